@@ -1,0 +1,253 @@
+// The slow path: packets walk the element graph one hop at a time through a
+// FIFO of (packet, arrival port). Elements call back into the engine to send,
+// drop, consume, clone and allocate; the engine counts every hop and, when a
+// Tracer is attached, records it.
+import { Element, Port, type EdgeSink, type LinkKind } from './element.js';
+import { Packet, PacketPool } from './packet.js';
+import type { Clock } from './clock.js';
+import { ManualClock } from './clock.js';
+import { Stats, PORT_COUNTERS, PC, allocDrops, dropIndex } from './stats.js';
+import type { DropReason } from './drop-reasons.js';
+import { Tracer } from './trace.js';
+
+/** Hops one packet may take before it is dropped as a loop (the kernel has no such thing; OVS limits recirculation similarly). */
+export const MAX_HOPS = 256;
+
+export interface EngineOptions {
+  pool?: PacketPool;
+  clock?: Clock;
+  stats?: Stats;
+}
+
+export class Engine {
+  readonly pool: PacketPool;
+  readonly clock: Clock;
+  readonly stats: Stats;
+  readonly elements: Element[] = [];
+  readonly ports: Port[] = [];
+  tracer: Tracer | null = null;
+  /** Packets consumed by a local stack (not drops). */
+  consumed = 0;
+
+  // FIFO ring of pending deliveries; each packet is in it at most once.
+  private readonly qPkt: (Packet | null)[];
+  private readonly qPort: (Port | null)[];
+  private qHead = 0;
+  private qLen = 0;
+  private running = false;
+
+  constructor(opts: EngineOptions = {}) {
+    this.pool = opts.pool ?? new PacketPool();
+    this.clock = opts.clock ?? new ManualClock();
+    this.stats = opts.stats ?? new Stats();
+    this.qPkt = new Array(this.pool.slots).fill(null);
+    this.qPort = new Array(this.pool.slots).fill(null);
+  }
+
+  get now(): number {
+    return this.clock.now();
+  }
+
+  add<E extends Element>(el: E): E {
+    if (this.elements.some((e) => e.node === el.node && e.name === el.name)) {
+      throw new Error(`element ${el.node}:${el.name} already exists`);
+    }
+    el.engine = this;
+    el.dropsBase = allocDrops(this.stats, { node: el.node, element: el.name, kind: el.kind });
+    this.elements.push(el);
+    return el;
+  }
+
+  addPort(el: Element, name: string): Port {
+    const port = new Port(this.ports.length, el, el.ports.length, name);
+    port.statsBase = this.stats.alloc(PORT_COUNTERS, { node: el.node, element: el.name, kind: el.kind, port: name });
+    el.ports.push(port);
+    this.ports.push(port);
+    el.portAdded(port);
+    return port;
+  }
+
+  /** Join two ports like a cable, veth pair, patch pair or internal port. */
+  link(a: Port, b: Port, kind: LinkKind): void {
+    if (a.peer || b.peer) throw new Error(`port ${a.peer ? a.path : b.path} is already linked`);
+    a.peer = b;
+    b.peer = a;
+    a.linkKind = b.linkKind = kind;
+  }
+
+  attachEdge(port: Port, sink: EdgeSink): void {
+    if (port.peer) throw new Error(`port ${port.path} is linked; an edge must be free`);
+    port.edge = sink;
+  }
+
+  element(node: string, name: string): Element | undefined {
+    return this.elements.find((e) => e.node === node && e.name === name);
+  }
+
+  // ---- called by elements ------------------------------------------------
+
+  /** Send `pkt` out of `port`; ownership passes to the engine. */
+  output(pkt: Packet, port: Port): void {
+    const v = this.stats.v;
+    if (!port.up) {
+      v[port.statsBase + PC.TX_DROPPED]!++;
+      this.drop(pkt, port.element, 'port_down');
+      return;
+    }
+    v[port.statsBase + PC.TX_PACKETS]!++;
+    v[port.statsBase + PC.TX_BYTES]! += pkt.len;
+    if (port.taps.length) for (const t of port.taps) t(pkt, port, 'out');
+    const tr = this.tracer;
+    if (tr && pkt.traceId) {
+      tr.add({ kind: 'out', branch: pkt.traceId, node: port.element.node, element: port.element.name, port: port.name, frame: pkt.bytes() });
+    }
+    const peer = port.peer;
+    if (peer) {
+      this.enqueue(pkt, peer);
+    } else if (port.edge) {
+      if (tr && pkt.traceId) {
+        tr.add({ kind: 'edge', branch: pkt.traceId, node: port.element.node, element: port.element.name, port: port.name, frame: pkt.bytes() });
+      }
+      port.edge.emit(pkt, port);
+      this.pool.free(pkt);
+    } else {
+      this.drop(pkt, port.element, 'no_carrier');
+    }
+  }
+
+  /** A frame arrives from outside the emulator at `port` (a TAP read, a test). */
+  inject(pkt: Packet, port: Port): void {
+    if (this.tracer && !pkt.traceId) pkt.traceId = this.tracer.newBranch();
+    this.enqueue(pkt, port);
+  }
+
+  drop(pkt: Packet, el: Element, reason: DropReason, text?: string): void {
+    this.stats.v[dropIndex(el.dropsBase, reason)]!++;
+    const tr = this.tracer;
+    if (tr && pkt.traceId) {
+      tr.add(text === undefined
+        ? { kind: 'drop', branch: pkt.traceId, node: el.node, element: el.name, reason }
+        : { kind: 'drop', branch: pkt.traceId, node: el.node, element: el.name, reason, text });
+    }
+    this.pool.free(pkt);
+  }
+
+  /** The packet ends at a local stack of `el` (an echo request answered, an ARP reply learned). */
+  consume(pkt: Packet, el: Element, text: string): void {
+    this.consumed++;
+    const tr = this.tracer;
+    if (tr && pkt.traceId) tr.add({ kind: 'consume', branch: pkt.traceId, node: el.node, element: el.name, text });
+    this.pool.free(pkt);
+  }
+
+  /** Record a decision for the trace (cheap no-op when not tracing). */
+  note(pkt: Packet, el: Element, text: string, detail?: Record<string, unknown>): void {
+    const tr = this.tracer;
+    if (!tr || !pkt.traceId) return;
+    tr.add(detail === undefined
+      ? { kind: 'note', branch: pkt.traceId, node: el.node, element: el.name, text }
+      : { kind: 'note', branch: pkt.traceId, node: el.node, element: el.name, text, detail });
+  }
+
+  get tracing(): boolean {
+    return this.tracer !== null;
+  }
+
+  /** A copy of `pkt` (a flood copy); a traced copy starts its own branch. */
+  clone(pkt: Packet, el: Element, cause: string): Packet | null {
+    const c = this.pool.clone(pkt);
+    if (!c) {
+      this.stats.v[dropIndex(el.dropsBase, 'no_buffer')]!++;
+      return null;
+    }
+    this.branchFrom(c, pkt, el, cause);
+    return c;
+  }
+
+  /** A new, empty packet created by `el` because of `parent` (ARP request, ICMP error, reply). */
+  alloc(parent: Packet | null, el: Element, cause: string): Packet | null {
+    const p = this.pool.alloc();
+    if (!p) {
+      this.stats.v[dropIndex(el.dropsBase, 'no_buffer')]!++;
+      return null;
+    }
+    if (parent) this.branchFrom(p, parent, el, cause);
+    return p;
+  }
+
+  private branchFrom(child: Packet, parent: Packet, el: Element, cause: string): void {
+    const tr = this.tracer;
+    if (!tr || !parent.traceId) {
+      child.traceId = 0;
+      return;
+    }
+    child.traceId = tr.newBranch();
+    tr.add({ kind: 'branch', branch: child.traceId, parent: parent.traceId, node: el.node, element: el.name, cause });
+  }
+
+  // ---- the loop ----------------------------------------------------------
+
+  private enqueue(pkt: Packet, port: Port): void {
+    const n = this.qPkt.length;
+    const i = (this.qHead + this.qLen) % n;
+    this.qPkt[i] = pkt;
+    this.qPort[i] = port;
+    this.qLen++;
+    if (!this.running) this.run();
+  }
+
+  /** Deliver queued packets until none is left. Re-entrant calls just queue. */
+  run(): void {
+    if (this.running) return;
+    this.running = true;
+    const v = this.stats.v;
+    const n = this.qPkt.length;
+    try {
+      while (this.qLen > 0) {
+        const pkt = this.qPkt[this.qHead]!;
+        const port = this.qPort[this.qHead]!;
+        this.qPkt[this.qHead] = null;
+        this.qPort[this.qHead] = null;
+        this.qHead = (this.qHead + 1) % n;
+        this.qLen--;
+        const el = port.element;
+        if (!port.up) {
+          this.drop(pkt, el, 'port_down');
+          continue;
+        }
+        v[port.statsBase + PC.RX_PACKETS]!++;
+        v[port.statsBase + PC.RX_BYTES]! += pkt.len;
+        if (port.taps.length) for (const t of port.taps) t(pkt, port, 'in');
+        const tr = this.tracer;
+        if (tr && pkt.traceId) {
+          tr.add({ kind: 'in', branch: pkt.traceId, node: el.node, element: el.name, port: port.name, frame: pkt.bytes() });
+        }
+        if (++pkt.hops > MAX_HOPS) {
+          this.drop(pkt, el, 'loop');
+          continue;
+        }
+        try {
+          el.receive(pkt, port);
+        } catch (err) {
+          // A bug in an element must not take the worker down: count it.
+          if (pkt.slot >= 0) this.drop(pkt, el, 'internal_error', String(err));
+          else this.stats.v[dropIndex(el.dropsBase, 'internal_error')]!++;
+          if (process.env.DPEMU_DEBUG) console.error(err);
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** Advance every element's timers to `now`. */
+  tick(): void {
+    const now = this.now;
+    for (const el of this.elements) el.tick(now);
+    this.run();
+  }
+
+  dropCount(el: Element, reason: DropReason): number {
+    return this.stats.v[dropIndex(el.dropsBase, reason)]!;
+  }
+}

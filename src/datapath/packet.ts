@@ -1,0 +1,164 @@
+// Packets live in fixed-size slots of one SharedArrayBuffer (the slab). A slot
+// keeps HEADROOM bytes in front of the frame so pushing a VLAN tag or a VXLAN
+// header moves the frame's start, not its bytes (as skb/mbuf headroom does).
+// A Packet is a small reusable descriptor over a slot plus the per-packet
+// metadata the elements read and write (OVS registers, tunnel metadata,
+// the skb mark, conntrack reference). Packet objects are pooled: the data
+// path allocates none.
+
+export const HEADROOM = 128;
+export const DEFAULT_SLOT_SIZE = 2048; // 128 headroom + 1920: an MTU-1500 frame + VXLAN + tags
+
+export class Packet {
+  /** The whole slab; the frame is buf[off .. off+len). */
+  buf: Uint8Array;
+  slot = -1;
+  off = 0;
+  len = 0;
+  /** OpenFlow metadata, valid while inside one OVS bridge (reset at entry). */
+  readonly regs = new Uint32Array(16);
+  metadataHi = 0;
+  metadataLo = 0;
+  /** Tunnel metadata: set by VXLAN decap, read by OVS matches, set by set_tunnel/load. */
+  tunId = 0; // VNI or 64-bit key, as a number (exact up to 2^53)
+  tunSrc = 0;
+  tunDst = 0;
+  /** skb->mark (iptables MARK / fwmark), kept while inside one namespace. */
+  mark = 0;
+  /** Opaque conntrack attachment set by netfilter within a namespace. */
+  ct: unknown = null;
+  ctDir = 0;
+  /** Trace branch id when tracing (0 = not traced). */
+  traceId = 0;
+  /** Engine-wide sequence for resubmit/loop limits and bookkeeping. */
+  hops = 0;
+
+  constructor(buf: Uint8Array) {
+    this.buf = buf;
+  }
+
+  /** Reset metadata when the packet (or a clone) starts a new journey. */
+  resetMeta(): void {
+    this.regs.fill(0);
+    this.metadataHi = this.metadataLo = 0;
+    this.tunId = this.tunSrc = this.tunDst = 0;
+    this.mark = 0;
+    this.ct = null;
+    this.ctDir = 0;
+    this.hops = 0;
+  }
+
+  copyMetaFrom(p: Packet): void {
+    this.regs.set(p.regs);
+    this.metadataHi = p.metadataHi;
+    this.metadataLo = p.metadataLo;
+    this.tunId = p.tunId;
+    this.tunSrc = p.tunSrc;
+    this.tunDst = p.tunDst;
+    this.mark = p.mark;
+    this.ct = p.ct;
+    this.ctDir = p.ctDir;
+    this.hops = p.hops;
+  }
+
+  /** Headroom left in front of the frame. */
+  headroom(slotSize: number): number {
+    return this.off - this.slot * slotSize;
+  }
+
+  /** Grow the frame at the front by n bytes (push a header); false if no headroom. */
+  push(n: number, slotSize: number): boolean {
+    if (this.off - n < this.slot * slotSize) return false;
+    this.off -= n;
+    this.len += n;
+    return true;
+  }
+
+  /** Remove n bytes from the front (pop a header). */
+  pull(n: number): boolean {
+    if (n > this.len) return false;
+    this.off += n;
+    this.len -= n;
+    return true;
+  }
+
+  /** A copy of the frame bytes (for traces and tests only, never on the data path). */
+  bytes(): Uint8Array {
+    return this.buf.slice(this.off, this.off + this.len);
+  }
+}
+
+/** The slab and a free list of slots; allocation is a pop, free a push. */
+export class PacketPool {
+  readonly sab: SharedArrayBuffer;
+  readonly buf: Uint8Array;
+  readonly slotSize: number;
+  readonly slots: number;
+  private readonly freeSlots: Int32Array;
+  private freeTop: number;
+  private readonly packets: Packet[] = [];
+
+  constructor(slots = 4096, slotSize = DEFAULT_SLOT_SIZE, sab?: SharedArrayBuffer) {
+    this.slotSize = slotSize;
+    this.slots = slots;
+    this.sab = sab ?? new SharedArrayBuffer(slots * slotSize);
+    this.buf = new Uint8Array(this.sab);
+    this.freeSlots = new Int32Array(slots);
+    for (let i = 0; i < slots; i++) {
+      this.freeSlots[i] = slots - 1 - i;
+      this.packets.push(new Packet(this.buf));
+    }
+    this.freeTop = slots;
+  }
+
+  get available(): number {
+    return this.freeTop;
+  }
+
+  /** Maximum frame length a slot can hold with full headroom. */
+  get maxFrame(): number {
+    return this.slotSize - HEADROOM;
+  }
+
+  /** A packet with an empty frame at HEADROOM, or null if the slab is exhausted. */
+  alloc(): Packet | null {
+    if (this.freeTop === 0) return null;
+    const slot = this.freeSlots[--this.freeTop]!;
+    const p = this.packets[slot]!;
+    p.slot = slot;
+    p.off = slot * this.slotSize + HEADROOM;
+    p.len = 0;
+    p.traceId = 0;
+    p.resetMeta();
+    return p;
+  }
+
+  /** A packet holding a copy of `frame` (for injection from tests, traces and TAP reads). */
+  allocFrom(frame: Uint8Array): Packet | null {
+    if (frame.length > this.maxFrame) return null;
+    const p = this.alloc();
+    if (!p) return null;
+    this.buf.set(frame, p.off);
+    p.len = frame.length;
+    return p;
+  }
+
+  /** A copy of `src` (frame and metadata) in a new slot, at the same headroom. */
+  clone(src: Packet): Packet | null {
+    const p = this.alloc();
+    if (!p) return null;
+    const head = src.off - src.slot * this.slotSize;
+    p.off = p.slot * this.slotSize + head;
+    p.len = src.len;
+    this.buf.copyWithin(p.off, src.off, src.off + src.len);
+    p.copyMetaFrom(src);
+    p.traceId = src.traceId;
+    return p;
+  }
+
+  free(p: Packet): void {
+    if (p.slot < 0) return;
+    this.freeSlots[this.freeTop++] = p.slot;
+    p.slot = -1;
+  }
+}
