@@ -1,0 +1,179 @@
+// Addresses as numbers and big-endian field access.
+//
+// Convention for the whole wire layer: a MAC is two numbers, `hi` (top 16
+// bits) and `lo` (low 32 bits, unsigned), so it fits flow-key words and never
+// needs a string or an object on the data path. An IPv4 address is one
+// unsigned 32-bit number (read with >>> 0). Text conversion (macToString,
+// ipToString, parse*) allocates and is for configuration, traces and tests.
+
+export function readU16(buf: Uint8Array, off: number): number {
+  return (buf[off]! << 8) | buf[off + 1]!;
+}
+
+export function readU32(buf: Uint8Array, off: number): number {
+  return ((buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!) >>> 0;
+}
+
+export function writeU16(buf: Uint8Array, off: number, v: number): void {
+  buf[off] = v >>> 8;
+  buf[off + 1] = v;
+}
+
+export function writeU32(buf: Uint8Array, off: number, v: number): void {
+  buf[off] = v >>> 24;
+  buf[off + 1] = v >>> 16;
+  buf[off + 2] = v >>> 8;
+  buf[off + 3] = v;
+}
+
+// ---- MAC ----
+
+export const ETH_ALEN = 6;
+
+/** Top 16 bits of the MAC at buf[off..off+6). */
+export function readMacHi(buf: Uint8Array, off: number): number {
+  return (buf[off]! << 8) | buf[off + 1]!;
+}
+
+/** Low 32 bits (unsigned) of the MAC at buf[off..off+6). */
+export function readMacLo(buf: Uint8Array, off: number): number {
+  return readU32(buf, off + 2);
+}
+
+export function writeMac(buf: Uint8Array, off: number, hi: number, lo: number): void {
+  buf[off] = hi >>> 8;
+  buf[off + 1] = hi;
+  writeU32(buf, off + 2, lo);
+}
+
+/** Copy 6 bytes within or across buffers without making a view. */
+export function copyMac(dst: Uint8Array, dOff: number, src: Uint8Array, sOff: number): void {
+  for (let i = 0; i < 6; i++) dst[dOff + i] = src[sOff + i]!;
+}
+
+export function macEqualsAt(buf: Uint8Array, off: number, hi: number, lo: number): boolean {
+  return readMacHi(buf, off) === (hi & 0xffff) && readMacLo(buf, off) === lo >>> 0;
+}
+
+/** The group bit (I/G, the low bit of the first octet): broadcast or multicast. */
+export function macIsMulticast(hi: number): boolean {
+  return (hi & 0x0100) !== 0;
+}
+
+export function macIsBroadcast(hi: number, lo: number): boolean {
+  return (hi & 0xffff) === 0xffff && lo >>> 0 === 0xffffffff;
+}
+
+export function macIsZero(hi: number, lo: number): boolean {
+  return (hi & 0xffff) === 0 && lo >>> 0 === 0;
+}
+
+export const MAC_BCAST_HI = 0xffff;
+export const MAC_BCAST_LO = 0xffffffff;
+
+const HEX = '0123456789abcdef';
+
+function hex2(b: number): string {
+  return HEX[(b >>> 4) & 15]! + HEX[b & 15]!;
+}
+
+/** "fa:16:3e:b2:ef:af", lower case as ip, ovs-ofctl and tcpdump print it. */
+export function macToString(hi: number, lo: number): string {
+  return (
+    hex2(hi >>> 8) + ':' + hex2(hi) + ':' + hex2(lo >>> 24) + ':' + hex2(lo >>> 16) + ':' + hex2(lo >>> 8) + ':' + hex2(lo)
+  );
+}
+
+/** The MAC at buf[off..off+6) as text. */
+export function macAt(buf: Uint8Array, off: number): string {
+  return macToString(readMacHi(buf, off), readMacLo(buf, off));
+}
+
+/** Parse "fa:16:3e:b2:ef:af" (also '-' separated, 1 or 2 hex digits per octet). */
+export function parseMac(text: string): { hi: number; lo: number } | null {
+  const parts = text.trim().split(/[:-]/);
+  if (parts.length !== 6) return null;
+  let hi = 0;
+  let lo = 0;
+  for (let i = 0; i < 6; i++) {
+    const p = parts[i]!;
+    if (!/^[0-9a-fA-F]{1,2}$/.test(p)) return null;
+    const b = parseInt(p, 16);
+    if (i < 2) hi = (hi << 8) | b;
+    else lo = ((lo << 8) | b) >>> 0;
+  }
+  return { hi, lo };
+}
+
+// ---- IPv4 ----
+
+/** Dotted quad of an unsigned 32-bit address. */
+export function ipToString(a: number): string {
+  return `${(a >>> 24) & 255}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
+}
+
+/** Parse a dotted quad (exactly four decimal octets, as inet_pton does); unsigned result. */
+export function parseIpv4(text: string): number | null {
+  const parts = text.trim().split('.');
+  if (parts.length !== 4) return null;
+  let v = 0;
+  for (const p of parts) {
+    if (!/^[0-9]{1,3}$/.test(p)) return null;
+    const n = Number(p);
+    if (n > 255) return null;
+    v = v * 256 + n;
+  }
+  return v >>> 0;
+}
+
+/** Netmask for a prefix length 0..32 (unsigned); prefixMask(0) = 0. */
+export function prefixMask(len: number): number {
+  if (len <= 0) return 0;
+  if (len >= 32) return 0xffffffff;
+  return (0xffffffff << (32 - len)) >>> 0;
+}
+
+/** Prefix length of a contiguous netmask, or -1 if the mask is not contiguous. */
+export function maskToPrefix(mask: number): number {
+  mask >>>= 0;
+  let len = 0;
+  while (len < 32 && (mask & (0x80000000 >>> len)) !== 0) len++;
+  return prefixMask(len) === mask ? len : -1;
+}
+
+export function inPrefix(addr: number, net: number, len: number): boolean {
+  const m = prefixMask(len);
+  return ((addr & m) >>> 0) === ((net & m) >>> 0);
+}
+
+/** Parse "a.b.c.d/len" (or a bare address = /32); the address is kept as written (host bits too). */
+export function parseCidr(text: string): { addr: number; len: number } | null {
+  const t = text.trim();
+  const slash = t.indexOf('/');
+  if (slash < 0) {
+    const a = parseIpv4(t);
+    return a === null ? null : { addr: a, len: 32 };
+  }
+  const a = parseIpv4(t.slice(0, slash));
+  const ls = t.slice(slash + 1);
+  if (a === null || !/^[0-9]{1,2}$/.test(ls)) return null;
+  const len = Number(ls);
+  if (len > 32) return null;
+  return { addr: a, len };
+}
+
+export function ipIsMulticast(a: number): boolean {
+  return a >>> 28 === 0xe;
+}
+
+export function ipIsLimitedBroadcast(a: number): boolean {
+  return a >>> 0 === 0xffffffff;
+}
+
+export function ipIsLoopback(a: number): boolean {
+  return a >>> 24 === 127;
+}
+
+export function ipIsZeronet(a: number): boolean {
+  return a >>> 24 === 0;
+}
