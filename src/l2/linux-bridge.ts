@@ -104,17 +104,17 @@ export class LinuxBridge extends Element {
 
   /** `brctl showmacs` output: learned and local entries sorted by port number. */
   showmacs(now = this.engine.now): string {
-    const rows: { no: number; mac: number; local: boolean; age: number }[] = [];
+    const rows: { no: number; mac: number; local: boolean; age: number /* ms */ }[] = [];
     for (const [mac, port] of this.local) rows.push({ no: this.portNo.get(port)!, mac, local: true, age: 0 });
     for (const [mac, ent] of this.fdb) {
       if (now - ent.updated > this.ageingMs) continue;
-      rows.push({ no: this.portNo.get(ent.port)!, mac, local: false, age: (now - ent.updated) / 1000 });
+      rows.push({ no: this.portNo.get(ent.port)!, mac, local: false, age: now - ent.updated });
     }
     rows.sort((a, b) => a.no - b.no || a.mac - b.mac);
     let out = 'port no\tmac addr\t\tis local?\tageing timer\n';
     for (const r of rows) {
-      const sec = Math.floor(r.age);
-      const centi = Math.floor((r.age - sec) * 100);
+      const sec = Math.floor(r.age / 1000);
+      const centi = Math.floor(r.age / 10) % 100;
       out += `${String(r.no).padStart(3)}\t${macKeyToString(r.mac)}\t${r.local ? 'yes' : 'no'}\t\t${String(sec).padStart(4)}.${String(centi).padStart(2, '0')}\n`;
     }
     return out;

@@ -16,7 +16,8 @@ export interface FlowFlags {
 
 /** The stats part of a `dump-flows` line; present only when the line had them. */
 export interface FlowStats {
-  durationSec: number; // seconds, fractional (printed with 3 decimals)
+  durationSec: number; // whole seconds
+  durationNsec: number; // 0..999999999 (printed as OVS ofp_print_duration does)
   nPackets: bigint;
   nBytes: bigint;
   idleAge?: number; // whole seconds

@@ -2,7 +2,7 @@
 // the IPv4 pseudo-header and is mandatory. Options are walked without
 // allocating (tcpOptionAt); tcpdump.ts prints them.
 import { readU16, readU32, writeU16, writeU32 } from './addr.js';
-import { checksum, csumUpdate16, csumUpdate32, pseudoHeaderSum } from './checksum.js';
+import { checksum, csumUpdate16, csumUpdate32, onesSum, pseudoHeaderSum } from './checksum.js';
 import { IPPROTO_TCP } from './ipv4.js';
 
 export const TCP_MIN_HLEN = 20;
@@ -80,11 +80,8 @@ export function writeTcp(
 
 /** The checksum to store for `len` bytes of TCP segment at l4. */
 export function tcpComputeChecksum(buf: Uint8Array, l4: number, len: number, src: number, dst: number): number {
-  const saved = readU16(buf, l4 + 16);
-  writeU16(buf, l4 + 16, 0);
-  const c = checksum(buf, l4, len, pseudoHeaderSum(src, dst, IPPROTO_TCP, len));
-  writeU16(buf, l4 + 16, saved);
-  return c;
+  // Sum around the checksum field: the buffer is only read.
+  return checksum(buf, l4 + 18, len - 18, onesSum(buf, l4, 16, pseudoHeaderSum(src, dst, IPPROTO_TCP, len)));
 }
 
 /** Fill the checksum of a segment of `len` bytes (IP total length - IP header length). */

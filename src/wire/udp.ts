@@ -3,7 +3,7 @@
 // computed 0 is sent as 0xffff, and incremental updates leave a 0 alone and
 // never turn a real checksum into 0 (the kernel's CSUM_MANGLED_0).
 import { readU16, readU32, writeU16 } from './addr.js';
-import { checksum, csumUpdate16, csumUpdate32, pseudoHeaderSum } from './checksum.js';
+import { checksum, csumUpdate16, csumUpdate32, onesSum, pseudoHeaderSum } from './checksum.js';
 import { IPPROTO_UDP } from './ipv4.js';
 
 export const UDP_HLEN = 8;
@@ -33,10 +33,8 @@ export function writeUdp(buf: Uint8Array, l4: number, sport: number, dport: numb
 
 /** The checksum to store for `len` bytes of UDP at l4 between src and dst (never 0). */
 export function udpComputeChecksum(buf: Uint8Array, l4: number, len: number, src: number, dst: number): number {
-  const saved = readU16(buf, l4 + 6);
-  writeU16(buf, l4 + 6, 0);
-  const c = checksum(buf, l4, len, pseudoHeaderSum(src, dst, IPPROTO_UDP, len));
-  writeU16(buf, l4 + 6, saved);
+  // Sum around the checksum field: the buffer is only read.
+  const c = checksum(buf, l4 + 8, len - 8, onesSum(buf, l4, 6, pseudoHeaderSum(src, dst, IPPROTO_UDP, len)));
   return c === 0 ? 0xffff : c;
 }
 

@@ -1,0 +1,25 @@
+// Configuration errors carry the line, column and token they are about, so a
+// user pasting a real node's iptables-save output sees where it went wrong.
+
+export class NfSyntaxError extends Error {
+  /** The message without the location prefix. */
+  readonly detail: string;
+  constructor(
+    readonly line: number,
+    readonly column: number,
+    readonly token: string,
+    detail: string,
+  ) {
+    super(`line ${line}, column ${column}: ${detail}`);
+    this.name = 'NfSyntaxError';
+    this.detail = detail;
+  }
+}
+
+/** Thrown by option parsers; the line parser adds line and column. */
+export class NfOptionError extends Error {
+  constructor(message: string, readonly tokenIndex: number) {
+    super(message);
+    this.name = 'NfOptionError';
+  }
+}

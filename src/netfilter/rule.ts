@@ -1,0 +1,128 @@
+// One iptables rule (struct ipt_entry): the IP part, matches, target, counters.
+
+import type { NfMatch } from './matches.js';
+import type { NfTarget } from './targets.js';
+import type { Chain } from './tables.js';
+import { formatPrefixList, formatPrefixSave } from './ipv4-addr.js';
+import { T_GOTO } from './targets.js';
+
+export const INV_SRC = 0x08; // IPT_INV_SRCIP
+export const INV_DST = 0x10; // IPT_INV_DSTIP
+export const INV_IN = 0x01; // IPT_INV_VIA_IN
+export const INV_OUT = 0x02; // IPT_INV_VIA_OUT
+export const INV_PROTO = 0x40; // XT_INV_PROTO
+export const INV_FRAG = 0x20; // IPT_INV_FRAG
+
+export interface Rule {
+  /** Address already masked, as iptables stores it; int32 so it compares with `&`. */
+  src: number;
+  smsk: number;
+  dst: number;
+  dmsk: number;
+  /** Interface name without the trailing '+'; '' = any. */
+  inIf: string;
+  inWild: boolean;
+  outIf: string;
+  outWild: boolean;
+  proto: number;
+  fragment: boolean;
+  inv: number;
+  matches: NfMatch[];
+  target: NfTarget;
+  /** The chain a jump/goto target enters, linked when the ruleset is committed. */
+  jump: Chain | null;
+  pkts: number;
+  bytes: number;
+  /** Where the rule came from, for error messages and traces. */
+  line: number;
+  targetColumn: number;
+}
+
+/** Protocol names iptables prints (xtables_chain_protos, then /etc/protocols). */
+const PROTO_NAMES: Record<number, string> = {
+  1: 'icmp', 2: 'igmp', 4: 'ipencap', 6: 'tcp', 17: 'udp', 33: 'dccp', 41: 'ipv6', 47: 'gre', 50: 'esp', 51: 'ah',
+  58: 'ipv6-icmp', 89: 'ospf', 103: 'pim', 112: 'vrrp', 132: 'sctp', 136: 'udplite',
+};
+
+/** Names -L -n prints without a /etc/protocols lookup. */
+const CHAIN_PROTOS = new Set([0, 1, 6, 17, 50, 51, 58, 132, 136]);
+
+export function protoByName(name: string): number {
+  if (name === 'all') return 0;
+  if (/^\d+$/.test(name)) return Number(name) <= 255 ? Number(name) : -1;
+  const lower = name.toLowerCase();
+  if (lower === 'icmpv6') return 58;
+  for (const [num, n] of Object.entries(PROTO_NAMES)) if (n === lower) return Number(num);
+  return -1;
+}
+
+export function protoSaveName(proto: number): string {
+  return PROTO_NAMES[proto] ?? String(proto);
+}
+
+export function protoListName(proto: number): string {
+  if (proto === 0) return 'all';
+  return CHAIN_PROTOS.has(proto) ? PROTO_NAMES[proto]! : String(proto);
+}
+
+function ifaceText(name: string, wild: boolean): string {
+  return wild ? name + '+' : name;
+}
+
+/** The rule as `-A CHAIN ...` (iptables-save / iptables -S); counters as `-c p b` when asked. */
+export function ruleSaveText(chain: string, r: Rule, counters: boolean): string {
+  let s = `-A ${chain}`;
+  if (r.smsk !== 0 || r.src !== 0 || r.inv & INV_SRC) s += `${r.inv & INV_SRC ? ' !' : ''} -s ${formatPrefixSave(r.src >>> 0, r.smsk >>> 0)}`;
+  if (r.dmsk !== 0 || r.dst !== 0 || r.inv & INV_DST) s += `${r.inv & INV_DST ? ' !' : ''} -d ${formatPrefixSave(r.dst >>> 0, r.dmsk >>> 0)}`;
+  if (r.inIf !== '' || r.inWild) s += `${r.inv & INV_IN ? ' !' : ''} -i ${ifaceText(r.inIf, r.inWild)}`;
+  if (r.outIf !== '' || r.outWild) s += `${r.inv & INV_OUT ? ' !' : ''} -o ${ifaceText(r.outIf, r.outWild)}`;
+  if (r.proto !== 0) s += `${r.inv & INV_PROTO ? ' !' : ''} -p ${protoSaveName(r.proto)}`;
+  if (r.fragment) s += `${r.inv & INV_FRAG ? ' !' : ''} -f`;
+  for (const m of r.matches) s += ` -m ${m.name}${m.save()}`;
+  if (counters) s += ` -c ${r.pkts} ${r.bytes}`;
+  if (r.target.name !== '') s += ` -${r.target.kind === T_GOTO ? 'g' : 'j'} ${r.target.name}${r.target.save()}`;
+  return s;
+}
+
+export interface ListFormat {
+  verbose: boolean;
+  exact: boolean;
+  lineNumbers: boolean;
+}
+
+/** xtables_print_num: numbers as `iptables -L -v` prints them (K/M/G/T unless -x). */
+export function listNumber(n: number, f: ListFormat, notable = false): string {
+  if (f.exact) return notable ? `${n} ` : `${String(n).padStart(8)} `;
+  const fmt = (v: number, suffix: string, width: number) => (notable ? `${v}${suffix} ` : `${String(v).padStart(width)}${suffix} `);
+  if (n <= 99999) return fmt(n, '', 5);
+  n = Math.floor((n + 500) / 1000);
+  if (n <= 9999) return fmt(n, 'K', 4);
+  n = Math.floor((n + 500) / 1000);
+  if (n <= 9999) return fmt(n, 'M', 4);
+  n = Math.floor((n + 500) / 1000);
+  if (n <= 9999) return fmt(n, 'G', 4);
+  n = Math.floor((n + 500) / 1000);
+  return fmt(n, 'T', 4);
+}
+
+/** One rule line of `iptables -L -n [-v]` (print_firewall, iptables 1.8.7 legacy layout). */
+export function ruleListText(r: Rule, num: number, f: ListFormat): string {
+  let s = '';
+  if (f.lineNumbers) s += `${String(num).padEnd(4)} `;
+  if (f.verbose) s += listNumber(r.pkts, f) + listNumber(r.bytes, f);
+  s += `${r.target.name.padEnd(9)} `;
+  s += r.inv & INV_PROTO ? '!' : ' ';
+  s += protoListName(r.proto).padEnd(5);
+  s += `${r.inv & INV_FRAG ? '!' : '-'}${r.fragment ? 'f' : '-'} `;
+  if (f.verbose) {
+    const inName = (r.inv & INV_IN ? '!' : '') + (r.inIf !== '' || r.inWild ? ifaceText(r.inIf, r.inWild) : '*');
+    const outName = (r.inv & INV_OUT ? '!' : '') + (r.outIf !== '' || r.outWild ? ifaceText(r.outIf, r.outWild) : '*');
+    s += ` ${inName.padEnd(6)} ${outName.padEnd(6)} `;
+  }
+  s += (r.inv & INV_SRC ? '!' : ' ') + formatPrefixList(r.src >>> 0, r.smsk >>> 0).padEnd(19) + ' ';
+  s += (r.inv & INV_DST ? '!' : ' ') + formatPrefixList(r.dst >>> 0, r.dmsk >>> 0).padEnd(19) + ' ';
+  if (r.target.kind === T_GOTO) s += '[goto] ';
+  for (const m of r.matches) s += m.print();
+  s += r.target.print();
+  return s;
+}

@@ -1,0 +1,56 @@
+// Two kinds of failure: text that does not parse (IpSyntaxError, pointing at
+// the line and token), and a well-formed request the kernel refuses
+// (RtnlError, carrying the errno and the extack message `ip` would print).
+
+export class IpSyntaxError extends Error {
+  constructor(
+    readonly line: number,
+    readonly column: number,
+    readonly token: string,
+    readonly reason: string,
+    readonly source?: string,
+  ) {
+    super(`${source ? source + ':' : ''}line ${line}, column ${column}: ${reason}`);
+    this.name = 'IpSyntaxError';
+  }
+}
+
+export type Errno =
+  | 'EEXIST'
+  | 'ENOENT'
+  | 'ESRCH'
+  | 'EINVAL'
+  | 'ENODEV'
+  | 'ENETDOWN'
+  | 'ENETUNREACH'
+  | 'EHOSTUNREACH'
+  | 'EACCES'
+  | 'EADDRNOTAVAIL'
+  | 'ENOBUFS'
+  | 'EPERM';
+
+const STRERROR: Record<Errno, string> = {
+  EEXIST: 'File exists',
+  ENOENT: 'No such file or directory',
+  ESRCH: 'No such process',
+  EINVAL: 'Invalid argument',
+  ENODEV: 'No such device',
+  ENETDOWN: 'Network is down',
+  ENETUNREACH: 'Network is unreachable',
+  EHOSTUNREACH: 'No route to host',
+  EACCES: 'Permission denied',
+  EADDRNOTAVAIL: 'Cannot assign requested address',
+  ENOBUFS: 'No buffer space available',
+  EPERM: 'Operation not permitted',
+};
+
+/** A kernel refusal. `message` reads as `ip` prints it. */
+export class RtnlError extends Error {
+  constructor(
+    readonly errno: Errno,
+    readonly extack?: string,
+  ) {
+    super(extack ? `Error: ${extack}.` : `RTNETLINK answers: ${STRERROR[errno]}`);
+    this.name = 'RtnlError';
+  }
+}

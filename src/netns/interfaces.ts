@@ -1,0 +1,165 @@
+// Network interfaces of a namespace and their IPv4 address lists, kept in
+// the order and with the primary/secondary marking net/ipv4/devinet.c gives
+// them (__inet_insert_ifa, __inet_del_ifa); the FIB routes that addresses
+// imply are derived in netns.ts.
+
+import { type Ip4, type Mac, inPrefix, prefixMask, maskAddr } from './addr.js';
+import { RtnlError } from './errors.js';
+import { RT_SCOPE_HOST, RT_SCOPE_UNIVERSE } from './names.js';
+import { type DevConf } from './sysctl.js';
+
+/**
+ * What kind of device: an OVS internal port (qr-, sg-, qg-, fg-,
+ * fip-vif.N), one end of a veth pair (rfp-/fpr-), a TAP, a physical
+ * NIC, or the loopback. It decides flags, qdisc and operstate as shown.
+ */
+export type LinkKind = 'loopback' | 'internal' | 'veth' | 'tap' | 'ether';
+
+export interface IfAddr {
+  local: Ip4;
+  prefixLen: number;
+  /** 0 when none was assigned (kernel ifa_broadcast). */
+  broadcast: Ip4;
+  scope: number;
+  label: string;
+  secondary: boolean;
+  noprefixroute: boolean;
+  /** Metric of the prefix route (ifa_rt_priority). */
+  metric: number;
+}
+
+export interface VethPeer {
+  ifindex: number;
+  /** Name of the namespace holding the peer, for `link-netns`. */
+  netns?: string;
+  netnsId?: number;
+}
+
+export interface Interface {
+  readonly name: string;
+  readonly index: number;
+  readonly kind: LinkKind;
+  mac: Mac;
+  mtu: number;
+  /** IFF_UP: administratively up. */
+  up: boolean;
+  /** Carrier (IFF_LOWER_UP). A veth has carrier when its peer is up. */
+  carrier: boolean;
+  /** IFF_NOARP. */
+  noarp: boolean;
+  /** Set once the device has been up: a qdisc is then attached. */
+  everUp: boolean;
+  addrs: IfAddr[];
+  conf: DevConf;
+  qlen: number;
+  peer?: VethPeer;
+}
+
+export interface AddrSpec {
+  local: Ip4;
+  prefixLen: number;
+  /** Omitted: computed as `brd +` does for /30 and shorter (as Neutron sets it); 0: none. */
+  broadcast?: Ip4;
+  scope?: number;
+  label?: string;
+  noprefixroute?: boolean;
+  metric?: number;
+}
+
+/** The broadcast `brd +` computes: none for /31 and /32. */
+export function autoBroadcast(local: Ip4, prefixLen: number): Ip4 {
+  return prefixLen <= 30 ? (local | ~prefixMask(prefixLen)) >>> 0 : 0;
+}
+
+/** iproute2 default_scope(): 127/8 addresses get scope host. */
+export function defaultAddrScope(local: Ip4): number {
+  return local >>> 24 === 127 ? RT_SCOPE_HOST : RT_SCOPE_UNIVERSE;
+}
+
+const ifaMatch = (a: IfAddr, addr: Ip4) => inPrefix(addr, a.local, a.prefixLen);
+
+/**
+ * __inet_insert_ifa: an address in the same subnet (same mask) as an
+ * existing one becomes secondary and goes to the end; a primary goes after
+ * the last primary whose scope is not narrower than its own.
+ */
+export function insertAddr(iface: Interface, spec: AddrSpec): IfAddr {
+  const ifa: IfAddr = {
+    local: spec.local >>> 0,
+    prefixLen: spec.prefixLen,
+    broadcast: spec.broadcast ?? autoBroadcast(spec.local, spec.prefixLen),
+    scope: spec.scope ?? defaultAddrScope(spec.local),
+    label: spec.label ?? iface.name,
+    secondary: false,
+    noprefixroute: spec.noprefixroute ?? false,
+    metric: spec.metric ?? 0,
+  };
+  let lastPrimary = 0;
+  for (let i = 0; i < iface.addrs.length; i++) {
+    const a = iface.addrs[i]!;
+    if (!a.secondary && ifa.scope <= a.scope) lastPrimary = i + 1;
+    if (a.prefixLen === ifa.prefixLen && ifaMatch(ifa, a.local)) {
+      if (a.local === ifa.local) throw new RtnlError('EEXIST');
+      if (a.scope !== ifa.scope) throw new RtnlError('EINVAL', 'ipv4: Invalid scope value');
+      ifa.secondary = true;
+    }
+  }
+  if (ifa.secondary) iface.addrs.push(ifa);
+  else iface.addrs.splice(lastPrimary, 0, ifa);
+  return ifa;
+}
+
+/**
+ * inet_rtm_deladdr + __inet_del_ifa: deleting a primary deletes the
+ * secondaries of its subnet, unless promote_secondaries makes the first of
+ * them primary. Returns the removed addresses.
+ */
+export function deleteAddr(
+  iface: Interface,
+  local: Ip4,
+  prefixLen: number | undefined,
+  promote: boolean,
+  label?: string,
+): IfAddr[] {
+  const i = iface.addrs.findIndex(
+    (a) =>
+      a.local === local >>> 0 &&
+      (label === undefined || a.label === label) &&
+      (prefixLen === undefined || a.prefixLen === prefixLen),
+  );
+  if (i < 0) throw new RtnlError('EADDRNOTAVAIL');
+  const victim = iface.addrs[i]!;
+  const removed = [victim];
+  iface.addrs.splice(i, 1);
+  if (!victim.secondary) {
+    const sameNet = (a: IfAddr) => a.secondary && a.prefixLen === victim.prefixLen && ifaMatch(victim, a.local);
+    if (promote) {
+      const p = iface.addrs.find(sameNet);
+      if (p) p.secondary = false;
+    } else {
+      for (let j = iface.addrs.length - 1; j >= 0; j--) {
+        if (sameNet(iface.addrs[j]!)) removed.push(...iface.addrs.splice(j, 1));
+      }
+    }
+  }
+  return removed;
+}
+
+/** inet_ifa_byprefix: the primary address holding prefix/len. */
+export function primaryFor(iface: Interface, prefix: Ip4, len: number): IfAddr | undefined {
+  return iface.addrs.find((a) => !a.secondary && a.prefixLen === len && maskAddr(a.local, len) === prefix);
+}
+
+/** Operational state as `ip link` prints it. */
+export function operState(iface: Interface): string {
+  if (!iface.up) return 'DOWN';
+  switch (iface.kind) {
+    case 'loopback':
+    case 'internal':
+      return 'UNKNOWN';
+    case 'veth':
+      return iface.carrier ? 'UP' : 'LOWERLAYERDOWN';
+    default:
+      return iface.carrier ? 'UP' : 'DOWN';
+  }
+}

@@ -1,0 +1,750 @@
+// The ARP neighbour table of one namespace: net/core/neighbour.c's state
+// machine (__neigh_event_send, neigh_timer_handler, __neigh_update,
+// neigh_invalidate, the periodic and forced GC) with arp_tbl's defaults,
+// driven by emulated time. Times are milliseconds passed in by the caller;
+// nothing here reads a clock. Randomness (reachable_time) comes from a
+// seedable generator.
+//
+// Packets waiting for resolution are opaque handles of type P (the engine
+// keeps slot descriptors there); what to do with them comes back as actions.
+
+import { type Ip4, type Mac, MAC_BROADCAST } from './addr.js';
+import { RtnlError } from './errors.js';
+
+/** NUD_* state bits, as include/uapi/linux/neighbour.h defines them. */
+export const NUD = {
+  NONE: 0x00,
+  INCOMPLETE: 0x01,
+  REACHABLE: 0x02,
+  STALE: 0x04,
+  DELAY: 0x08,
+  PROBE: 0x10,
+  FAILED: 0x20,
+  NOARP: 0x40,
+  PERMANENT: 0x80,
+} as const;
+
+export const NUD_IN_TIMER = NUD.INCOMPLETE | NUD.REACHABLE | NUD.DELAY | NUD.PROBE;
+export const NUD_VALID = NUD.PERMANENT | NUD.NOARP | NUD.REACHABLE | NUD.PROBE | NUD.STALE | NUD.DELAY;
+export const NUD_CONNECTED = NUD.PERMANENT | NUD.NOARP | NUD.REACHABLE;
+
+const NUD_NAMES: [number, string][] = [
+  [NUD.INCOMPLETE, 'INCOMPLETE'], [NUD.REACHABLE, 'REACHABLE'], [NUD.STALE, 'STALE'], [NUD.DELAY, 'DELAY'],
+  [NUD.PROBE, 'PROBE'], [NUD.FAILED, 'FAILED'], [NUD.NOARP, 'NOARP'], [NUD.PERMANENT, 'PERMANENT'],
+];
+
+export function nudName(state: number): string {
+  return NUD_NAMES.filter(([b]) => state & b).map(([, n]) => n).join(' ') || 'NONE';
+}
+
+export function nudFromName(s: string): number | undefined {
+  const u = s.toUpperCase();
+  if (u === 'NONE') return NUD.NONE;
+  return NUD_NAMES.find(([, n]) => n === u)?.[0];
+}
+
+/** __neigh_update flags (NEIGH_UPDATE_F_*). */
+export const NEIGH_F = {
+  OVERRIDE: 1,
+  WEAK_OVERRIDE: 2,
+  OVERRIDE_ISROUTER: 4,
+  ISROUTER: 8,
+  ADMIN: 16,
+} as const;
+
+/** neigh_parms, in milliseconds and bytes. */
+export interface NeighParams {
+  mcast_solicit: number;
+  ucast_solicit: number;
+  app_solicit: number;
+  mcast_resolicit: number;
+  retrans_time_ms: number;
+  base_reachable_time_ms: number;
+  delay_first_probe_time_ms: number;
+  gc_stale_time_ms: number;
+  unres_qlen_bytes: number;
+  proxy_qlen: number;
+  anycast_delay_ms: number;
+  proxy_delay_ms: number;
+  locktime_ms: number;
+}
+
+/** arp_tbl's parms in net/ipv4/arp.c (HZ-based values in ms). */
+export function arpDefaultParams(): NeighParams {
+  return {
+    mcast_solicit: 3, ucast_solicit: 3, app_solicit: 0, mcast_resolicit: 0,
+    retrans_time_ms: 1000, base_reachable_time_ms: 30_000, delay_first_probe_time_ms: 5000,
+    gc_stale_time_ms: 60_000, unres_qlen_bytes: 212_992 /* SK_WMEM_MAX */, proxy_qlen: 64,
+    anycast_delay_ms: 1000, proxy_delay_ms: 800, locktime_ms: 1000,
+  };
+}
+
+/**
+ * Estimate of skb->truesize for a frame: SKB_TRUESIZE(len) on x86-64
+ * (len + aligned sk_buff 256 + aligned skb_shared_info 320). With it the
+ * default 212992-byte queue holds 101 full-size frames, the figure
+ * /proc/sys/net/ipv4/neigh/default/unres_qlen shows.
+ */
+export function skbTruesize(frameLen: number): number {
+  return frameLen + 576;
+}
+export const ETH_FRAME_TRUESIZE = skbTruesize(1514);
+
+export interface Held<P> {
+  pkt: P;
+  /** truesize charged against unres_qlen_bytes. */
+  bytes: number;
+  /** IPv4 source of the packet: arp_solicit uses it for arp_announce 0/1. */
+  src: Ip4;
+}
+
+export interface NeighEntry<P> {
+  readonly ip: Ip4;
+  readonly ifindex: number;
+  state: number;
+  /** The link-layer address (neigh->ha); meaningful while the state is valid. */
+  mac: Mac;
+  probes: number;
+  confirmed: number;
+  updated: number;
+  used: number;
+  /** Deadline of the entry's timer, or -1. */
+  timer: number;
+  router: boolean;
+  /** Permanent entries do not count towards the GC thresholds. */
+  exemptFromGc: boolean;
+  queue: Held<P>[];
+  queueBytes: number;
+  /** Internal: identifies the live timer among stale heap items. */
+  timerSeq: number;
+}
+
+export interface Solicit {
+  kind: 'solicit';
+  at: number;
+  ifindex: number;
+  /** The address being resolved (ARP target protocol address). */
+  target: Ip4;
+  /** Sender protocol address chosen by arp_announce. */
+  senderIp: Ip4;
+  senderMac: Mac;
+  /** Unicast probe (PROBE state) to the known address; undefined: broadcast. */
+  dstMac?: Mac;
+}
+
+export type NeighAction<P> =
+  | Solicit
+  /** Resolution succeeded: send these queued packets to `mac`. */
+  | { kind: 'flush'; at: number; ifindex: number; ip: Ip4; mac: Mac; packets: P[] }
+  /** Resolution failed: answer each packet with ICMP host unreachable (arp_error_report). */
+  | { kind: 'failed'; at: number; ifindex: number; ip: Ip4; packets: P[] };
+
+export type Resolution<P> =
+  /** Send now with this destination MAC. `solicit`/actions only when a probe leaves with it. */
+  | { kind: 'send'; mac: Mac }
+  /** Held until resolution; `dropped` are older packets pushed out of the full queue. */
+  | { kind: 'queued'; solicit?: Solicit; dropped: P[] }
+  /** Not sent: neighbour FAILED without probes allowed, or table full. */
+  | { kind: 'drop'; reason: 'neigh_failed' | 'neigh_table_full' };
+
+/** What the table needs to know about devices and addresses. */
+export interface NeighHooks {
+  /** inet_addr_type_dev_table for arp_constructor. */
+  addrType(ip: Ip4, ifindex: number): 'unicast' | 'broadcast' | 'multicast' | 'local';
+  devMac(ifindex: number): Mac;
+  /** IFF_NOARP or loopback. */
+  devNoArp(ifindex: number): boolean;
+  /** arp_solicit's sender address (arp_announce); `pktSrc` is the newest queued packet's source. */
+  solicitSource(ifindex: number, target: Ip4, pktSrc: Ip4 | undefined): Ip4;
+}
+
+export interface NeighStats {
+  allocs: number;
+  destroys: number;
+  lookups: number;
+  hits: number;
+  res_failed: number;
+  unres_discards: number;
+  periodic_gc_runs: number;
+  forced_gc_runs: number;
+  table_fulls: number;
+}
+
+/** A small, seedable PRNG (mulberry32) returning [0, 1). */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const multicastMac = (ip: Ip4): Mac => 0x01005e000000 + (ip & 0x7fffff);
+
+/** Minimal binary heap of timer deadlines. */
+class TimerHeap {
+  private items: { at: number; seq: number; key: number }[] = [];
+  push(at: number, seq: number, key: number): void {
+    const a = this.items;
+    a.push({ at, seq, key });
+    let i = a.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (a[p]!.at <= a[i]!.at) break;
+      [a[p], a[i]] = [a[i]!, a[p]!];
+      i = p;
+    }
+  }
+  peek(): { at: number; seq: number; key: number } | undefined {
+    return this.items[0];
+  }
+  pop(): void {
+    const a = this.items;
+    const last = a.pop()!;
+    if (a.length === 0) return;
+    a[0] = last;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1, r = l + 1;
+      let m = i;
+      if (l < a.length && a[l]!.at < a[m]!.at) m = l;
+      if (r < a.length && a[r]!.at < a[m]!.at) m = r;
+      if (m === i) break;
+      [a[m], a[i]] = [a[i]!, a[m]!];
+      i = m;
+    }
+  }
+}
+
+const key = (ip: Ip4, ifindex: number) => ifindex * 0x1_0000_0000 + ip;
+
+export interface NeighTableOptions {
+  params?: Partial<NeighParams>;
+  /** [0, 1) generator for reachable_time; default seededRandom(1). */
+  random?: () => number;
+  gcThresh1?: number;
+  gcThresh2?: number;
+  gcThresh3?: number;
+  /** Emulated time at creation (ms). */
+  now?: number;
+}
+
+export class NeighbourTable<P = unknown> {
+  private readonly map = new Map<number, NeighEntry<P>>();
+  private readonly proxies = new Set<number>();
+  private readonly timers = new TimerHeap();
+  private seq = 0;
+  readonly defaults: NeighParams;
+  private readonly devParams = new Map<number, Partial<NeighParams>>();
+  private readonly reachable = new Map<number, number>();
+  private readonly random: () => number;
+  gcThresh1: number;
+  gcThresh2: number;
+  gcThresh3: number;
+  private gcEntries = 0;
+  private lastFlush: number;
+  private lastRand: number;
+  private nextPeriodic: number;
+  readonly stats: NeighStats = {
+    allocs: 0, destroys: 0, lookups: 0, hits: 0, res_failed: 0, unres_discards: 0,
+    periodic_gc_runs: 0, forced_gc_runs: 0, table_fulls: 0,
+  };
+  /** Bumped whenever an entry's state or address changes. */
+  generation = 0;
+
+  constructor(private readonly hooks: NeighHooks, opts: NeighTableOptions = {}) {
+    this.defaults = { ...arpDefaultParams(), ...opts.params };
+    this.random = opts.random ?? seededRandom(1);
+    this.gcThresh1 = opts.gcThresh1 ?? 128;
+    this.gcThresh2 = opts.gcThresh2 ?? 512;
+    this.gcThresh3 = opts.gcThresh3 ?? 1024;
+    const now = opts.now ?? 0;
+    this.lastFlush = now;
+    this.lastRand = now;
+    this.nextPeriodic = now + this.defaults.base_reachable_time_ms / 2;
+  }
+
+  // ---- parameters ----------------------------------------------------
+
+  /** Effective parameters of a device: its own settings over the defaults. */
+  params(ifindex: number): NeighParams {
+    const own = this.devParams.get(ifindex);
+    return own ? { ...this.defaults, ...own } : this.defaults;
+  }
+
+  /** net.ipv4.neigh.<dev>.<name> (ms/bytes forms); ifindex 0 is `default`. */
+  setParam(ifindex: number, name: keyof NeighParams, value: number): void {
+    if (ifindex === 0) this.defaults[name] = value;
+    else this.devParams.set(ifindex, { ...this.devParams.get(ifindex), [name]: value });
+    if (name === 'base_reachable_time_ms') {
+      if (ifindex === 0) this.reachable.clear();
+      else this.reachable.delete(ifindex);
+    }
+  }
+
+  /** neigh_rand_reach_time: uniform in [base/2, 3*base/2), per device. */
+  reachableTime(ifindex: number): number {
+    let t = this.reachable.get(ifindex);
+    if (t === undefined) {
+      const base = this.params(ifindex).base_reachable_time_ms;
+      t = base ? Math.floor(this.random() * base) + (base >> 1) : 0;
+      this.reachable.set(ifindex, t);
+    }
+    return t;
+  }
+
+  // ---- lookup and creation -------------------------------------------
+
+  get(ip: Ip4, ifindex: number): NeighEntry<P> | undefined {
+    return this.map.get(key(ip, ifindex));
+  }
+
+  entries(): NeighEntry<P>[] {
+    return [...this.map.values()];
+  }
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  /** __neigh_create with arp_constructor; undefined when the table is full. */
+  private create(ip: Ip4, ifindex: number, now: number, exemptFromGc: boolean): NeighEntry<P> | undefined {
+    if (!exemptFromGc) {
+      const entries = this.gcEntries;
+      if (entries >= this.gcThresh3 || (entries >= this.gcThresh2 && now > this.lastFlush + 5000)) {
+        if (!this.forcedGc(now) && entries >= this.gcThresh3) {
+          this.stats.table_fulls++;
+          return undefined;
+        }
+      }
+    }
+    const e: NeighEntry<P> = {
+      ip, ifindex, state: NUD.NONE, mac: 0, probes: 0,
+      confirmed: now - 2 * this.params(ifindex).base_reachable_time_ms, updated: now, used: now,
+      timer: -1, router: false, exemptFromGc, queue: [], queueBytes: 0, timerSeq: 0,
+    };
+    const type = this.hooks.addrType(ip, ifindex);
+    if (type === 'multicast') {
+      e.state = NUD.NOARP;
+      e.mac = multicastMac(ip);
+    } else if (this.hooks.devNoArp(ifindex)) {
+      e.state = NUD.NOARP;
+      e.mac = this.hooks.devMac(ifindex);
+    } else if (type === 'broadcast') {
+      e.state = NUD.NOARP;
+      e.mac = MAC_BROADCAST;
+    }
+    this.map.set(key(ip, ifindex), e);
+    if (!exemptFromGc) this.gcEntries++;
+    this.stats.allocs++;
+    this.generation++;
+    return e;
+  }
+
+  private remove(e: NeighEntry<P>): void {
+    if (this.map.delete(key(e.ip, e.ifindex))) {
+      if (!e.exemptFromGc) this.gcEntries--;
+      e.timer = -1;
+      e.timerSeq = ++this.seq;
+      this.stats.destroys++;
+      this.generation++;
+    }
+  }
+
+  private setTimer(e: NeighEntry<P>, at: number): void {
+    e.timer = at;
+    e.timerSeq = ++this.seq;
+    this.timers.push(at, e.timerSeq, key(e.ip, e.ifindex));
+  }
+
+  private delTimer(e: NeighEntry<P>): void {
+    e.timer = -1;
+    e.timerSeq = ++this.seq;
+  }
+
+  // ---- the output path -----------------------------------------------
+
+  /**
+   * A packet for `ip` leaves `ifindex`: neigh_output / neigh_resolve_output
+   * / __neigh_event_send. `held` is the packet to queue if unresolved.
+   */
+  resolve(ip: Ip4, ifindex: number, now: number, held?: Held<P>): Resolution<P> {
+    this.stats.lookups++;
+    let e = this.map.get(key(ip, ifindex));
+    if (e) this.stats.hits++;
+    else {
+      e = this.create(ip, ifindex, now, false);
+      if (!e) return { kind: 'drop', reason: 'neigh_table_full' };
+    }
+    // A connected entry's cached header is used as is; `used` is not touched.
+    if (e.state & NUD_CONNECTED) return { kind: 'send', mac: e.mac };
+    e.used = now;
+    if (e.state & (NUD.DELAY | NUD.PROBE)) return { kind: 'send', mac: e.mac };
+    const p = this.params(ifindex);
+    let immediateProbe = false;
+    if (!(e.state & (NUD.STALE | NUD.INCOMPLETE))) {
+      if (p.mcast_solicit + p.app_solicit) {
+        e.probes = p.ucast_solicit;
+        this.delTimer(e);
+        e.state = NUD.INCOMPLETE;
+        e.updated = now;
+        immediateProbe = true;
+        this.setTimer(e, now + Math.max(p.retrans_time_ms, 10));
+        this.generation++;
+      } else {
+        e.state = NUD.FAILED;
+        e.updated = now;
+        this.generation++;
+        return { kind: 'drop', reason: 'neigh_failed' };
+      }
+    } else if (e.state & NUD.STALE) {
+      this.delTimer(e);
+      e.state = NUD.DELAY;
+      e.updated = now;
+      this.setTimer(e, now + p.delay_first_probe_time_ms);
+      this.generation++;
+      return { kind: 'send', mac: e.mac };
+    }
+    // INCOMPLETE: hold the packet, pushing out the oldest when over the byte limit.
+    const dropped: P[] = [];
+    if (held) {
+      while (e.queueBytes + held.bytes > p.unres_qlen_bytes && e.queue.length) {
+        const old = e.queue.shift()!;
+        e.queueBytes -= old.bytes;
+        dropped.push(old.pkt);
+        this.stats.unres_discards++;
+      }
+      e.queue.push(held);
+      e.queueBytes += held.bytes;
+    }
+    const solicit = immediateProbe ? this.probe(e, now) : undefined;
+    return solicit ? { kind: 'queued', solicit, dropped } : { kind: 'queued', dropped };
+  }
+
+  /** neigh_probe + arp_solicit: one ARP request (or nothing for app probes). */
+  private probe(e: NeighEntry<P>, now: number): Solicit | undefined {
+    const p = this.params(e.ifindex);
+    const tail = e.queue[e.queue.length - 1];
+    let probes = e.probes - p.ucast_solicit;
+    let dstMac: Mac | undefined;
+    let send = true;
+    if (probes < 0) dstMac = e.mac;
+    else {
+      probes -= p.app_solicit;
+      if (probes < 0) send = false; // neigh_app_ns: a netlink request to arpd, not a frame
+    }
+    e.probes++;
+    if (!send) return undefined;
+    const s: Solicit = {
+      kind: 'solicit',
+      at: now,
+      ifindex: e.ifindex,
+      target: e.ip,
+      senderIp: this.hooks.solicitSource(e.ifindex, e.ip, tail?.src),
+      senderMac: this.hooks.devMac(e.ifindex),
+    };
+    if (dstMac !== undefined) s.dstMac = dstMac;
+    return s;
+  }
+
+  /** dst_confirm_neigh / neigh_confirm: upper layers saw forward progress. */
+  confirm(ip: Ip4, ifindex: number, now: number): void {
+    const e = this.map.get(key(ip, ifindex));
+    if (e) e.confirmed = now;
+  }
+
+  // ---- timers --------------------------------------------------------
+
+  /** Deadline of the next timer or periodic work. */
+  nextDeadline(): number {
+    this.dropStale();
+    const t = this.timers.peek();
+    return t ? Math.min(t.at, this.nextPeriodic) : this.nextPeriodic;
+  }
+
+  private dropStale(): void {
+    for (let t = this.timers.peek(); t; t = this.timers.peek()) {
+      const e = this.map.get(t.key);
+      if (e && e.timerSeq === t.seq) return;
+      this.timers.pop();
+    }
+  }
+
+  /** Run every timer and periodic GC due by `now`, in time order. */
+  tick(now: number): NeighAction<P>[] {
+    const out: NeighAction<P>[] = [];
+    for (;;) {
+      this.dropStale();
+      const t = this.timers.peek();
+      if (t && t.at <= now && t.at <= this.nextPeriodic) {
+        this.timers.pop();
+        const e = this.map.get(t.key)!;
+        e.timer = -1;
+        this.timerHandler(e, t.at, out);
+      } else if (this.nextPeriodic <= now) {
+        this.periodicWork(this.nextPeriodic);
+        this.nextPeriodic += Math.max(this.defaults.base_reachable_time_ms / 2, 10);
+      } else break;
+    }
+    return out;
+  }
+
+  /** neigh_timer_handler, run at time `t`. */
+  private timerHandler(e: NeighEntry<P>, t: number, out: NeighAction<P>[]): void {
+    const p = this.params(e.ifindex);
+    const retrans = Math.max(p.retrans_time_ms, 10);
+    const state = e.state;
+    let next = t + 1000;
+    if (!(state & NUD_IN_TIMER)) return;
+    if (state & NUD.REACHABLE) {
+      const reach = this.reachableTime(e.ifindex);
+      if (t <= e.confirmed + reach) {
+        next = e.confirmed + reach;
+      } else if (t <= e.used + p.delay_first_probe_time_ms) {
+        e.state = NUD.DELAY;
+        e.updated = t;
+        next = t + p.delay_first_probe_time_ms;
+      } else {
+        e.state = NUD.STALE;
+        e.updated = t;
+      }
+    } else if (state & NUD.DELAY) {
+      if (t <= e.confirmed + p.delay_first_probe_time_ms) {
+        e.state = NUD.REACHABLE;
+        e.updated = t;
+        next = e.confirmed + this.reachableTime(e.ifindex);
+      } else {
+        e.state = NUD.PROBE;
+        e.updated = t;
+        e.probes = 0;
+        next = t + retrans;
+      }
+    } else {
+      next = t + retrans;
+    }
+    if (e.state !== state) this.generation++;
+    if (e.state & (NUD.INCOMPLETE | NUD.PROBE) && e.probes >= this.maxProbes(e)) {
+      e.state = NUD.FAILED;
+      this.generation++;
+      this.invalidate(e, t, out);
+      return;
+    }
+    if (e.state & NUD_IN_TIMER) this.setTimer(e, Math.max(next, t + 10));
+    if (e.state & (NUD.INCOMPLETE | NUD.PROBE)) {
+      const s = this.probe(e, t);
+      if (s) out.push(s);
+    }
+  }
+
+  /** neigh_max_probes. */
+  private maxProbes(e: NeighEntry<P>): number {
+    const p = this.params(e.ifindex);
+    return p.ucast_solicit + p.app_solicit + (e.state & NUD.PROBE ? p.mcast_resolicit : p.mcast_solicit);
+  }
+
+  /** neigh_invalidate: hand every queued packet back for an ICMP error. */
+  private invalidate(e: NeighEntry<P>, t: number, out: NeighAction<P>[]): void {
+    this.stats.res_failed++;
+    e.updated = t;
+    const packets = e.queue.map((h) => h.pkt);
+    e.queue = [];
+    e.queueBytes = 0;
+    out.push({ kind: 'failed', at: t, ifindex: e.ifindex, ip: e.ip, packets });
+  }
+
+  /** neigh_periodic_work: refresh reachable_time every 300 s; GC above gc_thresh1. */
+  private periodicWork(t: number): void {
+    this.stats.periodic_gc_runs++;
+    if (t > this.lastRand + 300_000) {
+      this.lastRand = t;
+      this.reachable.clear();
+    }
+    if (this.gcEntries < this.gcThresh1) return;
+    for (const e of [...this.map.values()]) {
+      if (e.state & (NUD.PERMANENT | NUD_IN_TIMER)) continue;
+      if (e.used < e.confirmed && e.confirmed <= t) e.used = e.confirmed;
+      if (e.state === NUD.FAILED || !(t >= e.used && t < e.used + this.params(e.ifindex).gc_stale_time_ms)) {
+        this.remove(e);
+      }
+    }
+  }
+
+  /** neigh_forced_gc: drop FAILED/NOARP and entries not updated for 5 s, down to gc_thresh2. */
+  private forcedGc(now: number): boolean {
+    this.stats.forced_gc_runs++;
+    const maxClean = this.gcEntries - this.gcThresh2;
+    let shrunk = 0;
+    for (const e of [...this.map.values()]) {
+      if (e.exemptFromGc) continue;
+      if (e.state === NUD.FAILED || e.state === NUD.NOARP || !(e.updated >= now - 5000 && e.updated <= now)) {
+        this.remove(e);
+        shrunk++;
+        if (shrunk >= maxClean) break;
+      }
+    }
+    this.lastFlush = now;
+    return shrunk > 0;
+  }
+
+  // ---- updates ---------------------------------------------------------
+
+  /** Find or create an entry (for ARP input paths: __neigh_lookup with creat). */
+  lookupOrCreate(ip: Ip4, ifindex: number, now: number): NeighEntry<P> | undefined {
+    return this.map.get(key(ip, ifindex)) ?? this.create(ip, ifindex, now, false);
+  }
+
+  /**
+   * __neigh_update. `lladdr` undefined means "none given". Returns the
+   * actions the change causes (queued packets released or failed); throws
+   * RtnlError for the refusals the kernel reports.
+   */
+  update(e: NeighEntry<P>, lladdr: Mac | undefined, newState: number, flags: number, now: number): NeighAction<P>[] {
+    const out: NeighAction<P>[] = [];
+    const old = e.state;
+    if (!(flags & NEIGH_F.ADMIN) && old & (NUD.NOARP | NUD.PERMANENT)) return out;
+    if (!(newState & NUD_VALID)) {
+      this.delTimer(e);
+      e.state = newState;
+      if (newState !== old) this.generation++;
+      if (old & (NUD.INCOMPLETE | NUD.PROBE) && newState & NUD.FAILED) this.invalidate(e, now, out);
+      return out;
+    }
+    let mac: Mac;
+    let changed: boolean;
+    // Every device here has 6-byte addresses, so the kernel's addr_len == 0 case does not arise.
+    if (lladdr !== undefined) {
+      mac = lladdr;
+      changed = !(old & NUD_VALID) || lladdr !== e.mac;
+    } else {
+      if (!(old & NUD_VALID)) throw new RtnlError('EINVAL', 'No link layer address given');
+      mac = e.mac;
+      changed = false;
+    }
+    if (newState & NUD_CONNECTED) e.confirmed = now;
+    if (old & NUD_VALID) {
+      if (changed && !(flags & NEIGH_F.OVERRIDE)) {
+        if (flags & NEIGH_F.WEAK_OVERRIDE && old & NUD_CONNECTED) {
+          mac = e.mac;
+          changed = false;
+          newState = NUD.STALE;
+        } else return out;
+      } else if (!changed && newState === NUD.STALE && !(flags & NEIGH_F.ADMIN)) {
+        newState = old;
+      }
+    }
+    if (newState !== old || changed) e.updated = now;
+    if (newState !== old) {
+      this.delTimer(e);
+      if (newState & NUD.PROBE) e.probes = 0;
+      if (newState & NUD_IN_TIMER) {
+        this.setTimer(e, now + (newState & NUD.REACHABLE ? this.reachableTime(e.ifindex) : 0));
+      }
+      e.state = newState;
+      this.generation++;
+    }
+    if (changed) {
+      e.mac = mac;
+      if (!(newState & NUD_CONNECTED)) e.confirmed = now - 2 * this.params(e.ifindex).base_reachable_time_ms;
+      this.generation++;
+    }
+    if (flags & NEIGH_F.OVERRIDE_ISROUTER) e.router = (flags & NEIGH_F.ISROUTER) !== 0;
+    if (newState === old) return out;
+    if (!(old & NUD_VALID) && e.queue.length) {
+      const packets = e.queue.map((h) => h.pkt);
+      e.queue = [];
+      e.queueBytes = 0;
+      out.push({ kind: 'flush', at: now, ifindex: e.ifindex, ip: e.ip, mac: e.mac, packets });
+    }
+    return out;
+  }
+
+  // ---- administration (ip neigh add/replace/change/del) ---------------
+
+  /**
+   * neigh_add: `mode` is add (CREATE|EXCL), replace (CREATE|REPLACE) or
+   * change (REPLACE). The state defaults to PERMANENT as iproute2 sends it.
+   */
+  adminSet(
+    ip: Ip4,
+    ifindex: number,
+    lladdr: Mac | undefined,
+    state: number,
+    mode: 'add' | 'replace' | 'change',
+    now: number,
+    router = false,
+  ): NeighAction<P>[] {
+    let flags = NEIGH_F.ADMIN | NEIGH_F.OVERRIDE;
+    let e = this.map.get(key(ip, ifindex));
+    if (!e) {
+      if (mode === 'change') throw new RtnlError('ENOENT');
+      e = this.create(ip, ifindex, now, (state & NUD.PERMANENT) !== 0);
+      if (!e) throw new RtnlError('ENOBUFS');
+    } else {
+      if (mode === 'add') throw new RtnlError('EEXIST');
+      if (state & NUD.PERMANENT && !e.exemptFromGc) {
+        e.exemptFromGc = true;
+        this.gcEntries--;
+      } else if (!(state & NUD.PERMANENT) && e.exemptFromGc) {
+        e.exemptFromGc = false;
+        this.gcEntries++;
+      }
+    }
+    if (router) flags |= NEIGH_F.ISROUTER | NEIGH_F.OVERRIDE_ISROUTER;
+    return this.update(e, lladdr, state, flags, now);
+  }
+
+  /** neigh_delete: FAILED (releasing queued packets as failures), then removed. */
+  adminDelete(ip: Ip4, ifindex: number, now: number): NeighAction<P>[] {
+    const e = this.map.get(key(ip, ifindex));
+    if (!e) throw new RtnlError('ENOENT');
+    const out = this.update(e, undefined, NUD.FAILED, NEIGH_F.OVERRIDE | NEIGH_F.ADMIN, now);
+    this.remove(e);
+    return out;
+  }
+
+  /** neigh_ifdown (admin down / unregister): every entry of the device goes. */
+  ifdown(ifindex: number): P[] {
+    return this.flushDev(ifindex, false);
+  }
+
+  /** neigh_carrier_down: as ifdown but PERMANENT entries stay. */
+  carrierDown(ifindex: number): P[] {
+    return this.flushDev(ifindex, true);
+  }
+
+  private flushDev(ifindex: number, skipPerm: boolean): P[] {
+    const dropped: P[] = [];
+    for (const e of [...this.map.values()]) {
+      if (e.ifindex !== ifindex) continue;
+      if (skipPerm && e.state & NUD.PERMANENT) continue;
+      for (const h of e.queue) dropped.push(h.pkt);
+      this.remove(e);
+    }
+    for (const k of [...this.proxies]) if (Math.floor(k / 0x1_0000_0000) === ifindex) this.proxies.delete(k);
+    return dropped;
+  }
+
+  // ---- proxy entries (ip neigh add proxy ADDR dev DEV) -----------------
+
+  addProxy(ip: Ip4, ifindex: number, mode: 'add' | 'replace' = 'add'): void {
+    const k = key(ip, ifindex);
+    if (this.proxies.has(k) && mode === 'add') throw new RtnlError('EEXIST');
+    this.proxies.add(k);
+  }
+
+  deleteProxy(ip: Ip4, ifindex: number): void {
+    if (!this.proxies.delete(key(ip, ifindex))) throw new RtnlError('ENOENT');
+  }
+
+  /** pneigh_lookup: an entry for this device or for any device (ifindex 0). */
+  hasProxy(ip: Ip4, ifindex: number): boolean {
+    return this.proxies.has(key(ip, ifindex)) || this.proxies.has(key(ip, 0));
+  }
+
+  proxyEntries(): { ip: Ip4; ifindex: number }[] {
+    return [...this.proxies].map((k) => ({ ip: k % 0x1_0000_0000, ifindex: Math.floor(k / 0x1_0000_0000) }));
+  }
+}

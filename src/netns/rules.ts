@@ -1,0 +1,229 @@
+// Policy routing rules (net/core/fib_rules.c, net/ipv4/fib_rules.c): an
+// ordered list walked from the lowest priority; a rule whose selector
+// matches runs its action; a `lookup` that finds nothing (or hits a
+// `throw` route, or is refused by suppress_*) falls through to the next
+// rule. Nothing matching at all is ENETUNREACH.
+
+import { type Ip4, inPrefix, maskAddr } from './addr.js';
+import { RtnlError } from './errors.js';
+import { type FibTables, type Route, type TableFlow, IPTOS_RT_MASK } from './fib.js';
+import { RT_TABLE_DEFAULT, RT_TABLE_LOCAL, RT_TABLE_MAIN, RTPROT_KERNEL } from './names.js';
+
+export type RuleAction = 'lookup' | 'goto' | 'nop' | 'blackhole' | 'unreachable' | 'prohibit';
+
+export interface PortRange {
+  start: number;
+  end: number;
+}
+
+export interface FibRule {
+  priority: number;
+  /** `not`: the selector's result is inverted. */
+  invert: boolean;
+  /** Source prefix as given; host bits are kept (and printed), the match masks them. */
+  src: Ip4;
+  srcLen: number;
+  dst: Ip4;
+  dstLen: number;
+  tos: number;
+  fwmark: number;
+  /** mark_mask: 0xffffffff when a nonzero fwmark came without a mask. */
+  fwmask: number;
+  iif?: string;
+  oif?: string;
+  /** Resolved ifindex of iif/oif: 0 none, -1 detached (no such device: never matches). */
+  iifIndex: number;
+  oifIndex: number;
+  ipproto: number;
+  sport?: PortRange;
+  dport?: PortRange;
+  uidrange?: PortRange;
+  action: RuleAction;
+  table: number;
+  gotoTarget: number;
+  /** -1: unset. */
+  suppressPrefixLen: number;
+  suppressIfgroup: number;
+  /** FRA_PROTOCOL; 0 when not given. */
+  protocol: number;
+}
+
+/** The fields of struct flowi4 that rules and tables read. */
+export interface Flow extends TableFlow {
+  src: Ip4;
+  /** Input ifindex; LOOPBACK_IFINDEX (1) for locally generated packets. */
+  iif: number;
+  mark: number;
+  /** L4 protocol and ports, for ipproto/sport/dport selectors (0 when unknown). */
+  proto: number;
+  sport: number;
+  dport: number;
+  uid: number;
+}
+
+export type LookupErrno = 'ENETUNREACH' | 'EHOSTUNREACH' | 'EACCES' | 'EINVAL';
+
+/** Result of fib_lookup: the route and where it came from, or the error and what raised it. */
+export interface FibResult {
+  route?: Route;
+  /** Table the route (or error route) was found in; 0 when a rule action decided. */
+  table: number;
+  rule?: FibRule;
+  error?: LookupErrno;
+}
+
+export function newRule(fields: Partial<FibRule> & { priority: number }): FibRule {
+  return {
+    invert: false, src: 0, srcLen: 0, dst: 0, dstLen: 0, tos: 0, fwmark: 0, fwmask: 0,
+    iifIndex: 0, oifIndex: 0, ipproto: 0, action: 'lookup', table: RT_TABLE_MAIN, gotoTarget: 0,
+    suppressPrefixLen: -1, suppressIfgroup: -1, protocol: 0, ...fields,
+  };
+}
+
+const ROUTE_ERRNO: Record<string, LookupErrno> = {
+  blackhole: 'EINVAL',
+  unreachable: 'EHOSTUNREACH',
+  prohibit: 'EACCES',
+  nat: 'EINVAL',
+};
+
+/** fib_rule_match + fib4_rule_match. */
+function ruleMatches(r: FibRule, f: Flow): boolean {
+  let ok =
+    (r.iifIndex === 0 || r.iifIndex === f.iif) &&
+    (r.oifIndex === 0 || r.oifIndex === f.oif) &&
+    ((r.fwmark ^ f.mark) & r.fwmask) === 0 &&
+    (f.uid >= (r.uidrange?.start ?? 0) && f.uid <= (r.uidrange?.end ?? 0xffff_ffff)) &&
+    (r.srcLen === 0 || inPrefix(f.src, r.src, r.srcLen)) &&
+    (r.dstLen === 0 || inPrefix(f.dst, r.dst, r.dstLen)) &&
+    (r.tos === 0 || r.tos === (f.tos & IPTOS_RT_MASK)) &&
+    (r.ipproto === 0 || r.ipproto === f.proto);
+  if (ok && r.sport) ok = f.sport >= r.sport.start && f.sport <= r.sport.end;
+  if (ok && r.dport) ok = f.dport >= r.dport.start && f.dport <= r.dport.end;
+  return r.invert ? !ok : ok;
+}
+
+export class RuleSet {
+  private list: FibRule[] = [];
+  generation = 0;
+
+  /** fib_default_rules_init: 0 local, 32766 main, 32767 default. */
+  constructor() {
+    for (const [priority, table] of [[0, RT_TABLE_LOCAL], [32766, RT_TABLE_MAIN], [32767, RT_TABLE_DEFAULT]] as const) {
+      this.list.push(newRule({ priority, table, protocol: RTPROT_KERNEL }));
+    }
+  }
+
+  rules(): readonly FibRule[] {
+    return this.list;
+  }
+
+  /** fib_default_rule_pref: one below the second rule's priority. */
+  defaultPriority(): number {
+    const second = this.list[1];
+    return second && second.priority ? second.priority - 1 : 0;
+  }
+
+  /**
+   * fib_nl_newrule: validate, refuse an identical rule (NLM_F_EXCL), insert
+   * after every rule of the same or lower priority.
+   */
+  add(rule: FibRule): void {
+    if (rule.action === 'goto') {
+      if (rule.gotoTarget <= rule.priority) throw new RtnlError('EINVAL', 'Backward goto not supported');
+    }
+    if (rule.action === 'lookup' && rule.table === 0) throw new RtnlError('EINVAL', 'Invalid table');
+    if (this.list.some((r) => sameRule(r, rule))) throw new RtnlError('EEXIST');
+    let at = 0;
+    while (at < this.list.length && this.list[at]!.priority <= rule.priority) at++;
+    this.list.splice(at, 0, rule);
+    this.generation++;
+  }
+
+  /** fib_nl_delrule/rule_find: delete the first rule matching the fields given. */
+  delete(m: Partial<FibRule>, userPriority: boolean): FibRule {
+    const i = this.list.findIndex(
+      (r) =>
+        (m.action === undefined || r.action === m.action) &&
+        (!m.table || r.table === m.table) &&
+        (!userPriority || r.priority === m.priority) &&
+        (!m.iif || r.iif === m.iif) &&
+        (!m.oif || r.oif === m.oif) &&
+        (!m.fwmark || r.fwmark === m.fwmark) &&
+        (!m.fwmask || r.fwmask === m.fwmask) &&
+        (m.suppressPrefixLen === undefined || m.suppressPrefixLen === -1 || r.suppressPrefixLen === m.suppressPrefixLen) &&
+        (!m.ipproto || r.ipproto === m.ipproto) &&
+        (!m.protocol || r.protocol === m.protocol) &&
+        (!m.srcLen || (r.srcLen === m.srcLen && r.src === m.src)) &&
+        (!m.dstLen || (r.dstLen === m.dstLen && r.dst === m.dst)) &&
+        (!m.tos || r.tos === m.tos),
+    );
+    if (i < 0) throw new RtnlError('ENOENT');
+    const [r] = this.list.splice(i, 1);
+    this.generation++;
+    return r!;
+  }
+
+  /** Re-resolve iif/oif names after a device appeared or went away. */
+  resolveDevices(indexOf: (name: string) => number | undefined): void {
+    for (const r of this.list) {
+      r.iifIndex = r.iif === undefined ? 0 : (indexOf(r.iif) ?? -1);
+      r.oifIndex = r.oif === undefined ? 0 : (indexOf(r.oif) ?? -1);
+    }
+    this.generation++;
+  }
+
+  /**
+   * fib_rules_lookup + fib4_rule_action + fib4_rule_suppress. `groupOf`
+   * gives a device's group for suppress_ifgroup.
+   */
+  lookup(flow: Flow, tables: FibTables, groupOf?: (ifindex: number) => number): FibResult {
+    const list = this.list;
+    for (let i = 0; i < list.length; i++) {
+      const r = list[i]!;
+      if (!ruleMatches(r, flow)) continue;
+      if (r.action === 'goto') {
+        const j = list.findIndex((x) => x.priority === r.gotoTarget);
+        if (j < 0) continue; // unresolved goto: skip
+        // The kernel re-enters its loop at the target: it must match too.
+        i = j - 1;
+        continue;
+      }
+      switch (r.action) {
+        case 'nop':
+          continue;
+        case 'blackhole':
+          return { table: 0, rule: r, error: 'EINVAL' };
+        case 'unreachable':
+          return { table: 0, rule: r, error: 'ENETUNREACH' };
+        case 'prohibit':
+          return { table: 0, rule: r, error: 'EACCES' };
+      }
+      const t = tables.get(r.table);
+      if (!t) continue;
+      const route = t.lookup(flow);
+      if (!route || route.type === 'throw') continue;
+      const err = ROUTE_ERRNO[route.type];
+      if (err) return { route, table: r.table, rule: r, error: err };
+      if (route.dstLen <= r.suppressPrefixLen) continue;
+      if (r.suppressIfgroup !== -1 && groupOf && groupOf(route.dev) === r.suppressIfgroup) continue;
+      return { route, table: r.table, rule: r };
+    }
+    return { table: 0, error: 'ENETUNREACH' };
+  }
+}
+
+/** rule_exists: every field equal. */
+function sameRule(a: FibRule, b: FibRule): boolean {
+  return (
+    a.priority === b.priority && a.action === b.action && a.table === b.table && a.invert === b.invert &&
+    a.srcLen === b.srcLen && maskAddr(a.src, a.srcLen) === maskAddr(b.src, b.srcLen) && a.src === b.src &&
+    a.dstLen === b.dstLen && a.dst === b.dst && a.tos === b.tos && a.fwmark === b.fwmark &&
+    a.fwmask === b.fwmask && a.iif === b.iif && a.oif === b.oif && a.gotoTarget === b.gotoTarget &&
+    a.suppressPrefixLen === b.suppressPrefixLen && a.suppressIfgroup === b.suppressIfgroup &&
+    a.ipproto === b.ipproto && a.protocol === b.protocol &&
+    a.sport?.start === b.sport?.start && a.sport?.end === b.sport?.end &&
+    a.dport?.start === b.dport?.start && a.dport?.end === b.dport?.end &&
+    a.uidrange?.start === b.uidrange?.start && a.uidrange?.end === b.uidrange?.end
+  );
+}

@@ -1,0 +1,199 @@
+// The NORMAL action's MAC learning table, as OVS lib/mac-learning.c keeps it:
+// entries keyed by (VLAN, MAC), one global LRU list (fdb/show prints it from
+// least to most recently refreshed), expiry `idle_time` seconds after the last
+// refresh, times in whole seconds as OVS's time_now() has them. Lookups use a
+// per-VLAN Map keyed by the MAC as a 48-bit number: no strings, no allocation.
+
+export const MAC_ENTRY_DEFAULT_IDLE_TIME = 300; // seconds (OVS mac-aging-time)
+export const MAC_DEFAULT_MAX = 8192; // OVS mac-table-size
+
+export class FdbEntry {
+  prev: FdbEntry | null = null;
+  next: FdbEntry | null = null;
+  constructor(
+    readonly mac: number, // 48-bit MAC as a number
+    readonly vlan: number,
+    public port: number, // ofport number
+    public expires: number, // seconds
+  ) {}
+}
+
+export function macNumber(hi16: number, lo32: number): number {
+  return (hi16 & 0xffff) * 0x100000000 + (lo32 >>> 0);
+}
+
+export function macString(mac: number): string {
+  let s = '';
+  for (let i = 5; i >= 0; i--) {
+    const b = Math.floor(mac / 2 ** (8 * i)) & 0xff;
+    s += (i < 5 ? ':' : '') + b.toString(16).padStart(2, '0');
+  }
+  return s;
+}
+
+export class MacLearning {
+  private readonly vlans: (Map<number, FdbEntry> | undefined)[] = new Array(4096);
+  private head: FdbEntry | null = null; // least recently used
+  private tail: FdbEntry | null = null;
+  private n = 0;
+  /** Bumped when an entry is added, moves port or is removed (a cache would key on it). */
+  generation = 0;
+
+  constructor(
+    public idleTime = MAC_ENTRY_DEFAULT_IDLE_TIME,
+    public maxEntries = MAC_DEFAULT_MAX,
+  ) {}
+
+  get size(): number {
+    return this.n;
+  }
+
+  /** mac_entry_age(): seconds since the entry was last refreshed. */
+  age(e: FdbEntry, nowS: number): number {
+    return this.idleTime - (e.expires - nowS);
+  }
+
+  /** The live entry for (mac, vlan); an expired one is removed on the way (OVS expires in mac_learning_run). */
+  lookup(mac: number, vlan: number, nowS: number): FdbEntry | null {
+    const e = this.vlans[vlan]?.get(mac);
+    if (e === undefined) return null;
+    if (nowS >= e.expires) {
+      this.remove(e);
+      return null;
+    }
+    return e;
+  }
+
+  /**
+   * Learn that `mac` is on `port` in `vlan` (update_learning_table__ with
+   * is_mac_learning_update_needed): multicast sources are never learned; an
+   * entry on the same port is refreshed at most once a second. Returns true
+   * if the port binding changed (a new entry or a move).
+   */
+  learn(macHi: number, macLo: number, vlan: number, port: number, nowS: number): boolean {
+    if (macHi & 0x0100) return false; // eth_addr_is_multicast(src)
+    const mac = macNumber(macHi, macLo);
+    let e = this.lookup(mac, vlan, nowS);
+    if (e !== null && this.age(e, nowS) === 0 && e.port === port) return false;
+    if (e === null) {
+      if (this.n >= this.maxEntries) this.evictFairly();
+      e = new FdbEntry(mac, vlan, port, nowS + this.idleTime);
+      let m = this.vlans[vlan];
+      if (!m) this.vlans[vlan] = m = new Map();
+      m.set(mac, e);
+      this.n++;
+      this.append(e);
+      this.generation++;
+      return true;
+    }
+    // mac_learning_insert on an existing entry: mark recently used.
+    this.unlink(e);
+    this.append(e);
+    e.expires = nowS + this.idleTime;
+    if (e.port !== port) {
+      e.port = port;
+      this.generation++;
+      return true;
+    }
+    return false;
+  }
+
+  /** Drop every entry whose time is up (mac_learning_run). */
+  expire(nowS: number): number {
+    let k = 0;
+    // Not strictly ordered by expiry after idleTime changes; scan the list.
+    for (let e = this.head; e !== null; ) {
+      const next = e.next;
+      if (nowS >= e.expires) {
+        this.remove(e);
+        k++;
+      }
+      e = next;
+    }
+    return k;
+  }
+
+  remove(e: FdbEntry): void {
+    const m = this.vlans[e.vlan];
+    if (!m || m.get(e.mac) !== e) return;
+    m.delete(e.mac);
+    this.unlink(e);
+    this.n--;
+    this.generation++;
+  }
+
+  /** Forget every entry on `port` (the port was deleted). */
+  flushPort(port: number): void {
+    for (let e = this.head; e !== null; ) {
+      const next = e.next;
+      if (e.port === port) this.remove(e);
+      e = next;
+    }
+  }
+
+  /** ovs-appctl fdb/flush. */
+  flush(): void {
+    this.vlans.fill(undefined);
+    this.head = this.tail = null;
+    this.n = 0;
+    this.generation++;
+  }
+
+  /** Entries from least to most recently refreshed, as fdb/show lists them. */
+  entries(): FdbEntry[] {
+    const out: FdbEntry[] = [];
+    for (let e = this.head; e !== null; e = e.next) out.push(e);
+    return out;
+  }
+
+  /**
+   * `ovs-appctl fdb/show` (ofproto_unixctl_fdb_show): a header, then
+   * "%5s  %4d  MAC  %3d" per entry; the port is printed as
+   * ofputil_port_to_string does without a name map (65534 is LOCAL).
+   */
+  show(nowS: number): string {
+    this.expire(nowS);
+    let s = ' port  VLAN  MAC                Age\n';
+    for (let e = this.head; e !== null; e = e.next) {
+      const port = e.port === 65534 ? 'LOCAL' : String(e.port);
+      s += `${port.padStart(5)}  ${String(e.vlan).padStart(4)}  ${macString(e.mac)}  ${String(this.age(e, nowS)).padStart(3)}\n`;
+    }
+    return s;
+  }
+
+  // evict_mac_entry_fairly(): the least recently used entry of the port with the most entries.
+  private evictFairly(): void {
+    const counts = new Map<number, number>();
+    let port = -1, most = 0;
+    for (let e = this.head; e !== null; e = e.next) {
+      const c = (counts.get(e.port) ?? 0) + 1;
+      counts.set(e.port, c);
+      if (c > most) {
+        most = c;
+        port = e.port;
+      }
+    }
+    for (let e = this.head; e !== null; e = e.next) {
+      if (e.port === port) {
+        this.remove(e);
+        return;
+      }
+    }
+  }
+
+  private append(e: FdbEntry): void {
+    e.prev = this.tail;
+    e.next = null;
+    if (this.tail) this.tail.next = e;
+    else this.head = e;
+    this.tail = e;
+  }
+
+  private unlink(e: FdbEntry): void {
+    if (e.prev) e.prev.next = e.next;
+    else this.head = e.next;
+    if (e.next) e.next.prev = e.prev;
+    else this.tail = e.prev;
+    e.prev = e.next = null;
+  }
+}

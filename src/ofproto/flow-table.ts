@@ -1,0 +1,276 @@
+// OpenFlow tables 0..254 of one bridge: flow entries with their counters and
+// timeouts, and the flow_mod semantics of OVS ofproto.c (add with replace,
+// modify and delete, loose and strict, cookie masks, out_port filters).
+// Times are emulated milliseconds; timeouts are seconds as in OpenFlow.
+import { Classifier, looseMatches } from './classifier.js';
+import type { Action } from './actions.js';
+import { OFPP } from './actions.js';
+import type { FlowFlags, FlowSpec } from './flow.js';
+import type { Match } from './match.js';
+import type { FlowKey } from './flow-key.js';
+
+export const N_TABLES = 255;
+/** OFPTT_ALL: "every table" in flow-matching commands. */
+export const TABLE_ALL = 255;
+
+export class FlowEntry {
+  nPackets = 0;
+  nBytes = 0;
+  /** Compiled form of `actions`, owned by execute.ts (rebuilt when actions change). */
+  prog: unknown = null;
+  removed = false;
+  /** For learned flows: the learn() program that made it and the packet values it used (learn-exec.ts). */
+  learnedBy: unknown = null;
+  learnSig: Float64Array | null = null;
+
+  constructor(
+    readonly table: number,
+    readonly match: Match,
+    readonly priority: number,
+    public cookie: bigint,
+    public actions: Action[],
+    public idleTimeout: number,
+    public hardTimeout: number,
+    public importance: number,
+    public flags: FlowFlags,
+    public created: number,
+    public modified: number,
+    public used: number,
+  ) {}
+
+  /** The expiry this entry has reached at `now`, if any (ofproto-dpif rule_expire). */
+  expiredAt(now: number): 'hard' | 'idle' | null {
+    if (this.hardTimeout && now > this.modified + this.hardTimeout * 1000) return 'hard';
+    if (this.idleTimeout && now > this.used + this.idleTimeout * 1000) return 'idle';
+    return null;
+  }
+
+  /** The entry as a FlowSpec with dump-flows stats (for the printer). */
+  toSpec(now: number): FlowSpec {
+    const dur = Math.max(0, now - this.created);
+    const spec: FlowSpec = {
+      table: this.table,
+      priority: this.priority,
+      cookie: this.cookie,
+      idleTimeout: this.idleTimeout,
+      hardTimeout: this.hardTimeout,
+      importance: this.importance,
+      flags: { ...this.flags },
+      match: this.match,
+      actions: this.actions,
+      stats: {
+        durationSec: Math.floor(dur / 1000),
+        durationNsec: Math.round((dur % 1000) * 1e6),
+        nPackets: BigInt(this.nPackets),
+        nBytes: BigInt(this.nBytes),
+        idleAge: Math.floor(Math.max(0, now - this.used) / 1000),
+        hardAge: Math.floor(Math.max(0, now - this.modified) / 1000),
+      },
+    };
+    return spec;
+  }
+}
+
+/** Which flows a flow-matching command (mod/del/dump) selects. */
+export interface FlowFilter {
+  table: number; // TABLE_ALL for every table
+  match: Match;
+  priority?: number; // strict commands only
+  strict: boolean;
+  cookie?: bigint;
+  cookieMask?: bigint; // 0 or absent: any cookie
+  outPort?: number; // OFPP.NONE or absent: any
+}
+
+export class FlowTable {
+  readonly cls = new Classifier<FlowEntry>();
+  /** OVS table stats: lookups and matches (dump-tables). */
+  lookups = 0;
+  matched = 0;
+  constructor(readonly id: number) {}
+}
+
+/** Does an action list output to `port` (ofpacts_output_to_port)? */
+export function outputsTo(actions: readonly Action[], port: number): boolean {
+  for (const a of actions) {
+    if (a.kind === 'output' && a.port === port) return true;
+    if (a.kind === 'ct' && outputsTo(a.exec, port)) return true;
+  }
+  return false;
+}
+
+export class FlowTables {
+  private readonly tables: (FlowTable | undefined)[] = new Array(N_TABLES);
+  /** Entries with a timeout, checked by expire(). */
+  private readonly timed = new Set<FlowEntry>();
+  /** Bumped on every flow change, so a cache keyed on lookups knows it is stale. */
+  generation = 0;
+  /** Called when an entry leaves (timeout or delete), e.g. for tracing. */
+  onRemove: ((e: FlowEntry, reason: 'hard' | 'idle' | 'delete') => void) | null = null;
+
+  table(id: number): FlowTable {
+    let t = this.tables[id];
+    if (!t) this.tables[id] = t = new FlowTable(id);
+    return t;
+  }
+
+  /** Tables that exist (have held flows), in id order. */
+  existing(): FlowTable[] {
+    return this.tables.filter((t): t is FlowTable => t !== undefined);
+  }
+
+  get flowCount(): number {
+    let n = 0;
+    for (const t of this.tables) if (t) n += t.cls.size;
+    return n;
+  }
+
+  /**
+   * The highest-priority live entry of table `id` matching `key`; an entry
+   * whose timeout has passed is removed on the way (OVS removes it on its
+   * next expiry run; a packet never revives an expired flow here).
+   */
+  lookup(id: number, key: FlowKey, now: number, wc?: Uint32Array): FlowEntry | null {
+    const t = this.tables[id];
+    if (t === undefined) return null;
+    t.lookups++;
+    for (;;) {
+      const e = t.cls.lookup(key, wc);
+      if (e === null) return null;
+      if ((e.idleTimeout | e.hardTimeout) !== 0) {
+        const why = e.expiredAt(now);
+        if (why !== null) {
+          this.removeEntry(e, why);
+          continue;
+        }
+      }
+      t.matched++;
+      return e;
+    }
+  }
+
+  /**
+   * OFPFC_ADD: a flow with identical match and priority is replaced. Its
+   * counters restart (OpenFlow 1.0/1.1, as ovs-ofctl speaks by default)
+   * unless `keepCounts` (OpenFlow 1.2+ without reset_counts).
+   */
+  add(spec: FlowSpec, now: number, keepCounts = false): FlowEntry {
+    const t = this.table(spec.table);
+    const e = new FlowEntry(
+      spec.table,
+      cloneMatch(spec.match),
+      spec.priority,
+      spec.cookie,
+      spec.actions,
+      spec.idleTimeout,
+      spec.hardTimeout,
+      spec.importance,
+      { ...spec.flags },
+      now,
+      now,
+      now,
+    );
+    const old = t.cls.insert(e);
+    if (old) {
+      old.removed = true;
+      this.timed.delete(old);
+      if (keepCounts && !spec.flags.resetCounts) {
+        e.nPackets = old.nPackets;
+        e.nBytes = old.nBytes;
+        e.used = old.used;
+      }
+    }
+    if (e.idleTimeout || e.hardTimeout) this.timed.add(e);
+    this.generation++;
+    return e;
+  }
+
+  /** Entries selected by a flow-matching command, in table then priority order. */
+  select(f: FlowFilter, now?: number): FlowEntry[] {
+    const out: FlowEntry[] = [];
+    const from = f.table === TABLE_ALL ? 0 : f.table;
+    const to = f.table === TABLE_ALL ? N_TABLES - 1 : f.table;
+    for (let id = from; id <= to; id++) {
+      const t = this.tables[id];
+      if (!t || t.cls.size === 0) continue;
+      let cands: FlowEntry[];
+      if (f.strict) {
+        const e = t.cls.findExact(f.match, f.priority ?? 0x8000);
+        cands = e ? [e] : [];
+      } else {
+        cands = t.cls.rules().filter((e) => looseMatches(e.match, f.match));
+      }
+      for (const e of cands) {
+        if (now !== undefined && e.expiredAt(now)) continue;
+        if (f.cookieMask && ((e.cookie ^ (f.cookie ?? 0n)) & f.cookieMask) !== 0n) continue;
+        if (f.outPort !== undefined && f.outPort !== OFPP.NONE && !outputsTo(e.actions, f.outPort)) continue;
+        out.push(e);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * OFPFC_MODIFY[_STRICT]: new actions (and cookie, when `newCookie` is
+   * given) for the selected flows; counters, timeouts and creation time stay,
+   * `modified` restarts (hard timeout and hard_age count from it). Returns
+   * the entries changed.
+   */
+  modify(f: FlowFilter, actions: Action[], now: number, newCookie?: bigint): FlowEntry[] {
+    const sel = this.select(f, now);
+    for (const e of sel) {
+      e.actions = actions;
+      e.prog = null;
+      e.learnSig = null;
+      e.modified = now;
+      if (newCookie !== undefined) e.cookie = newCookie;
+    }
+    if (sel.length) this.generation++;
+    return sel;
+  }
+
+  /** OFPFC_DELETE[_STRICT]. */
+  delete(f: FlowFilter, now?: number): FlowEntry[] {
+    const sel = this.select(f, now);
+    for (const e of sel) this.removeEntry(e, 'delete');
+    return sel;
+  }
+
+  /** Remove every flow of every table. */
+  clear(): void {
+    for (const t of this.tables) if (t) for (const e of t.cls.rules()) this.removeEntry(e, 'delete');
+  }
+
+  /** Remove entries whose idle or hard timeout has passed (ofproto's expiry run). */
+  expire(now: number): number {
+    let n = 0;
+    for (const e of this.timed) {
+      const why = e.expiredAt(now);
+      if (why) {
+        this.removeEntry(e, why);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  removeEntry(e: FlowEntry, why: 'hard' | 'idle' | 'delete'): void {
+    if (e.removed) return;
+    e.removed = true;
+    this.tables[e.table]?.cls.remove(e);
+    this.timed.delete(e);
+    this.generation++;
+    this.onRemove?.(e, why);
+  }
+
+  /** A flow with timeouts was created or changed its timeouts. */
+  track(e: FlowEntry): void {
+    if (e.idleTimeout || e.hardTimeout) this.timed.add(e);
+    else this.timed.delete(e);
+  }
+}
+
+export function cloneMatch(m: Match): Match {
+  return { value: Uint32Array.from(m.value), mask: Uint32Array.from(m.mask) };
+}
+

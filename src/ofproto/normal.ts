@@ -1,0 +1,93 @@
+// The NORMAL action: OVS's built-in learning switch (ofproto-dpif-xlate.c
+// xlate_normal). VLAN admission and translation per input port, reserved
+// multicast dropped, source learned per VLAN, destination looked up (never
+// for multicast: snooping is off by default), else flooded to every other
+// port that carries the VLAN, each copy tagged as its output port wants it.
+import { K, type FlowKey } from './flow-key.js';
+import type { MacLearning } from './fdb.js';
+import { macNumber } from './fdb.js';
+import type { OvsPort } from './ovs-port.js';
+import type { DropReason } from '../datapath/drop-reasons.js';
+
+export interface NormalCtx {
+  readonly key: FlowKey;
+  /** Emulated time in whole seconds (OVS time_now()). */
+  readonly nowS: number;
+  readonly fdb: MacLearning;
+  /** Ports in the order NORMAL floods them. */
+  readonly portList: readonly OvsPort[];
+  portByOfport(ofport: number): OvsPort | undefined;
+  /** Output as the packet is now, with the flow TCI `tci` (0 = untagged). */
+  outputTci(p: OvsPort, tci: number): void;
+  /** An ofproto/trace detail line (" -> text"); a no-op when not tracing. */
+  detail(text: string): void;
+  setDropReason(r: DropReason): void;
+}
+
+const CFI = 0x1000;
+
+/** eth_addr_is_reserved(): frames to these never leave through NORMAL (forward_bpdu off). */
+export function ethAddrIsReserved(hi: number, lo: number): boolean {
+  if (hi === 0x0180 && (lo & 0xfffffff0) >>> 0 === 0xc2000000) return true; // 01:80:c2:00:00:0x
+  if (hi === 0x00e0 && (lo === 0x2b000000 || lo === 0x2b000004 || lo === 0x2b000006)) return true; // EDP, EAPS
+  if (hi === 0x0100) {
+    if (lo === 0x0c000000 || lo === 0x0ccccccc || lo === 0x0ccccccd || lo === 0x0ccdcdcd) return true; // Cisco
+    if ((lo & 0xfffffff8) >>> 0 === 0x0cccccc0) return true; // Cisco CFM
+  }
+  return false;
+}
+
+export function xlateNormal(x: NormalCtx): void {
+  const key = x.key;
+  const inPort = x.portByOfport(key[K.IN_PORT]!);
+  if (!inPort) {
+    x.detail('no input bundle, dropping');
+    x.setDropReason('no_output');
+    return;
+  }
+  const tci = key[K.VLAN_TCI]!;
+  const tagged = (tci & CFI) !== 0;
+  const inVid = tagged ? tci & 0xfff : 0;
+  const pcp = tagged ? (tci >>> 13) & 7 : 0;
+  if (!inPort.inputVidValid(inVid)) {
+    x.detail('disallowed VLAN VID for this input port, dropping');
+    x.setDropReason('vlan_mismatch');
+    return;
+  }
+  const vlan = inPort.inputVlan(inVid);
+  const dstHi = key[K.DL_DST_HI]!, dstLo = key[K.DL_DST_LO]!;
+  if (ethAddrIsReserved(dstHi, dstLo)) {
+    x.detail('packet has reserved destination MAC, dropping');
+    x.setDropReason('no_output');
+    return;
+  }
+  x.fdb.learn(key[K.DL_SRC_HI]!, key[K.DL_SRC_LO]!, vlan, inPort.ofport, x.nowS);
+
+  if ((dstHi & 0x0100) === 0) {
+    const e = x.fdb.lookup(macNumber(dstHi, dstLo), vlan, x.nowS);
+    if (e !== null) {
+      const out = x.portByOfport(e.port);
+      if (!out) {
+        x.detail('learned port is unknown, dropping');
+        x.setDropReason('no_output');
+      } else if (out === inPort) {
+        x.detail('learned port is input port, dropping');
+        x.setDropReason('no_output');
+      } else {
+        x.detail('forwarding to learned port');
+        x.outputTci(out, out.outputTci(vlan, pcp));
+      }
+      return;
+    }
+  }
+  x.detail('no learned MAC for destination, flooding');
+  let n = 0;
+  const ports = x.portList;
+  for (let i = 0; i < ports.length; i++) {
+    const p = ports[i]!;
+    if (p === inPort || p.noFlood || !p.includesVlan(vlan)) continue;
+    x.outputTci(p, p.outputTci(vlan, pcp));
+    n++;
+  }
+  if (n === 0) x.setDropReason('no_output');
+}

@@ -1,0 +1,1118 @@
+// `tcpdump -nnee` (tcpdump 4.99) lines for Ethernet frames, so a capture
+// taken anywhere in the emulator reads exactly like one taken on a real node.
+//
+// The printers follow tcpdump's own (print-ether.c, print-ip.c, print-icmp.c,
+// print-udp.c, print-tcp.c, print-arp.c, print-vxlan.c, print-ip6.c): the same
+// order of reads, the same two lengths (`length` from the headers/wire,
+// `caplen` what was captured), and the same truncation rule: a read past the
+// captured bytes abandons the packet and prints " [|proto]" with the protocol
+// being printed at the time. VXLAN prints the inner frame on a second line;
+// unknown ethertypes get tcpdump's "\n\t0x0000:  ..." hex dump lines.
+//
+// TCP sequence numbers are relative after the first packet of a connection
+// carrying ACK, as tcpdump prints them without -S; a Tcpdump instance keeps
+// that state across frames (use one per capture), formatFrame() starts fresh.
+//
+// Not the data path: this allocates strings. Never throws.
+import { ipToString, macAt, readU16, readU32 } from './addr.js';
+
+/** Thrown (internally only) when a read passes the captured bytes, like tcpdump's longjmp. */
+class Truncated {}
+const TRUNC = new Truncated();
+/** ND_TCHECK inside tcp_print's option loop: its own "trunc:" label, which adds '>' after an option. */
+const OPT_TRUNC = new Truncated();
+
+const ETHERTYPE_NAMES: Record<number, string> = {
+  0x0800: 'IPv4',
+  0x8847: 'MPLS unicast',
+  0x8848: 'MPLS multicast',
+  0x86dd: 'IPv6',
+  0x8100: '802.1Q',
+  0x9100: '802.1Q-9100',
+  0x88a8: '802.1Q-QinQ',
+  0x9200: '802.1Q-9200',
+  0x88e5: '802.1AE MACsec',
+  0x0200: 'PUP',
+  0x0806: 'ARP',
+  0x8035: 'Reverse ARP',
+  0x0600: 'NS',
+  0x0500: 'Sprite',
+  0x1000: 'Trail',
+  0x6001: 'MOP DL',
+  0x6002: 'MOP RC',
+  0x6003: 'DN',
+  0x6004: 'LAT',
+  0x6007: 'SCA',
+  0x6558: 'TEB',
+  0x8038: 'Lanbridge',
+  0x803c: 'DEC DNS',
+  0x803e: 'DEC DTS',
+  0x805b: 'VEXP',
+  0x805c: 'VPROD',
+  0x809b: 'Appletalk',
+  0x80f3: 'Appletalk ARP',
+  0x8137: 'IPX',
+  0x880b: 'PPP',
+  0x8808: 'MPCP',
+  0x8809: 'Slow Protocols',
+  0x8863: 'PPPoE D',
+  0x8864: 'PPPoE S',
+  0x888e: 'EAPOL',
+  0x8899: 'RRCP',
+  0x886f: 'MS NLB heartbeat',
+  0x8870: 'Jumbo',
+  0x894f: 'NSH',
+  0x9000: 'Loopback',
+  0xfefe: 'OSI',
+  0x00fe: 'GRE-OSI',
+  0xabcd: 'CFM (old)',
+  0x8902: 'CFM',
+  0x893a: 'IEEE1905.1',
+  0x88cc: 'LLDP',
+  0x88ca: 'TIPC',
+  0x0707: 'GeoNet (old)',
+  0x8947: 'GeoNet',
+  0x1111: 'CALM FAST',
+  0x88a2: 'AoE',
+  0x88f7: 'PTP',
+  0xd28b: 'Arista Vendor Specific Protocol',
+};
+
+/** tcpdump's name for an ethertype ("IPv4", "802.1Q", ... or "Unknown"). */
+export function ethertypeName(type: number): string {
+  return ETHERTYPE_NAMES[type] ?? 'Unknown';
+}
+
+const MAX_ETHERNET_LENGTH_VAL = 1500;
+
+const ARPOP_NAMES: Record<number, string> = {
+  1: 'Request',
+  2: 'Reply',
+  3: 'Reverse Request',
+  4: 'Reverse Reply',
+  8: 'Inverse Request',
+  9: 'Inverse Reply',
+  10: 'NACK Reply',
+};
+const ARPHRD_NAMES: Record<number, string> = {
+  1: 'Ethernet',
+  6: 'TokenRing',
+  7: 'ArcNet',
+  15: 'FrameRelay',
+  19: 'ATM',
+  20: 'SerialLine',
+  23: 'Metricom',
+  24: 'IEEE1394',
+  32: 'InfiniBand',
+  0x0320: 'FrameRelay',
+  0x0323: 'Netrom',
+};
+
+const ICMP_NAMES: Record<number, string> = {
+  0: 'echo reply',
+  4: 'source quench',
+  8: 'echo request',
+  10: 'router solicitation',
+  13: 'time stamp request',
+  14: 'time stamp reply',
+  15: 'information request',
+  16: 'information reply',
+  17: 'address mask request',
+};
+
+const UNREACH_FMT: Record<number, string> = {
+  0: 'net %s unreachable',
+  1: 'host %s unreachable',
+  5: '%s unreachable - source route failed',
+  6: 'net %s unreachable - unknown',
+  7: 'host %s unreachable - unknown',
+  8: '%s unreachable - source host isolated',
+  9: 'net %s unreachable - admin prohibited',
+  10: 'host %s unreachable - admin prohibited',
+  11: 'net %s unreachable - tos prohibited',
+  12: 'host %s unreachable - tos prohibited',
+  13: 'host %s unreachable - admin prohibited filter',
+  14: 'host %s unreachable - host precedence violation',
+  15: 'host %s unreachable - precedence cutoff',
+};
+
+const REDIRECT_FMT: Record<number, string> = {
+  0: 'redirect %s to net %s',
+  1: 'redirect %s to host %s',
+  2: 'redirect-tos %s to net %s',
+  3: 'redirect-tos %s to host %s',
+};
+
+const TCP_FLAG_LETTERS: [number, string][] = [
+  [0x01, 'F'],
+  [0x02, 'S'],
+  [0x04, 'R'],
+  [0x08, 'P'],
+  [0x10, '.'],
+  [0x20, 'U'],
+  [0x40, 'E'],
+  [0x80, 'W'],
+];
+
+const TCP_OPT_NAMES: Record<number, string> = {
+  0: 'eol',
+  1: 'nop',
+  2: 'mss',
+  3: 'wscale',
+  4: 'sackOK',
+  5: 'sack',
+  6: 'echo',
+  7: 'echoreply',
+  8: 'TS',
+  11: 'cc',
+  12: 'ccnew',
+  13: '',
+  19: 'md5',
+  20: 'scps',
+  28: 'uto',
+  29: 'tcp-ao',
+  30: 'mptcp',
+  34: 'tfo',
+  254: 'exp',
+};
+
+const OSPF_TYPES: Record<number, string> = {
+  1: 'Hello',
+  2: 'Database Description',
+  3: 'LS-Request',
+  4: 'LS-Update',
+  5: 'LS-Ack',
+};
+
+const ICMP6_NAMES: Record<number, string> = {
+  1: 'destination unreachable',
+  2: 'packet too big',
+  3: 'time exceeded',
+  4: 'parameter problem',
+  128: 'echo request',
+  129: 'echo reply',
+  130: 'multicast listener query',
+  131: 'multicast listener report',
+  132: 'multicast listener done',
+  133: 'router solicitation',
+  134: 'router advertisement',
+  135: 'neighbor solicitation',
+  136: 'neighbor advertisement',
+  137: 'redirect',
+  143: 'multicast listener report v2',
+};
+
+const HTTP_METHODS = new Set(
+  'OPTIONS GET HEAD POST PUT DELETE TRACE CONNECT PATCH PROPFIND PROPPATCH MKCOL COPY MOVE LOCK UNLOCK POLL BCOPY BMOVE SEARCH BDELETE BPROPFIND BPROPPATCH SUBSCRIBE UNSUBSCRIBE NOTIFY LABEL MERGE REPORT UPDATE CHECKIN CHECKOUT UNCHECKOUT MKACTIVITY MKWORKSPACE VERSION-CONTROL BASELINE-CONTROL CCM_POST RPC_CONNECT'.split(
+    ' ',
+  ),
+);
+
+const IPPROTO_TCP = 6;
+const IPPROTO_UDP = 17;
+const IPPROTO_ICMP = 1;
+const IPPROTO_ICMPV6 = 58;
+const IPPROTO_OSPF = 89;
+const IPPROTO_SCTP = 132;
+const IPPROTO_DCCP = 33;
+const VXLAN_PORT = 4789;
+
+function hex2(b: number): string {
+  return (b < 16 ? '0' : '') + b.toString(16);
+}
+
+/** IPv6 text as glibc's inet_ntop writes it (RFC 5952 compression, ::a.b.c.d for v4-compatible/mapped). */
+export function ip6ToString(buf: Uint8Array, off: number): string {
+  const w: number[] = [];
+  for (let i = 0; i < 8; i++) w.push(readU16(buf, off + 2 * i));
+  let bestBase = -1;
+  let bestLen = 0;
+  let curBase = -1;
+  let curLen = 0;
+  for (let i = 0; i < 8; i++) {
+    if (w[i] === 0) {
+      if (curBase < 0) {
+        curBase = i;
+        curLen = 1;
+      } else curLen++;
+    } else if (curBase >= 0) {
+      if (bestBase < 0 || curLen > bestLen) {
+        bestBase = curBase;
+        bestLen = curLen;
+      }
+      curBase = -1;
+    }
+  }
+  if (curBase >= 0 && (bestBase < 0 || curLen > bestLen)) {
+    bestBase = curBase;
+    bestLen = curLen;
+  }
+  if (bestBase >= 0 && bestLen < 2) bestBase = -1;
+  let s = '';
+  for (let i = 0; i < 8; i++) {
+    if (bestBase >= 0 && i >= bestBase && i < bestBase + bestLen) {
+      if (i === bestBase) s += ':';
+      continue;
+    }
+    if (i !== 0) s += ':';
+    if (i === 6 && bestBase === 0 && (bestLen === 6 || (bestLen === 5 && w[5] === 0xffff))) {
+      s += `${buf[off + 12]}.${buf[off + 13]}.${buf[off + 14]}.${buf[off + 15]}`;
+      break;
+    }
+    s += w[i]!.toString(16);
+  }
+  if (bestBase >= 0 && bestBase + bestLen === 8) s += ':';
+  return s;
+}
+
+export interface TcpdumpOptions {
+  /** Print absolute TCP sequence numbers (tcpdump -S). Default false, as plain tcpdump. */
+  absoluteSeq?: boolean;
+}
+
+interface SeqEntry {
+  seq: number;
+  ack: number;
+}
+
+/** A tcpdump -nnee printer with tcpdump's per-capture state (TCP relative sequence numbers). */
+export class Tcpdump {
+  private readonly absoluteSeq: boolean;
+  private readonly seqs = new Map<string, SeqEntry>();
+  // Per-call state.
+  private b: Uint8Array = new Uint8Array(0);
+  private out = '';
+  private proto = 'ether';
+  private snapend = 0;
+  private snapStack: number[] = [];
+
+  constructor(opts: TcpdumpOptions = {}) {
+    this.absoluteSeq = opts.absoluteSeq ?? false;
+  }
+
+  /** Forget TCP conversations (a new capture). */
+  reset(): void {
+    this.seqs.clear();
+  }
+
+  /**
+   * The text tcpdump -nnee prints for the frame buf[off .. off+len) (without
+   * timestamp and final newline). `wireLen` is the frame's length on the wire
+   * when only `len` bytes were captured (snaplen); default len.
+   */
+  format(buf: Uint8Array, off: number, len: number, wireLen = len): string {
+    this.b = buf;
+    this.out = '';
+    this.proto = 'ether';
+    this.snapStack = [];
+    if (!(off >= 0)) off = 0;
+    if (!(len >= 0)) len = 0;
+    if (off + len > buf.length) len = Math.max(0, buf.length - off);
+    if (!(wireLen >= len)) wireLen = len;
+    this.snapend = off + len;
+    try {
+      this.ether(off, wireLen, len);
+    } catch (e) {
+      if (e === TRUNC) this.trunc();
+      else this.out += ` [|${this.proto}: internal error]`;
+    }
+    const s = this.out;
+    this.out = '';
+    this.b = new Uint8Array(0);
+    return s;
+  }
+
+  // ---- primitives (the GET_* macros) ----
+
+  private u8(p: number): number {
+    if (p < 0 || p + 1 > this.snapend) throw TRUNC;
+    return this.b[p]!;
+  }
+  private u16(p: number): number {
+    if (p < 0 || p + 2 > this.snapend) throw TRUNC;
+    return readU16(this.b, p);
+  }
+  private u24(p: number): number {
+    if (p < 0 || p + 3 > this.snapend) throw TRUNC;
+    return (this.b[p]! << 16) | (this.b[p + 1]! << 8) | this.b[p + 2]!;
+  }
+  private u32(p: number): number {
+    if (p < 0 || p + 4 > this.snapend) throw TRUNC;
+    return readU32(this.b, p);
+  }
+  private ttest(p: number, n: number): boolean {
+    return p >= 0 && n >= 0 && p + n <= this.snapend;
+  }
+  private tcheck(p: number, n: number): void {
+    if (!this.ttest(p, n)) throw TRUNC;
+  }
+  private ip(p: number): string {
+    this.tcheck(p, 4);
+    return ipToString(readU32(this.b, p));
+  }
+  private ip6(p: number): string {
+    this.tcheck(p, 16);
+    return ip6ToString(this.b, p);
+  }
+  private mac(p: number): string {
+    this.tcheck(p, 6);
+    return macAt(this.b, p);
+  }
+  private avail(p: number): number {
+    return this.snapend > p ? this.snapend - p : 0;
+  }
+  private pushSnapend(end: number): void {
+    this.snapStack.push(this.snapend);
+    if (end < this.snapend) this.snapend = end;
+  }
+  private popSnapend(): void {
+    const s = this.snapStack.pop();
+    if (s !== undefined) this.snapend = s;
+  }
+  private p(s: string): void {
+    this.out += s;
+  }
+  private trunc(): void {
+    this.out += ` [|${this.proto}]`;
+  }
+  private invalid(): void {
+    this.out += ' (invalid)';
+  }
+
+  /** hex_and_ascii_print(ndo, "\n\t", p, length): 16 bytes a line, then the printable ones. */
+  private hexdump(p: number, length: number): void {
+    const cap = this.avail(p);
+    let truncated = false;
+    if (length > cap) {
+      length = cap;
+      truncated = true;
+    }
+    let offset = 0;
+    let hex = '';
+    let asc = '';
+    let i = 0;
+    const graph = (c: number): string => (c >= 0x21 && c <= 0x7e ? String.fromCharCode(c) : '.');
+    const flush = (): void => {
+      this.out += `\n\t0x${offset.toString(16).padStart(4, '0')}: ${hex.padEnd(40)}  ${asc}`;
+    };
+    let nshorts = length >>> 1;
+    let q = p;
+    while (nshorts !== 0) {
+      const s1 = this.b[q++]!;
+      const s2 = this.b[q++]!;
+      hex += ' ' + hex2(s1) + hex2(s2);
+      asc += graph(s1) + graph(s2);
+      i++;
+      if (i >= 8) {
+        flush();
+        i = 0;
+        hex = '';
+        asc = '';
+        offset += 16;
+      }
+      nshorts--;
+    }
+    if (length & 1) {
+      const s1 = this.b[q++]!;
+      hex += ' ' + hex2(s1);
+      asc += graph(s1);
+      i++;
+    }
+    if (i > 0) flush();
+    if (truncated) throw TRUNC;
+  }
+
+  // ---- Ethernet (ether_common_print) ----
+
+  private ether(p: number, length: number, caplen: number): void {
+    this.proto = 'ether';
+    if (length < caplen) {
+      this.p(`[length ${length} < caplen ${caplen}]`);
+      this.invalid();
+      return;
+    }
+    if (caplen < 14 || length < 14) {
+      this.trunc();
+      return;
+    }
+    const origLength = length;
+    this.p(`${macAt(this.b, p + 6)} > ${macAt(this.b, p)}, `);
+    length -= 12;
+    caplen -= 12;
+    p += 12;
+    let type = this.u16(p);
+    length -= 2;
+    caplen -= 2;
+    p += 2;
+    let printedLength = false;
+    while (type === 0x8100 || type === 0x9100 || type === 0x9200 || type === 0x88a8) {
+      if (caplen < 4 || length < 4) {
+        this.proto = 'vlan';
+        this.trunc();
+        return;
+      }
+      const tag = this.u16(p);
+      this.p(`ethertype ${ethertypeName(type)} (0x${type.toString(16).padStart(4, '0')})`);
+      if (!printedLength) {
+        this.p(`, length ${origLength}: `);
+        printedLength = true;
+      } else this.p(', ');
+      this.p(`vlan ${tag & 0xfff}, p ${tag >>> 13}${tag & 0x1000 ? ', DEI' : ''}, `);
+      type = this.u16(p + 2);
+      p += 4;
+      length -= 4;
+      caplen -= 4;
+    }
+    if (type <= MAX_ETHERNET_LENGTH_VAL) {
+      // 802.3 length field: LLC follows. Not decoded here: header and hex only.
+      if (type < length) {
+        length = type;
+        if (caplen > length) caplen = length;
+      }
+      this.pushSnapend(p + length);
+      this.p('802.3');
+      if (!printedLength) this.p(`, length ${length}: `);
+      this.proto = 'llc';
+      if (caplen < 3) this.trunc();
+      this.hexdump(p, caplen);
+      this.popSnapend();
+      return;
+    }
+    this.p(`ethertype ${ethertypeName(type)} (0x${type.toString(16).padStart(4, '0')})`);
+    this.p(printedLength ? ', ' : `, length ${origLength}: `);
+    switch (type) {
+      case 0x0800:
+        this.ipv4(p, length);
+        return;
+      case 0x86dd:
+        this.ipv6(p, length);
+        return;
+      case 0x0806:
+      case 0x8035:
+        this.arp(p, length, caplen);
+        return;
+      default:
+        this.hexdump(p, caplen);
+    }
+  }
+
+  // ---- ARP (arp_print) ----
+
+  private arp(a: number, length: number, caplen: number): void {
+    this.proto = 'arp';
+    this.tcheck(a, 8);
+    const hrd = readU16(this.b, a);
+    const pro = readU16(this.b, a + 2);
+    const hln = this.b[a + 4]!;
+    const pln = this.b[a + 5]!;
+    const op = readU16(this.b, a + 6);
+    const sha = a + 8;
+    const spa = sha + hln;
+    const tha = spa + pln;
+    const tpa = tha + hln;
+    this.tcheck(tpa, pln);
+    if ((pro !== 0x0800 && pro !== 0x1000) || pln !== 4 || hln === 0) {
+      this.p(
+        `${ARPHRD_NAMES[hrd] ?? `Unknown Hardware (${hrd})`} (len ${hln}), ${
+          ETHERTYPE_NAMES[pro] ?? `Unknown Protocol (0x${pro.toString(16).padStart(4, '0')})`
+        } (len ${pln})`,
+      );
+      this.p(`, length ${length}`);
+      return;
+    }
+    const link = (q: number): string => {
+      this.tcheck(q, hln);
+      let s = '';
+      for (let i = 0; i < hln; i++) s += (i ? ':' : '') + hex2(this.b[q + i]!);
+      return s;
+    };
+    const nonzero = (q: number): boolean => {
+      for (let i = 0; i < hln; i++) if (this.u8(q + i) !== 0) return true;
+      return false;
+    };
+    this.p(`${ARPOP_NAMES[op] ?? `Unknown (${op})`} `);
+    switch (op) {
+      case 1:
+        this.p(`who-has ${this.ip(tpa)}`);
+        if (nonzero(tha)) this.p(` (${link(tha)})`);
+        this.p(` tell ${this.ip(spa)}`);
+        break;
+      case 2:
+        this.p(`${this.ip(spa)} is-at ${link(sha)}`);
+        break;
+      case 3:
+      case 8:
+        this.p(`who-is ${link(tha)}`);
+        this.p(` tell ${link(sha)}`);
+        break;
+      case 4:
+        this.p(`${link(tha)} at ${this.ip(tpa)}`);
+        break;
+      case 9:
+        this.p(`${link(sha)} at ${this.ip(spa)}`);
+        break;
+      default:
+        this.hexdump(a, caplen);
+        return;
+    }
+    this.p(`, length ${length}`);
+  }
+
+  // ---- IPv4 (ip_print) ----
+
+  private ipv4(ip: number, length: number): void {
+    this.proto = 'ip';
+    const v = this.u8(ip) >>> 4;
+    if (v !== 4) {
+      this.p(v === 6 ? 'IP6, wrong link-layer encapsulation' : `IP${v}`);
+      this.invalid();
+      return;
+    }
+    this.tcheck(ip, 20);
+    if (length < 20) {
+      this.p(`truncated-ip ${length}`);
+      return;
+    }
+    const hlen = (this.b[ip]! & 15) * 4;
+    if (hlen < 20) {
+      this.p(`bad-hlen ${hlen}`);
+      return;
+    }
+    let len = readU16(this.b, ip + 2);
+    if (length < len) this.p(`truncated-ip - ${len - length} bytes missing! `);
+    if (len < hlen) {
+      this.p(`bad-len ${len}`);
+      return;
+    }
+    this.pushSnapend(ip + len);
+    len -= hlen;
+    const off = readU16(this.b, ip + 6);
+    const proto = this.b[ip + 9]!;
+    const src = ipToString(readU32(this.b, ip + 12));
+    const dst = ipToString(readU32(this.b, ip + 16));
+    if ((off & 0x1fff) === 0) {
+      if (proto !== IPPROTO_TCP && proto !== IPPROTO_UDP && proto !== IPPROTO_SCTP && proto !== IPPROTO_DCCP) {
+        this.p(`${src} > ${dst}: `);
+      }
+      if (!this.ttest(ip, hlen)) {
+        this.p(` [remaining caplen(${this.avail(ip)}) < header length(${hlen})]`);
+        throw TRUNC;
+      }
+      this.demux(ip + hlen, len, 4, (off & 0x2000) !== 0, proto, ip);
+    } else {
+      this.p(`${src} > ${dst}: ip-proto-${proto}`);
+    }
+    this.popSnapend();
+  }
+
+  /** ip_demux_print for the protocols this printer knows; others as tcpdump -nn prints unknown ones. */
+  private demux(bp: number, length: number, ver: number, fragmented: boolean, nh: number, iph: number): void {
+    switch (nh) {
+      case IPPROTO_TCP:
+        this.tcp(bp, length, iph, ver);
+        return;
+      case IPPROTO_UDP:
+        this.udp(bp, length, iph, ver, fragmented);
+        return;
+      case IPPROTO_ICMP:
+        if (ver === 4) this.icmp(bp, length);
+        else {
+          this.p('[ICMP requires IPv4]');
+          this.invalid();
+        }
+        return;
+      case IPPROTO_ICMPV6:
+        if (ver === 6) this.icmp6(bp, length);
+        else {
+          this.p('[ICMPv6 requires IPv6]');
+          this.invalid();
+        }
+        return;
+      case IPPROTO_OSPF:
+        if (ver === 4) {
+          this.ospf(bp, length);
+          return;
+        }
+        break;
+      case 59:
+        this.p('no next header');
+        return;
+    }
+    this.p(` ip-proto-${nh} ${length}`);
+  }
+
+  // ---- ICMP (icmp_print) ----
+
+  private icmp(bp: number, plen: number): void {
+    this.proto = 'icmp';
+    const type = this.u8(bp);
+    const code = this.u8(bp + 1);
+    const oip = bp + 8;
+    const odst = (): string => this.ip(oip + 16);
+    let str: string;
+    switch (type) {
+      case 0:
+      case 8:
+        str = `echo ${type === 8 ? 'request' : 'reply'}, id ${this.u16(bp + 4)}, seq ${this.u16(bp + 6)}`;
+        break;
+      case 3:
+        switch (code) {
+          case 2: {
+            const d = odst();
+            str = `${d} protocol ${this.u8(oip + 9)} unreachable`;
+            break;
+          }
+          case 3: {
+            const hlen = (this.u8(oip) & 15) * 4;
+            const dport = this.u16(oip + hlen + 2);
+            const p = this.u8(oip + 9);
+            const d = odst();
+            if (p === IPPROTO_TCP) str = `${d} tcp port ${dport} unreachable`;
+            else if (p === IPPROTO_UDP) str = `${d} udp port ${dport} unreachable`;
+            else str = `${d} protocol ${p} port ${dport} unreachable`;
+            break;
+          }
+          case 4: {
+            const mtu = this.u16(bp + 6);
+            const d = odst();
+            str = mtu ? `${d} unreachable - need to frag (mtu ${mtu})` : `${d} unreachable - need to frag`;
+            break;
+          }
+          default: {
+            const fmt = UNREACH_FMT[code];
+            const d = odst();
+            str = fmt ? fmt.replace('%s', d) : `${d} unreachable - #${code}`;
+          }
+        }
+        break;
+      case 5: {
+        const d = odst();
+        const gw = this.ip(bp + 4);
+        const fmt = REDIRECT_FMT[code];
+        str = fmt ? fmt.replace('%s', d).replace('%s', gw) : `redirect-#${code} ${d} to ${gw}`;
+        break;
+      }
+      case 9: {
+        str = 'router advertisement lifetime ';
+        const lifetime = this.u16(bp + 6);
+        if (lifetime < 60) str += `${lifetime}`;
+        else if (lifetime < 3600) str += `${Math.floor(lifetime / 60)}:${String(lifetime % 60).padStart(2, '0')}`;
+        else
+          str += `${Math.floor(lifetime / 3600)}:${String(Math.floor((lifetime % 3600) / 60)).padStart(2, '0')}:${String(
+            lifetime % 60,
+          ).padStart(2, '0')}`;
+        let num = this.u8(bp + 4);
+        str += ` ${num}:`;
+        const size = this.u8(bp + 5);
+        if (size !== 2) {
+          str += ` [size ${size}]`;
+          break;
+        }
+        let q = bp + 8;
+        while (num !== 0) {
+          str += ` {${this.ip(q)} ${this.u32(q + 4)}}`;
+          q += 8;
+          num--;
+        }
+        break;
+      }
+      case 11:
+        this.tcheck(oip + 16, 4);
+        str = code === 0 ? 'time exceeded in-transit' : code === 1 ? 'ip reassembly time exceeded' : `time exceeded-#${code}`;
+        break;
+      case 12:
+        str = code ? `parameter problem - code ${code}` : `parameter problem - octet ${this.u8(bp + 4)}`;
+        break;
+      case 18:
+        str = `address mask is 0x${this.u32(bp + 12).toString(16).padStart(8, '0')}`;
+        break;
+      case 13:
+        str = `time stamp query id ${this.u16(bp + 4)} seq ${this.u16(bp + 6)}`;
+        break;
+      case 14: {
+        const ts = (v: number): string => {
+          const ms = v % 1000;
+          let sec = Math.floor(v / 1000);
+          let min = Math.floor(sec / 60);
+          sec -= min * 60;
+          const hrs = Math.floor(min / 60);
+          min -= hrs * 60;
+          return `${String(hrs).padStart(2, '0')}:${String(min).padStart(2, '0')}:${String(sec).padStart(2, '0')}.${String(ms).padStart(3, '0')}`;
+        };
+        str = `time stamp reply id ${this.u16(bp + 4)} seq ${this.u16(bp + 6)}: org ${ts(this.u32(bp + 8))}`;
+        str += `, recv ${ts(this.u32(bp + 12))}`;
+        str += `, xmit ${ts(this.u32(bp + 16))}`;
+        break;
+      }
+      default:
+        str = ICMP_NAMES[type] ?? `type-#${type}`;
+    }
+    this.p(`ICMP ${str}, length ${plen}`);
+  }
+
+  // ---- UDP (udp_print) ----
+
+  private addrs(iph: number, ver: number): [string, string] {
+    return ver === 4 ? [this.ip(iph + 12), this.ip(iph + 16)] : [this.ip6(iph + 8), this.ip6(iph + 24)];
+  }
+
+  private udp(bp: number, length: number, iph: number, ver: number, fragmented: boolean): void {
+    this.proto = 'udp';
+    const [src, dst] = this.addrs(iph, ver);
+    const ipaddr = (sport: number, dport: number): void => {
+      if (sport < 0) this.p(`${src} > ${dst}: `);
+      else this.p(`${src}.${sport} > ${dst}.${dport}: `);
+    };
+    if (!this.ttest(bp + 2, 2)) {
+      ipaddr(-1, -1);
+      throw TRUNC;
+    }
+    const sport = readU16(this.b, bp);
+    const dport = readU16(this.b, bp + 2);
+    if (length < 8) {
+      ipaddr(sport, dport);
+      this.p(`truncated-udp ${length}`);
+      return;
+    }
+    if (!this.ttest(bp + 4, 2)) {
+      ipaddr(sport, dport);
+      throw TRUNC;
+    }
+    let ulen = readU16(this.b, bp + 4);
+    if (ulen === 0 && length > 65535) ulen = length;
+    if (ulen < 8) {
+      ipaddr(sport, dport);
+      this.p(`truncated-udplength ${ulen}`);
+      return;
+    }
+    ulen -= 8;
+    length -= 8;
+    if (ulen < length) length = ulen;
+    const cp = bp + 8;
+    if (cp > this.snapend) {
+      ipaddr(sport, dport);
+      throw TRUNC;
+    }
+    ipaddr(sport, dport);
+    if (sport === VXLAN_PORT || dport === VXLAN_PORT) {
+      this.vxlan(cp, length);
+      return;
+    }
+    if (ulen > length && !fragmented) this.p(`UDP, bad length ${ulen} > ${length}`);
+    else this.p(`UDP, length ${ulen}`);
+  }
+
+  // ---- VXLAN (vxlan_print) ----
+
+  private vxlan(bp: number, length: number): void {
+    this.proto = 'vxlan';
+    this.p('VXLAN');
+    if (length < 8) {
+      this.invalid();
+      return;
+    }
+    const flags = this.u8(bp);
+    this.p(`, flags [${flags & 0x08 ? 'I' : 'invalid'}] (0x${hex2(flags)}), `);
+    this.p(`vni ${this.u24(bp + 4)}\n`);
+    const inner = bp + 8;
+    this.ether(inner, length - 8, this.avail(inner));
+  }
+
+  // ---- TCP (tcp_print) ----
+
+  private tcp(bp: number, length: number, iph: number, ver: number): void {
+    this.proto = 'tcp';
+    const [src, dst] = this.addrs(iph, ver);
+    if (!this.ttest(bp + 2, 2)) {
+      this.p(`${src} > ${dst}:`);
+      this.trunc();
+      return;
+    }
+    const sport = readU16(this.b, bp);
+    const dport = readU16(this.b, bp + 2);
+    this.p(`${src}.${sport} > ${dst}.${dport}: `);
+    this.tcheck(bp, 20);
+    let hlen = (this.b[bp + 12]! >>> 4) * 4;
+    if (hlen < 20) {
+      this.p(` tcp ${(length - hlen) >>> 0} [bad hdr length ${hlen} - too short, < 20]`);
+      return;
+    }
+    let seq = readU32(this.b, bp + 4);
+    let ack = readU32(this.b, bp + 8);
+    const win = readU16(this.b, bp + 14);
+    const urp = readU16(this.b, bp + 18);
+    const flags = this.b[bp + 13]!;
+    let fl = '';
+    for (const [bit, c] of TCP_FLAG_LETTERS) if (flags & bit) fl += c;
+    this.p(`Flags [${fl || 'none'}]`);
+    let thseq = 0;
+    let thack = 0;
+    let rev = false;
+    if (!this.absoluteSeq && flags & 0x10) {
+      const s = this.b.subarray(iph + (ver === 4 ? 12 : 8), iph + (ver === 4 ? 16 : 24));
+      const d = this.b.subarray(iph + (ver === 4 ? 16 : 24), iph + (ver === 4 ? 20 : 40));
+      if (sport > dport) rev = true;
+      else if (sport === dport) rev = Buffer.compare(s, d) > 0;
+      const key = rev
+        ? `${Array.from(d).join('.')}|${Array.from(s).join('.')}|${dport}:${sport}`
+        : `${Array.from(s).join('.')}|${Array.from(d).join('.')}|${sport}:${dport}`;
+      let th = this.seqs.get(key);
+      if (!th || flags & 0x02) {
+        th = rev ? { ack: seq, seq: (ack - 1) >>> 0 } : { seq, ack: (ack - 1) >>> 0 };
+        this.seqs.set(key, th);
+      } else if (rev) {
+        seq = (seq - th.ack) >>> 0;
+        ack = (ack - th.seq) >>> 0;
+      } else {
+        seq = (seq - th.seq) >>> 0;
+        ack = (ack - th.ack) >>> 0;
+      }
+      thseq = th.seq;
+      thack = th.ack;
+    }
+    if (hlen > length) {
+      this.p(` [bad hdr length ${hlen} - too long, > ${length}]`);
+      return;
+    }
+    length -= hlen;
+    if (length > 0 || flags & (0x02 | 0x01 | 0x04)) {
+      this.p(`, seq ${seq}`);
+      if (length > 0) this.p(`:${(seq + length) >>> 0}`);
+    }
+    if (flags & 0x10) this.p(`, ack ${ack}`);
+    this.p(`, win ${win}`);
+    if (flags & 0x20) this.p(`, urg ${urp}`);
+    if (hlen > 20) {
+      let ch = '';
+      hlen -= 20;
+      let cp = bp + 20;
+      this.p(', options [');
+      try {
+        while (hlen > 0) {
+          if (ch) this.p(ch);
+          const opt = this.u8(cp);
+          cp++;
+          let len: number;
+          if (opt === 0 || opt === 1) len = 1;
+          else {
+            len = this.u8(cp);
+            cp++;
+            if (len < 2 || len > hlen) {
+              this.badOpt(ch);
+              return;
+            }
+            --hlen;
+          }
+          --hlen;
+          let datalen = 0;
+          const lencheck = (l: number): boolean => {
+            if (l > hlen) return false;
+            if (!this.ttest(cp, l)) throw OPT_TRUNC;
+            return true;
+          };
+          this.p(TCP_OPT_NAMES[opt] ?? `unknown-${opt}`);
+          switch (opt) {
+            case 2:
+              datalen = 2;
+              if (!lencheck(datalen)) return this.badOpt(ch);
+              this.p(` ${readU16(this.b, cp)}`);
+              break;
+            case 3:
+              datalen = 1;
+              if (!lencheck(datalen)) return this.badOpt(ch);
+              this.p(` ${this.b[cp]}`);
+              break;
+            case 5:
+              datalen = len - 2;
+              if (datalen % 8 !== 0) this.p(' invalid sack');
+              else {
+                this.p(` ${datalen / 8} `);
+                for (let i = 0; i < datalen; i += 8) {
+                  if (!lencheck(i + 4)) return this.badOpt(ch);
+                  let s = readU32(this.b, cp + i);
+                  if (!lencheck(i + 8)) return this.badOpt(ch);
+                  let e = readU32(this.b, cp + i + 4);
+                  const base = rev ? thseq : thack;
+                  s = (s - base) >>> 0;
+                  e = (e - base) >>> 0;
+                  this.p(`{${s}:${e}}`);
+                }
+              }
+              break;
+            case 6:
+            case 7:
+            case 11:
+            case 12:
+            case 13:
+              datalen = 4;
+              if (!lencheck(datalen)) return this.badOpt(ch);
+              this.p(` ${readU32(this.b, cp)}`);
+              break;
+            case 8:
+              datalen = 8;
+              if (!lencheck(datalen)) return this.badOpt(ch);
+              this.p(` val ${readU32(this.b, cp)} ecr ${readU32(this.b, cp + 4)}`);
+              break;
+            case 20:
+              datalen = 2;
+              if (!lencheck(datalen)) return this.badOpt(ch);
+              this.p(` cap ${hex2(this.b[cp]!)} id ${this.b[cp + 1]}`);
+              break;
+            case 28: {
+              datalen = 2;
+              if (!lencheck(datalen)) return this.badOpt(ch);
+              let uto = readU16(this.b, cp);
+              this.p(` 0x${uto.toString(16)}`);
+              uto = uto & 1 ? (uto >>> 1) * 60 : uto >>> 1;
+              this.p(` ${uto}`);
+              break;
+            }
+            case 0:
+            case 1:
+            case 4:
+              break;
+            default:
+              // md5, tcp-ao, mptcp, tfo, exp and unknown: raw bytes (tcpdump decodes some further).
+              datalen = len - 2;
+              if (datalen) this.p(' 0x');
+              for (let i = 0; i < datalen; ++i) {
+                if (!lencheck(i + 1)) return this.badOpt(ch);
+                this.p(hex2(this.b[cp + i]!));
+              }
+          }
+          cp += datalen;
+          hlen -= datalen;
+          ++datalen;
+          if (opt !== 0 && opt !== 1) ++datalen;
+          if (datalen !== len) this.p(`[len ${len}]`);
+          ch = ',';
+          if (opt === 0) break;
+        }
+      } catch (e) {
+        if (e !== OPT_TRUNC) throw e;
+        this.trunc();
+        if (ch) this.p('>');
+        return;
+      }
+      this.p(']');
+    }
+    this.p(`, length ${length}`);
+    if (length <= 0) return;
+    if (sport === 80 || dport === 80 || sport === 8080 || dport === 8080) {
+      this.tcheck(bp, (this.b[bp + 12]! >>> 4) * 4);
+      this.p(': ');
+      this.http(bp + (this.b[bp + 12]! >>> 4) * 4, length);
+    }
+  }
+
+  /** txtproto_print for HTTP without -v: "HTTP", then the request/status line if it is one. */
+  private http(p: number, len: number): void {
+    this.proto = 'http';
+    const end = Math.min(p + len, this.snapend);
+    const token = (at: number): [string, number] => {
+      let i = at;
+      let t = '';
+      while (i < end && t.length < 32) {
+        const c = this.b[i]!;
+        if (c === 0x20 || c === 0x0d || c === 0x0a) break;
+        if (c < 0x21 || c > 0x7e) return ['', at];
+        t += String.fromCharCode(c);
+        i++;
+      }
+      if (i >= end || this.b[i] !== 0x20) return ['', at];
+      while (i < end && this.b[i] === 0x20) i++;
+      return [t, i];
+    };
+    const [t1, n1] = token(p);
+    let show = HTTP_METHODS.has(t1.toUpperCase());
+    if (!show && t1.toUpperCase().startsWith('HTTP/')) {
+      const [t2] = token(n1);
+      show = /^[0-9]{3}$/.test(t2);
+    }
+    this.p('HTTP');
+    if (show) {
+      let line = '';
+      let i = p;
+      while (i < end && this.b[i] !== 0x0a) {
+        const c = this.b[i]!;
+        if (c === 0x0d && i + 1 < end && this.b[i + 1] === 0x0a) break;
+        line += c >= 0x20 && c <= 0x7e ? String.fromCharCode(c) : '.';
+        i++;
+      }
+      if (i < end) this.p('\n\t' + line);
+    }
+  }
+
+  private badOpt(ch: string): void {
+    this.p('[bad opt]');
+    if (ch) this.p(']');
+  }
+
+  // ---- OSPF (ospf_print, non-verbose part) ----
+
+  private ospf(bp: number, length: number): void {
+    this.proto = 'ospf';
+    const version = this.u8(bp);
+    const type = this.u8(bp + 1);
+    this.p(`OSPFv${version}, ${OSPF_TYPES[type] ?? `unknown packet type (${type})`}, length ${length}`);
+    const olen = this.u16(bp + 2);
+    if (olen > length) this.p(` [len ${olen}]`);
+  }
+
+  // ---- IPv6 (ip6_print, the common cases) ----
+
+  private ipv6(ip: number, length: number): void {
+    this.proto = 'ip6';
+    this.tcheck(ip, 40);
+    if (length < 40) {
+      this.p(`truncated-ip6 ${length}`);
+      return;
+    }
+    const v = this.b[ip]! >>> 4;
+    if (v !== 6) {
+      this.p(`version error: ${v} != 6`);
+      return;
+    }
+    const payloadLen = readU16(this.b, ip + 4);
+    let len = payloadLen + 40;
+    if (len < length) length = len;
+    else if (length < len) this.p(`truncated-ip6 - ${len - length} bytes missing!`);
+    this.pushSnapend(ip + len);
+    const nh = this.b[ip + 6]!;
+    len = length - 40;
+    if (nh !== IPPROTO_TCP && nh !== IPPROTO_UDP && nh !== IPPROTO_SCTP && nh !== IPPROTO_DCCP) {
+      this.p(`${ip6ToString(this.b, ip + 8)} > ${ip6ToString(this.b, ip + 24)}: `);
+    }
+    this.demux(ip + 40, len, 6, false, nh, ip);
+    this.popSnapend();
+  }
+
+  private icmp6(bp: number, length: number): void {
+    this.proto = 'icmp6';
+    const type = this.u8(bp);
+    this.p(`ICMP6, ${ICMP6_NAMES[type] ?? `unknown icmp6 type (${type})`}`);
+    switch (type) {
+      case 128:
+      case 129:
+        this.p(`, id ${this.u16(bp + 4)}, seq ${this.u16(bp + 6)}`);
+        break;
+      case 135:
+        this.p(`, who has ${this.ip6(bp + 8)}`);
+        break;
+      case 136:
+        this.p(`, tgt is ${this.ip6(bp + 8)}`);
+        break;
+    }
+    this.p(`, length ${length}`);
+  }
+}
+
+/** One frame as `tcpdump -nnee` prints it (fresh TCP state: as if it were the only packet). */
+export function formatFrame(buf: Uint8Array, off: number, len: number, wireLen = len): string {
+  return new Tcpdump().format(buf, off, len, wireLen);
+}
+
+/** Convenience for a standalone frame. */
+export function formatBytes(frame: Uint8Array, wireLen = frame.length): string {
+  return formatFrame(frame, 0, frame.length, wireLen);
+}

@@ -1,0 +1,80 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Engine } from '../../src/datapath/engine.js';
+import { ManualClock } from '../../src/datapath/clock.js';
+import { LinuxBridge } from '../../src/l2/linux-bridge.js';
+import { parseMacKey } from '../../src/l2/mac.js';
+import { buildFrame } from '../../src/wire/frame.js';
+import { CaptureSink } from '../helpers/sink.js';
+
+function setup() {
+  const clock = new ManualClock(0);
+  const e = new Engine({ clock });
+  const br = e.add(new LinuxBridge('w07', 'qbr2ab77d0f-99'));
+  const qvb = e.addPort(br, 'qvb2ab77d0f-99');
+  const tap = e.addPort(br, 'tap2ab77d0f-99');
+  const third = e.addPort(br, 'tap3');
+  br.setPortMac(qvb, parseMacKey('96:6e:9b:a8:b1:fc')!);
+  br.setPortMac(tap, parseMacKey('fe:16:3e:b2:ef:af')!);
+  const sinks = { qvb: new CaptureSink(), tap: new CaptureSink(), third: new CaptureSink() };
+  e.attachEdge(qvb, sinks.qvb);
+  e.attachEdge(tap, sinks.tap);
+  e.attachEdge(third, sinks.third);
+  return { e, clock, br, qvb, tap, third, sinks };
+}
+
+const vmToGw = buildFrame({ src: 'fa:16:3e:b2:ef:af', dst: 'fa:16:3e:06:d8:7b', ip: { src: '192.168.1.7', dst: '8.8.8.8' }, icmp: { id: 60691, seq: 1, data: 100 } });
+const gwToVm = buildFrame({ src: 'fa:16:3e:d1:d8:49', dst: 'fa:16:3e:b2:ef:af', ip: { src: '8.8.8.8', dst: '192.168.1.7' }, icmp: { type: 0, id: 60691, seq: 1, data: 100 } });
+
+test('unknown unicast floods to every other port, then the reply goes to the learned port only', () => {
+  const { e, tap, qvb, sinks } = setup();
+  e.inject(e.pool.allocFrom(vmToGw)!, tap);
+  assert.equal(sinks.qvb.take().length, 1);
+  assert.equal(sinks.third.take().length, 1);
+  assert.equal(sinks.tap.take().length, 0, 'never back out of the input port');
+  e.inject(e.pool.allocFrom(gwToVm)!, qvb);
+  assert.deepEqual(sinks.tap.take(), [gwToVm]);
+  assert.equal(sinks.third.take().length, 0);
+});
+
+test('showmacs lists learned and local entries by port, as brctl prints them', () => {
+  const { e, tap, qvb, clock, br } = setup();
+  e.inject(e.pool.allocFrom(vmToGw)!, tap);
+  clock.advance(570);
+  e.inject(e.pool.allocFrom(gwToVm)!, qvb);
+  clock.advance(0);
+  const out = br.showmacs();
+  assert.equal(
+    out,
+    'port no\tmac addr\t\tis local?\tageing timer\n' +
+      '  1\t96:6e:9b:a8:b1:fc\tyes\t\t   0.00\n' +
+      '  1\tfa:16:3e:d1:d8:49\tno\t\t   0.00\n' +
+      '  2\tfa:16:3e:b2:ef:af\tno\t\t   0.57\n' +
+      '  2\tfe:16:3e:b2:ef:af\tyes\t\t   0.00\n',
+  );
+});
+
+test('learned entries age out after 300 s and the destination floods again', () => {
+  const { e, tap, qvb, clock, sinks } = setup();
+  e.inject(e.pool.allocFrom(vmToGw)!, tap);
+  sinks.qvb.take(); sinks.third.take();
+  clock.advance(300_001);
+  e.tick();
+  e.inject(e.pool.allocFrom(gwToVm)!, qvb);
+  assert.equal(sinks.tap.take().length, 1);
+  assert.equal(sinks.third.take().length, 1, 'flooded after ageing');
+});
+
+test('frames to a port MAC are consumed by the bridge, 802.1D group frames are not forwarded, runts are counted', () => {
+  const { e, tap, qvb, br, sinks } = setup();
+  const toLocal = buildFrame({ src: 'fa:16:3e:b2:ef:af', dst: '96:6e:9b:a8:b1:fc', ethertype: 0x0800, payload: [1, 2, 3] });
+  e.inject(e.pool.allocFrom(toLocal)!, tap);
+  assert.equal(e.consumed, 1);
+  const stp = buildFrame({ src: 'fa:16:3e:b2:ef:af', dst: '01:80:c2:00:00:00', ethertype: 0x0026, payload: [0] });
+  e.inject(e.pool.allocFrom(stp)!, tap);
+  assert.equal(e.dropCount(br, 'filtered'), 1);
+  e.inject(e.pool.allocFrom(new Uint8Array(5))!, qvb);
+  assert.equal(e.dropCount(br, 'malformed'), 1);
+  assert.equal(sinks.qvb.frames.length + sinks.third.frames.length, 0);
+  assert.equal(e.pool.available, e.pool.slots, 'every slot returned');
+});
