@@ -49,8 +49,10 @@ export class RtnlError extends Error {
   constructor(
     readonly errno: Errno,
     readonly extack?: string,
+    /** A message `ip` itself prints before asking the kernel (e.g. an unknown device). */
+    text?: string,
   ) {
-    super(extack ? `Error: ${extack}.` : `RTNETLINK answers: ${STRERROR[errno]}`);
+    super(text ?? (extack ? `Error: ${extack}.` : `RTNETLINK answers: ${STRERROR[errno]}`));
     this.name = 'RtnlError';
   }
 }

@@ -10,6 +10,8 @@ import { type Ip4, prefixMask } from './addr.js';
 import { RtnlError } from './errors.js';
 import { type RouteType, RT_TABLE_LOCAL, RT_TABLE_MAIN } from './names.js';
 
+export type RouteMetric = readonly [name: string, locked: boolean, value: string];
+
 export interface Route {
   table: number;
   type: RouteType;
@@ -31,8 +33,8 @@ export interface Route {
   /** Route MTU metric; 0: none (the device MTU applies). */
   mtu: number;
   mtuLock: boolean;
-  /** Other RTAX metrics as given (name, locked, value), printed back verbatim. */
-  metrics: readonly (readonly [string, boolean, number])[];
+  /** Other RTAX metrics as given (name, locked, value text), printed back verbatim. */
+  metrics: readonly RouteMetric[];
   /** fib_nh_scope: HOST for a link route, the gateway route's scope for a gateway, NOWHERE for host-scope routes. */
   nhScope: number;
   /** Made by the kernel for an interface address (fib_magic), not by a user. */
@@ -75,7 +77,7 @@ function sameRoute(a: Route, b: Route): boolean {
   return (
     a.type === b.type && a.protocol === b.protocol && a.scope === b.scope && a.prefsrc === b.prefsrc &&
     a.priority === b.priority && a.dev === b.dev && a.gateway === b.gateway && a.onlink === b.onlink &&
-    a.mtu === b.mtu && a.mtuLock === b.mtuLock && a.metrics.length === b.metrics.length
+    a.mtu === b.mtu && a.mtuLock === b.mtuLock && a.metrics.join() === b.metrics.join()
   );
 }
 

@@ -118,6 +118,12 @@ export class RuleSet {
     return this.list;
   }
 
+  /** Remove every rule, the default ones included (`ip rule flush` spares those; this does not). */
+  clear(): void {
+    this.list = [];
+    this.generation++;
+  }
+
   /** fib_default_rule_pref: one below the second rule's priority. */
   defaultPriority(): number {
     const second = this.list[1];

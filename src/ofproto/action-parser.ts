@@ -269,6 +269,7 @@ export function parseActionList(s: string, start: number, end: number, ctx: Acti
       }
     }
 
+    if (!a) continue;
     // Instructions must come in OVS's order, each once; plain actions first.
     const inst = instructionOf(a);
     const order = INSTRUCTION_ORDER[inst]!;

@@ -8,7 +8,7 @@
 // installs a drop flow then. Nothing here allocates per packet except clones
 // for extra outputs and learn() creating or changing a flow.
 import { OFPP, type Action } from './actions.js';
-import type { FieldDef, Prereq } from './fields.js';
+import type { FieldDef, Prereq as FieldPrereq } from './fields.js';
 import { field, ones } from './fields.js';
 import { K, newKey, type FlowKey } from './flow-key.js';
 import { FrameLayout, VLAN_CFI, extractFlow } from './flow-extract.js';
@@ -56,6 +56,9 @@ export interface XlateHost {
 }
 
 // ---- compiled actions -------------------------------------------------
+
+/** Field prerequisites, plus 'l4' for OF1.0 mod_tp_*: TCP, UDP or SCTP and not a later fragment. */
+type Prereq = FieldPrereq | 'l4';
 
 const enum Op {
   NOP,
@@ -220,9 +223,9 @@ function compileOne(a: Action): COp {
     case 'modNwTtl':
       return constOp(a, field('nw_ttl'), BigInt(a.ttl & 0xff), 0xffn, 'ipAny');
     case 'modTpSrc':
-      return constOp(a, field('tp_src'), BigInt(a.port & 0xffff), 0xffffn, 'l4');
+      return constOp(a, field('tcp_src'), BigInt(a.port & 0xffff), 0xffffn, 'l4');
     case 'modTpDst':
-      return constOp(a, field('tp_dst'), BigInt(a.port & 0xffff), 0xffffn, 'l4');
+      return constOp(a, field('tcp_dst'), BigInt(a.port & 0xffff), 0xffffn, 'l4');
     case 'setField': {
       const f = a.field;
       // OF1.0 dl_vlan / vlan_pcp set the "tag present" bit too (flow_set_dl_vlan, flow_set_vlan_pcp).
@@ -304,7 +307,7 @@ function prereqOk(p: Prereq, key: FlowKey): boolean {
     case 'sctp':
       return ipAny && proto === 132;
     case 'l4':
-      return ipAny && (proto === 6 || proto === 17 || proto === 132);
+      return ipAny && (proto === 6 || proto === 17 || proto === 132) && (key[K.NW_FRAG]! & 2) === 0;
     case 'icmp':
       return ip4 && proto === 1;
     case 'icmp6':
@@ -345,9 +348,10 @@ export class Xlate implements NormalCtx {
   // The latest output, not yet snapshotted (it will get the original if nothing follows).
   private pending: OvsPort | null = null;
   private pendingTci = -1;
-  // Tracing.
+  // Tracing: an ofproto/trace tree, built only for traced packets.
   private tracing = false;
-  private indent = '';
+  private root: TNode[] = [];
+  private cur: TNode[] = [];
   private readonly slotSize: number;
 
   constructor(readonly host: XlateHost) {
@@ -379,60 +383,68 @@ export class Xlate implements NormalCtx {
     this.pending = null;
     this.pendingTci = -1;
     this.tracing = pkt.traceId !== 0 && this.host.engine.tracer !== null;
-    this.indent = '';
     extractFlow(pkt, inPort.ofport, key, this.lay);
+    if (this.tracing) this.cur = this.root = [];
     this.table(0, key[K.IN_PORT]!, true);
+    if (this.tracing) this.emitTrace();
     this.finish();
   }
 
   // ---- tables ----
 
-  /** xlate_table_action: look up `id` with in_port `inPort` and run the rule found. */
-  private table(id: number, inPort: number, honorMiss: boolean): void {
-    if (this.depth >= MAX_DEPTH) {
-      this.error = ERR_TOO_DEEP;
-      this.detail(`over max translation depth ${MAX_DEPTH}`);
-      return;
-    }
-    if (this.resubmits >= MAX_RESUBMITS) {
-      this.error = ERR_TOO_MANY;
-      this.detail(`over ${MAX_RESUBMITS} resubmit actions`);
-      return;
+  /**
+   * xlate_table_action: look up table `id` with in_port `inPort` and run the
+   * rule found. `top` is the first lookup of the packet, which OVS does not
+   * count as a resubmit; later lookups deepen the nesting only when they do
+   * not move forward in the pipeline.
+   */
+  private table(id: number, inPort: number, top: boolean): void {
+    if (!top) {
+      if (this.depth >= MAX_DEPTH) {
+        this.error = ERR_TOO_DEEP;
+        this.traceNode(T_ERROR, `over max translation depth ${MAX_DEPTH}`);
+        return;
+      }
+      if (this.resubmits >= MAX_RESUBMITS) {
+        this.error = ERR_TOO_MANY;
+        this.traceNode(T_ERROR, `over ${MAX_RESUBMITS} resubmit actions`);
+        return;
+      }
+      this.resubmits++;
     }
     const key = this.key;
     const saved = key[K.IN_PORT]!;
     key[K.IN_PORT] = inPort;
     const e = this.host.tables.lookup(id, key, this.nowMs);
     key[K.IN_PORT] = saved;
-    const oldTable = this.tableId;
-    const deepens = this.resubmits > 0 || honorMiss === false ? id <= oldTable : false;
-    this.resubmits++;
+    const parent = this.tracing ? this.traceTable(id, e) : null;
     if (e === null) {
-      if (this.tracing) this.traceLine(`${String(id).padStart(2)}. No match.`, { table: id });
+      this.traceNode(T_ACTION, 'drop');
       this.dropReason = 'table_miss';
+      if (parent) this.cur = parent;
       return;
     }
     e.nPackets++;
     e.nBytes += this.bytes;
     e.used = this.nowMs;
-    const oldIndent = this.indent;
-    if (this.tracing) this.traceTable(id, e);
+    const oldTable = this.tableId;
+    const deepens = !top && id <= oldTable;
     if (deepens) this.depth++;
     this.tableId = id;
     this.actions(programOf(e));
     this.tableId = oldTable;
     if (deepens) this.depth--;
-    this.indent = oldIndent;
+    if (parent) this.cur = parent;
   }
 
   private actions(prog: COp[]): void {
+    if (prog.length === 0) this.traceNode(T_ACTION, 'drop');
     for (let i = 0; i < prog.length; i++) {
       if (this.error !== ERR_NONE) return;
       const c = prog[i]!;
-      if (this.tracing && c.op !== Op.NOP) this.traceAction(c.a);
+      if (this.tracing) this.traceNode(T_ACTION, this.host.traceFormat.action(c.a));
       switch (c.op) {
         case Op.NOP:
-          if (this.tracing) this.traceAction(c.a);
           break;
         case Op.OUTPUT:
           this.outputAction(c.n);
@@ -450,12 +462,11 @@ export class Xlate implements NormalCtx {
         }
         case Op.RESUBMIT: {
           const port = c.n === OFPP.IN_PORT ? this.key[K.IN_PORT]! : c.n;
-          this.nest();
           this.table(c.n2 === 255 ? this.tableId : c.n2, port, false);
           break;
         }
         case Op.GOTO:
-          this.table(c.n2, this.key[K.IN_PORT]!, true);
+          this.table(c.n2, this.key[K.IN_PORT]!, false);
           break;
         case Op.MOD_VID:
           this.modVlan(c.n, c.n2, true);
@@ -526,7 +537,7 @@ export class Xlate implements NormalCtx {
         return;
       }
       case OFPP.TABLE:
-        this.table(0, inPort, true);
+        this.table(0, inPort, false);
         return;
       case OFPP.CONTROLLER:
       case OFPP.NONE:
@@ -757,30 +768,75 @@ export class Xlate implements NormalCtx {
     this.dropReason = r;
   }
 
-  // ---- tracing (ofproto/trace layout: tables at the nesting level, actions 4 spaces in) ----
+  // ---- tracing ----
 
   detail(text: string): void {
-    if (this.tracing) this.traceLine(`${this.indent}     -> ${text}`);
+    if (this.tracing) this.traceNode(T_DETAIL, text);
   }
 
-  private nest(): void {
-    if (this.tracing) this.indent += '    ';
+  private traceNode(type: number, text: string, detail?: Record<string, unknown>): void {
+    if (this.tracing) this.cur.push({ type, text, detail, subs: null });
   }
 
-  private traceTable(id: number, e: FlowEntry): void {
-    const m = this.host.traceFormat.match(e);
-    const cookie = e.cookie !== 0n ? `, cookie 0x${e.cookie.toString(16)}` : '';
-    const text = `${String(id).padStart(2)}. ${m}${m && !m.endsWith(' ') ? ', ' : ''}priority ${e.priority}${cookie}`;
-    this.traceLine(this.indent + text, { table: id, priority: e.priority, cookie: `0x${e.cookie.toString(16)}`, match: m });
+  /** Add a table node and make its children current; returns the list to restore. */
+  private traceTable(id: number, e: FlowEntry | null): TNode[] {
+    let text: string;
+    let detail: Record<string, unknown>;
+    if (e === null) {
+      text = `${String(id).padStart(2)}. No match.`;
+      detail = { table: id, miss: true };
+    } else {
+      const m = this.host.traceFormat.match(e);
+      const cookie = e.cookie !== 0n ? `, cookie 0x${e.cookie.toString(16)}` : '';
+      text = `${String(id).padStart(2)}. ${m}${m === '' ? '' : ', '}priority ${e.priority}${cookie}`;
+      detail = { table: id, priority: e.priority, cookie: `0x${e.cookie.toString(16)}`, match: m };
+    }
+    const node: TNode = { type: T_TABLE, text, detail, subs: [] };
+    const parent = this.cur;
+    parent.push(node);
+    this.cur = node.subs!;
+    return parent;
   }
 
-  private traceAction(a: Action): void {
-    this.traceLine(`${this.indent}    ${this.host.traceFormat.action(a)}`, { action: a.kind });
+  /**
+   * Emit the tree as ofproto/trace prints it (oftrace_node_print_details): a
+   * node is indented one step more unless it is the last of its list and not
+   * an action/detail line, so a resubmit or goto_table that ends an action
+   * list shows its table at the same level as the table that called it.
+   */
+  private emitTrace(): void {
+    const name = this.host.element.name;
+    this.traceLine(`bridge("${name}")`);
+    this.traceLine('-'.repeat(name.length + 10));
+    this.flatten(this.root, 0);
+    this.root = this.cur = [];
+  }
+
+  private flatten(list: TNode[], level: number): void {
+    for (let i = 0; i < list.length; i++) {
+      const n = list[i]!;
+      const more = i < list.length - 1 || n.type !== T_TABLE ? 1 : 0;
+      const pre = n.type === T_DETAIL ? ' -> ' : n.type === T_ERROR ? ' >>>> ' : '';
+      this.traceLine(' '.repeat((level + more) * 4) + pre + n.text, n.detail);
+      if (n.subs) this.flatten(n.subs, level + 2 * more);
+    }
   }
 
   private traceLine(text: string, detail?: Record<string, unknown>): void {
     this.host.engine.note(this.pkt, this.host.element, text, detail);
   }
+}
+
+const T_TABLE = 0;
+const T_ACTION = 1;
+const T_DETAIL = 2;
+const T_ERROR = 3;
+
+interface TNode {
+  type: number;
+  text: string;
+  detail: Record<string, unknown> | undefined;
+  subs: TNode[] | null;
 }
 
 /**

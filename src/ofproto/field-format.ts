@@ -136,12 +136,14 @@ export function parseFieldValue(f: FieldDef, s: string, resolve?: PortResolver):
       const [a, m] = splitMask(s);
       const nBytes = fieldBytes(f);
       const v = parseIntString(a, nBytes, f.name);
-      const mk = m === undefined ? full : parseIntString(m, nBytes, f.name);
+      // dl_vlan=0xffff ("no tag") is the one value wider than its field.
+      const fullMask = f.name === 'dl_vlan' ? 0xffffn : full;
+      const mk = m === undefined ? fullMask : parseIntString(m, nBytes, f.name);
       if (m !== undefined && !f.maskable && mk !== full && mk !== 0n) throw new ValueError(`${s}: invalid mask for field ${f.name}`);
       if (v > full && !(f.name === 'dl_vlan' && v === 0xffffn)) {
         throw new ValueError(`${a}: value too large for ${f.nBits}-bit field ${f.name}`);
       }
-      return { value: v & mk, mask: mk & (f.name === 'dl_vlan' ? 0xffffn : full) };
+      return { value: v & mk, mask: mk & fullMask };
     }
   }
 }

@@ -107,7 +107,7 @@ export function* keyValues(s: string, start = 0, end = s.length): Generator<KeyV
         else if (c === ')') depth--;
         k++;
       }
-      if (depth > 0) throw syntaxError('unbalanced parentheses', j, s.slice(keyAt, end));
+      if (depth > 0) throw syntaxError('unbalanced parentheses', keyAt, s.slice(keyAt, end));
       vEnd = k - 1;
       next = k;
       // "(x)->y" continues to the next separator (as OVS allows for load/move).

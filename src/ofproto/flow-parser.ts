@@ -71,10 +71,30 @@ function parseDuration(s: string): [number, number] {
  * FlowSyntaxError naming the token and its column.
  */
 export function parseFlow(line: string, opts: ParseOptions = {}): FlowSpec {
+  return parseFlowText(line, opts, 'add');
+}
+
+/**
+ * Parses a flow filter as del-flows / dump-flows take it (no actions;
+ * cookie=value/mask and out_port= allowed).
+ */
+export function parseFlowFilter(line: string, opts: ParseOptions = {}): FlowSpec {
+  return parseFlowText(line, opts, 'match');
+}
+
+// Known OVS fields the dpemu flow key does not hold (no IPv6 addresses, conntrack, MPLS...).
+const UNSUPPORTED_FIELDS = new Set([
+  'ipv6_src', 'ipv6_dst', 'ipv6_label', 'nd_target', 'nd_sll', 'nd_tll', 'ct_state', 'ct_zone', 'ct_mark', 'ct_label',
+  'ct_nw_src', 'ct_nw_dst', 'ct_nw_proto', 'ct_tp_src', 'ct_tp_dst', 'tun_flags', 'tun_ttl', 'tun_tos', 'mpls_label',
+  'mpls_tc', 'mpls_bos', 'mpls_ttl', 'tcp_flags', 'conj_id', 'actset_output', 'skb_priority', 'dp_hash', 'recirc_id',
+  'packet_type', 'arp_sha_masked', 'igmp_type', 'igmp_code', 'ipv6_exthdr', 'dl_vlan1', 'vlan_tci1',
+]);
+
+function parseFlowText(line: string, opts: ParseOptions, mode: 'add' | 'match'): FlowSpec {
   const flow = newFlowSpec();
-  const acts = findActions(line);
-  if (!acts) throw syntaxError('must specify an action', line.length, line.trim().split(/[\s,]+/).pop() ?? '');
-  const matchEnd = acts.keyAt;
+  const acts = mode === 'add' ? findActions(line) : undefined;
+  if (mode === 'add' && !acts) throw syntaxError('must specify an action', line.length, line.trim().split(/[\s,]+/).pop() ?? '');
+  const matchEnd = acts ? acts.keyAt : line.length;
   let tableGiven = false;
   let stats: Partial<FlowStats> | undefined;
   const dropped = new Map<string, [number, string]>(); // field group -> where it was written
@@ -130,6 +150,7 @@ export function parseFlow(line: string, opts: ParseOptions = {}): FlowSpec {
       dropped.set(sf.field.name, [at, token]);
       continue;
     }
+    if (UNSUPPORTED_FIELDS.has(key)) throw syntaxError(`field ${key} is not supported by dpemu`, at, token);
     if (value === '' && kv.delim === '') throw syntaxError(`field ${key} missing value`, at, key);
     switch (key) {
       case 'table': {
@@ -157,6 +178,7 @@ export function parseFlow(line: string, opts: ParseOptions = {}): FlowSpec {
         flow.importance = v(() => parseUint(value, 0xffff, 'importance'));
         break;
       case 'out_port': {
+        if (mode === 'add') throw syntaxError(`unknown keyword ${key}`, at, key);
         const p = parsePort(value, opts.resolvePort);
         if (p === undefined) throw syntaxError(`${value} is not a valid OpenFlow port`, kv.valueAt, value);
         flow.outPort = p;
@@ -166,7 +188,10 @@ export function parseFlow(line: string, opts: ParseOptions = {}): FlowSpec {
         const slash = value.indexOf('/');
         const cv = slash < 0 ? value : value.slice(0, slash);
         flow.cookie = v(() => parseIntString(cv, 8, 'cookie'));
-        if (slash >= 0) flow.cookieMask = v(() => parseIntString(value.slice(slash + 1), 8, 'cookie'));
+        if (slash >= 0) {
+          if (mode === 'add') throw syntaxError('flow additions cannot use a cookie mask', at, token);
+          flow.cookieMask = v(() => parseIntString(value.slice(slash + 1), 8, 'cookie'));
+        }
         break;
       }
       // dump-flows output fed back in: OVS ignores these; we keep them as stats.
@@ -213,6 +238,7 @@ export function parseFlow(line: string, opts: ParseOptions = {}): FlowSpec {
     opts.onWarning?.(`normalization changed ofp_match: dropped ${cleared.join(', ')} (prerequisites not met)`);
   }
 
+  if (!acts) return flow;
   flow.actions = parseActionList(line, acts.start, line.length, {
     resolvePort: opts.resolvePort,
     match: flow.match,

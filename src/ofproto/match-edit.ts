@@ -56,6 +56,16 @@ export function setMatchField(m: Match, f: FieldDef, value: bigint, mask: bigint
       value &= 0xffn;
       mask &= 0xffn;
       break;
+    case 'icmp_type':
+    case 'icmp_code':
+    case 'icmpv6_type':
+    case 'icmpv6_code': {
+      // match_set_icmp_type: tp_src/tp_dst exactly, all 16 bits.
+      const w = f.words[0]!;
+      v[w] = Number(value) & 0xff;
+      mk[w] = 0xffff;
+      return;
+    }
   }
   writeField(mk, f, mask);
   writeField(v, f, value & mask);

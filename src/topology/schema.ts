@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { ErrorList, show } from './errors.js';
+import { didYouMean } from './suggest.js';
 import type { YamlSource } from './yaml-source.js';
 
 const Ajv = AjvModule as unknown as typeof AjvModule.default;
@@ -26,7 +27,7 @@ let compiled: ValidateFunction | null = null;
 export function schemaValidator(): ValidateFunction {
   if (!compiled) {
     const schema = JSON.parse(readFileSync(schemaPath(), 'utf8')) as object;
-    const ajv = new Ajv({ allErrors: true, verbose: true, discriminator: true, strict: true, allowUnionTypes: true });
+    const ajv = new Ajv({ allErrors: true, verbose: true, discriminator: true, strict: true, strictRequired: false, allowUnionTypes: true });
     compiled = ajv.compile(schema);
   }
   return compiled;
@@ -68,8 +69,7 @@ function report(e: ErrorObject, src: YamlSource, errors: ErrorList): void {
     case 'additionalProperties': {
       const key = String((e.params as { additionalProperty: string }).additionalProperty);
       const known = Object.keys((ps.properties as object | undefined) ?? {});
-      const near = closest(key, known);
-      const hint = near ? `; did you mean ${JSON.stringify(near)}?` : known.length ? ` (expected one of: ${known.join(', ')})` : '';
+      const hint = didYouMean(key, known) || (known.length ? ` (expected one of: ${known.join(', ')})` : '');
       errors.add(src.keyLoc([...path, key]), `unknown key ${JSON.stringify(key)}${hint}`);
       return;
     }
@@ -151,32 +151,4 @@ function describeLimit(e: ErrorObject, ps: Record<string, unknown>): string {
 function nameTitle(sub: Record<string, unknown>): string {
   const ref = typeof sub.$ref === 'string' ? sub.$ref.split('/').pop() : undefined;
   return ref ? `a valid ${ref}` : 'a valid name';
-}
-
-/** The known key nearest to a typo (edit distance at most 2), if any. */
-export function closest(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = 3;
-  for (const c of candidates) {
-    const d = distance(word, c);
-    if (d < bestD) {
-      best = c;
-      bestD = d;
-    }
-  }
-  return best;
-}
-
-function distance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j]!;
-      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = tmp;
-    }
-  }
-  return prev[b.length]!;
 }

@@ -26,7 +26,8 @@ export class YamlSource {
       const { line, col } = this.lines.linePos(e.pos[0]);
       let msg = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
       if (e.code === 'DUPLICATE_KEY') {
-        const key = this.text.slice(e.pos[0], e.pos[1]) || '?';
+        const rest = this.text.slice(e.pos[0]);
+        const key = /^(?:"[^"\n]*"|'[^'\n]*'|[^\n]+?)(?=\s*:(?:\s|$))/.exec(rest)?.[0].replace(/^["']|["']$/g, '') ?? '?';
         msg = `duplicate key ${JSON.stringify(key)}`;
       }
       const kind = this.doc.errors.includes(e as never) ? 'YAML syntax error' : 'YAML warning';

@@ -3,7 +3,7 @@
 // path. Elements that create packets use the builders in arp.ts / icmp.ts /
 // vxlan.ts, which write into a slot.
 import { parseIpv4, parseMac, writeMac, writeU16 } from './addr.js';
-import { ARPOP_REQUEST, writeArp, ARP_HLEN } from './arp.js';
+import { ARP_HLEN, ARPOP_REQUEST, writeArp } from './arp.js';
 import { ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_VLAN, ETH_HLEN } from './ethernet.js';
 import { ICMP_ECHO, ICMP_HLEN, icmpSetChecksum } from './icmp.js';
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IP_DF, IP_MF, IPDEFTTL } from './ipv4.js';
@@ -143,9 +143,8 @@ export function tcpFlagsFromString(s: string): number {
 
 /** A complete frame from a spec. Throws on a bad spec (tests want to know). */
 export function buildFrame(spec: FrameSpec): Uint8Array {
-  const parts: Uint8Array[] = [];
   const vlans = (spec.vlans ?? []).map((v) => (typeof v === 'number' ? { vid: v } : v));
-  let ethertype = spec.ethertype ?? (spec.arp ? ETHERTYPE_ARP : spec.ip ? ETHERTYPE_IPV4 : 0);
+  const ethertype = spec.ethertype ?? (spec.arp ? ETHERTYPE_ARP : spec.ip ? ETHERTYPE_IPV4 : 0);
   let l3: Uint8Array;
   if (spec.arp) {
     const a = spec.arp;
@@ -170,8 +169,7 @@ export function buildFrame(spec: FrameSpec): Uint8Array {
     o += 4;
   }
   writeU16(hdr, o, ethertype);
-  parts.push(hdr, l3);
-  let n = hdr.length + l3.length;
+  const n = hdr.length + l3.length;
   const total = spec.padTo && spec.padTo > n ? spec.padTo : n;
   const out = new Uint8Array(total);
   out.set(hdr, 0);

@@ -10,3 +10,6 @@ export * from './udp.js';
 export * from './tcp.js';
 export * from './vxlan.js';
 export * from './decode.js';
+export * from './frame.js';
+export * from './pcap.js';
+export * from './tcpdump.js';

@@ -1005,42 +1005,55 @@ export class Tcpdump {
     }
   }
 
-  /** txtproto_print for HTTP without -v: "HTTP", then the request/status line if it is one. */
+  /** txtproto_print(..., "http", httpcmds, RESP_CODE_SECOND_TOKEN) without -v. */
   private http(p: number, len: number): void {
     this.proto = 'http';
-    const end = Math.min(p + len, this.snapend);
-    const token = (at: number): [string, number] => {
-      let i = at;
-      let t = '';
-      while (i < end && t.length < 32) {
-        const c = this.b[i]!;
-        if (c === 0x20 || c === 0x0d || c === 0x0a) break;
-        if (c < 0x21 || c > 0x7e) return ['', at];
-        t += String.fromCharCode(c);
-        i++;
+    const isPrint = (c: number): boolean => c >= 0x20 && c <= 0x7e;
+    // fetch_token: the token and the index after it and its trailing blanks (0: none).
+    const fetch = (idx: number): [string, number] => {
+      let tok = '';
+      for (; idx < len; idx++) {
+        if (!this.ttest(p + idx, 1)) return ['', 0];
+        const c = this.b[p + idx]!;
+        if (c > 0x7f) return ['', 0];
+        if (c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a) break;
+        if (!isPrint(c)) return ['', 0];
+        if (tok.length + 2 > 129) return ['', 0];
+        tok += String.fromCharCode(c);
       }
-      if (i >= end || this.b[i] !== 0x20) return ['', at];
-      while (i < end && this.b[i] === 0x20) i++;
-      return [t, i];
+      if (tok.length === 0) return ['', 0];
+      for (; idx < len; idx++) {
+        if (!this.ttest(p + idx, 1)) break;
+        const c = this.b[p + idx]!;
+        if (c === 0x0d || c === 0x0a || !isPrint(c)) break;
+        if (c !== 0x20 && c !== 0x09) break;
+      }
+      return [tok, idx];
     };
-    const [t1, n1] = token(p);
-    let show = HTTP_METHODS.has(t1.toUpperCase());
-    if (!show && t1.toUpperCase().startsWith('HTTP/')) {
-      const [t2] = token(n1);
-      show = /^[0-9]{3}$/.test(t2);
-    }
+    let show = false;
+    let [tok, idx] = fetch(0);
+    if (idx !== 0 && HTTP_METHODS.has(tok.toUpperCase())) show = true;
+    [tok, idx] = fetch(idx);
+    if (idx !== 0 && /^[0-9]{3}$/.test(tok)) show = true;
     this.p('HTTP');
-    if (show) {
-      let line = '';
-      let i = p;
-      while (i < end && this.b[i] !== 0x0a) {
-        const c = this.b[i]!;
-        if (c === 0x0d && i + 1 < end && this.b[i + 1] === 0x0a) break;
-        line += c >= 0x20 && c <= 0x7e ? String.fromCharCode(c) : '.';
-        i++;
+    if (!show) return;
+    // print_txt_line(ndo, ": ", pptr, 0, len)
+    let i = 0;
+    while (i < len) {
+      const c = this.u8(p + i);
+      if (c === 0x0a) break;
+      if (c === 0x0d) {
+        if (i + 1 >= len) return;
+        if (this.u8(p + i + 1) === 0x0a) break;
+        return;
       }
-      if (i < end) this.p('\n\t' + line);
+      if (!isPrint(c) && c !== 0x09) return;
+      i++;
     }
+    let line = '';
+    for (let k = 0; k < i; k++) line += String.fromCharCode(this.b[p + k]!);
+    this.p(': ' + line);
+    if (i >= len) this.trunc();
   }
 
   private badOpt(ch: string): void {

@@ -1,0 +1,20 @@
+// Public surface of the netfilter half: iptables tables and rules, conntrack, NAT.
+
+export * from './constants.js';
+export { NfSyntaxError } from './errors.js';
+export { type NfPacketInfo, newPacketInfo, fillPacketInfo, resetConntrackInfo, isIcmpQuery } from './packet-info.js';
+export { formatIpv4, parseIpv4, parseIpv4Prefix } from './ipv4-addr.js';
+export { Netfilter, type NetfilterOptions, type NfHost, type HookResult } from './netfilter.js';
+export { Ruleset, Table, Chain, BUILTIN_CHAINS } from './tables.js';
+export type { Rule } from './rule.js';
+export type { NfMatch } from './matches.js';
+export type { NfTarget, NatRange, RejectType } from './targets.js';
+export { loadIptables, type LoadOptions } from './iptables-parse.js';
+export { iptablesSave, iptablesListRules, iptablesList, type SaveOptions, type ListRulesOptions, type ListOptions } from './iptables-print.js';
+export { traverse, ruleMatches, type NfTraceEvent, type NfTracer, type TraversalResult } from './evaluate.js';
+export { Conntrack, CT_DEFAULT_TIMEOUTS, type ConntrackOptions, type ConntrackStats, type CtTimeouts } from './conntrack.js';
+export { CtEntry, CtTuple } from './conntrack-entry.js';
+export { TCP_STATE_NAMES } from './conntrack-tcp.js';
+export { conntrackList, conntrackEntryText, conntrackSummary, conntrackStatsText, type ConntrackListOptions } from './conntrack-print.js';
+export { manipIpv4 } from './nat-rewrite.js';
+export { seededRandom, type NfRandom } from './random.js';

@@ -1,0 +1,320 @@
+// One namespace's netfilter: the four tables, conntrack and NAT, run at each
+// hook in the kernel's priority order. The namespace stack calls, per packet:
+//
+//   received:   prerouting() -> [routing] -> forward() -> [output route] -> postrouting()
+//                                         \-> input()   (local delivery)
+//   generated:  output() -> [reroute if result.reroute] -> postrouting()
+//
+// Inside each hook (Linux IPv4 priorities):
+//   PREROUTING   raw(-300), conntrack in(-200), mangle(-150), nat DST(-100)
+//   INPUT        mangle(-150), filter(0), nat SRC(100), conntrack confirm(last)
+//   FORWARD      mangle(-150), filter(0)
+//   OUTPUT       raw(-300), conntrack in(-200), mangle(-150), nat DST(-100), filter(0)
+//   POSTROUTING  mangle(-150), nat SRC(100), conntrack confirm(last)
+// The nat table is consulted only for a connection's first packet (NEW, or
+// RELATED non-ICMP); later packets get the binding chosen then, both ways.
+
+import { Conntrack, type ConntrackOptions } from './conntrack.js';
+import type { CtEntry } from './conntrack-entry.js';
+import {
+  CT_NEW, CT_RELATED, HOOK_FORWARD, HOOK_INPUT, HOOK_OUTPUT, HOOK_POSTROUTING, HOOK_PREROUTING,
+  type HookName, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPS_DST_NAT, IPS_NAT_DONE_MASK, IPS_NAT_MASK, IPS_SRC_NAT,
+  MANIP_DST, MANIP_SRC, NAT_MAP_IPS, type TableName, VERDICT_ACCEPT, VERDICT_DROP, VERDICT_REJECT, hookByName,
+} from './constants.js';
+import { EV_ACCEPT, EV_DROP, EV_NAT, EV_REJECT, type NfTracer, type TraversalResult, traverse } from './evaluate.js';
+import { type LoadOptions, loadIptables } from './iptables-parse.js';
+import { natInitialized } from './nat.js';
+import { icmpChecksumOk, icmpRecomputeChecksum, manipIpv4 } from './nat-rewrite.js';
+import { type NfPacketInfo, resetConntrackInfo } from './packet-info.js';
+import type { Rule } from './rule.js';
+import { Ruleset } from './tables.js';
+import { type NatTarget, type RejectTarget, type RejectType, T_MASQUERADE } from './targets.js';
+
+/** What netfilter asks of the namespace stack. */
+export interface NfHost {
+  /**
+   * MASQUERADE: the source address the stack would choose for a packet leaving
+   * `outIf` toward `dst` (inet_select_addr); 0 when the device has none.
+   */
+  masqueradeSource(outIf: string, dst: number): number;
+}
+
+export interface NetfilterOptions extends ConntrackOptions {
+  /** Track connections even when no loaded rule or table needs conntrack. */
+  alwaysTrack?: boolean;
+  host?: NfHost;
+}
+
+/** Details of the last hook call (reused object). */
+export interface HookResult {
+  verdict: number;
+  /** Drop reason when verdict is DROP or REJECT. */
+  reason: string | null;
+  /** The rule that dropped or rejected (null for a policy or a non-rule drop). */
+  rule: Rule | null;
+  table: TableName | null;
+  chain: string | null;
+  ruleNum: number;
+  rejectWith: RejectType | null;
+  /** The NAT rule that chose a binding during this call, if any. */
+  natRule: Rule | null;
+  /** OUTPUT changed the destination or mark: the stack must route again. */
+  reroute: boolean;
+}
+
+const HOOKS_RAW = [HOOK_PREROUTING, HOOK_OUTPUT];
+
+export class Netfilter {
+  readonly rules = new Ruleset();
+  readonly conntrack: Conntrack;
+  /** Drops by reason (the kernel's SKB_DROP_REASON_* idea). */
+  readonly drops = new Map<string, number>();
+  readonly result: HookResult = {
+    verdict: VERDICT_ACCEPT, reason: null, rule: null, table: null, chain: null, ruleNum: 0,
+    rejectWith: null, natRule: null, reroute: false,
+  };
+  /** Called for every rule that matches and every policy taken (iptables TRACE). */
+  tracer: NfTracer | null = null;
+  private readonly alwaysTrack: boolean;
+  private readonly host: NfHost | null;
+  private readonly tr: TraversalResult = { rule: null, chain: null, ruleNum: 0 };
+
+  constructor(opts: NetfilterOptions = {}) {
+    this.conntrack = new Conntrack(opts);
+    this.alwaysTrack = opts.alwaysTrack ?? false;
+    this.host = opts.host ?? null;
+  }
+
+  /** Applies iptables-save / iptables -S / iptables command text atomically (throws NfSyntaxError). */
+  load(text: string, opts?: LoadOptions): void {
+    loadIptables(this.rules, text, opts);
+  }
+
+  get tracking(): boolean {
+    return this.alwaysTrack || this.rules.conntrackNeeded;
+  }
+
+  hook(name: HookName, p: NfPacketInfo, now: number): number {
+    switch (hookByName(name)) {
+      case HOOK_PREROUTING: return this.prerouting(p, now);
+      case HOOK_INPUT: return this.input(p, now);
+      case HOOK_FORWARD: return this.forward(p, now);
+      case HOOK_OUTPUT: return this.output(p, now);
+      default: return this.postrouting(p, now);
+    }
+  }
+
+  /** A packet received on p.inIf (its conntrack view is reset: a new namespace, a new skb->_nfct). */
+  prerouting(p: NfPacketInfo, now: number): number {
+    this.begin();
+    resetConntrackInfo(p);
+    if (!this.table('raw', HOOK_PREROUTING, p)) return this.result.verdict;
+    if (this.tracking && !this.conntrackIn(p, HOOK_PREROUTING, now)) return this.result.verdict;
+    if (!this.table('mangle', HOOK_PREROUTING, p)) return this.result.verdict;
+    if (!this.nat(HOOK_PREROUTING, p, now)) return this.result.verdict;
+    return this.result.verdict;
+  }
+
+  input(p: NfPacketInfo, now: number): number {
+    this.begin();
+    if (!this.table('mangle', HOOK_INPUT, p) || !this.table('filter', HOOK_INPUT, p)) return this.result.verdict;
+    if (!this.nat(HOOK_INPUT, p, now)) return this.result.verdict;
+    this.confirm(p, now);
+    return this.result.verdict;
+  }
+
+  forward(p: NfPacketInfo, _now: number): number {
+    this.begin();
+    if (this.table('mangle', HOOK_FORWARD, p)) this.table('filter', HOOK_FORWARD, p);
+    return this.result.verdict;
+  }
+
+  /** A locally generated packet (p.inIf null, p.outIf from the first route lookup). */
+  output(p: NfPacketInfo, now: number): number {
+    this.begin();
+    resetConntrackInfo(p);
+    const dst = p.dst;
+    const mark = p.mark;
+    if (!this.table('raw', HOOK_OUTPUT, p)) return this.result.verdict;
+    if (this.tracking && !this.conntrackIn(p, HOOK_OUTPUT, now)) return this.result.verdict;
+    if (!this.table('mangle', HOOK_OUTPUT, p)) return this.result.verdict;
+    if (!this.nat(HOOK_OUTPUT, p, now)) return this.result.verdict;
+    this.result.reroute = p.dst !== dst || p.mark !== mark;
+    this.table('filter', HOOK_OUTPUT, p);
+    return this.result.verdict;
+  }
+
+  postrouting(p: NfPacketInfo, now: number): number {
+    this.begin();
+    if (!this.table('mangle', HOOK_POSTROUTING, p)) return this.result.verdict;
+    if (!this.nat(HOOK_POSTROUTING, p, now)) return this.result.verdict;
+    this.confirm(p, now);
+    return this.result.verdict;
+  }
+
+  // ---- internals ------------------------------------------------------------
+
+  private begin(): void {
+    const r = this.result;
+    r.verdict = VERDICT_ACCEPT;
+    r.reason = null;
+    r.rule = null;
+    r.table = null;
+    r.chain = null;
+    r.ruleNum = 0;
+    r.rejectWith = null;
+    r.natRule = null;
+    r.reroute = false;
+  }
+
+  private drop(reason: string): false {
+    this.result.verdict = VERDICT_DROP;
+    this.result.reason = reason;
+    this.drops.set(reason, (this.drops.get(reason) ?? 0) + 1);
+    return false;
+  }
+
+  /** Runs one table's chain at `hook`; false when the packet was dropped or rejected. */
+  private table(name: TableName, hook: number, p: NfPacketInfo): boolean {
+    const t = this.rules.tables[name];
+    if (!t.loaded || (name === 'raw' && !HOOKS_RAW.includes(hook))) return true;
+    const ev = traverse(t, hook, p, this.tr, this.tracer);
+    if (ev === EV_ACCEPT) return true;
+    const r = this.result;
+    r.rule = this.tr.rule;
+    r.table = name;
+    r.chain = this.tr.chain?.name ?? null;
+    r.ruleNum = this.tr.ruleNum;
+    if (ev === EV_REJECT) {
+      r.rejectWith = (this.tr.rule!.target as RejectTarget).type;
+      this.drop('iptables_reject');
+      r.verdict = VERDICT_REJECT;
+      return false;
+    }
+    if (ev === EV_DROP) return this.drop('iptables_drop');
+    return true; // EV_NAT outside the nat table cannot pass commit()
+  }
+
+  private conntrackIn(p: NfPacketInfo, hook: number, now: number): boolean {
+    if (this.conntrack.in(p, hook, now) === VERDICT_DROP) return this.drop(this.conntrack.lastDropReason ?? 'conntrack_drop');
+    return true;
+  }
+
+  private confirm(p: NfPacketInfo, now: number): void {
+    if (p.ct !== null && this.conntrack.confirm(p, now) === VERDICT_DROP) {
+      this.drop(this.conntrack.lastDropReason ?? 'conntrack_insert_failed');
+    }
+  }
+
+  /** nf_nat_ipv4_fn + nf_nat_inet_fn. */
+  private nat(hook: number, p: NfPacketInfo, now: number): boolean {
+    const t = this.rules.tables.nat;
+    const ct = p.ct;
+    if (!t.loaded || ct === null) return true;
+    const manip = hook === HOOK_PREROUTING || hook === HOOK_OUTPUT ? MANIP_DST : MANIP_SRC;
+    if (p.ctState === CT_RELATED && p.proto === IPPROTO_ICMP) return this.icmpReplyTranslation(p, ct, manip);
+    if (p.ctState === CT_NEW || p.ctState === CT_RELATED) {
+      if (!natInitialized(ct, manip)) {
+        const ev = traverse(t, hook, p, this.tr, this.tracer);
+        if (ev === EV_DROP) {
+          this.result.rule = this.tr.rule;
+          this.result.table = 'nat';
+          return this.drop('iptables_drop');
+        }
+        if (ev === EV_NAT && !this.bind(ct, this.tr.rule!, manip, p, now)) return false;
+        if (!natInitialized(ct, manip)) {
+          // nf_nat_alloc_null_binding: keep the address, but still make the tuple unique.
+          const ip = manip === MANIP_SRC ? ct.reply.dst : ct.reply.src;
+          this.conntrack.setupNat(ct, { flags: NAT_MAP_IPS, minAddr: ip, maxAddr: ip, minPort: 0, maxPort: 0 }, manip, now);
+        }
+        p.ctStatus = ct.status;
+      } else if (this.oifChanged(hook, ct, p)) {
+        return false;
+      }
+    } else if (this.oifChanged(hook, ct, p)) {
+      return false;
+    }
+    return this.natPacket(p, ct, manip);
+  }
+
+  private bind(ct: CtEntry, rule: Rule, manip: number, p: NfPacketInfo, now: number): boolean {
+    const tg = rule.target as NatTarget;
+    this.result.natRule = rule;
+    if (tg.kind === T_MASQUERADE) {
+      const src = p.outIf !== null && this.host ? this.host.masqueradeSource(p.outIf, p.dst) >>> 0 : 0;
+      if (src === 0) return this.drop('nat_masquerade_no_address');
+      const r = tg.range;
+      this.conntrack.setupNat(ct, { ...r, flags: r.flags | NAT_MAP_IPS, minAddr: src, maxAddr: src }, manip, now);
+      ct.masqIf = p.outIf;
+      return true;
+    }
+    this.conntrack.setupNat(ct, tg.range, manip, now);
+    return true;
+  }
+
+  /** nf_nat_oif_changed: a MASQUERADE binding made for another device dies. */
+  private oifChanged(hook: number, ct: CtEntry, p: NfPacketInfo): boolean {
+    if (ct.masqIf === null || hook !== HOOK_POSTROUTING || p.ctDir !== 0 || ct.masqIf === p.outIf) return false;
+    this.conntrack.destroy(ct);
+    this.drop('nat_oif_changed');
+    return true;
+  }
+
+  /** nf_nat_packet: applies the binding for this hook's manip type and direction. */
+  private natPacket(p: NfPacketInfo, ct: CtEntry, manip: number): boolean {
+    let bit = manip === MANIP_SRC ? IPS_SRC_NAT : IPS_DST_NAT;
+    if (p.ctDir === 1) bit ^= IPS_NAT_MASK;
+    if (!(ct.status & bit)) return true;
+    const other = ct.tuple[1 - p.ctDir]!;
+    const icmp = p.proto === IPPROTO_ICMP;
+    const addr = manip === MANIP_SRC ? other.dst : other.src;
+    const port = icmp ? other.sport : manip === MANIP_SRC ? other.dport : other.sport;
+    if (!manipIpv4(p.buf!, p.l3Off, p.l3Off + p.len, p.proto, manip, addr, port)) return this.drop('nat_rewrite_truncated');
+    const ports = p.proto === IPPROTO_TCP || p.proto === IPPROTO_UDP || icmp;
+    if (manip === MANIP_SRC) {
+      p.src = addr;
+      if (ports) p.sport = port;
+    } else {
+      p.dst = addr;
+      if (icmp) p.sport = port;
+      else if (ports) p.dport = port;
+    }
+    return true;
+  }
+
+  /**
+   * nf_nat_icmp_reply_translation: an ICMP error RELATED to a NATed connection
+   * gets the quoted datagram translated back (inner header, ports or id, their
+   * checksums), the ICMP checksum recomputed, then the outer address.
+   */
+  private icmpReplyTranslation(p: NfPacketInfo, ct: CtEntry, manip: number): boolean {
+    const buf = p.buf!;
+    const l3 = p.l3Off;
+    const end = l3 + p.len;
+    const hdrlen = (buf[l3]! & 15) * 4;
+    const icmp = l3 + hdrlen;
+    if (hdrlen + 8 + 20 > p.len) return this.drop('nat_icmp_translation');
+    if (!icmpChecksumOk(buf, icmp, p.len - hdrlen)) return this.drop('nat_icmp_bad_checksum');
+    if (buf[icmp] === 5) {
+      // Redirects pass only for connections without NAT.
+      if ((ct.status & IPS_NAT_DONE_MASK) !== IPS_NAT_DONE_MASK || ct.status & IPS_NAT_MASK) {
+        return this.drop('nat_icmp_translation');
+      }
+    }
+    let bit = manip === MANIP_SRC ? IPS_SRC_NAT : IPS_DST_NAT;
+    if (p.ctDir === 1) bit ^= IPS_NAT_MASK;
+    if (!(ct.status & bit)) return true;
+    const other = ct.tuple[1 - p.ctDir]!;
+    const inner = 1 - manip;
+    const proto = other.proto;
+    const innerAddr = inner === MANIP_SRC ? other.src : other.dst;
+    const innerPort = proto === IPPROTO_ICMP || inner === MANIP_SRC ? other.sport : other.dport;
+    if (!manipIpv4(buf, icmp + 8, end, proto, inner, innerAddr, innerPort)) return this.drop('nat_icmp_translation');
+    icmpRecomputeChecksum(buf, icmp, p.len - hdrlen);
+    const outerAddr = manip === MANIP_SRC ? other.dst : other.src;
+    if (!manipIpv4(buf, l3, end, IPPROTO_ICMP, manip, outerAddr, 0)) return this.drop('nat_icmp_translation');
+    if (manip === MANIP_SRC) p.src = outerAddr;
+    else p.dst = outerAddr;
+    return true;
+  }
+}

@@ -1,0 +1,589 @@
+// The routing state of one network namespace: interfaces and addresses,
+// sysctls, route tables, policy rules and the neighbour table, kept
+// consistent the way the kernel keeps them (an address brings its local,
+// broadcast and prefix routes; a device going down takes its routes and
+// neighbours along; a route is validated like fib_create_info does).
+// The per-packet decisions live in route-input.ts, route-output.ts,
+// forward.ts and arp.ts; this class is their data.
+
+import { type Ip4, type Mac, isZeronet, maskAddr, prefixMask } from './addr.js';
+import { type AddrView, addrType, localAddrDev } from './addr-select.js';
+import { arpAnnounceSource } from './arp-policy.js';
+import { RtnlError } from './errors.js';
+import { type Route, FibTables, type InsertMode, isErrorType } from './fib.js';
+import { type AddrSpec, type Interface, type LinkKind, type VethPeer, deleteAddr, insertAddr, primaryFor } from './interfaces.js';
+import {
+  type RouteType, RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_NOWHERE, RT_SCOPE_UNIVERSE, RT_TABLE_LOCAL, RT_TABLE_MAIN,
+  RTPROT_BOOT, RTPROT_KERNEL,
+} from './names.js';
+import { type NeighAction, type NeighParams, NeighbourTable, NUD, ETH_FRAME_TRUESIZE, seededRandom } from './neighbour.js';
+import { type FibResult, type Flow, type FibRule, RuleSet, newRule } from './rules.js';
+import { type NeighSpec, type RouteSpec, type RuleSpec } from './specs.js';
+import {
+  type ConfPair, type DevConf, type DevConfKey, type NetSysctls, DEV_CONF_KEYS, inDev, kernelDevConf, kernelNetSysctls,
+} from './sysctl.js';
+
+export const LOOPBACK_IFINDEX = 1;
+
+export interface LinkSpec {
+  name: string;
+  kind: LinkKind;
+  mac: Mac;
+  mtu?: number;
+  /** Fixed ifindex (devices moved into a namespace keep theirs); default: next free. */
+  index?: number;
+  up?: boolean;
+  /** Default: true (a veth whose peer is down has none). */
+  carrier?: boolean;
+  noarp?: boolean;
+  peer?: VethPeer;
+}
+
+export interface NetnsOptions {
+  name?: string;
+  /** Emulated time at creation, ms. */
+  now?: number;
+  /** Seed for the neighbour table's random reachable_time. */
+  seed?: number;
+  random?: () => number;
+  /** Bring lo up with 127.0.0.1/8, as Neutron does for every namespace. Default true. */
+  loopbackUp?: boolean;
+}
+
+const DEFAULT_MTU: Record<LinkKind, number> = { loopback: 65536, internal: 1500, veth: 1500, tap: 1500, ether: 1500 };
+
+/** The table a route type goes to when none is given (iproute2 iproute_modify). */
+function defaultTable(type: RouteType): number {
+  return type === 'local' || type === 'broadcast' || type === 'nat' || type === 'anycast' ? RT_TABLE_LOCAL : RT_TABLE_MAIN;
+}
+
+/** fib_props[type].scope: the widest scope a route of this type may have. */
+const TYPE_SCOPE: Record<RouteType, number> = {
+  unicast: RT_SCOPE_UNIVERSE, local: RT_SCOPE_HOST, broadcast: RT_SCOPE_LINK, anycast: RT_SCOPE_LINK,
+  multicast: RT_SCOPE_UNIVERSE, blackhole: RT_SCOPE_UNIVERSE, unreachable: RT_SCOPE_UNIVERSE,
+  prohibit: RT_SCOPE_UNIVERSE, throw: RT_SCOPE_UNIVERSE, nat: RT_SCOPE_NOWHERE,
+};
+
+export class Netns<P = unknown> implements AddrView {
+  readonly name: string;
+  readonly sys: NetSysctls = kernelNetSysctls();
+  /** net.ipv4.conf.all */
+  readonly all: DevConf = kernelDevConf();
+  /** net.ipv4.conf.default: what new devices start with. */
+  readonly dflt: DevConf = kernelDevConf();
+  readonly fib = new FibTables();
+  readonly rules = new RuleSet();
+  readonly neigh: NeighbourTable<P>;
+  private readonly byIndex = new Map<number, Interface>();
+  private readonly byName = new Map<string, Interface>();
+  private sorted: Interface[] = [];
+  /** fib4_has_custom_rules: set by any rule added, never cleared. */
+  customRules = false;
+  /** fib_has_custom_local_routes: a user added a `local` route. */
+  customLocalRoutes = false;
+  private gen = 0;
+
+  constructor(opts: NetnsOptions = {}) {
+    this.name = opts.name ?? '';
+    const tableOpts: { random: () => number; now?: number } = { random: opts.random ?? seededRandom(opts.seed ?? 1) };
+    if (opts.now !== undefined) tableOpts.now = opts.now;
+    this.neigh = new NeighbourTable<P>(
+      {
+        addrType: (ip, ifindex) => {
+          const t = addrType(this, ip, ifindex);
+          return t === 'broadcast' || t === 'multicast' || t === 'local' ? t : 'unicast';
+        },
+        devMac: (i) => this.byIndex.get(i)?.mac ?? 0,
+        devNoArp: (i) => {
+          const l = this.byIndex.get(i);
+          return !l || l.noarp || l.kind === 'loopback';
+        },
+        solicitSource: (i, target, pktSrc) => {
+          const l = this.byIndex.get(i);
+          return l ? arpAnnounceSource(this, l, target, pktSrc) : 0;
+        },
+      },
+      tableOpts,
+    );
+    this.addLink({ name: 'lo', kind: 'loopback', mac: 0, index: LOOPBACK_IFINDEX, noarp: true });
+    if (opts.loopbackUp ?? true) {
+      this.setLinkUp('lo', true);
+      this.addAddr('lo', { local: 0x7f000001, prefixLen: 8, broadcast: 0 });
+    }
+  }
+
+  /** Changes whenever links, addresses, routes or rules change: a cache keyed on it stays valid until then. */
+  get generation(): number {
+    return this.gen + this.fib.generation + this.rules.generation;
+  }
+
+  private touch(): void {
+    this.gen++;
+  }
+
+  // ---- links ---------------------------------------------------------
+
+  links(): readonly Interface[] {
+    return this.sorted;
+  }
+
+  link(name: string): Interface | undefined {
+    return this.byName.get(name);
+  }
+
+  linkByIndex(ifindex: number): Interface | undefined {
+    return this.byIndex.get(ifindex);
+  }
+
+  /** The device or iproute2's complaint about it. */
+  mustLink(name: string): Interface {
+    const l = this.byName.get(name);
+    if (!l) throw new RtnlError('ENODEV', undefined, `Cannot find device "${name}"`);
+    return l;
+  }
+
+  confOf(iface: Interface): ConfPair {
+    return { all: this.all, dev: iface.conf };
+  }
+
+  addLink(spec: LinkSpec): Interface {
+    if (this.byName.has(spec.name)) throw new RtnlError('EEXIST');
+    let index = spec.index;
+    if (index === undefined) {
+      index = 1;
+      while (this.byIndex.has(index)) index++;
+    } else if (this.byIndex.has(index)) {
+      throw new RtnlError('EEXIST');
+    }
+    const iface: Interface = {
+      name: spec.name,
+      index,
+      kind: spec.kind,
+      mac: spec.mac,
+      mtu: spec.mtu ?? DEFAULT_MTU[spec.kind],
+      up: false,
+      carrier: spec.carrier ?? true,
+      noarp: spec.noarp ?? spec.kind === 'loopback',
+      everUp: false,
+      addrs: [],
+      conf: { ...this.dflt },
+      qlen: 1000,
+    };
+    if (spec.peer) iface.peer = spec.peer;
+    this.byIndex.set(index, iface);
+    this.byName.set(spec.name, iface);
+    this.sorted = [...this.byIndex.values()].sort((a, b) => a.index - b.index);
+    this.rules.resolveDevices((n) => this.byName.get(n)?.index);
+    this.touch();
+    if (spec.up) this.setLinkUp(spec.name, true);
+    return iface;
+  }
+
+  /** Unregister: routes, neighbours and addresses of the device go; rules naming it detach. */
+  delLink(name: string): P[] {
+    const l = this.mustLink(name);
+    for (const t of this.fib.all()) t.removeWhere((r) => r.dev === l.index);
+    this.fib.generation++;
+    const dropped = this.neigh.ifdown(l.index);
+    this.byIndex.delete(l.index);
+    this.byName.delete(name);
+    this.sorted = this.sorted.filter((x) => x !== l);
+    this.rules.resolveDevices((n) => this.byName.get(n)?.index);
+    this.touch();
+    return dropped;
+  }
+
+  /** ip link set DEV up|down. Going down drops the device's routes (except local ones) and its neighbours. */
+  setLinkUp(name: string, up: boolean): P[] {
+    const l = this.mustLink(name);
+    if (l.up === up) return [];
+    l.up = up;
+    let dropped: P[] = [];
+    if (up) {
+      l.everUp = true;
+    } else {
+      // fib_sync_down_dev(NETDEV_DOWN): nexthops on the device die unless of scope nowhere (host routes).
+      for (const t of this.fib.all()) t.removeWhere((r) => r.dev === l.index && r.nhScope !== RT_SCOPE_NOWHERE);
+      dropped = this.neigh.ifdown(l.index);
+    }
+    this.syncAddrRoutes(l);
+    this.touch();
+    return dropped;
+  }
+
+  /** Carrier change (a veth peer going up/down, a TAP opened/closed). */
+  setCarrier(name: string, carrier: boolean): P[] {
+    const l = this.mustLink(name);
+    if (l.carrier === carrier) return [];
+    l.carrier = carrier;
+    this.touch();
+    // neigh_carrier_down, when arp_evict_nocarrier (all AND dev) allows it.
+    if (!carrier && this.all.arp_evict_nocarrier && l.conf.arp_evict_nocarrier) return this.neigh.carrierDown(l.index);
+    return [];
+  }
+
+  setMtu(name: string, mtu: number): void {
+    this.mustLink(name).mtu = mtu;
+    this.touch();
+  }
+
+  // ---- addresses -----------------------------------------------------
+
+  /** ip addr add: the address and the routes fib_add_ifaddr derives from it. */
+  addAddr(dev: string, spec: AddrSpec): void {
+    const l = this.mustLink(dev);
+    if (spec.prefixLen < 0 || spec.prefixLen > 32) throw new RtnlError('EINVAL');
+    insertAddr(l, spec);
+    this.syncAddrRoutes(l);
+    this.touch();
+  }
+
+  /** ip addr del. Main-table routes preferring a vanished address are flushed (fib_sync_down_addr). */
+  delAddr(dev: string, local: Ip4, prefixLen?: number): void {
+    const l = this.mustLink(dev);
+    const removed = deleteAddr(l, local, prefixLen, inDev.promoteSecondaries(this.confOf(l)));
+    this.syncAddrRoutes(l);
+    for (const a of removed) {
+      if (localAddrDev(this, a.local, true)) continue;
+      this.fib.get(RT_TABLE_MAIN)?.removeWhere((r) => r.prefsrc === a.local);
+    }
+    this.fib.generation++;
+    this.touch();
+  }
+
+  /**
+   * Rebuild the kernel-made routes of one device from its addresses, as
+   * fib_add_ifaddr makes them: `local A` for every address (up or not);
+   * when up, a broadcast route for an assigned broadcast, and for each
+   * primary (unless /32 or noprefixroute) the prefix route in main and,
+   * below /31, the subnet broadcast. Secondaries borrow the primary's src.
+   */
+  private syncAddrRoutes(l: Interface): void {
+    for (const id of [RT_TABLE_LOCAL, RT_TABLE_MAIN]) this.fib.get(id)?.removeWhere((r) => r.auto && r.dev === l.index);
+    const magic = (type: RouteType, dst: Ip4, len: number, src: Ip4, metric = 0) => {
+      const r: Route = {
+        table: type === 'unicast' ? RT_TABLE_MAIN : RT_TABLE_LOCAL,
+        type, dst, dstLen: len, tos: 0, priority: metric, protocol: RTPROT_KERNEL,
+        scope: type === 'local' ? RT_SCOPE_HOST : RT_SCOPE_LINK,
+        gateway: 0, dev: l.index, prefsrc: src, onlink: false, mtu: 0, mtuLock: false, metrics: [],
+        nhScope: type === 'local' ? RT_SCOPE_NOWHERE : RT_SCOPE_HOST, auto: true,
+      };
+      try {
+        this.fib.create(r.table).insert(r, 'kernel');
+      } catch (e) {
+        if (!(e instanceof RtnlError)) throw e;
+      }
+    };
+    for (const a of l.addrs) {
+      const prefix = maskAddr(a.local, a.prefixLen);
+      const prim = a.secondary ? primaryFor(l, prefix, a.prefixLen) : a;
+      if (!prim) continue;
+      magic('local', a.local, 32, prim.local);
+      if (!l.up) continue;
+      if (a.broadcast && a.broadcast !== 0xffff_ffff) magic('broadcast', a.broadcast, 32, prim.local);
+      if (!isZeronet(prefix) && !a.secondary && (prefix !== a.local || a.prefixLen < 32)) {
+        if (!a.noprefixroute) magic(l.kind === 'loopback' ? 'local' : 'unicast', prefix, a.prefixLen, prim.local, a.metric);
+        if (a.prefixLen < 31) magic('broadcast', (prefix | ~prefixMask(a.prefixLen)) >>> 0, 32, prim.local);
+      }
+    }
+    this.fib.generation++;
+  }
+
+  // ---- routes --------------------------------------------------------
+
+  /** fib_lookup: the policy rules over the tables. */
+  lookup(flow: Flow): FibResult {
+    return this.rules.lookup(flow, this.fib);
+  }
+
+  /**
+   * ip route add|replace|change|append|prepend: iproute2's defaults, then
+   * fib_create_info's checks (scope, nexthop reachability, prefsrc), then
+   * fib_table_insert.
+   */
+  addRoute(spec: RouteSpec, mode: InsertMode = 'add'): Route {
+    const type = spec.type ?? 'unicast';
+    const table = spec.table ?? defaultTable(type);
+    if (table === 0) throw new RtnlError('EINVAL', 'Invalid table');
+    const hasGw = spec.gateway !== undefined && spec.gateway !== 0;
+    const scope =
+      spec.scope ??
+      (type === 'local' || type === 'nat'
+        ? RT_SCOPE_HOST
+        : type === 'broadcast' || type === 'multicast' || type === 'anycast'
+          ? RT_SCOPE_LINK
+          : type === 'unicast' && !hasGw
+            ? RT_SCOPE_LINK
+            : RT_SCOPE_UNIVERSE);
+    const devIface = spec.dev !== undefined ? this.mustLink(spec.dev) : undefined;
+    if (spec.dstLen < 32 && (spec.dst & ~prefixMask(spec.dstLen)) !== 0) {
+      throw new RtnlError('EINVAL', 'Invalid prefix for given prefix length');
+    }
+    if (TYPE_SCOPE[type] > scope) throw new RtnlError('EINVAL', 'Invalid scope');
+    const r: Route = {
+      table, type, dst: spec.dst >>> 0, dstLen: spec.dstLen, tos: spec.tos ?? 0, priority: spec.metric ?? 0,
+      protocol: spec.protocol ?? RTPROT_BOOT, scope, gateway: hasGw ? spec.gateway! >>> 0 : 0,
+      dev: devIface?.index ?? 0, prefsrc: spec.src ?? 0, onlink: spec.onlink ?? false,
+      mtu: spec.mtu ?? 0, mtuLock: spec.mtuLock ?? false, metrics: spec.metrics ?? [],
+      nhScope: RT_SCOPE_HOST, auto: false,
+    };
+    if (isErrorType(type)) {
+      if (hasGw || devIface) {
+        throw new RtnlError('EINVAL', 'Gateway, device and multipath can not be specified for this route type');
+      }
+      r.nhScope = RT_SCOPE_NOWHERE;
+    } else if (scope === RT_SCOPE_HOST) {
+      if (hasGw) throw new RtnlError('EINVAL', 'Route with host scope can not have a gateway');
+      if (!devIface) throw new RtnlError('ENODEV');
+      r.nhScope = RT_SCOPE_NOWHERE;
+    } else if (hasGw) {
+      this.checkGateway(r, devIface);
+    } else {
+      // fib_check_nh_nongw
+      if (r.onlink) throw new RtnlError('EINVAL', 'Invalid flags for nexthop - PERVASIVE and DEAD can not be set');
+      if (!devIface) throw new RtnlError('ENODEV');
+      if (!devIface.up) throw new RtnlError('ENETDOWN', 'Device for nexthop is not up');
+      r.nhScope = RT_SCOPE_HOST;
+    }
+    if (r.prefsrc && !this.validPrefsrc(r)) throw new RtnlError('EINVAL', 'Invalid prefsrc address');
+    this.fib.create(table).insert(r, mode);
+    if (type === 'local') this.customLocalRoutes = true;
+    this.fib.generation++;
+    return r;
+  }
+
+  /** fib_check_nh_v4_gw. Sets the nexthop device and scope on `r`. */
+  private checkGateway(r: Route, dev: Interface | undefined): void {
+    if (r.onlink) {
+      if (r.scope >= RT_SCOPE_LINK) throw new RtnlError('EINVAL', 'Nexthop has invalid scope');
+      if (!dev) throw new RtnlError('ENODEV', 'Nexthop device required for onlink');
+      if (!dev.up) throw new RtnlError('ENETDOWN', 'Nexthop device is not up');
+      if (addrType(this, r.gateway, dev.index) !== 'unicast') throw new RtnlError('EINVAL', 'Nexthop has invalid gateway');
+      r.nhScope = RT_SCOPE_LINK;
+      return;
+    }
+    const flow: Flow = {
+      dst: r.gateway, src: 0, tos: 0, scope: Math.max(r.scope + 1, RT_SCOPE_LINK), oif: dev?.index ?? 0,
+      iif: LOOPBACK_IFINDEX, mark: 0, proto: 0, sport: 0, dport: 0, uid: 0,
+    };
+    let found: Route | undefined;
+    const tbl = r.table !== RT_TABLE_MAIN ? this.fib.get(r.table) : undefined;
+    if (tbl) {
+      const hit = tbl.lookup(flow);
+      if (hit && !isErrorType(hit.type)) found = hit;
+    }
+    if (!found) {
+      const res = this.lookup(flow);
+      if (res.error || !res.route) throw new RtnlError('EINVAL', 'Nexthop has invalid gateway');
+      found = res.route;
+    }
+    if (found.type !== 'unicast' && found.type !== 'local') throw new RtnlError('EINVAL', 'Nexthop has invalid gateway');
+    r.nhScope = found.scope;
+    r.dev = found.dev;
+    const nhDev = this.byIndex.get(found.dev);
+    if (!nhDev) throw new RtnlError('EINVAL', 'No egress device for nexthop gateway');
+    if (!nhDev.up) throw new RtnlError('ENETDOWN');
+  }
+
+  /** fib_valid_prefsrc: src must be a local address (in this table's local view, or the local table). */
+  private validPrefsrc(r: Route): boolean {
+    if (r.type === 'local' && r.dstLen === 32 && r.prefsrc === r.dst) return true;
+    const tb = r.table === RT_TABLE_MAIN ? RT_TABLE_LOCAL : r.table;
+    if (addrType(this, r.prefsrc, 0, tb) === 'local') return true;
+    return tb !== RT_TABLE_LOCAL && addrType(this, r.prefsrc, 0, RT_TABLE_LOCAL) === 'local';
+  }
+
+  /** ip route del: the first route matching what was given (ESRCH when none). */
+  delRoute(spec: RouteSpec): Route {
+    const table = spec.table ?? defaultTable(spec.type ?? 'unicast');
+    const t = this.fib.get(table);
+    if (!t) throw new RtnlError('ESRCH', 'FIB table does not exist');
+    const m: Parameters<typeof t.delete>[0] = { dst: spec.dst >>> 0, dstLen: spec.dstLen };
+    if (spec.tos !== undefined) m.tos = spec.tos;
+    if (spec.type !== undefined) m.type = spec.type;
+    if (spec.scope !== undefined) m.scope = spec.scope;
+    if (spec.src !== undefined) m.prefsrc = spec.src;
+    if (spec.protocol !== undefined) m.protocol = spec.protocol;
+    if (spec.metric !== undefined) m.priority = spec.metric;
+    if (spec.dev !== undefined) m.dev = this.mustLink(spec.dev).index;
+    if (spec.gateway !== undefined) m.gateway = spec.gateway;
+    const r = t.delete(m);
+    this.fib.generation++;
+    return r;
+  }
+
+  // ---- rules ---------------------------------------------------------
+
+  /** ip rule add. Without a priority the kernel picks one below the second rule's. */
+  addRule(spec: RuleSpec): FibRule {
+    const fields: Partial<FibRule> & { priority: number } = {
+      priority: spec.priority ?? this.rules.defaultPriority(),
+      invert: spec.invert ?? false,
+      src: spec.src ?? 0,
+      srcLen: spec.srcLen ?? 0,
+      dst: spec.dst ?? 0,
+      dstLen: spec.dstLen ?? 0,
+      tos: spec.tos ?? 0,
+      fwmark: spec.fwmark ?? 0,
+      fwmask: spec.fwmask ?? (spec.fwmark ? 0xffff_ffff : 0),
+      ipproto: spec.ipproto ?? 0,
+      action: spec.action ?? 'lookup',
+      table: spec.table ?? (spec.action === undefined || spec.action === 'lookup' ? RT_TABLE_MAIN : 0),
+      gotoTarget: spec.gotoTarget ?? 0,
+      suppressPrefixLen: spec.suppressPrefixLen ?? -1,
+      suppressIfgroup: spec.suppressIfgroup ?? -1,
+      protocol: spec.protocol ?? 0,
+    };
+    if (spec.iif !== undefined) fields.iif = spec.iif;
+    if (spec.oif !== undefined) fields.oif = spec.oif;
+    if (spec.sport) fields.sport = spec.sport;
+    if (spec.dport) fields.dport = spec.dport;
+    if (spec.uidrange) fields.uidrange = spec.uidrange;
+    const rule = newRule(fields);
+    rule.iifIndex = rule.iif === undefined ? 0 : (this.byName.get(rule.iif)?.index ?? -1);
+    rule.oifIndex = rule.oif === undefined ? 0 : (this.byName.get(rule.oif)?.index ?? -1);
+    this.rules.add(rule);
+    this.customRules = true;
+    return rule;
+  }
+
+  delRule(spec: RuleSpec): FibRule {
+    const m: Partial<FibRule> = {};
+    for (const [k, v] of Object.entries(spec)) if (v !== undefined) (m as Record<string, unknown>)[k] = v;
+    return this.rules.delete(m, spec.priority !== undefined);
+  }
+
+  /** Replace the whole rule list (a pasted `ip rule` output is the complete state). */
+  setRules(specs: RuleSpec[]): void {
+    this.rules.clear();
+    for (const s of specs) this.addRule(s);
+  }
+
+  // ---- neighbours ----------------------------------------------------
+
+  /** ip neigh add|replace|change. */
+  neighSet(spec: NeighSpec, mode: 'add' | 'replace' | 'change', now: number): NeighAction<P>[] {
+    if (spec.dev === undefined) throw new RtnlError('EINVAL', undefined, 'Device and destination are required arguments.');
+    const l = this.mustLink(spec.dev);
+    if (spec.proxy) {
+      this.neigh.addProxy(spec.ip, l.index, mode === 'add' ? 'add' : 'replace');
+      return [];
+    }
+    return this.neigh.adminSet(spec.ip, l.index, spec.lladdr, spec.state ?? NUD.PERMANENT, mode, now, spec.router ?? false);
+  }
+
+  neighDel(spec: NeighSpec, now: number): NeighAction<P>[] {
+    if (spec.dev === undefined) throw new RtnlError('EINVAL', undefined, 'Device and destination are required arguments.');
+    const l = this.mustLink(spec.dev);
+    if (spec.proxy) {
+      this.neigh.deleteProxy(spec.ip, l.index);
+      return [];
+    }
+    return this.neigh.adminDelete(spec.ip, l.index, now);
+  }
+
+  // ---- sysctl --------------------------------------------------------
+
+  /**
+   * Write a sysctl by its dotted name. Interface names containing dots
+   * (fip-vif.103) may be written as they are or with '/' as sysctl(8) does.
+   */
+  setSysctl(name: string, value: number): void {
+    const key = name.replace(/^\/proc\/sys\//, '').replaceAll('/', '.');
+    if (key === 'net.ipv4.ip_forward' || key === 'net.ipv4.conf.all.forwarding') {
+      // devinet_sysctl_forward -> inet_forward_change: all, default and every device.
+      this.all.forwarding = value;
+      this.dflt.forwarding = value;
+      for (const l of this.sorted) l.conf.forwarding = value;
+      this.touch();
+      return;
+    }
+    let m = /^net\.ipv4\.conf\.(.+)\.([a-z_0-9]+)$/.exec(key);
+    if (m) {
+      const [, dev, k] = m as unknown as [string, string, string];
+      if (!(DEV_CONF_KEYS as string[]).includes(k)) throw new RtnlError('ENOENT', undefined, `sysctl: cannot stat ${name}`);
+      const conf = dev === 'all' ? this.all : dev === 'default' ? this.dflt : this.mustLink(dev).conf;
+      conf[k as DevConfKey] = value;
+      this.touch();
+      return;
+    }
+    m = /^net\.ipv4\.neigh\.(.+)\.([a-z_0-9]+)$/.exec(key);
+    if (m) {
+      const [, dev, k] = m as unknown as [string, string, string];
+      this.setNeighSysctl(dev, k, value, name);
+      return;
+    }
+    m = /^net\.ipv4\.([a-z_0-9]+)$/.exec(key);
+    if (m && m[1]! in this.sys) {
+      this.sys[m[1] as keyof NetSysctls] = value;
+      this.touch();
+      return;
+    }
+    throw new RtnlError('ENOENT', undefined, `sysctl: cannot stat ${name}`);
+  }
+
+  getSysctl(name: string): number {
+    const key = name.replace(/^\/proc\/sys\//, '').replaceAll('/', '.');
+    if (key === 'net.ipv4.ip_forward') return this.all.forwarding;
+    let m = /^net\.ipv4\.conf\.(.+)\.([a-z_0-9]+)$/.exec(key);
+    if (m) {
+      const conf = m[1] === 'all' ? this.all : m[1] === 'default' ? this.dflt : this.mustLink(m[1]!).conf;
+      const v = conf[m[2] as DevConfKey];
+      if (v !== undefined) return v;
+    }
+    m = /^net\.ipv4\.neigh\.(.+)\.([a-z_0-9]+)$/.exec(key);
+    if (m) {
+      const p = this.neigh.params(m[1] === 'default' ? 0 : this.mustLink(m[1]!).index);
+      const conv = NEIGH_SYSCTL[m[2]!];
+      if (conv) return conv.get(p);
+      if (m[1] === 'default' && m[2]!.startsWith('gc_thresh')) return this.neigh[GC[m[2]!]!];
+    }
+    m = /^net\.ipv4\.([a-z_0-9]+)$/.exec(key);
+    if (m && m[1]! in this.sys) return this.sys[m[1] as keyof NetSysctls];
+    throw new RtnlError('ENOENT', undefined, `sysctl: cannot stat ${name}`);
+  }
+
+  private setNeighSysctl(dev: string, k: string, value: number, name: string): void {
+    if (dev === 'default' && GC[k]) {
+      this.neigh[GC[k]!] = value;
+      return;
+    }
+    const conv = NEIGH_SYSCTL[k];
+    if (!conv) throw new RtnlError('ENOENT', undefined, `sysctl: cannot stat ${name}`);
+    const ifindex = dev === 'default' ? 0 : this.mustLink(dev).index;
+    this.neigh.setParam(ifindex, conv.key, conv.set(value));
+  }
+}
+
+const GC: Record<string, 'gcThresh1' | 'gcThresh2' | 'gcThresh3'> = {
+  gc_thresh1: 'gcThresh1', gc_thresh2: 'gcThresh2', gc_thresh3: 'gcThresh3',
+};
+
+/** net.ipv4.neigh.* names and units: seconds, USER_HZ (1/100 s), ms, packets or bytes. */
+const NEIGH_SYSCTL: Record<string, { key: keyof NeighParams; set: (v: number) => number; get: (p: NeighParams) => number }> = (() => {
+  const same = (key: keyof NeighParams) => ({ key, set: (v: number) => v, get: (p: NeighParams) => p[key] });
+  const secs = (key: keyof NeighParams) => ({ key, set: (v: number) => v * 1000, get: (p: NeighParams) => Math.floor(p[key] / 1000) });
+  const userhz = (key: keyof NeighParams) => ({ key, set: (v: number) => v * 10, get: (p: NeighParams) => Math.floor(p[key] / 10) });
+  return {
+    mcast_solicit: same('mcast_solicit'),
+    ucast_solicit: same('ucast_solicit'),
+    app_solicit: same('app_solicit'),
+    mcast_resolicit: same('mcast_resolicit'),
+    retrans_time: userhz('retrans_time_ms'),
+    retrans_time_ms: same('retrans_time_ms'),
+    base_reachable_time: secs('base_reachable_time_ms'),
+    base_reachable_time_ms: same('base_reachable_time_ms'),
+    delay_first_probe_time: secs('delay_first_probe_time_ms'),
+    gc_stale_time: secs('gc_stale_time_ms'),
+    unres_qlen: {
+      key: 'unres_qlen_bytes',
+      set: (v: number) => v * ETH_FRAME_TRUESIZE,
+      get: (p: NeighParams) => Math.floor(p.unres_qlen_bytes / ETH_FRAME_TRUESIZE),
+    },
+    unres_qlen_bytes: same('unres_qlen_bytes'),
+    proxy_qlen: same('proxy_qlen'),
+    anycast_delay: userhz('anycast_delay_ms'),
+    proxy_delay: userhz('proxy_delay_ms'),
+    locktime: userhz('locktime_ms'),
+  };
+})();

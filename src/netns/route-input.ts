@@ -1,0 +1,151 @@
+// The routing decision for a received packet: ip_route_input_slow with
+// fib_validate_source and __mkroute_input (net/ipv4/route.c,
+// fib_frontend.c). The result says whether to deliver locally, forward
+// (and to which nexthop and device), answer with an ICMP error (ip_error's
+// mapping of the lookup error), or drop as a martian.
+
+import { type Ip4, isLbcast, isLoopback, isMulticast, isZeronet } from './addr.js';
+import { addrOnlink, localAddrDev } from './addr-select.js';
+import { type Route } from './fib.js';
+import { RT_SCOPE_HOST } from './names.js';
+import { type Netns, LOOPBACK_IFINDEX } from './netns.js';
+import { type FibResult, type Flow, type LookupErrno } from './rules.js';
+import { inDev } from './sysctl.js';
+
+export interface InputPacket {
+  src: Ip4;
+  dst: Ip4;
+  /** ifindex the packet arrived on. */
+  iif: number;
+  /** The IPv4 TOS byte. */
+  tos: number;
+  /** skb->mark (set by iptables MARK in PREROUTING). */
+  mark?: number;
+  /** L4 protocol and ports, for rules with ipproto/sport/dport. */
+  proto?: number;
+  sport?: number;
+  dport?: number;
+}
+
+/** Drop reasons, named after the kernel's SKB_DROP_REASON_* where one exists. */
+export type InputDropReason =
+  | 'martian_source'
+  | 'martian_destination'
+  | 'ip_invalid_source'
+  | 'ip_rpfilter'
+  | 'no_in_dev';
+
+export type InputDecision =
+  /** Deliver to this host (RTN_LOCAL). */
+  | { kind: 'local'; fib: FibResult }
+  /** Deliver as a broadcast (limited or subnet broadcast). */
+  | { kind: 'broadcast'; fib?: FibResult }
+  /** Forward out of `oif` towards `nexthop` (the gateway, or the destination on a link route). */
+  | {
+      kind: 'forward';
+      fib: FibResult;
+      route: Route;
+      oif: number;
+      nexthop: Ip4;
+      /** ip_dst_mtu_maybe_forward: the route's mtu metric, else the device MTU. */
+      mtu: number;
+      /** IPSKB_DOREDIRECT: the kernel would also send an ICMP redirect (rate limits aside). */
+      redirect: boolean;
+    }
+  /**
+   * No usable route (ip_error). `icmpCode` is the ICMP destination
+   * unreachable code to answer with (0 net, 1 host, 13 administratively
+   * prohibited); absent means drop silently (blackhole, or forwarding off).
+   */
+  | { kind: 'unreachable'; errno: LookupErrno; icmpCode?: 0 | 1 | 13; fib?: FibResult }
+  | { kind: 'drop'; reason: InputDropReason };
+
+/**
+ * fib_validate_source: the reverse-path check. Returns < 0 for a martian
+ * (-1, EINVAL) or an rp_filter failure (-2, EXDEV); otherwise 1 when the
+ * source is directly connected through `dev`, else 0.
+ */
+export function validateSource(ns: Netns, pkt: InputPacket, dev: number, oif: number): number {
+  const iface = ns.linkByIndex(dev)!;
+  const conf = ns.confOf(iface);
+  const rpf = inDev.rpFilter(conf);
+  if (!rpf && (dev !== oif || !inDev.txRedirects(conf))) {
+    if (inDev.acceptLocal(conf)) return 0;
+    if (!ns.customLocalRoutes && !ns.customRules) return localAddrDev(ns, pkt.src, true) ? -1 : 0;
+  }
+  // __fib_validate_source: route the reply (dst<->src) with iif = the forward oif.
+  const flow: Flow = {
+    dst: pkt.src, src: pkt.dst, tos: pkt.tos, scope: 0, oif: 0, iif: oif || LOOPBACK_IFINDEX,
+    mark: inDev.srcVmark(conf) ? pkt.mark ?? 0 : 0, proto: 0, sport: 0, dport: 0, uid: 0,
+  };
+  const noAddr = iface.addrs.length === 0;
+  let res = ns.lookup(flow);
+  if (res.error || !res.route) return rpf ? -2 : 0;
+  const r = res.route;
+  if (r.type !== 'unicast' && (r.type !== 'local' || !inDev.acceptLocal(conf))) return -1;
+  if (r.dev === dev || (r.type === 'local' && dev === LOOPBACK_IFINDEX)) return r.nhScope >= RT_SCOPE_HOST ? 1 : 0;
+  if (noAddr) return rpf ? -2 : 0;
+  if (rpf === 1) return -2;
+  res = ns.lookup({ ...flow, oif: dev });
+  if (!res.error && res.route && res.route.type === 'unicast') return res.route.nhScope >= RT_SCOPE_HOST ? 1 : 0;
+  return 0;
+}
+
+const ICMP_CODE: Partial<Record<LookupErrno, 0 | 1 | 13>> = { ENETUNREACH: 0, EHOSTUNREACH: 1, EACCES: 13 };
+
+/** ip_route_input_slow for a packet that arrived on `pkt.iif`. */
+export function routeInput(ns: Netns, pkt: InputPacket): InputDecision {
+  const iface = ns.linkByIndex(pkt.iif);
+  if (!iface) return { kind: 'drop', reason: 'no_in_dev' };
+  const conf = ns.confOf(iface);
+  const { src, dst } = pkt;
+  if (isMulticast(src) || isLbcast(src)) return { kind: 'drop', reason: 'martian_source' };
+  if (isLbcast(dst) || (src === 0 && dst === 0)) return brdInput(ns, pkt, undefined);
+  if (isZeronet(src)) return { kind: 'drop', reason: 'martian_source' };
+  if (isZeronet(dst)) return { kind: 'drop', reason: 'martian_destination' };
+  if (isLoopback(dst)) {
+    if (!inDev.routeLocalnet(conf)) return { kind: 'drop', reason: 'martian_destination' };
+  } else if (isLoopback(src)) {
+    if (!inDev.routeLocalnet(conf)) return { kind: 'drop', reason: 'martian_source' };
+  }
+  const flow: Flow = {
+    dst, src, tos: pkt.tos, scope: 0, oif: 0, iif: pkt.iif, mark: pkt.mark ?? 0,
+    proto: pkt.proto ?? 0, sport: pkt.sport ?? 0, dport: pkt.dport ?? 0, uid: 0,
+  };
+  const fib = ns.lookup(flow);
+  const forwarding = inDev.forward(conf);
+  if (fib.error || !fib.route) {
+    // no_route -> ip_error: with forwarding off every failure is a silent EHOSTUNREACH.
+    const errno: LookupErrno = forwarding ? (fib.error ?? 'ENETUNREACH') : 'EHOSTUNREACH';
+    const code = forwarding ? ICMP_CODE[errno] : undefined;
+    return code === undefined ? { kind: 'unreachable', errno, fib } : { kind: 'unreachable', errno, icmpCode: code, fib };
+  }
+  const r = fib.route;
+  if (r.type === 'broadcast') {
+    // bc_forwarding would route it; otherwise it is for us.
+    return brdInput(ns, pkt, fib);
+  }
+  if (r.type === 'local') {
+    if (validateSource(ns, pkt, pkt.iif, 0) < 0) return { kind: 'drop', reason: 'martian_source' };
+    return { kind: 'local', fib };
+  }
+  if (!forwarding) return { kind: 'unreachable', errno: 'EHOSTUNREACH', fib };
+  if (r.type !== 'unicast') return { kind: 'drop', reason: 'martian_destination' };
+  // __mkroute_input
+  const v = validateSource(ns, pkt, pkt.iif, r.dev);
+  if (v < 0) return { kind: 'drop', reason: v === -2 ? 'ip_rpfilter' : 'ip_invalid_source' };
+  const out = ns.linkByIndex(r.dev)!;
+  const redirect =
+    out === iface && v > 0 && inDev.txRedirects(conf) && (inDev.sharedMedia(conf) || addrOnlink(out, src, r.gateway));
+  return {
+    kind: 'forward', fib, route: r, oif: r.dev, nexthop: r.gateway || dst,
+    mtu: Math.min(r.mtu || out.mtu, 0xffff), redirect,
+  };
+}
+
+function brdInput(ns: Netns, pkt: InputPacket, fib: FibResult | undefined): InputDecision {
+  if (pkt.src !== 0 && validateSource(ns, { ...pkt, dst: 0 }, pkt.iif, 0) < 0) {
+    return { kind: 'drop', reason: 'martian_source' };
+  }
+  return fib ? { kind: 'broadcast', fib } : { kind: 'broadcast' };
+}

@@ -1,0 +1,373 @@
+// An Open vSwitch bridge as an element of the packet engine: ports with
+// ofport numbers (and the LOCAL port OVS creates with the bridge), OpenFlow
+// tables 0..254, NORMAL with its MAC learning table, fail_mode, flow_mods in
+// ovs-ofctl syntax, and the views of dump-flows, fdb/show and dump-ports-desc.
+import { Element, type Port } from '../datapath/element.js';
+import type { Engine } from '../datapath/engine.js';
+import type { Packet } from '../datapath/packet.js';
+import { OFPP, type Action } from './actions.js';
+import { formatActions } from './action-printer.js';
+import { Xlate, type TraceFormat, type XlateHost } from './execute.js';
+import { MacLearning, MAC_DEFAULT_MAX, MAC_ENTRY_DEFAULT_IDLE_TIME } from './fdb.js';
+import { DEFAULT_PRIORITY, newFlowSpec, type FlowSpec } from './flow.js';
+import { parseActions, parseFlow, parseFlowFilter, type ParseOptions } from './flow-parser.js';
+import { formatFlow, formatMatch, type FlowPrintOptions } from './flow-printer.js';
+import { FlowTables, TABLE_ALL, type FlowEntry, type FlowFilter } from './flow-table.js';
+import { OvsPort, type OvsPortConfig } from './ovs-port.js';
+import { emptyMatch } from './match.js';
+
+export type FailMode = 'secure' | 'standalone';
+
+export interface OvsBridgeOptions {
+  /** OVSDB Bridge fail_mode; OVS's default (empty) behaves as standalone. */
+  failMode?: FailMode;
+  /** other_config:mac-aging-time (seconds, default 300). */
+  macAgingTime?: number;
+  /** other_config:mac-table-size (default 8192). */
+  macTableSize?: number;
+  /** Whether the bridge's own internal interface is up (usually DOWN on Neutron nodes). */
+  localUp?: boolean;
+}
+
+/** How flow-matching commands read their argument. */
+export interface FlowModOptions {
+  strict?: boolean;
+}
+
+export interface DumpFlowsOptions {
+  /** Print port names (--names); default false, as piped ovs-ofctl output. */
+  names?: boolean;
+  /** --no-stats. */
+  noStats?: boolean;
+  /** Only flows matching this flow-matching text (table=, cookie=v/m, out_port=, fields). */
+  filter?: string;
+  strict?: boolean;
+  /** 'of10' (default, ovs-ofctl dump-flows) or 'of13' (-O OpenFlow13). */
+  dialect?: 'of10' | 'of13';
+}
+
+/** A row of `ovs-ofctl dump-ports-desc` / `ovs-vsctl show`. */
+export interface OvsPortDesc {
+  ofport: number;
+  name: string;
+  type: string;
+  tag?: number;
+  trunks?: number[];
+  vlanMode?: string;
+  options: Record<string, string>;
+  up: boolean;
+}
+
+export const OFPP_LOCAL = OFPP.LOCAL;
+
+export class OvsBridge extends Element implements XlateHost {
+  readonly tables = new FlowTables();
+  readonly fdb: MacLearning;
+  failMode: FailMode;
+  portList: OvsPort[] = [];
+  readonly traceFormat: TraceFormat;
+  private readonly byOfport = new Map<number, OvsPort>();
+  private readonly byName = new Map<string, OvsPort>();
+  /** Engine Port.index -> OvsPort. */
+  private readonly byIndex: (OvsPort | undefined)[] = [];
+  private xlate: Xlate | null = null;
+  private readonly localUp: boolean;
+
+  constructor(node: string, name: string, opts: OvsBridgeOptions = {}) {
+    super('ovs_bridge', node, name);
+    this.failMode = opts.failMode ?? 'standalone';
+    this.fdb = new MacLearning(opts.macAgingTime ?? MAC_ENTRY_DEFAULT_IDLE_TIME, opts.macTableSize ?? MAC_DEFAULT_MAX);
+    this.localUp = opts.localUp ?? false;
+    this.traceFormat = {
+      match: (e) => formatMatch(e.match, DEFAULT_PRIORITY),
+      action: (a) => formatActions([a], { dialect: 'stored' }),
+      learned: (e) => learnedText(e),
+    };
+  }
+
+  /** Create, register with `engine` and give it its LOCAL port. */
+  static create(engine: Engine, node: string, name: string, opts: OvsBridgeOptions = {}): OvsBridge {
+    const br = engine.add(new OvsBridge(node, name, opts));
+    br.ensureLocal();
+    return br;
+  }
+
+  get element(): Element {
+    return this;
+  }
+
+  // ---- ports ----
+
+  /** The LOCAL port (ofport 65534, internal, named like the bridge), created once the engine is known. */
+  ensureLocal(): OvsPort {
+    const p = this.byOfport.get(OFPP.LOCAL);
+    if (p) return p;
+    // The bridge comes up now: a standalone bridge starts with its NORMAL flow.
+    if (this.failMode === 'standalone') this.installStandaloneFlow();
+    const lp = this.attachPort(this.name, { ofport: OFPP.LOCAL, type: 'internal' });
+    lp.port.up = this.localUp;
+    return lp;
+  }
+
+  /** ovs-vsctl add-port (with its Interface type, tag, trunks, vlan_mode and options). */
+  addOvsPort(name: string, cfg: OvsPortConfig = {}): OvsPort {
+    this.ensureLocal();
+    return this.attachPort(name, cfg);
+  }
+
+  private attachPort(name: string, cfg: OvsPortConfig): OvsPort {
+    if (!this.engine) throw new Error(`bridge ${this.name}: add it to the engine before adding ports`);
+    if (this.byName.has(name)) throw new Error(`bridge ${this.name} already has a port named ${name}`);
+    let ofport = cfg.ofport;
+    if (ofport === undefined) {
+      ofport = 1;
+      while (this.byOfport.has(ofport)) ofport++;
+    } else if (this.byOfport.has(ofport)) {
+      throw new Error(`bridge ${this.name}: ofport ${ofport} is taken by ${this.byOfport.get(ofport)!.name}`);
+    } else if (ofport < 1 || (ofport >= OFPP.MAX && ofport !== OFPP.LOCAL)) {
+      throw new Error(`bridge ${this.name}: bad ofport ${ofport}`);
+    }
+    const port = this.engine.addPort(this, name);
+    const op = new OvsPort(name, ofport, port, cfg);
+    this.byOfport.set(ofport, op);
+    this.byName.set(name, op);
+    this.byIndex[port.index] = op;
+    this.portList.push(op);
+    this.portList.sort((a, b) => a.ofport - b.ofport);
+    if (op.type === 'patch') this.linkPatch(op);
+    return op;
+  }
+
+  /** ovs-vsctl del-port: the port stops carrying traffic and its fdb entries go. */
+  delOvsPort(name: string): void {
+    const op = this.byName.get(name);
+    if (!op || op.ofport === OFPP.LOCAL) throw new Error(`bridge ${this.name} has no port ${name}`);
+    this.byName.delete(name);
+    this.byOfport.delete(op.ofport);
+    this.byIndex[op.port.index] = undefined;
+    this.portList = this.portList.filter((p) => p !== op);
+    this.fdb.flushPort(op.ofport);
+    op.port.up = false;
+  }
+
+  portByOfport(ofport: number): OvsPort | undefined {
+    return this.byOfport.get(ofport);
+  }
+
+  portByName(name: string): OvsPort | undefined {
+    return this.byName.get(name);
+  }
+
+  /** The OVS port behind one of this element's engine ports. */
+  ovsPortOf(port: Port): OvsPort | undefined {
+    return port.element === this ? this.byIndex[port.index] : undefined;
+  }
+
+  // A patch port is linked as soon as its peer (on a bridge of the same node) names it back.
+  private linkPatch(op: OvsPort): void {
+    for (const el of this.engine.elements) {
+      if (!(el instanceof OvsBridge) || el.node !== this.node) continue;
+      const peer = el.byName.get(op.options.peer!);
+      if (!peer || peer === op || peer.type !== 'patch' || peer.options.peer !== op.name) continue;
+      if (!peer.port.peer && !op.port.peer) this.engine.link(op.port, peer.port, 'patch');
+      return;
+    }
+  }
+
+  /** `ovs-ofctl dump-ports-desc` / `ovs-vsctl show` data, in ofport order (LOCAL last). */
+  portsDesc(): OvsPortDesc[] {
+    return this.portList.map((p) => {
+      const d: OvsPortDesc = { ofport: p.ofport, name: p.name, type: p.type === 'system' ? '' : p.type, options: {}, up: p.port.up };
+      if (p.tag !== undefined) d.tag = p.tag;
+      if (p.trunks) d.trunks = p.trunks.slice();
+      if (p.vlanMode !== 'access' && p.vlanMode !== 'trunk') d.vlanMode = p.vlanMode;
+      for (const [k, v] of Object.entries(p.options)) if (v !== undefined) d.options[k] = String(v);
+      return d;
+    });
+  }
+
+  // ---- the data path ----
+
+  override receive(pkt: Packet, port: Port): void {
+    const op = this.byIndex[port.index];
+    if (op === undefined) {
+      this.engine.drop(pkt, this, 'port_down', 'port deleted from the bridge');
+      return;
+    }
+    if (op.type !== 'vxlan') {
+      // Only a tunnel port gives a packet tunnel metadata (patch ports clear it, as OVS does).
+      pkt.tunId = pkt.tunSrc = pkt.tunDst = 0;
+    } else if (!op.inKey.flow && pkt.tunId !== op.inKey.key) {
+      this.engine.drop(pkt, this, 'vxlan_no_port', `key ${pkt.tunId} is not this port's in_key`);
+      return;
+    }
+    pkt.regs.fill(0);
+    pkt.metadataHi = pkt.metadataLo = 0;
+    let x = this.xlate;
+    if (x === null) this.xlate = x = new Xlate(this);
+    x.run(pkt, op, this.engine.now);
+  }
+
+  override tick(now: number): void {
+    this.tables.expire(now);
+    this.fdb.expire(Math.floor(now / 1000));
+  }
+
+  // ---- fail mode ----
+
+  // connmgr_flushed(): with no controller, standalone means one NORMAL flow.
+  private installStandaloneFlow(): void {
+    const s = newFlowSpec();
+    s.priority = 0;
+    s.actions = [{ kind: 'output', port: OFPP.NORMAL }];
+    this.tables.add(s, this.now());
+  }
+
+  /** ovs-vsctl set-fail-mode: without a controller OVS flushes the flows (connmgr_set_fail_mode). */
+  setFailMode(mode: FailMode): void {
+    if (mode === this.failMode) return;
+    this.failMode = mode;
+    this.flushFlows();
+  }
+
+  /** ofproto_flush_flows: every flow goes; standalone gets its NORMAL flow back. */
+  flushFlows(): void {
+    this.tables.clear();
+    if (this.failMode === 'standalone') this.installStandaloneFlow();
+  }
+
+  // ---- flow_mods (ovs-ofctl add-flow / mod-flows / del-flows) ----
+
+  private parseOpts(): ParseOptions {
+    return { resolvePort: (n) => this.byName.get(n)?.ofport };
+  }
+
+  private now(): number {
+    return this.engine ? this.engine.now : 0;
+  }
+
+  /** ovs-ofctl add-flow (OpenFlow 1.0: re-adding an identical flow resets its counters unless keepCounts). */
+  addFlow(flow: string | FlowSpec, opts: { keepCounts?: boolean } = {}): FlowEntry {
+    const spec = typeof flow === 'string' ? parseFlow(flow, this.parseOpts()) : flow;
+    if (spec.table >= TABLE_ALL) throw new Error('add-flow needs a table 0..254');
+    return this.tables.add(spec, this.now(), opts.keepCounts ?? false);
+  }
+
+  /** ovs-ofctl add-flows: one flow a line ('#' comments and blank lines skipped). */
+  addFlows(text: string): FlowEntry[] {
+    const out: FlowEntry[] = [];
+    for (const line of text.split('\n')) {
+      const t = line.trim();
+      if (t === '' || t.startsWith('#')) continue;
+      out.push(this.addFlow(t));
+    }
+    return out;
+  }
+
+  /**
+   * ovs-ofctl mod-flows [--strict]: new actions for the matching flows; as in
+   * OpenFlow 1.0, a modify that matches nothing adds the flow. A cookie
+   * without a mask is the new cookie; cookie=v/m selects flows.
+   */
+  modFlows(flow: string | FlowSpec, opts: FlowModOptions = {}): FlowEntry[] {
+    const { spec, filter } = this.criteria(flow, opts.strict ?? false, true);
+    const newCookie = spec.cookieMask === undefined && typeof flow === 'string' && /(^|[\s,])cookie\s*[=:]/.test(flow) ? spec.cookie : undefined;
+    const changed = this.tables.modify(filter, spec.actions, this.now(), newCookie);
+    if (changed.length) return changed;
+    const add = { ...spec, table: filter.table === TABLE_ALL ? 0 : filter.table };
+    return [this.tables.add(add, this.now())];
+  }
+
+  /** ovs-ofctl del-flows [--strict] [flow]: without a flow, every flow of every table. */
+  delFlows(flow?: string | FlowSpec, opts: FlowModOptions = {}): FlowEntry[] {
+    if (flow === undefined || (typeof flow === 'string' && flow.trim() === '')) {
+      const all = this.tables.select({ table: TABLE_ALL, match: emptyMatch(), strict: false });
+      for (const e of all) this.tables.removeEntry(e, 'delete');
+      return all;
+    }
+    return this.tables.delete(this.criteria(flow, opts.strict ?? false, false).filter);
+  }
+
+  /** Flows a flow-matching command selects. */
+  findFlows(flow: string | FlowSpec, opts: FlowModOptions = {}): FlowEntry[] {
+    return this.tables.select(this.criteria(flow, opts.strict ?? false, false).filter, this.now());
+  }
+
+  // Flow-matching syntax (cookie=v/m, out_port=; actions only for mod-flows); no table= means every table (OFPTT_ALL).
+  private criteria(flow: string | FlowSpec, strict: boolean, withActions: boolean): { spec: FlowSpec; filter: FlowFilter } {
+    let spec: FlowSpec;
+    let table: number;
+    if (typeof flow === 'string') {
+      const at = flow.indexOf('action');
+      const eq = at < 0 ? -1 : flow.indexOf('=', at);
+      if (withActions && eq < 0) throw new Error('must specify an action');
+      const matchText = eq < 0 ? flow : flow.slice(0, at).replace(/[\s,]+$/, '');
+      spec = parseFlowFilter(matchText, this.parseOpts());
+      if (eq >= 0) spec.actions = parseActions(flow.slice(eq + 1), this.parseOpts());
+      table = /(^|[\s,])table\s*[=:]\s*\d+/.test(matchText) ? spec.table : TABLE_ALL;
+    } else {
+      spec = flow;
+      table = flow.table;
+    }
+    const filter: FlowFilter = { table, match: spec.match, strict, priority: spec.priority };
+    if (spec.cookieMask !== undefined) {
+      filter.cookie = spec.cookie;
+      filter.cookieMask = spec.cookieMask;
+    }
+    if (spec.outPort !== undefined) filter.outPort = spec.outPort;
+    return { spec, filter };
+  }
+
+  // ---- views ----
+
+  private namer(): (ofport: number) => string | undefined {
+    return (n) => this.byOfport.get(n)?.name;
+  }
+
+  /**
+   * `ovs-ofctl dump-flows BRIDGE [flow]` lines (each with OVS's leading
+   * space), by table, then priority from high to low.
+   */
+  dumpFlows(opts: DumpFlowsOptions = {}): string[] {
+    const now = this.now();
+    this.tables.expire(now);
+    const entries = opts.filter
+      ? this.findFlows(opts.filter, { strict: opts.strict ?? false })
+      : this.tables.select({ table: TABLE_ALL, match: emptyMatch(), strict: false });
+    const po: FlowPrintOptions = { dialect: opts.dialect ?? 'of10', stats: !opts.noStats };
+    if (opts.names) po.portName = this.namer();
+    return entries.map((e) => ' ' + formatFlow(e.toSpec(now), po));
+  }
+
+  /** `ovs-appctl fdb/show BRIDGE`. */
+  fdbShow(): string {
+    return this.fdb.show(Math.floor(this.now() / 1000));
+  }
+
+  /** `ovs-appctl fdb/flush BRIDGE`. */
+  fdbFlush(): void {
+    this.fdb.flush();
+  }
+
+  /** Flow count per table that has flows (`ovs-ofctl dump-tables` active_count, lookups, matched). */
+  tableStats(): { table: number; active: number; lookups: number; matched: number }[] {
+    return this.tables
+      .existing()
+      .filter((t) => t.cls.size || t.lookups)
+      .map((t) => ({ table: t.id, active: t.cls.size, lookups: t.lookups, matched: t.matched }));
+  }
+}
+
+/** The learned flow as xlate_learn_action reports it in ofproto/trace. */
+function learnedText(e: FlowEntry): string {
+  let s = `table=${e.table} `;
+  const m = formatMatch(e.match, DEFAULT_PRIORITY);
+  if (m) s += m;
+  s = s.replace(/ $/, '');
+  s += ` priority=${e.priority}`;
+  if (e.cookie !== 0n) s += ` cookie=0x${e.cookie.toString(16)}`;
+  if (e.idleTimeout) s += ` idle=${e.idleTimeout}`;
+  if (e.hardTimeout) s += ` hard=${e.hardTimeout}`;
+  if (e.flags.sendFlowRem) s += ' send_flow_rem';
+  return s + ' actions=' + formatActions(e.actions as Action[], { dialect: 'stored' });
+}

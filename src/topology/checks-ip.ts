@@ -1,0 +1,117 @@
+// Checks of a namespace's (gateway's, host's) IP state against its own
+// interfaces, as the kernel would check them when the state is applied:
+// devices exist, a gateway is reachable through a link-scope route
+// ("Nexthop has invalid gateway"), a preferred source is local, neighbours
+// name a device. Syntax issues of the text blocks are reported here too.
+import type { IpStack, NsInterface, TextBlock } from './model.js';
+import type { Ctx } from './assemble.js';
+import { YamlSource, type Path } from './yaml-source.js';
+import { checkIptables, checkNeighbours, checkRoutes, checkRules, type BlockIssue, type RouteFacts } from './text-blocks.js';
+import { didYouMean } from './suggest.js';
+import { contains, formatIp, networkOf, parseIp } from './addr.js';
+
+/** Report block issues at their file positions. */
+export function reportBlock(ctx: Ctx, b: TextBlock, issues: readonly BlockIssue[]): void {
+  for (const i of issues) {
+    const { line, col } = YamlSource.blockPos(b, i.line, i.col);
+    ctx.errors.add({ ...b.loc, line, col }, i.message);
+  }
+}
+
+interface LinkRoute {
+  readonly net: number;
+  readonly len: number;
+  readonly dev: string;
+}
+
+/** Check one IP stack. `what` names it in messages ("namespace snat-...", "gateway tor", "host vm"). */
+export function checkIpStack(ctx: Ctx, path: Path, what: string, stack: Omit<IpStack, 'iptables' | 'rules'> & Partial<IpStack>): void {
+  const ifs = new Map<string, NsInterface>(stack.interfaces.map((i) => [i.name, i]));
+  const devOk = (d: string): boolean => d === 'lo' || ifs.has(d);
+  const noDev = (d: string): string => {
+    return `no interface ${JSON.stringify(d)} in ${what}${didYouMean(d, ifs.keys())}`;
+  };
+  const local = new Set<number>([parseIp('127.0.0.1')!]);
+  const linkRoutes: LinkRoute[] = [];
+  for (const i of stack.interfaces) {
+    for (const a of i.addresses) {
+      const ip = parseIp(a.ip)!;
+      local.add(ip);
+      if (a.prefixLen < 32) linkRoutes.push({ net: ip, len: a.prefixLen, dev: i.name });
+    }
+  }
+
+  // sysctls naming a device: net.ipv4.conf.<dev>.x, net.ipv4.neigh.<dev>.x, net.ipv6.conf.<dev>.x
+  for (const key of Object.keys(stack.sysctls)) {
+    const m = /^net\.ipv[46]\.(?:conf|neigh)\.([^.]+)\./.exec(key);
+    const dev = m?.[1]?.replace(/\//g, '.'); // sysctl writes a '.' of a device name as '/'
+    if (dev && dev !== 'all' && dev !== 'default' && !devOk(dev)) ctx.errors.add(ctx.src.keyLoc([...path, 'sysctls', key]), noDev(dev));
+  }
+
+  if (stack.routes) {
+    const b = stack.routes;
+    const r = checkRoutes(b.text);
+    reportBlock(ctx, b, r.issues);
+    const at = (line: number, col: number) => YamlSource.blockPos(b, line, col);
+    const err = (line: number, col: number, msg: string): void => ctx.errors.add({ ...b.loc, ...at(line, col) }, msg);
+    // Routes without a gateway are link-scope routes too, wherever they are in the text.
+    for (const rt of r.routes) {
+      if (!rt.via && rt.dev && rt.type === 'unicast' && devOk(rt.dev.text) && (rt.scope ?? 'link') === 'link') {
+        linkRoutes.push({ net: rt.dst.ip, len: rt.dst.len, dev: rt.dev.text });
+      }
+    }
+    for (const rt of r.routes) checkRoute(rt, devOk, noDev, local, linkRoutes, err, stack.interfaces);
+  }
+
+  if (stack.rules) {
+    const r = checkRules(stack.rules.text);
+    reportBlock(ctx, stack.rules, r.issues);
+  }
+
+  if (stack.neighbours) {
+    const b = stack.neighbours;
+    const r = checkNeighbours(b.text);
+    reportBlock(ctx, b, r.issues);
+    const seen = new Map<string, number>();
+    for (const n of r.neighbours) {
+      const pos = (col: number) => ({ ...b.loc, ...YamlSource.blockPos(b, n.line, col) });
+      if (n.dev && !devOk(n.dev.text)) ctx.errors.add(pos(n.dev.col), noDev(n.dev.text));
+      const k = `${n.ip.text} ${n.dev?.text}`;
+      const first = seen.get(k);
+      if (first !== undefined) ctx.errors.add(pos(n.ip.col), `neighbour ${n.ip.text} dev ${n.dev?.text} is already on block line ${first}`);
+      else seen.set(k, n.line);
+    }
+  }
+
+  if (stack.iptables) reportBlock(ctx, stack.iptables, checkIptables(stack.iptables.text).issues);
+}
+
+function checkRoute(
+  rt: RouteFacts,
+  devOk: (d: string) => boolean,
+  noDev: (d: string) => string,
+  local: ReadonlySet<number>,
+  linkRoutes: readonly LinkRoute[],
+  err: (line: number, col: number, msg: string) => void,
+  interfaces: readonly NsInterface[],
+): void {
+  if (rt.dev && !devOk(rt.dev.text)) return err(rt.line, rt.dev.col, noDev(rt.dev.text));
+  if (rt.via && !rt.onlink) {
+    const ok = linkRoutes.some((l) => contains(l.net, l.len, rt.via!.ip) && (!rt.dev || l.dev === rt.dev.text));
+    if (!ok) {
+      const dev = rt.dev ? ` on ${rt.dev.text}` : '';
+      err(rt.line, rt.via.col, `expected a gateway reachable through a connected route${dev}, got ${rt.via.text} (the kernel would say: Nexthop has invalid gateway)`);
+    }
+  }
+  if (rt.src && rt.type !== 'local' && rt.type !== 'broadcast' && !local.has(rt.src.ip)) {
+    err(rt.line, rt.src.col, `expected an address of this namespace as src, got ${rt.src.text} (the kernel would say: Invalid prefsrc address)`);
+  }
+  if (rt.proto === 'kernel' && rt.type === 'unicast' && rt.dev) {
+    const dev = rt.dev.text;
+    const want = `${formatIp(rt.dst.ip)}/${rt.dst.len}`;
+    const made = interfaces
+      .find((i) => i.name === dev)
+      ?.addresses.some((a) => a.prefixLen === rt.dst.len && networkOf(parseIp(a.ip)!, a.prefixLen) === want);
+    if (!made) err(rt.line, rt.dstCol, `expected a proto kernel route to match an address of ${dev}, got ${want} (no address of ${dev} makes it)`);
+  }
+}
