@@ -267,6 +267,11 @@ export class NeighbourTable<P = unknown> {
     this.nextPeriodic = now + this.defaults.base_reachable_time_ms / 2;
   }
 
+  /** A random integer in [0, n) from the table's generator (proxy_delay, ...). */
+  randomBelow(n: number): number {
+    return n > 0 ? Math.floor(this.random() * n) : 0;
+  }
+
   // ---- parameters ----------------------------------------------------
 
   /** Effective parameters of a device: its own settings over the defaults. */

@@ -303,8 +303,8 @@ export class Netns<P = unknown> implements AddrView {
    */
   addRoute(spec: RouteSpec, mode: InsertMode = 'add'): Route {
     const type = spec.type ?? 'unicast';
-    const table = spec.table ?? defaultTable(type);
-    if (table === 0) throw new RtnlError('EINVAL', 'Invalid table');
+    // fib_new_table maps table 0 to main.
+    const table = spec.table || defaultTable(type);
     const hasGw = spec.gateway !== undefined && spec.gateway !== 0;
     const scope =
       spec.scope ??
@@ -395,7 +395,7 @@ export class Netns<P = unknown> implements AddrView {
 
   /** ip route del: the first route matching what was given (ESRCH when none). */
   delRoute(spec: RouteSpec): Route {
-    const table = spec.table ?? defaultTable(spec.type ?? 'unicast');
+    const table = spec.table || defaultTable(spec.type ?? 'unicast');
     const t = this.fib.get(table);
     if (!t) throw new RtnlError('ESRCH', 'FIB table does not exist');
     const m: Parameters<typeof t.delete>[0] = { dst: spec.dst >>> 0, dstLen: spec.dstLen };

@@ -118,7 +118,7 @@ export class RuleSet {
     return this.list;
   }
 
-  /** Remove every rule, the default ones included (`ip rule flush` spares those; this does not). */
+  /** Remove every rule, priority 0 included (which `ip rule flush` spares). */
   clear(): void {
     this.list = [];
     this.generation++;

@@ -453,9 +453,9 @@ export class Xlate implements NormalCtx {
           if (!prereqOk(c.pre, this.key)) break;
           readSegs(this.key, c.s1!);
           if (val.hi === 0 && val.lo <= 0xffff) {
-            this.detail(`output port is ${val.lo}`);
+            if (this.tracing) this.detail(`output port is ${val.lo}`);
             this.outputAction(val.lo);
-          } else {
+          } else if (this.tracing) {
             this.detail(`output port ${val.hi * 2 ** 32 + val.lo} is out of range`);
           }
           break;
@@ -503,8 +503,8 @@ export class Xlate implements NormalCtx {
           if (this.decTtl()) return; // "Stop processing for current table"
           break;
         case Op.LEARN: {
-          const r = c.learn!.execute(this.key, this.host.tables, this.nowMs);
-          if (this.tracing) this.detail(this.host.traceFormat.learned(r.entry));
+          const learned = c.learn!.execute(this.key, this.host.tables, this.nowMs);
+          if (this.tracing) this.detail(this.host.traceFormat.learned(learned));
           break;
         }
         case Op.CT:
@@ -577,7 +577,7 @@ export class Xlate implements NormalCtx {
   private snapshot(): void {
     const p = this.pending!;
     this.pending = null;
-    const c = this.host.engine.clone(this.pkt, this.host.element, `output to ${p.name}`);
+    const c = this.host.engine.clone(this.pkt, this.host.element, this.tracing ? `output to ${p.name}` : 'output');
     if (c === null) return; // counted as no_buffer by the engine
     this.prepare(c, p, this.pendingTci);
     this.outPkts[this.nOut] = c;

@@ -115,14 +115,18 @@ export class LearnProg {
     return true;
   }
 
-  /** Run learn() for a packet whose flow is `key`. */
-  execute(key: FlowKey, tables: FlowTables, now: number): { result: LearnResult; entry: FlowEntry } {
+  /** What the last execute() did. */
+  result: LearnResult = 'add';
+
+  /** Run learn() for a packet whose flow is `key`; returns the learned flow (see `result`). */
+  execute(key: FlowKey, tables: FlowTables, now: number): FlowEntry {
     this.build(key);
     const s = this.spec;
     const e = tables.table(s.table).cls.findExact(this.scratch, s.priority);
     if (e !== null && this.sameAttrs(e) && this.sameSig(e)) {
       e.modified = now;
-      return { result: 'refresh', entry: e };
+      this.result = 'refresh';
+      return e;
     }
     const acts = this.actions();
     if (e !== null) {
@@ -138,7 +142,8 @@ export class LearnProg {
       }
       e.learnedBy = this;
       e.learnSig = Float64Array.from(this.sig);
-      return { result: e.actions === acts ? 'modify' : 'refresh', entry: e };
+      this.result = e.actions === acts ? 'modify' : 'refresh';
+      return e;
     }
     const spec: FlowSpec = {
       table: s.table,
@@ -154,7 +159,8 @@ export class LearnProg {
     const ne = tables.add(spec, now);
     ne.learnedBy = this;
     ne.learnSig = Float64Array.from(this.sig);
-    return { result: 'add', entry: ne };
+    this.result = 'add';
+    return ne;
   }
 }
 

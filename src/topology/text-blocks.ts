@@ -3,9 +3,12 @@
 // returns the facts the cross-reference checks need and the syntax issues,
 // positioned inside the block (1-based line and column).
 //
-// Syntax: the real parsers decide when they are wired in `REAL` below;
-// until then the light readers (light-*.ts) report what they can. Facts
-// always come from the light readers (they only pick names and addresses).
+// Syntax: the real parsers decide where they are wired in `REAL` below
+// (flows: src/ofproto, iptables: src/netfilter; ip route/rule/neigh: the
+// light readers until src/netns has its syntax modules). Facts always come
+// from the light readers (they only pick names and addresses).
+import { parseFlow, FlowSyntaxError } from '../ofproto/flow-parser.js';
+import { loadIptables, NfSyntaxError, Ruleset } from '../netfilter/index.js';
 import { readFlows, type FlowFacts } from './light-flows.js';
 import { readNeighbours, readRoutes, readRules, type NeighFacts, type RouteFacts, type RuleFacts } from './light-ip.js';
 import { readIptables } from './light-iptables.js';
@@ -22,18 +25,51 @@ export type PortMap = ReadonlyMap<string, number>;
 type SyntaxCheck = (text: string) => BlockIssue[];
 
 /**
- * Real parsers by block kind. Wire each as a function returning its syntax
- * errors mapped to BlockIssue (their errors carry line/column/token), e.g.
- *   flows: (text, ports) => parseFlowText(text, { resolvePort: (n) => ports.get(n) }).errors.map(...)
- * null: not available yet, the light reader's issues stand.
+ * Real parsers by block kind, each returning its syntax errors as
+ * BlockIssues (their errors carry line/column/token). null: not available
+ * yet, the light reader's issues stand.
  */
 const REAL: {
-  flows: ((text: string, ports: PortMap) => BlockIssue[]) | null;
+  flows: ((text: string, ports: PortMap, portRefs: ReadonlySet<string>) => BlockIssue[]) | null;
   routes: SyntaxCheck | null;
   rules: SyntaxCheck | null;
   neighbours: SyntaxCheck | null;
   iptables: SyntaxCheck | null;
-} = { flows: null, routes: null, rules: null, neighbours: null, iptables: null };
+} = { flows: realFlows, routes: null, rules: null, neighbours: null, iptables: realIptables };
+
+/** A port number the real flow parser accepts for names the topology checks report themselves. */
+const PLACEHOLDER_PORT = 0xfeff;
+
+/** src/ofproto/flow-parser.ts, line by line so that every bad line is reported. */
+function realFlows(text: string, ports: PortMap, portRefs: ReadonlySet<string>): BlockIssue[] {
+  const issues: BlockIssue[] = [];
+  // Unknown port names in port positions are reported by checks-flows.ts (with hints);
+  // any other unknown word stays unresolved, so a typo'd action is still an error.
+  const resolvePort = (n: string): number | undefined => ports.get(n) ?? (portRefs.has(n) ? PLACEHOLDER_PORT : undefined);
+  text.split('\n').forEach((raw, i) => {
+    const hash = raw.indexOf('#');
+    const line = (hash >= 0 ? raw.slice(0, hash) : raw).replace(/\r$/, '');
+    if (!line.trim() || /^\s*(NXST|OFPST)_\w+/.test(line)) return;
+    try {
+      parseFlow(line, { resolvePort });
+    } catch (e) {
+      if (!(e instanceof FlowSyntaxError)) throw e;
+      issues.push({ line: i + 1, col: e.column, message: e.detail });
+    }
+  });
+  return issues;
+}
+
+/** src/netfilter/iptables-parse.ts: atomic, so the first error of the block. */
+function realIptables(text: string): BlockIssue[] {
+  try {
+    loadIptables(new Ruleset(), text);
+    return [];
+  } catch (e) {
+    if (!(e instanceof NfSyntaxError)) throw e;
+    return [{ line: e.line, col: e.column, message: e.detail }];
+  }
+}
 
 function pick(real: BlockIssue[] | null, light: BlockIssue[]): BlockIssue[] {
   return real ?? light;
@@ -41,7 +77,8 @@ function pick(real: BlockIssue[] | null, light: BlockIssue[]): BlockIssue[] {
 
 export function checkFlows(text: string, ports: PortMap): { flows: FlowFacts[]; issues: BlockIssue[] } {
   const r = readFlows(text, (n) => ports.has(n));
-  return { flows: r.flows, issues: pick(REAL.flows?.(text, ports) ?? null, r.issues) };
+  const refs = new Set(r.flows.flatMap((f) => f.ports.map((p) => p.name)));
+  return { flows: r.flows, issues: pick(REAL.flows?.(text, ports, refs) ?? null, r.issues) };
 }
 
 export function checkRoutes(text: string): { routes: RouteFacts[]; issues: BlockIssue[] } {

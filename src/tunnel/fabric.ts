@@ -19,8 +19,9 @@ interface Attachment {
 export class Fabric extends Element {
   private readonly sides: Attachment[] = [];
 
+  /** The fabric is a node of its own (node and element share the name). */
   constructor(name = 'fabric') {
-    super('fabric', 'underlay', name);
+    super('fabric', name, name);
   }
 
   attach(port: Port, gatewayMac: number, nicIp: number, nicMac: number): void {

@@ -335,6 +335,66 @@ function decodeIpv4(buf: Uint8Array, l3: number, end: number, out: Decoded): num
   }
 }
 
+/**
+ * Decode the datagram quoted in an ICMP error (at d.icmpInnerL3, up to the
+ * outer datagram's end) into `out`, for conntrack (RELATED) and NAT of errors:
+ * the quote is usually cut, so a total length beyond it is fine, and ports or
+ * the echo id are filled when their bytes are there (4 and 8 bytes of L4).
+ * out.l2 = out.l3 = l3, ethertype 0x0800. Returns 0 or an L3 DecodeError.
+ */
+export function decodeQuoted(buf: Uint8Array, l3: number, len: number, out: Decoded): number {
+  out.reset();
+  if (!(l3 >= 0 && l3 <= buf.length)) l3 = len = 0;
+  if (!(len >= 0)) len = 0;
+  if (l3 + len > buf.length) len = buf.length - l3;
+  out.l2 = l3;
+  out.len = len;
+  out.ethertype = ETHERTYPE_IPV4;
+  out.l3 = l3;
+  if (len < IPV4_MIN_HLEN) return fail(out, DecodeError.TRUNCATED_IP);
+  const vihl = buf[l3]!;
+  if (vihl >>> 4 !== 4) return fail(out, DecodeError.BAD_IP_VERSION);
+  const ihl = vihl & 15;
+  out.ihl = ihl;
+  if (ihl < 5) return fail(out, DecodeError.BAD_IHL);
+  const hl = ihl << 2;
+  out.ipHlen = hl;
+  out.ipOptLen = hl - IPV4_MIN_HLEN;
+  if (len < hl) return fail(out, DecodeError.TRUNCATED_IP);
+  out.tos = buf[l3 + 1]!;
+  out.totLen = readU16(buf, l3 + 2);
+  out.ipId = readU16(buf, l3 + 4);
+  out.fragOff = readU16(buf, l3 + 6);
+  out.fragKind = fragKindOf(out.fragOff);
+  out.ttl = buf[l3 + 8]!;
+  out.proto = buf[l3 + 9]!;
+  out.ipCsum = readU16(buf, l3 + 10);
+  out.src = readU32(buf, l3 + 12);
+  out.dst = readU32(buf, l3 + 16);
+  out.ipCsumOk = checksum(buf, l3, hl) === 0;
+  if (out.totLen < hl) return fail(out, DecodeError.BAD_TOT_LEN);
+  const l4 = l3 + hl;
+  const have = (out.totLen < len ? out.totLen : len) - hl;
+  out.l4Len = have;
+  if (out.fragKind === FRAG_LATER) return 0;
+  out.l4 = l4;
+  const p = out.proto;
+  if ((p === IPPROTO_UDP || p === IPPROTO_TCP) && have >= 4) {
+    out.sport = readU16(buf, l4);
+    out.dport = readU16(buf, l4 + 2);
+    if (p === IPPROTO_TCP && have >= 8) out.tcpSeq = readU32(buf, l4 + 4);
+  } else if (p === IPPROTO_ICMP && have >= 2) {
+    out.icmpType = buf[l4]!;
+    out.icmpCode = buf[l4 + 1]!;
+    const t = out.icmpType;
+    if (have >= 8 && (t === 0 || t === 8 || (t >= 13 && t <= 18))) {
+      out.icmpId = readU16(buf, l4 + 4);
+      out.icmpSeq = readU16(buf, l4 + 6);
+    }
+  }
+  return 0;
+}
+
 // ---- L4 checksums over a decoded frame ----
 
 /**

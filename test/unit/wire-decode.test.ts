@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { parseIpv4, parseMac } from '../../src/wire/addr.js';
-import { Decoded, DecodeError, DECODE_ERROR_NAMES, decode, decodeErrorLayer, decodeErrorName } from '../../src/wire/decode.js';
+import { Decoded, DecodeError, DECODE_ERROR_NAMES, decode, decodeErrorLayer, decodeErrorName, decodeQuoted } from '../../src/wire/decode.js';
 import { buildFrame, type FrameSpec } from '../../src/wire/frame.js';
 import { FRAG_FIRST, FRAG_LATER, FRAG_NONE, IPPROTO_ICMP } from '../../src/wire/ipv4.js';
 import { Tcpdump } from '../../src/wire/tcpdump.js';
@@ -103,6 +103,24 @@ test('ARP, UDP, TCP, ICMP error, fragments, options', () => {
   assert.equal(d.l4, -1);
 });
 
+test('decodeQuoted: the datagram inside an ICMP error (for conntrack RELATED and NAT)', () => {
+  const d = new Decoded();
+  const q = new Decoded();
+  const probe = buildFrame({ src: VM, dst: QR, ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 1 }, udp: { sport: 45000, dport: 33434, payload: 32 } });
+  // A router quoting only the header + 8 bytes: total length 60 but 28 bytes there.
+  const f = buildFrame({ src: QR, dst: VM, ip: { src: '10.0.0.1', dst: '192.168.1.7' }, icmp: { type: 11, data: [...probe.subarray(14, 42)] } });
+  assert.equal(decode(f, 0, f.length, d), 0);
+  assert.equal(decodeQuoted(f, d.icmpInnerL3, d.ipEnd - d.icmpInnerL3, q), 0);
+  assert.deepEqual([q.src, q.dst, q.proto, q.sport, q.dport, q.totLen, q.l4Len], [parseIpv4('192.168.1.7'), parseIpv4('8.8.8.8'), 17, 45000, 33434, 60, 8]);
+  const echo = buildFrame(REQ);
+  const g = buildFrame({ src: QR, dst: VM, ip: { src: '10.0.0.1', dst: '192.168.1.7' }, icmp: { type: 3, code: 1, data: [...echo.subarray(14, 42)] } });
+  decode(g, 0, g.length, d);
+  assert.equal(decodeQuoted(g, d.icmpInnerL3, d.ipEnd - d.icmpInnerL3, q), 0);
+  assert.deepEqual([q.icmpType, q.icmpId, q.icmpSeq], [8, 60691, 1]);
+  assert.equal(decodeQuoted(g, d.icmpInnerL3, 12, q), DecodeError.TRUNCATED_IP);
+  assert.equal(decodeQuoted(g, -4, 12, q), DecodeError.TRUNCATED_IP);
+});
+
 test('one error code per malformation, and how deep the frame was still good', () => {
   const d = new Decoded();
   const full = buildFrame(REQ);
@@ -192,6 +210,7 @@ test('fuzz: decode, vxlanDecapCheck and the tcpdump printer never throw', () => 
     assert.equal(e, d.error);
     if (e === 0 && d.l4 >= 0) assert.ok(d.l4 <= off + len);
     vxlanDecapCheck(b, off, len, d);
+    decodeQuoted(b, off, len, d);
     assert.equal(typeof td.format(b, off, len), 'string');
   };
   // Random bytes.

@@ -1,0 +1,52 @@
+// The `dpemu` command line. Subcommands live in their own files; this one
+// only wires them into commander.
+import { Command, CommanderError } from 'commander';
+import { checkCommand } from './check.js';
+import { traceCommand } from './trace.js';
+
+const program = new Command();
+program
+  .name('dpemu')
+  .description('Emulate a Neutron DVR data path packet by packet: OVS, Linux bridges, VXLAN, namespaces, iptables, conntrack')
+  .showHelpAfterError()
+  .exitOverride();
+
+program
+  .command('check')
+  .description('validate a topology file; prints every error as FILE:LINE:COL and exits non-zero if there is one')
+  .argument('<file>', 'topology YAML')
+  .action((file: string) => {
+    process.exitCode = checkCommand(file);
+  });
+
+program
+  .command('trace')
+  .description('run packets through the pipeline and print every hop (see `dpemu trace --help`)')
+  .requiredOption('--config <file>', 'topology YAML')
+  .option('--json', 'one JSON document, frames in hex')
+  .option('--no-hosts', 'do not emulate the file\'s lab hosts')
+  .allowUnknownOption(true)
+  .helpOption('-h, --help')
+  .addHelpText(
+    'after',
+    `
+Packets: each starts with --in NODE:PORT, then either --frame HEX or flags:
+  --icmp-echo | --icmp-reply | --udp | --tcp   (default --icmp-echo)
+  --src A --dst B  [--src-mac M --dst-mac M] [--vlan VID] [--ttl N]
+  [--id N --seq N] [--sport N --dport N --flags S.] [--payload-len N]
+Several packets run in order through one emulator, so a reply meets the
+state its request left (conntrack, learned MACs).
+
+Example:
+  dpemu trace --config configs/seed-dvr-snat.yaml --in w07:tap2ab77d0f-99 --icmp-echo --src 192.168.1.7 --dst 8.8.8.8`,
+  )
+  .action((opts: { config: string; json?: boolean; hosts: boolean }, cmd: Command) => {
+    process.exitCode = traceCommand(opts.config, cmd.args, { json: !!opts.json, hosts: opts.hosts });
+  });
+
+try {
+  program.parse(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) process.exitCode = e.exitCode;
+  else throw e;
+}

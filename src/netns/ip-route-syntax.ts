@@ -1,0 +1,205 @@
+// `ip route` text: the arguments of `ip route add|del|replace ...`
+// (iproute2 ip/iproute.c iproute_modify, keyword order and abbreviations
+// included) and the lines `ip route show` prints (print_route), both ways.
+
+import { formatIp4, formatPrefix } from './addr.js';
+import { type Route } from './fib.js';
+import { type Token, TokenStream, matches, tokenize } from './ip-tokens.js';
+import {
+  RT_SCOPE_NOWHERE, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, RTPROT_BOOT, dsfieldFromName, dsfieldName,
+  protoFromName, protoName, routeTypeFromName, scopeFromName, scopeName, tableFromName, tableName,
+} from './names.js';
+import { type RouteSpec } from './specs.js';
+
+/** Flags `ip route show` may print; they describe state and are not part of a request. */
+const SHOW_FLAGS = new Set(['dead', 'onlink', 'pervasive', 'offload', 'trap', 'notify', 'linkdown', 'unresolved', 'rt_offload', 'rt_trap', 'rt_offload_failed']);
+
+/** RTAX metrics other than mtu, in print order (mx_names). */
+const METRICS = ['window', 'rtt', 'rttvar', 'ssthresh', 'cwnd', 'advmss', 'reordering', 'hoplimit', 'initcwnd', 'features', 'rto_min', 'initrwnd', 'quickack', 'congctl', 'fastopen_no_cookie'];
+
+/** Keywords in iproute_modify's order; `true` marks those matched as abbreviations. */
+const KEYWORDS: readonly [string, boolean][] = [
+  ['src', false], ['as', false], ['via', false], ['from', false], ['tos', false], ['dsfield', true],
+  ['expires', false], ['metric', true], ['priority', true], ['preference', false], ['scope', false],
+  ['mtu', false], ['hoplimit', false], ['advmss', false], ['reordering', true], ['rtt', false],
+  ['rto_min', false], ['window', true], ['cwnd', true], ['initcwnd', true], ['initrwnd', true],
+  ['features', true], ['quickack', true], ['congctl', true], ['rttvar', true], ['ssthresh', true],
+  ['realms', true], ['onlink', false], ['nexthop', false], ['nhid', false], ['protocol', true],
+  ['table', true], ['vrf', true], ['dev', false], ['oif', false], ['pref', false], ['encap', false],
+  ['ttl-propagate', false], ['fastopen_no_cookie', false],
+];
+const KEYWORD_NAMES = [...KEYWORDS.map(([k]) => k), 'to', 'proto', 'default', 'unicast', 'local', 'broadcast', 'blackhole', 'unreachable', 'prohibit', 'throw', 'multicast'];
+
+function keywordOf(word: string): string | undefined {
+  for (const [k, abbrev] of KEYWORDS) if (abbrev ? matches(word, k) : word === k) return k;
+  return undefined;
+}
+
+export interface ParsedRoute extends RouteSpec {
+  /** State flags seen in `ip route show` output (linkdown, dead, ...). */
+  flags: string[];
+}
+
+/**
+ * Parse one route: `ip route add` arguments (after the verb) or a line of
+ * `ip route show`. `show` also accepts the state words show prints.
+ */
+export function parseRoute(ts: TokenStream, show: boolean): ParsedRoute {
+  const r: ParsedRoute = { dst: 0, dstLen: -1, flags: [] };
+  while (!ts.done) {
+    const t = ts.next();
+    const kw = keywordOf(t.text);
+    switch (kw) {
+      case 'src':
+        r.src = ts.addr(t);
+        continue;
+      case 'via': {
+        const v = ts.peek();
+        if (v?.text === 'inet') ts.next();
+        else if (v?.text === 'inet6') throw ts.error(v, 'IPv6 gateways are not supported');
+        r.gateway = ts.addr(t);
+        continue;
+      }
+      case 'tos':
+      case 'dsfield': {
+        const v = ts.value(t);
+        const n = dsfieldFromName(v.text);
+        if (n === undefined) throw ts.error(v, `invalid tos '${v.text}'`);
+        r.tos = n;
+        continue;
+      }
+      case 'metric':
+      case 'priority':
+      case 'preference':
+        r.metric = ts.u32(t, 'metric');
+        continue;
+      case 'scope': {
+        const v = ts.value(t);
+        const s = scopeFromName(v.text);
+        if (s === undefined) throw ts.error(v, `invalid scope '${v.text}'`);
+        r.scope = s;
+        continue;
+      }
+      case 'mtu': {
+        if (ts.peek()?.text === 'lock') {
+          ts.next();
+          r.mtuLock = true;
+        }
+        r.mtu = ts.u32(t, 'mtu');
+        continue;
+      }
+      case 'onlink':
+        r.onlink = true;
+        if (show) r.flags.push('onlink');
+        continue;
+      case 'protocol': {
+        const v = ts.value(t);
+        const p = protoFromName(v.text);
+        if (p === undefined) throw ts.error(v, `invalid protocol '${v.text}'`);
+        r.protocol = p;
+        continue;
+      }
+      case 'table': {
+        const v = ts.value(t);
+        const id = tableFromName(v.text);
+        if (id === undefined) throw ts.error(v, `invalid table '${v.text}'`);
+        r.table = id;
+        continue;
+      }
+      case 'dev':
+      case 'oif':
+        r.dev = ts.value(t).text;
+        continue;
+      case 'expires': {
+        ts.value(t);
+        continue;
+      }
+      case undefined:
+        break;
+      default:
+        if (kw === 'hoplimit' || kw === 'advmss' || kw === 'rtt' || kw === 'rto_min' || METRICS.includes(kw)) {
+          let lock = false;
+          if (ts.peek()?.text === 'lock') {
+            ts.next();
+            lock = true;
+          }
+          (r.metrics ??= []).push([kw, lock, ts.value(t).text]);
+          continue;
+        }
+        throw ts.error(t, `'${t.text}' (${kw}) is not supported`);
+    }
+    if (show && SHOW_FLAGS.has(t.text)) {
+      r.flags.push(t.text);
+      continue;
+    }
+    if (show && (t.text === 'uid' || t.text === 'mark' || t.text === 'error' || t.text === 'iif')) {
+      ts.value(t);
+      continue;
+    }
+    // A type name and/or the destination prefix.
+    let p: Token = t;
+    if (p.text === 'to') p = ts.value(t);
+    const type = /^[0-9]/.test(p.text) ? undefined : routeTypeFromName(p.text);
+    if (type) {
+      if (r.type !== undefined || r.dstLen >= 0) throw ts.unknown(p, KEYWORD_NAMES);
+      r.type = type;
+      p = ts.value(p);
+    }
+    if (r.dstLen >= 0) throw ts.unknown(p, KEYWORD_NAMES);
+    if (!/^[0-9]/.test(p.text) && p.text !== 'default' && p.text !== 'all' && p.text !== 'any') {
+      throw ts.unknown(p, KEYWORD_NAMES);
+    }
+    const pfx = ts.prefix(p);
+    r.dst = pfx.addr;
+    r.dstLen = pfx.len;
+  }
+  if (r.dstLen < 0) throw ts.error(undefined, 'missing destination prefix');
+  return r;
+}
+
+/** Parse a line of `ip route show` output. */
+export function parseRouteLine(line: string, lineNo = 1, source?: string): ParsedRoute {
+  return parseRoute(new TokenStream(tokenize(line), lineNo, source), true);
+}
+
+/** Parse the arguments of `ip route add|del|...` (the text after the verb). */
+export function parseRouteArgs(args: string, lineNo = 1, source?: string): ParsedRoute {
+  return parseRoute(new TokenStream(tokenize(args), lineNo, source), false);
+}
+
+export interface RouteFormatContext {
+  devName(ifindex: number): string;
+  /** Carrier of a device: a route through one without carrier shows `linkdown`. */
+  carrier?(ifindex: number): boolean;
+}
+
+/**
+ * One line as print_route prints it, trailing space included (every field
+ * is printed as "%s "). `showTable`: print `table X` for tables other than
+ * main, as `ip route show table all` does.
+ */
+export function formatRoute(r: Route, ctx: RouteFormatContext, showTable = false): string {
+  let s = '';
+  if (r.type !== 'unicast') s += `${r.type} `;
+  s += r.dstLen === 0 ? 'default ' : `${formatPrefix(r.dst, r.dstLen)} `;
+  if (r.tos) s += `tos ${dsfieldName(r.tos)} `;
+  if (r.gateway) s += `via ${formatIp4(r.gateway)} `;
+  if (r.dev) s += `dev ${ctx.devName(r.dev)} `;
+  if (showTable && r.table !== RT_TABLE_MAIN) s += `table ${tableName(r.table)} `;
+  if (r.protocol !== RTPROT_BOOT) s += `proto ${protoName(r.protocol)} `;
+  if (r.scope !== RT_SCOPE_UNIVERSE) s += `scope ${scopeName(r.scope)} `;
+  if (r.prefsrc) s += `src ${formatIp4(r.prefsrc)} `;
+  if (r.priority) s += `metric ${r.priority} `;
+  if (r.onlink) s += 'onlink ';
+  // RTNH_F_LINKDOWN: set on nexthops (not host routes) of a device without carrier.
+  if (r.dev && r.nhScope !== RT_SCOPE_NOWHERE && ctx.carrier && !ctx.carrier(r.dev)) s += 'linkdown ';
+  if (r.mtu) s += `mtu ${r.mtuLock ? 'lock ' : ''}${r.mtu} `;
+  const ms = [...r.metrics].sort((a, b) => METRICS.indexOf(a[0]) - METRICS.indexOf(b[0]));
+  for (const [name, lock, value] of ms) s += `${name} ${lock ? 'lock ' : ''}${value} `;
+  return s;
+}
+
+/** `ip route show [table ID|all]` for a set of routes, one "\n"-terminated line each. */
+export function formatRoutes(routes: readonly Route[], ctx: RouteFormatContext, showTable = false): string {
+  return routes.map((r) => formatRoute(r, ctx, showTable) + '\n').join('');
+}

@@ -1,0 +1,131 @@
+// Tokens of one line of `ip` text, with their columns, and the errors that
+// point at them.
+
+import { type Ip4, type Prefix, parseIp4, parsePrefix } from './addr.js';
+import { IpSyntaxError } from './errors.js';
+
+export interface Token {
+  text: string;
+  /** 1-based column of the token's first character. */
+  col: number;
+}
+
+export function tokenize(line: string): Token[] {
+  const out: Token[] = [];
+  const re = /\S+/g;
+  for (let m = re.exec(line); m; m = re.exec(line)) out.push({ text: m[0], col: m.index + 1 });
+  return out;
+}
+
+/** iproute2's matches(): `word` is a non-empty prefix of `keyword`. */
+export function matches(word: string, keyword: string): boolean {
+  return word.length > 0 && keyword.startsWith(word);
+}
+
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/** The closest keyword within two edits, for "did you mean". */
+export function suggest(word: string, keywords: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = 3;
+  for (const k of keywords) {
+    const dist = editDistance(word, k);
+    if (dist < bestD) {
+      best = k;
+      bestD = dist;
+    }
+  }
+  return best;
+}
+
+/** A cursor over a line's tokens that reports errors against line and column. */
+export class TokenStream {
+  private i = 0;
+
+  constructor(
+    readonly tokens: Token[],
+    readonly line: number,
+    readonly source?: string,
+  ) {}
+
+  get done(): boolean {
+    return this.i >= this.tokens.length;
+  }
+
+  peek(): Token | undefined {
+    return this.tokens[this.i];
+  }
+
+  next(): Token {
+    return this.tokens[this.i++]!;
+  }
+
+  error(tok: Token | undefined, reason: string): IpSyntaxError {
+    const last = this.tokens[this.tokens.length - 1];
+    const col = tok ? tok.col : last ? last.col + last.text.length : 1;
+    return new IpSyntaxError(this.line, col, tok?.text ?? '', reason, this.source);
+  }
+
+  /** The value after keyword `kw`. */
+  value(kw: Token): Token {
+    const t = this.tokens[this.i];
+    if (!t) throw this.error(undefined, `missing value after '${kw.text}'`);
+    this.i++;
+    return t;
+  }
+
+  unknown(tok: Token, keywords: readonly string[]): IpSyntaxError {
+    const s = suggest(tok.text, keywords);
+    return this.error(tok, `unknown keyword '${tok.text}'${s ? ` (did you mean '${s}'?)` : ''}`);
+  }
+
+  addr(kw: Token): Ip4 {
+    const t = this.value(kw);
+    const a = parseIp4(t.text);
+    if (a === undefined) throw this.error(t, `invalid address '${t.text}'`);
+    return a;
+  }
+
+  prefix(t: Token): Prefix {
+    const p = parsePrefix(t.text);
+    if (!p) throw this.error(t, `invalid prefix '${t.text}'`);
+    return p;
+  }
+
+  u32(kw: Token, what = kw.text): number {
+    const t = this.value(kw);
+    const n = parseNumber(t.text);
+    if (n === undefined) throw this.error(t, `invalid ${what} '${t.text}'`);
+    return n;
+  }
+}
+
+/** get_u32 with base 0. */
+export function parseNumber(s: string): number | undefined {
+  let n: number;
+  if (/^0[xX][0-9a-fA-F]+$/.test(s)) n = parseInt(s.slice(2), 16);
+  else if (/^0[0-7]+$/.test(s)) n = parseInt(s.slice(1), 8);
+  else if (/^[0-9]+$/.test(s)) n = Number(s);
+  else return undefined;
+  return Number.isSafeInteger(n) && n <= 0xffff_ffff ? n : undefined;
+}
+
+/** Split text into lines with 1-based numbers, skipping blanks and '#' comments. */
+export function textLines(text: string): { line: string; no: number }[] {
+  const out: { line: string; no: number }[] = [];
+  text.split(/\r?\n/).forEach((line, i) => {
+    const t = line.trim();
+    if (t && !t.startsWith('#')) out.push({ line, no: i + 1 });
+  });
+  return out;
+}

@@ -1,0 +1,185 @@
+// Turns a validated topology (model.ts) into a running element graph: one
+// element per device, ports linked as the model's links say, edges left free
+// for TAPs, captures or emulated hosts. The only module that knows every
+// element class; a new element kind is registered here.
+import { Engine, type EngineOptions } from '../datapath/engine.js';
+import type { Element, Port } from '../datapath/element.js';
+import { OvsBridge } from '../ofproto/bridge.js';
+import { LinuxBridge } from '../l2/linux-bridge.js';
+import { Underlay, DEFAULT_TUNNEL, type TunnelOptions } from '../tunnel/underlay.js';
+import { Fabric } from '../tunnel/fabric.js';
+import { NetNamespace } from '../netns/namespace.js';
+import { parseIpv4, parseMac } from '../wire/addr.js';
+import { parseMacKey } from '../l2/mac.js';
+import type { Topology, PortRef, IpStack, OvsPort as ModelOvsPort, NsInterface } from './model.js';
+
+export interface BuildOptions extends EngineOptions {
+  /** Emulate the topology's lab hosts as namespaces inside the engine (trace, tests) instead of leaving their edges free for TAPs. */
+  emulateHosts?: boolean;
+  /** Build only these nodes (the rest of a multi-node file runs elsewhere). */
+  nodes?: readonly string[];
+}
+
+export class Emulator {
+  constructor(
+    readonly engine: Engine,
+    readonly topology: Topology,
+  ) {}
+
+  element(node: string, name: string): Element {
+    const el = this.engine.element(node, name);
+    if (!el) throw new Error(`no element ${name} on ${node}`);
+    return el;
+  }
+
+  port(ref: { node: string; element: string; port: string }): Port {
+    const p = this.element(ref.node, ref.element).port(ref.port);
+    if (!p) throw new Error(`no port ${ref.port} on ${ref.node}:${ref.element}`);
+    return p;
+  }
+
+  /** A port by NODE and interface name (what `--in w07:tap2ab77d0f-99` names); edges first. */
+  findPort(node: string, name: string): Port | undefined {
+    const edge = this.topology.edges.find((e) => e.port.node === node && e.port.port === name);
+    if (edge) return this.port(edge.port);
+    return this.engine.ports.find((p) => p.element.node === node && p.name === name);
+  }
+
+  namespace(node: string, name: string): NetNamespace {
+    const el = this.element(node, name);
+    if (!(el instanceof NetNamespace)) throw new Error(`${node}:${name} is not a namespace`);
+    return el;
+  }
+
+  bridge(node: string, name: string): OvsBridge {
+    const el = this.element(node, name);
+    if (!(el instanceof OvsBridge)) throw new Error(`${node}:${name} is not an OVS bridge`);
+    return el;
+  }
+
+  linuxBridge(node: string, name: string): LinuxBridge {
+    const el = this.element(node, name);
+    if (!(el instanceof LinuxBridge)) throw new Error(`${node}:${name} is not a Linux bridge`);
+    return el;
+  }
+}
+
+const ip = (s: string): number => parseIpv4(s)!;
+const mac = (s: string): { hi: number; lo: number } => parseMac(s)!;
+
+function tunnelOptions(p: ModelOvsPort): TunnelOptions {
+  const t = p.tunnel!;
+  return {
+    ...DEFAULT_TUNNEL,
+    remoteIp: t.remoteIp === 'flow' ? null : ip(t.remoteIp),
+    localIp: t.localIp === null ? null : ip(t.localIp),
+    inKey: t.inKey,
+    outKey: t.outKey,
+    df: t.dfDefault,
+    dstPort: t.dstPort,
+  };
+}
+
+function buildIpStack(engine: Engine, node: string, name: string, stack: IpStack | { sysctls: IpStack['sysctls']; interfaces: readonly NsInterface[]; routes: IpStack['routes']; neighbours: IpStack['neighbours']; rules?: null; iptables?: null }): NetNamespace {
+  const ns = engine.add(new NetNamespace(node, name));
+  for (const [k, v] of Object.entries(stack.sysctls)) ns.setSysctl(k, v);
+  // Parents before VLAN sub-interfaces.
+  const ifs = [...stack.interfaces].sort((a, b) => Number(!!a.vlan) - Number(!!b.vlan));
+  for (const i of ifs) {
+    ns.addInterface(i.name, {
+      mac: i.mac ? parseMacKey(i.mac)! : undefined,
+      mtu: i.mtu,
+      addresses: i.addresses.map((a) => ({ ip: ip(a.ip), prefixLen: a.prefixLen })),
+      vlan: i.vlan,
+    });
+  }
+  if (stack.routes) ns.loadRoutes(stack.routes.text);
+  if (stack.rules) ns.loadRules(stack.rules.text);
+  if (stack.neighbours) ns.loadNeighbours(stack.neighbours.text);
+  if (stack.iptables) ns.loadIptables(stack.iptables.text);
+  return ns;
+}
+
+export function buildEmulator(t: Topology, opts: BuildOptions = {}): Emulator {
+  const engine = new Engine(opts);
+  const emu = new Emulator(engine, t);
+  const only = opts.nodes ? new Set(opts.nodes) : null;
+  const underlays = new Map<string, Underlay>();
+
+  for (const n of t.nodes) {
+    if (only && !only.has(n.name)) continue;
+    if (n.underlay) {
+      const u = n.underlay;
+      const ul = engine.add(new Underlay(n.name, {
+        nic: u.nic,
+        ip: ip(u.address.ip),
+        prefixLen: u.address.prefixLen,
+        mac: mac(u.mac),
+        mtu: u.mtu,
+        gateway: ip(u.gateway),
+        gatewayMac: mac(u.gatewayMac),
+      }));
+      engine.addPort(ul, u.nic);
+      underlays.set(n.name, ul);
+    }
+    for (const lb of n.linuxBridges) {
+      const br = engine.add(new LinuxBridge(n.name, lb.name, { ageingMs: lb.ageingTime * 1000 }));
+      for (const p of lb.ports) {
+        const port = engine.addPort(br, p.name);
+        if (p.mac) br.setPortMac(port, parseMacKey(p.mac)!);
+      }
+    }
+    for (const b of n.ovsBridges) {
+      const br = OvsBridge.create(engine, n.name, b.name, { failMode: b.failMode });
+      for (const p of b.ports) {
+        if (p.local) continue;
+        const op = br.addOvsPort(p.name, {
+          ofport: p.ofport,
+          type: p.type,
+          tag: p.tag ?? undefined,
+          trunks: p.trunks.length ? [...p.trunks] : undefined,
+          vlanMode: p.vlanMode === 'dot1q-tunnel' ? undefined : p.vlanMode ?? undefined,
+          options: p.options as Record<string, string>,
+        });
+        if (p.type === 'vxlan') {
+          const ul = underlays.get(n.name);
+          if (ul) ul.addTunnel(engine.addPort(ul, p.name), tunnelOptions(p));
+          void op;
+        }
+      }
+      if (b.flows) br.addFlows(b.flows.text);
+    }
+    for (const ns of n.namespaces) buildIpStack(engine, n.name, ns.name, ns);
+  }
+
+  for (const g of t.gateways) buildIpStack(engine, g.name, g.name, g);
+
+  if (t.fabric && !only) {
+    const fab = engine.add(new Fabric(t.fabric.name));
+    for (const s of t.fabric.sides) {
+      const port = engine.addPort(fab, s.port);
+      fab.attach(port, parseMacKey(s.mac)!, ip(s.nicIp), parseMacKey(s.nicMac)!);
+    }
+  }
+
+  const portOf = (r: PortRef): Port | undefined => {
+    if (only && !only.has(r.node) && !t.gateways.some((g) => g.name === r.node) && r.kind !== 'fabric') return undefined;
+    return engine.element(r.node, r.element)?.port(r.port);
+  };
+  for (const l of t.links) {
+    const a = portOf(l.a), b = portOf(l.b);
+    if (!a || !b) continue;
+    if (a.peer === b) continue; // patch pairs link themselves when both ends exist
+    engine.link(a, b, l.kind);
+  }
+
+  if (opts.emulateHosts) {
+    for (const h of t.hosts) {
+      const edge = portOf(h.edge);
+      if (!edge) continue;
+      const ns = buildIpStack(engine, h.name, h.netns, { sysctls: h.sysctls, interfaces: [h.iface], routes: h.routes, neighbours: h.neighbours });
+      engine.link(ns.port(h.iface.name)!, edge, 'veth');
+    }
+  }
+  return emu;
+}
