@@ -13,6 +13,23 @@ import { Tracer } from './trace.js';
 /** Hops one packet may take before it is dropped as a loop (the kernel has no such thing; OVS limits recirculation similarly). */
 export const MAX_HOPS = 256;
 
+/**
+ * Sampled timing of the run loop (implemented by src/metrics/latency.ts).
+ * The engine counts deliveries and injects down and times one in `every`:
+ * performance.now() costs about 65 ns here, too much for every hop.
+ */
+export interface LatencyProbe {
+  readonly every: number;
+  /** Deliveries left until the next timed one; the engine decrements it. */
+  hopLeft: number;
+  /** Injects left until the next timed one. */
+  injectLeft: number;
+  /** `el.receive()` took `ms` (its own work: outputs only queue while the loop runs). */
+  stage(el: Element, ms: number): void;
+  /** An inject at `port` and everything it caused, to the last edge emit, took `ms`. */
+  pipeline(port: Port, ms: number): void;
+}
+
 export interface EngineOptions {
   pool?: PacketPool;
   clock?: Clock;
@@ -26,6 +43,8 @@ export class Engine {
   readonly elements: Element[] = [];
   readonly ports: Port[] = [];
   tracer: Tracer | null = null;
+  /** Per-stage latency sampling; null (the default) costs one test per hop. */
+  latency: LatencyProbe | null = null;
   /** Packets consumed by a local stack (not drops). */
   consumed = 0;
 
@@ -118,6 +137,14 @@ export class Engine {
   /** A frame arrives from outside the emulator at `port` (a TAP read, a test). */
   inject(pkt: Packet, port: Port): void {
     if (this.tracer && !pkt.traceId) pkt.traceId = this.tracer.newBranch();
+    const lp = this.latency;
+    if (lp !== null && !this.running && --lp.injectLeft <= 0) {
+      lp.injectLeft = lp.every;
+      const t0 = performance.now();
+      this.enqueue(pkt, port); // runs to completion: the loop is idle
+      lp.pipeline(port, performance.now() - t0);
+      return;
+    }
     this.enqueue(pkt, port);
   }
 
@@ -226,6 +253,12 @@ export class Engine {
           this.drop(pkt, el, 'loop');
           continue;
         }
+        const lp = this.latency;
+        let t0 = -1;
+        if (lp !== null && --lp.hopLeft <= 0) {
+          lp.hopLeft = lp.every;
+          t0 = performance.now();
+        }
         try {
           el.receive(pkt, port);
         } catch (err) {
@@ -234,6 +267,7 @@ export class Engine {
           else this.stats.v[dropIndex(el.dropsBase, 'internal_error')]!++;
           if (process.env.DPEMU_DEBUG) console.error(err);
         }
+        if (t0 >= 0) lp!.stage(el, performance.now() - t0);
       }
     } finally {
       this.running = false;

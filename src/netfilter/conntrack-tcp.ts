@@ -251,7 +251,8 @@ function maxAckWindow(s: TcpSeen): number {
 function tcpInWindow(tr: TcpTrack, dir: number, index: number, seg: TcpSegment, liberal: boolean): number {
   const sender = tr.seen[dir];
   const receiver = tr.seen[1 - dir]!;
-  const lib = (ret: number) => (liberal || sender.flags & F_BE_LIBERAL ? W_ACCEPT : ret);
+  // be_liberal turns every window verdict into acceptance (nf_tcp_log_invalid).
+  const lib = liberal || (sender.flags & F_BE_LIBERAL) !== 0;
   let seq = seg.seq;
   let ack = seg.ack;
   let sack = ack;
@@ -296,14 +297,14 @@ function tcpInWindow(tr: TcpTrack, dir: number, index: number, seg: TcpSegment, 
     if (inRecvWin && ackOk && overshot <= receiver.tdMaxwin && before(sack, u32(receiver.tdEnd + 1))) {
       sender.tdEnd = end;
       sender.flags |= F_DATA_UNACKNOWLEDGED;
-      return lib(W_IGNORE);
+      return lib ? W_ACCEPT : W_IGNORE;
     }
-    return lib(W_INVALID);
+    return lib ? W_ACCEPT : W_INVALID;
   }
-  if (!before(sack, u32(receiver.tdEnd + 1))) return lib(W_INVALID);
+  if (!before(sack, u32(receiver.tdEnd + 1))) return lib ? W_ACCEPT : W_INVALID;
   const inRecvWin = receiver.tdMaxwin === 0 || after(end, u32(sender.tdEnd - receiver.tdMaxwin - 1));
-  if (!inRecvWin) return lib(W_IGNORE);
-  if (!after(sack, u32(receiver.tdEnd - maxAckWindow(sender) - 1))) return lib(W_IGNORE);
+  if (!inRecvWin) return lib ? W_ACCEPT : W_IGNORE;
+  if (!after(sack, u32(receiver.tdEnd - maxAckWindow(sender) - 1))) return lib ? W_ACCEPT : W_IGNORE;
 
   if (!syn) win = u32(win << sender.tdScale);
   const swin = u32(win + (sack - ack));

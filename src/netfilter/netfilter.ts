@@ -62,8 +62,6 @@ export interface HookResult {
   reroute: boolean;
 }
 
-const HOOKS_RAW = [HOOK_PREROUTING, HOOK_OUTPUT];
-
 export class Netfilter {
   readonly rules = new Ruleset();
   readonly conntrack: Conntrack;
@@ -177,7 +175,7 @@ export class Netfilter {
   /** Runs one table's chain at `hook`; false when the packet was dropped or rejected. */
   private table(name: TableName, hook: number, p: NfPacketInfo): boolean {
     const t = this.rules.tables[name];
-    if (!t.loaded || (name === 'raw' && !HOOKS_RAW.includes(hook))) return true;
+    if (!t.loaded) return true;
     const ev = traverse(t, hook, p, this.tr, this.tracer);
     if (ev === EV_ACCEPT) return true;
     const r = this.result;

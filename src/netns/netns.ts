@@ -13,7 +13,7 @@ import { RtnlError } from './errors.js';
 import { type Route, FibTables, type InsertMode, isErrorType } from './fib.js';
 import { type AddrSpec, type Interface, type LinkKind, type VethPeer, deleteAddr, insertAddr, primaryFor } from './interfaces.js';
 import {
-  type RouteType, RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_NOWHERE, RT_SCOPE_UNIVERSE, RT_TABLE_LOCAL, RT_TABLE_MAIN,
+  type RouteType, RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_NOWHERE, RT_SCOPE_UNIVERSE, RT_TABLE_DEFAULT, RT_TABLE_LOCAL, RT_TABLE_MAIN,
   RTPROT_BOOT, RTPROT_KERNEL,
 } from './names.js';
 import { type NeighAction, type NeighParams, NeighbourTable, NUD, ETH_FRAME_TRUESIZE, seededRandom } from './neighbour.js';
@@ -453,10 +453,20 @@ export class Netns<P = unknown> implements AddrView {
     return this.rules.delete(m, spec.priority !== undefined);
   }
 
-  /** Replace the whole rule list (a pasted `ip rule` output is the complete state). */
+  /**
+   * Replace the whole rule list (a pasted `ip rule` output is the complete
+   * state). Only rules beyond the three defaults count as custom rules.
+   */
   setRules(specs: RuleSpec[]): void {
+    const wasCustom = this.customRules;
     this.rules.clear();
     for (const s of specs) this.addRule(s);
+    const isDefault = (r: FibRule) =>
+      r.action === 'lookup' && !r.invert && !r.srcLen && !r.dstLen && !r.tos && !r.fwmask && r.iif === undefined &&
+      r.oif === undefined && !r.ipproto && !r.sport && !r.dport && !r.uidrange && r.suppressPrefixLen === -1 &&
+      ((r.priority === 0 && r.table === RT_TABLE_LOCAL) || (r.priority === 32766 && r.table === RT_TABLE_MAIN) ||
+        (r.priority === 32767 && r.table === RT_TABLE_DEFAULT));
+    this.customRules = wasCustom || !this.rules.rules().every(isDefault);
   }
 
   // ---- neighbours ----------------------------------------------------

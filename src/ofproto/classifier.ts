@@ -119,7 +119,10 @@ class Subtable<R extends ClsRule> {
   findExact(value: Uint32Array, priority: number): R | null {
     const bucket = this.buckets.get(this.hashValue(value));
     if (!bucket) return null;
-    for (const r of bucket) if (r.priority === priority && sameWords(r.match.value, value)) return r;
+    for (let i = 0; i < bucket.length; i++) {
+      const r = bucket[i]!;
+      if (r.priority === priority && sameWords(r.match.value, value)) return r;
+    }
     return null;
   }
 }
@@ -129,7 +132,8 @@ function sameWords(a: Uint32Array, b: Uint32Array): boolean {
   return true;
 }
 
-function maskId(mask: Uint32Array): string {
+/** The subtable key of a mask (built at insert/remove time, or once by a caller that reuses it). */
+export function maskId(mask: Uint32Array): string {
   return mask.join(',');
 }
 
@@ -214,8 +218,8 @@ export class Classifier<R extends ClsRule> {
   }
 
   /** The rule with exactly this match and priority (strict matching). */
-  findExact(match: Match, priority: number): R | null {
-    const st = this.byMask.get(maskId(match.mask));
+  findExact(match: Match, priority: number, id: string = maskId(match.mask)): R | null {
+    const st = this.byMask.get(id);
     return st ? st.findExact(match.value, priority) : null;
   }
 

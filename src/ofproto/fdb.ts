@@ -1,8 +1,8 @@
 // The NORMAL action's MAC learning table, as OVS lib/mac-learning.c keeps it:
 // entries keyed by (VLAN, MAC), one global LRU list (fdb/show prints it from
 // least to most recently refreshed), expiry `idle_time` seconds after the last
-// refresh, times in whole seconds as OVS's time_now() has them. Lookups use a
-// per-VLAN Map keyed by the MAC as a 48-bit number: no strings, no allocation.
+// refresh, times in whole seconds as OVS's time_now() has them. Lookups hash
+// (VLAN, MAC) to a small integer and walk a chain: no strings, no boxed keys.
 
 export const MAC_ENTRY_DEFAULT_IDLE_TIME = 300; // seconds (OVS mac-aging-time)
 export const MAC_DEFAULT_MAX = 8192; // OVS mac-table-size
@@ -10,12 +10,28 @@ export const MAC_DEFAULT_MAX = 8192; // OVS mac-table-size
 export class FdbEntry {
   prev: FdbEntry | null = null;
   next: FdbEntry | null = null;
+  /** Next entry with the same hash. */
+  chain: FdbEntry | null = null;
   constructor(
-    readonly mac: number, // 48-bit MAC as a number
+    readonly macHi: number, // top 16 bits
+    readonly macLo: number, // low 32 bits, unsigned
     readonly vlan: number,
     public port: number, // ofport number
     public expires: number, // seconds
   ) {}
+
+  /** The MAC as a 48-bit number. */
+  get mac(): number {
+    return macNumber(this.macHi, this.macLo);
+  }
+}
+
+function hashMac(hi: number, lo: number, vlan: number): number {
+  let h = Math.imul(lo ^ 0x9e3779b9, 0x85ebca6b);
+  h ^= Math.imul((hi << 12) | vlan, 0xc2b2ae35);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x27d4eb2d);
+  return (h ^ (h >>> 13)) & 0x3fffffff;
 }
 
 export function macNumber(hi16: number, lo32: number): number {
@@ -32,7 +48,7 @@ export function macString(mac: number): string {
 }
 
 export class MacLearning {
-  private readonly vlans: (Map<number, FdbEntry> | undefined)[] = new Array(4096);
+  private readonly table = new Map<number, FdbEntry>();
   private head: FdbEntry | null = null; // least recently used
   private tail: FdbEntry | null = null;
   private n = 0;
@@ -53,10 +69,11 @@ export class MacLearning {
     return this.idleTime - (e.expires - nowS);
   }
 
-  /** The live entry for (mac, vlan); an expired one is removed on the way (OVS expires in mac_learning_run). */
-  lookup(mac: number, vlan: number, nowS: number): FdbEntry | null {
-    const e = this.vlans[vlan]?.get(mac);
-    if (e === undefined) return null;
+  /** The live entry for (MAC, VLAN); an expired one is removed on the way (OVS expires in mac_learning_run). */
+  lookup(macHi: number, macLo: number, vlan: number, nowS: number): FdbEntry | null {
+    let e = this.table.get(hashMac(macHi, macLo >>> 0, vlan)) ?? null;
+    while (e !== null && (e.macLo !== macLo >>> 0 || e.macHi !== macHi || e.vlan !== vlan)) e = e.chain;
+    if (e === null) return null;
     if (nowS >= e.expires) {
       this.remove(e);
       return null;
@@ -72,15 +89,14 @@ export class MacLearning {
    */
   learn(macHi: number, macLo: number, vlan: number, port: number, nowS: number): boolean {
     if (macHi & 0x0100) return false; // eth_addr_is_multicast(src)
-    const mac = macNumber(macHi, macLo);
-    let e = this.lookup(mac, vlan, nowS);
+    let e = this.lookup(macHi, macLo, vlan, nowS);
     if (e !== null && this.age(e, nowS) === 0 && e.port === port) return false;
     if (e === null) {
       if (this.n >= this.maxEntries) this.evictFairly();
-      e = new FdbEntry(mac, vlan, port, nowS + this.idleTime);
-      let m = this.vlans[vlan];
-      if (!m) this.vlans[vlan] = m = new Map();
-      m.set(mac, e);
+      e = new FdbEntry(macHi, macLo >>> 0, vlan, port, nowS + this.idleTime);
+      const h = hashMac(macHi, e.macLo, vlan);
+      e.chain = this.table.get(h) ?? null;
+      this.table.set(h, e);
       this.n++;
       this.append(e);
       this.generation++;
@@ -114,9 +130,17 @@ export class MacLearning {
   }
 
   remove(e: FdbEntry): void {
-    const m = this.vlans[e.vlan];
-    if (!m || m.get(e.mac) !== e) return;
-    m.delete(e.mac);
+    const h = hashMac(e.macHi, e.macLo, e.vlan);
+    let c = this.table.get(h) ?? null;
+    if (c === e) {
+      if (e.chain) this.table.set(h, e.chain);
+      else this.table.delete(h);
+    } else {
+      while (c !== null && c.chain !== e) c = c.chain;
+      if (c === null) return;
+      c.chain = e.chain;
+    }
+    e.chain = null;
     this.unlink(e);
     this.n--;
     this.generation++;
@@ -133,7 +157,7 @@ export class MacLearning {
 
   /** ovs-appctl fdb/flush. */
   flush(): void {
-    this.vlans.fill(undefined);
+    this.table.clear();
     this.head = this.tail = null;
     this.n = 0;
     this.generation++;

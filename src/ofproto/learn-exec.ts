@@ -14,6 +14,7 @@ import type { FlowSpec } from './flow.js';
 import { newKey, type FlowKey } from './flow-key.js';
 import type { Match } from './match.js';
 import type { FlowEntry, FlowTables } from './flow-table.js';
+import { maskId } from './classifier.js';
 import { applyConstWrite, constWrite, fromHalves, readSegs, subfieldSegs, val, writeSegs, type Segs } from './key-bits.js';
 
 type ActItem =
@@ -32,6 +33,8 @@ export class LearnProg {
   /** The learned match, rebuilt per execution. */
   readonly scratch: Match = { value: newKey(), mask: newKey() };
   private readonly sig: Float64Array;
+  /** Subtable key of the learned mask, which is the same for every packet. */
+  private maskKey: string | null = null;
 
   constructor(readonly spec: LearnSpec) {
     for (const it of spec.items) {
@@ -122,7 +125,8 @@ export class LearnProg {
   execute(key: FlowKey, tables: FlowTables, now: number): FlowEntry {
     this.build(key);
     const s = this.spec;
-    const e = tables.table(s.table).cls.findExact(this.scratch, s.priority);
+    if (this.maskKey === null) this.maskKey = maskId(this.scratch.mask);
+    const e = tables.table(s.table).cls.findExact(this.scratch, s.priority, this.maskKey);
     if (e !== null && this.sameAttrs(e) && this.sameSig(e)) {
       e.modified = now;
       this.result = 'refresh';

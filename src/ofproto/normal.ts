@@ -5,7 +5,6 @@
 // port that carries the VLAN, each copy tagged as its output port wants it.
 import { K, type FlowKey } from './flow-key.js';
 import type { MacLearning } from './fdb.js';
-import { macNumber } from './fdb.js';
 import type { OvsPort } from './ovs-port.js';
 import type { DropReason } from '../datapath/drop-reasons.js';
 
@@ -64,7 +63,7 @@ export function xlateNormal(x: NormalCtx): void {
   x.fdb.learn(key[K.DL_SRC_HI]!, key[K.DL_SRC_LO]!, vlan, inPort.ofport, x.nowS);
 
   if ((dstHi & 0x0100) === 0) {
-    const e = x.fdb.lookup(macNumber(dstHi, dstLo), vlan, x.nowS);
+    const e = x.fdb.lookup(dstHi, dstLo, vlan, x.nowS);
     if (e !== null) {
       const out = x.portByOfport(e.port);
       if (!out) {

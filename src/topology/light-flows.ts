@@ -121,7 +121,7 @@ export function readFlows(text: string, isPort: (name: string) => boolean): { fl
       const val = eq < 0 ? '' : t.text.slice(eq + 1);
       const vcol = t.col + eq + 1;
       if (eq < 0) {
-        if (!SHORTHANDS.has(key) && !NON_MATCH.has(key)) issue(t.col, `unknown match field or keyword ${JSON.stringify(t.text)}`);
+        if (!SHORTHANDS.has(key) && !NON_MATCH.has(key)) issue(t.col, `unknown keyword ${t.text}`);
         continue;
       }
       if (key === 'table') {
@@ -135,7 +135,7 @@ export function readFlows(text: string, isPort: (name: string) => boolean): { fl
       } else if (key === 'in_port' || key === 'in_port_oxm' || key === 'out_port') {
         ports.push({ text: val, name: unquote(val), line, col: vcol });
       } else if (!MATCH_FIELDS.has(key) && !NON_MATCH.has(key)) {
-        issue(t.col, `unknown match field ${JSON.stringify(key)}`);
+        issue(t.col, `unknown keyword ${key}`);
       }
     }
     const actBase = am.index + am[0].length;
@@ -166,8 +166,8 @@ function readActions(
     };
     if (!m || (!ACTIONS.has(lower) && !RESERVED_PORTS.has(word.toUpperCase()))) {
       // A bare number or port name outputs to that port (ofpacts_parse_action).
-      if (/^[0-9]+$/.test(t.text) || t.text.startsWith('"') || (m && arg === undefined && isPort(t.text))) port(t.text, t.col);
-      else issue(t.col, `unknown action ${JSON.stringify(word || t.text)}`);
+      if (/^[0-9]+$/.test(t.text) || t.text.startsWith('"') || isPort(t.text)) port(t.text, t.col);
+      else issue(t.col, `unknown action ${word || t.text}`);
       continue;
     }
     if (arg === undefined) continue;

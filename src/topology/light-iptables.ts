@@ -45,7 +45,11 @@ export function readIptables(text: string): { issues: BlockIssue[] } {
     const issue = (col: number, message: string): void => void issues.push({ line, col, message });
     if (first.text.startsWith('*')) {
       const name = first.text.slice(1);
-      if (cur) issue(first.col, `expected COMMIT before *${name} (table ${cur.name} opened on line ${cur.line})`);
+      if (cur) {
+        issue(first.col, `expected COMMIT before *${name} (table ${cur.name} opened on line ${cur.line})`);
+        close(cur);
+        cur = null;
+      }
       if (!BUILTIN[name]) return issue(first.col + 1, `unknown table ${JSON.stringify(name)} (expected ${Object.keys(BUILTIN).join(', ')})`);
       cur = { name, line, chains: new Set(BUILTIN[name]), jumps: [] };
       return;
@@ -94,5 +98,5 @@ export function readIptables(text: string): { issues: BlockIssue[] } {
     issues.push({ line: t.line, col: 1, message: `table ${t.name} has no COMMIT` });
     close(t);
   }
-  return { issues };
+  return { issues: issues.sort((a, b) => a.line - b.line || a.col - b.col) };
 }

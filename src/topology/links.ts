@@ -100,15 +100,17 @@ export function resolveLinks(ctx: Ctx, raw: RawFile, nodes: readonly Node[], gat
 
   // Wires.
   (raw.wires ?? []).forEach(([a, b], i) => {
-    const ea = resolve(a, ['wires', i, 0]);
-    const eb = resolve(b, ['wires', i, 1]);
-    if (!ea || !eb) return;
-    if (ea === eb) return ctx.errors.add(ctx.src.loc(['wires', i, 1]), 'expected two different ports, got the same port twice');
-    for (const [e, j] of [[ea, 0], [eb, 1]] as const) {
-      if (!e.plain) return ctx.errors.add(ctx.src.loc(['wires', i, j]), `expected a port that can take a cable, got ${e.what}`);
-      if (alreadyLinked(ctx, e, ['wires', i, j], 'a wire end')) return;
-    }
-    link('wire', ea, eb, ctx.src.loc(['wires', i]));
+    const loc = ctx.src.loc(['wires', i]);
+    const ends: Entry[] = [];
+    [a, b].forEach((r, j) => {
+      const e = resolve(r, ['wires', i, j]);
+      if (!e) return;
+      if (!e.plain) ctx.errors.add(ctx.src.loc(['wires', i, j]), `expected a port that can take a cable, got ${e.what}`);
+      else if (ends[0] === e) ctx.errors.add(ctx.src.loc(['wires', i, j]), 'expected two different ports, got the same port twice');
+      else if (!alreadyLinked(ctx, e, ['wires', i, j], 'a wire end')) ends.push(e);
+    });
+    if (ends.length === 2) link('wire', ends[0]!, ends[1]!, loc);
+    else for (const e of ends) e.linked = { kind: 'wire', loc }; // reported already: no "has no link" follow-up
   });
 
   const fabric = makeFabric(ctx, raw, nodes, regs, edgeOf, link);
@@ -124,7 +126,8 @@ export function resolveLinks(ctx: Ctx, raw: RawFile, nodes: readonly Node[], gat
     }
   }
 
-  const hosts = makeHosts(ctx, raw, edgeOf);
+  const taken = new Set([...regs.keys(), ...(fabric ? [fabric.name] : [])]);
+  const hosts = makeHosts(ctx, raw, edgeOf, taken);
   return { links, edges, fabric, hosts };
 }
 
@@ -299,12 +302,13 @@ function makeFabric(
   return { name, loc: rf ? ctx.src.keyLoc(['fabric']) : null, mtu: rf?.mtu ?? 1500, sides };
 }
 
-function makeHosts(ctx: Ctx, raw: RawFile, edgeOf: Map<string, Edge>): Host[] {
+function makeHosts(ctx: Ctx, raw: RawFile, edgeOf: Map<string, Edge>, taken: ReadonlySet<string>): Host[] {
   const hosts: Host[] = [];
   const netns = new Map<string, string>();
   const plugged = new Map<string, string>();
   for (const [name, rh] of Object.entries(raw.hosts ?? {})) {
     const path: Path = ['hosts', name];
+    if (taken.has(name)) ctx.errors.add(ctx.src.keyLoc(path), `host name ${JSON.stringify(name)} is already a node's, gateway's or the fabric's name`);
     const edge = edgeOf.get(rh.edge);
     if (!edge) ctx.errors.add(ctx.src.loc([...path, 'edge']), `no edge ${JSON.stringify(rh.edge)} (declare it under the node's or gateway's edges with kind tap)`);
     else if (edge.kind !== 'tap') ctx.errors.add(ctx.src.loc([...path, 'edge']), `expected a tap edge, got kind ${edge.kind}`);

@@ -22,11 +22,13 @@ export function schemaPath(): string {
 }
 
 let compiled: ValidateFunction | null = null;
+let definitions: Record<string, Record<string, unknown>> = {};
 
 /** The compiled schema validator (compiled once). */
 export function schemaValidator(): ValidateFunction {
   if (!compiled) {
-    const schema = JSON.parse(readFileSync(schemaPath(), 'utf8')) as object;
+    const schema = JSON.parse(readFileSync(schemaPath(), 'utf8')) as { definitions?: typeof definitions };
+    definitions = schema.definitions ?? {};
     const ajv = new Ajv({ allErrors: true, verbose: true, discriminator: true, strict: true, strictRequired: false, allowUnionTypes: true });
     compiled = ajv.compile(schema);
   }
@@ -76,7 +78,7 @@ function report(e: ErrorObject, src: YamlSource, errors: ErrorList): void {
     case 'propertyNames': {
       const key = String(e.propertyName ?? (e.params as { propertyName?: string }).propertyName);
       const sub = (ps.propertyNames ?? {}) as Record<string, unknown>;
-      const t = typeof sub.title === 'string' ? sub.title : nameTitle(sub);
+      const t = titleOf(sub) ?? 'a valid name';
       errors.add(src.keyLoc([...path, key]), `invalid name ${JSON.stringify(key)}: expected ${t}`);
       return;
     }
@@ -114,14 +116,17 @@ function report(e: ErrorObject, src: YamlSource, errors: ErrorList): void {
       const p = e.params as { tag: string; tagValue: unknown; error: string };
       const kinds = ((ps.oneOf as { properties?: Record<string, { const?: unknown }> }[] | undefined) ?? [])
         .map((b) => String(b.properties?.[p.tag]?.const));
-      if (p.error === 'tag') errors.add(src.loc(path), `missing required key ${JSON.stringify(p.tag)}`);
-      else errors.add(src.loc([...path, p.tag]), `expected ${p.tag} one of ${kinds.join(', ')}, got ${show(p.tagValue)}`);
+      if (p.error === 'tag') return; // the `required` error says it
+      errors.add(src.loc([...path, p.tag]), `expected ${p.tag} one of ${kinds.join(', ')}, got ${show(p.tagValue)}`);
       return;
     }
     case 'minItems':
-    case 'maxItems':
-      errors.add(src.loc(path), `expected ${title ?? `${e.keyword === 'minItems' ? 'at least' : 'at most'} ${(e.params as { limit: number }).limit} items`}, got ${Array.isArray(e.data) ? e.data.length : 0} items`);
+    case 'maxItems': {
+      const n = Array.isArray(e.data) ? e.data.length : 0;
+      const limit = (e.params as { limit: number }).limit;
+      errors.add(src.loc(path), `expected ${title ?? `${e.keyword === 'minItems' ? 'at least' : 'at most'} ${limit} items`}, got ${n} item${n === 1 ? '' : 's'}`);
       return;
+    }
     case 'minProperties':
       errors.add(src.loc(path), `expected at least ${(e.params as { limit: number }).limit} entry`);
       return;
@@ -148,7 +153,9 @@ function describeLimit(e: ErrorObject, ps: Record<string, unknown>): string {
   return e.message ?? e.keyword;
 }
 
-function nameTitle(sub: Record<string, unknown>): string {
-  const ref = typeof sub.$ref === 'string' ? sub.$ref.split('/').pop() : undefined;
-  return ref ? `a valid ${ref}` : 'a valid name';
+/** A schema's title, following a local $ref. */
+function titleOf(sub: Record<string, unknown>): string | undefined {
+  if (typeof sub.title === 'string') return sub.title;
+  const ref = typeof sub.$ref === 'string' ? definitions[sub.$ref.split('/').pop()!] : undefined;
+  return ref ? titleOf(ref) : undefined;
 }

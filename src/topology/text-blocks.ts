@@ -3,12 +3,13 @@
 // returns the facts the cross-reference checks need and the syntax issues,
 // positioned inside the block (1-based line and column).
 //
-// Syntax: the real parsers decide where they are wired in `REAL` below
-// (flows: src/ofproto, iptables: src/netfilter; ip route/rule/neigh: the
-// light readers until src/netns has its syntax modules). Facts always come
-// from the light readers (they only pick names and addresses).
+// Syntax: the real parsers decide, wired in `REAL` below (flows:
+// src/ofproto, ip route/rule/neigh: src/netns, iptables: src/netfilter); a
+// kind set to null falls back to its light reader (light-*.ts). Facts always
+// come from the light readers (they only pick names and addresses).
 import { parseFlow, FlowSyntaxError } from '../ofproto/flow-parser.js';
 import { loadIptables, NfSyntaxError, Ruleset } from '../netfilter/index.js';
+import { checkNeighText, checkRoutesText, checkRulesText } from '../netns/ip-text.js';
 import { readFlows, type FlowFacts } from './light-flows.js';
 import { readNeighbours, readRoutes, readRules, type NeighFacts, type RouteFacts, type RuleFacts } from './light-ip.js';
 import { readIptables } from './light-iptables.js';
@@ -35,7 +36,14 @@ const REAL: {
   rules: SyntaxCheck | null;
   neighbours: SyntaxCheck | null;
   iptables: SyntaxCheck | null;
-} = { flows: realFlows, routes: null, rules: null, neighbours: null, iptables: realIptables };
+} = {
+  flows: realFlows,
+  // The show forms (`ip route|rule|neigh show` output): what the namespace loads.
+  routes: checkRoutesText,
+  rules: checkRulesText,
+  neighbours: checkNeighText,
+  iptables: realIptables,
+};
 
 /** A port number the real flow parser accepts for names the topology checks report themselves. */
 const PLACEHOLDER_PORT = 0xfeff;

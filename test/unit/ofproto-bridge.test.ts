@@ -5,7 +5,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rig, seen, icmp, MAC } from './ofproto-bridge-fixtures.js';
 import { Decoded, decode, l4ChecksumOk } from '../../src/wire/decode.js';
-import { buildFrame } from '../../src/wire/frame.js';
 
 function threePorts(failMode: 'secure' | 'standalone' = 'secure') {
   const r = rig(1000);
@@ -320,5 +319,14 @@ test('no per-packet leaks: the slab is whole after floods, clones and drops', ()
     r.send(p1, { src: MAC.vm, dst: MAC.qr, ip: { src: '1.1.1.1', dst: '2.2.2.2' }, udp: { sport: 1, dport: 2 } });
   }
   assert.equal(r.e.pool.available, r.e.pool.slots);
-  void buildFrame;
+});
+
+test('QinQ: strip_vlan pops the outer tag and the inner one becomes the flow VLAN (dl_vlan matches it)', () => {
+  const { r, br, p1, s2, s3 } = threePorts();
+  br.addFlow('table=0,in_port=1 actions=strip_vlan,resubmit(,1)');
+  br.addFlow('table=1,dl_vlan=20 actions=output:2');
+  br.addFlow('table=1,priority=1 actions=output:3');
+  r.send(p1, { ...icmp(MAC.vm, MAC.qr), vlans: [{ vid: 10, tpid: 0x88a8 }, 20] });
+  assert.match(seen(s2)[0]!, /length 146: vlan 20, p 0, ethertype IPv4/);
+  assert.equal(s3.frames.length, 0);
 });

@@ -34,7 +34,7 @@ function errorsOf(text: string): string[] {
 
 test('a typo in a flow action', () => {
   const t = mutate('output:"sg-499291dc-d8"', 'outptu:"sg-499291dc-d8"');
-  assert.deepEqual(errorsOf(t), [`${FILE}:${at(t, 'outptu')}: at /nodes/w02/ovs/br-int/flows: unknown action "outptu"`]);
+  assert.deepEqual(errorsOf(t), [`${FILE}:${at(t, 'outptu')}: at /nodes/w02/ovs/br-int/flows: unknown action outptu`]);
 });
 
 test('a port named in a flow that the bridge does not have', () => {
@@ -141,7 +141,7 @@ test('a neighbour on a device the namespace lacks, an iptables jump to no chain'
   t = mutate('-A neutron-l3-agent-snat -j neutron-l3-agent-float-snat', '-A neutron-l3-agent-snat -j neutron-l3-agent-floatsnat', t);
   assert.deepEqual(errorsOf(t), [
     `${FILE}:${at(t, 'qr-178fc8e2-fe')}: at /nodes/w07/namespaces/qrouter-c4d4b760-41b9-45e1-a607-d054da99c479/neighbours: no interface "qr-178fc8e2-fe" in namespace qrouter-c4d4b760-41b9-45e1-a607-d054da99c479; did you mean "qr-178fc8e2-fd"?`,
-    `${FILE}:${at(t, 'neutron-l3-agent-floatsnat')}: at ${SNAT}/iptables: unknown target or chain "neutron-l3-agent-floatsnat" in table nat`,
+    `${FILE}:${at(t, 'neutron-l3-agent-floatsnat')}: at ${SNAT}/iptables: chain 'neutron-l3-agent-floatsnat' does not exist`,
   ]);
 });
 
@@ -158,8 +158,8 @@ test('all errors are collected, sorted by position, schema and text-block syntax
   t = mutate('169.254.96.32/31 dev rfp-c4d4b760-4  proto kernel', '169.254.96.32/31 dev rfp-c4d4b760-4  protocol kernel  bogus', t);
   assert.deepEqual(errorsOf(t), [
     `${FILE}:${at(t, '4096')}: at /nodes/w07/ovs/br-int/ports/qvo2ab77d0f-99/tag: expected an integer 0..4095, got 4096`,
-    `${FILE}:${at(t, 'outptu')}: at /nodes/w02/ovs/br-int/flows: unknown action "outptu"`,
-    `${FILE}:${at(t, 'bogus')}: at ${SNAT}/routes: unknown route keyword "bogus"`,
+    `${FILE}:${at(t, 'outptu')}: at /nodes/w02/ovs/br-int/flows: unknown action outptu`,
+    `${FILE}:${at(t, 'bogus')}: at ${SNAT}/routes: unknown keyword 'bogus'`,
   ]);
 });
 
@@ -200,4 +200,48 @@ test('a missing file', () => {
   const r = loadTopologyFile('/nonexistent/x.yaml');
   assert.equal(r.ok, false);
   assert.deepEqual(checkTopologyFile('/nonexistent/x.yaml'), ['/nonexistent/x.yaml:1:1: at /: cannot read the file: no such file']);
+});
+
+const LAB = readFileSync(new URL('../../configs/lab-dvr-snat.yaml', import.meta.url), 'utf8');
+
+test('lab: a host on an edge that is not a tap, a sub-interface without its parent', () => {
+  let t = mutate('edge: tor:swp2', 'edge: w02:fpr-3bbebb1a-5', LAB);
+  t = mutate('{ parent: swp1, vlan: 103,', '{ parent: swp9, vlan: 103,', t);
+  assert.deepEqual(errorsOf(t), [
+    `${FILE}:${at(t, 'swp9')}: at /gateways/tor/interfaces/swp1.103/parent: no interface "swp9" on gateway tor`,
+    `${FILE}:${at(t, 'w02:fpr-3bbebb1a-5')}: at /hosts/inet/edge: expected a tap edge, got kind none`,
+  ]);
+});
+
+test('lab: a wire to a port that is already an edge, a route via an address the gateway cannot reach', () => {
+  let t = mutate('  - [w02:eth3, tor:swp1]', '  - [w02:eth3, tor:swp2]', LAB);
+  t = mutate('198.51.100.204 via 10.206.221.195 dev swp1.103', '198.51.100.204 via 10.206.222.195 dev swp1.103', t);
+  assert.deepEqual(errorsOf(t), [
+    `${FILE}:${at(t, 'swp1: { mac')}: at /gateways/tor/interfaces/swp1: swp1 (an interface of gateway tor) has no link: make it a veth end, a wire end or an edge`,
+    `${FILE}:${at(t, '10.206.222.195')}: at /gateways/tor/routes: expected a gateway reachable through a connected route on swp1.103, got 10.206.222.195 (the kernel would say: Nexthop has invalid gateway)`,
+    `${FILE}:${at(t, 'tor:swp2]')}: at /wires/0/1: swp2 is already an edge (line ${at(t, 'swp2: { kind: tap').split(':')[0]}); it cannot also be a wire end`,
+  ]);
+});
+
+test('schema errors: names, patterns, enums, edge kinds, pairs', () => {
+  const text = [
+    'nodes:', // 1
+    '  "bad name":', // 2
+    '    underlay: { nic: eth2, ip: 10.0.0.1/24, mac: zz:16:3e:06:d8:7b, gateway: 10.0.0.254, gateway_mac: 00:00:00:00:00:01 }', // 3
+    '    ovs:', // 4
+    '      br0: { fail_mode: open }', // 5
+    '    edges:', // 6
+    '      p1: { kind: tapp }', // 7
+    '      p2: { dev: x }', // 8
+    'wires:', // 9
+    '  - [a:b]', // 10
+  ].join('\n');
+  assert.deepEqual(errorsOf(text).map((e) => e.replace(`${FILE}:`, '')), [
+    `2:3: at /nodes/bad name: invalid name "bad name": expected a name of letters, digits, '_', '.', '-' (starting with a letter or digit, at most 63 characters)`,
+    '3:50: at /nodes/bad name/underlay/mac: expected a MAC address like fa:16:3e:06:d8:7b, got "zz:16:3e:06:d8:7b"',
+    '5:25: at /nodes/bad name/ovs/br0/fail_mode: expected one of secure, standalone, got "open"',
+    '7:19: at /nodes/bad name/edges/p1/kind: expected kind one of tap, underlay, none, got "tapp"',
+    '8:7: at /nodes/bad name/edges/p2: missing required key "kind"',
+    '10:5: at /wires/0: expected a pair of two port names, got 1 item',
+  ]);
 });

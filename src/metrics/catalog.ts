@@ -1,0 +1,91 @@
+// Every metric dpemu exports: its Prometheus name, type, help and labels,
+// keyed by the cell name elements and workers use in Stats. A component that
+// adds counters allocates cells under one of these names (the *_COUNTERS
+// lists below) and the exporter finds them; a name missing here is still
+// exported, as a gauge called dpemu_<name>, and a unit test flags it.
+import { HIST_BOUNDS_SECONDS } from './histogram.js';
+
+export type MetricType = 'counter' | 'gauge' | 'histogram';
+
+export interface MetricSpec {
+  name: string;
+  type: MetricType;
+  help: string;
+  labels: readonly string[];
+}
+
+const PORT = ['node', 'element', 'kind', 'port'] as const;
+const ELEMENT = ['node', 'element', 'kind'] as const;
+const TAP = ['node', 'port', 'worker'] as const;
+
+const c = (name: string, help: string, labels: readonly string[]): MetricSpec => ({ name, type: 'counter', help, labels });
+const g = (name: string, help: string, labels: readonly string[]): MetricSpec => ({ name, type: 'gauge', help, labels });
+const h = (name: string, help: string, labels: readonly string[]): MetricSpec => ({ name, type: 'histogram', help, labels });
+
+/** Cell name (Stats.desc[i].name; for histograms the name before _bucket/_sum) -> metric. */
+export const CELL_METRICS: Readonly<Record<string, MetricSpec>> = {
+  // The engine, per element port (src/datapath/engine.ts).
+  port_rx_packets: c('dpemu_port_rx_packets_total', 'Frames delivered into an element through this port.', PORT),
+  port_rx_bytes: c('dpemu_port_rx_bytes_total', 'Bytes of the frames delivered into an element through this port.', PORT),
+  port_tx_packets: c('dpemu_port_tx_packets_total', 'Frames an element sent out of this port.', PORT),
+  port_tx_bytes: c('dpemu_port_tx_bytes_total', 'Bytes of the frames an element sent out of this port.', PORT),
+  port_tx_dropped: c('dpemu_port_tx_dropped_packets_total', 'Frames an element could not send out of this port (port down).', PORT),
+  // The engine, per element and drop reason (src/datapath/drop-reasons.ts).
+  drops: c('dpemu_dropped_packets_total', 'Packets an element dropped, by reason (the kernel\'s drop reasons).', [...ELEMENT, 'reason']),
+  // Latency, sampled (src/metrics/latency.ts; what is sampled is in its header).
+  stage_latency: h('dpemu_stage_latency_seconds', 'Time a sampled packet spends inside one element (one delivery).', ELEMENT),
+  pipeline_latency: h('dpemu_pipeline_latency_seconds', 'Time from a sampled inject to the last output it caused, inside the engine.', ['node']),
+  e2e_latency: h('dpemu_e2e_latency_seconds', 'Time from a sampled TAP read to its TAP write (bumped by the TAP I/O loop).', ['node']),
+  // TAP ports (src/io): allocate TAP_COUNTERS per TAP and worker.
+  tap_rx_packets: c('dpemu_tap_rx_packets_total', 'Frames read from a TAP device.', TAP),
+  tap_rx_bytes: c('dpemu_tap_rx_bytes_total', 'Bytes read from a TAP device.', TAP),
+  tap_rx_errors: c('dpemu_tap_rx_errors_total', 'Failed reads from a TAP device.', TAP),
+  tap_rx_dropped: c('dpemu_tap_rx_dropped_packets_total', 'Frames read from a TAP device and dropped before the pipeline (no buffer, ring full).', TAP),
+  tap_tx_packets: c('dpemu_tap_tx_packets_total', 'Frames written to a TAP device.', TAP),
+  tap_tx_bytes: c('dpemu_tap_tx_bytes_total', 'Bytes written to a TAP device.', TAP),
+  tap_tx_errors: c('dpemu_tap_tx_errors_total', 'Failed writes to a TAP device.', TAP),
+  tap_tx_dropped: c('dpemu_tap_tx_dropped_packets_total', 'Frames meant for a TAP device and dropped (device gone, queue full).', TAP),
+  // Rings between threads: allocate RING_COUNTERS per ring.
+  ring_enqueued: c('dpemu_ring_enqueued_total', 'Descriptors put on a ring.', ['ring']),
+  ring_drops: c('dpemu_ring_dropped_packets_total', 'Packets dropped because a ring was full.', ['ring']),
+  ring_occupancy: g('dpemu_ring_occupancy', 'Descriptors on a ring at the last update.', ['ring']),
+  ring_capacity: g('dpemu_ring_capacity', 'Descriptors a ring can hold.', ['ring']),
+  // Workers: allocate WORKER_COUNTERS per worker; utilisation is rate(busy seconds).
+  worker_busy_seconds: c('dpemu_worker_busy_seconds_total', 'Seconds a worker spent processing (rate() of it is the utilisation).', ['worker']),
+  worker_batches: c('dpemu_worker_batches_total', 'Batches a worker ran through the pipeline.', ['worker']),
+  worker_packets: c('dpemu_worker_packets_total', 'Packets a worker ran through the pipeline.', ['worker']),
+  // Fast path (megaflow-style cache): allocate FASTPATH_COUNTERS per worker.
+  fastpath_hits: c('dpemu_fastpath_hits_total', 'Packets the fast-path cache decided.', ['worker']),
+  fastpath_misses: c('dpemu_fastpath_misses_total', 'Packets that missed the fast-path cache and took the slow path.', ['worker']),
+  fastpath_invalidations: c('dpemu_fastpath_invalidations_total', 'Fast-path cache flushes caused by a table change.', ['worker']),
+  fastpath_entries: g('dpemu_fastpath_entries', 'Entries in the fast-path cache.', ['worker']),
+  // Conntrack, when a worker keeps it in shared memory (else read from the elements, below).
+  conntrack_entries: g('dpemu_conntrack_entries', 'Conntrack entries (nf_conntrack_count).', ['node', 'element']),
+  conntrack_max: g('dpemu_conntrack_entries_limit', 'Conntrack table limit (nf_conntrack_max; 0 = unbounded).', ['node', 'element']),
+};
+
+export const TAP_COUNTERS = ['tap_rx_packets', 'tap_rx_bytes', 'tap_rx_errors', 'tap_rx_dropped', 'tap_tx_packets', 'tap_tx_bytes', 'tap_tx_errors', 'tap_tx_dropped'] as const;
+export const RING_COUNTERS = ['ring_enqueued', 'ring_drops', 'ring_occupancy', 'ring_capacity'] as const;
+export const WORKER_COUNTERS = ['worker_busy_seconds', 'worker_batches', 'worker_packets'] as const;
+export const FASTPATH_COUNTERS = ['fastpath_hits', 'fastpath_misses', 'fastpath_invalidations', 'fastpath_entries'] as const;
+
+/** Metrics read from engine and element objects at scrape time (not Stats cells). */
+export const SCRAPE_METRICS = {
+  ovsTableLookups: c('dpemu_ovs_table_lookups_total', 'OpenFlow table lookups (ovs-ofctl dump-tables "lookup").', ['node', 'element', 'table']),
+  ovsTableMatched: c('dpemu_ovs_table_matched_total', 'OpenFlow table lookups that matched a flow (dump-tables "matched").', ['node', 'element', 'table']),
+  ovsTableFlows: g('dpemu_ovs_table_flows', 'Flows installed in an OpenFlow table (dump-tables "active").', ['node', 'element', 'table']),
+  localDelivered: c('dpemu_local_delivered_packets_total', 'Packets that ended at a local stack (echo answered, ARP learned): not drops.', []),
+  buffersFree: g('dpemu_packet_buffers_free', 'Free slots in the packet slab.', []),
+  buffersCapacity: g('dpemu_packet_buffers_capacity', 'Slots in the packet slab.', []),
+  samplingRatio: g('dpemu_latency_sampling_ratio', 'Fraction of deliveries and injects timed for the latency histograms (0 = off).', []),
+  mainBusy: c('dpemu_worker_busy_seconds_total', 'Seconds a worker spent processing (rate() of it is the utilisation).', ['worker']),
+} as const;
+
+/** Per-flow counters: unbounded cardinality, so exported only on request (/metrics?flows=1). */
+export const FLOW_METRICS = {
+  packets: c('dpemu_ovs_flow_packets_total', 'Packets that matched one OpenFlow flow (n_packets).', ['node', 'element', 'table', 'priority', 'cookie', 'match']),
+  bytes: c('dpemu_ovs_flow_bytes_total', 'Bytes that matched one OpenFlow flow (n_bytes).', ['node', 'element', 'table', 'priority', 'cookie', 'match']),
+} as const;
+
+/** Buckets of every latency histogram, for the docs and tests. */
+export const LATENCY_BUCKETS = HIST_BOUNDS_SECONDS;

@@ -1,0 +1,124 @@
+// prom-client collectors over shared memory (DESIGN.md principle 7): each
+// family is a prom-client metric whose get() reads Stats cells and element
+// state when the registry is scraped. Nothing here runs per packet; one
+// scrape reads every cell once (all families share one read per tick).
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric, type MetricType } from 'prom-client';
+import type { Engine } from '../datapath/engine.js';
+import type { Stats } from '../datapath/stats.js';
+import { FLOW_METRICS, SCRAPE_METRICS, type MetricSpec } from './catalog.js';
+import { HIST_BOUNDS_SECONDS } from './histogram.js';
+import { StatsReader, type Family } from './stats-reader.js';
+import { put, readEngine, readFlows } from './element-metrics.js';
+
+export interface CollectorOptions {
+  /** The engine: its Stats, its elements' tables and conntrack, its slab. */
+  engine?: Engine;
+  /** More Stats to sum in (one per worker), or the only source when there is no engine. */
+  stats?: Stats | readonly Stats[];
+  /** Register into this registry (default: a new one). */
+  registry?: Registry;
+  /** prom-client's process and Node.js metrics (process_*, nodejs_*; unprefixed, as dashboards expect). Default true. */
+  processMetrics?: boolean;
+}
+
+export interface Collectors {
+  /** Bounded families: what /metrics serves. */
+  readonly registry: Registry;
+  /** Per-flow families: added to a scrape only on request (/metrics?flows=1). */
+  readonly flowRegistry: Registry;
+  /** Register families for cells that appeared since the last call (new elements, workers, TAPs). */
+  sync(): void;
+  /** One read of everything, keyed by Prometheus name (tests, the control interface). */
+  read(): Map<string, Family>;
+  /** Cell names with no catalog entry. */
+  uncatalogued(): string[];
+}
+
+type Value = { value: number; labels: Record<string, string | number>; metricName?: string };
+
+function values(f: Family | undefined): Value[] {
+  if (!f) return [];
+  const out: Value[] = [];
+  for (const s of f.scalars.values()) out.push({ labels: s.labels, value: s.value });
+  const name = f.spec.name;
+  for (const s of f.hists.values()) {
+    const cum = s.hist.cumulative;
+    for (let i = 0; i < cum.length; i++) {
+      const le = i < HIST_BOUNDS_SECONDS.length ? HIST_BOUNDS_SECONDS[i]! : '+Inf';
+      out.push({ metricName: `${name}_bucket`, labels: { ...s.labels, le }, value: cum[i]! });
+    }
+    out.push({ metricName: `${name}_sum`, labels: s.labels, value: s.hist.sum });
+    out.push({ metricName: `${name}_count`, labels: s.labels, value: s.hist.count });
+  }
+  return out;
+}
+
+/** A prom-client metric of the spec's type whose get() returns what `current()` holds for it. */
+function familyMetric(spec: MetricSpec, current: () => Map<string, Family>): Metric {
+  const cfg = { name: spec.name, help: spec.help, labelNames: [...spec.labels], registers: [] };
+  const m: Metric =
+    spec.type === 'counter' ? new Counter(cfg) : spec.type === 'gauge' ? new Gauge(cfg) : new Histogram({ ...cfg, buckets: [...HIST_BOUNDS_SECONDS] });
+  // prom-client's text output takes name, help, type and values from get(); the type is a string at run time.
+  (m as unknown as { get(): Promise<unknown> }).get = async () => ({
+    name: spec.name,
+    help: spec.help,
+    type: spec.type as unknown as MetricType,
+    aggregator: 'sum',
+    values: values(current().get(spec.name)),
+  });
+  return m;
+}
+
+/** Memoise a read for the rest of this tick: a scrape calls every family's get() in one synchronous pass. */
+function perTick(read: () => Map<string, Family>): () => Map<string, Family> {
+  let snap: Map<string, Family> | null = null;
+  return () => {
+    if (!snap) {
+      snap = read();
+      setImmediate(() => {
+        snap = null;
+      });
+    }
+    return snap;
+  };
+}
+
+export function registerCollectors(opts: CollectorOptions): Collectors {
+  const sources: Stats[] = [];
+  if (opts.engine) sources.push(opts.engine.stats);
+  if (opts.stats) for (const s of Array.isArray(opts.stats) ? opts.stats : [opts.stats]) if (!sources.includes(s)) sources.push(s);
+  if (!sources.length) throw new Error('metrics: give an engine or at least one Stats');
+  const reader = new StatsReader(sources);
+  const engine = opts.engine;
+
+  const read = (): Map<string, Family> => {
+    const m = reader.read();
+    if (engine) readEngine(engine, m);
+    // The exporter's own thread: event-loop active time, the same meaning as a worker's busy seconds.
+    put(m, SCRAPE_METRICS.mainBusy, { worker: 'main' }, performance.eventLoopUtilization().active / 1000);
+    return m;
+  };
+  const current = perTick(read);
+
+  const registry = opts.registry ?? new Registry();
+  if (opts.processMetrics ?? true) collectDefaultMetrics({ register: registry });
+  const registered = new Set<string>();
+  const sync = (): void => {
+    for (const f of current().values()) {
+      if (registered.has(f.spec.name)) continue;
+      registered.add(f.spec.name);
+      registry.registerMetric(familyMetric(f.spec, current));
+    }
+  };
+  sync();
+
+  const flowRegistry = new Registry();
+  const flows = perTick(() => {
+    const m = new Map<string, Family>();
+    if (engine) readFlows(engine, m);
+    return m;
+  });
+  for (const spec of Object.values(FLOW_METRICS)) flowRegistry.registerMetric(familyMetric(spec, flows));
+
+  return { registry, flowRegistry, sync, read, uncatalogued: () => reader.uncatalogued() };
+}

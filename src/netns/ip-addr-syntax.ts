@@ -1,0 +1,195 @@
+// `ip link` / `ip addr` text: the arguments of `ip addr add|del`
+// (iproute2 ipaddr_modify) and what `ip link show` / `ip addr show` print
+// (print_linkinfo, print_addrinfo), both ways. IPv4 only: the inet6
+// lines of a real dump are skipped when reading and not produced.
+
+import { type Ip4, type Mac, formatIp4, formatMac, parseMac, prefixMask } from './addr.js';
+import { IpSyntaxError } from './errors.js';
+import { type AddrSpec, type Interface, type LinkKind, autoBroadcast, operState } from './interfaces.js';
+import { TokenStream, matches, tokenize } from './ip-tokens.js';
+import { scopeFromName, scopeName } from './names.js';
+
+/** `<BROADCAST,MULTICAST,UP,LOWER_UP>` in print_link_flags order. */
+export function linkFlags(l: Interface): string {
+  const f: string[] = [];
+  if (l.up && !l.carrier) f.push('NO-CARRIER');
+  if (l.kind === 'loopback') f.push('LOOPBACK');
+  else f.push('BROADCAST', 'MULTICAST');
+  if (l.noarp && l.kind !== 'loopback') f.push('NOARP');
+  if (l.up) f.push('UP');
+  if (l.up && l.carrier) f.push('LOWER_UP');
+  return `<${f.join(',')}>`;
+}
+
+function qdisc(l: Interface): string {
+  if (!l.everUp) return 'noop';
+  // Loopback, OVS internal ports and veths are IFF_NO_QUEUE devices.
+  return l.kind === 'tap' || l.kind === 'ether' ? 'fq_codel' : 'noqueue';
+}
+
+/** The two lines `ip link show` prints for a device (`mode DEFAULT` only there, not in `ip addr`). */
+export function formatLink(l: Interface, forIpAddr = false): string {
+  const name = l.peer ? `${l.name}@if${l.peer.ifindex}` : l.name;
+  let s = `${l.index}: ${name}: ${linkFlags(l)} mtu ${l.mtu} qdisc ${qdisc(l)} state ${operState(l)} `;
+  if (!forIpAddr) s += 'mode DEFAULT ';
+  s += `group default qlen ${l.qlen}\n`;
+  if (l.kind === 'loopback') s += `    link/loopback ${formatMac(l.mac)} brd 00:00:00:00:00:00`;
+  else s += `    link/ether ${formatMac(l.mac)} brd ff:ff:ff:ff:ff:ff`;
+  if (l.peer?.netns !== undefined) s += ` link-netns ${l.peer.netns}`;
+  else if (l.peer?.netnsId !== undefined) s += ` link-netnsid ${l.peer.netnsId}`;
+  return s + '\n';
+}
+
+/** `ip addr show` for one device: the link lines and an inet block per address. */
+export function formatAddrs(l: Interface): string {
+  let s = formatLink(l, true);
+  for (const a of l.addrs) {
+    s += `    inet ${formatIp4(a.local)}/${a.prefixLen} `;
+    if (a.broadcast) s += `brd ${formatIp4(a.broadcast)} `;
+    if (a.metric) s += `metric ${a.metric} `;
+    s += `scope ${scopeName(a.scope)} `;
+    if (a.secondary) s += 'secondary ';
+    if (a.noprefixroute) s += 'noprefixroute ';
+    s += `${a.label}\n       valid_lft forever preferred_lft forever\n`;
+  }
+  return s;
+}
+
+export interface AddrCommand {
+  dev?: string;
+  spec: AddrSpec;
+}
+
+/**
+ * Parse `ip addr add|del` arguments. As with iproute2, no broadcast is
+ * assigned unless `brd` is given (`brd +` computes it for /30 and shorter).
+ */
+export function parseAddrArgs(args: string, lineNo = 1, source?: string): AddrCommand {
+  const ts = new TokenStream(tokenize(args), lineNo, source);
+  let local: Ip4 | undefined;
+  let prefixLen = 32;
+  let brd: string | undefined;
+  const out: AddrCommand = { spec: { local: 0, prefixLen: 32, broadcast: 0 } };
+  let brdTok: { text: string; col: number } | undefined;
+  while (!ts.done) {
+    const t = ts.next();
+    const w = t.text;
+    if (w === 'dev') out.dev = ts.value(t).text;
+    else if (matches(w, 'broadcast') || w === 'brd') {
+      brdTok = ts.value(t);
+      brd = brdTok.text;
+    } else if (w === 'scope') {
+      const v = ts.value(t);
+      const s = scopeFromName(v.text);
+      if (s === undefined) throw ts.error(v, `invalid scope '${v.text}'`);
+      out.spec.scope = s;
+    } else if (w === 'label') out.spec.label = ts.value(t).text;
+    else if (matches(w, 'metric') || matches(w, 'priority')) out.spec.metric = ts.u32(t, 'metric');
+    else if (w === 'noprefixroute') out.spec.noprefixroute = true;
+    else if (w === 'valid_lft' || w === 'preferred_lft') ts.value(t);
+    else if (w === 'nodad' || w === 'optimistic' || w === 'home' || w === 'mngtmpaddr' || w === 'autojoin') continue;
+    else if (w === 'peer' || w === 'remote' || w === 'anycast') throw ts.error(t, `'${w}' is not supported`);
+    else {
+      const a = w === 'local' ? ts.value(t) : t;
+      if (local !== undefined) throw ts.unknown(a, ['dev', 'brd', 'broadcast', 'scope', 'label', 'metric', 'noprefixroute']);
+      const p = ts.prefix(a);
+      local = p.addr;
+      prefixLen = p.len;
+    }
+  }
+  if (local === undefined) throw ts.error(undefined, 'missing address');
+  out.spec.local = local;
+  out.spec.prefixLen = prefixLen;
+  if (brd === '+' || brd === '-') {
+    const hostBits = ~prefixMask(prefixLen) >>> 0;
+    out.spec.broadcast = prefixLen <= 30 ? (brd === '+' ? autoBroadcast(local, prefixLen) : (local & ~hostBits) >>> 0) : 0;
+  } else if (brd !== undefined) {
+    const b = ts.prefix(brdTok!);
+    out.spec.broadcast = b.addr;
+  }
+  return out;
+}
+
+export interface ShownLink {
+  name: string;
+  index: number;
+  kind: LinkKind;
+  mac: Mac;
+  mtu: number;
+  up: boolean;
+  carrier: boolean;
+  peerIfindex?: number;
+  netns?: string;
+  addrs: AddrSpec[];
+  line: number;
+}
+
+/** Read pasted `ip addr show` (or `ip link show`) output. */
+export function parseIpAddrShow(text: string, source?: string): ShownLink[] {
+  const links: ShownLink[] = [];
+  const lines = text.split(/\r?\n/);
+  lines.forEach((raw, i) => {
+    const no = i + 1;
+    if (!raw.trim()) return;
+    const head = /^(\d+):\s+([^:@\s]+)(?:@(\S+?))?:\s+<([^>]*)>\s*(.*)$/.exec(raw);
+    if (head) {
+      const [, idx, name, peer, flagText, rest] = head as unknown as [string, string, string, string | undefined, string, string];
+      const flags = flagText.split(',');
+      const mtu = /\bmtu (\d+)/.exec(rest);
+      const kind: LinkKind = flags.includes('LOOPBACK')
+        ? 'loopback'
+        : peer && /^if\d+$/.test(peer)
+          ? 'veth'
+          : /^tap/.test(name)
+            ? 'tap'
+            : /^(eth|en|em|bond)/.test(name)
+              ? 'ether'
+              : 'internal';
+      const l: ShownLink = {
+        name, index: Number(idx), kind, mac: 0, mtu: mtu ? Number(mtu[1]) : 1500,
+        up: flags.includes('UP'), carrier: flags.includes('LOWER_UP') || !flags.includes('UP'), addrs: [], line: no,
+      };
+      if (peer && /^if\d+$/.test(peer)) l.peerIfindex = Number(peer.slice(2));
+      links.push(l);
+      return;
+    }
+    const cur = links[links.length - 1];
+    const ts = new TokenStream(tokenize(raw), no, source);
+    const first = ts.peek();
+    if (!first) return;
+    if (!cur) throw new IpSyntaxError(no, first.col, first.text, 'expected an interface line ("N: NAME: <FLAGS> ...")', source);
+    if (first.text.startsWith('link/')) {
+      ts.next();
+      const m = ts.value(first);
+      const mac = parseMac(m.text);
+      if (mac === undefined) throw ts.error(m, `invalid link address '${m.text}'`);
+      cur.mac = mac;
+      while (!ts.done) {
+        const t = ts.next();
+        if (t.text === 'link-netns') cur.netns = ts.value(t).text;
+      }
+      return;
+    }
+    if (first.text !== 'inet') return; // inet6, valid_lft, altname, link details
+    ts.next();
+    const a = ts.value(first);
+    const p = ts.prefix(a);
+    const spec: AddrSpec = { local: p.addr, prefixLen: p.len, broadcast: 0 };
+    while (!ts.done) {
+      const t = ts.next();
+      if (t.text === 'brd') spec.broadcast = ts.prefix(ts.value(t)).addr;
+      else if (t.text === 'scope') {
+        const v = ts.value(t);
+        const s = scopeFromName(v.text);
+        if (s === undefined) throw ts.error(v, `invalid scope '${v.text}'`);
+        spec.scope = s;
+      } else if (t.text === 'metric') spec.metric = ts.u32(t);
+      else if (t.text === 'noprefixroute') spec.noprefixroute = true;
+      else if (['secondary', 'dynamic', 'tentative', 'deprecated', 'nodad', 'home', 'mngtmpaddr', 'permanent'].includes(t.text)) continue;
+      else if (ts.done) spec.label = t.text;
+      else throw ts.unknown(t, ['brd', 'scope', 'metric', 'secondary', 'noprefixroute']);
+    }
+    cur.addrs.push(spec);
+  });
+  return links;
+}

@@ -1,0 +1,80 @@
+// `ip neigh` text: the arguments of `ip neigh add|replace|change|del`
+// (iproute2 ip/ipneigh.c ipneigh_modify) and the lines `ip neigh show`
+// prints (print_neigh, iproute2 >= 5.16: every field followed by a space).
+
+import { type Ip4, formatIp4, formatMac, parseIp4, parseMac } from './addr.js';
+import { TokenStream, tokenize } from './ip-tokens.js';
+import { type NeighEntry, NUD, NUD_VALID, nudFromName, nudName } from './neighbour.js';
+import { type NeighSpec } from './specs.js';
+
+const KEYWORDS = ['dev', 'lladdr', 'nud', 'router', 'proxy', 'extern_learn', 'use', 'managed', 'protocol', 'to', 'used', 'probes', 'ref'];
+const STATES = ['INCOMPLETE', 'REACHABLE', 'STALE', 'DELAY', 'PROBE', 'FAILED', 'NOARP', 'PERMANENT'];
+
+/** Parse `ip neigh add` arguments (after the verb) or a line of `ip neigh show`. */
+export function parseNeigh(ts: TokenStream, show: boolean): NeighSpec {
+  let ip: Ip4 | undefined;
+  const n: Partial<NeighSpec> = {};
+  while (!ts.done) {
+    const t = ts.next();
+    const w = t.text;
+    if (w === 'dev') n.dev = ts.value(t).text;
+    else if (w === 'lladdr') {
+      const v = ts.value(t);
+      const m = parseMac(v.text);
+      if (m === undefined) throw ts.error(v, `invalid lladdr '${v.text}'`);
+      n.lladdr = m;
+    } else if (w === 'nud') {
+      const v = ts.value(t);
+      const s = v.text === 'all' ? undefined : nudFromName(v.text);
+      if (s === undefined) throw ts.error(v, `invalid nud state '${v.text}'`);
+      n.state = s;
+    } else if (w === 'router') n.router = true;
+    else if (w === 'proxy') n.proxy = true;
+    else if (w === 'extern_learn' || w === 'use' || w === 'managed' || w === 'offload') continue;
+    else if (w === 'protocol' || (show && (w === 'probes' || w === 'ref' || w === 'used'))) ts.value(t);
+    else if (show && STATES.includes(w)) n.state = (n.state ?? 0) | nudFromName(w)!;
+    else {
+      let a = t;
+      if (w === 'to') a = ts.value(t);
+      if (ip !== undefined) throw ts.unknown(a, [...KEYWORDS, ...STATES]);
+      ip = parseIp4(a.text);
+      if (ip === undefined) {
+        throw /^[0-9]/.test(a.text) ? ts.error(a, `invalid address '${a.text}'`) : ts.unknown(a, [...KEYWORDS, ...STATES]);
+      }
+    }
+  }
+  if (ip === undefined) throw ts.error(undefined, 'missing neighbour address');
+  return { ...n, ip };
+}
+
+export function parseNeighLine(line: string, lineNo = 1, source?: string): NeighSpec {
+  return parseNeigh(new TokenStream(tokenize(line), lineNo, source), true);
+}
+
+export function parseNeighArgs(args: string, lineNo = 1, source?: string): NeighSpec {
+  return parseNeigh(new TokenStream(tokenize(args), lineNo, source), false);
+}
+
+/**
+ * One entry as print_neigh prints it, trailing space included: the address,
+ * `dev` (unless listing one device), `lladdr` while the state is valid,
+ * `router`, then the state.
+ */
+export function formatNeigh(e: NeighEntry<unknown>, devName: string | undefined): string {
+  let s = `${formatIp4(e.ip)} `;
+  if (devName !== undefined) s += `dev ${devName} `;
+  if (e.state & NUD_VALID) s += `lladdr ${formatMac(e.mac)} `;
+  if (e.router) s += 'router ';
+  if (e.state !== NUD.NONE) s += nudName(e.state).split(' ').map((x) => `${x} `).join('');
+  return s;
+}
+
+/** `ip neigh show proxy` line. */
+export function formatProxyNeigh(ip: Ip4, devName: string): string {
+  return `${formatIp4(ip)} dev ${devName} proxy `;
+}
+
+/** The states `ip neigh show` lists without `nud all`: everything but NONE and NOARP. */
+export function shownByDefault(e: NeighEntry<unknown>): boolean {
+  return (e.state & 0xff & ~NUD.NOARP) !== 0;
+}

@@ -1,0 +1,174 @@
+// `ip rule` text: the arguments of `ip rule add|del` (iproute2 ip/iprule.c
+// iprule_modify) and the lines `ip rule show` prints (print_rule):
+// "PRIO:\tSELECTOR ACTION", fields joined by single spaces, no trailing space.
+
+import { formatIp4, parsePrefix } from './addr.js';
+import { type Token, TokenStream, matches, tokenize } from './ip-tokens.js';
+import { RTPROT_KERNEL, dsfieldFromName, dsfieldName, parseU32, protoFromName, protoName, tableFromName, tableName } from './names.js';
+import { type FibRule, type PortRange } from './rules.js';
+import { type RuleSpec } from './specs.js';
+
+const IP_PROTOS: Record<string, number> = { icmp: 1, igmp: 2, tcp: 6, udp: 17, gre: 47, esp: 50, ah: 51, sctp: 132 };
+const ipprotoName = (n: number) => Object.entries(IP_PROTOS).find(([, v]) => v === n)?.[0] ?? String(n);
+
+const KEYWORDS = [
+  'not', 'from', 'to', 'preference', 'order', 'priority', 'tos', 'dsfield', 'fwmark', 'realms', 'protocol', 'tun_id',
+  'table', 'lookup', 'suppress_prefixlength', 'suppress_ifgroup', 'dev', 'iif', 'oif', 'l3mdev', 'uidrange', 'nat',
+  'map-to', 'ipproto', 'sport', 'dport', 'type', 'goto', 'nop', 'blackhole', 'unreachable', 'prohibit', 'unicast',
+];
+
+function portRange(ts: TokenStream, kw: Token): PortRange {
+  const v = ts.value(kw);
+  const m = /^([0-9]+)(?:-([0-9]+))?$/.exec(v.text);
+  const start = m ? Number(m[1]) : NaN;
+  const end = m && m[2] !== undefined ? Number(m[2]) : start;
+  if (!m || start > 65535 || end > 65535 || end < start) throw ts.error(v, `invalid port range '${v.text}'`);
+  return { start, end };
+}
+
+/**
+ * Parse one rule: `ip rule add` arguments (after the verb) or a line of
+ * `ip rule show` ("3232235777:\tfrom 192.168.1.1/24 lookup 3232235777").
+ */
+export function parseRule(ts: TokenStream, show: boolean): RuleSpec {
+  const r: RuleSpec = {};
+  const first = ts.peek();
+  if (first && /^[0-9]+:$/.test(first.text)) {
+    ts.next();
+    const p = parseU32(first.text.slice(0, -1));
+    if (p === undefined) throw ts.error(first, `invalid priority '${first.text}'`);
+    r.priority = p;
+  } else if (show && first) {
+    throw ts.error(first, `expected 'PRIORITY:' at the start of an \`ip rule\` line, found '${first.text}'`);
+  }
+  while (!ts.done) {
+    const t = ts.next();
+    const w = t.text;
+    if (w === 'not') r.invert = true;
+    else if (w === 'from' || w === 'to') {
+      const v = ts.value(t);
+      const p = parsePrefix(v.text);
+      if (!p) throw ts.error(v, `invalid prefix '${v.text}'`);
+      if (w === 'from') {
+        r.src = p.addr;
+        r.srcLen = p.len;
+      } else {
+        r.dst = p.addr;
+        r.dstLen = p.len;
+      }
+    } else if (matches(w, 'preference') || matches(w, 'order') || matches(w, 'priority')) {
+      r.priority = ts.u32(t, 'preference');
+    } else if (w === 'tos' || matches(w, 'dsfield')) {
+      const v = ts.value(t);
+      const n = dsfieldFromName(v.text);
+      if (n === undefined) throw ts.error(v, `invalid tos '${v.text}'`);
+      r.tos = n;
+    } else if (w === 'fwmark') {
+      const v = ts.value(t);
+      const [m, k] = v.text.split('/');
+      const mark = parseU32(m!);
+      const mask = k === undefined ? undefined : parseU32(k);
+      if (mark === undefined || (k !== undefined && mask === undefined)) throw ts.error(v, `invalid fwmark '${v.text}'`);
+      r.fwmark = mark;
+      if (mask !== undefined) r.fwmask = mask;
+    } else if (matches(w, 'protocol')) {
+      const v = ts.value(t);
+      const p = protoFromName(v.text);
+      if (p === undefined) throw ts.error(v, `invalid protocol '${v.text}'`);
+      r.protocol = p;
+    } else if (matches(w, 'table') || w === 'lookup') {
+      const v = ts.value(t);
+      const id = tableFromName(v.text);
+      if (id === undefined) throw ts.error(v, `invalid table '${v.text}'`);
+      r.table = id;
+    } else if (matches(w, 'suppress_prefixlength') || w === 'sup_pl') {
+      const v = ts.value(t);
+      const n = Number(v.text);
+      if (!/^[0-9]+$/.test(v.text) || n > 0x7fff_ffff) throw ts.error(v, `invalid suppress_prefixlength '${v.text}'`);
+      r.suppressPrefixLen = n;
+    } else if (matches(w, 'suppress_ifgroup') || w === 'sup_group') {
+      const v = ts.value(t);
+      const n = v.text === 'default' ? 0 : parseU32(v.text);
+      if (n === undefined) throw ts.error(v, `invalid suppress_ifgroup '${v.text}'`);
+      r.suppressIfgroup = n;
+    } else if (w === 'dev' || w === 'iif' || w === 'oif') {
+      const v = ts.value(t);
+      if (w === 'oif') r.oif = v.text;
+      else r.iif = v.text;
+      if (show && ts.peek()?.text === '[detached]') ts.next();
+    } else if (w === 'uidrange') {
+      const v = ts.value(t);
+      const m = /^([0-9]+)-([0-9]+)$/.exec(v.text);
+      if (!m) throw ts.error(v, `invalid UID range '${v.text}'`);
+      r.uidrange = { start: Number(m[1]), end: Number(m[2]) };
+    } else if (w === 'ipproto') {
+      const v = ts.value(t);
+      const n = IP_PROTOS[v.text] ?? parseU32(v.text);
+      if (n === undefined || n > 255) throw ts.error(v, `invalid ipproto '${v.text}'`);
+      r.ipproto = n;
+    } else if (w === 'sport') r.sport = portRange(ts, t);
+    else if (w === 'dport') r.dport = portRange(ts, t);
+    else if (matches(w, 'realms') || w === 'nat' || matches(w, 'map-to') || w === 'l3mdev' || matches(w, 'tun_id')) {
+      throw ts.error(t, `'${w}' is not supported`);
+    } else {
+      let a: Token = t;
+      if (a.text === 'type') a = ts.value(t);
+      if (matches(a.text, 'goto')) {
+        r.action = 'goto';
+        r.gotoTarget = ts.u32(a, 'goto target');
+        if (show && ts.peek()?.text === '[unresolved]') ts.next();
+      } else if (matches(a.text, 'nop')) r.action = 'nop';
+      else if (a.text === 'blackhole' || a.text === 'unreachable' || a.text === 'prohibit') r.action = a.text;
+      else if (a.text === 'unicast') r.action = 'lookup';
+      else throw ts.unknown(a, KEYWORDS);
+    }
+  }
+  if (show && r.priority === undefined) throw ts.error(undefined, 'missing priority');
+  return r;
+}
+
+export function parseRuleLine(line: string, lineNo = 1, source?: string): RuleSpec {
+  return parseRule(new TokenStream(tokenize(line), lineNo, source), true);
+}
+
+export function parseRuleArgs(args: string, lineNo = 1, source?: string): RuleSpec {
+  return parseRule(new TokenStream(tokenize(args), lineNo, source), false);
+}
+
+const hex = (n: number) => (n === 0 ? '0' : `0x${n.toString(16)}`);
+
+/** A line as print_rule prints it (no trailing newline). `unresolved`: a goto whose target is missing. */
+export function formatRule(r: FibRule, unresolved = false): string {
+  let s = `${r.priority}:\t`;
+  if (r.invert) s += 'not ';
+  s += r.srcLen ? `from ${formatIp4(r.src)}${r.srcLen !== 32 ? `/${r.srcLen}` : ''}` : 'from all';
+  if (r.dstLen) s += ` to ${formatIp4(r.dst)}${r.dstLen !== 32 ? `/${r.dstLen}` : ''}`;
+  if (r.tos) s += ` tos ${dsfieldName(r.tos)}`;
+  if (r.fwmark || r.fwmask) {
+    s += ` fwmark ${hex(r.fwmark)}`;
+    if (r.fwmask !== 0xffff_ffff) s += `/${hex(r.fwmask)}`;
+  }
+  if (r.iif !== undefined) s += ` iif ${r.iif}${r.iifIndex === -1 ? ' [detached]' : ''}`;
+  if (r.oif !== undefined) s += ` oif ${r.oif}${r.oifIndex === -1 ? ' [detached]' : ''}`;
+  if (r.uidrange) s += ` uidrange ${r.uidrange.start}-${r.uidrange.end}`;
+  if (r.ipproto) s += ` ipproto ${ipprotoName(r.ipproto)}`;
+  for (const [k, p] of [['sport', r.sport], ['dport', r.dport]] as const) {
+    if (p) s += p.start === p.end ? ` ${k} ${p.start}` : ` ${k} ${p.start}-${p.end}`;
+  }
+  if (r.table) {
+    s += ` lookup ${tableName(r.table)}`;
+    if (r.suppressPrefixLen !== -1) s += ` suppress_prefixlength ${r.suppressPrefixLen}`;
+    if (r.suppressIfgroup !== -1) s += ` suppress_ifgroup ${r.suppressIfgroup === 0 ? 'default' : r.suppressIfgroup}`;
+  }
+  if (r.action === 'goto') s += ` goto ${r.gotoTarget}${unresolved ? ' [unresolved]' : ''}`;
+  else if (r.action === 'nop') s += ' nop';
+  else if (r.action !== 'lookup') s += ` ${r.action}`;
+  if (r.protocol && r.protocol !== RTPROT_KERNEL) s += ` proto ${protoName(r.protocol)}`;
+  return s;
+}
+
+/** `ip rule show`: one "\n"-terminated line per rule. */
+export function formatRules(rules: readonly FibRule[]): string {
+  const prios = new Set(rules.map((r) => r.priority));
+  return rules.map((r) => formatRule(r, r.action === 'goto' && !prios.has(r.gotoTarget)) + '\n').join('');
+}

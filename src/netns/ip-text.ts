@@ -1,0 +1,365 @@
+// A namespace from the text a real node prints, and back: load pasted
+// `ip addr`, `ip rule`, `ip route [show table N]` and `ip neigh` output,
+// run `ip ...` / `sysctl` commands, and print the same views `ip` prints.
+// Errors name the line (and the token) they come from.
+
+import { IpSyntaxError, RtnlError } from './errors.js';
+import { type Route } from './fib.js';
+import { formatAddrs, formatLink, parseAddrArgs, parseIpAddrShow } from './ip-addr-syntax.js';
+import { formatNeigh, formatProxyNeigh, parseNeighArgs, parseNeighLine, shownByDefault } from './ip-neigh-syntax.js';
+import { formatRoutes, parseRouteArgs, parseRouteLine, type ParsedRoute } from './ip-route-syntax.js';
+import { formatRules, parseRuleArgs, parseRuleLine } from './ip-rule-syntax.js';
+import { textLines, tokenize, matches } from './ip-tokens.js';
+import { RT_TABLE_LOCAL, RT_TABLE_MAIN, RTPROT_KERNEL, tableFromName } from './names.js';
+import { type NeighAction, NUD, NUD_VALID } from './neighbour.js';
+import { type Netns } from './netns.js';
+import { type RuleSpec } from './specs.js';
+
+export interface TextOptions {
+  /** Name of the text's origin (a file, a topology block) for messages. */
+  source?: string;
+  /** Line number of the text's first line within that origin. */
+  firstLine?: number;
+}
+
+/** A kernel refusal while applying line `no`, reported like a syntax error at its first token. */
+function atLine(e: unknown, line: string, no: number, source?: string): unknown {
+  if (!(e instanceof RtnlError)) return e;
+  const t = tokenize(line)[0];
+  return new IpSyntaxError(no, t?.col ?? 1, t?.text ?? '', e.message, source);
+}
+
+function lines(text: string, o: TextOptions): { line: string; no: number }[] {
+  const off = (o.firstLine ?? 1) - 1;
+  return textLines(text).map((l) => ({ line: l.line, no: l.no + off }));
+}
+
+// ---- printing -----------------------------------------------------------
+
+const fmtCtx = (ns: Netns) => ({
+  devName: (i: number) => ns.linkByIndex(i)?.name ?? `if${i}`,
+  carrier: (i: number) => ns.linkByIndex(i)?.carrier ?? true,
+});
+
+/** `ip route show [table ID|all]`. */
+export function showRoutes(ns: Netns, table: number | 'all' = RT_TABLE_MAIN): string {
+  if (table !== 'all') return formatRoutes(ns.fib.get(table)?.routes() ?? [], fmtCtx(ns));
+  // A dump of all tables walks the table hash (id & 255), then each table.
+  const tables = ns.fib.all().sort((a, b) => (a.id & 255) - (b.id & 255) || a.id - b.id);
+  const routes: Route[] = tables.flatMap((t) => t.routes());
+  return formatRoutes(routes, fmtCtx(ns), true);
+}
+
+/** `ip rule show`. */
+export function showRules(ns: Netns): string {
+  return formatRules(ns.rules.rules());
+}
+
+/** `ip neigh show [dev DEV] [nud all]`, or `ip neigh show proxy`. */
+export function showNeigh(ns: Netns, opts: { dev?: string; all?: boolean; proxy?: boolean } = {}): string {
+  const only = opts.dev !== undefined ? ns.mustLink(opts.dev).index : undefined;
+  if (opts.proxy) {
+    return ns.neigh
+      .proxyEntries()
+      .filter((p) => only === undefined || p.ifindex === only)
+      .map((p) => formatProxyNeigh(p.ip, ns.linkByIndex(p.ifindex)?.name ?? '') + '\n')
+      .join('');
+  }
+  return ns.neigh
+    .entries()
+    .filter((e) => (only === undefined || e.ifindex === only) && (opts.all || shownByDefault(e)))
+    .map((e) => formatNeigh(e, only === undefined ? ns.linkByIndex(e.ifindex)?.name ?? '' : undefined) + '\n')
+    .join('');
+}
+
+/** `ip addr show [dev DEV]`. */
+export function showAddr(ns: Netns, dev?: string): string {
+  return (dev !== undefined ? [ns.mustLink(dev)] : ns.links()).map(formatAddrs).join('');
+}
+
+/** `ip link show [dev DEV]`. */
+export function showLink(ns: Netns, dev?: string): string {
+  return (dev !== undefined ? [ns.mustLink(dev)] : ns.links()).map((l) => formatLink(l)).join('');
+}
+
+// ---- loading pasted output ----------------------------------------------
+
+/** Does `table` already hold a route the pasted line describes (as the kernel derived it from an address)? */
+function hasEquivalent(ns: Netns, table: number, p: ParsedRoute): boolean {
+  const t = ns.fib.get(table);
+  if (!t) return false;
+  const dev = p.dev !== undefined ? ns.link(p.dev)?.index : 0;
+  return t
+    .routes()
+    .some(
+      (r) =>
+        r.dst === p.dst && r.dstLen === p.dstLen && r.type === (p.type ?? 'unicast') && r.tos === (p.tos ?? 0) &&
+        r.priority === (p.metric ?? 0) && r.gateway === (p.gateway ?? 0) && (dev === undefined || r.dev === dev),
+    );
+}
+
+/**
+ * Load `ip route show [table N]` output into `table` (lines naming their
+ * own `table` go there). Routes the kernel already made from the
+ * interface addresses (proto kernel, or the same link route printed
+ * without it) are recognised and not added twice.
+ */
+export function loadRoutes(ns: Netns, text: string, opts: TextOptions & { table?: number } = {}): void {
+  for (const { line, no } of lines(text, opts)) {
+    const p = parseRouteLine(line, no, opts.source);
+    const table = p.table ?? opts.table ?? (p.type === 'local' || p.type === 'broadcast' ? RT_TABLE_LOCAL : RT_TABLE_MAIN);
+    const spec = { ...p, table };
+    if ((p.protocol === RTPROT_KERNEL || p.protocol === undefined) && hasEquivalent(ns, table, p)) continue;
+    try {
+      ns.addRoute(spec, 'add');
+    } catch (e) {
+      throw atLine(e, line, no, opts.source);
+    }
+  }
+}
+
+/** Load `ip rule show` output: the rule list becomes exactly what the text lists. */
+export function loadRules(ns: Netns, text: string, opts: TextOptions = {}): void {
+  const specs: RuleSpec[] = [];
+  const where: { line: string; no: number }[] = [];
+  for (const l of lines(text, opts)) {
+    specs.push(parseRuleLine(l.line, l.no, opts.source));
+    where.push(l);
+  }
+  try {
+    ns.setRules(specs);
+  } catch (e) {
+    // Find the offending line by replaying one rule at a time.
+    ns.setRules([]);
+    for (let i = 0; i < specs.length; i++) {
+      try {
+        ns.addRule(specs[i]!);
+      } catch (e2) {
+        throw atLine(e2, where[i]!.line, where[i]!.no, opts.source);
+      }
+    }
+    throw e;
+  }
+}
+
+/**
+ * Load `ip neigh show` output. Entries with an address (PERMANENT, NOARP,
+ * REACHABLE, STALE, DELAY, PROBE) are installed with that state; those
+ * without one (INCOMPLETE, FAILED) carry nothing to install and are skipped.
+ */
+export function loadNeighbours<P>(ns: Netns<P>, text: string, now = 0, opts: TextOptions & { dev?: string } = {}): NeighAction<P>[] {
+  const out: NeighAction<P>[] = [];
+  for (const { line, no } of lines(text, opts)) {
+    const n = parseNeighLine(line, no, opts.source);
+    if (n.dev === undefined) n.dev = opts.dev;
+    if (n.dev === undefined) {
+      const t = tokenize(line)[0]!;
+      throw new IpSyntaxError(no, t.col, t.text, `no device for neighbour '${t.text}' (add 'dev NAME')`, opts.source);
+    }
+    const state = n.state ?? NUD.PERMANENT;
+    if (!n.proxy && (!(state & NUD_VALID) || n.lladdr === undefined)) continue;
+    try {
+      out.push(...ns.neighSet({ ...n, state }, 'replace', now));
+    } catch (e) {
+      throw atLine(e, line, no, opts.source);
+    }
+  }
+  return out;
+}
+
+/** Create (or update) links and addresses from pasted `ip addr show` output. */
+export function loadAddrShow(ns: Netns, text: string, opts: TextOptions = {}): void {
+  for (const l of parseIpAddrShow(text, opts.source)) {
+    try {
+      let iface = ns.link(l.name);
+      if (!iface) {
+        const spec: Parameters<typeof ns.addLink>[0] = { name: l.name, kind: l.kind, mac: l.mac, mtu: l.mtu, carrier: l.carrier };
+        if (!ns.linkByIndex(l.index)) spec.index = l.index;
+        if (l.peerIfindex !== undefined) spec.peer = l.netns !== undefined ? { ifindex: l.peerIfindex, netns: l.netns } : { ifindex: l.peerIfindex };
+        iface = ns.addLink(spec);
+      } else {
+        iface.mac = l.mac || iface.mac;
+        iface.mtu = l.mtu;
+      }
+      ns.setLinkUp(l.name, l.up);
+      for (const a of l.addrs) {
+        if (iface.addrs.some((x) => x.local === a.local && x.prefixLen === a.prefixLen)) continue;
+        ns.addAddr(l.name, a);
+      }
+    } catch (e) {
+      throw atLine(e, l.name, l.line + (opts.firstLine ?? 1) - 1, opts.source);
+    }
+  }
+}
+
+// ---- syntax checks (for topology files) -----------------------------------
+
+export interface TextIssue {
+  line: number;
+  col: number;
+  message: string;
+}
+
+function check(text: string, parse: (line: string, no: number) => unknown): TextIssue[] {
+  const issues: TextIssue[] = [];
+  for (const { line, no } of textLines(text)) {
+    try {
+      parse(line, no);
+    } catch (e) {
+      if (e instanceof IpSyntaxError) issues.push({ line: e.line, col: e.column, message: e.reason });
+      else throw e;
+    }
+  }
+  return issues;
+}
+
+export const checkRoutesText = (text: string): TextIssue[] => check(text, (l, n) => parseRouteLine(l, n));
+export const checkRulesText = (text: string): TextIssue[] => check(text, (l, n) => parseRuleLine(l, n));
+export const checkNeighText = (text: string): TextIssue[] => check(text, (l, n) => parseNeighLine(l, n));
+
+// ---- commands ---------------------------------------------------------------
+
+const OBJECTS = ['address', 'addrlabel', 'maddress', 'route', 'rule', 'neighbor', 'neighbour', 'ntable', 'link'];
+
+function verbOf(word: string | undefined, verbs: readonly string[]): string | undefined {
+  if (word === undefined) return undefined;
+  if (word === 'chg') return 'change';
+  if (word === 'lst') return 'list';
+  return verbs.find((v) => matches(word, v));
+}
+
+/**
+ * Run one command as a shell would: `ip [-4] OBJECT VERB ARGS` (route,
+ * rule, neigh, addr, link) or `sysctl [-w] NAME=VALUE`. Returns what the
+ * command prints (show verbs); throws IpSyntaxError or RtnlError.
+ */
+export function runCommand<P>(ns: Netns<P>, command: string, now = 0, opts: TextOptions = {}): string {
+  const no = opts.firstLine ?? 1;
+  const toks = tokenize(command).map((t) => t.text);
+  let i = 0;
+  const fail = (reason: string, tok = toks[i] ?? '') => {
+    const col = command.indexOf(tok) + 1 || 1;
+    return new IpSyntaxError(no, col, tok, reason, opts.source);
+  };
+  const rest = () => {
+    const t = tokenize(command)[i];
+    return t ? command.slice(t.col - 1) : '';
+  };
+  if (toks[0] === 'sysctl') {
+    i = 1;
+    if (toks[i] === '-w' || toks[i] === '-q') i++;
+    const kv = toks.slice(i).join(' ');
+    const m = /^([^=\s]+)\s*=\s*(-?\d+)$/.exec(kv);
+    if (!m) throw fail('expected NAME=VALUE');
+    ns.setSysctl(m[1]!, Number(m[2]));
+    return '';
+  }
+  if (toks[i] === 'ip') i++;
+  while (toks[i]?.startsWith('-')) {
+    if (toks[i] !== '-4') throw fail(`option '${toks[i]}' is not supported`);
+    i++;
+  }
+  const obj = toks[i] === undefined ? undefined : OBJECTS.find((o) => matches(toks[i]!, o));
+  if (!obj) throw fail(toks[i] === undefined ? 'missing object' : `unknown object '${toks[i]}'`);
+  i++;
+  switch (obj) {
+    case 'route': {
+      const verb = verbOf(toks[i], ['add', 'change', 'replace', 'prepend', 'append', 'delete', 'list', 'show']) ?? (toks[i] === undefined ? 'show' : undefined);
+      if (!verb) throw fail(`unknown command '${toks[i]}'`);
+      if (toks[i] !== undefined) i++;
+      if (verb === 'list' || verb === 'show') {
+        if (toks[i] === 'table' && toks[i + 1] !== undefined) {
+          if (toks[i + 1] === 'all') return showRoutes(ns, 'all');
+          const id = tableFromName(toks[i + 1]!);
+          if (id === undefined) throw fail(`invalid table '${toks[i + 1]}'`, toks[i + 1]);
+          return showRoutes(ns, id);
+        }
+        return showRoutes(ns);
+      }
+      const spec = parseRouteArgs(rest(), no, opts.source);
+      if (verb === 'delete') ns.delRoute(spec);
+      else ns.addRoute(spec, verb === 'add' ? 'add' : (verb as 'change' | 'replace' | 'prepend' | 'append'));
+      return '';
+    }
+    case 'rule': {
+      const verb = verbOf(toks[i], ['add', 'delete', 'list', 'show', 'flush']) ?? (toks[i] === undefined ? 'show' : undefined);
+      if (!verb) throw fail(`unknown command '${toks[i]}'`);
+      if (toks[i] !== undefined) i++;
+      if (verb === 'list' || verb === 'show') return showRules(ns);
+      if (verb === 'flush') {
+        // iproute2 deletes every rule that has a priority attribute: all but priority 0.
+        ns.setRules(ns.rules.rules().filter((r) => r.priority === 0).map((r) => ({ ...r })));
+        return '';
+      }
+      const spec = parseRuleArgs(rest(), no, opts.source);
+      if (verb === 'add') ns.addRule(spec);
+      else ns.delRule(spec);
+      return '';
+    }
+    case 'neighbor':
+    case 'neighbour': {
+      const verb = verbOf(toks[i], ['add', 'change', 'replace', 'delete', 'list', 'show']) ?? (toks[i] === undefined ? 'show' : undefined);
+      if (!verb) throw fail(`unknown command '${toks[i]}'`);
+      if (toks[i] !== undefined) i++;
+      if (verb === 'list' || verb === 'show') {
+        const o: { dev?: string; all?: boolean; proxy?: boolean } = {};
+        for (let j = i; j < toks.length; j++) {
+          if (toks[j] === 'dev') o.dev = toks[++j];
+          else if (toks[j] === 'nud' && toks[j + 1] === 'all') (o.all = true), j++;
+          else if (toks[j] === 'proxy') o.proxy = true;
+        }
+        return showNeigh(ns, o);
+      }
+      const spec = parseNeighArgs(rest(), no, opts.source);
+      if (verb === 'delete') ns.neighDel(spec, now);
+      else ns.neighSet(spec, verb as 'add' | 'change' | 'replace', now);
+      return '';
+    }
+    case 'address': {
+      const verb = verbOf(toks[i], ['add', 'change', 'replace', 'delete', 'list', 'show']) ?? (toks[i] === undefined ? 'show' : undefined);
+      if (!verb) throw fail(`unknown command '${toks[i]}'`);
+      if (toks[i] !== undefined) i++;
+      if (verb === 'list' || verb === 'show') return showAddr(ns, toks[i] === 'dev' ? toks[i + 1] : toks[i]);
+      const a = parseAddrArgs(rest(), no, opts.source);
+      if (a.dev === undefined) throw fail('missing dev', toks[toks.length - 1]);
+      if (verb === 'delete') ns.delAddr(a.dev, a.spec.local, /\//.test(rest()) ? a.spec.prefixLen : undefined);
+      else ns.addAddr(a.dev, a.spec);
+      return '';
+    }
+    case 'link': {
+      const verb = verbOf(toks[i], ['set', 'list', 'show']) ?? (toks[i] === undefined ? 'show' : undefined);
+      if (!verb) throw fail(`unknown command '${toks[i]}'`);
+      if (toks[i] !== undefined) i++;
+      if (verb !== 'set') return showLink(ns, toks[i] === 'dev' ? toks[i + 1] : toks[i]);
+      if (toks[i] === 'dev') i++;
+      const dev = toks[i++];
+      if (dev === undefined) throw fail('missing device');
+      ns.mustLink(dev);
+      while (i < toks.length) {
+        const w = toks[i++]!;
+        if (w === 'up' || w === 'down') ns.setLinkUp(dev, w === 'up');
+        else if (w === 'mtu') {
+          const v = Number(toks[i++]);
+          if (!Number.isInteger(v) || v < 68) throw fail(`invalid mtu '${toks[i - 1]}'`, toks[i - 1]);
+          ns.setMtu(dev, v);
+        } else throw fail(`'${w}' is not supported by ip link set here`, w);
+      }
+      return '';
+    }
+    default:
+      throw fail(`'ip ${obj}' is not supported`);
+  }
+}
+
+/** Run several commands, one per line; errors carry the line number. */
+export function runCommands<P>(ns: Netns<P>, text: string, now = 0, opts: TextOptions = {}): string {
+  let out = '';
+  for (const { line, no } of lines(text, opts)) {
+    try {
+      out += runCommand(ns, line, now, { ...opts, firstLine: no });
+    } catch (e) {
+      throw atLine(e, line, no, opts.source);
+    }
+  }
+  return out;
+}
