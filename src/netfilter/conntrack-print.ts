@@ -19,7 +19,7 @@ export interface ConntrackListOptions {
 function tupleText(t: CtTuple): string {
   let s = `src=${formatIpv4(t.src)} dst=${formatIpv4(t.dst)} `;
   if (t.proto === IPPROTO_ICMP) s += `type=${t.dport >>> 8} code=${t.dport & 0xff} id=${t.sport} `;
-  else if (t.proto === 6 || t.proto === 17 || t.proto === 132 || t.proto === 33 || t.proto === 136) s += `sport=${t.sport} dport=${t.dport} `;
+  else if (t.proto === 6 || t.proto === 17) s += `sport=${t.sport} dport=${t.dport} `;
   return s;
 }
 

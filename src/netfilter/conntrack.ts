@@ -400,7 +400,7 @@ export class Conntrack implements NatLookup {
     const dst = readU32(buf, inner + 16);
     let sport = 0;
     let dport = 0;
-    if (proto === IPPROTO_TCP || proto === IPPROTO_UDP || proto === 132 || proto === 33 || proto === 136) {
+    if (proto === IPPROTO_TCP || proto === IPPROTO_UDP) {
       if (dataoff + 4 > end) return this.invalid(p, 'icmp error: quoted ports truncated', true);
       sport = rd16(buf, dataoff);
       dport = rd16(buf, dataoff + 2);

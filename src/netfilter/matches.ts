@@ -7,7 +7,7 @@ import {
   IPS_ASSURED, IPS_CONFIRMED, IPS_DST_NAT, IPS_EXPECTED, IPS_SEEN_REPLY, IPS_SRC_NAT,
 } from './constants.js';
 import type { NfPacketInfo } from './packet-info.js';
-import { type ArgReader, fail, parseMarkMask, parsePort, parsePortRange, printMarkMask, saveString } from './args.js';
+import { type ArgReader, fail, parseMarkMask, parsePortRange, printMarkMask, saveString } from './args.js';
 
 export interface NfMatch {
   /** Module name as printed after `-m`. */
@@ -508,4 +508,3 @@ export function createMatchBuilder(name: string): MatchBuilder | null {
   }
 }
 
-export { parsePort };

@@ -64,8 +64,9 @@ function reciprocalScale(j: number, dist: number): number {
   return Math.floor((hi * dist + Math.floor((lo * dist) / 65536)) / 65536);
 }
 
+/** Protocols whose ports are part of the tuple here (others are tracked generically). */
 function usesPorts(proto: number): boolean {
-  return proto === IPPROTO_TCP || proto === IPPROTO_UDP || proto === 132 || proto === 33 || proto === 136;
+  return proto === IPPROTO_TCP || proto === IPPROTO_UDP;
 }
 
 /** nf_nat_used_tuple: would the reply to `t` collide with another entry? */
@@ -214,4 +215,3 @@ export function natInitialized(ct: CtEntry, manip: number): boolean {
   return (ct.status & (manip === MANIP_SRC ? IPS_SRC_NAT_DONE : IPS_DST_NAT_DONE)) !== 0;
 }
 
-export { MANIP_DST, MANIP_SRC };

@@ -266,6 +266,21 @@ COMMIT
   assert.ok(checksumsOk(out));
 });
 
+test('an ICMP error from a DNATed server is RELATED and leaves with the floating IP inside and out', () => {
+  const nf = new Netfilter();
+  nf.load('-t nat -A PREROUTING -d 172.24.4.100/32 -i rfp-e -j DNAT --to-destination 192.168.1.11');
+  const query = udp('198.51.100.5', '172.24.4.100', 5000, 53);
+  const pristine = query.slice();
+  forward(nf, query, 'rfp-e', 'qr-a', 0);
+  assert.equal(formatIpv4(r32(query, 16)), '192.168.1.11');
+  const unreach = icmpError('192.168.1.11', '198.51.100.5', 3, 3, query);
+  const p = forward(nf, unreach, 'qr-a', 'rfp-e', 1);
+  assert.equal(p.ctState, CT_RELATED);
+  assert.equal(formatIpv4(r32(unreach, 12)), '172.24.4.100', 'outer source is the floating IP');
+  assert.deepEqual(unreach.subarray(28, 56), pristine.subarray(0, 28), 'the quote shows the datagram as the client sent it');
+  assert.ok(checksumsOk(unreach));
+});
+
 test('MASQUERADE takes the address the stack picks for the output device', () => {
   const nf = new Netfilter({ host: { masqueradeSource: (dev) => (dev === 'eth0' ? ip('203.0.113.9') : 0) } });
   nf.load('-t nat -A POSTROUTING -o eth+ -j MASQUERADE');
