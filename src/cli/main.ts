@@ -26,6 +26,7 @@ program
   .option('--json', 'one JSON document, frames in hex')
   .option('--no-hosts', 'do not emulate the file\'s lab hosts')
   .allowUnknownOption(true)
+  .allowExcessArguments(true)
   .helpOption('-h, --help')
   .addHelpText(
     'after',

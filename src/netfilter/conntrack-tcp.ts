@@ -25,10 +25,10 @@ export const TCP_STATE_NAMES: readonly string[] = [
 
 const SYN_SET = 0, SYNACK_SET = 1, FIN_SET = 2, ACK_SET = 3, RST_SET = 4, NONE_SET = 5;
 
-const sNO = TCP_NONE, sSS = TCP_SYN_SENT, sSR = TCP_SYN_RECV, sES = TCP_ESTABLISHED, sFW = TCP_FIN_WAIT;
+const sSS = TCP_SYN_SENT, sSR = TCP_SYN_RECV, sES = TCP_ESTABLISHED, sFW = TCP_FIN_WAIT;
 const sCW = TCP_CLOSE_WAIT, sLA = TCP_LAST_ACK, sTW = TCP_TIME_WAIT, sCL = TCP_CLOSE, sS2 = TCP_SYN_SENT2;
 
-/** tcp_conntracks[dir][index][state]. */
+/** tcp_conntracks[dir][index][state]; columns sNO sSS sSR sES sFW sCW sLA sTW sCL sS2. */
 const TABLE: readonly (readonly (readonly number[])[])[] = [
   [ // ORIGINAL
     /* syn */ [sSS, sSS, sIG, sIG, sIG, sIG, sIG, sSS, sSS, sS2],

@@ -21,7 +21,7 @@ import {
   type HookName, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPS_DST_NAT, IPS_NAT_DONE_MASK, IPS_NAT_MASK, IPS_SRC_NAT,
   MANIP_DST, MANIP_SRC, NAT_MAP_IPS, type TableName, VERDICT_ACCEPT, VERDICT_DROP, VERDICT_REJECT, hookByName,
 } from './constants.js';
-import { EV_ACCEPT, EV_DROP, EV_NAT, EV_REJECT, type NfTracer, type TraversalResult, traverse } from './evaluate.js';
+import { EV_ACCEPT, EV_DROP, EV_NAT, EV_REJECT, type NfTraceEvent, type NfTracer, type TraversalResult, traverse } from './evaluate.js';
 import { type LoadOptions, loadIptables } from './iptables-parse.js';
 import { natInitialized } from './nat.js';
 import { icmpChecksumOk, icmpRecomputeChecksum, manipIpv4 } from './nat-rewrite.js';
@@ -29,6 +29,20 @@ import { type NfPacketInfo, resetConntrackInfo } from './packet-info.js';
 import type { Rule } from './rule.js';
 import { Ruleset } from './tables.js';
 import { type NatTarget, type RejectTarget, type RejectType, T_MASQUERADE } from './targets.js';
+
+/** What runs inside each hook, in order (for traces and documentation). */
+export const HOOK_SEQUENCE: Readonly<Record<HookName, readonly string[]>> = {
+  PREROUTING: ['raw', 'conntrack', 'mangle', 'nat'],
+  INPUT: ['mangle', 'filter', 'nat', 'confirm'],
+  FORWARD: ['mangle', 'filter'],
+  OUTPUT: ['raw', 'conntrack', 'mangle', 'nat', 'filter'],
+  POSTROUTING: ['mangle', 'nat', 'confirm'],
+};
+
+/** A trace event as the kernel's TRACE target logs it: `TRACE: nat:POSTROUTING:rule:2`. */
+export function formatTrace(ev: NfTraceEvent): string {
+  return `TRACE: ${ev.table}:${ev.chain}:${ev.kind}:${ev.ruleNum}`;
+}
 
 /** What netfilter asks of the namespace stack. */
 export interface NfHost {
@@ -50,7 +64,7 @@ export interface HookResult {
   verdict: number;
   /** Drop reason when verdict is DROP or REJECT. */
   reason: string | null;
-  /** The rule that dropped or rejected (null for a policy or a non-rule drop). */
+  /** The rule that dropped or rejected (null for a policy or a non-rule drop), or that chose a NAT binding. */
   rule: Rule | null;
   table: TableName | null;
   chain: string | null;
@@ -237,12 +251,16 @@ export class Netfilter {
 
   private bind(ct: CtEntry, rule: Rule, manip: number, p: NfPacketInfo, now: number): boolean {
     const tg = rule.target as NatTarget;
-    this.result.natRule = rule;
+    const r = this.result;
+    r.natRule = rule;
+    r.table = 'nat';
+    r.chain = this.tr.chain?.name ?? null;
+    r.ruleNum = this.tr.ruleNum;
     if (tg.kind === T_MASQUERADE) {
       const src = p.outIf !== null && this.host ? this.host.masqueradeSource(p.outIf, p.dst) >>> 0 : 0;
       if (src === 0) return this.drop('nat_masquerade_no_address');
-      const r = tg.range;
-      this.conntrack.setupNat(ct, { ...r, flags: r.flags | NAT_MAP_IPS, minAddr: src, maxAddr: src }, manip, now);
+      const range = tg.range;
+      this.conntrack.setupNat(ct, { ...range, flags: range.flags | NAT_MAP_IPS, minAddr: src, maxAddr: src }, manip, now);
       ct.masqIf = p.outIf;
       return true;
     }

@@ -153,7 +153,10 @@ export class Ruleset {
           r.jump = null;
           if (r.target.kind === T_JUMP || r.target.kind === T_GOTO) {
             const dest = t.chains.get(r.target.name);
-            if (!dest) throw new NfSyntaxError(r.line, r.targetColumn, r.target.name, `chain '${r.target.name}' does not exist`);
+            if (!dest) {
+              const hint = /^[A-Z]+$/.test(r.target.name) ? ' (nor is it a target this emulator knows)' : '';
+              throw new NfSyntaxError(r.line, r.targetColumn, r.target.name, `chain '${r.target.name}' does not exist${hint}`);
+            }
             if (dest.builtin) throw new NfSyntaxError(r.line, r.targetColumn, r.target.name, `cannot jump to built-in chain '${r.target.name}'`);
             r.jump = dest;
             dest.refs++;

@@ -121,8 +121,10 @@ export function localAddrDev(view: AddrView, addr: Ip4, addrsOnly = false): numb
 }
 
 /**
- * __inet_dev_addr_type: the type of the local-table route for `addr`
- * (constrained to `ifindex` when given), 'unicast' when there is none.
+ * __inet_dev_addr_type: the type of the local-table route for `addr`,
+ * 'unicast' when there is none. With `ifindex` it is inet_dev_addr_type
+ * (the route must use that device); without, inet_addr_type and
+ * inet_addr_type_dev_table (what ARP uses: any device).
  */
 export function addrType(view: AddrView, addr: Ip4, ifindex = 0, table = RT_TABLE_LOCAL): RouteType {
   if (isZeronet(addr) || isLbcast(addr)) return 'broadcast';

@@ -49,10 +49,10 @@ export function arpAnnounceSource(view: AddrView, iface: Interface, target: Ip4,
   let saddr = 0;
   switch (inDev.arpAnnounce(view.confOf(iface))) {
     case 0:
-      if (pktSrc !== undefined && addrType(view, pktSrc, iface.index) === 'local') saddr = pktSrc;
+      if (pktSrc !== undefined && addrType(view, pktSrc) === 'local') saddr = pktSrc;
       break;
     case 1:
-      if (pktSrc !== undefined && addrType(view, pktSrc, iface.index) === 'local' && addrOnlink(iface, target, pktSrc)) {
+      if (pktSrc !== undefined && addrType(view, pktSrc) === 'local' && addrOnlink(iface, target, pktSrc)) {
         saddr = pktSrc;
       }
       break;

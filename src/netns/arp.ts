@@ -58,7 +58,7 @@ export interface ArpOptions {
 function isGarp(ns: Netns, ifindex: number, a: ArpPacket): boolean {
   let garp = a.tip === a.sip;
   if (garp && a.op === ARPOP_REPLY) garp = a.tha === a.sha;
-  return garp && addrType(ns, a.sip, ifindex) === 'unicast';
+  return garp && addrType(ns, a.sip) === 'unicast';
 }
 
 /** arp_process for `a` received on `ifindex` at time `now`. */
@@ -87,7 +87,7 @@ export function arpProcess<P>(
 
   // Duplicate address detection probe (RFC 2131/5227): sender address 0.
   if (a.sip === 0) {
-    if (a.op === ARPOP_REQUEST && addrType(ns, a.tip, ifindex) === 'local' && !arpIgnore(ns, iface, a.sip, a.tip)) {
+    if (a.op === ARPOP_REQUEST && addrType(ns, a.tip) === 'local' && !arpIgnore(ns, iface, a.sip, a.tip)) {
       out.reply = reply(now);
     }
     return out;
@@ -138,7 +138,7 @@ export function arpProcess<P>(
   const accept = arpAccept(ns, iface, a.sip);
   const garp = n || accept ? isGarp(ns, ifindex, a) : false;
   if (accept && !n) {
-    if (garp || (a.op === ARPOP_REPLY && addrType(ns, a.sip, ifindex) === 'unicast')) {
+    if (garp || (a.op === ARPOP_REPLY && addrType(ns, a.sip) === 'unicast')) {
       n = ns.neigh.lookupOrCreate(a.sip, ifindex, now);
     }
   }

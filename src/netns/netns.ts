@@ -89,8 +89,9 @@ export class Netns<P = unknown> implements AddrView {
     if (opts.now !== undefined) tableOpts.now = opts.now;
     this.neigh = new NeighbourTable<P>(
       {
-        addrType: (ip, ifindex) => {
-          const t = addrType(this, ip, ifindex);
+        // arp_constructor uses inet_addr_type_dev_table: the local table, any device.
+        addrType: (ip) => {
+          const t = addrType(this, ip);
           return t === 'broadcast' || t === 'multicast' || t === 'local' ? t : 'unicast';
         },
         devMac: (i) => this.byIndex.get(i)?.mac ?? 0,
@@ -358,7 +359,7 @@ export class Netns<P = unknown> implements AddrView {
       if (r.scope >= RT_SCOPE_LINK) throw new RtnlError('EINVAL', 'Nexthop has invalid scope');
       if (!dev) throw new RtnlError('ENODEV', 'Nexthop device required for onlink');
       if (!dev.up) throw new RtnlError('ENETDOWN', 'Nexthop device is not up');
-      if (addrType(this, r.gateway, dev.index) !== 'unicast') throw new RtnlError('EINVAL', 'Nexthop has invalid gateway');
+      if (addrType(this, r.gateway) !== 'unicast') throw new RtnlError('EINVAL', 'Nexthop has invalid gateway');
       r.nhScope = RT_SCOPE_LINK;
       return;
     }

@@ -82,7 +82,10 @@ function tunnelOptions(p: ModelOvsPort): TunnelOptions {
 
 function buildIpStack(engine: Engine, node: string, name: string, stack: IpStack | { sysctls: IpStack['sysctls']; interfaces: readonly NsInterface[]; routes: IpStack['routes']; neighbours: IpStack['neighbours']; rules?: null; iptables?: null }): NetNamespace {
   const ns = engine.add(new NetNamespace(node, name));
-  for (const [k, v] of Object.entries(stack.sysctls)) ns.setSysctl(k, v);
+  // Conntrack settings come first (they shape the table); per-device ones need their device.
+  const sysctls = Object.entries(stack.sysctls);
+  const isNf = ([k]: [string, unknown]) => k.startsWith('net.netfilter.');
+  for (const [k, v] of sysctls.filter(isNf)) ns.setSysctl(k, v);
   // Parents before VLAN sub-interfaces.
   const ifs = [...stack.interfaces].sort((a, b) => Number(!!a.vlan) - Number(!!b.vlan));
   for (const i of ifs) {
@@ -93,6 +96,7 @@ function buildIpStack(engine: Engine, node: string, name: string, stack: IpStack
       vlan: i.vlan,
     });
   }
+  for (const [k, v] of sysctls.filter((kv) => !isNf(kv))) ns.setSysctl(k, v);
   if (stack.routes) ns.loadRoutes(stack.routes.text);
   if (stack.rules) ns.loadRules(stack.rules.text);
   if (stack.neighbours) ns.loadNeighbours(stack.neighbours.text);

@@ -79,6 +79,7 @@ test('a NEW echo request leaving through rfp- is SNATed to 112.65.210.200 by the
   assert.ok(checksumsOk(pkt));
   assert.ok(trace.includes('neutron-l3-agent-snat:rule:2'), trace.join(' '));
   assert.equal(nf.result.natRule!.target.name, 'SNAT');
+  assert.deepEqual([nf.result.table, nf.result.chain, nf.result.ruleNum], ['nat', 'neutron-l3-agent-snat', 2]);
   assert.deepEqual(conntrackList(nf.conntrack, 1500), [
     'icmp     1 29 src=192.168.1.7 dst=8.8.8.8 type=8 code=0 id=60691 [UNREPLIED] src=8.8.8.8 dst=112.65.210.200 type=0 code=0 id=60691 mark=0 use=1',
   ]);

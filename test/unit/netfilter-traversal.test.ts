@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   CT_ESTABLISHED, CT_NEW, CT_UNTRACKED, HOOK_FORWARD, IPS_DST_NAT, Netfilter, type NfPacketInfo, type NfTraceEvent,
-  Ruleset, VERDICT_ACCEPT, VERDICT_DROP, VERDICT_REJECT, loadIptables, newPacketInfo, traverse,
+  Ruleset, VERDICT_ACCEPT, VERDICT_DROP, VERDICT_REJECT, formatTrace, loadIptables, newPacketInfo, traverse,
 } from '../../src/netfilter/index.js';
 import { EV_ACCEPT, EV_DROP, EV_REJECT } from '../../src/netfilter/evaluate.js';
 import { ip } from './netfilter-helpers.js';
@@ -159,9 +159,9 @@ test('the tracer sees every matched rule, implicit returns and the policy, as TR
   const nf = new Netfilter();
   nf.load('-N a\n-A a -p udp -j ACCEPT\n-A FORWARD -j a\n-A FORWARD -s 1.1.1.1 -j DROP');
   const seen: string[] = [];
-  nf.tracer = (e: NfTraceEvent) => seen.push(`${e.table}:${e.chain}:${e.kind}:${e.ruleNum}`);
+  nf.tracer = (e: NfTraceEvent) => seen.push(formatTrace(e));
   nf.forward(pkt({}), 0);
-  assert.deepEqual(seen, ['filter:FORWARD:rule:1', 'filter:a:return:2', 'filter:FORWARD:policy:3']);
+  assert.deepEqual(seen, ['TRACE: filter:FORWARD:rule:1', 'TRACE: filter:a:return:2', 'TRACE: filter:FORWARD:policy:3']);
 });
 
 test('CT --notrack in raw PREROUTING leaves the packet untracked (fip namespace)', () => {

@@ -1,0 +1,540 @@
+// A Linux network namespace's IPv4 stack as an element: its interfaces are
+// the element's ports. Frames go through what the kernel does with them:
+//   ARP       arp_rcv/arp_process (replies, neighbour learning, proxy ARP)
+//   IPv4 in   ip_rcv checks, PREROUTING (raw, conntrack, mangle, nat),
+//             ip_route_input, then local delivery (INPUT) or ip_forward
+//             (TTL, MTU/DF, FORWARD, POSTROUTING) and neighbour output
+//   local out icmp replies and errors: ip_route_output, OUTPUT, POSTROUTING
+// The decisions themselves live in netns.ts/route-*.ts/arp.ts (routing and
+// neighbours) and src/netfilter (iptables, conntrack, NAT); this file moves
+// the bytes between them and the ports.
+import { Element, type Port } from '../datapath/element.js';
+import type { Packet } from '../datapath/packet.js';
+import type { DropReason } from '../datapath/drop-reasons.js';
+import { Decoded, decode, decodeErrorName, decodeErrorLayer } from '../wire/decode.js';
+import { readU16, readU32, writeU16, writeU32, ipToString, macToString } from '../wire/addr.js';
+import { writeEth, ETH_HLEN, ETHERTYPE_IPV4, ETHERTYPE_ARP, ETHERTYPE_VLAN } from '../wire/ethernet.js';
+import { buildArpRequest, buildArpReply } from '../wire/arp.js';
+import { ipv4DecTtl, IPPROTO_ICMP, IPPROTO_UDP, IPPROTO_TCP, IP_DF } from '../wire/ipv4.js';
+import {
+  buildIcmpError, icmpErrorAllowed, icmpQuoteLen, icmpSetChecksum, ICMP_ECHO, ICMP_ECHOREPLY, ICMP_DEST_UNREACH,
+  ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, ICMP_FRAG_NEEDED, ICMP_PORT_UNREACH, ICMP_PROT_UNREACH, ICMP_HOST_UNREACH,
+} from '../wire/icmp.js';
+import { Netns } from './netns.js';
+import type { Interface } from './interfaces.js';
+import type { NeighAction, Solicit } from './neighbour.js';
+import { skbTruesize } from './neighbour.js';
+import { arpProcess, type PktType } from './arp.js';
+import { routeInput } from './route-input.js';
+import { routeOutput, icmpErrorRoute, type OutputDecision } from './route-output.js';
+import { loadRoutes, loadRules, loadNeighbours } from './ip-text.js';
+import { Netfilter, newPacketInfo, fillPacketInfo, type NfPacketInfo, type NetfilterOptions } from '../netfilter/index.js';
+import { VERDICT_ACCEPT, VERDICT_REJECT } from '../netfilter/constants.js';
+import { ruleSaveText } from '../netfilter/rule.js';
+
+export interface InterfaceConfig {
+  mac?: number; // 48-bit MAC as a number; random-looking default otherwise
+  mtu?: number;
+  addresses?: { ip: number; prefixLen: number }[];
+  /** A VLAN sub-interface of `parent` (e.g. swp1.103): tagged frames of that VID. */
+  vlan?: { parent: string; id: number };
+  up?: boolean;
+}
+
+/** Where an interface's frames go: its port, and the tag to push if it is a VLAN sub-interface. */
+interface IfBinding {
+  iface: Interface;
+  port: Port;
+  vid: number; // -1: not a VLAN sub-interface
+}
+
+const macHi = (m: number): number => Math.floor(m / 0x1_0000_0000);
+const macLo = (m: number): number => m >>> 0;
+
+export class NetNamespace extends Element {
+  readonly ns: Netns<Packet>;
+  nf: Netfilter;
+  private readonly nfOpts: NetfilterOptions;
+  /** Binding of each port's untagged traffic, by port index. */
+  private readonly byPort: (IfBinding | undefined)[] = [];
+  /** VLAN sub-interfaces by parent port index, then VID. */
+  private readonly vlans: (Map<number, IfBinding> | undefined)[] = [];
+  private readonly byIfindex = new Map<number, IfBinding>();
+  /** ARP replies held back by proxy_delay. */
+  private readonly delayed: { at: number; pkt: Packet; b: IfBinding }[] = [];
+  private readonly d = new Decoded();
+  private readonly info: NfPacketInfo = newPacketInfo();
+  private ipId = 0;
+
+  constructor(node: string, name: string) {
+    super('netns', node, name);
+    this.ns = new Netns<Packet>({ name });
+    this.nfOpts = { host: { masqueradeSource: (outIf, dst) => this.masqueradeSource(outIf, dst) } };
+    this.nf = new Netfilter(this.nfOpts);
+    // Neutron's per-namespace sysctls (reference §8.1); the topology may override them.
+    this.ns.setSysctl('net.ipv4.ip_forward', 1);
+    this.ns.setSysctl('net.ipv4.conf.all.arp_ignore', 1);
+    this.ns.setSysctl('net.ipv4.conf.all.arp_announce', 2);
+  }
+
+  // ---- configuration ----------------------------------------------------
+
+  /** Create interface `name` (a port of this element, unless it is a VLAN sub-interface). */
+  addInterface(name: string, cfg: InterfaceConfig = {}): Port {
+    const mac = cfg.mac ?? pseudoMac(`${this.node}/${this.name}/${name}`);
+    const iface = this.ns.addLink({ name, kind: 'veth', mac, mtu: cfg.mtu ?? 1500 });
+    this.ns.setLinkUp(name, cfg.up ?? true);
+    for (const a of cfg.addresses ?? []) this.ns.addAddr(name, { local: a.ip, prefixLen: a.prefixLen });
+    if (cfg.vlan) {
+      const parent = this.byIfindex.get(this.ns.mustLink(cfg.vlan.parent).index);
+      if (!parent || parent.vid >= 0) throw new Error(`${name}: VLAN parent ${cfg.vlan.parent} is not a plain interface of ${this.name}`);
+      const b: IfBinding = { iface, port: parent.port, vid: cfg.vlan.id };
+      let m = this.vlans[parent.port.index];
+      if (!m) this.vlans[parent.port.index] = m = new Map();
+      m.set(cfg.vlan.id, b);
+      this.byIfindex.set(iface.index, b);
+      return parent.port;
+    }
+    const port = this.engine.addPort(this, name);
+    const b: IfBinding = { iface, port, vid: -1 };
+    this.byPort[port.index] = b;
+    this.byIfindex.set(iface.index, b);
+    return port;
+  }
+
+  setSysctl(key: string, value: string | number): void {
+    const v = Number(value);
+    const nf = /^net\.netfilter\.nf_conntrack_(max|tcp_be_liberal|tcp_loose|checksum|acct)$/.exec(key.replaceAll('/', '.'));
+    if (!nf) return this.ns.setSysctl(key, v);
+    if (nf[1] === 'max') {
+      this.nfOpts.max = v;
+      this.nf.conntrack.max = v;
+      return;
+    }
+    if (nf[1] === 'tcp_be_liberal') this.nfOpts.tcpBeLiberal = v !== 0;
+    else if (nf[1] === 'tcp_loose') this.nfOpts.tcpLoose = v !== 0;
+    else if (nf[1] === 'checksum') this.nfOpts.checksum = v !== 0;
+    else this.nfOpts.acct = v !== 0;
+    // Conntrack reads these at creation: start it afresh (sysctls are set before rules and traffic).
+    if (this.nf.conntrack.count > 0 || this.nf.rules.conntrackNeeded) throw new Error(`${key}: set before iptables rules and traffic`);
+    this.nf = new Netfilter(this.nfOpts);
+  }
+
+  /** `ip route` text (several tables may be mixed with `table N`). */
+  loadRoutes(text: string): void {
+    loadRoutes(this.ns, text);
+  }
+
+  /** `ip rule` text: the rule list becomes exactly what it lists. */
+  loadRules(text: string): void {
+    loadRules(this.ns, text);
+  }
+
+  loadNeighbours(text: string): void {
+    this.runNeigh(loadNeighbours(this.ns, text, this.engine?.now ?? 0));
+  }
+
+  /** iptables-save (or -S) text. */
+  loadIptables(text: string): void {
+    this.nf.load(text);
+  }
+
+  private masqueradeSource(outIf: string, dst: number): number {
+    const l = this.ns.link(outIf);
+    if (!l) return 0;
+    const r = routeOutput(this.ns, { dst, oif: l.index });
+    return r.kind === 'error' ? 0 : r.src;
+  }
+
+  // ---- receive ------------------------------------------------------------
+
+  receive(pkt: Packet, port: Port): void {
+    const e = this.engine;
+    if (pkt.len < ETH_HLEN) return e.drop(pkt, this, 'malformed', 'shorter than an Ethernet header');
+    let b = this.byPort[port.index];
+    const buf = pkt.buf;
+    let type = readU16(buf, pkt.off + 12);
+    if (type === ETHERTYPE_VLAN) {
+      // Without a sub-interface for the tag the kernel has no handler for it.
+      const sub = this.vlans[port.index]?.get(readU16(buf, pkt.off + 14) & 0x0fff);
+      if (!sub) return e.drop(pkt, this, 'unknown_protocol', 'VLAN-tagged frame and no sub-interface for the tag');
+      if (pkt.len < ETH_HLEN + 4) return e.drop(pkt, this, 'malformed', 'truncated VLAN tag');
+      buf.copyWithin(pkt.off + 4, pkt.off, pkt.off + 12); // pop: move the MACs over the tag
+      pkt.pull(4);
+      b = sub;
+      type = readU16(buf, pkt.off + 12);
+    }
+    if (!b) return e.drop(pkt, this, 'no_carrier');
+    if (!b.iface.up) return e.drop(pkt, this, 'port_down', `${b.iface.name} is down`);
+    pkt.mark = 0; // a new namespace: skb_scrub_packet
+    const pt = pktType(buf, pkt.off, b.iface.mac);
+    if (type === ETHERTYPE_ARP) return this.rxArp(pkt, b, pt);
+    if (type === ETHERTYPE_IPV4) return this.rxIpv4(pkt, b, pt);
+    return e.drop(pkt, this, 'unknown_protocol', `ethertype 0x${type.toString(16).padStart(4, '0')}`);
+  }
+
+  private rxArp(pkt: Packet, b: IfBinding, pt: PktType): void {
+    const e = this.engine, d = this.d;
+    const err = decode(pkt.buf, pkt.off, pkt.len, d);
+    if (err !== 0) return e.drop(pkt, this, 'malformed', decodeErrorName(err));
+    if (pt === 'otherhost') return e.drop(pkt, this, 'not_for_us', `ARP to ${macToString(d.dstHi, d.dstLo)} on ${b.iface.name}`);
+    const now = e.now;
+    const out = arpProcess(this.ns, {
+      op: d.arpOp, sha: d.arpShaHi * 0x1_0000_0000 + d.arpShaLo, sip: d.arpSpa,
+      tha: d.arpThaHi * 0x1_0000_0000 + d.arpThaLo, tip: d.arpTpa,
+    }, b.iface.index, pt, now);
+    const what = d.arpOp === 1 ? `who-has ${ipToString(d.arpTpa)} tell ${ipToString(d.arpSpa)}` : `${ipToString(d.arpSpa)} is-at ${macToString(d.arpShaHi, d.arpShaLo)}`;
+    if (out.reply) {
+      const r = out.reply;
+      const rb = this.byIfindex.get(r.ifindex)!;
+      // The request's slot becomes the reply (arp_send_dst builds a new skb; same bytes).
+      pkt.off = pkt.slot * e.pool.slotSize + 128;
+      pkt.len = buildArpReply(pkt.buf, pkt.off, macHi(r.sha), macLo(r.sha), r.sip, macHi(r.tha), macLo(r.tha), r.tip);
+      if (e.tracing) e.note(pkt, this, `arp: ${what} on ${b.iface.name}: reply ${ipToString(r.sip)} is-at ${macToString(macHi(r.sha), macLo(r.sha))}${out.note ? ` (${out.note})` : ''}`);
+      this.runNeigh(out.neigh);
+      if (r.at > now) this.delayed.push({ at: r.at, pkt, b: rb });
+      else this.l2Out(pkt, rb);
+      return;
+    }
+    this.runNeigh(out.neigh);
+    e.consume(pkt, this, `arp: ${what} on ${b.iface.name}${out.note ? `: ${out.note}` : ': processed'}`);
+  }
+
+  private rxIpv4(pkt: Packet, b: IfBinding, pt: PktType): void {
+    const e = this.engine, d = this.d, buf = pkt.buf;
+    const err = decode(buf, pkt.off, pkt.len, d);
+    if (err !== 0 && decodeErrorLayer(err) <= 3) return e.drop(pkt, this, 'malformed', decodeErrorName(err));
+    if (!d.ipCsumOk) return e.drop(pkt, this, 'malformed', 'bad IPv4 header checksum');
+    if (pt === 'otherhost') return e.drop(pkt, this, 'not_for_us', `destination MAC ${macToString(d.dstHi, d.dstLo)} is not ${b.iface.name}'s`);
+    // ip_rcv: trim Ethernet padding beyond the IP total length.
+    if (ETH_HLEN + d.totLen < pkt.len) pkt.len = ETH_HLEN + d.totLen;
+    const l3 = pkt.off + ETH_HLEN;
+    const info = this.info;
+    const bad = fillPacketInfo(info, buf, l3, d.totLen);
+    if (bad) return e.drop(pkt, this, 'malformed', bad);
+    info.inIf = b.iface.name;
+    info.outIf = null;
+    info.mark = 0;
+    const now = e.now;
+    if (!this.hook(pkt, 'prerouting', now)) return;
+    const dst = info.dst, src = info.src; // after any DNAT
+    const rt = routeInput(this.ns, { src, dst, iif: b.iface.index, tos: buf[l3 + 1]!, mark: info.mark, proto: info.proto, sport: info.sport, dport: info.dport });
+    switch (rt.kind) {
+      case 'local':
+      case 'broadcast':
+        if (e.tracing) e.note(pkt, this, `route: ${ipToString(dst)} is local${rt.fib ? ` (${fibText(rt.fib)})` : ''}`);
+        return this.localIn(pkt, b, rt.kind === 'local');
+      case 'forward':
+        if (e.tracing) e.note(pkt, this, `route: ${fibText(rt.fib)} -> ${this.ns.linkByIndex(rt.oif)?.name} via ${ipToString(rt.nexthop)}`);
+        return this.forward(pkt, b, rt.oif, rt.nexthop, rt.mtu);
+      case 'unreachable': {
+        const reason: DropReason = rt.errno === 'ENETUNREACH' ? 'no_route' : 'unreachable_route';
+        if (rt.icmpCode !== undefined) this.icmpError(pkt, b, ICMP_DEST_UNREACH, rt.icmpCode, 0, false);
+        return e.drop(pkt, this, reason, `route to ${ipToString(dst)}: ${rt.errno}${rt.icmpCode !== undefined ? `, ICMP unreachable code ${rt.icmpCode} sent` : ''}`);
+      }
+      default:
+        return e.drop(pkt, this, 'filtered', `${rt.reason} (${ipToString(src)} -> ${ipToString(dst)})`);
+    }
+  }
+
+  /** ip_forward and ip_output for a received packet. */
+  private forward(pkt: Packet, inB: IfBinding, oif: number, nexthop: number, mtu: number): void {
+    const e = this.engine, buf = pkt.buf, l3 = pkt.off + ETH_HLEN;
+    const ttl = buf[l3 + 8]!;
+    if (ttl <= 1) {
+      this.icmpError(pkt, inB, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0, false);
+      return e.drop(pkt, this, 'ttl_exceeded', `TTL ${ttl}: ICMP time exceeded sent`);
+    }
+    const totLen = readU16(buf, l3 + 2);
+    if (totLen > mtu) {
+      if (readU16(buf, l3 + 6) & IP_DF) {
+        this.icmpError(pkt, inB, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, mtu & 0xffff, false);
+        return e.drop(pkt, this, 'mtu_exceeded', `${totLen} > MTU ${mtu} with DF: ICMP fragmentation needed sent`);
+      }
+      return e.drop(pkt, this, 'frag_unsupported', `${totLen} > MTU ${mtu}: fragmentation is not emulated`);
+    }
+    ipv4DecTtl(buf, l3);
+    const out = this.byIfindex.get(oif);
+    if (!out) return e.drop(pkt, this, 'no_route', 'output interface has no port');
+    this.info.outIf = out.iface.name;
+    if (!this.hook(pkt, 'forward', e.now) || !this.hook(pkt, 'postrouting', e.now)) return;
+    this.neighOut(pkt, out, nexthop);
+  }
+
+  /** Delivery to this namespace's own stack (ip_local_deliver). */
+  private localIn(pkt: Packet, b: IfBinding, unicast: boolean): void {
+    const e = this.engine, info = this.info, buf = pkt.buf, l3 = pkt.off + ETH_HLEN;
+    if (!this.hook(pkt, 'input', e.now)) return;
+    const proto = info.proto;
+    if (proto === IPPROTO_ICMP) {
+      if (info.icmpType === ICMP_ECHO && unicast) return this.echoReply(pkt);
+      return e.consume(pkt, this, `ICMP type ${info.icmpType} code ${info.icmpCode} delivered to the local stack`);
+    }
+    if (!unicast) return e.consume(pkt, this, 'broadcast delivered to the local stack');
+    if (proto === IPPROTO_UDP) {
+      // No socket listens in an emulated namespace: udp_rcv answers port unreachable.
+      this.icmpError(pkt, b, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, true);
+      return e.consume(pkt, this, `UDP to ${ipToString(info.dst)}:${info.dport}: no socket, ICMP port unreachable sent`);
+    }
+    if (proto === IPPROTO_TCP) return e.consume(pkt, this, `TCP to ${ipToString(info.dst)}:${info.dport}: no socket`);
+    void l3;
+    this.icmpError(pkt, b, ICMP_DEST_UNREACH, ICMP_PROT_UNREACH, 0, true);
+    return e.consume(pkt, this, `IP protocol ${proto}: ICMP protocol unreachable sent`);
+  }
+
+  /** icmp_echo: the request becomes its reply in place and is sent like any local packet. */
+  private echoReply(pkt: Packet): void {
+    const e = this.engine, buf = pkt.buf, l3 = pkt.off + ETH_HLEN;
+    const ihl = (buf[l3]! & 0x0f) * 4;
+    const src = this.info.dst, dst = this.info.src;
+    const totLen = readU16(buf, l3 + 2);
+    if (e.tracing) e.note(pkt, this, `icmp: echo request to ${ipToString(src)}: echo reply`);
+    buf[l3 + ihl] = ICMP_ECHOREPLY;
+    icmpSetChecksum(buf, l3 + ihl, totLen - ihl);
+    this.writeIpHeader(buf, l3, totLen, IPPROTO_ICMP, src, dst, buf[l3 + 1]!, readU16(buf, l3 + 6) & IP_DF);
+    // Copy the options? icmp_reply sends no IP options back unless it must (RR/TS); keep the header plain.
+    if (ihl > 20) {
+      buf.copyWithin(l3 + 20, l3 + ihl, l3 + totLen);
+      writeU16(buf, l3 + 2, totLen - (ihl - 20));
+      pkt.len -= ihl - 20;
+      buf[l3] = 0x45;
+      this.fixIpChecksum(buf, l3);
+    }
+    this.localOut(pkt, src);
+  }
+
+  /**
+   * icmp_send: an error about the packet in `pkt` (received on `inB`), sent
+   * from this namespace. `local`: the offending packet was addressed to us.
+   */
+  private icmpError(pkt: Packet, inB: IfBinding, type: number, code: number, info: number, local: boolean): void {
+    const e = this.engine, buf = pkt.buf, l3 = pkt.off + ETH_HLEN;
+    const ipLen = pkt.len - ETH_HLEN;
+    if (!icmpErrorAllowed(buf, l3, ipLen)) return;
+    const src = readU32(buf, l3 + 12), dst = readU32(buf, l3 + 16);
+    if (src === 0 || (src >>> 28) === 0xe || src === 0xffffffff) return; // never to a non-unicast source
+    const rt = icmpErrorRoute(this.ns, { src, dst, tos: buf[l3 + 1]!, iif: inB.iface.index, local, mark: pkt.mark });
+    if (rt.kind === 'error') return;
+    const err = e.alloc(pkt, this, `ICMP ${icmpName(type, code)} to ${ipToString(src)}`);
+    if (!err) return;
+    const el3 = err.off + ETH_HLEN;
+    const quote = icmpQuoteLen(ipLen, rt.mtu);
+    const len = buildIcmpError(err.buf, el3, type, code, info, rt.src, src, buf, l3, quote, 64, this.nextIpId());
+    err.len = ETH_HLEN + len;
+    if (e.tracing) e.note(err, this, `icmp: ${icmpName(type, code)} from ${ipToString(rt.src)} to ${ipToString(src)}`);
+    this.localOut(err, rt.src, rt);
+  }
+
+  /**
+   * A locally generated IPv4 packet (IP header at off+14, source set):
+   * ip_route_output, OUTPUT, POSTROUTING, neighbour output.
+   */
+  private localOut(pkt: Packet, src: number, decided?: OutputDecision): void {
+    const e = this.engine, buf = pkt.buf, l3 = pkt.off + ETH_HLEN, info = this.info;
+    const bad = fillPacketInfo(info, buf, l3, pkt.len - ETH_HLEN);
+    if (bad) return e.drop(pkt, this, 'malformed', bad);
+    info.inIf = null;
+    info.mark = 0;
+    let rt = decided ?? routeOutput(this.ns, { dst: info.dst, src, tos: buf[l3 + 1]!, proto: info.proto, sport: info.sport, dport: info.dport });
+    if (rt.kind === 'error') return e.drop(pkt, this, rt.errno === 'ENETUNREACH' ? 'no_route' : 'unreachable_route', `output route to ${ipToString(info.dst)}: ${rt.errno}`);
+    let out = this.byIfindex.get(rt.oif);
+    info.outIf = out?.iface.name ?? 'lo';
+    if (!this.hook(pkt, 'output', e.now)) return;
+    if (this.nf.result.reroute) {
+      rt = routeOutput(this.ns, { dst: info.dst, src: info.src, tos: buf[l3 + 1]!, mark: info.mark, proto: info.proto });
+      if (rt.kind === 'error') return e.drop(pkt, this, 'no_route', `rerouted to ${ipToString(info.dst)}: ${rt.errno}`);
+      out = this.byIfindex.get(rt.oif);
+      info.outIf = out?.iface.name ?? 'lo';
+    }
+    if (rt.kind === 'local' || !out) return e.consume(pkt, this, `to ${ipToString(info.dst)}: local`);
+    if (e.tracing) e.note(pkt, this, `route (output): ${rt.fib ? fibText(rt.fib) : ''} -> ${out.iface.name} via ${ipToString(rt.nexthop)}`);
+    if (!this.hook(pkt, 'postrouting', e.now)) return;
+    this.neighOut(pkt, out, rt.nexthop);
+  }
+
+  /** Run a netfilter hook; false when the packet was dropped (it is then accounted for). */
+  private hook(pkt: Packet, name: 'prerouting' | 'input' | 'forward' | 'output' | 'postrouting', now: number): boolean {
+    const nf = this.nf, e = this.engine;
+    const v = nf[name](this.info, now);
+    const r = nf.result;
+    if (e.tracing) {
+      if (r.natRule) e.note(pkt, this, `iptables -t nat: ${ruleSaveText(r.chain ?? name.toUpperCase(), r.natRule, false)} => ${ipToString(this.info.src)} > ${ipToString(this.info.dst)}`);
+      if (this.info.ct && name === 'prerouting') e.note(pkt, this, `conntrack: ${ctStateName(this.info.ctState)}${this.info.ctDir ? ' (reply direction)' : ''}`);
+    }
+    pkt.mark = this.info.mark;
+    if (v === VERDICT_ACCEPT) return true;
+    const why = `${name}: ${r.reason ?? 'dropped'}${r.table ? ` (-t ${r.table} ${r.chain} rule ${r.ruleNum})` : ''}`;
+    if (r.reason === 'conntrack_full') {
+      e.drop(pkt, this, 'conntrack_full', why);
+      return false;
+    }
+    if (v === VERDICT_REJECT && name !== 'output') {
+      const inB = this.info.inIf ? this.byIfindex.get(this.ns.mustLink(this.info.inIf).index) : undefined;
+      if (inB && r.rejectWith && r.rejectWith.icmpType === ICMP_DEST_UNREACH) this.icmpError(pkt, inB, ICMP_DEST_UNREACH, r.rejectWith.icmpCode, 0, name === 'input');
+    }
+    e.drop(pkt, this, r.reason === 'conntrack_invalid' ? 'conntrack_invalid' : 'netfilter_drop', why);
+    return false;
+  }
+
+  /** neigh_output: send with the neighbour's MAC, or hold the packet and ARP for it. */
+  private neighOut(pkt: Packet, out: IfBinding, nexthop: number): void {
+    const e = this.engine, now = e.now;
+    const src = readU32(pkt.buf, pkt.off + ETH_HLEN + 12);
+    const r = this.ns.neigh.resolve(nexthop, out.iface.index, now, { pkt, bytes: skbTruesize(pkt.len), src });
+    if (r.kind === 'send') {
+      writeEth(pkt.buf, pkt.off, macHi(r.mac), macLo(r.mac), macHi(out.iface.mac), macLo(out.iface.mac), ETHERTYPE_IPV4);
+      if (e.tracing) e.note(pkt, this, `neigh: ${ipToString(nexthop)} dev ${out.iface.name} lladdr ${macToString(macHi(r.mac), macLo(r.mac))}`);
+      return this.l2Out(pkt, out);
+    }
+    if (r.kind === 'drop') return e.drop(pkt, this, r.reason === 'neigh_failed' ? 'neigh_failed' : 'neigh_queue_full', `neighbour ${ipToString(nexthop)} on ${out.iface.name}: ${r.reason}`);
+    if (e.tracing) e.note(pkt, this, `neigh: ${ipToString(nexthop)} dev ${out.iface.name} unresolved: packet held`);
+    for (const old of r.dropped) e.drop(old, this, 'neigh_queue_full', 'pushed out of the unresolved queue');
+    if (r.solicit) this.solicit(r.solicit, pkt);
+  }
+
+  /** Put a frame on the wire of an interface (pushing the tag of a VLAN sub-interface). */
+  private l2Out(pkt: Packet, b: IfBinding): void {
+    const e = this.engine;
+    if (b.vid >= 0) {
+      if (!pkt.push(4, e.pool.slotSize)) return e.drop(pkt, this, 'no_buffer', 'no headroom for the VLAN tag');
+      const buf = pkt.buf, o = pkt.off;
+      buf.copyWithin(o, o + 4, o + 16);
+      writeU16(buf, o + 12, ETHERTYPE_VLAN);
+      writeU16(buf, o + 14, b.vid);
+    }
+    e.output(pkt, b.port);
+  }
+
+  private solicit(s: Solicit, cause: Packet | null): void {
+    const e = this.engine;
+    const b = this.byIfindex.get(s.ifindex);
+    if (!b) return;
+    const p = e.alloc(cause, this, `ARP request for ${ipToString(s.target)}`);
+    if (!p) return;
+    p.len = buildArpRequest(p.buf, p.off, macHi(s.senderMac), macLo(s.senderMac), s.senderIp, s.target);
+    if (s.dstMac !== undefined) {
+      // A unicast probe (PROBE state) goes to the known address.
+      writeEth(p.buf, p.off, macHi(s.dstMac), macLo(s.dstMac), macHi(s.senderMac), macLo(s.senderMac), ETHERTYPE_ARP);
+    }
+    if (e.tracing) e.note(p, this, `arp: who-has ${ipToString(s.target)} tell ${ipToString(s.senderIp)} on ${b.iface.name}`);
+    this.l2Out(p, b);
+  }
+
+  /** Carry out what the neighbour table decided: probes, released and failed packets. */
+  private runNeigh(actions: NeighAction<Packet>[]): void {
+    const e = this.engine;
+    for (const a of actions) {
+      if (a.kind === 'solicit') this.solicit(a, null);
+      else if (a.kind === 'flush') {
+        const b = this.byIfindex.get(a.ifindex);
+        for (const p of a.packets) {
+          if (!b) {
+            e.drop(p, this, 'no_carrier');
+            continue;
+          }
+          writeEth(p.buf, p.off, macHi(a.mac), macLo(a.mac), macHi(b.iface.mac), macLo(b.iface.mac), ETHERTYPE_IPV4);
+          if (e.tracing) e.note(p, this, `neigh: ${ipToString(a.ip)} resolved to ${macToString(macHi(a.mac), macLo(a.mac))}: held packet sent`);
+          this.l2Out(p, b);
+        }
+      } else {
+        for (const p of a.packets) {
+          // arp_error_report: ICMP host unreachable to the packet's source, then drop.
+          const inB = this.byIfindex.get(a.ifindex);
+          if (inB) this.icmpError(p, inB, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, 0, false);
+          e.drop(p, this, 'neigh_failed', `neighbour ${ipToString(a.ip)} FAILED`);
+        }
+      }
+    }
+  }
+
+  override tick(now: number): void {
+    this.runNeigh(this.ns.neigh.tick(now));
+    for (let i = 0; i < this.delayed.length; ) {
+      const x = this.delayed[i]!;
+      if (x.at <= now) {
+        this.delayed.splice(i, 1);
+        this.l2Out(x.pkt, x.b);
+      } else i++;
+    }
+    this.nf.conntrack.gc(now);
+  }
+
+  // ---- helpers ------------------------------------------------------------
+
+  private nextIpId(): number {
+    this.ipId = (this.ipId + 1) & 0xffff;
+    return this.ipId;
+  }
+
+  private writeIpHeader(buf: Uint8Array, l3: number, totLen: number, proto: number, src: number, dst: number, tos: number, df: number): void {
+    buf[l3] = 0x45;
+    buf[l3 + 1] = tos;
+    writeU16(buf, l3 + 2, totLen);
+    writeU16(buf, l3 + 4, this.nextIpId());
+    writeU16(buf, l3 + 6, df);
+    buf[l3 + 8] = 64;
+    buf[l3 + 9] = proto;
+    writeU32(buf, l3 + 12, src);
+    writeU32(buf, l3 + 16, dst);
+    this.fixIpChecksum(buf, l3);
+  }
+
+  private fixIpChecksum(buf: Uint8Array, l3: number): void {
+    writeU16(buf, l3 + 10, 0);
+    let s = 0;
+    const n = (buf[l3]! & 0x0f) * 4;
+    for (let i = 0; i < n; i += 2) s += (buf[l3 + i]! << 8) | buf[l3 + i + 1]!;
+    while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+    writeU16(buf, l3 + 10, ~s & 0xffff);
+  }
+
+  /** Interfaces by name, for inspection. */
+  interfaceNames(): string[] {
+    return this.ns.links().filter((l) => l.kind !== 'loopback').map((l) => l.name);
+  }
+}
+
+/** skb->pkt_type from the destination MAC (eth_type_trans). */
+function pktType(buf: Uint8Array, off: number, ifMac: number): PktType {
+  if (buf[off]! & 1) {
+    for (let i = 0; i < 6; i++) if (buf[off + i] !== 0xff) return 'multicast';
+    return 'broadcast';
+  }
+  const hi = (buf[off]! << 8) | buf[off + 1]!;
+  const lo = ((buf[off + 2]! << 24) | (buf[off + 3]! << 16) | (buf[off + 4]! << 8) | buf[off + 5]!) >>> 0;
+  return hi * 0x1_0000_0000 + lo === ifMac ? 'host' : 'otherhost';
+}
+
+/** A stable locally administered MAC for interfaces the file gives none. */
+function pseudoMac(seed: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < seed.length; i++) h = Math.imul(h ^ seed.charCodeAt(i), 0x01000193);
+  return 0x0200_0000_0000 + ((h >>> 0) * 0x100 + (seed.length & 0xff)) % 0x1_0000_0000_00;
+}
+
+function fibText(fib: { table?: number; rule?: { priority?: number } } | undefined): string {
+  if (!fib) return '';
+  const f = fib as { table?: number; rule?: { priority?: number }; route?: { dst?: number; dstLen?: number } };
+  const parts: string[] = [];
+  if (f.rule?.priority !== undefined) parts.push(`rule ${f.rule.priority}`);
+  if (f.table !== undefined) parts.push(`table ${f.table}`);
+  return parts.join(', ');
+}
+
+function icmpName(type: number, code: number): string {
+  if (type === ICMP_TIME_EXCEEDED) return 'time exceeded in-transit';
+  if (type === ICMP_DEST_UNREACH) {
+    return ['net unreachable', 'host unreachable', 'protocol unreachable', 'port unreachable', 'fragmentation needed'][code] ?? `unreachable code ${code}`;
+  }
+  return `type ${type} code ${code}`;
+}
+
+function ctStateName(s: number): string {
+  const names: string[] = [];
+  if (s & 1) names.push('INVALID');
+  if (s & 2) names.push('ESTABLISHED');
+  if (s & 4) names.push('RELATED');
+  if (s & 8) names.push('NEW');
+  if (s & 16) names.push('UNTRACKED');
+  return names.join(',') || 'none';
+}
