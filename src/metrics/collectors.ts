@@ -72,13 +72,17 @@ function familyMetric(spec: MetricSpec, current: () => Map<string, Family>): Met
   return m;
 }
 
-/** Memoise a read for the rest of this tick: a scrape calls every family's get() in one synchronous pass. */
-function perTick(read: () => Map<string, Family>): () => Map<string, Family> {
+/**
+ * Memoise a read until the current synchronous pass ends: Registry.metrics()
+ * calls every family's get() in one pass (each is the first thing its async
+ * caller does), so a scrape reads the cells once and the next scrape afresh.
+ */
+function perPass(read: () => Map<string, Family>): () => Map<string, Family> {
   let snap: Map<string, Family> | null = null;
   return () => {
     if (!snap) {
       snap = read();
-      setImmediate(() => {
+      queueMicrotask(() => {
         snap = null;
       });
     }
@@ -101,7 +105,7 @@ export function registerCollectors(opts: CollectorOptions): Collectors {
     put(m, SCRAPE_METRICS.mainBusy, { worker: 'main' }, performance.eventLoopUtilization().active / 1000);
     return m;
   };
-  const current = perTick(read);
+  const current = perPass(read);
 
   const registry = opts.registry ?? new Registry();
   if (opts.processMetrics ?? true) {
@@ -120,7 +124,7 @@ export function registerCollectors(opts: CollectorOptions): Collectors {
   sync();
 
   const flowRegistry = new Registry();
-  const flows = perTick(() => {
+  const flows = perPass(() => {
     const m = new Map<string, Family>();
     if (engine) readFlows(engine, m);
     return m;

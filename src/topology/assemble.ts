@@ -74,6 +74,7 @@ function assembleUnderlay(ctx: Ctx, path: Path, raw: RawNode): UnderlayNic {
     mtu: u.mtu ?? DEFAULT_MTU,
     gateway: u.gateway,
     gatewayMac: mac(u.gateway_mac),
+    hashSeed: u.hash_seed ?? 0,
     loc: ctx.src.keyLoc(path),
   };
 }

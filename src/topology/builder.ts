@@ -122,6 +122,7 @@ export function buildEmulator(t: Topology, opts: BuildOptions = {}): Emulator {
         mtu: u.mtu,
         gateway: ip(u.gateway),
         gatewayMac: mac(u.gatewayMac),
+        hashSeed: u.hashSeed,
       }));
       engine.addPort(ul, u.nic);
       underlays.set(n.name, ul);

@@ -69,6 +69,8 @@ export interface UnderlayNic {
   readonly mtu: number; // default 1500
   readonly gateway: string;
   readonly gatewayMac: string;
+  /** Seed of the kernel's flow hash (hashrnd) that picks VXLAN UDP source ports. */
+  readonly hashSeed: number;
   readonly loc: Loc;
 }
 

@@ -35,6 +35,7 @@ export interface RawUnderlay {
   mtu?: number;
   gateway: string;
   gateway_mac: string;
+  hash_seed?: number;
 }
 
 export interface RawOvsBridge {
