@@ -23,6 +23,15 @@ function macDefaults(emu: Emulator) {
   };
 }
 
+/** Free edge ports let frames out (the trace shows where they leave) instead of dropping them. */
+export function openEdges(emu: Emulator): void {
+  const sink = { emit: () => {} };
+  for (const e of emu.topology.edges) {
+    const p = emu.engine.element(e.port.node, e.port.element)?.port(e.port.port);
+    if (p && !p.peer && !p.edge) emu.engine.attachEdge(p, sink);
+  }
+}
+
 export interface TraceRun {
   emu: Emulator;
   tracer: Tracer;
@@ -54,6 +63,7 @@ export function traceCommand(config: string, argv: string[], opts: { json: boole
     return 1;
   }
   const emu = buildEmulator(loaded.topology, { emulateHosts: opts.hosts });
+  openEdges(emu);
   let packets: TracePacket[];
   try {
     packets = parsePackets(argv, macDefaults(emu));

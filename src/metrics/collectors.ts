@@ -1,7 +1,7 @@
 // prom-client collectors over shared memory (DESIGN.md principle 7): each
 // family is a prom-client metric whose get() reads Stats cells and element
-// state when the registry is scraped. Nothing here runs per packet; one
-// scrape reads every cell once (all families share one read per tick).
+// state when the registry is scraped. Nothing here runs per packet; a scrape
+// reads each cell once (cells are grouped by family when they first appear).
 import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric, type MetricType } from 'prom-client';
 import type { Engine } from '../datapath/engine.js';
@@ -30,7 +30,7 @@ export interface Collectors {
   /** Register families for cells that appeared since the last call (new elements, workers, TAPs). */
   sync(): void;
   /** One read of everything, keyed by Prometheus name (tests, the control interface). */
-  read(): Map<string, Family>;
+  read(only?: string): Map<string, Family>;
   /** Cell names with no catalog entry. */
   uncatalogued(): string[];
 }
@@ -54,8 +54,8 @@ function values(f: Family | undefined): Value[] {
   return out;
 }
 
-/** A prom-client metric of the spec's type whose get() returns what `current()` holds for it. */
-function familyMetric(spec: MetricSpec, current: () => Map<string, Family>): Metric {
+/** A prom-client metric of the spec's type whose get() returns what `current(name)` reads. */
+function familyMetric(spec: MetricSpec, current: (name: string) => Family | undefined): Metric {
   const cfg = { name: spec.name, help: spec.help, labelNames: [...spec.labels], registers: [] };
   const m: Metric =
     spec.type === 'counter' ? new Counter(cfg) : spec.type === 'gauge' ? new Gauge(cfg) : new Histogram({ ...cfg, buckets: [...HIST_BOUNDS_SECONDS] });
@@ -66,28 +66,10 @@ function familyMetric(spec: MetricSpec, current: () => Map<string, Family>): Met
     help: spec.help,
     type: spec.type as unknown as MetricType,
     aggregator: 'sum',
-    values: values(current().get(spec.name)),
+    values: values(current(spec.name)),
   });
   Object.assign(m, spec.type === 'histogram' ? { get, getForPromString: get } : { get });
   return m;
-}
-
-/**
- * Memoise a read until the current synchronous pass ends: Registry.metrics()
- * calls every family's get() in one pass (each is the first thing its async
- * caller does), so a scrape reads the cells once and the next scrape afresh.
- */
-function perPass(read: () => Map<string, Family>): () => Map<string, Family> {
-  let snap: Map<string, Family> | null = null;
-  return () => {
-    if (!snap) {
-      snap = read();
-      queueMicrotask(() => {
-        snap = null;
-      });
-    }
-    return snap;
-  };
 }
 
 export function registerCollectors(opts: CollectorOptions): Collectors {
@@ -98,14 +80,16 @@ export function registerCollectors(opts: CollectorOptions): Collectors {
   const reader = new StatsReader(sources);
   const engine = opts.engine;
 
-  const read = (): Map<string, Family> => {
-    const m = reader.read();
+  // Each family reads afresh when scraped (its own cells, then the element
+  // state, which is a walk over the elements): no snapshot to go stale.
+  const read = (only?: string): Map<string, Family> => {
+    const m = reader.read(new Map(), only);
     if (engine) readEngine(engine, m);
     // The exporter's own thread: event-loop active time, the same meaning as a worker's busy seconds.
     put(m, SCRAPE_METRICS.mainBusy, { worker: 'main' }, performance.eventLoopUtilization().active / 1000);
     return m;
   };
-  const current = perPass(read);
+  const current = (name: string): Family | undefined => read(name).get(name);
 
   const registry = opts.registry ?? new Registry();
   if (opts.processMetrics ?? true) {
@@ -115,7 +99,7 @@ export function registerCollectors(opts: CollectorOptions): Collectors {
   }
   const registered = new Set<string>();
   const sync = (): void => {
-    for (const f of current().values()) {
+    for (const f of read().values()) {
       if (registered.has(f.spec.name)) continue;
       registered.add(f.spec.name);
       registry.registerMetric(familyMetric(f.spec, current));
@@ -124,11 +108,11 @@ export function registerCollectors(opts: CollectorOptions): Collectors {
   sync();
 
   const flowRegistry = new Registry();
-  const flows = perPass(() => {
+  const flows = (name: string): Family | undefined => {
     const m = new Map<string, Family>();
     if (engine) readFlows(engine, m);
-    return m;
-  });
+    return m.get(name);
+  };
   for (const spec of Object.values(FLOW_METRICS)) flowRegistry.registerMetric(familyMetric(spec, flows));
 
   return { registry, flowRegistry, sync, read, uncatalogued: () => reader.uncatalogued() };

@@ -9,11 +9,10 @@ import { OvsBridge } from '../ofproto/bridge.js';
 import { formatMatch } from '../ofproto/flow-printer.js';
 import { Conntrack } from '../netfilter/conntrack.js';
 import { CELL_METRICS, FLOW_METRICS, SCRAPE_METRICS, type MetricSpec } from './catalog.js';
-import { labelKey, type Family, type Labels } from './stats-reader.js';
+import { family, labelKey, type Family, type Labels } from './stats-reader.js';
 
 export function put(into: Map<string, Family>, spec: MetricSpec, labels: Labels, value: number): void {
-  let f = into.get(spec.name);
-  if (!f) into.set(spec.name, (f = { spec, scalars: new Map(), hists: new Map() }));
+  const f = family(into, spec);
   const key = labelKey(labels);
   const cur = f.scalars.get(key);
   if (cur) cur.value += value;

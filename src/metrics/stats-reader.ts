@@ -54,9 +54,15 @@ export function uncatalogued(name: string): MetricSpec {
 class Layout {
   /** How far desc has been looked at. */
   seen = 0;
-  readonly scalars: Cell[] = [];
-  readonly hists: Cell[] = [];
+  /** Cells by Prometheus name, so one family reads only its own cells. */
+  readonly families = new Map<string, { scalars: Cell[]; hists: Cell[] }>();
   readonly uncatalogued = new Set<string>();
+
+  private family(spec: MetricSpec): { scalars: Cell[]; hists: Cell[] } {
+    let f = this.families.get(spec.name);
+    if (!f) this.families.set(spec.name, (f = { scalars: [], hists: [] }));
+    return f;
+  }
 
   update(desc: readonly CounterDesc[]): void {
     let i = this.seen;
@@ -72,7 +78,7 @@ class Layout {
       const hs = stem !== null ? CELL_METRICS[stem] : undefined;
       if (hs && hs.type === 'histogram') {
         // allocHistogram reserved the buckets and the sum in one alloc().
-        this.hists.push({ idx: i, spec: hs, key, labels });
+        this.family(hs).hists.push({ idx: i, spec: hs, key, labels });
         i += HIST_CELLS;
         continue;
       }
@@ -81,7 +87,7 @@ class Layout {
         spec = uncatalogued(d.name);
         this.uncatalogued.add(d.name);
       }
-      this.scalars.push({ idx: i, spec, key, labels });
+      this.family(spec).scalars.push({ idx: i, spec, key, labels });
       i++;
     }
     this.seen = i;
@@ -107,29 +113,33 @@ export class StatsReader {
     return l;
   }
 
-  /** Every family with its series, summed over the sources; keyed by Prometheus name. */
-  read(into = new Map<string, Family>()): Map<string, Family> {
-    const fam = (spec: MetricSpec): Family => {
-      let f = into.get(spec.name);
-      if (!f) into.set(spec.name, (f = { spec, scalars: new Map(), hists: new Map() }));
-      return f;
-    };
+  /** Families with their series, summed over the sources, keyed by Prometheus name; `only` reads one. */
+  read(into = new Map<string, Family>(), only?: string): Map<string, Family> {
     for (const s of this.sources) {
       const l = this.layout(s);
       const v = s.v;
-      for (const c of l.scalars) {
-        const f = fam(c.spec);
-        const cur = f.scalars.get(c.key);
-        if (cur) cur.value += v[c.idx]!;
-        else f.scalars.set(c.key, { labels: c.labels, value: v[c.idx]! });
-      }
-      for (const c of l.hists) {
-        const f = fam(c.spec);
-        let cur = f.hists.get(c.key);
-        if (!cur) f.hists.set(c.key, (cur = { labels: c.labels, hist: emptyHistogram() }));
-        addHistogram(v, c.idx, cur.hist);
+      for (const [name, cells] of l.families) {
+        if (only !== undefined && name !== only) continue;
+        for (const c of cells.scalars) {
+          const f = family(into, c.spec);
+          const cur = f.scalars.get(c.key);
+          if (cur) cur.value += v[c.idx]!;
+          else f.scalars.set(c.key, { labels: c.labels, value: v[c.idx]! });
+        }
+        for (const c of cells.hists) {
+          const f = family(into, c.spec);
+          let cur = f.hists.get(c.key);
+          if (!cur) f.hists.set(c.key, (cur = { labels: c.labels, hist: emptyHistogram() }));
+          addHistogram(v, c.idx, cur.hist);
+        }
       }
     }
     return into;
   }
+}
+
+export function family(into: Map<string, Family>, spec: MetricSpec): Family {
+  let f = into.get(spec.name);
+  if (!f) into.set(spec.name, (f = { spec, scalars: new Map(), hists: new Map() }));
+  return f;
 }

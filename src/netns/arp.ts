@@ -55,7 +55,7 @@ export interface ArpOptions {
 }
 
 /** arp_is_garp: sip == tip (and for a reply, tha == sha), for a unicast sender address. */
-function isGarp(ns: Netns, ifindex: number, a: ArpPacket): boolean {
+function isGarp(ns: Netns, a: ArpPacket): boolean {
   let garp = a.tip === a.sip;
   if (garp && a.op === ARPOP_REPLY) garp = a.tha === a.sha;
   return garp && addrType(ns, a.sip) === 'unicast';
@@ -136,7 +136,7 @@ export function arpProcess<P>(
   // Update our ARP tables.
   let n = ns.neigh.get(a.sip, ifindex);
   const accept = arpAccept(ns, iface, a.sip);
-  const garp = n || accept ? isGarp(ns, ifindex, a) : false;
+  const garp = n || accept ? isGarp(ns, a) : false;
   if (accept && !n) {
     if (garp || (a.op === ARPOP_REPLY && addrType(ns, a.sip) === 'unicast')) {
       n = ns.neigh.lookupOrCreate(a.sip, ifindex, now);

@@ -3,6 +3,7 @@
 
 import { type Ip4, type Prefix, parseIp4, parsePrefix } from './addr.js';
 import { IpSyntaxError } from './errors.js';
+import { parseU32 } from './names.js';
 
 export interface Token {
   text: string;
@@ -104,20 +105,10 @@ export class TokenStream {
 
   u32(kw: Token, what = kw.text): number {
     const t = this.value(kw);
-    const n = parseNumber(t.text);
+    const n = parseU32(t.text);
     if (n === undefined) throw this.error(t, `invalid ${what} '${t.text}'`);
     return n;
   }
-}
-
-/** get_u32 with base 0. */
-export function parseNumber(s: string): number | undefined {
-  let n: number;
-  if (/^0[xX][0-9a-fA-F]+$/.test(s)) n = parseInt(s.slice(2), 16);
-  else if (/^0[0-7]+$/.test(s)) n = parseInt(s.slice(1), 8);
-  else if (/^[0-9]+$/.test(s)) n = Number(s);
-  else return undefined;
-  return Number.isSafeInteger(n) && n <= 0xffff_ffff ? n : undefined;
 }
 
 /** Split text into lines with 1-based numbers, skipping blanks and '#' comments. */
