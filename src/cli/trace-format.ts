@@ -58,7 +58,9 @@ export function formatTrace(events: readonly TraceEvent[], title = ''): string {
   const fmt = (f: Uint8Array) => td.format(f, 0, f.length).split('\n');
   const lines: string[] = [];
   if (title) lines.push(title, '');
-  for (const b of branches(events)) {
+  const all = branches(events);
+  lines.push(...summary(all), '');
+  for (const b of all) {
     const head = b.parent === null ? `=== packet ${b.id}` : `=== packet ${b.id} (from packet ${b.parent}: ${b.cause})`;
     lines.push(head);
     let current = '';
@@ -97,6 +99,22 @@ export function formatTrace(events: readonly TraceEvent[], title = ''): string {
     lines.push('');
   }
   return lines.join('\n');
+}
+
+/**
+ * One line per branch saying how it ended, the ones that left the emulator
+ * first, each with its lineage (1 > 3 > 4 > 6): the path at a glance.
+ */
+function summary(all: TraceBranch[]): string[] {
+  const byId = new Map(all.map((b) => [b.id, b]));
+  const lineage = (b: TraceBranch): string => {
+    const ids: number[] = [];
+    for (let x: TraceBranch | undefined = b; x; x = x.parent === null ? undefined : byId.get(x.parent)) ids.unshift(x.id);
+    return ids.join(' > ');
+  };
+  const rank = (b: TraceBranch) => (b.events.at(-1)?.kind === 'edge' ? 0 : b.events.at(-1)?.kind === 'consume' ? 1 : 2);
+  const sorted = [...all].sort((a, b) => rank(a) - rank(b) || a.id - b.id);
+  return [`${all.length} packet${all.length === 1 ? '' : 's'}:`, ...sorted.map((b) => `  packet ${lineage(b)}: ${outcome(b)}`)];
 }
 
 /** The same trace as one JSON document, frames in hex so a script can check any byte. */

@@ -110,7 +110,7 @@ export class Engine {
     const v = this.stats.v;
     if (!port.up) {
       v[port.statsBase + PC.TX_DROPPED]!++;
-      this.drop(pkt, port.element, 'port_down');
+      this.drop(pkt, port.element, 'port_down', `${port.name} is down`);
       return;
     }
     v[port.statsBase + PC.TX_PACKETS]!++;

@@ -53,6 +53,8 @@ export interface Interface {
   conf: DevConf;
   qlen: number;
   peer?: VethPeer;
+  /** Multicast groups joined beyond 224.0.0.1 (which every multicast device joins), e.g. 224.0.0.5 for ospfd. */
+  mcGroups?: Set<Ip4>;
 }
 
 export interface AddrSpec {

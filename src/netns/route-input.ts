@@ -29,6 +29,7 @@ export interface InputPacket {
 
 /** Drop reasons, named after the kernel's SKB_DROP_REASON_* where one exists. */
 export type InputDropReason =
+  | 'mc_not_joined'
   | 'martian_source'
   | 'martian_destination'
   | 'ip_invalid_source'
@@ -38,8 +39,12 @@ export type InputDropReason =
 export type InputDecision =
   /** Deliver to this host (RTN_LOCAL). */
   | { kind: 'local'; fib: FibResult }
-  /** Deliver as a broadcast (limited or subnet broadcast). */
-  | { kind: 'broadcast'; fib?: FibResult }
+  /**
+   * Deliver as a broadcast (limited or subnet broadcast), or, with
+   * `multicast`, a datagram for a group the interface has joined (there is
+   * no multicast forwarding here).
+   */
+  | { kind: 'broadcast'; fib?: FibResult; multicast?: true }
   /** Forward out of `oif` towards `nexthop` (the gateway, or the destination on a link route). */
   | {
       kind: 'forward';
@@ -99,6 +104,14 @@ export function routeInput(ns: Netns, pkt: InputPacket): InputDecision {
   if (!iface) return { kind: 'drop', reason: 'no_in_dev' };
   const conf = ns.confOf(iface);
   const { src, dst } = pkt;
+  if (isMulticast(dst)) {
+    // ip_route_input_rcu: multicast goes to ip_route_input_mc when the device joined the group.
+    if (dst !== 0xe0000001 && !iface.mcGroups?.has(dst)) return { kind: 'drop', reason: 'mc_not_joined' };
+    if (isMulticast(src) || isLbcast(src) || (isZeronet(src) && dst !== 0xe0000001)) {
+      return { kind: 'drop', reason: 'martian_source' };
+    }
+    return { kind: 'broadcast', multicast: true };
+  }
   if (isMulticast(src) || isLbcast(src)) return { kind: 'drop', reason: 'martian_source' };
   if (isLbcast(dst) || (src === 0 && dst === 0)) return brdInput(ns, pkt, undefined);
   if (isZeronet(src)) return { kind: 'drop', reason: 'martian_source' };

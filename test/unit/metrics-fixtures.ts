@@ -68,7 +68,7 @@ export const PATH: readonly { node: string; element: string; in: string; out: st
   { node: 'w07', element: 'br-int', in: 'qvo2ab77d0f-99', out: 'patch-tun', bytesIn: 142, bytesOut: 142 },
   { node: 'w07', element: 'br-tun', in: 'patch-int', out: 'vxlan-0ace6b9c', bytesIn: 142, bytesOut: 142 },
   { node: 'w07', element: 'eth2', in: 'vxlan-0ace6b9c', out: 'eth2', bytesIn: 142, bytesOut: 192 },
-  { node: 'fabric', element: 'fabric', in: 'to-w07', out: 'to-w02', bytesIn: 192, bytesOut: 192 },
+  { node: 'fabric', element: 'fabric', in: 'w07', out: 'w02', bytesIn: 192, bytesOut: 192 },
   { node: 'w02', element: 'eth2', in: 'eth2', out: 'vxlan-0ace6bee', bytesIn: 192, bytesOut: 142 },
   { node: 'w02', element: 'br-tun', in: 'vxlan-0ace6bee', out: 'patch-int', bytesIn: 142, bytesOut: 142 },
   { node: 'w02', element: 'br-int', in: 'patch-tun', out: 'sg-499291dc-d8', bytesIn: 142, bytesOut: 142 },
@@ -135,8 +135,8 @@ export function buildPath(opts: PathOptions = {}) {
   e.link(sg.port, sgNs, 'internal');
   // The routed underlay between the nodes.
   const fab = e.add(new Fabric());
-  const f07 = e.addPort(fab, 'to-w07');
-  const f02 = e.addPort(fab, 'to-w02');
+  const f07 = e.addPort(fab, 'w07');
+  const f02 = e.addPort(fab, 'w02');
   fab.attach(f07, parseMacKey('5c:c9:99:60:e0:3c')!, ip('10.206.107.238'), parseMacKey('b4:96:91:5a:31:78')!);
   fab.attach(f02, parseMacKey('5c:c9:99:db:69:c9')!, ip('10.206.107.156'), parseMacKey('b4:96:91:5a:32:54')!);
   e.link(nic07, f07, 'wire');

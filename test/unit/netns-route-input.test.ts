@@ -185,3 +185,11 @@ test('ICMP errors: the destination for packets to us; otherwise the route back d
   n.setSysctl('net.ipv4.icmp_errors_use_inbound_ifaddr', 1);
   assert.equal(src({ src: ip('192.0.2.7'), dst: ip('10.1.0.50'), tos: 0, iif: 2, local: false }), '10.0.0.1');
 });
+
+test('multicast is delivered only for joined groups (224.0.0.1 always), never routed or answered with ICMP', () => {
+  const n = router();
+  assert.deepEqual(routeInput(n, pkt('10.0.0.7', '224.0.0.1', 2)), { kind: 'broadcast', multicast: true });
+  assert.deepEqual(routeInput(n, pkt('10.0.0.7', '224.0.0.5', 2)), { kind: 'drop', reason: 'mc_not_joined' });
+  n.link('eth0')!.mcGroups = new Set([ip('224.0.0.5')]);
+  assert.deepEqual(routeInput(n, pkt('10.0.0.7', '224.0.0.5', 2)), { kind: 'broadcast', multicast: true }, 'ospfd joined AllSPFRouters');
+});

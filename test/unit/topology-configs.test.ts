@@ -47,7 +47,7 @@ test('seed: underlays, fabric, links and edges', () => {
   const t = load('seed-dvr-snat.yaml');
   assert.deepEqual(node(t, 'w07').underlay, {
     nic: 'eth2', address: { ip: '10.206.107.238', prefixLen: 26, cidr: '10.206.107.238/26' }, mac: 'b4:96:91:5a:31:78', mtu: 1500,
-    gateway: '10.206.107.193', gatewayMac: '5c:c9:99:60:e0:3c', loc: node(t, 'w07').underlay!.loc,
+    gateway: '10.206.107.193', gatewayMac: '5c:c9:99:60:e0:3c', hashSeed: 5924, loc: node(t, 'w07').underlay!.loc,
   });
   assert.deepEqual(t.fabric!.sides.map((s) => `${s.node} ${s.subnet} ${s.ip} ${s.mac}`), [
     'w07 10.206.107.192/26 10.206.107.193 5c:c9:99:60:e0:3c',

@@ -1,0 +1,121 @@
+// A real Prometheus server (Debian's package) scrapes the exporter while the
+// path carries traffic; its query API must return non-zero rates for every
+// stage of the path and a latency quantile from the histograms. Bounded to
+// 30 s; the server runs from a temporary directory on loopback and is stopped
+// by pid whatever happens. Fails (does not skip) without prometheus/promtool:
+// install them with scripts/ensure-prometheus.sh.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startMetricsServer } from '../../src/metrics/server.js';
+import { enableLatencySampling } from '../../src/metrics/latency.js';
+import { buildPath, request, PATH } from '../unit/metrics-fixtures.js';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(what: string, deadline: number, f: () => Promise<T | undefined>, log: () => string): Promise<T> {
+  for (;;) {
+    const v = await f().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}\n${log()}`);
+    await sleep(250);
+  }
+}
+
+function stop(p: ChildProcess): Promise<void> {
+  if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const hard = setTimeout(() => p.kill('SIGKILL'), 5000);
+    p.once('exit', () => {
+      clearTimeout(hard);
+      resolve();
+    });
+    p.kill('SIGTERM');
+  });
+}
+
+test('Prometheus scrapes the exporter: non-zero rates for every stage of the path and a latency quantile', { timeout: 30_000 }, async () => {
+  const deadline = Date.now() + 25_000;
+  for (const tool of ['prometheus', 'promtool']) {
+    const r = spawnSync(tool, ['--version'], { encoding: 'utf8' });
+    if (r.error || r.status !== 0) assert.fail(`${tool} is not installed: run scripts/ensure-prometheus.sh (Debian's prometheus package)`);
+  }
+  const rig = buildPath();
+  enableLatencySampling(rig.e, 4);
+  const exporter = await startMetricsServer({ engine: rig.e, port: 0 });
+  const traffic = setInterval(() => {
+    for (let i = 0; i < 50; i++) rig.send(request());
+  }, 20);
+  const dir = mkdtempSync(join(tmpdir(), 'dpe-prom-'));
+  let prom: ChildProcess | null = null;
+  let log = '';
+  try {
+    const port = await freePort();
+    const cfg = join(dir, 'prometheus.yml');
+    writeFileSync(cfg, [
+      'global:',
+      '  scrape_interval: 1s',
+      '  evaluation_interval: 1s',
+      'scrape_configs:',
+      '  - job_name: dpemu',
+      '    scrape_timeout: 900ms',
+      '    static_configs:',
+      `      - targets: ['${exporter.host}:${exporter.port}']`,
+      '',
+    ].join('\n'));
+    const check = spawnSync('promtool', ['check', 'config', cfg], { encoding: 'utf8' });
+    assert.equal(check.status, 0, check.stdout + check.stderr);
+    prom = spawn('prometheus', [
+      `--config.file=${cfg}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn',
+    ], { stdio: ['ignore', 'pipe', 'pipe'] });
+    prom.stdout!.on('data', (b: Buffer) => (log += b.toString()));
+    prom.stderr!.on('data', (b: Buffer) => (log += b.toString()));
+    const api = `http://127.0.0.1:${port}`;
+    const query = async (q: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> => {
+      const r = await fetch(`${api}/api/v1/query?query=${encodeURIComponent(q)}`);
+      const j = (await r.json()) as { status: string; data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+      if (j.status !== 'success') throw new Error(JSON.stringify(j));
+      return j.data.result;
+    };
+    const logs = () => `prometheus output:\n${log}`;
+    await until('Prometheus to be ready', deadline, async () => ((await fetch(`${api}/-/ready`)).ok ? true : undefined), logs);
+
+    // Rates need two scrapes in the window: wait until every stage shows one.
+    const rates = await until('non-zero rates for every stage', deadline, async () => {
+      const res = await query('rate(dpemu_port_rx_packets_total{job="dpemu"}[4s])');
+      const byStage = PATH.map((st) => res.find((x) => x.metric.node === st.node && x.metric.element === st.element && x.metric.port === st.in));
+      return byStage.every((x) => x && Number(x.value[1]) > 0) ? byStage.map((x) => Number(x!.value[1])) : undefined;
+    }, logs);
+    // Every stage carries the same frames, so roughly the same rate.
+    for (const r of rates) assert.ok(r > 100, `rate ${r}/s`);
+
+    const q90 = await until('a latency quantile', deadline, async () => {
+      const res = await query('histogram_quantile(0.9, sum by (le) (rate(dpemu_stage_latency_seconds_bucket{job="dpemu",node="w07",element="br-int"}[4s])))');
+      const v = res.length ? Number(res[0]!.value[1]) : NaN;
+      return Number.isFinite(v) && v > 0 ? v : undefined;
+    }, logs);
+    assert.ok(q90 < 0.134, `p90 of w07 br-int residence ${q90} s is inside the finite buckets`);
+    const up = await query('up{job="dpemu"}');
+    assert.equal(up[0]?.value[1], '1');
+  } finally {
+    clearInterval(traffic);
+    if (prom) await stop(prom);
+    await exporter.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
