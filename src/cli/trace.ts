@@ -14,6 +14,7 @@ import { parsePackets, UsageError, type TracePacket } from './packet-flags.js';
  */
 function macDefaults(emu: Emulator) {
   return (node: string, port: string): { srcMac?: string; dstMac?: string } => {
+    if (!emu.findPort(node, port)) throw new UsageError(`--in ${node}:${port}: no such port in the topology`);
     const edge = emu.topology.edges.find((e) => e.port.node === node && e.port.port === port);
     const host = edge?.host ? emu.topology.hosts.find((h) => h.name === edge.host) : undefined;
     if (!host) return {};

@@ -233,6 +233,11 @@ export class FibTable {
     return undefined;
   }
 
+  /** The aliases of one prefix, in lookup order (empty when none). */
+  prefix(dst: Ip4, len: number): readonly Route[] {
+    return this.byLen[len]?.get(dst >>> 0) ?? [];
+  }
+
   /** All routes in the order a netlink dump (`ip route show`) lists them. */
   routes(): Route[] {
     const groups: Route[][] = [];

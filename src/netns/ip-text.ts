@@ -90,7 +90,7 @@ function hasEquivalent(ns: Netns, table: number, p: ParsedRoute): boolean {
   if (!t) return false;
   const dev = p.dev !== undefined ? ns.link(p.dev)?.index : 0;
   return t
-    .routes()
+    .prefix(p.dst, p.dstLen)
     .some(
       (r) =>
         r.dst === p.dst && r.dstLen === p.dstLen && r.type === (p.type ?? 'unicast') && r.tos === (p.tos ?? 0) &&

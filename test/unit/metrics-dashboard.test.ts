@@ -1,0 +1,41 @@
+// configs/grafana-dashboard.json queries only documented metrics, and walks
+// the write-up's path in order with names from the seed topology. (Its PromQL
+// is run against a real Prometheus in test/e2e/prometheus-scrape.test.ts.)
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { CELL_METRICS, SCRAPE_METRICS, FLOW_METRICS } from '../../src/metrics/catalog.js';
+
+interface Panel { type: string; title: string; targets?: { expr: string; legendFormat?: string }[] }
+const dash = JSON.parse(readFileSync('configs/grafana-dashboard.json', 'utf8')) as { uid: string; panels: Panel[] };
+const seed = readFileSync('configs/seed-dvr-snat.yaml', 'utf8');
+
+export function dashboardExprs(): string[] {
+  return dash.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr));
+}
+
+test('every metric the dashboard queries is documented', () => {
+  const names = new Set([...Object.values(CELL_METRICS), ...Object.values(SCRAPE_METRICS), ...Object.values(FLOW_METRICS)].map((s) => s.name));
+  const used = new Set(dashboardExprs().flatMap((e) => e.match(/\b(dpemu|process|nodejs)_[a-z0-9_]+/g) ?? []));
+  assert.ok(used.size > 15);
+  for (const n of used) {
+    if (!n.startsWith('dpemu_')) continue;
+    assert.ok(names.has(n) || names.has(n.replace(/_bucket$/, '')), `${n} is in catalog.ts`);
+  }
+});
+
+test('per-stage rates and latency heatmaps follow the path, with the seed topology\'s names', () => {
+  const rates = dash.panels.find((p) => p.title === 'Packet rate at each stage')!;
+  const stages = rates.targets!.map((t) => /node="([^"]+)",element="([^"]+)",port="([^"]+)"/.exec(t.expr)!.slice(1));
+  assert.deepEqual(stages[0], ['w07', 'qbr2ab77d0f-99', 'tap2ab77d0f-99']);
+  assert.deepEqual(stages.at(-1), ['w02', 'br-ex', 'eth3']);
+  for (const [, el, port] of stages) {
+    assert.ok(seed.includes(el!), `${el} is in the seed topology`);
+    assert.ok(seed.includes(port!), `${port} is in the seed topology`);
+  }
+  rates.targets!.forEach((t, i) => assert.match(t.legendFormat!, new RegExp(`^${String(i + 1).padStart(2, '0')} `), 'numbered in path order'));
+  const heat = dash.panels.filter((p) => p.type === 'heatmap' && /^\d\d /.test(p.title)).map((p) => /node="([^"]+)",element="([^"]+)"/.exec(p.targets![0]!.expr)!.slice(1).join(':'));
+  const firstVisits = [...new Set(stages.slice(0, -1).map(([n, e]) => `${n}:${e}`))];
+  assert.deepEqual(heat, firstVisits, 'one heatmap per element of the path, in the order the path first reaches it');
+  assert.ok(dash.panels.some((p) => p.title === 'Drops by reason' && p.targets![0]!.expr.includes('sum by (reason)')));
+});
