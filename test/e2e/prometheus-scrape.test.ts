@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -112,6 +112,12 @@ test('Prometheus scrapes the exporter: non-zero rates for every stage of the pat
     assert.ok(q90 < 0.134, `p90 of w07 br-int residence ${q90} s is inside the finite buckets`);
     const up = await query('up{job="dpemu"}');
     assert.equal(up[0]?.value[1], '1');
+
+    // Every query of the Grafana dashboard is valid PromQL for this server.
+    const dash = JSON.parse(readFileSync('configs/grafana-dashboard.json', 'utf8')) as { panels: { targets?: { expr: string }[] }[] };
+    for (const p of dash.panels) {
+      for (const t of p.targets ?? []) await query(t.expr.replaceAll('$__rate_interval', '4s'));
+    }
   } finally {
     clearInterval(traffic);
     if (prom) await stop(prom);

@@ -10,7 +10,7 @@ interface Panel { type: string; title: string; targets?: { expr: string; legendF
 const dash = JSON.parse(readFileSync('configs/grafana-dashboard.json', 'utf8')) as { uid: string; panels: Panel[] };
 const seed = readFileSync('configs/seed-dvr-snat.yaml', 'utf8');
 
-export function dashboardExprs(): string[] {
+function dashboardExprs(): string[] {
   return dash.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr));
 }
 

@@ -1,0 +1,57 @@
+// The control protocol: HTTP/1.1 over a Unix socket (or, when asked, TCP with
+// a bearer token), JSON in and out. Reads and writes live under different
+// paths so a proxy or an audit log can tell them apart, and the server
+// refuses a write command sent as a read. docs/control.md documents it.
+
+/** Where `dpemu run` listens and the CLI connects unless told otherwise. */
+export const DEFAULT_SOCKET = '/run/dpemu/control.sock';
+export const PROTOCOL_VERSION = 1;
+
+/** POST /v1/read/COMMAND and /v1/write/COMMAND take this body. */
+export interface CommandRequest {
+  /** The command's own words as the real tool takes them (after `dpemu CMD`). */
+  argv: string[];
+}
+
+/** Every command answers this; `exit` is the real tool's exit status. */
+export interface CommandResponse {
+  ok: boolean;
+  /** What the real tool prints on stdout. */
+  stdout: string;
+  /** What it prints on stderr (error messages, conntrack's summary). */
+  stderr: string;
+  exit: number;
+}
+
+/** POST /v1/capture body; the answer is NDJSON CaptureEvent lines. */
+export interface CaptureRequest {
+  /** NODE:[NS:]IFACE */
+  iface: string;
+  /** pcap-filter expression ('' = everything). */
+  filter?: string;
+  /** Stop after this many frames (tcpdump -c). */
+  count?: number;
+  snaplen?: number;
+}
+
+export type CaptureEvent =
+  | { type: 'start'; iface: string; linktype: 1; snaplen: number }
+  /** ts: microseconds since the epoch; data: base64 of the captured bytes; len: the frame's length on the wire. */
+  | { type: 'frame'; ts: number; len: number; dir: 'in' | 'out'; data: string }
+  | { type: 'end'; captured: number; dropped: number }
+  | { type: 'error'; message: string };
+
+/** A refusal with a message the CLI prints as the tool would, and its exit status. */
+export class ControlError extends Error {
+  constructor(
+    message: string,
+    readonly exit = 1,
+    /** HTTP status (400 bad input, 404 unknown command, 403 wrong verb). */
+    readonly status = 400,
+  ) {
+    super(message);
+    this.name = 'ControlError';
+  }
+}
+
+export const ok = (stdout: string, stderr = ''): CommandResponse => ({ ok: true, stdout, stderr, exit: 0 });

@@ -1,0 +1,90 @@
+// Names a user types (NODE, NS, BRIDGE, IFACE) to elements, with errors that
+// list what exists, so a typo is answered with the right spelling.
+import type { Emulator } from '../topology/builder.js';
+import type { Element, Port } from '../datapath/element.js';
+import { OvsBridge } from '../ofproto/bridge.js';
+import { LinuxBridge } from '../l2/linux-bridge.js';
+import { NetNamespace } from '../netns/namespace.js';
+import { ControlError } from './protocol.js';
+
+const list = (xs: string[]): string => (xs.length ? xs.join(', ') : 'none');
+
+/** Nodes as the engine knows them (topology nodes, gateways and emulated hosts). */
+export function nodeNames(emu: Emulator): string[] {
+  const s = new Set<string>();
+  for (const e of emu.engine.elements) if (e.kind !== 'fabric') s.add(e.node);
+  return [...s];
+}
+
+export function mustNode(emu: Emulator, node: string | undefined): string {
+  if (!node) throw new ControlError(`missing NODE (nodes: ${list(nodeNames(emu))})`);
+  if (!nodeNames(emu).includes(node)) throw new ControlError(`unknown node '${node}' (nodes: ${list(nodeNames(emu))})`);
+  return node;
+}
+
+const ofNode = (emu: Emulator, node: string, pred: (e: Element) => boolean): Element[] =>
+  emu.engine.elements.filter((e) => e.node === node && pred(e));
+
+export function ovsBridges(emu: Emulator, node: string): OvsBridge[] {
+  return ofNode(emu, node, (e) => e instanceof OvsBridge) as OvsBridge[];
+}
+
+export function mustOvsBridge(emu: Emulator, node: string | undefined, name: string | undefined): OvsBridge {
+  const n = mustNode(emu, node);
+  const all = ovsBridges(emu, n);
+  if (!name) throw new ControlError(`missing BRIDGE (bridges on ${n}: ${list(all.map((b) => b.name))})`);
+  const br = all.find((b) => b.name === name);
+  // ovs-ofctl's own wording, with the node and what exists added.
+  if (!br) throw new ControlError(`ovs-ofctl: ${name} is not a bridge or a socket (bridges on ${n}: ${list(all.map((b) => b.name))})`);
+  return br;
+}
+
+export function linuxBridges(emu: Emulator, node: string): LinuxBridge[] {
+  return ofNode(emu, node, (e) => e instanceof LinuxBridge) as LinuxBridge[];
+}
+
+export function namespaces(emu: Emulator, node: string): NetNamespace[] {
+  return ofNode(emu, node, (e) => e instanceof NetNamespace) as NetNamespace[];
+}
+
+/**
+ * `-n NS` on NODE. Without -n: a node that is a single namespace (an
+ * emulated host, a gateway) answers for itself; a hypervisor's root
+ * namespace is not emulated, so the user must name one.
+ */
+export function mustNamespace(emu: Emulator, node: string | undefined, ns: string | undefined): NetNamespace {
+  const n = mustNode(emu, node);
+  const all = namespaces(emu, n);
+  const names = list(all.map((x) => x.name));
+  if (ns === undefined) {
+    if (all.length === 1 && !emu.topology.nodes.some((x) => x.name === n)) return all[0]!;
+    throw new ControlError(`${n}: the root namespace is not emulated; name one with -n NS (namespaces: ${names})`);
+  }
+  const found = all.find((x) => x.name === ns);
+  if (!found) throw new ControlError(`Cannot open network namespace "${ns}" on ${n}: No such file or directory (namespaces: ${names})`);
+  return found;
+}
+
+/**
+ * A capture point: NODE:IFACE (an edge first, then any port of that name:
+ * bridge ports, patch ports, the underlay NIC) or NODE:NS:IFACE (the port
+ * inside that namespace, or the element of that name: NODE:br-int:patch-tun).
+ */
+export function mustCapturePort(emu: Emulator, spec: string): Port {
+  const parts = spec.split(':');
+  if (parts.length < 2 || parts.length > 3 || parts.some((p) => p === '')) {
+    throw new ControlError(`tcpdump: -i wants NODE:IFACE or NODE:NS:IFACE, not '${spec}'`);
+  }
+  const node = mustNode(emu, parts[0]);
+  const ports = emu.engine.ports.filter((p) => p.element.node === node);
+  if (parts.length === 3) {
+    const el = emu.engine.element(node, parts[1]!);
+    if (!el) throw new ControlError(`tcpdump: no namespace or device '${parts[1]}' on ${node} (namespaces: ${list(namespaces(emu, node).map((x) => x.name))})`);
+    const p = el.port(parts[2]!);
+    if (!p) throw new ControlError(`tcpdump: ${parts[2]}: No such device exists in ${node}:${el.name} (interfaces: ${list(el.ports.map((x) => x.name))})`);
+    return p;
+  }
+  const p = emu.findPort(node, parts[1]!);
+  if (!p) throw new ControlError(`tcpdump: ${parts[1]}: No such device exists on ${node} (interfaces: ${list([...new Set(ports.map((x) => x.name))])})`);
+  return p;
+}
