@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { checkCommand } from './check.js';
 import { traceCommand } from './trace.js';
+import { registerControlCommands, remote } from './control-commands.js';
 
 const program = new Command();
 program
@@ -22,7 +23,7 @@ program
 program
   .command('trace')
   .description('run packets through the pipeline and print every hop (see `dpemu trace --help`)')
-  .requiredOption('--config <file>', 'topology YAML')
+  .option('--config <file>', 'topology YAML (without it: the running daemon, its live state; --socket PATH)')
   .option('--json', 'one JSON document, frames in hex')
   .option('--no-hosts', 'do not emulate the file\'s lab hosts')
   .allowUnknownOption(true)
@@ -41,9 +42,12 @@ state its request left (conntrack, learned MACs).
 Example:
   dpemu trace --config configs/seed-dvr-snat.yaml --in w07:tap2ab77d0f-99 --icmp-echo --src 192.168.1.7 --dst 8.8.8.8`,
   )
-  .action((opts: { config: string; json?: boolean; hosts: boolean }, cmd: Command) => {
-    process.exitCode = traceCommand(opts.config, cmd.args, { json: !!opts.json, hosts: opts.hosts });
+  .action(async (opts: { config?: string; json?: boolean; hosts: boolean }, cmd: Command) => {
+    if (opts.config === undefined) process.exitCode = await remote('trace', opts.json ? [...cmd.args, '--json'] : cmd.args);
+    else process.exitCode = traceCommand(opts.config, cmd.args, { json: !!opts.json, hosts: opts.hosts });
   });
+
+registerControlCommands(program);
 
 try {
   program.parse(process.argv);

@@ -12,7 +12,7 @@ import { parsePackets, UsageError, type TracePacket } from './packet-flags.js';
  * sends from its own MAC to its default gateway's, as its neighbour table
  * (the file's `neighbours:`) knows it.
  */
-function macDefaults(emu: Emulator) {
+export function macDefaults(emu: Emulator) {
   return (node: string, port: string): { srcMac?: string; dstMac?: string } => {
     if (!emu.findPort(node, port)) throw new UsageError(`--in ${node}:${port}: no such port in the topology`);
     const edge = emu.topology.edges.find((e) => e.port.node === node && e.port.port === port);

@@ -14,7 +14,7 @@ function flowError(e: unknown): ControlError {
 }
 
 /** Parse every line before adding any, so add-flows is all or nothing. */
-function parseAll(br: OvsBridge, text: string): FlowSpec[] {
+function parseAll(br: OvsBridge, text: string, many: boolean): FlowSpec[] {
   const specs: FlowSpec[] = [];
   text.split('\n').forEach((line, i) => {
     const t = line.trim();
@@ -24,7 +24,7 @@ function parseAll(br: OvsBridge, text: string): FlowSpec[] {
       if (s.table >= TABLE_ALL) throw new Error('add-flow needs a table 0..254');
       specs.push(s);
     } catch (e) {
-      throw new ControlError(`ovs-ofctl: line ${i + 1}: ${e instanceof Error ? e.message : String(e)}`);
+      throw new ControlError(`ovs-ofctl: ${many ? `line ${i + 1}: ` : ''}${e instanceof Error ? e.message : String(e)}`);
     }
   });
   return specs;
@@ -71,7 +71,7 @@ export const ofctl: CommandFamily = {
       case 'add-flows': {
         const br = mustOvsBridge(emu, node, bridge);
         if (!arg) throw new ControlError(`ovs-ofctl: '${sub}' command requires at least 2 arguments`);
-        const specs = parseAll(br, sub === 'add-flow' ? arg : rest.join('\n'));
+        const specs = parseAll(br, sub === 'add-flow' ? arg : rest.join('\n'), sub === 'add-flows');
         for (const s of specs) br.addFlow(s);
         ctx.invalidate(`${br.node}:${br.name} flows`);
         return ok('');

@@ -32,6 +32,8 @@ export class Packet {
   traceId = 0;
   /** Engine-wide sequence for resubmit/loop limits and bookkeeping. */
   hops = 0;
+  /** Length where the packet entered the OVS datapath: OpenFlow flows are credited with it, across patch ports too. */
+  dpLen = 0;
 
   constructor(buf: Uint8Array) {
     this.buf = buf;
@@ -46,6 +48,7 @@ export class Packet {
     this.ct = null;
     this.ctDir = 0;
     this.hops = 0;
+    this.dpLen = 0;
   }
 
   copyMetaFrom(p: Packet): void {
@@ -59,6 +62,7 @@ export class Packet {
     this.ct = p.ct;
     this.ctDir = p.ctDir;
     this.hops = p.hops;
+    this.dpLen = p.dpLen;
   }
 
   /** Headroom left in front of the frame. */

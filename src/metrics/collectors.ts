@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric, type MetricType } from 'prom-client';
 import type { Engine } from '../datapath/engine.js';
 import type { Stats } from '../datapath/stats.js';
-import { FLOW_METRICS, SCRAPE_METRICS, type MetricSpec } from './catalog.js';
+import { CELL_METRICS, FLOW_METRICS, SCRAPE_METRICS, type MetricSpec } from './catalog.js';
 import { HIST_BOUNDS_SECONDS } from './histogram.js';
 import { StatsReader, type Family } from './stats-reader.js';
 import { put, readEngine, readFlows } from './element-metrics.js';
@@ -72,6 +72,9 @@ function familyMetric(spec: MetricSpec, current: (name: string) => Family | unde
   return m;
 }
 
+/** Families readEngine() fills; the others come from Stats cells only. */
+const ENGINE_FAMILIES = new Set([...Object.values(SCRAPE_METRICS), CELL_METRICS.conntrack_entries!, CELL_METRICS.conntrack_max!].map((s) => s.name));
+
 export function registerCollectors(opts: CollectorOptions): Collectors {
   const sources: Stats[] = [];
   if (opts.engine) sources.push(opts.engine.stats);
@@ -80,13 +83,16 @@ export function registerCollectors(opts: CollectorOptions): Collectors {
   const reader = new StatsReader(sources);
   const engine = opts.engine;
 
-  // Each family reads afresh when scraped (its own cells, then the element
-  // state, which is a walk over the elements): no snapshot to go stale.
+  // Each family reads afresh when scraped, its own cells only (plus a walk
+  // over the elements for the families that come from them): no snapshot
+  // to go stale between scrapes.
   const read = (only?: string): Map<string, Family> => {
     const m = reader.read(new Map(), only);
-    if (engine) readEngine(engine, m);
+    if (engine && (only === undefined || ENGINE_FAMILIES.has(only))) readEngine(engine, m);
     // The exporter's own thread: event-loop active time, the same meaning as a worker's busy seconds.
-    put(m, SCRAPE_METRICS.mainBusy, { worker: 'main' }, performance.eventLoopUtilization().active / 1000);
+    if (only === undefined || only === SCRAPE_METRICS.mainBusy.name) {
+      put(m, SCRAPE_METRICS.mainBusy, { worker: 'main' }, performance.eventLoopUtilization().active / 1000);
+    }
     return m;
   };
   const current = (name: string): Family | undefined => read(name).get(name);

@@ -69,7 +69,7 @@ export class Xlate implements NormalCtx {
   pkt!: Packet;
   nowMs = 0;
   nowS = 0;
-  /** Bytes credited to every flow this packet hits (its length at bridge entry). */
+  /** Bytes credited to every flow this packet hits (its length at datapath entry). */
   private bytes = 0;
   private depth = 0;
   private resubmits = 0;
@@ -109,7 +109,11 @@ export class Xlate implements NormalCtx {
     this.pkt = pkt;
     this.nowMs = nowMs;
     this.nowS = Math.floor(nowMs / 1000);
-    this.bytes = pkt.len;
+    // OVS translates a packet through patch ports in one xlate and credits every
+    // rule it hits with the datapath packet's stats: the length where it entered
+    // the first bridge, not the (re-tagged) length at this one.
+    if (inPort.type !== 'patch' || pkt.dpLen === 0) pkt.dpLen = pkt.len;
+    this.bytes = pkt.dpLen;
     this.depth = this.resubmits = 0;
     this.error = ERR_NONE;
     this.tableId = 0;

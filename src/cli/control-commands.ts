@@ -1,0 +1,79 @@
+// The `dpemu` subcommands that talk to a running daemon's control socket and
+// print what the real tool prints on a real node. Each passes its words
+// through untouched (they follow the real tool's syntax, options included);
+// `--socket PATH` anywhere picks the socket (default DPEMU_SOCKET or
+// /run/dpemu/control.sock).
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { ConnectError, endpointFromEnv, runRemote } from '../control/client.js';
+import { tcpdumpCommand } from './tcpdump.js';
+import { takeSocket } from './control-socket.js';
+
+/** add-flows NODE BRIDGE FILE: the file ('-' = stdin) is read here and sent as text. */
+function inlineFlowFile(argv: string[]): string[] {
+  const i = argv.indexOf('add-flows');
+  if (i < 0) return argv;
+  const words = argv.map((a, j) => ({ a, j })).filter((x) => x.j > i && (x.a === '-' || !x.a.startsWith('-')));
+  const file = words[2];
+  if (!file) return argv;
+  const text = readFileSync(file.a === '-' ? 0 : file.a, 'utf8');
+  return argv.map((a, j) => (j === file.j ? text : a));
+}
+
+export async function remote(family: string, argv: string[]): Promise<number> {
+  const { socket, rest } = takeSocket(argv);
+  try {
+    const r = await runRemote(endpointFromEnv(socket), family, family === 'ofctl' ? inlineFlowFile(rest) : rest);
+    if (r.stdout) process.stdout.write(r.stdout);
+    if (r.stderr) process.stderr.write(r.stderr);
+    return r.exit;
+  } catch (e) {
+    if (e instanceof ConnectError) {
+      process.stderr.write(e.message + '\n');
+      return 1;
+    }
+    process.stderr.write(`dpemu ${family}: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  }
+}
+
+const FAMILIES: [string, string, string][] = [
+  ['vsctl', 'show NODE', 'as ovs-vsctl on NODE (show)'],
+  ['ofctl', 'SUBCMD NODE BRIDGE [ARGS]', 'as ovs-ofctl: dump-flows [--names] [--no-stats] [FLOW], dump-ports-desc, add-flow, add-flows FILE, mod-flows [--strict], del-flows [--strict]'],
+  ['appctl', 'SUBCMD NODE BRIDGE', 'as ovs-appctl: fdb/show, fdb/flush'],
+  ['brctl', 'show|showmacs NODE [BRIDGE]', 'as brctl'],
+  ['ip', '[-n NS] NODE OBJECT ...', 'as ip: addr, link, route [table N], rule, neigh; route/neigh add|del|replace'],
+  ['iptables', 'NODE -n NS [-t TABLE] -S|-L -n -v|-A|-D|-I ...', 'as iptables (legacy) inside a namespace'],
+  ['iptables-save', 'NODE -n NS [-t TABLE] [-c]', 'as iptables-save inside a namespace'],
+  ['conntrack', 'NODE -n NS -L|-C|-S|-D|-F [filters]', 'as conntrack inside a namespace'],
+  ['clear-counters', '', 'zero port, drop, flow and iptables counters'],
+  ['reload', '', 'make the daemon re-read its topology'],
+  ['nodes', '', 'list nodes with their bridges and namespaces'],
+];
+
+export function registerControlCommands(program: Command): void {
+  for (const [name, usage, desc] of FAMILIES) {
+    program
+      .command(name)
+      .usage(`${usage} [--socket PATH]`)
+      .description(`${desc} (via the daemon's control socket)`)
+      .helpOption(false)
+      .allowUnknownOption(true)
+      .allowExcessArguments(true)
+      .argument('[args...]')
+      .action(async (args: string[]) => {
+        process.exitCode = await remote(name, args);
+      });
+  }
+  program
+    .command('tcpdump')
+    .usage('-i NODE:[NS:]IFACE [-nn] [-e] [-c N] [-w FILE] [-s SNAPLEN] [EXPRESSION] [--socket PATH]')
+    .description("capture live at any port of the running emulator, as tcpdump -nnee (via the daemon's control socket)")
+    .helpOption(false)
+    .allowUnknownOption(true)
+    .allowExcessArguments(true)
+    .argument('[args...]')
+    .action(async (args: string[]) => {
+      process.exitCode = await tcpdumpCommand(args);
+    });
+}

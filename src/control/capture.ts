@@ -1,0 +1,91 @@
+// A live capture at one port of the engine (tcpdump -i NODE:[NS:]IFACE).
+// The tap runs inside the forwarding loop, so it does the least it can:
+// decode the few fields the filter reads, copy the matching bytes into a
+// bounded queue, and leave. When the queue is full or the reader is slow
+// (the socket's buffer is over its mark) it drops and counts, never waits.
+// Ports nobody captures on keep an empty `taps` list: one length test.
+import type { Port } from '../datapath/element.js';
+import type { Packet } from '../datapath/packet.js';
+import { PCAP_SNAPLEN } from '../wire/pcap.js';
+import { decodeFields, type FramePredicate } from './capture-filter.js';
+
+export interface CapturedFrame {
+  /** Wall-clock microseconds since the epoch. */
+  ts: number;
+  len: number;
+  dir: 'in' | 'out';
+  data: Uint8Array;
+}
+
+export interface CaptureOptions {
+  count?: number;
+  snaplen?: number;
+  /** Frames held for the reader before new ones are dropped. */
+  maxQueue?: number;
+  /** True while the reader cannot take more (its buffer is full): frames are dropped, not queued. */
+  congested?: () => boolean;
+}
+
+const nowUs = (): number => Math.round((performance.timeOrigin + performance.now()) * 1000);
+
+export class Capture {
+  captured = 0;
+  dropped = 0;
+  private queue: CapturedFrame[] = [];
+  private scheduled = false;
+  private stopped = false;
+  private readonly tap = (pkt: Packet, _port: Port, dir: 'in' | 'out'): void => this.onPacket(pkt, dir);
+  private readonly snaplen: number;
+  private readonly maxQueue: number;
+
+  constructor(
+    readonly port: Port,
+    private readonly filter: FramePredicate,
+    private readonly opts: CaptureOptions,
+    /** Receives frames in batches, off the forwarding path (setImmediate). */
+    private readonly deliver: (frames: CapturedFrame[]) => void,
+    /** Called once when -c is reached. */
+    private readonly done: () => void,
+  ) {
+    this.snaplen = opts.snaplen && opts.snaplen > 0 ? opts.snaplen : PCAP_SNAPLEN;
+    this.maxQueue = opts.maxQueue ?? 4096;
+    port.taps.push(this.tap);
+  }
+
+  private onPacket(pkt: Packet, dir: 'in' | 'out'): void {
+    if (this.stopped) return;
+    if (!this.filter(decodeFields(pkt.buf, pkt.off, pkt.len))) return;
+    if (this.queue.length >= this.maxQueue || this.opts.congested?.()) {
+      this.dropped++;
+      return;
+    }
+    const cap = Math.min(pkt.len, this.snaplen);
+    this.queue.push({ ts: nowUs(), len: pkt.len, dir, data: pkt.buf.slice(pkt.off, pkt.off + cap) });
+    this.captured++;
+    if (this.opts.count && this.captured >= this.opts.count) this.detach();
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const q = this.queue;
+    this.queue = [];
+    if (q.length) this.deliver(q);
+    if (this.stopped && this.opts.count && this.captured >= this.opts.count) this.done();
+  }
+
+  private detach(): void {
+    this.stopped = true;
+    const i = this.port.taps.indexOf(this.tap);
+    if (i >= 0) this.port.taps.splice(i, 1);
+  }
+
+  /** Stop capturing now (the reader went away); queued frames are discarded. */
+  stop(): void {
+    this.detach();
+    this.queue = [];
+  }
+}

@@ -1,0 +1,98 @@
+// The CLI's side of the control socket: one JSON request per command, or a
+// stream of NDJSON events for a capture. DPEMU_SOCKET names the socket;
+// DPEMU_CONTROL_URL (http://HOST:PORT) with DPEMU_TOKEN reaches a TCP listener.
+import { request, type IncomingMessage, type RequestOptions } from 'node:http';
+import { COMMANDS } from './registry.js';
+import { DEFAULT_SOCKET, type CaptureEvent, type CaptureRequest, type CommandResponse } from './protocol.js';
+
+export interface Endpoint {
+  socketPath?: string;
+  url?: string;
+  token?: string;
+}
+
+export function endpointFromEnv(socketOpt?: string): Endpoint {
+  if (socketOpt) return { socketPath: socketOpt };
+  if (process.env.DPEMU_CONTROL_URL) return { url: process.env.DPEMU_CONTROL_URL, token: process.env.DPEMU_TOKEN ?? '' };
+  return { socketPath: process.env.DPEMU_SOCKET ?? DEFAULT_SOCKET };
+}
+
+/** A connection failure in the words a user can act on. */
+export class ConnectError extends Error {}
+
+function post(ep: Endpoint, path: string, body: unknown, onResponse: (res: IncomingMessage) => void): Promise<void> {
+  const text = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) };
+    let target: RequestOptions;
+    if (ep.url) {
+      const u = new URL(ep.url);
+      if (ep.token) headers.authorization = `Bearer ${ep.token}`;
+      target = { host: u.hostname, port: u.port, path, method: 'POST', headers };
+    } else target = { socketPath: ep.socketPath!, path, method: 'POST', headers };
+    const req = request(target, (res) => {
+      onResponse(res);
+      res.on('end', resolve);
+      res.on('error', reject);
+    });
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      const where = ep.url ?? ep.socketPath;
+      if (e.code === 'EACCES') reject(new ConnectError(`dpemu: ${where}: permission denied (the control socket belongs to the daemon's user)`));
+      else if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') reject(new ConnectError(`dpemu: ${where}: no daemon listening (start \`dpemu run\`, or set --socket / DPEMU_SOCKET)`));
+      else reject(new ConnectError(`dpemu: ${where}: ${e.message}`));
+    });
+    req.end(text);
+  });
+}
+
+/** Run `dpemu FAMILY ARGV...` on the daemon; reads and writes go to their own paths. */
+export async function runRemote(ep: Endpoint, family: string, argv: string[]): Promise<CommandResponse> {
+  const fam = COMMANDS.get(family);
+  if (!fam) throw new Error(`unknown command family ${family}`);
+  let access: string;
+  try {
+    access = fam.access(argv);
+  } catch {
+    access = 'read'; // the server gives the real error
+  }
+  let raw = '';
+  let status = 0;
+  await post(ep, `/v1/${access}/${family}`, { argv }, (res) => {
+    status = res.statusCode ?? 0;
+    res.setEncoding('utf8');
+    res.on('data', (c: string) => (raw += c));
+  });
+  try {
+    return JSON.parse(raw) as CommandResponse;
+  } catch {
+    return { ok: false, stdout: '', stderr: `dpemu: bad answer from the daemon (HTTP ${status})\n`, exit: 1 };
+  }
+}
+
+/** Stream a capture; `onEvent` sees each event; resolves when the server ends it or `signal` aborts. */
+export async function captureRemote(ep: Endpoint, req: CaptureRequest, onEvent: (ev: CaptureEvent) => void, onError: (r: CommandResponse) => void): Promise<void> {
+  await post(ep, '/v1/capture', req, (res) => {
+    res.setEncoding('utf8');
+    let buf = '';
+    if (res.statusCode !== 200) {
+      res.on('data', (c: string) => (buf += c));
+      res.on('end', () => {
+        try {
+          onError(JSON.parse(buf) as CommandResponse);
+        } catch {
+          onError({ ok: false, stdout: '', stderr: `dpemu: capture refused (HTTP ${res.statusCode})\n`, exit: 1 });
+        }
+      });
+      return;
+    }
+    res.on('data', (c: string) => {
+      buf += c;
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        if (line) onEvent(JSON.parse(line) as CaptureEvent);
+      }
+    });
+  });
+}

@@ -1,0 +1,74 @@
+// `ip [-n NS] NODE OBJECT ...` inside any namespace of the topology: the show
+// verbs print what iproute2 prints; add/del/replace change the namespace
+// (one command, one change: it applies entirely or throws first).
+import type { Packet } from '../datapath/packet.js';
+import { IpSyntaxError, RtnlError } from '../netns/errors.js';
+import { runCommand } from '../netns/ip-text.js';
+import { parseNeighArgs } from '../netns/ip-neigh-syntax.js';
+import { matches } from '../netns/ip-tokens.js';
+import type { NeighAction } from '../netns/neighbour.js';
+import type { NetNamespace } from '../netns/namespace.js';
+import { type Access, type CommandFamily } from './command.js';
+import { ControlError, ok } from './protocol.js';
+import { mustNamespace } from './resolve.js';
+
+const WRITE_VERBS = ['add', 'delete', 'change', 'chg', 'replace', 'append', 'prepend', 'flush', 'set'];
+const NEIGH = ['neighbour', 'neighbor'];
+
+/** -n NS and -4 anywhere before OBJECT; the first other word is NODE. */
+function parse(argv: readonly string[]): { ns?: string; node?: string; words: string[] } {
+  const out: { ns?: string; node?: string; words: string[] } = { words: [] };
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '-n' || a === '-netns' || a === '--netns') out.ns = argv[++i];
+    else if (a === '-4') continue;
+    else if (a.startsWith('-')) throw new ControlError(`Option "${a}" is unknown, try "ip -help".`, 255);
+    else if (out.node === undefined) out.node = a;
+    else break;
+  }
+  out.words = argv.slice(i) as string[];
+  return out;
+}
+
+function access(argv: readonly string[]): Access {
+  const { words } = parse(argv);
+  const verb = words[1];
+  return verb !== undefined && WRITE_VERBS.some((v) => matches(verb, v)) && !matches(verb, 'show') ? 'write' : 'read';
+}
+
+/** Neighbour writes run through the element so packets queued on an unresolved entry leave (or fail) as in the kernel. */
+function neighWrite(el: NetNamespace, verb: string, rest: string): void {
+  const spec = parseNeighArgs(rest);
+  const now = el.engine.now;
+  const actions = matches(verb, 'delete') ? el.ns.neighDel(spec, now)
+    : el.ns.neighSet(spec, matches(verb, 'replace') ? 'replace' : matches(verb, 'change') || verb === 'chg' ? 'change' : 'add', now);
+  // runNeigh is the element's own executor of neighbour decisions; it is private there, used here for the same reason loadNeighbours uses it.
+  (el as unknown as { runNeigh(a: NeighAction<Packet>[]): void }).runNeigh(actions);
+}
+
+export const ip: CommandFamily = {
+  name: 'ip',
+  access,
+  run(ctx, argv) {
+    const { ns, node, words } = parse(argv);
+    const el = mustNamespace(ctx.emu, node, ns);
+    if (!words.length) throw new ControlError('Usage: dpemu ip [-n NS] NODE { addr | link | route | rule | neigh } ...', 255);
+    const write = access(argv) === 'write';
+    try {
+      const obj = words[0]!;
+      if (write && obj.length >= 1 && NEIGH.some((o) => matches(obj, o)) && words[1] !== 'flush') {
+        neighWrite(el, words[1]!, words.slice(2).join(' '));
+      } else {
+        const out = runCommand(el.ns, words.join(' '), el.engine.now);
+        if (!write) return ok(out);
+      }
+    } catch (e) {
+      if (e instanceof RtnlError) throw new ControlError(e.message, 2);
+      if (e instanceof IpSyntaxError) throw new ControlError(`Error: ${e.reason}${e.token ? ` ("${e.token}")` : ''}.`, 255);
+      throw e;
+    }
+    ctx.invalidate(`${el.node}:${el.name} ${words[0]}`);
+    return ok('');
+  },
+};

@@ -1,0 +1,119 @@
+// iptables and iptables-save inside a namespace of the topology. Listing
+// prints iptables 1.8.7 (legacy) text; a rule command (-A, -D, -I, -R, -N,
+// -X, -F, -Z, -P) goes through the same loader as the topology file, which
+// works on a copy of the ruleset and swaps it in only if the whole line is
+// valid (so a bad rule changes nothing).
+import { NfSyntaxError, iptablesList, iptablesListRules, iptablesSave } from '../netfilter/index.js';
+import { TABLE_NAMES, type TableName } from '../netfilter/constants.js';
+import type { Emulator } from '../topology/builder.js';
+import type { NetNamespace } from '../netns/namespace.js';
+import { type CommandFamily } from './command.js';
+import { ControlError, ok } from './protocol.js';
+import { mustNamespace } from './resolve.js';
+
+const RULE_CMDS = new Set(['-A', '--append', '-D', '--delete', '-I', '--insert', '-R', '--replace', '-N', '--new-chain', '-X', '--delete-chain', '-F', '--flush', '-Z', '--zero', '-P', '--policy', '-E', '--rename-chain']);
+
+interface Parsed {
+  node?: string;
+  ns?: string;
+  table: TableName;
+  /** The iptables words after NODE and -n NS. */
+  rest: string[];
+}
+
+/** NODE first; the first -n NS before the command flag names the namespace (later -n is iptables' numeric). */
+function parse(argv: readonly string[]): Parsed {
+  const out: Parsed = { table: 'filter', rest: [] };
+  let sawCmd = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!sawCmd && out.ns === undefined && (a === '-n' || a === '--netns') && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('-')) {
+      out.ns = argv[++i];
+      continue;
+    }
+    if (!a.startsWith('-') && out.node === undefined && !sawCmd) {
+      out.node = a;
+      continue;
+    }
+    if (a === '-t' || a === '--table') {
+      const t = argv[i + 1] ?? '';
+      if (!(TABLE_NAMES as readonly string[]).includes(t)) throw new ControlError(`iptables v1.8.7 (legacy): can't initialize iptables table \`${t}': Table does not exist (do you need to insmod?)`, 3);
+      out.table = t as TableName;
+    }
+    if (/^-[ASLDIRNXFZPE]/.test(a) || /^--(append|list|list-rules|delete|insert|replace|new-chain|delete-chain|flush|zero|policy|rename-chain)$/.test(a)) sawCmd = true;
+    out.rest.push(a);
+  }
+  return out;
+}
+
+const isWrite = (rest: readonly string[]): boolean => rest.some((a) => RULE_CMDS.has(a));
+
+/** Quote a word for the loader's tokenizer (double quotes, backslash escapes). */
+const quote = (w: string): string => (/^[^\s"'\\]+$/.test(w) ? w : `"${w.replace(/["\\]/g, '\\$&')}"`);
+
+function ns(emu: Emulator, p: Parsed): NetNamespace {
+  return mustNamespace(emu, p.node, p.ns);
+}
+
+/** The chain named after -S/-L, if any. */
+function chainArg(rest: readonly string[], flag: RegExp): string | undefined {
+  const i = rest.findIndex((a) => flag.test(a));
+  const next = rest[i + 1];
+  return i >= 0 && next !== undefined && !next.startsWith('-') ? next : undefined;
+}
+
+export const iptables: CommandFamily = {
+  name: 'iptables',
+  access: (argv) => (isWrite(parse(argv).rest) ? 'write' : 'read'),
+  run(ctx, argv) {
+    const p = parse(argv);
+    const el = ns(ctx.emu, p);
+    const rs = el.nf.rules;
+    // Short flags may be bundled (-nvL).
+    const flags = new Set(p.rest.flatMap((a) => (/^-[A-Za-z]{2,}$/.test(a) ? [...a.slice(1)].map((c) => `-${c}`) : [a])));
+    const has = (...f: string[]) => f.some((x) => flags.has(x));
+    try {
+      if (isWrite(p.rest)) {
+        el.nf.load(p.rest.map(quote).join(' '), { table: p.table });
+        ctx.invalidate(`${el.node}:${el.name} iptables`);
+        return ok('');
+      }
+      if (has('-S', '--list-rules')) {
+        return ok(iptablesListRules(rs, p.table, { verbose: has('-v'), chain: chainArg(p.rest, /^(-S|--list-rules)$/) }));
+      }
+      if (has('-L', '--list')) {
+        return ok(iptablesList(rs, p.table, { verbose: has('-v'), exact: has('-x'), lineNumbers: has('--line-numbers'), chain: chainArg(p.rest, /^(-L|--list)$/) }));
+      }
+    } catch (e) {
+      if (e instanceof NfSyntaxError) throw new ControlError(`iptables v1.8.7 (legacy): ${e.detail}\nTry \`iptables -h' or 'iptables --help' for more information.`, 2);
+      if (e instanceof Error && e.message.startsWith('iptables:')) throw new ControlError(e.message, 1);
+      throw e;
+    }
+    throw new ControlError("iptables v1.8.7 (legacy): no command specified\nTry `iptables -h' or 'iptables --help' for more information.", 2);
+  },
+};
+
+/** ctime(3) as iptables-save stamps its header. */
+function ctime(d: Date): string {
+  const day = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'][d.getDay()]!;
+  const mon = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][d.getMonth()]!;
+  const t = [d.getHours(), d.getMinutes(), d.getSeconds()].map((x) => String(x).padStart(2, '0')).join(':');
+  return `${day} ${mon} ${String(d.getDate()).padStart(2)} ${t} ${d.getFullYear()}`;
+}
+
+export const iptablesSaveCmd: CommandFamily = {
+  name: 'iptables-save',
+  access: () => 'read',
+  run(ctx, argv) {
+    const p = parse(argv);
+    const el = ns(ctx.emu, p);
+    const only = p.rest.includes('-t') || p.rest.includes('--table') ? p.table : undefined;
+    let text = iptablesSave(el.nf.rules, { counters: p.rest.includes('-c') || p.rest.includes('--counters'), date: ctime(new Date()) });
+    if (only) {
+      // Keep only the named table's block (with its two comment lines).
+      const blocks = text.split(/(?=^# Generated by)/m);
+      text = blocks.filter((b) => b.includes(`\n*${only}\n`)).join('');
+    }
+    return ok(text);
+  },
+};

@@ -1,0 +1,231 @@
+// The control socket of a running emulator: HTTP/1.1 over a Unix socket
+// (mode 0600 unless told otherwise: the file's owner is the only client),
+// and a TCP listener only when asked, which then demands a bearer token.
+// Commands run synchronously on the thread that owns the Emulator, between
+// two packets, so a write is seen entirely or not at all.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
+import { connect } from 'node:net';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { dirname } from 'node:path';
+import type { Emulator } from '../topology/builder.js';
+import type { ControlContext } from './command.js';
+import { COMMANDS } from './registry.js';
+import { ControlError, PROTOCOL_VERSION, type CaptureEvent, type CaptureRequest, type CommandResponse } from './protocol.js';
+import { compileFilter, FilterSyntaxError } from './capture-filter.js';
+import { Capture } from './capture.js';
+import { mustCapturePort, nodeNames } from './resolve.js';
+
+export interface ControlServerOptions {
+  socketPath: string;
+  /** Mode of the socket file (default 0o600). */
+  mode?: number;
+  /** Also listen on TCP; only with a token, sent as `Authorization: Bearer TOKEN`. */
+  tcp?: { host: string; port: number; token: string };
+  /** Called after every successful write with what it touched (the daemon drops caches it keeps). */
+  onWrite?: (what: string) => void;
+  /** Re-read the topology (the daemon's `reload`); returns what to print. */
+  reload?: () => string;
+  /** Bytes a capture's reader may lag behind before frames are dropped (default 4 MiB). */
+  captureHighWater?: number;
+}
+
+export interface ControlServer {
+  readonly path: string;
+  /** The TCP address when one was asked for. */
+  readonly tcpAddress?: { host: string; port: number };
+  close(): Promise<void>;
+}
+
+const MAX_BODY = 16 << 20;
+
+function readBody(req: IncomingMessage): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let n = 0;
+    req.on('data', (c: Buffer) => {
+      n += c.length;
+      if (n > MAX_BODY) {
+        reject(new ControlError('request body too large', 1, 413));
+        req.destroy();
+      } else chunks.push(c);
+    });
+    req.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      if (!text) return resolve({});
+      try {
+        resolve(JSON.parse(text));
+      } catch {
+        reject(new ControlError('request body is not JSON', 1, 400));
+      }
+    });
+    req.on('error', reject);
+  });
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+const fail = (e: ControlError): CommandResponse => ({ ok: false, stdout: '', stderr: e.message.endsWith('\n') ? e.message : e.message + '\n', exit: e.exit });
+
+/** Remove a socket file left by a dead server; refuse to steal a live one or to delete anything else. */
+async function clearStale(path: string): Promise<void> {
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch {
+    return;
+  }
+  if (!st.isSocket()) throw new Error(`${path} exists and is not a socket`);
+  const alive = await new Promise<boolean>((resolve) => {
+    const s = connect(path);
+    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('error', () => resolve(false));
+  });
+  if (alive) throw new Error(`${path}: another dpemu is listening there`);
+  unlinkSync(path);
+}
+
+function tokenOk(req: IncomingMessage, token: string): boolean {
+  const h = req.headers.authorization ?? '';
+  const m = /^Bearer (.+)$/.exec(h);
+  if (!m) return false;
+  const a = createHash('sha256').update(m[1]!).digest();
+  const b = createHash('sha256').update(token).digest();
+  return timingSafeEqual(a, b);
+}
+
+export async function startControlServer(emu: Emulator, opts: ControlServerOptions): Promise<ControlServer> {
+  if (opts.tcp && !opts.tcp.token) throw new Error('control: a TCP listener needs a token');
+  const ctx: ControlContext = { emu, invalidate: (what) => opts.onWrite?.(what) };
+  if (opts.reload) ctx.reload = opts.reload;
+  const highWater = opts.captureHighWater ?? 4 << 20;
+
+  const handle = async (req: IncomingMessage, res: ServerResponse, viaTcp: boolean): Promise<void> => {
+    if (viaTcp && !tokenOk(req, opts.tcp!.token)) {
+      sendJson(res, 401, fail(new ControlError('control: missing or wrong token', 1, 401)));
+      return;
+    }
+    const url = new URL(req.url ?? '/', 'http://dpemu');
+    if (req.method === 'GET' && url.pathname === '/v1/info') {
+      sendJson(res, 200, { protocol: PROTOCOL_VERSION, topology: emu.topology.name, nodes: nodeNames(emu) });
+      return;
+    }
+    if (req.method !== 'POST') {
+      sendJson(res, 405, fail(new ControlError(`control: ${req.method} ${url.pathname}: use POST`, 1, 405)));
+      return;
+    }
+    if (url.pathname === '/v1/capture') return capture(req, res);
+    const m = /^\/v1\/(read|write)\/([a-z/-]+)$/.exec(url.pathname);
+    const fam = m ? COMMANDS.get(m[2]!) : undefined;
+    if (!m || !fam) {
+      sendJson(res, 404, fail(new ControlError(`control: no such command ${url.pathname}`, 1, 404)));
+      return;
+    }
+    try {
+      const body = (await readBody(req)) as { argv?: unknown };
+      if (!Array.isArray(body.argv) || !body.argv.every((a) => typeof a === 'string')) throw new ControlError('control: body must be {"argv": [strings]}');
+      const argv = body.argv as string[];
+      const access = fam.access(argv);
+      if (access !== m[1]) throw new ControlError(`control: '${fam.name} ${argv.join(' ')}' is a ${access} command; send it to /v1/${access}/${fam.name}`, 1, 403);
+      sendJson(res, 200, fam.run(ctx, argv));
+    } catch (e) {
+      if (e instanceof ControlError) sendJson(res, e.status, fail(e));
+      else sendJson(res, 500, fail(new ControlError(`dpemu: internal error: ${e instanceof Error ? e.message : String(e)}`, 1, 500)));
+    }
+  };
+
+  const capture = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    let c: Capture;
+    try {
+      const body = (await readBody(req)) as CaptureRequest;
+      if (typeof body.iface !== 'string') throw new ControlError('tcpdump: -i NODE:[NS:]IFACE is required');
+      const port = mustCapturePort(emu, body.iface);
+      let pred;
+      try {
+        pred = compileFilter(body.filter ?? '');
+      } catch (e) {
+        if (e instanceof FilterSyntaxError) throw new ControlError(`tcpdump: ${e.message}`);
+        throw e;
+      }
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      const send = (ev: CaptureEvent) => res.write(JSON.stringify(ev) + '\n');
+      const snaplen = body.snaplen && body.snaplen > 0 ? body.snaplen : 262144;
+      send({ type: 'start', iface: body.iface, linktype: 1, snaplen });
+      const finish = () => {
+        c.stop();
+        send({ type: 'end', captured: c.captured, dropped: c.dropped });
+        res.end();
+      };
+      c = new Capture(
+        port,
+        pred,
+        { count: body.count ?? 0, snaplen, congested: () => res.writableLength > highWater },
+        (frames) => {
+          for (const f of frames) send({ type: 'frame', ts: f.ts, len: f.len, dir: f.dir, data: Buffer.from(f.data.buffer, f.data.byteOffset, f.data.length).toString('base64') });
+        },
+        finish,
+      );
+      // The reader went away (Ctrl-C): stop tapping at once.
+      res.on('close', () => c.stop());
+    } catch (e) {
+      if (e instanceof ControlError) sendJson(res, e.status, fail(e));
+      else sendJson(res, 500, fail(new ControlError(`dpemu: internal error: ${e instanceof Error ? e.message : String(e)}`, 1, 500)));
+    }
+  };
+
+  const unix = createServer((req, res) => void handle(req, res, false));
+  mkdirSync(dirname(opts.socketPath), { recursive: true, mode: 0o755 });
+  await clearStale(opts.socketPath);
+  // Create the socket already private (umask), then set the asked mode: no window where others could connect.
+  const mode = opts.mode ?? 0o600;
+  let oldMask: number | undefined;
+  try {
+    oldMask = process.umask(0o177);
+  } catch {
+    oldMask = undefined; // worker threads cannot change the umask; chmod below still applies
+  }
+  try {
+    await listen(unix, opts.socketPath);
+  } finally {
+    if (oldMask !== undefined) process.umask(oldMask);
+  }
+  chmodSync(opts.socketPath, mode);
+
+  let tcp: Server | undefined;
+  let tcpAddress: { host: string; port: number } | undefined;
+  if (opts.tcp) {
+    tcp = createServer((req, res) => void handle(req, res, true));
+    await listen(tcp, opts.tcp.port, opts.tcp.host);
+    const a = tcp.address();
+    if (a && typeof a === 'object') tcpAddress = { host: a.address, port: a.port };
+  }
+  const closeOne = (s: Server) => new Promise<void>((r) => {
+    s.close(() => r());
+    s.closeAllConnections();
+  });
+  return {
+    path: opts.socketPath,
+    ...(tcpAddress ? { tcpAddress } : {}),
+    async close() {
+      await Promise.all([closeOne(unix), ...(tcp ? [closeOne(tcp)] : [])]);
+      try {
+        unlinkSync(opts.socketPath);
+      } catch {
+        /* already gone */
+      }
+    },
+  };
+}
+
+function listen(s: Server, pathOrPort: string | number, host?: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    s.once('error', reject);
+    const done = () => (s.off('error', reject), resolve());
+    if (typeof pathOrPort === 'string') s.listen(pathOrPort, done);
+    else s.listen(pathOrPort, host, done);
+  });
+}

@@ -1,0 +1,202 @@
+// Every control command against an in-process daemon (the seed topology with
+// its lab hosts), through the real socket: reads print the real tools' text,
+// writes change forwarding at once, bad input changes nothing.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { runRemote } from '../../src/control/client.js';
+import { parsePackets } from '../../src/cli/packet-flags.js';
+import { macDefaults } from '../../src/cli/trace.js';
+import { cli, startDaemon, type Daemon } from '../helpers/control.js';
+
+const SNAT = 'snat-c4d4b760-41b9-45e1-a607-d054da99c479';
+const QR = 'qrouter-c4d4b760-41b9-45e1-a607-d054da99c479';
+let d: Daemon;
+const run = (fam: string, argv: string[]) => runRemote({ socketPath: d.server.path }, fam, argv);
+
+/** The write-up's echo request from the VM, injected at w07's tap; returns how many frames left w02's eth3 and w07's eth2. */
+function ping(): { eth3: number; eth2: number } {
+  const { emu } = d;
+  const before = { eth3: emu.engine.stats.sum('port_tx_packets', { node: 'w02', port: 'eth3' }), eth2: emu.engine.stats.sum('port_tx_packets', { node: 'w07', port: 'eth2' }) };
+  const [p] = parsePackets(['--in', 'w07:tap2ab77d0f-99', '--icmp-echo', '--src', '192.168.1.7', '--dst', '8.8.8.8'], macDefaults(emu));
+  emu.engine.inject(emu.engine.pool.allocFrom(p!.frame)!, emu.findPort('w07', 'tap2ab77d0f-99')!);
+  return {
+    eth3: emu.engine.stats.sum('port_tx_packets', { node: 'w02', port: 'eth3' }) - before.eth3,
+    eth2: emu.engine.stats.sum('port_tx_packets', { node: 'w07', port: 'eth2' }) - before.eth2,
+  };
+}
+
+before(async () => {
+  d = await startDaemon();
+});
+after(async () => {
+  await d.stop();
+});
+
+test('vsctl show prints the write-up layout', async () => {
+  const r = await run('vsctl', ['show', 'w02']);
+  assert.equal(r.exit, 0);
+  assert.match(r.stdout, /^[0-9a-f-]{36}\n    Bridge br-int\n        fail_mode: secure\n/);
+  assert.ok(r.stdout.includes(`        Port "vxlan-0ace6bee"\n            Interface "vxlan-0ace6bee"\n                type: vxlan\n                options: {df_default="true", in_key=flow, local_ip="10.206.107.156", out_key=flow, remote_ip="10.206.107.238"}\n`));
+  assert.ok(r.stdout.includes('        Port "fip-vif.103"\n            tag: 103\n            Interface "fip-vif.103"\n                type: internal\n'));
+  assert.ok(r.stdout.endsWith('    ovs_version: "2.5.5"\n'));
+});
+
+test('ofctl dump-flows, names and filter; dump-ports-desc', async () => {
+  const all = await run('ofctl', ['dump-flows', 'w07', 'br-int']);
+  assert.equal(all.exit, 0);
+  assert.equal(all.stdout.split('\n')[0], 'NXST_FLOW reply (xid=0x4):');
+  const named = await run('ofctl', ['dump-flows', 'w07', 'br-int', '--names', 'table=0,in_port=qvo2ab77d0f-99']);
+  const lines = named.stdout.trim().split('\n').slice(1);
+  assert.equal(lines.length, 2);
+  assert.ok(lines.every((l) => l.includes('in_port="qvo2ab77d0f-99"') && l.includes('table=0')));
+  const pd = await run('ofctl', ['dump-ports-desc', 'w07', 'br-int']);
+  assert.ok(pd.stdout.startsWith('OFPST_PORT_DESC reply (xid=0x2):\n 1(patch-tun): addr:'));
+  assert.ok(pd.stdout.includes(' 40(qr-178fc8e2-fd): addr:fa:16:3e:06:d8:7b\n') && pd.stdout.includes(' LOCAL(br-int): addr:'));
+});
+
+test('brctl show and showmacs, appctl fdb/show after traffic', async () => {
+  const s = await run('brctl', ['show', 'w07']);
+  assert.equal(s.stdout, 'bridge name\tbridge id\t\tSTP enabled\tinterfaces\nqbr2ab77d0f-99\t\t8000.966e9ba8b1fc\tno\t\tqvb2ab77d0f-99\n\t\t\t\t\t\t\ttap2ab77d0f-99\n');
+  ping();
+  const macs = await run('brctl', ['showmacs', 'w07', 'qbr2ab77d0f-99']);
+  assert.match(macs.stdout, /^port no\tmac addr\t\tis local\?\tageing timer\n/);
+  assert.match(macs.stdout, /\n  2\tfa:16:3e:b2:ef:af\tno\t\t/);
+  const fdb = await run('appctl', ['fdb/show', 'w07', 'br-int']);
+  assert.match(fdb.stdout, /^ port  VLAN  MAC                Age\n/);
+  assert.match(fdb.stdout, /\n   41    10  fa:16:3e:b2:ef:af +\d+\n/);
+});
+
+test('ip addr/link/route/rule/neigh inside namespaces', async () => {
+  const rt = await run('ip', ['-n', SNAT, 'w02', 'route']);
+  assert.ok(rt.stdout.startsWith('default via 169.254.96.33 dev rfp-c4d4b760-4 '));
+  const rule = await run('ip', ['-n', QR, 'w07', 'rule']);
+  assert.ok(rule.stdout.includes('3232235777:\tfrom 192.168.1.1/24 lookup 3232235777'));
+  const t = await run('ip', ['-n', QR, 'w07', 'route', 'show', 'table', '3232235777']);
+  assert.match(t.stdout, /^default via 192\.168\.1\.6 dev qr-178fc8e2-fd/);
+  const neigh = await run('ip', ['-n', QR, 'w07', 'neigh']);
+  assert.ok(neigh.stdout.includes('192.168.1.6 dev qr-178fc8e2-fd lladdr fa:16:3e:d1:d8:49 PERMANENT'));
+  const addr = await run('ip', ['-n', SNAT, 'w02', 'addr']);
+  assert.ok(addr.stdout.includes('inet 112.65.210.200/32'));
+  const link = await run('ip', ['-n', SNAT, 'w02', 'link']);
+  assert.match(link.stdout, /sg-499291dc-d8: <BROADCAST,MULTICAST,UP,LOWER_UP>/);
+  assert.equal((await run('ip', ['vm', 'route'])).exit, 0, 'a host node answers without -n');
+});
+
+test('iptables -S, -L -n -v, iptables-save', async () => {
+  const s = await run('iptables', ['w02', '-n', SNAT, '-t', 'nat', '-S', 'neutron-l3-agent-snat']);
+  assert.ok(s.stdout.includes('-A neutron-l3-agent-snat -o rfp-c4d4b760-4 -j SNAT --to-source 112.65.210.200\n'));
+  const l = await run('iptables', ['w02', '-n', SNAT, '-t', 'nat', '-L', '-n', '-v']);
+  assert.match(l.stdout, /^Chain PREROUTING \(policy ACCEPT \d+ packets, \d+ bytes\)\n pkts bytes target/);
+  const save = await run('iptables-save', ['w02', '-n', SNAT, '-t', 'nat']);
+  assert.match(save.stdout, /^# Generated by iptables-save v1\.8\.7 on .*\n\*nat\n/);
+  assert.ok(!save.stdout.includes('*mangle'));
+});
+
+test('conntrack -L, -C, -D, -F', async () => {
+  ping();
+  const args = ['w02', '-n', SNAT];
+  const l = await run('conntrack', [...args, '-L']);
+  assert.match(l.stdout, /^icmp +1 \d+ src=192\.168\.1\.7 dst=8\.8\.8\.8 type=8 code=0 id=\d+ .*src=8\.8\.8\.8 dst=112\.65\.210\.200 /m);
+  assert.match(l.stderr, /flow entries have been shown\.\n$/);
+  assert.equal((await run('conntrack', [...args, '-C'])).stdout, '1\n');
+  const none = await run('conntrack', [...args, '-D', '-s', '10.0.0.1']);
+  assert.match(none.stderr, / 0 flow entries have been deleted/);
+  const del = await run('conntrack', [...args, '-D', '-p', 'icmp', '-d', '8.8.8.8']);
+  assert.match(del.stderr, / 1 flow entries have been deleted/);
+  ping();
+  const f = await run('conntrack', [...args, '-F']);
+  assert.match(f.stderr, /table has been emptied/);
+  assert.equal((await run('conntrack', [...args, '-C'])).stdout, '0\n');
+});
+
+test('writes change forwarding at once: add-flow/del-flows, mod-flows', async () => {
+  assert.equal(ping().eth2, 1);
+  const add = await run('ofctl', ['add-flow', 'w07', 'br-int', 'table=0,priority=200,in_port=41,icmp,actions=drop']);
+  assert.equal(add.exit, 0, add.stderr);
+  assert.equal(ping().eth2, 0, 'the new drop flow takes the echo request');
+  await run('ofctl', ['mod-flows', 'w07', 'br-int', '--strict', 'table=0,priority=200,in_port=41,icmp,actions=resubmit(,25)']);
+  assert.equal(ping().eth2, 1, 'mod-flows changed the actions');
+  await run('ofctl', ['del-flows', 'w07', 'br-int', '--strict', 'table=0,priority=200,in_port=41,icmp']);
+  assert.equal((await run('ofctl', ['dump-flows', 'w07', 'br-int', 'table=0,icmp'])).stdout.split('\n').length, 2, 'the flow is gone');
+  assert.ok(d.writes.some((w) => w === 'w07:br-int flows'), 'the daemon hears of each write');
+});
+
+test('writes change forwarding at once: routes, neighbours, iptables', async () => {
+  const ns = ['-n', SNAT, 'w02'];
+  assert.equal((await run('ip', [...ns, 'route', 'del', 'default'])).exit, 0);
+  assert.equal(ping().eth3, 0, 'no default route in snat');
+  assert.equal((await run('ip', [...ns, 'route', 'replace', 'default', 'via', '169.254.96.33', 'dev', 'rfp-c4d4b760-4'])).exit, 0);
+  assert.equal(ping().eth3, 1);
+  // The snat namespace reaches fpr- by its neighbour entry: point it at a wrong MAC and fip drops the frame.
+  await run('ip', [...ns, 'neigh', 'replace', '169.254.96.33', 'lladdr', '02:00:00:00:00:01', 'dev', 'rfp-c4d4b760-4', 'nud', 'permanent']);
+  assert.equal(ping().eth3, 0);
+  await run('ip', [...ns, 'neigh', 'del', '169.254.96.33', 'dev', 'rfp-c4d4b760-4']);
+  await run('ip', [...ns, 'neigh', 'add', '169.254.96.33', 'lladdr', '82:99:8f:5a:6b:ec', 'dev', 'rfp-c4d4b760-4', 'nud', 'permanent']);
+  assert.equal(ping().eth3, 1);
+  const fwd = ['w02', '-n', SNAT];
+  assert.equal((await run('iptables', [...fwd, '-I', 'FORWARD', '-p', 'icmp', '-d', '8.8.8.8', '-j', 'DROP'])).exit, 0);
+  assert.equal(ping().eth3, 0, 'the inserted DROP rule applies');
+  assert.equal((await run('iptables', [...fwd, '-D', 'FORWARD', '-p', 'icmp', '-d', '8.8.8.8', '-j', 'DROP'])).exit, 0);
+  assert.equal(ping().eth3, 1);
+});
+
+test('bad input: clear errors, non-zero exit, nothing changed', async () => {
+  const flowsBefore = (await run('ofctl', ['dump-flows', 'w07', 'br-int', '--no-stats'])).stdout;
+  const routesBefore = (await run('ip', ['-n', SNAT, 'w02', 'route', 'show', 'table', 'all'])).stdout;
+  const rulesBefore = (await run('iptables-save', ['w02', '-n', SNAT])).stdout.replace(/^#.*\n/gm, '');
+  const cases: [string, string[], RegExp][] = [
+    ['ip', ['w99', 'route'], /unknown node 'w99' \(nodes: w07, w02, vm\)/],
+    ['ip', ['-n', 'qrouter-nope', 'w07', 'route'], /Cannot open network namespace "qrouter-nope"/],
+    ['ofctl', ['dump-flows', 'w07', 'br-nope'], /br-nope is not a bridge/],
+    ['ofctl', ['add-flow', 'w07', 'br-int', 'table=0,priority=5,dl_vlan=99999,actions=drop'], /ovs-ofctl: /],
+    ['ofctl', ['add-flows', 'w07', 'br-int', 'table=0,priority=7,actions=drop\ntable=0,nonsense=1,actions=drop'], /line 2: /],
+    ['ip', ['-n', SNAT, 'w02', 'route', 'add', '10.9.0.0/16', 'via', '172.16.0.1'], /Nexthop has invalid gateway/],
+    ['ip', ['-n', SNAT, 'w02', 'route', 'add', 'bogus'], /^Error: /],
+    ['iptables', ['w02', '-n', SNAT, '-A', 'NOCHAIN', '-j', 'ACCEPT'], /iptables v1\.8\.7 \(legacy\): .*NOCHAIN/],
+    ['iptables', ['w02', '-n', SNAT, '-t', 'nat', '-A', 'POSTROUTING', '-j', 'SNAT'], /iptables v1\.8\.7/],
+    ['conntrack', ['w02', '-n', SNAT, '-D', '-s', '300.1.1.1'], /invalid IP address/],
+    ['brctl', ['showmacs', 'w07', 'qbr-nope'], /bridge qbr-nope does not exist/],
+  ];
+  for (const [fam, argv, re] of cases) {
+    const r = await run(fam, argv);
+    assert.notEqual(r.exit, 0, `${fam} ${argv.join(' ')} must fail`);
+    assert.equal(r.ok, false);
+    assert.match(r.stderr, re, `${fam} ${argv.join(' ')}`);
+  }
+  assert.equal((await run('ofctl', ['dump-flows', 'w07', 'br-int', '--no-stats'])).stdout, flowsBefore);
+  assert.equal((await run('ip', ['-n', SNAT, 'w02', 'route', 'show', 'table', 'all'])).stdout, routesBefore);
+  assert.equal((await run('iptables-save', ['w02', '-n', SNAT])).stdout.replace(/^#.*\n/gm, ''), rulesBefore);
+});
+
+test('a write sent as a read is refused (403) and does nothing', async () => {
+  const { request } = await import('node:http');
+  const body = JSON.stringify({ argv: ['add-flow', 'w07', 'br-int', 'table=0,priority=9,actions=drop'] });
+  const status = await new Promise<number>((resolve) => {
+    const req = request({ socketPath: d.server.path, path: '/v1/read/ofctl', method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.end(body);
+  });
+  assert.equal(status, 403);
+  assert.ok(!(await run('ofctl', ['dump-flows', 'w07', 'br-int', 'table=0,priority=9'])).stdout.includes('priority=9 '));
+});
+
+test('the dpemu CLI: output, exit codes, stdin add-flows, trace on live state', async () => {
+  const sock = d.server.path;
+  const ok = await cli(sock, ['ip', '-n', SNAT, 'w02', 'route']);
+  assert.equal(ok.code, 0);
+  assert.match(ok.stdout, /^default via 169\.254\.96\.33/);
+  const bad = await cli(sock, ['ip', '-n', SNAT, 'w02', 'route', 'add', '10.9.0.0/16', 'via', '172.16.0.1']);
+  assert.equal(bad.code, 2);
+  assert.equal(bad.stderr, 'Error: Nexthop has invalid gateway.\n');
+  const add = await cli(sock, ['ofctl', 'add-flows', 'w07', 'br-tun', '-'], { stdin: 'table=0,priority=3,dl_vlan=77,actions=drop\n' });
+  assert.equal(add.code, 0, add.stderr);
+  assert.match((await run('ofctl', ['dump-flows', 'w07', 'br-tun', 'table=0,dl_vlan=77'])).stdout, /priority=3,dl_vlan=77 actions=drop/);
+  const tr = await cli(sock, ['trace', '--in', 'w07:tap2ab77d0f-99', '--icmp-echo', '--src', '192.168.1.7', '--dst', '8.8.8.8']);
+  assert.equal(tr.code, 0, tr.stderr);
+  assert.match(tr.stdout, /left the emulator at w02:eth3/);
+  const none = await cli(sock + '.absent', ['vsctl', 'show', 'w07']);
+  assert.equal(none.code, 1);
+  assert.match(none.stderr, /no daemon listening/);
+});

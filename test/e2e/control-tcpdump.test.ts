@@ -1,0 +1,90 @@
+// `dpemu tcpdump` live at ports inside the emulator: text as tcpdump -nnee
+// prints it, and -w pcap files that the real tcpdump -r and tshark -r read
+// back to the same headers.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { parsePackets } from '../../src/cli/packet-flags.js';
+import { macDefaults } from '../../src/cli/trace.js';
+import { startDaemon, type Daemon } from '../helpers/control.js';
+import { requireTool } from '../helpers/tools.js';
+
+let d: Daemon;
+before(async () => {
+  d = await startDaemon();
+});
+after(async () => {
+  await d.stop();
+});
+
+function ping(seq: number): void {
+  const [p] = parsePackets(['--in', 'w07:tap2ab77d0f-99', '--icmp-echo', '--src', '192.168.1.7', '--dst', '8.8.8.8', '--seq', String(seq)], macDefaults(d.emu));
+  d.emu.engine.inject(d.emu.engine.pool.allocFrom(p!.frame)!, d.emu.findPort('w07', 'tap2ab77d0f-99')!);
+}
+
+/** Start `dpemu tcpdump ARGS`; resolves once it is listening, with a promise of its end. */
+function startCapture(args: string[]): Promise<Promise<{ code: number; stdout: string; stderr: string }>> {
+  return new Promise((ready, fail) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'tcpdump', '--socket', d.server.path, ...args]);
+    let stdout = '', stderr = '';
+    let listening = false;
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => {
+      stderr += c;
+      if (!listening && stderr.includes('listening on')) {
+        listening = true;
+        ready(new Promise((done) => child.on('close', (code) => done({ code: code ?? 1, stdout, stderr }))));
+      }
+    });
+    child.on('close', (code) => !listening && fail(new Error(`tcpdump exited ${code}: ${stderr}`)));
+  });
+}
+
+const noTs = (s: string) => s.split('\n').filter(Boolean).map((l) => l.replace(/^\d\d:\d\d:\d\d\.\d{6} /, ''));
+
+test('capture on the underlay (text and -w) matches real tcpdump -r and tshark -r', async () => {
+  requireTool('tcpdump', 'tcpdump');
+  requireTool('tshark', 'tshark');
+  const file = join(d.dir, 'eth2.pcap');
+  const text = await startCapture(['-i', 'w07:eth2', '-nnee', '-c', '2', 'udp', 'port', '4789', 'and', 'dst', 'host', '10.206.107.156']);
+  const pcap = await startCapture(['-i', 'w07:eth2', '-c', '2', '-w', file, 'udp port 4789']);
+  ping(1);
+  ping(2);
+  const [t, w] = await Promise.all([text, pcap]);
+  assert.equal(t.code, 0, t.stderr);
+  assert.equal(w.code, 0, w.stderr);
+  assert.match(t.stderr, /2 packets captured\n2 packets received by filter\n0 packets dropped by kernel\n$/);
+  const ours = noTs(t.stdout);
+  assert.match(ours[0]!, /^b4:96:91:5a:31:78 > 5c:c9:99:60:e0:3c, ethertype IPv4 \(0x0800\), length 192: 10\.206\.107\.238\.58650 > 10\.206\.107\.156\.4789: VXLAN, flags \[I\] \(0x08\), vni 103$/);
+  const real = spawnSync('tcpdump', ['-nnee', '-r', file], { encoding: 'utf8' });
+  assert.equal(real.status, 0, real.stderr);
+  assert.deepEqual(noTs(real.stdout), ours, 'real tcpdump decodes the pcap to the lines dpemu printed');
+  const ts = spawnSync('tshark', ['-r', file, '-T', 'fields', '-E', 'separator=,', '-e', 'eth.src', '-e', 'ip.src', '-e', 'ip.dst', '-e', 'udp.dstport', '-e', 'vxlan.vni'], { encoding: 'utf8' });
+  assert.equal(ts.status, 0, ts.stderr);
+  const rows = ts.stdout.trim().split('\n');
+  assert.equal(rows.length, 2);
+  for (const r of rows) {
+    const [src, ips, ipd, port, vni] = r.split(',');
+    assert.ok(src === 'b4:96:91:5a:31:78' && port === '4789' && vni === '103', r);
+    assert.ok(ips!.startsWith('10.206.107.238') && ipd!.startsWith('10.206.107.156'), r);
+  }
+});
+
+test('capture in the middle of the path: rfp- inside the snat namespace, after SNAT', async () => {
+  const c = await startCapture(['-i', 'w02:snat-c4d4b760-41b9-45e1-a607-d054da99c479:rfp-c4d4b760-4', '-nn', '-e', '-c', '1', 'icmp']);
+  ping(3);
+  const r = await c;
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(noTs(r.stdout)[0]!, /^36:66:d5:bf:5e:e0 > 82:99:8f:5a:6b:ec, ethertype IPv4 \(0x0800\), length 142: 112\.65\.210\.200 > 8\.8\.8\.8: ICMP echo request/);
+});
+
+test('bad capture requests fail with clear errors', async () => {
+  const { cli } = await import('../helpers/control.js');
+  const r1 = await cli(d.server.path, ['tcpdump', '-i', 'w07:nope0', '-c', '1']);
+  assert.equal(r1.code, 1);
+  assert.match(r1.stderr, /tcpdump: nope0: No such device exists on w07/);
+  const r2 = await cli(d.server.path, ['tcpdump', '-i', 'w07:eth2', 'port', 'http']);
+  assert.equal(r2.code, 1);
+  assert.match(r2.stderr, /tcpdump: bad port 'http'/);
+});

@@ -1,0 +1,69 @@
+// Names for what an end-to-end test creates in the kernel (namespaces, TAPs),
+// unique per test file and run so parallel files cannot collide, always with
+// the project's dpe- prefix, and removed by exact name, also on failure.
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+
+/** 6 characters: leaves room for dpe + tag + role within IFNAMSIZ (15). */
+export function uniqueTag(): string {
+  return (process.pid % 1296).toString(36).padStart(2, '0') + randomBytes(2).toString('hex');
+}
+
+export function sh(cmd: string, args: string[], timeoutMs = 10_000): string {
+  return execFileSync(cmd, args, { encoding: 'utf8', timeout: timeoutMs, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/**
+ * Run without blocking the event loop (the engine under test runs on it) and
+ * give the exit status and output; never rejects.
+ */
+export function run(cmd: string, args: string[], timeoutMs = 15_000): Promise<{ status: number | null; out: string }> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { encoding: 'utf8', timeout: timeoutMs }, (err, stdout, stderr) => {
+      const status = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : null) : 0;
+      resolve({ status, out: `${stdout}${stderr}` });
+    });
+  });
+}
+
+/** Run synchronously (blocks the event loop: setup and cleanup only); never throws. */
+export function tryRun(cmd: string, args: string[], timeoutMs = 15_000): { status: number | null; out: string } {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: timeoutMs });
+  return { status: r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
+}
+
+/** Namespaces and links to delete after a test, by exact name. */
+export class KernelObjects {
+  private readonly netns = new Set<string>();
+  private readonly links = new Set<string>();
+
+  addNetns(name: string): string {
+    if (!name.startsWith('dpe-')) throw new Error(`test namespaces start with dpe- (${name})`);
+    sh('ip', ['netns', 'add', name]);
+    this.netns.add(name);
+    sh('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
+    return name;
+  }
+
+  /** Remember a namespace or link something else created, for cleanup. */
+  ownNetns(name: string): void {
+    this.netns.add(name);
+  }
+  ownLink(name: string): void {
+    this.links.add(name);
+  }
+
+  cleanup(): void {
+    for (const l of this.links) tryRun('ip', ['link', 'del', 'dev', l]);
+    for (const n of this.netns) tryRun('ip', ['netns', 'del', n]);
+    this.links.clear();
+    this.netns.clear();
+  }
+
+  /** What of ours is still in the kernel (should be nothing after cleanup). */
+  static leftovers(tag: string): string[] {
+    const ns = tryRun('ip', ['netns', 'list']).out.split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.includes(tag));
+    const links = tryRun('ip', ['-o', 'link', 'show']).out.split('\n').map((l) => l.split(': ')[1]?.split('@')[0] ?? '').filter((n) => n.includes(tag));
+    return [...ns, ...links];
+  }
+}

@@ -1,0 +1,52 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { compileFilter, decodeFields, FilterSyntaxError } from '../../src/control/capture-filter.js';
+
+const hex = (s: string) => Uint8Array.from(s.replace(/\s+/g, '').match(/../g)!.map((x) => parseInt(x, 16)));
+// Ethernet + IPv4 (192.168.1.7 > 8.8.8.8) + UDP 58650 > 4789 header, then padding.
+const eth = 'fa163e06d87b fa163eb2efaf';
+const ipUdp = '4500002e 0000 4000 40 11 0000 c0a80107 08080808' + 'e51a 12b5 001a 0000' + '00'.repeat(18);
+const udp = hex(eth + '0800' + ipUdp);
+const vlanUdp = hex(eth + '8100 0067 0800' + ipUdp);
+const arp = hex('ffffffffffff fa163eb2efaf 0806 0001 0800 06 04 0001 fa163eb2efaf c0a80107 000000000000 c0a80101');
+const icmp = hex(eth + '0800' + '45000054 0000 4000 40 01 0000 c0a80107 08080808' + '0800 0000 ed13 0001' + '00'.repeat(20));
+const tcpFrag = hex(eth + '0800' + '45000028 0000 0010 40 06 0000 c0a80107 08080808' + '0050 0050' + '00'.repeat(20));
+
+const m = (expr: string, b: Uint8Array) => compileFilter(expr)(decodeFields(b, 0, b.length));
+
+test('protocol keywords', () => {
+  assert.ok(m('udp', udp) && m('ip', udp) && !m('tcp', udp) && !m('icmp', udp) && !m('arp', udp));
+  assert.ok(m('arp', arp) && !m('ip', arp));
+  assert.ok(m('icmp', icmp) && m('ip proto 1', icmp) && m('ip proto \\icmp', icmp) && m('ether proto 0x0800', icmp));
+  assert.ok(m('', udp), 'an empty filter takes everything');
+});
+
+test('host, net, port with directions and implied qualifiers', () => {
+  assert.ok(m('host 8.8.8.8', udp) && m('dst host 8.8.8.8', udp) && !m('src host 8.8.8.8', udp));
+  assert.ok(m('src 192.168.1.7', udp), 'a bare ID after src means host');
+  assert.ok(m('host 1.2.3.4 or 8.8.8.8', udp), 'a bare ID reuses the previous qualifiers');
+  assert.ok(m('net 192.168.1.0/24', udp) && m('src net 192.168', udp) && !m('dst net 192.168.0.0/16', udp));
+  assert.ok(m('net 8.0.0.0 mask 255.0.0.0', udp));
+  assert.ok(m('port 4789', udp) && m('udp dst port 4789', udp) && !m('tcp port 4789', udp) && m('portrange 4000-5000', udp));
+  assert.ok(m('host 192.168.1.1', arp), 'host also tests ARP addresses');
+  assert.ok(m('ether src fa:16:3e:b2:ef:af', udp) && m('ether host fa:16:3e:06:d8:7b', udp) && !m('ether src fa:16:3e:06:d8:7b', udp));
+  assert.ok(!m('port 80', tcpFrag), 'a non-first fragment has no ports');
+  assert.ok(m('broadcast', arp) && !m('broadcast', udp));
+});
+
+test('vlan and the look through tags', () => {
+  assert.ok(m('vlan', vlanUdp) && m('vlan 103', vlanUdp) && !m('vlan 104', vlanUdp) && !m('vlan', udp));
+  assert.ok(m('vlan 103 and udp port 4789', vlanUdp) && m('udp', vlanUdp));
+});
+
+test('and/or/not, symbols and parentheses', () => {
+  assert.ok(m('udp and not icmp', udp) && m('icmp || udp', udp) && !m('!(udp)', udp));
+  assert.ok(m('(arp or icmp) and host 8.8.8.8', icmp) && !m('(arp or icmp) and host 8.8.8.8', udp));
+  assert.ok(m('not arp and not vlan', udp));
+});
+
+test('syntax errors are FilterSyntaxError', () => {
+  for (const bad of ['host', 'host foo.example', 'port http', 'net 10.0.0.1/8', '(udp', 'udp and', 'tcp host 1.2.3.4', 'vlan 5000', 'udp )']) {
+    assert.throws(() => compileFilter(bad), FilterSyntaxError, bad);
+  }
+});
