@@ -1,22 +1,22 @@
-// What statistics cost: throughput of the metrics tests' 9-stage path
-// (test/unit/metrics-fixtures.ts) with the engine's counters off (engine.ts
-// with every counter bump removed, generated at run time), on (as shipped),
-// and on with latency sampling at 1 in 256 (the default), 1 in 64 and at
-// every delivery. The variants
-// run side by side in one process, in short alternating slices, and each is
-// compared with the "off" slice of the same round: on a shared 2-core box the
-// load drifts, and paired ratios cancel the drift. Also times one scrape,
-// which runs on the data path's thread.
-//   node --import tsx bench/metrics-cost.ts [--rounds 200] [--slice 2000]
+// What statistics cost: throughput of the write-up's request path (the
+// seed topology as bench/lib/seed.ts rigs it: UDP flows from the VM port on
+// w07 to eth3 on w02, warmed) with the engine's counters off (engine.ts with
+// every counter bump removed, generated at run time), on, and on with latency
+// sampling at 1 in 256 (the default), 1 in 64 and every delivery. Each rig's
+// engine gets its variant's methods (both variants are generated copies, so
+// they are treated alike). The variants run side by side in one process, in
+// short alternating slices, each compared with the "off" slice of the same
+// round: on a shared 2-core box the load drifts, and paired ratios cancel
+// the drift. Also times one scrape, which runs on the data path's thread.
+//   node --import tsx bench/metrics-cost.ts [--rounds 200] [--slice 2000] [--flows 64]
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Engine } from '../src/datapath/engine.js';
-import { ManualClock } from '../src/datapath/clock.js';
 import { enableLatencySampling } from '../src/metrics/latency.js';
 import { registerCollectors } from '../src/metrics/collectors.js';
-import { buildPath, request } from '../test/unit/metrics-fixtures.js';
+import { buildRig, pump, warm, type Rig } from './lib/seed.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -25,19 +25,20 @@ function arg(name: string, dflt: number): number {
   return i > 0 ? Number(process.argv[i + 1]) : dflt;
 }
 
-/** engine.ts without its counter bumps: the "statistics off" engine. */
-function engineWithoutStats(dir: string): string {
+/** A copy of engine.ts, with its counter bumps removed when `strip`: the "statistics off" engine. */
+function engineCopy(dir: string, strip: boolean): string {
   const src = readFileSync(join(here, '../src/datapath/engine.ts'), 'utf8');
   let removed = 0;
-  const out = src
-    .replace(/^(\s*)(else )?(this\.stats\.v|v)\[[^\n]*\]!?(\+\+| \+= [^;\n]+);$/gm, (_m, ind: string, els?: string) => {
+  let out = src.replace(/from '\.\/([a-z-]+)\.js'/g, (_m, f: string) => `from '${pathToFileURL(resolve(here, '../src/datapath', `${f}.js`)).href}'`);
+  if (strip) {
+    out = out.replace(/^(\s*)(else )?(this\.stats\.v|v)\[[^\n]*\]!?(\+\+| \+= [^;\n]+);$/gm, (_m, ind: string, els?: string) => {
       removed++;
       return els ? `${ind}else {}` : `${ind}// (counter removed)`;
-    })
-    .replace(/from '\.\/([a-z-]+)\.js'/g, (_m, f: string) => `from '${pathToFileURL(resolve(here, '../src/datapath', `${f}.js`)).href}'`);
-  // output: tx dropped, tx packets, tx bytes; drop; clone; alloc; run: rx packets, rx bytes, internal_error.
-  if (removed < 9) throw new Error(`expected 9 counter bumps in engine.ts, found ${removed}: update the pattern`);
-  const file = join(dir, 'engine-nostats.ts');
+    });
+    // output: tx dropped, tx packets, tx bytes; drop; clone; alloc; run: rx packets, rx bytes, internal_error.
+    if (removed !== 9) throw new Error(`expected 9 counter bumps in engine.ts, found ${removed}: update the pattern`);
+  }
+  const file = join(dir, strip ? 'engine-nostats.ts' : 'engine-copy.ts');
   writeFileSync(file, out);
   return file;
 }
@@ -50,29 +51,34 @@ const median = (xs: number[]): number => {
 async function main(): Promise<void> {
   const rounds = arg('--rounds', 200);
   const slice = arg('--slice', 2000);
+  const flows = arg('--flows', 64);
   const dir = mkdtempSync(join(tmpdir(), 'dpe-bench-'));
   try {
-    const { Engine: EngineNoStats } = (await import(pathToFileURL(engineWithoutStats(dir)).href)) as { Engine: typeof Engine };
-    const mk = (E: typeof Engine) => buildPath({ engine: new E({ clock: new ManualClock(0) }) });
+    const load = async (strip: boolean) => ((await import(pathToFileURL(engineCopy(dir, strip)).href)) as { Engine: typeof Engine }).Engine;
+    const [Off, On] = [await load(true), await load(false)];
+    const mk = (E: typeof Engine, every: number) => {
+      const rig = buildRig({ flows, payload: 64 });
+      Object.setPrototypeOf(rig.emu.engine, E.prototype);
+      warm(rig, 64);
+      if (every) enableLatencySampling(rig.emu.engine, every);
+      return rig;
+    };
     const variants = [
-      { name: 'off', rig: mk(EngineNoStats) },
-      { name: 'on', rig: mk(Engine) },
-      { name: 'on+sample256', rig: mk(Engine) },
-      { name: 'on+sample64', rig: mk(Engine) },
-      { name: 'on+sample1', rig: mk(Engine) },
+      { name: 'off', rig: mk(Off, 0) },
+      { name: 'on', rig: mk(On, 0) },
+      { name: 'on+sample256', rig: mk(On, 256) }, // the default
+      { name: 'on+sample64', rig: mk(On, 64) },
+      { name: 'on+sample1', rig: mk(On, 1) },
     ];
-    enableLatencySampling(variants[2]!.rig.e, 256); // the default
-    enableLatencySampling(variants[3]!.rig.e, 64);
-    enableLatencySampling(variants[4]!.rig.e, 1);
-    const frame = request();
-    const run = (rig: ReturnType<typeof mk>, n: number): number => {
+    let next = 0;
+    const run = (rig: Rig, n: number): number => {
       const t = process.hrtime.bigint();
-      for (let i = 0; i < n; i++) rig.send(frame);
+      pump(rig, n, next);
       const ns = Number(process.hrtime.bigint() - t);
-      rig.out.frames.length = 0;
+      next += n;
       return (n / ns) * 1e9;
     };
-    for (const v of variants) run(v.rig, 50_000); // warm-up: JIT, conntrack entry
+    for (const v of variants) run(v.rig, 50_000); // warm-up: JIT
     const pps = variants.map(() => [] as number[]);
     const ratio = variants.map(() => [] as number[]);
     for (let r = 0; r < rounds; r++) {
@@ -85,12 +91,14 @@ async function main(): Promise<void> {
         ratio[i]!.push(x / got[0]!);
       });
     }
-    console.log(`path: 9 stages (w07 qbr, br-int, br-tun, eth2, fabric, w02 eth2, br-tun, br-int, snat stand-in); ${rounds} rounds of ${slice} frames per variant`);
+    const out = variants.map((v) => v.rig.out.n);
+    if (out.some((n) => n !== out[0])) throw new Error(`variants forwarded different counts: ${out.join(' ')}`);
+    console.log(`seed topology, request direction (w07 VM port to w02 eth3), ${flows} UDP flows of ${variants[0]!.rig.frameLen} bytes; ${rounds} rounds of ${slice} frames per variant`);
     variants.forEach((v, i) => {
       const lost = (1 - median(ratio[i]!)) * 100;
       console.log(`${v.name.padEnd(13)} ${Math.round(median(pps[i]!)).toLocaleString('en-US').padStart(9)} frames/s (median slice)  ${i === 0 ? 'baseline' : `${lost.toFixed(1)} % lost (median of paired ratios)`}`);
     });
-    const c = registerCollectors({ engine: variants[2]!.rig.e });
+    const c = registerCollectors({ engine: variants[2]!.rig.emu.engine });
     c.sync();
     await c.registry.metrics();
     const t = performance.now();

@@ -54,11 +54,16 @@ export interface FlowTableRig {
   expect: FlowEntry[];
 }
 
-/** A FlowTables with table 0 holding `n` flows, and up to `maxKeys` lookup keys. */
-export function buildFlowTable(n: number, maxKeys = 65536, seed = 1): FlowTableRig {
+/** A FlowTables whose table 0 holds `n` flows (added as ovs-ofctl add-flow would). */
+export function buildFlowTables(n: number): { tables: FlowTables; entries: FlowEntry[] } {
   const tables = new FlowTables();
   const entries: FlowEntry[] = [];
   for (const line of neutronFlowLines(n)) entries.push(tables.add(parseFlow(line), 0));
+  return { tables, entries };
+}
+
+/** Up to `maxKeys` lookup keys, each hitting a different flow, in random order. */
+export function lookupKeys(entries: readonly FlowEntry[], maxKeys = 65536, seed = 1): { keys: FlowKey[]; expect: FlowEntry[] } {
   const rnd = lcg(seed);
   const order = entries.map((_, i) => i);
   for (let i = order.length - 1; i > 0; i--) {
@@ -72,7 +77,12 @@ export function buildFlowTable(n: number, maxKeys = 65536, seed = 1): FlowTableR
     keys.push(keyFor(e, rnd));
     expect.push(e);
   }
-  return { tables, entries, keys, expect };
+  return { keys, expect };
+}
+
+export function buildFlowTable(n: number, maxKeys = 65536, seed = 1): FlowTableRig {
+  const t = buildFlowTables(n);
+  return { ...t, ...lookupKeys(t.entries, maxKeys, seed) };
 }
 
 /** A packet's key that hits `e`: its matched bits, other fields as a plausible packet would carry. */

@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { checkCommand } from './check.js';
 import { traceCommand } from './trace.js';
 import { registerControlCommands, remote } from './control-commands.js';
+import { runCommand } from '../daemon/command.js';
 
 const program = new Command();
 program
@@ -46,6 +47,8 @@ Example:
     if (opts.config === undefined) process.exitCode = await remote('trace', opts.json ? [...cmd.args, '--json'] : cmd.args);
     else process.exitCode = traceCommand(opts.config, cmd.args, { json: !!opts.json, hosts: opts.hosts });
   });
+
+program.addCommand(runCommand());
 
 registerControlCommands(program);
 

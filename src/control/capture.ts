@@ -79,8 +79,11 @@ export class Capture {
 
   private detach(): void {
     this.stopped = true;
-    const i = this.port.taps.indexOf(this.tap);
-    if (i >= 0) this.port.taps.splice(i, 1);
+    // Not now: the engine may be iterating port.taps (this tap's own call), and a splice would skip the next tap.
+    setImmediate(() => {
+      const i = this.port.taps.indexOf(this.tap);
+      if (i >= 0) this.port.taps.splice(i, 1);
+    });
   }
 
   /** Stop capturing now (the reader went away); queued frames are discarded. */

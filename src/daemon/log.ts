@@ -26,7 +26,7 @@ export function createLogger(opts: LogOptions = {}): Logger {
   const format = opts.format ?? defaultLogFormat(fd);
   const base = { level: opts.level ?? 'info', base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime };
   if (format === 'pretty') {
-    const stream = pretty({ destination: fd, sync: true, colorize: fd === 2 ? !!process.stderr.isTTY : !!process.stdout.isTTY, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' });
+    const stream = pretty({ destination: fd, sync: true, colorize: fd === 2 ? !!process.stderr.isTTY : !!process.stdout.isTTY, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true });
     return pino(base, stream);
   }
   return pino(base, pino.destination({ dest: fd, sync: true }));

@@ -1,0 +1,340 @@
+// The daemon: a validated topology built into an engine, a TAP per edge port
+// (with --lab, a namespace per host behind one), the TAP I/O loop, reload and
+// a clean stop. Everything it creates in the kernel it records, and removes
+// by exact name on stop, also after a failed start.
+import type { Logger } from 'pino';
+import { loadTopologyFile } from '../topology/loader.js';
+import { formatError } from '../topology/errors.js';
+import type { Host, Topology } from '../topology/model.js';
+import { buildEmulator, type Emulator } from '../topology/builder.js';
+import type { Engine } from '../datapath/engine.js';
+import { DEFAULT_SLOT_SIZE, HEADROOM, PacketPool } from '../datapath/packet.js';
+import { SystemClock } from '../datapath/clock.js';
+import { TapIo } from '../io/tap-io.js';
+import type { TapPort, TapPortEvent } from '../io/tap-port.js';
+import { TapDevice, TapError, checkTapEnvironment } from '../io/tap-device.js';
+import { planTaps, planIdentity, portMtu, type TapPlan } from './tap-plan.js';
+import { checkHostNames, configureHost, createHostNetns, removeHostNetns } from './lab-hosts.js';
+import { carryState } from './carry-state.js';
+
+export const DEFAULT_TOPOLOGY = 'configs/lab-dvr-snat.yaml';
+/** Ethernet header and one 802.1Q tag on top of the MTU. */
+const L2_OVERHEAD = 18;
+/** Room kept in a slot beyond the largest TAP frame: VXLAN encapsulation (50) and slack. */
+const ENCAP_ROOM = 64;
+
+/** A reason the daemon cannot run, and what to do about it. */
+export class DaemonError extends Error {
+  constructor(
+    message: string,
+    readonly hint: string,
+    readonly details: readonly string[] = [],
+  ) {
+    super(message);
+  }
+}
+
+export interface DaemonOptions {
+  file: string;
+  /** Run only these nodes of the file (default all). */
+  nodes?: readonly string[];
+  /** Create the file's lab hosts as namespaces on their TAPs. */
+  lab?: boolean;
+  log: Logger;
+  /** Slots in the packet slab (default 4096). */
+  slots?: number;
+  /** Period of the engine's timers (ageing, ARP, conntrack), ms. */
+  tickMs?: number;
+  /** How long a stop waits for queued frames to be written, ms. */
+  drainMs?: number;
+}
+
+export interface ReloadResult {
+  ok: boolean;
+  errors: string[];
+  added: string[];
+  removed: string[];
+  kept: string[];
+  recreated: string[];
+}
+
+interface TapEntry {
+  plan: TapPlan;
+  identity: string;
+  tp: TapPort;
+}
+
+export class Daemon {
+  emu!: Emulator;
+  readonly pool: PacketPool;
+  readonly clock = new SystemClock();
+  readonly io: TapIo;
+  /** TAPs deleted behind the daemon's back since it started. */
+  tapsGone = 0;
+  readonly taps = new Map<string, TapEntry>();
+  /** Lab namespaces this daemon created, by name. */
+  readonly hosts = new Map<string, Host>();
+  private readonly swapListeners: ((emu: Emulator) => void)[] = [];
+  private stopping: Promise<void> | null = null;
+  private reloading: Promise<ReloadResult> = Promise.resolve(emptyResult(true));
+  private readonly log: Logger;
+
+  private constructor(readonly opts: DaemonOptions, slotSize: number) {
+    this.log = opts.log;
+    this.pool = new PacketPool(opts.slots ?? 4096, slotSize);
+    this.io = new TapIo({
+      pool: this.pool,
+      tickMs: opts.tickMs ?? 1000,
+      onTick: () => this.emu.engine.tick(),
+      onEvent: (ev) => this.tapEvent(ev),
+      onError: (err) => this.log.error({ err }, 'error in the data path loop (packet dropped, loop continues)'),
+    });
+  }
+
+  get engine(): Engine {
+    return this.emu.engine;
+  }
+
+  get topology(): Topology {
+    return this.emu.topology;
+  }
+
+  /** Called after a reload swapped in a new emulator (the control socket and metrics follow it). */
+  onSwap(fn: (emu: Emulator) => void): void {
+    this.swapListeners.push(fn);
+  }
+
+  static async start(opts: DaemonOptions): Promise<Daemon> {
+    try {
+      checkTapEnvironment();
+    } catch (e) {
+      if (e instanceof TapError) throw new DaemonError(e.message, e.hint);
+      throw e;
+    }
+    const t = load(opts.file);
+    checkNodes(t, opts.nodes);
+    const d = new Daemon(opts, slotSizeFor(maxTapMtu(t, opts.lab ?? false)));
+    d.emu = d.build(t);
+    const plans = planTaps(d.emu, opts.lab ?? false);
+    if (opts.lab) checkHostNames(plans.flatMap((p) => (p.host ? [p.host] : [])));
+    try {
+      for (const p of plans) await d.createTap(p);
+    } catch (e) {
+      await d.stop();
+      if (e instanceof TapError) throw new DaemonError(e.message, e.hint);
+      throw e;
+    }
+    d.io.start();
+    d.log.info({ file: opts.file, topology: t.name, nodes: opts.nodes ?? 'all', taps: plans.length, lab: !!opts.lab }, 'forwarding');
+    return d;
+  }
+
+  private build(t: Topology): Emulator {
+    return buildEmulator(t, { pool: this.pool, clock: this.clock, ...(this.opts.nodes ? { nodes: this.opts.nodes } : {}) });
+  }
+
+  private async createTap(p: TapPlan): Promise<void> {
+    const h = p.host;
+    if (h && !this.hosts.has(h.netns)) {
+      await createHostNetns(h);
+      this.hosts.set(h.netns, h);
+    }
+    const dev = await TapDevice.create(p.spec);
+    const tp = this.io.attach(dev, p.port);
+    this.taps.set(p.dev, { plan: p, identity: planIdentity(p), tp });
+    if (h) await configureHost(h);
+    this.log.info({ dev: p.dev, port: p.port.path, mtu: p.mtu, ...(h ? { host: h.name, netns: h.netns, ifname: h.iface.name } : {}) }, 'tap up');
+  }
+
+  private async removeTap(e: TapEntry, why: string): Promise<void> {
+    await this.io.detach(e.tp, this.opts.drainMs);
+    this.taps.delete(e.plan.dev);
+    this.log.info({ dev: e.plan.dev, why }, 'tap removed');
+  }
+
+  private tapEvent(ev: TapPortEvent): void {
+    const dev = ev.port.dev;
+    if (ev.kind === 'gone') {
+      this.tapsGone++;
+      this.log.warn({ dev, role: ev.role, code: ev.code, tapsGone: this.tapsGone }, `TAP ${dev} disappeared (deleted?); its port is down, the others keep running; reload (SIGHUP) re-creates it`);
+    } else {
+      this.log.error({ dev, role: ev.role, code: ev.code, msg2: ev.message }, `TAP ${dev} failed; its port is down; reload (SIGHUP) re-creates it`);
+    }
+    if (ev.port.port) ev.port.port.up = false;
+    // Release its descriptor, workers and slots now; the entry stays until a reload replaces it.
+    ev.port.close(0).catch((err) => this.log.error({ err, dev }, 'closing a lost TAP failed'));
+  }
+
+  /** Re-read the topology file; a broken file leaves everything as it is. */
+  reload(): Promise<ReloadResult> {
+    this.reloading = this.reloading.then(() => this.doReload());
+    return this.reloading;
+  }
+
+  private async doReload(): Promise<ReloadResult> {
+    const res = emptyResult(false);
+    if (this.stopping) {
+      res.errors.push('the daemon is stopping');
+      return res;
+    }
+    const file = this.opts.file;
+    const r = loadTopologyFile(file);
+    if (!r.ok) {
+      res.errors = r.errors.map(formatError);
+      this.log.error({ file, errors: res.errors }, `reload refused: ${file} has ${res.errors.length} error(s); still running the previous topology`);
+      return res;
+    }
+    const t = r.topology;
+    let emu2: Emulator;
+    let plans: TapPlan[];
+    try {
+      checkNodes(t, this.opts.nodes);
+      const need = maxTapMtu(t, this.opts.lab ?? false) + L2_OVERHEAD;
+      if (need > this.io.maxFrame) {
+        throw new DaemonError(`an MTU of ${need - L2_OVERHEAD} needs ${need}-byte frames; the running slab takes ${this.io.maxFrame}`, 'restart the daemon to use the larger MTU');
+      }
+      emu2 = this.build(t);
+      plans = planTaps(emu2, this.opts.lab ?? false);
+      if (this.opts.lab) checkHostNames(plans.flatMap((p) => (p.host ? [p.host] : [])));
+    } catch (e) {
+      res.errors = [e instanceof DaemonError || e instanceof TapError ? `${e.message} (${(e as DaemonError).hint})` : String((e as Error).message ?? e)];
+      this.log.error({ file, errors: res.errors }, 'reload refused; still running the previous topology');
+      return res;
+    }
+
+    const want = new Map(plans.map((p) => [p.dev, p]));
+    // 1. TAPs no longer wanted, lost, or with other host settings go.
+    const recreate: TapPlan[] = [];
+    for (const e of [...this.taps.values()]) {
+      const p = want.get(e.plan.dev);
+      if (!p) {
+        await this.removeTap(e, 'not in the topology any more');
+        res.removed.push(e.plan.dev);
+      } else if (e.tp.state !== 'running' || planIdentity(p) !== e.identity) {
+        const why = e.tp.state !== 'running' ? `was ${e.tp.state}` : 'its settings changed';
+        await this.removeTap(e, why);
+        if (e.plan.host && (!p.host || planIdentity(p) !== e.identity)) await this.dropHost(e.plan.host);
+        recreate.push(p);
+      }
+    }
+    // Lab namespaces that no TAP uses any more.
+    for (const [name, h] of [...this.hosts]) {
+      if (!plans.some((p) => p.host?.netns === name)) await this.dropHost(h);
+    }
+    // 2. Swap: kept TAPs move to the new engine's ports; learned state follows where it still applies.
+    const old = this.emu;
+    const carried = carryState(old.engine, emu2.engine);
+    for (const e of this.taps.values()) {
+      const p = want.get(e.plan.dev)!;
+      this.io.bindPort(e.tp, p.port);
+      if (p.mtu !== e.plan.mtu) {
+        try {
+          await e.tp.device.setMtu(p.mtu);
+        } catch (err) {
+          res.errors.push(`${p.dev}: setting MTU ${p.mtu} failed: ${(err as Error).message}`);
+        }
+      }
+      e.plan = p;
+      res.kept.push(p.dev);
+    }
+    this.emu = emu2;
+    for (const fn of this.swapListeners) {
+      try {
+        fn(emu2);
+      } catch (err) {
+        this.log.error({ err }, 'a reload listener failed');
+      }
+    }
+    // 3. New and re-created TAPs.
+    for (const p of plans) {
+      if (this.taps.has(p.dev)) continue;
+      const again = recreate.includes(p);
+      try {
+        await this.createTap(p);
+        (again ? res.recreated : res.added).push(p.dev);
+      } catch (err) {
+        res.errors.push(err instanceof TapError ? `${err.message} (${err.hint})` : String(err));
+      }
+    }
+    res.ok = res.errors.length === 0;
+    this.log[res.ok ? 'info' : 'warn'](
+      { file, added: res.added, removed: res.removed, kept: res.kept, recreated: res.recreated, stateCarried: carried.carried, stateNotCarried: carried.notCarried, errors: res.errors },
+      res.ok ? 'reloaded' : 'reloaded with errors',
+    );
+    return res;
+  }
+
+  private async dropHost(h: Host): Promise<void> {
+    if (!this.hosts.has(h.netns)) return;
+    this.hosts.delete(h.netns);
+    await removeHostNetns(h);
+    this.log.info({ host: h.name, netns: h.netns }, 'lab host removed');
+  }
+
+  /** Stop reading, drain, delete the TAPs and the lab namespaces. Idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.log.info({ taps: this.taps.size, hosts: this.hosts.size }, 'stopping');
+      await this.reloading.catch(() => undefined);
+      await this.io.stopAll(this.opts.drainMs);
+      const taps = [...this.taps.keys()];
+      this.taps.clear();
+      const netns: string[] = [];
+      for (const h of [...this.hosts.values()]) {
+        try {
+          await this.dropHost(h);
+          netns.push(h.netns);
+        } catch (err) {
+          this.log.error({ err, netns: h.netns }, `could not remove namespace ${h.netns}: remove it with ip netns del ${h.netns}`);
+        }
+      }
+      this.log.info({ tapsRemoved: taps, netnsRemoved: netns }, 'stopped');
+    })();
+    return this.stopping;
+  }
+
+  /** TAP states and counters (logs, the control socket). */
+  status(): { dev: string; port: string; state: string; counters: Record<string, number> }[] {
+    return [...this.taps.values()].map((e) => ({ dev: e.plan.dev, port: e.plan.port.path, state: e.tp.state, counters: e.tp.counters() }));
+  }
+}
+
+function emptyResult(ok: boolean): ReloadResult {
+  return { ok, errors: [], added: [], removed: [], kept: [], recreated: [] };
+}
+
+function load(file: string): Topology {
+  const r = loadTopologyFile(file);
+  if (r.ok) return r.topology;
+  const lines = r.errors.map(formatError);
+  const unreadable = r.errors.length === 1 && /cannot read the file/.test(r.errors[0]!.message);
+  throw new DaemonError(
+    unreadable ? `cannot read topology file ${file}: ${r.errors[0]!.message.replace(/^cannot read the file: /, '')}` : `topology file ${file} has ${lines.length} error(s)`,
+    unreadable ? 'give an existing file: dpemu run [FILE] (default configs/lab-dvr-snat.yaml)' : `fix them and start again (dpemu check ${file} lists them)`,
+    unreadable ? [] : lines,
+  );
+}
+
+function checkNodes(t: Topology, nodes: readonly string[] | undefined): void {
+  if (!nodes) return;
+  const known = [...t.nodes.map((n) => n.name), ...t.gateways.map((g) => g.name)];
+  const bad = nodes.filter((n) => !known.includes(n));
+  if (bad.length) throw new DaemonError(`no node ${bad.join(', ')} in ${t.file}`, `choose among: ${known.join(', ')}`);
+}
+
+/** The largest MTU of any TAP the file may ask for (with or without lab hosts). */
+function maxTapMtu(t: Topology, lab: boolean): number {
+  let mtu = 0;
+  for (const e of t.edges) {
+    if (e.kind !== 'tap') continue;
+    const h = lab && e.host ? t.hosts.find((x) => x.name === e.host) : undefined;
+    mtu = Math.max(mtu, h ? h.iface.mtu : portMtu(t, e.port));
+  }
+  return mtu;
+}
+
+/** A slot big enough for the largest TAP frame, one byte to spot longer ones, and encapsulation. */
+export function slotSizeFor(mtu: number): number {
+  const need = HEADROOM + mtu + L2_OVERHEAD + ENCAP_ROOM + 1;
+  return Math.max(DEFAULT_SLOT_SIZE, Math.ceil(need / 64) * 64);
+}
