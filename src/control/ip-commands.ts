@@ -1,12 +1,10 @@
 // `ip [-n NS] NODE OBJECT ...` inside any namespace of the topology: the show
 // verbs print what iproute2 prints; add/del/replace change the namespace
 // (one command, one change: it applies entirely or throws first).
-import type { Packet } from '../datapath/packet.js';
 import { IpSyntaxError, RtnlError } from '../netns/errors.js';
 import { runCommand } from '../netns/ip-text.js';
 import { parseNeighArgs } from '../netns/ip-neigh-syntax.js';
 import { matches } from '../netns/ip-tokens.js';
-import type { NeighAction } from '../netns/neighbour.js';
 import type { NetNamespace } from '../netns/namespace.js';
 import { type Access, type CommandFamily } from './command.js';
 import { ControlError, ok } from './protocol.js';
@@ -43,8 +41,7 @@ function neighWrite(el: NetNamespace, verb: string, rest: string): void {
   const now = el.engine.now;
   const actions = matches(verb, 'delete') ? el.ns.neighDel(spec, now)
     : el.ns.neighSet(spec, matches(verb, 'replace') ? 'replace' : matches(verb, 'change') || verb === 'chg' ? 'change' : 'add', now);
-  // runNeigh is the element's own executor of neighbour decisions; it is private there, used here for the same reason loadNeighbours uses it.
-  (el as unknown as { runNeigh(a: NeighAction<Packet>[]): void }).runNeigh(actions);
+  el.runNeigh(actions);
 }
 
 export const ip: CommandFamily = {

@@ -263,7 +263,7 @@ export class NetNamespace extends Element {
 
   /** Delivery to this namespace's own stack (ip_local_deliver). */
   private localIn(pkt: Packet, b: IfBinding, unicast: boolean): void {
-    const e = this.engine, info = this.info, buf = pkt.buf, l3 = pkt.off + ETH_HLEN;
+    const e = this.engine, info = this.info;
     if (!this.hook(pkt, 'input', e.now)) return;
     const proto = info.proto;
     if (proto === IPPROTO_ICMP) {
@@ -277,7 +277,6 @@ export class NetNamespace extends Element {
       return e.consume(pkt, this, `UDP to ${ipToString(info.dst)}:${info.dport}: no socket, ICMP port unreachable sent`);
     }
     if (proto === IPPROTO_TCP) return e.consume(pkt, this, `TCP to ${ipToString(info.dst)}:${info.dport}: no socket`);
-    void l3;
     this.icmpError(pkt, b, ICMP_DEST_UNREACH, ICMP_PROT_UNREACH, 0, true);
     return e.consume(pkt, this, `IP protocol ${proto}: ICMP protocol unreachable sent`);
   }
@@ -420,8 +419,8 @@ export class NetNamespace extends Element {
     this.l2Out(p, b);
   }
 
-  /** Carry out what the neighbour table decided: probes, released and failed packets. */
-  private runNeigh(actions: NeighAction<Packet>[]): void {
+  /** Carry out what the neighbour table decided: probes, released and failed packets (also after `ip neigh` writes). */
+  runNeigh(actions: NeighAction<Packet>[]): void {
     const e = this.engine;
     for (const a of actions) {
       if (a.kind === 'solicit') this.solicit(a, null);
