@@ -4,7 +4,7 @@
 import type { Emulator } from '../topology/builder.js';
 import type { OvsBridge, OvsPortDesc } from '../ofproto/bridge.js';
 import { NetNamespace } from '../netns/namespace.js';
-import { macKeyToString } from '../l2/mac.js';
+import { macNumToString } from '../wire/addr.js';
 import { ovsBridges } from './resolve.js';
 import { ovsdbMap, ovsdbString, stableMac, stableUuid } from './ovsdb-text.js';
 
@@ -37,7 +37,7 @@ function portMac(emu: Emulator, br: OvsBridge, d: OvsPortDesc): string {
   const peer = br.portByName(d.name)?.port.peer;
   if (peer && peer.element instanceof NetNamespace) {
     const l = peer.element.ns.link(peer.name);
-    if (l) return macKeyToString(l.mac);
+    if (l) return macNumToString(l.mac);
   }
   return stableMac(`${br.node}/${br.name}/${d.name}`);
 }

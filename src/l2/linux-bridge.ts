@@ -6,7 +6,7 @@
 // stack; a qbr has no address, so they are consumed there.
 import { Element, type Port } from '../datapath/element.js';
 import type { Packet } from '../datapath/packet.js';
-import { macKey, macKeyToString } from './mac.js';
+import { readMacNum, macNumToString } from '../wire/addr.js';
 
 export const BRIDGE_AGEING_MS = 300_000;
 
@@ -45,8 +45,8 @@ export class LinuxBridge extends Element {
     const e = this.engine;
     if (pkt.len < 14) return e.drop(pkt, this, 'malformed', 'shorter than an Ethernet header');
     const buf = pkt.buf, off = pkt.off;
-    const dst = macKey(buf, off);
-    const src = macKey(buf, off + 6);
+    const dst = readMacNum(buf, off);
+    const src = readMacNum(buf, off + 6);
     const now = e.now;
 
     // Learn unless the source is a group address (br_fdb_update ignores those).
@@ -55,12 +55,12 @@ export class LinuxBridge extends Element {
     } else if (!this.local.has(src)) {
       const ent = this.fdb.get(src);
       if (ent) {
-        if (ent.port !== inPort && e.tracing) e.note(pkt, this, `fdb: ${macKeyToString(src)} moved to port ${this.portNo.get(inPort)}`);
+        if (ent.port !== inPort && e.tracing) e.note(pkt, this, `fdb: ${macNumToString(src)} moved to port ${this.portNo.get(inPort)}`);
         ent.port = inPort;
         ent.updated = now;
       } else {
         this.fdb.set(src, { port: inPort, updated: now });
-        if (e.tracing) e.note(pkt, this, `fdb: learned ${macKeyToString(src)} on port ${this.portNo.get(inPort)} (${inPort.name})`);
+        if (e.tracing) e.note(pkt, this, `fdb: learned ${macNumToString(src)} on port ${this.portNo.get(inPort)} (${inPort.name})`);
       }
     }
 
@@ -70,11 +70,11 @@ export class LinuxBridge extends Element {
     }
 
     if (!(buf[off] & 1)) {
-      if (this.local.has(dst)) return e.consume(pkt, this, `to the bridge's own address ${macKeyToString(dst)}`);
+      if (this.local.has(dst)) return e.consume(pkt, this, `to the bridge's own address ${macNumToString(dst)}`);
       const ent = this.fdb.get(dst);
       if (ent && now - ent.updated <= this.ageingMs) {
         if (ent.port === inPort) return e.drop(pkt, this, 'no_output', 'learned on the input port');
-        if (e.tracing) e.note(pkt, this, `forward to port ${this.portNo.get(ent.port)} (${ent.port.name}): ${macKeyToString(dst)} learned there`);
+        if (e.tracing) e.note(pkt, this, `forward to port ${this.portNo.get(ent.port)} (${ent.port.name}): ${macNumToString(dst)} learned there`);
         return e.output(pkt, ent.port);
       }
       if (ent) this.fdb.delete(dst);
@@ -115,14 +115,14 @@ export class LinuxBridge extends Element {
     for (const r of rows) {
       const sec = Math.floor(r.age / 1000);
       const centi = Math.floor(r.age / 10) % 100;
-      out += `${String(r.no).padStart(3)}\t${macKeyToString(r.mac)}\t${r.local ? 'yes' : 'no'}\t\t${String(sec).padStart(4)}.${String(centi).padStart(2, '0')}\n`;
+      out += `${String(r.no).padStart(3)}\t${macNumToString(r.mac)}\t${r.local ? 'yes' : 'no'}\t\t${String(sec).padStart(4)}.${String(centi).padStart(2, '0')}\n`;
     }
     return out;
   }
 
   /** Learned (non-local) entries, for tests and the control interface. */
   learned(): { mac: string; port: string; portNo: number }[] {
-    return [...this.fdb].map(([mac, ent]) => ({ mac: macKeyToString(mac), port: ent.port.name, portNo: this.portNo.get(ent.port)! }));
+    return [...this.fdb].map(([mac, ent]) => ({ mac: macNumToString(mac), port: ent.port.name, portNo: this.portNo.get(ent.port)! }));
   }
 
   portNumber(port: Port): number {

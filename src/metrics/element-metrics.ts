@@ -19,10 +19,10 @@ export function put(into: Map<string, Family>, spec: MetricSpec, labels: Labels,
   else f.scalars.set(key, { labels, value });
 }
 
-/** The Conntrack an element holds, if any: a namespace's `netfilter.conntrack`, or its own `conntrack`. */
+/** The Conntrack an element holds, if any: a namespace's `nf.conntrack` (NetNamespace), `netfilter.conntrack`, or its own `conntrack`. */
 export function conntrackOf(el: Element): Conntrack | null {
-  const o = el as unknown as { netfilter?: { conntrack?: unknown }; conntrack?: unknown };
-  const ct = o.netfilter?.conntrack ?? o.conntrack;
+  const o = el as unknown as { nf?: { conntrack?: unknown }; netfilter?: { conntrack?: unknown }; conntrack?: unknown };
+  const ct = o.nf?.conntrack ?? o.netfilter?.conntrack ?? o.conntrack;
   return ct instanceof Conntrack ? ct : null;
 }
 

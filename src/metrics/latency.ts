@@ -6,10 +6,11 @@
 // histogram in the engine's Stats: stage_latency per element, pipeline_latency
 // per ingress node. A sample costs two performance.now() calls (about 65 ns
 // each here), a Map lookup and two cell bumps; the rest of the hops pay one
-// decrement. bench/metrics-cost.ts (shared 2-core box, 3 runs): counters
-// alone cost 2.2-3.5 % of throughput, counters with 1 in 256 sampled 2.0-3.7 %
-// (no cost the noise can show), 1 in 64 2.6-6.8 %, every delivery ~30 %:
-// hence 256. The TAP loop times TAP read to TAP write itself (e2eHistogram).
+// decrement. bench/metrics-cost.ts on the seed path (shared 2-core box, 3
+// runs, % of throughput lost against no counters): counters -1.0 to 1.3,
+// with 1 in 256 sampled -0.4 to 1.5, 1 in 64 -0.2 to 2.4, every delivery
+// 19-22: 1 in 64 is affordable, 256 leaves room and still gives thousands
+// of samples a second at line rate. The TAP loop times TAP read to TAP write itself (e2eHistogram).
 import type { Engine, LatencyProbe } from '../datapath/engine.js';
 import type { Element, Port } from '../datapath/element.js';
 import type { Stats } from '../datapath/stats.js';

@@ -1,34 +1,17 @@
-// IPv4 addresses as unsigned 32-bit numbers, and their text forms.
+// IPv4 addresses as unsigned 32-bit numbers, and their text forms as iptables
+// reads and prints them (the byte-level helpers are the wire layer's).
+import { ipToString, prefixMask, maskToPrefix, parseIpv4 as parseQuad } from '../wire/addr.js';
+
+export { maskToPrefix };
 
 /** Parses a dotted quad strictly (four decimal octets); returns -1 when invalid. */
 export function parseIpv4(text: string): number {
-  const parts = text.split('.');
-  if (parts.length !== 4) return -1;
-  let v = 0;
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p)) return -1;
-    const n = Number(p);
-    if (n > 255) return -1;
-    v = v * 256 + n;
-  }
-  return v >>> 0;
+  return parseQuad(text) ?? -1;
 }
 
-export function formatIpv4(addr: number): string {
-  return `${addr >>> 24}.${(addr >>> 16) & 255}.${(addr >>> 8) & 255}.${addr & 255}`;
-}
+export const formatIpv4: (addr: number) => string = ipToString;
 
-export function prefixToMask(len: number): number {
-  return len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
-}
-
-/** Prefix length of a contiguous mask, or -1 when the mask has holes. */
-export function maskToPrefix(mask: number): number {
-  mask >>>= 0;
-  let len = 0;
-  while (len < 32 && mask & (0x80000000 >>> len)) len++;
-  return prefixToMask(len) === mask ? len : -1;
-}
+export const prefixToMask: (len: number) => number = prefixMask;
 
 /** Parses `a.b.c.d[/len|/mask]` as iptables does; null when invalid. */
 export function parseIpv4Prefix(text: string): { addr: number; mask: number } | null {

@@ -1,6 +1,10 @@
 // IPv4 addresses and MACs as plain numbers: an address is a uint32 in host
 // order, a MAC a 48-bit integer. Numbers compare and hash without allocation,
-// which keeps per-packet lookups free of string keys.
+// which keeps per-packet lookups free of string keys. The byte-level helpers
+// are the wire layer's; what is here is iproute2's way of reading text.
+import { prefixMask, inPrefix, ipToString, readMacNum, writeMacNum, macNumToString, parseMacNum } from '../wire/addr.js';
+
+export { prefixMask, inPrefix };
 
 export type Ip4 = number;
 export type Mac = number;
@@ -8,18 +12,8 @@ export type Mac = number;
 export const MAC_BROADCAST: Mac = 0xffff_ffff_ffff;
 export const IP4_LBCAST: Ip4 = 0xffff_ffff;
 
-/** Netmask for a prefix length (0..32), as uint32. */
-export function prefixMask(len: number): number {
-  return len === 0 ? 0 : (0xffff_ffff << (32 - len)) >>> 0;
-}
-
 export function maskAddr(addr: Ip4, len: number): Ip4 {
   return (addr & prefixMask(len)) >>> 0;
-}
-
-/** True when `addr` lies inside `net/len`. */
-export function inPrefix(addr: Ip4, net: Ip4, len: number): boolean {
-  return ((addr ^ net) & prefixMask(len)) === 0;
 }
 
 /**
@@ -45,44 +39,13 @@ export function parseIp4(s: string): Ip4 | undefined {
   return v;
 }
 
-export function formatIp4(a: Ip4): string {
-  return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
-}
+export const formatIp4: (a: Ip4) => string = ipToString;
 
 /** Parse "fa:16:3e:06:d8:7b" (also '-' separated, any case). */
-export function parseMac(s: string): Mac | undefined {
-  const m = /^([0-9a-fA-F]{1,2})[:-]([0-9a-fA-F]{1,2})[:-]([0-9a-fA-F]{1,2})[:-]([0-9a-fA-F]{1,2})[:-]([0-9a-fA-F]{1,2})[:-]([0-9a-fA-F]{1,2})$/.exec(s);
-  if (!m) return undefined;
-  let v = 0;
-  for (let i = 1; i <= 6; i++) v = v * 256 + parseInt(m[i]!, 16);
-  return v;
-}
-
-export function formatMac(m: Mac): string {
-  let s = '';
-  for (let i = 5; i >= 0; i--) {
-    const b = Math.floor(m / 2 ** (8 * i)) % 256;
-    s += (b < 16 ? '0' : '') + b.toString(16) + (i ? ':' : '');
-  }
-  return s;
-}
-
-export function writeMac(buf: Uint8Array, off: number, m: Mac): void {
-  const hi = Math.floor(m / 0x1_0000_0000);
-  const lo = m % 0x1_0000_0000;
-  buf[off] = hi >>> 8;
-  buf[off + 1] = hi & 255;
-  buf[off + 2] = lo >>> 24;
-  buf[off + 3] = (lo >>> 16) & 255;
-  buf[off + 4] = (lo >>> 8) & 255;
-  buf[off + 5] = lo & 255;
-}
-
-export function readMac(buf: Uint8Array, off: number): Mac {
-  const hi = (buf[off]! << 8) | buf[off + 1]!;
-  const lo = ((buf[off + 2]! << 24) | (buf[off + 3]! << 16) | (buf[off + 4]! << 8) | buf[off + 5]!) >>> 0;
-  return hi * 0x1_0000_0000 + lo;
-}
+export const parseMac = (s: string): Mac | undefined => parseMacNum(s) ?? undefined;
+export const formatMac: (m: Mac) => string = macNumToString;
+export const writeMac: (buf: Uint8Array, off: number, m: Mac) => void = writeMacNum;
+export const readMac: (buf: Uint8Array, off: number) => Mac = readMacNum;
 
 // Address classes as the kernel's ipv4_is_* helpers define them.
 export const isMulticast = (a: Ip4): boolean => (a >>> 28) === 0xe;

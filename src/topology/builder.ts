@@ -9,8 +9,7 @@ import { LinuxBridge } from '../l2/linux-bridge.js';
 import { Underlay, DEFAULT_TUNNEL, type TunnelOptions } from '../tunnel/underlay.js';
 import { Fabric } from '../tunnel/fabric.js';
 import { NetNamespace } from '../netns/namespace.js';
-import { parseIpv4, parseMac } from '../wire/addr.js';
-import { parseMacKey } from '../l2/mac.js';
+import { parseIpv4, parseMac, parseMacNum } from '../wire/addr.js';
 import type { Topology, PortRef, IpStack, OvsPort as ModelOvsPort, NsInterface } from './model.js';
 
 export interface BuildOptions extends EngineOptions {
@@ -90,7 +89,7 @@ function buildIpStack(engine: Engine, node: string, name: string, stack: IpStack
   const ifs = [...stack.interfaces].sort((a, b) => Number(!!a.vlan) - Number(!!b.vlan));
   for (const i of ifs) {
     ns.addInterface(i.name, {
-      mac: i.mac ? parseMacKey(i.mac)! : undefined,
+      mac: i.mac ? parseMacNum(i.mac)! : undefined,
       mtu: i.mtu,
       addresses: i.addresses.map((a) => ({ ip: ip(a.ip), prefixLen: a.prefixLen })),
       vlan: i.vlan,
@@ -131,7 +130,7 @@ export function buildEmulator(t: Topology, opts: BuildOptions = {}): Emulator {
       const br = engine.add(new LinuxBridge(n.name, lb.name, { ageingMs: lb.ageingTime * 1000 }));
       for (const p of lb.ports) {
         const port = engine.addPort(br, p.name);
-        if (p.mac) br.setPortMac(port, parseMacKey(p.mac)!);
+        if (p.mac) br.setPortMac(port, parseMacNum(p.mac)!);
       }
     }
     for (const b of n.ovsBridges) {
@@ -163,7 +162,7 @@ export function buildEmulator(t: Topology, opts: BuildOptions = {}): Emulator {
     const fab = engine.add(new Fabric(t.fabric.name));
     for (const s of t.fabric.sides) {
       const port = engine.addPort(fab, s.port);
-      fab.attach(port, parseMacKey(s.mac)!, ip(s.nicIp), parseMacKey(s.nicMac)!);
+      fab.attach(port, parseMacNum(s.mac)!, ip(s.nicIp), parseMacNum(s.nicMac)!);
     }
   }
 

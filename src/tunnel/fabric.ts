@@ -6,7 +6,7 @@
 // behind the same ports.
 import { Element, type Port } from '../datapath/element.js';
 import type { Packet } from '../datapath/packet.js';
-import { macKey, writeMacKey } from '../l2/mac.js';
+import { readMacNum, writeMacNum } from '../wire/addr.js';
 import { csumUpdate16 } from '../wire/checksum.js';
 
 interface Attachment {
@@ -34,7 +34,7 @@ export class Fabric extends Element {
     const inSide = this.sides.find((s) => s.port === port);
     if (!inSide) return e.drop(pkt, this, 'no_carrier');
     if (pkt.len < 34 || b[p + 12] !== 0x08 || b[p + 13] !== 0x00) return e.drop(pkt, this, 'unknown_protocol', 'the fabric routes IPv4 only');
-    if (macKey(b, p) !== inSide.gatewayMac) return e.drop(pkt, this, 'not_for_us', 'not addressed to the gateway MAC');
+    if (readMacNum(b, p) !== inSide.gatewayMac) return e.drop(pkt, this, 'not_for_us', 'not addressed to the gateway MAC');
     const ip = p + 14;
     const dst = ((b[ip + 16]! << 24) | (b[ip + 17]! << 16) | (b[ip + 18]! << 8) | b[ip + 19]!) >>> 0;
     const out = this.sides.find((s) => s.nicIp === dst);
@@ -46,8 +46,8 @@ export class Fabric extends Element {
     const cs = csumUpdate16((b[ip + 10]! << 8) | b[ip + 11]!, oldWord, ((ttl - 1) << 8) | b[ip + 9]!);
     b[ip + 10] = cs >>> 8;
     b[ip + 11] = cs & 0xff;
-    writeMacKey(b, p, out.nicMac);
-    writeMacKey(b, p + 6, out.gatewayMac);
+    writeMacNum(b, p, out.nicMac);
+    writeMacNum(b, p + 6, out.gatewayMac);
     if (e.tracing) e.note(pkt, this, `routed to ${out.port.name}`);
     e.output(pkt, out.port);
   }

@@ -6,10 +6,9 @@
 // remote_ip/local_ip/key match, with tun_id/tun_src/tun_dst set.
 import { Element, type Port } from '../datapath/element.js';
 import type { Packet } from '../datapath/packet.js';
-import { ipToString, inPrefix } from '../wire/addr.js';
+import { ipToString, inPrefix, readMacNum } from '../wire/addr.js';
 import { Decoded, decodeErrorName } from '../wire/decode.js';
 import { VxlanTunnel, vxlanEncap, vxlanDecapCheck, vxlanInnerOff, vxlanInnerLen, VXLAN_OVERHEAD, VXLAN_PORT } from '../wire/vxlan.js';
-import { macKey } from '../l2/mac.js';
 
 export interface TunnelOptions {
   /** remote_ip: a fixed peer, or null for remote_ip=flow (taken from tun_dst). */
@@ -117,7 +116,7 @@ export class Underlay extends Element {
     const e = this.engine;
     const b = pkt.buf, p = pkt.off, d = this.d;
     if (pkt.len < 14) return e.drop(pkt, this, 'malformed', 'short Ethernet header');
-    if (macKey(b, p) !== this.nicMac && !(b[p]! & 1)) return e.drop(pkt, this, 'not_for_us', 'destination MAC is not the NIC');
+    if (readMacNum(b, p) !== this.nicMac && !(b[p]! & 1)) return e.drop(pkt, this, 'not_for_us', 'destination MAC is not the NIC');
     const err = vxlanDecapCheck(b, p, pkt.len, d, VXLAN_PORT);
     if (err !== 0) {
       const name = decodeErrorName(err);

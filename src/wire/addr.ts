@@ -105,6 +105,27 @@ export function parseMac(text: string): { hi: number; lo: number } | null {
   return { hi, lo };
 }
 
+// ---- MAC as one number ----
+// A 48-bit MAC is also exact as one JavaScript number (2^48 < 2^53): tables
+// keyed by MAC (fdb, neighbours) use Map<number, …> with no string keys.
+
+export function readMacNum(buf: Uint8Array, off: number): number {
+  return readMacHi(buf, off) * 0x1_0000_0000 + readMacLo(buf, off);
+}
+
+export function writeMacNum(buf: Uint8Array, off: number, mac: number): void {
+  writeMac(buf, off, Math.floor(mac / 0x1_0000_0000), mac >>> 0);
+}
+
+export function macNumToString(mac: number): string {
+  return macToString(Math.floor(mac / 0x1_0000_0000), mac >>> 0);
+}
+
+export function parseMacNum(text: string): number | null {
+  const m = parseMac(text);
+  return m ? m.hi * 0x1_0000_0000 + m.lo : null;
+}
+
 // ---- IPv4 ----
 
 /** Dotted quad of an unsigned 32-bit address. */

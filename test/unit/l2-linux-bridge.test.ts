@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Engine } from '../../src/datapath/engine.js';
 import { ManualClock } from '../../src/datapath/clock.js';
 import { LinuxBridge } from '../../src/l2/linux-bridge.js';
-import { parseMacKey } from '../../src/l2/mac.js';
+import { parseMacNum } from '../../src/wire/addr.js';
 import { buildFrame } from '../../src/wire/frame.js';
 import { CaptureSink } from '../helpers/sink.js';
 
@@ -14,8 +14,8 @@ function setup() {
   const qvb = e.addPort(br, 'qvb2ab77d0f-99');
   const tap = e.addPort(br, 'tap2ab77d0f-99');
   const third = e.addPort(br, 'tap3');
-  br.setPortMac(qvb, parseMacKey('96:6e:9b:a8:b1:fc')!);
-  br.setPortMac(tap, parseMacKey('fe:16:3e:b2:ef:af')!);
+  br.setPortMac(qvb, parseMacNum('96:6e:9b:a8:b1:fc')!);
+  br.setPortMac(tap, parseMacNum('fe:16:3e:b2:ef:af')!);
   const sinks = { qvb: new CaptureSink(), tap: new CaptureSink(), third: new CaptureSink() };
   e.attachEdge(qvb, sinks.qvb);
   e.attachEdge(tap, sinks.tap);

@@ -9,7 +9,7 @@ import { ManualClock } from '../../src/datapath/clock.js';
 import { Element, type Port } from '../../src/datapath/element.js';
 import type { Packet } from '../../src/datapath/packet.js';
 import { LinuxBridge } from '../../src/l2/linux-bridge.js';
-import { parseMacKey } from '../../src/l2/mac.js';
+import { parseMacNum } from '../../src/wire/addr.js';
 import { OvsBridge } from '../../src/ofproto/bridge.js';
 import { Underlay, DEFAULT_TUNNEL } from '../../src/tunnel/underlay.js';
 import { Fabric } from '../../src/tunnel/fabric.js';
@@ -99,8 +99,8 @@ export function buildPath(opts: PathOptions = {}) {
   const qbr = e.add(new LinuxBridge('w07', 'qbr2ab77d0f-99'));
   const tap = e.addPort(qbr, 'tap2ab77d0f-99');
   const qvb = e.addPort(qbr, 'qvb2ab77d0f-99');
-  qbr.setPortMac(qvb, parseMacKey('96:6e:9b:a8:b1:fc')!);
-  qbr.setPortMac(tap, parseMacKey('fe:16:3e:b2:ef:af')!);
+  qbr.setPortMac(qvb, parseMacNum('96:6e:9b:a8:b1:fc')!);
+  qbr.setPortMac(tap, parseMacNum('fe:16:3e:b2:ef:af')!);
   const int07 = OvsBridge.create(e, 'w07', 'br-int', { failMode: 'secure' });
   const qvo = int07.addOvsPort('qvo2ab77d0f-99', { ofport: 41, tag: 10 });
   int07.addOvsPort('patch-tun', { ofport: 1, type: 'patch', options: { peer: 'patch-int' } });
@@ -137,8 +137,8 @@ export function buildPath(opts: PathOptions = {}) {
   const fab = e.add(new Fabric());
   const f07 = e.addPort(fab, 'w07');
   const f02 = e.addPort(fab, 'w02');
-  fab.attach(f07, parseMacKey('5c:c9:99:60:e0:3c')!, ip('10.206.107.238'), parseMacKey('b4:96:91:5a:31:78')!);
-  fab.attach(f02, parseMacKey('5c:c9:99:db:69:c9')!, ip('10.206.107.156'), parseMacKey('b4:96:91:5a:32:54')!);
+  fab.attach(f07, parseMacNum('5c:c9:99:60:e0:3c')!, ip('10.206.107.238'), parseMacNum('b4:96:91:5a:31:78')!);
+  fab.attach(f02, parseMacNum('5c:c9:99:db:69:c9')!, ip('10.206.107.156'), parseMacNum('b4:96:91:5a:32:54')!);
   e.link(nic07, f07, 'wire');
   e.link(nic02, f02, 'wire');
   // Edges: the VM's TAP and the way out of the snat namespace.
