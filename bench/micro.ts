@@ -5,6 +5,7 @@
 // reports nanoseconds per operation: the median sample, with benny's
 // relative margin of error.
 //   node dist/bench/micro.js [--quick]
+import { loadavg } from 'node:os';
 import { add, configure, suite } from 'benny';
 import { type Figure, emit, parseOptions, progress, quietStdout, target } from './lib/harness.js';
 import { buildFlowTable } from './lib/flows.js';
@@ -280,6 +281,7 @@ const runnable = cases.filter((c) => {
 });
 for (const f of failed) progress(`NOT RUN ${f}`);
 
+const load0 = +loadavg()[0]!.toFixed(2);
 const summary = await suite(
   'dpemu micro',
   configure({ cases: { minSamples: opts.quick ? 5 : 10, maxTime: opts.quick ? 0.4 : 1.2 } }),
@@ -289,8 +291,8 @@ for (const r of summary.results) {
   const c = runnable.find((x) => x.name === r.name)!;
   const ns = (r.details.median * 1e9) / c.batch;
   const fig: Figure = {
-    name: c.name, value: ns, unit: 'ns/op', spread: { rmePct: r.margin },
-    conditions: { ...c.conditions, batch: c.batch, samples: r.samples, tool: 'benny' },
+    name: c.name, value: ns, unit: 'ns/op', spread: { min: (r.details.min * 1e9) / c.batch, max: (r.details.max * 1e9) / c.batch },
+    conditions: { ...c.conditions, batch: c.batch, samples: r.samples, rmePct: r.margin, loadAvg1mBefore: load0, tool: 'benny' },
     note: c.label,
   };
   if (c.targetNs !== undefined) fig.target = target(ns, '<=', c.targetNs);

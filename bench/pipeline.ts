@@ -34,6 +34,8 @@ new PerformanceObserver((list) => {
 
 interface Runs {
   rates: number[];
+  /** Packets per second of this process's CPU time (user + system): less sensitive to other load on the machine. */
+  cpuRates: number[];
   packets: number;
   seconds: number;
   gcMinor: number;
@@ -45,10 +47,11 @@ const settle = () => new Promise<void>((res) => setTimeout(res, 10));
 
 /** `runs` timed runs of at least `seconds` each (after one untimed warm-up run), `step` injecting `n` packets. */
 async function timed(runs: number, seconds: number, step: (n: number) => void): Promise<Runs> {
-  const r: Runs = { rates: [], packets: 0, seconds: 0, gcMinor: 0, gcMajor: 0 };
+  const r: Runs = { rates: [], cpuRates: [], packets: 0, seconds: 0, gcMinor: 0, gcMajor: 0 };
   for (let k = -1; k < runs; k++) {
     await settle();
     const g0 = { ...gcs };
+    const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     let n = 0;
     let dt = 0;
@@ -58,7 +61,9 @@ async function timed(runs: number, seconds: number, step: (n: number) => void): 
       dt = secondsSince(t0);
     } while (dt < (k < 0 ? Math.min(0.5, seconds) : seconds));
     if (k < 0) continue;
+    const c = process.cpuUsage(c0);
     r.rates.push(n / dt);
+    r.cpuRates.push(n / ((c.user + c.system) / 1e6));
     r.packets += n;
     r.seconds += dt;
     await settle();
@@ -105,6 +110,10 @@ async function steady(payload: number, name: string, runs: number): Promise<void
     note: 'request direction w07:tap2ab77d0f-99 -> w02:eth3, 13 element hops, slow path',
   });
   figures.push({
+    name: `${name}.perCpuSecond`, value: median(r.cpuRates), unit: 'packets/CPU-s', spread: spreadOf(r.cpuRates),
+    conditions: { from: name, measured: 'packets / (user + system CPU time of the process) per run' },
+  });
+  figures.push({
     name: `${name}.nsPerPacket`, value: 1e9 / rate, unit: 'ns/packet', conditions: { from: name },
   });
   figures.push({
@@ -143,6 +152,7 @@ function newConnections(): void {
   const port = rig.vmPort;
   const perRun = opts.quick ? 50_000 : 150_000; // below nf_conntrack_max (262144): no early drop
   const rates: number[] = [];
+  const cpuRates: number[] = [];
   const load0 = loadavg()[0]!;
   let entries = 0;
   const drops0 = totalDrops(rig.emu);
@@ -150,16 +160,21 @@ function newConnections(): void {
   for (let k = -1; k < RUNS; k++) {
     for (const ct of conntracks) ct.flush();
     fullGc();
+    const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < perRun; i++) {
       next();
       engine.inject(pool.allocFrom(frame)!, port);
     }
     const dt = secondsSince(t0);
+    const cpu = process.cpuUsage(c0);
     sent += perRun;
     entries = rig.snat.nf.conntrack.count;
     if (entries !== perRun) throw new Error(`new connections: snat conntrack holds ${entries}, want ${perRun}`);
-    if (k >= 0) rates.push(perRun / dt);
+    if (k >= 0) {
+      rates.push(perRun / dt);
+      cpuRates.push(perRun / ((cpu.user + cpu.system) / 1e6));
+    }
   }
   check(rig, sent + 0, drops0, 'new connections');
   const rate = median(rates);
@@ -171,6 +186,10 @@ function newConnections(): void {
     },
     target: target(rate, '>=', 100_000),
     note: 'whole request path; each packet creates a conntrack entry with SNAT in snat (and is tracked in every namespace with conntrack rules)',
+  });
+  figures.push({
+    name: 'pipeline.newConnections.perCpuSecond', value: median(cpuRates), unit: 'connections/CPU-s', spread: spreadOf(cpuRates),
+    conditions: { from: 'pipeline.newConnections', measured: 'connections / (user + system CPU time of the process) per run' },
   });
 }
 

@@ -79,7 +79,7 @@ function conntrack(): void {
   if (hits !== 2 * LOOKUPS * (RUNS + 1)) throw new Error(`conntrack lookups: ${hits} hits of ${2 * LOOKUPS * (RUNS + 1)}`);
   figures.push({
     name: 'scale.conntrack.1M.lookup', value: median(inNs), unit: 'ns/op', spread: spreadOf(inNs),
-    conditions: { entries: N, op: 'fillPacketInfo + conntrack in (ESTABLISHED-path lookup, counters, timeout)', lookupsPerRun: LOOKUPS, distinctKeys: idx.length, runs: RUNS },
+    conditions: { entries: N, op: 'fillPacketInfo + conntrack in (ESTABLISHED-path lookup, counters, timeout)', lookupsPerRun: LOOKUPS, distinctKeys: idx.length, runs: RUNS, loadAvg1m: +loadavg()[0]!.toFixed(2) },
   });
   figures.push({
     name: 'scale.conntrack.1M.find', value: median(findNs), unit: 'ns/op', spread: spreadOf(findNs),

@@ -59,7 +59,7 @@ export function planIdentity(p: TapPlan): string {
   const host = h && {
     name: h.name,
     netns: h.netns,
-    iface: { name: h.iface.name, mac: h.iface.mac, mtu: h.iface.mtu, addresses: h.iface.addresses.map((a) => a.cidr) },
+    iface: { name: h.iface.name, mac: h.iface.mac, addresses: h.iface.addresses.map((a) => a.cidr) },
     sysctls: h.sysctls,
     routes: h.routes?.text ?? null,
     neighbours: h.neighbours?.text ?? null,

@@ -79,12 +79,16 @@ export const SCRAPE_METRICS = {
   buffersCapacity: g('dpemu_packet_buffers_capacity', 'Slots in the packet slab.', []),
   samplingRatio: g('dpemu_latency_sampling_ratio', 'Fraction of deliveries and injects timed for the latency histograms (0 = off).', []),
   mainBusy: c('dpemu_worker_busy_seconds_total', 'Seconds a worker spent processing (rate() of it is the utilisation).', ['worker']),
+  iptablesPolicyPackets: c('dpemu_iptables_policy_packets_total', 'Packets that took a built-in chain\'s policy (iptables -L -v, "policy").', ['node', 'element', 'table', 'chain']),
+  iptablesPolicyBytes: c('dpemu_iptables_policy_bytes_total', 'Bytes of the packets that took a built-in chain\'s policy.', ['node', 'element', 'table', 'chain']),
 } as const;
 
-/** Per-flow counters: unbounded cardinality, so exported only on request (/metrics?flows=1). */
+/** Per-flow and per-rule counters: a series per OpenFlow flow or iptables rule, so exported only on request (/metrics?flows=1). */
 export const FLOW_METRICS = {
   packets: c('dpemu_ovs_flow_packets_total', 'Packets that matched one OpenFlow flow (n_packets).', ['node', 'element', 'table', 'priority', 'cookie', 'match']),
   bytes: c('dpemu_ovs_flow_bytes_total', 'Bytes that matched one OpenFlow flow (n_bytes).', ['node', 'element', 'table', 'priority', 'cookie', 'match']),
+  rulePackets: c('dpemu_iptables_rule_packets_total', 'Packets that matched one iptables rule (iptables -L -v --line-numbers).', ['node', 'element', 'table', 'chain', 'rule']),
+  ruleBytes: c('dpemu_iptables_rule_bytes_total', 'Bytes of the packets that matched one iptables rule.', ['node', 'element', 'table', 'chain', 'rule']),
 } as const;
 
 /** Buckets of every latency histogram, for the docs and tests. */

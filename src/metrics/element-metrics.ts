@@ -1,6 +1,7 @@
 // Metrics read from engine and element objects at scrape time rather than
-// from Stats cells: OpenFlow table counters, conntrack occupancy, the packet
-// slab, and (on request only) per-flow counters. They are read on the thread
+// from Stats cells: OpenFlow table counters, conntrack occupancy, iptables
+// policy counters, the packet slab, and (on request only) per-flow and
+// per-rule counters. They are read on the thread
 // that owns the elements, so this holds while elements live on the exporter's
 // thread; state that moves to a worker moves into Stats cells (catalog.ts).
 import type { Engine } from '../datapath/engine.js';
@@ -8,6 +9,7 @@ import type { Element } from '../datapath/element.js';
 import { OvsBridge } from '../ofproto/bridge.js';
 import { formatMatch } from '../ofproto/flow-printer.js';
 import { Conntrack } from '../netfilter/conntrack.js';
+import { Netfilter } from '../netfilter/netfilter.js';
 import { CELL_METRICS, FLOW_METRICS, SCRAPE_METRICS, type MetricSpec } from './catalog.js';
 import { family, labelKey, type Family, type Labels } from './stats-reader.js';
 
@@ -19,10 +21,16 @@ export function put(into: Map<string, Family>, spec: MetricSpec, labels: Labels,
   else f.scalars.set(key, { labels, value });
 }
 
-/** The Conntrack an element holds, if any: a namespace's `nf.conntrack` (NetNamespace), `netfilter.conntrack`, or its own `conntrack`. */
+/** The Netfilter an element holds, if any: a NetNamespace's `nf`, or a `netfilter` property. */
+export function netfilterOf(el: Element): Netfilter | null {
+  const o = el as unknown as { nf?: unknown; netfilter?: unknown };
+  const nf = o.nf ?? o.netfilter;
+  return nf instanceof Netfilter ? nf : null;
+}
+
+/** The Conntrack an element holds, if any: its netfilter's, or its own `conntrack`. */
 export function conntrackOf(el: Element): Conntrack | null {
-  const o = el as unknown as { nf?: { conntrack?: unknown }; netfilter?: { conntrack?: unknown }; conntrack?: unknown };
-  const ct = o.nf?.conntrack ?? o.netfilter?.conntrack ?? o.conntrack;
+  const ct = netfilterOf(el)?.conntrack ?? (el as unknown as { conntrack?: unknown }).conntrack;
   return ct instanceof Conntrack ? ct : null;
 }
 
@@ -40,6 +48,18 @@ export function readEngine(engine: Engine, into: Map<string, Family>): void {
       put(into, CELL_METRICS.conntrack_entries!, l, ct.count);
       put(into, CELL_METRICS.conntrack_max!, l, ct.max);
     }
+    const nf = netfilterOf(el);
+    if (nf) {
+      for (const t of Object.values(nf.rules.tables)) {
+        if (!t.loaded) continue;
+        for (const ch of t.chains.values()) {
+          if (!ch.builtin) continue;
+          const l = { chain: ch.name, element: el.name, node: el.node, table: t.name };
+          put(into, S.iptablesPolicyPackets, l, ch.pkts);
+          put(into, S.iptablesPolicyBytes, l, ch.bytes);
+        }
+      }
+    }
   }
 }
 
@@ -53,8 +73,22 @@ function readBridge(br: OvsBridge, into: Map<string, Family>): void {
   }
 }
 
-/** n_packets/n_bytes of every OpenFlow flow: as many series as flows, hence only on request. */
+/** n_packets/n_bytes of every OpenFlow flow and iptables rule: a series each, hence only on request. */
 export function readFlows(engine: Engine, into: Map<string, Family>): void {
+  for (const el of engine.elements) {
+    const nf = netfilterOf(el);
+    if (!nf) continue;
+    for (const t of Object.values(nf.rules.tables)) {
+      if (!t.loaded) continue;
+      for (const ch of t.chains.values()) {
+        ch.rules.forEach((r, i) => {
+          const l = { chain: ch.name, element: el.name, node: el.node, rule: String(i + 1), table: t.name };
+          put(into, FLOW_METRICS.rulePackets, l, r.pkts);
+          put(into, FLOW_METRICS.ruleBytes, l, r.bytes);
+        });
+      }
+    }
+  }
   for (const br of engine.elements) {
     if (!(br instanceof OvsBridge)) continue;
     for (const t of br.tables.existing()) {

@@ -56,12 +56,30 @@ export interface XlateHost {
   readonly traceFormat: TraceFormat;
 }
 
+/**
+ * Where a dry run (ofproto/trace) sends outputs instead of the engine. Each
+ * output is handed over as it happens: `pkt` is a copy the sink owns, with
+ * the VLAN and tunnel metadata the port would send. Returned trace nodes (a
+ * patch peer's translation) hang under the output action, as in OVS.
+ */
+export interface XlateSink {
+  output(pkt: Packet, port: OvsPort): TNode[] | null;
+}
+
+/** What a dry run leaves: the trace tree and OVS's name for a failed translation. */
+export interface DryRunResult {
+  trace: TNode[];
+  error: string | null;
+}
+
 // ---- the translation ----------------------------------------------------
 
 const ERR_NONE = 0;
 const ERR_TOO_DEEP = 1;
 const ERR_TOO_MANY = 2;
 const ERR_NO_HEADROOM = 3;
+// xlate_strerror's wording; headroom is dpemu's own limit.
+const ERR_TEXT = [null, 'Recursion too deep', 'Too many resubmits', 'No packet headroom'];
 
 export class Xlate implements NormalCtx {
   readonly key: FlowKey = newKey();
@@ -88,6 +106,8 @@ export class Xlate implements NormalCtx {
   private root: TNode[] = [];
   private cur: TNode[] = [];
   private readonly slotSize: number;
+  // Set only during dryRun(): outputs go here, flows are not credited.
+  private sink: XlateSink | null = null;
 
   constructor(readonly host: XlateHost) {
     this.slotSize = host.engine.pool.slotSize;
@@ -105,15 +125,47 @@ export class Xlate implements NormalCtx {
 
   /** Translate and execute `pkt`, which arrived on `inPort`; it leaves through the engine or is dropped. */
   run(pkt: Packet, inPort: OvsPort, nowMs: number): void {
-    const key = this.key;
-    this.pkt = pkt;
-    this.nowMs = nowMs;
-    this.nowS = Math.floor(nowMs / 1000);
     // OVS translates a packet through patch ports in one xlate and credits every
     // rule it hits with the datapath packet's stats: the length where it entered
     // the first bridge, not the (re-tagged) length at this one.
     if (inPort.type !== 'patch' || pkt.dpLen === 0) pkt.dpLen = pkt.len;
     this.bytes = pkt.dpLen;
+    this.begin(pkt, inPort.ofport, nowMs);
+    this.tracing = pkt.traceId !== 0 && this.host.engine.tracer !== null;
+    if (this.tracing) this.cur = this.root = [];
+    this.table(0, this.key[K.IN_PORT]!, true);
+    if (this.tracing) this.emitTrace();
+    this.finish();
+  }
+
+  /**
+   * ofproto/trace: translate `pkt` (on ofport `inOfport`) always traced, with
+   * no flow stats, each output handed to `sink` and nothing sent or dropped;
+   * `pkt` stays the caller's. `flow`, when given, replaces the extracted key
+   * (OVS translates the parsed br_flow, not the generated packet). learn()
+   * and NORMAL's MAC learning do happen, as they do in OVS for a trace with
+   * a packet. `key` holds the final flow afterwards.
+   */
+  dryRun(pkt: Packet, inOfport: number, nowMs: number, sink: XlateSink, flow?: FlowKey): DryRunResult {
+    this.begin(pkt, inOfport, nowMs);
+    if (flow) this.key.set(flow);
+    this.sink = sink;
+    this.tracing = true;
+    this.cur = this.root = [];
+    try {
+      this.table(0, this.key[K.IN_PORT]!, true);
+      return { trace: this.root, error: ERR_TEXT[this.error] ?? null };
+    } finally {
+      this.sink = null;
+      this.tracing = false;
+      this.cur = this.root = [];
+    }
+  }
+
+  private begin(pkt: Packet, inOfport: number, nowMs: number): void {
+    this.pkt = pkt;
+    this.nowMs = nowMs;
+    this.nowS = Math.floor(nowMs / 1000);
     this.depth = this.resubmits = 0;
     this.error = ERR_NONE;
     this.tableId = 0;
@@ -121,12 +173,7 @@ export class Xlate implements NormalCtx {
     this.nOut = 0;
     this.pending = null;
     this.pendingTci = -1;
-    this.tracing = pkt.traceId !== 0 && this.host.engine.tracer !== null;
-    extractFlow(pkt, inPort.ofport, key, this.lay);
-    if (this.tracing) this.cur = this.root = [];
-    this.table(0, key[K.IN_PORT]!, true);
-    if (this.tracing) this.emitTrace();
-    this.finish();
+    extractFlow(pkt, inOfport, this.key, this.lay);
   }
 
   // ---- tables ----
@@ -163,9 +210,11 @@ export class Xlate implements NormalCtx {
       if (parent) this.cur = parent;
       return;
     }
-    e.nPackets++;
-    e.nBytes += this.bytes;
-    e.used = this.nowMs;
+    if (this.sink === null) {
+      e.nPackets++;
+      e.nBytes += this.bytes;
+      e.used = this.nowMs;
+    }
     const oldTable = this.tableId;
     const deepens = !top && id <= oldTable;
     if (deepens) this.depth++;
@@ -306,10 +355,26 @@ export class Xlate implements NormalCtx {
 
   /** Send the packet as it is now (with flow TCI `tci`, or as is when -1) out of `p`. */
   private output(p: OvsPort, tci: number): void {
-    if (this.pending !== null) this.snapshot();
-    this.pending = p;
-    this.pendingTci = tci;
+    if (this.sink !== null) {
+      this.dryOutput(p, tci);
+    } else {
+      if (this.pending !== null) this.snapshot();
+      this.pending = p;
+      this.pendingTci = tci;
+    }
     if (this.tracing && p.type === 'vxlan') this.detail('output to kernel tunnel');
+  }
+
+  /** Dry run: the sink gets a copy as the port would send it now. */
+  private dryOutput(p: OvsPort, tci: number): void {
+    const c = this.host.engine.pool.clone(this.pkt);
+    if (c === null) {
+      this.error = ERR_NO_HEADROOM;
+      return;
+    }
+    this.prepare(c, p, tci);
+    const subs = this.sink!.output(c, p);
+    if (subs !== null) this.cur.push(...subs);
   }
 
   /** Clone the packet for the pending output (its state is still the current one). */
@@ -491,12 +556,15 @@ export class Xlate implements NormalCtx {
   }
 }
 
-const T_TABLE = 0;
-const T_ACTION = 1;
-const T_DETAIL = 2;
-const T_ERROR = 3;
+export const T_TABLE = 0;
+export const T_ACTION = 1;
+export const T_DETAIL = 2;
+export const T_ERROR = 3;
+/** Only in dry runs: a bridge crossed through a patch port (its tables are subs). */
+export const T_BRIDGE = 4;
 
-interface TNode {
+/** An ofproto/trace node (ofproto-dpif-trace.h struct oftrace_node). */
+export interface TNode {
   type: number;
   text: string;
   detail: Record<string, unknown> | undefined;

@@ -17,6 +17,8 @@ const rig = buildPath();
 
 before(async () => {
   enableLatencySampling(rig.e, 4);
+  // A counting rule (no target) in the stand-in namespace: every packet passes it, then the policy.
+  rig.snat.netfilter.load('*mangle\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -s 192.168.1.0/24\nCOMMIT\n');
   // A worker's own Stats with the counters the TAP loop, rings, workers and fast path will keep.
   const w = new Stats(1024);
   const base = (names: readonly string[], labels: Record<string, string>) => w.alloc(names, labels);
@@ -95,7 +97,7 @@ test('every cell the path allocates is catalogued', () => {
   assert.deepEqual(srv.collectors.uncatalogued(), []);
 });
 
-test('per-flow counters only on request; the default series count does not grow with flows', async () => {
+test('per-flow and per-rule counters only on request; the default series count does not grow with flows', async () => {
   const plain = parseExposition(await (await get('/metrics')).text());
   assert.ok(!plain.types.has(FLOW_METRICS.packets.name));
   const withFlows = parseExposition(await (await get('/metrics?flows=1')).text());
@@ -103,6 +105,11 @@ test('per-flow counters only on request; the default series count does not grow 
   const m = { node: 'w07', element: 'br-tun', table: '0', priority: '1' };
   assert.equal(value(withFlows, 'dpemu_ovs_flow_packets_total', { ...m, match: 'priority=1,in_port=1' }), 100);
   assert.equal(value(withFlows, 'dpemu_ovs_flow_bytes_total', { ...m, match: 'priority=1,in_port=1' }), 14200);
+  const nf = { node: 'w02', element: rig.snat.name, table: 'mangle', chain: 'PREROUTING' };
+  assert.equal(value(withFlows, 'dpemu_iptables_rule_packets_total', { ...nf, rule: '1' }), 100);
+  assert.equal(value(withFlows, 'dpemu_iptables_rule_bytes_total', { ...nf, rule: '1' }), 100 * 128);
+  assert.ok(!plain.types.has('dpemu_iptables_rule_packets_total'));
+  assert.equal(value(plain, 'dpemu_iptables_policy_packets_total', nf), 100);
   const dpemu = (t: string) => parseExposition(t).samples.filter((x) => x.name.startsWith('dpemu_') && x.name !== 'dpemu_worker_busy_seconds_total').length;
   const n0 = dpemu(await (await get('/metrics')).text());
   const br = rig.e.element('w07', 'br-int') as OvsBridge;

@@ -1,9 +1,9 @@
-// The write-up's request path, as far as today's elements reach, built by
-// hand for the metrics tests (the topology builder will replace it): w07
-// qbr -> br-int -> br-tun -> eth2 (VXLAN) -> fabric -> w02 eth2 -> br-tun ->
-// br-int -> the snat namespace. The namespace is a stand-in router until the
-// namespace element lands: it parses IPv4, checks TTL and its routes and runs
-// the real netfilter conntrack, dropping under the kernel's reasons.
+// A small hand-built path, used by the metrics tests only:
+// w07 qbr -> br-int -> br-tun -> eth2 (VXLAN) -> fabric -> w02 eth2 -> br-tun
+// -> br-int -> a stand-in for the snat namespace (IPv4 forwarding with TTL,
+// a route list and the real netfilter conntrack, dropping under the kernel's
+// reasons). The seed topology's real path is covered in metrics-seed.test.ts;
+// this one keeps every counter of a test predictable by construction.
 import { Engine } from '../../src/datapath/engine.js';
 import { ManualClock } from '../../src/datapath/clock.js';
 import { Element, type Port } from '../../src/datapath/element.js';

@@ -1,0 +1,109 @@
+// `dpemu run` when it cannot run: one line saying what is wrong and what to
+// do, a non-zero exit, and nothing left behind in the kernel.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { requireRoot } from '../helpers/root.js';
+import { KernelObjects, sh, tryRun, uniqueTag } from './lab-names.js';
+import { REPO } from './daemon-process.js';
+
+const tag = uniqueTag();
+const dir = mkdtempSync(join(tmpdir(), 'dpemu-e2e-'));
+chmodSync(dir, 0o755);
+const objs = new KernelObjects();
+after(() => {
+  objs.cleanup();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function topo(devA: string, devB: string, nsA: string): string {
+  return `version: 1
+name: err-${tag}
+nodes:
+  n1:
+    linux_bridges:
+      br0:
+        ports:
+          pa: { port_no: 1 }
+          pb: { port_no: 2 }
+    edges:
+      pa: { kind: tap, dev: ${devA} }
+      pb: { kind: tap, dev: ${devB} }
+hosts:
+  ha:
+    edge: n1:pa
+    netns: ${nsA}
+    interface: { name: eth0, addresses: [10.79.0.1/24] }
+`;
+}
+
+/** Run `dpemu run ARGS` to its exit (bounded); prefix runs it through e.g. setpriv. */
+function dpemuRun(args: string[], prefix: string[] = []): Promise<{ code: number | null; stderr: string }> {
+  const argv = [...prefix, process.execPath, '--import', 'tsx', 'src/cli/main.ts', 'run', ...args, '--log-format', 'json'];
+  return new Promise((resolve) => {
+    const c = spawn(argv[0]!, argv.slice(1), { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    c.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const t = setTimeout(() => c.kill('SIGKILL'), 15_000);
+    c.on('exit', (code) => {
+      clearTimeout(t);
+      resolve({ code, stderr });
+    });
+  });
+}
+
+/** The plain error line (JSON log lines aside). */
+const errorLine = (stderr: string): string => stderr.split('\n').find((l) => l.startsWith('dpemu run: ')) ?? `(none in: ${stderr})`;
+
+test('a broken file: its errors, exit 1, nothing created', { timeout: 20_000 }, async () => {
+  requireRoot('dpemu run end-to-end tests');
+  const f = join(dir, 'broken.yaml');
+  writeFileSync(f, topo(`dpe${tag}a`, `dpe${tag}b`, `dpe-${tag}-a`).replace('port_no: 2', 'port_no: two'));
+  const r = await dpemuRun([f, '--lab']);
+  assert.equal(r.code, 1);
+  assert.match(errorLine(r.stderr), /topology file .*broken\.yaml has \d+ error\(s\): fix them and start again \(dpemu check .*\)/);
+  assert.match(r.stderr, /broken\.yaml:\d+:\d+/, 'the errors are listed with positions');
+  assert.deepEqual(KernelObjects.leftovers(tag), []);
+});
+
+test('a missing file, an unknown node', { timeout: 20_000 }, async () => {
+  requireRoot('dpemu run end-to-end tests');
+  const r = await dpemuRun([join(dir, 'nope.yaml')]);
+  assert.equal(r.code, 1);
+  assert.match(errorLine(r.stderr), /cannot read topology file .*nope\.yaml: no such file: give an existing file/);
+  const f = join(dir, 'ok.yaml');
+  writeFileSync(f, topo(`dpe${tag}a`, `dpe${tag}b`, `dpe-${tag}-a`));
+  const n = await dpemuRun([f, '--node', 'w99']);
+  assert.equal(n.code, 1);
+  assert.match(errorLine(n.stderr), /no node w99 in .*: choose among: n1/);
+});
+
+test('a TAP name taken: says which and how to free it, removes what it had made', { timeout: 20_000 }, async () => {
+  requireRoot('dpemu run end-to-end tests');
+  const devA = `dpe${tag}a`, devB = `dpe${tag}b`, nsA = `dpe-${tag}-a`;
+  // devB is taken by a veth of ours; devA (and ha's namespace) are made first, then must be removed.
+  sh('ip', ['link', 'add', devB, 'type', 'veth', 'peer', 'name', `dpe${tag}p`]);
+  objs.ownLink(devB);
+  const f = join(dir, 'taken.yaml');
+  writeFileSync(f, topo(devA, devB, nsA));
+  const r = await dpemuRun([f, '--lab']);
+  assert.equal(r.code, 1);
+  assert.equal(errorLine(r.stderr), `dpemu run: the TAP name ${devB} is taken (a device of that name exists): delete it (ip link del ${devB}) or give the edge another dev in the topology`);
+  assert.equal(tryRun('ip', ['netns', 'list']).out.includes(nsA), false, 'the lab namespace made before the failure is gone');
+  assert.equal(tryRun('ip', ['link', 'show', 'dev', devA]).status, 1, 'the TAP made before the failure is gone');
+  objs.cleanup();
+  assert.deepEqual(KernelObjects.leftovers(tag), []);
+});
+
+test('not root: says so and how, exit 1', { timeout: 20_000 }, async () => {
+  requireRoot('dpemu run end-to-end tests (to drop to nobody)');
+  const f = join(dir, 'ok.yaml');
+  writeFileSync(f, topo(`dpe${tag}a`, `dpe${tag}b`, `dpe-${tag}-a`));
+  chmodSync(f, 0o644);
+  const r = await dpemuRun([f], ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all']);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(errorLine(r.stderr), /^dpemu run: creating TAP devices needs root \(CAP_NET_ADMIN\): run as root .*--cap-add NET_ADMIN --device \/dev\/net\/tun/);
+});

@@ -1,0 +1,106 @@
+// `dpemu run` as a child process for end-to-end tests: its JSON log lines,
+// waits on them with deadlines, signals, and its exit.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface LogLine {
+  level: number;
+  msg: string;
+  [k: string]: unknown;
+}
+
+export class DaemonProcess {
+  readonly child: ChildProcess;
+  readonly logs: LogLine[] = [];
+  stdout = '';
+  stderr = '';
+  exitCode: number | null = null;
+  readonly exited: Promise<number | null>;
+  private waiters: (() => void)[] = [];
+
+  constructor(args: string[]) {
+    this.child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'run', ...args, '--log-format', 'json'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    let partial = '';
+    this.child.stdout!.on('data', (b: Buffer) => {
+      this.stdout += b.toString();
+      this.wake();
+    });
+    this.child.stderr!.on('data', (b: Buffer) => {
+      const s = b.toString();
+      this.stderr += s;
+      partial += s;
+      const lines = partial.split('\n');
+      partial = lines.pop()!;
+      for (const l of lines) {
+        try {
+          this.logs.push(JSON.parse(l) as LogLine);
+        } catch {
+          // not a log line (a fatal error's plain line)
+        }
+      }
+      this.wake();
+    });
+    this.exited = new Promise((resolve) => {
+      this.child.on('exit', (code, signal) => {
+        this.exitCode = code ?? (signal ? 128 : null);
+        this.wake();
+        resolve(this.exitCode);
+      });
+    });
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  /** Wait until `pred` holds for some log line not yet consumed by an earlier wait from index `from`. */
+  async waitLog(pred: (l: LogLine) => boolean, timeoutMs = 15_000, from = 0): Promise<LogLine> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const hit = this.logs.slice(from).find(pred);
+      if (hit) return hit;
+      if (this.exitCode !== null) throw new Error(`dpemu exited (${this.exitCode}) before the log line; stderr:\n${this.stderr}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for a log line; stderr:\n${this.stderr}`);
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, Math.min(left, 250));
+        this.waiters.push(() => {
+          clearTimeout(t);
+          r();
+        });
+      });
+    }
+  }
+
+  /** Wait until stdout matches `re`. */
+  async waitOut(re: RegExp, timeoutMs = 10_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    while (!re.test(this.stdout)) {
+      if (this.exitCode !== null || Date.now() > deadline) throw new Error(`no ${re} on stdout; stdout:\n${this.stdout}\nstderr:\n${this.stderr}`);
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, 250);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          r();
+        });
+      });
+    }
+    return this.stdout;
+  }
+
+  signal(sig: NodeJS.Signals): void {
+    if (this.exitCode === null) this.child.kill(sig);
+  }
+
+  /** Wait for the exit; SIGKILL after `timeoutMs`. */
+  async exit(timeoutMs = 10_000): Promise<number | null> {
+    const t = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
+    const code = await this.exited;
+    clearTimeout(t);
+    return code;
+  }
+}
