@@ -3,7 +3,7 @@
 # sides of dpemu's TAPs), only when a command is missing, so a fresh machine or
 # CI passes with the README's test command alone. Idempotent; needs root.
 #   ip (iproute2)  ping (iputils-ping)  traceroute  tcpdump  sysctl (procps)
-#   ovs-ofctl (openvswitch-common)  tshark
+#   ovs-ofctl (openvswitch-common)  tshark  prometheus promtool (prometheus)
 set -eu
 
 missing=""
@@ -16,6 +16,9 @@ need sysctl procps
 # control tests: ovs-ofctl re-parses dump-flows (no switch, no service), tshark reads -w pcaps
 need ovs-ofctl openvswitch-common
 need tshark tshark
+# metrics tests: promtool lints a live scrape, a real prometheus scrapes the exporter
+need prometheus prometheus
+need promtool prometheus
 
 [ -z "$missing" ] && exit 0
 
@@ -29,6 +32,14 @@ if ! command -v apt-get >/dev/null 2>&1; then
 fi
 echo "ensure-test-deps: installing$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
+# Packaged services (prometheus) must not start: the tests start their own.
+created_policy=0
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+  chmod +x /usr/sbin/policy-rc.d
+  created_policy=1
+fi
+trap '[ "$created_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d' EXIT
 apt-get update -qq >&2
 # shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $missing >&2
+apt-get install -y -qq --no-install-recommends $(printf '%s\n' $missing | sort -u) >&2

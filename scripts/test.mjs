@@ -20,5 +20,7 @@ const walk = (dir) => {
 };
 walk('test');
 const only = process.argv.slice(2);
+// The Debian tools the tests drive (ping, tcpdump, ovs-ofctl, promtool, ...), installed when missing.
+run('sh', ['scripts/ensure-test-deps.sh']);
 run('npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']);
 run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...(only.length ? only : files)]);

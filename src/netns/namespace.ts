@@ -62,6 +62,11 @@ export class NetNamespace extends Element {
   private readonly byIfindex = new Map<number, IfBinding>();
   /** ARP replies held back by proxy_delay. */
   private readonly delayed: { at: number; pkt: Packet; b: IfBinding }[] = [];
+  /** icmp_ratelimit per destination (inet_peer rate_tokens, rate_last). */
+  private readonly icmpPeers = new Map<number, { tokens: number; last: number }>();
+  /** icmp_msgs_per_sec global bucket. */
+  private icmpCredit = 0;
+  private icmpCreditAt = 0;
   private readonly d = new Decoded();
   private readonly info: NfPacketInfo = newPacketInfo();
   private ipId = 0;
@@ -75,6 +80,11 @@ export class NetNamespace extends Element {
     this.ns.setSysctl('net.ipv4.ip_forward', 1);
     this.ns.setSysctl('net.ipv4.conf.all.arp_ignore', 1);
     this.ns.setSysctl('net.ipv4.conf.all.arp_announce', 2);
+    // ICMP rate limiting is off by default in emulation (a traceroute or a
+    // test burst must see every error); setting the kernel's sysctls back on
+    // (icmp_ratelimit=1000, icmp_msgs_per_sec=1000) makes it behave as Linux.
+    this.ns.setSysctl('net.ipv4.icmp_ratelimit', 0);
+    this.ns.setSysctl('net.ipv4.icmp_msgs_per_sec', 0);
   }
 
   // ---- configuration ----------------------------------------------------
@@ -314,6 +324,10 @@ export class NetNamespace extends Element {
     if (src === 0 || (src >>> 28) === 0xe || src === 0xffffffff) return; // never to a non-unicast source
     const rt = icmpErrorRoute(this.ns, { src, dst, tos: buf[l3 + 1]!, iif: inB.iface.index, local, mark: pkt.mark });
     if (rt.kind === 'error') return;
+    if (!this.icmpAllowed(type, src, e.now)) {
+      if (e.tracing) e.note(pkt, this, `icmp: ${icmpName(type, code)} to ${ipToString(src)} not sent: rate limited`);
+      return;
+    }
     const err = e.alloc(pkt, this, `ICMP ${icmpName(type, code)} to ${ipToString(src)}`);
     if (!err) return;
     const el3 = err.off + ETH_HLEN;
@@ -459,6 +473,33 @@ export class NetNamespace extends Element {
   }
 
   // ---- helpers ------------------------------------------------------------
+
+  /**
+   * icmpv4_xrlim_allow and icmp_global_allow: types in icmp_ratemask are
+   * limited per destination to one per icmp_ratelimit ms (bursts of 6) and
+   * globally to icmp_msgs_per_sec (bursts of icmp_msgs_burst). 0 turns a
+   * limit off.
+   */
+  private icmpAllowed(type: number, dst: number, now: number): boolean {
+    const sys = this.ns.sys;
+    if (type > 31 || !((sys.icmp_ratemask >>> type) & 1)) return true;
+    if (sys.icmp_msgs_per_sec > 0) {
+      const refill = ((now - this.icmpCreditAt) * sys.icmp_msgs_per_sec) / 1000;
+      this.icmpCredit = Math.min(sys.icmp_msgs_burst, this.icmpCredit + refill);
+      this.icmpCreditAt = now;
+      if (this.icmpCredit < 1) return false;
+      this.icmpCredit -= 1;
+    }
+    const timeout = sys.icmp_ratelimit;
+    if (timeout <= 0) return true;
+    let peer = this.icmpPeers.get(dst);
+    if (!peer) this.icmpPeers.set(dst, (peer = { tokens: 6 * timeout, last: now }));
+    peer.tokens = Math.min(6 * timeout, peer.tokens + now - peer.last);
+    peer.last = now;
+    if (peer.tokens < timeout) return false;
+    peer.tokens -= timeout;
+    return true;
+  }
 
   private nextIpId(): number {
     this.ipId = (this.ipId + 1) & 0xffff;

@@ -5,7 +5,7 @@
 // (the exporter runs in this process until the daemon exists). Bounded to
 // 30 s; the server runs from a temporary directory on loopback and is stopped
 // by pid whatever happens. Fails (does not skip) without prometheus/promtool:
-// install them with scripts/ensure-prometheus.sh.
+// install them with scripts/ensure-test-deps.sh.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -59,7 +59,7 @@ test('Prometheus scrapes the exporter: non-zero rates for every stage of the pat
   const deadline = Date.now() + 25_000;
   for (const tool of ['prometheus', 'promtool']) {
     const r = spawnSync(tool, ['--version'], { encoding: 'utf8' });
-    if (r.error || r.status !== 0) assert.fail(`${tool} is not installed: run scripts/ensure-prometheus.sh (Debian's prometheus package)`);
+    if (r.error || r.status !== 0) assert.fail(`${tool} is not installed: run scripts/ensure-test-deps.sh (Debian's prometheus package)`);
   }
   const g = golden(SEED);
   g.emu.engine.tracer = null;

@@ -44,7 +44,7 @@ const get = async (path: string, init?: RequestInit) => fetch(srv.url + path, in
 
 function promtool(args: string[], input: string): { status: number | null; out: string } {
   const r = spawnSync('promtool', args, { input, encoding: 'utf8' });
-  if (r.error) assert.fail(`promtool could not run (${r.error.message}): install it with scripts/ensure-prometheus.sh`);
+  if (r.error) assert.fail(`promtool could not run (${r.error.message}): install it with scripts/ensure-test-deps.sh`);
   return { status: r.status, out: r.stdout + r.stderr };
 }
 

@@ -144,3 +144,17 @@ test('a UDP datagram to a namespace address with no socket is answered with port
   decode(ipOut(frames, 'r1:out'), 0, 200, d);
   assert.deepEqual([d.src, d.dst, d.icmpType, d.icmpCode], [ip('10.0.1.1'), ip('10.0.1.2'), 3, 3]);
 });
+
+test('ICMP errors are not rate limited by default; icmp_ratelimit limits them per destination as the kernel does', () => {
+  const { e, r, r1, frames, clock } = line();
+  const errors = () => frames.filter((f) => f.at === 'r1:out' && f.bytes[12] === 0x08 && f.bytes[23] === 1).length;
+  for (let i = 0; i < 10; i++) e.inject(e.pool.allocFrom(fromA({ ttl: 1, udp: true }))!, r1);
+  assert.equal(errors(), 10);
+  r.setSysctl('net.ipv4.icmp_ratelimit', 1000);
+  frames.length = 0;
+  for (let i = 0; i < 10; i++) e.inject(e.pool.allocFrom(fromA({ ttl: 1, udp: true }))!, r1);
+  assert.equal(errors(), 6, 'a burst of 6 (XRLIM_BURST_FACTOR), then one per second');
+  clock.advance(1000);
+  e.inject(e.pool.allocFrom(fromA({ ttl: 1, udp: true }))!, r1);
+  assert.equal(errors(), 7);
+});
