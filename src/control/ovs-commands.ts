@@ -7,6 +7,9 @@ import { type CommandFamily, splitArgs } from './command.js';
 import { ControlError, ok } from './protocol.js';
 import { mustNode, mustOvsBridge, ovsBridges } from './resolve.js';
 import { dumpPortsDesc, vsctlShow } from './ovs-show.js';
+import { ofprotoTrace } from './ofproto-trace.js';
+import { TraceFlowError } from '../ofproto/trace-flow.js';
+import { FlowSyntaxError } from '../ofproto/flow-parser.js';
 
 /** ovs-ofctl's message for a flow it cannot parse, with dpemu's reason. */
 function flowError(e: unknown): ControlError {
@@ -96,7 +99,30 @@ export const ofctl: CommandFamily = {
   },
 };
 
-const APPCTL_WRITES = new Set(['fdb/flush']);
+// ofproto/trace is a write: like OVS tracing a (generated) packet, it runs learn() and NORMAL's MAC learning.
+const APPCTL_WRITES = new Set(['fdb/flush', 'ofproto/trace']);
+
+/** ofproto/trace NODE BRIDGE BR_FLOW [--generate]: dpemu always generates the packet. */
+function appctlTrace(ctx: Parameters<CommandFamily['run']>[0], args: readonly string[]): ReturnType<CommandFamily['run']> {
+  const words: string[] = [];
+  for (const a of args) {
+    if (a === '--generate' || a === '-generate') continue;
+    if (a.startsWith('-')) throw new ControlError(`${a}: unknown option (dpemu knows --generate)`, 2);
+    words.push(a);
+  }
+  const [node, bridge, ...flow] = words;
+  const br = mustOvsBridge(ctx.emu, node, bridge);
+  if (flow.length === 0) throw new ControlError('ovs-appctl: ofproto/trace needs BRIDGE and a br_flow (dpemu appctl ofproto/trace NODE BRIDGE FLOW)', 2);
+  let out: string;
+  try {
+    out = ofprotoTrace(br, flow.join(' '));
+  } catch (e) {
+    if (e instanceof TraceFlowError || e instanceof FlowSyntaxError) throw new ControlError(`Bad openflow flow syntax: ${e.message}`, 2);
+    throw e;
+  }
+  ctx.invalidate(`${br.node}:${br.name} flows`);
+  return ok(out);
+}
 
 export const appctl: CommandFamily = {
   name: 'appctl',
@@ -115,11 +141,12 @@ export const appctl: CommandFamily = {
         return ok('table successfully flushed\n');
       }
       case 'ofproto/trace':
+        return appctlTrace(ctx, argv.slice(1));
       case 'dpif/dump-flows':
         mustOvsBridge(emu, node, bridge);
         throw new ControlError(`ovs-appctl: ${sub} is not implemented by dpemu yet (use \`dpemu trace\` for a path through the live state)`, 2);
       default:
-        throw new ControlError(`"${sub ?? ''}" is not a valid command (dpemu knows fdb/show, fdb/flush)`, 2);
+        throw new ControlError(`"${sub ?? ''}" is not a valid command (dpemu knows fdb/show, fdb/flush, ofproto/trace)`, 2);
     }
   },
 };

@@ -1,0 +1,236 @@
+// `ovs-appctl ofproto/trace BRIDGE BR_FLOW [--generate]` as OVS prints it
+// (ofproto/ofproto-dpif-trace.c ofproto_trace__): the br_flow becomes a
+// generated packet that goes through the bridge's OpenFlow tables in a dry
+// run — outputs are recorded, never sent; a patch port continues into the
+// peer bridge in a new bridge("...") block, as OVS translates it in one go.
+// Datapath actions are built the way commit_odp_actions orders them
+// (tunnel, eth, L3, L4, VLAN, then the port), using OpenFlow port numbers.
+import { OvsBridge } from '../ofproto/bridge.js';
+import { MAX_DEPTH, T_BRIDGE, T_DETAIL, T_ERROR, T_TABLE, Xlate, type TNode, type XlateSink } from '../ofproto/execute.js';
+import { FrameLayout, extractFrame } from '../ofproto/flow-extract.js';
+import { K, newKey, type FlowKey } from '../ofproto/flow-key.js';
+import { formatMatch } from '../ofproto/flow-printer.js';
+import { emptyMatch, type Match } from '../ofproto/match.js';
+import { ETH_TYPE, IPPROTO } from '../ofproto/match-edit.js';
+import type { OvsPort } from '../ofproto/ovs-port.js';
+import { composeFrame, parseTraceFlow } from '../ofproto/trace-flow.js';
+import type { Packet } from '../datapath/packet.js';
+import { ipToString, macToString } from '../wire/addr.js';
+
+const L4_PROTOS: ReadonlySet<number> = new Set([IPPROTO.ICMP, IPPROTO.IGMP, IPPROTO.TCP, IPPROTO.UDP, IPPROTO.SCTP]);
+
+/**
+ * A packet's flow as a match (flow_wildcards_init_for_packet); flow_format
+ * leaves out zero context fields (in_port, regs, metadata, tunnel), a
+ * megaflow keeps in_port and nw_frag.
+ */
+function packetMatch(k: FlowKey, megaflow: boolean): Match {
+  const m = emptyMatch();
+  const M = m.mask;
+  const exact = (...ws: [K, number][]): void => {
+    for (const [w, bits] of ws) M[w] = bits;
+  };
+  const ALL = 0xffffffff, MAC_HI = 0xffff;
+  if (k[K.IN_PORT] || megaflow) exact([K.IN_PORT, 0xffff]);
+  for (const w of [K.PKT_MARK, K.TUN_SRC, K.TUN_DST, ...Array.from({ length: 16 }, (_, i) => K.REG0 + i)]) if (k[w]) exact([w, ALL]);
+  for (const [hi, lo] of [[K.TUN_ID_HI, K.TUN_ID_LO], [K.METADATA_HI, K.METADATA_LO]] as const) {
+    if (k[hi] || k[lo]) exact([hi, ALL], [lo, ALL]);
+  }
+  exact([K.DL_SRC_HI, MAC_HI], [K.DL_SRC_LO, ALL], [K.DL_DST_HI, MAC_HI], [K.DL_DST_LO, ALL], [K.VLAN_TCI, 0xffff], [K.DL_TYPE, 0xffff]);
+  const type = k[K.DL_TYPE]!;
+  if (type === ETH_TYPE.ARP || type === ETH_TYPE.RARP) {
+    exact([K.NW_SRC, ALL], [K.NW_DST, ALL], [K.NW_PROTO, 0xff]);
+    exact([K.ARP_SHA_HI, MAC_HI], [K.ARP_SHA_LO, ALL], [K.ARP_THA_HI, MAC_HI], [K.ARP_THA_LO, ALL]);
+  } else if (type === ETH_TYPE.IP) {
+    exact([K.NW_SRC, ALL], [K.NW_DST, ALL], [K.NW_PROTO, 0xff], [K.NW_TOS, 0xff], [K.NW_TTL, 0xff]);
+    if (k[K.NW_FRAG] || megaflow) exact([K.NW_FRAG, 3]);
+    if (!(k[K.NW_FRAG]! & 2) && L4_PROTOS.has(k[K.NW_PROTO]!)) exact([K.TP_SRC, 0xffff], [K.TP_DST, 0xffff]);
+  }
+  for (let i = 0; i < K.WORDS; i++) (m.value as Uint32Array)[i] = (k[i]! & M[i]!) >>> 0;
+  return m;
+}
+
+/** flow_format: the flow as the Flow: and Final flow: lines print it. */
+export function formatTraceFlow(k: FlowKey, megaflow = false): string {
+  let s = formatMatch(packetMatch(k, megaflow));
+  // dpemu's key has no tcp_flags; a generated packet's are 0, and actions cannot change them.
+  const tcp = k[K.DL_TYPE] === ETH_TYPE.IP && k[K.NW_PROTO] === IPPROTO.TCP && !(k[K.NW_FRAG]! & 2);
+  if (tcp && !megaflow) s += ',tcp_flags=0';
+  return s;
+}
+
+/** oftrace_node_print_details. */
+function printNodes(out: string[], nodes: readonly TNode[], level: number): void {
+  nodes.forEach((n, i) => {
+    if (n.type === T_BRIDGE) out.push('');
+    const more = i < nodes.length - 1 || (n.type !== T_TABLE && n.type !== T_BRIDGE) ? 1 : 0;
+    const ind = ' '.repeat((level + more) * 4);
+    if (n.type === T_DETAIL) out.push(`${ind} -> ${n.text}`);
+    else if (n.type === T_ERROR) out.push(`${ind} >>>> ${n.text} <<<<`);
+    else out.push(ind + n.text);
+    if (n.type === T_BRIDGE) out.push(ind + '-'.repeat(n.text.length));
+    if (n.subs) printNodes(out, n.subs, level + 2 * more);
+  });
+}
+
+const bridgeNode = (br: OvsBridge, subs: TNode[]): TNode => ({ type: T_BRIDGE, text: `bridge("${br.name}")`, detail: undefined, subs });
+
+/**
+ * The dry run's sink: follows patch ports into peer bridges and turns every
+ * other output into datapath actions, committing what changed since the
+ * last output (the datapath's base flow) as OVS does.
+ */
+class DatapathRecorder implements XlateSink {
+  readonly actions: string[] = [];
+  error: string | null = null;
+  private depth = 0;
+  private baseTunnel = '';
+  private readonly out = newKey();
+  private readonly lay = new FrameLayout();
+
+  constructor(private readonly base: FlowKey, private readonly nowMs: number) {}
+
+  output(pkt: Packet, port: OvsPort): TNode[] | null {
+    const br = port.port.element as OvsBridge;
+    try {
+      if (port.type === 'patch') return this.patch(pkt, port);
+      this.commit(pkt, port);
+      return null;
+    } finally {
+      br.engine.pool.free(pkt);
+    }
+  }
+
+  /** patch_port_output: the peer bridge translates on, with tunnel, registers and metadata cleared. */
+  private patch(pkt: Packet, port: OvsPort): TNode[] | null {
+    const peer = port.port.peer;
+    const br = peer?.element;
+    const op = br instanceof OvsBridge ? br.ovsPortOf(peer!) : undefined;
+    if (!op) return null; // no peer: OVS outputs nothing
+    if (this.depth >= MAX_DEPTH) return [{ type: T_ERROR, text: `over max translation depth ${MAX_DEPTH}`, detail: undefined, subs: null }];
+    pkt.tunId = pkt.tunSrc = pkt.tunDst = 0;
+    this.depth++;
+    const r = new Xlate(br as OvsBridge).dryRun(pkt, op.ofport, this.nowMs, this);
+    this.depth--;
+    this.error ??= r.error;
+    return [bridgeNode(br as OvsBridge, r.trace)];
+  }
+
+  private commit(pkt: Packet, port: OvsPort): void {
+    const o = this.out, b = this.base, acts = this.actions;
+    extractFrame(pkt.buf, pkt.off, pkt.len, o, this.lay);
+    if (port.type === 'vxlan') {
+      const t = tunnelText(pkt, port);
+      if (t !== this.baseTunnel) acts.push(`set(tunnel(${t}))`);
+      this.baseTunnel = t;
+    }
+    const set = (attr: string, parts: string[]): void => {
+      if (parts.length) acts.push(`set(${attr}(${parts.join(',')}))`);
+    };
+    const changed = (w: K[]): boolean => w.some((i) => o[i] !== b[i]);
+    const take = (w: K[]): void => w.forEach((i) => (b[i] = o[i]!));
+    const macOf = (k: FlowKey, hi: K): string => macToString(k[hi]!, k[hi + 1]!);
+    const eth: string[] = [];
+    if (changed([K.DL_SRC_HI, K.DL_SRC_LO])) eth.push(`src=${macOf(o, K.DL_SRC_HI)}`);
+    if (changed([K.DL_DST_HI, K.DL_DST_LO])) eth.push(`dst=${macOf(o, K.DL_DST_HI)}`);
+    set('eth', eth);
+    take([K.DL_SRC_HI, K.DL_SRC_LO, K.DL_DST_HI, K.DL_DST_LO]);
+    const type = o[K.DL_TYPE]!;
+    if (type === b[K.DL_TYPE]) {
+      if (type === ETH_TYPE.IP) {
+        const ip: string[] = [];
+        if (changed([K.NW_SRC])) ip.push(`src=${ipToString(o[K.NW_SRC]!)}`);
+        if (changed([K.NW_DST])) ip.push(`dst=${ipToString(o[K.NW_DST]!)}`);
+        if (changed([K.NW_TOS])) ip.push(`tos=${hex8(o[K.NW_TOS]!)}`);
+        if (changed([K.NW_TTL])) ip.push(`ttl=${o[K.NW_TTL]}`);
+        set('ipv4', ip);
+        const proto = o[K.NW_PROTO]!;
+        const l4: string[] = [];
+        const [a, c] = proto === IPPROTO.ICMP ? ['type', 'code'] : ['src', 'dst'];
+        if (changed([K.TP_SRC])) l4.push(`${a}=${o[K.TP_SRC]}`);
+        if (changed([K.TP_DST])) l4.push(`${c}=${o[K.TP_DST]}`);
+        const attr = proto === IPPROTO.TCP ? 'tcp' : proto === IPPROTO.UDP ? 'udp' : proto === IPPROTO.ICMP ? 'icmp' : proto === IPPROTO.SCTP ? 'sctp' : '';
+        if (attr) set(attr, l4);
+      } else if (type === ETH_TYPE.ARP || type === ETH_TYPE.RARP) {
+        const arp: string[] = [];
+        if (changed([K.NW_SRC])) arp.push(`sip=${ipToString(o[K.NW_SRC]!)}`);
+        if (changed([K.NW_DST])) arp.push(`tip=${ipToString(o[K.NW_DST]!)}`);
+        if (changed([K.NW_PROTO])) arp.push(`op=${o[K.NW_PROTO]}`);
+        if (changed([K.ARP_SHA_HI, K.ARP_SHA_LO])) arp.push(`sha=${macOf(o, K.ARP_SHA_HI)}`);
+        if (changed([K.ARP_THA_HI, K.ARP_THA_LO])) arp.push(`tha=${macOf(o, K.ARP_THA_HI)}`);
+        set('arp', arp);
+      }
+    }
+    for (let i = K.DL_TYPE; i <= K.ARP_THA_LO; i++) b[i] = o[i]!;
+    // commit_vlan_action
+    const bt = b[K.VLAN_TCI]!, ot = o[K.VLAN_TCI]!;
+    if (bt !== ot) {
+      if (bt & 0x1000) acts.push('pop_vlan');
+      if (ot & 0x1000) acts.push(`push_vlan(vid=${ot & 0xfff},pcp=${ot >>> 13})`);
+      b[K.VLAN_TCI] = ot;
+    }
+    acts.push(String(port.ofport));
+  }
+}
+
+const hex8 = (n: number): string => (n === 0 ? '0' : '0x' + n.toString(16));
+
+/** The kernel tunnel key tnl_port_send sets, as format_odp_tun_attr prints it. */
+function tunnelText(pkt: Packet, port: OvsPort): string {
+  const keyed = port.outKey.flow || port.outKey.key !== 0;
+  const parts: string[] = [];
+  if (keyed) parts.push(`tun_id=0x${pkt.tunId.toString(16)}`);
+  if (pkt.tunSrc) parts.push(`src=${ipToString(pkt.tunSrc)}`);
+  parts.push(`dst=${ipToString(pkt.tunDst)}`, 'ttl=64', `tp_dst=${port.dstPort}`);
+  const flags = [port.dfDefault ? 'df' : '', keyed ? 'key' : ''].filter((f) => f !== '');
+  parts.push(`flags(${flags.join('|')})`);
+  return parts.join(',');
+}
+
+/** Table lookup counters are dump-tables statistics; a trace is not traffic (OVS passes no stats). */
+function keepTableStats(brs: readonly OvsBridge[]): () => void {
+  const saved = brs.flatMap((b) => b.tables.existing().map((t) => [t, t.lookups, t.matched] as const));
+  return () => {
+    for (const [t, l, m] of saved) {
+      t.lookups = l;
+      t.matched = m;
+    }
+  };
+}
+
+/**
+ * The whole ofproto/trace reply for `flowText` on `br`. Throws
+ * TraceFlowError (from parseTraceFlow/composeFrame) for a bad br_flow.
+ */
+export function ofprotoTrace(br: OvsBridge, flowText: string): string {
+  const flow = parseTraceFlow(flowText, (n) => br.portByName(n)?.ofport);
+  const frame = composeFrame(flow);
+  const eng = br.engine;
+  const pkt = eng.pool.allocFrom(frame);
+  if (!pkt) throw new Error(`a ${frame.length}-byte frame does not fit a packet slot`);
+  pkt.tunId = flow[K.TUN_ID_HI]! * 2 ** 32 + flow[K.TUN_ID_LO]!;
+  pkt.tunSrc = flow[K.TUN_SRC]!;
+  pkt.tunDst = flow[K.TUN_DST]!;
+  pkt.mark = flow[K.PKT_MARK]!;
+  const rec = new DatapathRecorder(Uint32Array.from(flow), eng.now);
+  const restore = keepTableStats(eng.elements.filter((e): e is OvsBridge => e instanceof OvsBridge && e.node === br.node));
+  const x = new Xlate(br);
+  let trace: TNode[];
+  let error: string | null;
+  try {
+    ({ trace, error } = x.dryRun(pkt, flow[K.IN_PORT]!, eng.now, rec, flow));
+  } finally {
+    restore();
+    eng.pool.free(pkt);
+  }
+  error ??= rec.error;
+  const lines = [`Flow: ${formatTraceFlow(flow)}`];
+  printNodes(lines, [bridgeNode(br, trace)], 0);
+  const same = x.key.every((w, i) => w === flow[i]);
+  lines.push('', `Final flow: ${same ? 'unchanged' : formatTraceFlow(x.key)}`);
+  // dpemu does not compute OVS's wildcards: the megaflow is the exact flow (docs/control.md).
+  lines.push(`Megaflow: recirc_id=0,${formatTraceFlow(flow, true)}`);
+  lines.push(`Datapath actions: ${rec.actions.length ? rec.actions.join(',') : 'drop'}`);
+  if (error) lines.push(`Translation failed (${error}), packet is dropped.`);
+  return lines.join('\n') + '\n';
+}
