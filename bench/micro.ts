@@ -20,6 +20,9 @@ import type { CtEntry } from '../src/netfilter/conntrack-entry.js';
 import { VXLAN_OVERHEAD, VxlanTunnel, vxlanDecapCheck, vxlanEncap, vxlanInnerLen, vxlanInnerOff } from '../src/wire/vxlan.js';
 import { checksum, csumUpdate32 } from '../src/wire/checksum.js';
 import { buildFrame } from '../src/wire/frame.js';
+import { Engine } from '../src/datapath/engine.js';
+import { Element, type Port } from '../src/datapath/element.js';
+import type { Packet } from '../src/datapath/packet.js';
 
 const opts = parseOptions();
 quietStdout();
@@ -268,6 +271,40 @@ try {
 } catch (e) {
   ringSkip = `skipped: ${(e as Error).message}`;
   progress(`ring: ${ringSkip}`);
+}
+
+// ---- engine ----------------------------------------------------------------
+
+{
+  // The engine's own cost: a chain of HOPS pass-through elements (port 0 in, port 1 out) linked like
+  // veths, a frame copied into a slot and injected at the first, counted at the last one's free edge.
+  class Pass extends Element {
+    override receive(pkt: Packet, port: Port): void {
+      this.engine.output(pkt, this.ports[port.index ^ 1]!);
+    }
+  }
+  const HOPS = 13;
+  const engine = new Engine();
+  const els = Array.from({ length: HOPS }, (_, i) => engine.add(new Pass('host', 'bench', `pass${i}`)));
+  const ports = els.map((el) => [engine.addPort(el, 'a'), engine.addPort(el, 'b')] as const);
+  for (let i = 0; i + 1 < HOPS; i++) engine.link(ports[i]![1], ports[i + 1]![0], 'veth');
+  let out = 0;
+  engine.attachEdge(ports[HOPS - 1]![1], { emit: () => void out++ });
+  const frame = udpRequest(10000, 53, PAYLOAD);
+  const first = ports[0]![0];
+  const batch = 256;
+  cases.push({
+    name: 'micro.engine.hop', label: `engine: one hop of ${HOPS} pass-through elements (per hop: port counters, queue, dispatch)`, batch: batch * HOPS,
+    conditions: { hops: HOPS, frameBytes: frame.length, includes: 'per packet: slot alloc + 106-byte copy + inject + edge emit + free, spread over the hops' },
+    check: () => {
+      const o = out;
+      engine.inject(engine.pool.allocFrom(frame)!, first);
+      return out === o + 1 ? null : 'frame did not reach the edge';
+    },
+    fn: () => {
+      for (let i = 0; i < batch; i++) engine.inject(engine.pool.allocFrom(frame)!, first);
+    },
+  });
 }
 
 // ---- run ----------------------------------------------------------------------

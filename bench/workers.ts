@@ -92,12 +92,11 @@ if (isMainThread) {
   const runs = opts.quick ? 3 : 5;
   const seconds = opts.quick ? 0.5 : 1.5;
   const figures: Figure[] = [];
-  const base = { frameBytes: 0, udpPayload: PAYLOAD, flowsPerWorker: FLOWS, runSeconds: seconds, runs };
+  const base = { frameBytes: 14 + 20 + 8 + PAYLOAD, udpPayload: PAYLOAD, flowsPerWorker: FLOWS, runSeconds: seconds, runs };
   progress('workers: 1 engine in 1 worker thread');
   const one = await measure(1, runs + 1, seconds);
   progress('workers: 2 independent engines in 2 worker threads');
   const two = await measure(2, runs + 1, seconds);
-  base.frameBytes = 14 + 20 + 8 + PAYLOAD;
   const m1 = median(one.rates), m2 = median(two.rates);
   const note = 'ceiling of scaling on this machine: independent engines, nothing shared; not the product\'s multi-worker pipeline';
   figures.push({ name: 'workers.independent.1', value: m1, unit: 'packets/s', spread: spreadOf(one.rates), conditions: { ...base, workers: 1, loadAvg1mBefore: +one.load.toFixed(2) }, note });

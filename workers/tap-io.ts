@@ -15,13 +15,14 @@
 // EBADFD. Either way the worker reports the device gone and exits.
 import { readSync, writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { TapShared, CTL, EXIT, TC, type TapWorkerData } from '../src/io/tap-shared.js';
+import { TapShared, CTL, EXIT, TC, TS, TAP_STAT_NAMES, type TapWorkerData } from '../src/io/tap-shared.js';
 
 const d = workerData as TapWorkerData;
 const shared = new TapShared(d.capacity, d.shared);
 const slab = new Uint8Array(d.slab);
 const bell = new Int32Array(d.doorbell);
 const c = shared.counters;
+const m = new Float64Array(d.statsSab, d.statsBase * 8, TAP_STAT_NAMES.length);
 const ctl = shared.ctl;
 /** How long a sleeping worker waits before it looks at the stop word again. */
 const NAP_MS = 200;
@@ -66,17 +67,18 @@ function rxLoop(): void {
       if (shared.stoppingRx) return exit(CTL.RX_EXIT, EXIT.STOPPED);
       if (gone(e)) return exit(CTL.RX_EXIT, EXIT.GONE, e);
       if (e.code === 'EINTR' || e.code === 'EAGAIN') continue;
-      c[TC.RX_ERRORS]!++;
+      m[TS.RX_ERRORS]!++;
       return exit(CTL.RX_EXIT, EXIT.ERROR, e);
     }
     if (shared.stoppingRx) return exit(CTL.RX_EXIT, EXIT.STOPPED); // read after stop: not passed on
     if (n >= readLen) {
       c[TC.RX_OVERSIZE]!++;
+      m[TS.RX_DROPPED]!++;
       continue; // keep the slot for the next read
     }
     if (n <= 0) continue;
-    c[TC.RX_PACKETS]!++;
-    c[TC.RX_BYTES]! += n;
+    m[TS.RX_PACKETS]!++;
+    m[TS.RX_BYTES]! += n;
     rx.push(slot, n); // cannot be full: the worker holds at most `capacity` slots
     slot = -1;
     ring();
@@ -99,11 +101,11 @@ function txLoop(): void {
       tx.release();
       try {
         writeSync(d.fd, slab, slot * d.slotSize + base, len);
-        c[TC.TX_PACKETS]!++;
-        c[TC.TX_BYTES]! += len;
+        m[TS.TX_PACKETS]!++;
+        m[TS.TX_BYTES]! += len;
       } catch (err) {
         const e = err as NodeJS.ErrnoException;
-        c[TC.TX_ERRORS]!++;
+        m[TS.TX_ERRORS]!++;
         if (gone(e)) {
           done.push(slot);
           return exit(CTL.TX_EXIT, EXIT.GONE, e);

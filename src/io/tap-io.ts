@@ -6,6 +6,8 @@
 // conntrack) are advanced by `onTick` at least every `tickMs`.
 import type { Port } from '../datapath/element.js';
 import type { PacketPool } from '../datapath/packet.js';
+import { Stats } from '../datapath/stats.js';
+import { TAP_STAT_NAMES } from './tap-shared.js';
 import { SlotTable, TapPort, type TapPortEvent, type TapPortOptions } from './tap-port.js';
 import type { TapDevice } from './tap-device.js';
 
@@ -16,6 +18,8 @@ const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 
 export interface TapIoOptions {
   pool: PacketPool;
+  /** Where the TAPs' counters go (TAP_STAT_NAMES per TAP; give it to the metrics collectors); default a new one. */
+  stats?: Stats;
   /** Ring capacity per port and direction (power of two); default 256. */
   capacity?: number;
   /** Empty slots kept with each rx worker; default 64. */
@@ -32,11 +36,13 @@ export interface TapIoOptions {
 export class TapIo {
   readonly pool: PacketPool;
   readonly slots: SlotTable;
+  readonly stats: Stats;
   readonly ports = new Set<TapPort>();
   private readonly doorbell = new SharedArrayBuffer(4);
   private readonly bell = new Int32Array(this.doorbell);
   private readonly portOpts: TapPortOptions;
   private nextId = 1;
+  private readonly statCells = new Map<string, number>();
   private running = false;
   private loopDone: Promise<void> = Promise.resolve();
   private lastTick = 0;
@@ -44,6 +50,7 @@ export class TapIo {
   constructor(private readonly opts: TapIoOptions) {
     this.pool = opts.pool;
     this.slots = new SlotTable(opts.pool);
+    this.stats = opts.stats ?? new Stats(4096);
     const capacity = opts.capacity ?? 256;
     const room = opts.pool.maxFrame; // bytes after the headroom
     const maxFrame = opts.maxFrame ?? room - 1;
@@ -58,7 +65,14 @@ export class TapIo {
 
   /** Plug `device` into engine port `port` and start its workers. */
   attach(device: TapDevice, port: Port): TapPort {
-    const tp = new TapPort(this.nextId++, device, this.slots, this.doorbell, this.portOpts, (ev) => this.event(ev));
+    // A TAP re-created under the same name keeps its cells: its counters go on.
+    const key = `${port.element.node}\0${device.spec.dev}`;
+    let base = this.statCells.get(key);
+    if (base === undefined) {
+      base = this.stats.alloc(TAP_STAT_NAMES, { node: port.element.node, port: device.spec.dev, worker: `tap-${device.spec.dev}` });
+      this.statCells.set(key, base);
+    }
+    const tp = new TapPort(this.nextId++, device, this.slots, this.doorbell, this.portOpts, (ev) => this.event(ev), this.stats, base);
     this.bindPort(tp, port);
     this.ports.add(tp);
     tp.start();
@@ -118,6 +132,9 @@ export class TapIo {
       if (!this.running) break;
       const w = waitAsync(this.bell, 0, seen, tickMs);
       if (w.async) await w.value;
+      // More arrived while draining: drain again, but let the event loop run
+      // first (signals, the control socket, timers) so traffic cannot starve it.
+      else await new Promise<void>((r) => setImmediate(r));
     }
   }
 

@@ -8,7 +8,8 @@ import type { Worker } from 'node:worker_threads';
 import type { EdgeSink, Port } from '../datapath/element.js';
 import type { Packet, PacketPool } from '../datapath/packet.js';
 import { HEADROOM } from '../datapath/packet.js';
-import { TapShared, CTL, EXIT, TC, TAP_COUNTER_NAMES, type TapWorkerData } from './tap-shared.js';
+import { TapShared, CTL, EXIT, TC, TS, TAP_STAT_NAMES, type TapWorkerData } from './tap-shared.js';
+import type { Stats } from '../datapath/stats.js';
 import type { TapDevice } from './tap-device.js';
 import { spawnWorker, workerUrl } from './spawn-worker.js';
 
@@ -86,6 +87,9 @@ export class TapPort implements EdgeSink {
     private readonly doorbell: SharedArrayBuffer,
     readonly opts: TapPortOptions,
     private readonly onEvent: (ev: TapPortEvent) => void,
+    /** Where this port's TAP_STAT_NAMES cells are (published as metrics). */
+    readonly stats: Stats,
+    readonly statsBase: number,
   ) {
     this.shared = new TapShared(opts.capacity);
   }
@@ -94,10 +98,11 @@ export class TapPort implements EdgeSink {
     return this.device.spec.dev;
   }
 
-  /** Counters by name (TC), for logs, the control socket and metrics. */
+  /** Counters by name, for logs, the control socket and tests (metrics read the Stats cells). */
   counters(): Record<string, number> {
     const out: Record<string, number> = {};
-    TAP_COUNTER_NAMES.forEach((k) => (out[k.toLowerCase()] = this.shared.counters[TC[k]]!));
+    TAP_STAT_NAMES.forEach((n, i) => (out[n.replace(/^tap_/, '')] = this.stats.v[this.statsBase + i]!));
+    for (const k of Object.keys(TC) as (keyof typeof TC)[]) out[k.toLowerCase()] = this.shared.counters[TC[k]]!;
     return out;
   }
 
@@ -113,6 +118,8 @@ export class TapPort implements EdgeSink {
       shared: this.shared.sab,
       capacity: this.opts.capacity,
       doorbell: this.doorbell,
+      statsSab: this.stats.sab,
+      statsBase: this.statsBase,
     };
     const url = workerUrl('tap-io');
     this.refill();
@@ -196,15 +203,14 @@ export class TapPort implements EdgeSink {
 
   /** EdgeSink: the engine sends `pkt` out of this TAP (copy: the engine frees it on return). */
   emit(pkt: Packet, _port: Port): void {
-    const c = this.shared.counters;
     if (this.state !== 'running' || this.txInflight >= this.opts.capacity) {
-      c[TC.TX_QUEUE_DROPS]!++;
+      this.stats.v[this.statsBase + TS.TX_DROPPED]!++;
       return;
     }
     const pool = this.slots.pool;
     const q = pool.alloc();
     if (!q) {
-      c[TC.TX_QUEUE_DROPS]!++;
+      this.stats.v[this.statsBase + TS.TX_DROPPED]!++;
       return;
     }
     pool.buf.copyWithin(q.off, pkt.off, pkt.off + pkt.len);

@@ -26,28 +26,35 @@ const CTL_WORDS = 4;
 
 export const EXIT = { RUNNING: 0, STOPPED: 1, GONE: 2, ERROR: 3 } as const;
 
-/** Counters (Float64, exact to 2^53): each written by one thread only. */
-export const TC = {
-  // rx worker
-  RX_PACKETS: 0,
+/**
+ * Counters published in a Stats (src/datapath/stats.ts), in this order, as
+ * the metrics catalog names them (src/metrics/catalog.ts TAP_COUNTERS); each
+ * written by one thread only, read at scrape time.
+ */
+export const TAP_STAT_NAMES = ['tap_rx_packets', 'tap_rx_bytes', 'tap_rx_errors', 'tap_rx_dropped', 'tap_tx_packets', 'tap_tx_bytes', 'tap_tx_errors', 'tap_tx_dropped'] as const;
+export const TS = {
+  RX_PACKETS: 0, // rx worker
   RX_BYTES: 1,
-  /** Frames that filled the whole buffer: possibly cut short by the kernel, dropped. */
-  RX_OVERSIZE: 2,
-  RX_ERRORS: 3,
-  /** Times the rx worker found no free slot and waited (the engine thread was behind). */
-  RX_NO_SLOT: 4,
-  // tx worker
-  TX_PACKETS: 5,
-  TX_BYTES: 6,
-  TX_ERRORS: 7,
-  // engine thread
-  /** Frames dropped because the tx ring was full (the qdisc would drop them). */
-  TX_QUEUE_DROPS: 8,
-  /** Frames not passed to the engine because no slot was free for the next read. */
-  RX_STARVED: 9,
+  RX_ERRORS: 2,
+  /** Read and dropped before the engine: oversize frames. */
+  RX_DROPPED: 3,
+  TX_PACKETS: 4, // tx worker
+  TX_BYTES: 5,
+  TX_ERRORS: 6,
+  /** Meant for the TAP and dropped: device gone, tx ring full, no slot (engine thread). */
+  TX_DROPPED: 7,
 } as const;
-export const TAP_COUNTER_NAMES = Object.keys(TC) as (keyof typeof TC)[];
-const COUNTERS = 10;
+
+/** Diagnostic counters kept with the port (not exported as metrics). */
+export const TC = {
+  /** Frames that filled the whole buffer: possibly cut short by the kernel, dropped (also in RX_DROPPED). */
+  RX_OVERSIZE: 0,
+  /** Times the rx worker found no free slot and waited (the engine thread was behind). */
+  RX_NO_SLOT: 1,
+  /** Times the engine thread could not give the rx worker a slot back (slab empty). */
+  RX_STARVED: 2,
+} as const;
+const COUNTERS = 4;
 
 export class TapShared {
   readonly sab: SharedArrayBuffer;
@@ -113,6 +120,9 @@ export interface TapWorkerData {
   readonly readLen: number;
   readonly shared: SharedArrayBuffer;
   readonly capacity: number;
+  /** The Stats buffer and the index of this port's first TAP_STAT_NAMES cell. */
+  readonly statsSab: SharedArrayBuffer;
+  readonly statsBase: number;
   /** One Int32: bumped and notified when a worker has put something in rx or done. */
   readonly doorbell: SharedArrayBuffer;
 }
