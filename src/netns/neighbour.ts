@@ -490,8 +490,13 @@ export class NeighbourTable<P = unknown> {
         e.timer = -1;
         this.timerHandler(e, t.at, out);
       } else if (this.nextPeriodic <= now) {
+        const step = Math.max(this.defaults.base_reachable_time_ms / 2, 10);
+        // After a long idle gap only the latest periodic run matters (GC looks
+        // at entry ages relative to it): skip the runs in between.
+        const due = t ? Math.min(t.at, now) : now;
+        if (due - this.nextPeriodic > step) this.nextPeriodic += Math.floor((due - this.nextPeriodic) / step) * step;
         this.periodicWork(this.nextPeriodic);
-        this.nextPeriodic += Math.max(this.defaults.base_reachable_time_ms / 2, 10);
+        this.nextPeriodic += step;
       } else break;
     }
     return out;
