@@ -34,9 +34,9 @@ export const clearCounters: CommandFamily = {
 export const reload: CommandFamily = {
   name: 'reload',
   access: () => 'write',
-  run(ctx) {
+  async run(ctx) {
     if (!ctx.reload) throw new ControlError('reload: this server was started without a topology file to reload');
-    return ok(ctx.reload());
+    return ok(await ctx.reload());
   },
 };
 

@@ -12,13 +12,13 @@ export interface ControlContext {
   /** Called by the server after every successful write (the daemon flushes what caches it keeps). */
   invalidate(what: string): void;
   /** `dpemu reload`, when the daemon offers it. */
-  reload?: () => string;
+  reload?: () => string | Promise<string>;
 }
 
 export interface CommandFamily {
   name: string;
   access(argv: readonly string[]): Access;
-  run(ctx: ControlContext, argv: readonly string[]): CommandResponse;
+  run(ctx: ControlContext, argv: readonly string[]): CommandResponse | Promise<CommandResponse>;
 }
 
 /** Splits argv into options (with the values the named ones take) and words, wherever they appear. */

@@ -25,7 +25,7 @@ export interface ControlServerOptions {
   /** Called after every successful write with what it touched (the daemon drops caches it keeps). */
   onWrite?: (what: string) => void;
   /** Re-read the topology (the daemon's `reload`); returns what to print. */
-  reload?: () => string;
+  reload?: () => string | Promise<string>;
   /** Bytes a capture's reader may lag behind before frames are dropped (default 4 MiB). */
   captureHighWater?: number;
 }
@@ -34,6 +34,8 @@ export interface ControlServer {
   readonly path: string;
   /** The TCP address when one was asked for. */
   readonly tcpAddress?: { host: string; port: number };
+  /** Serve another emulator from now on (the daemon swapped it in on reload). */
+  rebind(emu: Emulator): void;
   close(): Promise<void>;
 }
 
@@ -111,7 +113,7 @@ export async function startControlServer(emu: Emulator, opts: ControlServerOptio
     }
     const url = new URL(req.url ?? '/', 'http://dpemu');
     if (req.method === 'GET' && url.pathname === '/v1/info') {
-      sendJson(res, 200, { protocol: PROTOCOL_VERSION, topology: emu.topology.name, nodes: nodeNames(emu) });
+      sendJson(res, 200, { protocol: PROTOCOL_VERSION, topology: ctx.emu.topology.name, nodes: nodeNames(ctx.emu) });
       return;
     }
     if (req.method !== 'POST') {
@@ -131,7 +133,7 @@ export async function startControlServer(emu: Emulator, opts: ControlServerOptio
       const argv = body.argv as string[];
       const access = fam.access(argv);
       if (access !== m[1]) throw new ControlError(`control: '${fam.name} ${argv.join(' ')}' is a ${access} command; send it to /v1/${access}/${fam.name}`, 1, 403);
-      sendJson(res, 200, fam.run(ctx, argv));
+      sendJson(res, 200, await fam.run(ctx, argv));
     } catch (e) {
       if (e instanceof ControlError) sendJson(res, e.status, fail(e));
       else sendJson(res, 500, fail(new ControlError(`dpemu: internal error: ${e instanceof Error ? e.message : String(e)}`, 1, 500)));
@@ -143,7 +145,7 @@ export async function startControlServer(emu: Emulator, opts: ControlServerOptio
     try {
       const body = (await readBody(req)) as CaptureRequest;
       if (typeof body.iface !== 'string') throw new ControlError('tcpdump: -i NODE:[NS:]IFACE is required');
-      const port = mustCapturePort(emu, body.iface);
+      const port = mustCapturePort(ctx.emu, body.iface);
       let pred;
       try {
         pred = compileFilter(body.filter ?? '');
@@ -210,6 +212,9 @@ export async function startControlServer(emu: Emulator, opts: ControlServerOptio
   return {
     path: opts.socketPath,
     ...(tcpAddress ? { tcpAddress } : {}),
+    rebind(emu: Emulator) {
+      ctx.emu = emu;
+    },
     async close() {
       await Promise.all([closeOne(unix), ...(tcp ? [closeOne(tcp)] : [])]);
       try {

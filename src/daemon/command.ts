@@ -4,6 +4,9 @@ import type { Level } from 'pino';
 import { DEFAULT_TOPOLOGY } from './daemon.js';
 import { LOG_LEVELS, type LogFormat } from './log.js';
 import { runDaemon, type RunOptions } from './run.js';
+import { daemonServices } from './services.js';
+import { DEFAULT_SOCKET } from '../control/protocol.js';
+import { DEFAULT_METRICS_HOST, DEFAULT_METRICS_PORT } from '../metrics/server.js';
 
 export function runCommand(extra: Pick<RunOptions, 'services'> = {}): Command {
   return new Command('run')
@@ -13,13 +16,18 @@ export function runCommand(extra: Pick<RunOptions, 'services'> = {}): Command {
     .option('--lab', 'also create the file\'s lab hosts: a dpe- namespace per host with its TAP moved in as its interface')
     .addOption(new Option('--log-level <level>', 'least severe level logged').choices(LOG_LEVELS as string[]).default('info'))
     .addOption(new Option('--log-format <format>', 'json lines or human lines (default: pretty on a terminal, json otherwise)').choices(['json', 'pretty']))
-    .action(async (file: string, o: { node?: string[]; lab?: boolean; logLevel: Level; logFormat?: LogFormat }) => {
+    .option('--control-socket <path>', 'Unix socket of the control interface (mode 0600)', process.env.DPEMU_SOCKET ?? DEFAULT_SOCKET)
+    .option('--no-control', 'no control socket')
+    .option('--metrics <host:port>', 'where /metrics, /healthz and /readyz listen', `${DEFAULT_METRICS_HOST}:${DEFAULT_METRICS_PORT}`)
+    .option('--no-metrics', 'no Prometheus exporter')
+    .action(async (file: string, o: { node?: string[]; lab?: boolean; logLevel: Level; logFormat?: LogFormat; controlSocket: string; control: boolean; metrics: string | false }) => {
       process.exitCode = await runDaemon({
         file,
         lab: !!o.lab,
         logLevel: o.logLevel,
         ...(o.node ? { nodes: o.node } : {}),
         ...(o.logFormat ? { logFormat: o.logFormat } : {}),
+        services: daemonServices({ controlSocket: o.control ? o.controlSocket : null, metrics: o.metrics || null }),
         ...extra,
       });
     });

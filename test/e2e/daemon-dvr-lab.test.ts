@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
 import { requireRoot } from '../helpers/root.js';
 import { KernelObjects, run, uniqueTag } from './lab-names.js';
 import { DaemonProcess, REPO } from './daemon-process.js';
@@ -30,7 +31,22 @@ after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('lab DVR path: ping and traceroute from the VM namespace to the internet host', { timeout: 30_000 }, async () => {
+/** A small echo server in the internet host's namespace: it answers what it gets and logs who sent it. */
+const ECHO_SERVER = `
+const net = require('node:net'), dgram = require('node:dgram');
+net.createServer((c) => { let n = 0; c.on('data', (b) => { n += b.length; c.write(b); }); c.on('end', () => { console.log('tcp ' + c.remoteAddress + ' ' + n); c.end(); }); }).listen(7007, '203.0.113.8');
+const u = dgram.createSocket('udp4'); u.on('message', (m, r) => { console.log('udp ' + r.address); u.send(m, r.port, r.address); }); u.bind(7007, '203.0.113.8');
+console.log('ready');`;
+
+/** A client in the VM's namespace: a TCP exchange of `bytes` echoed back, then one UDP datagram. */
+const CLIENT = (bytes: number) => `
+const net = require('node:net'), dgram = require('node:dgram');
+const c = net.connect(7007, '203.0.113.8'); let got = 0; const buf = Buffer.alloc(${bytes}, 7);
+c.on('connect', () => { c.write(buf); c.end(); }); c.on('data', (b) => { got += b.length; });
+c.on('close', () => { const u = dgram.createSocket('udp4'); u.on('message', (m) => { console.log('tcp-echoed ' + got + ' udp-echoed ' + m.length); u.close(); }); u.send(Buffer.from('hello'), 7007, '203.0.113.8'); });
+setTimeout(() => { console.log('timeout, tcp-echoed ' + got); process.exit(1); }, 15000).unref();`;
+
+test('lab DVR path: ping and traceroute from the VM namespace to the internet host', { timeout: 60_000 }, async () => {
   requireRoot('dpemu run end-to-end tests');
   let text = readFileSync(join(REPO, 'configs/lab-dvr-snat.yaml'), 'utf8');
   for (const [from, to] of Object.entries(names)) {
@@ -44,9 +60,44 @@ test('lab DVR path: ping and traceroute from the VM namespace to the internet ho
   const ping = await run('ip', ['netns', 'exec', nsVm, 'ping', '-c', '3', '-i', '0.3', '-W', '2', '-n', '203.0.113.8'], 15_000);
   assert.match(ping.out, /3 packets transmitted, 3 received/, ping.out);
 
-  const tr = await run('ip', ['netns', 'exec', nsVm, 'traceroute', '-n', '-q', '1', '-w', '2', '-m', '8', '203.0.113.8'], 20_000);
-  const hops = tr.out.split('\n').slice(1).map((l) => l.trim().split(/\s+/)[1]).filter(Boolean);
-  assert.deepEqual(hops, ['192.168.1.1', '192.168.1.6', '169.254.96.33', '10.206.221.193', '203.0.113.8'], tr.out);
+  // The VM learned its gateway by a real ARP exchange with the emulated qrouter.
+  const neigh = await run('ip', ['netns', 'exec', nsVm, 'ip', 'neigh', 'show', '192.168.1.1']);
+  assert.match(neigh.out, /^192\.168\.1\.1 dev eth0 lladdr fa:16:3e:06:d8:7b (REACHABLE|STALE|DELAY)/, neigh.out);
+
+  const expected = ['192.168.1.1', '192.168.1.6', '169.254.96.33', '10.206.221.193', '203.0.113.8'];
+  for (const mode of [[], ['-I']]) {
+    const tr = await run('ip', ['netns', 'exec', nsVm, 'traceroute', ...mode, '-n', '-q', '1', '-w', '2', '-m', '8', '203.0.113.8'], 20_000);
+    const hops = tr.out.split('\n').slice(1).map((l) => l.trim().split(/\s+/)[1]).filter(Boolean);
+    assert.deepEqual(hops, expected, `traceroute ${mode.join(' ')}\n${tr.out}`);
+  }
+
+  // TCP (300 kB each way, then close) and UDP to a server on the internet host, which sees them from the SNAT address.
+  const server = spawn('ip', ['netns', 'exec', `dpe-${tag}-in`, process.execPath, '-e', ECHO_SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    let seen = '';
+    server.stdout!.on('data', (b: Buffer) => (seen += b.toString()));
+    for (let i = 0; i < 50 && !seen.includes('ready'); i++) await new Promise((r) => setTimeout(r, 100));
+    const cl = await run('ip', ['netns', 'exec', nsVm, process.execPath, '-e', CLIENT(300_000)], 20_000);
+    assert.match(cl.out, /^tcp-echoed 300000 udp-echoed 5$/m, cl.out);
+    for (let i = 0; i < 20 && !/udp /.test(seen); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.match(seen, /^tcp 198\.51\.100\.200 300000$/m, seen);
+    assert.match(seen, /^udp 198\.51\.100\.200$/m, seen);
+  } finally {
+    server.kill('SIGKILL');
+  }
+
+  // The control socket shows the snat namespace's conntrack entries for that traffic.
+  const ct = await run(process.execPath, ['bin/dpemu.js', 'conntrack', 'w02', '-n', 'snat-c4d4b760-41b9-45e1-a607-d054da99c479', '-L', '-p', 'tcp'], 10_000, { DPEMU_SOCKET: d.socket });
+  assert.match(ct.out, /^tcp +6 \d+ \S+ src=192\.168\.1\.7 dst=203\.0\.113\.8 .*dport=7007 src=203\.0\.113\.8 dst=198\.51\.100\.200 /m, ct.out);
+
+  // Prometheus' own parser accepts a live scrape of the running daemon, with traffic counted on the path.
+  const url = /Metrics: (http:\/\/\S+)\/metrics/.exec(await d.waitOut(/Metrics: /))![1]!;
+  const body = await (await fetch(`${url}/metrics`)).text();
+  const rx = body.split('\n').find((l) => l.startsWith('dpemu_port_rx_packets_total{') && l.includes('element="snat-c4d4b760-41b9-45e1-a607-d054da99c479"') && l.includes('port="sg-499291dc-d8"'));
+  assert.ok(rx && Number(rx.split(' ').at(-1)) > 100, `snat sg- counted the traffic: ${rx}`);
+  const promtool = spawnSync('promtool', ['check', 'metrics'], { input: body, encoding: 'utf8' });
+  assert.equal(promtool.status, 0, `${promtool.stdout}${promtool.stderr}`);
+  assert.equal((await fetch(`${url}/healthz`)).status, 200);
 
   d.signal('SIGINT');
   assert.equal(await d.exit(8_000), 0, d.stderr);

@@ -2,6 +2,9 @@
 // waits on them with deadlines, signals, and its exit.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -20,8 +23,14 @@ export class DaemonProcess {
   readonly exited: Promise<number | null>;
   private waiters: (() => void)[] = [];
 
+  /** The daemon's control socket: unique per process, so test files can run side by side. */
+  readonly socket: string;
+
   constructor(args: string[]) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'run', ...args, '--log-format', 'json'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.socket = join(mkdtempSync(join(tmpdir(), 'dpe-ctl-')), 'control.sock');
+    // Metrics on a free loopback port (the banner says which).
+    const services = ['--control-socket', this.socket, '--metrics', '127.0.0.1:0'];
+    this.child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'run', ...args, ...services, '--log-format', 'json'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
     let partial = '';
     this.child.stdout!.on('data', (b: Buffer) => {
       this.stdout += b.toString();

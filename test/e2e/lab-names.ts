@@ -17,9 +17,9 @@ export function sh(cmd: string, args: string[], timeoutMs = 10_000): string {
  * Run without blocking the event loop (the engine under test runs on it) and
  * give the exit status and output; never rejects.
  */
-export function run(cmd: string, args: string[], timeoutMs = 15_000): Promise<{ status: number | null; out: string }> {
+export function run(cmd: string, args: string[], timeoutMs = 15_000, env?: Record<string, string>): Promise<{ status: number | null; out: string }> {
   return new Promise((resolve) => {
-    execFile(cmd, args, { encoding: 'utf8', timeout: timeoutMs }, (err, stdout, stderr) => {
+    execFile(cmd, args, { encoding: 'utf8', timeout: timeoutMs, ...(env ? { env: { ...process.env, ...env } } : {}) }, (err, stdout, stderr) => {
       const status = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : null) : 0;
       resolve({ status, out: `${stdout}${stderr}` });
     });

@@ -12,11 +12,13 @@ import { formatTraceFlow } from '../../src/control/ofproto-trace.js';
 import { FrameLayout, extractFrame } from '../../src/ofproto/flow-extract.js';
 import { K, newKey } from '../../src/ofproto/flow-key.js';
 
+import type { CommandResponse } from '../../src/control/protocol.js';
+
 const seed = (): Emulator => buildEmulator(loadTopologyOrThrow('configs/seed-dvr-snat.yaml'));
 
 function trace(emu: Emulator, ...argv: string[]): string {
   const invalidated: string[] = [];
-  const r = appctl.run({ emu, invalidate: (w) => invalidated.push(w) }, ['ofproto/trace', ...argv]);
+  const r = appctl.run({ emu, invalidate: (w) => invalidated.push(w) }, ['ofproto/trace', ...argv]) as CommandResponse; // appctl answers synchronously
   assert.equal(r.exit, 0);
   assert.equal(invalidated.length, 1, 'learning may change flows: a write');
   return r.stdout;

@@ -1,0 +1,59 @@
+// What serves a running daemon: the control socket (`dpemu ip ...`,
+// `dpemu ofctl ...`, `dpemu tcpdump ...`) and the Prometheus exporter. Both
+// follow the emulator a reload swaps in.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { startControlServer } from '../control/server.js';
+import { ControlError } from '../control/protocol.js';
+import { startMetricsServer, parseListenAddress, enableLatencySampling, type MetricsServer } from '../metrics/index.js';
+import type { Daemon } from './daemon.js';
+import type { Logger } from './log.js';
+import type { Service } from './run.js';
+
+export interface ServiceOptions {
+  /** Unix socket of the control interface; null: none. */
+  controlSocket: string | null;
+  /** HOST:PORT of /metrics, /healthz and /readyz; null: none. */
+  metrics: string | null;
+}
+
+export function daemonServices(o: ServiceOptions) {
+  return async (d: Daemon, log: Logger): Promise<Service[]> => {
+    const out: Service[] = [];
+    if (o.controlSocket) {
+      mkdirSync(dirname(o.controlSocket), { recursive: true, mode: 0o755 });
+      const ctl = await startControlServer(d.emu, {
+        socketPath: o.controlSocket,
+        reload: async () => {
+          const r = await d.reload();
+          if (!r.ok) throw new ControlError(`reload refused, the running topology stays:\n${r.errors.join('\n')}`);
+          return `reloaded ${d.topology.file}: TAPs kept ${r.kept.length}, added ${r.added.length}, removed ${r.removed.length}, re-created ${r.recreated.length}\n`;
+        },
+        onWrite: (what) => log.info({ what }, 'control write'),
+      });
+      d.onSwap((emu) => ctl.rebind(emu));
+      out.push({
+        lines: [`Control socket: ${ctl.path} (e.g. dpemu vsctl show w07; dpemu tcpdump -i w02:snat-c4d4b760-41b9-45e1-a607-d054da99c479:rfp-c4d4b760-4)`],
+        close: () => ctl.close(),
+      });
+    }
+    if (o.metrics) {
+      const { host, port } = parseListenAddress(o.metrics);
+      const health = () => {
+        const gone = d.status().filter((s) => s.state !== 'running');
+        return gone.length ? { ok: false, detail: `TAP(s) not forwarding: ${gone.map((g) => `${g.dev} ${g.state}`).join(', ')}` } : true;
+      };
+      const start = (): Promise<MetricsServer> => {
+        enableLatencySampling(d.engine);
+        return startMetricsServer({ engine: d.engine, stats: d.io.stats, host, port, health, ready: () => d.taps.size > 0 });
+      };
+      let m = await start();
+      // A reload builds a new engine: serve its counters from then on.
+      d.onSwap(() => {
+        void m.close().then(start).then((n) => (m = n)).catch((err) => log.error({ err }, 'metrics: restarting after reload failed'));
+      });
+      out.push({ lines: [`Metrics: ${m.url}/metrics (health ${m.url}/healthz, ready ${m.url}/readyz)`], close: () => m.close() });
+    }
+    return out;
+  };
+}
