@@ -60,6 +60,16 @@ test('lab DVR path: ping and traceroute from the VM namespace to the internet ho
   const ping = await run('ip', ['netns', 'exec', nsVm, 'ping', '-c', '3', '-i', '0.3', '-W', '2', '-n', '203.0.113.8'], 15_000);
   assert.match(ping.out, /3 packets transmitted, 3 received/, ping.out);
 
+  // A real tcpdump at both ends sees the write-up's first and last frames (ping -s 100: the write-up's 142 bytes),
+  // modulo the RFC 5737 addresses: the VM sends to the qr- MAC, the internet host gets it from the SNAT address.
+  const dumps = [nsVm, `dpe-${tag}-in`].map((ns) => run('ip', ['netns', 'exec', ns, 'tcpdump', '-nnee', '-l', '-c', '2', '-i', 'eth0', 'icmp'], 15_000));
+  await new Promise((r) => setTimeout(r, 1500)); // tcpdump attaches
+  await run('ip', ['netns', 'exec', nsVm, 'ping', '-c', '1', '-s', '100', '-W', '2', '-n', '203.0.113.8'], 10_000);
+  const [atVm, atInet] = await Promise.all(dumps);
+  assert.match(atVm!.out, /fa:16:3e:b2:ef:af > fa:16:3e:06:d8:7b, ethertype IPv4 \(0x0800\), length 142: 192\.168\.1\.7 > 203\.0\.113\.8: ICMP echo request/, atVm!.out);
+  assert.match(atVm!.out, /fa:16:3e:d1:d8:49 > fa:16:3e:b2:ef:af, ethertype IPv4 \(0x0800\), length 142: 203\.0\.113\.8 > 192\.168\.1\.7: ICMP echo reply/, atVm!.out);
+  assert.match(atInet!.out, /5c:c9:99:60:d2:72 > 02:00:cb:00:71:08, ethertype IPv4 \(0x0800\), length 142: 198\.51\.100\.200 > 203\.0\.113\.8: ICMP echo request/, atInet!.out);
+
   // The VM learned its gateway by a real ARP exchange with the emulated qrouter.
   const neigh = await run('ip', ['netns', 'exec', nsVm, 'ip', 'neigh', 'show', '192.168.1.1']);
   assert.match(neigh.out, /^192\.168\.1\.1 dev eth0 lladdr fa:16:3e:06:d8:7b (REACHABLE|STALE|DELAY)/, neigh.out);
