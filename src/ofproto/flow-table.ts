@@ -60,7 +60,8 @@ export class FlowEntry {
       actions: this.actions,
       stats: {
         durationSec: Math.floor(dur / 1000),
-        durationNsec: Math.round((dur % 1000) * 1e6),
+        // OVS keeps flow times in whole milliseconds (time_msec), so dumps show 3 decimals.
+        durationNsec: Math.floor(dur % 1000) * 1e6,
         nPackets: BigInt(this.nPackets),
         nBytes: BigInt(this.nBytes),
         idleAge: Math.floor(Math.max(0, now - this.used) / 1000),
