@@ -120,6 +120,15 @@ export class LinuxBridge extends Element {
     return out;
   }
 
+  /** After a reload: keep what the previous bridge learned on ports that still exist. */
+  adoptState(old: Element): void {
+    if (!(old instanceof LinuxBridge)) return;
+    for (const [mac, ent] of old.fdb) {
+      const port = this.port(ent.port.name);
+      if (port && !this.local.has(mac)) this.fdb.set(mac, { port, updated: ent.updated });
+    }
+  }
+
   /** Learned (non-local) entries, for tests and the control interface. */
   learned(): { mac: string; port: string; portNo: number }[] {
     return [...this.fdb].map(([mac, ent]) => ({ mac: macNumToString(mac), port: ent.port.name, portNo: this.portNo.get(ent.port)! }));

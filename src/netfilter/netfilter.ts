@@ -78,7 +78,8 @@ export interface HookResult {
 
 export class Netfilter {
   readonly rules = new Ruleset();
-  readonly conntrack: Conntrack;
+  /** Replaced only by adoptConntrack (a reload keeps connections, as the kernel keeps them across iptables-restore). */
+  conntrack: Conntrack;
   /** Drops by reason (the kernel's SKB_DROP_REASON_* idea). */
   readonly drops = new Map<string, number>();
   readonly result: HookResult = {
@@ -95,6 +96,13 @@ export class Netfilter {
     this.conntrack = new Conntrack(opts);
     this.alwaysTrack = opts.alwaysTrack ?? false;
     this.host = opts.host ?? null;
+  }
+
+  /** Take over another Netfilter's connections and NAT bindings (the same namespace, rebuilt by a reload). */
+  adoptConntrack(old: Netfilter): void {
+    const max = this.conntrack.max;
+    this.conntrack = old.conntrack;
+    this.conntrack.max = max;
   }
 
   /** Applies iptables-save / iptables -S / iptables command text atomically (throws NfSyntaxError). */

@@ -23,7 +23,7 @@ import {
 import { Netns } from './netns.js';
 import type { Interface } from './interfaces.js';
 import type { NeighAction, Solicit } from './neighbour.js';
-import { skbTruesize } from './neighbour.js';
+import { skbTruesize, NUD } from './neighbour.js';
 import { arpProcess, type PktType } from './arp.js';
 import { routeInput } from './route-input.js';
 import { routeOutput, icmpErrorRoute, type OutputDecision } from './route-output.js';
@@ -470,6 +470,24 @@ export class NetNamespace extends Element {
       } else i++;
     }
     this.nf.conntrack.gc(now);
+  }
+
+  /**
+   * After a reload: keep the connections (and their NAT bindings) and the
+   * neighbours this namespace learned, on interfaces that still exist. The
+   * file's own (PERMANENT) neighbours come from the new file.
+   */
+  adoptState(old: Element): void {
+    if (!(old instanceof NetNamespace)) return;
+    this.nf.adoptConntrack(old.nf);
+    const now = this.engine.now;
+    for (const n of old.ns.neigh.entries()) {
+      if (n.state & NUD.PERMANENT || !(n.state & (NUD.REACHABLE | NUD.STALE | NUD.DELAY | NUD.PROBE))) continue;
+      const dev = old.ns.linkByIndex(n.ifindex)?.name;
+      const l = dev === undefined ? undefined : this.ns.link(dev);
+      if (!l || this.ns.neigh.get(n.ip, l.index)) continue;
+      this.ns.neighSet({ ip: n.ip, dev: l.name, lladdr: n.mac, state: NUD.STALE }, 'add', now);
+    }
   }
 
   // ---- helpers ------------------------------------------------------------

@@ -340,6 +340,16 @@ export class OvsBridge extends Element implements XlateHost {
   }
 
   /** `ovs-appctl fdb/show BRIDGE`. */
+  /** After a reload: keep the MACs the previous bridge learned on ports that are still there (same name and ofport). */
+  adoptState(old: Element): void {
+    if (!(old instanceof OvsBridge)) return;
+    const nowS = Math.floor(this.engine.now / 1000);
+    for (const e of old.fdb.entries()) {
+      const was = old.portByOfport(e.port);
+      if (was && this.portByName(was.name)?.ofport === e.port) this.fdb.learn(e.macHi, e.macLo, e.vlan, e.port, nowS);
+    }
+  }
+
   fdbShow(): string {
     return this.fdb.show(Math.floor(this.now() / 1000));
   }
