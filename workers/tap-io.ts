@@ -106,7 +106,9 @@ function txLoop(): void {
       } catch (err) {
         const e = err as NodeJS.ErrnoException;
         m[TS.TX_ERRORS]!++;
-        if (gone(e)) {
+        // A write to a TAP whose link is down fails with EIO: the frame is
+        // lost, the device is still there (the reader notices a deletion).
+        if (gone(e) && e.code !== 'EIO') {
           done.push(slot);
           return exit(CTL.TX_EXIT, EXIT.GONE, e);
         }

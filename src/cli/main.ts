@@ -53,7 +53,7 @@ program.addCommand(runCommand());
 registerControlCommands(program);
 
 try {
-  program.parse(process.argv);
+  await program.parseAsync(process.argv);
 } catch (e) {
   if (e instanceof CommanderError) process.exitCode = e.exitCode;
   else throw e;

@@ -179,7 +179,13 @@ export async function startControlServer(emu: Emulator, opts: ControlServerOptio
     }
   };
 
-  const unix = createServer((req, res) => void handle(req, res, false));
+  // A request that cannot even be parsed (a bad URL) gets a 400, never a crash of the daemon.
+  const serve = (viaTcp: boolean) => (req: IncomingMessage, res: ServerResponse) =>
+    void handle(req, res, viaTcp).catch((e: unknown) => {
+      if (!res.headersSent) sendJson(res, 400, fail(new ControlError(`control: bad request: ${e instanceof Error ? e.message : String(e)}`, 1, 400)));
+      else res.destroy();
+    });
+  const unix = createServer(serve(false));
   mkdirSync(dirname(opts.socketPath), { recursive: true, mode: 0o755 });
   await clearStale(opts.socketPath);
   // Create the socket already private (umask), then set the asked mode: no window where others could connect.
@@ -200,7 +206,7 @@ export async function startControlServer(emu: Emulator, opts: ControlServerOptio
   let tcp: Server | undefined;
   let tcpAddress: { host: string; port: number } | undefined;
   if (opts.tcp) {
-    tcp = createServer((req, res) => void handle(req, res, true));
+    tcp = createServer(serve(true));
     await listen(tcp, opts.tcp.port, opts.tcp.host);
     const a = tcp.address();
     if (a && typeof a === 'object') tcpAddress = { host: a.address, port: a.port };

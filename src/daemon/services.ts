@@ -38,7 +38,8 @@ export function daemonServices(o: ServiceOptions) {
       });
     }
     if (o.metrics) {
-      const { host, port } = parseListenAddress(o.metrics);
+      const { host } = parseListenAddress(o.metrics);
+      let { port } = parseListenAddress(o.metrics);
       const health = () => {
         const gone = d.status().filter((s) => s.state !== 'running');
         return gone.length ? { ok: false, detail: `TAP(s) not forwarding: ${gone.map((g) => `${g.dev} ${g.state}`).join(', ')}` } : true;
@@ -48,6 +49,7 @@ export function daemonServices(o: ServiceOptions) {
         return startMetricsServer({ engine: d.engine, stats: d.io.stats, host, port, health, ready: () => d.taps.size > 0 });
       };
       let m = await start();
+      port = m.port; // a reload restarts on the same port, also when 0 picked a free one
       // A reload builds a new engine: serve its counters from then on.
       d.onSwap(() => {
         void m.close().then(start).then((n) => (m = n)).catch((err) => log.error({ err }, 'metrics: restarting after reload failed'));

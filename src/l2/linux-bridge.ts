@@ -49,10 +49,9 @@ export class LinuxBridge extends Element {
     const src = readMacNum(buf, off + 6);
     const now = e.now;
 
-    // Learn unless the source is a group address (br_fdb_update ignores those).
-    if (buf[off + 6]! & 1) {
-      // not learned
-    } else if (!this.local.has(src)) {
+    // br_handle_frame: a multicast or all-zero source is not a valid station.
+    if (buf[off + 6]! & 1 || src === 0) return e.drop(pkt, this, 'malformed', 'invalid source MAC');
+    if (!this.local.has(src)) {
       const ent = this.fdb.get(src);
       if (ent) {
         if (ent.port !== inPort && e.tracing) e.note(pkt, this, `fdb: ${macNumToString(src)} moved to port ${this.portNo.get(inPort)}`);

@@ -137,7 +137,7 @@ export function buildEmulator(t: Topology, opts: BuildOptions = {}): Emulator {
       const br = OvsBridge.create(engine, n.name, b.name, { failMode: b.failMode });
       for (const p of b.ports) {
         if (p.local) continue;
-        const op = br.addOvsPort(p.name, {
+        br.addOvsPort(p.name, {
           ofport: p.ofport,
           type: p.type,
           tag: p.tag ?? undefined,
@@ -148,7 +148,6 @@ export function buildEmulator(t: Topology, opts: BuildOptions = {}): Emulator {
         if (p.type === 'vxlan') {
           const ul = underlays.get(n.name);
           if (ul) ul.addTunnel(engine.addPort(ul, p.name), tunnelOptions(p));
-          void op;
         }
       }
       if (b.flows) br.addFlows(b.flows.text);
@@ -158,9 +157,10 @@ export function buildEmulator(t: Topology, opts: BuildOptions = {}): Emulator {
 
   for (const g of t.gateways) buildIpStack(engine, g.name, g.name, g);
 
-  if (t.fabric && !only) {
+  if (t.fabric) {
     const fab = engine.add(new Fabric(t.fabric.name));
     for (const s of t.fabric.sides) {
+      if (only && !only.has(s.node)) continue; // that node runs elsewhere
       const port = engine.addPort(fab, s.port);
       fab.attach(port, parseMacNum(s.mac)!, ip(s.nicIp), parseMacNum(s.nicMac)!);
     }

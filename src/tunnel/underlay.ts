@@ -7,7 +7,7 @@
 import { Element, type Port } from '../datapath/element.js';
 import type { Packet } from '../datapath/packet.js';
 import { ipToString, inPrefix, readMacNum } from '../wire/addr.js';
-import { Decoded, decodeErrorName } from '../wire/decode.js';
+import { Decoded, decode, decodeErrorName } from '../wire/decode.js';
 import { VxlanTunnel, vxlanEncap, vxlanDecapCheck, vxlanInnerOff, vxlanInnerLen, VXLAN_OVERHEAD, VXLAN_PORT } from '../wire/vxlan.js';
 
 export interface TunnelOptions {
@@ -117,7 +117,10 @@ export class Underlay extends Element {
     const b = pkt.buf, p = pkt.off, d = this.d;
     if (pkt.len < 14) return e.drop(pkt, this, 'malformed', 'short Ethernet header');
     if (readMacNum(b, p) !== this.nicMac && !(b[p]! & 1)) return e.drop(pkt, this, 'not_for_us', 'destination MAC is not the NIC');
-    const err = vxlanDecapCheck(b, p, pkt.len, d, VXLAN_PORT);
+    // The UDP port the tunnels listen on (dst_port, 4789 unless configured).
+    let port = this.tunnels.length ? this.tunnels[0]!.opt.dstPort : VXLAN_PORT;
+    if (this.tunnels.some((t) => t.opt.dstPort !== port) && decode(b, p, pkt.len, d) === 0 && this.tunnels.some((t) => t.opt.dstPort === d.dport)) port = d.dport;
+    const err = vxlanDecapCheck(b, p, pkt.len, d, port);
     if (err !== 0) {
       const name = decodeErrorName(err);
       const malformed = d.ethertype === 0x0800 && d.proto === 17 && d.dport === VXLAN_PORT;
@@ -125,14 +128,18 @@ export class Underlay extends Element {
     }
     if (d.dst !== this.cfg.ip) return e.drop(pkt, this, 'not_for_us', `IPv4 destination ${ipToString(d.dst)} is not ${this.cfg.nic}'s address`);
     const vni = d.vni;
+    // A port with this exact remote_ip wins over a remote_ip=flow one (OVS tnl_find).
     let tun: Tunnel | undefined;
-    for (const t of this.tunnels) {
-      const o = t.opt;
-      if (o.remoteIp !== null && o.remoteIp !== d.src) continue;
-      if (o.localIp !== null && o.localIp !== d.dst) continue;
-      if (o.inKey !== 'flow' && o.inKey !== vni) continue;
-      tun = t;
-      break;
+    for (let pass = 0; pass < 2 && !tun; pass++) {
+      for (const t of this.tunnels) {
+        const o = t.opt;
+        if (o.dstPort !== port) continue;
+        if (pass === 0 ? o.remoteIp !== d.src : o.remoteIp !== null) continue;
+        if (o.localIp !== null && o.localIp !== d.dst) continue;
+        if (o.inKey !== 'flow' && o.inKey !== vni) continue;
+        tun = t;
+        break;
+      }
     }
     if (!tun) return e.drop(pkt, this, 'vxlan_no_port', `no vxlan port for ${ipToString(d.src)} -> ${ipToString(d.dst)} vni ${vni}`);
     const innerOff = vxlanInnerOff(d);
@@ -140,7 +147,9 @@ export class Underlay extends Element {
     const src = d.src, dst = d.dst;
     pkt.pull(innerOff - p);
     pkt.len = innerLen;
+    const hops = pkt.hops; // a loop through a tunnel is still a loop
     pkt.resetMeta();
+    pkt.hops = hops;
     pkt.tunId = vni;
     pkt.tunSrc = src;
     pkt.tunDst = dst;

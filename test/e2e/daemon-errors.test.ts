@@ -98,8 +98,13 @@ test('a TAP name taken: says which and how to free it, removes what it had made'
   assert.deepEqual(KernelObjects.leftovers(tag), []);
 });
 
-test('not root: says so and how, exit 1', { timeout: 20_000 }, async () => {
+test('not root: says so and how, exit 1', { timeout: 20_000 }, async (t) => {
   requireRoot('dpemu run end-to-end tests (to drop to nobody)');
+  // The check runs dpemu from this clone as nobody: a clone under a private home cannot be read by nobody.
+  if (tryRun('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'test', '-r', join(REPO, 'src/cli/main.ts')]).status !== 0) {
+    t.skip(`this clone (${REPO}) is not readable by uid 65534`);
+    return;
+  }
   const f = join(dir, 'ok.yaml');
   writeFileSync(f, topo(`dpe${tag}a`, `dpe${tag}b`, `dpe-${tag}-a`));
   chmodSync(f, 0o644);

@@ -2,9 +2,9 @@
 // waits on them with deadlines, signals, and its exit.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -110,6 +110,7 @@ export class DaemonProcess {
     const t = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
     const code = await this.exited;
     clearTimeout(t);
+    rmSync(dirname(this.socket), { recursive: true, force: true });
     return code;
   }
 }
