@@ -16,6 +16,19 @@ function adopts(el: Element): el is Element & AdoptsState {
   return typeof (el as Partial<AdoptsState>).adoptState === 'function';
 }
 
+/** Elements that hold packets (ARP queues, delayed replies) give them back when they are replaced. */
+export interface ReleasesPackets {
+  release(): void;
+}
+
+/** Drop what the replaced engine's elements still hold, so their slots return to the shared slab. */
+export function releaseHeld(old: Engine): void {
+  for (const el of old.elements) {
+    const r = (el as Partial<ReleasesPackets>).release;
+    if (typeof r === 'function') r.call(el);
+  }
+}
+
 export function carryState(from: Engine, to: Engine): { carried: string[]; notCarried: string[] } {
   const carried: string[] = [], notCarried: string[] = [];
   for (const el of to.elements) {

@@ -15,7 +15,7 @@ import type { TapPort, TapPortEvent } from '../io/tap-port.js';
 import { TapDevice, TapError, checkTapEnvironment } from '../io/tap-device.js';
 import { planTaps, planIdentity, portMtu, type TapPlan } from './tap-plan.js';
 import { checkHostNames, configureHost, createHostNetns, removeHostNetns } from './lab-hosts.js';
-import { carryState } from './carry-state.js';
+import { carryState, releaseHeld } from './carry-state.js';
 
 export const DEFAULT_TOPOLOGY = 'configs/lab-dvr-snat.yaml';
 /** Ethernet header and one 802.1Q tag on top of the MTU. */
@@ -229,6 +229,7 @@ export class Daemon {
     // 2. Swap: kept TAPs move to the new engine's ports; learned state follows where it still applies.
     const old = this.emu;
     const carried = carryState(old.engine, emu2.engine);
+    releaseHeld(old.engine);
     for (const e of this.taps.values()) {
       const p = want.get(e.plan.dev)!;
       this.io.bindPort(e.tp, p.port);

@@ -208,7 +208,8 @@ export class TapPort implements EdgeSink {
       return;
     }
     const pool = this.slots.pool;
-    const q = pool.alloc();
+    // A frame that grew into its headroom (tags, encapsulation) may not fit a slot at the standard offset.
+    const q = pkt.len <= pool.maxFrame ? pool.alloc() : null;
     if (!q) {
       this.stats.v[this.statsBase + TS.TX_DROPPED]!++;
       return;

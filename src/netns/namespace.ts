@@ -490,6 +490,16 @@ export class NetNamespace extends Element {
     }
   }
 
+  /** Drop every packet held here (unresolved neighbours, delayed proxy replies): the element is being replaced. */
+  release(): void {
+    const e = this.engine;
+    for (const n of this.ns.neigh.entries()) {
+      for (const h of n.queue.splice(0)) e.drop(h.pkt, this, 'neigh_failed', 'namespace replaced by a reload');
+      n.queueBytes = 0;
+    }
+    for (const x of this.delayed.splice(0)) e.drop(x.pkt, this, 'port_down', 'namespace replaced by a reload');
+  }
+
   // ---- helpers ------------------------------------------------------------
 
   /**
