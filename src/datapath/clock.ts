@@ -17,8 +17,3 @@ export class ManualClock implements Clock {
   }
 }
 
-export class SystemClock implements Clock {
-  now(): number {
-    return performance.timeOrigin + performance.now();
-  }
-}

@@ -31,7 +31,8 @@ export const EXIT = { RUNNING: 0, STOPPED: 1, GONE: 2, ERROR: 3 } as const;
  * the metrics catalog names them (src/metrics/catalog.ts TAP_COUNTERS); each
  * written by one thread only, read at scrape time.
  */
-export const TAP_STAT_NAMES = ['tap_rx_packets', 'tap_rx_bytes', 'tap_rx_errors', 'tap_rx_dropped', 'tap_tx_packets', 'tap_tx_bytes', 'tap_tx_errors', 'tap_tx_dropped'] as const;
+/** Per-TAP counter cells, named as the metrics catalog exports them. */
+export { TAP_COUNTERS as TAP_STAT_NAMES } from '../metrics/catalog.js';
 export const TS = {
   RX_PACKETS: 0, // rx worker
   RX_BYTES: 1,

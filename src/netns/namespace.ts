@@ -9,13 +9,13 @@
 // neighbours) and src/netfilter (iptables, conntrack, NAT); this file moves
 // the bytes between them and the ports.
 import { Element, type Port } from '../datapath/element.js';
-import type { Packet } from '../datapath/packet.js';
+import { HEADROOM, type Packet } from '../datapath/packet.js';
 import type { DropReason } from '../datapath/drop-reasons.js';
 import { Decoded, decode, decodeErrorName, decodeErrorLayer } from '../wire/decode.js';
 import { readU16, readU32, writeU16, writeU32, ipToString, macToString } from '../wire/addr.js';
 import { writeEth, ETH_HLEN, ETHERTYPE_IPV4, ETHERTYPE_ARP, ETHERTYPE_VLAN } from '../wire/ethernet.js';
 import { buildArpRequest, buildArpReply } from '../wire/arp.js';
-import { ipv4DecTtl, IPPROTO_ICMP, IPPROTO_UDP, IPPROTO_TCP, IP_DF } from '../wire/ipv4.js';
+import { ipv4DecTtl, ipv4SetChecksum, IPPROTO_ICMP, IPPROTO_UDP, IPPROTO_TCP, IP_DF } from '../wire/ipv4.js';
 import {
   buildIcmpError, icmpErrorAllowed, icmpQuoteLen, icmpSetChecksum, ICMP_ECHO, ICMP_ECHOREPLY, ICMP_DEST_UNREACH,
   ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, ICMP_FRAG_NEEDED, ICMP_PORT_UNREACH, ICMP_PROT_UNREACH, ICMP_HOST_UNREACH,
@@ -198,7 +198,7 @@ export class NetNamespace extends Element {
       const r = out.reply;
       const rb = this.byIfindex.get(r.ifindex)!;
       // The request's slot becomes the reply (arp_send_dst builds a new skb; same bytes).
-      pkt.off = pkt.slot * e.pool.slotSize + 128;
+      pkt.off = pkt.slot * e.pool.slotSize + HEADROOM;
       pkt.len = buildArpReply(pkt.buf, pkt.off, macHi(r.sha), macLo(r.sha), r.sip, macHi(r.tha), macLo(r.tha), r.tip);
       if (e.tracing) e.note(pkt, this, `arp: ${what} on ${b.iface.name}: reply ${ipToString(r.sip)} is-at ${macToString(macHi(r.sha), macLo(r.sha))}${out.note ? ` (${out.note})` : ''}`);
       this.runNeigh(out.neigh);
@@ -307,7 +307,7 @@ export class NetNamespace extends Element {
       writeU16(buf, l3 + 2, totLen - (ihl - 20));
       pkt.len -= ihl - 20;
       buf[l3] = 0x45;
-      this.fixIpChecksum(buf, l3);
+      ipv4SetChecksum(buf, l3);
     }
     this.localOut(pkt, src);
   }
@@ -544,17 +544,9 @@ export class NetNamespace extends Element {
     buf[l3 + 9] = proto;
     writeU32(buf, l3 + 12, src);
     writeU32(buf, l3 + 16, dst);
-    this.fixIpChecksum(buf, l3);
+    ipv4SetChecksum(buf, l3);
   }
 
-  private fixIpChecksum(buf: Uint8Array, l3: number): void {
-    writeU16(buf, l3 + 10, 0);
-    let s = 0;
-    const n = (buf[l3]! & 0x0f) * 4;
-    for (let i = 0; i < n; i += 2) s += (buf[l3 + i]! << 8) | buf[l3 + i + 1]!;
-    while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
-    writeU16(buf, l3 + 10, ~s & 0xffff);
-  }
 
   /** Interfaces by name, for inspection. */
   interfaceNames(): string[] {
