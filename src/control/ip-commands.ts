@@ -57,6 +57,11 @@ export const ip: CommandFamily = {
       if (write && obj.length >= 1 && NEIGH.some((o) => matches(obj, o)) && words[1] !== 'flush') {
         neighWrite(el, words[1]!, words.slice(2).join(' '));
       } else {
+        // A device going down hands back the packets queued on its neighbours: the element drops them.
+        if (write && matches(obj, 'link') && words[1] === 'set' && words.includes('down')) {
+          const dev = words[2] === 'dev' ? words[3] : words[2];
+          if (dev !== undefined && el.ns.link(dev)) el.setLinkUp(dev, false);
+        }
         const out = runCommand(el.ns, words.join(' '), el.engine.now);
         if (!write) return ok(out);
       }

@@ -490,6 +490,11 @@ export class NetNamespace extends Element {
     }
   }
 
+  /** ip link set DEV up|down: packets waiting on the device's neighbours are dropped when it goes down. */
+  setLinkUp(dev: string, up: boolean): void {
+    for (const p of this.ns.setLinkUp(dev, up)) this.engine.drop(p, this, 'port_down', `${dev} went down`);
+  }
+
   /** Drop every packet held here (unresolved neighbours, delayed proxy replies): the element is being replaced. */
   release(): void {
     const e = this.engine;
