@@ -234,7 +234,7 @@ export class Xlate implements NormalCtx {
       this.dropReason = x.dropReason;
     }
     x.packets++;
-    x.bytes += this.pkt.len;
+    x.bytes += bytes; // the length where the packet entered the datapath, as flows are credited
     x.used = now;
     this.finish();
   }

@@ -49,8 +49,8 @@ export class XcEntry {
   /** Emulated ms of the last hit; -1: never. */
   used = -1;
   constructor(
-    /** See C_HDR. Float64: MAC and address words are unsigned 32-bit. */
-    readonly code: Float64Array,
+    /** See C_HDR. Int32, half the bytes of Float64: key words > 2^31 are stored as their int32 bit pattern (compare with `| 0`). */
+    readonly code: Int32Array,
     /** Per step i: refs[2i], refs[2i+1] (table and flow of a lookup, port of an output); then the timed flows. */
     readonly refs: (FlowTable | FlowEntry | OvsPort | null)[],
     readonly dropReason: DropReason,
@@ -146,7 +146,7 @@ export class XcRecorder {
     this.snap(key);
     const nEv = this.ops.length / 3, nFdb = this.fdb.length / 4;
     const stepsAt = C_HDR + 4 * nFdb, snapsAt = stepsAt + 3 * nEv;
-    const c = new Float64Array(snapsAt + this.snaps.length);
+    const c = new Int32Array(snapsAt + this.snaps.length);
     for (let i = 0; i < W; i++) c[i] = this.start[i]!;
     c[C_NEV] = nEv;
     c[C_FINAL] = this.last < 0 ? -1 : snapsAt + this.last * W;
@@ -218,7 +218,7 @@ export class XlateCache {
       if (this.hashes[s] !== h) continue;
       const k = v.code;
       let j = 0;
-      while (j < W && k[j] === key[j]) j++;
+      while (j < W && k[j] === (key[j]! | 0)) j++;
       if (j === W) return v;
     }
     return null;
