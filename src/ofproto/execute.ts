@@ -157,8 +157,10 @@ export class Xlate implements NormalCtx {
       }
       xc.misses++;
       eng.stats.v[eng.fastpathBase + FC_MISSES]!++;
-      this.record(xc);
-      return;
+      if (xc.admit()) {
+        this.record(xc);
+        return;
+      }
     }
     if (this.tracing) this.cur = this.root = [];
     this.table(0, this.key[K.IN_PORT]!, true);
