@@ -89,6 +89,8 @@ async function steady(payload: number, name: string, runs: number): Promise<void
   const ctSnat = rig.snat.nf.conntrack.count;
   if (ctSnat !== FLOWS) throw new Error(`snat conntrack holds ${ctSnat} entries after warm-up, want ${FLOWS}`);
   const drops0 = totalDrops(rig.emu);
+  const st = rig.emu.engine.stats;
+  const hits0 = st.sum('fastpath_hits'), misses0 = st.sum('fastpath_misses');
   let at = 0;
   const load0 = loadavg()[0]!;
   const r = await timed(runs, RUN_S, (n) => {
@@ -96,6 +98,7 @@ async function steady(payload: number, name: string, runs: number): Promise<void
     at += n;
   });
   check(rig, at, drops0, name);
+  const hits = st.sum('fastpath_hits') - hits0, misses = st.sum('fastpath_misses') - misses0;
   fullGc();
   const rate = median(r.rates);
   figures.push({
@@ -107,7 +110,11 @@ async function steady(payload: number, name: string, runs: number): Promise<void
       gcMinorPerMPackets: +(r.gcMinor / (r.packets / 1e6)).toFixed(1), gcMajorPerMPackets: +(r.gcMajor / (r.packets / 1e6)).toFixed(2),
     },
     target: target(rate, '>=', 1_000_000),
-    note: 'request direction w07:tap2ab77d0f-99 -> w02:eth3, 13 element hops, slow path',
+    note: `request direction w07:tap2ab77d0f-99 -> w02:eth3, 13 element hops, OVS translation cache ${rig.emu.engine.fastpath ? 'on' : 'off (slow path)'}`,
+  });
+  figures.push({
+    name: `${name}.fastpathHitRate`, value: hits + misses ? hits / (hits + misses) : 0, unit: 'ratio',
+    conditions: { from: name, fastpath: rig.emu.engine.fastpath, hits, misses, note: 'OVS bridge translations during the timed runs (5 bridges a packet)' },
   });
   figures.push({
     name: `${name}.perCpuSecond`, value: median(r.cpuRates), unit: 'packets/CPU-s', spread: spreadOf(r.cpuRates),

@@ -10,6 +10,7 @@ import { dumpPortsDesc, vsctlShow } from './ovs-show.js';
 import { ofprotoTrace } from './ofproto-trace.js';
 import { TraceFlowError } from '../ofproto/trace-flow.js';
 import { FlowSyntaxError } from '../ofproto/flow-parser.js';
+import { dpifFlowLine } from '../ofproto/dpif-flow-format.js';
 
 /** ovs-ofctl's message for a flow it cannot parse, with dpemu's reason. */
 function flowError(e: unknown): ControlError {
@@ -142,11 +143,15 @@ export const appctl: CommandFamily = {
       }
       case 'ofproto/trace':
         return appctlTrace(ctx, argv.slice(1));
-      case 'dpif/dump-flows':
-        mustOvsBridge(emu, node, bridge);
-        throw new ControlError(`ovs-appctl: ${sub} is not implemented by dpemu yet (use \`dpemu trace\` for a path through the live state)`, 2);
+      case 'dpif/dump-flows': {
+        // The bridge's translation cache: dpemu's datapath flows (exact-match, as OVS's EMC holds them).
+        const br = mustOvsBridge(emu, node, bridge);
+        const now = emu.engine.now;
+        const lines = (br.xcache?.entries() ?? []).map((e) => dpifFlowLine(e, now));
+        return ok(lines.map((l) => l + '\n').join(''));
+      }
       default:
-        throw new ControlError(`"${sub ?? ''}" is not a valid command (dpemu knows fdb/show, fdb/flush, ofproto/trace)`, 2);
+        throw new ControlError(`"${sub ?? ''}" is not a valid command (dpemu knows fdb/show, fdb/flush, ofproto/trace, dpif/dump-flows)`, 2);
     }
   },
 };

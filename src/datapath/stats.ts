@@ -51,6 +51,15 @@ export const enum PC {
   TX_DROPPED = 4,
 }
 
+/** The translation caches' cells (metrics catalog FASTPATH_COUNTERS), one set per worker. */
+export const FASTPATH_CELLS = ['fastpath_hits', 'fastpath_misses', 'fastpath_invalidations', 'fastpath_entries'] as const;
+export const enum FC {
+  HITS = 0,
+  MISSES = 1,
+  INVALIDATIONS = 2,
+  ENTRIES = 3,
+}
+
 /** Per-element drop counters, one cell per reason, allocated together. */
 export function allocDrops(stats: Stats, labels: Record<string, string>): number {
   const base = stats.desc.length;

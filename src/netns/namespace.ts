@@ -25,7 +25,7 @@ import type { Interface } from './interfaces.js';
 import type { NeighAction, Solicit } from './neighbour.js';
 import { skbTruesize, NUD } from './neighbour.js';
 import { arpProcess, type PktType } from './arp.js';
-import { routeInput } from './route-input.js';
+import { routeInput, RouteScratch } from './route-input.js';
 import { routeOutput, icmpErrorRoute, type OutputDecision } from './route-output.js';
 import { loadRoutes, loadRules, loadNeighbours } from './ip-text.js';
 import { Netfilter, newPacketInfo, fillPacketInfo, type NfPacketInfo, type NetfilterOptions } from '../netfilter/index.js';
@@ -69,6 +69,8 @@ export class NetNamespace extends Element {
   private icmpCreditAt = 0;
   private readonly d = new Decoded();
   private readonly info: NfPacketInfo = newPacketInfo();
+  /** Reused by every forwarded packet's routing decision (no allocation per packet). */
+  private readonly rs = new RouteScratch();
   private ipId = 0;
 
   constructor(node: string, name: string) {
@@ -228,7 +230,16 @@ export class NetNamespace extends Element {
     const now = e.now;
     if (!this.hook(pkt, 'prerouting', now)) return;
     const dst = info.dst, src = info.src; // after any DNAT
-    const rt = routeInput(this.ns, { src, dst, iif: b.iface.index, tos: buf[l3 + 1]!, mark: info.mark, proto: info.proto, sport: info.sport, dport: info.dport });
+    const rs = this.rs, ip = rs.pkt;
+    ip.src = src;
+    ip.dst = dst;
+    ip.iif = b.iface.index;
+    ip.tos = buf[l3 + 1]!;
+    ip.mark = info.mark;
+    ip.proto = info.proto;
+    ip.sport = info.sport;
+    ip.dport = info.dport;
+    const rt = routeInput(this.ns, ip, rs);
     switch (rt.kind) {
       case 'local':
       case 'broadcast':
@@ -392,17 +403,22 @@ export class NetNamespace extends Element {
   /** neigh_output: send with the neighbour's MAC, or hold the packet and ARP for it. */
   private neighOut(pkt: Packet, out: IfBinding, nexthop: number): void {
     const e = this.engine, now = e.now;
+    const mac = this.ns.neigh.resolveSend(nexthop, out.iface.index, now);
+    if (mac >= 0) return this.sendTo(pkt, out, nexthop, mac);
     const src = readU32(pkt.buf, pkt.off + ETH_HLEN + 12);
     const r = this.ns.neigh.resolve(nexthop, out.iface.index, now, { pkt, bytes: skbTruesize(pkt.len), src });
-    if (r.kind === 'send') {
-      writeEth(pkt.buf, pkt.off, macHi(r.mac), macLo(r.mac), macHi(out.iface.mac), macLo(out.iface.mac), ETHERTYPE_IPV4);
-      if (e.tracing) e.note(pkt, this, `neigh: ${ipToString(nexthop)} dev ${out.iface.name} lladdr ${macToString(macHi(r.mac), macLo(r.mac))}`);
-      return this.l2Out(pkt, out);
-    }
+    if (r.kind === 'send') return this.sendTo(pkt, out, nexthop, r.mac);
     if (r.kind === 'drop') return e.drop(pkt, this, r.reason === 'neigh_failed' ? 'neigh_failed' : 'neigh_queue_full', `neighbour ${ipToString(nexthop)} on ${out.iface.name}: ${r.reason}`);
     if (e.tracing) e.note(pkt, this, `neigh: ${ipToString(nexthop)} dev ${out.iface.name} unresolved: packet held`);
     for (const old of r.dropped) e.drop(old, this, 'neigh_queue_full', 'pushed out of the unresolved queue');
     if (r.solicit) this.solicit(r.solicit, pkt);
+  }
+
+  private sendTo(pkt: Packet, out: IfBinding, nexthop: number, mac: number): void {
+    const e = this.engine;
+    writeEth(pkt.buf, pkt.off, macHi(mac), macLo(mac), macHi(out.iface.mac), macLo(out.iface.mac), ETHERTYPE_IPV4);
+    if (e.tracing) e.note(pkt, this, `neigh: ${ipToString(nexthop)} dev ${out.iface.name} lladdr ${macToString(macHi(mac), macLo(mac))}`);
+    this.l2Out(pkt, out);
   }
 
   /** Put a frame on the wire of an interface (pushing the tag of a VLAN sub-interface). */

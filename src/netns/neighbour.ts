@@ -376,6 +376,28 @@ export class NeighbourTable<P = unknown> {
    * A packet for `ip` leaves `ifindex`: neigh_output / neigh_resolve_output
    * / __neigh_event_send. `held` is the packet to queue if unresolved.
    */
+  /**
+   * The MAC to send with when resolve() would answer 'send' with no state
+   * change beyond its counters and `used` (CONNECTED, DELAY, PROBE), else -1
+   * and nothing touched: the caller then calls resolve(). Allocates nothing.
+   */
+  resolveSend(ip: Ip4, ifindex: number, now: number): number {
+    const e = this.map.get(key(ip, ifindex));
+    if (e === undefined) return -1;
+    if (e.state & NUD_CONNECTED) {
+      this.stats.lookups++;
+      this.stats.hits++;
+      return e.mac;
+    }
+    if (e.state & (NUD.DELAY | NUD.PROBE)) {
+      this.stats.lookups++;
+      this.stats.hits++;
+      e.used = now;
+      return e.mac;
+    }
+    return -1;
+  }
+
   resolve(ip: Ip4, ifindex: number, now: number, held?: Held<P>): Resolution<P> {
     this.stats.lookups++;
     let e = this.map.get(key(ip, ifindex));

@@ -147,6 +147,13 @@ export class Netns<P = unknown> implements AddrView {
     return { all: this.all, dev: iface.conf };
   }
 
+  /** confOf written into `into` (the forwarding path's reused pair). */
+  confInto(iface: Interface, into: ConfPair): ConfPair {
+    into.all = this.all;
+    into.dev = iface.conf;
+    return into;
+  }
+
   addLink(spec: LinkSpec): Interface {
     if (this.byName.has(spec.name)) throw new RtnlError('EEXIST');
     let index = spec.index;
@@ -292,9 +299,9 @@ export class Netns<P = unknown> implements AddrView {
 
   // ---- routes --------------------------------------------------------
 
-  /** fib_lookup: the policy rules over the tables. */
-  lookup(flow: Flow): FibResult {
-    return this.rules.lookup(flow, this.fib);
+  /** fib_lookup: the policy rules over the tables (written into `out` when given). */
+  lookup(flow: Flow, out?: FibResult): FibResult {
+    return this.rules.lookup(flow, this.fib, undefined, out);
   }
 
   /**

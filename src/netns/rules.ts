@@ -181,9 +181,10 @@ export class RuleSet {
 
   /**
    * fib_rules_lookup + fib4_rule_action + fib4_rule_suppress. `groupOf`
-   * gives a device's group for suppress_ifgroup.
+   * gives a device's group for suppress_ifgroup. With `out` the result is
+   * written there and returned (the forwarding path's reused object).
    */
-  lookup(flow: Flow, tables: FibTables, groupOf?: (ifindex: number) => number): FibResult {
+  lookup(flow: Flow, tables: FibTables, groupOf?: (ifindex: number) => number, out?: FibResult): FibResult {
     const list = this.list;
     for (let i = 0; i < list.length; i++) {
       const r = list[i]!;
@@ -199,24 +200,45 @@ export class RuleSet {
         case 'nop':
           continue;
         case 'blackhole':
-          return { table: 0, rule: r, error: 'EINVAL' };
+          return result(out, undefined, 0, r, 'EINVAL');
         case 'unreachable':
-          return { table: 0, rule: r, error: 'ENETUNREACH' };
+          return result(out, undefined, 0, r, 'ENETUNREACH');
         case 'prohibit':
-          return { table: 0, rule: r, error: 'EACCES' };
+          return result(out, undefined, 0, r, 'EACCES');
       }
       const t = tables.get(r.table);
       if (!t) continue;
       const route = t.lookup(flow);
       if (!route || route.type === 'throw') continue;
       const err = ROUTE_ERRNO[route.type];
-      if (err) return { route, table: r.table, rule: r, error: err };
+      if (err) return result(out, route, r.table, r, err);
       if (route.dstLen <= r.suppressPrefixLen) continue;
       if (r.suppressIfgroup !== -1 && groupOf && groupOf(route.dev) === r.suppressIfgroup) continue;
-      return { route, table: r.table, rule: r };
+      return result(out, route, r.table, r, undefined);
     }
-    return { table: 0, error: 'ENETUNREACH' };
+    return result(out, undefined, 0, undefined, 'ENETUNREACH');
   }
+}
+
+function result(out: FibResult | undefined, route: Route | undefined, table: number, rule: FibRule | undefined, error: LookupErrno | undefined): FibResult {
+  if (out === undefined) {
+    // A fresh object holds only the fields that are set (callers and tests compare them whole).
+    const o: FibResult = { table };
+    if (route !== undefined) o.route = route;
+    if (rule !== undefined) o.rule = rule;
+    if (error !== undefined) o.error = error;
+    return o;
+  }
+  out.route = route;
+  out.table = table;
+  out.rule = rule;
+  out.error = error;
+  return out;
+}
+
+/** A FibResult to reuse with lookup's `out`. */
+export function newFibResult(): FibResult {
+  return { route: undefined, table: 0, rule: undefined, error: undefined };
 }
 
 /** rule_exists: every field equal. */

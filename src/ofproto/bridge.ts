@@ -15,6 +15,7 @@ import { formatFlow, formatMatch, type FlowPrintOptions } from './flow-printer.j
 import { FlowTables, TABLE_ALL, type FlowEntry, type FlowFilter } from './flow-table.js';
 import { OvsPort, type OvsPortConfig } from './ovs-port.js';
 import { emptyMatch } from './match.js';
+import { XlateCache } from './xlate-cache.js';
 
 export type FailMode = 'secure' | 'standalone';
 
@@ -72,6 +73,10 @@ export class OvsBridge extends Element implements XlateHost {
   private readonly byIndex: (OvsPort | undefined)[] = [];
   private xlate: Xlate | null = null;
   private readonly localUp: boolean;
+  /** Bumped when a port is added or deleted. */
+  portGeneration = 0;
+  /** The translation cache (dpif/dump-flows shows it); made with the first packet. */
+  xcache: XlateCache | null = null;
 
   constructor(node: string, name: string, opts: OvsBridgeOptions = {}) {
     super('ovs_bridge', node, name);
@@ -134,6 +139,7 @@ export class OvsBridge extends Element implements XlateHost {
     this.byIndex[port.index] = op;
     this.portList.push(op);
     this.portList.sort((a, b) => a.ofport - b.ofport);
+    this.portGeneration++;
     if (op.type === 'patch') this.linkPatch(op);
     return op;
   }
@@ -148,6 +154,7 @@ export class OvsBridge extends Element implements XlateHost {
     this.portList = this.portList.filter((p) => p !== op);
     this.fdb.flushPort(op.ofport);
     op.port.up = false;
+    this.portGeneration++;
   }
 
   portByOfport(ofport: number): OvsPort | undefined {
@@ -204,7 +211,10 @@ export class OvsBridge extends Element implements XlateHost {
     pkt.regs.fill(0);
     pkt.metadataHi = pkt.metadataLo = 0;
     let x = this.xlate;
-    if (x === null) this.xlate = x = new Xlate(this);
+    if (x === null) {
+      this.xlate = x = new Xlate(this);
+      x.cache = this.xcache = new XlateCache(this.engine.stats, this.engine.fastpathBase);
+    }
     x.run(pkt, op, this.engine.now);
   }
 

@@ -10,7 +10,7 @@
 import { OFPP, type Action } from './actions.js';
 import { K, newKey, type FlowKey } from './flow-key.js';
 import { FrameLayout, VLAN_CFI, extractFlow } from './flow-extract.js';
-import type { FlowEntry, FlowTables } from './flow-table.js';
+import type { FlowEntry, FlowTable, FlowTables } from './flow-table.js';
 import { applyConstWrite, readSegs, val, writeSegs } from './key-bits.js';
 import {
   programOf, prereqOk, type COp,
@@ -26,8 +26,12 @@ import type { Element } from '../datapath/element.js';
 import type { Packet } from '../datapath/packet.js';
 import type { DropReason } from '../datapath/drop-reasons.js';
 import { writeU16 } from '../wire/addr.js';
+import { XcRecorder, C_HDR, type XcEntry, type XlateCache, EV_SNAP, EV_APPLY, EV_PUSH, EV_OUTPUT, EV_LOOKUP, EV_LEARN } from './xlate-cache.js';
 
 export { applyVlan };
+
+// Stats cells of the cache (datapath/stats.ts FC), as local constants: see engine.ts on const enums under tsx.
+const FC_HITS = 0, FC_MISSES = 1;
 
 /** OVS MAX_DEPTH: nested resubmits that do not move forward in the pipeline. */
 export const MAX_DEPTH = 64;
@@ -54,6 +58,8 @@ export interface XlateHost {
   readonly portList: readonly OvsPort[];
   portByOfport(ofport: number): OvsPort | undefined;
   readonly traceFormat: TraceFormat;
+  /** Bumped when ports come or go (the translation cache keys on it). */
+  readonly portGeneration: number;
 }
 
 /**
@@ -108,6 +114,11 @@ export class Xlate implements NormalCtx {
   private readonly slotSize: number;
   // Set only during dryRun(): outputs go here, flows are not credited.
   private sink: XlateSink | null = null;
+  /** The bridge's translation cache (null: none); run() consults and fills it. */
+  cache: XlateCache | null = null;
+  // The translation being recorded for the cache (only on a miss).
+  private rec: XcRecorder | null = null;
+  private readonly recorder = new XcRecorder();
 
   constructor(readonly host: XlateHost) {
     this.slotSize = host.engine.pool.slotSize;
@@ -131,10 +142,102 @@ export class Xlate implements NormalCtx {
     if (inPort.type !== 'patch' || pkt.dpLen === 0) pkt.dpLen = pkt.len;
     this.bytes = pkt.dpLen;
     this.begin(pkt, inPort.ofport, nowMs);
-    this.tracing = pkt.traceId !== 0 && this.host.engine.tracer !== null;
+    const eng = this.host.engine;
+    this.tracing = pkt.traceId !== 0 && eng.tracer !== null;
+    const xc = this.cache;
+    if (xc !== null && eng.fastpath && eng.tracer === null) {
+      const h = this.host;
+      xc.sync(h.tables.generation, h.fdb.generation, h.portGeneration);
+      const hit = xc.lookup(this.key);
+      if (hit !== null && hit.live(nowMs, this.nowS, h.fdb)) {
+        xc.hits++;
+        eng.stats.v[eng.fastpathBase + FC_HITS]!++;
+        this.replay(hit);
+        return;
+      }
+      xc.misses++;
+      eng.stats.v[eng.fastpathBase + FC_MISSES]!++;
+      if (xc.admit()) {
+        this.record(xc);
+        return;
+      }
+    }
     if (this.tracing) this.cur = this.root = [];
     this.table(0, this.key[K.IN_PORT]!, true);
     if (this.tracing) this.emitTrace();
+    this.finish();
+  }
+
+  /** The slow path, writing down its steps; kept if nothing made it uncacheable and no table changed meanwhile. */
+  private record(xc: XlateCache): void {
+    const rec = this.recorder;
+    rec.begin(this.key);
+    this.rec = rec;
+    try {
+      this.table(0, this.key[K.IN_PORT]!, true);
+    } finally {
+      this.rec = null;
+    }
+    const h = this.host;
+    if (!rec.uncacheable && this.error === ERR_NONE && xc.same(h.tables.generation, h.fdb.generation, h.portGeneration)) {
+      xc.insert(rec.start, rec.finish(this.key, this.dropReason));
+    }
+    this.finish();
+  }
+
+  /** A cache hit: the recorded steps on this packet, with every stateful side effect of the slow path. */
+  private replay(x: XcEntry): void {
+    const key = this.key, c = x.code, refs = x.refs, now = this.nowMs, bytes = this.bytes;
+    const n = x.nSteps;
+    let loaded = -1; // this.key holds the arrival key
+    for (let i = 0, o = x.stepsAt; i < n; i++, o += 3) {
+      const op = c[o]!;
+      if (op === EV_LOOKUP) {
+        const t = refs[2 * i] as FlowTable;
+        t.lookups++;
+        const e = refs[2 * i + 1] as FlowEntry | null;
+        if (e !== null) {
+          t.matched++;
+          e.nPackets++;
+          e.nBytes += bytes;
+          e.used = now;
+        }
+        continue;
+      }
+      if (op === EV_LEARN) {
+        const q = C_HDR + 4 * c[o + 1]!;
+        this.host.fdb.learn(c[q]!, c[q + 1]!, c[q + 2]!, c[q + 3]!, this.nowS);
+        continue;
+      }
+      const ko = c[o + 2]!;
+      if (ko !== loaded) {
+        for (let w = 0; w < K.WORDS; w++) key[w] = c[ko + w]!;
+        loaded = ko;
+      }
+      switch (op) {
+        case EV_SNAP:
+          this.beforeChange();
+          break;
+        case EV_APPLY:
+          this.applyChanges(c[o + 1]!);
+          break;
+        case EV_PUSH:
+          this.pushBytes(c[o + 1]!);
+          break;
+        case EV_OUTPUT:
+          this.output(refs[2 * i] as OvsPort, c[o + 1]!);
+          break;
+      }
+      if (this.error !== ERR_NONE) break; // as the slow path stops at an error
+    }
+    if (this.error === ERR_NONE) {
+      const fo = x.finalAt;
+      if (fo !== loaded) for (let w = 0; w < K.WORDS; w++) key[w] = c[fo + w]!;
+      this.dropReason = x.dropReason;
+    }
+    x.packets++;
+    x.bytes += bytes; // the length where the packet entered the datapath, as flows are credited
+    x.used = now;
     this.finish();
   }
 
@@ -203,6 +306,14 @@ export class Xlate implements NormalCtx {
     key[K.IN_PORT] = inPort;
     const e = this.host.tables.lookup(id, key, this.nowMs);
     key[K.IN_PORT] = saved;
+    const rec = this.rec;
+    if (rec !== null) {
+      const t = this.host.tables.peek(id);
+      if (t !== undefined) {
+        rec.step(EV_LOOKUP, 0, t, e, null);
+        if (e !== null && (e.idleTimeout | e.hardTimeout) !== 0) rec.timedFlow(e);
+      }
+    }
     const parent = this.tracing ? this.traceTable(id, e) : null;
     if (e === null) {
       this.traceNode(T_ACTION, 'drop');
@@ -288,9 +399,11 @@ export class Xlate implements NormalCtx {
           if (c.dirty !== 0) this.applyChanges(c.dirty);
           break;
         case OP_DEC_TTL:
+          if (this.rec !== null) this.rec.uncacheable = true;
           if (this.decTtl()) return; // "Stop processing for current table"
           break;
         case OP_LEARN: {
+          if (this.rec !== null) this.rec.uncacheable = true;
           const learned = c.learn!.execute(this.key, this.host.tables, this.nowMs);
           if (this.tracing) this.detail(this.host.traceFormat.learned(learned));
           break;
@@ -358,6 +471,7 @@ export class Xlate implements NormalCtx {
     if (this.sink !== null) {
       this.dryOutput(p, tci);
     } else {
+      if (this.rec !== null) this.rec.step(EV_OUTPUT, tci, p, null, this.key);
       if (this.pending !== null) this.snapshot();
       this.pending = p;
       this.pendingTci = tci;
@@ -402,6 +516,7 @@ export class Xlate implements NormalCtx {
 
   /** A packet-visible change is coming: the pending output must keep the current state. */
   private beforeChange(): void {
+    if (this.rec !== null) this.rec.step(EV_SNAP, 0, null, null, this.key);
     if (this.pending !== null) this.snapshot();
   }
 
@@ -457,6 +572,11 @@ export class Xlate implements NormalCtx {
 
   private pushVlan(tpid: number): void {
     this.beforeChange();
+    if (this.rec !== null) this.rec.step(EV_PUSH, tpid, null, null, this.key);
+    this.pushBytes(tpid);
+  }
+
+  private pushBytes(tpid: number): void {
     const pkt = this.pkt;
     const o = pkt.off;
     if (!pkt.push(4, this.slotSize)) {
@@ -488,6 +608,7 @@ export class Xlate implements NormalCtx {
   }
 
   private applyChanges(dirty: number): void {
+    if (this.rec !== null) this.rec.step(EV_APPLY, dirty, null, null, this.key);
     if (!applyDirty(this.pkt, this.key, this.lay, dirty, this.slotSize)) this.error = ERR_NO_HEADROOM;
   }
 
@@ -495,6 +616,13 @@ export class Xlate implements NormalCtx {
 
   setDropReason(r: DropReason): void {
     this.dropReason = r;
+  }
+
+  fdbUsed(learn: boolean, hi: number, lo: number, vlan: number, port: number): void {
+    const rec = this.rec;
+    if (rec === null || (learn && hi & 0x0100)) return; // a multicast source is never learned
+    const q = rec.fdbUsed(hi, lo, vlan, port);
+    if (learn) rec.step(EV_LEARN, q, null, null, null);
   }
 
   // ---- tracing ----

@@ -69,6 +69,13 @@ export class MacLearning {
     return this.idleTime - (e.expires - nowS);
   }
 
+  /** The entry for (MAC, VLAN), expired or not, changing nothing (the translation cache's live check). */
+  peek(macHi: number, macLo: number, vlan: number): FdbEntry | null {
+    let e = this.table.get(hashMac(macHi, macLo >>> 0, vlan)) ?? null;
+    while (e !== null && (e.macLo !== macLo >>> 0 || e.macHi !== macHi || e.vlan !== vlan)) e = e.chain;
+    return e;
+  }
+
   /** The live entry for (MAC, VLAN); an expired one is removed on the way (OVS expires in mac_learning_run). */
   lookup(macHi: number, macLo: number, vlan: number, nowS: number): FdbEntry | null {
     let e = this.table.get(hashMac(macHi, macLo >>> 0, vlan)) ?? null;

@@ -115,6 +115,11 @@ export class FlowTables {
     return t;
   }
 
+  /** Table `id` if it exists (never creates one). */
+  peek(id: number): FlowTable | undefined {
+    return this.tables[id];
+  }
+
   /** Tables that exist (have held flows), in id order. */
   existing(): FlowTable[] {
     return this.tables.filter((t): t is FlowTable => t !== undefined);

@@ -21,6 +21,8 @@ export interface NormalCtx {
   /** An ofproto/trace detail line (" -> text"); a no-op when not tracing. */
   detail(text: string): void;
   setDropReason(r: DropReason): void;
+  /** The fdb entry for (MAC, VLAN) on `port` was relied on: a source learned (`learn`) or a destination found. */
+  fdbUsed(learn: boolean, hi: number, lo: number, vlan: number, port: number): void;
 }
 
 const CFI = 0x1000;
@@ -61,10 +63,12 @@ export function xlateNormal(x: NormalCtx): void {
     return;
   }
   x.fdb.learn(key[K.DL_SRC_HI]!, key[K.DL_SRC_LO]!, vlan, inPort.ofport, x.nowS);
+  x.fdbUsed(true, key[K.DL_SRC_HI]!, key[K.DL_SRC_LO]!, vlan, inPort.ofport);
 
   if ((dstHi & 0x0100) === 0) {
     const e = x.fdb.lookup(dstHi, dstLo, vlan, x.nowS);
     if (e !== null) {
+      x.fdbUsed(false, dstHi, dstLo, vlan, e.port);
       const out = x.portByOfport(e.port);
       if (!out) {
         x.detail('learned port is unknown, dropping');

@@ -1,0 +1,54 @@
+// `dpemu appctl dpif/dump-flows NODE BRIDGE`: the translation cache's entries
+// as OVS prints datapath flows, after the write-up's request and reply.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { buildEmulator } from '../../src/topology/builder.js';
+import { loadTopologyOrThrow } from '../../src/topology/loader.js';
+import { appctl } from '../../src/control/ovs-commands.js';
+import { buildFrame } from '../../src/wire/frame.js';
+import { openEdges } from '../../src/cli/trace.js';
+import type { CommandResponse } from '../../src/control/protocol.js';
+import type { ManualClock } from '../../src/datapath/clock.js';
+import { registerCollectors } from '../../src/metrics/collectors.js';
+import { parseExposition, value } from './metrics-scrape.js';
+
+test('dpif/dump-flows prints each cached translation with its hits and datapath actions', () => {
+  const emu = buildEmulator(loadTopologyOrThrow('configs/seed-dvr-snat.yaml'));
+  emu.engine.fastpath = true;
+  openEdges(emu);
+  const req = buildFrame({ src: 'fa:16:3e:b2:ef:af', dst: 'fa:16:3e:06:d8:7b', ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64 }, udp: { sport: 40000, dport: 53, payload: 64 } });
+  const rep = buildFrame({ src: '5c:c9:99:60:d2:71', dst: 'fa:17:3e:f7:cd:bc', vlans: [103], ip: { src: '8.8.8.8', dst: '112.65.210.200', ttl: 60 }, udp: { sport: 53, dport: 40000, payload: 64 } });
+  const send = (f: Uint8Array, node: string, port: string) => emu.engine.inject(emu.engine.pool.allocFrom(f)!, emu.findPort(node, port)!);
+  send(req, 'w07', 'tap2ab77d0f-99');
+  send(rep, 'w02', 'eth3');
+  for (let i = 0; i < 3; i++) send(req, 'w07', 'tap2ab77d0f-99');
+  (emu.engine.clock as ManualClock).advance(1500);
+  const r = appctl.run({ emu, invalidate: () => {} }, ['dpif/dump-flows', 'w02', 'br-ex']) as CommandResponse;
+  assert.equal(r.exit, 0);
+  const lines = r.stdout.trimEnd().split('\n');
+  const line = lines.find((l) => l.includes('in_port(5)'));
+  assert.ok(line, r.stdout);
+  // From fip-vif.103 (access port, tag 103) out of the trunk eth3: NORMAL pushes the tag.
+  assert.match(line, /^recirc_id\(0\),in_port\(5\),eth\(src=fa:17:3e:f7:cd:bc,dst=5c:c9:99:60:d2:71\),eth_type\(0x0800\),ipv4\(src=112\.65\.210\.200,dst=8\.8\.8\.8,proto=17,tos=0,ttl=6\d,frag=no\),udp\(src=40000,dst=53\), packets:\d, bytes:\d+, used:1\.500s, actions:push_vlan\(vid=103,pcp=0\),1$/);
+  const tun = appctl.run({ emu, invalidate: () => {} }, ['dpif/dump-flows', 'w07', 'br-tun']) as CommandResponse;
+  assert.match(tun.stdout, /set\(tunnel\(tun_id=0x67,src=10\.206\.107\.\d+,dst=10\.206\.107\.\d+,ttl=64,tp_dst=4789,flags\((df\|)?key\)\)\),\d+/);
+  assert.match(tun.stdout, /set\(eth\(src=fa:16:3f:/); // the DVR MAC rewrite
+});
+
+test('the exporter shows the cache counters with worker="main"', async () => {
+  const emu = buildEmulator(loadTopologyOrThrow('configs/seed-dvr-snat.yaml'));
+  emu.engine.fastpath = true;
+  openEdges(emu);
+  const req = buildFrame({ src: 'fa:16:3e:b2:ef:af', dst: 'fa:16:3e:06:d8:7b', ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64 }, udp: { sport: 40001, dport: 53, payload: 8 } });
+  for (let i = 0; i < 5; i++) emu.engine.inject(emu.engine.pool.allocFrom(req)!, emu.findPort('w07', 'tap2ab77d0f-99')!);
+  const c = registerCollectors({ engine: emu.engine, processMetrics: false });
+  c.sync();
+  const s = parseExposition(await c.registry.metrics());
+  const st = emu.engine.stats;
+  assert.ok(st.sum('fastpath_hits') > 0);
+  for (const [name, cell] of [['dpemu_fastpath_hits_total', 'fastpath_hits'], ['dpemu_fastpath_misses_total', 'fastpath_misses'], ['dpemu_fastpath_invalidations_total', 'fastpath_invalidations'], ['dpemu_fastpath_entries', 'fastpath_entries']] as const) {
+    assert.equal(value(s, name, { worker: 'main' }), st.sum(cell), name);
+  }
+  const entries = (['br-int', 'br-tun'] as const).reduce((n, b) => n + (emu.bridge('w07', b).xcache?.count ?? 0), 0);
+  assert.ok(entries > 0 && st.sum('fastpath_entries') >= entries);
+});
