@@ -7,6 +7,7 @@
 //   npm run bench -- --quick            # shorter runs, fewer samples (under a minute)
 //   npm run bench -- --json > out.json  # one JSON object: machine, options, figures by name
 //   npm run bench -- --only micro,scale # some groups: micro, pipeline, workers, scale
+//   sudo npm run bench -- --only tap    # through real TAPs (root; not run by default)
 //   npm run bench -- --profile          # CPU and allocation profile of the pipeline instead
 //
 // Why compiled JS and not tsx: tsx (esbuild) compiles file by file, so a
@@ -20,20 +21,23 @@ import { loadavg } from 'node:os';
 import { type Figure, machine } from './lib/harness.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const GROUPS = ['micro', 'pipeline', 'workers', 'scale'] as const;
+const GROUPS = ['micro', 'pipeline', 'workers', 'scale', 'tap'] as const;
+/** Run without --only: tap needs root and creates namespaces, so only on request. */
+const DEFAULT_GROUPS: readonly Group[] = ['micro', 'pipeline', 'workers', 'scale'];
 type Group = (typeof GROUPS)[number];
 const NODE_FLAGS: Record<Group, string[]> = {
   micro: [],
   pipeline: ['--expose-gc'],
   workers: [],
   scale: ['--expose-gc'],
+  tap: [],
 };
 
 const argv = process.argv.slice(2);
 const json = argv.includes('--json');
 const quick = argv.includes('--quick');
 const onlyArg = argv.indexOf('--only');
-const only = onlyArg >= 0 ? (argv[onlyArg + 1] ?? '').split(',').filter(Boolean) : [...GROUPS];
+const only = onlyArg >= 0 ? (argv[onlyArg + 1] ?? '').split(',').filter(Boolean) : [...DEFAULT_GROUPS];
 for (const g of only) {
   if (!(GROUPS as readonly string[]).includes(g)) {
     console.error(`bench: unknown group ${g} (groups: ${GROUPS.join(', ')})`);

@@ -1,0 +1,105 @@
+// The traffic ends of bench/tap.ts, run inside a network namespace with
+// `ip netns exec NS node dist/bench/lib/udp-peer.js MODE ...`. Each prints
+// "ready" when bound and one JSON line with its counts when done.
+//
+//   sink  BIND PORT               count datagrams until SIGTERM, then print {pkts, bytes}
+//   blast DST PORT SIZE SECONDS   send SIZE-byte payloads (sequence numbered) as fast as
+//                                 the socket takes them for SECONDS; print {sent, seconds}
+//   echo  BIND PORT               send every datagram back to its sender, until SIGTERM
+//   ping  DST PORT SIZE COUNT PPS COUNT round trips paced at PPS; print the round-trip times
+//                                 (microseconds, sorted) and how many got no answer
+import dgram from 'node:dgram';
+
+const [mode, a1, a2, a3, a4, a5] = process.argv.slice(2);
+const now = () => process.hrtime.bigint();
+
+function out(o: unknown): void {
+  process.stdout.write(JSON.stringify(o) + '\n');
+}
+
+if (mode === 'sink' || mode === 'echo') {
+  const s = dgram.createSocket('udp4');
+  let pkts = 0, bytes = 0;
+  s.on('message', (m, r) => {
+    pkts++;
+    bytes += m.length;
+    if (mode === 'echo') s.send(m, r.port, r.address);
+  });
+  s.bind(Number(a2), a1, () => {
+    s.setRecvBufferSize(8 << 20);
+    process.stdout.write('ready\n');
+  });
+  process.on('SIGTERM', () => {
+    out({ pkts, bytes });
+    process.exit(0);
+  });
+} else if (mode === 'blast') {
+  const dst = a1!, port = Number(a2), size = Number(a3), seconds = Number(a4);
+  const s = dgram.createSocket('udp4');
+  s.bind(0, () => {
+    s.setSendBufferSize(4 << 20);
+    process.stdout.write('ready\n');
+    const buf = Buffer.alloc(size, 0x5a);
+    const t0 = now(), end = t0 + BigInt(Math.round(seconds * 1e9));
+    let sent = 0, inFlight = 0, errors = 0, done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      out({ sent, errors, seconds: Number(now() - t0) / 1e9 });
+      s.close();
+    };
+    const next = (err?: Error | null) => {
+      if (err) errors++;
+      inFlight--;
+      if (now() >= end) {
+        if (inFlight === 0) finish();
+        return;
+      }
+      // A fresh buffer per send: dgram may still hold the previous one.
+      const b = Buffer.from(buf);
+      b.writeUInt32BE(sent >>> 0, 0);
+      sent++;
+      inFlight++;
+      s.send(b, port, dst, next);
+    };
+    // A window of sends in flight keeps the socket busy without an unbounded queue.
+    for (let i = 0; i < 64; i++) {
+      inFlight++;
+      next();
+    }
+  });
+} else if (mode === 'ping') {
+  const dst = a1!, port = Number(a2), size = Math.max(16, Number(a3)), count = Number(a4), pps = Number(a5);
+  const s = dgram.createSocket('udp4');
+  const rtts: number[] = [];
+  s.on('message', (m) => {
+    if (m.length < 16) return;
+    rtts.push(Number(now() - m.readBigUInt64BE(8)) / 1e3);
+  });
+  s.bind(0, () => {
+    process.stdout.write('ready\n');
+    const t0 = now();
+    let sent = 0;
+    const tick = () => {
+      const due = Math.min(count, Math.floor((Number(now() - t0) / 1e9) * pps) + 1);
+      while (sent < due) {
+        const b = Buffer.alloc(size);
+        b.writeUInt32BE(sent, 0);
+        b.writeBigUInt64BE(now(), 8);
+        s.send(b, port, dst);
+        sent++;
+      }
+      if (sent < count) setImmediate(tick);
+      else
+        setTimeout(() => {
+          rtts.sort((x, y) => x - y);
+          out({ sent, answered: rtts.length, seconds: Number(now() - t0) / 1e9 - 1, rttsUs: rtts.map((x) => Math.round(x)) });
+          s.close();
+        }, 1000);
+    };
+    tick();
+  });
+} else {
+  process.stderr.write(`udp-peer: unknown mode ${mode}\n`);
+  process.exit(2);
+}
