@@ -70,15 +70,8 @@ export const NAT_PROTO_RANDOM_FULLY = 1 << 4;
 export const NAT_PROTO_OFFSET = 1 << 5;
 export const NAT_PROTO_RANDOM_ALL = NAT_PROTO_RANDOM | NAT_PROTO_RANDOM_FULLY;
 
-/** TCP header flag bits. */
-export const TCP_FIN = 0x01;
-export const TCP_SYN = 0x02;
-export const TCP_RST = 0x04;
-export const TCP_PSH = 0x08;
-export const TCP_ACK = 0x10;
-export const TCP_URG = 0x20;
-export const TCP_ECE = 0x40;
-export const TCP_CWR = 0x80;
+/** TCP header flag bits: the wire layer's. */
+export { TCP_FIN, TCP_SYN, TCP_RST, TCP_PSH, TCP_ACK, TCP_URG, TCP_ECE, TCP_CWR } from '../wire/tcp.js';
 
 /** ICMP types that carry a quoted datagram (icmp_is_err). */
 export function icmpIsError(type: number): boolean {
