@@ -252,12 +252,14 @@ function decodeArp(buf: Uint8Array, a: number, end: number, out: Decoded): numbe
   return 0;
 }
 
-function decodeIpv4(buf: Uint8Array, l3: number, end: number, out: Decoded): number {
-  const avail = end - l3;
-  if (avail < 1) return fail(out, DecodeError.TRUNCATED_IP);
-  const vihl = buf[l3]!;
-  // ip_rcv_core order: header size, then version and IHL, then lengths.
+/**
+ * The IPv4 header at l3 with `avail` bytes readable, in ip_rcv_core's order:
+ * header size, then version and IHL; fills every header field of `out`.
+ * Returns 0 or a DecodeError (total length is the caller's to judge).
+ */
+function readIpv4Header(buf: Uint8Array, l3: number, avail: number, out: Decoded): number {
   if (avail < IPV4_MIN_HLEN) return fail(out, DecodeError.TRUNCATED_IP);
+  const vihl = buf[l3]!;
   if (vihl >>> 4 !== 4) return fail(out, DecodeError.BAD_IP_VERSION);
   const ihl = vihl & 15;
   out.ihl = ihl;
@@ -267,19 +269,24 @@ function decodeIpv4(buf: Uint8Array, l3: number, end: number, out: Decoded): num
   out.ipOptLen = hl - IPV4_MIN_HLEN;
   if (avail < hl) return fail(out, DecodeError.TRUNCATED_IP);
   out.tos = buf[l3 + 1]!;
-  const tot = readU16(buf, l3 + 2);
-  out.totLen = tot;
+  out.totLen = readU16(buf, l3 + 2);
   out.ipId = readU16(buf, l3 + 4);
-  const fo = readU16(buf, l3 + 6);
-  out.fragOff = fo;
-  const fk = fragKindOf(fo);
-  out.fragKind = fk;
+  out.fragOff = readU16(buf, l3 + 6);
+  out.fragKind = fragKindOf(out.fragOff);
   out.ttl = buf[l3 + 8]!;
   out.proto = buf[l3 + 9]!;
   out.ipCsum = readU16(buf, l3 + 10);
   out.src = readU32(buf, l3 + 12);
   out.dst = readU32(buf, l3 + 16);
   out.ipCsumOk = checksum(buf, l3, hl) === 0;
+  return 0;
+}
+
+function decodeIpv4(buf: Uint8Array, l3: number, end: number, out: Decoded): number {
+  const avail = end - l3;
+  const err = readIpv4Header(buf, l3, avail, out);
+  if (err !== 0) return err;
+  const hl = out.ipHlen, tot = out.totLen, fk = out.fragKind;
   if (tot < hl || tot > avail) return fail(out, DecodeError.BAD_TOT_LEN);
   const l4 = l3 + hl;
   const l4len = tot - hl;
@@ -351,27 +358,9 @@ export function decodeQuoted(buf: Uint8Array, l3: number, len: number, out: Deco
   out.len = len;
   out.ethertype = ETHERTYPE_IPV4;
   out.l3 = l3;
-  if (len < IPV4_MIN_HLEN) return fail(out, DecodeError.TRUNCATED_IP);
-  const vihl = buf[l3]!;
-  if (vihl >>> 4 !== 4) return fail(out, DecodeError.BAD_IP_VERSION);
-  const ihl = vihl & 15;
-  out.ihl = ihl;
-  if (ihl < 5) return fail(out, DecodeError.BAD_IHL);
-  const hl = ihl << 2;
-  out.ipHlen = hl;
-  out.ipOptLen = hl - IPV4_MIN_HLEN;
-  if (len < hl) return fail(out, DecodeError.TRUNCATED_IP);
-  out.tos = buf[l3 + 1]!;
-  out.totLen = readU16(buf, l3 + 2);
-  out.ipId = readU16(buf, l3 + 4);
-  out.fragOff = readU16(buf, l3 + 6);
-  out.fragKind = fragKindOf(out.fragOff);
-  out.ttl = buf[l3 + 8]!;
-  out.proto = buf[l3 + 9]!;
-  out.ipCsum = readU16(buf, l3 + 10);
-  out.src = readU32(buf, l3 + 12);
-  out.dst = readU32(buf, l3 + 16);
-  out.ipCsumOk = checksum(buf, l3, hl) === 0;
+  const err = readIpv4Header(buf, l3, len, out);
+  if (err !== 0) return err;
+  const hl = out.ipHlen;
   if (out.totLen < hl) return fail(out, DecodeError.BAD_TOT_LEN);
   const l4 = l3 + hl;
   const have = (out.totLen < len ? out.totLen : len) - hl;
