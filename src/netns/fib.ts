@@ -96,6 +96,10 @@ export interface RouteMatch {
 }
 
 export class FibTable {
+  /**
+   * Prefixes by length, keyed by the masked address as an int32: a uint32 key
+   * above 2^31 is a heap number, allocated on every lookup.
+   */
   private readonly byLen: (Map<number, Route[]> | undefined)[] = new Array(33);
   /** Prefix lengths holding routes, longest first. */
   private lens: number[] = [];
@@ -114,7 +118,7 @@ export class FibTable {
     }
     const flags = MODE_FLAGS[mode];
     let map = this.byLen[r.dstLen];
-    const list = map?.get(r.dst) ?? [];
+    const list = map?.get(r.dst | 0) ?? [];
     // fib_find_alias: first alias with lower TOS, or same TOS and metric >= ours.
     let g = list.findIndex((a) => a.tos < r.tos || (a.tos === r.tos && a.priority >= r.priority));
     if (g < 0) g = list.length;
@@ -146,7 +150,7 @@ export class FibTable {
       this.lens = [];
       for (let l = 32; l >= 0; l--) if (this.byLen[l]) this.lens.push(l);
     }
-    if (list.length === 1) map.set(r.dst, list);
+    if (list.length === 1) map.set(r.dst | 0, list);
     this.count++;
   }
 
@@ -155,7 +159,7 @@ export class FibTable {
     if (m.dstLen < 32 && (m.dst & ~prefixMask(m.dstLen)) !== 0) {
       throw new RtnlError('EINVAL', 'Invalid prefix for given prefix length');
     }
-    const list = this.byLen[m.dstLen]?.get(m.dst);
+    const list = this.byLen[m.dstLen]?.get(m.dst | 0);
     const tos = m.tos ?? 0;
     const i = list
       ? list.findIndex(
@@ -196,7 +200,7 @@ export class FibTable {
     this.count--;
     if (list.length === 0) {
       const map = this.byLen[route.dstLen]!;
-      map.delete(route.dst);
+      map.delete(route.dst | 0);
       if (map.size === 0) {
         this.byLen[route.dstLen] = undefined;
         this.lens = this.lens.filter((l) => l !== route.dstLen);
@@ -217,7 +221,7 @@ export class FibTable {
     const lens = this.lens;
     for (let k = 0; k < lens.length; k++) {
       const len = lens[k]!;
-      const list = this.byLen[len]!.get(len === 0 ? 0 : (dst & (0xffff_ffff << (32 - len))) >>> 0);
+      const list = this.byLen[len]!.get(len === 0 ? 0 : dst & (0xffff_ffff << (32 - len)));
       if (list === undefined) continue;
       for (let i = 0; i < list.length; i++) {
         const r = list[i]!;
@@ -235,7 +239,7 @@ export class FibTable {
 
   /** The aliases of one prefix, in lookup order (empty when none). */
   prefix(dst: Ip4, len: number): readonly Route[] {
-    return this.byLen[len]?.get(dst >>> 0) ?? [];
+    return this.byLen[len]?.get(dst | 0) ?? [];
   }
 
   /** All routes in the order a netlink dump (`ip route show`) lists them. */
