@@ -234,6 +234,12 @@ export interface NeighTableOptions {
 
 export class NeighbourTable<P = unknown> {
   private readonly map = new Map<number, NeighEntry<P>>();
+  /**
+   * The same entries by ifindex, then by address as an int32: the per-packet
+   * lookup. `map`'s 48-bit keys are heap numbers, one allocated per lookup;
+   * `map` keeps the listing order.
+   */
+  private readonly byIf = new Map<number, Map<number, NeighEntry<P>>>();
   private readonly proxies = new Set<number>();
   private readonly timers = new TimerHeap();
   private seq = 0;
@@ -304,7 +310,11 @@ export class NeighbourTable<P = unknown> {
   // ---- lookup and creation -------------------------------------------
 
   get(ip: Ip4, ifindex: number): NeighEntry<P> | undefined {
-    return this.map.get(key(ip, ifindex));
+    return this.find(ip, ifindex);
+  }
+
+  private find(ip: Ip4, ifindex: number): NeighEntry<P> | undefined {
+    return this.byIf.get(ifindex)?.get(ip | 0);
   }
 
   entries(): NeighEntry<P>[] {
@@ -343,6 +353,9 @@ export class NeighbourTable<P = unknown> {
       e.mac = MAC_BROADCAST;
     }
     this.map.set(key(ip, ifindex), e);
+    let onIf = this.byIf.get(ifindex);
+    if (onIf === undefined) this.byIf.set(ifindex, (onIf = new Map()));
+    onIf.set(ip | 0, e);
     if (!exemptFromGc) this.gcEntries++;
     this.stats.allocs++;
     this.generation++;
@@ -351,6 +364,7 @@ export class NeighbourTable<P = unknown> {
 
   private remove(e: NeighEntry<P>): void {
     if (this.map.delete(key(e.ip, e.ifindex))) {
+      this.byIf.get(e.ifindex)!.delete(e.ip | 0);
       if (!e.exemptFromGc) this.gcEntries--;
       e.timer = -1;
       e.timerSeq = ++this.seq;
@@ -382,7 +396,7 @@ export class NeighbourTable<P = unknown> {
    * and nothing touched: the caller then calls resolve(). Allocates nothing.
    */
   resolveSend(ip: Ip4, ifindex: number, now: number): number {
-    const e = this.map.get(key(ip, ifindex));
+    const e = this.find(ip, ifindex);
     if (e === undefined) return -1;
     if (e.state & NUD_CONNECTED) {
       this.stats.lookups++;
@@ -400,7 +414,7 @@ export class NeighbourTable<P = unknown> {
 
   resolve(ip: Ip4, ifindex: number, now: number, held?: Held<P>): Resolution<P> {
     this.stats.lookups++;
-    let e = this.map.get(key(ip, ifindex));
+    let e = this.find(ip, ifindex);
     if (e) this.stats.hits++;
     else {
       e = this.create(ip, ifindex, now, false);
@@ -479,7 +493,7 @@ export class NeighbourTable<P = unknown> {
 
   /** dst_confirm_neigh / neigh_confirm: upper layers saw forward progress. */
   confirm(ip: Ip4, ifindex: number, now: number): void {
-    const e = this.map.get(key(ip, ifindex));
+    const e = this.find(ip, ifindex);
     if (e) e.confirmed = now;
   }
 
@@ -625,7 +639,7 @@ export class NeighbourTable<P = unknown> {
 
   /** Find or create an entry (for ARP input paths: __neigh_lookup with creat). */
   lookupOrCreate(ip: Ip4, ifindex: number, now: number): NeighEntry<P> | undefined {
-    return this.map.get(key(ip, ifindex)) ?? this.create(ip, ifindex, now, false);
+    return this.find(ip, ifindex) ?? this.create(ip, ifindex, now, false);
   }
 
   /**
@@ -709,7 +723,7 @@ export class NeighbourTable<P = unknown> {
     router = false,
   ): NeighAction<P>[] {
     let flags = NEIGH_F.ADMIN | NEIGH_F.OVERRIDE;
-    let e = this.map.get(key(ip, ifindex));
+    let e = this.find(ip, ifindex);
     if (!e) {
       if (mode === 'change') throw new RtnlError('ENOENT');
       e = this.create(ip, ifindex, now, (state & NUD.PERMANENT) !== 0);
@@ -730,7 +744,7 @@ export class NeighbourTable<P = unknown> {
 
   /** neigh_delete: FAILED (releasing queued packets as failures), then removed. */
   adminDelete(ip: Ip4, ifindex: number, now: number): NeighAction<P>[] {
-    const e = this.map.get(key(ip, ifindex));
+    const e = this.find(ip, ifindex);
     if (!e) throw new RtnlError('ENOENT');
     const out = this.update(e, undefined, NUD.FAILED, NEIGH_F.OVERRIDE | NEIGH_F.ADMIN, now);
     this.remove(e);

@@ -49,6 +49,8 @@ export class Underlay extends Element {
   /** The NIC: the first port added (engine.addPort(underlay, cfg.nic)). */
   nicPort!: Port;
   private readonly tunnels: Tunnel[] = [];
+  /** Tunnels listen on more than one UDP port (checked per packet only then: a closure per packet costs). */
+  private mixedPorts = false;
   private readonly d = new Decoded();
   private readonly nicMac: number;
 
@@ -72,6 +74,7 @@ export class Underlay extends Element {
     hdr.hashSeed = this.cfg.hashSeed ?? 0;
     if (opt.remoteIp !== null) this.setNextHop(hdr, opt.remoteIp);
     this.tunnels.push({ port, opt, hdr });
+    if (opt.dstPort !== this.tunnels[0]!.opt.dstPort) this.mixedPorts = true;
   }
 
   private setNextHop(hdr: VxlanTunnel, remote: number): void {
@@ -119,7 +122,7 @@ export class Underlay extends Element {
     if (readMacNum(b, p) !== this.nicMac && !(b[p]! & 1)) return e.drop(pkt, this, 'not_for_us', 'destination MAC is not the NIC');
     // The UDP port the tunnels listen on (dst_port, 4789 unless configured).
     let port = this.tunnels.length ? this.tunnels[0]!.opt.dstPort : VXLAN_PORT;
-    if (this.tunnels.some((t) => t.opt.dstPort !== port) && decode(b, p, pkt.len, d) === 0 && this.tunnels.some((t) => t.opt.dstPort === d.dport)) port = d.dport;
+    if (this.mixedPorts && decode(b, p, pkt.len, d) === 0 && this.tunnels.some((t) => t.opt.dstPort === d.dport)) port = d.dport;
     const err = vxlanDecapCheck(b, p, pkt.len, d, port);
     if (err !== 0) {
       const name = decodeErrorName(err);
