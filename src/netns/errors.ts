@@ -27,7 +27,8 @@ export type Errno =
   | 'EACCES'
   | 'EADDRNOTAVAIL'
   | 'ENOBUFS'
-  | 'EPERM';
+  | 'EPERM'
+  | 'EXDEV';
 
 const STRERROR: Record<Errno, string> = {
   EEXIST: 'File exists',
@@ -42,6 +43,7 @@ const STRERROR: Record<Errno, string> = {
   EADDRNOTAVAIL: 'Cannot assign requested address',
   ENOBUFS: 'No buffer space available',
   EPERM: 'Operation not permitted',
+  EXDEV: 'Invalid cross-device link',
 };
 
 /** A kernel refusal. `message` reads as `ip` prints it. */

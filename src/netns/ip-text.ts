@@ -8,6 +8,7 @@ import { type Route } from './fib.js';
 import { formatAddrs, formatLink, parseAddrArgs, parseIpAddrShow } from './ip-addr-syntax.js';
 import { formatNeigh, formatProxyNeigh, parseNeighArgs, parseNeighLine, shownByDefault } from './ip-neigh-syntax.js';
 import { formatRoutes, parseRouteArgs, parseRouteLine, type ParsedRoute } from './ip-route-syntax.js';
+import { routeGet } from './ip-route-get.js';
 import { formatRules, parseRuleArgs, parseRuleLine } from './ip-rule-syntax.js';
 import { textLines, tokenize, matches } from './ip-tokens.js';
 import { RT_TABLE_LOCAL, RT_TABLE_MAIN, RTPROT_KERNEL, tableFromName } from './names.js';
@@ -264,9 +265,10 @@ export function runCommand<P>(ns: Netns<P>, command: string, now = 0, opts: Text
   i++;
   switch (obj) {
     case 'route': {
-      const verb = verbOf(toks[i], ['add', 'change', 'replace', 'prepend', 'append', 'delete', 'list', 'show']) ?? (toks[i] === undefined ? 'show' : undefined);
+      const verb = verbOf(toks[i], ['add', 'change', 'replace', 'prepend', 'append', 'delete', 'list', 'show', 'get']) ?? (toks[i] === undefined ? 'show' : undefined);
       if (!verb) throw fail(`unknown command '${toks[i]}'`);
       if (toks[i] !== undefined) i++;
+      if (verb === 'get') return routeGet(ns, rest(), no, opts.source);
       if (verb === 'list' || verb === 'show') {
         if (toks[i] === 'table' && toks[i + 1] !== undefined) {
           if (toks[i + 1] === 'all') return showRoutes(ns, 'all');

@@ -73,6 +73,9 @@ test('ip addr/link/route/rule/neigh inside namespaces', async () => {
   assert.ok(rule.stdout.includes('3232235777:\tfrom 192.168.1.1/24 lookup 3232235777'));
   const t = await run('ip', ['-n', QR, 'w07', 'route', 'show', 'table', '3232235777']);
   assert.match(t.stdout, /^default via 192\.168\.1\.6 dev qr-178fc8e2-fd/);
+  // The write-up's DVR hop: the VM's packet is routed back out of qr- to the SNAT port (table 3232235777).
+  const get = await run('ip', ['-n', QR, 'w07', 'route', 'get', '8.8.8.8', 'from', '192.168.1.7', 'iif', 'qr-178fc8e2-fd']);
+  assert.match(get.stdout, /^8\.8\.8\.8 from 192\.168\.1\.7 via 192\.168\.1\.6 dev qr-178fc8e2-fd table 3232235777 \n {4}cache (<redirect> )?iif qr-178fc8e2-fd \n$/);
   const neigh = await run('ip', ['-n', QR, 'w07', 'neigh']);
   assert.ok(neigh.stdout.includes('192.168.1.6 dev qr-178fc8e2-fd lladdr fa:16:3e:d1:d8:49 PERMANENT'));
   const addr = await run('ip', ['-n', SNAT, 'w02', 'addr']);
