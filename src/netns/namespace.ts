@@ -60,6 +60,12 @@ export class NetNamespace extends Element {
   /** VLAN sub-interfaces by parent port index, then VID. */
   private readonly vlans: (Map<number, IfBinding> | undefined)[] = [];
   private readonly byIfindex = new Map<number, IfBinding>();
+  /**
+   * The input ifindex of each packet held on an unresolved neighbour, for the
+   * host unreachable its failure sends. Keyed by pooled descriptors, so it
+   * never holds more than the pool's slots; a later hold overwrites.
+   */
+  private readonly heldIif = new Map<Packet, number>();
   /** ARP replies held back by proxy_delay. */
   private readonly delayed: { at: number; pkt: Packet; b: IfBinding }[] = [];
   /** icmp_ratelimit per destination (inet_peer rate_tokens, rate_last). */
@@ -250,7 +256,7 @@ export class NetNamespace extends Element {
         return this.forward(pkt, b, rt.oif, rt.nexthop, rt.mtu);
       case 'unreachable': {
         const reason: DropReason = rt.errno === 'ENETUNREACH' ? 'no_route' : 'unreachable_route';
-        if (rt.icmpCode !== undefined) this.icmpError(pkt, b, ICMP_DEST_UNREACH, rt.icmpCode, 0, false);
+        if (rt.icmpCode !== undefined) this.icmpError(pkt, b.iface.index, ICMP_DEST_UNREACH, rt.icmpCode, 0, false);
         return e.drop(pkt, this, reason, `route to ${ipToString(dst)}: ${rt.errno}${rt.icmpCode !== undefined ? `, ICMP unreachable code ${rt.icmpCode} sent` : ''}`);
       }
       default:
@@ -263,13 +269,13 @@ export class NetNamespace extends Element {
     const e = this.engine, buf = pkt.buf, l3 = pkt.off + ETH_HLEN;
     const ttl = buf[l3 + 8]!;
     if (ttl <= 1) {
-      this.icmpError(pkt, inB, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0, false);
+      this.icmpError(pkt, inB.iface.index, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0, false);
       return e.drop(pkt, this, 'ttl_exceeded', `TTL ${ttl}: ICMP time exceeded sent`);
     }
     const totLen = readU16(buf, l3 + 2);
     if (totLen > mtu) {
       if (readU16(buf, l3 + 6) & IP_DF) {
-        this.icmpError(pkt, inB, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, mtu & 0xffff, false);
+        this.icmpError(pkt, inB.iface.index, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, mtu & 0xffff, false);
         return e.drop(pkt, this, 'mtu_exceeded', `${totLen} > MTU ${mtu} with DF: ICMP fragmentation needed sent`);
       }
       return e.drop(pkt, this, 'frag_unsupported', `${totLen} > MTU ${mtu}: fragmentation is not emulated`);
@@ -279,7 +285,7 @@ export class NetNamespace extends Element {
     if (!out) return e.drop(pkt, this, 'no_route', 'output interface has no port');
     this.info.outIf = out.iface.name;
     if (!this.hook(pkt, 'forward', e.now) || !this.hook(pkt, 'postrouting', e.now)) return;
-    this.neighOut(pkt, out, nexthop);
+    this.neighOut(pkt, out, nexthop, inB.iface.index);
   }
 
   /** Delivery to this namespace's own stack (ip_local_deliver). */
@@ -294,11 +300,11 @@ export class NetNamespace extends Element {
     if (!unicast) return e.consume(pkt, this, 'broadcast delivered to the local stack');
     if (proto === IPPROTO_UDP) {
       // No socket listens in an emulated namespace: udp_rcv answers port unreachable.
-      this.icmpError(pkt, b, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, true);
+      this.icmpError(pkt, b.iface.index, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, true);
       return e.consume(pkt, this, `UDP to ${ipToString(info.dst)}:${info.dport}: no socket, ICMP port unreachable sent`);
     }
     if (proto === IPPROTO_TCP) return e.consume(pkt, this, `TCP to ${ipToString(info.dst)}:${info.dport}: no socket`);
-    this.icmpError(pkt, b, ICMP_DEST_UNREACH, ICMP_PROT_UNREACH, 0, true);
+    this.icmpError(pkt, b.iface.index, ICMP_DEST_UNREACH, ICMP_PROT_UNREACH, 0, true);
     return e.consume(pkt, this, `IP protocol ${proto}: ICMP protocol unreachable sent`);
   }
 
@@ -324,16 +330,17 @@ export class NetNamespace extends Element {
   }
 
   /**
-   * icmp_send: an error about the packet in `pkt` (received on `inB`), sent
-   * from this namespace. `local`: the offending packet was addressed to us.
+   * icmp_send: an error about the packet in `pkt` (received on ifindex
+   * `iif`, 0 if generated here), sent from this namespace. `local`: the
+   * offending packet was addressed to us.
    */
-  private icmpError(pkt: Packet, inB: IfBinding, type: number, code: number, info: number, local: boolean): void {
+  private icmpError(pkt: Packet, iif: number, type: number, code: number, info: number, local: boolean): void {
     const e = this.engine, buf = pkt.buf, l3 = pkt.off + ETH_HLEN;
     const ipLen = pkt.len - ETH_HLEN;
     if (!icmpErrorAllowed(buf, l3, ipLen)) return;
     const src = readU32(buf, l3 + 12), dst = readU32(buf, l3 + 16);
     if (src === 0 || (src >>> 28) === 0xe || src === 0xffffffff) return; // never to a non-unicast source
-    const rt = icmpErrorRoute(this.ns, { src, dst, tos: buf[l3 + 1]!, iif: inB.iface.index, local, mark: pkt.mark });
+    const rt = icmpErrorRoute(this.ns, { src, dst, tos: buf[l3 + 1]!, iif, local, mark: pkt.mark });
     if (rt.kind === 'error') return;
     if (!this.icmpAllowed(type, src, e.now)) {
       if (e.tracing) e.note(pkt, this, `icmp: ${icmpName(type, code)} to ${ipToString(src)} not sent: rate limited`);
@@ -373,7 +380,7 @@ export class NetNamespace extends Element {
     if (rt.kind === 'local' || !out) return e.consume(pkt, this, `to ${ipToString(info.dst)}: local`);
     if (e.tracing) e.note(pkt, this, `route (output): ${rt.fib ? fibText(rt.fib) : ''} -> ${out.iface.name} via ${ipToString(rt.nexthop)}`);
     if (!this.hook(pkt, 'postrouting', e.now)) return;
-    this.neighOut(pkt, out, rt.nexthop);
+    this.neighOut(pkt, out, rt.nexthop, 0);
   }
 
   /** Run a netfilter hook; false when the packet was dropped (it is then accounted for). */
@@ -394,14 +401,14 @@ export class NetNamespace extends Element {
     }
     if (v === VERDICT_REJECT && name !== 'output') {
       const inB = this.info.inIf ? this.byIfindex.get(this.ns.mustLink(this.info.inIf).index) : undefined;
-      if (inB && r.rejectWith && r.rejectWith.icmpType === ICMP_DEST_UNREACH) this.icmpError(pkt, inB, ICMP_DEST_UNREACH, r.rejectWith.icmpCode, 0, name === 'input');
+      if (inB && r.rejectWith && r.rejectWith.icmpType === ICMP_DEST_UNREACH) this.icmpError(pkt, inB.iface.index, ICMP_DEST_UNREACH, r.rejectWith.icmpCode, 0, name === 'input');
     }
     e.drop(pkt, this, r.reason === 'conntrack_invalid' ? 'conntrack_invalid' : 'netfilter_drop', why);
     return false;
   }
 
   /** neigh_output: send with the neighbour's MAC, or hold the packet and ARP for it. */
-  private neighOut(pkt: Packet, out: IfBinding, nexthop: number): void {
+  private neighOut(pkt: Packet, out: IfBinding, nexthop: number, iif: number): void {
     const e = this.engine, now = e.now;
     const mac = this.ns.neigh.resolveSend(nexthop, out.iface.index, now);
     if (mac >= 0) return this.sendTo(pkt, out, nexthop, mac);
@@ -410,6 +417,7 @@ export class NetNamespace extends Element {
     if (r.kind === 'send') return this.sendTo(pkt, out, nexthop, r.mac);
     if (r.kind === 'drop') return e.drop(pkt, this, r.reason === 'neigh_failed' ? 'neigh_failed' : 'neigh_queue_full', `neighbour ${ipToString(nexthop)} on ${out.iface.name}: ${r.reason}`);
     if (e.tracing) e.note(pkt, this, `neigh: ${ipToString(nexthop)} dev ${out.iface.name} unresolved: packet held`);
+    this.heldIif.set(pkt, iif);
     for (const old of r.dropped) e.drop(old, this, 'neigh_queue_full', 'pushed out of the unresolved queue');
     if (r.solicit) this.solicit(r.solicit, pkt);
   }
@@ -467,9 +475,9 @@ export class NetNamespace extends Element {
         }
       } else {
         for (const p of a.packets) {
-          // arp_error_report: ICMP host unreachable to the packet's source, then drop.
-          const inB = this.byIfindex.get(a.ifindex);
-          if (inB) this.icmpError(p, inB, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, 0, false);
+          // arp_error_report: ICMP host unreachable to the packet's source
+          // (its input interface is the one icmp_send considers), then drop.
+          this.icmpError(p, this.heldIif.get(p) ?? 0, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, 0, false);
           e.drop(p, this, 'neigh_failed', `neighbour ${ipToString(a.ip)} FAILED`);
         }
       }

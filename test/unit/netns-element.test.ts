@@ -126,6 +126,21 @@ test('no route: net unreachable; an unresolvable next hop: host unreachable afte
   assert.equal(e.pool.available, e.pool.slots);
 });
 
+test('host unreachable with icmp_errors_use_inbound_ifaddr comes from the interface the packet came in on', () => {
+  const { e, r, r1, frames, clock } = line();
+  r.ns.setSysctl('net.ipv4.icmp_errors_use_inbound_ifaddr', 1);
+  e.inject(e.pool.allocFrom(fromA({ dst: '10.0.2.99' }))!, r1);
+  for (let i = 0; i < 4; i++) {
+    clock.advance(1000);
+    e.tick();
+  }
+  const err = ipOut(frames, 'r1:out');
+  const d = new Decoded();
+  decode(err, 0, err.length, d);
+  assert.deepEqual([d.icmpType, d.icmpCode], [3, 1]);
+  assert.equal(d.src, ip('10.0.1.1'), 'r1 (input), not r2 (where ARP failed)');
+});
+
 test('iptables REJECT in FORWARD answers port unreachable; DROP counts under netfilter_drop', () => {
   const { e, r, r1, frames } = line();
   r.loadIptables('*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -p udp --dport 33434 -j REJECT\n-A FORWARD -p icmp -j DROP\nCOMMIT\n');
