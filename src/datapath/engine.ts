@@ -125,6 +125,7 @@ export class Engine {
 
   /** Send `pkt` out of `port`; ownership passes to the engine. */
   output(pkt: Packet, port: Port): void {
+    pkt.moves++;
     const v = this.stats.v;
     if (!port.up) {
       v[port.statsBase + TX_DROPPED]!++;
@@ -167,6 +168,7 @@ export class Engine {
   }
 
   drop(pkt: Packet, el: Element, reason: DropReason, text?: string): void {
+    pkt.moves++;
     this.stats.v[dropIndex(el.dropsBase, reason)]!++;
     const tr = this.tracer;
     if (tr && pkt.traceId) {
@@ -179,6 +181,7 @@ export class Engine {
 
   /** The packet ends at a local stack of `el` (an echo request answered, an ARP reply learned). */
   consume(pkt: Packet, el: Element, text: string): void {
+    pkt.moves++;
     this.consumed++;
     const tr = this.tracer;
     if (tr && pkt.traceId) tr.add({ kind: 'consume', branch: pkt.traceId, node: el.node, element: el.name, text });
@@ -277,11 +280,14 @@ export class Engine {
           lp.hopLeft = lp.every;
           t0 = performance.now();
         }
+        const moves = pkt.moves;
         try {
           el.receive(pkt, port);
         } catch (err) {
-          // A bug in an element must not take the worker down: count it.
-          if (pkt.slot >= 0) this.drop(pkt, el, 'internal_error', String(err));
+          // A bug in an element must not take the worker down: count it, and
+          // free the packet unless the element had already passed it on. (One
+          // it holds, e.g. on an unresolved neighbour, cannot be told apart.)
+          if (pkt.moves === moves) this.drop(pkt, el, 'internal_error', String(err));
           else this.stats.v[dropIndex(el.dropsBase, 'internal_error')]!++;
           if (process.env.DPEMU_DEBUG) console.error(err);
         }

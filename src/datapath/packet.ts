@@ -34,6 +34,12 @@ export class Packet {
   hops = 0;
   /** Length where the packet entered the OVS datapath: OpenFlow flows are credited with it, across patch ports too. */
   dpLen = 0;
+  /**
+   * Times the engine took this descriptor over (output, drop, consume). Its
+   * exception guard frees a packet only if the throwing element had not
+   * already passed it on: freeing a queued packet would deliver a free slot.
+   */
+  moves = 0;
 
   constructor(buf: Uint8Array) {
     this.buf = buf;
