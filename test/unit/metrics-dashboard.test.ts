@@ -1,10 +1,15 @@
 // configs/grafana-dashboard.json queries only documented metrics, and walks
-// the write-up's path in order with names from the seed topology. (Its PromQL
-// is run against a real Prometheus in test/e2e/prometheus-scrape.test.ts.)
+// the write-up's path in order with names from the seed topology; configs/
+// prometheus.yml is valid and scrapes the daemon where it listens by default.
+// (Both run against a real Prometheus scraping the daemon in
+// test/e2e/prometheus-daemon.test.ts.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
 import { CELL_METRICS, SCRAPE_METRICS, FLOW_METRICS } from '../../src/metrics/catalog.js';
+import { DEFAULT_METRICS_HOST, DEFAULT_METRICS_PORT } from '../../src/metrics/server.js';
 
 interface Panel { type: string; title: string; targets?: { expr: string; legendFormat?: string }[] }
 const dash = JSON.parse(readFileSync('configs/grafana-dashboard.json', 'utf8')) as { uid: string; panels: Panel[] };
@@ -38,4 +43,14 @@ test('per-stage rates and latency heatmaps follow the path, with the seed topolo
   const firstVisits = [...new Set(stages.slice(0, -1).map(([n, e]) => `${n}:${e}`))];
   assert.deepEqual(heat, firstVisits, 'one heatmap per element of the path, in the order the path first reaches it');
   assert.ok(dash.panels.some((p) => p.title === 'Drops by reason' && p.targets![0]!.expr.includes('sum by (reason)')));
+});
+
+test('configs/prometheus.yml passes promtool and scrapes the daemon\'s default metrics address', () => {
+  const r = spawnSync('promtool', ['check', 'config', 'configs/prometheus.yml'], { encoding: 'utf8' });
+  if (r.error) assert.fail(`promtool could not run (${r.error.message}): install it with scripts/ensure-test-deps.sh`);
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  const cfg = parse(readFileSync('configs/prometheus.yml', 'utf8')) as { scrape_configs: { job_name: string; metrics_path?: string; static_configs: { targets: string[] }[] }[] };
+  const job = cfg.scrape_configs.find((j) => j.job_name === 'dpemu')!;
+  assert.equal(job.metrics_path ?? '/metrics', '/metrics');
+  assert.deepEqual(job.static_configs.flatMap((s) => s.targets), [`${DEFAULT_METRICS_HOST}:${DEFAULT_METRICS_PORT}`]);
 });
