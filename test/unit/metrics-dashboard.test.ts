@@ -6,7 +6,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parse } from 'yaml';
 import { CELL_METRICS, SCRAPE_METRICS, FLOW_METRICS } from '../../src/metrics/catalog.js';
 import { DEFAULT_METRICS_HOST, DEFAULT_METRICS_PORT } from '../../src/metrics/server.js';
@@ -45,12 +47,31 @@ test('per-stage rates and latency heatmaps follow the path, with the seed topolo
   assert.ok(dash.panels.some((p) => p.title === 'Drops by reason' && p.targets![0]!.expr.includes('sum by (reason)')));
 });
 
-test('configs/prometheus.yml passes promtool and scrapes the daemon\'s default metrics address', () => {
-  const r = spawnSync('promtool', ['check', 'config', 'configs/prometheus.yml'], { encoding: 'utf8' });
-  if (r.error) assert.fail(`promtool could not run (${r.error.message}): install it with scripts/ensure-test-deps.sh`);
-  assert.equal(r.status, 0, r.stdout + r.stderr);
-  const cfg = parse(readFileSync('configs/prometheus.yml', 'utf8')) as { scrape_configs: { job_name: string; metrics_path?: string; static_configs: { targets: string[] }[] }[] };
-  const job = cfg.scrape_configs.find((j) => j.job_name === 'dpemu')!;
-  assert.equal(job.metrics_path ?? '/metrics', '/metrics');
-  assert.deepEqual(job.static_configs.flatMap((s) => s.targets), [`${DEFAULT_METRICS_HOST}:${DEFAULT_METRICS_PORT}`]);
+interface ScrapeJob { job_name: string; metrics_path?: string; params?: Record<string, string[]>; static_configs: { targets: string[] }[] }
+
+test('configs/prometheus.yml passes promtool, also with its per-flow job uncommented, and scrapes the daemon\'s default metrics address', () => {
+  const text = readFileSync('configs/prometheus.yml', 'utf8');
+  const tail = text.indexOf('# Uncomment to collect them');
+  assert.ok(tail > 0);
+  const uncommented = text.slice(0, tail) + text.slice(tail).replace(/^  # /gm, '  ');
+  const jobs = (t: string) => (parse(t) as { scrape_configs: ScrapeJob[] }).scrape_configs;
+  const dir = mkdtempSync(join(tmpdir(), 'dpe-promcfg-'));
+  try {
+    for (const t of [text, uncommented]) {
+      writeFileSync(join(dir, 'prometheus.yml'), t);
+      const r = spawnSync('promtool', ['check', 'config', join(dir, 'prometheus.yml')], { encoding: 'utf8' });
+      if (r.error) assert.fail(`promtool could not run (${r.error.message}): install it with scripts/ensure-test-deps.sh`);
+      assert.equal(r.status, 0, r.stdout + r.stderr);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const daemon = `${DEFAULT_METRICS_HOST}:${DEFAULT_METRICS_PORT}`;
+  const [job, flows] = jobs(uncommented);
+  assert.deepEqual(jobs(text), [job]);
+  assert.equal(job!.metrics_path ?? '/metrics', '/metrics');
+  assert.deepEqual(job!.static_configs.flatMap((s) => s.targets), [daemon]);
+  // The exporter adds per-flow counters for /metrics?flows=1.
+  assert.deepEqual(flows!.params, { flows: ['1'] });
+  assert.deepEqual(flows!.static_configs.flatMap((s) => s.targets), [daemon]);
 });
