@@ -101,9 +101,9 @@ test('a real Prometheus scrapes the running daemon: non-zero rates at every stag
   await d.waitLog((l) => l.msg === 'forwarding');
   const target = /Metrics: http:\/\/(\S+)\/metrics/.exec(await d.waitOut(/Metrics: /))![1]!;
 
-  // One echo first (ARP along the path; on a loaded machine a fresh daemon's first echo took 2-3 s, past what
-  // ping's 3 s neighbour resolution allows) while Prometheus starts, then echoes every 5 ms for as long as the
-  // test needs them. No -w: with a deadline, ping gives up at its first error.
+  // One echo first, while Prometheus starts: a fresh daemon's first echo took 1.7-2.8 s here under load (the
+  // VM's first ARP request for its gateway went unanswered, the kernel's retry 1 s later was answered). Then
+  // echoes every 5 ms for as long as the test needs them; no -w, with which ping gives up at its first error.
   const firstEcho = async (): Promise<string> => {
     let last = '';
     await until('a first echo through the daemon', deadline, async () => {

@@ -23,7 +23,7 @@ export function requirePrometheus(): void {
   }
 }
 
-export function freePort(): Promise<number> {
+function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);
@@ -34,7 +34,7 @@ export function freePort(): Promise<number> {
   });
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Poll `f` every 250 ms until it gives a value; fail with `log()` after `deadline` (epoch ms). */
 export async function until<T>(what: string, deadline: number, f: () => Promise<T | undefined>, log: () => string): Promise<T> {
