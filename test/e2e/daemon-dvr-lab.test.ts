@@ -5,30 +5,19 @@
 // deployment with the RFC 5737 addresses of the lab file.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { requireRoot } from '../helpers/root.js';
-import { KernelObjects, run, uniqueTag } from './lab-names.js';
-import { DaemonProcess, REPO } from './daemon-process.js';
+import { KernelObjects, run } from './lab-names.js';
+import { DaemonProcess } from './daemon-process.js';
+import { UniqueLab } from './lab-dvr.js';
 
-const tag = uniqueTag();
-const dir = mkdtempSync(join(tmpdir(), 'dpemu-e2e-'));
-const file = join(dir, 'lab.yaml');
-const names = { 'netns: dpe-vm': `netns: dpe-${tag}-vm`, 'netns: dpe-inet': `netns: dpe-${tag}-in`, 'dev: dpe-vm0': `dev: dpe${tag}v`, 'dev: dpe-inet0': `dev: dpe${tag}i` };
-const nsVm = `dpe-${tag}-vm`;
+const lab = new UniqueLab();
+const { tag, nsVm, nsInet } = lab;
 
 let d: DaemonProcess | null = null;
 after(() => {
   if (d && d.exitCode === null) d.child.kill('SIGKILL');
-  const objs = new KernelObjects();
-  objs.ownNetns(nsVm);
-  objs.ownNetns(`dpe-${tag}-in`);
-  objs.ownLink(`dpe${tag}v`);
-  objs.ownLink(`dpe${tag}i`);
-  objs.cleanup();
-  rmSync(dir, { recursive: true, force: true });
+  lab.cleanup();
 });
 
 /** A small echo server in the internet host's namespace: it answers what it gets and logs who sent it. */
@@ -48,13 +37,7 @@ setTimeout(() => { console.log('timeout, tcp-echoed ' + got); process.exit(1); }
 
 test('lab DVR path: ping and traceroute from the VM namespace to the internet host', { timeout: 60_000 }, async () => {
   requireRoot('dpemu run end-to-end tests');
-  let text = readFileSync(join(REPO, 'configs/lab-dvr-snat.yaml'), 'utf8');
-  for (const [from, to] of Object.entries(names)) {
-    assert.ok(text.includes(from), `the lab file has "${from}"`);
-    text = text.replaceAll(from, to);
-  }
-  writeFileSync(file, text);
-  d = new DaemonProcess([file, '--lab']);
+  d = new DaemonProcess([lab.file, '--lab']);
   await d.waitLog((l) => l.msg === 'forwarding');
 
   const ping = await run('ip', ['netns', 'exec', nsVm, 'ping', '-c', '3', '-i', '0.3', '-W', '2', '-n', '203.0.113.8'], 15_000);
@@ -62,7 +45,7 @@ test('lab DVR path: ping and traceroute from the VM namespace to the internet ho
 
   // A real tcpdump at both ends sees the write-up's first and last frames (ping -s 100: the write-up's 142 bytes),
   // modulo the RFC 5737 addresses: the VM sends to the qr- MAC, the internet host gets it from the SNAT address.
-  const dumps = [nsVm, `dpe-${tag}-in`].map((ns) => run('ip', ['netns', 'exec', ns, 'tcpdump', '-nnee', '-l', '-c', '2', '-i', 'eth0', 'icmp'], 15_000));
+  const dumps = [nsVm, nsInet].map((ns) => run('ip', ['netns', 'exec', ns, 'tcpdump', '-nnee', '-l', '-c', '2', '-i', 'eth0', 'icmp'], 15_000));
   await new Promise((r) => setTimeout(r, 1500)); // tcpdump attaches
   await run('ip', ['netns', 'exec', nsVm, 'ping', '-c', '1', '-s', '100', '-W', '2', '-n', '203.0.113.8'], 10_000);
   const [atVm, atInet] = await Promise.all(dumps);
@@ -82,7 +65,7 @@ test('lab DVR path: ping and traceroute from the VM namespace to the internet ho
   }
 
   // TCP (300 kB each way, then close) and UDP to a server on the internet host, which sees them from the SNAT address.
-  const server = spawn('ip', ['netns', 'exec', `dpe-${tag}-in`, process.execPath, '-e', ECHO_SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const server = spawn('ip', ['netns', 'exec', nsInet, process.execPath, '-e', ECHO_SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     let seen = '';
     server.stdout!.on('data', (b: Buffer) => (seen += b.toString()));

@@ -1,10 +1,17 @@
 // configs/grafana-dashboard.json queries only documented metrics, and walks
-// the write-up's path in order with names from the seed topology. (Its PromQL
-// is run against a real Prometheus in test/e2e/prometheus-scrape.test.ts.)
+// the write-up's path in order with names from the seed topology; configs/
+// prometheus.yml is valid and scrapes the daemon where it listens by default.
+// (Both run against a real Prometheus scraping the daemon in
+// test/e2e/prometheus-daemon.test.ts.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
 import { CELL_METRICS, SCRAPE_METRICS, FLOW_METRICS } from '../../src/metrics/catalog.js';
+import { DEFAULT_METRICS_HOST, DEFAULT_METRICS_PORT } from '../../src/metrics/server.js';
 
 interface Panel { type: string; title: string; targets?: { expr: string; legendFormat?: string }[] }
 const dash = JSON.parse(readFileSync('configs/grafana-dashboard.json', 'utf8')) as { uid: string; panels: Panel[] };
@@ -38,4 +45,33 @@ test('per-stage rates and latency heatmaps follow the path, with the seed topolo
   const firstVisits = [...new Set(stages.slice(0, -1).map(([n, e]) => `${n}:${e}`))];
   assert.deepEqual(heat, firstVisits, 'one heatmap per element of the path, in the order the path first reaches it');
   assert.ok(dash.panels.some((p) => p.title === 'Drops by reason' && p.targets![0]!.expr.includes('sum by (reason)')));
+});
+
+interface ScrapeJob { job_name: string; metrics_path?: string; params?: Record<string, string[]>; static_configs: { targets: string[] }[] }
+
+test('configs/prometheus.yml passes promtool, also with its per-flow job uncommented, and scrapes the daemon\'s default metrics address', () => {
+  const text = readFileSync('configs/prometheus.yml', 'utf8');
+  const tail = text.indexOf('# Uncomment to collect them');
+  assert.ok(tail > 0);
+  const uncommented = text.slice(0, tail) + text.slice(tail).replace(/^  # /gm, '  ');
+  const jobs = (t: string) => (parse(t) as { scrape_configs: ScrapeJob[] }).scrape_configs;
+  const dir = mkdtempSync(join(tmpdir(), 'dpe-promcfg-'));
+  try {
+    for (const t of [text, uncommented]) {
+      writeFileSync(join(dir, 'prometheus.yml'), t);
+      const r = spawnSync('promtool', ['check', 'config', join(dir, 'prometheus.yml')], { encoding: 'utf8' });
+      if (r.error) assert.fail(`promtool could not run (${r.error.message}): install it with scripts/ensure-test-deps.sh`);
+      assert.equal(r.status, 0, r.stdout + r.stderr);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const daemon = `${DEFAULT_METRICS_HOST}:${DEFAULT_METRICS_PORT}`;
+  const [job, flows] = jobs(uncommented);
+  assert.deepEqual(jobs(text), [job]);
+  assert.equal(job!.metrics_path ?? '/metrics', '/metrics');
+  assert.deepEqual(job!.static_configs.flatMap((s) => s.targets), [daemon]);
+  // The exporter adds per-flow counters for /metrics?flows=1.
+  assert.deepEqual(flows!.params, { flows: ['1'] });
+  assert.deepEqual(flows!.static_configs.flatMap((s) => s.targets), [daemon]);
 });
