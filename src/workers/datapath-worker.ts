@@ -17,7 +17,7 @@ import { Fabric } from '../tunnel/fabric.js';
 import { NetNamespace } from '../netns/namespace.js';
 import { conntrackList } from '../netfilter/index.js';
 import { Handoff } from '../datapath/handoff.js';
-import { HEADROOM, PacketPool, type Packet } from '../datapath/packet.js';
+import { PacketPool, type Packet } from '../datapath/packet.js';
 import { ManualClock, type Clock } from '../datapath/clock.js';
 import { dropIndex } from '../datapath/stats.js';
 import type { EdgeSink, Port } from '../datapath/element.js';
@@ -53,6 +53,7 @@ export function runWorker(init: WorkerInit): void {
     ? new ManualClock()
     : { now: ((origin) => () => performance.timeOrigin + performance.now() - origin)(init.clock) };
   const pool = new PacketPool(init.slots, init.slotSize, init.slab);
+  const slab32 = new Int32Array(init.slab);
   const emu = buildEmulator(t, { pool, clock, nodes: init.nodes, gateways: init.gateways });
   const engine = emu.engine;
 
@@ -71,7 +72,7 @@ export function runWorker(init: WorkerInit): void {
       sideNic[side] = null;
       const port = engine.addPort(fab, s.port);
       fab.attach(port, parseMacNum(s.mac)!, parseIpv4(s.nicIp)!, parseMacNum(s.nicMac)!);
-      engine.attachEdge(port, new HandoffSink(engine, outbound[w]!, side << HOP_BITS, wc, () => (pending[w] = 1)));
+      engine.attachEdge(port, new HandoffSink(engine, outbound[w]!, slab32, side << HOP_BITS, wc, () => (pending[w] = 1)));
     });
   }
 
@@ -80,7 +81,7 @@ export function runWorker(init: WorkerInit): void {
   const edgePorts: (Port | null)[] = t.edges.map((e, id) => {
     if (owner.get(e.port.node) !== init.index) return null;
     const p = engine.element(e.port.node, e.port.element)?.port(e.port.port) ?? null;
-    if (p && !p.peer && !p.edge) engine.attachEdge(p, new EdgeOut(engine, init.collect ? egress : null, id, wc));
+    if (p && !p.peer && !p.edge) engine.attachEdge(p, new EdgeOut(engine, init.collect ? egress : null, slab32, id, wc));
     return p;
   });
 
@@ -107,11 +108,12 @@ export function runWorker(init: WorkerInit): void {
     for (; n < BATCH; n++) {
       const i = ring.peek();
       if (i < 0) break;
-      const slot = w[i]!, len = w[i + 1]!, tag = w[i + 2]!;
+      const at = w[i]!, len = w[i + 1]!, tag = w[i + 2]!;
+      const slot = ib.ch.slotOf(at);
       const pkt = lent[slot]!;
       lent[slot] = null;
       ib.owed++;
-      pkt.off = slot * init.slotSize + HEADROOM;
+      pkt.off = at;
       pkt.len = len;
       const port = fromFabric ? sideNic[tag >>> HOP_BITS] : edgePorts[tag];
       if (fromFabric) pkt.hops = tag & ((1 << HOP_BITS) - 1);
@@ -234,6 +236,7 @@ class HandoffSink implements EdgeSink {
   constructor(
     private readonly engine: Engine,
     private readonly ch: Handoff,
+    private readonly slab32: Int32Array,
     private readonly tag: number,
     private readonly wc: Float64Array,
     private readonly rung: () => void,
@@ -241,7 +244,7 @@ class HandoffSink implements EdgeSink {
 
   emit(pkt: Packet, port: Port): void {
     const hops = pkt.hops < (1 << HOP_BITS) ? pkt.hops : (1 << HOP_BITS) - 1;
-    if (this.ch.send(pkt.buf, pkt.off, pkt.len, this.tag | hops)) {
+    if (this.ch.send(pkt.buf, this.slab32, pkt.off, pkt.len, this.tag | hops)) {
       this.wc[WC.HANDOFF_OUT]!++;
       this.rung();
     } else {
@@ -257,6 +260,7 @@ class EdgeOut implements EdgeSink {
   constructor(
     private readonly engine: Engine,
     private readonly ch: Handoff | null,
+    private readonly slab32: Int32Array,
     private readonly id: number,
     private readonly wc: Float64Array,
   ) {}
@@ -264,7 +268,7 @@ class EdgeOut implements EdgeSink {
   emit(pkt: Packet, port: Port): void {
     this.wc[WC.EDGE_OUT]!++;
     this.wc[WC.EDGE_OUT_BYTES]! += pkt.len;
-    if (this.ch && !this.ch.send(pkt.buf, pkt.off, pkt.len, this.id)) {
+    if (this.ch && !this.ch.send(pkt.buf, this.slab32, pkt.off, pkt.len, this.id)) {
       this.engine.stats.v[dropIndex(port.element.dropsBase, 'no_buffer')]!++;
     }
   }

@@ -16,7 +16,7 @@ import { resolve } from 'node:path';
 import { loadTopologyOrThrow } from '../topology/loader.js';
 import type { Topology } from '../topology/model.js';
 import { Handoff } from '../datapath/handoff.js';
-import { DEFAULT_SLOT_SIZE, HEADROOM } from '../datapath/packet.js';
+import { DEFAULT_SLOT_SIZE } from '../datapath/packet.js';
 import { spawnWorker, workerUrl } from '../io/spawn-worker.js';
 import { balancedAssignment, checkAssignment, defaultWorkerCount, type Assignment } from './partition.js';
 import { CTL, CTL_WORDS, WORKER_COUNTERS, WC, type ChannelSpec, type WorkerInit, type WorkerRequest } from './layout.js';
@@ -180,7 +180,7 @@ export class PartitionedDatapath {
   inject(node: string, port: string, frame: Uint8Array): boolean {
     const id = this.edge(node, port);
     const w = this.ownerOf(node);
-    if (!this.run[w]!.ingress.send(frame, 0, frame.length, id)) return false;
+    if (!this.run[w]!.ingress.send(frame, null, 0, frame.length, id)) return false;
     this.wake(w);
     return true;
   }
@@ -196,11 +196,10 @@ export class PartitionedDatapath {
     for (const r of this.run) {
       const ring = r.egress.data, w = ring.words, slab = r.egressSlab;
       for (let i = ring.peek(); i >= 0; i = ring.peek()) {
-        const slot = w[i]!, len = w[i + 1]!, id = w[i + 2]!;
-        const at = slot * DEFAULT_SLOT_SIZE + HEADROOM;
+        const at = w[i]!, len = w[i + 1]!, id = w[i + 2]!;
         this.collected[id]!.push(slab.slice(at, at + len));
         ring.release();
-        r.egress.lend(slot);
+        r.egress.lend(r.egress.slotOf(at));
         n++;
       }
     }
