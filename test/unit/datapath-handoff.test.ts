@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { Handoff } from '../../src/datapath/handoff.js';
 import { HEADROOM } from '../../src/datapath/packet.js';
 
-const SLOT = 256;
+const SLOT = 512;
 
 function channel(capacity: number): { h: Handoff; slab: Uint8Array } {
   const sab = new SharedArrayBuffer(capacity * SLOT);
