@@ -72,7 +72,7 @@ export function runWorker(init: WorkerInit): void {
       sideNic[side] = null;
       const port = engine.addPort(fab, s.port);
       fab.attach(port, parseMacNum(s.mac)!, parseIpv4(s.nicIp)!, parseMacNum(s.nicMac)!);
-      engine.attachEdge(port, new HandoffSink(engine, outbound[w]!, slab32, side << HOP_BITS, wc, () => (pending[w] = 1)));
+      engine.attachEdge(port, new HandoffSink(engine, outbound, w, slab32, side << HOP_BITS, wc, pending));
     });
   }
 
@@ -89,7 +89,7 @@ export function runWorker(init: WorkerInit): void {
   const lent: (Packet | null)[] = new Array(init.slots).fill(null);
   const fabricIn = init.inbound.map((c) => (c ? new Inbound(channel(c)) : null));
   const ingress = new Inbound(channel(init.ingress));
-  const inbound = [ingress, ...fabricIn.filter((x): x is Inbound => x !== null)];
+  let inbound = [ingress, ...fabricIn.filter((x): x is Inbound => x !== null)];
 
   const lend = (ib: Inbound): void => {
     while (ib.owed > 0) {
@@ -168,6 +168,21 @@ export function runWorker(init: WorkerInit): void {
       case 'replayStop':
         replay = null;
         return true;
+      case 'rewire': {
+        outbound[m.peer] = channel(m.outbound);
+        const old = fabricIn[m.peer]!;
+        while (drain(old, true) > 0); // what the dead worker sent before it died still arrives
+        for (let s = old.ch.free.shift(); s >= 0; s = old.ch.free.shift()) {
+          pool.free(lent[s]!);
+          lent[s] = null;
+        }
+        // A slot it had taken but not published is lost: at most one per channel, for the worker's life.
+        const ib = new Inbound(channel(m.inbound));
+        fabricIn[m.peer] = ib;
+        inbound = [ingress, ...fabricIn.filter((x): x is Inbound => x !== null)];
+        lend(ib);
+        return true;
+      }
     }
   };
   const messages = (): number => {
@@ -235,18 +250,21 @@ export function runWorker(init: WorkerInit): void {
 class HandoffSink implements EdgeSink {
   constructor(
     private readonly engine: Engine,
-    private readonly ch: Handoff,
+    /** Channels by worker: replaced when that worker is restarted. */
+    private readonly out: (Handoff | null)[],
+    private readonly to: number,
     private readonly slab32: Int32Array,
     private readonly tag: number,
     private readonly wc: Float64Array,
-    private readonly rung: () => void,
+    /** Set when the consumer may need waking at the end of the batch. */
+    private readonly pending: Uint8Array,
   ) {}
 
   emit(pkt: Packet, port: Port): void {
     const hops = pkt.hops < (1 << HOP_BITS) ? pkt.hops : (1 << HOP_BITS) - 1;
-    if (this.ch.send(pkt.buf, this.slab32, pkt.off, pkt.len, this.tag | hops)) {
+    if (this.out[this.to]!.send(pkt.buf, this.slab32, pkt.off, pkt.len, this.tag | hops)) {
       this.wc[WC.HANDOFF_OUT]!++;
-      this.rung();
+      this.pending[this.to] = 1;
     } else {
       // The other worker is behind: a full ring drops, as a NIC's does.
       this.wc[WC.HANDOFF_FULL]!++;

@@ -73,4 +73,6 @@ export type WorkerRequest =
   | { id: number; op: 'conntrack'; node: string; ns: string }
   | { id: number; op: 'drops' }
   | { id: number; op: 'replay'; edge: number; frames: Uint8Array[]; batch: number }
-  | { id: number; op: 'replayStop' };
+  | { id: number; op: 'replayStop' }
+  /** Worker `peer` was restarted: send to it on `outbound`, take its frames from `inbound` (the old ones are emptied and dropped). */
+  | { id: number; op: 'rewire'; peer: number; outbound: ChannelSpec; inbound: ChannelSpec };

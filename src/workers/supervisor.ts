@@ -67,9 +67,22 @@ export class PartitionedDatapath {
   private readonly counters: Float64Array;
   private readonly run: Running[] = [];
   /** Every channel, for settle(): data rings' head and tail. */
-  private readonly channels: Handoff[] = [];
+  private channels: Handoff[] = [];
   private nextId = 1;
-  private readonly waiting = new Map<number, { res: (v: unknown) => void; rej: (e: Error) => void }>();
+  private readonly waiting = new Map<number, { worker: number; res: (v: unknown) => void; rej: (e: Error) => void }>();
+  /** The last uncaught error of each worker's thread, if any. */
+  readonly lastError: (Error | undefined)[] = [];
+  /** Times each worker was restarted after it died. */
+  readonly restarts: number[];
+  private readonly onRestart: ((w: number) => void)[] = [];
+  private file = '';
+  private opts: PartitionOptions = { file: '' };
+  /** Slots of each channel; slots of each worker's slab. */
+  private cs = 0;
+  private slots = 0;
+  private slabs: SharedArrayBuffer[] = [];
+  /** fabric[i][j]: the channel from worker i to worker j, in j's slab. */
+  private fabric: (ChannelSpec | null)[][] = [];
   private pollTimer: NodeJS.Timeout | null = null;
   private stopped = false;
 
@@ -80,6 +93,7 @@ export class PartitionedDatapath {
     this.collected = t.edges.map(() => []);
     this.ctl = new Int32Array(new SharedArrayBuffer(workers * CTL_WORDS * 4));
     this.counters = new Float64Array(new SharedArrayBuffer(workers * WORKER_COUNTERS.length * 8));
+    this.restarts = new Array(workers).fill(0);
   }
 
   static async start(opts: PartitionOptions): Promise<PartitionedDatapath> {
@@ -94,72 +108,128 @@ export class PartitionedDatapath {
 
   private async spawnAll(file: string, opts: PartitionOptions): Promise<void> {
     const k = this.workers, cs = opts.channelSlots ?? DEFAULT_CHANNEL_SLOTS;
-    const slotSize = DEFAULT_SLOT_SIZE;
-    const t = this.topology;
+    this.file = file;
+    this.opts = opts;
+    this.cs = cs;
     // Each worker lends slots to k-1 fabric channels and the supervisor's ingress.
-    const slots = OWN_SLOTS + k * cs;
-    const slabs = Array.from({ length: k }, () => new SharedArrayBuffer(slots * slotSize));
-    const spec = (slab: SharedArrayBuffer, capacity = cs): ChannelSpec => ({ capacity, rings: new SharedArrayBuffer(Handoff.bytes(capacity)), slab, slotSize });
-    // fabric[i][j]: from worker i to worker j, in j's slab.
-    const fabric = slabs.map((_, i) => slabs.map((slab, j) => (i === j ? null : spec(slab))));
-    const owner = [...this.assignment.entries()];
+    this.slots = OWN_SLOTS + k * cs;
+    this.slabs = Array.from({ length: k }, () => new SharedArrayBuffer(this.slots * DEFAULT_SLOT_SIZE));
+    this.fabric = this.slabs.map((_, i) => this.slabs.map((slab, j) => (i === j ? null : this.spec(slab))));
     const ready: Promise<void>[] = [];
-    for (let i = 0; i < k; i++) {
-      const mine = owner.filter(([, w]) => w === i).map(([n]) => n);
-      const ingress = spec(slabs[i]!);
-      const egressSlab = new SharedArrayBuffer(cs * slotSize);
-      const egress = spec(egressSlab);
-      const { port1, port2 } = new MessageChannel();
-      const init: WorkerInit = {
-        index: i,
-        file,
-        nodes: mine.filter((n) => t.nodes.some((x) => x.name === n)),
-        gateways: mine.filter((n) => t.gateways.some((x) => x.name === n)),
-        owner,
-        slots,
-        slotSize,
-        slab: slabs[i]!,
-        ctl: this.ctl.buffer as SharedArrayBuffer,
-        counters: this.counters.buffer as SharedArrayBuffer,
-        inbound: fabric.map((row) => row[i]!),
-        outbound: fabric[i]!,
-        ingress,
-        egress,
-        collect: opts.collect ?? true,
-        clock: opts.clock === 'manual' ? 'manual' : performance.timeOrigin,
-        port: port2,
-      };
-      const thread = spawnWorker(workerUrl('datapath'), init, { transferList: [port2] });
-      const r: Running = {
-        thread,
-        port: port1,
-        ingress: new Handoff(cs, ingress.rings, ingress.slab, slotSize),
-        egress: new Handoff(cs, egress.rings, egress.slab, slotSize),
-        egressSlab: new Uint8Array(egressSlab),
-        exited: new Promise((res) => thread.once('exit', res)),
-      };
-      for (let s = 0; s < cs; s++) r.egress.lend(s); // the supervisor's egress slots never move
-      port1.on('message', (m: { id: number; result?: unknown; error?: string }) => {
-        const w = this.waiting.get(m.id);
-        if (!w) return;
-        this.waiting.delete(m.id);
-        if (m.error !== undefined) w.rej(new Error(m.error));
-        else w.res(m.result);
-      });
-      ready.push(new Promise((res, rej) => {
-        thread.once('error', rej);
-        thread.once('online', () => {
-          // Running once the worker has built its nodes and lent its slots.
-          const poll = (): void => (Atomics.load(this.ctl, i * CTL_WORDS + CTL.RUNNING) === 1 ? res() : void setTimeout(poll, 2));
-          poll();
-        });
-      }));
-      this.run.push(r);
-      this.channels.push(r.ingress, r.egress);
-    }
-    for (const row of fabric) for (const c of row) if (c) this.channels.push(new Handoff(c.capacity, c.rings, c.slab, slotSize));
+    for (let i = 0; i < k; i++) ready.push(this.spawn(i));
     await Promise.all(ready);
     if (opts.collect ?? true) this.pollTimer = setInterval(() => this.drainEgress(), 1);
+  }
+
+  private spec(slab: SharedArrayBuffer): ChannelSpec {
+    return { capacity: this.cs, rings: new SharedArrayBuffer(Handoff.bytes(this.cs)), slab, slotSize: DEFAULT_SLOT_SIZE };
+  }
+
+  /** Start worker i over the current slabs and channels; resolves once it runs its loop. */
+  private spawn(i: number): Promise<void> {
+    const t = this.topology, cs = this.cs, slotSize = DEFAULT_SLOT_SIZE;
+    const owner = [...this.assignment.entries()];
+    const mine = owner.filter(([, w]) => w === i).map(([n]) => n);
+    const ingress = this.spec(this.slabs[i]!);
+    const egressSlab = new SharedArrayBuffer(cs * slotSize);
+    const egress = this.spec(egressSlab);
+    const { port1, port2 } = new MessageChannel();
+    Atomics.store(this.ctl, i * CTL_WORDS + CTL.RUNNING, 0);
+    const init: WorkerInit = {
+      index: i,
+      file: this.file,
+      nodes: mine.filter((n) => t.nodes.some((x) => x.name === n)),
+      gateways: mine.filter((n) => t.gateways.some((x) => x.name === n)),
+      owner,
+      slots: this.slots,
+      slotSize,
+      slab: this.slabs[i]!,
+      ctl: this.ctl.buffer as SharedArrayBuffer,
+      counters: this.counters.buffer as SharedArrayBuffer,
+      inbound: this.fabric.map((row) => row[i]!),
+      outbound: this.fabric[i]!,
+      ingress,
+      egress,
+      collect: this.opts.collect ?? true,
+      clock: this.opts.clock === 'manual' ? 'manual' : performance.timeOrigin,
+      port: port2,
+    };
+    const thread = spawnWorker(workerUrl('datapath'), init, { transferList: [port2] });
+    // An uncaught error ends the thread; 'exit' follows and restarts it. Keep the last for the report.
+    thread.on('error', (e) => (this.lastError[i] = e));
+    const r: Running = {
+      thread,
+      port: port1,
+      ingress: new Handoff(cs, ingress.rings, ingress.slab, slotSize),
+      egress: new Handoff(cs, egress.rings, egress.slab, slotSize),
+      egressSlab: new Uint8Array(egressSlab),
+      exited: new Promise((res) => thread.once('exit', res)),
+    };
+    for (let s = 0; s < cs; s++) r.egress.lend(s); // the supervisor's egress slots never move
+    port1.on('message', (m: { id: number; result?: unknown; error?: string }) => {
+      const w = this.waiting.get(m.id);
+      if (!w) return;
+      this.waiting.delete(m.id);
+      if (m.error !== undefined) w.rej(new Error(m.error));
+      else w.res(m.result);
+    });
+    this.run[i] = r;
+    this.channels = [...this.run.flatMap((x) => [x.ingress, x.egress]), ...this.fabric.flat().filter((c): c is ChannelSpec => c !== null).map((c) => new Handoff(c.capacity, c.rings, c.slab, c.slotSize))];
+    void r.exited.then(() => this.exited(i, r));
+    return new Promise((res, rej) => {
+      thread.once('error', rej);
+      // Running once the worker has built its nodes and lent its slots.
+      const poll = (): void => (Atomics.load(this.ctl, i * CTL_WORDS + CTL.RUNNING) === 1 ? res() : void setTimeout(poll, 2));
+      poll();
+    });
+  }
+
+  /**
+   * A worker ended. When the datapath is not stopping, it died: start it
+   * again, on a fresh slab (the dead thread may have been writing into the
+   * old one) with fresh channels, after its peers switched to them. Frames in
+   * flight to or inside it are lost, as on a node that crashes; the nodes'
+   * learned state (conntrack, fdb, neighbours, learned flows) starts empty
+   * (no state survives the thread: see the report in the commit history).
+   */
+  private async exited(w: number, r: Running): Promise<void> {
+    if (this.stopped || this.run[w] !== r) return;
+    r.port.close();
+    for (const [id, x] of this.waiting) if (x.worker === w) {
+      this.waiting.delete(id);
+      x.rej(new Error(`worker ${w} died`));
+    }
+    this.slabs[w] = new SharedArrayBuffer(this.slots * DEFAULT_SLOT_SIZE);
+    for (let i = 0; i < this.workers; i++) {
+      if (i === w) continue;
+      this.fabric[i]![w] = this.spec(this.slabs[w]!);
+      this.fabric[w]![i] = this.spec(this.slabs[i]!);
+    }
+    const peers: Promise<unknown>[] = [];
+    for (let i = 0; i < this.workers; i++) {
+      if (i !== w) peers.push(this.request(i, { op: 'rewire', peer: w, outbound: this.fabric[i]![w]!, inbound: this.fabric[w]![i]! }));
+    }
+    await Promise.all(peers);
+    if (this.stopped) return;
+    await this.spawn(w);
+    this.restarts[w]!++;
+    for (const f of this.onRestart.splice(0)) f(w);
+  }
+
+  /** Resolves when worker `w` has been restarted after it died. */
+  restarted(w: number): Promise<void> {
+    return new Promise((res) => {
+      const f = (x: number): void => {
+        if (x === w) res();
+        else this.onRestart.push(f);
+      };
+      this.onRestart.push(f);
+    });
+  }
+
+  /** End worker `w`'s thread abruptly, as a crash would (tests, fault injection). */
+  async kill(w: number): Promise<void> {
+    await this.run[w]!.thread.terminate();
   }
 
   /** The index in topology.edges of NODE's edge port PORT. */
@@ -234,7 +304,7 @@ export class PartitionedDatapath {
   request<T>(w: number, req: Req): Promise<T> {
     if (this.stopped) return Promise.reject(new Error('datapath stopped'));
     const id = this.nextId++;
-    const p = new Promise<T>((res, rej) => this.waiting.set(id, { res: res as (v: unknown) => void, rej }));
+    const p = new Promise<T>((res, rej) => this.waiting.set(id, { worker: w, res: res as (v: unknown) => void, rej }));
     this.run[w]!.port.postMessage({ ...req, id });
     this.wake(w);
     return p;

@@ -139,3 +139,49 @@ test('stop() ends every worker even while one is asleep', async () => {
   await dp.stop();
   await assert.rejects(dp.conntrack(...SNAT), /stopped|closed/);
 });
+
+test('a worker killed mid-traffic is restarted; the other goes on and forwarding through it resumes', async () => {
+  const dp = await PartitionedDatapath.start({ file: FILE, assignment: new Map([['w07', 0], ['w02', 1]]), clock: 'manual' });
+  try {
+    const request = (sport: number, n = 0): Step => fromVm({ ip: { src: VM_IP, dst: '198.51.100.77', id: n }, udp: { sport, dport: 53, payload: 64 } });
+    const reply = (sport: number): Step => fromInternet({ ip: { src: '198.51.100.77', dst: SNAT_IP, ttl: 60 }, udp: { sport: 53, dport: sport, payload: 64 } });
+    const send = async (s: Step): Promise<void> => {
+      assert.ok(dp.inject(s.at[0], s.at[1], s.frame));
+      await dp.settle();
+    };
+    // At the VM's port, only what is addressed to the VM (br-int also floods unknown unicast there).
+    const toVm = (): number => dp.frames(...VM_EDGE).filter((f) => hex(f.subarray(0, 6)) === VM_MAC.replaceAll(':', '')).length;
+    await send(request(41000));
+    await send(reply(41000));
+    assert.equal(dp.frames(...ETH3).length, 1);
+    assert.equal(toVm(), 1);
+
+    // Mid-traffic: requests are in the rings and in w02's worker when it dies.
+    for (let i = 0; i < 200; i++) assert.ok(dp.inject(...VM_EDGE, request(41000, i + 1).frame));
+    const back = dp.restarted(1);
+    await dp.kill(1);
+    await back;
+    assert.equal(dp.restarts[1], 1);
+    await dp.settle();
+    assert.ok(dp.frames(...ETH3).length < 202, 'frames in flight to the dead worker are lost, as on a crashed node');
+
+    // w07's worker went on: qrouter answers the VM's ARP.
+    const arps = toVm();
+    await send({ at: VM_EDGE, frame: buildFrame({ src: VM_MAC, dst: 'ff:ff:ff:ff:ff:ff', arp: { sha: VM_MAC, spa: VM_IP, tpa: '192.168.1.1' } }) });
+    assert.equal(toVm(), arps + 1);
+
+    // Through the restarted worker: the request leaves SNATed at eth3 and the reply comes back to the VM.
+    const out = dp.frames(...ETH3).length, vm = toVm();
+    await send(request(41000, 999));
+    assert.equal(dp.frames(...ETH3).length, out + 1);
+    const f = dp.frames(...ETH3).at(-1)!;
+    assert.equal([...f.subarray(30, 34)].join('.'), SNAT_IP, 'source NATed to the SNAT address (after the VLAN tag)');
+    await send(reply(41000));
+    assert.equal(toVm(), vm + 1);
+    const ct = await dp.conntrack(...SNAT);
+    assert.equal(ct.length, 1, ct.join('\n'));
+    assert.match(ct[0]!, /sport=41000 dport=53 .*\[ASSURED\]|sport=41000 dport=53/);
+  } finally {
+    await dp.stop();
+  }
+});
