@@ -29,6 +29,14 @@ import { CTL, CTL_WORDS, HOP_BITS, WC, WORKER_COUNTERS, type ChannelSpec, type W
 const BATCH = 64;
 /** How long an idle worker sleeps before it looks at timers and messages again. */
 const NAP_MS = 50;
+/**
+ * Empty rounds before an idle worker sleeps (tens of µs of polling): a
+ * futex sleep and wake costs more than that, and a neighbour's next batch
+ * is usually that close.
+ */
+const IDLE_SPINS = 256;
+/** How long a replay waits for a full hand-off to drain. */
+const REPLAY_BACKOFF_MS = 0.02;
 /** Element timers (ageing, ARP, conntrack) run this often. */
 const TICK_MS = 100;
 
@@ -215,6 +223,7 @@ export function runWorker(init: WorkerInit): void {
   Atomics.store(ctl, base + CTL.RUNNING, 1);
   let nextTick = performance.now() + TICK_MS;
   let loops = 0;
+  let idle = 0;
   while (Atomics.load(ctl, base + CTL.STOP) === 0) {
     let work = drain(ingress, false);
     for (const ib of fabricIn) if (ib) work += drain(ib, true);
@@ -230,14 +239,18 @@ export function runWorker(init: WorkerInit): void {
         engine.tick();
       }
     }
-    if (work === 0) {
+    if (work !== 0) idle = 0;
+    else if (++idle >= IDLE_SPINS) {
+      idle = 0;
       // Sleep unless something arrived between the last look and SLEEPING=1
       // (producers read SLEEPING after publishing: one of the two sees the other).
       const bell = Atomics.load(ctl, base + CTL.BELL);
       Atomics.store(ctl, base + CTL.SLEEPING, 1);
       if (allEmpty() && Atomics.load(ctl, base + CTL.STOP) === 0) {
         wc[WC.IDLE_WAITS]!++;
-        Atomics.wait(ctl, base + CTL.BELL, bell, NAP_MS);
+        // A replay held back by a full hand-off is not woken when the consumer lends
+        // slots again: it looks again shortly instead.
+        Atomics.wait(ctl, base + CTL.BELL, bell, replay ? REPLAY_BACKOFF_MS : NAP_MS);
       }
       Atomics.store(ctl, base + CTL.SLEEPING, 0);
     }

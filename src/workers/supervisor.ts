@@ -190,7 +190,7 @@ export class PartitionedDatapath {
    * old one) with fresh channels, after its peers switched to them. Frames in
    * flight to or inside it are lost, as on a node that crashes; the nodes'
    * learned state (conntrack, fdb, neighbours, learned flows) starts empty
-   * (no state survives the thread: see the report in the commit history).
+   * (nothing serialises it out of a thread yet).
    */
   private async exited(w: number, r: Running): Promise<void> {
     if (this.stopped || this.run[w] !== r) return;
