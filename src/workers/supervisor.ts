@@ -40,13 +40,8 @@ const DEFAULT_CHANNEL_SLOTS = 1024;
 /** Slots of a worker's own slab beyond those it lends to channels. */
 const OWN_SLOTS = 4096;
 
-export interface EdgeFrame {
-  node: string;
-  port: string;
-  frame: Uint8Array;
-}
-
-type Req = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
+/** A request without its id (the supervisor numbers them). */
+type Req<R = WorkerRequest> = R extends unknown ? Omit<R, 'id'> : never;
 
 interface Running {
   thread: Worker;
