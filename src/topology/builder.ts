@@ -17,6 +17,8 @@ export interface BuildOptions extends EngineOptions {
   emulateHosts?: boolean;
   /** Build only these nodes (the rest of a multi-node file runs elsewhere). */
   nodes?: readonly string[];
+  /** Build only these gateways (default all: a node's daemon emulates the routers it is cabled to). */
+  gateways?: readonly string[];
 }
 
 export class Emulator {
@@ -155,7 +157,7 @@ export function buildEmulator(t: Topology, opts: BuildOptions = {}): Emulator {
     for (const ns of n.namespaces) buildIpStack(engine, n.name, ns.name, ns);
   }
 
-  for (const g of t.gateways) buildIpStack(engine, g.name, g.name, g);
+  for (const g of t.gateways) if (!opts.gateways || opts.gateways.includes(g.name)) buildIpStack(engine, g.name, g.name, g);
 
   if (t.fabric) {
     const fab = engine.add(new Fabric(t.fabric.name));

@@ -1,0 +1,306 @@
+// One datapath worker: it builds only its nodes of the topology and owns
+// their state outright, so both directions of a connection and both ends of
+// a learning exchange are handled here, with no locks and no shared tables.
+// Frames reach it through hand-off channels (src/datapath/handoff.ts): from
+// the supervisor at edge ports, and from other workers at the fabric, which
+// stands in every worker: a fabric side whose node lives elsewhere is a port
+// whose edge sink copies the routed frame (MAC rewrite and TTL already done,
+// as the fabric does them) to the owning worker; that worker injects it at
+// the node's NIC, where the fabric's cable would have delivered it.
+//
+// The loop runs each channel's batch to completion (an inject walks every
+// hop before it returns), then sleeps on its bell word when all are empty.
+import { receiveMessageOnPort } from 'node:worker_threads';
+import { loadTopologyOrThrow } from '../topology/loader.js';
+import { buildEmulator } from '../topology/builder.js';
+import { Fabric } from '../tunnel/fabric.js';
+import { NetNamespace } from '../netns/namespace.js';
+import { conntrackList } from '../netfilter/index.js';
+import { Handoff } from '../datapath/handoff.js';
+import { PacketPool, type Packet } from '../datapath/packet.js';
+import { ManualClock, type Clock } from '../datapath/clock.js';
+import { dropIndex } from '../datapath/stats.js';
+import type { EdgeSink, Port } from '../datapath/element.js';
+import type { Engine } from '../datapath/engine.js';
+import { parseMacNum, parseIpv4 } from '../wire/addr.js';
+import { CTL, CTL_WORDS, HOP_BITS, WC, WORKER_COUNTERS, type ChannelSpec, type WorkerInit, type WorkerRequest } from './layout.js';
+
+/** Entries taken from one channel before the next is looked at. */
+const BATCH = 64;
+/** How long an idle worker sleeps before it looks at timers and messages again. */
+const NAP_MS = 50;
+/**
+ * Empty rounds before an idle worker sleeps (tens of µs of polling): a
+ * futex sleep and wake costs more than that, and a neighbour's next batch
+ * is usually that close.
+ */
+const IDLE_SPINS = 256;
+/** How long a replay waits for a full hand-off to drain. */
+const REPLAY_BACKOFF_MS = 0.02;
+/** Element timers (ageing, ARP, conntrack) run this often. */
+const TICK_MS = 100;
+
+const channel = (c: ChannelSpec): Handoff => new Handoff(c.capacity, c.rings, c.slab, c.slotSize);
+
+/** A channel this worker consumes: the slots it lends, by slot number. */
+class Inbound {
+  /** Slots the producer may still be given. */
+  owed: number;
+  constructor(readonly ch: Handoff) {
+    this.owed = ch.capacity;
+  }
+}
+
+export function runWorker(init: WorkerInit): void {
+  const ctl = new Int32Array(init.ctl);
+  const base = init.index * CTL_WORDS;
+  const wc = new Float64Array(init.counters, init.index * WORKER_COUNTERS.length * 8, WORKER_COUNTERS.length);
+  const t = loadTopologyOrThrow(init.file);
+  const owner = new Map(init.owner);
+  const clock: Clock = init.clock === 'manual'
+    ? new ManualClock()
+    : { now: ((origin) => () => performance.timeOrigin + performance.now() - origin)(init.clock) };
+  const pool = new PacketPool(init.slots, init.slotSize, init.slab);
+  const slab32 = new Int32Array(init.slab);
+  const emu = buildEmulator(t, { pool, clock, nodes: init.nodes, gateways: init.gateways });
+  const engine = emu.engine;
+
+  // ---- outbound: the fabric sides of other workers' nodes --------------------
+  const outbound = init.outbound.map((c) => (c ? channel(c) : null));
+  const pending = new Uint8Array(outbound.length); // pushed since the consumer was last rung
+  const sideNic: (Port | null)[] = [];
+  const fab = t.fabric ? (engine.elements.find((e) => e instanceof Fabric && e.name === t.fabric!.name) as Fabric | undefined) : undefined;
+  if (t.fabric && fab) {
+    t.fabric.sides.forEach((s, side) => {
+      const w = owner.get(s.node)!;
+      if (w === init.index) {
+        sideNic[side] = fab.port(s.port)?.peer ?? null;
+        return;
+      }
+      sideNic[side] = null;
+      const port = engine.addPort(fab, s.port);
+      fab.attach(port, parseMacNum(s.mac)!, parseIpv4(s.nicIp)!, parseMacNum(s.nicMac)!);
+      engine.attachEdge(port, new HandoffSink(engine, outbound, w, slab32, side << HOP_BITS, wc, pending));
+    });
+  }
+
+  // ---- edges ------------------------------------------------------------------
+  const egress = channel(init.egress);
+  const edgePorts: (Port | null)[] = t.edges.map((e, id) => {
+    if (owner.get(e.port.node) !== init.index) return null;
+    const p = engine.element(e.port.node, e.port.element)?.port(e.port.port) ?? null;
+    if (p && !p.peer && !p.edge) engine.attachEdge(p, new EdgeOut(engine, init.collect ? egress : null, slab32, id, wc));
+    return p;
+  });
+
+  // ---- inbound ------------------------------------------------------------------
+  const lent: (Packet | null)[] = new Array(init.slots).fill(null);
+  const fabricIn = init.inbound.map((c) => (c ? new Inbound(channel(c)) : null));
+  const ingress = new Inbound(channel(init.ingress));
+  let inbound = [ingress, ...fabricIn.filter((x): x is Inbound => x !== null)];
+
+  const lend = (ib: Inbound): void => {
+    while (ib.owed > 0) {
+      const p = pool.alloc();
+      if (!p) return; // the slab is busy: lend the rest on a later round
+      lent[p.slot] = p;
+      ib.ch.lend(p.slot);
+      ib.owed--;
+    }
+  };
+
+  /** Take up to BATCH frames from `ib`; each is injected and runs to completion before its entry is released. */
+  const drain = (ib: Inbound, fromFabric: boolean): number => {
+    const ring = ib.ch.data, w = ring.words;
+    let n = 0;
+    for (; n < BATCH; n++) {
+      const i = ring.peek();
+      if (i < 0) break;
+      const at = w[i]!, len = w[i + 1]!, tag = w[i + 2]!;
+      const slot = ib.ch.slotOf(at);
+      const pkt = lent[slot]!;
+      lent[slot] = null;
+      ib.owed++;
+      pkt.off = at;
+      pkt.len = len;
+      const port = fromFabric ? sideNic[tag >>> HOP_BITS] : edgePorts[tag];
+      if (fromFabric) pkt.hops = tag & ((1 << HOP_BITS) - 1);
+      if (port) engine.inject(pkt, port);
+      else pool.free(pkt); // cannot happen with a consistent layout
+      ring.release();
+    }
+    if (fromFabric) wc[WC.HANDOFF_IN]! += n;
+    return n;
+  };
+
+  // ---- replay (a traffic source at an edge, for benchmarks) --------------------
+  let replay: { port: Port; frames: Uint8Array[]; batch: number; next: number } | null = null;
+  const replayStep = (): number => {
+    const r = replay!;
+    // Back-pressure instead of loss: only send what every hand-off can take.
+    for (const ch of outbound) if (ch && ch.free.size < r.batch) return 0;
+    const frames = r.frames, nf = frames.length;
+    let j = r.next, n = 0;
+    for (; n < r.batch; n++) {
+      const p = pool.allocFrom(frames[j]!);
+      if (!p) break;
+      engine.inject(p, r.port);
+      if (++j === nf) j = 0;
+    }
+    r.next = j;
+    wc[WC.REPLAYED]! += n;
+    return n;
+  };
+
+  const answer = (m: WorkerRequest): unknown => {
+    switch (m.op) {
+      case 'conntrack': {
+        const ns = engine.element(m.node, m.ns);
+        if (!(ns instanceof NetNamespace)) throw new Error(`no namespace ${m.ns} on ${m.node} in worker ${init.index}`);
+        return conntrackList(ns.nf.conntrack, engine.now);
+      }
+      case 'drops': {
+        const out: Record<string, number> = {};
+        engine.stats.desc.forEach((d, i) => {
+          const v = engine.stats.v[i]!;
+          if (d.name === 'drops' && v) out[`${d.labels.node}:${d.labels.element}:${d.labels.reason}`] = v;
+        });
+        return out;
+      }
+      case 'replay': {
+        const port = edgePorts[m.edge];
+        if (!port) throw new Error(`edge ${m.edge} is not owned by worker ${init.index}`);
+        replay = { port, frames: m.frames, batch: m.batch, next: 0 };
+        return true;
+      }
+      case 'replayStop':
+        replay = null;
+        return true;
+      case 'rewire': {
+        outbound[m.peer] = channel(m.outbound);
+        const old = fabricIn[m.peer]!;
+        while (drain(old, true) > 0); // what the dead worker sent before it died still arrives
+        for (let s = old.ch.free.shift(); s >= 0; s = old.ch.free.shift()) {
+          pool.free(lent[s]!);
+          lent[s] = null;
+        }
+        // A slot it had taken but not published is lost: at most one per channel, for the worker's life.
+        const ib = new Inbound(channel(m.inbound));
+        fabricIn[m.peer] = ib;
+        inbound = [ingress, ...fabricIn.filter((x): x is Inbound => x !== null)];
+        lend(ib);
+        return true;
+      }
+    }
+  };
+  const messages = (): number => {
+    let n = 0;
+    for (let msg = receiveMessageOnPort(init.port); msg; msg = receiveMessageOnPort(init.port), n++) {
+      const m = msg.message as WorkerRequest;
+      try {
+        init.port.postMessage({ id: m.id, result: answer(m) });
+      } catch (e) {
+        init.port.postMessage({ id: m.id, error: String((e as Error).message ?? e) });
+      }
+    }
+    return n;
+  };
+
+  const ring = (w: number): void => {
+    pending[w] = 0;
+    const b = w * CTL_WORDS;
+    if (Atomics.load(ctl, b + CTL.SLEEPING) === 1) {
+      Atomics.add(ctl, b + CTL.BELL, 1);
+      Atomics.notify(ctl, b + CTL.BELL);
+    }
+  };
+  const allEmpty = (): boolean => {
+    for (const ib of inbound) if (!ib.ch.data.empty) return false;
+    return true;
+  };
+
+  for (const ib of inbound) lend(ib);
+  Atomics.store(ctl, base + CTL.RUNNING, 1);
+  let nextTick = performance.now() + TICK_MS;
+  let loops = 0;
+  let idle = 0;
+  while (Atomics.load(ctl, base + CTL.STOP) === 0) {
+    let work = drain(ingress, false);
+    for (const ib of fabricIn) if (ib) work += drain(ib, true);
+    if (replay) work += replayStep();
+    for (const ib of inbound) if (ib.owed > 0) lend(ib);
+    for (let w = 0; w < pending.length; w++) if (pending[w]) ring(w);
+    if ((++loops & 255) === 0 || work === 0) {
+      wc[WC.LOOPS] = loops;
+      work += messages();
+      const now = performance.now();
+      if (now >= nextTick) {
+        nextTick = now + TICK_MS;
+        engine.tick();
+      }
+    }
+    if (work !== 0) idle = 0;
+    else if (++idle >= IDLE_SPINS) {
+      idle = 0;
+      // Sleep unless something arrived between the last look and SLEEPING=1
+      // (producers read SLEEPING after publishing: one of the two sees the other).
+      const bell = Atomics.load(ctl, base + CTL.BELL);
+      Atomics.store(ctl, base + CTL.SLEEPING, 1);
+      if (allEmpty() && Atomics.load(ctl, base + CTL.STOP) === 0) {
+        wc[WC.IDLE_WAITS]!++;
+        // A replay held back by a full hand-off is not woken when the consumer lends
+        // slots again: it looks again shortly instead.
+        Atomics.wait(ctl, base + CTL.BELL, bell, replay ? REPLAY_BACKOFF_MS : NAP_MS);
+      }
+      Atomics.store(ctl, base + CTL.SLEEPING, 0);
+    }
+  }
+  Atomics.store(ctl, base + CTL.RUNNING, 0);
+  init.port.close();
+}
+
+/** A fabric side whose node runs in another worker: copy the routed frame there. */
+class HandoffSink implements EdgeSink {
+  constructor(
+    private readonly engine: Engine,
+    /** Channels by worker: replaced when that worker is restarted. */
+    private readonly out: (Handoff | null)[],
+    private readonly to: number,
+    private readonly slab32: Int32Array,
+    private readonly tag: number,
+    private readonly wc: Float64Array,
+    /** Set when the consumer may need waking at the end of the batch. */
+    private readonly pending: Uint8Array,
+  ) {}
+
+  emit(pkt: Packet, port: Port): void {
+    const hops = pkt.hops < (1 << HOP_BITS) ? pkt.hops : (1 << HOP_BITS) - 1;
+    if (this.out[this.to]!.send(pkt.buf, this.slab32, pkt.off, pkt.len, this.tag | hops)) {
+      this.wc[WC.HANDOFF_OUT]!++;
+      this.pending[this.to] = 1;
+    } else {
+      // The other worker is behind: a full ring drops, as a NIC's does.
+      this.wc[WC.HANDOFF_FULL]!++;
+      this.engine.stats.v[dropIndex(port.element.dropsBase, 'no_buffer')]!++;
+    }
+  }
+}
+
+/** A frame leaves the emulator at an edge port: count it, and copy it to the supervisor when it collects. */
+class EdgeOut implements EdgeSink {
+  constructor(
+    private readonly engine: Engine,
+    private readonly ch: Handoff | null,
+    private readonly slab32: Int32Array,
+    private readonly id: number,
+    private readonly wc: Float64Array,
+  ) {}
+
+  emit(pkt: Packet, port: Port): void {
+    this.wc[WC.EDGE_OUT]!++;
+    this.wc[WC.EDGE_OUT_BYTES]! += pkt.len;
+    if (this.ch && !this.ch.send(pkt.buf, this.slab32, pkt.off, pkt.len, this.id)) {
+      this.engine.stats.v[dropIndex(port.element.dropsBase, 'no_buffer')]!++;
+    }
+  }
+}

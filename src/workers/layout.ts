@@ -1,0 +1,78 @@
+// What the supervisor hands a datapath worker (workerData) and the words
+// both sides read: everything is SharedArrayBuffers, so the supervisor keeps
+// reading counters and control words while the worker runs, and after it dies.
+import type { MessagePort } from 'node:worker_threads';
+
+/** One hand-off channel (src/datapath/handoff.ts): its rings and the consumer's slab. */
+export interface ChannelSpec {
+  capacity: number;
+  rings: SharedArrayBuffer;
+  slab: SharedArrayBuffer;
+  slotSize: number;
+}
+
+export interface WorkerInit {
+  index: number;
+  file: string;
+  /** Nodes and gateways this worker builds and owns. */
+  nodes: string[];
+  gateways: string[];
+  /** Every node and gateway -> owning worker. */
+  owner: [string, number][];
+  slots: number;
+  slotSize: number;
+  /** This worker's packet slab (the supervisor writes injected frames into lent slots of it). */
+  slab: SharedArrayBuffer;
+  ctl: SharedArrayBuffer;
+  counters: SharedArrayBuffer;
+  /** Fabric hand-offs, indexed by the other worker (null for itself). */
+  inbound: (ChannelSpec | null)[];
+  outbound: (ChannelSpec | null)[];
+  /** Supervisor -> worker frames at edge ports (tag: edge index in topology.edges). */
+  ingress: ChannelSpec;
+  /** Worker -> supervisor frames leaving at edge ports, when collected. */
+  egress: ChannelSpec;
+  /** Copy frames leaving at edges to the supervisor (else only count them). */
+  collect: boolean;
+  /** 'manual': emulated time stands at 0 (tests); else the supervisor's performance.timeOrigin. */
+  clock: 'manual' | number;
+  port: MessagePort;
+}
+
+// Control words, CTL_WORDS per worker at index*CTL_WORDS.
+export const CTL_WORDS = 4;
+export const CTL = {
+  /** Set to 1 by the supervisor: leave the loop. */
+  STOP: 0,
+  /** Bumped (and notified) by whoever wants a sleeping worker to look again. */
+  BELL: 1,
+  /** 1 while the worker is (about to be) asleep on BELL. */
+  SLEEPING: 2,
+  /** 1 once the worker runs its loop. */
+  RUNNING: 3,
+} as const;
+
+// Per-worker counters (Float64), WORKER_COUNTERS.length per worker.
+export const WORKER_COUNTERS = ['replayed', 'handoff_out', 'handoff_in', 'handoff_full', 'edge_out', 'edge_out_bytes', 'loops', 'idle_waits'] as const;
+export const WC = {
+  REPLAYED: 0,
+  HANDOFF_OUT: 1,
+  HANDOFF_IN: 2,
+  HANDOFF_FULL: 3,
+  EDGE_OUT: 4,
+  EDGE_OUT_BYTES: 5,
+  LOOPS: 6,
+  IDLE_WAITS: 7,
+} as const;
+
+/** Hops travel with a frame across workers in the tag's low bits (MAX_HOPS is 256). */
+export const HOP_BITS = 9;
+
+/** Requests over the worker's MessagePort, and their answers ({ id, result } or { id, error }). */
+export type WorkerRequest =
+  | { id: number; op: 'conntrack'; node: string; ns: string }
+  | { id: number; op: 'drops' }
+  | { id: number; op: 'replay'; edge: number; frames: Uint8Array[]; batch: number }
+  | { id: number; op: 'replayStop' }
+  /** Worker `peer` was restarted: send to it on `outbound`, take its frames from `inbound` (the old ones are emptied and dropped). */
+  | { id: number; op: 'rewire'; peer: number; outbound: ChannelSpec; inbound: ChannelSpec };

@@ -1,0 +1,347 @@
+// The partitioned datapath: N worker threads, each owning a group of nodes
+// (src/workers/partition.ts), joined by hand-off channels where the fabric
+// joins the nodes. The supervisor (the thread that starts it) injects frames
+// at edge ports and collects the frames that leave at them, through the same
+// channels, and answers for the whole: settle() waits until no frame is in
+// flight anywhere, stop() ends every worker.
+//
+// Plain worker_threads, not piscina: a datapath worker is one loop that runs
+// for the daemon's life and owns node state, so work must go to the owner of
+// a node, never to whichever thread is idle, and a worker is addressed (and
+// restarted) by index. piscina's queue and load balancing are what this must
+// not have, and its per-task cost (25-35 µs here) buys nothing for one task
+// per thread; nor does it start TypeScript entries (src/io/spawn-worker.ts).
+import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
+import { resolve } from 'node:path';
+import { loadTopologyOrThrow } from '../topology/loader.js';
+import type { Topology } from '../topology/model.js';
+import { Handoff } from '../datapath/handoff.js';
+import { DEFAULT_SLOT_SIZE } from '../datapath/packet.js';
+import { spawnWorker, workerUrl } from '../io/spawn-worker.js';
+import { balancedAssignment, checkAssignment, defaultWorkerCount, type Assignment } from './partition.js';
+import { CTL, CTL_WORDS, WORKER_COUNTERS, WC, type ChannelSpec, type WorkerInit, type WorkerRequest } from './layout.js';
+
+export interface PartitionOptions {
+  /** Topology file (each worker loads it itself). */
+  file: string;
+  /** Worker count (default: defaultWorkerCount()); capped at the number of node groups. */
+  workers?: number;
+  /** Node -> worker, instead of the balanced default. */
+  assignment?: Assignment;
+  /** Copy frames leaving at edges back to the supervisor (default true); off, they are only counted. */
+  collect?: boolean;
+  /** 'manual' keeps emulated time at 0 (differential tests); default: the wall clock. */
+  clock?: 'manual' | 'wall';
+  /** Slots of each hand-off channel (a power of two). */
+  channelSlots?: number;
+}
+
+const DEFAULT_CHANNEL_SLOTS = 1024;
+/** Slots of a worker's own slab beyond those it lends to channels. */
+const OWN_SLOTS = 4096;
+
+/** A request without its id (the supervisor numbers them). */
+type Req<R = WorkerRequest> = R extends unknown ? Omit<R, 'id'> : never;
+
+interface Running {
+  thread: Worker;
+  port: MessagePort;
+  ingress: Handoff;
+  egress: Handoff;
+  egressSlab: Uint8Array;
+  exited: Promise<number>;
+}
+
+export class PartitionedDatapath {
+  readonly topology: Topology;
+  readonly assignment: Assignment;
+  readonly workers: number;
+  /** Frames collected per edge (index in topology.edges), in the order they left. */
+  readonly collected: Uint8Array[][];
+  private readonly ctl: Int32Array;
+  private readonly counters: Float64Array;
+  private readonly run: Running[] = [];
+  /** Every channel, for settle(): data rings' head and tail. */
+  private channels: Handoff[] = [];
+  private nextId = 1;
+  private readonly waiting = new Map<number, { worker: number; res: (v: unknown) => void; rej: (e: Error) => void }>();
+  /** The last uncaught error of each worker's thread, if any. */
+  readonly lastError: (Error | undefined)[] = [];
+  /** Times each worker was restarted after it died. */
+  readonly restarts: number[];
+  private readonly onRestart: ((w: number) => void)[] = [];
+  private file = '';
+  private opts: PartitionOptions = { file: '' };
+  /** Slots of each channel; slots of each worker's slab. */
+  private cs = 0;
+  private slots = 0;
+  private slabs: SharedArrayBuffer[] = [];
+  /** fabric[i][j]: the channel from worker i to worker j, in j's slab. */
+  private fabric: (ChannelSpec | null)[][] = [];
+  private pollTimer: NodeJS.Timeout | null = null;
+  private stopped = false;
+
+  private constructor(t: Topology, a: Assignment, workers: number) {
+    this.topology = t;
+    this.assignment = a;
+    this.workers = workers;
+    this.collected = t.edges.map(() => []);
+    this.ctl = new Int32Array(new SharedArrayBuffer(workers * CTL_WORDS * 4));
+    this.counters = new Float64Array(new SharedArrayBuffer(workers * WORKER_COUNTERS.length * 8));
+    this.restarts = new Array(workers).fill(0);
+  }
+
+  static async start(opts: PartitionOptions): Promise<PartitionedDatapath> {
+    const file = resolve(opts.file);
+    const t = loadTopologyOrThrow(file);
+    const a = opts.assignment ?? balancedAssignment(t, opts.workers ?? defaultWorkerCount());
+    const k = checkAssignment(t, a);
+    const dp = new PartitionedDatapath(t, a, k);
+    await dp.spawnAll(file, opts);
+    return dp;
+  }
+
+  private async spawnAll(file: string, opts: PartitionOptions): Promise<void> {
+    const k = this.workers, cs = opts.channelSlots ?? DEFAULT_CHANNEL_SLOTS;
+    this.file = file;
+    this.opts = opts;
+    this.cs = cs;
+    // Each worker lends slots to k-1 fabric channels and the supervisor's ingress.
+    this.slots = OWN_SLOTS + k * cs;
+    this.slabs = Array.from({ length: k }, () => new SharedArrayBuffer(this.slots * DEFAULT_SLOT_SIZE));
+    this.fabric = this.slabs.map((_, i) => this.slabs.map((slab, j) => (i === j ? null : this.spec(slab))));
+    const ready: Promise<void>[] = [];
+    for (let i = 0; i < k; i++) ready.push(this.spawn(i));
+    await Promise.all(ready);
+    if (opts.collect ?? true) this.pollTimer = setInterval(() => this.drainEgress(), 1);
+  }
+
+  private spec(slab: SharedArrayBuffer): ChannelSpec {
+    return { capacity: this.cs, rings: new SharedArrayBuffer(Handoff.bytes(this.cs)), slab, slotSize: DEFAULT_SLOT_SIZE };
+  }
+
+  /** Start worker i over the current slabs and channels; resolves once it runs its loop. */
+  private spawn(i: number): Promise<void> {
+    const t = this.topology, cs = this.cs, slotSize = DEFAULT_SLOT_SIZE;
+    const owner = [...this.assignment.entries()];
+    const mine = owner.filter(([, w]) => w === i).map(([n]) => n);
+    const ingress = this.spec(this.slabs[i]!);
+    const egressSlab = new SharedArrayBuffer(cs * slotSize);
+    const egress = this.spec(egressSlab);
+    const { port1, port2 } = new MessageChannel();
+    Atomics.store(this.ctl, i * CTL_WORDS + CTL.RUNNING, 0);
+    const init: WorkerInit = {
+      index: i,
+      file: this.file,
+      nodes: mine.filter((n) => t.nodes.some((x) => x.name === n)),
+      gateways: mine.filter((n) => t.gateways.some((x) => x.name === n)),
+      owner,
+      slots: this.slots,
+      slotSize,
+      slab: this.slabs[i]!,
+      ctl: this.ctl.buffer as SharedArrayBuffer,
+      counters: this.counters.buffer as SharedArrayBuffer,
+      inbound: this.fabric.map((row) => row[i]!),
+      outbound: this.fabric[i]!,
+      ingress,
+      egress,
+      collect: this.opts.collect ?? true,
+      clock: this.opts.clock === 'manual' ? 'manual' : performance.timeOrigin,
+      port: port2,
+    };
+    const thread = spawnWorker(workerUrl('datapath'), init, { transferList: [port2] });
+    // An uncaught error ends the thread; 'exit' follows and restarts it. Keep the last for the report.
+    thread.on('error', (e) => (this.lastError[i] = e));
+    const r: Running = {
+      thread,
+      port: port1,
+      ingress: new Handoff(cs, ingress.rings, ingress.slab, slotSize),
+      egress: new Handoff(cs, egress.rings, egress.slab, slotSize),
+      egressSlab: new Uint8Array(egressSlab),
+      exited: new Promise((res) => thread.once('exit', res)),
+    };
+    for (let s = 0; s < cs; s++) r.egress.lend(s); // the supervisor's egress slots never move
+    port1.on('message', (m: { id: number; result?: unknown; error?: string }) => {
+      const w = this.waiting.get(m.id);
+      if (!w) return;
+      this.waiting.delete(m.id);
+      if (m.error !== undefined) w.rej(new Error(m.error));
+      else w.res(m.result);
+    });
+    this.run[i] = r;
+    this.channels = [...this.run.flatMap((x) => [x.ingress, x.egress]), ...this.fabric.flat().filter((c): c is ChannelSpec => c !== null).map((c) => new Handoff(c.capacity, c.rings, c.slab, c.slotSize))];
+    void r.exited.then(() => this.exited(i, r));
+    return new Promise((res, rej) => {
+      thread.once('error', rej);
+      // Running once the worker has built its nodes and lent its slots.
+      const poll = (): void => (Atomics.load(this.ctl, i * CTL_WORDS + CTL.RUNNING) === 1 ? res() : void setTimeout(poll, 2));
+      poll();
+    });
+  }
+
+  /**
+   * A worker ended. When the datapath is not stopping, it died: start it
+   * again, on a fresh slab (the dead thread may have been writing into the
+   * old one) with fresh channels, after its peers switched to them. Frames in
+   * flight to or inside it are lost, as on a node that crashes; the nodes'
+   * learned state (conntrack, fdb, neighbours, learned flows) starts empty
+   * (nothing serialises it out of a thread yet).
+   */
+  private async exited(w: number, r: Running): Promise<void> {
+    if (this.stopped || this.run[w] !== r) return;
+    r.port.close();
+    for (const [id, x] of this.waiting) if (x.worker === w) {
+      this.waiting.delete(id);
+      x.rej(new Error(`worker ${w} died`));
+    }
+    this.slabs[w] = new SharedArrayBuffer(this.slots * DEFAULT_SLOT_SIZE);
+    for (let i = 0; i < this.workers; i++) {
+      if (i === w) continue;
+      this.fabric[i]![w] = this.spec(this.slabs[w]!);
+      this.fabric[w]![i] = this.spec(this.slabs[i]!);
+    }
+    const peers: Promise<unknown>[] = [];
+    for (let i = 0; i < this.workers; i++) {
+      if (i !== w) peers.push(this.request(i, { op: 'rewire', peer: w, outbound: this.fabric[i]![w]!, inbound: this.fabric[w]![i]! }));
+    }
+    await Promise.all(peers);
+    if (this.stopped) return;
+    await this.spawn(w);
+    this.restarts[w]!++;
+    for (const f of this.onRestart.splice(0)) f(w);
+  }
+
+  /** Resolves when worker `w` has been restarted after it died. */
+  restarted(w: number): Promise<void> {
+    return new Promise((res) => {
+      const f = (x: number): void => {
+        if (x === w) res();
+        else this.onRestart.push(f);
+      };
+      this.onRestart.push(f);
+    });
+  }
+
+  /** End worker `w`'s thread abruptly, as a crash would (tests, fault injection). */
+  async kill(w: number): Promise<void> {
+    await this.run[w]!.thread.terminate();
+  }
+
+  /** The index in topology.edges of NODE's edge port PORT. */
+  edge(node: string, port: string): number {
+    const i = this.topology.edges.findIndex((e) => e.port.node === node && e.port.port === port);
+    if (i < 0) throw new Error(`no edge port ${port} on ${node}`);
+    return i;
+  }
+
+  /** Which worker owns `node`. */
+  ownerOf(node: string): number {
+    const w = this.assignment.get(node);
+    if (w === undefined) throw new Error(`unknown node ${node}`);
+    return w;
+  }
+
+  /** Hand `frame` to the worker owning the edge; false when its ingress is full (retry after settle()). */
+  inject(node: string, port: string, frame: Uint8Array): boolean {
+    const id = this.edge(node, port);
+    const w = this.ownerOf(node);
+    if (!this.run[w]!.ingress.send(frame, null, 0, frame.length, id)) return false;
+    this.wake(w);
+    return true;
+  }
+
+  private wake(w: number): void {
+    Atomics.add(this.ctl, w * CTL_WORDS + CTL.BELL, 1);
+    Atomics.notify(this.ctl, w * CTL_WORDS + CTL.BELL);
+  }
+
+  /** Move frames the workers copied out at edges into `collected`. */
+  private drainEgress(): number {
+    let n = 0;
+    for (const r of this.run) {
+      const ring = r.egress.data, w = ring.words, slab = r.egressSlab;
+      for (let i = ring.peek(); i >= 0; i = ring.peek()) {
+        const at = w[i]!, len = w[i + 1]!, id = w[i + 2]!;
+        this.collected[id]!.push(slab.slice(at, at + len));
+        ring.release();
+        r.egress.lend(r.egress.slotOf(at));
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Frames collected at NODE's edge PORT so far, oldest first. */
+  frames(node: string, port: string): Uint8Array[] {
+    return this.collected[this.edge(node, port)]!;
+  }
+
+  /**
+   * Resolve once no frame is in flight: every channel empty, twice in a row
+   * with no channel's tail moved in between (a worker releases an entry only
+   * after the frame's whole walk, so an empty ring is not being worked on).
+   */
+  async settle(timeoutMs = 5000): Promise<void> {
+    const end = performance.now() + timeoutMs;
+    let last = '';
+    for (;;) {
+      this.drainEgress();
+      const snap = this.channels.map((c) => `${c.data.words[0]}/${Atomics.load(c.data.words, 1)}`).join(',');
+      const empty = this.channels.every((c) => c.data.empty);
+      if (empty && snap === last) return;
+      last = empty ? snap : '';
+      if (performance.now() > end) throw new Error('datapath did not settle');
+      await new Promise((r) => setTimeout(r, 1));
+    }
+  }
+
+  /** Ask worker `w` (answered between batches). */
+  request<T>(w: number, req: Req): Promise<T> {
+    if (this.stopped) return Promise.reject(new Error('datapath stopped'));
+    const id = this.nextId++;
+    const p = new Promise<T>((res, rej) => this.waiting.set(id, { worker: w, res: res as (v: unknown) => void, rej }));
+    this.run[w]!.port.postMessage({ ...req, id });
+    this.wake(w);
+    return p;
+  }
+
+  /** conntrack -L of namespace NS on NODE, from the worker that owns it. */
+  conntrack(node: string, ns: string): Promise<string[]> {
+    return this.request(this.ownerOf(node), { op: 'conntrack', node, ns });
+  }
+
+  /** Non-zero drop counters of all workers, `node:element:reason` -> count. */
+  async drops(): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (let w = 0; w < this.workers; w++) {
+      for (const [k, v] of Object.entries(await this.request<Record<string, number>>(w, { op: 'drops' }))) out[k] = (out[k] ?? 0) + v;
+    }
+    return out;
+  }
+
+  /** Worker `w`'s counter `name` (layout.ts WORKER_COUNTERS). */
+  counter(w: number, name: keyof typeof WC): number {
+    return this.counters[w * WORKER_COUNTERS.length + WC[name]]!;
+  }
+
+  /** Frames that left at edges, all workers. */
+  get edgeOut(): number {
+    let s = 0;
+    for (let w = 0; w < this.workers; w++) s += this.counter(w, 'EDGE_OUT');
+    return s;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    this.pollTimer = null;
+    for (let w = 0; w < this.workers; w++) {
+      Atomics.store(this.ctl, w * CTL_WORDS + CTL.STOP, 1);
+      this.wake(w);
+    }
+    await Promise.all(this.run.map((r) => r.exited));
+    for (const r of this.run) r.port.close();
+    for (const { rej } of this.waiting.values()) rej(new Error('datapath stopped'));
+    this.waiting.clear();
+  }
+}
