@@ -257,7 +257,7 @@ export class Subtable<R extends ClsRule> {
       if (t === 0) continue;
       let s = t & m;
       while (slots[s * stride] !== 0) s = (s + 1) & m;
-      slots.set(old.subarray(b, b + stride), s * stride);
+      for (let i = 0; i < stride; i++) slots[s * stride + i] = old[b + i]!;
     }
     this.slots = slots;
     this.slotMask = m;
