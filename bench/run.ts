@@ -6,7 +6,7 @@
 //   npm run bench                       # every group (about 2 to 3 minutes)
 //   npm run bench -- --quick            # shorter runs, fewer samples (under a minute)
 //   npm run bench -- --json > out.json  # one JSON object: machine, options, figures by name
-//   npm run bench -- --only micro,scale # some groups: micro, pipeline, workers, scale
+//   npm run bench -- --only micro,scale # some groups: micro, pipeline, workers, scale, churn
 //   sudo npm run bench -- --only tap    # through real TAPs (root; not run by default)
 //   npm run bench -- --profile          # CPU and allocation profile of the pipeline instead
 //
@@ -21,15 +21,16 @@ import { loadavg } from 'node:os';
 import { type Figure, machine } from './lib/harness.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const GROUPS = ['micro', 'pipeline', 'workers', 'scale', 'tap'] as const;
+const GROUPS = ['micro', 'pipeline', 'workers', 'scale', 'churn', 'tap'] as const;
 /** Run without --only: tap needs root and creates namespaces, so only on request. */
-const DEFAULT_GROUPS: readonly Group[] = ['micro', 'pipeline', 'workers', 'scale'];
+const DEFAULT_GROUPS: readonly Group[] = ['micro', 'pipeline', 'workers', 'scale', 'churn'];
 type Group = (typeof GROUPS)[number];
 const NODE_FLAGS: Record<Group, string[]> = {
   micro: [],
   pipeline: ['--expose-gc'],
   workers: [],
   scale: ['--expose-gc'],
+  churn: [],
   tap: [],
 };
 

@@ -7,6 +7,7 @@ import { parseFlow } from '../../src/ofproto/flow-parser.js';
 import { FlowTables } from '../../src/ofproto/flow-table.js';
 import { K, newKey, type FlowKey } from '../../src/ofproto/flow-key.js';
 import type { FlowEntry } from '../../src/ofproto/flow-table.js';
+import { emptyMatch, type Match } from '../../src/ofproto/match.js';
 
 /** The mix: [share, template]. `i` numbers the flow; every flow is distinct. */
 const SHAPES: [number, (i: number) => string][] = [
@@ -74,10 +75,17 @@ export function lookupKeys(entries: readonly FlowEntry[], maxKeys = 65536, seed 
   const expect: FlowEntry[] = [];
   for (let i = 0; i < Math.min(maxKeys, order.length); i++) {
     const e = entries[order[i]!]!;
-    keys.push(keyFor(e, rnd));
+    keys.push(keyFor(e.match, rnd));
     expect.push(e);
   }
   return { keys, expect };
+}
+
+/** `n` packet-like keys with random fields: in the Neutron mix they reach the table-miss flow after probing every subtable. */
+export function randomKeys(n: number, seed = 2): FlowKey[] {
+  const rnd = lcg(seed);
+  const any = emptyMatch();
+  return Array.from({ length: n }, () => keyFor(any, rnd));
 }
 
 export function buildFlowTable(n: number, maxKeys = 65536, seed = 1): FlowTableRig {
@@ -85,8 +93,8 @@ export function buildFlowTable(n: number, maxKeys = 65536, seed = 1): FlowTableR
   return { ...t, ...lookupKeys(t.entries, maxKeys, seed) };
 }
 
-/** A packet's key that hits `e`: its matched bits, other fields as a plausible packet would carry. */
-function keyFor(e: FlowEntry, rnd: () => number): FlowKey {
+/** A packet's key that `m` matches: its matched bits, other fields as a plausible packet would carry. */
+function keyFor(m: Match, rnd: () => number): FlowKey {
   const k = newKey();
   k[K.IN_PORT] = 1 + Math.floor(rnd() * 60000);
   k[K.DL_SRC_HI] = 0xfa16;
@@ -100,8 +108,7 @@ function keyFor(e: FlowEntry, rnd: () => number): FlowKey {
   k[K.NW_DST] = (rnd() * 2 ** 32) >>> 0;
   k[K.TP_SRC] = Math.floor(rnd() * 65536);
   k[K.TP_DST] = Math.floor(rnd() * 65536);
-  const v = e.match.value, m = e.match.mask;
-  for (let w = 0; w < K.WORDS; w++) k[w] = ((k[w]! & ~m[w]!) | v[w]!) >>> 0;
+  for (let w = 0; w < K.WORDS; w++) k[w] = ((k[w]! & ~m.mask[w]!) | m.value[w]!) >>> 0;
   return k;
 }
 
