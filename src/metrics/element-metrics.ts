@@ -10,6 +10,7 @@ import { OvsBridge } from '../ofproto/bridge.js';
 import { formatMatch } from '../ofproto/flow-printer.js';
 import { Conntrack } from '../netfilter/conntrack.js';
 import { Netfilter } from '../netfilter/netfilter.js';
+import { ruleCounts } from '../netfilter/rule.js';
 import { CELL_METRICS, FLOW_METRICS, SCRAPE_METRICS, type MetricSpec } from './catalog.js';
 import { family, labelKey, type Family, type Labels } from './stats-reader.js';
 
@@ -83,8 +84,9 @@ export function readFlows(engine: Engine, into: Map<string, Family>): void {
       for (const ch of t.chains.values()) {
         ch.rules.forEach((r, i) => {
           const l = { chain: ch.name, element: el.name, node: el.node, rule: String(i + 1), table: t.name };
-          put(into, FLOW_METRICS.rulePackets, l, r.pkts);
-          put(into, FLOW_METRICS.ruleBytes, l, r.bytes);
+          const [pkts, bytes] = ruleCounts(r);
+          put(into, FLOW_METRICS.rulePackets, l, pkts);
+          put(into, FLOW_METRICS.ruleBytes, l, bytes);
         });
       }
     }
