@@ -207,17 +207,17 @@ export class FlowTables {
       now,
     );
     const old = t.cls.insert(e);
-    if (old && keepCounts && !spec.flags.resetCounts) {
-      this.counters.handOver(old, e, FLOW_CELLS);
-      e.used = old.used;
-    } else {
-      this.counters.alloc(e, FLOW_CELLS);
-    }
     if (old) {
       old.removed = true;
       this.timed.delete(old);
-      this.counters.release(old, FLOW_CELLS);
+      if (keepCounts && !spec.flags.resetCounts) {
+        this.counters.handOver(old, e, FLOW_CELLS);
+        e.used = old.used;
+      } else {
+        this.counters.release(old, FLOW_CELLS);
+      }
     }
+    if (e.cells === NO_CELLS) this.counters.alloc(e, FLOW_CELLS);
     if (e.idleTimeout || e.hardTimeout) this.timed.add(e);
     this.generation++;
     return e;
