@@ -1,9 +1,10 @@
-// Metrics read from engine and element objects at scrape time rather than
+// Metrics read through engine and element objects at scrape time rather than
 // from Stats cells: OpenFlow table counters, conntrack occupancy, iptables
 // policy counters, the packet slab, and (on request only) per-flow and
-// per-rule counters. They are read on the thread
-// that owns the elements, so this holds while elements live on the exporter's
-// thread; state that moves to a worker moves into Stats cells (catalog.ts).
+// per-rule counters. Flow, table, rule and policy counters are themselves in
+// shared memory (each bridge's and ruleset's CounterCells), but which flows
+// and rules exist, and their labels, is known only on the thread that owns
+// the elements, so this holds while elements live on the exporter's thread.
 import type { Engine } from '../datapath/engine.js';
 import type { Element } from '../datapath/element.js';
 import { OvsBridge } from '../ofproto/bridge.js';
