@@ -42,7 +42,6 @@ export class Chain implements CellBlock {
   }
 }
 
-
 /** Built-in chains of each table, in the order iptables lists them. */
 export const BUILTIN_CHAINS: Readonly<Record<TableName, readonly HookName[]>> = {
   raw: ['PREROUTING', 'OUTPUT'],
