@@ -54,7 +54,7 @@ export class CounterCells {
    * copy (a deleted flow still reports what it counted; a late bump lands there).
    */
   release(owner: CellBlock, width: number): void {
-    if (owner.cells === NO_CELLS || !(owner.cells.buffer instanceof SharedArrayBuffer)) return; // none, or already released
+    if (!this.chunks.includes(owner.cells)) return; // none, or already released
     let f = this.free.get(width);
     if (f === undefined) this.free.set(width, (f = { cells: [], at: [] }));
     f.cells.push(owner.cells);

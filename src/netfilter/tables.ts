@@ -238,16 +238,18 @@ export class Ruleset {
 
 /** Releases the counter blocks `from` holds that `keep` does not (rules deleted, or never committed). */
 function releaseBlocksNotIn(from: Ruleset, keep: Ruleset): void {
-  const kept = new Map<Float64Array, Set<number>>();
-  for (const n of TABLE_NAMES) {
-    for (const b of keep.tables[n].blocks()) {
-      let s = kept.get(b.cells);
-      if (!s) kept.set(b.cells, (s = new Set()));
-      s.add(b.at);
-    }
-  }
+  // Blocks seen, by chunk and offset: those `keep` holds, then each one released (never twice).
+  const seen = new Map<Float64Array, Set<number>>();
+  const mark = (b: CellBlock): boolean => {
+    let s = seen.get(b.cells);
+    if (!s) seen.set(b.cells, (s = new Set()));
+    if (s.has(b.at)) return false;
+    s.add(b.at);
+    return true;
+  };
+  for (const n of TABLE_NAMES) for (const b of keep.tables[n].blocks()) mark(b);
   const gone: CellBlock[] = [];
-  for (const n of TABLE_NAMES) for (const b of from.tables[n].blocks()) if (!kept.get(b.cells)?.has(b.at)) gone.push(b);
+  for (const n of TABLE_NAMES) for (const b of from.tables[n].blocks()) if (mark(b)) gone.push(b);
   for (const b of gone) from.counters.release(b, RULE_CELLS);
 }
 
