@@ -2,9 +2,7 @@
 import { type CommandFamily } from './command.js';
 import { ControlError, ok } from './protocol.js';
 import { OvsBridge } from '../ofproto/bridge.js';
-import { emptyMatch } from '../ofproto/match.js';
 import { NetNamespace } from '../netns/namespace.js';
-import { TABLE_NAMES } from '../netfilter/constants.js';
 import { linuxBridges, namespaces, nodeNames, ovsBridges } from './resolve.js';
 
 /** Zero port and drop counters, OpenFlow flow counters and iptables counters (ovs-ofctl has no such verb; `iptables -Z` for all namespaces). */
@@ -16,14 +14,8 @@ export const clearCounters: CommandFamily = {
     const { emu } = ctx;
     emu.engine.stats.clear();
     for (const el of emu.engine.elements) {
-      if (el instanceof OvsBridge) {
-        for (const t of el.tables.existing()) {
-          for (const e of el.tables.select({ table: t.id, match: emptyMatch(), strict: false })) e.nPackets = e.nBytes = 0;
-          t.lookups = t.matched = 0;
-        }
-      } else if (el instanceof NetNamespace) {
-        for (const n of TABLE_NAMES) if (el.nf.rules.tables[n].loaded) el.nf.rules.tables[n].zero();
-      }
+      if (el instanceof OvsBridge) el.tables.counters.zeroAll();
+      else if (el instanceof NetNamespace) el.nf.rules.counters.zeroAll();
     }
     ctx.invalidate('counters');
     return ok('');

@@ -191,10 +191,7 @@ function tunnelText(pkt: Packet, port: OvsPort): string {
 function keepTableStats(brs: readonly OvsBridge[]): () => void {
   const saved = brs.flatMap((b) => b.tables.existing().map((t) => [t, t.lookups, t.matched] as const));
   return () => {
-    for (const [t, l, m] of saved) {
-      t.lookups = l;
-      t.matched = m;
-    }
+    for (const [t, l, m] of saved) t.setCounts(l, m);
   };
 }
 

@@ -1,15 +1,17 @@
-// Metrics read from engine and element objects at scrape time rather than
+// Metrics read through engine and element objects at scrape time rather than
 // from Stats cells: OpenFlow table counters, conntrack occupancy, iptables
 // policy counters, the packet slab, and (on request only) per-flow and
-// per-rule counters. They are read on the thread
-// that owns the elements, so this holds while elements live on the exporter's
-// thread; state that moves to a worker moves into Stats cells (catalog.ts).
+// per-rule counters. Flow, table, rule and policy counters are themselves in
+// shared memory (each bridge's and ruleset's CounterCells), but which flows
+// and rules exist, and their labels, is known only on the thread that owns
+// the elements, so this holds while elements live on the exporter's thread.
 import type { Engine } from '../datapath/engine.js';
 import type { Element } from '../datapath/element.js';
 import { OvsBridge } from '../ofproto/bridge.js';
 import { formatMatch } from '../ofproto/flow-printer.js';
 import { Conntrack } from '../netfilter/conntrack.js';
 import { Netfilter } from '../netfilter/netfilter.js';
+import { ruleCounts } from '../netfilter/rule.js';
 import { CELL_METRICS, FLOW_METRICS, SCRAPE_METRICS, type MetricSpec } from './catalog.js';
 import { family, labelKey, type Family, type Labels } from './stats-reader.js';
 
@@ -83,8 +85,9 @@ export function readFlows(engine: Engine, into: Map<string, Family>): void {
       for (const ch of t.chains.values()) {
         ch.rules.forEach((r, i) => {
           const l = { chain: ch.name, element: el.name, node: el.node, rule: String(i + 1), table: t.name };
-          put(into, FLOW_METRICS.rulePackets, l, r.pkts);
-          put(into, FLOW_METRICS.ruleBytes, l, r.bytes);
+          const [pkts, bytes] = ruleCounts(r);
+          put(into, FLOW_METRICS.rulePackets, l, pkts);
+          put(into, FLOW_METRICS.ruleBytes, l, bytes);
         });
       }
     }

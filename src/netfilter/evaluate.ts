@@ -77,8 +77,9 @@ export function traverse(t: Table, hook: number, p: NfPacketInfo, res: Traversal
         i++;
         continue;
       }
-      r.pkts++;
-      r.bytes += p.len;
+      const c = r.cells, at = r.at;
+      c[at]!++;
+      c[at + 1]! += p.len;
       if (tracer) tracer({ table: t.name, hook, chain: chain.name, ruleNum: i + 1, kind: 'rule', rule: r });
       const kind = r.target.kind;
       switch (kind) {
@@ -132,8 +133,9 @@ export function traverse(t: Table, hook: number, p: NfPacketInfo, res: Traversal
     }
     // RETURN, or the end of a chain.
     if (depth === 0) {
-      base.pkts++;
-      base.bytes += p.len;
+      const c = base.cells, at = base.at;
+      c[at]!++;
+      c[at + 1]! += p.len;
       res.rule = null;
       res.chain = base;
       res.ruleNum = base.rules.length + 1;

@@ -6,7 +6,7 @@ export { type NfPacketInfo, newPacketInfo, fillPacketInfo, resetConntrackInfo, i
 export { formatIpv4, parseIpv4, parseIpv4Prefix } from './ipv4-addr.js';
 export { Netfilter, HOOK_SEQUENCE, formatTrace, type NetfilterOptions, type NfHost, type HookResult } from './netfilter.js';
 export { Ruleset, Table, Chain, BUILTIN_CHAINS } from './tables.js';
-export type { Rule } from './rule.js';
+export { type Rule, ruleCounts } from './rule.js';
 export type { NfMatch } from './matches.js';
 export type { NfTarget, NatRange, RejectType } from './targets.js';
 export { loadIptables, type LoadOptions } from './iptables-parse.js';

@@ -9,7 +9,8 @@ import { NfOptionError, NfSyntaxError } from './errors.js';
 import { parseIpv4Prefix } from './ipv4-addr.js';
 import { type MatchBuilder, createMatchBuilder } from './matches.js';
 import { INV_DST, INV_FRAG, INV_IN, INV_OUT, INV_PROTO, INV_SRC, type Rule, protoByName, ruleSaveText } from './rule.js';
-import { Chain, type Ruleset, type Table } from './tables.js';
+import { Chain, RULE_CELLS, type Ruleset, type Table } from './tables.js';
+import { NO_CELLS } from '../datapath/counter-cells.js';
 import { JumpTarget, T_DROP, T_GOTO, T_JUMP, TARGET_CONTINUE, TARGET_NAMES, type TargetBuilder, createTargetBuilder } from './targets.js';
 import type { ArgReader } from './args.js';
 
@@ -72,6 +73,17 @@ export function tokenize(line: string, lineNo: number): Tok[] {
 /** Applies iptables text to `rs` atomically. */
 export function loadIptables(rs: Ruleset, text: string, opts: LoadOptions = {}): void {
   const work = rs.clone();
+  try {
+    applyLines(work, text, opts);
+    work.commit();
+  } catch (e) {
+    rs.discard(work);
+    throw e;
+  }
+  rs.adopt(work);
+}
+
+function applyLines(work: Ruleset, text: string, opts: LoadOptions): void {
   const lines = text.split('\n');
   let block: { table: TableName; line: number } | null = null;
   for (let i = 0; i < lines.length; i++) {
@@ -102,8 +114,6 @@ export function loadIptables(rs: Ruleset, text: string, opts: LoadOptions = {}):
     runCommand(work, toks, lineNo, block?.table ?? null, opts);
   }
   if (block) throw new NfSyntaxError(block.line, 1, `*${block.table}`, `COMMIT expected for table ${block.table}`);
-  work.commit();
-  rs.adopt(work);
 }
 
 function isTable(name: string): name is TableName {
@@ -142,7 +152,7 @@ function declareChain(t: Table, toks: Tok[], lineNo: number, opts: LoadOptions):
     existing.policy = pol.text;
     const ctr = toks[2] ? parseCounters(toks[2].text) : null;
     if (toks[2] && !ctr) throw new NfSyntaxError(lineNo, toks[2].col, toks[2].text, 'bad counters, expected [packets:bytes]');
-    if (ctr && opts.counters) [existing.pkts, existing.bytes] = ctr;
+    if (ctr && opts.counters) t.setCounts(existing, ctr[0], ctr[1]);
     return;
   }
   if (pol.text !== '-') throw new NfSyntaxError(lineNo, pol.col, pol.text, `user chain ${name} cannot have a policy ('${pol.text}'); use '-'`);
@@ -489,6 +499,13 @@ function execute(
   }
   const chain = getChain(t, cmd.chain, cmd.chainIndex);
   const rules = buildRules(t, chain, spec, toks, lineNo, r);
+  if (cmd.op !== 'D') {
+    // Rules that go in get counter blocks (given back by discard() if the load fails).
+    for (const rule of rules) {
+      t.counters.alloc(rule, RULE_CELLS);
+      if (spec.counters) t.setCounts(rule, spec.counters[0], spec.counters[1]);
+    }
+  }
   const list = chain.rules;
   switch (cmd.op) {
     case 'A':
@@ -559,7 +576,7 @@ function buildRules(t: Table, chain: Chain, spec: RuleSpec, toks: Tok[], lineNo:
         inIf: spec.inIf, inWild: spec.inWild, outIf: spec.outIf, outWild: spec.outWild,
         proto: spec.proto, fragment: spec.fragment, inv: spec.inv,
         matches, target, jump: null,
-        pkts: spec.counters?.[0] ?? 0, bytes: spec.counters?.[1] ?? 0,
+        cells: NO_CELLS, at: 0,
         line: lineNo, targetColumn,
       });
     }

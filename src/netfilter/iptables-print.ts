@@ -2,7 +2,7 @@
 // iptables-save, iptables -S [-v], iptables -L -n [-v] [-x] [--line-numbers].
 
 import type { TableName } from './constants.js';
-import { type ListFormat, listNumber, ruleListText, ruleSaveText } from './rule.js';
+import { type ListFormat, listNumber, ruleCounts, ruleListText, ruleSaveText } from './rule.js';
 import type { Chain, Ruleset, Table } from './tables.js';
 
 export interface SaveOptions {
@@ -24,7 +24,7 @@ export function iptablesSave(rs: Ruleset, opts: SaveOptions = {}): string {
       out.push(c.builtin ? `:${c.name} ${c.policy} [${c.pkts}:${c.bytes}]` : `:${c.name} - [0:0]`);
     }
     for (const c of order) {
-      for (const r of c.rules) out.push((opts.counters ? `[${r.pkts}:${r.bytes}] ` : '') + ruleSaveText(c.name, r, false));
+      for (const r of c.rules) out.push((opts.counters ? `[${ruleCounts(r).join(':')}] ` : '') + ruleSaveText(c.name, r, false));
     }
     out.push('COMMIT');
     if (opts.date !== undefined) out.push(`# Completed on ${opts.date}`);

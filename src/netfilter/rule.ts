@@ -31,11 +31,17 @@ export interface Rule {
   target: NfTarget;
   /** The chain a jump/goto target enters, linked when the ruleset is committed. */
   jump: Chain | null;
-  pkts: number;
-  bytes: number;
+  /** Packets at `at`, bytes at `at + 1`, in the ruleset's CounterCells (given when the rule is inserted). */
+  cells: Float64Array;
+  at: number;
   /** Where the rule came from, for error messages and traces. */
   line: number;
   targetColumn: number;
+}
+
+/** A rule's packets and bytes. */
+export function ruleCounts(r: Rule): [number, number] {
+  return [r.cells[r.at]!, r.cells[r.at + 1]!];
 }
 
 /** Protocol names iptables prints (xtables_chain_protos, then /etc/protocols). */
@@ -79,7 +85,7 @@ export function ruleSaveText(chain: string, r: Rule, counters: boolean): string 
   if (r.proto !== 0) s += `${r.inv & INV_PROTO ? ' !' : ''} -p ${protoSaveName(r.proto)}`;
   if (r.fragment) s += `${r.inv & INV_FRAG ? ' !' : ''} -f`;
   for (const m of r.matches) s += ` -m ${m.name}${m.save()}`;
-  if (counters) s += ` -c ${r.pkts} ${r.bytes}`;
+  if (counters) s += ` -c ${ruleCounts(r).join(' ')}`;
   if (r.target.name !== '') s += ` -${r.target.kind === T_GOTO ? 'g' : 'j'} ${r.target.name}${r.target.save()}`;
   return s;
 }
@@ -109,7 +115,10 @@ export function listNumber(n: number, f: ListFormat, notable = false): string {
 export function ruleListText(r: Rule, num: number, f: ListFormat): string {
   let s = '';
   if (f.lineNumbers) s += `${String(num).padEnd(4)} `;
-  if (f.verbose) s += listNumber(r.pkts, f) + listNumber(r.bytes, f);
+  if (f.verbose) {
+    const [pkts, bytes] = ruleCounts(r);
+    s += listNumber(pkts, f) + listNumber(bytes, f);
+  }
   s += `${r.target.name.padEnd(9)} `;
   s += r.inv & INV_PROTO ? '!' : ' ';
   s += protoListName(r.proto).padEnd(5);

@@ -4,12 +4,16 @@ import { HOOK_NAMES, type HookName, TABLE_NAMES, type TableName, hookByName } fr
 import { NfSyntaxError } from './errors.js';
 import type { Rule } from './rule.js';
 import { T_GOTO, T_JUMP } from './targets.js';
+import { CounterCells, NO_CELLS, type CellBlock } from '../datapath/counter-cells.js';
 
-export class Chain {
+/** Cells of a rule and of a built-in chain's policy: packets, bytes. */
+export const RULE_CELLS = 2;
+
+export class Chain implements CellBlock {
   rules: Rule[] = [];
-  /** Policy counters (built-in chains): packets that took the policy. */
-  pkts = 0;
-  bytes = 0;
+  /** Policy counters (built-in chains only; a user chain has no policy): packets at `at`, bytes at `at + 1`. */
+  cells = NO_CELLS;
+  at = 0;
   /** Hooks this chain can be reached from, computed at commit. */
   hookMask = 0;
   /** Rules that jump or go to this chain. */
@@ -21,10 +25,18 @@ export class Chain {
     public policy: 'ACCEPT' | 'DROP' | null,
   ) {}
 
+  get pkts(): number {
+    return this.builtin ? this.cells[this.at]! : 0;
+  }
+  get bytes(): number {
+    return this.builtin ? this.cells[this.at + 1]! : 0;
+  }
+
+  /** A working copy: its rules and policy share this chain's counter blocks. */
   clone(): Chain {
     const c = new Chain(this.name, this.builtin, this.policy);
-    c.pkts = this.pkts;
-    c.bytes = this.bytes;
+    c.cells = this.cells;
+    c.at = this.at;
     c.rules = this.rules.map((r) => ({ ...r }));
     return c;
   }
@@ -47,12 +59,46 @@ export class Table {
   /** Traversal return stack, sized at commit. */
   stackChain: Chain[] = [];
   stackIdx = new Int32Array(1);
+  /**
+   * Counter writes made on a working copy (-Z, restore's [p:b], -c), done
+   * when it is adopted: its blocks are shared with the live rules, and a load
+   * that fails must change nothing. null on a live table (writes go through).
+   */
+  private deferred: { b: CellBlock; pkts: number; bytes: number }[] | null = null;
 
-  constructor(readonly name: TableName) {
+  /** `builtins` false: no chains (clone() fills them). */
+  constructor(readonly name: TableName, readonly counters: CounterCells, builtins = true) {
+    if (!builtins) return;
     for (const h of BUILTIN_CHAINS[name]) {
       const c = new Chain(h, true, 'ACCEPT');
+      counters.alloc(c, RULE_CELLS);
       this.chains.set(h, c);
       this.hookChains[hookByName(h)] = c;
+    }
+  }
+
+  /** Sets a rule's or built-in chain's counters (deferred on a working copy). */
+  setCounts(b: CellBlock, pkts: number, bytes: number): void {
+    if (this.deferred !== null) {
+      this.deferred.push({ b, pkts, bytes });
+      return;
+    }
+    b.cells[b.at] = pkts;
+    b.cells[b.at + 1] = bytes;
+  }
+
+  /** The working copy goes live: its deferred counter writes are done. */
+  goLive(): void {
+    const d = this.deferred;
+    this.deferred = null;
+    if (d !== null) for (const w of d) this.setCounts(w.b, w.pkts, w.bytes);
+  }
+
+  /** Rules and built-in chains: every counter block this table holds. */
+  *blocks(): Generator<CellBlock> {
+    for (const c of this.chains.values()) {
+      if (c.builtin) yield c;
+      yield* c.rules;
     }
   }
 
@@ -64,10 +110,11 @@ export class Table {
     return [...builtins, ...users];
   }
 
+  /** A working copy for a load: shares counter blocks, defers counter writes. */
   clone(): Table {
-    const t = new Table(this.name);
+    const t = new Table(this.name, this.counters, false);
     t.loaded = this.loaded;
-    t.chains.clear();
+    t.deferred = [];
     for (const [name, c] of this.chains) t.chains.set(name, c.clone());
     for (let h = 0; h < 5; h++) {
       const b = this.hookChains[h];
@@ -79,12 +126,8 @@ export class Table {
   /** Zeroes rule and policy counters (iptables -Z). */
   zero(chain?: Chain): void {
     for (const c of chain ? [chain] : this.chains.values()) {
-      c.pkts = 0;
-      c.bytes = 0;
-      for (const r of c.rules) {
-        r.pkts = 0;
-        r.bytes = 0;
-      }
+      if (c.builtin) this.setCounts(c, 0, 0);
+      for (const r of c.rules) this.setCounts(r, 0, 0);
     }
   }
 }
@@ -98,8 +141,14 @@ export class Ruleset {
   /** Tables in the order they were first loaded (iptables-save order). */
   loadOrder: TableName[] = [];
 
-  constructor() {
-    this.tables = { raw: new Table('raw'), mangle: new Table('mangle'), nat: new Table('nat'), filter: new Table('filter') };
+  /** Counters of every rule and built-in chain, shared with working copies. */
+  readonly counters: CounterCells;
+
+  /** `counters` given: a working copy (clone() fills the tables). */
+  constructor(counters?: CounterCells) {
+    this.counters = counters ?? new CounterCells();
+    const c = this.counters, b = counters === undefined;
+    this.tables = { raw: new Table('raw', c, b), mangle: new Table('mangle', c, b), nat: new Table('nat', c, b), filter: new Table('filter', c, b) };
   }
 
   table(name: TableName): Table {
@@ -116,8 +165,9 @@ export class Ruleset {
     return t;
   }
 
+  /** A working copy for a load (adopt() or discard() it). */
   clone(): Ruleset {
-    const r = new Ruleset();
+    const r = new Ruleset(this.counters);
     for (const n of TABLE_NAMES) r.tables[n] = this.tables[n].clone();
     r.loadOrder = [...this.loadOrder];
     r.generation = this.generation;
@@ -127,10 +177,17 @@ export class Ruleset {
 
   /** Takes over `other`'s tables (after a successful commit), keeping this object's identity. */
   adopt(other: Ruleset): void {
+    for (const n of TABLE_NAMES) other.tables[n].goLive();
+    releaseBlocksNotIn(this, other);
     this.tables = other.tables;
     this.loadOrder = other.loadOrder;
     this.conntrackNeeded = other.conntrackNeeded;
     this.generation++;
+  }
+
+  /** A working copy that failed: the blocks only it holds (new rules) go back. */
+  discard(work: Ruleset): void {
+    releaseBlocksNotIn(work, this);
   }
 
   /**
@@ -177,6 +234,23 @@ export class Ruleset {
     }
     this.conntrackNeeded = needCt;
   }
+}
+
+/** Releases the counter blocks `from` holds that `keep` does not (rules deleted, or never committed). */
+function releaseBlocksNotIn(from: Ruleset, keep: Ruleset): void {
+  // Blocks seen, by chunk and offset: those `keep` holds, then each one released (never twice).
+  const seen = new Map<Float64Array, Set<number>>();
+  const mark = (b: CellBlock): boolean => {
+    let s = seen.get(b.cells);
+    if (!s) seen.set(b.cells, (s = new Set()));
+    if (s.has(b.at)) return false;
+    s.add(b.at);
+    return true;
+  };
+  for (const n of TABLE_NAMES) for (const b of keep.tables[n].blocks()) mark(b);
+  const gone: CellBlock[] = [];
+  for (const n of TABLE_NAMES) for (const b of from.tables[n].blocks()) if (mark(b)) gone.push(b);
+  for (const b of gone) from.counters.release(b, RULE_CELLS);
 }
 
 function markHooks(c: Chain, bit: number, path: Set<Chain>): void {

@@ -194,12 +194,14 @@ export class Xlate implements NormalCtx {
       const op = c[o]!;
       if (op === EV_LOOKUP) {
         const t = refs[2 * i] as FlowTable;
-        t.lookups++;
+        const tc = t.cells, ta = t.at;
+        tc[ta]!++;
         const e = refs[2 * i + 1] as FlowEntry | null;
         if (e !== null) {
-          t.matched++;
-          e.nPackets++;
-          e.nBytes += bytes;
+          tc[ta + 1]!++;
+          const ec = e.cells, ea = e.at;
+          ec[ea]!++;
+          ec[ea + 1]! += bytes;
           e.used = now;
         }
         continue;
@@ -322,8 +324,9 @@ export class Xlate implements NormalCtx {
       return;
     }
     if (this.sink === null) {
-      e.nPackets++;
-      e.nBytes += this.bytes;
+      const c = e.cells, at = e.at;
+      c[at]!++;
+      c[at + 1]! += this.bytes;
       e.used = this.nowMs;
     }
     const oldTable = this.tableId;

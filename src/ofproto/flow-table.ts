@@ -8,14 +8,20 @@ import { OFPP } from './actions.js';
 import type { FlowFlags, FlowSpec } from './flow.js';
 import type { Match } from './match.js';
 import type { FlowKey } from './flow-key.js';
+import { CounterCells, NO_CELLS, type CellBlock } from '../datapath/counter-cells.js';
 
 export const N_TABLES = 255;
 /** OFPTT_ALL: "every table" in flow-matching commands. */
 export const TABLE_ALL = 255;
 
-export class FlowEntry {
-  nPackets = 0;
-  nBytes = 0;
+/** Cells per flow (n_packets, n_bytes) and per table (lookup, matched). */
+const FLOW_CELLS = 2;
+const TABLE_CELLS = 2;
+
+export class FlowEntry implements CellBlock {
+  /** n_packets at `at`, n_bytes at `at + 1`, in the bridge's CounterCells. */
+  cells = NO_CELLS;
+  at = 0;
   /** Compiled form of `actions`, owned by execute.ts (rebuilt when actions change). */
   prog: unknown = null;
   removed = false;
@@ -43,6 +49,13 @@ export class FlowEntry {
     if (this.hardTimeout && now > this.modified + this.hardTimeout * 1000) return 'hard';
     if (this.idleTimeout && now > this.used + this.idleTimeout * 1000) return 'idle';
     return null;
+  }
+
+  get nPackets(): number {
+    return this.cells[this.at]!;
+  }
+  get nBytes(): number {
+    return this.cells[this.at + 1]!;
   }
 
   /** The entry as a FlowSpec with dump-flows stats (for the printer). */
@@ -83,12 +96,26 @@ export interface FlowFilter {
   outPort?: number; // OFPP.NONE or absent: any
 }
 
-export class FlowTable {
+export class FlowTable implements CellBlock {
   readonly cls = new Classifier<FlowEntry>();
-  /** OVS table stats: lookups and matches (dump-tables). */
-  lookups = 0;
-  matched = 0;
-  constructor(readonly id: number) {}
+  /** OVS table stats (dump-tables): lookups at `at`, matches at `at + 1`. */
+  cells = NO_CELLS;
+  at = 0;
+  constructor(readonly id: number, counters: CounterCells) {
+    counters.alloc(this, TABLE_CELLS);
+  }
+
+  get lookups(): number {
+    return this.cells[this.at]!;
+  }
+  get matched(): number {
+    return this.cells[this.at + 1]!;
+  }
+  /** Put back counts saved earlier (a trace is not traffic). */
+  setCounts(lookups: number, matched: number): void {
+    this.cells[this.at] = lookups;
+    this.cells[this.at + 1] = matched;
+  }
 }
 
 /** Does an action list output to `port` (ofpacts_output_to_port)? */
@@ -102,6 +129,8 @@ export function outputsTo(actions: readonly Action[], port: number): boolean {
 
 export class FlowTables {
   private readonly tables: (FlowTable | undefined)[] = new Array(N_TABLES);
+  /** Every flow's and table's counters (a flow's block is released when it leaves). */
+  readonly counters = new CounterCells();
   /** Entries with a timeout, checked by expire(). */
   private readonly timed = new Set<FlowEntry>();
   /** Bumped on every flow change, so a cache keyed on lookups knows it is stale. */
@@ -111,7 +140,7 @@ export class FlowTables {
 
   table(id: number): FlowTable {
     let t = this.tables[id];
-    if (!t) this.tables[id] = t = new FlowTable(id);
+    if (!t) this.tables[id] = t = new FlowTable(id, this.counters);
     return t;
   }
 
@@ -139,7 +168,8 @@ export class FlowTables {
   lookup(id: number, key: FlowKey, now: number, wc?: Uint32Array): FlowEntry | null {
     const t = this.tables[id];
     if (t === undefined) return null;
-    t.lookups++;
+    const c = t.cells, at = t.at;
+    c[at]!++;
     for (;;) {
       const e = t.cls.lookup(key, wc);
       if (e === null) return null;
@@ -150,7 +180,7 @@ export class FlowTables {
           continue;
         }
       }
-      t.matched++;
+      c[at + 1]!++;
       return e;
     }
   }
@@ -181,11 +211,13 @@ export class FlowTables {
       old.removed = true;
       this.timed.delete(old);
       if (keepCounts && !spec.flags.resetCounts) {
-        e.nPackets = old.nPackets;
-        e.nBytes = old.nBytes;
+        this.counters.handOver(old, e, FLOW_CELLS);
         e.used = old.used;
+      } else {
+        this.counters.release(old, FLOW_CELLS);
       }
     }
+    if (e.cells === NO_CELLS) this.counters.alloc(e, FLOW_CELLS);
     if (e.idleTimeout || e.hardTimeout) this.timed.add(e);
     this.generation++;
     return e;
@@ -266,6 +298,7 @@ export class FlowTables {
     this.tables[e.table]?.cls.remove(e);
     this.timed.delete(e);
     this.generation++;
+    this.counters.release(e, FLOW_CELLS);
     this.onRemove?.(e, why);
   }
 

@@ -90,10 +90,8 @@ test('iptables -L -n -v column layout', () => {
     '-N empty',
   ].join('\n'));
   const input = rs.tables.filter.chains.get('INPUT')!;
-  input.rules[0]!.pkts = 1234567;
-  input.rules[0]!.bytes = 98765432;
-  input.pkts = 7;
-  input.bytes = 420;
+  rs.tables.filter.setCounts(input.rules[0]!, 1234567, 98765432);
+  rs.tables.filter.setCounts(input, 7, 420);
   const out = iptablesList(rs, 'filter', { verbose: true });
   const expected = [
     'Chain INPUT (policy ACCEPT 7 packets, 420 bytes)',
