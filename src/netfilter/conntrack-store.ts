@@ -16,6 +16,8 @@
 // in Node 20, so an unbounded table (max 0) or a raised limit beyond the
 // capacity reallocates (grow()): attachments made before must attach again.
 
+import { threadId } from 'node:worker_threads';
+
 // ---- record layout: Uint32 words per slot -----------------------------------
 /** Tuple words: direction d at TUPLE + d * 3: src, dst, sport << 16 | dport. */
 export const W_TUPLE = 0;
@@ -48,6 +50,7 @@ export const F_DEADLINE = 0, F_UDP_STREAM = 1, F_PKTS = 2, F_BYTES = 3; // + dir
 export const FSTRIDE = 6;
 
 // ---- header: Int32 words, then Float64 stats, then interface names ----------
+const OWNER = threadId + 1;
 const H_LOCK = 0, H_COUNT = 1, H_HWM = 2, H_FREE = 3, H_MAX = 4, H_NEXT_ID = 5, H_NAMES = 6;
 const STATS_OFF = 64;
 export const STAT_NAMES = ['found', 'invalid', 'insert', 'insert_failed', 'drop', 'early_drop', 'error', 'search_restart'] as const;
@@ -148,14 +151,23 @@ export class CtStore {
 
   // ---- lock ------------------------------------------------------------------
 
+  /** Holds the lock; the word says which thread (threadId + 1), so a dead holder's lock can be released. */
   lock(): void {
     const h = this.h;
-    if (Atomics.compareExchange(h, H_LOCK, 0, 1) === 0) return;
+    if (Atomics.compareExchange(h, H_LOCK, 0, OWNER) === 0) return;
     for (;;) {
-      // Another thread holds it: wait briefly instead of burning its core.
-      Atomics.wait(h, H_LOCK, 1, 1);
-      if (Atomics.compareExchange(h, H_LOCK, 0, 1) === 0) return;
+      // Another thread holds it: sleep until it lets go (1 ms at most) instead of spinning.
+      const held = Atomics.load(h, H_LOCK);
+      if (held !== 0) Atomics.wait(h, H_LOCK, held, 1);
+      if (Atomics.compareExchange(h, H_LOCK, 0, OWNER) === 0) return;
     }
+  }
+
+  /** A thread that died (terminated mid-operation) holding the lock: release it; true when it held it. */
+  releaseLockOf(threadId: number): boolean {
+    const was = Atomics.compareExchange(this.h, H_LOCK, threadId + 1, 0) === threadId + 1;
+    if (was) Atomics.notify(this.h, H_LOCK);
+    return was;
   }
 
   unlock(): void {

@@ -117,6 +117,15 @@ export class Conntrack implements NatLookup, CtMarks {
     this.stats = sharedStats(this.store.stats);
   }
 
+  /**
+   * A worker attached to this table died: if it held the lock, release it.
+   * An entry it was inserting or removing at that instant may be left half
+   * linked (found in one direction only, or its slot not freed).
+   */
+  releaseLockOf(threadId: number): boolean {
+    return this.store.releaseLockOf(threadId);
+  }
+
   /** The shared buffers: pass them to another thread's `new Conntrack({ attach })`. */
   get buffers(): CtStoreBuffers {
     return this.store.buffers;
