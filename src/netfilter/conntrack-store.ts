@@ -18,39 +18,46 @@
 
 import { threadId } from 'node:worker_threads';
 
-// ---- record layout: Uint32 words per slot -----------------------------------
+// ---- record layout: Uint32 words per slot, read also as Float64 (f) ---------
+// What a lookup reads (tuples, chain links, status, deadline) comes first, so
+// it mostly stays within one or two cache lines.
 /** Tuple words: direction d at TUPLE + d * 3: src, dst, sport << 16 | dport. */
 export const W_TUPLE = 0;
 export const W_PROTO = 6;
 /** Next hash node in the bucket, per direction. */
 export const W_NEXT = 7;
 export const W_STATUS = 9;
-export const W_MARK = 10;
-export const W_ID = 11;
+// words 10-11: the deadline (F_DEADLINE)
+export const W_MARK = 12;
+export const W_ID = 13;
 /** Position in the dense entry list + 1; 0 while unconfirmed. */
-export const W_INDEX = 12;
-export const W_BYSRC_NEXT = 13;
+export const W_INDEX = 14;
+export const W_BYSRC_NEXT = 15;
 /** MASQUERADE output device: index + 1 in the name table; 0 none. */
-export const W_MASQ = 14;
+export const W_MASQ = 16;
 /** Position + 1 in its creator's unconfirmed ring. */
-export const W_UNCONF = 15;
+export const W_UNCONF = 17;
 /** 1 when the TCP tracker is set up; the tracker's words follow. */
-export const W_HAS_TCP = 16;
-export const W_TCP = 17;
+export const W_HAS_TCP = 18;
+export const W_TCP = 19;
 /** struct ip_ct_tcp: state, last_*, retrans, then two ip_ct_tcp_state. */
 export const T_STATE = 0, T_LAST_DIR = 1, T_LAST_INDEX = 2, T_LAST_SEQ = 3, T_LAST_ACK = 4,
   T_LAST_END = 5, T_LAST_WIN = 6, T_LAST_WSCALE = 7, T_LAST_FLAGS = 8, T_RETRANS = 9, T_SEEN = 10;
 /** ip_ct_tcp_state words. */
 export const SEEN_END = 0, SEEN_MAXEND = 1, SEEN_MAXWIN = 2, SEEN_MAXACK = 3, SEEN_SCALE = 4, SEEN_FLAGS = 5, SEEN_WORDS = 6;
 export const T_WORDS = T_SEEN + 2 * SEEN_WORDS;
-export const STRIDE = W_TCP + T_WORDS;
-
-// ---- Float64 per slot: times in emulated ms and counters that pass 2^32 ------
-export const F_DEADLINE = 0, F_UDP_STREAM = 1, F_PKTS = 2, F_BYTES = 3; // + dir * 2 for counters
-export const FSTRIDE = 6;
+// ---- Float64 per slot (f index slot * FSTRIDE + F_*): times in emulated ms and counters past 2^32
+/** Emulated time (ms) at which the entry expires: words 10-11. */
+export const F_DEADLINE = 5;
+// W_TCP + T_WORDS = 41; word 41 is padding so the Float64 fields are aligned.
+export const F_UDP_STREAM = 21, F_PKTS = 22, F_BYTES = 23; // counters: + dir * 2
+export const FSTRIDE = 26;
+export const STRIDE = FSTRIDE * 2;
+if (W_TCP + T_WORDS > F_UDP_STREAM * 2) throw new Error('conntrack record layout: the TCP words overlap the Float64 fields');
 
 // ---- header: Int32 words, then Float64 stats, then interface names ----------
 const OWNER = threadId + 1;
+const CONTENDED = 1 << 30;
 const H_LOCK = 0, H_COUNT = 1, H_HWM = 2, H_FREE = 3, H_MAX = 4, H_NEXT_ID = 5, H_NAMES = 6;
 const STATS_OFF = 64;
 export const STAT_NAMES = ['found', 'invalid', 'insert', 'insert_failed', 'drop', 'early_drop', 'error', 'search_restart'] as const;
@@ -68,7 +75,6 @@ const UNCONFIRMED_RESERVE = UNCONFIRMED_RING * 16;
 export interface CtStoreBuffers {
   header: SharedArrayBuffer;
   rec: SharedArrayBuffer;
-  f64: SharedArrayBuffer;
   buckets: SharedArrayBuffer;
   bysrc: SharedArrayBuffer;
   order: SharedArrayBuffer;
@@ -107,7 +113,6 @@ export class CtStore {
       this.buffers = {
         header: new SharedArrayBuffer(HEADER_BYTES),
         rec: new SharedArrayBuffer(cap * STRIDE * 4),
-        f64: new SharedArrayBuffer(cap * FSTRIDE * 8),
         buckets: new SharedArrayBuffer(nb * 4),
         bysrc: new SharedArrayBuffer((nb / 2) * 4),
         order: new SharedArrayBuffer(cap * 4),
@@ -118,7 +123,7 @@ export class CtStore {
     this.stats = new Float64Array(b.header, STATS_OFF, STAT_NAMES.length);
     this.names = new Uint8Array(b.header, NAMES_OFF);
     this.r = new Uint32Array(b.rec);
-    this.f = new Float64Array(b.f64);
+    this.f = new Float64Array(b.rec);
     this.buckets = new Int32Array(b.buckets);
     this.bmask = this.buckets.length - 1;
     this.bysrc = new Int32Array(b.bysrc);
@@ -151,28 +156,36 @@ export class CtStore {
 
   // ---- lock ------------------------------------------------------------------
 
-  /** Holds the lock; the word says which thread (threadId + 1), so a dead holder's lock can be released. */
+  /**
+   * Holds the lock. The word says which thread holds it (threadId + 1), so a
+   * dead holder's lock can be released, plus CONTENDED once another waits:
+   * only then does unlock pay for a notify (a futex-style mutex).
+   */
   lock(): void {
     const h = this.h;
     if (Atomics.compareExchange(h, H_LOCK, 0, OWNER) === 0) return;
     for (;;) {
-      // Another thread holds it: sleep until it lets go (1 ms at most) instead of spinning.
       const held = Atomics.load(h, H_LOCK);
-      if (held !== 0) Atomics.wait(h, H_LOCK, held, 1);
-      if (Atomics.compareExchange(h, H_LOCK, 0, OWNER) === 0) return;
+      if (held !== 0) {
+        Atomics.compareExchange(h, H_LOCK, held, held | CONTENDED);
+        // Sleep until it lets go (1 ms at most) instead of spinning on a shared core.
+        Atomics.wait(h, H_LOCK, held | CONTENDED, 1);
+      }
+      // Others may still wait: take it as contended so our unlock wakes them.
+      if (Atomics.compareExchange(h, H_LOCK, 0, OWNER | CONTENDED) === 0) return;
     }
+  }
+
+  unlock(): void {
+    if (Atomics.exchange(this.h, H_LOCK, 0) & CONTENDED) Atomics.notify(this.h, H_LOCK);
   }
 
   /** A thread that died (terminated mid-operation) holding the lock: release it; true when it held it. */
   releaseLockOf(threadId: number): boolean {
-    const was = Atomics.compareExchange(this.h, H_LOCK, threadId + 1, 0) === threadId + 1;
-    if (was) Atomics.notify(this.h, H_LOCK);
-    return was;
-  }
-
-  unlock(): void {
-    Atomics.store(this.h, H_LOCK, 0);
-    Atomics.notify(this.h, H_LOCK, 1);
+    const held = Atomics.load(this.h, H_LOCK);
+    if ((held & ~CONTENDED) !== threadId + 1 || Atomics.compareExchange(this.h, H_LOCK, held, 0) !== held) return false;
+    Atomics.notify(this.h, H_LOCK);
+    return true;
   }
 
   // ---- slots -----------------------------------------------------------------
@@ -185,7 +198,6 @@ export class CtStore {
     else if (h[H_HWM]! < this.capacity) s = h[H_HWM]!++;
     else return 0;
     this.r.fill(0, s * STRIDE, (s + 1) * STRIDE);
-    this.f.fill(0, s * FSTRIDE, (s + 1) * FSTRIDE);
     this.r[s * STRIDE + W_ID] = h[H_NEXT_ID]!++;
     return s;
   }

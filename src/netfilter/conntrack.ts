@@ -546,7 +546,6 @@ export class Conntrack implements NatLookup, CtMarks {
         const s = old.order[i]!;
         const e = next.alloc();
         next.r.set(old.r.subarray(s * STRIDE, (s + 1) * STRIDE), e * STRIDE);
-        next.f.set(old.f.subarray(s * FSTRIDE, (s + 1) * FSTRIDE), e * FSTRIDE);
         const masq = old.r[s * STRIDE + W_MASQ]!;
         if (masq !== 0) next.r[e * STRIDE + W_MASQ] = next.nameId(old.nameAt(masq));
         next.r[e * STRIDE + W_INDEX] = 0;
