@@ -102,9 +102,16 @@ export class CtStore {
   /** Slots of confirmed entries, dense (conntrack -L order). */
   readonly order: Int32Array;
   private readonly nameCache = new Map<string, number>();
+  /**
+   * No other thread has the buffers yet (they are handed out by share()):
+   * the lock is skipped, since uncontended Atomics on a SharedArrayBuffer
+   * still cost 40 to 100 ns a lock/unlock pair here.
+   */
+  private exclusive: boolean;
 
   /** A new table for `max` entries (0: unbounded, starts at `initial`), or one attached to existing buffers. */
   constructor(max: number, from?: CtStoreBuffers, initial = 1 << 16) {
+    this.exclusive = !from;
     if (from) {
       this.buffers = from;
     } else {
@@ -137,6 +144,12 @@ export class CtStore {
     }
   }
 
+  /** The buffers, for another thread to attach: from now on every mutation takes the lock. */
+  share(): CtStoreBuffers {
+    this.exclusive = false;
+    return this.buffers;
+  }
+
   get count(): number {
     return this.h[H_COUNT]!;
   }
@@ -162,6 +175,7 @@ export class CtStore {
    * only then does unlock pay for a notify (a futex-style mutex).
    */
   lock(): void {
+    if (this.exclusive) return;
     const h = this.h;
     if (Atomics.compareExchange(h, H_LOCK, 0, OWNER) === 0) return;
     for (;;) {
@@ -177,6 +191,7 @@ export class CtStore {
   }
 
   unlock(): void {
+    if (this.exclusive) return;
     if (Atomics.exchange(this.h, H_LOCK, 0) & CONTENDED) Atomics.notify(this.h, H_LOCK);
   }
 

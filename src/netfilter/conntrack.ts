@@ -128,7 +128,7 @@ export class Conntrack implements NatLookup, CtMarks {
 
   /** The shared buffers: pass them to another thread's `new Conntrack({ attach })`. */
   get buffers(): CtStoreBuffers {
-    return this.store.buffers;
+    return this.store.share();
   }
 
   /** nf_conntrack_max (0: unbounded); shared by every attached table. */
