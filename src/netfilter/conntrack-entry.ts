@@ -1,5 +1,5 @@
-// A conntrack entry's tuples (struct nf_conn's tuplehash[2]), their inversion
-// and hash, and a read-only view of one entry.
+// A conntrack entry's tuples (struct nf_conn's tuplehash[2]) and their inversion,
+// and a read-only view of one entry in a CtStore.
 
 import { type CtStore, F_BYTES, F_DEADLINE, F_PKTS, FSTRIDE, STRIDE, T_STATE, W_HAS_TCP, W_ID, W_MARK, W_MASQ, W_PROTO, W_STATUS, W_TCP } from './conntrack-store.js';
 import { IPPROTO_ICMP } from './constants.js';

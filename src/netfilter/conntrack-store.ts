@@ -5,8 +5,9 @@
 // allocation per lookup.
 //
 // Slot 0 is never used, so 0 means "no entry" everywhere (zero-filled memory
-// is an empty table). A hash node is slot * 2 + dir. Every mutation runs under
-// one lock word (Atomics), taken by the Conntrack methods that change state.
+// is an empty table). A hash node is slot * 2 + dir. Once the buffers are
+// shared, every operation runs under one lock word (Atomics), taken by the
+// Conntrack methods; the lock serialises the threads, it does not scale them.
 //
 // Sizing: the buffers are allocated for the table's limit at once. The OS
 // commits pages only when first written (measured: a 1 GiB SharedArrayBuffer
