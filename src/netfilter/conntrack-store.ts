@@ -9,7 +9,9 @@
 // shared, every operation runs under one lock word (Atomics), taken by the
 // Conntrack methods; the lock serialises the threads, it does not scale them.
 //
-// Sizing: the buffers are allocated for the table's limit at once. The OS
+// Sizing: a table starts with room for a few entries only (most namespaces
+// never track a connection), and at its first full (or when its buffers are
+// handed to another thread) takes the buffers for its whole limit. The OS
 // commits pages only when first written (measured: a 1 GiB SharedArrayBuffer
 // adds nothing to RSS until touched, and slots are handed out low to high), so
 // sizing to the limit costs no more resident memory than chunks would, and the
@@ -110,13 +112,13 @@ export class CtStore {
    */
   private exclusive: boolean;
 
-  /** A new table for `max` entries (0: unbounded, starts at `initial`), or one attached to existing buffers. */
-  constructor(max: number, from?: CtStoreBuffers, initial = 1 << 16) {
+  /** A new table with room for `slots` entries, whose limit is `max` (0: unbounded), or one attached to existing buffers. */
+  constructor(max: number, from?: CtStoreBuffers, slots = max > 0 ? max : 1 << 16) {
     this.exclusive = !from;
     if (from) {
       this.buffers = from;
     } else {
-      const cap = (max > 0 ? max : initial) + UNCONFIRMED_RESERVE + 1;
+      const cap = slots + UNCONFIRMED_RESERVE + 1;
       const nb = pow2AtLeast(cap * 2);
       this.buffers = {
         header: new SharedArrayBuffer(HEADER_BYTES),
@@ -163,9 +165,14 @@ export class CtStore {
     this.h[H_MAX] = v;
   }
 
-  /** Confirmed entries plus the room unconfirmed ones need: whether `max` fits without reallocating. */
+  /** Whether `max` confirmed entries plus the room unconfirmed ones need fit without reallocating. */
   fits(max: number): boolean {
     return max > 0 && max + UNCONFIRMED_RESERVE < this.capacity;
+  }
+
+  /** Close to full: the next entries may not find a slot. */
+  get nearlyFull(): boolean {
+    return this.count + UNCONFIRMED_RING >= this.capacity - 1;
   }
 
   // ---- lock ------------------------------------------------------------------
@@ -218,9 +225,27 @@ export class CtStore {
     return s;
   }
 
-  /** Ids go on from where `old`'s stopped (grow). */
-  carryIds(old: CtStore): void {
-    this.h[H_NEXT_ID] = old.h[H_NEXT_ID]!;
+  /**
+   * Takes over every entry of a smaller store (grow), each in the same slot,
+   * so slot numbers held by packets in flight stay valid; the hash is built
+   * again for the new size, the by-source chains in their old order (NAT
+   * reuses the first mapping it finds there).
+   */
+  copyFrom(old: CtStore): void {
+    new Uint8Array(this.buffers.header).set(new Uint8Array(old.buffers.header));
+    this.h[H_LOCK] = 0;
+    this.r.set(old.r);
+    this.order.set(old.order);
+    for (let i = 0; i < this.count; i++) {
+      const s = this.order[i]!;
+      this.hashIn(s, 0);
+      this.hashIn(s, 1);
+    }
+    const chain: number[] = [];
+    for (const head of old.bysrc) {
+      for (let s = head; s !== 0; s = old.bySourceNext(s)) chain.push(s);
+      while (chain.length > 0) this.bysrcIn(chain.pop()!);
+    }
   }
 
   free(s: number): void {

@@ -94,6 +94,8 @@ export class Conntrack implements NatLookup, CtMarks {
   private readonly rng: NfRandom;
   private now = 0;
   private lastFullGc = -Infinity;
+  /** The store has its full size (see CtStore on sizing); attached tables always have. */
+  private sized: boolean;
   /**
    * Entries this table created and has not confirmed (the kernel frees them
    * with their skb). A packet runs to completion before the next NEW one
@@ -112,7 +114,8 @@ export class Conntrack implements NatLookup, CtMarks {
     this.timeouts = { ...CT_DEFAULT_TIMEOUTS, ...opts.timeouts };
     this.tcp = tcpSettings(this.timeouts, opts.tcpBeLiberal ?? true, opts.tcpLoose ?? true, opts.tcpMaxRetrans ?? 3);
     this.rng = opts.random ?? seededRandom(0x5eed);
-    this.store = new CtStore(opts.max ?? 262144, opts.attach);
+    this.store = opts.attach ? new CtStore(0, opts.attach) : new CtStore(opts.max ?? 262144, undefined, 0);
+    this.sized = opts.attach !== undefined;
     this.tr = new TcpTrack(this.store.r);
     this.stats = sharedStats(this.store.stats);
   }
@@ -128,6 +131,10 @@ export class Conntrack implements NatLookup, CtMarks {
 
   /** The shared buffers: pass them to another thread's `new Conntrack({ attach })`. */
   get buffers(): CtStoreBuffers {
+    if (!this.sized) {
+      this.sized = true;
+      if (this.store.max > 0 && !this.store.fits(this.store.max)) this.grow(this.store.max);
+    }
     return this.store.share();
   }
 
@@ -137,10 +144,10 @@ export class Conntrack implements NatLookup, CtMarks {
   }
 
   set max(v: number) {
-    if (v > 0 && !this.store.fits(v)) {
+    if (v > 0 && this.sized && !this.store.fits(v)) {
       this.store.lock();
       try {
-        this.grow(v, 0);
+        this.grow(v);
       } finally {
         this.store.unlock();
       }
@@ -513,7 +520,11 @@ export class Conntrack implements NatLookup, CtMarks {
 
   /** A fresh slot for a NEW packet's entry; reclaims the oldest if its packet never reached confirm. */
   private allocUnconfirmed(): number {
-    if (this.store.max === 0 && this.store.count + UNCONFIRMED_RING >= this.store.capacity - 1) this.grow(0, this.store.capacity * 2);
+    if (this.store.nearlyFull) {
+      // The first entries filled the small start: take the whole limit; an unbounded table doubles.
+      this.sized = true;
+      this.grow(this.store.max > 0 ? this.store.max : this.store.capacity * 2);
+    }
     const st = this.store;
     const pos = this.unconfPos;
     this.unconfPos = (pos + 1) % UNCONFIRMED_RING;
@@ -532,34 +543,17 @@ export class Conntrack implements NatLookup, CtMarks {
   }
 
   /**
-   * A bigger store, for a limit past the capacity or an unbounded table that
-   * filled up (`initial` slots): copies every confirmed entry. Tables
-   * attached to the old buffers must attach again; entries not yet confirmed
-   * are left behind. Called under the old store's lock.
+   * A bigger store (`slots` entries), for a limit past the capacity, a table
+   * leaving its small start, or an unbounded one that filled up. Tables
+   * attached to the old buffers must attach again. Called under the old
+   * store's lock (or before any other thread has the buffers).
    */
-  private grow(max: number, initial: number): void {
-    const old = this.store;
-    {
-      const next = new CtStore(max, undefined, initial);
-      next.stats.set(old.stats);
-      for (let i = 0; i < old.count; i++) {
-        const s = old.order[i]!;
-        const e = next.alloc();
-        next.r.set(old.r.subarray(s * STRIDE, (s + 1) * STRIDE), e * STRIDE);
-        const masq = old.r[s * STRIDE + W_MASQ]!;
-        if (masq !== 0) next.r[e * STRIDE + W_MASQ] = next.nameId(old.nameAt(masq));
-        next.r[e * STRIDE + W_INDEX] = 0;
-        next.hashIn(e, 0);
-        next.hashIn(e, 1);
-        next.listAdd(e);
-        if (next.r[e * STRIDE + W_STATUS]! & IPS_SRC_NAT_DONE) next.bysrcIn(e);
-      }
-      next.carryIds(old);
-      this.unconfirmed.fill(0);
-      this.store = next;
-      this.tr = new TcpTrack(next.r);
-      (this as { stats: ConntrackStats }).stats = sharedStats(next.stats);
-    }
+  private grow(slots: number): void {
+    const next = new CtStore(this.store.max, undefined, slots);
+    next.copyFrom(this.store);
+    this.store = next;
+    this.tr = new TcpTrack(next.r);
+    (this as { stats: ConntrackStats }).stats = sharedStats(next.stats);
   }
 
   private invalid(p: NfPacketInfo, reason: string, error = false): number {
