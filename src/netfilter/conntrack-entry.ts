@@ -1,7 +1,7 @@
 // A conntrack entry's tuples (struct nf_conn's tuplehash[2]) and their inversion,
 // and a read-only view of one entry in a CtStore.
 
-import { type CtStore, F_BYTES, F_DEADLINE, F_PKTS, FSTRIDE, STRIDE, T_STATE, W_HAS_TCP, W_ID, W_MARK, W_MASQ, W_PROTO, W_STATUS, W_TCP } from './conntrack-store.js';
+import { type CtStore, F_BYTES, F_DEADLINE, F_PKTS, FSTRIDE, STRIDE, T_PACKED, W_HAS_TCP, W_ID, W_MARK, W_MASQ, W_PROTO, W_STATUS, W_TCP } from './conntrack-store.js';
 import { IPPROTO_ICMP } from './constants.js';
 
 /**
@@ -37,7 +37,7 @@ export class CtEntry {
   /** Emulated time (ms) at which the entry expires. */
   get deadline(): number { return this.st.f[this.slot * FSTRIDE + F_DEADLINE]!; }
   /** The TCP state (TCP_STATE_NAMES index), or -1 for other protocols. */
-  get tcpState(): number { return this.w(W_HAS_TCP) ? this.w(W_TCP + T_STATE) : -1; }
+  get tcpState(): number { return this.w(W_HAS_TCP) ? this.w(W_TCP + T_PACKED) & 15 : -1; }
   /** MASQUERADE: the output device the binding was made for (nat->masq_index). */
   get masqIf(): string | null { return this.w(W_MASQ) ? this.st.nameAt(this.w(W_MASQ)) : null; }
   get orig(): CtTuple { return this.tuple(0); }

@@ -44,17 +44,22 @@ export const W_UNCONF = 17;
 export const W_HAS_TCP = 18;
 export const W_TCP = 19;
 /** struct ip_ct_tcp: state, last_*, retrans, then two ip_ct_tcp_state. */
-export const T_STATE = 0, T_LAST_DIR = 1, T_LAST_INDEX = 2, T_LAST_SEQ = 3, T_LAST_ACK = 4,
-  T_LAST_END = 5, T_LAST_WIN = 6, T_LAST_WSCALE = 7, T_LAST_FLAGS = 8, T_RETRANS = 9, T_SEEN = 10;
+export const T_PACKED = 0, T_LAST_SEQ = 1, T_LAST_ACK = 2, T_LAST_END = 3, T_LAST_WIN = 4, T_LAST_FLAGS = 5, T_SEEN = 6;
+/**
+ * The small fields share T_PACKED: state (bits 0-3), last_dir (4),
+ * last_index (5-7), last_wscale (8-11), retrans (12-31, saturating).
+ */
+export const P_STATE = 0, P_LAST_DIR = 4, P_LAST_INDEX = 5, P_LAST_WSCALE = 8, P_RETRANS = 12;
 /** ip_ct_tcp_state words. */
 export const SEEN_END = 0, SEEN_MAXEND = 1, SEEN_MAXWIN = 2, SEEN_MAXACK = 3, SEEN_SCALE = 4, SEEN_FLAGS = 5, SEEN_WORDS = 6;
 export const T_WORDS = T_SEEN + 2 * SEEN_WORDS;
 // ---- Float64 per slot (f index slot * FSTRIDE + F_*): times in emulated ms and counters past 2^32
 /** Emulated time (ms) at which the entry expires: words 10-11. */
 export const F_DEADLINE = 5;
-// W_TCP + T_WORDS = 41; word 41 is padding so the Float64 fields are aligned.
-export const F_UDP_STREAM = 21, F_PKTS = 22, F_BYTES = 23; // counters: + dir * 2
-export const FSTRIDE = 26;
+// W_TCP + T_WORDS = 37; word 37 is padding so the Float64 fields are aligned.
+export const F_UDP_STREAM = 19, F_PKTS = 20, F_BYTES = 21; // counters: + dir * 2
+/** 48 words, 192 bytes: a record starts on a cache line, and a lookup reads only its first. */
+export const FSTRIDE = 24;
 export const STRIDE = FSTRIDE * 2;
 if (W_TCP + T_WORDS > F_UDP_STREAM * 2) throw new Error('conntrack record layout: the TCP words overlap the Float64 fields');
 

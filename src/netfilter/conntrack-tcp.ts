@@ -4,9 +4,9 @@
 // retransmission timeouts), reopen from TIME_WAIT, and the timeout choice.
 
 import {
-  SEEN_END, SEEN_FLAGS, SEEN_MAXACK, SEEN_MAXEND, SEEN_MAXWIN, SEEN_SCALE, SEEN_WORDS, STRIDE, T_LAST_ACK, T_LAST_DIR,
-  T_LAST_END, T_LAST_FLAGS, T_LAST_INDEX, T_LAST_SEQ, T_LAST_WIN, T_LAST_WSCALE, T_RETRANS, T_SEEN,
-  T_STATE, T_WORDS, W_HAS_TCP, W_STATUS, W_TCP,
+  P_LAST_DIR, P_LAST_INDEX, P_LAST_WSCALE, P_RETRANS, P_STATE, SEEN_END, SEEN_FLAGS, SEEN_MAXACK, SEEN_MAXEND, SEEN_MAXWIN,
+  SEEN_SCALE, SEEN_WORDS, STRIDE, T_LAST_ACK, T_LAST_END, T_LAST_FLAGS, T_LAST_SEQ, T_LAST_WIN, T_PACKED, T_SEEN, T_WORDS,
+  W_HAS_TCP, W_STATUS, W_TCP,
 } from './conntrack-store.js';
 import { IPS_ASSURED, IPS_SEEN_REPLY, TCP_ACK, TCP_CWR, TCP_ECE, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG } from './constants.js';
 
@@ -113,12 +113,17 @@ export class TcpTrack {
 
   get status(): number { return this.r[this.sb + W_STATUS]!; }
   set status(v: number) { this.r[this.sb + W_STATUS] = v; }
-  get state(): number { return this.r[this.b + T_STATE]!; }
-  set state(v: number) { this.r[this.b + T_STATE] = v; }
-  get lastDir(): number { return this.r[this.b + T_LAST_DIR]!; }
-  set lastDir(v: number) { this.r[this.b + T_LAST_DIR] = v; }
-  get lastIndex(): number { return this.r[this.b + T_LAST_INDEX]!; }
-  set lastIndex(v: number) { this.r[this.b + T_LAST_INDEX] = v; }
+  private get(shift: number, mask: number): number { return (this.r[this.b + T_PACKED]! >>> shift) & mask; }
+  private put(shift: number, mask: number, v: number): void {
+    const o = this.b + T_PACKED;
+    this.r[o] = (this.r[o]! & ~(mask << shift)) | ((v & mask) << shift);
+  }
+  get state(): number { return this.get(P_STATE, 0xf); }
+  set state(v: number) { this.put(P_STATE, 0xf, v); }
+  get lastDir(): number { return this.get(P_LAST_DIR, 1); }
+  set lastDir(v: number) { this.put(P_LAST_DIR, 1, v); }
+  get lastIndex(): number { return this.get(P_LAST_INDEX, 7); }
+  set lastIndex(v: number) { this.put(P_LAST_INDEX, 7, v); }
   get lastSeq(): number { return this.r[this.b + T_LAST_SEQ]!; }
   set lastSeq(v: number) { this.r[this.b + T_LAST_SEQ] = v; }
   get lastAck(): number { return this.r[this.b + T_LAST_ACK]!; }
@@ -127,12 +132,12 @@ export class TcpTrack {
   set lastEnd(v: number) { this.r[this.b + T_LAST_END] = v; }
   get lastWin(): number { return this.r[this.b + T_LAST_WIN]!; }
   set lastWin(v: number) { this.r[this.b + T_LAST_WIN] = v; }
-  get lastWscale(): number { return this.r[this.b + T_LAST_WSCALE]!; }
-  set lastWscale(v: number) { this.r[this.b + T_LAST_WSCALE] = v; }
+  get lastWscale(): number { return this.get(P_LAST_WSCALE, 0xf); }
+  set lastWscale(v: number) { this.put(P_LAST_WSCALE, 0xf, v); }
   get lastFlags(): number { return this.r[this.b + T_LAST_FLAGS]!; }
   set lastFlags(v: number) { this.r[this.b + T_LAST_FLAGS] = v; }
-  get retrans(): number { return this.r[this.b + T_RETRANS]!; }
-  set retrans(v: number) { this.r[this.b + T_RETRANS] = v; }
+  get retrans(): number { return this.r[this.b + T_PACKED]! >>> P_RETRANS; }
+  set retrans(v: number) { this.put(P_RETRANS, 0xfffff, Math.min(v, 0xfffff)); }
 }
 
 /** Options seen on an ignored SYN, parsed aside (tcp_options into a scratch state). */
