@@ -9,7 +9,7 @@
 
 import { CtEntry, invertInto } from './conntrack-entry.js';
 import {
-  CtStore, type CtStoreBuffers, F_BYTES, F_DEADLINE, F_PKTS, F_UDP_STREAM, FSTRIDE, STAT_NAMES, STRIDE, UNCONFIRMED_RING,
+  CtStore, type CtStoreBuffers, F_BYTES, F_DEADLINE, F_PKTS, F_UDP_STREAM, FSTRIDE, STRIDE, UNCONFIRMED_RING,
   W_HAS_TCP, W_INDEX, W_MARK, W_MASQ, W_STATUS, W_UNCONF,
 } from './conntrack-store.js';
 import {
@@ -60,15 +60,20 @@ export interface ConntrackOptions {
   attach?: CtStoreBuffers;
 }
 
-/** Counters as `conntrack -S` shows them, kept in the table's shared memory. */
-export type ConntrackStats = Record<(typeof STAT_NAMES)[number], number>;
+// Counters of `conntrack -S`, by their index in the store's shared stats cells (STAT_NAMES).
+const S_FOUND = 0, S_INVALID = 1, S_INSERT = 2, S_INSERT_FAILED = 3, S_DROP = 4, S_EARLY_DROP = 5, S_ERROR = 6, S_SEARCH_RESTART = 7;
 
-function sharedStats(cells: Float64Array): ConntrackStats {
-  const o = {} as ConntrackStats;
-  STAT_NAMES.forEach((name, i) => Object.defineProperty(o, name, {
-    get: () => cells[i]!, set: (v: number) => { cells[i] = v; }, enumerable: true,
-  }));
-  return o;
+/** Counters as `conntrack -S` shows them, read from the table's shared memory (every attached thread counts there). */
+export class ConntrackStats {
+  constructor(private readonly cells: Float64Array) {}
+  get found(): number { return this.cells[S_FOUND]!; }
+  get invalid(): number { return this.cells[S_INVALID]!; }
+  get insert(): number { return this.cells[S_INSERT]!; }
+  get insert_failed(): number { return this.cells[S_INSERT_FAILED]!; }
+  get drop(): number { return this.cells[S_DROP]!; }
+  get early_drop(): number { return this.cells[S_EARLY_DROP]!; }
+  get error(): number { return this.cells[S_ERROR]!; }
+  get search_restart(): number { return this.cells[S_SEARCH_RESTART]!; }
 }
 
 /** How often (emulated ms) a full table may trigger a gc sweep, as the kernel's gc worker would have run. */
@@ -84,7 +89,6 @@ export class Conntrack implements NatLookup, CtMarks {
   readonly acct: boolean;
   readonly timeouts: CtTimeouts;
   readonly tcp: TcpSettings;
-  readonly stats: ConntrackStats;
   /** INVALID packets by reason (the kernel's nf_log_invalid messages), this thread's. */
   readonly invalidReasons = new Map<string, number>();
   /** Why the last DROP verdict of in()/confirm() was given. */
@@ -117,7 +121,6 @@ export class Conntrack implements NatLookup, CtMarks {
     this.store = opts.attach ? new CtStore(0, opts.attach) : new CtStore(opts.max ?? 262144, undefined, 0);
     this.sized = opts.attach !== undefined;
     this.tr = new TcpTrack(this.store.r);
-    this.stats = sharedStats(this.store.stats);
   }
 
   /**
@@ -157,6 +160,10 @@ export class Conntrack implements NatLookup, CtMarks {
 
   get count(): number {
     return this.store.count;
+  }
+
+  get stats(): ConntrackStats {
+    return new ConntrackStats(this.store.stats);
   }
 
   random(): number {
@@ -342,7 +349,7 @@ export class Conntrack implements NatLookup, CtMarks {
         dir = 0;
         state = CT_NEW;
       } else {
-        this.stats.found++;
+        this.store.stats[S_FOUND]!++;
         e = h >>> 1;
         dir = h & 1;
         const status = r[e * STRIDE + W_STATUS]!;
@@ -363,7 +370,7 @@ export class Conntrack implements NatLookup, CtMarks {
         if (res === TCP_REPEAT) {
           // An attempt to reopen a closed connection: forget it and look up again.
           this.remove(e);
-          this.stats.search_restart++;
+          this.store.stats[S_SEARCH_RESTART]!++;
           continue;
         }
         if (res === TCP_INVALID) return this.invalid(p, this.outcome.reason ?? 'invalid');
@@ -427,8 +434,8 @@ export class Conntrack implements NatLookup, CtMarks {
         this.lookup(st.src(e, 1), st.dst(e, 1), st.proto(e), st.sport(e, 1), st.dport(e, 1), now) !== 0) {
         st.free(e);
         p.ct = 0;
-        this.stats.insert_failed++;
-        this.stats.drop++;
+        this.store.stats[S_INSERT_FAILED]!++;
+        this.store.stats[S_DROP]!++;
         this.lastDropReason = 'conntrack_insert_failed';
         return VERDICT_DROP;
       }
@@ -437,7 +444,7 @@ export class Conntrack implements NatLookup, CtMarks {
       st.listAdd(e);
       r[o + W_STATUS]! |= IPS_CONFIRMED;
       if (r[o + W_STATUS]! & IPS_SRC_NAT_DONE) st.bysrcIn(e);
-      this.stats.insert++;
+      this.store.stats[S_INSERT]!++;
       p.ctStatus = r[o + W_STATUS]!;
       return VERDICT_ACCEPT;
     } finally {
@@ -537,7 +544,7 @@ export class Conntrack implements NatLookup, CtMarks {
   }
 
   private full(): number {
-    this.stats.drop++;
+    this.store.stats[S_DROP]!++;
     this.lastDropReason = 'conntrack_full';
     return VERDICT_DROP;
   }
@@ -553,14 +560,13 @@ export class Conntrack implements NatLookup, CtMarks {
     next.copyFrom(this.store);
     this.store = next;
     this.tr = new TcpTrack(next.r);
-    (this as { stats: ConntrackStats }).stats = sharedStats(next.stats);
   }
 
   private invalid(p: NfPacketInfo, reason: string, error = false): number {
     p.ct = 0;
     p.ctState = CT_INVALID;
-    this.stats.invalid++;
-    if (error) this.stats.error++;
+    this.store.stats[S_INVALID]!++;
+    if (error) this.store.stats[S_ERROR]!++;
     this.invalidReasons.set(reason, (this.invalidReasons.get(reason) ?? 0) + 1);
     return VERDICT_ACCEPT;
   }
@@ -588,7 +594,7 @@ export class Conntrack implements NatLookup, CtMarks {
       }
       if (!(st.r[e * STRIDE + W_STATUS]! & IPS_ASSURED)) {
         this.remove(e);
-        this.stats.early_drop++;
+        this.store.stats[S_EARLY_DROP]!++;
         return true;
       }
     }
