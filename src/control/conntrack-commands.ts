@@ -77,20 +77,20 @@ export const conntrack: CommandFamily = {
     const ct = el.nf.conntrack;
     const now = el.engine.now;
     const sel = matcher(p.filters);
-    const live = () => ct.entries.filter((e) => e.deadline > now && sel(e));
+    const live = () => ct.list().filter((e) => e.deadline > now && sel(e));
     switch (p.cmd) {
       case '-L': {
         const rows = live().map((e) => conntrackEntryText(ct, e, now, { extended: p.filters.get('-o') === 'extended' || p.filters.get('--output') === 'extended' }) + '\n');
         return ok(rows.join(''), conntrackSummary(rows.length) + '\n');
       }
       case '-C':
-        return ok(`${ct.entries.filter((e) => e.deadline > now).length}\n`);
+        return ok(`${ct.list().filter((e) => e.deadline > now).length}\n`);
       case '-S':
         return ok(conntrackStatsText(ct) + '\n');
       case '-D': {
         const victims = live();
         const text = victims.map((e) => conntrackEntryText(ct, e, now) + '\n').join('');
-        for (const e of victims) ct.destroy(e);
+        for (const e of victims) ct.destroy(e.slot);
         ctx.invalidate(`${el.node}:${el.name} conntrack`);
         return ok(text, `${TOOL}: ${victims.length} flow entries have been deleted.\n`);
       }

@@ -1,76 +1,56 @@
-// A conntrack entry and its two tuples (struct nf_conn and its tuplehash[2]).
+// A conntrack entry's tuples (struct nf_conn's tuplehash[2]) and their inversion,
+// and a read-only view of one entry in a CtStore.
 
-import type { TcpTrack } from './conntrack-tcp.js';
+import { type CtStore, F_BYTES, F_DEADLINE, F_PKTS, FSTRIDE, STRIDE, T_PACKED, W_HAS_TCP, W_ID, W_MARK, W_MASQ, W_PROTO, W_STATUS, W_TCP } from './conntrack-store.js';
 import { IPPROTO_ICMP } from './constants.js';
 
 /**
- * One direction's tuple; it is also the node chained in the conntrack hash.
- * ICMP queries use sport for the id and dport for (type << 8) | code, so every
- * protocol shares the same five numeric fields.
+ * One direction's tuple. ICMP queries use sport for the id and dport for
+ * (type << 8) | code, so every protocol shares the same five numeric fields.
  */
-export class CtTuple {
-  src = 0;
-  dst = 0;
-  proto = 0;
-  sport = 0;
-  dport = 0;
-  /** Next node in the same hash bucket. */
-  next: CtTuple | null = null;
-  hash = 0;
-  constructor(readonly dir: number, readonly entry: CtEntry) {}
-
-  set(src: number, dst: number, proto: number, sport: number, dport: number): void {
-    this.src = src;
-    this.dst = dst;
-    this.proto = proto;
-    this.sport = sport;
-    this.dport = dport;
-  }
-
-  equals(src: number, dst: number, proto: number, sport: number, dport: number): boolean {
-    return this.src === src && this.dst === dst && this.sport === sport && this.dport === dport && this.proto === proto;
-  }
+export interface CtTuple {
+  src: number;
+  dst: number;
+  proto: number;
+  sport: number;
+  dport: number;
 }
 
+/**
+ * One entry of a table, read from its slot (conntrack -L, the control
+ * commands, tests). The packet path works on slot numbers instead.
+ */
 export class CtEntry {
-  readonly tuple: readonly [CtTuple, CtTuple];
+  constructor(private readonly st: CtStore, readonly slot: number) {}
+
+  private w(i: number): number {
+    return this.st.r[this.slot * STRIDE + i]!;
+  }
+
+  /** The entry's id (ct->id); a reused slot gets a new one. */
+  get id(): number { return this.w(W_ID); }
   /** IPS_* bits. */
-  status = 0;
-  /** Emulated time (ms) at which the entry expires. */
-  deadline = 0;
+  get status(): number { return this.w(W_STATUS); }
   /** ct->mark (CONNMARK). */
-  mark = 0;
-  tcp: TcpTrack | null = null;
-  /** UDP: time after which a replied flow counts as a stream (ct->proto.udp.stream_ts). */
-  udpStreamTs = 0;
-  /** Accounting per direction. */
-  pkts0 = 0;
-  bytes0 = 0;
-  pkts1 = 0;
-  bytes1 = 0;
-  /** Position in the table's dense entry list; -1 while unconfirmed. */
-  index = -1;
+  get mark(): number { return this.w(W_MARK); }
+  get proto(): number { return this.w(W_PROTO); }
+  /** Emulated time (ms) at which the entry expires. */
+  get deadline(): number { return this.st.f[this.slot * FSTRIDE + F_DEADLINE]!; }
+  /** The TCP state (TCP_STATE_NAMES index), or -1 for other protocols. */
+  get tcpState(): number { return this.w(W_HAS_TCP) ? this.w(W_TCP + T_PACKED) & 15 : -1; }
   /** MASQUERADE: the output device the binding was made for (nat->masq_index). */
-  masqIf: string | null = null;
-  /** Chain of entries with the same original source (nf_nat_bysource). */
-  bysrcNext: CtEntry | null = null;
-  bysrcHash = 0;
+  get masqIf(): string | null { return this.w(W_MASQ) ? this.st.nameAt(this.w(W_MASQ)) : null; }
+  get orig(): CtTuple { return this.tuple(0); }
+  get reply(): CtTuple { return this.tuple(1); }
 
-  constructor(readonly id: number) {
-    this.tuple = [new CtTuple(0, this), new CtTuple(1, this)];
+  tuple(dir: number): CtTuple {
+    const st = this.st, s = this.slot;
+    return { src: st.src(s, dir), dst: st.dst(s, dir), proto: st.proto(s), sport: st.sport(s, dir), dport: st.dport(s, dir) };
   }
 
-  get orig(): CtTuple {
-    return this.tuple[0];
-  }
-
-  get reply(): CtTuple {
-    return this.tuple[1];
-  }
-
-  get proto(): number {
-    return this.tuple[0].proto;
-  }
+  /** Accounting per direction. */
+  packets(dir: number): number { return this.st.f[this.slot * FSTRIDE + F_PKTS + dir * 2]!; }
+  bytes(dir: number): number { return this.st.f[this.slot * FSTRIDE + F_BYTES + dir * 2]!; }
 }
 
 /** ICMP query type pairs (invmap in nf_conntrack_proto_icmp.c); -1 when not invertible. */
@@ -106,14 +86,4 @@ export function invertInto(
     out.dport = sport;
   }
   return true;
-}
-
-/** Hash of a tuple for the conntrack table (any good 32-bit mix will do). */
-export function tupleHash(src: number, dst: number, proto: number, sport: number, dport: number): number {
-  let h = Math.imul(src ^ 0x9e3779b9, 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 15) ^ dst, 0xc2b2ae35);
-  h = Math.imul(h ^ (h >>> 13) ^ ((sport << 16) | dport), 0x85ebca6b);
-  h ^= proto << 7;
-  h = Math.imul(h ^ (h >>> 16), 0x27d4eb2f);
-  return h ^ (h >>> 15);
 }

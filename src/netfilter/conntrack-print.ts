@@ -29,12 +29,12 @@ export function conntrackEntryText(ct: Conntrack, e: CtEntry, now: number, opts:
   const proto = e.proto;
   let s = opts.extended ? 'ipv4     2 ' : '';
   s += `${(PROTO_NAMES[proto] ?? 'unknown').padEnd(8)} ${proto} ${ct.secondsLeft(e, now)} `;
-  if (e.tcp) s += `${TCP_STATE_NAMES[e.tcp.state]} `;
+  if (e.tcpState >= 0) s += `${TCP_STATE_NAMES[e.tcpState]} `;
   s += tupleText(e.orig);
-  if (acct) s += `packets=${e.pkts0} bytes=${e.bytes0} `;
+  if (acct) s += `packets=${e.packets(0)} bytes=${e.bytes(0)} `;
   if (!(e.status & IPS_SEEN_REPLY)) s += '[UNREPLIED] ';
   s += tupleText(e.reply);
-  if (acct) s += `packets=${e.pkts1} bytes=${e.bytes1} `;
+  if (acct) s += `packets=${e.packets(1)} bytes=${e.bytes(1)} `;
   if (e.status & IPS_ASSURED) s += '[ASSURED] ';
   s += `mark=${e.mark} use=1`;
   return s;
@@ -42,7 +42,7 @@ export function conntrackEntryText(ct: Conntrack, e: CtEntry, now: number, opts:
 
 /** conntrack -L: one line per live entry (expired ones are not shown). */
 export function conntrackList(ct: Conntrack, now: number, opts: ConntrackListOptions = {}): string[] {
-  return ct.entries.filter((e) => e.deadline > now).map((e) => conntrackEntryText(ct, e, now, opts));
+  return ct.list().filter((e) => e.deadline > now).map((e) => conntrackEntryText(ct, e, now, opts));
 }
 
 /** The summary conntrack prints on stderr after -L. */

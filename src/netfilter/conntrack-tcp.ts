@@ -3,7 +3,11 @@
 // turns into acceptance, but which still drives the unacknowledged-data and
 // retransmission timeouts), reopen from TIME_WAIT, and the timeout choice.
 
-import type { CtEntry } from './conntrack-entry.js';
+import {
+  P_LAST_DIR, P_LAST_INDEX, P_LAST_WSCALE, P_RETRANS, P_STATE, SEEN_END, SEEN_FLAGS, SEEN_MAXACK, SEEN_MAXEND, SEEN_MAXWIN,
+  SEEN_SCALE, SEEN_WORDS, STRIDE, T_LAST_ACK, T_LAST_END, T_LAST_FLAGS, T_LAST_SEQ, T_LAST_WIN, T_PACKED, T_SEEN, T_WORDS,
+  W_HAS_TCP, W_STATUS, W_TCP,
+} from './conntrack-store.js';
 import { IPS_ASSURED, IPS_SEEN_REPLY, TCP_ACK, TCP_CWR, TCP_ECE, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG } from './constants.js';
 
 export const TCP_NONE = 0;
@@ -58,34 +62,86 @@ const F_MAXACK_SET = 0x20;
 const EXP_CHALLENGE_ACK = 0x40;
 const SIMULTANEOUS_OPEN = 0x80;
 
-/** Per-direction window state (struct ip_ct_tcp_state). */
+/** Per-direction window state (struct ip_ct_tcp_state): a view of its words in a record. */
 export class TcpSeen {
-  tdEnd = 0;
-  tdMaxend = 0;
-  tdMaxwin = 0;
-  tdMaxack = 0;
-  tdScale = 0;
-  flags = 0;
+  /** Index of the first word in `r`. */
+  b = 0;
+  constructor(private readonly r: Uint32Array) {}
+  get tdEnd(): number { return this.r[this.b + SEEN_END]!; }
+  set tdEnd(v: number) { this.r[this.b + SEEN_END] = v; }
+  get tdMaxend(): number { return this.r[this.b + SEEN_MAXEND]!; }
+  set tdMaxend(v: number) { this.r[this.b + SEEN_MAXEND] = v; }
+  get tdMaxwin(): number { return this.r[this.b + SEEN_MAXWIN]!; }
+  set tdMaxwin(v: number) { this.r[this.b + SEEN_MAXWIN] = v; }
+  get tdMaxack(): number { return this.r[this.b + SEEN_MAXACK]!; }
+  set tdMaxack(v: number) { this.r[this.b + SEEN_MAXACK] = v; }
+  get tdScale(): number { return this.r[this.b + SEEN_SCALE]!; }
+  set tdScale(v: number) { this.r[this.b + SEEN_SCALE] = v; }
+  get flags(): number { return this.r[this.b + SEEN_FLAGS]!; }
+  set flags(v: number) { this.r[this.b + SEEN_FLAGS] = v; }
   reset(): void {
     this.tdEnd = 0; this.tdMaxend = 0; this.tdMaxwin = 0; this.tdMaxack = 0; this.tdScale = 0;
     this.flags &= F_BE_LIBERAL;
   }
 }
 
-/** struct ip_ct_tcp. */
+/**
+ * struct ip_ct_tcp plus the entry's status bits: a view of one record of a
+ * conntrack store, moved to another entry with at(). One per table, reused.
+ */
 export class TcpTrack {
-  state = TCP_NONE;
-  readonly seen: [TcpSeen, TcpSeen] = [new TcpSeen(), new TcpSeen()];
-  lastDir = 0;
-  lastIndex = NONE_SET;
-  lastSeq = 0;
-  lastAck = 0;
-  lastEnd = 0;
-  lastWin = 0;
-  lastWscale = 0;
-  lastFlags = 0;
-  retrans = 0;
+  private b = 0;
+  private sb = 0;
+  readonly seen: [TcpSeen, TcpSeen];
+  constructor(private readonly r: Uint32Array) {
+    this.seen = [new TcpSeen(r), new TcpSeen(r)];
+  }
+
+  at(slot: number): this {
+    this.sb = slot * STRIDE;
+    this.b = this.sb + W_TCP;
+    this.seen[0].b = this.b + T_SEEN;
+    this.seen[1].b = this.b + T_SEEN + SEEN_WORDS;
+    return this;
+  }
+
+  /** Starts the tracker afresh on this entry. */
+  init(): void {
+    this.r.fill(0, this.b, this.b + T_WORDS);
+    this.r[this.sb + W_HAS_TCP] = 1;
+  }
+
+  get status(): number { return this.r[this.sb + W_STATUS]!; }
+  set status(v: number) { this.r[this.sb + W_STATUS] = v; }
+  private get(shift: number, mask: number): number { return (this.r[this.b + T_PACKED]! >>> shift) & mask; }
+  private put(shift: number, mask: number, v: number): void {
+    const o = this.b + T_PACKED;
+    this.r[o] = (this.r[o]! & ~(mask << shift)) | ((v & mask) << shift);
+  }
+  get state(): number { return this.get(P_STATE, 0xf); }
+  set state(v: number) { this.put(P_STATE, 0xf, v); }
+  get lastDir(): number { return this.get(P_LAST_DIR, 1); }
+  set lastDir(v: number) { this.put(P_LAST_DIR, 1, v); }
+  get lastIndex(): number { return this.get(P_LAST_INDEX, 7); }
+  set lastIndex(v: number) { this.put(P_LAST_INDEX, 7, v); }
+  get lastSeq(): number { return this.r[this.b + T_LAST_SEQ]!; }
+  set lastSeq(v: number) { this.r[this.b + T_LAST_SEQ] = v; }
+  get lastAck(): number { return this.r[this.b + T_LAST_ACK]!; }
+  set lastAck(v: number) { this.r[this.b + T_LAST_ACK] = v; }
+  get lastEnd(): number { return this.r[this.b + T_LAST_END]!; }
+  set lastEnd(v: number) { this.r[this.b + T_LAST_END] = v; }
+  get lastWin(): number { return this.r[this.b + T_LAST_WIN]!; }
+  set lastWin(v: number) { this.r[this.b + T_LAST_WIN] = v; }
+  get lastWscale(): number { return this.get(P_LAST_WSCALE, 0xf); }
+  set lastWscale(v: number) { this.put(P_LAST_WSCALE, 0xf, v); }
+  get lastFlags(): number { return this.r[this.b + T_LAST_FLAGS]!; }
+  set lastFlags(v: number) { this.r[this.b + T_LAST_FLAGS] = v; }
+  get retrans(): number { return this.r[this.b + T_PACKED]! >>> P_RETRANS; }
+  set retrans(v: number) { this.put(P_RETRANS, 0xfffff, Math.min(v, 0xfffff)); }
 }
+
+/** Options seen on an ignored SYN, parsed aside (tcp_options into a scratch state). */
+const probe = new TcpSeen(new Uint32Array(SEEN_WORDS));
 
 /** Timeouts in seconds (net.netfilter.nf_conntrack_tcp_timeout_*). */
 export interface TcpTimeouts {
@@ -342,10 +398,11 @@ function tcpInWindow(tr: TcpTrack, dir: number, index: number, seg: TcpSegment, 
 }
 
 /** tcp_new: can this packet create an entry? Initialises the tracker when so. */
-export function tcpNew(ct: CtEntry, seg: TcpSegment, s: TcpSettings): boolean {
+export function tcpNew(tr: TcpTrack, seg: TcpSegment, s: TcpSettings): boolean {
   const st = TABLE[0]![conntrackIndex(seg.flags)]![TCP_NONE]!;
   if (st >= sIV) return false;
-  const tr = new TcpTrack();
+  if (st !== TCP_SYN_SENT && !s.loose) return false;
+  tr.init();
   const s0 = tr.seen[0];
   if (st === TCP_SYN_SENT) {
     s0.tdEnd = seg.end;
@@ -353,19 +410,17 @@ export function tcpNew(ct: CtEntry, seg: TcpSegment, s: TcpSettings): boolean {
     s0.tdMaxend = s0.tdEnd;
     tcpOptions(seg, s0);
   } else {
-    if (!s.loose) return false;
     s0.tdEnd = seg.end;
     s0.tdMaxwin = seg.win === 0 ? 1 : seg.win;
     s0.tdMaxend = u32(s0.tdEnd + s0.tdMaxwin);
     s0.flags = tr.seen[1].flags = F_SACK_PERM | F_BE_LIBERAL;
   }
   tr.lastIndex = NONE_SET;
-  ct.tcp = tr;
   return true;
 }
 
-export function tcpCanEarlyDrop(ct: CtEntry): boolean {
-  const s = ct.tcp?.state ?? TCP_NONE;
+export function tcpCanEarlyDrop(tr: TcpTrack): boolean {
+  const s = tr.state;
   return s === TCP_FIN_WAIT || s === TCP_LAST_ACK || s === TCP_TIME_WAIT || s === TCP_CLOSE || s === TCP_CLOSE_WAIT;
 }
 
@@ -380,8 +435,7 @@ export interface TcpOutcome {
 }
 
 /** nf_conntrack_tcp_packet. `confirmed`/`status` describe the entry before this packet. */
-export function tcpPacket(ct: CtEntry, dir: number, seg: TcpSegment, s: TcpSettings, out: TcpOutcome): number {
-  const tr = ct.tcp!;
+export function tcpPacket(tr: TcpTrack, dir: number, seg: TcpSegment, s: TcpSettings, out: TcpOutcome): number {
   out.timeout = -1;
   out.kill = false;
   out.reason = null;
@@ -418,7 +472,7 @@ export function tcpPacket(ct: CtEntry, dir: number, seg: TcpSegment, s: TcpSetti
       tr.lastEnd = seg.end;
       tr.lastWin = seg.win;
       if (index === SYN_SET && dir === 0) {
-        const probe = new TcpSeen();
+        probe.flags = 0;
         tr.lastFlags = 0;
         tr.lastWscale = 0;
         tcpOptions(seg, probe);
@@ -453,10 +507,10 @@ export function tcpPacket(ct: CtEntry, dir: number, seg: TcpSegment, s: TcpSetti
       break;
     case TCP_CLOSE: {
       if (index !== RST_SET) break;
-      if (tcpCanEarlyDrop(ct)) return finish(ct, tr, dir, index, old, newState, seg, s, out);
+      if (tcpCanEarlyDrop(tr)) return finish(tr, dir, index, old, newState, seg, s, out);
       const other = tr.seen[1 - dir]!;
       if (other.flags & F_MAXACK_SET && tr.lastIndex !== SYN_SET) {
-        const established = tr.state === TCP_ESTABLISHED && (ct.status & IPS_ASSURED) !== 0;
+        const established = tr.state === TCP_ESTABLISHED && (tr.status & IPS_ASSURED) !== 0;
         // Most likely the answer to a SYN we let through.
         if (seg.seq === 0 && !established) break;
         if (before(seg.seq, other.tdMaxack)) {
@@ -468,12 +522,12 @@ export function tcpPacket(ct: CtEntry, dir: number, seg: TcpSegment, s: TcpSetti
         if (tr.lastIndex === ACK_SET && tr.lastDir === dir && seg.seq === tr.lastEnd) break;
         newState = oldState; // keep the state for a possible challenge ACK
       }
-      if ((((ct.status & IPS_SEEN_REPLY) !== 0 && tr.lastIndex === SYN_SET) ||
-        ((ct.status & IPS_ASSURED) === 0 && tr.lastIndex === ACK_SET)) && seg.ack === tr.lastEnd) {
-        return finish(ct, tr, dir, index, old, newState, seg, s, out);
+      if ((((tr.status & IPS_SEEN_REPLY) !== 0 && tr.lastIndex === SYN_SET) ||
+        ((tr.status & IPS_ASSURED) === 0 && tr.lastIndex === ACK_SET)) && seg.ack === tr.lastEnd) {
+        return finish(tr, dir, index, old, newState, seg, s, out);
       }
       if (oldState === TCP_SYN_SENT && tr.lastIndex === ACK_SET && tr.lastDir === 1 && seg.seq === tr.lastAck) {
-        return finish(ct, tr, dir, index, old, newState, seg, s, out);
+        return finish(tr, dir, index, old, newState, seg, s, out);
       }
       break;
     }
@@ -490,10 +544,10 @@ export function tcpPacket(ct: CtEntry, dir: number, seg: TcpSegment, s: TcpSetti
     out.reason = 'out of window';
     return TCP_INVALID;
   }
-  return finish(ct, tr, dir, index, old, newState, seg, s, out);
+  return finish(tr, dir, index, old, newState, seg, s, out);
 }
 
-function finish(ct: CtEntry, tr: TcpTrack, dir: number, index: number, oldState: number, newState: number,
+function finish(tr: TcpTrack, dir: number, index: number, oldState: number, newState: number,
   seg: TcpSegment, s: TcpSettings, out: TcpOutcome): number {
   tr.lastIndex = index;
   tr.lastDir = dir;
@@ -508,7 +562,7 @@ function finish(ct: CtEntry, tr: TcpTrack, dir: number, index: number, oldState:
   else if (tr.lastWin === 0 && t[newState]! > s.retransTimeout) timeout = s.retransTimeout;
   else timeout = t[newState]!;
 
-  if (!(ct.status & IPS_SEEN_REPLY)) {
+  if (!(tr.status & IPS_SEEN_REPLY)) {
     if (seg.flags & TCP_RST) {
       out.kill = true;
       out.timeout = timeout;
@@ -517,8 +571,8 @@ function finish(ct: CtEntry, tr: TcpTrack, dir: number, index: number, oldState:
     // Do not renew the timeout on SYN retransmits.
     if (index === SYN_SET && oldState === TCP_SYN_SENT) return TCP_ACCEPT;
     if (newState === TCP_ESTABLISHED && timeout > s.unackTimeout) timeout = s.unackTimeout;
-  } else if (!(ct.status & IPS_ASSURED) && (oldState === TCP_SYN_RECV || oldState === TCP_ESTABLISHED) && newState === TCP_ESTABLISHED) {
-    ct.status |= IPS_ASSURED;
+  } else if (!(tr.status & IPS_ASSURED) && (oldState === TCP_SYN_RECV || oldState === TCP_ESTABLISHED) && newState === TCP_ESTABLISHED) {
+    tr.status |= IPS_ASSURED;
   }
   out.timeout = timeout;
   return TCP_ACCEPT;

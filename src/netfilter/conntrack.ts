@@ -2,10 +2,18 @@
 // per-protocol trackers for TCP, UDP, ICMP and other protocols, ICMP errors
 // RELATED to the connection they quote, a bounded size with early drop, and
 // lazy expiry on lookup plus a gc sweep. Time is emulated: `now` in ms.
+// Entries live in a CtStore (shared memory); a packet's entry is its slot
+// number (p.ct, 0 for none). Every public method that changes the table takes
+// the store's lock, so tables attached to the same buffers on several threads
+// stay consistent.
 
-import { CtEntry, CtTuple, invertInto, tupleHash } from './conntrack-entry.js';
+import { CtEntry, invertInto } from './conntrack-entry.js';
 import {
-  decodeSegment, type TcpOutcome, type TcpSegment, type TcpSettings, type TcpTimeouts,
+  CtStore, type CtStoreBuffers, F_BYTES, F_DEADLINE, F_PKTS, F_UDP_STREAM, FSTRIDE, STRIDE, UNCONFIRMED_RING,
+  W_HAS_TCP, W_INDEX, W_MARK, W_MASQ, W_STATUS, W_UNCONF,
+} from './conntrack-store.js';
+import {
+  decodeSegment, type TcpOutcome, type TcpSegment, type TcpSettings, type TcpTimeouts, TcpTrack,
   TCP_DEFAULT_TIMEOUTS, TCP_INVALID, TCP_REPEAT, tcpHeaderError, tcpNew, tcpPacket, tcpSettings,
 } from './conntrack-tcp.js';
 import {
@@ -15,7 +23,7 @@ import {
 } from './constants.js';
 import { type NatLookup, type Tuple5, natSetupInfo } from './nat.js';
 import { icmpChecksumOk } from './nat-rewrite.js';
-import { type NfPacketInfo, readU32 } from './packet-info.js';
+import { type CtMarks, type NfPacketInfo, readU32 } from './packet-info.js';
 import { type NfRandom, seededRandom } from './random.js';
 import type { NatRange } from './targets.js';
 import { checksum, pseudoHeaderSum } from '../wire/checksum.js';
@@ -48,18 +56,24 @@ export interface ConntrackOptions {
   timeouts?: Partial<CtTimeouts>;
   /** Random source for NAT port choice (unsigned 32-bit values); seeded by default. */
   random?: NfRandom;
+  /** Attach to a table another thread created (its `buffers`) instead of creating one; `max` is then the table's. */
+  attach?: CtStoreBuffers;
 }
 
-/** Counters as `conntrack -S` shows them. */
-export interface ConntrackStats {
-  found: number;
-  invalid: number;
-  insert: number;
-  insert_failed: number;
-  drop: number;
-  early_drop: number;
-  error: number;
-  search_restart: number;
+// Counters of `conntrack -S`, by their index in the store's shared stats cells (STAT_NAMES).
+const S_FOUND = 0, S_INVALID = 1, S_INSERT = 2, S_INSERT_FAILED = 3, S_DROP = 4, S_EARLY_DROP = 5, S_ERROR = 6, S_SEARCH_RESTART = 7;
+
+/** Counters as `conntrack -S` shows them, read from the table's shared memory (every attached thread counts there). */
+export class ConntrackStats {
+  constructor(private readonly cells: Float64Array) {}
+  get found(): number { return this.cells[S_FOUND]!; }
+  get invalid(): number { return this.cells[S_INVALID]!; }
+  get insert(): number { return this.cells[S_INSERT]!; }
+  get insert_failed(): number { return this.cells[S_INSERT_FAILED]!; }
+  get drop(): number { return this.cells[S_DROP]!; }
+  get early_drop(): number { return this.cells[S_EARLY_DROP]!; }
+  get error(): number { return this.cells[S_ERROR]!; }
+  get search_restart(): number { return this.cells[S_SEARCH_RESTART]!; }
 }
 
 /** How often (emulated ms) a full table may trigger a gc sweep, as the kernel's gc worker would have run. */
@@ -70,78 +84,198 @@ function rd16(b: Uint8Array, o: number): number {
   return (b[o]! << 8) | b[o + 1]!;
 }
 
-export class Conntrack implements NatLookup {
-  max: number;
+export class Conntrack implements NatLookup, CtMarks {
   readonly checksum: boolean;
   readonly acct: boolean;
   readonly timeouts: CtTimeouts;
   readonly tcp: TcpSettings;
-  readonly stats: ConntrackStats = { found: 0, invalid: 0, insert: 0, insert_failed: 0, drop: 0, early_drop: 0, error: 0, search_restart: 0 };
-  /** INVALID packets by reason (the kernel's nf_log_invalid messages). */
+  /** INVALID packets by reason (the kernel's nf_log_invalid messages), this thread's. */
   readonly invalidReasons = new Map<string, number>();
   /** Why the last DROP verdict of in()/confirm() was given. */
   lastDropReason: string | null = null;
-  /** Confirmed entries, dense (conntrack -L order). */
-  readonly entries: CtEntry[] = [];
-  private readonly hash = new Map<number, CtTuple>();
-  private readonly bysrc = new Map<number, CtEntry>();
+  private store: CtStore;
+  private tr: TcpTrack;
   private readonly rng: NfRandom;
-  private nextId = 1;
   private now = 0;
   private lastFullGc = -Infinity;
+  /** The store has its full size (see CtStore on sizing); attached tables always have. */
+  private sized: boolean;
+  /**
+   * Entries this table created and has not confirmed (the kernel frees them
+   * with their skb). A packet runs to completion before the next NEW one
+   * here, so one still unconfirmed when its ring place comes round again was
+   * dropped on the way, and its slot is reclaimed.
+   */
+  private readonly unconfirmed = new Int32Array(UNCONFIRMED_RING);
+  private unconfPos = 0;
   private readonly seg: TcpSegment = { seq: 0, ack: 0, win: 0, flags: 0, off: 0, doff: 0, end: 0, buf: new Uint8Array(0) };
   private readonly outcome: TcpOutcome = { timeout: -1, kill: false, reason: null };
   private readonly inv: Tuple5 = { src: 0, dst: 0, proto: 0, sport: 0, dport: 0 };
 
   constructor(opts: ConntrackOptions = {}) {
-    this.max = opts.max ?? 262144;
     this.checksum = opts.checksum ?? true;
     this.acct = opts.acct ?? false;
     this.timeouts = { ...CT_DEFAULT_TIMEOUTS, ...opts.timeouts };
     this.tcp = tcpSettings(this.timeouts, opts.tcpBeLiberal ?? true, opts.tcpLoose ?? true, opts.tcpMaxRetrans ?? 3);
     this.rng = opts.random ?? seededRandom(0x5eed);
+    this.store = opts.attach ? new CtStore(0, opts.attach) : new CtStore(opts.max ?? 262144, undefined, 0);
+    this.sized = opts.attach !== undefined;
+    this.tr = new TcpTrack(this.store.r);
+  }
+
+  /**
+   * A worker attached to this table died: if it held the lock, release it.
+   * An entry it was inserting or removing at that instant may be left half
+   * linked (found in one direction only, or its slot not freed).
+   */
+  releaseLockOf(threadId: number): boolean {
+    return this.store.releaseLockOf(threadId);
+  }
+
+  /** The shared buffers: pass them to another thread's `new Conntrack({ attach })`. */
+  get buffers(): CtStoreBuffers {
+    if (!this.sized) {
+      this.sized = true;
+      if (this.store.max > 0 && !this.store.fits(this.store.max)) this.grow(this.store.max);
+    }
+    return this.store.share();
+  }
+
+  /** nf_conntrack_max (0: unbounded); shared by every attached table. */
+  get max(): number {
+    return this.store.max;
+  }
+
+  set max(v: number) {
+    if (v > 0 && this.sized && !this.store.fits(v)) {
+      this.store.lock();
+      try {
+        this.grow(v);
+      } finally {
+        this.store.unlock();
+      }
+    }
+    this.store.max = v;
   }
 
   get count(): number {
-    return this.entries.length;
+    return this.store.count;
+  }
+
+  get stats(): ConntrackStats {
+    return new ConntrackStats(this.store.stats);
   }
 
   random(): number {
     return this.rng();
   }
 
-  /** The tuple node matching exactly, or null; expired entries found on the way are removed. */
-  find(src: number, dst: number, proto: number, sport: number, dport: number, now: number): CtTuple | null {
-    let n = this.hash.get(tupleHash(src, dst, proto, sport, dport)) ?? null;
-    while (n !== null) {
-      if (n.equals(src, dst, proto, sport, dport)) {
-        if (n.entry.deadline <= now) {
-          this.destroy(n.entry);
-          return null;
-        }
-        return n;
-      }
-      n = n.next;
+  /** A view of the entry in `slot` (0 is none). */
+  entry(slot: number): CtEntry {
+    return new CtEntry(this.store, slot);
+  }
+
+  /** Confirmed entries in conntrack -L order. */
+  list(): CtEntry[] {
+    const out: CtEntry[] = [];
+    const n = this.store.count;
+    for (let i = 0; i < n; i++) out.push(new CtEntry(this.store, this.store.order[i]!));
+    return out;
+  }
+
+  /** The hash node (slot * 2 + dir) matching exactly, or 0; expired entries found on the way are removed. */
+  find(src: number, dst: number, proto: number, sport: number, dport: number, now: number): number {
+    this.store.lock();
+    try {
+      return this.lookup(src, dst, proto, sport, dport, now);
+    } finally {
+      this.store.unlock();
     }
-    return null;
   }
 
-  tupleTaken(src: number, dst: number, proto: number, sport: number, dport: number, ignored: CtEntry): boolean {
-    const n = this.find(src, dst, proto, sport, dport, this.now);
-    return n !== null && n.entry !== ignored;
+  // ---- NatLookup (called under the lock, from setupNat) ------------------------
+
+  tupleTaken(src: number, dst: number, proto: number, sport: number, dport: number, ignored: number): boolean {
+    const n = this.lookup(src, dst, proto, sport, dport, this.now);
+    return n !== 0 && n >>> 1 !== ignored;
   }
 
-  bySource(src: number, sport: number, proto: number): CtEntry | null {
-    return this.bysrc.get(srcKey(src, sport, proto)) ?? null;
+  bySource(src: number, sport: number, proto: number): number {
+    return this.store.bySource(src, sport, proto);
   }
 
-  /** Binds NAT for `e` (nf_nat_setup_info); `e` is normally not yet confirmed. */
-  setupNat(e: CtEntry, range: NatRange, manip: number, now: number): void {
+  bySourceNext(ct: number): number {
+    return this.store.bySourceNext(ct);
+  }
+
+  readTuple(out: Tuple5, ct: number, dir: number): void {
+    const st = this.store;
+    out.src = st.src(ct, dir);
+    out.dst = st.dst(ct, dir);
+    out.proto = st.proto(ct);
+    out.sport = st.sport(ct, dir);
+    out.dport = st.dport(ct, dir);
+  }
+
+  setReply(ct: number, t: Tuple5): void {
+    this.store.setTuple(ct, 1, t.src, t.dst, t.proto, t.sport, t.dport);
+  }
+
+  status(ct: number): number {
+    return this.store.r[ct * STRIDE + W_STATUS]!;
+  }
+
+  addStatus(ct: number, bits: number): void {
+    this.store.r[ct * STRIDE + W_STATUS]! |= bits;
+  }
+
+  // ---- the packet path ---------------------------------------------------------
+
+  /** Binds NAT for `ct` (nf_nat_setup_info); `ct` is normally not yet confirmed. */
+  setupNat(ct: number, range: NatRange, manip: number, now: number): void {
     this.now = now;
-    const confirmed = e.index >= 0;
-    if (confirmed) this.unhash(e.reply);
-    natSetupInfo(e, range, manip, this);
-    if (confirmed) this.hashIn(e.reply);
+    const st = this.store;
+    st.lock();
+    try {
+      const confirmed = st.r[ct * STRIDE + W_INDEX] !== 0;
+      if (confirmed) st.unhash(ct, 1);
+      natSetupInfo(ct, range, manip, this);
+      if (confirmed) st.hashIn(ct, 1);
+    } finally {
+      st.unlock();
+    }
+  }
+
+  /** Tuple word of one direction, for NAT rewriting (dir 0 original, 1 reply). */
+  tupleSrc(ct: number, dir: number): number { return this.store.src(ct, dir); }
+  tupleDst(ct: number, dir: number): number { return this.store.dst(ct, dir); }
+  tupleSport(ct: number, dir: number): number { return this.store.sport(ct, dir); }
+  tupleDport(ct: number, dir: number): number { return this.store.dport(ct, dir); }
+  tupleProto(ct: number): number { return this.store.proto(ct); }
+
+  mark(ct: number): number {
+    return this.store.r[ct * STRIDE + W_MARK]!;
+  }
+
+  setMark(ct: number, v: number): void {
+    this.store.r[ct * STRIDE + W_MARK] = v;
+  }
+
+  /** MASQUERADE: remember the output device the binding was made for. */
+  setMasqIf(ct: number, name: string): void {
+    const st = this.store;
+    st.lock();
+    try {
+      st.r[ct * STRIDE + W_MASQ] = st.nameId(name);
+    } finally {
+      st.unlock();
+    }
+  }
+
+  /** nf_nat_oif_changed: the entry has a MASQUERADE binding made for another device than `outIf`. */
+  masqOifChanged(ct: number, outIf: string | null): boolean {
+    const id = this.store.r[ct * STRIDE + W_MASQ]!;
+    return id !== 0 && (outIf === null || this.store.knownNameId(outIf) !== id);
   }
 
   /**
@@ -152,11 +286,22 @@ export class Conntrack implements NatLookup {
    */
   in(p: NfPacketInfo, hook: number, now: number): number {
     this.now = now;
-    p.ct = null;
+    p.ct = 0;
     p.ctDir = 0;
     p.ctStatus = 0;
     if (p.ctState === CT_UNTRACKED) return VERDICT_ACCEPT;
     p.ctState = CT_INVALID;
+    const st = this.store;
+    st.lock();
+    try {
+      return this.track(p, hook, now, st);
+    } finally {
+      st.unlock();
+    }
+  }
+
+  private track(p: NfPacketInfo, hook: number, now: number, st: CtStore): number {
+    // st, r and f are read again after allocUnconfirmed: an unbounded table may have grown.
     const buf = p.buf;
     if (buf === null) return this.invalid(p, 'no packet bytes');
     if (p.fragment) return this.invalid(p, 'fragment (no reassembly)');
@@ -182,32 +327,35 @@ export class Conntrack implements NatLookup {
       dport = rd16(buf, l4 + 2);
     }
 
+    let r = st.r;
+    let f = st.f;
     for (let attempt = 0; attempt < 2; attempt++) {
-      const h = this.find(p.src, p.dst, proto, sport, dport, now);
-      let e: CtEntry;
+      const h = this.lookup(p.src, p.dst, proto, sport, dport, now);
+      let e: number;
       let dir: number;
       let state: number;
-      if (h === null) {
+      if (h === 0) {
         const inv = this.inv;
         if (!invertInto(inv, p.src, p.dst, proto, sport, dport)) return this.invalid(p, "can't invert tuple");
-        if (this.max > 0 && this.entries.length >= this.max && !this.makeRoom(inv.src ^ inv.dst, now)) {
-          this.stats.drop++;
-          this.lastDropReason = 'conntrack_full';
-          return VERDICT_DROP;
-        }
-        e = new CtEntry(this.nextId++);
-        e.orig.set(p.src, p.dst, proto, sport, dport);
-        e.reply.set(inv.src, inv.dst, proto, inv.sport, inv.dport);
-        if (proto === IPPROTO_UDP) e.udpStreamTs = now + 2000;
+        if (st.max > 0 && st.count >= st.max && !this.makeRoom(inv.src ^ inv.dst, now)) return this.full();
+        e = this.allocUnconfirmed();
+        if (e === 0) return this.full();
+        st = this.store;
+        r = st.r;
+        f = st.f;
+        st.setTuple(e, 0, p.src, p.dst, proto, sport, dport);
+        st.setTuple(e, 1, inv.src, inv.dst, proto, inv.sport, inv.dport);
+        if (proto === IPPROTO_UDP) f[e * FSTRIDE + F_UDP_STREAM] = now + 2000;
         dir = 0;
         state = CT_NEW;
       } else {
-        this.stats.found++;
-        e = h.entry;
-        dir = h.dir;
-        state = dir === 1 || e.status & IPS_SEEN_REPLY ? CT_ESTABLISHED : e.status & IPS_EXPECTED ? CT_RELATED : CT_NEW;
+        this.store.stats[S_FOUND]!++;
+        e = h >>> 1;
+        dir = h & 1;
+        const status = r[e * STRIDE + W_STATUS]!;
+        state = dir === 1 || status & IPS_SEEN_REPLY ? CT_ESTABLISHED : status & IPS_EXPECTED ? CT_RELATED : CT_NEW;
       }
-      const confirmed = e.index >= 0;
+      const confirmed = r[e * STRIDE + W_INDEX] !== 0;
       let timeout = -1;
       let kill = false;
       if (proto === IPPROTO_TCP) {
@@ -216,12 +364,13 @@ export class Conntrack implements NatLookup {
         if (this.checksum && hook === HOOK_PREROUTING && !this.l4ChecksumOk(p, buf, l4, l4len)) return this.invalid(p, 'bad checksum');
         const seg = this.seg;
         decodeSegment(seg, buf, l4, l4len);
-        if (!confirmed && e.tcp === null && !tcpNew(e, seg, this.tcp)) return this.invalid(p, 'invalid new');
-        const res = tcpPacket(e, dir, seg, this.tcp, this.outcome);
+        const tr = this.tr.at(e);
+        if (!confirmed && r[e * STRIDE + W_HAS_TCP] === 0 && !tcpNew(tr, seg, this.tcp)) return this.invalid(p, 'invalid new');
+        const res = tcpPacket(tr, dir, seg, this.tcp, this.outcome);
         if (res === TCP_REPEAT) {
           // An attempt to reopen a closed connection: forget it and look up again.
-          this.destroy(e);
-          this.stats.search_restart++;
+          this.remove(e);
+          this.store.stats[S_SEARCH_RESTART]!++;
           continue;
         }
         if (res === TCP_INVALID) return this.invalid(p, this.outcome.reason ?? 'invalid');
@@ -234,11 +383,11 @@ export class Conntrack implements NatLookup {
         if (this.checksum && hook === HOOK_PREROUTING && rd16(buf, l4 + 6) !== 0 && !this.l4ChecksumOk(p, buf, l4, l4len)) {
           return this.invalid(p, 'bad checksum');
         }
-        if (e.status & IPS_SEEN_REPLY) {
+        if (r[e * STRIDE + W_STATUS]! & IPS_SEEN_REPLY) {
           // Replied and still active two seconds later: a stream, assured.
-          if (now > e.udpStreamTs) {
+          if (now > f[e * FSTRIDE + F_UDP_STREAM]!) {
             timeout = this.timeouts.udp_stream;
-            e.status |= IPS_ASSURED;
+            r[e * STRIDE + W_STATUS]! |= IPS_ASSURED;
           } else timeout = this.timeouts.udp;
         } else timeout = this.timeouts.udp;
       } else if (proto === IPPROTO_ICMP) {
@@ -247,25 +396,22 @@ export class Conntrack implements NatLookup {
       } else {
         timeout = this.timeouts.generic;
       }
+      const fo = e * FSTRIDE;
       if (timeout >= 0) {
-        e.deadline = now + timeout * 1000;
-        if (dir === 0) {
-          e.pkts0++;
-          e.bytes0 += p.len;
-        } else {
-          e.pkts1++;
-          e.bytes1 += p.len;
-        }
+        f[fo + F_DEADLINE] = now + timeout * 1000;
+        f[fo + F_PKTS + dir * 2]!++;
+        f[fo + F_BYTES + dir * 2]! += p.len;
       }
-      if (dir === 1) e.status |= IPS_SEEN_REPLY;
+      if (dir === 1) r[e * STRIDE + W_STATUS]! |= IPS_SEEN_REPLY;
       if (kill) {
-        if (e.index >= 0) this.destroy(e);
-        else e.status |= IPS_DYING;
+        if (r[e * STRIDE + W_INDEX] !== 0) this.remove(e);
+        else r[e * STRIDE + W_STATUS]! |= IPS_DYING;
       }
       p.ct = e;
+      p.ctTable = this;
       p.ctDir = dir;
       p.ctState = state;
-      p.ctStatus = e.status;
+      p.ctStatus = r[e * STRIDE + W_STATUS]!;
       return VERDICT_ACCEPT;
     }
     return this.invalid(p, 'repeat');
@@ -275,74 +421,67 @@ export class Conntrack implements NatLookup {
   confirm(p: NfPacketInfo, now: number): number {
     this.now = now;
     const e = p.ct;
-    if (e === null || e.index >= 0 || e.status & IPS_CONFIRMED) return VERDICT_ACCEPT;
-    if (e.status & IPS_DYING) return VERDICT_ACCEPT;
-    const o = e.orig;
-    const r = e.reply;
-    if (this.find(o.src, o.dst, o.proto, o.sport, o.dport, now) || this.find(r.src, r.dst, r.proto, r.sport, r.dport, now)) {
-      this.stats.insert_failed++;
-      this.stats.drop++;
-      this.lastDropReason = 'conntrack_insert_failed';
-      return VERDICT_DROP;
+    if (e === 0) return VERDICT_ACCEPT;
+    const st = this.store;
+    const r = st.r;
+    const o = e * STRIDE;
+    if (r[o + W_INDEX] !== 0 || r[o + W_STATUS]! & (IPS_CONFIRMED | IPS_DYING)) return VERDICT_ACCEPT;
+    st.lock();
+    try {
+      this.unconfirmed[r[o + W_UNCONF]! - 1] = 0;
+      r[o + W_UNCONF] = 0;
+      if (this.lookup(st.src(e, 0), st.dst(e, 0), st.proto(e), st.sport(e, 0), st.dport(e, 0), now) !== 0 ||
+        this.lookup(st.src(e, 1), st.dst(e, 1), st.proto(e), st.sport(e, 1), st.dport(e, 1), now) !== 0) {
+        st.free(e);
+        p.ct = 0;
+        this.store.stats[S_INSERT_FAILED]!++;
+        this.store.stats[S_DROP]!++;
+        this.lastDropReason = 'conntrack_insert_failed';
+        return VERDICT_DROP;
+      }
+      st.hashIn(e, 0);
+      st.hashIn(e, 1);
+      st.listAdd(e);
+      r[o + W_STATUS]! |= IPS_CONFIRMED;
+      if (r[o + W_STATUS]! & IPS_SRC_NAT_DONE) st.bysrcIn(e);
+      this.store.stats[S_INSERT]!++;
+      p.ctStatus = r[o + W_STATUS]!;
+      return VERDICT_ACCEPT;
+    } finally {
+      st.unlock();
     }
-    this.hashIn(o);
-    this.hashIn(r);
-    e.index = this.entries.length;
-    this.entries.push(e);
-    e.status |= IPS_CONFIRMED;
-    if (e.status & IPS_SRC_NAT_DONE) {
-      const k = srcKey(o.src, o.sport, o.proto);
-      e.bysrcHash = k;
-      e.bysrcNext = this.bysrc.get(k) ?? null;
-      this.bysrc.set(k, e);
-    }
-    this.stats.insert++;
-    p.ctStatus = e.status;
-    return VERDICT_ACCEPT;
   }
 
   /** Removes an entry (timeout, RST, conntrack -D, early drop). */
-  destroy(e: CtEntry): void {
-    e.status |= IPS_DYING;
-    if (e.index < 0) return;
-    this.unhash(e.orig);
-    this.unhash(e.reply);
-    const last = this.entries.pop()!;
-    if (last !== e) {
-      this.entries[e.index] = last;
-      last.index = e.index;
-    }
-    e.index = -1;
-    if (e.status & IPS_SRC_NAT_DONE) {
-      let head = this.bysrc.get(e.bysrcHash) ?? null;
-      if (head === e) {
-        if (e.bysrcNext) this.bysrc.set(e.bysrcHash, e.bysrcNext);
-        else this.bysrc.delete(e.bysrcHash);
-      } else {
-        while (head && head.bysrcNext !== e) head = head.bysrcNext;
-        if (head) head.bysrcNext = e.bysrcNext;
-      }
-      e.bysrcNext = null;
+  destroy(ct: number): void {
+    this.store.lock();
+    try {
+      this.remove(ct);
+    } finally {
+      this.store.unlock();
     }
   }
 
   /** Removes every expired entry; returns how many. */
   gc(now: number): number {
     this.now = now;
-    let n = 0;
-    for (let i = this.entries.length - 1; i >= 0; i--) {
-      const e = this.entries[i];
-      if (e && e.deadline <= now) {
-        this.destroy(e);
-        n++;
-      }
+    this.store.lock();
+    try {
+      return this.sweep(now);
+    } finally {
+      this.store.unlock();
     }
-    return n;
   }
 
   /** conntrack -F. */
   flush(): void {
-    for (let i = this.entries.length - 1; i >= 0; i--) this.destroy(this.entries[i]!);
+    const st = this.store;
+    st.lock();
+    try {
+      for (let i = st.count - 1; i >= 0; i--) this.remove(st.order[i]!);
+    } finally {
+      st.unlock();
+    }
   }
 
   /** Seconds left before `e` expires, as conntrack -L prints it. */
@@ -350,11 +489,84 @@ export class Conntrack implements NatLookup {
     return Math.max(0, Math.floor((e.deadline - now) / 1000));
   }
 
+  // ---- internals (the lock is held) ---------------------------------------------
+
+  private lookup(src: number, dst: number, proto: number, sport: number, dport: number, now: number): number {
+    const n = this.store.find(src, dst, proto, sport, dport);
+    if (n !== 0 && this.store.f[(n >>> 1) * FSTRIDE + F_DEADLINE]! <= now) {
+      this.remove(n >>> 1);
+      return 0;
+    }
+    return n;
+  }
+
+  private remove(e: number): void {
+    const st = this.store;
+    const o = e * STRIDE;
+    st.r[o + W_STATUS]! |= IPS_DYING;
+    if (st.r[o + W_INDEX] === 0) return;
+    st.unhash(e, 0);
+    st.unhash(e, 1);
+    st.listRemove(e);
+    if (st.r[o + W_STATUS]! & IPS_SRC_NAT_DONE) st.bysrcOut(e);
+    st.free(e);
+  }
+
+  private sweep(now: number): number {
+    const st = this.store;
+    let n = 0;
+    for (let i = st.count - 1; i >= 0; i--) {
+      const e = st.order[i]!;
+      if (st.f[e * FSTRIDE + F_DEADLINE]! <= now) {
+        this.remove(e);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** A fresh slot for a NEW packet's entry; reclaims the oldest if its packet never reached confirm. */
+  private allocUnconfirmed(): number {
+    if (this.store.nearlyFull) {
+      // The first entries filled the small start: take the whole limit; an unbounded table doubles.
+      this.sized = true;
+      this.grow(this.store.max > 0 ? this.store.max : this.store.capacity * 2);
+    }
+    const st = this.store;
+    const pos = this.unconfPos;
+    this.unconfPos = (pos + 1) % UNCONFIRMED_RING;
+    const stale = this.unconfirmed[pos]!;
+    if (stale !== 0) st.free(stale);
+    const e = st.alloc();
+    this.unconfirmed[pos] = e;
+    if (e !== 0) st.r[e * STRIDE + W_UNCONF] = pos + 1;
+    return e;
+  }
+
+  private full(): number {
+    this.store.stats[S_DROP]!++;
+    this.lastDropReason = 'conntrack_full';
+    return VERDICT_DROP;
+  }
+
+  /**
+   * A bigger store (`slots` entries), for a limit past the capacity, a table
+   * leaving its small start, or an unbounded one that filled up. Tables
+   * attached to the old buffers must attach again. Called under the old
+   * store's lock (or before any other thread has the buffers).
+   */
+  private grow(slots: number): void {
+    const next = new CtStore(this.store.max, undefined, slots);
+    next.copyFrom(this.store);
+    this.store = next;
+    this.tr = new TcpTrack(next.r);
+  }
+
   private invalid(p: NfPacketInfo, reason: string, error = false): number {
-    p.ct = null;
+    p.ct = 0;
     p.ctState = CT_INVALID;
-    this.stats.invalid++;
-    if (error) this.stats.error++;
+    this.store.stats[S_INVALID]!++;
+    if (error) this.store.stats[S_ERROR]!++;
     this.invalidReasons.set(reason, (this.invalidReasons.get(reason) ?? 0) + 1);
     return VERDICT_ACCEPT;
   }
@@ -365,23 +577,24 @@ export class Conntrack implements NatLookup {
 
   /** The kernel's answer to a full table: gc what has expired, else early_drop a non-assured entry. */
   private makeRoom(h: number, now: number): boolean {
+    const st = this.store;
     if (now - this.lastFullGc >= FULL_GC_INTERVAL) {
       this.lastFullGc = now;
-      this.gc(now);
-      if (this.entries.length < this.max) return true;
+      this.sweep(now);
+      if (st.count < st.max) return true;
     }
-    const n = this.entries.length;
+    const n = st.count;
     if (n === 0) return false;
     let i = (h >>> 0) % n;
-    for (let k = 0; k < EVICTION_RANGE && k < n; k++, i = (i + 1) % this.entries.length) {
-      const e = this.entries[i]!;
-      if (e.deadline <= now) {
-        this.destroy(e);
+    for (let k = 0; k < EVICTION_RANGE && k < n; k++, i = (i + 1) % st.count) {
+      const e = st.order[i]!;
+      if (st.f[e * FSTRIDE + F_DEADLINE]! <= now) {
+        this.remove(e);
         return true;
       }
-      if (!(e.status & IPS_ASSURED)) {
-        this.destroy(e);
-        this.stats.early_drop++;
+      if (!(st.r[e * STRIDE + W_STATUS]! & IPS_ASSURED)) {
+        this.remove(e);
+        this.store.stats[S_EARLY_DROP]!++;
         return true;
       }
     }
@@ -411,41 +624,18 @@ export class Conntrack implements NatLookup {
     }
     const inv = this.inv;
     if (!invertInto(inv, src, dst, proto, sport, dport)) return this.invalid(p, 'icmp error: quoted packet not invertible', true);
-    const h = this.find(inv.src, inv.dst, inv.proto, inv.sport, inv.dport, now);
-    if (h === null) return this.invalid(p, 'icmp error: no connection for the quoted packet', true);
-    const e = h.entry;
-    if (p.dst !== e.tuple[h.dir].dst) return this.invalid(p, 'outer daddr != inner', true);
+    const h = this.lookup(inv.src, inv.dst, inv.proto, inv.sport, inv.dport, now);
+    if (h === 0) return this.invalid(p, 'icmp error: no connection for the quoted packet', true);
+    const e = h >>> 1;
+    const dir = h & 1;
+    if (p.dst !== this.store.dst(e, dir)) return this.invalid(p, 'outer daddr != inner', true);
     p.ct = e;
-    p.ctDir = h.dir;
+    p.ctTable = this;
+    p.ctDir = dir;
     p.ctState = CT_RELATED;
-    p.ctStatus = e.status;
+    p.ctStatus = this.store.r[e * STRIDE + W_STATUS]!;
     return VERDICT_ACCEPT;
   }
-
-  private hashIn(n: CtTuple): void {
-    const h = tupleHash(n.src, n.dst, n.proto, n.sport, n.dport);
-    n.hash = h;
-    n.next = this.hash.get(h) ?? null;
-    this.hash.set(h, n);
-  }
-
-  private unhash(n: CtTuple): void {
-    const head = this.hash.get(n.hash);
-    if (head === undefined) return;
-    if (head === n) {
-      if (n.next) this.hash.set(n.hash, n.next);
-      else this.hash.delete(n.hash);
-    } else {
-      let q: CtTuple | null = head;
-      while (q && q.next !== n) q = q.next;
-      if (q) q.next = n.next;
-    }
-    n.next = null;
-  }
-}
-
-function srcKey(src: number, sport: number, proto: number): number {
-  return tupleHash(src, 0, proto, sport, 0);
 }
 
 /** ICMP types that may open a connection (valid_new in nf_conntrack_proto_icmp.c). */

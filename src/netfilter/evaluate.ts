@@ -109,7 +109,7 @@ export function traverse(t: Table, hook: number, p: NfPacketInfo, res: Traversal
           continue;
         case T_CT:
           // Only a packet without a conntrack yet can be marked untracked.
-          if ((r.target as CtTarget).notrack && p.ct === null) p.ctState = CT_UNTRACKED;
+          if ((r.target as CtTarget).notrack && p.ct === 0) p.ctState = CT_UNTRACKED;
           i++;
           continue;
         case T_ACCEPT:
@@ -150,8 +150,10 @@ export function traverse(t: Table, hook: number, p: NfPacketInfo, res: Traversal
 
 function applyConnmark(t: ConnmarkTarget, p: NfPacketInfo): void {
   const ct = p.ct;
-  if (ct === null) return;
-  if (t.mode === CONNMARK_SAVE) ct.mark = ((ct.mark & ~t.ctmask) ^ (p.mark & t.nfmask)) >>> 0;
-  else if (t.mode === CONNMARK_RESTORE) p.mark = ((p.mark & ~t.nfmask) ^ (ct.mark & t.ctmask)) >>> 0;
-  else ct.mark = ((ct.mark & ~t.ctmask) ^ t.ctmark) >>> 0;
+  const table = p.ctTable;
+  if (ct === 0 || table === null) return;
+  const mark = table.mark(ct);
+  if (t.mode === CONNMARK_SAVE) table.setMark(ct, ((mark & ~t.ctmask) ^ (p.mark & t.nfmask)) >>> 0);
+  else if (t.mode === CONNMARK_RESTORE) p.mark = ((p.mark & ~t.nfmask) ^ (mark & t.ctmask)) >>> 0;
+  else table.setMark(ct, ((mark & ~t.ctmask) ^ t.ctmark) >>> 0);
 }

@@ -244,8 +244,8 @@ class MarkMatch implements NfMatch {
 
   matches(p: NfPacketInfo): boolean {
     if (this.name === 'connmark') {
-      if (p.ct === null) return false;
-      return ((p.ct.mark & this.mask) === (this.mark | 0)) !== this.inv;
+      if (p.ct === 0 || p.ctTable === null) return false;
+      return ((p.ctTable.mark(p.ct) & this.mask) === (this.mark | 0)) !== this.inv;
     }
     return ((p.mark & this.mask) === (this.mark | 0)) !== this.inv;
   }

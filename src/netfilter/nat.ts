@@ -4,19 +4,25 @@
 // hashing, and searches the port (or ICMP id) range from a random offset when
 // the tuple would clash. The binding is chosen once, on the first packet.
 
-import { type CtEntry, invertInto } from './conntrack-entry.js';
+import { invertInto } from './conntrack-entry.js';
 import {
   IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPS_DST_NAT, IPS_DST_NAT_DONE, IPS_SRC_NAT, IPS_SRC_NAT_DONE,
   MANIP_DST, MANIP_SRC, NAT_MAP_IPS, NAT_PERSISTENT, NAT_PROTO_OFFSET, NAT_PROTO_RANDOM_ALL, NAT_PROTO_SPECIFIED,
 } from './constants.js';
 import type { NatRange } from './targets.js';
 
-/** What the NAT core needs from the conntrack table. */
+/** What the NAT core needs from the conntrack table; entries are slot numbers, 0 none. */
 export interface NatLookup {
   /** nf_conntrack_tuple_taken: some other entry has this tuple in either direction. */
-  tupleTaken(src: number, dst: number, proto: number, sport: number, dport: number, ignored: CtEntry): boolean;
-  /** First entry whose original source is (src, sport, proto), chained by bysrcNext. */
-  bySource(src: number, sport: number, proto: number): CtEntry | null;
+  tupleTaken(src: number, dst: number, proto: number, sport: number, dport: number, ignored: number): boolean;
+  /** First of a chain holding every entry whose original source is (src, sport, proto), and maybe others. */
+  bySource(src: number, sport: number, proto: number): number;
+  bySourceNext(ct: number): number;
+  /** One direction's tuple of an entry. */
+  readTuple(out: Tuple5, ct: number, dir: number): void;
+  setReply(ct: number, t: Tuple5): void;
+  status(ct: number): number;
+  addStatus(ct: number, bits: number): void;
   /** A uniformly random unsigned 32-bit number. */
   random(): number;
 }
@@ -31,6 +37,22 @@ export interface Tuple5 {
 }
 
 const MAX_ATTEMPTS = 128;
+
+/** Scratch tuples: binding choice runs to completion on one thread, so it needs no allocation. */
+const scratch: Tuple5 = { src: 0, dst: 0, proto: 0, sport: 0, dport: 0 };
+const rep: Tuple5 = { src: 0, dst: 0, proto: 0, sport: 0, dport: 0 };
+const curr: Tuple5 = { src: 0, dst: 0, proto: 0, sport: 0, dport: 0 };
+const next: Tuple5 = { src: 0, dst: 0, proto: 0, sport: 0, dport: 0 };
+const inv: Tuple5 = { src: 0, dst: 0, proto: 0, sport: 0, dport: 0 };
+const nullRange: NatRange = { flags: NAT_MAP_IPS, minAddr: 0, maxAddr: 0, minPort: 0, maxPort: 0 };
+
+function copyTuple(out: Tuple5, t: Tuple5): void {
+  out.src = t.src;
+  out.dst = t.dst;
+  out.proto = t.proto;
+  out.sport = t.sport;
+  out.dport = t.dport;
+}
 
 function rol32(x: number, r: number): number {
   return ((x << r) | (x >>> (32 - r))) >>> 0;
@@ -70,7 +92,7 @@ function usesPorts(proto: number): boolean {
 }
 
 /** nf_nat_used_tuple: would the reply to `t` collide with another entry? */
-function used(t: Tuple5, ct: CtEntry, look: NatLookup, scratch: Tuple5): boolean {
+function used(t: Tuple5, ct: number, look: NatLookup): boolean {
   if (!invertInto(scratch, t.src, t.dst, t.proto, t.sport, t.dport)) return false;
   return look.tupleTaken(scratch.src, scratch.dst, scratch.proto, scratch.sport, scratch.dport, ct);
 }
@@ -91,10 +113,10 @@ function inRange(t: Tuple5, r: NatRange): boolean {
 }
 
 function findAppropriateSrc(t: Tuple5, out: Tuple5, r: NatRange, look: NatLookup): boolean {
-  for (let e = look.bySource(t.src, t.sport, t.proto); e; e = e.bysrcNext) {
-    const o = e.orig;
-    if (o.proto !== t.proto || o.src !== t.src || o.sport !== t.sport) continue;
-    const rep = e.reply;
+  for (let e = look.bySource(t.src, t.sport, t.proto); e !== 0; e = look.bySourceNext(e)) {
+    look.readTuple(scratch, e, 0);
+    if (scratch.proto !== t.proto || scratch.src !== t.src || scratch.sport !== t.sport) continue;
+    look.readTuple(rep, e, 1);
     if (!invertInto(out, rep.src, rep.dst, rep.proto, rep.sport, rep.dport)) continue;
     out.dst = t.dst;
     out.dport = t.dport;
@@ -117,7 +139,7 @@ function findBestIps(t: Tuple5, r: NatRange, manip: number): void {
   else t.dst = v;
 }
 
-function l4UniqueTuple(t: Tuple5, r: NatRange, manip: number, ct: CtEntry, look: NatLookup, scratch: Tuple5): void {
+function l4UniqueTuple(t: Tuple5, r: NatRange, manip: number, ct: number, look: NatLookup): void {
   let min: number;
   let size: number;
   const icmp = t.proto === IPPROTO_ICMP;
@@ -143,16 +165,14 @@ function l4UniqueTuple(t: Tuple5, r: NatRange, manip: number, ct: CtEntry, look:
   } else {
     return;
   }
-  const set = (v: number) => {
-    if (icmp || manip === MANIP_SRC) t.sport = v;
-    else t.dport = v;
-  };
+  const setSport = icmp || manip === MANIP_SRC;
   let off = look.random() & 0xffff;
   let attempts = Math.min(size, MAX_ATTEMPTS);
   for (;;) {
     for (let i = 0; i < attempts; i++, off = (off + 1) & 0xffff) {
-      set(min + (off % size));
-      if (!used(t, ct, look, scratch)) return;
+      if (setSport) t.sport = min + (off % size);
+      else t.dport = min + (off % size);
+      if (!used(t, ct, look)) return;
     }
     if (attempts >= size || attempts < 16) return;
     attempts >>= 1;
@@ -161,57 +181,55 @@ function l4UniqueTuple(t: Tuple5, r: NatRange, manip: number, ct: CtEntry, look:
 }
 
 /** get_unique_tuple: the tuple the connection will have after this manip. */
-export function getUniqueTuple(out: Tuple5, orig: Tuple5, r: NatRange, ct: CtEntry, manip: number, look: NatLookup): void {
-  const scratch: Tuple5 = { src: 0, dst: 0, proto: 0, sport: 0, dport: 0 };
+export function getUniqueTuple(out: Tuple5, orig: Tuple5, r: NatRange, ct: number, manip: number, look: NatLookup): void {
   if (manip === MANIP_SRC && !(r.flags & NAT_PROTO_RANDOM_ALL)) {
     if (inRange(orig, r)) {
-      if (!used(orig, ct, look, scratch)) {
-        Object.assign(out, orig);
+      if (!used(orig, ct, look)) {
+        copyTuple(out, orig);
         return;
       }
     } else if (findAppropriateSrc(orig, out, r, look)) {
-      if (!used(out, ct, look, scratch)) return;
+      if (!used(out, ct, look)) return;
     }
   }
-  Object.assign(out, orig);
+  copyTuple(out, orig);
   findBestIps(out, r, manip);
   if (!(r.flags & NAT_PROTO_RANDOM_ALL)) {
     if (r.flags & NAT_PROTO_SPECIFIED) {
       if (!(r.flags & NAT_PROTO_OFFSET) && l4InRange(out, manip, r) &&
-        (r.minPort === r.maxPort || !used(out, ct, look, scratch))) return;
-    } else if (!used(out, ct, look, scratch)) {
+        (r.minPort === r.maxPort || !used(out, ct, look))) return;
+    } else if (!used(out, ct, look)) {
       return;
     }
   }
-  l4UniqueTuple(out, r, manip, ct, look, scratch);
+  l4UniqueTuple(out, r, manip, ct, look);
 }
 
 /**
  * nf_nat_setup_info: binds the connection for one manip type and rewrites its
  * reply tuple so replies are recognised. The entry must not be in the hash yet.
  */
-export function natSetupInfo(ct: CtEntry, r: NatRange, manip: number, look: NatLookup): void {
-  const rep = ct.reply;
-  const curr: Tuple5 = { src: 0, dst: 0, proto: 0, sport: 0, dport: 0 };
+export function natSetupInfo(ct: number, r: NatRange, manip: number, look: NatLookup): void {
+  look.readTuple(rep, ct, 1);
   invertInto(curr, rep.src, rep.dst, rep.proto, rep.sport, rep.dport);
-  const next: Tuple5 = { src: 0, dst: 0, proto: 0, sport: 0, dport: 0 };
   getUniqueTuple(next, curr, r, ct, manip, look);
   if (next.src !== curr.src || next.dst !== curr.dst || next.sport !== curr.sport || next.dport !== curr.dport) {
-    const inv: Tuple5 = { src: 0, dst: 0, proto: 0, sport: 0, dport: 0 };
     invertInto(inv, next.src, next.dst, next.proto, next.sport, next.dport);
-    rep.set(inv.src, inv.dst, inv.proto, inv.sport, inv.dport);
-    ct.status |= manip === MANIP_SRC ? IPS_SRC_NAT : IPS_DST_NAT;
+    look.setReply(ct, inv);
+    look.addStatus(ct, manip === MANIP_SRC ? IPS_SRC_NAT : IPS_DST_NAT);
   }
-  ct.status |= manip === MANIP_SRC ? IPS_SRC_NAT_DONE : IPS_DST_NAT_DONE;
+  look.addStatus(ct, manip === MANIP_SRC ? IPS_SRC_NAT_DONE : IPS_DST_NAT_DONE);
 }
 
-/** nf_nat_alloc_null_binding: map to the address the connection already has. */
-export function natNullBinding(ct: CtEntry, manip: number, look: NatLookup): void {
-  const ip = manip === MANIP_SRC ? ct.reply.dst : ct.reply.src;
-  natSetupInfo(ct, { flags: NAT_MAP_IPS, minAddr: ip, maxAddr: ip, minPort: 0, maxPort: 0 }, manip, look);
+/** The range of nf_nat_alloc_null_binding: the address the connection already has (a shared scratch range). */
+export function nullBindingRange(look: NatLookup, ct: number, manip: number): NatRange {
+  look.readTuple(rep, ct, 1);
+  const ip = manip === MANIP_SRC ? rep.dst : rep.src;
+  nullRange.minAddr = ip;
+  nullRange.maxAddr = ip;
+  return nullRange;
 }
 
-export function natInitialized(ct: CtEntry, manip: number): boolean {
-  return (ct.status & (manip === MANIP_SRC ? IPS_SRC_NAT_DONE : IPS_DST_NAT_DONE)) !== 0;
+export function natInitialized(status: number, manip: number): boolean {
+  return (status & (manip === MANIP_SRC ? IPS_SRC_NAT_DONE : IPS_DST_NAT_DONE)) !== 0;
 }
-

@@ -15,7 +15,6 @@
 // RELATED non-ICMP); later packets get the binding chosen then, both ways.
 
 import { Conntrack, type ConntrackOptions } from './conntrack.js';
-import type { CtEntry } from './conntrack-entry.js';
 import {
   CT_NEW, CT_RELATED, HOOK_FORWARD, HOOK_INPUT, HOOK_OUTPUT, HOOK_POSTROUTING, HOOK_PREROUTING,
   type HookName, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPS_DST_NAT, IPS_NAT_DONE_MASK, IPS_NAT_MASK, IPS_SRC_NAT,
@@ -23,12 +22,12 @@ import {
 } from './constants.js';
 import { EV_ACCEPT, EV_DROP, EV_NAT, EV_REJECT, type NfTraceEvent, type NfTracer, type TraversalResult, traverse } from './evaluate.js';
 import { type LoadOptions, loadIptables } from './iptables-parse.js';
-import { natInitialized } from './nat.js';
+import { natInitialized, nullBindingRange } from './nat.js';
 import { icmpChecksumOk, icmpRecomputeChecksum, manipIpv4 } from './nat-rewrite.js';
 import { type NfPacketInfo, resetConntrackInfo } from './packet-info.js';
 import type { Rule } from './rule.js';
 import { Ruleset } from './tables.js';
-import { type NatTarget, type RejectTarget, type RejectType, T_MASQUERADE } from './targets.js';
+import { type NatRange, type NatTarget, type RejectTarget, type RejectType, T_MASQUERADE } from './targets.js';
 
 /** What runs inside each hook, in order (for traces and documentation). */
 export const HOOK_SEQUENCE: Readonly<Record<HookName, readonly string[]>> = {
@@ -91,6 +90,8 @@ export class Netfilter {
   private readonly alwaysTrack: boolean;
   private readonly host: NfHost | null;
   private readonly tr: TraversalResult = { rule: null, chain: null, ruleNum: 0 };
+  /** MASQUERADE's range with the chosen source filled in (reused). */
+  private readonly masqRange: NatRange = { flags: 0, minAddr: 0, maxAddr: 0, minPort: 0, maxPort: 0 };
 
   constructor(opts: NetfilterOptions = {}) {
     this.conntrack = new Conntrack(opts);
@@ -221,7 +222,7 @@ export class Netfilter {
   }
 
   private confirm(p: NfPacketInfo, now: number): void {
-    if (p.ct !== null && this.conntrack.confirm(p, now) === VERDICT_DROP) {
+    if (p.ct !== 0 && this.conntrack.confirm(p, now) === VERDICT_DROP) {
       this.drop(this.conntrack.lastDropReason ?? 'conntrack_insert_failed');
     }
   }
@@ -230,11 +231,12 @@ export class Netfilter {
   private nat(hook: number, p: NfPacketInfo, now: number): boolean {
     const t = this.rules.tables.nat;
     const ct = p.ct;
-    if (!t.loaded || ct === null) return true;
+    if (!t.loaded || ct === 0) return true;
+    const table = this.conntrack;
     const manip = hook === HOOK_PREROUTING || hook === HOOK_OUTPUT ? MANIP_DST : MANIP_SRC;
     if (p.ctState === CT_RELATED && p.proto === IPPROTO_ICMP) return this.icmpReplyTranslation(p, ct, manip);
     if (p.ctState === CT_NEW || p.ctState === CT_RELATED) {
-      if (!natInitialized(ct, manip)) {
+      if (!natInitialized(table.status(ct), manip)) {
         const ev = traverse(t, hook, p, this.tr, this.tracer);
         if (ev === EV_DROP) {
           this.result.rule = this.tr.rule;
@@ -242,12 +244,11 @@ export class Netfilter {
           return this.drop('iptables_drop');
         }
         if (ev === EV_NAT && !this.bind(ct, this.tr.rule!, manip, p, now)) return false;
-        if (!natInitialized(ct, manip)) {
+        if (!natInitialized(table.status(ct), manip)) {
           // nf_nat_alloc_null_binding: keep the address, but still make the tuple unique.
-          const ip = manip === MANIP_SRC ? ct.reply.dst : ct.reply.src;
-          this.conntrack.setupNat(ct, { flags: NAT_MAP_IPS, minAddr: ip, maxAddr: ip, minPort: 0, maxPort: 0 }, manip, now);
+          table.setupNat(ct, nullBindingRange(table, ct, manip), manip, now);
         }
-        p.ctStatus = ct.status;
+        p.ctStatus = table.status(ct);
       } else if (this.oifChanged(hook, ct, p)) {
         return false;
       }
@@ -257,7 +258,7 @@ export class Netfilter {
     return this.natPacket(p, ct, manip);
   }
 
-  private bind(ct: CtEntry, rule: Rule, manip: number, p: NfPacketInfo, now: number): boolean {
+  private bind(ct: number, rule: Rule, manip: number, p: NfPacketInfo, now: number): boolean {
     const tg = rule.target as NatTarget;
     const r = this.result;
     r.natRule = rule;
@@ -268,8 +269,14 @@ export class Netfilter {
       const src = p.outIf !== null && this.host ? this.host.masqueradeSource(p.outIf, p.dst) >>> 0 : 0;
       if (src === 0) return this.drop('nat_masquerade_no_address');
       const range = tg.range;
-      this.conntrack.setupNat(ct, { ...range, flags: range.flags | NAT_MAP_IPS, minAddr: src, maxAddr: src }, manip, now);
-      ct.masqIf = p.outIf;
+      const m = this.masqRange;
+      m.flags = range.flags | NAT_MAP_IPS;
+      m.minAddr = src;
+      m.maxAddr = src;
+      m.minPort = range.minPort;
+      m.maxPort = range.maxPort;
+      this.conntrack.setupNat(ct, m, manip, now);
+      this.conntrack.setMasqIf(ct, p.outIf!);
       return true;
     }
     this.conntrack.setupNat(ct, tg.range, manip, now);
@@ -277,22 +284,23 @@ export class Netfilter {
   }
 
   /** nf_nat_oif_changed: a MASQUERADE binding made for another device dies. */
-  private oifChanged(hook: number, ct: CtEntry, p: NfPacketInfo): boolean {
-    if (ct.masqIf === null || hook !== HOOK_POSTROUTING || p.ctDir !== 0 || ct.masqIf === p.outIf) return false;
+  private oifChanged(hook: number, ct: number, p: NfPacketInfo): boolean {
+    if (hook !== HOOK_POSTROUTING || p.ctDir !== 0 || !this.conntrack.masqOifChanged(ct, p.outIf)) return false;
     this.conntrack.destroy(ct);
     this.drop('nat_oif_changed');
     return true;
   }
 
   /** nf_nat_packet: applies the binding for this hook's manip type and direction. */
-  private natPacket(p: NfPacketInfo, ct: CtEntry, manip: number): boolean {
+  private natPacket(p: NfPacketInfo, ct: number, manip: number): boolean {
+    const table = this.conntrack;
     let bit = manip === MANIP_SRC ? IPS_SRC_NAT : IPS_DST_NAT;
     if (p.ctDir === 1) bit ^= IPS_NAT_MASK;
-    if (!(ct.status & bit)) return true;
-    const other = ct.tuple[1 - p.ctDir]!;
+    if (!(table.status(ct) & bit)) return true;
+    const other = 1 - p.ctDir;
     const icmp = p.proto === IPPROTO_ICMP;
-    const addr = manip === MANIP_SRC ? other.dst : other.src;
-    const port = icmp ? other.sport : manip === MANIP_SRC ? other.dport : other.sport;
+    const addr = manip === MANIP_SRC ? table.tupleDst(ct, other) : table.tupleSrc(ct, other);
+    const port = icmp || manip !== MANIP_SRC ? table.tupleSport(ct, other) : table.tupleDport(ct, other);
     if (!manipIpv4(p.buf!, p.l3Off, p.l3Off + p.len, p.proto, manip, addr, port)) return this.drop('nat_rewrite_truncated');
     const ports = p.proto === IPPROTO_TCP || p.proto === IPPROTO_UDP || icmp;
     if (manip === MANIP_SRC) {
@@ -311,7 +319,9 @@ export class Netfilter {
    * gets the quoted datagram translated back (inner header, ports or id, their
    * checksums), the ICMP checksum recomputed, then the outer address.
    */
-  private icmpReplyTranslation(p: NfPacketInfo, ct: CtEntry, manip: number): boolean {
+  private icmpReplyTranslation(p: NfPacketInfo, ct: number, manip: number): boolean {
+    const table = this.conntrack;
+    const status = table.status(ct);
     const buf = p.buf!;
     const l3 = p.l3Off;
     const end = l3 + p.len;
@@ -321,21 +331,21 @@ export class Netfilter {
     if (!icmpChecksumOk(buf, icmp, p.len - hdrlen)) return this.drop('nat_icmp_bad_checksum');
     if (buf[icmp] === 5) {
       // Redirects pass only for connections without NAT.
-      if ((ct.status & IPS_NAT_DONE_MASK) !== IPS_NAT_DONE_MASK || ct.status & IPS_NAT_MASK) {
+      if ((status & IPS_NAT_DONE_MASK) !== IPS_NAT_DONE_MASK || status & IPS_NAT_MASK) {
         return this.drop('nat_icmp_translation');
       }
     }
     let bit = manip === MANIP_SRC ? IPS_SRC_NAT : IPS_DST_NAT;
     if (p.ctDir === 1) bit ^= IPS_NAT_MASK;
-    if (!(ct.status & bit)) return true;
-    const other = ct.tuple[1 - p.ctDir]!;
+    if (!(status & bit)) return true;
+    const other = 1 - p.ctDir;
     const inner = 1 - manip;
-    const proto = other.proto;
-    const innerAddr = inner === MANIP_SRC ? other.src : other.dst;
-    const innerPort = proto === IPPROTO_ICMP || inner === MANIP_SRC ? other.sport : other.dport;
+    const proto = table.tupleProto(ct);
+    const innerAddr = inner === MANIP_SRC ? table.tupleSrc(ct, other) : table.tupleDst(ct, other);
+    const innerPort = proto === IPPROTO_ICMP || inner === MANIP_SRC ? table.tupleSport(ct, other) : table.tupleDport(ct, other);
     if (!manipIpv4(buf, icmp + 8, end, proto, inner, innerAddr, innerPort)) return this.drop('nat_icmp_translation');
     icmpRecomputeChecksum(buf, icmp, p.len - hdrlen);
-    const outerAddr = manip === MANIP_SRC ? other.dst : other.src;
+    const outerAddr = manip === MANIP_SRC ? table.tupleDst(ct, other) : table.tupleSrc(ct, other);
     if (!manipIpv4(buf, l3, end, IPPROTO_ICMP, manip, outerAddr, 0)) return this.drop('nat_icmp_translation');
     if (manip === MANIP_SRC) p.src = outerAddr;
     else p.dst = outerAddr;

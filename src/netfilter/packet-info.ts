@@ -2,7 +2,6 @@
 // xtables and conntrack read). The namespace stack owns one object per worker
 // and refills it for each packet: no allocation per packet.
 
-import type { CtEntry } from './conntrack-entry.js';
 import { CT_UNTRACKED, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from './constants.js';
 
 export interface NfPacketInfo {
@@ -34,7 +33,10 @@ export interface NfPacketInfo {
   ctState: number;
   /** Status bits (IPS_*) of the packet's entry, kept current through NAT. */
   ctStatus: number;
-  ct: CtEntry | null;
+  /** The entry's slot in its table (Conntrack.entry() reads it); 0 for none. */
+  ct: number;
+  /** The table p.ct belongs to (CONNMARK reads and writes the entry's mark through it). */
+  ctTable: CtMarks | null;
   /** 0 original, 1 reply. */
   ctDir: number;
   /** The bytes, needed by conntrack (TCP window, ICMP errors) and NAT rewriting. */
@@ -45,11 +47,17 @@ export interface NfPacketInfo {
   l4Off: number;
 }
 
+/** What xtables needs of a conntrack table: ct->mark of an entry. */
+export interface CtMarks {
+  mark(ct: number): number;
+  setMark(ct: number, v: number): void;
+}
+
 export function newPacketInfo(): NfPacketInfo {
   return {
     inIf: null, outIf: null, src: 0, dst: 0, proto: 0, sport: 0, dport: 0,
     icmpType: 0, icmpCode: 0, tcpFlags: 0, fragment: false, mark: 0, len: 0,
-    ctState: 0, ctStatus: 0, ct: null, ctDir: 0, buf: null, l3Off: 0, l4Off: 0,
+    ctState: 0, ctStatus: 0, ct: 0, ctTable: null, ctDir: 0, buf: null, l3Off: 0, l4Off: 0,
   };
 }
 
@@ -57,7 +65,8 @@ export function newPacketInfo(): NfPacketInfo {
 export function resetConntrackInfo(p: NfPacketInfo): void {
   p.ctState = 0;
   p.ctStatus = 0;
-  p.ct = null;
+  p.ct = 0;
+  p.ctTable = null;
   p.ctDir = 0;
 }
 

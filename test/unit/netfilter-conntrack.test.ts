@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  CT_ESTABLISHED, CT_INVALID, CT_NEW, Conntrack, type ConntrackOptions, HOOK_OUTPUT, HOOK_PREROUTING, IPS_ASSURED,
+  CT_ESTABLISHED, CT_INVALID, CT_NEW, Conntrack, type CtEntry, type ConntrackOptions, HOOK_OUTPUT, HOOK_PREROUTING, IPS_ASSURED,
   Netfilter, type NfPacketInfo, TCP_STATE_NAMES, VERDICT_ACCEPT, VERDICT_DROP, conntrackStatsText,
 } from '../../src/netfilter/index.js';
 import { ACK, FIN, PSH, RST, SYN, icmpEcho, info, ipv4, tcp, udp } from './netfilter-helpers.js';
@@ -17,8 +17,13 @@ function track(ct: Conntrack, pkt: Uint8Array, now: number, hook = HOOK_PREROUTI
   return p;
 }
 
+/** The packet's conntrack entry. */
+function entryOf(p: NfPacketInfo): CtEntry {
+  return (p.ctTable as Conntrack).entry(p.ct);
+}
+
 function state(p: NfPacketInfo): string {
-  return TCP_STATE_NAMES[p.ct!.tcp!.state]!;
+  return TCP_STATE_NAMES[entryOf(p).tcpState]!;
 }
 
 const C = '10.0.0.1', S = '10.0.0.2';
@@ -51,16 +56,16 @@ test('TCP: handshake, data, close; states and timeouts as nf_conntrack_tcp_timeo
     now += 10;
     const p = track(ct, s.pkt, now);
     assert.equal(state(p), s.state);
-    assert.equal(p.ct!.deadline - now, s.timeout * 1000, `${s.state} timeout`);
+    assert.equal(entryOf(p).deadline - now, s.timeout * 1000, `${s.state} timeout`);
     if (s.ctState !== undefined) assert.equal(p.ctState, s.ctState);
-    if (s.assured) assert.ok(p.ct!.status & IPS_ASSURED);
+    if (s.assured) assert.ok(entryOf(p).status & IPS_ASSURED);
   }
   assert.equal(ct.count, 1);
   // A new SYN on the same tuple reopens from TIME_WAIT: the old entry goes, a new one starts.
-  const old = ct.entries[0];
+  const old = ct.list()[0]!.id;
   const p = track(ct, c2s(SYN, 90000, 0), now + 10);
   assert.equal(state(p), 'SYN_SENT');
-  assert.notEqual(p.ct, old);
+  assert.notEqual(entryOf(p).id, old);
   assert.equal(ct.count, 1);
 });
 
@@ -68,12 +73,12 @@ test('TCP: RST closes with the 10 s timeout; a SYN retransmit does not renew the
   const ct = new Conntrack();
   track(ct, c2s(SYN, 1000, 0), 0);
   const again = track(ct, c2s(SYN, 1000, 0), 5000);
-  assert.equal(again.ct!.deadline, 120000, 'not renewed');
+  assert.equal(entryOf(again).deadline, 120000, 'not renewed');
   track(ct, s2c(SYN | ACK, 5000, 1001), 6000);
   track(ct, c2s(ACK, 1001, 5001), 7000);
   const rst = track(ct, s2c(RST | ACK, 5001, 1001), 8000);
   assert.equal(state(rst), 'CLOSE');
-  assert.equal(rst.ct!.deadline - 8000, 10000);
+  assert.equal(entryOf(rst).deadline - 8000, 10000);
 });
 
 test('TCP: a RST answering a SYN (no reply seen) deletes the entry', () => {
@@ -94,7 +99,7 @@ test('TCP: mid-stream pickup depends on nf_conntrack_tcp_loose (0 in the snat na
   const q = track(loose, c2s(ACK, 1001, 5001, 10), 0);
   assert.equal(q.ctState, CT_NEW);
   assert.equal(state(q), 'ESTABLISHED');
-  assert.equal(q.ct!.deadline, 300000, 'picked up without a reply: the unacknowledged timeout');
+  assert.equal(entryOf(q).deadline, 300000, 'picked up without a reply: the unacknowledged timeout');
 });
 
 test('TCP: invalid flag combinations and out-of-state packets are INVALID; be_liberal accepts out-of-window', () => {
@@ -116,20 +121,20 @@ test('TCP: invalid flag combinations and out-of-state packets are INVALID; be_li
 test('UDP: 30 s unreplied, 30 s replied, 120 s and ASSURED once a stream (after 2 s)', () => {
   const ct = new Conntrack();
   const a = track(ct, udp(C, S, 5000, 53), 0);
-  assert.equal(a.ct!.deadline, 30000);
+  assert.equal(entryOf(a).deadline, 30000);
   const r = track(ct, udp(S, C, 53, 5000), 100);
   assert.equal(r.ctState, CT_ESTABLISHED);
-  assert.equal(r.ct!.deadline, 30100);
-  assert.equal(r.ct!.status & IPS_ASSURED, 0);
+  assert.equal(entryOf(r).deadline, 30100);
+  assert.equal(entryOf(r).status & IPS_ASSURED, 0);
   const later = track(ct, udp(C, S, 5000, 53), 2500);
-  assert.equal(later.ct!.deadline, 2500 + 120000);
-  assert.ok(later.ct!.status & IPS_ASSURED);
+  assert.equal(entryOf(later).deadline, 2500 + 120000);
+  assert.ok(entryOf(later).status & IPS_ASSURED);
 });
 
 test('ICMP: echo keyed by id, 30 s; an echo reply without a request is INVALID', () => {
   const ct = new Conntrack();
   const req = track(ct, ipv4(C, S, 1, icmpEcho(8, 42, 1)), 0);
-  assert.equal(req.ct!.deadline, 30000);
+  assert.equal(entryOf(req).deadline, 30000);
   const other = track(ct, ipv4(C, S, 1, icmpEcho(8, 43, 1)), 0);
   assert.notEqual(other.ct, req.ct, 'another id is another connection');
   const rep = track(ct, ipv4(S, C, 1, icmpEcho(0, 42, 1)), 10);
@@ -192,6 +197,6 @@ test('a full table evicts a non-assured entry (early_drop) before refusing', () 
 test('options: timeouts and nf_conntrack_max are configurable', () => {
   const opts: ConntrackOptions = { timeouts: { icmp: 5, udp: 7 }, max: 1 };
   const ct = new Conntrack(opts);
-  assert.equal(track(ct, ipv4(C, S, 1, icmpEcho(8, 1, 1)), 0).ct!.deadline, 5000);
+  assert.equal(entryOf(track(ct, ipv4(C, S, 1, icmpEcho(8, 1, 1)), 0)).deadline, 5000);
   assert.equal(ct.max, 1);
 });
