@@ -148,6 +148,7 @@ export class Daemon {
     const tp = this.io.attach(dev, p.port);
     this.taps.set(p.dev, { plan: p, identity: planIdentity(p), tp });
     if (h) await configureHost(h);
+    await tp.ready; // "tap up" means its workers read and write
     this.log.info({ dev: p.dev, port: p.port.path, mtu: p.mtu, ...(h ? { host: h.name, netns: h.netns, ifname: h.iface.name } : {}) }, 'tap up');
   }
 
