@@ -72,7 +72,7 @@ export class Daemon {
    * wall-clock steps would break ageing, and element timers that walk from 0
    * to the first `now` took seconds per element with epoch ms (measured).
    */
-  readonly clock: Clock = { now: () => performance.now() };
+  readonly clock: Clock = { now: () => this.io.batchNow || performance.now() };
   readonly io: TapIo;
   /** TAPs deleted behind the daemon's back since it started. */
   tapsGone = 0;

@@ -46,6 +46,12 @@ export class TapIo {
   private readonly portOpts: TapPortOptions;
   private nextId = 1;
   private readonly statCells = new Map<string, TapCells>();
+  /**
+   * performance.now() when the current poll began, 0 outside one: a clock for
+   * the engine that costs a field read per packet (it asks several times a
+   * packet; timers and ageing need no finer than a batch, at most a few ms).
+   */
+  batchNow = 0;
   private running = false;
   private loopDone: Promise<void> = Promise.resolve();
   private lastTick = 0;
@@ -116,6 +122,8 @@ export class TapIo {
   /** Drain every port once; returns the frames injected. */
   poll(): number {
     let n = 0;
+    this.slots.batching = true;
+    this.batchNow = performance.now();
     for (const tp of this.ports) {
       try {
         n += tp.poll(this.portOpts.capacity);
@@ -123,6 +131,10 @@ export class TapIo {
         this.opts.onError?.(e);
       }
     }
+    this.slots.batching = false;
+    this.batchNow = 0;
+    // One wake per tx worker per batch, and only for one asleep (a notify costs the engine thread microseconds).
+    for (const tp of this.ports) tp.shared.wakeTx();
     return n;
   }
 

@@ -23,6 +23,8 @@ export class SlotTable {
   readonly stamps: Float64Array;
   /** The read stamp of the frame the engine is running now (0 outside poll): what its outputs inherit. */
   ingress = 0;
+  /** True while TapIo.poll drains the ports: tx workers are woken once at its end, not per frame. */
+  batching = false;
   constructor(readonly pool: PacketPool) {
     this.bySlot = new Array(pool.slots).fill(null);
     this.owner = new Int32Array(pool.slots);
@@ -210,7 +212,6 @@ export class TapPort implements EdgeSink {
       free.push(p.slot);
       this.given++;
     }
-    this.shared.wakeRx();
     return ok;
   }
 
@@ -250,6 +251,7 @@ export class TapPort implements EdgeSink {
       }
     }
     if (this.given < this.opts.rxDepth) this.refill();
+    this.shared.wakeRx();
     return n;
   }
 
@@ -274,7 +276,7 @@ export class TapPort implements EdgeSink {
     this.shared.tx.push(q.slot, pkt.len);
     v[this.cells.txRing + RC.ENQUEUED]!++;
     this.txInflight++;
-    this.shared.wakeTx();
+    if (!this.slots.batching) this.shared.wakeTx();
   }
 
   /** Stop passing on what is read from now on (step 1 of a clean stop). */
