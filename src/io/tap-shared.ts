@@ -64,6 +64,8 @@ export const TC = {
   RX_NO_SLOT: 1,
   /** Times the engine thread could not give the rx worker a slot back (slab empty). */
   RX_STARVED: 2,
+  /** Frames the engine thread wrote itself, the writer being asleep (also in TX_PACKETS; tap-port.ts emit). */
+  TX_DIRECT: 3,
 } as const;
 const COUNTERS = 4;
 

@@ -95,16 +95,20 @@ test('ring, worker and read-to-write metrics move with traffic, and agree with t
   const tap = (name: string, dev: string) => value(after, name, { port: dev });
 
   // Moving: at least the N requests one way and the N replies the other.
-  for (const [dev, dir] of [[devA, 'rx'], [devB, 'tx'], [devB, 'rx'], [devA, 'tx']] as const) {
-    assert.ok(delta('dpemu_ring_enqueued_total', ringOf(dev, dir)) >= N, `${dev} ${dir} ring: ${delta('dpemu_ring_enqueued_total', ringOf(dev, dir))}`);
+  for (const dev of [devA, devB]) {
+    assert.ok(delta('dpemu_ring_enqueued_total', ringOf(dev, 'rx')) >= N, `${dev} rx ring: ${delta('dpemu_ring_enqueued_total', ringOf(dev, 'rx'))}`);
+    assert.ok(delta('dpemu_worker_batches_total', { worker: `tap-rx-${dev}` }) >= N);
+    assert.ok(delta('dpemu_tap_tx_packets_total', { port: dev }) >= N);
   }
   // Exact: every frame read was put on the rx ring, every frame queued for a TAP was written, nothing was dropped at a ring,
   // and both rings are empty now that the traffic stopped.
   for (const dev of [devA, devB]) {
     assert.equal(value(after, 'dpemu_ring_enqueued_total', ringOf(dev, 'rx')), tap('dpemu_tap_rx_packets_total', dev) - tap('dpemu_tap_rx_dropped_packets_total', dev), `${dev}: rx ring = frames read and kept`);
-    assert.equal(value(after, 'dpemu_ring_enqueued_total', ringOf(dev, 'tx')), tap('dpemu_tap_tx_packets_total', dev) + tap('dpemu_tap_tx_errors_total', dev), `${dev}: tx ring = frames written or failed`);
+    // The engine thread writes a frame itself when the writer sleeps with nothing queued (tap-port.ts emit): the rest went by the ring.
+    const queued = value(after, 'dpemu_ring_enqueued_total', ringOf(dev, 'tx'));
+    assert.ok(queued <= tap('dpemu_tap_tx_packets_total', dev) + tap('dpemu_tap_tx_errors_total', dev), `${dev}: tx ring ${queued} <= frames written or failed`);
+    assert.equal(value(after, 'dpemu_worker_packets_total', { worker: `tap-tx-${dev}` }), queued, `${dev}: the writer wrote what was queued`);
     assert.equal(value(after, 'dpemu_worker_packets_total', { worker: `tap-rx-${dev}` }), tap('dpemu_tap_rx_packets_total', dev) - tap('dpemu_tap_rx_dropped_packets_total', dev));
-    assert.equal(value(after, 'dpemu_worker_packets_total', { worker: `tap-tx-${dev}` }), tap('dpemu_tap_tx_packets_total', dev) + tap('dpemu_tap_tx_errors_total', dev));
     for (const dir of ['rx', 'tx'] as const) {
       assert.equal(value(after, 'dpemu_ring_dropped_packets_total', ringOf(dev, dir)), 0);
       assert.equal(value(after, 'dpemu_ring_occupancy', ringOf(dev, dir)), 0);
