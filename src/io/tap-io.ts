@@ -3,9 +3,10 @@
 // sleeps, and a loop that sleeps on it with Atomics.waitAsync (the main thread
 // must never block) and drains all ports when woken. Under load it never
 // sleeps: it drains, yields once to the event loop (setImmediate) and drains
-// again, and the workers see it awake and ring no bell. The engine runs on this thread, to completion
-// per frame, as the first version of the daemon does; timers (ageing, ARP,
-// conntrack) are advanced by `onTick` at least every `tickMs`.
+// again, and the workers see it awake and ring no bell. The engine runs on
+// this thread, to completion per frame, as the first version of the daemon
+// does; timers (ageing, ARP, conntrack) are advanced by `onTick` at least
+// every `tickMs`.
 import type { Port } from '../datapath/element.js';
 import type { PacketPool } from '../datapath/packet.js';
 import { Stats } from '../datapath/stats.js';
@@ -89,7 +90,7 @@ export class TapIo {
         txWorker: st.alloc(WORKER_COUNTERS, { worker: `tap-tx-${dev}` }),
         rxRing: st.alloc(RING_COUNTERS, { ring: `${dev}-rx` }),
         txRing: st.alloc(RING_COUNTERS, { ring: `${dev}-tx` }),
-        // One histogram per TAP (its tx worker is the only writer); same-node ones sum at scrape.
+        // One histogram per TAP, written by its tx worker or, while that sleeps, the engine thread; same-node ones sum at scrape.
         e2e: allocHistogram(st, 'e2e_latency', { node }),
       };
       this.statCells.set(key, cells);
