@@ -21,7 +21,7 @@ type WaitAsync = (ta: Int32Array, index: number, value: number, timeoutMs?: numb
 const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 
 /** Frames queued for a sleeping writer (slots for a sleeping reader) before it is woken while the engine thread still has frames to run. */
-const WAKE_BATCH = 32;
+const WAKE_BATCH = 64;
 
 export interface TapIoOptions {
   pool: PacketPool;
@@ -145,9 +145,9 @@ export class TapIo {
     // flood when it woke the writer after every poll).
     const more = this.pending(), batch = Math.min(WAKE_BATCH, this.portOpts.rxDepth);
     for (const tp of this.ports) {
-      const sh = tp.shared;
-      if (!more || sh.tx.size >= batch) sh.wakeTx();
-      if (!more || sh.free.size >= batch) sh.wakeRx();
+      const sh = tp.shared, queued = sh.tx.size, free = sh.free.size;
+      if (queued > 0 && (!more || queued >= batch)) sh.wakeTx();
+      if (free > 0 && (!more || free >= batch)) sh.wakeRx();
     }
     return n;
   }
