@@ -120,6 +120,10 @@ test('ring, worker and read-to-write metrics move with traffic, and agree with t
   assert.ok(delta('dpemu_e2e_latency_seconds_count', { node: 'n1' }) >= 2 * N);
   const sum = delta('dpemu_e2e_latency_seconds_sum', { node: 'n1' });
   assert.ok(sum > 0 && sum / delta('dpemu_e2e_latency_seconds_count', { node: 'n1' }) < 0.1, `mean read-to-write ${sum} s over the pings`);
+  // The stamp is taken on the reader's thread and read on another: clocks a millisecond apart (as a naive
+  // offset gave) put every sample above 0.5 ms; a bridge hop is tens of microseconds here.
+  const fast = value(after, 'dpemu_e2e_latency_seconds_bucket', { node: 'n1', le: '0.000524288' });
+  assert.ok(fast > 0, `some frames read to written in under 0.5 ms (${fast} of ${written})`);
   // Busy time: each worker did some work, and none more than the wall time that passed.
   for (const dev of [devA, devB]) {
     for (const role of ['rx', 'tx']) {
