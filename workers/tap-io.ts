@@ -4,33 +4,42 @@
 // handed over, fs.writeSync out of a slot it filled. Only slot numbers and
 // lengths cross threads (src/io/tap-shared.ts).
 //
-// rx: take a free slot, read one frame into it at the headroom, publish
-//     (slot, len). A read that fills the whole buffer may have been cut short
-//     by the kernel (a TAP without IFF_NO_PI truncates silently, and returns
-//     the cut length on current kernels): the frame is dropped and counted as
-//     oversize, never passed on truncated.
-// tx: take (slot, len), write it, hand the slot back to be freed.
+// rx: take a free slot, read one frame into it at the headroom, stamp it with
+//     the shared clock, publish (slot, len). A read that fills the whole
+//     buffer may have been cut short by the kernel (a TAP without IFF_NO_PI
+//     truncates silently, and returns the cut length on current kernels): the
+//     frame is dropped and counted as oversize, never passed on truncated.
+// tx: take (slot, len), write it, time it from its stamp (every stamped
+//     frame: two clock reads, small beside the write), hand the slot back.
+//
+// Neither side notifies per frame: the engine thread is woken only while it
+// sleeps (ringBell), and it wakes a worker only while that one sleeps (the
+// *_WAITING words). Busy time is the thread's own CPU time, which the engine
+// thread reads from /proc at scrape time by the thread id published here.
 //
 // Deleting the device wakes a blocked read with EFAULT; later calls fail with
 // EBADFD. Either way the worker reports the device gone and exits.
-import { readSync, writeSync } from 'node:fs';
+import { readSync, writeSync, readlinkSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { TapShared, CTL, EXIT, TC, TS, TAP_STAT_NAMES, type TapWorkerData } from '../src/io/tap-shared.js';
+import { observeNs } from '../src/metrics/histogram.js';
+import { TapShared, CTL, EXIT, RC, TC, TS, WC, monoMs, ringBell, type TapWorkerData } from '../src/io/tap-shared.js';
 
 const d = workerData as TapWorkerData;
 const shared = new TapShared(d.capacity, d.shared);
 const slab = new Uint8Array(d.slab);
 const bell = new Int32Array(d.doorbell);
+const stamps = new Float64Array(d.stamps);
 const c = shared.counters;
-const m = new Float64Array(d.statsSab, d.statsBase * 8, TAP_STAT_NAMES.length);
+const v = new Float64Array(d.statsSab);
+const tap = d.cells.tap;
 const ctl = shared.ctl;
 /** How long a sleeping worker waits before it looks at the stop word again. */
 const NAP_MS = 200;
 
-function ring(): void {
-  Atomics.add(bell, 0, 1);
-  Atomics.notify(bell, 0);
-}
+/** "/proc/thread-self" links to "PID/task/TID". */
+const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+Atomics.store(ctl, d.role === 'rx' ? CTL.RX_TID : CTL.TX_TID, tid);
+parentPort?.postMessage({ role: d.role, ready: true });
 
 /** Errors that mean the device is no longer there for this descriptor. */
 function gone(e: NodeJS.ErrnoException): boolean {
@@ -41,12 +50,14 @@ function gone(e: NodeJS.ErrnoException): boolean {
 
 function exit(word: number, how: number, e?: NodeJS.ErrnoException): void {
   Atomics.store(ctl, word, how);
-  ring();
+  Atomics.add(bell, 0, 1); // always wake the engine thread: it must see the exit
+  Atomics.notify(bell, 0);
   parentPort?.postMessage({ role: d.role, exit: how, code: e?.code ?? null, errno: e?.errno ?? null, message: e?.message ?? null });
 }
 
 function rxLoop(): void {
   const free = shared.free, rx = shared.rx, readLen = d.readLen;
+  const ring = d.cells.rxRing, wk = d.cells.rxWorker;
   let slot = -1;
   for (;;) {
     if (shared.stoppingRx) return exit(CTL.RX_EXIT, EXIT.STOPPED);
@@ -54,7 +65,11 @@ function rxLoop(): void {
       slot = free.shift();
       if (slot < 0) {
         c[TC.RX_NO_SLOT]!++;
+        // Say we sleep, then look again: the engine thread either sees the word or we see its slot.
+        Atomics.store(ctl, CTL.RX_WAITING, 1);
+        ringBell(bell); // what we published is what it must work off to free slots
         free.waitNonEmpty(NAP_MS);
+        Atomics.store(ctl, CTL.RX_WAITING, 0);
         continue;
       }
     }
@@ -67,32 +82,40 @@ function rxLoop(): void {
       if (shared.stoppingRx) return exit(CTL.RX_EXIT, EXIT.STOPPED);
       if (gone(e)) return exit(CTL.RX_EXIT, EXIT.GONE, e);
       if (e.code === 'EINTR' || e.code === 'EAGAIN') continue;
-      m[TS.RX_ERRORS]!++;
+      v[tap + TS.RX_ERRORS]!++;
       return exit(CTL.RX_EXIT, EXIT.ERROR, e);
     }
     if (shared.stoppingRx) return exit(CTL.RX_EXIT, EXIT.STOPPED); // read after stop: not passed on
     if (n >= readLen) {
       c[TC.RX_OVERSIZE]!++;
-      m[TS.RX_DROPPED]!++;
+      v[tap + TS.RX_DROPPED]!++;
       continue; // keep the slot for the next read
     }
     if (n <= 0) continue;
-    m[TS.RX_PACKETS]!++;
-    m[TS.RX_BYTES]! += n;
+    stamps[slot] = monoMs();
+    v[tap + TS.RX_PACKETS]!++;
+    v[tap + TS.RX_BYTES]! += n;
+    // read(2) on a TAP returns one frame: each read is a batch of one.
+    v[wk + WC.BATCHES]!++;
+    v[wk + WC.PACKETS]!++;
     rx.push(slot, n); // cannot be full: the worker holds at most `capacity` slots
+    v[ring + RC.ENQUEUED]!++;
     slot = -1;
-    ring();
+    ringBell(bell);
   }
 }
 
 function txLoop(): void {
   const tx = shared.tx, done = shared.done, w = tx.words, base = d.headroom;
+  const wk = d.cells.txWorker, e2e = d.cells.e2e;
   for (;;) {
     let i = tx.peek();
     if (i < 0) {
       // Drained: stop only once everything queued has been written.
       if (shared.stoppingTx) return exit(CTL.TX_EXIT, EXIT.STOPPED);
+      Atomics.store(ctl, CTL.TX_WAITING, 1);
       tx.waitNonEmpty(NAP_MS);
+      Atomics.store(ctl, CTL.TX_WAITING, 0);
       continue;
     }
     let wrote = 0;
@@ -101,11 +124,13 @@ function txLoop(): void {
       tx.release();
       try {
         writeSync(d.fd, slab, slot * d.slotSize + base, len);
-        m[TS.TX_PACKETS]!++;
-        m[TS.TX_BYTES]! += len;
+        v[tap + TS.TX_PACKETS]!++;
+        v[tap + TS.TX_BYTES]! += len;
+        const t0 = stamps[slot]!;
+        if (t0 !== 0) observeNs(v, e2e, (monoMs() - t0) * 1e6);
       } catch (err) {
         const e = err as NodeJS.ErrnoException;
-        m[TS.TX_ERRORS]!++;
+        v[tap + TS.TX_ERRORS]!++;
         // A write to a TAP whose link is down fails with EIO: the frame is
         // lost, the device is still there (the reader notices a deletion).
         if (gone(e) && e.code !== 'EIO') {
@@ -117,7 +142,9 @@ function txLoop(): void {
       wrote++;
       i = tx.peek();
     }
-    if (wrote) ring();
+    v[wk + WC.BATCHES]!++;
+    v[wk + WC.PACKETS]! += wrote;
+    ringBell(bell);
   }
 }
 

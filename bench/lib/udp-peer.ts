@@ -3,8 +3,11 @@
 // "ready" when bound and one JSON line with its counts when done.
 //
 //   sink  BIND PORT               count datagrams until SIGTERM, then print {pkts, bytes}
-//   blast DST PORT SIZE SECONDS   send SIZE-byte payloads (sequence numbered) as fast as
-//                                 the socket takes them for SECONDS; print {sent, seconds}
+//   blast DST PORT SIZE SECONDS [PPS]
+//                                 send SIZE-byte payloads (sequence numbered) for SECONDS, as
+//                                 fast as the socket takes them, or paced at PPS (a schedule
+//                                 kept from the start: a late tick sends what is due, never
+//                                 more than the in-flight window); print {sent, seconds}
 //   echo  BIND PORT               send every datagram back to its sender, until SIGTERM
 //   ping  DST PORT SIZE COUNT PPS COUNT round trips paced at PPS; print the round-trip times
 //                                 (microseconds, sorted) and how many got no answer
@@ -34,13 +37,14 @@ if (mode === 'sink' || mode === 'echo') {
     process.exit(0);
   });
 } else if (mode === 'blast') {
-  const dst = a1!, port = Number(a2), size = Number(a3), seconds = Number(a4);
+  const dst = a1!, port = Number(a2), size = Number(a3), seconds = Number(a4), pps = a5 === undefined ? 0 : Number(a5);
   const s = dgram.createSocket('udp4');
   s.bind(0, () => {
     s.setSendBufferSize(4 << 20);
     process.stdout.write('ready\n');
     const buf = Buffer.alloc(size, 0x5a);
     const t0 = now(), end = t0 + BigInt(Math.round(seconds * 1e9));
+    const WINDOW = 64;
     let sent = 0, inFlight = 0, errors = 0, done = false;
     const finish = () => {
       if (done) return;
@@ -48,13 +52,7 @@ if (mode === 'sink' || mode === 'echo') {
       out({ sent, errors, seconds: Number(now() - t0) / 1e9 });
       s.close();
     };
-    const next = (err?: Error | null) => {
-      if (err) errors++;
-      inFlight--;
-      if (now() >= end) {
-        if (inFlight === 0) finish();
-        return;
-      }
+    const sendOne = () => {
       // A fresh buffer per send: dgram may still hold the previous one.
       const b = Buffer.from(buf);
       b.writeUInt32BE(sent >>> 0, 0);
@@ -62,11 +60,32 @@ if (mode === 'sink' || mode === 'echo') {
       inFlight++;
       s.send(b, port, dst, next);
     };
-    // A window of sends in flight keeps the socket busy without an unbounded queue.
-    for (let i = 0; i < 64; i++) {
-      inFlight++;
-      next();
+    /** Sends due by the schedule (all of the window when unpaced). */
+    const due = (t: bigint) => (pps ? Math.floor((Number(t - t0) / 1e9) * pps) + 1 - sent : WINDOW);
+    let ticking = false;
+    const tick = () => {
+      ticking = false;
+      const t = now();
+      if (t >= end) {
+        if (inFlight === 0) finish();
+        return;
+      }
+      for (let n = Math.min(due(t), WINDOW - inFlight); n > 0; n--) sendOne();
+      // Paced and nothing in flight to call us back: come back when the next send is due
+      // (a timer when that is over 2 ms away, so slow rates leave the cores to the daemon).
+      if (inFlight === 0 && !ticking) {
+        ticking = true;
+        const waitMs = ((sent / pps) * 1e9 - Number(now() - t0)) / 1e6;
+        if (waitMs > 2) setTimeout(tick, waitMs - 1);
+        else setImmediate(tick);
+      }
+    };
+    function next(err?: Error | null): void {
+      if (err) errors++;
+      inFlight--;
+      if (inFlight === 0 || !pps) tick();
     }
+    tick();
   });
 } else if (mode === 'ping') {
   const dst = a1!, port = Number(a2), size = Math.max(16, Number(a3)), count = Number(a4), pps = Number(a5);

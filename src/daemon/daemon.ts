@@ -72,7 +72,7 @@ export class Daemon {
    * wall-clock steps would break ageing, and element timers that walk from 0
    * to the first `now` took seconds per element with epoch ms (measured).
    */
-  readonly clock: Clock = { now: () => performance.now() };
+  readonly clock: Clock = { now: () => this.io.batchNow || performance.now() };
   readonly io: TapIo;
   /** TAPs deleted behind the daemon's back since it started. */
   tapsGone = 0;
@@ -148,6 +148,7 @@ export class Daemon {
     const tp = this.io.attach(dev, p.port);
     this.taps.set(p.dev, { plan: p, identity: planIdentity(p), tp });
     if (h) await configureHost(h);
+    await tp.ready; // "tap up" means its workers read and write
     this.log.info({ dev: p.dev, port: p.port.path, mtu: p.mtu, ...(h ? { host: h.name, netns: h.netns, ifname: h.iface.name } : {}) }, 'tap up');
   }
 

@@ -46,7 +46,7 @@ export function daemonServices(o: ServiceOptions) {
       };
       const start = (): Promise<MetricsServer> => {
         enableLatencySampling(d.engine);
-        return startMetricsServer({ engine: d.engine, stats: d.io.stats, host, port, health, ready: () => d.taps.size > 0 });
+        return startMetricsServer({ engine: d.engine, stats: d.io.stats, refresh: () => d.io.refreshStats(), host, port, health, ready: () => d.taps.size > 0 });
       };
       let m = await start();
       port = m.port; // a reload restarts on the same port, also when 0 picked a free one

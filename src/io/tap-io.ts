@@ -1,13 +1,17 @@
 // The engine thread's side of every TAP port: one doorbell that the workers
-// ring when they have put frames or written slots in a ring, and a loop that
-// sleeps on it with Atomics.waitAsync (the main thread must never block) and
-// drains all ports when woken. The engine runs on this thread, to completion
-// per frame, as the first version of the daemon does; timers (ageing, ARP,
-// conntrack) are advanced by `onTick` at least every `tickMs`.
+// ring when they have put frames or written slots in a ring while this thread
+// sleeps, and a loop that sleeps on it with Atomics.waitAsync (the main thread
+// must never block) and drains all ports when woken. Under load it never
+// sleeps: it drains, yields once to the event loop (setImmediate) and drains
+// again, and the workers see it awake and ring no bell. The engine runs on
+// this thread, to completion per frame, as the first version of the daemon
+// does; timers (ageing, ARP, conntrack) are advanced by `onTick` at least
+// every `tickMs`.
 import type { Port } from '../datapath/element.js';
 import type { PacketPool } from '../datapath/packet.js';
 import { Stats } from '../datapath/stats.js';
-import { TAP_STAT_NAMES } from './tap-shared.js';
+import { allocHistogram } from '../metrics/histogram.js';
+import { BELL, BELL_BYTES, RING_COUNTERS, TAP_STAT_NAMES, WORKER_COUNTERS, type TapCells } from './tap-shared.js';
 import { SlotTable, TapPort, type TapPortEvent, type TapPortOptions } from './tap-port.js';
 import type { TapDevice } from './tap-device.js';
 
@@ -16,13 +20,16 @@ type WaitAsync = (ta: Int32Array, index: number, value: number, timeoutMs?: numb
   { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
 const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 
+/** Frames queued for a sleeping writer (slots for a sleeping reader) before it is woken while the engine thread still has frames to run. */
+const WAKE_BATCH = 64;
+
 export interface TapIoOptions {
   pool: PacketPool;
   /** Where the TAPs' counters go (TAP_STAT_NAMES per TAP; give it to the metrics collectors); default a new one. */
   stats?: Stats;
   /** Ring capacity per port and direction (power of two); default 256. */
   capacity?: number;
-  /** Empty slots kept with each rx worker; default 64. */
+  /** Empty slots kept with each rx worker; default half the capacity. */
   rxDepth?: number;
   /** Largest frame accepted from a TAP; default the slot's room after headroom, less one. */
   maxFrame?: number;
@@ -38,11 +45,17 @@ export class TapIo {
   readonly slots: SlotTable;
   readonly stats: Stats;
   readonly ports = new Set<TapPort>();
-  private readonly doorbell = new SharedArrayBuffer(4);
+  private readonly doorbell = new SharedArrayBuffer(BELL_BYTES);
   private readonly bell = new Int32Array(this.doorbell);
   private readonly portOpts: TapPortOptions;
   private nextId = 1;
-  private readonly statCells = new Map<string, number>();
+  private readonly statCells = new Map<string, TapCells>();
+  /**
+   * performance.now() when the current poll began, 0 outside one: a clock for
+   * the engine that costs a field read per packet (it asks several times a
+   * packet; timers and ageing need no finer than a batch, at most a few ms).
+   */
+  batchNow = 0;
   private running = false;
   private loopDone: Promise<void> = Promise.resolve();
   private lastTick = 0;
@@ -55,7 +68,7 @@ export class TapIo {
     const room = opts.pool.maxFrame; // bytes after the headroom
     const maxFrame = opts.maxFrame ?? room - 1;
     if (maxFrame + 1 > room) throw new RangeError(`maxFrame ${maxFrame} does not fit a slot (${room} bytes after headroom)`);
-    this.portOpts = { capacity, rxDepth: Math.min(opts.rxDepth ?? 64, capacity), readLen: maxFrame + 1 };
+    this.portOpts = { capacity, rxDepth: Math.min(opts.rxDepth ?? capacity >> 1, capacity), readLen: maxFrame + 1 };
   }
 
   /** The largest frame a TAP read passes on; longer ones are dropped as oversize. */
@@ -66,13 +79,23 @@ export class TapIo {
   /** Plug `device` into engine port `port` and start its workers. */
   attach(device: TapDevice, port: Port): TapPort {
     // A TAP re-created under the same name keeps its cells: its counters go on.
-    const key = `${port.element.node}\0${device.spec.dev}`;
-    let base = this.statCells.get(key);
-    if (base === undefined) {
-      base = this.stats.alloc(TAP_STAT_NAMES, { node: port.element.node, port: device.spec.dev, worker: `tap-${device.spec.dev}` });
-      this.statCells.set(key, base);
+    const node = port.element.node, dev = device.spec.dev;
+    const key = `${node}\0${dev}`;
+    let cells = this.statCells.get(key);
+    if (cells === undefined) {
+      const st = this.stats;
+      cells = {
+        tap: st.alloc(TAP_STAT_NAMES, { node, port: dev, worker: `tap-${dev}` }),
+        rxWorker: st.alloc(WORKER_COUNTERS, { worker: `tap-rx-${dev}` }),
+        txWorker: st.alloc(WORKER_COUNTERS, { worker: `tap-tx-${dev}` }),
+        rxRing: st.alloc(RING_COUNTERS, { ring: `${dev}-rx` }),
+        txRing: st.alloc(RING_COUNTERS, { ring: `${dev}-tx` }),
+        // One histogram per TAP, written by its tx worker or, while that sleeps, the engine thread; same-node ones sum at scrape.
+        e2e: allocHistogram(st, 'e2e_latency', { node }),
+      };
+      this.statCells.set(key, cells);
     }
-    const tp = new TapPort(this.nextId++, device, this.slots, this.doorbell, this.portOpts, (ev) => this.event(ev), this.stats, base);
+    const tp = new TapPort(this.nextId++, device, this.slots, this.doorbell, this.portOpts, (ev) => this.event(ev), this.stats, cells);
     this.bindPort(tp, port);
     this.ports.add(tp);
     tp.start();
@@ -95,15 +118,36 @@ export class TapIo {
     this.ports.delete(tp);
   }
 
+  /** Ring occupancy and worker busy time into their cells: call before reading the Stats. */
+  refreshStats(): void {
+    for (const tp of this.ports) tp.refreshStats();
+  }
+
   /** Drain every port once; returns the frames injected. */
   poll(): number {
     let n = 0;
+    this.slots.batching = true;
+    this.batchNow = performance.now();
+    for (const tp of this.ports) tp.resetDirect();
     for (const tp of this.ports) {
       try {
         n += tp.poll(this.portOpts.capacity);
       } catch (e) {
         this.opts.onError?.(e);
       }
+    }
+    this.slots.batching = false;
+    this.batchNow = 0;
+    // Wake a sleeping writer (a reader waiting for empty slots) once per poll
+    // at most, and while more frames wait to be run only when it has a
+    // batch's worth: a notify costs this thread microseconds and a context
+    // switch on a busy box (the largest item of its profile under a 64-byte
+    // flood when it woke the writer after every poll).
+    const more = this.pending(), batch = Math.min(WAKE_BATCH, this.portOpts.rxDepth);
+    for (const tp of this.ports) {
+      const sh = tp.shared, queued = sh.tx.size, free = sh.free.size;
+      if (queued > 0 && (!more || queued >= batch)) sh.wakeTx();
+      if (free > 0 && (!more || free >= batch)) sh.wakeRx();
     }
     return n;
   }
@@ -116,10 +160,9 @@ export class TapIo {
   }
 
   private async loop(): Promise<void> {
-    const tickMs = this.opts.tickMs ?? 1000;
+    const tickMs = this.opts.tickMs ?? 1000, bell = this.bell;
     while (this.running) {
-      const seen = Atomics.load(this.bell, 0);
-      this.poll();
+      const n = this.poll();
       const now = Date.now();
       if (now - this.lastTick >= tickMs) {
         this.lastTick = now;
@@ -130,20 +173,37 @@ export class TapIo {
         }
       }
       if (!this.running) break;
-      const w = waitAsync(this.bell, 0, seen, tickMs);
-      if (w.async) await w.value;
-      // More arrived while draining: drain again, but let the event loop run
-      // first (signals, the control socket, timers) so traffic cannot starve it.
-      else await new Promise<void>((r) => setImmediate(r));
+      if (n === 0) {
+        // Nothing came: say we sleep, then look once more (a worker that
+        // published before it saw the word is caught here, one after rings).
+        Atomics.store(bell, BELL.ASLEEP, 1);
+        const seen = Atomics.load(bell, BELL.COUNT);
+        const w = this.pending() ? null : waitAsync(bell, BELL.COUNT, seen, tickMs);
+        if (w?.async) {
+          await w.value; // the event loop ran while we slept
+          Atomics.store(bell, BELL.ASLEEP, 0);
+          continue;
+        }
+        Atomics.store(bell, BELL.ASLEEP, 0);
+      }
+      // Let the event loop run between batches (signals, the control socket,
+      // timers) so traffic cannot starve it.
+      await new Promise<void>((r) => setImmediate(r));
     }
+  }
+
+  /** Whether a worker has put something in a ring this thread has not drained, or exited. */
+  private pending(): boolean {
+    for (const tp of this.ports) if (tp.pending) return true;
+    return false;
   }
 
   /** Stop the loop (ports keep their devices; see stopAll). */
   async stopLoop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
-    Atomics.add(this.bell, 0, 1);
-    Atomics.notify(this.bell, 0);
+    Atomics.add(this.bell, BELL.COUNT, 1);
+    Atomics.notify(this.bell, BELL.COUNT);
     await this.loopDone;
   }
 

@@ -8,7 +8,9 @@ import type { Worker } from 'node:worker_threads';
 import type { EdgeSink, Port } from '../datapath/element.js';
 import type { Packet, PacketPool } from '../datapath/packet.js';
 import { HEADROOM } from '../datapath/packet.js';
-import { TapShared, CTL, EXIT, TC, TS, TAP_STAT_NAMES, type TapWorkerData } from './tap-shared.js';
+import { readFileSync, writeSync } from 'node:fs';
+import { observeNs } from '../metrics/histogram.js';
+import { TapShared, CTL, EXIT, RC, TC, TS, WC, TAP_STAT_NAMES, monoMs, type TapCells, type TapWorkerData } from './tap-shared.js';
 import type { Stats } from '../datapath/stats.js';
 import type { TapDevice } from './tap-device.js';
 import { spawnWorker, workerUrl } from './spawn-worker.js';
@@ -17,9 +19,18 @@ import { spawnWorker, workerUrl } from './spawn-worker.js';
 export class SlotTable {
   readonly bySlot: (Packet | null)[];
   readonly owner: Int32Array;
+  /** Per slot: when its frame was read, for the read-to-write histogram (TapWorkerData.stamps). */
+  readonly stampsSab: SharedArrayBuffer;
+  readonly stamps: Float64Array;
+  /** The read stamp of the frame the engine is running now (0 outside poll): what its outputs inherit. */
+  ingress = 0;
+  /** True while TapIo.poll drains the ports: tx workers are woken once at its end, not per frame. */
+  batching = false;
   constructor(readonly pool: PacketPool) {
     this.bySlot = new Array(pool.slots).fill(null);
     this.owner = new Int32Array(pool.slots);
+    this.stampsSab = new SharedArrayBuffer(pool.slots * 8);
+    this.stamps = new Float64Array(this.stampsSab);
   }
   lend(p: Packet, portId: number): void {
     this.bySlot[p.slot] = p;
@@ -45,6 +56,9 @@ export class SlotTable {
     return n;
   }
 }
+
+/** Frames per poll and TAP the engine thread writes itself when the writer sleeps (see emit). */
+const DIRECT_PER_POLL = 4;
 
 export type TapPortState = 'running' | 'gone' | 'failed' | 'stopped';
 
@@ -74,11 +88,15 @@ export class TapPort implements EdgeSink {
   private txWorker: Worker | null = null;
   private rxExit: Promise<void> = Promise.resolve();
   private txExit: Promise<void> = Promise.resolve();
+  /** Settles once both workers run their loops (or have exited): from then on frames flow. */
+  ready: Promise<void> = Promise.resolve();
   /** Slots with the rx worker (free ring, in a read, rx ring). */
   private given = 0;
   /** Slots in the tx and done rings. */
   private txInflight = 0;
   private reported = false;
+  /** Workers' CPU seconds from earlier threads of the same cells (a TAP re-created keeps its counters). */
+  private readonly busyCarry: { rx: number; tx: number };
 
   constructor(
     readonly id: number,
@@ -87,11 +105,36 @@ export class TapPort implements EdgeSink {
     private readonly doorbell: SharedArrayBuffer,
     readonly opts: TapPortOptions,
     private readonly onEvent: (ev: TapPortEvent) => void,
-    /** Where this port's TAP_STAT_NAMES cells are (published as metrics). */
+    /** Where this port's cells are (published as metrics). */
     readonly stats: Stats,
-    readonly statsBase: number,
+    readonly cells: TapCells,
   ) {
     this.shared = new TapShared(opts.capacity);
+    const v = stats.v;
+    this.busyCarry = { rx: v[cells.rxWorker + WC.BUSY_SECONDS]!, tx: v[cells.txWorker + WC.BUSY_SECONDS]! };
+    v[cells.rxRing + RC.CAPACITY] = v[cells.txRing + RC.CAPACITY] = opts.capacity;
+  }
+
+  /**
+   * Bring the cells that are states, not counts, up to date (at scrape time):
+   * ring occupancy, and each worker's busy seconds, its thread's CPU time as
+   * the scheduler counts it (/proc/self/task/TID/schedstat, first field, ns):
+   * time blocked in read(2) or asleep on a ring is idle.
+   */
+  refreshStats(): void {
+    const v = this.stats.v, c = this.cells, sh = this.shared;
+    v[c.rxRing + RC.OCCUPANCY] = sh.rx.size;
+    v[c.txRing + RC.OCCUPANCY] = sh.tx.size;
+    for (const [role, cell, word] of [['rx', c.rxWorker, CTL.RX_TID], ['tx', c.txWorker, CTL.TX_TID]] as const) {
+      const tid = Atomics.load(sh.ctl, word);
+      if (!tid) continue;
+      try {
+        const ns = Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'latin1').split(' ')[0]);
+        if (ns > 0) v[cell + WC.BUSY_SECONDS] = this.busyCarry[role] + ns / 1e9;
+      } catch {
+        // The thread has exited: its last reading stands.
+      }
+    }
   }
 
   get dev(): string {
@@ -101,7 +144,7 @@ export class TapPort implements EdgeSink {
   /** Counters by name, for logs, the control socket and tests (metrics read the Stats cells). */
   counters(): Record<string, number> {
     const out: Record<string, number> = {};
-    TAP_STAT_NAMES.forEach((n, i) => (out[n.replace(/^tap_/, '')] = this.stats.v[this.statsBase + i]!));
+    TAP_STAT_NAMES.forEach((n, i) => (out[n.replace(/^tap_/, '')] = this.stats.v[this.cells.tap + i]!));
     for (const k of Object.keys(TC) as (keyof typeof TC)[]) out[k.toLowerCase()] = this.shared.counters[TC[k]]!;
     return out;
   }
@@ -119,7 +162,8 @@ export class TapPort implements EdgeSink {
       capacity: this.opts.capacity,
       doorbell: this.doorbell,
       statsSab: this.stats.sab,
-      statsBase: this.statsBase,
+      cells: this.cells,
+      stamps: this.slots.stampsSab,
     };
     const url = workerUrl('tap-io');
     this.refill();
@@ -127,18 +171,27 @@ export class TapPort implements EdgeSink {
     const tx = spawnWorker(url, { ...base, role: 'tx' }, { name: `tap-tx ${this.dev}` });
     this.rxWorker = rx;
     this.txWorker = tx;
-    this.rxExit = this.watch(rx, 'rx');
-    this.txExit = this.watch(tx, 'tx');
+    const rxUp = this.watch(rx, 'rx'), txUp = this.watch(tx, 'tx');
+    this.rxExit = rxUp.exited;
+    this.txExit = txUp.exited;
+    this.ready = Promise.all([rxUp.ready, txUp.ready]).then(() => undefined);
   }
 
-  private watch(w: Worker, role: 'rx' | 'tx'): Promise<void> {
-    return new Promise((resolve) => {
-      w.on('message', (m: { exit: number; code: string | null; message: string | null }) => {
+  private watch(w: Worker, role: 'rx' | 'tx'): { ready: Promise<void>; exited: Promise<void> } {
+    let up!: () => void;
+    const ready = new Promise<void>((r) => (up = r));
+    const exited = new Promise<void>((resolve) => {
+      w.on('message', (m: { ready?: true; exit: number; code: string | null; message: string | null }) => {
+        if (m.ready) return up();
         if (m.exit === EXIT.GONE || m.exit === EXIT.ERROR) this.report(m.exit === EXIT.GONE ? 'gone' : 'failed', role, m.code, m.message);
       });
       w.on('error', (e) => this.report('failed', role, 'worker_error', String(e)));
-      w.on('exit', () => resolve());
+      w.on('exit', () => {
+        up();
+        resolve();
+      });
     });
+    return { ready, exited };
   }
 
   private report(kind: 'gone' | 'failed', role: 'rx' | 'tx', code: string | null, message: string | null): void {
@@ -152,7 +205,6 @@ export class TapPort implements EdgeSink {
   /** Keep the rx worker supplied with empty slots; false when the slab ran dry. */
   refill(): boolean {
     const free = this.shared.free, pool = this.slots.pool;
-    const wasEmpty = free.size === 0;
     let ok = true;
     while (this.given < this.opts.rxDepth) {
       const p = pool.alloc();
@@ -164,7 +216,6 @@ export class TapPort implements EdgeSink {
       free.push(p.slot);
       this.given++;
     }
-    if (wasEmpty && free.size) free.notifyConsumer();
     return ok;
   }
 
@@ -179,7 +230,7 @@ export class TapPort implements EdgeSink {
       if (p) pool.free(p);
       this.txInflight--;
     }
-    const rx = sh.rx, w = rx.words;
+    const rx = sh.rx, w = rx.words, stamps = slots.stamps;
     let n = 0;
     for (let i = rx.peek(); i >= 0 && n < budget; i = rx.peek()) {
       const slot = w[i]!, len = w[i + 1]!;
@@ -195,32 +246,79 @@ export class TapPort implements EdgeSink {
         continue;
       }
       n++;
-      port.element.engine.inject(p, port);
+      // What the engine emits while it runs this frame inherits its read time (emit below).
+      slots.ingress = stamps[slot]!;
+      try {
+        port.element.engine.inject(p, port);
+      } finally {
+        slots.ingress = 0;
+      }
     }
     if (this.given < this.opts.rxDepth) this.refill();
     return n;
   }
 
-  /** EdgeSink: the engine sends `pkt` out of this TAP (copy: the engine frees it on return). */
+  /**
+   * EdgeSink: the engine sends `pkt` out of this TAP. Written here, on the
+   * engine thread, when the writer sleeps with nothing queued and this poll
+   * has written fewer than DIRECT_PER_POLL frames to the TAP so: at light
+   * load that saves a wake-up and a context switch per frame (a write to a
+   * TAP never blocks). Otherwise copied into a slot for the tx worker (the
+   * engine frees `pkt` when this returns), so a flood's writes stay off this
+   * thread.
+   */
   emit(pkt: Packet, _port: Port): void {
+    const v = this.stats.v, sh = this.shared;
+    if (this.state === 'running' && this.directLeft > 0 && sh.tx.size === 0 && Atomics.load(sh.ctl, CTL.TX_WAITING) !== 0) {
+      // Nothing queued and the writer asleep: every frame before this one is written, so order holds,
+      // and the writer bumps no cell until it is given a frame after this write.
+      if (this.slots.batching) this.directLeft--;
+      this.writeDirect(pkt);
+      return;
+    }
     if (this.state !== 'running' || this.txInflight >= this.opts.capacity) {
-      this.stats.v[this.statsBase + TS.TX_DROPPED]!++;
+      v[this.cells.tap + TS.TX_DROPPED]!++;
+      if (this.state === 'running') v[this.cells.txRing + RC.DROPS]!++; // the tx worker is behind: ring full
       return;
     }
     const pool = this.slots.pool;
     // A frame that grew into its headroom (tags, encapsulation) may not fit a slot at the standard offset.
     const q = pkt.len <= pool.maxFrame ? pool.alloc() : null;
     if (!q) {
-      this.stats.v[this.statsBase + TS.TX_DROPPED]!++;
+      this.stats.v[this.cells.tap + TS.TX_DROPPED]!++;
       return;
     }
     pool.buf.copyWithin(q.off, pkt.off, pkt.off + pkt.len);
     this.slots.lend(q, this.id);
-    const tx = this.shared.tx;
-    const wasEmpty = tx.size === 0;
-    tx.push(q.slot, pkt.len);
+    this.slots.stamps[q.slot] = this.slots.ingress;
+    this.shared.tx.push(q.slot, pkt.len);
+    v[this.cells.txRing + RC.ENQUEUED]!++;
     this.txInflight++;
-    if (wasEmpty) tx.notifyConsumer();
+    if (!this.slots.batching) this.shared.wakeTx();
+  }
+
+  /** Frames this poll may still write on the engine thread. */
+  private directLeft = DIRECT_PER_POLL;
+
+  /** A new poll of all ports begins (TapIo.poll). */
+  resetDirect(): void {
+    this.directLeft = DIRECT_PER_POLL;
+  }
+
+  private writeDirect(pkt: Packet): void {
+    const v = this.stats.v, tap = this.cells.tap;
+    try {
+      writeSync(this.device.fd, pkt.buf, pkt.off, pkt.len);
+    } catch {
+      // As the tx worker: the frame is lost and counted; a deleted device is the rx worker's to report.
+      v[tap + TS.TX_ERRORS]!++;
+      return;
+    }
+    v[tap + TS.TX_PACKETS]!++;
+    v[tap + TS.TX_BYTES]! += pkt.len;
+    this.shared.counters[TC.TX_DIRECT]!++;
+    const t0 = this.slots.ingress;
+    if (t0 !== 0) observeNs(v, this.cells.e2e, (monoMs() - t0) * 1e6);
   }
 
   /** Stop passing on what is read from now on (step 1 of a clean stop). */
@@ -251,6 +349,11 @@ export class TapPort implements EdgeSink {
     this.slots.reclaim(this.id);
     this.given = this.txInflight = 0;
     this.port = null;
+  }
+
+  /** Whether the workers left something to drain: frames read, or slots written. */
+  get pending(): boolean {
+    return this.shared.rx.size > 0 || this.shared.done.size > 0;
   }
 
   /** Whether a worker has exited for a reason other than a requested stop. */

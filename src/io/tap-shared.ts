@@ -21,8 +21,18 @@ export const CTL = {
   /** The rx worker's exit: 0 running, 1 stopped, 2 device gone, 3 error. */
   RX_EXIT: 1,
   TX_EXIT: 2,
+  /**
+   * Nonzero while the rx worker sleeps on the free ring / the tx worker on the
+   * tx ring: the engine thread notifies only then, so a busy worker costs it
+   * no futex call per frame.
+   */
+  RX_WAITING: 4,
+  TX_WAITING: 5,
+  /** Linux thread ids of the workers, for their CPU time (/proc/self/task/TID/schedstat). */
+  RX_TID: 6,
+  TX_TID: 7,
 } as const;
-const CTL_WORDS = 4;
+const CTL_WORDS = 8;
 
 export const EXIT = { RUNNING: 0, STOPPED: 1, GONE: 2, ERROR: 3 } as const;
 
@@ -32,7 +42,7 @@ export const EXIT = { RUNNING: 0, STOPPED: 1, GONE: 2, ERROR: 3 } as const;
  * written by one thread only, read at scrape time.
  */
 /** Per-TAP counter cells, named as the metrics catalog exports them. */
-export { TAP_COUNTERS as TAP_STAT_NAMES } from '../metrics/catalog.js';
+export { TAP_COUNTERS as TAP_STAT_NAMES, RING_COUNTERS, WORKER_COUNTERS } from '../metrics/catalog.js';
 export const TS = {
   RX_PACKETS: 0, // rx worker
   RX_BYTES: 1,
@@ -54,6 +64,8 @@ export const TC = {
   RX_NO_SLOT: 1,
   /** Times the engine thread could not give the rx worker a slot back (slab empty). */
   RX_STARVED: 2,
+  /** Frames the engine thread wrote itself, the writer being asleep (also in TX_PACKETS; tap-port.ts emit). */
+  TX_DIRECT: 3,
 } as const;
 const COUNTERS = 4;
 
@@ -102,12 +114,78 @@ export class TapShared {
     this.free.notifyConsumer();
   }
 
+  /** Producer side: wake the rx worker if it sleeps waiting for free slots. */
+  wakeRx(): void {
+    if (Atomics.load(this.ctl, CTL.RX_WAITING) !== 0) this.free.notifyConsumer();
+  }
+
+  /** Producer side: wake the tx worker if it sleeps waiting for frames. */
+  wakeTx(): void {
+    if (Atomics.load(this.ctl, CTL.TX_WAITING) !== 0) this.tx.notifyConsumer();
+  }
+
   /** Stop writing once what is queued is written. */
   requestStopTx(): void {
     Atomics.store(this.ctl, CTL.STOP_TX, 1);
     this.tx.notifyConsumer();
   }
 }
+
+/**
+ * The engine thread's doorbell, shared by every port's workers: word 0 is
+ * bumped and notified to wake it, word 1 is nonzero while it is (about to be)
+ * asleep. A worker rings only then, so under load frames flow through the
+ * rings with no notify at all; the engine sets word 1, then looks at the
+ * rings once more before it waits (tap-io.ts), so no wake-up is lost.
+ */
+export const BELL = { COUNT: 0, ASLEEP: 1 } as const;
+export const BELL_BYTES = 8;
+
+export function ringBell(bell: Int32Array): void {
+  if (Atomics.load(bell, BELL.ASLEEP) === 0) return;
+  Atomics.add(bell, BELL.COUNT, 1);
+  Atomics.notify(bell, BELL.COUNT);
+}
+
+/**
+ * A clock every thread reads alike: CLOCK_MONOTONIC in ms. performance.now()
+ * is cheap but counts from a time origin that need not be the same in every
+ * thread, so each thread measures its offset from process.hrtime once: the
+ * tightest of a few bracketed readings, since a first call of either clock
+ * can take a millisecond (measured: a naive single reading put the threads
+ * 0.5 to 1 ms apart). Stamps of 0 mean "not stamped".
+ */
+const MONO_OFFSET = ((): number => {
+  let best = Infinity, off = 0;
+  for (let i = 0; i < 20; i++) {
+    const a = process.hrtime.bigint(), p = performance.now(), b = process.hrtime.bigint();
+    const width = Number(b - a);
+    if (width < best) {
+      best = width;
+      off = Number(a) / 1e6 + width / 2e6 - p;
+    }
+  }
+  return off;
+})();
+export function monoMs(): number {
+  return performance.now() + MONO_OFFSET;
+}
+
+/** Where a port's Stats cells are (catalog TAP_COUNTERS, WORKER_COUNTERS, RING_COUNTERS, e2e_latency). */
+export interface TapCells {
+  tap: number;
+  rxWorker: number;
+  txWorker: number;
+  rxRing: number;
+  txRing: number;
+  /** The tx worker's read-to-write histogram (allocHistogram). */
+  e2e: number;
+}
+
+/** WORKER_COUNTERS, in catalog order. */
+export const WC = { BUSY_SECONDS: 0, BATCHES: 1, PACKETS: 2 } as const;
+/** RING_COUNTERS, in catalog order. */
+export const RC = { ENQUEUED: 0, DROPS: 1, OCCUPANCY: 2, CAPACITY: 3 } as const;
 
 /** What a TAP worker is given (structured-cloned; the buffers are shared). */
 export interface TapWorkerData {
@@ -121,9 +199,11 @@ export interface TapWorkerData {
   readonly readLen: number;
   readonly shared: SharedArrayBuffer;
   readonly capacity: number;
-  /** The Stats buffer and the index of this port's first TAP_STAT_NAMES cell. */
+  /** The Stats buffer and where this port's cells are in it. */
   readonly statsSab: SharedArrayBuffer;
-  readonly statsBase: number;
-  /** One Int32: bumped and notified when a worker has put something in rx or done. */
+  readonly cells: TapCells;
+  /** The engine thread's doorbell (BELL), rung when a worker has put something in rx or done. */
   readonly doorbell: SharedArrayBuffer;
+  /** Per slot of the slab: monoMs() when the frame in it was read (rx) or of the frame that caused it (tx); 0 none. */
+  readonly stamps: SharedArrayBuffer;
 }

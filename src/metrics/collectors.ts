@@ -18,6 +18,8 @@ export interface CollectorOptions {
   stats?: Stats | readonly Stats[];
   /** Register into this registry (default: a new one). */
   registry?: Registry;
+  /** Called before each read, to bring state cells up to date (the TAP rings' occupancy, workers' busy time). */
+  refresh?: () => void;
   /** prom-client's process and Node.js metrics (process_*, nodejs_*; unprefixed, as dashboards expect). Default true. */
   processMetrics?: boolean;
 }
@@ -87,6 +89,7 @@ export function registerCollectors(opts: CollectorOptions): Collectors {
   // over the elements for the families that come from them): no snapshot
   // to go stale between scrapes.
   const read = (only?: string): Map<string, Family> => {
+    opts.refresh?.();
     const m = reader.read(new Map(), only);
     if (engine && (only === undefined || ENGINE_FAMILIES.has(only))) readEngine(engine, m);
     // The exporter's own thread: event-loop active time, the same meaning as a worker's busy seconds.

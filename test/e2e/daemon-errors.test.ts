@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireRoot } from '../helpers/root.js';
 import { KernelObjects, sh, tryRun, uniqueTag } from './lab-names.js';
-import { REPO } from './daemon-process.js';
+import { DPEMU, REPO } from './daemon-process.js';
 
 const tag = uniqueTag();
 const dir = mkdtempSync(join(tmpdir(), 'dpemu-e2e-'));
@@ -42,7 +42,7 @@ hosts:
 
 /** Run `dpemu run ARGS` to its exit (bounded); prefix runs it through e.g. setpriv. */
 function dpemuRun(args: string[], prefix: string[] = []): Promise<{ code: number | null; stderr: string }> {
-  const argv = [...prefix, process.execPath, '--import', 'tsx', 'src/cli/main.ts', 'run', ...args, '--log-format', 'json'];
+  const argv = [...prefix, process.execPath, DPEMU, 'run', ...args, '--log-format', 'json'];
   return new Promise((resolve) => {
     const c = spawn(argv[0]!, argv.slice(1), { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
@@ -101,7 +101,7 @@ test('a TAP name taken: says which and how to free it, removes what it had made'
 test('not root: says so and how, exit 1', { timeout: 20_000 }, async (t) => {
   requireRoot('dpemu run end-to-end tests (to drop to nobody)');
   // The check runs dpemu from this clone as nobody: a clone under a private home cannot be read by nobody.
-  if (tryRun('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'test', '-r', join(REPO, 'src/cli/main.ts')]).status !== 0) {
+  if (tryRun('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'test', '-r', join(REPO, 'dist/src/cli/main.js')]).status !== 0) {
     t.skip(`this clone (${REPO}) is not readable by uid 65534`);
     return;
   }

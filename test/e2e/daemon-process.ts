@@ -1,12 +1,16 @@
 // `dpemu run` as a child process for end-to-end tests: its JSON log lines,
 // waits on them with deadlines, signals, and its exit.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
+
+/** `dpemu` as a user runs it (bin/dpemu.js: tsc's build in dist/); built here, once, outside every test's deadline. */
+export const DPEMU = join(REPO, 'bin', 'dpemu.js');
+execFileSync(process.execPath, [join(REPO, 'scripts', 'build-dist.mjs')], { stdio: 'inherit' });
 
 export interface LogLine {
   level: number;
@@ -30,7 +34,7 @@ export class DaemonProcess {
     this.socket = join(mkdtempSync(join(tmpdir(), 'dpe-ctl-')), 'control.sock');
     // Metrics on a free loopback port (the banner says which).
     const services = ['--control-socket', this.socket, '--metrics', '127.0.0.1:0'];
-    this.child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'run', ...args, ...services, '--log-format', 'json'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [DPEMU, 'run', ...args, ...services, '--log-format', 'json'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
     let partial = '';
     this.child.stdout!.on('data', (b: Buffer) => {
       this.stdout += b.toString();

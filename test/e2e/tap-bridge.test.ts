@@ -36,6 +36,7 @@ before(async () => {
   tapA = io.attach(a, p1);
   tapB = io.attach(b, p2);
   io.start();
+  await Promise.all([tapA.ready, tapB.ready]); // workers under tsx take a second or two to start on a loaded box
 });
 
 after(async () => {

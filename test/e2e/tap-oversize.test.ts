@@ -31,8 +31,9 @@ before(async () => {
   sh('ip', ['-n', nsA, 'addr', 'add', '10.76.0.1/24', 'dev', 'eth0']);
   sh('ip', ['-n', nsB, 'addr', 'add', '10.76.0.2/24', 'dev', 'eth0']);
   tapA = io.attach(a, engine.addPort(br, 'p1'));
-  io.attach(b, engine.addPort(br, 'p2'));
+  const tapB = io.attach(b, engine.addPort(br, 'p2'));
   io.start();
+  await Promise.all([tapA.ready, tapB.ready]);
 });
 
 after(async () => {
