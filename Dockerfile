@@ -20,10 +20,14 @@ COPY package.json package-lock.json ./
 # The addon from source, never a downloaded prebuilt binary; Node's headers from the image.
 ENV npm_config_build_from_source=true npm_config_nodedir=/usr/local
 RUN npm ci
-COPY tsconfig.json ./
+COPY tsconfig.json tsconfig.run.json ./
+COPY bin ./bin
+COPY scripts ./scripts
 COPY src ./src
 COPY workers ./workers
 COPY configs ./configs
+# dpemu runs tsc's build (bin/dpemu.js would otherwise compile it at first start).
+RUN node scripts/build-dist.mjs
 
-ENTRYPOINT ["node", "--import", "tsx", "src/cli/main.ts"]
+ENTRYPOINT ["node", "bin/dpemu.js"]
 CMD ["run", "configs/lab-dvr-snat.yaml"]

@@ -35,7 +35,7 @@ export const CELL_METRICS: Readonly<Record<string, MetricSpec>> = {
   // Latency, sampled (src/metrics/latency.ts; what is sampled is in its header).
   stage_latency: h('dpemu_stage_latency_seconds', 'Time a sampled packet spends inside one element (one delivery).', ELEMENT),
   pipeline_latency: h('dpemu_pipeline_latency_seconds', 'Time from a sampled inject to the last output it caused, inside the engine.', ['node']),
-  e2e_latency: h('dpemu_e2e_latency_seconds', 'Time from a sampled TAP read to its TAP write (bumped by the TAP I/O loop).', ['node']),
+  e2e_latency: h('dpemu_e2e_latency_seconds', 'Time from a TAP read to the TAP write of what it became (every frame, timed by the TAP workers).', ['node']),
   // TAP ports (src/io): allocate TAP_COUNTERS per TAP and worker.
   tap_rx_packets: c('dpemu_tap_rx_packets_total', 'Frames read from a TAP device.', TAP),
   tap_rx_bytes: c('dpemu_tap_rx_bytes_total', 'Bytes read from a TAP device.', TAP),

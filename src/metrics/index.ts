@@ -2,6 +2,6 @@
 // by the data path), and the Prometheus exporter (read at scrape time).
 export { registerCollectors, type Collectors, type CollectorOptions } from './collectors.js';
 export { startMetricsServer, parseListenAddress, DEFAULT_METRICS_HOST, DEFAULT_METRICS_PORT, type MetricsServer, type MetricsServerOptions, type Health } from './server.js';
-export { enableLatencySampling, e2eHistogram, LatencySampler, DEFAULT_SAMPLE_EVERY } from './latency.js';
+export { enableLatencySampling, LatencySampler, DEFAULT_SAMPLE_EVERY } from './latency.js';
 export { allocHistogram, observeNs, HIST_BOUNDS_SECONDS } from './histogram.js';
 export { CELL_METRICS, SCRAPE_METRICS, FLOW_METRICS, TAP_COUNTERS, RING_COUNTERS, WORKER_COUNTERS, FASTPATH_COUNTERS } from './catalog.js';

@@ -10,7 +10,7 @@
 // runs, % of throughput lost against no counters): counters -1.0 to 1.3,
 // with 1 in 256 sampled -0.4 to 1.5, 1 in 64 -0.2 to 2.4, every delivery
 // 19-22: 1 in 64 is affordable, 256 leaves room and still gives thousands
-// of samples a second at line rate. The TAP loop times TAP read to TAP write itself (e2eHistogram).
+// of samples a second at line rate. The TAP workers time every frame from TAP read to TAP write themselves (src/io/tap-shared.ts).
 import type { Engine, LatencyProbe } from '../datapath/engine.js';
 import type { Element, Port } from '../datapath/element.js';
 import type { Stats } from '../datapath/stats.js';
@@ -67,15 +67,4 @@ export function enableLatencySampling(engine: Engine, every = DEFAULT_SAMPLE_EVE
   for (const el of engine.elements) s.prepare(el);
   engine.latency = s;
   return s;
-}
-
-/**
- * A TAP-read-to-TAP-write histogram for the TAP I/O loop of `node`, in `stats`
- * (that worker's own Stats). Call the result with the nanoseconds one sampled
- * frame took; time as few frames as the loop can afford and say which.
- */
-export function e2eHistogram(stats: Stats, node: string): (ns: number) => void {
-  const base = allocHistogram(stats, 'e2e_latency', { node });
-  const v = stats.v;
-  return (ns) => observeNs(v, base, ns);
 }

@@ -74,8 +74,6 @@ const stageName = (s: Stage) => s.join(':');
 const MAY_BE_EMPTY: Record<string, string> = {
   'Drops by reason': 'only reasons with drops in the window (> 0)',
   'Drops by element and reason (last 5 minutes)': 'only elements and reasons with drops (> 0)',
-  Rings: 'no datapath workers, so no rings, yet (README, Monitoring)',
-  'End to end: TAP read to TAP write': 'the TAP loop does not time frames yet (dpemu_e2e_latency_seconds is never filled by the daemon)',
 };
 /** Panels with one query per stage of the path: each must be a non-zero rate. */
 const PER_STAGE_RATES = ['Packet rate at each stage', 'Packets/s per stage (path order)', 'Byte rate at each stage'];
