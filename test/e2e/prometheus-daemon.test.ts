@@ -99,8 +99,8 @@ test('a real Prometheus scrapes the running daemon: non-zero rates at every stag
   await d.waitLog((l) => l.msg === 'forwarding');
   const target = /Metrics: http:\/\/(\S+)\/metrics/.exec(await d.waitOut(/Metrics: /))![1]!;
 
-  // One echo first, while Prometheus starts: a fresh daemon's first echo took 1.7-2.8 s here under load (the
-  // VM's first ARP request for its gateway went unanswered, the kernel's retry 1 s later was answered). Then
+  // One echo first, while Prometheus starts, so the stream below starts on a resolved path (the daemon
+  // used to announce its TAPs before their workers read, and a first ARP waited for the kernel's retry). Then
   // echoes every 5 ms for as long as the test needs them; no -w, with which ping gives up at its first error.
   const firstEcho = async (): Promise<string> => {
     let last = '';
