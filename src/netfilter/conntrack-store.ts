@@ -117,9 +117,13 @@ export class CtStore {
    */
   private exclusive: boolean;
 
-  /** A new table with room for `slots` entries, whose limit is `max` (0: unbounded), or one attached to existing buffers. */
-  constructor(max: number, from?: CtStoreBuffers, slots = max > 0 ? max : 1 << 16) {
-    this.exclusive = !from;
+  /**
+   * A new table with room for `slots` entries, whose limit is `max` (0:
+   * unbounded), or one attached to existing buffers; `exclusive` when no
+   * other thread uses them (a new table, or one whose only user died).
+   */
+  constructor(max: number, from?: CtStoreBuffers, slots = max > 0 ? max : 1 << 16, exclusive = !from) {
+    this.exclusive = exclusive;
     if (from) {
       this.buffers = from;
     } else {
@@ -160,6 +164,11 @@ export class CtStore {
 
   get count(): number {
     return this.h[H_COUNT]!;
+  }
+
+  /** Slots below this have been handed out at least once. */
+  get highWater(): number {
+    return this.h[H_HWM]!;
   }
 
   get max(): number {
