@@ -8,6 +8,8 @@
 // is an empty table). A hash node is slot * 2 + dir. Once the buffers are
 // shared, every operation runs under one lock word (Atomics), taken by the
 // Conntrack methods; the lock serialises the threads, it does not scale them.
+// Buffers only kept for a successor (Conntrack.keptBuffers: a datapath
+// worker's tables, held by its supervisor) are not shared: no lock.
 //
 // Sizing: a table starts with room for a few entries only (most namespaces
 // never track a connection), and at its first full (or when its buffers are

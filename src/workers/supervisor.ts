@@ -5,6 +5,19 @@
 // channels, and answers for the whole: settle() waits until no frame is in
 // flight anywhere, stop() ends every worker.
 //
+// A worker that dies is restarted with the same nodes (exited()). Their
+// conntrack survives: each namespace's table is in SharedArrayBuffers the
+// worker handed here when it started (and again if a grow moved them), and
+// the successor continues them (entries, NAT bindings, TCP state). The worker
+// kept them to itself (no lock taken, see Conntrack.keptBuffers), so there is
+// no lock to release; the one entry it may have been inserting or removing
+// when killed can be left half linked (found in one direction only, or its
+// slot held until the entry expires). The rest of the nodes' learned state is
+// in the thread's heap and starts empty, as on a rebooted host: OVS learns
+// MACs again (NORMAL floods the first frames), learn() flows come back with
+// the traffic that made them, Linux bridges' fdb refills, and neighbours
+// other than the topology's permanent ones are resolved again by ARP.
+//
 // Plain worker_threads, not piscina: a datapath worker is one loop that runs
 // for the daemon's life and owns node state, so work must go to the owner of
 // a node, never to whichever thread is idle, and a worker is addressed (and
@@ -193,18 +206,7 @@ export class PartitionedDatapath {
    * again, on a fresh slab (the dead thread may have been writing into the
    * old one) with fresh channels, after its peers switched to them. Frames in
    * flight to or inside it are lost, as on a node that crashes.
-   *
-   * Conntrack survives: each table is in SharedArrayBuffers the worker handed
-   * here, and its successor continues them (entries, NAT bindings, TCP state,
-   * counters). The worker kept them to itself (no lock taken, see
-   * Conntrack.keptBuffers), so there is no lock to release; the one entry it
-   * may have been inserting or removing when killed can be left half linked
-   * (found in one direction only, or its slot not freed until it expires).
-   * The rest of the nodes' learned state is in the thread's heap and starts
-   * empty, as on a rebooted node: OVS learns MACs again (NORMAL floods the
-   * first frames), learn() flows come back with the traffic that made them,
-   * ARP resolves again (the topology's permanent neighbours are loaded with
-   * it), Linux bridges' fdb refills.
+   * What of the nodes' state survives: see the header.
    */
   private async exited(w: number, r: Running): Promise<void> {
     if (this.stopped || this.run[w] !== r) return;
