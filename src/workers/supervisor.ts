@@ -15,8 +15,9 @@
 // slot held until the entry expires). The rest of the nodes' learned state is
 // in the thread's heap and starts empty, as on a rebooted host: OVS learns
 // MACs again (NORMAL floods the first frames), learn() flows come back with
-// the traffic that made them, Linux bridges' fdb refills, and neighbours
-// other than the topology's permanent ones are resolved again by ARP.
+// the traffic that made them, Linux bridges' fdb refills, and the neighbour
+// tables hold the topology's entries again (as loaded), the rest resolved
+// again by ARP.
 //
 // Plain worker_threads, not piscina: a datapath worker is one loop that runs
 // for the daemon's life and owns node state, so work must go to the owner of
