@@ -8,6 +8,8 @@
 // is an empty table). A hash node is slot * 2 + dir. Once the buffers are
 // shared, every operation runs under one lock word (Atomics), taken by the
 // Conntrack methods; the lock serialises the threads, it does not scale them.
+// Buffers only kept for a successor (Conntrack.keptBuffers: a datapath
+// worker's tables, held by its supervisor) are not shared: no lock.
 //
 // Sizing: a table starts with room for a few entries only (most namespaces
 // never track a connection), and at its first full (or when its buffers are
@@ -117,9 +119,13 @@ export class CtStore {
    */
   private exclusive: boolean;
 
-  /** A new table with room for `slots` entries, whose limit is `max` (0: unbounded), or one attached to existing buffers. */
-  constructor(max: number, from?: CtStoreBuffers, slots = max > 0 ? max : 1 << 16) {
-    this.exclusive = !from;
+  /**
+   * A new table with room for `slots` entries, whose limit is `max` (0:
+   * unbounded), or one attached to existing buffers; `exclusive` when no
+   * other thread uses them (a new table, or one whose only user died).
+   */
+  constructor(max: number, from?: CtStoreBuffers, slots = max > 0 ? max : 1 << 16, exclusive = !from) {
+    this.exclusive = exclusive;
     if (from) {
       this.buffers = from;
     } else {
@@ -160,6 +166,11 @@ export class CtStore {
 
   get count(): number {
     return this.h[H_COUNT]!;
+  }
+
+  /** Slots below this have been handed out at least once. */
+  get highWater(): number {
+    return this.h[H_HWM]!;
   }
 
   get max(): number {

@@ -10,7 +10,7 @@
 import { CtEntry, invertInto } from './conntrack-entry.js';
 import {
   CtStore, type CtStoreBuffers, F_BYTES, F_DEADLINE, F_PKTS, F_UDP_STREAM, FSTRIDE, STRIDE, UNCONFIRMED_RING,
-  W_HAS_TCP, W_INDEX, W_MARK, W_MASQ, W_STATUS, W_UNCONF,
+  W_HAS_TCP, W_ID, W_INDEX, W_MARK, W_MASQ, W_STATUS, W_UNCONF,
 } from './conntrack-store.js';
 import {
   decodeSegment, type TcpOutcome, type TcpSegment, type TcpSettings, type TcpTimeouts, TcpTrack,
@@ -58,6 +58,12 @@ export interface ConntrackOptions {
   random?: NfRandom;
   /** Attach to a table another thread created (its `buffers`) instead of creating one; `max` is then the table's. */
   attach?: CtStoreBuffers;
+  /**
+   * Take over a table whose only user died (its `keptBuffers`, kept by a
+   * supervisor for the worker's successor): its entries stay, and this
+   * table alone uses it, without the lock; `max` is then the table's.
+   */
+  adopt?: CtStoreBuffers;
 }
 
 // Counters of `conntrack -S`, by their index in the store's shared stats cells (STAT_NAMES).
@@ -118,9 +124,23 @@ export class Conntrack implements NatLookup, CtMarks {
     this.timeouts = { ...CT_DEFAULT_TIMEOUTS, ...opts.timeouts };
     this.tcp = tcpSettings(this.timeouts, opts.tcpBeLiberal ?? true, opts.tcpLoose ?? true, opts.tcpMaxRetrans ?? 3);
     this.rng = opts.random ?? seededRandom(0x5eed);
-    this.store = opts.attach ? new CtStore(0, opts.attach) : new CtStore(opts.max ?? 262144, undefined, 0);
-    this.sized = opts.attach !== undefined;
+    const from = opts.attach ?? opts.adopt;
+    this.store = from ? new CtStore(0, from, 0, opts.adopt !== undefined) : new CtStore(opts.max ?? 262144, undefined, 0);
+    this.sized = from !== undefined;
     this.tr = new TcpTrack(this.store.r);
+    if (opts.adopt) this.adoptUnconfirmed();
+  }
+
+  /**
+   * Entries the dead owner created and never confirmed: into this table's
+   * ring at the same places, so they are reclaimed as its own would be.
+   */
+  private adoptUnconfirmed(): void {
+    const r = this.store.r;
+    for (let s = 1; s < this.store.highWater; s++) {
+      const pos = r[s * STRIDE + W_UNCONF]!;
+      if (pos !== 0 && r[s * STRIDE + W_ID] !== 0) this.unconfirmed[pos - 1] = s;
+    }
   }
 
   /**
@@ -134,11 +154,26 @@ export class Conntrack implements NatLookup, CtMarks {
 
   /** The shared buffers: pass them to another thread's `new Conntrack({ attach })`. */
   get buffers(): CtStoreBuffers {
+    return this.fullSize().share();
+  }
+
+  /**
+   * The buffers for a keeper that leaves them alone while this table lives
+   * and hands them to its successor (`new Conntrack({ adopt })`): no lock
+   * is turned on. They move if the table grows past its limit (unbounded, or
+   * nf_conntrack_max raised): compare, and keep the new ones.
+   */
+  get keptBuffers(): CtStoreBuffers {
+    return this.fullSize().buffers;
+  }
+
+  /** The store, at its whole limit (see CtStore on sizing) before its buffers leave this table. */
+  private fullSize(): CtStore {
     if (!this.sized) {
       this.sized = true;
       if (this.store.max > 0 && !this.store.fits(this.store.max)) this.grow(this.store.max);
     }
-    return this.store.share();
+    return this.store;
   }
 
   /** nf_conntrack_max (0: unbounded); shared by every attached table. */

@@ -15,6 +15,7 @@
 // RELATED non-ICMP); later packets get the binding chosen then, both ways.
 
 import { Conntrack, type ConntrackOptions } from './conntrack.js';
+import type { CtStoreBuffers } from './conntrack-store.js';
 import {
   CT_NEW, CT_RELATED, HOOK_FORWARD, HOOK_INPUT, HOOK_OUTPUT, HOOK_POSTROUTING, HOOK_PREROUTING,
   type HookName, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPS_DST_NAT, IPS_NAT_DONE_MASK, IPS_NAT_MASK, IPS_SRC_NAT,
@@ -104,6 +105,11 @@ export class Netfilter {
     const max = this.conntrack.max;
     this.conntrack = old.conntrack;
     this.conntrack.max = max;
+  }
+
+  /** Take over a table kept in shared memory for a datapath worker that died (src/workers/supervisor.ts), with `opts` as its settings. */
+  adoptConntrackTable(buffers: CtStoreBuffers, opts: ConntrackOptions): void {
+    this.conntrack = new Conntrack({ ...opts, adopt: buffers });
   }
 
   /** Applies iptables-save / iptables -S / iptables command text atomically (throws NfSyntaxError). */

@@ -28,7 +28,7 @@ import { arpProcess, type PktType } from './arp.js';
 import { routeInput, RouteScratch } from './route-input.js';
 import { routeOutput, icmpErrorRoute, type OutputDecision } from './route-output.js';
 import { loadRoutes, loadRules, loadNeighbours } from './ip-text.js';
-import { Netfilter, newPacketInfo, fillPacketInfo, type NfPacketInfo, type NetfilterOptions } from '../netfilter/index.js';
+import { Netfilter, newPacketInfo, fillPacketInfo, type NfPacketInfo, type NetfilterOptions, type CtStoreBuffers } from '../netfilter/index.js';
 import { VERDICT_ACCEPT, VERDICT_REJECT } from '../netfilter/constants.js';
 import { ruleSaveText } from '../netfilter/rule.js';
 
@@ -136,6 +136,15 @@ export class NetNamespace extends Element {
     // Conntrack reads these at creation: start it afresh (sysctls are set before rules and traffic).
     if (this.nf.conntrack.count > 0 || this.nf.rules.conntrackNeeded) throw new Error(`${key}: set before iptables rules and traffic`);
     this.nf = new Netfilter(this.nfOpts);
+  }
+
+  /**
+   * Continue with the conntrack table a dead datapath worker left in shared
+   * memory (src/workers/supervisor.ts); called once the namespace is built,
+   * its conntrack sysctls set.
+   */
+  adoptConntrackTable(buffers: CtStoreBuffers): void {
+    this.nf.adoptConntrackTable(buffers, this.nfOpts);
   }
 
   /** `ip route` text (several tables may be mixed with `table N`). */

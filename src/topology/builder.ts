@@ -9,6 +9,7 @@ import { LinuxBridge } from '../l2/linux-bridge.js';
 import { Underlay, DEFAULT_TUNNEL, type TunnelOptions } from '../tunnel/underlay.js';
 import { Fabric } from '../tunnel/fabric.js';
 import { NetNamespace } from '../netns/namespace.js';
+import type { CtStoreBuffers } from '../netfilter/index.js';
 import { parseIpv4, parseMac, parseMacNum } from '../wire/addr.js';
 import type { Topology, PortRef, IpStack, OvsPort as ModelOvsPort, NsInterface } from './model.js';
 
@@ -19,6 +20,11 @@ export interface BuildOptions extends EngineOptions {
   nodes?: readonly string[];
   /** Build only these gateways (default all: a node's daemon emulates the routers it is cabled to). */
   gateways?: readonly string[];
+  /**
+   * Conntrack tables to continue, by conntrackKey(node, namespace): those a
+   * datapath worker that died left in shared memory (src/workers/supervisor.ts).
+   */
+  conntrackTables?: ReadonlyMap<string, CtStoreBuffers>;
 }
 
 export class Emulator {
@@ -81,7 +87,7 @@ function tunnelOptions(p: ModelOvsPort): TunnelOptions {
   };
 }
 
-function buildIpStack(engine: Engine, node: string, name: string, stack: IpStack | { sysctls: IpStack['sysctls']; interfaces: readonly NsInterface[]; routes: IpStack['routes']; neighbours: IpStack['neighbours']; rules?: null; iptables?: null }): NetNamespace {
+function buildIpStack(engine: Engine, node: string, name: string, stack: IpStack | { sysctls: IpStack['sysctls']; interfaces: readonly NsInterface[]; routes: IpStack['routes']; neighbours: IpStack['neighbours']; rules?: null; iptables?: null }, tables?: ReadonlyMap<string, CtStoreBuffers>): NetNamespace {
   const ns = engine.add(new NetNamespace(node, name));
   // Conntrack settings come first (they shape the table); per-device ones need their device.
   const sysctls = Object.entries(stack.sysctls);
@@ -102,8 +108,13 @@ function buildIpStack(engine: Engine, node: string, name: string, stack: IpStack
   if (stack.rules) ns.loadRules(stack.rules.text);
   if (stack.neighbours) ns.loadNeighbours(stack.neighbours.text);
   if (stack.iptables) ns.loadIptables(stack.iptables.text);
+  const kept = tables?.get(conntrackKey(node, name));
+  if (kept) ns.adoptConntrackTable(kept);
   return ns;
 }
+
+/** A namespace's key in BuildOptions.conntrackTables. */
+export const conntrackKey = (node: string, ns: string): string => `${node}/${ns}`;
 
 export function buildEmulator(t: Topology, opts: BuildOptions = {}): Emulator {
   const engine = new Engine(opts);
@@ -154,10 +165,10 @@ export function buildEmulator(t: Topology, opts: BuildOptions = {}): Emulator {
       }
       if (b.flows) br.addFlows(b.flows.text);
     }
-    for (const ns of n.namespaces) buildIpStack(engine, n.name, ns.name, ns);
+    for (const ns of n.namespaces) buildIpStack(engine, n.name, ns.name, ns, opts.conntrackTables);
   }
 
-  for (const g of t.gateways) if (!opts.gateways || opts.gateways.includes(g.name)) buildIpStack(engine, g.name, g.name, g);
+  for (const g of t.gateways) if (!opts.gateways || opts.gateways.includes(g.name)) buildIpStack(engine, g.name, g.name, g, opts.conntrackTables);
 
   if (t.fabric) {
     const fab = engine.add(new Fabric(t.fabric.name));
@@ -183,7 +194,7 @@ export function buildEmulator(t: Topology, opts: BuildOptions = {}): Emulator {
     for (const h of t.hosts) {
       const edge = portOf(h.edge);
       if (!edge) continue;
-      const ns = buildIpStack(engine, h.name, h.netns, { sysctls: h.sysctls, interfaces: [h.iface], routes: h.routes, neighbours: h.neighbours });
+      const ns = buildIpStack(engine, h.name, h.netns, { sysctls: h.sysctls, interfaces: [h.iface], routes: h.routes, neighbours: h.neighbours }, opts.conntrackTables);
       engine.link(ns.port(h.iface.name)!, edge, 'veth');
     }
   }

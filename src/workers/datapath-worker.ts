@@ -1,6 +1,8 @@
 // One datapath worker: it builds only its nodes of the topology and owns
 // their state outright, so both directions of a connection and both ends of
-// a learning exchange are handled here, with no locks and no shared tables.
+// a learning exchange are handled here, with no locks and no shared tables
+// (conntrack tables are in shared memory only so that they outlive the
+// thread: the supervisor keeps them for a successor, see supervisor.ts).
 // Frames reach it through hand-off channels (src/datapath/handoff.ts): from
 // the supervisor at edge ports, and from other workers at the fabric, which
 // stands in every worker: a fabric side whose node lives elsewhere is a port
@@ -12,10 +14,10 @@
 // hop before it returns), then sleeps on its bell word when all are empty.
 import { receiveMessageOnPort } from 'node:worker_threads';
 import { loadTopologyOrThrow } from '../topology/loader.js';
-import { buildEmulator } from '../topology/builder.js';
+import { buildEmulator, conntrackKey } from '../topology/builder.js';
 import { Fabric } from '../tunnel/fabric.js';
 import { NetNamespace } from '../netns/namespace.js';
-import { conntrackList } from '../netfilter/index.js';
+import { conntrackList, type CtStoreBuffers } from '../netfilter/index.js';
 import { Handoff } from '../datapath/handoff.js';
 import { PacketPool, type Packet } from '../datapath/packet.js';
 import { ManualClock, type Clock } from '../datapath/clock.js';
@@ -23,7 +25,7 @@ import { dropIndex } from '../datapath/stats.js';
 import type { EdgeSink, Port } from '../datapath/element.js';
 import type { Engine } from '../datapath/engine.js';
 import { parseMacNum, parseIpv4 } from '../wire/addr.js';
-import { CTL, CTL_WORDS, HOP_BITS, WC, WORKER_COUNTERS, type ChannelSpec, type WorkerInit, type WorkerRequest } from './layout.js';
+import { CTL, CTL_WORDS, HOP_BITS, WC, WORKER_COUNTERS, type ChannelSpec, type KeptTables, type WorkerInit, type WorkerRequest } from './layout.js';
 
 /** Entries taken from one channel before the next is looked at. */
 const BATCH = 64;
@@ -62,8 +64,28 @@ export function runWorker(init: WorkerInit): void {
     : { now: ((origin) => () => performance.timeOrigin + performance.now() - origin)(init.clock) };
   const pool = new PacketPool(init.slots, init.slotSize, init.slab);
   const slab32 = new Int32Array(init.slab);
-  const emu = buildEmulator(t, { pool, clock, nodes: init.nodes, gateways: init.gateways });
+  const emu = buildEmulator(t, { pool, clock, nodes: init.nodes, gateways: init.gateways, conntrackTables: new Map(init.conntrack) });
   const engine = emu.engine;
+
+  // ---- conntrack kept by the supervisor -------------------------------------------
+  // Tables live in SharedArrayBuffers: the supervisor keeps a reference and
+  // hands them to this worker's successor, so connections (and their NAT
+  // bindings) outlive the thread. Kept, not shared: nobody else touches them
+  // while this worker lives, so they take no lock.
+  const namespaces = engine.elements.filter((e): e is NetNamespace => e instanceof NetNamespace);
+  const kept = new Map<string, CtStoreBuffers>();
+  /** Post tables that track and are new to the supervisor or moved (a grow reallocates them). */
+  const keep = (): void => {
+    let out: KeptTables | null = null;
+    for (const ns of namespaces) {
+      if (!ns.nf.tracking) continue;
+      const key = conntrackKey(ns.node, ns.name), b = ns.nf.conntrack.keptBuffers;
+      if (kept.get(key) === b) continue;
+      kept.set(key, b);
+      (out ??= { tables: [] }).tables.push([key, b]);
+    }
+    if (out) init.port.postMessage(out);
+  };
 
   // ---- outbound: the fabric sides of other workers' nodes --------------------
   const outbound = init.outbound.map((c) => (c ? channel(c) : null));
@@ -220,6 +242,7 @@ export function runWorker(init: WorkerInit): void {
   };
 
   for (const ib of inbound) lend(ib);
+  keep();
   Atomics.store(ctl, base + CTL.RUNNING, 1);
   let nextTick = performance.now() + TICK_MS;
   let loops = 0;
@@ -237,6 +260,7 @@ export function runWorker(init: WorkerInit): void {
       if (now >= nextTick) {
         nextTick = now + TICK_MS;
         engine.tick();
+        keep();
       }
     }
     if (work !== 0) idle = 0;

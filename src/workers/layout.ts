@@ -2,6 +2,7 @@
 // both sides read: everything is SharedArrayBuffers, so the supervisor keeps
 // reading counters and control words while the worker runs, and after it dies.
 import type { MessagePort } from 'node:worker_threads';
+import type { CtStoreBuffers } from '../netfilter/index.js';
 
 /** One hand-off channel (src/datapath/handoff.ts): its rings and the consumer's slab. */
 export interface ChannelSpec {
@@ -34,6 +35,8 @@ export interface WorkerInit {
   egress: ChannelSpec;
   /** Copy frames leaving at edges to the supervisor (else only count them). */
   collect: boolean;
+  /** Conntrack tables to continue (conntrackKey(node, ns) -> buffers): those this worker's predecessor kept. */
+  conntrack: [string, CtStoreBuffers][];
   /** 'manual': emulated time stands at 0 (tests); else the supervisor's performance.timeOrigin. */
   clock: 'manual' | number;
   port: MessagePort;
@@ -76,3 +79,8 @@ export type WorkerRequest =
   | { id: number; op: 'replayStop' }
   /** Worker `peer` was restarted: send to it on `outbound`, take its frames from `inbound` (the old ones are emptied and dropped). */
   | { id: number; op: 'rewire'; peer: number; outbound: ChannelSpec; inbound: ChannelSpec };
+
+/** Worker -> supervisor, unasked: conntrack tables to keep for a successor (new ones, or moved by a grow). */
+export interface KeptTables {
+  tables: [string, CtStoreBuffers][];
+}

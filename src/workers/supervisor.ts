@@ -5,6 +5,20 @@
 // channels, and answers for the whole: settle() waits until no frame is in
 // flight anywhere, stop() ends every worker.
 //
+// A worker that dies is restarted with the same nodes (exited()). Their
+// conntrack survives: each namespace's table is in SharedArrayBuffers the
+// worker handed here when it started (and again if a grow moved them), and
+// the successor continues them (entries, NAT bindings, TCP state). The worker
+// kept them to itself (no lock taken, see Conntrack.keptBuffers), so there is
+// no lock to release; the one entry it may have been inserting or removing
+// when killed can be left half linked (found in one direction only, or its
+// slot held until the entry expires). The rest of the nodes' learned state is
+// in the thread's heap and starts empty, as on a rebooted host: OVS learns
+// MACs again (NORMAL floods the first frames), learn() flows come back with
+// the traffic that made them, Linux bridges' fdb refills, and the neighbour
+// tables hold the topology's entries again (as loaded), the rest resolved
+// again by ARP.
+//
 // Plain worker_threads, not piscina: a datapath worker is one loop that runs
 // for the daemon's life and owns node state, so work must go to the owner of
 // a node, never to whichever thread is idle, and a worker is addressed (and
@@ -19,7 +33,8 @@ import { Handoff } from '../datapath/handoff.js';
 import { DEFAULT_SLOT_SIZE } from '../datapath/packet.js';
 import { spawnWorker, workerUrl } from '../io/spawn-worker.js';
 import { balancedAssignment, checkAssignment, defaultWorkerCount, type Assignment } from './partition.js';
-import { CTL, CTL_WORDS, WORKER_COUNTERS, WC, type ChannelSpec, type WorkerInit, type WorkerRequest } from './layout.js';
+import type { CtStoreBuffers } from '../netfilter/index.js';
+import { CTL, CTL_WORDS, WORKER_COUNTERS, WC, type ChannelSpec, type KeptTables, type WorkerInit, type WorkerRequest } from './layout.js';
 
 export interface PartitionOptions {
   /** Topology file (each worker loads it itself). */
@@ -70,6 +85,8 @@ export class PartitionedDatapath {
   /** Times each worker was restarted after it died. */
   readonly restarts: number[];
   private readonly onRestart: ((w: number) => void)[] = [];
+  /** Each worker's conntrack tables (conntrackKey -> buffers), kept for its successor. */
+  private readonly tables: Map<string, CtStoreBuffers>[];
   private file = '';
   private opts: PartitionOptions = { file: '' };
   /** Slots of each channel; slots of each worker's slab. */
@@ -89,6 +106,7 @@ export class PartitionedDatapath {
     this.ctl = new Int32Array(new SharedArrayBuffer(workers * CTL_WORDS * 4));
     this.counters = new Float64Array(new SharedArrayBuffer(workers * WORKER_COUNTERS.length * 8));
     this.restarts = new Array(workers).fill(0);
+    this.tables = Array.from({ length: workers }, () => new Map());
   }
 
   static async start(opts: PartitionOptions): Promise<PartitionedDatapath> {
@@ -145,6 +163,7 @@ export class PartitionedDatapath {
       outbound: this.fabric[i]!,
       ingress,
       egress,
+      conntrack: [...this.tables[i]!],
       collect: this.opts.collect ?? true,
       clock: this.opts.clock === 'manual' ? 'manual' : performance.timeOrigin,
       port: port2,
@@ -161,7 +180,11 @@ export class PartitionedDatapath {
       exited: new Promise((res) => thread.once('exit', res)),
     };
     for (let s = 0; s < cs; s++) r.egress.lend(s); // the supervisor's egress slots never move
-    port1.on('message', (m: { id: number; result?: unknown; error?: string }) => {
+    port1.on('message', (m: { id: number; result?: unknown; error?: string } | KeptTables) => {
+      if ('tables' in m) {
+        for (const [key, b] of m.tables) this.tables[i]!.set(key, b);
+        return;
+      }
       const w = this.waiting.get(m.id);
       if (!w) return;
       this.waiting.delete(m.id);
@@ -183,9 +206,8 @@ export class PartitionedDatapath {
    * A worker ended. When the datapath is not stopping, it died: start it
    * again, on a fresh slab (the dead thread may have been writing into the
    * old one) with fresh channels, after its peers switched to them. Frames in
-   * flight to or inside it are lost, as on a node that crashes; the nodes'
-   * learned state (conntrack, fdb, neighbours, learned flows) starts empty
-   * (nothing serialises it out of a thread yet).
+   * flight to or inside it are lost, as on a node that crashes.
+   * What of the nodes' state survives: see the header.
    */
   private async exited(w: number, r: Running): Promise<void> {
     if (this.stopped || this.run[w] !== r) return;

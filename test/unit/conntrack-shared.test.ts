@@ -186,3 +186,34 @@ test('the limit is shared: a table filled by a worker drops on the main thread, 
     await w.w.terminate();
   }
 });
+
+test('a table kept for a dead owner is adopted whole: connections, NAT bindings, and the slots of entries it never confirmed', () => {
+  const old = snatNs();
+  const a = forward(old, udp('192.168.1.7', '8.8.8.8', 5000, 53), LAN, RFP, 0);
+  const b = forward(old, udp('192.168.1.8', '8.8.8.8', 5000, 53), LAN, RFP, 0);
+  const bPort = srcPortOf(b.buf!);
+  assert.notEqual(bPort, 5000, 'the clash was remapped');
+  // The owner "dies" between PREROUTING and confirm: this entry is never confirmed.
+  const lost = info(udp('192.168.1.9', '8.8.8.8', 5000, 53), LAN, RFP);
+  old.prerouting(lost, 0);
+  assert.ok(lost.ct !== 0);
+  const kept = old.conntrack.keptBuffers;
+
+  const next = snatNs();
+  next.adoptConntrackTable(kept, {});
+  assert.deepEqual(conntrackList(next.conntrack, 1), conntrackList(old.conntrack, 1));
+  const rb = forward(next, udp('8.8.8.8', '112.65.210.200', 53, bPort), RFP, LAN, 1);
+  assert.equal(rb.verdict, VERDICT_ACCEPT);
+  assert.equal(rb.ctState, CT_ESTABLISHED);
+  assert.equal(dstOf(rb.buf!), '192.168.1.8:5000', 'the remapped binding still un-NATs');
+  assert.equal(srcPortOf(forward(next, udp('192.168.1.7', '8.8.8.8', 5000, 53), LAN, RFP, 2).buf!), srcPortOf(a.buf!));
+  // The dead owner's unconfirmed entry sits at its ring place (the third):
+  // the successor's third NEW entry reclaims it, and takes its slot.
+  const news = [1, 2, 3].map((i) => {
+    const p = info(udp('192.168.1.20', '8.8.4.4', 6000 + i, 53), LAN, RFP);
+    next.prerouting(p, 3);
+    assert.ok(p.ct !== 0);
+    return p.ct;
+  });
+  assert.equal(news[2], lost.ct);
+});

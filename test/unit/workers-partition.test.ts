@@ -140,47 +140,88 @@ test('stop() ends every worker even while one is asleep', async () => {
   await assert.rejects(dp.conntrack(...SNAT), /stopped|closed/);
 });
 
-test('a worker killed mid-traffic is restarted; the other goes on and forwarding through it resumes', async () => {
+test('a worker killed mid-traffic comes back with its conntrack: established NAT connections keep working', async () => {
   const dp = await PartitionedDatapath.start({ file: FILE, assignment: new Map([['w07', 0], ['w02', 1]]), clock: 'manual' });
   try {
-    const request = (sport: number, n = 0): Step => fromVm({ ip: { src: VM_IP, dst: '198.51.100.77', id: n }, udp: { sport, dport: 53, payload: 64 } });
-    const reply = (sport: number): Step => fromInternet({ ip: { src: '198.51.100.77', dst: SNAT_IP, ttl: 60 }, udp: { sport: 53, dport: sport, payload: 64 } });
+    const DNS = '198.51.100.77', WEB = '203.0.113.80';
     const send = async (s: Step): Promise<void> => {
       assert.ok(dp.inject(s.at[0], s.at[1], s.frame));
       await dp.settle();
     };
-    // At the VM's port, only what is addressed to the VM (br-int also floods unknown unicast there).
-    const toVm = (): number => dp.frames(...VM_EDGE).filter((f) => hex(f.subarray(0, 6)) === VM_MAC.replaceAll(':', '')).length;
-    await send(request(41000));
-    await send(reply(41000));
-    assert.equal(dp.frames(...ETH3).length, 1);
-    assert.equal(toVm(), 1);
+    const request = (n: number): Step => fromVm({ ip: { src: VM_IP, dst: DNS, id: n }, udp: { sport: 41000, dport: 53, payload: 64 } });
+    const reply = (dport: number): Step => fromInternet({ ip: { src: DNS, dst: SNAT_IP, ttl: 60 }, udp: { sport: 53, dport, payload: 64 } });
+    const tcpFromVm = (flags: string, seq: number, ack?: number): Step => fromVm({ ip: { src: VM_IP, dst: WEB }, tcp: { sport: 51000, dport: 80, seq, ack, flags } });
+    const tcpFromWeb = (dport: number, flags: string, seq: number, ack: number, payload?: number): Step =>
+      fromInternet({ ip: { src: WEB, dst: SNAT_IP }, tcp: { sport: 80, dport, seq, ack, flags, payload } });
+    // At eth3 (VLAN-tagged): the IP header at 18, the L4 ports at 38. At the VM's port: at 14 and 34.
+    const lastOut = (): { src: string; sport: number } => {
+      const f = dp.frames(...ETH3).at(-1)!;
+      return { src: [...f.subarray(30, 34)].join('.'), sport: (f[38]! << 8) | f[39]! };
+    };
+    // Only what is addressed to the VM (br-int also floods unknown unicast to its port).
+    const toVm = (): Uint8Array[] => dp.frames(...VM_EDGE).filter((f) => hex(f.subarray(0, 6)) === VM_MAC.replaceAll(':', ''));
+    const lastToVm = (): { src: string; dst: string; sport: number; dport: number } => {
+      const f = toVm().at(-1)!;
+      return { src: [...f.subarray(26, 30)].join('.'), dst: [...f.subarray(30, 34)].join('.'), sport: (f[34]! << 8) | f[35]!, dport: (f[36]! << 8) | f[37]! };
+    };
+
+    // A UDP flow and a TCP connection, SNATed in w02's snat namespace.
+    await send(request(0));
+    const udpPort = lastOut().sport;
+    assert.equal(lastOut().src, SNAT_IP);
+    await send(reply(udpPort));
+    await send(tcpFromVm('S', 1000));
+    const tcpPort = lastOut().sport;
+    await send(tcpFromWeb(tcpPort, 'S.', 5000, 1001));
+    await send(tcpFromVm('.', 1001, 5001));
+    assert.equal(toVm().length, 2);
+    const flows = [
+      new RegExp(`^udp .* src=${VM_IP} dst=${DNS} sport=41000 dport=53 src=${DNS} dst=${SNAT_IP} sport=53 dport=${udpPort} `),
+      new RegExp(`^tcp .* ESTABLISHED src=${VM_IP} dst=${WEB} sport=51000 dport=80 src=${WEB} dst=${SNAT_IP} sport=80 dport=${tcpPort} .*\\[ASSURED\\]`),
+    ];
+    const before = await dp.conntrack(...SNAT);
+    assert.equal(before.length, 2, before.join('\n'));
+    for (const re of flows) assert.ok(before.some((l) => re.test(l)), `${re} in\n${before.join('\n')}`);
 
     // Mid-traffic: requests are in the rings and in w02's worker when it dies.
-    for (let i = 0; i < 200; i++) assert.ok(dp.inject(...VM_EDGE, request(41000, i + 1).frame));
+    for (let i = 1; i <= 200; i++) assert.ok(dp.inject(...VM_EDGE, request(i).frame));
     const back = dp.restarted(1);
     await dp.kill(1);
+
+    // The daemon goes on: while w02's worker is down, w07's answers the VM's ARP (qrouter).
+    const arps = toVm().length;
+    assert.ok(dp.inject(...VM_EDGE, buildFrame({ src: VM_MAC, dst: 'ff:ff:ff:ff:ff:ff', arp: { sha: VM_MAC, spa: VM_IP, tpa: '192.168.1.1' } })));
+    for (const end = performance.now() + 2000; toVm().length === arps && performance.now() < end;) await new Promise((r) => setTimeout(r, 1));
+    assert.equal(toVm().length, arps + 1, 'qrouter answered');
+    assert.equal(dp.restarts[1], 0, 'answered while w02 was down');
     await back;
     assert.equal(dp.restarts[1], 1);
     await dp.settle();
-    assert.ok(dp.frames(...ETH3).length < 202, 'frames in flight to the dead worker are lost, as on a crashed node');
+    assert.ok(dp.frames(...ETH3).length < 3 + 200, 'frames in flight to the dead worker are lost, as on a crashed node');
 
-    // w07's worker went on: qrouter answers the VM's ARP.
-    const arps = toVm();
-    await send({ at: VM_EDGE, frame: buildFrame({ src: VM_MAC, dst: 'ff:ff:ff:ff:ff:ff', arp: { sha: VM_MAC, spa: VM_IP, tpa: '192.168.1.1' } }) });
-    assert.equal(toVm(), arps + 1);
+    // The restarted worker continues the same table: the connections are there, NAT bindings unchanged.
+    const after = await dp.conntrack(...SNAT);
+    assert.equal(after.length, 2, after.join('\n'));
+    for (const re of flows) assert.ok(after.some((l) => re.test(l)), `${re} in\n${after.join('\n')}`);
 
-    // Through the restarted worker: the request leaves SNATed at eth3 and the reply comes back to the VM.
-    const out = dp.frames(...ETH3).length, vm = toVm();
-    await send(request(41000, 999));
-    assert.equal(dp.frames(...ETH3).length, out + 1);
-    const f = dp.frames(...ETH3).at(-1)!;
-    assert.equal([...f.subarray(30, 34)].join('.'), SNAT_IP, 'source NATed to the SNAT address (after the VLAN tag)');
-    await send(reply(41000));
-    assert.equal(toVm(), vm + 1);
-    const ct = await dp.conntrack(...SNAT);
-    assert.equal(ct.length, 1, ct.join('\n'));
-    assert.match(ct[0]!, /sport=41000 dport=53 .*\[ASSURED\]|sport=41000 dport=53/);
+    // With no new request, the internet's replies are un-NATed back to the VM (a new
+    // table would deliver them to the snat namespace itself, and tcp_loose=0 there
+    // would not pick up the mid-stream segment).
+    let vm = toVm().length;
+    await send(reply(udpPort));
+    assert.equal(toVm().length, vm + 1, 'the UDP reply reached the VM');
+    assert.deepEqual(lastToVm(), { src: DNS, dst: VM_IP, sport: 53, dport: 41000 });
+    vm = toVm().length;
+    await send(tcpFromWeb(tcpPort, 'P.', 5001, 1001, 100));
+    assert.equal(toVm().length, vm + 1, 'the TCP segment reached the VM');
+    assert.deepEqual(lastToVm(), { src: WEB, dst: VM_IP, sport: 80, dport: 51000 });
+
+    // Further requests keep their SNAT source ports.
+    await send(request(999));
+    assert.deepEqual(lastOut(), { src: SNAT_IP, sport: udpPort });
+    await send(tcpFromVm('.', 1001, 5101));
+    assert.deepEqual(lastOut(), { src: SNAT_IP, sport: tcpPort });
+    assert.equal((await dp.conntrack(...SNAT)).length, 2);
   } finally {
     await dp.stop();
   }
