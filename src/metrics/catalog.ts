@@ -83,6 +83,18 @@ export const SCRAPE_METRICS = {
   iptablesPolicyBytes: c('dpemu_iptables_policy_bytes_total', 'Bytes of the packets that took a built-in chain\'s policy.', ['node', 'element', 'table', 'chain']),
 } as const;
 
+/**
+ * `conntrack -S`'s counters, one metric each as node_exporter exports
+ * /proc/net/stat/nf_conntrack (node_nf_conntrack_stat_*): read from each
+ * table's shared stats cells at scrape time.
+ */
+export const CONNTRACK_STAT_METRICS = Object.fromEntries(
+  (['found', 'invalid', 'insert', 'insert_failed', 'drop', 'early_drop', 'error', 'search_restart'] as const).map((k) => [
+    k,
+    c(`dpemu_conntrack_stat_${k}_total`, `Conntrack "${k}" events (conntrack -S).`, ['node', 'element']),
+  ]),
+) as Record<'found' | 'invalid' | 'insert' | 'insert_failed' | 'drop' | 'early_drop' | 'error' | 'search_restart', MetricSpec>;
+
 /** Per-flow and per-rule counters: a series per OpenFlow flow or iptables rule, so exported only on request (/metrics?flows=1). */
 export const FLOW_METRICS = {
   packets: c('dpemu_ovs_flow_packets_total', 'Packets that matched one OpenFlow flow (n_packets).', ['node', 'element', 'table', 'priority', 'cookie', 'match']),

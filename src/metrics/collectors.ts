@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric, type MetricType } from 'prom-client';
 import type { Engine } from '../datapath/engine.js';
 import type { Stats } from '../datapath/stats.js';
-import { CELL_METRICS, FLOW_METRICS, SCRAPE_METRICS, type MetricSpec } from './catalog.js';
+import { CELL_METRICS, CONNTRACK_STAT_METRICS, FLOW_METRICS, SCRAPE_METRICS, type MetricSpec } from './catalog.js';
 import { HIST_BOUNDS_SECONDS } from './histogram.js';
 import { StatsReader, type Family } from './stats-reader.js';
 import { put, readEngine, readFlows } from './element-metrics.js';
@@ -75,7 +75,9 @@ function familyMetric(spec: MetricSpec, current: (name: string) => Family | unde
 }
 
 /** Families readEngine() fills; the others come from Stats cells only. */
-const ENGINE_FAMILIES = new Set([...Object.values(SCRAPE_METRICS), CELL_METRICS.conntrack_entries!, CELL_METRICS.conntrack_max!].map((s) => s.name));
+const ENGINE_FAMILIES = new Set(
+  [...Object.values(SCRAPE_METRICS), ...Object.values(CONNTRACK_STAT_METRICS), CELL_METRICS.conntrack_entries!, CELL_METRICS.conntrack_max!].map((s) => s.name),
+);
 
 export function registerCollectors(opts: CollectorOptions): Collectors {
   const sources: Stats[] = [];

@@ -1,5 +1,6 @@
 // Metrics read through engine and element objects at scrape time rather than
-// from Stats cells: OpenFlow table counters, conntrack occupancy, iptables
+// from Stats cells: OpenFlow table counters, conntrack occupancy and its
+// `conntrack -S` counters, iptables
 // policy counters, the packet slab, and (on request only) per-flow and
 // per-rule counters. Flow, table, rule and policy counters are themselves in
 // shared memory (each bridge's and ruleset's CounterCells), but which flows
@@ -12,7 +13,7 @@ import { formatMatch } from '../ofproto/flow-printer.js';
 import { Conntrack } from '../netfilter/conntrack.js';
 import { Netfilter } from '../netfilter/netfilter.js';
 import { ruleCounts } from '../netfilter/rule.js';
-import { CELL_METRICS, FLOW_METRICS, SCRAPE_METRICS, type MetricSpec } from './catalog.js';
+import { CELL_METRICS, CONNTRACK_STAT_METRICS, FLOW_METRICS, SCRAPE_METRICS, type MetricSpec } from './catalog.js';
 import { family, labelKey, type Family, type Labels } from './stats-reader.js';
 
 export function put(into: Map<string, Family>, spec: MetricSpec, labels: Labels, value: number): void {
@@ -49,6 +50,8 @@ export function readEngine(engine: Engine, into: Map<string, Family>): void {
       const l = { element: el.name, node: el.node };
       put(into, CELL_METRICS.conntrack_entries!, l, ct.count);
       put(into, CELL_METRICS.conntrack_max!, l, ct.max);
+      const st = ct.stats;
+      for (const k of Object.keys(CONNTRACK_STAT_METRICS) as (keyof typeof CONNTRACK_STAT_METRICS)[]) put(into, CONNTRACK_STAT_METRICS[k], l, st[k]);
     }
     const nf = netfilterOf(el);
     if (nf) {

@@ -43,6 +43,9 @@ test('N frames along the path: every stage reports N more packets in and out, wi
   }
   assert.equal(value(after, 'dpemu_conntrack_entries', { node: 'w02', element: SNAT }), 1, 'one ICMP id, one entry');
   assert.equal(value(after, 'dpemu_conntrack_entries_limit', { node: 'w02', element: SNAT }), 262144);
+  const ctStat = (k: string) => d(`dpemu_conntrack_stat_${k}_total`, { node: 'w02', element: SNAT });
+  assert.deepEqual([ctStat('insert'), ctStat('found'), ctStat('drop'), ctStat('invalid')], [0, N, 0, 0], 'conntrack -S: the warm-up inserted the entry; each of N found it');
+  assert.equal(value(before, 'dpemu_conntrack_stat_insert_total', { node: 'w02', element: SNAT }), 1, 'one insert by the warm-up');
   assert.equal(value(after, 'dpemu_packet_buffers_free'), value(after, 'dpemu_packet_buffers_capacity'), 'no slot leaked');
 });
 
@@ -80,6 +83,8 @@ test('drops of known reasons land under those reasons: TTL expired, no route, co
   assert.equal(value(s, 'dpemu_dropped_packets_total'), 3 + 4 + 1 + 2 + 1, 'nothing else dropped anywhere');
   assert.equal(value(s, 'dpemu_conntrack_entries', { element: SNAT }), 1);
   assert.equal(value(s, 'dpemu_conntrack_entries_limit', { element: SNAT }), 1);
+  assert.equal(value(s, 'dpemu_conntrack_stat_drop_total', { element: SNAT }), 2, 'conntrack -S drop: the table-full drops');
+  assert.equal(value(s, 'dpemu_conntrack_stat_early_drop_total', { element: SNAT }), 0, 'an assured entry is not early-dropped');
   assert.equal(r.out.frames.length, 2, 'only the two requests of the assured stream left');
 });
 

@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { Stats } from '../../src/datapath/stats.js';
-import { CELL_METRICS, SCRAPE_METRICS, FLOW_METRICS, LATENCY_BUCKETS, TAP_COUNTERS, RING_COUNTERS, WORKER_COUNTERS, FASTPATH_COUNTERS, type MetricSpec } from '../../src/metrics/catalog.js';
+import { CELL_METRICS, CONNTRACK_STAT_METRICS, SCRAPE_METRICS, FLOW_METRICS, LATENCY_BUCKETS, TAP_COUNTERS, RING_COUNTERS, WORKER_COUNTERS, FASTPATH_COUNTERS, type MetricSpec } from '../../src/metrics/catalog.js';
 import { enableLatencySampling } from '../../src/metrics/latency.js';
 import { allocHistogram, observeNs } from '../../src/metrics/histogram.js';
 import { startMetricsServer, parseListenAddress, DEFAULT_METRICS_HOST, DEFAULT_METRICS_PORT, type MetricsServer } from '../../src/metrics/server.js';
@@ -64,7 +64,7 @@ test('promtool check metrics accepts a live scrape, lint included', async () => 
 test('names, types, help and labels are the documented ones; every documented family is served', async () => {
   const s = parseExposition(await (await get('/metrics')).text());
   const documented = new Map<string, MetricSpec>();
-  for (const spec of [...Object.values(CELL_METRICS), ...Object.values(SCRAPE_METRICS)]) documented.set(spec.name, spec);
+  for (const spec of [...Object.values(CELL_METRICS), ...Object.values(SCRAPE_METRICS), ...Object.values(CONNTRACK_STAT_METRICS)]) documented.set(spec.name, spec);
   for (const [name, type] of s.types) {
     assert.match(name, /^(dpemu_|process_|nodejs_)/, name);
     if (type === 'counter') assert.match(name, /_total$/, name);
