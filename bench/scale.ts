@@ -49,7 +49,8 @@ function conntrack(): void {
     target: target(rss, '<=', 256),
   });
   figures.push({
-    name: 'scale.conntrack.1M.bytesPerEntry', value: (heap * 2 ** 20) / N, unit: 'bytes', conditions: { entries: N, measured: 'V8 heap used per entry (both tuples, hash chains, entry list)' },
+    // The table is in SharedArrayBuffers (off the V8 heap): resident bytes per entry, not heap.
+    name: 'scale.conntrack.1M.bytesPerEntry', value: (rss * 2 ** 20) / N, unit: 'bytes', conditions: { entries: N, measured: 'RSS added per entry (records, both directions\' hash nodes, index, by-source links)', heapUsedMiB: +heap.toFixed(1) },
   });
   figures.push({
     name: 'scale.conntrack.insertGrowing', value: N / insertS, unit: 'inserts/s', conditions: { from: 0, to: N, op: 'fillPacketInfo + conntrack in (NEW) + confirm', runs: 1 },
