@@ -58,6 +58,8 @@ export class DaemonProcess {
     this.exited = new Promise((resolve) => {
       this.child.on('exit', (code, signal) => {
         this.exitCode = code ?? (signal ? 128 : null);
+        // The socket's directory goes with the process, however the test ended it.
+        rmSync(dirname(this.socket), { recursive: true, force: true });
         this.wake();
         resolve(this.exitCode);
       });
@@ -114,7 +116,6 @@ export class DaemonProcess {
     const t = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
     const code = await this.exited;
     clearTimeout(t);
-    rmSync(dirname(this.socket), { recursive: true, force: true });
     return code;
   }
 }
