@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { buildEmulator, type Emulator } from '../../src/topology/builder.js';
 import { loadTopologyOrThrow } from '../../src/topology/loader.js';
 import { ofctl } from '../../src/control/ovs-commands.js';
+import { clearCounters } from '../../src/control/admin-commands.js';
 import { ControlError, type CommandResponse } from '../../src/control/protocol.js';
 import { buildFrame } from '../../src/wire/frame.js';
 import { openEdges } from '../../src/cli/trace.js';
@@ -123,6 +124,8 @@ test('w07 br-int with -O OpenFlow13: no names or features, equal neighbours coll
     ]),
   );
   assert.match(run(emu, ['dump-tables', 'w07', 'br-int', '--protocols=OpenFlow10,OpenFlow14']), /^OFPST_TABLE reply \(OF1\.4\) \(xid=0x2\):\n {2}table 0:\n/);
+  clearCounters.run({ emu, invalidate: () => {} }, []);
+  assert.match(run(emu, ['dump-tables', 'w07', 'br-int', '-O', 'OpenFlow13']), /^ {2}table 58:\n {4}active=1, lookup=0, matched=0\n/m, 'clear-counters zeroes the table counters');
 });
 
 test('a lookup that finds no flow counts in lookup, not in matched', () => {
