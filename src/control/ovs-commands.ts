@@ -7,6 +7,7 @@ import { type CommandFamily, splitArgs } from './command.js';
 import { ControlError, ok } from './protocol.js';
 import { mustNode, mustOvsBridge, ovsBridges } from './resolve.js';
 import { dumpPortsDesc, vsctlShow } from './ovs-show.js';
+import { dumpTables, type OfVersion } from './ovs-dump-tables.js';
 import { ofprotoTrace } from './ofproto-trace.js';
 import { TraceFlowError } from '../ofproto/trace-flow.js';
 import { FlowSyntaxError } from '../ofproto/flow-parser.js';
@@ -35,6 +36,15 @@ function parseAll(br: OvsBridge, text: string, many: boolean): FlowSpec[] {
 }
 
 const OFCTL_WRITES = new Set(['add-flow', 'add-flows', 'mod-flows', 'del-flows']);
+
+/** The version `-O` asks for: the highest it lists (what OVS negotiates with a bridge that allows them all). */
+function ofVersion(protocols: string | undefined): OfVersion {
+  if (protocols === undefined) return 10;
+  const vs = [...protocols.matchAll(/openflow1([0-5])/gi)].map((m) => Number(m[1]));
+  const v = Math.max(-1, ...vs.filter((n) => n === 0 || n >= 3));
+  if (v < 0) throw new ControlError(`ovs-ofctl: ${protocols}: dpemu speaks OpenFlow10 and OpenFlow13 to OpenFlow15 here`);
+  return (10 + v) as OfVersion;
+}
 
 export const vsctl: CommandFamily = {
   name: 'vsctl',
@@ -71,6 +81,8 @@ export const ofctl: CommandFamily = {
       }
       case 'dump-ports-desc':
         return ok(dumpPortsDesc(emu, mustOvsBridge(emu, node, bridge)));
+      case 'dump-tables':
+        return ok(dumpTables(mustOvsBridge(emu, node, bridge), ofVersion(opts.get('-O') ?? opts.get('--protocols'))));
       case 'add-flow':
       case 'add-flows': {
         const br = mustOvsBridge(emu, node, bridge);
@@ -95,7 +107,7 @@ export const ofctl: CommandFamily = {
         return ok('');
       }
       default:
-        throw new ControlError(`ovs-ofctl: unknown command '${sub ?? ''}'; use --help for help (dpemu knows dump-flows, dump-ports-desc, add-flow, add-flows, mod-flows, del-flows)`);
+        throw new ControlError(`ovs-ofctl: unknown command '${sub ?? ''}'; use --help for help (dpemu knows dump-flows, dump-ports-desc, dump-tables, add-flow, add-flows, mod-flows, del-flows)`);
     }
   },
 };
