@@ -109,6 +109,8 @@ export class XcDeps implements FlowWatch {
 
   /** Index a kept entry under every table it looked up. */
   add(e: XcEntry): void {
+    // Entries die by eviction too (new connections replace old ones), not only by flow changes.
+    if (this.stale > 2 * this.cache.count + 4096) this.compact();
     if (!this.active) {
       this.active = true;
       for (const t of this.tables.existing()) for (const r of t.cls.rules()) this.count(r, 1);
