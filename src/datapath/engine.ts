@@ -6,7 +6,7 @@ import { Element, Port, type EdgeSink, type LinkKind } from './element.js';
 import { Packet, PacketPool } from './packet.js';
 import type { Clock } from './clock.js';
 import { ManualClock } from './clock.js';
-import { Stats, PORT_COUNTERS, PC, FASTPATH_CELLS, allocDrops, dropIndex } from './stats.js';
+import { Stats, PORT_COUNTERS, PC, allocDrops, dropIndex } from './stats.js';
 import type { DropReason } from './drop-reasons.js';
 import { Tracer } from './trace.js';
 
@@ -62,8 +62,6 @@ export class Engine {
    * the slow path's few flow tables stay in the CPU caches).
    */
   fastpath = process.env.DPEMU_FASTPATH === '1';
-  /** First of this engine's FASTPATH_CELLS (worker="main"). */
-  readonly fastpathBase: number;
 
   // FIFO ring of pending deliveries; each packet is in it at most once.
   private readonly qPkt: (Packet | null)[];
@@ -78,7 +76,6 @@ export class Engine {
     this.stats = opts.stats ?? new Stats();
     this.qPkt = new Array(this.pool.slots).fill(null);
     this.qPort = new Array(this.pool.slots).fill(null);
-    this.fastpathBase = this.stats.alloc(FASTPATH_CELLS, { worker: 'main' });
   }
 
   get now(): number {

@@ -51,13 +51,14 @@ export const enum PC {
   TX_DROPPED = 4,
 }
 
-/** The translation caches' cells (metrics catalog FASTPATH_COUNTERS), one set per worker. */
-export const FASTPATH_CELLS = ['fastpath_hits', 'fastpath_misses', 'fastpath_invalidations', 'fastpath_entries'] as const;
+/** A translation cache's cells (metrics catalog FASTPATH_COUNTERS), one set per OVS bridge. */
+export const FASTPATH_CELLS = ['fastpath_hits', 'fastpath_misses', 'fastpath_invalidations', 'fastpath_entries', 'fastpath_flushes'] as const;
 export const enum FC {
   HITS = 0,
   MISSES = 1,
   INVALIDATIONS = 2,
   ENTRIES = 3,
+  FLUSHES = 4,
 }
 
 /** Per-element drop counters, one cell per reason, allocated together. */

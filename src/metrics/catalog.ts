@@ -54,11 +54,12 @@ export const CELL_METRICS: Readonly<Record<string, MetricSpec>> = {
   worker_busy_seconds: c('dpemu_worker_busy_seconds_total', 'Seconds a worker spent processing (rate() of it is the utilisation).', ['worker']),
   worker_batches: c('dpemu_worker_batches_total', 'Batches a worker ran through the pipeline.', ['worker']),
   worker_packets: c('dpemu_worker_packets_total', 'Packets a worker ran through the pipeline.', ['worker']),
-  // Fast path (megaflow-style cache): allocate FASTPATH_COUNTERS per worker.
-  fastpath_hits: c('dpemu_fastpath_hits_total', 'Packets the fast-path cache decided.', ['worker']),
-  fastpath_misses: c('dpemu_fastpath_misses_total', 'Packets that missed the fast-path cache and took the slow path.', ['worker']),
-  fastpath_invalidations: c('dpemu_fastpath_invalidations_total', 'Fast-path cache flushes caused by a table change.', ['worker']),
-  fastpath_entries: g('dpemu_fastpath_entries', 'Entries in the fast-path cache.', ['worker']),
+  // Fast path: each OVS bridge's translation cache allocates FASTPATH_COUNTERS (src/ofproto/xlate-cache.ts).
+  fastpath_hits: c('dpemu_fastpath_hits_total', 'Packets an OVS bridge\'s translation cache decided.', ['node', 'element']),
+  fastpath_misses: c('dpemu_fastpath_misses_total', 'Packets that missed an OVS bridge\'s translation cache and took the slow path.', ['node', 'element']),
+  fastpath_invalidations: c('dpemu_fastpath_invalidations_total', 'Translation cache entries removed because a flow, fdb entry or port they depended on changed.', ['node', 'element']),
+  fastpath_flushes: c('dpemu_fastpath_flushes_total', 'Whole translation cache flushes (fdb or port set changes; flow changes invalidate entry by entry).', ['node', 'element']),
+  fastpath_entries: g('dpemu_fastpath_entries', 'Entries in an OVS bridge\'s translation cache.', ['node', 'element']),
   // Conntrack, when a worker keeps it in shared memory (else read from the elements, below).
   conntrack_entries: g('dpemu_conntrack_entries', 'Conntrack entries (nf_conntrack_count).', ['node', 'element']),
   conntrack_max: g('dpemu_conntrack_entries_limit', 'Conntrack table limit (nf_conntrack_max; 0 = unbounded).', ['node', 'element']),
@@ -67,7 +68,7 @@ export const CELL_METRICS: Readonly<Record<string, MetricSpec>> = {
 export const TAP_COUNTERS = ['tap_rx_packets', 'tap_rx_bytes', 'tap_rx_errors', 'tap_rx_dropped', 'tap_tx_packets', 'tap_tx_bytes', 'tap_tx_errors', 'tap_tx_dropped'] as const;
 export const RING_COUNTERS = ['ring_enqueued', 'ring_drops', 'ring_occupancy', 'ring_capacity'] as const;
 export const WORKER_COUNTERS = ['worker_busy_seconds', 'worker_batches', 'worker_packets'] as const;
-export const FASTPATH_COUNTERS = ['fastpath_hits', 'fastpath_misses', 'fastpath_invalidations', 'fastpath_entries'] as const;
+export const FASTPATH_COUNTERS = ['fastpath_hits', 'fastpath_misses', 'fastpath_invalidations', 'fastpath_entries', 'fastpath_flushes'] as const;
 
 /** Metrics read from engine and element objects at scrape time (not Stats cells). */
 export const SCRAPE_METRICS = {

@@ -16,6 +16,8 @@ import { FlowTables, TABLE_ALL, type FlowEntry, type FlowFilter } from './flow-t
 import { OvsPort, type OvsPortConfig } from './ovs-port.js';
 import { emptyMatch } from './match.js';
 import { XlateCache } from './xlate-cache.js';
+import { XcDeps } from './xlate-deps.js';
+import { FASTPATH_CELLS } from '../datapath/stats.js';
 
 export type FailMode = 'secure' | 'standalone';
 
@@ -213,7 +215,8 @@ export class OvsBridge extends Element implements XlateHost {
     let x = this.xlate;
     if (x === null) {
       this.xlate = x = new Xlate(this);
-      x.cache = this.xcache = new XlateCache(this.engine.stats, this.engine.fastpathBase);
+      const xc = (x.cache = this.xcache = new XlateCache(this.engine.stats, this.engine.stats.alloc(FASTPATH_CELLS, { node: this.node, element: this.name })));
+      this.tables.watch = xc.deps = new XcDeps(xc, this.tables);
     }
     x.run(pkt, op, this.engine.now);
   }

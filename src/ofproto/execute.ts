@@ -151,12 +151,12 @@ export class Xlate implements NormalCtx {
       const hit = xc.lookup(this.key);
       if (hit !== null && hit.live(nowMs, this.nowS, h.fdb)) {
         xc.hits++;
-        eng.stats.v[eng.fastpathBase + FC_HITS]!++;
+        eng.stats.v[xc.base + FC_HITS]!++;
         this.replay(hit);
         return;
       }
       xc.misses++;
-      eng.stats.v[eng.fastpathBase + FC_MISSES]!++;
+      eng.stats.v[xc.base + FC_MISSES]!++;
       if (xc.admit()) {
         this.record(xc);
         return;
@@ -193,7 +193,8 @@ export class Xlate implements NormalCtx {
     for (let i = 0, o = x.stepsAt; i < n; i++, o += 3) {
       const op = c[o]!;
       if (op === EV_LOOKUP) {
-        const t = refs[2 * i] as FlowTable;
+        const t = refs[2 * i] as FlowTable | null;
+        if (t === null) continue;
         const tc = t.cells, ta = t.at;
         tc[ta]!++;
         const e = refs[2 * i + 1] as FlowEntry | null;
@@ -307,15 +308,13 @@ export class Xlate implements NormalCtx {
     const saved = key[K.IN_PORT]!;
     key[K.IN_PORT] = inPort;
     const e = this.host.tables.lookup(id, key, this.nowMs);
-    key[K.IN_PORT] = saved;
     const rec = this.rec;
     if (rec !== null) {
-      const t = this.host.tables.peek(id);
-      if (t !== undefined) {
-        rec.step(EV_LOOKUP, 0, t, e, null);
-        if (e !== null && (e.idleTimeout | e.hardTimeout) !== 0) rec.timedFlow(e);
-      }
+      // With the key looked up (a flow change invalidates by it) and the table, null if it does not exist yet.
+      rec.step(EV_LOOKUP, id, this.host.tables.peek(id) ?? null, e, key);
+      if (e !== null && (e.idleTimeout | e.hardTimeout) !== 0) rec.timedFlow(e);
     }
+    key[K.IN_PORT] = saved;
     const parent = this.tracing ? this.traceTable(id, e) : null;
     if (e === null) {
       this.traceNode(T_ACTION, 'drop');

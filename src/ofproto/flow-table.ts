@@ -127,6 +127,16 @@ export function outputsTo(actions: readonly Action[], port: number): boolean {
   return false;
 }
 
+/** Told of every flow change, after the tables show it (the translation cache invalidates what it affects). */
+export interface FlowWatch {
+  /** `e` was added; `replaced` is the flow with the same match and priority it took the place of. */
+  flowAdded(e: FlowEntry, replaced: FlowEntry | null): void;
+  /** `e`'s actions (or cookie) changed. */
+  flowChanged(e: FlowEntry): void;
+  /** `e` left its table (delete or timeout). */
+  flowRemoved(e: FlowEntry): void;
+}
+
 export class FlowTables {
   private readonly tables: (FlowTable | undefined)[] = new Array(N_TABLES);
   /** Every flow's and table's counters (a flow's block is released when it leaves). */
@@ -137,6 +147,7 @@ export class FlowTables {
   generation = 0;
   /** Called when an entry leaves (timeout or delete), e.g. for tracing. */
   onRemove: ((e: FlowEntry, reason: 'hard' | 'idle' | 'delete') => void) | null = null;
+  watch: FlowWatch | null = null;
 
   table(id: number): FlowTable {
     let t = this.tables[id];
@@ -220,6 +231,7 @@ export class FlowTables {
     if (e.cells === NO_CELLS) this.counters.alloc(e, FLOW_CELLS);
     if (e.idleTimeout || e.hardTimeout) this.timed.add(e);
     this.generation++;
+    this.watch?.flowAdded(e, old);
     return e;
   }
 
@@ -262,9 +274,16 @@ export class FlowTables {
       e.learnSig = null;
       e.modified = now;
       if (newCookie !== undefined) e.cookie = newCookie;
+      this.watch?.flowChanged(e);
     }
     if (sel.length) this.generation++;
     return sel;
+  }
+
+  /** `e`'s actions were changed in place (learn()'s modify). */
+  changed(e: FlowEntry): void {
+    this.generation++;
+    this.watch?.flowChanged(e);
   }
 
   /** OFPFC_DELETE[_STRICT]. */
@@ -299,6 +318,7 @@ export class FlowTables {
     this.timed.delete(e);
     this.generation++;
     this.counters.release(e, FLOW_CELLS);
+    this.watch?.flowRemoved(e);
     this.onRemove?.(e, why);
   }
 

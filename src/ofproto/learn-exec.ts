@@ -142,7 +142,7 @@ export class LearnProg {
         e.prog = null;
         e.cookie = s.cookie;
         e.modified = now;
-        tables.generation++;
+        tables.changed(e);
       }
       e.learnedBy = this;
       e.learnSig = Float64Array.from(this.sig);

@@ -4,9 +4,12 @@
 // to credit, fdb refreshes, header rewrites, snapshots, outputs) that Xlate
 // replays on the next packet with the same key. Everything a step reads
 // besides the key and the packet lives in the flow tables, the fdb or the
-// port set, whose generations are compared on every lookup: any change
-// flushes the whole cache. Timeouts (flow idle/hard, fdb aging) do not bump a
-// generation until something expires, so a hit checks them live.
+// port set. A flow change invalidates only the entries whose lookups it can
+// change (xlate-deps.ts); the fdb and the port set are tracked by
+// generations compared on every lookup, and a change there flushes the whole
+// cache (NORMAL's decisions and port lists are not recorded finely enough to
+// do better). Timeouts (flow idle/hard, fdb aging) do not bump a generation
+// until something expires, so a hit checks them live.
 import { K, type FlowKey } from './flow-key.js';
 import type { FlowEntry, FlowTable } from './flow-table.js';
 import type { MacLearning } from './fdb.js';
@@ -26,7 +29,7 @@ export const EV_APPLY = 1;
 export const EV_PUSH = 2;
 /** Output to `port` with flow TCI arg (-1: as is). */
 export const EV_OUTPUT = 3;
-/** A table lookup: credit the table's stats and the flow hit (the step's refs). */
+/** A table lookup (arg: table id; snapshot: the key looked up): credit the table's stats and the flow hit (the step's refs; the table is null if it did not exist). */
 export const EV_LOOKUP = 4;
 /** NORMAL's learning of the source MAC (a refresh: fdb quadruple arg). */
 export const EV_LEARN = 5;
@@ -48,6 +51,8 @@ export class XcEntry {
   bytes = 0;
   /** Emulated ms of the last hit; -1: never. */
   used = -1;
+  /** Invalidated or evicted: no longer in the cache (lists in xlate-deps.ts drop it lazily). */
+  dead = false;
   constructor(
     /** See C_HDR. Int32, half the bytes of Float64: key words > 2^31 are stored as their int32 bit pattern (compare with `| 0`). */
     readonly code: Int32Array,
@@ -168,15 +173,27 @@ export class XcRecorder {
 export const XC_MAX_SLOTS = 1 << 17;
 const PROBE = 16;
 
+/** What indexes the kept entries by their dependencies (xlate-deps.ts). */
+export interface XcIndex {
+  add(e: XcEntry): void;
+  clear(): void;
+  stale: number;
+}
+
 export class XlateCache {
   // Open addressing, linear probing; a slot holds the key's hash and its entry (which holds the key).
   private cap = 1024;
   private hashes = new Int32Array(this.cap);
   private vals: (XcEntry | null)[] = new Array(this.cap).fill(null);
+  /** Live entries. */
   count = 0;
   hits = 0;
   misses = 0;
+  /** Entries removed because something they depended on changed (flushes included). */
   invalidations = 0;
+  /** Whole-cache flushes (fdb or port set changes). */
+  flushes = 0;
+  deps: XcIndex | null = null;
   /**
    * Admission filter: a key is recorded only on its second miss (its hash is
    * remembered on the first). Recording and keeping an entry cost several
@@ -186,24 +203,32 @@ export class XlateCache {
    * the bench's 10 k round-robin flows before their second miss (5 % hits).
    */
   private readonly seen = new Int32Array(1 << 16);
-  /** Hash of the key of the last lookup(). */
+  /** Hash of the key of the last lookup(), and the slot of its (dead or not live) entry, -1: none. */
   private lastHash = 0;
+  private lastSlot = -1;
   // Generations the entries were recorded under.
   private tGen = -1;
   private fGen = -1;
   private pGen = -1;
 
-  constructor(private readonly stats: Stats, private readonly base: number) {}
+  /** `base`: this cache's FASTPATH_CELLS. */
+  constructor(private readonly stats: Stats, readonly base: number) {}
 
-  /** Flush everything if the flow tables, the fdb or the port set changed since the entries were recorded. */
+  /**
+   * Flush everything if the fdb or the port set changed since the entries
+   * were recorded (flow changes invalidate precisely, as they happen); note
+   * the flow tables' generation for same().
+   */
   sync(tGen: number, fGen: number, pGen: number): void {
-    if (tGen === this.tGen && fGen === this.fGen && pGen === this.pGen) return;
     this.tGen = tGen;
+    if (fGen === this.fGen && pGen === this.pGen) return;
     this.fGen = fGen;
     this.pGen = pGen;
     if (this.count > 0) {
-      this.invalidations++;
-      this.stats.v[this.base + FC.INVALIDATIONS]!++;
+      this.flushes++;
+      this.stats.v[this.base + FC.FLUSHES]!++;
+      this.invalidations += this.count;
+      this.stats.v[this.base + FC.INVALIDATIONS]! += this.count;
       this.clear();
     }
   }
@@ -217,21 +242,42 @@ export class XlateCache {
     this.stats.v[this.base + FC.ENTRIES]! -= this.count;
     this.vals.fill(null);
     this.count = 0;
+    this.deps?.clear();
+  }
+
+  /** Invalidate `e` (a flow it depended on changed). */
+  kill(e: XcEntry): void {
+    if (e.dead) return;
+    this.drop(e);
+    this.invalidations++;
+    this.stats.v[this.base + FC.INVALIDATIONS]!++;
+  }
+
+  /** `e` leaves (its slot is free for the next insert). */
+  private drop(e: XcEntry): void {
+    e.dead = true;
+    this.count--;
+    this.stats.v[this.base + FC.ENTRIES]!--;
+    if (this.deps !== null) this.deps.stale++;
   }
 
   lookup(key: FlowKey): XcEntry | null {
     const h = hashKey(key);
     this.lastHash = h;
+    this.lastSlot = -1;
     const mask = this.cap - 1;
     for (let i = 0; i < PROBE; i++) {
       const s = (h + i) & mask;
       const v = this.vals[s]!;
       if (v === null) return null;
-      if (this.hashes[s] !== h) continue;
+      if (this.hashes[s] !== h || v.dead) continue;
       const k = v.code;
       let j = 0;
       while (j < W && k[j] === (key[j]! | 0)) j++;
-      if (j === W) return v;
+      if (j === W) {
+        this.lastSlot = s;
+        return v;
+      }
     }
     return null;
   }
@@ -244,10 +290,20 @@ export class XlateCache {
     return false;
   }
 
-  /** Keep `e` for `key` (the key the packet arrived with, as in e.code). */
+  /** Keep `e` for `key` (the key the packet arrived with, as in e.code), in place of the entry the last lookup() found for it (not live). */
   insert(key: FlowKey, e: XcEntry): void {
-    if (this.count >= this.cap >>> 1 && this.cap < XC_MAX_SLOTS) this.grow();
-    this.put(hashKey(key), e);
+    const old = this.lastSlot >= 0 ? this.vals[this.lastSlot]! : null;
+    if (old !== null && !old.dead && sameKey(old.code, key)) {
+      this.drop(old);
+      this.vals[this.lastSlot] = e;
+      this.count++;
+      this.stats.v[this.base + FC.ENTRIES]!++;
+    } else {
+      if (this.count >= this.cap >>> 1 && this.cap < XC_MAX_SLOTS) this.grow();
+      this.put(hashKey(key), e);
+    }
+    this.lastSlot = -1;
+    this.deps?.add(e);
   }
 
   private put(h: number, e: XcEntry): void {
@@ -255,16 +311,19 @@ export class XlateCache {
     let s = h & mask;
     for (let i = 0; i < PROBE; i++) {
       const t = (h + i) & mask;
-      if (this.vals[t] === null) {
+      const v = this.vals[t]!;
+      if (v === null || v.dead) {
         s = t;
-        this.count++;
-        this.stats.v[this.base + FC.ENTRIES]!++;
         break;
       }
     }
     // Every probed slot taken: the first is replaced (an EMC evicts the same way).
+    const old = this.vals[s]!;
+    if (old !== null && !old.dead) this.drop(old);
     this.hashes[s] = h;
     this.vals[s] = e;
+    this.count++;
+    this.stats.v[this.base + FC.ENTRIES]!++;
   }
 
   private grow(): void {
@@ -276,14 +335,19 @@ export class XlateCache {
     this.count = 0;
     for (let s = 0; s < oldCap; s++) {
       const v = oldV[s]!;
-      if (v !== null) this.put(oldH[s]!, v);
+      if (v !== null && !v.dead) this.put(oldH[s]!, v);
     }
   }
 
   /** The entries, for dpif/dump-flows. */
   entries(): XcEntry[] {
-    return this.vals.filter((v): v is XcEntry => v !== null);
+    return this.vals.filter((v): v is XcEntry => v !== null && !v.dead);
   }
+}
+
+function sameKey(code: Int32Array, key: FlowKey): boolean {
+  for (let i = 0; i < W; i++) if (code[i] !== (key[i]! | 0)) return false;
+  return true;
 }
 
 /** FNV-1a over the key's words, then murmur3's finaliser: a number, never a string (two operations a word: the key has 42). */

@@ -4,7 +4,13 @@
 // packets (the write-up's request and reply, ARP, ICMP, TTL expiry, MACs
 // appearing and moving, flows added, modified and deleted mid-run, time
 // passing so flows and MACs age out) go through both, and every frame at
-// every edge, in order, and every piece of state must be the same.
+// every edge, in order, and every piece of state must be the same. A flow
+// change invalidates only the cached entries it can affect (xlate-deps.ts),
+// so a second run churns flows hard: adds that shadow cached translations
+// (matching, higher or equal priority), adds that cannot, ties between
+// equal-priority rules of different masks (and changes that reorder their
+// subtables), a table that appears after entries looked it up, deletes and
+// modifies of the path's own flows, and flows that time out.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildEmulator, type Emulator } from '../../src/topology/builder.js';
@@ -108,6 +114,43 @@ function nextPacket(r: () => number, sports: number[]): { node: string; port: st
   return { ...at, frame: buildFrame(spec) };
 }
 
+/** Rules for the churn run: [add, delete] on a bridge; index i, so the same choice on both sides. */
+const VM = 'in_port=41'; // the VM's port on w07 br-int
+const CHURN: [node: string, bridge: string, add: string, del: string][] = [
+  // Shadowing the request's table-0 flow (priority 9, in_port): higher priority, same and other masks.
+  ['w07', 'br-int', `table=0,priority=20,${VM},udp,tp_dst=53,actions=drop`, `table=0,${VM},udp,tp_dst=53`],
+  ['w07', 'br-int', `table=0,priority=30,${VM},udp,tp_dst=123,actions=mod_nw_tos:8,resubmit(,25)`, `table=0,${VM},udp,tp_dst=123`],
+  ['w07', 'br-int', `table=0,priority=40,udp,nw_dst=8.8.8.8,actions=mod_nw_tos:16,resubmit(,25)`, 'table=0,udp,nw_dst=8.8.8.8'],
+  // Equal priority to the path's rule, another mask: a tie (OVS leaves the winner unspecified; both sides must agree).
+  ['w07', 'br-int', `table=0,priority=9,udp,tp_dst=53,actions=mod_nw_tos:4,resubmit(,25)`, 'table=0,priority=9,udp,tp_dst=53'],
+  // Same mask as the tie rule, not matching the path, high priority: its subtable moves ahead.
+  ['w07', 'br-int', 'table=0,priority=200,udp,tp_dst=9999,actions=drop', 'table=0,udp,tp_dst=9999'],
+  // Not matching any packet sent, at every priority around the path's (the churn bench's kind).
+  ['w07', 'br-int', `table=0,priority=50,${VM},dl_src=fa:16:3e:ee:00:01,actions=drop`, `table=0,${VM},dl_src=fa:16:3e:ee:00:01`],
+  ['w07', 'br-int', `table=25,priority=2,${VM},dl_src=fa:16:3e:ee:00:02,actions=resubmit(,30)`, `table=25,${VM},dl_src=fa:16:3e:ee:00:02`],
+  ['w07', 'br-int', 'table=60,priority=2,dl_vlan=11,dl_dst=fa:16:3e:ee:00:03,actions=strip_vlan,output:41', 'table=60,dl_vlan=11,dl_dst=fa:16:3e:ee:00:03'],
+  // Lower priority than the winner but matching: cannot change a thing.
+  ['w07', 'br-int', 'table=60,priority=0,actions=drop', 'table=60,priority=0'],
+  // The path's own flows: modified (new actions), deleted (the next lower rule or a miss wins), put back.
+  ['w07', 'br-int', `table=25,priority=2,${VM},dl_src=${VM_MAC},actions=mod_nw_tos:32,resubmit(,30)`, `table=25,${VM},dl_src=${VM_MAC}`],
+  ['w07', 'br-int', `table=25,priority=2,${VM},dl_src=${VM_MAC},actions=resubmit(,30)`, 'table=30'],
+  ['w07', 'br-int', 'table=30,priority=0,actions=resubmit(,58)', `table=0,priority=9,${VM}`],
+  ['w07', 'br-int', `table=0,priority=9,${VM},actions=resubmit(,25)`, 'table=60,priority=1'],
+  ['w07', 'br-int', 'table=60,priority=1,actions=NORMAL', 'table=60,priority=1'],
+  // A table looked up before it exists, then filled and emptied.
+  ['w07', 'br-int', `table=0,priority=60,${VM},udp,tp_dst=5353,actions=resubmit(,78),resubmit(,25)`, `table=0,${VM},udp,tp_dst=5353`],
+  ['w07', 'br-int', 'table=78,priority=1,udp,actions=mod_nw_tos:12', 'table=78'],
+  ['w07', 'br-int', 'table=78,priority=1,tcp,actions=drop', 'table=78,tcp'],
+  // A shadowing flow that times out by itself.
+  ['w07', 'br-int', `table=0,priority=70,hard_timeout=2,${VM},icmp,actions=drop`, `table=0,${VM},icmp`],
+  // The tunnel bridge and the external bridge: shadowing and not.
+  ['w07', 'br-tun', 'table=22,priority=5,dl_vlan=10,udp,tp_dst=53,actions=drop', 'table=22,dl_vlan=10,udp,tp_dst=53'],
+  ['w07', 'br-tun', 'table=1,priority=1,dl_vlan=10,dl_src=fa:16:3e:06:d8:7b,actions=mod_dl_src:fa:16:3f:13:77:c5,mod_nw_tos:20,resubmit(,2)', 'table=1,priority=1,dl_vlan=10,dl_src=fa:16:3e:06:d8:7b'],
+  ['w07', 'br-tun', 'table=1,priority=1,dl_vlan=10,dl_src=fa:16:3e:06:d8:7b,actions=mod_dl_src:fa:16:3f:13:77:c5,resubmit(,2)', 'table=20,priority=2,dl_vlan=99'],
+  ['w02', 'br-ex', 'priority=10,in_port=5,udp,tp_dst=53,actions=mod_vlan_vid:103,mod_nw_tos:24,output:1', 'in_port=5,udp,tp_dst=53'],
+  ['w02', 'br-ex', 'priority=10,in_port=1,dl_src=02:00:00:00:00:02,actions=drop', 'in_port=1,dl_src=02:00:00:00:00:02'],
+];
+
 function state(emu: Emulator): Record<string, unknown> {
   const now = emu.engine.now;
   const s: Record<string, unknown> = {};
@@ -128,19 +171,20 @@ function state(emu: Emulator): Record<string, unknown> {
   return s;
 }
 
-test('the translation cache gives the slow path answers: frames at every edge and all state', () => {
+/** Run `n` random packets through both sides; `churn` is the chance of a flow change before each. */
+function differential(seed: number, n: number, churn: number, change: (r: () => number, e: Emulator[]) => void): { fast: Side; slow: Side } {
   const fast = side(true), slow = side(false);
-  const r = rng(0xd1ff);
+  const r = rng(seed);
   const sports = Array.from({ length: 12 }, (_, i) => 40000 + i * 7);
-  const N = 3000;
-  for (let i = 0; i < N; i++) {
+  for (let i = 0; i < n; i++) {
+    if (r() < churn) change(r, [fast.emu, slow.emu]);
     const x = r();
     // Before time moves, the state too must be the same (a later slow-path packet could hide a difference).
     if (x >= 0.01 && x < 0.08) assert.deepEqual(state(fast.emu), state(slow.emu), `state before packet ${i}`);
     if (x < 0.01) {
-      const change = FLOW_CHANGES[Math.floor(r() * FLOW_CHANGES.length)]!;
-      change(fast.emu);
-      change(slow.emu);
+      const c = FLOW_CHANGES[Math.floor(r() * FLOW_CHANGES.length)]!;
+      c(fast.emu);
+      c(slow.emu);
     } else if (x < 0.03) {
       // Time passes: sometimes long enough for flows' idle timeouts, neighbours and MACs (300 s) to age,
       // and sometimes without a timer run, so the packets themselves meet what has expired.
@@ -166,6 +210,12 @@ test('the translation cache gives the slow path answers: frames at every edge an
   }
   assert.deepEqual(fast.out, slow.out);
   assert.deepEqual(state(fast.emu), state(slow.emu));
+  return { fast, slow };
+}
+
+test('the translation cache gives the slow path answers: frames at every edge and all state', () => {
+  const N = 3000;
+  const { fast, slow } = differential(0xd1ff, N, 0, () => {});
   const st = fast.emu.engine.stats;
   const hits = st.sum('fastpath_hits'), misses = st.sum('fastpath_misses');
   if (process.env.FP_DEBUG) console.log({ hits, misses, inval: st.sum('fastpath_invalidations'), entries: st.sum('fastpath_entries'), out: fast.out.length });
@@ -173,4 +223,94 @@ test('the translation cache gives the slow path answers: frames at every edge an
   assert.ok(st.sum('fastpath_invalidations') > 0, 'flow changes must invalidate');
   assert.equal(slow.emu.engine.stats.sum('fastpath_hits') + slow.emu.engine.stats.sum('fastpath_misses'), 0);
   assert.ok(fast.out.length > N / 3, `frames must leave: ${fast.out.length}`);
+});
+
+test('precise invalidation under heavy flow churn: the same frames and state as the slow path', () => {
+  const N = 4000;
+  const { fast } = differential(0xc4a5e, N, 0.15, (r, emus) => {
+    const [node, bridge, add, del] = CHURN[Math.floor(r() * CHURN.length)]!;
+    const op = r();
+    for (const e of emus) {
+      const b = e.bridge(node, bridge);
+      if (op < 0.55) b.addFlow(add);
+      else if (op < 0.85) b.delFlows(del);
+      else b.modFlows(add); // new actions for whatever the add's match selects (loosely)
+    }
+  });
+  const st = fast.emu.engine.stats;
+  const hits = st.sum('fastpath_hits'), inval = st.sum('fastpath_invalidations'), flushes = st.sum('fastpath_flushes');
+  if (process.env.FP_DEBUG) console.log({ hits, misses: st.sum('fastpath_misses'), inval, flushes, entries: st.sum('fastpath_entries'), out: fast.out.length });
+  assert.ok(hits > N / 2, `the cache must be exercised: ${hits} hits`);
+  assert.ok(inval > 0, 'flow changes must invalidate');
+});
+
+test('a flow change removes only the cached translations it can change', () => {
+  const fast = side(true), slow = side(false);
+  const req = (dport: number) => buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64, id: 1 }, udp: { sport: 40000, dport, payload: 8 } });
+  const st = fast.emu.engine.stats, BR = { node: 'w07', element: 'br-int' };
+  const cell = (n: string) => st.sum(`fastpath_${n}`, BR);
+  const send = (f: Uint8Array) => {
+    for (const s of [fast, slow]) s.emu.engine.inject(s.emu.engine.pool.allocFrom(f)!, s.emu.findPort('w07', 'tap2ab77d0f-99')!);
+    assert.deepEqual(fast.out, slow.out);
+    assert.deepEqual(state(fast.emu), state(slow.emu));
+  };
+  const flow = (f: (b: OvsBridge) => void) => {
+    for (const s of [fast, slow]) f(s.emu.bridge('w07', 'br-int'));
+  };
+  /** Hits on w07 br-int for one more request. */
+  const hitsFor = (f: Uint8Array) => {
+    const h = cell('hits');
+    send(f);
+    return cell('hits') - h;
+  };
+  // Two misses admit a key; the third packet hits (br-int is crossed twice: VM port, then qr- port).
+  for (const d of [53, 123]) for (let i = 0; i < 3; i++) send(req(d));
+  assert.equal(hitsFor(req(53)), 2);
+  const entries = cell('entries');
+  assert.ok(entries >= 4, `${entries} entries`);
+
+  // Not matching the packets (another dl_src), above and below the path's priority: nothing goes.
+  const inv0 = cell('invalidations');
+  flow((b) => b.addFlow(`table=0,priority=50,${VM},dl_src=fa:16:3e:ee:00:01,actions=drop`));
+  flow((b) => b.addFlow('table=60,priority=0,actions=drop'));
+  flow((b) => b.delFlows(`table=0,${VM},dl_src=fa:16:3e:ee:00:01`));
+  assert.equal(cell('invalidations'), inv0);
+  assert.equal(cell('entries'), entries);
+  assert.equal(hitsFor(req(53)), 2);
+
+  // Shadowing port 53 only (higher priority, matching): its first-pass entry goes, port 123's stays.
+  flow((b) => b.addFlow(`table=0,priority=20,${VM},udp,tp_dst=53,actions=drop`));
+  assert.equal(cell('invalidations'), inv0 + 1);
+  assert.equal(cell('flushes'), 0);
+  assert.equal(hitsFor(req(123)), 2);
+  const out = fast.out.length;
+  assert.equal(hitsFor(req(53)), 0);
+  assert.equal(fast.out.length, out, 'the new flow drops it');
+  flow((b) => b.delFlows(`table=0,${VM},udp,tp_dst=53`));
+  for (let i = 0; i < 3; i++) send(req(53));
+  assert.equal(hitsFor(req(53)), 2);
+
+  // Modifying the flow both used (table 25's anti-spoofing rule): both go, and the new actions show.
+  const inv1 = cell('invalidations');
+  flow((b) => b.modFlows(`table=25,priority=2,${VM},dl_src=${VM_MAC},actions=mod_nw_tos:32,resubmit(,30)`, { strict: true }));
+  assert.ok(cell('invalidations') >= inv1 + 2);
+  send(req(53));
+  send(req(123));
+
+  // A tie: equal priority to the path's in_port rule, another mask. Whichever wins, the sides agree, also
+  // after a flow that matches nothing moves the tie's subtable ahead of the path's.
+  for (const d of [53, 123]) for (let i = 0; i < 3; i++) send(req(d));
+  flow((b) => b.addFlow('table=0,priority=9,udp,tp_dst=53,actions=mod_nw_tos:4,resubmit(,25)'));
+  for (let i = 0; i < 3; i++) send(req(53));
+  flow((b) => b.addFlow('table=0,priority=200,udp,tp_dst=9999,actions=drop'));
+  send(req(53));
+  assert.match(fast.out.at(-1)!, /^w02:eth3 /);
+
+  // A table looked up before it existed: the first flow there (matching nothing) still brings its counters.
+  flow((b) => b.addFlow(`table=0,priority=60,${VM},udp,tp_dst=123,actions=resubmit(,78),resubmit(,25)`));
+  for (let i = 0; i < 3; i++) send(req(123));
+  flow((b) => b.addFlow('table=78,priority=1,tcp,actions=drop'));
+  send(req(123));
+  send(req(123));
+  assert.equal(cell('flushes'), 0, 'flow changes never flush');
 });

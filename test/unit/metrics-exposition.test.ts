@@ -20,13 +20,13 @@ before(async () => {
   enableLatencySampling(rig.e, 4);
   // A counting rule (no target) in the stand-in namespace: every packet passes it, then the policy.
   rig.snat.netfilter.load('*mangle\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -s 192.168.1.0/24\nCOMMIT\n');
-  // A worker's own Stats with the counters the TAP loop, rings, workers and fast path will keep.
+  // A worker's own Stats with the counters the TAP loop, rings, workers and a bridge's fast path keep.
   const w = new Stats(1024);
   const base = (names: readonly string[], labels: Record<string, string>) => w.alloc(names, labels);
   const tap = base(TAP_COUNTERS, { node: 'w07', port: 'tap2ab77d0f-99', worker: '0' });
   const ring = base(RING_COUNTERS, { ring: 'w0-rx' });
   const wk = base(WORKER_COUNTERS, { worker: '0' });
-  const fp = base(FASTPATH_COUNTERS, { worker: '0' });
+  const fp = base(FASTPATH_COUNTERS, { node: 'w07', element: 'br-int' });
   for (let i = 0; i < TAP_COUNTERS.length; i++) w.v[tap + i] = i + 1;
   w.v[ring + 3] = 1024;
   w.v[wk] = 0.5;
