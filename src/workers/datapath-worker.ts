@@ -267,7 +267,9 @@ export function runWorker(init: WorkerInit): void {
     // Busy time: rounds that moved frames, from the round's start to its end.
     if (work !== 0) wc[WC.BUSY_SECONDS]! += (t1 - t0) / 1000;
     t0 = t1;
-    if ((++loops & 255) === 0 || work === 0) {
+    // Messages and timers between busy rounds too, every 16th (about 1 k
+    // frames): a request (conntrack -L, cpu) waits that long at most.
+    if ((++loops & 15) === 0 || work === 0) {
       wc[WC.LOOPS] = loops;
       work += messages();
       if (t1 >= nextTick) {
@@ -290,7 +292,9 @@ export function runWorker(init: WorkerInit): void {
         // A replay held back by a full hand-off is not woken when the consumer lends
         // slots again: it looks again shortly instead.
         Atomics.wait(ctl, base + CTL.BELL, bell, replay ? REPLAY_BACKOFF_MS : NAP_MS);
-        t0 = performance.now();
+        const t2 = performance.now();
+        wc[WC.SLEEP_SECONDS]! += (t2 - t0) / 1000;
+        t0 = t2;
       }
       Atomics.store(ctl, base + CTL.SLEEPING, 0);
     }

@@ -56,7 +56,7 @@ export const CTL = {
 } as const;
 
 // Per-worker counters (Float64), WORKER_COUNTERS.length per worker.
-export const WORKER_COUNTERS = ['replayed', 'handoff_out', 'handoff_in', 'handoff_full', 'edge_out', 'edge_out_bytes', 'loops', 'idle_waits', 'busy_seconds'] as const;
+export const WORKER_COUNTERS = ['replayed', 'handoff_out', 'handoff_in', 'handoff_full', 'edge_out', 'edge_out_bytes', 'loops', 'idle_waits', 'busy_seconds', 'sleep_seconds'] as const;
 export const WC = {
   REPLAYED: 0,
   HANDOFF_OUT: 1,
@@ -68,6 +68,8 @@ export const WC = {
   IDLE_WAITS: 7,
   /** Wall time of loop rounds that moved frames (its rate is the worker's utilisation). */
   BUSY_SECONDS: 8,
+  /** Wall time asleep on the bell (the rest of the idle time is spent polling). */
+  SLEEP_SECONDS: 9,
 } as const;
 
 /** Hops travel with a frame across workers in the tag's low bits (MAX_HOPS is 256). */
