@@ -38,8 +38,6 @@ const NAP_MS = 50;
  * is usually that close.
  */
 const IDLE_SPINS = 256;
-/** How long a replay waits for a full hand-off to drain. */
-const REPLAY_BACKOFF_MS = 0.02;
 /** Element timers (ageing, ARP, conntrack) run this often. */
 const TICK_MS = 100;
 
@@ -114,10 +112,11 @@ export function runWorker(init: WorkerInit): void {
 
   // ---- edges ------------------------------------------------------------------
   const egress = channel(init.egress);
+  const edgeFrames = new Float64Array(init.edgeFrames);
   const edgePorts: (Port | null)[] = t.edges.map((e, id) => {
     if (owner.get(e.port.node) !== init.index) return null;
     const p = engine.element(e.port.node, e.port.element)?.port(e.port.port) ?? null;
-    if (p && !p.peer && !p.edge) engine.attachEdge(p, new EdgeOut(engine, init.collect ? egress : null, slab32, id, wc));
+    if (p && !p.peer && !p.edge) engine.attachEdge(p, new EdgeOut(engine, init.collect ? egress : null, slab32, id, wc, edgeFrames));
     return p;
   });
 
@@ -163,10 +162,14 @@ export function runWorker(init: WorkerInit): void {
 
   // ---- replay (a traffic source at an edge, for benchmarks) --------------------
   let replay: { port: Port; frames: Uint8Array[]; batch: number; next: number } | null = null;
+  /** Back-pressure instead of loss: a replay sends only what every hand-off can take. */
+  const replayRoom = (): boolean => {
+    for (const ch of outbound) if (ch && ch.free.size < replay!.batch) return false;
+    return true;
+  };
   const replayStep = (): number => {
     const r = replay!;
-    // Back-pressure instead of loss: only send what every hand-off can take.
-    for (const ch of outbound) if (ch && ch.free.size < r.batch) return 0;
+    if (!replayRoom()) return 0;
     const frames = r.frames, nf = frames.length;
     let j = r.next, n = 0;
     for (; n < r.batch; n++) {
@@ -261,7 +264,13 @@ export function runWorker(init: WorkerInit): void {
     let work = drain(ingress, false);
     for (const ib of fabricIn) if (ib) work += drain(ib, true);
     if (replay) work += replayStep();
-    for (const ib of inbound) if (ib.owed > 0) lend(ib);
+    if (ingress.owed > 0) lend(ingress);
+    for (let p = 0; p < fabricIn.length; p++) {
+      const ib = fabricIn[p];
+      if (!ib || ib.owed === 0) continue;
+      lend(ib);
+      ring(p); // a producer asleep for want of slots (a held-back replay) may go on
+    }
     for (let w = 0; w < pending.length; w++) if (pending[w]) ring(w);
     const t1 = performance.now();
     // Busy time: rounds that moved frames, from the round's start to its end.
@@ -287,11 +296,11 @@ export function runWorker(init: WorkerInit): void {
       // (producers read SLEEPING after publishing: one of the two sees the other).
       const bell = Atomics.load(ctl, base + CTL.BELL);
       Atomics.store(ctl, base + CTL.SLEEPING, 1);
-      if (allEmpty() && Atomics.load(ctl, base + CTL.STOP) === 0) {
+      // A replay held back by a full hand-off sleeps too: its consumer rings
+      // once it lends slots again (it reads SLEEPING after lending).
+      if (allEmpty() && !(replay && replayRoom()) && Atomics.load(ctl, base + CTL.STOP) === 0) {
         wc[WC.IDLE_WAITS]!++;
-        // A replay held back by a full hand-off is not woken when the consumer lends
-        // slots again: it looks again shortly instead.
-        Atomics.wait(ctl, base + CTL.BELL, bell, replay ? REPLAY_BACKOFF_MS : NAP_MS);
+        Atomics.wait(ctl, base + CTL.BELL, bell, NAP_MS);
         const t2 = performance.now();
         wc[WC.SLEEP_SECONDS]! += (t2 - t0) / 1000;
         t0 = t2;
@@ -338,10 +347,12 @@ class EdgeOut implements EdgeSink {
     private readonly slab32: Int32Array,
     private readonly id: number,
     private readonly wc: Float64Array,
+    private readonly edgeFrames: Float64Array,
   ) {}
 
   emit(pkt: Packet, port: Port): void {
     this.wc[WC.EDGE_OUT]!++;
+    this.edgeFrames[this.id]!++;
     this.wc[WC.EDGE_OUT_BYTES]! += pkt.len;
     if (this.ch && !this.ch.send(pkt.buf, this.slab32, pkt.off, pkt.len, this.id)) {
       this.engine.stats.v[dropIndex(port.element.dropsBase, 'no_buffer')]!++;

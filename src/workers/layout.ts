@@ -26,6 +26,8 @@ export interface WorkerInit {
   slab: SharedArrayBuffer;
   ctl: SharedArrayBuffer;
   counters: SharedArrayBuffer;
+  /** Frames that left at each edge (Float64 by index in topology.edges; an edge's owner alone writes its cell). */
+  edgeFrames: SharedArrayBuffer;
   /** Fabric hand-offs, indexed by the other worker (null for itself). */
   inbound: (ChannelSpec | null)[];
   outbound: (ChannelSpec | null)[];
