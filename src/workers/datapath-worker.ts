@@ -13,6 +13,7 @@
 // The loop runs each channel's batch to completion (an inject walks every
 // hop before it returns), then sleeps on its bell word when all are empty.
 import { receiveMessageOnPort } from 'node:worker_threads';
+import { readFileSync } from 'node:fs';
 import { loadTopologyOrThrow } from '../topology/loader.js';
 import { buildEmulator, conntrackKey } from '../topology/builder.js';
 import { Fabric } from '../tunnel/fabric.js';
@@ -37,8 +38,6 @@ const NAP_MS = 50;
  * is usually that close.
  */
 const IDLE_SPINS = 256;
-/** How long a replay waits for a full hand-off to drain. */
-const REPLAY_BACKOFF_MS = 0.02;
 /** Element timers (ageing, ARP, conntrack) run this often. */
 const TICK_MS = 100;
 
@@ -59,9 +58,14 @@ export function runWorker(init: WorkerInit): void {
   const wc = new Float64Array(init.counters, init.index * WORKER_COUNTERS.length * 8, WORKER_COUNTERS.length);
   const t = loadTopologyOrThrow(init.file);
   const owner = new Map(init.owner);
-  const clock: Clock = init.clock === 'manual'
-    ? new ManualClock()
-    : { now: ((origin) => () => performance.timeOrigin + performance.now() - origin)(init.clock) };
+  // The wall clock is read once per batch, not at every hop that asks for
+  // the time (several per frame: performance.now() and the timeOrigin getter
+  // were 11-15 % of a worker's profile); frames of one batch share its
+  // timestamp, as they share the daemon's (io.batchNow).
+  const wall = init.clock !== 'manual';
+  const shift = init.clock === 'manual' ? 0 : performance.timeOrigin - init.clock; // worker clock -> supervisor's
+  let batchNow = performance.now() + shift;
+  const clock: Clock = wall ? { now: () => batchNow } : new ManualClock();
   const pool = new PacketPool(init.slots, init.slotSize, init.slab);
   const slab32 = new Int32Array(init.slab);
   const emu = buildEmulator(t, { pool, clock, nodes: init.nodes, gateways: init.gateways, conntrackTables: new Map(init.conntrack) });
@@ -108,10 +112,11 @@ export function runWorker(init: WorkerInit): void {
 
   // ---- edges ------------------------------------------------------------------
   const egress = channel(init.egress);
+  const edgeFrames = new Float64Array(init.edgeFrames);
   const edgePorts: (Port | null)[] = t.edges.map((e, id) => {
     if (owner.get(e.port.node) !== init.index) return null;
     const p = engine.element(e.port.node, e.port.element)?.port(e.port.port) ?? null;
-    if (p && !p.peer && !p.edge) engine.attachEdge(p, new EdgeOut(engine, init.collect ? egress : null, slab32, id, wc));
+    if (p && !p.peer && !p.edge) engine.attachEdge(p, new EdgeOut(engine, init.collect ? egress : null, slab32, id, wc, edgeFrames));
     return p;
   });
 
@@ -157,10 +162,14 @@ export function runWorker(init: WorkerInit): void {
 
   // ---- replay (a traffic source at an edge, for benchmarks) --------------------
   let replay: { port: Port; frames: Uint8Array[]; batch: number; next: number } | null = null;
+  /** Back-pressure instead of loss: a replay sends only what every hand-off can take. */
+  const replayRoom = (): boolean => {
+    for (const ch of outbound) if (ch && ch.free.size < replay!.batch) return false;
+    return true;
+  };
   const replayStep = (): number => {
     const r = replay!;
-    // Back-pressure instead of loss: only send what every hand-off can take.
-    for (const ch of outbound) if (ch && ch.free.size < r.batch) return 0;
+    if (!replayRoom()) return 0;
     const frames = r.frames, nf = frames.length;
     let j = r.next, n = 0;
     for (; n < r.batch; n++) {
@@ -195,6 +204,8 @@ export function runWorker(init: WorkerInit): void {
         replay = { port, frames: m.frames, batch: m.batch, next: 0 };
         return true;
       }
+      case 'cpu':
+        return threadCpuSeconds();
       case 'replayStop':
         replay = null;
         return true;
@@ -244,23 +255,38 @@ export function runWorker(init: WorkerInit): void {
   for (const ib of inbound) lend(ib);
   keep();
   Atomics.store(ctl, base + CTL.RUNNING, 1);
-  let nextTick = performance.now() + TICK_MS;
+  let t0 = performance.now();
+  let nextTick = t0 + TICK_MS;
   let loops = 0;
   let idle = 0;
   while (Atomics.load(ctl, base + CTL.STOP) === 0) {
+    if (wall) batchNow = t0 + shift;
     let work = drain(ingress, false);
     for (const ib of fabricIn) if (ib) work += drain(ib, true);
     if (replay) work += replayStep();
-    for (const ib of inbound) if (ib.owed > 0) lend(ib);
+    if (ingress.owed > 0) lend(ingress);
+    for (let p = 0; p < fabricIn.length; p++) {
+      const ib = fabricIn[p];
+      if (!ib || ib.owed === 0) continue;
+      lend(ib);
+      ring(p); // a producer asleep for want of slots (a held-back replay) may go on
+    }
     for (let w = 0; w < pending.length; w++) if (pending[w]) ring(w);
-    if ((++loops & 255) === 0 || work === 0) {
+    const t1 = performance.now();
+    // Busy time: rounds that moved frames, from the round's start to its end.
+    if (work !== 0) wc[WC.BUSY_SECONDS]! += (t1 - t0) / 1000;
+    t0 = t1;
+    // Messages and timers between busy rounds too, every 16th (about 1 k
+    // frames): a request (conntrack -L, cpu) waits that long at most.
+    if ((++loops & 15) === 0 || work === 0) {
       wc[WC.LOOPS] = loops;
       work += messages();
-      const now = performance.now();
-      if (now >= nextTick) {
-        nextTick = now + TICK_MS;
+      if (t1 >= nextTick) {
+        if (wall) batchNow = t1 + shift;
+        nextTick = t1 + TICK_MS;
         engine.tick();
         keep();
+        t0 = performance.now();
       }
     }
     if (work !== 0) idle = 0;
@@ -270,11 +296,14 @@ export function runWorker(init: WorkerInit): void {
       // (producers read SLEEPING after publishing: one of the two sees the other).
       const bell = Atomics.load(ctl, base + CTL.BELL);
       Atomics.store(ctl, base + CTL.SLEEPING, 1);
-      if (allEmpty() && Atomics.load(ctl, base + CTL.STOP) === 0) {
+      // A replay held back by a full hand-off sleeps too: its consumer rings
+      // once it lends slots again (it reads SLEEPING after lending).
+      if (allEmpty() && !(replay && replayRoom()) && Atomics.load(ctl, base + CTL.STOP) === 0) {
         wc[WC.IDLE_WAITS]!++;
-        // A replay held back by a full hand-off is not woken when the consumer lends
-        // slots again: it looks again shortly instead.
-        Atomics.wait(ctl, base + CTL.BELL, bell, replay ? REPLAY_BACKOFF_MS : NAP_MS);
+        Atomics.wait(ctl, base + CTL.BELL, bell, NAP_MS);
+        const t2 = performance.now();
+        wc[WC.SLEEP_SECONDS]! += (t2 - t0) / 1000;
+        t0 = t2;
       }
       Atomics.store(ctl, base + CTL.SLEEPING, 0);
     }
@@ -318,13 +347,28 @@ class EdgeOut implements EdgeSink {
     private readonly slab32: Int32Array,
     private readonly id: number,
     private readonly wc: Float64Array,
+    private readonly edgeFrames: Float64Array,
   ) {}
 
   emit(pkt: Packet, port: Port): void {
     this.wc[WC.EDGE_OUT]!++;
+    this.edgeFrames[this.id]!++;
     this.wc[WC.EDGE_OUT_BYTES]! += pkt.len;
     if (this.ch && !this.ch.send(pkt.buf, this.slab32, pkt.off, pkt.len, this.id)) {
       this.engine.stats.v[dropIndex(port.element.dropsBase, 'no_buffer')]!++;
     }
+  }
+}
+
+/**
+ * CPU time this thread has run, in seconds (Linux's per-thread schedstat),
+ * or null where there is none: beside BUSY_SECONDS (wall time of busy
+ * rounds) it tells a worker's work from time other threads took its core.
+ */
+function threadCpuSeconds(): number | null {
+  try {
+    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e9;
+  } catch {
+    return null;
   }
 }

@@ -26,6 +26,8 @@ export interface WorkerInit {
   slab: SharedArrayBuffer;
   ctl: SharedArrayBuffer;
   counters: SharedArrayBuffer;
+  /** Frames that left at each edge (Float64 by index in topology.edges; an edge's owner alone writes its cell). */
+  edgeFrames: SharedArrayBuffer;
   /** Fabric hand-offs, indexed by the other worker (null for itself). */
   inbound: (ChannelSpec | null)[];
   outbound: (ChannelSpec | null)[];
@@ -56,7 +58,7 @@ export const CTL = {
 } as const;
 
 // Per-worker counters (Float64), WORKER_COUNTERS.length per worker.
-export const WORKER_COUNTERS = ['replayed', 'handoff_out', 'handoff_in', 'handoff_full', 'edge_out', 'edge_out_bytes', 'loops', 'idle_waits'] as const;
+export const WORKER_COUNTERS = ['replayed', 'handoff_out', 'handoff_in', 'handoff_full', 'edge_out', 'edge_out_bytes', 'loops', 'idle_waits', 'busy_seconds', 'sleep_seconds'] as const;
 export const WC = {
   REPLAYED: 0,
   HANDOFF_OUT: 1,
@@ -66,6 +68,10 @@ export const WC = {
   EDGE_OUT_BYTES: 5,
   LOOPS: 6,
   IDLE_WAITS: 7,
+  /** Wall time of loop rounds that moved frames (its rate is the worker's utilisation). */
+  BUSY_SECONDS: 8,
+  /** Wall time asleep on the bell (the rest of the idle time is spent polling). */
+  SLEEP_SECONDS: 9,
 } as const;
 
 /** Hops travel with a frame across workers in the tag's low bits (MAX_HOPS is 256). */
@@ -77,6 +83,8 @@ export type WorkerRequest =
   | { id: number; op: 'drops' }
   | { id: number; op: 'replay'; edge: number; frames: Uint8Array[]; batch: number }
   | { id: number; op: 'replayStop' }
+  /** The worker thread's CPU seconds so far (number), or null where the OS does not say. */
+  | { id: number; op: 'cpu' }
   /** Worker `peer` was restarted: send to it on `outbound`, take its frames from `inbound` (the old ones are emptied and dropped). */
   | { id: number; op: 'rewire'; peer: number; outbound: ChannelSpec; inbound: ChannelSpec };
 

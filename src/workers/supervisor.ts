@@ -75,6 +75,7 @@ export class PartitionedDatapath {
   readonly collected: Uint8Array[][];
   private readonly ctl: Int32Array;
   private readonly counters: Float64Array;
+  private readonly edgeOutFrames: Float64Array;
   private readonly run: Running[] = [];
   /** Every channel, for settle(): data rings' head and tail. */
   private channels: Handoff[] = [];
@@ -105,6 +106,7 @@ export class PartitionedDatapath {
     this.collected = t.edges.map(() => []);
     this.ctl = new Int32Array(new SharedArrayBuffer(workers * CTL_WORDS * 4));
     this.counters = new Float64Array(new SharedArrayBuffer(workers * WORKER_COUNTERS.length * 8));
+    this.edgeOutFrames = new Float64Array(new SharedArrayBuffer(t.edges.length * 8));
     this.restarts = new Array(workers).fill(0);
     this.tables = Array.from({ length: workers }, () => new Map());
   }
@@ -159,6 +161,7 @@ export class PartitionedDatapath {
       slab: this.slabs[i]!,
       ctl: this.ctl.buffer as SharedArrayBuffer,
       counters: this.counters.buffer as SharedArrayBuffer,
+      edgeFrames: this.edgeOutFrames.buffer as SharedArrayBuffer,
       inbound: this.fabric.map((row) => row[i]!),
       outbound: this.fabric[i]!,
       ingress,
@@ -344,6 +347,11 @@ export class PartitionedDatapath {
   /** Worker `w`'s counter `name` (layout.ts WORKER_COUNTERS). */
   counter(w: number, name: keyof typeof WC): number {
     return this.counters[w * WORKER_COUNTERS.length + WC[name]]!;
+  }
+
+  /** Frames that left at NODE's edge PORT (counted whether collected or not). */
+  edgeFrames(node: string, port: string): number {
+    return this.edgeOutFrames[this.edge(node, port)]!;
   }
 
   /** Frames that left at edges, all workers. */

@@ -106,6 +106,7 @@ test('two partitioned workers give the single engine\'s frames and conntrack ent
     for (const [key, frames] of single) {
       const [node, port] = key.split(':') as [string, string];
       assert.deepEqual(dp.frames(node, port).map(hex), frames, `frames at ${key}`);
+      assert.equal(dp.edgeFrames(node, port), frames.length, `frames counted at ${key}`);
       total += frames.length;
     }
     // The mix really went both ways across the fabric.
@@ -113,6 +114,12 @@ test('two partitioned workers give the single engine\'s frames and conntrack ent
     assert.ok(dp.counter(0, 'HANDOFF_OUT') >= 12 && dp.counter(1, 'HANDOFF_OUT') >= 9, 'frames crossed the fabric hand-off both ways');
     assert.equal(dp.counter(0, 'HANDOFF_FULL') + dp.counter(1, 'HANDOFF_FULL'), 0);
     assert.ok(total > 0);
+    // What each worker's time went to: both moved frames, and the OS says how much CPU each had.
+    for (const w of [0, 1]) {
+      assert.ok(dp.counter(w, 'BUSY_SECONDS') > 0, `worker ${w} busy`);
+      const cpu = await dp.request<number | null>(w, { op: 'cpu' });
+      assert.ok(cpu !== null && cpu > 0, `worker ${w} cpu ${cpu}`);
+    }
 
     for (const [node, name] of [QROUTER, SNAT]) {
       const ns = emu.namespace(node, name) as NetNamespace;
