@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireRoot } from '../helpers/root.js';
-import { KernelObjects, sh, tryRun, uniqueTag } from './lab-names.js';
+import { KernelObjects, sh, tryRun, uniqueTag, bridgeLabYaml } from './lab-names.js';
 import { DPEMU, REPO } from './daemon-process.js';
 
 const tag = uniqueTag();
@@ -20,24 +20,11 @@ after(() => {
 });
 
 function topo(devA: string, devB: string, nsA: string): string {
-  return `version: 1
-name: err-${tag}
-nodes:
-  n1:
-    linux_bridges:
-      br0:
-        ports:
-          pa: { port_no: 1 }
-          pb: { port_no: 2 }
-    edges:
-      pa: { kind: tap, dev: ${devA} }
-      pb: { kind: tap, dev: ${devB} }
-hosts:
-  ha:
+  return bridgeLabYaml(`err-${tag}`, devA, devB, `  ha:
     edge: n1:pa
     netns: ${nsA}
     interface: { name: eth0, addresses: [10.79.0.1/24] }
-`;
+`);
 }
 
 /** Run `dpemu run ARGS` to its exit (bounded); prefix runs it through e.g. setpriv. */

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireRoot } from '../helpers/root.js';
-import { KernelObjects, run, tryRun, uniqueTag } from './lab-names.js';
+import { KernelObjects, run, tryRun, uniqueTag, bridgeLabYaml } from './lab-names.js';
 import { DaemonProcess } from './daemon-process.js';
 
 const tag = uniqueTag();
@@ -19,20 +19,7 @@ const nsA = `dpe-${tag}-ha`, nsB = `dpe-${tag}-hb`;
 const devA = `dpe${tag}a`, devB = `dpe${tag}b`;
 
 function topology(mtuA: number): string {
-  return `version: 1
-name: e2e-${tag}
-nodes:
-  n1:
-    linux_bridges:
-      br0:
-        ports:
-          pa: { port_no: 1, mtu: 1500 }
-          pb: { port_no: 2, mtu: 1500 }
-    edges:
-      pa: { kind: tap, dev: ${devA} }
-      pb: { kind: tap, dev: ${devB} }
-hosts:
-  ha:
+  return bridgeLabYaml(`e2e-${tag}`, devA, devB, `  ha:
     edge: n1:pa
     netns: ${nsA}
     interface: { name: eth0, mac: 02:00:0a:4e:00:01, mtu: ${mtuA}, addresses: [10.78.0.1/24] }
@@ -45,7 +32,7 @@ hosts:
       10.99.0.0/16 via 10.78.0.1 dev eth0
     neighbours: |
       10.78.0.1 dev eth0 lladdr 02:00:0a:4e:00:01 PERMANENT
-`;
+`);
 }
 
 let d: DaemonProcess | null = null;

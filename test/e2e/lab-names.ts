@@ -67,3 +67,24 @@ export class KernelObjects {
     return [...ns, ...links];
   }
 }
+
+/**
+ * A one-bridge lab topology: node n1's Linux bridge br0 joins TAP edges pa
+ * (device `devA`) and pb (`devB`); `hosts` is the file's `hosts:` block.
+ */
+export function bridgeLabYaml(name: string, devA: string, devB: string, hosts: string): string {
+  return `version: 1
+name: ${name}
+nodes:
+  n1:
+    linux_bridges:
+      br0:
+        ports:
+          pa: { port_no: 1, mtu: 1500 }
+          pb: { port_no: 2, mtu: 1500 }
+    edges:
+      pa: { kind: tap, dev: ${devA} }
+      pb: { kind: tap, dev: ${devB} }
+hosts:
+${hosts}`;
+}

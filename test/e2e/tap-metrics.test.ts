@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireRoot } from '../helpers/root.js';
 import { parseExposition, value, type Scrape } from '../unit/metrics-scrape.js';
-import { KernelObjects, run, uniqueTag } from './lab-names.js';
+import { KernelObjects, run, uniqueTag, bridgeLabYaml } from './lab-names.js';
 import { DaemonProcess } from './daemon-process.js';
 
 const tag = uniqueTag();
@@ -22,20 +22,7 @@ const devA = `dpe${tag}a`, devB = `dpe${tag}b`;
 const N = 50;
 
 // Permanent neighbours on both hosts: the pings need no ARP.
-const topology = `version: 1
-name: e2e-${tag}
-nodes:
-  n1:
-    linux_bridges:
-      br0:
-        ports:
-          pa: { port_no: 1, mtu: 1500 }
-          pb: { port_no: 2, mtu: 1500 }
-    edges:
-      pa: { kind: tap, dev: ${devA} }
-      pb: { kind: tap, dev: ${devB} }
-hosts:
-  ha:
+const topology = bridgeLabYaml(`e2e-${tag}`, devA, devB, `  ha:
     edge: n1:pa
     netns: ${nsA}
     interface: { name: eth0, mac: 02:00:0a:4d:00:01, mtu: 1500, addresses: [10.77.9.1/24] }
@@ -47,7 +34,7 @@ hosts:
     interface: { name: eth0, mac: 02:00:0a:4d:00:02, mtu: 1500, addresses: [10.77.9.2/24] }
     neighbours: |
       10.77.9.1 dev eth0 lladdr 02:00:0a:4d:00:01 PERMANENT
-`;
+`);
 
 let d: DaemonProcess | null = null;
 after(() => {
