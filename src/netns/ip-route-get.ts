@@ -104,14 +104,13 @@ export function routeGet(ns: Netns, args: string, line = 1, source?: string): st
 
   if (q.iif !== undefined) {
     const iif = devIndex(q.iif);
-    const oifWanted = q.oif !== undefined ? devIndex(q.oif) : 0;
+    if (q.oif !== undefined) devIndex(q.oif); // named devices must exist; ip_route_input itself ignores oif
     const d = routeInput(ns, { src: q.src, dst: q.dst, iif, tos: q.tos, mark: q.mark });
     if (d.kind === 'drop') throw new RtnlError(DROP_ERRNO[d.reason]);
     if (d.kind === 'unreachable') throw new RtnlError(d.errno);
     // An input route's device is the loopback for what is delivered here.
     const cache = ` \n    cache ${d.kind === 'forward' ? (d.redirect ? '<redirect> ' : '') : d.kind === 'local' ? '<local> ' : '<local,brd> '}iif ${q.iif} \n`;
     if (d.kind === 'forward') {
-      if (oifWanted && oifWanted !== d.oif) throw new RtnlError('ENETUNREACH');
       const via = d.route.gateway ? ` via ${ipToString(d.route.gateway)}` : '';
       return `${dst}${from}${via} dev ${devName(d.oif)}${table(d.fib.table)}${mark}${cache}`;
     }

@@ -58,6 +58,8 @@ const QUERIES = [
   '10.1.0.255 from 10.1.0.9 iif dpe-e',
   '8.8.8.8 from 10.9.9.9',
   'to 10.1.0.9 from 192.168.1.7 iif dpe-a tos 0x10',
+  '8.8.8.8 from 192.168.1.7 iif dpe-a oif dpe-e',
+  '10.50.1.1 oif dpe-c',
 ];
 
 const model = new Netns();
