@@ -68,7 +68,8 @@ export const CELL_METRICS: Readonly<Record<string, MetricSpec>> = {
 export const TAP_COUNTERS = ['tap_rx_packets', 'tap_rx_bytes', 'tap_rx_errors', 'tap_rx_dropped', 'tap_tx_packets', 'tap_tx_bytes', 'tap_tx_errors', 'tap_tx_dropped'] as const;
 export const RING_COUNTERS = ['ring_enqueued', 'ring_drops', 'ring_occupancy', 'ring_capacity'] as const;
 export const WORKER_COUNTERS = ['worker_busy_seconds', 'worker_batches', 'worker_packets'] as const;
-export const FASTPATH_COUNTERS = ['fastpath_hits', 'fastpath_misses', 'fastpath_invalidations', 'fastpath_entries', 'fastpath_flushes'] as const;
+/** Each OVS bridge's translation cache cells, as the data path allocates them. */
+export { FASTPATH_CELLS as FASTPATH_COUNTERS } from '../datapath/stats.js';
 
 /** Metrics read from engine and element objects at scrape time (not Stats cells). */
 export const SCRAPE_METRICS = {

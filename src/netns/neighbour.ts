@@ -10,6 +10,7 @@
 
 import { type Ip4, type Mac, MAC_BROADCAST } from './addr.js';
 import { RtnlError } from './errors.js';
+import { mulberry32Unit } from '../datapath/random.js';
 
 /** NUD_* state bits, as include/uapi/linux/neighbour.h defines them. */
 export const NUD = {
@@ -171,16 +172,7 @@ export interface NeighStats {
 }
 
 /** A small, seedable PRNG (mulberry32) returning [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const seededRandom = mulberry32Unit;
 
 const multicastMac = (ip: Ip4): Mac => 0x01005e000000 + (ip & 0x7fffff);
 

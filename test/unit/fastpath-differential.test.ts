@@ -22,6 +22,7 @@ import { conntrackList } from '../../src/netfilter/index.js';
 import type { ManualClock } from '../../src/datapath/clock.js';
 import type { Packet } from '../../src/datapath/packet.js';
 import type { Port } from '../../src/datapath/element.js';
+import { mulberry32Unit } from '../../src/datapath/random.js';
 
 const VM_MAC = 'fa:16:3e:b2:ef:af';
 const QR_MAC = 'fa:16:3e:06:d8:7b';
@@ -49,16 +50,7 @@ function side(fastpath: boolean): Side {
 }
 
 /** mulberry32: the same stream for both sides, and the same run on every machine. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32Unit;
 
 /** Flow changes applied to both sides at random points. */
 const FLOW_CHANGES: ((e: Emulator) => void)[] = [
