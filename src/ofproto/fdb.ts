@@ -47,6 +47,14 @@ export function macString(mac: number): string {
   return s;
 }
 
+/** Told of every change of a binding (the translation cache's dependencies, xlate-deps.ts). */
+export interface FdbWatch {
+  /** (MAC, VLAN) was learned, moved to another port or removed. */
+  macChanged(macHi: number, macLo: number, vlan: number): void;
+  /** Every entry went. */
+  fdbFlushed(): void;
+}
+
 export class MacLearning {
   private readonly table = new Map<number, FdbEntry>();
   private head: FdbEntry | null = null; // least recently used
@@ -54,6 +62,7 @@ export class MacLearning {
   private n = 0;
   /** Bumped when an entry is added, moves port or is removed (a cache would key on it). */
   generation = 0;
+  watch: FdbWatch | null = null;
 
   constructor(
     public idleTime = MAC_ENTRY_DEFAULT_IDLE_TIME,
@@ -107,6 +116,7 @@ export class MacLearning {
       this.n++;
       this.append(e);
       this.generation++;
+      this.watch?.macChanged(macHi, e.macLo, vlan);
       return true;
     }
     // mac_learning_insert on an existing entry: mark recently used.
@@ -116,6 +126,7 @@ export class MacLearning {
     if (e.port !== port) {
       e.port = port;
       this.generation++;
+      this.watch?.macChanged(macHi, e.macLo, vlan);
       return true;
     }
     return false;
@@ -151,6 +162,7 @@ export class MacLearning {
     this.unlink(e);
     this.n--;
     this.generation++;
+    this.watch?.macChanged(e.macHi, e.macLo, e.vlan);
   }
 
   /** Forget every entry on `port` (the port was deleted). */
@@ -168,6 +180,7 @@ export class MacLearning {
     this.head = this.tail = null;
     this.n = 0;
     this.generation++;
+    this.watch?.fdbFlushed();
   }
 
   /** Entries from least to most recently refreshed, as fdb/show lists them. */

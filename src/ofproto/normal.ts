@@ -21,7 +21,7 @@ export interface NormalCtx {
   /** An ofproto/trace detail line (" -> text"); a no-op when not tracing. */
   detail(text: string): void;
   setDropReason(r: DropReason): void;
-  /** The fdb entry for (MAC, VLAN) on `port` was relied on: a source learned (`learn`) or a destination found. */
+  /** The fdb entry for (MAC, VLAN) on `port` was relied on: a source learned (`learn`), a destination found, or none found (`port` -1). */
   fdbUsed(learn: boolean, hi: number, lo: number, vlan: number, port: number): void;
 }
 
@@ -82,6 +82,7 @@ export function xlateNormal(x: NormalCtx): void {
       }
       return;
     }
+    x.fdbUsed(false, dstHi, dstLo, vlan, -1);
   }
   x.detail('no learned MAC for destination, flooding');
   let n = 0;
