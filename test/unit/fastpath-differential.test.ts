@@ -10,9 +10,14 @@
 // (matching, higher or equal priority), adds that cannot, ties between
 // equal-priority rules of different masks (and changes that reorder their
 // subtables), a table that appears after entries looked it up, deletes and
-// modifies of the path's own flows, and flows that time out.
+// modifies of the path's own flows, and flows that time out. A fast-check
+// property interleaves all of it with fdb learning, moves, ageing and
+// flushes, and ports added, deleted and taken up and down; the cache's
+// entries span megaflows (every packet agreeing on the bits a translation
+// read), so fdb and port changes too remove only the entries that used them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { buildEmulator, type Emulator } from '../../src/topology/builder.js';
 import { loadTopologyOrThrow } from '../../src/topology/loader.js';
 import { buildFrame, type FrameSpec } from '../../src/wire/frame.js';
@@ -309,4 +314,198 @@ test('a flow change removes only the cached translations it can change', () => {
   send(req(123));
   send(req(123));
   assert.equal(cell('flushes'), 0, 'flow changes never flush');
+});
+
+/** One step of the property below; the same on both sides. */
+type Op =
+  | { k: 'pkt'; at: number; src: number; dst: number; vlan: number; l4: number; dport: number; times: number }
+  | { k: 'flow'; i: number; op: number }
+  | { k: 'time'; ms: number; tick: boolean }
+  | { k: 'fdbFlush'; br: number }
+  | { k: 'addPort'; br: number; tag: number }
+  | { k: 'delPort' }
+  | { k: 'up'; up: boolean };
+
+const MACS = [VM_MAC, QR_MAC, GW_MAC, FIP_VIF_MAC, '02:00:00:00:00:01', '02:00:00:00:00:02', '02:00:00:00:00:09', 'ff:ff:ff:ff:ff:ff'];
+/** Bridges that get ports, flushes: NORMAL on both. */
+const PORT_BRIDGES: [string, string][] = [['w02', 'br-ex'], ['w07', 'br-int']];
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 12, arbitrary: fc.record({ k: fc.constant('pkt' as const), at: fc.nat(3), src: fc.nat(MACS.length - 2), dst: fc.nat(MACS.length - 1), vlan: fc.constantFrom(0, 103, 104), l4: fc.nat(2), dport: fc.constantFrom(53, 123, 7777, 7779), times: fc.integer({ min: 1, max: 4 }) }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant('flow' as const), i: fc.nat(FLOW_CHANGES.length + CHURN.length - 1), op: fc.nat(2) }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant('time' as const), ms: fc.constantFrom(300, 1100, 4000, 301_000), tick: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('fdbFlush' as const), br: fc.nat(1) }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('addPort' as const), br: fc.nat(1), tag: fc.constantFrom(0, 10, 103) }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('delPort' as const) }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('up' as const), up: fc.boolean() }) },
+);
+
+/** Ports the property added, per side, newest last. */
+interface Added { br: OvsBridge; name: string }
+
+function apply(s: Side, op: Op, added: Added[], n: number): void {
+  const emu = s.emu;
+  switch (op.k) {
+    case 'pkt': {
+      // From the VM mostly as the VM to its router (else its port's anti-spoofing drops it).
+      const src = op.at === 0 && op.src > 1 ? VM_MAC : MACS[op.src]!, dst = op.at === 0 && op.dst > 1 ? QR_MAC : MACS[op.dst]!;
+      const ip = { src: op.at === 0 ? '192.168.1.7' : '8.8.8.8', dst: op.at === 0 ? '8.8.8.8' : SNAT_IP, ttl: 60, id: n & 0xffff };
+      const spec: FrameSpec = op.l4 === 0 ? { src, dst, ip, udp: { sport: 40000 + (n % 3), dport: op.dport, payload: 8 } }
+        : op.l4 === 1 ? { src, dst, ip, icmp: { id: 7, seq: n & 0xff } }
+        : { src, dst, arp: { sha: src, spa: ip.src, tpa: ip.dst } };
+      if (op.at !== 0 && op.vlan !== 0) spec.vlans = [op.vlan];
+      let port: Port | undefined;
+      if (op.at === 0) port = emu.findPort('w07', 'tap2ab77d0f-99');
+      else if (op.at === 1 || added.length === 0) port = emu.findPort('w02', 'eth3');
+      else {
+        const a = added[(op.at + n) % added.length]!;
+        port = a.br.portByName(a.name)?.port;
+      }
+      const f = buildFrame(spec);
+      if (port) for (let i = 0; i < op.times; i++) emu.engine.inject(emu.engine.pool.allocFrom(f)!, port);
+      return;
+    }
+    case 'flow': {
+      if (op.i < FLOW_CHANGES.length) {
+        FLOW_CHANGES[op.i]!(emu);
+        return;
+      }
+      const [node, bridge, add, del] = CHURN[op.i - FLOW_CHANGES.length]!;
+      const b = emu.bridge(node, bridge);
+      if (op.op === 0) b.addFlow(add);
+      else if (op.op === 1) b.delFlows(del);
+      else b.modFlows(add);
+      return;
+    }
+    case 'time':
+      (emu.engine.clock as ManualClock).advance(op.ms);
+      if (op.tick) emu.engine.tick();
+      return;
+    case 'fdbFlush': {
+      const [node, br] = PORT_BRIDGES[op.br]!;
+      emu.bridge(node, br).fdbFlush();
+      return;
+    }
+    case 'addPort': {
+      const [node, br] = PORT_BRIDGES[op.br]!;
+      const b = emu.bridge(node, br), name = `dpe-fp${n}`;
+      b.addOvsPort(name, op.tag ? { tag: op.tag } : {});
+      added.push({ br: b, name });
+      return;
+    }
+    case 'delPort': {
+      const a = added.pop();
+      if (a) a.br.delOvsPort(a.name);
+      return;
+    }
+    case 'up': {
+      const a = added.at(-1);
+      const p = a ? a.br.portByName(a.name)?.port : emu.findPort('w02', 'eth3');
+      if (p) p.up = op.up;
+      return;
+    }
+  }
+}
+
+test('property: random packets, flow, fdb and port changes interleaved give the same frames and state with the cache on and off', () => {
+  let hits = 0, inval = 0;
+  fc.assert(
+    fc.property(fc.array(opArb, { minLength: 40, maxLength: 250 }), (ops) => {
+      const fast = side(true), slow = side(false);
+      const addedF: Added[] = [], addedS: Added[] = [];
+      ops.forEach((op, n) => {
+        apply(fast, op, addedF, n);
+        apply(slow, op, addedS, n);
+        assert.equal(fast.out.length, slow.out.length, `op ${n} (${op.k}): edge frame counts differ`);
+      });
+      assert.deepEqual(fast.out, slow.out);
+      assert.deepEqual(state(fast.emu), state(slow.emu));
+      const st = fast.emu.engine.stats;
+      hits += st.sum('fastpath_hits');
+      inval += st.sum('fastpath_invalidations');
+      assert.equal(st.sum('fastpath_flushes'), 0, 'nothing flushes a whole cache');
+    }),
+    { numRuns: 25, seed: 0x5eed },
+  );
+  assert.ok(hits > 500, `the cache must be exercised: ${hits} hits`);
+  assert.ok(inval > 0, `changes must invalidate: ${inval}`);
+});
+
+test('fdb and port changes remove only the cached translations that used them', () => {
+  const fast = side(true), slow = side(false);
+  const st = fast.emu.engine.stats, BR = { node: 'w02', element: 'br-ex' };
+  const cell = (n: string) => st.sum(`fastpath_${n}`, BR);
+  const frame = (src: string, dst: string) => buildFrame({ src, dst, vlans: [103], ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id: 1 }, udp: { sport: 53, dport: 40000, payload: 8 } });
+  const req = buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64, id: 1 }, udp: { sport: 40000, dport: 53, payload: 8 } });
+  const send = (f: Uint8Array, node = 'w02', port = 'eth3') => {
+    for (const s of [fast, slow]) s.emu.engine.inject(s.emu.engine.pool.allocFrom(f)!, s.emu.findPort(node, port)!);
+    assert.deepEqual(fast.out, slow.out);
+    assert.deepEqual(state(fast.emu), state(slow.emu));
+  };
+  /** br-ex hits for one more frame. */
+  const hitsFor = (f: Uint8Array, node?: string, port?: string) => {
+    const h = cell('hits');
+    send(f, node, port);
+    return cell('hits') - h;
+  };
+  const reply = frame(GW_MAC, FIP_VIF_MAC), flood = frame(GW_MAC, '02:00:00:00:00:09');
+  for (let i = 0; i < 3; i++) {
+    send(req, 'w07', 'tap2ab77d0f-99');
+    send(reply);
+    send(flood); // to a MAC nobody learned: NORMAL floods
+  }
+  assert.ok(hitsFor(req, 'w07', 'tap2ab77d0f-99') > 0);
+  // Every br-ex crossing hits (a frame may cross it more than once).
+  const R = hitsFor(reply), F = hitsFor(flood);
+  assert.ok(R > 0 && F > 0);
+  const inv0 = cell('invalidations');
+
+  // A MAC nobody looked up appears: nothing goes (the frame itself learns, so it is not kept).
+  send(frame('02:00:00:00:00:55', FIP_VIF_MAC));
+  assert.equal(cell('invalidations'), inv0);
+  assert.equal(hitsFor(reply), R);
+
+  // The flooded-to MAC appears: only the flood's entry goes.
+  send(frame('02:00:00:00:00:09', FIP_VIF_MAC));
+  assert.equal(cell('invalidations'), inv0 + 1);
+  assert.ok(hitsFor(req, 'w07', 'tap2ab77d0f-99') > 0);
+  assert.equal(hitsFor(reply), R);
+  send(flood);
+  assert.ok(hitsFor(flood) > 0, 'to the learned MAC now, cached again');
+
+  // A port is added (and goes down, and up: no translation reads that): entries that flooded would go; none did.
+  const inv1 = cell('invalidations');
+  for (const s of [fast, slow]) s.emu.bridge('w02', 'br-ex').addOvsPort('dpe-fp-a', { tag: 103 });
+  for (const s of [fast, slow]) s.emu.bridge('w02', 'br-ex').portByName('dpe-fp-a')!.port.up = false;
+  for (const s of [fast, slow]) s.emu.bridge('w02', 'br-ex').portByName('dpe-fp-a')!.port.up = true;
+  assert.equal(cell('invalidations'), inv1);
+  assert.equal(hitsFor(reply), R);
+
+  // The gateway's MAC moves to the new port: the entries that learned or forwarded to it go, and the next
+  // request leaves through the new port, as the slow path sends it.
+  const inv2 = cell('invalidations');
+  const moved = buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id: 2 }, udp: { sport: 53, dport: 40000, payload: 8 } }); // untagged: an access port
+  for (const s of [fast, slow]) s.emu.engine.inject(s.emu.engine.pool.allocFrom(moved)!, s.emu.bridge('w02', 'br-ex').portByName('dpe-fp-a')!.port);
+  assert.ok(cell('invalidations') > inv2);
+  send(req, 'w07', 'tap2ab77d0f-99');
+  assert.ok(hitsFor(req, 'w07', 'tap2ab77d0f-99') > 0);
+
+  // The port is deleted: its MACs are forgotten, and what used them or the port goes.
+  const inv3 = cell('invalidations');
+  for (const s of [fast, slow]) s.emu.bridge('w02', 'br-ex').delOvsPort('dpe-fp-a');
+  assert.ok(cell('invalidations') > inv3);
+  send(req, 'w07', 'tap2ab77d0f-99');
+
+  // fdb/flush: every entry that used the fdb goes, entry by entry; ageing out does the same.
+  for (const s of [fast, slow]) s.emu.bridge('w02', 'br-ex').fdbFlush();
+  assert.equal(cell('entries'), 0, 'every br-ex entry relied on NORMAL');
+  send(reply);
+  send(reply);
+  for (const s of [fast, slow]) {
+    (s.emu.engine.clock as ManualClock).advance(301_000);
+    s.emu.engine.tick();
+  }
+  assert.equal(cell('entries'), 0, 'aged out');
+  send(reply);
+  assert.equal(cell('flushes'), 0, 'fdb and port changes never flush');
 });
