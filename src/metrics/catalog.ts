@@ -58,7 +58,7 @@ export const CELL_METRICS: Readonly<Record<string, MetricSpec>> = {
   fastpath_hits: c('dpemu_fastpath_hits_total', 'Packets an OVS bridge\'s translation cache decided.', ['node', 'element']),
   fastpath_misses: c('dpemu_fastpath_misses_total', 'Packets that missed an OVS bridge\'s translation cache and took the slow path.', ['node', 'element']),
   fastpath_invalidations: c('dpemu_fastpath_invalidations_total', 'Translation cache entries removed because a flow, fdb entry or port they depended on changed.', ['node', 'element']),
-  fastpath_flushes: c('dpemu_fastpath_flushes_total', 'Whole translation cache flushes (fdb or port set changes; flow changes invalidate entry by entry).', ['node', 'element']),
+  fastpath_flushes: c('dpemu_fastpath_flushes_total', 'Whole translation cache flushes (an OVS bridge\'s never flushes: flow, fdb and port changes invalidate entry by entry).', ['node', 'element']),
   fastpath_entries: g('dpemu_fastpath_entries', 'Entries in an OVS bridge\'s translation cache.', ['node', 'element']),
   // Conntrack, when a worker keeps it in shared memory (else read from the elements, below).
   conntrack_entries: g('dpemu_conntrack_entries', 'Conntrack entries (nf_conntrack_count).', ['node', 'element']),

@@ -306,45 +306,24 @@ const PROBE = 16;
 /** What indexes the kept entries by their dependencies (xlate-deps.ts). */
 export interface XcIndex {
   add(e: XcEntry): void;
-  clear(): void;
   stale: number;
 }
 
 export class XlateCache {
   /** Groups in the order lookups probe them. */
-  groups: XcGroup[] = [];
+  readonly groups: XcGroup[] = [];
+  /** Never emptied: xlate-deps.ts indexes entries by group id. */
   private readonly byId = new Map<string, XcGroup>();
   /** Live entries. */
   count = 0;
   hits = 0;
   misses = 0;
-  /** Entries removed because something they depended on changed (flushes included). */
+  /** Entries removed because something they depended on changed. */
   invalidations = 0;
-  /** Whole-cache flushes. */
-  flushes = 0;
   deps: XcIndex | null = null;
 
   /** `base`: this cache's FASTPATH_CELLS. */
   constructor(private readonly stats: Stats, readonly base: number) {}
-
-  /** Empty the cache, counted as a flush. */
-  flush(): void {
-    if (this.count === 0) return;
-    this.flushes++;
-    this.stats.v[this.base + FC.FLUSHES]!++;
-    this.invalidations += this.count;
-    this.stats.v[this.base + FC.INVALIDATIONS]! += this.count;
-    this.clear();
-  }
-
-  clear(): void {
-    this.stats.v[this.base + FC.ENTRIES]! -= this.count;
-    for (const g of this.groups) for (const e of g.vals) if (e !== null) e.dead = true;
-    this.groups = [];
-    this.byId.clear();
-    this.count = 0;
-    this.deps?.clear();
-  }
 
   /** Invalidate `e` (something it depended on changed). */
   kill(e: XcEntry): void {

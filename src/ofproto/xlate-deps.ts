@@ -134,7 +134,7 @@ export class XcDeps implements FlowWatch, FdbWatch {
   /** Entries by the ofports they looked up. */
   private readonly ports = new Map<number, XcEntry[]>();
   /** Entries that iterated the port list. */
-  private floods: XcEntry[] = [];
+  private readonly floods: XcEntry[] = [];
   /** Off until the cache keeps its first entry (then the tables are read once): a bridge with the fast path off pays nothing. */
   private active = false;
   /** Dead entries still in the lists (dropped lazily; compacted when they outnumber the live). */
@@ -188,15 +188,6 @@ export class XcDeps implements FlowWatch, FdbWatch {
     for (let q = e.fdbAt, end = q + 4 * e.nFdb; q < end; q += 4) push(this.macs, macKey(c[q]!, c[q + 1]!, c[q + 2]!), e);
     for (let p = e.portsAt, end = p + e.nPorts; p < end; p++) push(this.ports, c[p]!, e);
     if (e.flooded) this.floods.push(e);
-  }
-
-  /** The cache was emptied. */
-  clear(): void {
-    this.users.clear();
-    this.macs.clear();
-    this.ports.clear();
-    this.floods = [];
-    this.stale = 0;
   }
 
   flowAdded(e: FlowEntry, replaced: FlowEntry | null): void {
