@@ -156,7 +156,7 @@ export const appctl: CommandFamily = {
       case 'ofproto/trace':
         return appctlTrace(ctx, argv.slice(1));
       case 'dpif/dump-flows': {
-        // The bridge's translation cache: dpemu's datapath flows (exact-match, as OVS's EMC holds them).
+        // The bridge's translation cache: dpemu's datapath flows (megaflows, as OVS's datapath holds them).
         const br = mustOvsBridge(emu, node, bridge);
         const now = emu.engine.now;
         const lines = (br.xcache?.entries() ?? []).map((e) => dpifFlowLine(e, now));

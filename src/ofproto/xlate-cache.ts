@@ -396,7 +396,7 @@ export class XlateCache {
         break;
       }
     }
-    // Every probed slot taken: the first is replaced (an EMC evicts the same way).
+    // Every probed slot taken: the first is replaced.
     const old = vals[s]!;
     if (old !== null && !old.dead) this.drop(old);
     g.hashes[s] = h;
