@@ -6,11 +6,14 @@
 // lookup allocates nothing.
 //
 // The layout is CPython's compact dict: an open-addressed index (linear
-// probing, at most half full) holds entry numbers, and the entries sit in the
-// order they were first set, so iteration visits them as a Map would (`learned()`
-// and tests rely on that order). A delete leaves a hole in the entries and a
-// tombstone in the index; the next growth compacts both.
+// probing, at most half full) points at entries kept in the order they were
+// first set, so iteration visits them as a Map would (`learned()` and tests
+// rely on that order). Each index slot holds the key beside the entry number,
+// so a probe reads one 16-byte slot and a hit one value. A delete leaves a
+// hole in the entries and a tombstone in the index; the next growth compacts
+// both.
 
+const W = 4; // index slot words: key lo, key hi | tag << 16, entry number + 1 (or EMPTY / DELETED), unused
 const EMPTY = 0; // index slot never used (probing stops here)
 const DELETED = -1; // index slot whose entry was deleted (probing goes on)
 const HOLE = -1; // keyHi of a deleted entry (a live one is hi16 | tag << 16, never negative)
@@ -26,10 +29,10 @@ export function macKeyHash(lo: number, hiTag: number): number {
 }
 
 export class MacTable<V> {
-  /** Slot -> entry number + 1, or EMPTY / DELETED. */
+  /** W words per slot; `mask` is the slot count less one. */
   private index: Int32Array;
   private mask: number;
-  /** Entries in insertion order: the MAC's low 32 bits (as int32), hi16 | tag << 16, the value. */
+  /** Entries in insertion order: the MAC's low 32 bits (as int32), hi16 | tag << 16 (HOLE once deleted), the value. */
   private keyLo: Int32Array;
   private keyHi: Int32Array;
   private vals: (V | undefined)[];
@@ -40,7 +43,7 @@ export class MacTable<V> {
   constructor(capacity = MIN_INDEX / 2) {
     let size = MIN_INDEX;
     while (size < capacity * 2) size *= 2;
-    this.index = new Int32Array(size);
+    this.index = new Int32Array(size * W);
     this.mask = size - 1;
     this.keyLo = new Int32Array(size >> 1);
     this.keyHi = new Int32Array(size >> 1);
@@ -54,7 +57,7 @@ export class MacTable<V> {
   /** `hi`: the MAC's top 16 bits; `lo`: its low 32 (signed or unsigned); `tag`: 0 .. 0x7fff. */
   get(hi: number, lo: number, tag: number): V | undefined {
     const s = this.slot(lo | 0, (hi & 0xffff) | (tag << 16));
-    return s < 0 ? undefined : this.vals[this.index[s]! - 1];
+    return s < 0 ? undefined : this.vals[this.index[s + 2]! - 1];
   }
 
   has(hi: number, lo: number, tag: number): boolean {
@@ -67,7 +70,7 @@ export class MacTable<V> {
     const ht = (hi & 0xffff) | (tag << 16);
     const s = this.slot(lo, ht);
     if (s >= 0) {
-      this.vals[this.index[s]! - 1] = v;
+      this.vals[this.index[s + 2]! - 1] = v;
       return;
     }
     if (this.used === this.keyLo.length) this.resize();
@@ -75,18 +78,15 @@ export class MacTable<V> {
     this.keyLo[i] = lo;
     this.keyHi[i] = ht;
     this.vals[i] = v;
-    const idx = this.index, m = this.mask;
-    let t = macKeyHash(lo, ht) & m;
-    while (idx[t] !== EMPTY) t = (t + 1) & m;
-    idx[t] = i + 1;
+    this.place(lo, ht, i);
     this.live++;
   }
 
   delete(hi: number, lo: number, tag: number): boolean {
     const s = this.slot(lo | 0, (hi & 0xffff) | (tag << 16));
     if (s < 0) return false;
-    const i = this.index[s]! - 1;
-    this.index[s] = DELETED;
+    const i = this.index[s + 2]! - 1;
+    this.index[s + 2] = DELETED;
     this.keyHi[i] = HOLE;
     this.vals[i] = undefined;
     this.live--;
@@ -123,14 +123,25 @@ export class MacTable<V> {
     return this.keyHi[i]! >>> 16;
   }
 
-  /** The index slot of the key, or -1. */
+  /** The offset in `index` of the key's slot, or -1. */
   private slot(lo: number, ht: number): number {
     const idx = this.index, m = this.mask;
     for (let s = macKeyHash(lo, ht) & m; ; s = (s + 1) & m) {
-      const x = idx[s]!;
+      const o = s * W;
+      const x = idx[o + 2]!;
       if (x === EMPTY) return -1;
-      if (x !== DELETED && this.keyLo[x - 1] === lo && this.keyHi[x - 1] === ht) return s;
+      if (x !== DELETED && idx[o] === lo && idx[o + 1] === ht) return o;
     }
+  }
+
+  /** Point the first empty slot on the key's probe path at entry `i`. */
+  private place(lo: number, ht: number, i: number): void {
+    const idx = this.index, m = this.mask;
+    let s = macKeyHash(lo, ht) & m;
+    while (idx[s * W + 2] !== EMPTY) s = (s + 1) & m;
+    idx[s * W] = lo;
+    idx[s * W + 1] = ht;
+    idx[s * W + 2] = i + 1;
   }
 
   /** Compact the entries and rebuild the index with room for as many again as are live. */
@@ -142,25 +153,21 @@ export class MacTable<V> {
     const nl = cap === kl.length ? kl : new Int32Array(cap);
     const nh = cap === kh.length ? kh : new Int32Array(cap);
     const nv = cap === vs.length ? vs : new Array<V | undefined>(cap).fill(undefined);
-    const idx = cap === kl.length ? this.index.fill(EMPTY) : new Int32Array(size);
-    const m = size - 1;
+    this.index = cap === kl.length ? this.index.fill(EMPTY) : new Int32Array(size * W);
+    this.mask = size - 1;
     let j = 0;
     for (let i = 0; i < this.used; i++) {
       if (kh[i] === HOLE) continue;
       nl[j] = kl[i]!;
       nh[j] = kh[i]!;
       nv[j] = vs[i];
-      let t = macKeyHash(nl[j]!, nh[j]!) & m;
-      while (idx[t] !== EMPTY) t = (t + 1) & m;
-      idx[t] = j + 1;
+      this.place(kl[i]!, kh[i]!, j);
       j++;
     }
     nv.fill(undefined, j, this.used);
     this.keyLo = nl;
     this.keyHi = nh;
     this.vals = nv;
-    this.index = idx;
-    this.mask = m;
     this.used = j;
   }
 }
