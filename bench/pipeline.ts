@@ -12,7 +12,7 @@
 //   node dist/bench/pipeline.js [--quick]
 import { loadavg } from 'node:os';
 import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
-import { type Figure, emit, fullGc, median, parseOptions, progress, rssMiB, secondsSince, spreadOf, target } from './lib/harness.js';
+import { type Figure, emit, fullGc, heapBytesPerOp, median, parseOptions, progress, rssMiB, secondsSince, spreadOf, target } from './lib/harness.js';
 import { type Rig, buildRig, pump, totalDrops, udpRequest, warm } from './lib/seed.js';
 import { csumUpdate16 } from '../src/wire/checksum.js';
 
@@ -21,6 +21,9 @@ const RUNS = opts.quick ? 3 : 5;
 const RUN_S = opts.quick ? 0.5 : 1.5;
 const FLOWS = 10_000;
 const CHUNK = 10_000;
+/** Allocation is measured over chunks short enough that most see no collection. */
+const ALLOC_CHUNK = 2_000;
+const ALLOC_CHUNKS = opts.quick ? 20 : 50;
 
 // Minor/major collections while a measurement runs.
 const gcs = { minor: 0, major: 0 };
@@ -97,6 +100,10 @@ async function steady(payload: number, name: string, runs: number): Promise<void
     pump(rig, n, at);
     at += n;
   });
+  const alloc = await heapBytesPerOp((n) => {
+    pump(rig, n, at);
+    at += n;
+  }, ALLOC_CHUNK, ALLOC_CHUNKS);
   check(rig, at, drops0, name);
   const hits = st.sum('fastpath_hits') - hits0, misses = st.sum('fastpath_misses') - misses0;
   fullGc();
@@ -119,6 +126,14 @@ async function steady(payload: number, name: string, runs: number): Promise<void
   figures.push({
     name: `${name}.perCpuSecond`, value: median(r.cpuRates), unit: 'packets/CPU-s', spread: spreadOf(r.cpuRates),
     conditions: { from: name, measured: 'packets / (user + system CPU time of the process) per run' },
+  });
+  figures.push({
+    name: `${name}.allocBytesPerPacket`, value: alloc.bytesPerOp, unit: 'bytes/packet',
+    conditions: {
+      from: name, packetsCounted: alloc.opsCounted, chunks: alloc.chunks, chunksWithoutGc: alloc.chunksClean, packetsPerChunk: ALLOC_CHUNK,
+      gcMinorPerMPackets: +(r.gcMinor / (r.packets / 1e6)).toFixed(1),
+      measured: 'V8 used_heap_size after minus before, over chunks no collection ran in, less the reading itself (bench/lib/harness.ts heapBytesPerOp)',
+    },
   });
   figures.push({
     name: `${name}.nsPerPacket`, value: 1e9 / rate, unit: 'ns/packet', conditions: { from: name },

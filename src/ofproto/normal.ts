@@ -56,14 +56,16 @@ export function xlateNormal(x: NormalCtx): void {
     return;
   }
   const vlan = inPort.inputVlan(inVid);
-  const dstHi = key[K.DL_DST_HI]!, dstLo = key[K.DL_DST_LO]!;
+  // Low MAC words as int32 (| 0): a uint32 above 2^31 is boxed when passed to a call.
+  const dstHi = key[K.DL_DST_HI]!, dstLo = key[K.DL_DST_LO]! | 0;
+  const srcHi = key[K.DL_SRC_HI]!, srcLo = key[K.DL_SRC_LO]! | 0;
   if (ethAddrIsReserved(dstHi, dstLo)) {
     x.detail('packet has reserved destination MAC, dropping');
     x.setDropReason('no_output');
     return;
   }
-  x.fdb.learn(key[K.DL_SRC_HI]!, key[K.DL_SRC_LO]!, vlan, inPort.ofport, x.nowS);
-  x.fdbUsed(true, key[K.DL_SRC_HI]!, key[K.DL_SRC_LO]!, vlan, inPort.ofport);
+  x.fdb.learn(srcHi, srcLo, vlan, inPort.ofport, x.nowS);
+  x.fdbUsed(true, srcHi, srcLo, vlan, inPort.ofport);
 
   if ((dstHi & 0x0100) === 0) {
     const e = x.fdb.lookup(dstHi, dstLo, vlan, x.nowS);
