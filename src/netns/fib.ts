@@ -105,7 +105,11 @@ export class FibTable {
   private lens: number[] = [];
   private count = 0;
 
-  constructor(readonly id: number) {}
+  /** `owner` hears of every change (its `watch`: a forwarding cache invalidates by prefix). */
+  constructor(
+    readonly id: number,
+    private readonly owner?: FibTables,
+  ) {}
 
   get size(): number {
     return this.count;
@@ -137,6 +141,7 @@ export class FibTable {
           throw new RtnlError('EEXIST');
         }
         list[g] = r;
+        this.owner?.changed(r.dst, r.dstLen);
         return;
       }
       if (match >= 0) throw new RtnlError('EEXIST');
@@ -152,6 +157,7 @@ export class FibTable {
     }
     if (list.length === 1) map.set(r.dst | 0, list);
     this.count++;
+    this.owner?.changed(r.dst, r.dstLen);
   }
 
   /** fib_table_delete: remove the first alias matching `m`; ESRCH when none does. */
@@ -206,6 +212,7 @@ export class FibTable {
         this.lens = this.lens.filter((l) => l !== route.dstLen);
       }
     }
+    this.owner?.changed(route.dst, route.dstLen);
     return route;
   }
 
@@ -256,6 +263,12 @@ export class FibTables {
   private readonly tables = new Map<number, FibTable>();
   /** Bumped on every change: a fast-path cache keyed on it is invalidated by any route change. */
   generation = 0;
+  /**
+   * Told of every route inserted, replaced or removed, in any table: a
+   * lookup of an address outside dst/len cannot have changed (the lookup
+   * finds only prefixes holding the address; a route's checks are its own).
+   */
+  watch: ((dst: Ip4, len: number) => void) | null = null;
 
   constructor() {
     this.create(RT_TABLE_LOCAL);
@@ -270,10 +283,14 @@ export class FibTables {
   create(id: number): FibTable {
     let t = this.tables.get(id);
     if (!t) {
-      t = new FibTable(id);
+      t = new FibTable(id, this);
       this.tables.set(id, t);
     }
     return t;
+  }
+
+  changed(dst: Ip4, len: number): void {
+    this.watch?.(dst, len);
   }
 
   ids(): number[] {

@@ -50,6 +50,24 @@ export interface NetnsOptions {
   loopbackUp?: boolean;
 }
 
+/**
+ * What a forwarding cache (route-cache.ts) hears of besides routes and
+ * rules (which come through fib.watch and rules.watch): each names what a
+ * routing decision could have read that changed.
+ */
+export interface NetnsWatch {
+  /** A route for dst/len was inserted, replaced or removed (any table). */
+  route(dst: Ip4, len: number): void;
+  /** A rule was added or removed, or changed its device resolution (twice: before and after); null: all of them. */
+  rule(r: FibRule | null): void;
+  /** Device ifindex's state, MTU, addresses or conf sysctls changed. */
+  link(ifindex: number): void;
+  /** A local address appeared or went. */
+  addr(local: Ip4): void;
+  /** Anything may have changed (conf/all, the custom rules and local routes flags). */
+  all(): void;
+}
+
 const DEFAULT_MTU: Record<LinkKind, number> = { loopback: 65536, internal: 1500, veth: 1500, tap: 1500, ether: 1500 };
 
 /** The table a route type goes to when none is given (iproute2 iproute_modify). */
@@ -82,6 +100,7 @@ export class Netns<P = unknown> implements AddrView {
   /** fib_has_custom_local_routes: a user added a `local` route. */
   customLocalRoutes = false;
   private gen = 0;
+  private watch: NetnsWatch | null = null;
 
   constructor(opts: NetnsOptions = {}) {
     this.name = opts.name ?? '';
@@ -120,6 +139,13 @@ export class Netns<P = unknown> implements AddrView {
 
   private touch(): void {
     this.gen++;
+  }
+
+  /** Tell `w` of every change a routing decision could depend on (one watcher). */
+  setWatch(w: NetnsWatch | null): void {
+    this.watch = w;
+    this.fib.watch = w && ((dst, len) => w.route(dst, len));
+    this.rules.watch = w && ((r) => w.rule(r));
   }
 
   // ---- links ---------------------------------------------------------
@@ -190,6 +216,7 @@ export class Netns<P = unknown> implements AddrView {
   /** Unregister: routes, neighbours and addresses of the device go; rules naming it detach. */
   delLink(name: string): P[] {
     const l = this.mustLink(name);
+    this.watch?.link(l.index);
     for (const t of this.fib.all()) t.removeWhere((r) => r.dev === l.index);
     this.fib.generation++;
     const dropped = this.neigh.ifdown(l.index);
@@ -206,6 +233,7 @@ export class Netns<P = unknown> implements AddrView {
     const l = this.mustLink(name);
     if (l.up === up) return [];
     l.up = up;
+    this.watch?.link(l.index);
     let dropped: P[] = [];
     if (up) {
       l.everUp = true;
@@ -231,7 +259,10 @@ export class Netns<P = unknown> implements AddrView {
   }
 
   setMtu(name: string, mtu: number): void {
-    this.mustLink(name).mtu = mtu;
+    const l = this.mustLink(name);
+    if (l.mtu === mtu) return;
+    l.mtu = mtu;
+    this.watch?.link(l.index);
     this.touch();
   }
 
@@ -241,7 +272,9 @@ export class Netns<P = unknown> implements AddrView {
   addAddr(dev: string, spec: AddrSpec): void {
     const l = this.mustLink(dev);
     if (spec.prefixLen < 0 || spec.prefixLen > 32) throw new RtnlError('EINVAL');
-    insertAddr(l, spec);
+    const a = insertAddr(l, spec);
+    this.watch?.addr(a.local);
+    this.watch?.link(l.index);
     this.syncAddrRoutes(l);
     this.touch();
   }
@@ -250,6 +283,8 @@ export class Netns<P = unknown> implements AddrView {
   delAddr(dev: string, local: Ip4, prefixLen?: number): void {
     const l = this.mustLink(dev);
     const removed = deleteAddr(l, local, prefixLen, inDev.promoteSecondaries(this.confOf(l)));
+    for (const a of removed) this.watch?.addr(a.local);
+    this.watch?.link(l.index);
     this.syncAddrRoutes(l);
     for (const a of removed) {
       if (localAddrDev(this, a.local, true)) continue;
@@ -355,7 +390,10 @@ export class Netns<P = unknown> implements AddrView {
     }
     if (r.prefsrc && !this.validPrefsrc(r)) throw new RtnlError('EINVAL', 'Invalid prefsrc address');
     this.fib.create(table).insert(r, mode);
-    if (type === 'local') this.customLocalRoutes = true;
+    if (type === 'local' && !this.customLocalRoutes) {
+      this.customLocalRoutes = true;
+      this.watch?.all(); // fib_validate_source takes the long way from now on
+    }
     this.fib.generation++;
     return r;
   }
@@ -451,7 +489,7 @@ export class Netns<P = unknown> implements AddrView {
     rule.iifIndex = rule.iif === undefined ? 0 : (this.byName.get(rule.iif)?.index ?? -1);
     rule.oifIndex = rule.oif === undefined ? 0 : (this.byName.get(rule.oif)?.index ?? -1);
     this.rules.add(rule);
-    this.customRules = true;
+    this.setCustomRules(true);
     return rule;
   }
 
@@ -474,7 +512,14 @@ export class Netns<P = unknown> implements AddrView {
       r.oif === undefined && !r.ipproto && !r.sport && !r.dport && !r.uidrange && r.suppressPrefixLen === -1 &&
       ((r.priority === 0 && r.table === RT_TABLE_LOCAL) || (r.priority === 32766 && r.table === RT_TABLE_MAIN) ||
         (r.priority === 32767 && r.table === RT_TABLE_DEFAULT));
-    this.customRules = wasCustom || !this.rules.rules().every(isDefault);
+    this.customRules = wasCustom;
+    this.setCustomRules(wasCustom || !this.rules.rules().every(isDefault));
+  }
+
+  private setCustomRules(v: boolean): void {
+    if (v === this.customRules) return;
+    this.customRules = v;
+    this.watch?.all(); // fib_validate_source's shortcut depends on it
   }
 
   // ---- neighbours ----------------------------------------------------
@@ -513,6 +558,7 @@ export class Netns<P = unknown> implements AddrView {
       this.all.forwarding = value;
       this.dflt.forwarding = value;
       for (const l of this.sorted) l.conf.forwarding = value;
+      this.watch?.all();
       this.touch();
       return;
     }
@@ -520,8 +566,12 @@ export class Netns<P = unknown> implements AddrView {
     if (m) {
       const [, dev, k] = m as unknown as [string, string, string];
       if (!(DEV_CONF_KEYS as string[]).includes(k)) throw new RtnlError('ENOENT', undefined, `sysctl: cannot stat ${name}`);
-      const conf = dev === 'all' ? this.all : dev === 'default' ? this.dflt : this.mustLink(dev).conf;
+      const l = dev === 'all' || dev === 'default' ? undefined : this.mustLink(dev);
+      const conf = l ? l.conf : dev === 'all' ? this.all : this.dflt;
       conf[k as DevConfKey] = value;
+      // conf/default only seeds devices created later.
+      if (l) this.watch?.link(l.index);
+      else if (dev === 'all') this.watch?.all();
       this.touch();
       return;
     }
