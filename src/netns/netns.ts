@@ -60,10 +60,8 @@ export interface NetnsWatch {
   route(dst: Ip4, len: number): void;
   /** A rule was added or removed, or changed its device resolution (twice: before and after); null: all of them. */
   rule(r: FibRule | null): void;
-  /** Device ifindex's state, MTU, addresses or conf sysctls changed. */
+  /** Device ifindex went up or down, changed its MTU or conf sysctls, or gained its first or lost its last address. */
   link(ifindex: number): void;
-  /** A local address appeared or went. */
-  addr(local: Ip4): void;
   /** Anything may have changed (conf/all, the custom rules and local routes flags). */
   all(): void;
 }
@@ -272,9 +270,8 @@ export class Netns<P = unknown> implements AddrView {
   addAddr(dev: string, spec: AddrSpec): void {
     const l = this.mustLink(dev);
     if (spec.prefixLen < 0 || spec.prefixLen > 32) throw new RtnlError('EINVAL');
-    const a = insertAddr(l, spec);
-    this.watch?.addr(a.local);
-    this.watch?.link(l.index);
+    insertAddr(l, spec);
+    if (l.addrs.length === 1) this.watch?.link(l.index); // fib_validate_source reads whether it has any
     this.syncAddrRoutes(l);
     this.touch();
   }
@@ -283,8 +280,7 @@ export class Netns<P = unknown> implements AddrView {
   delAddr(dev: string, local: Ip4, prefixLen?: number): void {
     const l = this.mustLink(dev);
     const removed = deleteAddr(l, local, prefixLen, inDev.promoteSecondaries(this.confOf(l)));
-    for (const a of removed) this.watch?.addr(a.local);
-    this.watch?.link(l.index);
+    if (l.addrs.length === 0) this.watch?.link(l.index);
     this.syncAddrRoutes(l);
     for (const a of removed) {
       if (localAddrDev(this, a.local, true)) continue;
@@ -302,6 +298,10 @@ export class Netns<P = unknown> implements AddrView {
    * below /31, the subnet broadcast. Secondaries borrow the primary's src.
    */
   private syncAddrRoutes(l: Interface): void {
+    // Most of what is rebuilt comes back as it was: the watcher hears only of the prefixes whose routes differ after.
+    const watch = this.fib.watch;
+    this.fib.watch = null;
+    const before = watch ? this.autoPrefixes(l) : undefined;
     for (const id of [RT_TABLE_LOCAL, RT_TABLE_MAIN]) this.fib.get(id)?.removeWhere((r) => r.auto && r.dev === l.index);
     const magic = (type: RouteType, dst: Ip4, len: number, src: Ip4, metric = 0) => {
       const r: Route = {
@@ -330,6 +330,29 @@ export class Netns<P = unknown> implements AddrView {
       }
     }
     this.fib.generation++;
+    if (!watch || !before) return;
+    this.fib.watch = watch;
+    const after = this.autoPrefixes(l);
+    for (const [k, p] of after) if (before.get(k)?.aliases !== p.aliases) watch(p.dst, p.len);
+    for (const [k, p] of before) if (!after.has(k)) watch(p.dst, p.len);
+  }
+
+  /** The prefixes holding kernel-made routes of `l`, each with its whole alias list as text (order included). */
+  private autoPrefixes(l: Interface): Map<string, { dst: Ip4; len: number; aliases: string }> {
+    const out = new Map<string, { dst: Ip4; len: number; aliases: string }>();
+    for (const id of [RT_TABLE_LOCAL, RT_TABLE_MAIN]) {
+      const t = this.fib.get(id);
+      if (!t) continue;
+      for (const r of t.routes()) {
+        const k = `${id} ${r.dst}/${r.dstLen}`;
+        if (!r.auto || r.dev !== l.index || out.has(k)) continue;
+        const aliases = t.prefix(r.dst, r.dstLen).map((a) =>
+          [a.type, a.tos, a.priority, a.protocol, a.scope, a.gateway, a.dev, a.prefsrc, a.onlink, a.mtu, a.nhScope, a.auto, a.metrics.join()].join(' '),
+        ).join('|');
+        out.set(k, { dst: r.dst, len: r.dstLen, aliases });
+      }
+    }
+    return out;
   }
 
   // ---- routes --------------------------------------------------------

@@ -23,8 +23,11 @@
 //                             skipped by the walk); the whole cache when the
 //                             rule's fields widen the key's mask or it is a
 //                             goto target (re-entry at it changes every walk)
-//   address added/removed     entries from or to it, and of its device
-//   link up/down, MTU, conf   entries in or out of the device
+//   address added/removed     through the routes it brings and takes (its
+//                             `local` /32 among them: entries from or to it);
+//                             the device's own entries when it gains its first
+//                             or loses its last (fib_validate_source reads that)
+//   link up/down, MTU, conf   entries in or out of the device (and its routes)
 //   conf/all, forwarding, the custom rules or local routes flag: everything.
 import { FC, type Stats } from '../datapath/stats.js';
 import { inPrefix } from './addr.js';
@@ -229,11 +232,6 @@ export class RouteCache<B, N extends { dead: boolean }> implements NetnsWatch {
 
   link(ifindex: number): void {
     this.killWhere((e) => e.iif === ifindex || (e.kind === RC_FORWARD && e.oif === ifindex));
-  }
-
-  addr(local: number): void {
-    const a = local | 0;
-    this.killWhere((e) => e.src === a || e.dst === a);
   }
 
   all(): void {
