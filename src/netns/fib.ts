@@ -258,7 +258,11 @@ export class FibTable {
   }
 }
 
-/** The tables of one namespace, keyed by 32-bit table id. */
+/**
+ * The tables of one namespace, keyed by 32-bit table id, held as an int32:
+ * a table id above 2^31 (Neutron's DVR tables are 3232235777 and the like)
+ * would be a heap number made for every per-packet get().
+ */
 export class FibTables {
   private readonly tables = new Map<number, FibTable>();
   /** Bumped on every change: a fast-path cache keyed on it is invalidated by any route change. */
@@ -276,15 +280,15 @@ export class FibTables {
   }
 
   get(id: number): FibTable | undefined {
-    return this.tables.get(id);
+    return this.tables.get(id | 0);
   }
 
   /** fib_new_table: tables spring into existence on first use. */
   create(id: number): FibTable {
-    let t = this.tables.get(id);
+    let t = this.tables.get(id | 0);
     if (!t) {
       t = new FibTable(id, this);
-      this.tables.set(id, t);
+      this.tables.set(id | 0, t);
     }
     return t;
   }
@@ -294,10 +298,10 @@ export class FibTables {
   }
 
   ids(): number[] {
-    return [...this.tables.keys()].sort((a, b) => a - b);
+    return [...this.tables.values()].map((t) => t.id).sort((a, b) => a - b);
   }
 
   all(): FibTable[] {
-    return this.ids().map((id) => this.tables.get(id)!);
+    return this.ids().map((id) => this.get(id)!);
   }
 }

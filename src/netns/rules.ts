@@ -219,7 +219,7 @@ export class RuleSet {
         case 'prohibit':
           return result(out, undefined, false, r, 'EACCES');
       }
-      const t = tables.get(r.table);
+      const t = tables.get(r.table | 0); // int32: see FibTables
       if (!t) continue;
       const route = t.lookup(flow);
       if (!route || route.type === 'throw') continue;
