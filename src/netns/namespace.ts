@@ -12,7 +12,7 @@ import { Element, type Port } from '../datapath/element.js';
 import { HEADROOM, type Packet } from '../datapath/packet.js';
 import type { DropReason } from '../datapath/drop-reasons.js';
 import { Decoded, decode, decodeErrorName, decodeErrorLayer } from '../wire/decode.js';
-import { readU16, readU32, writeU16, writeU32, ipToString, macToString } from '../wire/addr.js';
+import { readU16, readU32, writeU16, writeU32, writeMacNum, ipToString, macToString } from '../wire/addr.js';
 import { writeEth, ETH_HLEN, ETHERTYPE_IPV4, ETHERTYPE_ARP, ETHERTYPE_VLAN } from '../wire/ethernet.js';
 import { buildArpRequest, buildArpReply } from '../wire/arp.js';
 import { ipv4DecTtl, ipv4SetChecksum, IPPROTO_ICMP, IPPROTO_UDP, IPPROTO_TCP, IP_DF } from '../wire/ipv4.js';
@@ -482,27 +482,13 @@ export class NetNamespace extends Element {
     if (r.solicit) this.solicit(r.solicit, pkt);
   }
 
-  /** The Ethernet header to the neighbour's address, written here byte by byte: a MAC passed on as a number is a heap number. */
+  /** The Ethernet header to the neighbour's address (MACs read from the objects: a MAC passed as an argument may be boxed). */
   private sendTo(pkt: Packet, out: IfBinding, ne: NeighEntry<Packet>): void {
     const e = this.engine, buf = pkt.buf, o = pkt.off;
-    const d = ne.mac, s = out.iface.mac;
-    const dh = Math.floor(d / 0x1_0000_0000), dl = d - dh * 0x1_0000_0000;
-    const sh = Math.floor(s / 0x1_0000_0000), sl = s - sh * 0x1_0000_0000;
-    buf[o] = dh >>> 8;
-    buf[o + 1] = dh & 0xff;
-    buf[o + 2] = dl >>> 24;
-    buf[o + 3] = (dl >>> 16) & 0xff;
-    buf[o + 4] = (dl >>> 8) & 0xff;
-    buf[o + 5] = dl & 0xff;
-    buf[o + 6] = sh >>> 8;
-    buf[o + 7] = sh & 0xff;
-    buf[o + 8] = sl >>> 24;
-    buf[o + 9] = (sl >>> 16) & 0xff;
-    buf[o + 10] = (sl >>> 8) & 0xff;
-    buf[o + 11] = sl & 0xff;
-    buf[o + 12] = ETHERTYPE_IPV4 >>> 8;
-    buf[o + 13] = ETHERTYPE_IPV4 & 0xff;
-    if (e.tracing) e.note(pkt, this, `neigh: ${ipToString(ne.ip)} dev ${out.iface.name} lladdr ${macToString(macHi(d), macLo(d))}`);
+    writeMacNum(buf, o, ne.mac);
+    writeMacNum(buf, o + 6, out.iface.mac);
+    writeU16(buf, o + 12, ETHERTYPE_IPV4);
+    if (e.tracing) e.note(pkt, this, `neigh: ${ipToString(ne.ip)} dev ${out.iface.name} lladdr ${macToString(macHi(ne.mac), macLo(ne.mac))}`);
     this.l2Out(pkt, out);
   }
 
