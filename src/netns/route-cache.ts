@@ -21,14 +21,16 @@
 //   rule added/removed        entries whose forward or reverse lookup flows
 //                             the rule matches (a rule that does not match is
 //                             skipped by the walk); the whole cache when the
-//                             rule's fields widen the key's mask or it is a
-//                             goto target (re-entry at it changes every walk)
+//                             rule changes the key's mask or is a goto target
+//                             (re-entry at it changes every walk)
 //   address added/removed     through the routes it brings and takes (its
 //                             `local` /32 among them: entries from or to it);
 //                             the device's own entries when it gains its first
 //                             or loses its last (fib_validate_source reads that)
 //   link up/down, MTU, conf   entries in or out of the device (and its routes)
 //   conf/all, forwarding, the custom rules or local routes flag: everything.
+//   Carrier, neighbour and net.ipv4.* sysctl changes: nothing (input routing
+//   reads none of them; a neighbour entry removed is `dead`).
 import { FC, type Stats } from '../datapath/stats.js';
 import { inPrefix } from './addr.js';
 import { IPTOS_RT_MASK } from './fib.js';
