@@ -55,10 +55,10 @@ export class Engine {
   consumed = 0;
   /**
    * Whether elements may use their fast-path caches (OVS bridges' translation
-   * cache); a tracer bypasses them anyway. On by default (DPEMU_FASTPATH=0
-   * turns it off): it gives the slow path's answers (the differential tests;
-   * every test passes both ways) and its megaflows, a few per bridge, cost
-   * less CPU per packet than the classifier (README, pipeline bench).
+   * cache, namespaces' forwarding cache); a tracer bypasses them anyway. On
+   * by default (DPEMU_FASTPATH=0 turns it off): they give the slow path's
+   * answers (the differential tests; every test passes both ways) for less
+   * CPU per packet (README, pipeline bench).
    */
   fastpath = process.env.DPEMU_FASTPATH !== '0';
 

@@ -54,12 +54,12 @@ export const CELL_METRICS: Readonly<Record<string, MetricSpec>> = {
   worker_busy_seconds: c('dpemu_worker_busy_seconds_total', 'Seconds a worker spent processing (rate() of it is the utilisation).', ['worker']),
   worker_batches: c('dpemu_worker_batches_total', 'Batches a worker ran through the pipeline.', ['worker']),
   worker_packets: c('dpemu_worker_packets_total', 'Packets a worker ran through the pipeline.', ['worker']),
-  // Fast path: each OVS bridge's translation cache allocates FASTPATH_COUNTERS (src/ofproto/xlate-cache.ts).
-  fastpath_hits: c('dpemu_fastpath_hits_total', 'Packets an OVS bridge\'s translation cache decided.', ['node', 'element']),
-  fastpath_misses: c('dpemu_fastpath_misses_total', 'Packets that missed an OVS bridge\'s translation cache and took the slow path.', ['node', 'element']),
-  fastpath_invalidations: c('dpemu_fastpath_invalidations_total', 'Translation cache entries removed because a flow, fdb entry or port they depended on changed.', ['node', 'element']),
-  fastpath_flushes: c('dpemu_fastpath_flushes_total', 'Whole translation cache flushes (an OVS bridge\'s never flushes: flow, fdb and port changes invalidate entry by entry).', ['node', 'element']),
-  fastpath_entries: g('dpemu_fastpath_entries', 'Entries in an OVS bridge\'s translation cache.', ['node', 'element']),
+  // Fast path: each OVS bridge's translation cache (src/ofproto/xlate-cache.ts) and each namespace's forwarding cache (src/netns/route-cache.ts) allocate FASTPATH_COUNTERS.
+  fastpath_hits: c('dpemu_fastpath_hits_total', 'Packets an OVS bridge\'s translation cache or a namespace\'s forwarding cache decided.', ['node', 'element']),
+  fastpath_misses: c('dpemu_fastpath_misses_total', 'Packets that missed an OVS bridge\'s translation cache or a namespace\'s forwarding cache and took the slow path.', ['node', 'element']),
+  fastpath_invalidations: c('dpemu_fastpath_invalidations_total', 'Fast-path cache entries removed because what they depended on changed (a flow, fdb entry or port; a route, rule, address, link or sysctl).', ['node', 'element']),
+  fastpath_flushes: c('dpemu_fastpath_flushes_total', 'Whole-cache flushes (an OVS bridge\'s never flushes; a namespace\'s does when a rule widens its key or a conf/all sysctl changes; other changes invalidate entry by entry).', ['node', 'element']),
+  fastpath_entries: g('dpemu_fastpath_entries', 'Entries in an OVS bridge\'s translation cache or a namespace\'s forwarding cache.', ['node', 'element']),
   // Conntrack, when a worker keeps it in shared memory (else read from the elements, below).
   conntrack_entries: g('dpemu_conntrack_entries', 'Conntrack entries (nf_conntrack_count).', ['node', 'element']),
   conntrack_max: g('dpemu_conntrack_entries_limit', 'Conntrack table limit (nf_conntrack_max; 0 = unbounded).', ['node', 'element']),

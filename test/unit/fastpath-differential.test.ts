@@ -15,6 +15,10 @@
 // flushes, and ports added, deleted and taken up and down; the cache's
 // entries span megaflows (every packet agreeing on the bits a translation
 // read), so fdb and port changes too remove only the entries that used them.
+// The namespaces' forwarding caches (src/netns/route-cache.ts) get the same
+// treatment: a run interleaves route, rule, address, link, MTU and neighbour
+// changes in the three namespaces on the path, and a test checks that each
+// change removes only the cached decisions it can affect.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -28,6 +32,8 @@ import type { ManualClock } from '../../src/datapath/clock.js';
 import type { Packet } from '../../src/datapath/packet.js';
 import type { Port } from '../../src/datapath/element.js';
 import { mulberry32Unit } from '../../src/datapath/random.js';
+import { runCommand, showNeigh } from '../../src/netns/ip-text.js';
+import { parseNeighArgs } from '../../src/netns/ip-neigh-syntax.js';
 
 const VM_MAC = 'fa:16:3e:b2:ef:af';
 const QR_MAC = 'fa:16:3e:06:d8:7b';
@@ -159,6 +165,9 @@ function state(emu: Emulator): Record<string, unknown> {
       s[`${id} tables`] = el.tableStats();
     } else if (el instanceof NetNamespace) {
       s[`${id} conntrack`] = conntrackList(el.nf.conntrack, now);
+      s[`${id} neigh`] = showNeigh(el.ns, { all: true });
+      s[`${id} neigh stats`] = { ...el.ns.neigh.stats };
+      s[`${id} neigh used`] = el.ns.neigh.entries().map((n) => [n.used, n.confirmed, n.updated, n.probes, n.queue.length]);
     }
   }
   // Every counter (ports, drops by reason), except the caches' own.
@@ -508,4 +517,211 @@ test('fdb and port changes remove only the cached translations that used them', 
   assert.equal(cell('entries'), 0, 'aged out');
   send(reply);
   assert.equal(cell('flushes'), 0, 'fdb and port changes never flush');
+});
+
+const QR = 'qrouter-c4d4b760-41b9-45e1-a607-d054da99c479';
+const SNAT = 'snat-c4d4b760-41b9-45e1-a607-d054da99c479';
+const FIP = 'fip-4617ac50-7b34-4b05-811d-b2afc741d446';
+const QR_DEV = 'qr-178fc8e2-fd';
+const RFP = 'rfp-c4d4b760-4';
+const T = 'table 3232235777';
+
+/**
+ * One change inside a namespace, the way `dpemu ip` makes it: neighbour
+ * writes and link state through the element (held packets leave or fail),
+ * the rest through the namespace's `ip`. A refusal (EEXIST, ESRCH) is part
+ * of the outcome both sides must agree on.
+ */
+function nsChange(e: Emulator, node: string, ns: string, cmd: string): string {
+  const el = e.namespace(node, ns);
+  const now = e.engine.now;
+  try {
+    let m = /^neigh (add|replace|change|del) (.*)$/.exec(cmd);
+    if (m) {
+      const spec = parseNeighArgs(m[2]!);
+      el.runNeigh(m[1] === 'del' ? el.ns.neighDel(spec, now) : el.ns.neighSet(spec, m[1] as 'add' | 'replace' | 'change', now));
+      return '';
+    }
+    m = /^link (\S+) (up|down)$/.exec(cmd);
+    if (m) {
+      el.setLinkUp(m[1]!, m[2] === 'up');
+      return '';
+    }
+    m = /^carrier (\S+) (on|off)$/.exec(cmd);
+    if (m) {
+      // The peer's side went away: neighbours go (neigh_carrier_down) without changing their state.
+      for (const p of el.ns.setCarrier(m[1]!, m[2] === 'on')) e.engine.drop(p, el, 'port_down', 'carrier lost');
+      return '';
+    }
+    return runCommand(el.ns, cmd, now);
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+/** [node, namespace, command]: what the namespaces on the path are put through, both sides alike. */
+const NS_CHURN: [string, string, string][] = [
+  // Routes in the router's own table: another nexthop for one destination, error routes (ICMP or silence).
+  ['w07', QR, `ip route add 8.8.4.4/32 via 192.168.1.2 dev ${QR_DEV} ${T}`],
+  ['w07', QR, `ip route del 8.8.4.4/32 ${T}`],
+  ['w07', QR, `ip route add unreachable 1.1.1.1/32 ${T}`],
+  ['w07', QR, `ip route add blackhole 1.1.1.0/24 ${T}`],
+  ['w07', QR, `ip route del 1.1.1.1/32 ${T}`],
+  ['w07', QR, `ip route del 1.1.1.0/24 ${T}`],
+  ['w07', QR, `ip route replace default via 192.168.1.6 dev ${QR_DEV} ${T}`],
+  ['w07', QR, `ip route replace default via 192.168.1.6 dev ${QR_DEV} mtu 120 ${T}`],
+  // Rules: matching some flows, none, and ones that widen the key (mark, protocol and ports).
+  ['w07', QR, 'ip rule add from 192.168.1.7 to 8.8.4.4 lookup main prio 100'],
+  ['w07', QR, 'ip rule del prio 100'],
+  ['w07', QR, 'ip rule add from 10.9.0.0/16 prohibit prio 101'],
+  ['w07', QR, 'ip rule del prio 101'],
+  ['w07', QR, 'ip rule add ipproto udp dport 123 prohibit prio 102'],
+  ['w07', QR, 'ip rule del prio 102'],
+  ['w07', QR, 'ip rule add fwmark 0x1/0x1 blackhole prio 103'],
+  ['w07', QR, 'ip rule del prio 103'],
+  ['w07', QR, 'ip rule add tos 0x10 unreachable prio 104'],
+  ['w07', QR, 'ip rule del prio 104'],
+  // A goto over the rules above, and its target coming and going (re-entry there changes every walk).
+  ['w07', QR, 'ip rule add from 192.168.1.7 goto 200 prio 90'],
+  ['w07', QR, 'ip rule del prio 90'],
+  ['w07', QR, 'ip rule add to 10.0.0.0/8 prohibit prio 200'],
+  ['w07', QR, 'ip rule del prio 200'],
+  // Addresses: one of the destinations becomes local (port unreachable from here), and goes.
+  ['w07', QR, `ip addr add 8.8.4.4/32 dev ${QR_DEV}`],
+  ['w07', QR, `ip addr del 8.8.4.4/32 dev ${QR_DEV}`],
+  ['w07', QR, `ip link set dev ${QR_DEV} mtu 100`],
+  ['w07', QR, `ip link set dev ${QR_DEV} mtu 1500`],
+  // Neighbours: the nexthop's MAC changes, goes (ARP, held packets) and comes back.
+  ['w07', QR, `neigh replace 192.168.1.6 dev ${QR_DEV} lladdr fa:16:3e:00:00:66 nud permanent`],
+  ['w07', QR, `neigh replace 192.168.1.6 dev ${QR_DEV} lladdr fa:16:3e:d1:d8:49 nud permanent`],
+  ['w07', QR, `neigh del 192.168.1.6 dev ${QR_DEV}`],
+  ['w07', QR, `neigh replace 192.168.1.2 dev ${QR_DEV} lladdr fa:16:3e:93:a3:f2 nud reachable`],
+  ['w02', SNAT, `neigh replace 169.254.96.33 dev ${RFP} lladdr 82:99:8f:5a:6b:ec nud stale`],
+  ['w02', SNAT, `neigh del 169.254.96.33 dev ${RFP}`],
+  ['w02', SNAT, `neigh replace 192.168.1.7 dev sg-499291dc-d8 lladdr fa:16:3e:b2:ef:af nud delay`],
+  ['w02', SNAT, 'ip route add prohibit 8.8.4.4/32'],
+  ['w02', SNAT, 'ip route del 8.8.4.4/32'],
+  ['w02', SNAT, `ip route add 1.1.1.1/32 via 169.254.96.33 dev ${RFP} table 7`],
+  ['w02', SNAT, 'ip rule add to 1.1.1.0/24 lookup 7 prio 50'],
+  ['w02', SNAT, 'ip rule del prio 50'],
+  ['w02', SNAT, 'ip rule add fwmark 0x2/0xffff lookup main prio 60'],
+  ['w02', SNAT, 'ip rule del prio 60'],
+  ['w02', SNAT, `ip addr add 1.1.1.1/32 dev ${RFP}`],
+  ['w02', SNAT, `ip addr del 1.1.1.1/32 dev ${RFP}`],
+  ['w02', SNAT, 'sysctl -w net.ipv4.conf.all.rp_filter=1'],
+  ['w02', SNAT, 'sysctl -w net.ipv4.conf.all.rp_filter=0'],
+  ['w02', FIP, 'ip route add blackhole 8.8.4.4/32'],
+  ['w02', FIP, 'ip route del 8.8.4.4/32'],
+  ['w02', FIP, 'neigh replace 10.206.221.193 dev fip-vif.103 lladdr 02:00:00:00:00:01 nud reachable'],
+  ['w02', FIP, 'neigh replace 10.206.221.193 dev fip-vif.103 lladdr 5c:c9:99:60:d2:71 nud reachable'],
+  ['w02', FIP, 'neigh del 10.206.221.193 dev fip-vif.103'],
+  ['w02', FIP, 'carrier fip-vif.103 off'],
+  ['w02', FIP, 'carrier fip-vif.103 on'],
+  ['w02', FIP, 'link fpr-c4d4b760-4 down'],
+  ['w02', FIP, 'link fpr-c4d4b760-4 up'],
+  ['w02', FIP, 'ip route replace 112.65.210.200 via 169.254.96.32 dev fpr-c4d4b760-4'],
+];
+
+test('the namespaces\' forwarding caches give the slow path answers under route, rule, address, link and neighbour churn', () => {
+  const N = 4000;
+  const outcomes: string[] = [];
+  const { fast } = differential(0x5eed, N, 0.05, (r, emus) => {
+    const [node, ns, cmd] = NS_CHURN[Math.floor(r() * NS_CHURN.length)]!;
+    const res = emus.map((e) => nsChange(e, node, ns, cmd));
+    assert.equal(res[0], res[1], cmd);
+    outcomes.push(res[0]!);
+  });
+  const st = fast.emu.engine.stats;
+  for (const ns of [QR, SNAT, FIP]) {
+    const hits = st.sum('fastpath_hits', { element: ns }), misses = st.sum('fastpath_misses', { element: ns });
+    if (process.env.FP_DEBUG) console.log(ns, { hits, misses, inval: st.sum('fastpath_invalidations', { element: ns }), flushes: st.sum('fastpath_flushes', { element: ns }), entries: st.sum('fastpath_entries', { element: ns }) });
+    assert.ok(hits > misses, `${ns}: the cache must be exercised: ${hits} hits, ${misses} misses`);
+    assert.ok(st.sum('fastpath_invalidations', { element: ns }) > 0, `${ns}: changes must invalidate`);
+  }
+  assert.ok(outcomes.filter((o) => o === '').length > outcomes.length / 2, 'most changes must apply');
+});
+
+test('a namespace change removes only the cached decisions it can affect', () => {
+  const fast = side(true), slow = side(false);
+  const req = (dst: string, dport = 53) => buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst, ttl: 64, id: 1 }, udp: { sport: 40000, dport, payload: 8 } });
+  const st = fast.emu.engine.stats, QRL = { node: 'w07', element: QR };
+  const cell = (n: string) => st.sum(`fastpath_${n}`, QRL);
+  const send = (f: Uint8Array) => {
+    for (const s of [fast, slow]) s.emu.engine.inject(s.emu.engine.pool.allocFrom(f)!, s.emu.findPort('w07', 'tap2ab77d0f-99')!);
+    assert.deepEqual(fast.out, slow.out);
+    assert.deepEqual(state(fast.emu), state(slow.emu));
+  };
+  const change = (cmd: string) => assert.equal(nsChange(fast.emu, 'w07', QR, cmd), nsChange(slow.emu, 'w07', QR, cmd));
+  /** Hits in qrouter for one more request. */
+  const hitsFor = (f: Uint8Array) => {
+    const h = cell('hits');
+    send(f);
+    return cell('hits') - h;
+  };
+  // The first packet of a key misses and is kept; ports are not in the key while no rule reads them.
+  for (const d of ['8.8.8.8', '8.8.4.4']) send(req(d));
+  assert.equal(cell('entries'), 2);
+  assert.equal(hitsFor(req('8.8.8.8', 123)), 1);
+  const inv0 = cell('invalidations');
+
+  // Changes no decision here can see: a route elsewhere, a rule matching neither flow, a neighbour on the path (re-checked live).
+  change(`ip route add 10.1.0.0/16 via 192.168.1.2 dev ${QR_DEV} ${T}`);
+  change('ip rule add from 10.9.0.0/16 prohibit prio 101');
+  change(`neigh replace 192.168.1.6 dev ${QR_DEV} lladdr fa:16:3e:00:00:66 nud permanent`);
+  assert.equal(cell('invalidations'), inv0);
+  let sentTo = '';
+  fast.emu.engine.element('w07', QR)!.port(QR_DEV)!.taps.push((p, _port, dir) => {
+    if (dir === 'out') sentTo = Buffer.from(p.bytes().subarray(0, 6)).toString('hex');
+  });
+  assert.equal(hitsFor(req('8.8.8.8')), 1);
+  assert.equal(sentTo, 'fa163e000066', 'the new neighbour address is on the frame');
+  change(`neigh replace 192.168.1.6 dev ${QR_DEV} lladdr fa:16:3e:d1:d8:49 nud permanent`);
+
+  // A route for one destination: only its decision goes.
+  change(`ip route add 8.8.4.4/32 via 192.168.1.2 dev ${QR_DEV} ${T}`);
+  assert.equal(cell('invalidations'), inv0 + 1);
+  assert.equal(hitsFor(req('8.8.8.8')), 1);
+  assert.equal(hitsFor(req('8.8.4.4')), 0);
+  assert.equal(hitsFor(req('8.8.4.4')), 1);
+
+  // A rule matching one flow: that one; an address of one destination: that one.
+  change('ip rule add from 192.168.1.7 to 8.8.4.4 lookup main prio 100');
+  assert.equal(cell('invalidations'), inv0 + 2);
+  send(req('8.8.4.4'));
+  change(`ip addr add 8.8.4.4/32 dev ${QR_DEV}`);
+  assert.equal(cell('invalidations'), inv0 + 3);
+  assert.equal(hitsFor(req('8.8.8.8')), 1);
+  send(req('8.8.4.4'));
+  assert.equal(cell('flushes'), 0);
+
+  // A rule reading ports widens the key: everything goes, and ports then tell keys apart.
+  change('ip rule add ipproto udp dport 123 prohibit prio 102');
+  assert.equal(cell('flushes'), 1);
+  assert.equal(cell('entries'), 0);
+  send(req('8.8.8.8', 53));
+  assert.equal(hitsFor(req('8.8.8.8', 123)), 0);
+  assert.equal(hitsFor(req('8.8.8.8', 53)), 1);
+
+  // A goto's target appears: it matches nothing, but the walk now jumps over rule 102 from the goto on.
+  change('ip rule add from 192.168.1.7 goto 200 prio 90');
+  assert.equal(cell('entries'), 0, 'a goto (unresolved: skipped) matching the flows: their entries go');
+  send(req('8.8.8.8', 53));
+  change('ip rule add to 10.0.0.0/8 prohibit prio 200');
+  assert.equal(cell('flushes'), 2);
+  send(req('8.8.8.8', 123));
+  assert.equal(hitsFor(req('8.8.8.8', 123)), 1, 'forwarded past rule 102 and kept');
+  change('ip rule del prio 200');
+  assert.equal(cell('flushes'), 3);
+  send(req('8.8.8.8', 123));
+  assert.equal(cell('entries'), 0, 'prohibited again: nothing kept');
+  change('ip rule del prio 90');
+  send(req('8.8.8.8', 53));
+
+  // The MTU of the output device: the decisions through it.
+  const inv1 = cell('invalidations'), kept = cell('entries');
+  assert.ok(kept > 0);
+  change(`ip link set dev ${QR_DEV} mtu 1400`);
+  assert.equal(cell('invalidations'), inv1 + kept);
+  assert.equal(cell('entries'), 0);
+  send(req('8.8.8.8', 53));
 });
