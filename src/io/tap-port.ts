@@ -4,13 +4,18 @@
 // into a fresh slot (the engine frees the packet when emit returns) and
 // queued for the tx worker. Nothing here blocks: read(2) and write(2) happen
 // on the workers.
+//
+// Under `dpemu run --workers N` the port is given a hand-off to the datapath
+// worker that owns its node (TapHandoff): only the rx worker runs, feeding
+// that worker directly, and that worker writes to the device; this thread
+// only starts, watches and stops the rx worker.
 import type { Worker } from 'node:worker_threads';
 import type { EdgeSink, Port } from '../datapath/element.js';
 import type { Packet, PacketPool } from '../datapath/packet.js';
 import { HEADROOM } from '../datapath/packet.js';
 import { readFileSync, writeSync } from 'node:fs';
 import { observeNs } from '../metrics/histogram.js';
-import { TapShared, CTL, EXIT, RC, TC, TS, WC, TAP_STAT_NAMES, monoMs, type TapCells, type TapWorkerData } from './tap-shared.js';
+import { TapShared, CTL, EXIT, RC, TC, TS, WC, TAP_STAT_NAMES, monoMs, type TapCells, type TapHandoff, type TapWorkerData } from './tap-shared.js';
 import type { Stats } from '../datapath/stats.js';
 import type { TapDevice } from './tap-device.js';
 import { spawnWorker, workerUrl } from './spawn-worker.js';
@@ -108,6 +113,8 @@ export class TapPort implements EdgeSink {
     /** Where this port's cells are (published as metrics). */
     readonly stats: Stats,
     readonly cells: TapCells,
+    /** Feed a datapath worker directly (frames never reach this thread's rings). */
+    readonly handoff: TapHandoff | null = null,
   ) {
     this.shared = new TapShared(opts.capacity);
     const v = stats.v;
@@ -166,6 +173,14 @@ export class TapPort implements EdgeSink {
       stamps: this.slots.stampsSab,
     };
     const url = workerUrl('tap-io');
+    if (this.handoff) {
+      const rx = spawnWorker(url, { ...base, role: 'rx', handoff: this.handoff }, { name: `tap-rx ${this.dev}`, transferList: [this.handoff.port] });
+      this.rxWorker = rx;
+      const rxUp = this.watch(rx, 'rx');
+      this.rxExit = rxUp.exited;
+      this.ready = rxUp.ready;
+      return;
+    }
     this.refill();
     const rx = spawnWorker(url, { ...base, role: 'rx' }, { name: `tap-rx ${this.dev}` });
     const tx = spawnWorker(url, { ...base, role: 'tx' }, { name: `tap-tx ${this.dev}` });
@@ -224,6 +239,7 @@ export class TapPort implements EdgeSink {
    * frames into the engine. Returns the frames injected.
    */
   poll(budget: number): number {
+    if (this.handoff) return 0;
     const sh = this.shared, slots = this.slots, pool = slots.pool;
     for (let s = sh.done.shift(); s >= 0; s = sh.done.shift()) {
       const p = slots.take(s);
