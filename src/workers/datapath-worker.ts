@@ -40,12 +40,6 @@ import { CTL, CTL_WORDS, HOP_BITS, WC, WORKER_COUNTERS, type ChannelSpec, type K
 const BATCH = 64;
 /** How long an idle worker sleeps before it looks at timers and messages again. */
 const NAP_MS = 50;
-/**
- * Empty rounds before an idle worker sleeps (tens of µs of polling): a
- * futex sleep and wake costs more than that, and a neighbour's next batch
- * is usually that close.
- */
-const IDLE_SPINS = 256;
 /** Element timers (ageing, ARP, conntrack) run this often. */
 const TICK_MS = 100;
 
@@ -325,7 +319,7 @@ export function runWorker(init: WorkerInit): void {
       }
     }
     if (work !== 0) idle = 0;
-    else if (++idle >= IDLE_SPINS) {
+    else if (++idle >= init.idleSpins) {
       idle = 0;
       // Sleep unless something arrived between the last look and SLEEPING=1
       // (producers read SLEEPING after publishing: one of the two sees the other).

@@ -58,6 +58,8 @@ export interface WorkerInit {
   tapDown: SharedArrayBuffer;
   /** Conntrack tables to continue (conntrackKey(node, ns) -> buffers): those this worker's predecessor kept. */
   conntrack: [string, CtStoreBuffers][];
+  /** Empty rounds before the worker sleeps on its bell (PartitionOptions.idleSpins). */
+  idleSpins: number;
   /** 'manual': emulated time stands at 0 (tests); else the supervisor's performance.timeOrigin. */
   clock: 'manual' | number;
   port: MessagePort;

@@ -63,6 +63,14 @@ export interface PartitionOptions {
   /** TAP devices at edge ports (the daemon's); their cells are in `stats`. */
   taps?: readonly TapAttach[];
   stats?: SharedArrayBuffer;
+  /**
+   * Empty rounds before an idle worker sleeps on its bell. Default 256 (tens
+   * of µs of polling): a futex sleep and wake costs more than that, and a
+   * neighbour's next batch is usually that close when the workers have the
+   * cores to themselves (in-memory runs). The daemon polls less: there the
+   * TAPs' rx threads, the kernel and the traffic's senders need the cores.
+   */
+  idleSpins?: number;
   /** Told when a worker that died runs again (with its thread's last uncaught error, if any). */
   onRestart?: (w: number, error: Error | undefined) => void;
 }
@@ -87,6 +95,7 @@ interface TapLink {
 }
 
 const DEFAULT_CHANNEL_SLOTS = 1024;
+const DEFAULT_IDLE_SPINS = 256;
 /** Slots of a TAP's channel (as a TAP's rings in the inline daemon, src/io/tap-io.ts). */
 const TAP_CHANNEL_SLOTS = 256;
 /** Slots of a worker's own slab beyond those it lends to channels. */
@@ -234,6 +243,7 @@ export class PartitionedDatapath {
       stats: this.opts.stats ?? null,
       tapDown: this.tapDownFlags.buffer as SharedArrayBuffer,
       clock: this.opts.clock === 'manual' ? 'manual' : performance.timeOrigin,
+      idleSpins: this.opts.idleSpins ?? DEFAULT_IDLE_SPINS,
       port: port2,
     };
     const thread = spawnWorker(workerUrl('datapath'), init, { transferList: [port2] });
