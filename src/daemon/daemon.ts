@@ -191,6 +191,7 @@ export class Daemon {
         const e = dp.topology.edges[edge];
         if (e?.kind !== 'tap' || e.dev !== p.dev) throw new DaemonError(`${this.opts.file} changed while the daemon started`, 'start it again');
         const tp = this.io.attachHandoff(dev, p.edge.port.node, dp.tapHandoff(edge));
+        tp.handoffQueued = () => dp.tapQueued(edge);
         this.taps.set(p.dev, { plan: p, identity: planIdentity(p), tp, edge });
         await tp.ready;
         const h = p.host;

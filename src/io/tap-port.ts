@@ -95,6 +95,8 @@ export class TapPort implements EdgeSink {
   private txExit: Promise<void> = Promise.resolve();
   /** Settles once both workers run their loops (or have exited): from then on frames flow. */
   ready: Promise<void> = Promise.resolve();
+  /** With a handoff: frames waiting on its channel now (it is replaced when the worker is restarted, so asked each time). */
+  handoffQueued: (() => number) | null = null;
   /** Slots with the rx worker (free ring, in a read, rx ring). */
   private given = 0;
   /** Slots in the tx and done rings. */
@@ -130,7 +132,7 @@ export class TapPort implements EdgeSink {
    */
   refreshStats(): void {
     const v = this.stats.v, c = this.cells, sh = this.shared;
-    v[c.rxRing + RC.OCCUPANCY] = sh.rx.size;
+    v[c.rxRing + RC.OCCUPANCY] = this.handoff ? (this.handoffQueued?.() ?? 0) : sh.rx.size;
     v[c.txRing + RC.OCCUPANCY] = sh.tx.size;
     for (const [role, cell, word] of [['rx', c.rxWorker, CTL.RX_TID], ['tx', c.txWorker, CTL.TX_TID]] as const) {
       const tid = Atomics.load(sh.ctl, word);
