@@ -28,7 +28,7 @@ import { readSync, writeSync, readlinkSync } from 'node:fs';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { observeNs } from '../src/metrics/histogram.js';
 import { Handoff, type HandoffSpec } from '../src/datapath/handoff.js';
-import { TapShared, CTL, EXIT, RC, TC, TS, WC, monoMs, ringBell, type TapHandoff, type TapWorkerData } from '../src/io/tap-shared.js';
+import { TapShared, CTL, EXIT, LINK, RC, TC, TS, WC, monoMs, ringBell, type TapHandoff, type TapWorkerData } from '../src/io/tap-shared.js';
 
 const d = workerData as TapWorkerData;
 const shared = new TapShared(d.capacity, d.shared);
@@ -117,8 +117,8 @@ function readFrame(slab: Uint8Array, off: number): number | 'exit' {
 
 function rxHandoffLoop(h: TapHandoff): void {
   const ring = d.cells.rxRing, wk = d.cells.rxWorker, readLen = d.readLen;
-  const gen = new Int32Array(h.gen), wctl = new Int32Array(h.ctl);
-  let seen = Atomics.load(gen, 0);
+  const link = new Int32Array(h.link), wctl = new Int32Array(h.ctl);
+  let seen = Atomics.load(link, LINK.GEN);
   let ch: Handoff, slab: Uint8Array, stamps: Float64Array, slotSize: number;
   const use = (spec: HandoffSpec): void => {
     ch = Handoff.of(spec);
@@ -127,17 +127,17 @@ function rxHandoffLoop(h: TapHandoff): void {
     slotSize = spec.slotSize;
   };
   use(h.channel);
-  /** The worker was restarted: take the newest channel posted (before gen was bumped). */
+  /** The worker was restarted: take the newest channel posted (before GEN was bumped). */
   const follow = (): void => {
     let spec: HandoffSpec | null = null;
     for (let m = receiveMessageOnPort(h.port); m; m = receiveMessageOnPort(h.port)) spec = m.message as HandoffSpec;
     if (spec) use(spec);
-    seen = Atomics.load(gen, 0);
+    seen = Atomics.load(link, LINK.GEN);
   };
   let slot = -1;
   for (;;) {
     if (shared.stoppingRx) return exit(CTL.RX_EXIT, EXIT.STOPPED);
-    if (Atomics.load(gen, 0) !== seen) {
+    if (Atomics.load(link, LINK.GEN) !== seen) {
       follow();
       slot = -1; // a slot of the dead worker's slab
     }
@@ -145,10 +145,10 @@ function rxHandoffLoop(h: TapHandoff): void {
       slot = ch!.free.shift();
       if (slot < 0) {
         c[TC.RX_NO_SLOT]!++;
-        // The worker lends again and wakes us once it has worked off what we published (or the channel is replaced).
-        Atomics.store(ctl, CTL.RX_WAITING, 1);
+        // Say we wait, then look again: the worker either sees the word after lending or we see its slot.
+        Atomics.store(link, LINK.RX_WAITING, 1);
         ch!.free.waitNonEmpty(NAP_MS);
-        Atomics.store(ctl, CTL.RX_WAITING, 0);
+        Atomics.store(link, LINK.RX_WAITING, 0);
         continue;
       }
     }
@@ -166,7 +166,7 @@ function rxHandoffLoop(h: TapHandoff): void {
     v[tap + TS.RX_BYTES]! += n;
     v[wk + WC.BATCHES]!++;
     v[wk + WC.PACKETS]!++;
-    if (Atomics.load(gen, 0) !== seen) {
+    if (Atomics.load(link, LINK.GEN) !== seen) {
       // The worker it was read for died meanwhile: lost, as frames in flight to a crashed node are.
       v[tap + TS.RX_DROPPED]!++;
       slot = -1;

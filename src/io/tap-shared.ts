@@ -217,14 +217,26 @@ export interface TapWorkerData {
  * TAP's node directly (src/workers/supervisor.ts): a hand-off channel whose
  * slots are lent from that worker's slab (tag: the edge), the worker's bell,
  * and where a new channel arrives when the worker is restarted (a message on
- * `port`, then `gen` bumped). `port` is transferred with it.
+ * `port`, then LINK.GEN bumped). `port` is transferred with it.
  */
+export const LINK = {
+  /** Bumped after a new channel was posted on TapHandoff.port. */
+  GEN: 0,
+  /**
+   * 1 while the rx thread sleeps (or is about to) for want of a lent slot:
+   * the worker notifies the free ring after lending only then (it reads
+   * this after lending, the rx thread the ring after setting it).
+   */
+  RX_WAITING: 1,
+} as const;
+export const LINK_BYTES = 8;
+
 export interface TapHandoff {
   /** Index in topology.edges: the tag of every frame. */
   edge: number;
   channel: HandoffSpec;
-  /** Int32 word 0: bumped after a new channel was posted on `port`. */
-  gen: SharedArrayBuffer;
+  /** LINK words (Int32), kept across the worker's restarts. */
+  link: SharedArrayBuffer;
   port: MessagePort;
   /** The worker's control words, and the indexes of its BELL and SLEEPING words in them. */
   ctl: SharedArrayBuffer;

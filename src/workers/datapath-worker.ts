@@ -33,7 +33,7 @@ import type { EdgeSink, Port } from '../datapath/element.js';
 import type { Engine } from '../datapath/engine.js';
 import { parseMacNum, parseIpv4 } from '../wire/addr.js';
 import { observeNs } from '../metrics/histogram.js';
-import { TS, monoMs } from '../io/tap-shared.js';
+import { LINK, TS, monoMs } from '../io/tap-shared.js';
 import { CTL, CTL_WORDS, HOP_BITS, WC, WORKER_COUNTERS, type ChannelSpec, type KeptTables, type WorkerInit, type WorkerRequest } from './layout.js';
 
 /** Entries taken from one channel before the next is looked at. */
@@ -53,8 +53,8 @@ class Inbound {
     readonly ch: Handoff,
     /** Its producer stamps each frame (a TAP's read time, or the one it carried across the fabric). */
     readonly stamped: boolean,
-    /** Its producer may sleep waiting for slots (a TAP rx thread): wake it when lending to an empty free ring. */
-    readonly wakeProducer = false,
+    /** LINK words of a TAP's rx thread, which may sleep waiting for slots: wake it after lending if it says it waits. */
+    readonly rxLink: Int32Array | null = null,
   ) {
     this.owed = ch.capacity;
   }
@@ -143,13 +143,12 @@ export function runWorker(init: WorkerInit): void {
   const lent: (Packet | null)[] = new Array(init.slots).fill(null);
   const fabricIn = init.inbound.map((c) => (c ? new Inbound(channel(c), true) : null));
   const ingress = new Inbound(channel(init.ingress), false);
-  const tapIn = init.taps.map((x) => new Inbound(channel(x.channel), true, true));
+  const tapIn = init.taps.map((x) => new Inbound(channel(x.channel), true, new Int32Array(x.link)));
   let inbound = [ingress, ...tapIn, ...fabricIn.filter((x): x is Inbound => x !== null)];
 
   const lend = (ib: Inbound): void => {
-    const wake = ib.wakeProducer && ib.ch.free.empty;
     lendSlots(ib);
-    if (wake) ib.ch.free.notifyConsumer();
+    if (ib.rxLink !== null && Atomics.load(ib.rxLink, LINK.RX_WAITING) !== 0) ib.ch.free.notifyConsumer();
   };
   const lendSlots = (ib: Inbound): void => {
     while (ib.owed > 0) {

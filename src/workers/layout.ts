@@ -19,6 +19,8 @@ export interface TapLinkInit {
   edge: number;
   fd: number;
   channel: ChannelSpec;
+  /** The LINK words shared with the rx thread (src/io/tap-shared.ts). */
+  link: SharedArrayBuffer;
   /** The TAP's cells in WorkerInit.stats (src/io/tap-shared.ts TapCells.tap and .e2e). */
   tapCell: number;
   e2eCell: number;

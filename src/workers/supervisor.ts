@@ -40,7 +40,7 @@ import type { Topology } from '../topology/model.js';
 import { Handoff } from '../datapath/handoff.js';
 import { DEFAULT_SLOT_SIZE } from '../datapath/packet.js';
 import { spawnWorker, workerUrl } from '../io/spawn-worker.js';
-import type { TapHandoff } from '../io/tap-shared.js';
+import { LINK, LINK_BYTES, type TapHandoff } from '../io/tap-shared.js';
 import { balancedAssignment, checkAssignment, defaultWorkerCount, type Assignment } from './partition.js';
 import type { CtStoreBuffers } from '../netfilter/index.js';
 import { CTL, CTL_WORDS, WORKER_COUNTERS, WC, type ChannelSpec, type KeptTables, type TapLinkInit, type WorkerInit, type WorkerRequest } from './layout.js';
@@ -88,7 +88,8 @@ interface TapLink {
   attach: TapAttach;
   worker: number;
   channel: ChannelSpec;
-  gen: Int32Array;
+  /** LINK words, shared with the rx thread and the owning worker. */
+  link: Int32Array;
   /** Supervisor's end (new channels go out on it); the rx thread's end until it is taken. */
   toRx: MessagePort;
   rxEnd: MessagePort | null;
@@ -192,7 +193,7 @@ export class PartitionedDatapath {
       if (!e || e.kind !== 'tap') throw new Error(`edge ${a.edge} is not a TAP edge of ${this.topology.file}`);
       const worker = this.ownerOf(e.port.node);
       const { port1, port2 } = new MessageChannel();
-      return { attach: a, worker, channel: this.spec(worker, TAP_CHANNEL_SLOTS), gen: new Int32Array(new SharedArrayBuffer(4)), toRx: port1, rxEnd: port2 };
+      return { attach: a, worker, channel: this.spec(worker, TAP_CHANNEL_SLOTS), link: new Int32Array(new SharedArrayBuffer(LINK_BYTES)), toRx: port1, rxEnd: port2 };
     });
     const ready: Promise<void>[] = [];
     for (let i = 0; i < k; i++) ready.push(this.spawn(i));
@@ -239,7 +240,7 @@ export class PartitionedDatapath {
       conntrack: [...this.tables[i]!],
       collect: this.opts.collect ?? true,
       stamps: this.stamps[i]!,
-      taps: this.taps.filter((l) => l.worker === i).map((l): TapLinkInit => ({ ...l.attach, channel: l.channel })),
+      taps: this.taps.filter((l) => l.worker === i).map((l): TapLinkInit => ({ ...l.attach, channel: l.channel, link: l.link.buffer as SharedArrayBuffer })),
       stats: this.opts.stats ?? null,
       tapDown: this.tapDownFlags.buffer as SharedArrayBuffer,
       clock: this.opts.clock === 'manual' ? 'manual' : performance.timeOrigin,
@@ -313,7 +314,7 @@ export class PartitionedDatapath {
       const old = Handoff.of(l.channel);
       l.channel = this.spec(w, TAP_CHANNEL_SLOTS);
       l.toRx.postMessage(l.channel);
-      Atomics.add(l.gen, 0, 1);
+      Atomics.add(l.link, LINK.GEN, 1);
       old.free.notifyConsumer();
     }
     const peers: Promise<unknown>[] = [];
@@ -362,7 +363,7 @@ export class PartitionedDatapath {
     const port = l.rxEnd;
     l.rxEnd = null;
     const b = l.worker * CTL_WORDS;
-    return { edge, channel: l.channel, gen: l.gen.buffer as SharedArrayBuffer, port, ctl: this.ctl.buffer as SharedArrayBuffer, bell: b + CTL.BELL, sleeping: b + CTL.SLEEPING };
+    return { edge, channel: l.channel, link: l.link.buffer as SharedArrayBuffer, port, ctl: this.ctl.buffer as SharedArrayBuffer, bell: b + CTL.BELL, sleeping: b + CTL.SLEEPING };
   }
 
   /** Frames waiting on TAP edge `edge`'s channel (ring occupancy, for metrics). */
