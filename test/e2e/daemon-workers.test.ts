@@ -6,6 +6,8 @@
 // server speaks first, so the first packet to reach the SNAT node is in the
 // reply direction and reaches the VM only if the restarted worker still has
 // the connection's conntrack entry to de-NAT it.
+// The TAP counters and the read-to-write histogram are checked too, the
+// latter for frames read on one worker and written on the other.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -88,6 +90,14 @@ async function connection(lab: UniqueLab) {
   };
 }
 
+/** A sample's value from the daemon's /metrics (NaN when absent). */
+async function metric(d: DaemonProcess, name: string, labels: string): Promise<number> {
+  const url = /Metrics: (http:\/\/\S+)\/metrics/.exec(await d.waitOut(/Metrics: /))![1]!;
+  const body = await (await fetch(`${url}/metrics`)).text();
+  const line = body.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));
+  return line ? Number(line.split(' ').at(-1)) : NaN;
+}
+
 async function stopClean(d: DaemonProcess, lab: UniqueLab): Promise<void> {
   d.signal('SIGINT');
   assert.equal(await d.exit(10_000), 0, d.stderr);
@@ -118,6 +128,14 @@ test('--workers 2: forwards, and a killed worker comes back with its NAT connect
   const conn = await connection(lab);
   assert.match(conn.server.out(), /^accepted 198\.51\.100\.200$/m, 'the server sees the SNAT address');
   await conn.exchange('before');
+
+  // The TAP counters and the read-to-write histogram under workers: what reaches the VM's TAP (written by
+  // w07's worker) was read at the internet host's TAP on the other worker (ping and TCP replies), so it is
+  // timed only if the read stamp crossed the fabric with the frame (at most the ARP replies are not).
+  assert.ok((await metric(d, 'dpemu_tap_rx_packets_total', `port="${lab.tapVm}"`)) >= 5);
+  assert.ok((await metric(d, 'dpemu_tap_tx_packets_total', `port="${lab.tapInet}"`)) >= 5);
+  const timed = await metric(d, 'dpemu_e2e_latency_seconds_count', 'node="w07"');
+  assert.ok(timed >= 6, `frames to the VM timed from their read at the other worker's TAP: ${timed}`);
 
   // A fast ping across the kill.
   const fast = spawn('ip', ['netns', 'exec', lab.nsVm, 'ping', '-i', '0.01', '-W', '1', '-n', INET], { stdio: ['ignore', 'pipe', 'ignore'] });
