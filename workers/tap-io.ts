@@ -119,19 +119,13 @@ function rxHandoffLoop(h: TapHandoff): void {
   const ring = d.cells.rxRing, wk = d.cells.rxWorker, readLen = d.readLen;
   const link = new Int32Array(h.link), wctl = new Int32Array(h.ctl);
   let seen = Atomics.load(link, LINK.GEN);
-  let ch: Handoff, slab: Uint8Array, stamps: Float64Array, slotSize: number;
-  const use = (spec: HandoffSpec): void => {
-    ch = Handoff.of(spec);
-    slab = new Uint8Array(spec.slab);
-    stamps = new Float64Array(spec.stamps!);
-    slotSize = spec.slotSize;
-  };
-  use(h.channel);
+  const into = (spec: HandoffSpec) => ({ ch: Handoff.of(spec), slab: new Uint8Array(spec.slab), stamps: new Float64Array(spec.stamps!), slotSize: spec.slotSize });
+  let cur = into(h.channel);
   /** The worker was restarted: take the newest channel posted (before GEN was bumped). */
   const follow = (): void => {
     let spec: HandoffSpec | null = null;
     for (let m = receiveMessageOnPort(h.port); m; m = receiveMessageOnPort(h.port)) spec = m.message as HandoffSpec;
-    if (spec) use(spec);
+    if (spec) cur = into(spec);
     seen = Atomics.load(link, LINK.GEN);
   };
   let slot = -1;
@@ -142,18 +136,18 @@ function rxHandoffLoop(h: TapHandoff): void {
       slot = -1; // a slot of the dead worker's slab
     }
     if (slot < 0) {
-      slot = ch!.free.shift();
+      slot = cur.ch.free.shift();
       if (slot < 0) {
         c[TC.RX_NO_SLOT]!++;
         // Say we wait, then look again: the worker either sees the word after lending or we see its slot.
         Atomics.store(link, LINK.RX_WAITING, 1);
-        ch!.free.waitNonEmpty(NAP_MS);
+        cur.ch.free.waitNonEmpty(NAP_MS);
         Atomics.store(link, LINK.RX_WAITING, 0);
         continue;
       }
     }
-    const at = slot * slotSize! + d.headroom;
-    const n = readFrame(slab!, at);
+    const at = slot * cur.slotSize + d.headroom;
+    const n = readFrame(cur.slab, at);
     if (n === 'exit') return;
     if (shared.stoppingRx) return exit(CTL.RX_EXIT, EXIT.STOPPED); // read after stop: not passed on
     if (n >= readLen) {
@@ -172,8 +166,8 @@ function rxHandoffLoop(h: TapHandoff): void {
       slot = -1;
       continue;
     }
-    stamps![slot] = monoMs();
-    ch!.data.push(at, n, h.edge); // cannot be full: free and data together hold at most the capacity
+    cur.stamps[slot] = monoMs();
+    cur.ch.data.push(at, n, h.edge); // cannot be full: free and data together hold at most the capacity
     v[ring + RC.ENQUEUED]!++;
     slot = -1;
     if (Atomics.load(wctl, h.sleeping) === 1) {
