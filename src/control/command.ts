@@ -4,6 +4,7 @@
 // anything (the server runs it between two packets, so nothing sees half).
 import type { Emulator } from '../topology/builder.js';
 import type { CommandResponse } from './protocol.js';
+import type { PartitionedDatapath } from '../workers/supervisor.js';
 
 export type Access = 'read' | 'write';
 
@@ -13,6 +14,8 @@ export interface ControlContext {
   invalidate(what: string): void;
   /** `dpemu reload`, when the daemon offers it. */
   reload?: () => string | Promise<string>;
+  /** The datapath workers, when the daemon runs with --workers N. */
+  workers?: PartitionedDatapath;
 }
 
 export interface CommandFamily {

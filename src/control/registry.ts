@@ -7,7 +7,8 @@ import { iptables, iptablesSaveCmd } from './iptables-commands.js';
 import { conntrack } from './conntrack-commands.js';
 import { clearCounters, nodes, reload } from './admin-commands.js';
 import { trace } from './trace-command.js';
+import { workers } from './worker-commands.js';
 
 export const COMMANDS: ReadonlyMap<string, CommandFamily> = new Map(
-  [vsctl, ofctl, appctl, brctl, ip, iptables, iptablesSaveCmd, conntrack, clearCounters, reload, nodes, trace].map((c) => [c.name, c]),
+  [vsctl, ofctl, appctl, brctl, ip, iptables, iptablesSaveCmd, conntrack, clearCounters, reload, nodes, trace, workers].map((c) => [c.name, c]),
 );

@@ -10,6 +10,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { dirname } from 'node:path';
 import type { Emulator } from '../topology/builder.js';
 import type { ControlContext } from './command.js';
+import type { PartitionedDatapath } from '../workers/supervisor.js';
 import { COMMANDS } from './registry.js';
 import { ControlError, PROTOCOL_VERSION, type CaptureEvent, type CaptureRequest, type CommandResponse } from './protocol.js';
 import { compileFilter, FilterSyntaxError } from './capture-filter.js';
@@ -26,6 +27,8 @@ export interface ControlServerOptions {
   onWrite?: (what: string) => void;
   /** Re-read the topology (the daemon's `reload`); returns what to print. */
   reload?: () => string | Promise<string>;
+  /** The daemon's datapath workers (`dpemu workers`). */
+  workers?: PartitionedDatapath;
   /** Bytes a capture's reader may lag behind before frames are dropped (default 4 MiB). */
   captureHighWater?: number;
 }
@@ -104,6 +107,7 @@ export async function startControlServer(emu: Emulator, opts: ControlServerOptio
   if (opts.tcp && !opts.tcp.token) throw new Error('control: a TCP listener needs a token');
   const ctx: ControlContext = { emu, invalidate: (what) => opts.onWrite?.(what) };
   if (opts.reload) ctx.reload = opts.reload;
+  if (opts.workers) ctx.workers = opts.workers;
   const highWater = opts.captureHighWater ?? 4 << 20;
 
   const handle = async (req: IncomingMessage, res: ServerResponse, viaTcp: boolean): Promise<void> => {

@@ -30,6 +30,7 @@ export function daemonServices(o: ServiceOptions) {
           return `reloaded ${d.topology.file}: TAPs kept ${r.kept.length}, added ${r.added.length}, removed ${r.removed.length}, re-created ${r.recreated.length}\n`;
         },
         onWrite: (what) => log.info({ what }, 'control write'),
+        ...(d.partitioned ? { workers: d.partitioned } : {}),
       });
       d.onSwap((emu) => ctl.rebind(emu));
       out.push({
