@@ -2,19 +2,20 @@
 // (mode 0600 unless told otherwise: the file's owner is the only client),
 // and a TCP listener only when asked, which then demands a bearer token.
 // Commands run synchronously on the thread that owns the Emulator, between
-// two packets, so a write is seen entirely or not at all.
+// two packets, so a write is seen entirely or not at all; with datapath
+// workers, in the worker that owns the node, between two batches
+// (src/control/backend.ts says what a backend offers).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { dirname } from 'node:path';
-import type { Emulator } from '../topology/builder.js';
-import type { ControlContext } from './command.js';
+import { Emulator } from '../topology/builder.js';
+import type { ControlHooks } from './command.js';
 import { COMMANDS } from './registry.js';
 import { ControlError, PROTOCOL_VERSION, type CaptureEvent, type CaptureRequest, type CommandResponse } from './protocol.js';
 import { compileFilter, FilterSyntaxError } from './capture-filter.js';
-import { Capture } from './capture.js';
-import { mustCapturePort, nodeNames } from './resolve.js';
+import { InProcessBackend, type CaptureHandle, type ControlBackend } from './backend.js';
 
 export interface ControlServerOptions {
   socketPath: string;
@@ -34,8 +35,8 @@ export interface ControlServer {
   readonly path: string;
   /** The TCP address when one was asked for. */
   readonly tcpAddress?: { host: string; port: number };
-  /** Serve another emulator from now on (the daemon swapped it in on reload). */
-  rebind(emu: Emulator): void;
+  /** Serve another emulator (or backend) from now on (the daemon swapped it in on reload). */
+  rebind(target: Emulator | ControlBackend): void;
   close(): Promise<void>;
 }
 
@@ -100,10 +101,14 @@ function tokenOk(req: IncomingMessage, token: string): boolean {
   return timingSafeEqual(a, b);
 }
 
-export async function startControlServer(emu: Emulator, opts: ControlServerOptions): Promise<ControlServer> {
+const backendOf = (t: Emulator | ControlBackend): ControlBackend => (t instanceof Emulator ? new InProcessBackend(t) : t);
+
+/** Serve `target`: an emulator in this thread, or another backend (a partitioned datapath's). */
+export async function startControlServer(target: Emulator | ControlBackend, opts: ControlServerOptions): Promise<ControlServer> {
   if (opts.tcp && !opts.tcp.token) throw new Error('control: a TCP listener needs a token');
-  const ctx: ControlContext = { emu, invalidate: (what) => opts.onWrite?.(what) };
-  if (opts.reload) ctx.reload = opts.reload;
+  let backend = backendOf(target);
+  const hooks: ControlHooks = { invalidate: (what) => opts.onWrite?.(what) };
+  if (opts.reload) hooks.reload = opts.reload;
   const highWater = opts.captureHighWater ?? 4 << 20;
 
   const handle = async (req: IncomingMessage, res: ServerResponse, viaTcp: boolean): Promise<void> => {
@@ -113,7 +118,7 @@ export async function startControlServer(emu: Emulator, opts: ControlServerOptio
     }
     const url = new URL(req.url ?? '/', 'http://dpemu');
     if (req.method === 'GET' && url.pathname === '/v1/info') {
-      sendJson(res, 200, { protocol: PROTOCOL_VERSION, topology: ctx.emu.topology.name, nodes: nodeNames(ctx.emu) });
+      sendJson(res, 200, { protocol: PROTOCOL_VERSION, topology: backend.topologyName, nodes: backend.nodes() });
       return;
     }
     if (req.method !== 'POST') {
@@ -133,7 +138,7 @@ export async function startControlServer(emu: Emulator, opts: ControlServerOptio
       const argv = body.argv as string[];
       const access = fam.access(argv);
       if (access !== m[1]) throw new ControlError(`control: '${fam.name} ${argv.join(' ')}' is a ${access} command; send it to /v1/${access}/${fam.name}`, 1, 403);
-      sendJson(res, 200, await fam.run(ctx, argv));
+      sendJson(res, 200, await backend.run(fam, argv, hooks));
     } catch (e) {
       if (e instanceof ControlError) sendJson(res, e.status, fail(e));
       else sendJson(res, 500, fail(new ControlError(`dpemu: internal error: ${e instanceof Error ? e.message : String(e)}`, 1, 500)));
@@ -141,36 +146,37 @@ export async function startControlServer(emu: Emulator, opts: ControlServerOptio
   };
 
   const capture = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    let c: Capture;
+    let c: CaptureHandle;
     try {
       const body = (await readBody(req)) as CaptureRequest;
       if (typeof body.iface !== 'string') throw new ControlError('tcpdump: -i NODE:[NS:]IFACE is required');
-      const port = mustCapturePort(ctx.emu, body.iface);
-      let pred;
-      try {
-        pred = compileFilter(body.filter ?? '');
-      } catch (e) {
-        if (e instanceof FilterSyntaxError) throw new ControlError(`tcpdump: ${e.message}`);
-        throw e;
-      }
-      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      const filter = () => {
+        try {
+          return compileFilter(body.filter ?? '');
+        } catch (e) {
+          if (e instanceof FilterSyntaxError) throw new ControlError(`tcpdump: ${e.message}`);
+          throw e;
+        }
+      };
       const send = (ev: CaptureEvent) => res.write(JSON.stringify(ev) + '\n');
       const snaplen = body.snaplen && body.snaplen > 0 ? body.snaplen : 262144;
-      send({ type: 'start', iface: body.iface, linktype: 1, snaplen });
       const finish = () => {
         c.stop();
         send({ type: 'end', captured: c.captured, dropped: c.dropped });
         res.end();
       };
-      c = new Capture(
-        port,
-        pred,
-        { count: body.count ?? 0, snaplen, congested: () => res.writableLength > highWater },
-        (frames) => {
+      // Tapping starts here (or fails with the port's error): the answer's head follows it.
+      c = backend.capture({
+        iface: body.iface,
+        filter,
+        opts: { count: body.count ?? 0, snaplen, congested: () => res.writableLength > highWater },
+        deliver: (frames) => {
           for (const f of frames) send({ type: 'frame', ts: f.ts, len: f.len, dir: f.dir, data: Buffer.from(f.data.buffer, f.data.byteOffset, f.data.length).toString('base64') });
         },
-        finish,
-      );
+        done: finish,
+      });
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      send({ type: 'start', iface: body.iface, linktype: 1, snaplen });
       // The reader went away (Ctrl-C): stop tapping at once.
       res.on('close', () => c.stop());
     } catch (e) {
@@ -218,8 +224,8 @@ export async function startControlServer(emu: Emulator, opts: ControlServerOptio
   return {
     path: opts.socketPath,
     ...(tcpAddress ? { tcpAddress } : {}),
-    rebind(emu: Emulator) {
-      ctx.emu = emu;
+    rebind(t: Emulator | ControlBackend) {
+      backend = backendOf(t);
     },
     async close() {
       await Promise.all([closeOne(unix), ...(tcp ? [closeOne(tcp)] : [])]);

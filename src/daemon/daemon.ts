@@ -16,6 +16,7 @@ import { TapDevice, TapError, checkTapEnvironment } from '../io/tap-device.js';
 import { planTaps, planIdentity, portMtu, type TapPlan } from './tap-plan.js';
 import { checkHostNames, configureHost, createHostNetns, removeHostNetns } from './lab-hosts.js';
 import { carryState, releaseHeld } from './carry-state.js';
+import type { PartitionedDatapath } from '../workers/supervisor.js';
 
 export const DEFAULT_TOPOLOGY = 'configs/lab-dvr-snat.yaml';
 /** Ethernet header and one 802.1Q tag on top of the MTU. */
@@ -74,6 +75,8 @@ export class Daemon {
    */
   readonly clock: Clock = { now: () => this.io.batchNow || performance.now() };
   readonly io: TapIo;
+  /** Placeholder for the datapath workers (`dpemu run --workers N`, branch dmn); null: inline. */
+  partitioned: PartitionedDatapath | null = null;
   /** TAPs deleted behind the daemon's back since it started. */
   tapsGone = 0;
   readonly taps = new Map<string, TapEntry>();

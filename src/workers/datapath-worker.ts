@@ -27,6 +27,7 @@ import type { EdgeSink, Port } from '../datapath/element.js';
 import type { Engine } from '../datapath/engine.js';
 import { parseMacNum, parseIpv4 } from '../wire/addr.js';
 import { CTL, CTL_WORDS, HOP_BITS, WC, WORKER_COUNTERS, type ChannelSpec, type KeptTables, type WorkerInit, type WorkerRequest } from './layout.js';
+import { WorkerControl } from './worker-control.js';
 
 /** Entries taken from one channel before the next is looked at. */
 const BATCH = 64;
@@ -224,8 +225,13 @@ export function runWorker(init: WorkerInit): void {
         lend(ib);
         return true;
       }
+      case 'control':
+        return control.command(m.family, m.argv);
+      case 'metrics':
+        return control.metrics(m.flows, m.sampleEvery);
     }
   };
+  const control = new WorkerControl(emu, () => wc[WC.HANDOFF_OUT]! + wc[WC.HANDOFF_FULL]!);
   const messages = (): number => {
     let n = 0;
     for (let msg = receiveMessageOnPort(init.port); msg; msg = receiveMessageOnPort(init.port), n++) {
