@@ -5,8 +5,9 @@
 import type { Emulator } from '../topology/builder.js';
 import type { CommandFamily, ControlHooks } from './command.js';
 import type { CommandResponse } from './protocol.js';
-import type { FramePredicate } from './capture-filter.js';
+import { compileFilter, FilterSyntaxError, type FramePredicate } from './capture-filter.js';
 import { Capture, type CaptureOptions, type CapturedFrame } from './capture.js';
+import { ControlError } from './protocol.js';
 import { mustCapturePort, nodeNames } from './resolve.js';
 
 /** A capture in progress (Capture, for the in-process emulator). */
@@ -19,8 +20,8 @@ export interface CaptureHandle {
 export interface CaptureSpec {
   /** NODE:[NS:]IFACE */
   iface: string;
-  /** Compiles the filter: called once the port is found (tcpdump opens the device before it compiles). */
-  filter: () => FramePredicate;
+  /** pcap-filter expression ('' = everything); compiled once the port is found, as tcpdump opens the device first. */
+  filter: string;
   opts: CaptureOptions;
   /** Frames in batches, off the forwarding path. */
   deliver: (frames: CapturedFrame[]) => void;
@@ -36,7 +37,17 @@ export interface ControlBackend {
   /** Run one command (a ControlError is the tool's own error). */
   run(family: CommandFamily, argv: readonly string[], hooks: ControlHooks): CommandResponse | Promise<CommandResponse>;
   /** Start a live capture, or throw a ControlError saying why not. */
-  capture(spec: CaptureSpec): CaptureHandle;
+  capture(spec: CaptureSpec): CaptureHandle | Promise<CaptureHandle>;
+}
+
+/** A capture's filter, or tcpdump's error. */
+export function compileCaptureFilter(expr: string): FramePredicate {
+  try {
+    return compileFilter(expr);
+  } catch (e) {
+    if (e instanceof FilterSyntaxError) throw new ControlError(`tcpdump: ${e.message}`);
+    throw e;
+  }
 }
 
 /** The emulator in this thread. */
@@ -57,6 +68,6 @@ export class InProcessBackend implements ControlBackend {
 
   capture(s: CaptureSpec): CaptureHandle {
     const port = mustCapturePort({ emu: this.emu }, s.iface);
-    return new Capture(port, s.filter(), s.opts, s.deliver, s.done);
+    return new Capture(port, compileCaptureFilter(s.filter), s.opts, s.deliver, s.done);
   }
 }

@@ -14,7 +14,6 @@ import { Emulator } from '../topology/builder.js';
 import type { ControlHooks } from './command.js';
 import { COMMANDS } from './registry.js';
 import { ControlError, PROTOCOL_VERSION, type CaptureEvent, type CaptureRequest, type CommandResponse } from './protocol.js';
-import { compileFilter, FilterSyntaxError } from './capture-filter.js';
 import { InProcessBackend, type CaptureHandle, type ControlBackend } from './backend.js';
 
 export interface ControlServerOptions {
@@ -150,14 +149,6 @@ export async function startControlServer(target: Emulator | ControlBackend, opts
     try {
       const body = (await readBody(req)) as CaptureRequest;
       if (typeof body.iface !== 'string') throw new ControlError('tcpdump: -i NODE:[NS:]IFACE is required');
-      const filter = () => {
-        try {
-          return compileFilter(body.filter ?? '');
-        } catch (e) {
-          if (e instanceof FilterSyntaxError) throw new ControlError(`tcpdump: ${e.message}`);
-          throw e;
-        }
-      };
       const send = (ev: CaptureEvent) => res.write(JSON.stringify(ev) + '\n');
       const snaplen = body.snaplen && body.snaplen > 0 ? body.snaplen : 262144;
       const finish = () => {
@@ -166,19 +157,20 @@ export async function startControlServer(target: Emulator | ControlBackend, opts
         res.end();
       };
       // Tapping starts here (or fails with the port's error): the answer's head follows it.
-      c = backend.capture({
+      c = await backend.capture({
         iface: body.iface,
-        filter,
+        filter: body.filter ?? '',
         opts: { count: body.count ?? 0, snaplen, congested: () => res.writableLength > highWater },
         deliver: (frames) => {
           for (const f of frames) send({ type: 'frame', ts: f.ts, len: f.len, dir: f.dir, data: Buffer.from(f.data.buffer, f.data.byteOffset, f.data.length).toString('base64') });
         },
         done: finish,
       });
+      // The reader went away (Ctrl-C), maybe while a worker was starting it: stop tapping at once.
+      if (req.socket.destroyed) return c.stop();
+      res.on('close', () => c.stop());
       res.writeHead(200, { 'content-type': 'application/x-ndjson' });
       send({ type: 'start', iface: body.iface, linktype: 1, snaplen });
-      // The reader went away (Ctrl-C): stop tapping at once.
-      res.on('close', () => c.stop());
     } catch (e) {
       if (e instanceof ControlError) sendJson(res, e.status, fail(e));
       else sendJson(res, 500, fail(new ControlError(`dpemu: internal error: ${e instanceof Error ? e.message : String(e)}`, 1, 500)));

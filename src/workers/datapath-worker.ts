@@ -229,6 +229,12 @@ export function runWorker(init: WorkerInit): void {
         return control.command(m.family, m.argv);
       case 'metrics':
         return control.metrics(m.flows, m.sampleEvery);
+      case 'capture':
+        return control.captureStart(m.cap, m.iface, m.filter, { count: m.count, snaplen: m.snaplen });
+      case 'capturePoll':
+        return control.capturePoll(m.cap);
+      case 'captureStop':
+        return control.captureStop(m.cap);
     }
   };
   const control = new WorkerControl(emu, () => wc[WC.HANDOFF_OUT]! + wc[WC.HANDOFF_FULL]!);

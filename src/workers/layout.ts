@@ -90,7 +90,12 @@ export type WorkerRequest =
   /** Run a control command family on this worker's nodes (src/workers/worker-control.ts); answers a ControlAnswer. */
   | { id: number; op: 'control'; family: string; argv: string[] }
   /** This worker's metrics as getMetricsAsJSON() gives them; sampleEvery turns latency sampling on first. */
-  | { id: number; op: 'metrics'; flows: boolean; sampleEvery: number | null };
+  | { id: number; op: 'metrics'; flows: boolean; sampleEvery: number | null }
+  /** Start capture `cap` at NODE:[NS:]IFACE (answers a ControlAnswer); its frames wait for the supervisor's polls. */
+  | { id: number; op: 'capture'; cap: number; iface: string; filter: string; count: number; snaplen: number }
+  /** The frames capture `cap` took since the last poll (a CapturePoll). */
+  | { id: number; op: 'capturePoll'; cap: number }
+  | { id: number; op: 'captureStop'; cap: number };
 
 /** Worker -> supervisor, unasked: conntrack tables to keep for a successor (new ones, or moved by a grow). */
 export interface KeptTables {

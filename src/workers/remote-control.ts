@@ -3,11 +3,16 @@
 // that concerns every node runs in each worker and their answers are joined
 // as one emulator prints them. Every worker knows all node names, so an
 // unknown node fails with the same text wherever it runs (worker 0 answers).
+// A live capture taps the port in its worker, which keeps the copied frames
+// until this side polls for them (every POLL_MS, while the reader keeps up).
 import type { CommandFamily, ControlHooks } from '../control/command.js';
-import type { CaptureHandle, ControlBackend } from '../control/backend.js';
+import type { CaptureHandle, CaptureSpec, ControlBackend } from '../control/backend.js';
 import { ControlError, ok, type CommandResponse } from '../control/protocol.js';
 import type { PartitionedDatapath } from './supervisor.js';
-import { emulationNodes, type ControlAnswer } from './worker-control.js';
+import { emulationNodes, type CapturePoll, type ControlAnswer } from './worker-control.js';
+
+/** How often a capture's frames are fetched from its worker. */
+const POLL_MS = 20;
 
 /** The default join of `every` answers: the first failure, else the outputs one after the other. */
 function concat(answers: readonly CommandResponse[]): CommandResponse {
@@ -16,6 +21,7 @@ function concat(answers: readonly CommandResponse[]): CommandResponse {
 
 export class PartitionedControl implements ControlBackend {
   private readonly allNodes: readonly string[];
+  private nextCapture = 1;
 
   constructor(private readonly dp: PartitionedDatapath) {
     this.allNodes = emulationNodes(dp.topology);
@@ -54,8 +60,48 @@ export class PartitionedControl implements ControlBackend {
     return this.dp.request<ControlAnswer>(w, { op: 'control', family: family.name, argv: [...argv] });
   }
 
-  capture(): CaptureHandle {
-    throw new ControlError('tcpdump: live capture is not available with datapath workers yet (the frames stay in the worker threads); run the daemon without --workers to capture');
+  async capture(s: CaptureSpec): Promise<CaptureHandle> {
+    const node = s.iface.split(':')[0]!;
+    const w = this.dp.assignment.has(node) ? this.dp.ownerOf(node) : 0;
+    const cap = this.nextCapture++;
+    unwrap(await this.dp.request<ControlAnswer>(w, { op: 'capture', cap, iface: s.iface, filter: s.filter, count: s.opts.count ?? 0, snaplen: s.opts.snaplen ?? 0 }));
+    const h = { captured: 0, dropped: 0, stopped: false, stop: () => {} };
+    let polling = false;
+    const end = (): void => {
+      h.stopped = true;
+      clearInterval(timer);
+    };
+    const poll = async (): Promise<void> => {
+      // A reader that cannot keep up is not fed: the worker's queue fills and drops, counted, as in one process.
+      if (polling || h.stopped || s.opts.congested?.()) return;
+      polling = true;
+      try {
+        const p = await this.dp.request<CapturePoll>(w, { op: 'capturePoll', cap });
+        if (h.stopped) return;
+        h.captured = p.captured;
+        h.dropped = p.dropped;
+        if (p.frames.length) s.deliver(p.frames);
+        if (p.done) {
+          end();
+          s.done();
+        }
+      } catch {
+        // The worker died (or the datapath stopped): the capture ends with what it had.
+        if (!h.stopped) {
+          end();
+          s.done();
+        }
+      } finally {
+        polling = false;
+      }
+    };
+    const timer = setInterval(() => void poll(), POLL_MS);
+    h.stop = () => {
+      if (h.stopped) return;
+      end();
+      this.dp.request(w, { op: 'captureStop', cap }).catch(() => {});
+    };
+    return h;
   }
 }
 

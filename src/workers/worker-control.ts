@@ -7,6 +7,9 @@
 import type { Emulator } from '../topology/builder.js';
 import type { Topology } from '../topology/model.js';
 import { COMMANDS } from '../control/registry.js';
+import { compileCaptureFilter } from '../control/backend.js';
+import { Capture, type CapturedFrame } from '../control/capture.js';
+import { mustCapturePort } from '../control/resolve.js';
 import { trace } from '../control/trace-command.js';
 import { ControlError, type CommandResponse } from '../control/protocol.js';
 import { registerCollectors, type Collectors, type MetricJson } from '../metrics/collectors.js';
@@ -25,9 +28,27 @@ export interface ControlAnswer {
   writes: string[];
 }
 
+/** What a capture took since the last poll. */
+export interface CapturePoll {
+  frames: CapturedFrame[];
+  captured: number;
+  dropped: number;
+  /** The count was reached: this is the last poll. */
+  done: boolean;
+}
+
+/** A capture in a worker: the tap queues, and delivery waits for the supervisor's poll (the loop never yields to setImmediate). */
+interface WorkerCapture {
+  capture: Capture;
+  later: (() => void)[];
+  frames: CapturedFrame[];
+  done: boolean;
+}
+
 export class WorkerControl {
   private readonly allNodes: readonly string[];
   private collectors: Collectors | null = null;
+  private readonly captures = new Map<number, WorkerCapture>();
 
   constructor(
     private readonly emu: Emulator,
@@ -56,6 +77,37 @@ export class WorkerControl {
       if (e instanceof ControlError) return { error: { message: e.message, exit: e.exit, status: e.status }, writes };
       throw e;
     }
+  }
+
+  captureStart(cap: number, iface: string, filter: string, opts: { count: number; snaplen: number }): ControlAnswer {
+    try {
+      const port = mustCapturePort({ emu: this.emu, allNodes: this.allNodes }, iface);
+      const c: WorkerCapture = { capture: null!, later: [], frames: [], done: false };
+      c.capture = new Capture(port, compileCaptureFilter(filter), { ...opts, defer: (fn) => c.later.push(fn) }, (f) => c.frames.push(...f), () => (c.done = true));
+      this.captures.set(cap, c);
+      return { response: { ok: true, stdout: '', stderr: '', exit: 0 }, writes: [] };
+    } catch (e) {
+      if (e instanceof ControlError) return { error: { message: e.message, exit: e.exit, status: e.status }, writes: [] };
+      throw e;
+    }
+  }
+
+  capturePoll(cap: number): CapturePoll {
+    const c = this.captures.get(cap);
+    if (!c) return { frames: [], captured: 0, dropped: 0, done: true };
+    // What setImmediate would have run by now: delivery, and detaching the tap once the count is reached.
+    for (const fn of c.later.splice(0)) fn();
+    if (c.done) this.captures.delete(cap);
+    return { frames: c.frames.splice(0), captured: c.capture.captured, dropped: c.capture.dropped, done: c.done };
+  }
+
+  captureStop(cap: number): boolean {
+    const c = this.captures.get(cap);
+    if (!c) return false;
+    c.capture.stop();
+    for (const fn of c.later.splice(0)) fn();
+    this.captures.delete(cap);
+    return true;
   }
 
   metrics(flows: boolean, sampleEvery: number | null): MetricJson[] {

@@ -20,8 +20,8 @@ import { ManualClock } from '../../src/datapath/clock.js';
 import { Stats } from '../../src/datapath/stats.js';
 import { buildFrame, type FrameSpec } from '../../src/wire/frame.js';
 import { startControlServer, type ControlServer } from '../../src/control/server.js';
-import { runRemote } from '../../src/control/client.js';
-import type { CommandResponse } from '../../src/control/protocol.js';
+import { captureRemote, runRemote } from '../../src/control/client.js';
+import type { CaptureEvent, CaptureRequest, CommandResponse } from '../../src/control/protocol.js';
 import { registerCollectors, startMetricsServer, enableLatencySampling, DATAPATH_WORKER_METRICS, type MetricsServer } from '../../src/metrics/index.js';
 import { PartitionedDatapath } from '../../src/workers/supervisor.js';
 import { PartitionedControl } from '../../src/workers/remote-control.js';
@@ -249,6 +249,63 @@ test('writes: a change made through the workers reads back as on one emulator', 
   await both('conntrack', ['w02', '-n', SNAT, '-L']);
   // The server heard of the same writes (clear-counters once, not once per worker).
   assert.deepEqual(writes.split, writes.inline);
+});
+
+/** A capture through `sock`, with `traffic` sent once it has started; frames without their timestamps. */
+async function capture(sock: string, req: CaptureRequest, traffic: () => Promise<void>) {
+  const frames: Omit<Extract<CaptureEvent, { type: 'frame' }>, 'ts'>[] = [];
+  let end: CaptureEvent | undefined;
+  let error: CommandResponse | undefined;
+  let started!: () => void;
+  const start = new Promise<void>((r) => (started = r));
+  const done = captureRemote({ socketPath: sock }, req, (ev) => {
+    if (ev.type === 'start') started();
+    else if (ev.type === 'frame') frames.push({ type: 'frame', len: ev.len, dir: ev.dir, data: ev.data });
+    else end = ev;
+  }, (r) => {
+    error = r;
+    started();
+  });
+  await start;
+  if (!error) await traffic();
+  await done;
+  return { frames, end, error };
+}
+
+test('tcpdump: a capture in a worker gives the frames one emulator gives, and the same errors', async () => {
+  const ping = [
+    fromVm({ ip: { src: VM_IP, dst: '8.8.8.8' }, icmp: { id: 60691, seq: 2, data: 100 } }),
+    fromInternet({ ip: { src: '8.8.8.8', dst: SNAT_IP }, icmp: { type: 0, id: 60691, seq: 2, data: 100 } }),
+  ];
+  const inlineTraffic = async () => {
+    for (const s of ping) {
+      emu.engine.inject(emu.engine.pool.allocFrom(s.frame)!, emu.findPort(s.at[0], s.at[1])!);
+      emu.engine.tick();
+    }
+  };
+  const splitTraffic = async () => {
+    for (const s of ping) {
+      assert.ok(dp.inject(s.at[0], s.at[1], s.frame));
+      await dp.settle();
+      await new Promise((r) => setTimeout(r, 150));
+    }
+  };
+  // Both directions at w02's eth3 (the request after SNAT, VLAN 103; the reply) and at the VM's tap on w07, in other workers.
+  for (const [iface, filter] of [['w02:eth3', 'icmp'], ['w07:tap2ab77d0f-99', '']] as const) {
+    const req = { iface, filter, count: 2 };
+    const a = await capture(inline.path, req, inlineTraffic);
+    const b = await capture(split.path, req, splitTraffic);
+    assert.equal(a.error, undefined);
+    assert.deepEqual(b, a, iface);
+    assert.equal(a.frames.length, 2);
+    assert.deepEqual(a.end, { type: 'end', captured: 2, dropped: 0 });
+  }
+  for (const req of [{ iface: 'w99:eth3' }, { iface: 'w07:nosuch0' }, { iface: 'w02:eth3', filter: 'icmp and and' }, { iface: 'w02' }]) {
+    const a = await capture(inline.path, req, async () => {});
+    const b = await capture(split.path, req, async () => {});
+    assert.ok(a.error && !a.error.ok, JSON.stringify(req));
+    assert.deepEqual(b, a, JSON.stringify(req));
+  }
 });
 
 // Last: the crossing trace changes state on the workers' side only.
