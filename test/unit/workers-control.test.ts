@@ -14,6 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { get } from 'node:http';
 import { buildEmulator, type Emulator } from '../../src/topology/builder.js';
 import { loadTopologyOrThrow } from '../../src/topology/loader.js';
 import { ManualClock } from '../../src/datapath/clock.js';
@@ -142,6 +143,13 @@ test('reads: every command answers from the workers as from one emulator', async
     ['conntrack', ['w07', '-n', QROUTER, '-C']],
   ];
   for (const [f, argv] of reads) await both(f, argv);
+  const info = (sock: string) => new Promise<unknown>((resolve, reject) => {
+    get({ socketPath: sock, path: '/v1/info' }, (res) => {
+      let t = '';
+      res.setEncoding('utf8').on('data', (c: string) => (t += c)).on('end', () => resolve(JSON.parse(t)));
+    }).on('error', reject);
+  });
+  assert.deepEqual(await info(split.path), await info(inline.path));
   // The traffic really left state on both nodes.
   assert.match((await both('conntrack', ['w02', '-n', SNAT, '-L'])).stdout, /src=192\.168\.1\.7 dst=8\.8\.8\.8/);
   assert.match((await both('ip', ['-n', QROUTER, 'w07', 'neigh'])).stdout, /192\.168\.1\.7 dev qr-\S+ lladdr fa:16:3e:b2:ef:af/);
