@@ -63,7 +63,7 @@ export class InProcessBackend implements ControlBackend {
   }
 
   run(family: CommandFamily, argv: readonly string[], hooks: ControlHooks): CommandResponse | Promise<CommandResponse> {
-    return family.run({ emu: this.emu, invalidate: hooks.invalidate, ...(hooks.reload ? { reload: hooks.reload } : {}) }, argv);
+    return family.run({ ...hooks, emu: this.emu }, argv);
   }
 
   capture(s: CaptureSpec): CaptureHandle {

@@ -330,3 +330,17 @@ test('a trace inside one node answers as one emulator; one that crosses workers 
   assert.equal((await runRemote({ socketPath: split.path }, 'reload', [])).exit, 1);
   assert.match((await runRemote({ socketPath: split.path }, 'reload', [])).stderr, /reload: not available with datapath workers/);
 });
+
+test('a worker that dies and comes back answers commands again, and /metrics counts the restart', async () => {
+  const main = registerCollectors({ stats: new Stats(16), processMetrics: false });
+  const source = new PartitionedMetrics(dp, main, { sampleEvery: SAMPLE_EVERY });
+  const back = dp.restarted(1);
+  await dp.kill(1); // w07's
+  await back;
+  assert.deepEqual(await runRemote({ socketPath: split.path }, 'nodes', []), await runRemote({ socketPath: inline.path }, 'nodes', []));
+  const flows = await runRemote({ socketPath: split.path }, 'ofctl', ['dump-flows', 'w07', 'br-int']);
+  assert.equal(flows.exit, 0);
+  assert.match(flows.stdout, /^NXST_FLOW reply/);
+  const v = series(parseExposition((await source.exposition(false)).body), (n) => n === 'dpemu_worker_restarts_total');
+  assert.deepEqual(v, new Map([['dpemu_worker_restarts_total{worker="datapath-0"}', 0], ['dpemu_worker_restarts_total{worker="datapath-1"}', 1]]));
+});
