@@ -1,5 +1,5 @@
 // Every command family the control socket serves, by the name in its URL.
-import type { CommandFamily } from './command.js';
+import type { CommandFamily, DaemonCommand } from './command.js';
 import { appctl, ofctl, vsctl } from './ovs-commands.js';
 import { brctl } from './brctl-commands.js';
 import { ip } from './ip-commands.js';
@@ -10,5 +10,8 @@ import { trace } from './trace-command.js';
 import { workers } from './worker-commands.js';
 
 export const COMMANDS: ReadonlyMap<string, CommandFamily> = new Map(
-  [vsctl, ofctl, appctl, brctl, ip, iptables, iptablesSaveCmd, conntrack, clearCounters, reload, nodes, trace, workers].map((c) => [c.name, c]),
+  [vsctl, ofctl, appctl, brctl, ip, iptables, iptablesSaveCmd, conntrack, clearCounters, reload, nodes, trace].map((c) => [c.name, c]),
 );
+
+/** Commands about the daemon itself, served on its own thread (src/control/command.ts DaemonCommand). */
+export const DAEMON_COMMANDS: ReadonlyMap<string, DaemonCommand> = new Map([workers].map((c) => [c.name, c]));

@@ -2,14 +2,14 @@
 // (index, nodes, restarts, alive), and `dpemu workers kill N`, which ends
 // worker N abruptly, as a crash would, to see the daemon restart it with its
 // nodes' conntrack (fault injection for tests and demonstrations).
-import type { CommandFamily } from './command.js';
+import type { DaemonCommand } from './command.js';
 import { ControlError, ok } from './protocol.js';
 
-export const workers: CommandFamily = {
+export const workers: DaemonCommand = {
   name: 'workers',
   access: (argv) => (argv[0] === 'kill' ? 'write' : 'read'),
-  async run(ctx, argv) {
-    const dp = ctx.workers;
+  async run(hooks, argv) {
+    const dp = hooks.workers;
     if (!dp) throw new ControlError('workers: this daemon runs its data path on the main thread (dpemu run --workers 0): there are no datapath workers; start it with --workers N');
     if (argv.length === 0) {
       const rows = dp.status().map((w) => `${String(w.index).padEnd(7)} ${(w.alive ? 'yes' : 'no').padEnd(6)} ${String(w.restarts).padEnd(9)} ${w.nodes.join(',')}`);

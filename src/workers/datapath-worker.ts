@@ -35,6 +35,7 @@ import { parseMacNum, parseIpv4 } from '../wire/addr.js';
 import { observeNs } from '../metrics/histogram.js';
 import { LINK, TS, monoMs } from '../io/tap-shared.js';
 import { CTL, CTL_WORDS, HOP_BITS, WC, WORKER_COUNTERS, type ChannelSpec, type KeptTables, type WorkerInit, type WorkerRequest } from './layout.js';
+import { WorkerControl } from './worker-control.js';
 
 /** Entries taken from one channel before the next is looked at. */
 const BATCH = 64;
@@ -250,8 +251,19 @@ export function runWorker(init: WorkerInit): void {
         lend(ib);
         return true;
       }
+      case 'control':
+        return control.command(m.family, m.argv);
+      case 'metrics':
+        return control.metrics(m.flows, m.sampleEvery);
+      case 'capture':
+        return control.captureStart(m.cap, m.iface, m.filter, { count: m.count, snaplen: m.snaplen });
+      case 'capturePoll':
+        return control.capturePoll(m.cap);
+      case 'captureStop':
+        return control.captureStop(m.cap);
     }
   };
+  const control = new WorkerControl(emu, () => wc[WC.HANDOFF_OUT]! + wc[WC.HANDOFF_FULL]!);
   const messages = (): number => {
     let n = 0;
     for (let msg = receiveMessageOnPort(init.port); msg; msg = receiveMessageOnPort(init.port), n++) {

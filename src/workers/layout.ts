@@ -109,7 +109,16 @@ export type WorkerRequest =
   /** The worker thread's CPU seconds so far (number), or null where the OS does not say. */
   | { id: number; op: 'cpu' }
   /** Worker `peer` was restarted: send to it on `outbound`, take its frames from `inbound` (the old ones are emptied and dropped). */
-  | { id: number; op: 'rewire'; peer: number; outbound: ChannelSpec; inbound: ChannelSpec };
+  | { id: number; op: 'rewire'; peer: number; outbound: ChannelSpec; inbound: ChannelSpec }
+  /** Run a control command family on this worker's nodes (src/workers/worker-control.ts); answers a ControlAnswer. */
+  | { id: number; op: 'control'; family: string; argv: string[] }
+  /** This worker's metrics as getMetricsAsJSON() gives them; sampleEvery turns latency sampling on first. */
+  | { id: number; op: 'metrics'; flows: boolean; sampleEvery: number | null }
+  /** Start capture `cap` at NODE:[NS:]IFACE (answers a ControlAnswer); its frames wait for the supervisor's polls. */
+  | { id: number; op: 'capture'; cap: number; iface: string; filter: string; count: number; snaplen: number }
+  /** The frames capture `cap` took since the last poll (a CapturePoll). */
+  | { id: number; op: 'capturePoll'; cap: number }
+  | { id: number; op: 'captureStop'; cap: number };
 
 /** Worker -> supervisor, unasked: conntrack tables to keep for a successor (new ones, or moved by a grow). */
 export interface KeptTables {
