@@ -28,7 +28,7 @@ import { readSync, writeSync, readlinkSync } from 'node:fs';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { observeNs } from '../src/metrics/histogram.js';
 import { Handoff, type HandoffSpec } from '../src/datapath/handoff.js';
-import { TapShared, CTL, EXIT, LINK, RC, TC, TS, WC, monoMs, ringBell, type TapHandoff, type TapWorkerData } from '../src/io/tap-shared.js';
+import { TapShared, CTL, EXIT, LINK, RC, TC, TS, WC, monoMs, ringBell, type TapHandoff, type TapTarget, type TapWorkerData } from '../src/io/tap-shared.js';
 
 const d = workerData as TapWorkerData;
 const shared = new TapShared(d.capacity, d.shared);
@@ -117,15 +117,15 @@ function readFrame(slab: Uint8Array, off: number): number | 'exit' {
 
 function rxHandoffLoop(h: TapHandoff): void {
   const ring = d.cells.rxRing, wk = d.cells.rxWorker, readLen = d.readLen;
-  const link = new Int32Array(h.link), wctl = new Int32Array(h.ctl);
+  const link = new Int32Array(h.link);
   let seen = Atomics.load(link, LINK.GEN);
-  const into = (spec: HandoffSpec) => ({ ch: Handoff.of(spec), slab: new Uint8Array(spec.slab), stamps: new Float64Array(spec.stamps!), slotSize: spec.slotSize });
-  let cur = into(h.channel);
-  /** The worker was restarted: take the newest channel posted (before GEN was bumped). */
+  const into = (t: TapTarget) => ({ ch: Handoff.of(t.channel), slab: new Uint8Array(t.channel.slab), stamps: new Float64Array(t.channel.stamps!), slotSize: t.channel.slotSize, edge: t.edge, wctl: new Int32Array(t.ctl), bell: t.bell, sleeping: t.sleeping });
+  let cur = into(h);
+  /** The worker was restarted, or a reload started new ones: take the newest target posted (before GEN was bumped). */
   const follow = (): void => {
-    let spec: HandoffSpec | null = null;
-    for (let m = receiveMessageOnPort(h.port); m; m = receiveMessageOnPort(h.port)) spec = m.message as HandoffSpec;
-    if (spec) cur = into(spec);
+    let t: TapTarget | null = null;
+    for (let m = receiveMessageOnPort(h.port); m; m = receiveMessageOnPort(h.port)) t = m.message as TapTarget;
+    if (t) cur = into(t);
     seen = Atomics.load(link, LINK.GEN);
   };
   let slot = -1;
@@ -161,18 +161,18 @@ function rxHandoffLoop(h: TapHandoff): void {
     v[wk + WC.BATCHES]!++;
     v[wk + WC.PACKETS]!++;
     if (Atomics.load(link, LINK.GEN) !== seen) {
-      // The worker it was read for died meanwhile: lost, as frames in flight to a crashed node are.
+      // The worker it was read for died (or was replaced by a reload) meanwhile: lost, as frames in flight to a crashed node are.
       v[tap + TS.RX_DROPPED]!++;
       slot = -1;
       continue;
     }
     cur.stamps[slot] = monoMs();
-    cur.ch.data.push(at, n, h.edge); // cannot be full: free and data together hold at most the capacity
+    cur.ch.data.push(at, n, cur.edge); // cannot be full: free and data together hold at most the capacity
     v[ring + RC.ENQUEUED]!++;
     slot = -1;
-    if (Atomics.load(wctl, h.sleeping) === 1) {
-      Atomics.add(wctl, h.bell, 1);
-      Atomics.notify(wctl, h.bell);
+    if (Atomics.load(cur.wctl, cur.sleeping) === 1) {
+      Atomics.add(cur.wctl, cur.bell, 1);
+      Atomics.notify(cur.wctl, cur.bell);
     }
   }
 }

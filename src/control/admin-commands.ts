@@ -1,5 +1,5 @@
 // Commands about the emulator itself: clear counters, reload, list nodes.
-import { type CommandFamily } from './command.js';
+import type { CommandFamily, DaemonCommand } from './command.js';
 import { ControlError, ok, type CommandResponse } from './protocol.js';
 import { OvsBridge } from '../ofproto/bridge.js';
 import { NetNamespace } from '../netns/namespace.js';
@@ -24,13 +24,13 @@ export const clearCounters: CommandFamily = {
 };
 
 
-export const reload: CommandFamily = {
+/** A command about the daemon (served on its thread): with datapath workers, the daemon starts new ones on the new file. */
+export const reload: DaemonCommand = {
   name: 'reload',
   access: () => 'write',
-  target: () => ({ whole: 'reload: not available with datapath workers (each built its nodes when it started); restart the daemon to load a changed file' }),
-  async run(ctx) {
-    if (!ctx.reload) throw new ControlError('reload: this server was started without a topology file to reload');
-    return ok(await ctx.reload());
+  async run(hooks) {
+    if (!hooks.reload) throw new ControlError('reload: this server was started without a topology file to reload');
+    return ok(await hooks.reload());
   },
 };
 

@@ -10,8 +10,8 @@ import { trace } from './trace-command.js';
 import { workers } from './worker-commands.js';
 
 export const COMMANDS: ReadonlyMap<string, CommandFamily> = new Map(
-  [vsctl, ofctl, appctl, brctl, ip, iptables, iptablesSaveCmd, conntrack, clearCounters, reload, nodes, trace].map((c) => [c.name, c]),
+  [vsctl, ofctl, appctl, brctl, ip, iptables, iptablesSaveCmd, conntrack, clearCounters, nodes, trace].map((c) => [c.name, c]),
 );
 
 /** Commands about the daemon itself, served on its own thread (src/control/command.ts DaemonCommand). */
-export const DAEMON_COMMANDS: ReadonlyMap<string, DaemonCommand> = new Map([workers].map((c) => [c.name, c]));
+export const DAEMON_COMMANDS: ReadonlyMap<string, DaemonCommand> = new Map([workers, reload].map((c) => [c.name, c]));

@@ -37,8 +37,8 @@ export interface ControlServer {
   readonly path: string;
   /** The TCP address when one was asked for. */
   readonly tcpAddress?: { host: string; port: number };
-  /** Serve another emulator (or backend) from now on (the daemon swapped it in on reload). */
-  rebind(target: Emulator | ControlBackend): void;
+  /** Serve another emulator (or backend) from now on (the daemon swapped it in on reload), and `workers` for `dpemu workers`. */
+  rebind(target: Emulator | ControlBackend, workers?: PartitionedDatapath): void;
   close(): Promise<void>;
 }
 
@@ -222,8 +222,10 @@ export async function startControlServer(target: Emulator | ControlBackend, opts
   return {
     path: opts.socketPath,
     ...(tcpAddress ? { tcpAddress } : {}),
-    rebind(t: Emulator | ControlBackend) {
+    rebind(t: Emulator | ControlBackend, workers?: PartitionedDatapath) {
       backend = backendOf(t);
+      if (workers) hooks.workers = workers;
+      else delete hooks.workers;
     },
     async close() {
       await Promise.all([closeOne(unix), ...(tcp ? [closeOne(tcp)] : [])]);

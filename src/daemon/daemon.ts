@@ -12,11 +12,13 @@
 //   TAP edges itself, so no frame passes through this thread. The engine
 //   built here then only describes the topology (TAP plan, banner): it
 //   forwards nothing. A worker that dies is restarted with its conntrack.
+//   A reload starts a new set of workers on the new file after the old ones
+//   handed over their conntrack and stopped (reloadPartitioned).
 import type { Logger } from 'pino';
 import { loadTopologyFile } from '../topology/loader.js';
 import { formatError } from '../topology/errors.js';
 import type { Host, Topology } from '../topology/model.js';
-import { buildEmulator, type Emulator } from '../topology/builder.js';
+import { buildEmulator, conntrackKey, type Emulator } from '../topology/builder.js';
 import type { Engine } from '../datapath/engine.js';
 import { DEFAULT_SLOT_SIZE, HEADROOM, PacketPool } from '../datapath/packet.js';
 import type { Clock } from '../datapath/clock.js';
@@ -26,7 +28,8 @@ import { TapDevice, TapError, checkTapEnvironment } from '../io/tap-device.js';
 import { planTaps, planIdentity, portMtu, type TapPlan } from './tap-plan.js';
 import { checkHostNames, configureHost, createHostNetns, removeHostNetns } from './lab-hosts.js';
 import { carryState, releaseHeld } from './carry-state.js';
-import { PartitionedDatapath } from '../workers/supervisor.js';
+import { PartitionedDatapath, type RxLink, type TapAttach } from '../workers/supervisor.js';
+import type { CtStoreBuffers } from '../netfilter/index.js';
 
 export const DEFAULT_TOPOLOGY = 'configs/lab-dvr-snat.yaml';
 /** Ethernet header and one 802.1Q tag on top of the MTU. */
@@ -97,12 +100,15 @@ export class Daemon {
   /** The datapath workers with --workers N (N >= 1); null when the engine runs inline on this thread. */
   partitioned: PartitionedDatapath | null = null;
   private readonly swapListeners: ((emu: Emulator) => void)[] = [];
+  /** Bytes per slab slot (the workers' slabs are sized as this thread's). */
+  private readonly slotSize: number;
   private stopping: Promise<void> | null = null;
   private reloading: Promise<ReloadResult> = Promise.resolve(emptyResult(true));
   private readonly log: Logger;
 
   private constructor(readonly opts: DaemonOptions, slotSize: number) {
     this.log = opts.log;
+    this.slotSize = slotSize;
     this.pool = new PacketPool(opts.slots ?? 4096, slotSize);
     this.io = new TapIo({
       pool: this.pool,
@@ -121,7 +127,7 @@ export class Daemon {
     return this.emu.topology;
   }
 
-  /** Called after a reload swapped in a new emulator (the control socket and metrics follow it). */
+  /** Called after a reload swapped in a new emulator (the control socket and metrics follow it, and with workers `partitioned`, the new datapath). */
   onSwap(fn: (emu: Emulator) => void): void {
     this.swapListeners.push(fn);
   }
@@ -144,7 +150,7 @@ export class Daemon {
     const plans = planTaps(d.emu, opts.lab ?? false);
     if (opts.lab) checkHostNames(plans.flatMap((p) => (p.host ? [p.host] : [])));
     try {
-      if (workers > 0) await d.startPartitioned(plans, workers, slotSize);
+      if (workers > 0) await d.startPartitioned(plans, workers);
       else for (const p of plans) await d.createTap(p);
     } catch (e) {
       await d.stop();
@@ -166,42 +172,66 @@ export class Daemon {
    * each on this 2-core machine at load 14: 256 idle rounds delivered 1664
    * frames for 810 ms of daemon CPU, 0 delivered 3008 for 780 ms).
    */
-  private async startPartitioned(plans: TapPlan[], workers: number, slotSize: number): Promise<void> {
+  private async startPartitioned(plans: TapPlan[], workers: number): Promise<void> {
     const made: { p: TapPlan; dev: TapDevice }[] = [];
     try {
-      for (const p of plans) {
-        const h = p.host;
-        if (h && !this.hosts.has(h.netns)) {
-          await createHostNetns(h);
-          this.hosts.set(h.netns, h);
-        }
-        made.push({ p, dev: await TapDevice.create(p.spec) });
-        if (h) await configureHost(h);
-      }
-      const edges = this.emu.topology.edges;
-      const taps = made.map(({ p, dev }) => {
-        const cells = this.io.cellsFor(p.edge.port.node, p.dev);
-        return { edge: edges.indexOf(p.edge), fd: dev.fd, tapCell: cells.tap, e2eCell: cells.e2e };
-      });
-      const onRestart = (w: number, err: Error | undefined): void =>
-        this.log.warn({ worker: w, restarts: this.partitioned?.restarts[w], err }, `datapath worker ${w} died and was restarted with its nodes (their conntrack kept)`);
-      const dp = await PartitionedDatapath.start({ file: this.opts.file, workers, slotSize, collect: false, stats: this.io.stats.sab, taps, onRestart, idleSpins: 0 });
-      this.partitioned = dp;
-      for (const [i, { p, dev }] of made.entries()) {
-        const edge = taps[i]!.edge;
-        const e = dp.topology.edges[edge];
-        if (e?.kind !== 'tap' || e.dev !== p.dev) throw new DaemonError(`${this.opts.file} changed while the daemon started`, 'start it again');
-        const tp = this.io.attachHandoff(dev, p.edge.port.node, dp.tapHandoff(edge));
-        tp.handoffQueued = () => dp.tapQueued(edge);
-        this.taps.set(p.dev, { plan: p, identity: planIdentity(p), tp, edge });
-        await tp.ready;
-        const h = p.host;
-        this.log.info({ dev: p.dev, port: p.port.path, mtu: p.mtu, worker: dp.ownerOf(p.edge.port.node), ...(h ? { host: h.name, netns: h.netns, ifname: h.iface.name } : {}) }, 'tap up');
-      }
+      for (const p of plans) made.push({ p, dev: await this.makeTapDevice(p) });
+      await this.startWorkers(workers, made, [], new Map());
     } catch (e) {
       // Devices no rx thread took yet are not in this.taps: remove them here (stop() does the rest).
       for (const { p, dev } of made) if (!this.taps.has(p.dev)) await dev.remove();
       throw e;
+    }
+  }
+
+  /** A TAP device for `p` (with --lab, its host's namespace first, configured once the device exists). */
+  private async makeTapDevice(p: TapPlan): Promise<TapDevice> {
+    const h = p.host;
+    if (h && !this.hosts.has(h.netns)) {
+      await createHostNetns(h);
+      this.hosts.set(h.netns, h);
+    }
+    const dev = await TapDevice.create(p.spec);
+    if (h) await configureHost(h);
+    return dev;
+  }
+
+  /**
+   * Start the datapath workers on this.emu's topology: `made` are new
+   * devices (an rx thread is started for each), `kept` TAPs whose rx thread
+   * runs on, carried over a reload with their links (`links`, by edge of the
+   * retired datapath); `tables` the conntrack to continue.
+   */
+  private async startWorkers(workers: number, made: { p: TapPlan; dev: TapDevice }[], kept: { e: TapEntry; rx: RxLink }[], tables: ReadonlyMap<string, CtStoreBuffers>): Promise<void> {
+    const edges = this.emu.topology.edges;
+    const attach = (p: TapPlan, dev: TapDevice, rx?: RxLink): TapAttach => {
+      const cells = this.io.cellsFor(p.edge.port.node, p.dev);
+      return { edge: edges.indexOf(p.edge), fd: dev.fd, tapCell: cells.tap, e2eCell: cells.e2e, ...(rx ? { rx } : {}) };
+    };
+    const taps = [...made.map(({ p, dev }) => attach(p, dev)), ...kept.map(({ e, rx }) => attach(e.plan, e.tp.device, rx))];
+    const onRestart = (w: number, err: Error | undefined): void =>
+      this.log.warn({ worker: w, restarts: this.partitioned?.restarts[w], err }, `datapath worker ${w} died and was restarted with its nodes (their conntrack kept)`);
+    const dp = await PartitionedDatapath.start({ file: this.opts.file, workers, slotSize: this.slotSize, collect: false, stats: this.io.stats.sab, taps, onRestart, idleSpins: 0, conntrack: tables });
+    this.partitioned = dp;
+    const same = (p: TapPlan, edge: number): boolean => {
+      const e = dp.topology.edges[edge];
+      return e?.kind === 'tap' && e.dev === p.dev;
+    };
+    for (const [i, { e }] of kept.entries()) {
+      const edge = taps[made.length + i]!.edge;
+      if (!same(e.plan, edge)) throw new DaemonError(`${this.opts.file} changed during the reload`, 'reload again');
+      e.edge = edge;
+    }
+    for (const [i, { p, dev }] of made.entries()) {
+      const edge = taps[i]!.edge;
+      if (!same(p, edge)) throw new DaemonError(`${this.opts.file} changed while the daemon started`, 'start it again');
+      const tp = this.io.attachHandoff(dev, p.edge.port.node, dp.tapHandoff(edge));
+      const entry: TapEntry = { plan: p, identity: planIdentity(p), tp, edge };
+      tp.handoffQueued = () => (entry.edge !== undefined ? (this.partitioned?.tapQueued(entry.edge) ?? 0) : 0);
+      this.taps.set(p.dev, entry);
+      await tp.ready;
+      const h = p.host;
+      this.log.info({ dev: p.dev, port: p.port.path, mtu: p.mtu, worker: dp.ownerOf(p.edge.port.node), ...(h ? { host: h.name, netns: h.netns, ifname: h.iface.name } : {}) }, 'tap up');
     }
   }
 
@@ -262,11 +292,6 @@ export class Daemon {
       res.errors.push('the daemon is stopping');
       return res;
     }
-    if (this.partitioned) {
-      res.errors.push(`reload is not supported with datapath workers (--workers ${this.partitioned.workers}): restart the daemon to apply ${this.opts.file}, or run it with --workers 0`);
-      this.log.error({ file: this.opts.file, errors: res.errors }, 'reload refused; still running the previous topology');
-      return res;
-    }
     const file = this.opts.file;
     const r = loadTopologyFile(file);
     if (!r.ok) {
@@ -291,6 +316,7 @@ export class Daemon {
       this.log.error({ file, errors: res.errors }, 'reload refused; still running the previous topology');
       return res;
     }
+    if (this.partitioned) return this.reloadPartitioned(this.partitioned, emu2, plans, res);
 
     const want = new Map(plans.map((p) => [p.dev, p]));
     // 1. TAPs no longer wanted, lost, or with other host settings go.
@@ -350,6 +376,87 @@ export class Daemon {
     res.ok = res.errors.length === 0;
     this.log[res.ok ? 'info' : 'warn'](
       { file, added: res.added, removed: res.removed, kept: res.kept, recreated: res.recreated, stateCarried: carried.carried, stateNotCarried: carried.notCarried, errors: res.errors },
+      res.ok ? 'reloaded' : 'reloaded with errors',
+    );
+    return res;
+  }
+
+  /**
+   * Reload with datapath workers: the running workers hand over their
+   * conntrack and stop, TAPs go, stay or are re-created as inline, and new
+   * workers start on the new file, continuing the conntrack of namespaces
+   * that are still there (same node and name), the kept TAPs' rx threads
+   * pointed at them. Frames read or in flight from the old workers' stop
+   * until the new ones run are lost (a few hundred ms). The rest of the
+   * learned state (fdbs, learned neighbours) starts empty, as after a
+   * worker's restart: the inline reload carries those too (carry-state.ts).
+   */
+  private async reloadPartitioned(old: PartitionedDatapath, emu2: Emulator, plans: TapPlan[], res: ReloadResult): Promise<ReloadResult> {
+    const file = this.opts.file;
+    const want = new Map(plans.map((p) => [p.dev, p]));
+    // The old workers write to the TAPs: they stop before any device goes.
+    const { tables, links } = await old.retire();
+    const recreate: TapPlan[] = [];
+    const kept: { e: TapEntry; rx: RxLink }[] = [];
+    for (const e of [...this.taps.values()]) {
+      const p = want.get(e.plan.dev);
+      const rx = e.edge !== undefined ? links.get(e.edge) : undefined;
+      if (!p) {
+        rx?.toRx.close();
+        await this.removeTap(e, 'not in the topology any more');
+        res.removed.push(e.plan.dev);
+      } else if (e.tp.state !== 'running' || planIdentity(p) !== e.identity || !rx) {
+        rx?.toRx.close();
+        const why = e.tp.state !== 'running' ? `was ${e.tp.state}` : 'its settings changed';
+        await this.removeTap(e, why);
+        if (e.plan.host && (!p.host || planIdentity(p) !== e.identity)) await this.dropHost(e.plan.host);
+        recreate.push(p);
+      } else kept.push({ e, rx });
+    }
+    for (const [name, h] of [...this.hosts]) {
+      if (!plans.some((p) => p.host?.netns === name)) await this.dropHost(h);
+    }
+    for (const { e } of kept) {
+      const p = want.get(e.plan.dev)!;
+      if (p.mtu !== e.plan.mtu) {
+        try {
+          await e.tp.device.setMtu(p.mtu);
+        } catch (err) {
+          res.errors.push(`${p.dev}: setting MTU ${p.mtu} failed: ${(err as Error).message}`);
+        }
+      }
+      e.plan = p;
+      e.edge = undefined; // until the new datapath gives its index
+      res.kept.push(p.dev);
+    }
+    const made: { p: TapPlan; dev: TapDevice }[] = [];
+    for (const p of plans) {
+      if (this.taps.has(p.dev)) continue;
+      try {
+        made.push({ p, dev: await this.makeTapDevice(p) });
+      } catch (err) {
+        res.errors.push(err instanceof TapError ? `${err.message} (${err.hint})` : String(err));
+      }
+    }
+    this.emu = emu2;
+    try {
+      await this.startWorkers(old.workers, made, kept, tables);
+      for (const { p } of made) (recreate.includes(p) ? res.recreated : res.added).push(p.dev);
+    } catch (err) {
+      // The file changed again between this thread's load and the workers': nothing forwards until the next reload.
+      for (const { p, dev } of made) if (!this.taps.has(p.dev)) await dev.remove();
+      res.errors.push(`the datapath workers did not start: ${err instanceof DaemonError ? `${err.message} (${err.hint})` : String((err as Error).message ?? err)}`);
+    }
+    for (const fn of this.swapListeners) {
+      try {
+        fn(emu2);
+      } catch (err) {
+        this.log.error({ err }, 'a reload listener failed');
+      }
+    }
+    res.ok = res.errors.length === 0;
+    this.log[res.ok ? 'info' : 'warn'](
+      { file, added: res.added, removed: res.removed, kept: res.kept, recreated: res.recreated, workers: this.partitioned?.workers, stateCarried: emu2.engine.elements.filter((el) => tables.has(conntrackKey(el.node, el.name))).map((el) => `${el.node}:${el.name} conntrack`), errors: res.errors },
       res.ok ? 'reloaded' : 'reloaded with errors',
     );
     return res;

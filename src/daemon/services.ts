@@ -35,7 +35,8 @@ export function daemonServices(o: ServiceOptions) {
         onWrite: (what) => log.info({ what }, 'control write'),
         ...(d.partitioned ? { workers: d.partitioned } : {}),
       });
-      if (!d.partitioned) d.onSwap((emu) => ctl.rebind(emu));
+      // A reload with workers starts new ones: commands and `dpemu workers` go to them.
+      d.onSwap((emu) => (d.partitioned ? ctl.rebind(new PartitionedControl(d.partitioned), d.partitioned) : ctl.rebind(emu)));
       out.push({
         lines: [`Control socket: ${ctl.path} (e.g. dpemu vsctl show w07; dpemu tcpdump -i w02:snat-c4d4b760-41b9-45e1-a607-d054da99c479:rfp-c4d4b760-4)`],
         close: () => ctl.close(),
@@ -62,7 +63,7 @@ export function daemonServices(o: ServiceOptions) {
       };
       let m = await start();
       port = m.port; // a reload restarts on the same port, also when 0 picked a free one
-      // A reload builds a new engine: serve its counters from then on.
+      // A reload builds a new engine (with workers, new workers): serve its counters from then on.
       d.onSwap(() => {
         void m.close().then(start).then((n) => (m = n)).catch((err) => log.error({ err }, 'metrics: restarting after reload failed'));
       });

@@ -213,14 +213,25 @@ export interface TapWorkerData {
 }
 
 /**
- * What a TAP's rx thread is given to feed the datapath worker that owns the
- * TAP's node directly (src/workers/supervisor.ts): a hand-off channel whose
- * slots are lent from that worker's slab (tag: the edge), the worker's bell,
- * and where a new channel arrives when the worker is restarted (a message on
- * `port`, then LINK.GEN bumped). `port` is transferred with it.
+ * Where a TAP's rx thread sends what it reads (src/workers/supervisor.ts): a
+ * hand-off channel whose slots are lent from the owning datapath worker's
+ * slab (tag: the edge), and that worker's bell. A new target arrives as a
+ * message on TapHandoff.port, then LINK.GEN is bumped: when the worker is
+ * restarted (a new channel), and when a reload starts a new datapath (a new
+ * worker, bell and edge index too).
  */
+export interface TapTarget {
+  /** Index in topology.edges: the tag of every frame. */
+  edge: number;
+  channel: HandoffSpec;
+  /** The worker's control words, and the indexes of its BELL and SLEEPING words in them. */
+  ctl: SharedArrayBuffer;
+  bell: number;
+  sleeping: number;
+}
+
 export const LINK = {
-  /** Bumped after a new channel was posted on TapHandoff.port. */
+  /** Bumped after a new TapTarget was posted on TapHandoff.port. */
   GEN: 0,
   /**
    * 1 while the rx thread sleeps (or is about to) for want of a lent slot:
@@ -231,15 +242,9 @@ export const LINK = {
 } as const;
 export const LINK_BYTES = 8;
 
-export interface TapHandoff {
-  /** Index in topology.edges: the tag of every frame. */
-  edge: number;
-  channel: HandoffSpec;
-  /** LINK words (Int32), kept across the worker's restarts. */
+/** What the rx thread is started with: its first target, and the link that brings the next ones (`port` is transferred with it). */
+export interface TapHandoff extends TapTarget {
+  /** LINK words (Int32), kept across the worker's restarts and reloads. */
   link: SharedArrayBuffer;
   port: MessagePort;
-  /** The worker's control words, and the indexes of its BELL and SLEEPING words in them. */
-  ctl: SharedArrayBuffer;
-  bell: number;
-  sleeping: number;
 }

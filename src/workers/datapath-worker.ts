@@ -106,6 +106,8 @@ export function runWorker(init: WorkerInit): void {
     }
     if (out) init.port.postMessage(out);
   };
+  /** Set once a reload took this worker's tables (op 'handover'): from then on it only waits to be stopped. */
+  let handedOver = false;
 
   // ---- outbound: the fabric sides of other workers' nodes --------------------
   const outbound = init.outbound.map((c) => (c ? channel(c) : null));
@@ -261,6 +263,11 @@ export function runWorker(init: WorkerInit): void {
         return control.capturePoll(m.cap);
       case 'captureStop':
         return control.captureStop(m.cap);
+      case 'handover': {
+        handedOver = true;
+        keep();
+        return [...kept];
+      }
     }
   };
   const control = new WorkerControl(emu, () => wc[WC.HANDOFF_OUT]! + wc[WC.HANDOFF_FULL]!);
@@ -298,6 +305,10 @@ export function runWorker(init: WorkerInit): void {
   let loops = 0;
   let idle = 0;
   while (Atomics.load(ctl, base + CTL.STOP) === 0) {
+    if (handedOver) {
+      Atomics.wait(ctl, base + CTL.BELL, Atomics.load(ctl, base + CTL.BELL), NAP_MS);
+      continue;
+    }
     if (wall) batchNow = t0 + shift;
     let work = drain(ingress, false);
     for (const ib of tapIn) work += drain(ib, false);

@@ -118,7 +118,9 @@ export type WorkerRequest =
   | { id: number; op: 'capture'; cap: number; iface: string; filter: string; count: number; snaplen: number }
   /** The frames capture `cap` took since the last poll (a CapturePoll). */
   | { id: number; op: 'capturePoll'; cap: number }
-  | { id: number; op: 'captureStop'; cap: number };
+  | { id: number; op: 'captureStop'; cap: number }
+  /** A reload replaces this datapath: answer the conntrack tables ([conntrackKey, buffers]) and forward nothing more (wait for STOP). */
+  | { id: number; op: 'handover' };
 
 /** Worker -> supervisor, unasked: conntrack tables to keep for a successor (new ones, or moved by a grow). */
 export interface KeptTables {

@@ -32,7 +32,14 @@
 // frames leaving at the edge to the TAP's descriptor itself, so no frame
 // passes through the thread that started the workers. A restart gives the
 // owner a fresh slab, so its TAP channels are re-made and each rx thread is
-// sent its new one (TapHandoff).
+// sent its new one (TapTarget).
+//
+// A reload (src/daemon/daemon.ts) replaces the whole datapath: retire() asks
+// each worker for its conntrack tables and stops it (it forwards nothing
+// after answering, so the tables handed over are the ones it last wrote),
+// and hands over the TAPs' rx links; the next datapath starts with both
+// (PartitionOptions.conntrack, TapAttach.rx) and points each kept rx thread
+// at its new owner.
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import { resolve } from 'node:path';
 import { loadTopologyOrThrow } from '../topology/loader.js';
@@ -40,7 +47,7 @@ import type { Topology } from '../topology/model.js';
 import { Handoff } from '../datapath/handoff.js';
 import { DEFAULT_SLOT_SIZE } from '../datapath/packet.js';
 import { spawnWorker, workerUrl } from '../io/spawn-worker.js';
-import { LINK, LINK_BYTES, type TapHandoff } from '../io/tap-shared.js';
+import { LINK, LINK_BYTES, type TapHandoff, type TapTarget } from '../io/tap-shared.js';
 import { balancedAssignment, checkAssignment, defaultWorkerCount, type Assignment } from './partition.js';
 import type { CtStoreBuffers } from '../netfilter/index.js';
 import { CTL, CTL_WORDS, WORKER_COUNTERS, WC, type ChannelSpec, type KeptTables, type TapLinkInit, type WorkerInit, type WorkerRequest } from './layout.js';
@@ -73,6 +80,8 @@ export interface PartitionOptions {
   idleSpins?: number;
   /** Told when a worker that died runs again (with its thread's last uncaught error, if any). */
   onRestart?: (w: number, error: Error | undefined) => void;
+  /** Conntrack tables to continue, by conntrackKey(node, ns): a retired datapath's (each worker is given those of its nodes). */
+  conntrack?: ReadonlyMap<string, CtStoreBuffers>;
 }
 
 /** A TAP at an edge: its descriptor and where its counters and read-to-write histogram are (src/io/tap-shared.ts TapCells). */
@@ -82,6 +91,18 @@ export interface TapAttach {
   fd: number;
   tapCell: number;
   e2eCell: number;
+  /** The rx link of a retired datapath's TAP (retire()): its rx thread runs on, and is pointed here instead of being handed a new link. */
+  rx?: RxLink;
+}
+
+/** A running TAP rx thread's link to whichever datapath it feeds. */
+export interface RxLink {
+  /** Our end of the port its new targets go out on. */
+  toRx: MessagePort;
+  /** LINK words, shared with the rx thread. */
+  link: Int32Array;
+  /** The channel it feeds now (woken when it is replaced, should the thread wait for a slot on it). */
+  channel: ChannelSpec;
 }
 
 interface TapLink {
@@ -90,9 +111,11 @@ interface TapLink {
   channel: ChannelSpec;
   /** LINK words, shared with the rx thread and the owning worker. */
   link: Int32Array;
-  /** Supervisor's end (new channels go out on it); the rx thread's end until it is taken. */
+  /** Supervisor's end (new targets go out on it); the rx thread's end until it is taken (null for a link carried over a reload). */
   toRx: MessagePort;
   rxEnd: MessagePort | null;
+  /** Handed to the next datapath by retire(): its port is not closed on stop. */
+  handedOver: boolean;
 }
 
 const DEFAULT_CHANNEL_SLOTS = 1024;
@@ -152,6 +175,8 @@ export class PartitionedDatapath {
   private fabric: (ChannelSpec | null)[][] = [];
   private pollTimer: NodeJS.Timeout | null = null;
   private stopped = false;
+  /** retire() has begun: a worker that dies now is not restarted. */
+  private retiring = false;
 
   private constructor(t: Topology, a: Assignment, workers: number) {
     this.topology = t;
@@ -173,6 +198,10 @@ export class PartitionedDatapath {
     const a = opts.assignment ?? balancedAssignment(t, opts.workers ?? defaultWorkerCount());
     const k = checkAssignment(t, a);
     const dp = new PartitionedDatapath(t, a, k);
+    for (const [key, b] of opts.conntrack ?? []) {
+      const node = [...a.keys()].find((n) => key.startsWith(`${n}/`));
+      if (node !== undefined) dp.tables[a.get(node)!]!.set(key, b);
+    }
     await dp.spawnAll(file, opts);
     return dp;
   }
@@ -192,12 +221,16 @@ export class PartitionedDatapath {
       const e = this.topology.edges[a.edge];
       if (!e || e.kind !== 'tap') throw new Error(`edge ${a.edge} is not a TAP edge of ${this.topology.file}`);
       const worker = this.ownerOf(e.port.node);
+      const channel = this.spec(worker, TAP_CHANNEL_SLOTS);
+      if (a.rx) return { attach: a, worker, channel, link: a.rx.link, toRx: a.rx.toRx, rxEnd: null, handedOver: false };
       const { port1, port2 } = new MessageChannel();
-      return { attach: a, worker, channel: this.spec(worker, TAP_CHANNEL_SLOTS), link: new Int32Array(new SharedArrayBuffer(LINK_BYTES)), toRx: port1, rxEnd: port2 };
+      return { attach: a, worker, channel, link: new Int32Array(new SharedArrayBuffer(LINK_BYTES)), toRx: port1, rxEnd: port2, handedOver: false };
     });
     const ready: Promise<void>[] = [];
     for (let i = 0; i < k; i++) ready.push(this.spawn(i));
     await Promise.all(ready);
+    // Rx threads carried over a reload feed these workers from now on.
+    for (const l of this.taps) if (l.attach.rx) this.retarget(l, Handoff.of(l.attach.rx.channel));
     if (opts.collect ?? true) this.pollTimer = setInterval(() => this.drainEgress(), 1);
   }
 
@@ -302,6 +335,7 @@ export class PartitionedDatapath {
       this.waiting.delete(id);
       x.rej(new Error(`worker ${w} died`));
     }
+    if (this.retiring) return;
     this.newSlab(w);
     for (let i = 0; i < this.workers; i++) {
       if (i === w) continue;
@@ -313,20 +347,54 @@ export class PartitionedDatapath {
       if (l.worker !== w) continue;
       const old = Handoff.of(l.channel);
       l.channel = this.spec(w, TAP_CHANNEL_SLOTS);
-      l.toRx.postMessage(l.channel);
-      Atomics.add(l.link, LINK.GEN, 1);
-      old.free.notifyConsumer();
+      this.retarget(l, old);
     }
     const peers: Promise<unknown>[] = [];
     for (let i = 0; i < this.workers; i++) {
       if (i !== w) peers.push(this.request(i, { op: 'rewire', peer: w, outbound: this.fabric[i]![w]!, inbound: this.fabric[w]![i]! }));
     }
     await Promise.all(peers);
-    if (this.stopped) return;
+    if (this.stopped || this.retiring) return;
     await this.spawn(w);
     this.restarts[w]!++;
     this.opts.onRestart?.(w, this.lastError[w]);
     for (const f of this.onRestart.splice(0)) f(w);
+  }
+
+  /** Point `l`'s rx thread at its current channel and owner; it leaves `old` (woken, should it wait there for a slot). */
+  private retarget(l: TapLink, old: Handoff): void {
+    const b = l.worker * CTL_WORDS;
+    const t: TapTarget = { edge: l.attach.edge, channel: l.channel, ctl: this.ctl.buffer as SharedArrayBuffer, bell: b + CTL.BELL, sleeping: b + CTL.SLEEPING };
+    l.toRx.postMessage(t);
+    Atomics.add(l.link, LINK.GEN, 1);
+    old.free.notifyConsumer();
+  }
+
+  /**
+   * Stop for a reload, handing over what the next datapath continues: each
+   * worker's conntrack tables (asked of it: a worker stops forwarding once
+   * it has answered, so they are the tables it last wrote; a worker dead at
+   * that moment gives those it last posted) and the TAPs' rx links by edge
+   * (index in this topology's edges). Frames on their way through these
+   * workers are lost.
+   */
+  async retire(): Promise<{ tables: Map<string, CtStoreBuffers>; links: Map<number, RxLink> }> {
+    this.retiring = true;
+    const tables = new Map<string, CtStoreBuffers>();
+    const answers = await Promise.all(
+      Array.from({ length: this.workers }, (_, w) => (this.alive[w] ? this.request<[string, CtStoreBuffers][]>(w, { op: 'handover' }).catch(() => null) : null)),
+    );
+    answers.forEach((a, w) => {
+      for (const [key, b] of a ?? this.tables[w]!) tables.set(key, b);
+    });
+    const links = new Map<number, RxLink>();
+    for (const l of this.taps) {
+      if (l.rxEnd) continue; // never given to an rx thread
+      l.handedOver = true;
+      links.set(l.attach.edge, { toRx: l.toRx, link: l.link, channel: l.channel });
+    }
+    await this.stop();
+    return { tables, links };
   }
 
   /** Resolves when worker `w` has been restarted after it died. */
@@ -500,7 +568,7 @@ export class PartitionedDatapath {
     }
     await Promise.all(this.run.map((r) => r.exited));
     for (const r of this.run) r.port.close();
-    for (const l of this.taps) l.toRx.close();
+    for (const l of this.taps) if (!l.handedOver) l.toRx.close();
     for (const { rej } of this.waiting.values()) rej(new Error('datapath stopped'));
     this.waiting.clear();
   }
