@@ -146,7 +146,7 @@ function rxHandoffLoop(h: TapHandoff): void {
         continue;
       }
     }
-    const at = slot * cur.slotSize + d.headroom;
+    let at = slot * cur.slotSize + d.headroom;
     const n = readFrame(cur.slab, at);
     if (n === 'exit') return;
     if (shared.stoppingRx) return exit(CTL.RX_EXIT, EXIT.STOPPED); // read after stop: not passed on
@@ -161,10 +161,20 @@ function rxHandoffLoop(h: TapHandoff): void {
     v[wk + WC.BATCHES]!++;
     v[wk + WC.PACKETS]!++;
     if (Atomics.load(link, LINK.GEN) !== seen) {
-      // The worker it was read for died (or was replaced by a reload) meanwhile: lost, as frames in flight to a crashed node are.
-      v[tap + TS.RX_DROPPED]!++;
-      slot = -1;
-      continue;
+      // Retargeted during the read (the worker restarted, or a reload started new ones): the frame
+      // is in a slot of the old channel, which nobody consumes now; it moves to one of the new.
+      const from = cur.slab;
+      follow();
+      const s2 = cur.ch.free.shift();
+      if (s2 < 0) {
+        v[tap + TS.RX_DROPPED]!++; // the new worker has lent nothing yet: lost, as in flight to a crashed node
+        slot = -1;
+        continue;
+      }
+      const to = s2 * cur.slotSize + d.headroom;
+      cur.slab.set(from.subarray(at, at + n), to);
+      slot = s2;
+      at = to;
     }
     cur.stamps[slot] = monoMs();
     cur.ch.data.push(at, n, cur.edge); // cannot be full: free and data together hold at most the capacity

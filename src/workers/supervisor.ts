@@ -273,7 +273,7 @@ export class PartitionedDatapath {
       conntrack: [...this.tables[i]!],
       collect: this.opts.collect ?? true,
       stamps: this.stamps[i]!,
-      taps: this.taps.filter((l) => l.worker === i).map((l): TapLinkInit => ({ ...l.attach, channel: l.channel, link: l.link.buffer as SharedArrayBuffer })),
+      taps: this.taps.filter((l) => l.worker === i).map(({ attach: { edge, fd, tapCell, e2eCell }, channel, link }): TapLinkInit => ({ edge, fd, tapCell, e2eCell, channel, link: link.buffer as SharedArrayBuffer })),
       stats: this.opts.stats ?? null,
       tapDown: this.tapDownFlags.buffer as SharedArrayBuffer,
       clock: this.opts.clock === 'manual' ? 'manual' : performance.timeOrigin,
