@@ -7,6 +7,7 @@ import { runDaemon, type RunOptions } from './run.js';
 import { daemonServices } from './services.js';
 import { DEFAULT_SOCKET } from '../control/protocol.js';
 import { DEFAULT_METRICS_HOST, DEFAULT_METRICS_PORT } from '../metrics/server.js';
+import { defaultWorkerCount } from '../workers/partition.js';
 
 export function runCommand(extra: Pick<RunOptions, 'services'> = {}): Command {
   return new Command('run')
@@ -14,18 +15,24 @@ export function runCommand(extra: Pick<RunOptions, 'services'> = {}): Command {
     .argument('[file]', 'topology YAML', DEFAULT_TOPOLOGY)
     .option('-n, --node <name>', 'run only this node (or gateway) of the file; repeat or separate with commas (default: all)', collect)
     .option('--lab', 'also create the file\'s lab hosts: a dpe- namespace per host with its TAP moved in as its interface')
-    .option('--workers <n>', 'datapath worker threads: 0 runs the engine on the main thread; N >= 1 runs N workers, each owning a group of nodes (at most one per group), fed by the TAPs directly', workerCount, 0)
+    .option('--workers <n>', `datapath worker threads: N >= 1 runs N workers, each owning a group of nodes (at most one per group), fed by the TAPs directly; 0 runs the engine on the main thread (default: $DPEMU_WORKERS, else cores - 1, at least 1: ${defaultWorkerCount()} here; 0 with --node)`, workerCount)
     .addOption(new Option('--log-level <level>', 'least severe level logged').choices(LOG_LEVELS as string[]).default('info'))
     .addOption(new Option('--log-format <format>', 'json lines or human lines (default: pretty on a terminal, json otherwise)').choices(['json', 'pretty']))
     .option('--control-socket <path>', 'Unix socket of the control interface (mode 0600)', process.env.DPEMU_SOCKET ?? DEFAULT_SOCKET)
     .option('--no-control', 'no control socket')
     .option('--metrics <host:port>', 'where /metrics, /healthz and /readyz listen', `${DEFAULT_METRICS_HOST}:${DEFAULT_METRICS_PORT}`)
     .option('--no-metrics', 'no Prometheus exporter')
-    .action(async (file: string, o: { node?: string[]; lab?: boolean; workers: number; logLevel: Level; logFormat?: LogFormat; controlSocket: string; control: boolean; metrics: string | false }) => {
+    .action(async (file: string, o: { node?: string[]; lab?: boolean; workers?: number; logLevel: Level; logFormat?: LogFormat; controlSocket: string; control: boolean; metrics: string | false }) => {
+      const workers = o.workers ?? defaultWorkers(o.node !== undefined);
+      if (typeof workers === 'string') {
+        process.stderr.write(`dpemu run: ${workers}\n`);
+        process.exitCode = 2;
+        return;
+      }
       process.exitCode = await runDaemon({
         file,
         lab: !!o.lab,
-        workers: o.workers,
+        workers,
         logLevel: o.logLevel,
         ...(o.node ? { nodes: o.node } : {}),
         ...(o.logFormat ? { logFormat: o.logFormat } : {}),
@@ -33,6 +40,17 @@ export function runCommand(extra: Pick<RunOptions, 'services'> = {}): Command {
         ...extra,
       });
     });
+}
+
+/**
+ * Without --workers: $DPEMU_WORKERS, else one worker per core less one for
+ * the thread that feeds them (partition.ts); --node runs part of the file,
+ * which only the engine on the main thread does, so 0 there.
+ */
+function defaultWorkers(someNodes: boolean): number | string {
+  const env = process.env.DPEMU_WORKERS;
+  if (env === undefined || env === '') return someNodes ? 0 : defaultWorkerCount();
+  return /^\d+$/.test(env) && Number.isSafeInteger(Number(env)) ? Number(env) : `DPEMU_WORKERS=${env}: give a whole number (0: the engine on the main thread)`;
 }
 
 function workerCount(v: string): number {
