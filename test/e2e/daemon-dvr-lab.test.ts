@@ -2,7 +2,8 @@
 // its namespace and TAP names made unique: the VM namespace pings the
 // internet host through the whole emulated DVR path, and traceroute shows
 // the write-up's hops (qrouter, snat, fip, the ToR gateway), as on the real
-// deployment with the RFC 5737 addresses of the lab file.
+// deployment with the RFC 5737 addresses of the lab file. Once with the
+// default datapath workers, once with the engine inline (--workers 0).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -11,13 +12,11 @@ import { KernelObjects, run } from './lab-names.js';
 import { DaemonProcess } from './daemon-process.js';
 import { UniqueLab } from './lab-dvr.js';
 
-const lab = new UniqueLab();
-const { tag, nsVm, nsInet } = lab;
-
+const labs: UniqueLab[] = [];
 let d: DaemonProcess | null = null;
 after(() => {
   if (d && d.exitCode === null) d.child.kill('SIGKILL');
-  lab.cleanup();
+  for (const lab of labs) lab.cleanup();
 });
 
 /** A small echo server in the internet host's namespace: it answers what it gets and logs who sent it. */
@@ -35,9 +34,12 @@ c.on('connect', () => { c.write(buf); c.end(); }); c.on('data', (b) => { got += 
 c.on('close', () => { const u = dgram.createSocket('udp4'); u.on('message', (m) => { console.log('tcp-echoed ' + got + ' udp-echoed ' + m.length); u.close(); }); u.send(Buffer.from('hello'), 7007, '203.0.113.8'); });
 setTimeout(() => { console.log('timeout, tcp-echoed ' + got); process.exit(1); }, 15000).unref();`;
 
-test('lab DVR path: ping and traceroute from the VM namespace to the internet host', { timeout: 60_000 }, async () => {
+for (const workers of [undefined, '0']) test(`lab DVR path${workers === undefined ? '' : ` (--workers ${workers})`}: ping and traceroute from the VM namespace to the internet host`, { timeout: 60_000 }, async () => {
   requireRoot('dpemu run end-to-end tests');
-  d = new DaemonProcess([lab.file, '--lab']);
+  const lab = new UniqueLab();
+  labs.push(lab);
+  const { tag, nsVm, nsInet } = lab;
+  d = new DaemonProcess([lab.file, '--lab', ...(workers === undefined ? [] : ['--workers', workers])]);
   await d.waitLog((l) => l.msg === 'forwarding');
 
   const ping = await run('ip', ['netns', 'exec', nsVm, 'ping', '-c', '3', '-i', '0.3', '-W', '2', '-n', '203.0.113.8'], 15_000);
@@ -83,10 +85,15 @@ test('lab DVR path: ping and traceroute from the VM namespace to the internet ho
   const ct = await run(process.execPath, ['bin/dpemu.js', 'conntrack', 'w02', '-n', 'snat-c4d4b760-41b9-45e1-a607-d054da99c479', '-L', '-p', 'tcp'], 10_000, { DPEMU_SOCKET: d.socket });
   assert.match(ct.out, /^tcp +6 \d+ \S+ src=192\.168\.1\.7 dst=203\.0\.113\.8 .*dport=7007 src=203\.0\.113\.8 dst=198\.51\.100\.200 /m, ct.out);
 
-  // Inline (the default --workers 0): no datapath workers to list or kill.
-  const ws = await run(process.execPath, ['bin/dpemu.js', 'workers', 'kill', '0'], 10_000, { DPEMU_SOCKET: d.socket });
-  assert.notEqual(ws.status, 0);
-  assert.match(ws.out, /runs its data path on the main thread .*no datapath workers/, ws.out);
+  // Inline: no datapath workers to list or kill; by default (cores - 1, at least 1) they run and are listed.
+  const ws = await run(process.execPath, ['bin/dpemu.js', 'workers', ...(workers === '0' ? ['kill', '0'] : [])], 10_000, { DPEMU_SOCKET: d.socket });
+  if (workers === '0') {
+    assert.notEqual(ws.status, 0);
+    assert.match(ws.out, /runs its data path on the main thread .*no datapath workers/, ws.out);
+  } else {
+    assert.equal(ws.status, 0, ws.out);
+    assert.match(ws.out, /^0 +yes +0 +\S+$/m, ws.out);
+  }
 
   // Prometheus' own parser accepts a live scrape of the running daemon, with traffic counted on the path.
   const url = /Metrics: (http:\/\/\S+)\/metrics/.exec(await d.waitOut(/Metrics: /))![1]!;

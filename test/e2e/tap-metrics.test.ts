@@ -1,4 +1,4 @@
-// The TAP path's own metrics on a live scrape of `dpemu run --lab` (a Linux
+// The TAP path's own metrics on a live scrape of `dpemu run --lab --workers 0` (a Linux
 // bridge between two lab hosts): the rings between the engine thread and the
 // TAP workers, each worker's busy time and counts, and the read-to-write
 // histogram. N pings cross; every family moves, and where a count is exact
@@ -53,7 +53,7 @@ const ringOf = (dev: string, dir: 'rx' | 'tx') => ({ ring: `${dev}-${dir}` });
 test('ring, worker and read-to-write metrics move with traffic, and agree with the TAP counters', { timeout: 30_000 }, async () => {
   requireRoot('dpemu run end-to-end tests');
   writeFileSync(file, topology);
-  d = new DaemonProcess([file, '--lab']);
+  d = new DaemonProcess([file, '--lab', '--workers', '0']); // the inline TAP path: its rings and tx threads
   await d.waitLog((l) => l.msg === 'forwarding');
   const url = /Metrics: (http:\/\/\S+)\/metrics/.exec(await d.waitOut(/Metrics: /))![1]!;
   const scrape = async (): Promise<{ s: Scrape; body: string }> => {
