@@ -465,8 +465,11 @@ export class Conntrack implements NatLookup, CtMarks {
     try {
       this.unconfirmed[r[o + W_UNCONF]! - 1] = 0;
       r[o + W_UNCONF] = 0;
-      if (this.lookup(st.src(e, 0), st.dst(e, 0), st.proto(e), st.sport(e, 0), st.dport(e, 0), now) !== 0 ||
-        this.lookup(st.src(e, 1), st.dst(e, 1), st.proto(e), st.sport(e, 1), st.dport(e, 1), now) !== 0) {
+      // Each direction's bucket once: looked up in, then linked into (an expired entry removed on the way leaves it valid).
+      const b0 = st.bucketOf(e, 0);
+      const b1 = st.bucketOf(e, 1);
+      if (this.lookupIn(b0, st.src(e, 0), st.dst(e, 0), st.proto(e), st.sport(e, 0), st.dport(e, 0), now) !== 0 ||
+        this.lookupIn(b1, st.src(e, 1), st.dst(e, 1), st.proto(e), st.sport(e, 1), st.dport(e, 1), now) !== 0) {
         st.free(e);
         p.ct = 0;
         this.store.stats[S_INSERT_FAILED]!++;
@@ -474,8 +477,8 @@ export class Conntrack implements NatLookup, CtMarks {
         this.lastDropReason = 'conntrack_insert_failed';
         return VERDICT_DROP;
       }
-      st.hashIn(e, 0);
-      st.hashIn(e, 1);
+      st.hashAt(b0, e, 0);
+      st.hashAt(b1, e, 1);
       st.listAdd(e);
       r[o + W_STATUS]! |= IPS_CONFIRMED;
       if (r[o + W_STATUS]! & IPS_SRC_NAT_DONE) st.bysrcIn(e);
@@ -527,7 +530,15 @@ export class Conntrack implements NatLookup, CtMarks {
   // ---- internals (the lock is held) ---------------------------------------------
 
   private lookup(src: number, dst: number, proto: number, sport: number, dport: number, now: number): number {
-    const n = this.store.find(src, dst, proto, sport, dport);
+    return this.live(this.store.find(src, dst, proto, sport, dport), now);
+  }
+
+  private lookupIn(b: number, src: number, dst: number, proto: number, sport: number, dport: number, now: number): number {
+    return this.live(this.store.findIn(b, src, dst, proto, sport, dport), now);
+  }
+
+  /** The node found, or 0 when its entry has expired (removed now, as the kernel reaps it on lookup). */
+  private live(n: number, now: number): number {
     if (n !== 0 && this.store.f[(n >>> 1) * FSTRIDE + F_DEADLINE]! <= now) {
       this.remove(n >>> 1);
       return 0;

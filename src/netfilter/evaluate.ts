@@ -59,7 +59,7 @@ export function ruleMatches(r: Rule, p: NfPacketInfo): boolean {
   if (t & RT_PROTO && (p.proto !== r.proto) !== ((inv & INV_PROTO) !== 0)) return false;
   if (t & RT_FRAG && (r.fragment && !p.fragment) !== ((inv & INV_FRAG) !== 0)) return false;
   if (t & RT_MATCHES) {
-    const ms = r.matches;
+    const ms = r.live;
     for (let i = 0; i < ms.length; i++) if (!ms[i]!.matches(p)) return false;
   }
   return true;

@@ -566,6 +566,7 @@ function buildRules(t: Table, chain: Chain, spec: RuleSpec, toks: Tok[], lineNo:
     else target = new JumpTarget(spec.target.goto ? T_GOTO : T_JUMP, spec.target.name);
     if (t.name === 'nat' && target.kind === T_DROP) fail(natDropMessage, spec.target.index);
   }
+  const live = matches.filter((m) => !m.inert);
   const srcs = spec.srcs.length ? spec.srcs : [{ addr: 0, mask: 0 }];
   const dsts = spec.dsts.length ? spec.dsts : [{ addr: 0, mask: 0 }];
   const out: Rule[] = [];
@@ -575,7 +576,7 @@ function buildRules(t: Table, chain: Chain, spec: RuleSpec, toks: Tok[], lineNo:
         src: s.addr | 0, smsk: s.mask | 0, dst: d.addr | 0, dmsk: d.mask | 0,
         inIf: spec.inIf, inWild: spec.inWild, outIf: spec.outIf, outWild: spec.outWild,
         proto: spec.proto, fragment: spec.fragment, inv: spec.inv,
-        matches, target, kind: target.kind, test: 0, jump: null,
+        matches, live, target, kind: target.kind, test: 0, jump: null,
         cells: NO_CELLS, at: 0,
         line: lineNo, targetColumn,
       };

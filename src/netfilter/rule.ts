@@ -28,6 +28,8 @@ export interface Rule {
   fragment: boolean;
   inv: number;
   matches: NfMatch[];
+  /** The matches traversal runs: `matches` less the inert ones (comments). */
+  live: NfMatch[];
   target: NfTarget;
   /** target.kind, kept on the rule so traversal reads one object shape (targets are many classes). */
   kind: number;
@@ -57,7 +59,7 @@ export function ruleTests(r: Omit<Rule, 'test' | 'kind'>): number {
   if (r.outIf !== '' || r.outWild) t |= RT_OUT;
   if (r.proto !== 0) t |= RT_PROTO;
   if (r.fragment || r.inv & INV_FRAG) t |= RT_FRAG;
-  if (r.matches.length > 0) t |= RT_MATCHES;
+  if (r.live.length > 0) t |= RT_MATCHES;
   return t;
 }
 
