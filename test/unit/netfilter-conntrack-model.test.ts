@@ -177,3 +177,20 @@ test('conntrack store against a Map model: new (with and without SNAT), replies,
     { numRuns: 40 },
   );
 });
+
+test('SNAT port search: from the random offset upward, past taken ports (nf_nat_l4proto_unique_tuple)', () => {
+  const ct = new Conntrack({ random: () => 5000 }); // first candidate 1024 + 5000 % 64512 = 6024
+  const snat: NatRange = { flags: NAT_MAP_IPS, minAddr: ip(SNAT_IP), maxAddr: ip(SNAT_IP), minPort: 0, maxPort: 0 };
+  const open = (client: string, sport: number): number => {
+    const p = info(udp(client, SERVERS[0]!, sport, 53), 'eth0', 'eth1');
+    ct.in(p, HOOK_PREROUTING, 0);
+    ct.setupNat(p.ct, snat, MANIP_SRC, 0);
+    ct.confirm(p, 0);
+    return entryTuple(ct, p.ct, 1).dport;
+  };
+  // Ports 6024..6027 and 40000 taken toward 198.51.100.1:53, each by a client that kept its own source port.
+  const taken = [6024, 6025, 6026, 6027, 40000];
+  assert.deepEqual(taken.map((port, i) => open(`192.0.2.${i + 1}`, port)), taken);
+  assert.equal(open('192.0.2.10', 40000), 6028, 'source port taken: the first free port from the offset, upward');
+  assert.equal(open('192.0.2.11', 40001), 40001, 'free: kept');
+});
