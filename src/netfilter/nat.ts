@@ -139,6 +139,11 @@ function findBestIps(t: Tuple5, r: NatRange, manip: number): void {
   else t.dst = v;
 }
 
+/** l4UniqueTuple changes nothing without a port range: destination ports are never changed unasked, and other protocols have no key. */
+function keyFixed(proto: number, manip: number): boolean {
+  return proto !== IPPROTO_ICMP && (manip === MANIP_DST || !usesPorts(proto));
+}
+
 function l4UniqueTuple(t: Tuple5, r: NatRange, manip: number, ct: number, look: NatLookup): void {
   let min: number;
   let size: number;
@@ -198,7 +203,9 @@ export function getUniqueTuple(out: Tuple5, orig: Tuple5, r: NatRange, ct: numbe
     if (r.flags & NAT_PROTO_SPECIFIED) {
       if (!(r.flags & NAT_PROTO_OFFSET) && l4InRange(out, manip, r) &&
         (r.minPort === r.maxPort || !used(out, ct, look))) return;
-    } else if (!used(out, ct, look)) {
+    } else if (keyFixed(out.proto, manip) || !used(out, ct, look)) {
+      // keyFixed: taken or not, l4UniqueTuple would leave the tuple as it is, so the
+      // lookup is skipped (every new connection's DST null binding in nat PREROUTING).
       return;
     }
   }
