@@ -330,6 +330,17 @@ export class CtStore {
     return 0;
   }
 
+  /**
+   * find() for the tuple entry `s` holds in direction `dir`, in its bucket `b`
+   * (bucketOf): the words are compared where they lie, so no address is
+   * passed through a call (one above 2^31 would be boxed).
+   */
+  findTupleOf(b: number, s: number, dir: number): number {
+    const r = this.r;
+    const o = s * STRIDE + W_TUPLE + dir * 3;
+    return this.findIn(b, r[o]!, r[o + 1]!, r[s * STRIDE + W_PROTO]!, r[o + 2]! >>> 16, r[o + 2]! & 0xffff);
+  }
+
   /** The bucket of an entry's tuple in one direction. */
   bucketOf(s: number, dir: number): number {
     const r = this.r;
@@ -383,14 +394,20 @@ export class CtStore {
     return this.r[s * STRIDE + W_BYSRC_NEXT]!;
   }
 
+  /** srcBucket of an entry's original source, read where it lies (no address through a call). */
+  private srcBucketOf(s: number): number {
+    const r = this.r;
+    return this.srcBucket(r[s * STRIDE + W_TUPLE]!, r[s * STRIDE + W_TUPLE + 2]! >>> 16, r[s * STRIDE + W_PROTO]!);
+  }
+
   bysrcIn(s: number): void {
-    const b = this.srcBucket(this.src(s, 0), this.sport(s, 0), this.proto(s));
+    const b = this.srcBucketOf(s);
     this.r[s * STRIDE + W_BYSRC_NEXT] = this.bysrc[b]!;
     this.bysrc[b] = s;
   }
 
   bysrcOut(s: number): void {
-    const b = this.srcBucket(this.src(s, 0), this.sport(s, 0), this.proto(s));
+    const b = this.srcBucketOf(s);
     const r = this.r;
     const next = r[s * STRIDE + W_BYSRC_NEXT]!;
     let q = this.bysrc[b]!;
