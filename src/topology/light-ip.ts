@@ -68,6 +68,15 @@ function content(raw: string): string {
   return raw.replace(/\r$/, '').replace(/#.*$/, '');
 }
 
+/** Each non-empty line's words (comments cut), its number, and a way to report an issue at a column of it. */
+function eachLine(text: string, issues: BlockIssue[], fn: (w: Word[], line: number, issue: (col: number, message: string) => void) => void): void {
+  text.split('\n').forEach((raw, i) => {
+    const line = i + 1;
+    const w = words(content(raw));
+    if (w.length) fn(w, line, (col, message) => void issues.push({ line, col, message }));
+  });
+}
+
 /** A prefix: `default`, `a.b.c.d` or `a.b.c.d/len`. */
 function prefix(s: string): { ip: number; len: number } | undefined {
   if (s === 'default' || s === 'all' || s === 'any') return { ip: 0, len: 0 };
@@ -90,11 +99,7 @@ const ROUTE_FLAG = new Set(['onlink', 'linkdown', 'dead', 'pervasive', 'offload'
 export function readRoutes(text: string): { routes: RouteFacts[]; issues: BlockIssue[] } {
   const routes: RouteFacts[] = [];
   const issues: BlockIssue[] = [];
-  text.split('\n').forEach((raw, i) => {
-    const line = i + 1;
-    const w = words(content(raw));
-    if (!w.length) return;
-    const issue = (col: number, message: string): void => void issues.push({ line, col, message });
+  eachLine(text, issues, (w, line, issue) => {
     let k = 0;
     let type = 'unicast';
     if (ROUTE_TYPES.has(w[0]!.text)) type = w[k++]!.text;
@@ -141,11 +146,7 @@ const RULE_FLAG = new Set(['not', 'nop', 'l3mdev', 'blackhole', 'unreachable', '
 export function readRules(text: string): { rules: RuleFacts[]; issues: BlockIssue[] } {
   const rules: RuleFacts[] = [];
   const issues: BlockIssue[] = [];
-  text.split('\n').forEach((raw, i) => {
-    const line = i + 1;
-    const w = words(content(raw));
-    if (!w.length) return;
-    const issue = (col: number, message: string): void => void issues.push({ line, col, message });
+  eachLine(text, issues, (w, line, issue) => {
     const r: { -readonly [K in keyof RuleFacts]: RuleFacts[K] } = { line };
     let k = 0;
     const pm = /^(\d+):$/.exec(w[0]!.text);
@@ -179,11 +180,7 @@ export function readRules(text: string): { rules: RuleFacts[]; issues: BlockIssu
 export function readNeighbours(text: string): { neighbours: NeighFacts[]; issues: BlockIssue[] } {
   const neighbours: NeighFacts[] = [];
   const issues: BlockIssue[] = [];
-  text.split('\n').forEach((raw, i) => {
-    const line = i + 1;
-    const w = words(content(raw));
-    if (!w.length) return;
-    const issue = (col: number, message: string): void => void issues.push({ line, col, message });
+  eachLine(text, issues, (w, line, issue) => {
     let k = 0;
     if (w[0]!.text === 'proxy') k++;
     const a = w[k];

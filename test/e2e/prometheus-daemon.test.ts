@@ -154,7 +154,7 @@ test('a real Prometheus scrapes the running daemon: non-zero rates at every stag
   // The Grafana dashboard: every query is valid PromQL for this server; every panel but the named ones returns
   // series; the per-stage panels a non-zero rate per stage.
   const t = Date.now() / 1000;
-  const targets = dashboardTargets(RATE);
+  const targets = dashboardTargets(RATE, target); // the daemon picker set to this daemon
   assert.ok(targets.length > 50);
   const empty = new Set<string>();
   for (const q of targets) {

@@ -150,14 +150,15 @@ export interface DashboardTarget {
 }
 
 /**
- * Every query of configs/grafana-dashboard.json. The dashboard's only
- * variables are Grafana's own: $__rate_interval becomes `rateInterval`; a
- * variable this does not know fails here, so a new one gets a value.
+ * Every query of configs/grafana-dashboard.json. Grafana's own variables
+ * and the dashboard's daemon picker: $__rate_interval becomes `rateInterval`,
+ * $instance the scraped target `instance`; a variable this does not know
+ * fails here, so a new one gets a value.
  */
-export function dashboardTargets(rateInterval: string): DashboardTarget[] {
+export function dashboardTargets(rateInterval: string, instance: string): DashboardTarget[] {
   interface Panel { type: string; title: string; targets?: { expr: string; legendFormat?: string }[]; panels?: Panel[] }
   const dash = JSON.parse(readFileSync(join(CONFIGS, 'grafana-dashboard.json'), 'utf8')) as { panels: Panel[] };
-  const vars: Record<string, string> = { $__rate_interval: rateInterval, $__interval: '1s', $__range: '1m' };
+  const vars: Record<string, string> = { $__rate_interval: rateInterval, $instance: instance, $__interval: '1s', $__range: '1m' };
   const walk = (ps: Panel[]): DashboardTarget[] => ps.flatMap((p) => [
     ...(p.targets ?? []).map((t) => {
       const expr = t.expr.replace(/\$\{?(\w+)\}?/g, (v, name: string) => {

@@ -31,6 +31,15 @@ test('every metric the dashboard queries is documented', () => {
   }
 });
 
+test('every series the dashboard selects is filtered by its daemon picker, so two scraped daemons are never summed', () => {
+  const picker = (JSON.parse(readFileSync('configs/grafana-dashboard.json', 'utf8')) as { templating: { list: { name: string; query?: { query: string } }[] } })
+    .templating.list.find((v) => v.name === 'instance');
+  assert.equal(picker?.query?.query, 'label_values(dpemu_port_rx_packets_total, instance)');
+  const selectors = dashboardExprs().flatMap((e) => [...e.matchAll(/\b(?:dpemu|process|nodejs)_[a-z0-9_]+(\{[^}]*\})?/g)]);
+  assert.ok(selectors.length > 100);
+  for (const [sel, labels] of selectors) assert.ok(labels?.startsWith('{instance=~"$instance"'), `${sel} filters on $instance`);
+});
+
 test('per-stage rates and latency heatmaps follow the path, with the seed topology\'s names', () => {
   const rates = dash.panels.find((p) => p.title === 'Packet rate at each stage')!;
   const stages = rates.targets!.map((t) => /node="([^"]+)",element="([^"]+)",port="([^"]+)"/.exec(t.expr)!.slice(1));
