@@ -12,7 +12,7 @@
 //   node dist/bench/pipeline.js [--quick]
 import { loadavg } from 'node:os';
 import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
-import { type Figure, emit, fullGc, median, parseOptions, progress, rssMiB, secondsSince, spreadOf, target } from './lib/harness.js';
+import { type Figure, emit, fullGc, heapBytesPerOp, median, parseOptions, progress, rssMiB, secondsSince, spreadOf, target } from './lib/harness.js';
 import { type Rig, buildRig, newTuple, pump, totalDrops, udpRequest, warm } from './lib/seed.js';
 
 const opts = parseOptions();
@@ -20,6 +20,9 @@ const RUNS = opts.quick ? 3 : 5;
 const RUN_S = opts.quick ? 0.5 : 1.5;
 const FLOWS = 10_000;
 const CHUNK = 10_000;
+/** Allocation is measured over chunks short enough that most see no collection. */
+const ALLOC_CHUNK = 2_000;
+const ALLOC_CHUNKS = opts.quick ? 20 : 50;
 
 // Minor/major collections while a measurement runs.
 const gcs = { minor: 0, major: 0 };
@@ -96,6 +99,10 @@ async function steady(payload: number, name: string, runs: number): Promise<void
     pump(rig, n, at);
     at += n;
   });
+  const alloc = await heapBytesPerOp((n) => {
+    pump(rig, n, at);
+    at += n;
+  }, ALLOC_CHUNK, ALLOC_CHUNKS);
   check(rig, at, drops0, name);
   const hits = st.sum('fastpath_hits') - hits0, misses = st.sum('fastpath_misses') - misses0;
   fullGc();
@@ -109,15 +116,23 @@ async function steady(payload: number, name: string, runs: number): Promise<void
       gcMinorPerMPackets: +(r.gcMinor / (r.packets / 1e6)).toFixed(1), gcMajorPerMPackets: +(r.gcMajor / (r.packets / 1e6)).toFixed(2),
     },
     target: target(rate, '>=', 1_000_000),
-    note: `request direction w07:tap2ab77d0f-99 -> w02:eth3, 13 element hops, OVS translation cache ${rig.emu.engine.fastpath ? 'on' : 'off (slow path)'}`,
+    note: `request direction w07:tap2ab77d0f-99 -> w02:eth3, 13 element hops, fast path (OVS translation caches, namespace forwarding caches) ${rig.emu.engine.fastpath ? 'on' : 'off (slow path)'}`,
   });
   figures.push({
     name: `${name}.fastpathHitRate`, value: hits + misses ? hits / (hits + misses) : 0, unit: 'ratio',
-    conditions: { from: name, fastpath: rig.emu.engine.fastpath, hits, misses, note: 'OVS bridge translations during the timed runs (5 bridges a packet)' },
+    conditions: { from: name, fastpath: rig.emu.engine.fastpath, hits, misses, note: 'bridge translations and namespace routing decisions during the timed runs (5 bridges and 3 namespaces a packet)' },
   });
   figures.push({
     name: `${name}.perCpuSecond`, value: median(r.cpuRates), unit: 'packets/CPU-s', spread: spreadOf(r.cpuRates),
     conditions: { from: name, measured: 'packets / (user + system CPU time of the process) per run' },
+  });
+  figures.push({
+    name: `${name}.allocBytesPerPacket`, value: alloc.bytesPerOp, unit: 'bytes/packet',
+    conditions: {
+      from: name, packetsCounted: alloc.opsCounted, chunks: alloc.chunks, chunksWithoutGc: alloc.chunksClean, packetsPerChunk: ALLOC_CHUNK,
+      gcMinorPerMPackets: +(r.gcMinor / (r.packets / 1e6)).toFixed(1),
+      measured: 'V8 used_heap_size after minus before, over chunks no collection ran in, less the reading itself (bench/lib/harness.ts heapBytesPerOp)',
+    },
   });
   figures.push({
     name: `${name}.nsPerPacket`, value: 1e9 / rate, unit: 'ns/packet', conditions: { from: name },

@@ -17,6 +17,9 @@
 //
 // Needs root (namespaces, TAPs); without it the group prints why and reports
 // nothing. Not in the default groups: `npm run bench -- --only tap [--quick]`.
+// The daemon runs with `--workers N` given as `node dist/bench/tap.js
+// --workers N` or DPEMU_BENCH_WORKERS=N (through npm run bench); default 0,
+// the engine on the main thread. Every figure's conditions say which.
 // The daemon runs as `dpemu run` does (bin/dpemu.js: tsc's build), sender and
 // receiver are node scripts (bench/lib/udp-peer.ts), all on the same cores.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -39,6 +42,9 @@ const PINGS = opts.quick ? 10_000 : 50_000;
 const SIZES = [64, 1400];
 const PORT = 7009;
 const VM_IP = '192.168.1.7', INET_IP = '203.0.113.8';
+const workersArg = process.argv.indexOf('--workers');
+const WORKERS = Number(workersArg >= 0 ? process.argv[workersArg + 1] : (process.env.DPEMU_BENCH_WORKERS ?? 0));
+if (!Number.isInteger(WORKERS) || WORKERS < 0) throw new Error(`tap: --workers must be a whole number, not ${process.argv[workersArg + 1] ?? process.env.DPEMU_BENCH_WORKERS}`);
 
 if (process.getuid?.() !== 0) {
   progress('tap: skipped, needs root (network namespaces and TAP devices): sudo npm run bench -- --only tap');
@@ -97,7 +103,7 @@ async function startDaemon(): Promise<void> {
   // --daemon-repo DIR: run the daemon of another checkout (a before/after comparison in one window).
   const other = process.argv.indexOf('--daemon-repo');
   const repo = other >= 0 ? process.argv[other + 1]! : REPO;
-  const args = [...profArgs, join(repo, 'bin', 'dpemu.js'), 'run', file, '--lab', '--control-socket', join(dir, 'control.sock'), '--metrics', '127.0.0.1:0', '--log-format', 'json'];
+  const args = [...profArgs, join(repo, 'bin', 'dpemu.js'), 'run', file, '--lab', '--control-socket', join(dir, 'control.sock'), '--metrics', '127.0.0.1:0', '--log-format', 'json', ...(WORKERS ? ['--workers', String(WORKERS)] : [])];
   const d = spawn(process.execPath, args, { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'] });
   daemon = d;
   let err = '';
@@ -197,7 +203,7 @@ async function ping(from: string, to: string, pps: number): Promise<Rtt> {
 
 try {
   const load0 = loadavg()[0]!.toFixed(2);
-  progress(`tap: tag ${tag}, ${SECONDS} s per run, load ${load0}`);
+  progress(`tap: tag ${tag}, ${SECONDS} s per run, daemon --workers ${WORKERS}, load ${load0}`);
   await startDaemon();
   direct();
   const emu64: Blast[] = [];
@@ -261,4 +267,5 @@ try {
   const left = KernelObjects.leftovers(tag);
   if (left.length) progress(`tap: left in the kernel: ${left.join(' ')}`);
 }
+for (const f of figures) f.conditions = { ...f.conditions, workers: WORKERS };
 emit('tap', figures);

@@ -19,10 +19,16 @@
 //
 // Deleting the device wakes a blocked read with EFAULT; later calls fail with
 // EBADFD. Either way the worker reports the device gone and exits.
+//
+// Under `dpemu run --workers N` there is no tx worker (the datapath worker
+// writes) and the rx worker feeds the datapath worker that owns the TAP's
+// node directly (rxHandoffLoop): it reads into slots that worker lends on a
+// hand-off channel and rings that worker's bell, not the main thread's.
 import { readSync, writeSync, readlinkSync } from 'node:fs';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { observeNs } from '../src/metrics/histogram.js';
-import { TapShared, CTL, EXIT, RC, TC, TS, WC, monoMs, ringBell, type TapWorkerData } from '../src/io/tap-shared.js';
+import { Handoff, type HandoffSpec } from '../src/datapath/handoff.js';
+import { TapShared, CTL, EXIT, LINK, RC, TC, TS, WC, monoMs, ringBell, type TapHandoff, type TapWorkerData } from '../src/io/tap-shared.js';
 
 const d = workerData as TapWorkerData;
 const shared = new TapShared(d.capacity, d.shared);
@@ -73,18 +79,8 @@ function rxLoop(): void {
         continue;
       }
     }
-    const off = slot * d.slotSize + d.headroom;
-    let n: number;
-    try {
-      n = readSync(d.fd, slab, off, readLen, null);
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      if (shared.stoppingRx) return exit(CTL.RX_EXIT, EXIT.STOPPED);
-      if (gone(e)) return exit(CTL.RX_EXIT, EXIT.GONE, e);
-      if (e.code === 'EINTR' || e.code === 'EAGAIN') continue;
-      v[tap + TS.RX_ERRORS]!++;
-      return exit(CTL.RX_EXIT, EXIT.ERROR, e);
-    }
+    const n = readFrame(slab, slot * d.slotSize + d.headroom);
+    if (n === 'exit') return;
     if (shared.stoppingRx) return exit(CTL.RX_EXIT, EXIT.STOPPED); // read after stop: not passed on
     if (n >= readLen) {
       c[TC.RX_OVERSIZE]!++;
@@ -102,6 +98,82 @@ function rxLoop(): void {
     v[ring + RC.ENQUEUED]!++;
     slot = -1;
     ringBell(bell);
+  }
+}
+
+/** Read one frame into slab[off..]: its length (0: none, read again), or 'exit' once the worker has said why it stops. */
+function readFrame(slab: Uint8Array, off: number): number | 'exit' {
+  try {
+    return readSync(d.fd, slab, off, d.readLen, null);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (shared.stoppingRx) return (exit(CTL.RX_EXIT, EXIT.STOPPED), 'exit');
+    if (gone(e)) return (exit(CTL.RX_EXIT, EXIT.GONE, e), 'exit');
+    if (e.code === 'EINTR' || e.code === 'EAGAIN') return 0;
+    v[tap + TS.RX_ERRORS]!++;
+    return (exit(CTL.RX_EXIT, EXIT.ERROR, e), 'exit');
+  }
+}
+
+function rxHandoffLoop(h: TapHandoff): void {
+  const ring = d.cells.rxRing, wk = d.cells.rxWorker, readLen = d.readLen;
+  const link = new Int32Array(h.link), wctl = new Int32Array(h.ctl);
+  let seen = Atomics.load(link, LINK.GEN);
+  const into = (spec: HandoffSpec) => ({ ch: Handoff.of(spec), slab: new Uint8Array(spec.slab), stamps: new Float64Array(spec.stamps!), slotSize: spec.slotSize });
+  let cur = into(h.channel);
+  /** The worker was restarted: take the newest channel posted (before GEN was bumped). */
+  const follow = (): void => {
+    let spec: HandoffSpec | null = null;
+    for (let m = receiveMessageOnPort(h.port); m; m = receiveMessageOnPort(h.port)) spec = m.message as HandoffSpec;
+    if (spec) cur = into(spec);
+    seen = Atomics.load(link, LINK.GEN);
+  };
+  let slot = -1;
+  for (;;) {
+    if (shared.stoppingRx) return exit(CTL.RX_EXIT, EXIT.STOPPED);
+    if (Atomics.load(link, LINK.GEN) !== seen) {
+      follow();
+      slot = -1; // a slot of the dead worker's slab
+    }
+    if (slot < 0) {
+      slot = cur.ch.free.shift();
+      if (slot < 0) {
+        c[TC.RX_NO_SLOT]!++;
+        // Say we wait, then look again: the worker either sees the word after lending or we see its slot.
+        Atomics.store(link, LINK.RX_WAITING, 1);
+        cur.ch.free.waitNonEmpty(NAP_MS);
+        Atomics.store(link, LINK.RX_WAITING, 0);
+        continue;
+      }
+    }
+    const at = slot * cur.slotSize + d.headroom;
+    const n = readFrame(cur.slab, at);
+    if (n === 'exit') return;
+    if (shared.stoppingRx) return exit(CTL.RX_EXIT, EXIT.STOPPED); // read after stop: not passed on
+    if (n >= readLen) {
+      c[TC.RX_OVERSIZE]!++;
+      v[tap + TS.RX_DROPPED]!++;
+      continue; // keep the slot for the next read
+    }
+    if (n <= 0) continue;
+    v[tap + TS.RX_PACKETS]!++;
+    v[tap + TS.RX_BYTES]! += n;
+    v[wk + WC.BATCHES]!++;
+    v[wk + WC.PACKETS]!++;
+    if (Atomics.load(link, LINK.GEN) !== seen) {
+      // The worker it was read for died meanwhile: lost, as frames in flight to a crashed node are.
+      v[tap + TS.RX_DROPPED]!++;
+      slot = -1;
+      continue;
+    }
+    cur.stamps[slot] = monoMs();
+    cur.ch.data.push(at, n, h.edge); // cannot be full: free and data together hold at most the capacity
+    v[ring + RC.ENQUEUED]!++;
+    slot = -1;
+    if (Atomics.load(wctl, h.sleeping) === 1) {
+      Atomics.add(wctl, h.bell, 1);
+      Atomics.notify(wctl, h.bell);
+    }
   }
 }
 
@@ -148,5 +220,6 @@ function txLoop(): void {
   }
 }
 
-if (d.role === 'rx') rxLoop();
-else txLoop();
+if (d.role === 'tx') txLoop();
+else if (d.handoff) rxHandoffLoop(d.handoff);
+else rxLoop();

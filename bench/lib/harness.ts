@@ -2,6 +2,8 @@
 // and conditions, summary statistics, and how a group hands its figures to
 // bench/run.ts (one JSON document on stdout; progress goes to stderr).
 import { cpus, totalmem } from 'node:os';
+import { PerformanceObserver, performance } from 'node:perf_hooks';
+import { getHeapStatistics } from 'node:v8';
 
 export interface Target {
   /** How the figure is compared with the issue's target. */
@@ -86,4 +88,50 @@ export function emit(group: string, figures: Figure[]): void {
 /** Send console.log (benny prints with it) to stderr, so stdout stays one JSON document. */
 export function quietStdout(): void {
   console.log = (...args: unknown[]) => process.stderr.write(args.map(String).join(' ') + '\n');
+}
+
+export interface HeapAllocation {
+  bytesPerOp: number;
+  /** Chunks measured, and how many of them had no collection in them (the ones counted). */
+  chunks: number;
+  chunksClean: number;
+  opsCounted: number;
+}
+
+/**
+ * JavaScript heap bytes allocated per operation in steady state: V8's
+ * used_heap_size before and after chunks of `perChunk` operations, counting
+ * only chunks that no collection ran in (collections are timed by a gc
+ * observer, reported after the fact), less what reading the statistics
+ * allocates itself (measured around an empty chunk). Node 20 has no
+ * allocated-bytes counter; the sampling heap profiler (bench/profile.ts)
+ * says where the bytes come from, this only how many.
+ */
+export async function heapBytesPerOp(step: (n: number) => void, perChunk: number, chunks: number): Promise<HeapAllocation> {
+  const gcAt: number[] = [];
+  const obs = new PerformanceObserver((l) => {
+    for (const e of l.getEntries()) gcAt.push(e.startTime, e.startTime + e.duration);
+  });
+  obs.observe({ entryTypes: ['gc'] });
+  const used = () => getHeapStatistics().used_heap_size;
+  const win: { t0: number; t1: number; bytes: number; empty: boolean }[] = [];
+  for (let k = 0; k < 2 * chunks; k++) {
+    const empty = k % 2 === 1; // an empty chunk after each measured one: the reading's own cost
+    const t0 = performance.now();
+    const u0 = used();
+    if (!empty) step(perChunk);
+    const u1 = used();
+    win.push({ t0, t1: performance.now(), bytes: u1 - u0, empty });
+  }
+  await new Promise((r) => setTimeout(r, 20)); // gc entries are delivered on the event loop
+  obs.disconnect();
+  const clean = win.filter((w) => {
+    for (let i = 0; i < gcAt.length; i += 2) if (gcAt[i]! <= w.t1 && gcAt[i + 1]! >= w.t0) return false;
+    return w.bytes >= 0;
+  });
+  const full = clean.filter((w) => !w.empty), empties = clean.filter((w) => w.empty);
+  const overhead = median(empties.map((w) => w.bytes));
+  const bytes = full.reduce((a, w) => a + w.bytes - overhead, 0);
+  const ops = full.length * perChunk;
+  return { bytesPerOp: ops ? Math.max(0, bytes / ops) : NaN, chunks, chunksClean: full.length, opsCounted: ops };
 }

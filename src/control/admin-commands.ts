@@ -1,6 +1,6 @@
 // Commands about the emulator itself: clear counters, reload, list nodes.
 import { type CommandFamily } from './command.js';
-import { ControlError, ok } from './protocol.js';
+import { ControlError, ok, type CommandResponse } from './protocol.js';
 import { OvsBridge } from '../ofproto/bridge.js';
 import { NetNamespace } from '../netns/namespace.js';
 import { linuxBridges, namespaces, nodeNames, ovsBridges } from './resolve.js';
@@ -9,6 +9,7 @@ import { linuxBridges, namespaces, nodeNames, ovsBridges } from './resolve.js';
 export const clearCounters: CommandFamily = {
   name: 'clear-counters',
   access: () => 'write',
+  target: () => ({ every: true }),
   run(ctx, argv) {
     if (argv.length) throw new ControlError('clear-counters takes no arguments');
     const { emu } = ctx;
@@ -26,6 +27,7 @@ export const clearCounters: CommandFamily = {
 export const reload: CommandFamily = {
   name: 'reload',
   access: () => 'write',
+  target: () => ({ whole: 'reload: not available with datapath workers (each built its nodes when it started); restart the daemon to load a changed file' }),
   async run(ctx) {
     if (!ctx.reload) throw new ControlError('reload: this server was started without a topology file to reload');
     return ok(await ctx.reload());
@@ -36,6 +38,7 @@ export const reload: CommandFamily = {
 export const nodes: CommandFamily = {
   name: 'nodes',
   access: () => 'read',
+  target: () => ({ every: true, merge: nodeBlocks }),
   run({ emu }) {
     let out = '';
     for (const n of nodeNames(emu)) {
@@ -47,3 +50,12 @@ export const nodes: CommandFamily = {
     return ok(out);
   },
 };
+
+/** The workers' `nodes` answers as one list: each node's block, in the emulation's node order. */
+function nodeBlocks(answers: readonly CommandResponse[], allNodes: readonly string[]): CommandResponse {
+  const blocks = new Map<string, string>();
+  for (const a of answers) {
+    for (const b of a.stdout.split(/^(?=\S)/m)) if (b) blocks.set(b.slice(0, b.indexOf('\n')), b);
+  }
+  return ok(allNodes.map((n) => blocks.get(n) ?? '').join(''));
+}

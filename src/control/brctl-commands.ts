@@ -28,9 +28,11 @@ function show(emu: Emulator, brs: LinuxBridge[]): string {
 export const brctl: CommandFamily = {
   name: 'brctl',
   access: () => 'read',
-  run({ emu }, argv) {
+  target: (argv) => ({ node: argv[1] }),
+  run(ctx, argv) {
+    const { emu } = ctx;
     const [sub, node, name] = argv;
-    const n = mustNode(emu, node);
+    const n = mustNode(ctx, node);
     const all = linuxBridges(emu, n);
     const pick = (): LinuxBridge[] => {
       if (!name) return all;

@@ -24,6 +24,12 @@ export interface CaptureOptions {
   maxQueue?: number;
   /** True while the reader cannot take more (its buffer is full): frames are dropped, not queued. */
   congested?: () => boolean;
+  /**
+   * Runs work off the forwarding path (delivery, detaching the tap).
+   * Default setImmediate; a datapath worker, whose loop never yields to
+   * the event loop, runs it when the supervisor polls.
+   */
+  defer?: (fn: () => void) => void;
 }
 
 const nowUs = (): number => Math.round((performance.timeOrigin + performance.now()) * 1000);
@@ -37,6 +43,7 @@ export class Capture {
   private readonly tap = (pkt: Packet, _port: Port, dir: 'in' | 'out'): void => this.onPacket(pkt, dir);
   private readonly snaplen: number;
   private readonly maxQueue: number;
+  private readonly defer: (fn: () => void) => void;
 
   constructor(
     readonly port: Port,
@@ -49,6 +56,7 @@ export class Capture {
   ) {
     this.snaplen = opts.snaplen && opts.snaplen > 0 ? opts.snaplen : PCAP_SNAPLEN;
     this.maxQueue = opts.maxQueue ?? 4096;
+    this.defer = opts.defer ?? setImmediate;
     port.taps.push(this.tap);
   }
 
@@ -65,7 +73,7 @@ export class Capture {
     if (this.opts.count && this.captured >= this.opts.count) this.detach();
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(() => this.flush());
+      this.defer(() => this.flush());
     }
   }
 
@@ -80,7 +88,7 @@ export class Capture {
   private detach(): void {
     this.stopped = true;
     // Not now: the engine may be iterating port.taps (this tap's own call), and a splice would skip the next tap.
-    setImmediate(() => {
+    this.defer(() => {
       const i = this.port.taps.indexOf(this.tap);
       if (i >= 0) this.port.taps.splice(i, 1);
     });

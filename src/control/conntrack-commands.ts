@@ -71,9 +71,10 @@ export const conntrack: CommandFamily = {
     const c = parse(argv).cmd;
     return c === '-D' || c === '-F' ? 'write' : 'read';
   },
+  target: (argv) => ({ node: parse(argv).node }),
   run(ctx, argv) {
     const p = parse(argv);
-    const el = mustNamespace(ctx.emu, p.node, p.ns);
+    const el = mustNamespace(ctx, p.node, p.ns);
     const ct = el.nf.conntrack;
     const now = el.engine.now;
     const sel = matcher(p.filters);

@@ -47,9 +47,10 @@ function neighWrite(el: NetNamespace, verb: string, rest: string): void {
 export const ip: CommandFamily = {
   name: 'ip',
   access,
+  target: (argv) => ({ node: parse(argv).node }),
   run(ctx, argv) {
     const { ns, node, words } = parse(argv);
-    const el = mustNamespace(ctx.emu, node, ns);
+    const el = mustNamespace(ctx, node, ns);
     if (!words.length) throw new ControlError('Usage: dpemu ip [-n NS] NODE { addr | link | route | rule | neigh } ...', 255);
     const write = access(argv) === 'write';
     try {

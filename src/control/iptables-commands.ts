@@ -5,9 +5,8 @@
 // valid (so a bad rule changes nothing).
 import { NfSyntaxError, iptablesList, iptablesListRules, iptablesSave } from '../netfilter/index.js';
 import { TABLE_NAMES, type TableName } from '../netfilter/constants.js';
-import type { Emulator } from '../topology/builder.js';
 import type { NetNamespace } from '../netns/namespace.js';
-import { type CommandFamily } from './command.js';
+import { type CommandFamily, type Scope } from './command.js';
 import { ControlError, ok } from './protocol.js';
 import { mustNamespace } from './resolve.js';
 
@@ -51,8 +50,8 @@ const isWrite = (rest: readonly string[]): boolean => rest.some((a) => RULE_CMDS
 /** Quote a word for the loader's tokenizer (double quotes, backslash escapes). */
 const quote = (w: string): string => (/^[^\s"'\\]+$/.test(w) ? w : `"${w.replace(/["\\]/g, '\\$&')}"`);
 
-function ns(emu: Emulator, p: Parsed): NetNamespace {
-  return mustNamespace(emu, p.node, p.ns);
+function ns(s: Scope, p: Parsed): NetNamespace {
+  return mustNamespace(s, p.node, p.ns);
 }
 
 /** The chain named after -S/-L, if any. */
@@ -65,9 +64,10 @@ function chainArg(rest: readonly string[], flag: RegExp): string | undefined {
 export const iptables: CommandFamily = {
   name: 'iptables',
   access: (argv) => (isWrite(parse(argv).rest) ? 'write' : 'read'),
+  target: (argv) => ({ node: parse(argv).node }),
   run(ctx, argv) {
     const p = parse(argv);
-    const el = ns(ctx.emu, p);
+    const el = ns(ctx, p);
     const rs = el.nf.rules;
     // Short flags may be bundled (-nvL).
     const flags = new Set(p.rest.flatMap((a) => (/^-[A-Za-z]{2,}$/.test(a) ? [...a.slice(1)].map((c) => `-${c}`) : [a])));
@@ -104,9 +104,10 @@ function ctime(d: Date): string {
 export const iptablesSaveCmd: CommandFamily = {
   name: 'iptables-save',
   access: () => 'read',
+  target: (argv) => ({ node: parse(argv).node }),
   run(ctx, argv) {
     const p = parse(argv);
-    const el = ns(ctx.emu, p);
+    const el = ns(ctx, p);
     const only = p.rest.includes('-t') || p.rest.includes('--table') ? p.table : undefined;
     let text = iptablesSave(el.nf.rules, { counters: p.rest.includes('-c') || p.rest.includes('--counters'), date: ctime(new Date()) });
     if (only) {

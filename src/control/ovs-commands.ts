@@ -49,16 +49,18 @@ function ofVersion(protocols: string | undefined): OfVersion {
 export const vsctl: CommandFamily = {
   name: 'vsctl',
   access: () => 'read',
-  run({ emu }, argv) {
+  target: (argv) => ({ node: splitArgs(argv, []).words[1] }),
+  run(ctx, argv) {
     const { words } = splitArgs(argv, []);
     if (words[0] !== 'show') throw new ControlError(`ovs-vsctl: '${words[0] ?? ''}' is not supported here (only 'show NODE')`);
-    return ok(vsctlShow(emu, mustNode(emu, words[1])));
+    return ok(vsctlShow(ctx.emu, mustNode(ctx, words[1])));
   },
 };
 
 export const ofctl: CommandFamily = {
   name: 'ofctl',
   access: (argv) => (OFCTL_WRITES.has(splitArgs(argv, ['-O']).words[0] ?? '') ? 'write' : 'read'),
+  target: (argv) => ({ node: splitArgs(argv, ['-O', '--protocols']).words[1] }),
   run(ctx, argv) {
     const { emu } = ctx;
     const { opts, words } = splitArgs(argv, ['-O', '--protocols']);
@@ -68,7 +70,7 @@ export const ofctl: CommandFamily = {
     const of13 = /openflow1[3-5]/i.test(opts.get('-O') ?? opts.get('--protocols') ?? '');
     switch (sub) {
       case 'dump-flows': {
-        const br = mustOvsBridge(emu, node, bridge);
+        const br = mustOvsBridge(ctx, node, bridge);
         let lines: string[];
         try {
           lines = br.dumpFlows({ names: opts.has('--names'), noStats: opts.has('--no-stats'), filter: arg || undefined, strict, dialect: of13 ? 'of13' : 'of10' });
@@ -80,12 +82,12 @@ export const ofctl: CommandFamily = {
         return ok(`${head}\n${lines.map((l) => l + '\n').join('')}`);
       }
       case 'dump-ports-desc':
-        return ok(dumpPortsDesc(emu, mustOvsBridge(emu, node, bridge)));
+        return ok(dumpPortsDesc(emu, mustOvsBridge(ctx, node, bridge)));
       case 'dump-tables':
-        return ok(dumpTables(mustOvsBridge(emu, node, bridge), ofVersion(opts.get('-O') ?? opts.get('--protocols'))));
+        return ok(dumpTables(mustOvsBridge(ctx, node, bridge), ofVersion(opts.get('-O') ?? opts.get('--protocols'))));
       case 'add-flow':
       case 'add-flows': {
-        const br = mustOvsBridge(emu, node, bridge);
+        const br = mustOvsBridge(ctx, node, bridge);
         if (!arg) throw new ControlError(`ovs-ofctl: '${sub}' command requires at least 2 arguments`);
         const specs = parseAll(br, sub === 'add-flow' ? arg : rest.join('\n'), sub === 'add-flows');
         for (const s of specs) br.addFlow(s);
@@ -94,7 +96,7 @@ export const ofctl: CommandFamily = {
       }
       case 'mod-flows':
       case 'del-flows': {
-        const br = mustOvsBridge(emu, node, bridge);
+        const br = mustOvsBridge(ctx, node, bridge);
         if (sub === 'mod-flows' && !arg) throw new ControlError("ovs-ofctl: 'mod-flows' command requires at least 2 arguments");
         // Both parse fully before touching the table.
         try {
@@ -124,7 +126,7 @@ function appctlTrace(ctx: Parameters<CommandFamily['run']>[0], args: readonly st
     words.push(a);
   }
   const [node, bridge, ...flow] = words;
-  const br = mustOvsBridge(ctx.emu, node, bridge);
+  const br = mustOvsBridge(ctx, node, bridge);
   if (flow.length === 0) throw new ControlError('ovs-appctl: ofproto/trace needs BRIDGE and a br_flow (dpemu appctl ofproto/trace NODE BRIDGE FLOW)', 2);
   let out: string;
   try {
@@ -140,15 +142,17 @@ function appctlTrace(ctx: Parameters<CommandFamily['run']>[0], args: readonly st
 export const appctl: CommandFamily = {
   name: 'appctl',
   access: (argv) => (APPCTL_WRITES.has(argv[0] ?? '') ? 'write' : 'read'),
+  // ofproto/trace takes options before NODE; the others name it right after the verb.
+  target: (argv) => ({ node: argv[0] === 'ofproto/trace' ? argv.slice(1).find((a) => !a.startsWith('-')) : argv[1] }),
   run(ctx, argv) {
     const { emu } = ctx;
     const [sub, node, bridge] = argv;
     switch (sub) {
       case 'fdb/show':
-        return ok(mustOvsBridge(emu, node, bridge).fdbShow());
+        return ok(mustOvsBridge(ctx, node, bridge).fdbShow());
       case 'fdb/flush': {
-        const n = mustNode(emu, node);
-        const brs = bridge ? [mustOvsBridge(emu, n, bridge)] : ovsBridges(emu, n);
+        const n = mustNode(ctx, node);
+        const brs = bridge ? [mustOvsBridge(ctx, n, bridge)] : ovsBridges(emu, n);
         for (const b of brs) b.fdbFlush();
         ctx.invalidate(`${n} fdb`);
         return ok('table successfully flushed\n');
@@ -156,8 +160,8 @@ export const appctl: CommandFamily = {
       case 'ofproto/trace':
         return appctlTrace(ctx, argv.slice(1));
       case 'dpif/dump-flows': {
-        // The bridge's translation cache: dpemu's datapath flows (exact-match, as OVS's EMC holds them).
-        const br = mustOvsBridge(emu, node, bridge);
+        // The bridge's translation cache: dpemu's datapath flows (megaflows, as OVS's datapath holds them).
+        const br = mustOvsBridge(ctx, node, bridge);
         const now = emu.engine.now;
         const lines = (br.xcache?.entries() ?? []).map((e) => dpifFlowLine(e, now));
         return ok(lines.map((l) => l + '\n').join(''));

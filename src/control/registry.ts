@@ -1,5 +1,5 @@
 // Every command family the control socket serves, by the name in its URL.
-import type { CommandFamily } from './command.js';
+import type { CommandFamily, DaemonCommand } from './command.js';
 import { appctl, ofctl, vsctl } from './ovs-commands.js';
 import { brctl } from './brctl-commands.js';
 import { ip } from './ip-commands.js';
@@ -7,7 +7,11 @@ import { iptables, iptablesSaveCmd } from './iptables-commands.js';
 import { conntrack } from './conntrack-commands.js';
 import { clearCounters, nodes, reload } from './admin-commands.js';
 import { trace } from './trace-command.js';
+import { workers } from './worker-commands.js';
 
 export const COMMANDS: ReadonlyMap<string, CommandFamily> = new Map(
   [vsctl, ofctl, appctl, brctl, ip, iptables, iptablesSaveCmd, conntrack, clearCounters, reload, nodes, trace].map((c) => [c.name, c]),
 );
+
+/** Commands about the daemon itself, served on its own thread (src/control/command.ts DaemonCommand). */
+export const DAEMON_COMMANDS: ReadonlyMap<string, DaemonCommand> = new Map([workers].map((c) => [c.name, c]));

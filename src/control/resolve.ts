@@ -6,6 +6,7 @@ import { OvsBridge } from '../ofproto/bridge.js';
 import { LinuxBridge } from '../l2/linux-bridge.js';
 import { NetNamespace } from '../netns/namespace.js';
 import { ControlError } from './protocol.js';
+import type { Scope } from './command.js';
 
 const list = (xs: string[]): string => (xs.length ? xs.join(', ') : 'none');
 
@@ -16,9 +17,15 @@ export function nodeNames(emu: Emulator): string[] {
   return [...s];
 }
 
-export function mustNode(emu: Emulator, node: string | undefined): string {
-  if (!node) throw new ControlError(`missing NODE (nodes: ${list(nodeNames(emu))})`);
-  if (!nodeNames(emu).includes(node)) throw new ControlError(`unknown node '${node}' (nodes: ${list(nodeNames(emu))})`);
+/** Every node a command may name: the emulation's, where `emu` holds only some. */
+export const allNodeNames = (s: Scope): readonly string[] => s.allNodes ?? nodeNames(s.emu);
+
+export function mustNode(s: Scope, node: string | undefined): string {
+  const all = allNodeNames(s);
+  if (!node) throw new ControlError(`missing NODE (nodes: ${list([...all])})`);
+  if (!all.includes(node)) throw new ControlError(`unknown node '${node}' (nodes: ${list([...all])})`);
+  // A known node another thread owns: the command was sent to the wrong worker (CommandFamily.target is wrong).
+  if (s.allNodes && !nodeNames(s.emu).includes(node)) throw new Error(`node ${node} is not in this datapath worker`);
   return node;
 }
 
@@ -29,9 +36,9 @@ export function ovsBridges(emu: Emulator, node: string): OvsBridge[] {
   return ofNode(emu, node, (e) => e instanceof OvsBridge) as OvsBridge[];
 }
 
-export function mustOvsBridge(emu: Emulator, node: string | undefined, name: string | undefined): OvsBridge {
-  const n = mustNode(emu, node);
-  const all = ovsBridges(emu, n);
+export function mustOvsBridge(s: Scope, node: string | undefined, name: string | undefined): OvsBridge {
+  const n = mustNode(s, node);
+  const all = ovsBridges(s.emu, n);
   if (!name) throw new ControlError(`missing BRIDGE (bridges on ${n}: ${list(all.map((b) => b.name))})`);
   const br = all.find((b) => b.name === name);
   // ovs-ofctl's own wording, with the node and what exists added.
@@ -52,8 +59,9 @@ export function namespaces(emu: Emulator, node: string): NetNamespace[] {
  * emulated host, a gateway) answers for itself; a hypervisor's root
  * namespace is not emulated, so the user must name one.
  */
-export function mustNamespace(emu: Emulator, node: string | undefined, ns: string | undefined): NetNamespace {
-  const n = mustNode(emu, node);
+export function mustNamespace(s: Scope, node: string | undefined, ns: string | undefined): NetNamespace {
+  const { emu } = s;
+  const n = mustNode(s, node);
   const all = namespaces(emu, n);
   const names = list(all.map((x) => x.name));
   if (ns === undefined) {
@@ -70,12 +78,13 @@ export function mustNamespace(emu: Emulator, node: string | undefined, ns: strin
  * bridge ports, patch ports, the underlay NIC) or NODE:NS:IFACE (the port
  * inside that namespace, or the element of that name: NODE:br-int:patch-tun).
  */
-export function mustCapturePort(emu: Emulator, spec: string): Port {
+export function mustCapturePort(s: Scope, spec: string): Port {
+  const { emu } = s;
   const parts = spec.split(':');
   if (parts.length < 2 || parts.length > 3 || parts.some((p) => p === '')) {
     throw new ControlError(`tcpdump: -i wants NODE:IFACE or NODE:NS:IFACE, not '${spec}'`);
   }
-  const node = mustNode(emu, parts[0]);
+  const node = mustNode(s, parts[0]);
   const ports = emu.engine.ports.filter((p) => p.element.node === node);
   if (parts.length === 3) {
     const el = emu.engine.element(node, parts[1]!);

@@ -2,19 +2,20 @@
 // (mode 0600 unless told otherwise: the file's owner is the only client),
 // and a TCP listener only when asked, which then demands a bearer token.
 // Commands run synchronously on the thread that owns the Emulator, between
-// two packets, so a write is seen entirely or not at all.
+// two packets, so a write is seen entirely or not at all; with datapath
+// workers, in the worker that owns the node, between two batches
+// (src/control/backend.ts says what a backend offers).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { dirname } from 'node:path';
-import type { Emulator } from '../topology/builder.js';
-import type { ControlContext } from './command.js';
-import { COMMANDS } from './registry.js';
+import { Emulator } from '../topology/builder.js';
+import type { PartitionedDatapath } from '../workers/supervisor.js';
+import type { CommandFamily, ControlHooks, DaemonCommand } from './command.js';
+import { COMMANDS, DAEMON_COMMANDS } from './registry.js';
 import { ControlError, PROTOCOL_VERSION, type CaptureEvent, type CaptureRequest, type CommandResponse } from './protocol.js';
-import { compileFilter, FilterSyntaxError } from './capture-filter.js';
-import { Capture } from './capture.js';
-import { mustCapturePort, nodeNames } from './resolve.js';
+import { InProcessBackend, type CaptureHandle, type ControlBackend } from './backend.js';
 
 export interface ControlServerOptions {
   socketPath: string;
@@ -26,6 +27,8 @@ export interface ControlServerOptions {
   onWrite?: (what: string) => void;
   /** Re-read the topology (the daemon's `reload`); returns what to print. */
   reload?: () => string | Promise<string>;
+  /** The daemon's datapath workers (`dpemu workers`). */
+  workers?: PartitionedDatapath;
   /** Bytes a capture's reader may lag behind before frames are dropped (default 4 MiB). */
   captureHighWater?: number;
 }
@@ -34,8 +37,8 @@ export interface ControlServer {
   readonly path: string;
   /** The TCP address when one was asked for. */
   readonly tcpAddress?: { host: string; port: number };
-  /** Serve another emulator from now on (the daemon swapped it in on reload). */
-  rebind(emu: Emulator): void;
+  /** Serve another emulator (or backend) from now on (the daemon swapped it in on reload). */
+  rebind(target: Emulator | ControlBackend): void;
   close(): Promise<void>;
 }
 
@@ -100,10 +103,17 @@ function tokenOk(req: IncomingMessage, token: string): boolean {
   return timingSafeEqual(a, b);
 }
 
-export async function startControlServer(emu: Emulator, opts: ControlServerOptions): Promise<ControlServer> {
+const isDaemonCommand = (f: CommandFamily | DaemonCommand): f is DaemonCommand => !('target' in f);
+
+const backendOf = (t: Emulator | ControlBackend): ControlBackend => (t instanceof Emulator ? new InProcessBackend(t) : t);
+
+/** Serve `target`: an emulator in this thread, or another backend (a partitioned datapath's). */
+export async function startControlServer(target: Emulator | ControlBackend, opts: ControlServerOptions): Promise<ControlServer> {
   if (opts.tcp && !opts.tcp.token) throw new Error('control: a TCP listener needs a token');
-  const ctx: ControlContext = { emu, invalidate: (what) => opts.onWrite?.(what) };
-  if (opts.reload) ctx.reload = opts.reload;
+  let backend = backendOf(target);
+  const hooks: ControlHooks = { invalidate: (what) => opts.onWrite?.(what) };
+  if (opts.reload) hooks.reload = opts.reload;
+  if (opts.workers) hooks.workers = opts.workers;
   const highWater = opts.captureHighWater ?? 4 << 20;
 
   const handle = async (req: IncomingMessage, res: ServerResponse, viaTcp: boolean): Promise<void> => {
@@ -113,7 +123,7 @@ export async function startControlServer(emu: Emulator, opts: ControlServerOptio
     }
     const url = new URL(req.url ?? '/', 'http://dpemu');
     if (req.method === 'GET' && url.pathname === '/v1/info') {
-      sendJson(res, 200, { protocol: PROTOCOL_VERSION, topology: ctx.emu.topology.name, nodes: nodeNames(ctx.emu) });
+      sendJson(res, 200, { protocol: PROTOCOL_VERSION, topology: backend.topologyName, nodes: backend.nodes() });
       return;
     }
     if (req.method !== 'POST') {
@@ -122,7 +132,7 @@ export async function startControlServer(emu: Emulator, opts: ControlServerOptio
     }
     if (url.pathname === '/v1/capture') return capture(req, res);
     const m = /^\/v1\/(read|write)\/([a-z/-]+)$/.exec(url.pathname);
-    const fam = m ? COMMANDS.get(m[2]!) : undefined;
+    const fam = m ? COMMANDS.get(m[2]!) ?? DAEMON_COMMANDS.get(m[2]!) : undefined;
     if (!m || !fam) {
       sendJson(res, 404, fail(new ControlError(`control: no such command ${url.pathname}`, 1, 404)));
       return;
@@ -133,7 +143,7 @@ export async function startControlServer(emu: Emulator, opts: ControlServerOptio
       const argv = body.argv as string[];
       const access = fam.access(argv);
       if (access !== m[1]) throw new ControlError(`control: '${fam.name} ${argv.join(' ')}' is a ${access} command; send it to /v1/${access}/${fam.name}`, 1, 403);
-      sendJson(res, 200, await fam.run(ctx, argv));
+      sendJson(res, 200, await (isDaemonCommand(fam) ? fam.run(hooks, argv) : backend.run(fam, argv, hooks)));
     } catch (e) {
       if (e instanceof ControlError) sendJson(res, e.status, fail(e));
       else sendJson(res, 500, fail(new ControlError(`dpemu: internal error: ${e instanceof Error ? e.message : String(e)}`, 1, 500)));
@@ -141,38 +151,32 @@ export async function startControlServer(emu: Emulator, opts: ControlServerOptio
   };
 
   const capture = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    let c: Capture;
+    let c: CaptureHandle;
     try {
       const body = (await readBody(req)) as CaptureRequest;
       if (typeof body.iface !== 'string') throw new ControlError('tcpdump: -i NODE:[NS:]IFACE is required');
-      const port = mustCapturePort(ctx.emu, body.iface);
-      let pred;
-      try {
-        pred = compileFilter(body.filter ?? '');
-      } catch (e) {
-        if (e instanceof FilterSyntaxError) throw new ControlError(`tcpdump: ${e.message}`);
-        throw e;
-      }
-      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
       const send = (ev: CaptureEvent) => res.write(JSON.stringify(ev) + '\n');
       const snaplen = body.snaplen && body.snaplen > 0 ? body.snaplen : 262144;
-      send({ type: 'start', iface: body.iface, linktype: 1, snaplen });
       const finish = () => {
         c.stop();
         send({ type: 'end', captured: c.captured, dropped: c.dropped });
         res.end();
       };
-      c = new Capture(
-        port,
-        pred,
-        { count: body.count ?? 0, snaplen, congested: () => res.writableLength > highWater },
-        (frames) => {
+      // Tapping starts here (or fails with the port's error): the answer's head follows it.
+      c = await backend.capture({
+        iface: body.iface,
+        filter: body.filter ?? '',
+        opts: { count: body.count ?? 0, snaplen, congested: () => res.writableLength > highWater },
+        deliver: (frames) => {
           for (const f of frames) send({ type: 'frame', ts: f.ts, len: f.len, dir: f.dir, data: Buffer.from(f.data.buffer, f.data.byteOffset, f.data.length).toString('base64') });
         },
-        finish,
-      );
-      // The reader went away (Ctrl-C): stop tapping at once.
+        done: finish,
+      });
+      // The reader went away (Ctrl-C), maybe while a worker was starting it: stop tapping at once.
+      if (req.socket.destroyed) return c.stop();
       res.on('close', () => c.stop());
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      send({ type: 'start', iface: body.iface, linktype: 1, snaplen });
     } catch (e) {
       if (e instanceof ControlError) sendJson(res, e.status, fail(e));
       else sendJson(res, 500, fail(new ControlError(`dpemu: internal error: ${e instanceof Error ? e.message : String(e)}`, 1, 500)));
@@ -218,8 +222,8 @@ export async function startControlServer(emu: Emulator, opts: ControlServerOptio
   return {
     path: opts.socketPath,
     ...(tcpAddress ? { tcpAddress } : {}),
-    rebind(emu: Emulator) {
-      ctx.emu = emu;
+    rebind(t: Emulator | ControlBackend) {
+      backend = backendOf(t);
     },
     async close() {
       await Promise.all([closeOne(unix), ...(tcp ? [closeOne(tcp)] : [])]);

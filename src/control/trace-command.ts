@@ -12,6 +12,12 @@ import { ControlError, ok } from './protocol.js';
 export const trace: CommandFamily = {
   name: 'trace',
   access: () => 'write',
+  target(argv) {
+    const at = argv.flatMap((a, i) => (a === '--in' ? [argv[i + 1] ?? ''] : a.startsWith('--in=') ? [a.slice(5)] : []));
+    const nodes = [...new Set(at.map((x) => x.split(':')[0]!))];
+    if (nodes.length > 1) return { whole: `dpemu trace: packets injected at ${nodes.join(' and ')} in one trace need one emulator; with datapath workers trace them one node at a time` };
+    return { node: nodes[0] };
+  },
   run(ctx, argv) {
     const { emu } = ctx;
     const json = argv.includes('--json');

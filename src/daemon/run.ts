@@ -16,6 +16,8 @@ export interface RunOptions {
   file?: string;
   nodes?: readonly string[];
   lab?: boolean;
+  /** Datapath worker threads (DaemonOptions.workers; default 0, inline). */
+  workers?: number;
   logLevel?: Level;
   logFormat?: LogFormat;
   /** Start what serves the running daemon (control socket, metrics); closed on stop. */
@@ -33,7 +35,7 @@ export async function runDaemon(opts: RunOptions = {}): Promise<number> {
   const file = opts.file ?? DEFAULT_TOPOLOGY;
   let d: Daemon;
   try {
-    d = await Daemon.start({ file, lab: !!opts.lab, log, ...(opts.nodes?.length ? { nodes: opts.nodes } : {}) });
+    d = await Daemon.start({ file, lab: !!opts.lab, log, ...(opts.nodes?.length ? { nodes: opts.nodes } : {}), ...(opts.workers !== undefined ? { workers: opts.workers } : {}) });
   } catch (e) {
     return fatal(e, log);
   }
@@ -102,6 +104,8 @@ function fatal(e: unknown, log: Logger): number {
 export function banner(d: Daemon, services: readonly Service[] = []): string[] {
   const t = d.topology;
   const lines = [`dpemu ${process.pid}: forwarding ${t.name} (${t.file}) on ${d.taps.size} TAP(s)${d.opts.nodes ? `, nodes ${d.opts.nodes.join(', ')}` : ''}`];
+  const dp = d.partitioned;
+  if (dp) lines.push(`Datapath: ${dp.workers} worker thread(s), ${dp.status().map((w) => `worker ${w.index}: ${w.nodes.join(', ')}`).join('; ')} (dpemu workers lists them)`);
   for (const e of d.taps.values()) {
     const h = e.plan.host;
     lines.push(`  ${e.plan.dev} -> ${e.plan.port.path}, mtu ${e.plan.mtu}${h ? `; lab host ${h.name}: namespace ${h.netns}, ${h.iface.name} ${h.iface.addresses.map((a) => a.cidr).join(' ')}` : ''}`);

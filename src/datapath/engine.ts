@@ -55,13 +55,12 @@ export class Engine {
   consumed = 0;
   /**
    * Whether elements may use their fast-path caches (OVS bridges' translation
-   * cache); a tracer bypasses them anyway. Off by default (DPEMU_FASTPATH=1
-   * turns it on): it gives the slow path's answers (the differential test, and
-   * every test passes with it on) but on the 10 k-flow pipeline bench it was
-   * slower in 5 of 5 interleaved runs (a hit touches a cold per-flow entry;
-   * the slow path's few flow tables stay in the CPU caches).
+   * cache, namespaces' forwarding cache); a tracer bypasses them anyway. On
+   * by default (DPEMU_FASTPATH=0 turns it off): they give the slow path's
+   * answers (the differential tests; every test passes both ways) for less
+   * CPU per packet (README, pipeline bench).
    */
-  fastpath = process.env.DPEMU_FASTPATH === '1';
+  fastpath = process.env.DPEMU_FASTPATH !== '0';
 
   // FIFO ring of pending deliveries; each packet is in it at most once.
   private readonly qPkt: (Packet | null)[];

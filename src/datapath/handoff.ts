@@ -19,11 +19,26 @@
 //
 // The producer never blocks: no lent slot means the frame is dropped by the
 // caller (counted as no_buffer), as a full NIC ring drops.
+//
+// A frame may carry a time stamp (when it was read from a TAP, for the
+// read-to-write histogram) in a Float64 per slot of the consumer's slab,
+// beside the frame rather than in the ring entry.
 import { SpscRing } from './ring.js';
 import { HEADROOM } from './packet.js';
 
 /** Entry words on the data ring: the frame's byte offset in the consumer's slab, its length, a tag the two ends agree on. */
 const DATA_WIDTH = 3;
+
+/** What both ends of a channel are given (structured-cloned between threads; the buffers are shared). */
+export interface HandoffSpec {
+  capacity: number;
+  rings: SharedArrayBuffer;
+  /** The consumer's slab. */
+  slab: SharedArrayBuffer;
+  slotSize: number;
+  /** Per slot of `slab`: a Float64 stamp the producer sets with each frame (absent: frames carry none). */
+  stamps?: SharedArrayBuffer;
+}
 
 export class Handoff {
   readonly capacity: number;
@@ -35,19 +50,26 @@ export class Handoff {
   private readonly slab: Uint8Array;
   private readonly slab32: Int32Array;
   readonly slotSize: number;
+  /** Per slot of the consumer's slab, when the channel carries stamps. */
+  readonly stamps: Float64Array | null;
+
+  static of(s: HandoffSpec): Handoff {
+    return new Handoff(s.capacity, s.rings, s.slab, s.slotSize, s.stamps);
+  }
 
   /** Bytes of the shared buffer a channel of `capacity` needs (the slab is separate). */
   static bytes(capacity: number): number {
     return SpscRing.bytes(capacity, 1) + SpscRing.bytes(capacity, DATA_WIDTH);
   }
 
-  constructor(capacity: number, sab: SharedArrayBuffer, slab: SharedArrayBuffer, slotSize: number) {
+  constructor(capacity: number, sab: SharedArrayBuffer, slab: SharedArrayBuffer, slotSize: number, stamps?: SharedArrayBuffer) {
     this.capacity = capacity;
     this.free = new SpscRing(capacity, 1, sab, 0);
     this.data = new SpscRing(capacity, DATA_WIDTH, sab, SpscRing.bytes(capacity, 1));
     this.slab = new Uint8Array(slab);
     this.slab32 = new Int32Array(slab, 0, slab.byteLength >> 2);
     this.slotSize = slotSize;
+    this.stamps = stamps ? new Float64Array(stamps) : null;
   }
 
   /** Largest frame a lent slot takes. */
@@ -61,12 +83,14 @@ export class Handoff {
    * Copy src[off, off+len) into a lent slot and publish it with `tag`.
    * `src32` is a word view of src's buffer from its start (a packet slab);
    * without it (a frame from a test or a file) the copy goes byte by byte.
+   * `stamp` goes with the frame where the channel carries stamps.
    * False when no slot is lent (the consumer is behind) or the frame is too long.
    */
-  send(src: Uint8Array, src32: Int32Array | null, off: number, len: number, tag: number): boolean {
+  send(src: Uint8Array, src32: Int32Array | null, off: number, len: number, tag: number, stamp = 0): boolean {
     if (len > this.slotSize - HEADROOM - 3) return false;
     const slot = this.free.shift();
     if (slot < 0) return false;
+    if (this.stamps !== null) this.stamps[slot] = stamp;
     const dst = this.slab;
     const at = slot * this.slotSize + HEADROOM + (off & 3);
     let i = 0;

@@ -51,7 +51,7 @@ export const enum PC {
   TX_DROPPED = 4,
 }
 
-/** A translation cache's cells (metrics catalog FASTPATH_COUNTERS), one set per OVS bridge. */
+/** A fast-path cache's cells (metrics catalog FASTPATH_COUNTERS), one set per OVS bridge and per namespace. */
 export const FASTPATH_CELLS = ['fastpath_hits', 'fastpath_misses', 'fastpath_invalidations', 'fastpath_entries', 'fastpath_flushes'] as const;
 export const enum FC {
   HITS = 0,

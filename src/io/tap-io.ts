@@ -7,6 +7,10 @@
 // this thread, to completion per frame, as the first version of the daemon
 // does; timers (ageing, ARP, conntrack) are advanced by `onTick` at least
 // every `tickMs`.
+//
+// Under `dpemu run --workers N` (attachHandoff) a port's rx worker feeds a
+// datapath worker directly and that worker writes; this loop is not started,
+// and the ports are here for their cells, their events and a clean stop.
 import type { Port } from '../datapath/element.js';
 import type { PacketPool } from '../datapath/packet.js';
 import { Stats } from '../datapath/stats.js';
@@ -14,6 +18,7 @@ import { allocHistogram } from '../metrics/histogram.js';
 import { BELL, BELL_BYTES, RING_COUNTERS, TAP_STAT_NAMES, WORKER_COUNTERS, type TapCells } from './tap-shared.js';
 import { SlotTable, TapPort, type TapPortEvent, type TapPortOptions } from './tap-port.js';
 import type { TapDevice } from './tap-device.js';
+import type { TapHandoff } from './tap-shared.js';
 
 // Atomics.waitAsync (V8, Node >= 16) is ES2024; tsconfig targets ES2022 libs.
 type WaitAsync = (ta: Int32Array, index: number, value: number, timeoutMs?: number) =>
@@ -78,8 +83,24 @@ export class TapIo {
 
   /** Plug `device` into engine port `port` and start its workers. */
   attach(device: TapDevice, port: Port): TapPort {
+    const tp = new TapPort(this.nextId++, device, this.slots, this.doorbell, this.portOpts, (ev) => this.event(ev), this.stats, this.cellsFor(port.element.node, device.spec.dev));
+    this.bindPort(tp, port);
+    this.ports.add(tp);
+    tp.start();
+    return tp;
+  }
+
+  /** Start `device`'s rx worker feeding a datapath worker through `handoff` (the TAP at `node`'s edge; that worker writes to it). */
+  attachHandoff(device: TapDevice, node: string, handoff: TapHandoff): TapPort {
+    const tp = new TapPort(this.nextId++, device, this.slots, this.doorbell, this.portOpts, (ev) => this.event(ev), this.stats, this.cellsFor(node, device.spec.dev), handoff);
+    this.ports.add(tp);
+    tp.start();
+    return tp;
+  }
+
+  /** The Stats cells of TAP `dev` at `node`'s edge (allocated on first use). */
+  cellsFor(node: string, dev: string): TapCells {
     // A TAP re-created under the same name keeps its cells: its counters go on.
-    const node = port.element.node, dev = device.spec.dev;
     const key = `${node}\0${dev}`;
     let cells = this.statCells.get(key);
     if (cells === undefined) {
@@ -90,16 +111,13 @@ export class TapIo {
         txWorker: st.alloc(WORKER_COUNTERS, { worker: `tap-tx-${dev}` }),
         rxRing: st.alloc(RING_COUNTERS, { ring: `${dev}-rx` }),
         txRing: st.alloc(RING_COUNTERS, { ring: `${dev}-tx` }),
-        // One histogram per TAP, written by its tx worker or, while that sleeps, the engine thread; same-node ones sum at scrape.
+        // One histogram per TAP, written by its tx worker or, while that sleeps, the engine thread (or by the
+        // datapath worker that owns the node, under --workers N); same-node ones sum at scrape.
         e2e: allocHistogram(st, 'e2e_latency', { node }),
       };
       this.statCells.set(key, cells);
     }
-    const tp = new TapPort(this.nextId++, device, this.slots, this.doorbell, this.portOpts, (ev) => this.event(ev), this.stats, cells);
-    this.bindPort(tp, port);
-    this.ports.add(tp);
-    tp.start();
-    return tp;
+    return cells;
   }
 
   /** Re-point a running TAP at a port of another engine (reload). */

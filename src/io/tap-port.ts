@@ -4,13 +4,18 @@
 // into a fresh slot (the engine frees the packet when emit returns) and
 // queued for the tx worker. Nothing here blocks: read(2) and write(2) happen
 // on the workers.
+//
+// Under `dpemu run --workers N` the port is given a hand-off to the datapath
+// worker that owns its node (TapHandoff): only the rx worker runs, feeding
+// that worker directly, and that worker writes to the device; this thread
+// only starts, watches and stops the rx worker.
 import type { Worker } from 'node:worker_threads';
 import type { EdgeSink, Port } from '../datapath/element.js';
 import type { Packet, PacketPool } from '../datapath/packet.js';
 import { HEADROOM } from '../datapath/packet.js';
 import { readFileSync, writeSync } from 'node:fs';
 import { observeNs } from '../metrics/histogram.js';
-import { TapShared, CTL, EXIT, RC, TC, TS, WC, TAP_STAT_NAMES, monoMs, type TapCells, type TapWorkerData } from './tap-shared.js';
+import { TapShared, CTL, EXIT, RC, TC, TS, WC, TAP_STAT_NAMES, monoMs, type TapCells, type TapHandoff, type TapWorkerData } from './tap-shared.js';
 import type { Stats } from '../datapath/stats.js';
 import type { TapDevice } from './tap-device.js';
 import { spawnWorker, workerUrl } from './spawn-worker.js';
@@ -90,6 +95,8 @@ export class TapPort implements EdgeSink {
   private txExit: Promise<void> = Promise.resolve();
   /** Settles once both workers run their loops (or have exited): from then on frames flow. */
   ready: Promise<void> = Promise.resolve();
+  /** With a handoff: frames waiting on its channel now (it is replaced when the worker is restarted, so asked each time). */
+  handoffQueued: (() => number) | null = null;
   /** Slots with the rx worker (free ring, in a read, rx ring). */
   private given = 0;
   /** Slots in the tx and done rings. */
@@ -108,6 +115,8 @@ export class TapPort implements EdgeSink {
     /** Where this port's cells are (published as metrics). */
     readonly stats: Stats,
     readonly cells: TapCells,
+    /** Feed a datapath worker directly (frames never reach this thread's rings). */
+    readonly handoff: TapHandoff | null = null,
   ) {
     this.shared = new TapShared(opts.capacity);
     const v = stats.v;
@@ -123,7 +132,7 @@ export class TapPort implements EdgeSink {
    */
   refreshStats(): void {
     const v = this.stats.v, c = this.cells, sh = this.shared;
-    v[c.rxRing + RC.OCCUPANCY] = sh.rx.size;
+    v[c.rxRing + RC.OCCUPANCY] = this.handoff ? (this.handoffQueued?.() ?? 0) : sh.rx.size;
     v[c.txRing + RC.OCCUPANCY] = sh.tx.size;
     for (const [role, cell, word] of [['rx', c.rxWorker, CTL.RX_TID], ['tx', c.txWorker, CTL.TX_TID]] as const) {
       const tid = Atomics.load(sh.ctl, word);
@@ -166,6 +175,14 @@ export class TapPort implements EdgeSink {
       stamps: this.slots.stampsSab,
     };
     const url = workerUrl('tap-io');
+    if (this.handoff) {
+      const rx = spawnWorker(url, { ...base, role: 'rx', handoff: this.handoff }, { name: `tap-rx ${this.dev}`, transferList: [this.handoff.port] });
+      this.rxWorker = rx;
+      const rxUp = this.watch(rx, 'rx');
+      this.rxExit = rxUp.exited;
+      this.ready = rxUp.ready;
+      return;
+    }
     this.refill();
     const rx = spawnWorker(url, { ...base, role: 'rx' }, { name: `tap-rx ${this.dev}` });
     const tx = spawnWorker(url, { ...base, role: 'tx' }, { name: `tap-tx ${this.dev}` });
@@ -224,6 +241,7 @@ export class TapPort implements EdgeSink {
    * frames into the engine. Returns the frames injected.
    */
   poll(budget: number): number {
+    if (this.handoff) return 0;
     const sh = this.shared, slots = this.slots, pool = slots.pool;
     for (let s = sh.done.shift(); s >= 0; s = sh.done.shift()) {
       const p = slots.take(s);

@@ -10,7 +10,9 @@
 //
 // A worker that cannot go on (the device was deleted) says why through the
 // exit word and postMessage; the engine thread sees it at its next poll.
+import type { MessagePort } from 'node:worker_threads';
 import { SpscRing } from '../datapath/ring.js';
+import type { HandoffSpec } from '../datapath/handoff.js';
 
 /** Control words (Int32). */
 export const CTL = {
@@ -206,4 +208,38 @@ export interface TapWorkerData {
   readonly doorbell: SharedArrayBuffer;
   /** Per slot of the slab: monoMs() when the frame in it was read (rx) or of the frame that caused it (tx); 0 none. */
   readonly stamps: SharedArrayBuffer;
+  /** rx only, under `dpemu run --workers N`: read into the owning datapath worker's slots instead (slab, stamps and rings above unused). */
+  readonly handoff?: TapHandoff;
+}
+
+/**
+ * What a TAP's rx thread is given to feed the datapath worker that owns the
+ * TAP's node directly (src/workers/supervisor.ts): a hand-off channel whose
+ * slots are lent from that worker's slab (tag: the edge), the worker's bell,
+ * and where a new channel arrives when the worker is restarted (a message on
+ * `port`, then LINK.GEN bumped). `port` is transferred with it.
+ */
+export const LINK = {
+  /** Bumped after a new channel was posted on TapHandoff.port. */
+  GEN: 0,
+  /**
+   * 1 while the rx thread sleeps (or is about to) for want of a lent slot:
+   * the worker notifies the free ring after lending only then (it reads
+   * this after lending, the rx thread the ring after setting it).
+   */
+  RX_WAITING: 1,
+} as const;
+export const LINK_BYTES = 8;
+
+export interface TapHandoff {
+  /** Index in topology.edges: the tag of every frame. */
+  edge: number;
+  channel: HandoffSpec;
+  /** LINK words (Int32), kept across the worker's restarts. */
+  link: SharedArrayBuffer;
+  port: MessagePort;
+  /** The worker's control words, and the indexes of its BELL and SLEEPING words in them. */
+  ctl: SharedArrayBuffer;
+  bell: number;
+  sleeping: number;
 }

@@ -6,7 +6,8 @@
 // stack; a qbr has no address, so they are consumed there.
 import { Element, type Port } from '../datapath/element.js';
 import type { Packet } from '../datapath/packet.js';
-import { readMacNum, macNumToString } from '../wire/addr.js';
+import { macToString, readMacHi, readMacLo } from '../wire/addr.js';
+import { MacTable } from './mac-table.js';
 
 export const BRIDGE_AGEING_MS = 300_000;
 
@@ -17,14 +18,12 @@ interface FdbEntry {
 
 export class LinuxBridge extends Element {
   readonly ageingMs: number;
-  /** Learned entries keyed by the 48-bit MAC as a number. */
-  private readonly fdb = new Map<number, FdbEntry>();
+  /** Learned entries by MAC (tag 0: no VLAN filtering). */
+  private readonly fdb = new MacTable<FdbEntry>();
   /** Local entries: each port's own interface MAC (brctl showmacs "is local? yes"). */
-  private readonly local = new Map<number, Port>();
+  private readonly local = new MacTable<Port>();
   /** brctl port numbers (1-based, in order of enslavement). */
   private readonly portNo = new Map<Port, number>();
-  /** MAC of each port's interface, for local entries. */
-  private readonly portMac = new Map<Port, number>();
 
   constructor(node: string, name: string, opts: { ageingMs?: number } = {}) {
     super('linux_bridge', node, name);
@@ -37,29 +36,29 @@ export class LinuxBridge extends Element {
 
   /** Record the MAC of the interface enslaved as `port` (the bridge lists it as local). */
   setPortMac(port: Port, mac: number): void {
-    this.portMac.set(port, mac);
-    this.local.set(mac, port);
+    this.local.set(Math.floor(mac / 0x1_0000_0000), mac >>> 0, 0, port);
   }
 
   receive(pkt: Packet, inPort: Port): void {
     const e = this.engine;
     if (pkt.len < 14) return e.drop(pkt, this, 'malformed', 'shorter than an Ethernet header');
     const buf = pkt.buf, off = pkt.off;
-    const dst = readMacNum(buf, off);
-    const src = readMacNum(buf, off + 6);
+    // MAC halves as int32 (| 0): a uint32 above 2^31 would be boxed to pass it on.
+    const dstHi = readMacHi(buf, off), dstLo = readMacLo(buf, off) | 0;
+    const srcHi = readMacHi(buf, off + 6), srcLo = readMacLo(buf, off + 6) | 0;
     const now = e.now;
 
     // br_handle_frame: a multicast or all-zero source is not a valid station.
-    if (buf[off + 6]! & 1 || src === 0) return e.drop(pkt, this, 'malformed', 'invalid source MAC');
-    if (!this.local.has(src)) {
-      const ent = this.fdb.get(src);
+    if (buf[off + 6]! & 1 || (srcHi | srcLo) === 0) return e.drop(pkt, this, 'malformed', 'invalid source MAC');
+    if (!this.local.has(srcHi, srcLo, 0)) {
+      const ent = this.fdb.get(srcHi, srcLo, 0);
       if (ent) {
-        if (ent.port !== inPort && e.tracing) e.note(pkt, this, `fdb: ${macNumToString(src)} moved to port ${this.portNo.get(inPort)}`);
+        if (ent.port !== inPort && e.tracing) e.note(pkt, this, `fdb: ${macToString(srcHi, srcLo)} moved to port ${this.portNo.get(inPort)}`);
         ent.port = inPort;
         ent.updated = now;
       } else {
-        this.fdb.set(src, { port: inPort, updated: now });
-        if (e.tracing) e.note(pkt, this, `fdb: learned ${macNumToString(src)} on port ${this.portNo.get(inPort)} (${inPort.name})`);
+        this.fdb.set(srcHi, srcLo, 0, { port: inPort, updated: now });
+        if (e.tracing) e.note(pkt, this, `fdb: learned ${macToString(srcHi, srcLo)} on port ${this.portNo.get(inPort)} (${inPort.name})`);
       }
     }
 
@@ -69,14 +68,14 @@ export class LinuxBridge extends Element {
     }
 
     if (!(buf[off] & 1)) {
-      if (this.local.has(dst)) return e.consume(pkt, this, `to the bridge's own address ${macNumToString(dst)}`);
-      const ent = this.fdb.get(dst);
+      if (this.local.has(dstHi, dstLo, 0)) return e.consume(pkt, this, `to the bridge's own address ${macToString(dstHi, dstLo)}`);
+      const ent = this.fdb.get(dstHi, dstLo, 0);
       if (ent && now - ent.updated <= this.ageingMs) {
         if (ent.port === inPort) return e.drop(pkt, this, 'no_output', 'learned on the input port');
-        if (e.tracing) e.note(pkt, this, `forward to port ${this.portNo.get(ent.port)} (${ent.port.name}): ${macNumToString(dst)} learned there`);
+        if (e.tracing) e.note(pkt, this, `forward to port ${this.portNo.get(ent.port)} (${ent.port.name}): ${macToString(dstHi, dstLo)} learned there`);
         return e.output(pkt, ent.port);
       }
-      if (ent) this.fdb.delete(dst);
+      if (ent) this.fdb.delete(dstHi, dstLo, 0);
     }
     this.flood(pkt, inPort);
   }
@@ -98,23 +97,26 @@ export class LinuxBridge extends Element {
   }
 
   override tick(now: number): void {
-    for (const [mac, ent] of this.fdb) if (now - ent.updated > this.ageingMs) this.fdb.delete(mac);
+    const t = this.fdb;
+    for (let i = t.next(0); i >= 0; i = t.next(i + 1)) if (now - t.valueAt(i).updated > this.ageingMs) t.delete(t.hiAt(i), t.loAt(i), 0);
   }
 
   /** `brctl showmacs` output: learned and local entries sorted by port number. */
   showmacs(now = this.engine.now): string {
-    const rows: { no: number; mac: number; local: boolean; age: number /* ms */ }[] = [];
-    for (const [mac, port] of this.local) rows.push({ no: this.portNo.get(port)!, mac, local: true, age: 0 });
-    for (const [mac, ent] of this.fdb) {
+    const rows: { no: number; hi: number; lo: number; local: boolean; age: number /* ms */ }[] = [];
+    const l = this.local, f = this.fdb;
+    for (let i = l.next(0); i >= 0; i = l.next(i + 1)) rows.push({ no: this.portNo.get(l.valueAt(i))!, hi: l.hiAt(i), lo: l.loAt(i), local: true, age: 0 });
+    for (let i = f.next(0); i >= 0; i = f.next(i + 1)) {
+      const ent = f.valueAt(i);
       if (now - ent.updated > this.ageingMs) continue;
-      rows.push({ no: this.portNo.get(ent.port)!, mac, local: false, age: now - ent.updated });
+      rows.push({ no: this.portNo.get(ent.port)!, hi: f.hiAt(i), lo: f.loAt(i), local: false, age: now - ent.updated });
     }
-    rows.sort((a, b) => a.no - b.no || a.mac - b.mac);
+    rows.sort((a, b) => a.no - b.no || a.hi - b.hi || a.lo - b.lo);
     let out = 'port no\tmac addr\t\tis local?\tageing timer\n';
     for (const r of rows) {
       const sec = Math.floor(r.age / 1000);
       const centi = Math.floor(r.age / 10) % 100;
-      out += `${String(r.no).padStart(3)}\t${macNumToString(r.mac)}\t${r.local ? 'yes' : 'no'}\t\t${String(sec).padStart(4)}.${String(centi).padStart(2, '0')}\n`;
+      out += `${String(r.no).padStart(3)}\t${macToString(r.hi, r.lo)}\t${r.local ? 'yes' : 'no'}\t\t${String(sec).padStart(4)}.${String(centi).padStart(2, '0')}\n`;
     }
     return out;
   }
@@ -122,15 +124,23 @@ export class LinuxBridge extends Element {
   /** After a reload: keep what the previous bridge learned on ports that still exist. */
   adoptState(old: Element): void {
     if (!(old instanceof LinuxBridge)) return;
-    for (const [mac, ent] of old.fdb) {
-      const port = this.port(ent.port.name);
-      if (port && !this.local.has(mac)) this.fdb.set(mac, { port, updated: ent.updated });
+    const f = old.fdb;
+    for (let i = f.next(0); i >= 0; i = f.next(i + 1)) {
+      const port = this.port(f.valueAt(i).port.name);
+      const hi = f.hiAt(i), lo = f.loAt(i);
+      if (port && !this.local.has(hi, lo, 0)) this.fdb.set(hi, lo, 0, { port, updated: f.valueAt(i).updated });
     }
   }
 
   /** Learned (non-local) entries, for tests and the control interface. */
   learned(): { mac: string; port: string; portNo: number }[] {
-    return [...this.fdb].map(([mac, ent]) => ({ mac: macNumToString(mac), port: ent.port.name, portNo: this.portNo.get(ent.port)! }));
+    const out: { mac: string; port: string; portNo: number }[] = [];
+    const f = this.fdb;
+    for (let i = f.next(0); i >= 0; i = f.next(i + 1)) {
+      const ent = f.valueAt(i);
+      out.push({ mac: macToString(f.hiAt(i), f.loAt(i)), port: ent.port.name, portNo: this.portNo.get(ent.port)! });
+    }
+    return out;
   }
 
   portNumber(port: Port): number {

@@ -12,6 +12,8 @@ export interface MetricSpec {
   type: MetricType;
   help: string;
   labels: readonly string[];
+  /** How the values of several threads' registries combine (AggregatorRegistry.aggregate); default: summed. */
+  aggregator?: 'sum' | 'max';
 }
 
 const PORT = ['node', 'element', 'kind', 'port'] as const;
@@ -54,12 +56,12 @@ export const CELL_METRICS: Readonly<Record<string, MetricSpec>> = {
   worker_busy_seconds: c('dpemu_worker_busy_seconds_total', 'Seconds a worker spent processing (rate() of it is the utilisation).', ['worker']),
   worker_batches: c('dpemu_worker_batches_total', 'Batches a worker ran through the pipeline.', ['worker']),
   worker_packets: c('dpemu_worker_packets_total', 'Packets a worker ran through the pipeline.', ['worker']),
-  // Fast path: each OVS bridge's translation cache allocates FASTPATH_COUNTERS (src/ofproto/xlate-cache.ts).
-  fastpath_hits: c('dpemu_fastpath_hits_total', 'Packets an OVS bridge\'s translation cache decided.', ['node', 'element']),
-  fastpath_misses: c('dpemu_fastpath_misses_total', 'Packets that missed an OVS bridge\'s translation cache and took the slow path.', ['node', 'element']),
-  fastpath_invalidations: c('dpemu_fastpath_invalidations_total', 'Translation cache entries removed because a flow, fdb entry or port they depended on changed.', ['node', 'element']),
-  fastpath_flushes: c('dpemu_fastpath_flushes_total', 'Whole translation cache flushes (fdb or port set changes; flow changes invalidate entry by entry).', ['node', 'element']),
-  fastpath_entries: g('dpemu_fastpath_entries', 'Entries in an OVS bridge\'s translation cache.', ['node', 'element']),
+  // Fast path: each OVS bridge's translation cache (src/ofproto/xlate-cache.ts) and each namespace's forwarding cache (src/netns/route-cache.ts) allocate FASTPATH_COUNTERS.
+  fastpath_hits: c('dpemu_fastpath_hits_total', 'Packets an OVS bridge\'s translation cache or a namespace\'s forwarding cache decided.', ['node', 'element']),
+  fastpath_misses: c('dpemu_fastpath_misses_total', 'Packets that missed an OVS bridge\'s translation cache or a namespace\'s forwarding cache and took the slow path.', ['node', 'element']),
+  fastpath_invalidations: c('dpemu_fastpath_invalidations_total', 'Fast-path cache entries removed because what they depended on changed (a flow, fdb entry or port; a route, rule, address, link or sysctl).', ['node', 'element']),
+  fastpath_flushes: c('dpemu_fastpath_flushes_total', 'Whole-cache flushes (an OVS bridge\'s never flushes; a namespace\'s does when a rule widens its key or a conf/all sysctl changes; other changes invalidate entry by entry).', ['node', 'element']),
+  fastpath_entries: g('dpemu_fastpath_entries', 'Entries in an OVS bridge\'s translation cache or a namespace\'s forwarding cache.', ['node', 'element']),
   // Conntrack, when a worker keeps it in shared memory (else read from the elements, below).
   conntrack_entries: g('dpemu_conntrack_entries', 'Conntrack entries (nf_conntrack_count).', ['node', 'element']),
   conntrack_max: g('dpemu_conntrack_entries_limit', 'Conntrack table limit (nf_conntrack_max; 0 = unbounded).', ['node', 'element']),
@@ -71,6 +73,25 @@ export const WORKER_COUNTERS = ['worker_busy_seconds', 'worker_batches', 'worker
 /** Each OVS bridge's translation cache cells, as the data path allocates them. */
 export { FASTPATH_CELLS as FASTPATH_COUNTERS } from '../datapath/stats.js';
 
+/**
+ * A datapath worker's loop counters (src/workers/layout.ts WORKER_COUNTERS,
+ * by the same names; the supervisor keeps them in shared memory), labelled
+ * worker="datapath-N", and its restarts.
+ */
+export const DATAPATH_WORKER_METRICS: Readonly<Record<string, MetricSpec>> = {
+  replayed: c('dpemu_worker_replayed_packets_total', 'Frames a worker injected from a replay (a benchmark\'s traffic source).', ['worker']),
+  handoff_out: c('dpemu_worker_handoff_out_packets_total', 'Frames a worker handed to another worker at the fabric.', ['worker']),
+  handoff_in: c('dpemu_worker_handoff_in_packets_total', 'Frames a worker took from other workers at the fabric.', ['worker']),
+  handoff_full: c('dpemu_worker_handoff_dropped_packets_total', 'Frames a worker dropped because the hand-off to another worker was full.', ['worker']),
+  edge_out: c('dpemu_worker_edge_out_packets_total', 'Frames that left the emulator at the edge ports a worker owns.', ['worker']),
+  edge_out_bytes: c('dpemu_worker_edge_out_bytes_total', 'Bytes of the frames that left the emulator at the edge ports a worker owns.', ['worker']),
+  loops: c('dpemu_worker_loops_total', 'Rounds of a worker\'s loop.', ['worker']),
+  idle_waits: c('dpemu_worker_idle_waits_total', 'Times an idle worker went to sleep.', ['worker']),
+  busy_seconds: CELL_METRICS.worker_busy_seconds!,
+  sleep_seconds: c('dpemu_worker_sleep_seconds_total', 'Seconds an idle worker slept (the rest of its idle time it polled).', ['worker']),
+  restarts: c('dpemu_worker_restarts_total', 'Times a worker was started again after it died.', ['worker']),
+};
+
 /** Metrics read from engine and element objects at scrape time (not Stats cells). */
 export const SCRAPE_METRICS = {
   ovsTableLookups: c('dpemu_ovs_table_lookups_total', 'OpenFlow table lookups (ovs-ofctl dump-tables "lookup").', ['node', 'element', 'table']),
@@ -79,7 +100,8 @@ export const SCRAPE_METRICS = {
   localDelivered: c('dpemu_local_delivered_packets_total', 'Packets that ended at a local stack (echo answered, ARP learned): not drops.', []),
   buffersFree: g('dpemu_packet_buffers_free', 'Free slots in the packet slab.', []),
   buffersCapacity: g('dpemu_packet_buffers_capacity', 'Slots in the packet slab.', []),
-  samplingRatio: g('dpemu_latency_sampling_ratio', 'Fraction of deliveries and injects timed for the latency histograms (0 = off).', []),
+  // A setting, the same in every datapath worker: not summed over them.
+  samplingRatio: { ...g('dpemu_latency_sampling_ratio', 'Fraction of deliveries and injects timed for the latency histograms (0 = off).', []), aggregator: 'max' },
   mainBusy: c('dpemu_worker_busy_seconds_total', 'Seconds a worker spent processing (rate() of it is the utilisation).', ['worker']),
   iptablesPolicyPackets: c('dpemu_iptables_policy_packets_total', 'Packets that took a built-in chain\'s policy (iptables -L -v, "policy").', ['node', 'element', 'table', 'chain']),
   iptablesPolicyBytes: c('dpemu_iptables_policy_bytes_total', 'Bytes of the packets that took a built-in chain\'s policy.', ['node', 'element', 'table', 'chain']),

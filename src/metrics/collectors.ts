@@ -3,7 +3,7 @@
 // state when the registry is scraped. Nothing here runs per packet; a scrape
 // reads each cell once (cells are grouped by family when they first appear).
 import { performance } from 'node:perf_hooks';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric, type MetricType } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import type { Engine } from '../datapath/engine.js';
 import type { Stats } from '../datapath/stats.js';
 import { CELL_METRICS, CONNTRACK_STAT_METRICS, FLOW_METRICS, SCRAPE_METRICS, type MetricSpec } from './catalog.js';
@@ -22,6 +22,21 @@ export interface CollectorOptions {
   refresh?: () => void;
   /** prom-client's process and Node.js metrics (process_*, nodejs_*; unprefixed, as dashboards expect). Default true. */
   processMetrics?: boolean;
+  /**
+   * Export this thread's event-loop busy time as worker="main" (default
+   * true). Off in a datapath worker: its loop never idles in the event loop,
+   * and the supervisor exports its busy time as worker="datapath-N".
+   */
+  threadBusy?: boolean;
+}
+
+/** One family as Registry.getMetricsAsJSON() gives it (what AggregatorRegistry.aggregate() takes). */
+export interface MetricJson {
+  name: string;
+  help: string;
+  type: string;
+  aggregator: string;
+  values: { value: number; labels: Record<string, string | number>; metricName?: string }[];
 }
 
 export interface Collectors {
@@ -35,6 +50,12 @@ export interface Collectors {
   read(only?: string): Map<string, Family>;
   /** Cell names with no catalog entry. */
   uncatalogued(): string[];
+  /**
+   * What registry.getMetricsAsJSON() (with the flow families too, if asked)
+   * would give, without a promise: a datapath worker's loop never yields
+   * to settle one.
+   */
+  json(flows?: boolean): MetricJson[];
 }
 
 type Value = { value: number; labels: Record<string, string | number>; metricName?: string };
@@ -63,15 +84,13 @@ function familyMetric(spec: MetricSpec, current: (name: string) => Family | unde
     spec.type === 'counter' ? new Counter(cfg) : spec.type === 'gauge' ? new Gauge(cfg) : new Histogram({ ...cfg, buckets: [...HIST_BOUNDS_SECONDS] });
   // The registry prints what get() returns (getForPromString() where a metric has one, as
   // Histogram does): name, help, type (a string at run time) and values. A test pins this.
-  const get = async (): Promise<unknown> => ({
-    name: spec.name,
-    help: spec.help,
-    type: spec.type as unknown as MetricType,
-    aggregator: 'sum',
-    values: values(current(spec.name)),
-  });
+  const get = async (): Promise<unknown> => familyJson(spec, current(spec.name));
   Object.assign(m, spec.type === 'histogram' ? { get, getForPromString: get } : { get });
   return m;
+}
+
+function familyJson(spec: MetricSpec, f: Family | undefined): MetricJson {
+  return { name: spec.name, help: spec.help, type: spec.type, aggregator: spec.aggregator ?? 'sum', values: values(f) };
 }
 
 /** Families readEngine() fills; the others come from Stats cells only. */
@@ -95,7 +114,7 @@ export function registerCollectors(opts: CollectorOptions): Collectors {
     const m = reader.read(new Map(), only);
     if (engine && (only === undefined || ENGINE_FAMILIES.has(only))) readEngine(engine, m);
     // The exporter's own thread: event-loop active time, the same meaning as a worker's busy seconds.
-    if (only === undefined || only === SCRAPE_METRICS.mainBusy.name) {
+    if ((opts.threadBusy ?? true) && (only === undefined || only === SCRAPE_METRICS.mainBusy.name)) {
       put(m, SCRAPE_METRICS.mainBusy, { worker: 'main' }, performance.eventLoopUtilization().active / 1000);
     }
     return m;
@@ -126,5 +145,16 @@ export function registerCollectors(opts: CollectorOptions): Collectors {
   };
   for (const spec of Object.values(FLOW_METRICS)) flowRegistry.registerMetric(familyMetric(spec, flows));
 
-  return { registry, flowRegistry, sync, read, uncatalogued: () => reader.uncatalogued() };
+  const json = (withFlows = false): MetricJson[] => {
+    sync();
+    const out = [...read().values()].map((f) => familyJson(f.spec, f));
+    if (withFlows) {
+      const m = new Map<string, Family>();
+      if (engine) readFlows(engine, m);
+      for (const spec of Object.values(FLOW_METRICS)) out.push(familyJson(spec, m.get(spec.name)));
+    }
+    return out;
+  };
+
+  return { registry, flowRegistry, sync, read, uncatalogued: () => reader.uncatalogued(), json };
 }

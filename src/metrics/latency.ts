@@ -43,7 +43,8 @@ export class LatencySampler implements LatencyProbe {
     return b;
   }
 
-  private pipelineBase(node: string): number {
+  /** Reserve a node's pipeline histogram now (as prepare() an element's). */
+  pipelineBase(node: string): number {
     let b = this.pipelines.get(node);
     if (b === undefined) {
       b = allocHistogram(this.stats, 'pipeline_latency', { node });
@@ -64,7 +65,11 @@ export class LatencySampler implements LatencyProbe {
 /** Turn sampling on for `engine` (histograms for its elements and nodes are reserved now). */
 export function enableLatencySampling(engine: Engine, every = DEFAULT_SAMPLE_EVERY): LatencySampler {
   const s = new LatencySampler(engine.stats, every);
-  for (const el of engine.elements) s.prepare(el);
+  for (const el of engine.elements) {
+    s.prepare(el);
+    // Every node's, not only those a sample happened to start in: the series are the same whichever thread samples.
+    if (el.kind !== 'fabric') s.pipelineBase(el.node);
+  }
   engine.latency = s;
   return s;
 }

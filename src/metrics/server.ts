@@ -29,6 +29,24 @@ export interface MetricsServerOptions extends CollectorOptions {
   ready?: () => Health | Promise<Health>;
   /** Use these collectors instead of registering new ones. */
   collectors?: Collectors;
+  /** What /metrics serves, when it is more than these collectors (a partitioned datapath's workers: src/workers/remote-metrics.ts). */
+  source?: MetricsSource;
+}
+
+/** One exposition, with or without the per-flow families. */
+export interface MetricsSource {
+  exposition(flows: boolean): Promise<{ contentType: string; body: string }>;
+}
+
+/** The collectors' own registries. */
+function registrySource(collectors: Collectors): MetricsSource {
+  return {
+    async exposition(flows) {
+      collectors.sync();
+      const reg = flows ? Registry.merge([collectors.registry, collectors.flowRegistry]) : collectors.registry;
+      return { contentType: reg.contentType, body: await reg.metrics() };
+    },
+  };
 }
 
 export interface MetricsServer {
@@ -63,6 +81,7 @@ async function answer(res: ServerResponse, check: (() => Health | Promise<Health
 
 export async function startMetricsServer(opts: MetricsServerOptions): Promise<MetricsServer> {
   const collectors = opts.collectors ?? registerCollectors(opts);
+  const source = opts.source ?? registrySource(collectors);
   const host = opts.host ?? DEFAULT_METRICS_HOST;
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -73,11 +92,9 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Me
     }
     switch (url.pathname) {
       case '/metrics': {
-        collectors.sync();
         const flows = url.searchParams.get('flows');
-        const reg = flows === '1' || flows === 'true' ? Registry.merge([collectors.registry, collectors.flowRegistry]) : collectors.registry;
-        const body = await reg.metrics();
-        res.writeHead(200, { 'content-type': reg.contentType });
+        const { contentType, body } = await source.exposition(flows === '1' || flows === 'true');
+        res.writeHead(200, { 'content-type': contentType });
         res.end(req.method === 'HEAD' ? undefined : body);
         return;
       }

@@ -105,7 +105,11 @@ export class FibTable {
   private lens: number[] = [];
   private count = 0;
 
-  constructor(readonly id: number) {}
+  /** `owner` hears of every change (its `watch`: a forwarding cache invalidates by prefix). */
+  constructor(
+    readonly id: number,
+    private readonly owner?: FibTables,
+  ) {}
 
   get size(): number {
     return this.count;
@@ -137,6 +141,7 @@ export class FibTable {
           throw new RtnlError('EEXIST');
         }
         list[g] = r;
+        this.owner?.changed(r.dst, r.dstLen);
         return;
       }
       if (match >= 0) throw new RtnlError('EEXIST');
@@ -152,6 +157,7 @@ export class FibTable {
     }
     if (list.length === 1) map.set(r.dst | 0, list);
     this.count++;
+    this.owner?.changed(r.dst, r.dstLen);
   }
 
   /** fib_table_delete: remove the first alias matching `m`; ESRCH when none does. */
@@ -206,6 +212,7 @@ export class FibTable {
         this.lens = this.lens.filter((l) => l !== route.dstLen);
       }
     }
+    this.owner?.changed(route.dst, route.dstLen);
     return route;
   }
 
@@ -251,11 +258,21 @@ export class FibTable {
   }
 }
 
-/** The tables of one namespace, keyed by 32-bit table id. */
+/**
+ * The tables of one namespace, keyed by 32-bit table id, held as an int32:
+ * a table id above 2^31 (Neutron's DVR tables are 3232235777 and the like)
+ * would be a heap number made for every per-packet get().
+ */
 export class FibTables {
   private readonly tables = new Map<number, FibTable>();
   /** Bumped on every change: a fast-path cache keyed on it is invalidated by any route change. */
   generation = 0;
+  /**
+   * Told of every route inserted, replaced or removed, in any table: a
+   * lookup of an address outside dst/len cannot have changed (the lookup
+   * finds only prefixes holding the address; a route's checks are its own).
+   */
+  watch: ((dst: Ip4, len: number) => void) | null = null;
 
   constructor() {
     this.create(RT_TABLE_LOCAL);
@@ -263,24 +280,28 @@ export class FibTables {
   }
 
   get(id: number): FibTable | undefined {
-    return this.tables.get(id);
+    return this.tables.get(id | 0);
   }
 
   /** fib_new_table: tables spring into existence on first use. */
   create(id: number): FibTable {
-    let t = this.tables.get(id);
+    let t = this.tables.get(id | 0);
     if (!t) {
-      t = new FibTable(id);
-      this.tables.set(id, t);
+      t = new FibTable(id, this);
+      this.tables.set(id | 0, t);
     }
     return t;
   }
 
+  changed(dst: Ip4, len: number): void {
+    this.watch?.(dst, len);
+  }
+
   ids(): number[] {
-    return [...this.tables.keys()].sort((a, b) => a - b);
+    return [...this.tables.values()].map((t) => t.id).sort((a, b) => a - b);
   }
 
   all(): FibTable[] {
-    return this.ids().map((id) => this.tables.get(id)!);
+    return this.ids().map((id) => this.get(id)!);
   }
 }

@@ -180,7 +180,7 @@ export function loadAddrShow(ns: Netns, text: string, opts: TextOptions = {}): v
         iface = ns.addLink(spec);
       } else {
         iface.mac = l.mac || iface.mac;
-        iface.mtu = l.mtu;
+        ns.setMtu(l.name, l.mtu);
       }
       ns.setLinkUp(l.name, l.up);
       for (const a of l.addrs) {

@@ -12,7 +12,7 @@ import { Element, type Port } from '../datapath/element.js';
 import { HEADROOM, type Packet } from '../datapath/packet.js';
 import type { DropReason } from '../datapath/drop-reasons.js';
 import { Decoded, decode, decodeErrorName, decodeErrorLayer } from '../wire/decode.js';
-import { readU16, readU32, writeU16, writeU32, ipToString, macToString } from '../wire/addr.js';
+import { readU16, readU32, writeU16, writeU32, writeMacNum, ipToString, macToString } from '../wire/addr.js';
 import { writeEth, ETH_HLEN, ETHERTYPE_IPV4, ETHERTYPE_ARP, ETHERTYPE_VLAN } from '../wire/ethernet.js';
 import { buildArpRequest, buildArpReply } from '../wire/arp.js';
 import { ipv4DecTtl, ipv4SetChecksum, IPPROTO_ICMP, IPPROTO_UDP, IPPROTO_TCP, IP_DF } from '../wire/ipv4.js';
@@ -22,11 +22,13 @@ import {
 } from '../wire/icmp.js';
 import { Netns } from './netns.js';
 import type { Interface } from './interfaces.js';
-import type { NeighAction, Solicit } from './neighbour.js';
+import type { NeighAction, NeighEntry, Solicit } from './neighbour.js';
 import { skbTruesize, NUD } from './neighbour.js';
 import { arpProcess, type PktType } from './arp.js';
 import { routeInput, RouteScratch } from './route-input.js';
 import { routeOutput, icmpErrorRoute, type OutputDecision } from './route-output.js';
+import { RouteCache, RouteEntry, RC_FORWARD, RC_LOCAL } from './route-cache.js';
+import { FASTPATH_CELLS } from '../datapath/stats.js';
 import { loadRoutes, loadRules, loadNeighbours } from './ip-text.js';
 import { Netfilter, newPacketInfo, fillPacketInfo, type NfPacketInfo, type NetfilterOptions, type CtStoreBuffers } from '../netfilter/index.js';
 import { VERDICT_ACCEPT, VERDICT_REJECT } from '../netfilter/constants.js';
@@ -47,6 +49,9 @@ interface IfBinding {
   port: Port;
   vid: number; // -1: not a VLAN sub-interface
 }
+
+/** Where a packet leaves: a route cache entry, or the slow path's decision in the same shape. */
+type Hop = RouteEntry<IfBinding, NeighEntry<Packet>>;
 
 const macHi = (m: number): number => Math.floor(m / 0x1_0000_0000);
 const macLo = (m: number): number => m >>> 0;
@@ -77,6 +82,11 @@ export class NetNamespace extends Element {
   private readonly info: NfPacketInfo = newPacketInfo();
   /** Reused by every forwarded packet's routing decision (no allocation per packet). */
   private readonly rs = new RouteScratch();
+  /** The forwarding cache (route-cache.ts), made with the first IPv4 packet; used when engine.fastpath is on. */
+  private rc: RouteCache<IfBinding, NeighEntry<Packet>> | null = null;
+  /** The slow path's forward decision and a local packet's output, as a Hop (reused). */
+  private readonly fwdHop: Hop = new RouteEntry();
+  private readonly outHop: Hop = new RouteEntry();
   private ipId = 0;
 
   constructor(node: string, name: string) {
@@ -245,6 +255,22 @@ export class NetNamespace extends Element {
     const now = e.now;
     if (!this.hook(pkt, 'prerouting', now)) return;
     const dst = info.dst, src = info.src; // after any DNAT
+    let rc = this.rc;
+    if (rc === null) this.rc = rc = new RouteCache(this.ns, e.stats, e.stats.alloc(FASTPATH_CELLS, { node: this.node, element: this.name }));
+    const cached = e.fastpath && e.tracer === null;
+    if (cached) {
+      const k = rc.probe;
+      k.iif = b.iface.index;
+      k.src = src | 0;
+      k.dst = dst | 0;
+      k.tos = buf[l3 + 1]!;
+      k.mark = info.mark | 0;
+      k.proto = info.proto;
+      k.sport = info.sport;
+      k.dport = info.dport;
+      const hit = rc.lookup();
+      if (hit !== null) return hit.kind === RC_FORWARD ? this.forward(pkt, b, hit) : this.localIn(pkt, b, true);
+    }
     const rs = this.rs, ip = rs.pkt;
     ip.src = src;
     ip.dst = dst;
@@ -259,10 +285,22 @@ export class NetNamespace extends Element {
       case 'local':
       case 'broadcast':
         if (e.tracing) e.note(pkt, this, `route: ${ipToString(dst)} is local${rt.fib ? ` (${fibText(rt.fib)})` : ''}`);
+        if (cached && rt.kind === 'local') rc.insert(RC_LOCAL, 0, 0, 0, null);
         return this.localIn(pkt, b, rt.kind === 'local');
-      case 'forward':
+      case 'forward': {
         if (e.tracing) e.note(pkt, this, `route: ${fibText(rt.fib)} -> ${this.ns.linkByIndex(rt.oif)?.name} via ${ipToString(rt.nexthop)}`);
-        return this.forward(pkt, b, rt.oif, rt.nexthop, rt.mtu);
+        const out = this.byIfindex.get(rt.oif) ?? null;
+        let h = this.fwdHop;
+        if (cached) h = rc.insert(RC_FORWARD, rt.oif, rt.nexthop, rt.mtu, out);
+        else {
+          h.oif = rt.oif;
+          h.nexthop = rt.nexthop | 0;
+          h.mtu = rt.mtu;
+          h.out = out;
+          h.neigh = null;
+        }
+        return this.forward(pkt, b, h);
+      }
       case 'unreachable': {
         const reason: DropReason = rt.errno === 'ENETUNREACH' ? 'no_route' : 'unreachable_route';
         if (rt.icmpCode !== undefined) this.icmpError(pkt, b.iface.index, ICMP_DEST_UNREACH, rt.icmpCode, 0, false);
@@ -274,8 +312,8 @@ export class NetNamespace extends Element {
   }
 
   /** ip_forward and ip_output for a received packet. */
-  private forward(pkt: Packet, inB: IfBinding, oif: number, nexthop: number, mtu: number): void {
-    const e = this.engine, buf = pkt.buf, l3 = pkt.off + ETH_HLEN;
+  private forward(pkt: Packet, inB: IfBinding, h: Hop): void {
+    const e = this.engine, buf = pkt.buf, l3 = pkt.off + ETH_HLEN, mtu = h.mtu;
     const ttl = buf[l3 + 8]!;
     if (ttl <= 1) {
       this.icmpError(pkt, inB.iface.index, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0, false);
@@ -290,11 +328,11 @@ export class NetNamespace extends Element {
       return e.drop(pkt, this, 'frag_unsupported', `${totLen} > MTU ${mtu}: fragmentation is not emulated`);
     }
     ipv4DecTtl(buf, l3);
-    const out = this.byIfindex.get(oif);
-    if (!out) return e.drop(pkt, this, 'no_route', 'output interface has no port');
+    const out = h.out;
+    if (out === null) return e.drop(pkt, this, 'no_route', 'output interface has no port');
     this.info.outIf = out.iface.name;
     if (!this.hook(pkt, 'forward', e.now) || !this.hook(pkt, 'postrouting', e.now)) return;
-    this.neighOut(pkt, out, nexthop, inB.iface.index);
+    this.neighOut(pkt, h, inB.iface.index);
   }
 
   /** Delivery to this namespace's own stack (ip_local_deliver). */
@@ -389,7 +427,11 @@ export class NetNamespace extends Element {
     if (rt.kind === 'local' || !out) return e.consume(pkt, this, `to ${ipToString(info.dst)}: local`);
     if (e.tracing) e.note(pkt, this, `route (output): ${rt.fib ? fibText(rt.fib) : ''} -> ${out.iface.name} via ${ipToString(rt.nexthop)}`);
     if (!this.hook(pkt, 'postrouting', e.now)) return;
-    this.neighOut(pkt, out, rt.nexthop, 0);
+    const h = this.outHop;
+    h.out = out;
+    h.nexthop = rt.nexthop | 0;
+    h.neigh = null;
+    this.neighOut(pkt, h, 0);
   }
 
   /** Run a netfilter hook; false when the packet was dropped (it is then accounted for). */
@@ -416,14 +458,23 @@ export class NetNamespace extends Element {
     return false;
   }
 
-  /** neigh_output: send with the neighbour's MAC, or hold the packet and ARP for it. */
-  private neighOut(pkt: Packet, out: IfBinding, nexthop: number, iif: number): void {
-    const e = this.engine, now = e.now;
-    const mac = this.ns.neigh.resolveSend(nexthop, out.iface.index, now);
-    if (mac >= 0) return this.sendTo(pkt, out, nexthop, mac);
+  /**
+   * neigh_output: send with the neighbour's MAC, or hold the packet and ARP
+   * for it. The hop's neighbour entry is reused while it is in the table.
+   */
+  private neighOut(pkt: Packet, h: Hop, iif: number): void {
+    const e = this.engine, now = e.now, nt = this.ns.neigh, out = h.out!;
+    let ne = h.neigh;
+    // get() takes the address as int32 as well (its maps key on `ip | 0`).
+    if (ne === null || ne.dead) h.neigh = ne = nt.get(h.nexthop, out.iface.index) ?? null;
+    if (ne !== null && nt.sendVia(ne, now)) return this.sendTo(pkt, out, ne);
+    const nexthop = h.nexthop >>> 0;
     const src = readU32(pkt.buf, pkt.off + ETH_HLEN + 12);
-    const r = this.ns.neigh.resolve(nexthop, out.iface.index, now, { pkt, bytes: skbTruesize(pkt.len), src });
-    if (r.kind === 'send') return this.sendTo(pkt, out, nexthop, r.mac);
+    const r = nt.resolve(nexthop, out.iface.index, now, { pkt, bytes: skbTruesize(pkt.len), src });
+    if (r.kind === 'send') {
+      h.neigh = ne = nt.get(nexthop, out.iface.index)!;
+      return this.sendTo(pkt, out, ne);
+    }
     if (r.kind === 'drop') return e.drop(pkt, this, r.reason === 'neigh_failed' ? 'neigh_failed' : 'neigh_queue_full', `neighbour ${ipToString(nexthop)} on ${out.iface.name}: ${r.reason}`);
     if (e.tracing) e.note(pkt, this, `neigh: ${ipToString(nexthop)} dev ${out.iface.name} unresolved: packet held`);
     this.heldIif.set(pkt, iif);
@@ -431,10 +482,13 @@ export class NetNamespace extends Element {
     if (r.solicit) this.solicit(r.solicit, pkt);
   }
 
-  private sendTo(pkt: Packet, out: IfBinding, nexthop: number, mac: number): void {
-    const e = this.engine;
-    writeEth(pkt.buf, pkt.off, macHi(mac), macLo(mac), macHi(out.iface.mac), macLo(out.iface.mac), ETHERTYPE_IPV4);
-    if (e.tracing) e.note(pkt, this, `neigh: ${ipToString(nexthop)} dev ${out.iface.name} lladdr ${macToString(macHi(mac), macLo(mac))}`);
+  /** The Ethernet header to the neighbour's address (MACs read from the objects: a MAC passed as an argument may be boxed). */
+  private sendTo(pkt: Packet, out: IfBinding, ne: NeighEntry<Packet>): void {
+    const e = this.engine, buf = pkt.buf, o = pkt.off;
+    writeMacNum(buf, o, ne.mac);
+    writeMacNum(buf, o + 6, out.iface.mac);
+    writeU16(buf, o + 12, ETHERTYPE_IPV4);
+    if (e.tracing) e.note(pkt, this, `neigh: ${ipToString(ne.ip)} dev ${out.iface.name} lladdr ${macToString(macHi(ne.mac), macLo(ne.mac))}`);
     this.l2Out(pkt, out);
   }
 

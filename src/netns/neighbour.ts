@@ -118,6 +118,8 @@ export interface NeighEntry<P> {
   queueBytes: number;
   /** Internal: identifies the live timer among stale heap items. */
   timerSeq: number;
+  /** Removed from the table: a holder of this object (a route cache entry) must look the address up again. */
+  dead: boolean;
 }
 
 export interface Solicit {
@@ -331,7 +333,7 @@ export class NeighbourTable<P = unknown> {
     const e: NeighEntry<P> = {
       ip, ifindex, state: NUD.NONE, mac: 0, probes: 0,
       confirmed: now - 2 * this.params(ifindex).base_reachable_time_ms, updated: now, used: now,
-      timer: -1, router: false, exemptFromGc, queue: [], queueBytes: 0, timerSeq: 0,
+      timer: -1, router: false, exemptFromGc, queue: [], queueBytes: 0, timerSeq: 0, dead: false,
     };
     const type = this.hooks.addrType(ip, ifindex);
     if (type === 'multicast') {
@@ -360,6 +362,7 @@ export class NeighbourTable<P = unknown> {
       if (!e.exemptFromGc) this.gcEntries--;
       e.timer = -1;
       e.timerSeq = ++this.seq;
+      e.dead = true;
       this.stats.destroys++;
       this.generation++;
     }
@@ -379,31 +382,31 @@ export class NeighbourTable<P = unknown> {
   // ---- the output path -----------------------------------------------
 
   /**
-   * A packet for `ip` leaves `ifindex`: neigh_output / neigh_resolve_output
-   * / __neigh_event_send. `held` is the packet to queue if unresolved.
+   * Whether a packet may leave with `e.mac` with no state change beyond
+   * the counters and `used`: what resolve() does for a CONNECTED, DELAY or
+   * PROBE entry. Otherwise false and nothing touched: the caller then calls
+   * resolve(). `e` is a live entry (found here, or held and not `dead`).
+   * Allocates nothing.
    */
-  /**
-   * The MAC to send with when resolve() would answer 'send' with no state
-   * change beyond its counters and `used` (CONNECTED, DELAY, PROBE), else -1
-   * and nothing touched: the caller then calls resolve(). Allocates nothing.
-   */
-  resolveSend(ip: Ip4, ifindex: number, now: number): number {
-    const e = this.find(ip, ifindex);
-    if (e === undefined) return -1;
+  sendVia(e: NeighEntry<P>, now: number): boolean {
     if (e.state & NUD_CONNECTED) {
       this.stats.lookups++;
       this.stats.hits++;
-      return e.mac;
+      return true;
     }
     if (e.state & (NUD.DELAY | NUD.PROBE)) {
       this.stats.lookups++;
       this.stats.hits++;
       e.used = now;
-      return e.mac;
+      return true;
     }
-    return -1;
+    return false;
   }
 
+  /**
+   * A packet for `ip` leaves `ifindex`: neigh_output / neigh_resolve_output
+   * / __neigh_event_send. `held` is the packet to queue if unresolved.
+   */
   resolve(ip: Ip4, ifindex: number, now: number, held?: Held<P>): Resolution<P> {
     this.stats.lookups++;
     let e = this.find(ip, ifindex);

@@ -50,6 +50,22 @@ export interface NetnsOptions {
   loopbackUp?: boolean;
 }
 
+/**
+ * What a forwarding cache (route-cache.ts) hears of besides routes and
+ * rules (which come through fib.watch and rules.watch): each names what a
+ * routing decision could have read that changed.
+ */
+export interface NetnsWatch {
+  /** A route for dst/len was inserted, replaced or removed (any table). */
+  route(dst: Ip4, len: number): void;
+  /** A rule was added or removed, or changed its device resolution (twice: before and after); null: all of them. */
+  rule(r: FibRule | null): void;
+  /** Device ifindex went up or down, changed its MTU or conf sysctls, or gained its first or lost its last address. */
+  link(ifindex: number): void;
+  /** Anything may have changed (conf/all, the custom rules and local routes flags). */
+  all(): void;
+}
+
 const DEFAULT_MTU: Record<LinkKind, number> = { loopback: 65536, internal: 1500, veth: 1500, tap: 1500, ether: 1500 };
 
 /** The table a route type goes to when none is given (iproute2 iproute_modify). */
@@ -82,6 +98,7 @@ export class Netns<P = unknown> implements AddrView {
   /** fib_has_custom_local_routes: a user added a `local` route. */
   customLocalRoutes = false;
   private gen = 0;
+  private watch: NetnsWatch | null = null;
 
   constructor(opts: NetnsOptions = {}) {
     this.name = opts.name ?? '';
@@ -120,6 +137,13 @@ export class Netns<P = unknown> implements AddrView {
 
   private touch(): void {
     this.gen++;
+  }
+
+  /** Tell `w` of every change a routing decision could depend on (one watcher). */
+  setWatch(w: NetnsWatch | null): void {
+    this.watch = w;
+    this.fib.watch = w && ((dst, len) => w.route(dst, len));
+    this.rules.watch = w && ((r) => w.rule(r));
   }
 
   // ---- links ---------------------------------------------------------
@@ -190,6 +214,7 @@ export class Netns<P = unknown> implements AddrView {
   /** Unregister: routes, neighbours and addresses of the device go; rules naming it detach. */
   delLink(name: string): P[] {
     const l = this.mustLink(name);
+    this.watch?.link(l.index);
     for (const t of this.fib.all()) t.removeWhere((r) => r.dev === l.index);
     this.fib.generation++;
     const dropped = this.neigh.ifdown(l.index);
@@ -206,6 +231,7 @@ export class Netns<P = unknown> implements AddrView {
     const l = this.mustLink(name);
     if (l.up === up) return [];
     l.up = up;
+    this.watch?.link(l.index);
     let dropped: P[] = [];
     if (up) {
       l.everUp = true;
@@ -231,7 +257,10 @@ export class Netns<P = unknown> implements AddrView {
   }
 
   setMtu(name: string, mtu: number): void {
-    this.mustLink(name).mtu = mtu;
+    const l = this.mustLink(name);
+    if (l.mtu === mtu) return;
+    l.mtu = mtu;
+    this.watch?.link(l.index);
     this.touch();
   }
 
@@ -242,6 +271,7 @@ export class Netns<P = unknown> implements AddrView {
     const l = this.mustLink(dev);
     if (spec.prefixLen < 0 || spec.prefixLen > 32) throw new RtnlError('EINVAL');
     insertAddr(l, spec);
+    if (l.addrs.length === 1) this.watch?.link(l.index); // fib_validate_source reads whether it has any
     this.syncAddrRoutes(l);
     this.touch();
   }
@@ -250,6 +280,7 @@ export class Netns<P = unknown> implements AddrView {
   delAddr(dev: string, local: Ip4, prefixLen?: number): void {
     const l = this.mustLink(dev);
     const removed = deleteAddr(l, local, prefixLen, inDev.promoteSecondaries(this.confOf(l)));
+    if (l.addrs.length === 0) this.watch?.link(l.index);
     this.syncAddrRoutes(l);
     for (const a of removed) {
       if (localAddrDev(this, a.local, true)) continue;
@@ -267,6 +298,10 @@ export class Netns<P = unknown> implements AddrView {
    * below /31, the subnet broadcast. Secondaries borrow the primary's src.
    */
   private syncAddrRoutes(l: Interface): void {
+    // Most of what is rebuilt comes back as it was: the watcher hears only of the prefixes whose routes differ after.
+    const watch = this.fib.watch;
+    this.fib.watch = null;
+    const before = watch ? this.autoPrefixes(l) : undefined;
     for (const id of [RT_TABLE_LOCAL, RT_TABLE_MAIN]) this.fib.get(id)?.removeWhere((r) => r.auto && r.dev === l.index);
     const magic = (type: RouteType, dst: Ip4, len: number, src: Ip4, metric = 0) => {
       const r: Route = {
@@ -295,6 +330,29 @@ export class Netns<P = unknown> implements AddrView {
       }
     }
     this.fib.generation++;
+    if (!watch || !before) return;
+    this.fib.watch = watch;
+    const after = this.autoPrefixes(l);
+    for (const [k, p] of after) if (before.get(k)?.aliases !== p.aliases) watch(p.dst, p.len);
+    for (const [k, p] of before) if (!after.has(k)) watch(p.dst, p.len);
+  }
+
+  /** The prefixes holding kernel-made routes of `l`, each with its whole alias list as text (order included). */
+  private autoPrefixes(l: Interface): Map<string, { dst: Ip4; len: number; aliases: string }> {
+    const out = new Map<string, { dst: Ip4; len: number; aliases: string }>();
+    for (const id of [RT_TABLE_LOCAL, RT_TABLE_MAIN]) {
+      const t = this.fib.get(id);
+      if (!t) continue;
+      for (const r of t.routes()) {
+        const k = `${id} ${r.dst}/${r.dstLen}`;
+        if (!r.auto || r.dev !== l.index || out.has(k)) continue;
+        const aliases = t.prefix(r.dst, r.dstLen).map((a) =>
+          [a.type, a.tos, a.priority, a.protocol, a.scope, a.gateway, a.dev, a.prefsrc, a.onlink, a.mtu, a.nhScope, a.auto, a.metrics.join()].join(' '),
+        ).join('|');
+        out.set(k, { dst: r.dst, len: r.dstLen, aliases });
+      }
+    }
+    return out;
   }
 
   // ---- routes --------------------------------------------------------
@@ -355,7 +413,10 @@ export class Netns<P = unknown> implements AddrView {
     }
     if (r.prefsrc && !this.validPrefsrc(r)) throw new RtnlError('EINVAL', 'Invalid prefsrc address');
     this.fib.create(table).insert(r, mode);
-    if (type === 'local') this.customLocalRoutes = true;
+    if (type === 'local' && !this.customLocalRoutes) {
+      this.customLocalRoutes = true;
+      this.watch?.all(); // fib_validate_source takes the long way from now on
+    }
     this.fib.generation++;
     return r;
   }
@@ -451,7 +512,7 @@ export class Netns<P = unknown> implements AddrView {
     rule.iifIndex = rule.iif === undefined ? 0 : (this.byName.get(rule.iif)?.index ?? -1);
     rule.oifIndex = rule.oif === undefined ? 0 : (this.byName.get(rule.oif)?.index ?? -1);
     this.rules.add(rule);
-    this.customRules = true;
+    this.setCustomRules(true);
     return rule;
   }
 
@@ -474,7 +535,14 @@ export class Netns<P = unknown> implements AddrView {
       r.oif === undefined && !r.ipproto && !r.sport && !r.dport && !r.uidrange && r.suppressPrefixLen === -1 &&
       ((r.priority === 0 && r.table === RT_TABLE_LOCAL) || (r.priority === 32766 && r.table === RT_TABLE_MAIN) ||
         (r.priority === 32767 && r.table === RT_TABLE_DEFAULT));
-    this.customRules = wasCustom || !this.rules.rules().every(isDefault);
+    this.customRules = wasCustom;
+    this.setCustomRules(wasCustom || !this.rules.rules().every(isDefault));
+  }
+
+  private setCustomRules(v: boolean): void {
+    if (v === this.customRules) return;
+    this.customRules = v;
+    this.watch?.all(); // fib_validate_source's shortcut depends on it
   }
 
   // ---- neighbours ----------------------------------------------------
@@ -513,6 +581,7 @@ export class Netns<P = unknown> implements AddrView {
       this.all.forwarding = value;
       this.dflt.forwarding = value;
       for (const l of this.sorted) l.conf.forwarding = value;
+      this.watch?.all();
       this.touch();
       return;
     }
@@ -520,8 +589,12 @@ export class Netns<P = unknown> implements AddrView {
     if (m) {
       const [, dev, k] = m as unknown as [string, string, string];
       if (!(DEV_CONF_KEYS as string[]).includes(k)) throw new RtnlError('ENOENT', undefined, `sysctl: cannot stat ${name}`);
-      const conf = dev === 'all' ? this.all : dev === 'default' ? this.dflt : this.mustLink(dev).conf;
+      const l = dev === 'all' || dev === 'default' ? undefined : this.mustLink(dev);
+      const conf = l ? l.conf : dev === 'all' ? this.all : this.dflt;
       conf[k as DevConfKey] = value;
+      // conf/default only seeds devices created later.
+      if (l) this.watch?.link(l.index);
+      else if (dev === 'all') this.watch?.all();
       this.touch();
       return;
     }

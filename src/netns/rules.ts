@@ -88,7 +88,7 @@ const ROUTE_ERRNO: Record<string, LookupErrno> = {
 };
 
 /** fib_rule_match + fib4_rule_match. */
-function ruleMatches(r: FibRule, f: Flow): boolean {
+export function ruleMatches(r: FibRule, f: Flow): boolean {
   let ok =
     (r.iifIndex === 0 || r.iifIndex === f.iif) &&
     (r.oifIndex === 0 || r.oifIndex === f.oif) &&
@@ -106,6 +106,11 @@ function ruleMatches(r: FibRule, f: Flow): boolean {
 export class RuleSet {
   private list: FibRule[] = [];
   generation = 0;
+  /**
+   * Told of each rule added or removed, and of a rule before and after its
+   * iif/oif resolution changes; null: the whole list changed.
+   */
+  watch: ((r: FibRule | null) => void) | null = null;
 
   /** fib_default_rules_init: 0 local, 32766 main, 32767 default. */
   constructor() {
@@ -122,6 +127,7 @@ export class RuleSet {
   clear(): void {
     this.list = [];
     this.generation++;
+    this.watch?.(null);
   }
 
   /** fib_default_rule_pref: one below the second rule's priority. */
@@ -144,6 +150,7 @@ export class RuleSet {
     while (at < this.list.length && this.list[at]!.priority <= rule.priority) at++;
     this.list.splice(at, 0, rule);
     this.generation++;
+    this.watch?.(rule);
   }
 
   /** fib_nl_delrule/rule_find: delete the first rule matching the fields given. */
@@ -167,14 +174,20 @@ export class RuleSet {
     if (i < 0) throw new RtnlError('ENOENT');
     const [r] = this.list.splice(i, 1);
     this.generation++;
+    this.watch?.(r!);
     return r!;
   }
 
   /** Re-resolve iif/oif names after a device appeared or went away. */
   resolveDevices(indexOf: (name: string) => number | undefined): void {
     for (const r of this.list) {
-      r.iifIndex = r.iif === undefined ? 0 : (indexOf(r.iif) ?? -1);
-      r.oifIndex = r.oif === undefined ? 0 : (indexOf(r.oif) ?? -1);
+      const iif = r.iif === undefined ? 0 : (indexOf(r.iif) ?? -1);
+      const oif = r.oif === undefined ? 0 : (indexOf(r.oif) ?? -1);
+      if (iif === r.iifIndex && oif === r.oifIndex) continue;
+      this.watch?.(r);
+      r.iifIndex = iif;
+      r.oifIndex = oif;
+      this.watch?.(r);
     }
     this.generation++;
   }
@@ -200,27 +213,32 @@ export class RuleSet {
         case 'nop':
           continue;
         case 'blackhole':
-          return result(out, undefined, 0, r, 'EINVAL');
+          return result(out, undefined, false, r, 'EINVAL');
         case 'unreachable':
-          return result(out, undefined, 0, r, 'ENETUNREACH');
+          return result(out, undefined, false, r, 'ENETUNREACH');
         case 'prohibit':
-          return result(out, undefined, 0, r, 'EACCES');
+          return result(out, undefined, false, r, 'EACCES');
       }
-      const t = tables.get(r.table);
+      const t = tables.get(r.table | 0); // int32: see FibTables
       if (!t) continue;
       const route = t.lookup(flow);
       if (!route || route.type === 'throw') continue;
       const err = ROUTE_ERRNO[route.type];
-      if (err) return result(out, route, r.table, r, err);
+      if (err) return result(out, route, true, r, err);
       if (route.dstLen <= r.suppressPrefixLen) continue;
       if (r.suppressIfgroup !== -1 && groupOf && groupOf(route.dev) === r.suppressIfgroup) continue;
-      return result(out, route, r.table, r, undefined);
+      return result(out, route, true, r, undefined);
     }
-    return result(out, undefined, 0, undefined, 'ENETUNREACH');
+    return result(out, undefined, false, undefined, 'ENETUNREACH');
   }
 }
 
-function result(out: FibResult | undefined, route: Route | undefined, table: number, rule: FibRule | undefined, error: LookupErrno | undefined): FibResult {
+/**
+ * The result; `inTable`: the rule's table gave it. (The table id is not an
+ * argument: one above 2^31 would be boxed on every call.)
+ */
+function result(out: FibResult | undefined, route: Route | undefined, inTable: boolean, rule: FibRule | undefined, error: LookupErrno | undefined): FibResult {
+  const table = inTable ? rule!.table : 0;
   if (out === undefined) {
     // A fresh object holds only the fields that are set (callers and tests compare them whole).
     const o: FibResult = { table };

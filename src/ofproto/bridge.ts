@@ -75,10 +75,9 @@ export class OvsBridge extends Element implements XlateHost {
   private readonly byIndex: (OvsPort | undefined)[] = [];
   private xlate: Xlate | null = null;
   private readonly localUp: boolean;
-  /** Bumped when a port is added or deleted. */
-  portGeneration = 0;
   /** The translation cache (dpif/dump-flows shows it); made with the first packet. */
   xcache: XlateCache | null = null;
+  private xdeps: XcDeps | null = null;
 
   constructor(node: string, name: string, opts: OvsBridgeOptions = {}) {
     super('ovs_bridge', node, name);
@@ -141,7 +140,7 @@ export class OvsBridge extends Element implements XlateHost {
     this.byIndex[port.index] = op;
     this.portList.push(op);
     this.portList.sort((a, b) => a.ofport - b.ofport);
-    this.portGeneration++;
+    this.xdeps?.portChanged(ofport);
     if (op.type === 'patch') this.linkPatch(op);
     return op;
   }
@@ -156,7 +155,7 @@ export class OvsBridge extends Element implements XlateHost {
     this.portList = this.portList.filter((p) => p !== op);
     this.fdb.flushPort(op.ofport);
     op.port.up = false;
-    this.portGeneration++;
+    this.xdeps?.portChanged(op.ofport);
   }
 
   portByOfport(ofport: number): OvsPort | undefined {
@@ -216,7 +215,7 @@ export class OvsBridge extends Element implements XlateHost {
     if (x === null) {
       this.xlate = x = new Xlate(this);
       const xc = (x.cache = this.xcache = new XlateCache(this.engine.stats, this.engine.stats.alloc(FASTPATH_CELLS, { node: this.node, element: this.name })));
-      this.tables.watch = xc.deps = new XcDeps(xc, this.tables);
+      this.tables.watch = this.fdb.watch = this.xdeps = xc.deps = new XcDeps(xc, this.tables);
     }
     x.run(pkt, op, this.engine.now);
   }

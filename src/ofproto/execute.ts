@@ -15,7 +15,7 @@ import { applyConstWrite, readSegs, val, writeSegs } from './key-bits.js';
 import {
   programOf, prereqOk, type COp,
   OP_NOP, OP_OUTPUT, OP_OUTPUT_REG, OP_RESUBMIT, OP_GOTO, OP_MOD_VID, OP_MOD_PCP, OP_STRIP, OP_PUSH,
-  OP_SET_CONST, OP_MOVE, OP_DEC_TTL, OP_LEARN, OP_CT, D_VLAN, D_TTL,
+  OP_SET_CONST, OP_MOVE, OP_DEC_TTL, OP_LEARN, OP_CT, D_VLAN, D_TTL, D_ETH_SRC, D_ETH_DST, D_TUN, D_MARK, type Prereq,
 } from './action-compile.js';
 import { applyDirty, applyVlan } from './packet-rewrite.js';
 import type { MacLearning } from './fdb.js';
@@ -26,12 +26,16 @@ import type { Element } from '../datapath/element.js';
 import type { Packet } from '../datapath/packet.js';
 import type { DropReason } from '../datapath/drop-reasons.js';
 import { writeU16 } from '../wire/addr.js';
-import { XcRecorder, C_HDR, type XcEntry, type XlateCache, EV_SNAP, EV_APPLY, EV_PUSH, EV_OUTPUT, EV_LOOKUP, EV_LEARN } from './xlate-cache.js';
+import { XcRecorder, type XcEntry, type XlateCache, EV_SNAP, EV_APPLY, EV_PUSH, EV_OUTPUT, EV_LOOKUP, EV_LEARN, FDB_ABSENT } from './xlate-cache.js';
 
 export { applyVlan };
 
 // Stats cells of the cache (datapath/stats.ts FC), as local constants: see engine.ts on const enums under tsx.
 const FC_HITS = 0, FC_MISSES = 1;
+/** Key words NORMAL reads. */
+const NORMAL_WORDS = [K.VLAN_TCI, K.DL_SRC_HI, K.DL_SRC_LO, K.DL_DST_HI, K.DL_DST_LO];
+/** Key words prerequisites and L3/L4 rewrites read. */
+const L3_WORDS = [K.DL_TYPE, K.NW_PROTO, K.NW_FRAG];
 
 /** OVS MAX_DEPTH: nested resubmits that do not move forward in the pipeline. */
 export const MAX_DEPTH = 64;
@@ -58,8 +62,6 @@ export interface XlateHost {
   readonly portList: readonly OvsPort[];
   portByOfport(ofport: number): OvsPort | undefined;
   readonly traceFormat: TraceFormat;
-  /** Bumped when ports come or go (the translation cache keys on it). */
-  readonly portGeneration: number;
 }
 
 /**
@@ -128,9 +130,11 @@ export class Xlate implements NormalCtx {
     return this.host.fdb;
   }
   get portList(): readonly OvsPort[] {
+    this.rec?.flooded();
     return this.host.portList;
   }
   portByOfport(n: number): OvsPort | undefined {
+    this.rec?.portUsed(n);
     return this.host.portByOfport(n);
   }
 
@@ -145,11 +149,10 @@ export class Xlate implements NormalCtx {
     const eng = this.host.engine;
     this.tracing = pkt.traceId !== 0 && eng.tracer !== null;
     const xc = this.cache;
-    if (xc !== null && eng.fastpath && eng.tracer === null) {
-      const h = this.host;
-      xc.sync(h.tables.generation, h.fdb.generation, h.portGeneration);
+    // Under two VLAN tags a pop exposes the inner one, which the key does not hold: no cache.
+    if (xc !== null && eng.fastpath && eng.tracer === null && this.lay.nTags < 2) {
       const hit = xc.lookup(this.key);
-      if (hit !== null && hit.live(nowMs, this.nowS, h.fdb)) {
+      if (hit !== null && hit.live(nowMs, this.nowS, this.host.fdb)) {
         xc.hits++;
         eng.stats.v[xc.base + FC_HITS]!++;
         this.replay(hit);
@@ -157,10 +160,8 @@ export class Xlate implements NormalCtx {
       }
       xc.misses++;
       eng.stats.v[xc.base + FC_MISSES]!++;
-      if (xc.admit()) {
-        this.record(xc);
-        return;
-      }
+      this.record(xc);
+      return;
     }
     if (this.tracing) this.cur = this.root = [];
     this.table(0, this.key[K.IN_PORT]!, true);
@@ -168,9 +169,14 @@ export class Xlate implements NormalCtx {
     this.finish();
   }
 
-  /** The slow path, writing down its steps; kept if nothing made it uncacheable and no table changed meanwhile. */
+  /**
+   * The slow path, writing down its steps; kept if nothing made it
+   * uncacheable and neither the flow tables nor the fdb changed meanwhile (a
+   * MAC learned after a lookup that missed it would leave the entry stale).
+   */
   private record(xc: XlateCache): void {
-    const rec = this.recorder;
+    const rec = this.recorder, h = this.host;
+    const tGen = h.tables.generation, fGen = h.fdb.generation;
     rec.begin(this.key);
     this.rec = rec;
     try {
@@ -178,16 +184,20 @@ export class Xlate implements NormalCtx {
     } finally {
       this.rec = null;
     }
-    const h = this.host;
-    if (!rec.uncacheable && this.error === ERR_NONE && xc.same(h.tables.generation, h.fdb.generation, h.portGeneration)) {
-      xc.insert(rec.start, rec.finish(this.key, this.dropReason));
+    if (!rec.uncacheable && this.error === ERR_NONE && tGen === h.tables.generation && fGen === h.fdb.generation) {
+      xc.insert(rec.finish(xc.group(rec.wc), this.key, this.dropReason));
     }
     this.finish();
   }
 
-  /** A cache hit: the recorded steps on this packet, with every stateful side effect of the slow path. */
+  /**
+   * A cache hit: the recorded steps on this packet, with every stateful side
+   * effect of the slow path. A snapshot sets the masked bits of the key; the
+   * others are the packet's own (no step wrote them).
+   */
   private replay(x: XcEntry): void {
     const key = this.key, c = x.code, refs = x.refs, now = this.nowMs, bytes = this.bytes;
+    const ws = x.group.words, ms = x.group.masks, nW = ws.length;
     const n = x.nSteps;
     let loaded = -1; // this.key holds the arrival key
     for (let i = 0, o = x.stepsAt; i < n; i++, o += 3) {
@@ -208,13 +218,16 @@ export class Xlate implements NormalCtx {
         continue;
       }
       if (op === EV_LEARN) {
-        const q = C_HDR + 4 * c[o + 1]!;
+        const q = x.fdbAt + 4 * c[o + 1]!;
         this.host.fdb.learn(c[q]!, c[q + 1]!, c[q + 2]!, c[q + 3]!, this.nowS);
         continue;
       }
       const ko = c[o + 2]!;
       if (ko !== loaded) {
-        for (let w = 0; w < K.WORDS; w++) key[w] = c[ko + w]!;
+        for (let j = 0; j < nW; j++) {
+          const w = ws[j]!;
+          key[w] = (key[w]! & ~ms[j]!) | c[ko + j]!;
+        }
         loaded = ko;
       }
       switch (op) {
@@ -235,7 +248,12 @@ export class Xlate implements NormalCtx {
     }
     if (this.error === ERR_NONE) {
       const fo = x.finalAt;
-      if (fo !== loaded) for (let w = 0; w < K.WORDS; w++) key[w] = c[fo + w]!;
+      if (fo !== loaded) {
+        for (let j = 0; j < nW; j++) {
+          const w = ws[j]!;
+          key[w] = (key[w]! & ~ms[j]!) | c[fo + j]!;
+        }
+      }
       this.dropReason = x.dropReason;
     }
     x.packets++;
@@ -307,8 +325,8 @@ export class Xlate implements NormalCtx {
     const key = this.key;
     const saved = key[K.IN_PORT]!;
     key[K.IN_PORT] = inPort;
-    const e = this.host.tables.lookup(id, key, this.nowMs);
     const rec = this.rec;
+    const e = this.host.tables.lookup(id, key, this.nowMs, rec?.wc);
     if (rec !== null) {
       // With the key looked up (a flow change invalidates by it) and the table, null if it does not exist yet.
       rec.step(EV_LOOKUP, id, this.host.tables.peek(id) ?? null, e, key);
@@ -351,7 +369,9 @@ export class Xlate implements NormalCtx {
           this.outputAction(c.n);
           break;
         case OP_OUTPUT_REG: {
+          if (this.rec !== null) this.usePre(c.pre);
           if (!prereqOk(c.pre, this.key)) break;
+          this.rec?.useSegs(c.s1!);
           readSegs(this.key, c.s1!);
           if (val.hi === 0 && val.lo <= 0xffff) {
             if (this.tracing) this.detail(`output port is ${val.lo}`);
@@ -376,6 +396,7 @@ export class Xlate implements NormalCtx {
           this.modVlan(c.n, c.n2, false);
           break;
         case OP_STRIP:
+          this.rec?.use(K.VLAN_TCI, 0xffff);
           if (this.key[K.VLAN_TCI]! & VLAN_CFI) {
             this.key[K.VLAN_TCI] = 0;
             this.applyChanges(D_VLAN);
@@ -385,16 +406,26 @@ export class Xlate implements NormalCtx {
           this.pushVlan(c.n);
           break;
         case OP_SET_CONST:
+          if (this.rec !== null) this.usePre(c.pre);
           if (!prereqOk(c.pre, this.key)) {
             this.detail('unmet prerequisites, set_field ignored');
             break;
           }
+          this.rec?.useConst(c.t!);
           if (c.dirty !== 0) this.beforeChange();
           applyConstWrite(this.key, c.t!);
           if (c.dirty !== 0) this.applyChanges(c.dirty);
           break;
         case OP_MOVE:
+          if (this.rec !== null) {
+            this.usePre(c.pre);
+            this.usePre(c.pre2);
+          }
           if (!prereqOk(c.pre, this.key) || !prereqOk(c.pre2, this.key)) break;
+          if (this.rec !== null) {
+            this.rec.useSegs(c.s1!);
+            this.rec.useSegs(c.s2!);
+          }
           readSegs(this.key, c.s1!);
           if (c.dirty !== 0) this.beforeChange();
           writeSegs(this.key, c.s2!, val.hi, val.lo);
@@ -427,11 +458,15 @@ export class Xlate implements NormalCtx {
         this.outputPort(inPort, -1);
         return;
       case OFPP.NORMAL:
+        if (this.rec !== null) {
+          // What xlate_normal un-wildcards: the VLAN, both MACs (and in_port, always).
+          for (const w of NORMAL_WORDS) this.rec.use(w, 0xffffffff);
+        }
         xlateNormal(this);
         return;
       case OFPP.FLOOD:
       case OFPP.ALL: {
-        const ps = this.host.portList;
+        const ps = this.portList;
         for (let i = 0; i < ps.length; i++) {
           const p = ps[i]!;
           if (p.ofport === inPort || (port === OFPP.FLOOD && p.noFlood)) continue;
@@ -455,7 +490,7 @@ export class Xlate implements NormalCtx {
   }
 
   private outputPort(ofport: number, tci: number): void {
-    const p = this.host.portByOfport(ofport);
+    const p = this.portByOfport(ofport);
     if (!p) {
       this.detail('Nonexistent output port');
       return;
@@ -473,7 +508,13 @@ export class Xlate implements NormalCtx {
     if (this.sink !== null) {
       this.dryOutput(p, tci);
     } else {
-      if (this.rec !== null) this.rec.step(EV_OUTPUT, tci, p, null, this.key);
+      const rec = this.rec;
+      if (rec !== null) {
+        rec.step(EV_OUTPUT, tci, p, null, this.key);
+        rec.portUsed(p.ofport);
+        // prepare() reads the tunnel fields the port takes from the flow.
+        if (p.type === 'vxlan') for (let w = K.TUN_ID_HI; w <= K.TUN_DST; w++) rec.use(w, 0xffffffff);
+      }
       if (this.pending !== null) this.snapshot();
       this.pending = p;
       this.pendingTci = tci;
@@ -555,6 +596,7 @@ export class Xlate implements NormalCtx {
   /** mod_vlan_vid / mod_vlan_pcp (push: 1 = push a tag if none, 2 = dl_vlan=0xffff: remove it). */
   private modVlan(v: number, push: number, vid: boolean): void {
     const key = this.key;
+    this.rec?.use(K.VLAN_TCI, 0xffff);
     let tci = key[K.VLAN_TCI]!;
     if (push === 2) {
       if (tci === 0) return;
@@ -574,7 +616,10 @@ export class Xlate implements NormalCtx {
 
   private pushVlan(tpid: number): void {
     this.beforeChange();
-    if (this.rec !== null) this.rec.step(EV_PUSH, tpid, null, null, this.key);
+    if (this.rec !== null) {
+      this.rec.use(K.VLAN_TCI, 0xffff);
+      this.rec.step(EV_PUSH, tpid, null, null, this.key);
+    }
     this.pushBytes(tpid);
   }
 
@@ -610,7 +655,12 @@ export class Xlate implements NormalCtx {
   }
 
   private applyChanges(dirty: number): void {
-    if (this.rec !== null) this.rec.step(EV_APPLY, dirty, null, null, this.key);
+    const rec = this.rec;
+    if (rec !== null) {
+      rec.step(EV_APPLY, dirty, null, null, this.key);
+      // applyDirty picks the L3/L4 rewrite (and its checksums) by these.
+      if (dirty & ~(D_ETH_SRC | D_ETH_DST | D_VLAN | D_TUN | D_MARK)) for (const w of L3_WORDS) rec.use(w, 0xffffffff);
+    }
     if (!applyDirty(this.pkt, this.key, this.lay, dirty, this.slotSize)) this.error = ERR_NO_HEADROOM;
   }
 
@@ -623,8 +673,19 @@ export class Xlate implements NormalCtx {
   fdbUsed(learn: boolean, hi: number, lo: number, vlan: number, port: number): void {
     const rec = this.rec;
     if (rec === null || (learn && hi & 0x0100)) return; // a multicast source is never learned
-    const q = rec.fdbUsed(hi, lo, vlan, port);
+    const q = rec.fdbUsed(hi, lo, vlan, port < 0 ? FDB_ABSENT : port);
     if (learn) rec.step(EV_LEARN, q, null, null, null);
+  }
+
+  /** Recording: the key bits prerequisite `p` reads. */
+  private usePre(p: Prereq): void {
+    if (p === 'none') return;
+    const rec = this.rec!;
+    if (p === 'vlan') {
+      rec.use(K.VLAN_TCI, VLAN_CFI);
+      return;
+    }
+    for (const w of L3_WORDS) rec.use(w, 0xffffffff);
   }
 
   // ---- tracing ----

@@ -1,8 +1,9 @@
 // The NORMAL action's MAC learning table, as OVS lib/mac-learning.c keeps it:
 // entries keyed by (VLAN, MAC), one global LRU list (fdb/show prints it from
 // least to most recently refreshed), expiry `idle_time` seconds after the last
-// refresh, times in whole seconds as OVS's time_now() has them. Lookups hash
-// (VLAN, MAC) to a small integer and walk a chain: no strings, no boxed keys.
+// refresh, times in whole seconds as OVS's time_now() has them. Entries are
+// found through a MacTable keyed by (MAC, VLAN): no strings, no boxed keys.
+import { MacTable } from '../l2/mac-table.js';
 
 export const MAC_ENTRY_DEFAULT_IDLE_TIME = 300; // seconds (OVS mac-aging-time)
 export const MAC_DEFAULT_MAX = 8192; // OVS mac-table-size
@@ -10,8 +11,6 @@ export const MAC_DEFAULT_MAX = 8192; // OVS mac-table-size
 export class FdbEntry {
   prev: FdbEntry | null = null;
   next: FdbEntry | null = null;
-  /** Next entry with the same hash. */
-  chain: FdbEntry | null = null;
   constructor(
     readonly macHi: number, // top 16 bits
     readonly macLo: number, // low 32 bits, unsigned
@@ -24,14 +23,6 @@ export class FdbEntry {
   get mac(): number {
     return macNumber(this.macHi, this.macLo);
   }
-}
-
-function hashMac(hi: number, lo: number, vlan: number): number {
-  let h = Math.imul(lo ^ 0x9e3779b9, 0x85ebca6b);
-  h ^= Math.imul((hi << 12) | vlan, 0xc2b2ae35);
-  h ^= h >>> 15;
-  h = Math.imul(h, 0x27d4eb2d);
-  return (h ^ (h >>> 13)) & 0x3fffffff;
 }
 
 export function macNumber(hi16: number, lo32: number): number {
@@ -47,13 +38,21 @@ export function macString(mac: number): string {
   return s;
 }
 
+/** Told of every change of a binding (the translation cache's dependencies, xlate-deps.ts). */
+export interface FdbWatch {
+  /** (MAC, VLAN) was learned, moved to another port or removed. */
+  macChanged(macHi: number, macLo: number, vlan: number): void;
+  /** Every entry went. */
+  fdbFlushed(): void;
+}
+
 export class MacLearning {
-  private readonly table = new Map<number, FdbEntry>();
+  private readonly table = new MacTable<FdbEntry>();
   private head: FdbEntry | null = null; // least recently used
   private tail: FdbEntry | null = null;
-  private n = 0;
   /** Bumped when an entry is added, moves port or is removed (a cache would key on it). */
   generation = 0;
+  watch: FdbWatch | null = null;
 
   constructor(
     public idleTime = MAC_ENTRY_DEFAULT_IDLE_TIME,
@@ -61,7 +60,7 @@ export class MacLearning {
   ) {}
 
   get size(): number {
-    return this.n;
+    return this.table.size;
   }
 
   /** mac_entry_age(): seconds since the entry was last refreshed. */
@@ -71,16 +70,13 @@ export class MacLearning {
 
   /** The entry for (MAC, VLAN), expired or not, changing nothing (the translation cache's live check). */
   peek(macHi: number, macLo: number, vlan: number): FdbEntry | null {
-    let e = this.table.get(hashMac(macHi, macLo >>> 0, vlan)) ?? null;
-    while (e !== null && (e.macLo !== macLo >>> 0 || e.macHi !== macHi || e.vlan !== vlan)) e = e.chain;
-    return e;
+    return this.table.get(macHi, macLo, vlan) ?? null;
   }
 
   /** The live entry for (MAC, VLAN); an expired one is removed on the way (OVS expires in mac_learning_run). */
   lookup(macHi: number, macLo: number, vlan: number, nowS: number): FdbEntry | null {
-    let e = this.table.get(hashMac(macHi, macLo >>> 0, vlan)) ?? null;
-    while (e !== null && (e.macLo !== macLo >>> 0 || e.macHi !== macHi || e.vlan !== vlan)) e = e.chain;
-    if (e === null) return null;
+    const e = this.table.get(macHi, macLo, vlan);
+    if (e === undefined) return null;
     if (nowS >= e.expires) {
       this.remove(e);
       return null;
@@ -99,14 +95,12 @@ export class MacLearning {
     let e = this.lookup(macHi, macLo, vlan, nowS);
     if (e !== null && this.age(e, nowS) === 0 && e.port === port) return false;
     if (e === null) {
-      if (this.n >= this.maxEntries) this.evictFairly();
+      if (this.table.size >= this.maxEntries) this.evictFairly();
       e = new FdbEntry(macHi, macLo >>> 0, vlan, port, nowS + this.idleTime);
-      const h = hashMac(macHi, e.macLo, vlan);
-      e.chain = this.table.get(h) ?? null;
-      this.table.set(h, e);
-      this.n++;
+      this.table.set(macHi, macLo, vlan, e);
       this.append(e);
       this.generation++;
+      this.watch?.macChanged(macHi, e.macLo, vlan);
       return true;
     }
     // mac_learning_insert on an existing entry: mark recently used.
@@ -116,6 +110,7 @@ export class MacLearning {
     if (e.port !== port) {
       e.port = port;
       this.generation++;
+      this.watch?.macChanged(macHi, e.macLo, vlan);
       return true;
     }
     return false;
@@ -137,20 +132,11 @@ export class MacLearning {
   }
 
   remove(e: FdbEntry): void {
-    const h = hashMac(e.macHi, e.macLo, e.vlan);
-    let c = this.table.get(h) ?? null;
-    if (c === e) {
-      if (e.chain) this.table.set(h, e.chain);
-      else this.table.delete(h);
-    } else {
-      while (c !== null && c.chain !== e) c = c.chain;
-      if (c === null) return;
-      c.chain = e.chain;
-    }
-    e.chain = null;
+    if (this.table.get(e.macHi, e.macLo, e.vlan) !== e) return;
+    this.table.delete(e.macHi, e.macLo, e.vlan);
     this.unlink(e);
-    this.n--;
     this.generation++;
+    this.watch?.macChanged(e.macHi, e.macLo, e.vlan);
   }
 
   /** Forget every entry on `port` (the port was deleted). */
@@ -166,8 +152,8 @@ export class MacLearning {
   flush(): void {
     this.table.clear();
     this.head = this.tail = null;
-    this.n = 0;
     this.generation++;
+    this.watch?.fdbFlushed();
   }
 
   /** Entries from least to most recently refreshed, as fdb/show lists them. */

@@ -21,7 +21,7 @@ export interface NormalCtx {
   /** An ofproto/trace detail line (" -> text"); a no-op when not tracing. */
   detail(text: string): void;
   setDropReason(r: DropReason): void;
-  /** The fdb entry for (MAC, VLAN) on `port` was relied on: a source learned (`learn`) or a destination found. */
+  /** The fdb entry for (MAC, VLAN) on `port` was relied on: a source learned (`learn`), a destination found, or none found (`port` -1). */
   fdbUsed(learn: boolean, hi: number, lo: number, vlan: number, port: number): void;
 }
 
@@ -56,14 +56,16 @@ export function xlateNormal(x: NormalCtx): void {
     return;
   }
   const vlan = inPort.inputVlan(inVid);
-  const dstHi = key[K.DL_DST_HI]!, dstLo = key[K.DL_DST_LO]!;
+  // Low MAC words as int32 (| 0): a uint32 above 2^31 is boxed when passed to a call.
+  const dstHi = key[K.DL_DST_HI]!, dstLo = key[K.DL_DST_LO]! | 0;
+  const srcHi = key[K.DL_SRC_HI]!, srcLo = key[K.DL_SRC_LO]! | 0;
   if (ethAddrIsReserved(dstHi, dstLo)) {
     x.detail('packet has reserved destination MAC, dropping');
     x.setDropReason('no_output');
     return;
   }
-  x.fdb.learn(key[K.DL_SRC_HI]!, key[K.DL_SRC_LO]!, vlan, inPort.ofport, x.nowS);
-  x.fdbUsed(true, key[K.DL_SRC_HI]!, key[K.DL_SRC_LO]!, vlan, inPort.ofport);
+  x.fdb.learn(srcHi, srcLo, vlan, inPort.ofport, x.nowS);
+  x.fdbUsed(true, srcHi, srcLo, vlan, inPort.ofport);
 
   if ((dstHi & 0x0100) === 0) {
     const e = x.fdb.lookup(dstHi, dstLo, vlan, x.nowS);
@@ -82,6 +84,7 @@ export function xlateNormal(x: NormalCtx): void {
       }
       return;
     }
+    x.fdbUsed(false, dstHi, dstLo, vlan, -1);
   }
   x.detail('no learned MAC for destination, flooding');
   let n = 0;

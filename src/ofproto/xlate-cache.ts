@@ -1,15 +1,20 @@
-// The per-bridge translation cache, OVS's exact-match cache (EMC): the key is
-// every word of the packet's FlowKey (in_port included); the value is what
-// Xlate did for that key, recorded as a list of primitive steps (table hits
-// to credit, fdb refreshes, header rewrites, snapshots, outputs) that Xlate
-// replays on the next packet with the same key. Everything a step reads
-// besides the key and the packet lives in the flow tables, the fdb or the
-// port set. A flow change invalidates only the entries whose lookups it can
-// change (xlate-deps.ts); the fdb and the port set are tracked by
-// generations compared on every lookup, and a change there flushes the whole
-// cache (NORMAL's decisions and port lists are not recorded finely enough to
-// do better). Timeouts (flow idle/hard, fdb aging) do not bump a generation
-// until something expires, so a hit checks them live.
+// The per-bridge translation cache, OVS's megaflow cache: an entry holds
+// what Xlate did for one packet, recorded as a list of primitive steps
+// (table hits to credit, fdb refreshes, header rewrites, snapshots,
+// outputs) that Xlate replays, and it serves every packet that agrees with
+// that one on each key bit the translation read or wrote (its mask: the
+// masks of the classifier subtables each lookup probed, the fields actions
+// and NORMAL consulted, prerequisites, every bit written), as OVS
+// un-wildcards a megaflow. The bench's 10 k UDP flows differ only in bits no
+// table reads, so they share one entry per bridge crossing, hot in the CPU
+// caches (an exact-match cache kept 60 k cold entries and lost to the slow
+// path). Entries with the same mask form a group, an open-addressed hash
+// table on the masked words; a lookup probes each group.
+//
+// Besides the key and the packet a step reads the flow tables, the fdb and
+// the port set. xlate-deps.ts removes precisely the entries a change there
+// can affect. Timeouts (flow idle/hard, fdb aging) change nothing until
+// something expires, so a hit checks them live.
 import { K, type FlowKey } from './flow-key.js';
 import type { FlowEntry, FlowTable } from './flow-table.js';
 import type { MacLearning } from './fdb.js';
@@ -34,18 +39,60 @@ export const EV_LOOKUP = 4;
 /** NORMAL's learning of the source MAC (a refresh: fdb quadruple arg). */
 export const EV_LEARN = 5;
 
-// Layout of XcEntry.code: one contiguous array per entry, because on a hit
-// memory latency, not arithmetic, is what costs (10 k flows x 5 bridges of
-// entries are cold in the CPU caches; an entry spread over a dozen small
-// arrays was 2x slower than the slow path's few hot flow tables).
-/** code[0..41]: the key the packet arrived with. */
-const C_NEV = W; // steps
-const C_FINAL = W + 1; // offset of the final key's snapshot, -1: the arrival key
-const C_NFDB = W + 2; // fdb quadruples
-const C_NTIMED = W + 3; // timed flows at refs[2 * nEv ...]
-export const C_HDR = W + 4; // then fdb quadruples (hi, lo, vlan, port), steps (op, arg, snapshot offset), snapshots
+/** fdb quadruple port of a lookup that found nothing (NORMAL flooded). */
+export const FDB_ABSENT = -1;
 
-/** The recorded translation of one key. */
+// Layout of XcEntry.code: one contiguous array per entry (on a hit memory
+// latency, not arithmetic, is what costs). A key (the arrival key, each
+// snapshot) is stored as its group's masked words only, in group order.
+/** code[0..nW): the arrival key's masked words. Then, at `h = nW`: */
+const C_NEV = 0; // steps
+const C_FINAL = 1; // offset of the final key's snapshot, -1: the arrival key
+const C_NFDB = 2; // fdb quadruples
+const C_NTIMED = 3; // timed flows at refs[2 * nEv ...]
+const C_NPORT = 4; // ofports depended on
+const C_FLOOD = 5; // 1: iterated the port list (FLOOD, ALL, NORMAL's flood)
+const C_HDR = 6; // then fdb quadruples (hi, lo, vlan, port), ofports, steps (op, arg, snapshot offset), snapshots
+
+/** A megaflow mask: the words it selects and their masks, and the entries with that mask. */
+export class XcGroup {
+  readonly words: Int32Array;
+  readonly masks: Int32Array;
+  /** Full 42-word mask (for views and the dependency index). */
+  readonly mask: Uint32Array;
+  cap = 64;
+  hashes = new Int32Array(this.cap);
+  vals: (XcEntry | null)[] = new Array<XcEntry | null>(this.cap).fill(null);
+  count = 0;
+  constructor(
+    mask: Uint32Array,
+    readonly id: string,
+  ) {
+    this.mask = Uint32Array.from(mask);
+    const ws: number[] = [], ms: number[] = [];
+    for (let i = 0; i < W; i++) {
+      if (mask[i] !== 0) {
+        ws.push(i);
+        ms.push(mask[i]! | 0);
+      }
+    }
+    this.words = Int32Array.from(ws);
+    this.masks = Int32Array.from(ms);
+  }
+
+  /** Hash of `key`'s masked words: FNV-1a, then murmur3's finaliser; a small integer, never a heap number. */
+  hash(key: FlowKey): number {
+    const ws = this.words, ms = this.masks;
+    let h = 0x811c9dc5;
+    for (let j = 0; j < ws.length; j++) h = Math.imul(h ^ (key[ws[j]!]! & ms[j]!), 0x01000193);
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+    return h & 0x3fffffff;
+  }
+}
+
+/** The recorded translation of one megaflow. */
 export class XcEntry {
   packets = 0;
   bytes = 0;
@@ -54,64 +101,133 @@ export class XcEntry {
   /** Invalidated or evicted: no longer in the cache (lists in xlate-deps.ts drop it lazily). */
   dead = false;
   constructor(
-    /** See C_HDR. Int32, half the bytes of Float64: key words > 2^31 are stored as their int32 bit pattern (compare with `| 0`). */
+    readonly group: XcGroup,
+    /** See C_HDR. Int32: key words > 2^31 are stored as their int32 bit pattern. */
     readonly code: Int32Array,
     /** Per step i: refs[2i], refs[2i+1] (table and flow of a lookup, port of an output); then the timed flows. */
     readonly refs: (FlowTable | FlowEntry | OvsPort | null)[],
     readonly dropReason: DropReason,
   ) {}
 
+  /** Offset of the header (the arrival key's length). */
+  get h(): number {
+    return this.group.words.length;
+  }
+
   get nSteps(): number {
-    return this.code[C_NEV]!;
+    return this.code[this.h + C_NEV]!;
+  }
+
+  get nFdb(): number {
+    return this.code[this.h + C_NFDB]!;
+  }
+
+  /** First fdb quadruple's offset in code. */
+  get fdbAt(): number {
+    return this.h + C_HDR;
+  }
+
+  get nPorts(): number {
+    return this.code[this.h + C_NPORT]!;
+  }
+
+  get portsAt(): number {
+    return this.h + C_HDR + 4 * this.nFdb;
+  }
+
+  get flooded(): boolean {
+    return this.code[this.h + C_FLOOD] === 1;
   }
 
   /** First step's offset in code. */
   get stepsAt(): number {
-    return C_HDR + 4 * this.code[C_NFDB]!;
+    return this.portsAt + this.nPorts;
   }
 
   get finalAt(): number {
-    return this.code[C_FINAL]!;
+    return this.code[this.h + C_FINAL]!;
   }
 
-  /** Can a packet with this key take the recorded steps now? (What no generation covers: timeouts.) */
+  /** Can a packet take the recorded steps now? (What no invalidation covers: timeouts.) */
   live(nowMs: number, nowS: number, fdb: MacLearning): boolean {
-    const c = this.code;
-    const nt = c[C_NTIMED]!;
+    const c = this.code, h = this.group.words.length;
+    const nt = c[h + C_NTIMED]!;
     if (nt !== 0) {
-      const at = 2 * c[C_NEV]!;
+      const at = 2 * c[h + C_NEV]!;
       for (let i = 0; i < nt; i++) if ((this.refs[at + i] as FlowEntry).expiredAt(nowMs) !== null) return false;
     }
-    const end = C_HDR + 4 * c[C_NFDB]!;
-    for (let i = C_HDR; i < end; i += 4) {
+    const end = h + C_HDR + 4 * c[h + C_NFDB]!;
+    for (let i = h + C_HDR; i < end; i += 4) {
+      if (c[i + 3] === FDB_ABSENT) continue; // a MAC appearing invalidates (xlate-deps.ts)
       const e = fdb.peek(c[i]!, c[i + 1]!, c[i + 2]!);
       if (e === null || nowS >= e.expires || e.port !== c[i + 3]) return false;
     }
     return true;
   }
+
+  /** The full 42-word key of the snapshot at `at` (-1: the arrival key), unmasked bits 0 (views, tests). */
+  keyAt(at: number): Uint32Array {
+    const k = new Uint32Array(W), ws = this.group.words, o = at < 0 ? 0 : at;
+    for (let j = 0; j < ws.length; j++) k[ws[j]!] = this.code[o + j]!;
+    return k;
+  }
+}
+
+/** Mask of `len` low bits. */
+function lowMask(len: number): number {
+  return len >= 32 ? -1 : (1 << len) - 1;
 }
 
 /**
  * Writes down one translation (reused: a miss allocates only the entry it
- * keeps). Snapshots of the key are kept only when it changed since the last
- * one (most translations keep 0 to 2).
+ * keeps). Keys are snapshotted in full while recording (the mask is known
+ * only at the end), only when they changed since the last snapshot.
  */
 export class XcRecorder {
   private readonly ops: number[] = [];
   private readonly refs: (FlowTable | FlowEntry | OvsPort | null)[] = [];
   private readonly timed: FlowEntry[] = [];
   private readonly fdb: number[] = [];
+  private readonly ports: number[] = [];
   private readonly snaps: number[] = [];
   private last = -1; // snapshot index of the latest step
+  private flood = false;
   readonly start = new Uint32Array(W);
+  /** The megaflow mask: every key bit read or written so far. */
+  readonly wc = new Uint32Array(W);
   /** learn(), dec_ttl or an error happened: the translation is not kept. */
   uncacheable = false;
 
   begin(key: FlowKey): void {
     this.start.set(key);
-    this.ops.length = this.refs.length = this.timed.length = this.fdb.length = this.snaps.length = 0;
+    this.ops.length = this.refs.length = this.timed.length = this.fdb.length = this.ports.length = this.snaps.length = 0;
     this.last = -1;
+    this.flood = false;
     this.uncacheable = false;
+    // Always held, as xlate_wc_init does: in_port (NORMAL, IN_PORT outputs and resubmits read it too),
+    // dl_type, an IP packet's fragment bits and a tunnel's metadata.
+    const wc = this.wc;
+    wc.fill(0);
+    wc[K.IN_PORT] = wc[K.DL_TYPE] = 0xffffffff;
+    const t = key[K.DL_TYPE];
+    if (t === 0x0800 || t === 0x86dd) wc[K.NW_FRAG] = 3;
+    if (key[K.TUN_DST] !== 0) for (let w = K.TUN_ID_HI; w <= K.TUN_DST; w++) wc[w] = 0xffffffff;
+    this.ports.push(key[K.IN_PORT]!); // its port's VLAN settings (NORMAL)
+  }
+
+  /** Key word `w`'s bits in `m` were read or written. */
+  use(w: number, m: number): void {
+    this.wc[w] = (this.wc[w]! | m) >>> 0;
+  }
+
+  /** Bits of a segment list (key-bits.ts) were read or written. */
+  useSegs(s: Int32Array): void {
+    for (let i = 0; i < s.length; i += 4) this.use(s[i]!, lowMask(s[i + 3]!) << s[i + 1]!);
+  }
+
+  /** Bits a constant write (key-bits.ts triples) sets. */
+  useConst(t: Uint32Array): void {
+    for (let i = 0; i < t.length; i += 3) this.use(t[i]!, ~t[i + 1]!);
   }
 
   /** A step; `key` (null for steps that do not read it) is the key it runs with. */
@@ -125,10 +241,20 @@ export class XcRecorder {
     this.timed.push(e);
   }
 
-  /** The fdb entry (hi, lo, vlan) -> port was relied on; returns its index for a learn step. */
+  /** The fdb entry (hi, lo, vlan) -> port (FDB_ABSENT: none) was relied on; returns its index for a learn step. */
   fdbUsed(hi: number, lo: number, vlan: number, port: number): number {
     this.fdb.push(hi, lo >>> 0, vlan, port);
     return this.fdb.length / 4 - 1;
+  }
+
+  /** The port numbered `ofport` was looked up (present or not). */
+  portUsed(ofport: number): void {
+    if (!this.ports.includes(ofport)) this.ports.push(ofport);
+  }
+
+  /** The port list was iterated. */
+  flooded(): void {
+    this.flood = true;
   }
 
   private snap(key: FlowKey): void {
@@ -146,106 +272,60 @@ export class XcRecorder {
     this.last = s.length / W - 1;
   }
 
-  /** The entry, with `key` as the final key. */
-  finish(key: FlowKey, dropReason: DropReason): XcEntry {
+  /** The entry, in `group` (of mask wc), with `key` as the final key. */
+  finish(group: XcGroup, key: FlowKey, dropReason: DropReason): XcEntry {
     this.snap(key);
-    const nEv = this.ops.length / 3, nFdb = this.fdb.length / 4;
-    const stepsAt = C_HDR + 4 * nFdb, snapsAt = stepsAt + 3 * nEv;
-    const c = new Int32Array(snapsAt + this.snaps.length);
-    for (let i = 0; i < W; i++) c[i] = this.start[i]!;
-    c[C_NEV] = nEv;
-    c[C_FINAL] = this.last < 0 ? -1 : snapsAt + this.last * W;
-    c[C_NFDB] = nFdb;
-    c[C_NTIMED] = this.timed.length;
-    for (let i = 0; i < this.fdb.length; i++) c[C_HDR + i] = this.fdb[i]!;
+    const ws = group.words, ms = group.masks, nW = ws.length;
+    const nEv = this.ops.length / 3, nFdb = this.fdb.length / 4, nSnap = this.snaps.length / W;
+    const h = nW, portsAt = h + C_HDR + 4 * nFdb, stepsAt = portsAt + this.ports.length, snapsAt = stepsAt + 3 * nEv;
+    const c = new Int32Array(snapsAt + nSnap * nW);
+    for (let j = 0; j < nW; j++) c[j] = this.start[ws[j]!]! & ms[j]!;
+    c[h + C_NEV] = nEv;
+    c[h + C_FINAL] = this.last < 0 ? -1 : snapsAt + this.last * nW;
+    c[h + C_NFDB] = nFdb;
+    c[h + C_NTIMED] = this.timed.length;
+    c[h + C_NPORT] = this.ports.length;
+    c[h + C_FLOOD] = this.flood ? 1 : 0;
+    for (let i = 0; i < this.fdb.length; i++) c[h + C_HDR + i] = this.fdb[i]!;
+    for (let i = 0; i < this.ports.length; i++) c[portsAt + i] = this.ports[i]!;
     for (let i = 0; i < nEv; i++) {
       const o = stepsAt + 3 * i, k = this.ops[3 * i + 2]!;
       c[o] = this.ops[3 * i]!;
       c[o + 1] = this.ops[3 * i + 1]!;
-      c[o + 2] = k < 0 ? -1 : snapsAt + k * W;
+      c[o + 2] = k < 0 ? -1 : snapsAt + k * nW;
     }
-    for (let i = 0; i < this.snaps.length; i++) c[snapsAt + i] = this.snaps[i]!;
-    return new XcEntry(c, [...this.refs, ...this.timed], dropReason);
+    for (let k = 0; k < nSnap; k++) for (let j = 0; j < nW; j++) c[snapsAt + k * nW + j] = this.snaps[k * W + ws[j]!]! & ms[j]!;
+    return new XcEntry(group, c, [...this.refs, ...this.timed], dropReason);
   }
 }
 
-/** At most this many slots per bridge (64 k keys at half load: the bench's 10 k flows, both directions, twice through br-int, fit). */
+/** At most this many slots per group (64 k megaflows at half load). */
 export const XC_MAX_SLOTS = 1 << 17;
 const PROBE = 16;
 
 /** What indexes the kept entries by their dependencies (xlate-deps.ts). */
 export interface XcIndex {
   add(e: XcEntry): void;
-  clear(): void;
   stale: number;
 }
 
 export class XlateCache {
-  // Open addressing, linear probing; a slot holds the key's hash and its entry (which holds the key).
-  private cap = 1024;
-  private hashes = new Int32Array(this.cap);
-  private vals: (XcEntry | null)[] = new Array(this.cap).fill(null);
+  /** Groups in the order lookups probe them. */
+  readonly groups: XcGroup[] = [];
+  /** Never emptied: xlate-deps.ts indexes entries by group id. */
+  private readonly byId = new Map<string, XcGroup>();
   /** Live entries. */
   count = 0;
   hits = 0;
   misses = 0;
-  /** Entries removed because something they depended on changed (flushes included). */
+  /** Entries removed because something they depended on changed. */
   invalidations = 0;
-  /** Whole-cache flushes (fdb or port set changes). */
-  flushes = 0;
   deps: XcIndex | null = null;
-  /**
-   * Admission filter: a key is recorded only on its second miss (its hash is
-   * remembered on the first). Recording and keeping an entry cost several
-   * slow paths here; without the filter every new connection paid that on
-   * each bridge (new connections/s fell 3-4x). OVS limits EMC insertion for
-   * the same reason (emc-insert-inv-prob). 64 k slots: a 4 k filter forgot
-   * the bench's 10 k round-robin flows before their second miss (5 % hits).
-   */
-  private readonly seen = new Int32Array(1 << 16);
-  /** Hash of the key of the last lookup(), and the slot of its (dead or not live) entry, -1: none. */
-  private lastHash = 0;
-  private lastSlot = -1;
-  // Generations the entries were recorded under.
-  private tGen = -1;
-  private fGen = -1;
-  private pGen = -1;
 
   /** `base`: this cache's FASTPATH_CELLS. */
   constructor(private readonly stats: Stats, readonly base: number) {}
 
-  /**
-   * Flush everything if the fdb or the port set changed since the entries
-   * were recorded (flow changes invalidate precisely, as they happen); note
-   * the flow tables' generation for same().
-   */
-  sync(tGen: number, fGen: number, pGen: number): void {
-    this.tGen = tGen;
-    if (fGen === this.fGen && pGen === this.pGen) return;
-    this.fGen = fGen;
-    this.pGen = pGen;
-    if (this.count > 0) {
-      this.flushes++;
-      this.stats.v[this.base + FC.FLUSHES]!++;
-      this.invalidations += this.count;
-      this.stats.v[this.base + FC.INVALIDATIONS]! += this.count;
-      this.clear();
-    }
-  }
-
-  /** Whether the generations are still those sync() saw (nothing changed during a translation). */
-  same(tGen: number, fGen: number, pGen: number): boolean {
-    return tGen === this.tGen && fGen === this.fGen && pGen === this.pGen;
-  }
-
-  clear(): void {
-    this.stats.v[this.base + FC.ENTRIES]! -= this.count;
-    this.vals.fill(null);
-    this.count = 0;
-    this.deps?.clear();
-  }
-
-  /** Invalidate `e` (a flow it depended on changed). */
+  /** Invalidate `e` (something it depended on changed). */
   kill(e: XcEntry): void {
     if (e.dead) return;
     this.drop(e);
@@ -256,108 +336,104 @@ export class XlateCache {
   /** `e` leaves (its slot is free for the next insert). */
   private drop(e: XcEntry): void {
     e.dead = true;
+    e.group.count--;
     this.count--;
     this.stats.v[this.base + FC.ENTRIES]!--;
     if (this.deps !== null) this.deps.stale++;
   }
 
+  /** The entry whose megaflow holds `key`, or null. */
   lookup(key: FlowKey): XcEntry | null {
-    const h = hashKey(key);
-    this.lastHash = h;
-    this.lastSlot = -1;
-    const mask = this.cap - 1;
-    for (let i = 0; i < PROBE; i++) {
-      const s = (h + i) & mask;
-      const v = this.vals[s]!;
-      if (v === null) return null;
-      if (this.hashes[s] !== h || v.dead) continue;
-      const k = v.code;
-      let j = 0;
-      while (j < W && k[j] === (key[j]! | 0)) j++;
-      if (j === W) {
-        this.lastSlot = s;
-        return v;
+    const gs = this.groups;
+    for (let g = 0; g < gs.length; g++) {
+      const grp = gs[g]!;
+      if (grp.count === 0) continue;
+      const h = grp.hash(key);
+      const mask = grp.cap - 1, hashes = grp.hashes, vals = grp.vals, ws = grp.words, ms = grp.masks, nW = ws.length;
+      for (let i = 0; i < PROBE; i++) {
+        const s = (h + i) & mask;
+        const v = vals[s]!;
+        if (v === null) break;
+        if (hashes[s] !== h || v.dead) continue;
+        const k = v.code;
+        let j = 0;
+        while (j < nW && k[j] === (key[ws[j]!]! & ms[j]!)) j++;
+        if (j === nW) return v;
       }
     }
     return null;
   }
 
-  /** After a lookup that missed: should this key's translation be recorded now? */
-  admit(): boolean {
-    const h = this.lastHash, i = h & (this.seen.length - 1);
-    if (this.seen[i] === h) return true;
-    this.seen[i] = h;
-    return false;
+  /** The group of mask `wc`, made if new. */
+  group(wc: Uint32Array): XcGroup {
+    const id = wc.join(',');
+    let g = this.byId.get(id);
+    if (g === undefined) {
+      g = new XcGroup(wc, id);
+      this.byId.set(id, g);
+      this.groups.push(g);
+    }
+    return g;
   }
 
-  /** Keep `e` for `key` (the key the packet arrived with, as in e.code), in place of the entry the last lookup() found for it (not live). */
-  insert(key: FlowKey, e: XcEntry): void {
-    const old = this.lastSlot >= 0 ? this.vals[this.lastSlot]! : null;
-    if (old !== null && !old.dead && sameKey(old.code, key)) {
-      this.drop(old);
-      this.vals[this.lastSlot] = e;
-      this.count++;
-      this.stats.v[this.base + FC.ENTRIES]!++;
-    } else {
-      if (this.count >= this.cap >>> 1 && this.cap < XC_MAX_SLOTS) this.grow();
-      this.put(hashKey(key), e);
-    }
-    this.lastSlot = -1;
+  /** Keep `e` (its arrival key is e.code's first words). */
+  insert(e: XcEntry): void {
+    const g = e.group;
+    if (g.count >= g.cap >>> 1 && g.cap < XC_MAX_SLOTS) this.grow(g);
+    const h = hashCode(g, e.code);
+    this.put(g, h, e);
     this.deps?.add(e);
   }
 
-  private put(h: number, e: XcEntry): void {
-    const mask = this.cap - 1;
+  private put(g: XcGroup, h: number, e: XcEntry): void {
+    const mask = g.cap - 1, vals = g.vals;
     let s = h & mask;
     for (let i = 0; i < PROBE; i++) {
       const t = (h + i) & mask;
-      const v = this.vals[t]!;
+      const v = vals[t]!;
       if (v === null || v.dead) {
         s = t;
         break;
       }
     }
-    // Every probed slot taken: the first is replaced (an EMC evicts the same way).
-    const old = this.vals[s]!;
+    // Every probed slot taken: the first is replaced.
+    const old = vals[s]!;
     if (old !== null && !old.dead) this.drop(old);
-    this.hashes[s] = h;
-    this.vals[s] = e;
+    g.hashes[s] = h;
+    vals[s] = e;
+    g.count++;
     this.count++;
     this.stats.v[this.base + FC.ENTRIES]!++;
   }
 
-  private grow(): void {
-    const oldCap = this.cap, oldH = this.hashes, oldV = this.vals;
-    this.cap *= 2;
-    this.hashes = new Int32Array(this.cap);
-    this.vals = new Array(this.cap).fill(null);
-    this.stats.v[this.base + FC.ENTRIES]! -= this.count;
-    this.count = 0;
+  private grow(g: XcGroup): void {
+    const oldCap = g.cap, oldH = g.hashes, oldV = g.vals;
+    g.cap *= 2;
+    g.hashes = new Int32Array(g.cap);
+    g.vals = new Array<XcEntry | null>(g.cap).fill(null);
+    this.stats.v[this.base + FC.ENTRIES]! -= g.count;
+    this.count -= g.count;
+    g.count = 0;
     for (let s = 0; s < oldCap; s++) {
       const v = oldV[s]!;
-      if (v !== null && !v.dead) this.put(oldH[s]!, v);
+      if (v !== null && !v.dead) this.put(g, oldH[s]!, v);
     }
   }
 
   /** The entries, for dpif/dump-flows. */
   entries(): XcEntry[] {
-    return this.vals.filter((v): v is XcEntry => v !== null && !v.dead);
+    const out: XcEntry[] = [];
+    for (const g of this.groups) for (const v of g.vals) if (v !== null && !v.dead) out.push(v);
+    return out;
   }
 }
 
-function sameKey(code: Int32Array, key: FlowKey): boolean {
-  for (let i = 0; i < W; i++) if (code[i] !== (key[i]! | 0)) return false;
-  return true;
-}
-
-/** FNV-1a over the key's words, then murmur3's finaliser: a number, never a string (two operations a word: the key has 42). */
-export function hashKey(key: FlowKey): number {
+/** The group hash of an entry's stored arrival words (already masked): equal to g.hash() of any key it holds. */
+function hashCode(g: XcGroup, code: Int32Array): number {
   let h = 0x811c9dc5;
-  for (let i = 0; i < W; i++) h = Math.imul(h ^ key[i]!, 0x01000193);
+  for (let j = 0; j < g.words.length; j++) h = Math.imul(h ^ code[j]!, 0x01000193);
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h & 0x3fffffff; // a small integer: no heap number
+  return h & 0x3fffffff;
 }

@@ -1,11 +1,13 @@
-// What each cached translation depended on in the flow tables, so that a
-// flow change removes only the entries it can affect, as OVS's revalidators
-// reason (instead of flushing the bridge's whole cache on every flow_mod).
+// What each cached translation depended on in the flow tables, the fdb and
+// the port set, so that a change removes only the entries it can affect, as
+// OVS's revalidators reason (instead of flushing the bridge's whole cache).
 //
-// An entry records every table lookup it made: the table, the key it was
-// looked up with (in_port as the resubmit set it) and the flow that won
-// (null: a miss). A flow F added to, deleted from or modified in table T
-// can change that lookup's outcome only if F matches the key and F's
+// Flows. An entry records every table lookup it made: the table, the key it
+// was looked up with (in_port as the resubmit set it; only the bits of the
+// entry's megaflow mask are fixed, the others are any packet's) and the flow
+// that won (null: a miss). A flow F added to, deleted from or modified in
+// table T can change that lookup's outcome only if F matches some key of
+// the megaflow (F agrees with it on the bits both masks hold) and F's
 // priority is at least the winner's: a higher one beats it, an equal one
 // may (ties are unspecified, as in OVS), and a deleted or modified winner is
 // F itself. A flow that does not match the key cannot win, and deleting one
@@ -18,43 +20,70 @@
 // invalidated by the first flow added there.
 //
 // Finding the entries a change affects without scanning them all: per table,
-// per mask of the flows changed there, the entries are bucketed by the hash
-// of their lookup key under that mask (built on the first change with that
-// mask, kept up to date on insert); the changed flow's masked value hashes
-// to the only bucket that can hold keys it matches.
-import { K } from './flow-key.js';
+// per megaflow mask M of the entries and per mask F of the flows changed
+// there, the entries are bucketed by the hash of their lookup key under
+// M & F (built on the first change with that mask, kept up to date on
+// insert); the changed flow's value hashes to the only bucket that can hold
+// keys it matches.
+//
+// The fdb. NORMAL records each (MAC, VLAN) it looked up, with the port found
+// or none (it flooded), and the source it learned. Learning a MAC, moving
+// it, ageing it out or evicting it removes the entries that looked it up;
+// fdb/flush removes every entry that used the fdb. A refresh on the same
+// port changes no decision.
+//
+// Ports. An entry records the ofports it looked up (its in_port, whose VLAN
+// settings NORMAL reads; outputs; NORMAL's learned port; an output to a port
+// that did not exist) and whether it iterated the port list (FLOOD, ALL,
+// NORMAL's flood). Adding or deleting a port removes the entries that looked
+// its number up and the ones that flooded. A port going up or down changes
+// no translation (the engine drops at a down port, packet by packet).
 import { maskId } from './classifier.js';
 import type { FlowEntry, FlowTable, FlowTables, FlowWatch } from './flow-table.js';
+import type { FdbWatch } from './fdb.js';
 import type { Match } from './match.js';
-import { EV_LOOKUP, type XcEntry, type XlateCache } from './xlate-cache.js';
+import { EV_LOOKUP, type XcEntry, type XcGroup, type XlateCache } from './xlate-cache.js';
 
-const W = K.WORDS;
-
-/** One mask's buckets in one table. */
+/** One flow mask's buckets over one megaflow group's entries in one table. */
 class MaskIndex {
-  /** The words the mask selects, and their masks. */
-  readonly words: number[] = [];
-  readonly masks: number[] = [];
+  /** Positions in the group's words where both masks hold bits, those words, and the common masks. */
+  private readonly pos: number[] = [];
+  private readonly words: number[] = [];
+  private readonly masks: number[] = [];
   readonly buckets = new Map<number, XcEntry[]>();
-  constructor(mask: Uint32Array) {
-    for (let i = 0; i < W; i++) {
-      if (mask[i] !== 0) {
-        this.words.push(i);
-        this.masks.push(mask[i]! | 0);
+  constructor(
+    readonly group: XcGroup,
+    mask: Uint32Array,
+  ) {
+    const ws = group.words, ms = group.masks;
+    for (let j = 0; j < ws.length; j++) {
+      const m = ms[j]! & mask[ws[j]!]!;
+      if (m !== 0) {
+        this.pos.push(j);
+        this.words.push(ws[j]!);
+        this.masks.push(m);
       }
     }
   }
 
-  /** Hash of the `W` words at `off` in `k`, masked (a flow's value is already masked: the same hash when it matches). */
-  hash(k: Int32Array | Uint32Array, off: number): number {
+  /** Hash of the group-ordered key at `off` in `c`, under the common mask. */
+  hashAt(c: Int32Array, off: number): number {
+    let h = 0x811c9dc5;
+    const ps = this.pos, ms = this.masks;
+    for (let j = 0; j < ps.length; j++) h = Math.imul(h ^ (c[off + ps[j]!]! & ms[j]!), 0x01000193);
+    return h;
+  }
+
+  /** The same hash of a flow's (masked) value: equal when it matches the key. */
+  hashValue(v: Uint32Array): number {
     let h = 0x811c9dc5;
     const ws = this.words, ms = this.masks;
-    for (let j = 0; j < ws.length; j++) h = Math.imul(h ^ (k[off + ws[j]!]! & ms[j]!), 0x01000193);
+    for (let j = 0; j < ws.length; j++) h = Math.imul(h ^ (v[ws[j]!]! & ms[j]!), 0x01000193);
     return h;
   }
 
   add(e: XcEntry, off: number): void {
-    const h = this.hash(e.code, off);
+    const h = this.hashAt(e.code, off);
     const b = this.buckets.get(h);
     if (b === undefined) this.buckets.set(h, [e]);
     else if (b[b.length - 1] !== e) b.push(e); // the same entry's second lookup of the table, same bucket
@@ -68,20 +97,44 @@ class TableUsers {
   readonly absent: XcEntry[] = [];
   /** A lookup here is a tie risk (see the header). */
   readonly ties: XcEntry[] = [];
+  /** The megaflow groups of `all`. */
+  readonly groups = new Set<XcGroup>();
+  /** By group id and flow mask id. */
   readonly byMask = new Map<string, MaskIndex>();
 }
 
-/** Does `m` match the key at `off` in `code` (key words stored as int32 bit patterns)? */
-function matchesAt(m: Match, code: Int32Array, off: number): boolean {
-  const v = m.value, mk = m.mask;
-  for (let i = 0; i < W; i++) if ((code[off + i]! & mk[i]!) !== (v[i]! | 0)) return false;
+/** Can `m` match a key of the megaflow whose group-ordered lookup key is at `off` in x.code? */
+function overlaps(m: Match, x: XcEntry, off: number): boolean {
+  const c = x.code, ws = x.group.words, ms = x.group.masks, v = m.value, mk = m.mask;
+  for (let j = 0; j < ws.length; j++) {
+    const w = ws[j]!;
+    if (((c[off + j]! ^ v[w]!) & mk[w]! & ms[j]!) !== 0) return false;
+  }
   return true;
 }
 
-export class XcDeps implements FlowWatch {
+/** A number for (MAC, VLAN): the fdb lists' key (a collision only checks one more entry). */
+function macKey(hi: number, lo: number, vlan: number): number {
+  return (Math.imul(lo | 0, 0x9e3779b1) ^ Math.imul((hi << 12) | vlan, 0x85ebca6b)) & 0x3fffffff;
+}
+
+/** Push `e` on the list `k` of `m` (once: an entry adds its dependencies in a row). */
+function push(m: Map<number, XcEntry[]>, k: number, e: XcEntry): void {
+  const l = m.get(k);
+  if (l === undefined) m.set(k, [e]);
+  else if (l[l.length - 1] !== e) l.push(e);
+}
+
+export class XcDeps implements FlowWatch, FdbWatch {
   private readonly users = new Map<number, TableUsers>();
   /** table * 65536 + priority -> mask id -> flows: a priority held by 2+ masks can tie. */
   private readonly prioMasks = new Map<number, Map<string, number>>();
+  /** Entries by the (MAC, VLAN) they looked up or learned. */
+  private readonly macs = new Map<number, XcEntry[]>();
+  /** Entries by the ofports they looked up. */
+  private readonly ports = new Map<number, XcEntry[]>();
+  /** Entries that iterated the port list. */
+  private readonly floods: XcEntry[] = [];
   /** Off until the cache keeps its first entry (then the tables are read once): a bridge with the fast path off pays nothing. */
   private active = false;
   /** Dead entries still in the lists (dropped lazily; compacted when they outnumber the live). */
@@ -107,9 +160,9 @@ export class XcDeps implements FlowWatch {
     if (m.size === 0) this.prioMasks.delete(k);
   }
 
-  /** Index a kept entry under every table it looked up. */
+  /** Index a kept entry under every table, MAC and port it looked up. */
   add(e: XcEntry): void {
-    // Entries die by eviction too (new connections replace old ones), not only by flow changes.
+    // Entries die by eviction too, not only by changes.
     if (this.stale > 2 * this.cache.count + 4096) this.compact();
     if (!this.active) {
       this.active = true;
@@ -121,8 +174,8 @@ export class XcDeps implements FlowWatch {
       const id = c[o + 1]!;
       let u = this.users.get(id);
       if (u === undefined) this.users.set(id, (u = new TableUsers()));
-      const first = u.all[u.all.length - 1] !== e;
-      if (first) u.all.push(e);
+      if (u.all[u.all.length - 1] !== e) u.all.push(e);
+      u.groups.add(e.group);
       const r = refs[2 * i + 1] as FlowEntry | null;
       if ((refs[2 * i] as FlowTable | null) === null) {
         if (u.absent[u.absent.length - 1] !== e) u.absent.push(e);
@@ -130,14 +183,11 @@ export class XcDeps implements FlowWatch {
         u.ties.push(e);
       }
       const off = keyAt(c, o);
-      for (const idx of u.byMask.values()) idx.add(e, off);
+      for (const idx of u.byMask.values()) if (idx.group === e.group) idx.add(e, off);
     }
-  }
-
-  /** The cache was emptied. */
-  clear(): void {
-    this.users.clear();
-    this.stale = 0;
+    for (let q = e.fdbAt, end = q + 4 * e.nFdb; q < end; q += 4) push(this.macs, macKey(c[q]!, c[q + 1]!, c[q + 2]!), e);
+    for (let p = e.portsAt, end = p + e.nPorts; p < end; p++) push(this.ports, c[p]!, e);
+    if (e.flooded) this.floods.push(e);
   }
 
   flowAdded(e: FlowEntry, replaced: FlowEntry | null): void {
@@ -162,6 +212,34 @@ export class XcDeps implements FlowWatch {
     if (u !== undefined) this.affect(u, e);
   }
 
+  /** (MAC, VLAN) was learned, moved or removed. */
+  macChanged(hi: number, lo: number, vlan: number): void {
+    const k = macKey(hi, lo, vlan), l = this.macs.get(k);
+    if (l === undefined) return;
+    let j = 0;
+    for (const x of l) {
+      if (x.dead) continue;
+      if (usesMac(x, hi, lo, vlan)) this.cache.kill(x);
+      else l[j++] = x;
+    }
+    if (j === 0) this.macs.delete(k);
+    else l.length = j;
+  }
+
+  /** Every MAC was forgotten (fdb/flush). */
+  fdbFlushed(): void {
+    for (const l of this.macs.values()) for (const x of l) this.cache.kill(x);
+    this.macs.clear();
+  }
+
+  /** The port numbered `ofport` was added or deleted. */
+  portChanged(ofport: number): void {
+    const l = this.ports.get(ofport);
+    if (l !== undefined) this.killAll(l);
+    this.ports.delete(ofport);
+    this.killAll(this.floods);
+  }
+
   private killAll(list: XcEntry[]): void {
     for (const x of list) this.cache.kill(x);
     list.length = 0;
@@ -170,42 +248,53 @@ export class XcDeps implements FlowWatch {
   /** Invalidate the entries of table `u` whose outcome flow `f` (added, changed or removed) can change. */
   private affect(u: TableUsers, f: FlowEntry): void {
     this.killAll(u.ties);
-    const id = maskId(f.match.mask);
-    let idx = u.byMask.get(id);
-    if (idx === undefined) {
-      u.byMask.set(id, (idx = new MaskIndex(f.match.mask)));
-      let j = 0;
-      for (const x of u.all) {
-        if (x.dead) continue;
-        u.all[j++] = x;
-        forLookups(x, f.table, (off) => idx!.add(x, off));
+    const fid = maskId(f.match.mask);
+    for (const g of u.groups) {
+      const key = g.id + '|' + fid;
+      let idx = u.byMask.get(key);
+      if (idx === undefined) {
+        u.byMask.set(key, (idx = new MaskIndex(g, f.match.mask)));
+        let j = 0;
+        for (const x of u.all) {
+          if (x.dead) continue;
+          u.all[j++] = x;
+          if (x.group === g) forLookups(x, f.table, (off) => idx!.add(x, off));
+        }
+        u.all.length = j;
       }
-      u.all.length = j;
+      const h = idx.hashValue(f.match.value);
+      const b = idx.buckets.get(h);
+      if (b === undefined) continue;
+      let j = 0;
+      for (const x of b) {
+        if (x.dead) continue;
+        if (affected(x, f)) this.cache.kill(x);
+        else b[j++] = x;
+      }
+      if (j === 0) idx.buckets.delete(h);
+      else b.length = j;
     }
-    const h = idx.hash(f.match.value, 0);
-    const b = idx.buckets.get(h);
-    if (b === undefined) return;
-    let j = 0;
-    for (const x of b) {
-      if (x.dead) continue;
-      if (affected(x, f)) this.cache.kill(x);
-      else b[j++] = x;
-    }
-    if (j === 0) idx.buckets.delete(h);
-    else b.length = j;
     if (this.stale > 2 * this.cache.count + 4096) this.compact();
   }
 
   /** Drop dead entries from every list; the mask indexes are rebuilt on their next use. */
   private compact(): void {
+    const live = (l: XcEntry[]): XcEntry[] => {
+      let j = 0;
+      for (const x of l) if (!x.dead) l[j++] = x;
+      l.length = j;
+      return l;
+    };
     for (const u of this.users.values()) {
-      for (const l of [u.all, u.absent, u.ties]) {
-        let j = 0;
-        for (const x of l) if (!x.dead) l[j++] = x;
-        l.length = j;
-      }
+      live(u.all);
+      live(u.absent);
+      live(u.ties);
+      u.groups.clear();
+      for (const x of u.all) u.groups.add(x.group);
       u.byMask.clear();
     }
+    for (const m of [this.macs, this.ports]) for (const [k, l] of m) if (live(l).length === 0) m.delete(k);
+    live(this.floods);
     this.stale = 0;
   }
 }
@@ -228,7 +317,14 @@ function affected(x: XcEntry, f: FlowEntry): boolean {
   for (let i = 0, o = x.stepsAt; i < n; i++, o += 3) {
     if (c[o] !== EV_LOOKUP || c[o + 1] !== f.table) continue;
     const r = refs[2 * i + 1] as FlowEntry | null;
-    if ((r === null || f.priority >= r.priority) && matchesAt(f.match, c, keyAt(c, o))) return true;
+    if ((r === null || f.priority >= r.priority) && overlaps(f.match, x, keyAt(c, o))) return true;
   }
+  return false;
+}
+
+/** Did `x` look up or learn (MAC, VLAN)? */
+function usesMac(x: XcEntry, hi: number, lo: number, vlan: number): boolean {
+  const c = x.code;
+  for (let q = x.fdbAt, end = q + 4 * x.nFdb; q < end; q += 4) if (c[q] === hi && c[q + 1] === (lo | 0) && c[q + 2] === vlan) return true;
   return false;
 }

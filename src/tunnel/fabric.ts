@@ -6,14 +6,18 @@
 // behind the same ports.
 import { Element, type Port } from '../datapath/element.js';
 import type { Packet } from '../datapath/packet.js';
-import { readMacNum, writeMacNum } from '../wire/addr.js';
+import { readMacHi, readMacLo, writeMac } from '../wire/addr.js';
 import { csumUpdate16 } from '../wire/checksum.js';
 
+// MACs as hi16 and int32 lo words, so reading, comparing and writing them
+// per packet never makes a 48-bit double (boxed when it crosses a call).
 interface Attachment {
   port: Port;
-  gatewayMac: number; // the fabric's MAC on this side
+  gwHi: number; // the fabric's MAC on this side
+  gwLo: number;
   nicIp: number;
-  nicMac: number;
+  nicHi: number;
+  nicLo: number;
 }
 
 export class Fabric extends Element {
@@ -25,19 +29,22 @@ export class Fabric extends Element {
   }
 
   attach(port: Port, gatewayMac: number, nicIp: number, nicMac: number): void {
-    this.sides.push({ port, gatewayMac, nicIp, nicMac });
+    const hi = (mac: number) => Math.floor(mac / 0x1_0000_0000);
+    this.sides.push({ port, gwHi: hi(gatewayMac), gwLo: gatewayMac | 0, nicIp, nicHi: hi(nicMac), nicLo: nicMac | 0 });
   }
 
   receive(pkt: Packet, port: Port): void {
     const e = this.engine;
     const b = pkt.buf, p = pkt.off;
-    const inSide = this.sides.find((s) => s.port === port);
+    const sides = this.sides;
+    let inSide: Attachment | undefined, out: Attachment | undefined;
+    for (let i = 0; i < sides.length && !inSide; i++) if (sides[i]!.port === port) inSide = sides[i];
     if (!inSide) return e.drop(pkt, this, 'no_carrier');
     if (pkt.len < 34 || b[p + 12] !== 0x08 || b[p + 13] !== 0x00) return e.drop(pkt, this, 'unknown_protocol', 'the fabric routes IPv4 only');
-    if (readMacNum(b, p) !== inSide.gatewayMac) return e.drop(pkt, this, 'not_for_us', 'not addressed to the gateway MAC');
+    if (readMacHi(b, p) !== inSide.gwHi || (readMacLo(b, p) | 0) !== inSide.gwLo) return e.drop(pkt, this, 'not_for_us', 'not addressed to the gateway MAC');
     const ip = p + 14;
     const dst = ((b[ip + 16]! << 24) | (b[ip + 17]! << 16) | (b[ip + 18]! << 8) | b[ip + 19]!) >>> 0;
-    const out = this.sides.find((s) => s.nicIp === dst);
+    for (let i = 0; i < sides.length && !out; i++) if (sides[i]!.nicIp === dst) out = sides[i];
     if (!out) return e.drop(pkt, this, 'no_route', 'no node owns the destination address');
     const ttl = b[ip + 8]!;
     if (ttl <= 1) return e.drop(pkt, this, 'ttl_exceeded');
@@ -46,8 +53,8 @@ export class Fabric extends Element {
     const cs = csumUpdate16((b[ip + 10]! << 8) | b[ip + 11]!, oldWord, ((ttl - 1) << 8) | b[ip + 9]!);
     b[ip + 10] = cs >>> 8;
     b[ip + 11] = cs & 0xff;
-    writeMacNum(b, p, out.nicMac);
-    writeMacNum(b, p + 6, out.gatewayMac);
+    writeMac(b, p, out.nicHi, out.nicLo);
+    writeMac(b, p + 6, out.gwHi, out.gwLo);
     if (e.tracing) e.note(pkt, this, `routed to ${out.port.name}`);
     e.output(pkt, out.port);
   }

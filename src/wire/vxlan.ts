@@ -52,7 +52,11 @@ function rol32(x: number, k: number): number {
   return (x << k) | (x >>> (32 - k));
 }
 
-/** jhash_3words(a, b, c, initval) as the kernel computes it (unsigned result). */
+/**
+ * jhash_3words(a, b, c, initval) as the kernel computes it. Words in and the
+ * result out are int32 (`>>> 0` gives the kernel's u32): a uint32 above 2^31
+ * would be boxed in a heap number on every call that is not inlined.
+ */
 export function jhash3(a: number, b: number, c: number, initval: number): number {
   const iv = (initval + JHASH_INITVAL + (3 << 2)) | 0;
   a = (a + iv) | 0;
@@ -66,14 +70,14 @@ export function jhash3(a: number, b: number, c: number, initval: number): number
   a ^= c; a = (a - rol32(c, 4)) | 0;
   b ^= a; b = (b - rol32(a, 14)) | 0;
   c ^= b; c = (c - rol32(b, 24)) | 0;
-  return c >>> 0;
+  return c;
 }
 
 /**
  * The inner frame's flow hash (never 0, like skb_get_hash): for IPv4 the
  * addresses, protocol and ports (ICMP: the echo id), ordered so both
  * directions hash alike (__flow_hash_consistentify); for anything else the
- * MACs and ethertype (udp_flow_src_port's use_eth fallback).
+ * MACs and ethertype (udp_flow_src_port's use_eth fallback). An int32, as jhash3's.
  */
 export function innerFlowHash(buf: Uint8Array, off: number, len: number, seed: number): number {
   let h = 0;
@@ -108,11 +112,11 @@ export function innerFlowHash(buf: Uint8Array, off: number, len: number, seed: n
         const t = src; src = dst; dst = t;
         const u = sport; sport = dport; dport = u;
       }
-      h = jhash3(src, dst, ((sport << 16) | dport) ^ (proto << 8), seed);
+      h = jhash3(src | 0, dst | 0, ((sport << 16) | dport) ^ (proto << 8), seed);
     } else {
       // jhash over 2 * ETH_ALEN bytes seeded with the protocol, in three words.
       const w0 = readU32(buf, off) ^ readU32(buf, off + 8);
-      const w1 = readU32(buf, off + 4);
+      const w1 = readU32(buf, off + 4) | 0;
       h = jhash3(w0, w1, type, seed);
     }
   }
@@ -166,16 +170,17 @@ export function vxlanEncap(buf: Uint8Array, off: number, len: number, vni: numbe
   const o = off - VXLAN_OVERHEAD;
   const l3 = o + ETH_HLEN;
   const l4 = l3 + IPV4_MIN_HLEN;
-  const sport = vxlanSrcPort(buf, off, len, t.hashSeed, t.portMin, t.portMax);
+  const sport = vxlanSrcPort(buf, off, len, t.hashSeed | 0, t.portMin, t.portMax);
   // ECN is always inherited from an inner IPv4 header (CE -> ECT(0)).
   let tos = t.tos & 0xfc;
   if (len >= ETH_HLEN + IPV4_MIN_HLEN && readU16(buf, off + 12) === ETHERTYPE_IPV4) {
     const ecn = buf[off + ETH_HLEN + 1]! & 3;
     tos |= ecn === 3 ? 2 : ecn;
   }
-  writeEth(buf, o, t.dstMacHi, t.dstMacLo, t.srcMacHi, t.srcMacLo, ETHERTYPE_IPV4);
+  // Addresses passed as int32 (| 0): the writers take the bits, and a uint32 above 2^31 would be boxed.
+  writeEth(buf, o, t.dstMacHi, t.dstMacLo | 0, t.srcMacHi, t.srcMacLo | 0, ETHERTYPE_IPV4);
   const udpLen = UDP_HLEN + VXLAN_HLEN + len;
-  writeIpv4(buf, l3, IPV4_MIN_HLEN + udpLen, t.nextIpId, t.df ? IP_DF : 0, t.ttl, IPPROTO_UDP, t.srcIp, t.dstIp, tos);
+  writeIpv4(buf, l3, IPV4_MIN_HLEN + udpLen, t.nextIpId, t.df ? IP_DF : 0, t.ttl, IPPROTO_UDP, t.srcIp | 0, t.dstIp | 0, tos);
   t.nextIpId = (t.nextIpId + 1) & 0xffff;
   writeUdp(buf, l4, sport, t.dstPort, udpLen, 0);
   writeVxlan(buf, l4 + UDP_HLEN, vni);

@@ -12,8 +12,14 @@
 //
 // The loop runs each channel's batch to completion (an inject walks every
 // hop before it returns), then sleeps on its bell word when all are empty.
+//
+// Under the daemon, TAPs at its edges feed it directly: each TAP's rx thread
+// reads into slots lent on its own channel, and frames leaving at a TAP edge
+// are written to the TAP's descriptor here (TapOut), with the TAP's counters
+// and read-to-write histogram in the daemon's Stats. A frame's read stamp
+// travels with it across the fabric (HandoffSpec.stamps).
 import { receiveMessageOnPort } from 'node:worker_threads';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeSync } from 'node:fs';
 import { loadTopologyOrThrow } from '../topology/loader.js';
 import { buildEmulator, conntrackKey } from '../topology/builder.js';
 import { Fabric } from '../tunnel/fabric.js';
@@ -26,30 +32,38 @@ import { dropIndex } from '../datapath/stats.js';
 import type { EdgeSink, Port } from '../datapath/element.js';
 import type { Engine } from '../datapath/engine.js';
 import { parseMacNum, parseIpv4 } from '../wire/addr.js';
+import { observeNs } from '../metrics/histogram.js';
+import { LINK, TS, monoMs } from '../io/tap-shared.js';
 import { CTL, CTL_WORDS, HOP_BITS, WC, WORKER_COUNTERS, type ChannelSpec, type KeptTables, type WorkerInit, type WorkerRequest } from './layout.js';
+import { WorkerControl } from './worker-control.js';
 
 /** Entries taken from one channel before the next is looked at. */
 const BATCH = 64;
 /** How long an idle worker sleeps before it looks at timers and messages again. */
 const NAP_MS = 50;
-/**
- * Empty rounds before an idle worker sleeps (tens of µs of polling): a
- * futex sleep and wake costs more than that, and a neighbour's next batch
- * is usually that close.
- */
-const IDLE_SPINS = 256;
 /** Element timers (ageing, ARP, conntrack) run this often. */
 const TICK_MS = 100;
 
-const channel = (c: ChannelSpec): Handoff => new Handoff(c.capacity, c.rings, c.slab, c.slotSize);
+const channel = (c: ChannelSpec): Handoff => Handoff.of(c);
 
 /** A channel this worker consumes: the slots it lends, by slot number. */
 class Inbound {
   /** Slots the producer may still be given. */
   owed: number;
-  constructor(readonly ch: Handoff) {
+  constructor(
+    readonly ch: Handoff,
+    /** Its producer stamps each frame (a TAP's read time, or the one it carried across the fabric). */
+    readonly stamped: boolean,
+    /** LINK words of a TAP's rx thread, which may sleep waiting for slots: wake it after lending if it says it waits. */
+    readonly rxLink: Int32Array | null = null,
+  ) {
     this.owed = ch.capacity;
   }
+}
+
+/** The read stamp of the frame being run (0: none), inherited by what it causes to leave. */
+interface Current {
+  stamp: number;
 }
 
 export function runWorker(init: WorkerInit): void {
@@ -68,6 +82,8 @@ export function runWorker(init: WorkerInit): void {
   const clock: Clock = wall ? { now: () => batchNow } : new ManualClock();
   const pool = new PacketPool(init.slots, init.slotSize, init.slab);
   const slab32 = new Int32Array(init.slab);
+  const stamps = new Float64Array(init.stamps);
+  const cur: Current = { stamp: 0 };
   const emu = buildEmulator(t, { pool, clock, nodes: init.nodes, gateways: init.gateways, conntrackTables: new Map(init.conntrack) });
   const engine = emu.engine;
 
@@ -106,27 +122,36 @@ export function runWorker(init: WorkerInit): void {
       sideNic[side] = null;
       const port = engine.addPort(fab, s.port);
       fab.attach(port, parseMacNum(s.mac)!, parseIpv4(s.nicIp)!, parseMacNum(s.nicMac)!);
-      engine.attachEdge(port, new HandoffSink(engine, outbound, w, slab32, side << HOP_BITS, wc, pending));
+      engine.attachEdge(port, new HandoffSink(engine, outbound, w, slab32, side << HOP_BITS, wc, pending, cur));
     });
   }
 
   // ---- edges ------------------------------------------------------------------
   const egress = channel(init.egress);
   const edgeFrames = new Float64Array(init.edgeFrames);
+  const stats = init.stats ? new Float64Array(init.stats) : null;
+  const tapDown = new Int32Array(init.tapDown);
   const edgePorts: (Port | null)[] = t.edges.map((e, id) => {
     if (owner.get(e.port.node) !== init.index) return null;
     const p = engine.element(e.port.node, e.port.element)?.port(e.port.port) ?? null;
-    if (p && !p.peer && !p.edge) engine.attachEdge(p, new EdgeOut(engine, init.collect ? egress : null, slab32, id, wc, edgeFrames));
+    if (!p || p.peer || p.edge) return p;
+    const tap = init.taps.find((x) => x.edge === id);
+    engine.attachEdge(p, tap && stats ? new TapOut(tap.fd, stats, tap.tapCell, tap.e2eCell, tapDown, id, wc, edgeFrames, cur) : new EdgeOut(engine, init.collect ? egress : null, slab32, id, wc, edgeFrames));
     return p;
   });
 
   // ---- inbound ------------------------------------------------------------------
   const lent: (Packet | null)[] = new Array(init.slots).fill(null);
-  const fabricIn = init.inbound.map((c) => (c ? new Inbound(channel(c)) : null));
-  const ingress = new Inbound(channel(init.ingress));
-  let inbound = [ingress, ...fabricIn.filter((x): x is Inbound => x !== null)];
+  const fabricIn = init.inbound.map((c) => (c ? new Inbound(channel(c), true) : null));
+  const ingress = new Inbound(channel(init.ingress), false);
+  const tapIn = init.taps.map((x) => new Inbound(channel(x.channel), true, new Int32Array(x.link)));
+  let inbound = [ingress, ...tapIn, ...fabricIn.filter((x): x is Inbound => x !== null)];
 
   const lend = (ib: Inbound): void => {
+    lendSlots(ib);
+    if (ib.rxLink !== null && Atomics.load(ib.rxLink, LINK.RX_WAITING) !== 0) ib.ch.free.notifyConsumer();
+  };
+  const lendSlots = (ib: Inbound): void => {
     while (ib.owed > 0) {
       const p = pool.alloc();
       if (!p) return; // the slab is busy: lend the rest on a later round
@@ -152,8 +177,10 @@ export function runWorker(init: WorkerInit): void {
       pkt.len = len;
       const port = fromFabric ? sideNic[tag >>> HOP_BITS] : edgePorts[tag];
       if (fromFabric) pkt.hops = tag & ((1 << HOP_BITS) - 1);
+      if (ib.stamped) cur.stamp = stamps[slot]!;
       if (port) engine.inject(pkt, port);
       else pool.free(pkt); // cannot happen with a consistent layout
+      cur.stamp = 0;
       ring.release();
     }
     if (fromFabric) wc[WC.HANDOFF_IN]! += n;
@@ -218,14 +245,25 @@ export function runWorker(init: WorkerInit): void {
           lent[s] = null;
         }
         // A slot it had taken but not published is lost: at most one per channel, for the worker's life.
-        const ib = new Inbound(channel(m.inbound));
+        const ib = new Inbound(channel(m.inbound), true);
         fabricIn[m.peer] = ib;
-        inbound = [ingress, ...fabricIn.filter((x): x is Inbound => x !== null)];
+        inbound = [ingress, ...tapIn, ...fabricIn.filter((x): x is Inbound => x !== null)];
         lend(ib);
         return true;
       }
+      case 'control':
+        return control.command(m.family, m.argv);
+      case 'metrics':
+        return control.metrics(m.flows, m.sampleEvery);
+      case 'capture':
+        return control.captureStart(m.cap, m.iface, m.filter, { count: m.count, snaplen: m.snaplen });
+      case 'capturePoll':
+        return control.capturePoll(m.cap);
+      case 'captureStop':
+        return control.captureStop(m.cap);
     }
   };
+  const control = new WorkerControl(emu, () => wc[WC.HANDOFF_OUT]! + wc[WC.HANDOFF_FULL]!);
   const messages = (): number => {
     let n = 0;
     for (let msg = receiveMessageOnPort(init.port); msg; msg = receiveMessageOnPort(init.port), n++) {
@@ -262,9 +300,11 @@ export function runWorker(init: WorkerInit): void {
   while (Atomics.load(ctl, base + CTL.STOP) === 0) {
     if (wall) batchNow = t0 + shift;
     let work = drain(ingress, false);
+    for (const ib of tapIn) work += drain(ib, false);
     for (const ib of fabricIn) if (ib) work += drain(ib, true);
     if (replay) work += replayStep();
     if (ingress.owed > 0) lend(ingress);
+    for (const ib of tapIn) if (ib.owed > 0) lend(ib);
     for (let p = 0; p < fabricIn.length; p++) {
       const ib = fabricIn[p];
       if (!ib || ib.owed === 0) continue;
@@ -290,7 +330,7 @@ export function runWorker(init: WorkerInit): void {
       }
     }
     if (work !== 0) idle = 0;
-    else if (++idle >= IDLE_SPINS) {
+    else if (++idle >= init.idleSpins) {
       idle = 0;
       // Sleep unless something arrived between the last look and SLEEPING=1
       // (producers read SLEEPING after publishing: one of the two sees the other).
@@ -324,11 +364,12 @@ class HandoffSink implements EdgeSink {
     private readonly wc: Float64Array,
     /** Set when the consumer may need waking at the end of the batch. */
     private readonly pending: Uint8Array,
+    private readonly cur: Current,
   ) {}
 
   emit(pkt: Packet, port: Port): void {
     const hops = pkt.hops < (1 << HOP_BITS) ? pkt.hops : (1 << HOP_BITS) - 1;
-    if (this.out[this.to]!.send(pkt.buf, this.slab32, pkt.off, pkt.len, this.tag | hops)) {
+    if (this.out[this.to]!.send(pkt.buf, this.slab32, pkt.off, pkt.len, this.tag | hops, this.cur.stamp)) {
       this.wc[WC.HANDOFF_OUT]!++;
       this.pending[this.to] = 1;
     } else {
@@ -357,6 +398,48 @@ class EdgeOut implements EdgeSink {
     if (this.ch && !this.ch.send(pkt.buf, this.slab32, pkt.off, pkt.len, this.id)) {
       this.engine.stats.v[dropIndex(port.element.dropsBase, 'no_buffer')]!++;
     }
+  }
+}
+
+/**
+ * A frame leaves at a TAP edge: written to the TAP here, as the inline
+ * daemon's tx worker does (a write to a TAP never blocks), with the TAP's
+ * counters and, for a frame caused by one read from a TAP, its read-to-write
+ * time. Once the TAP is gone the frame is dropped and counted instead.
+ */
+class TapOut implements EdgeSink {
+  constructor(
+    private readonly fd: number,
+    private readonly v: Float64Array,
+    private readonly tap: number,
+    private readonly e2e: number,
+    private readonly down: Int32Array,
+    private readonly id: number,
+    private readonly wc: Float64Array,
+    private readonly edgeFrames: Float64Array,
+    private readonly cur: Current,
+  ) {}
+
+  emit(pkt: Packet): void {
+    const v = this.v, tap = this.tap;
+    this.wc[WC.EDGE_OUT]!++;
+    this.edgeFrames[this.id]!++;
+    this.wc[WC.EDGE_OUT_BYTES]! += pkt.len;
+    if (Atomics.load(this.down, this.id) !== 0) {
+      v[tap + TS.TX_DROPPED]!++;
+      return;
+    }
+    try {
+      writeSync(this.fd, pkt.buf, pkt.off, pkt.len);
+    } catch {
+      // Lost and counted, as by the inline daemon's writer (EIO while the link is down).
+      v[tap + TS.TX_ERRORS]!++;
+      return;
+    }
+    v[tap + TS.TX_PACKETS]!++;
+    v[tap + TS.TX_BYTES]! += pkt.len;
+    const t0 = this.cur.stamp;
+    if (t0 !== 0) observeNs(v, this.e2e, (monoMs() - t0) * 1e6);
   }
 }
 

@@ -3,13 +3,27 @@
 // reading counters and control words while the worker runs, and after it dies.
 import type { MessagePort } from 'node:worker_threads';
 import type { CtStoreBuffers } from '../netfilter/index.js';
+import type { HandoffSpec } from '../datapath/handoff.js';
 
 /** One hand-off channel (src/datapath/handoff.ts): its rings and the consumer's slab. */
-export interface ChannelSpec {
-  capacity: number;
-  rings: SharedArrayBuffer;
-  slab: SharedArrayBuffer;
-  slotSize: number;
+export type ChannelSpec = HandoffSpec;
+
+/**
+ * A TAP device at one of the worker's edge ports (`dpemu run --workers N`):
+ * its rx thread reads frames straight into slots this worker lends on
+ * `channel` (tag: the edge), and this worker writes the frames leaving at the
+ * edge to `fd` itself (a descriptor is process-wide).
+ */
+export interface TapLinkInit {
+  /** Index in topology.edges. */
+  edge: number;
+  fd: number;
+  channel: ChannelSpec;
+  /** The LINK words shared with the rx thread (src/io/tap-shared.ts). */
+  link: SharedArrayBuffer;
+  /** The TAP's cells in WorkerInit.stats (src/io/tap-shared.ts TapCells.tap and .e2e). */
+  tapCell: number;
+  e2eCell: number;
 }
 
 export interface WorkerInit {
@@ -37,8 +51,17 @@ export interface WorkerInit {
   egress: ChannelSpec;
   /** Copy frames leaving at edges to the supervisor (else only count them). */
   collect: boolean;
+  /** Per slot of `slab`: when a frame in it was read from a TAP (HandoffSpec.stamps of the channels into this worker). */
+  stamps: SharedArrayBuffer;
+  /** TAPs at this worker's edges, and the daemon's Stats buffer their cells are in. */
+  taps: TapLinkInit[];
+  stats: SharedArrayBuffer | null;
+  /** Int32 per edge (index in topology.edges): nonzero once its TAP is gone (frames for it are dropped, not written). */
+  tapDown: SharedArrayBuffer;
   /** Conntrack tables to continue (conntrackKey(node, ns) -> buffers): those this worker's predecessor kept. */
   conntrack: [string, CtStoreBuffers][];
+  /** Empty rounds before the worker sleeps on its bell (PartitionOptions.idleSpins). */
+  idleSpins: number;
   /** 'manual': emulated time stands at 0 (tests); else the supervisor's performance.timeOrigin. */
   clock: 'manual' | number;
   port: MessagePort;
@@ -86,7 +109,16 @@ export type WorkerRequest =
   /** The worker thread's CPU seconds so far (number), or null where the OS does not say. */
   | { id: number; op: 'cpu' }
   /** Worker `peer` was restarted: send to it on `outbound`, take its frames from `inbound` (the old ones are emptied and dropped). */
-  | { id: number; op: 'rewire'; peer: number; outbound: ChannelSpec; inbound: ChannelSpec };
+  | { id: number; op: 'rewire'; peer: number; outbound: ChannelSpec; inbound: ChannelSpec }
+  /** Run a control command family on this worker's nodes (src/workers/worker-control.ts); answers a ControlAnswer. */
+  | { id: number; op: 'control'; family: string; argv: string[] }
+  /** This worker's metrics as getMetricsAsJSON() gives them; sampleEvery turns latency sampling on first. */
+  | { id: number; op: 'metrics'; flows: boolean; sampleEvery: number | null }
+  /** Start capture `cap` at NODE:[NS:]IFACE (answers a ControlAnswer); its frames wait for the supervisor's polls. */
+  | { id: number; op: 'capture'; cap: number; iface: string; filter: string; count: number; snaplen: number }
+  /** The frames capture `cap` took since the last poll (a CapturePoll). */
+  | { id: number; op: 'capturePoll'; cap: number }
+  | { id: number; op: 'captureStop'; cap: number };
 
 /** Worker -> supervisor, unasked: conntrack tables to keep for a successor (new ones, or moved by a grow). */
 export interface KeptTables {

@@ -25,6 +25,14 @@
 // restarted) by index. piscina's queue and load balancing are what this must
 // not have, and its per-task cost (25-35 µs here) buys nothing for one task
 // per thread; nor does it start TypeScript entries (src/io/spawn-worker.ts).
+//
+// TAPs (`dpemu run --workers N`): each TAP edge gets a channel into its
+// owner's slab whose producer is the TAP's rx thread (src/io/tap-port.ts),
+// which reads frames straight into the lent slots, and the owner writes the
+// frames leaving at the edge to the TAP's descriptor itself, so no frame
+// passes through the thread that started the workers. A restart gives the
+// owner a fresh slab, so its TAP channels are re-made and each rx thread is
+// sent its new one (TapHandoff).
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import { resolve } from 'node:path';
 import { loadTopologyOrThrow } from '../topology/loader.js';
@@ -32,9 +40,10 @@ import type { Topology } from '../topology/model.js';
 import { Handoff } from '../datapath/handoff.js';
 import { DEFAULT_SLOT_SIZE } from '../datapath/packet.js';
 import { spawnWorker, workerUrl } from '../io/spawn-worker.js';
+import { LINK, LINK_BYTES, type TapHandoff } from '../io/tap-shared.js';
 import { balancedAssignment, checkAssignment, defaultWorkerCount, type Assignment } from './partition.js';
 import type { CtStoreBuffers } from '../netfilter/index.js';
-import { CTL, CTL_WORDS, WORKER_COUNTERS, WC, type ChannelSpec, type KeptTables, type WorkerInit, type WorkerRequest } from './layout.js';
+import { CTL, CTL_WORDS, WORKER_COUNTERS, WC, type ChannelSpec, type KeptTables, type TapLinkInit, type WorkerInit, type WorkerRequest } from './layout.js';
 
 export interface PartitionOptions {
   /** Topology file (each worker loads it itself). */
@@ -49,9 +58,47 @@ export interface PartitionOptions {
   clock?: 'manual' | 'wall';
   /** Slots of each hand-off channel (a power of two). */
   channelSlots?: number;
+  /** Bytes per slot of every slab (default DEFAULT_SLOT_SIZE; the daemon sizes it for its TAPs' MTU). */
+  slotSize?: number;
+  /** TAP devices at edge ports (the daemon's); their cells are in `stats`. */
+  taps?: readonly TapAttach[];
+  stats?: SharedArrayBuffer;
+  /**
+   * Empty rounds before an idle worker sleeps on its bell. Default 256 (tens
+   * of µs of polling): a futex sleep and wake costs more than that, and a
+   * neighbour's next batch is usually that close when the workers have the
+   * cores to themselves (in-memory runs). The daemon polls less: there the
+   * TAPs' rx threads, the kernel and the traffic's senders need the cores.
+   */
+  idleSpins?: number;
+  /** Told when a worker that died runs again (with its thread's last uncaught error, if any). */
+  onRestart?: (w: number, error: Error | undefined) => void;
+}
+
+/** A TAP at an edge: its descriptor and where its counters and read-to-write histogram are (src/io/tap-shared.ts TapCells). */
+export interface TapAttach {
+  /** Index in topology.edges. */
+  edge: number;
+  fd: number;
+  tapCell: number;
+  e2eCell: number;
+}
+
+interface TapLink {
+  attach: TapAttach;
+  worker: number;
+  channel: ChannelSpec;
+  /** LINK words, shared with the rx thread and the owning worker. */
+  link: Int32Array;
+  /** Supervisor's end (new channels go out on it); the rx thread's end until it is taken. */
+  toRx: MessagePort;
+  rxEnd: MessagePort | null;
 }
 
 const DEFAULT_CHANNEL_SLOTS = 1024;
+const DEFAULT_IDLE_SPINS = 256;
+/** Slots of a TAP's channel (as a TAP's rings in the inline daemon, src/io/tap-io.ts). */
+const TAP_CHANNEL_SLOTS = 256;
 /** Slots of a worker's own slab beyond those it lends to channels. */
 const OWN_SLOTS = 4096;
 
@@ -93,7 +140,14 @@ export class PartitionedDatapath {
   /** Slots of each channel; slots of each worker's slab. */
   private cs = 0;
   private slots = 0;
+  private slotSize = DEFAULT_SLOT_SIZE;
   private slabs: SharedArrayBuffer[] = [];
+  /** Per slab: a Float64 stamp per slot (HandoffSpec.stamps). */
+  private stamps: SharedArrayBuffer[] = [];
+  private taps: TapLink[] = [];
+  private readonly tapDownFlags: Int32Array;
+  /** Whether each worker's thread runs (false from its death until its successor runs). */
+  readonly alive: boolean[];
   /** fabric[i][j]: the channel from worker i to worker j, in j's slab. */
   private fabric: (ChannelSpec | null)[][] = [];
   private pollTimer: NodeJS.Timeout | null = null;
@@ -108,6 +162,8 @@ export class PartitionedDatapath {
     this.counters = new Float64Array(new SharedArrayBuffer(workers * WORKER_COUNTERS.length * 8));
     this.edgeOutFrames = new Float64Array(new SharedArrayBuffer(t.edges.length * 8));
     this.restarts = new Array(workers).fill(0);
+    this.alive = new Array(workers).fill(false);
+    this.tapDownFlags = new Int32Array(new SharedArrayBuffer(Math.max(1, t.edges.length) * 4));
     this.tables = Array.from({ length: workers }, () => new Map());
   }
 
@@ -126,28 +182,43 @@ export class PartitionedDatapath {
     this.file = file;
     this.opts = opts;
     this.cs = cs;
-    // Each worker lends slots to k-1 fabric channels and the supervisor's ingress.
-    this.slots = OWN_SLOTS + k * cs;
-    this.slabs = Array.from({ length: k }, () => new SharedArrayBuffer(this.slots * DEFAULT_SLOT_SIZE));
-    this.fabric = this.slabs.map((_, i) => this.slabs.map((slab, j) => (i === j ? null : this.spec(slab))));
+    this.slotSize = opts.slotSize ?? DEFAULT_SLOT_SIZE;
+    const taps = opts.taps ?? [];
+    // Each worker lends slots to k-1 fabric channels, the supervisor's ingress and its TAPs.
+    this.slots = OWN_SLOTS + k * cs + taps.length * TAP_CHANNEL_SLOTS;
+    for (let i = 0; i < k; i++) this.newSlab(i);
+    this.fabric = this.slabs.map((_, i) => this.slabs.map((_s, j) => (i === j ? null : this.spec(j))));
+    this.taps = taps.map((a) => {
+      const e = this.topology.edges[a.edge];
+      if (!e || e.kind !== 'tap') throw new Error(`edge ${a.edge} is not a TAP edge of ${this.topology.file}`);
+      const worker = this.ownerOf(e.port.node);
+      const { port1, port2 } = new MessageChannel();
+      return { attach: a, worker, channel: this.spec(worker, TAP_CHANNEL_SLOTS), link: new Int32Array(new SharedArrayBuffer(LINK_BYTES)), toRx: port1, rxEnd: port2 };
+    });
     const ready: Promise<void>[] = [];
     for (let i = 0; i < k; i++) ready.push(this.spawn(i));
     await Promise.all(ready);
     if (opts.collect ?? true) this.pollTimer = setInterval(() => this.drainEgress(), 1);
   }
 
-  private spec(slab: SharedArrayBuffer): ChannelSpec {
-    return { capacity: this.cs, rings: new SharedArrayBuffer(Handoff.bytes(this.cs)), slab, slotSize: DEFAULT_SLOT_SIZE };
+  private newSlab(i: number): void {
+    this.slabs[i] = new SharedArrayBuffer(this.slots * this.slotSize);
+    this.stamps[i] = new SharedArrayBuffer(this.slots * 8);
+  }
+
+  /** A channel into worker `to`'s slab. */
+  private spec(to: number, capacity = this.cs): ChannelSpec {
+    return { capacity, rings: new SharedArrayBuffer(Handoff.bytes(capacity)), slab: this.slabs[to]!, slotSize: this.slotSize, stamps: this.stamps[to]! };
   }
 
   /** Start worker i over the current slabs and channels; resolves once it runs its loop. */
   private spawn(i: number): Promise<void> {
-    const t = this.topology, cs = this.cs, slotSize = DEFAULT_SLOT_SIZE;
+    const t = this.topology, cs = this.cs, slotSize = this.slotSize;
     const owner = [...this.assignment.entries()];
     const mine = owner.filter(([, w]) => w === i).map(([n]) => n);
-    const ingress = this.spec(this.slabs[i]!);
+    const ingress = this.spec(i);
     const egressSlab = new SharedArrayBuffer(cs * slotSize);
-    const egress = this.spec(egressSlab);
+    const egress: ChannelSpec = { capacity: cs, rings: new SharedArrayBuffer(Handoff.bytes(cs)), slab: egressSlab, slotSize };
     const { port1, port2 } = new MessageChannel();
     Atomics.store(this.ctl, i * CTL_WORDS + CTL.RUNNING, 0);
     const init: WorkerInit = {
@@ -168,7 +239,12 @@ export class PartitionedDatapath {
       egress,
       conntrack: [...this.tables[i]!],
       collect: this.opts.collect ?? true,
+      stamps: this.stamps[i]!,
+      taps: this.taps.filter((l) => l.worker === i).map((l): TapLinkInit => ({ ...l.attach, channel: l.channel, link: l.link.buffer as SharedArrayBuffer })),
+      stats: this.opts.stats ?? null,
+      tapDown: this.tapDownFlags.buffer as SharedArrayBuffer,
       clock: this.opts.clock === 'manual' ? 'manual' : performance.timeOrigin,
+      idleSpins: this.opts.idleSpins ?? DEFAULT_IDLE_SPINS,
       port: port2,
     };
     const thread = spawnWorker(workerUrl('datapath'), init, { transferList: [port2] });
@@ -195,12 +271,19 @@ export class PartitionedDatapath {
       else w.res(m.result);
     });
     this.run[i] = r;
-    this.channels = [...this.run.flatMap((x) => [x.ingress, x.egress]), ...this.fabric.flat().filter((c): c is ChannelSpec => c !== null).map((c) => new Handoff(c.capacity, c.rings, c.slab, c.slotSize))];
-    void r.exited.then(() => this.exited(i, r));
+    this.channels = [...this.run.flatMap((x) => [x.ingress, x.egress]), ...this.fabric.flat().filter((c): c is ChannelSpec => c !== null).map((c) => Handoff.of(c))];
+    void r.exited.then(() => {
+      this.alive[i] = false;
+      return this.exited(i, r);
+    });
     return new Promise((res, rej) => {
       thread.once('error', rej);
       // Running once the worker has built its nodes and lent its slots.
-      const poll = (): void => (Atomics.load(this.ctl, i * CTL_WORDS + CTL.RUNNING) === 1 ? res() : void setTimeout(poll, 2));
+      const poll = (): void => {
+        if (Atomics.load(this.ctl, i * CTL_WORDS + CTL.RUNNING) !== 1) return void setTimeout(poll, 2);
+        this.alive[i] = true;
+        res();
+      };
       poll();
     });
   }
@@ -219,11 +302,20 @@ export class PartitionedDatapath {
       this.waiting.delete(id);
       x.rej(new Error(`worker ${w} died`));
     }
-    this.slabs[w] = new SharedArrayBuffer(this.slots * DEFAULT_SLOT_SIZE);
+    this.newSlab(w);
     for (let i = 0; i < this.workers; i++) {
       if (i === w) continue;
-      this.fabric[i]![w] = this.spec(this.slabs[w]!);
-      this.fabric[w]![i] = this.spec(this.slabs[i]!);
+      this.fabric[i]![w] = this.spec(w);
+      this.fabric[w]![i] = this.spec(i);
+    }
+    // Its TAPs' rx threads switch to new channels (the one waiting for a slot on the old channel is woken).
+    for (const l of this.taps) {
+      if (l.worker !== w) continue;
+      const old = Handoff.of(l.channel);
+      l.channel = this.spec(w, TAP_CHANNEL_SLOTS);
+      l.toRx.postMessage(l.channel);
+      Atomics.add(l.link, LINK.GEN, 1);
+      old.free.notifyConsumer();
     }
     const peers: Promise<unknown>[] = [];
     for (let i = 0; i < this.workers; i++) {
@@ -233,6 +325,7 @@ export class PartitionedDatapath {
     if (this.stopped) return;
     await this.spawn(w);
     this.restarts[w]!++;
+    this.opts.onRestart?.(w, this.lastError[w]);
     for (const f of this.onRestart.splice(0)) f(w);
   }
 
@@ -250,6 +343,42 @@ export class PartitionedDatapath {
   /** End worker `w`'s thread abruptly, as a crash would (tests, fault injection). */
   async kill(w: number): Promise<void> {
     await this.run[w]!.thread.terminate();
+  }
+
+  /** Each worker: its nodes (gateways included), restarts, and whether its thread runs now. */
+  status(): { index: number; nodes: string[]; restarts: number; alive: boolean }[] {
+    return Array.from({ length: this.workers }, (_, i) => ({
+      index: i,
+      nodes: [...this.assignment].filter(([, w]) => w === i).map(([n]) => n),
+      restarts: this.restarts[i]!,
+      alive: this.alive[i]!,
+    }));
+  }
+
+  /** What TAP edge `edge`'s rx thread needs (once: its port is handed over with it). */
+  tapHandoff(edge: number): TapHandoff {
+    const l = this.taps.find((x) => x.attach.edge === edge);
+    if (!l) throw new Error(`edge ${edge} has no TAP in this datapath`);
+    if (!l.rxEnd) throw new Error(`edge ${edge}'s rx link was already taken`);
+    const port = l.rxEnd;
+    l.rxEnd = null;
+    const b = l.worker * CTL_WORDS;
+    return { edge, channel: l.channel, link: l.link.buffer as SharedArrayBuffer, port, ctl: this.ctl.buffer as SharedArrayBuffer, bell: b + CTL.BELL, sleeping: b + CTL.SLEEPING };
+  }
+
+  /** Frames waiting on TAP edge `edge`'s channel (ring occupancy, for metrics). */
+  tapQueued(edge: number): number {
+    const l = this.taps.find((x) => x.attach.edge === edge);
+    return l ? Handoff.of(l.channel).data.size : 0;
+  }
+
+  /**
+   * TAP edge `edge`'s device is gone: its owner drops what would leave there
+   * (counted) instead of writing. Its descriptor must stay open until stop():
+   * a closed number may be reused by the next open(2) of the process.
+   */
+  tapDown(edge: number): void {
+    Atomics.store(this.tapDownFlags, edge, 1);
   }
 
   /** The index in topology.edges of NODE's edge port PORT. */
@@ -371,6 +500,7 @@ export class PartitionedDatapath {
     }
     await Promise.all(this.run.map((r) => r.exited));
     for (const r of this.run) r.port.close();
+    for (const l of this.taps) l.toRx.close();
     for (const { rej } of this.waiting.values()) rej(new Error('datapath stopped'));
     this.waiting.clear();
   }

@@ -83,6 +83,11 @@ test('lab DVR path: ping and traceroute from the VM namespace to the internet ho
   const ct = await run(process.execPath, ['bin/dpemu.js', 'conntrack', 'w02', '-n', 'snat-c4d4b760-41b9-45e1-a607-d054da99c479', '-L', '-p', 'tcp'], 10_000, { DPEMU_SOCKET: d.socket });
   assert.match(ct.out, /^tcp +6 \d+ \S+ src=192\.168\.1\.7 dst=203\.0\.113\.8 .*dport=7007 src=203\.0\.113\.8 dst=198\.51\.100\.200 /m, ct.out);
 
+  // Inline (the default --workers 0): no datapath workers to list or kill.
+  const ws = await run(process.execPath, ['bin/dpemu.js', 'workers', 'kill', '0'], 10_000, { DPEMU_SOCKET: d.socket });
+  assert.notEqual(ws.status, 0);
+  assert.match(ws.out, /runs its data path on the main thread .*no datapath workers/, ws.out);
+
   // Prometheus' own parser accepts a live scrape of the running daemon, with traffic counted on the path.
   const url = /Metrics: (http:\/\/\S+)\/metrics/.exec(await d.waitOut(/Metrics: /))![1]!;
   const body = await (await fetch(`${url}/metrics`)).text();

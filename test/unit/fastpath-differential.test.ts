@@ -10,9 +10,18 @@
 // (matching, higher or equal priority), adds that cannot, ties between
 // equal-priority rules of different masks (and changes that reorder their
 // subtables), a table that appears after entries looked it up, deletes and
-// modifies of the path's own flows, and flows that time out.
+// modifies of the path's own flows, and flows that time out. A fast-check
+// property interleaves all of it with fdb learning, moves, ageing and
+// flushes, and ports added, deleted and taken up and down; the cache's
+// entries span megaflows (every packet agreeing on the bits a translation
+// read), so fdb and port changes too remove only the entries that used them.
+// The namespaces' forwarding caches (src/netns/route-cache.ts) get the same
+// treatment: a run interleaves route, rule, address, link, MTU and neighbour
+// changes in the three namespaces on the path, and a test checks that each
+// change removes only the cached decisions it can affect.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { buildEmulator, type Emulator } from '../../src/topology/builder.js';
 import { loadTopologyOrThrow } from '../../src/topology/loader.js';
 import { buildFrame, type FrameSpec } from '../../src/wire/frame.js';
@@ -23,6 +32,8 @@ import type { ManualClock } from '../../src/datapath/clock.js';
 import type { Packet } from '../../src/datapath/packet.js';
 import type { Port } from '../../src/datapath/element.js';
 import { mulberry32Unit } from '../../src/datapath/random.js';
+import { runCommand, showNeigh } from '../../src/netns/ip-text.js';
+import { parseNeighArgs } from '../../src/netns/ip-neigh-syntax.js';
 
 const VM_MAC = 'fa:16:3e:b2:ef:af';
 const QR_MAC = 'fa:16:3e:06:d8:7b';
@@ -154,6 +165,9 @@ function state(emu: Emulator): Record<string, unknown> {
       s[`${id} tables`] = el.tableStats();
     } else if (el instanceof NetNamespace) {
       s[`${id} conntrack`] = conntrackList(el.nf.conntrack, now);
+      s[`${id} neigh`] = showNeigh(el.ns, { all: true });
+      s[`${id} neigh stats`] = { ...el.ns.neigh.stats };
+      s[`${id} neigh used`] = el.ns.neigh.entries().map((n) => [n.used, n.confirmed, n.updated, n.probes, n.queue.length]);
     }
   }
   // Every counter (ports, drops by reason), except the caches' own.
@@ -255,7 +269,11 @@ test('a flow change removes only the cached translations it can change', () => {
     send(f);
     return cell('hits') - h;
   };
-  // Two misses admit a key; the third packet hits (br-int is crossed twice: VM port, then qr- port).
+  // A rule on tp_dst probed before the path's (higher priority, matching nothing sent): table 0's lookups
+  // read tp_dst, so each port is a megaflow of its own (else one entry would serve both).
+  flow((b) => b.addFlow(`table=0,priority=100,${VM},udp,tp_dst=9,actions=drop`));
+  // The first packet learns MACs (not kept: the fdb changed under it); the next is kept; then hits
+  // (br-int is crossed twice: VM port, then qr- port).
   for (const d of [53, 123]) for (let i = 0; i < 3; i++) send(req(d));
   assert.equal(hitsFor(req(53)), 2);
   const entries = cell('entries');
@@ -305,4 +323,405 @@ test('a flow change removes only the cached translations it can change', () => {
   send(req(123));
   send(req(123));
   assert.equal(cell('flushes'), 0, 'flow changes never flush');
+});
+
+/** One step of the property below; the same on both sides. */
+type Op =
+  | { k: 'pkt'; at: number; src: number; dst: number; vlan: number; l4: number; dport: number; times: number }
+  | { k: 'flow'; i: number; op: number }
+  | { k: 'time'; ms: number; tick: boolean }
+  | { k: 'fdbFlush'; br: number }
+  | { k: 'addPort'; br: number; tag: number }
+  | { k: 'delPort' }
+  | { k: 'up'; up: boolean };
+
+const MACS = [VM_MAC, QR_MAC, GW_MAC, FIP_VIF_MAC, '02:00:00:00:00:01', '02:00:00:00:00:02', '02:00:00:00:00:09', 'ff:ff:ff:ff:ff:ff'];
+/** Bridges that get ports, flushes: NORMAL on both. */
+const PORT_BRIDGES: [string, string][] = [['w02', 'br-ex'], ['w07', 'br-int']];
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 12, arbitrary: fc.record({ k: fc.constant('pkt' as const), at: fc.nat(3), src: fc.nat(MACS.length - 2), dst: fc.nat(MACS.length - 1), vlan: fc.constantFrom(0, 103, 104), l4: fc.nat(2), dport: fc.constantFrom(53, 123, 7777, 7779), times: fc.integer({ min: 1, max: 4 }) }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant('flow' as const), i: fc.nat(FLOW_CHANGES.length + CHURN.length - 1), op: fc.nat(2) }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant('time' as const), ms: fc.constantFrom(300, 1100, 4000, 301_000), tick: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('fdbFlush' as const), br: fc.nat(1) }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('addPort' as const), br: fc.nat(1), tag: fc.constantFrom(0, 10, 103) }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('delPort' as const) }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('up' as const), up: fc.boolean() }) },
+);
+
+/** Ports the property added, per side, newest last. */
+interface Added { br: OvsBridge; name: string }
+
+function apply(s: Side, op: Op, added: Added[], n: number): void {
+  const emu = s.emu;
+  switch (op.k) {
+    case 'pkt': {
+      // From the VM mostly as the VM to its router (else its port's anti-spoofing drops it).
+      const src = op.at === 0 && op.src > 1 ? VM_MAC : MACS[op.src]!, dst = op.at === 0 && op.dst > 1 ? QR_MAC : MACS[op.dst]!;
+      const ip = { src: op.at === 0 ? '192.168.1.7' : '8.8.8.8', dst: op.at === 0 ? '8.8.8.8' : SNAT_IP, ttl: 60, id: n & 0xffff };
+      const spec: FrameSpec = op.l4 === 0 ? { src, dst, ip, udp: { sport: 40000 + (n % 3), dport: op.dport, payload: 8 } }
+        : op.l4 === 1 ? { src, dst, ip, icmp: { id: 7, seq: n & 0xff } }
+        : { src, dst, arp: { sha: src, spa: ip.src, tpa: ip.dst } };
+      if (op.at !== 0 && op.vlan !== 0) spec.vlans = [op.vlan];
+      let port: Port | undefined;
+      if (op.at === 0) port = emu.findPort('w07', 'tap2ab77d0f-99');
+      else if (op.at === 1 || added.length === 0) port = emu.findPort('w02', 'eth3');
+      else {
+        const a = added[(op.at + n) % added.length]!;
+        port = a.br.portByName(a.name)?.port;
+      }
+      const f = buildFrame(spec);
+      if (port) for (let i = 0; i < op.times; i++) emu.engine.inject(emu.engine.pool.allocFrom(f)!, port);
+      return;
+    }
+    case 'flow': {
+      if (op.i < FLOW_CHANGES.length) {
+        FLOW_CHANGES[op.i]!(emu);
+        return;
+      }
+      const [node, bridge, add, del] = CHURN[op.i - FLOW_CHANGES.length]!;
+      const b = emu.bridge(node, bridge);
+      if (op.op === 0) b.addFlow(add);
+      else if (op.op === 1) b.delFlows(del);
+      else b.modFlows(add);
+      return;
+    }
+    case 'time':
+      (emu.engine.clock as ManualClock).advance(op.ms);
+      if (op.tick) emu.engine.tick();
+      return;
+    case 'fdbFlush': {
+      const [node, br] = PORT_BRIDGES[op.br]!;
+      emu.bridge(node, br).fdbFlush();
+      return;
+    }
+    case 'addPort': {
+      const [node, br] = PORT_BRIDGES[op.br]!;
+      const b = emu.bridge(node, br), name = `dpe-fp${n}`;
+      b.addOvsPort(name, op.tag ? { tag: op.tag } : {});
+      added.push({ br: b, name });
+      return;
+    }
+    case 'delPort': {
+      const a = added.pop();
+      if (a) a.br.delOvsPort(a.name);
+      return;
+    }
+    case 'up': {
+      const a = added.at(-1);
+      const p = a ? a.br.portByName(a.name)?.port : emu.findPort('w02', 'eth3');
+      if (p) p.up = op.up;
+      return;
+    }
+  }
+}
+
+test('property: random packets, flow, fdb and port changes interleaved give the same frames and state with the cache on and off', () => {
+  let hits = 0, inval = 0;
+  fc.assert(
+    fc.property(fc.array(opArb, { minLength: 40, maxLength: 250 }), (ops) => {
+      const fast = side(true), slow = side(false);
+      const addedF: Added[] = [], addedS: Added[] = [];
+      ops.forEach((op, n) => {
+        apply(fast, op, addedF, n);
+        apply(slow, op, addedS, n);
+        assert.equal(fast.out.length, slow.out.length, `op ${n} (${op.k}): edge frame counts differ`);
+      });
+      assert.deepEqual(fast.out, slow.out);
+      assert.deepEqual(state(fast.emu), state(slow.emu));
+      const st = fast.emu.engine.stats;
+      hits += st.sum('fastpath_hits');
+      inval += st.sum('fastpath_invalidations');
+      assert.equal(st.sum('fastpath_flushes'), 0, 'nothing flushes a whole cache');
+    }),
+    { numRuns: 25, seed: 0x5eed },
+  );
+  assert.ok(hits > 500, `the cache must be exercised: ${hits} hits`);
+  assert.ok(inval > 0, `changes must invalidate: ${inval}`);
+});
+
+test('fdb and port changes remove only the cached translations that used them', () => {
+  const fast = side(true), slow = side(false);
+  const st = fast.emu.engine.stats, BR = { node: 'w02', element: 'br-ex' };
+  const cell = (n: string) => st.sum(`fastpath_${n}`, BR);
+  const frame = (src: string, dst: string) => buildFrame({ src, dst, vlans: [103], ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id: 1 }, udp: { sport: 53, dport: 40000, payload: 8 } });
+  const req = buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64, id: 1 }, udp: { sport: 40000, dport: 53, payload: 8 } });
+  const send = (f: Uint8Array, node = 'w02', port = 'eth3') => {
+    for (const s of [fast, slow]) s.emu.engine.inject(s.emu.engine.pool.allocFrom(f)!, s.emu.findPort(node, port)!);
+    assert.deepEqual(fast.out, slow.out);
+    assert.deepEqual(state(fast.emu), state(slow.emu));
+  };
+  /** br-ex hits for one more frame. */
+  const hitsFor = (f: Uint8Array, node?: string, port?: string) => {
+    const h = cell('hits');
+    send(f, node, port);
+    return cell('hits') - h;
+  };
+  const reply = frame(GW_MAC, FIP_VIF_MAC), flood = frame(GW_MAC, '02:00:00:00:00:09');
+  for (let i = 0; i < 3; i++) {
+    send(req, 'w07', 'tap2ab77d0f-99');
+    send(reply);
+    send(flood); // to a MAC nobody learned: NORMAL floods
+  }
+  assert.ok(hitsFor(req, 'w07', 'tap2ab77d0f-99') > 0);
+  // Every br-ex crossing hits (a frame may cross it more than once).
+  const R = hitsFor(reply), F = hitsFor(flood);
+  assert.ok(R > 0 && F > 0);
+  const inv0 = cell('invalidations');
+
+  // A MAC nobody looked up appears: nothing goes (the frame itself learns, so it is not kept).
+  send(frame('02:00:00:00:00:55', FIP_VIF_MAC));
+  assert.equal(cell('invalidations'), inv0);
+  assert.equal(hitsFor(reply), R);
+
+  // The flooded-to MAC appears: only the flood's entry goes.
+  send(frame('02:00:00:00:00:09', FIP_VIF_MAC));
+  assert.equal(cell('invalidations'), inv0 + 1);
+  assert.ok(hitsFor(req, 'w07', 'tap2ab77d0f-99') > 0);
+  assert.equal(hitsFor(reply), R);
+  send(flood);
+  assert.ok(hitsFor(flood) > 0, 'to the learned MAC now, cached again');
+
+  // A port is added (and goes down, and up: no translation reads that): entries that flooded would go; none did.
+  const inv1 = cell('invalidations');
+  for (const s of [fast, slow]) s.emu.bridge('w02', 'br-ex').addOvsPort('dpe-fp-a', { tag: 103 });
+  for (const s of [fast, slow]) s.emu.bridge('w02', 'br-ex').portByName('dpe-fp-a')!.port.up = false;
+  for (const s of [fast, slow]) s.emu.bridge('w02', 'br-ex').portByName('dpe-fp-a')!.port.up = true;
+  assert.equal(cell('invalidations'), inv1);
+  assert.equal(hitsFor(reply), R);
+
+  // The gateway's MAC moves to the new port: the entries that learned or forwarded to it go, and the next
+  // request leaves through the new port, as the slow path sends it.
+  const inv2 = cell('invalidations');
+  const moved = buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id: 2 }, udp: { sport: 53, dport: 40000, payload: 8 } }); // untagged: an access port
+  for (const s of [fast, slow]) s.emu.engine.inject(s.emu.engine.pool.allocFrom(moved)!, s.emu.bridge('w02', 'br-ex').portByName('dpe-fp-a')!.port);
+  assert.ok(cell('invalidations') > inv2);
+  send(req, 'w07', 'tap2ab77d0f-99');
+  assert.ok(hitsFor(req, 'w07', 'tap2ab77d0f-99') > 0);
+
+  // The port is deleted: its MACs are forgotten, and what used them or the port goes.
+  const inv3 = cell('invalidations');
+  for (const s of [fast, slow]) s.emu.bridge('w02', 'br-ex').delOvsPort('dpe-fp-a');
+  assert.ok(cell('invalidations') > inv3);
+  send(req, 'w07', 'tap2ab77d0f-99');
+
+  // fdb/flush: every entry that used the fdb goes, entry by entry; ageing out does the same.
+  for (const s of [fast, slow]) s.emu.bridge('w02', 'br-ex').fdbFlush();
+  assert.equal(cell('entries'), 0, 'every br-ex entry relied on NORMAL');
+  send(reply);
+  send(reply);
+  for (const s of [fast, slow]) {
+    (s.emu.engine.clock as ManualClock).advance(301_000);
+    s.emu.engine.tick();
+  }
+  assert.equal(cell('entries'), 0, 'aged out');
+  send(reply);
+  assert.equal(cell('flushes'), 0, 'fdb and port changes never flush');
+});
+
+const QR = 'qrouter-c4d4b760-41b9-45e1-a607-d054da99c479';
+const SNAT = 'snat-c4d4b760-41b9-45e1-a607-d054da99c479';
+const FIP = 'fip-4617ac50-7b34-4b05-811d-b2afc741d446';
+const QR_DEV = 'qr-178fc8e2-fd';
+const RFP = 'rfp-c4d4b760-4';
+const T = 'table 3232235777';
+
+/**
+ * One change inside a namespace, the way `dpemu ip` makes it: neighbour
+ * writes and link state through the element (held packets leave or fail),
+ * the rest through the namespace's `ip`. A refusal (EEXIST, ESRCH) is part
+ * of the outcome both sides must agree on.
+ */
+function nsChange(e: Emulator, node: string, ns: string, cmd: string): string {
+  const el = e.namespace(node, ns);
+  const now = e.engine.now;
+  try {
+    let m = /^neigh (add|replace|change|del) (.*)$/.exec(cmd);
+    if (m) {
+      const spec = parseNeighArgs(m[2]!);
+      el.runNeigh(m[1] === 'del' ? el.ns.neighDel(spec, now) : el.ns.neighSet(spec, m[1] as 'add' | 'replace' | 'change', now));
+      return '';
+    }
+    m = /^link (\S+) (up|down)$/.exec(cmd);
+    if (m) {
+      el.setLinkUp(m[1]!, m[2] === 'up');
+      return '';
+    }
+    m = /^carrier (\S+) (on|off)$/.exec(cmd);
+    if (m) {
+      // The peer's side went away: neighbours go (neigh_carrier_down) without changing their state.
+      for (const p of el.ns.setCarrier(m[1]!, m[2] === 'on')) e.engine.drop(p, el, 'port_down', 'carrier lost');
+      return '';
+    }
+    return runCommand(el.ns, cmd, now);
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+/** [node, namespace, command]: what the namespaces on the path are put through, both sides alike. */
+const NS_CHURN: [string, string, string][] = [
+  // Routes in the router's own table: another nexthop for one destination, error routes (ICMP or silence).
+  ['w07', QR, `ip route add 8.8.4.4/32 via 192.168.1.2 dev ${QR_DEV} ${T}`],
+  ['w07', QR, `ip route del 8.8.4.4/32 ${T}`],
+  ['w07', QR, `ip route add unreachable 1.1.1.1/32 ${T}`],
+  ['w07', QR, `ip route add blackhole 1.1.1.0/24 ${T}`],
+  ['w07', QR, `ip route del 1.1.1.1/32 ${T}`],
+  ['w07', QR, `ip route del 1.1.1.0/24 ${T}`],
+  ['w07', QR, `ip route replace default via 192.168.1.6 dev ${QR_DEV} ${T}`],
+  ['w07', QR, `ip route replace default via 192.168.1.6 dev ${QR_DEV} mtu 120 ${T}`],
+  // Rules: matching some flows, none, and ones that widen the key (mark, protocol and ports).
+  ['w07', QR, 'ip rule add from 192.168.1.7 to 8.8.4.4 lookup main prio 100'],
+  ['w07', QR, 'ip rule del prio 100'],
+  ['w07', QR, 'ip rule add from 10.9.0.0/16 prohibit prio 101'],
+  ['w07', QR, 'ip rule del prio 101'],
+  ['w07', QR, 'ip rule add ipproto udp dport 123 prohibit prio 102'],
+  ['w07', QR, 'ip rule del prio 102'],
+  ['w07', QR, 'ip rule add fwmark 0x1/0x1 blackhole prio 103'],
+  ['w07', QR, 'ip rule del prio 103'],
+  ['w07', QR, 'ip rule add tos 0x10 unreachable prio 104'],
+  ['w07', QR, 'ip rule del prio 104'],
+  // A goto over the rules above, and its target coming and going (re-entry there changes every walk).
+  ['w07', QR, 'ip rule add from 192.168.1.7 goto 200 prio 90'],
+  ['w07', QR, 'ip rule del prio 90'],
+  ['w07', QR, 'ip rule add to 10.0.0.0/8 prohibit prio 200'],
+  ['w07', QR, 'ip rule del prio 200'],
+  // Addresses: one of the destinations becomes local (port unreachable from here), and goes.
+  ['w07', QR, `ip addr add 8.8.4.4/32 dev ${QR_DEV}`],
+  ['w07', QR, `ip addr del 8.8.4.4/32 dev ${QR_DEV}`],
+  ['w07', QR, `ip link set dev ${QR_DEV} mtu 100`],
+  ['w07', QR, `ip link set dev ${QR_DEV} mtu 1500`],
+  // Neighbours: the nexthop's MAC changes, goes (ARP, held packets) and comes back.
+  ['w07', QR, `neigh replace 192.168.1.6 dev ${QR_DEV} lladdr fa:16:3e:00:00:66 nud permanent`],
+  ['w07', QR, `neigh replace 192.168.1.6 dev ${QR_DEV} lladdr fa:16:3e:d1:d8:49 nud permanent`],
+  ['w07', QR, `neigh del 192.168.1.6 dev ${QR_DEV}`],
+  ['w07', QR, `neigh replace 192.168.1.2 dev ${QR_DEV} lladdr fa:16:3e:93:a3:f2 nud reachable`],
+  ['w02', SNAT, `neigh replace 169.254.96.33 dev ${RFP} lladdr 82:99:8f:5a:6b:ec nud stale`],
+  ['w02', SNAT, `neigh del 169.254.96.33 dev ${RFP}`],
+  ['w02', SNAT, `neigh replace 192.168.1.7 dev sg-499291dc-d8 lladdr fa:16:3e:b2:ef:af nud delay`],
+  ['w02', SNAT, 'ip route add prohibit 8.8.4.4/32'],
+  ['w02', SNAT, 'ip route del 8.8.4.4/32'],
+  ['w02', SNAT, `ip route add 1.1.1.1/32 via 169.254.96.33 dev ${RFP} table 7`],
+  ['w02', SNAT, 'ip rule add to 1.1.1.0/24 lookup 7 prio 50'],
+  ['w02', SNAT, 'ip rule del prio 50'],
+  ['w02', SNAT, 'ip rule add fwmark 0x2/0xffff lookup main prio 60'],
+  ['w02', SNAT, 'ip rule del prio 60'],
+  ['w02', SNAT, `ip addr add 1.1.1.1/32 dev ${RFP}`],
+  ['w02', SNAT, `ip addr del 1.1.1.1/32 dev ${RFP}`],
+  ['w02', SNAT, 'sysctl -w net.ipv4.conf.all.rp_filter=1'],
+  ['w02', SNAT, 'sysctl -w net.ipv4.conf.all.rp_filter=0'],
+  ['w02', FIP, 'ip route add blackhole 8.8.4.4/32'],
+  ['w02', FIP, 'ip route del 8.8.4.4/32'],
+  ['w02', FIP, 'neigh replace 10.206.221.193 dev fip-vif.103 lladdr 02:00:00:00:00:01 nud reachable'],
+  ['w02', FIP, 'neigh replace 10.206.221.193 dev fip-vif.103 lladdr 5c:c9:99:60:d2:71 nud reachable'],
+  ['w02', FIP, 'neigh del 10.206.221.193 dev fip-vif.103'],
+  ['w02', FIP, 'carrier fip-vif.103 off'],
+  ['w02', FIP, 'carrier fip-vif.103 on'],
+  ['w02', FIP, 'link fpr-c4d4b760-4 down'],
+  ['w02', FIP, 'link fpr-c4d4b760-4 up'],
+  ['w02', FIP, 'ip route replace 112.65.210.200 via 169.254.96.32 dev fpr-c4d4b760-4'],
+];
+
+test('the namespaces\' forwarding caches give the slow path answers under route, rule, address, link and neighbour churn', () => {
+  const N = 4000;
+  const outcomes: string[] = [];
+  const { fast } = differential(0x5eed, N, 0.05, (r, emus) => {
+    const [node, ns, cmd] = NS_CHURN[Math.floor(r() * NS_CHURN.length)]!;
+    const res = emus.map((e) => nsChange(e, node, ns, cmd));
+    assert.equal(res[0], res[1], cmd);
+    outcomes.push(res[0]!);
+  });
+  const st = fast.emu.engine.stats;
+  for (const ns of [QR, SNAT, FIP]) {
+    const hits = st.sum('fastpath_hits', { element: ns }), misses = st.sum('fastpath_misses', { element: ns });
+    if (process.env.FP_DEBUG) console.log(ns, { hits, misses, inval: st.sum('fastpath_invalidations', { element: ns }), flushes: st.sum('fastpath_flushes', { element: ns }), entries: st.sum('fastpath_entries', { element: ns }) });
+    assert.ok(hits > misses, `${ns}: the cache must be exercised: ${hits} hits, ${misses} misses`);
+    assert.ok(st.sum('fastpath_invalidations', { element: ns }) > 0, `${ns}: changes must invalidate`);
+  }
+  assert.ok(outcomes.filter((o) => o === '').length > outcomes.length / 2, 'most changes must apply');
+});
+
+test('a namespace change removes only the cached decisions it can affect', () => {
+  const fast = side(true), slow = side(false);
+  const req = (dst: string, dport = 53) => buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst, ttl: 64, id: 1 }, udp: { sport: 40000, dport, payload: 8 } });
+  const st = fast.emu.engine.stats, QRL = { node: 'w07', element: QR };
+  const cell = (n: string) => st.sum(`fastpath_${n}`, QRL);
+  const send = (f: Uint8Array) => {
+    for (const s of [fast, slow]) s.emu.engine.inject(s.emu.engine.pool.allocFrom(f)!, s.emu.findPort('w07', 'tap2ab77d0f-99')!);
+    assert.deepEqual(fast.out, slow.out);
+    assert.deepEqual(state(fast.emu), state(slow.emu));
+  };
+  const change = (cmd: string) => assert.equal(nsChange(fast.emu, 'w07', QR, cmd), nsChange(slow.emu, 'w07', QR, cmd));
+  /** Hits in qrouter for one more request. */
+  const hitsFor = (f: Uint8Array) => {
+    const h = cell('hits');
+    send(f);
+    return cell('hits') - h;
+  };
+  // The first packet of a key misses and is kept; ports are not in the key while no rule reads them.
+  for (const d of ['8.8.8.8', '8.8.4.4']) send(req(d));
+  assert.equal(cell('entries'), 2);
+  assert.equal(hitsFor(req('8.8.8.8', 123)), 1);
+  const inv0 = cell('invalidations');
+
+  // Changes no decision here can see: a route elsewhere, a rule matching neither flow, a neighbour on the path (re-checked live).
+  change(`ip route add 10.1.0.0/16 via 192.168.1.2 dev ${QR_DEV} ${T}`);
+  change('ip rule add from 10.9.0.0/16 prohibit prio 101');
+  change(`neigh replace 192.168.1.6 dev ${QR_DEV} lladdr fa:16:3e:00:00:66 nud permanent`);
+  assert.equal(cell('invalidations'), inv0);
+  let sentTo = '';
+  fast.emu.engine.element('w07', QR)!.port(QR_DEV)!.taps.push((p, _port, dir) => {
+    if (dir === 'out') sentTo = Buffer.from(p.bytes().subarray(0, 6)).toString('hex');
+  });
+  assert.equal(hitsFor(req('8.8.8.8')), 1);
+  assert.equal(sentTo, 'fa163e000066', 'the new neighbour address is on the frame');
+  change(`neigh replace 192.168.1.6 dev ${QR_DEV} lladdr fa:16:3e:d1:d8:49 nud permanent`);
+
+  // A route for one destination: only its decision goes.
+  change(`ip route add 8.8.4.4/32 via 192.168.1.2 dev ${QR_DEV} ${T}`);
+  assert.equal(cell('invalidations'), inv0 + 1);
+  assert.equal(hitsFor(req('8.8.8.8')), 1);
+  assert.equal(hitsFor(req('8.8.4.4')), 0);
+  assert.equal(hitsFor(req('8.8.4.4')), 1);
+
+  // A rule matching one flow: that one; an address of one destination: that one.
+  change('ip rule add from 192.168.1.7 to 8.8.4.4 lookup main prio 100');
+  assert.equal(cell('invalidations'), inv0 + 2);
+  send(req('8.8.4.4'));
+  change(`ip addr add 8.8.4.4/32 dev ${QR_DEV}`);
+  assert.equal(cell('invalidations'), inv0 + 3);
+  assert.equal(hitsFor(req('8.8.8.8')), 1);
+  send(req('8.8.4.4'));
+  assert.equal(cell('flushes'), 0);
+
+  // A rule reading ports widens the key: everything goes, and ports then tell keys apart.
+  change('ip rule add ipproto udp dport 123 prohibit prio 102');
+  assert.equal(cell('flushes'), 1);
+  assert.equal(cell('entries'), 0);
+  send(req('8.8.8.8', 53));
+  assert.equal(hitsFor(req('8.8.8.8', 123)), 0);
+  assert.equal(hitsFor(req('8.8.8.8', 53)), 1);
+
+  // A goto's target appears: it matches nothing, but the walk now jumps over rule 102 from the goto on.
+  change('ip rule add from 192.168.1.7 goto 200 prio 90');
+  assert.equal(cell('entries'), 0, 'a goto (unresolved: skipped) matching the flows: their entries go');
+  send(req('8.8.8.8', 53));
+  change('ip rule add to 10.0.0.0/8 prohibit prio 200');
+  assert.equal(cell('flushes'), 2);
+  send(req('8.8.8.8', 123));
+  assert.equal(hitsFor(req('8.8.8.8', 123)), 1, 'forwarded past rule 102 and kept');
+  change('ip rule del prio 200');
+  assert.equal(cell('flushes'), 3);
+  send(req('8.8.8.8', 123));
+  assert.equal(cell('entries'), 0, 'prohibited again: nothing kept');
+  change('ip rule del prio 90');
+  send(req('8.8.8.8', 53));
+
+  // The MTU of the output device: the decisions through it.
+  const inv1 = cell('invalidations'), kept = cell('entries');
+  assert.ok(kept > 0);
+  change(`ip link set dev ${QR_DEV} mtu 1400`);
+  assert.equal(cell('invalidations'), inv1 + kept);
+  assert.equal(cell('entries'), 0);
+  send(req('8.8.8.8', 53));
 });

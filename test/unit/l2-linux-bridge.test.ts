@@ -78,3 +78,31 @@ test('frames to a port MAC are consumed by the bridge, 802.1D group frames are n
   assert.equal(sinks.qvb.frames.length + sinks.third.frames.length, 0);
   assert.equal(e.pool.available, e.pool.slots, 'every slot returned');
 });
+
+test('MACs whose low 32 bits are above 2^31: learned, forwarded to, moved, aged one by one, listed in learning order', () => {
+  const { e, tap, qvb, third, clock, br, sinks } = setup();
+  const hiA = '5c:c9:99:60:d2:71', hiB = 'b4:96:91:5a:32:54';
+  const frame = (src: string, dst: string) => buildFrame({ src, dst, ethertype: 0x0800, payload: [1, 2, 3] });
+  e.inject(e.pool.allocFrom(frame(hiA, hiB))!, qvb); // A learned on port 1, floods
+  clock.advance(1000);
+  e.inject(e.pool.allocFrom(frame(hiB, hiA))!, third); // B learned on port 3, to A on port 1
+  assert.equal(sinks.qvb.take().length, 1, 'to the learned port');
+  assert.equal(sinks.tap.take().length, 1, 'only the first frame flooded');
+  assert.deepEqual(br.learned(), [
+    { mac: hiA, port: 'qvb2ab77d0f-99', portNo: 1 },
+    { mac: hiB, port: 'tap3', portNo: 3 },
+  ]);
+  e.inject(e.pool.allocFrom(frame(hiA, hiB))!, tap); // A moves to port 2
+  assert.equal(sinks.third.take().length, 2, 'B is on port 3 (flooded once, then forwarded)');
+  assert.equal(br.learned()[0]!.portNo, 2, 'moved in place: same position');
+  clock.advance(299_500); // both last seen at 1 s; now 300.5 s
+  e.inject(e.pool.allocFrom(frame(hiA, '01:00:5e:00:00:01'))!, tap); // refresh A only
+  clock.advance(600); // B 300.1 s old, A 0.6 s
+  e.tick();
+  assert.deepEqual(br.learned().map((l) => l.mac), [hiA]);
+  assert.match(br.showmacs(), /\n {2}2\t5c:c9:99:60:d2:71\tno\t\t {3}0\.60\n/);
+  e.inject(e.pool.allocFrom(frame('01:00:5e:00:00:01', hiA))!, qvb);
+  e.inject(e.pool.allocFrom(frame('00:00:00:00:00:00', hiA))!, qvb);
+  assert.equal(e.dropCount(br, 'malformed'), 2, 'multicast and all-zero sources are not stations');
+  assert.equal(br.learned().length, 1);
+});

@@ -21,7 +21,7 @@ interface Panel { title: string; targets?: { expr: string }[] }
 const dash = JSON.parse(readFileSync('configs/grafana-dashboard.json', 'utf8')) as { panels: Panel[] };
 /** The stages of the dashboard's per-stage panel, in path order: [metric, node, element, port]. */
 const stages = dash.panels.find((p) => p.title === 'Packet rate at each stage')!.targets!.map((t) =>
-  /(dpemu_port_(?:rx|tx)_packets_total)\{node="([^"]+)",element="([^"]+)",port="([^"]+)"\}/.exec(t.expr)!.slice(1) as [string, string, string, string]);
+  /(dpemu_port_(?:rx|tx)_packets_total)\{instance=~"\$instance",node="([^"]+)",element="([^"]+)",port="([^"]+)"\}/.exec(t.expr)!.slice(1) as [string, string, string, string]);
 
 /**
  * Frame size at each stage: the VM's 142 bytes; 146 where a VLAN tag rides

@@ -196,3 +196,18 @@ test('fdb/show prints LOCAL for the bridge port and evicts fairly when full', ()
   ml.learn(0xfa16, 4, 10, 2, 1); // full: port 1 has the most entries, its oldest goes
   assert.equal(ml.show(1), ' port  VLAN  MAC                Age\nLOCAL    10  fa:16:00:00:00:01    1\n    1    10  fa:16:00:00:00:03    1\n    2    10  fa:16:00:00:00:04    0\n');
 });
+
+test('fdb: a MAC whose low word is above 2^31 is one entry whether the word comes signed or unsigned', () => {
+  const ml = new MacLearning(300, 10);
+  assert.equal(ml.learn(0x5cc9, 0x9960d271, 103, 4, 0), true);
+  assert.equal(ml.learn(0x5cc9, 0x9960d271 | 0, 103, 4, 0), false, 'the same entry, refreshed');
+  assert.equal(ml.lookup(0x5cc9, 0x9960d271 | 0, 103, 1)?.port, 4);
+  assert.equal(ml.peek(0x5cc9, 0x9960d271, 103)?.macLo, 0x9960d271);
+  assert.equal(ml.lookup(0x5cc9, 0x9960d271, 104, 1), null, 'another VLAN');
+  assert.equal(ml.learn(0x5cc9, 0x9960d271 | 0, 103, 5, 2), true, 'a move');
+  assert.equal(ml.size, 1);
+  assert.equal(ml.show(2), ' port  VLAN  MAC                Age\n    5   103  5c:c9:99:60:d2:71    0\n');
+  ml.flushPort(5);
+  assert.equal(ml.size, 0);
+  assert.equal(ml.lookup(0x5cc9, 0x9960d271, 103, 2), null);
+});

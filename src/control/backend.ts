@@ -1,0 +1,73 @@
+// What the control server serves commands from: the emulator in this
+// thread (here), or one split over datapath workers (src/workers/
+// remote-control.ts). The in-process one runs a command synchronously,
+// between two packets, exactly as before there was a choice.
+import type { Emulator } from '../topology/builder.js';
+import type { CommandFamily, ControlHooks } from './command.js';
+import type { CommandResponse } from './protocol.js';
+import { compileFilter, FilterSyntaxError, type FramePredicate } from './capture-filter.js';
+import { Capture, type CaptureOptions, type CapturedFrame } from './capture.js';
+import { ControlError } from './protocol.js';
+import { mustCapturePort, nodeNames } from './resolve.js';
+
+/** A capture in progress (Capture, for the in-process emulator). */
+export interface CaptureHandle {
+  readonly captured: number;
+  readonly dropped: number;
+  stop(): void;
+}
+
+export interface CaptureSpec {
+  /** NODE:[NS:]IFACE */
+  iface: string;
+  /** pcap-filter expression ('' = everything); compiled once the port is found, as tcpdump opens the device first. */
+  filter: string;
+  opts: CaptureOptions;
+  /** Frames in batches, off the forwarding path. */
+  deliver: (frames: CapturedFrame[]) => void;
+  /** Called once when the count is reached. */
+  done: () => void;
+}
+
+export interface ControlBackend {
+  /** The topology's name (/v1/info). */
+  readonly topologyName: string;
+  /** Every node a command can name, in `dpemu nodes` order. */
+  nodes(): readonly string[];
+  /** Run one command (a ControlError is the tool's own error). */
+  run(family: CommandFamily, argv: readonly string[], hooks: ControlHooks): CommandResponse | Promise<CommandResponse>;
+  /** Start a live capture, or throw a ControlError saying why not. */
+  capture(spec: CaptureSpec): CaptureHandle | Promise<CaptureHandle>;
+}
+
+/** A capture's filter, or tcpdump's error. */
+export function compileCaptureFilter(expr: string): FramePredicate {
+  try {
+    return compileFilter(expr);
+  } catch (e) {
+    if (e instanceof FilterSyntaxError) throw new ControlError(`tcpdump: ${e.message}`);
+    throw e;
+  }
+}
+
+/** The emulator in this thread. */
+export class InProcessBackend implements ControlBackend {
+  constructor(readonly emu: Emulator) {}
+
+  get topologyName(): string {
+    return this.emu.topology.name;
+  }
+
+  nodes(): readonly string[] {
+    return nodeNames(this.emu);
+  }
+
+  run(family: CommandFamily, argv: readonly string[], hooks: ControlHooks): CommandResponse | Promise<CommandResponse> {
+    return family.run({ ...hooks, emu: this.emu }, argv);
+  }
+
+  capture(s: CaptureSpec): CaptureHandle {
+    const port = mustCapturePort({ emu: this.emu }, s.iface);
+    return new Capture(port, compileCaptureFilter(s.filter), s.opts, s.deliver, s.done);
+  }
+}

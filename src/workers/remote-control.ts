@@ -1,0 +1,111 @@
+// The control socket's backend for a partitioned datapath: a command runs in
+// the worker that owns the node its words name (CommandFamily.target), one
+// that concerns every node runs in each worker and their answers are joined
+// as one emulator prints them. Every worker knows all node names, so an
+// unknown node fails with the same text wherever it runs (worker 0 answers).
+// A live capture taps the port in its worker, which keeps the copied frames
+// until this side polls for them (every POLL_MS, while the reader keeps up).
+import type { CommandFamily, ControlHooks } from '../control/command.js';
+import type { CaptureHandle, CaptureSpec, ControlBackend } from '../control/backend.js';
+import { ControlError, ok, type CommandResponse } from '../control/protocol.js';
+import type { PartitionedDatapath } from './supervisor.js';
+import { emulationNodes, type CapturePoll, type ControlAnswer } from './worker-control.js';
+
+/** How often a capture's frames are fetched from its worker. */
+const POLL_MS = 20;
+
+/** The default join of `every` answers: the first failure, else the outputs one after the other. */
+function concat(answers: readonly CommandResponse[]): CommandResponse {
+  return answers.find((a) => !a.ok) ?? ok(answers.map((a) => a.stdout).join(''), answers.map((a) => a.stderr).join(''));
+}
+
+export class PartitionedControl implements ControlBackend {
+  private readonly allNodes: readonly string[];
+  private nextCapture = 1;
+
+  constructor(private readonly dp: PartitionedDatapath) {
+    this.allNodes = emulationNodes(dp.topology);
+  }
+
+  get topologyName(): string {
+    return this.dp.topology.name;
+  }
+
+  nodes(): readonly string[] {
+    return this.allNodes;
+  }
+
+  async run(family: CommandFamily, argv: readonly string[], hooks: ControlHooks): Promise<CommandResponse> {
+    let target;
+    try {
+      target = family.target(argv);
+    } catch {
+      target = { node: undefined }; // words it cannot even parse: any worker answers run()'s same error
+    }
+    if ('whole' in target) throw new ControlError(target.whole);
+    if ('every' in target) {
+      const answers = await Promise.all(Array.from({ length: this.dp.workers }, (_, w) => this.ask(w, family, argv)));
+      // Each worker reports the same kind of write ('counters'): the server hears it once, as from one emulator.
+      for (const what of new Set(answers.flatMap((a) => a.writes))) hooks.invalidate(what);
+      return (target.merge ?? concat)(answers.map(unwrap), this.allNodes);
+    }
+    const node = target.node;
+    const w = node !== undefined && this.dp.assignment.has(node) ? this.dp.ownerOf(node) : 0;
+    const a = await this.ask(w, family, argv);
+    for (const what of a.writes) hooks.invalidate(what);
+    return unwrap(a);
+  }
+
+  private ask(w: number, family: CommandFamily, argv: readonly string[]): Promise<ControlAnswer> {
+    return this.dp.request<ControlAnswer>(w, { op: 'control', family: family.name, argv: [...argv] });
+  }
+
+  async capture(s: CaptureSpec): Promise<CaptureHandle> {
+    const node = s.iface.split(':')[0]!;
+    const w = this.dp.assignment.has(node) ? this.dp.ownerOf(node) : 0;
+    const cap = this.nextCapture++;
+    unwrap(await this.dp.request<ControlAnswer>(w, { op: 'capture', cap, iface: s.iface, filter: s.filter, count: s.opts.count ?? 0, snaplen: s.opts.snaplen ?? 0 }));
+    const h = { captured: 0, dropped: 0, stopped: false, stop: () => {} };
+    let polling = false;
+    const end = (): void => {
+      h.stopped = true;
+      clearInterval(timer);
+    };
+    const poll = async (): Promise<void> => {
+      // A reader that cannot keep up is not fed: the worker's queue fills and drops, counted, as in one process.
+      if (polling || h.stopped || s.opts.congested?.()) return;
+      polling = true;
+      try {
+        const p = await this.dp.request<CapturePoll>(w, { op: 'capturePoll', cap });
+        if (h.stopped) return;
+        h.captured = p.captured;
+        h.dropped = p.dropped;
+        if (p.frames.length) s.deliver(p.frames);
+        if (p.done) {
+          end();
+          s.done();
+        }
+      } catch {
+        // The worker died (or the datapath stopped): the capture ends with what it had.
+        if (!h.stopped) {
+          end();
+          s.done();
+        }
+      } finally {
+        polling = false;
+      }
+    };
+    const timer = setInterval(() => void poll(), POLL_MS);
+    h.stop = () => {
+      if (h.stopped) return;
+      end();
+      this.dp.request(w, { op: 'captureStop', cap }).catch(() => {});
+    };
+    return h;
+  }
+}
+
+function unwrap(a: ControlAnswer): CommandResponse {
+  if (a.error) throw new ControlError(a.error.message, a.error.exit, a.error.status);
+  return a.response!;
+}
