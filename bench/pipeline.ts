@@ -13,8 +13,7 @@
 import { loadavg } from 'node:os';
 import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 import { type Figure, emit, fullGc, heapBytesPerOp, median, parseOptions, progress, rssMiB, secondsSince, spreadOf, target } from './lib/harness.js';
-import { type Rig, buildRig, pump, totalDrops, udpRequest, warm } from './lib/seed.js';
-import { csumUpdate16 } from '../src/wire/checksum.js';
+import { type Rig, buildRig, newTuple, pump, totalDrops, udpRequest, warm } from './lib/seed.js';
 
 const opts = parseOptions();
 const RUNS = opts.quick ? 3 : 5;
@@ -150,25 +149,8 @@ function newConnections(): void {
   const rig = buildRig({ flows: 1, payload });
   warm(rig, payload); // one flow answered: every MAC on the path learned
   const frame = udpRequest(1024, 1, payload);
-  const l4 = 34;
   const conntracks = rig.emu.engine.elements.filter((e) => e.kind === 'netns').map((e) => (e as typeof rig.snat).nf.conntrack);
-  // New tuples: sport 1024..65023 x dport 1.. (VM source address and MAC stay those the anti-spoof flows allow).
   let seq = 0;
-  const PORTS = 64_000;
-  const next = () => {
-    const s = seq++;
-    const sport = 1024 + (s % PORTS);
-    const dport = 1 + Math.floor(s / PORTS);
-    let c = (frame[l4 + 6]! << 8) | frame[l4 + 7]!;
-    c = csumUpdate16(c, (frame[l4]! << 8) | frame[l4 + 1]!, sport);
-    c = csumUpdate16(c, (frame[l4 + 2]! << 8) | frame[l4 + 3]!, dport);
-    frame[l4] = sport >> 8;
-    frame[l4 + 1] = sport & 255;
-    frame[l4 + 2] = dport >> 8;
-    frame[l4 + 3] = dport & 255;
-    frame[l4 + 6] = c >> 8;
-    frame[l4 + 7] = c & 255;
-  };
   const engine = rig.emu.engine;
   const pool = engine.pool;
   const port = rig.vmPort;
@@ -185,7 +167,7 @@ function newConnections(): void {
     const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < perRun; i++) {
-      next();
+      newTuple(frame, seq++);
       engine.inject(pool.allocFrom(frame)!, port);
     }
     const dt = secondsSince(t0);

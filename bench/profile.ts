@@ -5,7 +5,9 @@
 // time per element), then a sampling heap profile that keeps collected
 // objects too (bytes allocated per packet by allocation site), and counts
 // minor collections. The raw CPU profile is written for Chrome DevTools.
-//   node dist/bench/profile.js [--quick]
+// With --new, the pipeline's new-connection mode instead: every packet a new
+// 5-tuple (a new conntrack entry with SNAT), the tables flushed every 100 k.
+//   node dist/bench/profile.js [--quick] [--new]
 import { Session } from 'node:inspector/promises';
 import { SourceMap } from 'node:module';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -13,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join, relative } from 'node:path';
 import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 import { parseOptions, secondsSince } from './lib/harness.js';
-import { buildRig, pump, repoRoot, warm } from './lib/seed.js';
+import { buildRig, newTuple, pump, repoRoot, udpRequest, warm } from './lib/seed.js';
 
 interface CallFrame { functionName: string; url: string; lineNumber: number; columnNumber: number }
 interface ProfNode { id: number; callFrame: CallFrame; children?: number[] }
@@ -43,15 +45,30 @@ function where(cf: CallFrame): string {
   return `${relative(root, file)}:${cf.lineNumber + 1} ${fn}`;
 }
 
-const rig = buildRig({ flows: 10_000, payload: 64 });
+const NEW = process.argv.includes('--new');
+const rig = buildRig({ flows: NEW ? 1 : 10_000, payload: 64 });
 warm(rig, 64);
+const conntracks = rig.emu.engine.elements.filter((e) => e.kind === 'netns').map((e) => (e as typeof rig.snat).nf.conntrack);
+const frame = udpRequest(1024, 1, 64);
 let at = 0;
+/** 10 k packets: the steady state's flows round-robin, or 10 k new connections. */
+const step = (): void => {
+  if (!NEW) pump(rig, 10_000, at);
+  else {
+    if (at % 100_000 === 0) for (const ct of conntracks) ct.flush();
+    const { engine } = rig.emu;
+    for (let i = 0; i < 10_000; i++) {
+      newTuple(frame, at + i);
+      engine.inject(engine.pool.allocFrom(frame)!, rig.vmPort);
+    }
+  }
+  at += 10_000;
+};
 const run = (seconds: number): number => {
   const t0 = process.hrtime.bigint();
   let n = 0;
   while (secondsSince(t0) < seconds) {
-    pump(rig, 10_000, at);
-    at += 10_000;
+    step();
     n += 10_000;
   }
   return n;
@@ -69,7 +86,7 @@ const t0 = process.hrtime.bigint();
 const nCpu = run(SECONDS);
 const cpuS = secondsSince(t0);
 const { profile } = (await s.post('Profiler.stop')) as unknown as { profile: CpuProfile };
-const out = join(root, 'dist', 'bench', 'pipeline.cpuprofile');
+const out = join(root, 'dist', 'bench', NEW ? 'pipeline-new.cpuprofile' : 'pipeline.cpuprofile');
 writeFileSync(out, JSON.stringify(profile));
 
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
@@ -97,7 +114,7 @@ for (let i = 0; i < profile.samples.length; i++) {
   }
 }
 const pct = (t: number) => `${((100 * t) / total).toFixed(1).padStart(5)}%`;
-console.log(`pipeline profile: seed request path, 10 k flows, 106-byte frames, ${nCpu} packets in ${cpuS.toFixed(2)} s under the profiler (${(nCpu / cpuS / 1e3).toFixed(1)} k packets/s)`);
+console.log(`pipeline profile: seed request path, ${NEW ? 'every packet a new connection' : '10 k flows'}, 106-byte frames, ${nCpu} packets in ${cpuS.toFixed(2)} s under the profiler (${(nCpu / cpuS / 1e3).toFixed(1)} k packets/s)`);
 console.log(`\nself time, top 30 (inlined callees count in their caller):`);
 for (const [k, t] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 30)) console.log(`  ${pct(t)}  ${k}`);
 console.log(`\ninclusive time of element receive / run / hook / lookup functions:`);

@@ -9,6 +9,7 @@
 //   npm run bench -- --only micro,scale # some groups: micro, pipeline, workers, scale, churn
 //   sudo npm run bench -- --only tap    # through real TAPs (root; not run by default)
 //   npm run bench -- --profile          # CPU and allocation profile of the pipeline instead
+//   npm run bench -- --profile --new    # ... of its new-connection mode (every packet a new conntrack entry with SNAT)
 //
 // Why compiled JS and not tsx: tsx (esbuild) compiles file by file, so a
 // `const enum` imported from another file (K in ofproto/flow-key.ts,
@@ -47,7 +48,7 @@ for (const g of only) {
 }
 
 if (argv.includes('--profile')) {
-  const r = spawnSync(process.execPath, [join(here, 'profile.js'), ...(quick ? ['--quick'] : [])], { stdio: 'inherit' });
+  const r = spawnSync(process.execPath, [join(here, 'profile.js'), ...(quick ? ['--quick'] : []), ...(argv.includes('--new') ? ['--new'] : [])], { stdio: 'inherit' });
   process.exit(r.status ?? 1);
 }
 

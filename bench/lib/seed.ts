@@ -11,6 +11,7 @@ import type { EdgeSink, Port } from '../../src/datapath/element.js';
 import type { Packet } from '../../src/datapath/packet.js';
 import { buildFrame } from '../../src/wire/frame.js';
 import { NetNamespace } from '../../src/netns/namespace.js';
+import { csumUpdate16 } from '../../src/wire/checksum.js';
 
 /** The repository root, found from this file upward (works from bench/ and dist/bench/). */
 export function repoRoot(): string {
@@ -130,4 +131,25 @@ export function pump(rig: Rig, n: number, start = 0): void {
     engine.inject(pool.allocFrom(frames[j]!)!, port);
     if (++j === nf) j = 0;
   }
+}
+
+/**
+ * New connections: rewrites `frame` (a udpRequest) in place to the `seq`th
+ * new 5-tuple, sport 1024..65023 x dport 1.. (the VM's source address and
+ * MAC stay those the anti-spoof flows allow), UDP checksum updated.
+ */
+export function newTuple(frame: Uint8Array, seq: number): void {
+  const l4 = 34;
+  const PORTS = 64_000;
+  const sport = 1024 + (seq % PORTS);
+  const dport = 1 + Math.floor(seq / PORTS);
+  let c = (frame[l4 + 6]! << 8) | frame[l4 + 7]!;
+  c = csumUpdate16(c, (frame[l4]! << 8) | frame[l4 + 1]!, sport);
+  c = csumUpdate16(c, (frame[l4 + 2]! << 8) | frame[l4 + 3]!, dport);
+  frame[l4] = sport >> 8;
+  frame[l4 + 1] = sport & 255;
+  frame[l4 + 2] = dport >> 8;
+  frame[l4 + 3] = dport & 255;
+  frame[l4 + 6] = c >> 8;
+  frame[l4 + 7] = c & 255;
 }

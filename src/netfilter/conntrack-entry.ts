@@ -68,14 +68,29 @@ export function icmpInvertType(type: number): number {
   }
 }
 
+type TupleFields = { src: number; dst: number; proto: number; sport: number; dport: number };
+
 /** Writes the inverse of (src,dst,proto,sport,dport) into `out`; false when it has none. */
-export function invertInto(
-  out: { src: number; dst: number; proto: number; sport: number; dport: number },
-  src: number, dst: number, proto: number, sport: number, dport: number,
-): boolean {
+export function invertInto(out: TupleFields, src: number, dst: number, proto: number, sport: number, dport: number): boolean {
   out.src = dst;
   out.dst = src;
   out.proto = proto;
+  return invertPorts(out, proto, sport, dport);
+}
+
+/**
+ * invertInto from a tuple object (`out` may be `t`): the addresses are read
+ * here, not passed through a call, where one above 2^31 would be boxed.
+ */
+export function invertTuple(out: TupleFields, t: TupleFields): boolean {
+  const src = t.src;
+  out.src = t.dst;
+  out.dst = src;
+  out.proto = t.proto;
+  return invertPorts(out, t.proto, t.sport, t.dport);
+}
+
+function invertPorts(out: TupleFields, proto: number, sport: number, dport: number): boolean {
   if (proto === IPPROTO_ICMP) {
     const inv = icmpInvertType(dport >>> 8);
     if (inv < 0) return false;

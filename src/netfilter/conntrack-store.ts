@@ -24,8 +24,11 @@
 import { threadId } from 'node:worker_threads';
 
 // ---- record layout: Uint32 words per slot, read also as Float64 (f) ---------
-// What a lookup reads (tuples, chain links, status, deadline) comes first, so
-// it mostly stays within one or two cache lines.
+// What a lookup reads comes first: the first cache line holds the tuples,
+// chain links, status and deadline; the second the counters and the UDP
+// stream time, which the established path updates. A UDP entry's packet
+// touches those two lines only (a pair the CPU's adjacent-line prefetch
+// brings in together for every other slot); the TCP tracker follows.
 /** Tuple words: direction d at TUPLE + d * 3: src, dst, sport << 16 | dport. */
 export const W_TUPLE = 0;
 export const W_PROTO = 6;
@@ -38,13 +41,14 @@ export const W_ID = 13;
 /** Position in the dense entry list + 1; 0 while unconfirmed. */
 export const W_INDEX = 14;
 export const W_BYSRC_NEXT = 15;
+// words 16-23: packets and bytes per direction (F_PKTS, F_BYTES); 24-25: F_UDP_STREAM
 /** MASQUERADE output device: index + 1 in the name table; 0 none. */
-export const W_MASQ = 16;
+export const W_MASQ = 26;
 /** Position + 1 in its creator's unconfirmed ring. */
-export const W_UNCONF = 17;
+export const W_UNCONF = 27;
 /** 1 when the TCP tracker is set up; the tracker's words follow. */
-export const W_HAS_TCP = 18;
-export const W_TCP = 19;
+export const W_HAS_TCP = 28;
+export const W_TCP = 29;
 /** struct ip_ct_tcp: state, last_*, retrans, then two ip_ct_tcp_state. */
 export const T_PACKED = 0, T_LAST_SEQ = 1, T_LAST_ACK = 2, T_LAST_END = 3, T_LAST_WIN = 4, T_LAST_FLAGS = 5, T_SEEN = 6;
 /**
@@ -58,12 +62,14 @@ export const T_WORDS = T_SEEN + 2 * SEEN_WORDS;
 // ---- Float64 per slot (f index slot * FSTRIDE + F_*): times in emulated ms and counters past 2^32
 /** Emulated time (ms) at which the entry expires: words 10-11. */
 export const F_DEADLINE = 5;
-// W_TCP + T_WORDS = 37; word 37 is padding so the Float64 fields are aligned.
-export const F_UDP_STREAM = 19, F_PKTS = 20, F_BYTES = 21; // counters: + dir * 2
-/** 48 words, 192 bytes: a record starts on a cache line, and a lookup reads only its first. */
+/** Counters: + dir * 2 (words 16-23). */
+export const F_PKTS = 8, F_BYTES = 9;
+/** Emulated time after which a replied UDP flow counts as a stream: words 24-25. */
+export const F_UDP_STREAM = 12;
+/** 48 words, 192 bytes: a record starts on a cache line. */
 export const FSTRIDE = 24;
 export const STRIDE = FSTRIDE * 2;
-if (W_TCP + T_WORDS > F_UDP_STREAM * 2) throw new Error('conntrack record layout: the TCP words overlap the Float64 fields');
+if (W_MASQ < (F_UDP_STREAM + 1) * 2 || W_TCP + T_WORDS > STRIDE) throw new Error('conntrack record layout: fields overlap');
 
 // ---- header: Int32 words, then Float64 stats, then interface names ----------
 const OWNER = threadId + 1;
@@ -236,7 +242,9 @@ export class CtStore {
     if (s !== 0) h[H_FREE] = this.r[s * STRIDE + W_NEXT]!;
     else if (h[H_HWM]! < this.capacity) s = h[H_HWM]!++;
     else return 0;
-    this.r.fill(0, s * STRIDE, (s + 1) * STRIDE);
+    // A loop, not fill(0, from, to): the builtin's argument handling costs more than 48 stores.
+    const r = this.r;
+    for (let i = s * STRIDE, end = i + STRIDE; i < end; i++) r[i] = 0;
     this.r[s * STRIDE + W_ID] = h[H_NEXT_ID]!++;
     return s;
   }
@@ -305,9 +313,14 @@ export class CtStore {
 
   /** The hash node (slot * 2 + dir) holding exactly this tuple, or 0. */
   find(src: number, dst: number, proto: number, sport: number, dport: number): number {
+    return this.findIn(tupleHash(src, dst, proto, sport, dport) & this.bmask, src, dst, proto, sport, dport);
+  }
+
+  /** find() in a bucket already computed (bucketOf): confirm looks up and then links the same tuple. */
+  findIn(b: number, src: number, dst: number, proto: number, sport: number, dport: number): number {
     const r = this.r;
     const ports = ((sport << 16) | dport) >>> 0;
-    let n = this.buckets[tupleHash(src, dst, proto, sport, dport) & this.bmask]!;
+    let n = this.buckets[b]!;
     while (n !== 0) {
       const s = n >>> 1;
       const o = s * STRIDE + W_TUPLE + (n & 1) * 3;
@@ -317,12 +330,31 @@ export class CtStore {
     return 0;
   }
 
-  private bucketOf(s: number, dir: number): number {
-    return tupleHash(this.src(s, dir), this.dst(s, dir), this.proto(s), this.sport(s, dir), this.dport(s, dir)) & this.bmask;
+  /**
+   * find() for the tuple entry `s` holds in direction `dir`, in its bucket `b`
+   * (bucketOf): the words are compared where they lie, so no address is
+   * passed through a call (one above 2^31 would be boxed).
+   */
+  findTupleOf(b: number, s: number, dir: number): number {
+    const r = this.r;
+    const o = s * STRIDE + W_TUPLE + dir * 3;
+    return this.findIn(b, r[o]!, r[o + 1]!, r[s * STRIDE + W_PROTO]!, r[o + 2]! >>> 16, r[o + 2]! & 0xffff);
+  }
+
+  /** The bucket of an entry's tuple in one direction. */
+  bucketOf(s: number, dir: number): number {
+    const r = this.r;
+    const o = s * STRIDE + W_TUPLE + dir * 3;
+    const ports = r[o + 2]!;
+    return tupleHash(r[o]!, r[o + 1]!, r[s * STRIDE + W_PROTO]!, ports >>> 16, ports & 0xffff) & this.bmask;
   }
 
   hashIn(s: number, dir: number): void {
-    const b = this.bucketOf(s, dir);
+    this.hashAt(this.bucketOf(s, dir), s, dir);
+  }
+
+  /** Links the entry's node for `dir` at the head of bucket `b` (its bucketOf). */
+  hashAt(b: number, s: number, dir: number): void {
     this.r[s * STRIDE + W_NEXT + dir] = this.buckets[b]!;
     this.buckets[b] = s * 2 + dir;
   }
@@ -362,14 +394,20 @@ export class CtStore {
     return this.r[s * STRIDE + W_BYSRC_NEXT]!;
   }
 
+  /** srcBucket of an entry's original source, read where it lies (no address through a call). */
+  private srcBucketOf(s: number): number {
+    const r = this.r;
+    return this.srcBucket(r[s * STRIDE + W_TUPLE]!, r[s * STRIDE + W_TUPLE + 2]! >>> 16, r[s * STRIDE + W_PROTO]!);
+  }
+
   bysrcIn(s: number): void {
-    const b = this.srcBucket(this.src(s, 0), this.sport(s, 0), this.proto(s));
+    const b = this.srcBucketOf(s);
     this.r[s * STRIDE + W_BYSRC_NEXT] = this.bysrc[b]!;
     this.bysrc[b] = s;
   }
 
   bysrcOut(s: number): void {
-    const b = this.srcBucket(this.src(s, 0), this.sport(s, 0), this.proto(s));
+    const b = this.srcBucketOf(s);
     const r = this.r;
     const next = r[s * STRIDE + W_BYSRC_NEXT]!;
     let q = this.bysrc[b]!;

@@ -10,7 +10,7 @@
 import { CtEntry, invertInto } from './conntrack-entry.js';
 import {
   CtStore, type CtStoreBuffers, F_BYTES, F_DEADLINE, F_PKTS, F_UDP_STREAM, FSTRIDE, STRIDE, UNCONFIRMED_RING,
-  W_HAS_TCP, W_ID, W_INDEX, W_MARK, W_MASQ, W_STATUS, W_UNCONF,
+  W_HAS_TCP, W_ID, W_INDEX, W_MARK, W_MASQ, W_PROTO, W_STATUS, W_TUPLE, W_UNCONF,
 } from './conntrack-store.js';
 import {
   decodeSegment, type TcpOutcome, type TcpSegment, type TcpSettings, type TcpTimeouts, TcpTrack,
@@ -244,12 +244,14 @@ export class Conntrack implements NatLookup, CtMarks {
   }
 
   readTuple(out: Tuple5, ct: number, dir: number): void {
-    const st = this.store;
-    out.src = st.src(ct, dir);
-    out.dst = st.dst(ct, dir);
-    out.proto = st.proto(ct);
-    out.sport = st.sport(ct, dir);
-    out.dport = st.dport(ct, dir);
+    // Straight from the words into the fields: no address passes through a call (one above 2^31 would be boxed).
+    const r = this.store.r;
+    const o = ct * STRIDE + W_TUPLE + dir * 3;
+    out.src = r[o]!;
+    out.dst = r[o + 1]!;
+    out.proto = r[ct * STRIDE + W_PROTO]!;
+    out.sport = r[o + 2]! >>> 16;
+    out.dport = r[o + 2]! & 0xffff;
   }
 
   setReply(ct: number, t: Tuple5): void {
@@ -465,8 +467,10 @@ export class Conntrack implements NatLookup, CtMarks {
     try {
       this.unconfirmed[r[o + W_UNCONF]! - 1] = 0;
       r[o + W_UNCONF] = 0;
-      if (this.lookup(st.src(e, 0), st.dst(e, 0), st.proto(e), st.sport(e, 0), st.dport(e, 0), now) !== 0 ||
-        this.lookup(st.src(e, 1), st.dst(e, 1), st.proto(e), st.sport(e, 1), st.dport(e, 1), now) !== 0) {
+      // Each direction's bucket once: looked up in, then linked into (an expired entry removed on the way leaves it valid).
+      const b0 = st.bucketOf(e, 0);
+      const b1 = st.bucketOf(e, 1);
+      if (this.live(st.findTupleOf(b0, e, 0), now) !== 0 || this.live(st.findTupleOf(b1, e, 1), now) !== 0) {
         st.free(e);
         p.ct = 0;
         this.store.stats[S_INSERT_FAILED]!++;
@@ -474,8 +478,8 @@ export class Conntrack implements NatLookup, CtMarks {
         this.lastDropReason = 'conntrack_insert_failed';
         return VERDICT_DROP;
       }
-      st.hashIn(e, 0);
-      st.hashIn(e, 1);
+      st.hashAt(b0, e, 0);
+      st.hashAt(b1, e, 1);
       st.listAdd(e);
       r[o + W_STATUS]! |= IPS_CONFIRMED;
       if (r[o + W_STATUS]! & IPS_SRC_NAT_DONE) st.bysrcIn(e);
@@ -527,7 +531,11 @@ export class Conntrack implements NatLookup, CtMarks {
   // ---- internals (the lock is held) ---------------------------------------------
 
   private lookup(src: number, dst: number, proto: number, sport: number, dport: number, now: number): number {
-    const n = this.store.find(src, dst, proto, sport, dport);
+    return this.live(this.store.find(src, dst, proto, sport, dport), now);
+  }
+
+  /** The node found, or 0 when its entry has expired (removed now, as the kernel reaps it on lookup). */
+  private live(n: number, now: number): number {
     if (n !== 0 && this.store.f[(n >>> 1) * FSTRIDE + F_DEADLINE]! <= now) {
       this.remove(n >>> 1);
       return 0;

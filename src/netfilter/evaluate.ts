@@ -4,7 +4,9 @@
 
 import { CT_UNTRACKED, type TableName } from './constants.js';
 import type { NfPacketInfo } from './packet-info.js';
-import { INV_DST, INV_FRAG, INV_IN, INV_OUT, INV_PROTO, INV_SRC, type Rule } from './rule.js';
+import {
+  INV_DST, INV_FRAG, INV_IN, INV_OUT, INV_PROTO, INV_SRC, RT_DST, RT_FRAG, RT_IN, RT_MATCHES, RT_OUT, RT_PROTO, RT_SRC, type Rule,
+} from './rule.js';
 import type { Chain, Table } from './tables.js';
 import {
   CONNMARK_RESTORE, CONNMARK_SAVE, type ConnmarkTarget, type CtTarget, type MarkTarget,
@@ -37,25 +39,29 @@ export interface NfTraceEvent {
 
 export type NfTracer = (ev: NfTraceEvent) => void;
 
-/** The IP part and every match of `r` against the packet. */
+/** The IP part and every match of `r` against the packet (only the parts r.test names). */
 export function ruleMatches(r: Rule, p: NfPacketInfo): boolean {
+  const t = r.test;
+  if (t === 0) return true;
   const inv = r.inv;
-  if (((p.src & r.smsk) !== r.src) !== ((inv & INV_SRC) !== 0)) return false;
-  if (((p.dst & r.dmsk) !== r.dst) !== ((inv & INV_DST) !== 0)) return false;
-  if (r.inIf !== '' || r.inWild) {
+  if (t & RT_SRC && ((p.src & r.smsk) !== r.src) !== ((inv & INV_SRC) !== 0)) return false;
+  if (t & RT_DST && ((p.dst & r.dmsk) !== r.dst) !== ((inv & INV_DST) !== 0)) return false;
+  if (t & RT_IN) {
     const name = p.inIf ?? '';
     const hit = r.inWild ? name.startsWith(r.inIf) : name === r.inIf;
     if (hit === ((inv & INV_IN) !== 0)) return false;
   }
-  if (r.outIf !== '' || r.outWild) {
+  if (t & RT_OUT) {
     const name = p.outIf ?? '';
     const hit = r.outWild ? name.startsWith(r.outIf) : name === r.outIf;
     if (hit === ((inv & INV_OUT) !== 0)) return false;
   }
-  if (r.proto !== 0 && (p.proto !== r.proto) !== ((inv & INV_PROTO) !== 0)) return false;
-  if ((r.fragment && !p.fragment) !== ((inv & INV_FRAG) !== 0)) return false;
-  const ms = r.matches;
-  for (let i = 0; i < ms.length; i++) if (!ms[i]!.matches(p)) return false;
+  if (t & RT_PROTO && (p.proto !== r.proto) !== ((inv & INV_PROTO) !== 0)) return false;
+  if (t & RT_FRAG && (r.fragment && !p.fragment) !== ((inv & INV_FRAG) !== 0)) return false;
+  if (t & RT_MATCHES) {
+    const ms = r.live;
+    for (let i = 0; i < ms.length; i++) if (!ms[i]!.matches(p)) return false;
+  }
   return true;
 }
 
@@ -81,7 +87,7 @@ export function traverse(t: Table, hook: number, p: NfPacketInfo, res: Traversal
       c[at]!++;
       c[at + 1]! += p.len;
       if (tracer) tracer({ table: t.name, hook, chain: chain.name, ruleNum: i + 1, kind: 'rule', rule: r });
-      const kind = r.target.kind;
+      const kind = r.kind;
       switch (kind) {
         case T_CONTINUE:
           i++;

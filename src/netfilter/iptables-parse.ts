@@ -8,7 +8,7 @@ import { HOOK_INPUT, HOOK_OUTPUT, HOOK_POSTROUTING, HOOK_PREROUTING, TABLE_NAMES
 import { NfOptionError, NfSyntaxError } from './errors.js';
 import { parseIpv4Prefix } from './ipv4-addr.js';
 import { type MatchBuilder, createMatchBuilder } from './matches.js';
-import { INV_DST, INV_FRAG, INV_IN, INV_OUT, INV_PROTO, INV_SRC, type Rule, protoByName, ruleSaveText } from './rule.js';
+import { INV_DST, INV_FRAG, INV_IN, INV_OUT, INV_PROTO, INV_SRC, type Rule, protoByName, ruleSaveText, ruleTests } from './rule.js';
 import { Chain, RULE_CELLS, type Ruleset, type Table } from './tables.js';
 import { NO_CELLS } from '../datapath/counter-cells.js';
 import { JumpTarget, T_DROP, T_GOTO, T_JUMP, TARGET_CONTINUE, TARGET_NAMES, type TargetBuilder, createTargetBuilder } from './targets.js';
@@ -566,19 +566,22 @@ function buildRules(t: Table, chain: Chain, spec: RuleSpec, toks: Tok[], lineNo:
     else target = new JumpTarget(spec.target.goto ? T_GOTO : T_JUMP, spec.target.name);
     if (t.name === 'nat' && target.kind === T_DROP) fail(natDropMessage, spec.target.index);
   }
+  const live = matches.filter((m) => !m.inert);
   const srcs = spec.srcs.length ? spec.srcs : [{ addr: 0, mask: 0 }];
   const dsts = spec.dsts.length ? spec.dsts : [{ addr: 0, mask: 0 }];
   const out: Rule[] = [];
   for (const s of srcs) {
     for (const d of dsts) {
-      out.push({
+      const rule: Rule = {
         src: s.addr | 0, smsk: s.mask | 0, dst: d.addr | 0, dmsk: d.mask | 0,
         inIf: spec.inIf, inWild: spec.inWild, outIf: spec.outIf, outWild: spec.outWild,
         proto: spec.proto, fragment: spec.fragment, inv: spec.inv,
-        matches, target, jump: null,
+        matches, live, target, kind: target.kind, test: 0, jump: null,
         cells: NO_CELLS, at: 0,
         line: lineNo, targetColumn,
-      });
+      };
+      rule.test = ruleTests(rule);
+      out.push(rule);
     }
   }
   return out;

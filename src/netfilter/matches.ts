@@ -14,6 +14,8 @@ export interface NfMatch {
   readonly name: string;
   /** Loading it makes the kernel track connections in the namespace (nf_ct_netns_get). */
   readonly needsConntrack: boolean;
+  /** Matches every packet (a comment): traversal does not call it. */
+  readonly inert?: boolean;
   matches(p: NfPacketInfo): boolean;
   /** Options as iptables-save prints them, each with a leading space. */
   save(): string;
@@ -397,6 +399,7 @@ class ConntrackMatchBuilder implements MatchBuilder {
 class CommentMatch implements NfMatch {
   readonly name = 'comment';
   readonly needsConntrack = false;
+  readonly inert = true;
   constructor(readonly comment: string) {}
   matches(): boolean {
     return true;

@@ -4,7 +4,7 @@
 // hashing, and searches the port (or ICMP id) range from a random offset when
 // the tuple would clash. The binding is chosen once, on the first packet.
 
-import { invertInto } from './conntrack-entry.js';
+import { invertTuple } from './conntrack-entry.js';
 import {
   IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPS_DST_NAT, IPS_DST_NAT_DONE, IPS_SRC_NAT, IPS_SRC_NAT_DONE,
   MANIP_DST, MANIP_SRC, NAT_MAP_IPS, NAT_PERSISTENT, NAT_PROTO_OFFSET, NAT_PROTO_RANDOM_ALL, NAT_PROTO_SPECIFIED,
@@ -93,7 +93,7 @@ function usesPorts(proto: number): boolean {
 
 /** nf_nat_used_tuple: would the reply to `t` collide with another entry? */
 function used(t: Tuple5, ct: number, look: NatLookup): boolean {
-  if (!invertInto(scratch, t.src, t.dst, t.proto, t.sport, t.dport)) return false;
+  if (!invertTuple(scratch, t)) return false;
   return look.tupleTaken(scratch.src, scratch.dst, scratch.proto, scratch.sport, scratch.dport, ct);
 }
 
@@ -117,7 +117,7 @@ function findAppropriateSrc(t: Tuple5, out: Tuple5, r: NatRange, look: NatLookup
     look.readTuple(scratch, e, 0);
     if (scratch.proto !== t.proto || scratch.src !== t.src || scratch.sport !== t.sport) continue;
     look.readTuple(rep, e, 1);
-    if (!invertInto(out, rep.src, rep.dst, rep.proto, rep.sport, rep.dport)) continue;
+    if (!invertTuple(out, rep)) continue;
     out.dst = t.dst;
     out.dport = t.dport;
     if (inRange(out, r)) return true;
@@ -137,6 +137,11 @@ function findBestIps(t: Tuple5, r: NatRange, manip: number): void {
   const v = (r.minAddr + reciprocalScale(j, dist)) >>> 0;
   if (manip === MANIP_SRC) t.src = v;
   else t.dst = v;
+}
+
+/** l4UniqueTuple changes nothing without a port range: destination ports are never changed unasked, and other protocols have no key. */
+function keyFixed(proto: number, manip: number): boolean {
+  return proto !== IPPROTO_ICMP && (manip === MANIP_DST || !usesPorts(proto));
 }
 
 function l4UniqueTuple(t: Tuple5, r: NatRange, manip: number, ct: number, look: NatLookup): void {
@@ -198,7 +203,9 @@ export function getUniqueTuple(out: Tuple5, orig: Tuple5, r: NatRange, ct: numbe
     if (r.flags & NAT_PROTO_SPECIFIED) {
       if (!(r.flags & NAT_PROTO_OFFSET) && l4InRange(out, manip, r) &&
         (r.minPort === r.maxPort || !used(out, ct, look))) return;
-    } else if (!used(out, ct, look)) {
+    } else if (keyFixed(out.proto, manip) || !used(out, ct, look)) {
+      // keyFixed: taken or not, l4UniqueTuple would leave the tuple as it is, so the
+      // lookup is skipped (every new connection's DST null binding in nat PREROUTING).
       return;
     }
   }
@@ -210,11 +217,11 @@ export function getUniqueTuple(out: Tuple5, orig: Tuple5, r: NatRange, ct: numbe
  * reply tuple so replies are recognised. The entry must not be in the hash yet.
  */
 export function natSetupInfo(ct: number, r: NatRange, manip: number, look: NatLookup): void {
-  look.readTuple(rep, ct, 1);
-  invertInto(curr, rep.src, rep.dst, rep.proto, rep.sport, rep.dport);
+  look.readTuple(curr, ct, 1);
+  invertTuple(curr, curr);
   getUniqueTuple(next, curr, r, ct, manip, look);
   if (next.src !== curr.src || next.dst !== curr.dst || next.sport !== curr.sport || next.dport !== curr.dport) {
-    invertInto(inv, next.src, next.dst, next.proto, next.sport, next.dport);
+    invertTuple(inv, next);
     look.setReply(ct, inv);
     look.addStatus(ct, manip === MANIP_SRC ? IPS_SRC_NAT : IPS_DST_NAT);
   }

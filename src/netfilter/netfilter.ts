@@ -27,7 +27,7 @@ import { natInitialized, nullBindingRange } from './nat.js';
 import { icmpChecksumOk, icmpRecomputeChecksum, manipIpv4 } from './nat-rewrite.js';
 import { type NfPacketInfo, resetConntrackInfo } from './packet-info.js';
 import type { Rule } from './rule.js';
-import { Ruleset } from './tables.js';
+import { Ruleset, type Table } from './tables.js';
 import { type NatRange, type NatTarget, type RejectTarget, type RejectType, T_MASQUERADE } from './targets.js';
 
 /** What runs inside each hook, in order (for traces and documentation). */
@@ -135,16 +135,16 @@ export class Netfilter {
   prerouting(p: NfPacketInfo, now: number): number {
     this.begin();
     resetConntrackInfo(p);
-    if (!this.table('raw', HOOK_PREROUTING, p)) return this.result.verdict;
+    if (!this.table(this.rules.tables.raw, HOOK_PREROUTING, p)) return this.result.verdict;
     if (this.tracking && !this.conntrackIn(p, HOOK_PREROUTING, now)) return this.result.verdict;
-    if (!this.table('mangle', HOOK_PREROUTING, p)) return this.result.verdict;
+    if (!this.table(this.rules.tables.mangle, HOOK_PREROUTING, p)) return this.result.verdict;
     if (!this.nat(HOOK_PREROUTING, p, now)) return this.result.verdict;
     return this.result.verdict;
   }
 
   input(p: NfPacketInfo, now: number): number {
     this.begin();
-    if (!this.table('mangle', HOOK_INPUT, p) || !this.table('filter', HOOK_INPUT, p)) return this.result.verdict;
+    if (!this.table(this.rules.tables.mangle, HOOK_INPUT, p) || !this.table(this.rules.tables.filter, HOOK_INPUT, p)) return this.result.verdict;
     if (!this.nat(HOOK_INPUT, p, now)) return this.result.verdict;
     this.confirm(p, now);
     return this.result.verdict;
@@ -152,7 +152,7 @@ export class Netfilter {
 
   forward(p: NfPacketInfo, _now: number): number {
     this.begin();
-    if (this.table('mangle', HOOK_FORWARD, p)) this.table('filter', HOOK_FORWARD, p);
+    if (this.table(this.rules.tables.mangle, HOOK_FORWARD, p)) this.table(this.rules.tables.filter, HOOK_FORWARD, p);
     return this.result.verdict;
   }
 
@@ -162,18 +162,18 @@ export class Netfilter {
     resetConntrackInfo(p);
     const dst = p.dst;
     const mark = p.mark;
-    if (!this.table('raw', HOOK_OUTPUT, p)) return this.result.verdict;
+    if (!this.table(this.rules.tables.raw, HOOK_OUTPUT, p)) return this.result.verdict;
     if (this.tracking && !this.conntrackIn(p, HOOK_OUTPUT, now)) return this.result.verdict;
-    if (!this.table('mangle', HOOK_OUTPUT, p)) return this.result.verdict;
+    if (!this.table(this.rules.tables.mangle, HOOK_OUTPUT, p)) return this.result.verdict;
     if (!this.nat(HOOK_OUTPUT, p, now)) return this.result.verdict;
     this.result.reroute = p.dst !== dst || p.mark !== mark;
-    this.table('filter', HOOK_OUTPUT, p);
+    this.table(this.rules.tables.filter, HOOK_OUTPUT, p);
     return this.result.verdict;
   }
 
   postrouting(p: NfPacketInfo, now: number): number {
     this.begin();
-    if (!this.table('mangle', HOOK_POSTROUTING, p)) return this.result.verdict;
+    if (!this.table(this.rules.tables.mangle, HOOK_POSTROUTING, p)) return this.result.verdict;
     if (!this.nat(HOOK_POSTROUTING, p, now)) return this.result.verdict;
     this.confirm(p, now);
     return this.result.verdict;
@@ -202,14 +202,13 @@ export class Netfilter {
   }
 
   /** Runs one table's chain at `hook`; false when the packet was dropped or rejected. */
-  private table(name: TableName, hook: number, p: NfPacketInfo): boolean {
-    const t = this.rules.tables[name];
+  private table(t: Table, hook: number, p: NfPacketInfo): boolean {
     if (!t.loaded) return true;
     const ev = traverse(t, hook, p, this.tr, this.tracer);
     if (ev === EV_ACCEPT) return true;
     const r = this.result;
     r.rule = this.tr.rule;
-    r.table = name;
+    r.table = t.name;
     r.chain = this.tr.chain?.name ?? null;
     r.ruleNum = this.tr.ruleNum;
     if (ev === EV_REJECT) {

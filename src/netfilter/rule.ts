@@ -28,7 +28,13 @@ export interface Rule {
   fragment: boolean;
   inv: number;
   matches: NfMatch[];
+  /** The matches traversal runs: `matches` less the inert ones (comments). */
+  live: NfMatch[];
   target: NfTarget;
+  /** target.kind, kept on the rule so traversal reads one object shape (targets are many classes). */
+  kind: number;
+  /** RT_* bits: the parts of the rule a packet must be tested against (ruleTests); 0 matches every packet. */
+  test: number;
   /** The chain a jump/goto target enters, linked when the ruleset is committed. */
   jump: Chain | null;
   /** Packets at `at`, bytes at `at + 1`, in the ruleset's CounterCells (given when the rule is inserted). */
@@ -37,6 +43,24 @@ export interface Rule {
   /** Where the rule came from, for error messages and traces. */
   line: number;
   targetColumn: number;
+}
+
+export const RT_SRC = 1, RT_DST = 2, RT_IN = 4, RT_OUT = 8, RT_PROTO = 16, RT_FRAG = 32, RT_MATCHES = 64;
+
+/**
+ * Which parts of the rule can fail a packet: most Neutron rules are a bare
+ * `-j CHAIN` or test one interface, and traversal skips the rest unread.
+ */
+export function ruleTests(r: Omit<Rule, 'test' | 'kind'>): number {
+  let t = 0;
+  if (r.src !== 0 || r.smsk !== 0 || r.inv & INV_SRC) t |= RT_SRC;
+  if (r.dst !== 0 || r.dmsk !== 0 || r.inv & INV_DST) t |= RT_DST;
+  if (r.inIf !== '' || r.inWild) t |= RT_IN;
+  if (r.outIf !== '' || r.outWild) t |= RT_OUT;
+  if (r.proto !== 0) t |= RT_PROTO;
+  if (r.fragment || r.inv & INV_FRAG) t |= RT_FRAG;
+  if (r.live.length > 0) t |= RT_MATCHES;
+  return t;
 }
 
 /** A rule's packets and bytes. */
