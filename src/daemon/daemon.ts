@@ -176,7 +176,8 @@ export class Daemon {
     const made: { p: TapPlan; dev: TapDevice }[] = [];
     try {
       for (const p of plans) made.push({ p, dev: await this.makeTapDevice(p) });
-      await this.startWorkers(workers, made, [], new Map());
+      this.partitioned = await this.startDatapath(this.emu.topology, workers, made, [], false);
+      await this.attachTaps(this.partitioned, made);
     } catch (e) {
       // Devices no rx thread took yet are not in this.taps: remove them here (stop() does the rest).
       for (const { p, dev } of made) if (!this.taps.has(p.dev)) await dev.remove();
@@ -197,34 +198,37 @@ export class Daemon {
   }
 
   /**
-   * Start the datapath workers on this.emu's topology: `made` are new
-   * devices (an rx thread is started for each), `kept` TAPs whose rx thread
-   * runs on, carried over a reload with their links (`links`, by edge of the
-   * retired datapath); `tables` the conntrack to continue.
+   * Start datapath workers on the file, whose topology `t` this thread
+   * loaded (the workers load it again: a file changed in between is
+   * refused), with TAPs `made` (new devices: attachTaps starts their rx
+   * threads) and `kept` (rx threads that run on, carried over a reload with
+   * their links; `p` their new plan). `adoptLater`: they forward once given
+   * the retired datapath's conntrack (PartitionedDatapath.adopt).
    */
-  private async startWorkers(workers: number, made: { p: TapPlan; dev: TapDevice }[], kept: { e: TapEntry; rx: RxLink }[], tables: ReadonlyMap<string, CtStoreBuffers>): Promise<void> {
-    const edges = this.emu.topology.edges;
+  private async startDatapath(t: Topology, workers: number, made: { p: TapPlan; dev: TapDevice }[], kept: { p: TapPlan; e: TapEntry; rx: RxLink }[], adoptLater: boolean): Promise<PartitionedDatapath> {
     const attach = (p: TapPlan, dev: TapDevice, rx?: RxLink): TapAttach => {
       const cells = this.io.cellsFor(p.edge.port.node, p.dev);
-      return { edge: edges.indexOf(p.edge), fd: dev.fd, tapCell: cells.tap, e2eCell: cells.e2e, ...(rx ? { rx } : {}) };
+      return { edge: t.edges.indexOf(p.edge), fd: dev.fd, tapCell: cells.tap, e2eCell: cells.e2e, ...(rx ? { rx } : {}) };
     };
-    const taps = [...made.map(({ p, dev }) => attach(p, dev)), ...kept.map(({ e, rx }) => attach(e.plan, e.tp.device, rx))];
+    const taps = [...made.map(({ p, dev }) => attach(p, dev)), ...kept.map(({ p, e, rx }) => attach(p, e.tp.device, rx))];
     const onRestart = (w: number, err: Error | undefined): void =>
       this.log.warn({ worker: w, restarts: this.partitioned?.restarts[w], err }, `datapath worker ${w} died and was restarted with its nodes (their conntrack kept)`);
-    const dp = await PartitionedDatapath.start({ file: this.opts.file, workers, slotSize: this.slotSize, collect: false, stats: this.io.stats.sab, taps, onRestart, idleSpins: 0, conntrack: tables });
-    this.partitioned = dp;
-    const same = (p: TapPlan, edge: number): boolean => {
-      const e = dp.topology.edges[edge];
-      return e?.kind === 'tap' && e.dev === p.dev;
-    };
-    for (const [i, { e }] of kept.entries()) {
-      const edge = taps[made.length + i]!.edge;
-      if (!same(e.plan, edge)) throw new DaemonError(`${this.opts.file} changed during the reload`, 'reload again');
-      e.edge = edge;
+    const dp = await PartitionedDatapath.start({ file: this.opts.file, workers, slotSize: this.slotSize, collect: false, stats: this.io.stats.sab, taps, onRestart, idleSpins: 0, adoptLater });
+    const plansNow = [...made.map((m) => m.p), ...kept.map((k) => k.p)];
+    for (const [i, a] of taps.entries()) {
+      const e = dp.topology.edges[a.edge];
+      if (e?.kind !== 'tap' || e.dev !== plansNow[i]!.dev) {
+        await dp.stop();
+        throw new DaemonError(`${this.opts.file} changed while it was being loaded`, 'load it again');
+      }
     }
-    for (const [i, { p, dev }] of made.entries()) {
-      const edge = taps[i]!.edge;
-      if (!same(p, edge)) throw new DaemonError(`${this.opts.file} changed while the daemon started`, 'start it again');
+    return dp;
+  }
+
+  /** Start the rx threads of new TAP devices, each feeding the worker that owns its node. */
+  private async attachTaps(dp: PartitionedDatapath, made: { p: TapPlan; dev: TapDevice }[]): Promise<void> {
+    for (const { p, dev } of made) {
+      const edge = dp.topology.edges.findIndex((x) => x.kind === 'tap' && x.dev === p.dev);
       const tp = this.io.attachHandoff(dev, p.edge.port.node, dp.tapHandoff(edge));
       const entry: TapEntry = { plan: p, identity: planIdentity(p), tp, edge };
       tp.handoffQueued = () => (entry.edge !== undefined ? (this.partitioned?.tapQueued(entry.edge) ?? 0) : 0);
@@ -382,52 +386,43 @@ export class Daemon {
   }
 
   /**
-   * Reload with datapath workers: the running workers hand over their
-   * conntrack and stop, TAPs go, stay or are re-created as inline, and new
-   * workers start on the new file, continuing the conntrack of namespaces
-   * that are still there (same node and name), the kept TAPs' rx threads
-   * pointed at them. Frames read or in flight from the old workers' stop
-   * until the new ones run are lost (a few hundred ms). The rest of the
-   * learned state (fdbs, learned neighbours) starts empty, as after a
-   * worker's restart: the inline reload carries those too (carry-state.ts).
+   * Reload with datapath workers: TAPs go, stay or are re-created as inline,
+   * and a new set of workers replaces the running one, continuing the
+   * conntrack of namespaces that are still there (same node and name). The
+   * new workers are built while the old ones forward, then the old ones hand
+   * over their tables and stop, the new ones take them and forward, and the
+   * kept TAPs' rx threads feed them: only frames in flight at the switch are
+   * lost. A TAP to re-create (deleted from outside, or other host settings)
+   * is written by the old workers until they stop, so then they stop first,
+   * and nothing forwards until the new ones are built (a few hundred ms).
+   * The rest of the learned state (fdbs, learned neighbours) starts empty, as
+   * after a worker's restart: the inline reload carries those too.
    */
   private async reloadPartitioned(old: PartitionedDatapath, emu2: Emulator, plans: TapPlan[], res: ReloadResult): Promise<ReloadResult> {
     const file = this.opts.file;
     const want = new Map(plans.map((p) => [p.dev, p]));
-    // The old workers write to the TAPs: they stop before any device goes.
-    const { tables, links } = await old.retire();
-    const recreate: TapPlan[] = [];
-    const kept: { e: TapEntry; rx: RxLink }[] = [];
-    for (const e of [...this.taps.values()]) {
+    const links = old.rxLinks();
+    const removed: TapEntry[] = [], recreate: { e: TapEntry; p: TapPlan }[] = [], kept: { p: TapPlan; e: TapEntry; rx: RxLink }[] = [];
+    for (const e of this.taps.values()) {
       const p = want.get(e.plan.dev);
       const rx = e.edge !== undefined ? links.get(e.edge) : undefined;
-      if (!p) {
-        rx?.toRx.close();
-        await this.removeTap(e, 'not in the topology any more');
-        res.removed.push(e.plan.dev);
-      } else if (e.tp.state !== 'running' || planIdentity(p) !== e.identity || !rx) {
-        rx?.toRx.close();
-        const why = e.tp.state !== 'running' ? `was ${e.tp.state}` : 'its settings changed';
-        await this.removeTap(e, why);
+      if (!p) removed.push(e);
+      else if (e.tp.state !== 'running' || planIdentity(p) !== e.identity || !rx) recreate.push({ e, p });
+      else kept.push({ p, e, rx });
+    }
+    const retire = async (): Promise<Map<string, CtStoreBuffers>> => {
+      const t = await old.retire();
+      for (const e of [...removed, ...recreate.map((r) => r.e)]) if (e.edge !== undefined) links.get(e.edge)?.toRx.close();
+      return t;
+    };
+    let tables: Map<string, CtStoreBuffers> | null = null;
+    if (recreate.length) {
+      // Their devices go before new ones of the same name, and the old workers write to them until they stop.
+      tables = await retire();
+      for (const { e, p } of recreate) {
+        await this.removeTap(e, e.tp.state !== 'running' ? `was ${e.tp.state}` : 'its settings changed');
         if (e.plan.host && (!p.host || planIdentity(p) !== e.identity)) await this.dropHost(e.plan.host);
-        recreate.push(p);
-      } else kept.push({ e, rx });
-    }
-    for (const [name, h] of [...this.hosts]) {
-      if (!plans.some((p) => p.host?.netns === name)) await this.dropHost(h);
-    }
-    for (const { e } of kept) {
-      const p = want.get(e.plan.dev)!;
-      if (p.mtu !== e.plan.mtu) {
-        try {
-          await e.tp.device.setMtu(p.mtu);
-        } catch (err) {
-          res.errors.push(`${p.dev}: setting MTU ${p.mtu} failed: ${(err as Error).message}`);
-        }
       }
-      e.plan = p;
-      e.edge = undefined; // until the new datapath gives its index
-      res.kept.push(p.dev);
     }
     const made: { p: TapPlan; dev: TapDevice }[] = [];
     for (const p of plans) {
@@ -438,15 +433,46 @@ export class Daemon {
         res.errors.push(err instanceof TapError ? `${err.message} (${err.hint})` : String(err));
       }
     }
-    this.emu = emu2;
+    let dp: PartitionedDatapath;
     try {
-      await this.startWorkers(old.workers, made, kept, tables);
-      for (const { p } of made) (recreate.includes(p) ? res.recreated : res.added).push(p.dev);
+      dp = await this.startDatapath(emu2.topology, old.workers, made, kept, true);
     } catch (err) {
-      // The file changed again between this thread's load and the workers': nothing forwards until the next reload.
-      for (const { p, dev } of made) if (!this.taps.has(p.dev)) await dev.remove();
-      res.errors.push(`the datapath workers did not start: ${err instanceof DaemonError ? `${err.message} (${err.hint})` : String((err as Error).message ?? err)}`);
+      for (const { dev } of made) await dev.remove();
+      res.errors.push(`the new datapath workers did not start: ${err instanceof DaemonError ? `${err.message} (${err.hint})` : String((err as Error).message ?? err)}`);
+      if (!tables) {
+        // The old workers run on: nothing changed (lab namespaces made for the new TAPs go too).
+        for (const [name, h] of [...this.hosts]) if (![...this.taps.values()].some((e) => e.plan.host?.netns === name)) await this.dropHost(h);
+        this.log.error({ file, errors: res.errors }, 'reload refused; still running the previous topology');
+        return res;
+      }
+      this.log.error({ file, errors: res.errors }, 'reload failed: no datapath workers run until the next reload');
+      return res;
     }
+    tables ??= await retire();
+    await dp.adopt(tables);
+    this.partitioned = dp;
+    this.emu = emu2;
+    for (const { p, e } of kept) {
+      if (p.mtu !== e.plan.mtu) {
+        try {
+          await e.tp.device.setMtu(p.mtu);
+        } catch (err) {
+          res.errors.push(`${p.dev}: setting MTU ${p.mtu} failed: ${(err as Error).message}`);
+        }
+      }
+      e.plan = p;
+      e.edge = dp.topology.edges.findIndex((x) => x.kind === 'tap' && x.dev === p.dev);
+      res.kept.push(p.dev);
+    }
+    for (const e of removed) {
+      await this.removeTap(e, 'not in the topology any more');
+      res.removed.push(e.plan.dev);
+    }
+    for (const [name, h] of [...this.hosts]) {
+      if (!plans.some((p) => p.host?.netns === name)) await this.dropHost(h);
+    }
+    await this.attachTaps(dp, made);
+    for (const { p } of made) (recreate.some((r) => r.p === p) ? res.recreated : res.added).push(p.dev);
     for (const fn of this.swapListeners) {
       try {
         fn(emu2);
@@ -455,8 +481,9 @@ export class Daemon {
       }
     }
     res.ok = res.errors.length === 0;
+    const carried = tables;
     this.log[res.ok ? 'info' : 'warn'](
-      { file, added: res.added, removed: res.removed, kept: res.kept, recreated: res.recreated, workers: this.partitioned?.workers, stateCarried: emu2.engine.elements.filter((el) => tables.has(conntrackKey(el.node, el.name))).map((el) => `${el.node}:${el.name} conntrack`), errors: res.errors },
+      { file, added: res.added, removed: res.removed, kept: res.kept, recreated: res.recreated, workers: dp.workers, stateCarried: emu2.engine.elements.filter((el) => carried.has(conntrackKey(el.node, el.name))).map((el) => `${el.node}:${el.name} conntrack`), errors: res.errors },
       res.ok ? 'reloaded' : 'reloaded with errors',
     );
     return res;

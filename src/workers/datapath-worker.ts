@@ -268,6 +268,8 @@ export function runWorker(init: WorkerInit): void {
         keep();
         return [...kept];
       }
+      case 'adopt':
+        throw new Error('adopt: this worker is already forwarding');
     }
   };
   const control = new WorkerControl(emu, () => wc[WC.HANDOFF_OUT]! + wc[WC.HANDOFF_FULL]!);
@@ -298,6 +300,35 @@ export function runWorker(init: WorkerInit): void {
   };
 
   for (const ib of inbound) lend(ib);
+  if (init.adoptFirst) {
+    // Built while the datapath this one replaces still forwards with the tables: wait for them.
+    Atomics.store(ctl, base + CTL.RUNNING, 1);
+    for (;;) {
+      if (Atomics.load(ctl, base + CTL.STOP) !== 0) {
+        Atomics.store(ctl, base + CTL.RUNNING, 0);
+        init.port.close();
+        return;
+      }
+      const bell = Atomics.load(ctl, base + CTL.BELL);
+      const msg = receiveMessageOnPort(init.port);
+      if (!msg) {
+        Atomics.wait(ctl, base + CTL.BELL, bell, NAP_MS);
+        continue;
+      }
+      const m = msg.message as WorkerRequest;
+      if (m.op !== 'adopt') {
+        init.port.postMessage({ id: m.id, error: `${m.op}: worker ${init.index} is not forwarding yet` });
+        continue;
+      }
+      const tables = new Map(m.tables);
+      for (const ns of namespaces) {
+        const b = tables.get(conntrackKey(ns.node, ns.name));
+        if (b) ns.adoptConntrackTable(b);
+      }
+      init.port.postMessage({ id: m.id, result: true });
+      break;
+    }
+  }
   keep();
   Atomics.store(ctl, base + CTL.RUNNING, 1);
   let t0 = performance.now();

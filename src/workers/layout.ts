@@ -60,6 +60,8 @@ export interface WorkerInit {
   tapDown: SharedArrayBuffer;
   /** Conntrack tables to continue (conntrackKey(node, ns) -> buffers): those this worker's predecessor kept. */
   conntrack: [string, CtStoreBuffers][];
+  /** Built, wait for op 'adopt' before forwarding: a reload starts the next datapath while the running one still owns the tables. */
+  adoptFirst: boolean;
   /** Empty rounds before the worker sleeps on its bell (PartitionOptions.idleSpins). */
   idleSpins: number;
   /** 'manual': emulated time stands at 0 (tests); else the supervisor's performance.timeOrigin. */
@@ -120,7 +122,9 @@ export type WorkerRequest =
   | { id: number; op: 'capturePoll'; cap: number }
   | { id: number; op: 'captureStop'; cap: number }
   /** A reload replaces this datapath: answer the conntrack tables ([conntrackKey, buffers]) and forward nothing more (wait for STOP). */
-  | { id: number; op: 'handover' };
+  | { id: number; op: 'handover' }
+  /** (WorkerInit.adoptFirst) continue these tables of its namespaces, then forward. */
+  | { id: number; op: 'adopt'; tables: [string, CtStoreBuffers][] };
 
 /** Worker -> supervisor, unasked: conntrack tables to keep for a successor (new ones, or moved by a grow). */
 export interface KeptTables {

@@ -82,6 +82,12 @@ export interface PartitionOptions {
   onRestart?: (w: number, error: Error | undefined) => void;
   /** Conntrack tables to continue, by conntrackKey(node, ns): a retired datapath's (each worker is given those of its nodes). */
   conntrack?: ReadonlyMap<string, CtStoreBuffers>;
+  /**
+   * Build the workers but forward nothing until adopt() (a reload: the
+   * datapath this one replaces still runs, and owns the tables, until it is
+   * retired). Rx threads carried over (TapAttach.rx) are pointed here then.
+   */
+  adoptLater?: boolean;
 }
 
 /** A TAP at an edge: its descriptor and where its counters and read-to-write histogram are (src/io/tap-shared.ts TapCells). */
@@ -177,6 +183,8 @@ export class PartitionedDatapath {
   private stopped = false;
   /** retire() has begun: a worker that dies now is not restarted. */
   private retiring = false;
+  /** With adoptLater: until adopt(), workers wait for their tables. */
+  private adopting = false;
 
   private constructor(t: Topology, a: Assignment, workers: number) {
     this.topology = t;
@@ -198,12 +206,27 @@ export class PartitionedDatapath {
     const a = opts.assignment ?? balancedAssignment(t, opts.workers ?? defaultWorkerCount());
     const k = checkAssignment(t, a);
     const dp = new PartitionedDatapath(t, a, k);
-    for (const [key, b] of opts.conntrack ?? []) {
-      const node = [...a.keys()].find((n) => key.startsWith(`${n}/`));
-      if (node !== undefined) dp.tables[a.get(node)!]!.set(key, b);
-    }
+    dp.addTables(opts.conntrack ?? new Map());
+    dp.adopting = opts.adoptLater ?? false;
     await dp.spawnAll(file, opts);
     return dp;
+  }
+
+  /** Each table to the worker owning its namespace's node. */
+  private addTables(tables: ReadonlyMap<string, CtStoreBuffers>): void {
+    for (const [key, b] of tables) {
+      const node = [...this.assignment.keys()].find((n) => key.startsWith(`${n}/`));
+      if (node !== undefined) this.tables[this.assignment.get(node)!]!.set(key, b);
+    }
+  }
+
+  /** (adoptLater) The retired datapath's tables: every worker continues its own, then forwards, and the carried rx threads feed it. */
+  async adopt(tables: ReadonlyMap<string, CtStoreBuffers>): Promise<void> {
+    if (!this.adopting) throw new Error('adopt: this datapath was not started with adoptLater');
+    this.addTables(tables);
+    await Promise.all(Array.from({ length: this.workers }, (_, w) => this.request(w, { op: 'adopt', tables: [...this.tables[w]!] })));
+    this.adopting = false;
+    for (const l of this.taps) if (l.attach.rx) this.retarget(l, Handoff.of(l.attach.rx.channel));
   }
 
   private async spawnAll(file: string, opts: PartitionOptions): Promise<void> {
@@ -229,8 +252,6 @@ export class PartitionedDatapath {
     const ready: Promise<void>[] = [];
     for (let i = 0; i < k; i++) ready.push(this.spawn(i));
     await Promise.all(ready);
-    // Rx threads carried over a reload feed these workers from now on.
-    for (const l of this.taps) if (l.attach.rx) this.retarget(l, Handoff.of(l.attach.rx.channel));
     if (opts.collect ?? true) this.pollTimer = setInterval(() => this.drainEgress(), 1);
   }
 
@@ -270,7 +291,8 @@ export class PartitionedDatapath {
       outbound: this.fabric[i]!,
       ingress,
       egress,
-      conntrack: [...this.tables[i]!],
+      conntrack: this.adopting ? [] : [...this.tables[i]!],
+      adoptFirst: this.adopting,
       collect: this.opts.collect ?? true,
       stamps: this.stamps[i]!,
       taps: this.taps.filter((l) => l.worker === i).map(({ attach: { edge, fd, tapCell, e2eCell }, channel, link }): TapLinkInit => ({ edge, fd, tapCell, e2eCell, channel, link: link.buffer as SharedArrayBuffer })),
@@ -374,11 +396,11 @@ export class PartitionedDatapath {
    * Stop for a reload, handing over what the next datapath continues: each
    * worker's conntrack tables (asked of it: a worker stops forwarding once
    * it has answered, so they are the tables it last wrote; a worker dead at
-   * that moment gives those it last posted) and the TAPs' rx links by edge
-   * (index in this topology's edges). Frames on their way through these
+   * that moment gives those it last posted); the TAPs' rx links (rxLinks())
+   * stay open for the next datapath. Frames on their way through these
    * workers are lost.
    */
-  async retire(): Promise<{ tables: Map<string, CtStoreBuffers>; links: Map<number, RxLink> }> {
+  async retire(): Promise<Map<string, CtStoreBuffers>> {
     this.retiring = true;
     const tables = new Map<string, CtStoreBuffers>();
     const answers = await Promise.all(
@@ -387,14 +409,16 @@ export class PartitionedDatapath {
     answers.forEach((a, w) => {
       for (const [key, b] of a ?? this.tables[w]!) tables.set(key, b);
     });
-    const links = new Map<number, RxLink>();
-    for (const l of this.taps) {
-      if (l.rxEnd) continue; // never given to an rx thread
-      l.handedOver = true;
-      links.set(l.attach.edge, { toRx: l.toRx, link: l.link, channel: l.channel });
-    }
+    for (const l of this.taps) if (!l.rxEnd) l.handedOver = true;
     await this.stop();
-    return { tables, links };
+    return tables;
+  }
+
+  /** The rx links of the TAPs, by edge (index in this topology's edges), for the next datapath (TapAttach.rx). */
+  rxLinks(): Map<number, RxLink> {
+    const links = new Map<number, RxLink>();
+    for (const l of this.taps) if (!l.rxEnd) links.set(l.attach.edge, { toRx: l.toRx, link: l.link, channel: l.channel });
+    return links;
   }
 
   /** Resolves when worker `w` has been restarted after it died. */
