@@ -233,3 +233,38 @@ test('a worker killed mid-traffic comes back with its conntrack: established NAT
     await dp.stop();
   }
 });
+
+test('a reload hands the conntrack to the next datapath: built while the old one runs, it continues the NAT bindings', async () => {
+  const DNS = '198.51.100.77';
+  const request = (n: number): Step => fromVm({ ip: { src: VM_IP, dst: DNS, id: n }, udp: { sport: 41000, dport: 53, payload: 64 } });
+  const reply = (dport: number): Step => fromInternet({ ip: { src: DNS, dst: SNAT_IP, ttl: 60 }, udp: { sport: 53, dport, payload: 64 } });
+  const send = async (dp: PartitionedDatapath, s: Step): Promise<void> => {
+    assert.ok(dp.inject(s.at[0], s.at[1], s.frame));
+    await dp.settle();
+  };
+  const toVm = (dp: PartitionedDatapath): Uint8Array[] => dp.frames(...VM_EDGE).filter((f) => hex(f.subarray(0, 6)) === VM_MAC.replaceAll(':', ''));
+  const assignment = new Map([['w07', 0], ['w02', 1]]);
+  const old = await PartitionedDatapath.start({ file: FILE, assignment, clock: 'manual' });
+  let next: PartitionedDatapath | null = null;
+  try {
+    await send(old, request(0));
+    const f = old.frames(...ETH3).at(-1)!;
+    const port = (f[38]! << 8) | f[39]!;
+    const before = await old.conntrack(...SNAT);
+    assert.equal(before.length, 1, before.join('\n'));
+
+    next = await PartitionedDatapath.start({ file: FILE, assignment, clock: 'manual', adoptLater: true });
+    await assert.rejects(next.conntrack(...SNAT), /not forwarding yet/);
+    await send(old, request(1)); // the old one still forwards meanwhile
+    const tables = await old.retire();
+    assert.ok(tables.has(`${SNAT[0]}/${SNAT[1]}`), [...tables.keys()].join(', '));
+    await next.adopt(tables);
+    assert.equal((await next.conntrack(...SNAT)).length, 1);
+    // The reply is un-NATed to the VM by the carried entry (a new table would deliver it to the snat namespace).
+    await send(next, reply(port));
+    assert.equal(toVm(next).length, 1, 'the reply reached the VM');
+  } finally {
+    await old.stop();
+    await next?.stop();
+  }
+});
