@@ -12,8 +12,9 @@
 //   TAP edges itself, so no frame passes through this thread. The engine
 //   built here then only describes the topology (TAP plan, banner): it
 //   forwards nothing. A worker that dies is restarted with its conntrack.
-//   A reload starts a new set of workers on the new file after the old ones
-//   handed over their conntrack and stopped (reloadPartitioned).
+//   A reload builds a new set of workers on the new file while the old ones
+//   forward; the old ones then hand over their conntrack and stop, and the
+//   new ones take it and forward (reloadPartitioned).
 import type { Logger } from 'pino';
 import { loadTopologyFile } from '../topology/loader.js';
 import { formatError } from '../topology/errors.js';

@@ -34,12 +34,13 @@
 // owner a fresh slab, so its TAP channels are re-made and each rx thread is
 // sent its new one (TapTarget).
 //
-// A reload (src/daemon/daemon.ts) replaces the whole datapath: retire() asks
-// each worker for its conntrack tables and stops it (it forwards nothing
-// after answering, so the tables handed over are the ones it last wrote),
-// and hands over the TAPs' rx links; the next datapath starts with both
-// (PartitionOptions.conntrack, TapAttach.rx) and points each kept rx thread
-// at its new owner.
+// A reload (src/daemon/daemon.ts) replaces the whole datapath: the next one
+// is started with adoptLater (its workers build their nodes, then wait) and
+// the TAPs' rx links (rxLinks(), TapAttach.rx); retire() asks each running
+// worker for its conntrack tables and stops it (it forwards nothing after
+// answering, so the tables handed over are the ones it last wrote); adopt()
+// gives each new worker the tables of its namespaces, lets it forward, and
+// points each kept rx thread at its new owner.
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import { resolve } from 'node:path';
 import { loadTopologyOrThrow } from '../topology/loader.js';
