@@ -3,6 +3,7 @@
 // namespaces, SIGHUP with a broken file (refused, still forwarding), a TAP
 // deleted from outside (logged and counted, re-created by the next reload,
 // which also changes an MTU on a kept TAP), and SIGTERM removing everything.
+// Once with the default datapath workers, once with the engine inline.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -50,10 +51,10 @@ after(() => {
 
 const ping = (ns: string, dst: string) => run('ip', ['netns', 'exec', ns, 'ping', '-c', '2', '-i', '0.2', '-W', '2', '-n', dst], 10_000);
 
-test('dpemu run --lab: forward, reload, survive a lost TAP, stop clean', { timeout: 20_000 }, async () => {
+for (const workers of [undefined, '0']) test(`dpemu run --lab${workers === undefined ? '' : ` --workers ${workers}`}: forward, reload, survive a lost TAP, stop clean`, { timeout: 20_000 }, async () => {
   requireRoot('dpemu run end-to-end tests');
   writeFileSync(file, topology(1500));
-  d = new DaemonProcess([file, '--lab']);
+  d = new DaemonProcess([file, '--lab', ...(workers === undefined ? [] : ['--workers', workers])]);
   await d.waitLog((l) => l.msg === 'forwarding');
   assert.match(await d.waitOut(/Reload the file/), new RegExp(`ip netns exec ${nsA} ping -c 3 10\\.78\\.0\\.2`), 'the banner says how to ping');
 
