@@ -121,14 +121,6 @@ export function setIcmpId(buf: Uint8Array, l4: number, id: number): void {
   writeU16(buf, l4 + 2, csumUpdate16(readU16(buf, l4 + 2), old, id & 0xffff));
 }
 
-/** Turn an echo request into a reply in place (type 8 -> 0, checksum updated incrementally). */
-export function icmpEchoToReply(buf: Uint8Array, l4: number): void {
-  const old = readU16(buf, l4);
-  const nw = (ICMP_ECHOREPLY << 8) | (old & 0xff);
-  writeU16(buf, l4, nw);
-  writeU16(buf, l4 + 2, csumUpdate16(readU16(buf, l4 + 2), old, nw));
-}
-
 /**
  * An echo request/reply IPv4 packet at l3 (no Ethernet header): `dataLen`
  * bytes of payload filled as iputils ping does (a 16-byte timeval, zero here,
