@@ -29,6 +29,12 @@ import { threadId } from 'node:worker_threads';
 // stream time, which the established path updates. A UDP entry's packet
 // touches those two lines only (a pair the CPU's adjacent-line prefetch
 // brings in together for every other slot); the TCP tracker follows.
+// Addresses cross calls as int32 (`word | 0`), never as the uint32 the words
+// hold: an int32 is a small integer V8 passes unboxed, whereas a uint32 at or
+// above 2^31 (192.168.x.x, 203.0.113.x) becomes a 16-byte heap number at every
+// call the optimizer did not inline, and which calls it inlines varies with
+// the call tree and from run to run. Stores into the words keep the bits;
+// comparisons normalise with `>>> 0` (findIn).
 /** Tuple words: direction d at TUPLE + d * 3: src, dst, sport << 16 | dport. */
 export const W_TUPLE = 0;
 export const W_PROTO = 6;
@@ -311,7 +317,7 @@ export class CtStore {
 
   // ---- tuple hash: both directions of every confirmed entry -------------------
 
-  /** The hash node (slot * 2 + dir) holding exactly this tuple, or 0. */
+  /** The hash node (slot * 2 + dir) holding exactly this tuple (addresses as uint32 or int32), or 0. */
   find(src: number, dst: number, proto: number, sport: number, dport: number): number {
     return this.findIn(tupleHash(src, dst, proto, sport, dport) & this.bmask, src, dst, proto, sport, dport);
   }
@@ -319,26 +325,24 @@ export class CtStore {
   /** find() in a bucket already computed (bucketOf): confirm looks up and then links the same tuple. */
   findIn(b: number, src: number, dst: number, proto: number, sport: number, dport: number): number {
     const r = this.r;
+    const s0 = src >>> 0;
+    const d0 = dst >>> 0;
     const ports = ((sport << 16) | dport) >>> 0;
     let n = this.buckets[b]!;
     while (n !== 0) {
       const s = n >>> 1;
       const o = s * STRIDE + W_TUPLE + (n & 1) * 3;
-      if (r[o] === src && r[o + 1] === dst && r[o + 2] === ports && r[s * STRIDE + W_PROTO] === proto) return n;
+      if (r[o] === s0 && r[o + 1] === d0 && r[o + 2] === ports && r[s * STRIDE + W_PROTO] === proto) return n;
       n = r[s * STRIDE + W_NEXT + (n & 1)]!;
     }
     return 0;
   }
 
-  /**
-   * find() for the tuple entry `s` holds in direction `dir`, in its bucket `b`
-   * (bucketOf): the words are compared where they lie, so no address is
-   * passed through a call (one above 2^31 would be boxed).
-   */
+  /** find() for the tuple entry `s` holds in direction `dir`, in its bucket `b` (bucketOf). */
   findTupleOf(b: number, s: number, dir: number): number {
     const r = this.r;
     const o = s * STRIDE + W_TUPLE + dir * 3;
-    return this.findIn(b, r[o]!, r[o + 1]!, r[s * STRIDE + W_PROTO]!, r[o + 2]! >>> 16, r[o + 2]! & 0xffff);
+    return this.findIn(b, r[o]! | 0, r[o + 1]! | 0, r[s * STRIDE + W_PROTO]!, r[o + 2]! >>> 16, r[o + 2]! & 0xffff);
   }
 
   /** The bucket of an entry's tuple in one direction. */
@@ -346,7 +350,7 @@ export class CtStore {
     const r = this.r;
     const o = s * STRIDE + W_TUPLE + dir * 3;
     const ports = r[o + 2]!;
-    return tupleHash(r[o]!, r[o + 1]!, r[s * STRIDE + W_PROTO]!, ports >>> 16, ports & 0xffff) & this.bmask;
+    return tupleHash(r[o]! | 0, r[o + 1]! | 0, r[s * STRIDE + W_PROTO]!, ports >>> 16, ports & 0xffff) & this.bmask;
   }
 
   hashIn(s: number, dir: number): void {
@@ -394,10 +398,10 @@ export class CtStore {
     return this.r[s * STRIDE + W_BYSRC_NEXT]!;
   }
 
-  /** srcBucket of an entry's original source, read where it lies (no address through a call). */
+  /** srcBucket of an entry's original source. */
   private srcBucketOf(s: number): number {
     const r = this.r;
-    return this.srcBucket(r[s * STRIDE + W_TUPLE]!, r[s * STRIDE + W_TUPLE + 2]! >>> 16, r[s * STRIDE + W_PROTO]!);
+    return this.srcBucket(r[s * STRIDE + W_TUPLE]! | 0, r[s * STRIDE + W_TUPLE + 2]! >>> 16, r[s * STRIDE + W_PROTO]!);
   }
 
   bysrcIn(s: number): void {
@@ -475,7 +479,7 @@ export class CtStore {
   }
 }
 
-/** Hash of a tuple for the conntrack table (any good 32-bit mix will do). */
+/** Hash of a tuple for the conntrack table (any good 32-bit mix will do); the same for an address as uint32 or int32. */
 export function tupleHash(src: number, dst: number, proto: number, sport: number, dport: number): number {
   let h = Math.imul(src ^ 0x9e3779b9, 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 15) ^ dst, 0xc2b2ae35);

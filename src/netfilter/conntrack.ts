@@ -21,9 +21,9 @@ import {
   IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPS_ASSURED, IPS_CONFIRMED, IPS_DYING, IPS_EXPECTED, IPS_SEEN_REPLY,
   IPS_SRC_NAT_DONE, VERDICT_ACCEPT, VERDICT_DROP, icmpIsError,
 } from './constants.js';
-import { type NatLookup, type Tuple5, natSetupInfo } from './nat.js';
+import { type NatLookup, Tuple5, natSetupInfo } from './nat.js';
 import { icmpChecksumOk } from './nat-rewrite.js';
-import { type CtMarks, type NfPacketInfo, readU32 } from './packet-info.js';
+import { type CtMarks, type NfPacketInfo, readI32 } from './packet-info.js';
 import { type NfRandom, seededRandom } from './random.js';
 import type { NatRange } from './targets.js';
 import { checksum, pseudoHeaderSum } from '../wire/checksum.js';
@@ -116,7 +116,8 @@ export class Conntrack implements NatLookup, CtMarks {
   private unconfPos = 0;
   private readonly seg: TcpSegment = { seq: 0, ack: 0, win: 0, flags: 0, off: 0, doff: 0, end: 0, buf: new Uint8Array(0) };
   private readonly outcome: TcpOutcome = { timeout: -1, kill: false, reason: null };
-  private readonly inv: Tuple5 = { src: 0, dst: 0, proto: 0, sport: 0, dport: 0 };
+  /** A packet's inverted tuple, addresses as int32 (see CtStore). */
+  private readonly inv = new Tuple5();
 
   constructor(opts: ConntrackOptions = {}) {
     this.checksum = opts.checksum ?? true;
@@ -244,7 +245,7 @@ export class Conntrack implements NatLookup, CtMarks {
   }
 
   readTuple(out: Tuple5, ct: number, dir: number): void {
-    // Straight from the words into the fields: no address passes through a call (one above 2^31 would be boxed).
+    // Straight from the words into the fields (uint32): no address passes through a call.
     const r = this.store.r;
     const o = ct * STRIDE + W_TUPLE + dir * 3;
     out.src = r[o]!;
@@ -255,7 +256,7 @@ export class Conntrack implements NatLookup, CtMarks {
   }
 
   setReply(ct: number, t: Tuple5): void {
-    this.store.setTuple(ct, 1, t.src, t.dst, t.proto, t.sport, t.dport);
+    this.store.setTuple(ct, 1, t.src | 0, t.dst | 0, t.proto, t.sport, t.dport);
   }
 
   status(ct: number): number {
@@ -283,9 +284,9 @@ export class Conntrack implements NatLookup, CtMarks {
     }
   }
 
-  /** Tuple word of one direction, for NAT rewriting (dir 0 original, 1 reply). */
-  tupleSrc(ct: number, dir: number): number { return this.store.src(ct, dir); }
-  tupleDst(ct: number, dir: number): number { return this.store.dst(ct, dir); }
+  /** Tuple word of one direction, for NAT rewriting (dir 0 original, 1 reply); addresses as int32 (see CtStore). */
+  tupleSrc(ct: number, dir: number): number { return this.store.src(ct, dir) | 0; }
+  tupleDst(ct: number, dir: number): number { return this.store.dst(ct, dir) | 0; }
   tupleSport(ct: number, dir: number): number { return this.store.sport(ct, dir); }
   tupleDport(ct: number, dir: number): number { return this.store.dport(ct, dir); }
   tupleProto(ct: number): number { return this.store.proto(ct); }
@@ -347,6 +348,9 @@ export class Conntrack implements NatLookup, CtMarks {
     const l4len = end - l4;
     if (end > buf.length || l4len < 0) return this.invalid(p, 'truncated packet');
     const proto = p.proto;
+    // The addresses as int32 from here on: they pass through calls (see CtStore).
+    const src = p.src | 0;
+    const dst = p.dst | 0;
     let sport = 0;
     let dport = 0;
     let icmpType = 0;
@@ -367,20 +371,20 @@ export class Conntrack implements NatLookup, CtMarks {
     let r = st.r;
     let f = st.f;
     for (let attempt = 0; attempt < 2; attempt++) {
-      const h = this.lookup(p.src, p.dst, proto, sport, dport, now);
+      const h = this.lookup(src, dst, proto, sport, dport, now);
       let e: number;
       let dir: number;
       let state: number;
       if (h === 0) {
         const inv = this.inv;
-        if (!invertInto(inv, p.src, p.dst, proto, sport, dport)) return this.invalid(p, "can't invert tuple");
+        if (!invertInto(inv, src, dst, proto, sport, dport)) return this.invalid(p, "can't invert tuple");
         if (st.max > 0 && st.count >= st.max && !this.makeRoom(inv.src ^ inv.dst, now)) return this.full();
         e = this.allocUnconfirmed();
         if (e === 0) return this.full();
         st = this.store;
         r = st.r;
         f = st.f;
-        st.setTuple(e, 0, p.src, p.dst, proto, sport, dport);
+        st.setTuple(e, 0, src, dst, proto, sport, dport);
         st.setTuple(e, 1, inv.src, inv.dst, proto, inv.sport, inv.dport);
         if (proto === IPPROTO_UDP) f[e * FSTRIDE + F_UDP_STREAM] = now + 2000;
         dir = 0;
@@ -615,7 +619,7 @@ export class Conntrack implements NatLookup, CtMarks {
   }
 
   private l4ChecksumOk(p: NfPacketInfo, buf: Uint8Array, l4: number, l4len: number): boolean {
-    return checksum(buf, l4, l4len, pseudoHeaderSum(p.src, p.dst, p.proto, l4len)) === 0;
+    return checksum(buf, l4, l4len, pseudoHeaderSum(p.src | 0, p.dst | 0, p.proto, l4len)) === 0;
   }
 
   /** The kernel's answer to a full table: gc what has expired, else early_drop a non-assured entry. */
@@ -652,8 +656,8 @@ export class Conntrack implements NatLookup, CtMarks {
     const dataoff = inner + (buf[inner]! & 15) * 4;
     if (dataoff > end) return this.invalid(p, 'icmp error: bogus quoted header', true);
     const proto = buf[inner + 9]!;
-    const src = readU32(buf, inner + 12);
-    const dst = readU32(buf, inner + 16);
+    const src = readI32(buf, inner + 12);
+    const dst = readI32(buf, inner + 16);
     let sport = 0;
     let dport = 0;
     if (proto === IPPROTO_TCP || proto === IPPROTO_UDP) {

@@ -5,7 +5,7 @@
 
 import { checksum, csumUpdate16, csumUpdate32 } from '../wire/checksum.js';
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, MANIP_SRC } from './constants.js';
-import { isIcmpQuery, readU32 } from './packet-info.js';
+import { isIcmpQuery, readI32 } from './packet-info.js';
 
 function rd16(b: Uint8Array, o: number): number {
   return (b[o]! << 8) | b[o + 1]!;
@@ -23,7 +23,8 @@ function wr32(b: Uint8Array, o: number, v: number): void {
 
 /**
  * nf_nat_ipv4_manip_pkt: sets the source (manip SRC) or destination address
- * and port of the IPv4 packet at `l3`, `end` being one past its last byte.
+ * (uint32 or its int32 bits) and port of the IPv4 packet at `l3`, `end` being
+ * one past its last byte.
  * `l4proto` picks the transport rewrite (for ICMP the id of query messages).
  */
 export function manipIpv4(buf: Uint8Array, l3: number, end: number, l4proto: number, manip: number, addr: number, port: number): boolean {
@@ -31,7 +32,7 @@ export function manipIpv4(buf: Uint8Array, l3: number, end: number, l4proto: num
   const ihl = (buf[l3]! & 15) * 4;
   const l4 = l3 + ihl;
   const addrOff = manip === MANIP_SRC ? l3 + 12 : l3 + 16;
-  const oldAddr = readU32(buf, addrOff);
+  const oldAddr = readI32(buf, addrOff);
   if (l4proto === IPPROTO_TCP) {
     if (l4 + 8 > end) return false;
     const po = manip === MANIP_SRC ? l4 : l4 + 2;

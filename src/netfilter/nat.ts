@@ -11,7 +11,11 @@ import {
 } from './constants.js';
 import type { NatRange } from './targets.js';
 
-/** What the NAT core needs from the conntrack table; entries are slot numbers, 0 none. */
+/**
+ * What the NAT core needs from the conntrack table; entries are slot numbers,
+ * 0 none. Addresses passed in may be uint32 or their int32 bits (the core
+ * passes int32: see CtStore).
+ */
 export interface NatLookup {
   /** nf_conntrack_tuple_taken: some other entry has this tuple in either direction. */
   tupleTaken(src: number, dst: number, proto: number, sport: number, dport: number, ignored: number): boolean;
@@ -27,23 +31,29 @@ export interface NatLookup {
   random(): number;
 }
 
-/** A mutable tuple used while choosing a binding. */
-export interface Tuple5 {
-  src: number;
-  dst: number;
-  proto: number;
-  sport: number;
-  dport: number;
+/**
+ * A mutable tuple used while choosing a binding (addresses uint32). A class,
+ * not an object literal: literals whose first keys are src and dst share V8's
+ * field representation with every such literal in the process (a frame spec's
+ * MAC strings, say), which turns these fields into tagged ones where each
+ * address above 2^31 stored is a new heap number.
+ */
+export class Tuple5 {
+  src = 0;
+  dst = 0;
+  proto = 0;
+  sport = 0;
+  dport = 0;
 }
 
 const MAX_ATTEMPTS = 128;
 
 /** Scratch tuples: binding choice runs to completion on one thread, so it needs no allocation. */
-const scratch: Tuple5 = { src: 0, dst: 0, proto: 0, sport: 0, dport: 0 };
-const rep: Tuple5 = { src: 0, dst: 0, proto: 0, sport: 0, dport: 0 };
-const curr: Tuple5 = { src: 0, dst: 0, proto: 0, sport: 0, dport: 0 };
-const next: Tuple5 = { src: 0, dst: 0, proto: 0, sport: 0, dport: 0 };
-const inv: Tuple5 = { src: 0, dst: 0, proto: 0, sport: 0, dport: 0 };
+const scratch = new Tuple5();
+const rep = new Tuple5();
+const curr = new Tuple5();
+const next = new Tuple5();
+const inv = new Tuple5();
 const nullRange: NatRange = { flags: NAT_MAP_IPS, minAddr: 0, maxAddr: 0, minPort: 0, maxPort: 0 };
 
 function copyTuple(out: Tuple5, t: Tuple5): void {
@@ -94,7 +104,7 @@ function usesPorts(proto: number): boolean {
 /** nf_nat_used_tuple: would the reply to `t` collide with another entry? */
 function used(t: Tuple5, ct: number, look: NatLookup): boolean {
   if (!invertTuple(scratch, t)) return false;
-  return look.tupleTaken(scratch.src, scratch.dst, scratch.proto, scratch.sport, scratch.dport, ct);
+  return look.tupleTaken(scratch.src | 0, scratch.dst | 0, scratch.proto, scratch.sport, scratch.dport, ct);
 }
 
 function l4InRange(t: Tuple5, manip: number, r: NatRange): boolean {
@@ -113,7 +123,7 @@ function inRange(t: Tuple5, r: NatRange): boolean {
 }
 
 function findAppropriateSrc(t: Tuple5, out: Tuple5, r: NatRange, look: NatLookup): boolean {
-  for (let e = look.bySource(t.src, t.sport, t.proto); e !== 0; e = look.bySourceNext(e)) {
+  for (let e = look.bySource(t.src | 0, t.sport, t.proto); e !== 0; e = look.bySourceNext(e)) {
     look.readTuple(scratch, e, 0);
     if (scratch.proto !== t.proto || scratch.src !== t.src || scratch.sport !== t.sport) continue;
     look.readTuple(rep, e, 1);

@@ -309,10 +309,10 @@ export class Netfilter {
     if (!manipIpv4(p.buf!, p.l3Off, p.l3Off + p.len, p.proto, manip, addr, port)) return this.drop('nat_rewrite_truncated');
     const ports = p.proto === IPPROTO_TCP || p.proto === IPPROTO_UDP || icmp;
     if (manip === MANIP_SRC) {
-      p.src = addr;
+      p.src = addr >>> 0;
       if (ports) p.sport = port;
     } else {
-      p.dst = addr;
+      p.dst = addr >>> 0;
       if (icmp) p.sport = port;
       else if (ports) p.dport = port;
     }
@@ -352,8 +352,8 @@ export class Netfilter {
     icmpRecomputeChecksum(buf, icmp, p.len - hdrlen);
     const outerAddr = manip === MANIP_SRC ? table.tupleDst(ct, other) : table.tupleSrc(ct, other);
     if (!manipIpv4(buf, l3, end, IPPROTO_ICMP, manip, outerAddr, 0)) return this.drop('nat_icmp_translation');
-    if (manip === MANIP_SRC) p.src = outerAddr;
-    else p.dst = outerAddr;
+    if (manip === MANIP_SRC) p.src = outerAddr >>> 0;
+    else p.dst = outerAddr >>> 0;
     return true;
   }
 }

@@ -94,8 +94,8 @@ export function fillPacketInfo(p: NfPacketInfo, buf: Uint8Array, l3Off: number, 
   if (tot < ihl || tot > avail || l3Off + tot > buf.length) return 'ip_bad_length';
   p.len = tot;
   p.proto = buf[l3Off + 9]!;
-  p.src = readU32(buf, l3Off + 12);
-  p.dst = readU32(buf, l3Off + 16);
+  p.src = readI32(buf, l3Off + 12) >>> 0;
+  p.dst = readI32(buf, l3Off + 16) >>> 0;
   p.fragment = (((buf[l3Off + 6]! << 8) | buf[l3Off + 7]!) & 0x1fff) !== 0;
   const l4 = l3Off + ihl;
   p.l4Off = l4;
@@ -120,6 +120,11 @@ export function isIcmpQuery(type: number): boolean {
   return type === 0 || type === 8 || (type >= 13 && type <= 18);
 }
 
-export function readU32(buf: Uint8Array, off: number): number {
-  return ((buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!) >>> 0;
+/**
+ * The big-endian 32-bit word at `off` as int32 bits (`>>> 0` makes it
+ * unsigned): an int32 result is never boxed by a call the optimizer did not
+ * inline, where a uint32 above 2^31 would be (see CtStore).
+ */
+export function readI32(buf: Uint8Array, off: number): number {
+  return (buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!;
 }

@@ -31,8 +31,13 @@ function u16(b: Uint8Array, o: number): number {
   return (b[o]! << 8) | b[o + 1]!;
 }
 
+/**
+ * A big-endian word as int32 bits, which the Uint32Array key stores as the
+ * same unsigned word: a uint32 above 2^31 returned from a call the optimizer
+ * did not inline would be a new heap number (16 bytes) per call.
+ */
 function u32(b: Uint8Array, o: number): number {
-  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
+  return (b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!;
 }
 
 function isVlanTpid(t: number): boolean {

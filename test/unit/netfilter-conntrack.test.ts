@@ -7,7 +7,7 @@ import {
   CT_ESTABLISHED, CT_INVALID, CT_NEW, Conntrack, type CtEntry, type ConntrackOptions, HOOK_OUTPUT, HOOK_PREROUTING, IPS_ASSURED,
   Netfilter, type NfPacketInfo, TCP_STATE_NAMES, VERDICT_ACCEPT, VERDICT_DROP, conntrackStatsText,
 } from '../../src/netfilter/index.js';
-import { ACK, FIN, PSH, RST, SYN, icmpEcho, info, ipv4, tcp, udp } from './netfilter-helpers.js';
+import { ACK, FIN, PSH, RST, SYN, icmpEcho, info, ip, ipv4, tcp, udp } from './netfilter-helpers.js';
 
 /** Runs a packet through conntrack in + confirm, as PREROUTING then POSTROUTING would. */
 function track(ct: Conntrack, pkt: Uint8Array, now: number, hook = HOOK_PREROUTING): NfPacketInfo {
@@ -143,6 +143,23 @@ test('ICMP: echo keyed by id, 30 s; an echo reply without a request is INVALID',
   const stray = track(ct, ipv4(S, C, 1, icmpEcho(0, 99, 1)), 10);
   assert.equal(stray.ctState, CT_INVALID);
   assert.equal(ct.count, 2);
+});
+
+test('addresses above 2^31: entries hold them unsigned, and find takes them as uint32 or as their int32 bits', () => {
+  // The packet path passes addresses between functions as int32 (never boxed); the words and the API stay unsigned.
+  const ct = new Conntrack();
+  const a = track(ct, udp('192.0.2.1', '203.0.113.5', 5000, 53), 0);
+  const src = ip('192.0.2.1'), dst = ip('203.0.113.5');
+  assert.ok(src > 2 ** 31 && dst > 2 ** 31);
+  assert.deepEqual(entryOf(a).orig, { src, dst, proto: 17, sport: 5000, dport: 53 });
+  assert.deepEqual(entryOf(a).reply, { src: dst, dst: src, proto: 17, sport: 53, dport: 5000 });
+  const n = ct.find(src, dst, 17, 5000, 53, 0);
+  assert.equal(n, a.ct * 2);
+  assert.equal(ct.find(src | 0, dst | 0, 17, 5000, 53, 0), n);
+  assert.equal(ct.find(dst | 0, src, 17, 53, 5000, 0), n + 1);
+  const r = track(ct, udp('203.0.113.5', '192.0.2.1', 53, 5000), 10);
+  assert.equal(r.ct, a.ct);
+  assert.equal(r.ctState, CT_ESTABLISHED);
 });
 
 test('expiry: lazily on lookup and by gc(now)', () => {
