@@ -333,8 +333,7 @@ export class Xlate implements NormalCtx {
         continue;
       }
       if (op === EV_LEARN) {
-        const q = x.fdbAt + 4 * c[o + 1]!;
-        this.host.fdb.learn(c[q]!, c[q + 1]!, c[q + 2]!, c[q + 3]!, this.nowS);
+        this.host.fdb.touch(x.fdbEntry(c[o + 1]!), this.nowS);
         continue;
       }
       const ko = c[o + 2]!;
@@ -815,7 +814,7 @@ export class Xlate implements NormalCtx {
   fdbUsed(learn: boolean, hi: number, lo: number, vlan: number, port: number): void {
     const rec = this.rec;
     if (rec === null || (learn && hi & 0x0100)) return; // a multicast source is never learned
-    const q = rec.fdbUsed(hi, lo, vlan, port < 0 ? FDB_ABSENT : port);
+    const q = rec.fdbUsed(hi, lo, vlan, port < 0 ? FDB_ABSENT : port, port < 0 ? null : this.host.fdb.peek(hi, lo, vlan));
     if (learn) rec.step(EV_LEARN, q, null, null, null);
   }
 

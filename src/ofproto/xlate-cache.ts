@@ -27,7 +27,7 @@
 // registers, tunnel: fixed by the masked bits that set them).
 import { K, type FlowKey } from './flow-key.js';
 import type { FlowEntry, FlowTable, FlowTables } from './flow-table.js';
-import type { MacLearning } from './fdb.js';
+import type { FdbEntry, MacLearning } from './fdb.js';
 import type { OvsPort } from './ovs-port.js';
 import type { DropReason } from '../datapath/drop-reasons.js';
 import type { Stats } from '../datapath/stats.js';
@@ -46,7 +46,7 @@ export const EV_PUSH = 2;
 export const EV_OUTPUT = 3;
 /** A table lookup (arg: table id; snapshot: the key looked up): credit the table's stats and the flow hit (the step's refs; the table is null if it did not exist). */
 export const EV_LOOKUP = 4;
-/** NORMAL's learning of the source MAC (a refresh: fdb quadruple arg). */
+/** NORMAL's learning of the source MAC (a refresh of the fdb entry of quadruple arg). */
 export const EV_LEARN = 5;
 /** The end of a segment: the pending output (patch port refs[2i]) passes to the peer bridge, whose segment arg follows. */
 export const EV_CROSS = 6;
@@ -112,8 +112,6 @@ export class XcGroup {
 /** One bridge's part of an entry: ranges of its steps, fdb quadruples and ofports (indexes, end exclusive). */
 export class XcSeg {
   constructor(
-    /** Where live() checks the fdb quadruples. */
-    readonly fdb: MacLearning,
     /** The bridge's dependency index. */
     readonly deps: XcIndex,
     readonly step0: number,
@@ -145,8 +143,13 @@ export class XcEntry {
     readonly group: XcGroup,
     /** See C_HDR. Int32: key words > 2^31 are stored as their int32 bit pattern. */
     readonly code: Int32Array,
-    /** Per step i: refs[2i], refs[2i+1] (table and flow of a lookup, port of an output); then the timed flows. */
-    readonly refs: (FlowTable | FlowEntry | OvsPort | null)[],
+    /**
+     * Per step i: refs[2i], refs[2i+1] (table and flow of a lookup, port of
+     * an output); then the timed flows; then per fdb quadruple the entry
+     * found (null: none), which stays the table's until a change removes this
+     * entry (xlate-deps.ts), so live() and a learn step need no fdb lookup.
+     */
+    readonly refs: XcRef[],
     /** The last segment's. */
     readonly dropReason: DropReason,
     /** One per bridge, in the order crossed. */
@@ -196,17 +199,20 @@ export class XcEntry {
       const at = 2 * c[h + C_NEV]!;
       for (let i = 0; i < nt; i++) if ((this.refs[at + i] as FlowEntry).expiredAt(nowMs) !== null) return false;
     }
-    if (c[h + C_NFDB] === 0) return true;
-    const segs = this.segs;
-    for (let s = 0; s < segs.length; s++) {
-      const sg = segs[s]!, fdb = sg.fdb, end = h + C_HDR + 4 * sg.fdb1;
-      for (let i = h + C_HDR + 4 * sg.fdb0; i < end; i += 4) {
-        if (c[i + 3] === FDB_ABSENT) continue; // a MAC appearing invalidates (xlate-deps.ts)
-        const e = fdb.peek(c[i]!, c[i + 1]!, c[i + 2]!);
-        if (e === null || nowS >= e.expires || e.port !== c[i + 3]) return false;
-      }
+    const nf = c[h + C_NFDB]!;
+    if (nf === 0) return true;
+    // Ageing changes nothing until the MAC expires; a MAC appearing, moving or removed invalidates (xlate-deps.ts).
+    for (let q = 0, r = 2 * c[h + C_NEV]! + nt, i = h + C_HDR; q < nf; q++, r++, i += 4) {
+      const e = this.refs[r] as FdbEntry | null;
+      if (e !== null && (nowS >= e.expires || e.port !== c[i + 3])) return false;
     }
     return true;
+  }
+
+  /** The fdb entry of quadruple `q` (a learn step's: never null). */
+  fdbEntry(q: number): FdbEntry {
+    const h = this.group.words.length;
+    return this.refs[2 * this.code[h + C_NEV]! + this.code[h + C_NTIMED]! + q] as FdbEntry;
   }
 
   /** Does it go on into a patch peer's segment? */
@@ -221,6 +227,9 @@ export class XcEntry {
     return k;
   }
 }
+
+/** What an entry refers to: tables, flows, ports, fdb entries. */
+export type XcRef = FlowTable | FlowEntry | OvsPort | FdbEntry | null;
 
 /** Mask of `len` low bits. */
 function lowMask(len: number): number {
@@ -241,9 +250,10 @@ export interface XcBridge {
  */
 export class XcRecorder {
   private readonly ops: number[] = [];
-  private readonly refs: (FlowTable | FlowEntry | OvsPort | null)[] = [];
+  private readonly refs: XcRef[] = [];
   private readonly timed: FlowEntry[] = [];
   private readonly fdb: number[] = [];
+  private readonly fdbRefs: (FdbEntry | null)[] = [];
   private readonly ports: number[] = [];
   private readonly snaps: number[] = [];
   private last = -1; // snapshot index of the latest step
@@ -260,7 +270,7 @@ export class XcRecorder {
 
   begin(key: FlowKey, br: XcBridge): void {
     this.start.set(key);
-    this.ops.length = this.refs.length = this.timed.length = this.fdb.length = this.ports.length = this.snaps.length = 0;
+    this.ops.length = this.refs.length = this.timed.length = this.fdb.length = this.fdbRefs.length = this.ports.length = this.snaps.length = 0;
     this.bridges.length = this.gens.length = this.starts.length = this.floods.length = 0;
     this.last = -1;
     this.uncacheable = false;
@@ -329,9 +339,10 @@ export class XcRecorder {
     this.timed.push(e);
   }
 
-  /** The fdb entry (hi, lo, vlan) -> port (FDB_ABSENT: none) was relied on; returns its index for a learn step. */
-  fdbUsed(hi: number, lo: number, vlan: number, port: number): number {
+  /** The fdb entry `e` for (hi, lo, vlan) -> port (FDB_ABSENT and null: none) was relied on; returns its index for a learn step. */
+  fdbUsed(hi: number, lo: number, vlan: number, port: number, e: FdbEntry | null): number {
     this.fdb.push(hi, lo >>> 0, vlan, port);
+    this.fdbRefs.push(e);
     return this.fdb.length / 4 - 1;
   }
 
@@ -389,14 +400,14 @@ export class XcRecorder {
     for (let i = 0; i < n; i++) {
       const end = i + 1 < n;
       segs.push(new XcSeg(
-        this.bridges[i]!.fdb, this.bridges[i]!.deps,
+        this.bridges[i]!.deps,
         st[3 * i]!, end ? st[3 * i + 3]! : nEv,
         st[3 * i + 1]!, end ? st[3 * i + 4]! : nFdb,
         st[3 * i + 2]!, end ? st[3 * i + 5]! : this.ports.length,
         this.floods[i]!,
       ));
     }
-    return new XcEntry(group, c, [...this.refs, ...this.timed], dropReason, segs);
+    return new XcEntry(group, c, [...this.refs, ...this.timed, ...this.fdbRefs], dropReason, segs);
   }
 }
 
