@@ -68,9 +68,12 @@ export class Engine {
   private qHead = 0;
   private qLen = 0;
   private running = false;
-  // A sampled passInline() delivery: its element, start, and the time such deliveries took within the delivery being timed.
+  // A timed passInline() delivery: its element (null: none), whether it is a sample of its own, its start; the delivery
+  // the loop is timing (-1: none) and the time inline deliveries took within it, which is theirs, not its.
   private inlineEl: Element | null = null;
+  private inlineSample = false;
   private inlineT0 = 0;
+  private outerT0 = -1;
   private nestedMs = 0;
 
   constructor(opts: EngineOptions = {}) {
@@ -192,21 +195,29 @@ export class Engine {
     }
     const lp = this.latency;
     this.inlineEl = null;
-    if (lp !== null && --lp.hopLeft <= 0) {
-      lp.hopLeft = lp.every;
-      this.inlineEl = peer.element;
-      this.inlineT0 = performance.now();
+    if (lp !== null) {
+      const sample = --lp.hopLeft <= 0;
+      if (sample) lp.hopLeft = lp.every;
+      if (sample || this.outerT0 >= 0) {
+        this.inlineEl = peer.element;
+        this.inlineSample = sample;
+        this.inlineT0 = performance.now();
+      }
     }
     return peer;
   }
 
-  /** The element passInline() delivered to is done: its stage is timed when this delivery was sampled (and left out of the sender's). */
+  /**
+   * The element passInline() delivered to is done with the packet: its
+   * stage is timed when this delivery is sampled, and its time left out of
+   * the sending element's when that one is.
+   */
   inlineDone(): void {
     const el = this.inlineEl;
     if (el === null) return;
     this.inlineEl = null;
     const ms = performance.now() - this.inlineT0;
-    this.latency!.stage(el, ms);
+    if (this.inlineSample) this.latency!.stage(el, ms);
     this.nestedMs += ms;
   }
 
@@ -336,7 +347,7 @@ export class Engine {
         if (lp !== null && --lp.hopLeft <= 0) {
           lp.hopLeft = lp.every;
           this.nestedMs = 0;
-          t0 = performance.now();
+          this.outerT0 = t0 = performance.now();
         }
         const moves = pkt.moves;
         try {
@@ -349,7 +360,10 @@ export class Engine {
           else this.stats.v[dropIndex(el.dropsBase, 'internal_error')]!++;
           if (process.env.DPEMU_DEBUG) console.error(err);
         }
-        if (t0 >= 0) lp!.stage(el, performance.now() - t0 - this.nestedMs);
+        if (t0 >= 0) {
+          this.outerT0 = -1;
+          lp!.stage(el, performance.now() - t0 - this.nestedMs);
+        }
       }
     } finally {
       this.running = false;
