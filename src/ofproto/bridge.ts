@@ -197,27 +197,44 @@ export class OvsBridge extends Element implements XlateHost {
   // ---- the data path ----
 
   override receive(pkt: Packet, port: Port): void {
+    const op = this.admit(pkt, port);
+    if (op !== null) this.xlator().run(pkt, op, this.engine.now);
+  }
+
+  /** XlateHost: the port's checks and the metadata a packet starts this bridge with; null if it dropped `pkt`. */
+  admit(pkt: Packet, port: Port): OvsPort | null {
     const op = this.byIndex[port.index];
     if (op === undefined) {
       this.engine.drop(pkt, this, 'port_down', 'port deleted from the bridge');
-      return;
+      return null;
     }
     if (op.type !== 'vxlan') {
       // Only a tunnel port gives a packet tunnel metadata (patch ports clear it, as OVS does).
       pkt.tunId = pkt.tunSrc = pkt.tunDst = 0;
     } else if (!op.inKey.flow && pkt.tunId !== op.inKey.key) {
       this.engine.drop(pkt, this, 'vxlan_no_port', `key ${pkt.tunId} is not this port's in_key`);
-      return;
+      return null;
     }
     pkt.regs.fill(0);
     pkt.metadataHi = pkt.metadataLo = 0;
+    return op;
+  }
+
+  /** The executor with its translation cache, made with the first packet (or a patch peer's spanning translation). */
+  private xlator(): Xlate {
     let x = this.xlate;
     if (x === null) {
       this.xlate = x = new Xlate(this);
       const xc = (x.cache = this.xcache = new XlateCache(this.engine.stats, this.engine.stats.alloc(FASTPATH_CELLS, { node: this.node, element: this.name })));
       this.tables.watch = this.fdb.watch = this.xdeps = xc.deps = new XcDeps(xc, this.tables);
     }
-    x.run(pkt, op, this.engine.now);
+    return x;
+  }
+
+  /** XlateHost: the executor of the OVS bridge on the other side of patch port `p`. */
+  patchPeer(p: OvsPort): Xlate | null {
+    const el = p.port.peer?.element;
+    return el instanceof OvsBridge && el !== this ? el.xlator() : null;
   }
 
   override tick(now: number): void {

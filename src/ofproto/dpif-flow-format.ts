@@ -5,7 +5,7 @@
 // numbers are ofports: dpemu has no separate datapath port numbering.
 import { K } from './flow-key.js';
 import { D_ETH_SRC, D_ETH_DST, D_VLAN, D_NW_SRC, D_NW_DST, D_TOS, D_TTL, D_TP_SRC, D_TP_DST, D_ARP_SHA, D_ARP_THA } from './action-compile.js';
-import { EV_APPLY, EV_OUTPUT, EV_PUSH, type XcEntry } from './xlate-cache.js';
+import { EV_APPLY, EV_CROSS, EV_OUTPUT, EV_PUSH, type XcEntry } from './xlate-cache.js';
 import type { OvsPort } from './ovs-port.js';
 import { ipToString, macToString } from '../wire/addr.js';
 
@@ -114,6 +114,12 @@ export function dpifActions(e: XcEntry, portOf: (i: number) => OvsPort): string 
     if (op === EV_PUSH) {
       out.push(arg === 0x8100 ? 'push_vlan(vid=0,pcp=0)' : `push_vlan(tpid=0x${arg.toString(16)},vid=0,pcp=0)`);
       tci = CFI;
+      continue;
+    }
+    if (op === EV_CROSS) {
+      // The patch port is no datapath port: the peer's actions follow (its VLAN change stays).
+      out.pop();
+      outputs--;
       continue;
     }
     if (op !== EV_APPLY && op !== EV_OUTPUT) continue;

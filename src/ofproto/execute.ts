@@ -7,6 +7,15 @@
 // ends, so an error (resubmit depth or count) drops everything, as OVS
 // installs a drop flow then. Nothing here allocates per packet except clones
 // for extra outputs and learn() creating or changing a flow.
+//
+// The translation cache (xlate-cache.ts): a miss records the slow path, a
+// hit replays the recording. When a recorded translation's only output is a
+// patch port and the packet may pass there at once (Engine.inlineOk: nothing
+// queued ahead of it, no capture or trace to see the hop), the peer bridge
+// translates it within the same recording, and a hit replays both bridges'
+// steps with the hop's counting but no queueing, re-extraction or second
+// lookup. Otherwise the packet leaves through the engine as before and the
+// peer translates it on its own.
 import { OFPP, type Action } from './actions.js';
 import { K, newKey, type FlowKey } from './flow-key.js';
 import { FrameLayout, VLAN_CFI, extractFlow } from './flow-extract.js';
@@ -22,11 +31,11 @@ import type { MacLearning } from './fdb.js';
 import { xlateNormal, type NormalCtx } from './normal.js';
 import type { OvsPort } from './ovs-port.js';
 import type { Engine } from '../datapath/engine.js';
-import type { Element } from '../datapath/element.js';
+import type { Element, Port } from '../datapath/element.js';
 import type { Packet } from '../datapath/packet.js';
 import type { DropReason } from '../datapath/drop-reasons.js';
 import { writeU16 } from '../wire/addr.js';
-import { XcRecorder, type XcEntry, type XlateCache, EV_SNAP, EV_APPLY, EV_PUSH, EV_OUTPUT, EV_LOOKUP, EV_LEARN, FDB_ABSENT } from './xlate-cache.js';
+import { XcRecorder, type XcBridge, type XcEntry, type XlateCache, EV_SNAP, EV_APPLY, EV_PUSH, EV_OUTPUT, EV_LOOKUP, EV_LEARN, EV_CROSS, FDB_ABSENT } from './xlate-cache.js';
 
 export { applyVlan };
 
@@ -62,6 +71,10 @@ export interface XlateHost {
   readonly portList: readonly OvsPort[];
   portByOfport(ofport: number): OvsPort | undefined;
   readonly traceFormat: TraceFormat;
+  /** The executor of the bridge behind patch port `p`'s peer (null: none, or this bridge). */
+  patchPeer(p: OvsPort): Xlate | null;
+  /** What the bridge does with `pkt` arriving at `port` before translating it; null if it dropped it. */
+  admit(pkt: Packet, port: Port): OvsPort | null;
 }
 
 /**
@@ -121,6 +134,7 @@ export class Xlate implements NormalCtx {
   // The translation being recorded for the cache (only on a miss).
   private rec: XcRecorder | null = null;
   private readonly recorder = new XcRecorder();
+  private xcb: XcBridge | null = null;
 
   constructor(readonly host: XlateHost) {
     this.slotSize = host.engine.pool.slotSize;
@@ -152,11 +166,18 @@ export class Xlate implements NormalCtx {
     // Under two VLAN tags a pop exposes the inner one, which the key does not hold: no cache.
     if (xc !== null && eng.fastpath && eng.tracer === null && this.lay.nTags < 2) {
       const hit = xc.lookup(this.key);
-      if (hit !== null && hit.live(nowMs, this.nowS, this.host.fdb)) {
-        xc.hits++;
-        eng.stats.v[xc.base + FC_HITS]!++;
-        this.replay(hit);
-        return;
+      if (hit !== null && hit.live(nowMs, this.nowS)) {
+        // Recorded without following its patch output, which it now could: recorded again, spanning.
+        if (hit.spanPort === null || !eng.inlineOk(hit.spanPort.port)) {
+          xc.hits++;
+          eng.stats.v[xc.base + FC_HITS]!++;
+          hit.packets++;
+          hit.bytes += this.bytes; // the length where the packet entered the datapath, as flows are credited
+          hit.used = nowMs;
+          this.replay(hit, 0, -1);
+          return;
+        }
+        xc.drop(hit);
       }
       xc.misses++;
       eng.stats.v[xc.base + FC_MISSES]!++;
@@ -169,38 +190,132 @@ export class Xlate implements NormalCtx {
     this.finish();
   }
 
-  /**
-   * The slow path, writing down its steps; kept if nothing made it
-   * uncacheable and neither the flow tables nor the fdb changed meanwhile (a
-   * MAC learned after a lookup that missed it would leave the entry stale).
-   */
-  private record(xc: XlateCache): void {
-    const rec = this.recorder, h = this.host;
-    const tGen = h.tables.generation, fGen = h.fdb.generation;
-    rec.begin(this.key);
+  /** This bridge as a recording sees it. */
+  private xcBridge(): XcBridge {
+    return (this.xcb ??= { fdb: this.host.fdb, tables: this.host.tables, deps: this.cache!.deps! });
+  }
+
+  /** The slow path, writing down its steps into `rec`. */
+  private walk(rec: XcRecorder): void {
     this.rec = rec;
     try {
       this.table(0, this.key[K.IN_PORT]!, true);
     } finally {
       this.rec = null;
     }
-    if (!rec.uncacheable && this.error === ERR_NONE && tGen === h.tables.generation && fGen === h.fdb.generation) {
-      xc.insert(rec.finish(xc.group(rec.wc), this.key, this.dropReason));
+  }
+
+  /**
+   * A miss: the slow path, recorded. The entry is kept unless something made
+   * it uncacheable or the flow tables or the fdb changed meanwhile (a MAC
+   * learned after a lookup that missed it would leave the entry stale). If
+   * the translation's only output is a patch port, the peer bridge goes on
+   * with the recording (recordPeer) when the packet may pass at once; else
+   * the entry is kept without the peer, marked to be recorded again when a
+   * hit could follow the patch port.
+   */
+  private record(xc: XlateCache): void {
+    const rec = this.recorder;
+    rec.begin(this.key, this.xcBridge());
+    this.walk(rec);
+    if (rec.uncacheable || this.error !== ERR_NONE || !rec.unchanged()) {
+      this.finish();
+      return;
+    }
+    const p = this.pending;
+    const entry = rec.finish(xc.group(rec.wc), this.key, this.dropReason);
+    if (p === null || p.type !== 'patch' || this.nOut !== 0) {
+      xc.insert(entry);
+      this.finish();
+      return;
+    }
+    const peer = this.host.patchPeer(p);
+    if (peer === null || !this.host.engine.inlineOk(p.port)) {
+      if (peer !== null) entry.spanPort = p;
+      xc.insert(entry);
+      this.finish();
+      return;
+    }
+    rec.step(EV_CROSS, 1, p, null, this.key);
+    const pkt = this.pkt;
+    const inPort = this.pass(p, peer);
+    // Dropped on the way (a port down): the entry without the peer.
+    if (inPort === null) xc.insert(entry);
+    else peer.recordPeer(pkt, inPort, this, xc, entry);
+    this.host.engine.inlineDone();
+  }
+
+  /** The pending (only) output, to patch port `p`, passes to `peer` now; returns the port it arrived at, null if dropped. */
+  private pass(p: OvsPort, peer: Xlate): OvsPort | null {
+    const pkt = this.pkt;
+    this.pending = null;
+    const before = pkt.len;
+    this.prepare(pkt, p, this.pendingTci);
+    this.vlanDelta = (pkt.len - before) >> 2;
+    const at = this.host.engine.passInline(pkt, p.port);
+    return at === null ? null : peer.host.admit(pkt, at);
+  }
+
+  /** Tags prepare() pushed (1) or popped (-1) for the output that passed to a peer. */
+  private vlanDelta = 0;
+
+  /** As begin(), for a packet that `from` passed through a patch port, continuing with its key and layout (the frame changed only by the output's VLAN). */
+  private adopt(pkt: Packet, from: Xlate): void {
+    this.pkt = pkt;
+    this.nowMs = from.nowMs;
+    this.nowS = from.nowS;
+    this.bytes = pkt.dpLen;
+    this.depth = this.resubmits = 0;
+    this.error = ERR_NONE;
+    this.tableId = 0;
+    this.dropReason = 'ovs_drop';
+    this.nOut = 0;
+    this.pending = null;
+    this.pendingTci = -1;
+    this.tracing = false;
+    this.key.set(from.key);
+    const l = this.lay, f = from.lay;
+    l.nTags = f.nTags + from.vlanDelta;
+    l.l3 = f.l3;
+    l.l4 = f.l4;
+  }
+
+  /**
+   * The peer's part of a recording begun by `from`, whose only output passed
+   * to this bridge on `inPort`: the slow path goes on recording into the same
+   * entry, kept in `xc` (the first bridge's cache). If this part cannot be
+   * kept, `plain` (the first bridge's part alone) is, unless this bridge's
+   * state changed under it (recorded again next time).
+   */
+  private recordPeer(pkt: Packet, inPort: OvsPort, from: Xlate, xc: XlateCache, plain: XcEntry): void {
+    this.bytes = pkt.dpLen; // arrived through a patch port: run()'s datapath length
+    this.begin(pkt, inPort.ofport, from.nowMs);
+    this.tracing = false;
+    const rec = from.recorder;
+    if (this.lay.nTags >= 2) {
+      xc.insert(plain);
+      this.table(0, this.key[K.IN_PORT]!, true);
+    } else {
+      rec.cross(this.key, this.xcBridge());
+      this.walk(rec);
+      if (rec.uncacheable || this.error !== ERR_NONE) xc.insert(plain);
+      else if (rec.unchanged()) xc.insert(rec.finish(xc.group(rec.wc), this.key, this.dropReason));
     }
     this.finish();
   }
 
   /**
-   * A cache hit: the recorded steps on this packet, with every stateful side
-   * effect of the slow path. A snapshot sets the masked bits of the key; the
-   * others are the packet's own (no step wrote them).
+   * A cache hit: the recorded steps from step `i0` on this packet, with
+   * every stateful side effect of the slow path; `from` says which snapshot
+   * this.key holds (-1: the arrival key). A snapshot sets the masked bits of
+   * the key; the others are the packet's own (no step wrote them).
    */
-  private replay(x: XcEntry): void {
+  private replay(x: XcEntry, i0: number, from: number): void {
     const key = this.key, c = x.code, refs = x.refs, now = this.nowMs, bytes = this.bytes;
     const ws = x.group.words, ms = x.group.masks, nW = ws.length;
     const n = x.nSteps;
-    let loaded = -1; // this.key holds the arrival key
-    for (let i = 0, o = x.stepsAt; i < n; i++, o += 3) {
+    let loaded = from;
+    for (let i = i0, o = x.stepsAt + 3 * i0; i < n; i++, o += 3) {
       const op = c[o]!;
       if (op === EV_LOOKUP) {
         const t = refs[2 * i] as FlowTable | null;
@@ -218,8 +333,7 @@ export class Xlate implements NormalCtx {
         continue;
       }
       if (op === EV_LEARN) {
-        const q = x.fdbAt + 4 * c[o + 1]!;
-        this.host.fdb.learn(c[q]!, c[q + 1]!, c[q + 2]!, c[q + 3]!, this.nowS);
+        this.host.fdb.touch(x.fdbEntry(c[o + 1]!), this.nowS);
         continue;
       }
       const ko = c[o + 2]!;
@@ -243,6 +357,9 @@ export class Xlate implements NormalCtx {
         case EV_OUTPUT:
           this.output(refs[2 * i] as OvsPort, c[o + 1]!);
           break;
+        case EV_CROSS:
+          this.crossReplay(x, i, loaded);
+          return;
       }
       if (this.error !== ERR_NONE) break; // as the slow path stops at an error
     }
@@ -256,10 +373,34 @@ export class Xlate implements NormalCtx {
       }
       this.dropReason = x.dropReason;
     }
-    x.packets++;
-    x.bytes += bytes; // the length where the packet entered the datapath, as flows are credited
-    x.used = now;
     this.finish();
+  }
+
+  /**
+   * A hit reaches its patch crossing (step `i`, the pending output): the
+   * packet passes to the peer, which replays its segment. If it may not pass
+   * at once now, it leaves through the engine and the peer translates it on
+   * its own (its cache), as without spanning entries.
+   */
+  private crossReplay(x: XcEntry, i: number, loaded: number): void {
+    const p = this.pending!;
+    const peer = this.nOut === 0 && this.host.engine.inlineOk(p.port) ? this.host.patchPeer(p) : null;
+    if (peer === null) {
+      this.finish();
+      return;
+    }
+    const pkt = this.pkt;
+    const inPort = this.pass(p, peer);
+    if (inPort !== null) peer.resume(x, i + 1, pkt, inPort, this, loaded);
+    this.host.engine.inlineDone();
+  }
+
+  /** The peer's side of crossReplay(): its segment, with the key and layout `from` had (snapshot `loaded`). */
+  private resume(x: XcEntry, i: number, pkt: Packet, inPort: OvsPort, from: Xlate, loaded: number): void {
+    this.adopt(pkt, from);
+    // Recorded only under fewer than two tags, which the masked bits fix; checked all the same, as run() does.
+    if (this.lay.nTags >= 2) this.run(pkt, inPort, from.nowMs);
+    else this.replay(x, i, loaded);
   }
 
   /**
@@ -673,7 +814,7 @@ export class Xlate implements NormalCtx {
   fdbUsed(learn: boolean, hi: number, lo: number, vlan: number, port: number): void {
     const rec = this.rec;
     if (rec === null || (learn && hi & 0x0100)) return; // a multicast source is never learned
-    const q = rec.fdbUsed(hi, lo, vlan, port < 0 ? FDB_ABSENT : port);
+    const q = rec.fdbUsed(hi, lo, vlan, port < 0 ? FDB_ABSENT : port, port < 0 ? null : this.host.fdb.peek(hi, lo, vlan));
     if (learn) rec.step(EV_LEARN, q, null, null, null);
   }
 

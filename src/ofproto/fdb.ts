@@ -116,6 +116,18 @@ export class MacLearning {
     return false;
   }
 
+  /**
+   * learn() of `e`'s MAC on the port it has, for an entry known to be in the
+   * table and unexpired (a cache hit's replay, xlate-cache.ts): the refresh
+   * alone, without a lookup.
+   */
+  touch(e: FdbEntry, nowS: number): void {
+    if (this.age(e, nowS) === 0) return;
+    this.unlink(e);
+    this.append(e);
+    e.expires = nowS + this.idleTime;
+  }
+
   /** Drop every entry whose time is up (mac_learning_run). */
   expire(nowS: number): number {
     let k = 0;

@@ -15,9 +15,19 @@
 // the port set. xlate-deps.ts removes precisely the entries a change there
 // can affect. Timeouts (flow idle/hard, fdb aging) change nothing until
 // something expires, so a hit checks them live.
+//
+// Through a patch port the translation goes on in the peer bridge within the
+// same entry, as ofproto-dpif-xlate translates a patch output (one xlate,
+// one megaflow): the entry then has a segment per bridge, each with its
+// steps, fdb lookups and ports, indexed by that bridge's xlate-deps, so a
+// change on either bridge removes it. The mask, on the first bridge's
+// arrival key, holds every bit either bridge read or wrote: what the peer
+// reads is either a bit nothing changed on the way (the same bit of the
+// arrival key) or one the first bridge or the crossing set (in_port, VLAN,
+// registers, tunnel: fixed by the masked bits that set them).
 import { K, type FlowKey } from './flow-key.js';
-import type { FlowEntry, FlowTable } from './flow-table.js';
-import type { MacLearning } from './fdb.js';
+import type { FlowEntry, FlowTable, FlowTables } from './flow-table.js';
+import type { FdbEntry, MacLearning } from './fdb.js';
 import type { OvsPort } from './ovs-port.js';
 import type { DropReason } from '../datapath/drop-reasons.js';
 import type { Stats } from '../datapath/stats.js';
@@ -36,8 +46,10 @@ export const EV_PUSH = 2;
 export const EV_OUTPUT = 3;
 /** A table lookup (arg: table id; snapshot: the key looked up): credit the table's stats and the flow hit (the step's refs; the table is null if it did not exist). */
 export const EV_LOOKUP = 4;
-/** NORMAL's learning of the source MAC (a refresh: fdb quadruple arg). */
+/** NORMAL's learning of the source MAC (a refresh of the fdb entry of quadruple arg). */
 export const EV_LEARN = 5;
+/** The end of a segment: the pending output (patch port refs[2i]) passes to the peer bridge, whose segment arg follows. */
+export const EV_CROSS = 6;
 
 /** fdb quadruple port of a lookup that found nothing (NORMAL flooded). */
 export const FDB_ABSENT = -1;
@@ -51,8 +63,9 @@ const C_FINAL = 1; // offset of the final key's snapshot, -1: the arrival key
 const C_NFDB = 2; // fdb quadruples
 const C_NTIMED = 3; // timed flows at refs[2 * nEv ...]
 const C_NPORT = 4; // ofports depended on
-const C_FLOOD = 5; // 1: iterated the port list (FLOOD, ALL, NORMAL's flood)
-const C_HDR = 6; // then fdb quadruples (hi, lo, vlan, port), ofports, steps (op, arg, snapshot offset), snapshots
+const C_HDR = 5; // then fdb quadruples (hi, lo, vlan, port), ofports, steps (op, arg, snapshot offset), snapshots
+
+let nextGroupUid = 0;
 
 /** A megaflow mask: the words it selects and their masks, and the entries with that mask. */
 export class XcGroup {
@@ -62,11 +75,15 @@ export class XcGroup {
   readonly mask: Uint32Array;
   cap = 64;
   hashes = new Int32Array(this.cap);
+  /** Unique across caches (a bridge's xlate-deps indexes groups of its patch peers' caches too, whose ids may be equal). */
+  readonly uid = nextGroupUid++;
   vals: (XcEntry | null)[] = new Array<XcEntry | null>(this.cap).fill(null);
   count = 0;
   constructor(
     mask: Uint32Array,
     readonly id: string,
+    /** The cache it belongs to (a peer bridge's index kills its entries there). */
+    readonly cache: XlateCache,
   ) {
     this.mask = Uint32Array.from(mask);
     const ws: number[] = [], ms: number[] = [];
@@ -92,10 +109,32 @@ export class XcGroup {
   }
 }
 
+/** One bridge's part of an entry: ranges of its steps, fdb quadruples and ofports (indexes, end exclusive). */
+export class XcSeg {
+  constructor(
+    /** The bridge's dependency index. */
+    readonly deps: XcIndex,
+    readonly step0: number,
+    readonly step1: number,
+    readonly fdb0: number,
+    readonly fdb1: number,
+    readonly port0: number,
+    readonly port1: number,
+    /** Iterated the port list (FLOOD, ALL, NORMAL's flood). */
+    readonly flooded: boolean,
+  ) {}
+}
+
 /** The recorded translation of one megaflow. */
 export class XcEntry {
   packets = 0;
   bytes = 0;
+  /**
+   * Set when the translation ends in a patch output it could not follow
+   * into the peer when recorded (a packet queued ahead, a capture): a hit
+   * that could records it again, spanning (execute.ts).
+   */
+  spanPort: OvsPort | null = null;
   /** Emulated ms of the last hit; -1: never. */
   used = -1;
   /** Invalidated or evicted: no longer in the cache (lists in xlate-deps.ts drop it lazily). */
@@ -104,9 +143,17 @@ export class XcEntry {
     readonly group: XcGroup,
     /** See C_HDR. Int32: key words > 2^31 are stored as their int32 bit pattern. */
     readonly code: Int32Array,
-    /** Per step i: refs[2i], refs[2i+1] (table and flow of a lookup, port of an output); then the timed flows. */
-    readonly refs: (FlowTable | FlowEntry | OvsPort | null)[],
+    /**
+     * Per step i: refs[2i], refs[2i+1] (table and flow of a lookup, port of
+     * an output); then the timed flows; then per fdb quadruple the entry
+     * found (null: none), which stays the table's until a change removes this
+     * entry (xlate-deps.ts), so live() and a learn step need no fdb lookup.
+     */
+    readonly refs: XcRef[],
+    /** The last segment's. */
     readonly dropReason: DropReason,
+    /** One per bridge, in the order crossed. */
+    readonly segs: readonly XcSeg[],
   ) {}
 
   /** Offset of the header (the arrival key's length). */
@@ -135,10 +182,6 @@ export class XcEntry {
     return this.h + C_HDR + 4 * this.nFdb;
   }
 
-  get flooded(): boolean {
-    return this.code[this.h + C_FLOOD] === 1;
-  }
-
   /** First step's offset in code. */
   get stepsAt(): number {
     return this.portsAt + this.nPorts;
@@ -149,20 +192,32 @@ export class XcEntry {
   }
 
   /** Can a packet take the recorded steps now? (What no invalidation covers: timeouts.) */
-  live(nowMs: number, nowS: number, fdb: MacLearning): boolean {
+  live(nowMs: number, nowS: number): boolean {
     const c = this.code, h = this.group.words.length;
     const nt = c[h + C_NTIMED]!;
     if (nt !== 0) {
       const at = 2 * c[h + C_NEV]!;
       for (let i = 0; i < nt; i++) if ((this.refs[at + i] as FlowEntry).expiredAt(nowMs) !== null) return false;
     }
-    const end = h + C_HDR + 4 * c[h + C_NFDB]!;
-    for (let i = h + C_HDR; i < end; i += 4) {
-      if (c[i + 3] === FDB_ABSENT) continue; // a MAC appearing invalidates (xlate-deps.ts)
-      const e = fdb.peek(c[i]!, c[i + 1]!, c[i + 2]!);
-      if (e === null || nowS >= e.expires || e.port !== c[i + 3]) return false;
+    const nf = c[h + C_NFDB]!;
+    if (nf === 0) return true;
+    // Ageing changes nothing until the MAC expires; a MAC appearing, moving or removed invalidates (xlate-deps.ts).
+    for (let q = 0, r = 2 * c[h + C_NEV]! + nt, i = h + C_HDR; q < nf; q++, r++, i += 4) {
+      const e = this.refs[r] as FdbEntry | null;
+      if (e !== null && (nowS >= e.expires || e.port !== c[i + 3])) return false;
     }
     return true;
+  }
+
+  /** The fdb entry of quadruple `q` (a learn step's: never null). */
+  fdbEntry(q: number): FdbEntry {
+    const h = this.group.words.length;
+    return this.refs[2 * this.code[h + C_NEV]! + this.code[h + C_NTIMED]! + q] as FdbEntry;
+  }
+
+  /** Does it go on into a patch peer's segment? */
+  get spans(): boolean {
+    return this.segs.length > 1;
   }
 
   /** The full 42-word key of the snapshot at `at` (-1: the arrival key), unmasked bits 0 (views, tests). */
@@ -173,9 +228,19 @@ export class XcEntry {
   }
 }
 
+/** What an entry refers to: tables, flows, ports, fdb entries. */
+export type XcRef = FlowTable | FlowEntry | OvsPort | FdbEntry | null;
+
 /** Mask of `len` low bits. */
 function lowMask(len: number): number {
   return len >= 32 ? -1 : (1 << len) - 1;
+}
+
+/** A bridge a recorded translation goes through: its fdb, flow tables and dependency index. */
+export interface XcBridge {
+  readonly fdb: MacLearning;
+  readonly tables: FlowTables;
+  readonly deps: XcIndex;
 }
 
 /**
@@ -185,24 +250,29 @@ function lowMask(len: number): number {
  */
 export class XcRecorder {
   private readonly ops: number[] = [];
-  private readonly refs: (FlowTable | FlowEntry | OvsPort | null)[] = [];
+  private readonly refs: XcRef[] = [];
   private readonly timed: FlowEntry[] = [];
   private readonly fdb: number[] = [];
+  private readonly fdbRefs: (FdbEntry | null)[] = [];
   private readonly ports: number[] = [];
   private readonly snaps: number[] = [];
   private last = -1; // snapshot index of the latest step
-  private flood = false;
+  // Per segment: its bridge, the generations of its tables and fdb when it began, where its ranges start, whether it flooded.
+  private readonly bridges: XcBridge[] = [];
+  private readonly gens: number[] = [];
+  private readonly starts: number[] = [];
+  private readonly floods: boolean[] = [];
   readonly start = new Uint32Array(W);
   /** The megaflow mask: every key bit read or written so far. */
   readonly wc = new Uint32Array(W);
   /** learn(), dec_ttl or an error happened: the translation is not kept. */
   uncacheable = false;
 
-  begin(key: FlowKey): void {
+  begin(key: FlowKey, br: XcBridge): void {
     this.start.set(key);
-    this.ops.length = this.refs.length = this.timed.length = this.fdb.length = this.ports.length = this.snaps.length = 0;
+    this.ops.length = this.refs.length = this.timed.length = this.fdb.length = this.fdbRefs.length = this.ports.length = this.snaps.length = 0;
+    this.bridges.length = this.gens.length = this.starts.length = this.floods.length = 0;
     this.last = -1;
-    this.flood = false;
     this.uncacheable = false;
     // Always held, as xlate_wc_init does: in_port (NORMAL, IN_PORT outputs and resubmits read it too),
     // dl_type, an IP packet's fragment bits and a tunnel's metadata.
@@ -212,7 +282,35 @@ export class XcRecorder {
     const t = key[K.DL_TYPE];
     if (t === 0x0800 || t === 0x86dd) wc[K.NW_FRAG] = 3;
     if (key[K.TUN_DST] !== 0) for (let w = K.TUN_ID_HI; w <= K.TUN_DST; w++) wc[w] = 0xffffffff;
+    this.segment(key, br);
+  }
+
+  /**
+   * The translation goes on in patch peer `br` with `key` (its in_port the
+   * peer port). Call after the EV_CROSS step.
+   */
+  cross(key: FlowKey, br: XcBridge): void {
+    this.segment(key, br);
+  }
+
+  private segment(key: FlowKey, br: XcBridge): void {
+    this.bridges.push(br);
+    this.gens.push(br.tables.generation, br.fdb.generation);
+    this.starts.push(this.ops.length / 3, this.fdb.length / 4, this.ports.length);
+    this.floods.push(false);
     this.ports.push(key[K.IN_PORT]!); // its port's VLAN settings (NORMAL)
+  }
+
+  /** Segments so far. */
+  get nSegs(): number {
+    return this.bridges.length;
+  }
+
+  /** Did no bridge's flow tables or fdb change since its segment began? (A MAC learned after a lookup that missed it would leave the entry stale.) */
+  unchanged(): boolean {
+    const bs = this.bridges, g = this.gens;
+    for (let i = 0; i < bs.length; i++) if (bs[i]!.tables.generation !== g[2 * i] || bs[i]!.fdb.generation !== g[2 * i + 1]) return false;
+    return true;
   }
 
   /** Key word `w`'s bits in `m` were read or written. */
@@ -241,20 +339,21 @@ export class XcRecorder {
     this.timed.push(e);
   }
 
-  /** The fdb entry (hi, lo, vlan) -> port (FDB_ABSENT: none) was relied on; returns its index for a learn step. */
-  fdbUsed(hi: number, lo: number, vlan: number, port: number): number {
+  /** The fdb entry `e` for (hi, lo, vlan) -> port (FDB_ABSENT and null: none) was relied on; returns its index for a learn step. */
+  fdbUsed(hi: number, lo: number, vlan: number, port: number, e: FdbEntry | null): number {
     this.fdb.push(hi, lo >>> 0, vlan, port);
+    this.fdbRefs.push(e);
     return this.fdb.length / 4 - 1;
   }
 
-  /** The port numbered `ofport` was looked up (present or not). */
+  /** The port numbered `ofport` (of the current segment's bridge) was looked up (present or not). */
   portUsed(ofport: number): void {
-    if (!this.ports.includes(ofport)) this.ports.push(ofport);
+    if (this.ports.indexOf(ofport, this.starts[this.starts.length - 1]!) < 0) this.ports.push(ofport);
   }
 
   /** The port list was iterated. */
   flooded(): void {
-    this.flood = true;
+    this.floods[this.floods.length - 1] = true;
   }
 
   private snap(key: FlowKey): void {
@@ -272,7 +371,10 @@ export class XcRecorder {
     this.last = s.length / W - 1;
   }
 
-  /** The entry, in `group` (of mask wc), with `key` as the final key. */
+  /**
+   * The entry, in `group` (of mask wc), with `key` as the final key. May be
+   * called before a crossing (the entry without the peer) and again after.
+   */
   finish(group: XcGroup, key: FlowKey, dropReason: DropReason): XcEntry {
     this.snap(key);
     const ws = group.words, ms = group.masks, nW = ws.length;
@@ -285,7 +387,6 @@ export class XcRecorder {
     c[h + C_NFDB] = nFdb;
     c[h + C_NTIMED] = this.timed.length;
     c[h + C_NPORT] = this.ports.length;
-    c[h + C_FLOOD] = this.flood ? 1 : 0;
     for (let i = 0; i < this.fdb.length; i++) c[h + C_HDR + i] = this.fdb[i]!;
     for (let i = 0; i < this.ports.length; i++) c[portsAt + i] = this.ports[i]!;
     for (let i = 0; i < nEv; i++) {
@@ -295,7 +396,18 @@ export class XcRecorder {
       c[o + 2] = k < 0 ? -1 : snapsAt + k * nW;
     }
     for (let k = 0; k < nSnap; k++) for (let j = 0; j < nW; j++) c[snapsAt + k * nW + j] = this.snaps[k * W + ws[j]!]! & ms[j]!;
-    return new XcEntry(group, c, [...this.refs, ...this.timed], dropReason);
+    const segs: XcSeg[] = [], st = this.starts, n = this.bridges.length;
+    for (let i = 0; i < n; i++) {
+      const end = i + 1 < n;
+      segs.push(new XcSeg(
+        this.bridges[i]!.deps,
+        st[3 * i]!, end ? st[3 * i + 3]! : nEv,
+        st[3 * i + 1]!, end ? st[3 * i + 4]! : nFdb,
+        st[3 * i + 2]!, end ? st[3 * i + 5]! : this.ports.length,
+        this.floods[i]!,
+      ));
+    }
+    return new XcEntry(group, c, [...this.refs, ...this.timed, ...this.fdbRefs], dropReason, segs);
   }
 }
 
@@ -303,9 +415,11 @@ export class XcRecorder {
 export const XC_MAX_SLOTS = 1 << 17;
 const PROBE = 16;
 
-/** What indexes the kept entries by their dependencies (xlate-deps.ts). */
+/** What indexes the kept entries by their dependencies, one per bridge (xlate-deps.ts). */
 export interface XcIndex {
-  add(e: XcEntry): void;
+  /** Index segment `s` of `e`. */
+  add(e: XcEntry, s: XcSeg): void;
+  /** Dead entries it still lists. */
   stale: number;
 }
 
@@ -320,12 +434,13 @@ export class XlateCache {
   misses = 0;
   /** Entries removed because something they depended on changed. */
   invalidations = 0;
+  /** This bridge's dependency index (segments of other bridges' entries too). */
   deps: XcIndex | null = null;
 
   /** `base`: this cache's FASTPATH_CELLS. */
   constructor(private readonly stats: Stats, readonly base: number) {}
 
-  /** Invalidate `e` (something it depended on changed). */
+  /** Invalidate `e` (something it depended on changed); `e` is this cache's. */
   kill(e: XcEntry): void {
     if (e.dead) return;
     this.drop(e);
@@ -333,13 +448,14 @@ export class XlateCache {
     this.stats.v[this.base + FC.INVALIDATIONS]!++;
   }
 
-  /** `e` leaves (its slot is free for the next insert). */
-  private drop(e: XcEntry): void {
+  /** `e` leaves (its slot is free for the next insert), not because anything changed: a better entry replaces it. */
+  drop(e: XcEntry): void {
+    if (e.dead) return;
     e.dead = true;
     e.group.count--;
     this.count--;
     this.stats.v[this.base + FC.ENTRIES]!--;
-    if (this.deps !== null) this.deps.stale++;
+    for (const s of e.segs) s.deps.stale++;
   }
 
   /** The entry whose megaflow holds `key`, or null. */
@@ -369,7 +485,7 @@ export class XlateCache {
     const id = wc.join(',');
     let g = this.byId.get(id);
     if (g === undefined) {
-      g = new XcGroup(wc, id);
+      g = new XcGroup(wc, id, this);
       this.byId.set(id, g);
       this.groups.push(g);
     }
@@ -382,7 +498,7 @@ export class XlateCache {
     if (g.count >= g.cap >>> 1 && g.cap < XC_MAX_SLOTS) this.grow(g);
     const h = hashCode(g, e.code);
     this.put(g, h, e);
-    this.deps?.add(e);
+    for (const s of e.segs) s.deps.add(e, s);
   }
 
   private put(g: XcGroup, h: number, e: XcEntry): void {

@@ -38,11 +38,14 @@
 // NORMAL's flood). Adding or deleting a port removes the entries that looked
 // its number up and the ones that flooded. A port going up or down changes
 // no translation (the engine drops at a down port, packet by packet).
+//
+// An entry that spans patch ports (xlate-cache.ts) is indexed here for its
+// segment in this bridge only, and killed in the cache that holds it.
 import { maskId } from './classifier.js';
 import type { FlowEntry, FlowTable, FlowTables, FlowWatch } from './flow-table.js';
 import type { FdbWatch } from './fdb.js';
 import type { Match } from './match.js';
-import { EV_LOOKUP, type XcEntry, type XcGroup, type XlateCache } from './xlate-cache.js';
+import { EV_LOOKUP, type XcEntry, type XcGroup, type XcSeg, type XlateCache } from './xlate-cache.js';
 
 /** One flow mask's buckets over one megaflow group's entries in one table. */
 class MaskIndex {
@@ -99,7 +102,7 @@ class TableUsers {
   readonly ties: XcEntry[] = [];
   /** The megaflow groups of `all`. */
   readonly groups = new Set<XcGroup>();
-  /** By group id and flow mask id. */
+  /** By group uid and flow mask id. */
   readonly byMask = new Map<string, MaskIndex>();
 }
 
@@ -160,16 +163,16 @@ export class XcDeps implements FlowWatch, FdbWatch {
     if (m.size === 0) this.prioMasks.delete(k);
   }
 
-  /** Index a kept entry under every table, MAC and port it looked up. */
-  add(e: XcEntry): void {
+  /** Index segment `s` (this bridge's part) of a kept entry under every table, MAC and port it looked up. */
+  add(e: XcEntry, s: XcSeg): void {
     // Entries die by eviction too, not only by changes.
     if (this.stale > 2 * this.cache.count + 4096) this.compact();
     if (!this.active) {
       this.active = true;
       for (const t of this.tables.existing()) for (const r of t.cls.rules()) this.count(r, 1);
     }
-    const c = e.code, refs = e.refs, n = e.nSteps;
-    for (let i = 0, o = e.stepsAt; i < n; i++, o += 3) {
+    const c = e.code, refs = e.refs;
+    for (let i = s.step0, o = e.stepsAt + 3 * s.step0; i < s.step1; i++, o += 3) {
       if (c[o] !== EV_LOOKUP) continue;
       const id = c[o + 1]!;
       let u = this.users.get(id);
@@ -185,9 +188,9 @@ export class XcDeps implements FlowWatch, FdbWatch {
       const off = keyAt(c, o);
       for (const idx of u.byMask.values()) if (idx.group === e.group) idx.add(e, off);
     }
-    for (let q = e.fdbAt, end = q + 4 * e.nFdb; q < end; q += 4) push(this.macs, macKey(c[q]!, c[q + 1]!, c[q + 2]!), e);
-    for (let p = e.portsAt, end = p + e.nPorts; p < end; p++) push(this.ports, c[p]!, e);
-    if (e.flooded) this.floods.push(e);
+    for (let q = e.fdbAt + 4 * s.fdb0, end = e.fdbAt + 4 * s.fdb1; q < end; q += 4) push(this.macs, macKey(c[q]!, c[q + 1]!, c[q + 2]!), e);
+    for (let p = e.portsAt + s.port0, end = e.portsAt + s.port1; p < end; p++) push(this.ports, c[p]!, e);
+    if (s.flooded) this.floods.push(e);
   }
 
   flowAdded(e: FlowEntry, replaced: FlowEntry | null): void {
@@ -219,7 +222,7 @@ export class XcDeps implements FlowWatch, FdbWatch {
     let j = 0;
     for (const x of l) {
       if (x.dead) continue;
-      if (usesMac(x, hi, lo, vlan)) this.cache.kill(x);
+      if (usesMac(x, this.segOf(x), hi, lo, vlan)) kill(x);
       else l[j++] = x;
     }
     if (j === 0) this.macs.delete(k);
@@ -228,7 +231,7 @@ export class XcDeps implements FlowWatch, FdbWatch {
 
   /** Every MAC was forgotten (fdb/flush). */
   fdbFlushed(): void {
-    for (const l of this.macs.values()) for (const x of l) this.cache.kill(x);
+    for (const l of this.macs.values()) for (const x of l) kill(x);
     this.macs.clear();
   }
 
@@ -241,8 +244,15 @@ export class XcDeps implements FlowWatch, FdbWatch {
   }
 
   private killAll(list: XcEntry[]): void {
-    for (const x of list) this.cache.kill(x);
+    for (const x of list) kill(x);
     list.length = 0;
+  }
+
+  /** This bridge's segment of `x`. */
+  private segOf(x: XcEntry): XcSeg {
+    const ss = x.segs;
+    for (let i = 1; i < ss.length; i++) if (ss[i]!.deps === this) return ss[i]!;
+    return ss[0]!;
   }
 
   /** Invalidate the entries of table `u` whose outcome flow `f` (added, changed or removed) can change. */
@@ -250,7 +260,7 @@ export class XcDeps implements FlowWatch, FdbWatch {
     this.killAll(u.ties);
     const fid = maskId(f.match.mask);
     for (const g of u.groups) {
-      const key = g.id + '|' + fid;
+      const key = g.uid + '|' + fid;
       let idx = u.byMask.get(key);
       if (idx === undefined) {
         u.byMask.set(key, (idx = new MaskIndex(g, f.match.mask)));
@@ -258,7 +268,7 @@ export class XcDeps implements FlowWatch, FdbWatch {
         for (const x of u.all) {
           if (x.dead) continue;
           u.all[j++] = x;
-          if (x.group === g) forLookups(x, f.table, (off) => idx!.add(x, off));
+          if (x.group === g) forLookups(x, this.segOf(x), f.table, (off) => idx!.add(x, off));
         }
         u.all.length = j;
       }
@@ -268,7 +278,7 @@ export class XcDeps implements FlowWatch, FdbWatch {
       let j = 0;
       for (const x of b) {
         if (x.dead) continue;
-        if (affected(x, f)) this.cache.kill(x);
+        if (affected(x, this.segOf(x), f)) kill(x);
         else b[j++] = x;
       }
       if (j === 0) idx.buckets.delete(h);
@@ -305,16 +315,21 @@ function keyAt(c: Int32Array, o: number): number {
   return k < 0 ? 0 : k;
 }
 
-/** Call `fn` with the key offset of each of `x`'s lookups of `table`. */
-function forLookups(x: XcEntry, table: number, fn: (off: number) => void): void {
-  const c = x.code, n = x.nSteps;
-  for (let i = 0, o = x.stepsAt; i < n; i++, o += 3) if (c[o] === EV_LOOKUP && c[o + 1] === table) fn(keyAt(c, o));
+/** Invalidate `x` in the cache that holds it. */
+function kill(x: XcEntry): void {
+  x.group.cache.kill(x);
 }
 
-/** Can `f` change the outcome of one of `x`'s lookups of f's table? */
-function affected(x: XcEntry, f: FlowEntry): boolean {
-  const c = x.code, refs = x.refs, n = x.nSteps;
-  for (let i = 0, o = x.stepsAt; i < n; i++, o += 3) {
+/** Call `fn` with the key offset of each of segment `s`'s lookups of `table`. */
+function forLookups(x: XcEntry, s: XcSeg, table: number, fn: (off: number) => void): void {
+  const c = x.code;
+  for (let i = s.step0, o = x.stepsAt + 3 * s.step0; i < s.step1; i++, o += 3) if (c[o] === EV_LOOKUP && c[o + 1] === table) fn(keyAt(c, o));
+}
+
+/** Can `f` change the outcome of one of segment `s`'s lookups of f's table? */
+function affected(x: XcEntry, s: XcSeg, f: FlowEntry): boolean {
+  const c = x.code, refs = x.refs;
+  for (let i = s.step0, o = x.stepsAt + 3 * s.step0; i < s.step1; i++, o += 3) {
     if (c[o] !== EV_LOOKUP || c[o + 1] !== f.table) continue;
     const r = refs[2 * i + 1] as FlowEntry | null;
     if ((r === null || f.priority >= r.priority) && overlaps(f.match, x, keyAt(c, o))) return true;
@@ -322,9 +337,9 @@ function affected(x: XcEntry, f: FlowEntry): boolean {
   return false;
 }
 
-/** Did `x` look up or learn (MAC, VLAN)? */
-function usesMac(x: XcEntry, hi: number, lo: number, vlan: number): boolean {
+/** Did segment `s` of `x` look up or learn (MAC, VLAN)? */
+function usesMac(x: XcEntry, s: XcSeg, hi: number, lo: number, vlan: number): boolean {
   const c = x.code;
-  for (let q = x.fdbAt, end = q + 4 * x.nFdb; q < end; q += 4) if (c[q] === hi && c[q + 1] === (lo | 0) && c[q + 2] === vlan) return true;
+  for (let q = x.fdbAt + 4 * s.fdb0, end = x.fdbAt + 4 * s.fdb1; q < end; q += 4) if (c[q] === hi && c[q + 1] === (lo | 0) && c[q + 2] === vlan) return true;
   return false;
 }

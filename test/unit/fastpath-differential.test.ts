@@ -15,6 +15,10 @@
 // flushes, and ports added, deleted and taken up and down; the cache's
 // entries span megaflows (every packet agreeing on the bits a translation
 // read), so fdb and port changes too remove only the entries that used them.
+// The path crosses two patch pairs (w07 br-int -> br-tun, w02 br-tun ->
+// br-int), where one entry spans both bridges: the churn changes flows on the
+// peer bridges too, and the property attaches and removes captures on the
+// patch ports (a hit then goes through the engine and the peer's own cache).
 // The namespaces' forwarding caches (src/netns/route-cache.ts) get the same
 // treatment: a run interleaves route, rule, address, link, MTU and neighbour
 // changes in the three namespaces on the path, and a test checks that each
@@ -26,6 +30,7 @@ import { buildEmulator, type Emulator } from '../../src/topology/builder.js';
 import { loadTopologyOrThrow } from '../../src/topology/loader.js';
 import { buildFrame, type FrameSpec } from '../../src/wire/frame.js';
 import { OvsBridge } from '../../src/ofproto/bridge.js';
+import type { XcEntry } from '../../src/ofproto/xlate-cache.js';
 import { NetNamespace } from '../../src/netns/namespace.js';
 import { conntrackList } from '../../src/netfilter/index.js';
 import type { ManualClock } from '../../src/datapath/clock.js';
@@ -152,7 +157,19 @@ const CHURN: [node: string, bridge: string, add: string, del: string][] = [
   ['w07', 'br-tun', 'table=1,priority=1,dl_vlan=10,dl_src=fa:16:3e:06:d8:7b,actions=mod_dl_src:fa:16:3f:13:77:c5,resubmit(,2)', 'table=20,priority=2,dl_vlan=99'],
   ['w02', 'br-ex', 'priority=10,in_port=5,udp,tp_dst=53,actions=mod_vlan_vid:103,mod_nw_tos:24,output:1', 'in_port=5,udp,tp_dst=53'],
   ['w02', 'br-ex', 'priority=10,in_port=1,dl_src=02:00:00:00:00:02,actions=drop', 'in_port=1,dl_src=02:00:00:00:00:02'],
+  // w02 br-int, the peer of br-tun's entries from the tunnel: shadowing port 53, the path's own flow
+  // changed, deleted (the drop below it wins) and put back, a flow matching nothing; br-tun before it.
+  ['w02', 'br-int', 'table=0,priority=3,in_port=1,dl_src=fa:16:3f:13:77:c5,udp,tp_dst=53,actions=mod_nw_tos:8,resubmit(,1)', 'table=0,in_port=1,dl_src=fa:16:3f:13:77:c5,udp,tp_dst=53'],
+  ['w02', 'br-int', 'table=1,priority=4,dl_vlan=20,dl_dst=fa:16:3e:d1:d8:49,actions=strip_vlan,mod_dl_src:fa:16:3e:06:d8:7b,mod_nw_tos:4,output:74', 'table=1,dl_vlan=20,dl_dst=fa:16:3e:d1:d8:49'],
+  ['w02', 'br-int', 'table=1,priority=4,dl_vlan=20,dl_dst=fa:16:3e:d1:d8:49,actions=strip_vlan,mod_dl_src:fa:16:3e:06:d8:7b,output:74', 'table=1,priority=9,dl_src=02:00:00:00:ee:01'],
+  ['w02', 'br-int', 'table=1,priority=9,dl_src=02:00:00:00:ee:01,actions=drop', 'table=1,dl_src=02:00:00:00:ee:01'],
+  ['w02', 'br-tun', 'table=9,priority=2,dl_src=fa:16:3f:13:77:c5,udp,tp_dst=123,actions=drop', 'table=9,dl_src=fa:16:3f:13:77:c5,udp,tp_dst=123'],
 ];
+
+/** Spanning entries of every bridge cache (they keep their hit counts once dead). */
+function spanning(emu: Emulator): XcEntry[] {
+  return emu.engine.elements.flatMap((el) => (el instanceof OvsBridge ? (el.xcache?.entries() ?? []).filter((e) => e.spans) : []));
+}
 
 function state(emu: Emulator): Record<string, unknown> {
   const now = emu.engine.now;
@@ -224,8 +241,10 @@ test('the translation cache gives the slow path answers: frames at every edge an
   const { fast, slow } = differential(0xd1ff, N, 0, () => {});
   const st = fast.emu.engine.stats;
   const hits = st.sum('fastpath_hits'), misses = st.sum('fastpath_misses');
-  if (process.env.FP_DEBUG) console.log({ hits, misses, inval: st.sum('fastpath_invalidations'), entries: st.sum('fastpath_entries'), out: fast.out.length });
+  const span = spanning(fast.emu).reduce((n, e) => n + e.packets, 0);
+  if (process.env.FP_DEBUG) console.log({ hits, misses, span, inval: st.sum('fastpath_invalidations'), entries: st.sum('fastpath_entries'), out: fast.out.length });
   assert.ok(hits > N, `the cache must be exercised: ${hits} hits, ${misses} misses`);
+  assert.ok(span > N / 10, `and its entries through patch ports: ${span} hits`);
   assert.ok(st.sum('fastpath_invalidations') > 0, 'flow changes must invalidate');
   assert.equal(slow.emu.engine.stats.sum('fastpath_hits') + slow.emu.engine.stats.sum('fastpath_misses'), 0);
   assert.ok(fast.out.length > N / 3, `frames must leave: ${fast.out.length}`);
@@ -333,7 +352,8 @@ type Op =
   | { k: 'fdbFlush'; br: number }
   | { k: 'addPort'; br: number; tag: number }
   | { k: 'delPort' }
-  | { k: 'up'; up: boolean };
+  | { k: 'up'; up: boolean }
+  | { k: 'tap'; port: number };
 
 const MACS = [VM_MAC, QR_MAC, GW_MAC, FIP_VIF_MAC, '02:00:00:00:00:01', '02:00:00:00:00:02', '02:00:00:00:00:09', 'ff:ff:ff:ff:ff:ff'];
 /** Bridges that get ports, flushes: NORMAL on both. */
@@ -347,7 +367,11 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ k: fc.constant('addPort' as const), br: fc.nat(1), tag: fc.constantFrom(0, 10, 103) }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('delPort' as const) }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('up' as const), up: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('tap' as const), port: fc.nat(3) }) },
 );
+
+/** Patch ports a capture goes on: both ends of the pairs the request crosses. */
+const PATCHES: [node: string, bridge: string, port: string][] = [['w07', 'br-int', 'patch-tun'], ['w07', 'br-tun', 'patch-int'], ['w02', 'br-tun', 'patch-int'], ['w02', 'br-int', 'patch-tun']];
 
 /** Ports the property added, per side, newest last. */
 interface Added { br: OvsBridge; name: string }
@@ -405,6 +429,14 @@ function apply(s: Side, op: Op, added: Added[], n: number): void {
     case 'delPort': {
       const a = added.pop();
       if (a) a.br.delOvsPort(a.name);
+      return;
+    }
+    case 'tap': {
+      // tcpdump on a patch port: attached, or taken off.
+      const [node, br, name] = PATCHES[op.port]!;
+      const p = emu.bridge(node, br).portByName(name)!.port;
+      if (p.taps.length) p.taps.length = 0;
+      else p.taps.push((pkt, port, dir) => s.out.push(`tap ${node}:${port.name} ${dir} ${Buffer.from(pkt.bytes()).toString('hex')}`));
       return;
     }
     case 'up': {
