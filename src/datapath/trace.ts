@@ -72,7 +72,8 @@ export class Tracer {
 
   /** The engine takes the oldest traced delivery off its queue. */
   delivering(): void {
-    this.cur = this.queue[this.qHead++]!;
+    // Never empty when every traced enqueue was mirrored; should one not be, its deliveries go under the last inject.
+    this.cur = this.qHead < this.queue.length ? this.queue[this.qHead++]! : { root: Math.max(0, this.roots.length - 1), path: [] };
     this.kids = 0;
     if (this.qHead === this.queue.length) this.queue.length = this.qHead = 0;
   }

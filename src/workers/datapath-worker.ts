@@ -10,6 +10,9 @@
 // as the fabric does them) to the owning worker; that worker injects it at
 // the node's NIC, where the fabric's cable would have delivered it.
 //
+// A frame of a `dpemu trace` carries the trace's id in its fabric tag, and
+// the worker that takes it traces it on (worker-trace.ts).
+//
 // The loop runs each channel's batch to completion (an inject walks every
 // hop before it returns), then sleeps on its bell word when all are empty.
 //
