@@ -62,8 +62,7 @@ function exit(word: number, how: number, e?: NodeJS.ErrnoException): void {
 }
 
 function rxLoop(): void {
-  const free = shared.free, rx = shared.rx, readLen = d.readLen;
-  const ring = d.cells.rxRing, wk = d.cells.rxWorker;
+  const free = shared.free, rx = shared.rx, ring = d.cells.rxRing;
   let slot = -1;
   for (;;) {
     if (shared.stoppingRx) return exit(CTL.RX_EXIT, EXIT.STOPPED);
@@ -80,20 +79,9 @@ function rxLoop(): void {
       }
     }
     const n = readFrame(slab, slot * d.slotSize + d.headroom);
-    if (n === 'exit') return;
-    if (shared.stoppingRx) return exit(CTL.RX_EXIT, EXIT.STOPPED); // read after stop: not passed on
-    if (n >= readLen) {
-      c[TC.RX_OVERSIZE]!++;
-      v[tap + TS.RX_DROPPED]!++;
-      continue; // keep the slot for the next read
-    }
-    if (n <= 0) continue;
+    if (n < 0) return;
+    if (n === 0) continue; // keep the slot for the next read
     stamps[slot] = monoMs();
-    v[tap + TS.RX_PACKETS]!++;
-    v[tap + TS.RX_BYTES]! += n;
-    // read(2) on a TAP returns one frame: each read is a batch of one.
-    v[wk + WC.BATCHES]!++;
-    v[wk + WC.PACKETS]!++;
     rx.push(slot, n); // cannot be full: the worker holds at most `capacity` slots
     v[ring + RC.ENQUEUED]!++;
     slot = -1;
@@ -101,22 +89,41 @@ function rxLoop(): void {
   }
 }
 
-/** Read one frame into slab[off..]: its length (0: none, read again), or 'exit' once the worker has said why it stops. */
-function readFrame(slab: Uint8Array, off: number): number | 'exit' {
+/**
+ * Read one frame into slab[off..] and count it: its length; 0 when there is
+ * none (or it was oversized, counted as dropped): read into the slot again;
+ * -1 once the thread has said why it stops.
+ */
+function readFrame(slab: Uint8Array, off: number): number {
+  let n: number;
   try {
-    return readSync(d.fd, slab, off, d.readLen, null);
+    n = readSync(d.fd, slab, off, d.readLen, null);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    if (shared.stoppingRx) return (exit(CTL.RX_EXIT, EXIT.STOPPED), 'exit');
-    if (gone(e)) return (exit(CTL.RX_EXIT, EXIT.GONE, e), 'exit');
+    if (shared.stoppingRx) return exit(CTL.RX_EXIT, EXIT.STOPPED), -1;
+    if (gone(e)) return exit(CTL.RX_EXIT, EXIT.GONE, e), -1;
     if (e.code === 'EINTR' || e.code === 'EAGAIN') return 0;
     v[tap + TS.RX_ERRORS]!++;
-    return (exit(CTL.RX_EXIT, EXIT.ERROR, e), 'exit');
+    return exit(CTL.RX_EXIT, EXIT.ERROR, e), -1;
   }
+  if (shared.stoppingRx) return exit(CTL.RX_EXIT, EXIT.STOPPED), -1; // read after stop: not passed on
+  if (n >= d.readLen) {
+    c[TC.RX_OVERSIZE]!++;
+    v[tap + TS.RX_DROPPED]!++;
+    return 0;
+  }
+  if (n <= 0) return 0;
+  const wk = d.cells.rxWorker;
+  v[tap + TS.RX_PACKETS]!++;
+  v[tap + TS.RX_BYTES]! += n;
+  // read(2) on a TAP returns one frame: each read is a batch of one.
+  v[wk + WC.BATCHES]!++;
+  v[wk + WC.PACKETS]!++;
+  return n;
 }
 
 function rxHandoffLoop(h: TapHandoff): void {
-  const ring = d.cells.rxRing, wk = d.cells.rxWorker, readLen = d.readLen;
+  const ring = d.cells.rxRing;
   const link = new Int32Array(h.link);
   let seen = Atomics.load(link, LINK.GEN);
   const into = (t: TapTarget) => ({ ch: Handoff.of(t.channel), slab: new Uint8Array(t.channel.slab), stamps: new Float64Array(t.channel.stamps!), slotSize: t.channel.slotSize, edge: t.edge, wctl: new Int32Array(t.ctl), bell: t.bell, sleeping: t.sleeping });
@@ -148,18 +155,8 @@ function rxHandoffLoop(h: TapHandoff): void {
     }
     let at = slot * cur.slotSize + d.headroom;
     const n = readFrame(cur.slab, at);
-    if (n === 'exit') return;
-    if (shared.stoppingRx) return exit(CTL.RX_EXIT, EXIT.STOPPED); // read after stop: not passed on
-    if (n >= readLen) {
-      c[TC.RX_OVERSIZE]!++;
-      v[tap + TS.RX_DROPPED]!++;
-      continue; // keep the slot for the next read
-    }
-    if (n <= 0) continue;
-    v[tap + TS.RX_PACKETS]!++;
-    v[tap + TS.RX_BYTES]! += n;
-    v[wk + WC.BATCHES]!++;
-    v[wk + WC.PACKETS]!++;
+    if (n < 0) return;
+    if (n === 0) continue; // keep the slot for the next read
     if (Atomics.load(link, LINK.GEN) !== seen) {
       // Retargeted during the read (the worker restarted, or a reload started new ones): the frame
       // is in a slot of the old channel, which nobody consumes now; it moves to one of the new.

@@ -349,15 +349,7 @@ export class Daemon {
     for (const e of this.taps.values()) {
       const p = want.get(e.plan.dev)!;
       this.io.bindPort(e.tp, p.port);
-      if (p.mtu !== e.plan.mtu) {
-        try {
-          await e.tp.device.setMtu(p.mtu);
-        } catch (err) {
-          res.errors.push(`${p.dev}: setting MTU ${p.mtu} failed: ${(err as Error).message}`);
-        }
-      }
-      e.plan = p;
-      res.kept.push(p.dev);
+      await keepTap(e, p, res);
     }
     this.emu = emu2;
     for (const fn of this.swapListeners) {
@@ -454,16 +446,8 @@ export class Daemon {
     this.partitioned = dp;
     this.emu = emu2;
     for (const { p, e } of kept) {
-      if (p.mtu !== e.plan.mtu) {
-        try {
-          await e.tp.device.setMtu(p.mtu);
-        } catch (err) {
-          res.errors.push(`${p.dev}: setting MTU ${p.mtu} failed: ${(err as Error).message}`);
-        }
-      }
-      e.plan = p;
       e.edge = dp.topology.edges.findIndex((x) => x.kind === 'tap' && x.dev === p.dev);
-      res.kept.push(p.dev);
+      await keepTap(e, p, res);
     }
     for (const e of removed) {
       await this.removeTap(e, 'not in the topology any more');
@@ -528,6 +512,19 @@ export class Daemon {
   status(): { dev: string; port: string; state: string; counters: Record<string, number> }[] {
     return [...this.taps.values()].map((e) => ({ dev: e.plan.dev, port: e.plan.port.path, state: e.tp.state, counters: e.tp.counters() }));
   }
+}
+
+/** A TAP the reloaded topology keeps: its new plan, and its new MTU if that changed (a failure is reported, not fatal). */
+async function keepTap(e: TapEntry, p: TapPlan, res: ReloadResult): Promise<void> {
+  if (p.mtu !== e.plan.mtu) {
+    try {
+      await e.tp.device.setMtu(p.mtu);
+    } catch (err) {
+      res.errors.push(`${p.dev}: setting MTU ${p.mtu} failed: ${(err as Error).message}`);
+    }
+  }
+  e.plan = p;
+  res.kept.push(p.dev);
 }
 
 function emptyResult(ok: boolean): ReloadResult {
