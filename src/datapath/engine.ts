@@ -139,10 +139,11 @@ export class Engine {
     v[port.statsBase + TX_BYTES]! += pkt.len;
     if (port.taps.length) for (const t of port.taps) t(pkt, port, 'out');
     const tr = this.tracer;
+    const peer = port.peer;
     if (tr && pkt.traceId) {
       tr.add({ kind: 'out', branch: pkt.traceId, node: port.element.node, element: port.element.name, port: port.name, frame: pkt.bytes() });
+      if (peer) tr.queued();
     }
-    const peer = port.peer;
     if (peer) {
       this.enqueue(pkt, peer);
     } else if (port.edge) {
@@ -223,7 +224,7 @@ export class Engine {
 
   /** A frame arrives from outside the emulator at `port` (a TAP read, a test). */
   inject(pkt: Packet, port: Port): void {
-    if (this.tracer && !pkt.traceId) pkt.traceId = this.tracer.newBranch();
+    if (this.tracer) pkt.traceId = this.tracer.injected(pkt.traceId);
     const lp = this.latency;
     if (lp !== null && !this.running && --lp.injectLeft <= 0) {
       lp.injectLeft = lp.every;
@@ -327,6 +328,8 @@ export class Engine {
         this.qHead = (this.qHead + 1) % n;
         this.qLen--;
         const el = port.element;
+        const tr = this.tracer;
+        if (tr && pkt.traceId) tr.delivering();
         if (!port.up) {
           this.drop(pkt, el, 'port_down');
           continue;
@@ -334,7 +337,6 @@ export class Engine {
         v[port.statsBase + RX_PACKETS]!++;
         v[port.statsBase + RX_BYTES]! += pkt.len;
         if (port.taps.length) for (const t of port.taps) t(pkt, port, 'in');
-        const tr = this.tracer;
         if (tr && pkt.traceId) {
           tr.add({ kind: 'in', branch: pkt.traceId, node: el.node, element: el.name, port: port.name, frame: pkt.bytes() });
         }

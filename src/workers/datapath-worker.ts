@@ -10,6 +10,9 @@
 // as the fabric does them) to the owning worker; that worker injects it at
 // the node's NIC, where the fabric's cable would have delivered it.
 //
+// A frame of a `dpemu trace` carries the trace's id in its fabric tag, and
+// the worker that takes it traces it on (worker-trace.ts).
+//
 // The loop runs each channel's batch to completion (an inject walks every
 // hop before it returns), then sleeps on its bell word when all are empty.
 //
@@ -34,8 +37,9 @@ import type { Engine } from '../datapath/engine.js';
 import { parseMacNum, parseIpv4 } from '../wire/addr.js';
 import { observeNs } from '../metrics/histogram.js';
 import { LINK, TS, monoMs } from '../io/tap-shared.js';
-import { CTL, CTL_WORDS, HOP_BITS, WC, WORKER_COUNTERS, type ChannelSpec, type KeptTables, type WorkerInit, type WorkerRequest } from './layout.js';
+import { CTL, CTL_WORDS, HOP_BITS, TRACE_SHIFT, TRACED, WC, WORKER_COUNTERS, type ChannelSpec, type KeptTables, type WorkerInit, type WorkerRequest } from './layout.js';
 import { WorkerControl } from './worker-control.js';
+import { WorkerTraces, type TracePieceMessage } from './worker-trace.js';
 
 /** Entries taken from one channel before the next is looked at. */
 const BATCH = 64;
@@ -56,6 +60,8 @@ class Inbound {
     readonly stamped: boolean,
     /** LINK words of a TAP's rx thread, which may sleep waiting for slots: wake it after lending if it says it waits. */
     readonly rxLink: Int32Array | null = null,
+    /** The worker at the other end of a fabric channel (-1: the supervisor or a TAP). */
+    readonly peer = -1,
   ) {
     this.owed = ch.capacity;
   }
@@ -86,6 +92,7 @@ export function runWorker(init: WorkerInit): void {
   const cur: Current = { stamp: 0 };
   const emu = buildEmulator(t, { pool, clock, nodes: init.nodes, gateways: init.gateways, conntrackTables: new Map(init.conntrack) });
   const engine = emu.engine;
+  const traces = new WorkerTraces(emu);
 
   // ---- conntrack kept by the supervisor -------------------------------------------
   // Tables live in SharedArrayBuffers: the supervisor keeps a reference and
@@ -115,6 +122,7 @@ export function runWorker(init: WorkerInit): void {
   const sideNic: (Port | null)[] = [];
   const fab = t.fabric ? (engine.elements.find((e) => e instanceof Fabric && e.name === t.fabric!.name) as Fabric | undefined) : undefined;
   if (t.fabric && fab) {
+    if (t.fabric.sides.length > TRACED >>> HOP_BITS) throw new Error(`a fabric of ${t.fabric.sides.length} sides does not fit the hand-off tag`);
     t.fabric.sides.forEach((s, side) => {
       const w = owner.get(s.node)!;
       if (w === init.index) {
@@ -124,7 +132,7 @@ export function runWorker(init: WorkerInit): void {
       sideNic[side] = null;
       const port = engine.addPort(fab, s.port);
       fab.attach(port, parseMacNum(s.mac)!, parseIpv4(s.nicIp)!, parseMacNum(s.nicMac)!);
-      engine.attachEdge(port, new HandoffSink(engine, outbound, w, slab32, side << HOP_BITS, wc, pending, cur));
+      engine.attachEdge(port, new HandoffSink(engine, outbound, w, slab32, side << HOP_BITS, wc, pending, cur, traces));
     });
   }
 
@@ -144,7 +152,7 @@ export function runWorker(init: WorkerInit): void {
 
   // ---- inbound ------------------------------------------------------------------
   const lent: (Packet | null)[] = new Array(init.slots).fill(null);
-  const fabricIn = init.inbound.map((c) => (c ? new Inbound(channel(c), true) : null));
+  const fabricIn = init.inbound.map((c, p) => (c ? new Inbound(channel(c), true, null, p) : null));
   const ingress = new Inbound(channel(init.ingress), false);
   const tapIn = init.taps.map((x) => new Inbound(channel(x.channel), true, new Int32Array(x.link)));
   let inbound = [ingress, ...tapIn, ...fabricIn.filter((x): x is Inbound => x !== null)];
@@ -177,11 +185,12 @@ export function runWorker(init: WorkerInit): void {
       ib.owed++;
       pkt.off = at;
       pkt.len = len;
-      const port = fromFabric ? sideNic[tag >>> HOP_BITS] : edgePorts[tag];
+      const port = fromFabric ? sideNic[(tag & (TRACED - 1)) >>> HOP_BITS] : edgePorts[tag];
       if (fromFabric) pkt.hops = tag & ((1 << HOP_BITS) - 1);
       if (ib.stamped) cur.stamp = stamps[slot]!;
-      if (port) engine.inject(pkt, port);
-      else pool.free(pkt); // cannot happen with a consistent layout
+      if (!port) pool.free(pkt); // cannot happen with a consistent layout
+      else if (tag < TRACED) engine.inject(pkt, port);
+      else init.port.postMessage({ piece: traces.continued(tag >>> TRACE_SHIFT, ib.peer, pkt, port) } satisfies TracePieceMessage);
       cur.stamp = 0;
       ring.release();
     }
@@ -247,7 +256,7 @@ export function runWorker(init: WorkerInit): void {
           lent[s] = null;
         }
         // A slot it had taken but not published is lost: at most one per channel, for the worker's life.
-        const ib = new Inbound(channel(m.inbound), true);
+        const ib = new Inbound(channel(m.inbound), true, null, m.peer);
         fabricIn[m.peer] = ib;
         inbound = [ingress, ...tapIn, ...fabricIn.filter((x): x is Inbound => x !== null)];
         lend(ib);
@@ -255,6 +264,10 @@ export function runWorker(init: WorkerInit): void {
       }
       case 'control':
         return control.command(m.family, m.argv);
+      case 'trace':
+        return traces.start(m.trace, m.argv, m.packet);
+      case 'traceEnd':
+        return traces.end(m.trace);
       case 'metrics':
         return control.metrics(m.flows, m.sampleEvery);
       case 'capture':
@@ -272,7 +285,7 @@ export function runWorker(init: WorkerInit): void {
         throw new Error('adopt: this worker is already forwarding');
     }
   };
-  const control = new WorkerControl(emu, () => wc[WC.HANDOFF_OUT]! + wc[WC.HANDOFF_FULL]!);
+  const control = new WorkerControl(emu);
   const messages = (): number => {
     let n = 0;
     for (let msg = receiveMessageOnPort(init.port); msg; msg = receiveMessageOnPort(init.port), n++) {
@@ -407,11 +420,17 @@ class HandoffSink implements EdgeSink {
     /** Set when the consumer may need waking at the end of the batch. */
     private readonly pending: Uint8Array,
     private readonly cur: Current,
+    private readonly traces: WorkerTraces,
   ) {}
 
   emit(pkt: Packet, port: Port): void {
     const hops = pkt.hops < (1 << HOP_BITS) ? pkt.hops : (1 << HOP_BITS) - 1;
-    if (this.out[this.to]!.send(pkt.buf, this.slab32, pkt.off, pkt.len, this.tag | hops, this.cur.stamp)) {
+    // A frame of a trace carries the trace's id (every other frame has traceId 0 and tag bits 0 there).
+    const traced = pkt.traceId !== 0 && this.traces.current !== 0;
+    const tag = traced ? this.tag | hops | (this.traces.current << TRACE_SHIFT) : this.tag | hops;
+    const sent = this.out[this.to]!.send(pkt.buf, this.slab32, pkt.off, pkt.len, tag, this.cur.stamp);
+    if (traced) this.traces.crossed(pkt, port, this.to, sent);
+    if (sent) {
       this.wc[WC.HANDOFF_OUT]!++;
       this.pending[this.to] = 1;
     } else {

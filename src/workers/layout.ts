@@ -101,6 +101,16 @@ export const WC = {
 
 /** Hops travel with a frame across workers in the tag's low bits (MAX_HOPS is 256). */
 export const HOP_BITS = 9;
+/**
+ * A fabric tag is (trace << TRACE_SHIFT) | (side << HOP_BITS) | hops: the
+ * fabric side in the bits between, and in the top bits (below the sign) the
+ * trace a traced frame belongs to, 0 for every other frame, so a receiver
+ * tells a traced frame by `tag >= TRACED`.
+ */
+export const TRACE_SHIFT = 20;
+export const TRACED = 1 << TRACE_SHIFT;
+/** Trace ids run 1..MAX_TRACE_ID and then start over. */
+export const MAX_TRACE_ID = (1 << (31 - TRACE_SHIFT)) - 1;
 
 /** Requests over the worker's MessagePort, and their answers ({ id, result } or { id, error }). */
 export type WorkerRequest =
@@ -112,6 +122,10 @@ export type WorkerRequest =
   | { id: number; op: 'cpu' }
   /** Worker `peer` was restarted: send to it on `outbound`, take its frames from `inbound` (the old ones are emptied and dropped). */
   | { id: number; op: 'rewire'; peer: number; outbound: ChannelSpec; inbound: ChannelSpec }
+  /** `dpemu trace`: inject packet `packet` of the words, traced as trace `trace` (src/workers/worker-trace.ts); answers a TraceAnswer. */
+  | { id: number; op: 'trace'; trace: number; argv: string[]; packet: number }
+  /** Trace `trace` is over (answered, or given up): forget its tracer. */
+  | { id: number; op: 'traceEnd'; trace: number }
   /** Run a control command family on this worker's nodes (src/workers/worker-control.ts); answers a ControlAnswer. */
   | { id: number; op: 'control'; family: string; argv: string[] }
   /** This worker's metrics as getMetricsAsJSON() gives them; sampleEvery turns latency sampling on first. */

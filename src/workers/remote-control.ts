@@ -5,10 +5,13 @@
 // unknown node fails with the same text wherever it runs (worker 0 answers).
 // A live capture taps the port in its worker, which keeps the copied frames
 // until this side polls for them (every POLL_MS, while the reader keeps up).
+// A trace follows its packets from worker to worker (remote-trace.ts).
 import type { CommandFamily, ControlHooks } from '../control/command.js';
 import type { CaptureHandle, CaptureSpec, ControlBackend } from '../control/backend.js';
 import { ControlError, ok, type CommandResponse } from '../control/protocol.js';
+import { trace } from '../control/trace-command.js';
 import type { PartitionedDatapath } from './supervisor.js';
+import { RemoteTraces, TRACE_WAIT_MS } from './remote-trace.js';
 import { emulationNodes, type CapturePoll, type ControlAnswer } from './worker-control.js';
 
 /** How often a capture's frames are fetched from its worker. */
@@ -22,9 +25,12 @@ function concat(answers: readonly CommandResponse[]): CommandResponse {
 export class PartitionedControl implements ControlBackend {
   private readonly allNodes: readonly string[];
   private nextCapture = 1;
+  private readonly traces: RemoteTraces;
 
-  constructor(private readonly dp: PartitionedDatapath) {
+  /** `traceWaitMs`: how long a trace waits for the workers a packet crossed to (the datapath's pieces of a trace go to the last one made). */
+  constructor(private readonly dp: PartitionedDatapath, opts: { traceWaitMs?: number } = {}) {
     this.allNodes = emulationNodes(dp.topology);
+    this.traces = new RemoteTraces(dp, opts.traceWaitMs ?? TRACE_WAIT_MS);
   }
 
   get topologyName(): string {
@@ -51,6 +57,7 @@ export class PartitionedControl implements ControlBackend {
     }
     const node = target.node;
     const w = node !== undefined && this.dp.assignment.has(node) ? this.dp.ownerOf(node) : 0;
+    if (family === trace) return this.traces.run(w, argv, hooks);
     const a = await this.ask(w, family, argv);
     for (const what of a.writes) hooks.invalidate(what);
     return unwrap(a);

@@ -52,6 +52,7 @@ import { LINK, LINK_BYTES, type TapHandoff, type TapTarget } from '../io/tap-sha
 import { balancedAssignment, checkAssignment, defaultWorkerCount, type Assignment } from './partition.js';
 import type { CtStoreBuffers } from '../netfilter/index.js';
 import { CTL, CTL_WORDS, WORKER_COUNTERS, WC, type ChannelSpec, type KeptTables, type TapLinkInit, type WorkerInit, type WorkerRequest } from './layout.js';
+import type { TracePiece, TracePieceMessage } from './worker-trace.js';
 
 export interface PartitionOptions {
   /** Topology file (each worker loads it itself). */
@@ -186,6 +187,8 @@ export class PartitionedDatapath {
   private retiring = false;
   /** With adoptLater: until adopt(), workers wait for their tables. */
   private adopting = false;
+  /** Told of each piece of a trace a worker ran for a frame another worker handed it (remote-trace.ts). */
+  onTracePiece: ((w: number, piece: TracePiece) => void) | null = null;
 
   private constructor(t: Topology, a: Assignment, workers: number) {
     this.topology = t;
@@ -315,9 +318,13 @@ export class PartitionedDatapath {
       exited: new Promise((res) => thread.once('exit', res)),
     };
     for (let s = 0; s < cs; s++) r.egress.lend(s); // the supervisor's egress slots never move
-    port1.on('message', (m: { id: number; result?: unknown; error?: string } | KeptTables) => {
+    port1.on('message', (m: { id: number; result?: unknown; error?: string } | KeptTables | TracePieceMessage) => {
       if ('tables' in m) {
         for (const [key, b] of m.tables) this.tables[i]!.set(key, b);
+        return;
+      }
+      if ('piece' in m) {
+        this.onTracePiece?.(i, m.piece);
         return;
       }
       const w = this.waiting.get(m.id);

@@ -10,7 +10,6 @@ import { COMMANDS } from '../control/registry.js';
 import { compileCaptureFilter } from '../control/backend.js';
 import { Capture, type CapturedFrame } from '../control/capture.js';
 import { mustCapturePort } from '../control/resolve.js';
-import { trace } from '../control/trace-command.js';
 import { ControlError, type CommandResponse } from '../control/protocol.js';
 import { registerCollectors, type Collectors, type MetricJson } from '../metrics/collectors.js';
 import { enableLatencySampling } from '../metrics/latency.js';
@@ -50,11 +49,7 @@ export class WorkerControl {
   private collectors: Collectors | null = null;
   private readonly captures = new Map<number, WorkerCapture>();
 
-  constructor(
-    private readonly emu: Emulator,
-    /** Frames this worker has handed to others so far: a trace that moved it went on elsewhere. */
-    private readonly handedOff: () => number,
-  ) {
+  constructor(private readonly emu: Emulator) {
     this.allNodes = emulationNodes(emu.topology);
   }
 
@@ -62,16 +57,9 @@ export class WorkerControl {
     const fam = COMMANDS.get(family);
     if (!fam) throw new Error(`no command family ${family}`);
     const writes: string[] = [];
-    const before = this.handedOff();
     try {
       const response = fam.run({ emu: this.emu, allNodes: this.allNodes, invalidate: (w) => writes.push(w) }, argv);
       if (response instanceof Promise) throw new Error(`${family} does not run in a datapath worker`);
-      if (fam === trace && this.handedOff() !== before) {
-        return {
-          response: { ...response, ok: false, exit: 1, stderr: 'dpemu trace: a packet crossed the fabric to a node another datapath worker runs; the trace above stops there (the packet went on)\n' },
-          writes,
-        };
-      }
       return { response, writes };
     } catch (e) {
       if (e instanceof ControlError) return { error: { message: e.message, exit: e.exit, status: e.status }, writes };

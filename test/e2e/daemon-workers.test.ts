@@ -131,6 +131,12 @@ test('--workers 2: forwards, and a killed worker comes back with its NAT connect
   assert.deepEqual([...snat.nodes].sort(), ['tor', 'w02']);
   assert.ok(before.every((w) => w.alive && w.restarts === 0), JSON.stringify(before));
 
+  // `dpemu trace` on the live state follows the write-up path from w07's worker into w02's: the whole path.
+  const tr = await dpemu(d, 'trace', '--in', 'w07:tap2ab77d0f-99', '--src-mac', 'fa:16:3e:b2:ef:af', '--dst-mac', 'fa:16:3e:06:d8:7b', '--icmp-echo', '--src', '192.168.1.7', '--dst', INET);
+  assert.equal(tr.status, 0, tr.out);
+  assert.match(tr.out, /^ {2}w07 qrouter-c4d4b760-41b9-45e1-a607-d054da99c479\n[^]*^ {2}w02 snat-c4d4b760-41b9-45e1-a607-d054da99c479\n[^]*^ {2}tor tor\n/m, tr.out);
+  assert.match(tr.out, /^ {2}packet [\d >]+: left the emulator at tor:swp2$/m, tr.out);
+
   const conn = await connection(lab);
   assert.match(conn.server.out(), /^accepted 198\.51\.100\.200$/m, 'the server sees the SNAT address');
   await conn.exchange('before');
