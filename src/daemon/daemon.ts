@@ -442,7 +442,9 @@ export class Daemon {
       return res;
     }
     tables ??= await retire();
-    await dp.adopt(tables);
+    // Conntrack and the learned fdb entries, neighbours and learn() flows (journaled whole by the retired workers).
+    const learned = old.learnedState();
+    await dp.adopt(tables, learned);
     this.partitioned = dp;
     this.emu = emu2;
     for (const { p, e } of kept) {
@@ -468,7 +470,7 @@ export class Daemon {
     res.ok = res.errors.length === 0;
     const carried = tables;
     this.log[res.ok ? 'info' : 'warn'](
-      { file, added: res.added, removed: res.removed, kept: res.kept, recreated: res.recreated, workers: dp.workers, stateCarried: emu2.engine.elements.filter((el) => carried.has(conntrackKey(el.node, el.name))).map((el) => `${el.node}:${el.name} conntrack`), errors: res.errors },
+      { file, added: res.added, removed: res.removed, kept: res.kept, recreated: res.recreated, workers: dp.workers, stateCarried: emu2.engine.elements.filter((el) => carried.has(conntrackKey(el.node, el.name))).map((el) => `${el.node}:${el.name} conntrack`), learnedCarried: learned.reduce((n, [, r]) => n + r.length, 0), errors: res.errors },
       res.ok ? 'reloaded' : 'reloaded with errors',
     );
     return res;

@@ -8,15 +8,18 @@ import { Element, type Port } from '../datapath/element.js';
 import type { Packet } from '../datapath/packet.js';
 import { macToString, readMacHi, readMacLo } from '../wire/addr.js';
 import { MacTable } from './mac-table.js';
+import { LJ, type KeepsLearned, type LearnedJournal, type LearnedRecord } from '../datapath/learned-journal.js';
 
 export const BRIDGE_AGEING_MS = 300_000;
 
 interface FdbEntry {
   port: Port;
   updated: number; // emulated ms
+  /** `updated` as last journaled (a refresh is journaled at most once a second). */
+  journaled: number;
 }
 
-export class LinuxBridge extends Element {
+export class LinuxBridge extends Element implements KeepsLearned {
   readonly ageingMs: number;
   /** Learned entries by MAC (tag 0: no VLAN filtering). */
   private readonly fdb = new MacTable<FdbEntry>();
@@ -24,6 +27,9 @@ export class LinuxBridge extends Element {
   private readonly local = new MacTable<Port>();
   /** brctl port numbers (1-based, in order of enslavement). */
   private readonly portNo = new Map<Port, number>();
+  /** The learned-state journal (src/datapath/learned-journal.ts), as element `jid`; null inline. */
+  private journal: LearnedJournal | null = null;
+  private jid = 0;
 
   constructor(node: string, name: string, opts: { ageingMs?: number } = {}) {
     super('linux_bridge', node, name);
@@ -53,11 +59,15 @@ export class LinuxBridge extends Element {
     if (!this.local.has(srcHi, srcLo, 0)) {
       const ent = this.fdb.get(srcHi, srcLo, 0);
       if (ent) {
-        if (ent.port !== inPort && e.tracing) e.note(pkt, this, `fdb: ${macToString(srcHi, srcLo)} moved to port ${this.portNo.get(inPort)}`);
+        const moved = ent.port !== inPort;
+        if (moved && e.tracing) e.note(pkt, this, `fdb: ${macToString(srcHi, srcLo)} moved to port ${this.portNo.get(inPort)}`);
         ent.port = inPort;
         ent.updated = now;
+        if (this.journal !== null && (moved || now - ent.journaled >= 1000)) this.log(srcHi, srcLo, ent);
       } else {
-        this.fdb.set(srcHi, srcLo, 0, { port: inPort, updated: now });
+        const ne: FdbEntry = { port: inPort, updated: now, journaled: now };
+        this.fdb.set(srcHi, srcLo, 0, ne);
+        if (this.journal !== null) this.log(srcHi, srcLo, ne);
         if (e.tracing) e.note(pkt, this, `fdb: learned ${macToString(srcHi, srcLo)} on port ${this.portNo.get(inPort)} (${inPort.name})`);
       }
     }
@@ -75,7 +85,7 @@ export class LinuxBridge extends Element {
         if (e.tracing) e.note(pkt, this, `forward to port ${this.portNo.get(ent.port)} (${ent.port.name}): ${macToString(dstHi, dstLo)} learned there`);
         return e.output(pkt, ent.port);
       }
-      if (ent) this.fdb.delete(dstHi, dstLo, 0);
+      if (ent) this.forget(dstHi, dstLo);
     }
     this.flood(pkt, inPort);
   }
@@ -98,7 +108,50 @@ export class LinuxBridge extends Element {
 
   override tick(now: number): void {
     const t = this.fdb;
-    for (let i = t.next(0); i >= 0; i = t.next(i + 1)) if (now - t.valueAt(i).updated > this.ageingMs) t.delete(t.hiAt(i), t.loAt(i), 0);
+    for (let i = t.next(0); i >= 0; i = t.next(i + 1)) if (now - t.valueAt(i).updated > this.ageingMs) this.forget(t.hiAt(i), t.loAt(i));
+  }
+
+  private forget(hi: number, lo: number): void {
+    this.fdb.delete(hi, lo, 0);
+    const j = this.journal;
+    if (j === null) return;
+    j.f[0] = hi & 0xffff;
+    j.f[1] = lo >>> 0;
+    j.put(LJ.LFDB_DEL, this.jid, 2);
+  }
+
+  private log(hi: number, lo: number, ent: FdbEntry): void {
+    const j = this.journal!;
+    ent.journaled = ent.updated;
+    j.f[0] = hi & 0xffff;
+    j.f[1] = lo >>> 0;
+    j.f[2] = ent.updated;
+    j.put(LJ.LFDB, this.jid, 3, ent.port.name);
+  }
+
+  // ---- learned state that outlives the thread (src/datapath/learned-journal.ts) ----
+
+  journalTo(j: LearnedJournal, id: number): void {
+    this.journal = j;
+    this.jid = id;
+    j.f[0] = LJ.LFDB;
+    j.put(LJ.RESET, id, 1);
+    const f = this.fdb;
+    for (let i = f.next(0); i >= 0; i = f.next(i + 1)) this.log(f.hiAt(i), f.loAt(i), f.valueAt(i));
+  }
+
+  /** A predecessor's entries on ports still there (by name), each last updated when it was last journaled; aged-out ones are left out. */
+  restoreLearned(recs: readonly LearnedRecord[], now: number): number {
+    let n = 0;
+    for (const r of recs) {
+      if (r.kind !== LJ.LFDB) continue;
+      const [hi, lo, updated] = r.nums as [number, number, number];
+      const port = this.port(r.text);
+      if (!port || now - updated > this.ageingMs || this.local.has(hi, lo, 0) || this.fdb.has(hi, lo, 0)) continue;
+      this.fdb.set(hi, lo, 0, { port, updated, journaled: updated });
+      n++;
+    }
+    return n;
   }
 
   /** `brctl showmacs` output: learned and local entries sorted by port number. */
@@ -128,7 +181,7 @@ export class LinuxBridge extends Element {
     for (let i = f.next(0); i >= 0; i = f.next(i + 1)) {
       const port = this.port(f.valueAt(i).port.name);
       const hi = f.hiAt(i), lo = f.loAt(i);
-      if (port && !this.local.has(hi, lo, 0)) this.fdb.set(hi, lo, 0, { port, updated: f.valueAt(i).updated });
+      if (port && !this.local.has(hi, lo, 0)) this.fdb.set(hi, lo, 0, { port, updated: f.valueAt(i).updated, journaled: f.valueAt(i).updated });
     }
   }
 

@@ -29,6 +29,7 @@ import { routeInput, RouteScratch } from './route-input.js';
 import { routeOutput, icmpErrorRoute, type OutputDecision } from './route-output.js';
 import { RouteCache, RouteEntry, RC_FORWARD, RC_LOCAL } from './route-cache.js';
 import { FASTPATH_CELLS } from '../datapath/stats.js';
+import { LJ, type KeepsLearned, type LearnedJournal, type LearnedRecord } from '../datapath/learned-journal.js';
 import { loadRoutes, loadRules, loadNeighbours } from './ip-text.js';
 import { Netfilter, newPacketInfo, fillPacketInfo, type NfPacketInfo, type NetfilterOptions, type CtStoreBuffers } from '../netfilter/index.js';
 import { VERDICT_ACCEPT, VERDICT_REJECT } from '../netfilter/constants.js';
@@ -56,7 +57,7 @@ type Hop = RouteEntry<IfBinding, NeighEntry<Packet>>;
 const macHi = (m: number): number => Math.floor(m / 0x1_0000_0000);
 const macLo = (m: number): number => m >>> 0;
 
-export class NetNamespace extends Element {
+export class NetNamespace extends Element implements KeepsLearned {
   readonly ns: Netns<Packet>;
   nf: Netfilter;
   private readonly nfOpts: NetfilterOptions;
@@ -73,6 +74,9 @@ export class NetNamespace extends Element {
   private readonly heldIif = new Map<Packet, number>();
   /** ARP replies held back by proxy_delay. */
   private readonly delayed: { at: number; pkt: Packet; b: IfBinding }[] = [];
+  /** The learned-state journal (its neighbours), as element `jid`; null inline. */
+  private journal: LearnedJournal | null = null;
+  private jid = 0;
   /** icmp_ratelimit per destination (inet_peer rate_tokens, rate_last). */
   private readonly icmpPeers = new Map<number, { tokens: number; last: number }>();
   /** icmp_msgs_per_sec global bucket. */
@@ -575,6 +579,53 @@ export class NetNamespace extends Element {
       if (!l || this.ns.neigh.get(n.ip, l.index)) continue;
       this.ns.neighSet({ ip: n.ip, dev: l.name, lladdr: n.mac, state: NUD.STALE }, 'add', now);
     }
+  }
+
+  // ---- learned neighbours outlive the thread (src/datapath/learned-journal.ts) ----
+
+  journalTo(j: LearnedJournal, id: number): void {
+    this.journal = j;
+    this.jid = id;
+    j.f[0] = LJ.NEIGH;
+    j.put(LJ.RESET, id, 1);
+    this.ns.neigh.onChange = this.logNeigh;
+    for (const n of this.ns.neigh.entries()) this.logNeigh(n, false);
+  }
+
+  private readonly logNeigh = (n: NeighEntry<unknown>, gone: boolean): void => {
+    const j = this.journal!, f = j.f;
+    f[0] = n.ip;
+    f[1] = n.ifindex;
+    if (gone) {
+      j.put(LJ.NEIGH_DEL, this.jid, 2);
+      return;
+    }
+    f[2] = n.state;
+    f[3] = n.mac;
+    f[4] = n.confirmed;
+    f[5] = n.updated;
+    f[6] = n.used;
+    f[7] = n.probes;
+    f[8] = n.router ? 1 : 0;
+    j.put(LJ.NEIGH, this.jid, 9, this.ns.linkByIndex(n.ifindex)?.name ?? '');
+  };
+
+  /**
+   * A predecessor's learned neighbours (REACHABLE, STALE, DELAY, PROBE) on
+   * devices still there (by name), with their address, state and times as
+   * last journaled (NeighbourTable.restoreEntry); the file's PERMANENT ones
+   * come from the file, unresolved ones are asked again by the next packet.
+   */
+  restoreLearned(recs: readonly LearnedRecord[], now: number): number {
+    let n = 0;
+    for (const r of recs) {
+      if (r.kind !== LJ.NEIGH) continue;
+      const [ip, , state, mac, confirmed, updated, used, probes, router] = r.nums as number[];
+      if (state! & NUD.PERMANENT || !(state! & (NUD.REACHABLE | NUD.STALE | NUD.DELAY | NUD.PROBE))) continue;
+      const l = this.ns.link(r.text);
+      if (l && this.ns.neigh.restoreEntry(ip!, l.index, state!, mac!, confirmed!, updated!, used!, probes!, router === 1, now)) n++;
+    }
+    return n;
   }
 
   /** ip link set DEV up|down: packets waiting on the device's neighbours are dropped when it goes down. */

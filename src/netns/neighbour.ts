@@ -254,6 +254,12 @@ export class NeighbourTable<P = unknown> {
   };
   /** Bumped whenever an entry's state or address changes. */
   generation = 0;
+  /**
+   * Told when an entry's state, address or confirmation changed (`gone`
+   * false) or it left the table (true): the learned-state journal's hook.
+   * Not for `used`, which moves with the packets.
+   */
+  onChange: ((e: NeighEntry<unknown>, gone: boolean) => void) | null = null;
 
   constructor(private readonly hooks: NeighHooks, opts: NeighTableOptions = {}) {
     this.defaults = { ...arpDefaultParams(), ...opts.params };
@@ -365,7 +371,13 @@ export class NeighbourTable<P = unknown> {
       e.dead = true;
       this.stats.destroys++;
       this.generation++;
+      this.onChange?.(e, true);
     }
+  }
+
+  private changed(e: NeighEntry<P>): void {
+    this.generation++;
+    this.onChange?.(e, false);
   }
 
   private setTimer(e: NeighEntry<P>, at: number): void {
@@ -429,11 +441,11 @@ export class NeighbourTable<P = unknown> {
         e.updated = now;
         immediateProbe = true;
         this.setTimer(e, now + Math.max(p.retrans_time_ms, 10));
-        this.generation++;
+        this.changed(e);
       } else {
         e.state = NUD.FAILED;
         e.updated = now;
-        this.generation++;
+        this.changed(e);
         return { kind: 'drop', reason: 'neigh_failed' };
       }
     } else if (e.state & NUD.STALE) {
@@ -441,7 +453,7 @@ export class NeighbourTable<P = unknown> {
       e.state = NUD.DELAY;
       e.updated = now;
       this.setTimer(e, now + p.delay_first_probe_time_ms);
-      this.generation++;
+      this.changed(e);
       return { kind: 'send', mac: e.mac };
     }
     // INCOMPLETE: hold the packet, pushing out the oldest when over the byte limit.
@@ -566,10 +578,10 @@ export class NeighbourTable<P = unknown> {
     } else {
       next = t + retrans;
     }
-    if (e.state !== state) this.generation++;
+    if (e.state !== state) this.changed(e);
     if (e.state & (NUD.INCOMPLETE | NUD.PROBE) && e.probes >= this.maxProbes(e)) {
       e.state = NUD.FAILED;
-      this.generation++;
+      this.changed(e);
       this.invalidate(e, t, out);
       return;
     }
@@ -649,7 +661,7 @@ export class NeighbourTable<P = unknown> {
     if (!(newState & NUD_VALID)) {
       this.delTimer(e);
       e.state = newState;
-      if (newState !== old) this.generation++;
+      if (newState !== old) this.changed(e);
       if (old & (NUD.INCOMPLETE | NUD.PROBE) && newState & NUD.FAILED) this.invalidate(e, now, out);
       return out;
     }
@@ -692,6 +704,8 @@ export class NeighbourTable<P = unknown> {
       this.generation++;
     }
     if (flags & NEIGH_F.OVERRIDE_ISROUTER) e.router = (flags & NEIGH_F.ISROUTER) !== 0;
+    // A confirmation alone (a reply for a REACHABLE entry) is journaled too: it decides when the entry goes STALE.
+    if (newState !== old || changed || newState & NUD_CONNECTED) this.onChange?.(e, false);
     if (newState === old) return out;
     if (!(old & NUD_VALID) && e.queue.length) {
       const packets = e.queue.map((h) => h.pkt);
@@ -744,6 +758,31 @@ export class NeighbourTable<P = unknown> {
     const out = this.update(e, undefined, NUD.FAILED, NEIGH_F.OVERRIDE | NEIGH_F.ADMIN, now);
     this.remove(e);
     return out;
+  }
+
+  /**
+   * Take over an entry a predecessor learned (a restart or reload), with its
+   * state, address and times as they were journaled. Its timer is set as the
+   * state's own: REACHABLE at confirmed + reachable_time (the handler then
+   * moves it on as the kernel would have by now), DELAY at updated +
+   * delay_first_probe_time, PROBE at updated + retrans_time. An entry the
+   * file put there (in a state of its own) takes the journaled one's place:
+   * that is newer. Undefined when a PERMANENT or NOARP entry holds the
+   * address, or the table is full.
+   */
+  restoreEntry(ip: Ip4, ifindex: number, state: number, mac: Mac, confirmed: number, updated: number, used: number, probes: number, router: boolean, now: number): NeighEntry<P> | undefined {
+    let e = this.find(ip, ifindex);
+    if (e && e.state & (NUD.PERMANENT | NUD.NOARP)) return undefined;
+    e ??= this.create(ip, ifindex, now, false);
+    if (!e) return undefined;
+    this.delTimer(e);
+    Object.assign(e, { state, mac, confirmed, updated, used, probes, router });
+    this.generation++;
+    const p = this.params(ifindex);
+    if (state & NUD.REACHABLE) this.setTimer(e, confirmed + this.reachableTime(ifindex));
+    else if (state & NUD.DELAY) this.setTimer(e, updated + p.delay_first_probe_time_ms);
+    else if (state & NUD.PROBE) this.setTimer(e, updated + Math.max(p.retrans_time_ms, 10));
+    return e;
   }
 
   /** neigh_ifdown (admin down / unregister): every entry of the device goes. */

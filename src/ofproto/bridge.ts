@@ -18,6 +18,7 @@ import { emptyMatch } from './match.js';
 import { XlateCache } from './xlate-cache.js';
 import { XcDeps } from './xlate-deps.js';
 import { FASTPATH_CELLS } from '../datapath/stats.js';
+import { LJ, type KeepsLearned, type LearnedJournal, type LearnedRecord } from '../datapath/learned-journal.js';
 
 export type FailMode = 'secure' | 'standalone';
 
@@ -63,7 +64,7 @@ export interface OvsPortDesc {
 
 export const OFPP_LOCAL = OFPP.LOCAL;
 
-export class OvsBridge extends Element implements XlateHost {
+export class OvsBridge extends Element implements XlateHost, KeepsLearned {
   readonly tables = new FlowTables();
   readonly fdb: MacLearning;
   failMode: FailMode;
@@ -78,6 +79,9 @@ export class OvsBridge extends Element implements XlateHost {
   /** The translation cache (dpif/dump-flows shows it); made with the first packet. */
   xcache: XlateCache | null = null;
   private xdeps: XcDeps | null = null;
+  /** The learned-state journal (its learned flows; the fdb journals itself), as element `jid`. */
+  private journal: LearnedJournal | null = null;
+  private jid = 0;
 
   constructor(node: string, name: string, opts: OvsBridgeOptions = {}) {
     super('ovs_bridge', node, name);
@@ -379,6 +383,58 @@ export class OvsBridge extends Element implements XlateHost {
     }
   }
 
+  // ---- learned state that outlives the thread (src/datapath/learned-journal.ts) ----
+
+  journalTo(j: LearnedJournal, id: number): void {
+    this.journal = j;
+    this.jid = id;
+    this.fdb.journalTo(j, id);
+    this.tables.learnLog = this.logFlow;
+    j.f[0] = LJ.FLOW;
+    j.put(LJ.RESET, id, 1);
+    for (const e of this.tables.select({ table: TABLE_ALL, match: emptyMatch(), strict: false })) if (e.learnedBy !== null) this.logFlow(e, false);
+  }
+
+  private readonly logFlow = (e: FlowEntry, gone: boolean): void => {
+    const j = this.journal!;
+    const key = learnedFlowKey(e);
+    if (gone) {
+      j.put(LJ.FLOW_DEL, this.jid, 0, key);
+      return;
+    }
+    const now = this.now();
+    e.journaled = now;
+    j.f[0] = e.created;
+    j.f[1] = e.modified;
+    j.f[2] = e.used;
+    j.put(LJ.FLOW, this.jid, 3, `${key}\n${formatFlow(e.toSpec(now), { dialect: 'of13', stats: false, flags: true, importance: true })}`);
+  };
+
+  /**
+   * A predecessor's fdb entries on ports still there (same ofport), with the
+   * expiry last journaled, and its learned flows whose outputs still exist,
+   * with their creation, modification and use times as last journaled; their
+   * counters start at 0. A restored flow counts as learned: learn() refreshes
+   * it as its own, and it is journaled when it changes or goes.
+   */
+  restoreLearned(recs: readonly LearnedRecord[], now: number): number {
+    let n = this.fdb.restore(recs, Math.floor(now / 1000), (p) => this.byOfport.has(p));
+    for (const r of recs) {
+      if (r.kind !== LJ.FLOW) continue;
+      const spec = parseFlow(r.text.slice(r.text.indexOf('\n') + 1), this.parseOpts());
+      if (!spec.actions.every((a) => a.kind !== 'output' || a.port >= OFPP.MAX || this.byOfport.has(a.port))) continue;
+      const [created, modified, used] = r.nums as [number, number, number];
+      const e = this.tables.add(spec, created);
+      e.modified = modified;
+      e.used = used;
+      e.journaled = modified;
+      e.learnedBy = RESTORED;
+      if (e.expiredAt(now) !== null) this.tables.removeEntry(e, e.expiredAt(now)!);
+      else n++;
+    }
+    return n;
+  }
+
   fdbShow(): string {
     return this.fdb.show(Math.floor(this.now() / 1000));
   }
@@ -395,6 +451,14 @@ export class OvsBridge extends Element implements XlateHost {
       .filter((t) => t.cls.size || t.lookups)
       .map((t) => ({ table: t.id, active: t.cls.size, lookups: t.lookups, matched: t.matched }));
   }
+}
+
+/** learnedBy of a flow a predecessor's learn() made (restoreLearned): learn() takes it over on its next refresh. */
+const RESTORED = 'restored';
+
+/** What identifies a flow in its bridge (OpenFlow's strict match): table, priority and match. */
+function learnedFlowKey(e: FlowEntry): string {
+  return `table=${e.table},priority=${e.priority},${formatMatch(e.match, DEFAULT_PRIORITY)}`;
 }
 
 /** The learned flow as xlate_learn_action reports it in ofproto/trace. */

@@ -4,6 +4,7 @@
 // refresh, times in whole seconds as OVS's time_now() has them. Entries are
 // found through a MacTable keyed by (MAC, VLAN): no strings, no boxed keys.
 import { MacTable } from '../l2/mac-table.js';
+import { LJ, type LearnedJournal, type LearnedRecord } from '../datapath/learned-journal.js';
 
 export const MAC_ENTRY_DEFAULT_IDLE_TIME = 300; // seconds (OVS mac-aging-time)
 export const MAC_DEFAULT_MAX = 8192; // OVS mac-table-size
@@ -53,6 +54,9 @@ export class MacLearning {
   /** Bumped when an entry is added, moves port or is removed (a cache would key on it). */
   generation = 0;
   watch: FdbWatch | null = null;
+  /** Where changes are journaled (src/datapath/learned-journal.ts), as element `jid`; null inline. */
+  private journal: LearnedJournal | null = null;
+  private jid = 0;
 
   constructor(
     public idleTime = MAC_ENTRY_DEFAULT_IDLE_TIME,
@@ -101,19 +105,22 @@ export class MacLearning {
       this.append(e);
       this.generation++;
       this.watch?.macChanged(macHi, e.macLo, vlan);
+      this.log(e);
       return true;
     }
     // mac_learning_insert on an existing entry: mark recently used.
     this.unlink(e);
     this.append(e);
     e.expires = nowS + this.idleTime;
-    if (e.port !== port) {
-      e.port = port;
+    const moved = e.port !== port;
+    e.port = port;
+    // A refresh too, at most once a second (one within the second returned above): ages are in seconds.
+    this.log(e);
+    if (moved) {
       this.generation++;
       this.watch?.macChanged(macHi, e.macLo, vlan);
-      return true;
     }
-    return false;
+    return moved;
   }
 
   /**
@@ -126,6 +133,7 @@ export class MacLearning {
     this.unlink(e);
     this.append(e);
     e.expires = nowS + this.idleTime;
+    this.log(e);
   }
 
   /** Drop every entry whose time is up (mac_learning_run). */
@@ -149,6 +157,13 @@ export class MacLearning {
     this.unlink(e);
     this.generation++;
     this.watch?.macChanged(e.macHi, e.macLo, e.vlan);
+    const j = this.journal;
+    if (j !== null) {
+      j.f[0] = e.macHi;
+      j.f[1] = e.macLo;
+      j.f[2] = e.vlan;
+      j.put(LJ.OFDB_DEL, this.jid, 3);
+    }
   }
 
   /** Forget every entry on `port` (the port was deleted). */
@@ -166,6 +181,54 @@ export class MacLearning {
     this.head = this.tail = null;
     this.generation++;
     this.watch?.fdbFlushed();
+    const j = this.journal;
+    if (j !== null) {
+      j.f[0] = LJ.OFDB;
+      j.put(LJ.RESET, this.jid, 1);
+    }
+  }
+
+  /** Journal every entry to `j` as element `id` (a RESET first), and each change from now on. */
+  journalTo(j: LearnedJournal, id: number): void {
+    this.journal = j;
+    this.jid = id;
+    j.f[0] = LJ.OFDB;
+    j.put(LJ.RESET, id, 1);
+    for (let e = this.head; e !== null; e = e.next) this.log(e);
+  }
+
+  /**
+   * Entries a predecessor journaled (OFDB records), on the ports `keep`
+   * accepts: each with its port and expiry as last journaled (so its age is
+   * what it was, to the second), in expiry order (the LRU order fdb/show
+   * prints, refreshes being what moves an entry to the end). Entries whose
+   * time is up are left out.
+   */
+  restore(recs: readonly LearnedRecord[], nowS: number, keep: (port: number) => boolean): number {
+    const live = recs.filter((r) => r.kind === LJ.OFDB && r.nums[4]! > nowS && keep(r.nums[3]!));
+    live.sort((a, b) => a.nums[4]! - b.nums[4]!);
+    for (const r of live) {
+      const [hi, lo, vlan, port, expires] = r.nums as [number, number, number, number, number];
+      if (this.table.has(hi, lo, vlan) || this.table.size >= this.maxEntries) continue;
+      const e = new FdbEntry(hi, lo >>> 0, vlan, port, expires);
+      this.table.set(hi, lo, vlan, e);
+      this.append(e);
+      this.generation++;
+      this.watch?.macChanged(hi, e.macLo, vlan);
+    }
+    return live.length;
+  }
+
+  private log(e: FdbEntry): void {
+    const j = this.journal;
+    if (j === null) return;
+    const f = j.f;
+    f[0] = e.macHi;
+    f[1] = e.macLo;
+    f[2] = e.vlan;
+    f[3] = e.port;
+    f[4] = e.expires;
+    j.put(LJ.OFDB, this.jid, 5);
   }
 
   /** Entries from least to most recently refreshed, as fdb/show lists them. */

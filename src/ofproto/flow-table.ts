@@ -28,6 +28,8 @@ export class FlowEntry implements CellBlock {
   /** For learned flows: the learn() program that made it and the packet values it used (learn-exec.ts). */
   learnedBy: unknown = null;
   learnSig: Float64Array | null = null;
+  /** When a learned flow was last journaled (FlowTables.learnLog), emulated ms. */
+  journaled = 0;
 
   constructor(
     readonly table: number,
@@ -148,6 +150,8 @@ export class FlowTables {
   /** Called when an entry leaves (timeout or delete), e.g. for tracing. */
   onRemove: ((e: FlowEntry, reason: 'hard' | 'idle' | 'delete') => void) | null = null;
   watch: FlowWatch | null = null;
+  /** Told when a flow learn() made is added or changed (`gone` false) or leaves (true): the learned-state journal's hook. */
+  learnLog: ((e: FlowEntry, gone: boolean) => void) | null = null;
 
   table(id: number): FlowTable {
     let t = this.tables[id];
@@ -221,6 +225,7 @@ export class FlowTables {
     if (old) {
       old.removed = true;
       this.timed.delete(old);
+      if (old.learnedBy !== null) this.learnLog?.(old, true);
       if (keepCounts && !spec.flags.resetCounts) {
         this.counters.handOver(old, e, FLOW_CELLS);
         e.used = old.used;
@@ -275,6 +280,7 @@ export class FlowTables {
       e.modified = now;
       if (newCookie !== undefined) e.cookie = newCookie;
       this.watch?.flowChanged(e);
+      if (e.learnedBy !== null) this.learnLog?.(e, false);
     }
     if (sel.length) this.generation++;
     return sel;
@@ -320,6 +326,7 @@ export class FlowTables {
     this.counters.release(e, FLOW_CELLS);
     this.watch?.flowRemoved(e);
     this.onRemove?.(e, why);
+    if (e.learnedBy !== null) this.learnLog?.(e, true);
   }
 
   /** A flow with timeouts was created or changed its timeouts. */

@@ -129,6 +129,8 @@ export class LearnProg {
     const e = tables.table(s.table).cls.findExact(this.scratch, s.priority, this.maskKey);
     if (e !== null && this.sameAttrs(e) && this.sameSig(e)) {
       e.modified = now;
+      // Journaled at most once a second: a restored flow's hard_age is at most that much older.
+      if (tables.learnLog !== null && now - e.journaled >= 1000) tables.learnLog(e, false);
       this.result = 'refresh';
       return e;
     }
@@ -146,6 +148,7 @@ export class LearnProg {
       }
       e.learnedBy = this;
       e.learnSig = Float64Array.from(this.sig);
+      tables.learnLog?.(e, false);
       this.result = e.actions === acts ? 'modify' : 'refresh';
       return e;
     }
@@ -163,6 +166,7 @@ export class LearnProg {
     const ne = tables.add(spec, now);
     ne.learnedBy = this;
     ne.learnSig = Float64Array.from(this.sig);
+    tables.learnLog?.(ne, false);
     this.result = 'add';
     return ne;
   }

@@ -4,6 +4,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { CtStoreBuffers } from '../netfilter/index.js';
 import type { HandoffSpec } from '../datapath/handoff.js';
+import type { LearnedState } from './learned-mirror.js';
 
 /** One hand-off channel (src/datapath/handoff.ts): its rings and the consumer's slab. */
 export type ChannelSpec = HandoffSpec;
@@ -60,6 +61,10 @@ export interface WorkerInit {
   tapDown: SharedArrayBuffer;
   /** Conntrack tables to continue (conntrackKey(node, ns) -> buffers): those this worker's predecessor kept. */
   conntrack: [string, CtStoreBuffers][];
+  /** This worker's learned-state journal (src/datapath/learned-journal.ts): kept by the supervisor across its restarts. */
+  journal: SharedArrayBuffer;
+  /** Learned entries to restore (src/workers/learned-mirror.ts): those its nodes' elements journaled before (a restart). */
+  learned: LearnedState;
   /** Built, wait for op 'adopt' before forwarding: a reload starts the next datapath while the running one still owns the tables. */
   adoptFirst: boolean;
   /** Empty rounds before the worker sleeps on its bell (PartitionOptions.idleSpins). */
@@ -135,10 +140,10 @@ export type WorkerRequest =
   /** The frames capture `cap` took since the last poll (a CapturePoll). */
   | { id: number; op: 'capturePoll'; cap: number }
   | { id: number; op: 'captureStop'; cap: number }
-  /** A reload replaces this datapath: answer the conntrack tables ([conntrackKey, buffers]) and forward nothing more (wait for STOP). */
+  /** A reload replaces this datapath: journal the learned tables whole, answer the conntrack tables ([conntrackKey, buffers]) and forward nothing more (wait for STOP). */
   | { id: number; op: 'handover' }
-  /** (WorkerInit.adoptFirst) continue these tables of its namespaces, then forward. */
-  | { id: number; op: 'adopt'; tables: [string, CtStoreBuffers][] };
+  /** (WorkerInit.adoptFirst) continue these tables of its namespaces, restore these learned entries, then forward. */
+  | { id: number; op: 'adopt'; tables: [string, CtStoreBuffers][]; learned: LearnedState };
 
 /** Worker -> supervisor, unasked: conntrack tables to keep for a successor (new ones, or moved by a grow). */
 export interface KeptTables {

@@ -12,12 +12,13 @@
 // kept them to itself (no lock taken, see Conntrack.keptBuffers), so there is
 // no lock to release; the one entry it may have been inserting or removing
 // when killed can be left half linked (found in one direction only, or its
-// slot held until the entry expires). The rest of the nodes' learned state is
-// in the thread's heap and starts empty, as on a rebooted host: OVS learns
-// MACs again (NORMAL floods the first frames), learn() flows come back with
-// the traffic that made them, Linux bridges' fdb refills, and the neighbour
-// tables hold the topology's entries again (as loaded), the rest resolved
-// again by ARP.
+// slot held until the entry expires). The rest of the nodes' learned state
+// (OVS NORMAL's and Linux bridges' fdb, neighbours, flows learn() added)
+// survives too: each worker journals it as it changes into a SharedArrayBuffer
+// kept here (src/datapath/learned-journal.ts), which is read into `learned`
+// every JOURNAL_POLL_MS and once more when the worker has died, so what it
+// wrote before dying is there; the successor restores those entries
+// (learned-mirror.ts).
 //
 // Plain worker_threads, not piscina: a datapath worker is one loop that runs
 // for the daemon's life and owns node state, so work must go to the owner of
@@ -38,8 +39,10 @@
 // is started with adoptLater (its workers build their nodes, then wait) and
 // the TAPs' rx links (rxLinks(), TapAttach.rx); retire() asks each running
 // worker for its conntrack tables and stops it (it forwards nothing after
-// answering, so the tables handed over are the ones it last wrote); adopt()
-// gives each new worker the tables of its namespaces, lets it forward, and
+// answering, so the tables handed over are the ones it last wrote, and it
+// journals its learned tables whole first, with their exact times); adopt()
+// gives each new worker the tables of its namespaces and the learned entries
+// of its elements (learnedState() of the retired one), lets it forward, and
 // points each kept rx thread at its new owner.
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import { resolve } from 'node:path';
@@ -53,6 +56,8 @@ import { balancedAssignment, checkAssignment, defaultWorkerCount, type Assignmen
 import type { CtStoreBuffers } from '../netfilter/index.js';
 import { CTL, CTL_WORDS, WORKER_COUNTERS, WC, type ChannelSpec, type KeptTables, type TapLinkInit, type WorkerInit, type WorkerRequest } from './layout.js';
 import type { TracePiece, TracePieceMessage } from './worker-trace.js';
+import { journalBuffer, journalCounts } from '../datapath/learned-journal.js';
+import { LearnedMirror, type LearnedState } from './learned-mirror.js';
 
 export interface PartitionOptions {
   /** Topology file (each worker loads it itself). */
@@ -132,6 +137,8 @@ const DEFAULT_IDLE_SPINS = 256;
 const TAP_CHANNEL_SLOTS = 256;
 /** Slots of a worker's own slab beyond those it lends to channels. */
 const OWN_SLOTS = 4096;
+/** How often the learned-state journals are read (they hold seconds of changes at any realistic rate). */
+const JOURNAL_POLL_MS = 50;
 
 /** A request without its id (the supervisor numbers them). */
 type Req<R = WorkerRequest> = R extends unknown ? Omit<R, 'id'> : never;
@@ -166,6 +173,11 @@ export class PartitionedDatapath {
   private readonly onRestart: ((w: number) => void)[] = [];
   /** Each worker's conntrack tables (conntrackKey -> buffers), kept for its successor. */
   private readonly tables: Map<string, CtStoreBuffers>[];
+  /** Each worker's learned-state journal, kept across its restarts. */
+  private readonly journals: SharedArrayBuffer[];
+  /** What the workers' elements learned, as journaled (restored by a successor). */
+  readonly learned = new LearnedMirror();
+  private journalTimer: NodeJS.Timeout | null = null;
   private file = '';
   private opts: PartitionOptions = { file: '' };
   /** Slots of each channel; slots of each worker's slab. */
@@ -202,6 +214,7 @@ export class PartitionedDatapath {
     this.alive = new Array(workers).fill(false);
     this.tapDownFlags = new Int32Array(new SharedArrayBuffer(Math.max(1, t.edges.length) * 4));
     this.tables = Array.from({ length: workers }, () => new Map());
+    this.journals = Array.from({ length: workers }, () => journalBuffer());
   }
 
   static async start(opts: PartitionOptions): Promise<PartitionedDatapath> {
@@ -225,10 +238,11 @@ export class PartitionedDatapath {
   }
 
   /** (adoptLater) The retired datapath's tables: every worker continues its own, then forwards, and the carried rx threads feed it. */
-  async adopt(tables: ReadonlyMap<string, CtStoreBuffers>): Promise<void> {
+  async adopt(tables: ReadonlyMap<string, CtStoreBuffers>, learned: LearnedState = []): Promise<void> {
     if (!this.adopting) throw new Error('adopt: this datapath was not started with adoptLater');
     this.addTables(tables);
-    await Promise.all(Array.from({ length: this.workers }, (_, w) => this.request(w, { op: 'adopt', tables: [...this.tables[w]!] })));
+    this.learned.adopt(learned);
+    await Promise.all(Array.from({ length: this.workers }, (_, w) => this.request(w, { op: 'adopt', tables: [...this.tables[w]!], learned: this.learned.state(this.nodesOf(w)) })));
     this.adopting = false;
     for (const l of this.taps) if (l.attach.rx) this.retarget(l, Handoff.of(l.attach.rx.channel));
   }
@@ -257,6 +271,36 @@ export class PartitionedDatapath {
     for (let i = 0; i < k; i++) ready.push(this.spawn(i));
     await Promise.all(ready);
     if (opts.collect ?? true) this.pollTimer = setInterval(() => this.drainEgress(), 1);
+    this.journalTimer = setInterval(() => this.drainLearned(), JOURNAL_POLL_MS);
+    this.journalTimer.unref();
+  }
+
+  /** Read every worker's journal into `learned` (a dead worker's too: it is shared memory). */
+  private drainLearned(): void {
+    for (let w = 0; w < this.workers; w++) this.learned.drain(w, this.journals[w]!);
+  }
+
+  /** Everything the workers learned, as last journaled (after retire(): each worker's whole tables), for the next datapath's adopt(). */
+  learnedState(): LearnedState {
+    this.drainLearned();
+    return this.learned.state();
+  }
+
+  /** Learned-state journal counts, all workers: records written, records dropped for want of room, full rewrites after a drop. */
+  journalStats(): { records: number; overflows: number; resyncs: number; kept: number } {
+    const out = { records: 0, overflows: 0, resyncs: 0, kept: this.learned.size };
+    for (const j of this.journals) {
+      const c = journalCounts(j);
+      out.records += c.records;
+      out.overflows += c.overflows;
+      out.resyncs += c.resyncs;
+    }
+    return out;
+  }
+
+  /** The nodes (gateways included) worker `w` owns. */
+  private nodesOf(w: number): string[] {
+    return [...this.assignment].filter(([, x]) => x === w).map(([n]) => n);
   }
 
   private newSlab(i: number): void {
@@ -296,6 +340,8 @@ export class PartitionedDatapath {
       ingress,
       egress,
       conntrack: this.adopting ? [] : [...this.tables[i]!],
+      journal: this.journals[i]!,
+      learned: this.adopting ? [] : this.learned.state(mine),
       adoptFirst: this.adopting,
       collect: this.opts.collect ?? true,
       stamps: this.stamps[i]!,
@@ -366,6 +412,8 @@ export class PartitionedDatapath {
       x.rej(new Error(`worker ${w} died`));
     }
     if (this.retiring) return;
+    // What it journaled up to its last record: its successor restores it.
+    this.learned.drain(w, this.journals[w]!);
     this.newSlab(w);
     for (let i = 0; i < this.workers; i++) {
       if (i === w) continue;
@@ -419,6 +467,7 @@ export class PartitionedDatapath {
     });
     for (const l of this.taps) if (!l.rxEnd) l.handedOver = true;
     await this.stop();
+    this.drainLearned();
     return tables;
   }
 
@@ -449,7 +498,7 @@ export class PartitionedDatapath {
   status(): { index: number; nodes: string[]; restarts: number; alive: boolean }[] {
     return Array.from({ length: this.workers }, (_, i) => ({
       index: i,
-      nodes: [...this.assignment].filter(([, w]) => w === i).map(([n]) => n),
+      nodes: this.nodesOf(i),
       restarts: this.restarts[i]!,
       alive: this.alive[i]!,
     }));
@@ -593,7 +642,8 @@ export class PartitionedDatapath {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.pollTimer) clearInterval(this.pollTimer);
-    this.pollTimer = null;
+    if (this.journalTimer) clearInterval(this.journalTimer);
+    this.pollTimer = this.journalTimer = null;
     for (let w = 0; w < this.workers; w++) {
       Atomics.store(this.ctl, w * CTL_WORDS + CTL.STOP, 1);
       this.wake(w);

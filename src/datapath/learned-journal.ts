@@ -1,0 +1,191 @@
+// The learned-state journal: what elements learn from traffic (OVS NORMAL's
+// and Linux bridges' fdb entries, neighbours, flows added by learn()),
+// written as it changes into a SharedArrayBuffer, so that it outlives the
+// thread that learned it. One producer (the thread running the elements)
+// appends records; one consumer (the thread that started it) reads them and
+// keeps the latest record of each entry (src/workers/learned-mirror.ts), which
+// a successor's elements restore (KeepsLearned). Because the journal is
+// shared memory, a record written before the producer died is still there to
+// read after its exit.
+//
+// Only changes are written, never a refresh per packet: an entry learned,
+// moved, changed state or removed, plus a refresh at most once a second per
+// entry (so a restored entry's age is at most that much older than it was).
+// A record does not fit: it is dropped, `overflows` counted and `lost` set;
+// the producer then writes its elements' whole tables again (a RESET and
+// every entry) as soon as they fit (`resyncs` counted).
+//
+// Layout: HDR_BYTES of Int32 header words, then a byte ring of `capacity`
+// (a power of two). A record is 8-aligned: u32 length (0: skip to the ring's
+// start), u8 kind, u8 number count, u16 element id, u32 text length, u32
+// unused, then the numbers as Float64 and the text as UTF-8. HEAD and TAIL
+// count bytes from the start (mod 2^32); the producer publishes HEAD after a
+// record's bytes, the consumer TAIL after reading them.
+
+/** Record kinds. */
+export const LJ = {
+  /** Element id `el` is the element of text `node/name/kind` (LearnedJournal.declare). */
+  DECL: 1,
+  /** Element `el` forgets every entry of kind [kind] (the records of that kind that follow are its whole table). */
+  RESET: 2,
+  /** OVS NORMAL fdb entry: [macHi, macLo, vlan, ofport, expires (s)]. */
+  OFDB: 3,
+  /** OVS NORMAL fdb entry gone: [macHi, macLo, vlan]. */
+  OFDB_DEL: 4,
+  /** Linux bridge fdb entry: [macHi, macLo, updated (ms)], text: the port's name. */
+  LFDB: 5,
+  LFDB_DEL: 6,
+  /** Neighbour: [ip, ifindex, state, mac, confirmed, updated, used, timer, probes, router], text: the device's name. */
+  NEIGH: 7,
+  NEIGH_DEL: 8,
+  /** A flow learn() added or changed: [created, modified, used (ms)], text: key '\n' flow (LearnedFlowText). */
+  FLOW: 9,
+  /** Learned flow gone: text: its key. */
+  FLOW_DEL: 10,
+} as const;
+
+/** Header words (Int32). */
+const H = { HEAD: 0, TAIL: 1, OVERFLOWS: 2, RECORDS: 3, RESYNCS: 4 } as const;
+const HDR_BYTES = 32;
+const REC_HDR = 16;
+/** Largest text a record carries (a learned flow's key and text). */
+const MAX_TEXT = 8192;
+export const DEFAULT_JOURNAL_BYTES = 4 << 20;
+
+export function journalBuffer(capacity = DEFAULT_JOURNAL_BYTES): SharedArrayBuffer {
+  if (capacity & (capacity - 1) || capacity < 4096) throw new Error('journal capacity: a power of two of 4096 or more');
+  return new SharedArrayBuffer(HDR_BYTES + capacity);
+}
+
+/** A record as the consumer reads it. */
+export interface LearnedRecord {
+  kind: number;
+  nums: number[];
+  text: string;
+}
+
+/** Elements whose learned entries survive their thread (journaled, then restored by a successor). */
+export interface KeepsLearned {
+  /** Write every entry to `j` as element `id` (a RESET first), and every change from now on. */
+  journalTo(j: LearnedJournal, id: number): void;
+  /** Take over a predecessor's entries (the latest record of each, LearnedMirror); returns how many were restored. */
+  restoreLearned(recs: readonly LearnedRecord[], now: number): number;
+}
+
+export function keepsLearned(el: object): el is KeepsLearned {
+  return typeof (el as Partial<KeepsLearned>).journalTo === 'function';
+}
+
+/** The producer's side. */
+export class LearnedJournal {
+  /** Numbers of the next record: fill f[0..n-1], then put(kind, el, n). */
+  readonly f = new Float64Array(12);
+  /** A record was dropped since the last full write of the tables. */
+  lost = false;
+  private readonly hdr: Int32Array;
+  private readonly u8: Uint8Array;
+  private readonly u32: Uint32Array;
+  private readonly f64: Float64Array;
+  private readonly mask: number;
+  private head: number;
+  private readonly enc = new TextEncoder();
+  private readonly text = new Uint8Array(MAX_TEXT);
+
+  constructor(readonly sab: SharedArrayBuffer) {
+    const cap = sab.byteLength - HDR_BYTES;
+    this.hdr = new Int32Array(sab, 0, HDR_BYTES / 4);
+    this.u8 = new Uint8Array(sab, HDR_BYTES, cap);
+    this.u32 = new Uint32Array(sab, HDR_BYTES, cap / 4);
+    this.f64 = new Float64Array(sab, HDR_BYTES, cap / 8);
+    this.mask = cap - 1;
+    this.head = Atomics.load(this.hdr, H.HEAD);
+  }
+
+  /** Name element id `id` (its node/name/kind) for the consumer. */
+  declare(id: number, key: string): void {
+    this.put(LJ.DECL, id, 0, key);
+  }
+
+  /** Append a record of kind `kind` for element `el` with numbers f[0..n-1] and `text`; false (counted) when it does not fit. */
+  put(kind: number, el: number, n: number, text?: string): boolean {
+    let tlen = 0;
+    if (text !== undefined && text.length > 0) {
+      const r = this.enc.encodeInto(text, this.text);
+      if (r.read < text.length) return this.overflow(); // longer than any flow dpemu prints
+      tlen = r.written;
+    }
+    const len = (REC_HDR + 8 * n + tlen + 7) & ~7;
+    const cap = this.mask + 1;
+    let head = this.head;
+    let off = head & this.mask;
+    const toEnd = cap - off;
+    const need = toEnd < len ? len + toEnd : len;
+    if (cap - ((head - Atomics.load(this.hdr, H.TAIL)) | 0) < need) return this.overflow();
+    if (toEnd < len) {
+      this.u32[off >>> 2] = 0;
+      head = (head + toEnd) | 0;
+      off = 0;
+    }
+    const w = off >>> 2;
+    this.u32[w] = len;
+    this.u32[w + 1] = kind | (n << 8) | (el << 16);
+    this.u32[w + 2] = tlen;
+    const fo = (off + REC_HDR) >>> 3;
+    for (let i = 0; i < n; i++) this.f64[fo + i] = this.f[i]!;
+    if (tlen) this.u8.set(this.text.subarray(0, tlen), off + REC_HDR + 8 * n);
+    this.head = (head + len) | 0;
+    Atomics.store(this.hdr, H.HEAD, this.head);
+    Atomics.add(this.hdr, H.RECORDS, 1);
+    return true;
+  }
+
+  /** The tables were written whole again after a loss. */
+  resynced(): void {
+    this.lost = false;
+    Atomics.add(this.hdr, H.RESYNCS, 1);
+  }
+
+  private overflow(): false {
+    this.lost = true;
+    Atomics.add(this.hdr, H.OVERFLOWS, 1);
+    return false;
+  }
+}
+
+/** The consumer's side: every record written since the last read, oldest first. */
+export function readJournal(sab: SharedArrayBuffer, each: (el: number, r: LearnedRecord) => void): number {
+  const hdr = new Int32Array(sab, 0, HDR_BYTES / 4);
+  const cap = sab.byteLength - HDR_BYTES;
+  const u8 = new Uint8Array(sab, HDR_BYTES, cap);
+  const u32 = new Uint32Array(sab, HDR_BYTES, cap / 4);
+  const f64 = new Float64Array(sab, HDR_BYTES, cap / 8);
+  const dec = new TextDecoder();
+  const head = Atomics.load(hdr, H.HEAD);
+  let tail = Atomics.load(hdr, H.TAIL), n = 0;
+  while (tail !== head) {
+    const off = tail & (cap - 1);
+    const len = u32[off >>> 2]!;
+    if (len === 0) {
+      tail = (tail + cap - off) | 0;
+      continue;
+    }
+    const word = u32[(off >>> 2) + 1]!, tlen = u32[(off >>> 2) + 2]!;
+    const kind = word & 0xff, k = (word >>> 8) & 0xff, el = word >>> 16;
+    const fo = (off + REC_HDR) >>> 3;
+    const nums: number[] = [];
+    for (let i = 0; i < k; i++) nums.push(f64[fo + i]!);
+    // A copy: TextDecoder does not read a SharedArrayBuffer's view.
+    const text = tlen ? dec.decode(u8.slice(off + REC_HDR + 8 * k, off + REC_HDR + 8 * k + tlen)) : '';
+    each(el, { kind, nums, text });
+    tail = (tail + len) | 0;
+    n++;
+  }
+  Atomics.store(hdr, H.TAIL, tail);
+  return n;
+}
+
+/** Records written, records dropped for want of room, and full rewrites after a drop, since the journal was made. */
+export function journalCounts(sab: SharedArrayBuffer): { records: number; overflows: number; resyncs: number } {
+  const hdr = new Int32Array(sab, 0, HDR_BYTES / 4);
+  return { records: Atomics.load(hdr, H.RECORDS) >>> 0, overflows: Atomics.load(hdr, H.OVERFLOWS) >>> 0, resyncs: Atomics.load(hdr, H.RESYNCS) >>> 0 };
+}
