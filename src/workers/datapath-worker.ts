@@ -1,8 +1,9 @@
 // One datapath worker: it builds only its nodes of the topology and owns
 // their state outright, so both directions of a connection and both ends of
 // a learning exchange are handled here, with no locks and no shared tables
-// (conntrack tables are in shared memory only so that they outlive the
-// thread: the supervisor keeps them for a successor, see supervisor.ts).
+// (conntrack tables, and a journal of what its elements learned, are in
+// shared memory only so that they outlive the thread: the supervisor keeps
+// them for a successor, see supervisor.ts).
 // Frames reach it through hand-off channels (src/datapath/handoff.ts): from
 // the supervisor at edge ports, and from other workers at the fabric, which
 // stands in every worker: a fabric side whose node lives elsewhere is a port
