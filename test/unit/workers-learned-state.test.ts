@@ -172,3 +172,39 @@ test('a reload hands the learned state to the next datapath with the conntrack',
     await next?.stop();
   }
 });
+
+test('on the wall clock a restored entry keeps its age: fdb/show and brctl showmacs count on from the last journaled learn', async () => {
+  const dp = await PartitionedDatapath.start({ file: FILE, assignment: ASSIGNMENT });
+  try {
+    await learn(dp);
+    await pause(2100); // no traffic: the entries age
+    const ages = async (): Promise<Map<string, number>> => {
+      const v = await views(dp);
+      const out = new Map<string, number>();
+      for (const l of v['appctl fdb/show w07 br-int']!.split('\n').slice(1)) {
+        const m = /^\s*(\S+)\s+(\d+)\s+(\S+)\s+(\d+)$/.exec(l);
+        if (m) out.set(`br-int ${m[1]} ${m[2]} ${m[3]}`, Number(m[4]));
+      }
+      for (const l of v['brctl showmacs w07 qbr2ab77d0f-99']!.split('\n').slice(1)) {
+        const m = /^\s*(\d+)\t(\S+)\tno\t\t\s*([\d.]+)$/.exec(l);
+        if (m) out.set(`qbr ${m[1]} ${m[2]}`, Number(m[3]));
+      }
+      return out;
+    };
+    const t0 = performance.now();
+    const before = await ages();
+    assert.ok(before.size >= 4 && [...before.values()].every((a) => a >= 2), JSON.stringify([...before]));
+    const back = dp.restarted(0);
+    await dp.kill(0);
+    await back;
+    const after = await ages();
+    const waited = (performance.now() - t0) / 1000;
+    assert.deepEqual([...after.keys()], [...before.keys()]);
+    for (const [k, a] of after) {
+      // Counted on, not restarted: at least the age it had, at most that plus the time the restart took (and a second of rounding).
+      assert.ok(a >= before.get(k)! && a <= before.get(k)! + waited + 1, `${k}: ${before.get(k)} then ${a} (${waited.toFixed(2)} s later)`);
+    }
+  } finally {
+    await dp.stop();
+  }
+});
