@@ -12,7 +12,8 @@
 // established NAT connection keeps working across it (the server speaks
 // first again, so this needs the conntrack entry handed over), a broken file
 // is refused with its file:line and changes nothing, and a flow added to the
-// file is there afterwards.
+// file is there afterwards. The MACs, neighbours and learned flows the old
+// workers had are there at once, before any traffic could teach them again.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -66,6 +67,29 @@ async function until(what: string, pred: () => boolean, timeoutMs = 10_000): Pro
 }
 
 const dpemu = (d: DaemonProcess, ...args: string[]) => run(process.execPath, [DPEMU, ...args], 10_000, { DPEMU_SOCKET: d.socket });
+
+/**
+ * What the workers learned, as the tools show it, less what time moves
+ * (ages, counters, neighbour states): fdb/show rows, learned neighbours
+ * (address and lladdr) and br-tun's learned flows.
+ */
+async function learnedViews(d: DaemonProcess): Promise<Record<string, string[]>> {
+  const SNAT_NS = 'snat-c4d4b760-41b9-45e1-a607-d054da99c479';
+  const views: [string, string[], (l: string) => string | null][] = [
+    ['fdb w07 br-int', ['appctl', 'fdb/show', 'w07', 'br-int'], (l) => /^\s*(\S+\s+\d+\s+\S+)\s+\d+$/.exec(l)?.[1] ?? null],
+    ['fdb w02 br-ex', ['appctl', 'fdb/show', 'w02', 'br-ex'], (l) => /^\s*(\S+\s+\d+\s+\S+)\s+\d+$/.exec(l)?.[1] ?? null],
+    ['neigh w02 snat', ['ip', '-n', SNAT_NS, 'w02', 'neigh'], (l) => (/PERMANENT/.test(l) ? null : /^(\S+ dev \S+ lladdr \S+)/.exec(l)?.[1] ?? null)],
+    ['learned w02 br-tun', ['ofctl', 'dump-flows', '--no-stats', 'w02', 'br-tun', 'table=20'], (l) => (/hard_timeout=300/.test(l) ? l.trim() : null)],
+    ['learned w07 br-tun', ['ofctl', 'dump-flows', '--no-stats', 'w07', 'br-tun', 'table=20'], (l) => (/hard_timeout=300/.test(l) ? l.trim() : null)],
+  ];
+  const out: Record<string, string[]> = {};
+  for (const [name, argv, pick] of views) {
+    const r = await dpemu(d, ...argv);
+    assert.equal(r.status, 0, r.out);
+    out[name] = r.out.split('\n').map(pick).filter((x): x is string => x !== null).sort();
+  }
+  return out;
+}
 
 interface WorkerRow { index: number; alive: boolean; restarts: number; nodes: string[] }
 async function workers(d: DaemonProcess): Promise<WorkerRow[]> {
@@ -188,6 +212,8 @@ test('--workers 2: reload keeps NAT connections, refuses a broken file, applies 
   const conn = await connection(lab);
   await conn.exchange('before');
   const rxBefore = await metric(d, 'dpemu_tap_rx_packets_total', `port="${lab.tapVm}"`);
+  const learned = await learnedViews(d);
+  assert.ok(learned['fdb w07 br-int']!.length > 0 && learned['learned w02 br-tun']!.length > 0 && learned['neigh w02 snat']!.length > 0, JSON.stringify(learned));
 
   // The same file, through the control socket: both TAPs kept, the SNAT namespace's conntrack carried.
   let mark = d.logs.length;
@@ -198,6 +224,9 @@ test('--workers 2: reload keeps NAT connections, refuses a broken file, applies 
   assert.equal(rel.msg, 'reloaded', JSON.stringify(rel));
   assert.deepEqual([...(rel.kept as string[])].sort(), [lab.tapInet, lab.tapVm].sort());
   assert.ok((rel.stateCarried as string[]).includes('w02:snat-c4d4b760-41b9-45e1-a607-d054da99c479 conntrack'), JSON.stringify(rel.stateCarried));
+  // MACs, neighbours and learned flows carried too (asked before any new traffic could teach them again).
+  assert.deepEqual(await learnedViews(d), learned);
+  assert.ok((rel.learnedCarried as number) > 0, JSON.stringify(rel));
   // The server speaks first: its segment reaches the VM only if the new worker de-NATs it with the carried entry.
   await conn.exchange('after-reload');
   const ws = await workers(d);
