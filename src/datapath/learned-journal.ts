@@ -28,7 +28,7 @@ export const LJ = {
   DECL: 1,
   /** Element `el` forgets every entry of kind [kind] (the records of that kind that follow are its whole table). */
   RESET: 2,
-  /** OVS NORMAL fdb entry: [macHi, macLo, vlan, ofport, expires (s)]. */
+  /** OVS NORMAL fdb entry: [macHi, macLo, vlan, ofport, expires (s)], text: the port's name. */
   OFDB: 3,
   /** OVS NORMAL fdb entry gone: [macHi, macLo, vlan]. */
   OFDB_DEL: 4,

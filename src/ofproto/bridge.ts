@@ -79,7 +79,7 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
   /** The translation cache (dpif/dump-flows shows it); made with the first packet. */
   xcache: XlateCache | null = null;
   private xdeps: XcDeps | null = null;
-  /** The learned-state journal (its learned flows; the fdb journals itself), as element `jid`. */
+  /** The learned-state journal (its learned flows; the fdb journals itself), as element `jid`; null inline. */
   private journal: LearnedJournal | null = null;
   private jid = 0;
 
@@ -388,7 +388,7 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
   journalTo(j: LearnedJournal, id: number): void {
     this.journal = j;
     this.jid = id;
-    this.fdb.journalTo(j, id);
+    this.fdb.journalTo(j, id, (ofport) => this.byOfport.get(ofport)?.name);
     this.tables.learnLog = this.logFlow;
     j.f[0] = LJ.FLOW;
     j.put(LJ.RESET, id, 1);
@@ -411,14 +411,14 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
   };
 
   /**
-   * A predecessor's fdb entries on ports still there (same ofport), with the
+   * A predecessor's fdb entries on ports still there (same ofport and name), with the
    * expiry last journaled, and its learned flows whose outputs still exist,
    * with their creation, modification and use times as last journaled; their
    * counters start at 0. A restored flow counts as learned: learn() refreshes
    * it as its own, and it is journaled when it changes or goes.
    */
   restoreLearned(recs: readonly LearnedRecord[], now: number): number {
-    let n = this.fdb.restore(recs, Math.floor(now / 1000), (p) => this.byOfport.has(p));
+    let n = this.fdb.restore(recs, Math.floor(now / 1000), (p, name) => this.byOfport.get(p)?.name === name);
     for (const r of recs) {
       if (r.kind !== LJ.FLOW) continue;
       const spec = parseFlow(r.text.slice(r.text.indexOf('\n') + 1), this.parseOpts());

@@ -57,6 +57,7 @@ export class MacLearning {
   /** Where changes are journaled (src/datapath/learned-journal.ts), as element `jid`; null inline. */
   private journal: LearnedJournal | null = null;
   private jid = 0;
+  private portName: (ofport: number) => string | undefined = () => undefined;
 
   constructor(
     public idleTime = MAC_ENTRY_DEFAULT_IDLE_TIME,
@@ -188,10 +189,11 @@ export class MacLearning {
     }
   }
 
-  /** Journal every entry to `j` as element `id` (a RESET first), and each change from now on. */
-  journalTo(j: LearnedJournal, id: number): void {
+  /** Journal every entry to `j` as element `id` (a RESET first), and each change from now on; `portName` names an ofport in the records. */
+  journalTo(j: LearnedJournal, id: number, portName: (ofport: number) => string | undefined): void {
     this.journal = j;
     this.jid = id;
+    this.portName = portName;
     j.f[0] = LJ.OFDB;
     j.put(LJ.RESET, id, 1);
     for (let e = this.head; e !== null; e = e.next) this.log(e);
@@ -199,13 +201,13 @@ export class MacLearning {
 
   /**
    * Entries a predecessor journaled (OFDB records), on the ports `keep`
-   * accepts: each with its port and expiry as last journaled (so its age is
+   * accepts (ofport and name): each with its port and expiry as last journaled (so its age is
    * what it was, to the second), in expiry order (the LRU order fdb/show
    * prints, refreshes being what moves an entry to the end). Entries whose
    * time is up are left out.
    */
-  restore(recs: readonly LearnedRecord[], nowS: number, keep: (port: number) => boolean): number {
-    const live = recs.filter((r) => r.kind === LJ.OFDB && r.nums[4]! > nowS && keep(r.nums[3]!));
+  restore(recs: readonly LearnedRecord[], nowS: number, keep: (port: number, name: string) => boolean): number {
+    const live = recs.filter((r) => r.kind === LJ.OFDB && r.nums[4]! > nowS && keep(r.nums[3]!, r.text));
     live.sort((a, b) => a.nums[4]! - b.nums[4]!);
     for (const r of live) {
       const [hi, lo, vlan, port, expires] = r.nums as [number, number, number, number, number];
@@ -228,7 +230,7 @@ export class MacLearning {
     f[2] = e.vlan;
     f[3] = e.port;
     f[4] = e.expires;
-    j.put(LJ.OFDB, this.jid, 5);
+    j.put(LJ.OFDB, this.jid, 5, this.portName(e.port));
   }
 
   /** Entries from least to most recently refreshed, as fdb/show lists them. */
