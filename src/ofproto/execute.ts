@@ -261,17 +261,8 @@ export class Xlate implements NormalCtx {
 
   /** As begin(), for a packet that `from` passed through a patch port, continuing with its key and layout (the frame changed only by the output's VLAN). */
   private adopt(pkt: Packet, from: Xlate): void {
-    this.pkt = pkt;
-    this.nowMs = from.nowMs;
-    this.nowS = from.nowS;
+    this.reset(pkt, from.nowMs, from.nowS);
     this.bytes = pkt.dpLen;
-    this.depth = this.resubmits = 0;
-    this.error = ERR_NONE;
-    this.tableId = 0;
-    this.dropReason = 'ovs_drop';
-    this.nOut = 0;
-    this.pending = null;
-    this.pendingTci = -1;
     this.tracing = false;
     this.key.set(from.key);
     const l = this.lay, f = from.lay;
@@ -428,9 +419,15 @@ export class Xlate implements NormalCtx {
   }
 
   private begin(pkt: Packet, inOfport: number, nowMs: number): void {
+    this.reset(pkt, nowMs, Math.floor(nowMs / 1000));
+    extractFlow(pkt, inOfport, this.key, this.lay);
+  }
+
+  /** The per-packet translation state, fresh. */
+  private reset(pkt: Packet, nowMs: number, nowS: number): void {
     this.pkt = pkt;
     this.nowMs = nowMs;
-    this.nowS = Math.floor(nowMs / 1000);
+    this.nowS = nowS;
     this.depth = this.resubmits = 0;
     this.error = ERR_NONE;
     this.tableId = 0;
@@ -438,7 +435,6 @@ export class Xlate implements NormalCtx {
     this.nOut = 0;
     this.pending = null;
     this.pendingTci = -1;
-    extractFlow(pkt, inOfport, this.key, this.lay);
   }
 
   // ---- tables ----
