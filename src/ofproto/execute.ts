@@ -309,8 +309,7 @@ export class Xlate implements NormalCtx {
     for (let i = i0, o = x.stepsAt + 3 * i0; i < n; i++, o += 3) {
       const op = c[o]!;
       if (op === EV_LOOKUP) {
-        const t = refs[2 * i] as FlowTable | null;
-        if (t === null) continue;
+        const t = refs[2 * i] as FlowTable;
         const tc = t.cells, ta = t.at;
         tc[ta]!++;
         const e = refs[2 * i + 1] as FlowEntry | null;
@@ -465,8 +464,8 @@ export class Xlate implements NormalCtx {
     const rec = this.rec;
     const e = this.host.tables.lookup(id, key, this.nowMs, rec?.wc);
     if (rec !== null) {
-      // With the key looked up (a flow change invalidates by it) and the table, null if it does not exist yet.
-      rec.step(EV_LOOKUP, id, this.host.tables.peek(id) ?? null, e, key);
+      // With the key looked up (a flow change invalidates by it) and the table (the lookup made it exist).
+      rec.step(EV_LOOKUP, id, this.host.tables.peek(id)!, e, key);
       if (e !== null && (e.idleTimeout | e.hardTimeout) !== 0) rec.timedFlow(e);
     }
     key[K.IN_PORT] = saved;
