@@ -213,8 +213,10 @@ export class Daemon {
     };
     const taps = [...made.map(({ p, dev }) => attach(p, dev)), ...kept.map(({ p, e, rx }) => attach(p, e.tp.device, rx))];
     const onRestart = (w: number, err: Error | undefined): void =>
-      this.log.warn({ worker: w, restarts: this.partitioned?.restarts[w], err }, `datapath worker ${w} died and was restarted with its nodes (their conntrack kept)`);
-    const dp = await PartitionedDatapath.start({ file: this.opts.file, workers, slotSize: this.slotSize, collect: false, stats: this.io.stats.sab, taps, onRestart, idleSpins: 0, adoptLater });
+      this.log.warn({ worker: w, restarts: this.partitioned?.restarts[w], err }, `datapath worker ${w} died and was restarted with its nodes (their conntrack and learned state kept)`);
+    const onJournalLoss = (w: number, dropped: number): void =>
+      this.log.warn({ worker: w, dropped }, `datapath worker ${w}'s learned-state journal was full: records dropped, its tables are journaled whole again`);
+    const dp = await PartitionedDatapath.start({ file: this.opts.file, workers, slotSize: this.slotSize, collect: false, stats: this.io.stats.sab, taps, onRestart, onJournalLoss, idleSpins: 0, adoptLater });
     const plansNow = [...made.map((m) => m.p), ...kept.map((k) => k.p)];
     for (const [i, a] of taps.entries()) {
       const e = dp.topology.edges[a.edge];

@@ -40,9 +40,7 @@ import { observeNs } from '../metrics/histogram.js';
 import { LINK, TS, monoMs } from '../io/tap-shared.js';
 import { CTL, CTL_WORDS, HOP_BITS, TRACE_SHIFT, TRACED, WC, WORKER_COUNTERS, type ChannelSpec, type KeptTables, type WorkerInit, type WorkerRequest } from './layout.js';
 import { WorkerControl } from './worker-control.js';
-import { LearnedJournal, keepsLearned, type KeepsLearned } from '../datapath/learned-journal.js';
-import { learnedKey, type LearnedState } from './learned-mirror.js';
-import type { Element } from '../datapath/element.js';
+import { LearnedKeepers } from './learned-keepers.js';
 import { WorkerTraces, type TracePieceMessage } from './worker-trace.js';
 
 /** Entries taken from one channel before the next is looked at. */
@@ -117,27 +115,12 @@ export function runWorker(init: WorkerInit): void {
     }
     if (out) init.port.postMessage(out);
   };
+
   // ---- learned state kept by the supervisor ---------------------------------------
   // fdb entries, neighbours and learned flows are journaled as they change
   // (src/datapath/learned-journal.ts); the supervisor reads the journal into
   // its mirror, even after this thread died, and a successor restores them.
-  const journal = new LearnedJournal(init.journal);
-  const keepers = engine.elements.filter((e): e is Element & KeepsLearned => keepsLearned(e));
-  const restoreLearned = (state: LearnedState): void => {
-    const m = new Map(state);
-    for (const el of keepers) {
-      const recs = m.get(learnedKey(el.node, el.name, el.kind));
-      if (recs) el.restoreLearned(recs, engine.now);
-    }
-  };
-  /** Journal every keeper's whole tables (at the start, after a loss, and for a reload's exact hand-over). */
-  const journalAll = (): void => {
-    journal.lost = false;
-    keepers.forEach((el, id) => {
-      journal.declare(id, learnedKey(el.node, el.name, el.kind));
-      el.journalTo(journal, id);
-    });
-  };
+  const learned = new LearnedKeepers(engine, init.journal);
 
   /** Set once a reload took this worker's tables (op 'handover'): from then on it only waits to be stopped. */
   let handedOver = false;
@@ -304,7 +287,7 @@ export function runWorker(init: WorkerInit): void {
         return control.captureStop(m.cap);
       case 'handover': {
         handedOver = true;
-        journalAll();
+        learned.journalAll();
         keep();
         return [...kept];
       }
@@ -365,12 +348,12 @@ export function runWorker(init: WorkerInit): void {
         const b = tables.get(conntrackKey(ns.node, ns.name));
         if (b) ns.adoptConntrackTable(b);
       }
-      restoreLearned(m.learned);
+      learned.restore(m.learned);
       init.port.postMessage({ id: m.id, result: true });
       break;
     }
-  } else restoreLearned(init.learned);
-  journalAll();
+  } else learned.restore(init.learned);
+  learned.journalAll();
   keep();
   Atomics.store(ctl, base + CTL.RUNNING, 1);
   let t0 = performance.now();
@@ -410,10 +393,7 @@ export function runWorker(init: WorkerInit): void {
         nextTick = t1 + TICK_MS;
         engine.tick();
         keep();
-        if (journal.lost) {
-          journalAll();
-          if (!journal.lost) journal.resynced();
-        }
+        learned.tick();
         t0 = performance.now();
       }
     }

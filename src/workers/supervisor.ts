@@ -87,6 +87,8 @@ export interface PartitionOptions {
   idleSpins?: number;
   /** Told when a worker that died runs again (with its thread's last uncaught error, if any). */
   onRestart?: (w: number, error: Error | undefined) => void;
+  /** Told when worker `w`'s learned-state journal dropped records for want of room since the last read (`dropped`: all so far). */
+  onJournalLoss?: (w: number, dropped: number) => void;
   /** Conntrack tables to continue, by conntrackKey(node, ns): a retired datapath's (each worker is given those of its nodes). */
   conntrack?: ReadonlyMap<string, CtStoreBuffers>;
   /**
@@ -178,6 +180,8 @@ export class PartitionedDatapath {
   /** What the workers' elements learned, as journaled (restored by a successor). */
   readonly learned = new LearnedMirror();
   private journalTimer: NodeJS.Timeout | null = null;
+  /** Records each journal had dropped at the last read. */
+  private readonly journalDropped: number[];
   private file = '';
   private opts: PartitionOptions = { file: '' };
   /** Slots of each channel; slots of each worker's slab. */
@@ -215,6 +219,7 @@ export class PartitionedDatapath {
     this.tapDownFlags = new Int32Array(new SharedArrayBuffer(Math.max(1, t.edges.length) * 4));
     this.tables = Array.from({ length: workers }, () => new Map());
     this.journals = Array.from({ length: workers }, () => journalBuffer());
+    this.journalDropped = new Array(workers).fill(0);
   }
 
   static async start(opts: PartitionOptions): Promise<PartitionedDatapath> {
@@ -277,7 +282,14 @@ export class PartitionedDatapath {
 
   /** Read every worker's journal into `learned` (a dead worker's too: it is shared memory). */
   private drainLearned(): void {
-    for (let w = 0; w < this.workers; w++) this.learned.drain(w, this.journals[w]!);
+    for (let w = 0; w < this.workers; w++) {
+      this.learned.drain(w, this.journals[w]!);
+      const dropped = journalCounts(this.journals[w]!).overflows;
+      if (dropped !== this.journalDropped[w]) {
+        this.journalDropped[w] = dropped;
+        this.opts.onJournalLoss?.(w, dropped);
+      }
+    }
   }
 
   /** Everything the workers learned, as last journaled (after retire(): each worker's whole tables), for the next datapath's adopt(). */

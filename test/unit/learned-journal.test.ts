@@ -2,10 +2,17 @@
 // wrap, a record that does not fit is dropped and counted (the producer is
 // told to write its tables whole again), and the mirror keeps the latest
 // record of each entry, forgets removed ones and clears a kind on RESET.
+// A worker's elements whose journal overflowed write their tables whole
+// again, after which the mirror is what a fresh journal would hold.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LJ, LearnedJournal, journalBuffer, journalCounts, readJournal, type LearnedRecord } from '../../src/datapath/learned-journal.js';
 import { LearnedMirror } from '../../src/workers/learned-mirror.js';
+import { LearnedKeepers } from '../../src/workers/learned-keepers.js';
+import { buildEmulator } from '../../src/topology/builder.js';
+import { loadTopologyOrThrow } from '../../src/topology/loader.js';
+import { ManualClock } from '../../src/datapath/clock.js';
+import { buildFrame } from '../../src/wire/frame.js';
 
 test('records wrap around the ring in order; a full ring drops and counts', () => {
   const sab = journalBuffer(4096);
@@ -61,4 +68,47 @@ test('the mirror keeps the latest record of each entry, by element and kind', ()
   m.drain(0, sab);
   assert.deepEqual(m.state(), []);
   assert.deepEqual(m.state(['w02']), []);
+});
+
+test('a worker whose journal overflowed writes its tables whole again: the mirror is whole after the resync', () => {
+  const clock = new ManualClock();
+  const emu = buildEmulator(loadTopologyOrThrow('configs/seed-dvr-snat.yaml'), { clock });
+  for (const e of emu.topology.edges) {
+    const p = emu.engine.element(e.port.node, e.port.element)?.port(e.port.port);
+    if (p && !p.peer && !p.edge) emu.engine.attachEdge(p, { emit: () => {} });
+  }
+  const sab = journalBuffer(16384);
+  const keepers = new LearnedKeepers(emu.engine, sab);
+  const mirror = new LearnedMirror();
+  keepers.journalAll();
+  mirror.drain(0, sab);
+  // Ten stations behind the VM's port, each refreshing once a (emulated) second: a journal record per
+  // refresh in qbr (br-int's anti-spoofing drops them before NORMAL), far more than the ring holds while nobody reads it.
+  const macs = Array.from({ length: 10 }, (_, i) => `fa:16:3e:00:00:${(16 + i).toString(16)}`);
+  for (let s = 0; s < 100; s++) {
+    clock.advance(1000);
+    for (const m of macs) {
+      const f = buildFrame({ src: m, dst: 'fa:16:3e:06:d8:7b', ip: { src: '192.168.1.7', dst: '198.51.100.9' }, udp: { sport: 40000, dport: 53, payload: 16 } });
+      emu.engine.inject(emu.engine.pool.allocFrom(f)!, emu.findPort('w07', 'tap2ab77d0f-99')!);
+    }
+  }
+  assert.equal(keepers.journal.lost, true);
+  assert.ok(journalCounts(sab).overflows > 0);
+  mirror.drain(0, sab);
+  keepers.tick();
+  assert.equal(keepers.journal.lost, false);
+  assert.equal(journalCounts(sab).resyncs, 1);
+  mirror.drain(0, sab);
+  // What a fresh journal of the same elements holds now.
+  const whole = new LearnedMirror();
+  const sab2 = journalBuffer();
+  new LearnedKeepers(emu.engine, sab2).journalAll();
+  whole.drain(0, sab2);
+  assert.deepEqual(mirror.state(), whole.state());
+  const qbr = new Map(mirror.state()).get('w07/qbr2ab77d0f-99/linux_bridge')!;
+  for (const m of macs) {
+    const hex = m.replaceAll(':', '');
+    const r = qbr.find((x) => x.kind === LJ.LFDB && x.nums[0] === parseInt(hex.slice(0, 4), 16) && x.nums[1] === parseInt(hex.slice(4), 16));
+    assert.equal(r?.nums[2], 100_000, `${m}: updated by its last refresh`);
+  }
 });
