@@ -35,6 +35,8 @@ export interface Blast {
   /** The receiver's count. */
   got: number;
   seconds: number;
+  /** Daemon CPU time (all threads) from the sender's start to the end of the run, and per packet received. */
+  daemonCpuS: number;
   daemonCpuUs: number;
 }
 
@@ -220,7 +222,7 @@ export class TapLab {
     const r = await sink.result as { pkts: number };
     return {
       offered: s.sent / s.seconds, delivered: r.pkts / s.seconds, lossPct: (100 * (s.sent - r.pkts)) / s.sent, mbps: (r.pkts * size * 8) / s.seconds / 1e6,
-      sent: s.sent, sendErrors: s.errors, got: r.pkts, seconds: s.seconds, daemonCpuUs: (cpu * 1e6) / r.pkts,
+      sent: s.sent, sendErrors: s.errors, got: r.pkts, seconds: s.seconds, daemonCpuS: cpu, daemonCpuUs: (cpu * 1e6) / r.pkts,
     };
   }
 
