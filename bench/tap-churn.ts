@@ -52,7 +52,7 @@ import { runRemote, type Endpoint } from '../src/control/client.js';
 import { defaultWorkerCount } from '../src/workers/partition.js';
 import { type Figure, emit, parseOptions, progress, target } from './lib/harness.js';
 import { CHURN_BLOCK, CHURN_COOKIES, churnCookie, churnFlow } from './lib/churn-flows.js';
-import { type Blast, type PathCounters, TapLab, countersDelta } from './lib/tap-lab.js';
+import { type Blast, type PathCounters, TapLab, countersAdd, countersDelta } from './lib/tap-lab.js';
 
 const opts = parseOptions();
 const CHURN_PER_S = 1000; // adds per second, and as many deletes
@@ -200,10 +200,6 @@ const pct = (xs: number[], p: number): number => {
   return s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? NaN;
 };
 
-function add(into: PathCounters, d: PathCounters): void {
-  for (const [k, v] of Object.entries(d)) into[k] = (into[k] ?? 0) + v;
-}
-
 const figures: Figure[] = [];
 
 async function mode(workers: number): Promise<void> {
@@ -254,7 +250,7 @@ async function mode(workers: number): Promise<void> {
         const b = await lab.blast(vm, inet, 64, RUN_S, { pps: rate, flows: FLOWS, ...(phase !== 'control' ? { during } : {}) });
         const d = countersDelta(c0, await lab.counters());
         ph.runs.push(b);
-        add(ph.where, d);
+        countersAdd(ph.where, d);
         const c = phase !== 'control' ? ph.churned[ph.churned.length - 1]! : null;
         progress(`${name}: round ${r + 1} ${phase}: sent ${b.sent} (${Math.round(b.offered)}/s, send errors ${b.sendErrors}), received ${b.got}, lost ${b.sent - b.got}, daemon CPU ${(b.daemonCpuS / b.seconds).toFixed(2)} cores, load ${loadavg()[0]!.toFixed(2)}` +
           (c ? `; acknowledged ${c.adds} adds + ${c.dels} deletes in ${c.seconds.toFixed(2)} s, failed ${c.failed}` : '') +

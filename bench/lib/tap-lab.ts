@@ -44,8 +44,20 @@ export interface SearchStep { pps: number; offered: number; lossPct: number; ok:
 export interface Search { rate: number; at: Blast | null; steps: SearchStep[] }
 export interface Rtt { p50: number; p99: number; p999: number; answered: number; sent: number }
 
-/** Counters along the lab path; diff two with `countersDelta`. */
+/**
+ * Counters along the lab path; diff two with `countersDelta`. Keys ending
+ * in _ms are gauges (the daemon main thread's event-loop delay since the
+ * previous scrape, which prom-client resets on every scrape), kept as read.
+ */
 export type PathCounters = Record<string, number>;
+
+const isGauge = (k: string): boolean => k.endsWith('_ms');
+
+/** The daemon's main-thread event-loop delay (prom-client's, reset at each scrape): what stalls the inline engine. */
+const LAG: Record<string, string> = {
+  nodejs_eventloop_lag_max_seconds: 'daemon.main_loop_delay_max_ms',
+  nodejs_eventloop_lag_p99_seconds: 'daemon.main_loop_delay_p99_ms',
+};
 
 /** Sums of these daemon families (over all labels), and drops by node:element:reason. */
 const FAMILIES: Record<string, string> = {
@@ -268,7 +280,8 @@ export class TapLab {
    * daemon's TAP, ring, drop-reason and fast-path counters (/metrics;
    * element drops as `drop:NODE:ELEMENT:KIND:REASON`, TAP and ring drops
    * with their labels' values after the name), the internet host's
-   * interface (rx, rx dropped) and its UDP receive-buffer errors.
+   * interface (rx, rx dropped) and its UDP receive-buffer errors; and the
+   * daemon main thread's event-loop delay since the last reading.
    */
   async counters(): Promise<PathCounters> {
     const c: PathCounters = {};
@@ -290,7 +303,8 @@ export class TapLab {
       if (!m) continue;
       const v = Number(m[3]), family = m[1]!;
       const labels = (): string => [...(m[2] ?? '').matchAll(/\w+="([^"]*)"/g)].map((x) => x[1]).join(':');
-      if (family === 'dpemu_dropped_packets_total') {
+      if (LAG[family]) c[LAG[family]!] = +(v * 1000).toFixed(1);
+      else if (family === 'dpemu_dropped_packets_total') {
         const k = `drop:${labels()}`;
         c[k] = (c[k] ?? 0) + v;
       } else if (FAMILIES[family]) {
@@ -324,12 +338,17 @@ export class TapLab {
   }
 }
 
-/** after - before, leaving out what did not change. */
+/** after - before, leaving out what did not change (gauges: as read after). */
 export function countersDelta(before: PathCounters, after: PathCounters): PathCounters {
   const d: PathCounters = {};
   for (const [k, v] of Object.entries(after)) {
-    const x = v - (before[k] ?? 0);
+    const x = isGauge(k) ? v : v - (before[k] ?? 0);
     if (x !== 0) d[k] = x;
   }
   return d;
+}
+
+/** Add `d` into `into`: counters summed, gauges their maximum. */
+export function countersAdd(into: PathCounters, d: PathCounters): void {
+  for (const [k, v] of Object.entries(d)) into[k] = isGauge(k) ? Math.max(into[k] ?? v, v) : (into[k] ?? 0) + v;
 }
