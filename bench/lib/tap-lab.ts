@@ -80,7 +80,9 @@ export class TapLab {
   metricsUrl = '';
   private readonly objs = new KernelObjects();
   private daemon: ChildProcess | null = null;
-  private closed = false;
+  /** Traffic ends still running (ended on close, e.g. after a signal). */
+  private readonly peers = new Set<ChildProcess>();
+  private closing: Promise<void> | null = null;
   private readonly onSignal = (sig: NodeJS.Signals): void => {
     progress(`${this.name}: ${sig}, cleaning up`);
     void this.close().finally(() => process.exit(130));
@@ -185,6 +187,8 @@ export class TapLab {
   /** Start `udp-peer MODE ...` in namespace `n`; resolves once it printed "ready". */
   peer(n: string, args: (string | number)[]): Promise<{ child: ChildProcess; result: Promise<unknown> }> {
     const child = spawn('ip', ['netns', 'exec', n, process.execPath, PEER, ...args.map(String)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    this.peers.add(child);
+    child.on('exit', () => this.peers.delete(child));
     let text = '';
     const result = new Promise<unknown>((resolve, reject) => {
       child.on('exit', (code) => {
@@ -318,11 +322,15 @@ export class TapLab {
     return c;
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
+  /** Stop the daemon and the traffic ends, delete what the lab made; every caller waits for the same cleanup. */
+  close(): Promise<void> {
+    return (this.closing ??= this.cleanup());
+  }
+
+  private async cleanup(): Promise<void> {
     process.off('SIGINT', this.onSignal);
     process.off('SIGTERM', this.onSignal);
+    for (const p of this.peers) p.kill('SIGKILL');
     const d = this.daemon;
     if (d && d.exitCode === null && d.signalCode === null) {
       const exited = new Promise((r) => d.once('exit', r));
