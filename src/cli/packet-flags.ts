@@ -35,7 +35,10 @@ const OPTIONS = {
 export class UsageError extends Error {}
 
 /** Split argv at each `--in` and build one packet per group. `defaults` fills MACs the user omitted. */
-export function parsePackets(argv: string[], defaults: (node: string, port: string) => { srcMac?: string; dstMac?: string }): TracePacket[] {
+/** The MACs a packet given by IPs takes when no --src-mac/--dst-mac; `missing` says why one is unknown. */
+export interface MacDefaults { srcMac?: string; dstMac?: string; missing?: string }
+
+export function parsePackets(argv: string[], defaults: (node: string, port: string) => MacDefaults): TracePacket[] {
   const groups: string[][] = [];
   for (const a of argv) {
     if (a === '--in' || a.startsWith('--in=')) groups.push([]);
@@ -53,7 +56,7 @@ function num(v: string | undefined, name: string, dflt: number, max: number): nu
   return n;
 }
 
-function onePacket(args: string[], defaults: (node: string, port: string) => { srcMac?: string; dstMac?: string }): TracePacket {
+function onePacket(args: string[], defaults: (node: string, port: string) => MacDefaults): TracePacket {
   let values;
   try {
     ({ values } = parseArgs({ args, options: OPTIONS, strict: true, allowPositionals: false }));
@@ -72,7 +75,7 @@ function onePacket(args: string[], defaults: (node: string, port: string) => { s
   const d = defaults(node, port);
   const srcMac = values['src-mac'] ?? d.srcMac;
   const dstMac = values['dst-mac'] ?? d.dstMac;
-  if (!srcMac || !dstMac) throw new UsageError(`--in ${at}: give --src-mac and --dst-mac (no lab host or gateway to take them from)`);
+  if (!srcMac || !dstMac) throw new UsageError(`--in ${at}: give --src-mac and --dst-mac (${d.missing ?? 'no MAC to take'})`);
   if (!values.src || !values.dst) throw new UsageError('give --src and --dst IPv4 addresses, or --frame HEX');
   const spec: FrameSpec = { src: srcMac, dst: dstMac, ip: { src: values.src, dst: values.dst, ttl: num(values.ttl, 'ttl', 64, 255) } };
   if (values.vlan !== undefined) spec.vlans = [num(values.vlan, 'vlan', 0, 4095)];

@@ -5,7 +5,7 @@ import { formatError } from '../topology/errors.js';
 import { buildEmulator, type Emulator } from '../topology/builder.js';
 import { Tracer } from '../datapath/trace.js';
 import { formatTrace, traceJson } from './trace-format.js';
-import { parsePackets, UsageError, type TracePacket } from './packet-flags.js';
+import { parsePackets, UsageError, type MacDefaults, type TracePacket } from './packet-flags.js';
 
 /**
  * MACs to use when the user gave IPs only: the host plugged into that edge
@@ -13,14 +13,15 @@ import { parsePackets, UsageError, type TracePacket } from './packet-flags.js';
  * (the file's `neighbours:`) knows it.
  */
 export function macDefaults(emu: Emulator) {
-  return (node: string, port: string): { srcMac?: string; dstMac?: string } => {
+  return (node: string, port: string): MacDefaults => {
     if (!emu.findPort(node, port)) throw new UsageError(`--in ${node}:${port}: no such port in the topology`);
     const edge = emu.topology.edges.find((e) => e.port.node === node && e.port.port === port);
     const host = edge?.host ? emu.topology.hosts.find((h) => h.name === edge.host) : undefined;
-    if (!host) return {};
+    if (!host) return { missing: 'no lab host plugged into it to take them from' };
     const gw = /^default via (\S+)/m.exec(host.routes?.text ?? '')?.[1];
     const gwMac = gw ? new RegExp(`^${gw.replace(/\./g, '\\.')}\\s.*lladdr (\\S+)`, 'm').exec(host.neighbours?.text ?? '')?.[1] : undefined;
-    return { srcMac: host.iface.mac, dstMac: gwMac };
+    const missing = gwMac ? undefined : gw ? `lab host ${host.name} lists no neighbour entry for its gateway ${gw}` : `lab host ${host.name} has no default route`;
+    return { srcMac: host.iface.mac, dstMac: gwMac, missing };
   };
 }
 

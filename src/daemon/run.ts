@@ -1,6 +1,8 @@
 // `dpemu run`: start the daemon, say how to use it, and live until a signal.
 // SIGINT/SIGTERM: clean stop (a second one during the stop exits at once,
-// after removing the lab namespaces). SIGHUP: reload the topology file.
+// after removing the lab namespaces); while starting, the stop waits for the
+// start to be over, so nothing it made is left behind. SIGHUP: reload the
+// topology file.
 import { execFileSync } from 'node:child_process';
 import type { Level } from 'pino';
 import { Daemon, DaemonError, DEFAULT_TOPOLOGY } from './daemon.js';
@@ -33,28 +35,29 @@ export async function runDaemon(opts: RunOptions = {}): Promise<number> {
   const log = createLogger({ level: opts.logLevel ?? 'info', ...(opts.logFormat ? { format: opts.logFormat } : {}) });
   const out = opts.out ?? ((l: string) => process.stdout.write(`${l}\n`));
   const file = opts.file ?? DEFAULT_TOPOLOGY;
-  let d: Daemon;
-  try {
-    d = await Daemon.start({ file, lab: !!opts.lab, log, ...(opts.nodes?.length ? { nodes: opts.nodes } : {}), ...(opts.workers !== undefined ? { workers: opts.workers } : {}) });
-  } catch (e) {
-    return fatal(e, log);
-  }
+  let d: Daemon | null = null;
   let services: Service[] = [];
-  try {
-    services = (await opts.services?.(d, log)) ?? [];
-  } catch (e) {
-    await d.stop();
-    return fatal(e, log);
-  }
-  for (const l of banner(d, services)) out(l);
-
   let stopped!: () => void;
   const done = new Promise<void>((r) => (stopped = r));
+  // Listening from the first step: a signal while TAPs and lab namespaces are
+  // being made would otherwise end the process with them left in the kernel.
+  // It is kept until the start is over, then acted on.
+  let starting = true;
+  let deferred: string | null = null;
   let stopping = false;
   const stop = (sig: string): void => {
+    if (starting) {
+      if (deferred) {
+        log.warn({ signal: sig }, 'second signal while starting: exiting at once');
+        process.exit(130);
+      }
+      deferred = sig;
+      log.info({ signal: sig }, 'stop requested while starting: stopping as soon as the start is over');
+      return;
+    }
     if (stopping) {
       log.warn({ signal: sig }, 'second signal: exiting without draining');
-      for (const ns of d.hosts.keys()) {
+      for (const ns of d!.hosts.keys()) {
         try {
           execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
         } catch {
@@ -67,25 +70,45 @@ export async function runDaemon(opts: RunOptions = {}): Promise<number> {
     log.info({ signal: sig }, 'stop requested');
     void (async () => {
       for (const s of services) await s.close().catch((err) => log.error({ err }, 'closing a service failed'));
-      await d.stop();
+      await d!.stop();
       stopped();
     })();
   };
   const reload = (): void => {
+    if (starting) return void log.warn({ signal: 'SIGHUP' }, 'reload requested while starting: ignored');
     log.info({ signal: 'SIGHUP', file }, 'reload requested');
-    void d.reload();
+    void d!.reload();
   };
   const onInt = (): void => stop('SIGINT');
   const onTerm = (): void => stop('SIGTERM');
   process.on('SIGINT', onInt);
   process.on('SIGTERM', onTerm);
   process.on('SIGHUP', reload);
-  opts.onStarted?.(d);
-  await done;
-  process.off('SIGINT', onInt);
-  process.off('SIGTERM', onTerm);
-  process.off('SIGHUP', reload);
-  return 0;
+  try {
+    try {
+      d = await Daemon.start({ file, lab: !!opts.lab, log, ...(opts.nodes?.length ? { nodes: opts.nodes } : {}), ...(opts.workers !== undefined ? { workers: opts.workers } : {}) });
+    } catch (e) {
+      return fatal(e, log);
+    }
+    try {
+      services = (await opts.services?.(d, log)) ?? [];
+    } catch (e) {
+      await d.stop();
+      return fatal(e, log);
+    }
+    starting = false;
+    if (deferred) stop(deferred);
+    else {
+      for (const l of banner(d, services)) out(l);
+      opts.onStarted?.(d);
+    }
+    await done;
+    return 0;
+  } finally {
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
+    process.off('SIGHUP', reload);
+  }
 }
 
 /** One line saying what is wrong and what to do; details (a file's errors) below it. */

@@ -261,17 +261,8 @@ export class Xlate implements NormalCtx {
 
   /** As begin(), for a packet that `from` passed through a patch port, continuing with its key and layout (the frame changed only by the output's VLAN). */
   private adopt(pkt: Packet, from: Xlate): void {
-    this.pkt = pkt;
-    this.nowMs = from.nowMs;
-    this.nowS = from.nowS;
+    this.reset(pkt, from.nowMs, from.nowS);
     this.bytes = pkt.dpLen;
-    this.depth = this.resubmits = 0;
-    this.error = ERR_NONE;
-    this.tableId = 0;
-    this.dropReason = 'ovs_drop';
-    this.nOut = 0;
-    this.pending = null;
-    this.pendingTci = -1;
     this.tracing = false;
     this.key.set(from.key);
     const l = this.lay, f = from.lay;
@@ -318,8 +309,7 @@ export class Xlate implements NormalCtx {
     for (let i = i0, o = x.stepsAt + 3 * i0; i < n; i++, o += 3) {
       const op = c[o]!;
       if (op === EV_LOOKUP) {
-        const t = refs[2 * i] as FlowTable | null;
-        if (t === null) continue;
+        const t = refs[2 * i] as FlowTable;
         const tc = t.cells, ta = t.at;
         tc[ta]!++;
         const e = refs[2 * i + 1] as FlowEntry | null;
@@ -428,9 +418,15 @@ export class Xlate implements NormalCtx {
   }
 
   private begin(pkt: Packet, inOfport: number, nowMs: number): void {
+    this.reset(pkt, nowMs, Math.floor(nowMs / 1000));
+    extractFlow(pkt, inOfport, this.key, this.lay);
+  }
+
+  /** The per-packet translation state, fresh. */
+  private reset(pkt: Packet, nowMs: number, nowS: number): void {
     this.pkt = pkt;
     this.nowMs = nowMs;
-    this.nowS = Math.floor(nowMs / 1000);
+    this.nowS = nowS;
     this.depth = this.resubmits = 0;
     this.error = ERR_NONE;
     this.tableId = 0;
@@ -438,7 +434,6 @@ export class Xlate implements NormalCtx {
     this.nOut = 0;
     this.pending = null;
     this.pendingTci = -1;
-    extractFlow(pkt, inOfport, this.key, this.lay);
   }
 
   // ---- tables ----
@@ -469,8 +464,8 @@ export class Xlate implements NormalCtx {
     const rec = this.rec;
     const e = this.host.tables.lookup(id, key, this.nowMs, rec?.wc);
     if (rec !== null) {
-      // With the key looked up (a flow change invalidates by it) and the table, null if it does not exist yet.
-      rec.step(EV_LOOKUP, id, this.host.tables.peek(id) ?? null, e, key);
+      // With the key looked up (a flow change invalidates by it) and the table (the lookup made it exist).
+      rec.step(EV_LOOKUP, id, this.host.tables.peek(id)!, e, key);
       if (e !== null && (e.idleTimeout | e.hardTimeout) !== 0) rec.timedFlow(e);
     }
     key[K.IN_PORT] = saved;

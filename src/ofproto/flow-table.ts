@@ -160,7 +160,7 @@ export class FlowTables {
     return this.tables[id];
   }
 
-  /** Tables that exist (have held flows), in id order. */
+  /** Tables that exist (have held flows or been looked up), in id order. */
   existing(): FlowTable[] {
     return this.tables.filter((t): t is FlowTable => t !== undefined);
   }
@@ -177,8 +177,8 @@ export class FlowTables {
    * next expiry run; a packet never revives an expired flow here).
    */
   lookup(id: number, key: FlowKey, now: number, wc?: Uint32Array): FlowEntry | null {
-    const t = this.tables[id];
-    if (t === undefined) return null;
+    // Every OVS table exists from the start and counts its misses: a lookup creates the table it counts in.
+    const t = this.tables[id] ?? this.table(id);
     const c = t.cells, at = t.at;
     c[at]!++;
     for (;;) {

@@ -44,7 +44,7 @@ export const EV_APPLY = 1;
 export const EV_PUSH = 2;
 /** Output to `port` with flow TCI arg (-1: as is). */
 export const EV_OUTPUT = 3;
-/** A table lookup (arg: table id; snapshot: the key looked up): credit the table's stats and the flow hit (the step's refs; the table is null if it did not exist). */
+/** A table lookup (arg: table id; snapshot: the key looked up): credit the table's stats and the flow hit (the step's refs). */
 export const EV_LOOKUP = 4;
 /** NORMAL's learning of the source MAC (a refresh of the fdb entry of quadruple arg). */
 export const EV_LEARN = 5;

@@ -15,9 +15,7 @@
 // equal-priority overlapping rules in different subtables the classifier
 // takes the first subtable in its order, and any change can reorder
 // subtables. So a lookup whose winner's priority is held by rules of two or
-// more masks in T is a "tie risk" and any change to T invalidates it. A
-// lookup of a table that did not exist yet (no counters to credit) is
-// invalidated by the first flow added there.
+// more masks in T is a "tie risk" and any change to T invalidates it.
 //
 // Finding the entries a change affects without scanning them all: per table,
 // per megaflow mask M of the entries and per mask F of the flows changed
@@ -42,7 +40,7 @@
 // An entry that spans patch ports (xlate-cache.ts) is indexed here for its
 // segment in this bridge only, and killed in the cache that holds it.
 import { maskId } from './classifier.js';
-import type { FlowEntry, FlowTable, FlowTables, FlowWatch } from './flow-table.js';
+import type { FlowEntry, FlowTables, FlowWatch } from './flow-table.js';
 import type { FdbWatch } from './fdb.js';
 import type { Match } from './match.js';
 import { EV_LOOKUP, type XcEntry, type XcGroup, type XcSeg, type XlateCache } from './xlate-cache.js';
@@ -96,8 +94,6 @@ class MaskIndex {
 /** The entries that looked up one table. */
 class TableUsers {
   readonly all: XcEntry[] = [];
-  /** Looked it up before it existed. */
-  readonly absent: XcEntry[] = [];
   /** A lookup here is a tie risk (see the header). */
   readonly ties: XcEntry[] = [];
   /** The megaflow groups of `all`. */
@@ -180,11 +176,7 @@ export class XcDeps implements FlowWatch, FdbWatch {
       if (u.all[u.all.length - 1] !== e) u.all.push(e);
       u.groups.add(e.group);
       const r = refs[2 * i + 1] as FlowEntry | null;
-      if ((refs[2 * i] as FlowTable | null) === null) {
-        if (u.absent[u.absent.length - 1] !== e) u.absent.push(e);
-      } else if (r !== null && this.tie(id, r.priority) && u.ties[u.ties.length - 1] !== e) {
-        u.ties.push(e);
-      }
+      if (r !== null && this.tie(id, r.priority) && u.ties[u.ties.length - 1] !== e) u.ties.push(e);
       const off = keyAt(c, o);
       for (const idx of u.byMask.values()) if (idx.group === e.group) idx.add(e, off);
     }
@@ -197,9 +189,7 @@ export class XcDeps implements FlowWatch, FdbWatch {
     if (!this.active) return;
     if (replaced === null) this.count(e, 1);
     const u = this.users.get(e.table);
-    if (u === undefined) return;
-    this.killAll(u.absent);
-    this.affect(u, e);
+    if (u !== undefined) this.affect(u, e);
   }
 
   flowChanged(e: FlowEntry): void {
@@ -297,7 +287,6 @@ export class XcDeps implements FlowWatch, FdbWatch {
     };
     for (const u of this.users.values()) {
       live(u.all);
-      live(u.absent);
       live(u.ties);
       u.groups.clear();
       for (const x of u.all) u.groups.add(x.group);

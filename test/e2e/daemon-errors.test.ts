@@ -1,5 +1,6 @@
 // `dpemu run` when it cannot run: one line saying what is wrong and what to
-// do, a non-zero exit, and nothing left behind in the kernel.
+// do, a non-zero exit, and nothing left behind in the kernel; and when it is
+// stopped before it is up.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -8,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireRoot } from '../helpers/root.js';
 import { KernelObjects, sh, tryRun, uniqueTag, bridgeLabYaml } from './lab-names.js';
-import { DPEMU, REPO } from './daemon-process.js';
+import { DaemonProcess, DPEMU, REPO } from './daemon-process.js';
+import { UniqueLab } from './lab-dvr.js';
 
 const tag = uniqueTag();
 const dir = mkdtempSync(join(tmpdir(), 'dpemu-e2e-'));
@@ -98,4 +100,33 @@ test('not root: says so and how, exit 1', { timeout: 20_000 }, async (t) => {
   const r = await dpemuRun([f], ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all']);
   assert.equal(r.code, 1, r.stderr);
   assert.match(errorLine(r.stderr), /^dpemu run: creating TAP devices needs root \(CAP_NET_ADMIN\): run as root .*--cap-add NET_ADMIN --device \/dev\/net\/tun/);
+});
+
+test('SIGINT while starting: the start completes, then a clean stop removes everything, exit 0', { timeout: 60_000 }, async () => {
+  requireRoot('dpemu run end-to-end tests');
+  const lab = new UniqueLab();
+  let d: DaemonProcess | null = null;
+  try {
+    d = new DaemonProcess([lab.file, '--lab']);
+    // The signal goes as soon as the first lab namespace exists: TAPs, the other host and the datapath workers are still to come.
+    const t0 = Date.now();
+    while (!tryRun('ip', ['netns', 'list']).out.split('\n').some((l) => l.split(' ')[0] === lab.nsVm)) {
+      assert.equal(d.exitCode, null, `dpemu run ended before making ${lab.nsVm}: ${d.stderr}`);
+      assert.ok(Date.now() - t0 < 30_000, `${lab.nsVm} never appeared`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    d.child.kill('SIGINT');
+    assert.equal(await d.exited, 0, d.stderr);
+    const msgs = d.logs.map((l) => l.msg);
+    assert.ok(msgs.some((m) => m.startsWith('stop requested while starting')), `the signal came while starting: ${msgs.join(' | ')}`);
+    assert.ok(msgs.includes('stopped'), msgs.join(' | '));
+    assert.doesNotMatch(d.stdout, /^Try, from/m, 'no banner for a daemon stopped while starting');
+    assert.deepEqual(KernelObjects.leftovers(lab.tag), []);
+  } finally {
+    if (d && d.exitCode === null) {
+      d.child.kill('SIGKILL');
+      await d.exited;
+    }
+    lab.cleanup();
+  }
 });

@@ -71,3 +71,15 @@ test('dpemu trace rejects a bad packet description with a usage error', () => {
   assert.equal(r.status, 2);
   assert.match(r.stderr, /no such port/);
 });
+
+test('dpemu trace says which MAC it cannot take from the file and why', () => {
+  const lab = dpemu('trace', '--config', 'configs/lab-dvr-snat.yaml', '--in', 'w07:tap2ab77d0f-99', '--src', '192.168.1.7', '--dst', '203.0.113.8');
+  assert.equal(lab.status, 2);
+  assert.match(lab.stderr, /give --src-mac and --dst-mac \(lab host vm lists no neighbour entry for its gateway 192\.168\.1\.1\)/);
+  const noHost = dpemu('trace', '--config', 'configs/lab-dvr-snat.yaml', '--in', 'w02:eth3', '--src', '192.168.1.7', '--dst', '203.0.113.8');
+  assert.equal(noHost.status, 2);
+  assert.match(noHost.stderr, /\(no lab host plugged into it to take them from\)/);
+  const given = dpemu('trace', '--config', 'configs/lab-dvr-snat.yaml', '--in', 'w07:tap2ab77d0f-99', '--src-mac', 'fa:16:3e:b2:ef:af', '--dst-mac', 'fa:16:3e:06:d8:7b', '--src', '192.168.1.7', '--dst', '203.0.113.8');
+  assert.equal(given.status, 0, given.stderr);
+  assert.match(given.stdout, /consumed at vm:dpe-vm: ICMP type 0 code 0 delivered/); // the file's hosts answer offline
+});

@@ -138,6 +138,18 @@ test('a lookup that finds no flow counts in lookup, not in matched', () => {
   assert.match(out, /^ {2}table 58 \("table58"\):\n {4}active=1, lookup=3, matched=3\n/m);
 });
 
+for (const fastpath of [false, true]) {
+  test(`a lookup in a table that never held a flow counts there, as in OVS where every table exists (fast path ${fastpath ? 'on' : 'off'})`, () => {
+    const emu = seed(fastpath);
+    // Table 77 of br-int holds nothing; the VM's requests pass through it on the way to 25.
+    ofctl.run({ emu, invalidate: () => {} }, ['mod-flows', 'w07', 'br-int', '--strict', 'table=0,priority=9,in_port=41', 'actions=resubmit(,77),resubmit(,25)']);
+    send(emu, 3);
+    const out = run(emu, ['dump-tables', 'w07', 'br-int', '-O', 'OpenFlow13']);
+    assert.match(out, /^ {2}table 77:\n {4}active=0, lookup=3, matched=0\n/m);
+    assert.match(out, /^ {2}table 25:\n {4}active=1, lookup=3, matched=3\n/m);
+  });
+}
+
 /** Table id -> "active,lookup,matched" from dump-tables text (2.5's or 3.x's), dittos resolved. */
 function perTable(out: string): Map<number, string> {
   const m = new Map<number, string>();

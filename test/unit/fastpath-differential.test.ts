@@ -145,7 +145,7 @@ const CHURN: [node: string, bridge: string, add: string, del: string][] = [
   ['w07', 'br-int', 'table=30,priority=0,actions=resubmit(,58)', `table=0,priority=9,${VM}`],
   ['w07', 'br-int', `table=0,priority=9,${VM},actions=resubmit(,25)`, 'table=60,priority=1'],
   ['w07', 'br-int', 'table=60,priority=1,actions=NORMAL', 'table=60,priority=1'],
-  // A table looked up before it exists, then filled and emptied.
+  // A table looked up before it holds a flow, then filled and emptied.
   ['w07', 'br-int', `table=0,priority=60,${VM},udp,tp_dst=5353,actions=resubmit(,78),resubmit(,25)`, `table=0,${VM},udp,tp_dst=5353`],
   ['w07', 'br-int', 'table=78,priority=1,udp,actions=mod_nw_tos:12', 'table=78'],
   ['w07', 'br-int', 'table=78,priority=1,tcp,actions=drop', 'table=78,tcp'],
@@ -335,7 +335,7 @@ test('a flow change removes only the cached translations it can change', () => {
   send(req(53));
   assert.match(fast.out.at(-1)!, /^w02:eth3 /);
 
-  // A table looked up before it existed: the first flow there (matching nothing) still brings its counters.
+  // A table looked up before it held a flow (it counts from the first lookup, as every OVS table exists), then given one matching nothing.
   flow((b) => b.addFlow(`table=0,priority=60,${VM},udp,tp_dst=123,actions=resubmit(,78),resubmit(,25)`));
   for (let i = 0; i < 3; i++) send(req(123));
   flow((b) => b.addFlow('table=78,priority=1,tcp,actions=drop'));
