@@ -21,9 +21,10 @@
 //           and `dpemu ofctl del-flows --strict w07 br-int MATCH`;
 //   batch:  every 100 ms `dpemu ofctl add-flows w07 br-int FILE` with 100
 //           flows (as ovs-ofctl add-flows sends a file's flow_mods in one go)
-//           and `dpemu ofctl del-flows w07 br-int cookie=C/-1`, one flow_mod
-//           that deletes the 100 flows of an older block by their cookie (as
-//           the Neutron agent removes stale flows). ovs-ofctl also deletes
+//           and `dpemu ofctl del-flows w07 br-int cookie=C/0xffffffffffffffff`,
+//           one flow_mod that deletes the 100 flows of an older block by their
+//           cookie (as the Neutron agent removes stale flows; ovs-ofctl also
+//           takes the mask as -1, dpemu's parser does not). ovs-ofctl also deletes
 //           a list of flows in one run (`del-flows BRIDGE -`, the flows on
 //           stdin); dpemu's del-flows takes one flow, so the cookie stands in.
 // The 1000 flows live before the first run go in with one add-flows
@@ -98,7 +99,7 @@ interface ChurnResult {
  * How the changes are sent. single: one request per flow_mod (ofctl
  * add-flow FLOW; ofctl del-flows --strict MATCH). batch: every 100 ms one
  * add-flows message with a block of CHURN_BLOCK flows (a FILE's text) and
- * one del-flows cookie=C/-1 (a single flow_mod that deletes the block added
+ * one del-flows cookie=C/MASK (a single flow_mod that deletes the block added
  * WINDOW flows before, by its cookie, as the Neutron agent removes stale
  * flows).
  */
@@ -288,7 +289,7 @@ async function mode(workers: number): Promise<void> {
         ...base, bridge: `${NODE} ${BRIDGE} (tables 0, 25, 60)`, churnWindow: WINDOW, inFlight: IN_FLIGHT, failed, liveAtEnd: live, requests: acks.length,
         controlPath: phase === 'single'
           ? 'one control-socket request per flow_mod: ofctl add-flow (1 flow), ofctl del-flows --strict (1 flow)'
-          : `every ${CHURN_BLOCK * 1000 / CHURN_PER_S} ms: ofctl add-flows (${CHURN_BLOCK} flows, a FILE's text) and ofctl del-flows cookie=C/-1 (one flow_mod deleting the ${CHURN_BLOCK} flows of an older block)`,
+          : `every ${CHURN_BLOCK * 1000 / CHURN_PER_S} ms: ofctl add-flows (${CHURN_BLOCK} flows, a FILE's text) and ofctl del-flows cookie=C/0xffffffffffffffff (one flow_mod deleting the ${CHURN_BLOCK} flows of an older block)`,
         ...(firstError ? { firstError } : {}),
       };
       figures.push({ name: `${n}.adds`, value: adds / csecs, unit: 'flows added/s', conditions: cc, note: 'flows whose add was acknowledged, per second', target: target(adds / csecs, '>=', CHURN_PER_S * 0.99) });
