@@ -20,14 +20,11 @@
 // through the classifier) and the OVS translation cache (invalidated by
 // every flow change).
 //
-// The churned flows share tables and masks with the path's flows, at higher
-// and lower priorities, and never match its packets: table 0 in_port+dl_src
-// at priority 50 (above the path's 9, so every packet of the first pass
-// consults them) and in_port=qr-,dl_src at priority 1 (the second pass's
-// flow is priority 0), table 25 anti-spoofing entries at the path's priority
-// 2 for other MACs, and table 60 DVR-style dl_vlan+dl_dst entries at priority
-// 2 over NORMAL. A window of 1000 of them is live at any time: each change
-// adds the next flow and deletes (strict) the oldest.
+// The churned flows (bench/lib/churn-flows.ts) share tables and masks with
+// the path's flows, at higher and lower priorities, and never match its
+// packets. A window of 1000 of them is live at any time: each change adds
+// the next flow and deletes (strict) the oldest. bench/tap-churn.ts does the
+// same through TAPs and the running daemon's control socket.
 //
 //   node dist/bench/churn.js [--quick]
 import { loadavg } from 'node:os';
@@ -35,6 +32,7 @@ import { performance } from 'node:perf_hooks';
 import { type Figure, emit, parseOptions, progress, target } from './lib/harness.js';
 import { type Rig, buildRig, pump, totalDrops, warm } from './lib/seed.js';
 import { OvsBridge } from '../src/ofproto/bridge.js';
+import { churnFlow } from './lib/churn-flows.js';
 
 const opts = parseOptions();
 const FLOWS = 10_000;
@@ -44,24 +42,6 @@ const WINDOW = 1000; // churned flows live at once
 const RATE_S = opts.quick ? 0.5 : 1.5;
 const CHURN_S = opts.quick ? 2 : 5;
 const BATCH = 32; // packets injected between clock reads
-
-function mac(i: number): string {
-  // fa:16:3e:ee:xx:xx: never a MAC on the path.
-  return `fa:16:3e:ee:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
-}
-
-/** The i-th churned flow (its match and priority are unique, so a strict delete names exactly it). */
-function churnFlow(i: number): { add: string; del: string } {
-  const m = mac(i % 65536);
-  const kind = i & 3;
-  const match =
-    kind === 0 ? `table=0,priority=50,in_port="qvo2ab77d0f-99",dl_src=${m}`
-    : kind === 1 ? `table=0,priority=1,in_port="qr-178fc8e2-fd",dl_src=${m}`
-    : kind === 2 ? `table=25,priority=2,in_port="qvo2ab77d0f-99",dl_src=${m}`
-    : `table=60,priority=2,dl_vlan=${10 + (i % 7) + 1},dl_dst=${m}`;
-  const actions = kind === 0 ? 'drop' : kind === 3 ? 'strip_vlan,output:"qvo2ab77d0f-99"' : 'resubmit(,30)';
-  return { add: `cookie=0x1234,${match} actions=${actions}`, del: match };
-}
 
 /** Unpaced packets/s of the rig right now (what "full load" is). */
 function maxRate(rig: Rig, at: { n: number }): number {

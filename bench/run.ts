@@ -8,6 +8,7 @@
 //   npm run bench -- --json > out.json  # one JSON object: machine, options, figures by name
 //   npm run bench -- --only micro,scale # some groups: micro, pipeline, workers, scale, churn
 //   sudo npm run bench -- --only tap    # through real TAPs (root; not run by default)
+//   sudo npm run bench -- --only tap-churn  # flow churn through real TAPs and the daemon's control socket (root)
 //   npm run bench -- --profile          # CPU and allocation profile of the pipeline instead
 //   npm run bench -- --profile --new    # ... of its new-connection mode (every packet a new conntrack entry with SNAT)
 //
@@ -22,8 +23,8 @@ import { loadavg } from 'node:os';
 import { type Figure, machine } from './lib/harness.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const GROUPS = ['micro', 'pipeline', 'workers', 'scale', 'churn', 'tap'] as const;
-/** Run without --only: tap needs root and creates namespaces, so only on request. */
+const GROUPS = ['micro', 'pipeline', 'workers', 'scale', 'churn', 'tap', 'tap-churn'] as const;
+/** Run without --only: tap and tap-churn need root and create namespaces, so only on request. */
 const DEFAULT_GROUPS: readonly Group[] = ['micro', 'pipeline', 'workers', 'scale', 'churn'];
 type Group = (typeof GROUPS)[number];
 const NODE_FLAGS: Record<Group, string[]> = {
@@ -33,6 +34,7 @@ const NODE_FLAGS: Record<Group, string[]> = {
   scale: ['--expose-gc'],
   churn: [],
   tap: [],
+  'tap-churn': [],
 };
 
 const argv = process.argv.slice(2);

@@ -3,17 +3,19 @@
 // "ready" when bound and one JSON line with its counts when done.
 //
 //   sink  BIND PORT               count datagrams until SIGTERM, then print {pkts, bytes}
-//   blast DST PORT SIZE SECONDS [PPS]
+//   blast DST PORT SIZE SECONDS [PPS] [FLOWS]
 //                                 send SIZE-byte payloads (sequence numbered) for SECONDS, as
-//                                 fast as the socket takes them, or paced at PPS (a schedule
-//                                 kept from the start: a late tick sends what is due, never
-//                                 more than the in-flight window); print {sent, seconds}
+//                                 fast as the socket takes them (PPS absent or 0), or paced at
+//                                 PPS (a schedule kept from the start: a late tick sends what is
+//                                 due, never more than the in-flight window), from FLOWS sockets
+//                                 (source ports, default 1) in turn; print {sent, errors, seconds}
+//                                 (sent: sends started; errors: those the socket failed)
 //   echo  BIND PORT               send every datagram back to its sender, until SIGTERM
 //   ping  DST PORT SIZE COUNT PPS COUNT round trips paced at PPS; print the round-trip times
 //                                 (microseconds, sorted) and how many got no answer
 import dgram from 'node:dgram';
 
-const [mode, a1, a2, a3, a4, a5] = process.argv.slice(2);
+const [mode, a1, a2, a3, a4, a5, a6] = process.argv.slice(2);
 const now = () => process.hrtime.bigint();
 
 function out(o: unknown): void {
@@ -38,9 +40,14 @@ if (mode === 'sink' || mode === 'echo') {
   });
 } else if (mode === 'blast') {
   const dst = a1!, port = Number(a2), size = Number(a3), seconds = Number(a4), pps = a5 === undefined ? 0 : Number(a5);
-  const s = dgram.createSocket('udp4');
-  s.bind(0, () => {
+  const flows = Math.max(1, Number(a6 ?? 1));
+  const socks = Array.from({ length: flows }, () => dgram.createSocket('udp4'));
+  let bound = 0;
+  for (const s of socks) s.bind(0, () => {
     s.setSendBufferSize(4 << 20);
+    if (++bound === flows) start();
+  });
+  const start = () => {
     process.stdout.write('ready\n');
     const buf = Buffer.alloc(size, 0x5a);
     const t0 = now(), end = t0 + BigInt(Math.round(seconds * 1e9));
@@ -50,7 +57,7 @@ if (mode === 'sink' || mode === 'echo') {
       if (done) return;
       done = true;
       out({ sent, errors, seconds: Number(now() - t0) / 1e9 });
-      s.close();
+      for (const s of socks) s.close();
     };
     const sendOne = () => {
       // A fresh buffer per send: dgram may still hold the previous one.
@@ -58,7 +65,7 @@ if (mode === 'sink' || mode === 'echo') {
       b.writeUInt32BE(sent >>> 0, 0);
       sent++;
       inFlight++;
-      s.send(b, port, dst, next);
+      socks[sent % flows]!.send(b, port, dst, next);
     };
     /** Sends due by the schedule (all of the window when unpaced). */
     const due = (t: bigint) => (pps ? Math.floor((Number(t - t0) / 1e9) * pps) + 1 - sent : WINDOW);
@@ -86,7 +93,7 @@ if (mode === 'sink' || mode === 'echo') {
       if (inFlight === 0 || !pps) tick();
     }
     tick();
-  });
+  };
 } else if (mode === 'ping') {
   const dst = a1!, port = Number(a2), size = Math.max(16, Number(a3)), count = Number(a4), pps = Number(a5);
   const s = dgram.createSocket('udp4');

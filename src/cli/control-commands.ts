@@ -9,15 +9,19 @@ import { ConnectError, endpointFromEnv, runRemote } from '../control/client.js';
 import { tcpdumpCommand } from './tcpdump.js';
 import { takeSocket } from './control-socket.js';
 
-/** add-flows NODE BRIDGE FILE: the file ('-' = stdin) is read here and sent as text. */
+/** Where ovs-ofctl takes a file: add-flows FILE, and `-` (stdin) for the flow of add-flow, mod-flows and del-flows. */
+const FLOW_FILE = new Map([['add-flows', 'file'], ['add-flow', '-'], ['mod-flows', '-'], ['del-flows', '-']]);
+
+/** ofctl SUBCMD NODE BRIDGE FILE|-: the file is read here and sent as its text (one flow a line). */
 function inlineFlowFile(argv: string[]): string[] {
-  const i = argv.indexOf('add-flows');
+  const i = argv.findIndex((a) => FLOW_FILE.has(a));
   if (i < 0) return argv;
   const words = argv.map((a, j) => ({ a, j })).filter((x) => x.j > i && (x.a === '-' || !x.a.startsWith('-')));
   const file = words[2];
-  if (!file) return argv;
+  if (!file || (FLOW_FILE.get(argv[i]!) === '-' && file.a !== '-')) return argv;
   const text = readFileSync(file.a === '-' ? 0 : file.a, 'utf8');
-  return argv.map((a, j) => (j === file.j ? text : a));
+  // Always ending in a newline, so the server tells a file (even an empty one: no flow_mod) from a flow.
+  return argv.map((a, j) => (j === file.j ? (text.endsWith('\n') ? text : `${text}\n`) : a));
 }
 
 export async function remote(family: string, argv: string[]): Promise<number> {
@@ -39,7 +43,7 @@ export async function remote(family: string, argv: string[]): Promise<number> {
 
 const FAMILIES: [string, string, string][] = [
   ['vsctl', 'show NODE', 'as ovs-vsctl on NODE (show)'],
-  ['ofctl', 'SUBCMD NODE BRIDGE [ARGS]', 'as ovs-ofctl: dump-flows [--names] [--no-stats] [FLOW], dump-ports-desc, dump-tables [-O OpenFlow13], add-flow, add-flows FILE, mod-flows [--strict], del-flows [--strict]'],
+  ['ofctl', 'SUBCMD NODE BRIDGE [ARGS]', 'as ovs-ofctl: dump-flows [--names] [--no-stats] [FLOW], dump-ports-desc, dump-tables [-O OpenFlow13], add-flow FLOW|-, add-flows FILE|-, mod-flows [--strict] FLOW|-, del-flows [--strict] [FLOW|-]'],
   ['appctl', 'SUBCMD NODE BRIDGE [FLOW]', 'as ovs-appctl: fdb/show, fdb/flush, ofproto/trace FLOW, dpif/dump-flows'],
   ['brctl', 'show|showmacs NODE [BRIDGE]', 'as brctl'],
   ['ip', '[-n NS] NODE OBJECT ...', 'as ip: addr, link, route [table N], rule, neigh; route/neigh add|del|replace'],

@@ -18,22 +18,33 @@ function flowError(e: unknown): ControlError {
   return new ControlError(`ovs-ofctl: ${e instanceof Error ? e.message : String(e)}`);
 }
 
-/** Parse every line before adding any, so add-flows is all or nothing. */
-function parseAll(br: OvsBridge, text: string, many: boolean): FlowSpec[] {
-  const specs: FlowSpec[] = [];
+/**
+ * The flows of a file's text (one a line, blank and '#' lines skipped), each
+ * parsed by `parse` before any is used: as ovs-ofctl, which reads the whole
+ * file before sending a flow_mod, a bad line changes nothing.
+ */
+function parseLines<T>(text: string, many: boolean, parse: (flow: string) => T): T[] {
+  const out: T[] = [];
   text.split('\n').forEach((line, i) => {
     const t = line.trim();
     if (t === '' || t.startsWith('#')) return;
     try {
-      const s = parseFlow(t, { resolvePort: (n) => br.portByName(n)?.ofport });
-      if (s.table >= TABLE_ALL) throw new Error('add-flow needs a table 0..254');
-      specs.push(s);
+      out.push(parse(t));
     } catch (e) {
       throw new ControlError(`ovs-ofctl: ${many ? `line ${i + 1}: ` : ''}${e instanceof Error ? e.message : String(e)}`);
     }
   });
-  return specs;
+  return out;
 }
+
+function parseAdd(br: OvsBridge, flow: string): FlowSpec {
+  const s = parseFlow(flow, { resolvePort: (n) => br.portByName(n)?.ofport });
+  if (s.table >= TABLE_ALL) throw new Error('add-flow needs a table 0..254');
+  return s;
+}
+
+/** A flow argument that is a file's text (the CLI sends `-` and add-flows FILE as their lines, ending in a newline). */
+const fromFile = (arg: string): boolean => arg.includes('\n');
 
 const OFCTL_WRITES = new Set(['add-flow', 'add-flows', 'mod-flows', 'del-flows']);
 
@@ -89,7 +100,8 @@ export const ofctl: CommandFamily = {
       case 'add-flows': {
         const br = mustOvsBridge(ctx, node, bridge);
         if (!arg) throw new ControlError(`ovs-ofctl: '${sub}' command requires at least 2 arguments`);
-        const specs = parseAll(br, sub === 'add-flow' ? arg : rest.join('\n'), sub === 'add-flows');
+        const file = sub === 'add-flows' || fromFile(arg);
+        const specs = parseLines(file ? rest.join('\n') : arg, file, (f) => parseAdd(br, f));
         for (const s of specs) br.addFlow(s);
         ctx.invalidate(`${br.node}:${br.name} flows`);
         return ok('');
@@ -98,10 +110,14 @@ export const ofctl: CommandFamily = {
       case 'del-flows': {
         const br = mustOvsBridge(ctx, node, bridge);
         if (sub === 'mod-flows' && !arg) throw new ControlError("ovs-ofctl: 'mod-flows' command requires at least 2 arguments");
-        // Both parse fully before touching the table.
+        const mod = sub === 'mod-flows';
+        // One flow, or a file's (`-`): every flow parses before the table is touched.
+        const flows = fromFile(arg) ? parseLines(arg, true, (f) => (br.checkFlowMod(f, mod, strict), f)) : [arg];
         try {
-          if (sub === 'mod-flows') br.modFlows(arg, { strict });
-          else br.delFlows(arg || undefined, { strict });
+          for (const f of flows) {
+            if (mod) br.modFlows(f, { strict });
+            else br.delFlows(f || undefined, { strict });
+          }
         } catch (e) {
           throw flowError(e);
         }

@@ -32,9 +32,13 @@ export interface TapIoOptions {
   pool: PacketPool;
   /** Where the TAPs' counters go (TAP_STAT_NAMES per TAP; give it to the metrics collectors); default a new one. */
   stats?: Stats;
-  /** Ring capacity per port and direction (power of two); default 256. */
+  /**
+   * Ring capacity per port and direction (power of two); default 1024, above
+   * a TAP's own queue (txqueuelen 1000): a tx thread held off its core for a
+   * few ms then falls behind by less than the kernel would queue for it.
+   */
   capacity?: number;
-  /** Empty slots kept with each rx worker; default half the capacity. */
+  /** Empty slots kept with each rx worker (what one poll can take from a port); default 128. */
   rxDepth?: number;
   /** Largest frame accepted from a TAP; default the slot's room after headroom, less one. */
   maxFrame?: number;
@@ -69,11 +73,11 @@ export class TapIo {
     this.pool = opts.pool;
     this.slots = new SlotTable(opts.pool);
     this.stats = opts.stats ?? new Stats(4096);
-    const capacity = opts.capacity ?? 256;
+    const capacity = opts.capacity ?? 1024;
     const room = opts.pool.maxFrame; // bytes after the headroom
     const maxFrame = opts.maxFrame ?? room - 1;
     if (maxFrame + 1 > room) throw new RangeError(`maxFrame ${maxFrame} does not fit a slot (${room} bytes after headroom)`);
-    this.portOpts = { capacity, rxDepth: Math.min(opts.rxDepth ?? capacity >> 1, capacity), readLen: maxFrame + 1 };
+    this.portOpts = { capacity, rxDepth: Math.min(opts.rxDepth ?? 128, capacity), readLen: maxFrame + 1 };
   }
 
   /** The largest frame a TAP read passes on; longer ones are dropped as oversize. */

@@ -321,6 +321,11 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
     return this.tables.delete(this.criteria(flow, opts.strict ?? false, false).filter);
   }
 
+  /** Throws what modFlows (`mod`) or delFlows would for `flow`, changing nothing. */
+  checkFlowMod(flow: string, mod: boolean, strict: boolean): void {
+    this.criteria(flow, strict, mod);
+  }
+
   /** Flows a flow-matching command selects. */
   findFlows(flow: string | FlowSpec, opts: FlowModOptions = {}): FlowEntry[] {
     return this.tables.select(this.criteria(flow, opts.strict ?? false, false).filter, this.now());

@@ -67,6 +67,14 @@ function parseDuration(s: string): [number, number] {
 }
 
 /**
+ * A cookie or cookie mask: OVS reads it with strtoull, where a leading '-'
+ * negates modulo 2^64, so cookie=V/-1 (ovs-ofctl(8): the exact match) works.
+ */
+function parseCookie(s: string): bigint {
+  return s.startsWith('-') ? BigInt.asUintN(64, -parseIntString(s.slice(1), 8, 'cookie')) : parseIntString(s, 8, 'cookie');
+}
+
+/**
  * Parses one flow line (add-flow syntax or a dump-flows line). Throws
  * FlowSyntaxError naming the token and its column.
  */
@@ -187,10 +195,10 @@ function parseFlowText(line: string, opts: ParseOptions, mode: 'add' | 'match'):
       case 'cookie': {
         const slash = value.indexOf('/');
         const cv = slash < 0 ? value : value.slice(0, slash);
-        flow.cookie = v(() => parseIntString(cv, 8, 'cookie'));
+        flow.cookie = v(() => parseCookie(cv));
         if (slash >= 0) {
           if (mode === 'add') throw syntaxError('flow additions cannot use a cookie mask', at, token);
-          flow.cookieMask = v(() => parseIntString(value.slice(slash + 1), 8, 'cookie'));
+          flow.cookieMask = v(() => parseCookie(value.slice(slash + 1)));
         }
         break;
       }

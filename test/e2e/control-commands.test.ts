@@ -185,7 +185,7 @@ test('a write sent as a read is refused (403) and does nothing', async () => {
   assert.ok(!(await run('ofctl', ['dump-flows', 'w07', 'br-int', 'table=0,priority=9'])).stdout.includes('priority=9 '));
 });
 
-test('the dpemu CLI: output, exit codes, stdin add-flows, trace on live state', async () => {
+test('the dpemu CLI: output, exit codes, flow files on stdin, trace on live state', async () => {
   const sock = d.server.path;
   const ok = await cli(sock, ['ip', '-n', SNAT, 'w02', 'route']);
   assert.equal(ok.code, 0);
@@ -196,6 +196,21 @@ test('the dpemu CLI: output, exit codes, stdin add-flows, trace on live state', 
   const add = await cli(sock, ['ofctl', 'add-flows', 'w07', 'br-tun', '-'], { stdin: 'table=0,priority=3,dl_vlan=77,actions=drop\n' });
   assert.equal(add.code, 0, add.stderr);
   assert.match((await run('ofctl', ['dump-flows', 'w07', 'br-tun', 'table=0,dl_vlan=77'])).stdout, /priority=3,dl_vlan=77 actions=drop/);
+  // `-` for add-flow, mod-flows and del-flows (neutron's ofctl driver sends its flow_mods so): one flow a line, all parsed first.
+  const flows = (vlan: number) => `table=0,priority=4,dl_vlan=${vlan},cookie=0x77`;
+  const dump77 = async () => (await run('ofctl', ['dump-flows', 'w07', 'br-tun', 'cookie=0x77/-1'])).stdout.split('\n').slice(1).filter(Boolean);
+  assert.equal((await cli(sock, ['ofctl', 'add-flow', 'w07', 'br-tun', '-'], { stdin: `${flows(81)},actions=drop\n# a comment\n\n${flows(82)},actions=drop` })).code, 0);
+  assert.equal((await dump77()).length, 2, 'add-flow - added both lines');
+  assert.equal((await cli(sock, ['ofctl', 'mod-flows', 'w07', 'br-tun', '--strict', '-'], { stdin: `table=0,priority=4,dl_vlan=81,actions=output:1\n` })).code, 0);
+  assert.match((await dump77()).join('\n'), /dl_vlan=81 actions=output:1/);
+  const badDel = await cli(sock, ['ofctl', 'del-flows', 'w07', 'br-tun', '-'], { stdin: `table=0,dl_vlan=81\ntable=0,nonsense=1\n` });
+  assert.equal(badDel.code, 1); // ovs_fatal
+  assert.match(badDel.stderr, /line 2: /);
+  assert.equal((await dump77()).length, 2, 'a bad line deletes nothing');
+  assert.equal((await cli(sock, ['ofctl', 'del-flows', 'w07', 'br-tun', '-'], { stdin: '' })).code, 0);
+  assert.equal((await dump77()).length, 2, 'an empty file deletes nothing (not every flow)');
+  assert.equal((await cli(sock, ['ofctl', 'del-flows', 'w07', 'br-tun', '-'], { stdin: 'cookie=0x77/-1,dl_vlan=81\ncookie=0x77/0xffffffffffffffff,dl_vlan=82\n' })).code, 0);
+  assert.deepEqual(await dump77(), [], 'cookie=V/-1 is the exact match');
   const tr = await cli(sock, ['trace', '--in', 'w07:tap2ab77d0f-99', '--icmp-echo', '--src', '192.168.1.7', '--dst', '8.8.8.8']);
   assert.equal(tr.code, 0, tr.stderr);
   assert.match(tr.stdout, /left the emulator at w02:eth3/);

@@ -69,7 +69,7 @@ test('ring, worker and read-to-write metrics move with traffic, and agree with t
   const { s: before } = await scrape();
   for (const dev of [devA, devB]) {
     for (const dir of ['rx', 'tx'] as const) {
-      assert.equal(value(before, 'dpemu_ring_capacity', ringOf(dev, dir)), 256, `${dev} ${dir} ring capacity`);
+      assert.equal(value(before, 'dpemu_ring_capacity', ringOf(dev, dir)), 1024, `${dev} ${dir} ring capacity`);
       assert.equal(before.types.get('dpemu_ring_enqueued_total'), 'counter');
     }
     for (const role of ['rx', 'tx']) assert.ok(before.samples.some((x) => x.name === 'dpemu_worker_busy_seconds_total' && x.labels.worker === `tap-${role}-${dev}`), `busy seconds of tap-${role}-${dev}`);

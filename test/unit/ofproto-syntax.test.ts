@@ -326,8 +326,11 @@ test('header lines, comments and blank lines are skipped by the multi-line parse
 });
 
 test('flow filters (del-flows, dump-flows) take cookie masks and out_port; add-flow does not', () => {
-  const f = parseFlowFilter('cookie=0x80c150197bf57676/-1,table=20,out_port=2'.replace('/-1', '/0xffffffffffffffff'));
-  assert.equal(f.cookieMask, 0xffffffffffffffffn);
+  const f = parseFlowFilter('cookie=0x80c150197bf57676/-1,table=20,out_port=2');
+  assert.equal(f.cookieMask, 0xffffffffffffffffn, 'a mask of -1 is the exact match (ovs-ofctl(8))');
+  assert.equal(parseFlowFilter('cookie=0x1/0xffffffffffffffff').cookieMask, 0xffffffffffffffffn);
+  // strtoull's negation modulo 2^64: `ovs-ofctl parse-flow cookie=-2,actions=drop` (3.1) prints cookie:0xfffffffffffffffe.
+  assert.equal(parseFlow('cookie=-2,actions=drop').cookie, 0xfffffffffffffffen);
   assert.equal(f.outPort, 2);
   assert.throws(() => parseFlow('cookie=0x1/0x1,actions=drop'), /flow additions cannot use a cookie mask/);
 });
