@@ -6,7 +6,7 @@
 // Once with the default datapath workers, once with the engine inline.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireRoot } from '../helpers/root.js';
@@ -51,12 +51,28 @@ after(() => {
 
 const ping = (ns: string, dst: string) => run('ip', ['netns', 'exec', ns, 'ping', '-c', '2', '-i', '0.2', '-W', '2', '-n', dst], 10_000);
 
+/** The nice level of each thread of process `pid`, by thread id (field 19 of /proc/PID/task/TID/stat). */
+function threadNice(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    out.set(Number(tid), Number(fields[16]));
+  }
+  return out;
+}
+
 for (const workers of [undefined, '0']) test(`dpemu run --lab${workers === undefined ? '' : ` --workers ${workers}`}: forward, reload, survive a lost TAP, stop clean`, { timeout: 20_000 }, async () => {
   requireRoot('dpemu run end-to-end tests');
   writeFileSync(file, topology(1500));
   d = new DaemonProcess([file, '--lab', ...(workers === undefined ? [] : ['--workers', workers])]);
   await d.waitLog((l) => l.msg === 'forwarding');
   assert.match(await d.waitOut(/Reload the file/), new RegExp(`ip netns exec ${nsA} ping -c 3 10\\.78\\.0\\.2`), 'the banner says how to ping');
+
+  // At nice -10 as ovs-ctl starts ovs-vswitchd: the main thread and the threads it started since (TAP readers and
+  // writers, datapath workers), so that a busy host does not hold forwarding off its cores.
+  const nice = threadNice(d.child.pid!);
+  assert.equal(nice.get(d.child.pid!), -10, 'the main thread');
+  assert.ok([...nice.values()].filter((n) => n === -10).length >= 3, `the TAPs' threads too: ${JSON.stringify([...nice])}`);
 
   // The hosts as the file describes them.
   assert.match(tryRun('ip', ['-n', nsB, 'route']).out, /10\.99\.0\.0\/16 via 10\.78\.0\.1 dev eth0/);
