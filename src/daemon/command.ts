@@ -24,8 +24,8 @@ export function runCommand(extra: Pick<RunOptions, 'services'> = {}): Command {
     .option('--metrics <host:port>', 'where /metrics, /healthz and /readyz listen', `${DEFAULT_METRICS_HOST}:${DEFAULT_METRICS_PORT}`)
     .option('--no-metrics', 'no Prometheus exporter')
     .option('--nice <n>', 'nice(1) level of the daemon\'s threads, -20 to 19 (as ovs-ctl starts ovs-vswitchd: -10)', niceLevel, DEFAULT_NICE)
-    .action(async (file: string, o: { node?: string[]; lab?: boolean; workers?: number; logLevel: Level; logFormat?: LogFormat; controlSocket: string; control: boolean; metrics: string | false; nice: number }) => {
-      renice(o.nice);
+    .action(async (file: string, o: { node?: string[]; lab?: boolean; workers?: number; logLevel: Level; logFormat?: LogFormat; controlSocket: string; control: boolean; metrics: string | false; nice: number }, cmd: Command) => {
+      renice(o.nice, cmd.getOptionValueSource('nice') === 'cli');
       const workers = o.workers ?? defaultWorkers(o.node !== undefined);
       if (typeof workers === 'string') {
         process.stderr.write(`dpemu run: ${workers}\n`);
@@ -69,13 +69,14 @@ const DEFAULT_NICE = -10;
 /**
  * Set this thread's nice level before any other thread of the daemon starts
  * (Linux keeps it per thread; new threads inherit it). Without the right to
- * raise priority (not root) the daemon says so and runs as it is.
+ * raise priority (not root) the daemon runs as it is, and says so only when
+ * `--nice` was asked for (the start's own errors come first otherwise).
  */
-function renice(n: number): void {
+function renice(n: number, asked: boolean): void {
   try {
     setPriority(n);
   } catch (e) {
-    process.stderr.write(`dpemu run: cannot set nice ${n} (${(e as Error).message}); running at nice ${getPriority()}\n`);
+    if (asked) process.stderr.write(`dpemu run: cannot set nice ${n} (${(e as Error).message}); running at nice ${getPriority()}\n`);
   }
 }
 
