@@ -33,8 +33,10 @@ export function releaseHeld(old: Engine): void {
   }
 }
 
-export function carryState(from: Engine, to: Engine): { carried: string[]; notCarried: string[] } {
+/** Hand `to`'s elements what `from`'s learned: the elements that took state (node:name), those that could not, and the learned entries restored. */
+export function carryState(from: Engine, to: Engine): { carried: string[]; notCarried: string[]; learned: number } {
   const carried: string[] = [], notCarried: string[] = [];
+  let n = 0;
   for (const el of to.elements) {
     const old = from.element(el.node, el.name);
     if (!old || old.kind !== el.kind) continue;
@@ -45,8 +47,8 @@ export function carryState(from: Engine, to: Engine): { carried: string[]; notCa
       continue;
     }
     if (adopts(el)) el.adoptState(old);
-    if (learned) el.restoreLearned(learnedRecords(old), to.now);
+    if (learned) n += el.restoreLearned(learnedRecords(old), to.now);
     carried.push(id);
   }
-  return { carried, notCarried };
+  return { carried, notCarried, learned: n };
 }

@@ -213,8 +213,22 @@ export function readJournal(sab: SharedArrayBuffer, each: (el: number, r: Learne
   return n;
 }
 
-/** Records written, records dropped for want of room, and full rewrites after a drop, since the journal was made. */
-export function journalCounts(sab: SharedArrayBuffer): { records: number; overflows: number; resyncs: number } {
+/** A journal's counts since it was made: records written, records dropped for want of room, full rewrites after a drop; bytes written and not yet read, and its ring's size. */
+export interface JournalCounts {
+  records: number;
+  overflows: number;
+  resyncs: number;
+  unread: number;
+  capacity: number;
+}
+
+export function journalCounts(sab: SharedArrayBuffer): JournalCounts {
   const hdr = new Int32Array(sab, 0, HDR_BYTES / 4);
-  return { records: Atomics.load(hdr, H.RECORDS) >>> 0, overflows: Atomics.load(hdr, H.OVERFLOWS) >>> 0, resyncs: Atomics.load(hdr, H.RESYNCS) >>> 0 };
+  return {
+    records: Atomics.load(hdr, H.RECORDS) >>> 0,
+    overflows: Atomics.load(hdr, H.OVERFLOWS) >>> 0,
+    resyncs: Atomics.load(hdr, H.RESYNCS) >>> 0,
+    unread: (Atomics.load(hdr, H.HEAD) - Atomics.load(hdr, H.TAIL)) >>> 0,
+    capacity: sab.byteLength - HDR_BYTES,
+  };
 }
