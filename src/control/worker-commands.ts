@@ -1,7 +1,9 @@
 // `dpemu workers`: the datapath workers of a daemon run with --workers N
-// (index, nodes, restarts, alive), and `dpemu workers kill N`, which ends
-// worker N abruptly, as a crash would, to see the daemon restart it with its
-// nodes' conntrack (fault injection for tests and demonstrations).
+// (index, alive, restarts, their learned-state journal's records written,
+// dropped for want of room and whole rewrites after a drop, nodes), and
+// `dpemu workers kill N`, which ends worker N abruptly, as a crash would, to
+// see the daemon restart it with its nodes' conntrack (fault injection for
+// tests and demonstrations).
 import type { DaemonCommand } from './command.js';
 import { ControlError, ok } from './protocol.js';
 
@@ -12,8 +14,11 @@ export const workers: DaemonCommand = {
     const dp = hooks.workers;
     if (!dp) throw new ControlError('workers: this daemon runs its data path on the main thread (dpemu run --workers 0): there are no datapath workers; start it with --workers N');
     if (argv.length === 0) {
-      const rows = dp.status().map((w) => `${String(w.index).padEnd(7)} ${(w.alive ? 'yes' : 'no').padEnd(6)} ${String(w.restarts).padEnd(9)} ${w.nodes.join(',')}`);
-      return ok(`${['WORKER  ALIVE  RESTARTS  NODES', ...rows].join('\n')}\n`);
+      const cols = ['WORKER', 'ALIVE', 'RESTARTS', 'JOURNALED', 'DROPPED', 'REWRITES'];
+      const rows = dp.status().map((w) => [w.index, w.alive ? 'yes' : 'no', w.restarts, w.journal.records, w.journal.overflows, w.journal.resyncs, w.nodes.join(',')].map(String));
+      const widths = cols.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i]!.length)));
+      const line = (r: string[]): string => r.map((x, i) => (i < widths.length ? x.padEnd(widths[i]!) : x)).join('  ');
+      return ok(`${[line([...cols, 'NODES']), ...rows.map(line)].join('\n')}\n`);
     }
     if (argv[0] !== 'kill' || argv.length !== 2) throw new ControlError('usage: dpemu workers [kill N]');
     const n = Number(argv[1]);

@@ -1,12 +1,16 @@
 // Learned state across a reload. The new topology is built into fresh
-// elements; an element that knows how to take over what its predecessor
-// learned (fdb entries, neighbours, conntrack, learned flows) implements
-// `adoptState(old)`, and is handed the element of the same node, name and
-// kind from the running engine. It keeps what still applies to its new
-// configuration (entries on ports that still exist, for instance). Elements
-// without the method start empty, as after a restart.
+// elements, each handed what the element of the same node, name and kind in
+// the running engine had, where it still applies to its new configuration
+// (entries on ports that still exist, for instance):
+// - what it learned from traffic (fdb entries, neighbours, learned flows) as
+//   the journal's records (KeepsLearned: learnedRecords, then restoreLearned),
+//   so an inline reload carries exactly what a worker-mode one does, with the
+//   same ages and times;
+// - the rest (conntrack) through `adoptState(old)`.
+// Elements with neither start empty, as after a restart.
 import type { Element } from '../datapath/element.js';
 import type { Engine } from '../datapath/engine.js';
+import { keepsLearned, learnedRecords } from '../datapath/learned-journal.js';
 
 export interface AdoptsState {
   adoptState(old: Element): void;
@@ -29,18 +33,22 @@ export function releaseHeld(old: Engine): void {
   }
 }
 
-export function carryState(from: Engine, to: Engine): { carried: string[]; notCarried: string[] } {
+/** Hand `to`'s elements what `from`'s learned: the elements that took state (node:name), those that could not, and the learned entries restored. */
+export function carryState(from: Engine, to: Engine): { carried: string[]; notCarried: string[]; learned: number } {
   const carried: string[] = [], notCarried: string[] = [];
+  let n = 0;
   for (const el of to.elements) {
     const old = from.element(el.node, el.name);
     if (!old || old.kind !== el.kind) continue;
     const id = `${el.node}:${el.name}`;
-    if (!adopts(el)) {
+    const learned = keepsLearned(el) && keepsLearned(old);
+    if (!learned && !adopts(el)) {
       notCarried.push(id);
       continue;
     }
-    el.adoptState(old);
+    if (adopts(el)) el.adoptState(old);
+    if (learned) n += el.restoreLearned(learnedRecords(old), to.now);
     carried.push(id);
   }
-  return { carried, notCarried };
+  return { carried, notCarried, learned: n };
 }

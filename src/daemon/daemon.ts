@@ -374,7 +374,7 @@ export class Daemon {
     }
     res.ok = res.errors.length === 0;
     this.log[res.ok ? 'info' : 'warn'](
-      { file, added: res.added, removed: res.removed, kept: res.kept, recreated: res.recreated, stateCarried: carried.carried, stateNotCarried: carried.notCarried, errors: res.errors },
+      { file, added: res.added, removed: res.removed, kept: res.kept, recreated: res.recreated, stateCarried: carried.carried, stateNotCarried: carried.notCarried, learnedCarried: carried.learned, errors: res.errors },
       res.ok ? 'reloaded' : 'reloaded with errors',
     );
     return res;
@@ -390,8 +390,8 @@ export class Daemon {
    * lost. A TAP to re-create (deleted from outside, or other host settings)
    * is written by the old workers until they stop, so then they stop first,
    * and nothing forwards until the new ones are built (a few hundred ms).
-   * The rest of the learned state (fdbs, learned neighbours) starts empty, as
-   * after a worker's restart: the inline reload carries those too.
+   * The rest of the learned state (fdbs, neighbours, learn() flows) goes as
+   * the old workers journaled it whole, as the inline reload hands it over.
    */
   private async reloadPartitioned(old: PartitionedDatapath, emu2: Emulator, plans: TapPlan[], res: ReloadResult): Promise<ReloadResult> {
     const file = this.opts.file;

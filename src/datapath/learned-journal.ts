@@ -35,7 +35,7 @@ export const LJ = {
   /** Linux bridge fdb entry: [macHi, macLo, updated (ms)], text: the port's name. */
   LFDB: 5,
   LFDB_DEL: 6,
-  /** Neighbour: [ip, ifindex, state, mac, confirmed, updated, used, timer, probes, router], text: the device's name. */
+  /** Neighbour: [ip, ifindex, state, mac, confirmed, updated, used, probes, router], text: the device's name. */
   NEIGH: 7,
   NEIGH_DEL: 8,
   /** A flow learn() added or changed: [created, modified, used (ms)], text: key '\n' flow (LearnedFlowText). */
@@ -64,11 +64,29 @@ export interface LearnedRecord {
   text: string;
 }
 
-/** Elements whose learned entries survive their thread (journaled, then restored by a successor). */
+/** Where an element writes its learned entries as records: the journal, or memory (learnedRecords). */
+export interface LearnedSink {
+  /** Numbers of the next record: fill f[0..n-1], then put(kind, el, n). */
+  readonly f: Float64Array;
+  /** Append a record of kind `kind` for element `el` with numbers f[0..n-1] and `text`; false when it was dropped. */
+  put(kind: number, el: number, n: number, text?: string): boolean;
+}
+
+/** Most numbers a record carries. */
+const MAX_NUMS = 12;
+
+/**
+ * Elements whose learned entries survive their thread (journaled, then
+ * restored by a successor) and a reload (the next datapath's, or the inline
+ * reload's next element, restores them): the records are the one form of an
+ * element's learned state.
+ */
 export interface KeepsLearned {
-  /** Write every entry to `j` as element `id` (a RESET first), and every change from now on. */
+  /** Write every entry to `out` as element `id` (a RESET of each kind first), with its exact times. */
+  writeLearned(out: LearnedSink, id: number): void;
+  /** writeLearned to `j`, and journal every change from now on. */
   journalTo(j: LearnedJournal, id: number): void;
-  /** Take over a predecessor's entries (the latest record of each, LearnedMirror); returns how many were restored. */
+  /** Take over a predecessor's entries (the latest record of each, LearnedMirror, or learnedRecords); returns how many were restored. */
   restoreLearned(recs: readonly LearnedRecord[], now: number): number;
 }
 
@@ -76,10 +94,21 @@ export function keepsLearned(el: object): el is KeepsLearned {
   return typeof (el as Partial<KeepsLearned>).journalTo === 'function';
 }
 
+/** `el`'s entries as records, in memory: what the mirror holds after it was journaled whole (an inline reload hands them on). */
+export function learnedRecords(el: KeepsLearned): LearnedRecord[] {
+  const out: LearnedRecord[] = [];
+  const f = new Float64Array(MAX_NUMS);
+  const put = (kind: number, _el: number, n: number, text = ''): boolean => {
+    if (kind !== LJ.RESET) out.push({ kind, nums: Array.from(f.subarray(0, n)), text });
+    return true;
+  };
+  el.writeLearned({ f, put }, 0);
+  return out;
+}
+
 /** The producer's side. */
-export class LearnedJournal {
-  /** Numbers of the next record: fill f[0..n-1], then put(kind, el, n). */
-  readonly f = new Float64Array(12);
+export class LearnedJournal implements LearnedSink {
+  readonly f = new Float64Array(MAX_NUMS);
   /** A record was dropped since the last full write of the tables. */
   lost = false;
   private readonly hdr: Int32Array;
@@ -106,7 +135,7 @@ export class LearnedJournal {
     this.put(LJ.DECL, id, 0, key);
   }
 
-  /** Append a record of kind `kind` for element `el` with numbers f[0..n-1] and `text`; false (counted) when it does not fit. */
+  /** LearnedSink.put; a record that does not fit is counted and `lost` set. */
   put(kind: number, el: number, n: number, text?: string): boolean {
     let tlen = 0;
     if (text !== undefined && text.length > 0) {
@@ -184,8 +213,22 @@ export function readJournal(sab: SharedArrayBuffer, each: (el: number, r: Learne
   return n;
 }
 
-/** Records written, records dropped for want of room, and full rewrites after a drop, since the journal was made. */
-export function journalCounts(sab: SharedArrayBuffer): { records: number; overflows: number; resyncs: number } {
+/** A journal's counts since it was made: records written, records dropped for want of room, full rewrites after a drop; bytes written and not yet read, and its ring's size. */
+export interface JournalCounts {
+  records: number;
+  overflows: number;
+  resyncs: number;
+  unread: number;
+  capacity: number;
+}
+
+export function journalCounts(sab: SharedArrayBuffer): JournalCounts {
   const hdr = new Int32Array(sab, 0, HDR_BYTES / 4);
-  return { records: Atomics.load(hdr, H.RECORDS) >>> 0, overflows: Atomics.load(hdr, H.OVERFLOWS) >>> 0, resyncs: Atomics.load(hdr, H.RESYNCS) >>> 0 };
+  return {
+    records: Atomics.load(hdr, H.RECORDS) >>> 0,
+    overflows: Atomics.load(hdr, H.OVERFLOWS) >>> 0,
+    resyncs: Atomics.load(hdr, H.RESYNCS) >>> 0,
+    unread: (Atomics.load(hdr, H.HEAD) - Atomics.load(hdr, H.TAIL)) >>> 0,
+    capacity: sab.byteLength - HDR_BYTES,
+  };
 }

@@ -8,7 +8,7 @@ import { Element, type Port } from '../datapath/element.js';
 import type { Packet } from '../datapath/packet.js';
 import { macToString, readMacHi, readMacLo } from '../wire/addr.js';
 import { MacTable } from './mac-table.js';
-import { LJ, type KeepsLearned, type LearnedJournal, type LearnedRecord } from '../datapath/learned-journal.js';
+import { LJ, type KeepsLearned, type LearnedJournal, type LearnedRecord, type LearnedSink } from '../datapath/learned-journal.js';
 
 export const BRIDGE_AGEING_MS = 300_000;
 
@@ -17,6 +17,15 @@ interface FdbEntry {
   updated: number; // emulated ms
   /** `updated` as last journaled (a refresh is journaled at most once a second). */
   journaled: number;
+}
+
+/** An entry as a journal record (LJ.LFDB). */
+function writeEntry(out: LearnedSink, id: number, hi: number, lo: number, ent: FdbEntry): void {
+  ent.journaled = ent.updated;
+  out.f[0] = hi & 0xffff;
+  out.f[1] = lo >>> 0;
+  out.f[2] = ent.updated;
+  out.put(LJ.LFDB, id, 3, ent.port.name);
 }
 
 export class LinuxBridge extends Element implements KeepsLearned {
@@ -121,23 +130,22 @@ export class LinuxBridge extends Element implements KeepsLearned {
   }
 
   private log(hi: number, lo: number, ent: FdbEntry): void {
-    const j = this.journal!;
-    ent.journaled = ent.updated;
-    j.f[0] = hi & 0xffff;
-    j.f[1] = lo >>> 0;
-    j.f[2] = ent.updated;
-    j.put(LJ.LFDB, this.jid, 3, ent.port.name);
+    writeEntry(this.journal!, this.jid, hi, lo, ent);
   }
 
-  // ---- learned state that outlives the thread (src/datapath/learned-journal.ts) ----
+  // ---- learned state that outlives the thread and a reload (src/datapath/learned-journal.ts) ----
 
   journalTo(j: LearnedJournal, id: number): void {
     this.journal = j;
     this.jid = id;
-    j.f[0] = LJ.LFDB;
-    j.put(LJ.RESET, id, 1);
+    this.writeLearned(j, id);
+  }
+
+  writeLearned(out: LearnedSink, id: number): void {
+    out.f[0] = LJ.LFDB;
+    out.put(LJ.RESET, id, 1);
     const f = this.fdb;
-    for (let i = f.next(0); i >= 0; i = f.next(i + 1)) this.log(f.hiAt(i), f.loAt(i), f.valueAt(i));
+    for (let i = f.next(0); i >= 0; i = f.next(i + 1)) writeEntry(out, id, f.hiAt(i), f.loAt(i), f.valueAt(i));
   }
 
   /** A predecessor's entries on ports still there (by name), each last updated when it was last journaled; aged-out ones are left out. */
@@ -172,17 +180,6 @@ export class LinuxBridge extends Element implements KeepsLearned {
       out += `${String(r.no).padStart(3)}\t${macToString(r.hi, r.lo)}\t${r.local ? 'yes' : 'no'}\t\t${String(sec).padStart(4)}.${String(centi).padStart(2, '0')}\n`;
     }
     return out;
-  }
-
-  /** After a reload: keep what the previous bridge learned on ports that still exist. */
-  adoptState(old: Element): void {
-    if (!(old instanceof LinuxBridge)) return;
-    const f = old.fdb;
-    for (let i = f.next(0); i >= 0; i = f.next(i + 1)) {
-      const port = this.port(f.valueAt(i).port.name);
-      const hi = f.hiAt(i), lo = f.loAt(i);
-      if (port && !this.local.has(hi, lo, 0)) this.fdb.set(hi, lo, 0, { port, updated: f.valueAt(i).updated, journaled: f.valueAt(i).updated });
-    }
   }
 
   /** Learned (non-local) entries, for tests and the control interface. */

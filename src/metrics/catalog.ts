@@ -90,6 +90,12 @@ export const DATAPATH_WORKER_METRICS: Readonly<Record<string, MetricSpec>> = {
   busy_seconds: CELL_METRICS.worker_busy_seconds!,
   sleep_seconds: c('dpemu_worker_sleep_seconds_total', 'Seconds an idle worker slept (the rest of its idle time it polled).', ['worker']),
   restarts: c('dpemu_worker_restarts_total', 'Times a worker was started again after it died.', ['worker']),
+  // Its learned-state journal (src/datapath/learned-journal.ts), kept across its restarts.
+  journal_records: c('dpemu_learned_journal_records_total', 'Records a worker wrote to its learned-state journal (fdb entries, neighbours and learn() flows as they change; whole tables at its start and after a drop).', ['worker']),
+  journal_dropped: c('dpemu_learned_journal_dropped_records_total', 'Learned-state journal records dropped because the journal was full (a restart then restores what was journaled before; the worker writes its tables whole again).', ['worker']),
+  journal_rewrites: c('dpemu_learned_journal_rewrites_total', 'Times a worker wrote its learned tables whole to its journal again after records were dropped.', ['worker']),
+  journal_unread: g('dpemu_learned_journal_unread_bytes', 'Bytes of records a worker\'s learned-state journal held when the supervisor last read it (it reads every 50 ms).', ['worker']),
+  journal_capacity: g('dpemu_learned_journal_capacity_bytes', 'Bytes a worker\'s learned-state journal holds.', ['worker']),
 };
 
 /** Metrics read from engine and element objects at scrape time (not Stats cells). */

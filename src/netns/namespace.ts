@@ -29,7 +29,7 @@ import { routeInput, RouteScratch } from './route-input.js';
 import { routeOutput, icmpErrorRoute, type OutputDecision } from './route-output.js';
 import { RouteCache, RouteEntry, RC_FORWARD, RC_LOCAL } from './route-cache.js';
 import { FASTPATH_CELLS } from '../datapath/stats.js';
-import { LJ, type KeepsLearned, type LearnedJournal, type LearnedRecord } from '../datapath/learned-journal.js';
+import { LJ, type KeepsLearned, type LearnedJournal, type LearnedRecord, type LearnedSink } from '../datapath/learned-journal.js';
 import { loadRoutes, loadRules, loadNeighbours } from './ip-text.js';
 import { Netfilter, newPacketInfo, fillPacketInfo, type NfPacketInfo, type NetfilterOptions, type CtStoreBuffers } from '../netfilter/index.js';
 import { VERDICT_ACCEPT, VERDICT_REJECT } from '../netfilter/constants.js';
@@ -563,43 +563,38 @@ export class NetNamespace extends Element implements KeepsLearned {
     this.nf.conntrack.gc(now);
   }
 
-  /**
-   * After a reload: keep the connections (and their NAT bindings) and the
-   * neighbours this namespace learned, on interfaces that still exist. The
-   * file's own (PERMANENT) neighbours come from the new file.
-   */
+  /** After a reload: keep the connections (and their NAT bindings); neighbours come with the learned records (restoreLearned). */
   adoptState(old: Element): void {
-    if (!(old instanceof NetNamespace)) return;
-    this.nf.adoptConntrack(old.nf);
-    const now = this.engine.now;
-    for (const n of old.ns.neigh.entries()) {
-      if (n.state & NUD.PERMANENT || !(n.state & (NUD.REACHABLE | NUD.STALE | NUD.DELAY | NUD.PROBE))) continue;
-      const dev = old.ns.linkByIndex(n.ifindex)?.name;
-      const l = dev === undefined ? undefined : this.ns.link(dev);
-      if (!l || this.ns.neigh.get(n.ip, l.index)) continue;
-      this.ns.neighSet({ ip: n.ip, dev: l.name, lladdr: n.mac, state: NUD.STALE }, 'add', now);
-    }
+    if (old instanceof NetNamespace) this.nf.adoptConntrack(old.nf);
   }
 
-  // ---- learned neighbours outlive the thread (src/datapath/learned-journal.ts) ----
+  // ---- learned neighbours outlive the thread and a reload (src/datapath/learned-journal.ts) ----
 
   journalTo(j: LearnedJournal, id: number): void {
     this.journal = j;
     this.jid = id;
-    j.f[0] = LJ.NEIGH;
-    j.put(LJ.RESET, id, 1);
     this.ns.neigh.onChange = this.logNeigh;
-    for (const n of this.ns.neigh.entries()) this.logNeigh(n, false);
+    this.writeLearned(j, id);
+  }
+
+  writeLearned(out: LearnedSink, id: number): void {
+    out.f[0] = LJ.NEIGH;
+    out.put(LJ.RESET, id, 1);
+    for (const n of this.ns.neigh.entries()) this.writeNeigh(out, id, n);
   }
 
   private readonly logNeigh = (n: NeighEntry<unknown>, gone: boolean): void => {
-    const j = this.journal!, f = j.f;
+    const j = this.journal!;
+    if (!gone) return this.writeNeigh(j, this.jid, n);
+    j.f[0] = n.ip;
+    j.f[1] = n.ifindex;
+    j.put(LJ.NEIGH_DEL, this.jid, 2);
+  };
+
+  private writeNeigh(out: LearnedSink, id: number, n: NeighEntry<unknown>): void {
+    const f = out.f;
     f[0] = n.ip;
     f[1] = n.ifindex;
-    if (gone) {
-      j.put(LJ.NEIGH_DEL, this.jid, 2);
-      return;
-    }
     f[2] = n.state;
     f[3] = n.mac;
     f[4] = n.confirmed;
@@ -607,8 +602,8 @@ export class NetNamespace extends Element implements KeepsLearned {
     f[6] = n.used;
     f[7] = n.probes;
     f[8] = n.router ? 1 : 0;
-    j.put(LJ.NEIGH, this.jid, 9, this.ns.linkByIndex(n.ifindex)?.name ?? '');
-  };
+    out.put(LJ.NEIGH, id, 9, this.ns.linkByIndex(n.ifindex)?.name ?? '');
+  }
 
   /**
    * A predecessor's learned neighbours (REACHABLE, STALE, DELAY, PROBE) on

@@ -18,7 +18,7 @@ import { emptyMatch } from './match.js';
 import { XlateCache } from './xlate-cache.js';
 import { XcDeps } from './xlate-deps.js';
 import { FASTPATH_CELLS } from '../datapath/stats.js';
-import { LJ, type KeepsLearned, type LearnedJournal, type LearnedRecord } from '../datapath/learned-journal.js';
+import { LJ, type KeepsLearned, type LearnedJournal, type LearnedRecord, type LearnedSink } from '../datapath/learned-journal.js';
 
 export type FailMode = 'secure' | 'standalone';
 
@@ -377,43 +377,36 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
     return entries.map((e) => ' ' + formatFlow(e.toSpec(now), po));
   }
 
-  /** `ovs-appctl fdb/show BRIDGE`. */
-  /** After a reload: keep the MACs the previous bridge learned on ports that are still there (same name and ofport). */
-  adoptState(old: Element): void {
-    if (!(old instanceof OvsBridge)) return;
-    const nowS = Math.floor(this.engine.now / 1000);
-    for (const e of old.fdb.entries()) {
-      const was = old.portByOfport(e.port);
-      if (was && this.portByName(was.name)?.ofport === e.port) this.fdb.learn(e.macHi, e.macLo, e.vlan, e.port, nowS);
-    }
-  }
-
-  // ---- learned state that outlives the thread (src/datapath/learned-journal.ts) ----
+  // ---- learned state that outlives the thread and a reload (src/datapath/learned-journal.ts) ----
 
   journalTo(j: LearnedJournal, id: number): void {
     this.journal = j;
     this.jid = id;
-    this.fdb.journalTo(j, id, (ofport) => this.byOfport.get(ofport)?.name);
+    this.fdb.journalTo(j, id, this.namer());
     this.tables.learnLog = this.logFlow;
-    j.f[0] = LJ.FLOW;
-    j.put(LJ.RESET, id, 1);
-    for (const e of this.tables.select({ table: TABLE_ALL, match: emptyMatch(), strict: false })) if (e.learnedBy !== null) this.logFlow(e, false);
+    this.writeLearned(j, id);
+  }
+
+  writeLearned(out: LearnedSink, id: number): void {
+    this.fdb.writeLearned(out, id, this.namer());
+    out.f[0] = LJ.FLOW;
+    out.put(LJ.RESET, id, 1);
+    for (const e of this.tables.select({ table: TABLE_ALL, match: emptyMatch(), strict: false })) if (e.learnedBy !== null) this.writeFlow(out, id, e);
   }
 
   private readonly logFlow = (e: FlowEntry, gone: boolean): void => {
-    const j = this.journal!;
-    const key = learnedFlowKey(e);
-    if (gone) {
-      j.put(LJ.FLOW_DEL, this.jid, 0, key);
-      return;
-    }
+    if (gone) this.journal!.put(LJ.FLOW_DEL, this.jid, 0, learnedFlowKey(e));
+    else this.writeFlow(this.journal!, this.jid, e);
+  };
+
+  private writeFlow(out: LearnedSink, id: number, e: FlowEntry): void {
     const now = this.now();
     e.journaled = now;
-    j.f[0] = e.created;
-    j.f[1] = e.modified;
-    j.f[2] = e.used;
-    j.put(LJ.FLOW, this.jid, 3, `${key}\n${formatFlow(e.toSpec(now), { dialect: 'of13', stats: false, flags: true, importance: true })}`);
-  };
+    out.f[0] = e.created;
+    out.f[1] = e.modified;
+    out.f[2] = e.used;
+    out.put(LJ.FLOW, id, 3, `${learnedFlowKey(e)}\n${formatFlow(e.toSpec(now), { dialect: 'of13', stats: false, flags: true, importance: true })}`);
+  }
 
   /**
    * A predecessor's fdb entries on ports still there (same ofport and name), with the
@@ -440,6 +433,7 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
     return n;
   }
 
+  /** `ovs-appctl fdb/show BRIDGE`. */
   fdbShow(): string {
     return this.fdb.show(Math.floor(this.now() / 1000));
   }

@@ -4,7 +4,7 @@
 // refresh, times in whole seconds as OVS's time_now() has them. Entries are
 // found through a MacTable keyed by (MAC, VLAN): no strings, no boxed keys.
 import { MacTable } from '../l2/mac-table.js';
-import { LJ, type LearnedJournal, type LearnedRecord } from '../datapath/learned-journal.js';
+import { LJ, type LearnedJournal, type LearnedRecord, type LearnedSink } from '../datapath/learned-journal.js';
 
 export const MAC_ENTRY_DEFAULT_IDLE_TIME = 300; // seconds (OVS mac-aging-time)
 export const MAC_DEFAULT_MAX = 8192; // OVS mac-table-size
@@ -37,6 +37,17 @@ export function macString(mac: number): string {
     s += (i < 5 ? ':' : '') + b.toString(16).padStart(2, '0');
   }
   return s;
+}
+
+/** An entry as a journal record (LJ.OFDB). */
+function writeEntry(out: LearnedSink, id: number, e: FdbEntry, portName: string | undefined): void {
+  const f = out.f;
+  f[0] = e.macHi;
+  f[1] = e.macLo;
+  f[2] = e.vlan;
+  f[3] = e.port;
+  f[4] = e.expires;
+  out.put(LJ.OFDB, id, 5, portName);
 }
 
 /** Told of every change of a binding (the translation cache's dependencies, xlate-deps.ts). */
@@ -189,14 +200,18 @@ export class MacLearning {
     }
   }
 
-  /** Journal every entry to `j` as element `id` (a RESET first), and each change from now on; `portName` names an ofport in the records. */
+  /** Journal each change to `j` as element `id` from now on; `portName` names an ofport in the records. */
   journalTo(j: LearnedJournal, id: number, portName: (ofport: number) => string | undefined): void {
     this.journal = j;
     this.jid = id;
     this.portName = portName;
-    j.f[0] = LJ.OFDB;
-    j.put(LJ.RESET, id, 1);
-    for (let e = this.head; e !== null; e = e.next) this.log(e);
+  }
+
+  /** Every entry to `out` as element `id` (a RESET first), from least to most recently refreshed. */
+  writeLearned(out: LearnedSink, id: number, portName: (ofport: number) => string | undefined): void {
+    out.f[0] = LJ.OFDB;
+    out.put(LJ.RESET, id, 1);
+    for (let e = this.head; e !== null; e = e.next) writeEntry(out, id, e, portName(e.port));
   }
 
   /**
@@ -222,15 +237,7 @@ export class MacLearning {
   }
 
   private log(e: FdbEntry): void {
-    const j = this.journal;
-    if (j === null) return;
-    const f = j.f;
-    f[0] = e.macHi;
-    f[1] = e.macLo;
-    f[2] = e.vlan;
-    f[3] = e.port;
-    f[4] = e.expires;
-    j.put(LJ.OFDB, this.jid, 5, this.portName(e.port));
+    if (this.journal !== null) writeEntry(this.journal, this.jid, e, this.portName(e.port));
   }
 
   /** Entries from least to most recently refreshed, as fdb/show lists them. */

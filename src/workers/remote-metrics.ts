@@ -38,7 +38,7 @@ export class PartitionedMetrics implements MetricsSource {
     return (await Promise.allSettled(asked)).flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   }
 
-  /** The supervisor's counters of each worker's loop, and its restarts. */
+  /** The supervisor's counters of each worker's loop, its restarts and its learned-state journal. */
   loopCounters(): MetricJson[] {
     const fam = (spec: MetricSpec, value: (w: number) => number): MetricJson => ({
       name: spec.name,
@@ -49,6 +49,14 @@ export class PartitionedMetrics implements MetricsSource {
     });
     const out = WORKER_COUNTERS.map((n) => fam(DATAPATH_WORKER_METRICS[n]!, (w) => this.dp.counter(w, n.toUpperCase() as keyof typeof WC)));
     out.push(fam(DATAPATH_WORKER_METRICS.restarts!, (w) => this.dp.restarts[w]!));
+    const journals = Array.from({ length: this.dp.workers }, (_, w) => this.dp.journal(w));
+    out.push(
+      fam(DATAPATH_WORKER_METRICS.journal_records!, (w) => journals[w]!.records),
+      fam(DATAPATH_WORKER_METRICS.journal_dropped!, (w) => journals[w]!.overflows),
+      fam(DATAPATH_WORKER_METRICS.journal_rewrites!, (w) => journals[w]!.resyncs),
+      fam(DATAPATH_WORKER_METRICS.journal_unread!, (w) => journals[w]!.unread),
+      fam(DATAPATH_WORKER_METRICS.journal_capacity!, (w) => journals[w]!.capacity),
+    );
     return out;
   }
 

@@ -56,7 +56,7 @@ import { balancedAssignment, checkAssignment, defaultWorkerCount, type Assignmen
 import type { CtStoreBuffers } from '../netfilter/index.js';
 import { CTL, CTL_WORDS, WORKER_COUNTERS, WC, type ChannelSpec, type KeptTables, type TapLinkInit, type WorkerInit, type WorkerRequest } from './layout.js';
 import type { TracePiece, TracePieceMessage } from './worker-trace.js';
-import { journalBuffer, journalCounts } from '../datapath/learned-journal.js';
+import { journalBuffer, journalCounts, type JournalCounts } from '../datapath/learned-journal.js';
 import { LearnedMirror, type LearnedState } from './learned-mirror.js';
 
 export interface PartitionOptions {
@@ -89,6 +89,8 @@ export interface PartitionOptions {
   onRestart?: (w: number, error: Error | undefined) => void;
   /** Told when worker `w`'s learned-state journal dropped records for want of room since the last read (`dropped`: all so far). */
   onJournalLoss?: (w: number, dropped: number) => void;
+  /** Bytes of each worker's learned-state journal (a power of two; default DEFAULT_JOURNAL_BYTES). */
+  journalBytes?: number;
   /** Conntrack tables to continue, by conntrackKey(node, ns): a retired datapath's (each worker is given those of its nodes). */
   conntrack?: ReadonlyMap<string, CtStoreBuffers>;
   /**
@@ -182,6 +184,8 @@ export class PartitionedDatapath {
   private journalTimer: NodeJS.Timeout | null = null;
   /** Records each journal had dropped at the last read. */
   private readonly journalDropped: number[];
+  /** Bytes each journal held unread at the last read. */
+  private readonly journalUnread: number[];
   private file = '';
   private opts: PartitionOptions = { file: '' };
   /** Slots of each channel; slots of each worker's slab. */
@@ -206,7 +210,7 @@ export class PartitionedDatapath {
   /** Told of each piece of a trace a worker ran for a frame another worker handed it (remote-trace.ts). */
   onTracePiece: ((w: number, piece: TracePiece) => void) | null = null;
 
-  private constructor(t: Topology, a: Assignment, workers: number) {
+  private constructor(t: Topology, a: Assignment, workers: number, journalBytes?: number) {
     this.topology = t;
     this.assignment = a;
     this.workers = workers;
@@ -218,8 +222,9 @@ export class PartitionedDatapath {
     this.alive = new Array(workers).fill(false);
     this.tapDownFlags = new Int32Array(new SharedArrayBuffer(Math.max(1, t.edges.length) * 4));
     this.tables = Array.from({ length: workers }, () => new Map());
-    this.journals = Array.from({ length: workers }, () => journalBuffer());
+    this.journals = Array.from({ length: workers }, () => journalBuffer(journalBytes));
     this.journalDropped = new Array(workers).fill(0);
+    this.journalUnread = new Array(workers).fill(0);
   }
 
   static async start(opts: PartitionOptions): Promise<PartitionedDatapath> {
@@ -227,7 +232,7 @@ export class PartitionedDatapath {
     const t = loadTopologyOrThrow(file);
     const a = opts.assignment ?? balancedAssignment(t, opts.workers ?? defaultWorkerCount());
     const k = checkAssignment(t, a);
-    const dp = new PartitionedDatapath(t, a, k);
+    const dp = new PartitionedDatapath(t, a, k, opts.journalBytes);
     dp.addTables(opts.conntrack ?? new Map());
     dp.adopting = opts.adoptLater ?? false;
     await dp.spawnAll(file, opts);
@@ -283,8 +288,9 @@ export class PartitionedDatapath {
   /** Read every worker's journal into `learned` (a dead worker's too: it is shared memory). */
   private drainLearned(): void {
     for (let w = 0; w < this.workers; w++) {
-      this.learned.drain(w, this.journals[w]!);
-      const dropped = journalCounts(this.journals[w]!).overflows;
+      const j = this.journals[w]!, { unread, overflows: dropped } = journalCounts(j);
+      this.journalUnread[w] = unread;
+      this.learned.drain(w, j);
       if (dropped !== this.journalDropped[w]) {
         this.journalDropped[w] = dropped;
         this.opts.onJournalLoss?.(w, dropped);
@@ -298,11 +304,21 @@ export class PartitionedDatapath {
     return this.learned.state();
   }
 
-  /** Learned-state journal counts, all workers: records written, records dropped for want of room, full rewrites after a drop. */
+  /**
+   * Worker `w`'s learned-state journal since this datapath started (across
+   * the worker's restarts): records written, records dropped for want of
+   * room, full rewrites after a drop; bytes it held unread at the last read
+   * (every JOURNAL_POLL_MS), and its size.
+   */
+  journal(w: number): JournalCounts {
+    return { ...journalCounts(this.journals[w]!), unread: this.journalUnread[w]! };
+  }
+
+  /** Learned-state journal counts, all workers, and the entries the mirror keeps. */
   journalStats(): { records: number; overflows: number; resyncs: number; kept: number } {
     const out = { records: 0, overflows: 0, resyncs: 0, kept: this.learned.size };
-    for (const j of this.journals) {
-      const c = journalCounts(j);
+    for (let w = 0; w < this.workers; w++) {
+      const c = this.journal(w);
       out.records += c.records;
       out.overflows += c.overflows;
       out.resyncs += c.resyncs;
@@ -506,13 +522,14 @@ export class PartitionedDatapath {
     await this.run[w]!.thread.terminate();
   }
 
-  /** Each worker: its nodes (gateways included), restarts, and whether its thread runs now. */
-  status(): { index: number; nodes: string[]; restarts: number; alive: boolean }[] {
+  /** Each worker: its nodes (gateways included), restarts, whether its thread runs now, and its learned-state journal. */
+  status(): { index: number; nodes: string[]; restarts: number; alive: boolean; journal: JournalCounts }[] {
     return Array.from({ length: this.workers }, (_, i) => ({
       index: i,
       nodes: this.nodesOf(i),
       restarts: this.restarts[i]!,
       alive: this.alive[i]!,
+      journal: this.journal(i),
     }));
   }
 

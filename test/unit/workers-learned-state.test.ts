@@ -13,6 +13,12 @@ import assert from 'node:assert/strict';
 import { buildFrame, type FrameSpec } from '../../src/wire/frame.js';
 import { PartitionedDatapath } from '../../src/workers/supervisor.js';
 import type { ControlAnswer } from '../../src/workers/worker-control.js';
+import { PartitionedMetrics } from '../../src/workers/remote-metrics.js';
+import { registerCollectors } from '../../src/metrics/index.js';
+import { Stats } from '../../src/datapath/stats.js';
+import { DEFAULT_JOURNAL_BYTES, LJ } from '../../src/datapath/learned-journal.js';
+import { workers as workersCommand } from '../../src/control/worker-commands.js';
+import { parseExposition } from './metrics-scrape.js';
 
 const FILE = 'configs/seed-dvr-snat.yaml';
 const VM_MAC = 'fa:16:3e:b2:ef:af';
@@ -204,6 +210,94 @@ test('on the wall clock a restored entry keeps its age: fdb/show and brctl showm
       // Counted on, not restarted: at least the age it had, at most that plus the time the restart took (and a second of rounding).
       assert.ok(a >= before.get(k)! && a <= before.get(k)! + waited + 1, `${k}: ${before.get(k)} then ${a} (${waited.toFixed(2)} s later)`);
     }
+  } finally {
+    await dp.stop();
+  }
+});
+
+/** `dpemu workers`, as the daemon answers it, by worker: its journal columns. */
+async function journalColumns(dp: PartitionedDatapath): Promise<{ journaled: number; dropped: number; rewrites: number }[]> {
+  const r = await workersCommand.run({ invalidate: () => {}, workers: dp }, []);
+  const lines = r.stdout.trim().split('\n');
+  assert.match(lines[0]!, /^WORKER +ALIVE +RESTARTS +JOURNALED +DROPPED +REWRITES +NODES$/);
+  return lines.slice(1).map((l) => {
+    const m = /^\d+ +(?:yes|no) +\d+ +(\d+) +(\d+) +(\d+) +\S+$/.exec(l);
+    assert.ok(m, l);
+    return { journaled: Number(m[1]), dropped: Number(m[2]), rewrites: Number(m[3]) };
+  });
+}
+
+/** The journal's families in /metrics of the datapath, by worker. */
+async function journalMetrics(dp: PartitionedDatapath): Promise<Map<string, number>> {
+  const source = new PartitionedMetrics(dp, registerCollectors({ stats: new Stats(16), processMetrics: false }), { sampleEvery: null });
+  const s = parseExposition((await source.exposition(false)).body);
+  const out = new Map<string, number>();
+  for (const x of s.samples) if (x.name.startsWith('dpemu_learned_journal_')) out.set(`${x.name} ${x.labels.worker}`, x.value);
+  return out;
+}
+
+/** A frame from station `i` behind eth3 to the gateway, whose MAC br-ex learned on eth3 too: NORMAL learns the station and drops the frame (its destination is on the port it came in on). */
+const station = (i: number): Uint8Array => buildFrame({ src: `5c:c9:99:61:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 0xff).toString(16).padStart(2, '0')}`, dst: GW_MAC, vlans: [103], ip: { src: '10.206.221.200', dst: '10.206.221.193' }, udp: { sport: 1000, dport: 1000, payload: 16 } });
+
+test('/metrics and dpemu workers count each worker\'s journal records: one per MAC br-ex learns', async () => {
+  const dp = await PartitionedDatapath.start({ file: FILE, assignment: ASSIGNMENT, clock: 'manual' });
+  try {
+    await learn(dp);
+    const at0 = await journalMetrics(dp);
+    const rows0 = await journalColumns(dp);
+    assert.equal(at0.get('dpemu_learned_journal_records_total datapath-1'), dp.journal(1).records);
+    assert.equal(rows0[1]!.journaled, dp.journal(1).records);
+    assert.ok(dp.journal(1).records > 0);
+    assert.equal(at0.get('dpemu_learned_journal_capacity_bytes datapath-0'), DEFAULT_JOURNAL_BYTES);
+    const N = 40;
+    for (let i = 0; i < N; i++) assert.ok(dp.inject(...ETH3, station(i)));
+    await dp.settle();
+    const at1 = await journalMetrics(dp);
+    const rows1 = await journalColumns(dp);
+    // Exactly N on w02's worker (emulated time stands still: no refresh, no expiry, no neighbour timer), none on w07's.
+    assert.equal(at1.get('dpemu_learned_journal_records_total datapath-1')! - at0.get('dpemu_learned_journal_records_total datapath-1')!, N);
+    assert.equal(at1.get('dpemu_learned_journal_records_total datapath-0'), at0.get('dpemu_learned_journal_records_total datapath-0'));
+    assert.equal(rows1[1]!.journaled - rows0[1]!.journaled, N);
+    for (const w of [0, 1]) {
+      assert.equal(at1.get(`dpemu_learned_journal_dropped_records_total datapath-${w}`), 0);
+      assert.equal(at1.get(`dpemu_learned_journal_rewrites_total datapath-${w}`), 0);
+      assert.deepEqual({ ...rows1[w]!, journaled: 0 }, { journaled: 0, dropped: 0, rewrites: 0 });
+    }
+  } finally {
+    await dp.stop();
+  }
+});
+
+test('a journal too small for a burst drops records, counts them and writes the tables whole again once they fit', async () => {
+  const losses: [number, number][] = [];
+  const dp = await PartitionedDatapath.start({ file: FILE, assignment: ASSIGNMENT, clock: 'manual', journalBytes: 4096, onJournalLoss: (w, n) => losses.push([w, n]) });
+  try {
+    await learn(dp);
+    assert.equal(dp.journal(1).overflows, 0, 'the tables fit at the start');
+    // 100 stations at once: about 6 KiB of records before the supervisor reads any.
+    for (let i = 0; i < 100; i++) assert.ok(dp.inject(...ETH3, station(i)));
+    await dp.settle();
+    assert.ok(dp.journal(1).overflows > 0, JSON.stringify(dp.journal(1)));
+    // The whole table no longer fits either, until br-ex forgets them.
+    const a = await dp.request<ControlAnswer>(1, { op: 'control', family: 'appctl', argv: ['fdb/flush', 'w02', 'br-ex'] });
+    assert.ok(a.response, JSON.stringify(a.error));
+    const t0 = Date.now();
+    while (dp.journal(1).resyncs === 0 && Date.now() - t0 < 5000) await pause(50);
+    const m = await journalMetrics(dp);
+    const rows = await journalColumns(dp);
+    const j = dp.journal(1);
+    assert.equal(j.resyncs, 1);
+    assert.equal(m.get('dpemu_learned_journal_rewrites_total datapath-1'), 1);
+    assert.equal(m.get('dpemu_learned_journal_dropped_records_total datapath-1'), j.overflows);
+    assert.equal(m.get('dpemu_learned_journal_capacity_bytes datapath-1'), 4096);
+    assert.ok(m.get('dpemu_learned_journal_unread_bytes datapath-1')! <= 4096);
+    assert.deepEqual(rows[1], { journaled: j.records, dropped: j.overflows, rewrites: 1 });
+    assert.deepEqual({ ...rows[0]!, journaled: 0 }, { journaled: 0, dropped: 0, rewrites: 0 });
+    // The supervisor was told (the daemon logs it).
+    assert.ok(losses.length > 0 && losses.every(([w]) => w === 1), JSON.stringify(losses));
+    // What the mirror holds now is what the worker has: br-ex's fdb empty, the rest as before.
+    const brEx = new Map(dp.learnedState()).get('w02/br-ex/ovs_bridge') ?? [];
+    assert.equal(brEx.filter((r) => r.kind === LJ.OFDB).length, 0);
   } finally {
     await dp.stop();
   }
