@@ -29,19 +29,8 @@ import { PartitionedControl } from '../../src/workers/remote-control.js';
 import { PartitionedMetrics } from '../../src/workers/remote-metrics.js';
 import { WORKER_COUNTERS } from '../../src/workers/layout.js';
 import { parseExposition, type Scrape } from './metrics-scrape.js';
+import { SEED_FILE, QROUTER, SNAT, FIP, VM_MAC, QR_MAC, GW_MAC, FIP_VIF_MAC, VM_IP, SNAT_IP, VM_EDGE, ETH3 } from '../helpers/seed-names.js';
 
-const FILE = 'configs/seed-dvr-snat.yaml';
-const QROUTER = 'qrouter-c4d4b760-41b9-45e1-a607-d054da99c479';
-const SNAT = 'snat-c4d4b760-41b9-45e1-a607-d054da99c479';
-const FIP = 'fip-4617ac50-7b34-4b05-811d-b2afc741d446';
-const VM_MAC = 'fa:16:3e:b2:ef:af';
-const QR_MAC = 'fa:16:3e:06:d8:7b';
-const GW_MAC = '5c:c9:99:60:d2:71';
-const FIP_VIF_MAC = 'fa:17:3e:f7:cd:bc';
-const VM_IP = '192.168.1.7';
-const SNAT_IP = '112.65.210.200';
-const VM_EDGE = ['w07', 'tap2ab77d0f-99'] as const;
-const ETH3 = ['w02', 'eth3'] as const;
 const SAMPLE_EVERY = 4;
 
 type Step = { at: readonly [string, string]; frame: Uint8Array };
@@ -73,7 +62,7 @@ const writes = { inline: [] as string[], split: [] as string[] };
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'dpe-wctl-'));
   const steps = traffic();
-  emu = buildEmulator(loadTopologyOrThrow(FILE), { clock: new ManualClock() });
+  emu = buildEmulator(loadTopologyOrThrow(SEED_FILE), { clock: new ManualClock() });
   enableLatencySampling(emu.engine, SAMPLE_EVERY);
   // Free edges let frames out, as the workers' edge sinks do.
   for (const e of emu.topology.edges) {
@@ -86,7 +75,7 @@ before(async () => {
     emu.engine.tick();
   }
 
-  dp = await PartitionedDatapath.start({ file: FILE, assignment: new Map([['w07', 1], ['w02', 0]]), clock: 'manual', collect: false });
+  dp = await PartitionedDatapath.start({ file: SEED_FILE, assignment: new Map([['w07', 1], ['w02', 0]]), clock: 'manual', collect: false });
   // Sampling starts before the traffic, as on the inline side.
   await Promise.all([0, 1].map((w) => dp.request(w, { op: 'metrics', flows: false, sampleEvery: SAMPLE_EVERY })));
   for (const s of steps) {

@@ -19,20 +19,9 @@ import { Stats } from '../../src/datapath/stats.js';
 import { DEFAULT_JOURNAL_BYTES, LJ } from '../../src/datapath/learned-journal.js';
 import { workers as workersCommand } from '../../src/control/worker-commands.js';
 import { parseExposition } from './metrics-scrape.js';
+import { SEED_FILE, QROUTER, SNAT, FIP, VM_MAC, QR_MAC, GW_MAC, FIP_VIF_MAC, VM_IP, SNAT_IP, VM_EDGE, ETH3 } from '../helpers/seed-names.js';
 
-const FILE = 'configs/seed-dvr-snat.yaml';
-const VM_MAC = 'fa:16:3e:b2:ef:af';
-const QR_MAC = 'fa:16:3e:06:d8:7b';
-const GW_MAC = '5c:c9:99:60:d2:71';
-const FIP_VIF_MAC = 'fa:17:3e:f7:cd:bc';
-const VM_IP = '192.168.1.7';
-const SNAT_IP = '112.65.210.200';
 const DNS = '198.51.100.77';
-const VM_EDGE = ['w07', 'tap2ab77d0f-99'] as const;
-const ETH3 = ['w02', 'eth3'] as const;
-const QROUTER = 'qrouter-c4d4b760-41b9-45e1-a607-d054da99c479';
-const SNAT = 'snat-c4d4b760-41b9-45e1-a607-d054da99c479';
-const FIP = 'fip-4617ac50-7b34-4b05-811d-b2afc741d446';
 const ASSIGNMENT = new Map([['w07', 0], ['w02', 1]]);
 
 const request = (n: number): Uint8Array => buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: VM_IP, dst: DNS, id: n }, udp: { sport: 41000, dport: 53, payload: 64 } });
@@ -108,7 +97,7 @@ async function learn(dp: PartitionedDatapath): Promise<number> {
 }
 
 test('fdb entries, neighbours and learned flows survive a worker killed mid-traffic: nothing floods, nothing is asked again', async () => {
-  const dp = await PartitionedDatapath.start({ file: FILE, assignment: ASSIGNMENT, clock: 'manual' });
+  const dp = await PartitionedDatapath.start({ file: SEED_FILE, assignment: ASSIGNMENT, clock: 'manual' });
   try {
     const port = await learn(dp);
     const exchange = async (): Promise<void> => {
@@ -154,7 +143,7 @@ test('fdb entries, neighbours and learned flows survive a worker killed mid-traf
 });
 
 test('a reload hands the learned state to the next datapath with the conntrack', async () => {
-  const old = await PartitionedDatapath.start({ file: FILE, assignment: ASSIGNMENT, clock: 'manual' });
+  const old = await PartitionedDatapath.start({ file: SEED_FILE, assignment: ASSIGNMENT, clock: 'manual' });
   let next: PartitionedDatapath | null = null;
   try {
     const port = await learn(old);
@@ -166,7 +155,7 @@ test('a reload hands the learned state to the next datapath with the conntrack',
     };
     const steady = await footprint(old, exchange(old));
     const before = await views(old);
-    next = await PartitionedDatapath.start({ file: FILE, assignment: ASSIGNMENT, clock: 'manual', adoptLater: true });
+    next = await PartitionedDatapath.start({ file: SEED_FILE, assignment: ASSIGNMENT, clock: 'manual', adoptLater: true });
     const tables = await old.retire();
     await next.adopt(tables, old.learnedState());
     await pause(300);
@@ -180,7 +169,7 @@ test('a reload hands the learned state to the next datapath with the conntrack',
 });
 
 test('on the wall clock a restored entry keeps its age: fdb/show and brctl showmacs count on from the last journaled learn', async () => {
-  const dp = await PartitionedDatapath.start({ file: FILE, assignment: ASSIGNMENT });
+  const dp = await PartitionedDatapath.start({ file: SEED_FILE, assignment: ASSIGNMENT });
   try {
     await learn(dp);
     await pause(2100); // no traffic: the entries age
@@ -240,7 +229,7 @@ async function journalMetrics(dp: PartitionedDatapath): Promise<Map<string, numb
 const station = (i: number): Uint8Array => buildFrame({ src: `5c:c9:99:61:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 0xff).toString(16).padStart(2, '0')}`, dst: GW_MAC, vlans: [103], ip: { src: '10.206.221.200', dst: '10.206.221.193' }, udp: { sport: 1000, dport: 1000, payload: 16 } });
 
 test('/metrics and dpemu workers count each worker\'s journal records: one per MAC br-ex learns', async () => {
-  const dp = await PartitionedDatapath.start({ file: FILE, assignment: ASSIGNMENT, clock: 'manual' });
+  const dp = await PartitionedDatapath.start({ file: SEED_FILE, assignment: ASSIGNMENT, clock: 'manual' });
   try {
     await learn(dp);
     const at0 = await journalMetrics(dp);
@@ -270,7 +259,7 @@ test('/metrics and dpemu workers count each worker\'s journal records: one per M
 
 test('a journal too small for a burst drops records, counts them and writes the tables whole again once they fit', async () => {
   const losses: [number, number][] = [];
-  const dp = await PartitionedDatapath.start({ file: FILE, assignment: ASSIGNMENT, clock: 'manual', journalBytes: 4096, onJournalLoss: (w, n) => losses.push([w, n]) });
+  const dp = await PartitionedDatapath.start({ file: SEED_FILE, assignment: ASSIGNMENT, clock: 'manual', journalBytes: 4096, onJournalLoss: (w, n) => losses.push([w, n]) });
   try {
     await learn(dp);
     assert.equal(dp.journal(1).overflows, 0, 'the tables fit at the start');
