@@ -112,7 +112,11 @@ export const ofctl: CommandFamily = {
         if (sub === 'mod-flows' && !arg) throw new ControlError("ovs-ofctl: 'mod-flows' command requires at least 2 arguments");
         const mod = sub === 'mod-flows';
         // One flow, or a file's (`-`): every flow parses before the table is touched.
-        const flows = fromFile(arg) ? parseLines(arg, true, (f) => (br.checkFlowMod(f, mod, strict), f)) : [arg];
+        const check = (f: string): string => {
+          br.checkFlowMod(f, mod, strict);
+          return f;
+        };
+        const flows = fromFile(arg) ? parseLines(arg, true, check) : [arg];
         try {
           for (const f of flows) {
             if (mod) br.modFlows(f, { strict });
