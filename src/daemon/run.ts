@@ -75,7 +75,10 @@ export async function runDaemon(opts: RunOptions = {}): Promise<number> {
     })();
   };
   const reload = (): void => {
-    if (starting) return void log.warn({ signal: 'SIGHUP' }, 'reload requested while starting: ignored');
+    if (starting) {
+      log.warn({ signal: 'SIGHUP' }, 'reload requested while starting: ignored');
+      return;
+    }
     log.info({ signal: 'SIGHUP', file }, 'reload requested');
     void d!.reload();
   };
