@@ -133,3 +133,15 @@ export function traceJson(events: readonly TraceEvent[]): unknown {
     }),
   }));
 }
+
+/** One traced packet's events, and where it was injected (NODE:PORT). */
+export interface TraceRun {
+  at: string;
+  events: readonly TraceEvent[];
+}
+
+/** What `dpemu trace` prints for its runs: each packet's branches, or with --json one document. */
+export function traceOutput(runs: readonly TraceRun[], json: boolean): string {
+  if (json) return JSON.stringify(runs.map((r) => ({ in: r.at, branches: traceJson(r.events) })), null, 2) + '\n';
+  return runs.map((r, i) => formatTrace(r.events, `##### packet ${i + 1} injected at ${r.at}`) + '\n').join('');
+}

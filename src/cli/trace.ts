@@ -4,7 +4,8 @@ import { loadTopologyFile } from '../topology/loader.js';
 import { formatError } from '../topology/errors.js';
 import { buildEmulator, type Emulator } from '../topology/builder.js';
 import { Tracer } from '../datapath/trace.js';
-import { formatTrace, traceJson } from './trace-format.js';
+import { traceOutput, type TraceRun } from './trace-format.js';
+import type { Port } from '../datapath/element.js';
 import { parsePackets, UsageError, type MacDefaults, type TracePacket } from './packet-flags.js';
 
 /**
@@ -34,28 +35,35 @@ export function openEdges(emu: Emulator): void {
   }
 }
 
-export interface TraceRun {
-  emu: Emulator;
-  tracer: Tracer;
-  /** The tracer events of each injected packet, in order. */
-  runs: { packet: TracePacket; events: Tracer['events'] }[];
+/** Each packet's port, every one resolved before any packet is injected. */
+export function resolvePorts(emu: Emulator, packets: readonly TracePacket[]): Port[] {
+  return packets.map((p) => {
+    const port = emu.findPort(p.node, p.port);
+    if (!port) throw new UsageError(`--in ${p.node}:${p.port}: no such port in the topology`);
+    return port;
+  });
+}
+
+/** Inject `frame` at `port` with `tracer` attached; it runs to completion (in this engine) before this returns. */
+export function injectTraced(emu: Emulator, port: Port, frame: Uint8Array, tracer: Tracer): void {
+  const pkt = emu.engine.pool.allocFrom(frame);
+  if (!pkt) throw new UsageError(`frame of ${frame.length} bytes does not fit a packet slot`);
+  emu.engine.tracer = tracer;
+  try {
+    emu.engine.inject(pkt, port);
+  } finally {
+    emu.engine.tracer = null;
+  }
 }
 
 /** Inject packets one at a time into one emulator (so replies see their requests' state). */
-export function runTrace(emu: Emulator, packets: TracePacket[]): TraceRun {
-  const out: TraceRun['runs'] = [];
-  for (const pkt of packets) {
+export function runTrace(emu: Emulator, packets: readonly TracePacket[]): TraceRun[] {
+  const ports = resolvePorts(emu, packets);
+  return packets.map((p, i) => {
     const tracer = new Tracer();
-    emu.engine.tracer = tracer;
-    const port = emu.findPort(pkt.node, pkt.port);
-    if (!port) throw new UsageError(`--in ${pkt.node}:${pkt.port}: no such port in the topology`);
-    const p = emu.engine.pool.allocFrom(pkt.frame);
-    if (!p) throw new UsageError(`frame of ${pkt.frame.length} bytes does not fit a packet slot`);
-    emu.engine.inject(p, port);
-    emu.engine.tracer = null;
-    out.push({ packet: pkt, events: tracer.events });
-  }
-  return { emu, tracer: new Tracer(), runs: out };
+    injectTraced(emu, ports[i]!, p.frame, tracer);
+    return { at: `${p.node}:${p.port}`, events: tracer.events };
+  });
 }
 
 export function traceCommand(config: string, argv: string[], opts: { json: boolean; hosts: boolean }): number {
@@ -66,15 +74,8 @@ export function traceCommand(config: string, argv: string[], opts: { json: boole
   }
   const emu = buildEmulator(loaded.topology, { emulateHosts: opts.hosts });
   openEdges(emu);
-  let packets: TracePacket[];
   try {
-    packets = parsePackets(argv, macDefaults(emu));
-    const r = runTrace(emu, packets);
-    if (opts.json) {
-      console.log(JSON.stringify(r.runs.map((x) => ({ in: `${x.packet.node}:${x.packet.port}`, branches: traceJson(x.events) })), null, 2));
-    } else {
-      r.runs.forEach((x, i) => console.log(formatTrace(x.events, `##### packet ${i + 1} injected at ${x.packet.node}:${x.packet.port}`)));
-    }
+    process.stdout.write(traceOutput(runTrace(emu, parsePackets(argv, macDefaults(emu))), opts.json));
     return 0;
   } catch (e) {
     if (e instanceof UsageError) {

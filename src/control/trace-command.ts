@@ -7,52 +7,37 @@
 // their node, one at a time, and a packet that crosses the fabric to another
 // worker is traced on there (src/workers/remote-trace.ts): the pieces below
 // are what both ways share.
-import { Tracer, type TraceEvent } from '../datapath/trace.js';
+import type { Tracer } from '../datapath/trace.js';
 import type { Port } from '../datapath/element.js';
 import type { Emulator } from '../topology/builder.js';
 import { parsePackets, UsageError, type TracePacket } from '../cli/packet-flags.js';
-import { formatTrace, traceJson } from '../cli/trace-format.js';
-import { macDefaults } from '../cli/trace.js';
+import { traceOutput } from '../cli/trace-format.js';
+import { injectTraced, macDefaults, resolvePorts, runTrace } from '../cli/trace.js';
 import { type CommandFamily } from './command.js';
 import { ControlError, ok } from './protocol.js';
 
-/** One traced packet's events, and where it was injected (NODE:PORT). */
-export interface TraceRun {
-  at: string;
-  events: readonly TraceEvent[];
-}
-
-/** The packets a trace command's words give, each with its port: every one resolved before any is injected. */
-export function tracePlan(emu: Emulator, argv: readonly string[]): { packet: TracePacket; port: Port }[] {
+/** A usage error of the shared trace pieces as the command's (exit 2). */
+function asCommand<T>(fn: () => T): T {
   try {
-    const packets = parsePackets(argv.filter((a) => a !== '--json'), macDefaults(emu));
-    return packets.map((p) => {
-      const port = emu.findPort(p.node, p.port);
-      if (!port) throw new UsageError(`--in ${p.node}:${p.port}: no such port in the topology`);
-      return { packet: p, port };
-    });
+    return fn();
   } catch (e) {
     if (e instanceof UsageError) throw new ControlError(`dpemu trace: ${e.message}`, 2);
     throw e;
   }
 }
 
-/** Inject one planned packet with `tracer` attached; it runs to completion (in this engine) before this returns. */
-export function injectTraced(emu: Emulator, p: { packet: TracePacket; port: Port }, tracer: Tracer): void {
-  const pkt = emu.engine.pool.allocFrom(p.packet.frame);
-  if (!pkt) throw new ControlError(`dpemu trace: frame of ${p.packet.frame.length} bytes does not fit a packet slot`, 2);
-  emu.engine.tracer = tracer;
-  try {
-    emu.engine.inject(pkt, p.port);
-  } finally {
-    emu.engine.tracer = null;
-  }
+/** The packets a trace command's words give, each with its port: every one resolved before any is injected. */
+export function tracePlan(emu: Emulator, argv: readonly string[]): { packet: TracePacket; port: Port }[] {
+  return asCommand(() => {
+    const packets = parsePackets(argv.filter((a) => a !== '--json'), macDefaults(emu));
+    const ports = resolvePorts(emu, packets);
+    return packets.map((packet, i) => ({ packet, port: ports[i]! }));
+  });
 }
 
-/** What the command prints for its runs: each packet's branches, or with --json one document. */
-export function traceOutput(runs: readonly TraceRun[], json: boolean): string {
-  if (json) return JSON.stringify(runs.map((r) => ({ in: r.at, branches: traceJson(r.events) })), null, 2) + '\n';
-  return runs.map((r, i) => formatTrace(r.events, `##### packet ${i + 1} injected at ${r.at}`) + '\n').join('');
+/** Inject one planned packet with `tracer` attached; it runs to completion (in this engine) before this returns. */
+export function injectPlanned(emu: Emulator, p: { packet: TracePacket; port: Port }, tracer: Tracer): void {
+  asCommand(() => injectTraced(emu, p.port, p.packet.frame, tracer));
 }
 
 export const trace: CommandFamily = {
@@ -66,11 +51,7 @@ export const trace: CommandFamily = {
   },
   run(ctx, argv) {
     const { emu } = ctx;
-    const runs = tracePlan(emu, argv).map((p) => {
-      const tracer = new Tracer();
-      injectTraced(emu, p, tracer);
-      return { at: `${p.packet.node}:${p.packet.port}`, events: tracer.events };
-    });
+    const runs = asCommand(() => runTrace(emu, parsePackets(argv.filter((a) => a !== '--json'), macDefaults(emu))));
     ctx.invalidate('trace');
     return ok(traceOutput(runs, argv.includes('--json')));
   },

@@ -8,7 +8,7 @@
 // command with what arrived and an error that names it.
 import type { ControlHooks } from '../control/command.js';
 import { ControlError, type CommandResponse } from '../control/protocol.js';
-import { traceOutput, type TraceRun } from '../control/trace-command.js';
+import { traceOutput, type TraceRun } from '../cli/trace-format.js';
 import type { PartitionedDatapath } from './supervisor.js';
 import { MAX_TRACE_ID } from './layout.js';
 import { joinPieces, mergeTrace } from './trace-merge.js';

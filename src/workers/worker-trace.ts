@@ -11,7 +11,7 @@ import { Tracer, type DeliveryKey, type TraceEvent } from '../datapath/trace.js'
 import type { Packet } from '../datapath/packet.js';
 import type { Port } from '../datapath/element.js';
 import type { Emulator } from '../topology/builder.js';
-import { injectTraced, tracePlan } from '../control/trace-command.js';
+import { injectPlanned, tracePlan } from '../control/trace-command.js';
 import { ControlError } from '../control/protocol.js';
 
 /** A traced frame this worker handed to worker `to` at a fabric side: its branch here and where its delivery stands. */
@@ -77,7 +77,7 @@ export class WorkerTraces {
       l.from.push(null);
       this.current = trace;
       try {
-        injectTraced(this.emu, p, l.tracer);
+        injectPlanned(this.emu, p, l.tracer);
       } finally {
         this.current = 0;
       }

@@ -1,5 +1,5 @@
 // Names, MACs and addresses of configs/seed-dvr-snat.yaml (SCENARIO.md) that
-// tests inject at and look for.
+// tests inject at and look for (configs/lab-dvr-snat.yaml keeps the VM's side).
 export const SEED_FILE = 'configs/seed-dvr-snat.yaml';
 export const QROUTER = 'qrouter-c4d4b760-41b9-45e1-a607-d054da99c479';
 export const SNAT = 'snat-c4d4b760-41b9-45e1-a607-d054da99c479';

@@ -19,13 +19,11 @@ import { trace } from '../../src/control/trace-command.js';
 import { ControlError, type CommandResponse } from '../../src/control/protocol.js';
 import { PartitionedDatapath } from '../../src/workers/supervisor.js';
 import { PartitionedControl } from '../../src/workers/remote-control.js';
+import { QR_MAC, VM_IP, VM_MAC } from '../helpers/seed-names.js';
 
 const FILE = 'configs/lab-dvr-snat.yaml';
 const VM = 'w07:tap2ab77d0f-99';
 const INET = 'tor:swp2';
-const VM_MAC = 'fa:16:3e:b2:ef:af';
-const QR_MAC = 'fa:16:3e:06:d8:7b';
-const VM_IP = '192.168.1.7';
 const INET_MAC = '02:00:cb:00:71:08';
 const INET_IP = '203.0.113.8';
 const TOR_MAC = '5c:c9:99:60:d2:72';
