@@ -344,8 +344,7 @@ export class PartitionedDatapath {
   /** Start worker i over the current slabs and channels; resolves once it runs its loop. */
   private spawn(i: number): Promise<void> {
     const t = this.topology, cs = this.cs, slotSize = this.slotSize;
-    const owner = [...this.assignment.entries()];
-    const mine = owner.filter(([, w]) => w === i).map(([n]) => n);
+    const mine = this.nodesOf(i);
     const ingress = this.spec(i);
     const egressSlab = new SharedArrayBuffer(cs * slotSize);
     const egress: ChannelSpec = { capacity: cs, rings: new SharedArrayBuffer(Handoff.bytes(cs)), slab: egressSlab, slotSize };
@@ -356,7 +355,7 @@ export class PartitionedDatapath {
       file: this.file,
       nodes: mine.filter((n) => t.nodes.some((x) => x.name === n)),
       gateways: mine.filter((n) => t.gateways.some((x) => x.name === n)),
-      owner,
+      owner: [...this.assignment.entries()],
       slots: this.slots,
       slotSize,
       slab: this.slabs[i]!,
