@@ -77,7 +77,9 @@ try {
   if (search.at) {
     figures.push({ name: 'tap.emu.udp64.loss_free_bitrate', value: search.at.mbps, unit: 'Mbit/s', conditions: sc, note: 'UDP payload bits delivered at the loss-free rate' });
     // What a packet costs the daemon, all threads: steadier than rates on a shared box (time waiting for a core is not in it).
-    figures.push({ name: 'tap.emu.udp64.daemon_cpu_per_packet', value: search.at.daemonCpuUs, unit: 'us', conditions: { ...sc, pps: search.rate }, note: 'daemon CPU time (/proc utime+stime, all threads) per packet delivered at the loss-free rate' });
+    // The traffic ends share the cores: their own CPU per packet beside it (bench/tap-cost.ts splits the daemon's by thread).
+    const ends = { senderCpuUs: +((search.at.senderCpuS * 1e6) / search.at.got).toFixed(2), sinkCpuUs: +((search.at.sinkCpuS * 1e6) / search.at.got).toFixed(2) };
+    figures.push({ name: 'tap.emu.udp64.daemon_cpu_per_packet', value: search.at.daemonCpuUs, unit: 'us', conditions: { ...sc, pps: search.rate, ...ends }, note: 'daemon CPU time (/proc utime+stime, all threads) per packet delivered at the loss-free rate; senderCpuUs and sinkCpuUs: the traffic ends\' own' });
   }
   // Each round trip is two packets through the emulator: loss-free / 4 round trips
   // per second load it with half its loss-free rate.

@@ -38,7 +38,13 @@ export interface Blast {
   /** Daemon CPU time (all threads) from the sender's start to the end of the run, and per packet received. */
   daemonCpuS: number;
   daemonCpuUs: number;
+  /** The traffic ends' own CPU time over the same span (they share the cores with the daemon). */
+  senderCpuS: number;
+  sinkCpuS: number;
 }
+
+/** Processes of one blast, for a `during` hook that samples them. */
+export interface BlastPids { daemon: number; sender: number; sink: number }
 
 export interface SearchStep { pps: number; offered: number; lossPct: number; ok: boolean }
 export interface Search { rate: number; at: Blast | null; steps: SearchStep[] }
@@ -129,6 +135,8 @@ export class TapLab {
     // --daemon-cpu-prof DIR: V8 CPU profiles of the daemon's threads (main and each TAP worker) into DIR.
     const prof = process.argv.indexOf('--daemon-cpu-prof');
     const profArgs = prof >= 0 ? ['--cpu-prof', '--cpu-prof-dir', process.argv[prof + 1]!] : [];
+    // --daemon-node-arg ARG (repeatable): a node option for the daemon (e.g. --perf-basic-prof for perf record).
+    process.argv.forEach((a, i) => a === '--daemon-node-arg' && profArgs.push(process.argv[i + 1]!));
     // --daemon-repo DIR: run the daemon of another checkout (a before/after comparison in one window).
     const other = process.argv.indexOf('--daemon-repo');
     const repo = other >= 0 ? process.argv[other + 1]! : REPO;
@@ -211,12 +219,14 @@ export class TapLab {
     });
   }
 
-  /** CPU seconds the daemon (all its threads) has used: utime + stime of /proc/PID/stat, in clock ticks of 10 ms. */
+  /** The daemon's process id (0 before it runs). */
+  get daemonPid(): number {
+    return this.daemon?.pid ?? 0;
+  }
+
+  /** CPU seconds the daemon (all its threads) has used. */
   daemonCpu(): number {
-    const pid = this.daemon?.pid;
-    if (!pid) return NaN;
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
+    return processCpu(this.daemonPid);
   }
 
   /**
@@ -225,20 +235,23 @@ export class TapLab {
    * starts once the sender is sending and returns what stops it, awaited
    * when the sender is done (before the last queued packets are waited for).
    */
-  async blast(from: string, to: string, size: number, seconds: number, o: { pps?: number; flows?: number; during?: () => () => Promise<void> } = {}): Promise<Blast> {
+  async blast(from: string, to: string, size: number, seconds: number, o: { pps?: number; flows?: number; during?: (pids: BlastPids) => () => Promise<void> } = {}): Promise<Blast> {
     const sink = await this.peer(to, ['sink', INET_IP, PORT]);
     const snd = await this.peer(from, ['blast', INET_IP, PORT, size, seconds, o.pps ?? 0, o.flows ?? 1]);
-    const stop = o.during?.();
+    // `ip netns exec` execs node: the children's pids are the traffic ends'.
+    const sinkPid = sink.child.pid ?? 0, sndPid = snd.child.pid ?? 0;
+    const stop = o.during?.({ daemon: this.daemonPid, sender: sndPid, sink: sinkPid });
     const cpu0 = this.daemonCpu();
-    const s = await snd.result as { sent: number; errors: number; seconds: number };
+    const s = await snd.result as { sent: number; errors: number; seconds: number; cpuS: number };
     await stop?.();
     await new Promise((r) => setTimeout(r, 500)); // what is still queued in the daemon arrives
     const cpu = this.daemonCpu() - cpu0;
     sink.child.kill('SIGTERM');
-    const r = await sink.result as { pkts: number };
+    const r = await sink.result as { pkts: number; cpuS: number };
     return {
       offered: s.sent / s.seconds, delivered: r.pkts / s.seconds, lossPct: (100 * (s.sent - r.pkts)) / s.sent, mbps: (r.pkts * size * 8) / s.seconds / 1e6,
       sent: s.sent, sendErrors: s.errors, got: r.pkts, seconds: s.seconds, daemonCpuS: cpu, daemonCpuUs: (cpu * 1e6) / r.pkts,
+      senderCpuS: s.cpuS, sinkCpuS: r.cpuS,
     };
   }
 
@@ -343,6 +356,16 @@ export class TapLab {
     rmSync(this.dir, { recursive: true, force: true });
     const left = KernelObjects.leftovers(this.tag);
     if (left.length) progress(`${this.name}: left in the kernel: ${left.join(' ')}`);
+  }
+}
+
+/** CPU seconds process `pid` (all its threads) has used: utime + stime of /proc/PID/stat, in clock ticks of 10 ms; NaN once it is gone. */
+export function processCpu(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return NaN;
   }
 }
 

@@ -2,21 +2,29 @@
 // `ip netns exec NS node dist/bench/lib/udp-peer.js MODE ...`. Each prints
 // "ready" when bound and one JSON line with its counts when done.
 //
-//   sink  BIND PORT               count datagrams until SIGTERM, then print {pkts, bytes}
+//   sink  BIND PORT               count datagrams until SIGTERM, then print {pkts, bytes, cpuS}
 //   blast DST PORT SIZE SECONDS [PPS] [FLOWS]
 //                                 send SIZE-byte payloads (sequence numbered) for SECONDS, as
 //                                 fast as the socket takes them (PPS absent or 0), or paced at
 //                                 PPS (a schedule kept from the start: a late tick sends what is
 //                                 due, never more than the in-flight window), from FLOWS sockets
-//                                 (source ports, default 1) in turn; print {sent, errors, seconds}
+//                                 (source ports, default 1) in turn; print {sent, errors, seconds, cpuS}
 //                                 (sent: sends started; errors: those the socket failed)
 //   echo  BIND PORT               send every datagram back to its sender, until SIGTERM
 //   ping  DST PORT SIZE COUNT PPS COUNT round trips paced at PPS; print the round-trip times
 //                                 (microseconds, sorted) and how many got no answer
+// cpuS: the process's own CPU time (user + system) from "ready" to the result,
+// since the ends share the cores with the daemon.
 import dgram from 'node:dgram';
 
 const [mode, a1, a2, a3, a4, a5, a6] = process.argv.slice(2);
 const now = () => process.hrtime.bigint();
+
+let cpu0 = process.cpuUsage();
+const cpuS = (): number => {
+  const c = process.cpuUsage(cpu0);
+  return (c.user + c.system) / 1e6;
+};
 
 function out(o: unknown): void {
   process.stdout.write(JSON.stringify(o) + '\n');
@@ -32,10 +40,11 @@ if (mode === 'sink' || mode === 'echo') {
   });
   s.bind(Number(a2), a1, () => {
     s.setRecvBufferSize(8 << 20);
+    cpu0 = process.cpuUsage();
     process.stdout.write('ready\n');
   });
   process.on('SIGTERM', () => {
-    out({ pkts, bytes });
+    out({ pkts, bytes, cpuS: cpuS() });
     process.exit(0);
   });
 } else if (mode === 'blast') {
@@ -49,6 +58,7 @@ if (mode === 'sink' || mode === 'echo') {
   });
   const start = () => {
     process.stdout.write('ready\n');
+    cpu0 = process.cpuUsage();
     const buf = Buffer.alloc(size, 0x5a);
     const t0 = now(), end = t0 + BigInt(Math.round(seconds * 1e9));
     const WINDOW = 64;
@@ -56,7 +66,7 @@ if (mode === 'sink' || mode === 'echo') {
     const finish = () => {
       if (done) return;
       done = true;
-      out({ sent, errors, seconds: Number(now() - t0) / 1e9 });
+      out({ sent, errors, seconds: Number(now() - t0) / 1e9, cpuS: cpuS() });
       for (const s of socks) s.close();
     };
     const sendOne = () => {
