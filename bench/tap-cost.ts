@@ -5,7 +5,8 @@
 // and, in a second run of each rate, the system calls it made (perf's
 // syscall tracepoints counted per thread: read, write, futex, all), each per
 // packet delivered. Beside them the traffic ends' own CPU per packet: they
-// share the two cores with the daemon.
+// share the two cores with the daemon. First, what a sleep and wake-up
+// through Atomics.wait/notify costs two threads by themselves (wakeCost).
 //
 //   sudo node dist/bench/tap-cost.js [--workers 1] [--rates 30000,45000] [--seconds 3] [--rounds 1] [--no-perf]
 //        [--perf-record FILE]         also `perf record -g` the daemon in a third run of each rate
@@ -21,6 +22,7 @@
 // thread with the CPU is the VM's. Not part of `npm run bench`: a
 // diagnostic, printed as a table (--json: one object).
 import { spawn } from 'node:child_process';
+import { Worker } from 'node:worker_threads';
 import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { progress } from './lib/harness.js';
@@ -112,6 +114,28 @@ function perfStat(pid: number): () => Promise<Map<number, Record<string, number>
 
 interface Row { rate: number; round: number; delivered: number; lossPct: number; lostAt: Record<string, number>; daemonUs: number; senderUs: number; sinkUs: number; threads: Record<string, { cpuUs: number; vol: number; invol: number; syscalls?: Record<string, number> }> }
 
+/**
+ * What one sleep and wake-up costs a thread by itself: two threads pass a
+ * token back and forth with Atomics.wait / Atomics.notify, as a TAP's rx
+ * thread and a sleeping datapath worker do (each waits for the other every
+ * time); CPU time per round trip and thread.
+ */
+async function wakeCost(rounds = 20_000): Promise<number[]> {
+  const src = `const { workerData: d, parentPort } = require('node:worker_threads'); const { readFileSync } = require('node:fs');
+    const a = new Int32Array(d.sab), cpu = () => Number(readFileSync('/proc/thread-self/schedstat', 'latin1').split(' ')[0]);
+    const c0 = cpu();
+    for (let i = 1; i <= d.rounds; i++) {
+      if (d.side === 0) { Atomics.store(a, 0, i); Atomics.notify(a, 0); while (Atomics.load(a, 1) !== i) Atomics.wait(a, 1, i - 1); }
+      else { while (Atomics.load(a, 0) !== i) Atomics.wait(a, 0, i - 1); Atomics.store(a, 1, i); Atomics.notify(a, 1); }
+    }
+    parentPort.postMessage((cpu() - c0) / 1e3 / d.rounds);`;
+  const sab = new SharedArrayBuffer(8);
+  const ws = [0, 1].map((side) => new Worker(src, { eval: true, workerData: { sab, side, rounds } }));
+  return Promise.all(ws.map((w) => new Promise<number>((r) => w.once('message', (us: number) => r(+us.toFixed(2))))));
+}
+
+const wake = await wakeCost();
+progress(`tap-cost: Atomics.wait/notify ping-pong between two threads: ${wake.join(' and ')} us of CPU per round trip and thread, load ${loadavg()[0]!.toFixed(2)}`);
 const lab = await TapLab.start('tap-cost', { workers: WORKERS, direct: false });
 const rows: Row[] = [];
 const load0 = loadavg().map((x) => x.toFixed(2)).join(' ');
@@ -192,4 +216,4 @@ try {
 } finally {
   await lab.close();
 }
-if (JSON_OUT) process.stdout.write(JSON.stringify({ workers: WORKERS, seconds: SECONDS, load: [load0, loadavg().map((x) => x.toFixed(2)).join(' ')], rows }) + '\n');
+if (JSON_OUT) process.stdout.write(JSON.stringify({ workers: WORKERS, seconds: SECONDS, wakeCostUs: wake, load: [load0, loadavg().map((x) => x.toFixed(2)).join(' ')], rows }) + '\n');
