@@ -38,13 +38,18 @@ export class LearnedKeepers {
     return n;
   }
 
+  /** The mirror's key of every element here that keeps learned entries. */
+  keys(): string[] {
+    return this.keepers.map((el) => learnedKey(el.node, el.name, el.kind));
+  }
+
   /** Journal every element's whole tables (at the start, after a loss, and for a reload's exact hand-over). */
   journalAll(): void {
     const j = this.journal;
     j.rewriting();
-    this.keepers.forEach((el, id) => {
-      j.declare(id, learnedKey(el.node, el.name, el.kind));
-      el.journalTo(j, id);
+    this.keys().forEach((key, id) => {
+      j.declare(id, key);
+      this.keepers[id]!.journalTo(j, id);
     });
   }
 
