@@ -440,8 +440,10 @@ export class NetNamespace extends Element implements KeepsLearned {
 
   /** Run a netfilter hook; false when the packet was dropped (it is then accounted for). */
   private hook(pkt: Packet, name: 'prerouting' | 'input' | 'forward' | 'output' | 'postrouting', now: number): boolean {
-    const nf = this.nf, e = this.engine;
-    const v = nf[name](this.info, now);
+    const nf = this.nf, e = this.engine, info = this.info;
+    // Each method by name, not nf[name](): a keyed call site megamorphic in V8 (about 2 % of a worker's time).
+    const v = name === 'prerouting' ? nf.prerouting(info, now) : name === 'forward' ? nf.forward(info, now)
+      : name === 'postrouting' ? nf.postrouting(info, now) : name === 'input' ? nf.input(info, now) : nf.output(info, now);
     const r = nf.result;
     if (e.tracing) {
       if (r.natRule) e.note(pkt, this, `iptables -t nat: ${ruleSaveText(r.chain ?? name.toUpperCase(), r.natRule, false)} => ${ipToString(this.info.src)} > ${ipToString(this.info.dst)}`);
