@@ -6,6 +6,8 @@
 // A live capture taps the port in its worker, which keeps the copied frames
 // until this side polls for them (every POLL_MS, while the reader keeps up).
 // A trace follows its packets from worker to worker (remote-trace.ts).
+// The supervisor keeps each worker's configuration writes for a successor
+// (PartitionedDatapath.control, config-log.ts).
 import type { CommandFamily, ControlHooks } from '../control/command.js';
 import type { CaptureHandle, CaptureSpec, ControlBackend } from '../control/backend.js';
 import { ControlError, ok, type CommandResponse } from '../control/protocol.js';
@@ -64,7 +66,7 @@ export class PartitionedControl implements ControlBackend {
   }
 
   private ask(w: number, family: CommandFamily, argv: readonly string[]): Promise<ControlAnswer> {
-    return this.dp.request<ControlAnswer>(w, { op: 'control', family: family.name, argv: [...argv] });
+    return this.dp.control(w, family.name, argv);
   }
 
   async capture(s: CaptureSpec): Promise<CaptureHandle> {
