@@ -65,8 +65,11 @@ export class PartitionedControl implements ControlBackend {
     return unwrap(a);
   }
 
+  /** A worker that died before answering (or is being restarted) is the tool's error, not the daemon's: nothing of the command is kept. */
   private ask(w: number, family: CommandFamily, argv: readonly string[]): Promise<ControlAnswer> {
-    return this.dp.control(w, family.name, argv);
+    return this.dp.control(w, family.name, argv).catch((e: Error) => {
+      throw new ControlError(`dpemu: ${e.message}`, 1, 503);
+    });
   }
 
   async capture(s: CaptureSpec): Promise<CaptureHandle> {

@@ -169,6 +169,8 @@ interface Running {
   exited: Promise<number>;
   /** What replaying its configuration did, once it said (null: it died first, or it adopts instead). */
   replayed: Promise<ReplayReport | null>;
+  /** It died and its port is closed: a request now would never be answered. */
+  closed: boolean;
 }
 
 export class PartitionedDatapath {
@@ -413,6 +415,7 @@ export class PartitionedDatapath {
       egressSlab: new Uint8Array(egressSlab),
       exited: new Promise((res) => thread.once('exit', res)),
       replayed: new Promise((res) => (replayed = res)),
+      closed: false,
     };
     void r.exited.then(() => replayed(null));
     for (let s = 0; s < cs; s++) r.egress.lend(s); // the supervisor's egress slots never move
@@ -464,6 +467,7 @@ export class PartitionedDatapath {
   private async exited(w: number, r: Running): Promise<void> {
     if (this.stopped || this.run[w] !== r) return;
     r.port.close();
+    r.closed = true;
     for (const [id, x] of this.waiting) if (x.worker === w) {
       this.waiting.delete(id);
       x.rej(new Error(`worker ${w} died`));
@@ -663,9 +667,10 @@ export class PartitionedDatapath {
     }
   }
 
-  /** Ask worker `w` (answered between batches). */
+  /** Ask worker `w` (answered between batches; refused while it is dead, until its successor is spawned and takes requests). */
   request<T>(w: number, req: Req): Promise<T> {
     if (this.stopped) return Promise.reject(new Error('datapath stopped'));
+    if (this.run[w]!.closed) return Promise.reject(new Error(`worker ${w} died and is being restarted; try again`));
     const id = this.nextId++;
     const p = new Promise<T>((res, rej) => this.waiting.set(id, { worker: w, res: res as (v: unknown) => void, rej }));
     this.run[w]!.port.postMessage({ ...req, id });

@@ -7,7 +7,7 @@
 // added. Each worker is then killed: after its restart every dump reads as
 // before, and traffic goes exactly where those changes send it. A conntrack
 // flush is not replayed (an entry made after it is still there), nor are
-// reads or failed commands; a bridge's add/del churn is compacted; the log
+// reads or failed commands, and a command to a dead worker fails at once; a bridge's add/del churn is compacted; the log
 // has a cap, counted and reported; a reload's datapath starts with none.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -196,10 +196,18 @@ test('a conntrack flush is not replayed: an entry made after it is there after t
     assert.doesNotMatch(entries, /UNREPLIED|dst=198\.51\.100\.10 /);
     const back = dp.restarted(1);
     await dp.kill(1);
+    // A command while the worker is down gets an error at once (it is not queued for a port nobody reads), and is not kept.
+    const during = await ctl(c, 'ip', '-n', FIP, 'w02', 'addr', 'add', '10.206.221.198/26', 'dev', 'fip-vif.103');
     await back;
     assert.equal(await list(), entries);
-    assert.equal(dp.configLog(1).size.commands, 0);
     assert.equal(dp.status()[1]!.replay!.replayed, 0);
+    const addrs = await must(c, 'ip', '-n', FIP, 'w02', 'addr');
+    if (during.ok) assert.match(addrs, /10\.206\.221\.198/);
+    else {
+      assert.match(during.stderr, /^dpemu: worker 1 died/);
+      assert.doesNotMatch(addrs, /10\.206\.221\.198/);
+      assert.equal(dp.configLog(1).size.commands, 0);
+    }
   } finally {
     await dp.stop();
   }
