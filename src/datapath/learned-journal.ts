@@ -13,10 +13,14 @@
 // entry (so a restored entry's age is at most that much older than it was).
 // A record does not fit: it is dropped, `overflows` counted and `lost` set;
 // the producer then writes its elements' whole tables again (a RESET and
-// every entry) as soon as they fit (`resyncs` counted).
+// every entry) once the consumer has read the ring empty (`resyncs` counted).
+// Tables too big for even the empty ring make the producer grow it (a
+// growable SharedArrayBuffer, doubled past what the rewrite wanted, up to
+// MAX_JOURNAL_BYTES), so the journal is whole again after one more rewrite.
 //
-// Layout: HDR_BYTES of Int32 header words, then a byte ring of `capacity`
-// (a power of two). A record is 8-aligned: u32 length (0: skip to the ring's
+// Layout: HDR_BYTES of Int32 header words, then a byte ring of CAP bytes
+// (a power of two; the producer grows it only while the ring is empty, and
+// stores CAP before it publishes a HEAD past the growth). A record is 8-aligned: u32 length (0: skip to the ring's
 // start), u8 kind, u8 number count, u16 element id, u32 text length, u32
 // unused, then the numbers as Float64 and the text as UTF-8. HEAD and TAIL
 // count bytes from the start (mod 2^32); the producer publishes HEAD after a
@@ -45,16 +49,25 @@ export const LJ = {
 } as const;
 
 /** Header words (Int32). */
-const H = { HEAD: 0, TAIL: 1, OVERFLOWS: 2, RECORDS: 3, RESYNCS: 4 } as const;
+const H = { HEAD: 0, TAIL: 1, OVERFLOWS: 2, RECORDS: 3, RESYNCS: 4, CAP: 5 } as const;
 const HDR_BYTES = 32;
 const REC_HDR = 16;
 /** Largest text a record carries (a learned flow's key and text). */
 const MAX_TEXT = 8192;
 export const DEFAULT_JOURNAL_BYTES = 4 << 20;
+/** Largest ring a journal grows to (address space reserved, memory used only once grown to). */
+export const MAX_JOURNAL_BYTES = 256 << 20;
 
 export function journalBuffer(capacity = DEFAULT_JOURNAL_BYTES): SharedArrayBuffer {
-  if (capacity & (capacity - 1) || capacity < 4096) throw new Error('journal capacity: a power of two of 4096 or more');
-  return new SharedArrayBuffer(HDR_BYTES + capacity);
+  if (capacity & (capacity - 1) || capacity < 4096 || capacity > MAX_JOURNAL_BYTES) throw new Error(`journal capacity: a power of two from 4096 to ${MAX_JOURNAL_BYTES}`);
+  const sab = new SharedArrayBuffer(HDR_BYTES + capacity, { maxByteLength: HDR_BYTES + MAX_JOURNAL_BYTES });
+  new Int32Array(sab, 0, HDR_BYTES / 4)[H.CAP] = capacity;
+  return sab;
+}
+
+/** The ring's views over `sab` at its current capacity. */
+function ringViews(sab: SharedArrayBuffer, cap: number): { u8: Uint8Array; u32: Uint32Array; f64: Float64Array } {
+  return { u8: new Uint8Array(sab, HDR_BYTES, cap), u32: new Uint32Array(sab, HDR_BYTES, cap / 4), f64: new Float64Array(sab, HDR_BYTES, cap / 8) };
 }
 
 /** A record as the consumer reads it. */
@@ -111,23 +124,53 @@ export class LearnedJournal implements LearnedSink {
   readonly f = new Float64Array(MAX_NUMS);
   /** A record was dropped since the last full write of the tables. */
   lost = false;
+  /** Bytes of the records dropped since the last rewrite began (what a rewrite lacked). */
+  private short = 0;
   private readonly hdr: Int32Array;
-  private readonly u8: Uint8Array;
-  private readonly u32: Uint32Array;
-  private readonly f64: Float64Array;
-  private readonly mask: number;
+  private u8!: Uint8Array;
+  private u32!: Uint32Array;
+  private f64!: Float64Array;
+  private mask = 0;
   private head: number;
   private readonly enc = new TextEncoder();
   private readonly text = new Uint8Array(MAX_TEXT);
 
   constructor(readonly sab: SharedArrayBuffer) {
-    const cap = sab.byteLength - HDR_BYTES;
     this.hdr = new Int32Array(sab, 0, HDR_BYTES / 4);
-    this.u8 = new Uint8Array(sab, HDR_BYTES, cap);
-    this.u32 = new Uint32Array(sab, HDR_BYTES, cap / 4);
-    this.f64 = new Float64Array(sab, HDR_BYTES, cap / 8);
-    this.mask = cap - 1;
+    this.map(Atomics.load(this.hdr, H.CAP));
     this.head = Atomics.load(this.hdr, H.HEAD);
+  }
+
+  private map(cap: number): void {
+    ({ u8: this.u8, u32: this.u32, f64: this.f64 } = ringViews(this.sab, cap));
+    this.mask = cap - 1;
+  }
+
+  /** The consumer has read every record. */
+  get drained(): boolean {
+    return Atomics.load(this.hdr, H.TAIL) === this.head;
+  }
+
+  /** Start writing the tables whole: a rewrite that does not fit counts what it lacked. */
+  rewriting(): void {
+    this.lost = false;
+    this.short = 0;
+  }
+
+  /**
+   * A rewrite did not fit the drained ring (records were dropped since it
+   * began): make it twice what the rewrite wanted (a power of two, up to MAX_JOURNAL_BYTES). Only while drained,
+   * so the consumer is reading nothing. False when it cannot grow.
+   */
+  grow(): boolean {
+    const cap = this.mask + 1;
+    let want = cap;
+    while (want < 2 * (cap + this.short) && want < MAX_JOURNAL_BYTES) want *= 2;
+    if (this.short === 0 || want === cap || !this.drained) return false;
+    this.sab.grow(HDR_BYTES + want);
+    this.map(want);
+    Atomics.store(this.hdr, H.CAP, want);
+    return true;
   }
 
   /** Name element id `id` (its node/name/kind) for the consumer. */
@@ -149,7 +192,7 @@ export class LearnedJournal implements LearnedSink {
     let off = head & this.mask;
     const toEnd = cap - off;
     const need = toEnd < len ? len + toEnd : len;
-    if (cap - ((head - Atomics.load(this.hdr, H.TAIL)) | 0) < need) return this.overflow();
+    if (cap - ((head - Atomics.load(this.hdr, H.TAIL)) | 0) < need) return this.overflow(len);
     if (toEnd < len) {
       this.u32[off >>> 2] = 0;
       head = (head + toEnd) | 0;
@@ -174,8 +217,9 @@ export class LearnedJournal implements LearnedSink {
     Atomics.add(this.hdr, H.RESYNCS, 1);
   }
 
-  private overflow(): false {
+  private overflow(len = 0): false {
     this.lost = true;
+    this.short += len;
     Atomics.add(this.hdr, H.OVERFLOWS, 1);
     return false;
   }
@@ -184,12 +228,11 @@ export class LearnedJournal implements LearnedSink {
 /** The consumer's side: every record written since the last read, oldest first. */
 export function readJournal(sab: SharedArrayBuffer, each: (el: number, r: LearnedRecord) => void): number {
   const hdr = new Int32Array(sab, 0, HDR_BYTES / 4);
-  const cap = sab.byteLength - HDR_BYTES;
-  const u8 = new Uint8Array(sab, HDR_BYTES, cap);
-  const u32 = new Uint32Array(sab, HDR_BYTES, cap / 4);
-  const f64 = new Float64Array(sab, HDR_BYTES, cap / 8);
-  const dec = new TextDecoder();
+  // HEAD first: a HEAD past a growth comes with its CAP (stored before it).
   const head = Atomics.load(hdr, H.HEAD);
+  const cap = Atomics.load(hdr, H.CAP);
+  const { u8, u32, f64 } = ringViews(sab, cap);
+  const dec = new TextDecoder();
   let tail = Atomics.load(hdr, H.TAIL), n = 0;
   while (tail !== head) {
     const off = tail & (cap - 1);
@@ -229,6 +272,6 @@ export function journalCounts(sab: SharedArrayBuffer): JournalCounts {
     overflows: Atomics.load(hdr, H.OVERFLOWS) >>> 0,
     resyncs: Atomics.load(hdr, H.RESYNCS) >>> 0,
     unread: (Atomics.load(hdr, H.HEAD) - Atomics.load(hdr, H.TAIL)) >>> 0,
-    capacity: sab.byteLength - HDR_BYTES,
+    capacity: Atomics.load(hdr, H.CAP),
   };
 }

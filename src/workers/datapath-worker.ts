@@ -351,7 +351,7 @@ export function runWorker(init: WorkerInit): void {
         if (b) ns.adoptConntrackTable(b);
       }
       learned.restore(m.learned);
-      init.port.postMessage({ id: m.id, result: true });
+      init.port.postMessage({ id: m.id, result: learned.keys() });
       break;
     }
   } else {

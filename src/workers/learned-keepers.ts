@@ -2,7 +2,9 @@
 // engine that keep learned entries (KeepsLearned), restored from what the
 // supervisor's mirror holds for them, then journaling every change. After a
 // record was dropped for want of room, tick() writes their tables whole again
-// once they fit, so the mirror is whole again.
+// once the supervisor has read the journal empty (the only time a rewrite can
+// fit); one that does not fit even then grows the journal for the next try,
+// so the mirror is whole again and no tick rewrites in vain.
 import type { Element } from '../datapath/element.js';
 import type { Engine } from '../datapath/engine.js';
 import { LearnedJournal, keepsLearned, type KeepsLearned } from '../datapath/learned-journal.js';
@@ -11,6 +13,11 @@ import { learnedKey, type LearnedState } from './learned-mirror.js';
 export class LearnedKeepers {
   readonly journal: LearnedJournal;
   private readonly keepers: (Element & KeepsLearned)[];
+  /** The last rewrite did not fit the drained journal. */
+  private outgrown = false;
+  /** Ticks to let pass before the next rewrite: after one that failed at the journal's largest size, twice as many each time. */
+  private wait = 0;
+  private backoff = 1;
 
   constructor(
     private readonly engine: Engine,
@@ -31,20 +38,32 @@ export class LearnedKeepers {
     return n;
   }
 
+  /** The mirror's key of every element here that keeps learned entries. */
+  keys(): string[] {
+    return this.keepers.map((el) => learnedKey(el.node, el.name, el.kind));
+  }
+
   /** Journal every element's whole tables (at the start, after a loss, and for a reload's exact hand-over). */
   journalAll(): void {
     const j = this.journal;
-    j.lost = false;
-    this.keepers.forEach((el, id) => {
-      j.declare(id, learnedKey(el.node, el.name, el.kind));
-      el.journalTo(j, id);
+    j.rewriting();
+    this.keys().forEach((key, id) => {
+      j.declare(id, key);
+      this.keepers[id]!.journalTo(j, id);
     });
   }
 
   /** Between batches: after a loss, write the tables whole again (counted once it fitted). */
   tick(): void {
-    if (!this.journal.lost) return;
+    const j = this.journal;
+    if (!j.lost || !j.drained || --this.wait > 0) return;
+    // The last rewrite found the ring drained too and still did not fit: grow it first.
+    if (this.outgrown && !j.grow()) this.wait = this.backoff = Math.min(2 * this.backoff, 1024);
     this.journalAll();
-    if (!this.journal.lost) this.journal.resynced();
+    this.outgrown = j.lost;
+    if (!j.lost) {
+      j.resynced();
+      this.backoff = 1;
+    }
   }
 }

@@ -4,7 +4,8 @@
 // A restarted worker, or the workers of a reload's next datapath, are given
 // the entries of their nodes' elements to restore. Kept across restarts and
 // reloads: a worker writes its elements' whole tables (RESET first) once it
-// runs, so entries its elements did not take back (a port gone) leave here too.
+// runs, so entries its elements did not take back (a port gone) leave here
+// too, and elements a reload removed are forgotten (retain()).
 import { LJ, readJournal, type LearnedRecord } from '../datapath/learned-journal.js';
 
 /** Element key (node/name/kind) -> the latest record of each of its entries. */
@@ -68,6 +69,11 @@ export class LearnedMirror {
   /** Take the entries of another datapath's mirror (a reload). */
   adopt(state: LearnedState): void {
     for (const [key, recs] of state) this.els.set(key, new Map(recs.map((r) => [entryKey(r), r])));
+  }
+
+  /** Forget the elements not in `keys` (those a reload removed: a later one must not bring their entries back). */
+  retain(keys: ReadonlySet<string>): void {
+    for (const key of this.els.keys()) if (!keys.has(key)) this.els.delete(key);
   }
 
   /** Entries kept, all elements. */

@@ -275,7 +275,8 @@ export class PartitionedDatapath {
     if (!this.adopting) throw new Error('adopt: this datapath was not started with adoptLater');
     this.addTables(tables);
     this.learned.adopt(learned);
-    await Promise.all(Array.from({ length: this.workers }, (_, w) => this.request(w, { op: 'adopt', tables: [...this.tables[w]!], learned: this.learned.state(this.nodesOf(w)) })));
+    const kept = await Promise.all(Array.from({ length: this.workers }, (_, w) => this.request<string[]>(w, { op: 'adopt', tables: [...this.tables[w]!], learned: this.learned.state(this.nodesOf(w)) })));
+    this.learned.retain(new Set(kept.flat()));
     this.adopting = false;
     for (const l of this.taps) if (l.attach.rx) this.retarget(l, Handoff.of(l.attach.rx.channel));
   }

@@ -7,9 +7,8 @@ import { runRemote } from '../../src/control/client.js';
 import { parsePackets } from '../../src/cli/packet-flags.js';
 import { macDefaults } from '../../src/cli/trace.js';
 import { cli, startDaemon, type Daemon } from '../helpers/control.js';
+import { QROUTER as QR, SNAT } from '../helpers/seed-names.js';
 
-const SNAT = 'snat-c4d4b760-41b9-45e1-a607-d054da99c479';
-const QR = 'qrouter-c4d4b760-41b9-45e1-a607-d054da99c479';
 let d: Daemon;
 const run = (fam: string, argv: string[]) => runRemote({ socketPath: d.server.path }, fam, argv);
 

@@ -16,11 +16,9 @@ import { PrometheusServer, dashboardTargets, requirePrometheus, until } from '..
 import { KernelObjects, run } from './lab-names.js';
 import { DaemonProcess } from './daemon-process.js';
 import { UniqueLab } from './lab-dvr.js';
+import { FIP, QROUTER, SNAT } from '../helpers/seed-names.js';
 
 const lab = new UniqueLab();
-const QROUTER = 'qrouter-c4d4b760-41b9-45e1-a607-d054da99c479';
-const SNAT = 'snat-c4d4b760-41b9-45e1-a607-d054da99c479';
-const FIP = 'fip-4617ac50-7b34-4b05-811d-b2afc741d446';
 
 /** [node, element, kind, port the packet arrives on]; a TAP stage is the daemon's own TAP device. */
 type Stage = [string, string, string, string];

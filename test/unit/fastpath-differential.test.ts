@@ -39,12 +39,7 @@ import type { Port } from '../../src/datapath/element.js';
 import { mulberry32Unit } from '../../src/datapath/random.js';
 import { runCommand, showNeigh } from '../../src/netns/ip-text.js';
 import { parseNeighArgs } from '../../src/netns/ip-neigh-syntax.js';
-
-const VM_MAC = 'fa:16:3e:b2:ef:af';
-const QR_MAC = 'fa:16:3e:06:d8:7b';
-const GW_MAC = '5c:c9:99:60:d2:71';
-const FIP_VIF_MAC = 'fa:17:3e:f7:cd:bc';
-const SNAT_IP = '112.65.210.200';
+import { FIP, FIP_VIF_MAC, GW_MAC, QROUTER as QR, QR_MAC, SNAT, SNAT_IP, VM_MAC } from '../helpers/seed-names.js';
 
 interface Side {
   emu: Emulator;
@@ -551,9 +546,6 @@ test('fdb and port changes remove only the cached translations that used them', 
   assert.equal(cell('flushes'), 0, 'fdb and port changes never flush');
 });
 
-const QR = 'qrouter-c4d4b760-41b9-45e1-a607-d054da99c479';
-const SNAT = 'snat-c4d4b760-41b9-45e1-a607-d054da99c479';
-const FIP = 'fip-4617ac50-7b34-4b05-811d-b2afc741d446';
 const QR_DEV = 'qr-178fc8e2-fd';
 const RFP = 'rfp-c4d4b760-4';
 const T = 'table 3232235777';

@@ -3,7 +3,8 @@
 // told to write its tables whole again), and the mirror keeps the latest
 // record of each entry, forgets removed ones and clears a kind on RESET.
 // A worker's elements whose journal overflowed write their tables whole
-// again, after which the mirror is what a fresh journal would hold.
+// again once it was read empty (growing it when even that does not fit),
+// after which the mirror is what a fresh journal would hold.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LJ, LearnedJournal, journalBuffer, journalCounts, readJournal, type LearnedRecord } from '../../src/datapath/learned-journal.js';
@@ -45,6 +46,32 @@ test('records wrap around the ring in order; a full ring drops and counts', () =
   assert.equal(journalCounts(sab).unread, 0);
   j.resynced();
   assert.equal(journalCounts(sab).resyncs, 1);
+});
+
+test('a drained ring grows to twice what the dropped records wanted; records after the growth come back in order', () => {
+  const sab = journalBuffer(4096);
+  const j = new LearnedJournal(sab);
+  j.rewriting();
+  // 200 records of 56 bytes (11 KiB): about 73 fit.
+  let ok = 0;
+  for (let i = 0; i < 200; i++) {
+    j.f.fill(i, 0, 5);
+    if (j.put(LJ.OFDB, 1, 5)) ok++;
+  }
+  assert.equal(j.lost, true);
+  assert.equal(j.grow(), false, 'not while the consumer has records to read');
+  assert.equal(readJournal(sab, () => {}), ok);
+  assert.equal(j.grow(), true);
+  assert.equal(journalCounts(sab).capacity, 32768, 'the next power of two above 2 x (4096 + 127 x 56)');
+  j.rewriting();
+  for (let i = 0; i < 200; i++) {
+    j.f.fill(i, 0, 5);
+    assert.ok(j.put(LJ.OFDB, 1, 5, `p${i}`));
+  }
+  const got: number[] = [];
+  readJournal(sab, (_el, r) => got.push(r.nums[0]!));
+  assert.deepEqual(got, Array.from({ length: 200 }, (_, i) => i));
+  assert.equal(j.grow(), false, 'nothing was dropped since: no growth');
 });
 
 test('the mirror keeps the latest record of each entry, by element and kind', () => {
@@ -97,6 +124,9 @@ test('a worker whose journal overflowed writes its tables whole again: the mirro
   }
   assert.equal(keepers.journal.lost, true);
   assert.ok(journalCounts(sab).overflows > 0);
+  const written = journalCounts(sab).records;
+  keepers.tick();
+  assert.equal(journalCounts(sab).records, written, 'no rewrite while the ring holds unread records: it could not fit');
   mirror.drain(0, sab);
   keepers.tick();
   assert.equal(keepers.journal.lost, false);

@@ -9,10 +9,10 @@ import {
   VERDICT_ACCEPT, conntrackList, formatIpv4, seededRandom,
 } from '../../src/netfilter/index.js';
 import { ACK, SYN, checksumsOk, icmpEcho, icmpError, info, ip, ipv4, r16, r32, tcp, udp } from './netfilter-helpers.js';
+import { SNAT_IP } from '../helpers/seed-names.js';
 
 const SG = 'sg-499291dc-d8';
 const RFP = 'rfp-c4d4b760-4';
-const SNAT_IP = '112.65.210.200';
 
 function snatRules(extra = ''): string {
   return `*mangle

@@ -12,9 +12,9 @@ import { buildFrame } from '../../src/wire/frame.js';
 import { conntrackList } from '../../src/netfilter/index.js';
 import type { EdgeSink } from '../../src/datapath/element.js';
 import { WorkerControl } from '../../src/workers/worker-control.js';
+import { FIP, GW_MAC, QROUTER, QR_MAC, SNAT, VM_MAC } from '../helpers/seed-names.js';
 
 const topo = loadTopologyOrThrow('configs/seed-dvr-snat.yaml');
-const SNAT = 'snat-c4d4b760-41b9-45e1-a607-d054da99c479';
 const request = buildFrame({ src: 'fa:16:3e:b2:ef:af', dst: 'fa:16:3e:06:d8:7b', ip: { src: '192.168.1.7', dst: '8.8.8.8' }, icmp: { id: 60691, seq: 1, data: 100 } });
 const reply = buildFrame({ src: '5c:c9:99:60:d2:71', dst: 'fa:17:3e:f7:cd:bc', vlans: [103], ip: { src: '8.8.8.8', dst: '112.65.210.200', ttl: 57 }, icmp: { type: 0, id: 60691, seq: 1, data: 100 } });
 
@@ -51,11 +51,6 @@ test('after a reload the reply of a connection made before it is still un-NATed 
 // elements' learned records, test/unit/workers-learned-state.test.ts): fdb
 // entries with their ages, neighbours with their state and times, flows
 // learn() added with their timeouts, cookie and creation time.
-const VM_MAC = 'fa:16:3e:b2:ef:af';
-const QR_MAC = 'fa:16:3e:06:d8:7b';
-const GW_MAC = '5c:c9:99:60:d2:71';
-const QROUTER = 'qrouter-c4d4b760-41b9-45e1-a607-d054da99c479';
-const FIP = 'fip-4617ac50-7b34-4b05-811d-b2afc741d446';
 const VIEWS: [string, string[]][] = [
   ['brctl', ['showmacs', 'w07', 'qbr2ab77d0f-99']],
   ['appctl', ['fdb/show', 'w07', 'br-int']],

@@ -17,14 +17,8 @@ import { NetNamespace } from '../../src/netns/namespace.js';
 import { conntrackList } from '../../src/netfilter/index.js';
 import { PartitionedDatapath } from '../../src/workers/supervisor.js';
 import { balancedAssignment, checkAssignment, nodeGroups } from '../../src/workers/partition.js';
+import { FIP_VIF_MAC, GW_MAC, QR_MAC, SEED_FILE as FILE, SNAT_IP, VM_IP, VM_MAC } from '../helpers/seed-names.js';
 
-const FILE = 'configs/seed-dvr-snat.yaml';
-const VM_MAC = 'fa:16:3e:b2:ef:af';
-const QR_MAC = 'fa:16:3e:06:d8:7b';
-const GW_MAC = '5c:c9:99:60:d2:71'; // the physical gateway behind eth3 (VLAN 103)
-const FIP_VIF_MAC = 'fa:17:3e:f7:cd:bc';
-const VM_IP = '192.168.1.7';
-const SNAT_IP = '112.65.210.200';
 const VM_EDGE = ['w07', 'tap2ab77d0f-99'] as const;
 const ETH3 = ['w02', 'eth3'] as const;
 const QROUTER = ['w07', 'qrouter-c4d4b760-41b9-45e1-a607-d054da99c479'] as const;
