@@ -67,6 +67,8 @@ export interface ConntrackOptions {
 }
 
 // Counters of `conntrack -S`, by their index in the store's shared stats cells (STAT_NAMES).
+// `insert` stays 0 and `found` counts NAT clashes only, as in Linux 6.x
+// (test/e2e/conntrack-kernel.test.ts compares them with a kernel's).
 const S_FOUND = 0, S_INVALID = 1, S_INSERT = 2, S_INSERT_FAILED = 3, S_DROP = 4, S_EARLY_DROP = 5, S_ERROR = 6, S_SEARCH_RESTART = 7;
 
 /** Counters as `conntrack -S` shows them, read from the table's shared memory (every attached thread counts there). */
@@ -233,7 +235,10 @@ export class Conntrack implements NatLookup, CtMarks {
 
   tupleTaken(src: number, dst: number, proto: number, sport: number, dport: number, ignored: number): boolean {
     const n = this.lookup(src, dst, proto, sport, dport, this.now);
-    return n !== 0 && n >>> 1 !== ignored;
+    if (n === 0 || n >>> 1 === ignored) return false;
+    // The only place Linux still counts `found` (nf_conntrack_tuple_taken): a NAT clash.
+    this.store.stats[S_FOUND]!++;
+    return true;
   }
 
   bySource(src: number, sport: number, proto: number): number {
@@ -390,7 +395,6 @@ export class Conntrack implements NatLookup, CtMarks {
         dir = 0;
         state = CT_NEW;
       } else {
-        this.store.stats[S_FOUND]!++;
         e = h >>> 1;
         dir = h & 1;
         const status = r[e * STRIDE + W_STATUS]!;
@@ -487,7 +491,6 @@ export class Conntrack implements NatLookup, CtMarks {
       st.listAdd(e);
       r[o + W_STATUS]! |= IPS_CONFIRMED;
       if (r[o + W_STATUS]! & IPS_SRC_NAT_DONE) st.bysrcIn(e);
-      this.store.stats[S_INSERT]!++;
       p.ctStatus = r[o + W_STATUS]!;
       return VERDICT_ACCEPT;
     } finally {
@@ -609,11 +612,15 @@ export class Conntrack implements NatLookup, CtMarks {
     this.tr = new TcpTrack(next.r);
   }
 
+  /**
+   * The packet is INVALID (no entry). `error`: found so by the ICMP error
+   * path (nf_conntrack_handle_icmp), which Linux counts as `error` alone;
+   * every other case counts as `invalid`.
+   */
   private invalid(p: NfPacketInfo, reason: string, error = false): number {
     p.ct = 0;
     p.ctState = CT_INVALID;
-    this.store.stats[S_INVALID]!++;
-    if (error) this.store.stats[S_ERROR]!++;
+    this.store.stats[error ? S_ERROR : S_INVALID]!++;
     this.invalidReasons.set(reason, (this.invalidReasons.get(reason) ?? 0) + 1);
     return VERDICT_ACCEPT;
   }
