@@ -44,8 +44,8 @@ test('N frames along the path: every stage reports N more packets in and out, wi
   assert.equal(value(after, 'dpemu_conntrack_entries', { node: 'w02', element: SNAT }), 1, 'one ICMP id, one entry');
   assert.equal(value(after, 'dpemu_conntrack_entries_limit', { node: 'w02', element: SNAT }), 262144);
   const ctStat = (k: string) => d(`dpemu_conntrack_stat_${k}_total`, { node: 'w02', element: SNAT });
-  assert.deepEqual([ctStat('insert'), ctStat('found'), ctStat('drop'), ctStat('invalid')], [0, N, 0, 0], 'conntrack -S: the warm-up inserted the entry; each of N found it');
-  assert.equal(value(before, 'dpemu_conntrack_stat_insert_total', { node: 'w02', element: SNAT }), 1, 'one insert by the warm-up');
+  // Linux 6.x counts neither inserts nor lookups that find their entry (found: NAT clashes only).
+  assert.deepEqual([ctStat('insert'), ctStat('found'), ctStat('drop'), ctStat('invalid')], [0, 0, 0, 0], 'conntrack -S: nothing but lookups that found the entry');
   assert.equal(value(after, 'dpemu_packet_buffers_free'), value(after, 'dpemu_packet_buffers_capacity'), 'no slot leaked');
 });
 
