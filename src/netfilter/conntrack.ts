@@ -413,9 +413,9 @@ export class Conntrack implements NatLookup, CtMarks {
         if (!confirmed && r[e * STRIDE + W_HAS_TCP] === 0 && !tcpNew(tr, seg, this.tcp)) return this.invalid(p, 'invalid new');
         const res = tcpPacket(tr, dir, seg, this.tcp, this.outcome);
         if (res === TCP_REPEAT) {
-          // An attempt to reopen a closed connection: forget it and look up again.
+          // An attempt to reopen a closed connection: forget it and look up again
+          // (not a search_restart: Linux counts hash walks restarted, not this).
           this.remove(e);
-          this.store.stats[S_SEARCH_RESTART]!++;
           continue;
         }
         if (res === TCP_INVALID) return this.invalid(p, this.outcome.reason ?? 'invalid');
