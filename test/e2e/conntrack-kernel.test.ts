@@ -25,6 +25,8 @@ import { parseIpv4, parseMacNum } from '../../src/wire/addr.js';
 import { buildFrame, type FrameSpec, type TcpSpec, type UdpSpec, type IcmpSpec } from '../../src/wire/frame.js';
 import { formatBytes } from '../../src/wire/tcpdump.js';
 import { conntrackList } from '../../src/netfilter/index.js';
+import { conntrackTool } from '../../src/control/conntrack-commands.js';
+import { ControlError } from '../../src/control/protocol.js';
 import { KernelObjects, sh, tryRun, uniqueTag } from './lab-names.js';
 
 const WIRE = fileURLToPath(new URL('./conntrack-wire.py', import.meta.url));
@@ -45,6 +47,8 @@ const MAC = {
 };
 
 type End = 'in' | 'out';
+/** What a conntrack command printed, and its exit status. */
+type Said = { stdout: string; stderr: string; exit: number };
 type CtSysctls = Record<string, number>;
 /** Neutron sets be_liberal in its namespaces (the model's default); tcp_loose stays the kernel's 1. */
 const NEUTRON: CtSysctls = { 'net.netfilter.nf_conntrack_tcp_be_liberal': 1, 'net.netfilter.nf_conntrack_tcp_loose': 1 };
@@ -126,6 +130,11 @@ class KernelSide {
     return r.out.split('\n').filter((l) => l !== '' && !l.startsWith('conntrack v'));
   }
 
+  tool(argv: string[]): Said {
+    const r = spawnSync('ip', ['netns', 'exec', this.r, 'conntrack', ...argv], { encoding: 'utf8', timeout: 10_000 });
+    return { stdout: r.stdout, stderr: r.stderr, exit: r.status ?? -1 };
+  }
+
   /** conntrack -S summed over cpus. */
   stats(): Record<string, number> {
     const out: Record<string, number> = {};
@@ -172,6 +181,18 @@ ${GW} dev ${ro} lladdr ${MAC.gw} PERMANENT`);
   conntrack(): string[] {
     this.sync();
     return conntrackList(this.r.nf.conntrack, this.e.now);
+  }
+
+  /** dpemu's conntrack command on this namespace, as the control socket would answer it. */
+  tool(argv: string[]): Said {
+    this.sync();
+    try {
+      const { stdout, stderr, exit } = conntrackTool(this.r.nf.conntrack, this.e.now, argv);
+      return { stdout, stderr, exit };
+    } catch (e) {
+      if (!(e instanceof ControlError)) throw e;
+      return { stdout: '', stderr: `${e.message}\n`, exit: e.exit };
+    }
   }
 
   stats(): Record<string, number> {
@@ -403,6 +424,17 @@ function natKey(f: Uint8Array): number {
   return f[23] === 1 ? rd16(f, o + 4) : rd16(f, o);
 }
 
+const TOOL_CASES: string[][] = [
+  ['-L', '-o', 'extended'], ['-L', 'conntrack', '-p', 'tcp'], ['-L', '-p', 'udp', '--dport', '53'], ['-L', '-p', '17', '--sport', '45000'],
+  ['-L', '-s', '192.168.1.8'], ['-L', '-d', SERVER, '-p', 'icmp'], ['-L', '-r', SERVER, '-q', '192.168.1.7'],
+  ['-L', '-p', 'udp', '--reply-port-src', '123'], ['-L', '-n'], ['-L', '--dst-nat'], ['-L', '-n', '-g'], ['-L', '-j'],
+  ['-L', '-u', 'ASSURED'], ['-L', '-u', 'ASSURED,SEEN_REPLY'], ['-L', '-u', 'SEEN_REPLY'], ['-L', '-u', 'UNSET'], ['-L', '-m', '0'],
+  ['-L', '-f', 'ipv4'], ['-L', '-f', 'ipv6'], ['-C'],
+  ['-L', '-s', '300.1.1.1'], ['-L', '-p', 'foo'], ['-L', '--sport', '1'], ['-L', '--bogus'], ['-L', '-L'], ['-L', 'expectations'],
+  ['-L', '-s'], ['-L', '-o', 'foo'],
+  ['-D', '-p', 'icmp', '-s', '192.168.1.8'], ['-D', '-s', '10.9.9.9'], ['-L', '-p', 'icmp'], ['-F'], ['-L'],
+];
+
 async function scenario(role: string, nat: string, ct: CtSysctls): Promise<string[]> {
   const ri = `dpe-${tag}-${role}i`, ro = `dpe-${tag}-${role}o`;
   const text = rules(ri, ro, nat);
@@ -432,6 +464,16 @@ async function scenario(role: string, nat: string, ct: CtSysctls): Promise<strin
     const sk = k.stats(), sd = d.stats();
     for (const key of STATS) if (sk[key] !== sd[key]) problems.push(`  conntrack -S ${key}: kernel ${sk[key]}, dpemu ${sd[key]}`);
     if (problems.length) diffs.push(`${role}: after "${st.what}":\n${problems.join('\n')}`);
+  }
+  // conntrack's filters, messages and exit statuses on the tables left, deletions last.
+  for (const argv of TOOL_CASES) {
+    const a = k.tool(argv), b = d.tool(argv);
+    // dpemu speaks as conntrack-tools 1.4.6, Debian's here is 1.4.7: same words otherwise.
+    const words = (x: string) => x.replace(/conntrack v1\.4\.\d/g, 'conntrack v1.4.x');
+    const problems = diffConntrack(a.stdout.split('\n').filter(Boolean), b.stdout.split('\n').filter(Boolean), remK, remD);
+    if (words(a.stderr) !== words(b.stderr)) problems.push(`  stderr: kernel ${JSON.stringify(a.stderr)}, dpemu ${JSON.stringify(b.stderr)}`);
+    if (a.exit !== b.exit) problems.push(`  exit: kernel ${a.exit}, dpemu ${b.exit}`);
+    if (problems.length) diffs.push(`${role}: conntrack ${argv.join(' ')}:\n${problems.join('\n')}`);
   }
   // The kernel's choice rule for a clash (nf_nat_l4proto_unique_tuple): another port of the
   // same class (1-511, 600-1023, 1024-65535), any other echo id; the value itself is random.

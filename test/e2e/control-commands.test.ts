@@ -156,7 +156,7 @@ test('bad input: clear errors, non-zero exit, nothing changed', async () => {
     ['ip', ['-n', SNAT, 'w02', 'route', 'add', 'bogus'], /^Error: /],
     ['iptables', ['w02', '-n', SNAT, '-A', 'NOCHAIN', '-j', 'ACCEPT'], /iptables v1\.8\.7 \(legacy\): .*NOCHAIN/],
     ['iptables', ['w02', '-n', SNAT, '-t', 'nat', '-A', 'POSTROUTING', '-j', 'SNAT'], /iptables v1\.8\.7/],
-    ['conntrack', ['w02', '-n', SNAT, '-D', '-s', '300.1.1.1'], /invalid IP address/],
+    ['conntrack', ['w02', '-n', SNAT, '-D', '-s', '300.1.1.1'], /Invalid IP address `300\.1\.1\.1'/],
     ['brctl', ['showmacs', 'w07', 'qbr-nope'], /bridge qbr-nope does not exist/],
   ];
   for (const [fam, argv, re] of cases) {
