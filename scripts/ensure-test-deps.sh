@@ -19,6 +19,8 @@ need tshark tshark
 # metrics tests: promtool lints a live scrape, a real prometheus scrapes the exporter
 need prometheus prometheus
 need promtool prometheus
+need iptables iptables
+need conntrack conntrack
 
 [ -z "$missing" ] && exit 0
 
