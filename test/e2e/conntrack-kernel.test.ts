@@ -234,6 +234,14 @@ function errorAbout(seen: Seen, flow: string, from: string, type: number, code: 
   return buildFrame({ src: MAC.gw, dst: MAC.ro, ip: { src: from, dst: ipOf(f, 26), id, df: false }, icmp: { type, code, data: Array.from(quote) } });
 }
 
+/** An ICMP error from the client about the last reply of `flow` it got (the original direction: SNAT inside and out). */
+function errorFromClient(seen: Seen, flow: string, type: number, code: number, id: number): Uint8Array {
+  const f = seen.get(`${flow}<`);
+  assert.ok(f, `the client saw a reply of ${flow}`);
+  const quote = f.subarray(14, L4(f) + 8);
+  return buildFrame({ src: MAC.c7, dst: MAC.ri, ip: { src: ipOf(f, 30), dst: ipOf(f, 26), id, df: false }, icmp: { type, code, data: Array.from(quote) } });
+}
+
 interface Step {
   what: string;
   end: End;
@@ -253,8 +261,8 @@ function steps(): Step[] {
   const c = (what: string, flow: string, n: 7 | 8, l4: Pick<FrameSpec, 'udp' | 'tcp' | 'icmp'>, waitMs?: number): Step =>
     ({ what, end: 'in', flow, frame: () => fromClient(n, l4, id), waitMs });
   const s = (what: string, flow: string, l4: Parameters<typeof toClient>[2]): Step =>
-    ({ what, end: 'out', frame: (seen) => toClient(seen, flow, l4, id) });
-  const raw = (what: string, end: End, frame: () => Uint8Array): Step => ({ what, end, frame });
+    ({ what, end: 'out', flow, frame: (seen) => toClient(seen, flow, l4, id) });
+  const raw = (what: string, end: End, frame: (seen: Seen) => Uint8Array): Step => ({ what, end, frame });
   const tcp = (sport: number, flags: string, seq: number, ack: number, payload = 0, options?: number[]): { tcp: TcpSpec } =>
     ({ tcp: { sport, dport: 80, flags, seq, ack, payload, ...(options ? { options } : {}) } });
   const stcp = (flags: string, seq: number, ack: number, options?: number[]) => ({ tcp: { flags, seq, ack, win: 65160, ...(options ? { options } : {}) } });
@@ -267,14 +275,15 @@ function steps(): Step[] {
     s('udp reply', 'u2', { udp: { payload: 40 } }),
     c('udp request 2 s later', 'u2', 7, { udp: { sport: 40001, dport: 5353, payload: 30 } }, 2100),
     s('udp reply (stream)', 'u2', { udp: { payload: 40 } }),
+    raw('port unreachable from the client about the reply', 'in', (seen) => errorFromClient(seen, 'u2', 3, 3, id)),
     // ICMP echo and reply.
     c('echo request', 'e1', 7, { icmp: { id: 0x1234, seq: 1, data: 56 } }),
     s('echo reply', 'e1', { icmp: { type: 0, seq: 1, data: 56 } }),
     // ICMP errors quoting NATed packets: from the server, from a gateway on the way.
     c('udp to a closed port', 'u3', 7, { udp: { sport: 40002, dport: 33434, payload: 32 } }),
-    raw('port unreachable from the server', 'out', () => { throw new Error('set below'); }),
+    raw('port unreachable from the server', 'out', (seen) => errorAbout(seen, 'u3', SERVER, 3, 3, id)),
     c('udp to a port behind the gateway', 'u4', 7, { udp: { sport: 40003, dport: 33435, payload: 32 } }),
-    raw('time exceeded from the gateway', 'out', () => { throw new Error('set below'); }),
+    raw('time exceeded from the gateway', 'out', (seen) => errorAbout(seen, 'u4', GW, 11, 0, id)),
     // TCP: handshake, data, FIN both ways, TIME_WAIT.
     c('tcp syn', 't1', 7, tcp(41000, 'S', 1000, 0, 0, MSS_SACK_WS)),
     s('tcp syn-ack', 't1', stcp('S.', 5000, 1001, MSS_SACK_WS)),
@@ -320,6 +329,7 @@ function steps(): Step[] {
     s('tcp ack of data never sent', 't6', stcp('.', 20001, 10001 + 90_000_000)),
     s('tcp data from the server', 't6', { tcp: { flags: 'P.', seq: 20001, ack: 10001, win: 509, payload: 20 } }),
     c('tcp ack of it', 't6', 7, tcp(41012, '.', 10001, 20021)),
+    raw('time exceeded from the gateway quoting tcp', 'out', (seen) => errorAbout(seen, 't6', GW, 11, 0, id)),
     // TIME_WAIT, then the same ports again: the old entry dies, a new one starts.
     c('tcp syn reusing the closed ports', 't1', 7, tcp(41000, 'S', 90000, 0, 0, MSS_SACK_WS)),
     // INVALID: no NAT, forwarded as they came (nothing drops INVALID here).
@@ -347,11 +357,7 @@ function steps(): Step[] {
       f[14 + 20 + 6]! ^= 0x55;
       return f;
     }),
-  ].map((st) => {
-    if (st.what === 'port unreachable from the server') st.frame = (seen) => errorAbout(seen, 'u3', SERVER, 3, 3, id);
-    if (st.what === 'time exceeded from the gateway') st.frame = (seen) => errorAbout(seen, 'u4', GW, 11, 0, id);
-    return st;
-  });
+  ];
 }
 
 // ---- comparing ------------------------------------------------------------------
@@ -458,6 +464,11 @@ async function scenario(role: string, nat: string, ct: CtSysctls): Promise<strin
       for (const [f, rem] of [[fk, remK], [fd, remD]] as const) {
         if (f && ipOf(f, 26) === SNAT && natKey(f) !== orig) rem.set(natKey(f), orig);
       }
+    } else if (st.flow) {
+      // What the client got back (un-NATed), for an error it may send about it.
+      const fk = outK.in.at(-1), fd = outD.in.at(-1);
+      if (fk) seenK.set(`${st.flow}<`, fk);
+      if (fd) seenD.set(`${st.flow}<`, fd);
     }
     const problems = framesDiff(outK, outD, remK, remD);
     problems.push(...diffConntrack(k.conntrack(), d.conntrack(), remK, remD));
