@@ -52,8 +52,11 @@ type Said = { stdout: string; stderr: string; exit: number };
 type CtSysctls = Record<string, number>;
 /** Neutron sets be_liberal in its namespaces (the model's default); tcp_loose stays the kernel's 1. */
 const NEUTRON: CtSysctls = { 'net.netfilter.nf_conntrack_tcp_be_liberal': 1, 'net.netfilter.nf_conntrack_tcp_loose': 1 };
-/** The kernel's defaults but no mid-stream pickup: window tracking decides, an ACK from nowhere is INVALID. */
-const STRICT: CtSysctls = { 'net.netfilter.nf_conntrack_tcp_be_liberal': 0, 'net.netfilter.nf_conntrack_tcp_loose': 0 };
+/**
+ * The kernel's defaults but no mid-stream pickup: window tracking decides, an ACK from nowhere
+ * is INVALID; and accounting on (packets= bytes= in conntrack -L).
+ */
+const STRICT: CtSysctls = { 'net.netfilter.nf_conntrack_tcp_be_liberal': 0, 'net.netfilter.nf_conntrack_tcp_loose': 0, 'net.netfilter.nf_conntrack_acct': 1 };
 /** The conntrack -S counters both keep. */
 const STATS = ['found', 'invalid', 'insert', 'insert_failed', 'drop', 'early_drop', 'error', 'search_restart'] as const;
 
@@ -476,6 +479,7 @@ async function scenario(role: string, nat: string, ct: CtSysctls): Promise<strin
     for (const key of STATS) if (sk[key] !== sd[key]) problems.push(`  conntrack -S ${key}: kernel ${sk[key]}, dpemu ${sd[key]}`);
     if (problems.length) diffs.push(`${role}: after "${st.what}":\n${problems.join('\n')}`);
   }
+  if (ct['net.netfilter.nf_conntrack_acct']) assert.match(k.conntrack().join('\n'), / packets=\d+ bytes=\d+ /, 'the kernel counts (acct on)');
   // conntrack's filters, messages and exit statuses on the tables left, deletions last.
   for (const argv of TOOL_CASES) {
     const a = k.tool(argv), b = d.tool(argv);
@@ -513,7 +517,7 @@ test('MASQUERADE: conntrack -L and the forwarded frames are the kernel\'s', asyn
   assert.deepEqual(diffs, [], diffs.join('\n'));
 });
 
-test('SNAT with strict TCP tracking (be_liberal 0, loose 0): the same', async () => {
+test('SNAT with strict TCP tracking (be_liberal 0, loose 0) and accounting: the same', async () => {
   const diffs = await scenario('t', `SNAT --to-source ${SNAT}`, STRICT);
   assert.deepEqual(diffs, [], diffs.join('\n'));
 });
