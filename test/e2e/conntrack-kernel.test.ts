@@ -313,6 +313,8 @@ function steps(): Step[] {
     c('echo from .7 id 0x77', 'i7', 7, { icmp: { id: 0x77, seq: 1, data: 8 } }),
     c('echo from .8 id 0x77', 'i8', 8, { icmp: { id: 0x77, seq: 1, data: 8 } }),
     s('echo reply to .8', 'i8', { icmp: { type: 0, seq: 1, data: 8 } }),
+    raw('port unreachable about the remapped port', 'out', (seen) => errorAbout(seen, 'p8', SERVER, 3, 3, id)),
+    raw('host unreachable about the remapped echo id', 'out', (seen) => errorAbout(seen, 'i8', GW, 3, 1, id)),
     c('udp from .7 port 123', 'n7', 7, { udp: { sport: 123, dport: 123, payload: 48 } }),
     c('udp from .8 port 123', 'n8', 8, { udp: { sport: 123, dport: 123, payload: 48 } }),
     s('reply to .8 port 123', 'n8', { udp: { payload: 48 } }),
