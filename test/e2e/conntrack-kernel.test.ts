@@ -5,9 +5,16 @@
 // same frames are sent to both, from a client side and a server side:
 // UDP one-way and request/reply (a stream turning ASSURED), ICMP echo, ICMP
 // errors quoting NATed packets, TCP opening and closing (FIN, RST, refused),
-// two clients on the same source port, and packets conntrack finds INVALID.
-// After every step both must have forwarded the same bytes (tcpdump's view of
-// each wire) and list the same `conntrack -L` lines.
+// two clients on the same source port, and packets conntrack finds INVALID;
+// once with Neutron's be_liberal=1, once strict (be_liberal=0, tcp_loose=0,
+// accounting on). After every step both must have forwarded the same bytes
+// (what a capture on each wire sees), list the same `conntrack -L` lines and
+// count the same `conntrack -S`; at the end dpemu's conntrack command must
+// answer conntrack-tools' filters, errors and deletions as the real one does.
+//
+// Not compared (dpemu differs): IP fragments. The kernel reassembles them
+// before conntrack (nf_defrag_ipv4), NATs the datagram and sends it out
+// fragmented again; dpemu finds each fragment INVALID and forwards it un-NATed.
 //
 // The kernel's ends: veth peers in two namespaces with no address, driven by
 // AF_PACKET sockets (conntrack-wire.py), so no host stack answers for them.
