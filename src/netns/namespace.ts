@@ -42,6 +42,10 @@ export interface InterfaceConfig {
   /** A VLAN sub-interface of `parent` (e.g. swp1.103): tagged frames of that VID. */
   vlan?: { parent: string; id: number };
   up?: boolean;
+  /** What the node's wiring makes it (an OVS internal port shows operstate UNKNOWN); default: a veth end. */
+  kind?: 'internal' | 'veth';
+  /** Its ifindex as the node numbered it; default: the lowest free. */
+  index?: number;
 }
 
 /** Where an interface's frames go: its port, and the tag to push if it is a VLAN sub-interface. */
@@ -114,7 +118,7 @@ export class NetNamespace extends Element implements KeepsLearned {
   /** Create interface `name` (a port of this element, unless it is a VLAN sub-interface). */
   addInterface(name: string, cfg: InterfaceConfig = {}): Port {
     const mac = cfg.mac ?? pseudoMac(`${this.node}/${this.name}/${name}`);
-    const iface = this.ns.addLink({ name, kind: 'veth', mac, mtu: cfg.mtu ?? 1500 });
+    const iface = this.ns.addLink({ name, kind: cfg.kind ?? 'veth', mac, mtu: cfg.mtu ?? 1500, ...(cfg.index !== undefined ? { index: cfg.index } : {}) });
     this.ns.setLinkUp(name, cfg.up ?? true);
     for (const a of cfg.addresses ?? []) this.ns.addAddr(name, { local: a.ip, prefixLen: a.prefixLen });
     if (cfg.vlan) {
