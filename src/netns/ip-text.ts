@@ -44,7 +44,12 @@ const fmtCtx = (ns: Netns) => ({
 
 /** `ip route show [table ID|all]`. */
 export function showRoutes(ns: Netns, table: number | 'all' = RT_TABLE_MAIN): string {
-  if (table !== 'all') return formatRoutes(ns.fib.get(table)?.routes() ?? [], fmtCtx(ns));
+  if (table !== 'all') {
+    const t = ns.fib.get(table);
+    // A dump of one table the namespace never had (a table exists from its first route on).
+    if (!t) throw new RtnlError('ENOENT', undefined, 'Error: ipv4: FIB table does not exist.\nDump terminated');
+    return formatRoutes(t.routes(), fmtCtx(ns));
+  }
   // A dump of all tables walks the table hash (id & 255), then each table.
   const tables = ns.fib.all().sort((a, b) => (a.id & 255) - (b.id & 255) || a.id - b.id);
   const routes: Route[] = tables.flatMap((t) => t.routes());
@@ -75,12 +80,12 @@ export function showNeigh(ns: Netns, opts: { dev?: string; all?: boolean; proxy?
 
 /** `ip addr show [dev DEV]`. */
 export function showAddr(ns: Netns, dev?: string): string {
-  return (dev !== undefined ? [ns.mustLink(dev)] : ns.links()).map(formatAddrs).join('');
+  return (dev !== undefined ? [ns.mustLink(dev)] : ns.links()).map((l) => formatAddrs(l, (i) => ns.linkByIndex(i))).join('');
 }
 
 /** `ip link show [dev DEV]`. */
 export function showLink(ns: Netns, dev?: string): string {
-  return (dev !== undefined ? [ns.mustLink(dev)] : ns.links()).map((l) => formatLink(l)).join('');
+  return (dev !== undefined ? [ns.mustLink(dev)] : ns.links()).map((l) => formatLink(l, (i) => ns.linkByIndex(i))).join('');
 }
 
 // ---- loading pasted output ----------------------------------------------
@@ -234,7 +239,7 @@ function verbOf(word: string | undefined, verbs: readonly string[]): string | un
  * rule, neigh, addr, link) or `sysctl [-w] NAME=VALUE`. Returns what the
  * command prints (show verbs); throws IpSyntaxError or RtnlError.
  */
-export function runCommand<P>(ns: Netns<P>, command: string, now = 0, opts: TextOptions = {}): string {
+export function runCommand<P>(ns: Netns<P>, command: string, now = 0, opts: TextOptions & { drop?: (pkts: P[], why: string) => void } = {}): string {
   const no = opts.firstLine ?? 1;
   const toks = tokenize(command).map((t) => t.text);
   let i = 0;
@@ -274,7 +279,7 @@ export function runCommand<P>(ns: Netns<P>, command: string, now = 0, opts: Text
           if (toks[i + 1] === 'all') return showRoutes(ns, 'all');
           const id = tableFromName(toks[i + 1]!);
           if (id === undefined) throw fail(`invalid table '${toks[i + 1]}'`, toks[i + 1]);
-          return showRoutes(ns, id);
+          return showRoutes(ns, id === 0 ? 'all' : id); // table 0 (unspec) dumps them all
         }
         return showRoutes(ns);
       }
@@ -324,8 +329,10 @@ export function runCommand<P>(ns: Netns<P>, command: string, now = 0, opts: Text
       if (verb === 'list' || verb === 'show') return showAddr(ns, toks[i] === 'dev' ? toks[i + 1] : toks[i]);
       const a = parseAddrArgs(rest(), no, opts.source);
       if (a.dev === undefined) throw fail('missing dev', toks[toks.length - 1]);
-      if (verb === 'delete') ns.delAddr(a.dev, a.spec.local, /\//.test(rest()) ? a.spec.prefixLen : undefined);
-      else ns.addAddr(a.dev, a.spec);
+      if (verb === 'delete') {
+        const held = ns.delAddr(a.dev, a.spec.local, /\//.test(rest()) ? a.spec.prefixLen : undefined);
+        if (held.length) opts.drop?.(held, `${a.dev} lost its last address`);
+      } else ns.addAddr(a.dev, a.spec);
       return '';
     }
     case 'link': {

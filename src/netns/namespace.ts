@@ -629,9 +629,26 @@ export class NetNamespace extends Element implements KeepsLearned {
     return n;
   }
 
-  /** ip link set DEV up|down: packets waiting on the device's neighbours are dropped when it goes down. */
+  /**
+   * ip link set DEV up|down: packets waiting on the device's neighbours are
+   * dropped when it goes down. A veth end to another namespace takes its
+   * peer's carrier along (veth_open/veth_close: both ends have carrier while
+   * both are up), which shows as NO-CARRIER, `linkdown` routes and evicted
+   * neighbours there.
+   */
   setLinkUp(dev: string, up: boolean): void {
     for (const p of this.ns.setLinkUp(dev, up)) this.engine.drop(p, this, 'port_down', `${dev} went down`);
+    const port = this.port(dev), peer = port?.peer;
+    if (port?.linkKind !== 'veth' || !(peer?.element instanceof NetNamespace)) return;
+    const far = peer.element.ns.link(peer.name);
+    if (!far) return;
+    const carrier = up && far.up;
+    this.setCarrier(dev, carrier);
+    peer.element.setCarrier(peer.name, carrier);
+  }
+
+  private setCarrier(dev: string, carrier: boolean): void {
+    for (const p of this.ns.setCarrier(dev, carrier)) this.engine.drop(p, this, 'no_carrier', `${dev} lost carrier`);
   }
 
   /** Drop every packet held here (unresolved neighbours, delayed proxy replies): the element is being replaced. */
