@@ -4,6 +4,7 @@
 # CI passes with the README's test command alone. Idempotent; needs root.
 #   ip (iproute2)  ping (iputils-ping)  traceroute  tcpdump  sysctl (procps)
 #   ovs-ofctl (openvswitch-common)  tshark  prometheus promtool (prometheus)
+#   iptables-legacy (iptables)
 set -eu
 
 missing=""
@@ -19,6 +20,8 @@ need tshark tshark
 # metrics tests: promtool lints a live scrape, a real prometheus scrapes the exporter
 need prometheus prometheus
 need promtool prometheus
+# netns text test: iptables-legacy drives the kernel's tables that dpemu's iptables text is compared with
+need iptables-legacy iptables
 
 [ -z "$missing" ] && exit 0
 

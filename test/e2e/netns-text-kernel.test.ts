@@ -231,7 +231,7 @@ async function compareIp(node: string, ns: Namespace, extraTables: string[]): Pr
   // a random seed per boot: the lines are compared as sets.
   const skip = new Set(unsettled(ns));
   const sorted = (t: string) => t.split('\n').filter((l) => l && !skip.has(l.split(' ')[0]!)).sort().join('\n');
-  for (const args of [['neigh', 'show'], ['neigh', 'show', 'nud', 'all'], ...ns.interfaces.map((i) => ['neigh', 'show', 'dev', i.name])]) {
+  for (const args of [['neigh', 'show'], ['neigh', 'show', 'nud', 'all'], ['neigh', 'show', 'proxy'], ...ns.interfaces.map((i) => ['neigh', 'show', 'dev', i.name])]) {
     compare(`${ns.name}: ip ${args.join(' ')} (sorted)`, sorted(ipk(k, args)), sorted(await dpemu('ip', ['-n', ns.name, node, ...args])));
   }
 }
@@ -345,6 +345,23 @@ const CHANGES: [string, 'ip' | 'iptables', string][] = [
   ['s', 'ip', 'rule add from 10.97.0.0/16 table 100'],
   ['s', 'ip', 'rule add from 10.96.0.0/16 lookup 3232235777 priority 3232235777'],
   ['s', 'ip', 'rule del priority 200'],
+  ['s', 'ip', 'rule add ipproto tcp dport 80 table 100 priority 900'],
+  ['s', 'ip', 'rule add sport 1000-2000 ipproto udp table 100 priority 901'],
+  ['s', 'ip', 'rule add uidrange 1000-2000 table 100 priority 902'],
+  ['s', 'ip', 'rule add fwmark 0x1 goto 32766 priority 903'],
+  ['s', 'ip', 'rule add from 10.95.0.0/16 blackhole priority 904'],
+  ['s', 'ip', 'rule add to 10.94.0.0/16 unreachable priority 905'],
+  ['s', 'ip', 'rule add from 10.93.0.0/16 nop priority 906'],
+  ['s', 'ip', 'rule add iif lo table 100 priority 907'],
+  ['s', 'ip', 'rule add from 10.92.0.0/16 table 100 suppress_ifgroup 5 priority 908'],
+  ['s', 'ip', 'route add 10.91.0.0/16 via 192.168.1.7 advmss 1400 rtt 10'],
+  ['s', 'ip', 'route add 10.86.0.0/16 via 192.168.1.7 rtt 10ms rttvar 3 rto_min 1.5s hoplimit 9 initcwnd 12 quickack 1'],
+  ['s', 'ip', 'route add 10.88.1.0/24 dev sg-499291dc-d8 scope link src 192.168.1.6 metric 7 table 100'],
+  ['s', 'ip', 'route add local 10.87.0.1 dev sg-499291dc-d8 table local'],
+  ['s', 'ip', 'route add broadcast 10.87.0.255 dev sg-499291dc-d8 table local'],
+  ['s', 'ip', `neigh add 192.168.1.40 lladdr fa:16:3e:00:00:40 dev ${SG} router`],
+  ['s', 'ip', `neigh add proxy 192.168.1.41 dev ${SG}`],
+  ['f', 'ip', 'addr add 10.206.221.196/26 brd + dev fip-vif.103 label fip-vif.103:1'],
   ['s', 'ip', `neigh add 192.168.1.30 lladdr fa:16:3e:00:00:30 dev ${SG} nud noarp`],
   ['s', 'ip', `neigh add 192.168.1.31 lladdr fa:16:3e:00:00:31 dev ${SG} nud stale`],
   ['s', 'ip', `neigh replace 192.168.1.10 lladdr fa:16:3e:95:02:b6 dev ${SG} nud permanent`],
