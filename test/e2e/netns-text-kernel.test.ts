@@ -390,9 +390,18 @@ const CHANGES: [string, 'ip' | 'iptables', string][] = [
   ['f', 'iptables', '-t raw -A neutron-l3-agent-OUTPUT -j NOTRACK'],
 ];
 
-test('after the same changes on both sides, ip and iptables still print what the kernel prints', async () => {
+/** Then devices change state: the veth end comes back, an OVS internal port goes down, the veth's other end goes down. */
+const LINK_CHANGES: [string, 'ip' | 'iptables', string][] = [
+  ['s', 'ip', 'link set rfp-c4d4b760-4 up'],
+  ['q', 'ip', 'link set qr-178fc8e2-fd down'],
+  ['q', 'ip', 'link set qr-178fc8e2-fd mtu 1400'],
+  ['f', 'ip', 'link set fpr-c4d4b760-4 down'],
+];
+
+/** Run `changes` on both sides (each must succeed on both), then compare everything. */
+async function changeBoth(changes: [string, 'ip' | 'iptables', string][]): Promise<void> {
   const refused: string[] = [];
-  for (const [key, family, cmd] of CHANGES) {
+  for (const [key, family, cmd] of changes) {
     const { node, ns } = emulated.find((x) => x.ns.name[0] === key)!;
     const k = kns.get(ns.name)!;
     const words = cmd.match(/"[^"]*"|\S+/g)!.map((w) => w.replace(/^"(.*)"$/, '$1'));
@@ -408,7 +417,11 @@ test('after the same changes on both sides, ip and iptables still print what the
   }
   const open = openDiffs(false);
   assert.deepEqual(open, [], differ(open));
-});
+}
+
+test('after the same changes on both sides, ip and iptables still print what the kernel prints', () => changeBoth(CHANGES));
+
+test('after devices go down and up on both sides, too', () => changeBoth(LINK_CHANGES));
 
 test('nothing of ours is left in the kernel', () => {
   objs.cleanup();
