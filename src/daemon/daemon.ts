@@ -30,6 +30,7 @@ import { planTaps, planIdentity, portMtu, type TapPlan } from './tap-plan.js';
 import { checkHostNames, configureHost, createHostNetns, removeHostNetns } from './lab-hosts.js';
 import { carryState, releaseHeld } from './carry-state.js';
 import { PartitionedDatapath, type RxLink, type TapAttach } from '../workers/supervisor.js';
+import type { ReplayReport } from '../workers/worker-control.js';
 import type { CtStoreBuffers } from '../netfilter/index.js';
 
 export const DEFAULT_TOPOLOGY = 'configs/lab-dvr-snat.yaml';
@@ -212,11 +213,16 @@ export class Daemon {
       return { edge: t.edges.indexOf(p.edge), fd: dev.fd, tapCell: cells.tap, e2eCell: cells.e2e, ...(rx ? { rx } : {}) };
     };
     const taps = [...made.map(({ p, dev }) => attach(p, dev)), ...kept.map(({ p, e, rx }) => attach(p, e.tp.device, rx))];
-    const onRestart = (w: number, err: Error | undefined): void =>
-      this.log.warn({ worker: w, restarts: this.partitioned?.restarts[w], err }, `datapath worker ${w} died and was restarted with its nodes (their conntrack and learned state kept)`);
+    const onRestart = (w: number, err: Error | undefined, replay: ReplayReport | null): void =>
+      this.log.warn(
+        { worker: w, restarts: this.partitioned?.restarts[w], err, configReplayed: replay?.replayed ?? 0, configFailed: replay?.failures ?? 0, ...(replay?.failed.length ? { configFailures: replay.failed } : {}) },
+        `datapath worker ${w} died and was restarted with its nodes (their conntrack and learned state kept, ${replay?.replayed ?? 0} configuration change(s) replayed${replay?.failures ? `, ${replay.failures} failed` : ''})`,
+      );
+    const onConfigLoss = (w: number): void =>
+      this.log.warn({ worker: w }, `datapath worker ${w}'s configuration log is full: further runtime changes to its nodes are applied but not kept for a restart of the worker (dpemu workers counts them; a reload clears the log)`);
     const onJournalLoss = (w: number, dropped: number): void =>
       this.log.warn({ worker: w, dropped }, `datapath worker ${w}'s learned-state journal was full: records dropped, its tables are journaled whole again`);
-    const dp = await PartitionedDatapath.start({ file: this.opts.file, workers, slotSize: this.slotSize, collect: false, stats: this.io.stats.sab, taps, onRestart, onJournalLoss, idleSpins: 0, adoptLater });
+    const dp = await PartitionedDatapath.start({ file: this.opts.file, workers, slotSize: this.slotSize, collect: false, stats: this.io.stats.sab, taps, onRestart, onJournalLoss, onConfigLoss, idleSpins: 0, adoptLater });
     const plansNow = [...made.map((m) => m.p), ...kept.map((k) => k.p)];
     for (const [i, a] of taps.entries()) {
       const e = dp.topology.edges[a.edge];

@@ -74,7 +74,21 @@ export function formatProxyNeigh(ip: Ip4, devName: string): string {
   return `${formatIp4(ip)} dev ${devName} proxy `;
 }
 
-/** The states `ip neigh show` lists without `nud all`: everything but NONE and NOARP. */
-export function shownByDefault(e: NeighEntry<unknown>): boolean {
-  return (e.state & 0xff & ~NUD.NOARP) !== 0;
+/** The states `ip neigh show` lists without `nud`: everything but NONE and NOARP (iproute2's default filter). */
+export const NUD_SHOW_DEFAULT = 0xff & ~NUD.NOARP;
+/** `nud all`. */
+export const NUD_SHOW_ALL = ~0;
+/** A filter's bit for `nud none` (state 0 has no bit of its own), as iproute2 has it. */
+const NUD_SHOW_NONE = 0x100;
+
+/** The filter bits of one `nud STATE` word (`all` too); undefined: not a state. */
+export function nudShowBits(word: string): number | undefined {
+  if (word === 'all') return NUD_SHOW_ALL;
+  const s = nudFromName(word);
+  return s === undefined ? undefined : s === NUD.NONE ? NUD_SHOW_NONE : s;
+}
+
+/** Whether `ip neigh show` with the states filter `mask` lists an entry in `state` (ipneigh.c print_neigh). */
+export function neighShown(state: number, mask: number): boolean {
+  return (mask & state) !== 0 || (state === NUD.NONE && (mask & NUD_SHOW_NONE) !== 0);
 }

@@ -6,7 +6,7 @@
 import { IpSyntaxError, RtnlError } from './errors.js';
 import { type Route } from './fib.js';
 import { formatAddrs, formatLink, parseAddrArgs, parseIpAddrShow } from './ip-addr-syntax.js';
-import { formatNeigh, formatProxyNeigh, parseNeighArgs, parseNeighLine, shownByDefault } from './ip-neigh-syntax.js';
+import { NUD_SHOW_DEFAULT, formatNeigh, formatProxyNeigh, neighShown, nudShowBits, parseNeighArgs, parseNeighLine } from './ip-neigh-syntax.js';
 import { formatRoutes, parseRouteArgs, parseRouteLine, type ParsedRoute } from './ip-route-syntax.js';
 import { routeGet } from './ip-route-get.js';
 import { formatRules, parseRuleArgs, parseRuleLine } from './ip-rule-syntax.js';
@@ -14,6 +14,8 @@ import { textLines, tokenize, matches } from './ip-tokens.js';
 import { RT_TABLE_LOCAL, RT_TABLE_MAIN, RTPROT_KERNEL, tableFromName } from './names.js';
 import { type NeighAction, NUD, NUD_VALID } from './neighbour.js';
 import { type Netns } from './netns.js';
+import { parsePrefix, type Prefix } from './addr.js';
+import { prefixMask } from '../wire/addr.js';
 import { type RuleSpec } from './specs.js';
 
 export interface TextOptions {
@@ -61,8 +63,16 @@ export function showRules(ns: Netns): string {
   return formatRules(ns.rules.rules());
 }
 
-/** `ip neigh show [dev DEV] [nud all]`, or `ip neigh show proxy`. */
-export function showNeigh(ns: Netns, opts: { dev?: string; all?: boolean; proxy?: boolean } = {}): string {
+/** What `ip neigh show` lists: entries on `dev`, in the states of `states` (a mask of nudShowBits), within `to`; or the proxy entries. */
+export interface NeighShow {
+  dev?: string;
+  states?: number;
+  to?: Prefix;
+  proxy?: boolean;
+}
+
+/** `ip neigh show [dev DEV] [nud STATE]... [[to] PREFIX]`, or `ip neigh show proxy`. */
+export function showNeigh(ns: Netns, opts: NeighShow = {}): string {
   const only = opts.dev !== undefined ? ns.mustLink(opts.dev).index : undefined;
   if (opts.proxy) {
     return ns.neigh
@@ -71,9 +81,11 @@ export function showNeigh(ns: Netns, opts: { dev?: string; all?: boolean; proxy?
       .map((p) => formatProxyNeigh(p.ip, ns.linkByIndex(p.ifindex)?.name ?? '') + '\n')
       .join('');
   }
+  const states = opts.states ?? NUD_SHOW_DEFAULT;
+  const to = opts.to, mask = to ? prefixMask(to.len) : 0;
   return ns.neigh
     .entries()
-    .filter((e) => (only === undefined || e.ifindex === only) && (opts.all || shownByDefault(e)))
+    .filter((e) => (only === undefined || e.ifindex === only) && neighShown(e.state, states) && (!to || ((e.ip ^ to.addr) & mask) === 0))
     .map((e) => formatNeigh(e, only === undefined ? ns.linkByIndex(e.ifindex)?.name ?? '' : undefined) + '\n')
     .join('');
 }
@@ -309,11 +321,22 @@ export function runCommand<P>(ns: Netns<P>, command: string, now = 0, opts: Text
       if (!verb) throw fail(`unknown command '${toks[i]}'`);
       if (toks[i] !== undefined) i++;
       if (verb === 'list' || verb === 'show') {
-        const o: { dev?: string; all?: boolean; proxy?: boolean } = {};
+        const o: NeighShow = {};
         for (let j = i; j < toks.length; j++) {
-          if (toks[j] === 'dev') o.dev = toks[++j];
-          else if (toks[j] === 'nud' && toks[j + 1] === 'all') (o.all = true), j++;
-          else if (toks[j] === 'proxy') o.proxy = true;
+          const w = toks[j]!;
+          if (w === 'dev') o.dev = toks[++j];
+          else if (w === 'proxy') o.proxy = true;
+          else if (w === 'nud') {
+            const v = toks[++j];
+            if (v === undefined) throw fail('Command line is not complete', w);
+            const bits = nudShowBits(v);
+            if (bits === undefined) throw fail('nud state is bad', v);
+            o.states = (o.states ?? 0) | bits; // repeated: any of them
+          } else {
+            const p = w === 'to' ? toks[++j] : w;
+            o.to = p === undefined ? undefined : parsePrefix(p);
+            if (!o.to) throw fail('any valid prefix is expected', p ?? w);
+          }
         }
         return showNeigh(ns, o);
       }

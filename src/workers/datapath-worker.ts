@@ -38,7 +38,7 @@ import type { Engine } from '../datapath/engine.js';
 import { parseMacNum, parseIpv4 } from '../wire/addr.js';
 import { observeNs } from '../metrics/histogram.js';
 import { LINK, TS, monoMs } from '../io/tap-shared.js';
-import { CTL, CTL_WORDS, HOP_BITS, TRACE_SHIFT, TRACED, WC, WORKER_COUNTERS, type ChannelSpec, type KeptTables, type WorkerInit, type WorkerRequest } from './layout.js';
+import { CTL, CTL_WORDS, HOP_BITS, TRACE_SHIFT, TRACED, WC, WORKER_COUNTERS, type ChannelSpec, type KeptTables, type ReplayedMessage, type WorkerInit, type WorkerRequest } from './layout.js';
 import { WorkerControl } from './worker-control.js';
 import { LearnedKeepers } from './learned-keepers.js';
 import { WorkerTraces, type TracePieceMessage } from './worker-trace.js';
@@ -273,6 +273,8 @@ export function runWorker(init: WorkerInit): void {
       }
       case 'control':
         return control.command(m.family, m.argv);
+      case 'flowSnapshot':
+        return control.flowSnapshot(m.node, m.bridge);
       case 'trace':
         return traces.start(m.trace, m.argv, m.packet);
       case 'traceEnd':
@@ -352,7 +354,11 @@ export function runWorker(init: WorkerInit): void {
       init.port.postMessage({ id: m.id, result: learned.keys() });
       break;
     }
-  } else learned.restore(init.learned);
+  } else {
+    // Its predecessor's runtime configuration (config-log.ts) before the learned entries: the journal's image of those wins.
+    init.port.postMessage({ replayed: control.replay(init.config) } satisfies ReplayedMessage);
+    learned.restore(init.learned);
+  }
   learned.journalAll();
   keep();
   Atomics.store(ctl, base + CTL.RUNNING, 1);

@@ -5,6 +5,8 @@ import type { MessagePort } from 'node:worker_threads';
 import type { CtStoreBuffers } from '../netfilter/index.js';
 import type { HandoffSpec } from '../datapath/handoff.js';
 import type { LearnedState } from './learned-mirror.js';
+import type { ConfigCommand } from './config-log.js';
+import type { ReplayReport } from './worker-control.js';
 
 /** One hand-off channel (src/datapath/handoff.ts): its rings and the consumer's slab. */
 export type ChannelSpec = HandoffSpec;
@@ -65,6 +67,8 @@ export interface WorkerInit {
   journal: SharedArrayBuffer;
   /** Learned entries to restore (src/workers/learned-mirror.ts): those its nodes' elements journaled before (a restart). */
   learned: LearnedState;
+  /** Configuration writes to replay first (src/workers/config-log.ts): those its predecessor ran (a restart). */
+  config: ConfigCommand[];
   /** Built, wait for op 'adopt' before forwarding: a reload starts the next datapath while the running one still owns the tables. */
   adoptFirst: boolean;
   /** Empty rounds before the worker sleeps on its bell (PartitionOptions.idleSpins). */
@@ -133,6 +137,8 @@ export type WorkerRequest =
   | { id: number; op: 'traceEnd'; trace: number }
   /** Run a control command family on this worker's nodes (src/workers/worker-control.ts); answers a ControlAnswer. */
   | { id: number; op: 'control'; family: string; argv: string[] }
+  /** Bridge NODE BRIDGE's configured flows as commands (WorkerControl.flowSnapshot): a ConfigCommand[]. */
+  | { id: number; op: 'flowSnapshot'; node: string; bridge: string }
   /** This worker's metrics as getMetricsAsJSON() gives them; sampleEvery turns latency sampling on first. */
   | { id: number; op: 'metrics'; flows: boolean; sampleEvery: number | null }
   /** Start capture `cap` at NODE:[NS:]IFACE (answers a ControlAnswer); its frames wait for the supervisor's polls. */
@@ -144,6 +150,11 @@ export type WorkerRequest =
   | { id: number; op: 'handover' }
   /** (WorkerInit.adoptFirst) continue these tables of its namespaces, restore these learned entries, then forward. */
   | { id: number; op: 'adopt'; tables: [string, CtStoreBuffers][]; learned: LearnedState };
+
+/** Worker -> supervisor, once it built its nodes (not with adoptFirst): what replaying WorkerInit.config did. */
+export interface ReplayedMessage {
+  replayed: ReplayReport;
+}
 
 /** Worker -> supervisor, unasked: conntrack tables to keep for a successor (new ones, or moved by a grow). */
 export interface KeptTables {

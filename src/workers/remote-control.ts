@@ -6,6 +6,8 @@
 // A live capture taps the port in its worker, which keeps the copied frames
 // until this side polls for them (every POLL_MS, while the reader keeps up).
 // A trace follows its packets from worker to worker (remote-trace.ts).
+// The supervisor keeps each worker's configuration writes for a successor
+// (PartitionedDatapath.control, config-log.ts).
 import type { CommandFamily, ControlHooks } from '../control/command.js';
 import type { CaptureHandle, CaptureSpec, ControlBackend } from '../control/backend.js';
 import { ControlError, ok, type CommandResponse } from '../control/protocol.js';
@@ -63,8 +65,11 @@ export class PartitionedControl implements ControlBackend {
     return unwrap(a);
   }
 
+  /** A worker that died before answering (or is being restarted) is the tool's error, not the daemon's: nothing of the command is kept. */
   private ask(w: number, family: CommandFamily, argv: readonly string[]): Promise<ControlAnswer> {
-    return this.dp.request<ControlAnswer>(w, { op: 'control', family: family.name, argv: [...argv] });
+    return this.dp.control(w, family.name, argv).catch((e: Error) => {
+      throw new ControlError(`dpemu: ${e.message}`, 1, 503);
+    });
   }
 
   async capture(s: CaptureSpec): Promise<CaptureHandle> {

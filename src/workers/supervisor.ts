@@ -18,7 +18,11 @@
 // kept here (src/datapath/learned-journal.ts), which is read into `learned`
 // every JOURNAL_POLL_MS and once more when the worker has died, so what it
 // wrote before dying is there; the successor restores those entries
-// (learned-mirror.ts).
+// (learned-mirror.ts). Configuration changed at runtime through the control
+// socket (flows, routes, rules, addresses, iptables rules) is kept here too,
+// as the ordered log of the writes each worker ran (control(), config-log.ts),
+// and a successor replays it before it restores the learned entries and
+// forwards; a replayed flow's timeouts start again then.
 //
 // Plain worker_threads, not piscina: a datapath worker is one loop that runs
 // for the daemon's life and owns node state, so work must go to the owner of
@@ -43,7 +47,9 @@
 // journals its learned tables whole first, with their exact times); adopt()
 // gives each new worker the tables of its namespaces and the learned entries
 // of its elements (learnedState() of the retired one), lets it forward, and
-// points each kept rx thread at its new owner.
+// points each kept rx thread at its new owner. The new datapath starts with
+// empty configuration logs: a reload builds the nodes as the file says, and
+// drops runtime changes as the inline daemon's reload does.
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import { resolve } from 'node:path';
 import { loadTopologyOrThrow } from '../topology/loader.js';
@@ -58,6 +64,9 @@ import { CTL, CTL_WORDS, WORKER_COUNTERS, WC, type ChannelSpec, type KeptTables,
 import type { TracePiece, TracePieceMessage } from './worker-trace.js';
 import { journalBuffer, journalCounts, type JournalCounts } from '../datapath/learned-journal.js';
 import { LearnedMirror, type LearnedState } from './learned-mirror.js';
+import { ConfigLog, type ConfigCommand } from './config-log.js';
+import type { ControlAnswer, ReplayReport } from './worker-control.js';
+import type { ReplayedMessage } from './layout.js';
 
 export interface PartitionOptions {
   /** Topology file (each worker loads it itself). */
@@ -85,8 +94,12 @@ export interface PartitionOptions {
    * TAPs' rx threads, the kernel and the traffic's senders need the cores.
    */
   idleSpins?: number;
-  /** Told when a worker that died runs again (with its thread's last uncaught error, if any). */
-  onRestart?: (w: number, error: Error | undefined) => void;
+  /** Told when a worker that died runs again (with its thread's last uncaught error, if any, and what replaying its configuration did). */
+  onRestart?: (w: number, error: Error | undefined, replay: ReplayReport | null) => void;
+  /** Told when worker `w`'s configuration log first had no room for a write (`unkept`: writes not kept so far). */
+  onConfigLoss?: (w: number, unkept: number) => void;
+  /** Bytes of command text each worker's configuration log keeps at most (default DEFAULT_LOG_BYTES). */
+  configLogBytes?: number;
   /** Told when worker `w`'s learned-state journal dropped records for want of room since the last read (`dropped`: all so far). */
   onJournalLoss?: (w: number, dropped: number) => void;
   /** Bytes of each worker's learned-state journal (a power of two; default DEFAULT_JOURNAL_BYTES). */
@@ -154,6 +167,10 @@ interface Running {
   egress: Handoff;
   egressSlab: Uint8Array;
   exited: Promise<number>;
+  /** What replaying its configuration did, once it said (null: it died first, or it adopts instead). */
+  replayed: Promise<ReplayReport | null>;
+  /** It died and its port is closed: a request now would never be answered. */
+  closed: boolean;
 }
 
 export class PartitionedDatapath {
@@ -186,6 +203,10 @@ export class PartitionedDatapath {
   private readonly journalDropped: number[];
   /** Bytes each journal held unread at the last read. */
   private readonly journalUnread: number[];
+  /** The configuration writes each worker ran, for its successor (config-log.ts). */
+  private readonly configs: ConfigLog[];
+  /** What each worker's last replay did. */
+  private readonly replays: (ReplayReport | null)[];
   private file = '';
   private opts: PartitionOptions = { file: '' };
   /** Slots of each channel; slots of each worker's slab. */
@@ -210,7 +231,7 @@ export class PartitionedDatapath {
   /** Told of each piece of a trace a worker ran for a frame another worker handed it (remote-trace.ts). */
   onTracePiece: ((w: number, piece: TracePiece) => void) | null = null;
 
-  private constructor(t: Topology, a: Assignment, workers: number, journalBytes?: number) {
+  private constructor(t: Topology, a: Assignment, workers: number, journalBytes?: number, configLogBytes?: number) {
     this.topology = t;
     this.assignment = a;
     this.workers = workers;
@@ -225,6 +246,8 @@ export class PartitionedDatapath {
     this.journals = Array.from({ length: workers }, () => journalBuffer(journalBytes));
     this.journalDropped = new Array(workers).fill(0);
     this.journalUnread = new Array(workers).fill(0);
+    this.configs = Array.from({ length: workers }, () => new ConfigLog(configLogBytes));
+    this.replays = new Array(workers).fill(null);
   }
 
   static async start(opts: PartitionOptions): Promise<PartitionedDatapath> {
@@ -232,7 +255,7 @@ export class PartitionedDatapath {
     const t = loadTopologyOrThrow(file);
     const a = opts.assignment ?? balancedAssignment(t, opts.workers ?? defaultWorkerCount());
     const k = checkAssignment(t, a);
-    const dp = new PartitionedDatapath(t, a, k, opts.journalBytes);
+    const dp = new PartitionedDatapath(t, a, k, opts.journalBytes, opts.configLogBytes);
     dp.addTables(opts.conntrack ?? new Map());
     dp.adopting = opts.adoptLater ?? false;
     await dp.spawnAll(file, opts);
@@ -370,6 +393,7 @@ export class PartitionedDatapath {
       conntrack: this.adopting ? [] : [...this.tables[i]!],
       journal: this.journals[i]!,
       learned: this.adopting ? [] : this.learned.state(mine),
+      config: this.adopting ? [] : this.configs[i]!.commands(),
       adoptFirst: this.adopting,
       collect: this.opts.collect ?? true,
       stamps: this.stamps[i]!,
@@ -381,6 +405,7 @@ export class PartitionedDatapath {
       port: port2,
     };
     const thread = spawnWorker(workerUrl('datapath'), init, { transferList: [port2] });
+    let replayed!: (r: ReplayReport | null) => void;
     // An uncaught error ends the thread; 'exit' follows and restarts it. Keep the last for the report.
     thread.on('error', (e) => (this.lastError[i] = e));
     const r: Running = {
@@ -390,9 +415,17 @@ export class PartitionedDatapath {
       egress: new Handoff(cs, egress.rings, egress.slab, slotSize),
       egressSlab: new Uint8Array(egressSlab),
       exited: new Promise((res) => thread.once('exit', res)),
+      replayed: new Promise((res) => (replayed = res)),
+      closed: false,
     };
+    void r.exited.then(() => replayed(null));
     for (let s = 0; s < cs; s++) r.egress.lend(s); // the supervisor's egress slots never move
-    port1.on('message', (m: { id: number; result?: unknown; error?: string } | KeptTables | TracePieceMessage) => {
+    port1.on('message', (m: { id: number; result?: unknown; error?: string } | KeptTables | TracePieceMessage | ReplayedMessage) => {
+      if ('replayed' in m) {
+        this.replays[i] = m.replayed;
+        replayed(m.replayed);
+        return;
+      }
       if ('tables' in m) {
         for (const [key, b] of m.tables) this.tables[i]!.set(key, b);
         return;
@@ -435,6 +468,7 @@ export class PartitionedDatapath {
   private async exited(w: number, r: Running): Promise<void> {
     if (this.stopped || this.run[w] !== r) return;
     r.port.close();
+    r.closed = true;
     for (const [id, x] of this.waiting) if (x.worker === w) {
       this.waiting.delete(id);
       x.rej(new Error(`worker ${w} died`));
@@ -462,8 +496,9 @@ export class PartitionedDatapath {
     await Promise.all(peers);
     if (this.stopped || this.retiring) return;
     await this.spawn(w);
+    const replay = await this.run[w]!.replayed;
     this.restarts[w]!++;
-    this.opts.onRestart?.(w, this.lastError[w]);
+    this.opts.onRestart?.(w, this.lastError[w], replay);
     for (const f of this.onRestart.splice(0)) f(w);
   }
 
@@ -522,14 +557,20 @@ export class PartitionedDatapath {
     await this.run[w]!.thread.terminate();
   }
 
-  /** Each worker: its nodes (gateways included), restarts, whether its thread runs now, and its learned-state journal. */
-  status(): { index: number; nodes: string[]; restarts: number; alive: boolean; journal: JournalCounts }[] {
+  /**
+   * Each worker: its nodes (gateways included), restarts, whether its thread
+   * runs now, its learned-state journal, its configuration log (commands and
+   * bytes kept, writes not kept for want of room) and what its last replay did.
+   */
+  status(): { index: number; nodes: string[]; restarts: number; alive: boolean; journal: JournalCounts; config: { commands: number; bytes: number; unkept: number }; replay: ReplayReport | null }[] {
     return Array.from({ length: this.workers }, (_, i) => ({
       index: i,
       nodes: this.nodesOf(i),
       restarts: this.restarts[i]!,
       alive: this.alive[i]!,
       journal: this.journal(i),
+      config: { ...this.configs[i]!.size, unkept: this.configs[i]!.unkept },
+      replay: this.replays[i]!,
     }));
   }
 
@@ -627,14 +668,47 @@ export class PartitionedDatapath {
     }
   }
 
-  /** Ask worker `w` (answered between batches). */
+  /** Ask worker `w` (answered between batches; refused while it is dead, until its successor is spawned and takes requests). */
   request<T>(w: number, req: Req): Promise<T> {
     if (this.stopped) return Promise.reject(new Error('datapath stopped'));
+    if (this.run[w]!.closed) return Promise.reject(new Error(`worker ${w} died and is being restarted; try again`));
     const id = this.nextId++;
     const p = new Promise<T>((res, rej) => this.waiting.set(id, { worker: w, res: res as (v: unknown) => void, rej }));
     this.run[w]!.port.postMessage({ ...req, id });
     this.wake(w);
     return p;
+  }
+
+  /**
+   * Run a control command family in worker `w`; a configuration write that
+   * succeeded is kept for its successor. Kept as the answer arrives, in the
+   * order the worker ran the commands (answers come back in order and each
+   * is handled before the next), which also orders it against a snapshot.
+   */
+  control(w: number, family: string, argv: readonly string[]): Promise<ControlAnswer> {
+    return this.request<ControlAnswer>(w, { op: 'control', family, argv: [...argv] }).then((a) => {
+      if (!a.error && a.response?.ok) this.keepConfig(w, family, argv);
+      return a;
+    });
+  }
+
+  private keepConfig(w: number, family: string, argv: readonly string[]): void {
+    const log = this.configs[w]!;
+    const due = log.add(family, argv);
+    if (due === 'full') {
+      if (log.unkept === 1) this.opts.onConfigLoss?.(w, log.unkept);
+    } else if (due !== null) {
+      const [node, bridge] = due.split(' ') as [string, string];
+      this.request<ConfigCommand[]>(w, { op: 'flowSnapshot', node, bridge }).then(
+        (snap) => log.compacted(due, snap),
+        () => log.compacted(due, null),
+      );
+    }
+  }
+
+  /** Worker `w`'s configuration log (tests). */
+  configLog(w: number): ConfigLog {
+    return this.configs[w]!;
   }
 
   /** conntrack -L of namespace NS on NODE, from the worker that owns it. */

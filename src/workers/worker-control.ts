@@ -9,10 +9,14 @@ import type { Topology } from '../topology/model.js';
 import { COMMANDS } from '../control/registry.js';
 import { compileCaptureFilter } from '../control/backend.js';
 import { Capture, type CapturedFrame } from '../control/capture.js';
-import { mustCapturePort } from '../control/resolve.js';
+import { mustCapturePort, mustOvsBridge } from '../control/resolve.js';
 import { ControlError, type CommandResponse } from '../control/protocol.js';
 import { registerCollectors, type Collectors, type MetricJson } from '../metrics/collectors.js';
 import { enableLatencySampling } from '../metrics/latency.js';
+import { formatFlow } from '../ofproto/flow-printer.js';
+import { TABLE_ALL } from '../ofproto/flow-table.js';
+import { emptyMatch } from '../ofproto/match.js';
+import type { ConfigCommand } from './config-log.js';
 
 /** Every node a command may name, in `dpemu nodes` order (the order one emulator builds them in). */
 export function emulationNodes(t: Topology): string[] {
@@ -26,6 +30,17 @@ export interface ControlAnswer {
   /** What each successful write touched (ControlHooks.invalidate), for the server's onWrite. */
   writes: string[];
 }
+
+/** What a successor's replay of its predecessor's configuration did (src/workers/config-log.ts). */
+export interface ReplayReport {
+  replayed: number;
+  /** Commands that failed now (the first few, with their error). */
+  failed: { command: string; error: string }[];
+  failures: number;
+}
+
+/** Failed replays reported by name. */
+const REPORT_FAILED = 5;
 
 /** What a capture took since the last poll. */
 export interface CapturePoll {
@@ -65,6 +80,49 @@ export class WorkerControl {
       if (e instanceof ControlError) return { error: { message: e.message, exit: e.exit, status: e.status }, writes };
       throw e;
     }
+  }
+
+  /**
+   * Run the configuration writes its predecessor ran (before learned state
+   * is restored and before forwarding). One that fails now (an `ip neigh
+   * del` of a learned entry the predecessor had) is reported and skipped.
+   */
+  replay(cmds: readonly ConfigCommand[]): ReplayReport {
+    const r: ReplayReport = { replayed: 0, failed: [], failures: 0 };
+    for (const c of cmds) {
+      let error: string;
+      try {
+        const a = this.command(c.family, c.argv);
+        if (a.response?.ok) {
+          r.replayed++;
+          continue;
+        }
+        error = a.error?.message ?? a.response?.stderr ?? '';
+      } catch (e) {
+        error = String((e as Error).message ?? e); // as the live command answered: never a crash loop
+      }
+      r.failures++;
+      if (r.failed.length < REPORT_FAILED) r.failed.push({ command: `${c.family} ${c.argv.join(' ')}`.slice(0, 200), error });
+    }
+    return r;
+  }
+
+  /**
+   * Bridge NODE BRIDGE's configured flows (all but those learn() made, which
+   * the learned-state journal keeps), as the commands that set them from any
+   * state: delete every flow, add these (ConfigLog.compacted). Timeouts are
+   * the flows' own: a replay starts them again.
+   */
+  flowSnapshot(node: string, bridge: string): ConfigCommand[] {
+    const br = mustOvsBridge({ emu: this.emu, allNodes: this.allNodes }, node, bridge);
+    const now = this.emu.engine.now;
+    let text = '';
+    for (const e of br.tables.select({ table: TABLE_ALL, match: emptyMatch(), strict: false })) {
+      if (e.learnedBy === null) text += formatFlow(e.toSpec(now), { dialect: 'of13', stats: false, flags: true, importance: true }) + '\n';
+    }
+    const out: ConfigCommand[] = [{ family: 'ofctl', argv: ['del-flows', node, bridge] }];
+    if (text) out.push({ family: 'ofctl', argv: ['add-flows', node, bridge, text] });
+    return out;
   }
 
   captureStart(cap: number, iface: string, filter: string, opts: { count: number; snaplen: number }): ControlAnswer {

@@ -98,7 +98,7 @@ for (const workers of [undefined, '0']) test(`lab DVR path${workers === undefine
     assert.match(ws.out, /runs its data path on the main thread .*no datapath workers/, ws.out);
   } else {
     assert.equal(ws.status, 0, ws.out);
-    assert.match(ws.out, /^0 +yes +0 +[1-9]\d* +0 +0 +\S+$/m, ws.out); // journaled learned state, nothing dropped
+    assert.match(ws.out, /^0 +yes +0 +[1-9]\d* +0 +0 +0 +0 +0 +\S+$/m, ws.out); // journaled learned state, nothing dropped; no runtime configuration kept or replayed
   }
 
   // Prometheus' own parser accepts a live scrape of the running daemon, with traffic counted on the path.

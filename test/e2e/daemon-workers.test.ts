@@ -96,10 +96,10 @@ async function workers(d: DaemonProcess): Promise<WorkerRow[]> {
   const r = await dpemu(d, 'workers');
   assert.equal(r.status, 0, r.out);
   const lines = r.out.trim().split('\n');
-  assert.match(lines[0]!, /^WORKER +ALIVE +RESTARTS +JOURNALED +DROPPED +REWRITES +NODES$/);
+  assert.match(lines[0]!, /^WORKER +ALIVE +RESTARTS +JOURNALED +DROPPED +REWRITES +CONFIG +UNKEPT +REPLAYED +NODES$/);
   return lines.slice(1).map((l) => {
     // The learned-state journal's columns are checked in test/unit/workers-learned-state.test.ts.
-    const m = /^(\d+) +(yes|no) +(\d+) +\d+ +\d+ +\d+ +(\S+)$/.exec(l);
+    const m = /^(\d+) +(yes|no) +(\d+) +\d+ +\d+ +\d+ +\d+ +\d+ +\d+ +(\S+)$/.exec(l);
     assert.ok(m, `a worker row: ${l}`);
     return { index: Number(m[1]), alive: m[2] === 'yes', restarts: Number(m[3]), nodes: m[4]!.split(',') };
   });

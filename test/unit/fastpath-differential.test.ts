@@ -38,7 +38,7 @@ import type { Packet } from '../../src/datapath/packet.js';
 import type { Port } from '../../src/datapath/element.js';
 import { mulberry32Unit } from '../../src/datapath/random.js';
 import { runCommand, showNeigh } from '../../src/netns/ip-text.js';
-import { parseNeighArgs } from '../../src/netns/ip-neigh-syntax.js';
+import { NUD_SHOW_ALL, parseNeighArgs } from '../../src/netns/ip-neigh-syntax.js';
 import { FIP, FIP_VIF_MAC, GW_MAC, QROUTER as QR, QR_MAC, SNAT, SNAT_IP, VM_MAC } from '../helpers/seed-names.js';
 
 interface Side {
@@ -177,7 +177,7 @@ function state(emu: Emulator): Record<string, unknown> {
       s[`${id} tables`] = el.tableStats();
     } else if (el instanceof NetNamespace) {
       s[`${id} conntrack`] = conntrackList(el.nf.conntrack, now);
-      s[`${id} neigh`] = showNeigh(el.ns, { all: true });
+      s[`${id} neigh`] = showNeigh(el.ns, { states: NUD_SHOW_ALL });
       s[`${id} neigh stats`] = { ...el.ns.neigh.stats };
       s[`${id} neigh used`] = el.ns.neigh.entries().map((n) => [n.used, n.confirmed, n.updated, n.probes, n.queue.length]);
     }

@@ -211,9 +211,9 @@ test('on the wall clock a restored entry keeps its age: fdb/show and brctl showm
 async function journalColumns(dp: PartitionedDatapath): Promise<{ journaled: number; dropped: number; rewrites: number }[]> {
   const r = await workersCommand.run({ invalidate: () => {}, workers: dp }, []);
   const lines = r.stdout.trim().split('\n');
-  assert.match(lines[0]!, /^WORKER +ALIVE +RESTARTS +JOURNALED +DROPPED +REWRITES +NODES$/);
+  assert.match(lines[0]!, /^WORKER +ALIVE +RESTARTS +JOURNALED +DROPPED +REWRITES +CONFIG +UNKEPT +REPLAYED +NODES$/);
   return lines.slice(1).map((l) => {
-    const m = /^\d+ +(?:yes|no) +\d+ +(\d+) +(\d+) +(\d+) +\S+$/.exec(l);
+    const m = /^\d+ +(?:yes|no) +\d+ +(\d+) +(\d+) +(\d+) +\d+ +\d+ +\d+ +\S+$/.exec(l);
     assert.ok(m, l);
     return { journaled: Number(m[1]), dropped: Number(m[2]), rewrites: Number(m[3]) };
   });

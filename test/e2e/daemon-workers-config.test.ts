@@ -1,0 +1,175 @@
+// `dpemu run --lab --workers 2`: configuration changed at runtime with the
+// CLI (ovs-ofctl flows, one of them from stdin as `-`, ip route/rule/addr/
+// neigh, iptables) survives `dpemu workers kill N` of the worker that owns
+// the nodes: after the restart every dump reads as before and the traffic
+// still goes where the changes send it. A route on the ToR carries pings to
+// an address only the internet host's namespace has (without it the ToR has
+// no route there); an iptables rule in the SNAT namespace drops pings to the
+// internet host. A reload (`dpemu reload`) builds the file again: the
+// changes go, as with --workers 0 (checked here too), and a restart after it
+// brings none back.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { requireRoot } from '../helpers/root.js';
+import { KernelObjects, run } from './lab-names.js';
+import { DaemonProcess, DPEMU } from './daemon-process.js';
+import { UniqueLab } from './lab-dvr.js';
+
+const labs: UniqueLab[] = [];
+const daemons: DaemonProcess[] = [];
+after(() => {
+  for (const d of daemons) if (d.exitCode === null) d.child.kill('SIGKILL');
+  for (const l of labs) l.cleanup();
+});
+
+const INET = '203.0.113.8';
+/** An address only the internet host's namespace has: reached through the ToR's runtime route. */
+const BEHIND = '198.51.100.77';
+const SNAT = 'snat-c4d4b760-41b9-45e1-a607-d054da99c479';
+const FIP = 'fip-4617ac50-7b34-4b05-811d-b2afc741d446';
+const ANTI_SPOOF = 'table=25,priority=2,in_port=qvo2ab77d0f-99,dl_src=fa:16:3e:b2:ef:af';
+
+const dpemu = (d: DaemonProcess, ...args: string[]) => run(process.execPath, [DPEMU, ...args], 10_000, { DPEMU_SOCKET: d.socket });
+
+/** `dpemu ARGS` with `input` on its stdin. */
+function dpemuStdin(d: DaemonProcess, input: string, ...args: string[]): Promise<{ status: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const c = spawn(process.execPath, [DPEMU, ...args], { env: { ...process.env, DPEMU_SOCKET: d.socket }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    c.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    c.stderr.on('data', (b: Buffer) => (out += b.toString()));
+    c.on('close', (status) => resolve({ status, out }));
+    c.stdin.end(input);
+  });
+}
+
+async function must(d: DaemonProcess, ...args: string[]): Promise<string> {
+  const r = await dpemu(d, ...args);
+  assert.equal(r.status, 0, `dpemu ${args.join(' ')}: ${r.out}`);
+  return r.out;
+}
+
+/** What the changes touch, as the tools show it (no counters: they restart at 0). */
+const DUMPS = [
+  ['ofctl', 'dump-flows', '--no-stats', 'w07', 'br-int'],
+  ['ip', 'tor', 'route'],
+  ['ip', '-n', FIP, 'w02', 'rule'],
+  ['ip', '-n', FIP, 'w02', 'route', 'show', 'table', 'all'],
+  ['ip', '-n', FIP, 'w02', 'addr'],
+  ['ip', '-n', FIP, 'w02', 'neigh'],
+  ['iptables', '-n', SNAT, 'w02', '-S'],
+];
+
+async function dumps(d: DaemonProcess): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  // Of the neighbours, the PERMANENT ones: the others' states move with time (the journal keeps them, see daemon-workers.test.ts).
+  for (const args of DUMPS) out[args.join(' ')] = (await must(d, ...args)).split('\n').filter((l) => args.at(-1) !== 'neigh' || l.includes('PERMANENT')).join('\n');
+  return out;
+}
+
+async function pings(ns: string, dst: string): Promise<boolean> {
+  const r = await run('ip', ['netns', 'exec', ns, 'ping', '-c', '2', '-i', '0.3', '-W', '1', '-n', dst], 15_000);
+  return /2 packets transmitted, 2 received/.test(r.out);
+}
+
+interface Row { index: number; restarts: number; config: number; unkept: number; replayed: number; nodes: string[] }
+async function workers(d: DaemonProcess): Promise<Row[]> {
+  const lines = (await must(d, 'workers')).trim().split('\n');
+  assert.match(lines[0]!, /^WORKER +ALIVE +RESTARTS +JOURNALED +DROPPED +REWRITES +CONFIG +UNKEPT +REPLAYED +NODES$/);
+  return lines.slice(1).map((l) => {
+    const m = /^(\d+) +yes +(\d+) +\d+ +\d+ +\d+ +(\d+) +(\d+) +(\d+) +(\S+)$/.exec(l);
+    assert.ok(m, l);
+    return { index: Number(m[1]), restarts: Number(m[2]), config: Number(m[3]), unkept: Number(m[4]), replayed: Number(m[5]), nodes: m[6]!.split(',') };
+  });
+}
+
+async function killAndWait(d: DaemonProcess, w: number): Promise<Record<string, unknown>> {
+  const mark = d.logs.length;
+  await must(d, 'workers', 'kill', String(w));
+  return d.waitLog((l) => l.msg.startsWith(`datapath worker ${w} died and was restarted`), 15_000, mark);
+}
+
+test('--workers 2: flows, routes, rules, addresses, neighbours and iptables rules set with the CLI survive a killed worker; a reload drops them', { timeout: 120_000 }, async () => {
+  requireRoot('dpemu run end-to-end tests');
+  const lab = new UniqueLab();
+  labs.push(lab);
+  const d = new DaemonProcess([lab.file, '--lab', '--workers', '2']);
+  daemons.push(d);
+  await d.waitLog((l) => l.msg === 'forwarding', 30_000);
+  const ws = await workers(d);
+  const w07 = ws.find((w) => w.nodes.includes('w07'))!.index, w02 = ws.find((w) => w.nodes.includes('w02'))!.index;
+  assert.notEqual(w07, w02);
+  assert.ok(ws.find((w) => w.index === w02)!.nodes.includes('tor'));
+  const fresh = await dumps(d);
+
+  // The internet host (a kernel namespace of the lab) has BEHIND too; the ToR has no route to it yet.
+  assert.equal((await run('ip', ['netns', 'exec', lab.nsInet, 'ip', 'addr', 'add', `${BEHIND}/32`, 'dev', 'eth0'])).status, 0);
+  assert.equal(await pings(lab.nsVm, INET), true);
+  assert.equal(await pings(lab.nsVm, BEHIND), false);
+
+  // w07 (one worker): the VM's anti-spoofing flow replaced by one from stdin with another cookie; a drop flow.
+  await must(d, 'ofctl', 'del-flows', '--strict', 'w07', 'br-int', ANTI_SPOOF);
+  const viaStdin = await dpemuStdin(d, `cookie=0x77,${ANTI_SPOOF} actions=resubmit(,30)\n`, 'ofctl', 'add-flow', 'w07', 'br-int', '-');
+  assert.equal(viaStdin.status, 0, viaStdin.out);
+  await must(d, 'ofctl', 'add-flow', 'w07', 'br-int', 'cookie=0x78,table=0,priority=60,udp,nw_dst=192.0.2.9 actions=drop');
+  // w02 and the ToR (the other worker): a route, a rule with its table, an address, a permanent neighbour, an iptables rule.
+  await must(d, 'ip', 'tor', 'route', 'add', `${BEHIND}/32`, 'via', INET, 'dev', 'swp2');
+  await must(d, 'ip', '-n', FIP, 'w02', 'rule', 'add', 'to', '192.0.2.0/24', 'lookup', '77', 'pref', '500');
+  await must(d, 'ip', '-n', FIP, 'w02', 'route', 'add', '192.0.2.0/24', 'via', '10.206.221.194', 'dev', 'fip-vif.103', 'table', '77');
+  await must(d, 'ip', '-n', FIP, 'w02', 'addr', 'add', '10.206.221.196/26', 'dev', 'fip-vif.103');
+  await must(d, 'ip', '-n', FIP, 'w02', 'neigh', 'add', '10.206.221.194', 'lladdr', '02:00:5e:00:53:94', 'dev', 'fip-vif.103', 'nud', 'permanent');
+  await must(d, 'iptables', '-n', SNAT, 'w02', '-I', 'FORWARD', '1', '-p', 'icmp', '-d', `${INET}/32`, '-j', 'DROP');
+  // Not kept: a failed write, a conntrack flush.
+  assert.notEqual((await dpemu(d, 'ip', 'tor', 'route', 'add', `${BEHIND}/32`, 'via', INET, 'dev', 'swp2')).status, 0);
+  await must(d, 'conntrack', '-n', SNAT, 'w02', '-F');
+
+  const changed = await dumps(d);
+  assert.match(changed['ofctl dump-flows --no-stats w07 br-int']!, /cookie=0x77, table=25, priority=2,in_port=\d+,dl_src=fa:16:3e:b2:ef:af actions=resubmit\(,30\)/);
+  assert.match(changed['ip tor route']!, new RegExp(`^${BEHIND} via ${INET} dev swp2`, 'm'));
+  assert.equal(await pings(lab.nsVm, BEHIND), true, 'the ToR routes to the internet host');
+  assert.equal(await pings(lab.nsVm, INET), false, 'the SNAT namespace drops pings to the internet host');
+  const kept = await workers(d);
+  assert.deepEqual(kept.map((w) => w.config), ws.map((w) => (w.index === w07 ? 3 : 6)));
+
+  for (const w of [w07, w02]) {
+    const log = await killAndWait(d, w);
+    assert.deepEqual(await dumps(d), changed, `after worker ${w}'s restart`);
+    assert.equal(await pings(lab.nsVm, BEHIND), true, `after worker ${w}'s restart: the ToR's route`);
+    assert.equal(await pings(lab.nsVm, INET), false, `after worker ${w}'s restart: the iptables rule`);
+    assert.equal(log.configReplayed, w === w07 ? 3 : 6, JSON.stringify(log));
+    assert.equal(log.configFailed, 0, JSON.stringify(log));
+  }
+  const after = await workers(d);
+  assert.deepEqual(after.map((w) => [w.restarts, w.replayed, w.unkept]), ws.map((w) => [1, w.index === w07 ? 3 : 6, 0]));
+
+  // A reload builds the file: the changes go (as with --workers 0), and the log with them.
+  await must(d, 'reload');
+  assert.deepEqual(await dumps(d), fresh);
+  assert.equal(await pings(lab.nsVm, INET), true);
+  assert.deepEqual((await workers(d)).map((w) => w.config), [0, 0]);
+  await killAndWait(d, w02);
+  assert.deepEqual(await dumps(d), fresh);
+
+  d.signal('SIGINT');
+  assert.equal(await d.exit(10_000), 0, d.stderr);
+  assert.deepEqual(KernelObjects.leftovers(lab.tag), []);
+});
+
+test('--workers 0: a reload builds the file, runtime changes go (what --workers N does too)', { timeout: 60_000 }, async () => {
+  requireRoot('dpemu run end-to-end tests');
+  const lab = new UniqueLab();
+  labs.push(lab);
+  const d = new DaemonProcess([lab.file, '--lab', '--workers', '0']);
+  daemons.push(d);
+  await d.waitLog((l) => l.msg === 'forwarding', 30_000);
+  const fresh = await dumps(d);
+  await must(d, 'ofctl', 'add-flow', 'w07', 'br-int', 'cookie=0x78,table=0,priority=60,udp,nw_dst=192.0.2.9 actions=drop');
+  await must(d, 'ip', 'tor', 'route', 'add', `${BEHIND}/32`, 'via', INET, 'dev', 'swp2');
+  assert.notDeepEqual(await dumps(d), fresh);
+  await must(d, 'reload');
+  assert.deepEqual(await dumps(d), fresh);
+  d.signal('SIGINT');
+  assert.equal(await d.exit(10_000), 0, d.stderr);
+  assert.deepEqual(KernelObjects.leftovers(lab.tag), []);
+});
