@@ -86,6 +86,10 @@ function buildKernel(): void {
     // dpemu models IPv4 only (no inet6 lines, no IPv6 neighbours): the kernel
     // namespace runs without IPv6, so its dumps hold only what dpemu models.
     sh('ip', ['netns', 'exec', k, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
+    // dpemu's clock does not move here (nothing runs its timers), so its
+    // REACHABLE neighbours stay REACHABLE; the devices made next inherit an
+    // hour of reachable time, so the kernel's do too while the test runs.
+    sh('ip', ['netns', 'exec', k, 'sysctl', '-qw', 'net.ipv4.neigh.default.base_reachable_time_ms=3600000']);
   }
   // Devices, in ifindex order, with the topology's index when it gives one.
   let spare = 0;
