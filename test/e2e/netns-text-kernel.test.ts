@@ -86,10 +86,6 @@ function buildKernel(): void {
     // dpemu models IPv4 only (no inet6 lines, no IPv6 neighbours): the kernel
     // namespace runs without IPv6, so its dumps hold only what dpemu models.
     sh('ip', ['netns', 'exec', k, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
-    // dpemu's clock does not move here (nothing runs its timers), so its
-    // REACHABLE neighbours stay REACHABLE; the devices made next inherit an
-    // hour of reachable time, so the kernel's do too while the test runs.
-    sh('ip', ['netns', 'exec', k, 'sysctl', '-qw', 'net.ipv4.neigh.default.base_reachable_time_ms=3600000']);
   }
   // Devices, in ifindex order, with the topology's index when it gives one.
   let spare = 0;
@@ -137,6 +133,10 @@ function buildKernel(): void {
       // "proto kernel" lines are the prefix routes the kernel made from the addresses already.
       if (r.status !== 0 && !(/\bproto kernel\b/.test(line) && /File exists/.test(r.out))) throw new Error(`ip route add ${line}: ${r.out}`);
     }
+    // dpemu's clock does not move here (nothing runs its timers), so its
+    // REACHABLE neighbours stay REACHABLE: an hour of reachable time on each
+    // device keeps the kernel's so too while the test runs.
+    for (const i of ns.interfaces) sh('ip', ['netns', 'exec', k, 'sysctl', '-qw', `net.ipv4.neigh.${i.name.replaceAll('.', '/')}.base_reachable_time_ms=3600000`]);
     for (const line of textLines(ns.neighbours?.text)) {
       const m = /^(\S+) dev (\S+) lladdr (\S+) (\S+)$/.exec(line)!;
       // A neighbour in DELAY or PROBE leaves that state on the kernel's next
