@@ -68,7 +68,7 @@ export const ip: CommandFamily = {
         if (!write) return ok(out);
       }
     } catch (e) {
-      if (e instanceof RtnlError) throw new ControlError(e.message, 2);
+      if (e instanceof RtnlError) throw new ControlError(e.message, e.exit);
       if (e instanceof IpSyntaxError) throw new ControlError(`Error: ${e.reason}${e.token ? ` ("${e.token}")` : ''}.`, 255);
       throw e;
     }

@@ -194,6 +194,8 @@ export interface RouteFormatContext {
   devName(ifindex: number): string;
   /** Carrier of a device: a route through one without carrier shows `linkdown`. */
   carrier?(ifindex: number): boolean;
+  /** The dump was filtered on the device: `dev` is left out. */
+  hideDev?: boolean;
 }
 
 /**
@@ -207,7 +209,7 @@ export function formatRoute(r: Route, ctx: RouteFormatContext, showTable = false
   s += r.dstLen === 0 ? 'default ' : `${formatPrefix(r.dst, r.dstLen)} `;
   if (r.tos) s += `tos ${dsfieldName(r.tos)} `;
   if (r.gateway) s += `via ${formatIp4(r.gateway)} `;
-  if (r.dev) s += `dev ${ctx.devName(r.dev)} `;
+  if (r.dev && !ctx.hideDev) s += `dev ${ctx.devName(r.dev)} `;
   if (showTable && r.table !== RT_TABLE_MAIN) s += `table ${tableName(r.table)} `;
   if (r.protocol !== RTPROT_BOOT) s += `proto ${protoName(r.protocol)} `;
   if (r.scope !== RT_SCOPE_UNIVERSE) s += `scope ${scopeName(r.scope)} `;

@@ -44,18 +44,23 @@ const fmtCtx = (ns: Netns) => ({
   carrier: (i: number) => ns.linkByIndex(i)?.carrier ?? true,
 });
 
-/** `ip route show [table ID|all]`. */
-export function showRoutes(ns: Netns, table: number | 'all' = RT_TABLE_MAIN): string {
+/**
+ * `ip route show [table ID|all] [dev DEV]`. With `dev`, only the routes out
+ * of it, printed without `dev DEV` (iproute2 leaves out what it filtered on).
+ */
+export function showRoutes(ns: Netns, table: number | 'all' = RT_TABLE_MAIN, dev?: string): string {
+  const oif = dev === undefined ? 0 : ns.mustLink(dev).index;
+  const ctx = { ...fmtCtx(ns), hideDev: oif !== 0 };
+  const out = (routes: readonly Route[]) => (oif ? routes.filter((r) => r.dev === oif) : routes);
   if (table !== 'all') {
     const t = ns.fib.get(table);
     // A dump of one table the namespace never had (a table exists from its first route on).
     if (!t) throw new RtnlError('ENOENT', undefined, 'Error: ipv4: FIB table does not exist.\nDump terminated');
-    return formatRoutes(t.routes(), fmtCtx(ns));
+    return formatRoutes(out(t.routes()), ctx);
   }
   // A dump of all tables walks the table hash (id & 255), then each table.
   const tables = ns.fib.all().sort((a, b) => (a.id & 255) - (b.id & 255) || a.id - b.id);
-  const routes: Route[] = tables.flatMap((t) => t.routes());
-  return formatRoutes(routes, fmtCtx(ns), true);
+  return formatRoutes(out(tables.flatMap((t) => t.routes())), ctx, true);
 }
 
 /** `ip rule show`. */
@@ -90,14 +95,21 @@ export function showNeigh(ns: Netns, opts: NeighShow = {}): string {
     .join('');
 }
 
+/** The one device `ip addr|link show DEV` names (iproute2 refuses an unknown one in its own words). */
+function shownLink(ns: Netns, dev: string) {
+  const l = ns.link(dev);
+  if (!l) throw new RtnlError('ENODEV', undefined, `Device "${dev}" does not exist.`, 1);
+  return l;
+}
+
 /** `ip addr show [dev DEV]`. */
 export function showAddr(ns: Netns, dev?: string): string {
-  return (dev !== undefined ? [ns.mustLink(dev)] : ns.links()).map((l) => formatAddrs(l, (i) => ns.linkByIndex(i))).join('');
+  return (dev !== undefined ? [shownLink(ns, dev)] : ns.links()).map((l) => formatAddrs(l, (i) => ns.linkByIndex(i))).join('');
 }
 
 /** `ip link show [dev DEV]`. */
 export function showLink(ns: Netns, dev?: string): string {
-  return (dev !== undefined ? [ns.mustLink(dev)] : ns.links()).map((l) => formatLink(l, (i) => ns.linkByIndex(i))).join('');
+  return (dev !== undefined ? [shownLink(ns, dev)] : ns.links()).map((l) => formatLink(l, (i) => ns.linkByIndex(i))).join('');
 }
 
 // ---- loading pasted output ----------------------------------------------
@@ -287,13 +299,20 @@ export function runCommand<P>(ns: Netns<P>, command: string, now = 0, opts: Text
       if (toks[i] !== undefined) i++;
       if (verb === 'get') return routeGet(ns, rest(), no, opts.source);
       if (verb === 'list' || verb === 'show') {
-        if (toks[i] === 'table' && toks[i + 1] !== undefined) {
-          if (toks[i + 1] === 'all') return showRoutes(ns, 'all');
-          const id = tableFromName(toks[i + 1]!);
-          if (id === undefined) throw fail(`invalid table '${toks[i + 1]}'`, toks[i + 1]);
-          return showRoutes(ns, id === 0 ? 'all' : id); // table 0 (unspec) dumps them all
+        let table: number | 'all' = RT_TABLE_MAIN;
+        let dev: string | undefined;
+        for (; i < toks.length; i++) {
+          const w = toks[i]!;
+          const v = toks[i + 1];
+          if (w === 'table' && v !== undefined) {
+            const id = v === 'all' ? 0 : tableFromName(v);
+            if (id === undefined) throw fail(`invalid table '${v}'`, v);
+            table = id === 0 ? 'all' : id; // table 0 (unspec) dumps them all
+          } else if ((w === 'dev' || w === 'oif') && v !== undefined) dev = v;
+          else throw fail(`'${w}' is not supported by ip route show here (table, dev)`, w);
+          i++;
         }
-        return showRoutes(ns);
+        return showRoutes(ns, table, dev);
       }
       const spec = parseRouteArgs(rest(), no, opts.source);
       if (verb === 'delete') ns.delRoute(spec);

@@ -163,7 +163,7 @@ export class Netns<P = unknown> implements AddrView {
   /** The device or iproute2's complaint about it. */
   mustLink(name: string): Interface {
     const l = this.byName.get(name);
-    if (!l) throw new RtnlError('ENODEV', undefined, `Cannot find device "${name}"`);
+    if (!l) throw new RtnlError('ENODEV', undefined, `Cannot find device "${name}"`, 1);
     return l;
   }
 
