@@ -1,10 +1,13 @@
 // dpemu's `ip` and `iptables` text against the kernel's: each namespace of
 // the seed topology (qrouter, snat, fip) is built a second time as a real
 // kernel namespace from the same topology text (devices of the same kind,
-// names, ifindexes, MACs and MTUs; the same addresses, routes, rules and
-// neighbours; iptables restored from dpemu's own iptables-save), then the
-// same show commands run on both sides and must print the same lines.
-// Only what cannot match is rewritten, each case explained where it is done.
+// names, ifindexes, MACs and MTUs; the same addresses, routes, rules,
+// neighbours and iptables-restore input), then the same show commands run
+// on both sides and must print the same lines; so again after the same
+// changes on both (ip and iptables commands, devices going down and up).
+// dpemu's own iptables-save must restore in the kernel and save back the
+// same. Only what cannot match is rewritten, each case explained where it
+// is done; the one difference left open is listed in KNOWN.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { requireRoot } from '../helpers/root.js';
