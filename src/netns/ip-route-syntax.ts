@@ -14,7 +14,6 @@ import { type RouteSpec } from './specs.js';
 /** Flags `ip route show` may print; they describe state and are not part of a request. */
 const SHOW_FLAGS = new Set(['dead', 'onlink', 'pervasive', 'offload', 'trap', 'notify', 'linkdown', 'unresolved', 'rt_offload', 'rt_trap', 'rt_offload_failed']);
 
-/** RTAX metrics other than mtu, in print order (mx_names). */
 /** Time metrics: the kernel's unit is 1/8 ms for rtt, 1/4 ms for rttvar, 1 ms for rto_min. */
 const TIME_SCALE: Record<string, number> = { rtt: 8, rttvar: 4, rto_min: 1 };
 
@@ -35,6 +34,7 @@ function timeMetric(kw: string, text: string): string | undefined {
   return ms >= 1000 ? `${Number((ms / 1000).toPrecision(6))}s` : `${ms}ms`;
 }
 
+/** RTAX metrics other than mtu, in print order (mx_names). */
 const METRICS = ['window', 'rtt', 'rttvar', 'ssthresh', 'cwnd', 'advmss', 'reordering', 'hoplimit', 'initcwnd', 'features', 'rto_min', 'initrwnd', 'quickack', 'congctl', 'fastopen_no_cookie'];
 
 /** Keywords in iproute_modify's order; `true` marks those matched as abbreviations. */
