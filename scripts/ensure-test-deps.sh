@@ -4,6 +4,7 @@
 # CI passes with the README's test command alone. Idempotent; needs root.
 #   ip (iproute2)  ping (iputils-ping)  traceroute  tcpdump  sysctl (procps)
 #   ovs-ofctl (openvswitch-common)  tshark  prometheus promtool (prometheus)
+#   iptables-legacy (iptables)
 set -eu
 
 missing=""
@@ -19,7 +20,9 @@ need tshark tshark
 # metrics tests: promtool lints a live scrape, a real prometheus scrapes the exporter
 need prometheus prometheus
 need promtool prometheus
-need iptables iptables
+# netns text test: iptables-legacy drives the kernel's tables that dpemu's iptables text is compared with
+need iptables-legacy iptables
+# conntrack test: conntrack-tools lists the kernel's table that dpemu's is compared with
 need conntrack conntrack
 
 [ -z "$missing" ] && exit 0

@@ -58,16 +58,17 @@ export const ip: CommandFamily = {
       if (write && obj.length >= 1 && NEIGH.some((o) => matches(obj, o)) && words[1] !== 'flush') {
         neighWrite(el, words[1]!, words.slice(2).join(' '));
       } else {
-        // A device going down hands back the packets queued on its neighbours: the element drops them.
-        if (write && matches(obj, 'link') && words[1] === 'set' && words.includes('down')) {
+        // Up/down goes through the element: a device going down hands back the packets queued
+        // on its neighbours (it drops them), and a veth end takes its peer's carrier along.
+        if (write && matches(obj, 'link') && words[1] === 'set' && (words.includes('down') || words.includes('up'))) {
           const dev = words[2] === 'dev' ? words[3] : words[2];
-          if (dev !== undefined && el.ns.link(dev)) el.setLinkUp(dev, false);
+          if (dev !== undefined && el.ns.link(dev)) el.setLinkUp(dev, words.includes('up'));
         }
-        const out = runCommand(el.ns, words.join(' '), el.engine.now);
+        const out = runCommand(el.ns, words.join(' '), el.engine.now, { drop: (pkts, why) => pkts.forEach((p) => el.engine.drop(p, el, 'neigh_failed', why)) });
         if (!write) return ok(out);
       }
     } catch (e) {
-      if (e instanceof RtnlError) throw new ControlError(e.message, 2);
+      if (e instanceof RtnlError) throw new ControlError(e.message, e.exit);
       if (e instanceof IpSyntaxError) throw new ControlError(`Error: ${e.reason}${e.token ? ` ("${e.token}")` : ''}.`, 255);
       throw e;
     }

@@ -110,7 +110,7 @@ export function ruleSaveText(chain: string, r: Rule, counters: boolean): string 
   if (r.fragment) s += `${r.inv & INV_FRAG ? ' !' : ''} -f`;
   for (const m of r.matches) s += ` -m ${m.name}${m.save()}`;
   if (counters) s += ` -c ${ruleCounts(r).join(' ')}`;
-  if (r.target.name !== '') s += ` -${r.target.kind === T_GOTO ? 'g' : 'j'} ${r.target.name}${r.target.save()}`;
+  if (r.target.name !== '') s += ` -${r.target.kind === T_GOTO ? 'g' : 'j'} ${r.target.alias ?? r.target.name}${r.target.save()}`;
   return s;
 }
 

@@ -138,7 +138,7 @@ export class Ruleset {
   generation = 0;
   /** Some loaded rule or table makes the kernel track connections (nf_ct_netns_get). */
   conntrackNeeded = false;
-  /** Tables in the order they were first loaded (iptables-save order). */
+  /** Tables in the order they were first loaded (iptables-save prints them newest first). */
   loadOrder: TableName[] = [];
 
   /** Counters of every rule and built-in chain, shared with working copies. */

@@ -27,8 +27,10 @@ export const T_CT = 12;
 
 export interface NfTarget {
   readonly kind: number;
-  /** Name printed after -j (or the chain name for jumps). */
+  /** Name printed after -j (or the chain name for jumps), and in `-L`'s target column. */
   readonly name: string;
+  /** The alias it was written as, which -S and iptables-save print after -j instead (NOTRACK for CT). */
+  readonly alias?: string;
   /** Options as iptables-save prints them. */
   save(): string;
   /** As `iptables -L -n` prints them. */
@@ -261,13 +263,16 @@ export class CtTarget extends BaseTarget {
   readonly name = 'CT';
   override readonly table = 'raw' as const;
   override readonly needsConntrack = true;
-  constructor(readonly notrack: boolean) {
+  /** `alias`: written as -j NOTRACK (libxt_CT's alias of CT --notrack), which the listings keep. */
+  constructor(readonly notrack: boolean, readonly alias?: 'NOTRACK') {
     super();
   }
   override save(): string {
+    if (this.alias) return '';
     return this.notrack ? ' --notrack' : '';
   }
   override print(): string {
+    if (this.alias) return ' NOTRACK';
     return this.notrack ? ' CT notrack' : ' CT';
   }
 }
@@ -440,7 +445,7 @@ export function createTargetBuilder(name: string): TargetBuilder | null {
     case 'MARK': return new MarkBuilder();
     case 'CONNMARK': return new ConnmarkBuilder();
     case 'CT': return new CtBuilder();
-    case 'NOTRACK': return new StandardBuilder('CT', new CtTarget(true));
+    case 'NOTRACK': return new StandardBuilder('CT', new CtTarget(true, 'NOTRACK'));
     default: return null;
   }
 }

@@ -53,6 +53,8 @@ export class RtnlError extends Error {
     readonly extack?: string,
     /** A message `ip` itself prints before asking the kernel (e.g. an unknown device). */
     text?: string,
+    /** The status `ip` exits with: 2 when the kernel refused, 1 when ip refused by itself (an unknown device). */
+    readonly exit = 2,
   ) {
     super(text ?? (extack ? `Error: ${extack}.` : `RTNETLINK answers: ${STRERROR[errno]}`));
     this.name = 'RtnlError';

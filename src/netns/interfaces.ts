@@ -152,15 +152,27 @@ export function primaryFor(iface: Interface, prefix: Ip4, len: number): IfAddr |
   return iface.addrs.find((a) => !a.secondary && a.prefixLen === len && maskAddr(a.local, len) === prefix);
 }
 
-/** Operational state as `ip link` prints it. */
-export function operState(iface: Interface): string {
+/**
+ * Operational state as `ip link` prints it. `byIndex` finds a device of the
+ * same namespace by ifindex: a veth without carrier is LOWERLAYERDOWN only
+ * when the device numbered like its peer *in its own namespace* exists and
+ * has no carrier either (default_operstate since Linux 6.12, commit
+ * 8c55facecd7a: it looks the iflink up in dev_net(dev), even when the peer
+ * lives in another namespace); otherwise DOWN.
+ */
+export function operState(iface: Interface, byIndex?: (ifindex: number) => Interface | undefined): string {
   if (!iface.up) return 'DOWN';
   switch (iface.kind) {
     case 'loopback':
     case 'internal':
       return 'UNKNOWN';
-    case 'veth':
-      return iface.carrier ? 'UP' : 'LOWERLAYERDOWN';
+    case 'veth': {
+      if (iface.carrier) return 'UP';
+      const iflink = iface.peer?.ifindex ?? iface.index;
+      if (iflink === iface.index) return 'DOWN';
+      const lower = byIndex?.(iflink);
+      return lower && !lower.carrier ? 'LOWERLAYERDOWN' : 'DOWN';
+    }
     default:
       return iface.carrier ? 'UP' : 'DOWN';
   }

@@ -27,10 +27,13 @@ function qdisc(l: Interface): string {
   return l.kind === 'tap' || l.kind === 'ether' ? 'fq_codel' : 'noqueue';
 }
 
+/** Finds a device of the same namespace by ifindex (the operstate of a veth reads one). */
+export type LinkByIndex = (ifindex: number) => Interface | undefined;
+
 /** The two lines `ip link show` prints for a device (`mode DEFAULT` only there, not in `ip addr`). */
-export function formatLink(l: Interface, forIpAddr = false): string {
+export function formatLink(l: Interface, byIndex?: LinkByIndex, forIpAddr = false): string {
   const name = l.peer ? `${l.name}@if${l.peer.ifindex}` : l.name;
-  let s = `${l.index}: ${name}: ${linkFlags(l)} mtu ${l.mtu} qdisc ${qdisc(l)} state ${operState(l)} `;
+  let s = `${l.index}: ${name}: ${linkFlags(l)} mtu ${l.mtu} qdisc ${qdisc(l)} state ${operState(l, byIndex)} `;
   if (!forIpAddr) s += 'mode DEFAULT ';
   s += `group default qlen ${l.qlen}\n`;
   if (l.kind === 'loopback') s += `    link/loopback ${formatMac(l.mac)} brd 00:00:00:00:00:00`;
@@ -41,12 +44,13 @@ export function formatLink(l: Interface, forIpAddr = false): string {
 }
 
 /** `ip addr show` for one device: the link lines and an inet block per address. */
-export function formatAddrs(l: Interface): string {
-  let s = formatLink(l, true);
+export function formatAddrs(l: Interface, byIndex?: LinkByIndex): string {
+  let s = formatLink(l, byIndex, true);
   for (const a of l.addrs) {
     s += `    inet ${formatIp4(a.local)}/${a.prefixLen} `;
-    if (a.broadcast) s += `brd ${formatIp4(a.broadcast)} `;
+    // print_addrinfo: the prefix route's metric (IFA_RT_PRIORITY) comes before brd.
     if (a.metric) s += `metric ${a.metric} `;
+    if (a.broadcast) s += `brd ${formatIp4(a.broadcast)} `;
     s += `scope ${scopeName(a.scope)} `;
     if (a.secondary) s += 'secondary ';
     if (a.noprefixroute) s += 'noprefixroute ';

@@ -92,7 +92,7 @@ export function routeGet(ns: Netns, args: string, line = 1, source?: string): st
   const q = parse(args, line, source);
   const devIndex = (name: string): number => {
     const d = ns.link(name);
-    if (!d) throw new RtnlError('ENODEV', undefined, `Cannot find device "${name}"`);
+    if (!d) throw new RtnlError('ENODEV', undefined, `Cannot find device "${name}"`, 1);
     return d.index;
   };
   const devName = (i: number) => ns.linkByIndex(i)?.name ?? `if${i}`;

@@ -14,6 +14,26 @@ import { type RouteSpec } from './specs.js';
 /** Flags `ip route show` may print; they describe state and are not part of a request. */
 const SHOW_FLAGS = new Set(['dead', 'onlink', 'pervasive', 'offload', 'trap', 'notify', 'linkdown', 'unresolved', 'rt_offload', 'rt_trap', 'rt_offload_failed']);
 
+/** Time metrics: the kernel's unit is 1/8 ms for rtt, 1/4 ms for rttvar, 1 ms for rto_min. */
+const TIME_SCALE: Record<string, number> = { rtt: 8, rttvar: 4, rto_min: 1 };
+
+/**
+ * A time metric as `ip route` prints it back (iproute2 get_time_rtt, then
+ * print_rta_metrics): a bare number is the kernel's raw value (`rtt 10` is
+ * 10/8 ms, shown "1ms"), one with ms/s is scaled (rto_min never is); shown
+ * in whole ms, or in seconds (%g) from 1000 ms on. Undefined: not a time.
+ */
+function timeMetric(kw: string, text: string): string | undefined {
+  const m = /^(\d+(?:\.\d*)?|\.\d+)(s|secs?|ms|msecs?)?$/i.exec(text);
+  if (!m) return undefined;
+  const unit = m[2]?.toLowerCase();
+  const t = Number(m[1]) * (unit?.startsWith('s') ? 1000 : 1);
+  const given = Math.ceil(t);
+  const stored = unit === undefined || kw === 'rto_min' ? given : given * TIME_SCALE[kw]!;
+  const ms = Math.floor(stored / TIME_SCALE[kw]!);
+  return ms >= 1000 ? `${Number((ms / 1000).toPrecision(6))}s` : `${ms}ms`;
+}
+
 /** RTAX metrics other than mtu, in print order (mx_names). */
 const METRICS = ['window', 'rtt', 'rttvar', 'ssthresh', 'cwnd', 'advmss', 'reordering', 'hoplimit', 'initcwnd', 'features', 'rto_min', 'initrwnd', 'quickack', 'congctl', 'fastopen_no_cookie'];
 
@@ -118,12 +138,15 @@ export function parseRoute(ts: TokenStream, show: boolean): ParsedRoute {
         break;
       default:
         if (kw === 'hoplimit' || kw === 'advmss' || kw === 'rtt' || kw === 'rto_min' || METRICS.includes(kw)) {
-          let lock = false;
+          let lock = kw === 'rto_min'; // iproute2 always locks rto_min (mxlock |= 1 << RTAX_RTO_MIN)
           if (ts.peek()?.text === 'lock') {
             ts.next();
             lock = true;
           }
-          (r.metrics ??= []).push([kw, lock, ts.value(t).text]);
+          const v = ts.value(t);
+          const text = kw in TIME_SCALE ? timeMetric(kw, v.text) : v.text;
+          if (text === undefined) throw ts.error(v, `"${kw}" value is invalid`);
+          (r.metrics ??= []).push([kw, lock, text]);
           continue;
         }
         throw ts.error(t, `'${t.text}' (${kw}) is not supported`);
@@ -171,6 +194,8 @@ export interface RouteFormatContext {
   devName(ifindex: number): string;
   /** Carrier of a device: a route through one without carrier shows `linkdown`. */
   carrier?(ifindex: number): boolean;
+  /** The dump was filtered on the device: `dev` is left out. */
+  hideDev?: boolean;
 }
 
 /**
@@ -184,7 +209,7 @@ export function formatRoute(r: Route, ctx: RouteFormatContext, showTable = false
   s += r.dstLen === 0 ? 'default ' : `${formatPrefix(r.dst, r.dstLen)} `;
   if (r.tos) s += `tos ${dsfieldName(r.tos)} `;
   if (r.gateway) s += `via ${formatIp4(r.gateway)} `;
-  if (r.dev) s += `dev ${ctx.devName(r.dev)} `;
+  if (r.dev && !ctx.hideDev) s += `dev ${ctx.devName(r.dev)} `;
   if (showTable && r.table !== RT_TABLE_MAIN) s += `table ${tableName(r.table)} `;
   if (r.protocol !== RTPROT_BOOT) s += `proto ${protoName(r.protocol)} `;
   if (r.scope !== RT_SCOPE_UNIVERSE) s += `scope ${scopeName(r.scope)} `;

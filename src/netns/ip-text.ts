@@ -44,13 +44,23 @@ const fmtCtx = (ns: Netns) => ({
   carrier: (i: number) => ns.linkByIndex(i)?.carrier ?? true,
 });
 
-/** `ip route show [table ID|all]`. */
-export function showRoutes(ns: Netns, table: number | 'all' = RT_TABLE_MAIN): string {
-  if (table !== 'all') return formatRoutes(ns.fib.get(table)?.routes() ?? [], fmtCtx(ns));
+/**
+ * `ip route show [table ID|all] [dev DEV]`. With `dev`, only the routes out
+ * of it, printed without `dev DEV` (iproute2 leaves out what it filtered on).
+ */
+export function showRoutes(ns: Netns, table: number | 'all' = RT_TABLE_MAIN, dev?: string): string {
+  const oif = dev === undefined ? 0 : ns.mustLink(dev).index;
+  const ctx = { ...fmtCtx(ns), hideDev: oif !== 0 };
+  const out = (routes: readonly Route[]) => (oif ? routes.filter((r) => r.dev === oif) : routes);
+  if (table !== 'all') {
+    const t = ns.fib.get(table);
+    // A dump of one table the namespace never had (a table exists from its first route on).
+    if (!t) throw new RtnlError('ENOENT', undefined, 'Error: ipv4: FIB table does not exist.\nDump terminated');
+    return formatRoutes(out(t.routes()), ctx);
+  }
   // A dump of all tables walks the table hash (id & 255), then each table.
   const tables = ns.fib.all().sort((a, b) => (a.id & 255) - (b.id & 255) || a.id - b.id);
-  const routes: Route[] = tables.flatMap((t) => t.routes());
-  return formatRoutes(routes, fmtCtx(ns), true);
+  return formatRoutes(out(tables.flatMap((t) => t.routes())), ctx, true);
 }
 
 /** `ip rule show`. */
@@ -85,14 +95,21 @@ export function showNeigh(ns: Netns, opts: NeighShow = {}): string {
     .join('');
 }
 
+/** The one device `ip addr|link show DEV` names (iproute2 refuses an unknown one in its own words). */
+function shownLink(ns: Netns, dev: string) {
+  const l = ns.link(dev);
+  if (!l) throw new RtnlError('ENODEV', undefined, `Device "${dev}" does not exist.`, 1);
+  return l;
+}
+
 /** `ip addr show [dev DEV]`. */
 export function showAddr(ns: Netns, dev?: string): string {
-  return (dev !== undefined ? [ns.mustLink(dev)] : ns.links()).map(formatAddrs).join('');
+  return (dev !== undefined ? [shownLink(ns, dev)] : ns.links()).map((l) => formatAddrs(l, (i) => ns.linkByIndex(i))).join('');
 }
 
 /** `ip link show [dev DEV]`. */
 export function showLink(ns: Netns, dev?: string): string {
-  return (dev !== undefined ? [ns.mustLink(dev)] : ns.links()).map((l) => formatLink(l)).join('');
+  return (dev !== undefined ? [shownLink(ns, dev)] : ns.links()).map((l) => formatLink(l, (i) => ns.linkByIndex(i))).join('');
 }
 
 // ---- loading pasted output ----------------------------------------------
@@ -246,7 +263,7 @@ function verbOf(word: string | undefined, verbs: readonly string[]): string | un
  * rule, neigh, addr, link) or `sysctl [-w] NAME=VALUE`. Returns what the
  * command prints (show verbs); throws IpSyntaxError or RtnlError.
  */
-export function runCommand<P>(ns: Netns<P>, command: string, now = 0, opts: TextOptions = {}): string {
+export function runCommand<P>(ns: Netns<P>, command: string, now = 0, opts: TextOptions & { drop?: (pkts: P[], why: string) => void } = {}): string {
   const no = opts.firstLine ?? 1;
   const toks = tokenize(command).map((t) => t.text);
   let i = 0;
@@ -282,13 +299,20 @@ export function runCommand<P>(ns: Netns<P>, command: string, now = 0, opts: Text
       if (toks[i] !== undefined) i++;
       if (verb === 'get') return routeGet(ns, rest(), no, opts.source);
       if (verb === 'list' || verb === 'show') {
-        if (toks[i] === 'table' && toks[i + 1] !== undefined) {
-          if (toks[i + 1] === 'all') return showRoutes(ns, 'all');
-          const id = tableFromName(toks[i + 1]!);
-          if (id === undefined) throw fail(`invalid table '${toks[i + 1]}'`, toks[i + 1]);
-          return showRoutes(ns, id);
+        let table: number | 'all' = RT_TABLE_MAIN;
+        let dev: string | undefined;
+        for (; i < toks.length; i++) {
+          const w = toks[i]!;
+          const v = toks[i + 1];
+          if (w === 'table' && v !== undefined) {
+            const id = v === 'all' ? 0 : tableFromName(v);
+            if (id === undefined) throw fail(`invalid table '${v}'`, v);
+            table = id === 0 ? 'all' : id; // table 0 (unspec) dumps them all
+          } else if ((w === 'dev' || w === 'oif') && v !== undefined) dev = v;
+          else throw fail(`'${w}' is not supported by ip route show here (table, dev)`, w);
+          i++;
         }
-        return showRoutes(ns);
+        return showRoutes(ns, table, dev);
       }
       const spec = parseRouteArgs(rest(), no, opts.source);
       if (verb === 'delete') ns.delRoute(spec);
@@ -347,8 +371,10 @@ export function runCommand<P>(ns: Netns<P>, command: string, now = 0, opts: Text
       if (verb === 'list' || verb === 'show') return showAddr(ns, toks[i] === 'dev' ? toks[i + 1] : toks[i]);
       const a = parseAddrArgs(rest(), no, opts.source);
       if (a.dev === undefined) throw fail('missing dev', toks[toks.length - 1]);
-      if (verb === 'delete') ns.delAddr(a.dev, a.spec.local, /\//.test(rest()) ? a.spec.prefixLen : undefined);
-      else ns.addAddr(a.dev, a.spec);
+      if (verb === 'delete') {
+        const held = ns.delAddr(a.dev, a.spec.local, /\//.test(rest()) ? a.spec.prefixLen : undefined);
+        if (held.length) opts.drop?.(held, `${a.dev} lost its last address`);
+      } else ns.addAddr(a.dev, a.spec);
       return '';
     }
     case 'link': {

@@ -42,6 +42,10 @@ export interface InterfaceConfig {
   /** A VLAN sub-interface of `parent` (e.g. swp1.103): tagged frames of that VID. */
   vlan?: { parent: string; id: number };
   up?: boolean;
+  /** What the node's wiring makes it (an OVS internal port shows operstate UNKNOWN); default: a veth end. */
+  kind?: 'internal' | 'veth';
+  /** Its ifindex as the node numbered it; default: the lowest free. */
+  index?: number;
 }
 
 /** Where an interface's frames go: its port, and the tag to push if it is a VLAN sub-interface. */
@@ -114,7 +118,7 @@ export class NetNamespace extends Element implements KeepsLearned {
   /** Create interface `name` (a port of this element, unless it is a VLAN sub-interface). */
   addInterface(name: string, cfg: InterfaceConfig = {}): Port {
     const mac = cfg.mac ?? pseudoMac(`${this.node}/${this.name}/${name}`);
-    const iface = this.ns.addLink({ name, kind: 'veth', mac, mtu: cfg.mtu ?? 1500 });
+    const iface = this.ns.addLink({ name, kind: cfg.kind ?? 'veth', mac, mtu: cfg.mtu ?? 1500, ...(cfg.index !== undefined ? { index: cfg.index } : {}) });
     this.ns.setLinkUp(name, cfg.up ?? true);
     for (const a of cfg.addresses ?? []) this.ns.addAddr(name, { local: a.ip, prefixLen: a.prefixLen });
     if (cfg.vlan) {
@@ -625,9 +629,26 @@ export class NetNamespace extends Element implements KeepsLearned {
     return n;
   }
 
-  /** ip link set DEV up|down: packets waiting on the device's neighbours are dropped when it goes down. */
+  /**
+   * ip link set DEV up|down: packets waiting on the device's neighbours are
+   * dropped when it goes down. A veth end to another namespace takes its
+   * peer's carrier along (veth_open/veth_close: both ends have carrier while
+   * both are up), which shows as NO-CARRIER, `linkdown` routes and evicted
+   * neighbours there.
+   */
   setLinkUp(dev: string, up: boolean): void {
     for (const p of this.ns.setLinkUp(dev, up)) this.engine.drop(p, this, 'port_down', `${dev} went down`);
+    const port = this.port(dev), peer = port?.peer;
+    if (port?.linkKind !== 'veth' || !(peer?.element instanceof NetNamespace)) return;
+    const far = peer.element.ns.link(peer.name);
+    if (!far) return;
+    const carrier = up && far.up;
+    this.setCarrier(dev, carrier);
+    peer.element.setCarrier(peer.name, carrier);
+  }
+
+  private setCarrier(dev: string, carrier: boolean): void {
+    for (const p of this.ns.setCarrier(dev, carrier)) this.engine.drop(p, this, 'no_carrier', `${dev} lost carrier`);
   }
 
   /** Drop every packet held here (unresolved neighbours, delayed proxy replies): the element is being replaced. */

@@ -163,7 +163,7 @@ export class Netns<P = unknown> implements AddrView {
   /** The device or iproute2's complaint about it. */
   mustLink(name: string): Interface {
     const l = this.byName.get(name);
-    if (!l) throw new RtnlError('ENODEV', undefined, `Cannot find device "${name}"`);
+    if (!l) throw new RtnlError('ENODEV', undefined, `Cannot find device "${name}"`, 1);
     return l;
   }
 
@@ -276,11 +276,21 @@ export class Netns<P = unknown> implements AddrView {
     this.touch();
   }
 
-  /** ip addr del. Main-table routes preferring a vanished address are flushed (fib_sync_down_addr). */
-  delAddr(dev: string, local: Ip4, prefixLen?: number): void {
+  /**
+   * ip addr del. Main-table routes preferring a vanished address are flushed
+   * (fib_sync_down_addr). The device's last address going takes IP off it
+   * (fib_disable_ip): every route through it, in any table, and its
+   * neighbours go; the packets those held are returned.
+   */
+  delAddr(dev: string, local: Ip4, prefixLen?: number): P[] {
     const l = this.mustLink(dev);
     const removed = deleteAddr(l, local, prefixLen, inDev.promoteSecondaries(this.confOf(l)));
-    if (l.addrs.length === 0) this.watch?.link(l.index);
+    let dropped: P[] = [];
+    if (l.addrs.length === 0) {
+      this.watch?.link(l.index);
+      for (const t of this.fib.all()) t.removeWhere((r) => r.dev === l.index);
+      dropped = this.neigh.ifdown(l.index);
+    }
     this.syncAddrRoutes(l);
     for (const a of removed) {
       if (localAddrDev(this, a.local, true)) continue;
@@ -288,6 +298,7 @@ export class Netns<P = unknown> implements AddrView {
     }
     this.fib.generation++;
     this.touch();
+    return dropped;
   }
 
   /**

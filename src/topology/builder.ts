@@ -11,7 +11,7 @@ import { Fabric } from '../tunnel/fabric.js';
 import { NetNamespace } from '../netns/namespace.js';
 import type { CtStoreBuffers } from '../netfilter/index.js';
 import { parseIpv4, parseMac, parseMacNum } from '../wire/addr.js';
-import type { Topology, PortRef, IpStack, OvsPort as ModelOvsPort, NsInterface } from './model.js';
+import type { Topology, PortRef, IpStack, OvsPort as ModelOvsPort, NsInterface, Link } from './model.js';
 
 export interface BuildOptions extends EngineOptions {
   /** Emulate the topology's lab hosts as namespaces inside the engine (trace, tests) instead of leaving their edges free for TAPs. */
@@ -87,8 +87,13 @@ function tunnelOptions(p: ModelOvsPort): TunnelOptions {
   };
 }
 
-function buildIpStack(engine: Engine, node: string, name: string, stack: IpStack | { sysctls: IpStack['sysctls']; interfaces: readonly NsInterface[]; routes: IpStack['routes']; neighbours: IpStack['neighbours']; rules?: null; iptables?: null }, tables?: ReadonlyMap<string, CtStoreBuffers>): NetNamespace {
+function buildIpStack(engine: Engine, node: string, name: string, stack: IpStack | { sysctls: IpStack['sysctls']; interfaces: readonly NsInterface[]; routes: IpStack['routes']; neighbours: IpStack['neighbours']; rules?: null; iptables?: null }, tables?: ReadonlyMap<string, CtStoreBuffers>, links: readonly Link[] = []): NetNamespace {
   const ns = engine.add(new NetNamespace(node, name));
+  // Ports of an OVS bridge with type internal are internal devices, not veth ends.
+  const internal = new Set(links.filter((l) => l.kind === 'internal').flatMap((l) => [l.a, l.b]).filter((r) => r.node === node && r.element === name).map((r) => r.port));
+  // The ifindexes the topology gives are taken; the others get the lowest free ones, as a fresh namespace numbers them.
+  const taken = new Set(stack.interfaces.flatMap((i) => i.ifindex ?? []));
+  let next = 2; // 1 is lo
   // Conntrack settings come first (they shape the table); per-device ones need their device.
   const sysctls = Object.entries(stack.sysctls);
   const isNf = ([k]: [string, unknown]) => k.startsWith('net.netfilter.');
@@ -96,7 +101,14 @@ function buildIpStack(engine: Engine, node: string, name: string, stack: IpStack
   // Parents before VLAN sub-interfaces.
   const ifs = [...stack.interfaces].sort((a, b) => Number(!!a.vlan) - Number(!!b.vlan));
   for (const i of ifs) {
+    let index = i.ifindex;
+    if (index === undefined) {
+      while (taken.has(next)) next++;
+      index = next++;
+    }
     ns.addInterface(i.name, {
+      kind: internal.has(i.name) ? 'internal' : 'veth',
+      index,
       mac: i.mac ? parseMacNum(i.mac)! : undefined,
       mtu: i.mtu,
       addresses: i.addresses.map((a) => ({ ip: ip(a.ip), prefixLen: a.prefixLen })),
@@ -111,6 +123,13 @@ function buildIpStack(engine: Engine, node: string, name: string, stack: IpStack
   const kept = tables?.get(conntrackKey(node, name));
   if (kept) ns.adoptConntrackTable(kept);
   return ns;
+}
+
+/** A veth between two namespaces: each end shows the other (`NAME@ifN`, `link-netns NS`). */
+function vethPeers(a: NetNamespace, devA: string, b: NetNamespace, devB: string): void {
+  const ia = a.ns.mustLink(devA), ib = b.ns.mustLink(devB);
+  ia.peer = { ifindex: ib.index, netns: b.name };
+  ib.peer = { ifindex: ia.index, netns: a.name };
 }
 
 /** A namespace's key in BuildOptions.conntrackTables. */
@@ -165,7 +184,7 @@ export function buildEmulator(t: Topology, opts: BuildOptions = {}): Emulator {
       }
       if (b.flows) br.addFlows(b.flows.text);
     }
-    for (const ns of n.namespaces) buildIpStack(engine, n.name, ns.name, ns, opts.conntrackTables);
+    for (const ns of n.namespaces) buildIpStack(engine, n.name, ns.name, ns, opts.conntrackTables, t.links);
   }
 
   for (const g of t.gateways) if (!opts.gateways || opts.gateways.includes(g.name)) buildIpStack(engine, g.name, g.name, g, opts.conntrackTables);
@@ -188,6 +207,7 @@ export function buildEmulator(t: Topology, opts: BuildOptions = {}): Emulator {
     if (!a || !b) continue;
     if (a.peer === b) continue; // patch pairs link themselves when both ends exist
     engine.link(a, b, l.kind);
+    if (l.kind === 'veth' && a.element instanceof NetNamespace && b.element instanceof NetNamespace) vethPeers(a.element, l.a.port, b.element, l.b.port);
   }
 
   if (opts.emulateHosts) {

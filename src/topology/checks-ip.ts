@@ -41,6 +41,15 @@ export function checkIpStack(ctx: Ctx, path: Path, what: string, stack: Omit<IpS
     }
   }
 
+  // ifindexes as the kernel numbers devices: one device each, 1 being lo's (the builder gives them as written).
+  const byIndex = new Map<number, string>([[1, 'lo']]);
+  for (const i of stack.interfaces) {
+    if (i.ifindex === undefined) continue;
+    const other = byIndex.get(i.ifindex);
+    if (other !== undefined) ctx.errors.add(ctx.src.loc([...path, 'interfaces', i.name, 'ifindex']), `duplicate ifindex ${i.ifindex}: already ${other}'s`);
+    else byIndex.set(i.ifindex, i.name);
+  }
+
   // sysctls naming a device: net.ipv4.conf.<dev>.x, net.ipv4.neigh.<dev>.x, net.ipv6.conf.<dev>.x
   for (const key of Object.keys(stack.sysctls)) {
     const m = /^net\.ipv[46]\.(?:conf|neigh)\.([^.]+)\./.exec(key);

@@ -85,6 +85,13 @@ test('an interface in two namespaces', () => {
   ]);
 });
 
+test('a duplicate ifindex, and lo\'s', () => {
+  let t = mutate('fpr-c4d4b760-4: { ifindex: 4,', 'fpr-c4d4b760-4: { ifindex: 2,');
+  assert.deepEqual(errorsOf(t), [`${FILE}:${at(t, 'fpr-c4d4b760-4: { ifindex: 2', 27)}: at ${FIP}/interfaces/fpr-c4d4b760-4/ifindex: duplicate ifindex 2: already fpr-3bbebb1a-5's`]);
+  t = mutate('fpr-c4d4b760-4: { ifindex: 4,', 'fpr-c4d4b760-4: { ifindex: 1,');
+  assert.deepEqual(errorsOf(t), [`${FILE}:${at(t, 'fpr-c4d4b760-4: { ifindex: 1', 27)}: at ${FIP}/interfaces/fpr-c4d4b760-4/ifindex: duplicate ifindex 1: already lo's`]);
+});
+
 test('a tag outside 0..4095', () => {
   const t = mutate('qvo2ab77d0f-99: { ofport: 41, tag: 10,', 'qvo2ab77d0f-99: { ofport: 41, tag: 5000,');
   assert.deepEqual(errorsOf(t), [
