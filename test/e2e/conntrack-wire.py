@@ -2,7 +2,8 @@
 # on AF_PACKET sockets in other network namespaces and returns the IPv4 frames
 # the router under test forwards to any of them. Reads JSON on stdin:
 #   {"ends": {"in": ["NS", "DEV"], ...}, "send": ["in", "HEX"]}
-# and prints {"in": [HEX...], ...}: what each end received (its own sends left out).
+# and prints {"at": MS, "seen": {"in": [HEX...], ...}}: when the frame went out (ms
+# since the epoch) and what each end received (its own sends left out).
 import ctypes
 import json
 import os
@@ -44,6 +45,7 @@ finally:
 
 end, frame = req['send']
 socks[end].send(bytes.fromhex(frame))
+sent_at = time.time() * 1000
 seen = {e: [] for e in socks}
 # Forwarding is done in softirq right after the send: wait until 50 ms pass quietly.
 quiet_until = time.monotonic() + 0.05
@@ -64,4 +66,4 @@ while True:
                 continue
             seen[e].append(data.hex())
             quiet_until = time.monotonic() + 0.05
-print(json.dumps(seen))
+print(json.dumps({'at': sent_at, 'seen': seen}))
