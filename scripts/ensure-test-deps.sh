@@ -4,7 +4,7 @@
 # CI passes with the README's test command alone. Idempotent; needs root.
 #   ip (iproute2)  ping (iputils-ping)  traceroute  tcpdump  sysctl (procps)
 #   ovs-ofctl (openvswitch-common)  tshark  prometheus promtool (prometheus)
-#   iptables-legacy (iptables)
+#   iptables-legacy (iptables)  conntrack  python3
 set -eu
 
 missing=""
@@ -24,6 +24,8 @@ need promtool prometheus
 need iptables-legacy iptables
 # conntrack test: conntrack-tools lists the kernel's table that dpemu's is compared with
 need conntrack conntrack
+# the conntrack e2e test drives its wire ends with an AF_PACKET script
+need python3 python3
 
 [ -z "$missing" ] && exit 0
 
