@@ -20,9 +20,10 @@
 //
 // Layout: HDR_BYTES of Int32 header words, then a byte ring of CAP bytes
 // (a power of two; the producer grows it only while the ring is empty, and
-// stores CAP before it publishes a HEAD past the growth). A record is 8-aligned: u32 length (0: skip to the ring's
-// start), u8 kind, u8 number count, u16 element id, u32 text length, u32
-// unused, then the numbers as Float64 and the text as UTF-8. HEAD and TAIL
+// stores CAP before it publishes a HEAD past the growth). A record is
+// 8-aligned: u32 length (0: skip to the ring's start), u8 kind, u8 number
+// count, u16 element id, u32 text length, u32 unused, then the numbers as
+// Float64 and the text as UTF-8. HEAD and TAIL
 // count bytes from the start (mod 2^32); the producer publishes HEAD after a
 // record's bytes, the consumer TAIL after reading them.
 
@@ -159,8 +160,9 @@ export class LearnedJournal implements LearnedSink {
 
   /**
    * A rewrite did not fit the drained ring (records were dropped since it
-   * began): make it twice what the rewrite wanted (a power of two, up to MAX_JOURNAL_BYTES). Only while drained,
-   * so the consumer is reading nothing. False when it cannot grow.
+   * began): make the ring twice what the rewrite wanted (a power of two, up
+   * to MAX_JOURNAL_BYTES). Only while drained, so the consumer is reading
+   * nothing. False when it cannot grow.
    */
   grow(): boolean {
     const cap = this.mask + 1;
