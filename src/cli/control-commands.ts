@@ -53,7 +53,7 @@ const FAMILIES: [string, string, string][] = [
   ['clear-counters', '', 'zero port, drop, flow and iptables counters'],
   ['reload', '', 'make the daemon re-read its topology'],
   ['nodes', '', 'list nodes with their bridges and namespaces'],
-  ['workers', '[kill N]', 'list the datapath workers (dpemu run --workers N): index, alive, restarts, nodes; kill N ends worker N abruptly (it is restarted)'],
+  ['workers', '[kill N]', 'list the datapath workers (dpemu run --workers N): index, alive, restarts, learned-state journal, configuration log, nodes; kill N ends worker N abruptly (it is restarted)'],
 ];
 
 export function registerControlCommands(program: Command): void {

@@ -1,15 +1,28 @@
 // The `dpemu` command line. Subcommands live in their own files; this one
 // only wires them into commander.
 import { Command, CommanderError } from 'commander';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { checkCommand } from './check.js';
 import { traceCommand } from './trace.js';
 import { registerControlCommands, remote } from './control-commands.js';
 import { runCommand } from '../daemon/command.js';
 
+/** The package's version: the nearest package.json above this file (src/cli under tsx, dist/src/cli built). */
+function packageVersion(): string {
+  for (let d = dirname(fileURLToPath(import.meta.url)); ; d = dirname(d)) {
+    const p = join(d, 'package.json');
+    if (existsSync(p)) return (JSON.parse(readFileSync(p, 'utf8')) as { version: string }).version;
+    if (dirname(d) === d) return 'unknown';
+  }
+}
+
 const program = new Command();
 program
   .name('dpemu')
   .description('Emulate a Neutron DVR data path packet by packet: OVS, Linux bridges, VXLAN, namespaces, iptables, conntrack')
+  .version(packageVersion(), '-V, --version')
   .showHelpAfterError()
   .exitOverride();
 

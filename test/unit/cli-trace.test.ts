@@ -8,6 +8,12 @@ import { join } from 'node:path';
 
 const dpemu = (...args: string[]) => spawnSync(process.execPath, ['bin/dpemu.js', ...args], { encoding: 'utf8' });
 
+test('dpemu --version prints the package version', () => {
+  const r = dpemu('--version');
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, `${(JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version}\n`);
+});
+
 test('dpemu check accepts both bundled topologies', () => {
   for (const f of ['configs/seed-dvr-snat.yaml', 'configs/lab-dvr-snat.yaml']) {
     const r = dpemu('check', f);
