@@ -82,17 +82,17 @@ for (const workers of [undefined, '0']) test(`lab DVR path${workers === undefine
   }
 
   // The control socket shows the snat namespace's conntrack entries for that traffic.
-  const ct = await run(process.execPath, ['bin/dpemu.js', 'conntrack', 'w02', '-n', 'snat-c4d4b760-41b9-45e1-a607-d054da99c479', '-L', '-p', 'tcp'], 10_000, { DPEMU_SOCKET: d.socket });
+  const ct = await d.cli(['conntrack', 'w02', '-n', 'snat-c4d4b760-41b9-45e1-a607-d054da99c479', '-L', '-p', 'tcp']);
   assert.match(ct.out, /^tcp +6 \d+ \S+ src=192\.168\.1\.7 dst=203\.0\.113\.8 .*dport=7007 src=203\.0\.113\.8 dst=198\.51\.100\.200 /m, ct.out);
 
   // `dpemu trace` on the live state prints the whole write-up path, also where it crosses from w07's worker to w02's.
-  const tr = await run(process.execPath, ['bin/dpemu.js', 'trace', '--in', 'w07:tap2ab77d0f-99', '--src-mac', 'fa:16:3e:b2:ef:af', '--dst-mac', 'fa:16:3e:06:d8:7b', '--icmp-echo', '--src', '192.168.1.7', '--dst', '203.0.113.8'], 10_000, { DPEMU_SOCKET: d.socket });
+  const tr = await d.cli(['trace', '--in', 'w07:tap2ab77d0f-99', '--src-mac', 'fa:16:3e:b2:ef:af', '--dst-mac', 'fa:16:3e:06:d8:7b', '--icmp-echo', '--src', '192.168.1.7', '--dst', '203.0.113.8']);
   assert.equal(tr.status, 0, tr.out);
   assert.match(tr.out, /^ {2}w07 qrouter-c4d4b760-41b9-45e1-a607-d054da99c479\n[^]*^ {2}w02 snat-c4d4b760-41b9-45e1-a607-d054da99c479\n[^]*^ {2}tor tor\n/m, tr.out);
   assert.match(tr.out, /^ {2}packet [\d >]+: left the emulator at tor:swp2$/m, tr.out);
 
   // Inline: no datapath workers to list or kill; by default (cores - 1, at least 1) they run and are listed.
-  const ws = await run(process.execPath, ['bin/dpemu.js', 'workers', ...(workers === '0' ? ['kill', '0'] : [])], 10_000, { DPEMU_SOCKET: d.socket });
+  const ws = await d.cli(['workers', ...(workers === '0' ? ['kill', '0'] : [])]);
   if (workers === '0') {
     assert.notEqual(ws.status, 0);
     assert.match(ws.out, /runs its data path on the main thread .*no datapath workers/, ws.out);

@@ -1,5 +1,6 @@
 // `dpemu run` as a child process for end-to-end tests: its JSON log lines,
 // waits on them with deadlines, signals, and its exit.
+import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -107,6 +108,22 @@ export class DaemonProcess {
     return this.stdout;
   }
 
+  /** `dpemu ARGS` as a user runs it against this daemon's control socket, with `input` on its stdin; status null if it ran past 10 s. */
+  cli(args: string[], input = ''): Promise<{ status: number | null; out: string }> {
+    return new Promise((resolve) => {
+      const c = spawn(process.execPath, [DPEMU, ...args], { env: { ...process.env, DPEMU_SOCKET: this.socket }, stdio: ['pipe', 'pipe', 'pipe'] });
+      const t = setTimeout(() => c.kill('SIGKILL'), 10_000);
+      let out = '';
+      c.stdout.on('data', (b: Buffer) => (out += b.toString()));
+      c.stderr.on('data', (b: Buffer) => (out += b.toString()));
+      c.on('close', (status) => {
+        clearTimeout(t);
+        resolve({ status, out });
+      });
+      c.stdin.end(input);
+    });
+  }
+
   signal(sig: NodeJS.Signals): void {
     if (this.exitCode === null) this.child.kill(sig);
   }
@@ -118,4 +135,32 @@ export class DaemonProcess {
     clearTimeout(t);
     return code;
   }
+}
+
+/** A row of `dpemu workers`. */
+export interface WorkerRow {
+  index: number;
+  alive: boolean;
+  restarts: number;
+  journaled: number;
+  dropped: number;
+  rewrites: number;
+  config: number;
+  unkept: number;
+  replayed: number;
+  nodes: string[];
+}
+
+/** `dpemu workers`, every column (the header checked). */
+export async function workerRows(d: DaemonProcess): Promise<WorkerRow[]> {
+  const r = await d.cli(['workers']);
+  assert.equal(r.status, 0, r.out);
+  const lines = r.out.trim().split('\n');
+  assert.match(lines[0]!, /^WORKER +ALIVE +RESTARTS +JOURNALED +DROPPED +REWRITES +CONFIG +UNKEPT +REPLAYED +NODES$/);
+  return lines.slice(1).map((l) => {
+    const m = /^(\d+) +(yes|no) +(\d+) +(\d+) +(\d+) +(\d+) +(\d+) +(\d+) +(\d+) +(\S+)$/.exec(l);
+    assert.ok(m, `a worker row: ${l}`);
+    const n = m.slice(3, 10).map(Number);
+    return { index: Number(m[1]), alive: m[2] === 'yes', restarts: n[0]!, journaled: n[1]!, dropped: n[2]!, rewrites: n[3]!, config: n[4]!, unkept: n[5]!, replayed: n[6]!, nodes: m[10]!.split(',') };
+  });
 }

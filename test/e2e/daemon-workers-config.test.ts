@@ -10,10 +10,10 @@
 // brings none back.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { requireRoot } from '../helpers/root.js';
 import { KernelObjects, run } from './lab-names.js';
-import { DaemonProcess, DPEMU } from './daemon-process.js';
+import { DaemonProcess, workerRows, type WorkerRow } from './daemon-process.js';
+import { FIP, SNAT } from '../helpers/seed-names.js';
 import { UniqueLab } from './lab-dvr.js';
 
 const labs: UniqueLab[] = [];
@@ -26,26 +26,10 @@ after(() => {
 const INET = '203.0.113.8';
 /** An address only the internet host's namespace has: reached through the ToR's runtime route. */
 const BEHIND = '198.51.100.77';
-const SNAT = 'snat-c4d4b760-41b9-45e1-a607-d054da99c479';
-const FIP = 'fip-4617ac50-7b34-4b05-811d-b2afc741d446';
 const ANTI_SPOOF = 'table=25,priority=2,in_port=qvo2ab77d0f-99,dl_src=fa:16:3e:b2:ef:af';
 
-const dpemu = (d: DaemonProcess, ...args: string[]) => run(process.execPath, [DPEMU, ...args], 10_000, { DPEMU_SOCKET: d.socket });
-
-/** `dpemu ARGS` with `input` on its stdin. */
-function dpemuStdin(d: DaemonProcess, input: string, ...args: string[]): Promise<{ status: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const c = spawn(process.execPath, [DPEMU, ...args], { env: { ...process.env, DPEMU_SOCKET: d.socket }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    c.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    c.stderr.on('data', (b: Buffer) => (out += b.toString()));
-    c.on('close', (status) => resolve({ status, out }));
-    c.stdin.end(input);
-  });
-}
-
 async function must(d: DaemonProcess, ...args: string[]): Promise<string> {
-  const r = await dpemu(d, ...args);
+  const r = await d.cli(args);
   assert.equal(r.status, 0, `dpemu ${args.join(' ')}: ${r.out}`);
   return r.out;
 }
@@ -73,15 +57,11 @@ async function pings(ns: string, dst: string): Promise<boolean> {
   return /2 packets transmitted, 2 received/.test(r.out);
 }
 
-interface Row { index: number; restarts: number; config: number; unkept: number; replayed: number; nodes: string[] }
-async function workers(d: DaemonProcess): Promise<Row[]> {
-  const lines = (await must(d, 'workers')).trim().split('\n');
-  assert.match(lines[0]!, /^WORKER +ALIVE +RESTARTS +JOURNALED +DROPPED +REWRITES +CONFIG +UNKEPT +REPLAYED +NODES$/);
-  return lines.slice(1).map((l) => {
-    const m = /^(\d+) +yes +(\d+) +\d+ +\d+ +\d+ +(\d+) +(\d+) +(\d+) +(\S+)$/.exec(l);
-    assert.ok(m, l);
-    return { index: Number(m[1]), restarts: Number(m[2]), config: Number(m[3]), unkept: Number(m[4]), replayed: Number(m[5]), nodes: m[6]!.split(',') };
-  });
+/** `dpemu workers`, every worker alive. */
+async function workers(d: DaemonProcess): Promise<WorkerRow[]> {
+  const rows = await workerRows(d);
+  assert.ok(rows.every((w) => w.alive), JSON.stringify(rows));
+  return rows;
 }
 
 async function killAndWait(d: DaemonProcess, w: number): Promise<Record<string, unknown>> {
@@ -110,7 +90,7 @@ test('--workers 2: flows, routes, rules, addresses, neighbours and iptables rule
 
   // w07 (one worker): the VM's anti-spoofing flow replaced by one from stdin with another cookie; a drop flow.
   await must(d, 'ofctl', 'del-flows', '--strict', 'w07', 'br-int', ANTI_SPOOF);
-  const viaStdin = await dpemuStdin(d, `cookie=0x77,${ANTI_SPOOF} actions=resubmit(,30)\n`, 'ofctl', 'add-flow', 'w07', 'br-int', '-');
+  const viaStdin = await d.cli(['ofctl', 'add-flow', 'w07', 'br-int', '-'], `cookie=0x77,${ANTI_SPOOF} actions=resubmit(,30)\n`);
   assert.equal(viaStdin.status, 0, viaStdin.out);
   await must(d, 'ofctl', 'add-flow', 'w07', 'br-int', 'cookie=0x78,table=0,priority=60,udp,nw_dst=192.0.2.9 actions=drop');
   // w02 and the ToR (the other worker): a route, a rule with its table, an address, a permanent neighbour, an iptables rule.
@@ -121,7 +101,7 @@ test('--workers 2: flows, routes, rules, addresses, neighbours and iptables rule
   await must(d, 'ip', '-n', FIP, 'w02', 'neigh', 'add', '10.206.221.194', 'lladdr', '02:00:5e:00:53:94', 'dev', 'fip-vif.103', 'nud', 'permanent');
   await must(d, 'iptables', '-n', SNAT, 'w02', '-I', 'FORWARD', '1', '-p', 'icmp', '-d', `${INET}/32`, '-j', 'DROP');
   // Not kept: a failed write, a conntrack flush.
-  assert.notEqual((await dpemu(d, 'ip', 'tor', 'route', 'add', `${BEHIND}/32`, 'via', INET, 'dev', 'swp2')).status, 0);
+  assert.notEqual((await d.cli(['ip', 'tor', 'route', 'add', `${BEHIND}/32`, 'via', INET, 'dev', 'swp2'])).status, 0);
   await must(d, 'conntrack', '-n', SNAT, 'w02', '-F');
 
   const changed = await dumps(d);

@@ -20,7 +20,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { requireRoot } from '../helpers/root.js';
 import { KernelObjects, run } from './lab-names.js';
-import { DaemonProcess, DPEMU } from './daemon-process.js';
+import { DaemonProcess, workerRows, type WorkerRow } from './daemon-process.js';
+import { SNAT } from '../helpers/seed-names.js';
 import { UniqueLab } from './lab-dvr.js';
 
 const labs: UniqueLab[] = [];
@@ -66,7 +67,7 @@ async function until(what: string, pred: () => boolean, timeoutMs = 10_000): Pro
   }
 }
 
-const dpemu = (d: DaemonProcess, ...args: string[]) => run(process.execPath, [DPEMU, ...args], 10_000, { DPEMU_SOCKET: d.socket });
+const dpemu = (d: DaemonProcess, ...args: string[]) => d.cli(args);
 
 /**
  * What the workers learned, as the tools show it, less what time moves
@@ -74,11 +75,10 @@ const dpemu = (d: DaemonProcess, ...args: string[]) => run(process.execPath, [DP
  * (address and lladdr) and br-tun's learned flows.
  */
 async function learnedViews(d: DaemonProcess): Promise<Record<string, string[]>> {
-  const SNAT_NS = 'snat-c4d4b760-41b9-45e1-a607-d054da99c479';
   const views: [string, string[], (l: string) => string | null][] = [
     ['fdb w07 br-int', ['appctl', 'fdb/show', 'w07', 'br-int'], (l) => /^\s*(\S+\s+\d+\s+\S+)\s+\d+$/.exec(l)?.[1] ?? null],
     ['fdb w02 br-ex', ['appctl', 'fdb/show', 'w02', 'br-ex'], (l) => /^\s*(\S+\s+\d+\s+\S+)\s+\d+$/.exec(l)?.[1] ?? null],
-    ['neigh w02 snat', ['ip', '-n', SNAT_NS, 'w02', 'neigh'], (l) => (/PERMANENT/.test(l) ? null : /^(\S+ dev \S+ lladdr \S+)/.exec(l)?.[1] ?? null)],
+    ['neigh w02 snat', ['ip', '-n', SNAT, 'w02', 'neigh'], (l) => (/PERMANENT/.test(l) ? null : /^(\S+ dev \S+ lladdr \S+)/.exec(l)?.[1] ?? null)],
     ['learned w02 br-tun', ['ofctl', 'dump-flows', '--no-stats', 'w02', 'br-tun', 'table=20'], (l) => (/hard_timeout=300/.test(l) ? l.trim() : null)],
     ['learned w07 br-tun', ['ofctl', 'dump-flows', '--no-stats', 'w07', 'br-tun', 'table=20'], (l) => (/hard_timeout=300/.test(l) ? l.trim() : null)],
   ];
@@ -91,18 +91,9 @@ async function learnedViews(d: DaemonProcess): Promise<Record<string, string[]>>
   return out;
 }
 
-interface WorkerRow { index: number; alive: boolean; restarts: number; nodes: string[] }
-async function workers(d: DaemonProcess): Promise<WorkerRow[]> {
-  const r = await dpemu(d, 'workers');
-  assert.equal(r.status, 0, r.out);
-  const lines = r.out.trim().split('\n');
-  assert.match(lines[0]!, /^WORKER +ALIVE +RESTARTS +JOURNALED +DROPPED +REWRITES +CONFIG +UNKEPT +REPLAYED +NODES$/);
-  return lines.slice(1).map((l) => {
-    // The learned-state journal's columns are checked in test/unit/workers-learned-state.test.ts.
-    const m = /^(\d+) +(yes|no) +(\d+) +\d+ +\d+ +\d+ +\d+ +\d+ +\d+ +(\S+)$/.exec(l);
-    assert.ok(m, `a worker row: ${l}`);
-    return { index: Number(m[1]), alive: m[2] === 'yes', restarts: Number(m[3]), nodes: m[4]!.split(',') };
-  });
+/** `dpemu workers` without the journal's and the configuration log's columns (checked in workers-learned-state and daemon-workers-config). */
+async function workers(d: DaemonProcess): Promise<Pick<WorkerRow, 'index' | 'alive' | 'restarts' | 'nodes'>[]> {
+  return (await workerRows(d)).map(({ index, alive, restarts, nodes }) => ({ index, alive, restarts, nodes }));
 }
 
 /** A TCP connection from the VM to the internet host through SNAT; `exchange(msg)` has the server send and the client answer. */
