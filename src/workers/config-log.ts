@@ -73,8 +73,19 @@ export function kept(family: string, argv: readonly string[]): { bridge: string 
 /** Flow lines of an ofctl command's words (a file's text counts its flows). */
 function flowLines(argv: readonly string[]): number {
   let n = 0;
-  for (const a of argv) if (a.includes('\n')) for (const l of a.split('\n')) if (l.trim() && !l.trim().startsWith('#')) n++;
+  for (const a of argv) {
+    if (!a.includes('\n')) continue;
+    for (const l of a.split('\n')) {
+      const t = l.trim();
+      if (t && !t.startsWith('#')) n++;
+    }
+  }
   return Math.max(1, n);
+}
+
+/** What a command's words are counted as against the log's cap. */
+function textBytes(argv: readonly string[]): number {
+  return argv.reduce((s, a) => s + a.length + 8, 32);
 }
 
 export class ConfigLog {
@@ -97,7 +108,7 @@ export class ConfigLog {
   add(family: string, argv: readonly string[]): string | 'full' | null {
     const k = kept(family, argv);
     if (!k) return null;
-    const bytes = argv.reduce((s, a) => s + a.length + 8, 32);
+    const bytes = textBytes(argv);
     if (this.bytes + bytes > this.maxBytes) {
       this.unkept++;
       return 'full';
@@ -131,7 +142,7 @@ export class ConfigLog {
     });
     b.lines = 0;
     for (const c of snapshot) {
-      const lines = flowLines(c.argv), bytes = c.argv.reduce((s, a) => s + a.length + 8, 32);
+      const lines = flowLines(c.argv), bytes = textBytes(c.argv);
       this.entries.push({ ...c, bridge, lines, bytes });
       this.bytes += bytes;
       b.lines += lines;
