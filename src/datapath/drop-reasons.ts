@@ -29,6 +29,12 @@ export const DROP_REASONS = [
   'unknown_protocol',
   'filtered', // Linux bridge / port security filters
   'internal_error', // an element threw: a bug, counted instead of crashing the worker
+  // IPv4 reassembly (net/ipv4/ip_fragment.c):
+  'frag_dup', // SKB_DROP_REASON_DUP_FRAG: a fragment within one already queued
+  'frag_overlap', // overlapping fragments: the whole queue goes (REASM_OVERLAPS)
+  'frag_bad', // bad geometry (zero length, beyond the end, over 64 KiB, ECN mix): the queue goes
+  'frag_timeout', // SKB_DROP_REASON_FRAG_REASM_TIMEOUT: ipfrag_time passed
+  'frag_queue_full', // ipfrag_high_thresh, or the namespace's share of the slab, reached
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];

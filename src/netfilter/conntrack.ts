@@ -22,7 +22,6 @@ import {
   IPS_SRC_NAT_DONE, VERDICT_ACCEPT, VERDICT_DROP, icmpIsError,
 } from './constants.js';
 import { type NatLookup, Tuple5, natSetupInfo } from './nat.js';
-import { icmpChecksumOk } from './nat-rewrite.js';
 import { type CtMarks, type NfPacketInfo, readI32 } from './packet-info.js';
 import { type NfRandom, seededRandom } from './random.js';
 import type { NatRange } from './targets.js';
@@ -347,11 +346,12 @@ export class Conntrack implements NatLookup, CtMarks {
     // st, r and f are read again after allocUnconfirmed: an unbounded table may have grown.
     const buf = p.buf;
     if (buf === null) return this.invalid(p, 'no packet bytes');
+    // Fragments come reassembled (nf_defrag_ipv4): one here was not (conntrack without the stack's defrag).
     if (p.fragment) return this.invalid(p, 'fragment (no reassembly)');
     const end = p.l3Off + p.len;
     const l4 = p.l4Off;
     const l4len = end - l4;
-    if (end > buf.length || l4len < 0) return this.invalid(p, 'truncated packet');
+    if (p.l3Off + (p.l4Sum < 0 ? p.len : p.seg) > buf.length || l4len < 0) return this.invalid(p, 'truncated packet');
     const proto = p.proto;
     // The addresses as int32 from here on: they pass through calls (see CtStore).
     const src = p.src | 0;
@@ -361,7 +361,7 @@ export class Conntrack implements NatLookup, CtMarks {
     let icmpType = 0;
     if (proto === IPPROTO_ICMP) {
       if (l4len < 8) return this.invalid(p, 'short packet', true);
-      if (this.checksum && hook === HOOK_PREROUTING && !icmpChecksumOk(buf, l4, l4len)) return this.invalid(p, 'bad hw icmp checksum', true);
+      if (this.checksum && hook === HOOK_PREROUTING && !this.l4SumOk(p, buf, l4, l4len, 0)) return this.invalid(p, 'bad hw icmp checksum', true);
       icmpType = buf[l4]!;
       if (icmpType > 18) return this.invalid(p, 'invalid icmp type', true);
       if (icmpIsError(icmpType)) return this.icmpError(p, buf, l4, end, now);
@@ -626,7 +626,15 @@ export class Conntrack implements NatLookup, CtMarks {
   }
 
   private l4ChecksumOk(p: NfPacketInfo, buf: Uint8Array, l4: number, l4len: number): boolean {
-    return checksum(buf, l4, l4len, pseudoHeaderSum(p.src | 0, p.dst | 0, p.proto, l4len)) === 0;
+    return this.l4SumOk(p, buf, l4, l4len, pseudoHeaderSum(p.src | 0, p.dst | 0, p.proto, l4len));
+  }
+
+  /** The L4 bytes (of a reassembled datagram: their precomputed sum) plus `init` sum to 0xffff. */
+  private l4SumOk(p: NfPacketInfo, buf: Uint8Array, l4: number, l4len: number, init: number): boolean {
+    if (p.l4Sum < 0) return checksum(buf, l4, l4len, init) === 0;
+    let s = p.l4Sum + init;
+    s = (s & 0xffff) + (s >>> 16);
+    return s === 0xffff;
   }
 
   /** The kernel's answer to a full table: gc what has expired, else early_drop a non-assured entry. */

@@ -2,7 +2,7 @@
 
 export * from './constants.js';
 export { NfSyntaxError } from './errors.js';
-export { type NfPacketInfo, newPacketInfo, fillPacketInfo, resetConntrackInfo, isIcmpQuery } from './packet-info.js';
+export { type NfPacketInfo, newPacketInfo, fillPacketInfo, fillDatagramInfo, resetConntrackInfo, isIcmpQuery } from './packet-info.js';
 export { formatIpv4, parseIpv4, parseIpv4Prefix } from './ipv4-addr.js';
 export { Netfilter, HOOK_SEQUENCE, formatTrace, type NetfilterOptions, type NfHost, type HookResult } from './netfilter.js';
 export { Ruleset, Table, Chain, BUILTIN_CHAINS } from './tables.js';

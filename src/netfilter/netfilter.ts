@@ -306,7 +306,7 @@ export class Netfilter {
     const icmp = p.proto === IPPROTO_ICMP;
     const addr = manip === MANIP_SRC ? table.tupleDst(ct, other) : table.tupleSrc(ct, other);
     const port = icmp || manip !== MANIP_SRC ? table.tupleSport(ct, other) : table.tupleDport(ct, other);
-    if (!manipIpv4(p.buf!, p.l3Off, p.l3Off + p.len, p.proto, manip, addr, port)) return this.drop('nat_rewrite_truncated');
+    if (!manipIpv4(p.buf!, p.l3Off, p.l3Off + (p.l4Sum < 0 ? p.len : p.seg), p.proto, manip, addr, port)) return this.drop('nat_rewrite_truncated');
     const ports = p.proto === IPPROTO_TCP || p.proto === IPPROTO_UDP || icmp;
     if (manip === MANIP_SRC) {
       p.src = addr >>> 0;
@@ -332,7 +332,8 @@ export class Netfilter {
     const end = l3 + p.len;
     const hdrlen = (buf[l3]! & 15) * 4;
     const icmp = l3 + hdrlen;
-    if (hdrlen + 8 + 20 > p.len) return this.drop('nat_icmp_translation');
+    // An ICMP error reassembled from fragments is not rewritten here (its bytes are in several slots).
+    if (hdrlen + 8 + 20 > p.len || p.l4Sum >= 0) return this.drop('nat_icmp_translation');
     if (!icmpChecksumOk(buf, icmp, p.len - hdrlen)) return this.drop('nat_icmp_bad_checksum');
     if (buf[icmp] === 5) {
       // Redirects pass only for connections without NAT.

@@ -29,6 +29,13 @@ export interface NfPacketInfo {
   mark: number;
   /** IPv4 total length: what iptables and conntrack count as bytes. */
   len: number;
+  /**
+   * -1, or the datagram was reassembled: its L4 one's-complement sum (folded,
+   * not inverted) for checksum checks, and only its first fragment, `seg`
+   * bytes with the transport header, is at l3Off (the rest is in other slots).
+   */
+  l4Sum: number;
+  seg: number;
   /** Conntrack view, written by conntrack (one of CT_NEW/ESTABLISHED/RELATED/INVALID/UNTRACKED). */
   ctState: number;
   /** Status bits (IPS_*) of the packet's entry, kept current through NAT. */
@@ -56,7 +63,7 @@ export interface CtMarks {
 export function newPacketInfo(): NfPacketInfo {
   return {
     inIf: null, outIf: null, src: 0, dst: 0, proto: 0, sport: 0, dport: 0,
-    icmpType: 0, icmpCode: 0, tcpFlags: 0, fragment: false, mark: 0, len: 0,
+    icmpType: 0, icmpCode: 0, tcpFlags: 0, fragment: false, mark: 0, len: 0, seg: 0, l4Sum: -1,
     ctState: 0, ctStatus: 0, ct: 0, ctTable: null, ctDir: 0, buf: null, l3Off: 0, l4Off: 0,
   };
 }
@@ -81,6 +88,19 @@ export function isUntracked(p: NfPacketInfo): boolean {
  * packet should then be dropped and counted under that reason).
  */
 export function fillPacketInfo(p: NfPacketInfo, buf: Uint8Array, l3Off: number, avail: number): string | null {
+  return fill(p, buf, l3Off, avail, -1);
+}
+
+/**
+ * fillPacketInfo for a reassembled datagram: its header (the whole length)
+ * and first fragment's `seg` bytes at buf[l3Off], `l4Sum` the sum of its
+ * whole L4 part.
+ */
+export function fillDatagramInfo(p: NfPacketInfo, buf: Uint8Array, l3Off: number, seg: number, l4Sum: number): string | null {
+  return fill(p, buf, l3Off, seg, l4Sum);
+}
+
+function fill(p: NfPacketInfo, buf: Uint8Array, l3Off: number, avail: number, l4Sum: number): string | null {
   resetConntrackInfo(p);
   p.buf = buf;
   p.l3Off = l3Off;
@@ -91,8 +111,11 @@ export function fillPacketInfo(p: NfPacketInfo, buf: Uint8Array, l3Off: number, 
   const ihl = (vihl & 15) * 4;
   if (ihl < 20) return 'ip_bad_ihl';
   const tot = (buf[l3Off + 2]! << 8) | buf[l3Off + 3]!;
-  if (tot < ihl || tot > avail || l3Off + tot > buf.length) return 'ip_bad_length';
+  const seg = l4Sum < 0 ? tot : avail;
+  if (tot < ihl || seg < ihl || seg > tot || tot > (l4Sum < 0 ? avail : 65535) || l3Off + seg > buf.length) return 'ip_bad_length';
   p.len = tot;
+  p.seg = seg;
+  p.l4Sum = l4Sum;
   p.proto = buf[l3Off + 9]!;
   p.src = readI32(buf, l3Off + 12) >>> 0;
   p.dst = readI32(buf, l3Off + 16) >>> 0;
@@ -100,7 +123,7 @@ export function fillPacketInfo(p: NfPacketInfo, buf: Uint8Array, l3Off: number, 
   const l4 = l3Off + ihl;
   p.l4Off = l4;
   if (p.fragment) return null;
-  const l4len = tot - ihl;
+  const l4len = seg - ihl; // readable: a reassembled datagram's transport header is in its first fragment
   if (p.proto === IPPROTO_TCP || p.proto === IPPROTO_UDP) {
     if (l4len >= 4) {
       p.sport = (buf[l4]! << 8) | buf[l4 + 1]!;

@@ -1,9 +1,10 @@
 // A Linux network namespace's IPv4 stack as an element: its interfaces are
 // the element's ports. Frames go through what the kernel does with them:
 //   ARP       arp_rcv/arp_process (replies, neighbour learning, proxy ARP)
-//   IPv4 in   ip_rcv checks, PREROUTING (raw, conntrack, mangle, nat),
-//             ip_route_input, then local delivery (INPUT) or ip_forward
-//             (TTL, MTU/DF, FORWARD, POSTROUTING) and neighbour output
+//   IPv4 in   ip_rcv checks, PREROUTING (defrag where conntrack is in use,
+//             raw, conntrack, mangle, nat), ip_route_input, then local
+//             delivery (defrag, INPUT) or ip_forward (TTL, MTU/DF, FORWARD,
+//             POSTROUTING), fragmentation and neighbour output
 //   local out icmp replies and errors: ip_route_output, OUTPUT, POSTROUTING
 // The decisions themselves live in netns.ts/route-*.ts/arp.ts (routing and
 // neighbours) and src/netfilter (iptables, conntrack, NAT); this file moves
@@ -15,10 +16,11 @@ import { Decoded, decode, decodeErrorName, decodeErrorLayer } from '../wire/deco
 import { readU16, readU32, writeU16, writeU32, writeMacNum, ipToString, macToString } from '../wire/addr.js';
 import { writeEth, ETH_HLEN, ETHERTYPE_IPV4, ETHERTYPE_ARP, ETHERTYPE_VLAN } from '../wire/ethernet.js';
 import { buildArpRequest, buildArpReply } from '../wire/arp.js';
-import { ipv4DecTtl, ipv4SetChecksum, IPPROTO_ICMP, IPPROTO_UDP, IPPROTO_TCP, IP_DF } from '../wire/ipv4.js';
+import { ipv4DecTtl, ipv4SetChecksum, IPPROTO_ICMP, IPPROTO_UDP, IPPROTO_TCP, IP_DF, IP_MF, IP_OFFMASK } from '../wire/ipv4.js';
+import { csumUpdate16 } from '../wire/checksum.js';
 import {
   buildIcmpError, icmpErrorAllowed, icmpQuoteLen, icmpSetChecksum, ICMP_ECHO, ICMP_ECHOREPLY, ICMP_DEST_UNREACH,
-  ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, ICMP_FRAG_NEEDED, ICMP_PORT_UNREACH, ICMP_PROT_UNREACH, ICMP_HOST_UNREACH,
+  ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, ICMP_EXC_FRAGTIME, ICMP_FRAG_NEEDED, ICMP_PORT_UNREACH, ICMP_PROT_UNREACH, ICMP_HOST_UNREACH,
 } from '../wire/icmp.js';
 import { Netns } from './netns.js';
 import type { Interface } from './interfaces.js';
@@ -27,11 +29,12 @@ import { skbTruesize, NUD } from './neighbour.js';
 import { arpProcess, type PktType } from './arp.js';
 import { routeInput, RouteScratch } from './route-input.js';
 import { routeOutput, icmpErrorRoute, type OutputDecision } from './route-output.js';
+import { Defrag, FragQueue, DEFRAG_CONNTRACK_IN, DEFRAG_LOCAL_DELIVER, headHoldsL4, fragListFits, ipOptionsFragment } from './ip-frag.js';
 import { RouteCache, RouteEntry, RC_FORWARD, RC_LOCAL } from './route-cache.js';
 import { FASTPATH_CELLS } from '../datapath/stats.js';
 import { LJ, type KeepsLearned, type LearnedJournal, type LearnedRecord, type LearnedSink } from '../datapath/learned-journal.js';
 import { loadRoutes, loadRules, loadNeighbours } from './ip-text.js';
-import { Netfilter, newPacketInfo, fillPacketInfo, type NfPacketInfo, type NetfilterOptions, type CtStoreBuffers } from '../netfilter/index.js';
+import { Netfilter, newPacketInfo, fillPacketInfo, fillDatagramInfo, type NfPacketInfo, type NetfilterOptions, type CtStoreBuffers } from '../netfilter/index.js';
 import { VERDICT_ACCEPT, VERDICT_REJECT } from '../netfilter/constants.js';
 import { ruleSaveText } from '../netfilter/rule.js';
 
@@ -96,6 +99,15 @@ export class NetNamespace extends Element implements KeepsLearned {
   private readonly fwdHop: Hop = new RouteEntry();
   private readonly outHop: Hop = new RouteEntry();
   private ipId = 0;
+  /** Reassembly queues (ip-frag.ts), made with the first fragment queued. */
+  private defrag: Defrag | null = null;
+  /**
+   * The reassembled datagram being handled, its head being the packet the
+   * code below passes around; null for everything else.
+   */
+  private dg: FragQueue | null = null;
+  /** Fragments being sent (reused). */
+  private readonly fragOut: Packet[] = [];
 
   constructor(node: string, name: string) {
     super('netns', node, name);
@@ -254,14 +266,20 @@ export class NetNamespace extends Element implements KeepsLearned {
     // ip_rcv: trim Ethernet padding beyond the IP total length.
     if (ETH_HLEN + d.totLen < pkt.len) pkt.len = ETH_HLEN + d.totLen;
     const l3 = pkt.off + ETH_HLEN;
-    const info = this.info;
-    const bad = fillPacketInfo(info, buf, l3, d.totLen);
+    // nf_defrag_ipv4 (PREROUTING, priority -400): conntrack, NAT and the rules see whole datagrams.
+    if (((buf[l3 + 6]! & 0x3f) | buf[l3 + 7]!) !== 0 && this.nf.tracking) return this.defragIn(pkt, b, DEFRAG_CONNTRACK_IN, false);
+    const bad = fillPacketInfo(this.info, buf, l3, d.totLen);
     if (bad) return e.drop(pkt, this, 'malformed', bad);
+    this.rcvFinish(pkt, b);
+  }
+
+  /** PREROUTING, the input route and what it says, for a packet whose `info` is filled. */
+  private rcvFinish(pkt: Packet, b: IfBinding): void {
+    const e = this.engine, buf = pkt.buf, l3 = pkt.off + ETH_HLEN, info = this.info;
     info.inIf = b.iface.name;
     info.outIf = null;
     info.mark = 0;
-    const now = e.now;
-    if (!this.hook(pkt, 'prerouting', now)) return;
+    if (!this.hook(pkt, 'prerouting', e.now)) return;
     const dst = info.dst, src = info.src; // after any DNAT
     let rc = this.rc;
     if (rc === null) this.rc = rc = new RouteCache(this.ns, e.stats, e.stats.alloc(FASTPATH_CELLS, { node: this.node, element: this.name }));
@@ -312,10 +330,10 @@ export class NetNamespace extends Element implements KeepsLearned {
       case 'unreachable': {
         const reason: DropReason = rt.errno === 'ENETUNREACH' ? 'no_route' : 'unreachable_route';
         if (rt.icmpCode !== undefined) this.icmpError(pkt, b.iface.index, ICMP_DEST_UNREACH, rt.icmpCode, 0, false);
-        return e.drop(pkt, this, reason, `route to ${ipToString(dst)}: ${rt.errno}${rt.icmpCode !== undefined ? `, ICMP unreachable code ${rt.icmpCode} sent` : ''}`);
+        return this.dropIp(pkt, reason, `route to ${ipToString(dst)}: ${rt.errno}${rt.icmpCode !== undefined ? `, ICMP unreachable code ${rt.icmpCode} sent` : ''}`);
       }
       default:
-        return e.drop(pkt, this, 'filtered', `${rt.reason} (${ipToString(src)} -> ${ipToString(dst)})`);
+        return this.dropIp(pkt, 'filtered', `${rt.reason} (${ipToString(src)} -> ${ipToString(dst)})`);
     }
   }
 
@@ -325,57 +343,271 @@ export class NetNamespace extends Element implements KeepsLearned {
     const ttl = buf[l3 + 8]!;
     if (ttl <= 1) {
       this.icmpError(pkt, inB.iface.index, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0, false);
-      return e.drop(pkt, this, 'ttl_exceeded', `TTL ${ttl}: ICMP time exceeded sent`);
+      return this.dropIp(pkt, 'ttl_exceeded', `TTL ${ttl}: ICMP time exceeded sent`);
     }
+    // ip_exceeds_mtu: too long with DF; a reassembled datagram (ignore_df) only if one of its fragments was.
     const totLen = readU16(buf, l3 + 2);
-    if (totLen > mtu) {
-      if (readU16(buf, l3 + 6) & IP_DF) {
-        this.icmpError(pkt, inB.iface.index, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, mtu & 0xffff, false);
-        return e.drop(pkt, this, 'mtu_exceeded', `${totLen} > MTU ${mtu} with DF: ICMP fragmentation needed sent`);
-      }
-      return e.drop(pkt, this, 'frag_unsupported', `${totLen} > MTU ${mtu}: fragmentation is not emulated`);
+    if (totLen > mtu && readU16(buf, l3 + 6) & IP_DF && (this.dg === null || this.dg.fragMax > mtu)) {
+      this.icmpError(pkt, inB.iface.index, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, mtu & 0xffff, false);
+      return this.dropIp(pkt, 'mtu_exceeded', `${totLen} > MTU ${mtu} with DF: ICMP fragmentation needed sent`);
     }
     ipv4DecTtl(buf, l3);
     const out = h.out;
-    if (out === null) return e.drop(pkt, this, 'no_route', 'output interface has no port');
+    if (out === null) return this.dropIp(pkt, 'no_route', 'output interface has no port');
     this.info.outIf = out.iface.name;
     if (!this.hook(pkt, 'forward', e.now) || !this.hook(pkt, 'postrouting', e.now)) return;
-    this.neighOut(pkt, h, inB.iface.index);
+    this.ipOutput(pkt, h, inB.iface.index);
   }
 
-  /** Delivery to this namespace's own stack (ip_local_deliver). */
+  /** Delivery to this namespace's own stack (ip_local_deliver): fragments are reassembled first. */
   private localIn(pkt: Packet, b: IfBinding, unicast: boolean): void {
+    const buf = pkt.buf, l3 = pkt.off + ETH_HLEN;
+    if (((buf[l3 + 6]! & 0x3f) | buf[l3 + 7]!) !== 0) return this.defragIn(pkt, b, DEFRAG_LOCAL_DELIVER, unicast);
+    this.localDeliver(pkt, b, unicast);
+  }
+
+  /** ip_local_deliver_finish: INPUT, then the protocol's handler. */
+  private localDeliver(pkt: Packet, b: IfBinding, unicast: boolean): void {
     const e = this.engine, info = this.info;
     if (!this.hook(pkt, 'input', e.now)) return;
     const proto = info.proto;
     if (proto === IPPROTO_ICMP) {
       if (info.icmpType === ICMP_ECHO && unicast) return this.echoReply(pkt);
-      return e.consume(pkt, this, `ICMP type ${info.icmpType} code ${info.icmpCode} delivered to the local stack`);
+      return this.consumeIp(pkt, `ICMP type ${info.icmpType} code ${info.icmpCode} delivered to the local stack`);
     }
-    if (!unicast) return e.consume(pkt, this, 'broadcast delivered to the local stack');
+    if (!unicast) return this.consumeIp(pkt, 'broadcast delivered to the local stack');
     if (proto === IPPROTO_UDP) {
       // No socket listens in an emulated namespace: udp_rcv answers port unreachable.
       this.icmpError(pkt, b.iface.index, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, true);
-      return e.consume(pkt, this, `UDP to ${ipToString(info.dst)}:${info.dport}: no socket, ICMP port unreachable sent`);
+      return this.consumeIp(pkt, `UDP to ${ipToString(info.dst)}:${info.dport}: no socket, ICMP port unreachable sent`);
     }
-    if (proto === IPPROTO_TCP) return e.consume(pkt, this, `TCP to ${ipToString(info.dst)}:${info.dport}: no socket`);
+    if (proto === IPPROTO_TCP) return this.consumeIp(pkt, `TCP to ${ipToString(info.dst)}:${info.dport}: no socket`);
     this.icmpError(pkt, b.iface.index, ICMP_DEST_UNREACH, ICMP_PROT_UNREACH, 0, true);
-    return e.consume(pkt, this, `IP protocol ${proto}: ICMP protocol unreachable sent`);
+    return this.consumeIp(pkt, `IP protocol ${proto}: ICMP protocol unreachable sent`);
   }
+
+  // ---- fragments (ip-frag.ts) ---------------------------------------------
+
+  /**
+   * ip_defrag for `user`: queue the fragment; once its datagram is whole,
+   * carry on with it from where defragmentation happens (PREROUTING, or
+   * local delivery), on the device of its last fragment, as the kernel does.
+   */
+  private defragIn(pkt: Packet, b: IfBinding, user: number, unicast: boolean): void {
+    const e = this.engine;
+    const df = (this.defrag ??= new Defrag(Math.max(64, e.pool.slots >> 2)));
+    const r = df.add(pkt, user, b.iface.index, e.now);
+    if (r === 'queued') {
+      if (e.tracing) e.note(pkt, this, `defrag: fragment queued (id ${readU16(pkt.buf, pkt.off + ETH_HLEN + 4)})`);
+      return;
+    }
+    if (r !== 'done') {
+      for (const k of df.killed) e.drop(k, this, r, 'its reassembly queue was dropped');
+      df.killed.length = 0;
+      return e.drop(pkt, this, r);
+    }
+    const q = df.done!;
+    df.done = null;
+    const head = q.frags[0]!;
+    const bad = headHoldsL4(q) ? fillDatagramInfo(this.info, head.buf, head.off + ETH_HLEN, head.len - ETH_HLEN, q.l4Sum) : 'transport header beyond the first fragment';
+    this.dg = q;
+    try {
+      if (bad) return this.dropIp(head, bad === 'transport header beyond the first fragment' ? 'frag_unsupported' : 'malformed', bad);
+      if (e.tracing) e.note(head, this, `defrag: ${q.frags.length} fragments reassembled, ${this.info.len} bytes`);
+      if (user === DEFRAG_CONNTRACK_IN) this.rcvFinish(head, b);
+      else this.localDeliver(head, b, unicast);
+    } finally {
+      this.dg = null;
+    }
+  }
+
+  /** Drop an IP packet; the head of a reassembled datagram takes its other fragments along. */
+  private dropIp(pkt: Packet, reason: DropReason, text?: string): void {
+    const e = this.engine, dg = this.dg;
+    if (dg !== null && dg.frags[0] === pkt) {
+      for (let i = 1; i < dg.frags.length; i++) e.drop(dg.frags[i]!, this, reason, text);
+      this.dg = null;
+    }
+    e.drop(pkt, this, reason, text);
+  }
+
+  private consumeIp(pkt: Packet, text: string): void {
+    const e = this.engine, dg = this.dg;
+    if (dg !== null && dg.frags[0] === pkt) {
+      for (let i = 1; i < dg.frags.length; i++) e.consume(dg.frags[i]!, this, text);
+      this.dg = null;
+    }
+    e.consume(pkt, this, text);
+  }
+
+  /** ip_finish_output: fragment what is longer than the MTU or was reassembled (frag_max_size), else neighbour output. */
+  private ipOutput(pkt: Packet, h: Hop, iif: number): void {
+    const dg = this.dg;
+    if ((dg === null || dg.frags[0] !== pkt) && readU16(pkt.buf, pkt.off + ETH_HLEN + 2) <= h.mtu) return this.neighOut(pkt, h, iif);
+    this.fragment(pkt, h, iif);
+  }
+
+  /**
+   * ip_fragment and ip_do_fragment. With DF (and not a reassembled datagram
+   * whose fragments all fit) ICMP fragmentation needed. A reassembled
+   * datagram whose fragments fit min(MTU, frag_max_size), 8-aligned, leaves
+   * as it came (the frag_list fast path: headers copied from the head, DF
+   * cleared); anything else is cut into (mtu - ihl) & ~7 byte pieces (DF
+   * kept only for IPSKB_FRAG_PMTU). Options without the copied bit leave
+   * fragments after the first as NOOPs.
+   */
+  private fragment(pkt: Packet, h: Hop, iif: number): void {
+    const e = this.engine, buf = pkt.buf, l3 = pkt.off + ETH_HLEN, mtu = h.mtu;
+    const dg = this.dg !== null && this.dg.frags[0] === pkt ? this.dg : null;
+    const hlen = (buf[l3]! & 15) << 2;
+    if (readU16(buf, l3 + 6) & IP_DF && (dg === null || dg.fragMax > mtu)) {
+      this.icmpError(pkt, iif, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, mtu & 0xffff, iif === 0);
+      return this.dropIp(pkt, 'mtu_exceeded', `${readU16(buf, l3 + 2)} > MTU ${mtu} with DF: ICMP fragmentation needed sent`);
+    }
+    const room = (dg !== null && dg.fragMax > 0 && dg.fragMax < mtu ? dg.fragMax : mtu) - hlen;
+    if (room < 8) return this.dropIp(pkt, 'mtu_exceeded', `MTU ${mtu} leaves no room for a fragment`);
+    const out = this.fragOut;
+    out.length = 0;
+    if (dg !== null && dg.fragMax > 0 && fragListFits(dg, room) && this.fragHeadroom(dg, hlen)) this.fragsInPlace(dg, hlen);
+    else if (!this.fragsCopied(pkt, dg, hlen, room)) {
+      for (const f of out) e.drop(f, this, 'no_buffer', 'fragmentation ran out of slots');
+      out.length = 0;
+      return this.dropIp(pkt, 'no_buffer', 'fragmentation ran out of slots');
+    } else {
+      // consume_skb: the original's bytes left in the copies.
+      if (e.tracing) e.note(pkt, this, `fragmented into ${out.length} fragments of up to ${room} bytes`);
+      const n = dg === null ? 1 : dg.frags.length;
+      for (let i = 0; i < n; i++) {
+        const f = dg === null ? pkt : dg.frags[i]!;
+        f.moves++;
+        e.pool.free(f);
+      }
+    }
+    this.dg = null;
+    for (let i = 0; i < out.length; i++) this.neighOut(out[i]!, h, iif);
+    out.length = 0;
+  }
+
+  /** Whether each fragment's slot has room in front of its payload for the head's header and an Ethernet header. */
+  private fragHeadroom(dg: FragQueue, hlen: number): boolean {
+    const size = this.engine.pool.slotSize;
+    for (let i = 1; i < dg.frags.length; i++) if (dg.pOffs[i]! - hlen - ETH_HLEN < dg.frags[i]!.slot * size) return false;
+    return true;
+  }
+
+  /** ip_fraglist_init/ip_fraglist_prepare: the original fragments, each given the head's header. */
+  private fragsInPlace(dg: FragQueue, hlen: number): void {
+    const head = dg.frags[0]!, buf = head.buf, l3 = head.off + ETH_HLEN, n = dg.frags.length, out = this.fragOut;
+    for (let i = 1; i < n; i++) {
+      const f = dg.frags[i]!, fl3 = dg.pOffs[i]! - hlen, len = dg.fragLen(i);
+      const from = i === 1 ? l3 : dg.pOffs[1]! - hlen; // the head's header, then the second fragment's (options fragmented)
+      buf.copyWithin(fl3, from, from + hlen);
+      if (i === 1 && hlen > 20) ipOptionsFragment(buf, fl3, hlen);
+      writeU16(buf, fl3 + 2, hlen + len);
+      writeU16(buf, fl3 + 6, (dg.offs[i]! >>> 3) | (i < n - 1 ? IP_MF : 0));
+      ipv4SetChecksum(buf, fl3);
+      f.off = fl3 - ETH_HLEN;
+      f.len = ETH_HLEN + hlen + len;
+      f.mark = head.mark;
+    }
+    writeU16(buf, l3 + 2, hlen + dg.fragLen(0));
+    writeU16(buf, l3 + 6, IP_MF);
+    ipv4SetChecksum(buf, l3);
+    for (let i = 0; i < n; i++) out.push(dg.frags[i]!);
+  }
+
+  /**
+   * ip_frag_init/ip_frag_next: new fragments of `room` payload bytes (8-aligned
+   * but the last), copied from the packet's payload or the datagram's
+   * fragments. False when the slab ran out (what was made is in fragOut).
+   */
+  private fragsCopied(pkt: Packet, dg: FragQueue | null, hlen: number, room: number): boolean {
+    const e = this.engine, buf = pkt.buf, l3 = pkt.off + ETH_HLEN, out = this.fragOut;
+    const fo = readU16(buf, l3 + 6);
+    let offset = (fo & IP_OFFMASK) << 3; // fragmenting a fragment: its place and MF carry on
+    const notLast = (fo & IP_MF) !== 0;
+    const df = dg !== null && dg.pmtu ? IP_DF : 0;
+    let left = dg === null ? readU16(buf, l3 + 2) - hlen : dg.len;
+    let seg = 0, from = dg === null ? l3 + hlen : dg.pOffs[0]!, segLeft = dg === null ? left : dg.fragLen(0);
+    while (left > 0) {
+      let len = left > room ? room : left;
+      if (len < left) len &= ~7;
+      const p = e.alloc(pkt, this, 'fragment');
+      if (p === null) return false;
+      const pl3 = p.off + ETH_HLEN;
+      buf.copyWithin(pl3, l3, l3 + hlen);
+      for (let to = pl3 + hlen, need = len; need > 0; ) {
+        if (segLeft === 0) {
+          seg++;
+          from = dg!.pOffs[seg]!;
+          segLeft = dg!.fragLen(seg);
+        }
+        const k = need < segLeft ? need : segLeft;
+        buf.copyWithin(to, from, from + k);
+        to += k;
+        from += k;
+        segLeft -= k;
+        need -= k;
+      }
+      left -= len;
+      writeU16(buf, pl3 + 2, hlen + len);
+      writeU16(buf, pl3 + 6, (offset >>> 3) | df | (left > 0 || notLast ? IP_MF : 0));
+      ipv4SetChecksum(buf, pl3);
+      p.len = ETH_HLEN + hlen + len;
+      p.mark = pkt.mark;
+      if (offset === 0 && hlen > 20) ipOptionsFragment(buf, l3, hlen); // once, in the original: later pieces copy it
+      offset += len;
+      out.push(p);
+    }
+    return true;
+  }
+
+  /** ip_expire: the queue's fragments go; ICMP reassembly time exceeded where the kernel sends it. */
+  private readonly fragExpired = (q: FragQueue, firstIn: boolean): void => {
+    const e = this.engine;
+    const head = q.frags[0]!;
+    if (firstIn) {
+      // Routed again from the first fragment; conntrack's defrag answers only for a local destination (frag_expire_skip_icmp).
+      const buf = head.buf, l3 = head.off + ETH_HLEN, rs = this.rs, ip = rs.pkt;
+      ip.src = readU32(buf, l3 + 12);
+      ip.dst = readU32(buf, l3 + 16);
+      ip.iif = q.iif;
+      ip.tos = buf[l3 + 1]!;
+      ip.mark = 0;
+      ip.proto = buf[l3 + 9]!;
+      ip.sport = 0;
+      ip.dport = 0;
+      const rt = routeInput(this.ns, ip, rs);
+      if (rt.kind === 'local' || (q.user === DEFRAG_LOCAL_DELIVER && rt.kind === 'forward')) {
+        this.icmpError(head, q.iif, ICMP_TIME_EXCEEDED, ICMP_EXC_FRAGTIME, 0, rt.kind === 'local');
+      }
+    }
+    for (const f of q.frags) e.drop(f, this, 'frag_timeout', 'reassembly timed out');
+  };
 
   /** icmp_echo: the request becomes its reply in place and is sent like any local packet. */
   private echoReply(pkt: Packet): void {
-    const e = this.engine, buf = pkt.buf, l3 = pkt.off + ETH_HLEN;
+    const e = this.engine, buf = pkt.buf, l3 = pkt.off + ETH_HLEN, dg = this.dg;
     const ihl = (buf[l3]! & 0x0f) * 4;
     const src = this.info.dst, dst = this.info.src;
     const totLen = readU16(buf, l3 + 2);
     if (e.tracing) e.note(pkt, this, `icmp: echo request to ${ipToString(src)}: echo reply`);
     buf[l3 + ihl] = ICMP_ECHOREPLY;
-    icmpSetChecksum(buf, l3 + ihl, totLen - ihl);
-    this.writeIpHeader(buf, l3, totLen, IPPROTO_ICMP, src, dst, buf[l3 + 1]!, readU16(buf, l3 + 6) & IP_DF);
+    if (dg === null) icmpSetChecksum(buf, l3 + ihl, totLen - ihl);
+    else {
+      // Reassembled: the data stays in its slots, the checksum follows the type. The reply is
+      // this stack's own datagram: cut to the route's MTU (ip_append_data), without DF (icmp_sk: IP_PMTUDISC_DONT).
+      const c = readU16(buf, l3 + ihl + 2), code = buf[l3 + ihl + 1]!;
+      writeU16(buf, l3 + ihl + 2, csumUpdate16(c, (ICMP_ECHO << 8) | code, (ICMP_ECHOREPLY << 8) | code));
+      dg.fragMax = 0;
+      dg.pmtu = false;
+      dg.l4Sum = 0xffff; // a right checksum
+    }
+    this.writeIpHeader(buf, l3, totLen, IPPROTO_ICMP, src, dst, buf[l3 + 1]!, dg === null ? readU16(buf, l3 + 6) & IP_DF : 0);
     // Copy the options? icmp_reply sends no IP options back unless it must (RR/TS); keep the header plain.
     if (ihl > 20) {
-      buf.copyWithin(l3 + 20, l3 + ihl, l3 + totLen);
+      buf.copyWithin(l3 + 20, l3 + ihl, pkt.off + pkt.len);
+      if (dg !== null) dg.pOffs[0]! -= ihl - 20;
       writeU16(buf, l3 + 2, totLen - (ihl - 20));
       pkt.len -= ihl - 20;
       buf[l3] = 0x45;
@@ -416,30 +648,33 @@ export class NetNamespace extends Element implements KeepsLearned {
    * ip_route_output, OUTPUT, POSTROUTING, neighbour output.
    */
   private localOut(pkt: Packet, src: number, decided?: OutputDecision): void {
-    const e = this.engine, buf = pkt.buf, l3 = pkt.off + ETH_HLEN, info = this.info;
-    const bad = fillPacketInfo(info, buf, l3, pkt.len - ETH_HLEN);
-    if (bad) return e.drop(pkt, this, 'malformed', bad);
+    const e = this.engine, buf = pkt.buf, l3 = pkt.off + ETH_HLEN, info = this.info, dg = this.dg;
+    const bad = dg !== null && dg.frags[0] === pkt
+      ? fillDatagramInfo(info, buf, l3, pkt.len - ETH_HLEN, dg.l4Sum)
+      : fillPacketInfo(info, buf, l3, pkt.len - ETH_HLEN);
+    if (bad) return this.dropIp(pkt, 'malformed', bad);
     info.inIf = null;
     info.mark = 0;
     let rt = decided ?? routeOutput(this.ns, { dst: info.dst, src, tos: buf[l3 + 1]!, proto: info.proto, sport: info.sport, dport: info.dport });
-    if (rt.kind === 'error') return e.drop(pkt, this, rt.errno === 'ENETUNREACH' ? 'no_route' : 'unreachable_route', `output route to ${ipToString(info.dst)}: ${rt.errno}`);
+    if (rt.kind === 'error') return this.dropIp(pkt, rt.errno === 'ENETUNREACH' ? 'no_route' : 'unreachable_route', `output route to ${ipToString(info.dst)}: ${rt.errno}`);
     let out = this.byIfindex.get(rt.oif);
     info.outIf = out?.iface.name ?? 'lo';
     if (!this.hook(pkt, 'output', e.now)) return;
     if (this.nf.result.reroute) {
       rt = routeOutput(this.ns, { dst: info.dst, src: info.src, tos: buf[l3 + 1]!, mark: info.mark, proto: info.proto });
-      if (rt.kind === 'error') return e.drop(pkt, this, 'no_route', `rerouted to ${ipToString(info.dst)}: ${rt.errno}`);
+      if (rt.kind === 'error') return this.dropIp(pkt, 'no_route', `rerouted to ${ipToString(info.dst)}: ${rt.errno}`);
       out = this.byIfindex.get(rt.oif);
       info.outIf = out?.iface.name ?? 'lo';
     }
-    if (rt.kind === 'local' || !out) return e.consume(pkt, this, `to ${ipToString(info.dst)}: local`);
+    if (rt.kind === 'local' || !out) return this.consumeIp(pkt, `to ${ipToString(info.dst)}: local`);
     if (e.tracing) e.note(pkt, this, `route (output): ${rt.fib ? fibText(rt.fib) : ''} -> ${out.iface.name} via ${ipToString(rt.nexthop)}`);
     if (!this.hook(pkt, 'postrouting', e.now)) return;
     const h = this.outHop;
     h.out = out;
     h.nexthop = rt.nexthop | 0;
+    h.mtu = rt.mtu;
     h.neigh = null;
-    this.neighOut(pkt, h, 0);
+    this.ipOutput(pkt, h, 0);
   }
 
   /** Run a netfilter hook; false when the packet was dropped (it is then accounted for). */
@@ -457,14 +692,14 @@ export class NetNamespace extends Element implements KeepsLearned {
     if (v === VERDICT_ACCEPT) return true;
     const why = `${name}: ${r.reason ?? 'dropped'}${r.table ? ` (-t ${r.table} ${r.chain} rule ${r.ruleNum})` : ''}`;
     if (r.reason === 'conntrack_full') {
-      e.drop(pkt, this, 'conntrack_full', why);
+      this.dropIp(pkt, 'conntrack_full', why);
       return false;
     }
     if (v === VERDICT_REJECT && name !== 'output') {
       const inB = this.info.inIf ? this.byIfindex.get(this.ns.mustLink(this.info.inIf).index) : undefined;
       if (inB && r.rejectWith && r.rejectWith.icmpType === ICMP_DEST_UNREACH) this.icmpError(pkt, inB.iface.index, ICMP_DEST_UNREACH, r.rejectWith.icmpCode, 0, name === 'input');
     }
-    e.drop(pkt, this, r.reason === 'conntrack_invalid' ? 'conntrack_invalid' : 'netfilter_drop', why);
+    this.dropIp(pkt, r.reason === 'conntrack_invalid' ? 'conntrack_invalid' : 'netfilter_drop', why);
     return false;
   }
 
@@ -567,6 +802,8 @@ export class NetNamespace extends Element implements KeepsLearned {
       } else i++;
     }
     this.nf.conntrack.gc(now);
+    const df = this.defrag;
+    if (df !== null && df.size > 0) df.expire(now, this.fragExpired);
   }
 
   /** After a reload: keep the connections (and their NAT bindings); neighbours come with the learned records (restoreLearned). */
@@ -659,6 +896,7 @@ export class NetNamespace extends Element implements KeepsLearned {
       n.queueBytes = 0;
     }
     for (const x of this.delayed.splice(0)) e.drop(x.pkt, this, 'port_down', 'namespace replaced by a reload');
+    for (const f of this.defrag?.releaseAll() ?? []) e.drop(f, this, 'frag_queue_full', 'namespace replaced by a reload');
   }
 
   // ---- helpers ------------------------------------------------------------
