@@ -466,7 +466,8 @@ export class Conntrack implements NatLookup, CtMarks {
   confirm(p: NfPacketInfo, now: number): number {
     this.now = now;
     const e = p.ct;
-    if (e === 0) return VERDICT_ACCEPT;
+    // Only the original direction confirms: an ICMP error attached to an unconfirmed entry does not.
+    if (e === 0 || p.ctDir !== 0) return VERDICT_ACCEPT;
     const st = this.store;
     const r = st.r;
     const o = e * STRIDE;

@@ -156,14 +156,19 @@ export class Netfilter {
     return this.result.verdict;
   }
 
-  /** A locally generated packet (p.inIf null, p.outIf from the first route lookup). */
-  output(p: NfPacketInfo, now: number): number {
+  /**
+   * A locally generated packet (p.inIf null, p.outIf from the first route
+   * lookup). `attached`: an ICMP error the stack made, carrying the offending
+   * packet's connection (icmp_glue_bits: nf_ct_attach, RELATED the other way),
+   * which conntrack then leaves alone.
+   */
+  output(p: NfPacketInfo, now: number, attached = false): number {
     this.begin();
-    resetConntrackInfo(p);
+    if (!attached) resetConntrackInfo(p);
     const dst = p.dst;
     const mark = p.mark;
     if (!this.table(this.rules.tables.raw, HOOK_OUTPUT, p)) return this.result.verdict;
-    if (this.tracking && !this.conntrackIn(p, HOOK_OUTPUT, now)) return this.result.verdict;
+    if (this.tracking && !attached && !this.conntrackIn(p, HOOK_OUTPUT, now)) return this.result.verdict;
     if (!this.table(this.rules.tables.mangle, HOOK_OUTPUT, p)) return this.result.verdict;
     if (!this.nat(HOOK_OUTPUT, p, now)) return this.result.verdict;
     this.result.reroute = p.dst !== dst || p.mark !== mark;

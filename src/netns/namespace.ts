@@ -35,7 +35,7 @@ import { FASTPATH_CELLS } from '../datapath/stats.js';
 import { LJ, type KeepsLearned, type LearnedJournal, type LearnedRecord, type LearnedSink } from '../datapath/learned-journal.js';
 import { loadRoutes, loadRules, loadNeighbours } from './ip-text.js';
 import { Netfilter, newPacketInfo, fillPacketInfo, fillDatagramInfo, type NfPacketInfo, type NetfilterOptions, type CtStoreBuffers } from '../netfilter/index.js';
-import { VERDICT_ACCEPT, VERDICT_REJECT } from '../netfilter/constants.js';
+import { CT_RELATED, VERDICT_ACCEPT, VERDICT_REJECT } from '../netfilter/constants.js';
 import { ruleSaveText } from '../netfilter/rule.js';
 
 export interface InterfaceConfig {
@@ -108,6 +108,15 @@ export class NetNamespace extends Element implements KeepsLearned {
   private dg: FragQueue | null = null;
   /** Fragments being sent (reused). */
   private readonly fragOut: Packet[] = [];
+  /** The packet `info` describes (an ICMP error about it carries its connection). */
+  private infoPkt: Packet | null = null;
+  /** The offending packet's connection, for the ICMP error being sent (nf_ct_attach). */
+  private relCt = 0;
+  private relDir = 0;
+  private relStatus = 0;
+  private relTable: NfPacketInfo['ctTable'] = null;
+  /** The packet going through OUTPUT is such an error. */
+  private attached = false;
 
   constructor(node: string, name: string) {
     super('netns', node, name);
@@ -270,6 +279,7 @@ export class NetNamespace extends Element implements KeepsLearned {
     if (((buf[l3 + 6]! & 0x3f) | buf[l3 + 7]!) !== 0 && this.nf.tracking) return this.defragIn(pkt, b, DEFRAG_CONNTRACK_IN, false);
     const bad = fillPacketInfo(this.info, buf, l3, d.totLen);
     if (bad) return e.drop(pkt, this, 'malformed', bad);
+    this.infoPkt = pkt;
     this.rcvFinish(pkt, b);
   }
 
@@ -411,6 +421,7 @@ export class NetNamespace extends Element implements KeepsLearned {
     const head = q.frags[0]!;
     const bad = headHoldsL4(q) ? fillDatagramInfo(this.info, head.buf, head.off + ETH_HLEN, head.len - ETH_HLEN, q.l4Sum) : 'transport header beyond the first fragment';
     this.dg = q;
+    this.infoPkt = head;
     try {
       if (bad) return this.dropIp(head, bad === 'transport header beyond the first fragment' ? 'frag_unsupported' : 'malformed', bad);
       if (e.tracing) e.note(head, this, `defrag: ${q.frags.length} fragments reassembled, ${this.info.len} bytes`);
@@ -640,26 +651,45 @@ export class NetNamespace extends Element implements KeepsLearned {
     const len = buildIcmpError(err.buf, el3, type, code, info, rt.src, src, buf, l3, quote, 64, this.nextIpId());
     err.len = ETH_HLEN + len;
     if (e.tracing) e.note(err, this, `icmp: ${icmpName(type, code)} from ${ipToString(rt.src)} to ${ipToString(src)}`);
-    this.localOut(err, rt.src, rt);
+    // icmp_glue_bits: the error carries the offending packet's connection (when `info` is still about it).
+    const inf = this.info, related = this.infoPkt === pkt && inf.ct !== 0;
+    if (related) {
+      this.relCt = inf.ct;
+      this.relDir = inf.ctDir;
+      this.relStatus = inf.ctStatus;
+      this.relTable = inf.ctTable;
+    }
+    this.localOut(err, rt.src, rt, related);
   }
 
   /**
    * A locally generated IPv4 packet (IP header at off+14, source set):
    * ip_route_output, OUTPUT, POSTROUTING, neighbour output.
    */
-  private localOut(pkt: Packet, src: number, decided?: OutputDecision): void {
+  private localOut(pkt: Packet, src: number, decided?: OutputDecision, related = false): void {
     const e = this.engine, buf = pkt.buf, l3 = pkt.off + ETH_HLEN, info = this.info, dg = this.dg;
     const bad = dg !== null && dg.frags[0] === pkt
       ? fillDatagramInfo(info, buf, l3, pkt.len - ETH_HLEN, dg.l4Sum)
       : fillPacketInfo(info, buf, l3, pkt.len - ETH_HLEN);
     if (bad) return this.dropIp(pkt, 'malformed', bad);
+    this.infoPkt = pkt;
     info.inIf = null;
     info.mark = 0;
+    if (related) {
+      info.ct = this.relCt;
+      info.ctDir = this.relDir ^ 1;
+      info.ctState = CT_RELATED;
+      info.ctStatus = this.relStatus;
+      info.ctTable = this.relTable;
+    }
     let rt = decided ?? routeOutput(this.ns, { dst: info.dst, src, tos: buf[l3 + 1]!, proto: info.proto, sport: info.sport, dport: info.dport });
     if (rt.kind === 'error') return this.dropIp(pkt, rt.errno === 'ENETUNREACH' ? 'no_route' : 'unreachable_route', `output route to ${ipToString(info.dst)}: ${rt.errno}`);
     let out = this.byIfindex.get(rt.oif);
     info.outIf = out?.iface.name ?? 'lo';
-    if (!this.hook(pkt, 'output', e.now)) return;
+    this.attached = related;
+    const ok = this.hook(pkt, 'output', e.now);
+    this.attached = false;
+    if (!ok) return;
     if (this.nf.result.reroute) {
       rt = routeOutput(this.ns, { dst: info.dst, src: info.src, tos: buf[l3 + 1]!, mark: info.mark, proto: info.proto });
       if (rt.kind === 'error') return this.dropIp(pkt, 'no_route', `rerouted to ${ipToString(info.dst)}: ${rt.errno}`);
@@ -682,7 +712,7 @@ export class NetNamespace extends Element implements KeepsLearned {
     const nf = this.nf, e = this.engine, info = this.info;
     // Each method by name, not nf[name](): a keyed call site megamorphic in V8 (about 2 % of a worker's time).
     const v = name === 'prerouting' ? nf.prerouting(info, now) : name === 'forward' ? nf.forward(info, now)
-      : name === 'postrouting' ? nf.postrouting(info, now) : name === 'input' ? nf.input(info, now) : nf.output(info, now);
+      : name === 'postrouting' ? nf.postrouting(info, now) : name === 'input' ? nf.input(info, now) : nf.output(info, now, this.attached);
     const r = nf.result;
     if (e.tracing) {
       if (r.natRule) e.note(pkt, this, `iptables -t nat: ${ruleSaveText(r.chain ?? name.toUpperCase(), r.natRule, false)} => ${ipToString(this.info.src)} > ${ipToString(this.info.dst)}`);

@@ -11,10 +11,10 @@
 // (what a capture on each wire sees), list the same `conntrack -L` lines and
 // count the same `conntrack -S`; at the end dpemu's conntrack command must
 // answer conntrack-tools' filters, errors and deletions as the real one does.
-//
-// Not compared (dpemu differs): IP fragments. The kernel reassembles them
-// before conntrack (nf_defrag_ipv4), NATs the datagram and sends it out
-// fragmented again; dpemu finds each fragment INVALID and forwards it un-NATed.
+// IP fragments too: UDP and echo datagrams in fragments, in order and
+// reversed, both ways (reassembled before conntrack, NATed, sent out in the
+// original geometry), refragmented for a route with a smaller MTU, with DF,
+// a duplicate, an overlap, and a lone fragment that stays queued.
 //
 // The kernel's ends: veth peers in two namespaces with no address, driven by
 // AF_PACKET sockets (conntrack-wire.py), so no host stack answers for them.
@@ -31,6 +31,7 @@ import { NetNamespace } from '../../src/netns/namespace.js';
 import { parseIpv4, parseMacNum } from '../../src/wire/addr.js';
 import { buildFrame, type FrameSpec, type TcpSpec, type UdpSpec, type IcmpSpec } from '../../src/wire/frame.js';
 import { formatBytes } from '../../src/wire/tcpdump.js';
+import { checksum } from '../../src/wire/checksum.js';
 import { conntrackList } from '../../src/netfilter/index.js';
 import { conntrackTool } from '../../src/control/conntrack-commands.js';
 import { ControlError } from '../../src/control/protocol.js';
@@ -45,6 +46,9 @@ const ROUTER_IN = '192.168.1.1';
 const SNAT = '203.0.113.200';
 const GW = '203.0.113.1';
 const SERVER = '198.51.100.10';
+/** A server behind a route with a smaller MTU (refragmentation). */
+const SERVER2 = '198.51.100.20';
+const MTU2 = 1000;
 const MAC = {
   ri: '02:00:5e:10:01:01', // router, inside
   ro: '02:00:5e:10:02:c8', // router, outside (the SNAT address's qg- port)
@@ -118,6 +122,7 @@ class KernelSide {
     ip('addr', 'add', `${ROUTER_IN}/24`, 'dev', ri);
     ip('addr', 'add', `${SNAT}/24`, 'dev', ro);
     ip('route', 'add', 'default', 'via', GW, 'dev', ro);
+    ip('route', 'add', `${SERVER2}/32`, 'via', GW, 'dev', ro, 'mtu', String(MTU2));
     ip('neigh', 'replace', '192.168.1.7', 'lladdr', MAC.c7, 'dev', ri, 'nud', 'permanent');
     ip('neigh', 'replace', '192.168.1.8', 'lladdr', MAC.c8, 'dev', ri, 'nud', 'permanent');
     ip('neigh', 'replace', GW, 'lladdr', MAC.gw, 'dev', ro, 'nud', 'permanent');
@@ -128,8 +133,9 @@ class KernelSide {
   }
 
   /** What each end received, and when (ms since the epoch) the frame went in. */
-  send(end: End, frame: Uint8Array): { seen: Record<End, Uint8Array[]>; at: number } {
-    const r = spawnSync('python3', [WIRE], { input: JSON.stringify({ ends: this.ends, send: [end, Buffer.from(frame).toString('hex')] }), encoding: 'utf8', timeout: 10_000 });
+  send(end: End, frames: Uint8Array[]): { seen: Record<End, Uint8Array[]>; at: number } {
+    const hex = frames.map((f) => Buffer.from(f).toString('hex'));
+    const r = spawnSync('python3', [WIRE], { input: JSON.stringify({ ends: this.ends, send: [end, hex] }), encoding: 'utf8', timeout: 10_000 });
     assert.equal(r.status, 0, r.stderr);
     const { at, seen } = JSON.parse(r.stdout) as { at: number; seen: Record<End, string[]> };
     const bytes = (h: string) => Uint8Array.from(Buffer.from(h, 'hex'));
@@ -175,7 +181,7 @@ class ModelSide {
       in: this.r.addInterface(ri, { mac: parseMacNum(MAC.ri)!, addresses: [{ ip: ip(ROUTER_IN), prefixLen: 24 }] }),
       out: this.r.addInterface(ro, { mac: parseMacNum(MAC.ro)!, addresses: [{ ip: ip(SNAT), prefixLen: 24 }] }),
     };
-    this.r.loadRoutes(`default via ${GW} dev ${ro}`);
+    this.r.loadRoutes(`default via ${GW} dev ${ro}\n${SERVER2}/32 via ${GW} dev ${ro} mtu ${MTU2}`);
     this.r.loadNeighbours(`192.168.1.7 dev ${ri} lladdr ${MAC.c7} PERMANENT
 192.168.1.8 dev ${ri} lladdr ${MAC.c8} PERMANENT
 ${GW} dev ${ro} lladdr ${MAC.gw} PERMANENT`);
@@ -189,9 +195,9 @@ ${GW} dev ${ro} lladdr ${MAC.gw} PERMANENT`);
     this.clock.set(Math.max(this.e.now, Math.floor(at - this.t0)));
   }
 
-  send(end: End, frame: Uint8Array, at: number): Record<End, Uint8Array[]> {
+  send(end: End, frames: Uint8Array[], at: number): Record<End, Uint8Array[]> {
     this.sync(at);
-    this.e.inject(this.e.pool.allocFrom(frame)!, this.ports[end]);
+    for (const f of frames) this.e.inject(this.e.pool.allocFrom(f)!, this.ports[end]);
     return { in: this.sinks.in.take(), out: this.sinks.out.take() };
   }
 
@@ -227,8 +233,34 @@ const rd16 = (b: Uint8Array, o: number) => (b[o]! << 8) | b[o + 1]!;
 const ipOf = (b: Uint8Array, o: number) => `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`;
 const L4 = (b: Uint8Array) => 14 + (b[14]! & 15) * 4;
 
-function fromClient(n: 7 | 8, l4: Pick<FrameSpec, 'udp' | 'tcp' | 'icmp'>, id: number): Uint8Array {
-  return buildFrame({ src: n === 7 ? MAC.c7 : MAC.c8, dst: MAC.ri, ip: { src: `192.168.1.${n}`, dst: SERVER, id }, ...l4 });
+function fromClient(n: 7 | 8, l4: Pick<FrameSpec, 'udp' | 'tcp' | 'icmp'>, id: number, to = SERVER, df = true): Uint8Array {
+  return buildFrame({ src: n === 7 ? MAC.c7 : MAC.c8, dst: MAC.ri, ip: { src: `192.168.1.${n}`, dst: to, id, df }, ...l4 });
+}
+
+/** Fragment offset in bytes (0 for the first fragment or a whole datagram). */
+const fragOffset = (f: Uint8Array) => (rd16(f, 20) & 0x1fff) * 8;
+
+/**
+ * The datagram in `frame` as a sender cuts it: fragments of `sizes` payload
+ * bytes (the last gets the rest), DF as in the frame, each header's checksum.
+ */
+function fragments(frame: Uint8Array, sizes: number[]): Uint8Array[] {
+  const ihl = (frame[14]! & 15) * 4, payload = frame.subarray(14 + ihl), df = rd16(frame, 20) & 0x4000;
+  const out: Uint8Array[] = [];
+  for (let off = 0, i = 0; off < payload.length; i++) {
+    const len = Math.min(sizes[i] ?? payload.length, payload.length - off);
+    const f = new Uint8Array(14 + ihl + len);
+    f.set(frame.subarray(0, 14 + ihl));
+    f.set(payload.subarray(off, off + len), 14 + ihl);
+    const fo = (off >> 3) | (off + len < payload.length ? 0x2000 : 0) | df;
+    f.set([(ihl + len) >> 8, (ihl + len) & 0xff], 16);
+    f.set([fo >> 8, fo & 0xff, f[22]!, f[23]!, 0, 0], 20);
+    const c = checksum(f, 14, ihl);
+    f.set([c >> 8, c & 0xff], 24);
+    out.push(f);
+    off += len;
+  }
+  return out;
 }
 
 /** From the server to where it saw `flow` come from (the NATed address and port or id). */
@@ -264,7 +296,8 @@ interface Step {
   end: End;
   /** The flow a client packet belongs to (recorded from what the server saw). */
   flow?: string;
-  frame: (seen: Seen) => Uint8Array;
+  /** A frame, or the fragments of one datagram sent back to back. */
+  frame: (seen: Seen) => Uint8Array | Uint8Array[];
   /** Wall time to let pass before the step (the UDP stream test). */
   waitMs?: number;
 }
@@ -279,7 +312,19 @@ function steps(): Step[] {
     ({ what, end: 'in', flow, frame: () => fromClient(n, l4, id), waitMs });
   const s = (what: string, flow: string, l4: Parameters<typeof toClient>[2]): Step =>
     ({ what, end: 'out', flow, frame: (seen) => toClient(seen, flow, l4, id) });
-  const raw = (what: string, end: End, frame: (seen: Seen) => Uint8Array): Step => ({ what, end, frame });
+  const raw = (what: string, end: End, frame: (seen: Seen) => Uint8Array | Uint8Array[]): Step => ({ what, end, frame });
+  const cf = (what: string, flow: string, l4: Pick<FrameSpec, 'udp' | 'icmp'>, sizes: number[], o: { reverse?: boolean; to?: string; df?: boolean } = {}): Step =>
+    ({ what, end: 'in', flow, frame: () => {
+      const fs = fragments(fromClient(7, l4, id, o.to, o.df ?? false), sizes);
+      return o.reverse ? fs.reverse() : fs;
+    } });
+  const sf = (what: string, flow: string, l4: Parameters<typeof toClient>[2], sizes: number[], reverse = false): Step =>
+    ({ what, end: 'out', flow, frame: (seen) => {
+      const whole = toClient(seen, flow, l4, id);
+      whole[20]! &= ~0x40; // a sender that fragments sends without DF
+      const fs = fragments(whole, sizes);
+      return reverse ? fs.reverse() : fs;
+    } });
   const tcp = (sport: number, flags: string, seq: number, ack: number, payload = 0, options?: number[]): { tcp: TcpSpec } =>
     ({ tcp: { sport, dport: 80, flags, seq, ack, payload, ...(options ? { options } : {}) } });
   const stcp = (flags: string, seq: number, ack: number, options?: number[]) => ({ tcp: { flags, seq, ack, win: 65160, ...(options ? { options } : {}) } });
@@ -376,6 +421,24 @@ function steps(): Step[] {
       f[14 + 20 + 6]! ^= 0x55;
       return f;
     }),
+    // Fragments: reassembled before conntrack, NATed as one datagram, sent on in the geometry they came in.
+    cf('udp in 3 fragments', 'f1', { udp: { sport: 42000, dport: 53, payload: 2400 } }, [1200, 600]),
+    sf('udp reply in 2 fragments', 'f1', { udp: { payload: 1800 } }, [1480]),
+    cf('echo request in 3 fragments, reversed', 'f2', { icmp: { id: 0x4242, seq: 1, data: 3000 } }, [1480, 1480], { reverse: true }),
+    sf('echo reply in 3 fragments, reversed', 'f2', { icmp: { type: 0, seq: 1, data: 3000 } }, [1480, 1480], true),
+    cf('udp in fragments of 1480 to a route of MTU 1000: cut again', 'f3', { udp: { sport: 42001, dport: 53, payload: 2000 } }, [1480], { to: SERVER2 }),
+    cf('udp in fragments with DF to a route of MTU 1000: fragmentation needed', 'f4', { udp: { sport: 42002, dport: 53, payload: 2000 } }, [1480], { to: SERVER2, df: true }),
+    cf('udp in fragments of 600 with DF to a route of MTU 1000: forwarded', 'f5', { udp: { sport: 42003, dport: 53, payload: 1500 } }, [600, 600], { to: SERVER2, df: true }),
+    raw('udp in 2 fragments, the first twice', 'in', () => {
+      const fs = fragments(fromClient(7, { udp: { sport: 42004, dport: 53, payload: 1600 } }, id, SERVER, false), [1000]);
+      return [fs[0]!, fs[0]!, fs[1]!];
+    }),
+    raw('overlapping fragments: the datagram is dropped', 'in', () => {
+      const f = fromClient(7, { udp: { sport: 42005, dport: 53, payload: 1600 } }, id, SERVER, false);
+      return [fragments(f, [1000])[0]!, fragments(f, [992])[1]!];
+    }),
+    raw('a lone later fragment: queued, nothing forwarded, no entry', 'in', () =>
+      [fragments(fromClient(7, { udp: { sport: 42006, dport: 53, payload: 1600 } }, id, SERVER, false), [1000])[1]!]),
   ];
 }
 
@@ -426,16 +489,25 @@ function show(f: Uint8Array): string {
 function framesDiff(k: Record<End, Uint8Array[]>, d: Record<End, Uint8Array[]>, remK: Remaps, remD: Remaps): string[] {
   const diffs: string[] = [];
   for (const end of ['in', 'out'] as End[]) {
-    const a = k[end].map((f) => maskPort(f, remK)), b = d[end].map((f) => maskPort(f, remD));
+    const a = k[end].map((f) => maskId(maskPort(f, remK))), b = d[end].map((f) => maskId(maskPort(f, remD)));
     const same = a.length === b.length && a.every((f, i) => Buffer.from(f).equals(Buffer.from(b[i]!)));
     if (!same) diffs.push(`  at ${end}:\n    kernel: ${k[end].map(show).join('\n            ') || '(nothing)'}\n    dpemu:  ${d[end].map(show).join('\n            ') || '(nothing)'}`);
   }
   return diffs;
 }
 
+/** A packet the router made itself (an ICMP error): a copy without its IP id (the kernel's is random) and header checksum. */
+function maskId(f: Uint8Array): Uint8Array {
+  if (ipOf(f, 26) !== ROUTER_IN) return f;
+  const c = Uint8Array.from(f);
+  c.fill(0, 18, 20);
+  c.fill(0, 24, 26);
+  return c;
+}
+
 /** A packet leaving from the SNAT address with a remapped port (or echo id): a copy with it zeroed, and the L4 checksum with it. */
 function maskPort(f: Uint8Array, rem: Remaps): Uint8Array {
-  if (ipOf(f, 26) !== SNAT || !rem.has(natKey(f))) return f;
+  if (ipOf(f, 26) !== SNAT || fragOffset(f) !== 0 || !rem.has(natKey(f))) return f;
   const c = Uint8Array.from(f);
   const o = L4(c);
   if (c[23] === 17) c.fill(0, o, o + 2), c.fill(0, o + 6, o + 8);
@@ -471,21 +543,23 @@ async function scenario(role: string, nat: string, ct: CtSysctls): Promise<strin
   for (const [i, st] of steps().entries()) {
     id = 100 + i;
     if (st.waitMs) await new Promise((r) => setTimeout(r, st.waitMs));
-    const { seen: outK, at } = k.send(st.end, st.frame(seenK));
-    const outD = d.send(st.end, st.frame(seenD), at);
+    const { seen: outK, at } = k.send(st.end, [st.frame(seenK)].flat());
+    const outD = d.send(st.end, [st.frame(seenD)].flat(), at);
+    // The last whole datagram or first fragment: where the ports are.
+    const lastHead = (fs: Uint8Array[]) => [...fs].reverse().find((f) => fragOffset(f) === 0);
     if (st.flow && st.end === 'in') {
       // Where the server saw it: the NATed source port or id (the clash case's own choice on each side).
-      const fk = outK.out.at(-1), fd = outD.out.at(-1);
+      const fk = lastHead(outK.out), fd = lastHead(outD.out);
       if (fk) seenK.set(st.flow, fk);
       if (fd) seenD.set(st.flow, fd);
-      const sent = st.frame(new Map());
+      const sent = lastHead([st.frame(new Map())].flat())!;
       const orig = natKey(sent);
       for (const [f, rem] of [[fk, remK], [fd, remD]] as const) {
         if (f && ipOf(f, 26) === SNAT && natKey(f) !== orig) rem.set(natKey(f), orig);
       }
     } else if (st.flow) {
       // What the client got back (un-NATed), for an error it may send about it.
-      const fk = outK.in.at(-1), fd = outD.in.at(-1);
+      const fk = lastHead(outK.in), fd = lastHead(outD.in);
       if (fk) seenK.set(`${st.flow}<`, fk);
       if (fd) seenD.set(`${st.flow}<`, fd);
     }

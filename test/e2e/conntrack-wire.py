@@ -1,8 +1,9 @@
 # The kernel side of test/e2e/conntrack-kernel.test.ts: sends Ethernet frames
 # on AF_PACKET sockets in other network namespaces and returns the IPv4 frames
 # the router under test forwards to any of them. Reads JSON on stdin:
-#   {"ends": {"in": ["NS", "DEV"], ...}, "send": ["in", "HEX"]}
-# and prints {"at": MS, "seen": {"in": [HEX...], ...}}: when the frame went out (ms
+#   {"ends": {"in": ["NS", "DEV"], ...}, "send": ["in", "HEX" or ["HEX", ...]]}
+# (several frames: the fragments of one datagram, sent back to back) and
+# prints {"at": MS, "seen": {"in": [HEX...], ...}}: when the frame went out (ms
 # since the epoch) and what each end received (its own sends left out).
 import ctypes
 import json
@@ -43,8 +44,9 @@ finally:
         raise OSError(ctypes.get_errno(), 'setns back')
     os.close(home_fd)
 
-end, frame = req['send']
-socks[end].send(bytes.fromhex(frame))
+end, frames = req['send']
+for frame in frames if isinstance(frames, list) else [frames]:
+    socks[end].send(bytes.fromhex(frame))
 sent_at = time.time() * 1000
 seen = {e: [] for e in socks}
 # Forwarding is done in softirq right after the send: wait until 50 ms pass quietly.
