@@ -428,6 +428,8 @@ export class NetNamespace extends Element implements KeepsLearned {
       if (user === DEFRAG_CONNTRACK_IN) this.rcvFinish(head, b);
       else this.localDeliver(head, b, unicast);
     } finally {
+      // Every way out sends, drops or consumes the whole datagram; after a throw the engine drops the head, the rest goes here.
+      if (this.dg !== null) for (let i = 1; i < q.frags.length; i++) e.drop(q.frags[i]!, this, 'internal_error', 'datagram abandoned');
       this.dg = null;
     }
   }

@@ -217,3 +217,35 @@ test('a first fragment to the namespace itself that never completes: ICMP reasse
   assert.match(out[0]!, /10\.0\.1\.1 > 10\.0\.1\.2: ICMP ip reassembly time exceeded, length 556$/);
   assert.equal(e.pool.available, e.pool.slots);
 });
+
+test('the rules see the reassembled datagram: -f never matches it', () => {
+  const { e, r, r1, at } = line(1500);
+  r.loadIptables('*filter\n:FORWARD ACCEPT [0:0]\n-A FORWARD -f -j DROP\nCOMMIT\n*nat\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -o r2 -j SNAT --to-source 10.0.2.1\nCOMMIT\n');
+  for (const f of fragments(udpFrame(2400, false, 1), [1200, 600])) e.inject(e.pool.allocFrom(f)!, r1);
+  assert.equal(at('r2:out').length, 3);
+  assert.equal(e.dropCount(r, 'netfilter_drop'), 0);
+});
+
+test('odd fragments are dropped and counted, never crash: zero length, two last fragments that disagree; one past 64 KiB waits', () => {
+  const { clock, e, r, r1, at } = line(1500);
+  r.loadIptables('*nat\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -o r2 -j SNAT --to-source 10.0.2.1\nCOMMIT\n');
+  const hdr = (id: number, fo: number, payload: number) =>
+    buildFrame({ src: MAC_A, dst: MAC_R1, ip: { src: '10.0.1.2', dst: '10.0.2.2', id, df: false, mf: (fo & 0x2000) !== 0, fragOffset: (fo & 0x1fff) * 8, proto: 17 }, payload: new Array(payload).fill(0) } as never);
+  // A zero-length later fragment: its queue goes with it (discard_qp).
+  e.inject(e.pool.allocFrom(hdr(1, 0x2000, 16))!, r1);
+  e.inject(e.pool.allocFrom(hdr(1, 0x2000 | 100, 0))!, r1);
+  // Two last fragments that disagree on the end: likewise.
+  e.inject(e.pool.allocFrom(hdr(3, 10, 16))!, r1);
+  e.inject(e.pool.allocFrom(hdr(3, 20, 16))!, r1);
+  assert.equal(e.dropCount(r, 'frag_bad'), 4);
+  // A last fragment ending past 65535: queued like any (the kernel checks the size only once complete), then timed out.
+  e.inject(e.pool.allocFrom(hdr(2, 0x2000, 16))!, r1);
+  e.inject(e.pool.allocFrom(hdr(2, 8189, 1000))!, r1);
+  assert.equal(e.pool.available + 2, e.pool.slots);
+  clock.advance(30_001);
+  e.tick();
+  assert.equal(e.dropCount(r, 'frag_timeout'), 2);
+  assert.equal(at('r2:out').length, 0);
+  assert.equal(e.dropCount(r, 'internal_error'), 0);
+  assert.equal(e.pool.available, e.pool.slots);
+});
