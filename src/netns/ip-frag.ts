@@ -322,8 +322,3 @@ export function fragListFits(q: FragQueue, room: number): boolean {
   }
   return true;
 }
-
-/** DF of the header at l3. */
-export function hasDf(buf: Uint8Array, l3: number): boolean {
-  return (readU16(buf, l3 + 6) & IP_DF) !== 0;
-}
