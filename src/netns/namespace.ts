@@ -609,14 +609,14 @@ export class NetNamespace extends Element implements KeepsLearned {
     if (dg === null) icmpSetChecksum(buf, l3 + ihl, totLen - ihl);
     else {
       // Reassembled: the data stays in its slots, the checksum follows the type. The reply is
-      // this stack's own datagram: cut to the route's MTU (ip_append_data), without DF (icmp_sk: IP_PMTUDISC_DONT).
+      // this stack's own datagram, cut to the route's MTU (ip_append_data).
       const c = readU16(buf, l3 + ihl + 2), code = buf[l3 + ihl + 1]!;
       writeU16(buf, l3 + ihl + 2, csumUpdate16(c, (ICMP_ECHO << 8) | code, (ICMP_ECHOREPLY << 8) | code));
       dg.fragMax = 0;
       dg.pmtu = false;
       dg.l4Sum = 0xffff; // a right checksum
     }
-    this.writeIpHeader(buf, l3, totLen, IPPROTO_ICMP, src, dst, buf[l3 + 1]!, dg === null ? readU16(buf, l3 + 6) & IP_DF : 0);
+    this.writeIpHeader(buf, l3, totLen, IPPROTO_ICMP, src, dst, buf[l3 + 1]!);
     // Copy the options? icmp_reply sends no IP options back unless it must (RR/TS); keep the header plain.
     if (ihl > 20) {
       buf.copyWithin(l3 + 20, l3 + ihl, pkt.off + pkt.len);
@@ -965,12 +965,13 @@ export class NetNamespace extends Element implements KeepsLearned {
     return this.ipId;
   }
 
-  private writeIpHeader(buf: Uint8Array, l3: number, totLen: number, proto: number, src: number, dst: number, tos: number, df: number): void {
+  /** A header for a datagram of this stack's ICMP socket (IP_PMTUDISC_DONT: never DF). */
+  private writeIpHeader(buf: Uint8Array, l3: number, totLen: number, proto: number, src: number, dst: number, tos: number): void {
     buf[l3] = 0x45;
     buf[l3 + 1] = tos;
     writeU16(buf, l3 + 2, totLen);
     writeU16(buf, l3 + 4, this.nextIpId());
-    writeU16(buf, l3 + 6, df);
+    writeU16(buf, l3 + 6, 0);
     buf[l3 + 8] = 64;
     buf[l3 + 9] = proto;
     writeU32(buf, l3 + 12, src);

@@ -13,8 +13,11 @@
 // answer conntrack-tools' filters, errors and deletions as the real one does.
 // IP fragments too: UDP and echo datagrams in fragments, in order and
 // reversed, both ways (reassembled before conntrack, NATed, sent out in the
-// original geometry), refragmented for a route with a smaller MTU, with DF,
-// a duplicate, an overlap, and a lone fragment that stays queued.
+// original geometry), refragmented for a route with a smaller MTU, with DF
+// (the router's fragmentation needed), a duplicate, an overlap, an echo to
+// the router itself, whole and in fragments (its reply fragmented), and a
+// lone fragment that stays queued. Frames the router makes itself are
+// compared without their IP id (the kernel's is random).
 //
 // The kernel's ends: veth peers in two namespaces with no address, driven by
 // AF_PACKET sockets (conntrack-wire.py), so no host stack answers for them.
@@ -437,6 +440,10 @@ function steps(): Step[] {
       const f = fromClient(7, { udp: { sport: 42005, dport: 53, payload: 1600 } }, id, SERVER, false);
       return [fragments(f, [1000])[0]!, fragments(f, [992])[1]!];
     }),
+    // To the router itself: reassembled (before conntrack here), answered, the reply cut to the MTU.
+    raw('echo request to the router', 'in', () => fromClient(7, { icmp: { id: 0x5151, seq: 1, data: 56 } }, id, ROUTER_IN)),
+    raw('echo request in fragments to the router', 'in', () =>
+      fragments(fromClient(7, { icmp: { id: 0x5152, seq: 1, data: 3000 } }, id, ROUTER_IN, false), [1000, 1000])),
     raw('a lone later fragment: queued, nothing forwarded, no entry', 'in', () =>
       [fragments(fromClient(7, { udp: { sport: 42006, dport: 53, payload: 1600 } }, id, SERVER, false), [1000])[1]!]),
   ];
