@@ -405,7 +405,7 @@ export class NetNamespace extends Element implements KeepsLearned {
    */
   private defragIn(pkt: Packet, b: IfBinding, user: number, unicast: boolean): void {
     const e = this.engine;
-    const df = (this.defrag ??= new Defrag(Math.max(64, e.pool.slots >> 2)));
+    const df = (this.defrag ??= new Defrag(Math.max(16, e.pool.slots >> 2))); // a quarter of the slab at most
     const r = df.add(pkt, user, b.iface.index, e.now);
     if (r === 'queued') {
       if (e.tracing) e.note(pkt, this, `defrag: fragment queued (id ${readU16(pkt.buf, pkt.off + ETH_HLEN + 4)})`);

@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Engine } from '../../src/datapath/engine.js';
+import { PacketPool } from '../../src/datapath/packet.js';
 import { ManualClock } from '../../src/datapath/clock.js';
 import { NetNamespace } from '../../src/netns/namespace.js';
 import { parseIpv4, parseMacNum } from '../../src/wire/addr.js';
@@ -20,9 +21,9 @@ const ip = (s: string) => parseIpv4(s)!;
 const MAC_A = '02:00:00:00:0a:01', MAC_R1 = '02:00:00:00:01:01';
 
 /** a -- r -- b; r2 and b have MTU `mtu2`. r knows both neighbours. */
-function line(mtu2 = 1400) {
+function line(mtu2 = 1400, slots = 4096) {
   const clock = new ManualClock(0);
-  const e = new Engine({ clock });
+  const e = new Engine({ clock, pool: new PacketPool(slots) });
   const a = e.add(new NetNamespace('lab', 'a'));
   const r = e.add(new NetNamespace('lab', 'r'));
   const b = e.add(new NetNamespace('lab', 'b'));
@@ -248,4 +249,12 @@ test('odd fragments are dropped and counted, never crash: zero length, two last 
   assert.equal(at('r2:out').length, 0);
   assert.equal(e.dropCount(r, 'internal_error'), 0);
   assert.equal(e.pool.available, e.pool.slots);
+});
+
+test('a namespace holds at most a quarter of the slab in reassembly queues; beyond, fragments are dropped and counted', () => {
+  const { e, r, r1 } = line(1500, 128);
+  r.loadIptables('*nat\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -o r2 -j SNAT --to-source 10.0.2.1\nCOMMIT\n');
+  for (let id = 1; id <= 40; id++) e.inject(e.pool.allocFrom(fragments(udpFrame(2400, false, id), [1200])[0]!)!, r1);
+  assert.equal(e.dropCount(r, 'frag_queue_full'), 8);
+  assert.equal(e.pool.available, 128 - 32);
 });
