@@ -337,9 +337,8 @@ export class Netfilter {
     const end = l3 + p.len;
     const hdrlen = (buf[l3]! & 15) * 4;
     const icmp = l3 + hdrlen;
-    // An ICMP error reassembled from fragments is not rewritten here (its bytes are in several slots).
-    if (hdrlen + 8 + 20 > p.len || p.l4Sum >= 0) return this.drop('nat_icmp_translation');
-    if (!icmpChecksumOk(buf, icmp, p.len - hdrlen)) return this.drop('nat_icmp_bad_checksum');
+    if (hdrlen + 8 + 20 > p.len) return this.drop('nat_icmp_translation');
+    if (p.l4Sum < 0 ? !icmpChecksumOk(buf, icmp, p.len - hdrlen) : p.l4Sum !== 0xffff) return this.drop('nat_icmp_bad_checksum');
     if (buf[icmp] === 5) {
       // Redirects pass only for connections without NAT.
       if ((status & IPS_NAT_DONE_MASK) !== IPS_NAT_DONE_MASK || status & IPS_NAT_MASK) {
@@ -349,6 +348,8 @@ export class Netfilter {
     let bit = manip === MANIP_SRC ? IPS_SRC_NAT : IPS_DST_NAT;
     if (p.ctDir === 1) bit ^= IPS_NAT_MASK;
     if (!(status & bit)) return true;
+    // An ICMP error reassembled from fragments is not rewritten (its bytes are in several slots): not emulated.
+    if (p.l4Sum >= 0) return this.drop('nat_icmp_translation');
     const other = 1 - p.ctDir;
     const inner = 1 - manip;
     const proto = table.tupleProto(ct);
