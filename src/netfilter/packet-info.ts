@@ -111,8 +111,13 @@ function fill(p: NfPacketInfo, buf: Uint8Array, l3Off: number, avail: number, l4
   const ihl = (vihl & 15) * 4;
   if (ihl < 20) return 'ip_bad_ihl';
   const tot = (buf[l3Off + 2]! << 8) | buf[l3Off + 3]!;
-  const seg = l4Sum < 0 ? tot : avail;
-  if (tot < ihl || seg < ihl || seg > tot || tot > (l4Sum < 0 ? avail : 65535) || l3Off + seg > buf.length) return 'ip_bad_length';
+  let seg = tot;
+  if (l4Sum < 0) {
+    if (tot < ihl || tot > avail || l3Off + tot > buf.length) return 'ip_bad_length';
+  } else {
+    seg = avail;
+    if (seg < ihl || seg > tot || l3Off + seg > buf.length) return 'ip_bad_length';
+  }
   p.len = tot;
   p.seg = seg;
   p.l4Sum = l4Sum;
