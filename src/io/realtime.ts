@@ -14,7 +14,7 @@
 // throttling (sched_rt_runtime_us) leaves other tasks 5 % of a core even
 // under a flood.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readlinkSync } from 'node:fs';
+import { readlinkSync } from 'node:fs';
 
 /** The calling thread's Linux thread id ("/proc/thread-self" links to "PID/task/TID"). */
 export function threadId(): number {
@@ -27,20 +27,4 @@ export function makeRealtime(priority: number): string | null {
   if (r.error) return `chrt: ${r.error.message}`;
   if (r.status !== 0) return r.stderr.trim() || `chrt exited ${r.status}`;
   return null;
-}
-
-/** Scheduling policies by number (sched.h). */
-const POLICY = ['other', 'fifo', 'rr', 'batch', 'iso', 'idle', 'deadline'] as const;
-
-/** Thread `tid` of process `pid`: its policy and real-time priority (fields 41 and 40 of /proc/PID/task/TID/stat); null once it is gone. */
-export function threadSched(pid: number, tid: number): { policy: (typeof POLICY)[number]; priority: number } | null {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'latin1');
-  } catch {
-    return null;
-  }
-  // Fields after the command name (which may hold spaces), counted from field 3.
-  const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return { policy: POLICY[Number(f[41 - 3])] ?? 'other', priority: Number(f[40 - 3]) };
 }

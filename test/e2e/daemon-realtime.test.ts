@@ -8,13 +8,12 @@
 // is reported by the thread that asked.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { requireRoot } from '../helpers/root.js';
-import { run } from './lab-names.js';
+import { KernelObjects, run } from './lab-names.js';
 import { DaemonProcess } from './daemon-process.js';
 import { UniqueLab } from './lab-dvr.js';
-import { KernelObjects } from './lab-names.js';
-import { makeRealtime, threadId, threadSched } from '../../src/io/realtime.js';
+import { makeRealtime, threadId } from '../../src/io/realtime.js';
 
 const labs: UniqueLab[] = [];
 const daemons: DaemonProcess[] = [];
@@ -24,6 +23,22 @@ after(() => {
 });
 
 const INET = '203.0.113.8';
+
+/** Scheduling policies by number (sched.h). */
+const POLICY = ['other', 'fifo', 'rr', 'batch', 'iso', 'idle', 'deadline'] as const;
+
+/** Thread `tid` of process `pid`: its policy and real-time priority (fields 41 and 40 of /proc/PID/task/TID/stat); null once it is gone. */
+function threadSched(pid: number, tid: number): { policy: (typeof POLICY)[number]; priority: number } | null {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'latin1');
+  } catch {
+    return null;
+  }
+  // Fields after the command name (which may hold spaces), counted from field 3.
+  const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return { policy: POLICY[Number(f[41 - 3])] ?? 'other', priority: Number(f[40 - 3]) };
+}
 
 /** The daemon's threads under SCHED_FIFO, with their priorities. */
 function fifoThreads(pid: number): { tid: number; priority: number }[] {
@@ -35,7 +50,7 @@ function fifoThreads(pid: number): { tid: number; priority: number }[] {
   return out;
 }
 
-/** Wait until `fn` returns `want` threads (threads take their policy as they start). */
+/** Wait until `want` threads are SCHED_FIFO (threads take their policy as they start); those there then. */
 async function untilFifo(pid: number, want: number, timeoutMs = 10_000): Promise<{ tid: number; priority: number }[]> {
   const end = Date.now() + timeoutMs;
   for (;;) {
