@@ -78,7 +78,7 @@ async function prepare(workers: number, requests: Uint8Array[]): Promise<Prepare
   // ceiling's: on the wall clock a run past ~30 s has w02
   // re-probe the gateway behind eth3 (Linux's STALE -> PROBE), which nobody
   // here answers, so frames would queue and drop. What reading the wall
-  // clock costs is measured apart (README, Datapath workers).
+  // clock costs is measured apart (docs/workers.md).
   const dp = await PartitionedDatapath.start({ file: join(repoRoot(), 'configs/seed-dvr-snat.yaml'), workers, collect: false, clock: 'manual' });
   const replies = Array.from({ length: FLOWS }, (_, i) => buildFrame({
     src: GW_MAC, dst: FIP_VIF_MAC, vlans: [103], ip: { src: DST_IP, dst: SNAT_IP, ttl: 60 }, udp: { sport: 53, dport: SPORT + i, payload: PAYLOAD },

@@ -8,12 +8,32 @@ import { IPS_ASSURED, IPS_EXPECTED, IPS_SEEN_REPLY } from '../netfilter/constant
 import { type CommandFamily } from './command.js';
 import { type CommandResponse, ControlError, ok } from './protocol.js';
 import { mustNamespace } from './resolve.js';
+import { CONNTRACK_USAGE } from './conntrack-usage.js';
 
 const TOOL = 'conntrack v1.4.6 (conntrack-tools)';
 const PROTOS: Record<string, number> = { icmp: 1, tcp: 6, udp: 17 };
 const COMMANDS: Record<string, string> = {
   '-L': '-L', '--dump': '-L', '-C': '-C', '--count': '-C', '-S': '-S', '--stats': '-S',
   '-D': '-D', '--delete': '-D', '-F': '-F', '--flush': '-F',
+  '-h': '-h', '--help': '-h', '-V': '-V', '--version': '-V',
+};
+/** The tables a command may name; dpemu runs no helpers, so `expect` is always empty, as are the transient ones. */
+const TABLES = new Set(['conntrack', 'expect', 'dying', 'unconfirmed']);
+/**
+ * The options dpemu knows, by conntrack-tools' long name, in its optflags
+ * order: the first illegal one in this order is the one the error names.
+ */
+const OPT_NAMES: Record<string, string> = {
+  '-s': 'src', '-d': 'dst', '-r': 'reply-src', '-q': 'reply-dst', '-p': 'protonum', '-u': 'status',
+  '-m': 'mark', '-f': 'family', snat: 'src-nat', dnat: 'dst-nat', '-o': 'output', any: 'any-nat',
+};
+const OPT_ORDER = Object.keys(OPT_NAMES);
+/** Options each command (and table) allows: conntrack-tools' commands_v_options (1.4.6 and 1.4.7 agree). */
+const LEGAL: Record<string, Set<string>> = {
+  '-L': new Set(OPT_ORDER),
+  '-D': new Set(OPT_ORDER.filter((o) => o !== 'any')),
+  '-F': new Set(['-f']),
+  '-L expect': new Set(['-f', '-o']),
 };
 /** Options taking a value, by the name the filter reads them under. */
 const VALUE_OPTS: Record<string, string> = {
@@ -36,6 +56,7 @@ function paramError(msg: string): ControlError {
 
 interface ToolArgs {
   cmd: string | null;
+  table: string;
   values: Map<string, string>;
   ports: Map<string, number>;
   nat: Set<string>;
@@ -47,7 +68,7 @@ function hasPorts(proto: string | undefined): boolean {
 }
 
 function parseTool(argv: readonly string[]): ToolArgs {
-  const out: ToolArgs = { cmd: null, values: new Map(), ports: new Map(), nat: new Set() };
+  const out: ToolArgs = { cmd: null, table: 'conntrack', values: new Map(), ports: new Map(), nat: new Set() };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const cmd = COMMANDS[a];
@@ -56,10 +77,10 @@ function parseTool(argv: readonly string[]): ToolArgs {
     if (cmd) {
       if (out.cmd) throw paramError('Invalid commands combination');
       out.cmd = cmd;
-      // An optional table name after the command; only the connection table is emulated.
+      // An optional table name after the command.
       if (argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('-')) {
-        if (argv[i + 1] !== 'conntrack') throw paramError(`unknown type \`${argv[i + 1]}'`);
-        i++;
+        if (!TABLES.has(argv[i + 1]!)) throw paramError(`unknown type \`${argv[i + 1]}'`);
+        out.table = argv[++i]!;
       }
     } else if (value || port) {
       const v = argv[++i];
@@ -72,6 +93,20 @@ function parseTool(argv: readonly string[]): ToolArgs {
     else throw paramError(`unknown option \`${a}'`);
   }
   return out;
+}
+
+/** conntrack-tools' checks after parsing: -j alone, then generic_opt_check (an option the command does not take is refused). */
+function checkLegal(t: ToolArgs): void {
+  if (t.nat.has('any') && (t.nat.has('snat') || t.nat.has('dnat'))) throw paramError("cannot specify `--src-nat' or `--dst-nat' with `--any-nat'");
+  if (t.cmd === '-h' || t.cmd === '-V' || (t.table === 'expect' && t.cmd === '-D')) return;
+  if ((t.table === 'dying' || t.table === 'unconfirmed') && t.cmd !== '-L') {
+    throw paramError("Can't do that command with tables `dying' and `unconfirmed'");
+  }
+  const legal = LEGAL[t.table === 'expect' ? `${t.cmd} expect` : t.cmd ?? ''] ?? new Set<string>();
+  for (const o of OPT_ORDER) {
+    const given = o === 'snat' || o === 'dnat' || o === 'any' ? t.nat.has(o) : t.values.has(o);
+    if (given && !legal.has(o)) throw paramError(`Illegal option \`--${OPT_NAMES[o]}' with this command`);
+  }
 }
 
 /** conntrack-tools' filters: address and port fields, protocol, family, status bits, mark, NAT. */
@@ -140,11 +175,18 @@ function matcher(t: ToolArgs): (e: CtEntry) => boolean {
  * `changed`: entries were deleted (the caller's caches must know).
  */
 export function conntrackTool(ct: Conntrack, now: number, argv: readonly string[]): CommandResponse & { changed: boolean } {
+  if (argv.length === 0) return { ...ok(CONNTRACK_USAGE), changed: false };
   const t = parseTool(argv);
   const sel = matcher(t);
+  checkLegal(t);
   const live = () => ct.list().filter((e) => e.deadline > now && sel(e));
   const res = (r: CommandResponse, changed = false) => ({ ...r, changed });
+  if (t.table !== 'conntrack' && t.cmd !== '-h' && t.cmd !== '-V') return res(otherTable(t));
   switch (t.cmd) {
+    case '-h':
+      return res(ok(CONNTRACK_USAGE));
+    case '-V':
+      return res(ok(`${TOOL}\n`));
     case '-L': {
       const rows = live().map((e) => conntrackEntryText(ct, e, now, { extended: t.values.get('-o') === 'extended' }) + '\n');
       return res(ok(rows.join(''), conntrackSummary(rows.length) + '\n'));
@@ -162,10 +204,39 @@ export function conntrackTool(ct: Conntrack, now: number, argv: readonly string[
       return { ok: n > 0, stdout: text, stderr: `${TOOL}: ${n} flow entries have been deleted.\n`, exit: n > 0 ? 0 : 1, changed: n > 0 };
     }
     case '-F':
-      ct.flush();
+      // -f ipv6 flushes the IPv6 entries only, and dpemu tracks IPv4 alone.
+      if (t.values.get('-f') !== 'ipv6') ct.flush();
       return res(ok('', `${TOOL}: connection tracking table has been emptied.\n`), true);
     default:
       throw paramError('no command specified');
+  }
+}
+
+/**
+ * The expectation table (dpemu runs no conntrack helpers, so none is ever
+ * created) and the dying and unconfirmed lists: always empty.
+ */
+function otherTable(t: ToolArgs): CommandResponse {
+  switch (t.cmd) {
+    case '-C':
+      return ok('0\n');
+    case '-F':
+      return ok('', `${TOOL}: expectation table has been emptied.\n`);
+    case '-S':
+      return ok('cpu=0   \texpect_new=0 expect_create=0 expect_delete=0\n');
+    case '-D': {
+      // A deletion names one expectation whole: its compulsory fields first (the port
+      // ones for TCP and UDP), then the kernel finds none (ENOENT).
+      const need = [['-s', 'src'], ['-d', 'dst'], ['-p', 'protonum']].find(([k]) => !t.values.has(k!));
+      if (need) throw paramError(`You need to supply the \`--${need[1]}' option for this command`);
+      const port = hasPorts(t.values.get('-p'))
+        ? [['sport', 'sport'], ['dport', 'dport'], ['rsport', 'reply-port-src'], ['rdport', 'reply-port-dst']].find(([k]) => !t.ports.has(k!))
+        : undefined;
+      if (port) throw paramError(`You need to supply the \`--${port[1]}' option for this command`);
+      return { ok: false, stdout: '', stderr: `${TOOL}: Operation failed: No such file or directory\n`, exit: 1 };
+    }
+    default:
+      return ok('', t.table === 'expect' ? `${TOOL}: 0 expectations have been shown.\n` : conntrackSummary(0) + '\n');
   }
 }
 

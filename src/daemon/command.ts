@@ -64,7 +64,7 @@ function defaultWorkers(someNodes: boolean): number | string {
  * engine inline on the main thread: on a loaded 2-core box that thread
  * waited up to 430 ms at a time for a core at nice 0 (its own work within
  * such a wait: under 20 ms), longer than the VM's TAP queue lasts at half
- * load (README "Flow churn through TAPs").
+ * load (docs/performance.md, "Flow churn through TAPs").
  */
 const DEFAULT_NICE = -10;
 

@@ -58,7 +58,7 @@ export class Engine {
    * cache, namespaces' forwarding cache); a tracer bypasses them anyway. On
    * by default (DPEMU_FASTPATH=0 turns it off): they give the slow path's
    * answers (the differential tests; every test passes both ways) for less
-   * CPU per packet (README, pipeline bench).
+   * CPU per packet (docs/performance.md, pipeline).
    */
   fastpath = process.env.DPEMU_FASTPATH !== '0';
 

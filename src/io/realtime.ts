@@ -4,15 +4,16 @@
 // never waits behind an ordinary task for a core. Node has no call for it:
 // chrt(1) (util-linux) sets it on the thread's id.
 //
-// Why an option and not the default (README "Latency through TAPs"): on this
-// 2-core box at half load it cut the daemon's read-to-write p99 from 0.5-2 ms
-// to under 131 µs, but each frame then wakes its thread at once instead of
-// joining a batch, and the daemon's CPU a packet at 40 k/s rose from 13-14 to
-// 20-21 µs. Idle round trips do not change: there the cost is waking an idle
-// vCPU, which no priority avoids. The threads block when idle (read(2),
-// futex), so an idle daemon takes no CPU either way; the kernel's real-time
-// throttling (sched_rt_runtime_us) leaves other tasks 5 % of a core even
-// under a flood.
+// Why an option and not the default (docs/performance.md "Latency through
+// TAPs"): on this 2-core box at half load it cut the daemon's read-to-write
+// p99 from 0.5-8 ms to 0.13-1 ms, but each frame then wakes its thread at
+// once instead of joining a batch (the daemon's CPU a packet at 30-40 k/s
+// rose by a third to a half), and a daemon that falls behind takes the cores
+// from everything else on the host, the traffic's own ends included. Idle
+// round trips do not change: there the cost is waking an idle vCPU, which no
+// priority avoids. The threads block when idle (read(2), futex), so an idle
+// daemon takes no CPU either way; the kernel's real-time throttling
+// (sched_rt_runtime_us) leaves other tasks 5 % of a core even under a flood.
 import { spawnSync } from 'node:child_process';
 import { readlinkSync } from 'node:fs';
 
