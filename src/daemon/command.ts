@@ -1,4 +1,5 @@
 // The `run` subcommand for src/cli/main.ts: `dpemu run [FILE] [--node N]... [--lab] [--workers N]`.
+import { readdirSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Level } from 'pino';
@@ -69,16 +70,39 @@ function defaultWorkers(someNodes: boolean): number | string {
 const DEFAULT_NICE = -10;
 
 /**
- * Set this thread's nice level before any other thread of the daemon starts
- * (Linux keeps it per thread; new threads inherit it). Without the right to
- * raise priority (not root) the daemon runs as it is, and says so only when
- * `--nice` was asked for (the start's own errors come first otherwise).
+ * Set this thread's nice level before the daemon starts its threads (Linux
+ * keeps it per thread; new threads inherit it), and that of the threads node
+ * started before any JavaScript ran: V8's platform workers, which run the
+ * garbage collector's parallel and concurrent work and the optimizing
+ * compiler's jobs for every thread, the datapath workers' too (left at nice
+ * 0, they waited behind the traffic's own processes for a core). Without the
+ * right to raise priority (not root) the daemon runs as it is, and says so
+ * only when `--nice` was asked for (the start's own errors come first
+ * otherwise).
  */
 function renice(n: number, asked: boolean): void {
   try {
     setPriority(n);
   } catch (e) {
     if (asked) process.stderr.write(`dpemu run: cannot set nice ${n} (${(e as Error).message}); running at nice ${getPriority()}\n`);
+    return;
+  }
+  // setpriority(2) with a thread id sets that thread's nice (os.setPriority passes it through).
+  for (const tid of threadIds()) {
+    try {
+      setPriority(tid, n);
+    } catch {
+      // The thread has exited.
+    }
+  }
+}
+
+/** This process's thread ids (none where there is no /proc: `dpemu run` then refuses to start anyway). */
+function threadIds(): number[] {
+  try {
+    return readdirSync('/proc/self/task').map(Number);
+  } catch {
+    return [];
   }
 }
 

@@ -2,7 +2,7 @@
 // (PartitionOptions.rtPriority; `dpemu run --rt-priority` lets through only
 // 1-99, so 100 here) tells the supervisor why, once, and runs on; one asked
 // for none says nothing. (That a granted priority shows in /proc is
-// test/e2e/daemon-realtime.test.ts.)
+// test/e2e/daemon-sched.test.ts.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PartitionedDatapath } from '../../src/workers/supervisor.js';

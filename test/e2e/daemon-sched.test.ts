@@ -1,11 +1,14 @@
-// `dpemu run --rt-priority N` (src/io/realtime.ts): the forwarding threads,
-// and only they, run under SCHED_FIFO at N, as the kernel reports them in
-// /proc/PID/task/TID/stat: with --workers 1 the datapath worker and each
-// TAP's rx thread (the worker writes), inline each TAP's rx and tx threads;
-// a worker restarted after `dpemu workers kill` takes it again; the main
-// thread (control socket, metrics) never does; and frames still flow. Without
-// the option no thread of the daemon is real-time. A priority chrt refuses
-// is reported by the thread that asked.
+// How `dpemu run` schedules its threads, as the kernel reports them in
+// /proc/PID/task/TID/stat. `--nice N` (default -10) holds for every thread
+// of the process, those node started before any JavaScript ran (V8's
+// platform workers: garbage collection and compiler jobs) included.
+// `--rt-priority N` (src/io/realtime.ts): the forwarding threads, and only
+// they, run under SCHED_FIFO at N: with --workers 1 the datapath worker and
+// each TAP's rx thread (the worker writes), inline each TAP's rx and tx
+// threads; a worker restarted after `dpemu workers kill` takes it again; the
+// main thread (control socket, metrics) never does; and frames still flow.
+// Without the option no thread of the daemon is real-time. A priority chrt
+// refuses is reported by the thread that asked.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -27,8 +30,8 @@ const INET = '203.0.113.8';
 /** Scheduling policies by number (sched.h). */
 const POLICY = ['other', 'fifo', 'rr', 'batch', 'iso', 'idle', 'deadline'] as const;
 
-/** Thread `tid` of process `pid`: its policy and real-time priority (fields 41 and 40 of /proc/PID/task/TID/stat); null once it is gone. */
-function threadSched(pid: number, tid: number): { policy: (typeof POLICY)[number]; priority: number } | null {
+/** Thread `tid` of process `pid`: its policy, real-time priority and nice (fields 41, 40 and 19 of /proc/PID/task/TID/stat); null once it is gone. */
+function threadSched(pid: number, tid: number): { policy: (typeof POLICY)[number]; priority: number; nice: number } | null {
   let text: string;
   try {
     text = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'latin1');
@@ -37,7 +40,7 @@ function threadSched(pid: number, tid: number): { policy: (typeof POLICY)[number
   }
   // Fields after the command name (which may hold spaces), counted from field 3.
   const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return { policy: POLICY[Number(f[41 - 3])] ?? 'other', priority: Number(f[40 - 3]) };
+  return { policy: POLICY[Number(f[41 - 3])] ?? 'other', priority: Number(f[40 - 3]), nice: Number(f[19 - 3]) };
 }
 
 /** The daemon's threads under SCHED_FIFO, with their priorities. */
@@ -115,6 +118,19 @@ test('--workers 0 --rt-priority 3: each TAP\'s rx and tx threads are SCHED_FIFO 
   await pingThrough(plain.lab);
   assert.deepEqual(fifoThreads(plain.pid), []);
   await stopClean(plain.d, plain.lab);
+});
+
+test('--nice: every thread of the daemon, those node started first included, at -10 by default and at N with --nice N', { timeout: 60_000 }, async () => {
+  requireRoot('dpemu run end-to-end tests');
+  for (const [args, want] of [[[], -10], [['--nice', '5'], 5]] as const) {
+    const { d, lab, pid } = await startLab(['--workers', '1', ...args]);
+    const tids = readdirSync(`/proc/${pid}/task`).map(Number);
+    assert.ok(tids.length > 6, `node's own threads and the daemon's: ${tids.length}`);
+    const other = tids.map((t) => [t, threadSched(pid, t)?.nice] as const).filter(([, n]) => n !== undefined && n !== want);
+    assert.deepEqual(other, [], `threads not at nice ${want}`);
+    await pingThrough(lab);
+    await stopClean(d, lab);
+  }
 });
 
 test('makeRealtime: a priority chrt refuses leaves the thread as it was and says why', () => {
