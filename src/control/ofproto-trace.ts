@@ -6,6 +6,7 @@
 // Datapath actions are built the way commit_odp_actions orders them
 // (tunnel, eth, L3, L4, VLAN, then the port), using OpenFlow port numbers.
 import { OvsBridge } from '../ofproto/bridge.js';
+import { XcRecorder } from '../ofproto/xlate-cache.js';
 import { MAX_DEPTH, T_BRIDGE, T_DETAIL, T_ERROR, T_TABLE, Xlate, type TNode, type XlateSink } from '../ofproto/execute.js';
 import { FrameLayout, extractFrame } from '../ofproto/flow-extract.js';
 import { K, newKey, type FlowKey } from '../ofproto/flow-key.js';
@@ -21,17 +22,17 @@ const L4_PROTOS: ReadonlySet<number> = new Set([IPPROTO.ICMP, IPPROTO.IGMP, IPPR
 
 /**
  * A packet's flow as a match (flow_wildcards_init_for_packet); flow_format
- * leaves out zero context fields (in_port, regs, metadata, tunnel), a
- * megaflow keeps in_port and nw_frag.
+ * leaves out zero context fields (in_port, regs, metadata, tunnel) and a
+ * non-fragment's nw_frag.
  */
-function packetMatch(k: FlowKey, megaflow: boolean): Match {
+function packetMatch(k: FlowKey): Match {
   const m = emptyMatch();
   const M = m.mask;
   const exact = (...ws: [K, number][]): void => {
     for (const [w, bits] of ws) M[w] = bits;
   };
   const ALL = 0xffffffff, MAC_HI = 0xffff;
-  if (k[K.IN_PORT] || megaflow) exact([K.IN_PORT, 0xffff]);
+  if (k[K.IN_PORT]) exact([K.IN_PORT, 0xffff]);
   for (const w of [K.PKT_MARK, K.TUN_SRC, K.TUN_DST, ...Array.from({ length: 16 }, (_, i) => K.REG0 + i)]) if (k[w]) exact([w, ALL]);
   for (const [hi, lo] of [[K.TUN_ID_HI, K.TUN_ID_LO], [K.METADATA_HI, K.METADATA_LO]] as const) {
     if (k[hi] || k[lo]) exact([hi, ALL], [lo, ALL]);
@@ -43,19 +44,33 @@ function packetMatch(k: FlowKey, megaflow: boolean): Match {
     exact([K.ARP_SHA_HI, MAC_HI], [K.ARP_SHA_LO, ALL], [K.ARP_THA_HI, MAC_HI], [K.ARP_THA_LO, ALL]);
   } else if (type === ETH_TYPE.IP) {
     exact([K.NW_SRC, ALL], [K.NW_DST, ALL], [K.NW_PROTO, 0xff], [K.NW_TOS, 0xff], [K.NW_TTL, 0xff]);
-    if (k[K.NW_FRAG] || megaflow) exact([K.NW_FRAG, 3]);
+    if (k[K.NW_FRAG]) exact([K.NW_FRAG, 3]);
     if (!(k[K.NW_FRAG]! & 2) && L4_PROTOS.has(k[K.NW_PROTO]!)) exact([K.TP_SRC, 0xffff], [K.TP_DST, 0xffff]);
   }
   for (let i = 0; i < K.WORDS; i++) (m.value as Uint32Array)[i] = (k[i]! & M[i]!) >>> 0;
   return m;
 }
 
+/**
+ * The megaflow: the flow under the bits the translation read or wrote, as
+ * xlate_wc_finish leaves them (tunnel bits only for a tunneled packet, the
+ * VLAN's CFI bit with any of its bits).
+ */
+function megaflow(flow: FlowKey, wc: Uint32Array): Match {
+  const m = emptyMatch(), M = m.mask;
+  M.set(wc);
+  if (flow[K.TUN_DST] === 0) for (let w = K.TUN_ID_HI; w <= K.TUN_DST; w++) M[w] = 0;
+  if (M[K.VLAN_TCI]) M[K.VLAN_TCI] |= 0x1000;
+  for (let i = 0; i < K.WORDS; i++) (m.value as Uint32Array)[i] = (flow[i]! & M[i]!) >>> 0;
+  return m;
+}
+
 /** flow_format: the flow as the Flow: and Final flow: lines print it. */
-export function formatTraceFlow(k: FlowKey, megaflow = false): string {
-  let s = formatMatch(packetMatch(k, megaflow));
+export function formatTraceFlow(k: FlowKey): string {
+  let s = formatMatch(packetMatch(k));
   // dpemu's key has no tcp_flags; a generated packet's are 0, and actions cannot change them.
   const tcp = k[K.DL_TYPE] === ETH_TYPE.IP && k[K.NW_PROTO] === IPPROTO.TCP && !(k[K.NW_FRAG]! & 2);
-  if (tcp && !megaflow) s += ',tcp_flags=0';
+  if (tcp) s += ',tcp_flags=0';
   return s;
 }
 
@@ -88,6 +103,9 @@ class DatapathRecorder implements XlateSink {
   private readonly out = newKey();
   private readonly lay = new FrameLayout();
 
+  /** The bits every bridge's part read or wrote. */
+  readonly wc = new XcRecorder();
+
   constructor(private readonly base: FlowKey, private readonly nowMs: number) {}
 
   output(pkt: Packet, port: OvsPort): TNode[] | null {
@@ -110,7 +128,7 @@ class DatapathRecorder implements XlateSink {
     if (this.depth >= MAX_DEPTH) return [{ type: T_ERROR, text: `over max translation depth ${MAX_DEPTH}`, detail: undefined, subs: null }];
     pkt.tunId = pkt.tunSrc = pkt.tunDst = 0;
     this.depth++;
-    const r = new Xlate(br as OvsBridge).dryRun(pkt, op.ofport, this.nowMs, this);
+    const r = new Xlate(br as OvsBridge).dryRun(pkt, op.ofport, this.nowMs, this, undefined, this.wc);
     this.depth--;
     this.error ??= r.error;
     return [bridgeNode(br as OvsBridge, r.trace)];
@@ -215,7 +233,7 @@ export function ofprotoTrace(br: OvsBridge, flowText: string): string {
   let trace: TNode[];
   let error: string | null;
   try {
-    ({ trace, error } = x.dryRun(pkt, flow[K.IN_PORT]!, eng.now, rec, flow));
+    ({ trace, error } = x.dryRun(pkt, flow[K.IN_PORT]!, eng.now, rec, flow, rec.wc));
   } finally {
     restore();
     eng.pool.free(pkt);
@@ -225,8 +243,7 @@ export function ofprotoTrace(br: OvsBridge, flowText: string): string {
   printNodes(lines, [bridgeNode(br, trace)], 0);
   const same = x.key.every((w, i) => w === flow[i]);
   lines.push('', `Final flow: ${same ? 'unchanged' : formatTraceFlow(x.key)}`);
-  // dpemu does not compute OVS's wildcards: the megaflow is the exact flow (docs/control.md).
-  lines.push(`Megaflow: recirc_id=0,${formatTraceFlow(flow, true)}`);
+  lines.push(`Megaflow: recirc_id=0,${formatMatch(megaflow(flow, rec.wc.wc))}`);
   lines.push(`Datapath actions: ${rec.actions.length ? rec.actions.join(',') : 'drop'}`);
   if (error) lines.push(`Translation failed (${error}), packet is dropped.`);
   return lines.join('\n') + '\n';

@@ -46,6 +46,17 @@ function tagOf(h: number): number {
 
 const MIN_SLOTS = 8;
 
+/**
+ * OVS's lookup stages (classifier.c staged lookup over flow.h's
+ * FLOW_SEGMENT_*): metadata (in_port, tunnel, metadata, registers, mark),
+ * L2, L3 (ARP's hardware addresses included), L4.
+ */
+function stageOf(w: number): number {
+  if (w === K.IN_PORT || w >= K.TUN_ID_HI) return 0;
+  if (w <= K.DL_TYPE) return 1;
+  return w === K.TP_SRC || w === K.TP_DST ? 3 : 2;
+}
+
 export class Subtable<R extends ClsRule> {
   /** Indices of the key words this mask selects (non-zero mask words). */
   readonly words: Int32Array;
@@ -69,12 +80,28 @@ export class Subtable<R extends ClsRule> {
   private readonly prioCount = new Map<number, number>();
   maxPriority = -1;
   count = 0;
+  /**
+   * Staged lookup (find_match_wc): the mask's words stage by stage, and for
+   * every stage but the last one it has, the hashes of the nodes' values
+   * up to that stage (with how many nodes have each), so a key that no rule
+   * agrees with that far misses on those stages' bits alone.
+   */
+  private readonly stageWords: Int32Array[] = [];
+  private readonly stageMasks: Int32Array[] = [];
+  private readonly stageIndex: Map<number, number>[] = [];
 
   constructor(readonly mask: Uint32Array, readonly id: string) {
     const w: number[] = [];
     for (let i = 0; i < K.WORDS; i++) if (mask[i] !== 0) w.push(i);
     this.words = Int32Array.from(w);
     this.maskWords = Int32Array.from(w.map((i) => mask[i]! | 0));
+    for (let st = 0; st < 4; st++) {
+      const sw = w.filter((i) => stageOf(i) === st);
+      if (sw.length === 0) continue;
+      this.stageWords.push(Int32Array.from(sw));
+      this.stageMasks.push(Int32Array.from(sw.map((i) => mask[i]! | 0)));
+    }
+    for (let i = 0; i + 1 < this.stageWords.length; i++) this.stageIndex.push(new Map());
     this.stride = 2 + w.length;
     this.slots = new Int32Array(MIN_SLOTS * this.stride);
     this.slotMask = MIN_SLOTS - 1;
@@ -98,6 +125,52 @@ export class Subtable<R extends ClsRule> {
       let i = 0;
       while (i < nw && slots[b + 2 + i] === (key[ws[i]!]! & mw[i]!)) i++;
       if (i === nw) return this.heads[slots[b + 1]!]!;
+    }
+  }
+
+  /**
+   * find(), OR-ing into `wc` the mask bits the answer depends on: the
+   * stages up to the first one no rule agrees with (the whole mask once
+   * every stage does), as OVS un-wildcards them.
+   */
+  findWc(key: FlowKey, wc: Uint32Array): R | null {
+    const idx = this.stageIndex;
+    let h = 0;
+    for (let i = 0; i < idx.length; i++) {
+      h = this.stageHash(h, i, key);
+      if (!idx[i]!.has(h)) {
+        this.fold(wc, i);
+        return null;
+      }
+    }
+    this.fold(wc, this.stageWords.length - 1);
+    return this.find(key);
+  }
+
+  /** `h` carried on over stage `i`'s words of `v` (masked). */
+  private stageHash(h: number, i: number, v: Uint32Array): number {
+    const ws = this.stageWords[i]!, ms = this.stageMasks[i]!;
+    for (let j = 0; j < ws.length; j++) h = mix(h, v[ws[j]!]! & ms[j]!);
+    return h;
+  }
+
+  /** OR stages 0..last's mask bits into `wc`. */
+  private fold(wc: Uint32Array, last: number): void {
+    for (let i = 0; i <= last; i++) {
+      const ws = this.stageWords[i]!, ms = this.stageMasks[i]!;
+      for (let j = 0; j < ws.length; j++) wc[ws[j]!] = (wc[ws[j]!]! | ms[j]!) >>> 0;
+    }
+  }
+
+  /** A node with masked value `v` comes (+1) or goes (-1): the stage indexes follow. */
+  private indexNode(v: Uint32Array, d: 1 | -1): void {
+    const idx = this.stageIndex;
+    let h = 0;
+    for (let i = 0; i < idx.length; i++) {
+      h = this.stageHash(h, i, v);
+      const n = (idx[i]!.get(h) ?? 0) + d;
+      if (n === 0) idx[i]!.delete(h);
+      else idx[i]!.set(h, n);
     }
   }
 
@@ -139,6 +212,7 @@ export class Subtable<R extends ClsRule> {
         this.heads[node] = null;
         this.freeNodes.push(node);
         this.clearSlot(s);
+        this.indexNode(rule.match.value, -1);
       }
     } else {
       const i = rest ? rest.indexOf(rule) : -1;
@@ -229,6 +303,7 @@ export class Subtable<R extends ClsRule> {
     this.used++;
     const f = (tag & 0x7fffffff) >>> this.filterShift;
     this.filter[f >>> 5] |= 1 << (f & 31);
+    this.indexNode(v, 1);
   }
 
   /** Empty slot `s`, shifting later entries of its probe run back (no tombstones). */

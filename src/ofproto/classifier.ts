@@ -40,8 +40,9 @@ export class Classifier<R extends ClsRule> {
   /**
    * The highest-priority rule matching `key` (null on a miss). Among
    * overlapping rules of equal priority the winner is unspecified, as in OVS.
-   * If `wc` is given, the mask bits of every subtable consulted are OR-ed
-   * into it (the megaflow wildcards, as OVS un-wildcards them).
+   * If `wc` is given, the mask bits each subtable consulted read to decide
+   * are OR-ed into it (the megaflow wildcards, as OVS's staged lookup
+   * un-wildcards them: Subtable.findWc).
    */
   lookup(key: FlowKey, wc?: Uint32Array): R | null {
     const sts = this.subtables;
@@ -50,11 +51,7 @@ export class Classifier<R extends ClsRule> {
     for (let i = 0; i < sts.length; i++) {
       const st = sts[i]!;
       if (st.maxPriority <= bestPri) break;
-      if (wc !== undefined) {
-        const ws = st.words, mw = st.maskWords;
-        for (let j = 0; j < ws.length; j++) wc[ws[j]!] = (wc[ws[j]!]! | mw[j]!) >>> 0;
-      }
-      const r = st.find(key);
+      const r = wc === undefined ? st.find(key) : st.findWc(key, wc);
       if (r !== null && r.priority > bestPri) {
         best = r;
         bestPri = r.priority;

@@ -4,8 +4,7 @@
 // packets/bytes and the datapath actions its recorded steps amount to. Port
 // numbers are ofports: dpemu has no separate datapath port numbering.
 import { K } from './flow-key.js';
-import { D_ETH_SRC, D_ETH_DST, D_VLAN, D_NW_SRC, D_NW_DST, D_TOS, D_TTL, D_TP_SRC, D_TP_DST, D_ARP_SHA, D_ARP_THA } from './action-compile.js';
-import { EV_APPLY, EV_CROSS, EV_OUTPUT, EV_PUSH, type XcEntry } from './xlate-cache.js';
+import { EV_CROSS, EV_OUTPUT, type XcEntry } from './xlate-cache.js';
 import type { OvsPort } from './ovs-port.js';
 import { ipToString, macToString } from '../wire/addr.js';
 
@@ -95,77 +94,82 @@ export function dpifMatch(k: number[], m: number[]): string {
   return (s + rest).replace(/,$/, '');
 }
 
-function vlanChange(from: number, to: number): string[] {
-  if (from === to) return [];
-  const push = `push_vlan(vid=${to & 0xfff},pcp=${to >>> 13})`;
-  if (!(to & CFI)) return from & CFI ? ['pop_vlan'] : [];
-  return from & CFI ? ['pop_vlan', push] : [push];
-}
-
-/** The datapath actions the recorded steps amount to (format_odp_actions spelling). */
+/**
+ * The datapath actions the recorded steps amount to (format_odp_actions
+ * spelling), committed as OVS's xlate does: header changes are not
+ * actions of their own, each output first commits what differs from what
+ * the datapath packet holds (commit_odp_actions: tunnel, eth, L3, L4, VLAN,
+ * skb_mark), so a tag pushed and stripped between two outputs leaves no
+ * trace. A patch port is no datapath port: the peer's steps follow.
+ */
 export function dpifActions(e: XcEntry, portOf: (i: number) => OvsPort): string {
   const out: string[] = [];
   const c = e.code;
-  let prev = keyAt(e, -1);
-  let tci = prev[K.VLAN_TCI]!;
+  const base = keyAt(e, -1);
+  let tunnel = '';
   let outputs = 0;
   for (let i = 0, o = e.stepsAt; i < e.nSteps; i++, o += 3) {
-    const op = c[o]!, arg = c[o + 1]!;
-    if (op === EV_PUSH) {
-      out.push(arg === 0x8100 ? 'push_vlan(vid=0,pcp=0)' : `push_vlan(tpid=0x${arg.toString(16)},vid=0,pcp=0)`);
-      tci = CFI;
-      continue;
-    }
-    if (op === EV_CROSS) {
-      // The patch port is no datapath port: the peer's actions follow (its VLAN change stays).
-      out.pop();
-      outputs--;
-      continue;
-    }
-    if (op !== EV_APPLY && op !== EV_OUTPUT) continue;
-    const k = keyAt(e, c[o + 2]!);
-    if (op === EV_APPLY) {
-      const e: string[] = [];
-      if (arg & D_ETH_SRC) e.push(`src=${macToString(k[K.DL_SRC_HI]!, k[K.DL_SRC_LO]!)}`);
-      if (arg & D_ETH_DST) e.push(`dst=${macToString(k[K.DL_DST_HI]!, k[K.DL_DST_LO]!)}`);
-      if (e.length) out.push(`set(eth(${e.join(',')}))`);
-      if (arg & D_VLAN) {
-        out.push(...vlanChange(tci, k[K.VLAN_TCI]!));
-        tci = k[K.VLAN_TCI]!;
-      }
-      const ip: string[] = [];
-      if (arg & D_NW_SRC) ip.push(`src=${ipToString(k[K.NW_SRC]!)}`);
-      if (arg & D_NW_DST) ip.push(`dst=${ipToString(k[K.NW_DST]!)}`);
-      if (arg & D_TOS) ip.push(`tos=${k[K.NW_TOS]}`);
-      if (arg & D_TTL) ip.push(`ttl=${k[K.NW_TTL]}`);
-      if (ip.length) out.push(`set(${k[K.DL_TYPE] === 0x0806 ? 'arp' : 'ipv4'}(${ip.join(',')}))`);
-      const l4 = k[K.NW_PROTO] === 6 ? 'tcp' : 'udp';
-      const tp: string[] = [];
-      if (arg & D_TP_SRC) tp.push(`src=${k[K.TP_SRC]}`);
-      if (arg & D_TP_DST) tp.push(`dst=${k[K.TP_DST]}`);
-      if (tp.length) out.push(`set(${l4}(${tp.join(',')}))`);
-      const arp: string[] = [];
-      if (arg & D_ARP_SHA) arp.push(`sha=${macToString(k[K.ARP_SHA_HI]!, k[K.ARP_SHA_LO]!)}`);
-      if (arg & D_ARP_THA) arp.push(`tha=${macToString(k[K.ARP_THA_HI]!, k[K.ARP_THA_LO]!)}`);
-      if (arp.length) out.push(`set(arp(${arp.join(',')}))`);
-      prev = k;
-      continue;
-    }
-    const p = portOf(i);
-    if (arg >= 0) {
-      out.push(...vlanChange(tci, arg));
-      tci = arg;
-    }
+    if (c[o] !== EV_OUTPUT || (i + 1 < e.nSteps && c[o + 3] === EV_CROSS)) continue;
+    const k = keyAt(e, c[o + 2]!), p = portOf(i), tci = c[o + 1]!;
     if (p.type === 'vxlan') {
       const id = p.outKey.flow ? k[K.TUN_ID_HI]! * 2 ** 32 + k[K.TUN_ID_LO]! : p.outKey.key;
       const dst = p.remoteIp === 'flow' ? k[K.TUN_DST]! : p.remoteIp ?? 0;
       const src = p.localIp === 'flow' ? k[K.TUN_SRC]! : p.localIp ?? 0;
-      out.push(`set(tunnel(tun_id=0x${id.toString(16)},src=${ipToString(src)},dst=${ipToString(dst)},ttl=64,tp_dst=${p.dstPort},flags(${p.dfDefault ? 'df|' : ''}key)))`);
+      const t = `tun_id=0x${id.toString(16)},src=${ipToString(src)},dst=${ipToString(dst)},ttl=64,tp_dst=${p.dstPort},flags(${p.dfDefault ? 'df|' : ''}key)`;
+      if (t !== tunnel) out.push(`set(tunnel(${t}))`);
+      tunnel = t;
     }
+    commitHeaders(out, base, k);
+    const vlan = tci >= 0 ? tci : k[K.VLAN_TCI]!;
+    if (vlan !== base[K.VLAN_TCI]) {
+      if (base[K.VLAN_TCI]! & CFI) out.push('pop_vlan');
+      if (vlan & CFI) out.push(`push_vlan(vid=${vlan & 0xfff},pcp=${vlan >>> 13})`);
+      base[K.VLAN_TCI] = vlan;
+    }
+    if (k[K.PKT_MARK] !== base[K.PKT_MARK]) out.push(`set(skb_mark(0x${k[K.PKT_MARK]!.toString(16)}))`);
+    base[K.PKT_MARK] = k[K.PKT_MARK]!;
     out.push(String(p.ofport));
     outputs++;
   }
   return outputs === 0 ? 'drop' : out.join(',');
+}
+
+/** commit_set_ether_addr, commit_set_nw and commit_set_port: set() what `k` changed against `base`, which then holds it. */
+function commitHeaders(out: string[], base: number[], k: number[]): void {
+  const changed = (...ws: number[]): boolean => ws.some((w) => k[w] !== base[w]);
+  const mac = (hi: number): string => macToString(k[hi]!, k[hi + 1]!);
+  const set = (attr: string, parts: string[]): void => {
+    if (parts.length) out.push(`set(${attr}(${parts.join(',')}))`);
+  };
+  const eth: string[] = [];
+  if (changed(K.DL_SRC_HI, K.DL_SRC_LO)) eth.push(`src=${mac(K.DL_SRC_HI)}`);
+  if (changed(K.DL_DST_HI, K.DL_DST_LO)) eth.push(`dst=${mac(K.DL_DST_HI)}`);
+  set('eth', eth);
+  const t = k[K.DL_TYPE]!;
+  if (t === base[K.DL_TYPE] && t === 0x0800) {
+    const ip: string[] = [];
+    if (changed(K.NW_SRC)) ip.push(`src=${ipToString(k[K.NW_SRC]!)}`);
+    if (changed(K.NW_DST)) ip.push(`dst=${ipToString(k[K.NW_DST]!)}`);
+    if (changed(K.NW_TOS)) ip.push(`tos=${k[K.NW_TOS]}`);
+    if (changed(K.NW_TTL)) ip.push(`ttl=${k[K.NW_TTL]}`);
+    set('ipv4', ip);
+    const proto = k[K.NW_PROTO]!, icmp = proto === 1;
+    const tp: string[] = [];
+    if (changed(K.TP_SRC)) tp.push(`${icmp ? 'type' : 'src'}=${k[K.TP_SRC]}`);
+    if (changed(K.TP_DST)) tp.push(`${icmp ? 'code' : 'dst'}=${k[K.TP_DST]}`);
+    const l4 = proto === 6 ? 'tcp' : proto === 17 ? 'udp' : icmp ? 'icmp' : '';
+    if (l4) set(l4, tp);
+  } else if (t === base[K.DL_TYPE] && t === 0x0806) {
+    const arp: string[] = [];
+    if (changed(K.NW_SRC)) arp.push(`sip=${ipToString(k[K.NW_SRC]!)}`);
+    if (changed(K.NW_DST)) arp.push(`tip=${ipToString(k[K.NW_DST]!)}`);
+    if (changed(K.NW_PROTO)) arp.push(`op=${k[K.NW_PROTO]}`);
+    if (changed(K.ARP_SHA_HI, K.ARP_SHA_LO)) arp.push(`sha=${mac(K.ARP_SHA_HI)}`);
+    if (changed(K.ARP_THA_HI, K.ARP_THA_LO)) arp.push(`tha=${mac(K.ARP_THA_HI)}`);
+    set('arp', arp);
+  }
+  for (let w = K.DL_SRC_HI; w <= K.DL_DST_LO; w++) base[w] = k[w]!;
+  for (let w = K.DL_TYPE; w <= K.ARP_THA_LO; w++) base[w] = k[w]!;
 }
 
 /** One dump-flows line. */

@@ -35,7 +35,7 @@ import type { Element, Port } from '../datapath/element.js';
 import type { Packet } from '../datapath/packet.js';
 import type { DropReason } from '../datapath/drop-reasons.js';
 import { writeU16 } from '../wire/addr.js';
-import { XcRecorder, type XcBridge, type XcEntry, type XlateCache, EV_SNAP, EV_APPLY, EV_PUSH, EV_OUTPUT, EV_LOOKUP, EV_LEARN, EV_CROSS, FDB_ABSENT } from './xlate-cache.js';
+import { XcRecorder, type XcBridge, type XcEntry, type XcIndex, type XlateCache, EV_SNAP, EV_APPLY, EV_PUSH, EV_OUTPUT, EV_LOOKUP, EV_LEARN, EV_CROSS, FDB_ABSENT } from './xlate-cache.js';
 
 export { applyVlan };
 
@@ -45,6 +45,9 @@ const FC_HITS = 0, FC_MISSES = 1;
 const NORMAL_WORDS = [K.VLAN_TCI, K.DL_SRC_HI, K.DL_SRC_LO, K.DL_DST_HI, K.DL_DST_LO];
 /** Key words prerequisites and L3/L4 rewrites read. */
 const L3_WORDS = [K.DL_TYPE, K.NW_PROTO, K.NW_FRAG];
+
+/** A dry run's recording is never kept: nothing indexes it. */
+const NO_INDEX: XcIndex = { add() {}, stale: 0 };
 
 /** OVS MAX_DEPTH: nested resubmits that do not move forward in the pipeline. */
 export const MAX_DEPTH = 64;
@@ -399,19 +402,28 @@ export class Xlate implements NormalCtx {
    * `pkt` stays the caller's. `flow`, when given, replaces the extracted key
    * (OVS translates the parsed br_flow, not the generated packet). learn()
    * and NORMAL's MAC learning do happen, as they do in OVS for a trace with
-   * a packet. `key` holds the final flow afterwards.
+   * a packet. `key` holds the final flow afterwards. `wc`, when given,
+   * gathers the bits the translation read or wrote (its first bridge, or a
+   * patch peer's part after it), as a cache recording would: the megaflow.
    */
-  dryRun(pkt: Packet, inOfport: number, nowMs: number, sink: XlateSink, flow?: FlowKey): DryRunResult {
+  dryRun(pkt: Packet, inOfport: number, nowMs: number, sink: XlateSink, flow?: FlowKey, wc?: XcRecorder): DryRunResult {
     this.begin(pkt, inOfport, nowMs);
     if (flow) this.key.set(flow);
     this.sink = sink;
     this.tracing = true;
     this.cur = this.root = [];
+    if (wc) {
+      const view: XcBridge = { fdb: this.host.fdb, tables: this.host.tables, deps: NO_INDEX };
+      if (wc.nSegs === 0) wc.begin(this.key, view);
+      else wc.cross(this.key, view);
+      this.rec = wc;
+    }
     try {
       this.table(0, this.key[K.IN_PORT]!, true);
       return { trace: this.root, error: ERR_TEXT[this.error] ?? null };
     } finally {
       this.sink = null;
+      this.rec = null;
       this.tracing = false;
       this.cur = this.root = [];
     }
@@ -642,6 +654,8 @@ export class Xlate implements NormalCtx {
   /** Send the packet as it is now (with flow TCI `tci`, or as is when -1) out of `p`. */
   private output(p: OvsPort, tci: number): void {
     if (this.sink !== null) {
+      // prepare() reads the tunnel fields the port takes from the flow.
+      if (this.rec !== null && p.type === 'vxlan') for (let w = K.TUN_ID_HI; w <= K.TUN_DST; w++) this.rec.use(w, 0xffffffff);
       this.dryOutput(p, tci);
     } else {
       const rec = this.rec;

@@ -52,7 +52,7 @@ bridge("br-tun")
      -> output to kernel tunnel
 
 Final flow: ip,tun_id=0x67,in_port=1,vlan_tci=0x0000,dl_src=fa:16:3f:13:77:c5,dl_dst=fa:16:3e:d1:d8:49,nw_src=192.168.1.7,nw_dst=8.8.8.8,nw_proto=0,nw_tos=0,nw_ecn=0,nw_ttl=0
-Megaflow: recirc_id=0,ip,in_port=1,dl_vlan=10,dl_vlan_pcp=0,dl_src=fa:16:3e:06:d8:7b,dl_dst=fa:16:3e:d1:d8:49,nw_src=192.168.1.7,nw_dst=8.8.8.8,nw_proto=0,nw_tos=0,nw_ecn=0,nw_ttl=0,nw_frag=no
+Megaflow: recirc_id=0,ip,in_port=1,dl_vlan=10,dl_vlan_pcp=0,dl_src=fa:16:3e:06:d8:7b,dl_dst=fa:16:3e:d1:d8:49,nw_frag=no
 Datapath actions: set(tunnel(tun_id=0x67,src=10.206.107.238,dst=10.206.107.156,ttl=64,tp_dst=4789,flags(df|key))),set(eth(src=fa:16:3f:13:77:c5)),pop_vlan,5
 `,
   );
