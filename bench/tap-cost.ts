@@ -12,6 +12,7 @@
 //        [--perf-record FILE]         also `perf record -g` the daemon in a third run of each rate
 //        [--daemon-node-arg --perf-basic-prof]   node options for the daemon (JIT symbols for perf)
 //        [--daemon-repo DIR]          another checkout's daemon, for before/after
+//        [--daemon-arg --rt-priority --daemon-arg 10]   options for `dpemu run` (repeatable)
 //
 // Threads are named by what they were doing before traffic: the main thread
 // (tid = pid), a TAP's rx thread (blocked in read(2) on that TAP's

@@ -13,7 +13,14 @@
 // at saturation (a step counts only when the sender kept up with the pace).
 // Round trips are then paced at a quarter of it (each is two packets through
 // the emulator: half its loss-free rate), through the emulator and the direct
-// pair.
+// pair. Each path first gets a warm-up run at the same rate (reported as
+// rtt.warmup_*, not in the percentiles): the blasts before only ran the
+// request direction, and the reply direction's code, not yet compiled by V8,
+// takes 50-200 µs a frame for its first few thousand frames (10 µs warm), a
+// backlog of up to 120 ms with loss at this rate. Beside the emulator's, the
+// daemon's own share: its read-to-write time per pass (rtt.daemon_*, from
+// dpemu_e2e_latency_seconds; log2 buckets, upper bounds).
+// Last, idle round trips: ICMP echoes 0.2 s apart (ping(8)), through both.
 //
 // Needs root (namespaces, TAPs); without it the group prints why and reports
 // nothing. Not in the default groups: `npm run bench -- --only tap [--quick]`.
@@ -26,7 +33,7 @@
 // receiver are node scripts (bench/lib/udp-peer.ts), all on the same cores.
 import { loadavg } from 'node:os';
 import { type Figure, emit, parseOptions, progress, target } from './lib/harness.js';
-import { type Blast, type Rtt, TapLab } from './lib/tap-lab.js';
+import { type Blast, type Rtt, TapLab, bucketPercentile } from './lib/tap-lab.js';
 
 const opts = parseOptions();
 const SECONDS = opts.quick ? 2 : 5;
@@ -34,6 +41,9 @@ const SECONDS = opts.quick ? 2 : 5;
 const SEARCH = opts.quick ? { steps: 5, seconds: 1 } : { steps: 8, seconds: 2 };
 const LOSS_FREE_PCT = 0.1;
 const PINGS = opts.quick ? 10_000 : 50_000;
+/** Seconds of round trips at the measured rate before measuring (each path). */
+const WARMUP_S = opts.quick ? 1 : 2;
+const IDLE_PINGS = opts.quick ? 10 : 25;
 const SIZES = [64, 1400];
 const workersArg = process.argv.indexOf('--workers');
 const WORKERS = Number(workersArg >= 0 ? process.argv[workersArg + 1] : (process.env.DPEMU_BENCH_WORKERS ?? 0));
@@ -86,22 +96,42 @@ try {
   const rate = Math.max(100, Math.round(search.rate / 4));
   progress(`tap: round trips at ${rate}/s, emulator then direct`);
   const rtt: Record<string, Rtt> = {};
+  const count = Math.max(200, Math.min(PINGS, Math.round(rate * (opts.quick ? 2 : 5))));
   for (const [path, from, to] of [['emu', ns.vm, ns.inet], ['direct', ns.da, ns.db]] as const) {
-    const r = (rtt[path] = await lab.ping(from, to, rate, Math.max(200, Math.min(PINGS, Math.round(rate * (opts.quick ? 2 : 5))))));
-    const c = { path, payload: 64, roundTripsPerSecond: rate, sent: r.sent, answered: r.answered, rate: 'round trips/s = emulator loss-free 64-byte pkt/s / 4 (half its rate, both directions)' };
-    figures.push({ name: `tap.${path}.rtt.p50`, value: r.p50, unit: 'us', conditions: c });
-    figures.push({ name: `tap.${path}.rtt.p99`, value: r.p99, unit: 'us', conditions: c });
-    figures.push({ name: `tap.${path}.rtt.p99_9`, value: r.p999, unit: 'us', conditions: c });
-    figures.push({ name: `tap.${path}.rtt.loss`, value: (100 * (r.sent - r.answered)) / r.sent, unit: '%', conditions: c });
+    const c = { path, payload: 64, roundTripsPerSecond: rate, rate: 'round trips/s = emulator loss-free 64-byte pkt/s / 4 (half its rate, both directions)' };
+    const w = await lab.ping(from, to, rate, Math.round(rate * WARMUP_S));
+    const wc = { ...c, sent: w.sent, answered: w.answered, seconds: WARMUP_S, note: 'the first round trips at this rate, before those measured (the reply direction runs for the first time here)' };
+    figures.push({ name: `tap.${path}.rtt.warmup_p99`, value: w.p99, unit: 'us', conditions: wc });
+    figures.push({ name: `tap.${path}.rtt.warmup_loss`, value: (100 * (w.sent - w.answered)) / w.sent, unit: '%', conditions: wc });
+    const e0 = path === 'emu' ? await lab.e2eBuckets() : null;
+    const r = (rtt[path] = await lab.ping(from, to, rate, count));
+    const mc = { ...c, sent: r.sent, answered: r.answered };
+    figures.push({ name: `tap.${path}.rtt.p50`, value: r.p50, unit: 'us', conditions: mc });
+    figures.push({ name: `tap.${path}.rtt.p99`, value: r.p99, unit: 'us', conditions: mc });
+    figures.push({ name: `tap.${path}.rtt.p99_9`, value: r.p999, unit: 'us', conditions: mc });
+    figures.push({ name: `tap.${path}.rtt.loss`, value: (100 * (r.sent - r.answered)) / r.sent, unit: '%', conditions: mc });
+    if (e0) {
+      const e1 = await lab.e2eBuckets();
+      const dc = { ...mc, note: 'the daemon\'s TAP-read-to-TAP-write time of one pass (a round trip makes two), during the measured round trips: upper bound of its log2 bucket' };
+      for (const [q, p] of [['p50', 0.5], ['p99', 0.99], ['p99_9', 0.999]] as const) figures.push({ name: `tap.emu.rtt.daemon_${q}`, value: bucketPercentile(e0, e1, p), unit: 'us', conditions: dc });
+    }
   }
   // What the emulator adds to a round trip (two passes through it), against the issue's half-load targets.
   const added = (q: 'p50' | 'p99') => rtt.emu![q] - rtt.direct![q];
   const ac = { roundTripsPerSecond: rate, note: 'emulator RTT percentile minus the direct pair\'s; one round trip crosses the emulator twice' };
   figures.push({ name: 'tap.added_rtt.p50', value: added('p50'), unit: 'us', conditions: ac, target: target(added('p50'), '<=', 50) });
   figures.push({ name: 'tap.added_rtt.p99', value: added('p99'), unit: 'us', conditions: ac, target: target(added('p99'), '<=', 300) });
+  progress(`tap: ${IDLE_PINGS} idle round trips (ICMP echo every 0.2 s), emulator then direct`);
+  for (const [path, from] of [['emu', ns.vm], ['direct', ns.da]] as const) {
+    const r = await lab.idlePing(from, IDLE_PINGS, 0.2);
+    const c = { path, sent: r.sent, answered: r.answered, min: r.min, p50: r.p50, max: r.max, interval: '0.2 s', tool: 'ping(8), 64-byte ICMP echo' };
+    figures.push({ name: `tap.${path}.idle_rtt.avg`, value: r.avg, unit: 'us', conditions: c });
+  }
   progress(`tap: load ${load0} at start, ${loadavg()[0]!.toFixed(2)} at end`);
 } finally {
   await lab.close();
 }
-for (const f of figures) f.conditions = { ...f.conditions, workers: WORKERS };
+// `--daemon-arg X` (tap-lab.ts) options of `dpemu run`, e.g. --rt-priority 10, go with every figure.
+const daemonArgs = process.argv.flatMap((a, i) => (a === '--daemon-arg' ? [process.argv[i + 1]!] : [])).join(' ');
+for (const f of figures) f.conditions = { ...f.conditions, workers: WORKERS, ...(daemonArgs ? { daemonArgs } : {}) };
 emit('tap', figures);

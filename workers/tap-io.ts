@@ -24,10 +24,11 @@
 // writes) and the rx worker feeds the datapath worker that owns the TAP's
 // node directly (rxHandoffLoop): it reads into slots that worker lends on a
 // hand-off channel and rings that worker's bell, not the main thread's.
-import { readSync, writeSync, readlinkSync } from 'node:fs';
+import { readSync, writeSync } from 'node:fs';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { observeNs } from '../src/metrics/histogram.js';
 import { Handoff, type HandoffSpec } from '../src/datapath/handoff.js';
+import { makeRealtime, threadId } from '../src/io/realtime.js';
 import { TapShared, CTL, EXIT, LINK, RC, TC, TS, WC, monoMs, ringBell, type TapHandoff, type TapTarget, type TapWorkerData } from '../src/io/tap-shared.js';
 
 const d = workerData as TapWorkerData;
@@ -42,10 +43,9 @@ const ctl = shared.ctl;
 /** How long a sleeping worker waits before it looks at the stop word again. */
 const NAP_MS = 200;
 
-/** "/proc/thread-self" links to "PID/task/TID". */
-const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-Atomics.store(ctl, d.role === 'rx' ? CTL.RX_TID : CTL.TX_TID, tid);
-parentPort?.postMessage({ role: d.role, ready: true });
+Atomics.store(ctl, d.role === 'rx' ? CTL.RX_TID : CTL.TX_TID, threadId());
+const rtError = d.rtPriority ? makeRealtime(d.rtPriority) : null;
+parentPort?.postMessage({ role: d.role, ready: true, rtError });
 
 /** Errors that mean the device is no longer there for this descriptor. */
 function gone(e: NodeJS.ErrnoException): boolean {

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { progress } from './harness.js';
-import { KernelObjects, sh, tryRun, uniqueTag } from '../../test/e2e/lab-names.js';
+import { KernelObjects, run, sh, tryRun, uniqueTag } from '../../test/e2e/lab-names.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const REPO = join(here, '..', '..', '..'); // dist/bench/lib -> repo root
@@ -49,6 +49,19 @@ export interface BlastPids { daemon: number; sender: number; sink: number }
 export interface SearchStep { pps: number; offered: number; lossPct: number; ok: boolean }
 export interface Search { rate: number; at: Blast | null; steps: SearchStep[] }
 export interface Rtt { p50: number; p99: number; p999: number; answered: number; sent: number }
+export interface IdleRtt { sent: number; answered: number; min: number; p50: number; avg: number; max: number }
+
+/**
+ * Percentile `p` of what a cumulative histogram (e2eBuckets) counted between
+ * two readings, as the upper bound of its bucket in µs (a log2 histogram:
+ * the true value is between half of it and it).
+ */
+export function bucketPercentile(before: Map<number, number>, after: Map<number, number>, p: number): number {
+  const les = [...after.keys()].sort((a, b) => a - b);
+  const total = (after.get(Infinity) ?? 0) - (before.get(Infinity) ?? 0);
+  for (const le of les) if ((after.get(le) ?? 0) - (before.get(le) ?? 0) >= p * total) return le === Infinity ? Infinity : Math.round(le * 1e6);
+  return NaN;
+}
 
 /**
  * Counters along the lab path; diff two with `countersDelta`. Keys ending
@@ -137,10 +150,13 @@ export class TapLab {
     const profArgs = prof >= 0 ? ['--cpu-prof', '--cpu-prof-dir', process.argv[prof + 1]!] : [];
     // --daemon-node-arg ARG (repeatable): a node option for the daemon (e.g. --perf-basic-prof for perf record).
     process.argv.forEach((a, i) => a === '--daemon-node-arg' && profArgs.push(process.argv[i + 1]!));
+    // --daemon-arg ARG (repeatable): an option for `dpemu run` (e.g. --daemon-arg --rt-priority --daemon-arg 10).
+    const runArgs: string[] = [];
+    process.argv.forEach((a, i) => a === '--daemon-arg' && runArgs.push(process.argv[i + 1]!));
     // --daemon-repo DIR: run the daemon of another checkout (a before/after comparison in one window).
     const other = process.argv.indexOf('--daemon-repo');
     const repo = other >= 0 ? process.argv[other + 1]! : REPO;
-    const args = [...profArgs, join(repo, 'bin', 'dpemu.js'), 'run', file, '--lab', '--control-socket', this.controlSocket, '--metrics', '127.0.0.1:0', '--log-format', 'json', '--workers', String(this.workers)];
+    const args = [...profArgs, join(repo, 'bin', 'dpemu.js'), 'run', file, '--lab', '--control-socket', this.controlSocket, '--metrics', '127.0.0.1:0', '--log-format', 'json', '--workers', String(this.workers), ...runArgs];
     const d = spawn(process.execPath, args, { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
     this.daemon = d;
     let err = '', out = '', up = false;
@@ -289,6 +305,29 @@ export class TapLab {
       echo.child.kill('SIGTERM');
       await echo.result.catch(() => undefined);
     }
+  }
+
+  /**
+   * `count` ICMP echoes from namespace `from` to the internet host's address,
+   * `intervalS` apart (ping(8)): the daemon's threads and the cores are idle
+   * between them. Round-trip times in µs.
+   */
+  async idlePing(from: string, count: number, intervalS: number): Promise<IdleRtt> {
+    const { out: r } = await run('ip', ['netns', 'exec', from, 'ping', '-n', '-c', String(count), '-i', String(intervalS), '-W', '2', INET_IP], (count * intervalS + 10) * 1000);
+    const times = [...r.matchAll(/time=([\d.]+) ms/g)].map((m) => Math.round(Number(m[1]) * 1000)).sort((a, b) => a - b);
+    const at = (p: number) => times[Math.min(times.length - 1, Math.floor(p * times.length))] ?? NaN;
+    return { sent: count, answered: times.length, min: times[0] ?? NaN, p50: at(0.5), avg: times.length ? Math.round(times.reduce((a, b) => a + b, 0) / times.length) : NaN, max: times.at(-1) ?? NaN };
+  }
+
+  /** The daemon's read-to-write histogram (dpemu_e2e_latency_seconds, all TAPs summed): cumulative counts by upper bound in seconds. */
+  async e2eBuckets(): Promise<Map<number, number>> {
+    const text = await (await fetch(`${this.metricsUrl}/metrics`)).text();
+    const b = new Map<number, number>();
+    for (const m of text.matchAll(/^dpemu_e2e_latency_seconds_bucket\{[^}]*le="([^"]+)"\} (\S+)$/gm)) {
+      const le = m[1] === '+Inf' ? Infinity : Number(m[1]);
+      b.set(le, (b.get(le) ?? 0) + Number(m[2]));
+    }
+    return b;
   }
 
   /**

@@ -65,6 +65,8 @@ export interface DaemonOptions {
   drainMs?: number;
   /** Datapath worker threads: 0 (default) runs the engine on the main thread; N >= 1 partitions the nodes over N workers (at most one per node group). */
   workers?: number;
+  /** SCHED_FIFO priority of the forwarding threads (datapath workers, TAP rx/tx threads; src/io/realtime.ts); default 0, none. */
+  rtPriority?: number;
 }
 
 export interface ReloadResult {
@@ -115,6 +117,7 @@ export class Daemon {
     this.io = new TapIo({
       pool: this.pool,
       tickMs: opts.tickMs ?? 1000,
+      rtPriority: opts.rtPriority ?? 0,
       onTick: () => this.emu.engine.tick(),
       onEvent: (ev) => this.tapEvent(ev),
       onError: (err) => this.log.error({ err }, 'error in the data path loop (packet dropped, loop continues)'),
@@ -222,7 +225,7 @@ export class Daemon {
       this.log.warn({ worker: w }, `datapath worker ${w}'s configuration log is full: further runtime changes to its nodes are applied but not kept for a restart of the worker (dpemu workers counts them; a reload clears the log)`);
     const onJournalLoss = (w: number, dropped: number): void =>
       this.log.warn({ worker: w, dropped }, `datapath worker ${w}'s learned-state journal was full: records dropped, its tables are journaled whole again`);
-    const dp = await PartitionedDatapath.start({ file: this.opts.file, workers, slotSize: this.slotSize, collect: false, stats: this.io.stats.sab, taps, onRestart, onJournalLoss, onConfigLoss, idleSpins: 0, adoptLater });
+    const dp = await PartitionedDatapath.start({ file: this.opts.file, workers, slotSize: this.slotSize, collect: false, stats: this.io.stats.sab, taps, onRestart, onJournalLoss, onConfigLoss, idleSpins: 0, adoptLater, rtPriority: this.opts.rtPriority ?? 0, onRealtimeError: (w, message) => this.realtimeFailed(`datapath worker ${w}`, message) });
     const plansNow = [...made.map((m) => m.p), ...kept.map((k) => k.p)];
     for (const [i, a] of taps.entries()) {
       const e = dp.topology.edges[a.edge];
@@ -272,8 +275,18 @@ export class Daemon {
     this.log.info({ dev: e.plan.dev, why }, 'tap removed');
   }
 
+  /** Whether a thread's failure to take its SCHED_FIFO priority was logged (once: they all fail alike). */
+  private rtWarned = false;
+
+  private realtimeFailed(thread: string, message: string | null): void {
+    if (this.rtWarned) return;
+    this.rtWarned = true;
+    this.log.warn({ thread, rtPriority: this.opts.rtPriority, msg2: message }, `cannot give the forwarding threads SCHED_FIFO priority ${this.opts.rtPriority} (${message}); they run at the daemon's nice level`);
+  }
+
   private tapEvent(ev: TapPortEvent): void {
     const dev = ev.port.dev;
+    if (ev.kind === 'realtime') return this.realtimeFailed(`tap-${ev.role} ${dev}`, ev.message);
     if (ev.kind === 'gone') {
       this.tapsGone++;
       this.log.warn({ dev, role: ev.role, code: ev.code, tapsGone: this.tapsGone }, `TAP ${dev} disappeared (deleted?); its port is down, the others keep running; reload (SIGHUP) re-creates it`);

@@ -20,6 +20,8 @@ export interface RunOptions {
   lab?: boolean;
   /** Datapath worker threads (DaemonOptions.workers; default 0, inline). */
   workers?: number;
+  /** SCHED_FIFO priority of the forwarding threads (DaemonOptions.rtPriority; default 0, none). */
+  rtPriority?: number;
   logLevel?: Level;
   logFormat?: LogFormat;
   /** Start what serves the running daemon (control socket, metrics); closed on stop. */
@@ -89,7 +91,7 @@ export async function runDaemon(opts: RunOptions = {}): Promise<number> {
   process.on('SIGHUP', reload);
   try {
     try {
-      d = await Daemon.start({ file, lab: !!opts.lab, log, ...(opts.nodes?.length ? { nodes: opts.nodes } : {}), ...(opts.workers !== undefined ? { workers: opts.workers } : {}) });
+      d = await Daemon.start({ file, lab: !!opts.lab, log, ...(opts.nodes?.length ? { nodes: opts.nodes } : {}), ...(opts.workers !== undefined ? { workers: opts.workers } : {}), ...(opts.rtPriority ? { rtPriority: opts.rtPriority } : {}) });
     } catch (e) {
       return fatal(e, log);
     }

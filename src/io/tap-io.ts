@@ -43,6 +43,8 @@ export interface TapIoOptions {
   /** Largest frame accepted from a TAP; default the slot's room after headroom, less one. */
   maxFrame?: number;
   tickMs?: number;
+  /** SCHED_FIFO priority of every port's workers (src/io/realtime.ts); default 0, none. */
+  rtPriority?: number;
   onTick?: () => void;
   onEvent?: (ev: TapPortEvent) => void;
   /** An exception out of the engine or a handler (logged; the loop goes on). */
@@ -77,7 +79,7 @@ export class TapIo {
     const room = opts.pool.maxFrame; // bytes after the headroom
     const maxFrame = opts.maxFrame ?? room - 1;
     if (maxFrame + 1 > room) throw new RangeError(`maxFrame ${maxFrame} does not fit a slot (${room} bytes after headroom)`);
-    this.portOpts = { capacity, rxDepth: Math.min(opts.rxDepth ?? 128, capacity), readLen: maxFrame + 1 };
+    this.portOpts = { capacity, rxDepth: Math.min(opts.rxDepth ?? 128, capacity), readLen: maxFrame + 1, rtPriority: opts.rtPriority ?? 0 };
   }
 
   /** The largest frame a TAP read passes on; longer ones are dropped as oversize. */

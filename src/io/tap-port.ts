@@ -69,7 +69,8 @@ export type TapPortState = 'running' | 'gone' | 'failed' | 'stopped';
 
 export interface TapPortEvent {
   port: TapPort;
-  kind: 'gone' | 'failed';
+  /** realtime: a worker could not take its SCHED_FIFO priority (it runs on as it was). */
+  kind: 'gone' | 'failed' | 'realtime';
   role: 'rx' | 'tx';
   code: string | null;
   message: string | null;
@@ -82,6 +83,8 @@ export interface TapPortOptions {
   rxDepth: number;
   /** Bytes offered to read(2); frames of this length or more are dropped as oversize. */
   readLen: number;
+  /** SCHED_FIFO priority of the port's workers (src/io/realtime.ts); 0: none. */
+  rtPriority: number;
 }
 
 export class TapPort implements EdgeSink {
@@ -173,6 +176,7 @@ export class TapPort implements EdgeSink {
       statsSab: this.stats.sab,
       cells: this.cells,
       stamps: this.slots.stampsSab,
+      rtPriority: this.opts.rtPriority,
     };
     const url = workerUrl('tap-io');
     if (this.handoff) {
@@ -198,8 +202,11 @@ export class TapPort implements EdgeSink {
     let up!: () => void;
     const ready = new Promise<void>((r) => (up = r));
     const exited = new Promise<void>((resolve) => {
-      w.on('message', (m: { ready?: true; exit: number; code: string | null; message: string | null }) => {
-        if (m.ready) return up();
+      w.on('message', (m: { ready?: true; rtError?: string | null; exit: number; code: string | null; message: string | null }) => {
+        if (m.ready) {
+          if (m.rtError) this.onEvent({ port: this, kind: 'realtime', role, code: null, message: m.rtError });
+          return up();
+        }
         if (m.exit === EXIT.GONE || m.exit === EXIT.ERROR) this.report(m.exit === EXIT.GONE ? 'gone' : 'failed', role, m.code, m.message);
       });
       w.on('error', (e) => this.report('failed', role, 'worker_error', String(e)));

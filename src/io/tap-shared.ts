@@ -208,6 +208,8 @@ export interface TapWorkerData {
   readonly doorbell: SharedArrayBuffer;
   /** Per slot of the slab: monoMs() when the frame in it was read (rx) or of the frame that caused it (tx); 0 none. */
   readonly stamps: SharedArrayBuffer;
+  /** SCHED_FIFO priority the thread takes at start (src/io/realtime.ts); 0 or absent: it keeps the daemon's. */
+  readonly rtPriority?: number;
   /** rx only, under `dpemu run --workers N`: read into the owning datapath worker's slots instead (slab, stamps and rings above unused). */
   readonly handoff?: TapHandoff;
 }

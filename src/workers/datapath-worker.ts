@@ -38,7 +38,8 @@ import type { Engine } from '../datapath/engine.js';
 import { parseMacNum, parseIpv4 } from '../wire/addr.js';
 import { observeNs } from '../metrics/histogram.js';
 import { LINK, TS, monoMs } from '../io/tap-shared.js';
-import { CTL, CTL_WORDS, HOP_BITS, TRACE_SHIFT, TRACED, WC, WORKER_COUNTERS, type ChannelSpec, type KeptTables, type ReplayedMessage, type WorkerInit, type WorkerRequest } from './layout.js';
+import { makeRealtime } from '../io/realtime.js';
+import { CTL, CTL_WORDS, HOP_BITS, TRACE_SHIFT, TRACED, WC, WORKER_COUNTERS, type ChannelSpec, type KeptTables, type RealtimeMessage, type ReplayedMessage, type WorkerInit, type WorkerRequest } from './layout.js';
 import { WorkerControl } from './worker-control.js';
 import { LearnedKeepers } from './learned-keepers.js';
 import { WorkerTraces, type TracePieceMessage } from './worker-trace.js';
@@ -75,6 +76,8 @@ interface Current {
 }
 
 export function runWorker(init: WorkerInit): void {
+  const rtError = init.rtPriority ? makeRealtime(init.rtPriority) : null;
+  if (rtError) init.port.postMessage({ rtError } satisfies RealtimeMessage);
   const ctl = new Int32Array(init.ctl);
   const base = init.index * CTL_WORDS;
   const wc = new Float64Array(init.counters, init.index * WORKER_COUNTERS.length * 8, WORKER_COUNTERS.length);

@@ -73,6 +73,8 @@ export interface WorkerInit {
   adoptFirst: boolean;
   /** Empty rounds before the worker sleeps on its bell (PartitionOptions.idleSpins). */
   idleSpins: number;
+  /** SCHED_FIFO priority the thread takes at start (PartitionOptions.rtPriority); 0: none. */
+  rtPriority: number;
   /** 'manual': emulated time stands at 0 (tests); else the supervisor's performance.timeOrigin. */
   clock: 'manual' | number;
   port: MessagePort;
@@ -154,6 +156,11 @@ export type WorkerRequest =
 /** Worker -> supervisor, once it built its nodes (not with adoptFirst): what replaying WorkerInit.config did. */
 export interface ReplayedMessage {
   replayed: ReplayReport;
+}
+
+/** Worker -> supervisor at start: why it could not take its SCHED_FIFO priority (it runs on as it was). */
+export interface RealtimeMessage {
+  rtError: string;
 }
 
 /** Worker -> supervisor, unasked: conntrack tables to keep for a successor (new ones, or moved by a grow). */

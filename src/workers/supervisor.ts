@@ -66,7 +66,7 @@ import { journalBuffer, journalCounts, type JournalCounts } from '../datapath/le
 import { LearnedMirror, type LearnedState } from './learned-mirror.js';
 import { ConfigLog, type ConfigCommand } from './config-log.js';
 import type { ControlAnswer, ReplayReport } from './worker-control.js';
-import type { ReplayedMessage } from './layout.js';
+import type { RealtimeMessage, ReplayedMessage } from './layout.js';
 
 export interface PartitionOptions {
   /** Topology file (each worker loads it itself). */
@@ -94,6 +94,10 @@ export interface PartitionOptions {
    * TAPs' rx threads, the kernel and the traffic's senders need the cores.
    */
   idleSpins?: number;
+  /** SCHED_FIFO priority of the workers (src/io/realtime.ts, `dpemu run --rt-priority`); default 0, none. */
+  rtPriority?: number;
+  /** Told when worker `w` could not take its SCHED_FIFO priority, and why (it runs on as it was). */
+  onRealtimeError?: (w: number, message: string) => void;
   /** Told when a worker that died runs again (with its thread's last uncaught error, if any, and what replaying its configuration did). */
   onRestart?: (w: number, error: Error | undefined, replay: ReplayReport | null) => void;
   /** Told when worker `w`'s configuration log first had no room for a write (`unkept`: writes not kept so far). */
@@ -402,6 +406,7 @@ export class PartitionedDatapath {
       tapDown: this.tapDownFlags.buffer as SharedArrayBuffer,
       clock: this.opts.clock === 'manual' ? 'manual' : performance.timeOrigin,
       idleSpins: this.opts.idleSpins ?? DEFAULT_IDLE_SPINS,
+      rtPriority: this.opts.rtPriority ?? 0,
       port: port2,
     };
     const thread = spawnWorker(workerUrl('datapath'), init, { transferList: [port2] });
@@ -420,7 +425,11 @@ export class PartitionedDatapath {
     };
     void r.exited.then(() => replayed(null));
     for (let s = 0; s < cs; s++) r.egress.lend(s); // the supervisor's egress slots never move
-    port1.on('message', (m: { id: number; result?: unknown; error?: string } | KeptTables | TracePieceMessage | ReplayedMessage) => {
+    port1.on('message', (m: { id: number; result?: unknown; error?: string } | KeptTables | TracePieceMessage | ReplayedMessage | RealtimeMessage) => {
+      if ('rtError' in m) {
+        this.opts.onRealtimeError?.(i, m.rtError);
+        return;
+      }
       if ('replayed' in m) {
         this.replays[i] = m.replayed;
         replayed(m.replayed);
