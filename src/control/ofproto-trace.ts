@@ -7,6 +7,7 @@
 // (tunnel, eth, L3, L4, VLAN, then the port), using OpenFlow port numbers.
 import { OvsBridge } from '../ofproto/bridge.js';
 import { XcRecorder } from '../ofproto/xlate-cache.js';
+import { commitHeaders } from '../ofproto/dpif-flow-format.js';
 import { MAX_DEPTH, T_BRIDGE, T_DETAIL, T_ERROR, T_TABLE, Xlate, type TNode, type XlateSink } from '../ofproto/execute.js';
 import { FrameLayout, extractFrame } from '../ofproto/flow-extract.js';
 import { K, newKey, type FlowKey } from '../ofproto/flow-key.js';
@@ -16,7 +17,7 @@ import { ETH_TYPE, IPPROTO } from '../ofproto/match-edit.js';
 import type { OvsPort } from '../ofproto/ovs-port.js';
 import { composeFrame, parseTraceFlow } from '../ofproto/trace-flow.js';
 import type { Packet } from '../datapath/packet.js';
-import { ipToString, macToString } from '../wire/addr.js';
+import { ipToString, readU16 } from '../wire/addr.js';
 
 const L4_PROTOS: ReadonlySet<number> = new Set([IPPROTO.ICMP, IPPROTO.IGMP, IPPROTO.TCP, IPPROTO.UDP, IPPROTO.SCTP]);
 
@@ -142,56 +143,18 @@ class DatapathRecorder implements XlateSink {
       if (t !== this.baseTunnel) acts.push(`set(tunnel(${t}))`);
       this.baseTunnel = t;
     }
-    const set = (attr: string, parts: string[]): void => {
-      if (parts.length) acts.push(`set(${attr}(${parts.join(',')}))`);
-    };
-    const changed = (w: K[]): boolean => w.some((i) => o[i] !== b[i]);
-    const take = (w: K[]): void => w.forEach((i) => (b[i] = o[i]!));
-    const macOf = (k: FlowKey, hi: K): string => macToString(k[hi]!, k[hi + 1]!);
-    const eth: string[] = [];
-    if (changed([K.DL_SRC_HI, K.DL_SRC_LO])) eth.push(`src=${macOf(o, K.DL_SRC_HI)}`);
-    if (changed([K.DL_DST_HI, K.DL_DST_LO])) eth.push(`dst=${macOf(o, K.DL_DST_HI)}`);
-    set('eth', eth);
-    take([K.DL_SRC_HI, K.DL_SRC_LO, K.DL_DST_HI, K.DL_DST_LO]);
-    const type = o[K.DL_TYPE]!;
-    if (type === b[K.DL_TYPE]) {
-      if (type === ETH_TYPE.IP) {
-        const ip: string[] = [];
-        if (changed([K.NW_SRC])) ip.push(`src=${ipToString(o[K.NW_SRC]!)}`);
-        if (changed([K.NW_DST])) ip.push(`dst=${ipToString(o[K.NW_DST]!)}`);
-        if (changed([K.NW_TOS])) ip.push(`tos=${hex8(o[K.NW_TOS]!)}`);
-        if (changed([K.NW_TTL])) ip.push(`ttl=${o[K.NW_TTL]}`);
-        set('ipv4', ip);
-        const proto = o[K.NW_PROTO]!;
-        const l4: string[] = [];
-        const [a, c] = proto === IPPROTO.ICMP ? ['type', 'code'] : ['src', 'dst'];
-        if (changed([K.TP_SRC])) l4.push(`${a}=${o[K.TP_SRC]}`);
-        if (changed([K.TP_DST])) l4.push(`${c}=${o[K.TP_DST]}`);
-        const attr = proto === IPPROTO.TCP ? 'tcp' : proto === IPPROTO.UDP ? 'udp' : proto === IPPROTO.ICMP ? 'icmp' : proto === IPPROTO.SCTP ? 'sctp' : '';
-        if (attr) set(attr, l4);
-      } else if (type === ETH_TYPE.ARP || type === ETH_TYPE.RARP) {
-        const arp: string[] = [];
-        if (changed([K.NW_SRC])) arp.push(`sip=${ipToString(o[K.NW_SRC]!)}`);
-        if (changed([K.NW_DST])) arp.push(`tip=${ipToString(o[K.NW_DST]!)}`);
-        if (changed([K.NW_PROTO])) arp.push(`op=${o[K.NW_PROTO]}`);
-        if (changed([K.ARP_SHA_HI, K.ARP_SHA_LO])) arp.push(`sha=${macOf(o, K.ARP_SHA_HI)}`);
-        if (changed([K.ARP_THA_HI, K.ARP_THA_LO])) arp.push(`tha=${macOf(o, K.ARP_THA_HI)}`);
-        set('arp', arp);
-      }
-    }
-    for (let i = K.DL_TYPE; i <= K.ARP_THA_LO; i++) b[i] = o[i]!;
+    commitHeaders(acts, b, o);
     // commit_vlan_action
     const bt = b[K.VLAN_TCI]!, ot = o[K.VLAN_TCI]!;
     if (bt !== ot) {
       if (bt & 0x1000) acts.push('pop_vlan');
-      if (ot & 0x1000) acts.push(`push_vlan(vid=${ot & 0xfff},pcp=${ot >>> 13})`);
+      const tpid = readU16(pkt.buf, pkt.off + 12); // format_odp_action names a TPID other than 802.1Q's
+      if (ot & 0x1000) acts.push(`push_vlan(${tpid !== 0x8100 ? `tpid=0x${tpid.toString(16)},` : ''}vid=${ot & 0xfff},pcp=${ot >>> 13})`);
       b[K.VLAN_TCI] = ot;
     }
     acts.push(String(port.ofport));
   }
 }
-
-const hex8 = (n: number): string => (n === 0 ? '0' : '0x' + n.toString(16));
 
 /** The kernel tunnel key tnl_port_send sets, as format_odp_tun_attr prints it. */
 function tunnelText(pkt: Packet, port: OvsPort): string {

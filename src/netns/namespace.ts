@@ -422,14 +422,26 @@ export class NetNamespace extends Element implements KeepsLearned {
     const bad = headHoldsL4(q) ? fillDatagramInfo(this.info, head.buf, head.off + ETH_HLEN, head.len - ETH_HLEN, q.l4Sum) : 'transport header beyond the first fragment';
     this.dg = q;
     this.infoPkt = head;
+    const headMoves = head.moves;
+    let threw = true;
     try {
-      if (bad) return this.dropIp(head, bad === 'transport header beyond the first fragment' ? 'frag_unsupported' : 'malformed', bad);
-      if (e.tracing) e.note(head, this, `defrag: ${q.frags.length} fragments reassembled, ${this.info.len} bytes`);
-      if (user === DEFRAG_CONNTRACK_IN) this.rcvFinish(head, b);
-      else this.localDeliver(head, b, unicast);
+      if (bad) this.dropIp(head, bad === 'transport header beyond the first fragment' ? 'frag_unsupported' : 'malformed', bad);
+      else {
+        if (e.tracing) e.note(head, this, `defrag: ${q.frags.length} fragments reassembled, ${this.info.len} bytes`);
+        if (user === DEFRAG_CONNTRACK_IN) this.rcvFinish(head, b);
+        else this.localDeliver(head, b, unicast);
+      }
+      threw = false;
     } finally {
-      // Every way out sends, drops or consumes the whole datagram; after a throw the engine drops the head, the rest goes here.
-      if (this.dg !== null) for (let i = 1; i < q.frags.length; i++) e.drop(q.frags[i]!, this, 'internal_error', 'datagram abandoned');
+      // Every way out sends, drops or consumes the whole datagram (dg is then null). Else the fragments
+      // nobody took go here: the head unless it went on alone, and after a throw not `pkt`, the
+      // fragment that completed the datagram, which the engine drops (it may be the head or any other).
+      if (this.dg !== null) {
+        for (let i = 0; i < q.frags.length; i++) {
+          const f = q.frags[i]!;
+          if ((i > 0 || f.moves === headMoves) && !(threw && f === pkt)) e.drop(f, this, 'internal_error', 'datagram abandoned');
+        }
+      }
       this.dg = null;
     }
   }
@@ -636,7 +648,8 @@ export class NetNamespace extends Element implements KeepsLearned {
    */
   private icmpError(pkt: Packet, iif: number, type: number, code: number, info: number, local: boolean): void {
     const e = this.engine, buf = pkt.buf, l3 = pkt.off + ETH_HLEN;
-    const ipLen = pkt.len - ETH_HLEN;
+    const dg = this.dg !== null && this.dg.frags[0] === pkt ? this.dg : null;
+    const ipLen = dg === null ? pkt.len - ETH_HLEN : readU16(buf, l3 + 2);
     if (!icmpErrorAllowed(buf, l3, ipLen)) return;
     const src = readU32(buf, l3 + 12), dst = readU32(buf, l3 + 16);
     if (src === 0 || (src >>> 28) === 0xe || src === 0xffffffff) return; // never to a non-unicast source
@@ -652,6 +665,7 @@ export class NetNamespace extends Element implements KeepsLearned {
     const quote = icmpQuoteLen(ipLen, rt.mtu);
     const len = buildIcmpError(err.buf, el3, type, code, info, rt.src, src, buf, l3, quote, 64, this.nextIpId());
     err.len = ETH_HLEN + len;
+    if (dg !== null && quote > pkt.len - ETH_HLEN) this.quoteRest(dg, err, quote);
     if (e.tracing) e.note(err, this, `icmp: ${icmpName(type, code)} from ${ipToString(rt.src)} to ${ipToString(src)}`);
     // icmp_glue_bits: the error carries the offending packet's connection (when `info` is still about it).
     const inf = this.info, related = this.infoPkt === pkt && inf.ct !== 0;
@@ -662,6 +676,22 @@ export class NetNamespace extends Element implements KeepsLearned {
       this.relTable = inf.ctTable;
     }
     this.localOut(err, rt.src, rt, related);
+  }
+
+  /**
+   * icmp_glue_bits quotes the reassembled datagram, not its first fragment:
+   * the quote's bytes past the head's come from the fragments after it.
+   */
+  private quoteRest(dg: FragQueue, err: Packet, quote: number): void {
+    const buf = err.buf, head = dg.frags[0]!, el4 = err.off + ETH_HLEN + 20;
+    let at = el4 + 8 + head.len - ETH_HLEN, need = quote - (head.len - ETH_HLEN);
+    for (let i = 1; need > 0 && i < dg.frags.length; i++) {
+      const k = need < dg.fragLen(i) ? need : dg.fragLen(i);
+      buf.copyWithin(at, dg.pOffs[i]!, dg.pOffs[i]! + k);
+      at += k;
+      need -= k;
+    }
+    icmpSetChecksum(buf, el4, 8 + quote);
   }
 
   /**

@@ -4,11 +4,15 @@
 // packets/bytes and the datapath actions its recorded steps amount to. Port
 // numbers are ofports: dpemu has no separate datapath port numbering.
 import { K } from './flow-key.js';
-import { EV_CROSS, EV_OUTPUT, type XcEntry } from './xlate-cache.js';
+import { ETH_TYPE, IPPROTO } from './match-edit.js';
+import { EV_CROSS, EV_OUTPUT, EV_PUSH, type XcEntry } from './xlate-cache.js';
 import type { OvsPort } from './ovs-port.js';
 import { ipToString, macToString } from '../wire/addr.js';
 
 const CFI = 0x1000;
+
+/** A flow key's words: an entry's snapshot copy, or ofproto/trace's keys. */
+type Words = number[] | Uint32Array;
 
 /** The key words of an entry's snapshot at code offset `at` (-1: the arrival key), as unsigned; unmasked bits 0. */
 function keyAt(e: XcEntry, at: number): number[] {
@@ -108,7 +112,9 @@ export function dpifActions(e: XcEntry, portOf: (i: number) => OvsPort): string 
   const base = keyAt(e, -1);
   let tunnel = '';
   let outputs = 0;
+  let tpid = 0x8100; // the last push_vlan's: the key holds no TPID
   for (let i = 0, o = e.stepsAt; i < e.nSteps; i++, o += 3) {
+    if (c[o] === EV_PUSH) tpid = c[o + 1]!;
     if (c[o] !== EV_OUTPUT || (i + 1 < e.nSteps && c[o + 3] === EV_CROSS)) continue;
     const k = keyAt(e, c[o + 2]!), p = portOf(i), tci = c[o + 1]!;
     if (p.type === 'vxlan') {
@@ -123,7 +129,7 @@ export function dpifActions(e: XcEntry, portOf: (i: number) => OvsPort): string 
     const vlan = tci >= 0 ? tci : k[K.VLAN_TCI]!;
     if (vlan !== base[K.VLAN_TCI]) {
       if (base[K.VLAN_TCI]! & CFI) out.push('pop_vlan');
-      if (vlan & CFI) out.push(`push_vlan(vid=${vlan & 0xfff},pcp=${vlan >>> 13})`);
+      if (vlan & CFI) out.push(`push_vlan(${tci < 0 && tpid !== 0x8100 ? `tpid=0x${tpid.toString(16)},` : ''}vid=${vlan & 0xfff},pcp=${vlan >>> 13})`);
       base[K.VLAN_TCI] = vlan;
     }
     if (k[K.PKT_MARK] !== base[K.PKT_MARK]) out.push(`set(skb_mark(0x${k[K.PKT_MARK]!.toString(16)}))`);
@@ -134,8 +140,12 @@ export function dpifActions(e: XcEntry, portOf: (i: number) => OvsPort): string 
   return outputs === 0 ? 'drop' : out.join(',');
 }
 
-/** commit_set_ether_addr, commit_set_nw and commit_set_port: set() what `k` changed against `base`, which then holds it. */
-function commitHeaders(out: string[], base: number[], k: number[]): void {
+/**
+ * commit_set_ether_addr, commit_set_nw and commit_set_port: set() what `k`
+ * changed against `base`, which then holds it (ofproto/trace commits its
+ * outputs with this too).
+ */
+export function commitHeaders(out: string[], base: Words, k: Words): void {
   const changed = (...ws: number[]): boolean => ws.some((w) => k[w] !== base[w]);
   const mac = (hi: number): string => macToString(k[hi]!, k[hi + 1]!);
   const set = (attr: string, parts: string[]): void => {
@@ -146,20 +156,20 @@ function commitHeaders(out: string[], base: number[], k: number[]): void {
   if (changed(K.DL_DST_HI, K.DL_DST_LO)) eth.push(`dst=${mac(K.DL_DST_HI)}`);
   set('eth', eth);
   const t = k[K.DL_TYPE]!;
-  if (t === base[K.DL_TYPE] && t === 0x0800) {
+  if (t === base[K.DL_TYPE] && t === ETH_TYPE.IP) {
     const ip: string[] = [];
     if (changed(K.NW_SRC)) ip.push(`src=${ipToString(k[K.NW_SRC]!)}`);
     if (changed(K.NW_DST)) ip.push(`dst=${ipToString(k[K.NW_DST]!)}`);
-    if (changed(K.NW_TOS)) ip.push(`tos=${k[K.NW_TOS]}`);
+    if (changed(K.NW_TOS)) ip.push(`tos=${hex8(k[K.NW_TOS]!)}`); // format_u8x: %#x
     if (changed(K.NW_TTL)) ip.push(`ttl=${k[K.NW_TTL]}`);
     set('ipv4', ip);
-    const proto = k[K.NW_PROTO]!, icmp = proto === 1;
+    const proto = k[K.NW_PROTO]!, icmp = proto === IPPROTO.ICMP;
     const tp: string[] = [];
     if (changed(K.TP_SRC)) tp.push(`${icmp ? 'type' : 'src'}=${k[K.TP_SRC]}`);
     if (changed(K.TP_DST)) tp.push(`${icmp ? 'code' : 'dst'}=${k[K.TP_DST]}`);
-    const l4 = proto === 6 ? 'tcp' : proto === 17 ? 'udp' : icmp ? 'icmp' : '';
+    const l4 = proto === IPPROTO.TCP ? 'tcp' : proto === IPPROTO.UDP ? 'udp' : icmp ? 'icmp' : proto === IPPROTO.SCTP ? 'sctp' : '';
     if (l4) set(l4, tp);
-  } else if (t === base[K.DL_TYPE] && t === 0x0806) {
+  } else if (t === base[K.DL_TYPE] && (t === ETH_TYPE.ARP || t === ETH_TYPE.RARP)) {
     const arp: string[] = [];
     if (changed(K.NW_SRC)) arp.push(`sip=${ipToString(k[K.NW_SRC]!)}`);
     if (changed(K.NW_DST)) arp.push(`tip=${ipToString(k[K.NW_DST]!)}`);
@@ -171,6 +181,8 @@ function commitHeaders(out: string[], base: number[], k: number[]): void {
   for (let w = K.DL_SRC_HI; w <= K.DL_DST_LO; w++) base[w] = k[w]!;
   for (let w = K.DL_TYPE; w <= K.ARP_THA_LO; w++) base[w] = k[w]!;
 }
+
+const hex8 = (n: number): string => (n === 0 ? '0' : '0x' + n.toString(16));
 
 /** One dump-flows line. */
 export function dpifFlowLine(e: XcEntry, nowMs: number): string {

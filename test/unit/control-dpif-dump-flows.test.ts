@@ -8,7 +8,8 @@ import { appctl } from '../../src/control/ovs-commands.js';
 import { buildFrame } from '../../src/wire/frame.js';
 import { openEdges } from '../../src/cli/trace.js';
 import type { CommandResponse } from '../../src/control/protocol.js';
-import type { ManualClock } from '../../src/datapath/clock.js';
+import { ManualClock } from '../../src/datapath/clock.js';
+import { Engine } from '../../src/datapath/engine.js';
 import { registerCollectors } from '../../src/metrics/collectors.js';
 import { dpifActions, dpifFlowLine } from '../../src/ofproto/dpif-flow-format.js';
 import { formatTraceFlow, ofprotoTrace } from '../../src/control/ofproto-trace.js';
@@ -74,6 +75,32 @@ test('dpif/dump-flows actions are what ofproto/trace finds for the megaflow\'s o
     }
   }
   assert.ok(compared >= 8, `${compared} entries compared`);
+});
+
+test('dump-flows and ofproto/trace spell actions as format_odp_action does: an 802.1ad push_vlan\'s TPID, tos in hex', () => {
+  const eng = new Engine({ clock: new ManualClock(1000) });
+  eng.fastpath = true;
+  const br = OvsBridge.create(eng, 'n1', 'br-q');
+  for (const n of [1, 2, 3]) {
+    br.addOvsPort(`p${n}`, { ofport: n });
+    eng.attachEdge(br.portByName(`p${n}`)!.port, { emit: () => {} });
+  }
+  br.addFlows(`
+    table=0,priority=10,in_port=1,actions=push_vlan:0x88a8,mod_vlan_vid:5,output:2
+    table=0,priority=10,in_port=3,actions=push_vlan:0x8100,mod_vlan_vid:6,output:2
+    table=0,priority=10,in_port=2,actions=mod_nw_tos:16,output:3
+  `);
+  for (const port of ['p1', 'p2', 'p3']) {
+    for (let i = 0; i < 2; i++) {
+      const f = buildFrame({ src: '02:00:00:00:00:01', dst: '02:00:00:00:00:02', ip: { src: '192.0.2.1', dst: '192.0.2.2' }, udp: { sport: 1, dport: 2, payload: 8 } });
+      eng.inject(eng.pool.allocFrom(f)!, br.portByName(port)!.port);
+    }
+  }
+  const acts = [...(br.xcache?.entries() ?? [])].map((e) => dpifActions(e, (i) => e.refs[2 * i] as OvsPort)).sort();
+  assert.deepEqual(acts, ['push_vlan(tpid=0x88a8,vid=5,pcp=0),2', 'push_vlan(vid=6,pcp=0),2', 'set(ipv4(tos=0x10)),3']);
+  assert.match(ofprotoTrace(br, 'in_port=1,ip'), /^Datapath actions: push_vlan\(tpid=0x88a8,vid=5,pcp=0\),2$/m);
+  assert.match(ofprotoTrace(br, 'in_port=3,ip'), /^Datapath actions: push_vlan\(vid=6,pcp=0\),2$/m);
+  assert.match(ofprotoTrace(br, 'in_port=2,ip'), /^Datapath actions: set\(ipv4\(tos=0x10\)\),3$/m);
 });
 
 test('the exporter shows each bridge cache\'s counters: hits + misses = its translations, exactly', async () => {

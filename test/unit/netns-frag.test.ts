@@ -258,3 +258,32 @@ test('a namespace holds at most a quarter of the slab in reassembly queues; beyo
   assert.equal(e.dropCount(r, 'frag_queue_full'), 8);
   assert.equal(e.pool.available, 128 - 32);
 });
+
+test('an element bug while a reassembled datagram is handled: each fragment dropped once, whichever fragment completed it', () => {
+  const { e, r, r1, at } = line(1500);
+  r.loadIptables('*nat\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -o r2 -j SNAT --to-source 10.0.2.1\nCOMMIT\n');
+  r.nf.forward = () => {
+    throw new Error('injected bug');
+  };
+  const fs = fragments(udpFrame(2400, false, 0x31), [1200, 600]);
+  for (const f of fs) e.inject(e.pool.allocFrom(f)!, r1); // the last fragment completes it: the head is not the engine's
+  assert.equal(e.dropCount(r, 'internal_error'), 3);
+  assert.equal(e.pool.available, e.pool.slots, 'the head too');
+  for (const f of fragments(udpFrame(2400, false, 0x32), [1200, 600]).reverse()) e.inject(e.pool.allocFrom(f)!, r1); // the head completes it
+  assert.equal(e.dropCount(r, 'internal_error'), 6);
+  assert.equal(e.pool.available, e.pool.slots);
+  assert.equal(at('r2:out').length, 0);
+});
+
+test('an ICMP error about a datagram reassembled from small fragments quotes the datagram (icmp_glue_bits), not its first fragment', () => {
+  const { e, r1, at } = line(1500);
+  const whole = udpFrame(1200, false, 0x61);
+  for (const f of fragments(whole, [200, 200, 200])) e.inject(e.pool.allocFrom(f)!, r1); // b reassembles: no socket on 53
+  const errs = at('r1:out').filter((b) => b[23] === 1);
+  assert.equal(errs.length, 1);
+  const err = errs[0]!;
+  assert.match(formatBytes(err), /10\.0\.2\.2 > 10\.0\.1\.2: ICMP 10\.0\.2\.2 udp port 53 unreachable, length 556$/);
+  assert.deepEqual(err.subarray(62), whole.subarray(34, 34 + 528), 'the UDP header and data past the first fragment\'s 200 bytes');
+  assert.equal(checksum(err, 34, err.length - 34), 0, 'ICMP checksum');
+  assert.equal(e.pool.available, e.pool.slots);
+});
