@@ -30,6 +30,13 @@ export class FlowEntry implements CellBlock {
   learnSig: Float64Array | null = null;
   /** When a learned flow was last journaled (FlowTables.learnLog), emulated ms. */
   journaled = 0;
+  /**
+   * Its add-flows line without statistics, kept by the runtime configuration
+   * log's snapshots (src/workers/worker-control.ts) so that each snapshot
+   * formats only the flows new since the last one; null when not made yet or
+   * its actions or cookie changed since.
+   */
+  configText: string | null = null;
 
   constructor(
     readonly table: number,
@@ -277,6 +284,7 @@ export class FlowTables {
       e.actions = actions;
       e.prog = null;
       e.learnSig = null;
+      e.configText = null;
       e.modified = now;
       if (newCookie !== undefined) e.cookie = newCookie;
       this.watch?.flowChanged(e);
@@ -288,6 +296,7 @@ export class FlowTables {
 
   /** `e`'s actions were changed in place (learn()'s modify). */
   changed(e: FlowEntry): void {
+    e.configText = null;
     this.generation++;
     this.watch?.flowChanged(e);
   }

@@ -118,7 +118,7 @@ export class WorkerControl {
     const now = this.emu.engine.now;
     let text = '';
     for (const e of br.tables.select({ table: TABLE_ALL, match: emptyMatch(), strict: false })) {
-      if (e.learnedBy === null) text += formatFlow(e.toSpec(now), { dialect: 'of13', stats: false, flags: true, importance: true }) + '\n';
+      if (e.learnedBy === null) text += e.configText ??= formatFlow(e.toSpec(now), { dialect: 'of13', stats: false, flags: true, importance: true }) + '\n';
     }
     const out: ConfigCommand[] = [{ family: 'ofctl', argv: ['del-flows', node, bridge] }];
     if (text) out.push({ family: 'ofctl', argv: ['add-flows', node, bridge, text] });
