@@ -21,6 +21,8 @@ function keyAt(e: XcEntry, at: number): number[] {
 
 type Fmt = (v: number) => string;
 const dec: Fmt = (v) => String(v);
+/** OVS's %#x: 0, else 0x and hex digits. */
+const hex8: Fmt = (v) => (v === 0 ? '0' : '0x' + v.toString(16));
 
 /** `name=value`, `name=value/mask` when partly masked, nothing when wildcarded. */
 function fld(out: string[], name: string, k: number[], m: number[], w: number, fmt: Fmt = dec, full = 0xffffffff): void {
@@ -56,7 +58,7 @@ function l3(k: number[], m: number[]): string {
     fld(ip, 'src', k, m, K.NW_SRC, ipToString);
     fld(ip, 'dst', k, m, K.NW_DST, ipToString);
     fld(ip, 'proto', k, m, K.NW_PROTO, dec, 0xff);
-    fld(ip, 'tos', k, m, K.NW_TOS, dec, 0xff);
+    fld(ip, 'tos', k, m, K.NW_TOS, hex8, 0xff); // format_u8x: %#x
     fld(ip, 'ttl', k, m, K.NW_TTL, dec, 0xff);
     fld(ip, 'frag', k, m, K.NW_FRAG, frag, 3);
     parts.push(attr('ipv4', ip));
@@ -181,8 +183,6 @@ export function commitHeaders(out: string[], base: Words, k: Words): void {
   for (let w = K.DL_SRC_HI; w <= K.DL_DST_LO; w++) base[w] = k[w]!;
   for (let w = K.DL_TYPE; w <= K.ARP_THA_LO; w++) base[w] = k[w]!;
 }
-
-const hex8 = (n: number): string => (n === 0 ? '0' : '0x' + n.toString(16));
 
 /** One dump-flows line. */
 export function dpifFlowLine(e: XcEntry, nowMs: number): string {

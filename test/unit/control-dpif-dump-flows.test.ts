@@ -77,11 +77,11 @@ test('dpif/dump-flows actions are what ofproto/trace finds for the megaflow\'s o
   assert.ok(compared >= 8, `${compared} entries compared`);
 });
 
-test('dump-flows and ofproto/trace spell actions as format_odp_action does: an 802.1ad push_vlan\'s TPID, tos in hex', () => {
+test('dump-flows and ofproto/trace spell actions as format_odp_action does: an 802.1ad push_vlan\'s TPID, tos in hex (set and match)', () => {
   const eng = new Engine({ clock: new ManualClock(1000) });
   eng.fastpath = true;
   const br = OvsBridge.create(eng, 'n1', 'br-q');
-  for (const n of [1, 2, 3]) {
+  for (const n of [1, 2, 3, 4]) {
     br.addOvsPort(`p${n}`, { ofport: n });
     eng.attachEdge(br.portByName(`p${n}`)!.port, { emit: () => {} });
   }
@@ -89,15 +89,18 @@ test('dump-flows and ofproto/trace spell actions as format_odp_action does: an 8
     table=0,priority=10,in_port=1,actions=push_vlan:0x88a8,mod_vlan_vid:5,output:2
     table=0,priority=10,in_port=3,actions=push_vlan:0x8100,mod_vlan_vid:6,output:2
     table=0,priority=10,in_port=2,actions=mod_nw_tos:16,output:3
+    table=0,priority=10,in_port=4,ip,nw_tos=8,actions=output:3
   `);
-  for (const port of ['p1', 'p2', 'p3']) {
+  for (const port of ['p1', 'p2', 'p3', 'p4']) {
     for (let i = 0; i < 2; i++) {
-      const f = buildFrame({ src: '02:00:00:00:00:01', dst: '02:00:00:00:00:02', ip: { src: '192.0.2.1', dst: '192.0.2.2' }, udp: { sport: 1, dport: 2, payload: 8 } });
+      const f = buildFrame({ src: '02:00:00:00:00:01', dst: '02:00:00:00:00:02', ip: { src: '192.0.2.1', dst: '192.0.2.2', tos: 8 }, udp: { sport: 1, dport: 2, payload: 8 } });
       eng.inject(eng.pool.allocFrom(f)!, br.portByName(port)!.port);
     }
   }
   const acts = [...(br.xcache?.entries() ?? [])].map((e) => dpifActions(e, (i) => e.refs[2 * i] as OvsPort)).sort();
-  assert.deepEqual(acts, ['push_vlan(tpid=0x88a8,vid=5,pcp=0),2', 'push_vlan(vid=6,pcp=0),2', 'set(ipv4(tos=0x10)),3']);
+  assert.deepEqual(acts, ['3', 'push_vlan(tpid=0x88a8,vid=5,pcp=0),2', 'push_vlan(vid=6,pcp=0),2', 'set(ipv4(tos=0x10)),3']);
+  const lines = [...(br.xcache?.entries() ?? [])].map((e) => dpifFlowLine(e, 1000));
+  assert.ok(lines.some((l) => l.startsWith('recirc_id(0),in_port(4),eth_type(0x0800),ipv4(tos=0x8/0xfc,frag=no), ')), lines.join('\n'));
   assert.match(ofprotoTrace(br, 'in_port=1,ip'), /^Datapath actions: push_vlan\(tpid=0x88a8,vid=5,pcp=0\),2$/m);
   assert.match(ofprotoTrace(br, 'in_port=3,ip'), /^Datapath actions: push_vlan\(vid=6,pcp=0\),2$/m);
   assert.match(ofprotoTrace(br, 'in_port=2,ip'), /^Datapath actions: set\(ipv4\(tos=0x10\)\),3$/m);
