@@ -59,6 +59,7 @@ export interface IdleRtt { sent: number; answered: number; min: number; p50: num
 export function bucketPercentile(before: Map<number, number>, after: Map<number, number>, p: number): number {
   const les = [...after.keys()].sort((a, b) => a - b);
   const total = (after.get(Infinity) ?? 0) - (before.get(Infinity) ?? 0);
+  if (total <= 0) return NaN; // nothing counted between the readings: no percentile
   for (const le of les) if ((after.get(le) ?? 0) - (before.get(le) ?? 0) >= p * total) return le === Infinity ? Infinity : Math.round(le * 1e6);
   return NaN;
 }
