@@ -7,7 +7,7 @@
 // datagram does not fit one slot, so a completed queue is the datagram, its
 // head (offset 0) carrying the whole datagram's IP header as ip_frag_reasm
 // writes it, the other fragments' payloads where they arrived.
-import type { Packet } from '../datapath/packet.js';
+import type { Packet, PacketPool } from '../datapath/packet.js';
 import type { DropReason } from '../datapath/drop-reasons.js';
 import { readU16, writeU16 } from '../wire/addr.js';
 import { onesSum } from '../wire/checksum.js';
@@ -136,9 +136,30 @@ export class FragQueue {
 export type DefragResult = 'queued' | 'done' | DropReason;
 
 /**
+ * Slots that every namespace's queues on one slab may hold together (half
+ * of it): the kernel's limits are per namespace, but here the namespaces of
+ * a worker share one fixed slab, so a flood of incomplete datagrams spread
+ * over them must still leave the rest of the path its slots.
+ */
+export class FragSlotBudget {
+  held = 0;
+  constructor(readonly max: number) {}
+}
+
+const budgets = new WeakMap<PacketPool, FragSlotBudget>();
+
+/** The budget of `pool`'s slab, made with its first namespace's queues. */
+export function fragBudgetOf(pool: PacketPool): FragSlotBudget {
+  let b = budgets.get(pool);
+  if (b === undefined) budgets.set(pool, (b = new FragSlotBudget(Math.max(32, pool.slots >> 1))));
+  return b;
+}
+
+/**
  * A namespace's reassembly queues (its fqdir). Besides the kernel's memory
- * limit, a namespace holds at most `maxSlots` fragments, so a flood of
- * incomplete datagrams cannot take the slab from everyone else.
+ * limit, a namespace holds at most `maxSlots` fragments, and all namespaces
+ * on the slab at most `shared.max`, so a flood of incomplete datagrams
+ * cannot take the slab from everyone else.
  */
 export class Defrag {
   private readonly queues = new Map<string, FragQueue>();
@@ -153,7 +174,10 @@ export class Defrag {
   /** Fragments of a queue add() killed (overlap, corruption): the caller drops them with its reason. */
   readonly killed: Packet[] = [];
 
-  constructor(readonly maxSlots: number) {}
+  constructor(
+    readonly maxSlots: number,
+    private readonly shared: FragSlotBudget,
+  ) {}
 
   get size(): number {
     return this.queues.size;
@@ -174,7 +198,7 @@ export class Defrag {
     const key = `${src}>${dst}/${buf[l3 + 9]}/${readU16(buf, l3 + 4)}/${user}`;
     let q = this.queues.get(key);
     // inet_frag_find: nothing more once over the threshold (no eviction since 4.17).
-    if (this.mem > this.highThresh || this.held >= this.maxSlots) return 'frag_queue_full';
+    if (this.mem > this.highThresh || this.held >= this.maxSlots || this.shared.held >= this.shared.max) return 'frag_queue_full';
     if (q === undefined) {
       q = new FragQueue(key, user, now + this.timeout);
       this.queues.set(key, q);
@@ -203,6 +227,7 @@ export class Defrag {
     pkt.len = pOff + (end - offset) - pkt.off; // pskb_trim_rcsum
     q.place(pkt, offset, end, pOff);
     this.held++;
+    this.shared.held++;
     const ts = skbTruesize(pkt.len);
     q.mem += ts;
     this.mem += ts;
@@ -254,6 +279,7 @@ export class Defrag {
     this.queues.delete(q.key);
     this.mem -= q.mem;
     this.held -= q.frags.length;
+    this.shared.held -= q.frags.length;
   }
 
   /** ip_expire: the queues whose time is up, each handed to `expired` after it left the table. */

@@ -29,7 +29,7 @@ import { skbTruesize, NUD } from './neighbour.js';
 import { arpProcess, type PktType } from './arp.js';
 import { routeInput, RouteScratch } from './route-input.js';
 import { routeOutput, icmpErrorRoute, type OutputDecision } from './route-output.js';
-import { Defrag, FragQueue, DEFRAG_CONNTRACK_IN, DEFRAG_LOCAL_DELIVER, headHoldsL4, fragListFits, ipOptionsFragment } from './ip-frag.js';
+import { Defrag, fragBudgetOf, FragQueue, DEFRAG_CONNTRACK_IN, DEFRAG_LOCAL_DELIVER, headHoldsL4, fragListFits, ipOptionsFragment } from './ip-frag.js';
 import { RouteCache, RouteEntry, RC_FORWARD, RC_LOCAL } from './route-cache.js';
 import { FASTPATH_CELLS } from '../datapath/stats.js';
 import { LJ, type KeepsLearned, type LearnedJournal, type LearnedRecord, type LearnedSink } from '../datapath/learned-journal.js';
@@ -405,7 +405,8 @@ export class NetNamespace extends Element implements KeepsLearned {
    */
   private defragIn(pkt: Packet, b: IfBinding, user: number, unicast: boolean): void {
     const e = this.engine;
-    const df = (this.defrag ??= new Defrag(Math.max(16, e.pool.slots >> 2))); // a quarter of the slab at most
+    // A quarter of the slab at most, and half for all the slab's namespaces together.
+    const df = (this.defrag ??= new Defrag(Math.max(16, e.pool.slots >> 2), fragBudgetOf(e.pool)));
     const r = df.add(pkt, user, b.iface.index, e.now);
     if (r === 'queued') {
       if (e.tracing) e.note(pkt, this, `defrag: fragment queued (id ${readU16(pkt.buf, pkt.off + ETH_HLEN + 4)})`);

@@ -259,6 +259,24 @@ test('a namespace holds at most a quarter of the slab in reassembly queues; beyo
   assert.equal(e.pool.available, 128 - 32);
 });
 
+test('all namespaces on one slab hold at most half of it in reassembly queues together', () => {
+  const { e, a, r, b } = line(1500, 128);
+  // Lone first fragments to each namespace's own address (reassembled at local delivery): 40 each, where one
+  // namespace may hold 32 (a quarter) and all of them 64 (a half).
+  const to = (ns: NetNamespace, dstMac: string, src: string, dst: string) => {
+    const port = e.ports.find((p) => p.element === ns)!;
+    for (let id = 1; id <= 40; id++) {
+      const f = buildFrame({ src: '02:00:00:00:99:99', dst: dstMac, ip: { src, dst, id }, udp: { sport: 40000, dport: 9, payload: 2400 } });
+      e.inject(e.pool.allocFrom(fragments(f, [1200])[0]!)!, port);
+    }
+  };
+  to(r, MAC_R1, '10.0.1.2', '10.0.1.1');
+  to(b, '02:00:00:00:0b:01', '10.0.2.1', '10.0.2.2');
+  to(a, MAC_A, '10.0.1.1', '10.0.1.2');
+  assert.deepEqual([r, b, a].map((ns) => e.dropCount(ns, 'frag_queue_full')), [8, 8, 40]);
+  assert.equal(e.pool.available, 128 - 64);
+});
+
 test('an element bug while a reassembled datagram is handled: each fragment dropped once, whichever fragment completed it', () => {
   const { e, r, r1, at } = line(1500);
   r.loadIptables('*nat\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -o r2 -j SNAT --to-source 10.0.2.1\nCOMMIT\n');
