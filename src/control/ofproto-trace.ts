@@ -7,7 +7,7 @@
 // (tunnel, eth, L3, L4, VLAN, then the port), using OpenFlow port numbers.
 import { OvsBridge } from '../ofproto/bridge.js';
 import { XcRecorder } from '../ofproto/xlate-cache.js';
-import { commitHeaders } from '../ofproto/dpif-flow-format.js';
+import { commitHeaders, tunnelKeyText } from '../ofproto/dpif-flow-format.js';
 import { MAX_DEPTH, T_BRIDGE, T_DETAIL, T_ERROR, T_TABLE, Xlate, type TNode, type XlateSink } from '../ofproto/execute.js';
 import { FrameLayout, extractFrame } from '../ofproto/flow-extract.js';
 import { K, newKey, type FlowKey } from '../ofproto/flow-key.js';
@@ -139,7 +139,7 @@ class DatapathRecorder implements XlateSink {
     const o = this.out, b = this.base, acts = this.actions;
     extractFrame(pkt.buf, pkt.off, pkt.len, o, this.lay);
     if (port.type === 'vxlan') {
-      const t = tunnelText(pkt, port);
+      const t = tunnelKeyText(port, pkt.tunId, pkt.tunSrc, pkt.tunDst);
       if (t !== this.baseTunnel) acts.push(`set(tunnel(${t}))`);
       this.baseTunnel = t;
     }
@@ -154,18 +154,6 @@ class DatapathRecorder implements XlateSink {
     }
     acts.push(String(port.ofport));
   }
-}
-
-/** The kernel tunnel key tnl_port_send sets, as format_odp_tun_attr prints it. */
-function tunnelText(pkt: Packet, port: OvsPort): string {
-  const keyed = port.outKey.flow || port.outKey.key !== 0;
-  const parts: string[] = [];
-  if (keyed) parts.push(`tun_id=0x${pkt.tunId.toString(16)}`);
-  if (pkt.tunSrc) parts.push(`src=${ipToString(pkt.tunSrc)}`);
-  parts.push(`dst=${ipToString(pkt.tunDst)}`, 'ttl=64', `tp_dst=${port.dstPort}`);
-  const flags = [port.dfDefault ? 'df' : '', keyed ? 'key' : ''].filter((f) => f !== '');
-  parts.push(`flags(${flags.join('|')})`);
-  return parts.join(',');
 }
 
 /** Table lookup counters are dump-tables statistics; a trace is not traffic (OVS passes no stats). */

@@ -123,7 +123,7 @@ export function dpifActions(e: XcEntry, portOf: (i: number) => OvsPort): string 
       const id = p.outKey.flow ? k[K.TUN_ID_HI]! * 2 ** 32 + k[K.TUN_ID_LO]! : p.outKey.key;
       const dst = p.remoteIp === 'flow' ? k[K.TUN_DST]! : p.remoteIp ?? 0;
       const src = p.localIp === 'flow' ? k[K.TUN_SRC]! : p.localIp ?? 0;
-      const t = `tun_id=0x${id.toString(16)},src=${ipToString(src)},dst=${ipToString(dst)},ttl=64,tp_dst=${p.dstPort},flags(${p.dfDefault ? 'df|' : ''}key)`;
+      const t = tunnelKeyText(p, id, src, dst);
       if (t !== tunnel) out.push(`set(tunnel(${t}))`);
       tunnel = t;
     }
@@ -182,6 +182,18 @@ export function commitHeaders(out: string[], base: Words, k: Words): void {
   }
   for (let w = K.DL_SRC_HI; w <= K.DL_DST_LO; w++) base[w] = k[w]!;
   for (let w = K.DL_TYPE; w <= K.ARP_THA_LO; w++) base[w] = k[w]!;
+}
+
+/** The tunnel key tnl_port_send sets, as format_odp_tun_attr prints it: tun_id only for a keyed port, src only when set. */
+export function tunnelKeyText(port: OvsPort, id: number, src: number, dst: number): string {
+  const keyed = port.outKey.flow || port.outKey.key !== 0;
+  const parts: string[] = [];
+  if (keyed) parts.push(`tun_id=0x${id.toString(16)}`);
+  if (src) parts.push(`src=${ipToString(src)}`);
+  parts.push(`dst=${ipToString(dst)}`, 'ttl=64', `tp_dst=${port.dstPort}`);
+  const flags = [port.dfDefault ? 'df' : '', keyed ? 'key' : ''].filter((f) => f !== '');
+  parts.push(`flags(${flags.join('|')})`);
+  return parts.join(',');
 }
 
 /** One dump-flows line. */

@@ -106,6 +106,32 @@ test('dump-flows and ofproto/trace spell actions as format_odp_action does: an 8
   assert.match(ofprotoTrace(br, 'in_port=2,ip'), /^Datapath actions: set\(ipv4\(tos=0x10\)\),3$/m);
 });
 
+test('a tunnel set names tun_id only for a keyed port and src only when set, in dump-flows and ofproto/trace alike', () => {
+  const eng = new Engine({ clock: new ManualClock(1000) });
+  eng.fastpath = true;
+  const br = OvsBridge.create(eng, 'n1', 'br-t');
+  br.addOvsPort('p1', { ofport: 1 });
+  br.addOvsPort('vx', { ofport: 2, type: 'vxlan', options: { remote_ip: '192.0.2.9' } }); // key 0, no local_ip
+  br.addOvsPort('vk', { ofport: 3, type: 'vxlan', options: { remote_ip: '192.0.2.10', local_ip: '192.0.2.1', key: 'flow' } });
+  for (const n of ['p1', 'vx', 'vk']) eng.attachEdge(br.portByName(n)!.port, { emit: () => {} });
+  br.addFlows(`
+    table=0,priority=10,in_port=1,udp,actions=output:2
+    table=0,priority=10,in_port=1,tcp,actions=set_field:0x2a->tun_id,output:3
+  `);
+  for (const l4 of [{ udp: { sport: 1, dport: 2, payload: 8 } }, { tcp: { sport: 1, dport: 2 } }]) {
+    for (let i = 0; i < 2; i++) {
+      const f = buildFrame({ src: '02:00:00:00:00:01', dst: '02:00:00:00:00:02', ip: { src: '192.0.2.1', dst: '192.0.2.2' }, ...l4 } as Parameters<typeof buildFrame>[0]);
+      eng.inject(eng.pool.allocFrom(f)!, br.portByName('p1')!.port);
+    }
+  }
+  const acts = [...(br.xcache?.entries() ?? [])].map((e) => dpifActions(e, (i) => e.refs[2 * i] as OvsPort)).sort();
+  assert.deepEqual(acts, [
+    'set(tunnel(dst=192.0.2.9,ttl=64,tp_dst=4789,flags(df))),2',
+    'set(tunnel(tun_id=0x2a,src=192.0.2.1,dst=192.0.2.10,ttl=64,tp_dst=4789,flags(df|key))),3',
+  ]);
+  assert.match(ofprotoTrace(br, 'in_port=1,udp'), /^Datapath actions: set\(tunnel\(dst=192\.0\.2\.9,ttl=64,tp_dst=4789,flags\(df\)\)\),2$/m);
+});
+
 test('the exporter shows each bridge cache\'s counters: hits + misses = its translations, exactly', async () => {
   const emu = buildEmulator(loadTopologyOrThrow('configs/seed-dvr-snat.yaml'));
   emu.engine.fastpath = true;
