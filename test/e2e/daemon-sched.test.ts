@@ -9,21 +9,16 @@
 // main thread (control socket, metrics) never does; and frames still flow.
 // Without the option no thread of the daemon is real-time. A priority chrt
 // refuses is reported by the thread that asked.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { requireRoot } from '../helpers/root.js';
-import { KernelObjects, run } from './lab-names.js';
+import { run } from './lab-names.js';
 import { DaemonProcess } from './daemon-process.js';
-import { UniqueLab } from './lab-dvr.js';
+import { LabDaemons, type UniqueLab } from './lab-dvr.js';
 import { makeRealtime, threadId } from '../../src/io/realtime.js';
 
-const labs: UniqueLab[] = [];
-const daemons: DaemonProcess[] = [];
-after(() => {
-  for (const d of daemons) if (d.exitCode === null) d.child.kill('SIGKILL');
-  for (const l of labs) l.cleanup();
-});
+const daemons = new LabDaemons();
 
 const INET = '203.0.113.8';
 
@@ -64,23 +59,13 @@ async function untilFifo(pid: number, want: number, timeoutMs = 10_000): Promise
 }
 
 async function startLab(args: string[]): Promise<{ d: DaemonProcess; lab: UniqueLab; pid: number }> {
-  const lab = new UniqueLab();
-  labs.push(lab);
-  const d = new DaemonProcess([lab.file, '--lab', ...args]);
-  daemons.push(d);
-  await d.waitLog((l) => l.msg === 'forwarding', 30_000);
+  const { d, lab } = await daemons.start(args);
   return { d, lab, pid: d.child.pid! };
 }
 
 async function pingThrough(lab: UniqueLab): Promise<void> {
   const ping = await run('ip', ['netns', 'exec', lab.nsVm, 'ping', '-c', '2', '-i', '0.3', '-W', '2', '-n', INET], 15_000);
   assert.match(ping.out, /2 packets transmitted, 2 received/, ping.out);
-}
-
-async function stopClean(d: DaemonProcess, lab: UniqueLab): Promise<void> {
-  d.signal('SIGINT');
-  assert.equal(await d.exit(10_000), 0, d.stderr);
-  assert.deepEqual(KernelObjects.leftovers(lab.tag), []);
 }
 
 test('--workers 1 --rt-priority 7: the worker and the two rx threads are SCHED_FIFO 7, also after the worker is restarted', { timeout: 60_000 }, async () => {
@@ -102,7 +87,7 @@ test('--workers 1 --rt-priority 7: the worker and the two rx threads are SCHED_F
   assert.equal(fresh[0]!.priority, 7);
   await pingThrough(lab);
   assert.ok(!d.logs.some((l) => /SCHED_FIFO/.test(l.msg)), 'no warning when chrt succeeded');
-  await stopClean(d, lab);
+  await daemons.stop(d, lab);
 });
 
 test('--workers 0 --rt-priority 3: each TAP\'s rx and tx threads are SCHED_FIFO 3; without the option no thread is', { timeout: 60_000 }, async () => {
@@ -112,12 +97,12 @@ test('--workers 0 --rt-priority 3: each TAP\'s rx and tx threads are SCHED_FIFO 
   assert.deepEqual(fifo.map((t) => t.priority), [3, 3, 3, 3], JSON.stringify(fifo));
   assert.equal(threadSched(rt.pid, rt.pid)?.policy, 'other');
   await pingThrough(rt.lab);
-  await stopClean(rt.d, rt.lab);
+  await daemons.stop(rt.d, rt.lab);
 
   const plain = await startLab(['--workers', '1']);
   await pingThrough(plain.lab);
   assert.deepEqual(fifoThreads(plain.pid), []);
-  await stopClean(plain.d, plain.lab);
+  await daemons.stop(plain.d, plain.lab);
 });
 
 test('--nice: every thread of the daemon, those node started first included, at -10 by default and at N with --nice N', { timeout: 60_000 }, async () => {
@@ -129,7 +114,7 @@ test('--nice: every thread of the daemon, those node started first included, at 
     const other = tids.map((t) => [t, threadSched(pid, t)?.nice] as const).filter(([, n]) => n !== undefined && n !== want);
     assert.deepEqual(other, [], `threads not at nice ${want}`);
     await pingThrough(lab);
-    await stopClean(d, lab);
+    await daemons.stop(d, lab);
   }
 });
 

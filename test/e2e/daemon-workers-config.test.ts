@@ -8,20 +8,15 @@
 // internet host. A reload (`dpemu reload`) builds the file again: the
 // changes go, as with --workers 0 (checked here too), and a restart after it
 // brings none back.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { requireRoot } from '../helpers/root.js';
-import { KernelObjects, run } from './lab-names.js';
+import { run } from './lab-names.js';
 import { DaemonProcess, workerRows, type WorkerRow } from './daemon-process.js';
 import { FIP, SNAT } from '../helpers/seed-names.js';
-import { UniqueLab } from './lab-dvr.js';
+import { LabDaemons } from './lab-dvr.js';
 
-const labs: UniqueLab[] = [];
-const daemons: DaemonProcess[] = [];
-after(() => {
-  for (const d of daemons) if (d.exitCode === null) d.child.kill('SIGKILL');
-  for (const l of labs) l.cleanup();
-});
+const daemons = new LabDaemons();
 
 const INET = '203.0.113.8';
 /** An address only the internet host's namespace has: reached through the ToR's runtime route. */
@@ -72,11 +67,7 @@ async function killAndWait(d: DaemonProcess, w: number): Promise<Record<string, 
 
 test('--workers 2: flows, routes, rules, addresses, neighbours and iptables rules set with the CLI survive a killed worker; a reload drops them', { timeout: 120_000 }, async () => {
   requireRoot('dpemu run end-to-end tests');
-  const lab = new UniqueLab();
-  labs.push(lab);
-  const d = new DaemonProcess([lab.file, '--lab', '--workers', '2']);
-  daemons.push(d);
-  await d.waitLog((l) => l.msg === 'forwarding', 30_000);
+  const { d, lab } = await daemons.start(['--workers', '2']);
   const ws = await workers(d);
   const w07 = ws.find((w) => w.nodes.includes('w07'))!.index, w02 = ws.find((w) => w.nodes.includes('w02'))!.index;
   assert.notEqual(w07, w02);
@@ -131,25 +122,17 @@ test('--workers 2: flows, routes, rules, addresses, neighbours and iptables rule
   await killAndWait(d, w02);
   assert.deepEqual(await dumps(d), fresh);
 
-  d.signal('SIGINT');
-  assert.equal(await d.exit(10_000), 0, d.stderr);
-  assert.deepEqual(KernelObjects.leftovers(lab.tag), []);
+  await daemons.stop(d, lab);
 });
 
 test('--workers 0: a reload builds the file, runtime changes go (what --workers N does too)', { timeout: 60_000 }, async () => {
   requireRoot('dpemu run end-to-end tests');
-  const lab = new UniqueLab();
-  labs.push(lab);
-  const d = new DaemonProcess([lab.file, '--lab', '--workers', '0']);
-  daemons.push(d);
-  await d.waitLog((l) => l.msg === 'forwarding', 30_000);
+  const { d, lab } = await daemons.start(['--workers', '0']);
   const fresh = await dumps(d);
   await must(d, 'ofctl', 'add-flow', 'w07', 'br-int', 'cookie=0x78,table=0,priority=60,udp,nw_dst=192.0.2.9 actions=drop');
   await must(d, 'ip', 'tor', 'route', 'add', `${BEHIND}/32`, 'via', INET, 'dev', 'swp2');
   assert.notDeepEqual(await dumps(d), fresh);
   await must(d, 'reload');
   assert.deepEqual(await dumps(d), fresh);
-  d.signal('SIGINT');
-  assert.equal(await d.exit(10_000), 0, d.stderr);
-  assert.deepEqual(KernelObjects.leftovers(lab.tag), []);
+  await daemons.stop(d, lab);
 });

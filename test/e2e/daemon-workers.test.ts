@@ -19,19 +19,16 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { requireRoot } from '../helpers/root.js';
-import { KernelObjects, run } from './lab-names.js';
+import { run } from './lab-names.js';
 import { DaemonProcess, workerRows, type WorkerRow } from './daemon-process.js';
 import { SNAT } from '../helpers/seed-names.js';
-import { UniqueLab } from './lab-dvr.js';
+import { LabDaemons, type UniqueLab } from './lab-dvr.js';
 
-const labs: UniqueLab[] = [];
-const daemons: DaemonProcess[] = [];
 const children: ChildProcess[] = [];
 after(() => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-  for (const d of daemons) if (d.exitCode === null) d.child.kill('SIGKILL');
-  for (const l of labs) l.cleanup();
 });
+const daemons = new LabDaemons();
 
 const INET = '203.0.113.8', PORT = 7008;
 
@@ -121,19 +118,13 @@ async function metric(d: DaemonProcess, name: string, labels: string): Promise<n
 }
 
 async function stopClean(d: DaemonProcess, lab: UniqueLab): Promise<void> {
-  d.signal('SIGINT');
-  assert.equal(await d.exit(10_000), 0, d.stderr);
+  await daemons.stop(d, lab);
   assert.ok(d.logs.some((l) => l.msg === 'stopped'), d.stderr);
-  assert.deepEqual(KernelObjects.leftovers(lab.tag), []);
 }
 
 test('--workers 2: forwards, and a killed worker comes back with its NAT connections', { timeout: 90_000 }, async () => {
   requireRoot('dpemu run end-to-end tests');
-  const lab = new UniqueLab();
-  labs.push(lab);
-  const d = new DaemonProcess([lab.file, '--lab', '--workers', '2']);
-  daemons.push(d);
-  const up = await d.waitLog((l) => l.msg === 'forwarding', 30_000);
+  const { d, lab, up } = await daemons.start(['--workers', '2']);
   assert.equal(up.workers, 2);
   assert.match(await d.waitOut(/Reload the file/), /Datapath: 2 worker thread\(s\)/);
 
@@ -196,11 +187,7 @@ test('--workers 2: forwards, and a killed worker comes back with its NAT connect
 
 test('--workers 2: reload keeps NAT connections, refuses a broken file, applies a changed one', { timeout: 90_000 }, async () => {
   requireRoot('dpemu run end-to-end tests');
-  const lab = new UniqueLab();
-  labs.push(lab);
-  const d = new DaemonProcess([lab.file, '--lab', '--workers', '2']);
-  daemons.push(d);
-  await d.waitLog((l) => l.msg === 'forwarding', 30_000);
+  const { d, lab } = await daemons.start(['--workers', '2']);
   const conn = await connection(lab);
   await conn.exchange('before');
   const rxBefore = await metric(d, 'dpemu_tap_rx_packets_total', `port="${lab.tapVm}"`);
@@ -260,11 +247,7 @@ test('--workers 2: reload keeps NAT connections, refuses a broken file, applies 
 
 test('--workers 1: one worker runs every node; SIGHUP reloads, forwarding goes on', { timeout: 60_000 }, async () => {
   requireRoot('dpemu run end-to-end tests');
-  const lab = new UniqueLab();
-  labs.push(lab);
-  const d = new DaemonProcess([lab.file, '--lab', '--workers', '1']);
-  daemons.push(d);
-  await d.waitLog((l) => l.msg === 'forwarding', 30_000);
+  const { d, lab } = await daemons.start(['--workers', '1']);
   assert.match(await d.waitOut(/Reload the file/), /Datapath: 1 worker thread\(s\), worker 0: /);
 
   const ws = await workers(d);

@@ -4,8 +4,10 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after } from 'node:test';
+import assert from 'node:assert/strict';
 import { KernelObjects, uniqueTag } from './lab-names.js';
-import { REPO } from './daemon-process.js';
+import { DaemonProcess, REPO, type LogLine } from './daemon-process.js';
 
 export class UniqueLab {
   readonly tag = uniqueTag();
@@ -36,5 +38,39 @@ export class UniqueLab {
     objs.ownLink(this.tapInet);
     objs.cleanup();
     rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The lab daemons a test file runs, each on a lab of its own. After the
+ * file's tests, also when one failed, a daemon still running is killed and
+ * every lab is removed.
+ */
+export class LabDaemons {
+  private readonly labs: UniqueLab[] = [];
+  private readonly daemons: DaemonProcess[] = [];
+
+  constructor() {
+    after(() => {
+      for (const d of this.daemons) if (d.exitCode === null) d.child.kill('SIGKILL');
+      for (const l of this.labs) l.cleanup();
+    });
+  }
+
+  /** `dpemu run --lab ARGS` on a new lab, once it forwards; `up` is its 'forwarding' log line. */
+  async start(args: string[]): Promise<{ d: DaemonProcess; lab: UniqueLab; up: LogLine }> {
+    const lab = new UniqueLab();
+    this.labs.push(lab);
+    const d = new DaemonProcess([lab.file, '--lab', ...args]);
+    this.daemons.push(d);
+    const up = await d.waitLog((l) => l.msg === 'forwarding', 30_000);
+    return { d, lab, up };
+  }
+
+  /** SIGINT: the daemon exits 0 and leaves nothing of the lab in the kernel. */
+  async stop(d: DaemonProcess, lab: UniqueLab): Promise<void> {
+    d.signal('SIGINT');
+    assert.equal(await d.exit(10_000), 0, d.stderr);
+    assert.deepEqual(KernelObjects.leftovers(lab.tag), []);
   }
 }
