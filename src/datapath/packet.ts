@@ -2,9 +2,9 @@
 // keeps HEADROOM bytes in front of the frame so pushing a VLAN tag or a VXLAN
 // header moves the frame's start, not its bytes (as skb/mbuf headroom does).
 // A Packet is a small reusable descriptor over a slot plus the per-packet
-// metadata the elements read and write (OVS registers, tunnel metadata,
-// the skb mark, conntrack reference). Packet objects are pooled: the data
-// path allocates none.
+// metadata the elements read and write (tunnel metadata, the skb mark,
+// conntrack reference; OpenFlow registers and metadata live only in a
+// bridge's flow key). Packet objects are pooled: the data path allocates none.
 
 export const HEADROOM = 128;
 export const DEFAULT_SLOT_SIZE = 2048; // 128 headroom + 1920: an MTU-1500 frame + VXLAN + tags
@@ -15,10 +15,6 @@ export class Packet {
   slot = -1;
   off = 0;
   len = 0;
-  /** OpenFlow metadata, valid while inside one OVS bridge (reset at entry). */
-  readonly regs = new Uint32Array(16);
-  metadataHi = 0;
-  metadataLo = 0;
   /** Tunnel metadata: set by VXLAN decap, read by OVS matches, set by set_tunnel/load. */
   tunId = 0; // VNI or 64-bit key, as a number (exact up to 2^53)
   tunSrc = 0;
@@ -47,8 +43,6 @@ export class Packet {
 
   /** Reset metadata when the packet (or a clone) starts a new journey. */
   resetMeta(): void {
-    this.regs.fill(0);
-    this.metadataHi = this.metadataLo = 0;
     this.tunId = this.tunSrc = this.tunDst = 0;
     this.mark = 0;
     this.ct = null;
@@ -58,9 +52,6 @@ export class Packet {
   }
 
   copyMetaFrom(p: Packet): void {
-    this.regs.set(p.regs);
-    this.metadataHi = p.metadataHi;
-    this.metadataLo = p.metadataLo;
     this.tunId = p.tunId;
     this.tunSrc = p.tunSrc;
     this.tunDst = p.tunDst;

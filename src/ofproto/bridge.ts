@@ -205,7 +205,7 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
     if (op !== null) this.xlator().run(pkt, op, this.engine.now);
   }
 
-  /** XlateHost: the port's checks and the metadata a packet starts this bridge with; null if it dropped `pkt`. */
+  /** XlateHost: the port's checks and the tunnel metadata a packet starts this bridge with; null if it dropped `pkt`. */
   admit(pkt: Packet, port: Port): OvsPort | null {
     const op = this.byIndex[port.index];
     if (op === undefined) {
@@ -219,8 +219,6 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
       this.engine.drop(pkt, this, 'vxlan_no_port', `key ${pkt.tunId} is not this port's in_key`);
       return null;
     }
-    pkt.regs.fill(0);
-    pkt.metadataHi = pkt.metadataLo = 0;
     return op;
   }
 
