@@ -177,7 +177,7 @@ export class Xlate implements NormalCtx {
           hit.packets++;
           hit.bytes += this.bytes; // the length where the packet entered the datapath, as flows are credited
           hit.used = nowMs;
-          this.replay(hit, 0, -1);
+          this.replay(hit, 0);
           return;
         }
         xc.drop(hit);
@@ -300,15 +300,16 @@ export class Xlate implements NormalCtx {
 
   /**
    * A cache hit: the recorded steps from step `i0` on this packet, with
-   * every stateful side effect of the slow path; `from` says which snapshot
-   * this.key holds (-1: the arrival key). A snapshot sets the masked bits of
-   * the key; the others are the packet's own (no step wrote them).
+   * every stateful side effect of the slow path. Before each step that reads
+   * the key its load sets the masked words that differ from the last
+   * snapshot loaded (this.key holds that one: at step 0 the arrival key,
+   * whose masked bits are the entry's); the other bits are the packet's own
+   * (no step wrote them).
    */
-  private replay(x: XcEntry, i0: number, from: number): void {
+  private replay(x: XcEntry, i0: number): void {
     const key = this.key, c = x.code, refs = x.refs, now = this.nowMs, bytes = this.bytes;
-    const ws = x.group.words, ms = x.group.masks, nW = ws.length;
-    const n = x.nSteps;
-    let loaded = from;
+    const ws = x.group.words, ms = x.group.masks;
+    const n = x.nSteps, la = x.loadsAt;
     for (let i = i0, o = x.stepsAt + 3 * i0; i < n; i++, o += 3) {
       const op = c[o]!;
       if (op === EV_LOOKUP) {
@@ -329,14 +330,8 @@ export class Xlate implements NormalCtx {
         this.host.fdb.touch(x.fdbEntry(c[o + 1]!), this.nowS);
         continue;
       }
-      const ko = c[o + 2]!;
-      if (ko !== loaded) {
-        for (let j = 0; j < nW; j++) {
-          const w = ws[j]!;
-          key[w] = (key[w]! & ~ms[j]!) | c[ko + j]!;
-        }
-        loaded = ko;
-      }
+      const l = c[la + i]!;
+      if (l >= 0) load(key, ws, ms, c, l);
       switch (op) {
         case EV_SNAP:
           this.beforeChange();
@@ -351,19 +346,14 @@ export class Xlate implements NormalCtx {
           this.output(refs[2 * i] as OvsPort, c[o + 1]!);
           break;
         case EV_CROSS:
-          this.crossReplay(x, i, loaded);
+          this.crossReplay(x, i);
           return;
       }
       if (this.error !== ERR_NONE) break; // as the slow path stops at an error
     }
     if (this.error === ERR_NONE) {
-      const fo = x.finalAt;
-      if (fo !== loaded) {
-        for (let j = 0; j < nW; j++) {
-          const w = ws[j]!;
-          key[w] = (key[w]! & ~ms[j]!) | c[fo + j]!;
-        }
-      }
+      const l = c[la + n]!;
+      if (l >= 0) load(key, ws, ms, c, l);
       this.dropReason = x.dropReason;
     }
     this.finish();
@@ -375,7 +365,7 @@ export class Xlate implements NormalCtx {
    * at once now, it leaves through the engine and the peer translates it on
    * its own (its cache), as without spanning entries.
    */
-  private crossReplay(x: XcEntry, i: number, loaded: number): void {
+  private crossReplay(x: XcEntry, i: number): void {
     const p = this.pending!;
     const peer = this.nOut === 0 && this.host.engine.inlineOk(p.port) ? this.host.patchPeer(p) : null;
     if (peer === null) {
@@ -384,16 +374,16 @@ export class Xlate implements NormalCtx {
     }
     const pkt = this.pkt;
     const inPort = this.pass(p, peer);
-    if (inPort !== null) peer.resume(x, i + 1, pkt, inPort, this, loaded);
+    if (inPort !== null) peer.resume(x, i + 1, pkt, inPort, this);
     this.host.engine.inlineDone();
   }
 
-  /** The peer's side of crossReplay(): its segment, with the key and layout `from` had (snapshot `loaded`). */
-  private resume(x: XcEntry, i: number, pkt: Packet, inPort: OvsPort, from: Xlate, loaded: number): void {
+  /** The peer's side of crossReplay(): its segment, with the key and layout `from` had. */
+  private resume(x: XcEntry, i: number, pkt: Packet, inPort: OvsPort, from: Xlate): void {
     this.adopt(pkt, from);
     // Recorded only under fewer than two tags, which the masked bits fix; checked all the same, as run() does.
     if (this.lay.nTags >= 2) this.run(pkt, inPort, from.nowMs);
-    else this.replay(x, i, loaded);
+    else this.replay(x, i);
   }
 
   /**
@@ -894,6 +884,14 @@ export class Xlate implements NormalCtx {
 
   private traceLine(text: string, detail?: Record<string, unknown>): void {
     this.host.engine.note(this.pkt, this.host.element, text, detail);
+  }
+}
+
+/** A replay's load at `l` in entry code `c` (xlate-cache.ts C_LOADS): the listed masked words of `key` get their values. */
+function load(key: FlowKey, ws: Int32Array, ms: Int32Array, c: Int32Array, l: number): void {
+  for (let p = l + 1, end = p + 2 * c[l]!; p < end; p += 2) {
+    const j = c[p]!, w = ws[j]!;
+    key[w] = (key[w]! & ~ms[j]!) | c[p + 1]!;
   }
 }
 
