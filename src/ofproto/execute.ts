@@ -132,6 +132,8 @@ export class Xlate implements NormalCtx {
   private readonly slotSize: number;
   // Set only during dryRun(): outputs go here, flows are not credited.
   private sink: XlateSink | null = null;
+  /** A dry run in a patch peer of the bridge ofproto/trace began in (how a table miss is printed). */
+  tracePeer = false;
   /** The bridge's translation cache (null: none); run() consults and fills it. */
   cache: XlateCache | null = null;
   // The translation being recorded for the cache (only on a miss).
@@ -853,7 +855,9 @@ export class Xlate implements NormalCtx {
     let text: string;
     let detail: Record<string, unknown>;
     if (e === null) {
-      text = `${String(id).padStart(2)}. No match.`;
+      // OVS recognises its internal "no packet-in" miss rule (reg0=0x2) only in the bridge the trace
+      // began in (xlate_report_table compares with ctx->xin->ofproto's): a patch peer prints its match.
+      text = `${String(id).padStart(2)}. ${this.tracePeer ? 'reg0=0x2, priority 0' : 'No match.'}`;
       detail = { table: id, miss: true };
     } else {
       const m = this.host.traceFormat.match(e);
