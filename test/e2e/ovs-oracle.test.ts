@@ -5,8 +5,10 @@
 // the same random-but-plausible packets are traced through both with
 // `ofproto/trace --generate` (which learns: NORMAL's MACs, learn() flows),
 // in the same order. Each trace's bridge sections (every table, the flow
-// that matched, its actions, patch crossings) must be the same text, and
-// NORMAL's MAC tables the same at the end.
+// that matched, its actions, patch crossings) must be the same text, its
+// datapath outputs the same ports with the same VLAN and MACs, NORMAL's MAC
+// tables the same along the way, and the flow tables (learned flows
+// included) the same at the end.
 //
 // The real switch is OVS 3.1 (Debian 12); the write-up ran 2.5.5, whose
 // text dpemu prints. normalize() names every difference between the two
@@ -19,6 +21,8 @@ import { appctl, ofctl } from '../../src/control/ovs-commands.js';
 import type { CommandResponse } from '../../src/control/protocol.js';
 import { OvsBridge } from '../../src/ofproto/bridge.js';
 import { OFPP } from '../../src/ofproto/actions.js';
+import { parseFlow } from '../../src/ofproto/flow-parser.js';
+import { formatFlow } from '../../src/ofproto/flow-printer.js';
 import { mulberry32Unit } from '../../src/datapath/random.js';
 import { RealOvs } from '../helpers/ovs.js';
 import { requireRoot } from '../helpers/root.js';
@@ -67,6 +71,9 @@ function mirror(o: RealOvs, node: string): void {
     o.replaceFlows(br.name, flows);
   }
 }
+
+/** A flow line in one spelling (control-ofctl-parse.test.ts holds dpemu's parser to ovs-ofctl's). */
+const canon = (text: string): string => formatFlow(parseFlow(text.trim()), { dialect: 'of10', stats: false });
 
 /** The seed's MACs and addresses, and a few strangers, to build packets from. */
 const MACS = ['fa:16:3e:b2:ef:af', 'fa:16:3e:06:d8:7b', 'fa:16:3e:d1:d8:49', 'fa:16:3f:13:77:c5', 'fa:16:3f:6e:1c:a9',
@@ -197,6 +204,14 @@ for (const node of ['w07', 'w02']) {
           for (const b of bridgesOf(node)) assert.deepEqual(fdb(run(appctl, ['fdb/show', node, b.name])), fdb(ovs.appctl(['fdb/show', b.name])), `${node} ${b.name} fdb/show after ${flow}`);
         }
       }
+    }
+    // The flow tables after it all, learn()'s flows included (timers and counters aside).
+    for (const b of bridgesOf(node)) {
+      const flows = (text: string): string[] => text.split('\n').slice(1).filter(Boolean)
+        .map((l) => canon(l.replace(/ (duration|n_packets|n_bytes|idle_age|hard_age)=[^,]*,/g, ''))).sort();
+      const ours = flows(run(ofctl, ['dump-flows', node, b.name]));
+      assert.deepEqual(ours, flows(ovs.ofctl('dump-flows', b.name)), `${node} ${b.name} dump-flows`);
+      if (b.name === 'br-tun') assert.ok(ours.some((f) => f.includes('table=20') && f.includes('hard_timeout=300')), 'no flow learned');
     }
     // The packets must exercise forwarding, not only drops.
     assert.ok(compared >= 2 * TRACES_PER_BRIDGE && forwarded >= compared / 10, `${forwarded} of ${compared} traces sent something`);
