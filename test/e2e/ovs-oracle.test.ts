@@ -177,12 +177,12 @@ function outputs(text: string, flow: string, portName: (n: number) => string): s
 for (const node of ['w07', 'w02']) {
   test(`${node}: ${TRACES_PER_BRIDGE} random packets a bridge take the same tables and flows in a real ovs-vswitchd`, () => {
     ovs?.stop();
-    ovs = RealOvs.start();
-    mirror(ovs, node);
+    const o = (ovs = RealOvs.start());
+    mirror(o, node);
     const rnd = mulberry32Unit(node === 'w07' ? 7 : 2);
     // "    NAME OFPORT/ODP: (type...)" lines of dpif/show; a bridge's own port is its LOCAL.
     const odp = new Map<number, string>();
-    for (const l of ovs.appctl(['dpif/show']).matchAll(/^\s+(\S+) (\d+)\/(\d+):/gm)) odp.set(Number(l[3]), l[2] === '65534' ? 'LOCAL' : l[1]!);
+    for (const l of o.appctl(['dpif/show']).matchAll(/^\s+(\S+) (\d+)\/(\d+):/gm)) odp.set(Number(l[3]), l[2] === '65534' ? 'LOCAL' : l[1]!);
     // dpemu's datapath actions name ofports: unique on a node but for LOCAL and patch ports (never outputs).
     const ourPort = (n: number): string => n === OFPP.LOCAL ? 'LOCAL'
       : bridgesOf(node).flatMap((b) => b.portList).find((p) => p.ofport === n && p.type !== 'patch')?.name ?? `ofport ${n}`;
@@ -191,7 +191,7 @@ for (const node of ['w07', 'w02']) {
     for (const br of bridgesOf(node)) {
       for (let i = 0; i < TRACES_PER_BRIDGE; i++) {
         const flow = randomFlow(br, rnd);
-        const real = ovs.appctl(['ofproto/trace', br.name, flow, '--generate']);
+        const real = o.appctl(['ofproto/trace', br.name, flow, '--generate']);
         const ours = run(appctl, ['ofproto/trace', node, br.name, flow, '--generate']);
         const why = `${node} ${br.name} ${flow}\n--- dpemu:\n${ours}\n--- ovs-vswitchd:\n${real}`;
         assert.equal(bridgeSections(ours), bridgeSections(real), why);
@@ -201,7 +201,7 @@ for (const node of ['w07', 'w02']) {
         compared++;
         // NORMAL's MAC table (port, VLAN, MAC; ages differ by the tools' clocks), now and then.
         if (i % 25 === 24) {
-          for (const b of bridgesOf(node)) assert.deepEqual(fdb(run(appctl, ['fdb/show', node, b.name])), fdb(ovs.appctl(['fdb/show', b.name])), `${node} ${b.name} fdb/show after ${flow}`);
+          for (const b of bridgesOf(node)) assert.deepEqual(fdb(run(appctl, ['fdb/show', node, b.name])), fdb(o.appctl(['fdb/show', b.name])), `${node} ${b.name} fdb/show after ${flow}`);
         }
       }
     }
@@ -210,7 +210,7 @@ for (const node of ['w07', 'w02']) {
       const flows = (text: string): string[] => text.split('\n').slice(1).filter(Boolean)
         .map((l) => canon(l.replace(/ (duration|n_packets|n_bytes|idle_age|hard_age)=[^,]*,/g, ''))).sort();
       const ours = flows(run(ofctl, ['dump-flows', node, b.name]));
-      assert.deepEqual(ours, flows(ovs.ofctl('dump-flows', b.name)), `${node} ${b.name} dump-flows`);
+      assert.deepEqual(ours, flows(o.ofctl('dump-flows', b.name)), `${node} ${b.name} dump-flows`);
       if (b.name === 'br-tun') assert.ok(ours.some((f) => f.includes('table=20') && f.includes('hard_timeout=300')), 'no flow learned');
     }
     // The packets must exercise forwarding, not only drops.
