@@ -2,9 +2,10 @@
 // learn source MACs per port, age them out (ageing_time 300 s), forward to
 // the learned port, flood unknown/broadcast/multicast to every other port.
 // IEEE 802.1D link-local group addresses (01:80:c2:00:00:0X) as
-// br_handle_frame treats them with STP off and group_fwd_mask 0: the Bridge
-// Group Address (…:00) is flooded, pause frames (…:01) dropped unlearned,
-// the others learned from and passed to the port's own stack. Frames to a
+// br_handle_frame treats them with group_fwd_mask 0: the Bridge Group
+// Address (…:00) is flooded with STP off, pause frames (…:01) dropped
+// unlearned, the others (and …:00 with STP on) learned from and passed to
+// the bridge's stack. STP itself (port states, BPDUs) is not emulated. Frames to a
 // port's own MAC (a "local" fdb entry) go to the bridge's own stack; a qbr
 // has no address, so they are consumed there. test/e2e/linux-bridge-kernel
 // holds all of it to the kernel's bridge.
@@ -44,9 +45,13 @@ export class LinuxBridge extends Element implements KeepsLearned {
   private journal: LearnedJournal | null = null;
   private jid = 0;
 
-  constructor(node: string, name: string, opts: { ageingMs?: number } = {}) {
+  /** stp_state: BPDUs then go to the bridge's own stack (the STP state machine itself is not emulated: ports always forward). */
+  readonly stp: boolean;
+
+  constructor(node: string, name: string, opts: { ageingMs?: number; stp?: boolean } = {}) {
     super('linux_bridge', node, name);
     this.ageingMs = opts.ageingMs ?? BRIDGE_AGEING_MS;
+    this.stp = opts.stp ?? false;
   }
 
   override portAdded(port: Port): void {
@@ -87,9 +92,9 @@ export class LinuxBridge extends Element implements KeepsLearned {
       }
     }
 
-    // Reserved group addresses other than the Bridge Group Address go to the port's own stack (group_fwd_mask 0);
-    // with STP off, STP's own address is forwarded "to keep loop detection" (br_handle_frame).
-    if (linkLocal && buf[off + 5] !== 0x00) {
+    // Reserved group addresses go to the port's own stack (group_fwd_mask 0), but for STP's own
+    // address with STP off: that one is forwarded "to keep loop detection" (br_handle_frame).
+    if (linkLocal && (buf[off + 5] !== 0x00 || this.stp)) {
       return e.consume(pkt, this, `link-local group address ${macToString(dstHi, dstLo)}: to ${inPort.name}'s own stack, not forwarded`);
     }
 

@@ -16,7 +16,9 @@
 // steps with the hop's counting but no queueing, re-extraction or second
 // lookup. Otherwise the packet leaves through the engine as before and the
 // peer translates it on its own.
-import { OFPP, type Action } from './actions.js';
+import { OFPP, type Action, type Subfield } from './actions.js';
+import { formatSubfield } from './subfield.js';
+import { formatFieldValue, hex } from './field-format.js';
 import { K, newKey, type FlowKey } from './flow-key.js';
 import { FrameLayout, VLAN_CFI, extractFlow } from './flow-extract.js';
 import type { FlowEntry, FlowTable, FlowTables } from './flow-table.js';
@@ -94,6 +96,15 @@ export interface XlateSink {
 export interface DryRunResult {
   trace: TNode[];
   error: string | null;
+}
+
+/**
+ * xlate_report_subfield after a move: the destination and what it now holds,
+ * the whole field in its own format (mf_format), part of one in hex.
+ */
+function subfieldIsNow(sf: Subfield, v: bigint): string {
+  const whole = sf.ofs === 0 && sf.nBits >= sf.field.nBits;
+  return `${formatSubfield(sf)} is now ${whole ? formatFieldValue(sf.field, v, undefined) : hex(v)}`;
 }
 
 // ---- the translation ----------------------------------------------------
@@ -580,6 +591,7 @@ export class Xlate implements NormalCtx {
           if (c.dirty !== 0) this.beforeChange();
           writeSegs(this.key, c.s2!, val.hi, val.lo);
           if (c.dirty !== 0) this.applyChanges(c.dirty);
+          if (this.tracing) this.detail(subfieldIsNow((c.a as { dst: Subfield }).dst, (BigInt(val.hi >>> 0) << 32n) | BigInt(val.lo >>> 0)));
           break;
         case OP_DEC_TTL:
           if (this.rec !== null) this.rec.uncacheable = true;

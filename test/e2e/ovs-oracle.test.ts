@@ -77,7 +77,7 @@ const canon = (text: string): string => formatFlow(parseFlow(text.trim()), { dia
 
 /** The seed's MACs and addresses, and a few strangers, to build packets from. */
 const MACS = ['fa:16:3e:b2:ef:af', 'fa:16:3e:06:d8:7b', 'fa:16:3e:d1:d8:49', 'fa:16:3f:13:77:c5', 'fa:16:3f:6e:1c:a9',
-  'fa:17:3e:f7:cd:bc', '5c:c9:99:60:d2:71', 'ff:ff:ff:ff:ff:ff', '01:00:5e:00:00:01', '02:00:00:00:00:01'];
+  'fa:17:3e:f7:cd:bc', '5c:c9:99:60:d2:71', 'ff:ff:ff:ff:ff:ff', '01:00:5e:00:00:01', '02:00:00:00:00:01', '01:80:c2:00:00:00', '01:80:c2:00:00:0e'];
 const IPS = ['192.168.1.7', '192.168.1.1', '192.168.1.6', '8.8.8.8', '169.254.96.33', '112.65.210.200', '203.0.113.8', '10.206.107.156'];
 const VIDS = [10, 20, 103, 1, 4095];
 

@@ -7,10 +7,10 @@ import { parseMacNum } from '../../src/wire/addr.js';
 import { buildFrame } from '../../src/wire/frame.js';
 import { CaptureSink } from '../helpers/sink.js';
 
-function setup() {
+function setup(stp = false) {
   const clock = new ManualClock(0);
   const e = new Engine({ clock });
-  const br = e.add(new LinuxBridge('w07', 'qbr2ab77d0f-99'));
+  const br = e.add(new LinuxBridge('w07', 'qbr2ab77d0f-99', { stp }));
   const qvb = e.addPort(br, 'qvb2ab77d0f-99');
   const tap = e.addPort(br, 'tap2ab77d0f-99');
   const third = e.addPort(br, 'tap3');
@@ -88,6 +88,14 @@ test('frames to a port MAC are consumed by the bridge; 802.1D group frames as br
   e.inject(e.pool.allocFrom(new Uint8Array(5))!, qvb);
   assert.equal(e.dropCount(br, 'malformed'), 1);
   assert.equal(e.pool.available, e.pool.slots, 'every slot returned');
+});
+
+test('with stp on, BPDUs go to the bridge\'s own stack instead of being flooded', () => {
+  const { e, tap, sinks } = setup(true);
+  const stp = buildFrame({ src: 'fa:16:3e:b2:ef:af', dst: '01:80:c2:00:00:00', ethertype: 0x0026, payload: [0] });
+  e.inject(e.pool.allocFrom(stp)!, tap);
+  assert.equal(e.consumed, 1);
+  assert.equal(sinks.qvb.frames.length + sinks.third.frames.length, 0);
 });
 
 test('MACs whose low 32 bits are above 2^31: learned, forwarded to, moved, aged one by one, listed in learning order', () => {
