@@ -103,6 +103,8 @@ const bridgeNode = (br: OvsBridge, subs: TNode[]): TNode => ({ type: T_BRIDGE, t
 class DatapathRecorder implements XlateSink {
   readonly actions: string[] = [];
   error: string | null = null;
+  /** An ARP rewrite was committed: the kernel datapath cannot set ARP fields (commit_set_arp_action's SLOW_ACTION). */
+  slow = false;
   private depth = 0;
   private baseTunnel = '';
   private readonly out = newKey();
@@ -149,7 +151,9 @@ class DatapathRecorder implements XlateSink {
       if (t !== this.baseTunnel) acts.push(`set(tunnel(${t}))`);
       this.baseTunnel = t;
     }
+    const n = acts.length;
     commitHeaders(acts, b, o);
+    for (let i = n; i < acts.length; i++) if (acts[i]!.startsWith('set(arp(')) this.slow = true;
     // commit_vlan_action
     const bt = b[K.VLAN_TCI]!, ot = o[K.VLAN_TCI]!;
     if (bt !== ot) {
@@ -203,5 +207,6 @@ export function ofprotoTrace(br: OvsBridge, flowText: string): string {
   lines.push(`Megaflow: recirc_id=0,${formatMatch(megaflow(flow, rec.wc.wc))}`);
   lines.push(`Datapath actions: ${rec.actions.length ? rec.actions.join(',') : 'drop'}`);
   if (error) lines.push(`Translation failed (${error}), packet is dropped.`);
+  else if (rec.slow) lines.push('This flow is handled by the userspace slow path because it:', '  - Uses action(s) not supported by datapath.');
   return lines.join('\n') + '\n';
 }
