@@ -66,10 +66,10 @@ const C_NPORT = 4; // ofports depended on
 const C_HDR = 5; // then fdb quadruples (hi, lo, vlan, port), ofports, steps (op, arg, snapshot offset), snapshots, loads
 // A replay brings the key from one snapshot to the next by the words that
 // differ (a load: count, then (word index in group order, value) pairs)
-// instead of every masked word: on the seed path a load sets 1 to 5 of 8
-// to 12 words (5 % less CPU a packet than loading every word). The load table has, per step and then for the final
-// key, the offset of its load, -1 for none (lookups and learn steps read no
-// key; an unchanged key needs none).
+// instead of every masked word: on the seed path a load sets 1 to 5 of 8 to
+// 12 words (5 % less CPU a packet than loading every word). The load table
+// has, per step and then for the final key, the offset of its load, -1 for
+// none (lookups and learn steps read no key; an unchanged key needs none).
 
 let nextGroupUid = 0;
 
