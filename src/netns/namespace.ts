@@ -37,6 +37,7 @@ import { loadRoutes, loadRules, loadNeighbours } from './ip-text.js';
 import { Netfilter, newPacketInfo, fillPacketInfo, fillDatagramInfo, type NfPacketInfo, type NetfilterOptions, type CtStoreBuffers } from '../netfilter/index.js';
 import { CT_RELATED, VERDICT_ACCEPT, VERDICT_REJECT } from '../netfilter/constants.js';
 import { ruleSaveText } from '../netfilter/rule.js';
+import { IPTABLES_CACHE_CELLS } from '../netfilter/traversal-cache.js';
 
 export interface InterfaceConfig {
   mac?: number; // 48-bit MAC as a number; random-looking default otherwise
@@ -95,6 +96,8 @@ export class NetNamespace extends Element implements KeepsLearned {
   private readonly rs = new RouteScratch();
   /** The forwarding cache (route-cache.ts), made with the first IPv4 packet; used when engine.fastpath is on. */
   private rc: RouteCache<IfBinding, NeighEntry<Packet>> | null = null;
+  /** Where netfilter's traversal cache counts (IPTABLES_CACHE_CELLS), allocated with the first hook; -1 before. */
+  private nfcBase = -1;
   /** The slow path's forward decision and a local packet's output, as a Hop (reused). */
   private readonly fwdHop: Hop = new RouteEntry();
   private readonly outHop: Hop = new RouteEntry();
@@ -743,6 +746,12 @@ export class NetNamespace extends Element implements KeepsLearned {
   /** Run a netfilter hook; false when the packet was dropped (it is then accounted for). */
   private hook(pkt: Packet, name: 'prerouting' | 'input' | 'forward' | 'output' | 'postrouting', now: number): boolean {
     const nf = this.nf, e = this.engine, info = this.info;
+    if (nf.cache.sw === null) {
+      // The first hook of this Netfilter (a sysctl may have replaced the last): it follows the engine's fast-path switch.
+      if (this.nfcBase < 0) this.nfcBase = e.stats.alloc(IPTABLES_CACHE_CELLS, { node: this.node, element: this.name });
+      nf.cache.sw = e;
+      nf.cache.countInto(e.stats.v, this.nfcBase);
+    }
     // Each method by name, not nf[name](): a keyed call site megamorphic in V8 (about 2 % of a worker's time).
     const v = name === 'prerouting' ? nf.prerouting(info, now) : name === 'forward' ? nf.forward(info, now)
       : name === 'postrouting' ? nf.postrouting(info, now) : name === 'input' ? nf.input(info, now) : nf.output(info, now, this.attached);
