@@ -3,7 +3,7 @@
 # sides of dpemu's TAPs), only when a command is missing, so a fresh machine or
 # CI passes with the README's test command alone. Idempotent; needs root.
 #   ip (iproute2)  ping (iputils-ping)  traceroute  tcpdump  sysctl (procps)
-#   ovs-ofctl (openvswitch-common)  tshark  prometheus promtool (prometheus)
+#   ovs-ofctl (openvswitch-common)  ovs-vswitchd (openvswitch-switch)  tshark  prometheus promtool (prometheus)
 #   iptables-legacy (iptables)  conntrack  python3
 set -eu
 
@@ -16,6 +16,8 @@ need tcpdump tcpdump
 need sysctl procps
 # control tests: ovs-ofctl re-parses dump-flows (no switch, no service), tshark reads -w pcaps
 need ovs-ofctl openvswitch-common
+# OVS oracle test: a real ovs-vswitchd on its dummy datapath (no kernel module, no service) traces what dpemu traces
+need ovs-vswitchd openvswitch-switch
 need tshark tshark
 # metrics tests: promtool lints a live scrape, a real prometheus scrapes the exporter
 need prometheus prometheus

@@ -129,7 +129,9 @@ class DatapathRecorder implements XlateSink {
     if (this.depth >= MAX_DEPTH) return [{ type: T_ERROR, text: `over max translation depth ${MAX_DEPTH}`, detail: undefined, subs: null }];
     pkt.tunId = pkt.tunSrc = pkt.tunDst = 0;
     this.depth++;
-    const r = new Xlate(br as OvsBridge).dryRun(pkt, op.ofport, this.nowMs, this, undefined, this.wc);
+    const x = new Xlate(br as OvsBridge);
+    x.tracePeer = true;
+    const r = x.dryRun(pkt, op.ofport, this.nowMs, this, undefined, this.wc);
     this.depth--;
     this.error ??= r.error;
     return [bridgeNode(br as OvsBridge, r.trace)];

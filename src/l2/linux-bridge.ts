@@ -1,9 +1,14 @@
 // A Linux bridge (qbr-) as the kernel's bridge module behaves with STP off:
 // learn source MACs per port, age them out (ageing_time 300 s), forward to
-// the learned port, flood unknown/broadcast/multicast to every other port,
-// and never forward IEEE 802.1D link-local group addresses (01:80:c2:00:00:0X).
-// Frames to a port's own MAC (a "local" fdb entry) go to the bridge's own
-// stack; a qbr has no address, so they are consumed there.
+// the learned port, flood unknown/broadcast/multicast to every other port.
+// IEEE 802.1D link-local group addresses (01:80:c2:00:00:0X) as
+// br_handle_frame treats them with group_fwd_mask 0: the Bridge Group
+// Address (…:00) is flooded with STP off, pause frames (…:01) dropped
+// unlearned, the others (and …:00 with STP on) learned from and passed to
+// the bridge's stack. STP itself (port states, BPDUs) is not emulated. Frames to a
+// port's own MAC (a "local" fdb entry) go to the bridge's own stack; a qbr
+// has no address, so they are consumed there. test/e2e/linux-bridge-kernel
+// holds all of it to the kernel's bridge.
 import { Element, type Port } from '../datapath/element.js';
 import type { Packet } from '../datapath/packet.js';
 import { macToString, readMacHi, readMacLo } from '../wire/addr.js';
@@ -40,9 +45,13 @@ export class LinuxBridge extends Element implements KeepsLearned {
   private journal: LearnedJournal | null = null;
   private jid = 0;
 
-  constructor(node: string, name: string, opts: { ageingMs?: number } = {}) {
+  /** stp_state: BPDUs then go to the bridge's own stack (the STP state machine itself is not emulated: ports always forward). */
+  readonly stp: boolean;
+
+  constructor(node: string, name: string, opts: { ageingMs?: number; stp?: boolean } = {}) {
     super('linux_bridge', node, name);
     this.ageingMs = opts.ageingMs ?? BRIDGE_AGEING_MS;
+    this.stp = opts.stp ?? false;
   }
 
   override portAdded(port: Port): void {
@@ -65,6 +74,8 @@ export class LinuxBridge extends Element implements KeepsLearned {
 
     // br_handle_frame: a multicast or all-zero source is not a valid station.
     if (buf[off + 6]! & 1 || (srcHi | srcLo) === 0) return e.drop(pkt, this, 'malformed', 'invalid source MAC');
+    const linkLocal = buf[off] === 0x01 && buf[off + 1] === 0x80 && buf[off + 2] === 0xc2 && buf[off + 3] === 0 && buf[off + 4] === 0 && (buf[off + 5]! & 0xf0) === 0;
+    if (linkLocal && buf[off + 5] === 0x01) return e.drop(pkt, this, 'filtered', 'IEEE 802.3x pause frame (01:80:c2:00:00:01)');
     if (!this.local.has(srcHi, srcLo, 0)) {
       const ent = this.fdb.get(srcHi, srcLo, 0);
       if (ent) {
@@ -81,9 +92,10 @@ export class LinuxBridge extends Element implements KeepsLearned {
       }
     }
 
-    // IEEE 802.1D reserved group addresses are not forwarded (group_fwd_mask 0).
-    if (buf[off] === 0x01 && buf[off + 1] === 0x80 && buf[off + 2] === 0xc2 && buf[off + 3] === 0 && buf[off + 4] === 0 && (buf[off + 5]! & 0xf0) === 0) {
-      return e.drop(pkt, this, 'filtered', 'link-local group address');
+    // Reserved group addresses go to the port's own stack (group_fwd_mask 0), but for STP's own
+    // address with STP off: that one is forwarded "to keep loop detection" (br_handle_frame).
+    if (linkLocal && (buf[off + 5] !== 0x00 || this.stp)) {
+      return e.consume(pkt, this, `link-local group address ${macToString(dstHi, dstLo)}: to ${inPort.name}'s own stack, not forwarded`);
     }
 
     if (!(buf[off] & 1)) {

@@ -12,12 +12,12 @@
 import { Element, type Port } from '../datapath/element.js';
 import { HEADROOM, type Packet } from '../datapath/packet.js';
 import type { DropReason } from '../datapath/drop-reasons.js';
-import { Decoded, decode, decodeErrorName, decodeErrorLayer } from '../wire/decode.js';
-import { readU16, readU32, writeU16, writeU32, writeMacNum, ipToString, macToString } from '../wire/addr.js';
+import { Decoded, decode, decodeErrorName, ipv4HeaderError } from '../wire/decode.js';
+import { readU16, readU32, readMacHi, readMacLo, writeU16, writeU32, writeMacNum, ipToString, macToString } from '../wire/addr.js';
 import { writeEth, ETH_HLEN, ETHERTYPE_IPV4, ETHERTYPE_ARP, ETHERTYPE_VLAN } from '../wire/ethernet.js';
 import { buildArpRequest, buildArpReply } from '../wire/arp.js';
 import { ipv4DecTtl, ipv4SetChecksum, IPPROTO_ICMP, IPPROTO_UDP, IPPROTO_TCP, IP_DF, IP_MF, IP_OFFMASK } from '../wire/ipv4.js';
-import { csumUpdate16 } from '../wire/checksum.js';
+import { checksum, csumUpdate16 } from '../wire/checksum.js';
 import {
   buildIcmpError, icmpErrorAllowed, icmpQuoteLen, icmpSetChecksum, ICMP_ECHO, ICMP_ECHOREPLY, ICMP_DEST_UNREACH,
   ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, ICMP_EXC_FRAGTIME, ICMP_FRAG_NEEDED, ICMP_PORT_UNREACH, ICMP_PROT_UNREACH, ICMP_HOST_UNREACH,
@@ -270,17 +270,18 @@ export class NetNamespace extends Element implements KeepsLearned {
   }
 
   private rxIpv4(pkt: Packet, b: IfBinding, pt: PktType): void {
-    const e = this.engine, d = this.d, buf = pkt.buf;
-    const err = decode(buf, pkt.off, pkt.len, d);
-    if (err !== 0 && decodeErrorLayer(err) <= 3) return e.drop(pkt, this, 'malformed', decodeErrorName(err));
-    if (!d.ipCsumOk) return e.drop(pkt, this, 'malformed', 'bad IPv4 header checksum');
-    if (pt === 'otherhost') return e.drop(pkt, this, 'not_for_us', `destination MAC ${macToString(d.dstHi, d.dstLo)} is not ${b.iface.name}'s`);
+    const e = this.engine, buf = pkt.buf, l3 = pkt.off + ETH_HLEN;
+    // ip_rcv_core: lengths, then the header checksum (transport headers are netfilter's and the protocols' to judge).
+    const err = ipv4HeaderError(buf, l3, pkt.len - ETH_HLEN);
+    if (err !== 0) return e.drop(pkt, this, 'malformed', decodeErrorName(err));
+    if (checksum(buf, l3, (buf[l3]! & 15) << 2) !== 0) return e.drop(pkt, this, 'malformed', 'bad IPv4 header checksum');
+    if (pt === 'otherhost') return e.drop(pkt, this, 'not_for_us', `destination MAC ${macToString(readMacHi(buf, pkt.off), readMacLo(buf, pkt.off))} is not ${b.iface.name}'s`);
     // ip_rcv: trim Ethernet padding beyond the IP total length.
-    if (ETH_HLEN + d.totLen < pkt.len) pkt.len = ETH_HLEN + d.totLen;
-    const l3 = pkt.off + ETH_HLEN;
+    const totLen = readU16(buf, l3 + 2);
+    if (ETH_HLEN + totLen < pkt.len) pkt.len = ETH_HLEN + totLen;
     // nf_defrag_ipv4 (PREROUTING, priority -400): conntrack, NAT and the rules see whole datagrams.
     if (((buf[l3 + 6]! & 0x3f) | buf[l3 + 7]!) !== 0 && this.nf.tracking) return this.defragIn(pkt, b, DEFRAG_CONNTRACK_IN, false);
-    const bad = fillPacketInfo(this.info, buf, l3, d.totLen);
+    const bad = fillPacketInfo(this.info, buf, l3, totLen);
     if (bad) return e.drop(pkt, this, 'malformed', bad);
     this.infoPkt = pkt;
     this.rcvFinish(pkt, b);

@@ -16,7 +16,9 @@
 // steps with the hop's counting but no queueing, re-extraction or second
 // lookup. Otherwise the packet leaves through the engine as before and the
 // peer translates it on its own.
-import { OFPP, type Action } from './actions.js';
+import { OFPP, type Action, type Subfield } from './actions.js';
+import { formatSubfield } from './subfield.js';
+import { formatFieldValue, hex } from './field-format.js';
 import { K, newKey, type FlowKey } from './flow-key.js';
 import { FrameLayout, VLAN_CFI, extractFlow } from './flow-extract.js';
 import type { FlowEntry, FlowTable, FlowTables } from './flow-table.js';
@@ -96,6 +98,15 @@ export interface DryRunResult {
   error: string | null;
 }
 
+/**
+ * xlate_report_subfield after a move: the destination and what it now holds,
+ * the whole field in its own format (mf_format), part of one in hex.
+ */
+function subfieldIsNow(sf: Subfield, v: bigint): string {
+  const whole = sf.ofs === 0 && sf.nBits >= sf.field.nBits;
+  return `${formatSubfield(sf)} is now ${whole ? formatFieldValue(sf.field, v, undefined) : hex(v)}`;
+}
+
 // ---- the translation ----------------------------------------------------
 
 const ERR_NONE = 0;
@@ -132,6 +143,8 @@ export class Xlate implements NormalCtx {
   private readonly slotSize: number;
   // Set only during dryRun(): outputs go here, flows are not credited.
   private sink: XlateSink | null = null;
+  /** A dry run in a patch peer of the bridge ofproto/trace began in (how a table miss is printed). */
+  tracePeer = false;
   /** The bridge's translation cache (null: none); run() consults and fills it. */
   cache: XlateCache | null = null;
   // The translation being recorded for the cache (only on a miss).
@@ -578,6 +591,7 @@ export class Xlate implements NormalCtx {
           if (c.dirty !== 0) this.beforeChange();
           writeSegs(this.key, c.s2!, val.hi, val.lo);
           if (c.dirty !== 0) this.applyChanges(c.dirty);
+          if (this.tracing) this.detail(subfieldIsNow((c.a as { dst: Subfield }).dst, (BigInt(val.hi >>> 0) << 32n) | BigInt(val.lo >>> 0)));
           break;
         case OP_DEC_TTL:
           if (this.rec !== null) this.rec.uncacheable = true;
@@ -853,7 +867,9 @@ export class Xlate implements NormalCtx {
     let text: string;
     let detail: Record<string, unknown>;
     if (e === null) {
-      text = `${String(id).padStart(2)}. No match.`;
+      // OVS recognises its internal "no packet-in" miss rule (reg0=0x2) only in the bridge the trace
+      // began in (xlate_report_table compares with ctx->xin->ofproto's): a patch peer prints its match.
+      text = `${String(id).padStart(2)}. ${this.tracePeer ? 'reg0=0x2, priority 0' : 'No match.'}`;
       detail = { table: id, miss: true };
     } else {
       const m = this.host.traceFormat.match(e);

@@ -159,7 +159,7 @@ export function buildEmulator(t: Topology, opts: BuildOptions = {}): Emulator {
       underlays.set(n.name, ul);
     }
     for (const lb of n.linuxBridges) {
-      const br = engine.add(new LinuxBridge(n.name, lb.name, { ageingMs: lb.ageingTime * 1000 }));
+      const br = engine.add(new LinuxBridge(n.name, lb.name, { ageingMs: lb.ageingTime * 1000, stp: lb.stp }));
       for (const p of lb.ports) {
         const port = engine.addPort(br, p.name);
         if (p.mac) br.setPortMac(port, parseMacNum(p.mac)!);

@@ -282,6 +282,24 @@ function readIpv4Header(buf: Uint8Array, l3: number, avail: number, out: Decoded
   return 0;
 }
 
+/**
+ * ip_rcv_core's length checks of the IPv4 header at l3 with `avail` bytes
+ * readable (header size, version, IHL, total length), in decodeIpv4's order
+ * and with its codes, without filling a Decoded: for a stack that only
+ * needs the verdict (the namespaces' receive path, once per hop).
+ */
+export function ipv4HeaderError(buf: Uint8Array, l3: number, avail: number): number {
+  if (avail < IPV4_MIN_HLEN) return DecodeError.TRUNCATED_IP;
+  const vihl = buf[l3]!;
+  if (vihl >>> 4 !== 4) return DecodeError.BAD_IP_VERSION;
+  const hl = (vihl & 15) << 2;
+  if (hl < IPV4_MIN_HLEN) return DecodeError.BAD_IHL;
+  if (avail < hl) return DecodeError.TRUNCATED_IP;
+  const tot = readU16(buf, l3 + 2);
+  if (tot < hl || tot > avail) return DecodeError.BAD_TOT_LEN;
+  return 0;
+}
+
 function decodeIpv4(buf: Uint8Array, l3: number, end: number, out: Decoded): number {
   const avail = end - l3;
   const err = readIpv4Header(buf, l3, avail, out);

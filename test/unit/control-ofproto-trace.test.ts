@@ -96,6 +96,21 @@ test('a table without a matching flow prints "No match." and drops', () => {
   assert.match(out, /\nDatapath actions: drop\n$/);
 });
 
+test('a miss in a patch peer prints OVS\'s internal miss rule, as ovs-vswitchd 3.1 does (test/e2e/ovs-oracle.test.ts)', () => {
+  const emu = seed();
+  bridge(emu, 'w07', 'br-int').addFlow('table=0,priority=100,in_port=qr-178fc8e2-fd,dl_src=00:00:00:00:00:01 actions=output:patch-tun');
+  bridge(emu, 'w07', 'br-tun').addFlow('table=0,priority=100,in_port=patch-int,dl_src=00:00:00:00:00:01 actions=resubmit(,77)');
+  const out = trace(emu, 'w07', 'br-int', 'in_port=qr-178fc8e2-fd,dl_src=00:00:00:00:00:01');
+  assert.match(out, /\nbridge\("br-tun"\)\n-+\n 0\. in_port=1,dl_src=00:00:00:00:00:01, priority 100\n    resubmit\(,77\)\n77\. reg0=0x2, priority 0\n    drop\n/);
+});
+
+test('a move reports what its destination now holds, as ovs-vswitchd does (xlate_report_subfield)', () => {
+  const emu = seed();
+  const out = trace(emu, 'w07', 'br-tun', 'arp,in_port=patch-int,dl_vlan=10,dl_src=fa:16:3e:b2:ef:af,dl_dst=ff:ff:ff:ff:ff:ff,arp_op=1,arp_spa=192.168.1.7,arp_tpa=192.168.1.6,arp_sha=fa:16:3e:b2:ef:af');
+  assert.match(out, /\n {4}move:NXM_NX_ARP_SHA\[\]->NXM_NX_ARP_THA\[\]\n {5}-> NXM_NX_ARP_THA\[\] is now fa:16:3e:b2:ef:af\n {4}move:NXM_OF_ARP_SPA\[\]->NXM_OF_ARP_TPA\[\]\n {5}-> NXM_OF_ARP_TPA\[\] is now 192.168.1.7\n/);
+  assert.match(out, /\n {4}move:NXM_OF_ETH_SRC\[\]->NXM_OF_ETH_DST\[\]\n {5}-> NXM_OF_ETH_DST\[\] is now fa:16:3e:b2:ef:af\n/);
+});
+
 test('bad flows answer as ovs-appctl does, exit 2', () => {
   const emu = seed();
   const err = (flow: string): ControlError => {

@@ -7,10 +7,10 @@ import { parseMacNum } from '../../src/wire/addr.js';
 import { buildFrame } from '../../src/wire/frame.js';
 import { CaptureSink } from '../helpers/sink.js';
 
-function setup() {
+function setup(stp = false) {
   const clock = new ManualClock(0);
   const e = new Engine({ clock });
-  const br = e.add(new LinuxBridge('w07', 'qbr2ab77d0f-99'));
+  const br = e.add(new LinuxBridge('w07', 'qbr2ab77d0f-99', { stp }));
   const qvb = e.addPort(br, 'qvb2ab77d0f-99');
   const tap = e.addPort(br, 'tap2ab77d0f-99');
   const third = e.addPort(br, 'tap3');
@@ -65,18 +65,37 @@ test('learned entries age out after 300 s and the destination floods again', () 
   assert.equal(sinks.third.take().length, 1, 'flooded after ageing');
 });
 
-test('frames to a port MAC are consumed by the bridge, 802.1D group frames are not forwarded, runts are counted', () => {
+test('frames to a port MAC are consumed by the bridge; 802.1D group frames as br_handle_frame with STP off; runts are counted', () => {
   const { e, tap, qvb, br, sinks } = setup();
   const toLocal = buildFrame({ src: 'fa:16:3e:b2:ef:af', dst: '96:6e:9b:a8:b1:fc', ethertype: 0x0800, payload: [1, 2, 3] });
   e.inject(e.pool.allocFrom(toLocal)!, tap);
   assert.equal(e.consumed, 1);
+  // Pause frames: dropped before learning.
+  const pause = buildFrame({ src: '0a:00:00:00:00:01', dst: '01:80:c2:00:00:01', ethertype: 0x8808, payload: [0] });
+  e.inject(e.pool.allocFrom(pause)!, tap);
+  assert.equal(e.dropCount(br, 'filtered'), 1);
+  assert.ok(!br.learned().some((l) => l.mac === '0a:00:00:00:00:01'), 'nothing learned from a pause frame');
+  // LLDP (and the rest of the range): learned from, to the port's own stack, not forwarded.
+  const lldp = buildFrame({ src: '0a:00:00:00:00:02', dst: '01:80:c2:00:00:0e', ethertype: 0x88cc, payload: [0] });
+  e.inject(e.pool.allocFrom(lldp)!, tap);
+  assert.equal(e.consumed, 2);
+  assert.ok(br.learned().some((l) => l.mac === '0a:00:00:00:00:02'));
+  assert.equal(sinks.qvb.frames.length + sinks.third.frames.length, 0);
+  // STP's Bridge Group Address with STP off: forwarded (flooded), "to keep loop detection".
   const stp = buildFrame({ src: 'fa:16:3e:b2:ef:af', dst: '01:80:c2:00:00:00', ethertype: 0x0026, payload: [0] });
   e.inject(e.pool.allocFrom(stp)!, tap);
-  assert.equal(e.dropCount(br, 'filtered'), 1);
+  assert.equal(sinks.qvb.take().length + sinks.third.take().length, 2);
   e.inject(e.pool.allocFrom(new Uint8Array(5))!, qvb);
   assert.equal(e.dropCount(br, 'malformed'), 1);
-  assert.equal(sinks.qvb.frames.length + sinks.third.frames.length, 0);
   assert.equal(e.pool.available, e.pool.slots, 'every slot returned');
+});
+
+test('with stp on, BPDUs go to the bridge\'s own stack instead of being flooded', () => {
+  const { e, tap, sinks } = setup(true);
+  const stp = buildFrame({ src: 'fa:16:3e:b2:ef:af', dst: '01:80:c2:00:00:00', ethertype: 0x0026, payload: [0] });
+  e.inject(e.pool.allocFrom(stp)!, tap);
+  assert.equal(e.consumed, 1);
+  assert.equal(sinks.qvb.frames.length + sinks.third.frames.length, 0);
 });
 
 test('MACs whose low 32 bits are above 2^31: learned, forwarded to, moved, aged one by one, listed in learning order', () => {

@@ -1,0 +1,75 @@
+// Two builds of dpemu side by side in one process: the seed's request path
+// (bench/lib/seed.ts: 10 k flows, 64-byte UDP payload, warmed) from each
+// tree's dist/, run in alternated chunks, CPU time a packet per chunk. On a
+// box whose load moves by 2x from one run to the next, separate runs cannot
+// resolve a few per cent; chunks alternated within a second share the load,
+// so the median of the pairwise ratios can. Not part of `npm run bench`: a
+// tool for judging a change against the tree before it.
+//
+//   git worktree add /tmp/base main && ln -s $PWD/node_modules /tmp/base/ && (cd /tmp/base && npx tsc -p bench/tsconfig.json)
+//   npx tsc -p bench/tsconfig.json && node dist/bench/ab.js /tmp/base . [--pairs 40] [--chunk 20000] [--new]
+//
+// --new: every packet a new connection (pipeline.newConnections' mode).
+import { resolve } from 'node:path';
+import { loadavg } from 'node:os';
+import { median } from './lib/harness.js';
+
+type Seed = typeof import('./lib/seed.js');
+
+const argv = process.argv.slice(2);
+const opt = (name: string, dflt: number): number => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? Number(argv[i + 1]) : dflt;
+};
+const dirs = argv.filter((a, i) => !a.startsWith('--') && !['--pairs', '--chunk'].includes(argv[i - 1] ?? ''));
+if (dirs.length !== 2) throw new Error('usage: node dist/bench/ab.js TREE_A TREE_B [--pairs N] [--chunk N] [--new]');
+const PAIRS = opt('--pairs', 40), CHUNK = opt('--chunk', 20_000), NEW = argv.includes('--new');
+
+interface Side {
+  name: string;
+  run(): number;
+}
+
+async function side(dir: string): Promise<Side> {
+  const seed = (await import(resolve(dir, 'dist/bench/lib/seed.js'))) as Seed;
+  const rig = seed.buildRig({ flows: 10_000, payload: 64 });
+  seed.warm(rig, 64);
+  const frame = seed.udpRequest(1024, 1, 64);
+  const pool = rig.emu.engine.pool;
+  let seq = 0;
+  const pump = NEW
+    ? () => {
+        for (let i = 0; i < CHUNK; i++) {
+          seed.newTuple(frame, seq++);
+          rig.emu.engine.inject(pool.allocFrom(frame)!, rig.vmPort);
+        }
+      }
+    : () => seed.pump(rig, CHUNK);
+  return {
+    name: dir,
+    run() {
+      const t = process.cpuUsage();
+      pump();
+      const u = process.cpuUsage(t);
+      return (u.user + u.system) / CHUNK;
+    },
+  };
+}
+
+const a = await side(dirs[0]!), b = await side(dirs[1]!);
+for (let i = 0; i < 5; i++) a.run(), b.run(); // both optimized before anything counts
+const ta: number[] = [], tb: number[] = [], ratio: number[] = [];
+for (let i = 0; i < PAIRS; i++) {
+  // Each goes first every other pair: the second of a pair finds the caches the first left.
+  let x: number, y: number;
+  if (i % 2 === 0) (x = a.run()), (y = b.run());
+  else (y = b.run()), (x = a.run());
+  ta.push(x);
+  tb.push(y);
+  ratio.push(y / x);
+}
+const fmt = (v: number): string => v.toFixed(3);
+console.log(`${NEW ? 'new connections' : 'steady state'}, ${PAIRS} pairs of ${CHUNK} packets, load ${loadavg()[0]!.toFixed(1)}`);
+console.log(`  A ${a.name}: median ${fmt(median(ta))} µs CPU a packet`);
+console.log(`  B ${b.name}: median ${fmt(median(tb))} µs CPU a packet`);
+console.log(`  B/A: median ratio ${fmt(median(ratio))}, B cheaper in ${ratio.filter((r) => r < 1).length} of ${PAIRS} pairs`);

@@ -1,0 +1,78 @@
+// A real Open vSwitch (Debian's openvswitch-switch) for tests that hold dpemu
+// to it: ovsdb-server and ovs-vswitchd in a temporary directory, on the
+// dummy datapath (`--enable-dummy=override --disable-system`), so no kernel
+// module, no kernel interface and no system service is touched. Stopped by
+// the pids it wrote, and its directory removed.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { requireTool } from './tools.js';
+
+export class RealOvs {
+  private constructor(readonly dir: string) {}
+
+  static start(): RealOvs {
+    requireTool('ovs-vswitchd', 'openvswitch-switch');
+    const dir = mkdtempSync(join(tmpdir(), 'dpe-ovs-'));
+    const ovs = new RealOvs(dir);
+    try {
+      ovs.run('ovsdb-tool', ['create', join(dir, 'conf.db'), '/usr/share/openvswitch/vswitch.ovsschema']);
+      ovs.run('ovsdb-server', [join(dir, 'conf.db'), `--remote=punix:${join(dir, 'db.sock')}`, `--pidfile=${join(dir, 'ovsdb.pid')}`,
+        `--unixctl=${join(dir, 'ovsdb.ctl')}`, `--log-file=${join(dir, 'ovsdb.log')}`, '--detach']);
+      ovs.run('ovs-vswitchd', [`unix:${join(dir, 'db.sock')}`, '--enable-dummy=override', '--disable-system',
+        `--pidfile=${join(dir, 'vswitchd.pid')}`, `--unixctl=${join(dir, 'vswitchd.ctl')}`, `--log-file=${join(dir, 'vswitchd.log')}`, '--detach']);
+    } catch (e) {
+      ovs.stop();
+      throw e;
+    }
+    return ovs;
+  }
+
+  /** ovs-vsctl, waiting for ovs-vswitchd to apply the change. */
+  vsctl(args: string[]): string {
+    return this.run('ovs-vsctl', [`--db=unix:${join(this.dir, 'db.sock')}`, '--timeout=10', ...args]);
+  }
+
+  /** ovs-ofctl against `bridge`'s management socket. */
+  ofctl(cmd: string, bridge: string, ...args: string[]): string {
+    return this.run('ovs-ofctl', [cmd, `unix:${join(this.dir, `${bridge}.mgmt`)}`, ...args]);
+  }
+
+  /** Flows (one a line, ovs-ofctl syntax) replace `bridge`'s table. */
+  replaceFlows(bridge: string, flows: readonly string[]): void {
+    const file = join(this.dir, `${bridge}.flows`);
+    writeFileSync(file, flows.join('\n') + '\n');
+    this.ofctl('del-flows', bridge);
+    this.ofctl('add-flows', bridge, file);
+  }
+
+  appctl(args: string[]): string {
+    return this.run('ovs-appctl', ['-t', join(this.dir, 'vswitchd.ctl'), ...args]);
+  }
+
+  stop(): void {
+    for (const name of ['vswitchd.pid', 'ovsdb.pid']) {
+      let pid = 0;
+      try {
+        pid = Number(readFileSync(join(this.dir, name), 'utf8').trim());
+      } catch {
+        continue; // never started
+      }
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private run(cmd: string, args: string[]): string {
+    const env = { ...process.env, OVS_RUNDIR: this.dir, OVS_DBDIR: this.dir, OVS_LOGDIR: this.dir, OVS_SYSCONFDIR: this.dir };
+    const r = spawnSync(cmd, args, { encoding: 'utf8', env, timeout: 20_000 });
+    assert.equal(r.status, 0, `${cmd} ${args.join(' ')}: ${r.stderr || r.error}`);
+    return r.stdout;
+  }
+}
