@@ -190,6 +190,7 @@ export class TraversalCache {
     this.v[this.base + ENTRIES] = 0;
   }
 
+  /** The entry holding key `k` (its hash set here, for fill()), or null. */
   private find(k: TraversalEntry, th: number): TraversalEntry | null {
     const h = (k.hash = hashKey(k, th));
     const slots = this.slots;
