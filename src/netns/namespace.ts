@@ -511,8 +511,14 @@ export class NetNamespace extends Element implements KeepsLearned {
       }
     }
     this.dg = null;
-    for (let i = 0; i < out.length; i++) this.neighOut(out[i]!, h, iif);
-    out.length = 0;
+    let i = 0;
+    try {
+      for (; i < out.length; i++) this.neighOut(out[i]!, h, iif);
+    } finally {
+      // A fragment's output threw (a bug; the engine counts it): the ones not yet sent go back to the slab.
+      for (i++; i < out.length; i++) e.drop(out[i]!, this, 'internal_error', 'not sent: an earlier fragment failed');
+      out.length = 0;
+    }
   }
 
   /** Whether each fragment's slot has room in front of its payload for the head's header and an Ethernet header. */
