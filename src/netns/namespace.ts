@@ -966,7 +966,8 @@ export class NetNamespace extends Element implements KeepsLearned {
       n.queueBytes = 0;
     }
     for (const x of this.delayed.splice(0)) e.drop(x.pkt, this, 'port_down', 'namespace replaced by a reload');
-    for (const f of this.defrag?.releaseAll() ?? []) e.drop(f, this, 'frag_queue_full', 'namespace replaced by a reload');
+    // As fqdir_pre_exit flushes a namespace's queues: SKB_DROP_REASON_FRAG_REASM_TIMEOUT.
+    for (const f of this.defrag?.releaseAll() ?? []) e.drop(f, this, 'frag_timeout', 'namespace replaced by a reload');
   }
 
   // ---- helpers ------------------------------------------------------------
