@@ -26,7 +26,7 @@ const L4_PROTOS: ReadonlySet<number> = new Set([IPPROTO.ICMP, IPPROTO.IGMP, IPPR
  * leaves out zero context fields (in_port, regs, metadata, tunnel) and a
  * non-fragment's nw_frag.
  */
-function packetMatch(k: FlowKey): Match {
+function packetMatch(k: FlowKey, tunKey: boolean): Match {
   const m = emptyMatch();
   const M = m.mask;
   const exact = (...ws: [K, number][]): void => {
@@ -35,9 +35,9 @@ function packetMatch(k: FlowKey): Match {
   const ALL = 0xffffffff, MAC_HI = 0xffff;
   if (k[K.IN_PORT]) exact([K.IN_PORT, 0xffff]);
   for (const w of [K.PKT_MARK, K.TUN_SRC, K.TUN_DST, ...Array.from({ length: 16 }, (_, i) => K.REG0 + i)]) if (k[w]) exact([w, ALL]);
-  for (const [hi, lo] of [[K.TUN_ID_HI, K.TUN_ID_LO], [K.METADATA_HI, K.METADATA_LO]] as const) {
-    if (k[hi] || k[lo]) exact([hi, ALL], [lo, ALL]);
-  }
+  // A tunneled packet's tun_id only with FLOW_TNL_F_KEY set (flow_wildcards_init_for_packet).
+  if ((k[K.TUN_ID_HI] || k[K.TUN_ID_LO]) && (tunKey || !k[K.TUN_DST])) exact([K.TUN_ID_HI, ALL], [K.TUN_ID_LO, ALL]);
+  if (k[K.METADATA_HI] || k[K.METADATA_LO]) exact([K.METADATA_HI, ALL], [K.METADATA_LO, ALL]);
   exact([K.DL_SRC_HI, MAC_HI], [K.DL_SRC_LO, ALL], [K.DL_DST_HI, MAC_HI], [K.DL_DST_LO, ALL], [K.VLAN_TCI, 0xffff], [K.DL_TYPE, 0xffff]);
   const type = k[K.DL_TYPE]!;
   if (type === ETH_TYPE.ARP || type === ETH_TYPE.RARP) {
@@ -66,9 +66,13 @@ function megaflow(flow: FlowKey, wc: Uint32Array): Match {
   return m;
 }
 
-/** flow_format: the flow as the Flow: and Final flow: lines print it. */
-export function formatTraceFlow(k: FlowKey): string {
-  let s = formatMatch(packetMatch(k));
+/**
+ * flow_format: the flow as the Flow: and Final flow: lines print it.
+ * `tunKey`: the tunnel's key flag (a flow parsed from text has none, so
+ * ofproto/trace of `in_port=vxlan,tun_id=…` prints no tun_id, as OVS).
+ */
+export function formatTraceFlow(k: FlowKey, tunKey = true): string {
+  let s = formatMatch(packetMatch(k, tunKey));
   // dpemu's key has no tcp_flags; a generated packet's are 0, and actions cannot change them.
   const tcp = k[K.DL_TYPE] === ETH_TYPE.IP && k[K.NW_PROTO] === IPPROTO.TCP && !(k[K.NW_FRAG]! & 2);
   if (tcp) s += ',tcp_flags=0';
@@ -99,6 +103,8 @@ const bridgeNode = (br: OvsBridge, subs: TNode[]): TNode => ({ type: T_BRIDGE, t
 class DatapathRecorder implements XlateSink {
   readonly actions: string[] = [];
   error: string | null = null;
+  /** An ARP rewrite was committed: the kernel datapath cannot set ARP fields (commit_set_arp_action's SLOW_ACTION). */
+  slow = false;
   private depth = 0;
   private baseTunnel = '';
   private readonly out = newKey();
@@ -145,7 +151,9 @@ class DatapathRecorder implements XlateSink {
       if (t !== this.baseTunnel) acts.push(`set(tunnel(${t}))`);
       this.baseTunnel = t;
     }
+    const n = acts.length;
     commitHeaders(acts, b, o);
+    for (let i = n; i < acts.length; i++) if (acts[i]!.startsWith('set(arp(')) this.slow = true;
     // commit_vlan_action
     const bt = b[K.VLAN_TCI]!, ot = o[K.VLAN_TCI]!;
     if (bt !== ot) {
@@ -192,12 +200,13 @@ export function ofprotoTrace(br: OvsBridge, flowText: string): string {
     eng.pool.free(pkt);
   }
   error ??= rec.error;
-  const lines = [`Flow: ${formatTraceFlow(flow)}`];
+  const lines = [`Flow: ${formatTraceFlow(flow, false)}`];
   printNodes(lines, [bridgeNode(br, trace)], 0);
   const same = x.key.every((w, i) => w === flow[i]);
-  lines.push('', `Final flow: ${same ? 'unchanged' : formatTraceFlow(x.key)}`);
+  lines.push('', `Final flow: ${same ? 'unchanged' : formatTraceFlow(x.key, false)}`);
   lines.push(`Megaflow: recirc_id=0,${formatMatch(megaflow(flow, rec.wc.wc))}`);
   lines.push(`Datapath actions: ${rec.actions.length ? rec.actions.join(',') : 'drop'}`);
   if (error) lines.push(`Translation failed (${error}), packet is dropped.`);
+  else if (rec.slow) lines.push('This flow is handled by the userspace slow path because it:', '  - Uses action(s) not supported by datapath.');
   return lines.join('\n') + '\n';
 }

@@ -514,8 +514,14 @@ export class NetNamespace extends Element implements KeepsLearned {
       }
     }
     this.dg = null;
-    for (let i = 0; i < out.length; i++) this.neighOut(out[i]!, h, iif);
-    out.length = 0;
+    let i = 0;
+    try {
+      for (; i < out.length; i++) this.neighOut(out[i]!, h, iif);
+    } finally {
+      // A fragment's output threw (a bug; the engine counts it): the ones not yet sent go back to the slab.
+      for (i++; i < out.length; i++) e.drop(out[i]!, this, 'internal_error', 'not sent: an earlier fragment failed');
+      out.length = 0;
+    }
   }
 
   /** Whether each fragment's slot has room in front of its payload for the head's header and an Ethernet header. */
@@ -969,7 +975,8 @@ export class NetNamespace extends Element implements KeepsLearned {
       n.queueBytes = 0;
     }
     for (const x of this.delayed.splice(0)) e.drop(x.pkt, this, 'port_down', 'namespace replaced by a reload');
-    for (const f of this.defrag?.releaseAll() ?? []) e.drop(f, this, 'frag_queue_full', 'namespace replaced by a reload');
+    // As fqdir_pre_exit flushes a namespace's queues: SKB_DROP_REASON_FRAG_REASM_TIMEOUT.
+    for (const f of this.defrag?.releaseAll() ?? []) e.drop(f, this, 'frag_timeout', 'namespace replaced by a reload');
   }
 
   // ---- helpers ------------------------------------------------------------

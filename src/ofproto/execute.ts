@@ -822,8 +822,10 @@ export class Xlate implements NormalCtx {
     const rec = this.rec;
     if (rec !== null) {
       rec.step(EV_APPLY, dirty, null, null, this.key);
-      // applyDirty picks the L3/L4 rewrite (and its checksums) by these.
-      if (dirty & ~(D_ETH_SRC | D_ETH_DST | D_VLAN | D_TUN | D_MARK)) for (const w of L3_WORDS) rec.use(w, 0xffffffff);
+      // applyDirty picks the L3/L4 rewrite (and its checksums) by these; fragments matter only to IP.
+      if (dirty & ~(D_ETH_SRC | D_ETH_DST | D_VLAN | D_TUN | D_MARK)) {
+        for (const w of L3_WORDS) if (w !== K.NW_FRAG || this.key[K.DL_TYPE] === 0x0800) rec.use(w, 0xffffffff);
+      }
     }
     if (!applyDirty(this.pkt, this.key, this.lay, dirty, this.slotSize)) this.error = ERR_NO_HEADROOM;
   }
@@ -849,7 +851,13 @@ export class Xlate implements NormalCtx {
       rec.use(K.VLAN_TCI, VLAN_CFI);
       return;
     }
-    for (const w of L3_WORDS) rec.use(w, 0xffffffff);
+    // What prereqOk reads, as mf_are_prereqs_ok masks it: dl_type, then nw_proto for a transport
+    // prerequisite on an IP packet (and nw_frag, which an IP packet's megaflow always holds).
+    rec.use(K.DL_TYPE, 0xffffffff);
+    const t = this.key[K.DL_TYPE];
+    if (p === 'ip' || p === 'ipv6' || p === 'ipAny' || p === 'arp' || (t !== 0x0800 && t !== 0x86dd)) return;
+    rec.use(K.NW_PROTO, 0xffffffff);
+    rec.use(K.NW_FRAG, 0xffffffff);
   }
 
   // ---- tracing ----

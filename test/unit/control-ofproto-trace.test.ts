@@ -109,6 +109,10 @@ test('a move reports what its destination now holds, as ovs-vswitchd does (xlate
   const out = trace(emu, 'w07', 'br-tun', 'arp,in_port=patch-int,dl_vlan=10,dl_src=fa:16:3e:b2:ef:af,dl_dst=ff:ff:ff:ff:ff:ff,arp_op=1,arp_spa=192.168.1.7,arp_tpa=192.168.1.6,arp_sha=fa:16:3e:b2:ef:af');
   assert.match(out, /\n {4}move:NXM_NX_ARP_SHA\[\]->NXM_NX_ARP_THA\[\]\n {5}-> NXM_NX_ARP_THA\[\] is now fa:16:3e:b2:ef:af\n {4}move:NXM_OF_ARP_SPA\[\]->NXM_OF_ARP_TPA\[\]\n {5}-> NXM_OF_ARP_TPA\[\] is now 192.168.1.7\n/);
   assert.match(out, /\n {4}move:NXM_OF_ETH_SRC\[\]->NXM_OF_ETH_DST\[\]\n {5}-> NXM_OF_ETH_DST\[\] is now fa:16:3e:b2:ef:af\n/);
+  // The ARP rewrite is committed at the outputs: the kernel datapath cannot do it (commit_set_arp_action).
+  assert.match(out, /\nDatapath actions: [^\n]*set\(arp\([^\n]*\nThis flow is handled by the userspace slow path because it:\n {2}- Uses action\(s\) not supported by datapath\.\n$/);
+  // An ARP megaflow has no nw_frag (only IP's does).
+  assert.doesNotMatch(/\nMegaflow: (.*)\n/.exec(out)![1]!, /nw_frag/);
 });
 
 test('bad flows answer as ovs-appctl does, exit 2', () => {
