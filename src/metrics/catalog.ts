@@ -62,6 +62,11 @@ export const CELL_METRICS: Readonly<Record<string, MetricSpec>> = {
   fastpath_invalidations: c('dpemu_fastpath_invalidations_total', 'Fast-path cache entries removed because what they depended on changed (a flow, fdb entry or port; a route, rule, address, link or sysctl).', ['node', 'element']),
   fastpath_flushes: c('dpemu_fastpath_flushes_total', 'Whole-cache flushes (an OVS bridge\'s never flushes; a namespace\'s does when a rule widens its key or a conf/all sysctl changes; other changes invalidate entry by entry).', ['node', 'element']),
   fastpath_entries: g('dpemu_fastpath_entries', 'Entries in an OVS bridge\'s translation cache or a namespace\'s forwarding cache.', ['node', 'element']),
+  // Each namespace's iptables traversal cache (src/netfilter/traversal-cache.ts) allocates IPTABLES_CACHE_COUNTERS.
+  fastpath_iptables_hits: c('dpemu_fastpath_iptables_hits_total', 'raw, mangle and filter table traversals a namespace\'s iptables traversal cache decided (its rule and policy counters bumped as the traversal would).', ['node', 'element']),
+  fastpath_iptables_misses: c('dpemu_fastpath_iptables_misses_total', 'Table traversals that missed a namespace\'s iptables traversal cache and walked the chains.', ['node', 'element']),
+  fastpath_iptables_invalidations: c('dpemu_fastpath_iptables_invalidations_total', 'iptables traversal cache entries dropped because the namespace\'s ruleset changed (any iptables command or restore flushes the cache).', ['node', 'element']),
+  fastpath_iptables_entries: g('dpemu_fastpath_iptables_entries', 'Entries in a namespace\'s iptables traversal cache.', ['node', 'element']),
   // Conntrack, when a worker keeps it in shared memory (else read from the elements, below).
   conntrack_entries: g('dpemu_conntrack_entries', 'Conntrack entries (nf_conntrack_count).', ['node', 'element']),
   conntrack_max: g('dpemu_conntrack_entries_limit', 'Conntrack table limit (nf_conntrack_max; 0 = unbounded).', ['node', 'element']),
@@ -72,6 +77,8 @@ export const RING_COUNTERS = ['ring_enqueued', 'ring_drops', 'ring_occupancy', '
 export const WORKER_COUNTERS = ['worker_busy_seconds', 'worker_batches', 'worker_packets'] as const;
 /** Each OVS bridge's translation cache cells, as the data path allocates them. */
 export { FASTPATH_CELLS as FASTPATH_COUNTERS } from '../datapath/stats.js';
+/** Each namespace's iptables traversal cache cells. */
+export { IPTABLES_CACHE_CELLS as IPTABLES_CACHE_COUNTERS } from '../netfilter/traversal-cache.js';
 
 /**
  * A datapath worker's loop counters (src/workers/layout.ts WORKER_COUNTERS,

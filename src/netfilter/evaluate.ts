@@ -39,6 +39,17 @@ export interface NfTraceEvent {
 
 export type NfTracer = (ev: NfTraceEvent) => void;
 
+/**
+ * What a traversal did, for the traversal cache to replay: the counter
+ * blocks it bumped (matched rules, the policy) and the rules whose target
+ * changed the packet or its connection (MARK, CONNMARK, CT), in order.
+ */
+export interface TraversalRecord {
+  cells: Float64Array[];
+  at: number[];
+  effects: Rule[];
+}
+
 /** The IP part and every match of `r` against the packet (only the parts r.test names). */
 export function ruleMatches(r: Rule, p: NfPacketInfo): boolean {
   const t = r.test;
@@ -65,8 +76,8 @@ export function ruleMatches(r: Rule, p: NfPacketInfo): boolean {
   return true;
 }
 
-/** Runs the table's chain for `hook`. Returns EV_*; `res` says which rule decided. */
-export function traverse(t: Table, hook: number, p: NfPacketInfo, res: TraversalResult, tracer: NfTracer | null): number {
+/** Runs the table's chain for `hook`. Returns EV_*; `res` says which rule decided; `rec`, when given, what it did. */
+export function traverse(t: Table, hook: number, p: NfPacketInfo, res: TraversalResult, tracer: NfTracer | null, rec: TraversalRecord | null = null): number {
   const base = t.hookChains[hook];
   if (!base) return EV_ACCEPT;
   const stackC = t.stackChain;
@@ -86,6 +97,10 @@ export function traverse(t: Table, hook: number, p: NfPacketInfo, res: Traversal
       const c = r.cells, at = r.at;
       c[at]!++;
       c[at + 1]! += p.len;
+      if (rec !== null) {
+        rec.cells.push(c);
+        rec.at.push(at);
+      }
       if (tracer) tracer({ table: t.name, hook, chain: chain.name, ruleNum: i + 1, kind: 'rule', rule: r });
       const kind = r.kind;
       switch (kind) {
@@ -103,19 +118,11 @@ export function traverse(t: Table, hook: number, p: NfPacketInfo, res: Traversal
           chain = r.jump!;
           i = 0;
           continue;
-        case T_MARK: {
-          const m = r.target as MarkTarget;
-          p.mark = ((p.mark & ~m.mask) ^ m.value) >>> 0;
-          i++;
-          continue;
-        }
+        case T_MARK:
         case T_CONNMARK:
-          applyConnmark(r.target as ConnmarkTarget, p);
-          i++;
-          continue;
         case T_CT:
-          // Only a packet without a conntrack yet can be marked untracked.
-          if ((r.target as CtTarget).notrack && p.ct === 0) p.ctState = CT_UNTRACKED;
+          applyEffect(r, p);
+          if (rec !== null) rec.effects.push(r);
           i++;
           continue;
         case T_ACCEPT:
@@ -142,6 +149,10 @@ export function traverse(t: Table, hook: number, p: NfPacketInfo, res: Traversal
       const c = base.cells, at = base.at;
       c[at]!++;
       c[at + 1]! += p.len;
+      if (rec !== null) {
+        rec.cells.push(c);
+        rec.at.push(at);
+      }
       res.rule = null;
       res.chain = base;
       res.ruleNum = base.rules.length + 1;
@@ -151,6 +162,20 @@ export function traverse(t: Table, hook: number, p: NfPacketInfo, res: Traversal
     depth--;
     chain = stackC[depth]!;
     i = stackI[depth]!;
+  }
+}
+
+/** What a MARK, CONNMARK or CT rule does to the packet or its connection (a cache hit replays it). */
+export function applyEffect(r: Rule, p: NfPacketInfo): void {
+  const kind = r.kind;
+  if (kind === T_MARK) {
+    const m = r.target as MarkTarget;
+    p.mark = ((p.mark & ~m.mask) ^ m.value) >>> 0;
+  } else if (kind === T_CONNMARK) {
+    applyConnmark(r.target as ConnmarkTarget, p);
+  } else if ((r.target as CtTarget).notrack && p.ct === 0) {
+    // Only a packet without a conntrack yet can be marked untracked.
+    p.ctState = CT_UNTRACKED;
   }
 }
 

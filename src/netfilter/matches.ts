@@ -7,6 +7,7 @@ import {
   IPS_ASSURED, IPS_CONFIRMED, IPS_DST_NAT, IPS_EXPECTED, IPS_SEEN_REPLY, IPS_SRC_NAT,
 } from './constants.js';
 import type { NfPacketInfo } from './packet-info.js';
+import type { NfReads } from './traversal-cache.js';
 import { type ArgReader, fail, parseMarkMask, parsePortRange, printMarkMask, saveString } from './args.js';
 
 export interface NfMatch {
@@ -17,6 +18,13 @@ export interface NfMatch {
   /** Matches every packet (a comment): traversal does not call it. */
   readonly inert?: boolean;
   matches(p: NfPacketInfo): boolean;
+  /**
+   * Adds the packet fields matches() reads to `k` (the traversal cache's
+   * key). A match whose answer is not a function of those fields (a rate
+   * limit, a random draw, a per-packet state) leaves it out: no traversal
+   * that can reach it is cached.
+   */
+  reads?(k: NfReads): void;
   /** Options as iptables-save prints them, each with a leading space. */
   save(): string;
   /** As `iptables -L -n` prints them, each with a leading space. */
@@ -88,6 +96,13 @@ class PortMatch implements NfMatch {
     if ((p.dport >= this.dpMin && p.dport <= this.dpMax) === this.dpInv) return false;
     if (this.flgMask !== 0 && ((p.tcpFlags & this.flgMask) === this.flgCmp) === this.flgInv) return false;
     return true;
+  }
+
+  reads(k: NfReads): void {
+    k.frag = true;
+    k.sport ||= this.spMin !== 0 || this.spMax !== 65535 || this.spInv;
+    k.dport ||= this.dpMin !== 0 || this.dpMax !== 65535 || this.dpInv;
+    k.tcpFlags |= this.flgMask;
   }
 
   save(): string {
@@ -192,6 +207,11 @@ class IcmpMatch implements NfMatch {
     return hit !== this.inv;
   }
 
+  reads(k: NfReads): void {
+    k.frag = true;
+    k.icmp ||= this.type !== 255;
+  }
+
   save(): string {
     const inv = this.inv ? ' !' : '';
     if (this.type === 255) return `${inv} --icmp-type any`;
@@ -250,6 +270,15 @@ class MarkMatch implements NfMatch {
       return ((p.ctTable.mark(p.ct) & this.mask) === (this.mark | 0)) !== this.inv;
     }
     return ((p.mark & this.mask) === (this.mark | 0)) !== this.inv;
+  }
+
+  reads(k: NfReads): void {
+    if (this.name === 'mark') {
+      k.mark |= this.mask;
+    } else {
+      k.ctmark |= this.mask;
+      k.ct = true;
+    }
   }
 
   save(): string {
@@ -320,6 +349,13 @@ class ConntrackMatch implements NfMatch {
     if (!tracked) return this.hasState;
     if (this.hasStatus && ((this.statusMask & p.ctStatus) !== 0) === this.statusInv) return false;
     return true;
+  }
+
+  reads(k: NfReads): void {
+    k.ctState = true;
+    k.ctDir ||= this.dir >= 0;
+    if (this.hasStatus) k.ctStatus |= this.statusMask;
+    if (this.hasState && this.name === 'conntrack') k.ctStatus |= IPS_SRC_NAT | IPS_DST_NAT;
   }
 
   private text(prefix: string): string {
@@ -446,6 +482,12 @@ class MultiportMatch implements NfMatch {
     if (p.fragment) return false;
     const h = this.which === 0 ? this.hit(p.sport) : this.which === 1 ? this.hit(p.dport) : this.hit(p.sport) || this.hit(p.dport);
     return h !== this.inv;
+  }
+
+  reads(k: NfReads): void {
+    k.frag = true;
+    k.sport ||= this.which !== 1;
+    k.dport ||= this.which !== 0;
   }
 
   private list(): string {

@@ -28,6 +28,7 @@ import { icmpChecksumOk, icmpRecomputeChecksum, manipIpv4 } from './nat-rewrite.
 import { type NfPacketInfo, resetConntrackInfo } from './packet-info.js';
 import type { Rule } from './rule.js';
 import { Ruleset, type Table } from './tables.js';
+import { TraversalCache } from './traversal-cache.js';
 import { type NatRange, type NatTarget, type RejectTarget, type RejectType, T_MASQUERADE } from './targets.js';
 
 /** What runs inside each hook, in order (for traces and documentation). */
@@ -86,8 +87,10 @@ export class Netfilter {
     verdict: VERDICT_ACCEPT, reason: null, rule: null, table: null, chain: null, ruleNum: 0,
     rejectWith: null, natRule: null, reroute: false,
   };
-  /** Called for every rule that matches and every policy taken (iptables TRACE). */
+  /** Called for every rule that matches and every policy taken (iptables TRACE); the traversal cache is bypassed meanwhile. */
   tracer: NfTracer | null = null;
+  /** Outcomes of the raw, mangle and filter tables' traversals (traversal-cache.ts). */
+  readonly cache = new TraversalCache(this.rules);
   private readonly alwaysTrack: boolean;
   private readonly host: NfHost | null;
   private readonly tr: TraversalResult = { rule: null, chain: null, ruleNum: 0 };
@@ -209,7 +212,8 @@ export class Netfilter {
   /** Runs one table's chain at `hook`; false when the packet was dropped or rejected. */
   private table(t: Table, hook: number, p: NfPacketInfo): boolean {
     if (!t.loaded) return true;
-    const ev = traverse(t, hook, p, this.tr, this.tracer);
+    const c = this.cache;
+    const ev = this.tracer === null && c.on ? c.traverse(t, hook, p, this.tr) : traverse(t, hook, p, this.tr, this.tracer, null);
     if (ev === EV_ACCEPT) return true;
     const r = this.result;
     r.rule = this.tr.rule;
@@ -247,7 +251,7 @@ export class Netfilter {
     if (p.ctState === CT_RELATED && p.proto === IPPROTO_ICMP) return this.icmpReplyTranslation(p, ct, manip);
     if (p.ctState === CT_NEW || p.ctState === CT_RELATED) {
       if (!natInitialized(table.status(ct), manip)) {
-        const ev = traverse(t, hook, p, this.tr, this.tracer);
+        const ev = traverse(t, hook, p, this.tr, this.tracer, null);
         if (ev === EV_DROP) {
           this.result.rule = this.tr.rule;
           this.result.table = 'nat';

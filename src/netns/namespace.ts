@@ -37,6 +37,7 @@ import { loadRoutes, loadRules, loadNeighbours } from './ip-text.js';
 import { Netfilter, newPacketInfo, fillPacketInfo, fillDatagramInfo, type NfPacketInfo, type NetfilterOptions, type CtStoreBuffers } from '../netfilter/index.js';
 import { CT_RELATED, VERDICT_ACCEPT, VERDICT_REJECT } from '../netfilter/constants.js';
 import { ruleSaveText } from '../netfilter/rule.js';
+import { IPTABLES_CACHE_CELLS } from '../netfilter/traversal-cache.js';
 
 export interface InterfaceConfig {
   mac?: number; // 48-bit MAC as a number; random-looking default otherwise
@@ -95,6 +96,8 @@ export class NetNamespace extends Element implements KeepsLearned {
   private readonly rs = new RouteScratch();
   /** The forwarding cache (route-cache.ts), made with the first IPv4 packet; used when engine.fastpath is on. */
   private rc: RouteCache<IfBinding, NeighEntry<Packet>> | null = null;
+  /** Where netfilter's traversal cache counts (IPTABLES_CACHE_CELLS), allocated with the first hook; -1 before. */
+  private nfcBase = -1;
   /** The slow path's forward decision and a local packet's output, as a Hop (reused). */
   private readonly fwdHop: Hop = new RouteEntry();
   private readonly outHop: Hop = new RouteEntry();
@@ -511,8 +514,14 @@ export class NetNamespace extends Element implements KeepsLearned {
       }
     }
     this.dg = null;
-    for (let i = 0; i < out.length; i++) this.neighOut(out[i]!, h, iif);
-    out.length = 0;
+    let i = 0;
+    try {
+      for (; i < out.length; i++) this.neighOut(out[i]!, h, iif);
+    } finally {
+      // A fragment's output threw (a bug; the engine counts it): the ones not yet sent go back to the slab.
+      for (i++; i < out.length; i++) e.drop(out[i]!, this, 'internal_error', 'not sent: an earlier fragment failed');
+      out.length = 0;
+    }
   }
 
   /** Whether each fragment's slot has room in front of its payload for the head's header and an Ethernet header. */
@@ -744,6 +753,12 @@ export class NetNamespace extends Element implements KeepsLearned {
   /** Run a netfilter hook; false when the packet was dropped (it is then accounted for). */
   private hook(pkt: Packet, name: 'prerouting' | 'input' | 'forward' | 'output' | 'postrouting', now: number): boolean {
     const nf = this.nf, e = this.engine, info = this.info;
+    if (nf.cache.sw === null) {
+      // The first hook of this Netfilter (a sysctl may have replaced the last): it follows the engine's fast-path switch.
+      if (this.nfcBase < 0) this.nfcBase = e.stats.alloc(IPTABLES_CACHE_CELLS, { node: this.node, element: this.name });
+      nf.cache.sw = e;
+      nf.cache.countInto(e.stats.v, this.nfcBase);
+    }
     // Each method by name, not nf[name](): a keyed call site megamorphic in V8 (about 2 % of a worker's time).
     const v = name === 'prerouting' ? nf.prerouting(info, now) : name === 'forward' ? nf.forward(info, now)
       : name === 'postrouting' ? nf.postrouting(info, now) : name === 'input' ? nf.input(info, now) : nf.output(info, now, this.attached);
@@ -960,7 +975,8 @@ export class NetNamespace extends Element implements KeepsLearned {
       n.queueBytes = 0;
     }
     for (const x of this.delayed.splice(0)) e.drop(x.pkt, this, 'port_down', 'namespace replaced by a reload');
-    for (const f of this.defrag?.releaseAll() ?? []) e.drop(f, this, 'frag_queue_full', 'namespace replaced by a reload');
+    // As fqdir_pre_exit flushes a namespace's queues: SKB_DROP_REASON_FRAG_REASM_TIMEOUT.
+    for (const f of this.defrag?.releaseAll() ?? []) e.drop(f, this, 'frag_timeout', 'namespace replaced by a reload');
   }
 
   // ---- helpers ------------------------------------------------------------

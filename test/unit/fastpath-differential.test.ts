@@ -32,7 +32,7 @@ import { buildFrame, type FrameSpec } from '../../src/wire/frame.js';
 import { OvsBridge } from '../../src/ofproto/bridge.js';
 import type { XcEntry } from '../../src/ofproto/xlate-cache.js';
 import { NetNamespace } from '../../src/netns/namespace.js';
-import { conntrackList } from '../../src/netfilter/index.js';
+import { conntrackList, iptablesSave } from '../../src/netfilter/index.js';
 import type { ManualClock } from '../../src/datapath/clock.js';
 import type { Packet } from '../../src/datapath/packet.js';
 import type { Port } from '../../src/datapath/element.js';
@@ -177,6 +177,7 @@ function state(emu: Emulator): Record<string, unknown> {
       s[`${id} tables`] = el.tableStats();
     } else if (el instanceof NetNamespace) {
       s[`${id} conntrack`] = conntrackList(el.nf.conntrack, now);
+      s[`${id} iptables`] = iptablesSave(el.nf.rules, { counters: true });
       s[`${id} neigh`] = showNeigh(el.ns, { states: NUD_SHOW_ALL });
       s[`${id} neigh stats`] = { ...el.ns.neigh.stats };
       s[`${id} neigh used`] = el.ns.neigh.entries().map((n) => [n.used, n.confirmed, n.updated, n.probes, n.queue.length]);

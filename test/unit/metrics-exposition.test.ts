@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { Stats } from '../../src/datapath/stats.js';
-import { CELL_METRICS, CONNTRACK_STAT_METRICS, SCRAPE_METRICS, FLOW_METRICS, LATENCY_BUCKETS, TAP_COUNTERS, RING_COUNTERS, WORKER_COUNTERS, FASTPATH_COUNTERS, type MetricSpec } from '../../src/metrics/catalog.js';
+import { CELL_METRICS, CONNTRACK_STAT_METRICS, SCRAPE_METRICS, FLOW_METRICS, LATENCY_BUCKETS, TAP_COUNTERS, RING_COUNTERS, WORKER_COUNTERS, FASTPATH_COUNTERS, IPTABLES_CACHE_COUNTERS, type MetricSpec } from '../../src/metrics/catalog.js';
 import { enableLatencySampling } from '../../src/metrics/latency.js';
 import { allocHistogram, observeNs } from '../../src/metrics/histogram.js';
 import { startMetricsServer, parseListenAddress, DEFAULT_METRICS_HOST, DEFAULT_METRICS_PORT, type MetricsServer } from '../../src/metrics/server.js';
@@ -20,13 +20,14 @@ before(async () => {
   enableLatencySampling(rig.e, 4);
   // A counting rule (no target) in the stand-in namespace: every packet passes it, then the policy.
   rig.snat.netfilter.load('*mangle\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -s 192.168.1.0/24\nCOMMIT\n');
-  // A worker's own Stats with the counters the TAP loop, rings, workers and a bridge's fast path keep.
+  // A worker's own Stats with the counters the TAP loop, rings, workers, a bridge's fast path and a namespace's iptables cache keep.
   const w = new Stats(1024);
   const base = (names: readonly string[], labels: Record<string, string>) => w.alloc(names, labels);
   const tap = base(TAP_COUNTERS, { node: 'w07', port: 'tap2ab77d0f-99', worker: '0' });
   const ring = base(RING_COUNTERS, { ring: 'w0-rx' });
   const wk = base(WORKER_COUNTERS, { worker: '0' });
   const fp = base(FASTPATH_COUNTERS, { node: 'w07', element: 'br-int' });
+  base(IPTABLES_CACHE_COUNTERS, { node: 'w02', element: 'snat-c4d4b760-41b9-45e1-a607-d054da99c479' });
   for (let i = 0; i < TAP_COUNTERS.length; i++) w.v[tap + i] = i + 1;
   w.v[ring + 3] = 1024;
   w.v[wk] = 0.5;

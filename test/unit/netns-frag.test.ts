@@ -293,6 +293,24 @@ test('an element bug while a reassembled datagram is handled: each fragment drop
   assert.equal(at('r2:out').length, 0);
 });
 
+test('an element bug while fragments are sent: the ones not yet sent go back to the slab, counted', () => {
+  const { e, r, r1 } = line(1400);
+  const output = e.output.bind(e);
+  let failed = false;
+  e.output = (pkt, port) => {
+    if (!failed && port.element === r) {
+      failed = true;
+      e.pool.free(pkt); // this one is the bug's to account for
+      throw new Error('injected bug');
+    }
+    output(pkt, port);
+  };
+  e.inject(e.pool.allocFrom(udpFrame(1472))!, r1); // two fragments: the first one's output throws
+  assert.ok(failed);
+  assert.equal(e.dropCount(r, 'internal_error'), 2, 'the second fragment, and the engine\'s count for the element');
+  assert.equal(e.pool.available, e.pool.slots, 'every slot back');
+});
+
 test('an ICMP error about a datagram reassembled from small fragments quotes the datagram (icmp_glue_bits), not its first fragment', () => {
   const { e, r1, at } = line(1500);
   const whole = udpFrame(1200, false, 0x61);
