@@ -16,6 +16,7 @@ import { Decoded, decode, decodeErrorName, ipv4HeaderError } from '../wire/decod
 import { readU16, readU32, readMacHi, readMacLo, writeU16, writeU32, writeMacNum, ipToString, macToString } from '../wire/addr.js';
 import { writeEth, ETH_HLEN, ETHERTYPE_IPV4, ETHERTYPE_ARP, ETHERTYPE_VLAN } from '../wire/ethernet.js';
 import { buildArpRequest, buildArpReply } from '../wire/arp.js';
+import { moveMacs } from '../wire/vlan.js';
 import { ipv4DecTtl, ipv4SetChecksum, IPPROTO_ICMP, IPPROTO_UDP, IPPROTO_TCP, IP_DF, IP_MF, IP_OFFMASK } from '../wire/ipv4.js';
 import { checksum, csumUpdate16 } from '../wire/checksum.js';
 import {
@@ -228,7 +229,7 @@ export class NetNamespace extends Element implements KeepsLearned {
       const sub = this.vlans[port.index]?.get(readU16(buf, pkt.off + 14) & 0x0fff);
       if (!sub) return e.drop(pkt, this, 'unknown_protocol', 'VLAN-tagged frame and no sub-interface for the tag');
       if (pkt.len < ETH_HLEN + 4) return e.drop(pkt, this, 'malformed', 'truncated VLAN tag');
-      buf.copyWithin(pkt.off + 4, pkt.off, pkt.off + 12); // pop: move the MACs over the tag
+      moveMacs(buf, pkt.off, pkt.off + 4); // pop: move the MACs over the tag
       pkt.pull(4);
       b = sub;
       type = readU16(buf, pkt.off + 12);
@@ -822,7 +823,7 @@ export class NetNamespace extends Element implements KeepsLearned {
     if (b.vid >= 0) {
       if (!pkt.push(4, e.pool.slotSize)) return e.drop(pkt, this, 'no_buffer', 'no headroom for the VLAN tag');
       const buf = pkt.buf, o = pkt.off;
-      buf.copyWithin(o, o + 4, o + 16);
+      moveMacs(buf, o + 4, o);
       writeU16(buf, o + 12, ETHERTYPE_VLAN);
       writeU16(buf, o + 14, b.vid);
     }

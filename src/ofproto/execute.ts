@@ -28,7 +28,8 @@ import {
   OP_NOP, OP_OUTPUT, OP_OUTPUT_REG, OP_RESUBMIT, OP_GOTO, OP_MOD_VID, OP_MOD_PCP, OP_STRIP, OP_PUSH,
   OP_SET_CONST, OP_MOVE, OP_DEC_TTL, OP_LEARN, OP_CT, D_VLAN, D_TTL, D_ETH_SRC, D_ETH_DST, D_TUN, D_MARK, type Prereq,
 } from './action-compile.js';
-import { applyDirty, applyVlan, moveMacs } from './packet-rewrite.js';
+import { applyDirty, applyVlan } from './packet-rewrite.js';
+import { moveMacs } from '../wire/vlan.js';
 import type { MacLearning } from './fdb.js';
 import { xlateNormal, type NormalCtx } from './normal.js';
 import type { OvsPort } from './ovs-port.js';

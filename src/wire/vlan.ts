@@ -8,6 +8,16 @@
 import { readU16, writeU16 } from './addr.js';
 import { ETHERTYPE_QINQ, ETHERTYPE_VLAN, ETH_HLEN } from './ethernet.js';
 
+/**
+ * Move the 12 MAC bytes at `from` to `to` in the same buffer (a tag push or
+ * pop). A byte loop: copyWithin's call costs about 3 times as much for 12
+ * bytes (34 vs 11 ns here), and a packet takes several pushes and pops.
+ */
+export function moveMacs(b: Uint8Array, from: number, to: number): void {
+  if (to < from) for (let k = 0; k < 12; k++) b[to + k] = b[from + k]!;
+  else for (let k = 11; k >= 0; k--) b[to + k] = b[from + k]!;
+}
+
 export const VLAN_HLEN = 4;
 /** OVS and the kernel parse at most two tags (FLOW_MAX_VLAN_HEADERS). */
 export const VLAN_MAX_DEPTH = 2;
@@ -62,7 +72,7 @@ export function vlanDepth(buf: Uint8Array, l2: number, len: number): number {
  */
 export function vlanPush(buf: Uint8Array, l2: number, tpid: number, tci: number): number {
   const n = l2 - VLAN_HLEN;
-  buf.copyWithin(n, l2, l2 + 12);
+  moveMacs(buf, l2, n);
   writeU16(buf, n + 12, tpid);
   writeU16(buf, n + 14, tci);
   return n;
@@ -75,6 +85,6 @@ export function vlanPush(buf: Uint8Array, l2: number, tpid: number, tci: number)
 export function vlanPop(buf: Uint8Array, l2: number, len: number): number {
   if (len < ETH_HLEN + VLAN_HLEN || !isVlanTpid(readU16(buf, l2 + 12))) return -1;
   const n = l2 + VLAN_HLEN;
-  buf.copyWithin(n, l2, l2 + 12);
+  moveMacs(buf, l2, n);
   return n;
 }
