@@ -22,7 +22,8 @@ import {
   IPS_SRC_NAT_DONE, VERDICT_ACCEPT, VERDICT_DROP, icmpIsError,
 } from './constants.js';
 import { type NatLookup, Tuple5, natSetupInfo } from './nat.js';
-import { type CtMarks, type NfPacketInfo, readI32 } from './packet-info.js';
+import { type CtMarks, type NfPacketInfo } from './packet-info.js';
+import { readI32 } from '../wire/addr.js';
 import { type NfRandom, seededRandom } from './random.js';
 import type { NatRange } from './targets.js';
 import { checksum, pseudoHeaderSum } from '../wire/checksum.js';

@@ -5,7 +5,8 @@
 
 import { checksum, csumUpdate16, csumUpdate32 } from '../wire/checksum.js';
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, MANIP_SRC } from './constants.js';
-import { isIcmpQuery, readI32 } from './packet-info.js';
+import { isIcmpQuery } from './packet-info.js';
+import { readI32 } from '../wire/addr.js';
 
 function rd16(b: Uint8Array, o: number): number {
   return (b[o]! << 8) | b[o + 1]!;

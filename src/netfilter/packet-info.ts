@@ -3,6 +3,7 @@
 // and refills it for each packet: no allocation per packet.
 
 import { CT_UNTRACKED, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from './constants.js';
+import { readI32 } from '../wire/addr.js';
 
 export interface NfPacketInfo {
   /** Input interface name (state->in); null when locally generated. */
@@ -148,11 +149,3 @@ export function isIcmpQuery(type: number): boolean {
   return type === 0 || type === 8 || (type >= 13 && type <= 18);
 }
 
-/**
- * The big-endian 32-bit word at `off` as int32 bits (`>>> 0` makes it
- * unsigned): an int32 result is never boxed by a call the optimizer did not
- * inline, where a uint32 above 2^31 would be (see CtStore).
- */
-export function readI32(buf: Uint8Array, off: number): number {
-  return (buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!;
-}

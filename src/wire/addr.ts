@@ -10,6 +10,15 @@ export function readU16(buf: Uint8Array, off: number): number {
   return (buf[off]! << 8) | buf[off + 1]!;
 }
 
+/**
+ * The big-endian 32-bit word at `off` as int32 bits (`>>> 0` makes it
+ * unsigned): an int32 result is never boxed by a call the optimizer did not
+ * inline, where a uint32 above 2^31 would be (see CtStore).
+ */
+export function readI32(buf: Uint8Array, off: number): number {
+  return (buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!;
+}
+
 export function readU32(buf: Uint8Array, off: number): number {
   return ((buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!) >>> 0;
 }

@@ -4,7 +4,7 @@
 // Setters that change a header field keep the header checksum right with an
 // RFC 1624 incremental update, as the kernel's csum_replace* helpers do;
 // the `*Raw` variants leave the checksum alone (builders fix it at the end).
-import { readU16, readU32, writeU16, writeU32 } from './addr.js';
+import { readI32, readU16, readU32, writeU16, writeU32 } from './addr.js';
 import { checksum, csumUpdate16, csumUpdate32, onesSum } from './checksum.js';
 
 export const IPV4_MIN_HLEN = 20;
@@ -143,15 +143,15 @@ export function setIpv4Tos(buf: Uint8Array, l3: number, tos: number): void {
 
 /** Set the source address, updating the IP header checksum only (L4 is the caller's: see udp/tcp/icmp). */
 export function setIpv4Src(buf: Uint8Array, l3: number, addr: number): void {
-  const old = readU32(buf, l3 + 12);
+  const old = readI32(buf, l3 + 12); // int32 words: never boxed across a call (the sum only needs the bits)
   writeU32(buf, l3 + 12, addr);
-  writeU16(buf, l3 + 10, csumUpdate32(readU16(buf, l3 + 10), old, addr >>> 0));
+  writeU16(buf, l3 + 10, csumUpdate32(readU16(buf, l3 + 10), old, addr | 0));
 }
 
 export function setIpv4Dst(buf: Uint8Array, l3: number, addr: number): void {
-  const old = readU32(buf, l3 + 16);
+  const old = readI32(buf, l3 + 16); // int32 words: never boxed across a call (the sum only needs the bits)
   writeU32(buf, l3 + 16, addr);
-  writeU16(buf, l3 + 10, csumUpdate32(readU16(buf, l3 + 10), old, addr >>> 0));
+  writeU16(buf, l3 + 10, csumUpdate32(readU16(buf, l3 + 10), old, addr | 0));
 }
 
 export function setIpv4TotLen(buf: Uint8Array, l3: number, totLen: number): void {

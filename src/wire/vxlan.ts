@@ -14,7 +14,7 @@
 //    jhash over the dissected flow with a per-boot random seed, symmetric in
 //    direction; here jhash with a per-node seed (see vxlanSeedFor to make a
 //    given flow land on a port a capture shows).
-import { readU16, readU32, writeU32 } from './addr.js';
+import { readI32, readU16, readU32, writeU32 } from './addr.js';
 import { Decoded, DecodeError, decode, l4ChecksumOk } from './decode.js';
 import { ETHERTYPE_IPV4, ETH_HLEN, writeEth } from './ethernet.js';
 import { FRAG_NONE, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP, IPV4_MIN_HLEN, IP_DF, IP_MF, IP_OFFMASK, writeIpv4 } from './ipv4.js';
@@ -91,8 +91,9 @@ export function innerFlowHash(buf: Uint8Array, off: number, len: number, seed: n
     const l3 = p + 2;
     const end = off + len;
     if (type === ETHERTYPE_IPV4 && end - l3 >= IPV4_MIN_HLEN && buf[l3]! >>> 4 === 4) {
-      let src = readU32(buf, l3 + 12);
-      let dst = readU32(buf, l3 + 16);
+      // Read as int32 (an unsigned result above 2^31 from a call not inlined is a heap number), compared unsigned.
+      let src = readI32(buf, l3 + 12) >>> 0;
+      let dst = readI32(buf, l3 + 16) >>> 0;
       const proto = buf[l3 + 9]!;
       const hl = (buf[l3]! & 15) << 2;
       const l4 = l3 + hl;
@@ -115,8 +116,8 @@ export function innerFlowHash(buf: Uint8Array, off: number, len: number, seed: n
       h = jhash3(src | 0, dst | 0, ((sport << 16) | dport) ^ (proto << 8), seed);
     } else {
       // jhash over 2 * ETH_ALEN bytes seeded with the protocol, in three words.
-      const w0 = readU32(buf, off) ^ readU32(buf, off + 8);
-      const w1 = readU32(buf, off + 4) | 0;
+      const w0 = readI32(buf, off) ^ readI32(buf, off + 8);
+      const w1 = readI32(buf, off + 4);
       h = jhash3(w0, w1, type, seed);
     }
   }
