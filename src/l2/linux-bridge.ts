@@ -11,7 +11,7 @@
 // holds all of it to the kernel's bridge.
 import { Element, type Port } from '../datapath/element.js';
 import type { Packet } from '../datapath/packet.js';
-import { macToString, readMacHi, readMacLo } from '../wire/addr.js';
+import { macToString, readMacHi, readMacLoI32 } from '../wire/addr.js';
 import { MacTable } from './mac-table.js';
 import { LJ, type KeepsLearned, type LearnedJournal, type LearnedRecord, type LearnedSink } from '../datapath/learned-journal.js';
 
@@ -68,8 +68,8 @@ export class LinuxBridge extends Element implements KeepsLearned {
     if (pkt.len < 14) return e.drop(pkt, this, 'malformed', 'shorter than an Ethernet header');
     const buf = pkt.buf, off = pkt.off;
     // MAC halves as int32 (| 0): a uint32 above 2^31 would be boxed to pass it on.
-    const dstHi = readMacHi(buf, off), dstLo = readMacLo(buf, off) | 0;
-    const srcHi = readMacHi(buf, off + 6), srcLo = readMacLo(buf, off + 6) | 0;
+    const dstHi = readMacHi(buf, off), dstLo = readMacLoI32(buf, off);
+    const srcHi = readMacHi(buf, off + 6), srcLo = readMacLoI32(buf, off + 6);
     const now = e.now;
 
     // br_handle_frame: a multicast or all-zero source is not a valid station.

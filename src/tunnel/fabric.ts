@@ -6,7 +6,7 @@
 // behind the same ports.
 import { Element, type Port } from '../datapath/element.js';
 import type { Packet } from '../datapath/packet.js';
-import { readMacHi, readMacLo, writeMac } from '../wire/addr.js';
+import { readMacHi, readMacLoI32, writeMac } from '../wire/addr.js';
 import { csumUpdate16 } from '../wire/checksum.js';
 
 // MACs as hi16 and int32 lo words, so reading, comparing and writing them
@@ -41,7 +41,7 @@ export class Fabric extends Element {
     for (let i = 0; i < sides.length && !inSide; i++) if (sides[i]!.port === port) inSide = sides[i];
     if (!inSide) return e.drop(pkt, this, 'no_carrier');
     if (pkt.len < 34 || b[p + 12] !== 0x08 || b[p + 13] !== 0x00) return e.drop(pkt, this, 'unknown_protocol', 'the fabric routes IPv4 only');
-    if (readMacHi(b, p) !== inSide.gwHi || (readMacLo(b, p) | 0) !== inSide.gwLo) return e.drop(pkt, this, 'not_for_us', 'not addressed to the gateway MAC');
+    if (readMacHi(b, p) !== inSide.gwHi || readMacLoI32(b, p) !== inSide.gwLo) return e.drop(pkt, this, 'not_for_us', 'not addressed to the gateway MAC');
     const ip = p + 14;
     const dst = ((b[ip + 16]! << 24) | (b[ip + 17]! << 16) | (b[ip + 18]! << 8) | b[ip + 19]!) >>> 0;
     for (let i = 0; i < sides.length && !out; i++) if (sides[i]!.nicIp === dst) out = sides[i];

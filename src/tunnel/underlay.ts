@@ -6,7 +6,7 @@
 // remote_ip/local_ip/key match, with tun_id/tun_src/tun_dst set.
 import { Element, type Port } from '../datapath/element.js';
 import type { Packet } from '../datapath/packet.js';
-import { ipToString, inPrefix, readMacHi, readMacLo } from '../wire/addr.js';
+import { ipToString, inPrefix, readMacHi, readMacLoI32 } from '../wire/addr.js';
 import { Decoded, decode, decodeErrorName } from '../wire/decode.js';
 import { VxlanTunnel, vxlanEncap, vxlanDecapCheck, vxlanInnerOff, vxlanInnerLen, VXLAN_OVERHEAD, VXLAN_PORT } from '../wire/vxlan.js';
 
@@ -122,7 +122,7 @@ export class Underlay extends Element {
     const e = this.engine;
     const b = pkt.buf, p = pkt.off, d = this.d;
     if (pkt.len < 14) return e.drop(pkt, this, 'malformed', 'short Ethernet header');
-    if ((readMacHi(b, p) !== this.nicHi || (readMacLo(b, p) | 0) !== this.nicLo) && !(b[p]! & 1)) return e.drop(pkt, this, 'not_for_us', 'destination MAC is not the NIC');
+    if ((readMacHi(b, p) !== this.nicHi || readMacLoI32(b, p) !== this.nicLo) && !(b[p]! & 1)) return e.drop(pkt, this, 'not_for_us', 'destination MAC is not the NIC');
     // The UDP port the tunnels listen on (dst_port, 4789 unless configured).
     let port = this.tunnels.length ? this.tunnels[0]!.opt.dstPort : VXLAN_PORT;
     if (this.mixedPorts && decode(b, p, pkt.len, d) === 0 && this.tunnels.some((t) => t.opt.dstPort === d.dport)) port = d.dport;

@@ -49,6 +49,11 @@ export function readMacLo(buf: Uint8Array, off: number): number {
   return readU32(buf, off + 2);
 }
 
+/** The same bits as int32, as MAC tables key on them: never boxed by a call the optimizer did not inline. */
+export function readMacLoI32(buf: Uint8Array, off: number): number {
+  return readI32(buf, off + 2);
+}
+
 export function writeMac(buf: Uint8Array, off: number, hi: number, lo: number): void {
   buf[off] = hi >>> 8;
   buf[off + 1] = hi;

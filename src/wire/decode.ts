@@ -11,7 +11,7 @@
 // The IPv4 header checksum is always checked but never an error by itself:
 // d.ipCsumOk records it and the caller decides (ip_rcv drops, bridges don't).
 // L4 checksums are not checked here (forwarding never does): see l4ChecksumOk.
-import { readMacHi, readMacLo, readU16, readU32, writeU16 } from './addr.js';
+import { readMacHi, readMacLo, readMacLoI32, readU16, readU32, writeU16 } from './addr.js';
 import { ARP_HLEN, ARPHRD_ETHER } from './arp.js';
 import { checksum } from './checksum.js';
 import { ETHERTYPE_ARP, ETHERTYPE_IPV4, ETH_HLEN } from './ethernet.js';
@@ -208,9 +208,9 @@ export function decode(buf: Uint8Array, off: number, len: number, out: Decoded):
   out.len = len;
   if (len < ETH_HLEN) return fail(out, DecodeError.TRUNCATED_ETH);
   out.dstHi = readMacHi(buf, off);
-  out.dstLo = readMacLo(buf, off);
+  out.dstLo = readMacLoI32(buf, off) >>> 0; // int32 from the call, unsigned here
   out.srcHi = readMacHi(buf, off + 6);
-  out.srcLo = readMacLo(buf, off + 6);
+  out.srcLo = readMacLoI32(buf, off + 6) >>> 0;
   let p = off + 12;
   const end = off + len;
   let type = readU16(buf, p);
