@@ -199,6 +199,9 @@ export function tunnelKeyText(port: OvsPort, id: number, src: number, dst: numbe
 /** One dump-flows line. */
 export function dpifFlowLine(e: XcEntry, nowMs: number): string {
   const used = e.used < 0 ? 'never' : `${((nowMs - e.used) / 1000).toFixed(3)}s`;
-  const actions = dpifActions(e, (i) => e.refs[2 * i] as OvsPort);
+  let actions = dpifActions(e, (i) => e.refs[2 * i] as OvsPort);
+  // The kernel datapath cannot set ARP fields: OVS installs such a flow to send its packets to userspace
+  // (commit_set_arp_action's SLOW_ACTION), where the translation's actions run.
+  if (actions.includes('set(arp(')) actions = 'userspace(pid=0,slow_path(action))';
   return `${dpifMatch(keyAt(e, -1), Array.from(e.group.mask))}, packets:${e.packets}, bytes:${e.bytes}, used:${used}, actions:${actions}`;
 }
