@@ -151,9 +151,7 @@ class DatapathRecorder implements XlateSink {
       if (t !== this.baseTunnel) acts.push(`set(tunnel(${t}))`);
       this.baseTunnel = t;
     }
-    const n = acts.length;
-    commitHeaders(acts, b, o);
-    for (let i = n; i < acts.length; i++) if (acts[i]!.startsWith('set(arp(')) this.slow = true;
+    if (commitHeaders(acts, b, o)) this.slow = true;
     // commit_vlan_action
     const bt = b[K.VLAN_TCI]!, ot = o[K.VLAN_TCI]!;
     if (bt !== ot) {

@@ -28,6 +28,7 @@ import type { NfPacketInfo } from './packet-info.js';
 import { RT_DST, RT_FRAG, RT_IN, RT_OUT, RT_PROTO, RT_SRC, type Rule } from './rule.js';
 import type { Chain, Ruleset, Table } from './tables.js';
 import { T_ACCEPT, T_CONNMARK, T_CONTINUE, T_CT, T_DROP, T_GOTO, T_JUMP, T_MARK, T_REJECT, T_RETURN } from './targets.js';
+import { fmix30 } from '../datapath/hash.js';
 
 /** Each namespace's cache cells (metrics catalog IPTABLES_CACHE_COUNTERS). */
 export const IPTABLES_CACHE_CELLS = ['fastpath_iptables_hits', 'fastpath_iptables_misses', 'fastpath_iptables_invalidations', 'fastpath_iptables_entries'] as const;
@@ -307,7 +308,7 @@ function sameKey(e: TraversalEntry, k: TraversalEntry, th: number): boolean {
     e.ctStatus === k.ctStatus && e.mark === k.mark && e.ctmark === k.ctmark && e.inIf === k.inIf && e.outIf === k.outIf;
 }
 
-/** FNV-1a over the key's words and names, then murmur3's finaliser; a small integer (no heap number). */
+/** FNV-1a over the key's words and names, then fmix30. */
 function hashKey(k: TraversalEntry, th: number): number {
   let h = Math.imul(0x811c9dc5 ^ th, 0x01000193);
   h = Math.imul(h ^ k.src, 0x01000193);
@@ -322,10 +323,5 @@ function hashKey(k: TraversalEntry, th: number): number {
   for (let i = 0; i < a.length; i++) h = Math.imul(h ^ a.charCodeAt(i), 0x01000193);
   h = Math.imul(h ^ 0xff, 0x01000193);
   for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b.charCodeAt(i), 0x01000193);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h & 0x3fffffff;
+  return fmix30(h);
 }

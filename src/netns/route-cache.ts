@@ -36,6 +36,7 @@ import { inPrefix } from './addr.js';
 import { IPTOS_RT_MASK } from './fib.js';
 import { LOOPBACK_IFINDEX, type Netns, type NetnsWatch } from './netns.js';
 import { ruleMatches, type FibRule, type Flow } from './rules.js';
+import { fmix30 } from '../datapath/hash.js';
 
 // Cell offsets as this module's constants (see engine.ts: an imported const enum is a lookup per bump under tsx).
 const HITS = FC.HITS, MISSES = FC.MISSES, INVALIDATIONS = FC.INVALIDATIONS, ENTRIES = FC.ENTRIES, FLUSHES = FC.FLUSHES;
@@ -274,7 +275,7 @@ export class RouteCache<B, N extends { dead: boolean }> implements NetnsWatch {
   }
 }
 
-/** FNV-1a over the key's words, then murmur3's finaliser; a small integer (no heap number). */
+/** FNV-1a over the key's words, then fmix30. */
 function hashKey(p: RouteEntry<unknown, { dead: boolean }>): number {
   let h = 0x811c9dc5;
   h = Math.imul(h ^ p.iif, 0x01000193);
@@ -285,10 +286,5 @@ function hashKey(p: RouteEntry<unknown, { dead: boolean }>): number {
   h = Math.imul(h ^ p.proto, 0x01000193);
   h = Math.imul(h ^ p.sport, 0x01000193);
   h = Math.imul(h ^ p.dport, 0x01000193);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h & 0x3fffffff;
+  return fmix30(h);
 }

@@ -109,7 +109,13 @@ export function dpifMatch(k: number[], m: number[]): string {
  * trace. A patch port is no datapath port: the peer's steps follow.
  */
 export function dpifActions(e: XcEntry, portOf: (i: number) => OvsPort): string {
+  return committed(e, portOf).actions;
+}
+
+/** dpifActions, and whether one of its commits needs the slow path (commitHeaders). */
+function committed(e: XcEntry, portOf: (i: number) => OvsPort): { actions: string; slow: boolean } {
   const out: string[] = [];
+  let slow = false;
   const c = e.code;
   const base = keyAt(e, -1);
   let tunnel = '';
@@ -127,7 +133,7 @@ export function dpifActions(e: XcEntry, portOf: (i: number) => OvsPort): string 
       if (t !== tunnel) out.push(`set(tunnel(${t}))`);
       tunnel = t;
     }
-    commitHeaders(out, base, k);
+    if (commitHeaders(out, base, k)) slow = true;
     const vlan = tci >= 0 ? tci : k[K.VLAN_TCI]!;
     if (vlan !== base[K.VLAN_TCI]) {
       if (base[K.VLAN_TCI]! & CFI) out.push('pop_vlan');
@@ -139,20 +145,22 @@ export function dpifActions(e: XcEntry, portOf: (i: number) => OvsPort): string 
     out.push(String(p.ofport));
     outputs++;
   }
-  return outputs === 0 ? 'drop' : out.join(',');
+  return { actions: outputs === 0 ? 'drop' : out.join(','), slow };
 }
 
 /**
  * commit_set_ether_addr, commit_set_nw and commit_set_port: set() what `k`
  * changed against `base`, which then holds it (ofproto/trace commits its
- * outputs with this too).
+ * outputs with this too). True when it set ARP fields, which the kernel
+ * datapath cannot do: commit_set_arp_action's SLOW_ACTION.
  */
-export function commitHeaders(out: string[], base: Words, k: Words): void {
+export function commitHeaders(out: string[], base: Words, k: Words): boolean {
   const changed = (...ws: number[]): boolean => ws.some((w) => k[w] !== base[w]);
   const mac = (hi: number): string => macToString(k[hi]!, k[hi + 1]!);
   const set = (attr: string, parts: string[]): void => {
     if (parts.length) out.push(`set(${attr}(${parts.join(',')}))`);
   };
+  let slow = false;
   const eth: string[] = [];
   if (changed(K.DL_SRC_HI, K.DL_SRC_LO)) eth.push(`src=${mac(K.DL_SRC_HI)}`);
   if (changed(K.DL_DST_HI, K.DL_DST_LO)) eth.push(`dst=${mac(K.DL_DST_HI)}`);
@@ -179,9 +187,11 @@ export function commitHeaders(out: string[], base: Words, k: Words): void {
     if (changed(K.ARP_SHA_HI, K.ARP_SHA_LO)) arp.push(`sha=${mac(K.ARP_SHA_HI)}`);
     if (changed(K.ARP_THA_HI, K.ARP_THA_LO)) arp.push(`tha=${mac(K.ARP_THA_HI)}`);
     set('arp', arp);
+    slow = arp.length > 0;
   }
   for (let w = K.DL_SRC_HI; w <= K.DL_DST_LO; w++) base[w] = k[w]!;
   for (let w = K.DL_TYPE; w <= K.ARP_THA_LO; w++) base[w] = k[w]!;
+  return slow;
 }
 
 /** The tunnel key tnl_port_send sets, as format_odp_tun_attr prints it: tun_id only for a keyed port, src only when set. */
@@ -199,9 +209,8 @@ export function tunnelKeyText(port: OvsPort, id: number, src: number, dst: numbe
 /** One dump-flows line. */
 export function dpifFlowLine(e: XcEntry, nowMs: number): string {
   const used = e.used < 0 ? 'never' : `${((nowMs - e.used) / 1000).toFixed(3)}s`;
-  let actions = dpifActions(e, (i) => e.refs[2 * i] as OvsPort);
-  // The kernel datapath cannot set ARP fields: OVS installs such a flow to send its packets to userspace
-  // (commit_set_arp_action's SLOW_ACTION), where the translation's actions run.
-  if (actions.includes('set(arp(')) actions = 'userspace(pid=0,slow_path(action))';
+  const c = committed(e, (i) => e.refs[2 * i] as OvsPort);
+  // A slow-path flow sends its packets to userspace, where the translation's actions run.
+  const actions = c.slow ? 'userspace(pid=0,slow_path(action))' : c.actions;
   return `${dpifMatch(keyAt(e, -1), Array.from(e.group.mask))}, packets:${e.packets}, bytes:${e.bytes}, used:${used}, actions:${actions}`;
 }
