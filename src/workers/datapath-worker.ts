@@ -39,7 +39,7 @@ import { parseMacNum, parseIpv4 } from '../wire/addr.js';
 import { observeNs } from '../metrics/histogram.js';
 import { LINK, TS, monoMs } from '../io/tap-shared.js';
 import { makeRealtime } from '../io/realtime.js';
-import { CTL, CTL_WORDS, HOP_BITS, TRACE_SHIFT, TRACED, WC, WORKER_COUNTERS, type ChannelSpec, type KeptTables, type RealtimeMessage, type ReplayedMessage, type WorkerInit, type WorkerRequest } from './layout.js';
+import { CTL, CTL_WORDS, HOP_BITS, TRACE_SHIFT, TRACED, WC, WORKER_COUNTER_STRIDE, WORKER_COUNTERS, type ChannelSpec, type KeptTables, type RealtimeMessage, type ReplayedMessage, type WorkerInit, type WorkerRequest } from './layout.js';
 import { WorkerControl } from './worker-control.js';
 import { LearnedKeepers } from './learned-keepers.js';
 import { WorkerTraces, type TracePieceMessage } from './worker-trace.js';
@@ -80,7 +80,7 @@ export function runWorker(init: WorkerInit): void {
   if (rtError) init.port.postMessage({ rtError } satisfies RealtimeMessage);
   const ctl = new Int32Array(init.ctl);
   const base = init.index * CTL_WORDS;
-  const wc = new Float64Array(init.counters, init.index * WORKER_COUNTERS.length * 8, WORKER_COUNTERS.length);
+  const wc = new Float64Array(init.counters, init.index * WORKER_COUNTER_STRIDE * 8, WORKER_COUNTERS.length);
   const t = loadTopologyOrThrow(init.file);
   const owner = new Map(init.owner);
   // The wall clock is read once per batch, not at every hop that asks for

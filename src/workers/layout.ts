@@ -80,8 +80,10 @@ export interface WorkerInit {
   port: MessagePort;
 }
 
-// Control words, CTL_WORDS per worker at index*CTL_WORDS.
-export const CTL_WORDS = 4;
+// Control words, CTL_WORDS per worker at index*CTL_WORDS: 128 bytes apart, so
+// a worker that goes to sleep and wakes often (the faster one) does not pull
+// away the line its neighbour reads its STOP word from every round.
+export const CTL_WORDS = 32;
 export const CTL = {
   /** Set to 1 by the supervisor: leave the loop. */
   STOP: 0,
@@ -93,7 +95,7 @@ export const CTL = {
   RUNNING: 3,
 } as const;
 
-// Per-worker counters (Float64), WORKER_COUNTERS.length per worker.
+// Per-worker counters (Float64), WORKER_COUNTER_STRIDE per worker.
 export const WORKER_COUNTERS = ['replayed', 'handoff_out', 'handoff_in', 'handoff_full', 'edge_out', 'edge_out_bytes', 'loops', 'idle_waits', 'busy_seconds', 'sleep_seconds'] as const;
 export const WC = {
   REPLAYED: 0,
@@ -109,6 +111,12 @@ export const WC = {
   /** Wall time asleep on the bell (the rest of the idle time is spent polling). */
   SLEEP_SECONDS: 9,
 } as const;
+/**
+ * Cells from one worker's counters to the next: 128 bytes, so that two
+ * workers' per-packet counts never share a cache line (nor an adjacent-line
+ * prefetch pair) that both cores would pull back and forth.
+ */
+export const WORKER_COUNTER_STRIDE = 16;
 
 /** Hops travel with a frame across workers in the tag's low bits (MAX_HOPS is 256). */
 export const HOP_BITS = 9;

@@ -60,7 +60,7 @@ import { spawnWorker, workerUrl } from '../io/spawn-worker.js';
 import { LINK, LINK_BYTES, type TapHandoff, type TapTarget } from '../io/tap-shared.js';
 import { balancedAssignment, checkAssignment, defaultWorkerCount, type Assignment } from './partition.js';
 import type { CtStoreBuffers } from '../netfilter/index.js';
-import { CTL, CTL_WORDS, WORKER_COUNTERS, WC, type ChannelSpec, type KeptTables, type TapLinkInit, type WorkerInit, type WorkerRequest } from './layout.js';
+import { CTL, CTL_WORDS, WORKER_COUNTER_STRIDE, WC, type ChannelSpec, type KeptTables, type TapLinkInit, type WorkerInit, type WorkerRequest } from './layout.js';
 import type { TracePiece, TracePieceMessage } from './worker-trace.js';
 import { journalBuffer, journalCounts, type JournalCounts } from '../datapath/learned-journal.js';
 import { LearnedMirror, type LearnedState } from './learned-mirror.js';
@@ -241,7 +241,7 @@ export class PartitionedDatapath {
     this.workers = workers;
     this.collected = t.edges.map(() => []);
     this.ctl = new Int32Array(new SharedArrayBuffer(workers * CTL_WORDS * 4));
-    this.counters = new Float64Array(new SharedArrayBuffer(workers * WORKER_COUNTERS.length * 8));
+    this.counters = new Float64Array(new SharedArrayBuffer(workers * WORKER_COUNTER_STRIDE * 8));
     this.edgeOutFrames = new Float64Array(new SharedArrayBuffer(t.edges.length * 8));
     this.restarts = new Array(workers).fill(0);
     this.alive = new Array(workers).fill(false);
@@ -736,7 +736,7 @@ export class PartitionedDatapath {
 
   /** Worker `w`'s counter `name` (layout.ts WORKER_COUNTERS). */
   counter(w: number, name: keyof typeof WC): number {
-    return this.counters[w * WORKER_COUNTERS.length + WC[name]]!;
+    return this.counters[w * WORKER_COUNTER_STRIDE + WC[name]]!;
   }
 
   /** Frames that left at NODE's edge PORT (counted whether collected or not). */
