@@ -31,6 +31,7 @@ export function dumpTables(br: OvsBridge, version: OfVersion): string {
   const head = version === 10 ? 'OFPST_TABLE reply (xid=0x2):' : `OFPST_TABLE reply (OF1.${version - 10}) (xid=0x2):`;
   let out = head;
   let prev = '';
+  br.tables.sync();
   // Table 254 (TBL_INTERNAL) is hidden, so the reply holds tables 0..253.
   for (let id = 0; id < N_TABLES - 1; id++) {
     const t = br.tables.peek(id);

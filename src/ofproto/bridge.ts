@@ -88,6 +88,7 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
     this.failMode = opts.failMode ?? 'standalone';
     this.fdb = new MacLearning(opts.macAgingTime ?? MAC_ENTRY_DEFAULT_IDLE_TIME, opts.macTableSize ?? MAC_DEFAULT_MAX);
     this.localUp = opts.localUp ?? false;
+    this.tables.sync = () => this.pushFlowStats();
     this.traceFormat = {
       match: (e) => formatMatch(e.match, DEFAULT_PRIORITY),
       action: (a) => formatActions([a], { dialect: 'stored' }),
@@ -231,6 +232,16 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
       this.tables.watch = this.fdb.watch = this.xdeps = xc.deps = new XcDeps(xc, this.tables);
     }
     return x;
+  }
+
+  /**
+   * FlowTables.sync: the cache hits of every bridge of this engine credit
+   * their tables and flows now (an entry through patch ports credits the
+   * peer bridge's flows too), as OVS's revalidators push datapath flow stats.
+   */
+  private pushFlowStats(): void {
+    const els = this.engine?.elements;
+    if (els) for (const el of els) if (el instanceof OvsBridge) el.xcache?.pushStats();
   }
 
   /** XlateHost: the executor of the OVS bridge on the other side of patch port `p`. */

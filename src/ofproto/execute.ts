@@ -38,7 +38,7 @@ import type { Element, Port } from '../datapath/element.js';
 import type { Packet } from '../datapath/packet.js';
 import type { DropReason } from '../datapath/drop-reasons.js';
 import { writeU16 } from '../wire/addr.js';
-import { XcRecorder, type XcBridge, type XcEntry, type XcIndex, type XlateCache, EV_SNAP, EV_APPLY, EV_PUSH, EV_OUTPUT, EV_LOOKUP, EV_LEARN, EV_CROSS, FDB_ABSENT } from './xlate-cache.js';
+import { XcRecorder, type XcBridge, type XcEntry, type XcIndex, type XlateCache, EV_SNAP, EV_APPLY, EV_PUSH, EV_OUTPUT, EV_LOOKUP, EV_LEARN, EV_CROSS, FDB_ABSENT, creditSteps } from './xlate-cache.js';
 
 export { applyVlan };
 
@@ -183,7 +183,8 @@ export class Xlate implements NormalCtx {
     // Under two VLAN tags a pop exposes the inner one, which the key does not hold: no cache.
     if (xc !== null && eng.fastpath && eng.tracer === null && this.lay.nTags < 2) {
       const hit = xc.lookup(this.key);
-      if (hit !== null && hit.live(nowMs, this.nowS)) {
+      // A timed flow may look idle only for want of the credits not pushed yet: push them, then ask again.
+      if (hit !== null && (hit.live(nowMs, this.nowS) || (this.host.tables.sync(), hit.live(nowMs, this.nowS)))) {
         // Recorded without following its patch output, which it now could: recorded again, spanning.
         if (hit.spanPort === null || !eng.inlineOk(hit.spanPort.port)) {
           xc.hits++;
@@ -191,6 +192,7 @@ export class Xlate implements NormalCtx {
           hit.packets++;
           hit.bytes += this.bytes; // the length where the packet entered the datapath, as flows are credited
           hit.used = nowMs;
+          xc.credit(hit, this.bytes);
           this.replay(hit, 0);
           return;
         }
@@ -314,32 +316,20 @@ export class Xlate implements NormalCtx {
 
   /**
    * A cache hit: the recorded steps from step `i0` on this packet, with
-   * every stateful side effect of the slow path. Before each step that reads
+   * every stateful side effect of the slow path (the lookups' credits to
+   * tables and flows wait in the entry: XlateCache.credit). Before each step that reads
    * the key its load sets the masked words that differ from the last
    * snapshot loaded (this.key holds that one: at step 0 the arrival key,
    * whose masked bits are the entry's); the other bits are the packet's own
    * (no step wrote them).
    */
   private replay(x: XcEntry, i0: number): void {
-    const key = this.key, c = x.code, refs = x.refs, now = this.nowMs, bytes = this.bytes;
+    const key = this.key, c = x.code, refs = x.refs;
     const ws = x.group.words, ms = x.group.masks;
     const n = x.nSteps, la = x.loadsAt;
     for (let i = i0, o = x.stepsAt + 3 * i0; i < n; i++, o += 3) {
       const op = c[o]!;
-      if (op === EV_LOOKUP) {
-        const t = refs[2 * i] as FlowTable;
-        const tc = t.cells, ta = t.at;
-        tc[ta]!++;
-        const e = refs[2 * i + 1] as FlowEntry | null;
-        if (e !== null) {
-          tc[ta + 1]!++;
-          const ec = e.cells, ea = e.at;
-          ec[ea]!++;
-          ec[ea + 1]! += bytes;
-          e.used = now;
-        }
-        continue;
-      }
+      if (op === EV_LOOKUP) continue; // credited by the cache's pushStats()
       if (op === EV_LEARN) {
         this.host.fdb.touch(x.fdbEntry(c[o + 1]!), this.nowS);
         continue;
@@ -363,7 +353,10 @@ export class Xlate implements NormalCtx {
           this.crossReplay(x, i);
           return;
       }
-      if (this.error !== ERR_NONE) break; // as the slow path stops at an error
+      if (this.error !== ERR_NONE) {
+        this.abandon(x, i + 1); // as the slow path stops at an error
+        break;
+      }
     }
     if (this.error === ERR_NONE) {
       const l = c[la + n]!;
@@ -383,21 +376,36 @@ export class Xlate implements NormalCtx {
     const p = this.pending!;
     const peer = this.nOut === 0 && this.host.engine.inlineOk(p.port) ? this.host.patchPeer(p) : null;
     if (peer === null) {
+      this.abandon(x, i);
       this.finish();
       return;
     }
     const pkt = this.pkt;
     const inPort = this.pass(p, peer);
     if (inPort !== null) peer.resume(x, i + 1, pkt, inPort, this);
+    else this.abandon(x, i);
     this.host.engine.inlineDone();
+  }
+
+  /**
+   * A hit on `x` stopped before its last step (an error, a patch crossing
+   * it may not take now): it took steps [0, upTo) only, so its credit moves
+   * from the entry's lazy count to those steps' tables and flows, now.
+   */
+  private abandon(x: XcEntry, upTo: number): void {
+    x.lazyPackets--;
+    x.lazyBytes -= this.bytes;
+    creditSteps(x, 0, upTo, 1, this.bytes, this.nowMs);
   }
 
   /** The peer's side of crossReplay(): its segment, with the key and layout `from` had. */
   private resume(x: XcEntry, i: number, pkt: Packet, inPort: OvsPort, from: Xlate): void {
     this.adopt(pkt, from);
     // Recorded only under fewer than two tags, which the masked bits fix; checked all the same, as run() does.
-    if (this.lay.nTags >= 2) this.run(pkt, inPort, from.nowMs);
-    else this.replay(x, i);
+    if (this.lay.nTags >= 2) {
+      this.abandon(x, i);
+      this.run(pkt, inPort, from.nowMs);
+    } else this.replay(x, i);
   }
 
   /**

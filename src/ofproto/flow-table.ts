@@ -159,6 +159,14 @@ export class FlowTables {
   watch: FlowWatch | null = null;
   /** Told when a flow learn() made is added or changed (`gone` false) or leaves (true): the learned-state journal's hook. */
   learnLog: ((e: FlowEntry, gone: boolean) => void) | null = null;
+  /**
+   * Brings every table's and flow's counters and `used` up to date: cache
+   * hits credit them lazily (XlateCache.credit), so whatever reads or resets
+   * them, or judges a timeout by them, calls this first (set by the bridge:
+   * it pushes every bridge's cache of the engine, since a translation
+   * through patch ports credits the peer's flows too).
+   */
+  sync: () => void = () => {};
 
   table(id: number): FlowTable {
     let t = this.tables[id];
@@ -171,8 +179,9 @@ export class FlowTables {
     return this.tables[id];
   }
 
-  /** Tables that exist (have held flows or been looked up), in id order. */
+  /** Tables that exist (have held flows or been looked up), in id order, their counters synced. */
   existing(): FlowTable[] {
+    this.sync();
     return this.tables.filter((t): t is FlowTable => t !== undefined);
   }
 
@@ -195,7 +204,8 @@ export class FlowTables {
     for (;;) {
       const e = t.cls.lookup(key, wc);
       if (e === null) return null;
-      if ((e.idleTimeout | e.hardTimeout) !== 0) {
+      if ((e.idleTimeout | e.hardTimeout) !== 0 && e.expiredAt(now) !== null) {
+        this.sync(); // idle, or only not credited yet?
         const why = e.expiredAt(now);
         if (why !== null) {
           this.removeEntry(e, why);
@@ -213,6 +223,7 @@ export class FlowTables {
    * unless `keepCounts` (OpenFlow 1.2+ without reset_counts).
    */
   add(spec: FlowSpec, now: number, keepCounts = false): FlowEntry {
+    this.sync(); // a replaced flow's counts end or carry over whole
     const t = this.table(spec.table);
     const e = new FlowEntry(
       spec.table,
@@ -249,6 +260,7 @@ export class FlowTables {
 
   /** Entries selected by a flow-matching command, in table then priority order. */
   select(f: FlowFilter, now?: number): FlowEntry[] {
+    this.sync();
     const out: FlowEntry[] = [];
     const from = f.table === TABLE_ALL ? 0 : f.table;
     const to = f.table === TABLE_ALL ? N_TABLES - 1 : f.table;
@@ -310,11 +322,13 @@ export class FlowTables {
 
   /** Remove every flow of every table. */
   clear(): void {
+    this.sync();
     for (const t of this.tables) if (t) for (const e of t.cls.rules()) this.removeEntry(e, 'delete');
   }
 
   /** Remove entries whose idle or hard timeout has passed (ofproto's expiry run). */
   expire(now: number): number {
+    this.sync();
     let n = 0;
     for (const e of this.timed) {
       const why = e.expiredAt(now);

@@ -44,7 +44,7 @@ export const EV_APPLY = 1;
 export const EV_PUSH = 2;
 /** Output to `port` with flow TCI arg (-1: as is). */
 export const EV_OUTPUT = 3;
-/** A table lookup (arg: table id; snapshot: the key looked up): credit the table's stats and the flow hit (the step's refs). */
+/** A table lookup (arg: table id; snapshot: the key looked up): the table and flow (the step's refs) are credited by XlateCache.pushStats. */
 export const EV_LOOKUP = 4;
 /** NORMAL's learning of the source MAC (a refresh of the fdb entry of quadruple arg). */
 export const EV_LEARN = 5;
@@ -135,6 +135,11 @@ export class XcSeg {
 export class XcEntry {
   packets = 0;
   bytes = 0;
+  /** Hits not yet credited to the tables and flows on its steps (XlateCache.pushStats). */
+  lazyPackets = 0;
+  lazyBytes = 0;
+  /** In its cache's list of entries with credits to push. */
+  queued = false;
   /**
    * Set when the translation ends in a patch output it could not follow
    * into the peer when recorded (a packet queued ahead, a capture): a hit
@@ -487,9 +492,42 @@ export class XlateCache {
   invalidations = 0;
   /** This bridge's dependency index (segments of other bridges' entries too). */
   deps: XcIndex | null = null;
+  /** Entries hit since the last pushStats(); the first nQueued are real. */
+  private readonly queue: (XcEntry | null)[] = [];
+  private nQueued = 0;
 
   /** `base`: this cache's FASTPATH_CELLS. */
   constructor(private readonly stats: Stats, readonly base: number) {}
+
+  /**
+   * A hit on `e`, of a packet that entered the datapath with `bytes`: its
+   * tables and flows are credited later, by pushStats(), as OVS credits a
+   * datapath flow's packets to the rules it went through when a revalidator
+   * pushes its stats (xlate_push_stats), not per packet. Here every reader of
+   * those counters (dump-flows, dump-tables, metrics, timeouts) pushes first
+   * (FlowTables.sync), so what anyone sees is exact.
+   */
+  credit(e: XcEntry, bytes: number): void {
+    e.lazyPackets++;
+    e.lazyBytes += bytes;
+    if (!e.queued) {
+      e.queued = true;
+      this.queue[this.nQueued++] = e;
+    }
+  }
+
+  /** Credit every hit since the last push to the tables and flows it went through (dead entries' too). */
+  pushStats(): void {
+    const q = this.queue;
+    for (let i = 0; i < this.nQueued; i++) {
+      const e = q[i]!;
+      q[i] = null;
+      e.queued = false;
+      if (e.lazyPackets !== 0) creditSteps(e, 0, e.nSteps, e.lazyPackets, e.lazyBytes, e.used);
+      e.lazyPackets = e.lazyBytes = 0;
+    }
+    this.nQueued = 0;
+  }
 
   /** Invalidate `e` (something it depended on changed); `e` is this cache's. */
   kill(e: XcEntry): void {
@@ -602,6 +640,26 @@ export class XlateCache {
     const out: XcEntry[] = [];
     for (const g of this.groups) for (const v of g.vals) if (v !== null && !v.dead) out.push(v);
     return out;
+  }
+}
+
+/**
+ * Credit steps [from, to) of `x` with `n` packets of `bytes` in all: each
+ * lookup's table (looked up; matched when a flow was found) and flow
+ * (n_packets, n_bytes, last used at `used` ms), as the slow path does.
+ */
+export function creditSteps(x: XcEntry, from: number, to: number, n: number, bytes: number, used: number): void {
+  const c = x.code, refs = x.refs;
+  for (let i = from, o = x.stepsAt + 3 * from; i < to; i++, o += 3) {
+    if (c[o] !== EV_LOOKUP) continue;
+    const t = refs[2 * i] as FlowTable;
+    t.cells[t.at]! += n;
+    const e = refs[2 * i + 1] as FlowEntry | null;
+    if (e === null) continue;
+    t.cells[t.at + 1]! += n;
+    e.cells[e.at]! += n;
+    e.cells[e.at + 1]! += bytes;
+    if (used > e.used) e.used = used;
   }
 }
 

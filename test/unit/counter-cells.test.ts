@@ -164,6 +164,8 @@ test('flows: delete gives the block back and a later flow starts from 0; mod-flo
   br.addFlow('priority=5,in_port=1 actions=output:2');
   const [e] = br.findFlows('priority=5,in_port=1', { strict: true });
   for (let i = 0; i < 7; i++) r.send(p1, icmp(MAC.vm, MAC.qr));
+  // Cache hits credit flows lazily: the owning thread pushes them (every tick, and before it reads them itself).
+  br.tables.sync();
   assert.deepEqual(await readBlocks(cells, [e!]), [[7, 7 * 142]]);
 
   br.modFlows('priority=5,in_port=1 actions=output:2,output:2', { strict: true });

@@ -110,6 +110,9 @@ const CHANGES: [br: 'a' | 'b', add: string, del: string][] = [
   ['b', 'table=1,priority=0,actions=NORMAL', 'table=5'],
   ['a', 'table=0,priority=30,in_port=1,udp,tp_dst=53,actions=mod_nw_tos:4,NORMAL', 'table=0,in_port=1,udp,tp_dst=53'],
   ['a', 'table=0,priority=30,in_port=2,actions=output:3', 'table=0,in_port=2'],
+  // Idle timeouts judge by `used`, which cache hits credit lazily (XlateCache.credit).
+  ['a', 'table=0,priority=25,idle_timeout=1,in_port=1,icmp,actions=NORMAL', 'table=0,in_port=1,icmp'],
+  ['b', 'table=1,priority=3,idle_timeout=2,icmp,actions=NORMAL', 'table=1,icmp'],
   ['a', 'table=0,priority=10,in_port=1,udp,tp_dst=7,actions=mod_vlan_vid:10,output:3', 'table=0,in_port=1,udp,tp_dst=7'],
 ];
 
@@ -363,4 +366,42 @@ test('the fast path is on by default and DPEMU_FASTPATH=0 turns it off', () => {
   assert.equal(fastpath(undefined), 'true');
   assert.equal(fastpath('1'), 'true');
   assert.equal(fastpath('0'), 'false');
+});
+
+test('cache hits credit tables and flows lazily, yet every read is exact and a busy idle-timeout flow never looks idle', () => {
+  const fast = side(true), slow = side(false);
+  const udp = (dport: number) => buildFrame({ src: A1, dst: B1, ip: { src: '192.0.2.1', dst: '198.51.100.7', ttl: 9, id: 1 }, udp: { sport: 40000, dport, payload: 8 } });
+  const both = (fn: (s: Side) => void) => {
+    for (const s of [fast, slow]) fn(s);
+  };
+  const send = (f: Uint8Array, at: string) => both((s) => s.eng.inject(s.eng.pool.allocFrom(f)!, portOf(s, at)));
+  // Both bridges learn both MACs (twice, as the test above: a translation that learns is not kept).
+  for (let i = 0; i < 2; i++) {
+    send(buildFrame({ src: B1, dst: A1, ip: { src: '198.51.100.7', dst: '192.0.2.1', ttl: 9, id: 1 }, udp: { sport: 53, dport: 40000, payload: 8 } }), 'b1');
+    send(udp(1), 'a1');
+  }
+  // Idle flows on both bridges, on the path of a spanning entry (br-a NORMAL -> pa -> br-b table 0 -> table 1).
+  both((s) => {
+    s.a.addFlow('table=0,priority=40,idle_timeout=1,in_port=1,udp,tp_dst=53,actions=NORMAL');
+    s.b.addFlow('table=1,priority=7,idle_timeout=2,udp,actions=NORMAL');
+  });
+  const idle = (s: Side) => [s.a.findFlows('table=0,priority=40,in_port=1,udp,tp_dst=53', { strict: true }).length, s.b.findFlows('table=1,priority=7,udp', { strict: true }).length];
+  const xa = fast.a.xcache!;
+  // 12 packets 400 ms apart (4.4 s: longer than either idle timeout), no tick: the flows are busy all along.
+  for (let i = 0; i < 12; i++) {
+    send(udp(53), 'a1');
+    both((s) => s.clock.advance(400));
+  }
+  assert.ok(xa.hits >= 10, `the fast side hits its cache (${xa.hits} hits)`);
+  assert.deepEqual(idle(fast), [1, 1], 'no busy flow taken for idle');
+  assert.deepEqual(fast.out, slow.out, 'frames');
+  assert.deepEqual(state(fast), state(slow), 'dump-flows (n_packets, n_bytes, idle_age), dump-tables, fdb and counters');
+  assert.match(fast.b.dumpFlows().find((l) => l.includes('priority=7'))!, /n_packets=12, n_bytes=600, idle_timeout=2, idle_age=0,/, 'the peer flow got the spanning hits');
+  // Idle for real: both go at the next tick after their timeouts.
+  both((s) => {
+    s.clock.advance(2_500);
+    s.eng.tick();
+  });
+  assert.deepEqual(idle(fast), [0, 0]);
+  assert.deepEqual(state(fast), state(slow), 'after expiry');
 });
