@@ -131,6 +131,9 @@ export class XcSeg {
   ) {}
 }
 
+/** Entries with credits waiting, at most: one more pushes them all first. */
+const CREDIT_QUEUE_MAX = 4096;
+
 /** The recorded translation of one megaflow. */
 export class XcEntry {
   packets = 0;
@@ -511,6 +514,8 @@ export class XlateCache {
     e.lazyPackets++;
     e.lazyBytes += bytes;
     if (!e.queued) {
+      // Ticks push (FlowTables.sync via expire()); an engine never ticked must not queue without bound.
+      if (this.nQueued === CREDIT_QUEUE_MAX) this.pushStats();
       e.queued = true;
       this.queue[this.nQueued++] = e;
     }

@@ -405,3 +405,18 @@ test('cache hits credit tables and flows lazily, yet every read is exact and a b
   assert.deepEqual(idle(fast), [0, 0]);
   assert.deepEqual(state(fast), state(slow), 'after expiry');
 });
+
+test('an engine never ticked keeps at most 4096 entries waiting to credit their flows, and the counts stay exact', () => {
+  const fast = side(true);
+  const br = fast.a;
+  // A flow on tp_dst makes every destination port a megaflow of its own.
+  br.addFlow('table=0,priority=60,in_port=1,udp,tp_dst=1,actions=drop');
+  const f = (dport: number) => buildFrame({ src: A1, dst: B1, ip: { src: '192.0.2.1', dst: '198.51.100.7', ttl: 9, id: 1 }, udp: { sport: 40000, dport, payload: 8 } });
+  const frames = Array.from({ length: 5000 }, (_, i) => f(1000 + i));
+  for (let round = 0; round < 2; round++) for (const fr of frames) fast.eng.inject(fast.eng.pool.allocFrom(fr)!, portOf(fast, 'a1'));
+  const xc = br.xcache!;
+  assert.ok(xc.hits >= 4000, `hits: ${xc.hits}`);
+  assert.ok((xc as unknown as { nQueued: number }).nQueued <= 4096, 'the waiting list is bounded');
+  const normal = br.dumpFlows().find((l) => l.includes('priority=0 '))!;
+  assert.match(normal, /n_packets=10000, n_bytes=500000,/, 'every packet credited once');
+});
