@@ -8,9 +8,10 @@
 // stay consistent.
 
 import { CtEntry, invertInto } from './conntrack-entry.js';
+import { CT_EVENT_DESTROY, CT_EVENT_NEW, CT_EVENT_UPDATE, CtEventHub, type CtEventListener } from './conntrack-events.js';
 import {
   CtStore, type CtStoreBuffers, F_BYTES, F_DEADLINE, F_PKTS, F_UDP_STREAM, FSTRIDE, STRIDE, UNCONFIRMED_RING,
-  W_HAS_TCP, W_ID, W_INDEX, W_MARK, W_MASQ, W_PROTO, W_STATUS, W_TUPLE, W_UNCONF,
+  T_PACKED, W_HAS_TCP, W_ID, W_INDEX, W_MARK, W_MASQ, W_PROTO, W_STATUS, W_TCP, W_TUPLE, W_UNCONF,
 } from './conntrack-store.js';
 import {
   decodeSegment, type TcpOutcome, type TcpSegment, type TcpSettings, type TcpTimeouts, TcpTrack,
@@ -101,6 +102,10 @@ export class Conntrack implements NatLookup, CtMarks {
   readonly invalidReasons = new Map<string, number>();
   /** Why the last DROP verdict of in()/confirm() was given. */
   lastDropReason: string | null = null;
+  /** `conntrack -E` listeners (listen()); null while there are none, the packet path's only test. */
+  private events: CtEventHub | null = null;
+  /** The netlink port of the user-space deletion in progress (destroy, flush), for its DESTROY events. */
+  private deleter = 0;
   private store: CtStore;
   private tr: TcpTrack;
   private readonly rng: NfRandom;
@@ -213,6 +218,32 @@ export class Conntrack implements NatLookup, CtMarks {
     return new CtEntry(this.store, slot);
   }
 
+  /**
+   * Calls `fn` for every event of this table (this thread's changes) until
+   * the returned function is called.
+   */
+  listen(fn: CtEventListener): () => void {
+    const hub = (this.events ??= new CtEventHub());
+    hub.listeners.push(fn);
+    return () => {
+      const i = hub.listeners.indexOf(fn);
+      if (i >= 0) hub.listeners.splice(i, 1);
+      if (hub.listeners.length === 0 && this.events === hub) this.events = null;
+    };
+  }
+
+  private emit(type: number, e: number): void {
+    this.events!.emit(type, new CtEntry(this.store, e), this.now, this.deleter);
+  }
+
+  /** What an UPDATE reports a change of (ctnetlink's IPCT_REPLY, IPCT_ASSURED, IPCT_PROTOINFO): status bits and TCP state. */
+  private eventState(e: number): number {
+    const r = this.store.r;
+    const o = e * STRIDE;
+    const tcp = r[o + W_HAS_TCP] === 0 ? 0 : (r[o + W_TCP + T_PACKED]! & 15) + 1;
+    return (r[o + W_STATUS]! & (IPS_SEEN_REPLY | IPS_ASSURED)) | (tcp << 16);
+  }
+
   /** Confirmed entries in conntrack -L order. */
   list(): CtEntry[] {
     const out: CtEntry[] = [];
@@ -301,7 +332,11 @@ export class Conntrack implements NatLookup, CtMarks {
   }
 
   setMark(ct: number, v: number): void {
-    this.store.r[ct * STRIDE + W_MARK] = v;
+    const r = this.store.r;
+    const changed = r[ct * STRIDE + W_MARK] !== v;
+    r[ct * STRIDE + W_MARK] = v;
+    // IPCT_MARK: a confirmed entry's new mark is an UPDATE (an unconfirmed one's is part of its NEW).
+    if (this.events !== null && changed && r[ct * STRIDE + W_INDEX] !== 0) this.emit(CT_EVENT_UPDATE, ct);
   }
 
   /** MASQUERADE: remember the output device the binding was made for. */
@@ -402,6 +437,8 @@ export class Conntrack implements NatLookup, CtMarks {
         state = dir === 1 || status & IPS_SEEN_REPLY ? CT_ESTABLISHED : status & IPS_EXPECTED ? CT_RELATED : CT_NEW;
       }
       const confirmed = r[e * STRIDE + W_INDEX] !== 0;
+      // Listeners hear of a confirmed entry's changes; an unconfirmed one's are part of its NEW.
+      const was = this.events !== null && confirmed ? this.eventState(e) : -1;
       let timeout = -1;
       let kill = false;
       if (proto === IPPROTO_TCP) {
@@ -444,15 +481,18 @@ export class Conntrack implements NatLookup, CtMarks {
       }
       const fo = e * FSTRIDE;
       if (timeout >= 0) {
-        f[fo + F_DEADLINE] = now + timeout * 1000;
+        // A killed entry is counted, not refreshed (nf_ct_kill_acct): its DESTROY shows the timeout it had.
+        if (!kill) f[fo + F_DEADLINE] = now + timeout * 1000;
         f[fo + F_PKTS + dir * 2]!++;
         f[fo + F_BYTES + dir * 2]! += p.len;
       }
-      if (dir === 1) r[e * STRIDE + W_STATUS]! |= IPS_SEEN_REPLY;
       if (kill) {
+        // Killed inside the protocol's handler, before the reply bit is set: the DESTROY says [UNREPLIED].
         if (r[e * STRIDE + W_INDEX] !== 0) this.remove(e);
         else r[e * STRIDE + W_STATUS]! |= IPS_DYING;
       }
+      if (dir === 1) r[e * STRIDE + W_STATUS]! |= IPS_SEEN_REPLY;
+      if (was >= 0 && !kill && this.eventState(e) !== was) this.emit(CT_EVENT_UPDATE, e);
       p.ct = e;
       p.ctTable = this;
       p.ctDir = dir;
@@ -494,18 +534,26 @@ export class Conntrack implements NatLookup, CtMarks {
       r[o + W_STATUS]! |= IPS_CONFIRMED;
       if (r[o + W_STATUS]! & IPS_SRC_NAT_DONE) st.bysrcIn(e);
       p.ctStatus = r[o + W_STATUS]!;
+      if (this.events !== null) this.emit(CT_EVENT_NEW, e);
       return VERDICT_ACCEPT;
     } finally {
       st.unlock();
     }
   }
 
-  /** Removes an entry (timeout, RST, conntrack -D, early drop). */
-  destroy(ct: number): void {
+  /**
+   * Removes an entry (RST, conntrack -D, a MASQUERADE binding's device
+   * gone). `portid`: the netlink port of the user-space process that asked
+   * (conntrack -D), which its DESTROY event names; 0 for the kernel's own.
+   */
+  destroy(ct: number, now = this.now, portid = 0): void {
+    this.now = now;
     this.store.lock();
+    this.deleter = portid;
     try {
       this.remove(ct);
     } finally {
+      this.deleter = 0;
       this.store.unlock();
     }
   }
@@ -521,13 +569,16 @@ export class Conntrack implements NatLookup, CtMarks {
     }
   }
 
-  /** conntrack -F. */
-  flush(): void {
+  /** conntrack -F (`portid` as for destroy()). */
+  flush(now = this.now, portid = 0): void {
+    this.now = now;
     const st = this.store;
     st.lock();
+    this.deleter = portid;
     try {
       for (let i = st.count - 1; i >= 0; i--) this.remove(st.order[i]!);
     } finally {
+      this.deleter = 0;
       st.unlock();
     }
   }
@@ -557,6 +608,7 @@ export class Conntrack implements NatLookup, CtMarks {
     const o = e * STRIDE;
     st.r[o + W_STATUS]! |= IPS_DYING;
     if (st.r[o + W_INDEX] === 0) return;
+    if (this.events !== null) this.emit(CT_EVENT_DESTROY, e);
     st.unhash(e, 0);
     st.unhash(e, 1);
     st.listRemove(e);
