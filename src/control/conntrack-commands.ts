@@ -8,10 +8,9 @@ import {
   CT_EVENT_UPDATE, type CtEntry, parseIpv4,
 } from '../netfilter/index.js';
 import { IPS_ASSURED, IPS_EXPECTED, IPS_SEEN_REPLY } from '../netfilter/constants.js';
-import { type CommandFamily } from './command.js';
+import type { CommandFamily, Scope } from './command.js';
 import { type CommandResponse, ControlError, ok } from './protocol.js';
 import { mustNamespace } from './resolve.js';
-import type { Scope } from './command.js';
 import { CONNTRACK_USAGE } from './conntrack-usage.js';
 
 const TOOL = 'conntrack v1.4.6 (conntrack-tools)';

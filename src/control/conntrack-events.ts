@@ -6,15 +6,13 @@
 // netlink socket's ENOBUFS), never waits. Delivery and the summary follow
 // Capture's (capture.ts): deferred off the packet path, in batches.
 import { conntrackEventStamp, conntrackEventText, type Conntrack, type CtEntry } from '../netfilter/index.js';
-import type { CaptureOptions } from './capture.js';
+import { nowUs, type CaptureOptions } from './capture.js';
 import type { EventWords } from './conntrack-commands.js';
 
 /** One line as conntrack -E prints it. */
 export interface EventLine {
   text: string;
 }
-
-const nowUs = (): number => Math.round((performance.timeOrigin + performance.now()) * 1000);
 
 export class ConntrackEvents {
   /** Events shown (conntrack's "N flow events have been shown"). */
