@@ -502,26 +502,40 @@ function normalise(lines: string[], remaps: Remaps): Map<string, number> {
   return out;
 }
 
+/** One conntrack -E line made comparable (eventsByFlow). */
+type Ev = { key: string; t: number | undefined; user: boolean };
+
 /**
  * conntrack -E lines of each connection (by its original tuple), made
  * comparable: a remapped port as in normalise(), the time left aside (none
- * on a DESTROY by expiry), the deleting process's port number out. An entry
- * in its last seconds may be reaped by the kernel's gc or flushed by -F:
- * such a DESTROY is compared without its time and its [USERSPACE].
+ * on a DESTROY by expiry) and whether user space deleted it, the deleting
+ * process's port number out.
  */
-function eventsByFlow(lines: string[], remaps: Remaps): Map<string, { key: string; t: number | undefined }[]> {
-  const out = new Map<string, { key: string; t: number | undefined }[]>();
+function eventsByFlow(lines: string[], remaps: Remaps): Map<string, Ev[]> {
+  const out = new Map<string, Ev[]>();
   for (const l of lines) {
     const f = l.trim().split(/\s+/);
     const t = /^\d+$/.test(f[3]!) ? Number(f.splice(3, 1)[0]) : undefined;
-    let key = f.join(' ').replace(/ \[USERSPACE\] portid=\d+(?: progname=\S+)?$/, ' [USERSPACE]');
+    let key = f.join(' ');
+    const user = / \[USERSPACE\] portid=\d+(?: progname=\S+)?$/.test(key);
+    key = key.replace(/ \[USERSPACE\] portid=\d+(?: progname=\S+)?$/, '');
     for (const [mine, orig] of remaps) key = key.replace(new RegExp(`(dst=${SNAT.replaceAll('.', '\\.')} (?:sport=\\d+ dport|type=\\d+ code=\\d+ id))=${mine}\\b`), `$1=P${orig}`);
-    const dying = f[0] === '[DESTROY]' && (t === undefined || t <= 2);
-    if (dying) key = key.replace(/ \[USERSPACE\]$/, '');
     const flow = `${f[1]} ${/src=\S+ dst=\S+ (?:sport=\d+ dport=\d+|type=\d+ code=\d+ id=\d+)/.exec(key)?.[0]}`;
-    out.set(flow, [...(out.get(flow) ?? []), { key, t: dying ? undefined : t }]);
+    out.set(flow, [...(out.get(flow) ?? []), { key, t, user }]);
   }
   return out;
+}
+
+/**
+ * The same event on both sides: the same words, the time left within 2 s
+ * and the same deleter. An entry in its last seconds may have expired on one
+ * side (no time left printed; the kernel's gc reaps it) and be flushed by -F
+ * on the other: then only the words must agree.
+ */
+function sameEvent(a: Ev, b: Ev): boolean {
+  if (a.key !== b.key) return false;
+  if (a.t !== undefined && b.t !== undefined) return Math.abs(a.t - b.t) <= 2 && a.user === b.user;
+  return (a.t ?? 0) <= 2 && (b.t ?? 0) <= 2;
 }
 
 function diffEvents(k: string[], d: string[], remK: Remaps, remD: Remaps): string[] {
@@ -529,9 +543,9 @@ function diffEvents(k: string[], d: string[], remK: Remaps, remD: Remaps): strin
   const diffs: string[] = [];
   for (const flow of new Set([...ek.keys(), ...ed.keys()])) {
     const a = ek.get(flow) ?? [], b = ed.get(flow) ?? [];
-    const same = a.length === b.length && a.every((x, i) => x.key === b[i]!.key && (x.t === undefined) === (b[i]!.t === undefined) && Math.abs((x.t ?? 0) - (b[i]!.t ?? 0)) <= 2);
-    const show = (xs: typeof a) => xs.map((x) => `${x.key}${x.t === undefined ? '' : ` (${x.t})`}`).join('\n             ') || '(none)';
-    if (!same) diffs.push(`  ${flow}:\n    kernel:  ${show(a)}\n    dpemu:   ${show(b)}`);
+    if (a.length === b.length && a.every((x, i) => sameEvent(x, b[i]!))) continue;
+    const show = (xs: Ev[]) => xs.map((x) => `${x.key}${x.t === undefined ? '' : ` (${x.t})`}${x.user ? ' [USERSPACE]' : ''}`).join('\n             ') || '(none)';
+    diffs.push(`  ${flow}:\n    kernel:  ${show(a)}\n    dpemu:   ${show(b)}`);
   }
   return diffs;
 }
