@@ -106,6 +106,15 @@ export class Conntrack implements NatLookup, CtMarks {
   private events: CtEventHub | null = null;
   /** The netlink port of the user-space deletion in progress (destroy, flush), for its DESTROY events. */
   private deleter = 0;
+  /**
+   * The confirmed entry the packet in flight changed (0: none), its
+   * eventState() before, and whether its mark changed: one UPDATE at
+   * confirm, as the kernel caches a packet's events (nf_conntrack_ecache)
+   * and delivers them together when the packet leaves.
+   */
+  private pendingCt = 0;
+  private pendingWas = 0;
+  private pendingMark = false;
   private store: CtStore;
   private tr: TcpTrack;
   private readonly rng: NfRandom;
@@ -236,6 +245,23 @@ export class Conntrack implements NatLookup, CtMarks {
     this.events!.emit(type, new CtEntry(this.store, e), this.now, this.deleter);
   }
 
+  /** The packet in flight will change entry `e` (confirmed; listeners exist): note its state, unless already noted. */
+  private willChange(e: number): void {
+    if (this.pendingCt === e) return;
+    if (this.pendingCt !== 0) this.deliverPending(); // a packet dropped before confirm: its events go now
+    this.pendingCt = e;
+    this.pendingWas = this.eventState(e);
+  }
+
+  /** One UPDATE for what the last packet changed, if it changed anything an UPDATE reports. */
+  private deliverPending(): void {
+    const e = this.pendingCt;
+    const mark = this.pendingMark;
+    this.pendingCt = 0;
+    this.pendingMark = false;
+    if (this.events !== null && (mark || this.eventState(e) !== this.pendingWas)) this.emit(CT_EVENT_UPDATE, e);
+  }
+
   /** What an UPDATE reports a change of (ctnetlink's IPCT_REPLY, IPCT_ASSURED, IPCT_PROTOINFO): status bits and TCP state. */
   private eventState(e: number): number {
     const r = this.store.r;
@@ -333,10 +359,12 @@ export class Conntrack implements NatLookup, CtMarks {
 
   setMark(ct: number, v: number): void {
     const r = this.store.r;
-    const changed = r[ct * STRIDE + W_MARK] !== v;
+    // IPCT_MARK: a confirmed entry's new mark is part of the packet's UPDATE (an unconfirmed one's, of its NEW).
+    if (this.events !== null && r[ct * STRIDE + W_MARK] !== v && r[ct * STRIDE + W_INDEX] !== 0) {
+      this.willChange(ct);
+      this.pendingMark = true;
+    }
     r[ct * STRIDE + W_MARK] = v;
-    // IPCT_MARK: a confirmed entry's new mark is an UPDATE (an unconfirmed one's is part of its NEW).
-    if (this.events !== null && changed && r[ct * STRIDE + W_INDEX] !== 0) this.emit(CT_EVENT_UPDATE, ct);
   }
 
   /** MASQUERADE: remember the output device the binding was made for. */
@@ -437,8 +465,8 @@ export class Conntrack implements NatLookup, CtMarks {
         state = dir === 1 || status & IPS_SEEN_REPLY ? CT_ESTABLISHED : status & IPS_EXPECTED ? CT_RELATED : CT_NEW;
       }
       const confirmed = r[e * STRIDE + W_INDEX] !== 0;
-      // Listeners hear of a confirmed entry's changes; an unconfirmed one's are part of its NEW.
-      const was = this.events !== null && confirmed ? this.eventState(e) : -1;
+      // Listeners hear of a confirmed entry's changes at confirm; an unconfirmed one's are part of its NEW.
+      if (this.events !== null && confirmed) this.willChange(e);
       let timeout = -1;
       let kill = false;
       if (proto === IPPROTO_TCP) {
@@ -492,7 +520,6 @@ export class Conntrack implements NatLookup, CtMarks {
         else r[e * STRIDE + W_STATUS]! |= IPS_DYING;
       }
       if (dir === 1) r[e * STRIDE + W_STATUS]! |= IPS_SEEN_REPLY;
-      if (was >= 0 && !kill && this.eventState(e) !== was) this.emit(CT_EVENT_UPDATE, e);
       p.ct = e;
       p.ctTable = this;
       p.ctDir = dir;
@@ -506,6 +533,7 @@ export class Conntrack implements NatLookup, CtMarks {
   /** __nf_conntrack_confirm: inserts a new entry when its first packet leaves (POSTROUTING/INPUT). */
   confirm(p: NfPacketInfo, now: number): number {
     this.now = now;
+    if (this.pendingCt !== 0) this.deliverPending();
     const e = p.ct;
     // Only the original direction confirms: an ICMP error attached to an unconfirmed entry does not.
     if (e === 0 || p.ctDir !== 0) return VERDICT_ACCEPT;
@@ -608,6 +636,8 @@ export class Conntrack implements NatLookup, CtMarks {
     const o = e * STRIDE;
     st.r[o + W_STATUS]! |= IPS_DYING;
     if (st.r[o + W_INDEX] === 0) return;
+    // A killed entry's pending UPDATE is not delivered: its DESTROY says it all.
+    if (this.pendingCt === e) this.pendingCt = 0;
     if (this.events !== null) this.emit(CT_EVENT_DESTROY, e);
     st.unhash(e, 0);
     st.unhash(e, 1);

@@ -110,8 +110,11 @@ test('DESTROY: on expiry without a timeout, on -D and -F with the time left and 
   track(ct, udp(C, S, 40000, 9999), 0);
   const p = track(ct, u(C, S, 40001, 5353), 0);
   track(ct, u(S, C, 5353, 40001), 1);
-  ct.setMark(p.ct, 5);
-  ct.setMark(p.ct, 5); // the same mark again: no change, no event
+  const m = info(u(C, S, 40001, 5353), 'eth0', 'eth1');
+  ct.in(m, HOOK_PREROUTING, 2);
+  ct.setMark(m.ct, 5);
+  ct.setMark(m.ct, 5); // the same mark again: no change
+  ct.confirm(m, 2);
   lines.length = 0;
   ct.gc(31_000);
   // In the table's order, as the kernel's gc walks its hash: compared as a set.
@@ -129,18 +132,38 @@ test('DESTROY: on expiry without a timeout, on -D and -F with the time left and 
   ]);
 });
 
+test('CONNMARK on the reply: one UPDATE with the reply seen and the mark, when the packet leaves (the kernel\'s)', () => {
+  const { ct, lines } = listened();
+  track(ct, u(C, S, 40005, 5353), 0);
+  const reply = () => {
+    const p = info(u(S, C, 5353, 40005), 'eth1', 'eth0');
+    const before = lines.length;
+    ct.in(p, HOOK_PREROUTING, 10);
+    ct.setMark(p.ct, 5); // mangle PREROUTING: -p udp --sport 5353 -j CONNMARK --set-mark 5
+    assert.equal(lines.length, before, 'nothing before the packet leaves');
+    ct.confirm(p, 10);
+  };
+  reply();
+  reply(); // the same mark, the reply already seen: no event
+  const T = `src=${C} dst=${S} sport=40005 dport=5353`, R = `src=${S} dst=${C} sport=5353 dport=40005`;
+  assert.deepEqual(lines, [`    [NEW] udp      17 30 ${T} [UNREPLIED] ${R}`, ` [UPDATE] udp      17 30 ${T} ${R} mark=5`]);
+});
+
 test('a mark set on a confirmed entry is an UPDATE; -o extended and -o id; counters on a DESTROY only (acct)', () => {
   const ct = new Conntrack({ acct: true });
   const lines: string[] = [];
   ct.listen((type, e, now, portid) => lines.push(conntrackEventText(ct, type, e, now, portid, { extended: true, id: true })));
   const p = track(ct, u(C, S, 40001, 5353), 0);
   const id = ct.entry(p.ct).id;
-  ct.setMark(p.ct, 7);
+  const q = info(u(C, S, 40001, 5353), 'eth0', 'eth1');
+  ct.in(q, HOOK_PREROUTING, 1);
+  ct.setMark(q.ct, 7);
+  ct.confirm(q, 1);
   ct.destroy(p.ct, 1000);
   assert.deepEqual(lines, [
     `    [NEW] ipv4     2 udp      17 30 ${UT} [UNREPLIED] ${UR} id=${id}`,
     ` [UPDATE] ipv4     2 udp      17 30 ${UT} [UNREPLIED] ${UR} mark=7 id=${id}`,
-    `[DESTROY] ipv4     2 udp      17 29 ${UT} packets=1 bytes=58 [UNREPLIED] ${UR} packets=0 bytes=0 mark=7 id=${id}`,
+    `[DESTROY] ipv4     2 udp      17 29 ${UT} packets=2 bytes=116 [UNREPLIED] ${UR} packets=0 bytes=0 mark=7 id=${id}`,
   ]);
 });
 
