@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { ConnectError, endpointFromEnv, runRemote } from '../control/client.js';
 import { tcpdumpCommand } from './tcpdump.js';
 import { takeSocket } from './control-socket.js';
+import { conntrackEventsCommand, isConntrackEvents } from './conntrack-events.js';
 
 /** Where ovs-ofctl takes a file: add-flows FILE, and `-` (stdin) for the flow of add-flow, mod-flows and del-flows. */
 const FLOW_FILE = new Map([['add-flows', 'file'], ['add-flow', '-'], ['mod-flows', '-'], ['del-flows', '-']]);
@@ -26,6 +27,7 @@ function inlineFlowFile(argv: string[]): string[] {
 
 export async function remote(family: string, argv: string[]): Promise<number> {
   const { socket, rest } = takeSocket(argv);
+  if (family === 'conntrack' && isConntrackEvents(rest)) return conntrackEventsCommand(socket, rest);
   try {
     const r = await runRemote(endpointFromEnv(socket), family, family === 'ofctl' ? inlineFlowFile(rest) : rest);
     if (r.stdout) process.stdout.write(r.stdout);
@@ -49,7 +51,7 @@ const FAMILIES: [string, string, string][] = [
   ['ip', '[-n NS] NODE OBJECT ...', 'as ip: addr, link, route [table N], rule, neigh; route/neigh add|del|replace'],
   ['iptables', 'NODE -n NS [-t TABLE] -S|-L -n -v|-A|-D|-I ...', 'as iptables (legacy) inside a namespace'],
   ['iptables-save', 'NODE -n NS [-t TABLE] [-c]', 'as iptables-save inside a namespace'],
-  ['conntrack', 'NODE -n NS -L|-C|-S|-D|-F [filters]', 'as conntrack inside a namespace'],
+  ['conntrack', 'NODE -n NS -L|-C|-S|-D|-F|-E [filters]', 'as conntrack inside a namespace (-E streams events until Ctrl-C)'],
   ['clear-counters', '', 'zero port, drop, flow and iptables counters'],
   ['reload', '', 'make the daemon re-read its topology'],
   ['nodes', '', 'list nodes with their bridges and namespaces'],

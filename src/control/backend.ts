@@ -9,6 +9,8 @@ import { compileFilter, FilterSyntaxError, type FramePredicate } from './capture
 import { Capture, type CaptureOptions, type CapturedFrame } from './capture.js';
 import { ControlError } from './protocol.js';
 import { mustCapturePort, nodeNames } from './resolve.js';
+import { conntrackEventsOf } from './conntrack-commands.js';
+import { ConntrackEvents, type EventLine } from './conntrack-events.js';
 
 /** A capture in progress (Capture, for the in-process emulator). */
 export interface CaptureHandle {
@@ -29,6 +31,21 @@ export interface CaptureSpec {
   done: () => void;
 }
 
+export interface ConntrackEventsSpec {
+  /** The conntrack command's words: NODE -n NS -E [filters]. */
+  argv: readonly string[];
+  opts: Pick<CaptureOptions, 'congested' | 'maxQueue'>;
+  /** Lines in batches, off the forwarding path. */
+  deliver: (lines: EventLine[]) => void;
+  /** Called once if the source goes away (a datapath worker died). */
+  done: () => void;
+}
+
+/** A conntrack -E in progress: which table it listens to, and its handle. */
+export interface ConntrackEventsHandle extends CaptureHandle {
+  readonly table: string;
+}
+
 export interface ControlBackend {
   /** The topology's name (/v1/info). */
   readonly topologyName: string;
@@ -38,6 +55,8 @@ export interface ControlBackend {
   run(family: CommandFamily, argv: readonly string[], hooks: ControlHooks): CommandResponse | Promise<CommandResponse>;
   /** Start a live capture, or throw a ControlError saying why not. */
   capture(spec: CaptureSpec): CaptureHandle | Promise<CaptureHandle>;
+  /** Start conntrack -E, or throw a ControlError saying why not (the tool's words). */
+  conntrackEvents(spec: ConntrackEventsSpec): ConntrackEventsHandle | Promise<ConntrackEventsHandle>;
 }
 
 /** A capture's filter, or tcpdump's error. */
@@ -69,5 +88,10 @@ export class InProcessBackend implements ControlBackend {
   capture(s: CaptureSpec): CaptureHandle {
     const port = mustCapturePort({ emu: this.emu }, s.iface);
     return new Capture(port, compileCaptureFilter(s.filter), s.opts, s.deliver, s.done);
+  }
+
+  conntrackEvents(s: ConntrackEventsSpec): ConntrackEventsHandle {
+    const { ct, words } = conntrackEventsOf({ emu: this.emu }, s.argv);
+    return new ConntrackEvents(ct, words, s.opts, s.deliver);
   }
 }

@@ -32,7 +32,8 @@ export interface CaptureOptions {
   defer?: (fn: () => void) => void;
 }
 
-const nowUs = (): number => Math.round((performance.timeOrigin + performance.now()) * 1000);
+/** Wall-clock microseconds since the epoch. */
+export const nowUs = (): number => Math.round((performance.timeOrigin + performance.now()) * 1000);
 
 export class Capture {
   captured = 0;

@@ -3,7 +3,7 @@
 // DPEMU_CONTROL_URL (http://HOST:PORT) with DPEMU_TOKEN reaches a TCP listener.
 import { request, type IncomingMessage, type RequestOptions } from 'node:http';
 import { COMMANDS, DAEMON_COMMANDS } from './registry.js';
-import { DEFAULT_SOCKET, type CaptureEvent, type CaptureRequest, type CommandResponse } from './protocol.js';
+import { DEFAULT_SOCKET, type CaptureEvent, type CaptureRequest, type CommandResponse, type ConntrackEventsRequest } from './protocol.js';
 
 export interface Endpoint {
   socketPath?: string;
@@ -20,7 +20,7 @@ export function endpointFromEnv(socketOpt?: string): Endpoint {
 /** A connection failure in the words a user can act on. */
 export class ConnectError extends Error {}
 
-function post(ep: Endpoint, path: string, body: unknown, onResponse: (res: IncomingMessage) => void): Promise<void> {
+function post(ep: Endpoint, path: string, body: unknown, onResponse: (res: IncomingMessage) => void, signal?: AbortSignal): Promise<void> {
   const text = JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) };
@@ -30,12 +30,15 @@ function post(ep: Endpoint, path: string, body: unknown, onResponse: (res: Incom
       if (ep.token) headers.authorization = `Bearer ${ep.token}`;
       target = { host: u.hostname, port: u.port, path, method: 'POST', headers };
     } else target = { socketPath: ep.socketPath!, path, method: 'POST', headers };
+    if (signal) target.signal = signal;
     const req = request(target, (res) => {
       onResponse(res);
       res.on('end', resolve);
-      res.on('error', reject);
+      res.on('error', (e) => (signal?.aborted ? resolve() : reject(e)));
     });
     req.on('error', (e: NodeJS.ErrnoException) => {
+      // The caller stopped listening (a stream it had enough of): not a failure.
+      if (signal?.aborted) return resolve();
       const where = ep.url ?? ep.socketPath;
       if (e.code === 'EACCES') reject(new ConnectError(`dpemu: ${where}: permission denied (the control socket belongs to the daemon's user)`));
       else if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') reject(new ConnectError(`dpemu: ${where}: no daemon listening (start \`dpemu run\`, or set --socket / DPEMU_SOCKET)`));
@@ -69,8 +72,10 @@ export async function runRemote(ep: Endpoint, family: string, argv: string[]): P
   }
 }
 
-/** Stream a capture; `onEvent` sees each event; resolves when the server ends it or `signal` aborts. */
-export async function captureRemote(ep: Endpoint, req: CaptureRequest, onEvent: (ev: CaptureEvent) => void, onError: (r: CommandResponse) => void): Promise<void> {
+/** Stream a capture (or conntrack -E); `onEvent` sees each event; resolves when the server ends it or `signal` aborts. */
+export async function captureRemote(
+  ep: Endpoint, req: CaptureRequest | ConntrackEventsRequest, onEvent: (ev: CaptureEvent) => void, onError: (r: CommandResponse) => void, signal?: AbortSignal,
+): Promise<void> {
   await post(ep, '/v1/capture', req, (res) => {
     res.setEncoding('utf8');
     let buf = '';
@@ -94,5 +99,5 @@ export async function captureRemote(ep: Endpoint, req: CaptureRequest, onEvent: 
         if (line) onEvent(JSON.parse(line) as CaptureEvent);
       }
     });
-  });
+  }, signal);
 }

@@ -1,11 +1,14 @@
-// conntrack -L / -C / -S / -D / -F inside a namespace, with conntrack-tools'
-// filters, messages and exit statuses (checked against conntrack-tools 1.4.7
-// on a Linux 6.x kernel by test/e2e/conntrack-kernel.test.ts).
+// conntrack -L / -C / -S / -D / -F / -E inside a namespace, with
+// conntrack-tools' filters, messages and exit statuses (checked against
+// conntrack-tools 1.4.7 on a Linux 6.x kernel by test/e2e/conntrack-kernel.test.ts
+// and conntrack-tool-kernel.test.ts). -E streams: the words are checked here,
+// the events come through the control socket's stream (conntrack-events.ts).
 import {
-  type Conntrack, conntrackEntryText, conntrackStatsText, conntrackSummary, type CtEntry, parseIpv4,
+  type Conntrack, conntrackEntryText, conntrackStatsText, conntrackSummary, CT_EVENT_ALL, CT_EVENT_DESTROY, CT_EVENT_NEW,
+  CT_EVENT_UPDATE, type CtEntry, parseIpv4,
 } from '../netfilter/index.js';
 import { IPS_ASSURED, IPS_EXPECTED, IPS_SEEN_REPLY } from '../netfilter/constants.js';
-import { type CommandFamily } from './command.js';
+import type { CommandFamily, Scope } from './command.js';
 import { type CommandResponse, ControlError, ok } from './protocol.js';
 import { mustNamespace } from './resolve.js';
 import { CONNTRACK_USAGE } from './conntrack-usage.js';
@@ -14,7 +17,7 @@ const TOOL = 'conntrack v1.4.6 (conntrack-tools)';
 const PROTOS: Record<string, number> = { icmp: 1, tcp: 6, udp: 17 };
 const COMMANDS: Record<string, string> = {
   '-L': '-L', '--dump': '-L', '-C': '-C', '--count': '-C', '-S': '-S', '--stats': '-S',
-  '-D': '-D', '--delete': '-D', '-F': '-F', '--flush': '-F',
+  '-D': '-D', '--delete': '-D', '-F': '-F', '--flush': '-F', '-E': '-E', '--event': '-E',
   '-h': '-h', '--help': '-h', '-V': '-V', '--version': '-V',
 };
 /** The tables a command may name; dpemu runs no helpers, so `expect` is always empty, as are the transient ones. */
@@ -24,22 +27,25 @@ const TABLES = new Set(['conntrack', 'expect', 'dying', 'unconfirmed']);
  * order: the first illegal one in this order is the one the error names.
  */
 const OPT_NAMES: Record<string, string> = {
-  '-s': 'src', '-d': 'dst', '-r': 'reply-src', '-q': 'reply-dst', '-p': 'protonum', '-u': 'status',
+  '-s': 'src', '-d': 'dst', '-r': 'reply-src', '-q': 'reply-dst', '-p': 'protonum', '-u': 'status', '-e': 'event-mask',
   '-m': 'mark', '-f': 'family', snat: 'src-nat', dnat: 'dst-nat', '-o': 'output', any: 'any-nat',
 };
 const OPT_ORDER = Object.keys(OPT_NAMES);
 /** Options each command (and table) allows: conntrack-tools' commands_v_options (1.4.6 and 1.4.7 agree). */
 const LEGAL: Record<string, Set<string>> = {
-  '-L': new Set(OPT_ORDER),
-  '-D': new Set(OPT_ORDER.filter((o) => o !== 'any')),
+  '-L': new Set(OPT_ORDER.filter((o) => o !== '-e')),
+  '-D': new Set(OPT_ORDER.filter((o) => o !== 'any' && o !== '-e')),
+  '-E': new Set(OPT_ORDER.filter((o) => o !== '-u')),
   '-F': new Set(['-f']),
   '-L expect': new Set(['-f', '-o']),
+  '-E expect': new Set(['-f', '-o']),
 };
 /** Options taking a value, by the name the filter reads them under. */
 const VALUE_OPTS: Record<string, string> = {
   '-s': '-s', '--src': '-s', '--orig-src': '-s', '-d': '-d', '--dst': '-d', '--orig-dst': '-d',
   '-r': '-r', '--reply-src': '-r', '-q': '-q', '--reply-dst': '-q', '-p': '-p', '--proto': '-p', '--protonum': '-p',
   '-f': '-f', '--family': '-f', '-o': '-o', '--output': '-o', '-u': '-u', '--status': '-u', '-m': '-m', '--mark': '-m',
+  '-e': '-e', '--event-mask': '-e',
 };
 /** Options that exist only once -p names a protocol with ports (conntrack-tools' protocol extensions). */
 const PORT_OPTS: Record<string, string> = {
@@ -48,6 +54,16 @@ const PORT_OPTS: Record<string, string> = {
 };
 const NAT_FLAGS: Record<string, string> = { '-n': 'snat', '--src-nat': 'snat', '-g': 'dnat', '--dst-nat': 'dnat', '-j': 'any', '--any-nat': 'any' };
 const STATUS_BITS: Record<string, number> = { EXPECTED: IPS_EXPECTED, SEEN_REPLY: IPS_SEEN_REPLY, ASSURED: IPS_ASSURED, UNSET: 0 };
+const EVENT_BITS: Record<string, number> = { NEW: CT_EVENT_NEW, UPDATE: CT_EVENT_UPDATE, DESTROY: CT_EVENT_DESTROY, ALL: CT_EVENT_ALL };
+/** -o types conntrack-tools knows; with -E dpemu prints these, and refuses the others by name. */
+const EVENT_OUTPUTS = new Set(['extended', 'timestamp', 'id', 'userspace']);
+const OTHER_OUTPUTS = new Set(['xml', 'ktimestamp', 'labels', 'save']);
+/**
+ * The netlink port dpemu's own conntrack -D and -F name in their DESTROY
+ * events (the deleting process's, as Linux reports it): the daemon's pid,
+ * the port a process's first netlink socket is bound to.
+ */
+export const CONNTRACK_PORTID = process.pid;
 
 /** conntrack-tools' exit_error(PARAMETER_PROBLEM, ...): the message, its hint, exit 2. */
 function paramError(msg: string): ControlError {
@@ -125,7 +141,7 @@ function matcher(t: ToolArgs): (e: CtEntry) => boolean {
   const fam = t.values.get('-f');
   if (fam !== undefined && fam !== 'ipv4' && fam !== 'ipv6') throw paramError(`\`${fam}' unsupported protocol`);
   const out = t.values.get('-o');
-  if (out !== undefined && out.split(',').some((o) => o !== 'extended')) throw paramError(`Bad parameter \`${out}'`);
+  if (out !== undefined && t.cmd !== '-E' && out.split(',').some((o) => o !== 'extended')) throw paramError(`Bad parameter \`${out}'`);
   let status = -1;
   const sv = t.values.get('-u');
   if (sv !== undefined) {
@@ -179,6 +195,10 @@ export function conntrackTool(ct: Conntrack, now: number, argv: readonly string[
   const t = parseTool(argv);
   const sel = matcher(t);
   checkLegal(t);
+  if (t.cmd === '-E') {
+    eventWords(t);
+    throw new ControlError("conntrack -E streams its events: run it as `dpemu conntrack NODE -n NS -E ...` (POST /v1/capture {\"conntrack\": [...]})");
+  }
   const live = () => ct.list().filter((e) => e.deadline > now && sel(e));
   const res = (r: CommandResponse, changed = false) => ({ ...r, changed });
   if (t.table !== 'conntrack' && t.cmd !== '-h' && t.cmd !== '-V') return res(otherTable(t));
@@ -198,18 +218,65 @@ export function conntrackTool(ct: Conntrack, now: number, argv: readonly string[
     case '-D': {
       const victims = live();
       const text = victims.map((e) => conntrackEntryText(ct, e, now) + '\n').join('');
-      for (const e of victims) ct.destroy(e.slot);
+      for (const e of victims) ct.destroy(e.slot, now, CONNTRACK_PORTID);
       // Nothing deleted is a failure (exit 1), with the same count line.
       const n = victims.length;
       return { ok: n > 0, stdout: text, stderr: `${TOOL}: ${n} flow entries have been deleted.\n`, exit: n > 0 ? 0 : 1, changed: n > 0 };
     }
     case '-F':
       // -f ipv6 flushes the IPv6 entries only, and dpemu tracks IPv4 alone.
-      if (t.values.get('-f') !== 'ipv6') ct.flush();
+      if (t.values.get('-f') !== 'ipv6') ct.flush(now, CONNTRACK_PORTID);
       return res(ok('', `${TOOL}: connection tracking table has been emptied.\n`), true);
     default:
       throw paramError('no command specified');
   }
+}
+
+/** What conntrack -E listens for and how it prints it. */
+export interface EventWords {
+  /** conntrack or expect (whose events never come: dpemu runs no helpers). */
+  table: string;
+  /** CT_EVENT_* bits (-e). */
+  mask: number;
+  /** The -L filters: an event is shown when its entry matches. */
+  select: (e: CtEntry) => boolean;
+  /** -o extended, -o id, -o timestamp (-o userspace changes nothing: 1.4.7 always names the deleting process). */
+  extended: boolean;
+  id: boolean;
+  timestamp: boolean;
+}
+
+/** -e and -o of conntrack -E, in conntrack-tools' words (names in any case); the -o types dpemu cannot print are refused by name. */
+function eventWords(t: ToolArgs, select: (e: CtEntry) => boolean = () => true): EventWords {
+  let mask = CT_EVENT_ALL;
+  const ev = t.values.get('-e');
+  if (ev !== undefined) {
+    mask = 0;
+    for (const n of ev.split(',')) {
+      const bit = EVENT_BITS[n.toUpperCase()];
+      if (bit === undefined) throw paramError(`Bad parameter \`${n}'`);
+      mask |= bit;
+    }
+  }
+  const outs = (t.values.get('-o') ?? '').split(',').filter((o) => o !== '');
+  for (const o of outs) if (!EVENT_OUTPUTS.has(o) && !OTHER_OUTPUTS.has(o)) throw paramError(`Bad parameter \`${o}'`);
+  const other = outs.find((o) => OTHER_OUTPUTS.has(o));
+  if (other) throw new ControlError(`dpemu: conntrack -E -o ${other} is not emulated (dpemu prints -o extended, timestamp, id and userspace)`);
+  return { table: t.table, mask, select, extended: outs.includes('extended'), id: outs.includes('id'), timestamp: outs.includes('timestamp') };
+}
+
+/**
+ * `conntrack NODE -n NS -E ...`: the namespace's table and what to show of
+ * its events, or the error conntrack-tools (or dpemu) gives for the words.
+ */
+export function conntrackEventsOf(scope: Scope, argv: readonly string[]): { ct: Conntrack; words: EventWords } {
+  const { node, ns, rest } = splitTarget(argv);
+  const t = parseTool(rest);
+  const select = matcher(t);
+  checkLegal(t);
+  if (t.cmd !== '-E') throw new ControlError('dpemu: only conntrack -E streams events');
+  const words = eventWords(t, select);
+  return { ct: mustNamespace(scope, node, ns).nf.conntrack, words };
 }
 
 /**

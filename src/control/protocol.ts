@@ -34,8 +34,21 @@ export interface CaptureRequest {
   snaplen?: number;
 }
 
+/**
+ * POST /v1/capture body for `conntrack -E`: the conntrack command's words
+ * (NODE -n NS -E [filters]); the answer streams its lines as CaptureEvents
+ * ('listening', then 'line' each, 'end' when the daemon stops it).
+ */
+export interface ConntrackEventsRequest {
+  conntrack: string[];
+}
+
 export type CaptureEvent =
   | { type: 'start'; iface: string; linktype: 1; snaplen: number }
+  /** conntrack -E is listening; `table`: conntrack or expect. */
+  | { type: 'listening'; table: string }
+  /** One conntrack -E line. */
+  | { type: 'line'; text: string }
   /** ts: microseconds since the epoch; data: base64 of the captured bytes; len: the frame's length on the wire. */
   | { type: 'frame'; ts: number; len: number; dir: 'in' | 'out'; data: string }
   | { type: 'end'; captured: number; dropped: number }

@@ -14,7 +14,7 @@ import { Emulator } from '../topology/builder.js';
 import type { PartitionedDatapath } from '../workers/supervisor.js';
 import type { CommandFamily, ControlHooks, DaemonCommand } from './command.js';
 import { COMMANDS, DAEMON_COMMANDS } from './registry.js';
-import { ControlError, PROTOCOL_VERSION, type CaptureEvent, type CaptureRequest, type CommandResponse } from './protocol.js';
+import { ControlError, PROTOCOL_VERSION, type CaptureEvent, type CaptureRequest, type CommandResponse, type ConntrackEventsRequest } from './protocol.js';
 import { InProcessBackend, type CaptureHandle, type ControlBackend } from './backend.js';
 
 export interface ControlServerOptions {
@@ -150,37 +150,74 @@ export async function startControlServer(target: Emulator | ControlBackend, opts
     }
   };
 
-  const capture = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+  /**
+   * A stream of NDJSON events until the source ends or the reader goes away:
+   * `open` starts it (or throws the tool's error, answered as any command's)
+   * and says what the stream's first event is.
+   */
+  const stream = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    open: (send: (ev: CaptureEvent) => void, congested: () => boolean, finish: () => void) => Promise<{ handle: CaptureHandle; head: CaptureEvent }>,
+  ): Promise<void> => {
     let c: CaptureHandle;
     try {
-      const body = (await readBody(req)) as CaptureRequest;
-      if (typeof body.iface !== 'string') throw new ControlError('tcpdump: -i NODE:[NS:]IFACE is required');
       const send = (ev: CaptureEvent) => res.write(JSON.stringify(ev) + '\n');
-      const snaplen = body.snaplen && body.snaplen > 0 ? body.snaplen : 262144;
       const finish = () => {
         c.stop();
         send({ type: 'end', captured: c.captured, dropped: c.dropped });
         res.end();
       };
-      // Tapping starts here (or fails with the port's error): the answer's head follows it.
-      c = await backend.capture({
+      // Tapping starts here (or fails with the tool's error): the answer's head follows it.
+      const { handle, head } = await open(send, () => res.writableLength > highWater, finish);
+      c = handle;
+      // The reader went away (Ctrl-C), maybe while a worker was starting it: stop tapping at once.
+      if (req.socket.destroyed) return c.stop();
+      res.on('close', () => c.stop());
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      send(head);
+    } catch (e) {
+      if (e instanceof ControlError) sendJson(res, e.status, fail(e));
+      else sendJson(res, 500, fail(new ControlError(`dpemu: internal error: ${e instanceof Error ? e.message : String(e)}`, 1, 500)));
+    }
+  };
+
+  const capture = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    let body: CaptureRequest | ConntrackEventsRequest;
+    try {
+      body = (await readBody(req)) as CaptureRequest | ConntrackEventsRequest;
+    } catch (e) {
+      return sendJson(res, e instanceof ControlError ? e.status : 400, fail(e instanceof ControlError ? e : new ControlError(String(e))));
+    }
+    if ('conntrack' in body) {
+      const argv = body.conntrack;
+      return stream(req, res, async (send, congested, finish) => {
+        if (!Array.isArray(argv) || !argv.every((a) => typeof a === 'string')) throw new ControlError('control: conntrack must be [strings]');
+        const handle = await backend.conntrackEvents({
+          argv,
+          opts: { congested },
+          deliver: (lines) => {
+            for (const l of lines) send({ type: 'line', text: l.text });
+          },
+          done: finish,
+        });
+        return { handle, head: { type: 'listening', table: handle.table } };
+      });
+    }
+    return stream(req, res, async (send, congested, finish) => {
+      if (typeof body.iface !== 'string') throw new ControlError('tcpdump: -i NODE:[NS:]IFACE is required');
+      const snaplen = body.snaplen && body.snaplen > 0 ? body.snaplen : 262144;
+      const handle = await backend.capture({
         iface: body.iface,
         filter: body.filter ?? '',
-        opts: { count: body.count ?? 0, snaplen, congested: () => res.writableLength > highWater },
+        opts: { count: body.count ?? 0, snaplen, congested },
         deliver: (frames) => {
           for (const f of frames) send({ type: 'frame', ts: f.ts, len: f.len, dir: f.dir, data: Buffer.from(f.data.buffer, f.data.byteOffset, f.data.length).toString('base64') });
         },
         done: finish,
       });
-      // The reader went away (Ctrl-C), maybe while a worker was starting it: stop tapping at once.
-      if (req.socket.destroyed) return c.stop();
-      res.on('close', () => c.stop());
-      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
-      send({ type: 'start', iface: body.iface, linktype: 1, snaplen });
-    } catch (e) {
-      if (e instanceof ControlError) sendJson(res, e.status, fail(e));
-      else sendJson(res, 500, fail(new ControlError(`dpemu: internal error: ${e instanceof Error ? e.message : String(e)}`, 1, 500)));
-    }
+      return { handle, head: { type: 'start', iface: body.iface, linktype: 1, snaplen } };
+    });
   };
 
   // A request that cannot even be parsed (a bad URL) gets a 400, never a crash of the daemon.

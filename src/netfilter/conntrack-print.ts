@@ -1,9 +1,10 @@
-// `conntrack -L` / `conntrack -S` output, after libnetfilter_conntrack's
+// `conntrack -L` / `conntrack -E` / `conntrack -S` output, after libnetfilter_conntrack's
 // default format (snprintf_default.c).
 
 import type { Conntrack } from './conntrack.js';
 import type { CtEntry, CtTuple } from './conntrack-entry.js';
 import { IPPROTO_ICMP, IPS_ASSURED, IPS_SEEN_REPLY } from './constants.js';
+import { CT_EVENT_DESTROY, CT_EVENT_NEW, CT_EVENT_UPDATE } from './conntrack-events.js';
 import { TCP_STATE_NAMES } from './conntrack-tcp.js';
 import { formatIpv4 } from './ipv4-addr.js';
 
@@ -23,12 +24,18 @@ function tupleText(t: CtTuple): string {
   return s;
 }
 
-/** One entry as conntrack -L prints it. */
-export function conntrackEntryText(ct: Conntrack, e: CtEntry, now: number, opts: ConntrackListOptions = {}): string {
-  const acct = opts.acct ?? ct.acct;
+/**
+ * An entry's fields up to its status flags, as libnetfilter_conntrack's
+ * default format prints them (each followed by a space). `timeoutIfZero`:
+ * a dump always carries the timeout, an event only when some is left
+ * (ctnetlink_dump_timeout skips 0).
+ */
+function entryFields(ct: Conntrack, e: CtEntry, now: number, extended: boolean, acct: boolean, timeoutIfZero: boolean): string {
   const proto = e.proto;
-  let s = opts.extended ? 'ipv4     2 ' : '';
-  s += `${(PROTO_NAMES[proto] ?? 'unknown').padEnd(8)} ${proto} ${ct.secondsLeft(e, now)} `;
+  const left = ct.secondsLeft(e, now);
+  let s = extended ? 'ipv4     2 ' : '';
+  s += `${(PROTO_NAMES[proto] ?? 'unknown').padEnd(8)} ${proto} `;
+  if (left > 0 || timeoutIfZero) s += `${left} `;
   if (e.tcpState >= 0) s += `${TCP_STATE_NAMES[e.tcpState]} `;
   s += tupleText(e.orig);
   if (acct) s += `packets=${e.packets(0)} bytes=${e.bytes(0)} `;
@@ -36,8 +43,43 @@ export function conntrackEntryText(ct: Conntrack, e: CtEntry, now: number, opts:
   s += tupleText(e.reply);
   if (acct) s += `packets=${e.packets(1)} bytes=${e.bytes(1)} `;
   if (e.status & IPS_ASSURED) s += '[ASSURED] ';
-  s += `mark=${e.mark} use=1`;
   return s;
+}
+
+/** One entry as conntrack -L prints it. */
+export function conntrackEntryText(ct: Conntrack, e: CtEntry, now: number, opts: ConntrackListOptions = {}): string {
+  return `${entryFields(ct, e, now, opts.extended ?? false, opts.acct ?? ct.acct, true)}mark=${e.mark} use=1`;
+}
+
+export interface ConntrackEventOptions {
+  /** -o extended */
+  extended?: boolean;
+  /** -o id: the entry's id last. */
+  id?: boolean;
+}
+
+const EVENT_NAMES: Record<number, string> = { [CT_EVENT_NEW]: '[NEW]', [CT_EVENT_UPDATE]: '[UPDATE]', [CT_EVENT_DESTROY]: '[DESTROY]' };
+
+/**
+ * One event as conntrack -E prints it (checked against conntrack-tools 1.4.7
+ * on Linux 6.x): the type right-aligned in 9 columns; no use= (events do not
+ * carry it), the mark only when set, the counters (acct) on a DESTROY alone,
+ * as ctnetlink fills its event messages; a deletion asked from user space
+ * names the process's netlink port (conntrack -D, -F).
+ */
+export function conntrackEventText(ct: Conntrack, type: number, e: CtEntry, now: number, portid: number, opts: ConntrackEventOptions = {}): string {
+  let s = `${EVENT_NAMES[type]!.padStart(9)} `;
+  s += entryFields(ct, e, now, opts.extended ?? false, ct.acct && type === CT_EVENT_DESTROY, false);
+  if (e.mark !== 0) s += `mark=${e.mark} `;
+  if (opts.id) s += `id=${e.id} `;
+  s = s.trimEnd();
+  if (portid !== 0) s += ` [USERSPACE] portid=${portid} progname=conntrack`;
+  return s;
+}
+
+/** conntrack -E -o timestamp's prefix: when the event was read, `[seconds.microseconds]` and a tab. */
+export function conntrackEventStamp(us: number): string {
+  return `[${Math.floor(us / 1e6)}.${String(us % 1e6).padStart(6, '0')}]\t`;
 }
 
 /** conntrack -L: one line per live entry (expired ones are not shown). */

@@ -8,9 +8,10 @@
 // stay consistent.
 
 import { CtEntry, invertInto } from './conntrack-entry.js';
+import { CT_EVENT_DESTROY, CT_EVENT_NEW, CT_EVENT_UPDATE, CtEventHub, type CtEventListener } from './conntrack-events.js';
 import {
   CtStore, type CtStoreBuffers, F_BYTES, F_DEADLINE, F_PKTS, F_UDP_STREAM, FSTRIDE, STRIDE, UNCONFIRMED_RING,
-  W_HAS_TCP, W_ID, W_INDEX, W_MARK, W_MASQ, W_PROTO, W_STATUS, W_TUPLE, W_UNCONF,
+  T_PACKED, W_HAS_TCP, W_ID, W_INDEX, W_MARK, W_MASQ, W_PROTO, W_STATUS, W_TCP, W_TUPLE, W_UNCONF,
 } from './conntrack-store.js';
 import {
   decodeSegment, type TcpOutcome, type TcpSegment, type TcpSettings, type TcpTimeouts, TcpTrack,
@@ -101,6 +102,19 @@ export class Conntrack implements NatLookup, CtMarks {
   readonly invalidReasons = new Map<string, number>();
   /** Why the last DROP verdict of in()/confirm() was given. */
   lastDropReason: string | null = null;
+  /** `conntrack -E` listeners (listen()); null while there are none, the packet path's only test. */
+  private events: CtEventHub | null = null;
+  /** The netlink port of the user-space deletion in progress (destroy, flush), for its DESTROY events. */
+  private deleter = 0;
+  /**
+   * The confirmed entry the packet in flight changed (0: none), its
+   * eventState() before, and whether its mark changed: one UPDATE at
+   * confirm, as the kernel caches a packet's events (nf_conntrack_ecache)
+   * and delivers them together when the packet leaves.
+   */
+  private pendingCt = 0;
+  private pendingWas = 0;
+  private pendingMark = false;
   private store: CtStore;
   private tr: TcpTrack;
   private readonly rng: NfRandom;
@@ -213,6 +227,49 @@ export class Conntrack implements NatLookup, CtMarks {
     return new CtEntry(this.store, slot);
   }
 
+  /**
+   * Calls `fn` for every event of this table (this thread's changes) until
+   * the returned function is called.
+   */
+  listen(fn: CtEventListener): () => void {
+    const hub = (this.events ??= new CtEventHub());
+    hub.listeners.push(fn);
+    return () => {
+      const i = hub.listeners.indexOf(fn);
+      if (i >= 0) hub.listeners.splice(i, 1);
+      if (hub.listeners.length === 0 && this.events === hub) this.events = null;
+    };
+  }
+
+  private emit(type: number, e: number): void {
+    this.events!.emit(type, new CtEntry(this.store, e), this.now, this.deleter);
+  }
+
+  /** The packet in flight will change entry `e` (confirmed; listeners exist): note its state, unless already noted. */
+  private willChange(e: number): void {
+    if (this.pendingCt === e) return;
+    if (this.pendingCt !== 0) this.deliverPending(); // a packet dropped before confirm: its events go now
+    this.pendingCt = e;
+    this.pendingWas = this.eventState(e);
+  }
+
+  /** One UPDATE for what the last packet changed, if it changed anything an UPDATE reports. */
+  private deliverPending(): void {
+    const e = this.pendingCt;
+    const mark = this.pendingMark;
+    this.pendingCt = 0;
+    this.pendingMark = false;
+    if (this.events !== null && (mark || this.eventState(e) !== this.pendingWas)) this.emit(CT_EVENT_UPDATE, e);
+  }
+
+  /** What an UPDATE reports a change of (ctnetlink's IPCT_REPLY, IPCT_ASSURED, IPCT_PROTOINFO): status bits and TCP state. */
+  private eventState(e: number): number {
+    const r = this.store.r;
+    const o = e * STRIDE;
+    const tcp = r[o + W_HAS_TCP] === 0 ? 0 : (r[o + W_TCP + T_PACKED]! & 15) + 1;
+    return (r[o + W_STATUS]! & (IPS_SEEN_REPLY | IPS_ASSURED)) | (tcp << 16);
+  }
+
   /** Confirmed entries in conntrack -L order. */
   list(): CtEntry[] {
     const out: CtEntry[] = [];
@@ -301,7 +358,13 @@ export class Conntrack implements NatLookup, CtMarks {
   }
 
   setMark(ct: number, v: number): void {
-    this.store.r[ct * STRIDE + W_MARK] = v;
+    const r = this.store.r;
+    // IPCT_MARK: a confirmed entry's new mark is part of the packet's UPDATE (an unconfirmed one's, of its NEW).
+    if (this.events !== null && r[ct * STRIDE + W_MARK] !== v && r[ct * STRIDE + W_INDEX] !== 0) {
+      this.willChange(ct);
+      this.pendingMark = true;
+    }
+    r[ct * STRIDE + W_MARK] = v;
   }
 
   /** MASQUERADE: remember the output device the binding was made for. */
@@ -402,6 +465,8 @@ export class Conntrack implements NatLookup, CtMarks {
         state = dir === 1 || status & IPS_SEEN_REPLY ? CT_ESTABLISHED : status & IPS_EXPECTED ? CT_RELATED : CT_NEW;
       }
       const confirmed = r[e * STRIDE + W_INDEX] !== 0;
+      // Listeners hear of a confirmed entry's changes at confirm; an unconfirmed one's are part of its NEW.
+      if (this.events !== null && confirmed) this.willChange(e);
       let timeout = -1;
       let kill = false;
       if (proto === IPPROTO_TCP) {
@@ -444,15 +509,17 @@ export class Conntrack implements NatLookup, CtMarks {
       }
       const fo = e * FSTRIDE;
       if (timeout >= 0) {
-        f[fo + F_DEADLINE] = now + timeout * 1000;
+        // A killed entry is counted, not refreshed (nf_ct_kill_acct): its DESTROY shows the timeout it had.
+        if (!kill) f[fo + F_DEADLINE] = now + timeout * 1000;
         f[fo + F_PKTS + dir * 2]!++;
         f[fo + F_BYTES + dir * 2]! += p.len;
       }
-      if (dir === 1) r[e * STRIDE + W_STATUS]! |= IPS_SEEN_REPLY;
       if (kill) {
+        // Killed inside the protocol's handler, before the reply bit is set: the DESTROY says [UNREPLIED].
         if (r[e * STRIDE + W_INDEX] !== 0) this.remove(e);
         else r[e * STRIDE + W_STATUS]! |= IPS_DYING;
       }
+      if (dir === 1) r[e * STRIDE + W_STATUS]! |= IPS_SEEN_REPLY;
       p.ct = e;
       p.ctTable = this;
       p.ctDir = dir;
@@ -466,6 +533,7 @@ export class Conntrack implements NatLookup, CtMarks {
   /** __nf_conntrack_confirm: inserts a new entry when its first packet leaves (POSTROUTING/INPUT). */
   confirm(p: NfPacketInfo, now: number): number {
     this.now = now;
+    if (this.pendingCt !== 0) this.deliverPending();
     const e = p.ct;
     // Only the original direction confirms: an ICMP error attached to an unconfirmed entry does not.
     if (e === 0 || p.ctDir !== 0) return VERDICT_ACCEPT;
@@ -494,18 +562,26 @@ export class Conntrack implements NatLookup, CtMarks {
       r[o + W_STATUS]! |= IPS_CONFIRMED;
       if (r[o + W_STATUS]! & IPS_SRC_NAT_DONE) st.bysrcIn(e);
       p.ctStatus = r[o + W_STATUS]!;
+      if (this.events !== null) this.emit(CT_EVENT_NEW, e);
       return VERDICT_ACCEPT;
     } finally {
       st.unlock();
     }
   }
 
-  /** Removes an entry (timeout, RST, conntrack -D, early drop). */
-  destroy(ct: number): void {
+  /**
+   * Removes an entry (RST, conntrack -D, a MASQUERADE binding's device
+   * gone). `portid`: the netlink port of the user-space process that asked
+   * (conntrack -D), which its DESTROY event names; 0 for the kernel's own.
+   */
+  destroy(ct: number, now = this.now, portid = 0): void {
+    this.now = now;
     this.store.lock();
+    this.deleter = portid;
     try {
       this.remove(ct);
     } finally {
+      this.deleter = 0;
       this.store.unlock();
     }
   }
@@ -521,13 +597,16 @@ export class Conntrack implements NatLookup, CtMarks {
     }
   }
 
-  /** conntrack -F. */
-  flush(): void {
+  /** conntrack -F (`portid` as for destroy()). */
+  flush(now = this.now, portid = 0): void {
+    this.now = now;
     const st = this.store;
     st.lock();
+    this.deleter = portid;
     try {
       for (let i = st.count - 1; i >= 0; i--) this.remove(st.order[i]!);
     } finally {
+      this.deleter = 0;
       st.unlock();
     }
   }
@@ -557,6 +636,9 @@ export class Conntrack implements NatLookup, CtMarks {
     const o = e * STRIDE;
     st.r[o + W_STATUS]! |= IPS_DYING;
     if (st.r[o + W_INDEX] === 0) return;
+    // A killed entry's pending UPDATE is not delivered: its DESTROY says it all.
+    if (this.pendingCt === e) this.pendingCt = 0;
+    if (this.events !== null) this.emit(CT_EVENT_DESTROY, e);
     st.unhash(e, 0);
     st.unhash(e, 1);
     st.listRemove(e);

@@ -16,6 +16,10 @@ export { Conntrack, CT_DEFAULT_TIMEOUTS, type ConntrackOptions, type ConntrackSt
 export { CtEntry, type CtTuple } from './conntrack-entry.js';
 export type { CtStoreBuffers } from './conntrack-store.js';
 export { TCP_STATE_NAMES } from './conntrack-tcp.js';
-export { conntrackList, conntrackEntryText, conntrackSummary, conntrackStatsText, type ConntrackListOptions } from './conntrack-print.js';
+export {
+  conntrackList, conntrackEntryText, conntrackEventStamp, conntrackEventText, conntrackSummary, conntrackStatsText,
+  type ConntrackEventOptions, type ConntrackListOptions,
+} from './conntrack-print.js';
+export { CT_EVENT_ALL, CT_EVENT_DESTROY, CT_EVENT_NEW, CT_EVENT_UPDATE, type CtEventListener } from './conntrack-events.js';
 export { manipIpv4 } from './nat-rewrite.js';
 export { seededRandom, type NfRandom } from './random.js';

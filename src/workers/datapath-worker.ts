@@ -286,6 +286,8 @@ export function runWorker(init: WorkerInit): void {
         return control.metrics(m.flows, m.sampleEvery);
       case 'capture':
         return control.captureStart(m.cap, m.iface, m.filter, { count: m.count, snaplen: m.snaplen });
+      case 'conntrackEvents':
+        return control.conntrackEventsStart(m.cap, m.argv);
       case 'capturePoll':
         return control.capturePoll(m.cap);
       case 'captureStop':

@@ -153,7 +153,9 @@ export type WorkerRequest =
   | { id: number; op: 'metrics'; flows: boolean; sampleEvery: number | null }
   /** Start capture `cap` at NODE:[NS:]IFACE (answers a ControlAnswer); its frames wait for the supervisor's polls. */
   | { id: number; op: 'capture'; cap: number; iface: string; filter: string; count: number; snaplen: number }
-  /** The frames capture `cap` took since the last poll (a CapturePoll). */
+  /** Start conntrack -E `cap` with the conntrack command's words (answers an EventsAnswer); its lines wait for the supervisor's polls as a capture's frames. */
+  | { id: number; op: 'conntrackEvents'; cap: number; argv: string[] }
+  /** The frames (or conntrack -E lines) capture `cap` took since the last poll (a CapturePoll). */
   | { id: number; op: 'capturePoll'; cap: number }
   | { id: number; op: 'captureStop'; cap: number }
   /** A reload replaces this datapath: journal the learned tables whole, answer the conntrack tables ([conntrackKey, buffers]) and forward nothing more (wait for STOP). */

@@ -4,17 +4,19 @@
 // as one emulator prints them. Every worker knows all node names, so an
 // unknown node fails with the same text wherever it runs (worker 0 answers).
 // A live capture taps the port in its worker, which keeps the copied frames
-// until this side polls for them (every POLL_MS, while the reader keeps up).
+// until this side polls for them (every POLL_MS, while the reader keeps up);
+// conntrack -E listens in the worker that owns the namespace, polled alike.
 // A trace follows its packets from worker to worker (remote-trace.ts).
 // The supervisor keeps each worker's configuration writes for a successor
 // (PartitionedDatapath.control, config-log.ts).
 import type { CommandFamily, ControlHooks } from '../control/command.js';
-import type { CaptureHandle, CaptureSpec, ControlBackend } from '../control/backend.js';
+import type { CaptureHandle, CaptureSpec, ConntrackEventsHandle, ConntrackEventsSpec, ControlBackend } from '../control/backend.js';
+import { conntrack } from '../control/conntrack-commands.js';
 import { ControlError, ok, type CommandResponse } from '../control/protocol.js';
 import { trace } from '../control/trace-command.js';
 import type { PartitionedDatapath } from './supervisor.js';
 import { RemoteTraces, TRACE_WAIT_MS } from './remote-trace.js';
-import { emulationNodes, type CapturePoll, type ControlAnswer } from './worker-control.js';
+import { emulationNodes, type CapturePoll, type ControlAnswer, type EventsAnswer } from './worker-control.js';
 
 /** How often a capture's frames are fetched from its worker. */
 const POLL_MS = 20;
@@ -77,6 +79,29 @@ export class PartitionedControl implements ControlBackend {
     const w = this.dp.assignment.has(node) ? this.dp.ownerOf(node) : 0;
     const cap = this.nextCapture++;
     unwrap(await this.dp.request<ControlAnswer>(w, { op: 'capture', cap, iface: s.iface, filter: s.filter, count: s.opts.count ?? 0, snaplen: s.opts.snaplen ?? 0 }));
+    return this.poll(w, cap, s.opts.congested, (p) => p.frames.length && s.deliver(p.frames), s.done);
+  }
+
+  /** conntrack -E in the worker that owns the node the words name, its lines polled as a capture's frames. */
+  async conntrackEvents(s: ConntrackEventsSpec): Promise<ConntrackEventsHandle> {
+    let node: string | undefined;
+    try {
+      const t = conntrack.target(s.argv);
+      node = 'node' in t ? t.node : undefined;
+    } catch {
+      node = undefined; // words it cannot parse: any worker answers the same error
+    }
+    const w = node !== undefined && this.dp.assignment.has(node) ? this.dp.ownerOf(node) : 0;
+    const cap = this.nextCapture++;
+    const a = await this.dp.request<EventsAnswer>(w, { op: 'conntrackEvents', cap, argv: [...s.argv] }).catch((e: Error) => {
+      throw new ControlError(`dpemu: ${e.message}`, 1, 503);
+    });
+    unwrap(a);
+    return Object.assign(this.poll(w, cap, s.opts.congested, (p) => p.lines.length && s.deliver(p.lines), s.done), { table: a.table ?? 'conntrack' });
+  }
+
+  /** Fetches what capture `cap` took in worker `w` every POLL_MS until it is done, stopped, or the worker dies. */
+  private poll(w: number, cap: number, congested: (() => boolean) | undefined, deliver: (p: CapturePoll) => unknown, done: () => void): CaptureHandle {
     const h = { captured: 0, dropped: 0, stopped: false, stop: () => {} };
     let polling = false;
     const end = (): void => {
@@ -85,23 +110,23 @@ export class PartitionedControl implements ControlBackend {
     };
     const poll = async (): Promise<void> => {
       // A reader that cannot keep up is not fed: the worker's queue fills and drops, counted, as in one process.
-      if (polling || h.stopped || s.opts.congested?.()) return;
+      if (polling || h.stopped || congested?.()) return;
       polling = true;
       try {
         const p = await this.dp.request<CapturePoll>(w, { op: 'capturePoll', cap });
         if (h.stopped) return;
         h.captured = p.captured;
         h.dropped = p.dropped;
-        if (p.frames.length) s.deliver(p.frames);
+        deliver(p);
         if (p.done) {
           end();
-          s.done();
+          done();
         }
       } catch {
         // The worker died (or the datapath stopped): the capture ends with what it had.
         if (!h.stopped) {
           end();
-          s.done();
+          done();
         }
       } finally {
         polling = false;

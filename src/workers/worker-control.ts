@@ -9,6 +9,8 @@ import type { Topology } from '../topology/model.js';
 import { COMMANDS } from '../control/registry.js';
 import { compileCaptureFilter } from '../control/backend.js';
 import { Capture, type CapturedFrame } from '../control/capture.js';
+import { conntrackEventsOf } from '../control/conntrack-commands.js';
+import { ConntrackEvents, type EventLine } from '../control/conntrack-events.js';
 import { mustCapturePort, mustOvsBridge } from '../control/resolve.js';
 import { ControlError, type CommandResponse } from '../control/protocol.js';
 import { registerCollectors, type Collectors, type MetricJson } from '../metrics/collectors.js';
@@ -42,21 +44,29 @@ export interface ReplayReport {
 /** Failed replays reported by name. */
 const REPORT_FAILED = 5;
 
-/** What a capture took since the last poll. */
+/** What a capture (or conntrack -E) took since the last poll. */
 export interface CapturePoll {
   frames: CapturedFrame[];
+  /** conntrack -E's lines. */
+  lines: EventLine[];
   captured: number;
   dropped: number;
   /** The count was reached: this is the last poll. */
   done: boolean;
 }
 
-/** A capture in a worker: the tap queues, and delivery waits for the supervisor's poll (the loop never yields to setImmediate). */
+/** A capture or conntrack -E in a worker: the tap queues, and delivery waits for the supervisor's poll (the loop never yields to setImmediate). */
 interface WorkerCapture {
-  capture: Capture;
+  capture: { readonly captured: number; readonly dropped: number; stop(): void };
   later: (() => void)[];
   frames: CapturedFrame[];
+  lines: EventLine[];
   done: boolean;
+}
+
+/** The answer to starting conntrack -E: the table it listens to. */
+export interface EventsAnswer extends ControlAnswer {
+  table?: string;
 }
 
 export class WorkerControl {
@@ -128,7 +138,7 @@ export class WorkerControl {
   captureStart(cap: number, iface: string, filter: string, opts: { count: number; snaplen: number }): ControlAnswer {
     try {
       const port = mustCapturePort({ emu: this.emu, allNodes: this.allNodes }, iface);
-      const c: WorkerCapture = { capture: null!, later: [], frames: [], done: false };
+      const c: WorkerCapture = { capture: null!, later: [], frames: [], lines: [], done: false };
       c.capture = new Capture(port, compileCaptureFilter(filter), { ...opts, defer: (fn) => c.later.push(fn) }, (f) => c.frames.push(...f), () => (c.done = true));
       this.captures.set(cap, c);
       return { response: { ok: true, stdout: '', stderr: '', exit: 0 }, writes: [] };
@@ -138,13 +148,27 @@ export class WorkerControl {
     }
   }
 
+  /** conntrack -E on a namespace of this worker's (the words after `conntrack`), polled as a capture. */
+  conntrackEventsStart(cap: number, argv: string[]): EventsAnswer {
+    try {
+      const { ct, words } = conntrackEventsOf({ emu: this.emu, allNodes: this.allNodes }, argv);
+      const c: WorkerCapture = { capture: null!, later: [], frames: [], lines: [], done: false };
+      c.capture = new ConntrackEvents(ct, words, { defer: (fn) => c.later.push(fn) }, (l) => c.lines.push(...l));
+      this.captures.set(cap, c);
+      return { response: { ok: true, stdout: '', stderr: '', exit: 0 }, writes: [], table: words.table };
+    } catch (e) {
+      if (e instanceof ControlError) return { error: { message: e.message, exit: e.exit, status: e.status }, writes: [] };
+      throw e;
+    }
+  }
+
   capturePoll(cap: number): CapturePoll {
     const c = this.captures.get(cap);
-    if (!c) return { frames: [], captured: 0, dropped: 0, done: true };
+    if (!c) return { frames: [], lines: [], captured: 0, dropped: 0, done: true };
     // What setImmediate would have run by now: delivery, and detaching the tap once the count is reached.
     for (const fn of c.later.splice(0)) fn();
     if (c.done) this.captures.delete(cap);
-    return { frames: c.frames.splice(0), captured: c.capture.captured, dropped: c.capture.dropped, done: c.done };
+    return { frames: c.frames.splice(0), lines: c.lines.splice(0), captured: c.capture.captured, dropped: c.capture.dropped, done: c.done };
   }
 
   captureStop(cap: number): boolean {

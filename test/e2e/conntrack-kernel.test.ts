@@ -11,6 +11,9 @@
 // (what a capture on each wire sees), list the same `conntrack -L` lines and
 // count the same `conntrack -S`; at the end dpemu's conntrack command must
 // answer conntrack-tools' filters, errors and deletions as the real one does.
+// Meanwhile the real `conntrack -E` listens in the kernel's router and a
+// listener on the model's table prints its events: each connection's
+// NEW/UPDATE/DESTROY lines must be the same, in the same order.
 // IP fragments too: UDP and echo datagrams in fragments, in order and
 // reversed, both ways (reassembled before conntrack, NATed, sent out in the
 // original geometry), refragmented for a route with a smaller MTU, with DF
@@ -23,7 +26,10 @@
 // AF_PACKET sockets (conntrack-wire.py), so no host stack answers for them.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { requireRoot } from '../helpers/root.js';
 import { CaptureSink } from '../helpers/sink.js';
@@ -35,7 +41,7 @@ import { parseIpv4, parseMacNum } from '../../src/wire/addr.js';
 import { buildFrame, type FrameSpec, type TcpSpec, type UdpSpec, type IcmpSpec } from '../../src/wire/frame.js';
 import { formatBytes } from '../../src/wire/tcpdump.js';
 import { checksum } from '../../src/wire/checksum.js';
-import { conntrackList } from '../../src/netfilter/index.js';
+import { conntrackEventText, conntrackList } from '../../src/netfilter/index.js';
 import { conntrackTool } from '../../src/control/conntrack-commands.js';
 import { ControlError } from '../../src/control/protocol.js';
 import { KernelObjects, sh, tryRun, uniqueTag } from './lab-names.js';
@@ -154,6 +160,29 @@ class KernelSide {
   tool(argv: string[]): Said {
     const r = spawnSync('ip', ['netns', 'exec', this.r, 'conntrack', ...argv], { encoding: 'utf8', timeout: 10_000 });
     return { stdout: r.stdout, stderr: r.stderr, exit: r.status ?? -1 };
+  }
+
+  /**
+   * Start the real `conntrack -E` here (its output to files: this test blocks
+   * its event loop while frames go through); stopping it as Ctrl-C does gives
+   * its lines and its summary.
+   */
+  async listen(): Promise<() => Promise<{ lines: string[]; stderr: string }>> {
+    const dir = mkdtempSync(join(tmpdir(), 'dpe-ctev-'));
+    const out = openSync(join(dir, 'out'), 'w'), err = openSync(join(dir, 'err'), 'w');
+    const child = spawn('ip', ['netns', 'exec', this.r, 'conntrack', '-E'], { stdio: ['ignore', out, err] });
+    const exited = new Promise<void>((r) => child.on('exit', () => r()));
+    await new Promise((r) => setTimeout(r, 500)); // subscribed before the first frame
+    return async () => {
+      child.kill('SIGINT');
+      await exited;
+      closeSync(out);
+      closeSync(err);
+      const lines = readFileSync(join(dir, 'out'), 'utf8').split('\n').filter(Boolean);
+      const stderr = readFileSync(join(dir, 'err'), 'utf8');
+      rmSync(dir, { recursive: true, force: true });
+      return { lines, stderr };
+    };
   }
 
   /** conntrack -S summed over cpus. */
@@ -473,6 +502,54 @@ function normalise(lines: string[], remaps: Remaps): Map<string, number> {
   return out;
 }
 
+/** One conntrack -E line made comparable (eventsByFlow). */
+type Ev = { key: string; t: number | undefined; user: boolean };
+
+/**
+ * conntrack -E lines of each connection (by its original tuple), made
+ * comparable: a remapped port as in normalise(), the time left aside (none
+ * on a DESTROY by expiry) and whether user space deleted it, the deleting
+ * process's port number out.
+ */
+function eventsByFlow(lines: string[], remaps: Remaps): Map<string, Ev[]> {
+  const out = new Map<string, Ev[]>();
+  for (const l of lines) {
+    const f = l.trim().split(/\s+/);
+    const t = /^\d+$/.test(f[3]!) ? Number(f.splice(3, 1)[0]) : undefined;
+    let key = f.join(' ');
+    const user = / \[USERSPACE\] portid=\d+(?: progname=\S+)?$/.test(key);
+    key = key.replace(/ \[USERSPACE\] portid=\d+(?: progname=\S+)?$/, '');
+    for (const [mine, orig] of remaps) key = key.replace(new RegExp(`(dst=${SNAT.replaceAll('.', '\\.')} (?:sport=\\d+ dport|type=\\d+ code=\\d+ id))=${mine}\\b`), `$1=P${orig}`);
+    const flow = `${f[1]} ${/src=\S+ dst=\S+ (?:sport=\d+ dport=\d+|type=\d+ code=\d+ id=\d+)/.exec(key)?.[0]}`;
+    out.set(flow, [...(out.get(flow) ?? []), { key, t, user }]);
+  }
+  return out;
+}
+
+/**
+ * The same event on both sides: the same words, the time left within 2 s
+ * and the same deleter. An entry in its last seconds may have expired on one
+ * side (no time left printed; the kernel's gc reaps it) and be flushed by -F
+ * on the other: then only the words must agree.
+ */
+function sameEvent(a: Ev, b: Ev): boolean {
+  if (a.key !== b.key) return false;
+  if (a.t !== undefined && b.t !== undefined) return Math.abs(a.t - b.t) <= 2 && a.user === b.user;
+  return (a.t ?? 0) <= 2 && (b.t ?? 0) <= 2;
+}
+
+function diffEvents(k: string[], d: string[], remK: Remaps, remD: Remaps): string[] {
+  const ek = eventsByFlow(k, remK), ed = eventsByFlow(d, remD);
+  const diffs: string[] = [];
+  for (const flow of new Set([...ek.keys(), ...ed.keys()])) {
+    const a = ek.get(flow) ?? [], b = ed.get(flow) ?? [];
+    if (a.length === b.length && a.every((x, i) => sameEvent(x, b[i]!))) continue;
+    const show = (xs: Ev[]) => xs.map((x) => `${x.key}${x.t === undefined ? '' : ` (${x.t})`}${x.user ? ' [USERSPACE]' : ''}`).join('\n             ') || '(none)';
+    diffs.push(`  ${flow}:\n    kernel:  ${show(a)}\n    dpemu:   ${show(b)}`);
+  }
+  return diffs;
+}
+
 function diffConntrack(k: string[], d: string[], remK: Remaps, remD: Remaps): string[] {
   const nk = normalise(k, remK), nd = normalise(d, remD);
   const diffs: string[] = [];
@@ -544,6 +621,10 @@ async function scenario(role: string, nat: string, ct: CtSysctls): Promise<strin
   const text = rules(ri, ro, nat);
   const k = new KernelSide(role, ri, ro, text, ct);
   const d = new ModelSide(ri, ro, text, ct);
+  const table = d.r.nf.conntrack;
+  const eventsD: string[] = [];
+  table.listen((type, e, now, portid) => eventsD.push(conntrackEventText(table, type, e, now, portid)));
+  const stopK = await k.listen();
   const seenK: Seen = new Map(), seenD: Seen = new Map();
   const remK: Remaps = new Map(), remD: Remaps = new Map();
   const diffs: string[] = [];
@@ -590,6 +671,11 @@ async function scenario(role: string, nat: string, ct: CtSysctls): Promise<strin
     if (a.exit !== b.exit) problems.push(`  exit: kernel ${a.exit}, dpemu ${b.exit}`);
     if (problems.length) diffs.push(`${role}: conntrack ${argv.join(' ')}:\n${problems.join('\n')}`);
   }
+  const eventsK = await stopK();
+  assert.match(eventsK.stderr, new RegExp(`: ${eventsK.lines.length} flow events have been shown\\.\\n$`));
+  assert.ok(eventsK.lines.length > 50, `the kernel's conntrack -E printed ${eventsK.lines.length} lines`);
+  const evDiffs = diffEvents(eventsK.lines, eventsD, remK, remD);
+  if (evDiffs.length) diffs.push(`${role}: conntrack -E:\n${evDiffs.join('\n')}`);
   // The kernel's choice rule for a clash (nf_nat_l4proto_unique_tuple): another port of the
   // same class (1-511, 600-1023, 1024-65535), any other echo id; the value itself is random.
   const cls = (p: number) => (p < 512 ? 1 : p < 1024 ? 2 : 3);

@@ -2,7 +2,7 @@
 // (a fresh kernel namespace, a fresh model table), so every word must agree:
 // the help text, the version, the commands each option is legal with and
 // the error that names the first illegal one, the table argument
-// (expect, dying, unconfirmed) and what the empty tables print. The tables
+// (expect, dying, unconfirmed), -E's refusals, and what the empty tables print. The tables
 // with entries are compared by conntrack-kernel.test.ts.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -32,6 +32,10 @@ const CASES: string[][] = [
   ['-D', 'expect', '-s', '192.0.2.1', '-d', '192.0.2.2', '-p', 'udp', '--sport', '1', '--dport', '2', '--reply-port-src', '3', '--reply-port-dst', '4'],
   ['-L', 'dying'], ['-L', 'unconfirmed', '-s', '192.0.2.1'], ['-C', 'dying'], ['-D', 'dying'], ['-S', 'unconfirmed'], ['-F', 'dying'],
   ['-L', 'bogus'],
+  // -E's words that conntrack refuses at once (the ones it takes stream until a signal: conntrack-kernel.test.ts).
+  ['-E', '-u', 'ASSURED'], ['-E', '-e', 'FOO'], ['-E', '-e', 'new,foo'], ['-E', '-o', 'extended,foo'], ['-E', 'dying'], ['-E', '-L'],
+  ['-L', '-e', 'NEW'], ['-D', '-e', 'NEW'], ['-F', '-e', 'NEW', '-m', '1'], ['-L', '-e', 'NEW', '-u', 'ASSURED'], ['-E', '-p', 'foo'],
+  ['-E', '-s', '300.1.1.1'], ['-E', 'expect', '-p', 'tcp'], ['-E', 'expect', '-s', '192.0.2.1'], ['-E', '--sport', '1'],
 ];
 
 before(() => {

@@ -305,6 +305,76 @@ test('tcpdump: a capture in a worker gives the frames one emulator gives, and th
   }
 });
 
+/** conntrack -E through `sock` while `traffic` runs, then stopped (the reader goes away): its lines, its table, or its error. */
+async function events(sock: string, argv: string[], traffic: () => Promise<void>) {
+  const lines: string[] = [];
+  let table: string | undefined;
+  let error: CommandResponse | undefined;
+  let started!: () => void;
+  const start = new Promise<void>((r) => (started = r));
+  const stop = new AbortController();
+  const done = captureRemote({ socketPath: sock }, { conntrack: argv }, (ev) => {
+    if (ev.type === 'listening') {
+      table = ev.table;
+      started();
+    } else if (ev.type === 'line') lines.push(ev.text);
+  }, (r) => {
+    error = r;
+    started();
+  }, stop.signal);
+  await start;
+  if (!error) {
+    await traffic();
+    await new Promise((r) => setTimeout(r, 200)); // a few of the supervisor's polls
+  }
+  stop.abort();
+  await done;
+  return { lines, table, error };
+}
+
+test('conntrack -E: the events of a namespace in a worker are one emulator\'s, and so are the errors', async () => {
+  const flow = [
+    fromVm({ ip: { src: VM_IP, dst: '198.51.100.10' }, udp: { sport: 40100, dport: 53, payload: 64 } }),
+    fromInternet({ ip: { src: '198.51.100.10', dst: SNAT_IP, ttl: 60 }, udp: { sport: 53, dport: 40100, payload: 80 } }),
+  ];
+  const del = ['w02', '-n', SNAT, '-D', '-p', 'udp', '--sport', '40100'];
+  const inlineTraffic = async () => {
+    for (const s of flow) {
+      emu.engine.inject(emu.engine.pool.allocFrom(s.frame)!, emu.findPort(s.at[0], s.at[1])!);
+      emu.engine.tick();
+    }
+    assert.equal((await runRemote({ socketPath: inline.path }, 'conntrack', del)).exit, 0);
+  };
+  const splitTraffic = async () => {
+    for (const s of flow) {
+      assert.ok(dp.inject(s.at[0], s.at[1], s.frame));
+      await dp.settle();
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    assert.equal((await runRemote({ socketPath: split.path }, 'conntrack', del)).exit, 0);
+  };
+  const argv = ['w02', '-n', SNAT, '-E', '-p', 'udp', '-o', 'extended'];
+  const a = await events(inline.path, argv, inlineTraffic);
+  const b = await events(split.path, argv, splitTraffic);
+  assert.equal(a.error, undefined);
+  const t = `src=${VM_IP} dst=198.51.100.10 sport=40100 dport=53`, r = `src=198.51.100.10 dst=${SNAT_IP} sport=53 dport=40100`;
+  assert.deepEqual(a.lines.map((l) => l.replace(/ 17 \d+ /, ' 17 T ')), [
+    `    [NEW] ipv4     2 udp      17 T ${t} [UNREPLIED] ${r}`,
+    ` [UPDATE] ipv4     2 udp      17 T ${t} ${r}`,
+    `[DESTROY] ipv4     2 udp      17 T ${t} ${r} [USERSPACE] portid=${process.pid} progname=conntrack`,
+  ]);
+  assert.deepEqual(b, a);
+  // Words conntrack refuses, a node or namespace that is not there, an output dpemu does not print; the expectation table.
+  for (const bad of [['w02', '-n', SNAT, '-E', '-u', 'ASSURED'], ['w02', '-n', SNAT, '-E', '-e', 'NEW,FOO'], ['w99', '-E'], ['w02', '-n', 'nosuch', '-E'], ['w02', '-n', SNAT, '-E', '-o', 'xml']]) {
+    const x = await events(inline.path, bad, async () => {});
+    const y = await events(split.path, bad, async () => {});
+    assert.ok(x.error && !x.error.ok, bad.join(' '));
+    assert.deepEqual(y, x, bad.join(' '));
+  }
+  const x = await events(split.path, ['w02', '-n', SNAT, '-E', 'expect'], splitTraffic);
+  assert.deepEqual(x, { lines: [], table: 'expect', error: undefined });
+});
+
 test('a trace answers as one emulator, inside one node and across workers (test/unit/workers-trace.test.ts has more)', async () => {
   const arp = ['--in', 'w07:tap2ab77d0f-99', '--frame', Buffer.from(buildFrame({ src: VM_MAC, dst: 'ff:ff:ff:ff:ff:ff', arp: { sha: VM_MAC, spa: VM_IP, tpa: '192.168.1.1' } })).toString('hex')];
   await both('trace', arp);
