@@ -35,16 +35,66 @@ export interface CaptureOptions {
 /** Wall-clock microseconds since the epoch. */
 export const nowUs = (): number => Math.round((performance.timeOrigin + performance.now()) * 1000);
 
-export class Capture {
+/**
+ * What a listener on the forwarding path (a capture, conntrack -E) queues
+ * for its reader: bounded, dropping and counting when full or when the
+ * reader is congested (never waiting), and handed over in batches off the
+ * forwarding path (opts.defer), then `after` runs.
+ */
+export class DeferredBatches<T> {
+  /** Items queued (tcpdump's "captured", conntrack's "shown"). */
   captured = 0;
+  /** Items refused for want of room. */
   dropped = 0;
-  private queue: CapturedFrame[] = [];
+  private queue: T[] = [];
   private scheduled = false;
+  private readonly maxQueue: number;
+  readonly defer: (fn: () => void) => void;
+
+  constructor(
+    private readonly opts: Pick<CaptureOptions, 'maxQueue' | 'congested' | 'defer'>,
+    private readonly deliver: (items: T[]) => void,
+    private readonly after: () => void = () => {},
+  ) {
+    this.maxQueue = opts.maxQueue ?? 4096;
+    this.defer = opts.defer ?? setImmediate;
+  }
+
+  /** Whether there is room for one more item now; if not, it is counted as dropped. */
+  room(): boolean {
+    if (this.queue.length < this.maxQueue && !this.opts.congested?.()) return true;
+    this.dropped++;
+    return false;
+  }
+
+  push(item: T): void {
+    this.queue.push(item);
+    this.captured++;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      this.defer(() => this.flush());
+    }
+  }
+
+  /** Drop what is queued (the reader went away). */
+  clear(): void {
+    this.queue = [];
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const q = this.queue;
+    this.queue = [];
+    if (q.length) this.deliver(q);
+    this.after();
+  }
+}
+
+export class Capture {
   private stopped = false;
   private readonly tap = (pkt: Packet, _port: Port, dir: 'in' | 'out'): void => this.onPacket(pkt, dir);
   private readonly snaplen: number;
-  private readonly maxQueue: number;
-  private readonly defer: (fn: () => void) => void;
+  private readonly out: DeferredBatches<CapturedFrame>;
 
   constructor(
     readonly port: Port,
@@ -56,40 +106,33 @@ export class Capture {
     private readonly done: () => void,
   ) {
     this.snaplen = opts.snaplen && opts.snaplen > 0 ? opts.snaplen : PCAP_SNAPLEN;
-    this.maxQueue = opts.maxQueue ?? 4096;
-    this.defer = opts.defer ?? setImmediate;
+    this.out = new DeferredBatches(opts, deliver, () => {
+      if (this.stopped && this.opts.count && this.captured >= this.opts.count) this.done();
+    });
     port.taps.push(this.tap);
+  }
+
+  get captured(): number {
+    return this.out.captured;
+  }
+
+  get dropped(): number {
+    return this.out.dropped;
   }
 
   private onPacket(pkt: Packet, dir: 'in' | 'out'): void {
     if (this.stopped) return;
-    if (!this.filter(decodeFields(pkt.buf, pkt.off, pkt.len))) return;
-    if (this.queue.length >= this.maxQueue || this.opts.congested?.()) {
-      this.dropped++;
-      return;
-    }
+    if (!this.filter(decodeFields(pkt.buf, pkt.off, pkt.len)) || !this.out.room()) return;
     const cap = Math.min(pkt.len, this.snaplen);
-    this.queue.push({ ts: nowUs(), len: pkt.len, dir, data: pkt.buf.slice(pkt.off, pkt.off + cap) });
-    this.captured++;
-    if (this.opts.count && this.captured >= this.opts.count) this.detach();
-    if (!this.scheduled) {
-      this.scheduled = true;
-      this.defer(() => this.flush());
-    }
-  }
-
-  private flush(): void {
-    this.scheduled = false;
-    const q = this.queue;
-    this.queue = [];
-    if (q.length) this.deliver(q);
-    if (this.stopped && this.opts.count && this.captured >= this.opts.count) this.done();
+    // The -c'th frame: the tap goes (deferred) before its batch is delivered and done() reported.
+    if (this.opts.count && this.captured + 1 >= this.opts.count) this.detach();
+    this.out.push({ ts: nowUs(), len: pkt.len, dir, data: pkt.buf.slice(pkt.off, pkt.off + cap) });
   }
 
   private detach(): void {
     this.stopped = true;
     // Not now: the engine may be iterating port.taps (this tap's own call), and a splice would skip the next tap.
-    this.defer(() => {
+    this.out.defer(() => {
       const i = this.port.taps.indexOf(this.tap);
       if (i >= 0) this.port.taps.splice(i, 1);
     });
@@ -98,6 +141,6 @@ export class Capture {
   /** Stop capturing now (the reader went away); queued frames are discarded. */
   stop(): void {
     this.detach();
-    this.queue = [];
+    this.out.clear();
   }
 }

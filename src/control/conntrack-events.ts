@@ -6,7 +6,7 @@
 // netlink socket's ENOBUFS), never waits. Delivery and the summary follow
 // Capture's (capture.ts): deferred off the packet path, in batches.
 import { conntrackEventStamp, conntrackEventText, type Conntrack, type CtEntry } from '../netfilter/index.js';
-import { nowUs, type CaptureOptions } from './capture.js';
+import { DeferredBatches, nowUs, type CaptureOptions } from './capture.js';
 import type { EventWords } from './conntrack-commands.js';
 
 /** One line as conntrack -E prints it. */
@@ -15,24 +15,16 @@ export interface EventLine {
 }
 
 export class ConntrackEvents {
-  /** Events shown (conntrack's "N flow events have been shown"). */
-  captured = 0;
-  /** Events lost to a full queue or a slow reader. */
-  dropped = 0;
-  private queue: EventLine[] = [];
-  private scheduled = false;
   private readonly unlisten: () => void;
-  private readonly maxQueue: number;
-  private readonly defer: (fn: () => void) => void;
+  private readonly out: DeferredBatches<EventLine>;
 
   constructor(
     private readonly ct: Conntrack,
     private readonly words: EventWords,
-    private readonly opts: Pick<CaptureOptions, 'maxQueue' | 'congested' | 'defer'>,
-    private readonly deliver: (lines: EventLine[]) => void,
+    opts: Pick<CaptureOptions, 'maxQueue' | 'congested' | 'defer'>,
+    deliver: (lines: EventLine[]) => void,
   ) {
-    this.maxQueue = opts.maxQueue ?? 4096;
-    this.defer = opts.defer ?? setImmediate;
+    this.out = new DeferredBatches(opts, deliver);
     // The expectation table's events never come: dpemu runs no conntrack helpers.
     this.unlisten = words.table === 'conntrack' ? ct.listen((type, e, now, portid) => this.onEvent(type, e, now, portid)) : () => {};
   }
@@ -42,34 +34,28 @@ export class ConntrackEvents {
     return this.words.table;
   }
 
-  private onEvent(type: number, e: CtEntry, now: number, portid: number): void {
-    const w = this.words;
-    if (!(w.mask & type) || !w.select(e)) return;
-    if (this.queue.length >= this.maxQueue || this.opts.congested?.()) {
-      this.dropped++;
-      return;
-    }
-    let text = conntrackEventText(this.ct, type, e, now, portid, w);
-    if (w.timestamp) text = conntrackEventStamp(nowUs()) + text;
-    this.queue.push({ text });
-    this.captured++;
-    if (!this.scheduled) {
-      this.scheduled = true;
-      this.defer(() => this.flush());
-    }
+  /** Events shown (conntrack's "N flow events have been shown"). */
+  get captured(): number {
+    return this.out.captured;
   }
 
-  private flush(): void {
-    this.scheduled = false;
-    const q = this.queue;
-    this.queue = [];
-    if (q.length) this.deliver(q);
+  /** Events lost to a full queue or a slow reader. */
+  get dropped(): number {
+    return this.out.dropped;
+  }
+
+  private onEvent(type: number, e: CtEntry, now: number, portid: number): void {
+    const w = this.words;
+    if (!(w.mask & type) || !w.select(e) || !this.out.room()) return;
+    let text = conntrackEventText(this.ct, type, e, now, portid, w);
+    if (w.timestamp) text = conntrackEventStamp(nowUs()) + text;
+    this.out.push({ text });
   }
 
   /** Stop listening now (the reader went away); queued lines are discarded. */
   stop(): void {
     this.unlisten();
-    this.queue = [];
+    this.out.clear();
   }
 }
 
