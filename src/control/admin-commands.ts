@@ -15,10 +15,7 @@ export const clearCounters: CommandFamily = {
     const { emu } = ctx;
     emu.engine.stats.clear();
     for (const el of emu.engine.elements) {
-      if (el instanceof OvsBridge) {
-        el.tables.sync(); // hits not credited yet would land after the zeroing
-        el.tables.counters.zeroAll();
-      }
+      if (el instanceof OvsBridge) el.tables.zeroCounters();
       else if (el instanceof NetNamespace) el.nf.rules.counters.zeroAll();
     }
     ctx.invalidate('counters');

@@ -179,6 +179,12 @@ export class FlowTables {
     return this.tables[id];
   }
 
+  /** clear-counters: every flow and table counter to 0 (hits not credited yet included: they would land after). */
+  zeroCounters(): void {
+    this.sync();
+    this.counters.zeroAll();
+  }
+
   /** Tables that exist (have held flows or been looked up), in id order, their counters synced. */
   existing(): FlowTable[] {
     this.sync();
