@@ -37,13 +37,19 @@ async function side(dir: string): Promise<Side> {
   const frame = seed.udpRequest(1024, 1, 64);
   const pool = rig.emu.engine.pool;
   let seq = 0;
+  // Each tree's own way of injecting (a tree before pumpNew ran frame by frame).
   const pump = NEW
-    ? () => {
-        for (let i = 0; i < CHUNK; i++) {
-          seed.newTuple(frame, seq++);
-          rig.emu.engine.inject(pool.allocFrom(frame)!, rig.vmPort);
+    ? seed.pumpNew
+      ? () => {
+          seed.pumpNew(rig, frame, CHUNK, seq);
+          seq += CHUNK;
         }
-      }
+      : () => {
+          for (let i = 0; i < CHUNK; i++) {
+            seed.newTuple(frame, seq++);
+            rig.emu.engine.inject(pool.allocFrom(frame)!, rig.vmPort);
+          }
+        }
     : () => seed.pump(rig, CHUNK);
   return {
     run() {

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join, relative } from 'node:path';
 import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 import { parseOptions, secondsSince } from './lib/harness.js';
-import { buildRig, newTuple, pump, repoRoot, udpRequest, warm } from './lib/seed.js';
+import { buildRig, pump, pumpNew, repoRoot, udpRequest, warm } from './lib/seed.js';
 
 interface CallFrame { functionName: string; url: string; lineNumber: number; columnNumber: number }
 interface ProfNode { id: number; callFrame: CallFrame; children?: number[] }
@@ -56,11 +56,7 @@ const step = (): void => {
   if (!NEW) pump(rig, 10_000, at);
   else {
     if (at % 100_000 === 0) for (const ct of conntracks) ct.flush();
-    const { engine } = rig.emu;
-    for (let i = 0; i < 10_000; i++) {
-      newTuple(frame, at + i);
-      engine.inject(engine.pool.allocFrom(frame)!, rig.vmPort);
-    }
+    pumpNew(rig, frame, 10_000, at);
   }
   at += 10_000;
 };

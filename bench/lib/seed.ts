@@ -9,6 +9,7 @@ import { loadTopologyOrThrow } from '../../src/topology/loader.js';
 import { buildEmulator, type Emulator } from '../../src/topology/builder.js';
 import type { EdgeSink, Port } from '../../src/datapath/element.js';
 import type { Packet } from '../../src/datapath/packet.js';
+import { BATCH } from '../../src/datapath/engine.js';
 import { buildFrame } from '../../src/wire/frame.js';
 import { NetNamespace } from '../../src/netns/namespace.js';
 import { csumUpdate16 } from '../../src/wire/checksum.js';
@@ -119,7 +120,10 @@ export function warm(rig: Rig, payload: number): void {
   rig.out.bytes = rig.other.bytes = 0;
 }
 
-/** Inject `n` requests round-robin over the rig's flows. */
+/**
+ * Inject `n` requests round-robin over the rig's flows, BATCH at a time
+ * (Engine.beginBatch), as a datapath worker runs what it takes from a ring.
+ */
 export function pump(rig: Rig, n: number, start = 0): void {
   const frames = rig.frames;
   const nf = frames.length;
@@ -127,9 +131,34 @@ export function pump(rig: Rig, n: number, start = 0): void {
   const pool = engine.pool;
   const port = rig.vmPort;
   let j = start % nf;
-  for (let i = 0; i < n; i++) {
-    engine.inject(pool.allocFrom(frames[j]!)!, port);
-    if (++j === nf) j = 0;
+  for (let i = 0; i < n; i += BATCH) {
+    engine.beginBatch();
+    try {
+      for (let k = Math.min(BATCH, n - i); k > 0; k--) {
+        engine.inject(pool.allocFrom(frames[j]!)!, port);
+        if (++j === nf) j = 0;
+      }
+    } finally {
+      engine.endBatch();
+    }
+  }
+}
+
+/** Inject `n` new connections (newTuple of `frame` from `seq` on), in batches as pump(). */
+export function pumpNew(rig: Rig, frame: Uint8Array, n: number, seq: number): void {
+  const engine = rig.emu.engine;
+  const pool = engine.pool;
+  const port = rig.vmPort;
+  for (let i = 0; i < n; i += BATCH) {
+    engine.beginBatch();
+    try {
+      for (let k = Math.min(BATCH, n - i); k > 0; k--) {
+        newTuple(frame, seq++);
+        engine.inject(pool.allocFrom(frame)!, port);
+      }
+    } finally {
+      engine.endBatch();
+    }
   }
 }
 

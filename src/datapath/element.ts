@@ -24,6 +24,8 @@ export class Port {
   up = true;
   /** Index of this port's counters in Stats (PORT_COUNTERS order). */
   statsBase = -1;
+  /** Deliveries waiting in the engine's queue to arrive at this port (Engine.inlineOk: nothing may overtake them). */
+  queued = 0;
   /** Capture taps (tcpdump at this interface); empty almost always. */
   readonly taps: ((pkt: Packet, port: Port, dir: 'in' | 'out') => void)[] = [];
 

@@ -36,6 +36,12 @@ export class Packet {
    * already passed it on: freeing a queued packet would deliver a free slot.
    */
   moves = 0;
+  /**
+   * When the frame was read from a TAP (monoMs; 0: not read from one), for
+   * the read-to-write histogram; copies and packets made because of it
+   * (engine.clone/alloc) carry it on.
+   */
+  stamp = 0;
 
   constructor(buf: Uint8Array) {
     this.buf = buf;
@@ -49,6 +55,7 @@ export class Packet {
     this.ctDir = 0;
     this.hops = 0;
     this.dpLen = 0;
+    this.stamp = 0;
   }
 
   copyMetaFrom(p: Packet): void {
@@ -60,6 +67,7 @@ export class Packet {
     this.ctDir = p.ctDir;
     this.hops = p.hops;
     this.dpLen = p.dpLen;
+    this.stamp = p.stamp;
   }
 
   /** Headroom left in front of the frame. */

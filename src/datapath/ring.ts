@@ -100,18 +100,23 @@ export class SpscRing {
    * without allocating a tuple per entry.
    */
   peek(): number {
-    const w = this.words;
-    const head = w[HEAD]!; // only the consumer writes head
-    if (((this.tailSeen - head) | 0) <= 0) {
-      this.tailSeen = Atomics.load(w, TAIL);
-      if (this.tailSeen === head) return -1;
-    }
-    return HEADER_WORDS + (head & this.mask) * this.width;
+    return this.peekAt(0);
   }
 
-  /** Free the entry peek() returned. */
-  release(): void {
-    Atomics.store(this.words, HEAD, (this.words[HEAD]! + 1) | 0);
+  /** As peek(), the entry `k` places after the oldest (-1 when fewer wait): read a batch, then release(n). */
+  peekAt(k: number): number {
+    const w = this.words;
+    const head = w[HEAD]!; // only the consumer writes head
+    if (((this.tailSeen - head) | 0) <= k) {
+      this.tailSeen = Atomics.load(w, TAIL);
+      if (((this.tailSeen - head) | 0) <= k) return -1;
+    }
+    return HEADER_WORDS + ((head + k) & this.mask) * this.width;
+  }
+
+  /** Free the `n` oldest entries (those peek() and peekAt() read). */
+  release(n = 1): void {
+    Atomics.store(this.words, HEAD, (this.words[HEAD]! + n) | 0);
   }
 
   /** The first word of the oldest entry, removing it; -1 when empty (entries must then be >= 0). */

@@ -4,8 +4,8 @@
 // must never block) and drains all ports when woken. Under load it never
 // sleeps: it drains, yields once to the event loop (setImmediate) and drains
 // again, and the workers see it awake and ring no bell. The engine runs on
-// this thread, to completion per frame, as the first version of the daemon
-// does; timers (ageing, ARP, conntrack) are advanced by `onTick` at least
+// this thread, what each port read in batches of up to 64 frames
+// (Engine.beginBatch); timers (ageing, ARP, conntrack) are advanced by `onTick` at least
 // every `tickMs`.
 //
 // Under `dpemu run --workers N` (attachHandoff) a port's rx worker feeds a

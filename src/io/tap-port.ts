@@ -11,6 +11,7 @@
 // only starts, watches and stops the rx worker.
 import type { Worker } from 'node:worker_threads';
 import type { EdgeSink, Port } from '../datapath/element.js';
+import { BATCH, type Engine } from '../datapath/engine.js';
 import type { Packet, PacketPool } from '../datapath/packet.js';
 import { HEADROOM } from '../datapath/packet.js';
 import { readFileSync, writeSync } from 'node:fs';
@@ -27,8 +28,6 @@ export class SlotTable {
   /** Per slot: when its frame was read, for the read-to-write histogram (TapWorkerData.stamps). */
   readonly stampsSab: SharedArrayBuffer;
   readonly stamps: Float64Array;
-  /** The read stamp of the frame the engine is running now (0 outside poll): what its outputs inherit. */
-  ingress = 0;
   /** True while TapIo.poll drains the ports: tx workers are woken once at its end, not per frame. */
   batching = false;
   constructor(readonly pool: PacketPool) {
@@ -257,27 +256,33 @@ export class TapPort implements EdgeSink {
     }
     const rx = sh.rx, w = rx.words, stamps = slots.stamps;
     let n = 0;
-    for (let i = rx.peek(); i >= 0 && n < budget; i = rx.peek()) {
-      const slot = w[i]!, len = w[i + 1]!;
-      rx.release();
-      this.given--;
-      const p = slots.take(slot);
-      if (!p) continue; // not ours: cannot happen unless the table was reclaimed
-      if (!this.refill()) sh.counters[TC.RX_STARVED]!++;
-      p.len = len;
-      const port = this.port;
-      if (!port) {
-        pool.free(p);
-        continue;
+    // Frames run in batches of BATCH (Engine.beginBatch), as a datapath worker runs what it takes from a ring.
+    let held: Engine | null = null;
+    try {
+      for (let i = rx.peek(); i >= 0 && n < budget; i = rx.peek()) {
+        const slot = w[i]!, len = w[i + 1]!;
+        rx.release();
+        this.given--;
+        const p = slots.take(slot);
+        if (!p) continue; // not ours: cannot happen unless the table was reclaimed
+        if (!this.refill()) sh.counters[TC.RX_STARVED]!++;
+        p.len = len;
+        p.stamp = stamps[slot]!;
+        const port = this.port;
+        if (!port) {
+          pool.free(p);
+          continue;
+        }
+        if (held === null) (held = port.element.engine).beginBatch();
+        held.inject(p, port);
+        if (++n % BATCH === 0) {
+          const e = held;
+          held = null;
+          e.endBatch();
+        }
       }
-      n++;
-      // What the engine emits while it runs this frame inherits its read time (emit below).
-      slots.ingress = stamps[slot]!;
-      try {
-        port.element.engine.inject(p, port);
-      } finally {
-        slots.ingress = 0;
-      }
+    } finally {
+      held?.endBatch();
     }
     if (this.given < this.opts.rxDepth) this.refill();
     return n;
@@ -315,7 +320,7 @@ export class TapPort implements EdgeSink {
     }
     pool.buf.copyWithin(q.off, pkt.off, pkt.off + pkt.len);
     this.slots.lend(q, this.id);
-    this.slots.stamps[q.slot] = this.slots.ingress;
+    this.slots.stamps[q.slot] = pkt.stamp;
     this.shared.tx.push(q.slot, pkt.len);
     v[this.cells.txRing + RC.ENQUEUED]!++;
     this.txInflight++;
@@ -342,7 +347,7 @@ export class TapPort implements EdgeSink {
     v[tap + TS.TX_PACKETS]!++;
     v[tap + TS.TX_BYTES]! += pkt.len;
     this.shared.counters[TC.TX_DIRECT]!++;
-    const t0 = this.slots.ingress;
+    const t0 = pkt.stamp;
     if (t0 !== 0) observeNs(v, this.cells.e2e, (monoMs() - t0) * 1e6);
   }
 

@@ -36,7 +36,7 @@ export const CELL_METRICS: Readonly<Record<string, MetricSpec>> = {
   drops: c('dpemu_dropped_packets_total', 'Packets an element dropped, by reason (the kernel\'s drop reasons).', [...ELEMENT, 'reason']),
   // Latency, sampled (src/metrics/latency.ts; what is sampled is in its header).
   stage_latency: h('dpemu_stage_latency_seconds', 'Time a sampled packet spends inside one element (one delivery).', ELEMENT),
-  pipeline_latency: h('dpemu_pipeline_latency_seconds', 'Time from a sampled inject to the last output it caused, inside the engine.', ['node']),
+  pipeline_latency: h('dpemu_pipeline_latency_seconds', 'Time from a sampled inject until the engine was idle again: its last output, or the end of the batch it ran in.', ['node']),
   e2e_latency: h('dpemu_e2e_latency_seconds', 'Time from a TAP read to the TAP write of what it became (every frame, timed by the TAP workers).', ['node']),
   // TAP ports (src/io): allocate TAP_COUNTERS per TAP and worker.
   tap_rx_packets: c('dpemu_tap_rx_packets_total', 'Frames read from a TAP device.', TAP),

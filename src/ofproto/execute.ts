@@ -11,7 +11,7 @@
 // The translation cache (xlate-cache.ts): a miss records the slow path, a
 // hit replays the recording. When a recorded translation's only output is a
 // patch port and the packet may pass there at once (Engine.inlineOk: nothing
-// queued ahead of it, no capture or trace to see the hop), the peer bridge
+// queued on the link it would overtake, no capture or trace to see the hop), the peer bridge
 // translates it within the same recording, and a hit replays both bridges'
 // steps with the hop's counting but no queueing, re-extraction or second
 // lookup. Otherwise the packet leaves through the engine as before and the

@@ -153,9 +153,10 @@ export class Underlay extends Element {
     const src = d.src, dst = d.dst;
     pkt.pull(innerOff - p);
     pkt.len = innerLen;
-    const hops = pkt.hops; // a loop through a tunnel is still a loop
+    const hops = pkt.hops, stamp = pkt.stamp; // a loop through a tunnel is still a loop
     pkt.resetMeta();
     pkt.hops = hops;
+    pkt.stamp = stamp;
     pkt.tunId = vni;
     pkt.tunSrc = src;
     pkt.tunDst = dst;

@@ -14,8 +14,9 @@
 // A frame of a `dpemu trace` carries the trace's id in its fabric tag, and
 // the worker that takes it traces it on (worker-trace.ts).
 //
-// The loop runs each channel's batch to completion (an inject walks every
-// hop before it returns), then sleeps on its bell word when all are empty.
+// The loop runs what it takes from each channel (up to BATCH frames) as one
+// engine batch, element by element, then sleeps on its bell word when all
+// are empty.
 //
 // Under the daemon, TAPs at its edges feed it directly: each TAP's rx thread
 // reads into slots lent on its own channel, and frames leaving at a TAP edge
@@ -34,7 +35,7 @@ import { PacketPool, type Packet } from '../datapath/packet.js';
 import { ManualClock, type Clock } from '../datapath/clock.js';
 import { dropIndex } from '../datapath/stats.js';
 import type { EdgeSink, Port } from '../datapath/element.js';
-import type { Engine } from '../datapath/engine.js';
+import { BATCH, type Engine } from '../datapath/engine.js';
 import { parseMacNum, parseIpv4 } from '../wire/addr.js';
 import { observeNs } from '../metrics/histogram.js';
 import { LINK, TS, monoMs } from '../io/tap-shared.js';
@@ -44,8 +45,6 @@ import { WorkerControl } from './worker-control.js';
 import { LearnedKeepers } from './learned-keepers.js';
 import { WorkerTraces, type TracePieceMessage } from './worker-trace.js';
 
-/** Entries taken from one channel before the next is looked at. */
-const BATCH = 64;
 /** How long an idle worker sleeps before it looks at timers and messages again. */
 const NAP_MS = 50;
 /** Element timers (ageing, ARP, conntrack) run this often. */
@@ -70,11 +69,6 @@ class Inbound {
   }
 }
 
-/** The read stamp of the frame being run (0: none), inherited by what it causes to leave. */
-interface Current {
-  stamp: number;
-}
-
 export function runWorker(init: WorkerInit): void {
   const rtError = init.rtPriority ? makeRealtime(init.rtPriority) : null;
   if (rtError) init.port.postMessage({ rtError } satisfies RealtimeMessage);
@@ -94,7 +88,6 @@ export function runWorker(init: WorkerInit): void {
   const pool = new PacketPool(init.slots, init.slotSize, init.slab);
   const slab32 = new Int32Array(init.slab);
   const stamps = new Float64Array(init.stamps);
-  const cur: Current = { stamp: 0 };
   const emu = buildEmulator(t, { pool, clock, nodes: init.nodes, gateways: init.gateways, conntrackTables: new Map(init.conntrack) });
   const engine = emu.engine;
   const traces = new WorkerTraces(emu);
@@ -144,7 +137,7 @@ export function runWorker(init: WorkerInit): void {
       sideNic[side] = null;
       const port = engine.addPort(fab, s.port);
       fab.attach(port, parseMacNum(s.mac)!, parseIpv4(s.nicIp)!, parseMacNum(s.nicMac)!);
-      engine.attachEdge(port, new HandoffSink(engine, outbound, w, slab32, side << HOP_BITS, wc, pending, cur, traces));
+      engine.attachEdge(port, new HandoffSink(engine, outbound, w, slab32, side << HOP_BITS, wc, pending, traces));
     });
   }
 
@@ -158,7 +151,7 @@ export function runWorker(init: WorkerInit): void {
     const p = engine.element(e.port.node, e.port.element)?.port(e.port.port) ?? null;
     if (!p || p.peer || p.edge) return p;
     const tap = init.taps.find((x) => x.edge === id);
-    engine.attachEdge(p, tap && stats ? new TapOut(tap.fd, stats, tap.tapCell, tap.e2eCell, tapDown, id, wc, edgeFrames, cur) : new EdgeOut(engine, init.collect ? egress : null, slab32, id, wc, edgeFrames));
+    engine.attachEdge(p, tap && stats ? new TapOut(tap.fd, stats, tap.tapCell, tap.e2eCell, tapDown, id, wc, edgeFrames) : new EdgeOut(engine, init.collect ? egress : null, slab32, id, wc, edgeFrames));
     return p;
   });
 
@@ -183,28 +176,46 @@ export function runWorker(init: WorkerInit): void {
     }
   };
 
-  /** Take up to BATCH frames from `ib`; each is injected and runs to completion before its entry is released. */
+  /**
+   * Take up to BATCH frames from `ib` and run them as one batch
+   * (Engine.beginBatch). Their ring entries are released after the batch
+   * ran: an empty ring then means nothing of it is still being worked on
+   * (the supervisor's settle()).
+   */
   const drain = (ib: Inbound, fromFabric: boolean): number => {
     const ring = ib.ch.data, w = ring.words;
     let n = 0;
-    for (; n < BATCH; n++) {
-      const i = ring.peek();
-      if (i < 0) break;
-      const at = w[i]!, len = w[i + 1]!, tag = w[i + 2]!;
-      const slot = ib.ch.slotOf(at);
-      const pkt = lent[slot]!;
-      lent[slot] = null;
-      ib.owed++;
-      pkt.off = at;
-      pkt.len = len;
-      const port = fromFabric ? sideNic[(tag & (TRACED - 1)) >>> HOP_BITS] : edgePorts[tag];
-      if (fromFabric) pkt.hops = tag & ((1 << HOP_BITS) - 1);
-      if (ib.stamped) cur.stamp = stamps[slot]!;
-      if (!port) pool.free(pkt); // cannot happen with a consistent layout
-      else if (tag < TRACED) engine.inject(pkt, port);
-      else init.port.postMessage({ piece: traces.continued(tag >>> TRACE_SHIFT, ib.peer, pkt, port) } satisfies TracePieceMessage);
-      cur.stamp = 0;
-      ring.release();
+    engine.beginBatch();
+    try {
+      while (n < BATCH) {
+        const i = ring.peekAt(n);
+        if (i < 0) break;
+        n++; // taken: released with the batch
+        const at = w[i]!, len = w[i + 1]!, tag = w[i + 2]!;
+        const slot = ib.ch.slotOf(at);
+        const pkt = lent[slot]!;
+        lent[slot] = null;
+        ib.owed++;
+        pkt.off = at;
+        pkt.len = len;
+        const port = fromFabric ? sideNic[(tag & (TRACED - 1)) >>> HOP_BITS] : edgePorts[tag];
+        if (fromFabric) pkt.hops = tag & ((1 << HOP_BITS) - 1);
+        pkt.stamp = ib.stamped ? stamps[slot]! : 0;
+        if (!port) pool.free(pkt); // cannot happen with a consistent layout
+        else if (tag < TRACED) engine.inject(pkt, port);
+        else {
+          // A trace's frame runs alone, traced, after what came before it in the batch.
+          engine.endBatch();
+          try {
+            init.port.postMessage({ piece: traces.continued(tag >>> TRACE_SHIFT, ib.peer, pkt, port) } satisfies TracePieceMessage);
+          } finally {
+            engine.beginBatch();
+          }
+        }
+      }
+    } finally {
+      engine.endBatch();
+      if (n > 0) ring.release(n);
     }
     if (fromFabric) wc[WC.HANDOFF_IN]! += n;
     return n;
@@ -222,11 +233,16 @@ export function runWorker(init: WorkerInit): void {
     if (!replayRoom()) return 0;
     const frames = r.frames, nf = frames.length;
     let j = r.next, n = 0;
-    for (; n < r.batch; n++) {
-      const p = pool.allocFrom(frames[j]!);
-      if (!p) break;
-      engine.inject(p, r.port);
-      if (++j === nf) j = 0;
+    engine.beginBatch(); // as frames taken from a TAP's ring run
+    try {
+      for (; n < r.batch; n++) {
+        const p = pool.allocFrom(frames[j]!);
+        if (!p) break;
+        engine.inject(p, r.port);
+        if (++j === nf) j = 0;
+      }
+    } finally {
+      engine.endBatch();
     }
     r.next = j;
     wc[WC.REPLAYED]! += n;
@@ -443,7 +459,6 @@ class HandoffSink implements EdgeSink {
     private readonly wc: Float64Array,
     /** Set when the consumer may need waking at the end of the batch. */
     private readonly pending: Uint8Array,
-    private readonly cur: Current,
     private readonly traces: WorkerTraces,
   ) {}
 
@@ -452,7 +467,7 @@ class HandoffSink implements EdgeSink {
     // A frame of a trace carries the trace's id (every other frame has traceId 0 and tag bits 0 there).
     const traced = pkt.traceId !== 0 && this.traces.current !== 0;
     const tag = traced ? this.tag | hops | (this.traces.current << TRACE_SHIFT) : this.tag | hops;
-    const sent = this.out[this.to]!.send(pkt.buf, this.slab32, pkt.off, pkt.len, tag, this.cur.stamp);
+    const sent = this.out[this.to]!.send(pkt.buf, this.slab32, pkt.off, pkt.len, tag, pkt.stamp);
     if (traced) this.traces.crossed(pkt, port, this.to, sent);
     if (sent) {
       this.wc[WC.HANDOFF_OUT]!++;
@@ -502,7 +517,6 @@ class TapOut implements EdgeSink {
     private readonly id: number,
     private readonly wc: Float64Array,
     private readonly edgeFrames: Float64Array,
-    private readonly cur: Current,
   ) {}
 
   emit(pkt: Packet): void {
@@ -523,7 +537,7 @@ class TapOut implements EdgeSink {
     }
     v[tap + TS.TX_PACKETS]!++;
     v[tap + TS.TX_BYTES]! += pkt.len;
-    const t0 = this.cur.stamp;
+    const t0 = pkt.stamp;
     if (t0 !== 0) observeNs(v, this.e2e, (monoMs() - t0) * 1e6);
   }
 }

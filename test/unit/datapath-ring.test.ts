@@ -35,6 +35,33 @@ test('one thread, two views: FIFO order, full at capacity, empty after', () => {
   }
 });
 
+test('a batch: peekAt reads ahead of the oldest entry, release(n) frees them together', () => {
+  const sab = new SharedArrayBuffer(SpscRing.bytes(8, 2));
+  const prod = new SpscRing(8, 2, sab);
+  const cons = new SpscRing(8, 2, sab);
+  let next = 0;
+  for (let round = 0; round < 6; round++) {
+    // Wraps around the ring's end from the second round on.
+    const pushed = 3 + (round % 4);
+    for (let i = 0; i < pushed; i++) assert.ok(prod.push(next + i, i));
+    let n = 0;
+    for (let i = cons.peekAt(n); i >= 0; i = cons.peekAt(n)) {
+      assert.equal(cons.words[i], next + n);
+      assert.equal(cons.words[i + 1], n);
+      n++;
+    }
+    assert.equal(n, pushed, 'every waiting entry, and -1 after the last');
+    assert.equal(cons.size, pushed, 'nothing freed before release(n)');
+    // Still held: the producer has only the rest of the ring.
+    for (let i = 0; i < 8 - pushed; i++) assert.ok(prod.push(-1));
+    assert.equal(prod.push(-1), false);
+    cons.release(n);
+    for (let i = 0; i < 8 - pushed; i++) cons.shift();
+    assert.ok(cons.empty);
+    next += 100;
+  }
+});
+
 test('a view made later starts from the counters as they are', () => {
   const sab = new SharedArrayBuffer(SpscRing.bytes(4, 1));
   const a = new SpscRing(4, 1, sab);
