@@ -79,6 +79,9 @@ export class Handoff {
 
   // ---- producer ----------------------------------------------------------
 
+  /** Lent slots taken by sendLater() whose free-ring entries flush() has yet to release. */
+  private taken = 0;
+
   /**
    * Copy src[off, off+len) into a lent slot and publish it with `tag`.
    * `src32` is a word view of src's buffer from its start (a packet slab);
@@ -87,9 +90,22 @@ export class Handoff {
    * False when no slot is lent (the consumer is behind) or the frame is too long.
    */
   send(src: Uint8Array, src32: Int32Array | null, off: number, len: number, tag: number, stamp = 0): boolean {
+    const ok = this.sendLater(src, src32, off, len, tag, stamp);
+    this.flush();
+    return ok;
+  }
+
+  /**
+   * As send(), but the consumer sees the frame at the next flush(): a
+   * worker sends a batch's frames, then publishes them with two atomic
+   * stores instead of two a frame.
+   */
+  sendLater(src: Uint8Array, src32: Int32Array | null, off: number, len: number, tag: number, stamp = 0): boolean {
     if (len > this.slotSize - HEADROOM - 3) return false;
-    const slot = this.free.shift();
-    if (slot < 0) return false;
+    const e = this.free.peekAt(this.taken);
+    if (e < 0) return false;
+    const slot = this.free.words[e]!;
+    this.taken++;
     if (this.stamps !== null) this.stamps[slot] = stamp;
     const dst = this.slab;
     const at = slot * this.slotSize + HEADROOM + (off & 3);
@@ -102,7 +118,21 @@ export class Handoff {
       i += nw << 2;
     }
     for (; i < len; i++) dst[at + i] = src[off + i]!;
-    return this.data.push(at, len, tag);
+    return this.data.pushLater(at, len, tag);
+  }
+
+  /** Hand back the lent slots' entries sendLater() took, then publish its frames (in that order: a frame seen means its slot's entry is free). */
+  flush(): void {
+    if (this.taken !== 0) {
+      this.free.release(this.taken);
+      this.taken = 0;
+    }
+    this.data.publish();
+  }
+
+  /** Lent slots sendLater() may still fill. */
+  get lendable(): number {
+    return this.free.size - this.taken;
   }
 
   // ---- consumer ----------------------------------------------------------
@@ -115,5 +145,14 @@ export class Handoff {
   /** Lend a slot of the consumer's slab; false when the producer already holds `capacity`. */
   lend(slot: number): boolean {
     return this.free.push(slot);
+  }
+
+  /** As lend(), seen by the producer at publishLent(): one atomic store for a round's slots. */
+  lendLater(slot: number): boolean {
+    return this.free.pushLater(slot);
+  }
+
+  publishLent(): void {
+    this.free.publish();
   }
 }

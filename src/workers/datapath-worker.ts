@@ -169,26 +169,27 @@ export function runWorker(init: WorkerInit): void {
   const lendSlots = (ib: Inbound): void => {
     while (ib.owed > 0) {
       const p = pool.alloc();
-      if (!p) return; // the slab is busy: lend the rest on a later round
+      if (!p) break; // the slab is busy: lend the rest on a later round
       lent[p.slot] = p;
-      ib.ch.lend(p.slot);
+      ib.ch.lendLater(p.slot);
       ib.owed--;
     }
+    ib.ch.publishLent();
   };
 
   /**
    * Take up to BATCH frames from `ib` and run them as one batch
    * (Engine.beginBatch). Their ring entries are released after the batch
-   * ran: an empty ring then means nothing of it is still being worked on
-   * (the supervisor's settle()).
+   * ran and what it sent on was published: an empty ring then means nothing
+   * of it is still being worked on (the supervisor's settle()).
    */
   const drain = (ib: Inbound, fromFabric: boolean): number => {
-    const ring = ib.ch.data, w = ring.words;
+    const data = ib.ch.data, w = data.words;
     let n = 0;
     engine.beginBatch();
     try {
       while (n < BATCH) {
-        const i = ring.peekAt(n);
+        const i = data.peekAt(n);
         if (i < 0) break;
         n++; // taken: released with the batch
         const at = w[i]!, len = w[i + 1]!, tag = w[i + 2]!;
@@ -215,7 +216,9 @@ export function runWorker(init: WorkerInit): void {
       }
     } finally {
       engine.endBatch();
-      if (n > 0) ring.release(n);
+      // What the batch sent other workers is published before its entries go: an empty ring still means nothing in flight.
+      for (let w = 0; w < pending.length; w++) if (pending[w]) ring(w);
+      if (n > 0) data.release(n);
     }
     if (fromFabric) wc[WC.HANDOFF_IN]! += n;
     return n;
@@ -225,7 +228,7 @@ export function runWorker(init: WorkerInit): void {
   let replay: { port: Port; frames: Uint8Array[]; batch: number; next: number } | null = null;
   /** Back-pressure instead of loss: a replay sends only what every hand-off can take. */
   const replayRoom = (): boolean => {
-    for (const ch of outbound) if (ch && ch.free.size < replay!.batch) return false;
+    for (const ch of outbound) if (ch && ch.lendable < replay!.batch) return false;
     return true;
   };
   const replayStep = (): number => {
@@ -283,7 +286,7 @@ export function runWorker(init: WorkerInit): void {
           pool.free(lent[s]!);
           lent[s] = null;
         }
-        // A slot it had taken but not published is lost: at most one per channel, for the worker's life.
+        // Slots it took for frames it never published are still there (it frees their entries as it publishes).
         const ib = new Inbound(channel(m.inbound), true, null, m.peer);
         fabricIn[m.peer] = ib;
         inbound = [ingress, ...tapIn, ...fabricIn.filter((x): x is Inbound => x !== null)];
@@ -332,8 +335,10 @@ export function runWorker(init: WorkerInit): void {
     return n;
   };
 
+  /** Publish what this round sent worker `w` (Handoff.sendLater), and wake it if it sleeps. */
   const ring = (w: number): void => {
     pending[w] = 0;
+    outbound[w]?.flush();
     const b = w * CTL_WORDS;
     if (Atomics.load(ctl, b + CTL.SLEEPING) === 1) {
       Atomics.add(ctl, b + CTL.BELL, 1);
@@ -423,6 +428,7 @@ export function runWorker(init: WorkerInit): void {
         learned.tick();
         t0 = performance.now();
       }
+      for (let w = 0; w < pending.length; w++) if (pending[w]) ring(w); // what a request or a timer sent
     }
     if (work !== 0) idle = 0;
     else if (++idle >= init.idleSpins) {
@@ -467,7 +473,7 @@ class HandoffSink implements EdgeSink {
     // A frame of a trace carries the trace's id (every other frame has traceId 0 and tag bits 0 there).
     const traced = pkt.traceId !== 0 && this.traces.current !== 0;
     const tag = traced ? this.tag | hops | (this.traces.current << TRACE_SHIFT) : this.tag | hops;
-    const sent = this.out[this.to]!.send(pkt.buf, this.slab32, pkt.off, pkt.len, tag, pkt.stamp);
+    const sent = this.out[this.to]!.sendLater(pkt.buf, this.slab32, pkt.off, pkt.len, tag, pkt.stamp); // published at the round's end (ring)
     if (traced) this.traces.crossed(pkt, port, this.to, sent);
     if (sent) {
       this.wc[WC.HANDOFF_OUT]!++;

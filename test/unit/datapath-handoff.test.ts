@@ -47,3 +47,29 @@ test('no lent slot, or a frame longer than a slot takes: false, nothing written'
   assert.ok(h.send(src, null, 0, 60, 0));
   assert.equal(h.send(src, null, 0, 60, 0), false, 'the only slot is taken');
 });
+
+test('sendLater: frames and their slots show at flush(), in order; lendLater: slots at publishLent()', () => {
+  const { h, slab } = channel(4);
+  const src = Uint8Array.from({ length: 64 }, (_, i) => i);
+  for (let s = 0; s < 3; s++) assert.ok(h.lendLater(s));
+  assert.equal(h.free.size, 0, 'lent slots are not seen before publishLent()');
+  assert.equal(h.sendLater(src, null, 0, 60, 1), false, 'nor usable');
+  h.publishLent();
+  assert.equal(h.lendable, 3);
+  for (let t = 0; t < 3; t++) assert.ok(h.sendLater(src, null, t, 8, 10 + t));
+  assert.equal(h.sendLater(src, null, 0, 8, 99), false, 'three slots lent, three taken');
+  assert.equal(h.lendable, 0);
+  assert.equal(h.data.size, 0, 'nothing published before flush()');
+  assert.equal(h.free.size, 3, 'the taken slots stay in the free ring until flush()');
+  h.flush();
+  assert.equal(h.free.size, 0);
+  for (let t = 0; t < 3; t++) {
+    const i = h.data.peekAt(t);
+    const at = h.data.words[i]!;
+    assert.equal(h.slotOf(at), t);
+    assert.equal(h.data.words[i + 2], 10 + t);
+    assert.deepEqual(slab.subarray(at, at + 8), src.subarray(t, t + 8));
+  }
+  h.data.release(3);
+  assert.ok(h.data.empty);
+});

@@ -62,6 +62,23 @@ test('a batch: peekAt reads ahead of the oldest entry, release(n) frees them tog
   }
 });
 
+test('pushLater: entries the consumer sees only at publish(), and the ring counts them as taken', () => {
+  const sab = new SharedArrayBuffer(SpscRing.bytes(4, 2));
+  const prod = new SpscRing(4, 2, sab);
+  const cons = new SpscRing(4, 2, sab);
+  for (let round = 0; round < 3; round++) {
+    for (let i = 0; i < 3; i++) assert.ok(prod.pushLater(round * 10 + i, i));
+    assert.equal(cons.peek(), -1, 'not published yet');
+    assert.ok(cons.empty);
+    assert.ok(prod.pushLater(round * 10 + 3, 3));
+    assert.equal(prod.pushLater(99, 9), false, 'published or not, four entries fill it');
+    prod.publish();
+    assert.equal(cons.size, 4);
+    for (let i = 0; i < 4; i++) assert.equal(cons.shift(), round * 10 + i);
+    assert.ok(cons.empty);
+  }
+});
+
 test('a view made later starts from the counters as they are', () => {
   const sab = new SharedArrayBuffer(SpscRing.bytes(4, 1));
   const a = new SpscRing(4, 1, sab);
