@@ -43,6 +43,9 @@ function parseAdd(br: OvsBridge, flow: string): FlowSpec {
   return s;
 }
 
+/** `s` in a string of its own: a line of a file's text would otherwise keep the whole text alive. */
+const ownCopy = (s: string): string => Buffer.from(s, 'utf8').toString('utf8');
+
 /** A flow argument that is a file's text (the CLI sends `-` and add-flows FILE as their lines, ending in a newline). */
 const fromFile = (arg: string): boolean => arg.includes('\n');
 
@@ -101,8 +104,9 @@ export const ofctl: CommandFamily = {
         const br = mustOvsBridge(ctx, node, bridge);
         if (!arg) throw new ControlError(`ovs-ofctl: '${sub}' command requires at least 2 arguments`);
         const file = sub === 'add-flows' || fromFile(arg);
-        const specs = parseLines(file ? rest.join('\n') : arg, file, (f) => parseAdd(br, f));
-        for (const s of specs) br.addFlow(s);
+        const specs = parseLines(file ? rest.join('\n') : arg, file, (f) => ({ spec: parseAdd(br, f), line: f }));
+        // Its own line parses to it again: a configuration log snapshot (FlowEntry.configText) need not format it.
+        for (const { spec, line } of specs) br.addFlow(spec).configText = ownCopy(line + '\n');
         ctx.invalidate(`${br.node}:${br.name} flows`);
         return ok('');
       }

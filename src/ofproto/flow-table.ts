@@ -33,8 +33,10 @@ export class FlowEntry implements CellBlock {
   /**
    * Its add-flows line without statistics, kept by the runtime configuration
    * log's snapshots (src/workers/worker-control.ts) so that each snapshot
-   * formats only the flows new since the last one; null when not made yet or
-   * its actions or cookie changed since.
+   * formats only the flows new since the last one; a flow added by
+   * `ofctl add-flow(s)` has the line it was added with (it parses to the same
+   * flow on the same bridge). Null when not made yet or its actions or cookie
+   * changed since.
    */
   configText: string | null = null;
 

@@ -93,6 +93,12 @@ export const CTL = {
   SLEEPING: 2,
   /** 1 once the worker runs its loop. */
   RUNNING: 3,
+  /**
+   * Bumped by the supervisor after each request it posts: the worker looks at
+   * its port when this moved (one load a round), so a request waits for the
+   * end of the round, not for a quiet round, and is never slept on.
+   */
+  REQUESTS: 4,
 } as const;
 
 // Per-worker counters (Float64), WORKER_COUNTER_STRIDE per worker.
@@ -162,6 +168,18 @@ export type WorkerRequest =
   | { id: number; op: 'handover' }
   /** (WorkerInit.adoptFirst) continue these tables of its namespaces, restore these learned entries, then forward. */
   | { id: number; op: 'adopt'; tables: [string, CtStoreBuffers][]; learned: LearnedState };
+
+/** Worker -> supervisor: the answer to request `id` (its result, or the error it threw). */
+export interface WorkerAnswer {
+  id: number;
+  result?: unknown;
+  error?: string;
+}
+
+/** Worker -> supervisor: the answers to control requests taken in one look at the port, in the order they ran. */
+export interface WorkerAnswers {
+  answers: WorkerAnswer[];
+}
 
 /** Worker -> supervisor, once it built its nodes (not with adoptFirst): what replaying WorkerInit.config did. */
 export interface ReplayedMessage {

@@ -66,7 +66,7 @@ import { journalBuffer, journalCounts, type JournalCounts } from '../datapath/le
 import { LearnedMirror, type LearnedState } from './learned-mirror.js';
 import { ConfigLog, type ConfigCommand } from './config-log.js';
 import type { ControlAnswer, ReplayReport } from './worker-control.js';
-import type { RealtimeMessage, ReplayedMessage } from './layout.js';
+import type { RealtimeMessage, ReplayedMessage, WorkerAnswer, WorkerAnswers } from './layout.js';
 
 export interface PartitionOptions {
   /** Topology file (each worker loads it itself). */
@@ -425,7 +425,14 @@ export class PartitionedDatapath {
     };
     void r.exited.then(() => replayed(null));
     for (let s = 0; s < cs; s++) r.egress.lend(s); // the supervisor's egress slots never move
-    port1.on('message', (m: { id: number; result?: unknown; error?: string } | KeptTables | TracePieceMessage | ReplayedMessage | RealtimeMessage) => {
+    const settle = (a: WorkerAnswer): void => {
+      const w = this.waiting.get(a.id);
+      if (!w) return;
+      this.waiting.delete(a.id);
+      if (a.error !== undefined) w.rej(new Error(a.error));
+      else w.res(a.result);
+    };
+    port1.on('message', (m: WorkerAnswer | WorkerAnswers | KeptTables | TracePieceMessage | ReplayedMessage | RealtimeMessage) => {
       if ('rtError' in m) {
         this.opts.onRealtimeError?.(i, m.rtError);
         return;
@@ -443,11 +450,8 @@ export class PartitionedDatapath {
         this.onTracePiece?.(i, m.piece);
         return;
       }
-      const w = this.waiting.get(m.id);
-      if (!w) return;
-      this.waiting.delete(m.id);
-      if (m.error !== undefined) w.rej(new Error(m.error));
-      else w.res(m.result);
+      if ('answers' in m) for (const a of m.answers) settle(a);
+      else settle(m);
     });
     this.run[i] = r;
     this.channels = [...this.run.flatMap((x) => [x.ingress, x.egress]), ...this.fabric.flat().filter((c): c is ChannelSpec => c !== null).map((c) => Handoff.of(c))];
@@ -684,6 +688,7 @@ export class PartitionedDatapath {
     const id = this.nextId++;
     const p = new Promise<T>((res, rej) => this.waiting.set(id, { worker: w, res: res as (v: unknown) => void, rej }));
     this.run[w]!.port.postMessage({ ...req, id });
+    Atomics.add(this.ctl, w * CTL_WORDS + CTL.REQUESTS, 1); // after the post: a worker that sees it finds the message
     this.wake(w);
     return p;
   }

@@ -254,6 +254,44 @@ test('add/del churn on a bridge is compacted: the log stays near the flows live,
   }
 });
 
+test('commands sent together are answered each with its own answer or error, in order, and kept in that order', async () => {
+  const dp = await PartitionedDatapath.start({ file: SEED_FILE, assignment: ASSIGNMENT, clock: 'manual' });
+  const c = new PartitionedControl(dp);
+  try {
+    const f = (port: number): string => `table=0,priority=${port},udp,tp_dst=${port}`;
+    // Posted in one turn, before the worker looks: it takes them in one go and answers them together.
+    const sent: [string, ...string[]][] = [
+      ['ofctl', 'add-flow', 'w07', 'br-int', `cookie=0x91,${f(91)} actions=drop`],
+      ['ofctl', 'mod-flows', '--strict', 'w07', 'br-int', `${f(91)} actions=resubmit(,25)`],
+      ['ofctl', 'add-flow', 'w07', 'br-int', `${f(92)} actions=no_such_action`],
+      ['ofctl', 'add-flow', 'w07', 'br-int', `cookie=0x93,${f(93)} actions=drop`],
+      ['ofctl', 'del-flows', '--strict', 'w07', 'br-int', f(93)],
+      ['ofctl', 'dump-flows', '--no-stats', 'w07', 'br-int', 'udp'],
+      ['ofctl', 'add-flow', 'w07', 'br-nope', `${f(94)} actions=drop`],
+      ['ofctl', 'add-flow', 'w07', 'br-int', `cookie=0x95,${f(95)} actions=drop`],
+    ];
+    const r = await Promise.all(sent.map(([family, ...argv]) => ctl(c, family, ...argv)));
+    assert.deepEqual(r.map((x) => x.ok), [true, true, false, true, true, true, false, true], JSON.stringify(r));
+    assert.match(r[2]!.stderr, /no_such_action/);
+    assert.match(r[6]!.stderr, /br-nope/);
+    // The read ran after the writes before it and before those after it.
+    assert.match(r[5]!.stdout, /cookie=0x91, .*tp_dst=91 actions=resubmit\(,25\)/);
+    assert.ok(!/tp_dst=9[345]/.test(r[5]!.stdout), r[5]!.stdout);
+    // Kept: the writes that succeeded, in the order they ran; not the read, nor the failures.
+    const kept = dp.configLog(0).commands().map((x) => x.argv.join(' '));
+    assert.deepEqual(kept, [0, 1, 3, 4, 7].map((i) => sent[i]!.slice(1).join(' ')));
+    const dump = () => must(c, 'ofctl', 'dump-flows', '--no-stats', 'w07', 'br-int');
+    const before = await dump();
+    const back = dp.restarted(0);
+    await dp.kill(0);
+    await back;
+    assert.equal(await dump(), before);
+    assert.match(before, /tp_dst=95 actions=drop/);
+  } finally {
+    await dp.stop();
+  }
+});
+
 test('a full log keeps no more, counts what it did not keep and says so once', async () => {
   const losses: [number, number][] = [];
   const dp = await PartitionedDatapath.start({ file: SEED_FILE, assignment: ASSIGNMENT, clock: 'manual', configLogBytes: 2048, onConfigLoss: (w, n) => losses.push([w, n]) });
