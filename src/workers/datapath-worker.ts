@@ -430,7 +430,6 @@ export function runWorker(init: WorkerInit): void {
       lend(ib);
       ring(p); // a producer asleep for want of slots (a held-back replay) may go on
     }
-    for (let w = 0; w < pending.length; w++) if (pending[w]) ring(w);
     const t1 = performance.now();
     // Busy time: rounds that moved frames, from the round's start to its end.
     if (work !== 0) wc[WC.BUSY_SECONDS]! += (t1 - t0) / 1000;
@@ -454,8 +453,8 @@ export function runWorker(init: WorkerInit): void {
         learned.tick();
         t0 = performance.now();
       }
-      for (let w = 0; w < pending.length; w++) if (pending[w]) ring(w); // what a request or a timer sent
     }
+    for (let w = 0; w < pending.length; w++) if (pending[w]) ring(w); // what the replay, a request or a timer sent (a drain publishes its own)
     if (work !== 0) idle = 0;
     else if (++idle >= init.idleSpins) {
       idle = 0;
