@@ -425,7 +425,7 @@ export class PartitionedDatapath {
     };
     void r.exited.then(() => replayed(null));
     for (let s = 0; s < cs; s++) r.egress.lend(s); // the supervisor's egress slots never move
-    const settle = (a: WorkerAnswer): void => {
+    const answered = (a: WorkerAnswer): void => {
       const w = this.waiting.get(a.id);
       if (!w) return;
       this.waiting.delete(a.id);
@@ -450,8 +450,8 @@ export class PartitionedDatapath {
         this.onTracePiece?.(i, m.piece);
         return;
       }
-      if ('answers' in m) for (const a of m.answers) settle(a);
-      else settle(m);
+      if ('answers' in m) for (const a of m.answers) answered(a);
+      else answered(m);
     });
     this.run[i] = r;
     this.channels = [...this.run.flatMap((x) => [x.ingress, x.egress]), ...this.fabric.flat().filter((c): c is ChannelSpec => c !== null).map((c) => Handoff.of(c))];
