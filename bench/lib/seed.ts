@@ -121,21 +121,25 @@ export function warm(rig: Rig, payload: number): void {
 }
 
 /**
- * Inject `n` requests round-robin over the rig's flows, BATCH at a time
- * (Engine.beginBatch), as a datapath worker runs what it takes from a ring.
+ * Inject `n` of `frames` at the VM port, round-robin from `start`, BATCH at
+ * a time (Engine.beginBatch), as a datapath worker runs what it takes from
+ * a ring; with `seq` >= 0 each is first rewritten to the seq-th new 5-tuple
+ * (newTuple), seq counting up. No allocation: the pipeline bench measures
+ * the data path's.
  */
-export function pump(rig: Rig, n: number, start = 0): void {
-  const frames = rig.frames;
-  const nf = frames.length;
+function injectBatches(rig: Rig, n: number, frames: readonly Uint8Array[], start: number, seq: number): void {
   const engine = rig.emu.engine;
   const pool = engine.pool;
   const port = rig.vmPort;
+  const nf = frames.length;
   let j = start % nf;
-  for (let i = 0; i < n; i += BATCH) {
+  for (let i = 0; i < n; ) {
     engine.beginBatch();
     try {
-      for (let k = Math.min(BATCH, n - i); k > 0; k--) {
-        engine.inject(pool.allocFrom(frames[j]!)!, port);
+      for (const end = Math.min(n, i + BATCH); i < end; i++) {
+        const f = frames[j]!;
+        if (seq >= 0) newTuple(f, seq + i);
+        engine.inject(pool.allocFrom(f)!, port);
         if (++j === nf) j = 0;
       }
     } finally {
@@ -144,22 +148,14 @@ export function pump(rig: Rig, n: number, start = 0): void {
   }
 }
 
+/** Inject `n` requests round-robin over the rig's flows, from flow `start` on, in batches. */
+export function pump(rig: Rig, n: number, start = 0): void {
+  injectBatches(rig, n, rig.frames, start, -1);
+}
+
 /** Inject `n` new connections (newTuple of `frame` from `seq` on), in batches as pump(). */
 export function pumpNew(rig: Rig, frame: Uint8Array, n: number, seq: number): void {
-  const engine = rig.emu.engine;
-  const pool = engine.pool;
-  const port = rig.vmPort;
-  for (let i = 0; i < n; i += BATCH) {
-    engine.beginBatch();
-    try {
-      for (let k = Math.min(BATCH, n - i); k > 0; k--) {
-        newTuple(frame, seq++);
-        engine.inject(pool.allocFrom(frame)!, port);
-      }
-    } finally {
-      engine.endBatch();
-    }
-  }
+  injectBatches(rig, n, [frame], 0, seq);
 }
 
 /**

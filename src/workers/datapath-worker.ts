@@ -216,8 +216,7 @@ export function runWorker(init: WorkerInit): void {
       }
     } finally {
       engine.endBatch();
-      // What the batch sent other workers is published before its entries go: an empty ring still means nothing in flight.
-      for (let w = 0; w < pending.length; w++) if (pending[w]) ring(w);
+      publishSent(); // before the batch's entries go: an empty ring still means nothing in flight
       if (n > 0) data.release(n);
     }
     if (fromFabric) wc[WC.HANDOFF_IN]! += n;
@@ -364,6 +363,10 @@ export function runWorker(init: WorkerInit): void {
       Atomics.notify(ctl, b + CTL.BELL);
     }
   };
+  /** ring() every worker this thread sent frames since it last did. */
+  const publishSent = (): void => {
+    for (let w = 0; w < pending.length; w++) if (pending[w]) ring(w);
+  };
   const allEmpty = (): boolean => {
     for (const ib of inbound) if (!ib.ch.data.empty) return false;
     return true;
@@ -454,7 +457,7 @@ export function runWorker(init: WorkerInit): void {
         t0 = performance.now();
       }
     }
-    for (let w = 0; w < pending.length; w++) if (pending[w]) ring(w); // what the replay, a request or a timer sent (a drain publishes its own)
+    publishSent(); // what the replay, a request or a timer sent (a drain publishes its own)
     if (work !== 0) idle = 0;
     else if (++idle >= init.idleSpins) {
       idle = 0;
@@ -499,7 +502,7 @@ class HandoffSink implements EdgeSink {
     // A frame of a trace carries the trace's id (every other frame has traceId 0 and tag bits 0 there).
     const traced = pkt.traceId !== 0 && this.traces.current !== 0;
     const tag = traced ? this.tag | hops | (this.traces.current << TRACE_SHIFT) : this.tag | hops;
-    const sent = this.out[this.to]!.sendLater(pkt.buf, this.slab32, pkt.off, pkt.len, tag, pkt.stamp); // published at the round's end (ring)
+    const sent = this.out[this.to]!.sendLater(pkt.buf, this.slab32, pkt.off, pkt.len, tag, pkt.stamp); // published when its batch or round ends (ring)
     if (traced) this.traces.crossed(pkt, port, this.to, sent);
     if (sent) {
       this.wc[WC.HANDOFF_OUT]!++;

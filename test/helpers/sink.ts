@@ -1,6 +1,7 @@
-// An edge sink that keeps copies of what leaves the emulator at a port.
+// Edge sinks that keep copies of what leaves the emulator at a port.
 import type { EdgeSink, Port } from '../../src/datapath/element.js';
 import type { Packet } from '../../src/datapath/packet.js';
+import type { Emulator } from '../../src/topology/builder.js';
 
 export class CaptureSink implements EdgeSink {
   readonly frames: { port: string; frame: Uint8Array; tunId: number }[] = [];
@@ -10,4 +11,18 @@ export class CaptureSink implements EdgeSink {
   take(): Uint8Array[] {
     return this.frames.splice(0).map((f) => f.frame);
   }
+}
+
+/** Attach a recorder to every free edge port of `emu`'s topology: `node:port` -> the frames (hex) that left there, in order. */
+export function recordEdges(emu: Emulator): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const e of emu.topology.edges) {
+    const p = emu.engine.element(e.port.node, e.port.element)?.port(e.port.port);
+    if (!p || p.peer || p.edge) continue;
+    const key = `${e.port.node}:${e.port.port}`;
+    const frames: string[] = [];
+    out.set(key, frames);
+    emu.engine.attachEdge(p, { emit: (pkt) => frames.push(Buffer.from(pkt.bytes()).toString('hex')) });
+  }
+  return out;
 }

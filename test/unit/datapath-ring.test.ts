@@ -8,10 +8,14 @@ import { once } from 'node:events';
 import { SpscRing } from '../../src/datapath/ring.js';
 import { spawnWorker } from '../../src/io/spawn-worker.js';
 
+/** A producer's and a consumer's view of one new ring. */
+function views(capacity: number, width: number): { prod: SpscRing; cons: SpscRing } {
+  const sab = new SharedArrayBuffer(SpscRing.bytes(capacity, width));
+  return { prod: new SpscRing(capacity, width, sab), cons: new SpscRing(capacity, width, sab) };
+}
+
 test('one thread, two views: FIFO order, full at capacity, empty after', () => {
-  const sab = new SharedArrayBuffer(SpscRing.bytes(8, 2));
-  const prod = new SpscRing(8, 2, sab);
-  const cons = new SpscRing(8, 2, sab);
+  const { prod, cons } = views(8, 2);
   for (let round = 0; round < 5; round++) {
     for (let i = 0; i < 8; i++) assert.ok(prod.push(round * 100 + i, i));
     assert.equal(prod.push(999, 0), false, 'a ninth entry does not fit');
@@ -36,9 +40,7 @@ test('one thread, two views: FIFO order, full at capacity, empty after', () => {
 });
 
 test('a batch: peekAt reads ahead of the oldest entry, release(n) frees them together', () => {
-  const sab = new SharedArrayBuffer(SpscRing.bytes(8, 2));
-  const prod = new SpscRing(8, 2, sab);
-  const cons = new SpscRing(8, 2, sab);
+  const { prod, cons } = views(8, 2);
   let next = 0;
   for (let round = 0; round < 6; round++) {
     // Wraps around the ring's end from the second round on.
@@ -63,9 +65,7 @@ test('a batch: peekAt reads ahead of the oldest entry, release(n) frees them tog
 });
 
 test('pushLater: entries the consumer sees only at publish(), and the ring counts them as taken', () => {
-  const sab = new SharedArrayBuffer(SpscRing.bytes(4, 2));
-  const prod = new SpscRing(4, 2, sab);
-  const cons = new SpscRing(4, 2, sab);
+  const { prod, cons } = views(4, 2);
   for (let round = 0; round < 3; round++) {
     for (let i = 0; i < 3; i++) assert.ok(prod.pushLater(round * 10 + i, i));
     assert.equal(cons.peek(), -1, 'not published yet');

@@ -14,6 +14,7 @@ import { loadTopologyOrThrow } from '../../src/topology/loader.js';
 import { buildFrame } from '../../src/wire/frame.js';
 import { conntrackList } from '../../src/netfilter/index.js';
 import type { NetNamespace } from '../../src/netns/namespace.js';
+import { recordEdges } from '../helpers/sink.js';
 import { ETH3, FIP_VIF_MAC, GW_MAC, QR_MAC, SEED_FILE, SNAT, SNAT_IP, VM_EDGE, VM_IP, VM_MAC } from '../helpers/seed-names.js';
 
 /** Logs each arrival, then passes the packet out of its other port (or consumes it without one). */
@@ -133,14 +134,7 @@ const reply = (f: number) => buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans: 
 /** The seed topology with every edge's frames recorded, each flow answered once (its MACs learned, conntrack ESTABLISHED). */
 function seed(): { emu: Emulator; out: Map<string, string[]> } {
   const emu = buildEmulator(loadTopologyOrThrow(SEED_FILE), { clock: new ManualClock() });
-  const out = new Map<string, string[]>();
-  for (const edge of emu.topology.edges) {
-    const p = emu.engine.element(edge.port.node, edge.port.element)?.port(edge.port.port);
-    if (!p || p.peer || p.edge) continue;
-    const key = `${edge.port.node}:${edge.port.port}`;
-    out.set(key, []);
-    emu.engine.attachEdge(p, { emit: (pkt) => out.get(key)!.push(Buffer.from(pkt.bytes()).toString('hex')) });
-  }
+  const out = recordEdges(emu);
   const vm = emu.findPort(...VM_EDGE)!, eth3 = emu.findPort(...ETH3)!;
   for (let f = 0; f < FLOWS; f++) {
     emu.engine.inject(emu.engine.pool.allocFrom(request(f, 0))!, vm);

@@ -17,6 +17,7 @@ import { NetNamespace } from '../../src/netns/namespace.js';
 import { conntrackList } from '../../src/netfilter/index.js';
 import { PartitionedDatapath } from '../../src/workers/supervisor.js';
 import { balancedAssignment, checkAssignment, nodeGroups } from '../../src/workers/partition.js';
+import { recordEdges } from '../helpers/sink.js';
 import { FIP_VIF_MAC, GW_MAC, QR_MAC, SEED_FILE as FILE, SNAT_IP, VM_IP, VM_MAC } from '../helpers/seed-names.js';
 
 const VM_EDGE = ['w07', 'tap2ab77d0f-99'] as const;
@@ -75,14 +76,7 @@ test('two partitioned workers give the single engine\'s frames and conntrack ent
 
   // The single engine.
   const emu = buildEmulator(loadTopologyOrThrow(FILE), { clock: new ManualClock() });
-  const single = new Map<string, string[]>();
-  for (const e of emu.topology.edges) {
-    const p = emu.engine.element(e.port.node, e.port.element)?.port(e.port.port);
-    if (!p || p.peer || p.edge) continue;
-    const key = `${e.port.node}:${e.port.port}`;
-    single.set(key, []);
-    emu.engine.attachEdge(p, { emit: (pkt) => single.get(key)!.push(hex(pkt.bytes())) });
-  }
+  const single = recordEdges(emu);
   for (const s of steps) {
     const pkt = emu.engine.pool.allocFrom(s.frame)!;
     emu.engine.inject(pkt, emu.findPort(s.at[0], s.at[1])!);
