@@ -217,13 +217,14 @@ export class MacLearning {
   /**
    * Entries a predecessor journaled (OFDB records), on the ports `keep`
    * accepts (ofport and name): each with its port and expiry as last journaled (so its age is
-   * what it was, to the second), in expiry order (the LRU order fdb/show
-   * prints, refreshes being what moves an entry to the end). Entries whose
-   * time is up are left out.
+   * what it was, to the second), appended in the order of the records, which
+   * is the LRU order fdb/show prints: writeLearned() lists the entries in it,
+   * and the mirror moves an entry to the end with each record, as each
+   * refresh moved it (src/workers/learned-mirror.ts). Not by expiry: entries
+   * refreshed within one second tie on it. Entries whose time is up are left out.
    */
   restore(recs: readonly LearnedRecord[], nowS: number, keep: (port: number, name: string) => boolean): number {
     const live = recs.filter((r) => r.kind === LJ.OFDB && r.nums[4]! > nowS && keep(r.nums[3]!, r.text));
-    live.sort((a, b) => a.nums[4]! - b.nums[4]!);
     for (const r of live) {
       const [hi, lo, vlan, port, expires] = r.nums as [number, number, number, number, number];
       if (this.table.has(hi, lo, vlan) || this.table.size >= this.maxEntries) continue;

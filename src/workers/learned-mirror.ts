@@ -1,6 +1,10 @@
 // The supervisor's copy of what the workers' elements learned: it reads each
 // worker's learned-state journal (src/datapath/learned-journal.ts) and keeps
-// the latest record of every entry, by element (node/name/kind) and entry.
+// the latest record of every entry, by element (node/name/kind) and entry,
+// in the order the elements keep them: an OVS fdb entry moves to the end with
+// each of its records (OVS's LRU list, which fdb/show prints), the other
+// kinds keep the place of their first record (the kernel's bridge fdb list
+// does not reorder on a refresh either).
 // A restarted worker, or the workers of a reload's next datapath, are given
 // the entries of their nodes' elements to restore. Kept across restarts and
 // reloads: a worker writes its elements' whole tables (RESET first) once it
@@ -51,8 +55,12 @@ export class LearnedMirror {
         for (const [k, x] of m) if (x.kind === r.nums[0]) m.delete(k);
         return;
       }
-      if (DELETES.has(r.kind)) m.delete(entryKey(r));
-      else m.set(entryKey(r), r);
+      const k = entryKey(r);
+      if (DELETES.has(r.kind)) return void m.delete(k);
+      // An OVS fdb record is also a move to the end of the bridge's LRU list (every move is
+      // journaled): to the end here too, so an element's OFDB records stay in LRU order.
+      if (r.kind === LJ.OFDB) m.delete(k);
+      m.set(k, r);
     });
   }
 
