@@ -174,7 +174,11 @@ export class LinuxBridge extends Element implements KeepsLearned {
     return n;
   }
 
-  /** `brctl showmacs` output: learned and local entries sorted by port number. */
+  /**
+   * `brctl showmacs` output: learned and local entries sorted by MAC alone,
+   * ports interleaved (brctl qsorts the kernel's brforward entries, newest
+   * first, with compare_fdbs: a memcmp of the 6 address bytes).
+   */
   showmacs(now = this.engine.now): string {
     const rows: { no: number; hi: number; lo: number; local: boolean; age: number /* ms */ }[] = [];
     const l = this.local, f = this.fdb;
@@ -184,7 +188,7 @@ export class LinuxBridge extends Element implements KeepsLearned {
       if (now - ent.updated > this.ageingMs) continue;
       rows.push({ no: this.portNo.get(ent.port)!, hi: f.hiAt(i), lo: f.loAt(i), local: false, age: now - ent.updated });
     }
-    rows.sort((a, b) => a.no - b.no || a.hi - b.hi || a.lo - b.lo);
+    rows.sort((a, b) => a.hi - b.hi || a.lo - b.lo);
     let out = 'port no\tmac addr\t\tis local?\tageing timer\n';
     for (const r of rows) {
       const sec = Math.floor(r.age / 1000);

@@ -42,15 +42,15 @@ test('state: w02 br-int and br-ex fdbs', () => {
   assert.deepEqual(fdb(g, 'w02', 'br-ex'), ['1 103 5c:c9:99:60:d2:71', '5 103 fa:17:3e:f7:cd:bc']);
 });
 
-test('state: qbr2ab77d0f-99 learned and local MACs (brctl showmacs)', () => {
+test('state: qbr2ab77d0f-99 learned and local MACs (brctl showmacs, sorted by MAC)', () => {
   const g = after;
   const qbr = g.emu.linuxBridge('w07', QBR);
   const rows = qbr.showmacs().trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/).slice(0, 3).join(' '));
   assert.deepEqual(rows, [
     '1 96:6e:9b:a8:b1:fc yes', // write-up: local, port 1 (qvb)
     '1 fa:16:3e:06:d8:7b no', // not in the write-up: the cold br-int flooded the routed request to qvo once
-    '1 fa:16:3e:d1:d8:49 no', // write-up: the reply's source (sg-)
     '2 fa:16:3e:b2:ef:af no', // write-up: the VM
+    '1 fa:16:3e:d1:d8:49 no', // write-up: the reply's source (sg-)
     '2 fe:16:3e:b2:ef:af yes', // write-up: local, port 2 (tap)
   ]);
   // The write-up's `1 46:4f:72:0f:95:bf no` is the qvo end's own MAC, learned from frames the qvo itself sends (not this traffic).

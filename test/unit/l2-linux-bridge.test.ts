@@ -37,7 +37,7 @@ test('unknown unicast floods to every other port, then the reply goes to the lea
   assert.equal(sinks.third.take().length, 0);
 });
 
-test('showmacs lists learned and local entries by port, as brctl prints them', () => {
+test('showmacs lists learned and local entries by MAC, ports interleaved, as brctl prints them', () => {
   const { e, tap, qvb, clock, br } = setup();
   e.inject(e.pool.allocFrom(vmToGw)!, tap);
   clock.advance(570);
@@ -48,8 +48,8 @@ test('showmacs lists learned and local entries by port, as brctl prints them', (
     out,
     'port no\tmac addr\t\tis local?\tageing timer\n' +
       '  1\t96:6e:9b:a8:b1:fc\tyes\t\t   0.00\n' +
-      '  1\tfa:16:3e:d1:d8:49\tno\t\t   0.00\n' +
       '  2\tfa:16:3e:b2:ef:af\tno\t\t   0.57\n' +
+      '  1\tfa:16:3e:d1:d8:49\tno\t\t   0.00\n' +
       '  2\tfe:16:3e:b2:ef:af\tyes\t\t   0.00\n',
   );
 });
