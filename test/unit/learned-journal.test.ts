@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { LJ, LearnedJournal, journalBuffer, journalCounts, readJournal, type LearnedRecord } from '../../src/datapath/learned-journal.js';
 import { LearnedMirror } from '../../src/workers/learned-mirror.js';
 import { LearnedKeepers } from '../../src/workers/learned-keepers.js';
-import { buildEmulator } from '../../src/topology/builder.js';
+import { buildEmulator, type Emulator } from '../../src/topology/builder.js';
 import { loadTopologyOrThrow } from '../../src/topology/loader.js';
 import { ManualClock } from '../../src/datapath/clock.js';
 import { buildFrame } from '../../src/wire/frame.js';
@@ -21,7 +21,7 @@ import type { Packet } from '../../src/datapath/packet.js';
 import { SEED_FILE, VM_MAC, QR_MAC, GW_MAC, FIP_VIF_MAC, VM_IP, SNAT_IP, VM_EDGE, ETH3 } from '../helpers/seed-names.js';
 
 /** The seed topology in one engine on `clock`, its free ports edges; `sent` gets what leaves at w02's eth3. */
-function seedEmulator(clock: ManualClock): { emu: ReturnType<typeof buildEmulator>; sent: Uint8Array[] } {
+function seedEmulator(clock: ManualClock): { emu: Emulator; sent: Uint8Array[] } {
   const emu = buildEmulator(loadTopologyOrThrow(SEED_FILE), { clock });
   const sent: Uint8Array[] = [];
   for (const e of emu.topology.edges) {
@@ -214,7 +214,7 @@ test('a restarted worker lists fdb/show in the LRU order, also for entries refre
 });
 
 /** What the tools print of every bridge's learned MACs, and qbr's entries in the order it keeps them (the kernel's fdb list keeps creation order). */
-function views(emu: ReturnType<typeof buildEmulator>): Record<string, string> {
+function views(emu: Emulator): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [node, name] of [['w07', 'br-int'], ['w02', 'br-int'], ['w02', 'br-ex']] as const) out[`${node}/${name}`] = emu.bridge(node, name).fdbShow();
   const qbr = emu.linuxBridge('w07', 'qbr2ab77d0f-99');
