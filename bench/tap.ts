@@ -67,7 +67,7 @@ try {
     const e = await lab.blast(ns.vm, ns.inet, size, SECONDS);
     const d = await lab.blast(ns.da, ns.db, size, SECONDS);
     if (size === 64) emu64.push(e);
-    const cond = { payload: size, seconds: SECONDS, sender: 'node dgram, 64 sends in flight' };
+    const cond = { payload: size, seconds: SECONDS, sender: lab.sender === 'iperf3' ? 'iperf3 -u, paced every 100 us' : 'node dgram, 64 sends in flight' };
     for (const [path, r] of [['emu', e], ['direct', d]] as const) {
       const c = { ...cond, path, sent: r.sent, received: r.got };
       figures.push({ name: `tap.${path}.udp${size}.offered`, value: r.offered, unit: 'pkt/s', conditions: c });

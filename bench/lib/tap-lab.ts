@@ -3,9 +3,10 @@
 // (the VM's namespace and the internet host's on TAPs, a control socket and a
 // metrics listener of its own), optionally a plain veth pair between two
 // namespaces with the same addresses and MTUs, the UDP traffic ends
-// (bench/lib/udp-peer.ts) started in a namespace, paced blasts, the loss-free
-// rate search, round trips, the daemon's CPU time, and the counters along
-// the path that say where a lost packet went.
+// (bench/lib/udp-peer.ts, or iperf3 with --sender iperf3) started in a
+// namespace, paced blasts, the loss-free rate search, round trips, the
+// daemon's CPU time, and the counters along the path that say where a lost
+// packet went.
 //
 // Every kernel object has a dpe- name unique to the run and is deleted by
 // exact name on close(), also when the bench fails or is interrupted (SIGINT,
@@ -45,6 +46,44 @@ export interface Blast {
 
 /** Processes of one blast, for a `during` hook that samples them. */
 export interface BlastPids { daemon: number; sender: number; sink: number }
+
+/**
+ * A blast paced at `pps` (absent or 0: as fast as the sender goes), from
+ * `flows` source ports; `during` starts once the sender is sending and
+ * returns what stops it, awaited when the sender is done.
+ */
+export interface BlastOptions { pps?: number; flows?: number; during?: (pids: BlastPids) => () => Promise<void> }
+
+/** The traffic ends of a blast: udp-peer's node ends, or iperf3's (less CPU a datagram: 7-10 µs sent through the lab against node's 9-21). */
+export type Sender = 'iperf3' | 'node';
+
+/** What an iperf3 -J report holds that blast() reads (the client's and the server's look alike). */
+interface IperfReport { end: { sum: { packets: number; lost_packets: number; seconds: number }; cpu_utilization_percent: { host_total: number } } }
+
+const IPERF_PORT = 7011;
+
+/**
+ * `--sender iperf3|node` (default node). Measured through the lab at
+ * 18:37-18:40 on 2026-11-27 (docs/performance.md, "iperf3 as the sender"):
+ * iperf3's lighter ends did not raise the emulator's figures (its 100-µs
+ * bursts lose earlier), but carry more through the direct pair.
+ */
+function chosenSender(): Sender {
+  const i = process.argv.indexOf('--sender');
+  const s = i >= 0 ? process.argv[i + 1] : 'node';
+  if (s !== 'iperf3' && s !== 'node') throw new Error(`--sender must be iperf3 or node, not ${s}`);
+  if (s === 'iperf3' && tryRun('iperf3', ['--version'], 5_000).status !== 0) throw new Error('--sender iperf3: iperf3 is not installed (apt-get install iperf3)');
+  return s;
+}
+
+/** Until something listens on TCP `port` in namespace `n` (an iperf3 server says nothing before its JSON). */
+async function waitListening(n: string, port: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (tryRun('ip', ['netns', 'exec', n, 'ss', '-Hltn', `sport = :${port}`], 5_000).out.trim()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no iperf3 server listening on ${port} in ${n} after 5 s`);
+}
 
 export interface SearchStep { pps: number; offered: number; lossPct: number; ok: boolean }
 export interface Search { rate: number; at: Blast | null; steps: SearchStep[] }
@@ -97,6 +136,8 @@ export class TapLab {
   readonly ns: { vm: string; inet: string; da: string; db: string };
   readonly dir = mkdtempSync(join(tmpdir(), 'dpe-bench-'));
   readonly controlSocket = join(this.dir, 'control.sock');
+  /** Who sends and counts blasts (`--sender`); round trips always use udp-peer. */
+  readonly sender: Sender = chosenSender();
   metricsUrl = '';
   private readonly objs = new KernelObjects();
   private daemon: ChildProcess | null = null;
@@ -246,13 +287,13 @@ export class TapLab {
     return processCpu(this.daemonPid);
   }
 
-  /**
-   * UDP `size`-byte payloads from namespace `from` to `to` for `seconds`,
-   * unpaced or paced at `pps`, from `flows` source ports in turn. `during`
-   * starts once the sender is sending and returns what stops it, awaited
-   * when the sender is done (before the last queued packets are waited for).
-   */
-  async blast(from: string, to: string, size: number, seconds: number, o: { pps?: number; flows?: number; during?: (pids: BlastPids) => () => Promise<void> } = {}): Promise<Blast> {
+  /** UDP `size`-byte payloads from namespace `from` to `to` for `seconds` (BlastOptions), by this lab's sender. */
+  async blast(from: string, to: string, size: number, seconds: number, o: BlastOptions = {}): Promise<Blast> {
+    return this.sender === 'iperf3' ? this.blastIperf(from, to, size, seconds, o) : this.blastNode(from, to, size, seconds, o);
+  }
+
+  /** blast() with udp-peer's blast and sink (node dgram). */
+  private async blastNode(from: string, to: string, size: number, seconds: number, o: BlastOptions): Promise<Blast> {
     const sink = await this.peer(to, ['sink', INET_IP, PORT]);
     const snd = await this.peer(from, ['blast', INET_IP, PORT, size, seconds, o.pps ?? 0, o.flows ?? 1]);
     // `ip netns exec` execs node: the children's pids are the traffic ends'.
@@ -270,6 +311,59 @@ export class TapLab {
       sent: s.sent, sendErrors: s.errors, got: r.pkts, seconds: s.seconds, daemonCpuS: cpu, daemonCpuUs: (cpu * 1e6) / r.pkts,
       senderCpuS: s.cpuS, sinkCpuS: r.cpuS,
     };
+  }
+
+  /**
+   * blast() with iperf3 (its UDP test: `-u -l SIZE -b RATE`, paced every
+   * 100 µs, `-P FLOWS` streams from as many source ports): a one-off server
+   * in `to`, the client in `from`, both reporting JSON. The test's control
+   * connection (TCP) takes the same path. Sent is the client's count,
+   * received the server's (its datagrams less those its sequence numbers
+   * say were lost); the ends' CPU is what iperf3 reports for each.
+   */
+  private async blastIperf(from: string, to: string, size: number, seconds: number, o: BlastOptions): Promise<Blast> {
+    if (!Number.isInteger(seconds) || seconds < 1) throw new Error(`iperf3 runs whole seconds, not ${seconds}`);
+    const flows = Math.max(1, o.flows ?? 1);
+    const server = this.spawnEnd(to, ['-s', '-1', '-B', INET_IP, '-p', String(IPERF_PORT), '-J']);
+    await waitListening(to, IPERF_PORT);
+    const bps = o.pps ? Math.max(1, Math.round((o.pps * size * 8) / flows)) : 0;
+    const client = this.spawnEnd(from, ['-c', INET_IP, '-p', String(IPERF_PORT), '-u', '-l', String(size), '-b', String(bps), '--pacing-timer', '100', '-t', String(seconds), '-P', String(flows), '-J']);
+    const stop = o.during?.({ daemon: this.daemonPid, sender: client.pid, sink: server.pid });
+    const cpu0 = this.daemonCpu();
+    const c = await client.result;
+    await stop?.();
+    const s = await server.result;
+    const cpu = this.daemonCpu() - cpu0;
+    const secs = c.end.sum.seconds, sent = c.end.sum.packets;
+    const got = s.end.sum.packets - s.end.sum.lost_packets;
+    return {
+      offered: sent / secs, delivered: got / secs, lossPct: (100 * (sent - got)) / sent, mbps: (got * size * 8) / secs / 1e6,
+      sent, sendErrors: 0, got, seconds: secs, daemonCpuS: cpu, daemonCpuUs: (cpu * 1e6) / got,
+      senderCpuS: (c.end.cpu_utilization_percent.host_total / 100) * secs, sinkCpuS: (s.end.cpu_utilization_percent.host_total / 100) * secs,
+    };
+  }
+
+  /** iperf3 with `args` in namespace `n`: its pid and, once it exits 0, its JSON report. */
+  private spawnEnd(n: string, args: string[]): { pid: number; result: Promise<IperfReport> } {
+    const child = spawn('ip', ['netns', 'exec', n, 'iperf3', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.peers.add(child);
+    let out = '', err = '';
+    child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+    const result = new Promise<IperfReport>((resolve, reject) => {
+      child.on('exit', (code) => {
+        this.peers.delete(child);
+        try {
+          const r = JSON.parse(out) as IperfReport & { error?: string };
+          if (code === 0 && !r.error) return resolve(r);
+          reject(new Error(`iperf3 ${args.join(' ')} in ${n} exited ${code}: ${r.error ?? err}`));
+        } catch {
+          reject(new Error(`iperf3 ${args.join(' ')} in ${n} exited ${code}: ${err || out.slice(0, 500)}`));
+        }
+      });
+    });
+    result.catch(() => undefined);
+    return { pid: child.pid ?? 0, result };
   }
 
   /**
