@@ -11,13 +11,20 @@
 //                                 (source ports, default 1) in turn; print {sent, errors, seconds, cpuS}
 //                                 (sent: sends started; errors: those the socket failed)
 //   echo  BIND PORT               send every datagram back to its sender, until SIGTERM
-//   ping  DST PORT SIZE COUNT PPS COUNT round trips paced at PPS; print the round-trip times
-//                                 (microseconds, sorted) and how many got no answer
+//   ping  DST PORT SIZE COUNT PPS COUNT round trips paced at PPS (a worker thread sends, sleeping
+//                                 until each send is due; the replies come to the main thread,
+//                                 on the same port); print the round-trip times (microseconds,
+//                                 sorted) and how many got no answer
 // cpuS: the process's own CPU time (user + system) from "ready" to the result,
 // since the ends share the cores with the daemon.
 import dgram from 'node:dgram';
+import { fileURLToPath } from 'node:url';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 
-const [mode, a1, a2, a3, a4, a5, a6] = process.argv.slice(2);
+/** What ping's sending thread is given. */
+interface Pinger { dst: string; port: number; size: number; count: number; pps: number; localPort: number }
+
+const [mode, a1, a2, a3, a4, a5, a6] = isMainThread ? process.argv.slice(2) : ['pinger'];
 const now = () => process.hrtime.bigint();
 
 let cpu0 = process.cpuUsage();
@@ -46,6 +53,34 @@ if (mode === 'sink' || mode === 'echo') {
   process.on('SIGTERM', () => {
     out({ pkts, bytes, cpuS: cpuS() });
     process.exit(0);
+  });
+} else if (mode === 'pinger') {
+  // ping's sending thread: `count` datagrams paced at `pps`, sleeping until each is due, from a
+  // socket on the port of the main thread's (SO_REUSEADDR): the echo answers that port (NAT on the
+  // way knows only the connection's own ports) and the kernel delivers the answers to the main
+  // thread's socket, the connected one. Each carries its sequence number and send time.
+  const p = workerData as Pinger;
+  const s = dgram.createSocket({ type: 'udp4', reuseAddr: true });
+  s.bind(p.localPort, async () => {
+    parentPort!.postMessage({ ready: true });
+    const gate = new Int32Array(new SharedArrayBuffer(4));
+    const t0 = now();
+    let sent = 0;
+    while (sent < p.count) {
+      const waitMs = ((sent / p.pps) * 1e9 - Number(now() - t0)) / 1e6;
+      if (waitMs > 0.02) Atomics.wait(gate, 0, 0, waitMs);
+      const due = Math.min(p.count, Math.floor((Number(now() - t0) / 1e9) * p.pps) + 1);
+      for (; sent < due; sent++) {
+        const b = Buffer.alloc(p.size);
+        b.writeUInt32BE(sent, 0);
+        b.writeBigUInt64BE(now(), 8);
+        s.send(b, p.port, p.dst);
+      }
+      // An unconnected send resolves its address on the next tick: let it run.
+      await new Promise((r) => setImmediate(r));
+    }
+    parentPort!.postMessage({ sent, seconds: Number(now() - t0) / 1e9 });
+    s.close();
   });
 } else if (mode === 'blast') {
   const dst = a1!, port = Number(a2), size = Number(a3), seconds = Number(a4), pps = a5 === undefined ? 0 : Number(a5);
@@ -105,36 +140,28 @@ if (mode === 'sink' || mode === 'echo') {
     tick();
   };
 } else if (mode === 'ping') {
+  // Replies come back to this (main) thread's socket, whose event loop sleeps in epoll between them;
+  // a worker thread sends, paced by sleeping until each send is due (Atomics.wait), so
+  // neither end spins a core that the daemon under test needs (a 2-core box).
   const dst = a1!, port = Number(a2), size = Math.max(16, Number(a3)), count = Number(a4), pps = Number(a5);
-  const s = dgram.createSocket('udp4');
+  const s = dgram.createSocket({ type: 'udp4', reuseAddr: true });
   const rtts: number[] = [];
   s.on('message', (m) => {
     if (m.length < 16) return;
     rtts.push(Number(now() - m.readBigUInt64BE(8)) / 1e3);
   });
-  s.bind(0, () => {
-    process.stdout.write('ready\n');
-    const t0 = now();
-    let sent = 0;
-    const tick = () => {
-      const due = Math.min(count, Math.floor((Number(now() - t0) / 1e9) * pps) + 1);
-      while (sent < due) {
-        const b = Buffer.alloc(size);
-        b.writeUInt32BE(sent, 0);
-        b.writeBigUInt64BE(now(), 8);
-        s.send(b, port, dst);
-        sent++;
-      }
-      if (sent < count) setImmediate(tick);
+  s.bind(0, () => s.connect(port, dst, () => {
+    const w = new Worker(fileURLToPath(import.meta.url), { workerData: { dst, port, size, count, pps, localPort: s.address().port } satisfies Pinger });
+    w.on('message', (m: { ready?: true; sent?: number; seconds?: number }) => {
+      if (m.ready) process.stdout.write('ready\n');
       else
         setTimeout(() => {
           rtts.sort((x, y) => x - y);
-          out({ sent, answered: rtts.length, seconds: Number(now() - t0) / 1e9 - 1, rttsUs: rtts.map((x) => Math.round(x)) });
+          out({ sent: m.sent, answered: rtts.length, seconds: m.seconds, rttsUs: rtts.map((x) => Math.round(x)) });
           s.close();
         }, 1000);
-    };
-    tick();
-  });
+    });
+  }));
 } else {
   process.stderr.write(`udp-peer: unknown mode ${mode}\n`);
   process.exit(2);
