@@ -257,8 +257,8 @@ export class NetNamespace extends Element implements KeepsLearned {
 
   /**
    * A frame reached the port of a device that is down: a veth does not
-   * deliver it (is_skb_forwardable), so it counts neither here nor as sent
-   * by a namespace peer, where veth_xmit counts it as tx_dropped.
+   * deliver it (is_skb_forwardable), so it is not received here, and a
+   * namespace at the other end counts it as tx_dropped (veth_xmit).
    */
   private rxWhileDown(b: IfBinding, len: number, port: Port): void {
     b.counters.downPackets++;
@@ -277,7 +277,7 @@ export class NetNamespace extends Element implements KeepsLearned {
   /** The device counters of `l`, as `ip -s link` prints them. Nothing passes through `lo` here (it is no port). */
   linkStats(l: Interface): LinkStats64 {
     const b = this.byIfindex.get(l.index);
-    return linkStats64(b?.counters ?? NO_COUNTERS, this.engine.stats, b && b.vid < 0 ? b.port.statsBase : -1, l.carrierChanges);
+    return linkStats64(b?.counters ?? NO_COUNTERS, this.engine.stats, b && b.vid < 0 ? b.port.statsBase : -1, l.kind, l.carrierChanges);
   }
 
   private rxArp(pkt: Packet, b: IfBinding, pt: PktType): void {
