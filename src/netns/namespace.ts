@@ -274,6 +274,11 @@ export class NetNamespace extends Element implements KeepsLearned {
     c.refusedBytes += len;
   }
 
+  /** With the port cells (clear-counters): its own counts are corrections to them. */
+  clearLinkCounters(): void {
+    for (const b of this.byIfindex.values()) b.counters = new IfCounters();
+  }
+
   /** The device counters of `l`, as `ip -s link` prints them. Nothing passes through `lo` here (it is no port). */
   linkStats(l: Interface): LinkStats64 {
     const b = this.byIfindex.get(l.index);

@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ip } from '../../src/control/ip-commands.js';
+import { clearCounters } from '../../src/control/admin-commands.js';
 import type { ControlContext } from '../../src/control/command.js';
 import { NetNamespace } from '../../src/netns/namespace.js';
 import { formatLinkStats, type LinkStats64 } from '../../src/netns/ip-link-stats.js';
@@ -103,6 +104,10 @@ test('a veth peer that is down: the sender counts tx_dropped, the down end recei
   assert.deepEqual(a1[2], [a0[2]![0], a0[2]![1], 0, 3, 0, 0], 'TX: nothing sent, 3 dropped');
   assert.equal(a1[3]![4], 3, 'the sender lost its carrier');
   assert.deepEqual(b1[0]!.slice(0, 4), [0, 0, 0, 0], 'the down end received nothing');
+  // clear-counters zeroes the port cells and the namespace's corrections to them together.
+  await clearCounters.run(ctx(g), []);
+  const a2 = await show(an, a.name);
+  assert.deepEqual([a2[0], a2[2]], [[0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0]], 'no negative counts after clear-counters');
 });
 
 test('iproute2 layout: a real veth\'s `ip -s -s link` block, and columns widening for big numbers', () => {
