@@ -110,15 +110,10 @@ export interface StatsView {
   of: (l: Interface) => LinkStats64;
 }
 
-/** `ip [-s] addr show [dev DEV]`: the statistics come after the link lines, before the addresses (print_linkinfo). */
+/** `ip [-s] addr show [dev DEV]`: the statistics come after the addresses. */
 export function showAddr(ns: Netns, dev?: string, stats?: StatsView): string {
   return (dev !== undefined ? [shownLink(ns, dev)] : ns.links())
-    .map((l) => {
-      const s = formatAddrs(l, (i) => ns.linkByIndex(i));
-      if (!stats) return s;
-      const at = s.indexOf('\n', s.indexOf('\n') + 1) + 1;
-      return s.slice(0, at) + formatLinkStats(stats.of(l), stats.level) + s.slice(at);
-    })
+    .map((l) => formatAddrs(l, (i) => ns.linkByIndex(i)) + (stats ? formatLinkStats(stats.of(l), stats.level) : ''))
     .join('');
 }
 

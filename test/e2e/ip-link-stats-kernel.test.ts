@@ -67,7 +67,10 @@ test('ip -s -s link: the kernel and dpemu print the same counters in the same la
   assert.match(kb[1]!, /\n {11}532 {7}6 .*\n.* otherhost\n.* 2 \n/, `the kernel counted what the test sent:\n${kernel}`);
   assert.equal(ob[0], kb[0], 'lo');
   assert.equal(ob[1], kb[1], 'dpe-a');
-  // One -s: the RX and TX lines only.
+  // One -s: the RX and TX lines only; `ip -s addr` prints them after the addresses.
   const one = (text: string) => blocks(text)[0]!;
-  assert.equal(one(runCommand(el.ns, 'ip -s link show dpe-a', 0, { linkStats: (l) => el.linkStats(l) })), one(sh('ip', ['-n', k1, '-s', 'link', 'show', 'dpe-a'])), 'ip -s link show dpe-a');
+  const statsOf = (cmd: string) => runCommand(el.ns, cmd, 0, { linkStats: (l) => el.linkStats(l) });
+  assert.equal(one(statsOf('ip -s link show dpe-a')), one(sh('ip', ['-n', k1, '-s', 'link', 'show', 'dpe-a'])), 'ip -s link show dpe-a');
+  const afterAddrs = (text: string) => text.slice(text.lastIndexOf('valid_lft'));
+  assert.equal(afterAddrs(statsOf('ip -s addr show dpe-a')), afterAddrs(sh('ip', ['-n', k1, '-s', 'addr', 'show', 'dpe-a'])), 'ip -s addr show dpe-a');
 });
