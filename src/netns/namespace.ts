@@ -226,7 +226,7 @@ export class NetNamespace extends Element implements KeepsLearned {
     const e = this.engine;
     if (pkt.len < ETH_HLEN) return e.drop(pkt, this, 'malformed', 'shorter than an Ethernet header');
     let b = this.byPort[port.index];
-    if (b && !b.iface.up) this.rxWhileDown(b, pkt.len, port);
+    if (b && !b.iface.up) return this.rxWhileDown(pkt, b, port);
     const buf = pkt.buf;
     let type = readU16(buf, pkt.off + 12);
     if (type === ETHERTYPE_VLAN) {
@@ -242,15 +242,18 @@ export class NetNamespace extends Element implements KeepsLearned {
       pkt.pull(4);
       b = sub;
       type = readU16(buf, pkt.off + 12);
-      sub.counters.rxPackets++;
-      sub.counters.rxBytes += pkt.len - ETH_HLEN; // vlan_do_receive counts past the Ethernet header
+      if (sub.iface.up) {
+        sub.counters.rxPackets++;
+        sub.counters.rxBytes += pkt.len - ETH_HLEN; // vlan_do_receive counts past the Ethernet header
+      }
     }
     if (!b) return e.drop(pkt, this, 'no_carrier');
     if (!b.iface.up) return e.drop(pkt, this, 'port_down', `${b.iface.name} is down`);
     pkt.mark = 0; // a new namespace: skb_scrub_packet
     const pt = pktType(buf, pkt.off, b.iface.mac);
     if (type === ETHERTYPE_ARP) return this.rxArp(pkt, b, pt);
-    b.counters.countL3(type, pt === 'otherhost'); // ip_rcv_core counts another host's frame before any check
+    // ip_rcv_core counts another host's frame before any check; IPv4 for this host counts nothing more.
+    if (type !== ETHERTYPE_IPV4 || pt === 'otherhost') b.counters.countL3(type, pt === 'otherhost');
     if (type === ETHERTYPE_IPV4) return this.rxIpv4(pkt, b, pt);
     return e.drop(pkt, this, 'unknown_protocol', `ethertype 0x${type.toString(16).padStart(4, '0')}`);
   }
@@ -260,11 +263,12 @@ export class NetNamespace extends Element implements KeepsLearned {
    * deliver it (is_skb_forwardable), so it is not received here, and a
    * namespace at the other end counts it as tx_dropped (veth_xmit).
    */
-  private rxWhileDown(b: IfBinding, len: number, port: Port): void {
+  private rxWhileDown(pkt: Packet, b: IfBinding, port: Port): void {
     b.counters.downPackets++;
-    b.counters.downBytes += len;
+    b.counters.downBytes += pkt.len;
     const peer = port.peer;
-    if (port.linkKind === 'veth' && peer?.element instanceof NetNamespace) peer.element.refusedByPeer(peer, len);
+    if (port.linkKind === 'veth' && peer?.element instanceof NetNamespace) peer.element.refusedByPeer(peer, pkt.len);
+    this.engine.drop(pkt, this, 'port_down', `${b.iface.name} is down`);
   }
 
   private refusedByPeer(port: Port, len: number): void {

@@ -12,6 +12,10 @@ import type { ControlContext } from '../../src/control/command.js';
 import { NetNamespace } from '../../src/netns/namespace.js';
 import { formatLinkStats, type LinkStats64 } from '../../src/netns/ip-link-stats.js';
 import { buildFrame, type FrameSpec } from '../../src/wire/frame.js';
+import { Engine } from '../../src/datapath/engine.js';
+import { ManualClock } from '../../src/datapath/clock.js';
+import { parseIpv4, parseMacNum } from '../../src/wire/addr.js';
+import { CaptureSink } from '../helpers/sink.js';
 import { M, QROUTER, SEED, SNAT, golden, inject, type Golden } from '../helpers/golden.js';
 
 const ctx = (g: Golden): ControlContext => ({ emu: g.emu, invalidate: () => {} });
@@ -143,4 +147,25 @@ test('-s elsewhere: refused with ip route and ip neigh (their -s output is not m
   assert.match(a, /RX: {2}bytes/);
   assert.doesNotMatch(a, /RX errors/);
   assert.match(b, /RX errors/);
+});
+
+test('a VLAN sub-interface counts its own frames: received without the Ethernet header, sent untagged; its parent the tagged frames', () => {
+  const e = new Engine({ clock: new ManualClock(0) });
+  const el = e.add(new NetNamespace('lab', 'v'));
+  const port = el.addInterface('eth0', { mac: parseMacNum('02:00:00:00:00:01')! });
+  el.addInterface('eth0.100', { mac: parseMacNum('02:00:00:00:00:01')!, vlan: { parent: 'eth0', id: 100 }, addresses: [{ ip: parseIpv4('10.0.100.1')!, prefixLen: 24 }] });
+  const wire = new CaptureSink();
+  e.attachEdge(port, wire);
+  const req = buildFrame({ src: '02:00:00:00:00:02', dst: 'ff:ff:ff:ff:ff:ff', vlans: [100], arp: { sha: '02:00:00:00:00:02', spa: '10.0.100.2', tpa: '10.0.100.1' } });
+  e.inject(e.pool.allocFrom(req)!, port);
+  assert.equal(wire.frames.length, 1, 'the ARP reply left, tagged');
+  const stats = (dev: string) => el.linkStats(el.ns.mustLink(dev));
+  const sub = stats('eth0.100'), parent = stats('eth0');
+  assert.deepEqual([sub.rxPackets, sub.rxBytes, sub.txPackets, sub.txBytes], [1, 42 - 14, 1, 42]);
+  assert.deepEqual([parent.rxPackets, parent.rxBytes, parent.txPackets, parent.txBytes], [1, 46, 1, 46]);
+  // Down, the sub-interface receives nothing (vlan_do_receive drops it uncounted).
+  el.setLinkUp('eth0.100', false);
+  e.inject(e.pool.allocFrom(req)!, port);
+  assert.equal(stats('eth0.100').rxPackets, 1);
+  assert.equal(stats('eth0').rxPackets, 2);
 });
