@@ -13,7 +13,6 @@ import { NetNamespace } from '../../src/netns/namespace.js';
 import { runCommand } from '../../src/netns/ip-text.js';
 import { parseIpv4, parseMacNum } from '../../src/wire/addr.js';
 import { buildFrame } from '../../src/wire/frame.js';
-import { CaptureSink } from '../helpers/sink.js';
 import { KernelObjects, sh, uniqueTag } from './lab-names.js';
 
 const tag = uniqueTag();
@@ -45,45 +44,69 @@ before(() => {
 
 after(() => objs.cleanup());
 
+/** dpemu's side: namespaces k1 (dpe-a) and k2 (dpe-b) on a veth, with the kernel's MACs; `send` puts a frame out of dpe-b. */
+function model(macA: string, macB: string) {
+  const e = new Engine({ clock: new ManualClock(0) });
+  const a = e.add(new NetNamespace('lab', 'k1'));
+  const b = e.add(new NetNamespace('lab', 'k2'));
+  const pa = a.addInterface('dpe-a', { mac: parseMacNum(macA)!, addresses: [{ ip: parseIpv4('192.0.2.1')!, prefixLen: 24 }] });
+  const pb = b.addInterface('dpe-b', { mac: parseMacNum(macB)!, addresses: [{ ip: parseIpv4('192.0.2.2')!, prefixLen: 24 }] });
+  e.link(pa, pb, 'veth');
+  const send = (f: Uint8Array): void => {
+    e.output(e.pool.allocFrom(f)!, pb);
+    e.run();
+  };
+  const show = (el: NetNamespace, cmd: string) => runCommand(el.ns, cmd, 0, { linkStats: (l) => el.linkStats(l) });
+  return { a, b, send, show };
+}
+
 test('ip -s -s link: the kernel and dpemu print the same counters in the same layout for the same frames', () => {
   const macA = macOf(k1, 'dpe-a'), macB = macOf(k2, 'dpe-b');
+  const m = model(macA, macB);
+  const both = (cmd: string) => {
+    const kernel = [k1, k2].map((ns) => sh('ip', ['-n', ns, ...cmd.split(' ').slice(1)]));
+    return { kernel, ours: [m.show(m.a, cmd), m.show(m.b, cmd)] };
+  };
+
+  // ping from k2: ARP, three echoes answered; two echoes for another host's MAC (nobody answers: ping exits 1).
   sh('ip', ['netns', 'exec', k2, 'ping', '-n', '-q', '-c', '3', '-i', '0.2', '-W', '1', '192.0.2.1']);
-  // Nobody answers 192.0.2.9: ping exits 1 once its wait is over.
   sh('ip', ['netns', 'exec', k2, 'sh', '-c', 'ping -n -q -c 2 -i 0.2 -W 1 192.0.2.9 || true']);
+  const echo = (dst: string, seq: number) => buildFrame({ src: macB, dst, ip: { src: '192.0.2.2', dst: dst === OTHER ? '192.0.2.9' : '192.0.2.1' }, icmp: { id: 1, seq, data: 56 } });
+  m.send(buildFrame({ src: macB, dst: 'ff:ff:ff:ff:ff:ff', arp: { sha: macB, spa: '192.0.2.2', tpa: '192.0.2.1' } }));
+  for (const f of [echo(macA, 1), echo(macA, 2), echo(macA, 3), echo(OTHER, 1), echo(OTHER, 2)]) m.send(f);
+  // Raw frames on an AF_PACKET socket, the same into dpemu.
   const raw = [
     buildFrame({ src: macB, dst: macA, ethertype: 0x88b5, payload: [1, 2, 3, 4], padTo: 60 }), // rx_dropped
     buildFrame({ src: macB, dst: macA, vlans: [777], ip: { src: '192.0.2.2', dst: '192.0.2.1' }, udp: { sport: 1, dport: 9, payload: 4 } }), // otherhost
     buildFrame({ src: macB, dst: macA, ethertype: 0x86dd, payload: [0x60, ...Array<number>(39).fill(0)] }), // IPv6 (disabled): no device counter
     buildFrame({ src: macB, dst: OTHER, arp: { op: 2, sha: macB, spa: '192.0.2.2', tha: OTHER, tpa: '192.0.2.9' } }), // dropped by arp_rcv, uncounted
   ];
-  const hex = raw.map((f) => Buffer.from(f).toString('hex'));
-  sh('ip', ['netns', 'exec', k2, 'python3', '-c', SEND, 'dpe-b', ...hex]);
-  const kernel = sh('ip', ['-n', k1, '-s', '-s', 'link', 'show']);
+  const sendRaw = (frames: Uint8Array[]) => {
+    sh('ip', ['netns', 'exec', k2, 'python3', '-c', SEND, 'dpe-b', ...frames.map((f) => Buffer.from(f).toString('hex'))]);
+    frames.forEach(m.send);
+  };
+  sendRaw(raw);
 
-  const e = new Engine({ clock: new ManualClock(0) });
-  const el = e.add(new NetNamespace('lab', 'k1'));
-  const port = el.addInterface('dpe-a', { mac: parseMacNum(macA)!, addresses: [{ ip: parseIpv4('192.0.2.1')!, prefixLen: 24 }] });
-  const wire = new CaptureSink();
-  e.attachEdge(port, wire);
-  const echo = (dst: string, seq: number) => buildFrame({ src: macB, dst, ip: { src: '192.0.2.2', dst: dst === OTHER ? '192.0.2.9' : '192.0.2.1' }, icmp: { id: 1, seq, data: 56 } });
-  const frames = [
-    buildFrame({ src: macB, dst: 'ff:ff:ff:ff:ff:ff', arp: { sha: macB, spa: '192.0.2.2', tpa: '192.0.2.1' } }),
-    echo(macA, 1), echo(macA, 2), echo(macA, 3), echo(OTHER, 1), echo(OTHER, 2), ...raw,
-  ];
-  for (const f of frames) e.inject(e.pool.allocFrom(f)!, port);
-  assert.equal(wire.frames.length, 4, 'dpemu answered the ARP request and the three echoes');
-  const ours = runCommand(el.ns, 'ip -s -s link show', 0, { linkStats: (l) => el.linkStats(l) });
-
-  const kb = blocks(kernel), ob = blocks(ours);
-  assert.equal(kb.length, 2, `lo and dpe-a in the kernel's namespace:\n${kernel}`);
+  const s2 = both('ip -s -s link show');
+  const [ka, kb] = s2.kernel.map(blocks), [oa, ob] = s2.ours.map(blocks);
+  assert.equal(ka!.length, 2, `lo and dpe-a in the kernel's namespace:\n${s2.kernel[0]}`);
   const rxBytes = 532 + raw.reduce((n, f) => n + f.length, 0);
-  assert.match(kb[1]!, new RegExp(`\n +${rxBytes} +10 +0 +1 .*\n.* otherhost\n.* 3 \n`), `the kernel counted what the test sent:\n${kernel}`);
-  assert.equal(ob[0], kb[0], 'lo');
-  assert.equal(ob[1], kb[1], 'dpe-a');
+  assert.match(ka![1]!, new RegExp(`\n +${rxBytes} +10 +0 +1 .*\n.* otherhost\n.* 3 \n`), `the kernel counted what the test sent:\n${s2.kernel[0]}`);
+  assert.equal(oa![0], ka![0], 'lo');
+  assert.equal(oa![1], ka![1], 'dpe-a');
+  assert.equal(ob![1], kb![1], 'dpe-b');
   // One -s: the RX and TX lines only; `ip -s addr` prints them after the addresses.
-  const one = (text: string) => blocks(text)[0]!;
-  const statsOf = (cmd: string) => runCommand(el.ns, cmd, 0, { linkStats: (l) => el.linkStats(l) });
-  assert.equal(one(statsOf('ip -s link show dpe-a')), one(sh('ip', ['-n', k1, '-s', 'link', 'show', 'dpe-a'])), 'ip -s link show dpe-a');
+  const s1 = both('ip -s link show');
+  assert.deepEqual(s1.ours.map((t) => blocks(t)[1]), s1.kernel.map((t) => blocks(t)[1]), 'ip -s link show');
   const afterAddrs = (text: string) => text.slice(text.lastIndexOf('valid_lft'));
-  assert.equal(afterAddrs(statsOf('ip -s addr show dpe-a')), afterAddrs(sh('ip', ['-n', k1, '-s', 'addr', 'show', 'dpe-a'])), 'ip -s addr show dpe-a');
+  const sa = both('ip -s addr show');
+  assert.deepEqual(sa.ours.map(afterAddrs), sa.kernel.map(afterAddrs), 'ip -s addr show');
+
+  // dpe-a down: what dpe-b sends is dropped there (tx_dropped), dpe-a receives nothing, both lose carrier.
+  sh('ip', ['-n', k1, 'link', 'set', 'dpe-a', 'down']);
+  m.a.setLinkUp('dpe-a', false);
+  sendRaw([buildFrame({ src: macB, dst: 'ff:ff:ff:ff:ff:ff', arp: { sha: macB, spa: '192.0.2.2', tpa: '192.0.2.1' } })]);
+  const down = both('ip -s -s link show');
+  assert.match(blocks(down.kernel[1]!)[1]!, /\n {4}TX: .*\n +\d+ +10 +0 +1 /, `the kernel dropped it at dpe-b:\n${down.kernel[1]}`);
+  assert.deepEqual(down.ours.map((t) => blocks(t)[1]), down.kernel.map((t) => blocks(t)[1]), 'dpe-a down: dpe-a and dpe-b');
 });
