@@ -230,10 +230,10 @@ export class NetNamespace extends Element implements KeepsLearned {
     const buf = pkt.buf;
     let type = readU16(buf, pkt.off + 12);
     if (type === ETHERTYPE_VLAN) {
-      // Without a sub-interface for the tag the kernel has no handler for it.
       const sub = this.vlans[port.index]?.get(readU16(buf, pkt.off + 14) & 0x0fff);
       if (!sub) {
-        // The kernel delivers it untagged, as for another host (__netif_receive_skb_core).
+        // No sub-interface for the tag: the kernel hands the frame on untagged, as for
+        // another host (__netif_receive_skb_core), where IP drops it; counted as that.
         if (b && pkt.len >= ETH_HLEN + 4) b.counters.countL3(readU16(buf, pkt.off + 16), true);
         return e.drop(pkt, this, 'unknown_protocol', 'VLAN-tagged frame and no sub-interface for the tag');
       }
