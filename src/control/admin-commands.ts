@@ -5,7 +5,7 @@ import { OvsBridge } from '../ofproto/bridge.js';
 import { NetNamespace } from '../netns/namespace.js';
 import { linuxBridges, namespaces, nodeNames, ovsBridges } from './resolve.js';
 
-/** Zero port and drop counters, OpenFlow flow counters and iptables counters (ovs-ofctl has no such verb; `iptables -Z` for all namespaces). */
+/** Zero port and drop counters, OpenFlow flow counters, iptables counters and namespaces' device counters (ovs-ofctl has no such verb; `iptables -Z` for all namespaces). */
 export const clearCounters: CommandFamily = {
   name: 'clear-counters',
   access: () => 'write',
@@ -16,7 +16,10 @@ export const clearCounters: CommandFamily = {
     emu.engine.stats.clear();
     for (const el of emu.engine.elements) {
       if (el instanceof OvsBridge) el.tables.zeroCounters();
-      else if (el instanceof NetNamespace) el.nf.rules.counters.zeroAll();
+      else if (el instanceof NetNamespace) {
+        el.nf.rules.counters.zeroAll();
+        el.clearLinkCounters();
+      }
     }
     ctx.invalidate('counters');
     return ok('');

@@ -4,7 +4,7 @@
 import { IpSyntaxError, RtnlError } from '../netns/errors.js';
 import { runCommand } from '../netns/ip-text.js';
 import { parseNeighArgs } from '../netns/ip-neigh-syntax.js';
-import { matches } from '../netns/ip-tokens.js';
+import { isStatsOption, matches } from '../netns/ip-tokens.js';
 import type { NetNamespace } from '../netns/namespace.js';
 import { type Access, type CommandFamily } from './command.js';
 import { ControlError, ok } from './protocol.js';
@@ -13,14 +13,15 @@ import { mustNamespace } from './resolve.js';
 const WRITE_VERBS = ['add', 'delete', 'change', 'chg', 'replace', 'append', 'prepend', 'flush', 'set'];
 const NEIGH = ['neighbour', 'neighbor'];
 
-/** -n NS and -4 anywhere before OBJECT; the first other word is NODE. */
-function parse(argv: readonly string[]): { ns?: string; node?: string; words: string[] } {
-  const out: { ns?: string; node?: string; words: string[] } = { words: [] };
+/** -n NS, -4 and -s anywhere before OBJECT; the first other word is NODE. */
+function parse(argv: readonly string[]): { ns?: string; node?: string; stats: number; words: string[] } {
+  const out: { ns?: string; node?: string; stats: number; words: string[] } = { stats: 0, words: [] };
   let i = 0;
   for (; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '-n' || a === '-netns' || a === '--netns') out.ns = argv[++i];
     else if (a === '-4') continue;
+    else if (isStatsOption(a)) out.stats++;
     else if (a.startsWith('-')) throw new ControlError(`Option "${a}" is unknown, try "ip -help".`, 255);
     else if (out.node === undefined) out.node = a;
     else break;
@@ -49,9 +50,9 @@ export const ip: CommandFamily = {
   access,
   target: (argv) => ({ node: parse(argv).node }),
   run(ctx, argv) {
-    const { ns, node, words } = parse(argv);
+    const { ns, node, stats, words } = parse(argv);
     const el = mustNamespace(ctx, node, ns);
-    if (!words.length) throw new ControlError('Usage: dpemu ip [-n NS] NODE { addr | link | route | rule | neigh } ...', 255);
+    if (!words.length) throw new ControlError('Usage: dpemu ip [-n NS] [-s [-s]] NODE { addr | link | route | rule | neigh } ...', 255);
     const write = access(argv) === 'write';
     try {
       const obj = words[0]!;
@@ -64,7 +65,10 @@ export const ip: CommandFamily = {
           const dev = words[2] === 'dev' ? words[3] : words[2];
           if (dev !== undefined && el.ns.link(dev)) el.setLinkUp(dev, words.includes('up'));
         }
-        const out = runCommand(el.ns, words.join(' '), el.engine.now, { drop: (pkts, why) => pkts.forEach((p) => el.engine.drop(p, el, 'neigh_failed', why)) });
+        const out = runCommand(el.ns, [...Array<string>(stats).fill('-s'), ...words].join(' '), el.engine.now, {
+          drop: (pkts, why) => pkts.forEach((p) => el.engine.drop(p, el, 'neigh_failed', why)),
+          linkStats: (l) => el.linkStats(l),
+        });
         if (!write) return ok(out);
       }
     } catch (e) {

@@ -45,6 +45,11 @@ export interface Interface {
   up: boolean;
   /** Carrier (IFF_LOWER_UP). A veth has carrier when its peer is up. */
   carrier: boolean;
+  /**
+   * IFLA_CARRIER_CHANGES (carrier up + down events). A veth starts with the
+   * netif_carrier_off of its creation and, once both ends are up, one on.
+   */
+  carrierChanges: number;
   /** IFF_NOARP. */
   noarp: boolean;
   /** Set once the device has been up: a qdisc is then attached. */

@@ -6,11 +6,13 @@
 import { IpSyntaxError, RtnlError } from './errors.js';
 import { type Route } from './fib.js';
 import { formatAddrs, formatLink, parseAddrArgs, parseIpAddrShow } from './ip-addr-syntax.js';
+import { formatLinkStats, type LinkStats64 } from './ip-link-stats.js';
+import { type Interface } from './interfaces.js';
 import { NUD_SHOW_DEFAULT, formatNeigh, formatProxyNeigh, neighShown, nudShowBits, parseNeighArgs, parseNeighLine } from './ip-neigh-syntax.js';
 import { formatRoutes, parseRouteArgs, parseRouteLine, type ParsedRoute } from './ip-route-syntax.js';
 import { routeGet } from './ip-route-get.js';
 import { formatRules, parseRuleArgs, parseRuleLine } from './ip-rule-syntax.js';
-import { textLines, tokenize, matches } from './ip-tokens.js';
+import { isStatsOption, textLines, tokenize, matches } from './ip-tokens.js';
 import { RT_TABLE_LOCAL, RT_TABLE_MAIN, RTPROT_KERNEL, tableFromName } from './names.js';
 import { type NeighAction, NUD, NUD_VALID } from './neighbour.js';
 import { type Netns } from './netns.js';
@@ -102,14 +104,24 @@ function shownLink(ns: Netns, dev: string) {
   return l;
 }
 
-/** `ip addr show [dev DEV]`. */
-export function showAddr(ns: Netns, dev?: string): string {
-  return (dev !== undefined ? [shownLink(ns, dev)] : ns.links()).map((l) => formatAddrs(l, (i) => ns.linkByIndex(i))).join('');
+/** `-s` given `level` times, and the device counters to print (an element's: a bare Netns has none). */
+export interface StatsView {
+  level: number;
+  of: (l: Interface) => LinkStats64;
 }
 
-/** `ip link show [dev DEV]`. */
-export function showLink(ns: Netns, dev?: string): string {
-  return (dev !== undefined ? [shownLink(ns, dev)] : ns.links()).map((l) => formatLink(l, (i) => ns.linkByIndex(i))).join('');
+/** `ip [-s] addr show [dev DEV]`: the statistics come after the addresses. */
+export function showAddr(ns: Netns, dev?: string, stats?: StatsView): string {
+  return (dev !== undefined ? [shownLink(ns, dev)] : ns.links())
+    .map((l) => formatAddrs(l, (i) => ns.linkByIndex(i)) + (stats ? formatLinkStats(stats.of(l), stats.level) : ''))
+    .join('');
+}
+
+/** `ip [-s] link show [dev DEV]`. */
+export function showLink(ns: Netns, dev?: string, stats?: StatsView): string {
+  return (dev !== undefined ? [shownLink(ns, dev)] : ns.links())
+    .map((l) => formatLink(l, (i) => ns.linkByIndex(i)) + (stats ? formatLinkStats(stats.of(l), stats.level) : ''))
+    .join('');
 }
 
 // ---- loading pasted output ----------------------------------------------
@@ -263,7 +275,12 @@ function verbOf(word: string | undefined, verbs: readonly string[]): string | un
  * rule, neigh, addr, link) or `sysctl [-w] NAME=VALUE`. Returns what the
  * command prints (show verbs); throws IpSyntaxError or RtnlError.
  */
-export function runCommand<P>(ns: Netns<P>, command: string, now = 0, opts: TextOptions & { drop?: (pkts: P[], why: string) => void } = {}): string {
+export function runCommand<P>(
+  ns: Netns<P>,
+  command: string,
+  now = 0,
+  opts: TextOptions & { drop?: (pkts: P[], why: string) => void; linkStats?: (l: Interface) => LinkStats64 } = {},
+): string {
   const no = opts.firstLine ?? 1;
   const toks = tokenize(command).map((t) => t.text);
   let i = 0;
@@ -285,12 +302,18 @@ export function runCommand<P>(ns: Netns<P>, command: string, now = 0, opts: Text
     return '';
   }
   if (toks[i] === 'ip') i++;
+  let level = 0; // how many -s (iproute2: -stats, -statistics and their abbreviations)
   while (toks[i]?.startsWith('-')) {
-    if (toks[i] !== '-4') throw fail(`option '${toks[i]}' is not supported`);
+    const o = toks[i]!;
+    if (isStatsOption(o)) level++;
+    else if (o !== '-4') throw fail(`option '${o}' is not supported`);
     i++;
   }
   const obj = toks[i] === undefined ? undefined : OBJECTS.find((o) => matches(toks[i]!, o));
   if (!obj) throw fail(toks[i] === undefined ? 'missing object' : `unknown object '${toks[i]}'`);
+  if (level && obj !== 'link' && obj !== 'address') throw fail(`option '-s' is supported with ip link and ip addr only here`, '-s');
+  if (level && !opts.linkStats) throw fail('no device counters here (-s needs a running namespace)', '-s');
+  const stats: StatsView | undefined = level ? { level, of: opts.linkStats! } : undefined;
   i++;
   switch (obj) {
     case 'route': {
@@ -368,7 +391,7 @@ export function runCommand<P>(ns: Netns<P>, command: string, now = 0, opts: Text
       const verb = verbOf(toks[i], ['add', 'change', 'replace', 'delete', 'list', 'show']) ?? (toks[i] === undefined ? 'show' : undefined);
       if (!verb) throw fail(`unknown command '${toks[i]}'`);
       if (toks[i] !== undefined) i++;
-      if (verb === 'list' || verb === 'show') return showAddr(ns, toks[i] === 'dev' ? toks[i + 1] : toks[i]);
+      if (verb === 'list' || verb === 'show') return showAddr(ns, toks[i] === 'dev' ? toks[i + 1] : toks[i], stats);
       const a = parseAddrArgs(rest(), no, opts.source);
       if (a.dev === undefined) throw fail('missing dev', toks[toks.length - 1]);
       if (verb === 'delete') {
@@ -381,7 +404,7 @@ export function runCommand<P>(ns: Netns<P>, command: string, now = 0, opts: Text
       const verb = verbOf(toks[i], ['set', 'list', 'show']) ?? (toks[i] === undefined ? 'show' : undefined);
       if (!verb) throw fail(`unknown command '${toks[i]}'`);
       if (toks[i] !== undefined) i++;
-      if (verb !== 'set') return showLink(ns, toks[i] === 'dev' ? toks[i + 1] : toks[i]);
+      if (verb !== 'set') return showLink(ns, toks[i] === 'dev' ? toks[i + 1] : toks[i], stats);
       if (toks[i] === 'dev') i++;
       const dev = toks[i++];
       if (dev === undefined) throw fail('missing device');

@@ -120,3 +120,6 @@ export function textLines(text: string): { line: string; no: number }[] {
   });
   return out;
 }
+
+/** -stats, -statistics and their abbreviations down to -s (iproute2 ip.c): each one more level of detail. */
+export const isStatsOption = (a: string): boolean => a.length > 1 && ('-stats'.startsWith(a) || '-statistics'.startsWith(a));

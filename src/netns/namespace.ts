@@ -25,6 +25,8 @@ import {
 } from '../wire/icmp.js';
 import { Netns } from './netns.js';
 import type { Interface } from './interfaces.js';
+import { IfCounters, linkStats64 } from './if-counters.js';
+import { type LinkStats64 } from './ip-link-stats.js';
 import type { NeighAction, NeighEntry, Solicit } from './neighbour.js';
 import { skbTruesize, NUD } from './neighbour.js';
 import { arpProcess, type PktType } from './arp.js';
@@ -58,11 +60,13 @@ interface IfBinding {
   iface: Interface;
   port: Port;
   vid: number; // -1: not a VLAN sub-interface
+  counters: IfCounters;
 }
 
 /** Where a packet leaves: a route cache entry, or the slow path's decision in the same shape. */
 type Hop = RouteEntry<IfBinding, NeighEntry<Packet>>;
 
+const NO_COUNTERS = new IfCounters();
 const macHi = (m: number): number => Math.floor(m / 0x1_0000_0000);
 const macLo = (m: number): number => m >>> 0;
 
@@ -149,7 +153,7 @@ export class NetNamespace extends Element implements KeepsLearned {
     if (cfg.vlan) {
       const parent = this.byIfindex.get(this.ns.mustLink(cfg.vlan.parent).index);
       if (!parent || parent.vid >= 0) throw new Error(`${name}: VLAN parent ${cfg.vlan.parent} is not a plain interface of ${this.name}`);
-      const b: IfBinding = { iface, port: parent.port, vid: cfg.vlan.id };
+      const b: IfBinding = { iface, port: parent.port, vid: cfg.vlan.id, counters: new IfCounters() };
       let m = this.vlans[parent.port.index];
       if (!m) this.vlans[parent.port.index] = m = new Map();
       m.set(cfg.vlan.id, b);
@@ -157,7 +161,7 @@ export class NetNamespace extends Element implements KeepsLearned {
       return parent.port;
     }
     const port = this.engine.addPort(this, name);
-    const b: IfBinding = { iface, port, vid: -1 };
+    const b: IfBinding = { iface, port, vid: -1, counters: new IfCounters() };
     this.byPort[port.index] = b;
     this.byIfindex.set(iface.index, b);
     return port;
@@ -222,25 +226,67 @@ export class NetNamespace extends Element implements KeepsLearned {
     const e = this.engine;
     if (pkt.len < ETH_HLEN) return e.drop(pkt, this, 'malformed', 'shorter than an Ethernet header');
     let b = this.byPort[port.index];
+    if (b && !b.iface.up) return this.rxWhileDown(pkt, b, port);
     const buf = pkt.buf;
     let type = readU16(buf, pkt.off + 12);
     if (type === ETHERTYPE_VLAN) {
-      // Without a sub-interface for the tag the kernel has no handler for it.
       const sub = this.vlans[port.index]?.get(readU16(buf, pkt.off + 14) & 0x0fff);
-      if (!sub) return e.drop(pkt, this, 'unknown_protocol', 'VLAN-tagged frame and no sub-interface for the tag');
+      if (!sub) {
+        // No sub-interface for the tag: the kernel hands the frame on untagged, as for
+        // another host (__netif_receive_skb_core), where IP drops it; counted as that.
+        if (b && pkt.len >= ETH_HLEN + 4) b.counters.countL3(readU16(buf, pkt.off + 16), true);
+        return e.drop(pkt, this, 'unknown_protocol', 'VLAN-tagged frame and no sub-interface for the tag');
+      }
       if (pkt.len < ETH_HLEN + 4) return e.drop(pkt, this, 'malformed', 'truncated VLAN tag');
       moveMacs(buf, pkt.off, pkt.off + 4); // pop: move the MACs over the tag
       pkt.pull(4);
       b = sub;
       type = readU16(buf, pkt.off + 12);
+      if (sub.iface.up) {
+        sub.counters.rxPackets++;
+        sub.counters.rxBytes += pkt.len - ETH_HLEN; // vlan_do_receive counts past the Ethernet header
+      }
     }
     if (!b) return e.drop(pkt, this, 'no_carrier');
     if (!b.iface.up) return e.drop(pkt, this, 'port_down', `${b.iface.name} is down`);
     pkt.mark = 0; // a new namespace: skb_scrub_packet
     const pt = pktType(buf, pkt.off, b.iface.mac);
     if (type === ETHERTYPE_ARP) return this.rxArp(pkt, b, pt);
+    // ip_rcv_core counts another host's frame before any check; IPv4 for this host counts nothing more.
+    if (type !== ETHERTYPE_IPV4 || pt === 'otherhost') b.counters.countL3(type, pt === 'otherhost');
     if (type === ETHERTYPE_IPV4) return this.rxIpv4(pkt, b, pt);
     return e.drop(pkt, this, 'unknown_protocol', `ethertype 0x${type.toString(16).padStart(4, '0')}`);
+  }
+
+  /**
+   * A frame reached the port of a device that is down: a veth does not
+   * deliver it (is_skb_forwardable), so it is not received here, and a
+   * namespace at the other end counts it as tx_dropped (veth_xmit).
+   */
+  private rxWhileDown(pkt: Packet, b: IfBinding, port: Port): void {
+    b.counters.downPackets++;
+    b.counters.downBytes += pkt.len;
+    const peer = port.peer;
+    if (port.linkKind === 'veth' && peer?.element instanceof NetNamespace) peer.element.refusedByPeer(peer, pkt.len);
+    this.engine.drop(pkt, this, 'port_down', `${b.iface.name} is down`);
+  }
+
+  private refusedByPeer(port: Port, len: number): void {
+    const c = this.byPort[port.index]?.counters;
+    if (!c) return;
+    c.refusedPackets++;
+    c.refusedBytes += len;
+  }
+
+  /** With the port cells (clear-counters): its own counts are corrections to them. */
+  clearLinkCounters(): void {
+    for (const b of this.byIfindex.values()) b.counters = new IfCounters();
+  }
+
+  /** The device counters of `l`, as `ip -s link` prints them. Nothing passes through `lo` here (it is no port). */
+  linkStats(l: Interface): LinkStats64 {
+    const b = this.byIfindex.get(l.index);
+    return linkStats64(b?.counters ?? NO_COUNTERS, this.engine.stats, b && b.vid < 0 ? b.port.statsBase : -1, l.kind, l.carrierChanges);
   }
 
   private rxArp(pkt: Packet, b: IfBinding, pt: PktType): void {
@@ -821,6 +867,8 @@ export class NetNamespace extends Element implements KeepsLearned {
   private l2Out(pkt: Packet, b: IfBinding): void {
     const e = this.engine;
     if (b.vid >= 0) {
+      b.counters.txPackets++;
+      b.counters.txBytes += pkt.len; // vlan_dev_hard_start_xmit: the untagged frame
       if (!pkt.push(4, e.pool.slotSize)) return e.drop(pkt, this, 'no_buffer', 'no headroom for the VLAN tag');
       const buf = pkt.buf, o = pkt.off;
       moveMacs(buf, o + 4, o);

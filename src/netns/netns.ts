@@ -195,6 +195,7 @@ export class Netns<P = unknown> implements AddrView {
       mtu: spec.mtu ?? DEFAULT_MTU[spec.kind],
       up: false,
       carrier: spec.carrier ?? true,
+      carrierChanges: spec.kind === 'veth' ? (spec.carrier ?? true ? 2 : 1) : 0,
       noarp: spec.noarp ?? spec.kind === 'loopback',
       everUp: false,
       addrs: [],
@@ -250,6 +251,7 @@ export class Netns<P = unknown> implements AddrView {
     const l = this.mustLink(name);
     if (l.carrier === carrier) return [];
     l.carrier = carrier;
+    l.carrierChanges++;
     this.touch();
     // neigh_carrier_down, when arp_evict_nocarrier (all AND dev) allows it.
     if (!carrier && this.all.arp_evict_nocarrier && l.conf.arp_evict_nocarrier) return this.neigh.carrierDown(l.index);

@@ -124,6 +124,9 @@ test('reads: every command answers from the workers as from one emulator', async
     ['ip', ['-n', SNAT, 'w02', 'route']],
     ['ip', ['-n', SNAT, 'w02', 'neigh']],
     ['ip', ['-n', FIP, 'w02', 'addr']],
+    ['ip', ['-n', QROUTER, 'w07', '-s', 'link']],
+    ['ip', ['-n', SNAT, 'w02', '-s', '-s', 'link']],
+    ['ip', ['-n', FIP, 'w02', '-s', 'addr']],
     ['iptables', ['-n', SNAT, 'w02', '-t', 'nat', '-S', '-v']],
     ['iptables', ['-n', QROUTER, 'w07', '-t', 'nat', '-L', '-v', '-n']],
     ['iptables-save', ['-n', SNAT, 'w02', '-c']],
@@ -142,6 +145,8 @@ test('reads: every command answers from the workers as from one emulator', async
   // The traffic really left state on both nodes.
   assert.match((await both('conntrack', ['w02', '-n', SNAT, '-L'])).stdout, /src=192\.168\.1\.7 dst=8\.8\.8\.8/);
   assert.match((await both('ip', ['-n', QROUTER, 'w07', 'neigh'])).stdout, /192\.168\.1\.7 dev qr-\S+ lladdr fa:16:3e:b2:ef:af/);
+  // ip -s link reads the port cells of the worker that owns the node: qr- received and sent.
+  assert.match((await both('ip', ['-n', QROUTER, 'w07', '-s', 'link'])).stdout, /: qr-\S+: [^\n]*\n[^\n]*\n {4}RX:[^\n]*\n +[1-9]\d* +[1-9]\d* [^\n]*\n {4}TX:[^\n]*\n +[1-9]\d* +[1-9]/);
 });
 
 test('errors: the same text, an unknown node listing every node', async () => {
