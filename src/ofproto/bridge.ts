@@ -140,6 +140,7 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
     }
     const port = this.engine.addPort(this, name);
     const op = new OvsPort(name, ofport, port, cfg);
+    op.created = this.engine.now;
     this.byOfport.set(ofport, op);
     this.byName.set(name, op);
     this.byIndex[port.index] = op;

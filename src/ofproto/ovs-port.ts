@@ -64,6 +64,8 @@ export class OvsPort {
   readonly trunks: number[] | undefined;
   readonly options: OvsPortOptions;
   noFlood: boolean;
+  /** Engine time (ms) the port joined its bridge: ofport->created, dump-ports' duration. */
+  created = 0;
   // Tunnel settings (vxlan only).
   readonly inKey: TunKey;
   readonly outKey: TunKey;
