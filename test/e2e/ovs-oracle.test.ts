@@ -13,6 +13,7 @@
 // The real switch is OVS 3.1 (Debian 12); the write-up ran 2.5.5, whose
 // text dpemu prints. normalize() names every difference between the two
 // that this comparison meets, with where it comes from; anything else fails.
+// The last test holds dump-ports' port order and xids to the real switch.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildEmulator, type Emulator } from '../../src/topology/builder.js';
