@@ -27,6 +27,8 @@
 // - patch and tunnel ports: no device; xlate adds each translation's packets
 //   and bytes with netdev_vport_inc_tx/_rx (lib/netdev-vport.c), and 2.5's
 //   get_stats copies a zero-initialised netdev_stats, so the rest print 0.
+//   The bytes are the datapath flow's: the packet as it entered the node's
+//   datapath, which OvsPort.tx/rxBytesAdj correct the engine's counts to.
 // The error counters (rx drop/errs/frame/over/crc, tx errs, coll) are 0 in
 // dpemu: it has no NIC, qdisc or checksum to fail (OVS prints what the
 // kernel device counted there). docs/control.md says what dpemu cannot count.
@@ -147,8 +149,8 @@ export function dumpPorts(br: OvsBridge, stats: Stats, version: OfVersion, now: 
   for (const p of ports) {
     const c = (i: PC): number => v[p.port.statsBase + i]!;
     const no = p.ofport === OFPP.LOCAL ? 'LOCAL' : String(p.ofport);
-    out += `  port ${p.ofport < 10 ? ' ' : ''}${no}: rx pkts=${c(PC.RX_PACKETS)}, bytes=${c(PC.RX_BYTES)}, drop=0, errs=0, frame=0, over=0, crc=0\n`;
-    out += `           tx pkts=${c(PC.TX_PACKETS)}, bytes=${c(PC.TX_BYTES)}, drop=${c(PC.TX_DROPPED)}, errs=0, coll=0\n`;
+    out += `  port ${p.ofport < 10 ? ' ' : ''}${no}: rx pkts=${c(PC.RX_PACKETS)}, bytes=${c(PC.RX_BYTES) + p.rxBytesAdj}, drop=0, errs=0, frame=0, over=0, crc=0\n`;
+    out += `           tx pkts=${c(PC.TX_PACKETS)}, bytes=${c(PC.TX_BYTES) + p.txBytesAdj}, drop=${c(PC.TX_DROPPED)}, errs=0, coll=0\n`;
     if (version !== 10) {
       // calc_duration(port->created, time_msec()): milliseconds.
       const ms = Math.max(0, Math.floor(now - p.created));

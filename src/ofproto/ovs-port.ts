@@ -66,6 +66,13 @@ export class OvsPort {
   noFlood: boolean;
   /** Engine time (ms) the port joined its bridge: ofport->created, dump-ports' duration. */
   created = 0;
+  /**
+   * Bytes to add to the engine's tx/rx byte counts for OVS's figure
+   * (dump-ports): a patch or tunnel port counts each packet's length where it
+   * entered the node's datapath, the engine the frame crossing.
+   */
+  txBytesAdj = 0;
+  rxBytesAdj = 0;
   // Tunnel settings (vxlan only).
   readonly inKey: TunKey;
   readonly outKey: TunKey;
