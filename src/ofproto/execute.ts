@@ -763,7 +763,7 @@ export class Xlate implements NormalCtx {
    * keeps a patch peer's rx); the engine counts tx bytes when the port is up.
    */
   private vportBytes(pkt: Packet, p: OvsPort): void {
-    if ((p.type === 'patch' || p.type === 'vxlan') && p.port.up && pkt.dpLen !== 0) p.txBytesAdj += pkt.dpLen - pkt.len;
+    if (p.vport && pkt.dpLen !== pkt.len && pkt.dpLen !== 0 && p.port.up) p.txBytesAdj += pkt.dpLen - pkt.len;
   }
 
   private clearOut(): void {

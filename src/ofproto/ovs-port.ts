@@ -73,6 +73,8 @@ export class OvsPort {
    */
   txBytesAdj = 0;
   rxBytesAdj = 0;
+  /** A patch or tunnel port: no device, OVS counts it with the datapath flow's stats. */
+  readonly vport: boolean;
   // Tunnel settings (vxlan only).
   readonly inKey: TunKey;
   readonly outKey: TunKey;
@@ -88,6 +90,7 @@ export class OvsPort {
     cfg: OvsPortConfig,
   ) {
     this.type = cfg.type ?? 'system';
+    this.vport = this.type === 'patch' || this.type === 'vxlan';
     this.options = { ...(cfg.options ?? {}) };
     this.noFlood = cfg.noFlood ?? false;
     const tag = cfg.tag !== undefined && cfg.tag >= 0 && cfg.tag <= 4095 ? cfg.tag : undefined;
