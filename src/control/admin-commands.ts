@@ -15,8 +15,10 @@ export const clearCounters: CommandFamily = {
     const { emu } = ctx;
     emu.engine.stats.clear();
     for (const el of emu.engine.elements) {
-      if (el instanceof OvsBridge) el.tables.zeroCounters();
-      else if (el instanceof NetNamespace) {
+      if (el instanceof OvsBridge) {
+        el.tables.zeroCounters();
+        el.zeroPortCounters();
+      } else if (el instanceof NetNamespace) {
         el.nf.rules.counters.zeroAll();
         el.clearLinkCounters();
       }

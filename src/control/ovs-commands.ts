@@ -8,6 +8,7 @@ import { ControlError, ok } from './protocol.js';
 import { mustNode, mustOvsBridge, ovsBridges } from './resolve.js';
 import { dumpPortsDesc, vsctlShow } from './ovs-show.js';
 import { dumpTables, type OfVersion } from './ovs-dump-tables.js';
+import { dumpPorts } from './ovs-dump-ports.js';
 import { ofprotoTrace } from './ofproto-trace.js';
 import { TraceFlowError } from '../ofproto/trace-flow.js';
 import { FlowSyntaxError } from '../ofproto/flow-parser.js';
@@ -97,6 +98,11 @@ export const ofctl: CommandFamily = {
       }
       case 'dump-ports-desc':
         return ok(dumpPortsDesc(emu, mustOvsBridge(ctx, node, bridge)));
+      case 'dump-ports': {
+        const br = mustOvsBridge(ctx, node, bridge);
+        if (rest.length > 1) throw new ControlError(`ovs-ofctl: '${sub}' command takes at most 2 arguments`);
+        return ok(dumpPorts(br, emu.engine.stats, ofVersion(opts.get('-O') ?? opts.get('--protocols')), emu.engine.now, rest[0]));
+      }
       case 'dump-tables':
         return ok(dumpTables(mustOvsBridge(ctx, node, bridge), ofVersion(opts.get('-O') ?? opts.get('--protocols'))));
       case 'add-flow':
@@ -133,7 +139,7 @@ export const ofctl: CommandFamily = {
         return ok('');
       }
       default:
-        throw new ControlError(`ovs-ofctl: unknown command '${sub ?? ''}'; use --help for help (dpemu knows dump-flows, dump-ports-desc, dump-tables, add-flow, add-flows, mod-flows, del-flows)`);
+        throw new ControlError(`ovs-ofctl: unknown command '${sub ?? ''}'; use --help for help (dpemu knows dump-flows, dump-ports, dump-ports-desc, dump-tables, add-flow, add-flows, mod-flows, del-flows)`);
     }
   },
 };

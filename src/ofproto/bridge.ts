@@ -140,6 +140,7 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
     }
     const port = this.engine.addPort(this, name);
     const op = new OvsPort(name, ofport, port, cfg);
+    op.created = this.engine.now;
     this.byOfport.set(ofport, op);
     this.byName.set(name, op);
     this.byIndex[port.index] = op;
@@ -187,6 +188,11 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
     }
   }
 
+  /** clear-counters: the ports' dump-ports byte corrections go with the engine's port counters. */
+  zeroPortCounters(): void {
+    for (const p of this.portList) p.txBytesAdj = p.rxBytesAdj = 0;
+  }
+
   /** `ovs-ofctl dump-ports-desc` / `ovs-vsctl show` data, in ofport order (LOCAL last). */
   portsDesc(): OvsPortDesc[] {
     return this.portList.map((p) => {
@@ -216,6 +222,9 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
     if (op.type !== 'vxlan') {
       // Only a tunnel port gives a packet tunnel metadata (patch ports clear it, as OVS does).
       pkt.tunId = pkt.tunSrc = pkt.tunDst = 0;
+      // A patch port's rx in OVS is the datapath packet's length, as its peer's tx
+      // (Xlate.vportBytes); the engine counted the frame. (Not for a frame dropped as a loop on arrival.)
+      if (op.type === 'patch' && pkt.dpLen !== 0) op.rxBytesAdj += pkt.dpLen - pkt.len;
     } else if (!op.inKey.flow && pkt.tunId !== op.inKey.key) {
       this.engine.drop(pkt, this, 'vxlan_no_port', `key ${pkt.tunId} is not this port's in_key`);
       return null;

@@ -271,6 +271,7 @@ export class Xlate implements NormalCtx {
     const before = pkt.len;
     this.prepare(pkt, p, this.pendingTci);
     this.vlanDelta = (pkt.len - before) >> 2;
+    this.vportBytes(pkt, p);
     const at = this.host.engine.passInline(pkt, p.port);
     return at === null ? null : peer.host.admit(pkt, at);
   }
@@ -734,19 +735,35 @@ export class Xlate implements NormalCtx {
       eng.drop(this.pkt, el, this.error === ERR_NO_HEADROOM ? 'no_buffer' : 'resubmit_limit');
       return;
     }
-    for (let i = 0; i < this.nOut; i++) eng.output(this.outPkts[i]!, this.outPorts[i]!.port);
+    for (let i = 0; i < this.nOut; i++) {
+      this.vportBytes(this.outPkts[i]!, this.outPorts[i]!);
+      eng.output(this.outPkts[i]!, this.outPorts[i]!.port);
+    }
     const hadOut = this.nOut > 0;
     this.clearOut();
     const p = this.pending;
     if (p !== null) {
       this.pending = null;
       this.prepare(this.pkt, p, this.pendingTci);
+      this.vportBytes(this.pkt, p);
       eng.output(this.pkt, p.port);
     } else if (hadOut) {
       eng.pool.free(this.pkt); // every output got its own copy
     } else {
       eng.drop(this.pkt, el, this.dropReason);
     }
+  }
+
+  /**
+   * OVS counts a patch or tunnel port's tx with the datapath flow's stats
+   * (netdev_vport_inc_tx(xport->netdev, xin->resubmit_stats) in
+   * ofproto-dpif-xlate.c): the packet's length where it entered the node's
+   * datapath, not the frame (re-tagged here) the engine counts leaving, which
+   * the port metrics keep. The difference, for dump-ports (OvsBridge.admit()
+   * keeps a patch peer's rx); the engine counts tx bytes when the port is up.
+   */
+  private vportBytes(pkt: Packet, p: OvsPort): void {
+    if (p.vport && pkt.dpLen !== pkt.len && pkt.dpLen !== 0 && p.port.up) p.txBytesAdj += pkt.dpLen - pkt.len;
   }
 
   private clearOut(): void {

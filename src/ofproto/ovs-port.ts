@@ -64,6 +64,17 @@ export class OvsPort {
   readonly trunks: number[] | undefined;
   readonly options: OvsPortOptions;
   noFlood: boolean;
+  /** Engine time (ms) the port joined its bridge: ofport->created, dump-ports' duration. */
+  created = 0;
+  /**
+   * Bytes to add to the engine's tx/rx byte counts for OVS's figure
+   * (dump-ports): a patch or tunnel port counts each packet's length where it
+   * entered the node's datapath, the engine the frame crossing.
+   */
+  txBytesAdj = 0;
+  rxBytesAdj = 0;
+  /** A patch or tunnel port: no device, OVS counts it with the datapath flow's stats. */
+  readonly vport: boolean;
   // Tunnel settings (vxlan only).
   readonly inKey: TunKey;
   readonly outKey: TunKey;
@@ -79,6 +90,7 @@ export class OvsPort {
     cfg: OvsPortConfig,
   ) {
     this.type = cfg.type ?? 'system';
+    this.vport = this.type === 'patch' || this.type === 'vxlan';
     this.options = { ...(cfg.options ?? {}) };
     this.noFlood = cfg.noFlood ?? false;
     const tag = cfg.tag !== undefined && cfg.tag >= 0 && cfg.tag <= 4095 ? cfg.tag : undefined;

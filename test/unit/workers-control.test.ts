@@ -116,6 +116,8 @@ test('reads: every command answers from the workers as from one emulator', async
     ['ofctl', ['dump-flows', 'w02', 'br-ex']],
     ['ofctl', ['dump-ports-desc', 'w02', 'br-int']],
     ['ofctl', ['dump-tables', 'w07', 'br-int']],
+    ['ofctl', ['dump-ports', 'w07', 'br-int']],
+    ['ofctl', ['dump-ports', 'w02', 'br-tun', 'patch-int']],
     ['appctl', ['fdb/show', 'w02', 'br-int']],
     ['appctl', ['dpif/dump-flows', 'w07', 'br-int']],
     ['ip', ['-n', QROUTER, 'w07', 'route', 'show', 'table', 'all']],
@@ -144,6 +146,7 @@ test('reads: every command answers from the workers as from one emulator', async
   assert.deepEqual(await info(split.path), await info(inline.path));
   // The traffic really left state on both nodes.
   assert.match((await both('conntrack', ['w02', '-n', SNAT, '-L'])).stdout, /src=192\.168\.1\.7 dst=8\.8\.8\.8/);
+  assert.match((await both('ofctl', ['dump-ports', 'w07', 'br-int'])).stdout, /^ {2}port 41: rx pkts=[1-9]/m, 'the worker read the shared port counters');
   assert.match((await both('ip', ['-n', QROUTER, 'w07', 'neigh'])).stdout, /192\.168\.1\.7 dev qr-\S+ lladdr fa:16:3e:b2:ef:af/);
   // ip -s link reads the port cells of the worker that owns the node: qr- received and sent.
   assert.match((await both('ip', ['-n', QROUTER, 'w07', '-s', 'link'])).stdout, /: qr-\S+: [^\n]*\n[^\n]*\n {4}RX:[^\n]*\n +[1-9]\d* +[1-9]\d* [^\n]*\n {4}TX:[^\n]*\n +[1-9]\d* +[1-9]/);
