@@ -5,36 +5,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { buildEmulator, type Emulator } from '../../src/topology/builder.js';
-import { loadTopologyOrThrow } from '../../src/topology/loader.js';
 import { ofctl } from '../../src/control/ovs-commands.js';
 import { clearCounters } from '../../src/control/admin-commands.js';
 import { hmapOrder, hashOfpPort } from '../../src/control/ovs-dump-ports.js';
-import { ControlError, type CommandResponse } from '../../src/control/protocol.js';
+import { ControlError } from '../../src/control/protocol.js';
 import { ManualClock } from '../../src/datapath/clock.js';
 import { PC } from '../../src/datapath/stats.js';
 import { NetNamespace } from '../../src/netns/namespace.js';
-import { buildFrame } from '../../src/wire/frame.js';
-import { openEdges } from '../../src/cli/trace.js';
 import { requireTool } from '../helpers/tools.js';
+import { ofctlText, send, seed } from '../helpers/seed-ofctl.js';
 
-// 106 bytes on the wire: 14 Ethernet + 20 IPv4 + 8 UDP + 64.
-const REQ = buildFrame({ src: 'fa:16:3e:b2:ef:af', dst: 'fa:16:3e:06:d8:7b', ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64 }, udp: { sport: 40000, dport: 53, payload: 64 } });
-
-function seed(fastpath: boolean, clock?: ManualClock): Emulator {
-  const emu = buildEmulator(loadTopologyOrThrow('configs/seed-dvr-snat.yaml'), clock ? { clock } : {});
-  emu.engine.fastpath = fastpath;
-  openEdges(emu);
-  return emu;
-}
-function send(emu: Emulator, n: number): void {
-  for (let i = 0; i < n; i++) emu.engine.inject(emu.engine.pool.allocFrom(REQ)!, emu.findPort('w07', 'tap2ab77d0f-99')!);
-}
-function run(emu: Emulator, argv: string[]): string {
-  const r = ofctl.run({ emu, invalidate: () => {} }, argv) as CommandResponse;
-  assert.equal(r.exit, 0);
-  return r.stdout;
-}
 const port = (no: string, rx: [number, number], tx: [number, number, number]): string[] => [
   `  port ${no.padStart(2)}: rx pkts=${rx[0]}, bytes=${rx[1]}, drop=0, errs=0, frame=0, over=0, crc=0`,
   `           tx pkts=${tx[0]}, bytes=${tx[1]}, drop=${tx[2]}, errs=0, coll=0`,
@@ -53,7 +33,7 @@ for (const fastpath of [false, true]) {
     // and LOCAL. A patch port counts the packet's length where it entered the
     // datapath (106), not the tagged frame crossing (110), as OVS does. Order
     // 41, LOCAL, 1, 40 is the real ovs-vswitchd's (test/e2e/ovs-oracle.test.ts).
-    assert.equal(run(emu, ['dump-ports', 'w07', 'br-int']), text([
+    assert.equal(ofctlText(emu, ['dump-ports', 'w07', 'br-int']), text([
       'OFPST_PORT reply (xid=0x2): 4 ports',
       ...port('41', [3, 318], [3, 318, 0]),
       ...port('LOCAL', [0, 0], [0, 0, 4]),
@@ -62,7 +42,7 @@ for (const fastpath of [false, true]) {
     ]));
     // br-tun takes the 4 tagged frames from patch-int (the flooded first one
     // dies in table 1) and sends the 3 routed ones, untagged, to the VXLAN port.
-    assert.equal(run(emu, ['dump-ports', 'w07', 'br-tun']), text([
+    assert.equal(ofctlText(emu, ['dump-ports', 'w07', 'br-tun']), text([
       'OFPST_PORT reply (xid=0x2): 3 ports',
       ...port('LOCAL', [0, 0], [0, 0, 0]),
       ...port('1', [4, 424], [0, 0, 0]),
@@ -77,7 +57,7 @@ test("an internal port counts from the switch's side: its tx is what the namespa
   const ns = emu.engine.elements.find((e): e is NetNamespace => e instanceof NetNamespace && e.node === 'w07' && e.name.startsWith('qrouter-'))!;
   const dev = ns.ports.find((p) => p.name === 'qr-178fc8e2-fd')!;
   const v = emu.engine.stats.v;
-  const m = /^ {2}port 40: rx pkts=(\d+), bytes=(\d+),.*\n {11}tx pkts=(\d+), bytes=(\d+),/m.exec(run(emu, ['dump-ports', 'w07', 'br-int']))!;
+  const m = /^ {2}port 40: rx pkts=(\d+), bytes=(\d+),.*\n {11}tx pkts=(\d+), bytes=(\d+),/m.exec(ofctlText(emu, ['dump-ports', 'w07', 'br-int']))!;
   assert.deepEqual(m.slice(1).map(Number), [v[dev.statsBase + PC.TX_PACKETS], v[dev.statsBase + PC.TX_BYTES], v[dev.statsBase + PC.RX_PACKETS], v[dev.statsBase + PC.RX_BYTES]]);
   assert.deepEqual(m.slice(1).map(Number), [2, 212, 2, 212]);
 });
@@ -88,21 +68,21 @@ test('PORT: a number or LOCAL asks for that port, a name is looked up first (xid
   send(emu, 1);
   clock.advance(12_345);
   const one = text(['OFPST_PORT reply (xid=0x2): 1 ports', ...port('41', [1, 106], [1, 106, 0])]);
-  assert.equal(run(emu, ['dump-ports', 'w07', 'br-int', '41']), one);
-  assert.equal(run(emu, ['dump-ports', 'w07', 'br-int', 'qvo2ab77d0f-99']), one.replace('xid=0x2', 'xid=0x4'));
-  assert.equal(run(emu, ['dump-ports', 'w07', 'br-int', 'local']), text(['OFPST_PORT reply (xid=0x2): 1 ports', ...port('LOCAL', [0, 0], [0, 0, 2])]));
+  assert.equal(ofctlText(emu, ['dump-ports', 'w07', 'br-int', '41']), one);
+  assert.equal(ofctlText(emu, ['dump-ports', 'w07', 'br-int', 'qvo2ab77d0f-99']), one.replace('xid=0x2', 'xid=0x4'));
+  assert.equal(ofctlText(emu, ['dump-ports', 'w07', 'br-int', 'local']), text(['OFPST_PORT reply (xid=0x2): 1 ports', ...port('LOCAL', [0, 0], [0, 0, 2])]));
   // ANY (OFPP_NONE in OpenFlow 1.0) is every port; a free number is none.
-  assert.match(run(emu, ['dump-ports', 'w07', 'br-int', 'ANY']), /^OFPST_PORT reply \(xid=0x2\): 4 ports\n/);
-  assert.equal(run(emu, ['dump-ports', 'w07', 'br-int', '99']), 'OFPST_PORT reply (xid=0x2): 0 ports\n');
-  assert.equal(run(emu, ['dump-ports', 'w07', 'br-int', '1', '-O', 'OpenFlow13']), text([
+  assert.match(ofctlText(emu, ['dump-ports', 'w07', 'br-int', 'ANY']), /^OFPST_PORT reply \(xid=0x2\): 4 ports\n/);
+  assert.equal(ofctlText(emu, ['dump-ports', 'w07', 'br-int', '99']), 'OFPST_PORT reply (xid=0x2): 0 ports\n');
+  assert.equal(ofctlText(emu, ['dump-ports', 'w07', 'br-int', '1', '-O', 'OpenFlow13']), text([
     'OFPST_PORT reply (OF1.3) (xid=0x2): 1 ports',
     ...port('1', [0, 0], [2, 212, 0]), // the flooded request and the routed one
     '           duration=12.345s',
   ]));
   clearCounters.run({ emu, invalidate: () => {} }, []);
   // clear-counters zeroes them all, the patch port's byte correction too.
-  assert.equal(run(emu, ['dump-ports', 'w07', 'br-int', '41']), text(['OFPST_PORT reply (xid=0x2): 1 ports', ...port('41', [0, 0], [0, 0, 0])]));
-  assert.equal(run(emu, ['dump-ports', 'w07', 'br-int', '1']), text(['OFPST_PORT reply (xid=0x2): 1 ports', ...port('1', [0, 0], [0, 0, 0])]));
+  assert.equal(ofctlText(emu, ['dump-ports', 'w07', 'br-int', '41']), text(['OFPST_PORT reply (xid=0x2): 1 ports', ...port('41', [0, 0], [0, 0, 0])]));
+  assert.equal(ofctlText(emu, ['dump-ports', 'w07', 'br-int', '1']), text(['OFPST_PORT reply (xid=0x2): 1 ports', ...port('1', [0, 0], [0, 0, 0])]));
 });
 
 test("errors in ovs-ofctl's words: an unknown port name, a bad bridge, too many arguments", () => {
@@ -169,7 +149,7 @@ test("real ovs-ofctl prints the same text from the reply OVS would send (OpenFlo
   send(emu, 3);
   clock.advance(7_250);
   for (const [argv, version, xid] of [[['dump-ports', 'w07', 'br-int'], 1, 2], [['dump-ports', 'w07', 'br-tun', '-O', 'OpenFlow13'], 4, 2], [['dump-ports', 'w07', 'br-int', 'patch-tun'], 1, 4]] as const) {
-    const ours = run(emu, [...argv]);
+    const ours = ofctlText(emu, [...argv]);
     const rs = rows(ours);
     assert.equal(rs.length, Number(/: (\d+) ports\n/.exec(ours)![1]));
     const p = spawnSync('ovs-ofctl', ['ofp-print', encodeReply(rs, version, xid)], { encoding: 'utf8' });

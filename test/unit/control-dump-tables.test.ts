@@ -4,31 +4,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { buildEmulator, type Emulator } from '../../src/topology/builder.js';
-import { loadTopologyOrThrow } from '../../src/topology/loader.js';
 import { ofctl } from '../../src/control/ovs-commands.js';
 import { clearCounters } from '../../src/control/admin-commands.js';
-import { ControlError, type CommandResponse } from '../../src/control/protocol.js';
-import { buildFrame } from '../../src/wire/frame.js';
-import { openEdges } from '../../src/cli/trace.js';
+import { ControlError } from '../../src/control/protocol.js';
 import { requireTool } from '../helpers/tools.js';
-
-const REQ = buildFrame({ src: 'fa:16:3e:b2:ef:af', dst: 'fa:16:3e:06:d8:7b', ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64 }, udp: { sport: 40000, dport: 53, payload: 64 } });
-
-function seed(fastpath: boolean): Emulator {
-  const emu = buildEmulator(loadTopologyOrThrow('configs/seed-dvr-snat.yaml'));
-  emu.engine.fastpath = fastpath;
-  openEdges(emu);
-  return emu;
-}
-function send(emu: Emulator, n: number): void {
-  for (let i = 0; i < n; i++) emu.engine.inject(emu.engine.pool.allocFrom(REQ)!, emu.findPort('w07', 'tap2ab77d0f-99')!);
-}
-function run(emu: Emulator, argv: string[]): string {
-  const r = ofctl.run({ emu, invalidate: () => {} }, argv) as CommandResponse;
-  assert.equal(r.exit, 0);
-  return r.stdout;
-}
+import { ofctlText, send, seed } from '../helpers/seed-ofctl.js';
 
 // OVS 2.5's layout: a table that differs from the one before gets a block and
 // a blank line; one that equals it (stats and features) is one ditto line.
@@ -46,7 +26,7 @@ for (const fastpath of [false, true]) {
     // Table 0 and 1 see the 3 routed requests and the first one NORMAL flooded
     // (br-int had not learned the qr- MAC yet; table 1 drops it), 2 and 20 the 3.
     assert.equal(
-      run(emu, ['dump-tables', 'w07', 'br-tun']),
+      ofctlText(emu, ['dump-tables', 'w07', 'br-tun']),
       text([
         'OFPST_TABLE reply (xid=0x2):',
         '  table 0 ("classifier"):',
@@ -86,7 +66,7 @@ for (const fastpath of [false, true]) {
       ]),
     );
     send(emu, 2);
-    const after = run(emu, ['dump-tables', 'w07', 'br-tun']);
+    const after = ofctlText(emu, ['dump-tables', 'w07', 'br-tun']);
     assert.match(after, /table 0 \("classifier"\):\n {4}active=3, lookup=6, matched=6\n/);
     assert.match(after, /table 20 \("table20"\):\n {4}active=2, lookup=5, matched=5\n/);
   });
@@ -97,7 +77,7 @@ test('w07 br-int with -O OpenFlow13: no names or features, equal neighbours coll
   send(emu, 3);
   // Table 0 twice per request (from the VM, then routed back in from qr-), 58-60 likewise.
   assert.equal(
-    run(emu, ['dump-tables', 'w07', 'br-int', '-O', 'OpenFlow13']),
+    ofctlText(emu, ['dump-tables', 'w07', 'br-int', '-O', 'OpenFlow13']),
     text([
       'OFPST_TABLE reply (OF1.3) (xid=0x2):',
       ...of13(0, 7, 6, 6),
@@ -123,9 +103,9 @@ test('w07 br-int with -O OpenFlow13: no names or features, equal neighbours coll
       ...of13Ditto(64, 253),
     ]),
   );
-  assert.match(run(emu, ['dump-tables', 'w07', 'br-int', '--protocols=OpenFlow10,OpenFlow14']), /^OFPST_TABLE reply \(OF1\.4\) \(xid=0x2\):\n {2}table 0:\n/);
+  assert.match(ofctlText(emu, ['dump-tables', 'w07', 'br-int', '--protocols=OpenFlow10,OpenFlow14']), /^OFPST_TABLE reply \(OF1\.4\) \(xid=0x2\):\n {2}table 0:\n/);
   clearCounters.run({ emu, invalidate: () => {} }, []);
-  assert.match(run(emu, ['dump-tables', 'w07', 'br-int', '-O', 'OpenFlow13']), /^ {2}table 58:\n {4}active=1, lookup=0, matched=0\n/m, 'clear-counters zeroes the table counters');
+  assert.match(ofctlText(emu, ['dump-tables', 'w07', 'br-int', '-O', 'OpenFlow13']), /^ {2}table 58:\n {4}active=1, lookup=0, matched=0\n/m, 'clear-counters zeroes the table counters');
 });
 
 test('a lookup that finds no flow counts in lookup, not in matched', () => {
@@ -133,7 +113,7 @@ test('a lookup that finds no flow counts in lookup, not in matched', () => {
   // Without br-int's table-0 catch-all, the request routed back in from qr- misses (and is dropped).
   ofctl.run({ emu, invalidate: () => {} }, ['del-flows', 'w07', 'br-int', '--strict', 'table=0,priority=0']);
   send(emu, 3);
-  const out = run(emu, ['dump-tables', 'w07', 'br-int']);
+  const out = ofctlText(emu, ['dump-tables', 'w07', 'br-int']);
   assert.match(out, /^ {2}table 0 \("classifier"\):\n {4}active=6, lookup=6, matched=3\n/m);
   assert.match(out, /^ {2}table 58 \("table58"\):\n {4}active=1, lookup=3, matched=3\n/m);
 });
@@ -144,7 +124,7 @@ for (const fastpath of [false, true]) {
     // Table 77 of br-int holds nothing; the VM's requests pass through it on the way to 25.
     ofctl.run({ emu, invalidate: () => {} }, ['mod-flows', 'w07', 'br-int', '--strict', 'table=0,priority=9,in_port=41', 'actions=resubmit(,77),resubmit(,25)']);
     send(emu, 3);
-    const out = run(emu, ['dump-tables', 'w07', 'br-int', '-O', 'OpenFlow13']);
+    const out = ofctlText(emu, ['dump-tables', 'w07', 'br-int', '-O', 'OpenFlow13']);
     assert.match(out, /^ {2}table 77:\n {4}active=0, lookup=3, matched=0\n/m);
     assert.match(out, /^ {2}table 25:\n {4}active=1, lookup=3, matched=3\n/m);
   });
@@ -197,7 +177,7 @@ test("real ovs-ofctl prints the same per-table counts from the reply OVS would s
   const emu = seed(false);
   send(emu, 3);
   for (const [br, version, opt] of [['br-int', 1, []], ['br-tun', 4, ['-O', 'OpenFlow13']], ['br-int', 4, ['-O', 'OpenFlow13']]] as const) {
-    const ours = run(emu, ['dump-tables', 'w07', br, ...opt]);
+    const ours = ofctlText(emu, ['dump-tables', 'w07', br, ...opt]);
     const mine = perTable(ours);
     assert.equal(mine.size, 254);
     const rows = [...mine.keys()].sort((a, b) => a - b).map((id) => mine.get(id)!);
