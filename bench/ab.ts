@@ -14,17 +14,16 @@
 import { resolve } from 'node:path';
 import { loadavg } from 'node:os';
 import { median } from './lib/harness.js';
+import { cli } from './lib/args.js';
 
 type Seed = typeof import('./lib/seed.js');
 
-const argv = process.argv.slice(2);
-const opt = (name: string, dflt: number): number => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? Number(argv[i + 1]) : dflt;
-};
-const dirs = argv.filter((a, i) => !a.startsWith('--') && !['--pairs', '--chunk'].includes(argv[i - 1] ?? ''));
-if (dirs.length !== 2) throw new Error('usage: node dist/bench/ab.js TREE_A TREE_B [--pairs N] [--chunk N] [--new]');
-const PAIRS = opt('--pairs', 40), CHUNK = opt('--chunk', 20_000), NEW = argv.includes('--new');
+const opts = cli('node dist/bench/ab.js TREE_A TREE_B [--pairs N] [--chunk N] [--new]', {
+  pairs: { type: 'string' }, chunk: { type: 'string' }, new: { type: 'boolean' },
+}, true);
+const dirs = opts.positionals;
+if (dirs.length !== 2) opts.fail(`two trees to compare, not ${dirs.length}`);
+const PAIRS = opts.num('pairs', 40, 1), CHUNK = opts.num('chunk', 20_000, 1), NEW = opts.flag('new');
 
 interface Side {
   run(): number;

@@ -34,7 +34,7 @@ import { type Rig, buildRig, pump, totalDrops, warm } from './lib/seed.js';
 import { OvsBridge } from '../src/ofproto/bridge.js';
 import { churnFlow } from './lib/churn-flows.js';
 
-const opts = parseOptions();
+const opts = parseOptions('node dist/bench/churn.js [--quick]');
 const FLOWS = 10_000;
 const PAYLOAD = 64;
 const CHURN_PER_S = 1000; // adds per second, and as many deletes

@@ -17,13 +17,13 @@ import { Engine } from '../src/datapath/engine.js';
 import { enableLatencySampling } from '../src/metrics/latency.js';
 import { registerCollectors } from '../src/metrics/collectors.js';
 import { buildRig, pump, warm, type Rig } from './lib/seed.js';
+import { cli } from './lib/args.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-function arg(name: string, dflt: number): number {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? Number(process.argv[i + 1]) : dflt;
-}
+const opts = cli('node --import tsx bench/metrics-cost.ts [--rounds 200] [--slice 2000] [--flows 64]', {
+  rounds: { type: 'string' }, slice: { type: 'string' }, flows: { type: 'string' },
+});
 
 /** A copy of engine.ts, with its counter bumps removed when `strip`: the "statistics off" engine. */
 function engineCopy(dir: string, strip: boolean): string {
@@ -49,9 +49,9 @@ const median = (xs: number[]): number => {
 };
 
 async function main(): Promise<void> {
-  const rounds = arg('--rounds', 200);
-  const slice = arg('--slice', 2000);
-  const flows = arg('--flows', 64);
+  const rounds = opts.num('rounds', 200, 1);
+  const slice = opts.num('slice', 2000, 1);
+  const flows = opts.num('flows', 64, 1);
   const dir = mkdtempSync(join(tmpdir(), 'dpe-bench-'));
   try {
     const load = async (strip: boolean) => ((await import(pathToFileURL(engineCopy(dir, strip)).href)) as { Engine: typeof Engine }).Engine;

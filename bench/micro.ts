@@ -25,7 +25,7 @@ import { Engine } from '../src/datapath/engine.js';
 import { Element, type Port } from '../src/datapath/element.js';
 import type { Packet } from '../src/datapath/packet.js';
 
-const opts = parseOptions();
+const opts = parseOptions('node dist/bench/micro.js [--quick]');
 quietStdout();
 
 /** A benny case: `batch` operations per call. */

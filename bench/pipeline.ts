@@ -18,7 +18,7 @@ import { type Figure, emit, fullGc, heapBytesPerOp, median, parseOptions, progre
 import { type Rig, buildRig, pump, pumpNew, totalDrops, udpRequest, warm } from './lib/seed.js';
 import { BATCH } from '../src/datapath/engine.js';
 
-const opts = parseOptions();
+const opts = parseOptions('node dist/bench/pipeline.js [--quick]');
 const RUNS = opts.quick ? 3 : 5;
 const RUN_S = opts.quick ? 0.5 : 1.5;
 const FLOWS = 10_000;

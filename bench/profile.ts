@@ -22,7 +22,7 @@ interface ProfNode { id: number; callFrame: CallFrame; children?: number[] }
 interface CpuProfile { nodes: ProfNode[]; samples: number[]; timeDeltas: number[] }
 interface HeapNode { callFrame: CallFrame; selfSize: number; children: HeapNode[] }
 
-const opts = parseOptions();
+const opts = parseOptions('node dist/bench/profile.js [--quick] [--new]', { new: { type: 'boolean' } });
 const SECONDS = opts.quick ? 2 : 5;
 const root = repoRoot();
 const maps = new Map<string, SourceMap | null>();
@@ -45,7 +45,7 @@ function where(cf: CallFrame): string {
   return `${relative(root, file)}:${cf.lineNumber + 1} ${fn}`;
 }
 
-const NEW = process.argv.includes('--new');
+const NEW = opts.flag('new');
 const rig = buildRig({ flows: NEW ? 1 : 10_000, payload: 64 });
 warm(rig, 64);
 const conntracks = rig.emu.engine.elements.filter((e) => e.kind === 'netns').map((e) => (e as typeof rig.snat).nf.conntrack);

@@ -21,6 +21,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadavg } from 'node:os';
 import { type Figure, machine } from './lib/harness.js';
+import { cli } from './lib/args.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const GROUPS = ['micro', 'pipeline', 'workers', 'scale', 'churn', 'tap', 'tap-churn'] as const;
@@ -37,20 +38,18 @@ const NODE_FLAGS: Record<Group, string[]> = {
   'tap-churn': [],
 };
 
-const argv = process.argv.slice(2);
-const json = argv.includes('--json');
-const quick = argv.includes('--quick');
-const onlyArg = argv.indexOf('--only');
-const only = onlyArg >= 0 ? (argv[onlyArg + 1] ?? '').split(',').filter(Boolean) : [...DEFAULT_GROUPS];
+const opts = cli('npm run bench -- [--quick] [--json] [--only GROUP,...] | --profile [--new] [--quick]', {
+  quick: { type: 'boolean' }, json: { type: 'boolean' }, only: { type: 'string' }, profile: { type: 'boolean' }, new: { type: 'boolean' },
+});
+const json = opts.flag('json');
+const quick = opts.flag('quick');
+const only = opts.str('only')?.split(',').filter(Boolean) ?? [...DEFAULT_GROUPS];
 for (const g of only) {
-  if (!(GROUPS as readonly string[]).includes(g)) {
-    console.error(`bench: unknown group ${g} (groups: ${GROUPS.join(', ')})`);
-    process.exit(2);
-  }
+  if (!(GROUPS as readonly string[]).includes(g)) opts.fail(`bench: unknown group ${g} (groups: ${GROUPS.join(', ')})`);
 }
 
-if (argv.includes('--profile')) {
-  const r = spawnSync(process.execPath, [join(here, 'profile.js'), ...(quick ? ['--quick'] : []), ...(argv.includes('--new') ? ['--new'] : [])], { stdio: 'inherit' });
+if (opts.flag('profile')) {
+  const r = spawnSync(process.execPath, [join(here, 'profile.js'), ...(quick ? ['--quick'] : []), ...(opts.flag('new') ? ['--new'] : [])], { stdio: 'inherit' });
   process.exit(r.status ?? 1);
 }
 

@@ -12,7 +12,7 @@ import { HOOK_PREROUTING, VERDICT_ACCEPT } from '../src/netfilter/constants.js';
 import { fillPacketInfo, newPacketInfo } from '../src/netfilter/packet-info.js';
 import { buildFrame } from '../src/wire/frame.js';
 
-const opts = parseOptions();
+const opts = parseOptions('node dist/bench/scale.js [--quick]');
 const RUNS = opts.quick ? 3 : 5;
 const figures: Figure[] = [];
 const heapMiB = () => process.memoryUsage().heapUsed / 2 ** 20;

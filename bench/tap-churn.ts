@@ -53,9 +53,11 @@ import { runRemote, type Endpoint } from '../src/control/client.js';
 import { defaultWorkerCount } from '../src/workers/partition.js';
 import { type Figure, emit, parseOptions, progress, target } from './lib/harness.js';
 import { CHURN_BLOCK, CHURN_COOKIES, churnCookie, churnFlow } from './lib/churn-flows.js';
-import { type Blast, type PathCounters, TapLab, countersAdd, countersDelta } from './lib/tap-lab.js';
+import { type Blast, LAB_OPTIONS, LAB_USAGE, type PathCounters, TapLab, countersAdd, countersDelta, labSettings } from './lib/tap-lab.js';
 
-const opts = parseOptions();
+const opts = parseOptions(`node dist/bench/tap-churn.js [--quick] [--workers 0,1] [--churn single,batch] [--rate PPS] [--in-flight N] ${LAB_USAGE}`, {
+  workers: { type: 'string' }, churn: { type: 'string' }, rate: { type: 'string' }, 'in-flight': { type: 'string' }, ...LAB_OPTIONS,
+});
 const CHURN_PER_S = 1000; // adds per second, and as many deletes
 const WINDOW = 1000; // churned flows live at once
 const FLOWS = 8; // UDP flows of the path (source ports)
@@ -65,16 +67,12 @@ const SEARCH = opts.quick ? { steps: 5, seconds: 1 } : { steps: 7, seconds: 2 };
 const LOSS_FREE_PCT = 0.1;
 const NODE = 'w07', BRIDGE = 'br-int';
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
-const MODES = (arg('--workers') ?? process.env.DPEMU_BENCH_WORKERS ?? `0,${defaultWorkerCount()}`).split(',').map(Number);
-if (MODES.some((w) => !Number.isInteger(w) || w < 0)) throw new Error(`tap-churn: --workers takes whole numbers separated by commas, not ${arg('--workers') ?? process.env.DPEMU_BENCH_WORKERS}`);
-const RATE = arg('--rate') === undefined ? null : Number(arg('--rate'));
-const IN_FLIGHT = Number(arg('--in-flight') ?? 8);
-const STYLES = (arg('--churn') ?? 'single,batch').split(',') as Style[];
-if (STYLES.some((x) => x !== 'single' && x !== 'batch')) throw new Error(`tap-churn: --churn takes single and/or batch, not ${arg('--churn')}`);
+const MODES = opts.nums('workers', process.env.DPEMU_BENCH_WORKERS ?? `0,${defaultWorkerCount()}`);
+const RATE = opts.str('rate') === undefined ? null : opts.num('rate', 0, 1);
+const IN_FLIGHT = opts.num('in-flight', 8, 1);
+const STYLES = (opts.str('churn') ?? 'single,batch').split(',') as Style[];
+if (STYLES.some((x) => x !== 'single' && x !== 'batch')) opts.fail(`--churn takes single and/or batch, not '${opts.str('churn')}'`);
+const settings = labSettings(opts);
 
 if (process.getuid?.() !== 0) {
   progress('tap-churn: skipped, needs root (network namespaces and TAP devices): sudo npm run bench -- --only tap-churn');
@@ -206,7 +204,7 @@ const figures: Figure[] = [];
 async function mode(workers: number): Promise<void> {
   const name = `tap-churn --workers ${workers}`;
   const load0 = loadavg()[0]!;
-  const lab = await TapLab.start(name, { workers, direct: false });
+  const lab = await TapLab.start(name, { workers, direct: false, settings });
   const ep: Endpoint = { socketPath: lab.controlSocket };
   const { vm, inet } = lab.ns;
   try {

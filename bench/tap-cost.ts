@@ -27,21 +27,22 @@ import { Worker } from 'node:worker_threads';
 import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { progress } from './lib/harness.js';
-import { TapLab, countersDelta, type BlastPids } from './lib/tap-lab.js';
+import { cli } from './lib/args.js';
+import { LAB_OPTIONS, LAB_USAGE, TapLab, countersDelta, labSettings, type BlastPids } from './lib/tap-lab.js';
 
-const argv = process.argv.slice(2);
-const arg = (name: string, dflt: string): string => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1]! : dflt;
-};
-const WORKERS = Number(arg('--workers', '1'));
-const RATES = arg('--rates', '30000,45000').split(',').map(Number);
-const SECONDS = Number(arg('--seconds', '3'));
-const ROUNDS = Number(arg('--rounds', '1'));
-const PERF = !argv.includes('--no-perf');
-const JSON_OUT = argv.includes('--json');
+const opts = cli(`node dist/bench/tap-cost.js [--workers 1] [--rates 30000,45000] [--seconds 3] [--rounds 1] [--no-perf] [--perf-record FILE] [--json] ${LAB_USAGE}`, {
+  workers: { type: 'string' }, rates: { type: 'string' }, seconds: { type: 'string' }, rounds: { type: 'string' },
+  'no-perf': { type: 'boolean' }, 'perf-record': { type: 'string' }, json: { type: 'boolean' }, ...LAB_OPTIONS,
+});
+const WORKERS = opts.num('workers', 1);
+const RATES = opts.nums('rates', '30000,45000', 1);
+const SECONDS = opts.num('seconds', 3, 0.1, true);
+const ROUNDS = opts.num('rounds', 1, 1);
+const PERF = !opts.flag('no-perf');
+const JSON_OUT = opts.flag('json');
 /** --perf-record FILE: also perf record the daemon (call graphs) in a third run of each rate, into FILE.RATE.ROUND. */
-const RECORD = argv.includes('--perf-record') ? arg('--perf-record', '') : '';
+const RECORD = opts.str('perf-record') ?? '';
+const settings = labSettings(opts);
 
 if (process.getuid?.() !== 0) {
   progress('tap-cost: needs root (network namespaces and TAP devices)');
@@ -137,7 +138,7 @@ async function wakeCost(rounds = 20_000): Promise<number[]> {
 
 const wake = await wakeCost();
 progress(`tap-cost: Atomics.wait/notify ping-pong between two threads: ${wake.join(' and ')} us of CPU per round trip and thread, load ${loadavg()[0]!.toFixed(2)}`);
-const lab = await TapLab.start('tap-cost', { workers: WORKERS, direct: false });
+const lab = await TapLab.start('tap-cost', { workers: WORKERS, direct: false, settings });
 const rows: Row[] = [];
 const load0 = loadavg().map((x) => x.toFixed(2)).join(' ');
 try {

@@ -13,24 +13,25 @@
 // Not part of `npm run bench`: a diagnostic, one line per rate.
 import { loadavg } from 'node:os';
 import { progress } from './lib/harness.js';
-import { TapLab, bucketPercentile } from './lib/tap-lab.js';
+import { cli } from './lib/args.js';
+import { LAB_OPTIONS, LAB_USAGE, TapLab, bucketPercentile, labSettings } from './lib/tap-lab.js';
 
-const argv = process.argv.slice(2);
-const arg = (name: string, dflt: string): string => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1]! : dflt;
-};
-const WORKERS = Number(arg('--workers', '1'));
-const RATES = arg('--rates', '5000,10000').split(',').map(Number);
-const SECONDS = Number(arg('--seconds', '4'));
+const opts = cli(`node dist/bench/tap-rtt.js [--workers 1] [--rates 5000,10000] [--seconds 4] [--json] ${LAB_USAGE}`, {
+  workers: { type: 'string' }, rates: { type: 'string' }, seconds: { type: 'string' }, json: { type: 'boolean' }, ...LAB_OPTIONS,
+});
+const WORKERS = opts.num('workers', 1);
+const RATES = opts.nums('rates', '5000,10000', 1);
+const SECONDS = opts.num('seconds', 4, 0.1, true);
+const JSON_OUT = opts.flag('json');
+const settings = labSettings(opts);
 
 if (process.getuid?.() !== 0) {
   progress('tap-rtt: needs root (network namespaces and TAP devices)');
   process.exit(0);
 }
 
-const daemon = arg('--daemon-repo', 'this checkout');
-const lab = await TapLab.start('tap-rtt', { workers: WORKERS, direct: false });
+const daemon = settings.daemonRepo ?? 'this checkout';
+const lab = await TapLab.start('tap-rtt', { workers: WORKERS, direct: false, settings });
 const rows = [];
 try {
   for (const rate of RATES) {
@@ -43,11 +44,11 @@ try {
       daemonP50: bucketPercentile(e0, e1, 0.5), daemonP99: bucketPercentile(e0, e1, 0.99), load: +loadavg()[0]!.toFixed(2),
     };
     rows.push(row);
-    if (!argv.includes('--json')) {
+    if (!JSON_OUT) {
       console.log(`${daemon}: ${rate} round trips/s: p50 ${row.p50} µs, p99 ${row.p99}, p99.9 ${row.p999}, ${row.lost} of ${row.sent} lost; daemon per pass p50 <= ${row.daemonP50} µs, p99 <= ${row.daemonP99}; load ${row.load}`);
     }
   }
 } finally {
   await lab.close();
 }
-if (argv.includes('--json')) console.log(JSON.stringify({ daemon, workers: WORKERS, seconds: SECONDS, rows }));
+if (JSON_OUT) console.log(JSON.stringify({ daemon, workers: WORKERS, seconds: SECONDS, rows }));

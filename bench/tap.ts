@@ -33,9 +33,9 @@
 // receiver are node scripts (bench/lib/udp-peer.ts), all on the same cores.
 import { loadavg } from 'node:os';
 import { type Figure, emit, parseOptions, progress, target } from './lib/harness.js';
-import { type Blast, type Rtt, TapLab, bucketPercentile } from './lib/tap-lab.js';
+import { type Blast, LAB_OPTIONS, LAB_USAGE, type Rtt, TapLab, bucketPercentile, labSettings } from './lib/tap-lab.js';
 
-const opts = parseOptions();
+const opts = parseOptions(`node dist/bench/tap.js [--quick] [--workers N] ${LAB_USAGE}`, { workers: { type: 'string' }, ...LAB_OPTIONS });
 const SECONDS = opts.quick ? 2 : 5;
 /** Bisection steps and seconds per step of the loss-free search. */
 const SEARCH = opts.quick ? { steps: 5, seconds: 1 } : { steps: 8, seconds: 2 };
@@ -45,9 +45,10 @@ const PINGS = opts.quick ? 10_000 : 50_000;
 const WARMUP_S = opts.quick ? 1 : 2;
 const IDLE_PINGS = opts.quick ? 10 : 25;
 const SIZES = [64, 1400];
-const workersArg = process.argv.indexOf('--workers');
-const WORKERS = Number(workersArg >= 0 ? process.argv[workersArg + 1] : (process.env.DPEMU_BENCH_WORKERS ?? 0));
-if (!Number.isInteger(WORKERS) || WORKERS < 0) throw new Error(`tap: --workers must be a whole number, not ${process.argv[workersArg + 1] ?? process.env.DPEMU_BENCH_WORKERS}`);
+// --workers N, or DPEMU_BENCH_WORKERS=N through `npm run bench`.
+const [WORKERS = 0, ...moreWorkers] = opts.nums('workers', process.env.DPEMU_BENCH_WORKERS ?? '0');
+if (moreWorkers.length) opts.fail('--workers takes one number here');
+const settings = labSettings(opts);
 
 if (process.getuid?.() !== 0) {
   progress('tap: skipped, needs root (network namespaces and TAP devices): sudo npm run bench -- --only tap');
@@ -57,7 +58,7 @@ if (process.getuid?.() !== 0) {
 
 const figures: Figure[] = [];
 const load0 = loadavg()[0]!.toFixed(2);
-const lab = await TapLab.start('tap', { workers: WORKERS, direct: true });
+const lab = await TapLab.start('tap', { workers: WORKERS, direct: true, settings });
 const { ns } = lab;
 progress(`tap: tag ${lab.tag}, ${SECONDS} s per run, daemon --workers ${WORKERS}, load ${load0}`);
 try {
@@ -132,6 +133,6 @@ try {
   await lab.close();
 }
 // `--daemon-arg X` (tap-lab.ts) options of `dpemu run`, e.g. --rt-priority 10, go with every figure.
-const daemonArgs = process.argv.flatMap((a, i) => (a === '--daemon-arg' ? [process.argv[i + 1]!] : [])).join(' ');
+const daemonArgs = settings.daemonArgs.join(' ');
 for (const f of figures) f.conditions = { ...f.conditions, workers: WORKERS, ...(daemonArgs ? { daemonArgs } : {}) };
 emit('tap', figures);

@@ -42,9 +42,6 @@ const REPLAY_BATCH = 64;
 const GW_MAC = '5c:c9:99:60:d2:71';
 const FIP_VIF_MAC = 'fa:17:3e:f7:cd:bc';
 
-const argv = process.argv.slice(2);
-const wArg = argv.indexOf('--workers');
-const WORKER_COUNTS = (wArg >= 0 ? argv[wArg + 1] ?? '' : '1,2').split(',').map(Number);
 
 // ---- the product: partitioned workers -------------------------------------------
 
@@ -277,7 +274,8 @@ class Ceiling {
 const perWorker = (rows: number[][], digits: number): string => rows[0]!.map((_, w) => median(rows.map((r) => r[w]!)).toFixed(digits)).join(',');
 
 if (isMainThread) {
-  const opts = parseOptions();
+  const opts = parseOptions('node dist/bench/workers.js [--quick] [--workers 1,2,4]', { workers: { type: 'string' } });
+  const WORKER_COUNTS = opts.nums('workers', '1,2', 1);
   const runs = opts.quick ? 3 : 5;
   const seconds = opts.quick ? 0.5 : 1.5;
   const figures: Figure[] = [];

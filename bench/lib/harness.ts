@@ -4,6 +4,7 @@
 import { cpus, totalmem } from 'node:os';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
+import { cli, type Cli, type Options } from './args.js';
 
 export interface Target {
   /** How the figure is compared with the issue's target. */
@@ -25,12 +26,14 @@ export interface Figure {
   note?: string;
 }
 
-export interface BenchOptions {
-  quick: boolean;
-}
-
-export function parseOptions(argv = process.argv.slice(2)): BenchOptions {
-  return { quick: argv.includes('--quick') };
+/**
+ * What a group's script takes on its command line: --quick (shorter runs,
+ * fewer samples), --json (accepted for symmetry: a group always prints its
+ * figures as one JSON line), and its own `extra` options. Usage errors exit 2.
+ */
+export function parseOptions(usage: string, extra: Options = {}): Cli & { quick: boolean } {
+  const c = cli(usage, { quick: { type: 'boolean' }, json: { type: 'boolean' }, ...extra });
+  return { ...c, quick: c.flag('quick') };
 }
 
 export function target(value: number, op: Target['op'], bound: number): Target {

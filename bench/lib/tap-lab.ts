@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { progress } from './harness.js';
+import type { Cli, Options } from './args.js';
 import { KernelObjects, run, sh, tryRun, uniqueTag } from '../../test/e2e/lab-names.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -63,17 +64,46 @@ interface IperfReport { end: { sum: { packets: number; lost_packets: number; sec
 const IPERF_PORT = 7011;
 
 /**
- * `--sender iperf3|node` (default node). Measured through the lab at
- * 18:37-18:40 on 2026-11-27 (docs/performance.md, "iperf3 as the sender"):
- * iperf3's lighter ends did not raise the emulator's figures (its 100-µs
- * bursts lose earlier), but carry more through the direct pair.
+ * The command-line options every TAP bench takes for its lab (bench/lib/args.ts):
+ *   --sender iperf3|node          who sends and counts blasts (default node). Measured
+ *                                 through the lab at 18:37-18:40 on 2026-11-27
+ *                                 (docs/performance.md, "iperf3 as the sender"): iperf3's
+ *                                 lighter ends did not raise the emulator's figures (its
+ *                                 100-µs bursts lose earlier), but carry more through the pair.
+ *   --daemon-repo DIR             run the daemon of another checkout (before/after in one window)
+ *   --daemon-arg ARG              an option for `dpemu run`, repeatable (--daemon-arg --rt-priority --daemon-arg 10)
+ *   --daemon-node-arg ARG         a node option for the daemon, repeatable (--perf-basic-prof for perf record)
+ *   --daemon-cpu-prof DIR         V8 CPU profiles of the daemon's threads (main and each TAP worker) into DIR
  */
-function chosenSender(): Sender {
-  const i = process.argv.indexOf('--sender');
-  const s = i >= 0 ? process.argv[i + 1] : 'node';
-  if (s !== 'iperf3' && s !== 'node') throw new Error(`--sender must be iperf3 or node, not ${s}`);
-  if (s === 'iperf3' && tryRun('iperf3', ['--version'], 5_000).status !== 0) throw new Error('--sender iperf3: iperf3 is not installed (apt-get install iperf3)');
-  return s;
+export const LAB_OPTIONS: Options = {
+  sender: { type: 'string' },
+  'daemon-repo': { type: 'string' },
+  'daemon-arg': { type: 'string', multiple: true },
+  'daemon-node-arg': { type: 'string', multiple: true },
+  'daemon-cpu-prof': { type: 'string' },
+};
+export const LAB_USAGE = '[--sender iperf3|node] [--daemon-repo DIR] [--daemon-arg ARG]... [--daemon-node-arg ARG]... [--daemon-cpu-prof DIR]';
+
+/** What LAB_OPTIONS parsed to. */
+export interface LabSettings {
+  sender: Sender;
+  daemonRepo: string | undefined;
+  daemonArgs: string[];
+  daemonNodeArgs: string[];
+  daemonCpuProf: string | undefined;
+}
+
+export function labSettings(c: Cli): LabSettings {
+  const sender = c.str('sender') ?? 'node';
+  if (sender !== 'iperf3' && sender !== 'node') c.fail(`--sender takes iperf3 or node, not '${sender}'`);
+  if (sender === 'iperf3' && tryRun('iperf3', ['--version'], 5_000).status !== 0) c.fail('--sender iperf3: iperf3 is not installed (apt-get install iperf3)');
+  return {
+    sender: sender as Sender,
+    daemonRepo: c.str('daemon-repo'),
+    daemonArgs: c.all('daemon-arg'),
+    daemonNodeArgs: c.all('daemon-node-arg'),
+    daemonCpuProf: c.str('daemon-cpu-prof'),
+  };
 }
 
 /** Until something listens on TCP `port` in namespace `n` (an iperf3 server says nothing before its JSON). */
@@ -137,7 +167,7 @@ export class TapLab {
   readonly dir = mkdtempSync(join(tmpdir(), 'dpe-bench-'));
   readonly controlSocket = join(this.dir, 'control.sock');
   /** Who sends and counts blasts (`--sender`); round trips always use udp-peer. */
-  readonly sender: Sender = chosenSender();
+  readonly sender: Sender;
   metricsUrl = '';
   private readonly objs = new KernelObjects();
   private daemon: ChildProcess | null = null;
@@ -149,7 +179,8 @@ export class TapLab {
     void this.close().finally(() => process.exit(130));
   };
 
-  private constructor(readonly name: string, readonly workers: number) {
+  private constructor(readonly name: string, readonly workers: number, private readonly settings: LabSettings) {
+    this.sender = settings.sender;
     const t = this.tag;
     this.ns = { vm: `dpe-${t}-vm`, inet: `dpe-${t}-in`, da: `dpe-${t}-da`, db: `dpe-${t}-db` };
     process.once('SIGINT', this.onSignal);
@@ -158,11 +189,12 @@ export class TapLab {
 
   /**
    * The daemon on the lab file with `--workers workers` (always given: the
-   * daemon's own default is cores - 1), and with `direct` the veth pair.
-   * `name` prefixes progress lines. On failure everything is cleaned up.
+   * daemon's own default is cores - 1), and with `direct` the veth pair;
+   * `settings` from the command line (LAB_OPTIONS). `name` prefixes
+   * progress lines. On failure everything is cleaned up.
    */
-  static async start(name: string, o: { workers: number; direct: boolean }): Promise<TapLab> {
-    const lab = new TapLab(name, o.workers);
+  static async start(name: string, o: { workers: number; direct: boolean; settings: LabSettings }): Promise<TapLab> {
+    const lab = new TapLab(name, o.workers, o.settings);
     try {
       await lab.startDaemon();
       if (o.direct) lab.direct();
@@ -187,18 +219,10 @@ export class TapLab {
     this.objs.ownNetns(ns.inet);
     this.objs.ownLink(`dpe${tag}v`);
     this.objs.ownLink(`dpe${tag}i`);
-    // --daemon-cpu-prof DIR: V8 CPU profiles of the daemon's threads (main and each TAP worker) into DIR.
-    const prof = process.argv.indexOf('--daemon-cpu-prof');
-    const profArgs = prof >= 0 ? ['--cpu-prof', '--cpu-prof-dir', process.argv[prof + 1]!] : [];
-    // --daemon-node-arg ARG (repeatable): a node option for the daemon (e.g. --perf-basic-prof for perf record).
-    process.argv.forEach((a, i) => a === '--daemon-node-arg' && profArgs.push(process.argv[i + 1]!));
-    // --daemon-arg ARG (repeatable): an option for `dpemu run` (e.g. --daemon-arg --rt-priority --daemon-arg 10).
-    const runArgs: string[] = [];
-    process.argv.forEach((a, i) => a === '--daemon-arg' && runArgs.push(process.argv[i + 1]!));
-    // --daemon-repo DIR: run the daemon of another checkout (a before/after comparison in one window).
-    const other = process.argv.indexOf('--daemon-repo');
-    const repo = other >= 0 ? process.argv[other + 1]! : REPO;
-    const args = [...profArgs, join(repo, 'bin', 'dpemu.js'), 'run', file, '--lab', '--control-socket', this.controlSocket, '--metrics', '127.0.0.1:0', '--log-format', 'json', '--workers', String(this.workers), ...runArgs];
+    const st = this.settings;
+    const nodeArgs = [...(st.daemonCpuProf !== undefined ? ['--cpu-prof', '--cpu-prof-dir', st.daemonCpuProf] : []), ...st.daemonNodeArgs];
+    const repo = st.daemonRepo ?? REPO;
+    const args = [...nodeArgs, join(repo, 'bin', 'dpemu.js'), 'run', file, '--lab', '--control-socket', this.controlSocket, '--metrics', '127.0.0.1:0', '--log-format', 'json', '--workers', String(this.workers), ...st.daemonArgs];
     const d = spawn(process.execPath, args, { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
     this.daemon = d;
     let err = '', out = '', up = false;
