@@ -38,6 +38,12 @@ function parseArgs(argv: string[]): TcpdumpArgs {
   return out;
 }
 
+/** The lines tcpdump ends with on stderr ("1 packet captured": tcpdump's PLURAL_SUFFIX). */
+export function captureSummary(captured: number, dropped: number): string {
+  const n = (k: number, what: string) => `${k} packet${k === 1 ? '' : 's'} ${what}\n`;
+  return n(captured, 'captured') + n(captured, 'received by filter') + n(dropped, 'dropped by kernel');
+}
+
 /** HH:MM:SS.uuuuuu in local time, as tcpdump stamps lines. */
 function stamp(us: number): string {
   const d = new Date(Math.floor(us / 1000));
@@ -78,7 +84,7 @@ export async function tcpdumpCommand(argv: string[]): Promise<number> {
   const finish = () => {
     if (fd !== undefined) closeSync(fd);
     fd = undefined;
-    process.stderr.write(`${summary.captured || seen} packets captured\n${summary.captured || seen} packets received by filter\n${summary.dropped} packets dropped by kernel\n`);
+    process.stderr.write(captureSummary(summary.captured || seen, summary.dropped));
   };
   process.once('SIGINT', onSigint);
   try {
