@@ -1,0 +1,28 @@
+// `dpemu reload` with words (say `reload --help`) is refused before the daemon re-reads anything.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildEmulator } from '../../src/topology/builder.js';
+import { loadTopologyOrThrow } from '../../src/topology/loader.js';
+import { ManualClock } from '../../src/datapath/clock.js';
+import { startControlServer } from '../../src/control/server.js';
+import { runRemote } from '../../src/control/client.js';
+import { SEED_FILE } from '../helpers/seed-names.js';
+
+test('reload takes no arguments: refused, and the hook is not run', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dpe-admin-'));
+  let reloads = 0;
+  const emu = buildEmulator(loadTopologyOrThrow(SEED_FILE), { clock: new ManualClock() });
+  const server = await startControlServer(emu, { socketPath: join(dir, 'c.sock'), reload: () => `reloaded ${++reloads}\n` });
+  try {
+    const bad = await runRemote({ socketPath: join(dir, 'c.sock') }, 'reload', ['--help']);
+    assert.deepEqual([bad.exit, bad.stderr, reloads], [1, 'reload takes no arguments\n', 0]);
+    const good = await runRemote({ socketPath: join(dir, 'c.sock') }, 'reload', []);
+    assert.deepEqual([good.exit, good.stdout, reloads], [0, 'reloaded 1\n', 1]);
+  } finally {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
