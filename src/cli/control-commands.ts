@@ -58,6 +58,17 @@ const FAMILIES: [string, string, string][] = [
   ['workers', '[kill N]', 'list the datapath workers (dpemu run --workers N): index, alive, restarts, learned-state journal, configuration log, nodes; kill N ends worker N abruptly (it is restarted)'],
 ];
 
+/**
+ * `dpemu FAMILY --help` (or `-h`) alone prints dpemu's usage for it and asks the daemon nothing
+ * (`reload --help` must not reload). With other words, -h/--help go to the daemon as the real
+ * tool's own option (`conntrack NODE -n NS -h` prints conntrack-tools' help).
+ */
+function askedForHelp(cmd: Command, args: readonly string[]): boolean {
+  if (args.length !== 1 || (args[0] !== '--help' && args[0] !== '-h')) return false;
+  cmd.outputHelp();
+  return true;
+}
+
 export function registerControlCommands(program: Command): void {
   for (const [name, usage, desc] of FAMILIES) {
     program
@@ -68,8 +79,8 @@ export function registerControlCommands(program: Command): void {
       .allowUnknownOption(true)
       .allowExcessArguments(true)
       .argument('[args...]')
-      .action(async (args: string[]) => {
-        process.exitCode = await remote(name, args);
+      .action(async (args: string[], _opts: unknown, cmd: Command) => {
+        process.exitCode = askedForHelp(cmd, args) ? 0 : await remote(name, args);
       });
   }
   program
@@ -80,7 +91,7 @@ export function registerControlCommands(program: Command): void {
     .allowUnknownOption(true)
     .allowExcessArguments(true)
     .argument('[args...]')
-    .action(async (args: string[]) => {
-      process.exitCode = await tcpdumpCommand(args);
+    .action(async (args: string[], _opts: unknown, cmd: Command) => {
+      process.exitCode = askedForHelp(cmd, args) ? 0 : await tcpdumpCommand(args);
     });
 }

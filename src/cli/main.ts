@@ -23,6 +23,8 @@ program
   .name('dpemu')
   .description('Emulate a Neutron DVR data path packet by packet: OVS, Linux bridges, VXLAN, namespaces, iptables, conntrack')
   .version(packageVersion(), '-V, --version')
+  // -V and -h after a subcommand are its own (`dpemu conntrack NODE -n NS -V` is conntrack's version).
+  .enablePositionalOptions()
   .showHelpAfterError()
   .exitOverride();
 

@@ -1,0 +1,25 @@
+// The control families' --help is dpemu's, answered without a daemon; options after a
+// family name are the real tool's (conntrack's -V), not dpemu's own.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+
+const NO_DAEMON = { ...process.env, DPEMU_SOCKET: '/nonexistent/dpe-cli-help.sock' };
+const dpemu = (...args: string[]) => spawnSync(process.execPath, ['bin/dpemu.js', ...args], { encoding: 'utf8', env: NO_DAEMON });
+
+test('FAMILY --help and -h print the usage and exit 0 without asking the daemon', () => {
+  for (const [family, usage] of [['ofctl', 'SUBCMD NODE BRIDGE'], ['reload', ''], ['tcpdump', '-i NODE:[NS:]IFACE'], ['conntrack', 'NODE -n NS']]) {
+    for (const flag of ['--help', '-h']) {
+      const r = dpemu(family!, flag);
+      assert.equal(r.status, 0, `${family} ${flag}: ${r.stderr}`);
+      assert.ok(r.stdout.startsWith(`Usage: dpemu ${family} ${usage}`), `${family} ${flag}: ${r.stdout}`);
+    }
+  }
+});
+
+test("-V after a family goes to the daemon (conntrack's version), dpemu -V is dpemu's", () => {
+  const r = dpemu('conntrack', 'w02', '-n', 'snat-x', '-V');
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /no daemon listening/);
+  assert.match(dpemu('-V').stdout, /^\d+\.\d+\.\d+\n$/);
+});
