@@ -1,3 +1,4 @@
+// Commands given too few or too many words answer as the real tool does, and
 // `dpemu reload` with words (say `reload --help`) is refused before the daemon re-reads anything.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,8 +12,8 @@ import { startControlServer } from '../../src/control/server.js';
 import { runRemote } from '../../src/control/client.js';
 import { SEED_FILE } from '../helpers/seed-names.js';
 
-test('reload takes no arguments: refused, and the hook is not run', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'dpe-admin-'));
+test('reload takes no arguments: refused, and the hook is not run; ovs-ofctl and ovs-appctl without a command', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dpe-usage-'));
   let reloads = 0;
   const emu = buildEmulator(loadTopologyOrThrow(SEED_FILE), { clock: new ManualClock() });
   const server = await startControlServer(emu, { socketPath: join(dir, 'c.sock'), reload: () => `reloaded ${++reloads}\n` });
@@ -21,6 +22,11 @@ test('reload takes no arguments: refused, and the hook is not run', async () => 
     assert.deepEqual([bad.exit, bad.stderr, reloads], [1, 'reload takes no arguments\n', 0]);
     const good = await runRemote({ socketPath: join(dir, 'c.sock') }, 'reload', []);
     assert.deepEqual([good.exit, good.stdout, reloads], [0, 'reloaded 1\n', 1]);
+    // ovs-ofctl 3.1 and ovs-appctl 3.1 run with no words.
+    const ofctl = await runRemote({ socketPath: join(dir, 'c.sock') }, 'ofctl', []);
+    assert.deepEqual([ofctl.exit, ofctl.stderr], [1, 'ovs-ofctl: missing command name; use --help for help\n']);
+    const appctl = await runRemote({ socketPath: join(dir, 'c.sock') }, 'appctl', []);
+    assert.deepEqual([appctl.exit, appctl.stderr], [1, 'ovs-appctl: at least one non-option argument is required (use --help for help)\n']);
   } finally {
     await server.close();
     rmSync(dir, { recursive: true, force: true });
