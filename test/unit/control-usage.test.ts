@@ -12,7 +12,7 @@ import { startControlServer } from '../../src/control/server.js';
 import { runRemote } from '../../src/control/client.js';
 import { SEED_FILE } from '../helpers/seed-names.js';
 
-test('reload takes no arguments: refused, and the hook is not run; ovs-ofctl and ovs-appctl without a command', async () => {
+test('reload takes no arguments: refused, and the hook is not run; ovs-ofctl and ovs-appctl without a command, ip with an unknown object', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'dpe-usage-'));
   let reloads = 0;
   const emu = buildEmulator(loadTopologyOrThrow(SEED_FILE), { clock: new ManualClock() });
@@ -27,6 +27,12 @@ test('reload takes no arguments: refused, and the hook is not run; ovs-ofctl and
     assert.deepEqual([ofctl.exit, ofctl.stderr], [1, 'ovs-ofctl: missing command name; use --help for help\n']);
     const appctl = await runRemote({ socketPath: join(dir, 'c.sock') }, 'appctl', []);
     assert.deepEqual([appctl.exit, appctl.stderr], [1, 'ovs-appctl: at least one non-option argument is required (use --help for help)\n']);
+    // iproute2 6.1 with a word that begins none of its objects; one it has that dpemu does not emulate.
+    const snat = ['-n', 'snat-c4d4b760-41b9-45e1-a607-d054da99c479', 'w02'];
+    const foo = await runRemote({ socketPath: join(dir, 'c.sock') }, 'ip', [...snat, 'foo']);
+    assert.deepEqual([foo.exit, foo.stderr], [1, 'Object "foo" is unknown, try "ip help".\n']);
+    const tunnel = await runRemote({ socketPath: join(dir, 'c.sock') }, 'ip', [...snat, 'tun']);
+    assert.deepEqual([tunnel.exit, tunnel.stderr], [255, "Error: 'ip tunnel' is not supported.\n"]);
   } finally {
     await server.close();
     rmSync(dir, { recursive: true, force: true });
