@@ -51,6 +51,9 @@ test('ofctl dump-flows, names and filter; dump-ports-desc', async () => {
   const pd = await run('ofctl', ['dump-ports-desc', 'w07', 'br-int']);
   assert.ok(pd.stdout.startsWith('OFPST_PORT_DESC reply (xid=0x2):\n 1(patch-tun): addr:'));
   assert.ok(pd.stdout.includes(' 40(qr-178fc8e2-fd): addr:fa:16:3e:06:d8:7b\n') && pd.stdout.includes(' LOCAL(br-int): addr:'));
+  // A veth port reports ethtool's veth features, as ovs-vswitchd 3.1 printed for a veth; an internal port none.
+  assert.ok(pd.stdout.includes(' 41(qvo2ab77d0f-99): addr:46:4f:72:0f:95:bf\n     config:     0\n     state:      0\n     current:    10GB-FD COPPER\n     speed: 10000 Mbps now, 0 Mbps max\n'), pd.stdout);
+  assert.ok(pd.stdout.includes(' 40(qr-178fc8e2-fd): addr:fa:16:3e:06:d8:7b\n     config:     0\n     state:      0\n     speed: 0 Mbps now, 0 Mbps max\n'), pd.stdout);
 });
 
 test('brctl show and showmacs, appctl fdb/show after traffic', async () => {
