@@ -13,6 +13,15 @@ import { conntrackEventsCommand, isConntrackEvents } from './conntrack-events.js
 /** Where ovs-ofctl takes a file: add-flows FILE, and `-` (stdin) for the flow of add-flow, mod-flows and del-flows. */
 const FLOW_FILE = new Map([['add-flows', 'file'], ['add-flow', '-'], ['mod-flows', '-'], ['del-flows', '-']]);
 
+/** A flow file that cannot be read, in ovs-ofctl's words (parse_ofp_flow_mod_file: `FILE: open failed (strerror)`). */
+export class FlowFileError extends Error {
+  constructor(file: string, cause: unknown) {
+    // Node's message starts with the errno's name and libuv's lower-case strerror: "ENOENT: no such file or directory, open '...'".
+    const why = /^[A-Z]+: ([^,]+)/.exec(cause instanceof Error ? cause.message : '')?.[1] ?? String(cause);
+    super(`ovs-ofctl: ${file}: open failed (${why.charAt(0).toUpperCase()}${why.slice(1)})`);
+  }
+}
+
 /** ofctl SUBCMD NODE BRIDGE FILE|-: the file is read here and sent as its text (one flow a line). */
 function inlineFlowFile(argv: string[]): string[] {
   const i = argv.findIndex((a) => FLOW_FILE.has(a));
@@ -20,7 +29,12 @@ function inlineFlowFile(argv: string[]): string[] {
   const words = argv.map((a, j) => ({ a, j })).filter((x) => x.j > i && (x.a === '-' || !x.a.startsWith('-')));
   const file = words[2];
   if (!file || (FLOW_FILE.get(argv[i]!) === '-' && file.a !== '-')) return argv;
-  const text = readFileSync(file.a === '-' ? 0 : file.a, 'utf8');
+  let text: string;
+  try {
+    text = readFileSync(file.a === '-' ? 0 : file.a, 'utf8');
+  } catch (e) {
+    throw new FlowFileError(file.a, e);
+  }
   // Always ending in a newline, so the server tells a file (even an empty one: no flow_mod) from a flow.
   return argv.map((a, j) => (j === file.j ? (text.endsWith('\n') ? text : `${text}\n`) : a));
 }
@@ -34,7 +48,7 @@ export async function remote(family: string, argv: string[]): Promise<number> {
     if (r.stderr) process.stderr.write(r.stderr);
     return r.exit;
   } catch (e) {
-    if (e instanceof ConnectError) {
+    if (e instanceof ConnectError || e instanceof FlowFileError) {
       process.stderr.write(e.message + '\n');
       return 1;
     }

@@ -1,5 +1,6 @@
-// The control families' --help is dpemu's, answered without a daemon; options after a
-// family name are the real tool's (conntrack's -V), not dpemu's own.
+// The control families' CLI side, answered without a daemon: --help is dpemu's; options
+// after a family name are the real tool's (conntrack's -V), not dpemu's own; a flow file
+// that cannot be read is reported as ovs-ofctl reports it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -22,4 +23,10 @@ test("-V after a family goes to the daemon (conntrack's version), dpemu -V is dp
   assert.equal(r.status, 1);
   assert.match(r.stderr, /no daemon listening/);
   assert.match(dpemu('-V').stdout, /^\d+\.\d+\.\d+\n$/);
+});
+
+test('ofctl add-flows with a file that is not there: ovs-ofctl 3.1\'s words, exit 1', () => {
+  const r = dpemu('ofctl', 'add-flows', 'w07', 'br-int', '/nonexistent/dpe-flows.txt');
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /^ovs-ofctl: \/nonexistent\/dpe-flows\.txt: open failed \(No such file or directory\)\n$/m);
 });
