@@ -17,6 +17,7 @@ function parseArgs(argv: string[]): TcpdumpArgs {
   const req: CaptureRequest = { iface: '' };
   const out: TcpdumpArgs = { req };
   const expr: string[] = [];
+  let countText = '';
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const val = (): string => {
@@ -25,7 +26,7 @@ function parseArgs(argv: string[]): TcpdumpArgs {
       return v;
     };
     if (a === '-i' || a === '--interface') req.iface = val();
-    else if (a === '-c') req.count = Number(val());
+    else if (a === '-c') req.count = Number((countText = val()));
     else if (a === '-w') out.write = val();
     else if (a === '-s' || a === '--snapshot-length') req.snaplen = Number(val());
     else if (/^-[neUlvqtS]+$/.test(a)) continue; // -nn -e -nnee -U -l: dpemu always prints -nnee style
@@ -33,7 +34,7 @@ function parseArgs(argv: string[]): TcpdumpArgs {
     else expr.push(a);
   }
   if (!req.iface) throw new Error('-i NODE:[NS:]IFACE is required (dpemu captures inside the emulator)');
-  if (req.count !== undefined && !(Number.isInteger(req.count) && req.count > 0)) throw new Error('invalid packet count');
+  if (req.count !== undefined && !(Number.isInteger(req.count) && req.count > 0)) throw new Error(`invalid packet count ${countText}`);
   req.filter = expr.join(' ');
   return out;
 }

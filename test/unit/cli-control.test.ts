@@ -30,3 +30,8 @@ test('ofctl add-flows with a file that is not there: ovs-ofctl 3.1\'s words, exi
   assert.equal(r.status, 1);
   assert.match(r.stderr, /^ovs-ofctl: \/nonexistent\/dpe-flows\.txt: open failed \(No such file or directory\)\n$/m);
 });
+
+test("tcpdump -c with a bad count names it, as tcpdump 4.99 does", () => {
+  const r = dpemu('tcpdump', '-i', 'w07:eth2', '-c', 'x');
+  assert.deepEqual([r.status, r.stderr.split('\n').at(-2)], [1, 'tcpdump: invalid packet count x']);
+});
