@@ -38,7 +38,8 @@ program
 
 program
   .command('trace')
-  .description('run packets through the pipeline and print every hop (see `dpemu trace --help`)')
+  .summary('run packets through the pipeline and print every hop (see `dpemu trace --help`)')
+  .description('run packets through the pipeline and print every hop')
   .option('--config <file>', 'topology YAML (without it: the running daemon, its live state; --socket PATH)')
   .option('--json', 'one JSON document, frames in hex')
   .option('--no-hosts', 'do not emulate the file\'s lab hosts')
