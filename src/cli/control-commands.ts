@@ -87,7 +87,7 @@ export function registerControlCommands(program: Command): void {
   for (const [name, usage, desc] of FAMILIES) {
     program
       .command(name)
-      .usage(`${usage} [--socket PATH]`)
+      .usage(`${usage} [--socket PATH]`.trim())
       .description(`${desc} (via the daemon's control socket)`)
       .helpOption(false)
       .allowUnknownOption(true)

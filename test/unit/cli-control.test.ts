@@ -9,7 +9,7 @@ const NO_DAEMON = { ...process.env, DPEMU_SOCKET: '/nonexistent/dpe-cli-help.soc
 const dpemu = (...args: string[]) => spawnSync(process.execPath, ['bin/dpemu.js', ...args], { encoding: 'utf8', env: NO_DAEMON });
 
 test('FAMILY --help and -h print the usage and exit 0 without asking the daemon', () => {
-  for (const [family, usage] of [['ofctl', 'SUBCMD NODE BRIDGE'], ['reload', ''], ['tcpdump', '-i NODE:[NS:]IFACE'], ['conntrack', 'NODE -n NS']]) {
+  for (const [family, usage] of [['ofctl', 'SUBCMD NODE BRIDGE'], ['reload', '[--socket PATH]\n'], ['tcpdump', '-i NODE:[NS:]IFACE'], ['conntrack', 'NODE -n NS']]) {
     for (const flag of ['--help', '-h']) {
       const r = dpemu(family!, flag);
       assert.equal(r.status, 0, `${family} ${flag}: ${r.stderr}`);
