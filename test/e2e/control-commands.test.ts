@@ -97,6 +97,21 @@ test('iptables -S, -L -n -v, iptables-save', async () => {
   assert.ok(!save.stdout.includes('*mangle'));
 });
 
+test('iptables -L -Z lists, then zeroes; -v says what it zeroed (as iptables-legacy 1.8 in a kernel namespace)', async () => {
+  ping();
+  const snat = ['w02', '-n', SNAT, '-t', 'nat'];
+  const counts = (text: string) => text.split('\n').filter((l) => /^ +\d+ +\d+ /.test(l)).map((l) => Number(l.trim().split(/ +/)[0]));
+  const lz = await run('iptables', [...snat, '-L', 'neutron-l3-agent-snat', '-n', '-v', '-Z']);
+  assert.equal(lz.exit, 0, lz.stderr);
+  assert.ok(counts(lz.stdout).some((n) => n > 0), lz.stdout);
+  assert.ok(lz.stdout.startsWith('Chain neutron-l3-agent-snat (1 references)\n') && lz.stdout.endsWith("\nZeroing chain `neutron-l3-agent-snat'\n"), lz.stdout);
+  const after = await run('iptables', [...snat, '-L', 'neutron-l3-agent-snat', '-n', '-v']);
+  assert.deepEqual(counts(after.stdout).filter((n) => n > 0), [], after.stdout);
+  const z = await run('iptables', [...snat, '-Z', '-v']);
+  assert.equal(z.stdout, ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING', 'neutron-l3-agent-OUTPUT', 'neutron-l3-agent-POSTROUTING', 'neutron-l3-agent-PREROUTING', 'neutron-l3-agent-float-snat', 'neutron-l3-agent-snat', 'neutron-postrouting-bottom'].map((c) => `Zeroing chain \`${c}'\n`).join(''));
+  assert.equal((await run('iptables', [...snat, '-Z'])).stdout, '');
+});
+
 test('conntrack -L, -C, -D, -F', async () => {
   ping();
   const args = ['w02', '-n', SNAT];
