@@ -13,6 +13,15 @@ import { conntrackEventsCommand, isConntrackEvents } from './conntrack-events.js
 /** Where ovs-ofctl takes a file: add-flows FILE, and `-` (stdin) for the flow of add-flow, mod-flows and del-flows. */
 const FLOW_FILE = new Map([['add-flows', 'file'], ['add-flow', '-'], ['mod-flows', '-'], ['del-flows', '-']]);
 
+/** A flow file that cannot be read, in ovs-ofctl's words (parse_ofp_flow_mod_file: `FILE: open failed (strerror)`). */
+export class FlowFileError extends Error {
+  constructor(file: string, cause: unknown) {
+    // Node's message starts with the errno's name and libuv's lower-case strerror: "ENOENT: no such file or directory, open '...'".
+    const why = /^[A-Z]+: ([^,]+)/.exec(cause instanceof Error ? cause.message : '')?.[1] ?? String(cause);
+    super(`ovs-ofctl: ${file}: open failed (${why.charAt(0).toUpperCase()}${why.slice(1)})`);
+  }
+}
+
 /** ofctl SUBCMD NODE BRIDGE FILE|-: the file is read here and sent as its text (one flow a line). */
 function inlineFlowFile(argv: string[]): string[] {
   const i = argv.findIndex((a) => FLOW_FILE.has(a));
@@ -20,7 +29,12 @@ function inlineFlowFile(argv: string[]): string[] {
   const words = argv.map((a, j) => ({ a, j })).filter((x) => x.j > i && (x.a === '-' || !x.a.startsWith('-')));
   const file = words[2];
   if (!file || (FLOW_FILE.get(argv[i]!) === '-' && file.a !== '-')) return argv;
-  const text = readFileSync(file.a === '-' ? 0 : file.a, 'utf8');
+  let text: string;
+  try {
+    text = readFileSync(file.a === '-' ? 0 : file.a, 'utf8');
+  } catch (e) {
+    throw new FlowFileError(file.a, e);
+  }
   // Always ending in a newline, so the server tells a file (even an empty one: no flow_mod) from a flow.
   return argv.map((a, j) => (j === file.j ? (text.endsWith('\n') ? text : `${text}\n`) : a));
 }
@@ -34,7 +48,7 @@ export async function remote(family: string, argv: string[]): Promise<number> {
     if (r.stderr) process.stderr.write(r.stderr);
     return r.exit;
   } catch (e) {
-    if (e instanceof ConnectError) {
+    if (e instanceof ConnectError || e instanceof FlowFileError) {
       process.stderr.write(e.message + '\n');
       return 1;
     }
@@ -48,7 +62,7 @@ const FAMILIES: [string, string, string][] = [
   ['ofctl', 'SUBCMD NODE BRIDGE [ARGS]', 'as ovs-ofctl: dump-flows [--names] [--no-stats] [FLOW], dump-ports [PORT] [-O OpenFlow13], dump-ports-desc, dump-tables [-O OpenFlow13], add-flow FLOW|-, add-flows FILE|-, mod-flows [--strict] FLOW|-, del-flows [--strict] [FLOW|-]'],
   ['appctl', 'SUBCMD NODE BRIDGE [FLOW]', 'as ovs-appctl: fdb/show, fdb/flush, ofproto/trace FLOW, dpif/dump-flows'],
   ['brctl', 'show|showmacs NODE [BRIDGE]', 'as brctl'],
-  ['ip', '[-n NS] [-s [-s]] NODE OBJECT ...', 'as ip: addr, link, route [table N], rule, neigh; route/neigh add|del|replace; -s: device counters'],
+  ['ip', '[-n NS] [-s [-s]] NODE OBJECT ...', 'as ip: addr, link, route [table N], route get, rule, neigh; route|neigh add|del|replace|change, rule add|del, link set, addr add|del; -s: device counters'],
   ['iptables', 'NODE -n NS [-t TABLE] -S|-L -n -v|-A|-D|-I ...', 'as iptables (legacy) inside a namespace'],
   ['iptables-save', 'NODE -n NS [-t TABLE] [-c]', 'as iptables-save inside a namespace'],
   ['conntrack', 'NODE -n NS -L|-C|-S|-D|-F|-E [filters]', 'as conntrack inside a namespace (-E streams events until Ctrl-C)'],
@@ -58,18 +72,29 @@ const FAMILIES: [string, string, string][] = [
   ['workers', '[kill N]', 'list the datapath workers (dpemu run --workers N): index, alive, restarts, learned-state journal, configuration log, nodes; kill N ends worker N abruptly (it is restarted)'],
 ];
 
+/**
+ * `dpemu FAMILY --help` (or `-h`) alone prints dpemu's usage for it and asks the daemon nothing
+ * (`reload --help` must not reload). With other words, -h/--help go to the daemon as the real
+ * tool's own option (`conntrack NODE -n NS -h` prints conntrack-tools' help).
+ */
+function askedForHelp(cmd: Command, args: readonly string[]): boolean {
+  if (args.length !== 1 || (args[0] !== '--help' && args[0] !== '-h')) return false;
+  cmd.outputHelp();
+  return true;
+}
+
 export function registerControlCommands(program: Command): void {
   for (const [name, usage, desc] of FAMILIES) {
     program
       .command(name)
-      .usage(`${usage} [--socket PATH]`)
+      .usage(`${usage} [--socket PATH]`.trim())
       .description(`${desc} (via the daemon's control socket)`)
       .helpOption(false)
       .allowUnknownOption(true)
       .allowExcessArguments(true)
       .argument('[args...]')
-      .action(async (args: string[]) => {
-        process.exitCode = await remote(name, args);
+      .action(async (args: string[], _opts: unknown, cmd: Command) => {
+        process.exitCode = askedForHelp(cmd, args) ? 0 : await remote(name, args);
       });
   }
   program
@@ -80,7 +105,7 @@ export function registerControlCommands(program: Command): void {
     .allowUnknownOption(true)
     .allowExcessArguments(true)
     .argument('[args...]')
-    .action(async (args: string[]) => {
-      process.exitCode = await tcpdumpCommand(args);
+    .action(async (args: string[], _opts: unknown, cmd: Command) => {
+      process.exitCode = askedForHelp(cmd, args) ? 0 : await tcpdumpCommand(args);
     });
 }

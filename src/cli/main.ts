@@ -23,6 +23,8 @@ program
   .name('dpemu')
   .description('Emulate a Neutron DVR data path packet by packet: OVS, Linux bridges, VXLAN, namespaces, iptables, conntrack')
   .version(packageVersion(), '-V, --version')
+  // -V and -h after a subcommand are its own (`dpemu conntrack NODE -n NS -V` is conntrack's version).
+  .enablePositionalOptions()
   .showHelpAfterError()
   .exitOverride();
 
@@ -36,7 +38,8 @@ program
 
 program
   .command('trace')
-  .description('run packets through the pipeline and print every hop (see `dpemu trace --help`)')
+  .summary('run packets through the pipeline and print every hop (see `dpemu trace --help`)')
+  .description('run packets through the pipeline and print every hop')
   .option('--config <file>', 'topology YAML (without it: the running daemon, its live state; --socket PATH)')
   .option('--json', 'one JSON document, frames in hex')
   .option('--no-hosts', 'do not emulate the file\'s lab hosts')

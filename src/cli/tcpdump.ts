@@ -17,6 +17,7 @@ function parseArgs(argv: string[]): TcpdumpArgs {
   const req: CaptureRequest = { iface: '' };
   const out: TcpdumpArgs = { req };
   const expr: string[] = [];
+  let countText = '';
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const val = (): string => {
@@ -25,7 +26,7 @@ function parseArgs(argv: string[]): TcpdumpArgs {
       return v;
     };
     if (a === '-i' || a === '--interface') req.iface = val();
-    else if (a === '-c') req.count = Number(val());
+    else if (a === '-c') req.count = Number((countText = val()));
     else if (a === '-w') out.write = val();
     else if (a === '-s' || a === '--snapshot-length') req.snaplen = Number(val());
     else if (/^-[neUlvqtS]+$/.test(a)) continue; // -nn -e -nnee -U -l: dpemu always prints -nnee style
@@ -33,9 +34,15 @@ function parseArgs(argv: string[]): TcpdumpArgs {
     else expr.push(a);
   }
   if (!req.iface) throw new Error('-i NODE:[NS:]IFACE is required (dpemu captures inside the emulator)');
-  if (req.count !== undefined && !(Number.isInteger(req.count) && req.count > 0)) throw new Error('invalid packet count');
+  if (req.count !== undefined && !(Number.isInteger(req.count) && req.count > 0)) throw new Error(`invalid packet count ${countText}`);
   req.filter = expr.join(' ');
   return out;
+}
+
+/** The lines tcpdump ends with on stderr ("1 packet captured": tcpdump's PLURAL_SUFFIX). */
+export function captureSummary(captured: number, dropped: number): string {
+  const n = (k: number, what: string) => `${k} packet${k === 1 ? '' : 's'} ${what}\n`;
+  return n(captured, 'captured') + n(captured, 'received by filter') + n(dropped, 'dropped by kernel');
 }
 
 /** HH:MM:SS.uuuuuu in local time, as tcpdump stamps lines. */
@@ -78,7 +85,7 @@ export async function tcpdumpCommand(argv: string[]): Promise<number> {
   const finish = () => {
     if (fd !== undefined) closeSync(fd);
     fd = undefined;
-    process.stderr.write(`${summary.captured || seen} packets captured\n${summary.captured || seen} packets received by filter\n${summary.dropped} packets dropped by kernel\n`);
+    process.stderr.write(captureSummary(summary.captured || seen, summary.dropped));
   };
   process.once('SIGINT', onSigint);
   try {

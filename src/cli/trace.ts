@@ -8,6 +8,12 @@ import { traceOutput, type TraceRun } from './trace-format.js';
 import type { Port } from '../datapath/element.js';
 import { parsePackets, UsageError, type MacDefaults, type TracePacket } from './packet-flags.js';
 
+/** --in naming no port: where packets can enter (the file's edges), as tcpdump lists a node's interfaces. */
+function noSuchPort(emu: Emulator, node: string, port: string): UsageError {
+  const edges = emu.topology.edges.map((e) => `${e.port.node}:${e.port.port}`);
+  return new UsageError(`--in ${node}:${port}: no such port in the topology (edge ports: ${edges.join(', ')}; any port of a node by name)`);
+}
+
 /**
  * MACs to use when the user gave IPs only: the host plugged into that edge
  * sends from its own MAC to its default gateway's, as its neighbour table
@@ -15,7 +21,7 @@ import { parsePackets, UsageError, type MacDefaults, type TracePacket } from './
  */
 export function macDefaults(emu: Emulator) {
   return (node: string, port: string): MacDefaults => {
-    if (!emu.findPort(node, port)) throw new UsageError(`--in ${node}:${port}: no such port in the topology`);
+    if (!emu.findPort(node, port)) throw noSuchPort(emu, node, port);
     const edge = emu.topology.edges.find((e) => e.port.node === node && e.port.port === port);
     const host = edge?.host ? emu.topology.hosts.find((h) => h.name === edge.host) : undefined;
     if (!host) return { missing: 'no lab host plugged into it to take them from' };
@@ -39,7 +45,7 @@ export function openEdges(emu: Emulator): void {
 export function resolvePorts(emu: Emulator, packets: readonly TracePacket[]): Port[] {
   return packets.map((p) => {
     const port = emu.findPort(p.node, p.port);
-    if (!port) throw new UsageError(`--in ${p.node}:${p.port}: no such port in the topology`);
+    if (!port) throw noSuchPort(emu, p.node, p.port);
     return port;
   });
 }

@@ -33,7 +33,8 @@ export const clearCounters: CommandFamily = {
 export const reload: DaemonCommand = {
   name: 'reload',
   access: () => 'write',
-  async run(hooks) {
+  async run(hooks, argv) {
+    if (argv.length) throw new ControlError('reload takes no arguments');
     if (!hooks.reload) throw new ControlError('reload: this server was started without a topology file to reload');
     return ok(await hooks.reload());
   },

@@ -2,13 +2,16 @@
 // verbs print what iproute2 prints; add/del/replace change the namespace
 // (one command, one change: it applies entirely or throws first).
 import { IpSyntaxError, RtnlError } from '../netns/errors.js';
-import { runCommand } from '../netns/ip-text.js';
+import { OBJECTS as TEXT_OBJECTS, runCommand } from '../netns/ip-text.js';
 import { parseNeighArgs } from '../netns/ip-neigh-syntax.js';
 import { isStatsOption, matches } from '../netns/ip-tokens.js';
 import type { NetNamespace } from '../netns/namespace.js';
 import { type Access, type CommandFamily } from './command.js';
 import { ControlError, ok } from './protocol.js';
 import { mustNamespace } from './resolve.js';
+
+/** iproute2 6.1's objects (ip.c's cmds[]): a word that begins none of them is refused as ip refuses it. */
+const IPROUTE2_OBJECTS = ['address', 'addrlabel', 'maddress', 'route', 'rule', 'neighbor', 'neighbour', 'ntable', 'ntbl', 'link', 'l2tp', 'fou', 'ila', 'macsec', 'tunnel', 'tunl', 'tuntap', 'tap', 'token', 'tcpmetrics', 'tcp_metrics', 'monitor', 'xfrm', 'mroute', 'mrule', 'netns', 'netconf', 'vrf', 'sr', 'nexthop', 'mptcp', 'ioam', 'help', 'stats'];
 
 const WRITE_VERBS = ['add', 'delete', 'change', 'chg', 'replace', 'append', 'prepend', 'flush', 'set'];
 const NEIGH = ['neighbour', 'neighbor'];
@@ -53,9 +56,12 @@ export const ip: CommandFamily = {
     const { ns, node, stats, words } = parse(argv);
     const el = mustNamespace(ctx, node, ns);
     if (!words.length) throw new ControlError('Usage: dpemu ip [-n NS] [-s [-s]] NODE { addr | link | route | rule | neigh } ...', 255);
+    const obj = words[0]!;
+    const known = IPROUTE2_OBJECTS.find((o) => matches(obj, o));
+    if (!known) throw new ControlError(`Object "${obj}" is unknown, try "ip help".`, 1);
+    if (!TEXT_OBJECTS.includes(known)) throw new ControlError(`Error: 'ip ${known}' is not supported.`, 255);
     const write = access(argv) === 'write';
     try {
-      const obj = words[0]!;
       if (write && obj.length >= 1 && NEIGH.some((o) => matches(obj, o)) && words[1] !== 'flush') {
         neighWrite(el, words[1]!, words.slice(2).join(' '));
       } else {

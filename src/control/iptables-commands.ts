@@ -76,18 +76,30 @@ export const iptables: CommandFamily = {
     // Short flags may be bundled (-nvL).
     const flags = new Set(p.rest.flatMap((a) => (/^-[A-Za-z]{2,}$/.test(a) ? [...a.slice(1)].map((c) => `-${c}`) : [a])));
     const has = (...f: string[]) => f.some((x) => flags.has(x));
+    const list = (): string | undefined => {
+      if (has('-S', '--list-rules')) return iptablesListRules(rs, p.table, { verbose: has('-v'), chain: chainArg(p.rest, /^(-S|--list-rules)$/) });
+      if (has('-L', '--list')) return iptablesList(rs, p.table, { verbose: has('-v'), exact: has('-x'), lineNumbers: has('--line-numbers'), chain: chainArg(p.rest, /^(-L|--list)$/) });
+      return undefined;
+    };
     try {
+      // With -v, -Z says what it zeroes (zero_entries), after a listing it comes with.
+      const zeroed = (chain: string | undefined): string =>
+        has('-v') ? (chain === undefined ? rs.tables[p.table].chainOrder().map((c) => c.name) : [chain]).map((c) => `Zeroing chain \`${c}'\n`).join('') : '';
+      if (has('-Z', '--zero') && (has('-L', '--list') || has('-S', '--list-rules'))) {
+        // -L -Z (or -S -Z): list, then zero the listed chain or the table (iptables' CMD_LIST|CMD_ZERO).
+        const out = list()!;
+        const chain = chainArg(p.rest, /^(-L|--list|-S|--list-rules|-Z|--zero)$/);
+        el.nf.load(['-Z', ...(chain === undefined ? [] : [chain])].map(quote).join(' '), { table: p.table });
+        ctx.invalidate(`${el.node}:${el.name} iptables`);
+        return ok(out + zeroed(chain));
+      }
       if (isWrite(p.rest)) {
         el.nf.load(p.rest.map(quote).join(' '), { table: p.table });
         ctx.invalidate(`${el.node}:${el.name} iptables`);
-        return ok('');
+        return ok(has('-Z', '--zero') ? zeroed(chainArg(p.rest, /^(-Z|--zero)$/)) : '');
       }
-      if (has('-S', '--list-rules')) {
-        return ok(iptablesListRules(rs, p.table, { verbose: has('-v'), chain: chainArg(p.rest, /^(-S|--list-rules)$/) }));
-      }
-      if (has('-L', '--list')) {
-        return ok(iptablesList(rs, p.table, { verbose: has('-v'), exact: has('-x'), lineNumbers: has('--line-numbers'), chain: chainArg(p.rest, /^(-L|--list)$/) }));
-      }
+      const out = list();
+      if (out !== undefined) return ok(out);
     } catch (e) {
       if (e instanceof NfSyntaxError) throw new ControlError(`iptables v1.8.7 (legacy): ${e.detail}\nTry \`iptables -h' or 'iptables --help' for more information.`, 2);
       if (e instanceof Error && e.message.startsWith('iptables:')) throw new ControlError(e.message, 1);

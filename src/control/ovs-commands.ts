@@ -138,8 +138,10 @@ export const ofctl: CommandFamily = {
         ctx.invalidate(`${br.node}:${br.name} flows`);
         return ok('');
       }
+      case undefined:
+        throw new ControlError('ovs-ofctl: missing command name; use --help for help');
       default:
-        throw new ControlError(`ovs-ofctl: unknown command '${sub ?? ''}'; use --help for help (dpemu knows dump-flows, dump-ports, dump-ports-desc, dump-tables, add-flow, add-flows, mod-flows, del-flows)`);
+        throw new ControlError(`ovs-ofctl: unknown command '${sub}'; use --help for help (dpemu knows dump-flows, dump-ports, dump-ports-desc, dump-tables, add-flow, add-flows, mod-flows, del-flows)`);
     }
   },
 };
@@ -196,8 +198,10 @@ export const appctl: CommandFamily = {
         const lines = (br.xcache?.entries() ?? []).map((e) => dpifFlowLine(e, now));
         return ok(lines.map((l) => l + '\n').join(''));
       }
+      case undefined:
+        throw new ControlError('ovs-appctl: at least one non-option argument is required (use --help for help)');
       default:
-        throw new ControlError(`"${sub ?? ''}" is not a valid command (dpemu knows fdb/show, fdb/flush, ofproto/trace, dpif/dump-flows)`, 2);
+        throw new ControlError(`"${sub}" is not a valid command (dpemu knows fdb/show, fdb/flush, ofproto/trace, dpif/dump-flows)`, 2);
     }
   },
 };

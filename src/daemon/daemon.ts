@@ -308,7 +308,12 @@ export class Daemon {
 
   /** Re-read the topology file; a broken file leaves everything as it is. */
   reload(): Promise<ReloadResult> {
-    this.reloading = this.reloading.then(() => this.doReload());
+    this.reloading = afterSettled(this.reloading, () =>
+      this.doReload().catch((err: unknown) => {
+        this.log.error({ err }, 'reload failed (internal error); still running the previous topology');
+        throw err;
+      }),
+    );
     return this.reloading;
   }
 
@@ -535,6 +540,11 @@ export class Daemon {
   status(): { dev: string; port: string; state: string; counters: Record<string, number> }[] {
     return [...this.taps.values()].map((e) => ({ dev: e.plan.dev, port: e.plan.port.path, state: e.tp.state, counters: e.tp.counters() }));
   }
+}
+
+/** `next` once `prev` has settled either way: one reload that threw must not fail every later one. */
+export function afterSettled<T>(prev: Promise<unknown>, next: () => Promise<T>): Promise<T> {
+  return prev.then(next, next);
 }
 
 /** A TAP the reloaded topology keeps: its new plan, and its new MTU if that changed (a failure is reported, not fatal). */

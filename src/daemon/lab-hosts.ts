@@ -35,7 +35,7 @@ export function checkHostNames(hosts: readonly Host[]): void {
 /** Create the host's namespace (empty, lo up). Fails if it exists: it is not ours to reuse. */
 export async function createHostNetns(h: Host): Promise<void> {
   if (await netnsExists(h.netns)) {
-    throw new TapError(`namespace ${h.netns} (lab host ${h.name}) already exists, perhaps left by a run that was killed`, `remove it (ip netns del ${h.netns}) and start again`);
+    throw new TapError(`namespace ${h.netns} (lab host ${h.name}) already exists: a dpemu still running may have it, or a run that was killed left it`, `if no dpemu runs it, remove it (ip netns del ${h.netns}) and start again`);
   }
   await ip(['netns', 'add', h.netns]);
   await ip(['link', 'set', 'dev', 'lo', 'up'], h.netns);

@@ -82,7 +82,8 @@ export async function runDaemon(opts: RunOptions = {}): Promise<number> {
       return;
     }
     log.info({ signal: 'SIGHUP', file }, 'reload requested');
-    void d!.reload();
+    // A reload that throws is logged by the daemon; unhandled here, it would end the process.
+    d!.reload().catch(() => undefined);
   };
   const onInt = (): void => stop('SIGINT');
   const onTerm = (): void => stop('SIGTERM');

@@ -261,7 +261,8 @@ export const checkNeighText = (text: string): TextIssue[] => check(text, (l, n) 
 
 // ---- commands ---------------------------------------------------------------
 
-const OBJECTS = ['address', 'addrlabel', 'maddress', 'route', 'rule', 'neighbor', 'neighbour', 'ntable', 'link'];
+/** The objects runCommand reads (it refuses the ones it does not emulate itself). */
+export const OBJECTS = ['address', 'addrlabel', 'maddress', 'route', 'rule', 'neighbor', 'neighbour', 'ntable', 'link'];
 
 function verbOf(word: string | undefined, verbs: readonly string[]): string | undefined {
   if (word === undefined) return undefined;

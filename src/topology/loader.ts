@@ -118,6 +118,11 @@ function blockSyntaxOnly(ctx: Ctx, data: unknown): void {
 function portsOf(data: unknown, bridgePath: (string | number)[]): Record<string, number> {
   let v: unknown = data;
   for (const s of bridgePath) v = (v as Record<string, unknown> | undefined)?.[s as string];
-  const ports = (v as { ports?: Record<string, { ofport?: number }> } | undefined)?.ports ?? {};
-  return Object.fromEntries(Object.keys(ports).map((p, i) => [p, ports[p]?.ofport ?? i + 1]));
+  const ports = (v as { ports?: Record<string, { ofport?: unknown }> } | undefined)?.ports ?? {};
+  // The schema has already reported an ofport that is not an integer; the flows only need some number.
+  const ofport = (p: string, i: number): number => {
+    const o = ports[p]?.ofport;
+    return Number.isInteger(o) ? (o as number) : i + 1;
+  };
+  return Object.fromEntries(Object.keys(ports).map((p, i) => [p, ofport(p, i)]));
 }

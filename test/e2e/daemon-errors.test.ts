@@ -87,6 +87,23 @@ test('a TAP name taken: says which and how to free it, removes what it had made'
   assert.deepEqual(KernelObjects.leftovers(tag), []);
 });
 
+test("a lab namespace that exists: not touched, and the advice allows for a dpemu still running it", { timeout: 20_000 }, async () => {
+  requireRoot('dpemu run end-to-end tests');
+  const devA = `dpe${tag}c`, devB = `dpe${tag}d`, nsA = `dpe-${tag}-c`;
+  objs.addNetns(nsA);
+  const f = join(dir, 'netns-taken.yaml');
+  writeFileSync(f, topo(devA, devB, nsA));
+  const r = await dpemuRun([f, '--lab']);
+  assert.equal(r.code, 1);
+  assert.equal(
+    errorLine(r.stderr),
+    `dpemu run: namespace ${nsA} (lab host ha) already exists: a dpemu still running may have it, or a run that was killed left it: if no dpemu runs it, remove it (ip netns del ${nsA}) and start again`,
+  );
+  assert.ok(tryRun('ip', ['netns', 'list']).out.split('\n').some((l) => l.split(' ')[0] === nsA), 'the namespace is still there');
+  objs.cleanup();
+  assert.deepEqual(KernelObjects.leftovers(tag), []);
+});
+
 test('not root: says so and how, exit 1', { timeout: 20_000 }, async (t) => {
   requireRoot('dpemu run end-to-end tests (to drop to nobody)');
   // The check runs dpemu from this clone as nobody: a clone under a private home cannot be read by nobody.

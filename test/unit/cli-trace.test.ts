@@ -75,7 +75,7 @@ test('dpemu trace --json gives every hop with its frame in hex; request then rep
 test('dpemu trace rejects a bad packet description with a usage error', () => {
   const r = dpemu('trace', '--config', 'configs/seed-dvr-snat.yaml', '--in', 'w07:nope', '--src', '192.168.1.7', '--dst', '8.8.8.8');
   assert.equal(r.status, 2);
-  assert.match(r.stderr, /no such port/);
+  assert.match(r.stderr, /--in w07:nope: no such port in the topology \(edge ports: [^)]*w07:tap2ab77d0f-99[^)]*w02:eth3/);
 });
 
 test('dpemu trace says which MAC it cannot take from the file and why', () => {

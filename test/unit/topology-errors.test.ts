@@ -99,6 +99,13 @@ test('a tag outside 0..4095', () => {
   ]);
 });
 
+test('an ofport that is not a number is a schema error, not a crash of the flows check', () => {
+  const t = mutate('qvo2ab77d0f-99: { ofport: 41,', 'qvo2ab77d0f-99: { ofport: forty,');
+  assert.deepEqual(errorsOf(t), [
+    `${FILE}:${at(t, 'forty')}: at /nodes/w07/ovs/br-int/ports/qvo2ab77d0f-99/ofport: expected an integer 1..65279 (or 65534 for the bridge's own port), got "forty"`,
+  ]);
+});
+
 test('a patch peer that does not point back, and one that does not exist', () => {
   const t = mutate('options: { peer: patch-tun } }\n          vxlan-0ace6bee', 'options: { peer: patch-tunn } }\n          vxlan-0ace6bee');
   assert.deepEqual(errorsOf(t), [
