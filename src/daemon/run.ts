@@ -2,7 +2,8 @@
 // SIGINT/SIGTERM: clean stop (a second one during the stop exits at once,
 // after removing the lab namespaces); while starting, the stop waits for the
 // start to be over, so nothing it made is left behind. SIGHUP: reload the
-// topology file.
+// topology file. An exception no handler caught stops it the same way, with
+// exit status 1.
 import { execFileSync } from 'node:child_process';
 import type { Level } from 'pino';
 import { Daemon, DaemonError, DEFAULT_TOPOLOGY } from './daemon.js';
@@ -87,9 +88,20 @@ export async function runDaemon(opts: RunOptions = {}): Promise<number> {
   };
   const onInt = (): void => stop('SIGINT');
   const onTerm = (): void => stop('SIGTERM');
+  // A bug that escaped every handler. Node's own way out ends the process at
+  // once: the TAPs go with their descriptors, the lab namespaces stay, and the
+  // log says nothing. Logged instead, then the clean stop, exit 1.
+  let exitCode = 0;
+  const onFatal = (err: unknown): void => {
+    log.fatal({ err }, 'internal error no handler caught: stopping');
+    exitCode = 1;
+    stop('internal error');
+  };
   process.on('SIGINT', onInt);
   process.on('SIGTERM', onTerm);
   process.on('SIGHUP', reload);
+  process.on('uncaughtException', onFatal);
+  process.on('unhandledRejection', onFatal);
   try {
     try {
       d = await Daemon.start({ file, lab: !!opts.lab, log, ...(opts.nodes?.length ? { nodes: opts.nodes } : {}), ...(opts.workers !== undefined ? { workers: opts.workers } : {}), ...(opts.rtPriority ? { rtPriority: opts.rtPriority } : {}) });
@@ -109,11 +121,13 @@ export async function runDaemon(opts: RunOptions = {}): Promise<number> {
       opts.onStarted?.(d);
     }
     await done;
-    return 0;
+    return exitCode;
   } finally {
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);
     process.off('SIGHUP', reload);
+    process.off('uncaughtException', onFatal);
+    process.off('unhandledRejection', onFatal);
   }
 }
 

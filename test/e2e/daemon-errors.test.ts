@@ -147,3 +147,29 @@ test('SIGINT while starting: the start completes, then a clean stop removes ever
     lab.cleanup();
   }
 });
+
+test('an exception no handler catches: logged, the clean stop with its workers, exit 1, nothing left', { timeout: 60_000 }, async () => {
+  requireRoot('dpemu run end-to-end tests');
+  const lab = new UniqueLab();
+  let d: DaemonProcess | null = null;
+  try {
+    // The preload throws on the main thread at SIGUSR2, as a bug would (the product has no such trigger).
+    d = new DaemonProcess([lab.file, '--lab', '--workers', '1'], ['--import', join(REPO, 'test/e2e/throw-on-sigusr2.mjs')]);
+    await d.waitOut(/^Try, from/m, 30_000);
+    d.signal('SIGUSR2');
+    // Node's own exit (before dpemu caught these) ended the process at once, without a log line, leaving the lab namespaces.
+    assert.equal(await d.exit(15_000), 1, d.stderr);
+    const fatal = d.logs.find((l) => l.msg.startsWith('internal error'));
+    assert.ok(fatal, d.stderr);
+    assert.equal(fatal.level, 60, 'logged as fatal');
+    assert.match(JSON.stringify(fatal.err), /injected by the test \(SIGUSR2\)/);
+    assert.ok(d.logs.some((l) => l.msg === 'stopped'), d.logs.map((l) => l.msg).join(' | '));
+    assert.deepEqual(KernelObjects.leftovers(lab.tag), []);
+  } finally {
+    if (d && d.exitCode === null) {
+      d.child.kill('SIGKILL');
+      await d.exited;
+    }
+    lab.cleanup();
+  }
+});

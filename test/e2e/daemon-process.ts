@@ -31,11 +31,12 @@ export class DaemonProcess {
   /** The daemon's control socket: unique per process, so test files can run side by side. */
   readonly socket: string;
 
-  constructor(args: string[]) {
+  /** `nodeArgs`: node's own options for the daemon (e.g. --import a test's preload). */
+  constructor(args: string[], nodeArgs: string[] = []) {
     this.socket = join(mkdtempSync(join(tmpdir(), 'dpe-ctl-')), 'control.sock');
     // Metrics on a free loopback port (the banner says which).
     const services = ['--control-socket', this.socket, '--metrics', '127.0.0.1:0'];
-    this.child = spawn(process.execPath, [DPEMU, 'run', ...args, ...services, '--log-format', 'json'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [...nodeArgs, DPEMU, 'run', ...args, ...services, '--log-format', 'json'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
     let partial = '';
     this.child.stdout!.on('data', (b: Buffer) => {
       this.stdout += b.toString();
