@@ -9,6 +9,7 @@ import { ConnectError, endpointFromEnv, runRemote } from '../control/client.js';
 import { tcpdumpCommand } from './tcpdump.js';
 import { takeSocket } from './control-socket.js';
 import { conntrackEventsCommand, isConntrackEvents } from './conntrack-events.js';
+import { FILE_NAME_OPT } from '../control/ovs-commands.js';
 
 /** Where ovs-ofctl takes a file: add-flows FILE, and `-` (stdin) for the flow of add-flow, mod-flows and del-flows. */
 const FLOW_FILE = new Map([['add-flows', 'file'], ['add-flow', '-'], ['mod-flows', '-'], ['del-flows', '-']]);
@@ -22,7 +23,10 @@ export class FlowFileError extends Error {
   }
 }
 
-/** ofctl SUBCMD NODE BRIDGE FILE|-: the file is read here and sent as its text (one flow a line). */
+/**
+ * ofctl SUBCMD NODE BRIDGE FILE|-: the file is read here and sent as its text (one flow a line),
+ * with its name as `--dpemu-file=NAME` for the server's errors (ovs-ofctl's `FILE:LINE: reason`).
+ */
 function inlineFlowFile(argv: string[]): string[] {
   const i = argv.findIndex((a) => FLOW_FILE.has(a));
   if (i < 0) return argv;
@@ -36,7 +40,7 @@ function inlineFlowFile(argv: string[]): string[] {
     throw new FlowFileError(file.a, e);
   }
   // Always ending in a newline, so the server tells a file (even an empty one: no flow_mod) from a flow.
-  return argv.map((a, j) => (j === file.j ? (text.endsWith('\n') ? text : `${text}\n`) : a));
+  return [...argv.map((a, j) => (j === file.j ? (text.endsWith('\n') ? text : `${text}\n`) : a)), `${FILE_NAME_OPT}=${file.a}`];
 }
 
 export async function remote(family: string, argv: string[]): Promise<number> {
