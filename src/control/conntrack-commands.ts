@@ -5,8 +5,9 @@
 // the events come through the control socket's stream (conntrack-events.ts).
 import {
   type Conntrack, conntrackEntryText, conntrackStatsText, conntrackSummary, CT_EVENT_ALL, CT_EVENT_DESTROY, CT_EVENT_NEW,
-  CT_EVENT_UPDATE, type CtEntry, parseIpv4,
+  CT_EVENT_UPDATE, type CtEntry,
 } from '../netfilter/index.js';
+import { inetAton, prefixLength } from './inet-aton.js';
 import { IPS_ASSURED, IPS_EXPECTED, IPS_SEEN_REPLY } from '../netfilter/constants.js';
 import type { CommandFamily, Scope } from './command.js';
 import { type CommandResponse, ControlError, ok } from './protocol.js';
@@ -127,14 +128,22 @@ function checkLegal(t: ToolArgs): void {
 
 /** conntrack-tools' filters: address and port fields, protocol, family, status bits, mark, NAT. */
 function matcher(t: ToolArgs): (e: CtEntry) => boolean {
-  const addr = (k: string): number | undefined => {
+  // conntrack-tools reads an address with inet_aton; -s and -d may add /LEN, the reply ones not (as conntrack 1.4.7 here).
+  const addr = (k: string): { addr: number; mask: number } | undefined => {
     const v = t.values.get(k);
     if (v === undefined) return undefined;
-    const n = parseIpv4(v);
+    const slash = v.indexOf('/');
+    const n = inetAton(slash < 0 ? v : v.slice(0, slash));
     if (n < 0) throw paramError(`Invalid IP address \`${v}'`);
-    return n;
+    if (slash < 0) return { addr: n, mask: 0xffffffff };
+    if (k === '-r' || k === '-q') throw paramError(`CIDR notation unavailable for \`--${OPT_NAMES[k]}'`);
+    const len = prefixLength(v.slice(slash + 1));
+    if (len < 0) throw paramError('Invalid netmask');
+    const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
+    return { addr: (n & mask) >>> 0, mask };
   };
   const src = addr('-s'), dst = addr('-d'), rsrc = addr('-r'), rdst = addr('-q');
+  const differs = (a: number, f: { addr: number; mask: number } | undefined) => f !== undefined && ((a & f.mask) >>> 0) !== f.addr;
   const pv = t.values.get('-p');
   const proto = pv === undefined ? undefined : PROTOS[pv] ?? (/^\d+$/.test(pv) && Number(pv) < 256 ? Number(pv) : undefined);
   if (pv !== undefined && proto === undefined) throw paramError(`\`${pv}' unsupported protocol`);
@@ -167,8 +176,7 @@ function matcher(t: ToolArgs): (e: CtEntry) => boolean {
   return (e) => {
     const o = e.orig, r = e.reply;
     if (fam === 'ipv6') return false;
-    if ((src !== undefined && o.src !== src) || (dst !== undefined && o.dst !== dst)) return false;
-    if ((rsrc !== undefined && r.src !== rsrc) || (rdst !== undefined && r.dst !== rdst)) return false;
+    if (differs(o.src, src) || differs(o.dst, dst) || differs(r.src, rsrc) || differs(r.dst, rdst)) return false;
     if (proto !== undefined && e.proto !== proto) return false;
     if ((p.has('sport') && o.sport !== p.get('sport')) || (p.has('dport') && o.dport !== p.get('dport'))) return false;
     if ((p.has('rsport') && r.sport !== p.get('rsport')) || (p.has('rdport') && r.dport !== p.get('rdport'))) return false;
