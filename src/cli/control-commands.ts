@@ -69,7 +69,7 @@ const FAMILIES: [string, string, string][] = [
   ['ip', '[-n NS] [-s [-s]] NODE OBJECT ...', 'as ip: addr, link, route [table N], route get, rule, neigh; route|neigh add|del|replace|change, rule add|del, link set, addr add|del; -s: device counters'],
   ['iptables', 'NODE -n NS [-t TABLE] -S|-L -n -v|-A|-D|-I ...', 'as iptables (legacy) inside a namespace'],
   ['iptables-save', 'NODE -n NS [-t TABLE] [-c]', 'as iptables-save inside a namespace'],
-  ['conntrack', 'NODE -n NS -L|-C|-S|-D|-F|-E [filters]', 'as conntrack inside a namespace (-E streams events until Ctrl-C)'],
+  ['conntrack', 'NODE -n NS -L|-G|-C|-S|-D|-F|-E [filters]', 'as conntrack inside a namespace (-E streams events until Ctrl-C)'],
   ['clear-counters', '', 'zero port, drop, flow and iptables counters'],
   ['reload', '', 'make the daemon re-read its topology'],
   ['nodes', '', 'list nodes with their bridges and namespaces'],
