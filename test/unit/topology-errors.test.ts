@@ -187,6 +187,13 @@ test('a duplicate key is a YAML error', () => {
   assert.deepEqual(errorsOf(t), [`${FILE}:${at(t, 'patch-tun: { ofport: 2')}: at /: YAML syntax error: duplicate key "patch-tun"`]);
 });
 
+test('an alias without its anchor, and aliases that expand too far: positioned errors, not a crash', () => {
+  const t = mutate('    role: compute\n', '    role: *compute_role\n');
+  assert.deepEqual(errorsOf(t), [`${FILE}:${at(t, '*compute_role')}: at /: YAML syntax error: alias *compute_role has no anchor &compute_role before it`]);
+  const laughs = 'version: 1\na: &a [1, 1, 1, 1, 1, 1, 1, 1, 1]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c]\nnodes: {}\n';
+  assert.deepEqual(errorsOf(laughs), [`${FILE}:1:1: at /: YAML error: Excessive alias count indicates a resource exhaustion attack (maxAliasCount 100)`]);
+});
+
 test('small files: block positions with an explicit indentation indicator, folded blocks refused', () => {
   const text = [
     'nodes:', // 1
