@@ -249,6 +249,13 @@ test('lab: a wire to a port that is already an edge, a route via an address the 
   ]);
 });
 
+test('lab: two edges with the same TAP device name (the second could not be created)', () => {
+  const t = mutate('swp2: { kind: tap, dev: dpe-inet0 }', 'swp2: { kind: tap, dev: dpe-vm0 }', LAB);
+  assert.deepEqual(errorsOf(t), [
+    `${FILE}:${at(t, 'dpe-vm0', 0, 1)}: at /gateways/tor/edges/swp2/dev: TAP device dpe-vm0 is already edge w07:tap2ab77d0f-99's (line ${at(t, 'tap2ab77d0f-99: { kind: tap').split(':')[0]})`,
+  ]);
+});
+
 test('schema errors: names, patterns, enums, edge kinds, pairs', () => {
   const text = [
     'nodes:', // 1
