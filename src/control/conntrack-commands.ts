@@ -1,4 +1,4 @@
-// conntrack -L / -C / -S / -D / -F / -E inside a namespace, with
+// conntrack -L / -G / -C / -S / -D / -F / -E inside a namespace, with
 // conntrack-tools' filters, messages and exit statuses (checked against
 // conntrack-tools 1.4.7 on a Linux 6.x kernel by test/e2e/conntrack-kernel.test.ts
 // and conntrack-tool-kernel.test.ts). -E streams: the words are checked here,
