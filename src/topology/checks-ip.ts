@@ -72,6 +72,13 @@ export function checkIpStack(ctx: Ctx, path: Path, what: string, stack: Omit<IpS
       }
     }
     for (const rt of r.routes) checkRoute(rt, devOk, noDev, local, linkRoutes, err, stack.interfaces);
+    const seen = new Map<string, number>();
+    for (const rt of r.routes) {
+      const k = `${rt.table} ${rt.dst.ip}/${rt.dst.len} ${rt.tos} ${rt.metric}`;
+      const first = seen.get(k);
+      if (first !== undefined) err(rt.line, rt.dstCol, `route is already on block line ${first}: same table, destination, tos and metric (the kernel would say: RTNETLINK answers: File exists)`);
+      else seen.set(k, rt.line);
+    }
   }
 
   if (stack.rules) {

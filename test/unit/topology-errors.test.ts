@@ -194,6 +194,14 @@ test('an alias without its anchor, and aliases that expand too far: positioned e
   assert.deepEqual(errorsOf(laughs), [`${FILE}:1:1: at /: YAML error: Excessive alias count indicates a resource exhaustion attack (maxAliasCount 100)`]);
 });
 
+test('a route twice (same table, destination, tos and metric); another metric is another route', () => {
+  const line = '          default via 192.168.1.6 dev qr-178fc8e2-fd table 3232235777\n';
+  const t = mutate(line, `${line}          default via 192.168.1.6 dev qr-178fc8e2-fd table 3232235777 metric 5\n          default via 192.168.1.6 dev qr-178fc8e2-fd table 3232235777\n`);
+  assert.deepEqual(errorsOf(t), [
+    `${FILE}:${at(t, 'default via 192.168.1.6', 0, 2)}: at /nodes/w07/namespaces/qrouter-c4d4b760-41b9-45e1-a607-d054da99c479/routes: route is already on block line 2: same table, destination, tos and metric (the kernel would say: RTNETLINK answers: File exists)`,
+  ]);
+});
+
 test('a sysctl value that is not an integer (it would be set as NaN)', () => {
   const t = mutate('          net.ipv4.ip_forward: 1\n          net.ipv4.conf.all.arp_ignore: 1\n          net.ipv4.conf.all.arp_announce: 2\n          net.ipv4.conf.all.send_redirects: 0\n          net.ipv4.conf.qr-', '          net.ipv4.ip_forward: yes\n          net.ipv4.conf.all.arp_ignore: 1\n          net.ipv4.conf.all.arp_announce: 2\n          net.ipv4.conf.all.send_redirects: 0\n          net.ipv4.conf.qr-');
   assert.deepEqual(errorsOf(t), [`${FILE}:${at(t, 'yes')}: at /nodes/w07/namespaces/qrouter-c4d4b760-41b9-45e1-a607-d054da99c479/sysctls/net.ipv4.ip_forward: expected an integer, got "yes"`]);
