@@ -9,6 +9,7 @@ import { ConnectError, endpointFromEnv, runRemote } from '../control/client.js';
 import { tcpdumpCommand } from './tcpdump.js';
 import { takeSocket } from './control-socket.js';
 import { conntrackEventsCommand, isConntrackEvents } from './conntrack-events.js';
+import { FILE_NAME_OPT } from '../control/ovs-commands.js';
 
 /** Where ovs-ofctl takes a file: add-flows FILE, and `-` (stdin) for the flow of add-flow, mod-flows and del-flows. */
 const FLOW_FILE = new Map([['add-flows', 'file'], ['add-flow', '-'], ['mod-flows', '-'], ['del-flows', '-']]);
@@ -22,7 +23,10 @@ export class FlowFileError extends Error {
   }
 }
 
-/** ofctl SUBCMD NODE BRIDGE FILE|-: the file is read here and sent as its text (one flow a line). */
+/**
+ * ofctl SUBCMD NODE BRIDGE FILE|-: the file is read here and sent as its text (one flow a line),
+ * with its name as `--dpemu-file=NAME` for the server's errors (ovs-ofctl's `FILE:LINE: reason`).
+ */
 function inlineFlowFile(argv: string[]): string[] {
   const i = argv.findIndex((a) => FLOW_FILE.has(a));
   if (i < 0) return argv;
@@ -36,7 +40,7 @@ function inlineFlowFile(argv: string[]): string[] {
     throw new FlowFileError(file.a, e);
   }
   // Always ending in a newline, so the server tells a file (even an empty one: no flow_mod) from a flow.
-  return argv.map((a, j) => (j === file.j ? (text.endsWith('\n') ? text : `${text}\n`) : a));
+  return [...argv.map((a, j) => (j === file.j ? (text.endsWith('\n') ? text : `${text}\n`) : a)), `${FILE_NAME_OPT}=${file.a}`];
 }
 
 export async function remote(family: string, argv: string[]): Promise<number> {
@@ -65,7 +69,7 @@ const FAMILIES: [string, string, string][] = [
   ['ip', '[-n NS] [-s [-s]] NODE OBJECT ...', 'as ip: addr, link, route [table N], route get, rule, neigh; route|neigh add|del|replace|change, rule add|del, link set, addr add|del; -s: device counters'],
   ['iptables', 'NODE -n NS [-t TABLE] -S|-L -n -v|-A|-D|-I ...', 'as iptables (legacy) inside a namespace'],
   ['iptables-save', 'NODE -n NS [-t TABLE] [-c]', 'as iptables-save inside a namespace'],
-  ['conntrack', 'NODE -n NS -L|-C|-S|-D|-F|-E [filters]', 'as conntrack inside a namespace (-E streams events until Ctrl-C)'],
+  ['conntrack', 'NODE -n NS -L|-G|-C|-S|-D|-F|-E [filters]', 'as conntrack inside a namespace (-E streams events until Ctrl-C)'],
   ['clear-counters', '', 'zero port, drop, flow and iptables counters'],
   ['reload', '', 'make the daemon re-read its topology'],
   ['nodes', '', 'list nodes with their bridges and namespaces'],

@@ -64,6 +64,9 @@ export type FramePredicate = (f: FrameFields) => boolean;
 
 export class FilterSyntaxError extends Error {}
 
+/** What libpcap's parser (yyerror) says of any grammar error: it names no token (tcpdump 4.99 / libpcap 1.10). */
+const syntaxError = (): FilterSyntaxError => new FilterSyntaxError("can't parse filter expression: syntax error");
+
 const PROTO_WORDS = ['ether', 'ip', 'ip6', 'arp', 'rarp', 'tcp', 'udp', 'icmp'] as const;
 type ProtoWord = (typeof PROTO_WORDS)[number];
 const IPPROTO: Record<string, number> = { icmp: 1, tcp: 6, udp: 17 };
@@ -83,7 +86,7 @@ function tokenize(s: string): string[] {
     out.push(m[1]!);
     at = re.lastIndex;
   }
-  if (s.slice(at).trim()) throw new FilterSyntaxError(`syntax error near '${s.slice(at).trim()}'`);
+  if (s.slice(at).trim()) throw syntaxError();
   return out;
 }
 
@@ -116,23 +119,39 @@ function parseNet(s: string): { addr: number; mask: number } | null {
   return { addr, mask };
 }
 
+/** A port number, or libpcap's error for one too large. */
+function portNumber(n: number): number {
+  if (n > 65535) throw new FilterSyntaxError(`illegal port number ${n} > 65535`);
+  return n;
+}
+
+/** libpcap's words for a net it refuses (`net 10.0.0.1/8`, `net 10.0.0.0/33`). */
+function netError(id: string): string {
+  const len = /\/(\d+)$/.exec(id);
+  if (len && Number(len[1]) > 32) return 'mask length must be <= 32';
+  const a = id.split('/')[0]!;
+  if (!/^\d{1,3}(\.\d{1,3}){0,3}$/.test(a) || a.split('.').some((x) => Number(x) > 255)) return `invalid IPv4 address '${a}'`;
+  return `non-network bits set in "${id}"`;
+}
+
 class Parser {
   private i = 0;
-  private last: Qual = { dir: 'either', type: 'host' };
+  /** The last primitive's qualifiers, 'proto' after a protocol alone, null before any. */
+  private last: Qual | 'proto' | null = null;
   constructor(private readonly t: string[]) {}
 
   parse(): FramePredicate {
     if (!this.t.length) return () => true;
     const p = this.or();
-    if (this.i < this.t.length) throw new FilterSyntaxError(`syntax error near '${this.t[this.i]}'`);
+    if (this.i < this.t.length) throw syntaxError();
     return p;
   }
   private peek(): string | undefined {
     return this.t[this.i];
   }
-  private next(what: string): string {
+  private next(): string {
     const x = this.t[this.i++];
-    if (x === undefined) throw new FilterSyntaxError(`syntax error: expected ${what} at the end`);
+    if (x === undefined) throw syntaxError();
     return x;
   }
   private or(): FramePredicate {
@@ -162,10 +181,10 @@ class Parser {
     return this.primary();
   }
   private primary(): FramePredicate {
-    const w = this.next('an expression');
+    const w = this.next();
     if (w === '(') {
       const e = this.or();
-      if (this.next("')'") !== ')') throw new FilterSyntaxError("syntax error: expected ')'");
+      if (this.next() !== ')') throw syntaxError();
       return e;
     }
     if (w === 'vlan') {
@@ -178,8 +197,8 @@ class Parser {
       return (f) => f.vlans.length > 0;
     }
     if (w === 'less' || w === 'greater') {
-      const n = parseNum(this.next('a length'));
-      if (n === null) throw new FilterSyntaxError(`${w} wants a number`);
+      const n = parseNum(this.next());
+      if (n === null) throw syntaxError();
       return w === 'less' ? (f) => f.len <= n : (f) => f.len >= n;
     }
     if (w === 'broadcast') return (f) => f.ethDst === 'ff:ff:ff:ff:ff:ff';
@@ -194,7 +213,10 @@ class Parser {
         this.i++;
         return this.protoNumber(w);
       }
-      if (nx === undefined || !['src', 'dst', 'host', 'net', 'port', 'portrange'].includes(nx)) return this.protoOnly(q.proto);
+      if (nx === undefined || !['src', 'dst', 'host', 'net', 'port', 'portrange'].includes(nx)) {
+        this.last = 'proto';
+        return this.protoOnly(q.proto);
+      }
     } else this.i--;
     if (this.peek() === 'src' || this.peek() === 'dst') {
       const d = this.t[this.i++] as 'src' | 'dst';
@@ -211,11 +233,14 @@ class Parser {
       q.type = tw;
       qualified = true;
     } else if (!qualified) {
-      // A bare ID: the previous primitive's qualifiers (pcap-filter's abbreviation).
+      // A bare ID: the previous primitive's qualifiers (pcap-filter's abbreviation); libpcap's
+      // grammar has none to give at the start, and a protocol alone gives none it can use.
+      if (!this.last) throw syntaxError();
+      if (this.last === 'proto') throw new FilterSyntaxError('syntax error in filter expression');
       Object.assign(q, this.last);
     }
     this.last = { ...q };
-    return this.primitive(q, this.next('an address or number'));
+    return this.primitive(q, this.next());
   }
   private protoOnly(p: ProtoWord): FramePredicate {
     switch (p) {
@@ -236,7 +261,7 @@ class Parser {
     }
   }
   private protoNumber(layer: 'ether' | 'ip'): FramePredicate {
-    const w = this.next('a protocol').replace(/^\\/, '');
+    const w = this.next().replace(/^\\/, '');
     if (layer === 'ether') {
       const n = parseNum(w) ?? ({ ip: 0x0800, arp: 0x0806, ip6: 0x86dd, rarp: 0x8035 } as Record<string, number>)[w];
       if (n === undefined) throw new FilterSyntaxError(`unknown ether proto '${w}'`);
@@ -262,7 +287,7 @@ class Parser {
     const l3 = (f: FrameFields): boolean =>
       q.proto === 'arp' ? f.type === 0x0806 : q.proto === 'ip' ? f.type === 0x0800 : f.type === 0x0800 || f.type === 0x0806;
     if (q.type === 'host' && (q.proto === 'ether' || isMac(id))) {
-      if (!isMac(id)) throw new FilterSyntaxError(`bad ethernet address '${id}'`);
+      if (!isMac(id)) throw new FilterSyntaxError(`unknown ether host '${id}' (dpemu resolves no names: use a MAC address)`);
       const m = normMac(id);
       return dirTest((f, w) => (w === 'src' ? f.ethSrc : f.ethDst), (v) => v === m);
     }
@@ -271,17 +296,18 @@ class Parser {
       let net: { addr: number; mask: number } | null;
       if (q.type === 'host') {
         const a = parseIp(id);
+        if (a === null && /^[\d.]+$/.test(id)) throw new FilterSyntaxError(`invalid IPv4 address '${id}'`);
         if (a === null) throw new FilterSyntaxError(`unknown host '${id}' (dpemu resolves no names: use an IPv4 address)`);
         net = { addr: a, mask: 0xffffffff };
       } else {
         net = parseNet(id);
         if (net && this.peek() === 'mask') {
           this.i++;
-          const m = parseIp(this.next('a mask'));
-          if (m === null) throw new FilterSyntaxError('bad mask');
+          const m = parseIp(this.next());
+          if (m === null) throw syntaxError();
           net = { addr: net.addr, mask: m };
         }
-        if (!net) throw new FilterSyntaxError(`bad network '${id}' (non-network bits set, or not an IPv4 net)`);
+        if (!net) throw new FilterSyntaxError(netError(id));
       }
       const { addr, mask } = net;
       const inner = dirTest((f, w) => (w === 'src' ? f.src : f.dst), (v) => v >= 0 && ((v & mask) >>> 0) === addr);
@@ -292,13 +318,14 @@ class Parser {
     let lo: number, hi: number;
     if (q.type === 'port') {
       const n = parseNum(id);
-      if (n === null || n > 65535) throw new FilterSyntaxError(`bad port '${id}' (dpemu knows no service names)`);
-      lo = hi = n;
+      if (n === null) throw new FilterSyntaxError(`unknown port '${id}' (dpemu knows no service names)`);
+      lo = hi = portNumber(n);
     } else {
       const m = /^(\d+)-(\d+)$/.exec(id);
-      if (!m) throw new FilterSyntaxError(`bad port range '${id}'`);
-      lo = Math.min(Number(m[1]), Number(m[2]));
-      hi = Math.max(Number(m[1]), Number(m[2]));
+      if (!m) throw new FilterSyntaxError(`unknown port in range '${id}' (dpemu knows no service names)`);
+      const a = portNumber(Number(m[1])), b = portNumber(Number(m[2]));
+      lo = Math.min(a, b);
+      hi = Math.max(a, b);
     }
     const want = q.proto === 'tcp' ? 6 : q.proto === 'udp' ? 17 : -1;
     const inner = dirTest((f, w) => (w === 'src' ? f.sport : f.dport), (v) => v >= lo && v <= hi);

@@ -1,12 +1,13 @@
-// conntrack -L / -C / -S / -D / -F / -E inside a namespace, with
+// conntrack -L / -G / -C / -S / -D / -F / -E inside a namespace, with
 // conntrack-tools' filters, messages and exit statuses (checked against
 // conntrack-tools 1.4.7 on a Linux 6.x kernel by test/e2e/conntrack-kernel.test.ts
 // and conntrack-tool-kernel.test.ts). -E streams: the words are checked here,
 // the events come through the control socket's stream (conntrack-events.ts).
 import {
   type Conntrack, conntrackEntryText, conntrackStatsText, conntrackSummary, CT_EVENT_ALL, CT_EVENT_DESTROY, CT_EVENT_NEW,
-  CT_EVENT_UPDATE, type CtEntry, parseIpv4,
+  CT_EVENT_UPDATE, type CtEntry,
 } from '../netfilter/index.js';
+import { inetAton, prefixLength } from './inet-aton.js';
 import { IPS_ASSURED, IPS_EXPECTED, IPS_SEEN_REPLY } from '../netfilter/constants.js';
 import type { CommandFamily, Scope } from './command.js';
 import { type CommandResponse, ControlError, ok } from './protocol.js';
@@ -17,7 +18,8 @@ const TOOL = 'conntrack v1.4.6 (conntrack-tools)';
 const PROTOS: Record<string, number> = { icmp: 1, tcp: 6, udp: 17 };
 const COMMANDS: Record<string, string> = {
   '-L': '-L', '--dump': '-L', '-C': '-C', '--count': '-C', '-S': '-S', '--stats': '-S',
-  '-D': '-D', '--delete': '-D', '-F': '-F', '--flush': '-F', '-E': '-E', '--event': '-E',
+  '-D': '-D', '--delete': '-D', '-F': '-F', '--flush': '-F', '-E': '-E', '--event': '-E', '-G': '-G', '--get': '-G',
+  '-U': '-U', '--update': '-U',
   '-h': '-h', '--help': '-h', '-V': '-V', '--version': '-V',
 };
 /** The tables a command may name; dpemu runs no helpers, so `expect` is always empty, as are the transient ones. */
@@ -28,13 +30,15 @@ const TABLES = new Set(['conntrack', 'expect', 'dying', 'unconfirmed']);
  */
 const OPT_NAMES: Record<string, string> = {
   '-s': 'src', '-d': 'dst', '-r': 'reply-src', '-q': 'reply-dst', '-p': 'protonum', '-u': 'status', '-e': 'event-mask',
-  '-m': 'mark', '-f': 'family', snat: 'src-nat', dnat: 'dst-nat', '-o': 'output', any: 'any-nat',
+  '/s': 'mask-src', '/d': 'mask-dst', '-m': 'mark', '-f': 'family', snat: 'src-nat', dnat: 'dst-nat', '-o': 'output', any: 'any-nat',
 };
 const OPT_ORDER = Object.keys(OPT_NAMES);
 /** Options each command (and table) allows: conntrack-tools' commands_v_options (1.4.6 and 1.4.7 agree). */
 const LEGAL: Record<string, Set<string>> = {
   '-L': new Set(OPT_ORDER.filter((o) => o !== '-e')),
   '-D': new Set(OPT_ORDER.filter((o) => o !== 'any' && o !== '-e')),
+  // -G names one entry: its original tuple (the reply addresses filter what it finds), -p compulsory.
+  '-G': new Set(['-s', '-d', '-r', '-q', '-p', '-o']),
   '-E': new Set(OPT_ORDER.filter((o) => o !== '-u')),
   '-F': new Set(['-f']),
   '-L expect': new Set(['-f', '-o']),
@@ -47,11 +51,15 @@ const VALUE_OPTS: Record<string, string> = {
   '-f': '-f', '--family': '-f', '-o': '-o', '--output': '-o', '-u': '-u', '--status': '-u', '-m': '-m', '--mark': '-m',
   '-e': '-e', '--event-mask': '-e',
 };
+/** Compulsory options of a command (conntrack-tools' commands_v_options 1), checked with the illegal ones. */
+const NEEDED: Record<string, Set<string>> = { '-G': new Set(['-p']) };
 /** Options that exist only once -p names a protocol with ports (conntrack-tools' protocol extensions). */
 const PORT_OPTS: Record<string, string> = {
   '--sport': 'sport', '--orig-port-src': 'sport', '--dport': 'dport', '--orig-port-dst': 'dport',
   '--reply-port-src': 'rsport', '--reply-port-dst': 'rdport',
 };
+/** ICMP's (-p icmp): type and code in 8 bits, the id in 16, as C's atoi reads them. */
+const ICMP_OPTS: Record<string, [string, number]> = { '--icmp-type': ['itype', 0xff], '--icmp-code': ['icode', 0xff], '--icmp-id': ['iid', 0xffff] };
 const NAT_FLAGS: Record<string, string> = { '-n': 'snat', '--src-nat': 'snat', '-g': 'dnat', '--dst-nat': 'dnat', '-j': 'any', '--any-nat': 'any' };
 const STATUS_BITS: Record<string, number> = { EXPECTED: IPS_EXPECTED, SEEN_REPLY: IPS_SEEN_REPLY, ASSURED: IPS_ASSURED, UNSET: 0 };
 const EVENT_BITS: Record<string, number> = { NEW: CT_EVENT_NEW, UPDATE: CT_EVENT_UPDATE, DESTROY: CT_EVENT_DESTROY, ALL: CT_EVENT_ALL };
@@ -78,8 +86,12 @@ interface ToolArgs {
   nat: Set<string>;
 }
 
+function protoNumber(proto: string | undefined): number | undefined {
+  return proto === undefined ? undefined : PROTOS[proto] ?? Number(proto);
+}
+
 function hasPorts(proto: string | undefined): boolean {
-  const n = proto === undefined ? undefined : PROTOS[proto] ?? Number(proto);
+  const n = protoNumber(proto);
   return n === 6 || n === 17;
 }
 
@@ -89,7 +101,7 @@ function parseTool(argv: readonly string[]): ToolArgs {
     const a = argv[i]!;
     const cmd = COMMANDS[a];
     const value = VALUE_OPTS[a];
-    const port = hasPorts(out.values.get('-p')) ? PORT_OPTS[a] : undefined;
+    const port = hasPorts(out.values.get('-p')) ? PORT_OPTS[a] : protoNumber(out.values.get('-p')) === 1 ? ICMP_OPTS[a]?.[0] : undefined;
     if (cmd) {
       if (out.cmd) throw paramError('Invalid commands combination');
       out.cmd = cmd;
@@ -102,7 +114,7 @@ function parseTool(argv: readonly string[]): ToolArgs {
       const v = argv[++i];
       if (v === undefined) throw paramError(`option \`${a}' requires an argument`);
       // The port options parse as C's atoi into 16 bits (99999 is 34463), as conntrack-tools does.
-      if (port) out.ports.set(port, (parseInt(v, 10) || 0) & 0xffff);
+      if (port) out.ports.set(port, (parseInt(v, 10) || 0) & (ICMP_OPTS[a]?.[1] ?? 0xffff));
       else out.values.set(value!, v);
     } else if (NAT_FLAGS[a]) out.nat.add(NAT_FLAGS[a]);
     else if (!a.startsWith('-')) throw paramError(`unknown type \`${a}'`);
@@ -119,22 +131,32 @@ function checkLegal(t: ToolArgs): void {
     throw paramError("Can't do that command with tables `dying' and `unconfirmed'");
   }
   const legal = LEGAL[t.table === 'expect' ? `${t.cmd} expect` : t.cmd ?? ''] ?? new Set<string>();
+  const needed = NEEDED[t.cmd ?? ''];
   for (const o of OPT_ORDER) {
-    const given = o === 'snat' || o === 'dnat' || o === 'any' ? t.nat.has(o) : t.values.has(o);
+    const given = o === 'snat' || o === 'dnat' || o === 'any' ? t.nat.has(o) : o[0] === '/' ? t.values.get(`-${o[1]}`)?.includes('/') : t.values.has(o);
     if (given && !legal.has(o)) throw paramError(`Illegal option \`--${OPT_NAMES[o]}' with this command`);
+    if (!given && needed?.has(o)) throw paramError(`You need to supply the \`--${OPT_NAMES[o]}' option for this command`);
   }
 }
 
 /** conntrack-tools' filters: address and port fields, protocol, family, status bits, mark, NAT. */
 function matcher(t: ToolArgs): (e: CtEntry) => boolean {
-  const addr = (k: string): number | undefined => {
+  // conntrack-tools reads an address with inet_aton; -s and -d may add /LEN, the reply ones not (as conntrack 1.4.7 here).
+  const addr = (k: string): { addr: number; mask: number } | undefined => {
     const v = t.values.get(k);
     if (v === undefined) return undefined;
-    const n = parseIpv4(v);
+    const slash = v.indexOf('/');
+    const n = inetAton(slash < 0 ? v : v.slice(0, slash));
     if (n < 0) throw paramError(`Invalid IP address \`${v}'`);
-    return n;
+    if (slash < 0) return { addr: n, mask: 0xffffffff };
+    if (k === '-r' || k === '-q') throw paramError(`CIDR notation unavailable for \`--${OPT_NAMES[k]}'`);
+    const len = prefixLength(v.slice(slash + 1));
+    if (len < 0) throw paramError('Invalid netmask');
+    const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
+    return { addr: (n & mask) >>> 0, mask };
   };
   const src = addr('-s'), dst = addr('-d'), rsrc = addr('-r'), rdst = addr('-q');
+  const differs = (a: number, f: { addr: number; mask: number } | undefined) => f !== undefined && ((a & f.mask) >>> 0) !== f.addr;
   const pv = t.values.get('-p');
   const proto = pv === undefined ? undefined : PROTOS[pv] ?? (/^\d+$/.test(pv) && Number(pv) < 256 ? Number(pv) : undefined);
   if (pv !== undefined && proto === undefined) throw paramError(`\`${pv}' unsupported protocol`);
@@ -167,11 +189,13 @@ function matcher(t: ToolArgs): (e: CtEntry) => boolean {
   return (e) => {
     const o = e.orig, r = e.reply;
     if (fam === 'ipv6') return false;
-    if ((src !== undefined && o.src !== src) || (dst !== undefined && o.dst !== dst)) return false;
-    if ((rsrc !== undefined && r.src !== rsrc) || (rdst !== undefined && r.dst !== rdst)) return false;
+    if (differs(o.src, src) || differs(o.dst, dst) || differs(r.src, rsrc) || differs(r.dst, rdst)) return false;
     if (proto !== undefined && e.proto !== proto) return false;
     if ((p.has('sport') && o.sport !== p.get('sport')) || (p.has('dport') && o.dport !== p.get('dport'))) return false;
     if ((p.has('rsport') && r.sport !== p.get('rsport')) || (p.has('rdport') && r.dport !== p.get('rdport'))) return false;
+    // ICMP keeps its id as the source port and type << 8 | code as the destination port.
+    if ((p.has('itype') && o.dport >>> 8 !== p.get('itype')) || (p.has('icode') && (o.dport & 0xff) !== p.get('icode'))) return false;
+    if (p.has('iid') && o.sport !== p.get('iid')) return false;
     if (status > 0 && (e.status & status) !== status) return false;
     if (markVal >= 0 && ((e.mark & markMask) >>> 0) !== markVal) return false;
     if (snat || dnat) {
@@ -223,6 +247,10 @@ export function conntrackTool(ct: Conntrack, now: number, argv: readonly string[
       const n = victims.length;
       return { ok: n > 0, stdout: text, stderr: `${TOOL}: ${n} flow entries have been deleted.\n`, exit: n > 0 ? 0 : 1, changed: n > 0 };
     }
+    case '-G':
+      return res(getEntry(ct, t, now));
+    case '-U':
+      throw new ControlError(`dpemu: conntrack -U is not emulated (dpemu's conntrack lists, gets, deletes and flushes entries)`);
     case '-F':
       // -f ipv6 flushes the IPv6 entries only, and dpemu tracks IPv4 alone.
       if (t.values.get('-f') !== 'ipv6') ct.flush(now, CONNTRACK_PORTID);
@@ -230,6 +258,34 @@ export function conntrackTool(ct: Conntrack, now: number, argv: readonly string[
     default:
       throw paramError('no command specified');
   }
+}
+
+/**
+ * conntrack -G: the entry with the original tuple -s -d -p and ports (ICMP:
+ * type, code, id) named, as conntrack-tools 1.4.7 finds it: its checks first,
+ * then the kernel's lookup (which finds a tuple of either direction), then the
+ * tool's filter of what came back against every option given.
+ */
+function getEntry(ct: Conntrack, t: ToolArgs, now: number): CommandResponse {
+  const v = t.values;
+  const proto = protoNumber(v.get('-p'))!;
+  if (!v.has('-s') || !v.has('-d')) {
+    // Only a reply tuple: the kernel has no original one to look up.
+    if (v.has('-r') && v.has('-q')) return { ok: false, stdout: '', stderr: `${TOOL}: Operation failed: invalid parameters\n`, exit: 1 };
+    throw paramError("you have to specify `--src' and `--dst'");
+  }
+  const p = t.ports;
+  if (hasPorts(v.get('-p')) && (!p.has('sport') || !p.has('dport'))) throw paramError("you have to specify `--sport' and `--dport'");
+  if (proto === 47) throw paramError("you have to specify `--srckey' and `--dstkey'");
+  const icmpNeed = proto === 1 ? [['itype', 'icmp-type'], ['icode', 'icmp-code']].find(([k]) => !p.has(k!)) : undefined;
+  if (icmpNeed) throw paramError(`You need to supply the \`--${icmpNeed[1]}' option for this command`);
+  const src = inetAton(v.get('-s')!), dst = inetAton(v.get('-d')!);
+  const [sport, dport] = proto === 1 ? [p.get('iid') ?? 0, (p.get('itype')! << 8) | p.get('icode')!] : hasPorts(v.get('-p')) ? [p.get('sport')!, p.get('dport')!] : [0, 0];
+  const is = (u: CtEntry['orig']) => u.src === src && u.dst === dst && u.proto === proto && u.sport === sport && u.dport === dport;
+  const e = ct.list().find((x) => x.deadline > now && (is(x.orig) || is(x.reply)));
+  if (!e) return { ok: false, stdout: '', stderr: `${TOOL}: Operation failed: such conntrack doesn't exist\n`, exit: 1 };
+  if (!matcher(t)(e)) return { ok: false, stdout: '', stderr: conntrackSummary(0) + '\n', exit: 1 };
+  return ok(conntrackEntryText(ct, e, now, { extended: v.get('-o') === 'extended', use: 2 }) + '\n', conntrackSummary(1) + '\n');
 }
 
 /** What conntrack -E listens for and how it prints it. */

@@ -14,17 +14,25 @@ import { TraceFlowError } from '../ofproto/trace-flow.js';
 import { FlowSyntaxError } from '../ofproto/flow-parser.js';
 import { dpifFlowLine } from '../ofproto/dpif-flow-format.js';
 
+/** Why a flow does not parse, in ovs-ofctl's words: without dpemu's column, which ovs-ofctl does not print. */
+const reason = (e: unknown): string => (e instanceof FlowSyntaxError ? e.detail : e instanceof Error ? e.message : String(e));
+
 /** ovs-ofctl's message for a flow it cannot parse, with dpemu's reason. */
 function flowError(e: unknown): ControlError {
-  return new ControlError(`ovs-ofctl: ${e instanceof Error ? e.message : String(e)}`);
+  return new ControlError(`ovs-ofctl: ${reason(e)}`);
 }
+
+/** The option that names the file whose text the CLI sent (not ovs-ofctl's: the CLI reads the file, the server parses it). */
+export const FILE_NAME_OPT = '--dpemu-file';
 
 /**
  * The flows of a file's text (one a line, blank and '#' lines skipped), each
  * parsed by `parse` before any is used: as ovs-ofctl, which reads the whole
- * file before sending a flow_mod, a bad line changes nothing.
+ * file before sending a flow_mod, a bad line changes nothing. A bad line is
+ * named as parse_ofp_flow_mod_file names it, `FILE:LINE: reason` (checked
+ * against ovs-ofctl 3.1 parse-flows; `-` for text sent without a name, as stdin).
  */
-function parseLines<T>(text: string, many: boolean, parse: (flow: string) => T): T[] {
+function parseLines<T>(text: string, file: string | null, parse: (flow: string) => T): T[] {
   const out: T[] = [];
   text.split('\n').forEach((line, i) => {
     const t = line.trim();
@@ -32,7 +40,7 @@ function parseLines<T>(text: string, many: boolean, parse: (flow: string) => T):
     try {
       out.push(parse(t));
     } catch (e) {
-      throw new ControlError(`ovs-ofctl: ${many ? `line ${i + 1}: ` : ''}${e instanceof Error ? e.message : String(e)}`);
+      throw new ControlError(`ovs-ofctl: ${file !== null ? `${file}:${i + 1}: ` : ''}${reason(e)}`);
     }
   });
   return out;
@@ -83,6 +91,7 @@ export const ofctl: CommandFamily = {
     const strict = opts.has('--strict');
     const arg = rest.join(' ');
     const of13 = /openflow1[3-5]/i.test(opts.get('-O') ?? opts.get('--protocols') ?? '');
+    const fileName = opts.get(FILE_NAME_OPT) || '-';
     switch (sub) {
       case 'dump-flows': {
         const br = mustOvsBridge(ctx, node, bridge);
@@ -110,7 +119,7 @@ export const ofctl: CommandFamily = {
         const br = mustOvsBridge(ctx, node, bridge);
         if (!arg) throw new ControlError(`ovs-ofctl: '${sub}' command requires at least 2 arguments`);
         const file = sub === 'add-flows' || fromFile(arg);
-        const specs = parseLines(file ? rest.join('\n') : arg, file, (f) => ({ spec: parseAdd(br, f), line: f }));
+        const specs = parseLines(file ? rest.join('\n') : arg, file ? fileName : null, (f) => ({ spec: parseAdd(br, f), line: f }));
         // Its own line parses to it again: a configuration log snapshot (FlowEntry.configText) need not format it.
         for (const { spec, line } of specs) br.addFlow(spec).configText = ownCopy(line + '\n');
         ctx.invalidate(`${br.node}:${br.name} flows`);
@@ -126,7 +135,7 @@ export const ofctl: CommandFamily = {
           br.checkFlowMod(f, mod, strict);
           return f;
         };
-        const flows = fromFile(arg) ? parseLines(arg, true, check) : [arg];
+        const flows = fromFile(arg) ? parseLines(arg, fileName, check) : [arg];
         try {
           for (const f of flows) {
             if (mod) br.modFlows(f, { strict });

@@ -15,6 +15,8 @@ export interface ConntrackListOptions {
   extended?: boolean;
   /** Print packets=/bytes= (nf_conntrack_acct=1); defaults to the table's acct setting. */
   acct?: boolean;
+  /** The reference count shown: 1 in a dump, 2 for conntrack -G (the kernel's get holds one more while it answers). */
+  use?: number;
 }
 
 function tupleText(t: CtTuple): string {
@@ -48,7 +50,7 @@ function entryFields(ct: Conntrack, e: CtEntry, now: number, extended: boolean, 
 
 /** One entry as conntrack -L prints it. */
 export function conntrackEntryText(ct: Conntrack, e: CtEntry, now: number, opts: ConntrackListOptions = {}): string {
-  return `${entryFields(ct, e, now, opts.extended ?? false, opts.acct ?? ct.acct, true)}mark=${e.mark} use=1`;
+  return `${entryFields(ct, e, now, opts.extended ?? false, opts.acct ?? ct.acct, true)}mark=${e.mark} use=${opts.use ?? 1}`;
 }
 
 export interface ConntrackEventOptions {

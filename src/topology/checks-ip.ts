@@ -51,7 +51,9 @@ export function checkIpStack(ctx: Ctx, path: Path, what: string, stack: Omit<IpS
   }
 
   // sysctls naming a device: net.ipv4.conf.<dev>.x, net.ipv4.neigh.<dev>.x, net.ipv6.conf.<dev>.x
-  for (const key of Object.keys(stack.sysctls)) {
+  for (const [key, value] of Object.entries(stack.sysctls)) {
+    // Every sysctl dpemu models is one integer; anything else would be set as NaN (the kernel says: Invalid argument).
+    if (!/^\s*-?\d+\s*$/.test(value)) ctx.errors.add(ctx.src.loc([...path, 'sysctls', key]), `expected an integer, got ${JSON.stringify(value)}`);
     const m = /^net\.ipv[46]\.(?:conf|neigh)\.([^.]+)\./.exec(key);
     const dev = m?.[1]?.replace(/\//g, '.'); // sysctl writes a '.' of a device name as '/'
     if (dev && dev !== 'all' && dev !== 'default' && !devOk(dev)) ctx.errors.add(ctx.src.keyLoc([...path, 'sysctls', key]), noDev(dev));
@@ -70,6 +72,13 @@ export function checkIpStack(ctx: Ctx, path: Path, what: string, stack: Omit<IpS
       }
     }
     for (const rt of r.routes) checkRoute(rt, devOk, noDev, local, linkRoutes, err, stack.interfaces);
+    const seen = new Map<string, number>();
+    for (const rt of r.routes) {
+      const k = `${rt.table} ${rt.dst.ip}/${rt.dst.len} ${rt.tos} ${rt.metric}`;
+      const first = seen.get(k);
+      if (first !== undefined) err(rt.line, rt.dstCol, `route is already on block line ${first}: same table, destination, tos and metric (the kernel would say: RTNETLINK answers: File exists)`);
+      else seen.set(k, rt.line);
+    }
   }
 
   if (stack.rules) {

@@ -21,6 +21,9 @@ export interface RouteFacts {
   readonly proto?: string;
   readonly src?: Word & { readonly ip: number };
   readonly onlink: boolean;
+  /** With the table and destination, what makes a route the kernel's one (fib_table_insert: EEXIST). */
+  readonly metric: number;
+  readonly tos: number;
 }
 
 export interface RuleFacts {
@@ -106,7 +109,7 @@ export function readRoutes(text: string): { routes: RouteFacts[]; issues: BlockI
     const d = w[k];
     const dst = d && prefix(d.text);
     if (!d || !dst) return issue(d?.col ?? w[0]!.col, `expected a destination prefix or "default", got ${JSON.stringify(d?.text ?? '')}`);
-    const r: { -readonly [K in keyof RouteFacts]: RouteFacts[K] } = { line, type, dst, dstCol: d.col, table: type === 'local' || type === 'broadcast' ? 255 : 254, onlink: false };
+    const r: { -readonly [K in keyof RouteFacts]: RouteFacts[K] } = { line, type, dst, dstCol: d.col, table: type === 'local' || type === 'broadcast' ? 255 : 254, onlink: false, metric: 0, tos: 0 };
     for (k++; k < w.length; k++) {
       const key = w[k]!.text;
       if (ROUTE_FLAG.has(key)) {
@@ -128,6 +131,8 @@ export function readRoutes(text: string): { routes: RouteFacts[]; issues: BlockI
         r.table = t;
       } else if (key === 'scope') r.scope = v.text;
       else if (key === 'proto' || key === 'protocol') r.proto = v.text;
+      else if (key === 'metric' || key === 'priority' || key === 'preference') r.metric = Number(v.text) || 0;
+      else if (key === 'tos' || key === 'dsfield') r.tos = Number(/^[0-9a-f]+$/i.test(v.text) ? `0x${v.text}` : v.text) || 0;
       else if (key === 'mtu' && v.text === 'lock') k++;
     }
     routes.push(r);

@@ -65,6 +65,7 @@ export function resolveLinks(ctx: Ctx, raw: RawFile, nodes: readonly Node[], gat
 
   // Edges of nodes and gateways.
   const edgeOf = new Map<string, Edge>(); // "node:port" -> edge
+  const tapDev = new Map<string, { at: string; loc: Loc }>(); // TAP device name -> the edge that has it
   const addEdges = (owner: string, base: Path, rawEdges: Record<string, RawEdge> | undefined): void => {
     const reg = regs.get(owner)!;
     for (const [port, re] of Object.entries(rawEdges ?? {})) {
@@ -85,6 +86,12 @@ export function resolveLinks(ctx: Ctx, raw: RawFile, nodes: readonly Node[], gat
       }
       if (!alreadyLinked(ctx, e, path, 'an edge')) {
         const loc = ctx.src.keyLoc(path);
+        if (re.kind === 'tap') {
+          // One device per name on the machine: a second TAP of the same name could not be created.
+          const dev = re.dev ?? port, first = tapDev.get(dev);
+          if (first) ctx.errors.add(ctx.src.loc(re.dev !== undefined ? [...path, 'dev'] : path), `TAP device ${dev} is already edge ${first.at}'s (line ${first.loc.line})`);
+          else tapDev.set(dev, { at: `${owner}:${port}`, loc });
+        }
         const spec: Edge =
           re.kind === 'tap' ? { kind: 'tap', dev: re.dev ?? port, port: e.ref, loc }
           : re.kind === 'underlay' ? { kind: 'underlay', bind: re.bind, peers: re.peers ?? {}, port: e.ref, loc }

@@ -28,7 +28,15 @@ export function loadTopologyText(text: string, file: string): LoadResult {
   const src = new YamlSource(file, text);
   src.syntaxErrors(errors);
   if (errors.size) return fail(errors);
-  const data: unknown = src.doc.toJS({ maxAliasCount: 100 });
+  let data: unknown;
+  try {
+    data = src.doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    // The yaml library's ReferenceError for aliases that expand too far (a "billion laughs" file).
+    if (!(e instanceof ReferenceError)) throw e;
+    errors.add({ file, pointer: '', line: 1, col: 1 }, `YAML error: ${e.message} (maxAliasCount 100)`);
+    return fail(errors);
+  }
   const ctx: Ctx = { src, errors };
   if (!validateSchema(data ?? {}, src, errors)) {
     blockSyntaxOnly(ctx, data);

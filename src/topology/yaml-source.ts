@@ -1,6 +1,6 @@
 // The topology file as a YAML document with positions: every node of the
 // document can be found by its path, and its line and column reported.
-import { LineCounter, parseDocument, isMap, isSeq, isScalar, isPair, type Document, type Node as YNode } from 'yaml';
+import { LineCounter, parseDocument, isMap, isSeq, isScalar, isPair, visit, type Document, type Node as YNode } from 'yaml';
 import type { Loc, TextBlock } from './model.js';
 import { ErrorList, pointerOf } from './errors.js';
 
@@ -33,6 +33,15 @@ export class YamlSource {
       const kind = this.doc.errors.includes(e as never) ? 'YAML syntax error' : 'YAML warning';
       errors.add({ file: this.file, pointer: '', line, col }, `${kind}: ${msg}`);
     }
+    // The parser leaves an alias without its anchor to toJS, which throws: report it here, where it is.
+    visit(this.doc, {
+      Alias: (_k, a) => {
+        if (a.resolve(this.doc) === undefined) {
+          const { line, col } = this.lines.linePos(a.range?.[0] ?? 0);
+          errors.add({ file: this.file, pointer: '', line, col }, `YAML syntax error: alias *${a.source} has no anchor &${a.source} before it`);
+        }
+      },
+    });
   }
 
   /** Position of the node at `path` (its key with `key`), or of its nearest existing ancestor. */

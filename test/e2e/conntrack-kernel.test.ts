@@ -608,6 +608,15 @@ function natKey(f: Uint8Array): number {
 const TOOL_CASES: string[][] = [
   ['-L', '-o', 'extended'], ['-L', 'conntrack', '-p', 'tcp'], ['-L', '-p', 'udp', '--dport', '53'], ['-L', '-p', '17', '--sport', '45000'],
   ['-L', '-s', '192.168.1.8'], ['-L', '-d', SERVER, '-p', 'icmp'], ['-L', '-r', SERVER, '-q', '192.168.1.7'],
+  // inet_aton's forms (192.168.264 and 0xc0a80108 are 192.168.1.8) and -s/-d's CIDR.
+  ['-L', '-s', '192.168.264'], ['-L', '-s', '0xc0a80108', '-p', 'udp'], ['-L', '-s', '192.168.1.8/31'], ['-L', '-d', '198.51.100.0/24', '-p', 'icmp'],
+  ['-L', '-s', '192.168.1.0/'], ['-L', '-q', '0300.0250.1.7'], ['-L', '-p', 'icmp', '--icmp-type', '8'], ['-L', '-p', 'icmp', '--icmp-type', '0'],
+  // -G: the u2 request by its original tuple, then filtered by a reply address, by the reply tuple, a port not there.
+  ['-G', '-s', '192.168.1.7', '-d', SERVER, '-p', 'udp', '--sport', '40001', '--dport', '5353'],
+  ['-G', '-s', '192.168.1.7', '-d', SERVER, '-p', 'udp', '--sport', '40001', '--dport', '5353', '-o', 'extended', '-q', SNAT],
+  ['-G', '-s', '192.168.1.7', '-d', SERVER, '-p', 'udp', '--sport', '40001', '--dport', '5353', '-r', '192.0.2.99'],
+  ['-G', '-s', SERVER, '-d', SNAT, '-p', 'udp', '--sport', '5353', '--dport', '40001'],
+  ['-G', '-s', '192.168.1.7', '-d', SERVER, '-p', 'udp', '--sport', '40001', '--dport', '5354'],
   ['-L', '-p', 'udp', '--reply-port-src', '123'], ['-L', '-n'], ['-L', '--dst-nat'], ['-L', '-n', '-g'], ['-L', '-j'],
   ['-L', '-u', 'ASSURED'], ['-L', '-u', 'ASSURED,SEEN_REPLY'], ['-L', '-u', 'SEEN_REPLY'], ['-L', '-u', 'UNSET'], ['-L', '-m', '0'],
   ['-L', '-f', 'ipv4'], ['-L', '-f', 'ipv6'], ['-C'],

@@ -16,6 +16,8 @@ import { KernelObjects, uniqueTag } from './lab-names.js';
 const objs = new KernelObjects();
 const ns = `dpe-${uniqueTag()}-ct`;
 
+/** -G's original addresses. */
+const G = ['-G', '-s', '192.0.2.1', '-d', '192.0.2.2'];
 const CASES: string[][] = [
   [], ['-h'], ['--help'], ['-V'], ['--version'], ['-h', '-L'], ['-L', '-V'],
   ['-p', 'tcp'], ['-s', '192.0.2.1', '-p', 'tcp'], ['-n'], ['-j'], ['-u', 'ASSURED'],
@@ -36,6 +38,18 @@ const CASES: string[][] = [
   ['-E', '-u', 'ASSURED'], ['-E', '-e', 'FOO'], ['-E', '-e', 'new,foo'], ['-E', '-o', 'extended,foo'], ['-E', 'dying'], ['-E', '-L'],
   ['-L', '-e', 'NEW'], ['-D', '-e', 'NEW'], ['-F', '-e', 'NEW', '-m', '1'], ['-L', '-e', 'NEW', '-u', 'ASSURED'], ['-E', '-p', 'foo'],
   ['-E', '-s', '300.1.1.1'], ['-E', 'expect', '-p', 'tcp'], ['-E', 'expect', '-s', '192.0.2.1'], ['-E', '--sport', '1'],
+  // Addresses as inet_aton reads them, and the CIDR that -s and -d take (-r and -q not).
+  ['-L', '-s', '1.2.3'], ['-L', '-d', '0x1020003'], ['-L', '-s', '1.2.0.3 x'], ['-L', '-s', '1.2.3.'], ['-L', '-s', '1.2.0.08'], ['-L', '-s', '1.2.65536'],
+  ['-L', '-s', '1.2.3/16'], ['-D', '-d', '192.0.2.0/'], ['-L', '-s', '192.0.2.0/33'], ['-L', '-s', '192.0.2.0/x'], ['-L', '-s', '192.0.2.0/16/1'],
+  ['-L', '-r', '192.0.2.0/24'], ['-D', '-q', '192.0.2.0/x'], ['-L', '-r', '1.2.3./24'],
+  // -G's compulsory and illegal options, the tuple it needs per protocol, and an entry not there.
+  ['-G'], ['-G', '-m', '0'], ['-G', '-p', 'udp'], ['-G', '-p', 'tcp', '-s', '192.0.2.1'], [...G, '-p', 'udp'], [...G, '-p', 'tcp', '--sport', '1'],
+  [...G, '-p', 'icmp'], [...G, '-p', 'icmp', '--icmp-type', '8'], [...G, '-p', '47'], [...G, '-p', '50'],
+  [...G, '-p', 'icmp', '--icmp-type', '8', '--icmp-code', '0', '--icmp-id', '9'], [...G, '-p', 'udp', '--sport', '1', '--dport', '2'],
+  [...G, '-p', '6', '--sport', '1', '--dport', '2', '-u', 'ASSURED'], [...G, '-p', 'udp', '--sport', '1', '--dport', '2', '-m', '1', '-n'],
+  ['-G', '-s', '192.0.2.0/24', '-d', '192.0.2.2', '-p', 'udp', '--sport', '1', '--dport', '2'], [...G, '-p', 'udp', '-q', '192.0.2.0/8'],
+  ['-G', '-r', '192.0.2.2', '-q', '192.0.2.1', '-p', 'udp', '--reply-port-src', '2', '--reply-port-dst', '1'], ['-G', 'dying'],
+  ['-L', '-p', 'icmp', '--icmp-type', '8', '--icmp-code', '0', '--icmp-id', '1'],
 ];
 
 before(() => {

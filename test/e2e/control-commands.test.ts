@@ -169,7 +169,7 @@ test('bad input: clear errors, non-zero exit, nothing changed', async () => {
     ['ip', ['-n', 'qrouter-nope', 'w07', 'route'], /Cannot open network namespace "qrouter-nope"/],
     ['ofctl', ['dump-flows', 'w07', 'br-nope'], /br-nope is not a bridge/],
     ['ofctl', ['add-flow', 'w07', 'br-int', 'table=0,priority=5,dl_vlan=99999,actions=drop'], /ovs-ofctl: /],
-    ['ofctl', ['add-flows', 'w07', 'br-int', 'table=0,priority=7,actions=drop\ntable=0,nonsense=1,actions=drop'], /line 2: /],
+    ['ofctl', ['add-flows', 'w07', 'br-int', 'table=0,priority=7,actions=drop\ntable=0,nonsense=1,actions=drop'], /^ovs-ofctl: -:2: /],
     ['ip', ['-n', SNAT, 'w02', 'route', 'add', '10.9.0.0/16', 'via', '172.16.0.1'], /Nexthop has invalid gateway/],
     ['ip', ['-n', SNAT, 'w02', 'route', 'add', 'bogus'], /^Error: /],
     ['iptables', ['w02', '-n', SNAT, '-A', 'NOCHAIN', '-j', 'ACCEPT'], /iptables v1\.8\.7 \(legacy\): .*NOCHAIN/],
@@ -222,7 +222,7 @@ test('the dpemu CLI: output, exit codes, flow files on stdin, trace on live stat
   assert.match((await dump77()).join('\n'), /dl_vlan=81 actions=output:1/);
   const badDel = await cli(sock, ['ofctl', 'del-flows', 'w07', 'br-tun', '-'], { stdin: `table=0,dl_vlan=81\ntable=0,nonsense=1\n` });
   assert.equal(badDel.code, 1); // ovs_fatal
-  assert.match(badDel.stderr, /line 2: /);
+  assert.match(badDel.stderr, /^ovs-ofctl: -:2: /);
   assert.equal((await dump77()).length, 2, 'a bad line deletes nothing');
   assert.equal((await cli(sock, ['ofctl', 'del-flows', 'w07', 'br-tun', '-'], { stdin: '' })).code, 0);
   assert.equal((await dump77()).length, 2, 'an empty file deletes nothing (not every flow)');

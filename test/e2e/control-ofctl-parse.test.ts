@@ -10,7 +10,7 @@ import { runRemote } from '../../src/control/client.js';
 import { parseFlow } from '../../src/ofproto/flow-parser.js';
 import { formatFlow } from '../../src/ofproto/flow-printer.js';
 import { OvsBridge } from '../../src/ofproto/bridge.js';
-import { startDaemon, type Daemon } from '../helpers/control.js';
+import { cli, startDaemon, type Daemon } from '../helpers/control.js';
 import { requireTool } from '../helpers/tools.js';
 
 let d: Daemon;
@@ -57,4 +57,19 @@ test('every dump-flows line of every seed bridge parses in ovs-ofctl to the same
     });
   }
   assert.ok(checked > 40, `only ${checked} flows checked`);
+});
+
+test("add-flows FILE and - with a bad line: ovs-ofctl's `FILE:LINE: reason`, blank and comment lines counted, nothing added", async () => {
+  requireTool('ovs-ofctl', 'openvswitch-common');
+  const file = join(d.dir, 'bad.flows');
+  const text = 'table=0,priority=3,dl_vlan=66,actions=drop\n\n# a comment\nfoo=1,actions=drop\n';
+  writeFileSync(file, text);
+  const real = spawnSync('ovs-ofctl', ['parse-flows', file], { encoding: 'utf8' });
+  assert.equal(real.stderr, `ovs-ofctl: ${file}:4: unknown keyword foo\n`);
+  const before = (await runRemote({ socketPath: d.server.path }, 'ofctl', ['dump-flows', 'w07', 'br-int', '--no-stats'])).stdout;
+  const r = await cli(d.server.path, ['ofctl', 'add-flows', 'w07', 'br-int', file]);
+  assert.deepEqual([r.code, r.stderr], [real.status, real.stderr]);
+  const stdin = await cli(d.server.path, ['ofctl', 'add-flow', 'w07', 'br-int', '-'], { stdin: text });
+  assert.deepEqual([stdin.code, stdin.stderr], [1, 'ovs-ofctl: -:4: unknown keyword foo\n']);
+  assert.equal((await runRemote({ socketPath: d.server.path }, 'ofctl', ['dump-flows', 'w07', 'br-int', '--no-stats'])).stdout, before);
 });

@@ -86,5 +86,5 @@ test('bad capture requests fail with clear errors', async () => {
   assert.match(r1.stderr, /tcpdump: nope0: No such device exists on w07/);
   const r2 = await cli(d.server.path, ['tcpdump', '-i', 'w07:eth2', 'port', 'http']);
   assert.equal(r2.code, 1);
-  assert.match(r2.stderr, /tcpdump: bad port 'http'/);
+  assert.match(r2.stderr, /tcpdump: unknown port 'http' \(dpemu knows no service names\)/);
 });

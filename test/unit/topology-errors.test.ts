@@ -187,6 +187,26 @@ test('a duplicate key is a YAML error', () => {
   assert.deepEqual(errorsOf(t), [`${FILE}:${at(t, 'patch-tun: { ofport: 2')}: at /: YAML syntax error: duplicate key "patch-tun"`]);
 });
 
+test('an alias without its anchor, and aliases that expand too far: positioned errors, not a crash', () => {
+  const t = mutate('    role: compute\n', '    role: *compute_role\n');
+  assert.deepEqual(errorsOf(t), [`${FILE}:${at(t, '*compute_role')}: at /: YAML syntax error: alias *compute_role has no anchor &compute_role before it`]);
+  const laughs = 'version: 1\na: &a [1, 1, 1, 1, 1, 1, 1, 1, 1]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c]\nnodes: {}\n';
+  assert.deepEqual(errorsOf(laughs), [`${FILE}:1:1: at /: YAML error: Excessive alias count indicates a resource exhaustion attack (maxAliasCount 100)`]);
+});
+
+test('a route twice (same table, destination, tos and metric); another metric is another route', () => {
+  const line = '          default via 192.168.1.6 dev qr-178fc8e2-fd table 3232235777\n';
+  const t = mutate(line, `${line}          default via 192.168.1.6 dev qr-178fc8e2-fd table 3232235777 metric 5\n          default via 192.168.1.6 dev qr-178fc8e2-fd table 3232235777\n`);
+  assert.deepEqual(errorsOf(t), [
+    `${FILE}:${at(t, 'default via 192.168.1.6', 0, 2)}: at /nodes/w07/namespaces/qrouter-c4d4b760-41b9-45e1-a607-d054da99c479/routes: route is already on block line 2: same table, destination, tos and metric (the kernel would say: RTNETLINK answers: File exists)`,
+  ]);
+});
+
+test('a sysctl value that is not an integer (it would be set as NaN)', () => {
+  const t = mutate('          net.ipv4.ip_forward: 1\n          net.ipv4.conf.all.arp_ignore: 1\n          net.ipv4.conf.all.arp_announce: 2\n          net.ipv4.conf.all.send_redirects: 0\n          net.ipv4.conf.qr-', '          net.ipv4.ip_forward: yes\n          net.ipv4.conf.all.arp_ignore: 1\n          net.ipv4.conf.all.arp_announce: 2\n          net.ipv4.conf.all.send_redirects: 0\n          net.ipv4.conf.qr-');
+  assert.deepEqual(errorsOf(t), [`${FILE}:${at(t, 'yes')}: at /nodes/w07/namespaces/qrouter-c4d4b760-41b9-45e1-a607-d054da99c479/sysctls/net.ipv4.ip_forward: expected an integer, got "yes"`]);
+});
+
 test('small files: block positions with an explicit indentation indicator, folded blocks refused', () => {
   const text = [
     'nodes:', // 1
@@ -234,6 +254,13 @@ test('lab: a wire to a port that is already an edge, a route via an address the 
     `${FILE}:${at(t, 'swp1: { mac')}: at /gateways/tor/interfaces/swp1: swp1 (an interface of gateway tor) has no link: make it a veth end, a wire end or an edge`,
     `${FILE}:${at(t, '10.206.222.195')}: at /gateways/tor/routes: expected a gateway reachable through a connected route on swp1.103, got 10.206.222.195 (the kernel would say: Nexthop has invalid gateway)`,
     `${FILE}:${at(t, 'tor:swp2]')}: at /wires/0/1: swp2 is already an edge (line ${at(t, 'swp2: { kind: tap').split(':')[0]}); it cannot also be a wire end`,
+  ]);
+});
+
+test('lab: two edges with the same TAP device name (the second could not be created)', () => {
+  const t = mutate('swp2: { kind: tap, dev: dpe-inet0 }', 'swp2: { kind: tap, dev: dpe-vm0 }', LAB);
+  assert.deepEqual(errorsOf(t), [
+    `${FILE}:${at(t, 'dpe-vm0', 0, 1)}: at /gateways/tor/edges/swp2/dev: TAP device dpe-vm0 is already edge w07:tap2ab77d0f-99's (line ${at(t, 'tap2ab77d0f-99: { kind: tap').split(':')[0]})`,
   ]);
 });
 
