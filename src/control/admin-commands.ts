@@ -1,8 +1,6 @@
 // Commands about the emulator itself: clear counters, reload, list nodes.
 import type { CommandFamily, DaemonCommand } from './command.js';
 import { ControlError, ok, type CommandResponse } from './protocol.js';
-import { OvsBridge } from '../ofproto/bridge.js';
-import { NetNamespace } from '../netns/namespace.js';
 import { linuxBridges, namespaces, nodeNames, ovsBridges } from './resolve.js';
 
 /** Zero port and drop counters, OpenFlow flow counters, iptables counters and namespaces' device counters (ovs-ofctl has no such verb; `iptables -Z` for all namespaces). */
@@ -14,15 +12,7 @@ export const clearCounters: CommandFamily = {
     if (argv.length) throw new ControlError('clear-counters takes no arguments');
     const { emu } = ctx;
     emu.engine.stats.clear();
-    for (const el of emu.engine.elements) {
-      if (el instanceof OvsBridge) {
-        el.tables.zeroCounters();
-        el.zeroPortCounters();
-      } else if (el instanceof NetNamespace) {
-        el.nf.rules.counters.zeroAll();
-        el.clearLinkCounters();
-      }
-    }
+    for (const el of emu.engine.elements) el.clearCounters();
     ctx.invalidate('counters');
     return ok('');
   },

@@ -67,6 +67,9 @@ export abstract class Element {
   /** Advance timers (ageing, ARP, conntrack); `now` is emulated ms. */
   tick(_now: number): void {}
 
+  /** `dpemu clear-counters`: zero the counters the element keeps beside the engine's port and drop cells. */
+  clearCounters(): void {}
+
   port(name: string): Port | undefined {
     return this.ports.find((p) => p.name === name);
   }

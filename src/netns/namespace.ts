@@ -278,8 +278,9 @@ export class NetNamespace extends Element implements KeepsLearned {
     c.refusedBytes += len;
   }
 
-  /** With the port cells (clear-counters): its own counts are corrections to them. */
-  clearLinkCounters(): void {
+  /** The iptables rule counters, and the device counters (corrections to the port cells, cleared with them). */
+  override clearCounters(): void {
+    this.nf.rules.counters.zeroAll();
     for (const b of this.byIfindex.values()) b.counters = new IfCounters();
   }
 

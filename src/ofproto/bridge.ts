@@ -188,8 +188,9 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
     }
   }
 
-  /** clear-counters: the ports' dump-ports byte corrections go with the engine's port counters. */
-  zeroPortCounters(): void {
+  /** The flow and table counters, and the ports' dump-ports byte corrections (they go with the engine's port cells). */
+  override clearCounters(): void {
+    this.tables.zeroCounters();
     for (const p of this.portList) p.txBytesAdj = p.rxBytesAdj = 0;
   }
 

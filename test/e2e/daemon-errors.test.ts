@@ -140,10 +140,7 @@ test('SIGINT while starting: the start completes, then a clean stop removes ever
     assert.doesNotMatch(d.stdout, /^Try, from/m, 'no banner for a daemon stopped while starting');
     assert.deepEqual(KernelObjects.leftovers(lab.tag), []);
   } finally {
-    if (d && d.exitCode === null) {
-      d.child.kill('SIGKILL');
-      await d.exited;
-    }
+    await d?.kill();
     lab.cleanup();
   }
 });
@@ -166,10 +163,7 @@ test('an exception no handler catches: logged, the clean stop with its workers, 
     assert.ok(d.logs.some((l) => l.msg === 'stopped'), d.logs.map((l) => l.msg).join(' | '));
     assert.deepEqual(KernelObjects.leftovers(lab.tag), []);
   } finally {
-    if (d && d.exitCode === null) {
-      d.child.kill('SIGKILL');
-      await d.exited;
-    }
+    await d?.kill();
     lab.cleanup();
   }
 });

@@ -129,6 +129,12 @@ export class DaemonProcess {
     if (this.exitCode === null) this.child.kill(sig);
   }
 
+  /** SIGKILL if it still runs, and wait for it (a test's clean-up). */
+  async kill(): Promise<void> {
+    if (this.exitCode === null) this.child.kill('SIGKILL');
+    await this.exited;
+  }
+
   /** Wait for the exit; SIGKILL after `timeoutMs`. */
   async exit(timeoutMs = 10_000): Promise<number | null> {
     const t = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
