@@ -21,6 +21,8 @@
 // daemon's own share: its read-to-write time per pass (rtt.daemon_*, from
 // dpemu_e2e_latency_seconds; log2 buckets, upper bounds).
 // Last, idle round trips: ICMP echoes 0.2 s apart (ping(8)), through both.
+// Between the blasts and the search, one TCP stream each way (iperf3), through
+// both: what a user's first iperf3 through the lab shows.
 //
 // Needs root (namespaces, TAPs); without it the group prints why and reports
 // nothing. Not in the default groups: `npm run bench -- --only tap [--quick]`.
@@ -79,6 +81,18 @@ try {
     const ratio = e.delivered / d.delivered;
     figures.push({ name: `tap.ratio.udp${size}.delivered`, value: ratio, unit: 'x', conditions: cond, note: 'emulator / direct veth', ...(size === 64 ? { target: target(ratio, '>=', 0.8) } : {}) });
     if (size === 1400) figures[figures.findIndex((f) => f.name === 'tap.emu.udp1400.bitrate')]!.target = target(e.mbps, '>=', 2000);
+  }
+  // What a user's first iperf3 through the lab shows: one TCP stream each way (not an issue target).
+  for (const reverse of [false, true]) {
+    const dir = reverse ? 'down' : 'up';
+    progress(`tap: TCP ${reverse ? 'from the internet host to the VM' : 'from the VM to the internet host'} (iperf3), emulator then direct`);
+    const e = await lab.tcp(ns.vm, ns.inet, SECONDS, reverse);
+    const d = await lab.tcp(ns.da, ns.db, SECONDS, reverse);
+    for (const [path, r] of [['emu', e], ['direct', d]] as const) {
+      const c = { path, seconds: r.seconds, streams: 1, tool: `iperf3 -c${reverse ? ' -R' : ''}`, retransmits: r.retransmits, ...(path === 'emu' ? { daemonCpuS: +r.daemonCpuS.toFixed(2) } : {}) };
+      figures.push({ name: `tap.${path}.tcp_${dir}.goodput`, value: r.mbps, unit: 'Mbit/s', conditions: c, note: 'TCP payload bits the receiver got (the sender\'s retransmitted segments in conditions)' });
+    }
+    figures.push({ name: `tap.ratio.tcp_${dir}.goodput`, value: e.mbps / d.mbps, unit: 'x', conditions: { seconds: SECONDS }, note: 'emulator / direct veth (the veths carry 64 KiB GSO segments; the TAPs, without IFF_VNET_HDR, one MTU-sized frame at a time)' });
   }
   progress('tap: loss-free 64-byte rate of the emulator (bisection)');
   const hi = Math.round(Math.min(emu64[0]!.offered, 2 * emu64[0]!.delivered));

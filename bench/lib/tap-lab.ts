@@ -58,8 +58,18 @@ export interface BlastOptions { pps?: number; flows?: number; during?: (pids: Bl
 /** The traffic ends of a blast: udp-peer's node ends, or iperf3's (less CPU a datagram: 7-10 µs sent through the lab against node's 9-21). */
 export type Sender = 'iperf3' | 'node';
 
-/** What an iperf3 -J report holds that blast() reads (the client's and the server's look alike). */
-interface IperfReport { end: { sum: { packets: number; lost_packets: number; seconds: number }; cpu_utilization_percent: { host_total: number } } }
+/** What an iperf3 -J report holds that blast() and tcp() read (the client's and the server's look alike). */
+interface IperfReport {
+  end: {
+    sum: { packets: number; lost_packets: number; seconds: number };
+    sum_sent: { bits_per_second: number; retransmits?: number };
+    sum_received: { bits_per_second: number; seconds: number };
+    cpu_utilization_percent: { host_total: number };
+  };
+}
+
+/** One TCP stream's run (iperf3): goodput the receiver saw, the sender's retransmitted segments, the daemon's CPU. */
+export interface TcpRun { mbps: number; retransmits: number; seconds: number; daemonCpuS: number }
 
 const IPERF_PORT = 7011;
 
@@ -365,6 +375,22 @@ export class TapLab {
       sent, sendErrors: 0, got, seconds: secs, daemonCpuS: cpu, daemonCpuUs: (cpu * 1e6) / got,
       senderCpuS: (c.end.cpu_utilization_percent.host_total / 100) * secs, sinkCpuS: (s.end.cpu_utilization_percent.host_total / 100) * secs,
     };
+  }
+
+  /**
+   * One TCP stream with iperf3 for `seconds`, the client in `from`, a
+   * one-off server in `to`; `reverse` (-R): the server sends. Goodput is
+   * what the receiving end counted.
+   */
+  async tcp(from: string, to: string, seconds: number, reverse: boolean): Promise<TcpRun> {
+    const server = this.spawnEnd(to, ['-s', '-1', '-B', INET_IP, '-p', String(IPERF_PORT), '-J']);
+    await waitListening(to, IPERF_PORT);
+    const cpu0 = this.daemonCpu();
+    const c = await this.spawnEnd(from, ['-c', INET_IP, '-p', String(IPERF_PORT), '-t', String(seconds), ...(reverse ? ['-R'] : []), '-J']).result;
+    const cpu = this.daemonCpu() - cpu0;
+    await server.result;
+    const r = c.end.sum_received;
+    return { mbps: r.bits_per_second / 1e6, retransmits: c.end.sum_sent.retransmits ?? 0, seconds: r.seconds, daemonCpuS: cpu };
   }
 
   /** iperf3 with `args` in namespace `n`: its pid and, once it exits 0, its JSON report. */
