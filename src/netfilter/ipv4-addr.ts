@@ -38,8 +38,9 @@ export function formatPrefixSave(addr: number, mask: number): string {
   return `${formatIpv4(addr)}/${len >= 0 ? len : formatIpv4(mask)}`;
 }
 
-/** As `iptables -L -n` prints it: /32 is left out. */
-export function formatPrefixList(addr: number, mask: number): string {
-  if (mask >>> 0 === 0xffffffff) return formatIpv4(addr);
-  return formatPrefixSave(addr, mask);
+/** xtables_ipmask_to_numeric: the mask as `iptables -L` writes it after an address (nothing for /32). */
+export function maskListText(mask: number): string {
+  if (mask >>> 0 === 0xffffffff) return '';
+  const len = maskToPrefix(mask);
+  return `/${len >= 0 ? len : formatIpv4(mask)}`;
 }
