@@ -34,8 +34,7 @@ export function parseIpv4Prefix(text: string): { addr: number; mask: number } | 
 
 /** `/len` as iptables-save prints it (dotted mask when not contiguous). */
 export function formatPrefixSave(addr: number, mask: number): string {
-  const len = maskToPrefix(mask);
-  return `${formatIpv4(addr)}/${len >= 0 ? len : formatIpv4(mask)}`;
+  return formatIpv4(addr) + (mask >>> 0 === 0xffffffff ? '/32' : maskListText(mask));
 }
 
 /** xtables_ipmask_to_numeric: the mask as `iptables -L` writes it after an address (nothing for /32). */

@@ -90,7 +90,11 @@ export function protoSaveName(proto: number): string {
   return PROTO_NAMES[proto] ?? String(proto);
 }
 
-/** proto_to_name: the built-in names, then (without -n) /etc/protocols, else the number. */
+/**
+ * proto_to_name: the built-in names, then (without -n) /etc/protocols, else
+ * the number. That is 1.8.9's order; 1.8.7 asked /etc/protocols first, which
+ * gives the built-in numbers the same names.
+ */
 export function protoListName(proto: number, names: ListNames | null = null): string {
   if (proto === 0) return 'all';
   if (CHAIN_PROTOS.has(proto)) return PROTO_NAMES[proto]!;
