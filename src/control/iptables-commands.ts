@@ -9,6 +9,7 @@ import type { NetNamespace } from '../netns/namespace.js';
 import { type CommandFamily, type Scope } from './command.js';
 import { ControlError, ok } from './protocol.js';
 import { mustNamespace } from './resolve.js';
+import { NetDb } from './netdb.js';
 
 const RULE_CMDS = new Set(['-A', '--append', '-D', '--delete', '-I', '--insert', '-R', '--replace', '-N', '--new-chain', '-X', '--delete-chain', '-F', '--flush', '-Z', '--zero', '-P', '--policy', '-E', '--rename-chain']);
 
@@ -78,7 +79,11 @@ export const iptables: CommandFamily = {
     const has = (...f: string[]) => f.some((x) => flags.has(x));
     const list = (): string | undefined => {
       if (has('-S', '--list-rules')) return iptablesListRules(rs, p.table, { verbose: has('-v'), chain: chainArg(p.rest, /^(-S|--list-rules)$/) });
-      if (has('-L', '--list')) return iptablesList(rs, p.table, { verbose: has('-v'), exact: has('-x'), lineNumbers: has('--line-numbers'), chain: chainArg(p.rest, /^(-L|--list)$/) });
+      if (has('-L', '--list')) {
+        // Without -n, names from the host's /etc files, read afresh for each listing.
+        const names = has('-n', '--numeric') ? {} : { names: new NetDb() };
+        return iptablesList(rs, p.table, { verbose: has('-v'), exact: has('-x'), lineNumbers: has('--line-numbers'), chain: chainArg(p.rest, /^(-L|--list)$/), ...names });
+      }
       return undefined;
     };
     try {

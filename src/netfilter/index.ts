@@ -7,7 +7,7 @@ export { formatIpv4, parseIpv4, parseIpv4Prefix } from './ipv4-addr.js';
 export { Netfilter, HOOK_SEQUENCE, formatTrace, type NetfilterOptions, type NfHost, type HookResult } from './netfilter.js';
 export { Ruleset, Table, Chain, BUILTIN_CHAINS } from './tables.js';
 export { type Rule, ruleCounts } from './rule.js';
-export type { NfMatch } from './matches.js';
+export type { ListNames, NfMatch } from './matches.js';
 export type { NfTarget, NatRange, RejectType } from './targets.js';
 export { loadIptables, type LoadOptions } from './iptables-parse.js';
 export { iptablesSave, iptablesListRules, iptablesList, type SaveOptions, type ListRulesOptions, type ListOptions } from './iptables-print.js';

@@ -1,7 +1,8 @@
 // Text forms of a ruleset as iptables 1.8.7 (legacy) prints them:
-// iptables-save, iptables -S [-v], iptables -L -n [-v] [-x] [--line-numbers].
+// iptables-save, iptables -S [-v], iptables -L [-n] [-v] [-x] [--line-numbers].
 
 import type { TableName } from './constants.js';
+import type { ListNames } from './matches.js';
 import { type ListFormat, listNumber, ruleCounts, ruleListText, ruleSaveText } from './rule.js';
 import type { Chain, Ruleset, Table } from './tables.js';
 
@@ -64,12 +65,14 @@ export interface ListOptions {
   exact?: boolean;
   lineNumbers?: boolean;
   chain?: string;
+  /** Without -n: where addresses, ports and protocols find their names. Left out: -n. */
+  names?: ListNames;
 }
 
-/** `iptables -t TABLE -L [CHAIN] -n [-v] [-x] [--line-numbers]`. */
+/** `iptables -t TABLE -L [CHAIN] [-n] [-v] [-x] [--line-numbers]`. */
 export function iptablesList(rs: Ruleset, table: TableName, opts: ListOptions = {}): string {
   const t = rs.tables[table];
-  const f: ListFormat = { verbose: opts.verbose === true, exact: opts.exact === true, lineNumbers: opts.lineNumbers === true };
+  const f: ListFormat = { verbose: opts.verbose === true, exact: opts.exact === true, lineNumbers: opts.lineNumbers === true, names: opts.names ?? null };
   const blocks: string[] = [];
   for (const c of selectChains(t, opts.chain)) {
     const lines: string[] = [];

@@ -34,12 +34,12 @@ export function parseIpv4Prefix(text: string): { addr: number; mask: number } | 
 
 /** `/len` as iptables-save prints it (dotted mask when not contiguous). */
 export function formatPrefixSave(addr: number, mask: number): string {
-  const len = maskToPrefix(mask);
-  return `${formatIpv4(addr)}/${len >= 0 ? len : formatIpv4(mask)}`;
+  return formatIpv4(addr) + (mask >>> 0 === 0xffffffff ? '/32' : maskListText(mask));
 }
 
-/** As `iptables -L -n` prints it: /32 is left out. */
-export function formatPrefixList(addr: number, mask: number): string {
-  if (mask >>> 0 === 0xffffffff) return formatIpv4(addr);
-  return formatPrefixSave(addr, mask);
+/** xtables_ipmask_to_numeric: the mask as `iptables -L` writes it after an address (nothing for /32). */
+export function maskListText(mask: number): string {
+  if (mask >>> 0 === 0xffffffff) return '';
+  const len = maskToPrefix(mask);
+  return `/${len >= 0 ? len : formatIpv4(mask)}`;
 }

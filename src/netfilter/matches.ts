@@ -1,5 +1,5 @@
 // Match extensions (-m NAME ...): parsing, matching, and their two printed
-// forms: `save` as iptables-save/-S print them, `print` as `iptables -L -n`.
+// forms: `save` as iptables-save/-S print them, `print` as `iptables -L`.
 
 import {
   CT_DNAT, CT_ESTABLISHED, CT_INVALID, CT_NEW, CT_RELATED, CT_SNAT, CT_UNTRACKED,
@@ -27,8 +27,18 @@ export interface NfMatch {
   reads?(k: NfReads): void;
   /** Options as iptables-save prints them, each with a leading space. */
   save(): string;
-  /** As `iptables -L -n` prints them, each with a leading space. */
-  print(): string;
+  /** As `iptables -L` prints them, each with a leading space; `names` null for -n. */
+  print(names: ListNames | null): string;
+}
+
+/** Where `iptables -L` without -n finds the names it prints (the host's /etc files). */
+export interface ListNames {
+  /** xtables_ipaddr_to_anyname's name for an address; undefined prints the number. */
+  addrName(addr: number): string | undefined;
+  /** getservbyport. */
+  serviceByPort(port: number, proto: string): string | undefined;
+  /** getprotobynumber. */
+  protocolByNumber(proto: number): string | undefined;
 }
 
 /** The protocol part of the rule, which some matches depend on. */
@@ -75,10 +85,16 @@ function portsSave(opt: string, min: number, max: number, inv: boolean): string 
   return `${inv ? ' !' : ''} --${opt} ${min === max ? min : `${min}:${max}`}`;
 }
 
-function portsPrint(name: string, min: number, max: number, inv: boolean): string {
+/** print_port of libxt_tcp/udp/multiport: the service name unless -n or there is none. */
+function portText(port: number, proto: string, names: ListNames | null): string {
+  return names?.serviceByPort(port, proto) ?? String(port);
+}
+
+function portsPrint(name: string, min: number, max: number, inv: boolean, proto: string, names: ListNames | null): string {
   if (min === 0 && max === 65535 && !inv) return '';
   const i = inv ? '!' : '';
-  return min === max ? ` ${name}:${i}${min}` : ` ${name}s:${i}${min}:${max}`;
+  const p = (n: number) => portText(n, proto, names);
+  return min === max ? ` ${name}:${i}${p(min)}` : ` ${name}s:${i}${p(min)}:${p(max)}`;
 }
 
 class PortMatch implements NfMatch {
@@ -113,11 +129,12 @@ class PortMatch implements NfMatch {
     return s;
   }
 
-  print(): string {
-    let s = ` ${this.name}` + portsPrint('spt', this.spMin, this.spMax, this.spInv) + portsPrint('dpt', this.dpMin, this.dpMax, this.dpInv);
+  print(names: ListNames | null): string {
+    let s = ` ${this.name}` + portsPrint('spt', this.spMin, this.spMax, this.spInv, this.name, names) + portsPrint('dpt', this.dpMin, this.dpMax, this.dpInv, this.name, names);
     if (this.flgMask !== 0 || this.flgInv) {
-      const hex2 = (n: number) => '0x' + n.toString(16).toUpperCase().padStart(2, '0');
-      s += ` flags:${this.flgInv ? '!' : ''}${hex2(this.flgMask)}/${hex2(this.flgCmp)}`;
+      // print_flags: names without -n.
+      const text = names ? tcpFlagsText : (n: number) => '0x' + n.toString(16).toUpperCase().padStart(2, '0');
+      s += ` flags:${this.flgInv ? '!' : ''}${text(this.flgMask)}/${text(this.flgCmp)}`;
     }
     return s;
   }
@@ -219,7 +236,10 @@ class IcmpMatch implements NfMatch {
     return `${inv} --icmp-type ${this.type}${code}`;
   }
 
-  print(): string {
+  print(names: ListNames | null): string {
+    // Without -n, the first name for exactly this type and code range (print_icmptype).
+    const named = names && ICMP_NAMES.find(([, t, a, b]) => t === this.type && a === this.codeMin && b === this.codeMax);
+    if (named) return ` icmp ${this.inv ? '!' : ''}${named[0]}`;
     let s = ` icmp${this.inv ? ' !' : ''}type ${this.type}`;
     if (this.codeMin === this.codeMax) s += ` code ${this.codeMin}`;
     else if (this.codeMin !== 0 || this.codeMax !== 255) s += ` codes ${this.codeMin}-${this.codeMax}`;
@@ -466,11 +486,14 @@ class CommentMatchBuilder implements MatchBuilder {
 
 // ---- multiport --------------------------------------------------------------
 
+/** The protocols multiport takes, by the name its print_port asks getservbyport with. */
+const MULTIPORT_PROTOS: Record<number, string> = { [IPPROTO_TCP]: 'tcp', [IPPROTO_UDP]: 'udp', 136: 'udplite', 132: 'sctp', 33: 'dccp' };
+
 class MultiportMatch implements NfMatch {
   readonly name = 'multiport';
   readonly needsConntrack = false;
-  /** which: 0 sports, 1 dports, 2 either. Ranges as [min,max] pairs. */
-  constructor(readonly which: number, readonly ranges: readonly number[], readonly inv: boolean) {}
+  /** which: 0 sports, 1 dports, 2 either. Ranges as [min,max] pairs. `proto`: the rule's, whose services name the ports. */
+  constructor(readonly which: number, readonly ranges: readonly number[], readonly inv: boolean, readonly proto: number) {}
 
   private hit(port: number): boolean {
     const r = this.ranges;
@@ -490,21 +513,24 @@ class MultiportMatch implements NfMatch {
     k.dport ||= this.which !== 0;
   }
 
-  private list(): string {
+  private list(names: ListNames | null): string {
+    const proto = MULTIPORT_PROTOS[this.proto]!;
+    const p = (n: number) => portText(n, proto, names);
     const out: string[] = [];
     for (let i = 0; i < this.ranges.length; i += 2) {
       const a = this.ranges[i]!, b = this.ranges[i + 1]!;
-      out.push(a === b ? `${a}` : `${a}:${b}`);
+      out.push(a === b ? p(a) : `${p(a)}:${p(b)}`);
     }
     return out.join(',');
   }
 
   save(): string {
-    return `${this.inv ? ' !' : ''} --${['sports', 'dports', 'ports'][this.which]} ${this.list()}`;
+    return `${this.inv ? ' !' : ''} --${['sports', 'dports', 'ports'][this.which]} ${this.list(null)}`;
   }
 
-  print(): string {
-    return ` multiport ${['sports', 'dports', 'ports'][this.which]} ${this.inv ? '! ' : ''}${this.list()}`;
+  print(names: ListNames | null): string {
+    // `ports ` then ` !`: two spaces before the mark, none after (__multiport_print_v1).
+    return ` multiport ${['sports', 'dports', 'ports'][this.which]} ${this.inv ? ' !' : ''}${this.list(names)}`;
   }
 }
 
@@ -532,11 +558,11 @@ class MultiportMatchBuilder implements MatchBuilder {
   }
 
   build(ip: RuleProto, r: ArgReader): NfMatch {
-    if (ip.protoInv || ![IPPROTO_TCP, IPPROTO_UDP, 132, 33, 136].includes(ip.proto)) {
+    if (ip.protoInv || MULTIPORT_PROTOS[ip.proto] === undefined) {
       fail("multiport needs `-p tcp', `-p udp', `-p udplite', `-p sctp' or `-p dccp'", r.optIndex);
     }
     if (this.which < 0) fail('multiport expects an option', r.optIndex);
-    return new MultiportMatch(this.which, this.ranges, this.inv);
+    return new MultiportMatch(this.which, this.ranges, this.inv, ip.proto);
   }
 }
 

@@ -1,9 +1,9 @@
 // One iptables rule (struct ipt_entry): the IP part, matches, target, counters.
 
-import type { NfMatch } from './matches.js';
+import type { ListNames, NfMatch } from './matches.js';
 import type { NfTarget } from './targets.js';
 import type { Chain } from './tables.js';
-import { formatPrefixList, formatPrefixSave } from './ipv4-addr.js';
+import { formatIpv4, formatPrefixSave, maskListText } from './ipv4-addr.js';
 import { T_GOTO } from './targets.js';
 
 export const INV_SRC = 0x08; // IPT_INV_SRCIP
@@ -74,7 +74,7 @@ const PROTO_NAMES: Record<number, string> = {
   58: 'ipv6-icmp', 89: 'ospf', 103: 'pim', 112: 'vrrp', 132: 'sctp', 136: 'udplite',
 };
 
-/** Names -L -n prints without a /etc/protocols lookup. */
+/** xtables_chain_protos: names -L prints without a /etc/protocols lookup (with -n, the only names). */
 const CHAIN_PROTOS = new Set([0, 1, 6, 17, 50, 51, 58, 132, 136]);
 
 export function protoByName(name: string): number {
@@ -90,9 +90,21 @@ export function protoSaveName(proto: number): string {
   return PROTO_NAMES[proto] ?? String(proto);
 }
 
-export function protoListName(proto: number): string {
+/**
+ * proto_to_name: the built-in names, then (without -n) /etc/protocols, else
+ * the number. That is 1.8.9's order; 1.8.7 asked /etc/protocols first, which
+ * gives the built-in numbers the same names.
+ */
+export function protoListName(proto: number, names: ListNames | null = null): string {
   if (proto === 0) return 'all';
-  return CHAIN_PROTOS.has(proto) ? PROTO_NAMES[proto]! : String(proto);
+  if (CHAIN_PROTOS.has(proto)) return PROTO_NAMES[proto]!;
+  return names?.protocolByNumber(proto) ?? String(proto);
+}
+
+/** An address column: with -n the number, without it `anywhere` for /0, else the address's name (or number) and the mask. */
+function addrListText(addr: number, mask: number, names: ListNames | null): string {
+  if (names !== null && mask === 0) return 'anywhere';
+  return (names?.addrName(addr) ?? formatIpv4(addr)) + maskListText(mask);
 }
 
 function ifaceText(name: string, wild: boolean): string {
@@ -118,6 +130,8 @@ export interface ListFormat {
   verbose: boolean;
   exact: boolean;
   lineNumbers: boolean;
+  /** Where names come from; null for -n (numbers only). */
+  names: ListNames | null;
 }
 
 /** xtables_print_num: numbers as `iptables -L -v` prints them (K/M/G/T unless -x). */
@@ -135,7 +149,7 @@ export function listNumber(n: number, f: ListFormat, notable = false): string {
   return fmt(n, 'T', 4);
 }
 
-/** One rule line of `iptables -L -n [-v]` (print_firewall, iptables 1.8.7 legacy layout). */
+/** One rule line of `iptables -L [-n] [-v]` (print_firewall, iptables 1.8.7 legacy layout). */
 export function ruleListText(r: Rule, num: number, f: ListFormat): string {
   let s = '';
   if (f.lineNumbers) s += `${String(num).padEnd(4)} `;
@@ -145,17 +159,18 @@ export function ruleListText(r: Rule, num: number, f: ListFormat): string {
   }
   s += `${r.target.name.padEnd(9)} `;
   s += r.inv & INV_PROTO ? '!' : ' ';
-  s += protoListName(r.proto).padEnd(5);
+  s += protoListName(r.proto, f.names).padEnd(5);
   s += `${r.inv & INV_FRAG ? '!' : '-'}${r.fragment ? 'f' : '-'} `;
   if (f.verbose) {
-    const inName = (r.inv & INV_IN ? '!' : '') + (r.inIf !== '' || r.inWild ? ifaceText(r.inIf, r.inWild) : '*');
-    const outName = (r.inv & INV_OUT ? '!' : '') + (r.outIf !== '' || r.outWild ? ifaceText(r.outIf, r.outWild) : '*');
+    const any = f.names === null ? '*' : 'any';
+    const inName = (r.inv & INV_IN ? '!' : '') + (r.inIf !== '' || r.inWild ? ifaceText(r.inIf, r.inWild) : any);
+    const outName = (r.inv & INV_OUT ? '!' : '') + (r.outIf !== '' || r.outWild ? ifaceText(r.outIf, r.outWild) : any);
     s += ` ${inName.padEnd(6)} ${outName.padEnd(6)} `;
   }
-  s += (r.inv & INV_SRC ? '!' : ' ') + formatPrefixList(r.src >>> 0, r.smsk >>> 0).padEnd(19) + ' ';
-  s += (r.inv & INV_DST ? '!' : ' ') + formatPrefixList(r.dst >>> 0, r.dmsk >>> 0).padEnd(19) + ' ';
+  s += (r.inv & INV_SRC ? '!' : ' ') + addrListText(r.src >>> 0, r.smsk >>> 0, f.names).padEnd(19) + ' ';
+  s += (r.inv & INV_DST ? '!' : ' ') + addrListText(r.dst >>> 0, r.dmsk >>> 0, f.names).padEnd(19) + ' ';
   if (r.target.kind === T_GOTO) s += '[goto] ';
-  for (const m of r.matches) s += m.print();
+  for (const m of r.matches) s += m.print(f.names);
   s += r.target.print();
   return s;
 }

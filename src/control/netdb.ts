@@ -1,0 +1,102 @@
+// The names `iptables -L` (without -n) prints, from the host's /etc files as
+// glibc's nss_files reads them: the daemon runs on the host the real tool
+// would run on. Each listing makes a new NetDb and each file is read at most
+// once by it, on first use: glibc opens the file again at each lookup, so an
+// edit shows at the next listing.
+//
+// Addresses: xtables_ipaddr_to_anyname asks getnameinfo (hosts: files, then
+// DNS), then getnetbyaddr (/etc/networks), then prints the number. An
+// emulated namespace has no name server it can reach: the real tool there
+// finds /etc/hosts names, its DNS query fails (TRY_AGAIN, so getnameinfo
+// fails instead of answering with the number) and /etc/networks is read:
+// 127.0.0.0/8 prints as loopback/8. That is what iptables-legacy 1.8.9 prints
+// in a namespace whose name server cannot be reached.
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { inetAton } from './inet-aton.js';
+
+/** A file's entries: its words per line, comments (`#` to the end) and blank lines left out. */
+function entries(path: string): string[][] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return []; // no file: every lookup misses, as in glibc
+  }
+  const out: string[][] = [];
+  for (const line of text.split('\n')) {
+    const words = line.replace(/#.*/, '').trim().split(/[ \t]+/);
+    if (words[0] !== '') out.push(words);
+  }
+  return out;
+}
+
+/** The first name per key; later lines for the same key are never reached (nss_files returns the first match). */
+function firstByKey(rows: string[][], key: (row: string[]) => string | undefined, name: (row: string[]) => string | undefined): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const row of rows) {
+    const k = key(row);
+    const n = name(row);
+    if (k !== undefined && n !== undefined && !m.has(k)) m.set(k, n);
+  }
+  return m;
+}
+
+/**
+ * files-network.c: a number of fewer than four parts gets `.0` parts
+ * appended before inet_network reads it (`127` is 127.0.0.0); with four
+ * parts inet_network reads as inet_aton does.
+ */
+function networkNumber(text: string): number {
+  const parts = text.split('.').length;
+  return parts > 4 ? -1 : inetAton(text + '.0'.repeat(4 - parts));
+}
+
+export class NetDb {
+  private hosts?: Map<string, string>;
+  private networks?: Map<string, string>;
+  private services?: Map<string, string>;
+  private protocols?: Map<string, string>;
+
+  constructor(private readonly dir = '/etc') {}
+
+  /** gethostbyaddr from /etc/hosts: the first line with this IPv4 address, its first name. */
+  hostByAddr(addr: number): string | undefined {
+    this.hosts ??= firstByKey(entries(join(this.dir, 'hosts')), (r) => {
+      // files-hosts.c reads an IPv4 address with inet_aton, whole word (IPv6 lines: -1, skipped).
+      const a = r.length > 1 ? inetAton(r[0]!) : -1;
+      return a < 0 ? undefined : String(a);
+    }, (r) => r[1]);
+    return this.hosts.get(String(addr >>> 0));
+  }
+
+  /** getnetbyaddr(net, AF_INET) from /etc/networks. */
+  netByAddr(net: number): string | undefined {
+    this.networks ??= firstByKey(entries(join(this.dir, 'networks')), (r) => {
+      const n = r.length > 1 ? networkNumber(r[1]!) : -1;
+      return n < 0 ? undefined : String(n);
+    }, (r) => r[0]);
+    return this.networks.get(String(net >>> 0));
+  }
+
+  /** getservbyport(htons(port), proto) from /etc/services. */
+  serviceByPort(port: number, proto: string): string | undefined {
+    this.services ??= firstByKey(entries(join(this.dir, 'services')), (r) => {
+      const m = r.length > 1 ? /^(\d+)\/(\S+)$/.exec(r[1]!) : null;
+      return m ? `${Number(m[1])}/${m[2]}` : undefined;
+    }, (r) => r[0]);
+    return this.services.get(`${port}/${proto}`);
+  }
+
+  /** getprotobynumber from /etc/protocols. */
+  protocolByNumber(proto: number): string | undefined {
+    this.protocols ??= firstByKey(entries(join(this.dir, 'protocols')), (r) => (r.length > 1 && /^\d+$/.test(r[1]!) ? String(Number(r[1])) : undefined), (r) => r[0]);
+    return this.protocols.get(String(proto));
+  }
+
+  /** xtables_ipaddr_to_anyname in a namespace without a reachable name server (see the top of this file). */
+  addrName(addr: number): string | undefined {
+    return this.hostByAddr(addr) ?? this.netByAddr(addr);
+  }
+}
