@@ -289,10 +289,13 @@ const iptk = (k: string, args: string[]) => tryRun('ip', ['netns', 'exec', k, 'i
  * server would be asked through the namespace's routes (the resolver's
  * timeouts, the same TRY_AGAIN), and a 127.0.0.1 one through OUTPUT (its
  * packets counted). Both sides read this machine's /etc/hosts, networks,
- * services and protocols; a `hosts:` line in nsswitch.conf other than
- * `files dns` would tell them apart.
+ * services and protocols; nsswitch.conf is mounted over too, with the
+ * sources dpemu models (`hosts: files dns`, the rest `files`), so another
+ * machine's `hosts:` line (myhostname, resolve) does not tell them apart.
  */
-const NO_DNS = 'mount -t tmpfs dpe /mnt && echo "nameserver ::1" >/mnt/resolv.conf && mount --bind /mnt/resolv.conf /etc/resolv.conf && exec iptables-legacy "$@"';
+const NO_DNS = 'mount -t tmpfs dpe /mnt && echo "nameserver ::1" >/mnt/resolv.conf && mount --bind /mnt/resolv.conf /etc/resolv.conf && ' +
+  'printf "hosts: files dns\\nnetworks: files\\nservices: files\\nprotocols: files\\n" >/mnt/nsswitch.conf && mount --bind /mnt/nsswitch.conf /etc/nsswitch.conf && ' +
+  'exec iptables-legacy "$@"';
 const iptkNoDns = (k: string, args: string[]) => tryRun('ip', ['netns', 'exec', k, 'sh', '-c', NO_DNS, 'sh', ...args]);
 /**
  * iptables 1.8.9 writes the protocol column of a listing as "%-4s " where
