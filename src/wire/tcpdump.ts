@@ -9,12 +9,18 @@
 // being printed at the time. VXLAN prints the inner frame on a second line;
 // unknown ethertypes get tcpdump's "\n\t0x0000:  ..." hex dump lines.
 //
+// With `verbose` (tcpdump -v, -vv) the printers add what tcpdump adds at that
+// level: the IPv4 header in parentheses with the rest on the next line,
+// checksum verdicts, an ICMP error's quoted packet, ARP's address formats,
+// every line of an HTTP payload.
+//
 // TCP sequence numbers are relative after the first packet of a connection
 // carrying ACK, as tcpdump prints them without -S; a Tcpdump instance keeps
 // that state across frames (use one per capture), formatFrame() starts fresh.
 //
 // Not the data path: this allocates strings. Never throws.
 import { ipToString, macAt, readU16, readU32 } from './addr.js';
+import { onesSum } from './checksum.js';
 
 /** Thrown (internally only) when a read passes the captured bytes, like tcpdump's longjmp. */
 class Truncated {}
@@ -176,6 +182,73 @@ const TCP_OPT_NAMES: Record<number, string> = {
   254: 'exp',
 };
 
+/** ipproto_values (ipproto.c, tcpdump 4.99): the name -v prints after "proto". */
+const IPPROTO_NAMES: Record<number, string> = {
+  0: 'Options',
+  1: 'ICMP',
+  2: 'IGMP',
+  4: 'IPIP',
+  6: 'TCP',
+  8: 'EGP',
+  9: 'IGRP',
+  17: 'UDP',
+  33: 'DCCP',
+  41: 'IPv6',
+  43: 'Routing',
+  44: 'Fragment',
+  46: 'RSVP',
+  47: 'GRE',
+  50: 'ESP',
+  51: 'AH',
+  55: 'Mobile IP',
+  58: 'ICMPv6',
+  62: 'Mobile IP (old)',
+  88: 'EIGRP',
+  89: 'OSPF',
+  103: 'PIM',
+  108: 'Compressed IP',
+  112: 'VRRP',
+  113: 'PGM',
+  132: 'SCTP',
+  135: 'Mobility',
+  143: 'Ethernet',
+};
+
+const IP_OPT_NAMES: Record<number, string> = {
+  0: 'EOL',
+  1: 'NOP',
+  68: 'timestamp',
+  130: 'security',
+  7: 'RR',
+  137: 'SSRR',
+  131: 'LSRR',
+  148: 'RA',
+  82: 'traceroute',
+};
+
+/** fn_print_char: a byte as tcpdump shows it in text ("M-" for the high bit, "^" for control characters). */
+function printChar(c: number): string {
+  let s = '';
+  if (c > 0x7f) {
+    c &= 0x7f;
+    s += 'M-';
+  }
+  if (c < 0x20 || c === 0x7f) {
+    c ^= 0x40;
+    s += '^';
+  }
+  return s + String.fromCharCode(c);
+}
+
+/** in_cksum_shouldbe: the checksum field that would have made `computed` (in_cksum over the data) zero. */
+function cksumShouldbe(sum: number, computed: number): number {
+  let v = sum + computed;
+  v = (v & 0xffff) + (v >>> 16);
+  return (v & 0xffff) + (v >>> 16);
+}
+
+const hex4 = (v: number): string => v.toString(16).padStart(4, '0');
+
 const OSPF_TYPES: Record<number, string> = {
   1: 'Hello',
   2: 'Database Description',
@@ -183,6 +256,30 @@ const OSPF_TYPES: Record<number, string> = {
   4: 'LS-Update',
   5: 'LS-Ack',
 };
+
+const ND_OPT_NAMES: Record<number, string> = {
+  1: 'source link-address',
+  2: 'destination link-address',
+  3: 'prefix info',
+  4: 'redirected header',
+  5: 'mtu',
+  25: 'rdnss',
+  31: 'dnssl',
+  7: 'advertisement interval',
+  8: 'homeagent information',
+  24: 'route info',
+};
+
+const OSPF_OPTIONS: [number, string][] = [
+  [0x01, 'MultiTopology'],
+  [0x02, 'External'],
+  [0x04, 'Multicast'],
+  [0x08, 'NSSA'],
+  [0x10, 'LLS'],
+  [0x20, 'Demand Circuit'],
+  [0x40, 'Opaque'],
+  [0x80, 'Up/Down'],
+];
 
 const ICMP6_NAMES: Record<number, string> = {
   1: 'destination unreachable',
@@ -268,6 +365,8 @@ export function ip6ToString(buf: Uint8Array, off: number): string {
 export interface TcpdumpOptions {
   /** Print absolute TCP sequence numbers (tcpdump -S). Default false, as plain tcpdump. */
   absoluteSeq?: boolean;
+  /** tcpdump -v (1), -vv (2); 0 (default) as without -v. tcpdump's -vvv adds nothing to what this prints at 2. */
+  verbose?: number;
 }
 
 interface SeqEntry {
@@ -278,6 +377,7 @@ interface SeqEntry {
 /** A tcpdump -nnee printer with tcpdump's per-capture state (TCP relative sequence numbers). */
 export class Tcpdump {
   private readonly absoluteSeq: boolean;
+  private readonly v: number;
   private readonly seqs = new Map<string, SeqEntry>();
   // Per-call state.
   private b: Uint8Array = new Uint8Array(0);
@@ -288,6 +388,7 @@ export class Tcpdump {
 
   constructor(opts: TcpdumpOptions = {}) {
     this.absoluteSeq = opts.absoluteSeq ?? false;
+    this.v = opts.verbose ?? 0;
   }
 
   /** Forget TCP conversations (a new capture). */
@@ -511,17 +612,24 @@ export class Tcpdump {
     const tha = spa + pln;
     const tpa = tha + hln;
     this.tcheck(tpa, pln);
-    if ((pro !== 0x0800 && pro !== 0x1000) || pln !== 4 || hln === 0) {
+    const ipv4 = pro === 0x0800 || pro === 0x1000;
+    if (!ipv4 || pln !== 4 || hln === 0 || this.v) {
       this.p(
         `${ARPHRD_NAMES[hrd] ?? `Unknown Hardware (${hrd})`} (len ${hln}), ${
           ETHERTYPE_NAMES[pro] ?? `Unknown Protocol (0x${pro.toString(16).padStart(4, '0')})`
         } (len ${pln})`,
       );
-      this.p(`, length ${length}`);
-      return;
+      // Without -v tcpdump does not guess at the address formats; with it, it goes on (tpaddr_print_ip's complaints).
+      if (!this.v) {
+        this.p(`, length ${length}`);
+        return;
+      }
+      this.p(', ');
     }
+    const ipAt = (q: number): string => (!ipv4 ? '<wrong proto type>' : pln !== 4 ? '<wrong len>' : this.ip(q));
     const link = (q: number): string => {
       this.tcheck(q, hln);
+      if (hln === 0) return '<empty>';
       let s = '';
       for (let i = 0; i < hln; i++) s += (i ? ':' : '') + hex2(this.b[q + i]!);
       return s;
@@ -533,12 +641,12 @@ export class Tcpdump {
     this.p(`${ARPOP_NAMES[op] ?? `Unknown (${op})`} `);
     switch (op) {
       case 1:
-        this.p(`who-has ${this.ip(tpa)}`);
+        this.p(`who-has ${ipAt(tpa)}`);
         if (nonzero(tha)) this.p(` (${link(tha)})`);
-        this.p(` tell ${this.ip(spa)}`);
+        this.p(` tell ${ipAt(spa)}`);
         break;
       case 2:
-        this.p(`${this.ip(spa)} is-at ${link(sha)}`);
+        this.p(`${ipAt(spa)} is-at ${link(sha)}`);
         break;
       case 3:
       case 8:
@@ -546,10 +654,10 @@ export class Tcpdump {
         this.p(` tell ${link(sha)}`);
         break;
       case 4:
-        this.p(`${link(tha)} at ${this.ip(tpa)}`);
+        this.p(`${link(tha)} at ${ipAt(tpa)}`);
         break;
       case 9:
-        this.p(`${link(sha)} at ${this.ip(spa)}`);
+        this.p(`${link(sha)} at ${ipAt(spa)}`);
         break;
       default:
         this.hexdump(a, caplen);
@@ -590,6 +698,12 @@ export class Tcpdump {
     const proto = this.b[ip + 9]!;
     const src = ipToString(readU32(this.b, ip + 12));
     const dst = ipToString(readU32(this.b, ip + 16));
+    if (this.v && !this.ipv4Verbose(ip, hlen, off, proto)) {
+      this.p(`${src} > ${dst}: `);
+      this.trunc();
+      this.popSnapend();
+      return;
+    }
     if ((off & 0x1fff) === 0) {
       if (proto !== IPPROTO_TCP && proto !== IPPROTO_UDP && proto !== IPPROTO_SCTP && proto !== IPPROTO_DCCP) {
         this.p(`${src} > ${dst}: `);
@@ -605,24 +719,175 @@ export class Tcpdump {
     this.popSnapend();
   }
 
+  /** ip_print's -v part: "(tos ...)\n    ". False when an option runs past the capture. */
+  private ipv4Verbose(ip: number, hlen: number, off: number, proto: number): boolean {
+    const tos = this.b[ip + 1]!;
+    let s = `(tos 0x${tos.toString(16)}${['', ',ECT(1)', ',ECT(0)', ',CE'][tos & 3]}`;
+    const ttl = this.b[ip + 8]!;
+    if (ttl >= 1) s += `, ttl ${ttl}`;
+    const flags = [off & 0x2000 ? '+' : '', off & 0x4000 ? 'DF' : '', off & 0x8000 ? 'rsvd' : ''].filter(Boolean).join(', ');
+    s += `, id ${readU16(this.b, ip + 4)}, offset ${(off & 0x1fff) * 8}, flags [${flags || 'none'}]`;
+    s += `, proto ${IPPROTO_NAMES[proto] ?? 'unknown'} (${proto}), length ${readU16(this.b, ip + 2)}`;
+    this.p(s);
+    let whole = true;
+    if (hlen > 20) {
+      this.p(', options (');
+      if (!this.ipOptions(ip + 20, hlen - 20)) {
+        this.p(' [truncated-option]');
+        whole = false;
+      }
+      this.p(')');
+    }
+    if (ip + hlen <= this.snapend) {
+      const sum = ~onesSum(this.b, ip, hlen) & 0xffff;
+      if (sum !== 0) {
+        const ipSum = readU16(this.b, ip + 10);
+        this.p(`, bad cksum ${ipSum.toString(16)} (->${cksumShouldbe(ipSum, sum).toString(16)})!`);
+      }
+    }
+    this.p(')\n    ');
+    return whole;
+  }
+
+  /** ip_optprint: false when an option runs past the captured bytes. */
+  private ipOptions(cp: number, length: number): boolean {
+    let sep = '';
+    while (length > 0) {
+      this.p(sep);
+      sep = ',';
+      const code = this.u8(cp);
+      this.p(IP_OPT_NAMES[code] ?? `unknown ${code}`);
+      let olen = 1;
+      if (code !== 0 && code !== 1) {
+        olen = this.u8(cp + 1);
+        if (olen < 2) {
+          this.p(` [bad length ${olen}]`);
+          return true;
+        }
+      }
+      if (olen > length) {
+        this.p(` [bad length ${olen}]`);
+        return true;
+      }
+      if (!this.ttest(cp, olen)) return false;
+      switch (code) {
+        case 0:
+          return true;
+        case 68:
+          if (!this.ipTimestamps(cp, olen)) return false;
+          break;
+        case 7:
+        case 131:
+        case 137:
+          if (!this.ipRoute(cp, olen)) return false;
+          break;
+        case 148:
+          if (olen < 4) this.p(` [bad length ${olen}]`);
+          else if (readU16(this.b, cp + 2) !== 0) this.p(` value ${readU16(this.b, cp + 2)}`);
+          break;
+      }
+      cp += olen;
+      length -= olen;
+    }
+    return true;
+  }
+
+  /** ip_printroute (RR, LSRR, SSRR). */
+  private ipRoute(cp: number, length: number): boolean {
+    if (length < 3) {
+      this.p(` [bad length ${length}]`);
+      return true;
+    }
+    if ((length + 1) & 3) this.p(` [bad length ${length}]`);
+    const ptr = (this.u8(cp + 2) - 1) >>> 0;
+    if (ptr < 3 || (ptr + 1) & 3 || ptr > length + 1) this.p(` [bad ptr ${this.b[cp + 2]}]`);
+    for (let len = 3; len < length; len += 4) {
+      if (!this.ttest(cp + len, 4)) return false;
+      this.p(` ${ipToString(readU32(this.b, cp + len))}`);
+      if (ptr > len) this.p(',');
+    }
+    return true;
+  }
+
+  /** ip_printts. */
+  private ipTimestamps(cp: number, length: number): boolean {
+    if (length < 4) {
+      this.p(`[bad length ${length}]`);
+      return true;
+    }
+    this.p(' TS{');
+    const fl = this.u8(cp + 3);
+    const hoplen = (fl & 15) !== 0 ? 8 : 4;
+    if ((length - 4) & (hoplen - 1)) this.p(`[bad length ${length}]`);
+    const ptr = (this.u8(cp + 2) - 1) >>> 0;
+    let len = 0;
+    if (ptr < 4 || ((ptr - 4) >>> 0) & (hoplen - 1) || ptr > length + 1) this.p(`[bad ptr ${this.b[cp + 2]}]`);
+    const kind = ['TSONLY', 'TS+ADDR', '', 'PRESPEC'][fl & 15];
+    if (kind) {
+      this.p(kind);
+      let type = ' ';
+      for (len = 4; len < length; len += hoplen) {
+        if (ptr === len) type = ' ^ ';
+        if (!this.ttest(cp + len, hoplen)) return false;
+        this.p(`${type}${readU32(this.b, cp + len + hoplen - 4)}@${hoplen !== 8 ? '' : ipToString(readU32(this.b, cp + len))}`);
+        type = ' ';
+      }
+    } else this.p(`[bad ts type ${fl & 15}]`);
+    this.p(ptr === len ? ' ^ ' : '');
+    this.p(fl >>> 4 ? ` [${fl >>> 4} hops not recorded]} ` : '}');
+    return true;
+  }
+
+  /**
+   * The one's-complement check of an upper-layer checksum over the pseudo
+   * header and len bytes at bp (nextproto4_cksum / nextproto6_cksum): 0 when right.
+   */
+  private l4Cksum(iph: number, ver: number, proto: number, bp: number, len: number): number {
+    // The IPv4 pseudo header's length is 16 bits, IPv6's 32.
+    let sum = proto + (ver === 4 ? len & 0xffff : (len >>> 16) + (len & 0xffff));
+    if (ver === 4) sum += onesSum(this.b, iph + 12, 4) + this.ipFinalDst(iph);
+    else sum += onesSum(this.b, iph + 8, 32);
+    return ~onesSum(this.b, bp, len, sum) & 0xffff;
+  }
+
+  /** ip_finddst's one's-complement sum: the last hop of a source route, else the destination. */
+  private ipFinalDst(iph: number): number {
+    let cp = iph + 20;
+    let length = (this.b[iph]! & 15) * 4 - 20;
+    while (length > 0) {
+      const tt = this.u8(cp);
+      if (tt === 0) break;
+      let len = 1;
+      if (tt !== 1) {
+        len = this.u8(cp + 1);
+        if (len < 2) break;
+      }
+      if (length < len || !this.ttest(cp, len)) break;
+      if ((tt === 131 || tt === 137) && len >= 7) return onesSum(this.b, cp + len - 4, 4);
+      cp += len;
+      length -= len;
+    }
+    return onesSum(this.b, iph + 16, 4);
+  }
+
   /** ip_demux_print for the protocols this printer knows; others as tcpdump -nn prints unknown ones. */
   private demux(bp: number, length: number, ver: number, fragmented: boolean, nh: number, iph: number): void {
     switch (nh) {
       case IPPROTO_TCP:
-        this.tcp(bp, length, iph, ver);
+        this.tcp(bp, length, iph, ver, fragmented);
         return;
       case IPPROTO_UDP:
         this.udp(bp, length, iph, ver, fragmented);
         return;
       case IPPROTO_ICMP:
-        if (ver === 4) this.icmp(bp, length);
+        if (ver === 4) this.icmp(bp, length, fragmented);
         else {
           this.p('[ICMP requires IPv4]');
           this.invalid();
         }
         return;
       case IPPROTO_ICMPV6:
-        if (ver === 6) this.icmp6(bp, length);
+        if (ver === 6) this.icmp6(bp, length, iph);
         else {
           this.p('[ICMPv6 requires IPv6]');
           this.invalid();
@@ -643,7 +908,7 @@ export class Tcpdump {
 
   // ---- ICMP (icmp_print) ----
 
-  private icmp(bp: number, plen: number): void {
+  private icmp(bp: number, plen: number, fragmented: boolean): void {
     this.proto = 'icmp';
     const type = this.u8(bp);
     const code = this.u8(bp + 1);
@@ -748,6 +1013,81 @@ export class Tcpdump {
         str = ICMP_NAMES[type] ?? `type-#${type}`;
     }
     this.p(`ICMP ${str}, length ${plen}`);
+    if (this.v) this.icmpVerbose(bp, plen, type, fragmented);
+  }
+
+  /** icmp_print's -v part: the checksum verdict, an error's quoted packet, RFC 4884 extensions. */
+  private icmpVerbose(bp: number, plen: number, type: number, fragmented: boolean): void {
+    if (!fragmented && this.ttest(bp, plen)) {
+      const sum = ~onesSum(this.b, bp, plen) & 0xffff;
+      if (sum !== 0) {
+        const icmpSum = readU16(this.b, bp + 2);
+        this.p(` (wrong icmp cksum ${icmpSum.toString(16)} (->${cksumShouldbe(icmpSum, sum).toString(16)})!)`);
+      }
+    }
+    // ICMP_ERRTYPE: unreachable, source quench, redirect, time exceeded, parameter problem.
+    if (type === 3 || type === 4 || type === 5 || type === 11 || type === 12) {
+      this.p('\n\t');
+      const oip = bp + 8;
+      const save = this.snapend;
+      this.ipv4(oip, this.u16(oip + 2));
+      this.snapend = save;
+    }
+    // ICMP_MULTIPART_EXT_TYPE, longer than ICMP_EXTD_MINLEN: RFC 4884's extension after a 128-byte quote.
+    if (!(type === 3 || type === 11 || type === 12) || plen <= 136) return;
+    this.proto = 'icmp';
+    this.tcheck(bp, 141); // ND_TCHECK_SIZE(struct icmp_ext_t)
+    const ext = bp + 136;
+    const hlen = plen - 136;
+    if (this.b[bp + 5] === 0 && this.ttest(ext, hlen) && ~onesSum(this.b, ext, hlen) & 0xffff) return;
+    const version = this.b[ext]! >>> 4;
+    this.p(`\n\tICMP Multi-Part extension v${version}`);
+    if (version !== 2) {
+      this.p(' packet not supported');
+      return;
+    }
+    if (this.ttest(ext, hlen)) {
+      this.p(`, checksum 0x${hex4(readU16(this.b, ext + 2))} (${~onesSum(this.b, ext, hlen) & 0xffff ? 'in' : ''}correct), length ${hlen}`);
+    }
+    let left = hlen - 4;
+    let obj = ext + 4;
+    while (left > 4) {
+      const olen = this.u16(obj);
+      const cls = this.u8(obj + 2);
+      const ctype = this.u8(obj + 3);
+      obj += 4;
+      this.p(`\n\t  ${['', 'MPLS Stack Entry', 'Extended Payload'][cls] || 'unknown'} Object (${cls}), Class-Type: ${ctype}, length ${olen}`);
+      left -= 4;
+      if (cls === 0 || olen < 4) return;
+      const dlen = olen - 4;
+      if (cls === 1 && ctype === 1) {
+        const raw = this.u32(obj);
+        this.p(`\n\t    label ${raw >>> 12}, tc ${(raw >>> 9) & 7}${raw & 0x100 ? ', [S]' : ''}, ttl ${raw & 0xff}`);
+      } else this.unknownData('\n\t    ', obj, dlen);
+      if (left < dlen) break;
+      left -= dlen;
+      obj += dlen;
+    }
+  }
+
+  /** print_unknown_data: hex_print of what was captured, "0x0000: " and 8 groups of 2 bytes a line after `ident`, no ASCII. */
+  private unknownData(ident: string, p: number, length: number): void {
+    if (p > this.snapend) {
+      this.p(`${ident}Dissector error: print_unknown_data called with pointer past end of packet`);
+      return;
+    }
+    length = Math.min(length, this.avail(p));
+    let line = '';
+    let i = 0;
+    for (; i + 1 < length; i += 2) {
+      if (i % 16 === 0) line += `${ident}0x${hex4(i)}: `;
+      line += ` ${hex2(this.u8(p + i))}${hex2(this.u8(p + i + 1))}`;
+    }
+    if (i < length) {
+      if (i % 16 === 0) line += `${ident}0x${hex4(i)}: `;
+      line += ` ${hex2(this.u8(p + i))}`;
+    }
+    this.p(line);
   }
 
   // ---- UDP (udp_print) ----
@@ -794,6 +1134,16 @@ export class Tcpdump {
       throw TRUNC;
     }
     ipaddr(sport, dport);
+    // IPv4's checksum is checked from -vv on (tcpdump's "XXX - do this even if vflag == 1?"), IPv6's from -v.
+    if (this.v && !fragmented && (ver === 6 || this.v > 1)) {
+      const udpSum = readU16(this.b, bp + 6);
+      if (ver === 4 && udpSum === 0) this.p('[no cksum] ');
+      else if (this.ttest(cp, length)) {
+        const sum = this.l4Cksum(iph, ver, IPPROTO_UDP, bp, length + 8);
+        if (sum !== 0) this.p(`[bad udp cksum 0x${hex4(udpSum)} -> 0x${hex4(cksumShouldbe(udpSum, sum))}!] `);
+        else this.p('[udp sum ok] ');
+      }
+    }
     if (sport === VXLAN_PORT || dport === VXLAN_PORT) {
       this.vxlan(cp, length);
       return;
@@ -820,7 +1170,7 @@ export class Tcpdump {
 
   // ---- TCP (tcp_print) ----
 
-  private tcp(bp: number, length: number, iph: number, ver: number): void {
+  private tcp(bp: number, length: number, iph: number, ver: number, fragmented: boolean): void {
     this.proto = 'tcp';
     const [src, dst] = this.addrs(iph, ver);
     if (!this.ttest(bp + 2, 2)) {
@@ -874,8 +1224,13 @@ export class Tcpdump {
       this.p(` [bad hdr length ${hlen} - too long, > ${length}]`);
       return;
     }
+    if (this.v && !fragmented && this.ttest(bp, length)) {
+      const tcpSum = readU16(this.b, bp + 16);
+      const sum = this.l4Cksum(iph, ver, IPPROTO_TCP, bp, length);
+      this.p(`, cksum 0x${hex4(tcpSum)} ${sum ? `(incorrect -> 0x${hex4(cksumShouldbe(tcpSum, sum))})` : '(correct)'}`);
+    }
     length -= hlen;
-    if (length > 0 || flags & (0x02 | 0x01 | 0x04)) {
+    if (this.v > 1 || length > 0 || flags & (0x02 | 0x01 | 0x04)) {
       this.p(`, seq ${seq}`);
       if (length > 0) this.p(`:${(seq + length) >>> 0}`);
     }
@@ -998,6 +1353,10 @@ export class Tcpdump {
     }
     this.p(`, length ${length}`);
     if (length <= 0) return;
+    if (flags & 0x04 && this.v) {
+      this.rstData(bp + (this.b[bp + 12]! >>> 4) * 4, length);
+      return;
+    }
     if (sport === 80 || dport === 80 || sport === 8080 || dport === 8080) {
       this.tcheck(bp, (this.b[bp + 12]! >>> 4) * 4);
       this.p(': ');
@@ -1005,7 +1364,7 @@ export class Tcpdump {
     }
   }
 
-  /** txtproto_print(..., "http", httpcmds, RESP_CODE_SECOND_TOKEN) without -v. */
+  /** txtproto_print(..., "http", httpcmds, RESP_CODE_SECOND_TOKEN): the first line of a request or response; with -v, every line. */
   private http(p: number, len: number): void {
     this.proto = 'http';
     const isPrint = (c: number): boolean => c >= 0x20 && c <= 0x7e;
@@ -1036,24 +1395,52 @@ export class Tcpdump {
     [tok, idx] = fetch(idx);
     if (idx !== 0 && /^[0-9]{3}$/.test(tok)) show = true;
     this.p('HTTP');
-    if (!show) return;
-    // print_txt_line(ndo, ": ", pptr, 0, len)
-    let i = 0;
-    while (i < len) {
-      const c = this.u8(p + i);
-      if (c === 0x0a) break;
-      if (c === 0x0d) {
-        if (i + 1 >= len) return;
-        if (this.u8(p + i + 1) === 0x0a) break;
-        return;
+    if (show && this.v) {
+      this.p(`, length: ${len}`);
+      for (let i = 0; i < len; ) {
+        i = this.txtLine('\n\t', p, i, len);
+        if (i === 0) break;
       }
-      if (!isPrint(c) && c !== 0x09) return;
-      i++;
+    } else if (show) this.txtLine(': ', p, 0, len);
+  }
+
+  /** print_txt_line: the printable line at idx, CRLF or LF ending it; the index after it, 0 when it was not a whole line. */
+  private txtLine(prefix: string, p: number, idx: number, len: number): number {
+    const start = idx;
+    let end = -1;
+    while (idx < len) {
+      const c = this.u8(p + idx);
+      if (c === 0x0a) {
+        end = idx++;
+        break;
+      }
+      if (c === 0x0d) {
+        if (idx + 1 >= len || this.u8(p + idx + 1) !== 0x0a) return 0;
+        end = idx;
+        idx += 2;
+        break;
+      }
+      if ((c < 0x20 || c > 0x7e) && c !== 0x09) return 0;
+      idx++;
     }
-    let line = '';
-    for (let k = 0; k < i; k++) line += String.fromCharCode(this.b[p + k]!);
-    this.p(': ' + line);
-    if (i >= len) this.trunc();
+    let line = prefix;
+    for (let k = start; k < (end < 0 ? idx : end); k++) line += String.fromCharCode(this.b[p + k]!);
+    this.p(line);
+    if (end >= 0) return idx;
+    this.trunc(); // all printable but no line end: as if cut short
+    return 0;
+  }
+
+  /** print_tcp_rst_data: an RST's payload (RFC 1122 4.2.2.12), at most 30 characters. */
+  private rstData(p: number, length: number): void {
+    let s = this.ttest(p, length) ? ' [RST' : ' [!RST';
+    if (length > 30) {
+      length = 30;
+      s += '+';
+    }
+    s += ' ';
+    for (let i = 0; i < length && p + i < this.snapend; i++) s += printChar(this.b[p + i]!);
+    this.p(s + ']');
   }
 
   private badOpt(ch: string): void {
@@ -1061,7 +1448,7 @@ export class Tcpdump {
     if (ch) this.p(']');
   }
 
-  // ---- OSPF (ospf_print, non-verbose part) ----
+  // ---- OSPF (ospf_print; with -v, Hello only) ----
 
   private ospf(bp: number, length: number): void {
     this.proto = 'ospf';
@@ -1069,7 +1456,36 @@ export class Tcpdump {
     const type = this.u8(bp + 1);
     this.p(`OSPFv${version}, ${OSPF_TYPES[type] ?? `unknown packet type (${type})`}, length ${length}`);
     const olen = this.u16(bp + 2);
-    if (olen > length) this.p(` [len ${olen}]`);
+    // Without -v tcpdump stops here, whatever the length field says.
+    if (!this.v || !OSPF_TYPES[type]) return;
+    if (olen !== length) this.p(` [len ${olen}]`);
+    const dataend = bp + Math.min(olen, length);
+    this.p(`\n\tRouter-ID ${this.ip(bp + 4)}`);
+    this.p(this.u32(bp + 8) !== 0 ? `, Area ${this.ip(bp + 8)}` : ', Backbone Area');
+    this.tcheck(bp + 16, 8);
+    const auth = readU16(this.b, bp + 14);
+    this.p(`, Authentication Type: ${['none', 'simple', 'MD5'][auth] ?? 'unknown'} (${auth})`);
+    if (auth === 1) {
+      let pw = '';
+      for (let i = 0; i < 8 && this.b[bp + 16 + i] !== 0; i++) pw += printChar(this.b[bp + 16 + i]!);
+      this.p(`\n\tSimple text password: ${pw}`);
+    } else if (auth === 2) {
+      this.p(`\n\tKey-ID: ${this.b[bp + 18]}, Auth-Length: ${this.b[bp + 19]}, Crypto Sequence Number: 0x${readU32(this.b, bp + 20).toString(16).padStart(8, '0')}`);
+    } else if (auth !== 0) return;
+    if (version !== 2) {
+      this.p(` ospf [version ${version}]`);
+      return;
+    }
+    if (type !== 1) return; // only Hello is decoded further here (tcpdump decodes all five)
+    const opts = this.u8(bp + 30);
+    const names = OSPF_OPTIONS.filter(([bit]) => opts & bit).map(([, n]) => n);
+    this.p(`\n\tOptions [${names.join(', ') || 'none'}]`);
+    this.p(`\n\t  Hello Timer ${this.u16(bp + 28)}s, Dead Timer ${this.u32(bp + 32)}s, Mask ${this.ip(bp + 24)}, Priority ${this.u8(bp + 31)}`);
+    if (this.u32(bp + 36) !== 0) this.p(`\n\t  Designated Router ${this.ip(bp + 36)}`);
+    if (this.u32(bp + 40) !== 0) this.p(`, Backup Designated Router ${this.ip(bp + 40)}`);
+    let ap = bp + 44;
+    if (ap < dataend) this.p('\n\t  Neighbor List:');
+    for (; ap < dataend; ap += 4) this.p(`\n\t    ${this.ip(ap)}`);
   }
 
   // ---- IPv6 (ip6_print, the common cases) ----
@@ -1093,6 +1509,13 @@ export class Tcpdump {
     this.pushSnapend(ip + len);
     const nh = this.b[ip + 6]!;
     len = length - 40;
+    if (this.v) {
+      const flow = readU32(this.b, ip);
+      let s = '(';
+      if (flow & 0x0ff00000) s += `class 0x${hex2((flow & 0x0ff00000) >>> 20)}, `;
+      if (flow & 0x000fffff) s += `flowlabel 0x${(flow & 0xfffff).toString(16).padStart(5, '0')}, `;
+      this.p(`${s}hlim ${this.b[ip + 7]}, next-header ${IPPROTO_NAMES[nh] ?? 'unknown'} (${nh}) payload length: ${payloadLen}) `);
+    }
     if (nh !== IPPROTO_TCP && nh !== IPPROTO_UDP && nh !== IPPROTO_SCTP && nh !== IPPROTO_DCCP) {
       this.p(`${ip6ToString(this.b, ip + 8)} > ${ip6ToString(this.b, ip + 24)}: `);
     }
@@ -1100,10 +1523,17 @@ export class Tcpdump {
     this.popSnapend();
   }
 
-  private icmp6(bp: number, length: number): void {
+  private icmp6(bp: number, length: number, iph: number): void {
     this.proto = 'icmp6';
     const type = this.u8(bp);
+    if (this.v && this.ttest(bp, length)) {
+      const icmpSum = readU16(this.b, bp + 2);
+      const sum = this.l4Cksum(iph, 6, IPPROTO_ICMPV6, bp, length);
+      this.p(sum ? `[bad icmp6 cksum 0x${hex4(icmpSum)} -> 0x${hex4(cksumShouldbe(icmpSum, sum))}!] ` : '[icmp6 sum ok] ');
+    }
     this.p(`ICMP6, ${ICMP6_NAMES[type] ?? `unknown icmp6 type (${type})`}`);
+    // Neighbour discovery's -v printers put the length first ("display cosmetics").
+    if (this.v && ((type >= 133 && type <= 137) || type === 145 || type === 147)) this.p(`, length ${length}`);
     switch (type) {
       case 128:
       case 129:
@@ -1111,12 +1541,43 @@ export class Tcpdump {
         break;
       case 135:
         this.p(`, who has ${this.ip6(bp + 8)}`);
+        if (this.v) this.ndOptions(bp + 24, length - 24);
         break;
       case 136:
         this.p(`, tgt is ${this.ip6(bp + 8)}`);
+        if (this.v) {
+          const f = this.u32(bp + 4);
+          const names = [f & 0x80000000 ? 'router' : '', f & 0x40000000 ? 'solicited' : '', f & 0x20000000 ? 'override' : ''];
+          this.p(`, Flags [${names.filter(Boolean).join(', ') || 'none'}]`);
+          this.ndOptions(bp + 24, length - 24);
+        }
         break;
     }
-    this.p(`, length ${length}`);
+    if (!this.v) this.p(`, length ${length}`);
+  }
+
+  /** icmp6_opt_print for the link-layer address options; others as tcpdump prints an option it has no decoder for. */
+  private ndOptions(cp: number, resid: number): void {
+    const ep = this.snapend;
+    while (cp < ep) {
+      if (cp + 1 >= ep - 1) throw TRUNC; // ECHECK(op->nd_opt_len)
+      if (resid <= 0) return;
+      const type = this.u8(cp);
+      const olen = this.u8(cp + 1) * 8;
+      if (olen === 0 || cp + olen > ep) throw TRUNC;
+      this.p(`\n\t  ${ND_OPT_NAMES[type] ?? 'unknown'} option (${type}), length ${olen} (${olen / 8}): `);
+      if (type === 1 || type === 2) {
+        let s = '';
+        for (let i = 2; i < olen; i++) s += (i > 2 ? ':' : '') + hex2(this.u8(cp + i));
+        this.p(s);
+      } else if (this.v <= 1) {
+        this.unknownData('\n\t  ', cp + 2, olen - 2);
+        return;
+      }
+      if (this.v > 1) this.unknownData('\n\t    ', cp + 2, olen - 2);
+      cp += olen;
+      resid -= olen;
+    }
   }
 }
 
