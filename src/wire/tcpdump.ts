@@ -1056,7 +1056,7 @@ export class Tcpdump {
       const cls = this.u8(obj + 2);
       const ctype = this.u8(obj + 3);
       obj += 4;
-      this.p(`\n\t  ${['', 'MPLS Stack Entry', 'Extended Payload'][cls] || 'unknown'} Object (${cls}), Class-Type: ${ctype}, length ${olen}`);
+      this.p(`\n\t  ${['', 'MPLS Stack Entry', 'Interface Identification'][cls] || 'unknown'} Object (${cls}), Class-Type: ${ctype}, length ${olen}`);
       left -= 4;
       if (cls === 0 || olen < 4) return;
       const dlen = olen - 4;
@@ -1322,12 +1322,38 @@ export class Tcpdump {
               this.p(` ${uto}`);
               break;
             }
+            case 19: {
+              // TCP MD5 signature: tcpdump has no -M secret to check it with.
+              datalen = 16;
+              if (!lencheck(datalen)) return this.badOpt(ch);
+              const data = bp + (this.b[bp + 12]! >>> 4) * 4;
+              let sig = '';
+              for (let i = 0; i < 16; i++) sig += hex2(this.b[cp + i]!);
+              this.p(` ${data + length > this.snapend ? 'snaplen too short' : 'shared secret not supplied with -M'}, can't check - ${sig}`);
+              break;
+            }
+            case 34:
+              datalen = len - 2;
+              this.p(' ');
+              this.fastOpen(cp, datalen);
+              break;
+            case 254: {
+              datalen = len - 2;
+              if (!lencheck(datalen) || datalen < 2) return this.badOpt(ch);
+              const magic = readU16(this.b, cp);
+              this.p('-');
+              if (magic === 0xf989) {
+                this.p('tfo');
+                this.fastOpen(cp + 2, datalen - 2);
+              } else this.p(hex4(magic));
+              break;
+            }
             case 0:
             case 1:
             case 4:
               break;
             default:
-              // md5, tcp-ao, mptcp, tfo, exp and unknown: raw bytes (tcpdump decodes some further).
+              // tcp-ao, mptcp and unknown: raw bytes (tcpdump decodes the first two further).
               datalen = len - 2;
               if (datalen) this.p(' 0x');
               for (let i = 0; i < datalen; ++i) {
@@ -1441,6 +1467,17 @@ export class Tcpdump {
     s += ' ';
     for (let i = 0; i < length && p + i < this.snapend; i++) s += printChar(this.b[p + i]!);
     this.p(s + ']');
+  }
+
+  /** print_tcp_fastopen_option: an RFC 7413 cookie or cookie request. */
+  private fastOpen(cp: number, datalen: number): void {
+    if (datalen === 0) this.p(' cookiereq');
+    else if (datalen % 2 !== 0 || datalen < 4 || datalen > 16) this.invalid();
+    else {
+      let c = ' cookie ';
+      for (let i = 0; i < datalen; i++) c += hex2(this.u8(cp + i));
+      this.p(c);
+    }
   }
 
   private badOpt(ch: string): void {

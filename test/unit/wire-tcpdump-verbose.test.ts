@@ -48,16 +48,18 @@ function ip6(nh: number, l4: number[], csumAt: number, opts: { flow?: number; hl
 const ospf = (payload: number[]): Uint8Array =>
   buildFrame({ src: 'fa:17:3e:f7:cd:bc', dst: '01:00:5e:00:00:05', ip: { src: '10.0.0.1', dst: '224.0.0.5', proto: 89, ttl: 1, tos: 0xc0 }, payload });
 
-/** A 128-byte quote and an RFC 4884 extension holding one MPLS label stack entry. */
-function mplsExtension(): number[] {
+/** A 128-byte quote and an RFC 4884 extension (version byte `ver`) holding `objects`. */
+function extension(objects: number[], ver = 0x20): number[] {
   const quote = [...PROBE().subarray(14)];
   const body = [...quote, ...new Array(128 - quote.length).fill(0)];
-  const ext = [0x20, 0, 0, 0, 0, 8, 1, 1, 0x00, 0x3e, 0x81, 0x01];
+  const ext = [ver, 0, 0, 0, ...objects];
   const c = checksum(Uint8Array.from(ext), 0, ext.length);
   ext[2] = c >> 8;
   ext[3] = c & 255;
   return [...body, ...ext];
 }
+/** One MPLS label stack entry: label 1000, bottom of stack, TTL 1. */
+const mplsExtension = (): number[] => extension([0, 8, 1, 1, 0x00, 0x3e, 0x81, 0x01]);
 
 const VERBOSE_CASES: [string, () => Uint8Array][] = [
   ['bad IP header checksum', () => echo({ csum: 0x1234 })],
@@ -81,6 +83,17 @@ const VERBOSE_CASES: [string, () => Uint8Array][] = [
   ['HTTP body without a line end', () => tcp({ sport: 80, dport: 51000, payload: [...Buffer.from('abc\ndef')] })],
   ['HTTP binary', () => tcp({ dport: 80, payload: [0x47, 0x45, 0x54, 0x20, 1, 2, 3] })],
   ['TCP MSS/SACK/TS on a VLAN', () => buildFrame({ src: VM, dst: QR, vlans: [{ vid: 103, pcp: 5 }], ip: ip({ tos: 0x10 }), tcp: { sport: 1, dport: 2, seq: 1, flags: 'S', options: [2, 4, 5, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7] } })],
+  ['TCP MD5 signature', () => tcp({ options: [19, 18, ...Array.from({ length: 16 }, (_, i) => i + 1), 0, 0] })],
+  ['TCP MD5 signature, payload cut short', () => tcp({ options: [19, 18, ...Array.from({ length: 16 }, (_, i) => i + 1), 0, 0], payload: 20 }).slice(0, 80)],
+  ['TCP MD5 signature too short', () => tcp({ options: [19, 10, 1, 2, 3, 4, 5, 6, 7, 8] })],
+  ['TCP fast open cookie', () => tcp({ flags: 'S', options: [34, 10, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0] })],
+  ['TCP fast open cookie request', () => tcp({ flags: 'S', options: [34, 2, 1, 1] })],
+  ['TCP fast open, odd cookie', () => tcp({ flags: 'S', options: [34, 5, 1, 2, 3, 0] })],
+  ['TCP experimental fast open', () => tcp({ flags: 'S', options: [254, 12, 0xf9, 0x89, 1, 2, 3, 4, 5, 6, 7, 8] })],
+  ['TCP experimental fast open request', () => tcp({ flags: 'S', options: [254, 4, 0xf9, 0x89] })],
+  ['TCP experimental option, other magic', () => tcp({ flags: 'S', options: [254, 6, 0x12, 0x34, 1, 2, 0, 0] })],
+  ['TCP experimental option too short', () => tcp({ flags: 'S', options: [254, 3, 0x12, 0] })],
+  ['TCP user timeout', () => tcp({ options: [28, 4, 0x01, 0x2d] })],
   ['IP options: NOP, EOL', () => echo({ options: [1, 1, 0, 0] })],
   ['IP options: RR', () => echo({ options: [7, 11, 8, 192, 0, 2, 1, 0, 0, 0, 0, 0] })],
   ['IP options: LSRR to the checksum destination', () => buildFrame({ src: VM, dst: QR, ip: ip({ options: [131, 11, 4, 192, 0, 2, 1, 198, 51, 100, 7, 0] }), udp: { sport: 1, dport: 2, payload: 4 } })],
@@ -102,6 +115,9 @@ const VERBOSE_CASES: [string, () => Uint8Array][] = [
   ['ICMP error, 200 bytes: "Multi-Part extension" of the payload', () => err(11, 0, udp({ ttl: 1 }, 164).subarray(14))],
   ['ICMP error, Linux-sized 576', () => err(3, 3, udp({}, 1000).subarray(14, 14 + 548))],
   ['ICMP error with an MPLS extension', () => err(11, 0, Uint8Array.from(mplsExtension()))],
+  ['ICMP error, extension with a bad checksum', () => mutate(err(11, 0, Uint8Array.from(mplsExtension())), 178, 0x99)],
+  ['ICMP error, interface identification object', () => err(11, 0, Uint8Array.from(extension([0, 10, 2, 3, 1, 2, 3, 4, 5, 0])))],
+  ['ICMP error, extension version 1', () => err(3, 1, Uint8Array.from(extension([0, 8, 1, 1, 0, 0x3e, 0x81, 1], 0x10)))],
   ['echo request, odd length', () => echo({}, 7)],
   ['ARP request on a VLAN', () => buildFrame({ src: VM, dst: 'ff:ff:ff:ff:ff:ff', vlans: [7], arp: { sha: VM, spa: A, tpa: '192.168.1.1' } })],
   ['ARP reverse request', () => buildFrame({ src: VM, dst: QR, arp: { op: 3, sha: VM, spa: A, tha: VM, tpa: A } })],
@@ -157,14 +173,14 @@ test('without -v nothing changes', () => {
 
 const hasTcpdump = spawnSync('tcpdump', ['--version'], { stdio: 'ignore' }).status === 0;
 
-for (const [flag, level] of [['-nn', 0], ['-v', 1], ['-vv', 2], ['-vvv', 3]] as const) {
-  test(`live: tcpdump -nn -e ${flag} -r prints what the formatter prints`, { skip: !hasTcpdump && 'tcpdump not installed' }, () => {
+for (const [flag, level] of [['', 0], ['-v', 1], ['-vv', 2], ['-vvv', 3]] as const) {
+  test(`live: tcpdump -nn -e${flag ? ` ${flag}` : ''} -r prints what the formatter prints`, { skip: !hasTcpdump && 'tcpdump not installed' }, () => {
     const dir = mkdtempSync(join(tmpdir(), 'dpe-tcpv-'));
     try {
       const frames = ALL.map(([, make]) => make());
       const file = join(dir, 'cases.pcap');
       writeFileSync(file, pcapFile(frames.map((frame, i) => ({ tsMs: 1700000000000 + i * 1000, frame }))));
-      const out = execFileSync('tcpdump', ['-tt', '-nn', '-e', flag, '-r', file], { stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 << 20 }).toString();
+      const out = execFileSync('tcpdump', ['-tt', '-nn', '-e', ...(flag ? [flag] : []), '-r', file], { stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 << 20 }).toString();
       const theirs = out.split(/^\d+\.\d{6} /m).slice(1).map((s) => s.replace(/\n$/, ''));
       assert.equal(theirs.length, frames.length);
       const mine = ours(frames, level);
