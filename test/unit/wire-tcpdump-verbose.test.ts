@@ -142,8 +142,8 @@ const VERBOSE_CASES: [string, () => Uint8Array][] = [
 const ALL: [string, () => Uint8Array][] = [...CASES, ...VERBOSE_CASES];
 
 /** The text for each frame with one printer (one capture's TCP state). */
-function ours(frames: Uint8Array[], verbose: number): string[] {
-  const td = new Tcpdump({ verbose });
+function ours(frames: Uint8Array[], verbose: number, absoluteSeq = false): string[] {
+  const td = new Tcpdump({ verbose, absoluteSeq });
   return frames.map((f) => td.format(f, 0, f.length));
 }
 
@@ -173,17 +173,17 @@ test('without -v nothing changes', () => {
 
 const hasTcpdump = spawnSync('tcpdump', ['--version'], { stdio: 'ignore' }).status === 0;
 
-for (const [flag, level] of [['', 0], ['-v', 1], ['-vv', 2], ['-vvv', 3]] as const) {
-  test(`live: tcpdump -nn -e${flag ? ` ${flag}` : ''} -r prints what the formatter prints`, { skip: !hasTcpdump && 'tcpdump not installed' }, () => {
+for (const [flags, level, absoluteSeq] of [[[], 0, false], [['-v'], 1, false], [['-vv'], 2, false], [['-vvv'], 3, false], [['-S', '-vv'], 2, true]] as const) {
+  test(`live: tcpdump ${['-nn', '-e', ...flags].join(' ')} -r prints what the formatter prints`, { skip: !hasTcpdump && 'tcpdump not installed' }, () => {
     const dir = mkdtempSync(join(tmpdir(), 'dpe-tcpv-'));
     try {
       const frames = ALL.map(([, make]) => make());
       const file = join(dir, 'cases.pcap');
       writeFileSync(file, pcapFile(frames.map((frame, i) => ({ tsMs: 1700000000000 + i * 1000, frame }))));
-      const out = execFileSync('tcpdump', ['-tt', '-nn', '-e', ...(flag ? [flag] : []), '-r', file], { stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 << 20 }).toString();
+      const out = execFileSync('tcpdump', ['-tt', '-nn', '-e', ...flags, '-r', file], { stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 << 20 }).toString();
       const theirs = out.split(/^\d+\.\d{6} /m).slice(1).map((s) => s.replace(/\n$/, ''));
       assert.equal(theirs.length, frames.length);
-      const mine = ours(frames, level);
+      const mine = ours(frames, level, absoluteSeq);
       const differ = ALL.map(([name], i) => ({ name, ours: mine[i], tcpdump: theirs[i] })).filter((d) => d.ours !== d.tcpdump);
       assert.deepEqual(differ, []);
     } finally {
