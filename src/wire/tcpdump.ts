@@ -676,7 +676,11 @@ export class Tcpdump {
       this.invalid();
       return;
     }
-    this.tcheck(ip, 20);
+    // ND_TCHECK_SIZE: prints the mark and returns (an ICMP error's quote goes on to its extensions).
+    if (!this.ttest(ip, 20)) {
+      this.trunc();
+      return;
+    }
     if (length < 20) {
       this.p(`truncated-ip ${length}`);
       return;
@@ -1029,9 +1033,11 @@ export class Tcpdump {
     if (type === 3 || type === 4 || type === 5 || type === 11 || type === 12) {
       this.p('\n\t');
       const oip = bp + 8;
-      const save = this.snapend;
-      this.ipv4(oip, this.u16(oip + 2));
-      this.snapend = save;
+      const ilen = this.u16(oip + 2);
+      this.pushSnapend(oip + ilen); // the quote is as long as its header says, not longer
+      this.u16(oip + 2); // tcpdump reads the length again, within that: a quote claiming under 4 bytes ends here
+      this.ipv4(oip, ilen);
+      this.popSnapend();
     }
     // ICMP_MULTIPART_EXT_TYPE, longer than ICMP_EXTD_MINLEN: RFC 4884's extension after a 128-byte quote.
     if (!(type === 3 || type === 11 || type === 12) || plen <= 136) return;
@@ -1105,7 +1111,7 @@ export class Tcpdump {
     };
     if (!this.ttest(bp + 2, 2)) {
       ipaddr(-1, -1);
-      throw TRUNC;
+      return this.trunc(); // udp_print's goto trunc: the mark, then the caller goes on
     }
     const sport = readU16(this.b, bp);
     const dport = readU16(this.b, bp + 2);
@@ -1116,7 +1122,7 @@ export class Tcpdump {
     }
     if (!this.ttest(bp + 4, 2)) {
       ipaddr(sport, dport);
-      throw TRUNC;
+      return this.trunc();
     }
     let ulen = readU16(this.b, bp + 4);
     if (ulen === 0 && length > 65535) ulen = length;
@@ -1131,7 +1137,7 @@ export class Tcpdump {
     const cp = bp + 8;
     if (cp > this.snapend) {
       ipaddr(sport, dport);
-      throw TRUNC;
+      return this.trunc();
     }
     ipaddr(sport, dport);
     // IPv4's checksum is checked from -vv on (tcpdump's "XXX - do this even if vflag == 1?"), IPv6's from -v.
@@ -1334,6 +1340,7 @@ export class Tcpdump {
             }
             case 34:
               datalen = len - 2;
+              if (!lencheck(datalen)) return this.badOpt(ch);
               this.p(' ');
               this.fastOpen(cp, datalen);
               break;
@@ -1488,9 +1495,10 @@ export class Tcpdump {
   // ---- OSPF (ospf_print; with -v, Hello only) ----
 
   private ospf(bp: number, length: number): void {
-    this.proto = 'ospf';
-    const version = this.u8(bp);
-    const type = this.u8(bp + 1);
+    this.proto = 'ospf2';
+    this.tcheck(bp, 16); // nothing is printed without the header up to the authentication type
+    const version = this.b[bp]!;
+    const type = this.b[bp + 1]!;
     this.p(`OSPFv${version}, ${OSPF_TYPES[type] ?? `unknown packet type (${type})`}, length ${length}`);
     const olen = this.u16(bp + 2);
     // Without -v tcpdump stops here, whatever the length field says.
@@ -1523,6 +1531,47 @@ export class Tcpdump {
     let ap = bp + 44;
     if (ap < dataend) this.p('\n\t  Neighbor List:');
     for (; ap < dataend; ap += 4) this.p(`\n\t    ${this.ip(ap)}`);
+    if (length > olen && opts & 0x10) this.ospfLls(bp, olen, length, auth);
+  }
+
+  /** ospf_decode_lls: RFC 4813 link-local signalling after the packet (the L option). */
+  private ospfLls(bp: number, olen: number, length: number, auth: number): void {
+    let dptr = bp + olen;
+    const dataend = bp + length;
+    if (auth === 2) {
+      dptr += this.b[bp + 19]!;
+      olen += this.b[bp + 19]!;
+    }
+    if (olen >= length) {
+      this.p('\n\t[LLS truncated]');
+      return;
+    }
+    this.p(`\n\t  LLS: checksum: 0x${hex4(this.u16(dptr))}`);
+    this.p(`, length: ${this.u16(dptr + 2)}`);
+    dptr += 4;
+    while (dptr < dataend) {
+      const type = this.u16(dptr);
+      this.p(`\n\t    ${['', 'Extended Options', 'MD5 Authentication'][type] || 'Unknown TLV'} (${type})`);
+      let len = this.u16(dptr + 2);
+      this.p(`, length: ${len}`);
+      dptr += 4;
+      if (type === 1) {
+        if (len !== 4) {
+          this.p(' [should be 4]');
+          len = 4;
+        }
+        const f = this.u32(dptr);
+        const names = [f & 1 ? 'LSDB resync' : '', f & 2 ? 'Restart' : ''].filter(Boolean).join(', ');
+        this.p(`\n\t      Options: 0x${f.toString(16).padStart(8, '0')} [${names || '?'}]`);
+      } else if (type === 2) {
+        if (len !== 20) {
+          this.p(' [should be 20]');
+          len = 20;
+        }
+        this.p(`\n\t      Sequence number: 0x${this.u32(dptr).toString(16).padStart(8, '0')}`);
+      }
+      dptr += len;
+    }
   }
 
   // ---- IPv6 (ip6_print, the common cases) ----
@@ -1541,11 +1590,11 @@ export class Tcpdump {
     }
     const payloadLen = readU16(this.b, ip + 4);
     let len = payloadLen + 40;
-    if (len < length) length = len;
-    else if (length < len) this.p(`truncated-ip6 - ${len - length} bytes missing!`);
+    if (length < len) this.p(`truncated-ip6 - ${len - length} bytes missing!`);
     this.pushSnapend(ip + len);
     const nh = this.b[ip + 6]!;
-    len = length - 40;
+    // The upper layer gets the payload length from the header, as in ip_print, even when the frame is shorter.
+    len = payloadLen !== 0 ? payloadLen : length - 40;
     if (this.v) {
       const flow = readU32(this.b, ip);
       let s = '(';
@@ -1590,7 +1639,11 @@ export class Tcpdump {
         }
         break;
     }
-    if (!this.v) this.p(`, length ${length}`);
+    if (!ICMP6_NAMES[type]) {
+      // The default case: the length always, and the bytes up to -v (an oddity of 4.99's icmp6_print).
+      this.p(`, length ${length}`);
+      if (this.v <= 1) this.unknownData('\n\t', bp, length);
+    } else if (!this.v) this.p(`, length ${length}`);
   }
 
   /** icmp6_opt_print for the link-layer address options; others as tcpdump prints an option it has no decoder for. */
