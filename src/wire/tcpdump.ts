@@ -1499,7 +1499,8 @@ export class Tcpdump {
     this.tcheck(bp, 16); // nothing is printed without the header up to the authentication type
     const version = this.b[bp]!;
     const type = this.b[bp + 1]!;
-    this.p(`OSPFv${version}, ${OSPF_TYPES[type] ?? `unknown packet type (${type})`}, length ${length}`);
+    // "unknown LS-type": what 4.99 prints for a type it does not know (not its table's "unknown packet type").
+    this.p(`OSPFv${version}, ${OSPF_TYPES[type] ?? `unknown LS-type ${type}`}, length ${length}`);
     const olen = this.u16(bp + 2);
     // Without -v tcpdump stops here, whatever the length field says.
     if (!this.v || !OSPF_TYPES[type]) return;
