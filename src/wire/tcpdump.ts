@@ -11,8 +11,11 @@
 //
 // With `verbose` (tcpdump -v, -vv) the printers add what tcpdump adds at that
 // level: the IPv4 header in parentheses with the rest on the next line,
-// checksum verdicts, an ICMP error's quoted packet, ARP's address formats,
-// every line of an HTTP payload.
+// checksum verdicts, an ICMP error's quoted packet and RFC 4884 extensions,
+// ARP's address formats, every line of an HTTP request or response, the
+// IPv6 header, neighbour discovery options, an OSPF Hello (other OSPF types
+// and ICMPv6 router/redirect messages are not decoded further). The names
+// printed are tcpdump's (tcpdump-names.ts).
 //
 // TCP sequence numbers are relative after the first packet of a connection
 // carrying ACK, as tcpdump prints them without -S; a Tcpdump instance keeps
@@ -21,6 +24,23 @@
 // Not the data path: this allocates strings. Never throws.
 import { ipToString, macAt, readU16, readU32 } from './addr.js';
 import { onesSum } from './checksum.js';
+import {
+  ARPHRD_NAMES,
+  ARPOP_NAMES,
+  ETHERTYPE_NAMES,
+  HTTP_METHODS,
+  ICMP6_NAMES,
+  ICMP_NAMES,
+  IPPROTO_NAMES,
+  IP_OPT_NAMES,
+  ND_OPT_NAMES,
+  OSPF_OPTIONS,
+  OSPF_TYPES,
+  REDIRECT_FMT,
+  TCP_FLAG_LETTERS,
+  TCP_OPT_NAMES,
+  UNREACH_FMT,
+} from './tcpdump-names.js';
 
 /** Thrown (internally only) when a read passes the captured bytes, like tcpdump's longjmp. */
 class Truncated {}
@@ -28,203 +48,12 @@ const TRUNC = new Truncated();
 /** ND_TCHECK inside tcp_print's option loop: its own "trunc:" label, which adds '>' after an option. */
 const OPT_TRUNC = new Truncated();
 
-const ETHERTYPE_NAMES: Record<number, string> = {
-  0x0800: 'IPv4',
-  0x8847: 'MPLS unicast',
-  0x8848: 'MPLS multicast',
-  0x86dd: 'IPv6',
-  0x8100: '802.1Q',
-  0x9100: '802.1Q-9100',
-  0x88a8: '802.1Q-QinQ',
-  0x9200: '802.1Q-9200',
-  0x88e5: '802.1AE MACsec',
-  0x0200: 'PUP',
-  0x0806: 'ARP',
-  0x8035: 'Reverse ARP',
-  0x0600: 'NS',
-  0x0500: 'Sprite',
-  0x1000: 'Trail',
-  0x6001: 'MOP DL',
-  0x6002: 'MOP RC',
-  0x6003: 'DN',
-  0x6004: 'LAT',
-  0x6007: 'SCA',
-  0x6558: 'TEB',
-  0x8038: 'Lanbridge',
-  0x803c: 'DEC DNS',
-  0x803e: 'DEC DTS',
-  0x805b: 'VEXP',
-  0x805c: 'VPROD',
-  0x809b: 'Appletalk',
-  0x80f3: 'Appletalk ARP',
-  0x8137: 'IPX',
-  0x880b: 'PPP',
-  0x8808: 'MPCP',
-  0x8809: 'Slow Protocols',
-  0x8863: 'PPPoE D',
-  0x8864: 'PPPoE S',
-  0x888e: 'EAPOL',
-  0x8899: 'RRCP',
-  0x886f: 'MS NLB heartbeat',
-  0x8870: 'Jumbo',
-  0x894f: 'NSH',
-  0x9000: 'Loopback',
-  0xfefe: 'OSI',
-  0x00fe: 'GRE-OSI',
-  0xabcd: 'CFM (old)',
-  0x8902: 'CFM',
-  0x893a: 'IEEE1905.1',
-  0x88cc: 'LLDP',
-  0x88ca: 'TIPC',
-  0x0707: 'GeoNet (old)',
-  0x8947: 'GeoNet',
-  0x1111: 'CALM FAST',
-  0x88a2: 'AoE',
-  0x88f7: 'PTP',
-  0xd28b: 'Arista Vendor Specific Protocol',
-};
-
 /** tcpdump's name for an ethertype ("IPv4", "802.1Q", ... or "Unknown"). */
 export function ethertypeName(type: number): string {
   return ETHERTYPE_NAMES[type] ?? 'Unknown';
 }
 
 const MAX_ETHERNET_LENGTH_VAL = 1500;
-
-const ARPOP_NAMES: Record<number, string> = {
-  1: 'Request',
-  2: 'Reply',
-  3: 'Reverse Request',
-  4: 'Reverse Reply',
-  8: 'Inverse Request',
-  9: 'Inverse Reply',
-  10: 'NACK Reply',
-};
-const ARPHRD_NAMES: Record<number, string> = {
-  1: 'Ethernet',
-  6: 'TokenRing',
-  7: 'ArcNet',
-  15: 'FrameRelay',
-  19: 'ATM',
-  20: 'SerialLine',
-  23: 'Metricom',
-  24: 'IEEE1394',
-  32: 'InfiniBand',
-  0x0320: 'FrameRelay',
-  0x0323: 'Netrom',
-};
-
-const ICMP_NAMES: Record<number, string> = {
-  0: 'echo reply',
-  4: 'source quench',
-  8: 'echo request',
-  10: 'router solicitation',
-  13: 'time stamp request',
-  14: 'time stamp reply',
-  15: 'information request',
-  16: 'information reply',
-  17: 'address mask request',
-};
-
-const UNREACH_FMT: Record<number, string> = {
-  0: 'net %s unreachable',
-  1: 'host %s unreachable',
-  5: '%s unreachable - source route failed',
-  6: 'net %s unreachable - unknown',
-  7: 'host %s unreachable - unknown',
-  8: '%s unreachable - source host isolated',
-  9: 'net %s unreachable - admin prohibited',
-  10: 'host %s unreachable - admin prohibited',
-  11: 'net %s unreachable - tos prohibited',
-  12: 'host %s unreachable - tos prohibited',
-  13: 'host %s unreachable - admin prohibited filter',
-  14: 'host %s unreachable - host precedence violation',
-  15: 'host %s unreachable - precedence cutoff',
-};
-
-const REDIRECT_FMT: Record<number, string> = {
-  0: 'redirect %s to net %s',
-  1: 'redirect %s to host %s',
-  2: 'redirect-tos %s to net %s',
-  3: 'redirect-tos %s to host %s',
-};
-
-const TCP_FLAG_LETTERS: [number, string][] = [
-  [0x01, 'F'],
-  [0x02, 'S'],
-  [0x04, 'R'],
-  [0x08, 'P'],
-  [0x10, '.'],
-  [0x20, 'U'],
-  [0x40, 'E'],
-  [0x80, 'W'],
-];
-
-const TCP_OPT_NAMES: Record<number, string> = {
-  0: 'eol',
-  1: 'nop',
-  2: 'mss',
-  3: 'wscale',
-  4: 'sackOK',
-  5: 'sack',
-  6: 'echo',
-  7: 'echoreply',
-  8: 'TS',
-  11: 'cc',
-  12: 'ccnew',
-  13: '',
-  19: 'md5',
-  20: 'scps',
-  28: 'uto',
-  29: 'tcp-ao',
-  30: 'mptcp',
-  34: 'tfo',
-  254: 'exp',
-};
-
-/** ipproto_values (ipproto.c, tcpdump 4.99): the name -v prints after "proto". */
-const IPPROTO_NAMES: Record<number, string> = {
-  0: 'Options',
-  1: 'ICMP',
-  2: 'IGMP',
-  4: 'IPIP',
-  6: 'TCP',
-  8: 'EGP',
-  9: 'IGRP',
-  17: 'UDP',
-  33: 'DCCP',
-  41: 'IPv6',
-  43: 'Routing',
-  44: 'Fragment',
-  46: 'RSVP',
-  47: 'GRE',
-  50: 'ESP',
-  51: 'AH',
-  55: 'Mobile IP',
-  58: 'ICMPv6',
-  62: 'Mobile IP (old)',
-  88: 'EIGRP',
-  89: 'OSPF',
-  103: 'PIM',
-  108: 'Compressed IP',
-  112: 'VRRP',
-  113: 'PGM',
-  132: 'SCTP',
-  135: 'Mobility',
-  143: 'Ethernet',
-};
-
-const IP_OPT_NAMES: Record<number, string> = {
-  0: 'EOL',
-  1: 'NOP',
-  68: 'timestamp',
-  130: 'security',
-  7: 'RR',
-  137: 'SSRR',
-  131: 'LSRR',
-  148: 'RA',
-  82: 'traceroute',
-};
 
 /** fn_print_char: a byte as tcpdump shows it in text ("M-" for the high bit, "^" for control characters). */
 function printChar(c: number): string {
@@ -248,62 +77,6 @@ function cksumShouldbe(sum: number, computed: number): number {
 }
 
 const hex4 = (v: number): string => v.toString(16).padStart(4, '0');
-
-const OSPF_TYPES: Record<number, string> = {
-  1: 'Hello',
-  2: 'Database Description',
-  3: 'LS-Request',
-  4: 'LS-Update',
-  5: 'LS-Ack',
-};
-
-const ND_OPT_NAMES: Record<number, string> = {
-  1: 'source link-address',
-  2: 'destination link-address',
-  3: 'prefix info',
-  4: 'redirected header',
-  5: 'mtu',
-  25: 'rdnss',
-  31: 'dnssl',
-  7: 'advertisement interval',
-  8: 'homeagent information',
-  24: 'route info',
-};
-
-const OSPF_OPTIONS: [number, string][] = [
-  [0x01, 'MultiTopology'],
-  [0x02, 'External'],
-  [0x04, 'Multicast'],
-  [0x08, 'NSSA'],
-  [0x10, 'LLS'],
-  [0x20, 'Demand Circuit'],
-  [0x40, 'Opaque'],
-  [0x80, 'Up/Down'],
-];
-
-const ICMP6_NAMES: Record<number, string> = {
-  1: 'destination unreachable',
-  2: 'packet too big',
-  3: 'time exceeded',
-  4: 'parameter problem',
-  128: 'echo request',
-  129: 'echo reply',
-  130: 'multicast listener query',
-  131: 'multicast listener report',
-  132: 'multicast listener done',
-  133: 'router solicitation',
-  134: 'router advertisement',
-  135: 'neighbor solicitation',
-  136: 'neighbor advertisement',
-  137: 'redirect',
-  143: 'multicast listener report v2',
-};
-
-const HTTP_METHODS = new Set(
-  'OPTIONS GET HEAD POST PUT DELETE TRACE CONNECT PATCH PROPFIND PROPPATCH MKCOL COPY MOVE LOCK UNLOCK POLL BCOPY BMOVE SEARCH BDELETE BPROPFIND BPROPPATCH SUBSCRIBE UNSUBSCRIBE NOTIFY LABEL MERGE REPORT UPDATE CHECKIN CHECKOUT UNCHECKOUT MKACTIVITY MKWORKSPACE VERSION-CONTROL BASELINE-CONTROL CCM_POST RPC_CONNECT'.split(
-    ' ',
-  ),
-);
 
 const IPPROTO_TCP = 6;
 const IPPROTO_UDP = 17;
