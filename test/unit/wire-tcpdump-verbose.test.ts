@@ -1,8 +1,9 @@
-// tcpdump -v / -vv / -vvv lines, differential: the real tcpdump 4.99 reads a
-// pcap of varied frames (the -nnee cases plus frames that exercise what -v
-// adds: checksums right and wrong, ToS/ECN, TTL 0 and 1, IP flags and
-// fragments, IP options, ICMP errors quoting packets, ARP, 802.1Q, VXLAN,
-// IPv6) and the formatter must print the same text, line for line. A few
+// tcpdump -v / -vv / -vvv lines (and -nnee, -S -vv), differential: the real
+// tcpdump 4.99 reads a pcap of varied frames (the -nnee cases plus frames
+// that exercise what -v adds: checksums right and wrong, ToS/ECN, TTL 0 and
+// 1, IP flags and fragments, IP and TCP options, ICMP errors quoting packets
+// and their RFC 4884 extensions, ARP, 802.1Q, VXLAN, OSPF, IPv6, frames cut
+// short) and the formatter must print the same text, line for line. A few
 // lines checked by hand keep the test meaningful where tcpdump is missing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
