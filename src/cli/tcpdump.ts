@@ -1,6 +1,6 @@
 // `dpemu tcpdump`: a live capture streamed from the daemon, printed as
-// `tcpdump -nnee` prints it, or written with -w as a classic pcap file that
-// tcpdump -r and tshark -r read.
+// `tcpdump -nnee` prints it (with -v, -vv as those print it), or written with
+// -w as a classic pcap file that tcpdump -r and tshark -r read.
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { captureRemote, ConnectError, endpointFromEnv } from '../control/client.js';
 import type { CaptureRequest } from '../control/protocol.js';
@@ -11,11 +11,15 @@ import { takeSocket } from './control-socket.js';
 interface TcpdumpArgs {
   req: CaptureRequest;
   write?: string;
+  /** How many -v (tcpdump's vflag). */
+  verbose: number;
+  /** -S: absolute TCP sequence numbers. */
+  absoluteSeq: boolean;
 }
 
 function parseArgs(argv: string[]): TcpdumpArgs {
   const req: CaptureRequest = { iface: '' };
-  const out: TcpdumpArgs = { req };
+  const out: TcpdumpArgs = { req, verbose: 0, absoluteSeq: false };
   const expr: string[] = [];
   let countText = '';
   for (let i = 0; i < argv.length; i++) {
@@ -29,7 +33,11 @@ function parseArgs(argv: string[]): TcpdumpArgs {
     else if (a === '-c') req.count = Number((countText = val()));
     else if (a === '-w') out.write = val();
     else if (a === '-s' || a === '--snapshot-length') req.snaplen = Number(val());
-    else if (/^-[neUlvqtS]+$/.test(a)) continue; // -nn -e -nnee -U -l: dpemu always prints -nnee style
+    else if (/^-[neUlvqtS]+$/.test(a)) {
+      // -nn -e -nnee -U -l: dpemu always prints -nnee style; each v is one more level (-v, -vv, -nnvv).
+      out.verbose += a.split('v').length - 1;
+      if (a.includes('S')) out.absoluteSeq = true;
+    }
     else if (a.startsWith('-') && a.length > 1) throw new Error(`invalid option -- '${a.slice(1)}'`);
     else expr.push(a);
   }
@@ -71,7 +79,7 @@ export async function tcpdumpCommand(argv: string[]): Promise<number> {
     process.stderr.write(`tcpdump: ${(e as Error).message}\n`);
     return 1;
   }
-  const printer = new Tcpdump();
+  const printer = new Tcpdump({ verbose: args.verbose, absoluteSeq: args.absoluteSeq });
   let fd: number | undefined;
   let exit = 0;
   let seen = 0;
@@ -97,10 +105,10 @@ export async function tcpdumpCommand(argv: string[]): Promise<number> {
           if (args.write) {
             fd = openSync(args.write, 'w');
             writeSync(fd, pcapHeader(ev.snaplen));
-            process.stderr.write(`tcpdump: listening on ${iface}, link-type EN10MB (Ethernet), snapshot length ${ev.snaplen} bytes\n`);
-          } else {
-            process.stderr.write(`tcpdump: verbose output suppressed, use -v[v]... for full protocol decode\nlistening on ${iface}, link-type EN10MB (Ethernet), snapshot length ${ev.snaplen} bytes\n`);
           }
+          // tcpdump.c: the hint about -v only when it prints and was not given -v.
+          const hint = args.write || args.verbose ? '' : 'verbose output suppressed, use -v[v]... for full protocol decode\n';
+          process.stderr.write(`tcpdump: ${hint}listening on ${iface}, link-type EN10MB (Ethernet), snapshot length ${ev.snaplen} bytes\n`);
         } else if (ev.type === 'frame') {
           seen++;
           const data = Buffer.from(ev.data, 'base64');

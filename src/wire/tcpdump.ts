@@ -9,74 +9,44 @@
 // being printed at the time. VXLAN prints the inner frame on a second line;
 // unknown ethertypes get tcpdump's "\n\t0x0000:  ..." hex dump lines.
 //
+// With `verbose` (tcpdump -v, -vv) the printers add what tcpdump adds at that
+// level: the IPv4 header in parentheses with the rest on the next line,
+// checksum verdicts, an ICMP error's quoted packet and RFC 4884 extensions,
+// ARP's address formats, every line of an HTTP request or response, the
+// IPv6 header, neighbour discovery options, an OSPF Hello (other OSPF types
+// and ICMPv6 router/redirect messages are not decoded further). The names
+// printed are tcpdump's (tcpdump-names.ts).
+//
 // TCP sequence numbers are relative after the first packet of a connection
 // carrying ACK, as tcpdump prints them without -S; a Tcpdump instance keeps
 // that state across frames (use one per capture), formatFrame() starts fresh.
 //
 // Not the data path: this allocates strings. Never throws.
 import { ipToString, macAt, readU16, readU32 } from './addr.js';
+import { onesSum } from './checksum.js';
+import {
+  ARPHRD_NAMES,
+  ARPOP_NAMES,
+  ETHERTYPE_NAMES,
+  HTTP_METHODS,
+  ICMP6_NAMES,
+  ICMP_NAMES,
+  IPPROTO_NAMES,
+  IP_OPT_NAMES,
+  ND_OPT_NAMES,
+  OSPF_OPTIONS,
+  OSPF_TYPES,
+  REDIRECT_FMT,
+  TCP_FLAG_LETTERS,
+  TCP_OPT_NAMES,
+  UNREACH_FMT,
+} from './tcpdump-names.js';
 
 /** Thrown (internally only) when a read passes the captured bytes, like tcpdump's longjmp. */
 class Truncated {}
 const TRUNC = new Truncated();
 /** ND_TCHECK inside tcp_print's option loop: its own "trunc:" label, which adds '>' after an option. */
 const OPT_TRUNC = new Truncated();
-
-const ETHERTYPE_NAMES: Record<number, string> = {
-  0x0800: 'IPv4',
-  0x8847: 'MPLS unicast',
-  0x8848: 'MPLS multicast',
-  0x86dd: 'IPv6',
-  0x8100: '802.1Q',
-  0x9100: '802.1Q-9100',
-  0x88a8: '802.1Q-QinQ',
-  0x9200: '802.1Q-9200',
-  0x88e5: '802.1AE MACsec',
-  0x0200: 'PUP',
-  0x0806: 'ARP',
-  0x8035: 'Reverse ARP',
-  0x0600: 'NS',
-  0x0500: 'Sprite',
-  0x1000: 'Trail',
-  0x6001: 'MOP DL',
-  0x6002: 'MOP RC',
-  0x6003: 'DN',
-  0x6004: 'LAT',
-  0x6007: 'SCA',
-  0x6558: 'TEB',
-  0x8038: 'Lanbridge',
-  0x803c: 'DEC DNS',
-  0x803e: 'DEC DTS',
-  0x805b: 'VEXP',
-  0x805c: 'VPROD',
-  0x809b: 'Appletalk',
-  0x80f3: 'Appletalk ARP',
-  0x8137: 'IPX',
-  0x880b: 'PPP',
-  0x8808: 'MPCP',
-  0x8809: 'Slow Protocols',
-  0x8863: 'PPPoE D',
-  0x8864: 'PPPoE S',
-  0x888e: 'EAPOL',
-  0x8899: 'RRCP',
-  0x886f: 'MS NLB heartbeat',
-  0x8870: 'Jumbo',
-  0x894f: 'NSH',
-  0x9000: 'Loopback',
-  0xfefe: 'OSI',
-  0x00fe: 'GRE-OSI',
-  0xabcd: 'CFM (old)',
-  0x8902: 'CFM',
-  0x893a: 'IEEE1905.1',
-  0x88cc: 'LLDP',
-  0x88ca: 'TIPC',
-  0x0707: 'GeoNet (old)',
-  0x8947: 'GeoNet',
-  0x1111: 'CALM FAST',
-  0x88a2: 'AoE',
-  0x88f7: 'PTP',
-  0xd28b: 'Arista Vendor Specific Protocol',
-};
 
 /** tcpdump's name for an ethertype ("IPv4", "802.1Q", ... or "Unknown"). */
 export function ethertypeName(type: number): string {
@@ -85,128 +55,28 @@ export function ethertypeName(type: number): string {
 
 const MAX_ETHERNET_LENGTH_VAL = 1500;
 
-const ARPOP_NAMES: Record<number, string> = {
-  1: 'Request',
-  2: 'Reply',
-  3: 'Reverse Request',
-  4: 'Reverse Reply',
-  8: 'Inverse Request',
-  9: 'Inverse Reply',
-  10: 'NACK Reply',
-};
-const ARPHRD_NAMES: Record<number, string> = {
-  1: 'Ethernet',
-  6: 'TokenRing',
-  7: 'ArcNet',
-  15: 'FrameRelay',
-  19: 'ATM',
-  20: 'SerialLine',
-  23: 'Metricom',
-  24: 'IEEE1394',
-  32: 'InfiniBand',
-  0x0320: 'FrameRelay',
-  0x0323: 'Netrom',
-};
+/** fn_print_char: a byte as tcpdump shows it in text ("M-" for the high bit, "^" for control characters). */
+function printChar(c: number): string {
+  let s = '';
+  if (c > 0x7f) {
+    c &= 0x7f;
+    s += 'M-';
+  }
+  if (c < 0x20 || c === 0x7f) {
+    c ^= 0x40;
+    s += '^';
+  }
+  return s + String.fromCharCode(c);
+}
 
-const ICMP_NAMES: Record<number, string> = {
-  0: 'echo reply',
-  4: 'source quench',
-  8: 'echo request',
-  10: 'router solicitation',
-  13: 'time stamp request',
-  14: 'time stamp reply',
-  15: 'information request',
-  16: 'information reply',
-  17: 'address mask request',
-};
+/** in_cksum_shouldbe: the checksum field that would have made `computed` (in_cksum over the data) zero. */
+function cksumShouldbe(sum: number, computed: number): number {
+  let v = sum + computed;
+  v = (v & 0xffff) + (v >>> 16);
+  return (v & 0xffff) + (v >>> 16);
+}
 
-const UNREACH_FMT: Record<number, string> = {
-  0: 'net %s unreachable',
-  1: 'host %s unreachable',
-  5: '%s unreachable - source route failed',
-  6: 'net %s unreachable - unknown',
-  7: 'host %s unreachable - unknown',
-  8: '%s unreachable - source host isolated',
-  9: 'net %s unreachable - admin prohibited',
-  10: 'host %s unreachable - admin prohibited',
-  11: 'net %s unreachable - tos prohibited',
-  12: 'host %s unreachable - tos prohibited',
-  13: 'host %s unreachable - admin prohibited filter',
-  14: 'host %s unreachable - host precedence violation',
-  15: 'host %s unreachable - precedence cutoff',
-};
-
-const REDIRECT_FMT: Record<number, string> = {
-  0: 'redirect %s to net %s',
-  1: 'redirect %s to host %s',
-  2: 'redirect-tos %s to net %s',
-  3: 'redirect-tos %s to host %s',
-};
-
-const TCP_FLAG_LETTERS: [number, string][] = [
-  [0x01, 'F'],
-  [0x02, 'S'],
-  [0x04, 'R'],
-  [0x08, 'P'],
-  [0x10, '.'],
-  [0x20, 'U'],
-  [0x40, 'E'],
-  [0x80, 'W'],
-];
-
-const TCP_OPT_NAMES: Record<number, string> = {
-  0: 'eol',
-  1: 'nop',
-  2: 'mss',
-  3: 'wscale',
-  4: 'sackOK',
-  5: 'sack',
-  6: 'echo',
-  7: 'echoreply',
-  8: 'TS',
-  11: 'cc',
-  12: 'ccnew',
-  13: '',
-  19: 'md5',
-  20: 'scps',
-  28: 'uto',
-  29: 'tcp-ao',
-  30: 'mptcp',
-  34: 'tfo',
-  254: 'exp',
-};
-
-const OSPF_TYPES: Record<number, string> = {
-  1: 'Hello',
-  2: 'Database Description',
-  3: 'LS-Request',
-  4: 'LS-Update',
-  5: 'LS-Ack',
-};
-
-const ICMP6_NAMES: Record<number, string> = {
-  1: 'destination unreachable',
-  2: 'packet too big',
-  3: 'time exceeded',
-  4: 'parameter problem',
-  128: 'echo request',
-  129: 'echo reply',
-  130: 'multicast listener query',
-  131: 'multicast listener report',
-  132: 'multicast listener done',
-  133: 'router solicitation',
-  134: 'router advertisement',
-  135: 'neighbor solicitation',
-  136: 'neighbor advertisement',
-  137: 'redirect',
-  143: 'multicast listener report v2',
-};
-
-const HTTP_METHODS = new Set(
-  'OPTIONS GET HEAD POST PUT DELETE TRACE CONNECT PATCH PROPFIND PROPPATCH MKCOL COPY MOVE LOCK UNLOCK POLL BCOPY BMOVE SEARCH BDELETE BPROPFIND BPROPPATCH SUBSCRIBE UNSUBSCRIBE NOTIFY LABEL MERGE REPORT UPDATE CHECKIN CHECKOUT UNCHECKOUT MKACTIVITY MKWORKSPACE VERSION-CONTROL BASELINE-CONTROL CCM_POST RPC_CONNECT'.split(
-    ' ',
-  ),
-);
+const hex4 = (v: number): string => v.toString(16).padStart(4, '0');
 
 const IPPROTO_TCP = 6;
 const IPPROTO_UDP = 17;
@@ -268,6 +138,8 @@ export function ip6ToString(buf: Uint8Array, off: number): string {
 export interface TcpdumpOptions {
   /** Print absolute TCP sequence numbers (tcpdump -S). Default false, as plain tcpdump. */
   absoluteSeq?: boolean;
+  /** tcpdump -v (1), -vv (2); 0 (default) as without -v. tcpdump's -vvv adds nothing to what this prints at 2. */
+  verbose?: number;
 }
 
 interface SeqEntry {
@@ -278,6 +150,7 @@ interface SeqEntry {
 /** A tcpdump -nnee printer with tcpdump's per-capture state (TCP relative sequence numbers). */
 export class Tcpdump {
   private readonly absoluteSeq: boolean;
+  private readonly v: number;
   private readonly seqs = new Map<string, SeqEntry>();
   // Per-call state.
   private b: Uint8Array = new Uint8Array(0);
@@ -288,6 +161,7 @@ export class Tcpdump {
 
   constructor(opts: TcpdumpOptions = {}) {
     this.absoluteSeq = opts.absoluteSeq ?? false;
+    this.v = opts.verbose ?? 0;
   }
 
   /** Forget TCP conversations (a new capture). */
@@ -511,17 +385,24 @@ export class Tcpdump {
     const tha = spa + pln;
     const tpa = tha + hln;
     this.tcheck(tpa, pln);
-    if ((pro !== 0x0800 && pro !== 0x1000) || pln !== 4 || hln === 0) {
+    const ipv4 = pro === 0x0800 || pro === 0x1000;
+    if (!ipv4 || pln !== 4 || hln === 0 || this.v) {
       this.p(
         `${ARPHRD_NAMES[hrd] ?? `Unknown Hardware (${hrd})`} (len ${hln}), ${
           ETHERTYPE_NAMES[pro] ?? `Unknown Protocol (0x${pro.toString(16).padStart(4, '0')})`
         } (len ${pln})`,
       );
-      this.p(`, length ${length}`);
-      return;
+      // Without -v tcpdump does not guess at the address formats; with it, it goes on (tpaddr_print_ip's complaints).
+      if (!this.v) {
+        this.p(`, length ${length}`);
+        return;
+      }
+      this.p(', ');
     }
+    const ipAt = (q: number): string => (!ipv4 ? '<wrong proto type>' : pln !== 4 ? '<wrong len>' : this.ip(q));
     const link = (q: number): string => {
       this.tcheck(q, hln);
+      if (hln === 0) return '<empty>';
       let s = '';
       for (let i = 0; i < hln; i++) s += (i ? ':' : '') + hex2(this.b[q + i]!);
       return s;
@@ -533,12 +414,12 @@ export class Tcpdump {
     this.p(`${ARPOP_NAMES[op] ?? `Unknown (${op})`} `);
     switch (op) {
       case 1:
-        this.p(`who-has ${this.ip(tpa)}`);
+        this.p(`who-has ${ipAt(tpa)}`);
         if (nonzero(tha)) this.p(` (${link(tha)})`);
-        this.p(` tell ${this.ip(spa)}`);
+        this.p(` tell ${ipAt(spa)}`);
         break;
       case 2:
-        this.p(`${this.ip(spa)} is-at ${link(sha)}`);
+        this.p(`${ipAt(spa)} is-at ${link(sha)}`);
         break;
       case 3:
       case 8:
@@ -546,10 +427,10 @@ export class Tcpdump {
         this.p(` tell ${link(sha)}`);
         break;
       case 4:
-        this.p(`${link(tha)} at ${this.ip(tpa)}`);
+        this.p(`${link(tha)} at ${ipAt(tpa)}`);
         break;
       case 9:
-        this.p(`${link(sha)} at ${this.ip(spa)}`);
+        this.p(`${link(sha)} at ${ipAt(spa)}`);
         break;
       default:
         this.hexdump(a, caplen);
@@ -568,7 +449,11 @@ export class Tcpdump {
       this.invalid();
       return;
     }
-    this.tcheck(ip, 20);
+    // ND_TCHECK_SIZE: prints the mark and returns (an ICMP error's quote goes on to its extensions).
+    if (!this.ttest(ip, 20)) {
+      this.trunc();
+      return;
+    }
     if (length < 20) {
       this.p(`truncated-ip ${length}`);
       return;
@@ -590,6 +475,12 @@ export class Tcpdump {
     const proto = this.b[ip + 9]!;
     const src = ipToString(readU32(this.b, ip + 12));
     const dst = ipToString(readU32(this.b, ip + 16));
+    if (this.v && !this.ipv4Verbose(ip, hlen, off, proto)) {
+      this.p(`${src} > ${dst}: `);
+      this.trunc();
+      this.popSnapend();
+      return;
+    }
     if ((off & 0x1fff) === 0) {
       if (proto !== IPPROTO_TCP && proto !== IPPROTO_UDP && proto !== IPPROTO_SCTP && proto !== IPPROTO_DCCP) {
         this.p(`${src} > ${dst}: `);
@@ -605,24 +496,175 @@ export class Tcpdump {
     this.popSnapend();
   }
 
+  /** ip_print's -v part: "(tos ...)\n    ". False when an option runs past the capture. */
+  private ipv4Verbose(ip: number, hlen: number, off: number, proto: number): boolean {
+    const tos = this.b[ip + 1]!;
+    let s = `(tos 0x${tos.toString(16)}${['', ',ECT(1)', ',ECT(0)', ',CE'][tos & 3]}`;
+    const ttl = this.b[ip + 8]!;
+    if (ttl >= 1) s += `, ttl ${ttl}`;
+    const flags = [off & 0x2000 ? '+' : '', off & 0x4000 ? 'DF' : '', off & 0x8000 ? 'rsvd' : ''].filter(Boolean).join(', ');
+    s += `, id ${readU16(this.b, ip + 4)}, offset ${(off & 0x1fff) * 8}, flags [${flags || 'none'}]`;
+    s += `, proto ${IPPROTO_NAMES[proto] ?? 'unknown'} (${proto}), length ${readU16(this.b, ip + 2)}`;
+    this.p(s);
+    let whole = true;
+    if (hlen > 20) {
+      this.p(', options (');
+      if (!this.ipOptions(ip + 20, hlen - 20)) {
+        this.p(' [truncated-option]');
+        whole = false;
+      }
+      this.p(')');
+    }
+    if (ip + hlen <= this.snapend) {
+      const sum = ~onesSum(this.b, ip, hlen) & 0xffff;
+      if (sum !== 0) {
+        const ipSum = readU16(this.b, ip + 10);
+        this.p(`, bad cksum ${ipSum.toString(16)} (->${cksumShouldbe(ipSum, sum).toString(16)})!`);
+      }
+    }
+    this.p(')\n    ');
+    return whole;
+  }
+
+  /** ip_optprint: false when an option runs past the captured bytes. */
+  private ipOptions(cp: number, length: number): boolean {
+    let sep = '';
+    while (length > 0) {
+      this.p(sep);
+      sep = ',';
+      const code = this.u8(cp);
+      this.p(IP_OPT_NAMES[code] ?? `unknown ${code}`);
+      let olen = 1;
+      if (code !== 0 && code !== 1) {
+        olen = this.u8(cp + 1);
+        if (olen < 2) {
+          this.p(` [bad length ${olen}]`);
+          return true;
+        }
+      }
+      if (olen > length) {
+        this.p(` [bad length ${olen}]`);
+        return true;
+      }
+      if (!this.ttest(cp, olen)) return false;
+      switch (code) {
+        case 0:
+          return true;
+        case 68:
+          if (!this.ipTimestamps(cp, olen)) return false;
+          break;
+        case 7:
+        case 131:
+        case 137:
+          if (!this.ipRoute(cp, olen)) return false;
+          break;
+        case 148:
+          if (olen < 4) this.p(` [bad length ${olen}]`);
+          else if (readU16(this.b, cp + 2) !== 0) this.p(` value ${readU16(this.b, cp + 2)}`);
+          break;
+      }
+      cp += olen;
+      length -= olen;
+    }
+    return true;
+  }
+
+  /** ip_printroute (RR, LSRR, SSRR). */
+  private ipRoute(cp: number, length: number): boolean {
+    if (length < 3) {
+      this.p(` [bad length ${length}]`);
+      return true;
+    }
+    if ((length + 1) & 3) this.p(` [bad length ${length}]`);
+    const ptr = (this.u8(cp + 2) - 1) >>> 0;
+    if (ptr < 3 || (ptr + 1) & 3 || ptr > length + 1) this.p(` [bad ptr ${this.b[cp + 2]}]`);
+    for (let len = 3; len < length; len += 4) {
+      if (!this.ttest(cp + len, 4)) return false;
+      this.p(` ${ipToString(readU32(this.b, cp + len))}`);
+      if (ptr > len) this.p(',');
+    }
+    return true;
+  }
+
+  /** ip_printts. */
+  private ipTimestamps(cp: number, length: number): boolean {
+    if (length < 4) {
+      this.p(`[bad length ${length}]`);
+      return true;
+    }
+    this.p(' TS{');
+    const fl = this.u8(cp + 3);
+    const hoplen = (fl & 15) !== 0 ? 8 : 4;
+    if ((length - 4) & (hoplen - 1)) this.p(`[bad length ${length}]`);
+    const ptr = (this.u8(cp + 2) - 1) >>> 0;
+    let len = 0;
+    if (ptr < 4 || ((ptr - 4) >>> 0) & (hoplen - 1) || ptr > length + 1) this.p(`[bad ptr ${this.b[cp + 2]}]`);
+    const kind = ['TSONLY', 'TS+ADDR', '', 'PRESPEC'][fl & 15];
+    if (kind) {
+      this.p(kind);
+      let type = ' ';
+      for (len = 4; len < length; len += hoplen) {
+        if (ptr === len) type = ' ^ ';
+        if (!this.ttest(cp + len, hoplen)) return false;
+        this.p(`${type}${readU32(this.b, cp + len + hoplen - 4)}@${hoplen !== 8 ? '' : ipToString(readU32(this.b, cp + len))}`);
+        type = ' ';
+      }
+    } else this.p(`[bad ts type ${fl & 15}]`);
+    this.p(ptr === len ? ' ^ ' : '');
+    this.p(fl >>> 4 ? ` [${fl >>> 4} hops not recorded]} ` : '}');
+    return true;
+  }
+
+  /**
+   * The one's-complement check of an upper-layer checksum over the pseudo
+   * header and len bytes at bp (nextproto4_cksum / nextproto6_cksum): 0 when right.
+   */
+  private l4Cksum(iph: number, ver: number, proto: number, bp: number, len: number): number {
+    // The IPv4 pseudo header's length is 16 bits, IPv6's 32.
+    let sum = proto + (ver === 4 ? len & 0xffff : (len >>> 16) + (len & 0xffff));
+    if (ver === 4) sum += onesSum(this.b, iph + 12, 4) + this.ipFinalDst(iph);
+    else sum += onesSum(this.b, iph + 8, 32);
+    return ~onesSum(this.b, bp, len, sum) & 0xffff;
+  }
+
+  /** ip_finddst's one's-complement sum: the last hop of a source route, else the destination. */
+  private ipFinalDst(iph: number): number {
+    let cp = iph + 20;
+    let length = (this.b[iph]! & 15) * 4 - 20;
+    while (length > 0) {
+      const tt = this.u8(cp);
+      if (tt === 0) break;
+      let len = 1;
+      if (tt !== 1) {
+        len = this.u8(cp + 1);
+        if (len < 2) break;
+      }
+      if (length < len || !this.ttest(cp, len)) break;
+      if ((tt === 131 || tt === 137) && len >= 7) return onesSum(this.b, cp + len - 4, 4);
+      cp += len;
+      length -= len;
+    }
+    return onesSum(this.b, iph + 16, 4);
+  }
+
   /** ip_demux_print for the protocols this printer knows; others as tcpdump -nn prints unknown ones. */
   private demux(bp: number, length: number, ver: number, fragmented: boolean, nh: number, iph: number): void {
     switch (nh) {
       case IPPROTO_TCP:
-        this.tcp(bp, length, iph, ver);
+        this.tcp(bp, length, iph, ver, fragmented);
         return;
       case IPPROTO_UDP:
         this.udp(bp, length, iph, ver, fragmented);
         return;
       case IPPROTO_ICMP:
-        if (ver === 4) this.icmp(bp, length);
+        if (ver === 4) this.icmp(bp, length, fragmented);
         else {
           this.p('[ICMP requires IPv4]');
           this.invalid();
         }
         return;
       case IPPROTO_ICMPV6:
-        if (ver === 6) this.icmp6(bp, length);
+        if (ver === 6) this.icmp6(bp, length, iph);
         else {
           this.p('[ICMPv6 requires IPv6]');
           this.invalid();
@@ -643,7 +685,7 @@ export class Tcpdump {
 
   // ---- ICMP (icmp_print) ----
 
-  private icmp(bp: number, plen: number): void {
+  private icmp(bp: number, plen: number, fragmented: boolean): void {
     this.proto = 'icmp';
     const type = this.u8(bp);
     const code = this.u8(bp + 1);
@@ -748,6 +790,83 @@ export class Tcpdump {
         str = ICMP_NAMES[type] ?? `type-#${type}`;
     }
     this.p(`ICMP ${str}, length ${plen}`);
+    if (this.v) this.icmpVerbose(bp, plen, type, fragmented);
+  }
+
+  /** icmp_print's -v part: the checksum verdict, an error's quoted packet, RFC 4884 extensions. */
+  private icmpVerbose(bp: number, plen: number, type: number, fragmented: boolean): void {
+    if (!fragmented && this.ttest(bp, plen)) {
+      const sum = ~onesSum(this.b, bp, plen) & 0xffff;
+      if (sum !== 0) {
+        const icmpSum = readU16(this.b, bp + 2);
+        this.p(` (wrong icmp cksum ${icmpSum.toString(16)} (->${cksumShouldbe(icmpSum, sum).toString(16)})!)`);
+      }
+    }
+    // ICMP_ERRTYPE: unreachable, source quench, redirect, time exceeded, parameter problem.
+    if (type === 3 || type === 4 || type === 5 || type === 11 || type === 12) {
+      this.p('\n\t');
+      const oip = bp + 8;
+      const ilen = this.u16(oip + 2);
+      this.pushSnapend(oip + ilen); // the quote is as long as its header says, not longer
+      this.u16(oip + 2); // tcpdump reads the length again, within that: a quote claiming under 4 bytes ends here
+      this.ipv4(oip, ilen);
+      this.popSnapend();
+    }
+    // ICMP_MULTIPART_EXT_TYPE, longer than ICMP_EXTD_MINLEN: RFC 4884's extension after a 128-byte quote.
+    if (!(type === 3 || type === 11 || type === 12) || plen <= 136) return;
+    this.proto = 'icmp';
+    this.tcheck(bp, 141); // ND_TCHECK_SIZE(struct icmp_ext_t)
+    const ext = bp + 136;
+    const hlen = plen - 136;
+    if (this.b[bp + 5] === 0 && this.ttest(ext, hlen) && ~onesSum(this.b, ext, hlen) & 0xffff) return;
+    const version = this.b[ext]! >>> 4;
+    this.p(`\n\tICMP Multi-Part extension v${version}`);
+    if (version !== 2) {
+      this.p(' packet not supported');
+      return;
+    }
+    if (this.ttest(ext, hlen)) {
+      this.p(`, checksum 0x${hex4(readU16(this.b, ext + 2))} (${~onesSum(this.b, ext, hlen) & 0xffff ? 'in' : ''}correct), length ${hlen}`);
+    }
+    let left = hlen - 4;
+    let obj = ext + 4;
+    while (left > 4) {
+      const olen = this.u16(obj);
+      const cls = this.u8(obj + 2);
+      const ctype = this.u8(obj + 3);
+      obj += 4;
+      this.p(`\n\t  ${['', 'MPLS Stack Entry', 'Interface Identification'][cls] || 'unknown'} Object (${cls}), Class-Type: ${ctype}, length ${olen}`);
+      left -= 4;
+      if (cls === 0 || olen < 4) return;
+      const dlen = olen - 4;
+      if (cls === 1 && ctype === 1) {
+        const raw = this.u32(obj);
+        this.p(`\n\t    label ${raw >>> 12}, tc ${(raw >>> 9) & 7}${raw & 0x100 ? ', [S]' : ''}, ttl ${raw & 0xff}`);
+      } else this.unknownData('\n\t    ', obj, dlen);
+      if (left < dlen) break;
+      left -= dlen;
+      obj += dlen;
+    }
+  }
+
+  /** print_unknown_data: hex_print of what was captured, "0x0000: " and 8 groups of 2 bytes a line after `ident`, no ASCII. */
+  private unknownData(ident: string, p: number, length: number): void {
+    if (p > this.snapend) {
+      this.p(`${ident}Dissector error: print_unknown_data called with pointer past end of packet`);
+      return;
+    }
+    length = Math.min(length, this.avail(p));
+    let line = '';
+    let i = 0;
+    for (; i + 1 < length; i += 2) {
+      if (i % 16 === 0) line += `${ident}0x${hex4(i)}: `;
+      line += ` ${hex2(this.u8(p + i))}${hex2(this.u8(p + i + 1))}`;
+    }
+    if (i < length) {
+      if (i % 16 === 0) line += `${ident}0x${hex4(i)}: `;
+      line += ` ${hex2(this.u8(p + i))}`;
+    }
+    this.p(line);
   }
 
   // ---- UDP (udp_print) ----
@@ -765,7 +884,7 @@ export class Tcpdump {
     };
     if (!this.ttest(bp + 2, 2)) {
       ipaddr(-1, -1);
-      throw TRUNC;
+      return this.trunc(); // udp_print's goto trunc: the mark, then the caller goes on
     }
     const sport = readU16(this.b, bp);
     const dport = readU16(this.b, bp + 2);
@@ -776,7 +895,7 @@ export class Tcpdump {
     }
     if (!this.ttest(bp + 4, 2)) {
       ipaddr(sport, dport);
-      throw TRUNC;
+      return this.trunc();
     }
     let ulen = readU16(this.b, bp + 4);
     if (ulen === 0 && length > 65535) ulen = length;
@@ -791,9 +910,19 @@ export class Tcpdump {
     const cp = bp + 8;
     if (cp > this.snapend) {
       ipaddr(sport, dport);
-      throw TRUNC;
+      return this.trunc();
     }
     ipaddr(sport, dport);
+    // IPv4's checksum is checked from -vv on (tcpdump's "XXX - do this even if vflag == 1?"), IPv6's from -v.
+    if (this.v && !fragmented && (ver === 6 || this.v > 1)) {
+      const udpSum = readU16(this.b, bp + 6);
+      if (ver === 4 && udpSum === 0) this.p('[no cksum] ');
+      else if (this.ttest(cp, length)) {
+        const sum = this.l4Cksum(iph, ver, IPPROTO_UDP, bp, length + 8);
+        if (sum !== 0) this.p(`[bad udp cksum 0x${hex4(udpSum)} -> 0x${hex4(cksumShouldbe(udpSum, sum))}!] `);
+        else this.p('[udp sum ok] ');
+      }
+    }
     if (sport === VXLAN_PORT || dport === VXLAN_PORT) {
       this.vxlan(cp, length);
       return;
@@ -820,7 +949,7 @@ export class Tcpdump {
 
   // ---- TCP (tcp_print) ----
 
-  private tcp(bp: number, length: number, iph: number, ver: number): void {
+  private tcp(bp: number, length: number, iph: number, ver: number, fragmented: boolean): void {
     this.proto = 'tcp';
     const [src, dst] = this.addrs(iph, ver);
     if (!this.ttest(bp + 2, 2)) {
@@ -874,8 +1003,13 @@ export class Tcpdump {
       this.p(` [bad hdr length ${hlen} - too long, > ${length}]`);
       return;
     }
+    if (this.v && !fragmented && this.ttest(bp, length)) {
+      const tcpSum = readU16(this.b, bp + 16);
+      const sum = this.l4Cksum(iph, ver, IPPROTO_TCP, bp, length);
+      this.p(`, cksum 0x${hex4(tcpSum)} ${sum ? `(incorrect -> 0x${hex4(cksumShouldbe(tcpSum, sum))})` : '(correct)'}`);
+    }
     length -= hlen;
-    if (length > 0 || flags & (0x02 | 0x01 | 0x04)) {
+    if (this.v > 1 || length > 0 || flags & (0x02 | 0x01 | 0x04)) {
       this.p(`, seq ${seq}`);
       if (length > 0) this.p(`:${(seq + length) >>> 0}`);
     }
@@ -967,12 +1101,39 @@ export class Tcpdump {
               this.p(` ${uto}`);
               break;
             }
+            case 19: {
+              // TCP MD5 signature: tcpdump has no -M secret to check it with.
+              datalen = 16;
+              if (!lencheck(datalen)) return this.badOpt(ch);
+              const data = bp + (this.b[bp + 12]! >>> 4) * 4;
+              let sig = '';
+              for (let i = 0; i < 16; i++) sig += hex2(this.b[cp + i]!);
+              this.p(` ${data + length > this.snapend ? 'snaplen too short' : 'shared secret not supplied with -M'}, can't check - ${sig}`);
+              break;
+            }
+            case 34:
+              datalen = len - 2;
+              if (!lencheck(datalen)) return this.badOpt(ch);
+              this.p(' ');
+              this.fastOpen(cp, datalen);
+              break;
+            case 254: {
+              datalen = len - 2;
+              if (!lencheck(datalen) || datalen < 2) return this.badOpt(ch);
+              const magic = readU16(this.b, cp);
+              this.p('-');
+              if (magic === 0xf989) {
+                this.p('tfo');
+                this.fastOpen(cp + 2, datalen - 2);
+              } else this.p(hex4(magic));
+              break;
+            }
             case 0:
             case 1:
             case 4:
               break;
             default:
-              // md5, tcp-ao, mptcp, tfo, exp and unknown: raw bytes (tcpdump decodes some further).
+              // tcp-ao, mptcp and unknown: raw bytes (tcpdump decodes the first two further).
               datalen = len - 2;
               if (datalen) this.p(' 0x');
               for (let i = 0; i < datalen; ++i) {
@@ -998,6 +1159,10 @@ export class Tcpdump {
     }
     this.p(`, length ${length}`);
     if (length <= 0) return;
+    if (flags & 0x04 && this.v) {
+      this.rstData(bp + (this.b[bp + 12]! >>> 4) * 4, length);
+      return;
+    }
     if (sport === 80 || dport === 80 || sport === 8080 || dport === 8080) {
       this.tcheck(bp, (this.b[bp + 12]! >>> 4) * 4);
       this.p(': ');
@@ -1005,7 +1170,7 @@ export class Tcpdump {
     }
   }
 
-  /** txtproto_print(..., "http", httpcmds, RESP_CODE_SECOND_TOKEN) without -v. */
+  /** txtproto_print(..., "http", httpcmds, RESP_CODE_SECOND_TOKEN): the first line of a request or response; with -v, every line. */
   private http(p: number, len: number): void {
     this.proto = 'http';
     const isPrint = (c: number): boolean => c >= 0x20 && c <= 0x7e;
@@ -1036,24 +1201,63 @@ export class Tcpdump {
     [tok, idx] = fetch(idx);
     if (idx !== 0 && /^[0-9]{3}$/.test(tok)) show = true;
     this.p('HTTP');
-    if (!show) return;
-    // print_txt_line(ndo, ": ", pptr, 0, len)
-    let i = 0;
-    while (i < len) {
-      const c = this.u8(p + i);
-      if (c === 0x0a) break;
-      if (c === 0x0d) {
-        if (i + 1 >= len) return;
-        if (this.u8(p + i + 1) === 0x0a) break;
-        return;
+    if (show && this.v) {
+      this.p(`, length: ${len}`);
+      for (let i = 0; i < len; ) {
+        i = this.txtLine('\n\t', p, i, len);
+        if (i === 0) break;
       }
-      if (!isPrint(c) && c !== 0x09) return;
-      i++;
+    } else if (show) this.txtLine(': ', p, 0, len);
+  }
+
+  /** print_txt_line: the printable line at idx, CRLF or LF ending it; the index after it, 0 when it was not a whole line. */
+  private txtLine(prefix: string, p: number, idx: number, len: number): number {
+    const start = idx;
+    let end = -1;
+    while (idx < len) {
+      const c = this.u8(p + idx);
+      if (c === 0x0a) {
+        end = idx++;
+        break;
+      }
+      if (c === 0x0d) {
+        if (idx + 1 >= len || this.u8(p + idx + 1) !== 0x0a) return 0;
+        end = idx;
+        idx += 2;
+        break;
+      }
+      if ((c < 0x20 || c > 0x7e) && c !== 0x09) return 0;
+      idx++;
     }
-    let line = '';
-    for (let k = 0; k < i; k++) line += String.fromCharCode(this.b[p + k]!);
-    this.p(': ' + line);
-    if (i >= len) this.trunc();
+    let line = prefix;
+    for (let k = start; k < (end < 0 ? idx : end); k++) line += String.fromCharCode(this.b[p + k]!);
+    this.p(line);
+    if (end >= 0) return idx;
+    this.trunc(); // all printable but no line end: as if cut short
+    return 0;
+  }
+
+  /** print_tcp_rst_data: an RST's payload (RFC 1122 4.2.2.12), at most 30 characters. */
+  private rstData(p: number, length: number): void {
+    let s = this.ttest(p, length) ? ' [RST' : ' [!RST';
+    if (length > 30) {
+      length = 30;
+      s += '+';
+    }
+    s += ' ';
+    for (let i = 0; i < length && p + i < this.snapend; i++) s += printChar(this.b[p + i]!);
+    this.p(s + ']');
+  }
+
+  /** print_tcp_fastopen_option: an RFC 7413 cookie or cookie request. */
+  private fastOpen(cp: number, datalen: number): void {
+    if (datalen === 0) this.p(' cookiereq');
+    else if (datalen % 2 !== 0 || datalen < 4 || datalen > 16) this.invalid();
+    else {
+      let c = ' cookie ';
+      for (let i = 0; i < datalen; i++) c += hex2(this.u8(cp + i));
+      this.p(c);
+    }
   }
 
   private badOpt(ch: string): void {
@@ -1061,15 +1265,87 @@ export class Tcpdump {
     if (ch) this.p(']');
   }
 
-  // ---- OSPF (ospf_print, non-verbose part) ----
+  // ---- OSPF (ospf_print; with -v, Hello only) ----
 
   private ospf(bp: number, length: number): void {
-    this.proto = 'ospf';
-    const version = this.u8(bp);
-    const type = this.u8(bp + 1);
-    this.p(`OSPFv${version}, ${OSPF_TYPES[type] ?? `unknown packet type (${type})`}, length ${length}`);
+    this.proto = 'ospf2';
+    this.tcheck(bp, 16); // nothing is printed without the header up to the authentication type
+    const version = this.b[bp]!;
+    const type = this.b[bp + 1]!;
+    // "unknown LS-type": what 4.99 prints for a type it does not know (not its table's "unknown packet type").
+    this.p(`OSPFv${version}, ${OSPF_TYPES[type] ?? `unknown LS-type ${type}`}, length ${length}`);
     const olen = this.u16(bp + 2);
-    if (olen > length) this.p(` [len ${olen}]`);
+    // Without -v tcpdump stops here, whatever the length field says.
+    if (!this.v || !OSPF_TYPES[type]) return;
+    if (olen !== length) this.p(` [len ${olen}]`);
+    const dataend = bp + Math.min(olen, length);
+    this.p(`\n\tRouter-ID ${this.ip(bp + 4)}`);
+    this.p(this.u32(bp + 8) !== 0 ? `, Area ${this.ip(bp + 8)}` : ', Backbone Area');
+    this.tcheck(bp + 16, 8);
+    const auth = readU16(this.b, bp + 14);
+    this.p(`, Authentication Type: ${['none', 'simple', 'MD5'][auth] ?? 'unknown'} (${auth})`);
+    if (auth === 1) {
+      let pw = '';
+      for (let i = 0; i < 8 && this.b[bp + 16 + i] !== 0; i++) pw += printChar(this.b[bp + 16 + i]!);
+      this.p(`\n\tSimple text password: ${pw}`);
+    } else if (auth === 2) {
+      this.p(`\n\tKey-ID: ${this.b[bp + 18]}, Auth-Length: ${this.b[bp + 19]}, Crypto Sequence Number: 0x${readU32(this.b, bp + 20).toString(16).padStart(8, '0')}`);
+    } else if (auth !== 0) return;
+    if (version !== 2) {
+      this.p(` ospf [version ${version}]`);
+      return;
+    }
+    if (type !== 1) return; // only Hello is decoded further here (tcpdump decodes all five)
+    const opts = this.u8(bp + 30);
+    const names = OSPF_OPTIONS.filter(([bit]) => opts & bit).map(([, n]) => n);
+    this.p(`\n\tOptions [${names.join(', ') || 'none'}]`);
+    this.p(`\n\t  Hello Timer ${this.u16(bp + 28)}s, Dead Timer ${this.u32(bp + 32)}s, Mask ${this.ip(bp + 24)}, Priority ${this.u8(bp + 31)}`);
+    if (this.u32(bp + 36) !== 0) this.p(`\n\t  Designated Router ${this.ip(bp + 36)}`);
+    if (this.u32(bp + 40) !== 0) this.p(`, Backup Designated Router ${this.ip(bp + 40)}`);
+    let ap = bp + 44;
+    if (ap < dataend) this.p('\n\t  Neighbor List:');
+    for (; ap < dataend; ap += 4) this.p(`\n\t    ${this.ip(ap)}`);
+    if (length > olen && opts & 0x10) this.ospfLls(bp, olen, length, auth);
+  }
+
+  /** ospf_decode_lls: RFC 4813 link-local signalling after the packet (the L option). */
+  private ospfLls(bp: number, olen: number, length: number, auth: number): void {
+    let dptr = bp + olen;
+    const dataend = bp + length;
+    if (auth === 2) {
+      dptr += this.b[bp + 19]!;
+      olen += this.b[bp + 19]!;
+    }
+    if (olen >= length) {
+      this.p('\n\t[LLS truncated]');
+      return;
+    }
+    this.p(`\n\t  LLS: checksum: 0x${hex4(this.u16(dptr))}`);
+    this.p(`, length: ${this.u16(dptr + 2)}`);
+    dptr += 4;
+    while (dptr < dataend) {
+      const type = this.u16(dptr);
+      this.p(`\n\t    ${['', 'Extended Options', 'MD5 Authentication'][type] || 'Unknown TLV'} (${type})`);
+      let len = this.u16(dptr + 2);
+      this.p(`, length: ${len}`);
+      dptr += 4;
+      if (type === 1) {
+        if (len !== 4) {
+          this.p(' [should be 4]');
+          len = 4;
+        }
+        const f = this.u32(dptr);
+        const names = [f & 1 ? 'LSDB resync' : '', f & 2 ? 'Restart' : ''].filter(Boolean).join(', ');
+        this.p(`\n\t      Options: 0x${f.toString(16).padStart(8, '0')} [${names || '?'}]`);
+      } else if (type === 2) {
+        if (len !== 20) {
+          this.p(' [should be 20]');
+          len = 20;
+        }
+        this.p(`\n\t      Sequence number: 0x${this.u32(dptr).toString(16).padStart(8, '0')}`);
+      }
+      dptr += len;
+    }
   }
 
   // ---- IPv6 (ip6_print, the common cases) ----
@@ -1088,11 +1364,18 @@ export class Tcpdump {
     }
     const payloadLen = readU16(this.b, ip + 4);
     let len = payloadLen + 40;
-    if (len < length) length = len;
-    else if (length < len) this.p(`truncated-ip6 - ${len - length} bytes missing!`);
+    if (length < len) this.p(`truncated-ip6 - ${len - length} bytes missing!`);
     this.pushSnapend(ip + len);
     const nh = this.b[ip + 6]!;
-    len = length - 40;
+    // The upper layer gets the payload length from the header, as in ip_print, even when the frame is shorter.
+    len = payloadLen !== 0 ? payloadLen : length - 40;
+    if (this.v) {
+      const flow = readU32(this.b, ip);
+      let s = '(';
+      if (flow & 0x0ff00000) s += `class 0x${hex2((flow & 0x0ff00000) >>> 20)}, `;
+      if (flow & 0x000fffff) s += `flowlabel 0x${(flow & 0xfffff).toString(16).padStart(5, '0')}, `;
+      this.p(`${s}hlim ${this.b[ip + 7]}, next-header ${IPPROTO_NAMES[nh] ?? 'unknown'} (${nh}) payload length: ${payloadLen}) `);
+    }
     if (nh !== IPPROTO_TCP && nh !== IPPROTO_UDP && nh !== IPPROTO_SCTP && nh !== IPPROTO_DCCP) {
       this.p(`${ip6ToString(this.b, ip + 8)} > ${ip6ToString(this.b, ip + 24)}: `);
     }
@@ -1100,10 +1383,17 @@ export class Tcpdump {
     this.popSnapend();
   }
 
-  private icmp6(bp: number, length: number): void {
+  private icmp6(bp: number, length: number, iph: number): void {
     this.proto = 'icmp6';
     const type = this.u8(bp);
+    if (this.v && this.ttest(bp, length)) {
+      const icmpSum = readU16(this.b, bp + 2);
+      const sum = this.l4Cksum(iph, 6, IPPROTO_ICMPV6, bp, length);
+      this.p(sum ? `[bad icmp6 cksum 0x${hex4(icmpSum)} -> 0x${hex4(cksumShouldbe(icmpSum, sum))}!] ` : '[icmp6 sum ok] ');
+    }
     this.p(`ICMP6, ${ICMP6_NAMES[type] ?? `unknown icmp6 type (${type})`}`);
+    // Neighbour discovery's -v printers put the length first ("display cosmetics").
+    if (this.v && ((type >= 133 && type <= 137) || type === 145 || type === 147)) this.p(`, length ${length}`);
     switch (type) {
       case 128:
       case 129:
@@ -1111,12 +1401,47 @@ export class Tcpdump {
         break;
       case 135:
         this.p(`, who has ${this.ip6(bp + 8)}`);
+        if (this.v) this.ndOptions(bp + 24, length - 24);
         break;
       case 136:
         this.p(`, tgt is ${this.ip6(bp + 8)}`);
+        if (this.v) {
+          const f = this.u32(bp + 4);
+          const names = [f & 0x80000000 ? 'router' : '', f & 0x40000000 ? 'solicited' : '', f & 0x20000000 ? 'override' : ''];
+          this.p(`, Flags [${names.filter(Boolean).join(', ') || 'none'}]`);
+          this.ndOptions(bp + 24, length - 24);
+        }
         break;
     }
-    this.p(`, length ${length}`);
+    if (!ICMP6_NAMES[type]) {
+      // The default case: the length always, and the bytes up to -v (an oddity of 4.99's icmp6_print).
+      this.p(`, length ${length}`);
+      if (this.v <= 1) this.unknownData('\n\t', bp, length);
+    } else if (!this.v) this.p(`, length ${length}`);
+  }
+
+  /** icmp6_opt_print for the link-layer address options; others as tcpdump prints an option it has no decoder for. */
+  private ndOptions(cp: number, resid: number): void {
+    const ep = this.snapend;
+    while (cp < ep) {
+      if (cp + 1 >= ep - 1) throw TRUNC; // ECHECK(op->nd_opt_len)
+      if (resid <= 0) return;
+      const type = this.u8(cp);
+      const olen = this.u8(cp + 1) * 8;
+      if (olen === 0 || cp + olen > ep) throw TRUNC;
+      this.p(`\n\t  ${ND_OPT_NAMES[type] ?? 'unknown'} option (${type}), length ${olen} (${olen / 8}): `);
+      if (type === 1 || type === 2) {
+        let s = '';
+        for (let i = 2; i < olen; i++) s += (i > 2 ? ':' : '') + hex2(this.u8(cp + i));
+        this.p(s);
+      } else if (this.v <= 1) {
+        this.unknownData('\n\t  ', cp + 2, olen - 2);
+        return;
+      }
+      if (this.v > 1) this.unknownData('\n\t    ', cp + 2, olen - 2);
+      cp += olen;
+      resid -= olen;
+    }
   }
 }
 

@@ -1,5 +1,5 @@
 // `dpemu tcpdump` live at ports inside the emulator: text as tcpdump -nnee
-// prints it, and -w pcap files that the real tcpdump -r and tshark -r read
+// (and -vv) prints it, and -w pcap files that the real tcpdump -r and tshark -r read
 // back to the same headers.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -44,23 +44,30 @@ function startCapture(args: string[]): Promise<{ end: Promise<{ code: number; st
 
 const noTs = (s: string) => s.split('\n').filter(Boolean).map((l) => l.replace(/^\d\d:\d\d:\d\d\.\d{6} /, ''));
 
-test('capture on the underlay (text and -w) matches real tcpdump -r and tshark -r', async () => {
+test('capture on the underlay (text, -vv and -w) matches real tcpdump -r and tshark -r', async () => {
   requireTool('tcpdump', 'tcpdump');
   requireTool('tshark', 'tshark');
   const file = join(d.dir, 'eth2.pcap');
   const text = await startCapture(['-i', 'w07:eth2', '-nnee', '-c', '2', 'udp', 'port', '4789', 'and', 'dst', 'host', '10.206.107.156']);
   const pcap = await startCapture(['-i', 'w07:eth2', '-c', '2', '-w', file, 'udp port 4789']);
+  const verbose = await startCapture(['-i', 'w07:eth2', '-c', '2', '-nnvv', '-e', 'udp port 4789']);
   ping(1);
   ping(2);
-  const [t, w] = await Promise.all([text.end, pcap.end]);
+  const [t, w, v] = await Promise.all([text.end, pcap.end, verbose.end]);
   assert.equal(t.code, 0, t.stderr);
   assert.equal(w.code, 0, w.stderr);
+  assert.equal(v.code, 0, v.stderr);
+  assert.match(v.stderr, /^tcpdump: listening on w07:eth2,/, 'no "verbose output suppressed" with -v');
   assert.match(t.stderr, /2 packets captured\n2 packets received by filter\n0 packets dropped by kernel\n$/);
   const ours = noTs(t.stdout);
   assert.match(ours[0]!, /^b4:96:91:5a:31:78 > 5c:c9:99:60:e0:3c, ethertype IPv4 \(0x0800\), length 192: 10\.206\.107\.238\.58650 > 10\.206\.107\.156\.4789: VXLAN, flags \[I\] \(0x08\), vni 103$/);
   const real = spawnSync('tcpdump', ['-nnee', '-r', file], { encoding: 'utf8' });
   assert.equal(real.status, 0, real.stderr);
   assert.deepEqual(noTs(real.stdout), ours, 'real tcpdump decodes the pcap to the lines dpemu printed');
+  const realVv = spawnSync('tcpdump', ['-nnee', '-vv', '-r', file], { encoding: 'utf8' });
+  assert.equal(realVv.status, 0, realVv.stderr);
+  assert.match(noTs(v.stdout)[1]!, /^ {4}10\.206\.107\.238\.58650 > 10\.206\.107\.156\.4789: \[no cksum\] VXLAN/);
+  assert.deepEqual(noTs(v.stdout), noTs(realVv.stdout), 'dpemu tcpdump -nnvv -e prints what tcpdump -nnee -vv -r prints');
   const ts = spawnSync('tshark', ['-r', file, '-T', 'fields', '-E', 'separator=/t', '-E', 'occurrence=a', '-E', 'aggregator=|', '-e', 'eth.src', '-e', 'ip.src', '-e', 'ip.dst', '-e', 'udp.dstport', '-e', 'vxlan.vni'], { encoding: 'utf8' });
   assert.equal(ts.status, 0, ts.stderr);
   const rows = ts.stdout.trim().split('\n');
