@@ -92,6 +92,8 @@ export const ofctl: CommandFamily = {
     const arg = rest.join(' ');
     const of13 = /openflow1[3-5]/i.test(opts.get('-O') ?? opts.get('--protocols') ?? '');
     const fileName = opts.get(FILE_NAME_OPT) || '-';
+    /** What a flow_mod means: OpenFlow 1.0 (ovs-ofctl's default) or 1.3+ (-O). */
+    const openflow = (): 10 | 13 => (ofVersion(opts.get('-O') ?? opts.get('--protocols')) === 10 ? 10 : 13);
     switch (sub) {
       case 'dump-flows': {
         const br = mustOvsBridge(ctx, node, bridge);
@@ -120,8 +122,12 @@ export const ofctl: CommandFamily = {
         if (!arg) throw new ControlError(`ovs-ofctl: '${sub}' command requires at least 2 arguments`);
         const file = sub === 'add-flows' || fromFile(arg);
         const specs = parseLines(file ? rest.join('\n') : arg, file ? fileName : null, (f) => ({ spec: parseAdd(br, f), line: f }));
-        // Its own line parses to it again: a configuration log snapshot (FlowEntry.configText) need not format it.
-        for (const { spec, line } of specs) br.addFlow(spec).configText = ownCopy(line + '\n');
+        const of = openflow();
+        // Its own line (with the reset_counts an OF1.0 add implies) parses to it again under OpenFlow 1.3, as a
+        // configuration log snapshot replays it (FlowEntry.configText): the snapshot need not format it.
+        for (const { spec, line } of specs) {
+          br.addFlow(spec, { openflow: of }).configText = ownCopy(`${of === 10 ? 'reset_counts,' : ''}${line}\n`);
+        }
         ctx.invalidate(`${br.node}:${br.name} flows`);
         return ok('');
       }
@@ -138,7 +144,7 @@ export const ofctl: CommandFamily = {
         const flows = fromFile(arg) ? parseLines(arg, fileName, check) : [arg];
         try {
           for (const f of flows) {
-            if (mod) br.modFlows(f, { strict });
+            if (mod) br.modFlows(f, { strict, openflow: openflow() });
             else br.delFlows(f || undefined, { strict });
           }
         } catch (e) {

@@ -36,6 +36,8 @@ export interface OvsBridgeOptions {
 /** How flow-matching commands read their argument. */
 export interface FlowModOptions {
   strict?: boolean;
+  /** The version a mod-flows came in (default 10): OpenFlow 1.1+ carries no new cookie, so never adds a flow. */
+  openflow?: 10 | 13;
 }
 
 export interface DumpFlowsOptions {
@@ -298,11 +300,18 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
     return this.engine ? this.engine.now : 0;
   }
 
-  /** ovs-ofctl add-flow (OpenFlow 1.0: re-adding an identical flow resets its counters unless keepCounts). */
-  addFlow(flow: string | FlowSpec, opts: { keepCounts?: boolean } = {}): FlowEntry {
-    const spec = typeof flow === 'string' ? parseFlow(flow, this.parseOpts()) : flow;
+  /**
+   * ovs-ofctl add-flow, its flags as written unless `openflow` names the
+   * version it came in. OpenFlow 1.0 (ovs-ofctl's default): every add implies
+   * reset_counts (ofputil_decode_flow_mod_flags), which OVS keeps with the flow
+   * and prints in OF1.3+ dumps; re-adding a flow restarts its counters.
+   * OpenFlow 1.2+: counters carry over unless the flow says reset_counts.
+   */
+  addFlow(flow: string | FlowSpec, opts: { openflow?: 10 | 13 } = {}): FlowEntry {
+    let spec = typeof flow === 'string' ? parseFlow(flow, this.parseOpts()) : flow;
     if (spec.table >= TABLE_ALL) throw new Error('add-flow needs a table 0..254');
-    return this.tables.add(spec, this.now(), opts.keepCounts ?? false);
+    if (opts.openflow === 10) spec = { ...spec, flags: { ...spec.flags, resetCounts: true } };
+    return this.tables.add(spec, this.now(), opts.openflow === 13);
   }
 
   /** ovs-ofctl add-flows: one flow a line ('#' comments and blank lines skipped). */
@@ -317,15 +326,19 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
   }
 
   /**
-   * ovs-ofctl mod-flows [--strict]: new actions for the matching flows; as in
-   * OpenFlow 1.0, a modify that matches nothing adds the flow. A cookie
-   * without a mask is the new cookie; cookie=v/m selects flows.
+   * ovs-ofctl mod-flows [--strict]: new actions for the matching flows; in
+   * OpenFlow 1.0, a modify that matches nothing adds the flow, and a cookie
+   * without a mask is the new cookie; cookie=v/m selects flows. OpenFlow 1.1+
+   * flow_mods carry no new cookie (ofputil_decode_flow_mod: new_cookie is
+   * UINT64_MAX), so they neither add nor change a cookie; with reset_counts
+   * they zero the flows' counters (the flows' own flags stay).
    */
   modFlows(flow: string | FlowSpec, opts: FlowModOptions = {}): FlowEntry[] {
     const { spec, filter } = this.criteria(flow, opts.strict ?? false, true);
-    const newCookie = spec.cookieMask === undefined && typeof flow === 'string' && /(^|[\s,])cookie\s*[=:]/.test(flow) ? spec.cookie : undefined;
-    const changed = this.tables.modify(filter, spec.actions, this.now(), newCookie);
-    if (changed.length) return changed;
+    const of10 = (opts.openflow ?? 10) === 10;
+    const newCookie = of10 && spec.cookieMask === undefined && typeof flow === 'string' && /(^|[\s,])cookie\s*[=:]/.test(flow) ? spec.cookie : undefined;
+    const changed = this.tables.modify(filter, spec.actions, this.now(), newCookie, !of10 && spec.flags.resetCounts);
+    if (changed.length || !of10) return changed;
     const add = { ...spec, table: filter.table === TABLE_ALL ? 0 : filter.table };
     return [this.tables.add(add, this.now())];
   }

@@ -294,13 +294,14 @@ export class FlowTables {
 
   /**
    * OFPFC_MODIFY[_STRICT]: new actions (and cookie, when `newCookie` is
-   * given) for the selected flows; counters, timeouts and creation time stay,
-   * `modified` restarts (hard timeout and hard_age count from it). Returns
-   * the entries changed.
+   * given) for the selected flows; counters (unless `resetCounts`), timeouts
+   * and creation time stay, `modified` restarts (hard timeout and hard_age
+   * count from it). Returns the entries changed.
    */
-  modify(f: FlowFilter, actions: Action[], now: number, newCookie?: bigint): FlowEntry[] {
-    const sel = this.select(f, now);
+  modify(f: FlowFilter, actions: Action[], now: number, newCookie?: bigint, resetCounts = false): FlowEntry[] {
+    const sel = this.select(f, now); // synced: no hit lands after the reset
     for (const e of sel) {
+      if (resetCounts) e.cells.fill(0, e.at, e.at + FLOW_CELLS);
       e.actions = actions;
       e.prog = null;
       e.learnSig = null;
