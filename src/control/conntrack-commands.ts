@@ -115,12 +115,61 @@ function parseTool(argv: readonly string[]): ToolArgs {
       if (v === undefined) throw paramError(`option \`${a}' requires an argument`);
       // The port options parse as C's atoi into 16 bits (99999 is 34463), as conntrack-tools does.
       if (port) out.ports.set(port, (parseInt(v, 10) || 0) & (ICMP_OPTS[a]?.[1] ?? 0xffff));
-      else out.values.set(value!, v);
+      else out.values.set(value!, checkValue(value!, v));
     } else if (NAT_FLAGS[a]) out.nat.add(NAT_FLAGS[a]);
     else if (!a.startsWith('-')) throw paramError(`unknown type \`${a}'`);
     else throw paramError(`unknown option \`${a}'`);
   }
   return out;
+}
+
+/** An address option: inet_aton, and /LEN for -s and -d only (as conntrack 1.4.7 here). */
+function addrFilter(k: string, v: string): { addr: number; mask: number } {
+  const slash = v.indexOf('/');
+  const n = inetAton(slash < 0 ? v : v.slice(0, slash));
+  if (n < 0) throw paramError(`Invalid IP address \`${v}'`);
+  if (slash < 0) return { addr: n, mask: 0xffffffff };
+  if (k === '-r' || k === '-q') throw paramError(`CIDR notation unavailable for \`--${OPT_NAMES[k]}'`);
+  const len = prefixLength(v.slice(slash + 1));
+  if (len < 0) throw paramError('Invalid netmask');
+  const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
+  return { addr: (n & mask) >>> 0, mask };
+}
+
+/** -p's protocol number. */
+function protoFilter(pv: string): number {
+  const proto = PROTOS[pv] ?? (/^\d+$/.test(pv) && Number(pv) < 256 ? Number(pv) : undefined);
+  if (proto === undefined) throw paramError(`\`${pv}' unsupported protocol`);
+  return proto;
+}
+
+/** A comma list of names (-u's status bits, -e's events) as their bits. */
+function bitsOf(list: string, bits: Record<string, number>, upper = false): number {
+  let out = 0;
+  for (const n of list.split(',')) {
+    const bit = bits[upper ? n.toUpperCase() : n];
+    if (bit === undefined) throw paramError(`Bad parameter \`${n}'`);
+    out |= bit;
+  }
+  return out;
+}
+
+/**
+ * A value as conntrack-tools checks it while it reads the options, so that
+ * the first bad one on the command line is the one named (the checks that
+ * depend on the command come after).
+ */
+function checkValue(opt: string, v: string): string {
+  if (opt === '-s' || opt === '-d' || opt === '-r' || opt === '-q') addrFilter(opt, v);
+  else if (opt === '-p') protoFilter(v);
+  else if (opt === '-f' && v !== 'ipv4' && v !== 'ipv6') throw paramError(`\`${v}' unsupported protocol`);
+  else if (opt === '-u') bitsOf(v, STATUS_BITS);
+  else if (opt === '-e') bitsOf(v, EVENT_BITS, true);
+  else if (opt === '-o') {
+    const bad = v.split(',').find((o) => o !== '' && !EVENT_OUTPUTS.has(o) && !OTHER_OUTPUTS.has(o));
+    if (bad !== undefined) throw paramError(`Bad parameter \`${bad}'`);
+  }
+  return v;
 }
 
 /** conntrack-tools' checks after parsing: -j alone, then generic_opt_check (an option the command does not take is refused). */
@@ -141,38 +190,18 @@ function checkLegal(t: ToolArgs): void {
 
 /** conntrack-tools' filters: address and port fields, protocol, family, status bits, mark, NAT. */
 function matcher(t: ToolArgs): (e: CtEntry) => boolean {
-  // conntrack-tools reads an address with inet_aton; -s and -d may add /LEN, the reply ones not (as conntrack 1.4.7 here).
-  const addr = (k: string): { addr: number; mask: number } | undefined => {
-    const v = t.values.get(k);
-    if (v === undefined) return undefined;
-    const slash = v.indexOf('/');
-    const n = inetAton(slash < 0 ? v : v.slice(0, slash));
-    if (n < 0) throw paramError(`Invalid IP address \`${v}'`);
-    if (slash < 0) return { addr: n, mask: 0xffffffff };
-    if (k === '-r' || k === '-q') throw paramError(`CIDR notation unavailable for \`--${OPT_NAMES[k]}'`);
-    const len = prefixLength(v.slice(slash + 1));
-    if (len < 0) throw paramError('Invalid netmask');
-    const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
-    return { addr: (n & mask) >>> 0, mask };
-  };
+  const addr = (k: string) => (t.values.has(k) ? addrFilter(k, t.values.get(k)!) : undefined);
   const src = addr('-s'), dst = addr('-d'), rsrc = addr('-r'), rdst = addr('-q');
   const differs = (a: number, f: { addr: number; mask: number } | undefined) => f !== undefined && ((a & f.mask) >>> 0) !== f.addr;
   const pv = t.values.get('-p');
-  const proto = pv === undefined ? undefined : PROTOS[pv] ?? (/^\d+$/.test(pv) && Number(pv) < 256 ? Number(pv) : undefined);
-  if (pv !== undefined && proto === undefined) throw paramError(`\`${pv}' unsupported protocol`);
+  const proto = pv === undefined ? undefined : protoFilter(pv);
   const fam = t.values.get('-f');
-  if (fam !== undefined && fam !== 'ipv4' && fam !== 'ipv6') throw paramError(`\`${fam}' unsupported protocol`);
   const out = t.values.get('-o');
   if (out !== undefined && t.cmd !== '-E' && out.split(',').some((o) => o !== 'extended')) throw paramError(`Bad parameter \`${out}'`);
   let status = -1;
   const sv = t.values.get('-u');
   if (sv !== undefined) {
-    status = 0;
-    for (const n of sv.split(',')) {
-      const bit = STATUS_BITS[n];
-      if (bit === undefined) throw paramError(`Bad parameter \`${n}'`);
-      status |= bit;
-    }
+    status = bitsOf(sv, STATUS_BITS);
     // The kernel refuses a status filter with no bit (ctnetlink: -EINVAL).
     if (status === 0) throw new ControlError(`${TOOL}: Operation failed: invalid parameters`, 1);
   }
@@ -306,16 +335,9 @@ export interface EventWords {
 function eventWords(t: ToolArgs, select: (e: CtEntry) => boolean = () => true): EventWords {
   let mask = CT_EVENT_ALL;
   const ev = t.values.get('-e');
-  if (ev !== undefined) {
-    mask = 0;
-    for (const n of ev.split(',')) {
-      const bit = EVENT_BITS[n.toUpperCase()];
-      if (bit === undefined) throw paramError(`Bad parameter \`${n}'`);
-      mask |= bit;
-    }
-  }
+  if (ev !== undefined) mask = bitsOf(ev, EVENT_BITS, true);
+  // Names conntrack-tools does not know were refused as parsed (checkValue).
   const outs = (t.values.get('-o') ?? '').split(',').filter((o) => o !== '');
-  for (const o of outs) if (!EVENT_OUTPUTS.has(o) && !OTHER_OUTPUTS.has(o)) throw paramError(`Bad parameter \`${o}'`);
   const other = outs.find((o) => OTHER_OUTPUTS.has(o));
   if (other) throw new ControlError(`dpemu: conntrack -E -o ${other} is not emulated (dpemu prints -o extended, timestamp, id and userspace)`);
   return { table: t.table, mask, select, extended: outs.includes('extended'), id: outs.includes('id'), timestamp: outs.includes('timestamp') };
