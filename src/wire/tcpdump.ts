@@ -2,19 +2,21 @@
 // taken anywhere in the emulator reads exactly like one taken on a real node.
 //
 // The printers follow tcpdump's own (print-ether.c, print-ip.c, print-icmp.c,
-// print-udp.c, print-tcp.c, print-arp.c, print-vxlan.c, print-ip6.c): the same
+// print-udp.c, print-tcp.c, print-arp.c, print-vxlan.c, print-ip6.c; DNS's
+// print-domain.c in tcpdump-dns.ts): the same
 // order of reads, the same two lengths (`length` from the headers/wire,
 // `caplen` what was captured), and the same truncation rule: a read past the
 // captured bytes abandons the packet and prints " [|proto]" with the protocol
 // being printed at the time. VXLAN prints the inner frame on a second line;
 // unknown ethertypes get tcpdump's "\n\t0x0000:  ..." hex dump lines.
 //
-// With `verbose` (tcpdump -v, -vv) the printers add what tcpdump adds at that
+// With `verbose` (tcpdump -v, -vv, -vvv) the printers add what tcpdump adds at that
 // level: the IPv4 header in parentheses with the rest on the next line,
 // checksum verdicts, an ICMP error's quoted packet and RFC 4884 extensions,
 // ARP's address formats, every line of an HTTP request or response, the
 // IPv6 header, neighbour discovery options, an OSPF Hello (other OSPF types
-// and ICMPv6 router/redirect messages are not decoded further). The names
+// and ICMPv6 router/redirect messages are not decoded further), a DNS
+// message's record names, sections and TTLs. The names
 // printed are tcpdump's (tcpdump-names.ts).
 //
 // TCP sequence numbers are relative after the first packet of a connection
@@ -24,6 +26,8 @@
 // Not the data path: this allocates strings. Never throws.
 import { ipToString, macAt, readU16, readU32 } from './addr.js';
 import { onesSum } from './checksum.js';
+import { DnsAbort, domainText } from './tcpdump-dns.js';
+import { ip6ToString, printChar } from './tcpdump-text.js';
 import {
   ARPHRD_NAMES,
   ARPOP_NAMES,
@@ -42,6 +46,8 @@ import {
   UNREACH_FMT,
 } from './tcpdump-names.js';
 
+export { ip6ToString };
+
 /** Thrown (internally only) when a read passes the captured bytes, like tcpdump's longjmp. */
 class Truncated {}
 const TRUNC = new Truncated();
@@ -55,19 +61,6 @@ export function ethertypeName(type: number): string {
 
 const MAX_ETHERNET_LENGTH_VAL = 1500;
 
-/** fn_print_char: a byte as tcpdump shows it in text ("M-" for the high bit, "^" for control characters). */
-function printChar(c: number): string {
-  let s = '';
-  if (c > 0x7f) {
-    c &= 0x7f;
-    s += 'M-';
-  }
-  if (c < 0x20 || c === 0x7f) {
-    c ^= 0x40;
-    s += '^';
-  }
-  return s + String.fromCharCode(c);
-}
 
 /** in_cksum_shouldbe: the checksum field that would have made `computed` (in_cksum over the data) zero. */
 function cksumShouldbe(sum: number, computed: number): number {
@@ -86,59 +79,18 @@ const IPPROTO_OSPF = 89;
 const IPPROTO_SCTP = 132;
 const IPPROTO_DCCP = 33;
 const VXLAN_PORT = 4789;
+const DNS_PORT = 53;
+const MDNS_PORT = 5353;
 
 function hex2(b: number): string {
   return (b < 16 ? '0' : '') + b.toString(16);
 }
 
-/** IPv6 text as glibc's inet_ntop writes it (RFC 5952 compression, ::a.b.c.d for v4-compatible/mapped). */
-export function ip6ToString(buf: Uint8Array, off: number): string {
-  const w: number[] = [];
-  for (let i = 0; i < 8; i++) w.push(readU16(buf, off + 2 * i));
-  let bestBase = -1;
-  let bestLen = 0;
-  let curBase = -1;
-  let curLen = 0;
-  for (let i = 0; i < 8; i++) {
-    if (w[i] === 0) {
-      if (curBase < 0) {
-        curBase = i;
-        curLen = 1;
-      } else curLen++;
-    } else if (curBase >= 0) {
-      if (bestBase < 0 || curLen > bestLen) {
-        bestBase = curBase;
-        bestLen = curLen;
-      }
-      curBase = -1;
-    }
-  }
-  if (curBase >= 0 && (bestBase < 0 || curLen > bestLen)) {
-    bestBase = curBase;
-    bestLen = curLen;
-  }
-  if (bestBase >= 0 && bestLen < 2) bestBase = -1;
-  let s = '';
-  for (let i = 0; i < 8; i++) {
-    if (bestBase >= 0 && i >= bestBase && i < bestBase + bestLen) {
-      if (i === bestBase) s += ':';
-      continue;
-    }
-    if (i !== 0) s += ':';
-    if (i === 6 && bestBase === 0 && (bestLen === 6 || (bestLen === 5 && w[5] === 0xffff))) {
-      s += `${buf[off + 12]}.${buf[off + 13]}.${buf[off + 14]}.${buf[off + 15]}`;
-      break;
-    }
-    s += w[i]!.toString(16);
-  }
-  if (bestBase >= 0 && bestBase + bestLen === 8) s += ':';
-  return s;
-}
 
 export interface TcpdumpOptions {
   /** Print absolute TCP sequence numbers (tcpdump -S). Default false, as plain tcpdump. */
   absoluteSeq?: boolean;
-  /** tcpdump -v (1), -vv (2); 0 (default) as without -v. tcpdump's -vvv adds nothing to what this prints at 2. */
+  /** tcpdump -v (1), -vv (2), -vvv (3: what it adds here is DNS records' TTLs); 0 (default) as without -v. */
   verbose?: number;
 }
 
@@ -923,6 +875,11 @@ export class Tcpdump {
         else this.p('[udp sum ok] ');
       }
     }
+    // udp_print's port tests in its order: DNS and mDNS come long before VXLAN.
+    if (sport === DNS_PORT || dport === DNS_PORT || sport === MDNS_PORT || dport === MDNS_PORT) {
+      this.domain(cp, length, false, sport !== DNS_PORT && dport !== DNS_PORT);
+      return;
+    }
     if (sport === VXLAN_PORT || dport === VXLAN_PORT) {
       this.vxlan(cp, length);
       return;
@@ -1167,6 +1124,21 @@ export class Tcpdump {
       this.tcheck(bp, (this.b[bp + 12]! >>> 4) * 4);
       this.p(': ');
       this.http(bp + (this.b[bp + 12]! >>> 4) * 4, length);
+    } else if (sport === DNS_PORT || dport === DNS_PORT) {
+      this.tcheck(bp, (this.b[bp + 12]! >>> 4) * 4);
+      this.domain(bp + (this.b[bp + 12]! >>> 4) * 4, length, true, false);
+    }
+  }
+
+  /** domain_print (tcpdump-dns.ts); a read past the capture abandons the packet there too. */
+  private domain(bp: number, length: number, overTcp: boolean, mdns: boolean): void {
+    this.proto = 'domain';
+    try {
+      this.p(domainText(this.b, bp, length, this.snapend, this.v, overTcp, mdns));
+    } catch (e) {
+      if (!(e instanceof DnsAbort)) throw e;
+      this.p(e.text);
+      throw TRUNC;
     }
   }
 
