@@ -2,8 +2,8 @@
 // taken anywhere in the emulator reads exactly like one taken on a real node.
 //
 // The printers follow tcpdump's own (print-ether.c, print-ip.c, print-icmp.c,
-// print-udp.c, print-tcp.c, print-arp.c, print-vxlan.c, print-ip6.c; DNS's
-// print-domain.c in tcpdump-dns.ts): the same
+// print-udp.c, print-tcp.c, print-arp.c, print-vxlan.c, print-ip6.c,
+// print-ssh.c; DNS's print-domain.c in tcpdump-dns.ts): the same
 // order of reads, the same two lengths (`length` from the headers/wire,
 // `caplen` what was captured), and the same truncation rule: a read past the
 // captured bytes abandons the packet and prints " [|proto]" with the protocol
@@ -80,6 +80,8 @@ const IPPROTO_SCTP = 132;
 const IPPROTO_DCCP = 33;
 const VXLAN_PORT = 4789;
 const DNS_PORT = 53;
+const SSH_PORT = 22;
+const SSH_MAGIC = 'SSH-';
 const MDNS_PORT = 5353;
 
 function hex2(b: number): string {
@@ -1120,13 +1122,31 @@ export class Tcpdump {
       this.rstData(bp + (this.b[bp + 12]! >>> 4) * 4, length);
       return;
     }
-    if (sport === 80 || dport === 80 || sport === 8080 || dport === 8080) {
+    // tcp_print's port tests in its order (the ports it decodes that this does not print nothing more).
+    if (sport === SSH_PORT || dport === SSH_PORT) {
+      this.ssh(bp + (this.b[bp + 12]! >>> 4) * 4, length);
+    } else if (sport === 80 || dport === 80 || sport === 8080 || dport === 8080) {
       this.tcheck(bp, (this.b[bp + 12]! >>> 4) * 4);
       this.p(': ');
       this.http(bp + (this.b[bp + 12]! >>> 4) * 4, length);
     } else if (sport === DNS_PORT || dport === DNS_PORT) {
       this.tcheck(bp, (this.b[bp + 12]! >>> 4) * 4);
       this.domain(bp + (this.b[bp + 12]! >>> 4) * 4, length, true, false);
+    }
+  }
+
+  /** ssh_print: a version exchange line ("SSH-2.0-..."), whole in this segment, as ": SSH: <line>"; anything else prints nothing. */
+  private ssh(p: number, len: number): void {
+    this.proto = 'ssh';
+    for (let i = 0; i < 4; i++) if (this.u8(p + i) !== SSH_MAGIC.charCodeAt(i)) return;
+    for (let idx = 4; idx < len; idx++) {
+      const c = this.u8(p + idx);
+      // Up to LF or CR-LF; a CR alone, a CR last, or a byte that is not printable: binary, not printed.
+      if (c === 0x0a || (c === 0x0d && idx + 1 < len && this.u8(p + idx + 1) === 0x0a)) {
+        this.p(`: SSH: ${String.fromCharCode(...this.b.subarray(p, p + idx))}`);
+        return;
+      }
+      if (c < 0x20 || c > 0x7e) return;
     }
   }
 
