@@ -247,3 +247,6 @@ export const HTTP_METHODS = new Set(
     ' ',
   ),
 );
+
+/** ntp_mode_values, by the mode bits. */
+export const NTP_MODES: readonly string[] = ['unspecified', 'symmetric active', 'symmetric passive', 'Client', 'Server', 'Broadcast', 'Control Message', 'Reserved'];

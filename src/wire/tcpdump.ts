@@ -38,6 +38,7 @@ import {
   IPPROTO_NAMES,
   IP_OPT_NAMES,
   ND_OPT_NAMES,
+  NTP_MODES,
   OSPF_OPTIONS,
   OSPF_TYPES,
   REDIRECT_FMT,
@@ -81,6 +82,11 @@ const IPPROTO_DCCP = 33;
 const VXLAN_PORT = 4789;
 const DNS_PORT = 53;
 const SSH_PORT = 22;
+const BOOTPS_PORT = 67;
+const BOOTPC_PORT = 68;
+/** Offset of a BOOTP message's client hardware address. */
+const BOOTP_CHADDR = 28;
+const NTP_PORT = 123;
 const SSH_MAGIC = 'SSH-';
 const MDNS_PORT = 5353;
 
@@ -878,16 +884,41 @@ export class Tcpdump {
       }
     }
     // udp_print's port tests in its order: DNS and mDNS come long before VXLAN.
-    if (sport === DNS_PORT || dport === DNS_PORT || sport === MDNS_PORT || dport === MDNS_PORT) {
-      this.domain(cp, length, false, sport !== DNS_PORT && dport !== DNS_PORT);
+    const port = (n: number): boolean => sport === n || dport === n;
+    if (port(DNS_PORT) || port(MDNS_PORT)) {
+      this.domain(cp, length, false, !port(DNS_PORT));
       return;
     }
-    if (sport === VXLAN_PORT || dport === VXLAN_PORT) {
+    if (port(BOOTPS_PORT) || port(BOOTPC_PORT)) {
+      this.bootp(cp, length);
+      return;
+    }
+    if (port(NTP_PORT)) {
+      this.ntp(cp, length);
+      return;
+    }
+    if (port(VXLAN_PORT)) {
       this.vxlan(cp, length);
       return;
     }
     if (ulen > length && !fragmented) this.p(`UDP, bad length ${ulen} > ${length}`);
     else this.p(`UDP, length ${ulen}`);
+  }
+
+  /** bootp_print's first line (what it prints without -v; its -v fields and DHCP options are not decoded here). */
+  private bootp(bp: number, length: number): void {
+    this.proto = 'bootp';
+    const op = this.u8(bp);
+    this.p(`BOOTP/DHCP, ${op === 1 ? 'Request' : op === 2 ? 'Reply' : `unknown (0x${hex2(op)})`}`);
+    if (this.u8(bp + 1) === 1 && this.u8(bp + 2) === 6 && op === 1) this.p(` from ${this.mac(bp + BOOTP_CHADDR)}`);
+    this.p(`, length ${length}`);
+  }
+
+  /** ntp_print without -v: version, mode, length (its -v fields are not decoded here). */
+  private ntp(bp: number, length: number): void {
+    this.proto = 'ntp';
+    const status = this.u8(bp);
+    this.p(`NTPv${(status >> 3) & 7}, ${NTP_MODES[status & 7]}, length ${length}`);
   }
 
   // ---- VXLAN (vxlan_print) ----

@@ -1,11 +1,12 @@
-// DNS as tcpdump prints it (print-domain.c), differential: the real tcpdump
-// 4.99 reads a pcap of DNS messages over UDP 53, mDNS (5353) and TCP 53 -
-// queries and responses of every record type the printer decodes, EDNS0
-// options, compression pointers good and bad, bit-string and reserved
-// labels, names over 255 characters, odd header flags and counts, and each
-// of several messages cut short at every length - and the formatter must
-// print the same text at -nn -e, -v, -vv and -vvv, line for line. A few
-// lines checked by hand keep the test meaningful where tcpdump is missing.
+// Application protocols tcpdump decodes by port, differential: the real
+// tcpdump 4.99 reads a pcap and the formatter must print the same text, line
+// for line. DNS (print-domain.c) at -nn -e, -v, -vv and -vvv: messages over
+// UDP 53, mDNS (5353) and TCP 53 - queries and responses of every record
+// type the printer decodes, EDNS0 options, compression pointers good and
+// bad, bit-string and reserved labels, names over 255 characters, odd header
+// flags and counts, and several messages cut short at every length. BOOTP
+// and NTP at -nn -e only: their -v fields are not decoded here. A few lines
+// checked by hand keep the test meaningful where tcpdump is missing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -141,14 +142,40 @@ const CUT: [string, () => Uint8Array][] = [
 
 const ALL = [...MESSAGES, ...CUT];
 
+/** BOOTP (67, 68) and NTP (123): what tcpdump prints without -v. */
+const boot = (op: number, htype: number, hlen: number): number[] => {
+  const b = new Array<number>(300).fill(0);
+  b.splice(0, 3, op, htype, hlen);
+  b.splice(28, 6, 0xfa, 0x16, 0x3e, 0xb2, 0xef, 0xaf);
+  b.splice(236, 4, 99, 130, 83, 99); // the DHCP magic cookie
+  return b;
+};
+const bcast = (sport: number, dport: number, payload: number[]): Uint8Array =>
+  buildFrame({ src: VM, dst: 'ff:ff:ff:ff:ff:ff', ip: { src: '0.0.0.0', dst: '255.255.255.255' }, udp: { sport, dport, payload } });
+const PLAIN: [string, () => Uint8Array][] = [
+  ['DHCP request', () => bcast(68, 67, boot(1, 1, 6))],
+  ['DHCP reply', () => bcast(67, 68, boot(2, 1, 6))],
+  ['BOOTP request, another hardware type', () => bcast(68, 67, boot(1, 6, 6))],
+  ['BOOTP request, 8-byte hardware address', () => bcast(68, 67, boot(1, 1, 8))],
+  ['BOOTP, unknown op', () => bcast(68, 67, boot(7, 1, 6))],
+  ['DHCP request cut inside the client address', () => bcast(68, 67, boot(1, 1, 6)).slice(0, 60)],
+  ['BOOTP, one byte', () => bcast(68, 67, [1])],
+  ['BOOTP port to the DNS port: DNS wins', () => bcast(67, 53, boot(1, 1, 6))],
+  ...[0, 1, 2, 3, 4, 5, 6, 7].map((m): [string, () => Uint8Array] => [`NTPv4 mode ${m}`, () => bcast(123, 123, [(4 << 3) | m, ...new Array<number>(47).fill(0)])]),
+  ['NTPv3 client', () => bcast(40000, 123, [0x1b, ...new Array<number>(47).fill(0)])],
+  ['NTP, one byte', () => bcast(40000, 123, [0x23])],
+  ['NTP, empty', () => bcast(40000, 123, [])],
+  ['NTP port to the BOOTP port: BOOTP wins', () => bcast(123, 68, boot(2, 1, 6))],
+];
+
 function ours(frames: { frame: Uint8Array; wire: number }[], verbose: number): string[] {
   const td = new Tcpdump({ verbose });
   return frames.map(({ frame, wire }) => td.format(frame, 0, frame.length, wire));
 }
 
 /** Each case's captured bytes and its length on the wire (a cut frame keeps its whole length, as a snaplen does). */
-function cases(): { frame: Uint8Array; wire: number }[] {
-  return ALL.map(([name, make]) => {
+function cases(list: readonly [string, () => Uint8Array][]): { frame: Uint8Array; wire: number }[] {
+  return list.map(([name, make]) => {
     const frame = make();
     const m = / of (\d+)$/.exec(name);
     return { frame, wire: m ? Number(m[1]) : frame.length };
@@ -165,16 +192,19 @@ test('DNS lines, checked by hand', () => {
   assert.match(vvv!, /www\.example\.com\. \[5m\] CNAME web\.example\.com\., www\.example\.com\. \[1h\] A 192\.0\.2\.10/);
   const [bad] = ours([{ frame: udp([...hdr(26, QUERY, 1, 0, 0, 0), ...q(ptr(40)), ...new Array(22).fill(0)]), wire: 0 }], 0);
   assert.match(bad!, /26\+ A\? <BAD PTR> \[\|domain\]$/);
+  const [dhcp, ntp] = ours(cases(PLAIN.slice(0, 1)).concat(cases(PLAIN.slice(11, 12))), 0);
+  assert.match(dhcp!, /0\.0\.0\.0\.68 > 255\.255\.255\.255\.67: BOOTP\/DHCP, Request from fa:16:3e:b2:ef:af, length 300$/);
+  assert.match(ntp!, /\.123: NTPv4, Client, length 48$/);
 });
 
 const hasTcpdump = spawnSync('tcpdump', ['--version'], { stdio: 'ignore' }).status === 0;
 
-for (const [flags, level] of [[[], 0], [['-v'], 1], [['-vv'], 2], [['-vvv'], 3]] as const) {
-  test(`live: tcpdump ${['-nn', '-e', ...flags].join(' ')} -r prints DNS as the formatter does`, { skip: !hasTcpdump && 'tcpdump not installed' }, () => {
-    const dir = mkdtempSync(join(tmpdir(), 'dpe-dns-'));
+for (const [flags, level, list] of [[[], 0, [...ALL, ...PLAIN]], [['-v'], 1, ALL], [['-vv'], 2, ALL], [['-vvv'], 3, ALL]] as const) {
+  test(`live: tcpdump ${['-nn', '-e', ...flags].join(' ')} -r prints what the formatter prints`, { skip: !hasTcpdump && 'tcpdump not installed' }, () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dpe-apps-'));
     try {
-      const frames = cases();
-      const file = join(dir, 'dns.pcap');
+      const frames = cases(list);
+      const file = join(dir, 'apps.pcap');
       writeFileSync(file, Buffer.concat([pcapHeader(), ...frames.map(({ frame, wire }, i) => {
         const rec = new Uint8Array(PCAP_RECORD_HEADER_LEN + frame.length);
         writePcapRecordHeader(rec, 0, 1700000000000 + i * 1000, frame.length, wire);
@@ -185,7 +215,7 @@ for (const [flags, level] of [[[], 0], [['-v'], 1], [['-vv'], 2], [['-vvv'], 3]]
       const theirs = out.split(/^\d+\.\d{6} /m).slice(1).map((s) => s.replace(/\n$/, ''));
       assert.equal(theirs.length, frames.length);
       const mine = ours(frames, level);
-      const differ = ALL.map(([name], i) => ({ name, ours: mine[i], tcpdump: theirs[i] })).filter((d) => d.ours !== d.tcpdump);
+      const differ = list.map(([name], i) => ({ name, ours: mine[i], tcpdump: theirs[i] })).filter((d) => d.ours !== d.tcpdump);
       assert.deepEqual(differ, []);
     } finally {
       rmSync(dir, { recursive: true, force: true });
