@@ -15,7 +15,8 @@
 // checksum verdicts, an ICMP error's quoted packet and RFC 4884 extensions,
 // ARP's address formats, every line of an HTTP request or response, the
 // IPv6 header, neighbour discovery options, an OSPF Hello (other OSPF types
-// and ICMPv6 router/redirect messages are not decoded further), a DNS
+// and ICMPv6 errors, router advertisements and redirects are not decoded
+// further), IPv6 extension headers' options, MLD records, a DNS
 // message's record names, sections and TTLs. The names
 // printed are tcpdump's (tcpdump-names.ts).
 //
@@ -76,6 +77,13 @@ const IPPROTO_TCP = 6;
 const IPPROTO_UDP = 17;
 const IPPROTO_ICMP = 1;
 const IPPROTO_ICMPV6 = 58;
+const IPPROTO_HOPOPTS = 0;
+const IPPROTO_FRAGMENT = 44;
+const IPPROTO_DSTOPTS = 60;
+const IP6OPT_PAD1 = 0, IP6OPT_PADN = 1, IP6OPT_ROUTER_ALERT = 5, IP6OPT_JUMBO = 0xc2, IP6OPT_HOME_ADDRESS = 0xc9;
+/** An MLDv1 message; the smallest MLDv2 query. */
+const MLD_MINLEN = 24, MLDV2_QUERY_MINLEN = 28;
+const MLDV2_RECORD_TYPES: Readonly<Record<number, string>> = { 1: 'is_in', 2: 'is_ex', 3: 'to_in', 4: 'to_ex', 5: 'allow', 6: 'block' };
 const IPPROTO_OSPF = 89;
 const IPPROTO_SCTP = 132;
 const IPPROTO_DCCP = 33;
@@ -624,7 +632,7 @@ export class Tcpdump {
         }
         return;
       case IPPROTO_ICMPV6:
-        if (ver === 6) this.icmp6(bp, length, iph);
+        if (ver === 6) this.icmp6(bp, length, iph, fragmented);
         else {
           this.p('[ICMPv6 requires IPv6]');
           this.invalid();
@@ -838,8 +846,12 @@ export class Tcpdump {
   private udp(bp: number, length: number, iph: number, ver: number, fragmented: boolean): void {
     this.proto = 'udp';
     const [src, dst] = this.addrs(iph, ver);
+    // udpipaddr_print: after IPv6 extension headers (which printed the addresses) only the ports.
+    const withAddrs = ver === 4 || this.b[iph + 6] === IPPROTO_UDP;
     const ipaddr = (sport: number, dport: number): void => {
-      if (sport < 0) this.p(`${src} > ${dst}: `);
+      if (!withAddrs) {
+        if (sport >= 0) this.p(`${sport} > ${dport}: `);
+      } else if (sport < 0) this.p(`${src} > ${dst}: `);
       else this.p(`${src}.${sport} > ${dst}.${dport}: `);
     };
     if (!this.ttest(bp + 2, 2)) {
@@ -949,7 +961,9 @@ export class Tcpdump {
     }
     const sport = readU16(this.b, bp);
     const dport = readU16(this.b, bp + 2);
-    this.p(`${src}.${sport} > ${dst}.${dport}: `);
+    // As UDP's: after IPv6 extension headers only the ports.
+    if (ver === 4 || this.b[iph + 6] === IPPROTO_TCP) this.p(`${src}.${sport} > ${dst}.${dport}: `);
+    else this.p(`${sport} > ${dport}: `);
     this.tcheck(bp, 20);
     let hlen = (this.b[bp + 12]! >>> 4) * 4;
     if (hlen < 20) {
@@ -1402,14 +1416,147 @@ export class Tcpdump {
     if (nh !== IPPROTO_TCP && nh !== IPPROTO_UDP && nh !== IPPROTO_SCTP && nh !== IPPROTO_DCCP) {
       this.p(`${ip6ToString(this.b, ip + 8)} > ${ip6ToString(this.b, ip + 24)}: `);
     }
-    this.demux(ip + 40, len, 6, false, nh, ip);
+    this.ip6Chain(ip, len, nh, payloadLen);
     this.popSnapend();
   }
 
-  private icmp6(bp: number, length: number, iph: number): void {
+  /**
+   * ip6_print's loop over the extension headers after the fixed header (the
+   * hop-by-hop and destination options, fragment), then the upper layer.
+   * `len` is what follows the fixed header. Routing and mobility headers are
+   * not decoded (the demuxer's "ip-proto-N" line).
+   */
+  private ip6Chain(ip: number, len: number, nh: number, payloadLen: number): void {
+    let cp = ip + 40;
+    let fragmented = false;
+    for (;;) {
+      let advance: number;
+      switch (nh) {
+        case IPPROTO_HOPOPTS:
+          advance = this.ip6Options(cp, 'HBH', 'hbhopt', payloadLen);
+          break;
+        case IPPROTO_DSTOPTS:
+          advance = this.ip6Options(cp, 'DSTOPT', 'dstopt', -1);
+          break;
+        case IPPROTO_FRAGMENT:
+          advance = this.frag6(cp, ip);
+          if (advance >= 0 && this.snapend <= cp + advance) return;
+          fragmented = true;
+          break;
+        default:
+          this.demux(cp, len, 6, fragmented, nh, ip);
+          return;
+      }
+      if (advance < 0) return;
+      nh = this.u8(cp);
+      this.proto = 'ip6';
+      if (len < advance) return this.trunc();
+      cp += advance;
+      len -= advance;
+    }
+  }
+
+  /**
+   * hbhopt_process / dstopt_process: "HBH " or "DSTOPT ", the options (a
+   * destination header's only with -v); its length, or -1 when the packet
+   * ends here. `payloadLen` (-1: not hop-by-hop) judges a Jumbo option.
+   */
+  private ip6Options(cp: number, name: string, proto: string, payloadLen: number): number {
+    this.proto = proto;
+    const hlen = (this.u8(cp + 1) + 1) << 3;
+    if (!this.ttest(cp, hlen)) {
+      this.trunc();
+      return -1;
+    }
+    this.p(`${name} `);
+    if ((payloadLen >= 0 || this.v) && !this.ip6OptList(cp + 2, hlen - 2, payloadLen)) {
+      this.trunc();
+      return -1;
+    }
+    return hlen;
+  }
+
+  /** ip6_opt_process (tcpdump 4.99): each option, printed with -v; false where tcpdump gives up ("goto trunc"). */
+  private ip6OptList(bp: number, len: number, payloadLen: number): boolean {
+    if (len === 0) return true;
+    let jumbo = false;
+    for (let i = 0, optlen = 0; i < len; i += optlen) {
+      const type = this.u8(bp + i);
+      if (type === IP6OPT_PAD1) optlen = 1;
+      else if (i + 1 < len) optlen = this.u8(bp + i + 1) + 2;
+      else return false;
+      if (i + optlen > len) return false;
+      const rest = len - i;
+      switch (type) {
+        case IP6OPT_PAD1:
+          if (this.v) this.p('(pad1)');
+          break;
+        case IP6OPT_PADN:
+          if (this.v) this.p('(padn)');
+          break;
+        case IP6OPT_ROUTER_ALERT:
+          if (rest < 4) return this.p('(rtalert: trunc)'), false;
+          if (this.u8(bp + i + 1) !== 2) return this.p(`(rtalert: invalid len ${this.u8(bp + i + 1)})`), false;
+          if (this.v) this.p(`(rtalert: 0x${hex4(this.u16(bp + i + 2))}) `);
+          break;
+        case IP6OPT_JUMBO: {
+          if (rest < 6) return this.p('(jumbo: trunc)'), false;
+          if (this.u8(bp + i + 1) !== 4) return this.p(`(jumbo: invalid len ${this.u8(bp + i + 1)})`), false;
+          const n = this.u32(bp + i + 2);
+          const why = jumbo ? ' - already seen' : payloadLen < 0 ? ' - not a hop-by-hop option' : payloadLen !== 0 ? ' - payload len != 0' : n < 65536 ? ' - < 65536' : '';
+          jumbo = true;
+          if (this.v) this.p(`(jumbo: ${n}${why}) `);
+          break;
+        }
+        case IP6OPT_HOME_ADDRESS:
+          if (rest < 18) return this.p('(homeaddr: trunc)'), false;
+          if (this.u8(bp + i + 1) < 16) return this.p(`(homeaddr: invalid len ${this.u8(bp + i + 1)})`), false;
+          if (this.v) {
+            this.p(`(homeaddr: ${this.ip6(bp + i + 2)}`);
+            if (this.u8(bp + i + 1) > 16 && !this.ip6SubOptList(bp + i + 18, optlen - 18)) return false;
+            this.p(')');
+          }
+          break;
+        default:
+          if (rest < 2) return this.p(`(type ${type}: trunc)`), false;
+          if (this.v) this.p(`(opt_type 0x${hex2(type)}: len=${this.u8(bp + i + 1)})`);
+      }
+    }
+    if (this.v) this.p(' ');
+    return true;
+  }
+
+  /** ip6_sopt_print: a home address option's sub-options. */
+  private ip6SubOptList(bp: number, len: number): boolean {
+    for (let i = 0, optlen = 0; i < len; i += optlen) {
+      const type = this.u8(bp + i);
+      if (type === IP6OPT_PAD1) optlen = 1;
+      else if (i + 1 < len) optlen = this.u8(bp + i + 1) + 2;
+      else return false;
+      if (i + optlen > len) return false;
+      if (type === IP6OPT_PAD1) this.p(', pad1');
+      else if (type === IP6OPT_PADN) this.p(', padn');
+      else this.p(`, sopt_type 0x${hex2(type)}: len=${this.u8(bp + i + 1)}`);
+    }
+    return true;
+  }
+
+  /** frag6_print: "frag (offset|rest) "; -1 for a fragment after the first, whose contents tcpdump does not decode. */
+  private frag6(cp: number, ip: number): number {
+    this.proto = 'frag6';
+    const ident = this.u32(cp + 4);
+    const off = this.u16(cp + 2) & 0xfff8;
+    const rest = 40 + this.u16(ip + 4) - (cp - ip) - 8;
+    this.p(this.v ? `frag (0x${ident.toString(16).padStart(8, '0')}:${off}|${rest})` : `frag (${off}|${rest})`);
+    if (off !== 0) return -1;
+    this.p(' ');
+    return 8;
+  }
+
+  private icmp6(bp: number, length: number, iph: number, fragmented: boolean): void {
     this.proto = 'icmp6';
     const type = this.u8(bp);
-    if (this.v && this.ttest(bp, length)) {
+    if (this.v && !fragmented && this.ttest(bp, length)) {
       const icmpSum = readU16(this.b, bp + 2);
       const sum = this.l4Cksum(iph, 6, IPPROTO_ICMPV6, bp, length);
       this.p(sum ? `[bad icmp6 cksum 0x${hex4(icmpSum)} -> 0x${hex4(cksumShouldbe(icmpSum, sum))}!] ` : '[icmp6 sum ok] ');
@@ -1417,10 +1564,28 @@ export class Tcpdump {
     this.p(`ICMP6, ${ICMP6_NAMES[type] ?? `unknown icmp6 type (${type})`}`);
     // Neighbour discovery's -v printers put the length first ("display cosmetics").
     if (this.v && ((type >= 133 && type <= 137) || type === 145 || type === 147)) this.p(`, length ${length}`);
+    this.u8(bp + 1); // icmp6_print reads the code here, whatever the type: a frame cut after the type ends here
     switch (type) {
       case 128:
       case 129:
         this.p(`, id ${this.u16(bp + 4)}, seq ${this.u16(bp + 6)}`);
+        break;
+      case 130:
+        if (length === MLD_MINLEN) this.mld(bp);
+        else if (length >= MLDV2_QUERY_MINLEN) {
+          this.p(' v2');
+          this.mldv2Query(bp, length);
+        } else this.p(` unknown-version (len ${length}) `);
+        break;
+      case 131:
+      case 132:
+        this.mld(bp);
+        break;
+      case 143:
+        this.mldv2Report(bp, length);
+        break;
+      case 133:
+        if (this.v) this.ndOptions(bp + 8, length - 8);
         break;
       case 135:
         this.p(`, who has ${this.ip6(bp + 8)}`);
@@ -1441,6 +1606,62 @@ export class Tcpdump {
       this.p(`, length ${length}`);
       if (this.v <= 1) this.unknownData('\n\t', bp, length);
     } else if (!this.v) this.p(`, length ${length}`);
+  }
+
+  /** mld6_print: MLDv1 (tcpdump prints it straight after the type's name). */
+  private mld(bp: number): void {
+    if (bp + MLD_MINLEN > this.snapend) return;
+    this.p(`max resp delay: ${this.u16(bp + 4)} addr: ${this.ip6(bp + 8)}`);
+  }
+
+  /** mldv2_query_print. */
+  private mldv2Query(bp: number, len: number): void {
+    if (len < MLDV2_QUERY_MINLEN) return this.p(` [invalid len ${len}]`);
+    const mrc = this.u16(bp + 4);
+    const mrt = mrc < 32768 ? mrc : ((mrc & 0x0fff) | 0x1000) * 2 ** (((mrc & 0x7000) >> 12) + 3);
+    if (this.v) this.p(` [max resp delay=${mrt >>> 0}]`);
+    this.p(` [gaddr ${this.ip6(bp + 8)}`);
+    if (this.v) {
+      const f = this.u8(bp + 24);
+      if (f & 0x08) this.p(' sflag');
+      if (f & 0x07) this.p(` robustness=${f & 0x07}`);
+      const q = this.u8(bp + 25);
+      this.p(` qqi=${q < 128 ? q : ((q & 0x0f) | 0x10) << (((q & 0x70) >> 4) + 3)}`);
+    }
+    const nsrcs = this.u16(bp + 26);
+    if (nsrcs > 0) {
+      if (len < MLDV2_QUERY_MINLEN + nsrcs * 16) this.p(' [invalid number of sources]');
+      else if (this.v > 1) {
+        this.p(' {');
+        for (let i = 0; i < nsrcs; i++) this.p(` ${this.ip6(bp + 28 + i * 16)}`);
+        this.p(' }');
+      } else this.p(`, ${nsrcs} source(s)`);
+    }
+    this.p(']');
+  }
+
+  /** mldv2_report_print: the group records' count; with -v each record (its sources from -vv). */
+  private mldv2Report(bp: number, len: number): void {
+    if (len < 8) return this.p(` [invalid len ${len}]`);
+    const ngroups = this.u16(bp + 6);
+    this.p(`, ${ngroups} group record(s)`);
+    if (!this.v) return;
+    for (let i = 0, group = 8; i < ngroups; i++) {
+      if (len < group + 20) return this.p(' [invalid number of groups]');
+      this.p(` [gaddr ${this.ip6(bp + group + 4)}`);
+      const rtype = this.u8(bp + group);
+      this.p(` ${MLDV2_RECORD_TYPES[rtype] ?? ` [v2-report-#${rtype}]`}`);
+      const nsrcs = this.u16(bp + group + 2);
+      if (len < group + 20 + nsrcs * 16) return this.p(` [invalid number of sources ${nsrcs}]`);
+      if (this.v === 1) this.p(`, ${nsrcs} source(s)`);
+      else {
+        this.p(' {');
+        for (let j = 0; j < nsrcs; j++) this.p(` ${this.ip6(bp + group + 20 + j * 16)}`);
+        this.p(' }');
+      }
+      group += 20 + nsrcs * 16;
+      this.p(']');
+    }
   }
 
   /** icmp6_opt_print for the link-layer address options; others as tcpdump prints an option it has no decoder for. */

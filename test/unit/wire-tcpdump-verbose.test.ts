@@ -46,6 +46,29 @@ function ip6(nh: number, l4: number[], csumAt: number, opts: { flow?: number; hl
   return buildFrame({ src: VM, dst: '33:33:00:00:00:01', ethertype: 0x86dd, payload: [...pkt] });
 }
 
+/** IPv6 with extension headers `ext` (chained, the first's type `first`) before an upper layer `l4` of protocol `nh` (checksum at `csumAt`, -1: none). */
+function ip6x(first: number, ext: number[], nh: number, l4: number[], csumAt = -1): Uint8Array {
+  const src = [0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0xf8, 0x16, 0x3e, 0xff, 0xfe, 0xb2, 0xef, 0xaf];
+  const dst = [0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x16];
+  const plen = ext.length + l4.length;
+  const pkt = Uint8Array.from([0x60, 0, 0, 0, plen >> 8, plen & 255, first, 1, ...src, ...dst, ...ext, ...l4]);
+  if (csumAt >= 0) {
+    const at = 40 + ext.length;
+    const c = checksum(pkt, at, l4.length, onesSum(pkt, 8, 32, nh + l4.length));
+    pkt[at + csumAt] = c >> 8;
+    pkt[at + csumAt + 1] = c & 255;
+  }
+  return buildFrame({ src: VM, dst: '33:33:00:00:00:16', ethertype: 0x86dd, payload: [...pkt] });
+}
+/** A hop-by-hop or destination options header holding `opts` (a multiple of 8 bytes with the first two). */
+const opts6 = (next: number, opts: number[]): number[] => [next, (opts.length + 2) / 8 - 1, ...opts];
+const RTALERT_PADN = [5, 2, 0, 0, 1, 0];
+/** What Linux sends on link up: an MLDv2 report, one record (change to exclude, no sources). */
+const MLD2 = [143, 0, 0, 0, 0, 0, 0, 1, 4, 0, 0, 0, 0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, 0x8c, 0xf2, 0x8c];
+const mld2 = (): Uint8Array => ip6x(0, opts6(58, RTALERT_PADN), 58, MLD2, 2);
+const frag6 = (): Uint8Array => ip6x(0, [...opts6(44, [1, 4, 0, 0, 0, 0]), 17, 0, 0, 1, 0, 0, 0, 9], 17, [0x9c, 0x40, 0x13, 0x88, 0, 12, 0, 0, 1, 2, 3, 4], 6);
+const mldQuery2 = [130, 0, 0, 0, 0x27, 0x10, 0, 0, ...new Array(16).fill(0), 0x0a, 125, 0, 2, ...new Array(32).fill(1)];
+
 const ospf = (payload: number[]): Uint8Array =>
   buildFrame({ src: 'fa:17:3e:f7:cd:bc', dst: '01:00:5e:00:00:05', ip: { src: '10.0.0.1', dst: '224.0.0.5', proto: 89, ttl: 1, tos: 0xc0 }, payload });
 
@@ -158,6 +181,40 @@ const VERBOSE_CASES: [string, () => Uint8Array][] = [
   ['ICMP6 neighbor solicitation with a source address', () => ip6(58, [135, 0, 0, 0, 0, 0, 0, 0, 0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0xfa, 0x16, 0x3e, 0xb2, 0xef, 0xaf], 2, { hlim: 255 })],
   ['ICMP6 neighbor advertisement', () => ip6(58, [136, 0, 0, 0, 0x60, 0, 0, 0, 0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 1, 0xfa, 0x16, 0x3e, 0x06, 0xd8, 0x7b], 2, { hlim: 255 })],
   ['ICMP6 neighbor advertisement, unknown option', () => ip6(58, [136, 0, 0, 0, 0x80, 0, 0, 0, 0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 99, 1, 1, 2, 3, 4, 5, 6], 2, { hlim: 255 })],
+  ['IPv6 HBH router alert, MLDv2 report (Linux at link up)', mld2],
+  ['IPv6 HBH PadN only', () => ip6x(0, opts6(58, [1, 4, 0, 0, 0, 0]), 58, MLD2, 2)],
+  ['IPv6 HBH Pad1s', () => ip6x(0, opts6(58, [0, 0, 0, 0, 0, 0]), 58, MLD2, 2)],
+  ['IPv6 HBH router alert, bad length', () => ip6x(0, opts6(58, [5, 3, 0, 0, 0, 0]), 58, MLD2, 2)],
+  ['IPv6 HBH PadN past the header', () => ip6x(0, opts6(58, [1, 9, 0, 0, 0, 0]), 58, MLD2, 2)],
+  ['IPv6 HBH unknown option', () => ip6x(0, opts6(58, [0x1e, 4, 1, 2, 3, 4]), 58, MLD2, 2)],
+  ['IPv6 HBH option type without a length', () => ip6x(0, opts6(58, [0, 0, 0, 0, 0, 1]), 58, MLD2, 2)],
+  ['IPv6 HBH jumbo with a payload length', () => ip6x(0, opts6(58, [0xc2, 4, 0, 1, 0, 0]), 58, MLD2, 2)],
+  ['IPv6 HBH home address too short', () => ip6x(0, opts6(58, [0xc9, 4, 0, 1, 0, 0]), 58, MLD2, 2)],
+  ['IPv6 HBH home address with sub-options', () => ip6x(0, opts6(58, [0xc9, 20, ...new Array(15).fill(0), 1, 0, 1, 0, 0x33, 0]), 58, MLD2, 2)],
+  ['IPv6 destination options', () => ip6x(60, opts6(58, RTALERT_PADN), 58, MLD2, 2)],
+  ['IPv6 HBH then destination options', () => ip6x(0, [...opts6(60, [1, 4, 0, 0, 0, 0]), ...opts6(58, [1, 4, 0, 0, 0, 0])], 58, MLD2, 2)],
+  ['IPv6 HBH header longer than the packet', () => ip6x(0, [58, 3, 1, 4, 0, 0, 0, 0], 58, [])],
+  ['IPv6 first fragment of UDP', () => ip6x(44, [17, 0, 0, 1, 0, 0, 0x12, 0x34], 17, [0x9c, 0x40, 0x13, 0x88, 0, 12, 0, 0, 1, 2, 3, 4], 6)],
+  ['IPv6 later fragment', () => ip6x(44, [17, 0, 0x05, 0xa8, 0, 0, 0x12, 0x34], 17, [1, 2, 3, 4, 5, 6, 7, 8])],
+  ['IPv6 fragment header, nothing after it', () => ip6x(44, [17, 0, 0, 1, 0, 0, 0x12, 0x34], 17, [])],
+  ['IPv6 HBH, fragment, ICMPv6 echo (no checksum check)', () => ip6x(0, [...opts6(44, [1, 4, 0, 0, 0, 0]), 58, 0, 0, 1, 0, 0, 0, 9], 58, [128, 0, 0, 0, 0, 1, 0, 1], 2)],
+  ['IPv6 HBH, fragment, UDP: ports only', frag6],
+  ['IPv6 HBH, TCP: ports only', () => ip6x(0, opts6(6, [1, 4, 0, 0, 0, 0]), 6, [0xc7, 0x38, 0, 22, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xfa, 0xf0, 0, 0, 0, 0], 16)],
+  ['MLDv1 query', () => ip6x(0, opts6(58, [1, 4, 0, 0, 0, 0]), 58, [130, 0, 0, 0, 0x27, 0x10, 0, 0, ...new Array(16).fill(0)], 2)],
+  ['MLDv2 query with sources', () => ip6x(0, opts6(58, [1, 4, 0, 0, 0, 0]), 58, mldQuery2, 2)],
+  ['MLDv2 query, exponential codes', () => ip6x(0, opts6(58, [1, 4, 0, 0, 0, 0]), 58, [130, 0, 0, 0, 0xf0, 0x01, 0, 0, ...new Array(16).fill(0), 0x07, 0xff, 0, 0], 2)],
+  ['MLDv2 query, more sources than it holds', () => ip6x(0, opts6(58, [1, 4, 0, 0, 0, 0]), 58, [...mldQuery2.slice(0, 27), 9, ...mldQuery2.slice(28)], 2)],
+  ['MLD query of an unknown version', () => ip6x(0, opts6(58, [1, 4, 0, 0, 0, 0]), 58, [130, 0, 0, 0, 0, 0, 0, 0, ...new Array(18).fill(0)], 2)],
+  ['MLDv1 report and done', () => ip6x(0, opts6(58, [1, 4, 0, 0, 0, 0]), 58, [131, 0, 0, 0, 0, 0, 0, 0, 0xff, 2, ...new Array(13).fill(0), 0xfb], 2)],
+  ['MLDv1 done', () => ip6x(0, opts6(58, [1, 4, 0, 0, 0, 0]), 58, [132, 0, 0, 0, 0, 0, 0, 0, 0xff, 2, ...new Array(13).fill(0), 0xfb], 2)],
+  ['MLDv1 report cut short', () => ip6x(0, opts6(58, [1, 4, 0, 0, 0, 0]), 58, [131, 0, 0, 0, 0, 0, 0, 0, 0xff, 2], 2)],
+  ['MLDv2 report, two records with sources', () =>
+    ip6x(0, opts6(58, [1, 4, 0, 0, 0, 0]), 58, [143, 0, 0, 0, 0, 0, 0, 2, 4, 0, 0, 2, 0xff, 2, ...new Array(13).fill(0), 0xfb, ...new Array(32).fill(7), 1, 0, 0, 0, 0xff, 5, ...new Array(13).fill(0), 1], 2)],
+  ['MLDv2 report, unknown record type, too few bytes for its sources', () => ip6x(0, opts6(58, [1, 4, 0, 0, 0, 0]), 58, [143, 0, 0, 0, 0, 0, 0, 2, 9, 0, 0, 0, ...new Array(16).fill(2), 3, 0, 0, 5, ...new Array(16).fill(3)], 2)],
+  ['MLDv2 report shorter than its header', () => ip6x(58, [], 58, [143, 0, 0, 0, 0, 0], 2)],
+  ['router solicitation with a source address option', () => ip6x(58, [], 58, [133, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0xfa, 0x16, 0x3e, 0xb2, 0xef, 0xaf], 2)],
+  ...[55, 60, 62, 64, 66, 70, 80, 90, 100].map((n): [string, () => Uint8Array] => [`MLDv2 report cut at ${n}`, () => mld2().slice(0, n)]),
+  ...[55, 60, 62, 64, 70, 74, 80].map((n): [string, () => Uint8Array] => [`HBH, fragment, UDP cut at ${n}`, () => frag6().slice(0, n)]),
   // Later fragments of every protocol number: the -v header names them all (ipproto_values).
   ...Array.from({ length: 256 }, (_, p): [string, () => Uint8Array] => [`protocol ${p}`, () => buildFrame({ src: VM, dst: QR, ip: ip({ proto: p, fragOffset: 1480, df: false }), payload: [0, 0, 0, 0] })]),
 ];
