@@ -1481,11 +1481,8 @@ export class Tcpdump {
     if (len === 0) return true;
     let jumbo = false;
     for (let i = 0, optlen = 0; i < len; i += optlen) {
+      if ((optlen = this.ip6OptLen(bp, i, len)) < 0) return false;
       const type = this.u8(bp + i);
-      if (type === IP6OPT_PAD1) optlen = 1;
-      else if (i + 1 < len) optlen = this.u8(bp + i + 1) + 2;
-      else return false;
-      if (i + optlen > len) return false;
       const rest = len - i;
       switch (type) {
         case IP6OPT_PAD1:
@@ -1526,14 +1523,17 @@ export class Tcpdump {
     return true;
   }
 
+  /** The length of the option at bp[i] in a list of `len` bytes, or -1 where it does not fit (tcpdump's "goto trunc"). */
+  private ip6OptLen(bp: number, i: number, len: number): number {
+    const optlen = this.u8(bp + i) === IP6OPT_PAD1 ? 1 : i + 1 < len ? this.u8(bp + i + 1) + 2 : -1;
+    return optlen < 0 || i + optlen > len ? -1 : optlen;
+  }
+
   /** ip6_sopt_print: a home address option's sub-options. */
   private ip6SubOptList(bp: number, len: number): boolean {
     for (let i = 0, optlen = 0; i < len; i += optlen) {
+      if ((optlen = this.ip6OptLen(bp, i, len)) < 0) return false;
       const type = this.u8(bp + i);
-      if (type === IP6OPT_PAD1) optlen = 1;
-      else if (i + 1 < len) optlen = this.u8(bp + i + 1) + 2;
-      else return false;
-      if (i + optlen > len) return false;
       if (type === IP6OPT_PAD1) this.p(', pad1');
       else if (type === IP6OPT_PADN) this.p(', padn');
       else this.p(`, sopt_type 0x${hex2(type)}: len=${this.u8(bp + i + 1)}`);
