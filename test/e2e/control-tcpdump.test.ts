@@ -7,6 +7,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { parsePackets } from '../../src/cli/packet-flags.js';
 import { macDefaults } from '../../src/cli/trace.js';
+import { macAt } from '../../src/wire/addr.js';
+import { buildFrame } from '../../src/wire/frame.js';
 import { startDaemon, type Daemon } from '../helpers/control.js';
 import { requireTool } from '../helpers/tools.js';
 
@@ -84,6 +86,29 @@ test('capture in the middle of the path: rfp- inside the snat namespace, after S
   const r = await c.end;
   assert.equal(r.code, 0, r.stderr);
   assert.match(noTs(r.stdout)[0]!, /^36:66:d5:bf:5e:e0 > 82:99:8f:5a:6b:ec, ethertype IPv4 \(0x0800\), length 142: 112\.65\.210\.200 > 8\.8\.8\.8: ICMP echo request/);
+});
+
+test('DNS after SNAT on the tagged uplink: -vv text matches real tcpdump -vv -r of the same capture', async () => {
+  requireTool('tcpdump', 'tcpdump');
+  const file = join(d.dir, 'dns.pcap');
+  const eth3 = 'w02:eth3';
+  const text = await startCapture(['-i', eth3, '-c', '1', '-nnvv', '-e', 'udp port 53']);
+  const pcap = await startCapture(['-i', eth3, '-c', '1', '-w', file, 'udp port 53']);
+  // A query with EDNS0, as a resolver sends it: id 4660, RD, A? www.example.com., OPT UDPsize=1232.
+  const name = [3, ...Buffer.from('www'), 7, ...Buffer.from('example'), 3, ...Buffer.from('com'), 0];
+  const dns = [0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 1, ...name, 0, 1, 0, 1, 0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0];
+  const [p] = parsePackets(['--in', 'w07:tap2ab77d0f-99', '--udp', '--src', '192.168.1.7', '--dst', '8.8.8.8', '--sport', '40053', '--dport', '53'], macDefaults(d.emu));
+  const f = p!.frame;
+  const frame = buildFrame({ src: macAt(f, 6), dst: macAt(f, 0), ip: { src: '192.168.1.7', dst: '8.8.8.8' }, udp: { sport: 40053, dport: 53, payload: dns } });
+  d.emu.engine.inject(d.emu.engine.pool.allocFrom(frame)!, d.emu.findPort('w07', 'tap2ab77d0f-99')!);
+  const [t, w] = await Promise.all([text.end, pcap.end]);
+  assert.equal(t.code, 0, t.stderr);
+  assert.equal(w.code, 0, w.stderr);
+  const ours = noTs(t.stdout);
+  assert.match(ours[1]!, /^ {4}112\.65\.210\.200\.40053 > 8\.8\.8\.8\.53: \[udp sum ok\] 4660\+ \[1au\] A\? www\.example\.com\. ar: \. OPT UDPsize=1232 \(44\)$/);
+  const real = spawnSync('tcpdump', ['-nnee', '-vv', '-r', file], { encoding: 'utf8' });
+  assert.equal(real.status, 0, real.stderr);
+  assert.deepEqual(ours, noTs(real.stdout));
 });
 
 test('bad capture requests fail with clear errors', async () => {
