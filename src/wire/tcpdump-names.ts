@@ -227,7 +227,7 @@ export const OSPF_OPTIONS: [number, string][] = [
 export const ICMP6_NAMES: Record<number, string> = {
   1: 'destination unreachable',
   2: 'packet too big',
-  3: 'time exceeded',
+  3: 'time exceeded in-transit',
   4: 'parameter problem',
   128: 'echo request',
   129: 'echo reply',

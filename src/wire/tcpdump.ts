@@ -15,8 +15,8 @@
 // checksum verdicts, an ICMP error's quoted packet and RFC 4884 extensions,
 // ARP's address formats, every line of an HTTP request or response, the
 // IPv6 header, neighbour discovery options, an OSPF Hello (other OSPF types
-// and ICMPv6 errors, router advertisements and redirects are not decoded
-// further), IPv6 extension headers' options, MLD records, a DNS
+// and ICMPv6 router advertisements and redirects are not decoded further),
+// IPv6 extension headers' options, MLD records, a DNS
 // message's record names, sections and TTLs. The names
 // printed are tcpdump's (tcpdump-names.ts).
 //
@@ -80,9 +80,13 @@ const IPPROTO_ICMPV6 = 58;
 const IPPROTO_HOPOPTS = 0;
 const IPPROTO_FRAGMENT = 44;
 const IPPROTO_DSTOPTS = 60;
+const IPPROTO_ROUTING = 43;
+const IPPROTO_AH = 51;
 const IP6OPT_PAD1 = 0, IP6OPT_PADN = 1, IP6OPT_ROUTER_ALERT = 5, IP6OPT_JUMBO = 0xc2, IP6OPT_HOME_ADDRESS = 0xc9;
 /** An MLDv1 message; the smallest MLDv2 query. */
 const MLD_MINLEN = 24, MLDV2_QUERY_MINLEN = 28;
+const ICMP6_UNREACH_CODES: Readonly<Record<number, string>> = { 0: 'unreachable route', 1: ' unreachable prohibited', 2: 'beyond scope', 3: 'unreachable address', 4: 'unreachable port' };
+const ICMP6_PARAMPROB_CODES: Readonly<Record<number, string>> = { 0: 'erroneous', 1: 'next header', 2: 'option', 3: 'incomplete header chain' };
 const MLDV2_RECORD_TYPES: Readonly<Record<number, string>> = { 1: 'is_in', 2: 'is_ex', 3: 'to_in', 4: 'to_ex', 5: 'allow', 6: 'block' };
 const IPPROTO_OSPF = 89;
 const IPPROTO_SCTP = 132;
@@ -1565,7 +1569,37 @@ export class Tcpdump {
     // Neighbour discovery's -v printers put the length first ("display cosmetics").
     if (this.v && ((type >= 133 && type <= 137) || type === 145 || type === 147)) this.p(`, length ${length}`);
     this.u8(bp + 1); // icmp6_print reads the code here, whatever the type: a frame cut after the type ends here
+    const oip = bp + 8; // an error's quoted packet
     switch (type) {
+      case 1: {
+        const code = this.u8(bp + 1);
+        this.p(`, ${ICMP6_UNREACH_CODES[code] ?? `unknown unreach code (${code})`}`);
+        if (code === 0 || code === 1 || code === 3) this.p(` ${this.ip6(oip + 24)}`);
+        else if (code === 2) this.p(` ${this.ip6(oip + 24)}, source address ${this.ip6(oip + 8)}`);
+        else if (code === 4) {
+          const up = this.upperLayer(oip);
+          if (up < 0) return this.trunc();
+          const dport = this.u16(up + 2), prot = this.upperProt;
+          const dst = this.ip6(oip + 24);
+          this.p(prot === IPPROTO_TCP ? `, ${dst} tcp port ${dport}` : prot === IPPROTO_UDP ? `, ${dst} udp port ${dport}` : `, ${dst} protocol ${prot} port ${dport} unreachable`);
+        } else if (this.v <= 1) return this.unknownData('\n\t', bp, length);
+        break;
+      }
+      case 2:
+        this.p(`, mtu ${this.u32(bp + 4)}`);
+        break;
+      case 3: {
+        const code = this.u8(bp + 1);
+        this.p(code === 0 ? ` for ${this.ip6(oip + 24)}` : code === 1 ? ' (reassembly)' : `, unknown code (${code})`);
+        break;
+      }
+      case 4: {
+        if (!this.ttest(oip + 24, 16)) return this.trunc();
+        const code = this.u8(bp + 1);
+        const what = ICMP6_PARAMPROB_CODES[code];
+        this.p(what === undefined ? `, code-#${code}` : `, ${what} - octet ${this.u32(bp + 4)}`);
+        break;
+      }
       case 128:
       case 129:
         this.p(`, id ${this.u16(bp + 4)}, seq ${this.u16(bp + 6)}`);
@@ -1607,6 +1641,40 @@ export class Tcpdump {
       if (this.v <= 1) this.unknownData('\n\t', bp, length);
     } else if (!this.v) this.p(`, length ${length}`);
   }
+
+  /** get_upperlayer: where the TCP or UDP header of the packet an ICMPv6 error quotes (at oip) starts (its protocol in upperProt), or -1. */
+  private upperLayer(oip: number): number {
+    if (!this.ttest(oip + 6, 1)) return -1;
+    let nh = this.b[oip + 6]!, at = oip, hlen = 40;
+    while (at < this.snapend) {
+      at += hlen;
+      switch (nh) {
+        case IPPROTO_UDP:
+        case IPPROTO_TCP:
+          this.upperProt = nh;
+          return this.ttest(at + 2, 2) ? at : -1;
+        case IPPROTO_HOPOPTS:
+        case IPPROTO_DSTOPTS:
+        case IPPROTO_ROUTING:
+          if (!this.ttest(at + 1, 1)) return -1;
+          hlen = (this.b[at + 1]! + 1) << 3;
+          break;
+        case IPPROTO_FRAGMENT:
+          if (!this.ttest(at + 2, 2) || readU16(this.b, at + 2) & 0xfff8) return -1;
+          hlen = 8;
+          break;
+        case IPPROTO_AH:
+          if (!this.ttest(at + 1, 1)) return -1;
+          hlen = (this.b[at + 1]! + 2) << 2;
+          break;
+        default:
+          return -1;
+      }
+      nh = this.b[at]!;
+    }
+    return -1;
+  }
+  private upperProt = 0;
 
   /** mld6_print: MLDv1 (tcpdump prints it straight after the type's name). */
   private mld(bp: number): void {

@@ -67,6 +67,13 @@ const RTALERT_PADN = [5, 2, 0, 0, 1, 0];
 const MLD2 = [143, 0, 0, 0, 0, 0, 0, 1, 4, 0, 0, 0, 0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, 0x8c, 0xf2, 0x8c];
 const mld2 = (): Uint8Array => ip6x(0, opts6(58, RTALERT_PADN), 58, MLD2, 2);
 const frag6 = (): Uint8Array => ip6x(0, [...opts6(44, [1, 4, 0, 0, 0, 0]), 17, 0, 0, 1, 0, 0, 0, 9], 17, [0x9c, 0x40, 0x13, 0x88, 0, 12, 0, 0, 1, 2, 3, 4], 6);
+/** An IPv6 packet from 2001:db8::7 to 2001:db8::8 for an ICMPv6 error to quote. */
+const quoted6 = (nh: number, ext: number[], l4: number[]): number[] => {
+  const len = ext.length + l4.length;
+  return [0x60, 0, 0, 0, len >> 8, len & 255, nh, 64, 0x20, 1, 0xd, 0xb8, ...new Array(11).fill(0), 7, 0x20, 1, 0xd, 0xb8, ...new Array(11).fill(0), 8, ...ext, ...l4];
+};
+const UDP53 = [0x9c, 0x40, 0, 53, 0, 20, 0, 0];
+const err6 = (type: number, code: number, word: number[], quote: number[]): Uint8Array => ip6x(58, [], 58, [type, code, 0, 0, ...word, ...quote], 2);
 const mldQuery2 = [130, 0, 0, 0, 0x27, 0x10, 0, 0, ...new Array(16).fill(0), 0x0a, 125, 0, 2, ...new Array(32).fill(1)];
 
 const ospf = (payload: number[]): Uint8Array =>
@@ -213,6 +220,18 @@ const VERBOSE_CASES: [string, () => Uint8Array][] = [
   ['MLDv2 report, unknown record type, too few bytes for its sources', () => ip6x(0, opts6(58, [1, 4, 0, 0, 0, 0]), 58, [143, 0, 0, 0, 0, 0, 0, 2, 9, 0, 0, 0, ...new Array(16).fill(2), 3, 0, 0, 5, ...new Array(16).fill(3)], 2)],
   ['MLDv2 report shorter than its header', () => ip6x(58, [], 58, [143, 0, 0, 0, 0, 0], 2)],
   ['router solicitation with a source address option', () => ip6x(58, [], 58, [133, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0xfa, 0x16, 0x3e, 0xb2, 0xef, 0xaf], 2)],
+  ...[0, 1, 2, 3, 4, 5].map((c): [string, () => Uint8Array] => [`ICMPv6 destination unreachable, code ${c}`, () => err6(1, c, [0, 0, 0, 0], quoted6(17, [], UDP53))]),
+  ['ICMPv6 port unreachable quoting TCP', () => err6(1, 4, [0, 0, 0, 0], quoted6(6, [], [0xc7, 0x38, 0, 22, 0, 0, 0, 1]))],
+  ['ICMPv6 port unreachable quoting UDP after a hop-by-hop header', () => err6(1, 4, [0, 0, 0, 0], quoted6(0, [17, 0, 1, 4, 0, 0, 0, 0], UDP53))],
+  ['ICMPv6 port unreachable quoting a first fragment', () => err6(1, 4, [0, 0, 0, 0], quoted6(44, [17, 0, 0, 1, 0, 0, 0, 1], UDP53))],
+  ['ICMPv6 port unreachable quoting a later fragment', () => err6(1, 4, [0, 0, 0, 0], quoted6(44, [17, 0, 0, 9, 0, 0, 0, 1], UDP53))],
+  ['ICMPv6 port unreachable quoting UDP after AH', () => err6(1, 4, [0, 0, 0, 0], quoted6(51, [17, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], UDP53))],
+  ['ICMPv6 port unreachable quoting ICMPv6', () => err6(1, 4, [0, 0, 0, 0], quoted6(58, [], [128, 0, 0, 0, 0, 1, 0, 1]))],
+  ['ICMPv6 port unreachable, quote cut short', () => err6(1, 4, [0, 0, 0, 0], quoted6(17, [], []).slice(0, 30))],
+  ['ICMPv6 packet too big', () => err6(2, 0, [0, 0, 5, 0], quoted6(17, [], UDP53))],
+  ...[0, 1, 7].map((c): [string, () => Uint8Array] => [`ICMPv6 time exceeded, code ${c}`, () => err6(3, c, [0, 0, 0, 0], quoted6(17, [], UDP53))]),
+  ...[0, 1, 2, 3, 4].map((c): [string, () => Uint8Array] => [`ICMPv6 parameter problem, code ${c}`, () => err6(4, c, [0, 0, 0, 40], quoted6(17, [], UDP53))]),
+  ['ICMPv6 parameter problem, quote cut short', () => err6(4, 0, [0, 0, 0, 40], quoted6(17, [], []).slice(0, 20))],
   ...[55, 60, 62, 64, 66, 70, 80, 90, 100].map((n): [string, () => Uint8Array] => [`MLDv2 report cut at ${n}`, () => mld2().slice(0, n)]),
   ...[55, 60, 62, 64, 70, 74, 80].map((n): [string, () => Uint8Array] => [`HBH, fragment, UDP cut at ${n}`, () => frag6().slice(0, n)]),
   // Later fragments of every protocol number: the -v header names them all (ipproto_values).
