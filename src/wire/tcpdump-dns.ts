@@ -95,6 +95,17 @@ export function domainText(b: Uint8Array, bp: number, length: number, snapend: n
   return d.out;
 }
 
+/** fqdn_print for another printer (an ND option's domain list): the name's text and where it ends (-1: not readable); DnsAbort as domainText. */
+export function fqdnAt(b: Uint8Array, cp: number, bp: number, snapend: number): { text: string; end: number } {
+  const d = new Domain(b, snapend, 0, false);
+  try {
+    return { end: d.fqdn(cp, bp), text: d.out };
+  } catch (e) {
+    if (e === TRUNC) throw new DnsAbort(d.out);
+    throw e;
+  }
+}
+
 class Domain {
   out = '';
   constructor(private readonly b: Uint8Array, private readonly snapend: number, private readonly v: number, private readonly mdns: boolean) {}
@@ -197,7 +208,7 @@ class Domain {
   }
 
   /** fqdn_print: the name at cp (pointers relative to the message at bp); where it ends, or NONE. */
-  private fqdn(cp: number, bp: number): number {
+  fqdn(cp: number, bp: number): number {
     let l = this.labellen(cp);
     if (l === NONE || !this.ttest(cp, 1)) return NONE;
     let maxOffset = (cp - bp) >>> 0;

@@ -14,9 +14,9 @@
 // level: the IPv4 header in parentheses with the rest on the next line,
 // checksum verdicts, an ICMP error's quoted packet and RFC 4884 extensions,
 // ARP's address formats, every line of an HTTP request or response, the
-// IPv6 header, neighbour discovery options, an OSPF Hello (other OSPF types
-// and ICMPv6 router advertisements and redirects are not decoded further),
-// IPv6 extension headers' options, MLD records, a DNS
+// IPv6 header, neighbour discovery messages and options, an OSPF Hello
+// (other OSPF types are not decoded further), IPv6 extension headers'
+// options, MLD records, a DNS
 // message's record names, sections and TTLs. The names
 // printed are tcpdump's (tcpdump-names.ts).
 //
@@ -27,7 +27,7 @@
 // Not the data path: this allocates strings. Never throws.
 import { ipToString, macAt, readU16, readU32 } from './addr.js';
 import { onesSum } from './checksum.js';
-import { DnsAbort, domainText } from './tcpdump-dns.js';
+import { DnsAbort, domainText, fqdnAt } from './tcpdump-dns.js';
 import { ip6ToString, printChar } from './tcpdump-text.js';
 import {
   ARPHRD_NAMES,
@@ -87,6 +87,15 @@ const IP6OPT_PAD1 = 0, IP6OPT_PADN = 1, IP6OPT_ROUTER_ALERT = 5, IP6OPT_JUMBO = 
 const MLD_MINLEN = 24, MLDV2_QUERY_MINLEN = 28;
 const ICMP6_UNREACH_CODES: Readonly<Record<number, string>> = { 0: 'unreachable route', 1: ' unreachable prohibited', 2: 'beyond scope', 3: 'unreachable address', 4: 'unreachable port' };
 const ICMP6_PARAMPROB_CODES: Readonly<Record<number, string>> = { 0: 'erroneous', 1: 'next header', 2: 'option', 3: 'incomplete header chain' };
+/** Router advertisement and prefix information flags (icmp6_opt_ra_flag_values, icmp6_opt_pi_flag_values). */
+const RA_FLAGS: readonly [number, string][] = [[0x80, 'managed'], [0x40, 'other stateful'], [0x20, 'home agent'], [0x02, 'ipv6 only']];
+const PI_FLAGS: readonly [number, string][] = [[0x80, 'onlink'], [0x40, 'auto'], [0x20, 'router']];
+/** get_rtpref, by the two preference bits. */
+const RTPREF = ['medium', 'high', 'rsv', 'low'];
+/** bittok2str(..., "none", v). */
+const flagNames = (table: readonly [number, string][], v: number): string => table.filter(([bit]) => v & bit).map(([, n]) => n).join(', ') || 'none';
+/** get_lifetime. */
+const lifetime = (v: number): string => (v === 0xffffffff ? 'infinity' : `${v}s`);
 const MLDV2_RECORD_TYPES: Readonly<Record<number, string>> = { 1: 'is_in', 2: 'is_ex', 3: 'to_in', 4: 'to_ex', 5: 'allow', 6: 'block' };
 const IPPROTO_OSPF = 89;
 const IPPROTO_SCTP = 132;
@@ -1548,10 +1557,9 @@ export class Tcpdump {
   /** frag6_print: "frag (offset|rest) "; -1 for a fragment after the first, whose contents tcpdump does not decode. */
   private frag6(cp: number, ip: number): number {
     this.proto = 'frag6';
-    const ident = this.u32(cp + 4);
+    const ident = this.v ? `0x${this.u32(cp + 4).toString(16).padStart(8, '0')}:` : '';
     const off = this.u16(cp + 2) & 0xfff8;
-    const rest = 40 + this.u16(ip + 4) - (cp - ip) - 8;
-    this.p(this.v ? `frag (0x${ident.toString(16).padStart(8, '0')}:${off}|${rest})` : `frag (${off}|${rest})`);
+    this.p(`frag (${ident}${off}|${40 + this.u16(ip + 4) - (cp - ip) - 8})`);
     if (off !== 0) return -1;
     this.p(' ');
     return 8;
@@ -1619,11 +1627,22 @@ export class Tcpdump {
         this.mldv2Report(bp, length);
         break;
       case 133:
-        if (this.v) this.ndOptions(bp + 8, length - 8);
+        if (this.v && !this.ndOptions(bp + 8, length - 8)) return this.trunc();
+        break;
+      case 134:
+        if (this.v) {
+          const f = this.u8(bp + 5);
+          this.p(`\n\thop limit ${this.u8(bp + 4)}, Flags [${flagNames(RA_FLAGS, f)}], pref ${RTPREF[(f & 0x18) >> 3]}, router lifetime ${this.u16(bp + 6)}s, reachable time ${this.u32(bp + 8)}ms, retrans timer ${this.u32(bp + 12)}ms`);
+          if (!this.ndOptions(bp + 16, length - 16)) return this.trunc();
+        }
+        break;
+      case 137:
+        this.p(`, ${this.ip6(bp + 24)} to ${this.ip6(bp + 8)}`); // nd_rd_dst, then nd_rd_target
+        if (this.v && !this.ndOptions(bp + 40, length - 40)) return this.trunc();
         break;
       case 135:
         this.p(`, who has ${this.ip6(bp + 8)}`);
-        if (this.v) this.ndOptions(bp + 24, length - 24);
+        if (this.v && !this.ndOptions(bp + 24, length - 24)) return this.trunc();
         break;
       case 136:
         this.p(`, tgt is ${this.ip6(bp + 8)}`);
@@ -1631,7 +1650,7 @@ export class Tcpdump {
           const f = this.u32(bp + 4);
           const names = [f & 0x80000000 ? 'router' : '', f & 0x40000000 ? 'solicited' : '', f & 0x20000000 ? 'override' : ''];
           this.p(`, Flags [${names.filter(Boolean).join(', ') || 'none'}]`);
-          this.ndOptions(bp + 24, length - 24);
+          if (!this.ndOptions(bp + 24, length - 24)) return this.trunc();
         }
         break;
     }
@@ -1732,29 +1751,92 @@ export class Tcpdump {
     }
   }
 
-  /** icmp6_opt_print for the link-layer address options; others as tcpdump prints an option it has no decoder for. */
-  private ndOptions(cp: number, resid: number): void {
+  /** icmp6_opt_print: neighbour discovery options from cp (`resid` bytes by the header); false where tcpdump gives up ("goto trunc"). */
+  private ndOptions(bp: number, resid: number): boolean {
     const ep = this.snapend;
-    while (cp < ep) {
-      if (cp + 1 >= ep - 1) throw TRUNC; // ECHECK(op->nd_opt_len)
-      if (resid <= 0) return;
+    for (let cp = bp; cp < ep; ) {
+      if (!this.ttest(cp + 1, 1)) return false;
+      if (resid <= 0) return true;
       const type = this.u8(cp);
-      const olen = this.u8(cp + 1) * 8;
-      if (olen === 0 || cp + olen > ep) throw TRUNC;
-      this.p(`\n\t  ${ND_OPT_NAMES[type] ?? 'unknown'} option (${type}), length ${olen} (${olen / 8}): `);
-      if (type === 1 || type === 2) {
-        let s = '';
-        for (let i = 2; i < olen; i++) s += (i > 2 ? ':' : '') + hex2(this.u8(cp + i));
-        this.p(s);
-      } else if (this.v <= 1) {
-        this.unknownData('\n\t  ', cp + 2, olen - 2);
-        return;
+      const units = this.u8(cp + 1);
+      const olen = units << 3;
+      if (units === 0 || cp + olen > ep) return false;
+      this.p(`\n\t  ${ND_OPT_NAMES[type] ?? 'unknown'} option (${type}), length ${olen} (${units}): `);
+      switch (type) {
+        case 1:
+        case 2: {
+          let s = '';
+          for (let i = 2; i < olen; i++) s += (i > 2 ? ':' : '') + hex2(this.u8(cp + i));
+          this.p(s);
+          break;
+        }
+        case 3:
+          this.p(`${this.ip6(cp + 16)}/${this.u8(cp + 2)}${units !== 4 ? 'badlen' : ''}, Flags [${flagNames(PI_FLAGS, this.u8(cp + 3))}], valid time ${lifetime(this.u32(cp + 4))}`);
+          this.p(`, pref. time ${lifetime(this.u32(cp + 8))}`);
+          break;
+        case 4:
+          this.unknownData('\n\t    ', bp, olen); // tcpdump dumps from the first option, not this one
+          break;
+        case 5:
+          this.p(` ${this.u32(cp + 4)}${units !== 1 ? 'bad option length' : ''}`);
+          break;
+        case 25: {
+          this.p(` lifetime ${this.u32(cp + 4)}s,`);
+          for (let i = 0; i < (units - 1) >> 1; i++) this.p(` addr: ${this.ip6(cp + 8 + 16 * i)}`);
+          break;
+        }
+        case 31: {
+          this.p(` lifetime ${this.u32(cp + 4)}s, domain(s):`);
+          for (let dom = cp + 8; dom < cp + olen && this.u8(dom) !== 0; ) {
+            this.p(' ');
+            const name = this.fqdn(dom, bp);
+            if (name < 0) return false;
+            dom = name;
+          }
+          break;
+        }
+        case 7:
+          this.p(` ${this.u32(cp + 4)}ms`);
+          break;
+        case 8:
+          this.p(` preference ${this.u16(cp + 4)}, lifetime ${this.u16(cp + 6)}`);
+          break;
+        case 24: {
+          this.tcheck(cp + 4, 4);
+          if (units > 3) return false;
+          const a = new Uint8Array(16);
+          const n = units === 2 ? 8 : units === 3 ? 16 : 0;
+          this.tcheck(cp + 8, n);
+          a.set(this.b.subarray(cp + 8, cp + 8 + n));
+          this.p(` ${ip6ToString(a, 0)}/${this.u8(cp + 2)}, pref=${RTPREF[(this.u8(cp + 3) & 0x18) >> 3]}, lifetime=${lifetime(this.u32(cp + 4))}`);
+          break;
+        }
+        default:
+          if (this.v <= 1) {
+            this.unknownData('\n\t  ', cp + 2, olen - 2);
+            return true;
+          }
       }
       if (this.v > 1) this.unknownData('\n\t    ', cp + 2, olen - 2);
       cp += olen;
       resid -= olen;
     }
+    return true;
   }
+
+  /** fqdn_print (tcpdump-dns.ts) inside another protocol; where the name ends, or -1. */
+  private fqdn(cp: number, bp: number): number {
+    try {
+      const { text, end } = fqdnAt(this.b, cp, bp, this.snapend);
+      this.p(text);
+      return end;
+    } catch (e) {
+      if (!(e instanceof DnsAbort)) throw e;
+      this.p(e.text);
+      throw TRUNC;
+    }
+  }
+
 }
 
 /** One frame as `tcpdump -nnee` prints it (fresh TCP state: as if it were the only packet). */

@@ -74,6 +74,15 @@ const quoted6 = (nh: number, ext: number[], l4: number[]): number[] => {
 };
 const UDP53 = [0x9c, 0x40, 0, 53, 0, 20, 0, 0];
 const err6 = (type: number, code: number, word: number[], quote: number[]): Uint8Array => ip6x(58, [], 58, [type, code, 0, 0, ...word, ...quote], 2);
+// Neighbour discovery options: link-layer address, prefix information, MTU, RDNSS, DNSSL, advertisement interval, home agent, route information.
+const LLA = [1, 1, 0xfa, 0x16, 0x3e, 0xb2, 0xef, 0xaf];
+const PREFIX = [3, 4, 64, 0xc0, 0, 0, 0x0e, 0x10, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0x20, 1, 0xd, 0xb8, 0, 1, ...new Array(10).fill(0)];
+const MTU = [5, 1, 0, 0, 0, 0, 0x05, 0xaa];
+const RDNSS = [25, 3, 0, 0, 0, 0, 0x0e, 0x10, 0x20, 1, 0xd, 0xb8, ...new Array(11).fill(0), 0x53];
+const DNSSL = [31, 3, 0, 0, 0, 0, 0x0e, 0x10, 7, ...Buffer.from('example'), 3, ...Buffer.from('com'), 0, 0, 0, 0, 0];
+const ROUTE = (units: number): number[] => [24, units, 48, 0x08, 0, 0, 0x0e, 0x10, ...[0x20, 1, 0xd, 0xb8, 0, 2, 0, 0, ...new Array(8).fill(0)].slice(0, (units - 1) * 8)];
+/** A router advertisement: hop limit 64, `flags`, lifetime 1800 s, reachable 30 s, retransmit 1 s, then `opts`. */
+const ra = (flags: number, opts: number[]): Uint8Array => ip6x(58, [], 58, [134, 0, 0, 0, 64, flags, 0x07, 0x08, 0, 0, 0x75, 0x30, 0, 0, 0x03, 0xe8, ...opts], 2);
 const mldQuery2 = [130, 0, 0, 0, 0x27, 0x10, 0, 0, ...new Array(16).fill(0), 0x0a, 125, 0, 2, ...new Array(32).fill(1)];
 
 const ospf = (payload: number[]): Uint8Array =>
@@ -220,6 +229,17 @@ const VERBOSE_CASES: [string, () => Uint8Array][] = [
   ['MLDv2 report, unknown record type, too few bytes for its sources', () => ip6x(0, opts6(58, [1, 4, 0, 0, 0, 0]), 58, [143, 0, 0, 0, 0, 0, 0, 2, 9, 0, 0, 0, ...new Array(16).fill(2), 3, 0, 0, 5, ...new Array(16).fill(3)], 2)],
   ['MLDv2 report shorter than its header', () => ip6x(58, [], 58, [143, 0, 0, 0, 0, 0], 2)],
   ['router solicitation with a source address option', () => ip6x(58, [], 58, [133, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0xfa, 0x16, 0x3e, 0xb2, 0xef, 0xaf], 2)],
+  ['router advertisement: link-layer address, prefix, MTU', () => ra(0, [...LLA, ...PREFIX, ...MTU])],
+  ['router advertisement, managed and other: prefix, RDNSS, DNSSL', () => ra(0xc0, [...PREFIX, ...RDNSS, ...DNSSL])],
+  ['router advertisement, home agent, high preference: interval, home agent, route information', () => ra(0x28 | 0x02, [7, 1, 0, 0, 0, 0, 0x27, 0x10, 8, 1, 0, 0, 0, 5, 0, 60, ...ROUTE(1), ...ROUTE(2), ...ROUTE(3)])],
+  ['router advertisement, reserved preference, unknown option', () => ra(0x18, [99, 1, 1, 2, 3, 4, 5, 6, ...LLA])],
+  ['router advertisement, option of length 0', () => ra(0, [...LLA, 3, 0, 0, 0, 0, 0, 0, 0])],
+  ['router advertisement cut inside the prefix option', () => ra(0, [...LLA, ...PREFIX]).slice(0, 88)],
+  ['router advertisement, MTU option of length 2', () => ra(0, [5, 2, 0, 0, 0, 0, 5, 0xaa, 0, 0, 0, 0, 0, 0, 0, 0])],
+  ['router advertisement, route information of length 4', () => ra(0, [24, 4, ...new Array(30).fill(0)])],
+  ['redirect with a target address and a redirected header', () =>
+    ip6x(58, [], 58, [137, 0, 0, 0, 0, 0, 0, 0, 0xfe, 0x80, ...new Array(13).fill(0), 1, 0x20, 1, 0xd, 0xb8, ...new Array(11).fill(0), 9, 2, 1, 0xfa, 0x16, 0x3e, 6, 0xd8, 0x7b, 4, 2, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8], 2)],
+  ...[63, 64].map((n): [string, () => Uint8Array] => [`router solicitation cut at ${n}`, () => ip6x(58, [], 58, [133, 0, 0, 0, 0, 0, 0, 0, ...LLA], 2).slice(0, n)]),
   ...[0, 1, 2, 3, 4, 5].map((c): [string, () => Uint8Array] => [`ICMPv6 destination unreachable, code ${c}`, () => err6(1, c, [0, 0, 0, 0], quoted6(17, [], UDP53))]),
   ['ICMPv6 port unreachable quoting TCP', () => err6(1, 4, [0, 0, 0, 0], quoted6(6, [], [0xc7, 0x38, 0, 22, 0, 0, 0, 1]))],
   ['ICMPv6 port unreachable quoting UDP after a hop-by-hop header', () => err6(1, 4, [0, 0, 0, 0], quoted6(0, [17, 0, 1, 4, 0, 0, 0, 0], UDP53))],
