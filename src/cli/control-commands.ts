@@ -104,7 +104,7 @@ export function registerControlCommands(program: Command): void {
   program
     .command('tcpdump')
     .usage('-i NODE:[NS:]IFACE [-nn] [-e] [-v[v]] [-S] [-c N] [-w FILE] [-s SNAPLEN] [EXPRESSION] [--socket PATH]')
-    .description("capture live at any port of the running emulator, as tcpdump -nnee [-v[v]] (via the daemon's control socket)")
+    .description("capture live at any port of the running emulator, as tcpdump -nn [-e] [-q] [-v[v]] (via the daemon's control socket)")
     .helpOption(false)
     .allowUnknownOption(true)
     .allowExcessArguments(true)

@@ -1,6 +1,7 @@
 // `dpemu tcpdump`: a live capture streamed from the daemon, printed as
-// `tcpdump -nnee` prints it (with -v, -vv as those print it), or written with
-// -w as a classic pcap file that tcpdump -r and tshark -r read.
+// `tcpdump -nn` prints it (with -e, -q, -v, -vv, -S and the -t family as
+// those print it), or written with -w as a classic pcap file that tcpdump -r
+// and tshark -r read.
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { captureRemote, ConnectError, endpointFromEnv } from '../control/client.js';
 import type { CaptureRequest } from '../control/protocol.js';
@@ -15,11 +16,17 @@ interface TcpdumpArgs {
   verbose: number;
   /** -S: absolute TCP sequence numbers. */
   absoluteSeq: boolean;
+  /** -e: the link-level header on each line. */
+  linkHeader: boolean;
+  /** -q: quick (quiet) output. */
+  quiet: boolean;
+  /** How many -t: 0 the time of day, 1 none, 2 seconds since the epoch, 3 since the previous line, 4 date and time, 5 since the first line. */
+  stamps: number;
 }
 
 function parseArgs(argv: string[]): TcpdumpArgs {
   const req: CaptureRequest = { iface: '' };
-  const out: TcpdumpArgs = { req, verbose: 0, absoluteSeq: false };
+  const out: TcpdumpArgs = { req, verbose: 0, absoluteSeq: false, linkHeader: false, quiet: false, stamps: 0 };
   const expr: string[] = [];
   let countText = '';
   for (let i = 0; i < argv.length; i++) {
@@ -34,9 +41,13 @@ function parseArgs(argv: string[]): TcpdumpArgs {
     else if (a === '-w') out.write = val();
     else if (a === '-s' || a === '--snapshot-length') req.snaplen = Number(val());
     else if (/^-[neUlvqtS]+$/.test(a)) {
-      // -nn -e -nnee -U -l: dpemu always prints -nnee style; each v is one more level (-v, -vv, -nnvv).
-      out.verbose += a.split('v').length - 1;
+      // Combined as tcpdump takes them (-nnee, -nnvv, -tttt). -n, -U and -l change nothing here: names are never looked up, lines never buffered.
+      const count = (c: string) => a.split(c).length - 1;
+      out.verbose += count('v');
+      out.stamps += count('t');
       if (a.includes('S')) out.absoluteSeq = true;
+      if (a.includes('e')) out.linkHeader = true;
+      if (a.includes('q')) out.quiet = true;
     }
     else if (a.startsWith('-') && a.length > 1) throw new Error(`invalid option -- '${a.slice(1)}'`);
     else expr.push(a);
@@ -53,11 +64,41 @@ export function captureSummary(captured: number, dropped: number): string {
   return n(captured, 'captured') + n(captured, 'received by filter') + n(dropped, 'dropped by kernel');
 }
 
-/** HH:MM:SS.uuuuuu in local time, as tcpdump stamps lines. */
-function stamp(us: number): string {
+const p2 = (n: number) => String(n).padStart(2, '0');
+const frac = (us: number) => String(us % 1_000_000).padStart(6, '0');
+
+/** HH:MM:SS.uuuuuu of a time of day (local) or of a span. */
+function hms(us: number, span: boolean): string {
+  if (span) {
+    const s = Math.floor(us / 1e6);
+    return `${p2(Math.floor(s / 3600) % 24)}:${p2(Math.floor(s / 60) % 60)}:${p2(s % 60)}.${frac(us)}`; // a day wraps, as gmtime(3) of the span does
+  }
   const d = new Date(Math.floor(us / 1000));
-  const p2 = (n: number) => String(n).padStart(2, '0');
-  return `${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())}.${String(us % 1_000_000).padStart(6, '0')}`;
+  return `${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())}.${frac(us)}`;
+}
+
+/**
+ * A line's time stamp (with the space after it) as tcpdump's -t count
+ * chooses it (ts_print): `prev` and `first` are the earlier lines' times
+ * (microseconds since the epoch), -1 before the first line.
+ */
+export function timeStamp(stamps: number, us: number, prev: number, first: number): string {
+  switch (stamps) {
+    case 1:
+      return '';
+    case 2:
+      return `${Math.floor(us / 1e6)}.${frac(us)} `;
+    case 3:
+      return ` ${hms(prev < 0 ? 0 : Math.max(0, us - prev), true)} `;
+    case 4: {
+      const d = new Date(Math.floor(us / 1000));
+      return `${d.getFullYear()}-${p2(d.getMonth() + 1)}-${p2(d.getDate())} ${hms(us, false)} `;
+    }
+    case 5:
+      return ` ${hms(first < 0 ? 0 : Math.max(0, us - first), true)} `;
+    default:
+      return `${hms(us, false)} `;
+  }
 }
 
 function pcapRecordHeader(tsUs: number, caplen: number, len: number): Uint8Array {
@@ -79,7 +120,8 @@ export async function tcpdumpCommand(argv: string[]): Promise<number> {
     process.stderr.write(`tcpdump: ${(e as Error).message}\n`);
     return 1;
   }
-  const printer = new Tcpdump({ verbose: args.verbose, absoluteSeq: args.absoluteSeq });
+  const printer = new Tcpdump({ verbose: args.verbose, absoluteSeq: args.absoluteSeq, linkHeader: args.linkHeader, quiet: args.quiet });
+  let prevUs = -1, firstUs = -1;
   let fd: number | undefined;
   let exit = 0;
   let seen = 0;
@@ -116,7 +158,9 @@ export async function tcpdumpCommand(argv: string[]): Promise<number> {
             writeSync(fd, pcapRecordHeader(ev.ts, data.length, ev.len));
             writeSync(fd, data);
           } else {
-            process.stdout.write(`${stamp(ev.ts)} ${printer.format(data, 0, data.length, ev.len)}\n`);
+            process.stdout.write(`${timeStamp(args.stamps, ev.ts, prevUs, firstUs)}${printer.format(data, 0, data.length, ev.len)}\n`);
+            if (firstUs < 0) firstUs = ev.ts;
+            prevUs = ev.ts;
           }
         } else if (ev.type === 'end') {
           summary = { captured: ev.captured, dropped: ev.dropped };

@@ -121,6 +121,10 @@ export interface TcpdumpOptions {
   absoluteSeq?: boolean;
   /** tcpdump -v (1), -vv (2), -vvv (3: what it adds here is DNS records' TTLs); 0 (default) as without -v. */
   verbose?: number;
+  /** tcpdump -e: each line starts with the MAC addresses, ethertype, VLAN tags and length. Default true (this printer's -nnee lines); false as tcpdump without -e ("IP ...", "ARP, ..."). */
+  linkHeader?: boolean;
+  /** tcpdump -q: less protocol detail ("tcp N", no application decoding, ethertype names alone, no hex dumps). */
+  quiet?: boolean;
 }
 
 interface SeqEntry {
@@ -132,6 +136,8 @@ interface SeqEntry {
 export class Tcpdump {
   private readonly absoluteSeq: boolean;
   private readonly v: number;
+  private readonly link: boolean;
+  private readonly quiet: boolean;
   private readonly seqs = new Map<string, SeqEntry>();
   // Per-call state.
   private b: Uint8Array = new Uint8Array(0);
@@ -143,6 +149,8 @@ export class Tcpdump {
   constructor(opts: TcpdumpOptions = {}) {
     this.absoluteSeq = opts.absoluteSeq ?? false;
     this.v = opts.verbose ?? 0;
+    this.link = opts.linkHeader ?? true;
+    this.quiet = opts.quiet ?? false;
   }
 
   /** Forget TCP conversations (a new capture). */
@@ -291,7 +299,8 @@ export class Tcpdump {
       return;
     }
     const origLength = length;
-    this.p(`${macAt(this.b, p + 6)} > ${macAt(this.b, p)}, `);
+    const macs = `${macAt(this.b, p + 6)} > ${macAt(this.b, p)}, `;
+    if (this.link) this.p(macs);
     length -= 12;
     caplen -= 12;
     p += 12;
@@ -306,13 +315,15 @@ export class Tcpdump {
         this.trunc();
         return;
       }
-      const tag = this.u16(p);
-      this.p(`ethertype ${ethertypeName(type)} (0x${type.toString(16).padStart(4, '0')})`);
-      if (!printedLength) {
-        this.p(`, length ${origLength}: `);
-        printedLength = true;
-      } else this.p(', ');
-      this.p(`vlan ${tag & 0xfff}, p ${tag >>> 13}${tag & 0x1000 ? ', DEI' : ''}, `);
+      if (this.link) {
+        const tag = this.u16(p);
+        this.p(this.etherType(type));
+        if (!printedLength) {
+          this.p(`, length ${origLength}: `);
+          printedLength = true;
+        } else this.p(', ');
+        this.p(`vlan ${tag & 0xfff}, p ${tag >>> 13}${tag & 0x1000 ? ', DEI' : ''}, `);
+      }
       type = this.u16(p + 2);
       p += 4;
       length -= 4;
@@ -325,16 +336,17 @@ export class Tcpdump {
         if (caplen > length) caplen = length;
       }
       this.pushSnapend(p + length);
-      this.p('802.3');
-      if (!printedLength) this.p(`, length ${length}: `);
+      if (this.link) {
+        this.p('802.3');
+        if (!printedLength) this.p(`, length ${length}: `);
+      }
       this.proto = 'llc';
       if (caplen < 3) this.trunc();
-      this.hexdump(p, caplen);
+      if (!this.quiet) this.hexdump(p, caplen);
       this.popSnapend();
       return;
     }
-    this.p(`ethertype ${ethertypeName(type)} (0x${type.toString(16).padStart(4, '0')})`);
-    this.p(printedLength ? ', ' : `, length ${origLength}: `);
+    if (this.link) this.p(`${this.etherType(type)}${printedLength ? ', ' : `, length ${origLength}: `}`);
     switch (type) {
       case 0x0800:
         this.ipv4(p, length);
@@ -347,8 +359,17 @@ export class Tcpdump {
         this.arp(p, length, caplen);
         return;
       default:
-        this.hexdump(p, caplen);
+        // An ethertype tcpdump cannot print: without -e its line gets the link header after all.
+        if (!this.link) this.p(`${macs}${this.etherType(type)}, length ${origLength}: `);
+        if (!this.quiet) this.hexdump(p, caplen);
     }
+  }
+
+  /** ether_type_print: "ethertype IPv4 (0x0800)", with -q "IPv4" or "Unknown Ethertype (0x88b5)". */
+  private etherType(type: number): string {
+    const hex = `0x${type.toString(16).padStart(4, '0')}`;
+    if (this.quiet) return ETHERTYPE_NAMES[type] ?? `Unknown Ethertype (${hex})`;
+    return `ethertype ${ethertypeName(type)} (${hex})`;
   }
 
   // ---- ARP (arp_print) ----
@@ -366,6 +387,7 @@ export class Tcpdump {
     const tha = spa + pln;
     const tpa = tha + hln;
     this.tcheck(tpa, pln);
+    if (!this.link) this.p('ARP, ');
     const ipv4 = pro === 0x0800 || pro === 0x1000;
     if (!ipv4 || pln !== 4 || hln === 0 || this.v) {
       this.p(
@@ -430,6 +452,7 @@ export class Tcpdump {
       this.invalid();
       return;
     }
+    if (!this.link) this.p('IP ');
     // ND_TCHECK_SIZE: prints the mark and returns (an ICMP error's quote goes on to its extensions).
     if (!this.ttest(ip, 20)) {
       this.trunc();
@@ -908,8 +931,8 @@ export class Tcpdump {
         else this.p('[udp sum ok] ');
       }
     }
-    // udp_print's port tests in its order: DNS and mDNS come long before VXLAN.
-    const port = (n: number): boolean => sport === n || dport === n;
+    // udp_print's port tests in its order (none with -q): DNS and mDNS come long before VXLAN.
+    const port = (n: number): boolean => !this.quiet && (sport === n || dport === n);
     if (port(DNS_PORT) || port(MDNS_PORT)) {
       this.domain(cp, length, false, !port(DNS_PORT));
       return;
@@ -987,6 +1010,10 @@ export class Tcpdump {
     let ack = readU32(this.b, bp + 8);
     const win = readU16(this.b, bp + 14);
     const urp = readU16(this.b, bp + 18);
+    if (this.quiet) {
+      this.p(`tcp ${(length - hlen) >>> 0}${hlen > length ? ` [bad hdr length ${hlen} - too short, > ${length}]` : ''}`);
+      return;
+    }
     const flags = this.b[bp + 13]!;
     let fl = '';
     for (const [bit, c] of TCP_FLAG_LETTERS) if (flags & bit) fl += c;
@@ -1403,6 +1430,7 @@ export class Tcpdump {
   private ipv6(ip: number, length: number): void {
     this.proto = 'ip6';
     this.tcheck(ip, 40);
+    if (!this.link) this.p('IP6 ');
     if (length < 40) {
       this.p(`truncated-ip6 ${length}`);
       return;

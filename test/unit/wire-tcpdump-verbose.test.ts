@@ -1,4 +1,4 @@
-// tcpdump -v / -vv / -vvv lines (and -nnee, -S -vv), differential: the real
+// tcpdump -v / -vv / -vvv lines (and -nnee, -S -vv, without -e, -q), differential: the real
 // tcpdump 4.99 reads a pcap of varied frames (the -nnee cases plus frames
 // that exercise what -v adds: checksums right and wrong, ToS/ECN, TTL 0 and
 // 1, IP flags and fragments, IP and TCP options, ICMP errors quoting packets
@@ -261,8 +261,8 @@ const VERBOSE_CASES: [string, () => Uint8Array][] = [
 const ALL: [string, () => Uint8Array][] = [...CASES, ...VERBOSE_CASES];
 
 /** The text for each frame with one printer (one capture's TCP state). */
-function ours(frames: Uint8Array[], verbose: number, absoluteSeq = false): string[] {
-  const td = new Tcpdump({ verbose, absoluteSeq });
+function ours(frames: Uint8Array[], verbose: number, absoluteSeq = false, linkHeader = true, quiet = false): string[] {
+  const td = new Tcpdump({ verbose, absoluteSeq, linkHeader, quiet });
   return frames.map((f) => td.format(f, 0, f.length));
 }
 
@@ -292,17 +292,30 @@ test('without -v nothing changes', () => {
 
 const hasTcpdump = spawnSync('tcpdump', ['--version'], { stdio: 'ignore' }).status === 0;
 
-for (const [flags, level, absoluteSeq] of [[[], 0, false], [['-v'], 1, false], [['-vv'], 2, false], [['-vvv'], 3, false], [['-S', '-vv'], 2, true]] as const) {
-  test(`live: tcpdump ${['-nn', '-e', ...flags].join(' ')} -r prints what the formatter prints`, { skip: !hasTcpdump && 'tcpdump not installed' }, () => {
+// With -e (the printer's default) at each -v level, then without -e (tcpdump's default: "IP ...", "ARP, ...") and with -q.
+const RUNS: [string[], number, boolean, boolean, boolean][] = [
+  [['-e'], 0, false, true, false],
+  [['-e', '-v'], 1, false, true, false],
+  [['-e', '-vv'], 2, false, true, false],
+  [['-e', '-vvv'], 3, false, true, false],
+  [['-e', '-S', '-vv'], 2, true, true, false],
+  [[], 0, false, false, false],
+  [['-v'], 1, false, false, false],
+  [['-q'], 0, false, false, true],
+  [['-e', '-q'], 0, false, true, true],
+  [['-q', '-vv'], 2, false, false, true],
+];
+for (const [flags, level, absoluteSeq, linkHeader, quiet] of RUNS) {
+  test(`live: tcpdump ${['-nn', ...flags].join(' ')} -r prints what the formatter prints`, { skip: !hasTcpdump && 'tcpdump not installed' }, () => {
     const dir = mkdtempSync(join(tmpdir(), 'dpe-tcpv-'));
     try {
       const frames = ALL.map(([, make]) => make());
       const file = join(dir, 'cases.pcap');
       writeFileSync(file, pcapFile(frames.map((frame, i) => ({ tsMs: 1700000000000 + i * 1000, frame }))));
-      const out = execFileSync('tcpdump', ['-tt', '-nn', '-e', ...flags, '-r', file], { stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 << 20 }).toString();
+      const out = execFileSync('tcpdump', ['-tt', '-nn', ...flags, '-r', file], { stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 << 20 }).toString();
       const theirs = out.split(/^\d+\.\d{6} /m).slice(1).map((s) => s.replace(/\n$/, ''));
       assert.equal(theirs.length, frames.length);
-      const mine = ours(frames, level, absoluteSeq);
+      const mine = ours(frames, level, absoluteSeq, linkHeader, quiet);
       const differ = ALL.map(([name], i) => ({ name, ours: mine[i], tcpdump: theirs[i] })).filter((d) => d.ours !== d.tcpdump);
       assert.deepEqual(differ, []);
     } finally {
