@@ -7,18 +7,11 @@
 // tcpdump's markers for what it cannot read ("<BAD PTR>", " [|domain]").
 //
 // Reads follow tcpdump's: ND_TTEST checks return "not there", GET_* reads
-// past the captured bytes abandon the whole packet (DnsAbort: the caller
+// past the captured bytes abandon the whole packet (PrintAbort: the caller
 // prints " [|domain]" and stops, as tcpdump's longjmp does).
-import { ipToString, readU16, readU32 } from './addr.js';
-import { ip6ToString, printChar } from './tcpdump-text.js';
+import { ipToString, readU32 } from './addr.js';
+import { ip6ToString, Reader, runPrinter } from './tcpdump-text.js';
 
-/** A GET_* read passed the captured bytes: `text` is what was printed before it. */
-export class DnsAbort {
-  constructor(readonly text: string) {}
-}
-
-class Truncated {}
-const TRUNC = new Truncated();
 /** tcpdump's NULL pointer: a read that failed its ND_TTEST. */
 const NONE = -1;
 
@@ -82,64 +75,25 @@ function relts(secs: number): string {
 /**
  * domain_print for the DNS message at b[bp ..] of `length` bytes (the UDP
  * or TCP payload's), `snapend` the end of what was captured, `v` the -v
- * count. Returns the text; throws DnsAbort where tcpdump would longjmp.
+ * count. Returns the text; throws PrintAbort where tcpdump would longjmp.
  */
 export function domainText(b: Uint8Array, bp: number, length: number, snapend: number, v: number, overTcp: boolean, mdns: boolean): string {
-  const d = new Domain(b, snapend, v, mdns);
-  try {
-    d.message(bp, length, overTcp);
-  } catch (e) {
-    if (e === TRUNC) throw new DnsAbort(d.out);
-    throw e;
-  }
-  return d.out;
+  return runPrinter(new Domain(b, snapend, v, mdns), (d) => d.message(bp, length, overTcp)).text;
 }
 
-/** fqdn_print for another printer (an ND option's domain list): the name's text and where it ends (-1: not readable); DnsAbort as domainText. */
+/** fqdn_print for another printer (an ND option's domain list): the name's text and where it ends (-1: not readable); PrintAbort as domainText. */
 export function fqdnAt(b: Uint8Array, cp: number, bp: number, snapend: number): { text: string; end: number } {
-  const d = new Domain(b, snapend, 0, false);
-  try {
-    return { end: d.fqdn(cp, bp), text: d.out };
-  } catch (e) {
-    if (e === TRUNC) throw new DnsAbort(d.out);
-    throw e;
-  }
+  const { text, result } = runPrinter(new Domain(b, snapend, 0, false), (d) => d.fqdn(cp, bp));
+  return { text, end: result };
 }
 
-class Domain {
-  out = '';
-  constructor(private readonly b: Uint8Array, private readonly snapend: number, private readonly v: number, private readonly mdns: boolean) {}
+class Domain extends Reader {
+  constructor(b: Uint8Array, snapend: number, private readonly v: number, private readonly mdns: boolean) {
+    super(b, snapend);
+  }
 
-  private ttest(p: number, n: number): boolean {
-    return p >= 0 && n >= 0 && p + n <= this.snapend;
-  }
-  private u8(p: number): number {
-    if (!this.ttest(p, 1)) throw TRUNC;
-    return this.b[p]!;
-  }
-  private u16(p: number): number {
-    if (!this.ttest(p, 2)) throw TRUNC;
-    return readU16(this.b, p);
-  }
-  private u32(p: number): number {
-    if (!this.ttest(p, 4)) throw TRUNC;
-    return readU32(this.b, p);
-  }
-  private p(s: string): void {
-    this.out += s;
-  }
   private invalid(): void {
     this.out += ' (invalid)';
-  }
-
-  /** nd_printn: `n` characters (an unsigned count) up to the captured end; true when it ran into that end. */
-  private printn(cp: number, n: number): boolean {
-    n >>>= 0;
-    while (n > 0 && cp < this.snapend) {
-      n--;
-      this.out += printChar(this.u8(cp++));
-    }
-    return n !== 0;
   }
 
   /** ns_nskip: past a name (a compression pointer ends it), or NONE. */
@@ -443,7 +397,7 @@ class Domain {
         }
         if (pbit < 128) {
           const a = new Uint8Array(16);
-          if (!this.ttest(cp + 1, 16 - pbyte)) throw TRUNC; // GET_CPY_BYTES
+          this.need(cp + 1, 16 - pbyte); // GET_CPY_BYTES
           a.set(this.b.subarray(cp + 1, cp + 1 + 16 - pbyte), pbyte);
           this.p(` ${pbit} ${ip6ToString(a, 0)}`);
         }

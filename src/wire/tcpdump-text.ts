@@ -1,5 +1,61 @@
-// Text helpers shared by the tcpdump printers (tcpdump.ts, tcpdump-dns.ts).
-import { readU16 } from './addr.js';
+// Text helpers shared by the tcpdump printers (tcpdump.ts, tcpdump-dns.ts, tcpdump-bootp.ts).
+import { readU16, readU32 } from './addr.js';
+
+/** A printer's GET_* read passed the captured bytes: `text` is what it printed first; the caller ends the packet there, as tcpdump's longjmp does. */
+export class PrintAbort {
+  constructor(readonly text: string) {}
+}
+
+const TRUNCATED = new (class Truncated {})();
+
+/** The GET_* and ND_TTEST reads and the text of a printer in a module of its own (run it with runPrinter). */
+export class Reader {
+  out = '';
+  constructor(protected readonly b: Uint8Array, protected readonly snapend: number) {}
+
+  protected ttest(p: number, n: number): boolean {
+    return p >= 0 && n >= 0 && p + n <= this.snapend;
+  }
+  /** ND_TCHECK_LEN that ends the packet (the GET_* macros' check). */
+  protected need(p: number, n: number): void {
+    if (!this.ttest(p, n)) throw TRUNCATED;
+  }
+  protected u8(p: number): number {
+    this.need(p, 1);
+    return this.b[p]!;
+  }
+  protected u16(p: number): number {
+    this.need(p, 2);
+    return readU16(this.b, p);
+  }
+  protected u32(p: number): number {
+    this.need(p, 4);
+    return readU32(this.b, p);
+  }
+  protected p(s: string): void {
+    this.out += s;
+  }
+  /** nd_printn: `n` characters (an unsigned count) up to the captured end; true when it ran into that end. */
+  protected printn(cp: number, n: number): boolean {
+    n >>>= 0;
+    while (n > 0 && cp < this.snapend) {
+      n--;
+      this.out += printChar(this.u8(cp++));
+    }
+    return n !== 0;
+  }
+}
+
+/** `print(r)`'s text, or PrintAbort with what it printed when a read passed the captured end. */
+export function runPrinter<R extends Reader, T>(r: R, print: (r: R) => T): { text: string; result: T } {
+  try {
+    const result = print(r);
+    return { text: r.out, result };
+  } catch (e) {
+    if (e === TRUNCATED) throw new PrintAbort(r.out);
+    throw e;
+  }
+}
 
 /** fn_print_char: a byte as tcpdump shows it in text ("M-" for the high bit, "^" for control characters). */
 export function printChar(c: number): string {

@@ -3,7 +3,8 @@
 //
 // The printers follow tcpdump's own (print-ether.c, print-ip.c, print-icmp.c,
 // print-udp.c, print-tcp.c, print-arp.c, print-vxlan.c, print-ip6.c,
-// print-ssh.c; DNS's print-domain.c in tcpdump-dns.ts): the same
+// print-ssh.c; DNS's print-domain.c in tcpdump-dns.ts, print-bootp.c in
+// tcpdump-bootp.ts): the same
 // order of reads, the same two lengths (`length` from the headers/wire,
 // `caplen` what was captured), and the same truncation rule: a read past the
 // captured bytes abandons the packet and prints " [|proto]" with the protocol
@@ -16,8 +17,8 @@
 // ARP's address formats, every line of an HTTP request or response, the
 // IPv6 header, neighbour discovery messages and options, an OSPF Hello
 // (other OSPF types are not decoded further), IPv6 extension headers'
-// options, MLD records, a DNS
-// message's record names, sections and TTLs. The names
+// options, MLD records, a DNS message's record names, sections and TTLs,
+// DHCP options. The names
 // printed are tcpdump's (tcpdump-names.ts).
 //
 // TCP sequence numbers are relative after the first packet of a connection
@@ -27,8 +28,9 @@
 // Not the data path: this allocates strings. Never throws.
 import { ipToString, macAt, readU16, readU32 } from './addr.js';
 import { onesSum } from './checksum.js';
-import { DnsAbort, domainText, fqdnAt } from './tcpdump-dns.js';
-import { ip6ToString, printChar } from './tcpdump-text.js';
+import { bootpText } from './tcpdump-bootp.js';
+import { domainText, fqdnAt } from './tcpdump-dns.js';
+import { ip6ToString, PrintAbort, printChar } from './tcpdump-text.js';
 import {
   ARPHRD_NAMES,
   ARPOP_NAMES,
@@ -105,8 +107,6 @@ const DNS_PORT = 53;
 const SSH_PORT = 22;
 const BOOTPS_PORT = 67;
 const BOOTPC_PORT = 68;
-/** Offset of a BOOTP message's client hardware address. */
-const BOOTP_CHADDR = 28;
 const NTP_PORT = 123;
 const SSH_MAGIC = 'SSH-';
 const MDNS_PORT = 5353;
@@ -953,13 +953,10 @@ export class Tcpdump {
     else this.p(`UDP, length ${ulen}`);
   }
 
-  /** bootp_print's first line (what it prints without -v; its -v fields and DHCP options are not decoded here). */
+  /** bootp_print (tcpdump-bootp.ts). */
   private bootp(bp: number, length: number): void {
     this.proto = 'bootp';
-    const op = this.u8(bp);
-    this.p(`BOOTP/DHCP, ${op === 1 ? 'Request' : op === 2 ? 'Reply' : `unknown (0x${hex2(op)})`}`);
-    if (this.u8(bp + 1) === 1 && this.u8(bp + 2) === 6 && op === 1) this.p(` from ${this.mac(bp + BOOTP_CHADDR)}`);
-    this.p(`, length ${length}`);
+    this.embedded(() => bootpText(this.b, bp, length, this.snapend, this.v));
   }
 
   /** ntp_print without -v: version, mode, length (its -v fields are not decoded here). */
@@ -1238,10 +1235,15 @@ export class Tcpdump {
   /** domain_print (tcpdump-dns.ts); a read past the capture abandons the packet there too. */
   private domain(bp: number, length: number, overTcp: boolean, mdns: boolean): void {
     this.proto = 'domain';
+    this.embedded(() => domainText(this.b, bp, length, this.snapend, this.v, overTcp, mdns));
+  }
+
+  /** Print what a printer of its own module returns; where it gave up (PrintAbort), what it printed, and the packet ends here too. */
+  private embedded(print: () => string): void {
     try {
-      this.p(domainText(this.b, bp, length, this.snapend, this.v, overTcp, mdns));
+      this.p(print());
     } catch (e) {
-      if (!(e instanceof DnsAbort)) throw e;
+      if (!(e instanceof PrintAbort)) throw e;
       this.p(e.text);
       throw TRUNC;
     }
@@ -1854,15 +1856,13 @@ export class Tcpdump {
 
   /** fqdn_print (tcpdump-dns.ts) inside another protocol; where the name ends, or -1. */
   private fqdn(cp: number, bp: number): number {
-    try {
-      const { text, end } = fqdnAt(this.b, cp, bp, this.snapend);
-      this.p(text);
-      return end;
-    } catch (e) {
-      if (!(e instanceof DnsAbort)) throw e;
-      this.p(e.text);
-      throw TRUNC;
-    }
+    let end = -1;
+    this.embedded(() => {
+      const r = fqdnAt(this.b, cp, bp, this.snapend);
+      end = r.end;
+      return r.text;
+    });
+    return end;
   }
 
 }

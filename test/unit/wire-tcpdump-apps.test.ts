@@ -4,9 +4,11 @@
 // UDP 53, mDNS (5353) and TCP 53 - queries and responses of every record
 // type the printer decodes, EDNS0 options, compression pointers good and
 // bad, bit-string and reserved labels, names over 255 characters, odd header
-// flags and counts, and several messages cut short at every length. BOOTP
-// and NTP at -nn -e only: their -v fields are not decoded here. A few lines
-// checked by hand keep the test meaningful where tcpdump is missing.
+// flags and counts, and several messages cut short at every length; BOOTP
+// and DHCP likewise (the options a Neutron DHCP server and a cloud-init
+// client exchange, special and unknown tags, short and cut options). NTP at
+// -nn -e only: its -v fields are not decoded here. A few lines checked by
+// hand keep the test meaningful where tcpdump is missing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -142,7 +144,41 @@ const CUT: [string, () => Uint8Array][] = [
 
 const ALL = [...MESSAGES, ...CUT];
 
-/** BOOTP (67, 68) and NTP (123): what tcpdump prints without -v. */
+const bcast = (sport: number, dport: number, payload: number[]): Uint8Array =>
+  buildFrame({ src: VM, dst: 'ff:ff:ff:ff:ff:ff', ip: { src: '0.0.0.0', dst: '255.255.255.255' }, udp: { sport, dport, payload } });
+/** A BOOTP message: the fixed header (client fa:16:3e:b2:ef:af, `o` overriding fields), the magic cookie (or `o.magic`), then `opts`. */
+function bootp(op: number, opts: number[], o: { hops?: number; secs?: number; flags?: number; ci?: number[]; yi?: number[]; si?: number[]; gi?: number[]; sname?: string; file?: string; magic?: number[] } = {}): number[] {
+  const b = new Array<number>(236).fill(0);
+  b.splice(0, 12, op, 1, 6, o.hops ?? 0, 0x39, 0x03, 0xf3, 0x26, ...u16(o.secs ?? 0), ...u16(o.flags ?? 0));
+  for (const [at, v] of [[12, o.ci], [16, o.yi], [20, o.si], [24, o.gi]] as const) if (v) b.splice(at, 4, ...v);
+  b.splice(28, 6, 0xfa, 0x16, 0x3e, 0xb2, 0xef, 0xaf);
+  if (o.sname) b.splice(44, o.sname.length, ...Buffer.from(o.sname));
+  if (o.file) b.splice(108, o.file.length, ...Buffer.from(o.file));
+  return [...b, ...(o.magic ?? [99, 130, 83, 99]), ...opts];
+}
+const text = (tag: number, s: string): number[] => [tag, s.length, ...Buffer.from(s)];
+const OFFER = bootp(2, [53, 1, 2, 54, 4, 192, 168, 1, 2, 51, 4, 0, 1, 0x51, 0x80, 58, 4, 0, 0, 0xa8, 0xc0, 59, 4, 0, 1, 0x27, 0x50, 1, 4, 255, 255, 255, 0, 28, 4, 192, 168, 1, 255,
+  ...text(15, 'openstacklocal'), ...text(12, 'host-192-168-1-7'), 3, 4, 192, 168, 1, 1, 6, 8, 192, 0, 2, 53, 192, 0, 2, 54, 26, 2, 5, 0xaa, 121, 14, 32, 169, 254, 169, 254, 192, 168, 1, 2, 0, 192, 168, 1, 1, 255], { yi: [192, 168, 1, 7], si: [192, 168, 1, 2], flags: 0x8000 });
+const DHCP: [string, () => Uint8Array][] = [
+  ['DHCP discover from cloud-init: client id, parameter request list, hostname, max size', () =>
+    bcast(68, 67, bootp(1, [53, 1, 1, 61, 7, 1, 0xfa, 0x16, 0x3e, 0xb2, 0xef, 0xaf, 55, 13, 1, 28, 2, 3, 15, 6, 119, 12, 44, 47, 26, 121, 42, ...text(12, 'vm-1'), 57, 2, 5, 0xdc, 255, 0, 0, 0], { secs: 3 }))],
+  ['DHCP offer from a Neutron dnsmasq: lease times, mask, DNS, MTU, classless routes to the metadata address', () => bcast(67, 68, OFFER)],
+  ['DHCP request through a relay: requested address, server id, client FQDN, vendor class', () =>
+    bcast(68, 67, bootp(1, [53, 1, 3, 50, 4, 192, 168, 1, 7, 54, 4, 192, 168, 1, 2, 81, 7, 0x05, 0, 0, ...Buffer.from('vm-1'), 60, 3, 0x61, 0x62, 0x63, 255], { hops: 1, gi: [10, 0, 0, 1] }))],
+  ['DHCP ACK with server name and boot file, relay agent information, user class', () =>
+    bcast(67, 68, bootp(2, [53, 1, 5, 82, 12, 1, 4, 0x65, 0x74, 0x68, 0x30, 2, 2, 0xab, 0xcd, 9, 0, 77, 6, 3, 0x61, 0x62, 0x63, 1, 0x78, 255], { sname: 'dhcp-server', file: 'pxelinux.0' }))],
+  ['DHCP inform: pads, NetBIOS node, overload, booleans, address pairs, unknown and vendor options, client ids', () =>
+    bcast(68, 67, bootp(1, [53, 1, 8, 0, 0, 0, 46, 1, 8, 52, 1, 3, 19, 2, 0, 1, 21, 8, 10, 0, 0, 0, 255, 0, 0, 0, 33, 9, 1, 2, 3, 4, 5, 6, 7, 8, 9, 2, 4, 255, 255, 0xf1, 0xf0, 99, 5, 1, 2, 3, 4, 5, 43, 3, 1, 2, 3, 61, 4, 0, 0x61, 0x62, 0x63, 61, 3, 9, 1, 2, 255]))],
+  ['DHCP unknown message type, malformed classless routes, FQDN, user class and agent sub-option', () =>
+    bcast(68, 67, bootp(1, [53, 1, 99, 121, 6, 33, 1, 2, 3, 4, 5, 121, 3, 1, 2, 3, 81, 2, 0, 0, 77, 1, 0, 77, 3, 0, 1, 2, 77, 3, 5, 1, 2, 82, 3, 1, 5, 1, 255]))],
+  ['DHCP discover, end then padding (-vvv prints them)', () => bcast(68, 67, bootp(1, [53, 1, 1, 0, 0, 255, 0, 0, 0]))],
+  ['BOOTP with a CMU vendor area', () => bcast(68, 67, bootp(1, [], { magic: [0x43, 0x4d, 0x55, 0, 1, 0, 0, 0, 255, 255, 255, 0, 10, 0, 0, 1, 0, 0, 0, 0, 8, 8, 8, 8, ...new Array<number>(20).fill(0)] }))],
+  ['BOOTP with an unknown vendor area', () => bcast(68, 67, bootp(1, [], { magic: [1, 2, 3, 4] }))],
+  ['DHCP with a server name filling its field', () => bcast(68, 67, bootp(1, [53, 1, 1, ...text(12, 'long'), 55, 4, 1, 3], { sname: 'x'.repeat(64) }))],
+  ...[245, 250, 260, 280, 290, 300, 320].map((n): [string, () => Uint8Array] => [`DHCP offer cut at ${n}`, () => bcast(67, 68, OFFER).slice(0, n)]),
+];
+
+/** More BOOTP (67, 68), and NTP (123) without -v. */
 const boot = (op: number, htype: number, hlen: number): number[] => {
   const b = new Array<number>(300).fill(0);
   b.splice(0, 3, op, htype, hlen);
@@ -150,8 +186,6 @@ const boot = (op: number, htype: number, hlen: number): number[] => {
   b.splice(236, 4, 99, 130, 83, 99); // the DHCP magic cookie
   return b;
 };
-const bcast = (sport: number, dport: number, payload: number[]): Uint8Array =>
-  buildFrame({ src: VM, dst: 'ff:ff:ff:ff:ff:ff', ip: { src: '0.0.0.0', dst: '255.255.255.255' }, udp: { sport, dport, payload } });
 const PLAIN: [string, () => Uint8Array][] = [
   ['DHCP request', () => bcast(68, 67, boot(1, 1, 6))],
   ['DHCP reply', () => bcast(67, 68, boot(2, 1, 6))],
@@ -199,7 +233,10 @@ test('DNS lines, checked by hand', () => {
 
 const hasTcpdump = spawnSync('tcpdump', ['--version'], { stdio: 'ignore' }).status === 0;
 
-for (const [flags, level, list] of [[[], 0, [...ALL, ...PLAIN]], [['-v'], 1, ALL], [['-vv'], 2, ALL], [['-vvv'], 3, ALL]] as const) {
+// BOOTP at every level; NTP's -v fields are not decoded: -nn only.
+const EVERY_LEVEL = [...ALL, ...DHCP, ...PLAIN.filter(([name]) => !name.startsWith('NTP'))];
+const NTP = PLAIN.filter(([name]) => name.startsWith('NTP'));
+for (const [flags, level, list] of [[[], 0, [...EVERY_LEVEL, ...NTP]], [['-v'], 1, EVERY_LEVEL], [['-vv'], 2, EVERY_LEVEL], [['-vvv'], 3, EVERY_LEVEL]] as const) {
   test(`live: tcpdump ${['-nn', '-e', ...flags].join(' ')} -r prints what the formatter prints`, { skip: !hasTcpdump && 'tcpdump not installed' }, () => {
     const dir = mkdtempSync(join(tmpdir(), 'dpe-apps-'));
     try {
