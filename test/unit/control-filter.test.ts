@@ -46,7 +46,7 @@ test('and/or/not, symbols and parentheses', () => {
 });
 
 test('syntax errors are FilterSyntaxError', () => {
-  for (const bad of ['host', 'host foo.example', 'port http', 'net 10.0.0.1/8', '(udp', 'udp and', 'tcp host 1.2.3.4', 'vlan 5000', 'udp )']) {
+  for (const bad of ['host', 'host foo.example', 'port nosuchservice', 'udp port http', 'net 10.0.0.1/8', '(udp', 'udp and', 'tcp host 1.2.3.4', 'vlan 5000', 'udp )']) {
     assert.throws(() => compileFilter(bad), FilterSyntaxError, bad);
   }
 });
