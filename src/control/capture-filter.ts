@@ -588,20 +588,28 @@ class Parser {
     // port / portrange
     if (q.proto && q.proto !== 'tcp' && q.proto !== 'udp') throw new FilterSyntaxError(`illegal qualifier of '${q.type}'`);
     let lo: number, hi: number;
-    let proto = q.proto;
+    let proto: 'tcp' | 'udp' | undefined;
     if (q.type === 'port') {
       const n = numOrNull(id);
-      if (n === null) {
-        const named = this.servicePort(id, q.proto);
-        lo = hi = named.port;
-        proto = named.proto;
-      } else lo = hi = portNumber(n);
+      const named = n === null ? this.servicePort(id.replace(/^\\/, '')) : null;
+      if (n === null && !named) throw new FilterSyntaxError(`unknown port '${id}'`);
+      lo = hi = named ? named.port : portNumber(n!);
+      proto = this.portProto(q.proto, named ? named.proto : undefined, `port '${id}'`);
     } else {
+      // pcap_nametoportrange: sscanf("%d-%d") (decimal), else a service name each side of the first '-'.
       const m = /^(\d+)-(\d+)$/.exec(id);
-      if (!m) throw new FilterSyntaxError(`unknown port in range '${id}'`);
-      const a = portNumber(num(m[1]!)), b = portNumber(num(m[2]!));
+      let a: number, b: number, named: 'tcp' | 'udp' | undefined;
+      if (m) [a, b] = [portNumber(Number(m[1])), portNumber(Number(m[2]))];
+      else {
+        const dash = id.indexOf('-');
+        const x = dash > 0 ? this.servicePort(id.slice(0, dash)) : null;
+        const y = dash > 0 ? this.servicePort(id.slice(dash + 1)) : null;
+        if (!x || !y) throw new FilterSyntaxError(`unknown port in range '${id}'`);
+        [a, b, named] = [x.port, y.port, x.proto === y.proto ? x.proto : undefined];
+      }
       lo = Math.min(a, b);
       hi = Math.max(a, b);
+      proto = this.portProto(q.proto, named, `port in range '${id}'`);
     }
     const want = proto === 'tcp' ? 6 : proto === 'udp' ? 17 : -1;
     const inner = dirTest((f, src) => need(src ? f.sport : f.dport), (v) => v >= lo && v <= hi);
@@ -612,16 +620,20 @@ class Parser {
       return (want < 0 ? hasPorts(p) : p === want) && f.frag === 0 && inner(f);
     };
   }
-  /** pcap_nametoport and gencode.c gen_scode: a name in both tcp and udp at one number means either. */
-  private servicePort(id: string, qual: 'tcp' | 'udp' | undefined): { port: number; proto?: 'tcp' | 'udp' } {
-    const name = id.replace(/^\\/, '');
-    const t = this.db.portByService(name, 'tcp'), u = this.db.portByService(name, 'udp');
-    let r: { port: number; proto?: 'tcp' | 'udp' };
-    if (t !== undefined) r = { port: t, proto: u === t ? undefined : 'tcp' };
-    else if (u !== undefined) r = { port: u, proto: 'udp' };
-    else throw new FilterSyntaxError(`unknown port '${name}'`);
-    if (qual && r.proto && r.proto !== qual) throw new FilterSyntaxError(`port '${name}' is ${r.proto}`);
-    return { port: r.port, proto: qual ?? r.proto };
+  /**
+   * pcap_nametoport: a name's TCP port, or UDP's; a name at one number in both means either
+   * (getaddrinfo also reads a number as itself, in both).
+   */
+  private servicePort(name: string): { port: number; proto?: 'tcp' | 'udp' } | null {
+    const t = /^\d+$/.test(name) ? Number(name) : this.db.portByService(name, 'tcp');
+    const u = /^\d+$/.test(name) ? Number(name) : this.db.portByService(name, 'udp');
+    if (t !== undefined) return { port: t, proto: u === t ? undefined : 'tcp' };
+    return u !== undefined ? { port: u, proto: 'udp' } : null;
+  }
+  /** gencode.c gen_scode: a qualifier must agree with a name's protocol. */
+  private portProto(qual: 'tcp' | 'udp' | undefined, named: 'tcp' | 'udp' | undefined, what: string): 'tcp' | 'udp' | undefined {
+    if (qual && named && named !== qual) throw new FilterSyntaxError(`${what} is ${named}`);
+    return qual ?? named;
   }
 }
 

@@ -46,6 +46,7 @@ const FRAMES: [string, () => Uint8Array][] = [
   ['udp dns', () => udp(40000, 53)],
   ['udp dns reply, tagged', () => udp(53, 40000, {}, 40, [7])],
   ['udp vxlan', () => udp(58650, 4789, {}, 50)],
+  ['udp quic', () => udp(50000, 443, {}, 30)],
   ['udp to the broadcast address', () => udp(68, 67, { src: '0.0.0.0', dst: '255.255.255.255' })],
   ['udp to a multicast group', () => buildFrame({ src: VM, dst: '01:00:5e:00:00:fb', ip: { src: A, dst: '224.0.0.251', ttl: 1 }, udp: { sport: 5353, dport: 5353, payload: 20 } })],
   ['sctp', () => buildFrame({ src: VM, dst: QR, ip: { src: A, dst: B, proto: 132 }, payload: [0x13, 0x88, 0, 80, 0, 0, 0, 0, 0, 0, 0, 0] })],
@@ -76,6 +77,7 @@ const EXPRS = [
   'host 192.168.1.7', 'src host 192.168.1.1', 'net 192.168.0.0/16', 'not host 8.8.8.8', 'arp host 192.168.1.1', 'dst net 203.0.113',
   'port 80', 'not port 80', 'tcp port http', 'port http', 'port domain', 'udp port domain', 'port https or port 8080', 'src port 51234',
   'src portrange 50000-60000', 'dst portrange 1-1024', 'portrange 33000-34000', 'tcp dst port 8080', 'port 80 or 443', 'port 010',
+  'portrange http-https', 'udp portrange http-https', 'tcp portrange domain-http', 'portrange 050-0100',
   // and/or alike, left to right
   'tcp or udp and port 53', 'udp and port 53 or icmp', 'not tcp and udp or arp', 'icmp or arp and not ip',
   // link layer
@@ -143,7 +145,7 @@ const BAD = [
   'tcp[1:3] = 0', 'ether[0:3] = 1', 'tcp[0] / 0 = 1', 'tcp[0] % 0 = 1', 'tcp[0] << 32 = 1', 'tcp[0] / (2 & 1) = 1', 'not udp[0] % (udp[8] & 0) = 1', 'udp port http',
   'port nosuchservice', '08', 'ip[08] = 1', 'tcp[0] = 99999999999', '0x100000000 = 1', 'tcp[', 'a or', 'tcp[0]', 'tcp[0] = 1 = 2',
   'vlan[0] = 1', 'len-4 > 0', 'tcp net 10.0.0.0/8', 'ip port 80', 'ip portrange 1-2', 'ether host 1.2.3.4', 'arp broadcast',
-  'port 65536', 'portrange 1-foo', '(tcp[0] = 1', 'tcp[0] = 1)', 'tcp[0] = 1 or', 'icmp[0] <', 'host', '(udp', 'udp )', 'vlan 5000',
+  'port 65536', 'portrange 1-foo', 'portrange ftp-data-ftp', 'udp portrange http-http', '(tcp[0] = 1', 'tcp[0] = 1)', 'tcp[0] = 1 or', 'icmp[0] <', 'host', '(udp', 'udp )', 'vlan 5000',
 ];
 
 test('live: malformed filters get tcpdump\'s words', { skip: !hasTcpdump && 'tcpdump not installed' }, () => {
