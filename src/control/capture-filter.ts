@@ -1,61 +1,94 @@
 // A pcap-filter(7) subset, compiled to a predicate over a decoded frame:
-//   [ether|ip|arp|tcp|udp] [src|dst|src or dst|src and dst] host|net|port|portrange ID
-//   ip | ip6 | arp | icmp | tcp | udp | vlan [VID] | less N | greater N
-//   ether proto N | ip proto N|\icmp|\tcp|\udp   broadcast | multicast
-//   combined with and/&&, or/||, not/!, parentheses; a bare ID reuses the
-//   previous qualifiers ("host 1.2.3.4 or 5.6.7.8").
+//   [ether|ip|arp|rarp|tcp|udp] [src|dst|src or dst|src and dst] host|net|port|portrange ID
+//   ip | ip6 | arp | rarp | icmp | tcp | udp | vlan [VID] | less N | greater N
+//   ether proto N | ip proto N|\icmp|\tcp|\udp   [ether] broadcast|multicast
+//   ip broadcast|multicast   ip6 multicast
+//   relations: EXPR relop EXPR, relop one of > < >= <= = == !=, EXPR built of
+//   numbers (decimal, 0x hex, 0 octal), the named constants (tcpflags, tcp-syn,
+//   icmptype, icmp-echo ...), len, proto[EXPR] and proto[EXPR:1|2|4] for
+//   ether|link|ip|ip6|arp|rarp|tcp|udp|icmp, + - * / % & | ^ << >> and unary -
+//   combined with and/&&, or/||, not/!, parentheses (and and or of equal
+//   precedence, left to right, as in libpcap); a bare ID reuses the previous
+//   qualifiers ("host 1.2.3.4 or 5.6.7.8"). Port names come from /etc/services.
 // No npm package parses pcap-filter without libpcap; this one is small.
-// One difference from a BPF program: tests look through VLAN tags (the
-// Linux kernel strips the outer tag before a socket filter sees a frame, so
-// `icmp` matches tagged ICMP there too; `vlan 103` still tests the tag).
+//
+// One difference from a BPF program reading a pcap file: tests look through
+// VLAN tags, as a Linux live capture's socket filter does (the kernel strips
+// the outer tag before the filter sees a frame, so `icmp` matches tagged ICMP
+// there too; `vlan 103` still tests the tag). The filter sees the frame as if
+// untagged: `ether[12:2]` is the inner ethertype and `len` (so less/greater)
+// leaves the tags out. dpemu strips every tag where the kernel strips one.
+//
+// As in BPF, a load past the frame's end rejects the frame whatever the rest
+// of the expression says (so `not tcp[100] = 0` is false for a short TCP
+// frame), and so does a division by zero at run time.
+
+import { NetDb } from './netdb.js';
 
 export interface FrameFields {
+  buf: Uint8Array;
+  /** The frame is buf[off, end). */
+  off: number;
+  end: number;
+  /** Where the network header starts in buf (after the VLAN tags). */
+  nh: number;
+  /** The length the filter sees: the frame less its VLAN tags. */
   len: number;
-  ethDst: string;
-  ethSrc: string;
-  vlans: number[];
-  /** Ethertype after the VLAN tags. */
+  /** The first (outer) tag's VID, -1 when untagged; how many tags. */
+  vlan: number;
+  tags: number;
+  /** Ethertype after the VLAN tags; -1 for a frame shorter than an Ethernet header. */
   type: number;
-  /** IPv4 (type 0x0800) or ARP (0x0806, sender/target protocol address); -1 when absent. */
+  /** IPv4, or ARP/RARP (sender/target protocol address); -1 when absent or cut off. */
   src: number;
   dst: number;
+  /** IPv4 protocol or IPv6 next header; -1 when absent or cut off. */
   proto: number;
-  /** TCP/UDP ports of an unfragmented or first fragment; -1 when absent. */
+  /** IPv4 fragment offset field (0 for IPv6); -1 when absent. */
+  frag: number;
+  /** TCP/UDP/SCTP ports of an unfragmented or first fragment; -1 when absent or cut off. */
   sport: number;
   dport: number;
 }
 
+const u16 = (b: Uint8Array, p: number) => (b[p]! << 8) | b[p + 1]!;
+const u32 = (b: Uint8Array, p: number) => ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
+const hasPorts = (proto: number) => proto === 6 || proto === 17 || proto === 132;
+
 export function decodeFields(b: Uint8Array, off: number, len: number): FrameFields {
-  const f: FrameFields = { len, ethDst: '', ethSrc: '', vlans: [], type: -1, src: -1, dst: -1, proto: -1, sport: -1, dport: -1 };
-  if (len < 14) return f;
-  const mac = (p: number) => Array.from(b.subarray(p, p + 6), (x) => x.toString(16).padStart(2, '0')).join(':');
-  const u16 = (p: number) => (b[p]! << 8) | b[p + 1]!;
-  const u32 = (p: number) => ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
-  f.ethDst = mac(off);
-  f.ethSrc = mac(off + 6);
-  let p = off + 12;
   const end = off + len;
-  let type = u16(p);
+  const f: FrameFields = { buf: b, off, end, nh: off + 14, len, vlan: -1, tags: 0, type: -1, src: -1, dst: -1, proto: -1, frag: -1, sport: -1, dport: -1 };
+  if (len < 14) return f;
+  let p = off + 12;
+  let type = u16(b, p);
   while ((type === 0x8100 || type === 0x88a8) && p + 6 <= end) {
-    f.vlans.push(u16(p + 2) & 0xfff);
+    if (f.tags++ === 0) f.vlan = u16(b, p + 2) & 0xfff;
     p += 4;
-    type = u16(p);
+    type = u16(b, p);
   }
   f.type = type;
   p += 2;
-  if (type === 0x0800 && p + 20 <= end) {
-    const ihl = (b[p]! & 0xf) * 4;
-    f.src = u32(p + 12);
-    f.dst = u32(p + 16);
-    f.proto = b[p + 9]!;
-    const fragOff = u16(p + 6) & 0x1fff;
-    if ((f.proto === 6 || f.proto === 17) && fragOff === 0 && p + ihl + 4 <= end) {
-      f.sport = u16(p + ihl);
-      f.dport = u16(p + ihl + 2);
-    }
-  } else if (type === 0x0806 && p + 28 <= end) {
-    f.src = u32(p + 14);
-    f.dst = u32(p + 24);
+  f.nh = p;
+  f.len = len - 4 * f.tags;
+  // Each field where its bytes are: BPF loads exactly these and no more.
+  let l4 = -1;
+  if (type === 0x0800) {
+    if (p + 8 <= end) f.frag = u16(b, p + 6) & 0x1fff;
+    if (p + 10 <= end) f.proto = b[p + 9]!;
+    if (p + 16 <= end) f.src = u32(b, p + 12);
+    if (p + 20 <= end) f.dst = u32(b, p + 16);
+    if (f.frag === 0) l4 = p + (b[p]! & 0xf) * 4;
+  } else if (type === 0x86dd) {
+    f.frag = 0;
+    if (p + 7 <= end) f.proto = b[p + 6]!;
+    l4 = p + 40;
+  } else if (type === 0x0806 || type === 0x8035) {
+    if (p + 18 <= end) f.src = u32(b, p + 14);
+    if (p + 28 <= end) f.dst = u32(b, p + 24);
+  }
+  if (l4 >= 0 && hasPorts(f.proto)) {
+    if (l4 + 2 <= end) f.sport = u16(b, l4);
+    if (l4 + 4 <= end) f.dport = u16(b, l4 + 2);
   }
   return f;
 }
@@ -65,11 +98,93 @@ export type FramePredicate = (f: FrameFields) => boolean;
 export class FilterSyntaxError extends Error {}
 
 /** What libpcap's parser (yyerror) says of any grammar error: it names no token (tcpdump 4.99 / libpcap 1.10). */
-const syntaxError = (): FilterSyntaxError => new FilterSyntaxError("can't parse filter expression: syntax error");
+const SYNTAX = "can't parse filter expression: syntax error";
+const syntaxError = (): FilterSyntaxError => new FilterSyntaxError(SYNTAX);
+
+/** Thrown (never allocated per frame) where BPF would return 0: a load past the end, a division by zero. */
+const REJECT = Symbol('reject');
+const reject = (): never => {
+  throw REJECT;
+};
+/** The ethertype, as `ldh [12]` loads it. */
+const ty = (f: FrameFields): number => (f.type < 0 ? reject() : f.type);
+const need = (v: number): number => (v < 0 ? reject() : v);
+
+/** Big-endian load of 1, 2 or 4 bytes at buf offset a; the frame rejected when they run past its end. */
+function load(f: FrameFields, a: number, size: number): number {
+  if (a + size > f.end) reject();
+  const b = f.buf;
+  return size === 1 ? b[a]! : size === 2 ? u16(b, a) : u32(b, a);
+}
+
+/** A load from the frame as the filter sees it (tags left out): the MACs, then from the ethertype on. */
+function etherLoad(f: FrameFields, k: number, size: number): number {
+  if (k + size > f.len) reject();
+  if (k >= 12 || k + size <= 12) return load(f, (k < 12 ? f.off : f.nh - 14) + k, size);
+  let v = 0;
+  for (let i = k; i < k + size; i++) v = (v << 8) | f.buf[(i < 12 ? f.off : f.nh - 14) + i]!;
+  return v >>> 0;
+}
+
+/** A lookup table without Object.prototype's names (a filter word is never "constructor"). */
+const table = <T>(o: Record<string, T>): Record<string, T> => Object.assign(Object.create(null) as Record<string, T>, o);
 
 const PROTO_WORDS = ['ether', 'ip', 'ip6', 'arp', 'rarp', 'tcp', 'udp', 'icmp'] as const;
 type ProtoWord = (typeof PROTO_WORDS)[number];
-const IPPROTO: Record<string, number> = { icmp: 1, tcp: 6, udp: 17 };
+const IPPROTO = table({ icmp: 1, tcp: 6, udp: 17 });
+
+/** The layers `proto[...]` indexes; `link` is libpcap's other name for ether. */
+type Layer = ProtoWord;
+const LAYERS = table<Layer>({ ether: 'ether', link: 'ether', ip: 'ip', ip6: 'ip6', arp: 'arp', rarp: 'rarp', tcp: 'tcp', udp: 'udp', icmp: 'icmp' });
+
+/** IPv4 carrying `n`, not a later fragment: what libpcap ANDs to a tcp/udp/icmp[] load. */
+const ipv4Carries = (n: number): FramePredicate => (f) => ty(f) === 0x0800 && need(f.proto) === n && f.frag === 0;
+/** When a `proto[...]` load may run (gencode.c gen_load): the frame must be of that protocol. */
+const LAYER_TEST: Record<Layer, FramePredicate | null> = {
+  ether: null,
+  ip: (f) => ty(f) === 0x0800,
+  ip6: (f) => ty(f) === 0x86dd,
+  arp: (f) => ty(f) === 0x0806,
+  rarp: (f) => ty(f) === 0x8035,
+  tcp: ipv4Carries(6),
+  udp: ipv4Carries(17),
+  icmp: ipv4Carries(1),
+};
+
+/** libpcap's scanner.l names for numbers. */
+const CONSTANTS = table({
+  icmptype: 0, icmpcode: 1, 'icmp-echoreply': 0, 'icmp-unreach': 3, 'icmp-sourcequench': 4, 'icmp-redirect': 5, 'icmp-echo': 8,
+  'icmp-routeradvert': 9, 'icmp-routersolicit': 10, 'icmp-timxceed': 11, 'icmp-paramprob': 12, 'icmp-tstamp': 13,
+  'icmp-tstampreply': 14, 'icmp-ireq': 15, 'icmp-ireqreply': 16, 'icmp-maskreq': 17, 'icmp-maskreply': 18,
+  tcpflags: 13, 'tcp-fin': 0x01, 'tcp-syn': 0x02, 'tcp-rst': 0x04, 'tcp-push': 0x08, 'tcp-ack': 0x10, 'tcp-urg': 0x20, 'tcp-ece': 0x40, 'tcp-cwr': 0x80,
+});
+
+/** An arithmetic expression: its value (u32), the layers its loads need, its value when constant. */
+interface Arith {
+  v: (f: FrameFields) => number;
+  layers: Layer[];
+  k?: number;
+}
+
+/** BPF ALU ops on u32 (binary operators by libpcap's precedence, loosest first; ^ apart, see unary()). */
+type Op = (a: number, b: number) => number;
+const xor: Op = (a, b) => (a ^ b) >>> 0;
+const BINARY = [
+  table<Op>({ '|': (a, b) => (a | b) >>> 0 }),
+  table<Op>({ '&': (a, b) => (a & b) >>> 0 }),
+  table<Op>({ '<<': (a, b) => (b < 32 ? (a << b) >>> 0 : 0), '>>': (a, b) => (b < 32 ? a >>> b : 0) }),
+  table<Op>({ '+': (a, b) => (a + b) >>> 0, '-': (a, b) => (a - b) >>> 0 }),
+  table<Op>({ '*': (a, b) => Math.imul(a, b) >>> 0, '/': (a, b) => (b === 0 ? reject() : Math.floor(a / b)), '%': (a, b) => (b === 0 ? reject() : a % b) }),
+];
+const RELOPS = table<(a: number, b: number) => boolean>({
+  '=': (a, b) => a === b,
+  '==': (a, b) => a === b,
+  '!=': (a, b) => a !== b,
+  '>': (a, b) => a > b,
+  '<': (a, b) => a < b,
+  '>=': (a, b) => a >= b,
+  '<=': (a, b) => a <= b,
+});
 
 interface Qual {
   proto?: ProtoWord;
@@ -77,18 +192,36 @@ interface Qual {
   type: 'host' | 'net' | 'port' | 'portrange';
 }
 
+// libpcap's scanner: a MAC, an ID (names, numbers, dotted addresses, ranges, icmp-echo), or an operator.
+const TOKEN = /\s*(?:([0-9A-Fa-f]{1,2}(?:[:.-][0-9A-Fa-f]{1,2}){5}(?![-\w.:])|\\?[A-Za-z0-9](?:[-\w.]*[.A-Za-z0-9])?)|(&&|\|\||<<|>>|>=|<=|==|!=|[()[\]!=<>+\-*/%&|^:]))/y;
+
 function tokenize(s: string): string[] {
   const out: string[] = [];
-  const re = /\s*(\(|\)|&&|\|\||!|[^\s()!&|]+)/y;
   let m: RegExpExecArray | null;
   let at = 0; // a failed sticky exec resets lastIndex, so keep our own
-  while ((m = re.exec(s))) {
-    out.push(m[1]!);
-    at = re.lastIndex;
+  while ((m = TOKEN.exec(s))) {
+    out.push(m[1] ?? m[2]!);
+    at = TOKEN.lastIndex;
   }
+  TOKEN.lastIndex = 0;
   if (s.slice(at).trim()) throw syntaxError();
   return out;
 }
+
+const isNum = (s: string) => /^(0[xX][0-9A-Fa-f]+|[0-9]+)$/.test(s);
+
+/** libpcap's stoulen: 0x hex, a leading 0 octal, else decimal, at most 32 bits. */
+function num(s: string): number {
+  let v: number;
+  if (/^0x/i.test(s)) v = parseInt(s.slice(2), 16);
+  else if (s.length > 1 && s[0] === '0') {
+    if (/[89]/.test(s)) throw new FilterSyntaxError(`number ${s} contains non-octal digit`);
+    v = parseInt(s, 8);
+  } else v = Number(s);
+  if (v > 0xffffffff) throw new FilterSyntaxError(`number ${s} overflows 32 bits`);
+  return v;
+}
+const numOrNull = (s: string | undefined): number | null => (s !== undefined && isNum(s) ? num(s) : null);
 
 function parseIp(s: string): number | null {
   const p = s.split('.');
@@ -96,14 +229,8 @@ function parseIp(s: string): number | null {
   return p.reduce((a, x) => a * 256 + Number(x), 0);
 }
 
-function parseNum(s: string): number | null {
-  if (/^0x[0-9a-f]+$/i.test(s)) return parseInt(s, 16);
-  if (/^\d+$/.test(s)) return Number(s);
-  return null;
-}
-
 const isMac = (s: string) => /^([0-9a-f]{1,2}[:.-]){5}[0-9a-f]{1,2}$/i.test(s);
-const normMac = (s: string) => s.split(/[:.-]/).map((x) => x.toLowerCase().padStart(2, '0')).join(':');
+const macBytes = (s: string) => s.split(/[:.-]/).map((x) => parseInt(x, 16));
 
 /** "10.0.0.0/8", "10.1" (a partial net), or "10.0.0.0 mask 255.0.0.0" (mask handled by the caller). */
 function parseNet(s: string): { addr: number; mask: number } | null {
@@ -134,43 +261,56 @@ function netError(id: string): string {
   return `non-network bits set in "${id}"`;
 }
 
+const allOf = (ps: FramePredicate[]): FramePredicate | null => {
+  if (!ps.length) return null;
+  if (ps.length === 1) return ps[0]!;
+  return (f) => {
+    for (const p of ps) if (!p(f)) return false;
+    return true;
+  };
+};
+
 class Parser {
   private i = 0;
   /** The last primitive's qualifiers, 'proto' after a protocol alone, null before any. */
   private last: Qual | 'proto' | null = null;
-  constructor(private readonly t: string[]) {}
+  constructor(
+    private readonly t: string[],
+    private readonly db: NetDb,
+  ) {}
 
   parse(): FramePredicate {
     if (!this.t.length) return () => true;
-    const p = this.or();
+    const p = this.expr();
     if (this.i < this.t.length) throw syntaxError();
     return p;
   }
-  private peek(): string | undefined {
-    return this.t[this.i];
+  private peek(k = 0): string | undefined {
+    return this.t[this.i + k];
   }
   private next(): string {
     const x = this.t[this.i++];
     if (x === undefined) throw syntaxError();
     return x;
   }
-  private or(): FramePredicate {
-    let l = this.and();
-    while (this.peek() === 'or' || this.peek() === '||') {
-      this.i++;
-      const a = l, b = this.and();
-      l = (f) => a(f) || b(f);
-    }
-    return l;
+  private expect(s: string): void {
+    if (this.next() !== s) throw syntaxError();
   }
-  private and(): FramePredicate {
+  /** and and or bind alike, left to right (grammar.y: %left OR AND). */
+  private expr(): FramePredicate {
     let l = this.not();
-    while (this.peek() === 'and' || this.peek() === '&&') {
-      this.i++;
-      const a = l, b = this.not();
-      l = (f) => a(f) && b(f);
+    for (;;) {
+      const op = this.peek();
+      if (op === 'or' || op === '||') {
+        this.i++;
+        const a = l, b = this.not();
+        l = (f) => a(f) || b(f);
+      } else if (op === 'and' || op === '&&') {
+        this.i++;
+        const a = l, b = this.not();
+        l = (f) => a(f) && b(f);
+      } else return l;
     }
-    return l;
   }
   private not(): FramePredicate {
     if (this.peek() === 'not' || this.peek() === '!') {
@@ -181,28 +321,41 @@ class Parser {
     return this.primary();
   }
   private primary(): FramePredicate {
-    const w = this.next();
+    const w = this.peek();
+    if (w === undefined) throw syntaxError();
+    if ((LAYERS[w] && this.peek(1) === '[') || w === 'len' || w === 'length' || w === '-') return this.relation();
+    if (w === '(' || isNum(w) || CONSTANTS[w] !== undefined) {
+      // "(" opens an expression or an arithmetic term, a number starts a relation or is a bare ID: try a relation first.
+      const at = this.i, last = this.last;
+      try {
+        return this.relation();
+      } catch (e) {
+        if (!(e instanceof FilterSyntaxError) || e.message !== SYNTAX) throw e;
+        this.i = at;
+        this.last = last;
+      }
+    }
+    this.i++;
     if (w === '(') {
-      const e = this.or();
-      if (this.next() !== ')') throw syntaxError();
+      const e = this.expr();
+      this.expect(')');
       return e;
     }
     if (w === 'vlan') {
-      const n = this.peek() !== undefined ? parseNum(this.peek()!) : null;
+      const n = numOrNull(this.peek());
       if (n !== null) {
         this.i++;
         if (n > 4095) throw new FilterSyntaxError(`VLAN tag ${n} greater than maximum 4095`);
-        return (f) => f.vlans[0] === n;
+        return (f) => f.vlan === n;
       }
-      return (f) => f.vlans.length > 0;
+      return (f) => f.tags > 0;
     }
     if (w === 'less' || w === 'greater') {
-      const n = parseNum(this.next());
+      const n = numOrNull(this.next());
       if (n === null) throw syntaxError();
       return w === 'less' ? (f) => f.len <= n : (f) => f.len >= n;
     }
-    if (w === 'broadcast') return (f) => f.ethDst === 'ff:ff:ff:ff:ff:ff';
-    if (w === 'multicast') return (f) => f.ethDst !== '' && (parseInt(f.ethDst.slice(0, 2), 16) & 1) === 1;
+    if (w === 'broadcast' || w === 'multicast') return this.linkCast(w);
     const q: Qual = { dir: 'either', type: 'host' };
     let qualified = false;
     if ((PROTO_WORDS as readonly string[]).includes(w)) {
@@ -213,6 +366,10 @@ class Parser {
         this.i++;
         return this.protoNumber(w);
       }
+      if (nx === 'broadcast' || nx === 'multicast') {
+        this.i++;
+        return this.cast(q.proto, nx);
+      }
       if (nx === undefined || !['src', 'dst', 'host', 'net', 'port', 'portrange'].includes(nx)) {
         this.last = 'proto';
         return this.protoOnly(q.proto);
@@ -222,7 +379,7 @@ class Parser {
       const d = this.t[this.i++] as 'src' | 'dst';
       q.dir = d;
       qualified = true;
-      if ((this.peek() === 'or' || this.peek() === 'and') && (this.t[this.i + 1] === (d === 'src' ? 'dst' : 'src'))) {
+      if ((this.peek() === 'or' || this.peek() === 'and') && this.peek(1) === (d === 'src' ? 'dst' : 'src')) {
         q.dir = this.peek() === 'or' ? 'either' : 'both';
         this.i += 2;
       }
@@ -242,57 +399,166 @@ class Parser {
     this.last = { ...q };
     return this.primitive(q, this.next());
   }
+
+  /** EXPR relop EXPR: false unless every layer its loads index is there (gencode.c gen_relation). */
+  private relation(): FramePredicate {
+    const a = this.arith(0);
+    const rel = RELOPS[this.next()];
+    if (!rel) throw syntaxError();
+    const b = this.arith(0);
+    const test = allOf([...new Set([...a.layers, ...b.layers])].flatMap((l) => LAYER_TEST[l] ?? []));
+    if (a.k !== undefined && b.k !== undefined) {
+      const r = rel(a.k, b.k);
+      return test ? (f) => test(f) && r : () => r;
+    }
+    const av = a.v, bv = b.v;
+    const cmp: FramePredicate = (f) => rel(av(f), bv(f));
+    return test ? (f) => test(f) && cmp(f) : cmp;
+  }
+  private arith(level: number): Arith {
+    if (level === BINARY.length) return this.unary();
+    let l = this.arith(level + 1);
+    for (let op = this.peek(); op !== undefined && BINARY[level]![op]; op = this.peek()) {
+      this.i++;
+      l = this.binary(op, BINARY[level]![op]!, l, this.arith(level + 1));
+    }
+    return l;
+  }
+  private binary(op: string, fn: (a: number, b: number) => number, l: Arith, r: Arith): Arith {
+    const layers = [...l.layers, ...r.layers];
+    // libpcap's optimizer folds x & 0 and x * 0 to 0 (the loads go, the protocol tests stay).
+    if ((op === '&' || op === '*') && (l.k === 0 || r.k === 0)) return { v: () => 0, layers, k: 0 };
+    // libpcap refuses these when the right operand is (or folds to) a constant.
+    if (r.k === 0 && op === '/') throw new FilterSyntaxError('division by zero');
+    if (r.k === 0 && op === '%') throw new FilterSyntaxError('modulus by zero');
+    if (r.k !== undefined && r.k > 31 && (op === '<<' || op === '>>')) throw new FilterSyntaxError('shift by more than 31 bits');
+    if (l.k !== undefined && r.k !== undefined) return constant(fn(l.k, r.k));
+    const lv = l.v, rv = r.v;
+    return { v: (f) => fn(lv(f), rv(f)), layers };
+  }
+  /**
+   * An operand. grammar.y gives '^' no precedence, so bison shifts it: `a & b ^ c - d` is
+   * a & (b ^ (c - d)): the operand before ^ takes all that follows as its right side.
+   */
+  private unary(): Arith {
+    const a = this.operand();
+    if (this.peek() !== '^') return a;
+    this.i++;
+    return this.binary('^', xor, a, this.arith(0));
+  }
+  private operand(): Arith {
+    const w = this.next();
+    if (w === '-') {
+      const a = this.unary();
+      if (a.k !== undefined) return constant((-a.k) >>> 0);
+      const av = a.v;
+      return { v: (f) => (-av(f)) >>> 0, layers: a.layers };
+    }
+    if (w === '(') {
+      const a = this.arith(0);
+      this.expect(')');
+      return a;
+    }
+    if (isNum(w)) return constant(num(w));
+    if (CONSTANTS[w] !== undefined) return constant(CONSTANTS[w]!);
+    if (w === 'len' || w === 'length') return { v: (f) => f.len, layers: [] };
+    const layer = LAYERS[w];
+    if (!layer || this.next() !== '[') throw syntaxError();
+    const idx = this.arith(0);
+    let size = 1;
+    if (this.peek() === ':') {
+      this.i++;
+      const s = this.next();
+      if (!isNum(s)) throw syntaxError();
+      size = num(s);
+      if (size !== 1 && size !== 2 && size !== 4) throw new FilterSyntaxError('data size must be 1, 2, or 4');
+    }
+    this.expect(']');
+    const iv = idx.v;
+    const layers = [...idx.layers, layer];
+    switch (layer) {
+      case 'ether':
+        return { v: (f) => etherLoad(f, iv(f), size), layers };
+      case 'tcp':
+      case 'udp':
+      case 'icmp': // from the transport header, after the IPv4 header and its options
+        return { v: (f) => load(f, f.nh + ((f.buf[f.nh]! & 0xf) << 2) + iv(f), size), layers };
+      default:
+        return { v: (f) => load(f, f.nh + iv(f), size), layers };
+    }
+  }
+
+  /** `broadcast`, `multicast`: the Ethernet destination (all ones; the group bit). */
+  private linkCast(w: 'broadcast' | 'multicast'): FramePredicate {
+    if (w === 'multicast') return (f) => (etherLoad(f, 0, 1) & 1) === 1;
+    return (f) => etherLoad(f, 2, 4) === 0xffffffff && etherLoad(f, 0, 2) === 0xffff;
+  }
+  private cast(p: ProtoWord, w: 'broadcast' | 'multicast'): FramePredicate {
+    if (p === 'ether') return this.linkCast(w);
+    if (p === 'ip' && w === 'multicast') return (f) => ty(f) === 0x0800 && load(f, f.nh + 16, 1) >= 224;
+    if (p === 'ip6' && w === 'multicast') return (f) => ty(f) === 0x86dd && load(f, f.nh + 24, 1) === 255;
+    // tcpdump -r knows no netmask and takes 0: only all-zeros and all-ones destinations.
+    if (p === 'ip') return (f) => ty(f) === 0x0800 && (load(f, f.nh + 16, 4) === 0 || load(f, f.nh + 16, 4) === 0xffffffff);
+    if (w === 'broadcast') throw new FilterSyntaxError('only link-layer/IP broadcast filters supported');
+    throw new FilterSyntaxError('link-layer multicast filters supported only on ethernet/FDDI/token ring/ARCNET/802.11/ATM LANE/Fibre Channel');
+  }
   private protoOnly(p: ProtoWord): FramePredicate {
     switch (p) {
       case 'ether':
         return () => true;
       case 'ip':
-        return (f) => f.type === 0x0800;
+        return (f) => ty(f) === 0x0800;
       case 'ip6':
-        return (f) => f.type === 0x86dd;
+        return (f) => ty(f) === 0x86dd;
       case 'arp':
-        return (f) => f.type === 0x0806;
+        return (f) => ty(f) === 0x0806;
       case 'rarp':
-        return (f) => f.type === 0x8035;
+        return (f) => ty(f) === 0x8035;
+      case 'icmp':
+        return (f) => ty(f) === 0x0800 && need(f.proto) === 1;
       default: {
+        // ip proto N, or ip6 proto N (libpcap also takes N after one IPv6 fragment header).
         const n = IPPROTO[p]!;
-        return (f) => f.type === 0x0800 && f.proto === n;
+        return (f) => {
+          const t = ty(f);
+          if (t === 0x0800) return need(f.proto) === n;
+          return t === 0x86dd && (need(f.proto) === n || (f.proto === 44 && load(f, f.nh + 40, 1) === n));
+        };
       }
     }
   }
   private protoNumber(layer: 'ether' | 'ip'): FramePredicate {
     const w = this.next().replace(/^\\/, '');
     if (layer === 'ether') {
-      const n = parseNum(w) ?? ({ ip: 0x0800, arp: 0x0806, ip6: 0x86dd, rarp: 0x8035 } as Record<string, number>)[w];
+      const n = numOrNull(w) ?? ({ ip: 0x0800, arp: 0x0806, ip6: 0x86dd, rarp: 0x8035 } as Record<string, number>)[w];
       if (n === undefined) throw new FilterSyntaxError(`unknown ether proto '${w}'`);
-      return (f) => f.type === n;
+      return (f) => ty(f) === n;
     }
-    const n = parseNum(w) ?? IPPROTO[w];
+    const n = numOrNull(w) ?? IPPROTO[w];
     if (n === undefined) throw new FilterSyntaxError(`unknown ip proto '${w}'`);
-    return (f) => f.type === 0x0800 && f.proto === n;
+    return (f) => ty(f) === 0x0800 && need(f.proto) === n;
   }
   private primitive(q: Qual, id: string): FramePredicate {
-    const dirTest = <T>(get: (f: FrameFields, w: 'src' | 'dst') => T, ok: (v: T) => boolean): FramePredicate => {
+    const dirTest = (get: (f: FrameFields, src: boolean) => number, ok: (v: number) => boolean): FramePredicate => {
       switch (q.dir) {
         case 'src':
-          return (f) => ok(get(f, 'src'));
+          return (f) => ok(get(f, true));
         case 'dst':
-          return (f) => ok(get(f, 'dst'));
+          return (f) => ok(get(f, false));
         case 'both':
-          return (f) => ok(get(f, 'src')) && ok(get(f, 'dst'));
+          return (f) => ok(get(f, true)) && ok(get(f, false));
         default:
-          return (f) => ok(get(f, 'src')) || ok(get(f, 'dst'));
+          return (f) => ok(get(f, true)) || ok(get(f, false));
       }
     };
-    const l3 = (f: FrameFields): boolean =>
-      q.proto === 'arp' ? f.type === 0x0806 : q.proto === 'ip' ? f.type === 0x0800 : f.type === 0x0800 || f.type === 0x0806;
     if (q.type === 'host' && (q.proto === 'ether' || isMac(id))) {
-      if (!isMac(id)) throw new FilterSyntaxError(`unknown ether host '${id}' (dpemu resolves no names: use a MAC address)`);
-      const m = normMac(id);
-      return dirTest((f, w) => (w === 'src' ? f.ethSrc : f.ethDst), (v) => v === m);
+      if (!isMac(id)) throw new FilterSyntaxError(/^[\d.]+$/.test(id) ? 'illegal link layer address' : `unknown ether host '${id}' (dpemu resolves no names: use a MAC address)`);
+      const [a, b, c, d, e, g] = macBytes(id) as [number, number, number, number, number, number];
+      const hi = ((a << 8) | b) >>> 0, lo = ((c << 24) | (d << 16) | (e << 8) | g) >>> 0;
+      return dirTest((f, src) => (etherLoad(f, src ? 8 : 2, 4) === lo && etherLoad(f, src ? 6 : 0, 2) === hi ? 1 : 0), (v) => v === 1);
     }
     if (q.type === 'host' || q.type === 'net') {
-      if (q.proto && !['ip', 'arp'].includes(q.proto)) throw new FilterSyntaxError(`'${q.proto} ${q.type}' is not valid`);
+      if (q.proto && !['ip', 'arp', 'rarp'].includes(q.proto)) throw new FilterSyntaxError(`'${q.proto}' modifier applied to ${q.type}`);
       let net: { addr: number; mask: number } | null;
       if (q.type === 'host') {
         const a = parseIp(id);
@@ -300,40 +566,88 @@ class Parser {
         if (a === null) throw new FilterSyntaxError(`unknown host '${id}' (dpemu resolves no names: use an IPv4 address)`);
         net = { addr: a, mask: 0xffffffff };
       } else {
-        net = parseNet(id);
+        let text = id;
+        if (this.peek() === '/' && numOrNull(this.peek(1)) !== null) {
+          text = `${id}/${num(this.t[this.i + 1]!)}`;
+          this.i += 2;
+        }
+        net = parseNet(text);
         if (net && this.peek() === 'mask') {
           this.i++;
           const m = parseIp(this.next());
           if (m === null) throw syntaxError();
           net = { addr: net.addr, mask: m };
         }
-        if (!net) throw new FilterSyntaxError(netError(id));
+        if (!net) throw new FilterSyntaxError(netError(text));
       }
       const { addr, mask } = net;
-      const inner = dirTest((f, w) => (w === 'src' ? f.src : f.dst), (v) => v >= 0 && ((v & mask) >>> 0) === addr);
-      return (f) => l3(f) && inner(f);
+      const types = q.proto === 'ip' ? [0x0800] : q.proto === 'arp' ? [0x0806] : q.proto === 'rarp' ? [0x8035] : [0x0800, 0x0806, 0x8035];
+      const inner = dirTest((f, src) => need(src ? f.src : f.dst), (v) => ((v & mask) >>> 0) === addr);
+      return (f) => types.includes(ty(f)) && inner(f);
     }
     // port / portrange
-    if (q.proto && !['tcp', 'udp', 'ip'].includes(q.proto)) throw new FilterSyntaxError(`'${q.proto} ${q.type}' is not valid`);
+    if (q.proto && q.proto !== 'tcp' && q.proto !== 'udp') throw new FilterSyntaxError(`illegal qualifier of '${q.type}'`);
     let lo: number, hi: number;
+    let proto: 'tcp' | 'udp' | undefined;
     if (q.type === 'port') {
-      const n = parseNum(id);
-      if (n === null) throw new FilterSyntaxError(`unknown port '${id}' (dpemu knows no service names)`);
-      lo = hi = portNumber(n);
+      const n = numOrNull(id);
+      const named = n === null ? this.servicePort(id.replace(/^\\/, '')) : null;
+      if (n === null && !named) throw new FilterSyntaxError(`unknown port '${id}'`);
+      lo = hi = named ? named.port : portNumber(n!);
+      proto = this.portProto(q.proto, named ? named.proto : undefined, `port '${id}'`);
     } else {
+      // pcap_nametoportrange: sscanf("%d-%d") (decimal), else a service name each side of the first '-'.
       const m = /^(\d+)-(\d+)$/.exec(id);
-      if (!m) throw new FilterSyntaxError(`unknown port in range '${id}' (dpemu knows no service names)`);
-      const a = portNumber(Number(m[1])), b = portNumber(Number(m[2]));
+      let a: number, b: number, named: 'tcp' | 'udp' | undefined;
+      if (m) [a, b] = [portNumber(Number(m[1])), portNumber(Number(m[2]))];
+      else {
+        const dash = id.indexOf('-');
+        const x = dash > 0 ? this.servicePort(id.slice(0, dash)) : null;
+        const y = dash > 0 ? this.servicePort(id.slice(dash + 1)) : null;
+        if (!x || !y) throw new FilterSyntaxError(`unknown port in range '${id}'`);
+        [a, b, named] = [x.port, y.port, x.proto === y.proto ? x.proto : undefined];
+      }
       lo = Math.min(a, b);
       hi = Math.max(a, b);
+      proto = this.portProto(q.proto, named, `port in range '${id}'`);
     }
-    const want = q.proto === 'tcp' ? 6 : q.proto === 'udp' ? 17 : -1;
-    const inner = dirTest((f, w) => (w === 'src' ? f.sport : f.dport), (v) => v >= lo && v <= hi);
-    return (f) => f.type === 0x0800 && (want < 0 ? f.proto === 6 || f.proto === 17 : f.proto === want) && f.sport >= 0 && inner(f);
+    const want = proto === 'tcp' ? 6 : proto === 'udp' ? 17 : -1;
+    const inner = dirTest((f, src) => need(src ? f.sport : f.dport), (v) => v >= lo && v <= hi);
+    return (f) => {
+      const t = ty(f);
+      if (t !== 0x0800 && t !== 0x86dd) return false;
+      const p = need(f.proto);
+      return (want < 0 ? hasPorts(p) : p === want) && f.frag === 0 && inner(f);
+    };
+  }
+  /**
+   * pcap_nametoport: a name's TCP port, or UDP's; a name at one number in both means either
+   * (getaddrinfo also reads a number as itself, in both).
+   */
+  private servicePort(name: string): { port: number; proto?: 'tcp' | 'udp' } | null {
+    const t = /^\d+$/.test(name) ? Number(name) : this.db.portByService(name, 'tcp');
+    const u = /^\d+$/.test(name) ? Number(name) : this.db.portByService(name, 'udp');
+    if (t !== undefined) return { port: t, proto: u === t ? undefined : 'tcp' };
+    return u !== undefined ? { port: u, proto: 'udp' } : null;
+  }
+  /** gencode.c gen_scode: a qualifier must agree with a name's protocol. */
+  private portProto(qual: 'tcp' | 'udp' | undefined, named: 'tcp' | 'udp' | undefined, what: string): 'tcp' | 'udp' | undefined {
+    if (qual && named && named !== qual) throw new FilterSyntaxError(`${what} is ${named}`);
+    return qual ?? named;
   }
 }
 
+const constant = (k: number): Arith => ({ v: () => k, layers: [], k });
+
 /** Compile a filter expression; throws FilterSyntaxError with libpcap-like wording. */
-export function compileFilter(expr: string): FramePredicate {
-  return new Parser(tokenize(expr)).parse();
+export function compileFilter(expr: string, db = new NetDb()): FramePredicate {
+  const p = new Parser(tokenize(expr), db).parse();
+  return (f) => {
+    try {
+      return p(f);
+    } catch (e) {
+      if (e === REJECT) return false;
+      throw e;
+    }
+  };
 }

@@ -57,6 +57,7 @@ export class NetDb {
   private hosts?: Map<string, string>;
   private networks?: Map<string, string>;
   private services?: Map<string, string>;
+  private servicePorts?: Map<string, number>;
   private protocols?: Map<string, string>;
 
   constructor(private readonly dir = '/etc') {}
@@ -87,6 +88,19 @@ export class NetDb {
       return m ? `${Number(m[1])}/${m[2]}` : undefined;
     }, (r) => r[0]);
     return this.services.get(`${port}/${proto}`);
+  }
+
+  /** getservbyname(name, proto) from /etc/services: a service's name or one of its aliases. */
+  portByService(name: string, proto: string): number | undefined {
+    if (!this.servicePorts) {
+      this.servicePorts = new Map();
+      for (const r of entries(join(this.dir, 'services'))) {
+        const m = r.length > 1 ? /^(\d+)\/(\S+)$/.exec(r[1]!) : null;
+        if (!m) continue;
+        for (const n of [r[0]!, ...r.slice(2)]) if (!this.servicePorts.has(`${n}/${m[2]}`)) this.servicePorts.set(`${n}/${m[2]}`, Number(m[1]));
+      }
+    }
+    return this.servicePorts.get(`${name}/${proto}`);
   }
 
   /** getprotobynumber from /etc/protocols. */

@@ -116,7 +116,9 @@ test('bad capture requests fail with clear errors', async () => {
   const r1 = await cli(d.server.path, ['tcpdump', '-i', 'w07:nope0', '-c', '1']);
   assert.equal(r1.code, 1);
   assert.match(r1.stderr, /tcpdump: nope0: No such device exists on w07/);
-  const r2 = await cli(d.server.path, ['tcpdump', '-i', 'w07:eth2', 'port', 'http']);
+  const r2 = await cli(d.server.path, ['tcpdump', '-i', 'w07:eth2', 'udp', 'port', 'http']);
   assert.equal(r2.code, 1);
-  assert.match(r2.stderr, /tcpdump: unknown port 'http' \(dpemu knows no service names\)/);
+  assert.match(r2.stderr, /tcpdump: port 'http' is tcp/);
+  const r3 = await cli(d.server.path, ['tcpdump', '-i', 'w07:eth2', 'tcp[1:3]', '=', '0']);
+  assert.deepEqual([r3.code, r3.stderr.trim()], [1, 'tcpdump: data size must be 1, 2, or 4']);
 });

@@ -46,7 +46,37 @@ test('and/or/not, symbols and parentheses', () => {
 });
 
 test('syntax errors are FilterSyntaxError', () => {
-  for (const bad of ['host', 'host foo.example', 'port http', 'net 10.0.0.1/8', '(udp', 'udp and', 'tcp host 1.2.3.4', 'vlan 5000', 'udp )']) {
+  for (const bad of ['host', 'host foo.example', 'port nosuchservice', 'udp port http', 'net 10.0.0.1/8', '(udp', 'udp and', 'tcp host 1.2.3.4', 'vlan 5000', 'udp )']) {
     assert.throws(() => compileFilter(bad), FilterSyntaxError, bad);
   }
+});
+
+test('packet data, arithmetic and the frame as the filter sees it (tags left out)', () => {
+  assert.ok(m('udp[2:2] = 4789', udp) && m('udp[2:2] = 4789', vlanUdp), 'udp[] indexes from the UDP header, tagged or not');
+  assert.ok(m('ether[12:2] = 0x0800', vlanUdp) && m('len = 60', udp) && m('len = 60', vlanUdp), 'the tag is not in ether[] nor in len');
+  assert.ok(m('icmp[icmptype] = icmp-echo', icmp) && !m('icmp[icmptype] = icmp-echo', udp));
+  assert.ok(!m('tcp[0] = 0', tcpFrag) && m('not tcp[0] = 0', icmp), 'tcp[] is false for a later fragment and for ICMP');
+  assert.ok(!m('udp[100] = 0', udp) && !m('not udp[100] = 0', udp), 'a load past the end rejects the frame');
+  assert.ok(m('2 + 3 * 4 = 14', udp) && m('6 & 3 ^ 1 = 2', udp) && !m('icmp or udp and tcp', icmp), 'and and or bind alike');
+});
+
+test('no filter text crashes the compiler, no compiled filter crashes on a frame', () => {
+  const words = ['tcp', 'udp', 'icmp', 'ip', 'ether', 'arp', 'vlan', 'host', 'net', 'port', 'portrange', 'src', 'dst', 'and', 'or', 'not', '!', '(', ')', '[', ']', ':', '=', '!=', '<', '>=', '+', '-', '*', '/', '%', '&', '|', '^', '<<', '>>', '0', '1', '2', '4', '13', '0x10', '08', '1.2.3.4', '10.0.0.0', 'fa:16:3e:b2:ef:af', 'len', 'tcp-syn', 'http', 'broadcast', 'multicast', 'proto', 'mask', 'less', 'constructor', '1-2'];
+  let seed = 7;
+  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
+  const frames = [udp, vlanUdp, arp, icmp, tcpFrag, udp.slice(0, 20), udp.slice(0, 10), vlanUdp.slice(0, 16)];
+  let compiled = 0;
+  for (let n = 0; n < 5000; n++) {
+    const expr = Array.from({ length: 1 + rnd(8) }, () => words[rnd(words.length)]).join(' ');
+    let p;
+    try {
+      p = compileFilter(expr);
+    } catch (e) {
+      assert.ok(e instanceof FilterSyntaxError, `${expr}: ${e}`);
+      continue;
+    }
+    compiled++;
+    for (const b of frames) assert.equal(typeof p(decodeFields(b, 0, b.length)), 'boolean', expr);
+  }
+  assert.ok(compiled > 200, `only ${compiled} compiled`);
 });
