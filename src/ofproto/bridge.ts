@@ -11,7 +11,7 @@ import { Xlate, type TraceFormat, type XlateHost } from './execute.js';
 import { MacLearning, MAC_DEFAULT_MAX, MAC_ENTRY_DEFAULT_IDLE_TIME } from './fdb.js';
 import { DEFAULT_PRIORITY, newFlowSpec, type FlowSpec } from './flow.js';
 import { parseActions, parseFlow, parseFlowFilter, type ParseOptions } from './flow-parser.js';
-import { formatFlow, formatMatch, type FlowPrintOptions } from './flow-printer.js';
+import { dumpFlowsPrintOptions, formatFlow, formatMatch, type OfVersion } from './flow-printer.js';
 import { FlowTables, TABLE_ALL, type FlowEntry, type FlowFilter } from './flow-table.js';
 import { OvsPort, type OvsPortConfig } from './ovs-port.js';
 import { emptyMatch } from './match.js';
@@ -48,8 +48,8 @@ export interface DumpFlowsOptions {
   /** Only flows matching this flow-matching text (table=, cookie=v/m, out_port=, fields). */
   filter?: string;
   strict?: boolean;
-  /** 'of10' (default, ovs-ofctl dump-flows) or 'of13' (-O OpenFlow13). */
-  dialect?: 'of10' | 'of13';
+  /** The reply's OpenFlow version: 10 (default, ovs-ofctl dump-flows) or 13 to 15 (-O). */
+  version?: OfVersion;
 }
 
 /** A row of `ovs-ofctl dump-ports-desc` / `ovs-vsctl show`. */
@@ -353,9 +353,9 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
     return this.tables.delete(this.criteria(flow, opts.strict ?? false, false).filter);
   }
 
-  /** Throws what modFlows (`mod`) or delFlows would for `flow`, changing nothing. */
-  checkFlowMod(flow: string, mod: boolean, strict: boolean): void {
-    this.criteria(flow, strict, mod);
+  /** Throws what modFlows (`mod`) or delFlows would for `flow`, changing nothing; else what it parses to. */
+  checkFlowMod(flow: string, mod: boolean, strict: boolean): FlowSpec {
+    return this.criteria(flow, strict, mod).spec;
   }
 
   /** Flows a flow-matching command selects. */
@@ -404,7 +404,7 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
     const entries = opts.filter
       ? this.findFlows(opts.filter, { strict: opts.strict ?? false })
       : this.tables.select({ table: TABLE_ALL, match: emptyMatch(), strict: false });
-    const po: FlowPrintOptions = { dialect: opts.dialect ?? 'of10', stats: !opts.noStats };
+    const po = dumpFlowsPrintOptions(opts.version ?? 10, !opts.noStats, opts.names ?? false);
     if (opts.names) po.portName = this.namer();
     return entries.map((e) => ' ' + formatFlow(e.toSpec(now), po));
   }
