@@ -1,5 +1,7 @@
 // ovs-vsctl show, ovs-ofctl and ovs-appctl on a node's bridges.
 import type { FlowFlags, FlowSpec } from '../ofproto/flow.js';
+import type { Action } from '../ofproto/actions.js';
+import { formatActions } from '../ofproto/action-printer.js';
 import { parseFlow } from '../ofproto/flow-parser.js';
 import { TABLE_ALL } from '../ofproto/flow-table.js';
 import type { OvsBridge } from '../ofproto/bridge.js';
@@ -52,6 +54,9 @@ function parseAdd(br: OvsBridge, flow: string): FlowSpec {
   if (s.table >= TABLE_ALL) throw new Error('add-flow needs a table 0..254');
   return s;
 }
+
+const sameActions = (a: readonly Action[], b: readonly Action[]): boolean =>
+  formatActions(a, { dialect: 'stored' }) === formatActions(b, { dialect: 'stored' });
 
 /** `s` in a string of its own: a line of a file's text would otherwise keep the whole text alive. */
 const ownCopy = (s: string): string => Buffer.from(s, 'utf8').toString('utf8');
@@ -152,8 +157,9 @@ export const ofctl: CommandFamily = {
           const dropped = v < 14 && spec.importance !== 0;
           const e = br.addFlow(dropped ? { ...spec, importance: 0 } : spec, { openflow: of });
           // Its own line (with the reset_counts an OF1.0 add implies) parses to it again under OpenFlow 1.4, as a
-          // configuration log snapshot replays it (FlowEntry.configText): the snapshot need not format it.
-          if (!dropped) e.configText = ownCopy(`${of === 10 ? 'reset_counts,' : ''}${line}\n`);
+          // configuration log snapshot replays it (FlowEntry.configText): the snapshot need not format it. Not
+          // where the version changed the flow: no importance, or actions OF1.0 spells otherwise (goto_table).
+          if (!dropped && sameActions(e.actions, spec.actions)) e.configText = ownCopy(`${of === 10 ? 'reset_counts,' : ''}${line}\n`);
         }
         ctx.invalidate(`${br.node}:${br.name} flows`);
         return ok('');

@@ -6,7 +6,7 @@ import { Element, type Port } from '../datapath/element.js';
 import type { Engine } from '../datapath/engine.js';
 import type { Packet } from '../datapath/packet.js';
 import { OFPP, type Action } from './actions.js';
-import { formatActions } from './action-printer.js';
+import { formatActions, reencode } from './action-printer.js';
 import { Xlate, type TraceFormat, type XlateHost } from './execute.js';
 import { MacLearning, MAC_DEFAULT_MAX, MAC_ENTRY_DEFAULT_IDLE_TIME } from './fdb.js';
 import { DEFAULT_PRIORITY, newFlowSpec, type FlowSpec } from './flow.js';
@@ -50,6 +50,15 @@ export interface DumpFlowsOptions {
   strict?: boolean;
   /** The reply's OpenFlow version: 10 (default, ovs-ofctl dump-flows) or 13 to 15 (-O). */
   version?: OfVersion;
+}
+
+/**
+ * The actions a flow_mod of `openflow` gives the switch: what ovs-ofctl
+ * encodes for that version and OVS decodes (e.g. goto_table in OpenFlow 1.0
+ * is resubmit(,N), and the flow keeps it so).
+ */
+function decoded(actions: Action[], openflow: 10 | 13, match: FlowSpec['match']): Action[] {
+  return reencode(actions, openflow === 10 ? 'of10' : 'of13', match);
 }
 
 /** A row of `ovs-ofctl dump-ports-desc` / `ovs-vsctl show`. */
@@ -311,6 +320,7 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
     let spec = typeof flow === 'string' ? parseFlow(flow, this.parseOpts()) : flow;
     if (spec.table >= TABLE_ALL) throw new Error('add-flow needs a table 0..254');
     if (opts.openflow === 10) spec = { ...spec, flags: { ...spec.flags, resetCounts: true } };
+    if (opts.openflow !== undefined) spec = { ...spec, actions: decoded(spec.actions, opts.openflow, spec.match) };
     return this.tables.add(spec, this.now(), opts.openflow === 13);
   }
 
@@ -337,9 +347,10 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
     const { spec, filter } = this.criteria(flow, opts.strict ?? false, true);
     const of10 = (opts.openflow ?? 10) === 10;
     const newCookie = of10 && spec.cookieMask === undefined && typeof flow === 'string' && /(^|[\s,])cookie\s*[=:]/.test(flow) ? spec.cookie : undefined;
-    const changed = this.tables.modify(filter, spec.actions, this.now(), newCookie, !of10 && spec.flags.resetCounts);
+    const actions = opts.openflow !== undefined ? decoded(spec.actions, opts.openflow, spec.match) : spec.actions;
+    const changed = this.tables.modify(filter, actions, this.now(), newCookie, !of10 && spec.flags.resetCounts);
     if (changed.length || !of10) return changed;
-    const add = { ...spec, table: filter.table === TABLE_ALL ? 0 : filter.table };
+    const add = { ...spec, actions, table: filter.table === TABLE_ALL ? 0 : filter.table };
     return [this.tables.add(add, this.now())];
   }
 
