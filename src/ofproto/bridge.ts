@@ -53,12 +53,13 @@ export interface DumpFlowsOptions {
 }
 
 /**
- * The actions a flow_mod of `openflow` gives the switch: what ovs-ofctl
- * encodes for that version and OVS decodes (e.g. goto_table in OpenFlow 1.0
- * is resubmit(,N), and the flow keeps it so).
+ * The actions an OpenFlow 1.0 flow_mod gives the switch: what ovs-ofctl
+ * encodes for 1.0 and OVS decodes (goto_table is resubmit(,N), mod_nw_ttl a
+ * load, and the flow keeps them so: 1.3 dumps print them so). 1.3+ adds keep
+ * the actions as parsed (a configuration snapshot replays them so).
  */
-function decoded(actions: Action[], openflow: 10 | 13, match: FlowSpec['match']): Action[] {
-  return reencode(actions, openflow === 10 ? 'of10' : 'of13', match);
+function decoded(actions: Action[], openflow: 10 | 13 | undefined, match: FlowSpec['match']): Action[] {
+  return openflow === 10 ? reencode(actions, 'of10', match) : actions;
 }
 
 /** A row of `ovs-ofctl dump-ports-desc` / `ovs-vsctl show`. */
@@ -320,7 +321,7 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
     let spec = typeof flow === 'string' ? parseFlow(flow, this.parseOpts()) : flow;
     if (spec.table >= TABLE_ALL) throw new Error('add-flow needs a table 0..254');
     if (opts.openflow === 10) spec = { ...spec, flags: { ...spec.flags, resetCounts: true } };
-    if (opts.openflow !== undefined) spec = { ...spec, actions: decoded(spec.actions, opts.openflow, spec.match) };
+    spec = { ...spec, actions: decoded(spec.actions, opts.openflow, spec.match) };
     return this.tables.add(spec, this.now(), opts.openflow === 13);
   }
 
@@ -347,7 +348,7 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
     const { spec, filter } = this.criteria(flow, opts.strict ?? false, true);
     const of10 = (opts.openflow ?? 10) === 10;
     const newCookie = of10 && spec.cookieMask === undefined && typeof flow === 'string' && /(^|[\s,])cookie\s*[=:]/.test(flow) ? spec.cookie : undefined;
-    const actions = opts.openflow !== undefined ? decoded(spec.actions, opts.openflow, spec.match) : spec.actions;
+    const actions = decoded(spec.actions, opts.openflow, spec.match);
     const changed = this.tables.modify(filter, actions, this.now(), newCookie, !of10 && spec.flags.resetCounts);
     if (changed.length || !of10) return changed;
     const add = { ...spec, actions, table: filter.table === TABLE_ALL ? 0 : filter.table };
