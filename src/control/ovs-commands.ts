@@ -1,5 +1,7 @@
 // ovs-vsctl show, ovs-ofctl and ovs-appctl on a node's bridges.
-import type { FlowSpec } from '../ofproto/flow.js';
+import type { FlowFlags, FlowSpec } from '../ofproto/flow.js';
+import type { Action } from '../ofproto/actions.js';
+import { formatActions } from '../ofproto/action-printer.js';
 import { parseFlow } from '../ofproto/flow-parser.js';
 import { TABLE_ALL } from '../ofproto/flow-table.js';
 import type { OvsBridge } from '../ofproto/bridge.js';
@@ -7,7 +9,8 @@ import { type CommandFamily, splitArgs } from './command.js';
 import { ControlError, ok } from './protocol.js';
 import { mustNode, mustOvsBridge, ovsBridges } from './resolve.js';
 import { dumpPortsDesc, vsctlShow } from './ovs-show.js';
-import { dumpTables, type OfVersion } from './ovs-dump-tables.js';
+import { dumpTables } from './ovs-dump-tables.js';
+import type { OfVersion } from '../ofproto/flow-printer.js';
 import { dumpPorts } from './ovs-dump-ports.js';
 import { ofprotoTrace } from './ofproto-trace.js';
 import { TraceFlowError } from '../ofproto/trace-flow.js';
@@ -19,7 +22,7 @@ const reason = (e: unknown): string => (e instanceof FlowSyntaxError ? e.detail 
 
 /** ovs-ofctl's message for a flow it cannot parse, with dpemu's reason. */
 function flowError(e: unknown): ControlError {
-  return new ControlError(`ovs-ofctl: ${reason(e)}`);
+  return e instanceof ControlError ? e : new ControlError(`ovs-ofctl: ${reason(e)}`);
 }
 
 /** The option that names the file whose text the CLI sent (not ovs-ofctl's: the CLI reads the file, the server parses it). */
@@ -52,11 +55,28 @@ function parseAdd(br: OvsBridge, flow: string): FlowSpec {
   return s;
 }
 
+const sameActions = (a: readonly Action[], b: readonly Action[]): boolean =>
+  formatActions(a, { dialect: 'stored' }) === formatActions(b, { dialect: 'stored' });
+
 /** `s` in a string of its own: a line of a file's text would otherwise keep the whole text alive. */
 const ownCopy = (s: string): string => Buffer.from(s, 'utf8').toString('utf8');
 
 /** A flow argument that is a file's text (the CLI sends `-` and add-flows FILE as their lines, ending in a newline). */
 const fromFile = (arg: string): boolean => arg.includes('\n');
+
+/**
+ * ovs-ofctl refuses a flow_mod whose flags its version cannot carry
+ * (parse_ofp_str__ narrows the usable protocols: reset_counts to OpenFlow
+ * 1.2+, no_packet_counts and no_byte_counts to 1.3+), before sending any;
+ * its words, checked against ovs-ofctl 3.1. Only OpenFlow 1.0, of the
+ * versions dpemu speaks, lacks them.
+ */
+function checkFlags(flows: readonly FlowSpec[], version: OfVersion): void {
+  if (version !== 10) return;
+  const has = (k: keyof FlowFlags): boolean => flows.some((f) => f.flags[k]);
+  const usable = has('noPacketCounts') || has('noByteCounts') ? 'OXM-OpenFlow13,OXM-OpenFlow14,OXM-OpenFlow15' : has('resetCounts') ? 'OXM' : null;
+  if (usable) throw new ControlError(`ovs-ofctl: none of the usable flow formats (${usable}) is among the allowed flow formats (OpenFlow10,NXM)`);
+}
 
 const OFCTL_WRITES = new Set(['add-flow', 'add-flows', 'mod-flows', 'del-flows']);
 
@@ -90,43 +110,56 @@ export const ofctl: CommandFamily = {
     const [sub, node, bridge, ...rest] = words;
     const strict = opts.has('--strict');
     const arg = rest.join(' ');
-    const of13 = /openflow1[3-5]/i.test(opts.get('-O') ?? opts.get('--protocols') ?? '');
     const fileName = opts.get(FILE_NAME_OPT) || '-';
+    /** The version -O asks for (read only where it matters: a bad one is an error). */
+    const version = (): OfVersion => ofVersion(opts.get('-O') ?? opts.get('--protocols'));
     /** What a flow_mod means: OpenFlow 1.0 (ovs-ofctl's default) or 1.3+ (-O). */
-    const openflow = (): 10 | 13 => (ofVersion(opts.get('-O') ?? opts.get('--protocols')) === 10 ? 10 : 13);
+    const openflow = (): 10 | 13 => (version() === 10 ? 10 : 13);
     switch (sub) {
       case 'dump-flows': {
         const br = mustOvsBridge(ctx, node, bridge);
+        const v = version();
+        const names = opts.has('--names');
+        const stats = !opts.has('--no-stats');
         let lines: string[];
         try {
-          lines = br.dumpFlows({ names: opts.has('--names'), noStats: opts.has('--no-stats'), filter: arg || undefined, strict, dialect: of13 ? 'of13' : 'of10' });
+          lines = br.dumpFlows({ names, noStats: !stats, filter: arg || undefined, strict, version: v });
         } catch (e) {
           throw flowError(e);
         }
-        // OVS 2.5 (the seed's version) heads the dump with the reply type.
-        const head = of13 ? 'OFPST_FLOW reply (OF1.3) (xid=0x2):' : 'NXST_FLOW reply (xid=0x4):';
-        return ok(`${head}\n${lines.map((l) => l + '\n').join('')}`);
+        // ovs-ofctl 3.1 prints the reply as it came, headed by its type, only with stats and without
+        // names; else it prints the flows it decoded, one a line (ofctl_dump_flows). A filter costs
+        // two requests before (the port and table names it may use), so the reply's xid is 4 higher.
+        const xid = (v === 10 ? 4 : 2) + (arg ? 4 : 0);
+        const head = !stats || names ? '' : `${v === 10 ? 'NXST_FLOW reply' : `OFPST_FLOW reply (OF1.${v - 10})`} (xid=0x${xid.toString(16)}):\n`;
+        return ok(head + lines.map((l) => l + '\n').join(''));
       }
       case 'dump-ports-desc':
         return ok(dumpPortsDesc(emu, mustOvsBridge(ctx, node, bridge)));
       case 'dump-ports': {
         const br = mustOvsBridge(ctx, node, bridge);
         if (rest.length > 1) throw new ControlError(`ovs-ofctl: '${sub}' command takes at most 2 arguments`);
-        return ok(dumpPorts(br, emu.engine.stats, ofVersion(opts.get('-O') ?? opts.get('--protocols')), emu.engine.now, rest[0]));
+        return ok(dumpPorts(br, emu.engine.stats, version(), emu.engine.now, rest[0]));
       }
       case 'dump-tables':
-        return ok(dumpTables(mustOvsBridge(ctx, node, bridge), ofVersion(opts.get('-O') ?? opts.get('--protocols'))));
+        return ok(dumpTables(mustOvsBridge(ctx, node, bridge), version()));
       case 'add-flow':
       case 'add-flows': {
         const br = mustOvsBridge(ctx, node, bridge);
         if (!arg) throw new ControlError(`ovs-ofctl: '${sub}' command requires at least 2 arguments`);
         const file = sub === 'add-flows' || fromFile(arg);
         const specs = parseLines(file ? rest.join('\n') : arg, file ? fileName : null, (f) => ({ spec: parseAdd(br, f), line: f }));
+        const v = version();
+        checkFlags(specs.map((s) => s.spec), v);
         const of = openflow();
-        // Its own line (with the reset_counts an OF1.0 add implies) parses to it again under OpenFlow 1.3, as a
-        // configuration log snapshot replays it (FlowEntry.configText): the snapshot need not format it.
         for (const { spec, line } of specs) {
-          br.addFlow(spec, { openflow: of }).configText = ownCopy(`${of === 10 ? 'reset_counts,' : ''}${line}\n`);
+          // A flow_mod before OpenFlow 1.4 carries no importance: the flow has none.
+          const dropped = v < 14 && spec.importance !== 0;
+          const e = br.addFlow(dropped ? { ...spec, importance: 0 } : spec, { openflow: of });
+          // Its own line (with the reset_counts an OF1.0 add implies) parses to it again under OpenFlow 1.4, as a
+          // configuration log snapshot replays it (FlowEntry.configText): the snapshot need not format it. Not
+          // where the version changed the flow: no importance, or actions OF1.0 spells otherwise (goto_table).
+          if (!dropped && sameActions(e.actions, spec.actions)) e.configText = ownCopy(`${of === 10 ? 'reset_counts,' : ''}${line}\n`);
         }
         ctx.invalidate(`${br.node}:${br.name} flows`);
         return ok('');
@@ -137,13 +170,11 @@ export const ofctl: CommandFamily = {
         if (sub === 'mod-flows' && !arg) throw new ControlError("ovs-ofctl: 'mod-flows' command requires at least 2 arguments");
         const mod = sub === 'mod-flows';
         // One flow, or a file's (`-`): every flow parses before the table is touched.
-        const check = (f: string): string => {
-          br.checkFlowMod(f, mod, strict);
-          return f;
-        };
-        const flows = fromFile(arg) ? parseLines(arg, fileName, check) : [arg];
+        const check = (f: string): { f: string; spec: FlowSpec } => ({ f, spec: br.checkFlowMod(f, mod, strict) });
         try {
-          for (const f of flows) {
+          const flows = fromFile(arg) ? parseLines(arg, fileName, check) : [check(arg)];
+          if (mod) checkFlags(flows.map((x) => x.spec), version());
+          for (const { f } of flows) {
             if (mod) br.modFlows(f, { strict, openflow: openflow() });
             else br.delFlows(f || undefined, { strict });
           }

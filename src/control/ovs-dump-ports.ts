@@ -38,7 +38,7 @@ import { OFPP } from '../ofproto/actions.js';
 import { PC, type Stats } from '../datapath/stats.js';
 import { formatDuration } from '../ofproto/flow-printer.js';
 import { ControlError } from './protocol.js';
-import type { OfVersion } from './ovs-dump-tables.js';
+import type { OfVersion } from '../ofproto/flow-printer.js';
 
 const rotl = (x: number, k: number): number => ((x << k) | (x >>> (32 - k))) >>> 0;
 

@@ -9,9 +9,7 @@
 // keeps n_matched and n_missed; lookup = both).
 import type { OvsBridge } from '../ofproto/bridge.js';
 import { N_TABLES } from '../ofproto/flow-table.js';
-
-/** OpenFlow versions dump-tables speaks here: 1.0 (ovs-ofctl's default) and 1.3 to 1.5. */
-export type OfVersion = 10 | 13 | 14 | 15;
+import type { OfVersion } from '../ofproto/flow-printer.js';
 
 /** Fields an OF1.0 table stats reply's wildcards name, in OVS's mf_field order (mf_bitmap_from_of10). */
 const OF10_MATCHING = ['in_port', 'eth_src', 'eth_dst', 'eth_type', 'vlan_vid', 'vlan_pcp', 'ip_src', 'ip_dst', 'nw_proto', 'nw_tos', 'tcp_src', 'tcp_dst'];

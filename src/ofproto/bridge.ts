@@ -6,12 +6,12 @@ import { Element, type Port } from '../datapath/element.js';
 import type { Engine } from '../datapath/engine.js';
 import type { Packet } from '../datapath/packet.js';
 import { OFPP, type Action } from './actions.js';
-import { formatActions } from './action-printer.js';
+import { formatActions, reencode } from './action-printer.js';
 import { Xlate, type TraceFormat, type XlateHost } from './execute.js';
 import { MacLearning, MAC_DEFAULT_MAX, MAC_ENTRY_DEFAULT_IDLE_TIME } from './fdb.js';
 import { DEFAULT_PRIORITY, newFlowSpec, type FlowSpec } from './flow.js';
 import { parseActions, parseFlow, parseFlowFilter, type ParseOptions } from './flow-parser.js';
-import { formatFlow, formatMatch, type FlowPrintOptions } from './flow-printer.js';
+import { dumpFlowsPrintOptions, formatFlow, formatMatch, type OfVersion } from './flow-printer.js';
 import { FlowTables, TABLE_ALL, type FlowEntry, type FlowFilter } from './flow-table.js';
 import { OvsPort, type OvsPortConfig } from './ovs-port.js';
 import { emptyMatch } from './match.js';
@@ -48,8 +48,18 @@ export interface DumpFlowsOptions {
   /** Only flows matching this flow-matching text (table=, cookie=v/m, out_port=, fields). */
   filter?: string;
   strict?: boolean;
-  /** 'of10' (default, ovs-ofctl dump-flows) or 'of13' (-O OpenFlow13). */
-  dialect?: 'of10' | 'of13';
+  /** The reply's OpenFlow version: 10 (default, ovs-ofctl dump-flows) or 13 to 15 (-O). */
+  version?: OfVersion;
+}
+
+/**
+ * The actions an OpenFlow 1.0 flow_mod gives the switch: what ovs-ofctl
+ * encodes for 1.0 and OVS decodes (goto_table is resubmit(,N), mod_nw_ttl a
+ * load, and the flow keeps them so: 1.3 dumps print them so). 1.3+ adds keep
+ * the actions as parsed (a configuration snapshot replays them so).
+ */
+function decoded(actions: Action[], openflow: 10 | 13 | undefined, match: FlowSpec['match']): Action[] {
+  return openflow === 10 ? reencode(actions, 'of10', match) : actions;
 }
 
 /** A row of `ovs-ofctl dump-ports-desc` / `ovs-vsctl show`. */
@@ -311,6 +321,7 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
     let spec = typeof flow === 'string' ? parseFlow(flow, this.parseOpts()) : flow;
     if (spec.table >= TABLE_ALL) throw new Error('add-flow needs a table 0..254');
     if (opts.openflow === 10) spec = { ...spec, flags: { ...spec.flags, resetCounts: true } };
+    spec = { ...spec, actions: decoded(spec.actions, opts.openflow, spec.match) };
     return this.tables.add(spec, this.now(), opts.openflow === 13);
   }
 
@@ -337,9 +348,10 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
     const { spec, filter } = this.criteria(flow, opts.strict ?? false, true);
     const of10 = (opts.openflow ?? 10) === 10;
     const newCookie = of10 && spec.cookieMask === undefined && typeof flow === 'string' && /(^|[\s,])cookie\s*[=:]/.test(flow) ? spec.cookie : undefined;
-    const changed = this.tables.modify(filter, spec.actions, this.now(), newCookie, !of10 && spec.flags.resetCounts);
+    const actions = decoded(spec.actions, opts.openflow, spec.match);
+    const changed = this.tables.modify(filter, actions, this.now(), newCookie, !of10 && spec.flags.resetCounts);
     if (changed.length || !of10) return changed;
-    const add = { ...spec, table: filter.table === TABLE_ALL ? 0 : filter.table };
+    const add = { ...spec, actions, table: filter.table === TABLE_ALL ? 0 : filter.table };
     return [this.tables.add(add, this.now())];
   }
 
@@ -353,9 +365,9 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
     return this.tables.delete(this.criteria(flow, opts.strict ?? false, false).filter);
   }
 
-  /** Throws what modFlows (`mod`) or delFlows would for `flow`, changing nothing. */
-  checkFlowMod(flow: string, mod: boolean, strict: boolean): void {
-    this.criteria(flow, strict, mod);
+  /** Throws what modFlows (`mod`) or delFlows would for `flow`, changing nothing; else what it parses to. */
+  checkFlowMod(flow: string, mod: boolean, strict: boolean): FlowSpec {
+    return this.criteria(flow, strict, mod).spec;
   }
 
   /** Flows a flow-matching command selects. */
@@ -404,7 +416,7 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
     const entries = opts.filter
       ? this.findFlows(opts.filter, { strict: opts.strict ?? false })
       : this.tables.select({ table: TABLE_ALL, match: emptyMatch(), strict: false });
-    const po: FlowPrintOptions = { dialect: opts.dialect ?? 'of10', stats: !opts.noStats };
+    const po = dumpFlowsPrintOptions(opts.version ?? 10, !opts.noStats, opts.names ?? false);
     if (opts.names) po.portName = this.namer();
     return entries.map((e) => ' ' + formatFlow(e.toSpec(now), po));
   }

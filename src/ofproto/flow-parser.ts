@@ -183,6 +183,8 @@ function parseFlowText(line: string, opts: ParseOptions, mode: 'add' | 'match'):
         flow.hardTimeout = v(() => parseUint(value, 0xffff, 'hard_timeout'));
         break;
       case 'importance':
+        // Only an add sets it (parse_ofp_str__'s F_IMPORTANCE); mod-flows, del-flows and dump-flows do not know it.
+        if (mode !== 'add') throw syntaxError(`unknown keyword ${key}`, at, key);
         flow.importance = v(() => parseUint(value, 0xffff, 'importance'));
         break;
       case 'out_port': {

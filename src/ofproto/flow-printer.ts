@@ -163,6 +163,26 @@ export interface FlowPrintOptions {
   flags?: boolean;
   /** Print importance (only OF1.4+ replies carry it). Default false. */
   importance?: boolean;
+  /**
+   * With stats, the ages the reply carries: idle_age and hard_age (NXST_FLOW's flow-age extension),
+   * idle_age alone (OF1.5's idle_time) or none. Default: both for 'of10', else none.
+   */
+  ages?: 'idle+hard' | 'idle' | 'none';
+}
+
+/** The OpenFlow versions dpemu's ovs-ofctl speaks: 1.0 (ovs-ofctl's default) and 1.3 to 1.5 (-O). */
+export type OfVersion = 10 | 13 | 14 | 15;
+
+/**
+ * How ovs-ofctl 3.1 dump-flows prints a reply of `version`: OF1.1+ actions,
+ * flags from OF1.3 on, importance from OF1.4 on. The flow-age extension's
+ * ages come only with the NXST reply printed as it came, not with --names,
+ * where ovs-ofctl decodes the flows itself without it (vconn_dump_flows);
+ * OF1.5's idle_time is in every reply.
+ */
+export function dumpFlowsPrintOptions(version: OfVersion, stats: boolean, names: boolean): FlowPrintOptions {
+  if (version === 10) return { dialect: 'of10', stats, ages: names ? 'none' : 'idle+hard' };
+  return { dialect: 'of13', stats, importance: version >= 14, ages: version === 15 ? 'idle' : 'none' };
 }
 
 /** ofp_print_duration: whole seconds, 3 decimals for whole milliseconds, else up to 9. */
@@ -197,9 +217,10 @@ export function formatFlow(flow: FlowSpec, opts: FlowPrintOptions = {}): string 
     if (f.noByteCounts) s += 'no_byte_counts ';
   }
   if (opts.importance && flow.importance) s += `importance=${flow.importance}, `;
-  if (showStats && dialect === 'of10' && st) {
+  const ages = opts.ages ?? (dialect === 'of10' ? 'idle+hard' : 'none');
+  if (showStats && ages !== 'none' && st) {
     if (st.idleAge !== undefined) s += `idle_age=${st.idleAge}, `;
-    if (st.hardAge !== undefined && st.hardAge !== st.durationSec) s += `hard_age=${st.hardAge}, `;
+    if (ages === 'idle+hard' && st.hardAge !== undefined && st.hardAge !== st.durationSec) s += `hard_age=${st.hardAge}, `;
   }
   const match = formatMatch(flow.match, flow.priority, opts.portName);
   if (match) s += match + ' ';

@@ -131,8 +131,8 @@ export class WorkerControl {
       if (e.learnedBy === null) text += e.configText ??= formatFlow(e.toSpec(now), { dialect: 'of13', stats: false, flags: true, importance: true }) + '\n';
     }
     const out: ConfigCommand[] = [{ family: 'ofctl', argv: ['del-flows', node, bridge] }];
-    // OpenFlow 1.3: the flows' flags as written (an OF1.0 add would give each reset_counts).
-    if (text) out.push({ family: 'ofctl', argv: ['add-flows', '-O', 'OpenFlow13', node, bridge, text] });
+    // OpenFlow 1.4: the flows' flags as written (an OF1.0 add would give each reset_counts) and their importance.
+    if (text) out.push({ family: 'ofctl', argv: ['add-flows', '-O', 'OpenFlow14', node, bridge, text] });
     return out;
   }
 

@@ -40,6 +40,11 @@ export class RealOvs {
     return this.run('ovs-ofctl', [cmd, `unix:${join(this.dir, `${bridge}.mgmt`)}`, ...args]);
   }
 
+  /** ovs-ofctl as ofctl(), failing or not: its exit status and output. */
+  tryOfctl(cmd: string, bridge: string, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
+    return this.spawn('ovs-ofctl', [cmd, `unix:${join(this.dir, `${bridge}.mgmt`)}`, ...args]);
+  }
+
   /** Flows (one a line, ovs-ofctl syntax) replace `bridge`'s table. */
   replaceFlows(bridge: string, flows: readonly string[]): void {
     const file = join(this.dir, `${bridge}.flows`);
@@ -70,9 +75,14 @@ export class RealOvs {
   }
 
   private run(cmd: string, args: string[]): string {
+    const r = this.spawn(cmd, args);
+    assert.equal(r.status, 0, `${cmd} ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  }
+
+  private spawn(cmd: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
     const env = { ...process.env, OVS_RUNDIR: this.dir, OVS_DBDIR: this.dir, OVS_LOGDIR: this.dir, OVS_SYSCONFDIR: this.dir };
     const r = spawnSync(cmd, args, { encoding: 'utf8', env, timeout: 20_000 });
-    assert.equal(r.status, 0, `${cmd} ${args.join(' ')}: ${r.stderr || r.error}`);
-    return r.stdout;
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr || String(r.error ?? '') };
   }
 }

@@ -56,10 +56,14 @@ test('a flow added through ofctl is snapshotted with the line it was added with,
   const fromFile = ['table=60,priority=3,dl_vlan=12,dl_dst=fa:16:3e:ee:00:82 actions=strip_vlan,output:"qvo2ab77d0f-99"', 'cookie=0x83,table=25,priority=2,idle_timeout=300,in_port="qvo2ab77d0f-99",dl_src=fa:16:3e:ee:00:83 actions=drop'];
   run(wc, 'add-flow', 'w07', 'br-int', single);
   run(wc, 'add-flows', 'w07', 'br-int', `# churn\n${fromFile.join('\n')}\n`);
+  // OpenFlow 1.0 has no goto_table: the flow keeps the resubmit ovs-ofctl sends for it, and the snapshot says so.
+  const gotoTable = 'cookie=0x84,table=0,priority=84,udp,tp_dst=84 actions=goto_table:25';
+  run(wc, 'add-flow', 'w07', 'br-int', gotoTable);
   const snap = wc.flowSnapshot('w07', 'br-int');
   const lines = snap[1]!.argv.at(-1)!.split('\n');
-  // With the reset_counts their OpenFlow 1.0 add gave them: the snapshot replays under OpenFlow 1.3.
+  // With the reset_counts their OpenFlow 1.0 add gave them: the snapshot replays under OpenFlow 1.4.
   for (const l of [single, ...fromFile]) assert.ok(lines.includes(`reset_counts,${l}`), `${l} kept as given:\n${lines.join('\n')}`);
+  assert.ok(lines.includes('cookie=0x84, reset_counts priority=84,udp,tp_dst=84 actions=resubmit(,25)'), lines.join('\n'));
   // Replayed into a fresh emulator, the lines make the same flows as the formatted ones did.
   const again = new WorkerControl(buildEmulator(loadTopologyOrThrow(file)));
   for (const c of snap) run(again, ...c.argv);
