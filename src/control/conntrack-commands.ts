@@ -66,9 +66,9 @@ const NAT_FLAGS: Record<string, string> = { '-n': 'snat', '--src-nat': 'snat', '
 const EVENT_OUTPUTS = new Set(['extended', 'timestamp', 'id', 'userspace']);
 const OTHER_OUTPUTS = new Set(['xml', 'ktimestamp', 'labels', 'save']);
 /**
- * The netlink port dpemu's own conntrack -D and -F name in their DESTROY
- * events (the deleting process's, as Linux reports it): the daemon's pid,
- * the port a process's first netlink socket is bound to.
+ * The netlink port dpemu's own conntrack -D, -F and -U name in their events
+ * (the requesting process's, as Linux reports it): the daemon's pid, the
+ * port a process's first netlink socket is bound to.
  */
 export const CONNTRACK_PORTID = process.pid;
 
@@ -87,6 +87,12 @@ interface ToolArgs {
   status?: { bits: number; clear: number };
   /** -e's events. */
   events?: number;
+  /**
+   * -m's VALUE/MASK: what -U sets, what the other commands' user-space check
+   * wants; and as -m gave it, the filter -L and -D ask the kernel for.
+   */
+  mark?: { value: number; mask: number };
+  markKernel?: { value: number; mask: number };
   /** Lines conntrack prints on stderr as it reads the options (-u or -e naming SRC_NAT or DST_NAT). */
   warnings: string[];
 }
@@ -174,7 +180,15 @@ function checkValue(opt: string, v: string, t: ToolArgs): string {
   if (opt === '-s' || opt === '-d' || opt === '-r' || opt === '-q') addrFilter(opt, v);
   else if (opt === '-p') protoFilter(v);
   else if (opt === '-f' && v !== 'ipv4' && v !== 'ipv6') throw paramError(`\`${v}' unsupported protocol`);
-  else if (opt === '-u') t.status = namesOf(v, t, true);
+  else if (opt === '-u') {
+    t.status = namesOf(v, t, true);
+    // 1.4.7's -u also overwrites -m's value with the status bits (fixed after 1.4.7: "mark from -m
+    // was overriden by value from -u"): -U then sets those, and the user-space mark check wants them.
+    if (t.mark) t.mark.value = t.status.bits;
+  } else if (opt === '-m') {
+    t.mark = markOf(v);
+    t.markKernel = { ...t.mark };
+  }
   else if (opt === '-e') t.events = namesOf(v, t, false).bits;
   else if (opt === '-o') {
     const bad = v.split(',').find((o) => o !== '' && !EVENT_OUTPUTS.has(o) && !OTHER_OUTPUTS.has(o));
@@ -219,7 +233,8 @@ function matcher(t: ToolArgs): (e: CtEntry) => boolean {
   const kmask = status === undefined || t.cmd !== '-L' ? -1 : status.clear || status.bits;
   // The kernel refuses a status filter with no bit in its mask (ctnetlink: -EINVAL).
   if (kmask === 0) throw new ControlError(`${TOOL}: Operation failed: invalid parameters`, 1);
-  const mark = update || !t.values.has('-m') ? undefined : markOf(t.values.get('-m')!);
+  const mark = update ? undefined : t.mark;
+  const kmark = t.cmd === '-L' || t.cmd === '-D' ? t.markKernel : undefined;
   const p = t.ports;
   const snat = t.nat.has('snat') || t.nat.has('any'), dnat = t.nat.has('dnat') || t.nat.has('any');
   return (e) => {
@@ -234,6 +249,7 @@ function matcher(t: ToolArgs): (e: CtEntry) => boolean {
     if (p.has('iid') && o.sport !== p.get('iid')) return false;
     if (status !== undefined && ((e.status & status.bits) !== status.bits || (kmask > 0 && (e.status & kmask) !== status.bits))) return false;
     if (mark !== undefined && ((e.mark & mark.mask) >>> 0) !== mark.value) return false;
+    if (kmark !== undefined && ((e.mark & kmark.mask) >>> 0) !== kmark.value) return false;
     if (snat || dnat) {
       // libnetfilter_conntrack's IS_SNAT/IS_SPAT and IS_DNAT/IS_DPAT: the reply tuple differs
       // from the original's inverse (for ICMP the id is set against type/code, as it does).
@@ -354,7 +370,7 @@ const MAX_TIMEOUT_S = 0x7fffffff / 250;
  */
 function updateEntries(ct: Conntrack, t: ToolArgs, entries: CtEntry[], now: number): CommandResponse & { changed: boolean } {
   const v = t.values;
-  const mark = v.has('-m') ? markOf(v.get('-m')!) : undefined;
+  const mark = t.mark;
   const timeout = v.has('-t') ? atolU32(v.get('-t')!) : undefined;
   const status = t.status?.bits;
   const family = ['-f', '-s', '-d', '-r', '-q'].some((k) => v.has(k));

@@ -23,7 +23,7 @@ export class BadParameter extends Error {
   }
 }
 
-/** Bits set, and (-u's `!NAME` and UNREPLIED) bits that must be clear; `warnings` gets conntrack's lines for SRC_NAT and DST_NAT. */
+/** Bits named, and (-u's `!NAME` and UNREPLIED) bits wanted clear. */
 export interface ParsedNames {
   bits: number;
   clear: number;
@@ -43,7 +43,7 @@ function oneName(name: string, names: Names, out: { v: number }, warnings: strin
   return hit !== undefined;
 }
 
-/** parse_parameter (`negatable` false: -e) or parse_parameter_mask (true: -u). */
+/** parse_parameter (`negatable` false: -e) or parse_parameter_mask (true: -u); `warnings` gets conntrack's lines for SRC_NAT and DST_NAT. */
 export function parseNames(arg: string, names: Names, negatable: boolean, warnings: string[]): ParsedNames {
   const set = { v: 0 }, clear = { v: 0 };
   let rest = arg;

@@ -104,7 +104,7 @@ export interface CtChange {
 
 /** errno EBUSY: ctnetlink's refusal of a status change. */
 export const EBUSY = 16;
-/** The status bits user space may set (the rest of IPS_UNCHANGEABLE_MASK's complement dpemu knows). */
+/** The status bits a change from user space may set: those dpemu knows outside the kernel's IPS_UNCHANGEABLE_MASK. */
 const SETTABLE_STATUS = IPS_SEEN_REPLY | IPS_ASSURED | IPS_FIXED_TIMEOUT;
 
 export class Conntrack implements NatLookup, CtMarks {
@@ -119,7 +119,7 @@ export class Conntrack implements NatLookup, CtMarks {
   /** `conntrack -E` listeners (listen()); null while there are none, the packet path's only test. */
   private events: CtEventHub | null = null;
   /** The netlink port of the user-space request in progress (destroy, flush, update), for its events. */
-  private deleter = 0;
+  private requester = 0;
   /**
    * The confirmed entry the packet in flight changed (0: none), its
    * eventState() before, and whether its mark changed: one UPDATE at
@@ -255,8 +255,8 @@ export class Conntrack implements NatLookup, CtMarks {
     };
   }
 
-  private emit(type: number, e: number): void {
-    this.events!.emit(type, new CtEntry(this.store, e), this.now, this.deleter);
+  private emit(type: number, e: number, markChanged = false): void {
+    this.events!.emit(type, new CtEntry(this.store, e), this.now, this.requester, markChanged);
   }
 
   /** The packet in flight will change entry `e` (confirmed; listeners exist): note its state, unless already noted. */
@@ -273,7 +273,7 @@ export class Conntrack implements NatLookup, CtMarks {
     const mark = this.pendingMark;
     this.pendingCt = 0;
     this.pendingMark = false;
-    if (this.events !== null && (mark || this.eventState(e) !== this.pendingWas)) this.emit(CT_EVENT_UPDATE, e);
+    if (this.events !== null && (mark || this.eventState(e) !== this.pendingWas)) this.emit(CT_EVENT_UPDATE, e, mark);
   }
 
   /** What an UPDATE reports a change of (ctnetlink's IPCT_REPLY, IPCT_ASSURED, IPCT_PROTOINFO): status bits and TCP state. */
@@ -592,11 +592,11 @@ export class Conntrack implements NatLookup, CtMarks {
   destroy(ct: number, now = this.now, portid = 0): void {
     this.now = now;
     this.store.lock();
-    this.deleter = portid;
+    this.requester = portid;
     try {
       this.remove(ct);
     } finally {
-      this.deleter = 0;
+      this.requester = 0;
       this.store.unlock();
     }
   }
@@ -623,9 +623,10 @@ export class Conntrack implements NatLookup, CtMarks {
       }
       if (change.mark !== undefined) st.r[o + W_MARK] = change.mark;
       if (this.events !== null) {
-        this.deleter = portid;
-        this.emit(CT_EVENT_UPDATE, ct);
-        this.deleter = 0;
+        this.requester = portid;
+        // ctnetlink reports a change from user space with every field it may set, the mark among them.
+        this.emit(CT_EVENT_UPDATE, ct, true);
+        this.requester = 0;
       }
       return 0;
     } finally {
@@ -649,11 +650,11 @@ export class Conntrack implements NatLookup, CtMarks {
     this.now = now;
     const st = this.store;
     st.lock();
-    this.deleter = portid;
+    this.requester = portid;
     try {
       for (let i = st.count - 1; i >= 0; i--) this.remove(st.order[i]!);
     } finally {
-      this.deleter = 0;
+      this.requester = 0;
       st.unlock();
     }
   }
