@@ -188,8 +188,7 @@ function checkValue(opt: string, v: string, t: ToolArgs): string {
   } else if (opt === '-m') {
     t.mark = markOf(v);
     t.markKernel = { ...t.mark };
-  }
-  else if (opt === '-e') t.events = namesOf(v, t, false).bits;
+  } else if (opt === '-e') t.events = namesOf(v, t, false).bits;
   else if (opt === '-o') {
     const bad = v.split(',').find((o) => o !== '' && !EVENT_OUTPUTS.has(o) && !OTHER_OUTPUTS.has(o));
     if (bad !== undefined) throw paramError(`Bad parameter \`${bad}'`);
@@ -274,7 +273,7 @@ export function conntrackTool(ct: Conntrack, now: number, argv: readonly string[
     return warnings.length ? { ...r, stderr: warnings.map((w) => w + '\n').join('') + r.stderr } : r;
   } catch (e) {
     if (!(e instanceof ControlError) || !warnings.length) throw e;
-    throw new ControlError(warnings.join('\n') + '\n' + e.message, e.exit);
+    throw new ControlError(warnings.join('\n') + '\n' + e.message, e.exit, e.status);
   }
 }
 
@@ -363,10 +362,11 @@ const MAX_TIMEOUT_S = 0x7fffffff / 250;
  * 1.4.7's quirks, seen against the kernel (conntrack-kernel.test.ts): with
  * no family (-f or an address) its request names none and the kernel refuses
  * it (EOPNOTSUPP, nothing changed); and after its first read-back it reads
- * the kernel's answers one behind, so a first refused status change (EBUSY:
- * EXPECTED cannot be set) is reported and the entry still printed, a later
- * one ends the command. (That lag also makes 1.4.7 leave some updated entries
- * unprinted; dpemu prints them all, as 1.4.8's rewrite does.)
+ * the kernel's answers one behind (strace shows it), so a first refused
+ * status change (EBUSY: EXPECTED cannot be set) is reported and the entry
+ * still printed, a later one ends the command. That lag also makes 1.4.7
+ * leave some updated entries unprinted, by a pattern not worked out here:
+ * dpemu prints them all, as conntrack-tools' later libmnl rewrite does.
  */
 function updateEntries(ct: Conntrack, t: ToolArgs, entries: CtEntry[], now: number): CommandResponse & { changed: boolean } {
   const v = t.values;
