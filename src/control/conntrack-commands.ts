@@ -1,14 +1,14 @@
-// conntrack -L / -G / -C / -S / -D / -F / -E inside a namespace, with
+// conntrack -L / -G / -C / -S / -D / -U / -F / -E inside a namespace, with
 // conntrack-tools' filters, messages and exit statuses (checked against
 // conntrack-tools 1.4.7 on a Linux 6.x kernel by test/e2e/conntrack-kernel.test.ts
 // and conntrack-tool-kernel.test.ts). -E streams: the words are checked here,
 // the events come through the control socket's stream (conntrack-events.ts).
 import {
-  type Conntrack, conntrackEntryText, conntrackStatsText, conntrackSummary, CT_EVENT_ALL, CT_EVENT_DESTROY, CT_EVENT_NEW,
-  CT_EVENT_UPDATE, type CtEntry,
+  type Conntrack, conntrackEntryText, conntrackStatsText, conntrackSummary, CT_EVENT_ALL, type CtChange, type CtEntry, EBUSY,
 } from '../netfilter/index.js';
 import { inetAton, prefixLength } from './inet-aton.js';
-import { IPS_ASSURED, IPS_EXPECTED, IPS_SEEN_REPLY } from '../netfilter/constants.js';
+import { atolU32, strtoulU32 } from './c-numbers.js';
+import { BadParameter, EVENT_NAMES, parseNames, STATUS_NAMES } from './conntrack-params.js';
 import type { CommandFamily, Scope } from './command.js';
 import { type CommandResponse, ControlError, ok } from './protocol.js';
 import { mustNamespace } from './resolve.js';
@@ -29,17 +29,18 @@ const TABLES = new Set(['conntrack', 'expect', 'dying', 'unconfirmed']);
  * order: the first illegal one in this order is the one the error names.
  */
 const OPT_NAMES: Record<string, string> = {
-  '-s': 'src', '-d': 'dst', '-r': 'reply-src', '-q': 'reply-dst', '-p': 'protonum', '-u': 'status', '-e': 'event-mask',
+  '-s': 'src', '-d': 'dst', '-r': 'reply-src', '-q': 'reply-dst', '-p': 'protonum', '-t': 'timeout', '-u': 'status', '-e': 'event-mask',
   '/s': 'mask-src', '/d': 'mask-dst', '-m': 'mark', '-f': 'family', snat: 'src-nat', dnat: 'dst-nat', '-o': 'output', any: 'any-nat',
 };
 const OPT_ORDER = Object.keys(OPT_NAMES);
 /** Options each command (and table) allows: conntrack-tools' commands_v_options (1.4.6 and 1.4.7 agree). */
 const LEGAL: Record<string, Set<string>> = {
-  '-L': new Set(OPT_ORDER.filter((o) => o !== '-e')),
+  '-L': new Set(OPT_ORDER.filter((o) => o !== '-e' && o !== '-t')),
   '-D': new Set(OPT_ORDER.filter((o) => o !== 'any' && o !== '-e')),
+  '-U': new Set(OPT_ORDER.filter((o) => o !== 'any' && o !== '-e')),
   // -G names one entry: its original tuple (the reply addresses filter what it finds), -p compulsory.
   '-G': new Set(['-s', '-d', '-r', '-q', '-p', '-o']),
-  '-E': new Set(OPT_ORDER.filter((o) => o !== '-u')),
+  '-E': new Set(OPT_ORDER.filter((o) => o !== '-u' && o !== '-t')),
   '-F': new Set(['-f']),
   '-L expect': new Set(['-f', '-o']),
   '-E expect': new Set(['-f', '-o']),
@@ -49,7 +50,7 @@ const VALUE_OPTS: Record<string, string> = {
   '-s': '-s', '--src': '-s', '--orig-src': '-s', '-d': '-d', '--dst': '-d', '--orig-dst': '-d',
   '-r': '-r', '--reply-src': '-r', '-q': '-q', '--reply-dst': '-q', '-p': '-p', '--proto': '-p', '--protonum': '-p',
   '-f': '-f', '--family': '-f', '-o': '-o', '--output': '-o', '-u': '-u', '--status': '-u', '-m': '-m', '--mark': '-m',
-  '-e': '-e', '--event-mask': '-e',
+  '-e': '-e', '--event-mask': '-e', '-t': '-t', '--timeout': '-t',
 };
 /** Compulsory options of a command (conntrack-tools' commands_v_options 1), checked with the illegal ones. */
 const NEEDED: Record<string, Set<string>> = { '-G': new Set(['-p']) };
@@ -61,15 +62,13 @@ const PORT_OPTS: Record<string, string> = {
 /** ICMP's (-p icmp): type and code in 8 bits, the id in 16, as C's atoi reads them. */
 const ICMP_OPTS: Record<string, [string, number]> = { '--icmp-type': ['itype', 0xff], '--icmp-code': ['icode', 0xff], '--icmp-id': ['iid', 0xffff] };
 const NAT_FLAGS: Record<string, string> = { '-n': 'snat', '--src-nat': 'snat', '-g': 'dnat', '--dst-nat': 'dnat', '-j': 'any', '--any-nat': 'any' };
-const STATUS_BITS: Record<string, number> = { EXPECTED: IPS_EXPECTED, SEEN_REPLY: IPS_SEEN_REPLY, ASSURED: IPS_ASSURED, UNSET: 0 };
-const EVENT_BITS: Record<string, number> = { NEW: CT_EVENT_NEW, UPDATE: CT_EVENT_UPDATE, DESTROY: CT_EVENT_DESTROY, ALL: CT_EVENT_ALL };
 /** -o types conntrack-tools knows; with -E dpemu prints these, and refuses the others by name. */
 const EVENT_OUTPUTS = new Set(['extended', 'timestamp', 'id', 'userspace']);
 const OTHER_OUTPUTS = new Set(['xml', 'ktimestamp', 'labels', 'save']);
 /**
- * The netlink port dpemu's own conntrack -D and -F name in their DESTROY
- * events (the deleting process's, as Linux reports it): the daemon's pid,
- * the port a process's first netlink socket is bound to.
+ * The netlink port dpemu's own conntrack -D, -F and -U name in their events
+ * (the requesting process's, as Linux reports it): the daemon's pid, the
+ * port a process's first netlink socket is bound to.
  */
 export const CONNTRACK_PORTID = process.pid;
 
@@ -84,6 +83,18 @@ interface ToolArgs {
   values: Map<string, string>;
   ports: Map<string, number>;
   nat: Set<string>;
+  /** -u's bits, and those it wants clear (`!NAME`, UNREPLIED). */
+  status?: { bits: number; clear: number };
+  /** -e's events. */
+  events?: number;
+  /**
+   * -m's VALUE/MASK: what -U sets, what the other commands' user-space check
+   * wants; and as -m gave it, the filter -L and -D ask the kernel for.
+   */
+  mark?: { value: number; mask: number };
+  markKernel?: { value: number; mask: number };
+  /** Lines conntrack prints on stderr as it reads the options (-u or -e naming SRC_NAT or DST_NAT). */
+  warnings: string[];
 }
 
 function protoNumber(proto: string | undefined): number | undefined {
@@ -95,8 +106,8 @@ function hasPorts(proto: string | undefined): boolean {
   return n === 6 || n === 17;
 }
 
-function parseTool(argv: readonly string[]): ToolArgs {
-  const out: ToolArgs = { cmd: null, table: 'conntrack', values: new Map(), ports: new Map(), nat: new Set() };
+function parseTool(argv: readonly string[], warnings: string[] = []): ToolArgs {
+  const out: ToolArgs = { cmd: null, table: 'conntrack', values: new Map(), ports: new Map(), nat: new Set(), warnings };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const cmd = COMMANDS[a];
@@ -109,13 +120,14 @@ function parseTool(argv: readonly string[]): ToolArgs {
       if (argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('-')) {
         if (!TABLES.has(argv[i + 1]!)) throw paramError(`unknown type \`${argv[i + 1]}'`);
         out.table = argv[++i]!;
+        if (cmd === '-U' && out.table === 'expect') throw paramError("Can't do --update on expectations");
       }
     } else if (value || port) {
       const v = argv[++i];
       if (v === undefined) throw paramError(`option \`${a}' requires an argument`);
       // The port options parse as C's atoi into 16 bits (99999 is 34463), as conntrack-tools does.
       if (port) out.ports.set(port, (parseInt(v, 10) || 0) & (ICMP_OPTS[a]?.[1] ?? 0xffff));
-      else out.values.set(value!, checkValue(value!, v));
+      else out.values.set(value!, checkValue(value!, v, out));
     } else if (NAT_FLAGS[a]) out.nat.add(NAT_FLAGS[a]);
     else if (!a.startsWith('-')) throw paramError(`unknown type \`${a}'`);
     else throw paramError(`unknown option \`${a}'`);
@@ -143,15 +155,20 @@ function protoFilter(pv: string): number {
   return proto;
 }
 
-/** A comma list of names (-u's status bits, -e's events) as their bits. */
-function bitsOf(list: string, bits: Record<string, number>, upper = false): number {
-  let out = 0;
-  for (const n of list.split(',')) {
-    const bit = bits[upper ? n.toUpperCase() : n];
-    if (bit === undefined) throw paramError(`Bad parameter \`${n}'`);
-    out |= bit;
+/** -u's or -e's list (conntrack-params.ts), its warnings noted. */
+function namesOf(v: string, t: ToolArgs, status: boolean): { bits: number; clear: number } {
+  try {
+    return parseNames(v, status ? STATUS_NAMES : EVENT_NAMES, status, t.warnings);
+  } catch (e) {
+    if (e instanceof BadParameter) throw paramError(e.message);
+    throw e;
   }
-  return out;
+}
+
+/** -m's VALUE[/MASK] as strtoul reads them (no error: what is not a number is 0); no mask is all ones. */
+function markOf(v: string): { value: number; mask: number } {
+  const { value, rest } = strtoulU32(v);
+  return { value, mask: rest[0] === '/' ? strtoulU32(rest.slice(1)).value : 0xffffffff };
 }
 
 /**
@@ -159,12 +176,19 @@ function bitsOf(list: string, bits: Record<string, number>, upper = false): numb
  * the first bad one on the command line is the one named (the checks that
  * depend on the command come after).
  */
-function checkValue(opt: string, v: string): string {
+function checkValue(opt: string, v: string, t: ToolArgs): string {
   if (opt === '-s' || opt === '-d' || opt === '-r' || opt === '-q') addrFilter(opt, v);
   else if (opt === '-p') protoFilter(v);
   else if (opt === '-f' && v !== 'ipv4' && v !== 'ipv6') throw paramError(`\`${v}' unsupported protocol`);
-  else if (opt === '-u') bitsOf(v, STATUS_BITS);
-  else if (opt === '-e') bitsOf(v, EVENT_BITS, true);
+  else if (opt === '-u') {
+    t.status = namesOf(v, t, true);
+    // 1.4.7's -u also overwrites -m's value with the status bits (fixed after 1.4.7: "mark from -m
+    // was overriden by value from -u"): -U then sets those, and the user-space mark check wants them.
+    if (t.mark) t.mark.value = t.status.bits;
+  } else if (opt === '-m') {
+    t.mark = markOf(v);
+    t.markKernel = { ...t.mark };
+  } else if (opt === '-e') t.events = namesOf(v, t, false).bits;
   else if (opt === '-o') {
     const bad = v.split(',').find((o) => o !== '' && !EVENT_OUTPUTS.has(o) && !OTHER_OUTPUTS.has(o));
     if (bad !== undefined) throw paramError(`Bad parameter \`${bad}'`);
@@ -188,7 +212,10 @@ function checkLegal(t: ToolArgs): void {
   }
 }
 
-/** conntrack-tools' filters: address and port fields, protocol, family, status bits, mark, NAT. */
+/**
+ * conntrack-tools' filters: address and port fields, protocol, family,
+ * status bits, mark, NAT. For -U, -u and -m say what to set: no filter.
+ */
 function matcher(t: ToolArgs): (e: CtEntry) => boolean {
   const addr = (k: string) => (t.values.has(k) ? addrFilter(k, t.values.get(k)!) : undefined);
   const src = addr('-s'), dst = addr('-d'), rsrc = addr('-r'), rdst = addr('-q');
@@ -198,21 +225,15 @@ function matcher(t: ToolArgs): (e: CtEntry) => boolean {
   const fam = t.values.get('-f');
   const out = t.values.get('-o');
   if (out !== undefined && t.cmd !== '-E' && out.split(',').some((o) => o !== 'extended')) throw paramError(`Bad parameter \`${out}'`);
-  let status = -1;
-  const sv = t.values.get('-u');
-  if (sv !== undefined) {
-    status = bitsOf(sv, STATUS_BITS);
-    // The kernel refuses a status filter with no bit (ctnetlink: -EINVAL).
-    if (status === 0) throw new ControlError(`${TOOL}: Operation failed: invalid parameters`, 1);
-  }
-  let markVal = -1, markMask = 0xffffffff;
-  const mv = t.values.get('-m');
-  if (mv !== undefined) {
-    const [v, m] = mv.split('/');
-    if (!Number.isFinite(Number(v)) || (m !== undefined && !Number.isFinite(Number(m)))) throw paramError(`Bad parameter \`${mv}'`);
-    markVal = Number(v) >>> 0;
-    if (m !== undefined) markMask = Number(m) >>> 0;
-  }
+  const update = t.cmd === '-U';
+  // The bits wanted set (every command's user-space check), and -L's dump filter in the kernel:
+  // the bits under a mask (those wanted clear, else those wanted set) must be those wanted set.
+  const status = update ? undefined : t.status;
+  const kmask = status === undefined || t.cmd !== '-L' ? -1 : status.clear || status.bits;
+  // The kernel refuses a status filter with no bit in its mask (ctnetlink: -EINVAL).
+  if (kmask === 0) throw new ControlError(`${TOOL}: Operation failed: invalid parameters`, 1);
+  const mark = update ? undefined : t.mark;
+  const kmark = t.cmd === '-L' || t.cmd === '-D' ? t.markKernel : undefined;
   const p = t.ports;
   const snat = t.nat.has('snat') || t.nat.has('any'), dnat = t.nat.has('dnat') || t.nat.has('any');
   return (e) => {
@@ -225,8 +246,9 @@ function matcher(t: ToolArgs): (e: CtEntry) => boolean {
     // ICMP keeps its id as the source port and type << 8 | code as the destination port.
     if ((p.has('itype') && o.dport >>> 8 !== p.get('itype')) || (p.has('icode') && (o.dport & 0xff) !== p.get('icode'))) return false;
     if (p.has('iid') && o.sport !== p.get('iid')) return false;
-    if (status > 0 && (e.status & status) !== status) return false;
-    if (markVal >= 0 && ((e.mark & markMask) >>> 0) !== markVal) return false;
+    if (status !== undefined && ((e.status & status.bits) !== status.bits || (kmask > 0 && (e.status & kmask) !== status.bits))) return false;
+    if (mark !== undefined && ((e.mark & mark.mask) >>> 0) !== mark.value) return false;
+    if (kmark !== undefined && ((e.mark & kmark.mask) >>> 0) !== kmark.value) return false;
     if (snat || dnat) {
       // libnetfilter_conntrack's IS_SNAT/IS_SPAT and IS_DNAT/IS_DPAT: the reply tuple differs
       // from the original's inverse (for ICMP the id is set against type/code, as it does).
@@ -241,11 +263,22 @@ function matcher(t: ToolArgs): (e: CtEntry) => boolean {
 
 /**
  * The conntrack tool's words after the namespace is chosen, on `ct` at `now`.
- * `changed`: entries were deleted (the caller's caches must know).
+ * `changed`: entries were deleted or changed (the caller's caches must know).
  */
 export function conntrackTool(ct: Conntrack, now: number, argv: readonly string[]): CommandResponse & { changed: boolean } {
   if (argv.length === 0) return { ...ok(CONNTRACK_USAGE), changed: false };
-  const t = parseTool(argv);
+  const warnings: string[] = [];
+  try {
+    const r = runTool(ct, now, argv, warnings);
+    return warnings.length ? { ...r, stderr: warnings.map((w) => w + '\n').join('') + r.stderr } : r;
+  } catch (e) {
+    if (!(e instanceof ControlError) || !warnings.length) throw e;
+    throw new ControlError(warnings.join('\n') + '\n' + e.message, e.exit, e.status);
+  }
+}
+
+function runTool(ct: Conntrack, now: number, argv: readonly string[], warnings: string[]): CommandResponse & { changed: boolean } {
+  const t = parseTool(argv, warnings);
   const sel = matcher(t);
   checkLegal(t);
   if (t.cmd === '-E') {
@@ -279,7 +312,7 @@ export function conntrackTool(ct: Conntrack, now: number, argv: readonly string[
     case '-G':
       return res(getEntry(ct, t, now));
     case '-U':
-      throw new ControlError(`dpemu: conntrack -U is not emulated (dpemu's conntrack lists, gets, deletes and flushes entries)`);
+      return updateEntries(ct, t, live(), now);
     case '-F':
       // -f ipv6 flushes the IPv6 entries only, and dpemu tracks IPv4 alone.
       if (t.values.get('-f') !== 'ipv6') ct.flush(now, CONNTRACK_PORTID);
@@ -317,6 +350,56 @@ function getEntry(ct: Conntrack, t: ToolArgs, now: number): CommandResponse {
   return ok(conntrackEntryText(ct, e, now, { extended: v.get('-o') === 'extended', use: 2 }) + '\n', conntrackSummary(1) + '\n');
 }
 
+/** ctnetlink's longest timeout: INT_MAX jiffies, in seconds at HZ=250 (Debian's and Ubuntu's kernels). */
+const MAX_TIMEOUT_S = 0x7fffffff / 250;
+
+/**
+ * conntrack -U as conntrack-tools 1.4.7 does it (update_cb): every entry the
+ * filters select, in dump order, is sent the -t timeout, its status with -u's
+ * bits added and -m's mark ((mark & ~MASK) ^ VALUE), unless that would change
+ * nothing; each changed one is read back and printed as -L prints it (use=2:
+ * the lookup's reference). No change is an error (exit 1), as for -D.
+ * 1.4.7's quirks, seen against the kernel (conntrack-kernel.test.ts): with
+ * no family (-f or an address) its request names none and the kernel refuses
+ * it (EOPNOTSUPP, nothing changed); and after its first read-back it reads
+ * the kernel's answers one behind (strace shows it), so a first refused
+ * status change (EBUSY: EXPECTED cannot be set) is reported and the entry
+ * still printed, a later one ends the command. That lag also makes 1.4.7
+ * leave some updated entries unprinted, by a pattern not worked out here:
+ * dpemu prints them all, as conntrack-tools' later libmnl rewrite does.
+ */
+function updateEntries(ct: Conntrack, t: ToolArgs, entries: CtEntry[], now: number): CommandResponse & { changed: boolean } {
+  const v = t.values;
+  const mark = t.mark;
+  const timeout = v.has('-t') ? atolU32(v.get('-t')!) : undefined;
+  const status = t.status?.bits;
+  const family = ['-f', '-s', '-d', '-r', '-q'].some((k) => v.has(k));
+  const extended = v.get('-o') === 'extended';
+  let stdout = '', stderr = '', shown = 0, sent = 0;
+  // exit_error's line, after the callback's own (`plain`).
+  const failed = (why: string, plain: boolean) =>
+    ({ ok: false, stdout, stderr: `${stderr}${plain ? `Operation failed: ${why}\n` : ''}${TOOL}: Operation failed: ${why}\n`, exit: 1, changed: sent > 0 });
+  for (const e of entries) {
+    const newMark = mark === undefined ? e.mark : ((e.mark & ~mark.mask) ^ mark.value) >>> 0;
+    const same = (timeout === undefined || timeout === ct.secondsLeft(e, now)) && (status === undefined || (e.status & status) === status) && newMark === e.mark;
+    if (same) continue;
+    if (!family) return failed('Operation not supported', true);
+    sent++;
+    const change: CtChange = { status, mark: mark === undefined ? undefined : newMark, timeout: timeout === undefined ? undefined : Math.min(timeout, MAX_TIMEOUT_S) };
+    if (ct.update(e.slot, change, now, CONNTRACK_PORTID) === EBUSY) {
+      if (sent > 1) return failed('Device or resource busy', false);
+      stderr += 'Operation failed: Device or resource busy\n';
+    }
+    // Set to expire now (-t 0): the read-back finds it dead, the kernel reaps it (its own DESTROY), it is not counted.
+    if (e.deadline <= now) ct.destroy(e.slot, now);
+    else {
+      stdout += conntrackEntryText(ct, e, now, { extended, use: 2 }) + '\n';
+      shown++;
+    }
+  }
+  return { ok: shown > 0, stdout, stderr: `${stderr}${TOOL}: ${shown} flow entries have been updated.\n`, exit: shown > 0 ? 0 : 1, changed: sent > 0 };
+}
+
 /** What conntrack -E listens for and how it prints it. */
 export interface EventWords {
   /** conntrack or expect (whose events never come: dpemu runs no helpers). */
@@ -333,9 +416,7 @@ export interface EventWords {
 
 /** -e and -o of conntrack -E, in conntrack-tools' words (names in any case); the -o types dpemu cannot print are refused by name. */
 function eventWords(t: ToolArgs, select: (e: CtEntry) => boolean = () => true): EventWords {
-  let mask = CT_EVENT_ALL;
-  const ev = t.values.get('-e');
-  if (ev !== undefined) mask = bitsOf(ev, EVENT_BITS, true);
+  const mask = t.events ?? CT_EVENT_ALL;
   // Names conntrack-tools does not know were refused as parsed (checkValue).
   const outs = (t.values.get('-o') ?? '').split(',').filter((o) => o !== '');
   const other = outs.find((o) => OTHER_OUTPUTS.has(o));
@@ -403,7 +484,7 @@ export const conntrack: CommandFamily = {
   name: 'conntrack',
   access: (argv) => {
     const c = parseTool(splitTarget(argv).rest).cmd;
-    return c === '-D' || c === '-F' ? 'write' : 'read';
+    return c === '-D' || c === '-F' || c === '-U' ? 'write' : 'read';
   },
   target: (argv) => ({ node: splitTarget(argv).node }),
   run(ctx, argv) {

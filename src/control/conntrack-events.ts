@@ -26,7 +26,7 @@ export class ConntrackEvents {
   ) {
     this.out = new DeferredBatches(opts, deliver);
     // The expectation table's events never come: dpemu runs no conntrack helpers.
-    this.unlisten = words.table === 'conntrack' ? ct.listen((type, e, now, portid) => this.onEvent(type, e, now, portid)) : () => {};
+    this.unlisten = words.table === 'conntrack' ? ct.listen((type, e, now, portid, mark) => this.onEvent(type, e, now, portid, mark)) : () => {};
   }
 
   /** conntrack or expect. */
@@ -44,10 +44,10 @@ export class ConntrackEvents {
     return this.out.dropped;
   }
 
-  private onEvent(type: number, e: CtEntry, now: number, portid: number): void {
+  private onEvent(type: number, e: CtEntry, now: number, portid: number, markChanged: boolean): void {
     const w = this.words;
     if (!(w.mask & type) || !w.select(e) || !this.out.room()) return;
-    let text = conntrackEventText(this.ct, type, e, now, portid, w);
+    let text = conntrackEventText(this.ct, type, e, now, portid, w, markChanged);
     if (w.timestamp) text = conntrackEventStamp(nowUs()) + text;
     this.out.push({ text });
   }

@@ -65,14 +65,17 @@ const EVENT_NAMES: Record<number, string> = { [CT_EVENT_NEW]: '[NEW]', [CT_EVENT
 /**
  * One event as conntrack -E prints it (checked against conntrack-tools 1.4.7
  * on Linux 6.x): the type right-aligned in 9 columns; no use= (events do not
- * carry it), the mark only when set, the counters (acct) on a DESTROY alone,
- * as ctnetlink fills its event messages; a deletion asked from user space
- * names the process's netlink port (conntrack -D, -F).
+ * carry it), the mark when set or `markChanged` (CtEventListener), the
+ * counters (acct) on a DESTROY alone, as ctnetlink fills its event messages;
+ * a change asked from user space names the process's netlink port
+ * (conntrack -D, -F, -U).
  */
-export function conntrackEventText(ct: Conntrack, type: number, e: CtEntry, now: number, portid: number, opts: ConntrackEventOptions = {}): string {
+export function conntrackEventText(
+  ct: Conntrack, type: number, e: CtEntry, now: number, portid: number, opts: ConntrackEventOptions = {}, markChanged = false,
+): string {
   let s = `${EVENT_NAMES[type]!.padStart(9)} `;
   s += entryFields(ct, e, now, opts.extended ?? false, ct.acct && type === CT_EVENT_DESTROY, false);
-  if (e.mark !== 0) s += `mark=${e.mark} `;
+  if (e.mark !== 0 || markChanged) s += `mark=${e.mark} `;
   if (opts.id) s += `id=${e.id} `;
   s = s.trimEnd();
   if (portid !== 0) s += ` [USERSPACE] portid=${portid} progname=conntrack`;

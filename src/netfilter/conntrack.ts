@@ -19,7 +19,7 @@ import {
 } from './conntrack-tcp.js';
 import {
   CT_ESTABLISHED, CT_INVALID, CT_NEW, CT_RELATED, CT_UNTRACKED, HOOK_PREROUTING,
-  IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPS_ASSURED, IPS_CONFIRMED, IPS_DYING, IPS_EXPECTED, IPS_SEEN_REPLY,
+  IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPS_ASSURED, IPS_CONFIRMED, IPS_DYING, IPS_EXPECTED, IPS_FIXED_TIMEOUT, IPS_SEEN_REPLY,
   IPS_SRC_NAT_DONE, VERDICT_ACCEPT, VERDICT_DROP, icmpIsError,
 } from './constants.js';
 import { type NatLookup, Tuple5, natSetupInfo } from './nat.js';
@@ -93,6 +93,20 @@ function rd16(b: Uint8Array, o: number): number {
   return (b[o]! << 8) | b[o + 1]!;
 }
 
+/** What conntrack -U changes in an entry (Conntrack.update). */
+export interface CtChange {
+  /** Seconds from now. */
+  timeout?: number;
+  /** IPS_* bits to add. */
+  status?: number;
+  mark?: number;
+}
+
+/** errno EBUSY: ctnetlink's refusal of a status change. */
+export const EBUSY = 16;
+/** The status bits a change from user space may set: those dpemu knows outside the kernel's IPS_UNCHANGEABLE_MASK. */
+const SETTABLE_STATUS = IPS_SEEN_REPLY | IPS_ASSURED | IPS_FIXED_TIMEOUT;
+
 export class Conntrack implements NatLookup, CtMarks {
   readonly checksum: boolean;
   readonly acct: boolean;
@@ -104,8 +118,8 @@ export class Conntrack implements NatLookup, CtMarks {
   lastDropReason: string | null = null;
   /** `conntrack -E` listeners (listen()); null while there are none, the packet path's only test. */
   private events: CtEventHub | null = null;
-  /** The netlink port of the user-space deletion in progress (destroy, flush), for its DESTROY events. */
-  private deleter = 0;
+  /** The netlink port of the user-space request in progress (destroy, flush, update), for its events. */
+  private requester = 0;
   /**
    * The confirmed entry the packet in flight changed (0: none), its
    * eventState() before, and whether its mark changed: one UPDATE at
@@ -241,8 +255,8 @@ export class Conntrack implements NatLookup, CtMarks {
     };
   }
 
-  private emit(type: number, e: number): void {
-    this.events!.emit(type, new CtEntry(this.store, e), this.now, this.deleter);
+  private emit(type: number, e: number, markChanged = false): void {
+    this.events!.emit(type, new CtEntry(this.store, e), this.now, this.requester, markChanged);
   }
 
   /** The packet in flight will change entry `e` (confirmed; listeners exist): note its state, unless already noted. */
@@ -259,7 +273,7 @@ export class Conntrack implements NatLookup, CtMarks {
     const mark = this.pendingMark;
     this.pendingCt = 0;
     this.pendingMark = false;
-    if (this.events !== null && (mark || this.eventState(e) !== this.pendingWas)) this.emit(CT_EVENT_UPDATE, e);
+    if (this.events !== null && (mark || this.eventState(e) !== this.pendingWas)) this.emit(CT_EVENT_UPDATE, e, mark);
   }
 
   /** What an UPDATE reports a change of (ctnetlink's IPCT_REPLY, IPCT_ASSURED, IPCT_PROTOINFO): status bits and TCP state. */
@@ -509,8 +523,9 @@ export class Conntrack implements NatLookup, CtMarks {
       }
       const fo = e * FSTRIDE;
       if (timeout >= 0) {
-        // A killed entry is counted, not refreshed (nf_ct_kill_acct): its DESTROY shows the timeout it had.
-        if (!kill) f[fo + F_DEADLINE] = now + timeout * 1000;
+        // A killed entry is counted, not refreshed (nf_ct_kill_acct): its DESTROY shows the timeout it had;
+        // nor is one whose timeout is fixed (conntrack -U -u FIXED_TIMEOUT).
+        if (!kill && !(r[e * STRIDE + W_STATUS]! & IPS_FIXED_TIMEOUT)) f[fo + F_DEADLINE] = now + timeout * 1000;
         f[fo + F_PKTS + dir * 2]!++;
         f[fo + F_BYTES + dir * 2]! += p.len;
       }
@@ -577,12 +592,45 @@ export class Conntrack implements NatLookup, CtMarks {
   destroy(ct: number, now = this.now, portid = 0): void {
     this.now = now;
     this.store.lock();
-    this.deleter = portid;
+    this.requester = portid;
     try {
       this.remove(ct);
     } finally {
-      this.deleter = 0;
+      this.requester = 0;
       this.store.unlock();
+    }
+  }
+
+  /**
+   * conntrack -U's change of a confirmed entry, as ctnetlink applies it
+   * (ctnetlink_change_conntrack): the timeout (seconds from now) first, then
+   * the status bits to add, then the mark; one UPDATE event naming `portid`
+   * when all went through. Status bits can only be added, and EXPECTED not
+   * at all: then the timeout stays changed, the mark does not, no event is
+   * sent, and EBUSY is returned (0 on success).
+   */
+  update(ct: number, change: CtChange, now: number, portid: number): number {
+    this.now = now;
+    const st = this.store;
+    st.lock();
+    try {
+      const o = ct * STRIDE;
+      if (change.timeout !== undefined) st.f[ct * FSTRIDE + F_DEADLINE] = now + change.timeout * 1000;
+      if (change.status !== undefined) {
+        if ((st.r[o + W_STATUS]! ^ change.status) & IPS_EXPECTED & change.status) return EBUSY;
+        // Bits the kernel keeps to itself (NAT, confirmed, offload...) are ignored (__nf_ct_change_status).
+        st.r[o + W_STATUS]! |= change.status & SETTABLE_STATUS;
+      }
+      if (change.mark !== undefined) st.r[o + W_MARK] = change.mark;
+      if (this.events !== null) {
+        this.requester = portid;
+        // ctnetlink reports a change from user space with every field it may set, the mark among them.
+        this.emit(CT_EVENT_UPDATE, ct, true);
+        this.requester = 0;
+      }
+      return 0;
+    } finally {
+      st.unlock();
     }
   }
 
@@ -602,11 +650,11 @@ export class Conntrack implements NatLookup, CtMarks {
     this.now = now;
     const st = this.store;
     st.lock();
-    this.deleter = portid;
+    this.requester = portid;
     try {
       for (let i = st.count - 1; i >= 0; i--) this.remove(st.order[i]!);
     } finally {
-      this.deleter = 0;
+      this.requester = 0;
       st.unlock();
     }
   }

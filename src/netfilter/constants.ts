@@ -52,6 +52,9 @@ export const IPS_SRC_NAT_DONE = 1 << 7;
 export const IPS_DST_NAT_DONE = 1 << 8;
 export const IPS_NAT_DONE_MASK = IPS_SRC_NAT_DONE | IPS_DST_NAT_DONE;
 export const IPS_DYING = 1 << 9;
+export const IPS_FIXED_TIMEOUT = 1 << 10;
+export const IPS_OFFLOAD = 1 << 14;
+export const IPS_HW_OFFLOAD = 1 << 15;
 
 /** Conntrack directions. */
 export const DIR_ORIGINAL = 0;

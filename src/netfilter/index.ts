@@ -12,7 +12,7 @@ export type { NfTarget, NatRange, RejectType } from './targets.js';
 export { loadIptables, type LoadOptions } from './iptables-parse.js';
 export { iptablesSave, iptablesListRules, iptablesList, type SaveOptions, type ListRulesOptions, type ListOptions } from './iptables-print.js';
 export { traverse, ruleMatches, type NfTraceEvent, type NfTracer, type TraversalResult } from './evaluate.js';
-export { Conntrack, CT_DEFAULT_TIMEOUTS, type ConntrackOptions, type ConntrackStats, type CtTimeouts } from './conntrack.js';
+export { Conntrack, CT_DEFAULT_TIMEOUTS, EBUSY, type ConntrackOptions, type ConntrackStats, type CtChange, type CtTimeouts } from './conntrack.js';
 export { CtEntry, type CtTuple } from './conntrack-entry.js';
 export type { CtStoreBuffers } from './conntrack-store.js';
 export { TCP_STATE_NAMES } from './conntrack-tcp.js';

@@ -108,6 +108,12 @@ COMMIT
 -A neutron-l3-agent-snat -m mark ! --mark 0x2/0xffff -m conntrack --ctstate DNAT -j ${nat}
 -A neutron-postrouting-bottom -m comment --comment "Perform source NAT on outgoing traffic." -j neutron-l3-agent-snat
 COMMIT
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A FORWARD -m connmark --mark 0x5/0xf -j DROP
+COMMIT
 `;
 }
 
@@ -625,6 +631,29 @@ function natKey(f: Uint8Array): number {
   return f[23] === 1 ? rd16(f, o + 4) : rd16(f, o);
 }
 
+/**
+ * conntrack -U on the tables the traffic left, before TOOL_CASES: marks set
+ * whole and under a mask, status bits added, timeouts set (fixed, and 0:
+ * gone), unchanged entries skipped, 1.4.7's refusals (no family; EXPECTED),
+ * the entries listed after. Then (scenario) a mark that the FORWARD rule's
+ * connmark 5/0xf drops a segment for, and one it does not.
+ */
+const UPDATE_CASES: string[][] = [
+  ['-U', '-s', '192.168.1.8', '-m', '5'], ['-L', '-m', '5'], ['-U', '-s', '192.168.1.8', '-m', '5'],
+  ['-U', '-f', 'ipv4', '-p', 'udp', '--dport', '53', '-m', '0x30/0x30'], ['-L', '-m', '0x30/0xf0'],
+  ['-U', '-d', SERVER, '-p', 'icmp', '-m', '0x100/0x100', '-o', 'extended'], ['-U', '-p', 'udp', '-m', '7'], ['-U', '-m', '7'],
+  ['-U', '-s', '192.168.1.7', '-p', 'udp', '--sport', '40000', '-u', 'ASSURED'], ['-L', '-s', '192.168.1.7', '-p', 'udp', '--sport', '40000'],
+  // Timeouts no entry has left (one equal to the time left changes nothing: skipped).
+  ['-U', '-s', '192.168.1.7', '-p', 'udp', '--sport', '40000', '-u', 'SEEN_REPLY', '-t', '200'],
+  ['-U', '-s', '192.168.1.7', '-p', 'udp', '--sport', '40001', '-u', 'EXPECTED', '-t', '190', '-m', '9'],
+  ['-U', '-p', 'tcp', '-f', 'ipv4', '-t', '1000'], ['-U', '-r', SERVER, '-p', 'udp', '--reply-port-src', '123', '-t', '0'],
+  ['-U', '-s', '192.168.1.8', '-p', 'udp', '-u', 'FIXED_TIMEOUT', '-t', '300'], ['-U', '-u', 'UNSET', '-f', 'ipv4'], ['-U', '-f', 'ipv4'],
+  ['-U', '-f', 'ipv6', '-m', '1'], ['-U', '-n', '-d', SERVER2, '-m', '1'],
+  // 1.4.7's -u overwrites -m's value with its bits: -U sets those, and -L's user-space check wants them.
+  ['-U', '-s', '192.168.1.7', '-p', 'udp', '--sport', '40001', '-m', '0x30', '-u', 'ASSURED'], ['-L', '-m', '4', '-u', 'ASSURED'],
+  ['-L', '-u', 'ASSURED', '-m', '4'], ['-L', '-m', '0x30', '-u', 'ASSURED'], ['-L'],
+];
+
 const TOOL_CASES: string[][] = [
   ['-L', '-o', 'extended'], ['-L', 'conntrack', '-p', 'tcp'], ['-L', '-p', 'udp', '--dport', '53'], ['-L', '-p', '17', '--sport', '45000'],
   ['-L', '-s', '192.168.1.8'], ['-L', '-d', SERVER, '-p', 'icmp'], ['-L', '-r', SERVER, '-q', '192.168.1.7'],
@@ -652,7 +681,7 @@ async function scenario(role: string, nat: string, ct: CtSysctls): Promise<strin
   const d = new ModelSide(ri, ro, text, ct);
   const table = d.r.nf.conntrack;
   const eventsD: string[] = [];
-  table.listen((type, e, now, portid) => eventsD.push(conntrackEventText(table, type, e, now, portid)));
+  table.listen((type, e, now, portid, mark) => eventsD.push(conntrackEventText(table, type, e, now, portid, {}, mark)));
   const stopK = await k.listen();
   const seenK: Seen = new Map(), seenD: Seen = new Map();
   const remK: Remaps = new Map(), remD: Remaps = new Map();
@@ -694,18 +723,45 @@ async function scenario(role: string, nat: string, ct: CtSysctls): Promise<strin
     if (problems.length) diffs.push(`${role}: after "${st.what}":\n${problems.join('\n')}`);
   }
   if (ct['net.netfilter.nf_conntrack_acct']) assert.match(k.conntrack().join('\n'), / packets=\d+ bytes=\d+ /, 'the kernel counts (acct on)');
-  // conntrack's filters, messages and exit statuses on the tables left, deletions last.
-  for (const argv of TOOL_CASES) {
+  // conntrack's filters, messages and exit statuses on the tables left: updates, then what
+  // they change for the traffic, then the other commands, deletions last.
+  const tool = (argv: string[]) => {
     const askedAt = Date.now();
     const a = k.tool(argv), b = d.tool(argv, askedAt);
     // dpemu speaks as conntrack-tools 1.4.6, Debian's here is 1.4.7: same words otherwise. The
     // count of lines shown is left to the lines' comparison (which lets an entry in its last second go).
     const words = (x: string) => x.replace(/conntrack v1\.4\.\d/g, 'conntrack v1.4.x').replace(/\d+ flow entries have been shown/, 'N flow entries have been shown');
-    const problems = diffConntrack(a.stdout.split('\n').filter(Boolean), b.stdout.split('\n').filter(Boolean), remK, remD);
+    const kl = a.stdout.split('\n').filter(Boolean);
+    let dl = b.stdout.split('\n').filter(Boolean);
+    // 1.4.7 reads its -U read-backs out of step and prints only some of the entries it updated
+    // (the count on stderr is all of them): those must be among dpemu's, which prints them all.
+    if (argv[0] === '-U') {
+      const printed = new Set(normalise(kl, remK).keys());
+      dl = dl.filter((l) => printed.has([...normalise([l], remD).keys()][0]!));
+    }
+    const problems = diffConntrack(kl, dl, remK, remD);
     if (words(a.stderr) !== words(b.stderr)) problems.push(`  stderr: kernel ${JSON.stringify(a.stderr)}, dpemu ${JSON.stringify(b.stderr)}`);
     if (a.exit !== b.exit) problems.push(`  exit: kernel ${a.exit}, dpemu ${b.exit}`);
     if (problems.length) diffs.push(`${role}: conntrack ${argv.join(' ')}:\n${problems.join('\n')}`);
+  };
+  UPDATE_CASES.forEach(tool);
+  // What a mark set by -U does: t6's connection gets connmark 5 under 0xf (and a fixed timeout), so
+  // the FORWARD rule drops its next segment; cleared again, the same segment goes through. (Not with
+  // strict tracking, where dpemu finds this repeated ACK INVALID and the kernel does not.)
+  const t6 = ['-p', 'tcp', '-f', 'ipv4', '--sport', '41012'];
+  const marks = ct['net.netfilter.nf_conntrack_tcp_be_liberal'] ? [[['-u', 'FIXED_TIMEOUT', '-t', '600', '-m', '0x15/0xf'], 0], [['-m', '0/0xf'], 1]] as const : [];
+  for (const [update, forwarded] of marks) {
+    tool(['-U', ...t6, ...update]);
+    id++;
+    const frame = fromClient(7, { tcp: { sport: 41012, dport: 80, flags: '.', seq: 10001, ack: 20021, payload: 0 } }, id);
+    const { seen: outK, at } = k.send('in', [frame]);
+    const outD = d.send('in', [frame], at);
+    const problems = framesDiff(outK, outD, remK, remD);
+    if (outK.out.length !== forwarded) problems.push(`  the kernel forwarded ${outK.out.length} frames, not ${forwarded}`);
+    if (problems.length) diffs.push(`${role}: t6's segment after conntrack -U ${update.join(' ')}:\n${problems.join('\n')}`);
+    tool(['-L', ...t6]);
   }
+  TOOL_CASES.forEach(tool);
   const eventsK = await stopK();
   assert.match(eventsK.stderr, new RegExp(`: ${eventsK.lines.length} flow events have been shown\\.\\n$`));
   assert.ok(eventsK.lines.length > 50, `the kernel's conntrack -E printed ${eventsK.lines.length} lines`);

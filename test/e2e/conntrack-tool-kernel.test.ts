@@ -58,6 +58,18 @@ const CASES: string[][] = [
   ['-G', '-s', '192.0.2.0/24', '-d', '192.0.2.2', '-p', 'udp', '--sport', '1', '--dport', '2'], [...G, '-p', 'udp', '-q', '192.0.2.0/8'],
   ['-G', '-r', '192.0.2.2', '-q', '192.0.2.1', '-p', 'udp', '--reply-port-src', '2', '--reply-port-dst', '1'], ['-G', 'dying'],
   ['-L', '-p', 'icmp', '--icmp-type', '8', '--icmp-code', '0', '--icmp-id', '1'],
+  // -U: its options (-t is -U's and -D's only), its tables, nothing to update (exit 1).
+  ['-U'], ['-U', '-m', '1'], ['-U', '-m', '1', '-f', 'ipv4'], ['-U', '-t', '5', '-s', '192.0.2.1'], ['-U', '-u', 'ASSURED', '-p', 'tcp', '--sport', '1'],
+  ['-U', '--timeout', '5', '-p', 'udp', '-f', 'ipv6'], ['-U', '-t'], ['-U', '-m'], ['-U', '-j'], ['-U', '-j', '-m', '1'], ['-U', '-e', 'NEW'],
+  ['-U', '-n', '-g', '-m', '1'], ['-U', 'expect', '-m', '1'], ['-U', 'expect'], ['-U', 'dying'], ['-U', 'unconfirmed', '-m', '1'], ['-U', 'conntrack', '-m', '2'],
+  ['-U', '-s', '1.2.3.', '-m', '1'], ['-U', '-r', '192.0.2.0/24'], ['-U', '-s', '192.0.2.0/24', '-m', '1'], ['-U', '-o', 'xml2'], ['-U', '-o', 'extended', '-d', '192.0.2.1', '-t', '1'],
+  ['-U', '-m', 'abc', '-f', 'ipv4'], ['-U', '-m', '0x10/0xf0', '-d', '192.0.2.1'], ['-U', '-L'], ['-L', '-U'],
+  ['-L', '-t', '5'], ['-D', '-t', '5'], ['-E', '-t', '5'], ['-F', '-t', '1'], ['-G', '-p', 'tcp', '-t', '5'], ['-C', '--timeout', '1'],
+  // -m as strtoul reads it (no error), -u's names as 1.4.7 reads them: cut short, any case, negated, UNREPLIED, SRC_NAT ignored.
+  ['-L', '-m', 'abc'], ['-L', '-m', '1/x'], ['-D', '-m', '-1/0x'], ['-L', '-u', 'FIXED_TIMEOUT'], ['-L', '-u', 'ass'], ['-L', '-u', 'S'], ['-L', '-u', 'S,ASSURED'],
+  ['-L', '-u', 'FOO,ASSURED'], ['-L', '-u', 'ASSURED,FOO,SEEN_REPLY'], ['-L', '-u', 'UNREPLIED'], ['-L', '-u', '!ASSURED'], ['-L', '-u', 'ASSURED,'], ['-L', '-u', '!'],
+  ['-L', '-u', '!,ASSURED'], ['-L', '-u', ',ASSURED'], ['-L', '-u', '!UNREPLIED'], ['-L', '-u', 'OFFLOAD,hw'], ['-D', '-u', 'UNSET'], ['-U', '-u', 'UNSET', '-f', 'ipv4'],
+  ['-U', '-u', 'EXPECTED,S', '-f', 'ipv4'], ['-E', '-e', 'foo,new'], ['-E', '-e', 'NEW,', '-u', 'ASSURED'],
 ];
 
 before(() => {
