@@ -89,13 +89,14 @@ export function timeStamp(stamps: number, us: number, prev: number, first: numbe
     case 2:
       return `${Math.floor(us / 1e6)}.${frac(us)} `;
     case 3:
-      return ` ${hms(prev < 0 ? 0 : Math.max(0, us - prev), true)} `;
+    case 5: {
+      const since = stamps === 3 ? prev : first;
+      return ` ${hms(since < 0 ? 0 : Math.max(0, us - since), true)} `;
+    }
     case 4: {
       const d = new Date(Math.floor(us / 1000));
       return `${d.getFullYear()}-${p2(d.getMonth() + 1)}-${p2(d.getDate())} ${hms(us, false)} `;
     }
-    case 5:
-      return ` ${hms(first < 0 ? 0 : Math.max(0, us - first), true)} `;
     default:
       return `${hms(us, false)} `;
   }

@@ -87,7 +87,8 @@ export const MAC_BCAST_LO = 0xffffffff;
 
 const HEX = '0123456789abcdef';
 
-function hex2(b: number): string {
+/** A byte as two lower-case hex digits. */
+export function hex2(b: number): string {
   return HEX[(b >>> 4) & 15]! + HEX[b & 15]!;
 }
 

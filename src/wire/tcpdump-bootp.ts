@@ -6,7 +6,7 @@
 //
 // Reads follow tcpdump's: a GET_* past the captured bytes abandons the
 // packet (runPrinter's PrintAbort: the caller prints " [|bootp]" and stops).
-import { ipToString, macAt } from './addr.js';
+import { hex2, ipToString, macAt } from './addr.js';
 import { printChar, Reader, runPrinter } from './tcpdump-text.js';
 
 const TAG_PAD = 0, TAG_END = 255;
@@ -39,8 +39,6 @@ const NETBIOS_NODES: Readonly<Record<number, string>> = { 1: 'b-node', 2: 'p-nod
 const OVERLOADS: Readonly<Record<number, string>> = { 1: 'file', 2: 'sname', 3: 'file+sname' };
 const HW_TYPES: Readonly<Record<number, string>> = { 1: 'ether', 6: 'ieee802', 7: 'arcnet', 15: 'frelay', 23: 'strip', 24: 'ieee1394' };
 const AGENT_SUBOPTIONS: Readonly<Record<number, string>> = { 1: 'Circuit-ID', 2: 'Remote-ID', 6: 'Subscriber-ID' };
-
-const hex2 = (b: number): string => b.toString(16).padStart(2, '0');
 
 /**
  * bootp_print for the message at b[bp ..] of `length` bytes (the UDP

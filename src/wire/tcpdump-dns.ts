@@ -9,7 +9,7 @@
 // Reads follow tcpdump's: ND_TTEST checks return "not there", GET_* reads
 // past the captured bytes abandon the whole packet (PrintAbort: the caller
 // prints " [|domain]" and stops, as tcpdump's longjmp does).
-import { ipToString, readU32 } from './addr.js';
+import { hex2, ipToString, readU32 } from './addr.js';
 import { ip6ToString, Reader, runPrinter } from './tcpdump-text.js';
 
 /** tcpdump's NULL pointer: a read that failed its ND_TTEST. */
@@ -55,7 +55,6 @@ const DAU_ALGS: Readonly<Record<number, string>> = {
 const DHU_ALGS: Readonly<Record<number, string>> = { 1: 'SHA-1', 2: 'SHA-256', 3: 'GOST_R_34.11-94', 4: 'SHA-384' };
 const N3U_ALGS: Readonly<Record<number, string>> = { 1: 'SHA-1' };
 
-const hex2 = (b: number): string => b.toString(16).padStart(2, '0');
 const typeName = (t: number): string => TYPES[t] ?? `Type${t}`;
 const className = (c: number): string => CLASSES[c] ?? `(Class ${c})`;
 

@@ -26,7 +26,7 @@
 // that state across frames (use one per capture), formatFrame() starts fresh.
 //
 // Not the data path: this allocates strings. Never throws.
-import { ipToString, macAt, readU16, readU32 } from './addr.js';
+import { hex2, ipToString, macAt, readU16, readU32 } from './addr.js';
 import { onesSum } from './checksum.js';
 import { bootpText } from './tcpdump-bootp.js';
 import { domainText, fqdnAt } from './tcpdump-dns.js';
@@ -110,10 +110,6 @@ const BOOTPC_PORT = 68;
 const NTP_PORT = 123;
 const SSH_MAGIC = 'SSH-';
 const MDNS_PORT = 5353;
-
-function hex2(b: number): string {
-  return (b < 16 ? '0' : '') + b.toString(16);
-}
 
 
 export interface TcpdumpOptions {
