@@ -10,6 +10,7 @@ import { tcpdumpCommand } from './tcpdump.js';
 import { takeSocket } from './control-socket.js';
 import { conntrackEventsCommand, isConntrackEvents } from './conntrack-events.js';
 import { FILE_NAME_OPT } from '../control/ovs-commands.js';
+import { netnsExec } from './netns-exec.js';
 
 /** Where ovs-ofctl takes a file: add-flows FILE, and `-` (stdin) for the flow of add-flow, mod-flows and del-flows. */
 const FLOW_FILE = new Map([['add-flows', 'file'], ['add-flow', '-'], ['mod-flows', '-'], ['del-flows', '-']]);
@@ -45,6 +46,17 @@ function inlineFlowFile(argv: string[]): string[] {
 
 export async function remote(family: string, argv: string[]): Promise<number> {
   const { socket, rest } = takeSocket(argv);
+  if (family === 'ip') {
+    const x = netnsExec(rest);
+    if (x !== null && 'error' in x) {
+      process.stderr.write(`${x.error}\n`);
+      return x.exit;
+    }
+    if (x !== null) {
+      const argv = socket === undefined ? x.argv : [...x.argv, '--socket', socket];
+      return x.family === 'tcpdump' ? tcpdumpCommand(argv) : remote(x.family, argv);
+    }
+  }
   if (family === 'conntrack' && isConntrackEvents(rest)) return conntrackEventsCommand(socket, rest);
   try {
     const r = await runRemote(endpointFromEnv(socket), family, family === 'ofctl' ? inlineFlowFile(rest) : rest);
@@ -66,7 +78,7 @@ const FAMILIES: [string, string, string][] = [
   ['ofctl', 'SUBCMD NODE BRIDGE [ARGS]', 'as ovs-ofctl: dump-flows [--names] [--no-stats] [FLOW], dump-ports [PORT] [-O OpenFlow13], dump-ports-desc, dump-tables [-O OpenFlow13], add-flow FLOW|-, add-flows FILE|-, mod-flows [--strict] FLOW|-, del-flows [--strict] [FLOW|-]'],
   ['appctl', 'SUBCMD NODE BRIDGE [FLOW]', 'as ovs-appctl: fdb/show, fdb/flush, ofproto/trace FLOW, dpif/dump-flows'],
   ['brctl', 'show|showmacs NODE [BRIDGE]', 'as brctl'],
-  ['ip', '[-n NS] [-s [-s]] NODE OBJECT ...', 'as ip: addr, link, route [table N], route get, rule, neigh; route|neigh add|del|replace|change, rule add|del, link set, addr add|del; -s: device counters'],
+  ['ip', '[-n NS] [-s [-s]] NODE OBJECT ...', 'as ip: addr, link, route [table N], route get, rule, neigh; route|neigh add|del|replace|change, rule add|del, link set, addr add|del; -s: device counters; netns [list]; netns exec NS ip|iptables|iptables-save|conntrack|tcpdump ARGS'],
   ['iptables', 'NODE -n NS [-t TABLE] -S|-L -n -v|-A|-D|-I ...', 'as iptables (legacy) inside a namespace'],
   ['iptables-save', 'NODE -n NS [-t TABLE] [-c]', 'as iptables-save inside a namespace'],
   ['conntrack', 'NODE -n NS -L|-G|-C|-S|-D|-F|-E [filters]', 'as conntrack inside a namespace (-E streams events until Ctrl-C)'],

@@ -8,7 +8,8 @@ import { isStatsOption, matches } from '../netns/ip-tokens.js';
 import type { NetNamespace } from '../netns/namespace.js';
 import { type Access, type CommandFamily } from './command.js';
 import { ControlError, ok } from './protocol.js';
-import { mustNamespace } from './resolve.js';
+import { mustNamespace, mustNode } from './resolve.js';
+import { netnsList, netnsVerb } from './ip-netns.js';
 
 /** iproute2 6.1's objects (ip.c's cmds[]): a word that begins none of them is refused as ip refuses it. */
 const IPROUTE2_OBJECTS = ['address', 'addrlabel', 'maddress', 'route', 'rule', 'neighbor', 'neighbour', 'ntable', 'ntbl', 'link', 'l2tp', 'fou', 'ila', 'macsec', 'tunnel', 'tunl', 'tuntap', 'tap', 'token', 'tcpmetrics', 'tcp_metrics', 'monitor', 'xfrm', 'mroute', 'mrule', 'netns', 'netconf', 'vrf', 'sr', 'nexthop', 'mptcp', 'ioam', 'help', 'stats'];
@@ -17,7 +18,7 @@ const WRITE_VERBS = ['add', 'delete', 'change', 'chg', 'replace', 'append', 'pre
 const NEIGH = ['neighbour', 'neighbor'];
 
 /** -n NS, -4 and -s anywhere before OBJECT; the first other word is NODE. */
-function parse(argv: readonly string[]): { ns?: string; node?: string; stats: number; words: string[] } {
+export function parseIpArgv(argv: readonly string[]): { ns?: string; node?: string; stats: number; words: string[] } {
   const out: { ns?: string; node?: string; stats: number; words: string[] } = { stats: 0, words: [] };
   let i = 0;
   for (; i < argv.length; i++) {
@@ -34,12 +35,15 @@ function parse(argv: readonly string[]): { ns?: string; node?: string; stats: nu
 }
 
 function access(argv: readonly string[]): Access {
-  const { words } = parse(argv);
+  const { words } = parseIpArgv(argv);
   const verb = words[1];
   return verb !== undefined && WRITE_VERBS.some((v) => matches(verb, v)) && !matches(verb, 'show') ? 'write' : 'read';
 }
 
 /** Neighbour writes run through the element so packets queued on an unresolved entry leave (or fail) as in the kernel. */
+/** The iproute2 object `word` names (its first prefix match in ip.c's order), or undefined. */
+export const ipObject = (word: string): string | undefined => IPROUTE2_OBJECTS.find((o) => matches(word, o));
+
 function neighWrite(el: NetNamespace, verb: string, rest: string): void {
   const spec = parseNeighArgs(rest);
   const now = el.engine.now;
@@ -51,13 +55,20 @@ function neighWrite(el: NetNamespace, verb: string, rest: string): void {
 export const ip: CommandFamily = {
   name: 'ip',
   access,
-  target: (argv) => ({ node: parse(argv).node }),
+  target: (argv) => ({ node: parseIpArgv(argv).node }),
   run(ctx, argv) {
-    const { ns, node, stats, words } = parse(argv);
+    const { ns, node, stats, words } = parseIpArgv(argv);
+    const obj = words[0];
+    const known = obj === undefined ? undefined : ipObject(obj);
+    if (known === 'netns') {
+      // The node's own view (its root namespace), whatever -n says: the names are a directory of the node's.
+      const verb = netnsVerb(words.slice(1));
+      if (verb === 'list' || verb === 'show' || verb === 'lst') return ok(netnsList(ctx, mustNode(ctx, node)));
+      if (verb === 'exec') throw new ControlError("Error: 'ip netns exec' runs in the dpemu CLI: dpemu ip NODE netns exec NS CMD [ARGS].", 255);
+      throw new ControlError(`Error: 'ip netns ${verb}' is not supported.`, 255);
+    }
     const el = mustNamespace(ctx, node, ns);
-    if (!words.length) throw new ControlError('Usage: dpemu ip [-n NS] [-s [-s]] NODE { addr | link | route | rule | neigh } ...', 255);
-    const obj = words[0]!;
-    const known = IPROUTE2_OBJECTS.find((o) => matches(obj, o));
+    if (obj === undefined) throw new ControlError('Usage: dpemu ip [-n NS] [-s [-s]] NODE { addr | link | route | rule | neigh | netns } ...', 255);
     if (!known) throw new ControlError(`Object "${obj}" is unknown, try "ip help".`, 1);
     if (!TEXT_OBJECTS.includes(known)) throw new ControlError(`Error: 'ip ${known}' is not supported.`, 255);
     const write = access(argv) === 'write';

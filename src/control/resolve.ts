@@ -69,7 +69,8 @@ export function mustNamespace(s: Scope, node: string | undefined, ns: string | u
     throw new ControlError(`${n}: the root namespace is not emulated; name one with -n NS (namespaces: ${names})`);
   }
   const found = all.find((x) => x.name === ns);
-  if (!found) throw new ControlError(`Cannot open network namespace "${ns}" on ${n}: No such file or directory (namespaces: ${names})`);
+  // ip -n and ip netns exec exit 255 on it (netns_switch fails: exit(-1)).
+  if (!found) throw new ControlError(`Cannot open network namespace "${ns}" on ${n}: No such file or directory (namespaces: ${names})`, 255);
   return found;
 }
 

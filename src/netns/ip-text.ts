@@ -328,7 +328,7 @@ export function runCommand<P>(
         for (; i < toks.length; i++) {
           const w = toks[i]!;
           const v = toks[i + 1];
-          if (w === 'table' && v !== undefined) {
+          if (matches(w, 'table') && v !== undefined) { // iproute_list_flush_or_save: matches(), `ip r s t N`
             const id = v === 'all' ? 0 : tableFromName(v);
             if (id === undefined) throw fail(`invalid table '${v}'`, v);
             table = id === 0 ? 'all' : id; // table 0 (unspec) dumps them all

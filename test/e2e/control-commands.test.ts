@@ -7,7 +7,9 @@ import { runRemote } from '../../src/control/client.js';
 import { parsePackets } from '../../src/cli/packet-flags.js';
 import { macDefaults } from '../../src/cli/trace.js';
 import { cli, startDaemon, type Daemon } from '../helpers/control.js';
-import { QROUTER as QR, SNAT } from '../helpers/seed-names.js';
+import { spawnSync } from 'node:child_process';
+import { FIP, QROUTER as QR, SNAT } from '../helpers/seed-names.js';
+import { requireTool } from '../helpers/tools.js';
 
 let d: Daemon;
 const run = (fam: string, argv: string[]) => runRemote({ socketPath: d.server.path }, fam, argv);
@@ -85,6 +87,43 @@ test('ip addr/link/route/rule/neigh inside namespaces', async () => {
   const link = await run('ip', ['-n', SNAT, 'w02', 'link']);
   assert.match(link.stdout, /sg-499291dc-d8: <BROADCAST,MULTICAST,UP,LOWER_UP>/);
   assert.equal((await run('ip', ['vm', 'route'])).exit, 0, 'a host node answers without -n');
+});
+
+test('ip netns lists a node\'s namespaces; netns exec runs the write-up\'s commands inside one', async () => {
+  const sock = d.server.path;
+  const list = await cli(sock, ['ip', 'w02', 'netns']);
+  assert.deepEqual([list.code, list.stdout], [0, `${FIP}\n${SNAT}\n`], 'newest first, as a tmpfs /var/run/netns lists');
+  assert.equal((await cli(sock, ['ip', 'w07', 'netns', 'list'])).stdout, `${QR}\n`);
+  assert.equal((await cli(sock, ['ip', 'tor', 'netns'])).stdout, '', 'a gateway is one namespace and names none');
+  // As the write-up types them, each the same as the dpemu command it stands for.
+  const same = async (exec: string[], direct: [string, string[]]) => {
+    const a = await cli(sock, exec), b = await run(...direct);
+    assert.deepEqual([a.code, a.stdout], [0, b.stdout], exec.join(' '));
+    assert.ok(a.stdout.length > 0, exec.join(' '));
+  };
+  await same(['ip', 'w07', 'netns', 'exec', QR, 'ip', 'r', 's', 't', '3232235777'], ['ip', ['-n', QR, 'w07', 'route', 'show', 'table', '3232235777']]);
+  await same(['ip', 'w07', 'netns', 'exec', QR, 'ip', 'rule', 'list'], ['ip', ['-n', QR, 'w07', 'rule', 'list']]);
+  await same(['ip', 'w02', 'netns', 'exec', SNAT, 'ip', '-s', 'link'], ['ip', ['-n', SNAT, '-s', 'w02', 'link']]);
+  await same(['ip', 'w02', 'netns', 'exec', SNAT, 'iptables', '-t', 'nat', '-S'], ['iptables', ['w02', '-n', SNAT, '-t', 'nat', '-S']]);
+  await same(['ip', 'w02', 'netns', 'exec', SNAT, '/usr/sbin/iptables-save', '-t', 'nat'], ['iptables-save', ['w02', '-n', SNAT, '-t', 'nat']]);
+  await same(['ip', 'w02', 'netns', 'e', SNAT, 'conntrack', '-C'], ['conntrack', ['w02', '-n', SNAT, '-C']]);
+  const none = await cli(sock, ['ip', 'w02', 'netns', 'exec', 'qrouter-nonexistent', 'ip', 'addr']);
+  assert.equal(none.code, 255);
+  assert.match(none.stderr, /^Cannot open network namespace "qrouter-nonexistent" on w02: No such file or directory/);
+  const prog = await cli(sock, ['ip', 'w02', 'netns', 'exec', FIP, 'netstat', '-nltp']);
+  assert.deepEqual([prog.code, prog.stderr], [1, 'exec of "netstat" failed: an emulated namespace runs no programs; dpemu runs ip, iptables, iptables-save, conntrack, tcpdump there\n']);
+  const nope = await cli(sock, ['ip', 'w02', 'netns', 'add', 'dpe-x']);
+  assert.deepEqual([nope.code, nope.stderr], [255, "Error: 'ip netns add' is not supported.\n"]);
+});
+
+test('ip netns: the errors of iproute2\'s own ip netns, word for word, with its exit status', async () => {
+  requireTool('ip', 'iproute2');
+  // None of these reaches a namespace: no name given, an invalid one, an unknown verb.
+  for (const words of [['exec'], ['exec', 'dpe-cc-absent'], ['bogus'], ['list', 'a/b'], ['exec', '..', 'ip', 'addr']]) {
+    const real = spawnSync('ip', ['netns', ...words], { encoding: 'utf8' });
+    const emu = await cli(d.server.path, ['ip', 'w02', 'netns', ...words]);
+    assert.deepEqual([emu.code, emu.stderr], [real.status, real.stderr], `ip netns ${words.join(' ')}`);
+  }
 });
 
 test('iptables -S, -L -n -v, iptables-save', async () => {

@@ -25,10 +25,10 @@ function ping(seq: number): void {
   d.emu.engine.inject(d.emu.engine.pool.allocFrom(p!.frame)!, d.emu.findPort('w07', 'tap2ab77d0f-99')!);
 }
 
-/** Start `dpemu tcpdump ARGS`; resolves once it is listening, with a promise of its end. */
-function startCapture(args: string[]): Promise<{ end: Promise<{ code: number; stdout: string; stderr: string }> }> {
+/** Start `dpemu tcpdump ARGS` (or the dpemu command `cmd`); resolves once it is listening, with a promise of its end. */
+function startCapture(args: string[], cmd = ['tcpdump']): Promise<{ end: Promise<{ code: number; stdout: string; stderr: string }> }> {
   return new Promise((ready, fail) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'tcpdump', '--socket', d.server.path, ...args]);
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...cmd, '--socket', d.server.path, ...args]);
     let stdout = '', stderr = '';
     let listening = false;
     child.stdout.on('data', (c) => (stdout += c));
@@ -86,6 +86,18 @@ test('capture in the middle of the path: rfp- inside the snat namespace, after S
   const r = await c.end;
   assert.equal(r.code, 0, r.stderr);
   assert.match(noTs(r.stdout)[0]!, /^36:66:d5:bf:5e:e0 > 82:99:8f:5a:6b:ec, ethertype IPv4 \(0x0800\), length 142: 112\.65\.210\.200 > 8\.8\.8\.8: ICMP echo request/);
+});
+
+test("the write-up's `ip netns exec snat-... tcpdump -i sg-... -nnee` captures what -i NODE:NS:IFACE does", async () => {
+  const ns = 'snat-c4d4b760-41b9-45e1-a607-d054da99c479';
+  const direct = await startCapture(['-i', `w02:${ns}:sg-499291dc-d8`, '-nnee', '-c', '1', 'icmp']);
+  const exec = await startCapture(['-i', 'sg-499291dc-d8', '-nnee', '-c', '1', 'icmp'], ['ip', 'w02', 'netns', 'exec', ns, 'tcpdump']);
+  ping(4);
+  const [a, b] = await Promise.all([direct.end, exec.end]);
+  assert.equal(b.code, 0, b.stderr);
+  assert.match(noTs(b.stdout)[0]!, /^fa:16:3e:06:d8:7b > fa:16:3e:d1:d8:49, ethertype IPv4 \(0x0800\), length 142: 192\.168\.1\.7 > 8\.8\.8\.8: ICMP echo request/);
+  assert.deepEqual(noTs(b.stdout), noTs(a.stdout));
+  assert.match(b.stderr, /listening on w02:snat-c4d4b760-41b9-45e1-a607-d054da99c479:sg-499291dc-d8/);
 });
 
 test('DNS after SNAT on the tagged uplink: -vv text matches real tcpdump -vv -r of the same capture', async () => {
