@@ -8,7 +8,7 @@ import type { OvsBridge } from '../ofproto/bridge.js';
 import { type CommandFamily, splitArgs } from './command.js';
 import { ControlError, ok } from './protocol.js';
 import { mustNode, mustOvsBridge, ovsBridges } from './resolve.js';
-import { dumpPortsDesc, vsctlShow } from './ovs-show.js';
+import { dumpPortsDesc, ofctlShow, vsctlShow } from './ovs-show.js';
 import { dumpTables } from './ovs-dump-tables.js';
 import type { OfVersion } from '../ofproto/flow-printer.js';
 import { dumpPorts } from './ovs-dump-ports.js';
@@ -135,7 +135,12 @@ export const ofctl: CommandFamily = {
         return ok(head + lines.map((l) => l + '\n').join(''));
       }
       case 'dump-ports-desc':
-        return ok(dumpPortsDesc(emu, mustOvsBridge(ctx, node, bridge)));
+        return ok(dumpPortsDesc(emu, mustOvsBridge(ctx, node, bridge), version()));
+      case 'show': {
+        const br = mustOvsBridge(ctx, node, bridge);
+        if (rest.length) throw new ControlError(`ovs-ofctl: 'show' command takes at most 1 arguments`);
+        return ok(ofctlShow(emu, br, version()));
+      }
       case 'dump-ports': {
         const br = mustOvsBridge(ctx, node, bridge);
         if (rest.length > 1) throw new ControlError(`ovs-ofctl: '${sub}' command takes at most 2 arguments`);

@@ -1,12 +1,14 @@
-// `ovs-vsctl show` and `ovs-ofctl dump-ports-desc` text for a node's OVS
-// bridges, in the layout of utilities/ovs-vsctl.c cmd_show and
-// ofp-print.c ofp_print_phy_port (OpenFlow 1.0, as ovs-ofctl 2.5 prints it).
+// `ovs-vsctl show`, `ovs-ofctl show` and `ovs-ofctl dump-ports-desc` text for
+// a node's OVS bridges, in the layout of utilities/ovs-vsctl.c cmd_show,
+// ovs-ofctl.c ofctl_show and ofp-print.c ofp_print_phy_port (checked
+// against ovs-ofctl 3.1 and a real ovs-vswitchd: test/e2e/ovs-oracle.test.ts).
 import type { Emulator } from '../topology/builder.js';
 import type { OvsBridge, OvsPortDesc } from '../ofproto/bridge.js';
 import { NetNamespace } from '../netns/namespace.js';
 import { macNumToString } from '../wire/addr.js';
 import { ovsBridges } from './resolve.js';
 import { ovsdbMap, ovsdbString, stableMac, stableUuid } from './ovsdb-text.js';
+import type { OfVersion } from '../ofproto/flow-printer.js';
 
 const OFPP_LOCAL = 65534;
 
@@ -42,23 +44,53 @@ function portMac(emu: Emulator, br: OvsBridge, d: OvsPortDesc): string {
   return stableMac(`${br.node}/${br.name}/${d.name}`);
 }
 
-export function dumpPortsDesc(emu: Emulator, br: OvsBridge): string {
+/** ` (OF1.x)` after a message's name, as ofp-print.c heads any version but 1.0. */
+const ofTag = (v: OfVersion): string => (v === 10 ? '' : ` (OF1.${v - 10})`);
+
+/** The ports as ofp_print_phy_port prints them, in ofport order (LOCAL last). */
+function portsText(emu: Emulator, br: OvsBridge, v: OfVersion): string {
   const rows = br.portsDesc().sort((a, b) => a.ofport - b.ofport);
   const veths = emu.topology.nodes.find((n) => n.name === br.node)?.veths ?? [];
-  let out = 'OFPST_PORT_DESC reply (xid=0x2):\n';
+  let out = '';
   for (const d of rows) {
     const no = d.ofport === OFPP_LOCAL ? 'LOCAL' : String(d.ofport);
     out += ` ${no}(${d.name}): addr:${portMac(emu, br, d)}\n`;
     out += `     config:     ${d.up ? '0' : 'PORT_DOWN'}\n`;
-    out += `     state:      ${d.up ? '0' : 'LINK_DOWN'}\n`;
+    // OpenFlow 1.1 on has a LIVE bit, which ofproto sets on a port with carrier.
+    out += `     state:      ${d.up ? (v === 10 ? '0' : 'LIVE') : 'LINK_DOWN'}\n`;
     // A veth answers ethtool with 10000 Mb/s, full duplex, twisted pair (veth_get_link_ksettings),
     // which netdev_linux_read_features reads as 10GB-FD COPPER (checked with a veth on ovs-vswitchd 3.1).
     // Internal, patch and tunnel ports have no features; an underlay NIC's are its hardware's, unknown here.
-    if (!d.type && veths.some((v) => v.a === d.name || v.b === d.name)) {
+    if (!d.type && veths.some((x) => x.a === d.name || x.b === d.name)) {
       out += '     current:    10GB-FD COPPER\n     speed: 10000 Mbps now, 0 Mbps max\n';
     } else {
       out += '     speed: 0 Mbps now, 0 Mbps max\n';
     }
   }
   return out;
+}
+
+export function dumpPortsDesc(emu: Emulator, br: OvsBridge, v: OfVersion = 10): string {
+  return `OFPST_PORT_DESC reply${ofTag(v)} (xid=0x2):\n${portsText(emu, br, v)}`;
+}
+
+/**
+ * `ovs-ofctl show`: the features reply (its datapath id the LOCAL port's
+ * MAC, as bridge_pick_datapath_id takes the bridge's address), in OpenFlow
+ * 1.0 with the ports in it and from 1.3 on followed by a port description
+ * request of its own (the xids count the requests), then the switch
+ * config, whose fragment handling nothing here changes from normal.
+ */
+export function ofctlShow(emu: Emulator, br: OvsBridge, v: OfVersion): string {
+  const local = br.portsDesc().find((d) => d.ofport === OFPP_LOCAL);
+  const dpid = (local ? portMac(emu, br, local) : '00:00:00:00:00:00').replaceAll(':', '').padStart(16, '0');
+  let out = `OFPT_FEATURES_REPLY${ofTag(v)} (xid=0x2): dpid:${dpid}\nn_tables:254, n_buffers:0\n`;
+  if (v === 10) {
+    out += 'capabilities: FLOW_STATS TABLE_STATS PORT_STATS QUEUE_STATS ARP_MATCH_IP\n';
+    out += 'actions: output enqueue set_vlan_vid set_vlan_pcp strip_vlan mod_dl_src mod_dl_dst mod_nw_src mod_nw_dst mod_nw_tos mod_tp_src mod_tp_dst\n';
+    return `${out}${portsText(emu, br, v)}OFPT_GET_CONFIG_REPLY (xid=0x4): frags=normal miss_send_len=0\n`;
+  }
+  out += `capabilities: FLOW_STATS TABLE_STATS PORT_STATS GROUP_STATS QUEUE_STATS${v >= 14 ? ' BUNDLES' : ''}\n`;
+  out += `OFPST_PORT_DESC reply${ofTag(v)} (xid=0x3):\n${portsText(emu, br, v)}`;
+  return `${out}OFPT_GET_CONFIG_REPLY${ofTag(v)} (xid=0x5): frags=normal miss_send_len=0\n`;
 }

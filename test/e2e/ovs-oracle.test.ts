@@ -303,3 +303,35 @@ test('dump-ports counts as the real ovs-vswitchd: a request from the VM on a sys
     assert.deepEqual(ours, real, br);
   }
 });
+
+test('ofctl show and dump-ports-desc print what ovs-ofctl prints of a real ovs-vswitchd with the same ports, in each OpenFlow version', () => {
+  ovs?.stop();
+  const o = (ovs = RealOvs.start());
+  emu = buildEmulator(loadTopologyOrThrow(SEED));
+  // The real switch's ports carry dummy netdevs' MACs and no link features: the addresses and the
+  // speed lines are the only words left out (dpemu's veths say what a kernel veth says).
+  const shape = (text: string): string => text.replace(/(addr|dpid):[0-9a-f:]+/g, '$1:X').replace(/^ {5}(current|speed):.*\n/gm, '');
+  for (const node of ['w07', 'w02']) {
+    mirror(o, node);
+    for (const br of bridgesOf(node)) {
+      // Down in dpemu (the seed's LOCAL ports): down, and without carrier, in the real switch too.
+      for (const d of br.portsDesc()) {
+        if (d.up) continue;
+        o.ofctl('mod-port', br.name, d.name, 'down');
+        o.appctl(['netdev-dummy/set-admin-state', d.name, 'down']);
+      }
+      for (const v of [[], ['-O', 'OpenFlow13'], ['-O', 'OpenFlow14'], ['-O', 'OpenFlow15']]) {
+        const ours = run(ofctl, ['show', node, br.name, ...v]);
+        assert.equal(shape(ours), shape(o.ofctl('show', br.name, ...v)), `${node} ${br.name} show ${v.join(' ')}`);
+        assert.equal(shape(run(ofctl, ['dump-ports-desc', node, br.name, ...v])), shape(o.ofctl('dump-ports-desc', br.name, ...v)), `${node} ${br.name} dump-ports-desc ${v.join(' ')}`);
+        // The datapath id is the LOCAL port's address.
+        const local = /^ LOCAL\([^)]+\): addr:([0-9a-f:]+)$/m.exec(ours)![1]!;
+        assert.equal(/dpid:([0-9a-f]+)/.exec(ours)![1], `0000${local.replaceAll(':', '')}`);
+      }
+      const extra = o.tryOfctl('show', br.name, 'x');
+      assert.equal(extra.status, 1);
+      assert.throws(() => ofctl.run({ emu, invalidate: () => {} }, ['show', node, br.name, 'x']), { message: extra.stderr.trim() });
+      o.vsctl(['del-br', br.name]);
+    }
+  }
+});
