@@ -8,7 +8,8 @@ import type { OvsBridge } from '../ofproto/bridge.js';
 import { type CommandFamily, splitArgs } from './command.js';
 import { ControlError, ok } from './protocol.js';
 import { mustNode, mustOvsBridge, ovsBridges } from './resolve.js';
-import { dumpPortsDesc, ofctlShow, vsctlShow } from './ovs-show.js';
+import { dumpPortsDesc, ofctlShow } from './ovs-show.js';
+import { vsctlRun } from './ovs-vsctl.js';
 import { dumpTables } from './ovs-dump-tables.js';
 import type { OfVersion } from '../ofproto/flow-printer.js';
 import { dumpPorts } from './ovs-dump-ports.js';
@@ -94,9 +95,8 @@ export const vsctl: CommandFamily = {
   access: () => 'read',
   target: (argv) => ({ node: splitArgs(argv, []).words[1] }),
   run(ctx, argv) {
-    const { words } = splitArgs(argv, []);
-    if (words[0] !== 'show') throw new ControlError(`ovs-vsctl: '${words[0] ?? ''}' is not supported here (only 'show NODE')`);
-    return ok(vsctlShow(ctx.emu, mustNode(ctx, words[1])));
+    const { opts, words } = splitArgs(argv, []);
+    return vsctlRun(ctx, words, opts);
   },
 };
 
