@@ -4,7 +4,7 @@
 import { IpSyntaxError, RtnlError } from '../netns/errors.js';
 import { OBJECTS as TEXT_OBJECTS, runCommand } from '../netns/ip-text.js';
 import { parseNeighArgs } from '../netns/ip-neigh-syntax.js';
-import { isStatsOption, matches } from '../netns/ip-tokens.js';
+import { isBriefOption, isStatsOption, matches } from '../netns/ip-tokens.js';
 import type { NetNamespace } from '../netns/namespace.js';
 import { type Access, type CommandFamily } from './command.js';
 import { ControlError, ok } from './protocol.js';
@@ -17,15 +17,16 @@ const IPROUTE2_OBJECTS = ['address', 'addrlabel', 'maddress', 'route', 'rule', '
 const WRITE_VERBS = ['add', 'delete', 'change', 'chg', 'replace', 'append', 'prepend', 'flush', 'set'];
 const NEIGH = ['neighbour', 'neighbor'];
 
-/** -n NS, -4 and -s anywhere before OBJECT; the first other word is NODE. */
-export function parseIpArgv(argv: readonly string[]): { ns?: string; node?: string; stats: number; words: string[] } {
-  const out: { ns?: string; node?: string; stats: number; words: string[] } = { stats: 0, words: [] };
+/** -n NS, -4, -s and -brief anywhere before OBJECT; the first other word is NODE. */
+export function parseIpArgv(argv: readonly string[]): { ns?: string; node?: string; stats: number; brief: boolean; words: string[] } {
+  const out: { ns?: string; node?: string; stats: number; brief: boolean; words: string[] } = { stats: 0, brief: false, words: [] };
   let i = 0;
   for (; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '-n' || a === '-netns' || a === '--netns') out.ns = argv[++i];
     else if (a === '-4') continue;
     else if (isStatsOption(a)) out.stats++;
+    else if (isBriefOption(a)) out.brief = true;
     else if (a.startsWith('-')) throw new ControlError(`Option "${a}" is unknown, try "ip -help".`, 255);
     else if (out.node === undefined) out.node = a;
     else break;
@@ -57,7 +58,7 @@ export const ip: CommandFamily = {
   access,
   target: (argv) => ({ node: parseIpArgv(argv).node }),
   run(ctx, argv) {
-    const { ns, node, stats, words } = parseIpArgv(argv);
+    const { ns, node, stats, brief, words } = parseIpArgv(argv);
     const obj = words[0];
     const known = obj === undefined ? undefined : ipObject(obj);
     if (known === 'netns') {
@@ -82,7 +83,7 @@ export const ip: CommandFamily = {
           const dev = words[2] === 'dev' ? words[3] : words[2];
           if (dev !== undefined && el.ns.link(dev)) el.setLinkUp(dev, words.includes('up'));
         }
-        const out = runCommand(el.ns, [...Array<string>(stats).fill('-s'), ...words].join(' '), el.engine.now, {
+        const out = runCommand(el.ns, [...Array<string>(stats).fill('-s'), ...(brief ? ['-brief'] : []), ...words].join(' '), el.engine.now, {
           drop: (pkts, why) => pkts.forEach((p) => el.engine.drop(p, el, 'neigh_failed', why)),
           linkStats: (l) => el.linkStats(l),
         });

@@ -43,6 +43,20 @@ export function formatLink(l: Interface, byIndex?: LinkByIndex, forIpAddr = fals
   return s + '\n';
 }
 
+/**
+ * `ip -brief link|addr show` for one device (print_linkinfo's brief branch):
+ * the name with its link padded to 16, the operstate to 14, then the MAC and
+ * flags (link) or each address with its prefix and any metric (addr), each
+ * followed by a space.
+ */
+export function formatBrief(l: Interface, what: 'link' | 'addr', byIndex?: LinkByIndex): string {
+  const name = l.peer ? `${l.name}@if${l.peer.ifindex}` : l.name;
+  let s = `${name.padEnd(16)} ${operState(l, byIndex).padEnd(14)} `;
+  if (what === 'link') s += `${formatMac(l.mac)} ${linkFlags(l)} `;
+  else for (const a of l.addrs) s += `${formatIp4(a.local)}/${a.prefixLen} ${a.metric ? `metric ${a.metric} ` : ''}`;
+  return s + '\n';
+}
+
 /** `ip addr show` for one device: the link lines and an inet block per address. */
 export function formatAddrs(l: Interface, byIndex?: LinkByIndex): string {
   let s = formatLink(l, byIndex, true);

@@ -5,14 +5,14 @@
 
 import { IpSyntaxError, RtnlError } from './errors.js';
 import { type Route } from './fib.js';
-import { formatAddrs, formatLink, parseAddrArgs, parseIpAddrShow } from './ip-addr-syntax.js';
+import { formatAddrs, formatBrief, formatLink, parseAddrArgs, parseIpAddrShow } from './ip-addr-syntax.js';
 import { formatLinkStats, type LinkStats64 } from './ip-link-stats.js';
 import { type Interface } from './interfaces.js';
 import { NUD_SHOW_DEFAULT, formatNeigh, formatProxyNeigh, neighShown, nudShowBits, parseNeighArgs, parseNeighLine } from './ip-neigh-syntax.js';
 import { formatRoutes, parseRouteArgs, parseRouteLine, type ParsedRoute } from './ip-route-syntax.js';
 import { routeGet } from './ip-route-get.js';
 import { formatRules, parseRuleArgs, parseRuleLine } from './ip-rule-syntax.js';
-import { isStatsOption, textLines, tokenize, matches } from './ip-tokens.js';
+import { isBriefOption, isStatsOption, textLines, tokenize, matches } from './ip-tokens.js';
 import { RT_TABLE_LOCAL, RT_TABLE_MAIN, RTPROT_KERNEL, tableFromName } from './names.js';
 import { type NeighAction, NUD, NUD_VALID } from './neighbour.js';
 import { type Netns } from './netns.js';
@@ -122,6 +122,11 @@ export function showLink(ns: Netns, dev?: string, stats?: StatsView): string {
   return (dev !== undefined ? [shownLink(ns, dev)] : ns.links())
     .map((l) => formatLink(l, (i) => ns.linkByIndex(i)) + (stats ? formatLinkStats(stats.of(l), stats.level) : ''))
     .join('');
+}
+
+/** `ip -brief link|addr show [dev DEV]`: a line a device (-s adds nothing to it). */
+export function showBrief(ns: Netns, what: 'link' | 'addr', dev?: string): string {
+  return (dev !== undefined ? [shownLink(ns, dev)] : ns.links()).map((l) => formatBrief(l, what, (i) => ns.linkByIndex(i))).join('');
 }
 
 // ---- loading pasted output ----------------------------------------------
@@ -304,9 +309,11 @@ export function runCommand<P>(
   }
   if (toks[i] === 'ip') i++;
   let level = 0; // how many -s (iproute2: -stats, -statistics and their abbreviations)
+  let brief = false; // -brief: addr and link only; other objects print as without it
   while (toks[i]?.startsWith('-')) {
     const o = toks[i]!;
     if (isStatsOption(o)) level++;
+    else if (isBriefOption(o)) brief = true;
     else if (o !== '-4') throw fail(`option '${o}' is not supported`);
     i++;
   }
@@ -392,7 +399,10 @@ export function runCommand<P>(
       const verb = verbOf(toks[i], ['add', 'change', 'replace', 'delete', 'list', 'show']) ?? (toks[i] === undefined ? 'show' : undefined);
       if (!verb) throw fail(`unknown command '${toks[i]}'`);
       if (toks[i] !== undefined) i++;
-      if (verb === 'list' || verb === 'show') return showAddr(ns, toks[i] === 'dev' ? toks[i + 1] : toks[i], stats);
+      if (verb === 'list' || verb === 'show') {
+        const dev = toks[i] === 'dev' ? toks[i + 1] : toks[i];
+        return brief ? showBrief(ns, 'addr', dev) : showAddr(ns, dev, stats);
+      }
       const a = parseAddrArgs(rest(), no, opts.source);
       if (a.dev === undefined) throw fail('missing dev', toks[toks.length - 1]);
       if (verb === 'delete') {
@@ -405,7 +415,10 @@ export function runCommand<P>(
       const verb = verbOf(toks[i], ['set', 'list', 'show']) ?? (toks[i] === undefined ? 'show' : undefined);
       if (!verb) throw fail(`unknown command '${toks[i]}'`);
       if (toks[i] !== undefined) i++;
-      if (verb !== 'set') return showLink(ns, toks[i] === 'dev' ? toks[i + 1] : toks[i], stats);
+      if (verb !== 'set') {
+        const dev = toks[i] === 'dev' ? toks[i + 1] : toks[i];
+        return brief ? showBrief(ns, 'link', dev) : showLink(ns, dev, stats);
+      }
       if (toks[i] === 'dev') i++;
       const dev = toks[i++];
       if (dev === undefined) throw fail('missing device');

@@ -122,4 +122,6 @@ export function textLines(text: string): { line: string; no: number }[] {
 }
 
 /** -stats, -statistics and their abbreviations down to -s (iproute2 ip.c): each one more level of detail. */
+/** ip.c's -brief: `-b` alone is -batch, which it tries first. */
+export const isBriefOption = (a: string): boolean => a.length > 2 && '-brief'.startsWith(a);
 export const isStatsOption = (a: string): boolean => a.length > 1 && ('-stats'.startsWith(a) || '-statistics'.startsWith(a));

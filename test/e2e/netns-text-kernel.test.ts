@@ -213,7 +213,11 @@ const EDGE_VETH = (head: string) =>
       `  \\+ "2: fpr-3bbebb1a-5: (<[^"]*)"\n  \\+ "    link/ether e2:5b:1f:0c:7a:93 brd ff:ff:ff:ff:ff:ff"\n` +
       `  - "2: fpr-3bbebb1a-5@if\\d+: \\1"\n  - "    link/ether e2:5b:1f:0c:7a:93 brd ff:ff:ff:ff:ff:ff link-netns dpe-${tag}-x"$`,
   );
-const KNOWN = [EDGE_VETH('addr show'), EDGE_VETH('link show'), EDGE_VETH('addr show dev fpr-3bbebb1a-5'), EDGE_VETH('link show fpr-3bbebb1a-5')];
+/** The same in `ip -brief`'s one line: the name without `@ifN` (so padded to 16), the rest alike. */
+const EDGE_VETH_BRIEF = (head: string) =>
+  new RegExp(`^fip-\\S+: ip ${head}\n  \\+ "fpr-3bbebb1a-5 +(\\S[^"]*)"\n  - "fpr-3bbebb1a-5@if\\d+ \\1"$`);
+const KNOWN = [EDGE_VETH('addr show'), EDGE_VETH('link show'), EDGE_VETH('addr show dev fpr-3bbebb1a-5'), EDGE_VETH('link show fpr-3bbebb1a-5'),
+  EDGE_VETH_BRIEF('-br addr show'), EDGE_VETH_BRIEF('-brief link'), EDGE_VETH_BRIEF('-br -s link'), EDGE_VETH_BRIEF('-br addr show dev fpr-3bbebb1a-5')];
 
 /** The diffs found so far, minus the known ones; each known one must still be there when `expectKnown`. */
 function openDiffs(expectKnown: boolean): string[] {
@@ -227,9 +231,9 @@ const differ = (open: string[]) => `kernel (-) and dpemu (+) differ:\n${open.joi
 async function compareIp(node: string, ns: Namespace, extraTables: string[]): Promise<void> {
   const k = kns.get(ns.name)!;
   const shows = [
-    ['addr', 'show'], ['link', 'show'], ['rule', 'show'], ['route', 'show'], ['route', 'show', 'table', 'local'],
+    ['addr', 'show'], ['link', 'show'], ['-br', 'addr', 'show'], ['-brief', 'link'], ['-br', '-s', 'link'], ['rule', 'show'], ['route', 'show'], ['-br', 'route', 'show'], ['route', 'show', 'table', 'local'],
     ...extraTables.map((t) => ['route', 'show', 'table', t]), ['-4', 'route', 'show', 'table', 'all'],
-    ...ns.interfaces.flatMap((i) => [['addr', 'show', 'dev', i.name], ['link', 'show', i.name], ['route', 'show', 'dev', i.name], ['route', 'show', 'table', 'all', 'dev', i.name]]),
+    ...ns.interfaces.flatMap((i) => [['addr', 'show', 'dev', i.name], ['link', 'show', i.name], ['-br', 'addr', 'show', 'dev', i.name], ['route', 'show', 'dev', i.name], ['route', 'show', 'table', 'all', 'dev', i.name]]),
   ];
   for (const args of shows) {
     compare(`${ns.name}: ip ${args.join(' ')}`, unmapNs(withStatus(tryRun('ip', ['-n', k, ...args]))), withStatus(await dpemuRun('ip', ['-n', ns.name, node, ...args])));
