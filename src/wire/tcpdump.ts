@@ -4,7 +4,8 @@
 // The printers follow tcpdump's own (print-ether.c, print-ip.c, print-icmp.c,
 // print-udp.c, print-tcp.c, print-arp.c, print-vxlan.c, print-ip6.c,
 // print-ssh.c; DNS's print-domain.c in tcpdump-dns.ts, print-bootp.c in
-// tcpdump-bootp.ts): the same
+// tcpdump-bootp.ts, print-igmp.c in tcpdump-igmp.ts, print-ntp.c in
+// tcpdump-ntp.ts): the same
 // order of reads, the same two lengths (`length` from the headers/wire,
 // `caplen` what was captured), and the same truncation rule: a read past the
 // captured bytes abandons the packet and prints " [|proto]" with the protocol
@@ -18,7 +19,7 @@
 // IPv6 header, neighbour discovery messages and options, an OSPF Hello
 // (other OSPF types are not decoded further), IPv6 extension headers'
 // options, MLD records, a DNS message's record names, sections and TTLs,
-// DHCP options. The names
+// DHCP options, IGMPv3 records and sources, NTP's fields. The names
 // printed are tcpdump's (tcpdump-names.ts).
 //
 // TCP sequence numbers are relative after the first packet of a connection
@@ -30,6 +31,8 @@ import { hex2, ipToString, macAt, readU16, readU32 } from './addr.js';
 import { onesSum } from './checksum.js';
 import { bootpText } from './tcpdump-bootp.js';
 import { domainText, fqdnAt } from './tcpdump-dns.js';
+import { igmpText } from './tcpdump-igmp.js';
+import { ntpText } from './tcpdump-ntp.js';
 import { ip6ToString, PrintAbort, printChar } from './tcpdump-text.js';
 import {
   ARPHRD_NAMES,
@@ -41,7 +44,6 @@ import {
   IPPROTO_NAMES,
   IP_OPT_NAMES,
   ND_OPT_NAMES,
-  NTP_MODES,
   OSPF_OPTIONS,
   OSPF_TYPES,
   REDIRECT_FMT,
@@ -100,6 +102,7 @@ const flagNames = (table: readonly [number, string][], v: number): string => tab
 const lifetime = (v: number): string => (v === 0xffffffff ? 'infinity' : `${v}s`);
 const MLDV2_RECORD_TYPES: Readonly<Record<number, string>> = { 1: 'is_in', 2: 'is_ex', 3: 'to_in', 4: 'to_ex', 5: 'allow', 6: 'block' };
 const IPPROTO_OSPF = 89;
+const IPPROTO_IGMP = 2;
 const IPPROTO_SCTP = 132;
 const IPPROTO_DCCP = 33;
 const VXLAN_PORT = 4789;
@@ -670,6 +673,10 @@ export class Tcpdump {
           this.invalid();
         }
         return;
+      case IPPROTO_IGMP:
+        this.proto = 'igmp';
+        this.embedded(() => igmpText(this.b, bp, length, this.snapend, this.v, this.quiet));
+        return;
       case IPPROTO_OSPF:
         if (ver === 4) {
           this.ospf(bp, length);
@@ -955,11 +962,10 @@ export class Tcpdump {
     this.embedded(() => bootpText(this.b, bp, length, this.snapend, this.v));
   }
 
-  /** ntp_print without -v: version, mode, length (its -v fields are not decoded here). */
+  /** ntp_print (tcpdump-ntp.ts). */
   private ntp(bp: number, length: number): void {
     this.proto = 'ntp';
-    const status = this.u8(bp);
-    this.p(`NTPv${(status >> 3) & 7}, ${NTP_MODES[status & 7]}, length ${length}`);
+    this.embedded(() => ntpText(this.b, bp, length, this.snapend, this.v));
   }
 
   // ---- VXLAN (vxlan_print) ----
