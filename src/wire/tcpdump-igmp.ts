@@ -69,7 +69,7 @@ class Igmp extends Reader {
       default:
         this.p(`igmp-${type}`);
     }
-    if (this.v && this.ttest(bp, len) && ~onesSum(this.b, bp, len) & 0xffff) this.p(` bad igmp cksum ${this.u16(bp + 2).toString(16)}!`);
+    if (this.v && len >= 4 && this.ttest(bp, len) && ~onesSum(this.b, bp, len) & 0xffff) this.p(` bad igmp cksum ${this.u16(bp + 2).toString(16)}!`);
   }
 
   /** print_igmpv3_query: the max response time (when not the default 10 s), the group and its sources. */

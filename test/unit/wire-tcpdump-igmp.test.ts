@@ -49,6 +49,7 @@ const CASES: [string, () => Uint8Array][] = [
   ['mtrace to a multicast response address', () => igmp([0x1f, 0, 0, 0, ...G, 192, 0, 2, 1, 192, 0, 2, 2, 224, 0, 1, 32, 64, 0, 0, 7])],
   ['mresp', () => igmp([0x1e, 0, 0, 0, ...G, 192, 0, 2, 1, 192, 0, 2, 2, 198, 51, 100, 1, 64, 1, 2, 7])],
   ['mtrace too short', () => igmp([0x1f, 0, 0, 0, ...G, 192, 0, 2, 1])],
+  ['mtrace of one byte: too short for a checksum verdict', () => igmp([0x1f])],
   ['unknown type', () => igmp([0x99, 0, 0, 0, ...G])],
   ['one byte', () => igmp([0x16])],
   ['three bytes', () => igmp([0x16, 0, 0])],
