@@ -5,7 +5,7 @@
 // print-udp.c, print-tcp.c, print-arp.c, print-vxlan.c, print-ip6.c,
 // print-ssh.c; DNS's print-domain.c in tcpdump-dns.ts, print-bootp.c in
 // tcpdump-bootp.ts, print-igmp.c in tcpdump-igmp.ts, print-ntp.c in
-// tcpdump-ntp.ts): the same
+// tcpdump-ntp.ts, print-rt6.c and print-mobility.c in tcpdump-ip6ext.ts): the same
 // order of reads, the same two lengths (`length` from the headers/wire,
 // `caplen` what was captured), and the same truncation rule: a read past the
 // captured bytes abandons the packet and prints " [|proto]" with the protocol
@@ -19,7 +19,8 @@
 // IPv6 header, neighbour discovery messages and options, an OSPF Hello
 // (other OSPF types are not decoded further), IPv6 extension headers'
 // options, MLD records, a DNS message's record names, sections and TTLs,
-// DHCP options, IGMPv3 records and sources, NTP's fields. The names
+// DHCP options, IGMPv3 records and sources, NTP's fields, routing headers'
+// reserved bits and mobility options. The names
 // printed are tcpdump's (tcpdump-names.ts).
 //
 // TCP sequence numbers are relative after the first packet of a connection
@@ -32,6 +33,7 @@ import { onesSum } from './checksum.js';
 import { bootpText } from './tcpdump-bootp.js';
 import { domainText, fqdnAt } from './tcpdump-dns.js';
 import { igmpText } from './tcpdump-igmp.js';
+import { ip6FinalDst, mobilityText, rt6Text } from './tcpdump-ip6ext.js';
 import { ntpText } from './tcpdump-ntp.js';
 import { ip6ToString, PrintAbort, printChar } from './tcpdump-text.js';
 import {
@@ -86,6 +88,7 @@ const IPPROTO_FRAGMENT = 44;
 const IPPROTO_DSTOPTS = 60;
 const IPPROTO_ROUTING = 43;
 const IPPROTO_AH = 51;
+const IPPROTO_MOBILITY = 135, IPPROTO_MOBILITY_OLD = 62;
 const IP6OPT_PAD1 = 0, IP6OPT_PADN = 1, IP6OPT_ROUTER_ALERT = 5, IP6OPT_JUMBO = 0xc2, IP6OPT_HOME_ADDRESS = 0xc9;
 /** An MLDv1 message; the smallest MLDv2 query. */
 const MLD_MINLEN = 24, MLDV2_QUERY_MINLEN = 28;
@@ -626,7 +629,7 @@ export class Tcpdump {
     // The IPv4 pseudo header's length is 16 bits, IPv6's 32.
     let sum = proto + (ver === 4 ? len & 0xffff : (len >>> 16) + (len & 0xffff));
     if (ver === 4) sum += onesSum(this.b, iph + 12, 4) + this.ipFinalDst(iph);
-    else sum += onesSum(this.b, iph + 8, 32);
+    else sum += onesSum(this.b, iph + 8, 16) + onesSum(this.b, ip6FinalDst(this.b, iph, this.snapend), 16);
     return ~onesSum(this.b, bp, len, sum) & 0xffff;
   }
 
@@ -674,6 +677,11 @@ export class Tcpdump {
         }
         return;
       case IPPROTO_IGMP:
+        if (ver !== 4) {
+          this.p('[IGMP requires IPv4]');
+          this.invalid();
+          return;
+        }
         this.proto = 'igmp';
         this.embedded(() => igmpText(this.b, bp, length, this.snapend, this.v, this.quiet));
         return;
@@ -1468,16 +1476,23 @@ export class Tcpdump {
   /**
    * ip6_print's loop over the extension headers after the fixed header (the
    * hop-by-hop and destination options, fragment), then the upper layer.
-   * `len` is what follows the fixed header. Routing and mobility headers are
-   * not decoded (the demuxer's "ip-proto-N" line).
+   * `len` is what follows the fixed header; routing and mobility headers in
+   * tcpdump-ip6ext.ts.
    */
   private ip6Chain(ip: number, len: number, nh: number, payloadLen: number): void {
     let cp = ip + 40;
     let fragmented = false;
+    let hbh = false;
     for (;;) {
       let advance: number;
       switch (nh) {
         case IPPROTO_HOPOPTS:
+          // RFC 8200: one, straight after the IPv6 header.
+          if (hbh || cp !== ip + 40) {
+            this.p(hbh ? '[The Hop-by-Hop Options header was already found]' : "[The Hop-by-Hop Options header don't follow the IPv6 header]");
+            return this.invalid();
+          }
+          hbh = true;
           advance = this.ip6Options(cp, 'HBH', 'hbhopt', payloadLen);
           break;
         case IPPROTO_DSTOPTS:
@@ -1488,6 +1503,17 @@ export class Tcpdump {
           if (advance >= 0 && this.snapend <= cp + advance) return;
           fragmented = true;
           break;
+        case IPPROTO_ROUTING:
+          this.tcheck(cp, 1); // ip6_print's own check, still as "ip6"
+          this.proto = 'rt6';
+          advance = this.extHeader(() => rt6Text(this.b, cp, this.snapend, this.v));
+          break;
+        case IPPROTO_MOBILITY:
+        case IPPROTO_MOBILITY_OLD:
+          // Whatever follows a mobility header is not printed (RFC 6275 wants none).
+          this.proto = 'mobility';
+          this.extHeader(() => mobilityText(this.b, cp, this.snapend, this.v));
+          return;
         default:
           this.demux(cp, len, 6, fragmented, nh, ip);
           return;
@@ -1499,6 +1525,17 @@ export class Tcpdump {
       cp += advance;
       len -= advance;
     }
+  }
+
+  /** A header printed by a module of its own (tcpdump-ip6ext.ts): its length, or -1 where the packet ends. */
+  private extHeader(print: () => { text: string; result: number }): number {
+    let advance = -1;
+    this.embedded(() => {
+      const r = print();
+      advance = r.result;
+      return r.text;
+    });
+    return advance;
   }
 
   /**
@@ -1599,6 +1636,11 @@ export class Tcpdump {
 
   private icmp6(bp: number, length: number, iph: number, fragmented: boolean): void {
     this.proto = 'icmp6';
+    if (length === 0) {
+      this.p('ICMP6, length 0');
+      this.invalid();
+      return;
+    }
     const type = this.u8(bp);
     if (this.v && !fragmented && this.ttest(bp, length)) {
       const icmpSum = readU16(this.b, bp + 2);
