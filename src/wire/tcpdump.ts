@@ -5,12 +5,14 @@
 // print-udp.c, print-tcp.c, print-arp.c, print-vxlan.c, print-ip6.c,
 // print-ssh.c; DNS's print-domain.c in tcpdump-dns.ts, print-bootp.c in
 // tcpdump-bootp.ts, print-igmp.c in tcpdump-igmp.ts, print-ntp.c in
-// tcpdump-ntp.ts, print-rt6.c and print-mobility.c in tcpdump-ip6ext.ts): the same
+// tcpdump-ntp.ts, print-rt6.c and print-mobility.c in tcpdump-ip6ext.ts,
+// print-llc.c here and print-stp.c in tcpdump-stp.ts): the same
 // order of reads, the same two lengths (`length` from the headers/wire,
 // `caplen` what was captured), and the same truncation rule: a read past the
 // captured bytes abandons the packet and prints " [|proto]" with the protocol
 // being printed at the time. VXLAN prints the inner frame on a second line;
-// unknown ethertypes get tcpdump's "\n\t0x0000:  ..." hex dump lines.
+// unknown ethertypes and LLC types get tcpdump's "\n\t0x0000:  ..." hex
+// dump lines.
 //
 // With `verbose` (tcpdump -v, -vv, -vvv) the printers add what tcpdump adds at that
 // level: the IPv4 header in parentheses with the rest on the next line,
@@ -20,7 +22,7 @@
 // (other OSPF types are not decoded further), IPv6 extension headers'
 // options, MLD records, a DNS message's record names, sections and TTLs,
 // DHCP options, IGMPv3 records and sources, NTP's fields, routing headers'
-// reserved bits and mobility options. The names
+// reserved bits and mobility options, STP timers and MSTIs. The names
 // printed are tcpdump's (tcpdump-names.ts).
 //
 // TCP sequence numbers are relative after the first packet of a connection
@@ -35,19 +37,26 @@ import { domainText, fqdnAt } from './tcpdump-dns.js';
 import { igmpText } from './tcpdump-igmp.js';
 import { ip6FinalDst, mobilityText, rt6Text } from './tcpdump-ip6ext.js';
 import { ntpText } from './tcpdump-ntp.js';
+import { stpText } from './tcpdump-stp.js';
 import { ip6ToString, PrintAbort, printChar } from './tcpdump-text.js';
 import {
   ARPHRD_NAMES,
   ARPOP_NAMES,
+  BRIDGED_PIDS,
+  CISCO_PIDS,
   ETHERTYPE_NAMES,
   HTTP_METHODS,
   ICMP6_NAMES,
   ICMP_NAMES,
   IPPROTO_NAMES,
   IP_OPT_NAMES,
+  LLC_FLAGS,
+  LLC_SAPS,
+  LLC_U_CMDS,
   ND_OPT_NAMES,
   OSPF_OPTIONS,
   OSPF_TYPES,
+  OUI_NAMES,
   REDIRECT_FMT,
   TCP_FLAG_LETTERS,
   TCP_OPT_NAMES,
@@ -68,6 +77,10 @@ export function ethertypeName(type: number): string {
 }
 
 const MAX_ETHERNET_LENGTH_VAL = 1500;
+/** 802.2: an unnumbered frame's control bits, UI, XID and its format identifier; the SAPs decoded further. */
+const LLC_U_FMT = 3, LLC_UI = 0x03, LLC_XID = 0xaf, LLC_XID_FI = 0x81;
+const LLCSAP_SNAP = 0xaa, LLCSAP_8021D = 0x42, LLCSAP_IP = 0x06;
+const OUI_CISCO = 0x00000c, OUI_CISCO_90 = 0x0000f8, OUI_APPLETALK = 0x080007, OUI_RFC2684 = 0x0080c2;
 
 
 /** in_cksum_shouldbe: the checksum field that would have made `computed` (in_cksum over the data) zero. */
@@ -332,7 +345,7 @@ export class Tcpdump {
       caplen -= 4;
     }
     if (type <= MAX_ETHERNET_LENGTH_VAL) {
-      // 802.3 length field: LLC follows. Not decoded here: header and hex only.
+      // 802.3 length field: LLC follows.
       if (type < length) {
         length = type;
         if (caplen > length) caplen = length;
@@ -342,9 +355,7 @@ export class Tcpdump {
         this.p('802.3');
         if (!printedLength) this.p(`, length ${length}: `);
       }
-      this.proto = 'llc';
-      if (caplen < 3) this.trunc();
-      if (!this.quiet) this.hexdump(p, caplen);
+      if (!this.llc(p, length, caplen, macs) && !this.quiet) this.hexdump(p, caplen);
       this.popSnapend();
       return;
     }
@@ -365,6 +376,118 @@ export class Tcpdump {
         if (!this.link) this.p(`${macs}${this.etherType(type)}, length ${origLength}: `);
         if (!this.quiet) this.hexdump(p, caplen);
     }
+  }
+
+  // ---- 802.2 LLC and SNAP (llc_print, snap_print) ----
+
+  /**
+   * llc_print for the 802.3 payload at p: the LLC header (with -e), then
+   * STP, SNAP, IP or the frame's kind. False where tcpdump's caller dumps
+   * the bytes from p (an LLC type it does not decode). `macs` is "src > dst, ".
+   */
+  private llc(p: number, length: number, caplen: number, macs: string): boolean {
+    this.proto = 'llc';
+    if (caplen < 3 || length < 3) {
+      this.trunc();
+      this.hexdump(p, caplen); // llc_print's own dump: -q does not stop it
+      return true;
+    }
+    const dsapField = this.u8(p), ssapField = this.u8(p + 1);
+    let control = this.u8(p + 2);
+    const isU = (control & LLC_U_FMT) === LLC_U_FMT;
+    if (!isU) {
+      if (caplen < 4 || length < 4) {
+        this.trunc();
+        this.hexdump(p, caplen); // llc_print's own dump: -q does not stop it
+        return true;
+      }
+      control = this.u8(p + 2) | (this.u8(p + 3) << 8); // little-endian
+    }
+    const hdrlen = isU ? 3 : 4;
+    const dsap = dsapField & ~1, ssap = ssapField & ~1;
+    const sapName = (sap: number): string | undefined => LLC_SAPS[sap];
+    if (this.link) {
+      this.p(`LLC, dsap ${sapName(dsap) ?? 'Unknown'} (0x${hex2(dsap)}) ${dsapField & 1 ? 'Group' : 'Individual'}, `);
+      this.p(`ssap ${sapName(ssap) ?? 'Unknown'} (0x${hex2(ssap)}) ${ssapField & 1 ? 'Response' : 'Command'}`);
+      this.p(isU ? `, ctrl 0x${hex2(control)}: ` : `, ctrl 0x${hex4(control)}: `);
+    }
+    const body = p + hdrlen;
+    length -= hdrlen;
+    caplen -= hdrlen;
+    if (ssap === dsap && control === LLC_UI) {
+      if (ssap === LLCSAP_SNAP) return this.snap(body, length, caplen, macs);
+      if (ssap === LLCSAP_8021D) {
+        this.proto = 'stp';
+        this.embedded(() => stpText(this.b, body, length, this.snapend, this.v));
+        return true;
+      }
+      if (ssap === LLCSAP_IP) {
+        this.ipv4(body, length);
+        return true;
+      }
+    }
+    if (!this.link) {
+      const [src, dst] = macs.slice(0, -2).split(' > ');
+      const name = (sap: number, what: string): string => sapName(sap) ?? `Unknown ${what} 0x${hex2(sap)}`;
+      this.p(ssap === dsap ? `${src} > ${dst} ${name(dsap, 'DSAP')} ` : `${src} ${name(ssap, 'SSAP')} > ${dst} ${name(dsap, 'DSAP')} `);
+    }
+    const total = length + hdrlen;
+    if (isU) {
+      this.p(`Unnumbered, ${LLC_U_CMDS[control & 0xef] ?? hex2(control & 0xef)}, Flags [${LLC_FLAGS[(ssapField & 1) | (control & 0x10)]}], length ${total}`);
+      if ((control & ~0x10) === LLC_XID) {
+        if (length === 0) return true;
+        if (this.u8(body) === LLC_XID_FI) {
+          if (caplen < 3 || length < 3) {
+            this.trunc();
+            if (caplen > 0) this.hexdump(body, caplen);
+          } else this.p(`: ${hex2(this.u8(body + 1))} ${hex2(this.u8(body + 2))}`);
+          return true;
+        }
+      }
+      return false;
+    }
+    const flags = LLC_FLAGS[(ssapField & 1) | (control & 0x100)];
+    if (control & 1) {
+      this.p(`Supervisory, ${['Receiver Ready', 'Receiver not Ready', 'Reject'][(control >> 2) & 3] ?? '?'}, rcv seq ${(control >> 9) & 0x7f}, Flags [${flags}], length ${total}`);
+      return true;
+    }
+    this.p(`Information, send seq ${(control >> 1) & 0x7f}, rcv seq ${(control >> 9) & 0x7f}, Flags [${flags}], length ${total}`);
+    return false;
+  }
+
+  /** snap_print: the OUI and protocol (with -e), then an encapsulated Ethernet type, a Cisco PVST BPDU or a bridged Ethernet frame; false for the others. */
+  private snap(p: number, length: number, caplen: number, macs: string): boolean {
+    this.proto = 'snap';
+    if (!this.ttest(p, 5) || caplen < 5 || length < 5) {
+      this.trunc();
+      return true;
+    }
+    const oui = this.u24(p);
+    const et = this.u16(p + 3);
+    const pid = (oui === 0 || oui === OUI_CISCO_90 || oui === OUI_APPLETALK ? ETHERTYPE_NAMES[et] : oui === OUI_CISCO ? CISCO_PIDS[et] : oui === OUI_RFC2684 ? BRIDGED_PIDS[et] : undefined) ?? 'Unknown';
+    const ouiText = `oui ${OUI_NAMES[oui] ?? 'Unknown'} (0x${oui.toString(16).padStart(6, '0')})`;
+    if (this.link) this.p(`${ouiText}, ${oui === 0 ? 'ethertype' : 'pid'} ${pid} (0x${hex4(et)}), length ${length - 5}: `);
+    p += 5;
+    length -= 5;
+    caplen -= 5;
+    if (oui === 0 || oui === OUI_CISCO_90 || (oui === OUI_APPLETALK && et === 0x809b)) {
+      // ethertype_print: the types this printer decodes.
+      if (et === 0x0800) this.ipv4(p, length);
+      else if (et === 0x86dd) this.ipv6(p, length);
+      else if (et === 0x0806 || et === 0x8035) this.arp(p, length, caplen);
+      if (et === 0x0800 || et === 0x86dd || et === 0x0806 || et === 0x8035) return true;
+    } else if (oui === OUI_CISCO && (et === 0x010b || et === 0x010c)) {
+      this.proto = 'stp';
+      this.embedded(() => stpText(this.b, p, length, this.snapend, this.v));
+      return true;
+    } else if (oui === OUI_RFC2684 && (et === 0x0001 || et === 0x0007)) {
+      this.tcheck(p, 2); // the bridge padding
+      this.ether(p + 2, length - 2, caplen - 2);
+      return true;
+    }
+    // Not decoded: without -e, the addresses and the SNAP header before the caller's dump.
+    if (!this.link) this.p(`${macs.slice(0, -2)} SNAP, ${oui === 0 ? 'ethertype' : `${ouiText}, pid`} ${pid} (0x${hex4(et)}), length ${length}: `);
+    return false;
   }
 
   /** ether_type_print: "ethertype IPv4 (0x0800)", with -q "IPv4" or "Unknown Ethertype (0x88b5)". */
