@@ -698,12 +698,14 @@ const ip6Proto = (n: number): FramePredicate => (f) => ty(f) === 0x86dd && (need
  * gen_protochain: the header chain from the IP header, an IPv6 packet's
  * hop-by-hop, destination, routing and fragment headers and either's AH
  * skipped, until `n` (true), no next header (59) or anything else (false).
+ * libpcap 1.10's program sets the offset after an AH to the AH's own length
+ * counted from the IP header, not added to where the AH was: so does this.
  */
 function protochain(f: FrameFields, n: number, v6: boolean): boolean {
   let a = load(f, f.nh + (v6 ? 6 : 9), 1);
   let x = v6 ? 40 : (load(f, f.nh, 1) & 0xf) << 2;
-  // BPF's own loop guard: each header is at least 8 bytes, and the loads reject a chain past the frame.
-  for (;;) {
+  // That offset can point back at the same AH: a BPF program would loop forever; this gives up (rejects).
+  for (let hops = 0; hops < 256; hops++) {
     if (a === n) return true;
     if (a === 59) return false;
     if (v6 && (a === 0 || a === 60 || a === 43 || a === 44)) {
@@ -712,10 +714,11 @@ function protochain(f: FrameFields, n: number, v6: boolean): boolean {
       a = next;
     } else if (a === 51) {
       const next = load(f, f.nh + x, 1);
-      x += (load(f, f.nh + x + 1, 1) + 2) * 4;
+      x = (load(f, f.nh + x + 1, 1) + 2) * 4;
       a = next;
     } else return false;
   }
+  return reject();
 }
 
 /** inet_pton for IPv6: the address as four 32-bit words, or null. */

@@ -79,6 +79,8 @@ const FRAMES: [string, () => Uint8Array][] = [
   ['ipv6 fragment then icmp6', () => ip6x(44, DOC6(7), DOC6(8), [58, 0, 0, 1, 0, 0, 0, 1], ECHO6)],
   ['ipv6 no next header', () => ip6x(59, DOC6(7), DOC6(8), [], [])],
   ['ipv6 hop-by-hop running past the frame', () => ip6x(0, DOC6(7), DOC6(8), [17, 9, 1, 4, 0, 0, 0, 0], UDP6)],
+  ['ipv6 two AHs then udp (libpcap reads the second from the wrong place)', () => ip6x(51, DOC6(7), DOC6(8), [51, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 17, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1], UDP6)],
+  ['ipv4 two AHs then udp', () => buildFrame({ src: VM, dst: QR, ip: { src: A, dst: B, proto: 51 }, payload: [51, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 17, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0x9c, 0x40, 0, 53, 0, 8, 0, 0] })],
   ['ipv4 ah then udp', () => buildFrame({ src: VM, dst: QR, ip: { src: A, dst: B, proto: 51 }, payload: [17, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0x9c, 0x40, 0, 53, 0, 8, 0, 0] })],
   ...[20, 24, 30, 38, 46, 54, 56, 58, 62, 66, 70].map((n): [string, () => Uint8Array] => [`ipv6 udp cut to ${n}`, () => cut(ip6x(17, DOC6(7), DOC6(8), [], UDP6), n)]),
   // Cut short: before the ethertype, in the IP header, in the ports, in the TCP flags.
@@ -134,7 +136,7 @@ const EXPRS = [
   'icmp6', 'not icmp6', 'icmp6 or icmp', 'ip6 and not icmp6',
   'icmp6[0] = 128', 'icmp6[icmp6type] = icmp6-echo', 'icmp6[icmp6type] = icmp6-neighborsolicit', 'icmp6[0] = icmp6-multicastlistenerreportv2',
   'icmp6[icmp6type] != icmp6-echo', 'icmp6[4:2] = 1', 'icmp6[8:4] = 0x20010db8', 'not icmp6[100] = 0',
-  'protochain 17', 'protochain 58', 'protochain 6', 'ip6 protochain 17', 'ip6 protochain 58', 'ip protochain 17', 'ip6 protochain 43', 'protochain 59', 'not protochain 17',
+  'protochain 17', 'protochain 58', 'protochain 6', 'ip6 protochain 17', 'ip6 protochain 58', 'ip protochain 17', 'ip6 protochain 43', 'protochain 59', 'not protochain 17', 'protochain 51', 'ip protochain 192', 'ip6 protochain 32',
 ];
 
 const hasTcpdump = spawnSync('tcpdump', ['--version'], { stdio: 'ignore' }).status === 0;
@@ -209,6 +211,13 @@ test('live: the named constants are libpcap\'s', { skip: !hasTcpdump && 'tcpdump
     ['icmp-routeradvert', 9], ['icmp-routersolicit', 10], ['icmp-timxceed', 11], ['icmp-paramprob', 12], ['icmp-tstamp', 13], ['icmp-tstampreply', 14],
     ['icmp-ireq', 15], ['icmp-ireqreply', 16], ['icmp-maskreq', 17], ['icmp-maskreply', 18], ['tcpflags', 13], ['tcp-fin', 1], ['tcp-syn', 2],
     ['tcp-rst', 4], ['tcp-push', 8], ['tcp-ack', 16], ['tcp-urg', 32], ['tcp-ece', 64], ['tcp-cwr', 128],
+    ['icmp6type', 0], ['icmp6code', 1], ['icmp6-destinationunreach', 1], ['icmp6-packettoobig', 2], ['icmp6-timeexceeded', 3], ['icmp6-parameterproblem', 4],
+    ['icmp6-echo', 128], ['icmp6-echoreply', 129], ['icmp6-multicastlistenerquery', 130], ['icmp6-multicastlistenerreportv1', 131], ['icmp6-multicastlistenerdone', 132],
+    ['icmp6-routersolicit', 133], ['icmp6-routeradvert', 134], ['icmp6-neighborsolicit', 135], ['icmp6-neighboradvert', 136], ['icmp6-redirect', 137],
+    ['icmp6-routerrenum', 138], ['icmp6-nodeinformationquery', 139], ['icmp6-nodeinformationresponse', 140], ['icmp6-ineighbordiscoverysolicit', 141],
+    ['icmp6-ineighbordiscoveryadvert', 142], ['icmp6-multicastlistenerreportv2', 143], ['icmp6-homeagentdiscoveryrequest', 144], ['icmp6-homeagentdiscoveryreply', 145],
+    ['icmp6-mobileprefixsolicit', 146], ['icmp6-mobileprefixadvert', 147], ['icmp6-certpathsolicit', 148], ['icmp6-certpathadvert', 149],
+    ['icmp6-multicastrouteradvert', 151], ['icmp6-multicastroutersolicit', 152], ['icmp6-multicastrouterterm', 153],
   ];
   const any = decodeFields(new Uint8Array(60), 0, 60);
   for (const [name, v] of names) {
