@@ -1,12 +1,14 @@
 // A pcap-filter(7) subset, compiled to a predicate over a decoded frame:
-//   [ether|ip|arp|rarp|tcp|udp] [src|dst|src or dst|src and dst] host|net|port|portrange ID
-//   ip | ip6 | arp | rarp | icmp | tcp | udp | vlan [VID] | less N | greater N
-//   ether proto N | ip proto N|\icmp|\tcp|\udp   [ether] broadcast|multicast
-//   ip broadcast|multicast   ip6 multicast
+//   [ether|ip|ip6|arp|rarp|tcp|udp] [src|dst|src or dst|src and dst] host|net|port|portrange ID
+//     (IDs: IPv4 and IPv6 addresses, nets with /LEN, MACs, ports and service names)
+//   ip | ip6 | arp | rarp | icmp | icmp6 | tcp | udp | vlan [VID] | less N | greater N
+//   ether proto N | [ip|ip6] proto N|\icmp|\tcp|\udp | [ip|ip6] protochain N
+//   [ether] broadcast|multicast   ip broadcast|multicast   ip6 multicast
 //   relations: EXPR relop EXPR, relop one of > < >= <= = == !=, EXPR built of
 //   numbers (decimal, 0x hex, 0 octal), the named constants (tcpflags, tcp-syn,
-//   icmptype, icmp-echo ...), len, proto[EXPR] and proto[EXPR:1|2|4] for
-//   ether|link|ip|ip6|arp|rarp|tcp|udp|icmp, + - * / % & | ^ << >> and unary -
+//   icmptype, icmp-echo, icmp6type, icmp6-echo ...), len, proto[EXPR] and
+//   proto[EXPR:1|2|4] for ether|link|ip|ip6|arp|rarp|tcp|udp|icmp|icmp6,
+//   + - * / % & | ^ << >> and unary -
 //   combined with and/&&, or/||, not/!, parentheses (and and or of equal
 //   precedence, left to right, as in libpcap); a bare ID reuses the previous
 //   qualifiers ("host 1.2.3.4 or 5.6.7.8"). Port names come from /etc/services.
@@ -23,6 +25,7 @@
 // of the expression says (so `not tcp[100] = 0` is false for a short TCP
 // frame), and so does a division by zero at run time.
 
+import { isIPv6 } from 'node:net';
 import { NetDb } from './netdb.js';
 
 export interface FrameFields {
@@ -129,13 +132,18 @@ function etherLoad(f: FrameFields, k: number, size: number): number {
 /** A lookup table without Object.prototype's names (a filter word is never "constructor"). */
 const table = <T>(o: Record<string, T>): Record<string, T> => Object.assign(Object.create(null) as Record<string, T>, o);
 
-const PROTO_WORDS = ['ether', 'ip', 'ip6', 'arp', 'rarp', 'tcp', 'udp', 'icmp'] as const;
+const PROTO_WORDS = ['ether', 'ip', 'ip6', 'arp', 'rarp', 'tcp', 'udp', 'icmp', 'icmp6'] as const;
 type ProtoWord = (typeof PROTO_WORDS)[number];
 const IPPROTO = table({ icmp: 1, tcp: 6, udp: 17 });
+/** libpcap's scanner keywords (an ID may not be one). */
+const KEYWORDS = new Set<string>([
+  ...PROTO_WORDS, 'link', 'sctp', 'igmp', 'igrp', 'pim', 'vrrp', 'carp', 'ah', 'esp', 'atalk', 'aarp', 'decnet', 'lat', 'sca', 'moprc', 'mopdl', 'iso', 'esis', 'isis', 'clnp', 'stp', 'ipx', 'netbeui',
+  'proto', 'protochain', 'host', 'net', 'mask', 'port', 'portrange', 'src', 'dst', 'gateway', 'less', 'greater', 'broadcast', 'multicast', 'vlan', 'mpls', 'and', 'or', 'not', 'len', 'length',
+]);
 
 /** The layers `proto[...]` indexes; `link` is libpcap's other name for ether. */
 type Layer = ProtoWord;
-const LAYERS = table<Layer>({ ether: 'ether', link: 'ether', ip: 'ip', ip6: 'ip6', arp: 'arp', rarp: 'rarp', tcp: 'tcp', udp: 'udp', icmp: 'icmp' });
+const LAYERS = table<Layer>({ ether: 'ether', link: 'ether', ip: 'ip', ip6: 'ip6', arp: 'arp', rarp: 'rarp', tcp: 'tcp', udp: 'udp', icmp: 'icmp', icmp6: 'icmp6' });
 
 /** IPv4 carrying `n`, not a later fragment: what libpcap ANDs to a tcp/udp/icmp[] load. */
 const ipv4Carries = (n: number): FramePredicate => (f) => ty(f) === 0x0800 && need(f.proto) === n && f.frag === 0;
@@ -149,6 +157,8 @@ const LAYER_TEST: Record<Layer, FramePredicate | null> = {
   tcp: ipv4Carries(6),
   udp: ipv4Carries(17),
   icmp: ipv4Carries(1),
+  // ICMPv6 right after the fixed IPv6 header (a load from 40 on: no fragment header allowed here).
+  icmp6: (f) => ty(f) === 0x86dd && need(f.proto) === 58,
 };
 
 /** libpcap's scanner.l names for numbers. */
@@ -156,6 +166,14 @@ const CONSTANTS = table({
   icmptype: 0, icmpcode: 1, 'icmp-echoreply': 0, 'icmp-unreach': 3, 'icmp-sourcequench': 4, 'icmp-redirect': 5, 'icmp-echo': 8,
   'icmp-routeradvert': 9, 'icmp-routersolicit': 10, 'icmp-timxceed': 11, 'icmp-paramprob': 12, 'icmp-tstamp': 13,
   'icmp-tstampreply': 14, 'icmp-ireq': 15, 'icmp-ireqreply': 16, 'icmp-maskreq': 17, 'icmp-maskreply': 18,
+  icmp6type: 0, icmp6code: 1, 'icmp6-destinationunreach': 1, 'icmp6-packettoobig': 2, 'icmp6-timeexceeded': 3, 'icmp6-parameterproblem': 4,
+  'icmp6-echo': 128, 'icmp6-echoreply': 129, 'icmp6-multicastlistenerquery': 130, 'icmp6-multicastlistenerreportv1': 131,
+  'icmp6-multicastlistenerdone': 132, 'icmp6-routersolicit': 133, 'icmp6-routeradvert': 134, 'icmp6-neighborsolicit': 135,
+  'icmp6-neighboradvert': 136, 'icmp6-redirect': 137, 'icmp6-routerrenum': 138, 'icmp6-nodeinformationquery': 139,
+  'icmp6-nodeinformationresponse': 140, 'icmp6-ineighbordiscoverysolicit': 141, 'icmp6-ineighbordiscoveryadvert': 142,
+  'icmp6-multicastlistenerreportv2': 143, 'icmp6-homeagentdiscoveryrequest': 144, 'icmp6-homeagentdiscoveryreply': 145,
+  'icmp6-mobileprefixsolicit': 146, 'icmp6-mobileprefixadvert': 147, 'icmp6-certpathsolicit': 148, 'icmp6-certpathadvert': 149,
+  'icmp6-multicastrouteradvert': 151, 'icmp6-multicastroutersolicit': 152, 'icmp6-multicastrouterterm': 153,
   tcpflags: 13, 'tcp-fin': 0x01, 'tcp-syn': 0x02, 'tcp-rst': 0x04, 'tcp-push': 0x08, 'tcp-ack': 0x10, 'tcp-urg': 0x20, 'tcp-ece': 0x40, 'tcp-cwr': 0x80,
 });
 
@@ -193,7 +211,7 @@ interface Qual {
 }
 
 // libpcap's scanner: a MAC, an ID (names, numbers, dotted addresses, ranges, icmp-echo), or an operator.
-const TOKEN = /\s*(?:([0-9A-Fa-f]{1,2}(?:[:.-][0-9A-Fa-f]{1,2}){5}(?![-\w.:])|\\?[A-Za-z0-9](?:[-\w.]*[.A-Za-z0-9])?)|(&&|\|\||<<|>>|>=|<=|==|!=|[()[\]!=<>+\-*/%&|^:]))/y;
+const TOKEN = /\s*(?:([0-9A-Fa-f]{1,2}(?:[:.-][0-9A-Fa-f]{1,2}){5}(?![-\w.:])|[0-9A-Fa-f]*:[0-9A-Fa-f]*:[0-9A-Fa-f:.]*|\\?[A-Za-z0-9](?:[-\w.]*[.A-Za-z0-9])?)|(&&|\|\||<<|>>|>=|<=|==|!=|[()[\]!=<>+\-*/%&|^:]))/y;
 
 function tokenize(s: string): string[] {
   const out: string[] = [];
@@ -356,15 +374,16 @@ class Parser {
       return w === 'less' ? (f) => f.len <= n : (f) => f.len >= n;
     }
     if (w === 'broadcast' || w === 'multicast') return this.linkCast(w);
+    if (w === 'proto' || w === 'protochain') return this.protoNumber(undefined, w === 'protochain');
     const q: Qual = { dir: 'either', type: 'host' };
     let qualified = false;
     if ((PROTO_WORDS as readonly string[]).includes(w)) {
       q.proto = w as ProtoWord;
       qualified = true;
       const nx = this.peek();
-      if (nx === 'proto' && (w === 'ether' || w === 'ip')) {
+      if ((nx === 'proto' && (w === 'ether' || w === 'ip' || w === 'ip6')) || (nx === 'protochain' && (w === 'ip' || w === 'ip6'))) {
         this.i++;
-        return this.protoNumber(w);
+        return this.protoNumber(w, nx === 'protochain');
       }
       if (nx === 'broadcast' || nx === 'multicast') {
         this.i++;
@@ -483,6 +502,8 @@ class Parser {
       case 'udp':
       case 'icmp': // from the transport header, after the IPv4 header and its options
         return { v: (f) => load(f, f.nh + ((f.buf[f.nh]! & 0xf) << 2) + iv(f), size), layers };
+      case 'icmp6':
+        return { v: (f) => load(f, f.nh + 40 + iv(f), size), layers };
       default:
         return { v: (f) => load(f, f.nh + iv(f), size), layers };
     }
@@ -516,19 +537,20 @@ class Parser {
         return (f) => ty(f) === 0x8035;
       case 'icmp':
         return (f) => ty(f) === 0x0800 && need(f.proto) === 1;
+      case 'icmp6':
+        return ip6Proto(58);
       default: {
-        // ip proto N, or ip6 proto N (libpcap also takes N after one IPv6 fragment header).
-        const n = IPPROTO[p]!;
-        return (f) => {
-          const t = ty(f);
-          if (t === 0x0800) return need(f.proto) === n;
-          return t === 0x86dd && (need(f.proto) === n || (f.proto === 44 && load(f, f.nh + 40, 1) === n));
-        };
+        // ip proto N or ip6 proto N.
+        const n = IPPROTO[p]!, v6 = ip6Proto(n);
+        return (f) => (ty(f) === 0x0800 ? need(f.proto) === n : v6(f));
       }
     }
   }
-  private protoNumber(layer: 'ether' | 'ip'): FramePredicate {
-    const w = this.next().replace(/^\\/, '');
+  /** `ether proto N`, `[ip|ip6] proto N`, `[ip|ip6] protochain N` (no layer: IPv4 or IPv6). */
+  private protoNumber(layer: 'ether' | 'ip' | 'ip6' | undefined, chain = false): FramePredicate {
+    const raw = this.next();
+    if (KEYWORDS.has(raw)) throw syntaxError(); // a protocol's own word is a keyword there: `proto \udp`, not `proto udp`
+    const w = raw.replace(/^\\/, '');
     if (layer === 'ether') {
       const n = numOrNull(w) ?? ({ ip: 0x0800, arp: 0x0806, ip6: 0x86dd, rarp: 0x8035 } as Record<string, number>)[w];
       if (n === undefined) throw new FilterSyntaxError(`unknown ether proto '${w}'`);
@@ -536,9 +558,14 @@ class Parser {
     }
     const n = numOrNull(w) ?? IPPROTO[w];
     if (n === undefined) throw new FilterSyntaxError(`unknown ip proto '${w}'`);
-    return (f) => ty(f) === 0x0800 && need(f.proto) === n;
+    const v4: FramePredicate = chain ? (f) => ty(f) === 0x0800 && protochain(f, n, false) : (f) => ty(f) === 0x0800 && need(f.proto) === n;
+    const v6: FramePredicate = chain ? (f) => ty(f) === 0x86dd && protochain(f, n, true) : ip6Proto(n);
+    if (layer === 'ip') return v4;
+    if (layer === 'ip6') return v6;
+    return (f) => v4(f) || v6(f);
   }
   private primitive(q: Qual, id: string): FramePredicate {
+    if ((q.type === 'host' || q.type === 'net') && id.includes(':') && !isMac(id)) return this.host6(q, id);
     const dirTest = (get: (f: FrameFields, src: boolean) => number, ok: (v: number) => boolean): FramePredicate => {
       switch (q.dir) {
         case 'src':
@@ -558,6 +585,7 @@ class Parser {
       return dirTest((f, src) => (etherLoad(f, src ? 8 : 2, 4) === lo && etherLoad(f, src ? 6 : 0, 2) === hi ? 1 : 0), (v) => v === 1);
     }
     if (q.type === 'host' || q.type === 'net') {
+      if (q.proto === 'ip6') throw new FilterSyntaxError("'ip6' modifier applied to ip host");
       if (q.proto && !['ip', 'arp', 'rarp'].includes(q.proto)) throw new FilterSyntaxError(`'${q.proto}' modifier applied to ${q.type}`);
       let net: { addr: number; mask: number } | null;
       if (q.type === 'host') {
@@ -620,6 +648,30 @@ class Parser {
       return (want < 0 ? hasPorts(p) : p === want) && f.frag === 0 && inner(f);
     };
   }
+  /** An IPv6 `host` or `net` (ADDR[/LEN]; gencode.c gen_host6): the words of the address under the mask, first to last, source then destination. */
+  private host6(q: Qual, id: string): FramePredicate {
+    if (q.proto === 'ether') throw new FilterSyntaxError(`link-layer modifier applied to ip6 ${q.type}`);
+    if (q.proto && q.proto !== 'ip6') throw new FilterSyntaxError(`'${q.proto}' modifier applied to ip6 ${q.type}`);
+    const words = parseIp6(id);
+    if (!words) throw syntaxError();
+    let len = 128;
+    if (this.peek() === '/' && numOrNull(this.peek(1)) !== null) {
+      len = num(this.t[this.i + 1]!);
+      this.i += 2;
+      if (len > 128) throw new FilterSyntaxError('mask length must be <= 128');
+    }
+    const mask = [0, 1, 2, 3].map((i) => (len >= 32 * (i + 1) ? 0xffffffff : len <= 32 * i ? 0 : (0xffffffff << (32 * (i + 1) - len)) >>> 0));
+    if (words.some((w, i) => ((w & mask[i]!) >>> 0) !== w)) throw new FilterSyntaxError(`non-network bits set in "${id}/${len}"`);
+    // A word under a zero mask is no test at all (libpcap's optimizer drops its load).
+    const tests = [0, 1, 2, 3].filter((i) => mask[i] !== 0);
+    const match = (f: FrameFields, at: number): boolean => {
+      for (const i of tests) if (((load(f, f.nh + at + 4 * i, 4) & mask[i]!) >>> 0) !== words[i]) return false;
+      return true;
+    };
+    const inner: FramePredicate =
+      q.dir === 'src' ? (f) => match(f, 8) : q.dir === 'dst' ? (f) => match(f, 24) : q.dir === 'both' ? (f) => match(f, 8) && match(f, 24) : (f) => match(f, 8) || match(f, 24);
+    return (f) => ty(f) === 0x86dd && inner(f);
+  }
   /**
    * pcap_nametoport: a name's TCP port, or UDP's; a name at one number in both means either
    * (getaddrinfo also reads a number as itself, in both).
@@ -638,6 +690,50 @@ class Parser {
 }
 
 const constant = (k: number): Arith => ({ v: () => k, layers: [], k });
+
+/** IPv6 carrying `n`, straight after the fixed header or after one fragment header (gencode.c gen_proto for Q_IPV6). */
+const ip6Proto = (n: number): FramePredicate => (f) => ty(f) === 0x86dd && (need(f.proto) === n || (f.proto === 44 && load(f, f.nh + 40, 1) === n));
+
+/**
+ * gen_protochain: the header chain from the IP header, an IPv6 packet's
+ * hop-by-hop, destination, routing and fragment headers and either's AH
+ * skipped, until `n` (true), no next header (59) or anything else (false).
+ * libpcap 1.10's program sets the offset after an AH to the AH's own length
+ * counted from the IP header, not added to where the AH was: so does this.
+ */
+function protochain(f: FrameFields, n: number, v6: boolean): boolean {
+  let a = load(f, f.nh + (v6 ? 6 : 9), 1);
+  let x = v6 ? 40 : (load(f, f.nh, 1) & 0xf) << 2;
+  // That offset can point back at the same AH: a BPF program would loop forever; this gives up (rejects).
+  for (let hops = 0; hops < 256; hops++) {
+    if (a === n) return true;
+    if (a === 59) return false;
+    if (v6 && (a === 0 || a === 60 || a === 43 || a === 44)) {
+      const next = load(f, f.nh + x, 1);
+      x += (load(f, f.nh + x + 1, 1) + 1) * 8;
+      a = next;
+    } else if (a === 51) {
+      const next = load(f, f.nh + x, 1);
+      x = (load(f, f.nh + x + 1, 1) + 2) * 4;
+      a = next;
+    } else return false;
+  }
+  return reject();
+}
+
+/** inet_pton for IPv6: the address as four 32-bit words, or null. */
+function parseIp6(s: string): number[] | null {
+  if (!isIPv6(s)) return null;
+  let text = s;
+  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (v4) text = text.slice(0, v4.index) + `${((+v4[1]! << 8) | +v4[2]!).toString(16)}:${((+v4[3]! << 8) | +v4[4]!).toString(16)}`;
+  const [head, tail] = text.split('::') as [string, string | undefined];
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? h : [...h, ...new Array<string>(8 - h.length - t.length).fill('0'), ...t];
+  const g = groups.map((x) => parseInt(x, 16));
+  return [0, 1, 2, 3].map((i) => ((g[2 * i]! << 16) | g[2 * i + 1]!) >>> 0);
+}
 
 /** Compile a filter expression; throws FilterSyntaxError with libpcap-like wording. */
 export function compileFilter(expr: string, db = new NetDb()): FramePredicate {

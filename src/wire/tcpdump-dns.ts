@@ -10,7 +10,7 @@
 // past the captured bytes abandon the whole packet (PrintAbort: the caller
 // prints " [|domain]" and stops, as tcpdump's longjmp does).
 import { hex2, ipToString, readU32 } from './addr.js';
-import { ip6ToString, Reader, runPrinter } from './tcpdump-text.js';
+import { ip6ToString, Reader, relts, runPrinter } from './tcpdump-text.js';
 
 /** tcpdump's NULL pointer: a read that failed its ND_TTEST. */
 const NONE = -1;
@@ -57,19 +57,6 @@ const N3U_ALGS: Readonly<Record<number, string>> = { 1: 'SHA-1' };
 
 const typeName = (t: number): string => TYPES[t] ?? `Type${t}`;
 const className = (c: number): string => CLASSES[c] ?? `(Class ${c})`;
-
-/** unsigned_relts_print: seconds as "1h2m3s". */
-function relts(secs: number): string {
-  if (secs === 0) return '0s';
-  let s = '';
-  for (const [n, unit] of [[31536000, 'y'], [604800, 'w'], [86400, 'd'], [3600, 'h'], [60, 'm'], [1, 's']] as const) {
-    if (secs >= n) {
-      s += `${Math.floor(secs / n)}${unit}`;
-      secs %= n;
-    }
-  }
-  return s;
-}
 
 /**
  * domain_print for the DNS message at b[bp ..] of `length` bytes (the UDP

@@ -250,3 +250,26 @@ export const HTTP_METHODS = new Set(
 
 /** ntp_mode_values, by the mode bits. */
 export const NTP_MODES: readonly string[] = ['unspecified', 'symmetric active', 'symmetric passive', 'Client', 'Server', 'Broadcast', 'Control Message', 'Reserved'];
+
+/** llc_values: the service access points tcpdump names. */
+export const LLC_SAPS: Readonly<Record<number, string>> = {
+  0x00: 'Null', 0xfe: 'OSI', 0xff: 'Global', 0x02: '802.1B I', 0x03: '802.1B G', 0x04: 'SNA', 0x06: 'IP', 0x0e: 'ProWay NM', 0x42: 'STP',
+  0x4e: 'RS511', 0x7e: 'ISO8208', 0x8e: 'ProWay', 0xaa: 'SNAP', 0xe0: 'IPX', 0xf0: 'NetBeui',
+};
+/** llc_cmd_values, by an unnumbered frame's control bits without P/F. */
+export const LLC_U_CMDS: Readonly<Record<number, string>> = { 0x03: 'ui', 0xe3: 'test', 0xaf: 'xid', 0x63: 'ua', 0x43: 'disc', 0x0f: 'dm', 0x6f: 'sabme', 0x87: 'frmr' };
+/** llc_flag_values, by the SSAP's C/R bit or'ed with the P/F bit of a U (0x10) or I/S (0x100) frame. */
+export const LLC_FLAGS: Readonly<Record<number, string>> = { 0x00: 'Command', 0x01: 'Response', 0x10: 'Poll', 0x11: 'Final', 0x100: 'Poll', 0x101: 'Final' };
+/** oui_values (oui.c). */
+export const OUI_NAMES: Readonly<Record<number, string>> = {
+  0x000000: 'Ethernet', 0x00000c: 'Cisco', 0x0000f8: 'Cisco bridged', 0x0080c2: 'Ethernet bridged', 0x00a03e: 'ATM Forum', 0x00e02f: 'DOCSIS Spanning Tree',
+  0x080007: 'Appletalk', 0x009069: 'Juniper', 0x001560: 'Hewlett-Packard', 0x00120f: 'IEEE 802.3 Private', 0x0012bb: 'ANSI/TIA', 0x001b21: 'DCBX',
+  0x002320: 'Nicira Networks', 0x5c16c7: 'Big Switch Networks', 0x00005e: 'IANA',
+};
+/** cisco_values: SNAP protocol ids under Cisco's OUI. */
+export const CISCO_PIDS: Readonly<Record<number, string>> = { 0x2000: 'CDP', 0x2003: 'VTP', 0x2004: 'DTP', 0x0111: 'UDLD', 0x010b: 'PVST', 0x010c: 'VLAN Bridge' };
+/** bridged_values: RFC 2684 bridged protocol ids. */
+export const BRIDGED_PIDS: Readonly<Record<number, string>> = {
+  0x0001: 'Ethernet + FCS', 0x0007: 'Ethernet w/o FCS', 0x0002: '802.4 + FCS', 0x0008: '802.4 w/o FCS', 0x0003: 'Token Ring + FCS', 0x0009: 'Token Ring w/o FCS',
+  0x0004: 'FDDI + FCS', 0x000a: 'FDDI w/o FCS', 0x0005: '802.6 + FCS', 0x000b: '802.6 w/o FCS', 0x000e: 'BPDU',
+};

@@ -1,4 +1,4 @@
-// Text helpers shared by the tcpdump printers (tcpdump.ts, tcpdump-dns.ts, tcpdump-bootp.ts).
+// Text helpers shared by the tcpdump printers (tcpdump.ts and its tcpdump-*.ts modules).
 import { readU16, readU32 } from './addr.js';
 
 /** A printer's GET_* read passed the captured bytes: `text` is what it printed first; the caller ends the packet there, as tcpdump's longjmp does. */
@@ -112,5 +112,18 @@ export function ip6ToString(buf: Uint8Array, off: number): string {
     s += w[i]!.toString(16);
   }
   if (bestBase >= 0 && bestBase + bestLen === 8) s += ':';
+  return s;
+}
+
+/** unsigned_relts_print: seconds as "1h2m3s". */
+export function relts(secs: number): string {
+  if (secs === 0) return '0s';
+  let s = '';
+  for (const [n, unit] of [[31536000, 'y'], [604800, 'w'], [86400, 'd'], [3600, 'h'], [60, 'm'], [1, 's']] as const) {
+    if (secs >= n) {
+      s += `${Math.floor(secs / n)}${unit}`;
+      secs %= n;
+    }
+  }
   return s;
 }

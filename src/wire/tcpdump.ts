@@ -4,12 +4,15 @@
 // The printers follow tcpdump's own (print-ether.c, print-ip.c, print-icmp.c,
 // print-udp.c, print-tcp.c, print-arp.c, print-vxlan.c, print-ip6.c,
 // print-ssh.c; DNS's print-domain.c in tcpdump-dns.ts, print-bootp.c in
-// tcpdump-bootp.ts): the same
+// tcpdump-bootp.ts, print-igmp.c in tcpdump-igmp.ts, print-ntp.c in
+// tcpdump-ntp.ts, print-rt6.c and print-mobility.c in tcpdump-ip6ext.ts,
+// print-llc.c here and print-stp.c in tcpdump-stp.ts): the same
 // order of reads, the same two lengths (`length` from the headers/wire,
 // `caplen` what was captured), and the same truncation rule: a read past the
 // captured bytes abandons the packet and prints " [|proto]" with the protocol
 // being printed at the time. VXLAN prints the inner frame on a second line;
-// unknown ethertypes get tcpdump's "\n\t0x0000:  ..." hex dump lines.
+// unknown ethertypes and LLC types get tcpdump's "\n\t0x0000:  ..." hex
+// dump lines.
 //
 // With `verbose` (tcpdump -v, -vv, -vvv) the printers add what tcpdump adds at that
 // level: the IPv4 header in parentheses with the rest on the next line,
@@ -18,7 +21,8 @@
 // IPv6 header, neighbour discovery messages and options, an OSPF Hello
 // (other OSPF types are not decoded further), IPv6 extension headers'
 // options, MLD records, a DNS message's record names, sections and TTLs,
-// DHCP options. The names
+// DHCP options, IGMPv3 records and sources, NTP's fields, routing headers'
+// reserved bits and mobility options, STP timers and MSTIs. The names
 // printed are tcpdump's (tcpdump-names.ts).
 //
 // TCP sequence numbers are relative after the first packet of a connection
@@ -30,20 +34,29 @@ import { hex2, ipToString, macAt, readU16, readU32 } from './addr.js';
 import { onesSum } from './checksum.js';
 import { bootpText } from './tcpdump-bootp.js';
 import { domainText, fqdnAt } from './tcpdump-dns.js';
+import { igmpText } from './tcpdump-igmp.js';
+import { ip6FinalDst, mobilityText, rt6Text } from './tcpdump-ip6ext.js';
+import { ntpText } from './tcpdump-ntp.js';
+import { stpText } from './tcpdump-stp.js';
 import { ip6ToString, PrintAbort, printChar } from './tcpdump-text.js';
 import {
   ARPHRD_NAMES,
   ARPOP_NAMES,
+  BRIDGED_PIDS,
+  CISCO_PIDS,
   ETHERTYPE_NAMES,
   HTTP_METHODS,
   ICMP6_NAMES,
   ICMP_NAMES,
   IPPROTO_NAMES,
   IP_OPT_NAMES,
+  LLC_FLAGS,
+  LLC_SAPS,
+  LLC_U_CMDS,
   ND_OPT_NAMES,
-  NTP_MODES,
   OSPF_OPTIONS,
   OSPF_TYPES,
+  OUI_NAMES,
   REDIRECT_FMT,
   TCP_FLAG_LETTERS,
   TCP_OPT_NAMES,
@@ -64,6 +77,10 @@ export function ethertypeName(type: number): string {
 }
 
 const MAX_ETHERNET_LENGTH_VAL = 1500;
+/** 802.2: an unnumbered frame's control bits, UI, XID and its format identifier; the SAPs decoded further. */
+const LLC_U_FMT = 3, LLC_UI = 0x03, LLC_XID = 0xaf, LLC_XID_FI = 0x81;
+const LLCSAP_SNAP = 0xaa, LLCSAP_8021D = 0x42, LLCSAP_IP = 0x06;
+const OUI_CISCO = 0x00000c, OUI_CISCO_90 = 0x0000f8, OUI_APPLETALK = 0x080007, OUI_RFC2684 = 0x0080c2;
 
 
 /** in_cksum_shouldbe: the checksum field that would have made `computed` (in_cksum over the data) zero. */
@@ -84,6 +101,7 @@ const IPPROTO_FRAGMENT = 44;
 const IPPROTO_DSTOPTS = 60;
 const IPPROTO_ROUTING = 43;
 const IPPROTO_AH = 51;
+const IPPROTO_MOBILITY = 135, IPPROTO_MOBILITY_OLD = 62;
 const IP6OPT_PAD1 = 0, IP6OPT_PADN = 1, IP6OPT_ROUTER_ALERT = 5, IP6OPT_JUMBO = 0xc2, IP6OPT_HOME_ADDRESS = 0xc9;
 /** An MLDv1 message; the smallest MLDv2 query. */
 const MLD_MINLEN = 24, MLDV2_QUERY_MINLEN = 28;
@@ -100,6 +118,7 @@ const flagNames = (table: readonly [number, string][], v: number): string => tab
 const lifetime = (v: number): string => (v === 0xffffffff ? 'infinity' : `${v}s`);
 const MLDV2_RECORD_TYPES: Readonly<Record<number, string>> = { 1: 'is_in', 2: 'is_ex', 3: 'to_in', 4: 'to_ex', 5: 'allow', 6: 'block' };
 const IPPROTO_OSPF = 89;
+const IPPROTO_IGMP = 2;
 const IPPROTO_SCTP = 132;
 const IPPROTO_DCCP = 33;
 const VXLAN_PORT = 4789;
@@ -326,7 +345,7 @@ export class Tcpdump {
       caplen -= 4;
     }
     if (type <= MAX_ETHERNET_LENGTH_VAL) {
-      // 802.3 length field: LLC follows. Not decoded here: header and hex only.
+      // 802.3 length field: LLC follows.
       if (type < length) {
         length = type;
         if (caplen > length) caplen = length;
@@ -336,9 +355,7 @@ export class Tcpdump {
         this.p('802.3');
         if (!printedLength) this.p(`, length ${length}: `);
       }
-      this.proto = 'llc';
-      if (caplen < 3) this.trunc();
-      if (!this.quiet) this.hexdump(p, caplen);
+      if (!this.llc(p, length, caplen, macs) && !this.quiet) this.hexdump(p, caplen);
       this.popSnapend();
       return;
     }
@@ -359,6 +376,118 @@ export class Tcpdump {
         if (!this.link) this.p(`${macs}${this.etherType(type)}, length ${origLength}: `);
         if (!this.quiet) this.hexdump(p, caplen);
     }
+  }
+
+  // ---- 802.2 LLC and SNAP (llc_print, snap_print) ----
+
+  /**
+   * llc_print for the 802.3 payload at p: the LLC header (with -e), then
+   * STP, SNAP, IP or the frame's kind. False where tcpdump's caller dumps
+   * the bytes from p (an LLC type it does not decode). `macs` is "src > dst, ".
+   */
+  private llc(p: number, length: number, caplen: number, macs: string): boolean {
+    this.proto = 'llc';
+    if (caplen < 3 || length < 3) {
+      this.trunc();
+      this.hexdump(p, caplen); // llc_print's own dump: -q does not stop it
+      return true;
+    }
+    const dsapField = this.u8(p), ssapField = this.u8(p + 1);
+    let control = this.u8(p + 2);
+    const isU = (control & LLC_U_FMT) === LLC_U_FMT;
+    if (!isU) {
+      if (caplen < 4 || length < 4) {
+        this.trunc();
+        this.hexdump(p, caplen); // llc_print's own dump: -q does not stop it
+        return true;
+      }
+      control = this.u8(p + 2) | (this.u8(p + 3) << 8); // little-endian
+    }
+    const hdrlen = isU ? 3 : 4;
+    const dsap = dsapField & ~1, ssap = ssapField & ~1;
+    const sapName = (sap: number): string | undefined => LLC_SAPS[sap];
+    if (this.link) {
+      this.p(`LLC, dsap ${sapName(dsap) ?? 'Unknown'} (0x${hex2(dsap)}) ${dsapField & 1 ? 'Group' : 'Individual'}, `);
+      this.p(`ssap ${sapName(ssap) ?? 'Unknown'} (0x${hex2(ssap)}) ${ssapField & 1 ? 'Response' : 'Command'}`);
+      this.p(isU ? `, ctrl 0x${hex2(control)}: ` : `, ctrl 0x${hex4(control)}: `);
+    }
+    const body = p + hdrlen;
+    length -= hdrlen;
+    caplen -= hdrlen;
+    if (ssap === dsap && control === LLC_UI) {
+      if (ssap === LLCSAP_SNAP) return this.snap(body, length, caplen, macs);
+      if (ssap === LLCSAP_8021D) {
+        this.proto = 'stp';
+        this.embedded(() => stpText(this.b, body, length, this.snapend, this.v));
+        return true;
+      }
+      if (ssap === LLCSAP_IP) {
+        this.ipv4(body, length);
+        return true;
+      }
+    }
+    if (!this.link) {
+      const [src, dst] = macs.slice(0, -2).split(' > ');
+      const name = (sap: number, what: string): string => sapName(sap) ?? `Unknown ${what} 0x${hex2(sap)}`;
+      this.p(ssap === dsap ? `${src} > ${dst} ${name(dsap, 'DSAP')} ` : `${src} ${name(ssap, 'SSAP')} > ${dst} ${name(dsap, 'DSAP')} `);
+    }
+    const total = length + hdrlen;
+    if (isU) {
+      this.p(`Unnumbered, ${LLC_U_CMDS[control & 0xef] ?? hex2(control & 0xef)}, Flags [${LLC_FLAGS[(ssapField & 1) | (control & 0x10)]}], length ${total}`);
+      if ((control & ~0x10) === LLC_XID) {
+        if (length === 0) return true;
+        if (this.u8(body) === LLC_XID_FI) {
+          if (caplen < 3 || length < 3) {
+            this.trunc();
+            if (caplen > 0) this.hexdump(body, caplen);
+          } else this.p(`: ${hex2(this.u8(body + 1))} ${hex2(this.u8(body + 2))}`);
+          return true;
+        }
+      }
+      return false;
+    }
+    const flags = LLC_FLAGS[(ssapField & 1) | (control & 0x100)];
+    if (control & 1) {
+      this.p(`Supervisory, ${['Receiver Ready', 'Receiver not Ready', 'Reject'][(control >> 2) & 3] ?? '?'}, rcv seq ${(control >> 9) & 0x7f}, Flags [${flags}], length ${total}`);
+      return true;
+    }
+    this.p(`Information, send seq ${(control >> 1) & 0x7f}, rcv seq ${(control >> 9) & 0x7f}, Flags [${flags}], length ${total}`);
+    return false;
+  }
+
+  /** snap_print: the OUI and protocol (with -e), then an encapsulated Ethernet type, a Cisco PVST BPDU or a bridged Ethernet frame; false for the others. */
+  private snap(p: number, length: number, caplen: number, macs: string): boolean {
+    this.proto = 'snap';
+    if (!this.ttest(p, 5) || caplen < 5 || length < 5) {
+      this.trunc();
+      return true;
+    }
+    const oui = this.u24(p);
+    const et = this.u16(p + 3);
+    const pid = (oui === 0 || oui === OUI_CISCO_90 || oui === OUI_APPLETALK ? ETHERTYPE_NAMES[et] : oui === OUI_CISCO ? CISCO_PIDS[et] : oui === OUI_RFC2684 ? BRIDGED_PIDS[et] : undefined) ?? 'Unknown';
+    const ouiText = `oui ${OUI_NAMES[oui] ?? 'Unknown'} (0x${oui.toString(16).padStart(6, '0')})`;
+    if (this.link) this.p(`${ouiText}, ${oui === 0 ? 'ethertype' : 'pid'} ${pid} (0x${hex4(et)}), length ${length - 5}: `);
+    p += 5;
+    length -= 5;
+    caplen -= 5;
+    if (oui === 0 || oui === OUI_CISCO_90 || (oui === OUI_APPLETALK && et === 0x809b)) {
+      // ethertype_print: the types this printer decodes.
+      if (et === 0x0800) this.ipv4(p, length);
+      else if (et === 0x86dd) this.ipv6(p, length);
+      else if (et === 0x0806 || et === 0x8035) this.arp(p, length, caplen);
+      if (et === 0x0800 || et === 0x86dd || et === 0x0806 || et === 0x8035) return true;
+    } else if (oui === OUI_CISCO && (et === 0x010b || et === 0x010c)) {
+      this.proto = 'stp';
+      this.embedded(() => stpText(this.b, p, length, this.snapend, this.v));
+      return true;
+    } else if (oui === OUI_RFC2684 && (et === 0x0001 || et === 0x0007)) {
+      this.tcheck(p, 2); // the bridge padding
+      this.ether(p + 2, length - 2, caplen - 2);
+      return true;
+    }
+    // Not decoded: without -e, the addresses and the SNAP header before the caller's dump.
+    if (!this.link) this.p(`${macs.slice(0, -2)} SNAP, ${oui === 0 ? 'ethertype' : `${ouiText}, pid`} ${pid} (0x${hex4(et)}), length ${length}: `);
+    return false;
   }
 
   /** ether_type_print: "ethertype IPv4 (0x0800)", with -q "IPv4" or "Unknown Ethertype (0x88b5)". */
@@ -623,7 +752,7 @@ export class Tcpdump {
     // The IPv4 pseudo header's length is 16 bits, IPv6's 32.
     let sum = proto + (ver === 4 ? len & 0xffff : (len >>> 16) + (len & 0xffff));
     if (ver === 4) sum += onesSum(this.b, iph + 12, 4) + this.ipFinalDst(iph);
-    else sum += onesSum(this.b, iph + 8, 32);
+    else sum += onesSum(this.b, iph + 8, 16) + onesSum(this.b, ip6FinalDst(this.b, iph, this.snapend), 16);
     return ~onesSum(this.b, bp, len, sum) & 0xffff;
   }
 
@@ -669,6 +798,15 @@ export class Tcpdump {
           this.p('[ICMPv6 requires IPv6]');
           this.invalid();
         }
+        return;
+      case IPPROTO_IGMP:
+        if (ver !== 4) {
+          this.p('[IGMP requires IPv4]');
+          this.invalid();
+          return;
+        }
+        this.proto = 'igmp';
+        this.embedded(() => igmpText(this.b, bp, length, this.snapend, this.v, this.quiet));
         return;
       case IPPROTO_OSPF:
         if (ver === 4) {
@@ -955,11 +1093,10 @@ export class Tcpdump {
     this.embedded(() => bootpText(this.b, bp, length, this.snapend, this.v));
   }
 
-  /** ntp_print without -v: version, mode, length (its -v fields are not decoded here). */
+  /** ntp_print (tcpdump-ntp.ts). */
   private ntp(bp: number, length: number): void {
     this.proto = 'ntp';
-    const status = this.u8(bp);
-    this.p(`NTPv${(status >> 3) & 7}, ${NTP_MODES[status & 7]}, length ${length}`);
+    this.embedded(() => ntpText(this.b, bp, length, this.snapend, this.v));
   }
 
   // ---- VXLAN (vxlan_print) ----
@@ -1462,16 +1599,23 @@ export class Tcpdump {
   /**
    * ip6_print's loop over the extension headers after the fixed header (the
    * hop-by-hop and destination options, fragment), then the upper layer.
-   * `len` is what follows the fixed header. Routing and mobility headers are
-   * not decoded (the demuxer's "ip-proto-N" line).
+   * `len` is what follows the fixed header; routing and mobility headers in
+   * tcpdump-ip6ext.ts.
    */
   private ip6Chain(ip: number, len: number, nh: number, payloadLen: number): void {
     let cp = ip + 40;
     let fragmented = false;
+    let hbh = false;
     for (;;) {
       let advance: number;
       switch (nh) {
         case IPPROTO_HOPOPTS:
+          // RFC 8200: one, straight after the IPv6 header.
+          if (hbh || cp !== ip + 40) {
+            this.p(hbh ? '[The Hop-by-Hop Options header was already found]' : "[The Hop-by-Hop Options header don't follow the IPv6 header]");
+            return this.invalid();
+          }
+          hbh = true;
           advance = this.ip6Options(cp, 'HBH', 'hbhopt', payloadLen);
           break;
         case IPPROTO_DSTOPTS:
@@ -1482,6 +1626,17 @@ export class Tcpdump {
           if (advance >= 0 && this.snapend <= cp + advance) return;
           fragmented = true;
           break;
+        case IPPROTO_ROUTING:
+          this.tcheck(cp, 1); // ip6_print's own check, still as "ip6"
+          this.proto = 'rt6';
+          advance = this.extHeader(() => rt6Text(this.b, cp, this.snapend, this.v));
+          break;
+        case IPPROTO_MOBILITY:
+        case IPPROTO_MOBILITY_OLD:
+          // Whatever follows a mobility header is not printed (RFC 6275 wants none).
+          this.proto = 'mobility';
+          this.extHeader(() => mobilityText(this.b, cp, this.snapend, this.v));
+          return;
         default:
           this.demux(cp, len, 6, fragmented, nh, ip);
           return;
@@ -1493,6 +1648,17 @@ export class Tcpdump {
       cp += advance;
       len -= advance;
     }
+  }
+
+  /** A header printed by a module of its own (tcpdump-ip6ext.ts): its length, or -1 where the packet ends. */
+  private extHeader(print: () => { text: string; result: number }): number {
+    let advance = -1;
+    this.embedded(() => {
+      const r = print();
+      advance = r.result;
+      return r.text;
+    });
+    return advance;
   }
 
   /**
@@ -1593,6 +1759,11 @@ export class Tcpdump {
 
   private icmp6(bp: number, length: number, iph: number, fragmented: boolean): void {
     this.proto = 'icmp6';
+    if (length === 0) {
+      this.p('ICMP6, length 0');
+      this.invalid();
+      return;
+    }
     const type = this.u8(bp);
     if (this.v && !fragmented && this.ttest(bp, length)) {
       const icmpSum = readU16(this.b, bp + 2);

@@ -33,6 +33,14 @@ const icmp = (type: number, code = 0, vlans?: number[]): Uint8Array =>
 const ip6 = (nh: number, l4: number[]): Uint8Array =>
   buildFrame({ src: VM, dst: '33:33:00:00:00:01', ethertype: 0x86dd, payload: [0x60, 0, 0, 0, 0, l4.length, nh, 64, ...new Array(15).fill(0), 1, 0xff, 2, ...new Array(13).fill(0), 1, ...l4] });
 const cut = (f: Uint8Array, n: number) => f.slice(0, n);
+/** 2001:db8::n. */
+const DOC6 = (n: number): number[] => [0x20, 1, 0xd, 0xb8, ...new Array(11).fill(0), n];
+const LL6 = [0xfe, 0x80, ...new Array(6).fill(0), 0xf8, 0x16, 0x3e, 0xff, 0xfe, 0xb2, 0xef, 0xaf];
+/** IPv6 from `src` to `dst`: extension headers `ext` (the first of type `first`), then `l4`. */
+const ip6x = (first: number, src: number[], dst: number[], ext: number[], l4: number[]): Uint8Array =>
+  buildFrame({ src: VM, dst: QR, ethertype: 0x86dd, payload: [0x60, 0, 0, 0, 0, ext.length + l4.length, first, 64, ...src, ...dst, ...ext, ...l4] });
+const UDP6 = [0x9c, 0x40, 0x13, 0x88, 0, 8, 0, 0];
+const ECHO6 = [128, 0, 0, 0, 0, 1, 0, 1];
 
 const FRAMES: [string, () => Uint8Array][] = [
   ...CASES,
@@ -57,6 +65,24 @@ const FRAMES: [string, () => Uint8Array][] = [
   ['ipv6 udp dns', () => ip6(17, [0x9c, 0x40, 0, 53, 0, 8, 0, 0])],
   ['ipv6 fragment header then tcp', () => ip6(44, [6, 0, 0, 0, 0, 0, 0, 1, 0xc8, 0, 0, 80])],
   ['ipv6 icmp6 echo', () => ip6(58, [128, 0, 0, 0, 0, 1, 0, 1])],
+  ['ipv6 2001:db8::7 > 2001:db8::8 udp', () => ip6x(17, DOC6(7), DOC6(8), [], UDP6)],
+  ['ipv6 link-local > 2001:db8::1:8 echo', () => ip6x(58, LL6, [0x20, 1, 0xd, 0xb8, 0, 1, ...new Array(9).fill(0), 8], [], ECHO6)],
+  ['ipv6 2001:db9::7 > ff02::16 mld report', () => ip6x(58, [0x20, 1, 0xd, 0xb9, ...new Array(11).fill(0), 7], [0xff, 2, ...new Array(13).fill(0), 0x16], [], [143, 0, 0, 0, 0, 0, 0, 0])],
+  ['ipv6 :: > 2001:db8::8 neighbour solicitation', () => ip6x(58, new Array(16).fill(0), DOC6(8), [], [135, 0, 0, 0, 0, 0, 0, 0, ...DOC6(8)])],
+  ['ipv6 ::ffff:192.0.2.1 > 2001:db8::7 tcp', () => ip6x(6, [...new Array(10).fill(0), 0xff, 0xff, 192, 0, 2, 1], DOC6(7), [], [0, 80, 0xc8, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 2, 0xff, 0xff, 0, 0, 0, 0])],
+  ['ipv6 2001:db8::8 > 2001:db8::8 udp', () => ip6x(17, DOC6(8), DOC6(8), [], UDP6)],
+  ['ipv6 2001:db8::7 > :: udp', () => ip6x(17, DOC6(7), new Array(16).fill(0), [], UDP6)],
+  ['ipv6 hop-by-hop then udp', () => ip6x(0, DOC6(7), DOC6(8), [17, 0, 1, 4, 0, 0, 0, 0], UDP6)],
+  ['ipv6 hop-by-hop, routing, fragment, destination options then icmp6', () =>
+    ip6x(0, DOC6(7), DOC6(8), [43, 0, 1, 4, 0, 0, 0, 0, 44, 2, 0, 1, 0, 0, 0, 0, ...DOC6(9), 60, 0, 0, 1, 0, 0, 0, 9, 58, 0, 1, 4, 0, 0, 0, 0], ECHO6)],
+  ['ipv6 ah then tcp', () => ip6x(51, DOC6(7), DOC6(8), [6, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1], [0, 80, 0xc8, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 2, 0xff, 0xff, 0, 0, 0, 0])],
+  ['ipv6 fragment then icmp6', () => ip6x(44, DOC6(7), DOC6(8), [58, 0, 0, 1, 0, 0, 0, 1], ECHO6)],
+  ['ipv6 no next header', () => ip6x(59, DOC6(7), DOC6(8), [], [])],
+  ['ipv6 hop-by-hop running past the frame', () => ip6x(0, DOC6(7), DOC6(8), [17, 9, 1, 4, 0, 0, 0, 0], UDP6)],
+  ['ipv6 two AHs then udp (libpcap reads the second from the wrong place)', () => ip6x(51, DOC6(7), DOC6(8), [51, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 17, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1], UDP6)],
+  ['ipv4 two AHs then udp', () => buildFrame({ src: VM, dst: QR, ip: { src: A, dst: B, proto: 51 }, payload: [51, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 17, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0x9c, 0x40, 0, 53, 0, 8, 0, 0] })],
+  ['ipv4 ah then udp', () => buildFrame({ src: VM, dst: QR, ip: { src: A, dst: B, proto: 51 }, payload: [17, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0x9c, 0x40, 0, 53, 0, 8, 0, 0] })],
+  ...[20, 24, 30, 38, 46, 54, 56, 58, 62, 66, 70].map((n): [string, () => Uint8Array] => [`ipv6 udp cut to ${n}`, () => cut(ip6x(17, DOC6(7), DOC6(8), [], UDP6), n)]),
   // Cut short: before the ethertype, in the IP header, in the ports, in the TCP flags.
   ...[10, 13, 14, 20, 23, 24, 30, 34, 36, 38, 40, 47].map((n): [string, () => Uint8Array] => [`tcp cut to ${n}`, () => cut(tcp({ flags: 'S' }), n)]),
   ['tagged tcp cut to 40', () => cut(tcp({ flags: 'S' }, {}, [103]), 40)],
@@ -101,6 +127,16 @@ const EXPRS = [
   // loads past the end reject the frame, whatever surrounds them; so does a division by zero
   'ip[100] = 0', 'not ip[100] = 0', 'tcp[100] = 0 or udp', 'udp or tcp[100] = 0', 'not (tcp[0:4] / tcp[100] = 1)', 'not ether[70] = 1',
   'not tcp[0] / (tcp[13] & 0x80) = 0', 'tcp[100] * 0 = 0', 'tcp[100] & 0 != 0', 'ip[0] << (ip[1] + 28) = 0x50000000', 'ip[1] >> ip[0] = 0 and ip', 'ether[0xffffffff] = 0 or ip',
+  // IPv6 hosts and nets, protocols and header chains, ICMPv6 data
+  'host 2001:db8::7', 'src host 2001:db8::7', 'dst host 2001:db8::8', 'not host 2001:db8::8', 'ip6 host 2001:db8::7 or 2001:db8::1:8', 'src and dst host 2001:db8::8',
+  'host ::ffff:192.0.2.1', 'dst host ::', 'ip6 src host ::', 'not src host ::', 'host fe80::f816:3eff:feb2:efaf', 'host 2001:db8::7/128',
+  'net 2001:db8::/32', 'src net 2001:db8::/32', 'dst net 2001:db8::/48', 'net fe80::/10', 'dst net ff00::/8', 'not net 2001:db8::/32', 'net ::/0', 'net 2001:db8::8',
+  'net 2001:db8::/32 or net 192.168.0.0/16', 'host 2001:db8::8 and udp', 'ip6 net 2001:db8:1::/48',
+  'ip6 proto 17', 'ip6 proto 58', 'ip6 proto 0', 'ip6 proto 59', 'ip6 proto 44', 'ip6 proto \\tcp', 'proto 17', 'proto 6', 'proto 51', 'not proto 17',
+  'icmp6', 'not icmp6', 'icmp6 or icmp', 'ip6 and not icmp6',
+  'icmp6[0] = 128', 'icmp6[icmp6type] = icmp6-echo', 'icmp6[icmp6type] = icmp6-neighborsolicit', 'icmp6[0] = icmp6-multicastlistenerreportv2',
+  'icmp6[icmp6type] != icmp6-echo', 'icmp6[4:2] = 1', 'icmp6[8:4] = 0x20010db8', 'not icmp6[100] = 0',
+  'protochain 17', 'protochain 58', 'protochain 6', 'ip6 protochain 17', 'ip6 protochain 58', 'ip protochain 17', 'ip6 protochain 43', 'protochain 59', 'not protochain 17', 'protochain 51', 'ip protochain 192', 'ip6 protochain 32',
 ];
 
 const hasTcpdump = spawnSync('tcpdump', ['--version'], { stdio: 'ignore' }).status === 0;
@@ -145,6 +181,9 @@ const BAD = [
   'tcp[1:3] = 0', 'ether[0:3] = 1', 'tcp[0] / 0 = 1', 'tcp[0] % 0 = 1', 'tcp[0] << 32 = 1', 'tcp[0] / (2 & 1) = 1', 'not udp[0] % (udp[8] & 0) = 1', 'udp port http',
   'port nosuchservice', '08', 'ip[08] = 1', 'tcp[0] = 99999999999', '0x100000000 = 1', 'tcp[', 'a or', 'tcp[0]', 'tcp[0] = 1 = 2',
   'vlan[0] = 1', 'len-4 > 0', 'tcp net 10.0.0.0/8', 'ip port 80', 'ip portrange 1-2', 'ether host 1.2.3.4', 'arp broadcast',
+  'ip host 2001:db8::1', 'tcp host 2001:db8::1', 'ether host 2001:db8::1', 'arp net 2001:db8::/32', 'ip6 host 10.1.2.3', 'ip6 net 10.0.0.0/8',
+  'net 2001:db8::1/64', 'net 2001:db8::/129', 'ip6 proto \\icmp6', 'protochain udp', 'ip proto udp', 'ether proto ip', 'ip net 2001:db8::/32', 'ether net 2001:db8::/32',
+  'ip6 host 2001:db8::1 mask ffff::',
   'port 65536', 'portrange 1-foo', 'portrange ftp-data-ftp', 'udp portrange http-http', '(tcp[0] = 1', 'tcp[0] = 1)', 'tcp[0] = 1 or', 'icmp[0] <', 'host', '(udp', 'udp )', 'vlan 5000',
 ];
 
@@ -172,6 +211,13 @@ test('live: the named constants are libpcap\'s', { skip: !hasTcpdump && 'tcpdump
     ['icmp-routeradvert', 9], ['icmp-routersolicit', 10], ['icmp-timxceed', 11], ['icmp-paramprob', 12], ['icmp-tstamp', 13], ['icmp-tstampreply', 14],
     ['icmp-ireq', 15], ['icmp-ireqreply', 16], ['icmp-maskreq', 17], ['icmp-maskreply', 18], ['tcpflags', 13], ['tcp-fin', 1], ['tcp-syn', 2],
     ['tcp-rst', 4], ['tcp-push', 8], ['tcp-ack', 16], ['tcp-urg', 32], ['tcp-ece', 64], ['tcp-cwr', 128],
+    ['icmp6type', 0], ['icmp6code', 1], ['icmp6-destinationunreach', 1], ['icmp6-packettoobig', 2], ['icmp6-timeexceeded', 3], ['icmp6-parameterproblem', 4],
+    ['icmp6-echo', 128], ['icmp6-echoreply', 129], ['icmp6-multicastlistenerquery', 130], ['icmp6-multicastlistenerreportv1', 131], ['icmp6-multicastlistenerdone', 132],
+    ['icmp6-routersolicit', 133], ['icmp6-routeradvert', 134], ['icmp6-neighborsolicit', 135], ['icmp6-neighboradvert', 136], ['icmp6-redirect', 137],
+    ['icmp6-routerrenum', 138], ['icmp6-nodeinformationquery', 139], ['icmp6-nodeinformationresponse', 140], ['icmp6-ineighbordiscoverysolicit', 141],
+    ['icmp6-ineighbordiscoveryadvert', 142], ['icmp6-multicastlistenerreportv2', 143], ['icmp6-homeagentdiscoveryrequest', 144], ['icmp6-homeagentdiscoveryreply', 145],
+    ['icmp6-mobileprefixsolicit', 146], ['icmp6-mobileprefixadvert', 147], ['icmp6-certpathsolicit', 148], ['icmp6-certpathadvert', 149],
+    ['icmp6-multicastrouteradvert', 151], ['icmp6-multicastroutersolicit', 152], ['icmp6-multicastrouterterm', 153],
   ];
   const any = decodeFields(new Uint8Array(60), 0, 60);
   for (const [name, v] of names) {

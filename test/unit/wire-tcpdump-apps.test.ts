@@ -6,9 +6,9 @@
 // bad, bit-string and reserved labels, names over 255 characters, odd header
 // flags and counts, and several messages cut short at every length; BOOTP
 // and DHCP likewise (the options a Neutron DHCP server and a cloud-init
-// client exchange, special and unknown tags, short and cut options). NTP at
-// -nn -e only: its -v fields are not decoded here. A few lines checked by
-// hand keep the test meaningful where tcpdump is missing.
+// client exchange, special and unknown tags, short and cut options), and a
+// few NTP messages. A few lines checked by hand keep the test meaningful
+// where tcpdump is missing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -178,7 +178,7 @@ const DHCP: [string, () => Uint8Array][] = [
   ...[245, 250, 260, 280, 290, 300, 320].map((n): [string, () => Uint8Array] => [`DHCP offer cut at ${n}`, () => bcast(67, 68, OFFER).slice(0, n)]),
 ];
 
-/** More BOOTP (67, 68), and NTP (123) without -v. */
+/** More BOOTP (67, 68), and NTP (123). */
 const boot = (op: number, htype: number, hlen: number): number[] => {
   const b = new Array<number>(300).fill(0);
   b.splice(0, 3, op, htype, hlen);
@@ -233,10 +233,9 @@ test('DNS lines, checked by hand', () => {
 
 const hasTcpdump = spawnSync('tcpdump', ['--version'], { stdio: 'ignore' }).status === 0;
 
-// BOOTP at every level; NTP's -v fields are not decoded: -nn only.
-const EVERY_LEVEL = [...ALL, ...DHCP, ...PLAIN.filter(([name]) => !name.startsWith('NTP'))];
-const NTP = PLAIN.filter(([name]) => name.startsWith('NTP'));
-for (const [flags, level, list] of [[[], 0, [...EVERY_LEVEL, ...NTP]], [['-v'], 1, EVERY_LEVEL], [['-vv'], 2, EVERY_LEVEL], [['-vvv'], 3, EVERY_LEVEL]] as const) {
+// Every case at every level (NTP's -v fields: wire-tcpdump-ntp.test.ts).
+const EVERY_LEVEL = [...ALL, ...DHCP, ...PLAIN];
+for (const [flags, level, list] of [[[], 0, EVERY_LEVEL], [['-v'], 1, EVERY_LEVEL], [['-vv'], 2, EVERY_LEVEL], [['-vvv'], 3, EVERY_LEVEL]] as const) {
   test(`live: tcpdump ${['-nn', '-e', ...flags].join(' ')} -r prints what the formatter prints`, { skip: !hasTcpdump && 'tcpdump not installed' }, () => {
     const dir = mkdtempSync(join(tmpdir(), 'dpe-apps-'));
     try {
