@@ -119,11 +119,12 @@ export const ofctl: CommandFamily = {
       case 'dump-flows': {
         const br = mustOvsBridge(ctx, node, bridge);
         const v = version();
+        // --strict means nothing to dump-flows (its request is never strict): priority= stays refused.
         const names = opts.has('--names');
         const stats = !opts.has('--no-stats');
         let lines: string[];
         try {
-          lines = br.dumpFlows({ names, noStats: !stats, filter: arg || undefined, strict, version: v });
+          lines = br.dumpFlows({ names, noStats: !stats, filter: arg || undefined, version: v });
         } catch (e) {
           throw flowError(e);
         }

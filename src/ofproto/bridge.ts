@@ -10,7 +10,7 @@ import { formatActions, reencode } from './action-printer.js';
 import { Xlate, type TraceFormat, type XlateHost } from './execute.js';
 import { MacLearning, MAC_DEFAULT_MAX, MAC_ENTRY_DEFAULT_IDLE_TIME } from './fdb.js';
 import { DEFAULT_PRIORITY, newFlowSpec, type FlowSpec } from './flow.js';
-import { parseActions, parseFlow, parseFlowFilter, type ParseOptions } from './flow-parser.js';
+import { parseFlow, parseFlowMod, type ParseOptions } from './flow-parser.js';
 import { dumpFlowsPrintOptions, formatFlow, formatMatch, type OfVersion } from './flow-printer.js';
 import { FlowTables, TABLE_ALL, type FlowEntry, type FlowFilter } from './flow-table.js';
 import { OvsPort, type OvsPortConfig } from './ovs-port.js';
@@ -47,7 +47,6 @@ export interface DumpFlowsOptions {
   noStats?: boolean;
   /** Only flows matching this flow-matching text (table=, cookie=v/m, out_port=, fields). */
   filter?: string;
-  strict?: boolean;
   /** The reply's OpenFlow version: 10 (default, ovs-ofctl dump-flows) or 13 to 15 (-O). */
   version?: OfVersion;
 }
@@ -345,7 +344,7 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
    * they zero the flows' counters (the flows' own flags stay).
    */
   modFlows(flow: string | FlowSpec, opts: FlowModOptions = {}): FlowEntry[] {
-    const { spec, filter } = this.criteria(flow, opts.strict ?? false, true);
+    const { spec, filter } = this.criteria(flow, opts.strict ?? false, 'modify');
     const of10 = (opts.openflow ?? 10) === 10;
     const newCookie = of10 && spec.cookieMask === undefined && typeof flow === 'string' && /(^|[\s,])cookie\s*[=:]/.test(flow) ? spec.cookie : undefined;
     const actions = decoded(spec.actions, opts.openflow, spec.match);
@@ -362,31 +361,28 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
       for (const e of all) this.tables.removeEntry(e, 'delete');
       return all;
     }
-    return this.tables.delete(this.criteria(flow, opts.strict ?? false, false).filter);
+    return this.tables.delete(this.criteria(flow, opts.strict ?? false, 'delete').filter);
   }
 
   /** Throws what modFlows (`mod`) or delFlows would for `flow`, changing nothing; else what it parses to. */
   checkFlowMod(flow: string, mod: boolean, strict: boolean): FlowSpec {
-    return this.criteria(flow, strict, mod).spec;
+    return this.criteria(flow, strict, mod ? 'modify' : 'delete').spec;
   }
 
-  /** Flows a flow-matching command selects. */
+  /** Flows a flow-matching command selects: dump-flows' filter, or del-flows --strict's with `strict`. */
   findFlows(flow: string | FlowSpec, opts: FlowModOptions = {}): FlowEntry[] {
-    return this.tables.select(this.criteria(flow, opts.strict ?? false, false).filter, this.now());
+    const strict = opts.strict ?? false;
+    return this.tables.select(this.criteria(flow, strict, strict ? 'delete' : 'stats').filter, this.now());
   }
 
-  // Flow-matching syntax (cookie=v/m, out_port=; actions only for mod-flows); no table= means every table (OFPTT_ALL).
-  private criteria(flow: string | FlowSpec, strict: boolean, withActions: boolean): { spec: FlowSpec; filter: FlowFilter } {
+  // Flow-matching syntax as `command` takes it (cookie=v/m, out_port=; actions only for mod-flows); no table= means every table (OFPTT_ALL).
+  private criteria(flow: string | FlowSpec, strict: boolean, command: 'modify' | 'delete' | 'stats'): { spec: FlowSpec; filter: FlowFilter } {
     let spec: FlowSpec;
     let table: number;
     if (typeof flow === 'string') {
-      const at = flow.indexOf('action');
-      const eq = at < 0 ? -1 : flow.indexOf('=', at);
-      if (withActions && eq < 0) throw new Error('must specify an action');
-      const matchText = eq < 0 ? flow : flow.slice(0, at).replace(/[\s,]+$/, '');
-      spec = parseFlowFilter(matchText, this.parseOpts());
-      if (eq >= 0) spec.actions = parseActions(flow.slice(eq + 1), this.parseOpts());
-      table = /(^|[\s,])table\s*[=:]\s*\d+/.test(matchText) ? spec.table : TABLE_ALL;
+      spec = parseFlowMod(flow, command === 'delete' && strict ? 'delete-strict' : command, this.parseOpts());
+      const at = command === 'modify' ? flow.indexOf('action') : -1;
+      table = /(^|[\s,])table\s*[=:]\s*\d+/.test(at < 0 ? flow : flow.slice(0, at)) ? spec.table : TABLE_ALL;
     } else {
       spec = flow;
       table = flow.table;
@@ -414,7 +410,7 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
     const now = this.now();
     this.tables.expire(now);
     const entries = opts.filter
-      ? this.findFlows(opts.filter, { strict: opts.strict ?? false })
+      ? this.findFlows(opts.filter)
       : this.tables.select({ table: TABLE_ALL, match: emptyMatch(), strict: false });
     const po = dumpFlowsPrintOptions(opts.version ?? 10, !opts.noStats, opts.names ?? false);
     if (opts.names) po.portName = this.namer();
