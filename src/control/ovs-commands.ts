@@ -4,7 +4,7 @@ import type { Action } from '../ofproto/actions.js';
 import { formatActions } from '../ofproto/action-printer.js';
 import { parseFlow } from '../ofproto/flow-parser.js';
 import { TABLE_ALL } from '../ofproto/flow-table.js';
-import type { OvsBridge } from '../ofproto/bridge.js';
+import type { FlowModVersion, OvsBridge } from '../ofproto/bridge.js';
 import { type CommandFamily, splitArgs } from './command.js';
 import { ControlError, ok } from './protocol.js';
 import { mustNode, mustOvsBridge, ovsBridges } from './resolve.js';
@@ -113,8 +113,11 @@ export const ofctl: CommandFamily = {
     const fileName = opts.get(FILE_NAME_OPT) || '-';
     /** The version -O asks for (read only where it matters: a bad one is an error). */
     const version = (): OfVersion => ofVersion(opts.get('-O') ?? opts.get('--protocols'));
-    /** What a flow_mod means: OpenFlow 1.0 (ovs-ofctl's default) or 1.3+ (-O). */
-    const openflow = (): 10 | 13 => (version() === 10 ? 10 : 13);
+    /** What a flow_mod means: OpenFlow 1.0 (ovs-ofctl's default), 1.3 and 1.4, or 1.5 (-O). */
+    const openflow = (): FlowModVersion => {
+      const v = version();
+      return v === 10 || v === 15 ? v : 13;
+    };
     switch (sub) {
       case 'dump-flows': {
         const br = mustOvsBridge(ctx, node, bridge);

@@ -15,6 +15,7 @@ import { dumpFlowsPrintOptions, formatFlow, formatMatch, type OfVersion } from '
 import { FlowTables, TABLE_ALL, type FlowEntry, type FlowFilter } from './flow-table.js';
 import { OvsPort, type OvsPortConfig } from './ovs-port.js';
 import { emptyMatch } from './match.js';
+import { oxmVlanTci } from './match-edit.js';
 import { XlateCache } from './xlate-cache.js';
 import { XcDeps } from './xlate-deps.js';
 import { FASTPATH_CELLS } from '../datapath/stats.js';
@@ -37,7 +38,7 @@ export interface OvsBridgeOptions {
 export interface FlowModOptions {
   strict?: boolean;
   /** The version a mod-flows came in (default 10): OpenFlow 1.1+ carries no new cookie, so never adds a flow. */
-  openflow?: 10 | 13;
+  openflow?: FlowModVersion;
 }
 
 export interface DumpFlowsOptions {
@@ -57,8 +58,15 @@ export interface DumpFlowsOptions {
  * load, and the flow keeps them so: 1.3 dumps print them so). 1.3+ adds keep
  * the actions as parsed (a configuration snapshot replays them so).
  */
-function decoded(actions: Action[], openflow: 10 | 13 | undefined, match: FlowSpec['match']): Action[] {
-  return openflow === 10 ? reencode(actions, 'of10', match) : actions;
+/** What a flow_mod's version means here: OpenFlow 1.0, 1.3 (and 1.4: the same actions) or 1.5. */
+export type FlowModVersion = 10 | 13 | 15;
+
+/**
+ * The actions as the switch decodes them from a flow_mod of `openflow`: re-encoded for it (OpenFlow 1.3:
+ * set_tunnel is a set_field, so an OpenFlow 1.0 dump shows a load; 1.5 has no reg_load: loads came as set_field).
+ */
+function decoded(actions: Action[], openflow: FlowModVersion | undefined, match: FlowSpec['match']): Action[] {
+  return openflow === undefined ? actions : reencode(actions, openflow === 10 ? 'of10' : openflow === 15 ? 'of15' : 'of13', match);
 }
 
 /** A row of `ovs-ofctl dump-ports-desc` / `ovs-vsctl show`. */
@@ -316,12 +324,14 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
    * and prints in OF1.3+ dumps; re-adding a flow restarts its counters.
    * OpenFlow 1.2+: counters carry over unless the flow says reset_counts.
    */
-  addFlow(flow: string | FlowSpec, opts: { openflow?: 10 | 13 } = {}): FlowEntry {
+  addFlow(flow: string | FlowSpec, opts: { openflow?: FlowModVersion } = {}): FlowEntry {
     let spec = typeof flow === 'string' ? parseFlow(flow, this.parseOpts()) : flow;
     if (spec.table >= TABLE_ALL) throw new Error('add-flow needs a table 0..254');
     if (opts.openflow === 10) spec = { ...spec, flags: { ...spec.flags, resetCounts: true } };
     spec = { ...spec, actions: decoded(spec.actions, opts.openflow, spec.match) };
-    return this.tables.add(spec, this.now(), opts.openflow === 13);
+    // An OpenFlow 1.3+ flow_mod carries its match as OXM, which has no whole TCI to match.
+    if (opts.openflow === 13 || opts.openflow === 15) spec.match = oxmVlanTci(spec.match);
+    return this.tables.add(spec, this.now(), opts.openflow !== undefined && opts.openflow !== 10);
   }
 
   /** ovs-ofctl add-flows: one flow a line ('#' comments and blank lines skipped). */
@@ -414,7 +424,12 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
       : this.tables.select({ table: TABLE_ALL, match: emptyMatch(), strict: false });
     const po = dumpFlowsPrintOptions(opts.version ?? 10, !opts.noStats, opts.names ?? false);
     if (opts.names) po.portName = this.namer();
-    return entries.map((e) => ' ' + formatFlow(e.toSpec(now), po));
+    const oxm = (opts.version ?? 10) !== 10; // the reply's matches are OXM too
+    return entries.map((e) => {
+      const spec = e.toSpec(now);
+      if (oxm) spec.match = oxmVlanTci(spec.match);
+      return ' ' + formatFlow(spec, po);
+    });
   }
 
   // ---- learned state that outlives the thread and a reload (src/datapath/learned-journal.ts) ----
