@@ -193,7 +193,7 @@ export function reencode(actions: readonly Action[], dialect: ActionDialect, mat
       }
       case 'setField':
         if (of10) out.push(...setFieldToOf10(a));
-        else if (of15 || a.mask === ones(a.field.nBits)) out.push(a);
+        else if (of15 || (a.mask === ones(a.field.nBits) && !a.bitsMask)) out.push(a);
         else out.push(...loadSegments(a.field, a.value, a.mask));
         if (a.field === F.vlanTci) hasVlan = (Number(a.value) & 0x1000) !== 0;
         break;
