@@ -403,6 +403,7 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
       filter.cookieMask = spec.cookieMask;
     }
     if (spec.outPort !== undefined) filter.outPort = spec.outPort;
+    if (spec.outGroup !== undefined) filter.outGroup = spec.outGroup;
     return { spec, filter };
   }
 

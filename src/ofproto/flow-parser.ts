@@ -9,6 +9,7 @@ import { newFlowSpec, type FlowSpec, type FlowStats } from './flow.js';
 import { normalizeMatch, setMatchField, setMatchSubfield, ETH_TYPE, IPPROTO } from './match-edit.js';
 import { parsePort, type PortResolver } from './port-names.js';
 import { parseSubfield } from './subfield.js';
+import { P_ANY, P_OF11_UP, P_OF13_UP, P_OXM } from './ofp-protocols.js';
 
 export { FlowSyntaxError } from './flow-lexer.js';
 
@@ -134,6 +135,7 @@ function parseFlowText(line: string, opts: ParseOptions, command: FlowCommand): 
   if (has(F_ACTIONS) && !acts) throw syntaxError('must specify an action', line.length, line.trim().split(/[\s,]+/).pop() ?? '');
   const matchEnd = acts ? acts.keyAt : line.length;
   let tableGiven = false;
+  let outGroup: number | undefined;
   let stats: Partial<FlowStats> | undefined;
   const dropped = new Map<string, [number, string]>(); // field group -> where it was written
 
@@ -219,6 +221,11 @@ function parseFlowText(line: string, opts: ParseOptions, command: FlowCommand): 
         if (!has(F_IMPORTANCE)) throw syntaxError(`unknown keyword ${key}`, at, key);
         flow.importance = v(() => parseUint(value, 0xffff, 'importance'));
         break;
+      case 'out_group':
+        // OpenFlow 1.1+ only; dpemu has no groups, so no flow outputs to one (OFPG_ANY: no filter).
+        if (!has(F_OUT_PORT)) throw syntaxError(`unknown keyword ${key}`, at, key);
+        outGroup = v(() => (value === 'any' || value === 'ANY' ? 0xffffffff : parseUint(value, 0xffffffff, 'group')));
+        break;
       case 'out_port': {
         if (!has(F_OUT_PORT)) throw syntaxError(`unknown keyword ${key}`, at, key);
         const p = parsePort(value, opts.resolvePort);
@@ -284,12 +291,20 @@ function parseFlowText(line: string, opts: ParseOptions, command: FlowCommand): 
     opts.onWarning?.(`normalization changed ofp_match: dropped ${cleared.join(', ')} (prerequisites not met)`);
   }
 
-  if (!acts) return flow;
-  flow.actions = parseActionList(line, acts.start, line.length, {
-    resolvePort: opts.resolvePort,
-    match: flow.match,
-    ...(tableGiven ? { table: flow.table } : {}),
-  });
+  // The versions the flags allow (parse_ofp_str__), then the actions (ofpacts_check).
+  const usable = { p: outGroup ? P_OF11_UP : P_ANY };
+  if (flow.flags.resetCounts) usable.p &= P_OXM;
+  if (flow.flags.noPacketCounts || flow.flags.noByteCounts) usable.p &= P_OF13_UP;
+  if (acts) {
+    flow.actions = parseActionList(line, acts.start, line.length, {
+      resolvePort: opts.resolvePort,
+      match: flow.match,
+      ...(tableGiven ? { table: flow.table } : {}),
+      usable,
+    });
+  }
+  if (usable.p !== P_ANY) flow.usable = usable.p;
+  if (outGroup !== undefined) flow.outGroup = outGroup;
   return flow;
 }
 

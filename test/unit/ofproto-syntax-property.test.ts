@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { parseFlow } from '../../src/ofproto/flow-parser.js';
+import { FlowSyntaxError, parseFlow } from '../../src/ofproto/flow-parser.js';
 import { formatAddFlow, formatFlow } from '../../src/ofproto/flow-printer.js';
 import type { ActionDialect } from '../../src/ofproto/action-printer.js';
 
@@ -115,9 +115,16 @@ const flowA = fc
 
 test('print(parse(print(x))) == print(x) over generated flows, all dialects', () => {
   fc.assert(
-    fc.property(flowA, fc.constantFrom<ActionDialect>('of10', 'of13', 'stored'), fc.boolean(), (text, dialect, names) => {
+    fc.property(flowA, fc.constantFrom<ActionDialect>('of10', 'of13', 'of15', 'stored'), fc.boolean(), (text, dialect, names) => {
       const opts = { dialect, ...(names ? { portName } : {}) };
-      const x = parseFlow(text, { resolvePort });
+      let x: ReturnType<typeof parseFlow>;
+      try {
+        x = parseFlow(text, { resolvePort });
+      } catch (e) {
+        // Actions no OpenFlow version carries (strip_vlan then push_vlan on an untagged match): OVS refuses them too.
+        fc.pre(!(e instanceof FlowSyntaxError && e.detail.includes('OFPBAC_MATCH_INCONSISTENT')));
+        throw e;
+      }
       for (const print of [(f: typeof x) => formatAddFlow(f, opts), (f: typeof x) => formatFlow(f, opts)]) {
         const once = print(x);
         const twice = print(parseFlow(once, { resolvePort }));
