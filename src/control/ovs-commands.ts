@@ -1,10 +1,10 @@
 // ovs-vsctl show, ovs-ofctl and ovs-appctl on a node's bridges.
-import type { FlowFlags, FlowSpec } from '../ofproto/flow.js';
+import type { FlowSpec } from '../ofproto/flow.js';
 import type { Action } from '../ofproto/actions.js';
 import { formatActions } from '../ofproto/action-printer.js';
 import { parseFlow } from '../ofproto/flow-parser.js';
 import { TABLE_ALL } from '../ofproto/flow-table.js';
-import type { OvsBridge } from '../ofproto/bridge.js';
+import type { FlowModVersion, OvsBridge } from '../ofproto/bridge.js';
 import { type CommandFamily, splitArgs } from './command.js';
 import { ControlError, ok } from './protocol.js';
 import { mustNode, mustOvsBridge, ovsBridges } from './resolve.js';
@@ -17,6 +17,7 @@ import { ofprotoTrace } from './ofproto-trace.js';
 import { TraceFlowError } from '../ofproto/trace-flow.js';
 import { FlowSyntaxError } from '../ofproto/flow-parser.js';
 import { dpifFlowLine } from '../ofproto/dpif-flow-format.js';
+import { P_ANY, P_OF10, protocolsToString, versionBit } from '../ofproto/ofp-protocols.js';
 
 /** Why a flow does not parse, in ovs-ofctl's words: without dpemu's column, which ovs-ofctl does not print. */
 const reason = (e: unknown): string => (e instanceof FlowSyntaxError ? e.detail : e instanceof Error ? e.message : String(e));
@@ -66,17 +67,16 @@ const ownCopy = (s: string): string => Buffer.from(s, 'utf8').toString('utf8');
 const fromFile = (arg: string): boolean => arg.includes('\n');
 
 /**
- * ovs-ofctl refuses a flow_mod whose flags its version cannot carry
- * (parse_ofp_str__ narrows the usable protocols: reset_counts to OpenFlow
- * 1.2+, no_packet_counts and no_byte_counts to 1.3+), before sending any;
- * its words, checked against ovs-ofctl 3.1. Only OpenFlow 1.0, of the
- * versions dpemu speaks, lacks them.
+ * ovs-ofctl refuses flows none of whose usable versions (FlowSpec.usable:
+ * their flags, out_group, actions that mean something else in another
+ * version) -O allows, before sending any; its words, checked against
+ * ovs-ofctl 3.1.
  */
-function checkFlags(flows: readonly FlowSpec[], version: OfVersion): void {
-  if (version !== 10) return;
-  const has = (k: keyof FlowFlags): boolean => flows.some((f) => f.flags[k]);
-  const usable = has('noPacketCounts') || has('noByteCounts') ? 'OXM-OpenFlow13,OXM-OpenFlow14,OXM-OpenFlow15' : has('resetCounts') ? 'OXM' : null;
-  if (usable) throw new ControlError(`ovs-ofctl: none of the usable flow formats (${usable}) is among the allowed flow formats (OpenFlow10,NXM)`);
+function checkUsable(flows: readonly FlowSpec[], protocols: string | undefined): void {
+  const usable = flows.reduce((p, f) => p & (f.usable ?? P_ANY), P_ANY);
+  const allowed = protocols === undefined ? P_OF10 : [...protocols.matchAll(/openflow1([0-5])/gi)].reduce((p, m) => p | versionBit(Number(m[1])), 0);
+  if (usable & allowed) return;
+  throw new ControlError(`ovs-ofctl: none of the usable flow formats (${protocolsToString(usable)}) is among the allowed flow formats (${protocolsToString(allowed)})`);
 }
 
 const OFCTL_WRITES = new Set(['add-flow', 'add-flows', 'mod-flows', 'del-flows']);
@@ -111,19 +111,25 @@ export const ofctl: CommandFamily = {
     const strict = opts.has('--strict');
     const arg = rest.join(' ');
     const fileName = opts.get(FILE_NAME_OPT) || '-';
+    const protocols = opts.get('-O') ?? opts.get('--protocols');
     /** The version -O asks for (read only where it matters: a bad one is an error). */
     const version = (): OfVersion => ofVersion(opts.get('-O') ?? opts.get('--protocols'));
-    /** What a flow_mod means: OpenFlow 1.0 (ovs-ofctl's default) or 1.3+ (-O). */
-    const openflow = (): 10 | 13 => (version() === 10 ? 10 : 13);
+    /** What a flow_mod means: OpenFlow 1.0 (ovs-ofctl's default), 1.3 and 1.4, or 1.5 (-O). */
+    const openflow = (): FlowModVersion => {
+      const v = version();
+      return v === 10 || v === 15 ? v : 13;
+    };
     switch (sub) {
       case 'dump-flows': {
         const br = mustOvsBridge(ctx, node, bridge);
         const v = version();
+        // --strict means nothing to dump-flows (its request is never strict): priority= stays refused.
         const names = opts.has('--names');
         const stats = !opts.has('--no-stats');
         let lines: string[];
         try {
-          lines = br.dumpFlows({ names, noStats: !stats, filter: arg || undefined, strict, version: v });
+          if (arg) checkUsable([br.checkFlowMod(arg, false, false)], protocols);
+          lines = br.dumpFlows({ names, noStats: !stats, filter: arg || undefined, version: v });
         } catch (e) {
           throw flowError(e);
         }
@@ -155,7 +161,7 @@ export const ofctl: CommandFamily = {
         const file = sub === 'add-flows' || fromFile(arg);
         const specs = parseLines(file ? rest.join('\n') : arg, file ? fileName : null, (f) => ({ spec: parseAdd(br, f), line: f }));
         const v = version();
-        checkFlags(specs.map((s) => s.spec), v);
+        checkUsable(specs.map((s) => s.spec), protocols);
         const of = openflow();
         for (const { spec, line } of specs) {
           // A flow_mod before OpenFlow 1.4 carries no importance: the flow has none.
@@ -178,7 +184,8 @@ export const ofctl: CommandFamily = {
         const check = (f: string): { f: string; spec: FlowSpec } => ({ f, spec: br.checkFlowMod(f, mod, strict) });
         try {
           const flows = fromFile(arg) ? parseLines(arg, fileName, check) : [check(arg)];
-          if (mod) checkFlags(flows.map((x) => x.spec), version());
+          version();
+          checkUsable(flows.map((x) => x.spec), protocols);
           for (const { f } of flows) {
             if (mod) br.modFlows(f, { strict, openflow: openflow() });
             else br.delFlows(f || undefined, { strict });

@@ -11,6 +11,7 @@ import type { Match } from './match.js';
 import { matchFacts, prereqOk, type FlowFacts } from './match-edit.js';
 import { parsePort, type PortResolver } from './port-names.js';
 import { parseSubfield, parseSubfieldPrefix } from './subfield.js';
+import { P_OF10, P_OF11_UP } from './ofp-protocols.js';
 
 export interface ActionParseContext {
   resolvePort?: PortResolver;
@@ -18,6 +19,13 @@ export interface ActionParseContext {
   match?: Match;
   /** The flow's table, when given (goto_table must move forward). */
   table?: number;
+  /**
+   * With a match: the versions the flow can go in (ofp-protocols.ts), which
+   * the actions narrow as ofpacts_check does: OpenFlow 1.0 only for an action
+   * whose match does not establish what it acts on (inconsistent_match),
+   * push_vlan 1.1 on. None left: the actions are inconsistent.
+   */
+  usable?: { p: number };
 }
 
 /** Runs fn, turning a ValueError into a FlowSyntaxError at `at`. */
@@ -67,6 +75,11 @@ export function parseActionList(s: string, start: number, end: number, ctx: Acti
   const facts: FlowFacts | undefined = ctx.match ? matchFacts(ctx.match) : undefined;
   const inconsistent = (at: number, token: string): FlowSyntaxError =>
     syntaxError('actions are invalid with specified match (OFPBAC_MATCH_INCONSISTENT)', at, token);
+  /** Narrows the usable versions to OpenFlow 1.0 unless `ok`. */
+  const of10Unless = (ok: boolean): void => {
+    if (facts && ctx.usable && !ok) ctx.usable.p &= P_OF10;
+  };
+  const ipAny = (): boolean => facts !== undefined && prereqOk('ipAny', facts);
   const checkSf = (sf: Subfield, at: number, token: string): void => {
     if (facts && !prereqOk(sf.field.prereq, facts)) throw inconsistent(at, token);
   };
@@ -120,7 +133,8 @@ export function parseActionList(s: string, start: number, end: number, ctx: Acti
         const vid = v(() => parseUint(arg, 0xffff, 'VLAN VID'));
         if (vid & ~0xfff) throw syntaxError(`${arg}: not a valid VLAN VID`, argAt, arg);
         a = { kind: 'modVlanVid', vid, pushIfNeeded: key === 'mod_vlan_vid' };
-        if (facts && key === 'mod_vlan_vid') facts.vlan = true;
+        of10Unless(a.pushIfNeeded || (facts?.vlan ?? true));
+        if (facts) facts.vlan = true;
         break;
       }
       case 'mod_vlan_pcp':
@@ -128,18 +142,21 @@ export function parseActionList(s: string, start: number, end: number, ctx: Acti
         const pcp = v(() => parseUint(arg, 0xff, 'VLAN PCP'));
         if (pcp & ~7) throw syntaxError(`${arg}: not a valid VLAN PCP`, argAt, arg);
         a = { kind: 'modVlanPcp', pcp, pushIfNeeded: key === 'mod_vlan_pcp' };
-        if (facts && key === 'mod_vlan_pcp') facts.vlan = true;
+        of10Unless(a.pushIfNeeded || (facts?.vlan ?? true));
+        if (facts) facts.vlan = true;
         break;
       }
       case 'strip_vlan':
       case 'pop_vlan':
         a = { kind: 'stripVlan', pop: key === 'pop_vlan' };
+        of10Unless(facts?.vlan ?? true);
         if (facts) facts.vlan = false;
         break;
       case 'push_vlan': {
         const ethertype = v(() => parseUint(arg, 0xffff, 'ethertype'));
         if (ethertype !== 0x8100 && ethertype !== 0x88a8) throw syntaxError(`${arg}: not a valid VLAN ethertype`, argAt, arg);
         a = { kind: 'pushVlan', ethertype };
+        if (ctx.usable) ctx.usable.p &= P_OF11_UP;
         if (facts) facts.vlan = true;
         break;
       }
@@ -155,28 +172,33 @@ export function parseActionList(s: string, start: number, end: number, ctx: Acti
         const ip = parseIpv4(arg);
         if (ip === undefined) throw syntaxError(`${arg}: could not convert to IP address`, argAt, arg);
         a = { kind: key === 'mod_nw_src' ? 'modNwSrc' : 'modNwDst', ip };
+        of10Unless(facts !== undefined && prereqOk('ip', facts));
         break;
       }
       case 'mod_nw_tos': {
         const tos = v(() => parseUint(arg, 0xff, 'TOS'));
         if (tos & ~0xfc) throw syntaxError(`${arg}: not a valid TOS`, argAt, arg);
         a = { kind: 'modNwTos', tos };
+        of10Unless(ipAny());
         break;
       }
       case 'mod_nw_ecn': {
         const ecn = v(() => parseUint(arg, 0xff, 'ECN'));
         if (ecn & ~3) throw syntaxError(`${arg}: not a valid ECN`, argAt, arg);
         a = { kind: 'modNwEcn', ecn };
+        of10Unless(ipAny());
         break;
       }
       case 'mod_nw_ttl':
       case 'set_nw_ttl':
         a = { kind: 'modNwTtl', ttl: v(() => parseUint(arg, 0xff, 'TTL')) };
+        of10Unless(ipAny());
         break;
       case 'mod_tp_src':
       case 'mod_tp_dst': {
         const port = v(() => parseUint(arg, 0xffff, key === 'mod_tp_src' ? 'source port' : 'destination port'));
         a = { kind: key === 'mod_tp_src' ? 'modTpSrc' : 'modTpDst', port };
+        of10Unless(facts !== undefined && (prereqOk('tcp', facts) || prereqOk('udp', facts) || prereqOk('sctp', facts)));
         break;
       }
       case 'set_field': {
@@ -236,6 +258,7 @@ export function parseActionList(s: string, start: number, end: number, ctx: Acti
           if (ids.length === 0) throw syntaxError('dec_ttl_cnt_ids: expected at least one controller id.', at, token);
           a = { kind: 'decTtl', ids };
         }
+        of10Unless(ipAny());
         break;
       }
       case 'note':
@@ -279,6 +302,8 @@ export function parseActionList(s: string, start: number, end: number, ctx: Acti
     prevInstName = inst;
     out.push(a);
   }
+  // No version left (strip_vlan and push_vlan; a 1.2+ flag and a 1.0-only action): ofpacts_check's verdict.
+  if (facts && ctx.usable?.p === 0) throw inconsistent(start, s.slice(start, end));
   if (drop && out.length > 0) {
     throw syntaxError('"drop" must not be accompanied by any other action or instruction', drop.at, 'drop');
   }

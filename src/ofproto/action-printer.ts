@@ -16,11 +16,13 @@ import { formatSubfield } from './subfield.js';
  * 'of10': default `ovs-ofctl dump-flows` (OpenFlow 1.0 + NXM): goto_table
  *   prints as resubmit(,N), push_vlan+set_field vlan_vid as mod_vlan_vid,
  *   set_field as mod_dl_src / load:...->NXM_...
- * 'of13': `ovs-ofctl -O OpenFlow13 dump-flows`.
+ * 'of13': `ovs-ofctl -O OpenFlow13 dump-flows` (and 1.4).
+ * 'of15': `-O OpenFlow15`: as 'of13', but every load is a set_field, a
+ *   partial one with a mask (encode_SET_FIELD: OF1.5 drops reg_load).
  * 'stored': the actions as held by the switch (what ofproto/trace and
  *   `ovs-ofctl parse-flows` print).
  */
-export type ActionDialect = 'of10' | 'of13' | 'stored';
+export type ActionDialect = 'of10' | 'of13' | 'of15' | 'stored';
 
 export interface ActionPrintOptions {
   dialect?: ActionDialect;
@@ -113,6 +115,13 @@ function setFieldToOf10(a: Extract<Action, { kind: 'setField' }>): Action[] {
   }
 }
 
+/** An OpenFlow 1.5 set_field for a load: the subfield's bits as the mask. */
+function loadAsSetField(a: Extract<Action, { kind: 'load' }>): Action {
+  const { field, ofs, nBits } = a.dst;
+  const mask = ones(nBits) << BigInt(ofs);
+  return { kind: 'setField', field, value: a.value << BigInt(ofs), mask, ...(mask === ones(field.nBits) && field.nBits % 8 ? { bitsMask: true as const } : {}) };
+}
+
 /** Pads a note's payload as the NXAST_NOTE encoding does (action length a multiple of 8). */
 function padNote(data: Uint8Array): Uint8Array {
   const len = Math.ceil((10 + data.length) / 8) * 8 - 10;
@@ -128,6 +137,7 @@ export function reencode(actions: readonly Action[], dialect: ActionDialect, mat
   let hasVlan = match ? (match.value[K.VLAN_TCI]! & 0x1000) !== 0 : false;
   const proto = match ? match.value[K.NW_PROTO]! & match.mask[K.NW_PROTO]! : 0;
   const of10 = dialect === 'of10';
+  const of15 = dialect === 'of15';
   for (const a of actions) {
     switch (a.kind) {
       case 'gotoTable':
@@ -183,12 +193,15 @@ export function reencode(actions: readonly Action[], dialect: ActionDialect, mat
       }
       case 'setField':
         if (of10) out.push(...setFieldToOf10(a));
-        else if (a.mask === ones(a.field.nBits)) out.push(a);
+        else if (of15 || (a.mask === ones(a.field.nBits) && !a.bitsMask)) out.push(a);
         else out.push(...loadSegments(a.field, a.value, a.mask));
         if (a.field === F.vlanTci) hasVlan = (Number(a.value) & 0x1000) !== 0;
         break;
       case 'setTunnel':
         out.push(of10 ? { ...a, wide: a.wide || a.id > 0xffffffffn } : { kind: 'setField', field: F.tunId, value: a.id, mask: ones(64) });
+        break;
+      case 'load':
+        out.push(of15 ? loadAsSetField(a) : a);
         break;
       case 'note':
         out.push({ kind: 'note', data: padNote(a.data) });
@@ -251,6 +264,7 @@ function formatOne(a: Action, namer?: PortNamer): string {
     case 'modTpDst':
       return `mod_tp_dst:${a.port}`;
     case 'setField':
+      if (a.bitsMask) return `set_field:${formatFieldValue(a.field, a.value, undefined, namer)}/${hex(a.mask)}->${a.field.name}`;
       return `set_field:${formatFieldValue(a.field, a.value, a.mask, namer)}->${a.field.name}`;
     case 'load':
       return `load:${hex(a.value)}->${formatSubfield(a.dst)}`;

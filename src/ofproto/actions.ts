@@ -68,7 +68,11 @@ export type Action =
   | { kind: 'modTpSrc'; port: number }
   | { kind: 'modTpDst'; port: number }
   /** set_field:value[/mask]->field; value/mask are right-aligned in the field (mask all ones when none given). */
-  | { kind: 'setField'; field: FieldDef; value: bigint; mask: bigint }
+  /**
+   * `bitsMask`: a whole-field load of a field narrower than its bytes (nw_ecn), come as an OpenFlow 1.5
+   * masked set_field: OVS prints its mask, which covers the field's bits but not its bytes.
+   */
+  | { kind: 'setField'; field: FieldDef; value: bigint; mask: bigint; bitsMask?: true }
   /** load:value->dst[ofs..]; value is right-aligned within the subfield. */
   | { kind: 'load'; dst: Subfield; value: bigint }
   /** move:src[]->dst[] (same nBits). */

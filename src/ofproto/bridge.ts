@@ -10,11 +10,12 @@ import { formatActions, reencode } from './action-printer.js';
 import { Xlate, type TraceFormat, type XlateHost } from './execute.js';
 import { MacLearning, MAC_DEFAULT_MAX, MAC_ENTRY_DEFAULT_IDLE_TIME } from './fdb.js';
 import { DEFAULT_PRIORITY, newFlowSpec, type FlowSpec } from './flow.js';
-import { parseActions, parseFlow, parseFlowFilter, type ParseOptions } from './flow-parser.js';
+import { parseFlow, parseFlowMod, type ParseOptions } from './flow-parser.js';
 import { dumpFlowsPrintOptions, formatFlow, formatMatch, type OfVersion } from './flow-printer.js';
 import { FlowTables, TABLE_ALL, type FlowEntry, type FlowFilter } from './flow-table.js';
 import { OvsPort, type OvsPortConfig } from './ovs-port.js';
 import { emptyMatch } from './match.js';
+import { oxmVlanTci } from './match-edit.js';
 import { XlateCache } from './xlate-cache.js';
 import { XcDeps } from './xlate-deps.js';
 import { FASTPATH_CELLS } from '../datapath/stats.js';
@@ -37,7 +38,7 @@ export interface OvsBridgeOptions {
 export interface FlowModOptions {
   strict?: boolean;
   /** The version a mod-flows came in (default 10): OpenFlow 1.1+ carries no new cookie, so never adds a flow. */
-  openflow?: 10 | 13;
+  openflow?: FlowModVersion;
 }
 
 export interface DumpFlowsOptions {
@@ -47,7 +48,6 @@ export interface DumpFlowsOptions {
   noStats?: boolean;
   /** Only flows matching this flow-matching text (table=, cookie=v/m, out_port=, fields). */
   filter?: string;
-  strict?: boolean;
   /** The reply's OpenFlow version: 10 (default, ovs-ofctl dump-flows) or 13 to 15 (-O). */
   version?: OfVersion;
 }
@@ -58,8 +58,15 @@ export interface DumpFlowsOptions {
  * load, and the flow keeps them so: 1.3 dumps print them so). 1.3+ adds keep
  * the actions as parsed (a configuration snapshot replays them so).
  */
-function decoded(actions: Action[], openflow: 10 | 13 | undefined, match: FlowSpec['match']): Action[] {
-  return openflow === 10 ? reencode(actions, 'of10', match) : actions;
+/** What a flow_mod's version means here: OpenFlow 1.0, 1.3 (and 1.4: the same actions) or 1.5. */
+export type FlowModVersion = 10 | 13 | 15;
+
+/**
+ * The actions as the switch decodes them from a flow_mod of `openflow`: re-encoded for it (OpenFlow 1.3:
+ * set_tunnel is a set_field, so an OpenFlow 1.0 dump shows a load; 1.5 has no reg_load: loads came as set_field).
+ */
+function decoded(actions: Action[], openflow: FlowModVersion | undefined, match: FlowSpec['match']): Action[] {
+  return openflow === undefined ? actions : reencode(actions, openflow === 10 ? 'of10' : openflow === 15 ? 'of15' : 'of13', match);
 }
 
 /** A row of `ovs-ofctl dump-ports-desc` / `ovs-vsctl show`. */
@@ -317,12 +324,14 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
    * and prints in OF1.3+ dumps; re-adding a flow restarts its counters.
    * OpenFlow 1.2+: counters carry over unless the flow says reset_counts.
    */
-  addFlow(flow: string | FlowSpec, opts: { openflow?: 10 | 13 } = {}): FlowEntry {
+  addFlow(flow: string | FlowSpec, opts: { openflow?: FlowModVersion } = {}): FlowEntry {
     let spec = typeof flow === 'string' ? parseFlow(flow, this.parseOpts()) : flow;
     if (spec.table >= TABLE_ALL) throw new Error('add-flow needs a table 0..254');
     if (opts.openflow === 10) spec = { ...spec, flags: { ...spec.flags, resetCounts: true } };
     spec = { ...spec, actions: decoded(spec.actions, opts.openflow, spec.match) };
-    return this.tables.add(spec, this.now(), opts.openflow === 13);
+    // An OpenFlow 1.3+ flow_mod carries its match as OXM, which has no whole TCI to match.
+    if (opts.openflow === 13 || opts.openflow === 15) spec.match = oxmVlanTci(spec.match);
+    return this.tables.add(spec, this.now(), opts.openflow !== undefined && opts.openflow !== 10);
   }
 
   /** ovs-ofctl add-flows: one flow a line ('#' comments and blank lines skipped). */
@@ -345,7 +354,7 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
    * they zero the flows' counters (the flows' own flags stay).
    */
   modFlows(flow: string | FlowSpec, opts: FlowModOptions = {}): FlowEntry[] {
-    const { spec, filter } = this.criteria(flow, opts.strict ?? false, true);
+    const { spec, filter } = this.criteria(flow, opts.strict ?? false, 'modify');
     const of10 = (opts.openflow ?? 10) === 10;
     const newCookie = of10 && spec.cookieMask === undefined && typeof flow === 'string' && /(^|[\s,])cookie\s*[=:]/.test(flow) ? spec.cookie : undefined;
     const actions = decoded(spec.actions, opts.openflow, spec.match);
@@ -362,31 +371,28 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
       for (const e of all) this.tables.removeEntry(e, 'delete');
       return all;
     }
-    return this.tables.delete(this.criteria(flow, opts.strict ?? false, false).filter);
+    return this.tables.delete(this.criteria(flow, opts.strict ?? false, 'delete').filter);
   }
 
   /** Throws what modFlows (`mod`) or delFlows would for `flow`, changing nothing; else what it parses to. */
   checkFlowMod(flow: string, mod: boolean, strict: boolean): FlowSpec {
-    return this.criteria(flow, strict, mod).spec;
+    return this.criteria(flow, strict, mod ? 'modify' : 'delete').spec;
   }
 
-  /** Flows a flow-matching command selects. */
+  /** Flows a flow-matching command selects: dump-flows' filter, or del-flows --strict's with `strict`. */
   findFlows(flow: string | FlowSpec, opts: FlowModOptions = {}): FlowEntry[] {
-    return this.tables.select(this.criteria(flow, opts.strict ?? false, false).filter, this.now());
+    const strict = opts.strict ?? false;
+    return this.tables.select(this.criteria(flow, strict, strict ? 'delete' : 'stats').filter, this.now());
   }
 
-  // Flow-matching syntax (cookie=v/m, out_port=; actions only for mod-flows); no table= means every table (OFPTT_ALL).
-  private criteria(flow: string | FlowSpec, strict: boolean, withActions: boolean): { spec: FlowSpec; filter: FlowFilter } {
+  // Flow-matching syntax as `command` takes it (cookie=v/m, out_port=; actions only for mod-flows); no table= means every table (OFPTT_ALL).
+  private criteria(flow: string | FlowSpec, strict: boolean, command: 'modify' | 'delete' | 'stats'): { spec: FlowSpec; filter: FlowFilter } {
     let spec: FlowSpec;
     let table: number;
     if (typeof flow === 'string') {
-      const at = flow.indexOf('action');
-      const eq = at < 0 ? -1 : flow.indexOf('=', at);
-      if (withActions && eq < 0) throw new Error('must specify an action');
-      const matchText = eq < 0 ? flow : flow.slice(0, at).replace(/[\s,]+$/, '');
-      spec = parseFlowFilter(matchText, this.parseOpts());
-      if (eq >= 0) spec.actions = parseActions(flow.slice(eq + 1), this.parseOpts());
-      table = /(^|[\s,])table\s*[=:]\s*\d+/.test(matchText) ? spec.table : TABLE_ALL;
+      spec = parseFlowMod(flow, command === 'delete' && strict ? 'delete-strict' : command, this.parseOpts());
+      const at = command === 'modify' ? flow.indexOf('action') : -1;
+      table = /(^|[\s,])table\s*[=:]\s*\d+/.test(at < 0 ? flow : flow.slice(0, at)) ? spec.table : TABLE_ALL;
     } else {
       spec = flow;
       table = flow.table;
@@ -397,6 +403,7 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
       filter.cookieMask = spec.cookieMask;
     }
     if (spec.outPort !== undefined) filter.outPort = spec.outPort;
+    if (spec.outGroup !== undefined) filter.outGroup = spec.outGroup;
     return { spec, filter };
   }
 
@@ -414,11 +421,16 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
     const now = this.now();
     this.tables.expire(now);
     const entries = opts.filter
-      ? this.findFlows(opts.filter, { strict: opts.strict ?? false })
+      ? this.findFlows(opts.filter)
       : this.tables.select({ table: TABLE_ALL, match: emptyMatch(), strict: false });
     const po = dumpFlowsPrintOptions(opts.version ?? 10, !opts.noStats, opts.names ?? false);
     if (opts.names) po.portName = this.namer();
-    return entries.map((e) => ' ' + formatFlow(e.toSpec(now), po));
+    const oxm = (opts.version ?? 10) !== 10; // the reply's matches are OXM too
+    return entries.map((e) => {
+      const spec = e.toSpec(now);
+      if (oxm) spec.match = oxmVlanTci(spec.match);
+      return ' ' + formatFlow(spec, po);
+    });
   }
 
   // ---- learned state that outlives the thread and a reload (src/datapath/learned-journal.ts) ----

@@ -96,7 +96,8 @@ export function parseFieldValue(f: FieldDef, s: string, resolve?: PortResolver):
   switch (f.format) {
     case 'port': {
       const p = parsePort(s, resolve);
-      if (p === undefined) throw new ValueError(`${s}: port value out of range for ${f.name}`);
+      // mf_from_ofp_port_string (16-bit in_port) and mf_from_ofp_port_string32 (in_port_oxm) word it apart.
+      if (p === undefined) throw new ValueError(`${s}: ${f.nBits === 16 ? 'invalid or unknown port' : 'port value out of range'} for ${f.name}`);
       return { value: BigInt(p), mask: full };
     }
     case 'mac': {
@@ -128,7 +129,8 @@ export function parseFieldValue(f: FieldDef, s: string, resolve?: PortResolver):
     }
     case 'frag': {
       const fr = FRAG[s];
-      if (!fr) throw new ValueError(`${s}: unknown fragment type for ${f.name}`);
+      // OVS's words, its missing ')' included (mf_from_frag_string).
+      if (!fr) throw new ValueError(`${s}: unknown fragment type (valid types are "no", "yes", "first", "later", "not_later"`);
       return { value: BigInt(fr[0]), mask: BigInt(fr[1]) };
     }
     case 'dec':

@@ -9,6 +9,7 @@ import { newFlowSpec, type FlowSpec, type FlowStats } from './flow.js';
 import { normalizeMatch, setMatchField, setMatchSubfield, ETH_TYPE, IPPROTO } from './match-edit.js';
 import { parsePort, type PortResolver } from './port-names.js';
 import { parseSubfield } from './subfield.js';
+import { P_ANY, P_OF11_UP, P_OF13_UP, P_OXM } from './ofp-protocols.js';
 
 export { FlowSyntaxError } from './flow-lexer.js';
 
@@ -83,11 +84,38 @@ export function parseFlow(line: string, opts: ParseOptions = {}): FlowSpec {
 }
 
 /**
- * Parses a flow filter as del-flows / dump-flows take it (no actions;
- * cookie=value/mask and out_port= allowed).
+ * What a flow text is for (parse_ofp_str__'s command): add-flow, mod-flows,
+ * del-flows, del-flows --strict, dump-flows. It decides which keywords the
+ * text may hold; ovs-ofctl 3.1 refuses the others as unknown (or, given
+ * without a value, as missing one).
  */
-export function parseFlowFilter(line: string, opts: ParseOptions = {}): FlowSpec {
-  return parseFlowText(line, opts, 'match');
+export type FlowCommand = 'add' | 'modify' | 'delete' | 'delete-strict' | 'stats';
+
+const F_ACTIONS = 1;
+const F_TIMEOUT = 2;
+const F_PRIORITY = 4;
+const F_FLAGS = 8;
+const F_IMPORTANCE = 16;
+const F_OUT_PORT = 32;
+const COMMAND_FIELDS: Record<FlowCommand, number> = {
+  add: F_ACTIONS | F_TIMEOUT | F_PRIORITY | F_FLAGS | F_IMPORTANCE,
+  modify: F_ACTIONS | F_TIMEOUT | F_PRIORITY | F_FLAGS,
+  delete: F_OUT_PORT,
+  'delete-strict': F_OUT_PORT | F_PRIORITY,
+  stats: F_OUT_PORT,
+};
+
+/**
+ * Parses a flow filter as dump-flows (the default) or del-flows take it (no
+ * actions, no priority unless strict; cookie=value/mask and out_port= allowed).
+ */
+export function parseFlowFilter(line: string, opts: ParseOptions = {}, command: 'delete' | 'delete-strict' | 'stats' = 'stats'): FlowSpec {
+  return parseFlowText(line, opts, command);
+}
+
+/** Parses a flow as `command` takes it (mod-flows: the match and its new actions). */
+export function parseFlowMod(line: string, command: FlowCommand, opts: ParseOptions = {}): FlowSpec {
+  return parseFlowText(line, opts, command);
 }
 
 // Known OVS fields the dpemu flow key does not hold (no IPv6 addresses, conntrack, MPLS...).
@@ -98,12 +126,16 @@ const UNSUPPORTED_FIELDS = new Set([
   'packet_type', 'arp_sha_masked', 'igmp_type', 'igmp_code', 'ipv6_exthdr', 'dl_vlan1', 'vlan_tci1',
 ]);
 
-function parseFlowText(line: string, opts: ParseOptions, mode: 'add' | 'match'): FlowSpec {
+function parseFlowText(line: string, opts: ParseOptions, command: FlowCommand): FlowSpec {
   const flow = newFlowSpec();
-  const acts = mode === 'add' ? findActions(line) : undefined;
-  if (mode === 'add' && !acts) throw syntaxError('must specify an action', line.length, line.trim().split(/[\s,]+/).pop() ?? '');
+  const fields = COMMAND_FIELDS[command];
+  const has = (f: number): boolean => (fields & f) !== 0;
+  // Without F_ACTIONS, "actions=..." is one more keyword, and an unknown one.
+  const acts = has(F_ACTIONS) ? findActions(line) : undefined;
+  if (has(F_ACTIONS) && !acts) throw syntaxError('must specify an action', line.length, line.trim().split(/[\s,]+/).pop() ?? '');
   const matchEnd = acts ? acts.keyAt : line.length;
   let tableGiven = false;
+  let outGroup: number | undefined;
   let stats: Partial<FlowStats> | undefined;
   const dropped = new Map<string, [number, string]>(); // field group -> where it was written
 
@@ -118,11 +150,7 @@ function parseFlowText(line: string, opts: ParseOptions, mode: 'add' | 'match'):
       if (proto[1] !== undefined) setMatchField(flow.match, NW_PROTO, BigInt(proto[1]));
       continue;
     }
-    switch (key) {
-      case 'eth':
-      case 'no_readonly_table':
-      case 'allow_hidden_fields':
-        continue;
+    switch (has(F_FLAGS) ? key : '') {
       case 'send_flow_rem':
         flow.flags.sendFlowRem = true;
         continue;
@@ -139,10 +167,13 @@ function parseFlowText(line: string, opts: ParseOptions, mode: 'add' | 'match'):
         flow.flags.noByteCounts = true;
         continue;
     }
+    if (key === 'eth' || key === 'no_readonly_table' || key === 'allow_hidden_fields') continue;
     const field = fieldByMfName(key);
     if (field) {
-      if (value === '' && kv.delim === '') continue; // "field" alone: OVS matches "0/0", i.e. nothing
-      const fv = v(() => parseFieldValue(field, value, opts.resolvePort));
+      // "field" alone: OVS parses it as "0/0" (nothing matched, or refused where the syntax has no such value).
+      const bare = value === '' && kv.delim === '';
+      const fv = v(() => parseFieldValue(field, bare ? '0/0' : value, opts.resolvePort));
+      if (bare) continue;
       setMatchField(flow.match, field, fv.value, fv.mask);
       dropped.set(field.name, [at, token]);
       continue;
@@ -174,21 +205,29 @@ function parseFlowText(line: string, opts: ParseOptions, mode: 'add' | 'match'):
         break;
       }
       case 'priority':
+        if (!has(F_PRIORITY)) throw syntaxError(`unknown keyword ${key}`, at, key);
         flow.priority = v(() => parseUint(value, 0xffff, 'priority'));
         break;
       case 'idle_timeout':
+        if (!has(F_TIMEOUT)) throw syntaxError(`unknown keyword ${key}`, at, key);
         flow.idleTimeout = v(() => parseUint(value, 0xffff, 'idle_timeout'));
         break;
       case 'hard_timeout':
+        if (!has(F_TIMEOUT)) throw syntaxError(`unknown keyword ${key}`, at, key);
         flow.hardTimeout = v(() => parseUint(value, 0xffff, 'hard_timeout'));
         break;
       case 'importance':
         // Only an add sets it (parse_ofp_str__'s F_IMPORTANCE); mod-flows, del-flows and dump-flows do not know it.
-        if (mode !== 'add') throw syntaxError(`unknown keyword ${key}`, at, key);
+        if (!has(F_IMPORTANCE)) throw syntaxError(`unknown keyword ${key}`, at, key);
         flow.importance = v(() => parseUint(value, 0xffff, 'importance'));
         break;
+      case 'out_group':
+        // OpenFlow 1.1+ only; dpemu has no groups, so no flow outputs to one (OFPG_ANY: no filter).
+        if (!has(F_OUT_PORT)) throw syntaxError(`unknown keyword ${key}`, at, key);
+        outGroup = v(() => (value === 'any' || value === 'ANY' ? 0xffffffff : parseUint(value, 0xffffffff, 'group')));
+        break;
       case 'out_port': {
-        if (mode === 'add') throw syntaxError(`unknown keyword ${key}`, at, key);
+        if (!has(F_OUT_PORT)) throw syntaxError(`unknown keyword ${key}`, at, key);
         const p = parsePort(value, opts.resolvePort);
         if (p === undefined) throw syntaxError(`${value} is not a valid OpenFlow port`, kv.valueAt, value);
         flow.outPort = p;
@@ -197,9 +236,13 @@ function parseFlowText(line: string, opts: ParseOptions, mode: 'add' | 'match'):
       case 'cookie': {
         const slash = value.indexOf('/');
         const cv = slash < 0 ? value : value.slice(0, slash);
+        // Without a mask a cookie is the one to set: only an add or a modify sets one.
+        if (slash < 0 && !has(F_ACTIONS)) {
+          throw syntaxError(`cannot set cookie (to match on a cookie, specify a mask, e.g. cookie=${value}/-1)`, at, token);
+        }
         flow.cookie = v(() => parseCookie(cv));
         if (slash >= 0) {
-          if (mode === 'add') throw syntaxError('flow additions cannot use a cookie mask', at, token);
+          if (command === 'add') throw syntaxError('flow additions cannot use a cookie mask', at, token);
           flow.cookieMask = v(() => parseCookie(value.slice(slash + 1)));
         }
         break;
@@ -248,12 +291,20 @@ function parseFlowText(line: string, opts: ParseOptions, mode: 'add' | 'match'):
     opts.onWarning?.(`normalization changed ofp_match: dropped ${cleared.join(', ')} (prerequisites not met)`);
   }
 
-  if (!acts) return flow;
-  flow.actions = parseActionList(line, acts.start, line.length, {
-    resolvePort: opts.resolvePort,
-    match: flow.match,
-    ...(tableGiven ? { table: flow.table } : {}),
-  });
+  // The versions the flags allow (parse_ofp_str__), then the actions (ofpacts_check).
+  const usable = { p: outGroup ? P_OF11_UP : P_ANY };
+  if (flow.flags.resetCounts) usable.p &= P_OXM;
+  if (flow.flags.noPacketCounts || flow.flags.noByteCounts) usable.p &= P_OF13_UP;
+  if (acts) {
+    flow.actions = parseActionList(line, acts.start, line.length, {
+      resolvePort: opts.resolvePort,
+      match: flow.match,
+      ...(tableGiven ? { table: flow.table } : {}),
+      usable,
+    });
+  }
+  if (usable.p !== P_ANY) flow.usable = usable.p;
+  if (outGroup !== undefined) flow.outGroup = outGroup;
   return flow;
 }
 

@@ -182,7 +182,7 @@ export type OfVersion = 10 | 13 | 14 | 15;
  */
 export function dumpFlowsPrintOptions(version: OfVersion, stats: boolean, names: boolean): FlowPrintOptions {
   if (version === 10) return { dialect: 'of10', stats, ages: names ? 'none' : 'idle+hard' };
-  return { dialect: 'of13', stats, importance: version >= 14, ages: version === 15 ? 'idle' : 'none' };
+  return { dialect: version === 15 ? 'of15' : 'of13', stats, importance: version >= 14, ages: version === 15 ? 'idle' : 'none' };
 }
 
 /** ofp_print_duration: whole seconds, 3 decimals for whole milliseconds, else up to 9. */

@@ -97,6 +97,9 @@ export class FlowEntry implements CellBlock {
 }
 
 /** Which flows a flow-matching command (mod/del/dump) selects. */
+/** OFPG_ANY: an out_group that selects every flow. */
+export const OFPG_ANY = 0xffffffff;
+
 export interface FlowFilter {
   table: number; // TABLE_ALL for every table
   match: Match;
@@ -105,6 +108,7 @@ export interface FlowFilter {
   cookie?: bigint;
   cookieMask?: bigint; // 0 or absent: any cookie
   outPort?: number; // OFPP.NONE or absent: any
+  outGroup?: number; // OFPG_ANY or absent: any; dpemu has no groups, so no flow outputs to another
 }
 
 export class FlowTable implements CellBlock {
@@ -286,6 +290,7 @@ export class FlowTables {
         if (now !== undefined && e.expiredAt(now)) continue;
         if (f.cookieMask && ((e.cookie ^ (f.cookie ?? 0n)) & f.cookieMask) !== 0n) continue;
         if (f.outPort !== undefined && f.outPort !== OFPP.NONE && !outputsTo(e.actions, f.outPort)) continue;
+        if (f.outGroup !== undefined && f.outGroup !== OFPG_ANY) continue;
         out.push(e);
       }
     }

@@ -38,6 +38,9 @@ export interface FlowSpec {
   actions: Action[];
   /** out_port=/out_group= filters of flow-matching commands, when given. */
   outPort?: number;
+  outGroup?: number;
+  /** The OpenFlow versions (ofp-protocols.ts bits) whose flow_mod can carry it, where not all. */
+  usable?: number;
   stats?: FlowStats;
 }
 

@@ -160,3 +160,23 @@ export function normalizeMatch(m: Match): string[] {
   clear(arpHa, 'arp_sha/arp_tha', [K.ARP_SHA_HI, K.ARP_SHA_LO, K.ARP_THA_HI, K.ARP_THA_LO]);
   return dropped;
 }
+
+/**
+ * The match after an OXM round trip (OpenFlow 1.2+ flow_mods and replies,
+ * nx_put_raw): the TCI goes as vlan_vid (VID and CFI bits) and, only where
+ * that is nonzero and some PCP bit is matched, vlan_pcp (all 3 bits). So
+ * vlan_tci=0 comes back as vlan_tci=0x0000/0x1fff. `m` itself if unchanged.
+ */
+export function oxmVlanTci(m: Match): Match {
+  const v = m.value[K.VLAN_TCI]! & 0xffff;
+  const k = m.mask[K.VLAN_TCI]! & 0xffff;
+  const vid = v & 0x1fff;
+  const pcp = vid !== 0 && (k & 0xe000) !== 0 ? 0xe000 : 0;
+  const nk = (k & 0x1fff) | pcp;
+  const nv = vid | (v & pcp);
+  if (nk === k && nv === v) return m;
+  const out = { value: m.value.slice(), mask: m.mask.slice() } as Match;
+  out.value[K.VLAN_TCI] = nv;
+  out.mask[K.VLAN_TCI] = nk;
+  return out;
+}

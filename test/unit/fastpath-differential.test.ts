@@ -125,7 +125,7 @@ const CHURN: [node: string, bridge: string, add: string, del: string][] = [
   ['w07', 'br-int', `table=0,priority=30,${VM},udp,tp_dst=123,actions=mod_nw_tos:8,resubmit(,25)`, `table=0,${VM},udp,tp_dst=123`],
   ['w07', 'br-int', `table=0,priority=40,udp,nw_dst=8.8.8.8,actions=mod_nw_tos:16,resubmit(,25)`, 'table=0,udp,nw_dst=8.8.8.8'],
   // Equal priority to the path's rule, another mask: a tie (OVS leaves the winner unspecified; both sides must agree).
-  ['w07', 'br-int', `table=0,priority=9,udp,tp_dst=53,actions=mod_nw_tos:4,resubmit(,25)`, 'table=0,priority=9,udp,tp_dst=53'],
+  ['w07', 'br-int', `table=0,priority=9,udp,tp_dst=53,actions=mod_nw_tos:4,resubmit(,25)`, 'table=0,udp,tp_dst=53'],
   // Same mask as the tie rule, not matching the path, high priority: its subtable moves ahead.
   ['w07', 'br-int', 'table=0,priority=200,udp,tp_dst=9999,actions=drop', 'table=0,udp,tp_dst=9999'],
   // Not matching any packet sent, at every priority around the path's (the churn bench's kind).
@@ -133,13 +133,13 @@ const CHURN: [node: string, bridge: string, add: string, del: string][] = [
   ['w07', 'br-int', `table=25,priority=2,${VM},dl_src=fa:16:3e:ee:00:02,actions=resubmit(,30)`, `table=25,${VM},dl_src=fa:16:3e:ee:00:02`],
   ['w07', 'br-int', 'table=60,priority=2,dl_vlan=11,dl_dst=fa:16:3e:ee:00:03,actions=strip_vlan,output:41', 'table=60,dl_vlan=11,dl_dst=fa:16:3e:ee:00:03'],
   // Lower priority than the winner but matching: cannot change a thing.
-  ['w07', 'br-int', 'table=60,priority=0,actions=drop', 'table=60,priority=0'],
+  ['w07', 'br-int', 'table=60,priority=0,actions=drop', 'table=60'],
   // The path's own flows: modified (new actions), deleted (the next lower rule or a miss wins), put back.
   ['w07', 'br-int', `table=25,priority=2,${VM},dl_src=${VM_MAC},actions=mod_nw_tos:32,resubmit(,30)`, `table=25,${VM},dl_src=${VM_MAC}`],
   ['w07', 'br-int', `table=25,priority=2,${VM},dl_src=${VM_MAC},actions=resubmit(,30)`, 'table=30'],
-  ['w07', 'br-int', 'table=30,priority=0,actions=resubmit(,58)', `table=0,priority=9,${VM}`],
-  ['w07', 'br-int', `table=0,priority=9,${VM},actions=resubmit(,25)`, 'table=60,priority=1'],
-  ['w07', 'br-int', 'table=60,priority=1,actions=NORMAL', 'table=60,priority=1'],
+  ['w07', 'br-int', 'table=30,priority=0,actions=resubmit(,58)', `table=0,${VM}`],
+  ['w07', 'br-int', `table=0,priority=9,${VM},actions=resubmit(,25)`, 'table=60'],
+  ['w07', 'br-int', 'table=60,priority=1,actions=NORMAL', 'table=60'],
   // A table looked up before it holds a flow, then filled and emptied.
   ['w07', 'br-int', `table=0,priority=60,${VM},udp,tp_dst=5353,actions=resubmit(,78),resubmit(,25)`, `table=0,${VM},udp,tp_dst=5353`],
   ['w07', 'br-int', 'table=78,priority=1,udp,actions=mod_nw_tos:12', 'table=78'],
@@ -148,15 +148,15 @@ const CHURN: [node: string, bridge: string, add: string, del: string][] = [
   ['w07', 'br-int', `table=0,priority=70,hard_timeout=2,${VM},icmp,actions=drop`, `table=0,${VM},icmp`],
   // The tunnel bridge and the external bridge: shadowing and not.
   ['w07', 'br-tun', 'table=22,priority=5,dl_vlan=10,udp,tp_dst=53,actions=drop', 'table=22,dl_vlan=10,udp,tp_dst=53'],
-  ['w07', 'br-tun', 'table=1,priority=1,dl_vlan=10,dl_src=fa:16:3e:06:d8:7b,actions=mod_dl_src:fa:16:3f:13:77:c5,mod_nw_tos:20,resubmit(,2)', 'table=1,priority=1,dl_vlan=10,dl_src=fa:16:3e:06:d8:7b'],
-  ['w07', 'br-tun', 'table=1,priority=1,dl_vlan=10,dl_src=fa:16:3e:06:d8:7b,actions=mod_dl_src:fa:16:3f:13:77:c5,resubmit(,2)', 'table=20,priority=2,dl_vlan=99'],
+  ['w07', 'br-tun', 'table=1,priority=1,dl_vlan=10,dl_src=fa:16:3e:06:d8:7b,actions=mod_dl_src:fa:16:3f:13:77:c5,mod_nw_tos:20,resubmit(,2)', 'table=1,dl_vlan=10,dl_src=fa:16:3e:06:d8:7b'],
+  ['w07', 'br-tun', 'table=1,priority=1,dl_vlan=10,dl_src=fa:16:3e:06:d8:7b,actions=mod_dl_src:fa:16:3f:13:77:c5,resubmit(,2)', 'table=20,dl_vlan=99'],
   ['w02', 'br-ex', 'priority=10,in_port=5,udp,tp_dst=53,actions=mod_vlan_vid:103,mod_nw_tos:24,output:1', 'in_port=5,udp,tp_dst=53'],
   ['w02', 'br-ex', 'priority=10,in_port=1,dl_src=02:00:00:00:00:02,actions=drop', 'in_port=1,dl_src=02:00:00:00:00:02'],
   // w02 br-int, the peer of br-tun's entries from the tunnel: shadowing port 53, the path's own flow
   // changed, deleted (the drop below it wins) and put back, a flow matching nothing; br-tun before it.
   ['w02', 'br-int', 'table=0,priority=3,in_port=1,dl_src=fa:16:3f:13:77:c5,udp,tp_dst=53,actions=mod_nw_tos:8,resubmit(,1)', 'table=0,in_port=1,dl_src=fa:16:3f:13:77:c5,udp,tp_dst=53'],
   ['w02', 'br-int', 'table=1,priority=4,dl_vlan=20,dl_dst=fa:16:3e:d1:d8:49,actions=strip_vlan,mod_dl_src:fa:16:3e:06:d8:7b,mod_nw_tos:4,output:74', 'table=1,dl_vlan=20,dl_dst=fa:16:3e:d1:d8:49'],
-  ['w02', 'br-int', 'table=1,priority=4,dl_vlan=20,dl_dst=fa:16:3e:d1:d8:49,actions=strip_vlan,mod_dl_src:fa:16:3e:06:d8:7b,output:74', 'table=1,priority=9,dl_src=02:00:00:00:ee:01'],
+  ['w02', 'br-int', 'table=1,priority=4,dl_vlan=20,dl_dst=fa:16:3e:d1:d8:49,actions=strip_vlan,mod_dl_src:fa:16:3e:06:d8:7b,output:74', 'table=1,dl_src=02:00:00:00:ee:01'],
   ['w02', 'br-int', 'table=1,priority=9,dl_src=02:00:00:00:ee:01,actions=drop', 'table=1,dl_src=02:00:00:00:ee:01'],
   ['w02', 'br-tun', 'table=9,priority=2,dl_src=fa:16:3f:13:77:c5,udp,tp_dst=123,actions=drop', 'table=9,dl_src=fa:16:3f:13:77:c5,udp,tp_dst=123'],
 ];

@@ -100,13 +100,13 @@ function same(f: Side, s: Side, what: string): void {
 /** Flow changes on either bridge: [bridge, add, del]. */
 const CHANGES: [br: 'a' | 'b', add: string, del: string][] = [
   ['b', 'table=0,priority=50,in_port=3,udp,tp_dst=53,actions=drop', 'table=0,in_port=3,udp,tp_dst=53'],
-  ['b', 'table=0,priority=10,in_port=3,udp,tp_dst=53,actions=mod_nw_tos:16,resubmit(,1)', 'table=0,priority=10,in_port=3,udp,tp_dst=53'],
+  ['b', 'table=0,priority=10,in_port=3,udp,tp_dst=53,actions=mod_nw_tos:16,resubmit(,1)', 'table=0,in_port=3,udp,tp_dst=53'],
   ['b', 'table=0,priority=200,dl_src=02:00:00:00:ee:01,actions=drop', 'table=0,dl_src=02:00:00:00:ee:01'],
   ['b', 'table=0,priority=20,hard_timeout=2,in_port=3,icmp,actions=drop', 'table=0,in_port=3,icmp'],
   ['b', 'table=0,priority=20,in_port=3,udp,tp_dst=123,actions=dec_ttl,resubmit(,1)', 'table=0,in_port=3,udp,tp_dst=123'],
   ['b', 'table=0,priority=20,in_port=3,udp,tp_dst=7,actions=learn(table=2,hard_timeout=300,priority=1,NXM_OF_ETH_DST[]=NXM_OF_ETH_SRC[],output:OXM_OF_IN_PORT[]),resubmit(,1)', 'table=0,in_port=3,udp,tp_dst=7'],
   ['b', 'table=1,priority=5,dl_vlan=10,actions=strip_vlan,output:2', 'table=1,dl_vlan=10'],
-  ['b', 'table=1,priority=0,actions=drop', 'table=1,priority=0'],
+  ['b', 'table=1,priority=0,actions=drop', 'table=1'],
   ['b', 'table=1,priority=0,actions=NORMAL', 'table=5'],
   ['a', 'table=0,priority=30,in_port=1,udp,tp_dst=53,actions=mod_nw_tos:4,NORMAL', 'table=0,in_port=1,udp,tp_dst=53'],
   ['a', 'table=0,priority=30,in_port=2,actions=output:3', 'table=0,in_port=2'],

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { parseFlow } from '../../src/ofproto/flow-parser.js';
+import { FlowSyntaxError, parseFlow } from '../../src/ofproto/flow-parser.js';
 import { formatAddFlow, formatFlow } from '../../src/ofproto/flow-printer.js';
 import type { ActionDialect } from '../../src/ofproto/action-printer.js';
 
@@ -115,12 +115,22 @@ const flowA = fc
 
 test('print(parse(print(x))) == print(x) over generated flows, all dialects', () => {
   fc.assert(
-    fc.property(flowA, fc.constantFrom<ActionDialect>('of10', 'of13', 'stored'), fc.boolean(), (text, dialect, names) => {
+    fc.property(flowA, fc.constantFrom<ActionDialect>('of10', 'of13', 'of15', 'stored'), fc.boolean(), (text, dialect, names) => {
       const opts = { dialect, ...(names ? { portName } : {}) };
-      const x = parseFlow(text, { resolvePort });
+      // Actions no OpenFlow version carries (strip_vlan then push_vlan on an untagged match) OVS refuses too;
+      // and a 1.0-only flow (dec_ttl without ip) printed for 1.3 (with push_vlan) does not parse back there either.
+      const parse = (t: string): ReturnType<typeof parseFlow> => {
+        try {
+          return parseFlow(t, { resolvePort });
+        } catch (e) {
+          fc.pre(!(e instanceof FlowSyntaxError && e.detail.includes('OFPBAC_MATCH_INCONSISTENT')));
+          throw e;
+        }
+      };
+      const x = parse(text);
       for (const print of [(f: typeof x) => formatAddFlow(f, opts), (f: typeof x) => formatFlow(f, opts)]) {
         const once = print(x);
-        const twice = print(parseFlow(once, { resolvePort }));
+        const twice = print(parse(once));
         assert.equal(twice, once, `input: ${text}`);
       }
     }),

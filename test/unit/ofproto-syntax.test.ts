@@ -356,7 +356,7 @@ test('malformed lines are rejected naming the token and its column', () => {
     ['priority=1 actions=learn(table=20,output:NXM_OF_IN_PORT[]', /unbalanced parentheses/, 'learn(table=20,output:NXM_OF_IN_PORT[]', 20],
     ['priority=1 actions=resubmit(,2))', /unbalanced parentheses/, ')', 32],
     ['priority=1 actions=output:2,frobnicate', /unknown action frobnicate/, 'frobnicate', 29],
-    ['in_port=no-such-port,actions=drop', /port value out of range for in_port/, 'no-such-port', 9],
+    ['in_port=no-such-port,actions=drop', /invalid or unknown port for in_port/, 'no-such-port', 9],
     ['actions=output:"no-such-port"', /output to unknown port/, '"no-such-port"', 16],
     ['priority=70000,actions=drop', /invalid priority/, '70000', 10],
     ['tun_id=0x67 actions=set_field:192.168.0.1->ip_src', /OFPBAC_MATCH_INCONSISTENT/, 'set_field:192.168.0.1->ip_src', 21],
