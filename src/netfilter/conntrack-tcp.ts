@@ -8,7 +8,7 @@ import {
   SEEN_SCALE, SEEN_WORDS, STRIDE, T_LAST_ACK, T_LAST_END, T_LAST_FLAGS, T_LAST_SEQ, T_LAST_WIN, T_PACKED, T_SEEN, T_WORDS,
   W_HAS_TCP, W_STATUS, W_TCP,
 } from './conntrack-store.js';
-import { IPS_ASSURED, IPS_SEEN_REPLY, TCP_ACK, TCP_CWR, TCP_ECE, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG } from './constants.js';
+import { IPS_ASSURED, IPS_FIXED_TIMEOUT, IPS_SEEN_REPLY, TCP_ACK, TCP_CWR, TCP_ECE, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG } from './constants.js';
 
 export const TCP_NONE = 0;
 export const TCP_SYN_SENT = 1;
@@ -426,7 +426,10 @@ export function tcpCanEarlyDrop(tr: TcpTrack): boolean {
 
 /** What tcpPacket decided beyond its return code. */
 export interface TcpOutcome {
-  /** Seconds to refresh the timeout with; -1 to leave the timeout alone. */
+  /**
+   * Seconds to refresh the timeout with; -1 to leave the timeout alone. With
+   * TCP_INVALID: seconds to lower a timeout of 120 s or more to (-1: none).
+   */
   timeout: number;
   /** Delete the entry after accounting (RST with no reply seen). */
   kill: boolean;
@@ -542,9 +545,26 @@ export function tcpPacket(tr: TcpTrack, dir: number, seg: TcpSegment, s: TcpSett
   }
   if (res === W_INVALID) {
     out.reason = 'out of window';
+    handleInvalid(tr, dir, index, s, out);
     return TCP_INVALID;
   }
   return finish(tr, dir, index, old, newState, seg, s, out);
+}
+
+/**
+ * nf_tcp_handle_invalid (since 6.2): an out-of-window FIN or RST on an
+ * assured entry is noted as the last packet; one answering the other side's
+ * noted FIN or RST shortens the timeout to the unacknowledged one, so an
+ * entry out of sync with its ends does not linger ESTABLISHED.
+ */
+function handleInvalid(tr: TcpTrack, dir: number, index: number, s: TcpSettings, out: TcpOutcome): void {
+  if ((tr.status & (IPS_ASSURED | IPS_FIXED_TIMEOUT)) !== IPS_ASSURED || (index !== RST_SET && index !== FIN_SET)) return;
+  const li = tr.lastIndex;
+  if (tr.lastDir !== dir && (li === FIN_SET || li === RST_SET)) out.timeout = s.unackTimeout;
+  else {
+    tr.lastIndex = index;
+    tr.lastDir = dir;
+  }
 }
 
 function finish(tr: TcpTrack, dir: number, index: number, oldState: number, newState: number,

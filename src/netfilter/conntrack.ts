@@ -498,7 +498,12 @@ export class Conntrack implements NatLookup, CtMarks {
           this.remove(e);
           continue;
         }
-        if (res === TCP_INVALID) return this.invalid(p, this.outcome.reason ?? 'invalid');
+        if (res === TCP_INVALID) {
+          // Shortened (nf_tcp_handle_invalid), never below what is left under 120 s.
+          const lower = this.outcome.timeout * 1000, fo = e * FSTRIDE, left = f[fo + F_DEADLINE]! - now;
+          if (lower >= 0 && left >= 120_000 && left > lower) f[fo + F_DEADLINE] = now + lower;
+          return this.invalid(p, this.outcome.reason ?? 'invalid');
+        }
         timeout = this.outcome.timeout;
         kill = this.outcome.kill;
       } else if (proto === IPPROTO_UDP) {
