@@ -525,7 +525,9 @@ export function tcpPacket(tr: TcpTrack, dir: number, seg: TcpSegment, s: TcpSett
         if (tr.lastIndex === ACK_SET && tr.lastDir === dir && seg.seq === tr.lastEnd) break;
         newState = oldState; // keep the state for a possible challenge ACK
       }
-      if ((((tr.status & IPS_SEEN_REPLY) !== 0 && tr.lastIndex === SYN_SET) ||
+      // The RST answers a SYN noted from the other side (its direction checked since
+      // "tcp: do not force CLOSE on invalid-seq RST without direction check", 2026, in 6.18.y).
+      if ((((tr.status & IPS_SEEN_REPLY) !== 0 && tr.lastIndex === SYN_SET && tr.lastDir !== dir) ||
         ((tr.status & IPS_ASSURED) === 0 && tr.lastIndex === ACK_SET)) && seg.ack === tr.lastEnd) {
         return finish(tr, dir, index, old, newState, seg, s, out);
       }
