@@ -62,6 +62,13 @@ const F_MAXACK_SET = 0x20;
 const EXP_CHALLENGE_ACK = 0x40;
 const SIMULTANEOUS_OPEN = 0x80;
 
+/**
+ * The flags conntrack-tools (1.4.x, libct_proto_tcp.c final_check) sends, as
+ * value and mask, for both directions whenever -p tcp is given to -I or -U:
+ * window tracking off (be liberal) for entries user space touched.
+ */
+export const TCP_FLAGS_FROM_TOOL = F_BE_LIBERAL | F_SACK_PERM;
+
 /** Per-direction window state (struct ip_ct_tcp_state): a view of its words in a record. */
 export class TcpSeen {
   /** Index of the first word in `r`. */

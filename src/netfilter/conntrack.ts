@@ -100,6 +100,8 @@ export interface CtChange {
   /** IPS_* bits to add. */
   status?: number;
   mark?: number;
+  /** TCP window-tracking flags to set in both directions (ctnetlink's CTA_PROTOINFO_TCP_FLAGS_*, mask = value). */
+  tcpFlags?: number;
 }
 
 /** errno EBUSY: ctnetlink's refusal of a status change. */
@@ -627,6 +629,11 @@ export class Conntrack implements NatLookup, CtMarks {
         st.r[o + W_STATUS]! |= change.status & SETTABLE_STATUS;
       }
       if (change.mark !== undefined) st.r[o + W_MARK] = change.mark;
+      if (change.tcpFlags !== undefined && st.r[o + W_HAS_TCP] !== 0) {
+        const tr = this.tr.at(ct);
+        tr.seen[0].flags |= change.tcpFlags;
+        tr.seen[1].flags |= change.tcpFlags;
+      }
       if (this.events !== null) {
         this.requester = portid;
         // ctnetlink reports a change from user space with every field it may set, the mark among them.
