@@ -30,6 +30,7 @@ import { parseIpv4, parseMacNum } from '../../src/wire/addr.js';
 import { buildFrame } from '../../src/wire/frame.js';
 import { formatBytes } from '../../src/wire/tcpdump.js';
 import { conntrackList } from '../../src/netfilter/index.js';
+import { conntrackTool } from '../../src/control/conntrack-commands.js';
 import { KernelObjects, sh, uniqueTag } from './lab-names.js';
 
 const WIRE = fileURLToPath(new URL('./conntrack-wire.py', import.meta.url));
@@ -39,7 +40,7 @@ const SEED = Number(process.env.DPEMU_CT_SEED ?? 1);
 /** Replaying one connection of a draw (its client port), each step's listings printed. */
 const ONLY = process.env.DPEMU_CT_ONLY ? Number(process.env.DPEMU_CT_ONLY) : undefined;
 /** Connections at once and the most segments each sends after its handshake. */
-const CONNS = 64, STEPS = 22;
+const CONNS = 96, STEPS = 24;
 
 const CLIENT = '192.0.2.7', ROUTER_IN = '192.0.2.1';
 const SERVER = '198.51.100.10', ROUTER_OUT = '198.51.100.1';
@@ -54,6 +55,8 @@ COMMIT
 type CtSysctls = Record<string, number>;
 const STRICT: CtSysctls = { 'net.netfilter.nf_conntrack_tcp_be_liberal': 0, 'net.netfilter.nf_conntrack_tcp_loose': 0, 'net.netfilter.nf_conntrack_acct': 1 };
 const LIBERAL: CtSysctls = { 'net.netfilter.nf_conntrack_tcp_be_liberal': 1, 'net.netfilter.nf_conntrack_tcp_loose': 1, 'net.netfilter.nf_conntrack_acct': 1 };
+/** The kernel's own defaults: windows checked, mid-stream pickup. */
+const DEFAULTS: CtSysctls = { 'net.netfilter.nf_conntrack_tcp_be_liberal': 0, 'net.netfilter.nf_conntrack_tcp_loose': 1, 'net.netfilter.nf_conntrack_acct': 1 };
 const STATS = ['invalid', 'insert'] as const;
 
 type End = 'in' | 'out';
@@ -81,7 +84,6 @@ class KernelSide {
     ip('neigh', 'replace', CLIENT, 'lladdr', MAC.c, 'dev', ri, 'nud', 'permanent');
     ip('neigh', 'replace', SERVER, 'lladdr', MAC.s, 'dev', ro, 'nud', 'permanent');
     sh('ip', ['netns', 'exec', this.r, 'sysctl', '-qw', 'net.ipv4.ip_forward=1', ...Object.entries(ct).map(([k, v]) => `${k}=${v}`)]);
-    if (ONLY !== undefined) sh('ip', ['netns', 'exec', this.r, 'sysctl', '-qw', 'net.netfilter.nf_conntrack_log_invalid=255']);
     const rs = spawnSync('ip', ['netns', 'exec', this.r, 'iptables-restore'], { input: RULES, encoding: 'utf8' });
     assert.equal(rs.status, 0, rs.stderr);
     this.ends = { in: [c, ci], out: [s, so] };
@@ -100,6 +102,11 @@ class KernelSide {
 
   conntrack(): string[] {
     return sh('ip', ['netns', 'exec', this.r, 'conntrack', '-L']).split('\n').filter((l) => l !== '');
+  }
+
+  /** conntrack with these arguments; its exit status. */
+  tool(argv: string[]): number {
+    return spawnSync('ip', ['netns', 'exec', this.r, 'conntrack', ...argv], { encoding: 'utf8' }).status ?? -1;
   }
 
   stats(): Record<string, number> {
@@ -150,6 +157,11 @@ ${SERVER} dev dpe-${tag}-${mode}o lladdr ${MAC.s} PERMANENT`);
     return conntrackList(this.r.nf.conntrack, this.e.now);
   }
 
+  tool(argv: string[], at: number): number {
+    this.sync(at);
+    return conntrackTool(this.r.nf.conntrack, this.e.now, argv).exit;
+  }
+
   stats(): Record<string, number> {
     const s = this.r.nf.conntrack.stats;
     return Object.fromEntries(STATS.map((k) => [k, s[k]]));
@@ -170,7 +182,7 @@ function rng(seed: number): () => number {
   };
 }
 
-const FIN = 1, SYN = 2, RST = 4, PSH = 8, ACK = 16;
+const FIN = 1, SYN = 2, RST = 4, PSH = 8, ACK = 16, URG = 32, ECE = 64, CWR = 128;
 
 /** One segment: from the client (in) or the server (out). */
 interface Seg { from: End; flags: number; seq: number; ack: number; win: number; len: number; options?: number[] }
@@ -215,7 +227,7 @@ function connection(rnd: () => number): Seg[] {
   };
 
   // The handshake.
-  const hs = pick(['plain', 'plain', 'plain', 'syn again', 'syn-ack again', 'refused', 'pickup', 'simultaneous', 'no last ack', 'challenge ack']);
+  const hs = pick(['plain', 'plain', 'plain', 'syn again', 'syn-ack again', 'refused', 'pickup', 'pickup by the server', 'simultaneous', 'no last ack', 'challenge ack']);
   open();
   switch (hs) {
     case 'refused':
@@ -224,6 +236,10 @@ function connection(rnd: () => number): Seg[] {
       break;
     case 'pickup':
       data('in');
+      break;
+    case 'pickup by the server':
+      // Mid-stream from the other side: the entry's original direction is the server's.
+      pick([() => data('out'), () => ack('out')])();
       break;
     case 'simultaneous':
       syn('in');
@@ -254,6 +270,7 @@ function connection(rnd: () => number): Seg[] {
     const k = pick([
       'data', 'data', 'data', 'ack', 'ack', 'dup', 'dup', 'retransmit', 'keepalive', 'zero window', 'probe', 'sack',
       'seq ahead', 'seq behind', 'ack ahead', 'ack behind', 'rst', 'rst off', 'fin', 'fin', 'close', 'syn', 'syn-ack', 'rst-ack',
+      'retransmissions', 'window', 'urgent', 'ecn', 'bad flags', 'server syn',
     ] as const);
     switch (k) {
       case 'data': data(from); break;
@@ -298,6 +315,19 @@ function connection(rnd: () => number): Seg[] {
         }
         break;
       case 'syn-ack': synack('out'); break;
+      case 'retransmissions': for (let n = int(2, 5); n > 0 && segs.length; n--) segs.push({ ...segs.at(-1)! }); break;
+      case 'window': emit(from, ACK, m.nxt, y.nxt, 0, pick([1, 100, 0xffff, int(0, 0xffff)])); break;
+      case 'urgent': emit(from, URG | ACK, m.nxt, y.nxt, 0); break;
+      case 'ecn':
+        emit(from, ECE | CWR | PSH | ACK, m.nxt, y.nxt, 10);
+        m.nxt = u32(m.nxt + 10);
+        break;
+      // tcp_error's flag check: SYN with FIN, FIN or nothing without ACK.
+      case 'bad flags': emit(from, pick([SYN | FIN, FIN, 0, SYN | RST]), m.nxt, 0); break;
+      case 'server syn':
+        s.nxt = u32(s.nxt + pick([0, int(1, 1 << 20)]));
+        syn('out');
+        break;
     }
   }
   return segs;
@@ -327,7 +357,10 @@ function byLine(lines: string[]): Map<string, number> {
 }
 
 /** The client port a conntrack -L line or a frame is about. */
-const portOfLine = (l: string) => Number(/sport=(\d+)/.exec(l)?.[1]);
+function portOfLine(l: string): number {
+  const m = /sport=(\d+) dport=(\d+)/.exec(l)!;
+  return Number(m[1] === '80' ? m[2] : m[1]);
+}
 function portOfFrame(f: Uint8Array): number {
   const o = 14 + (f[14]! & 15) * 4;
   const sp = (f[o]! << 8) | f[o + 1]!, dp = (f[o + 2]! << 8) | f[o + 3]!;
@@ -352,6 +385,14 @@ async function scenario(mode: string, ct: CtSysctls, seed: number): Promise<stri
   let sent = 0, forwarded = 0;
   try {
     for (let round = 0; round < rounds; round++) {
+      if (round === 8) {
+        // conntrack -U naming -p tcp on every fifth connection: conntrack-tools also sends flags that stop its window checks.
+        for (let i = 0; i < CONNS; i += 5) {
+          const argv = ['-U', '-p', 'tcp', '-f', 'ipv4', '--sport', String(sport(i)), '-m', '1'];
+          const xk = k.tool(argv), xd = d.tool(argv, Date.now());
+          if (xk !== xd) diffs.push(`${mode} seed ${seed}: conntrack ${argv.join(' ')} exit ${xk} (kernel), ${xd} (dpemu)`);
+        }
+      }
       const batch: [End, Uint8Array][] = [];
       for (const [i, c] of conns.entries()) if (c[round] && !bad.has(sport(i)) && (ONLY === undefined || ONLY === sport(i))) batch.push([c[round]!.from, frameOf(c[round]!, sport(i), id++)]);
       if (!batch.length) break;
@@ -405,6 +446,11 @@ test('strict tcp tracking (be_liberal 0, loose 0): random segment sequences get 
 
 test('liberal tcp tracking with pickup (be_liberal 1, loose 1): the same', async () => {
   const diffs = await scenario('l', LIBERAL, SEED + 1000);
+  assert.deepEqual(diffs, [], diffs.join('\n'));
+});
+
+test('kernel defaults (be_liberal 0, loose 1): the same', async () => {
+  const diffs = await scenario('k', DEFAULTS, SEED + 2000);
   assert.deepEqual(diffs, [], diffs.join('\n'));
 });
 
