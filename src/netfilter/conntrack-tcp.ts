@@ -1,7 +1,9 @@
 // TCP connection tracking, after net/netfilter/nf_conntrack_proto_tcp.c
-// (Linux 6.1): the state table, window tracking (whose verdicts be_liberal
+// (Linux 6.18.y): the state table, window tracking (whose verdicts be_liberal
 // turns into acceptance, but which still drives the unacknowledged-data and
-// retransmission timeouts), reopen from TIME_WAIT, and the timeout choice.
+// retransmission timeouts), reopen from TIME_WAIT, out-of-window FIN/RST
+// handling (nf_tcp_handle_invalid), and the timeout choice. Checked segment by
+// segment against the kernel by test/e2e/conntrack-tcp-kernel.test.ts.
 
 import {
   P_LAST_DIR, P_LAST_INDEX, P_LAST_WSCALE, P_RETRANS, P_STATE, SEEN_END, SEEN_FLAGS, SEEN_MAXACK, SEEN_MAXEND, SEEN_MAXWIN,
