@@ -8,10 +8,14 @@
 // reopening from TIME_WAIT, window scaling), sent in rounds of one segment
 // per connection. After each round both must have forwarded the same frames,
 // list the same `conntrack -L` lines (state, timeout within 2 s, packets=
-// counters: a segment conntrack ignores is not counted) and count as many
-// INVALID and inserted in `conntrack -S`. Once with strict tracking
-// (be_liberal 0, loose 0), once liberal with mid-stream pickup (1 and 1).
-// DPEMU_CT_SEED=N draws other sequences.
+// counters: a segment conntrack ignores is not counted) and the same
+// `conntrack -S` counters. Midway, `conntrack -U -p tcp` on some connections
+// (conntrack-tools then turns their window checks off). Once with strict
+// tracking (be_liberal 0, loose 0), once liberal with mid-stream pickup
+// (1 and 1), once with the kernel's defaults (0 and 1).
+// DPEMU_CT_SEED=N draws other sequences; DPEMU_CT_ONLY=PORT replays one
+// connection of the draw with both listings after each segment;
+// DPEMU_CT_VERBOSE=1 says how much of what a run went through.
 //
 // The kernel's ends: veth peers driven by AF_PACKET sockets (conntrack-wire.py,
 // one process a run), so no host stack answers for them.
@@ -57,7 +61,7 @@ const STRICT: CtSysctls = { 'net.netfilter.nf_conntrack_tcp_be_liberal': 0, 'net
 const LIBERAL: CtSysctls = { 'net.netfilter.nf_conntrack_tcp_be_liberal': 1, 'net.netfilter.nf_conntrack_tcp_loose': 1, 'net.netfilter.nf_conntrack_acct': 1 };
 /** The kernel's own defaults: windows checked, mid-stream pickup. */
 const DEFAULTS: CtSysctls = { 'net.netfilter.nf_conntrack_tcp_be_liberal': 0, 'net.netfilter.nf_conntrack_tcp_loose': 1, 'net.netfilter.nf_conntrack_acct': 1 };
-const STATS = ['invalid', 'insert'] as const;
+const STATS = ['found', 'invalid', 'insert', 'insert_failed', 'drop', 'early_drop', 'error', 'search_restart'] as const;
 
 type End = 'in' | 'out';
 type Seen = Record<End, Uint8Array[]>;
