@@ -563,7 +563,7 @@ export function tcpPacket(tr: TcpTrack, dir: number, seg: TcpSegment, s: TcpSett
 }
 
 /**
- * nf_tcp_handle_invalid (since 6.2): an out-of-window FIN or RST on an
+ * nf_tcp_handle_invalid (after 6.1): an out-of-window FIN or RST on an
  * assured entry is noted as the last packet; one answering the other side's
  * noted FIN or RST shortens the timeout to the unacknowledged one, so an
  * entry out of sync with its ends does not linger ESTABLISHED.
