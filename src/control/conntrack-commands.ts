@@ -6,6 +6,7 @@
 import {
   type Conntrack, conntrackEntryText, conntrackStatsText, conntrackSummary, CT_EVENT_ALL, type CtChange, type CtEntry, EBUSY,
 } from '../netfilter/index.js';
+import { TCP_FLAGS_FROM_TOOL } from '../netfilter/conntrack-tcp.js';
 import { inetAton, prefixLength } from './inet-aton.js';
 import { atolU32, strtoulU32 } from './c-numbers.js';
 import { BadParameter, EVENT_NAMES, parseNames, STATUS_NAMES } from './conntrack-params.js';
@@ -367,6 +368,8 @@ const MAX_TIMEOUT_S = 0x7fffffff / 250;
  * still printed, a later one ends the command. That lag also makes 1.4.7
  * leave some updated entries unprinted, by a pattern not worked out here:
  * dpemu prints them all, as conntrack-tools' later libmnl rewrite does.
+ * With -p tcp, 1.4.7 also sends its TCP flags (be liberal, SACK permitted):
+ * the updated entries' windows are no longer checked.
  */
 function updateEntries(ct: Conntrack, t: ToolArgs, entries: CtEntry[], now: number): CommandResponse & { changed: boolean } {
   const v = t.values;
@@ -375,6 +378,8 @@ function updateEntries(ct: Conntrack, t: ToolArgs, entries: CtEntry[], now: numb
   const status = t.status?.bits;
   const family = ['-f', '-s', '-d', '-r', '-q'].some((k) => v.has(k));
   const extended = v.get('-o') === 'extended';
+  // With -p tcp the request also carries TCP flags that turn window tracking off (be liberal).
+  const tcpFlags = protoNumber(v.get('-p')) === 6 ? TCP_FLAGS_FROM_TOOL : undefined;
   let stdout = '', stderr = '', shown = 0, sent = 0;
   // exit_error's line, after the callback's own (`plain`).
   const failed = (why: string, plain: boolean) =>
@@ -385,7 +390,9 @@ function updateEntries(ct: Conntrack, t: ToolArgs, entries: CtEntry[], now: numb
     if (same) continue;
     if (!family) return failed('Operation not supported', true);
     sent++;
-    const change: CtChange = { status, mark: mark === undefined ? undefined : newMark, timeout: timeout === undefined ? undefined : Math.min(timeout, MAX_TIMEOUT_S) };
+    const change: CtChange = {
+      status, mark: mark === undefined ? undefined : newMark, timeout: timeout === undefined ? undefined : Math.min(timeout, MAX_TIMEOUT_S), tcpFlags,
+    };
     if (ct.update(e.slot, change, now, CONNTRACK_PORTID) === EBUSY) {
       if (sent > 1) return failed('Device or resource busy', false);
       stderr += 'Operation failed: Device or resource busy\n';

@@ -1,14 +1,16 @@
 // TCP connection tracking, after net/netfilter/nf_conntrack_proto_tcp.c
-// (Linux 6.1): the state table, window tracking (whose verdicts be_liberal
+// (Linux 6.18.y): the state table, window tracking (whose verdicts be_liberal
 // turns into acceptance, but which still drives the unacknowledged-data and
-// retransmission timeouts), reopen from TIME_WAIT, and the timeout choice.
+// retransmission timeouts), reopen from TIME_WAIT, out-of-window FIN/RST
+// handling (nf_tcp_handle_invalid), and the timeout choice. Checked segment by
+// segment against the kernel by test/e2e/conntrack-tcp-kernel.test.ts.
 
 import {
   P_LAST_DIR, P_LAST_INDEX, P_LAST_WSCALE, P_RETRANS, P_STATE, SEEN_END, SEEN_FLAGS, SEEN_MAXACK, SEEN_MAXEND, SEEN_MAXWIN,
   SEEN_SCALE, SEEN_WORDS, STRIDE, T_LAST_ACK, T_LAST_END, T_LAST_FLAGS, T_LAST_SEQ, T_LAST_WIN, T_PACKED, T_SEEN, T_WORDS,
   W_HAS_TCP, W_STATUS, W_TCP,
 } from './conntrack-store.js';
-import { IPS_ASSURED, IPS_SEEN_REPLY, TCP_ACK, TCP_CWR, TCP_ECE, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG } from './constants.js';
+import { IPS_ASSURED, IPS_FIXED_TIMEOUT, IPS_SEEN_REPLY, TCP_ACK, TCP_CWR, TCP_ECE, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG } from './constants.js';
 
 export const TCP_NONE = 0;
 export const TCP_SYN_SENT = 1;
@@ -61,6 +63,13 @@ const F_DATA_UNACKNOWLEDGED = 0x10;
 const F_MAXACK_SET = 0x20;
 const EXP_CHALLENGE_ACK = 0x40;
 const SIMULTANEOUS_OPEN = 0x80;
+
+/**
+ * The flags conntrack-tools (1.4.x, libct_proto_tcp.c final_check) sends, as
+ * value and mask, for both directions whenever -p tcp is given to -I or -U:
+ * window tracking off (be liberal) for entries user space touched.
+ */
+export const TCP_FLAGS_FROM_TOOL = F_BE_LIBERAL | F_SACK_PERM;
 
 /** Per-direction window state (struct ip_ct_tcp_state): a view of its words in a record. */
 export class TcpSeen {
@@ -426,7 +435,10 @@ export function tcpCanEarlyDrop(tr: TcpTrack): boolean {
 
 /** What tcpPacket decided beyond its return code. */
 export interface TcpOutcome {
-  /** Seconds to refresh the timeout with; -1 to leave the timeout alone. */
+  /**
+   * Seconds to refresh the timeout with; -1 to leave the timeout alone. With
+   * TCP_INVALID: seconds to lower a timeout of 120 s or more to (-1: none).
+   */
   timeout: number;
   /** Delete the entry after accounting (RST with no reply seen). */
   kill: boolean;
@@ -522,7 +534,9 @@ export function tcpPacket(tr: TcpTrack, dir: number, seg: TcpSegment, s: TcpSett
         if (tr.lastIndex === ACK_SET && tr.lastDir === dir && seg.seq === tr.lastEnd) break;
         newState = oldState; // keep the state for a possible challenge ACK
       }
-      if ((((tr.status & IPS_SEEN_REPLY) !== 0 && tr.lastIndex === SYN_SET) ||
+      // The RST answers a SYN noted from the other side (its direction checked since
+      // "tcp: do not force CLOSE on invalid-seq RST without direction check", 2026, in 6.18.y).
+      if ((((tr.status & IPS_SEEN_REPLY) !== 0 && tr.lastIndex === SYN_SET && tr.lastDir !== dir) ||
         ((tr.status & IPS_ASSURED) === 0 && tr.lastIndex === ACK_SET)) && seg.ack === tr.lastEnd) {
         return finish(tr, dir, index, old, newState, seg, s, out);
       }
@@ -542,9 +556,26 @@ export function tcpPacket(tr: TcpTrack, dir: number, seg: TcpSegment, s: TcpSett
   }
   if (res === W_INVALID) {
     out.reason = 'out of window';
+    handleInvalid(tr, dir, index, s, out);
     return TCP_INVALID;
   }
   return finish(tr, dir, index, old, newState, seg, s, out);
+}
+
+/**
+ * nf_tcp_handle_invalid (after 6.1): an out-of-window FIN or RST on an
+ * assured entry is noted as the last packet; one answering the other side's
+ * noted FIN or RST shortens the timeout to the unacknowledged one, so an
+ * entry out of sync with its ends does not linger ESTABLISHED.
+ */
+function handleInvalid(tr: TcpTrack, dir: number, index: number, s: TcpSettings, out: TcpOutcome): void {
+  if ((tr.status & (IPS_ASSURED | IPS_FIXED_TIMEOUT)) !== IPS_ASSURED || (index !== RST_SET && index !== FIN_SET)) return;
+  const li = tr.lastIndex;
+  if (tr.lastDir !== dir && (li === FIN_SET || li === RST_SET)) out.timeout = s.unackTimeout;
+  else {
+    tr.lastIndex = index;
+    tr.lastDir = dir;
+  }
 }
 
 function finish(tr: TcpTrack, dir: number, index: number, oldState: number, newState: number,

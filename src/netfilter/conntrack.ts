@@ -100,6 +100,8 @@ export interface CtChange {
   /** IPS_* bits to add. */
   status?: number;
   mark?: number;
+  /** TCP window-tracking flags to set in both directions (ctnetlink's CTA_PROTOINFO_TCP_FLAGS_*, mask = value). */
+  tcpFlags?: number;
 }
 
 /** errno EBUSY: ctnetlink's refusal of a status change. */
@@ -498,7 +500,12 @@ export class Conntrack implements NatLookup, CtMarks {
           this.remove(e);
           continue;
         }
-        if (res === TCP_INVALID) return this.invalid(p, this.outcome.reason ?? 'invalid');
+        if (res === TCP_INVALID) {
+          // Shortened (nf_tcp_handle_invalid), never below what is left under 120 s.
+          const lower = this.outcome.timeout * 1000, fo = e * FSTRIDE, left = f[fo + F_DEADLINE]! - now;
+          if (lower >= 0 && left >= 120_000 && left > lower) f[fo + F_DEADLINE] = now + lower;
+          return this.invalid(p, this.outcome.reason ?? 'invalid');
+        }
         timeout = this.outcome.timeout;
         kill = this.outcome.kill;
       } else if (proto === IPPROTO_UDP) {
@@ -622,6 +629,11 @@ export class Conntrack implements NatLookup, CtMarks {
         st.r[o + W_STATUS]! |= change.status & SETTABLE_STATUS;
       }
       if (change.mark !== undefined) st.r[o + W_MARK] = change.mark;
+      if (change.tcpFlags !== undefined && st.r[o + W_HAS_TCP] !== 0) {
+        const tr = this.tr.at(ct);
+        tr.seen[0].flags |= change.tcpFlags;
+        tr.seen[1].flags |= change.tcpFlags;
+      }
       if (this.events !== null) {
         this.requester = portid;
         // ctnetlink reports a change from user space with every field it may set, the mark among them.

@@ -8,6 +8,7 @@ import {
   Netfilter, type NfPacketInfo, TCP_STATE_NAMES, VERDICT_ACCEPT, VERDICT_DROP, conntrackStatsText,
 } from '../../src/netfilter/index.js';
 import { ACK, FIN, PSH, RST, SYN, icmpEcho, info, ip, ipv4, tcp, udp } from './netfilter-helpers.js';
+import { conntrackTool } from '../../src/control/conntrack-commands.js';
 
 /** Runs a packet through conntrack in + confirm, as PREROUTING then POSTROUTING would. */
 function track(ct: Conntrack, pkt: Uint8Array, now: number, hook = HOOK_PREROUTING): NfPacketInfo {
@@ -116,6 +117,47 @@ test('TCP: invalid flag combinations and out-of-state packets are INVALID; be_li
     const wild = track(t, c2s(ACK, 900000000, 5001, 10), 3);
     assert.equal(wild.ctState, liberal ? CT_ESTABLISHED : CT_INVALID, `be_liberal=${liberal}`);
   }
+});
+
+/** A strict table (be_liberal 0) with 10.0.0.1:40000 -> 10.0.0.2:80 opened and assured by 3 ms. */
+function established(): Conntrack {
+  const ct = new Conntrack({ tcpBeLiberal: false });
+  track(ct, c2s(SYN, 1000, 0), 1);
+  track(ct, s2c(SYN | ACK, 5000, 1001), 2);
+  track(ct, c2s(ACK, 1001, 5001), 3);
+  return ct;
+}
+
+test('TCP: an out-of-window FIN is noted; an out-of-window RST answering it shortens the timeout to 300 s (nf_tcp_handle_invalid)', () => {
+  const ct = established();
+  const fin = track(ct, s2c(FIN | ACK, 900_005_001, 1001), 10);
+  assert.equal(fin.ctState, CT_INVALID);
+  assert.equal(ct.list()[0]!.deadline, 3 + 432000_000, 'the first one only noted');
+  const rst = track(ct, c2s(RST, 900_001_001, 0), 20);
+  assert.equal(rst.ctState, CT_INVALID);
+  const e = ct.list()[0]!;
+  assert.equal(TCP_STATE_NAMES[e.tcpState], 'ESTABLISHED');
+  assert.equal(e.deadline - 20, 300_000);
+});
+
+test('TCP: a RST from the side whose SYN was last seen does not close by the noted SYN (6.18.y direction check)', () => {
+  const ct = new Conntrack({ tcpBeLiberal: false });
+  track(ct, c2s(SYN, 1_000_000, 0), 1);
+  // A SYN/ACK acking far below the SYN: out of window, ignored (but the reply is seen).
+  track(ct, s2c(SYN | ACK, 5_000_000, 400_000), 2);
+  const rst = track(ct, c2s(RST, 400_000, 0), 3);
+  assert.equal(state(rst), 'SYN_SENT', 'ignored, not CLOSE');
+  assert.equal(entryOf(rst).deadline, 1 + 120_000);
+});
+
+test('conntrack -U naming -p tcp turns window tracking off for the entries it updates (conntrack-tools sends be_liberal)', () => {
+  const ct = established();
+  const overAck = () => track(ct, c2s(ACK, 1001, 6001), 10).ctState;
+  assert.equal(overAck(), CT_INVALID, 'acks data never sent');
+  assert.equal(conntrackTool(ct, 10, ['-U', '-f', 'ipv4', '-m', '2']).exit, 0);
+  assert.equal(overAck(), CT_INVALID, 'not without -p tcp');
+  assert.equal(conntrackTool(ct, 10, ['-U', '-p', 'tcp', '-f', 'ipv4', '-m', '1']).exit, 0);
+  assert.equal(overAck(), CT_ESTABLISHED);
 });
 
 test('UDP: 30 s unreplied, 30 s replied, 120 s and ASSURED once a stream (after 2 s)', () => {
