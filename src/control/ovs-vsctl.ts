@@ -22,13 +22,13 @@ function arity(cmd: string, args: readonly string[], min: number, max: number): 
 }
 
 const lines = (xs: readonly string[]): CommandResponse => ok(xs.map((x) => `${x}\n`).join(''));
-const sorted = (xs: string[]): string[] => xs.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 
 /** The ports of `br` but its own (the LOCAL port named after it), as vsctl lists them. */
 const portsOf = (br: OvsBridge): OvsPortDesc[] => br.portsDesc().filter((d) => d.name !== br.name);
 
-/** A bridge's, port's or interface's column, as `get` prints it; undefined: a column OVS has and the emulator does not hold. */
+/** A bridge's, port's or interface's column, as `get` prints it. */
 type Column = (row: { br: OvsBridge; port?: OvsPortDesc }) => string;
+/** An optional column: `[]` when unset. */
 const optional = (v: string | number | undefined): string => (v === undefined ? '[]' : typeof v === 'number' ? String(v) : ovsdbString(v));
 /** Interface.type: a system (and a TAP) port's is the empty string. */
 const ifType = (d: OvsPortDesc): string => ovsdbString(d.type === 'tap' ? '' : d.type);
@@ -108,11 +108,11 @@ export function vsctlRun(s: Scope, words: readonly string[], opts: ReadonlyMap<s
   switch (cmd) {
     case 'list-br':
       arity(cmd, args, 0, 0);
-      return lines(sorted(bridges.map((b) => b.name)));
+      return lines(bridges.map((b) => b.name).sort()); // strcmp order (names are ASCII)
     case 'list-ports':
     case 'list-ifaces':
       arity(cmd, args, 1, 1);
-      return lines(sorted(portsOf(bridge(args[0]!)).map((d) => d.name)));
+      return lines(portsOf(bridge(args[0]!)).map((d) => d.name).sort());
     case 'port-to-br':
     case 'iface-to-br': {
       arity(cmd, args, 1, 1);
@@ -124,10 +124,12 @@ export function vsctlRun(s: Scope, words: readonly string[], opts: ReadonlyMap<s
       // Nothing printed; exit status 2 for a bridge that is not there.
       return bridges.some((b) => b.name === args[0]) ? ok('') : { ok: false, exit: 2, stdout: '', stderr: '' };
     case 'br-to-vlan':
-    case 'br-to-parent':
+    case 'br-to-parent': {
       // A real bridge (dpemu has no fake ones) is its own parent, on VLAN 0.
       arity(cmd, args, 1, 1);
-      return lines([cmd === 'br-to-vlan' ? (bridge(args[0]!), '0') : bridge(args[0]!).name]);
+      const br = bridge(args[0]!);
+      return lines([cmd === 'br-to-vlan' ? '0' : br.name]);
+    }
     case 'get':
       return get(bridges, args, opts.has('--if-exists'));
     default:

@@ -35,6 +35,7 @@ import { buildFrame } from '../../src/wire/frame.js';
 import { formatBytes } from '../../src/wire/tcpdump.js';
 import { conntrackList } from '../../src/netfilter/index.js';
 import { conntrackTool } from '../../src/control/conntrack-commands.js';
+import { mulberry32Unit } from '../../src/datapath/random.js';
 import { KernelObjects, sh, uniqueTag } from './lab-names.js';
 
 const WIRE = fileURLToPath(new URL('./conntrack-wire.py', import.meta.url));
@@ -173,18 +174,6 @@ ${SERVER} dev dpe-${tag}-${mode}o lladdr ${MAC.s} PERMANENT`);
 }
 
 // ---- the sequences ----------------------------------------------------------------
-
-/** mulberry32: a small seeded generator, so a failing draw can be run again. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const FIN = 1, SYN = 2, RST = 4, PSH = 8, ACK = 16, URG = 32, ECE = 64, CWR = 128;
 
@@ -374,7 +363,7 @@ function portOfFrame(f: Uint8Array): number {
 async function scenario(mode: string, ct: CtSysctls, seed: number): Promise<string[]> {
   const k = new KernelSide(mode, ct);
   const d = new ModelSide(mode, ct);
-  const rnd = rng(seed);
+  const rnd = mulberry32Unit(seed); // seeded, so a failing draw can be run again
   const conns = Array.from({ length: CONNS }, () => connection(rnd));
   const sport = (i: number) => 42000 + i;
   const rounds = Math.max(...conns.map((c) => c.length));
