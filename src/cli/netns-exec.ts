@@ -10,12 +10,16 @@ import { ControlError } from '../control/protocol.js';
 
 export type NetnsExec = { family: string; argv: string[] } | { error: string; exit: number };
 
+type ToWords = (node: string, ns: string, args: string[]) => string[];
+/** dpemu's `FAMILY NODE -n NS ARGS`. */
+const nodeFirst: ToWords = (node, ns, args) => [node, '-n', ns, ...args];
+
 /** How each tool's words become the dpemu command's inside NS on NODE. */
-const TOOLS: Record<string, (node: string, ns: string, args: string[]) => string[]> = {
+const TOOLS: Record<string, ToWords> = {
   ip: (node, ns, args) => ['-n', ns, node, ...args],
-  iptables: (node, ns, args) => [node, '-n', ns, ...args],
-  'iptables-save': (node, ns, args) => [node, '-n', ns, ...args],
-  conntrack: (node, ns, args) => [node, '-n', ns, ...args],
+  iptables: nodeFirst,
+  'iptables-save': nodeFirst,
+  conntrack: nodeFirst,
   // The interface inside NS: -i IF is dpemu's -i NODE:NS:IF.
   tcpdump: (node, ns, args) => args.map((a, i) => (i > 0 && (args[i - 1] === '-i' || args[i - 1] === '--interface') ? `${node}:${ns}:${a}` : a)),
 };

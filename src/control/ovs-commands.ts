@@ -74,18 +74,20 @@ const fromFile = (arg: string): boolean => arg.includes('\n');
  */
 function checkUsable(flows: readonly FlowSpec[], protocols: string | undefined): void {
   const usable = flows.reduce((p, f) => p & (f.usable ?? P_ANY), P_ANY);
-  const allowed = protocols === undefined ? P_OF10 : [...protocols.matchAll(/openflow1([0-5])/gi)].reduce((p, m) => p | versionBit(Number(m[1])), 0);
+  const allowed = protocols === undefined ? P_OF10 : minors(protocols).reduce((p, v) => p | versionBit(v), 0);
   if (usable & allowed) return;
   throw new ControlError(`ovs-ofctl: none of the usable flow formats (${protocolsToString(usable)}) is among the allowed flow formats (${protocolsToString(allowed)})`);
 }
 
 const OFCTL_WRITES = new Set(['add-flow', 'add-flows', 'mod-flows', 'del-flows']);
 
+/** The minor numbers of the OpenFlow 1.x versions `-O` lists. */
+const minors = (protocols: string): number[] => [...protocols.matchAll(/openflow1([0-5])/gi)].map((m) => Number(m[1]));
+
 /** The version `-O` asks for: the highest it lists (what OVS negotiates with a bridge that allows them all). */
 function ofVersion(protocols: string | undefined): OfVersion {
   if (protocols === undefined) return 10;
-  const vs = [...protocols.matchAll(/openflow1([0-5])/gi)].map((m) => Number(m[1]));
-  const v = Math.max(-1, ...vs.filter((n) => n === 0 || n >= 3));
+  const v = Math.max(-1, ...minors(protocols).filter((n) => n === 0 || n >= 3));
   if (v < 0) throw new ControlError(`ovs-ofctl: ${protocols}: dpemu speaks OpenFlow10 and OpenFlow13 to OpenFlow15 here`);
   return (10 + v) as OfVersion;
 }
@@ -113,7 +115,7 @@ export const ofctl: CommandFamily = {
     const fileName = opts.get(FILE_NAME_OPT) || '-';
     const protocols = opts.get('-O') ?? opts.get('--protocols');
     /** The version -O asks for (read only where it matters: a bad one is an error). */
-    const version = (): OfVersion => ofVersion(opts.get('-O') ?? opts.get('--protocols'));
+    const version = (): OfVersion => ofVersion(protocols);
     /** What a flow_mod means: OpenFlow 1.0 (ovs-ofctl's default), 1.3 and 1.4, or 1.5 (-O). */
     const openflow = (): FlowModVersion => {
       const v = version();
@@ -184,7 +186,7 @@ export const ofctl: CommandFamily = {
         const check = (f: string): { f: string; spec: FlowSpec } => ({ f, spec: br.checkFlowMod(f, mod, strict) });
         try {
           const flows = fromFile(arg) ? parseLines(arg, fileName, check) : [check(arg)];
-          version();
+          version(); // a -O dpemu does not speak is refused before anything else
           checkUsable(flows.map((x) => x.spec), protocols);
           for (const { f } of flows) {
             if (mod) br.modFlows(f, { strict, openflow: openflow() });

@@ -52,18 +52,16 @@ export interface DumpFlowsOptions {
   version?: OfVersion;
 }
 
-/**
- * The actions an OpenFlow 1.0 flow_mod gives the switch: what ovs-ofctl
- * encodes for 1.0 and OVS decodes (goto_table is resubmit(,N), mod_nw_ttl a
- * load, and the flow keeps them so: 1.3 dumps print them so). 1.3+ adds keep
- * the actions as parsed (a configuration snapshot replays them so).
- */
 /** What a flow_mod's version means here: OpenFlow 1.0, 1.3 (and 1.4: the same actions) or 1.5. */
 export type FlowModVersion = 10 | 13 | 15;
 
 /**
- * The actions as the switch decodes them from a flow_mod of `openflow`: re-encoded for it (OpenFlow 1.3:
- * set_tunnel is a set_field, so an OpenFlow 1.0 dump shows a load; 1.5 has no reg_load: loads came as set_field).
+ * The actions as the switch decodes them from a flow_mod of `openflow`, and
+ * the flow keeps them so: what ovs-ofctl encodes for that version and OVS
+ * decodes (1.0: goto_table is resubmit(,N), mod_nw_ttl a load; 1.3:
+ * set_tunnel is a set_field, so a 1.0 dump shows a load; 1.5 has no
+ * reg_load: loads came as set_field). Without a version (a configuration
+ * snapshot) the actions stay as parsed.
  */
 function decoded(actions: Action[], openflow: FlowModVersion | undefined, match: FlowSpec['match']): Action[] {
   return openflow === undefined ? actions : reencode(actions, openflow === 10 ? 'of10' : openflow === 15 ? 'of15' : 'of13', match);

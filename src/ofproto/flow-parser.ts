@@ -106,14 +106,10 @@ const COMMAND_FIELDS: Record<FlowCommand, number> = {
 };
 
 /**
- * Parses a flow filter as dump-flows (the default) or del-flows take it (no
- * actions, no priority unless strict; cookie=value/mask and out_port= allowed).
+ * Parses a flow as `command` takes it: mod-flows the match and its new
+ * actions; dump-flows and del-flows a filter (no actions, no priority unless
+ * strict; cookie=value/mask and out_port= allowed).
  */
-export function parseFlowFilter(line: string, opts: ParseOptions = {}, command: 'delete' | 'delete-strict' | 'stats' = 'stats'): FlowSpec {
-  return parseFlowText(line, opts, command);
-}
-
-/** Parses a flow as `command` takes it (mod-flows: the match and its new actions). */
 export function parseFlowMod(line: string, command: FlowCommand, opts: ParseOptions = {}): FlowSpec {
   return parseFlowText(line, opts, command);
 }
@@ -144,6 +140,10 @@ function parseFlowText(line: string, opts: ParseOptions, command: FlowCommand): 
     const token = kv.delim ? line.slice(kv.keyAt, kv.valueAt + value.length) : key;
     const at = kv.keyAt;
     const v = <T>(fn: () => T): T => atToken(kv.valueAt, value || token, fn);
+    /** A keyword only some commands take (parse_ofp_str__'s fields): the others refuse it as unknown. */
+    const allowed = (f: number): void => {
+      if (!has(f)) throw syntaxError(`unknown keyword ${key}`, at, key);
+    };
     const proto = PROTOCOLS[key];
     if (proto) {
       setMatchField(flow.match, DL_TYPE, BigInt(proto[0]));
@@ -205,29 +205,29 @@ function parseFlowText(line: string, opts: ParseOptions, command: FlowCommand): 
         break;
       }
       case 'priority':
-        if (!has(F_PRIORITY)) throw syntaxError(`unknown keyword ${key}`, at, key);
+        allowed(F_PRIORITY);
         flow.priority = v(() => parseUint(value, 0xffff, 'priority'));
         break;
       case 'idle_timeout':
-        if (!has(F_TIMEOUT)) throw syntaxError(`unknown keyword ${key}`, at, key);
+        allowed(F_TIMEOUT);
         flow.idleTimeout = v(() => parseUint(value, 0xffff, 'idle_timeout'));
         break;
       case 'hard_timeout':
-        if (!has(F_TIMEOUT)) throw syntaxError(`unknown keyword ${key}`, at, key);
+        allowed(F_TIMEOUT);
         flow.hardTimeout = v(() => parseUint(value, 0xffff, 'hard_timeout'));
         break;
       case 'importance':
         // Only an add sets it (parse_ofp_str__'s F_IMPORTANCE); mod-flows, del-flows and dump-flows do not know it.
-        if (!has(F_IMPORTANCE)) throw syntaxError(`unknown keyword ${key}`, at, key);
+        allowed(F_IMPORTANCE);
         flow.importance = v(() => parseUint(value, 0xffff, 'importance'));
         break;
       case 'out_group':
         // OpenFlow 1.1+ only; dpemu has no groups, so no flow outputs to one (OFPG_ANY: no filter).
-        if (!has(F_OUT_PORT)) throw syntaxError(`unknown keyword ${key}`, at, key);
+        allowed(F_OUT_PORT);
         outGroup = v(() => (value === 'any' || value === 'ANY' ? 0xffffffff : parseUint(value, 0xffffffff, 'group')));
         break;
       case 'out_port': {
-        if (!has(F_OUT_PORT)) throw syntaxError(`unknown keyword ${key}`, at, key);
+        allowed(F_OUT_PORT);
         const p = parsePort(value, opts.resolvePort);
         if (p === undefined) throw syntaxError(`${value} is not a valid OpenFlow port`, kv.valueAt, value);
         flow.outPort = p;

@@ -96,10 +96,10 @@ export class FlowEntry implements CellBlock {
   }
 }
 
-/** Which flows a flow-matching command (mod/del/dump) selects. */
 /** OFPG_ANY: an out_group that selects every flow. */
 export const OFPG_ANY = 0xffffffff;
 
+/** Which flows a flow-matching command (mod/del/dump) selects. */
 export interface FlowFilter {
   table: number; // TABLE_ALL for every table
   match: Match;

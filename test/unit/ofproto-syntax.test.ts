@@ -3,7 +3,7 @@
 // learn() round-trips and instantiates; errors say which token and where.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseFlow, parseFlows, parseFlowFilter, FlowSyntaxError } from '../../src/ofproto/flow-parser.js';
+import { parseFlow, parseFlows, parseFlowMod, FlowSyntaxError } from '../../src/ofproto/flow-parser.js';
 import { formatAddFlow, formatDumpFlows, formatDuration, formatFlow, formatMatch } from '../../src/ofproto/flow-printer.js';
 import { formatActions } from '../../src/ofproto/action-printer.js';
 import { instantiateLearn } from '../../src/ofproto/learn-syntax.js';
@@ -326,9 +326,9 @@ test('header lines, comments and blank lines are skipped by the multi-line parse
 });
 
 test('flow filters (del-flows, dump-flows) take cookie masks and out_port; add-flow does not', () => {
-  const f = parseFlowFilter('cookie=0x80c150197bf57676/-1,table=20,out_port=2');
+  const f = parseFlowMod('cookie=0x80c150197bf57676/-1,table=20,out_port=2', 'stats');
   assert.equal(f.cookieMask, 0xffffffffffffffffn, 'a mask of -1 is the exact match (ovs-ofctl(8))');
-  assert.equal(parseFlowFilter('cookie=0x1/0xffffffffffffffff').cookieMask, 0xffffffffffffffffn);
+  assert.equal(parseFlowMod('cookie=0x1/0xffffffffffffffff', 'stats').cookieMask, 0xffffffffffffffffn);
   // strtoull's negation modulo 2^64: `ovs-ofctl parse-flow cookie=-2,actions=drop` (3.1) prints cookie:0xfffffffffffffffe.
   assert.equal(parseFlow('cookie=-2,actions=drop').cookie, 0xfffffffffffffffen);
   assert.equal(f.outPort, 2);
