@@ -1,8 +1,7 @@
 // Start-up warm-up. V8 runs a function in its interpreter until it has run
 // often enough to be compiled with what it saw, so a fresh daemon forwarded
-// its first frames several times slower than a warm one (a fresh lab's first
-// pings took twice as long; a burst on a fresh daemon backed up and lost
-// frames: docs/performance.md). Before an engine forwards anything, the same
+// its first frames on slow code (a fresh lab's first pings took up to twice
+// as long: docs/running.md "Warm-up"). Before an engine forwards anything, the same
 // topology is built once more as a scratch copy (its own engine, slab,
 // conntrack tables and clock) and the lab hosts' traffic runs through it:
 // ARP for each host's next hop, then ICMP echo, UDP and a TCP exchange
@@ -39,7 +38,6 @@ const ETH_ARP = 0x0806, ETH_IP = 0x0800;
 const PROTO_ICMP = 1, PROTO_TCP = 6, PROTO_UDP = 17;
 const ECHO_PORT = 7;
 
-
 /** A lab host at its edge: answers what a host's kernel answers, and counts the answers to what it asked. */
 class HostEnd implements EdgeSink {
   readonly ip: number;
@@ -50,11 +48,11 @@ class HostEnd implements EdgeSink {
   private readonly gateway: number | null;
   /** Addresses this host learned from ARP replies and requests: IP -> MAC. */
   readonly arp = new Map<number, string>();
-  /** Answers to what this host asked, by protocol number. */
+  /** Answers to what this host asked, by protocol. */
   readonly answers = { icmp: 0, udp: 0, tcp: 0 };
 
   constructor(
-    readonly host: Host,
+    host: Host,
     readonly port: Port,
     private readonly send: (frame: Uint8Array, port: Port) => void,
   ) {
@@ -120,10 +118,10 @@ class HostEnd implements EdgeSink {
 
 /**
  * Runs the hosts' traffic through a scratch copy of `t` for about `budgetMs`
- * or MAX_FRAMES frames, whichever comes first (at least a few rounds). Without lab hosts there is no traffic to run and
- * nothing is built.
+ * or MAX_FRAMES frames, whichever comes first (at least 10 rounds). Without
+ * two lab hosts there is no traffic to run and nothing is built.
  */
-export function warmUp(t: Topology, budgetMs = 300): WarmUpReport {
+export function warmUp(t: Topology, budgetMs: number): WarmUpReport {
   const t0 = performance.now();
   const report: WarmUpReport = { sent: 0, answered: 0, icmp: 0, udp: 0, tcp: 0, ms: 0 };
   if (t.hosts.length < 2) return report;
@@ -171,10 +169,10 @@ export function warmUp(t: Topology, budgetMs = 300): WarmUpReport {
           continue;
         }
         const ip = { src: a.ipText, dst: b.ipText };
-        // A few flows again and again (established), and a new one each round (conntrack's new-connection path).
-        const sport = 32768 + (round % 64 === 0 ? round : round % 8);
+        // Echoes and 8 UDP flows again and again (established connections), a new TCP connection every fourth
+        // round (conntrack's new-connection path and NAT binding).
         send(buildFrame({ src: a.mac, dst: mac, ip, icmp: { id: 0x7777, seq: round & 0xffff, data: 56 } }), a.port);
-        send(buildFrame({ src: a.mac, dst: mac, ip, udp: { sport, dport: ECHO_PORT, payload: 64 } }), a.port);
+        send(buildFrame({ src: a.mac, dst: mac, ip, udp: { sport: 32768 + (round % 8), dport: ECHO_PORT, payload: 64 } }), a.port);
         if (round % 4 === 0) send(buildFrame({ src: a.mac, dst: mac, ip, tcp: { sport: 40000 + (round & 0x3fff), dport: 80, seq: round, flags: 'S' } }), a.port);
       }
     }
