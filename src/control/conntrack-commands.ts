@@ -6,7 +6,7 @@
 import {
   type Conntrack, conntrackEntryText, conntrackStatsText, conntrackSummary, CT_EVENT_ALL, type CtChange, type CtEntry, EBUSY,
 } from '../netfilter/index.js';
-import { TCP_FLAGS_FROM_TOOL } from '../netfilter/conntrack-tcp.js';
+import { TCP_STATE_NAMES, TCP_SYN_SENT2, tcpFlagsFromTool } from '../netfilter/conntrack-tcp.js';
 import { inetAton, prefixLength } from './inet-aton.js';
 import { atolU32, strtoulU32 } from './c-numbers.js';
 import { BadParameter, EVENT_NAMES, parseNames, STATUS_NAMES } from './conntrack-params.js';
@@ -60,6 +60,16 @@ const PORT_OPTS: Record<string, string> = {
   '--sport': 'sport', '--orig-port-src': 'sport', '--dport': 'dport', '--orig-port-dst': 'dport',
   '--reply-port-src': 'rsport', '--reply-port-dst': 'rdport',
 };
+/**
+ * TCP's --state (-p tcp; libct_proto_tcp.c): the state by its exact name, LISTEN
+ * too (SYN_SENT2's old name, kernels before 2.6.31).
+ */
+function tcpState(v: string): number {
+  const i = TCP_STATE_NAMES.indexOf(v);
+  if (v === 'LISTEN') return TCP_SYN_SENT2;
+  if (i < 0) throw paramError(`unknown TCP state \`${v}'`);
+  return i;
+}
 /** ICMP's (-p icmp): type and code in 8 bits, the id in 16, as C's atoi reads them. */
 const ICMP_OPTS: Record<string, [string, number]> = { '--icmp-type': ['itype', 0xff], '--icmp-code': ['icode', 0xff], '--icmp-id': ['iid', 0xffff] };
 const NAT_FLAGS: Record<string, string> = { '-n': 'snat', '--src-nat': 'snat', '-g': 'dnat', '--dst-nat': 'dnat', '-j': 'any', '--any-nat': 'any' };
@@ -113,7 +123,8 @@ function parseTool(argv: readonly string[], warnings: string[] = []): ToolArgs {
     const a = argv[i]!;
     const cmd = COMMANDS[a];
     const value = VALUE_OPTS[a];
-    const port = hasPorts(out.values.get('-p')) ? PORT_OPTS[a] : protoNumber(out.values.get('-p')) === 1 ? ICMP_OPTS[a]?.[0] : undefined;
+    const proto = protoNumber(out.values.get('-p'));
+    const port = hasPorts(out.values.get('-p')) ? PORT_OPTS[a] ?? (proto === 6 && a === '--state' ? 'state' : undefined) : proto === 1 ? ICMP_OPTS[a]?.[0] : undefined;
     if (cmd) {
       if (out.cmd) throw paramError('Invalid commands combination');
       out.cmd = cmd;
@@ -127,7 +138,8 @@ function parseTool(argv: readonly string[], warnings: string[] = []): ToolArgs {
       const v = argv[++i];
       if (v === undefined) throw paramError(`option \`${a}' requires an argument`);
       // The port options parse as C's atoi into 16 bits (99999 is 34463), as conntrack-tools does.
-      if (port) out.ports.set(port, (parseInt(v, 10) || 0) & (ICMP_OPTS[a]?.[1] ?? 0xffff));
+      if (port === 'state') out.ports.set(port, tcpState(v));
+      else if (port) out.ports.set(port, (parseInt(v, 10) || 0) & (ICMP_OPTS[a]?.[1] ?? 0xffff));
       else out.values.set(value!, checkValue(value!, v, out));
     } else if (NAT_FLAGS[a]) out.nat.add(NAT_FLAGS[a]);
     else if (!a.startsWith('-')) throw paramError(`unknown type \`${a}'`);
@@ -247,6 +259,8 @@ function matcher(t: ToolArgs): (e: CtEntry) => boolean {
     // ICMP keeps its id as the source port and type << 8 | code as the destination port.
     if ((p.has('itype') && o.dport >>> 8 !== p.get('itype')) || (p.has('icode') && (o.dport & 0xff) !== p.get('icode'))) return false;
     if (p.has('iid') && o.sport !== p.get('iid')) return false;
+    // -U sets the state it is given (a value, not a filter).
+    if (!update && p.has('state') && e.tcpState !== p.get('state')) return false;
     if (status !== undefined && ((e.status & status.bits) !== status.bits || (kmask > 0 && (e.status & kmask) !== status.bits))) return false;
     if (mark !== undefined && ((e.mark & mark.mask) >>> 0) !== mark.value) return false;
     if (kmark !== undefined && ((e.mark & kmark.mask) >>> 0) !== kmark.value) return false;
@@ -369,7 +383,8 @@ const MAX_TIMEOUT_S = 0x7fffffff / 250;
  * leave some updated entries unprinted, by a pattern not worked out here:
  * dpemu prints them all, as conntrack-tools' later libmnl rewrite does.
  * With -p tcp, 1.4.7 also sends its TCP flags (be liberal, SACK permitted):
- * the updated entries' windows are no longer checked.
+ * the updated entries' windows are no longer checked; --state sets every
+ * selected entry's state (with CLOSE_INIT from TIME_WAIT on) and selects nothing.
  */
 function updateEntries(ct: Conntrack, t: ToolArgs, entries: CtEntry[], now: number): CommandResponse & { changed: boolean } {
   const v = t.values;
@@ -378,20 +393,22 @@ function updateEntries(ct: Conntrack, t: ToolArgs, entries: CtEntry[], now: numb
   const status = t.status?.bits;
   const family = ['-f', '-s', '-d', '-r', '-q'].some((k) => v.has(k));
   const extended = v.get('-o') === 'extended';
-  // With -p tcp the request also carries TCP flags that turn window tracking off (be liberal).
-  const tcpFlags = protoNumber(v.get('-p')) === 6 ? TCP_FLAGS_FROM_TOOL : undefined;
+  // With -p tcp the request also carries TCP flags that turn window tracking off (be liberal), and --state a state to set.
+  const tcpState = t.ports.get('state');
+  const tcpFlags = protoNumber(v.get('-p')) === 6 ? tcpFlagsFromTool(tcpState) : undefined;
   let stdout = '', stderr = '', shown = 0, sent = 0;
   // exit_error's line, after the callback's own (`plain`).
   const failed = (why: string, plain: boolean) =>
     ({ ok: false, stdout, stderr: `${stderr}${plain ? `Operation failed: ${why}\n` : ''}${TOOL}: Operation failed: ${why}\n`, exit: 1, changed: sent > 0 });
   for (const e of entries) {
     const newMark = mark === undefined ? e.mark : ((e.mark & ~mark.mask) ^ mark.value) >>> 0;
-    const same = (timeout === undefined || timeout === ct.secondsLeft(e, now)) && (status === undefined || (e.status & status) === status) && newMark === e.mark;
+    const same = (timeout === undefined || timeout === ct.secondsLeft(e, now)) && (status === undefined || (e.status & status) === status) && newMark === e.mark
+      && (tcpState === undefined || e.tcpState === tcpState);
     if (same) continue;
     if (!family) return failed('Operation not supported', true);
     sent++;
     const change: CtChange = {
-      status, mark: mark === undefined ? undefined : newMark, timeout: timeout === undefined ? undefined : Math.min(timeout, MAX_TIMEOUT_S), tcpFlags,
+      status, mark: mark === undefined ? undefined : newMark, timeout: timeout === undefined ? undefined : Math.min(timeout, MAX_TIMEOUT_S), tcpFlags, tcpState,
     };
     if (ct.update(e.slot, change, now, CONNTRACK_PORTID) === EBUSY) {
       if (sent > 1) return failed('Device or resource busy', false);

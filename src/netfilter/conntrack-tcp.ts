@@ -71,6 +71,11 @@ const SIMULTANEOUS_OPEN = 0x80;
  */
 export const TCP_FLAGS_FROM_TOOL = F_BE_LIBERAL | F_SACK_PERM;
 
+/** Those flags for a request that sets the TCP state `state` too: from TIME_WAIT on, CLOSE_INIT (a new SYN may reopen it). */
+export function tcpFlagsFromTool(state: number | undefined): number {
+  return TCP_FLAGS_FROM_TOOL | (state !== undefined && state >= TCP_TIME_WAIT ? F_CLOSE_INIT : 0);
+}
+
 /** Per-direction window state (struct ip_ct_tcp_state): a view of its words in a record. */
 export class TcpSeen {
   /** Index of the first word in `r`. */

@@ -102,6 +102,8 @@ export interface CtChange {
   mark?: number;
   /** TCP window-tracking flags to set in both directions (ctnetlink's CTA_PROTOINFO_TCP_FLAGS_*, mask = value). */
   tcpFlags?: number;
+  /** The TCP state to set (CTA_PROTOINFO_TCP_STATE: TCP_STATE_NAMES index; its timeout stays). */
+  tcpState?: number;
 }
 
 /** errno EBUSY: ctnetlink's refusal of a status change. */
@@ -611,7 +613,8 @@ export class Conntrack implements NatLookup, CtMarks {
   /**
    * conntrack -U's change of a confirmed entry, as ctnetlink applies it
    * (ctnetlink_change_conntrack): the timeout (seconds from now) first, then
-   * the status bits to add, then the mark; one UPDATE event naming `portid`
+   * the status bits to add, then a TCP entry's state and window-tracking
+   * flags (ctnetlink_change_protoinfo), then the mark; one UPDATE event naming `portid`
    * when all went through. Status bits can only be added, and EXPECTED not
    * at all: then the timeout stays changed, the mark does not, no event is
    * sent, and EBUSY is returned (0 on success).
@@ -629,10 +632,13 @@ export class Conntrack implements NatLookup, CtMarks {
         st.r[o + W_STATUS]! |= change.status & SETTABLE_STATUS;
       }
       if (change.mark !== undefined) st.r[o + W_MARK] = change.mark;
-      if (change.tcpFlags !== undefined && st.r[o + W_HAS_TCP] !== 0) {
+      if (st.r[o + W_HAS_TCP] !== 0 && (change.tcpFlags !== undefined || change.tcpState !== undefined)) {
         const tr = this.tr.at(ct);
-        tr.seen[0].flags |= change.tcpFlags;
-        tr.seen[1].flags |= change.tcpFlags;
+        if (change.tcpState !== undefined) tr.state = change.tcpState;
+        if (change.tcpFlags !== undefined) {
+          tr.seen[0].flags |= change.tcpFlags;
+          tr.seen[1].flags |= change.tcpFlags;
+        }
       }
       if (this.events !== null) {
         this.requester = portid;
