@@ -17,7 +17,7 @@ export function vsctlShow(emu: Emulator, node: string): string {
   let out = `${stableUuid(`dpemu/${emu.topology.name}/${node}`)}\n`;
   for (const br of ovsBridges(emu, node)) {
     out += `    Bridge ${ovsdbString(br.name)}\n`;
-    if (br.failMode === 'secure') out += '        fail_mode: secure\n';
+    if (br.failModeColumn) out += `        fail_mode: ${br.failModeColumn}\n`;
     for (const p of br.portsDesc()) {
       out += `        Port ${ovsdbString(p.name)}\n`;
       if (p.tag !== undefined) out += `            tag: ${p.tag}\n`;

@@ -37,8 +37,7 @@ const TABLES: Record<string, { columns: Record<string, Column>; all: readonly st
   Bridge: {
     columns: {
       name: ({ br }) => ovsdbString(br.name),
-      // Unset but for secure: standalone is the default an empty column means.
-      fail_mode: ({ br }) => optional(br.failMode === 'secure' ? 'secure' : undefined),
+      fail_mode: ({ br }) => optional(br.failModeColumn ?? undefined),
     },
     all: ['auto_attach', 'controller', 'datapath_id', 'datapath_type', 'datapath_version', 'external_ids', 'fail_mode', 'flood_vlans', 'flow_tables', 'ipfix', 'mcast_snooping_enable', 'mirrors', 'name', 'netflow', 'other_config', 'ports', 'protocols', 'rstp_enable', 'rstp_status', 'sflow', 'status', 'stp_enable'],
   },

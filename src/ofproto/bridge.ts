@@ -85,6 +85,8 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
   readonly tables = new FlowTables();
   readonly fdb: MacLearning;
   failMode: FailMode;
+  /** The OVSDB column (vsctl get, vsctl show): null when unset, OVS's default, which behaves as standalone. */
+  failModeColumn: FailMode | null;
   portList: OvsPort[] = [];
   readonly traceFormat: TraceFormat;
   private readonly byOfport = new Map<number, OvsPort>();
@@ -103,6 +105,7 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
   constructor(node: string, name: string, opts: OvsBridgeOptions = {}) {
     super('ovs_bridge', node, name);
     this.failMode = opts.failMode ?? 'standalone';
+    this.failModeColumn = opts.failMode ?? null;
     this.fdb = new MacLearning(opts.macAgingTime ?? MAC_ENTRY_DEFAULT_IDLE_TIME, opts.macTableSize ?? MAC_DEFAULT_MAX);
     this.localUp = opts.localUp ?? false;
     this.tables.sync = () => this.pushFlowStats();
@@ -294,6 +297,7 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
 
   /** ovs-vsctl set-fail-mode: without a controller OVS flushes the flows (connmgr_set_fail_mode). */
   setFailMode(mode: FailMode): void {
+    this.failModeColumn = mode;
     if (mode === this.failMode) return;
     this.failMode = mode;
     this.flushFlows();

@@ -119,7 +119,7 @@ function assembleOvsBridge(ctx: Ctx, path: Path, name: string, raw: RawOvsBridge
   return {
     name,
     loc: ctx.src.keyLoc(path),
-    failMode: raw.fail_mode ?? 'standalone',
+    failMode: raw.fail_mode,
     mac: raw.mac && mac(raw.mac),
     ports,
     flows: block(ctx, [...path, 'flows'], raw.flows),

@@ -80,7 +80,8 @@ export type VlanMode = 'access' | 'trunk' | 'native-tagged' | 'native-untagged' 
 export interface OvsBridge {
   readonly name: string;
   readonly loc: Loc;
-  readonly failMode: 'secure' | 'standalone'; // default standalone
+  /** Unset: OVS's default (an empty column), which behaves as standalone. */
+  readonly failMode?: 'secure' | 'standalone';
   readonly mac?: string;
   /** In ofport order; includes the implicit LOCAL port (name = bridge, ofport 65534, internal). */
   readonly ports: readonly OvsPort[];

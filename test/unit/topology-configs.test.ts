@@ -36,7 +36,7 @@ test('seed: bridges, ofports, tags and types as in the write-up', () => {
   assert.deepEqual(ports(t, 'w02', 'br-ex'), ['1:eth3:system', '5:fip-vif.103@103:internal', '65534:br-ex:internal']);
   const w07 = node(t, 'w07');
   assert.equal(w07.ovsBridges.find((b) => b.name === 'br-int')!.failMode, 'secure');
-  assert.equal(node(t, 'w02').ovsBridges.find((b) => b.name === 'br-ex')!.failMode, 'standalone');
+  assert.equal(node(t, 'w02').ovsBridges.find((b) => b.name === 'br-ex')!.failMode, undefined, 'unset: OVS\'s default, standalone');
   const vx = w07.ovsBridges.find((b) => b.name === 'br-tun')!.ports.find((p) => p.type === 'vxlan')!;
   assert.deepEqual(vx.tunnel, { remoteIp: '10.206.107.156', localIp: '10.206.107.238', inKey: 'flow', outKey: 'flow', dfDefault: true, dstPort: 4789 });
   const qbr = w07.linuxBridges[0]!;
