@@ -259,6 +259,13 @@ export const appctl: CommandFamily = {
         const lines = (br.xcache?.entries() ?? []).map((e) => dpifFlowLine(e, now, br, dp));
         return ok(lines.map((l) => l + '\n').join(''));
       }
+      case 'dpctl/dump-flows': {
+        // The node's one datapath: every bridge's flows (dpif/dump-flows lists one bridge's).
+        const n = mustNode(ctx, node), brs = ovsBridges(emu, n), dp = new NodeDatapath(brs), now = emu.engine.now;
+        if (argv.length > 2) throw new ControlError(`ovs-appctl: dpemu's dpctl/dump-flows takes NODE only (the node's datapath, system@ovs-system)`, 2);
+        const lines = brs.flatMap((br) => (br.xcache?.entries() ?? []).map((e) => dpifFlowLine(e, now, br, dp)));
+        return ok(lines.map((l) => l + '\n').join(''));
+      }
       case 'dpif/show': {
         // One datapath a node, all its bridges in it; OVS takes no argument (dpemu needs NODE).
         const n = mustNode(ctx, node);
@@ -268,7 +275,7 @@ export const appctl: CommandFamily = {
       case undefined:
         throw new ControlError('ovs-appctl: at least one non-option argument is required (use --help for help)');
       default:
-        throw new ControlError(`"${sub}" is not a valid command (dpemu knows fdb/show, fdb/flush, ofproto/trace, dpif/show, dpif/dump-flows)`, 2);
+        throw new ControlError(`"${sub}" is not a valid command (dpemu knows fdb/show, fdb/flush, ofproto/trace, dpif/show, dpif/dump-flows, dpctl/dump-flows)`, 2);
     }
   },
 };

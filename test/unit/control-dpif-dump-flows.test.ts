@@ -46,6 +46,12 @@ test('dpif/dump-flows prints each cached translation with its hits and datapath 
   // is no datapath action.
   const w02 = appctl.run({ emu, invalidate: () => {} }, ['dpif/dump-flows', 'w02', 'br-tun']) as CommandResponse;
   assert.match(w02.stdout, /^recirc_id\(0\),tunnel\(tun_id=0x67,[^ ]*in_port\(4\),.*, actions:set\(eth\(src=fa:16:3e:06:d8:7b\)\),2$/m);
+  // dpctl/dump-flows: the node's one datapath holds every bridge's flows.
+  const run = (argv: string[]) => (appctl.run({ emu, invalidate: () => {} }, argv) as CommandResponse).stdout;
+  const all = run(['dpctl/dump-flows', 'w02']).split('\n').filter(Boolean).sort();
+  const perBridge = ['br-ex', 'br-int', 'br-tun'].flatMap((b) => run(['dpif/dump-flows', 'w02', b]).split('\n').filter(Boolean)).sort();
+  assert.ok(all.length >= 3, all.join('\n'));
+  assert.deepEqual(all, perBridge);
 });
 
 test('dpif/dump-flows actions are what ofproto/trace finds for the megaflow\'s own key', () => {
