@@ -109,7 +109,7 @@ test('ping\'s numbers as iputils prints them', () => {
   const f = st.finish('198.51.100.2', 1004_300_000, 1000, 0, 2);
   assert.equal(f.text, '\n--- 198.51.100.2 ping statistics ---\n2 packets transmitted, 2 received, +1 duplicates, 0% packet loss, time 1004ms\nrtt min/avg/max/mdev = 0.037/0.111/0.256/0.102 ms\n');
   assert.equal(f.exit, 0);
-  assert.deepEqual([rttText(999), rttText(1234), rttText(14270), rttText(123456)], [' time=0.999 ms', ' time=1.23 ms', ' time=14.3 ms', ' time=123 ms']);
+  assert.deepEqual([rttText(999), rttText(1000), rttText(1234), rttText(9994), rttText(14270), rttText(99949), rttText(123456)], [' time=0.999 ms', ' time=1.00 ms', ' time=1.23 ms', ' time=9.99 ms', ' time=14.3 ms', ' time=99.9 ms', ' time=123 ms']);
   const lost = new PingStats(56);
   for (let i = 0; i < 3; i++) lost.advance();
   lost.gather(3, 64, 64, 500, 'x', false, true);
