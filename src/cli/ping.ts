@@ -131,6 +131,10 @@ class Ping {
       if (line !== null) this.out(line + '\n');
     } else if (ev.type === 'senderr') {
       if (!a.quiet) this.err(`ping: sendmsg: ${ev.message}\n`);
+    } else if (ev.type === 'end') {
+      // The daemon closed the socket (a reload replaced the namespace, its worker died, the daemon stops).
+      this.err('ping: dpemu: the daemon closed the socket (reloaded, stopping, or its datapath worker died)\n');
+      this.exit();
     }
   }
 

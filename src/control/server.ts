@@ -230,6 +230,9 @@ export async function startControlServer(target: Emulator | ControlBackend, opts
   const ping = (req: IncomingMessage, res: ServerResponse): void => {
     let buf = '';
     let session: Promise<{ send(seq: number): void } | null> | null = null;
+    // The socket lives in the emulator it was opened in: after a reload swapped another in, it is gone (as with a worker that died).
+    const openedOn = backend;
+    let end = (): void => {};
     req.setEncoding('utf8');
     req.on('data', (chunk: string) => {
       buf += chunk;
@@ -246,20 +249,21 @@ export async function startControlServer(target: Emulator | ControlBackend, opts
         if (session === null) {
           let opened: { send(seq: number): void } | null = null;
           session = stream(req, res, async (send, congested, finish) => {
+            end = () => void (res.writableEnded || finish());
             const h = await backend.ping({
               open: msg.open as PingOpenRequest,
               opts: { congested },
               deliver: (events) => {
                 for (const e of events) send(pingEventJson(e));
               },
-              done: finish,
+              done: () => end(),
             });
             opened = h;
             return { handle: h, head: { type: 'ping', source: h.source, ident: h.ident } };
           }).then(() => opened);
         } else if (typeof msg.send?.seq === 'number') {
           const seq = msg.send.seq;
-          void session.then((s) => s?.send(seq));
+          void session.then((s) => (backend === openedOn ? s?.send(seq) : end()));
         }
       }
     });
