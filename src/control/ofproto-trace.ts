@@ -4,10 +4,12 @@
 // run — outputs are recorded, never sent; a patch port continues into the
 // peer bridge in a new bridge("...") block, as OVS translates it in one go.
 // Datapath actions are built the way commit_odp_actions orders them
-// (tunnel, eth, L3, L4, VLAN, then the port), using OpenFlow port numbers.
+// (tunnel, eth, L3, L4, VLAN, then the port), with the node's datapath port
+// numbers (datapath-ports.ts).
 import { OvsBridge } from '../ofproto/bridge.js';
 import { XcRecorder } from '../ofproto/xlate-cache.js';
 import { commitHeaders, tunnelKeyText } from '../ofproto/dpif-flow-format.js';
+import { NodeDatapath } from '../ofproto/datapath-ports.js';
 import { MAX_DEPTH, T_BRIDGE, T_DETAIL, T_ERROR, T_TABLE, Xlate, type TNode, type XlateSink } from '../ofproto/execute.js';
 import { FrameLayout, extractFrame } from '../ofproto/flow-extract.js';
 import { K, newKey, type FlowKey } from '../ofproto/flow-key.js';
@@ -113,7 +115,7 @@ class DatapathRecorder implements XlateSink {
   /** The bits every bridge's part read or wrote. */
   readonly wc = new XcRecorder();
 
-  constructor(private readonly base: FlowKey, private readonly nowMs: number) {}
+  constructor(private readonly base: FlowKey, private readonly nowMs: number, private readonly dp: NodeDatapath) {}
 
   output(pkt: Packet, port: OvsPort): TNode[] | null {
     const br = port.port.element as OvsBridge;
@@ -160,7 +162,7 @@ class DatapathRecorder implements XlateSink {
       if (ot & 0x1000) acts.push(`push_vlan(${tpid !== 0x8100 ? `tpid=0x${tpid.toString(16)},` : ''}vid=${ot & 0xfff},pcp=${ot >>> 13})`);
       b[K.VLAN_TCI] = ot;
     }
-    acts.push(String(port.ofport));
+    acts.push(String(this.dp.odpPort(port)));
   }
 }
 
@@ -186,8 +188,9 @@ export function ofprotoTrace(br: OvsBridge, flowText: string): string {
   pkt.tunSrc = flow[K.TUN_SRC]!;
   pkt.tunDst = flow[K.TUN_DST]!;
   pkt.mark = flow[K.PKT_MARK]!;
-  const rec = new DatapathRecorder(Uint32Array.from(flow), eng.now);
-  const restore = keepTableStats(eng.elements.filter((e): e is OvsBridge => e instanceof OvsBridge && e.node === br.node));
+  const nodeBridges = eng.elements.filter((e): e is OvsBridge => e instanceof OvsBridge && e.node === br.node);
+  const rec = new DatapathRecorder(Uint32Array.from(flow), eng.now, new NodeDatapath(nodeBridges));
+  const restore = keepTableStats(nodeBridges);
   const x = new Xlate(br);
   let trace: TNode[];
   let error: string | null;

@@ -17,6 +17,7 @@ import { ofprotoTrace } from './ofproto-trace.js';
 import { TraceFlowError } from '../ofproto/trace-flow.js';
 import { FlowSyntaxError } from '../ofproto/flow-parser.js';
 import { dpifFlowLine } from '../ofproto/dpif-flow-format.js';
+import { NodeDatapath } from '../ofproto/datapath-ports.js';
 import { P_ANY, P_OF10, protocolsToString, versionBit } from '../ofproto/ofp-protocols.js';
 
 /** Why a flow does not parse, in ovs-ofctl's words: without dpemu's column, which ovs-ofctl does not print. */
@@ -254,14 +255,20 @@ export const appctl: CommandFamily = {
       case 'dpif/dump-flows': {
         // The bridge's translation cache: dpemu's datapath flows (megaflows, as OVS's datapath holds them).
         const br = mustOvsBridge(ctx, node, bridge);
-        const now = emu.engine.now;
-        const lines = (br.xcache?.entries() ?? []).map((e) => dpifFlowLine(e, now));
+        const now = emu.engine.now, dp = new NodeDatapath(ovsBridges(emu, br.node));
+        const lines = (br.xcache?.entries() ?? []).map((e) => dpifFlowLine(e, now, br, dp));
         return ok(lines.map((l) => l + '\n').join(''));
+      }
+      case 'dpif/show': {
+        // One datapath a node, all its bridges in it; OVS takes no argument (dpemu needs NODE).
+        const n = mustNode(ctx, node);
+        if (argv.length > 2) throw new ControlError('"dpif/show" command takes at most 0 arguments\novs-appctl: server returned an error', 2);
+        return ok(new NodeDatapath(ovsBridges(emu, n)).show());
       }
       case undefined:
         throw new ControlError('ovs-appctl: at least one non-option argument is required (use --help for help)');
       default:
-        throw new ControlError(`"${sub}" is not a valid command (dpemu knows fdb/show, fdb/flush, ofproto/trace, dpif/dump-flows)`, 2);
+        throw new ControlError(`"${sub}" is not a valid command (dpemu knows fdb/show, fdb/flush, ofproto/trace, dpif/show, dpif/dump-flows)`, 2);
     }
   },
 };

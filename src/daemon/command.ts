@@ -26,7 +26,8 @@ export function runCommand(extra: Pick<RunOptions, 'services'> = {}): Command {
     .option('--no-metrics', 'no Prometheus exporter')
     .option('--nice <n>', 'nice(1) level of the daemon\'s threads, -20 to 19 (as ovs-ctl starts ovs-vswitchd: -10)', niceLevel, DEFAULT_NICE)
     .option('--rt-priority <n>', 'SCHED_FIFO priority (1-99) of the forwarding threads (datapath workers, TAP threads): a shorter latency tail on a busy host for more CPU a packet under load; 0: none', rtPriority, 0)
-    .action(async (file: string, o: { node?: string[]; lab?: boolean; workers?: number; logLevel: Level; logFormat?: LogFormat; controlSocket: string; control: boolean; metrics: string | false; nice: number; rtPriority: number }, cmd: Command) => {
+    .option('--warm-up <ms>', "before forwarding, run the lab hosts' traffic through a scratch copy of the topology for about this long, so that the first frames run compiled code (docs/running.md); 0: none", warmUpMs, DEFAULT_WARM_UP_MS)
+    .action(async (file: string, o: { node?: string[]; lab?: boolean; workers?: number; logLevel: Level; logFormat?: LogFormat; controlSocket: string; control: boolean; metrics: string | false; nice: number; rtPriority: number; warmUp: number }, cmd: Command) => {
       renice(o.nice, cmd.getOptionValueSource('nice') === 'cli');
       const workers = o.workers ?? defaultWorkers(o.node !== undefined);
       if (typeof workers === 'string') {
@@ -39,6 +40,7 @@ export function runCommand(extra: Pick<RunOptions, 'services'> = {}): Command {
         lab: !!o.lab,
         workers,
         ...(o.rtPriority ? { rtPriority: o.rtPriority } : {}),
+        ...(o.warmUp ? { warmUpMs: o.warmUp } : {}),
         logLevel: o.logLevel,
         ...(o.node ? { nodes: o.node } : {}),
         ...(o.logFormat ? { logFormat: o.logFormat } : {}),
@@ -115,6 +117,15 @@ function niceLevel(v: string): number {
 function rtPriority(v: string): number {
   const n = Number(v);
   if (!/^\d+$/.test(v) || n > 99) throw new InvalidArgumentError('give a whole number from 0 (none) to 99');
+  return n;
+}
+
+/** The warm-up's default: long enough on this project's 2-core box for V8 to compile the forwarding path (docs/running.md). */
+const DEFAULT_WARM_UP_MS = 1000;
+
+function warmUpMs(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n > 60_000) throw new InvalidArgumentError('give a whole number of milliseconds from 0 (none) to 60000');
   return n;
 }
 

@@ -20,6 +20,7 @@ import { loadTopologyFile } from '../topology/loader.js';
 import { formatError } from '../topology/errors.js';
 import type { Host, Topology } from '../topology/model.js';
 import { buildEmulator, conntrackKey, type Emulator } from '../topology/builder.js';
+import { warmUp, type WarmUpReport } from '../topology/warm-up.js';
 import type { Engine } from '../datapath/engine.js';
 import { DEFAULT_SLOT_SIZE, HEADROOM, PacketPool } from '../datapath/packet.js';
 import type { Clock } from '../datapath/clock.js';
@@ -67,6 +68,8 @@ export interface DaemonOptions {
   workers?: number;
   /** SCHED_FIFO priority of the forwarding threads (datapath workers, TAP rx/tx threads; src/io/realtime.ts); default 0, none. */
   rtPriority?: number;
+  /** How long each engine runs the lab hosts' traffic through a scratch copy before it forwards (src/topology/warm-up.ts), ms; default 0, none. */
+  warmUpMs?: number;
 }
 
 export interface ReloadResult {
@@ -156,7 +159,10 @@ export class Daemon {
     if (opts.lab) checkHostNames(plans.flatMap((p) => (p.host ? [p.host] : [])));
     try {
       if (workers > 0) await d.startPartitioned(plans, workers);
-      else for (const p of plans) await d.createTap(p);
+      else {
+        d.warmUp(t);
+        for (const p of plans) await d.createTap(p);
+      }
     } catch (e) {
       await d.stop();
       if (e instanceof TapError) throw new DaemonError(e.message, e.hint);
@@ -225,7 +231,7 @@ export class Daemon {
       this.log.warn({ worker: w }, `datapath worker ${w}'s configuration log is full: further runtime changes to its nodes are applied but not kept for a restart of the worker (dpemu workers counts them; a reload clears the log)`);
     const onJournalLoss = (w: number, dropped: number): void =>
       this.log.warn({ worker: w, dropped }, `datapath worker ${w}'s learned-state journal was full: records dropped, its tables are journaled whole again`);
-    const dp = await PartitionedDatapath.start({ file: this.opts.file, workers, slotSize: this.slotSize, collect: false, stats: this.io.stats.sab, taps, onRestart, onJournalLoss, onConfigLoss, idleSpins: 0, adoptLater, rtPriority: this.opts.rtPriority ?? 0, onRealtimeError: (w, message) => this.realtimeFailed(`datapath worker ${w}`, message) });
+    const dp = await PartitionedDatapath.start({ file: this.opts.file, workers, slotSize: this.slotSize, collect: false, stats: this.io.stats.sab, taps, onRestart, onJournalLoss, onConfigLoss, idleSpins: 0, adoptLater, rtPriority: this.opts.rtPriority ?? 0, warmUpMs: this.opts.warmUpMs ?? 0, onWarmUp: (w, r) => this.warmedUp(r, w), onRealtimeError: (w, message) => this.realtimeFailed(`datapath worker ${w}`, message) });
     const plansNow = [...made.map((m) => m.p), ...kept.map((k) => k.p)];
     for (const [i, a] of taps.entries()) {
       const e = dp.topology.edges[a.edge];
@@ -249,6 +255,16 @@ export class Daemon {
       const h = p.host;
       this.log.info({ dev: p.dev, port: p.port.path, mtu: p.mtu, worker: dp.ownerOf(p.edge.port.node), ...(h ? { host: h.name, netns: h.netns, ifname: h.iface.name } : {}) }, 'tap up');
     }
+  }
+
+  /** The inline engine's warm-up: on this thread, before its TAPs exist. */
+  private warmUp(t: Topology): void {
+    if (this.opts.warmUpMs) this.warmedUp(warmUp(t, this.opts.warmUpMs));
+  }
+
+  private warmedUp(r: WarmUpReport, worker?: number): void {
+    if (r.sent === 0) return; // no lab hosts: nothing ran
+    this.log.info({ ...(worker !== undefined ? { worker } : {}), frames: r.sent, answered: r.answered, ms: Math.round(r.ms) }, `warmed up: ${r.sent} frames of the lab hosts' traffic through a scratch copy of the topology in ${Math.round(r.ms)} ms`);
   }
 
   private build(t: Topology): Emulator {

@@ -23,6 +23,8 @@ export interface RunOptions {
   workers?: number;
   /** SCHED_FIFO priority of the forwarding threads (DaemonOptions.rtPriority; default 0, none). */
   rtPriority?: number;
+  /** Warm-up before forwarding, ms (DaemonOptions.warmUpMs; default 0, none). */
+  warmUpMs?: number;
   logLevel?: Level;
   logFormat?: LogFormat;
   /** Start what serves the running daemon (control socket, metrics); closed on stop. */
@@ -104,7 +106,7 @@ export async function runDaemon(opts: RunOptions = {}): Promise<number> {
   process.on('unhandledRejection', onFatal);
   try {
     try {
-      d = await Daemon.start({ file, lab: !!opts.lab, log, ...(opts.nodes?.length ? { nodes: opts.nodes } : {}), ...(opts.workers !== undefined ? { workers: opts.workers } : {}), ...(opts.rtPriority ? { rtPriority: opts.rtPriority } : {}) });
+      d = await Daemon.start({ file, lab: !!opts.lab, log, ...(opts.nodes?.length ? { nodes: opts.nodes } : {}), ...(opts.workers !== undefined ? { workers: opts.workers } : {}), ...(opts.rtPriority ? { rtPriority: opts.rtPriority } : {}), ...(opts.warmUpMs ? { warmUpMs: opts.warmUpMs } : {}) });
     } catch (e) {
       return fatal(e, log);
     }

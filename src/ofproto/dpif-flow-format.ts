@@ -1,12 +1,14 @@
 // `ovs-appctl dpif/dump-flows BRIDGE` for the translation cache: each entry
 // as the datapath megaflow OVS would have installed for it (only the fields
 // its mask holds; a partly masked one as value/mask), with its hits as
-// packets/bytes and the datapath actions its recorded steps amount to. Port
-// numbers are ofports: dpemu has no separate datapath port numbering.
+// packets/bytes and the datapath actions its recorded steps amount to. Ports
+// are the node's datapath port numbers (datapath-ports.ts), as OVS prints them.
 import { K } from './flow-key.js';
 import { ETH_TYPE, IPPROTO } from './match-edit.js';
 import { EV_CROSS, EV_OUTPUT, EV_PUSH, type XcEntry } from './xlate-cache.js';
 import type { OvsPort } from './ovs-port.js';
+import type { OvsBridge } from './bridge.js';
+import type { NodeDatapath } from './datapath-ports.js';
 import { ipToString, macToString } from '../wire/addr.js';
 
 const CFI = 0x1000;
@@ -80,14 +82,14 @@ function l3(k: number[], m: number[]): string {
   return parts.filter(Boolean).join(',');
 }
 
-/** odp_flow_key_format for a megaflow: key `k` under mask `m`. */
-export function dpifMatch(k: number[], m: number[]): string {
+/** odp_flow_key_format for a megaflow: key `k` under mask `m`, arriving at datapath port `inPort`. */
+export function dpifMatch(k: number[], m: number[], inPort: number | null): string {
   let s = 'recirc_id(0),';
   if (k[K.TUN_DST] || k[K.TUN_ID_HI] || k[K.TUN_ID_LO]) {
     const id = k[K.TUN_ID_HI]! * 2 ** 32 + k[K.TUN_ID_LO]!;
     s += `tunnel(tun_id=0x${id.toString(16)},src=${ipToString(k[K.TUN_SRC]!)},dst=${ipToString(k[K.TUN_DST]!)},flags(-df-csum+key)),`;
   }
-  s += `in_port(${k[K.IN_PORT]}),`;
+  s += `in_port(${inPort ?? 'none'}),`;
   if (m[K.PKT_MARK] && k[K.PKT_MARK]) s += `skb_mark(0x${k[K.PKT_MARK]!.toString(16)}),`;
   const e: string[] = [];
   macFld(e, 'src', k, m, K.DL_SRC_HI);
@@ -108,12 +110,12 @@ export function dpifMatch(k: number[], m: number[]): string {
  * skb_mark), so a tag pushed and stripped between two outputs leaves no
  * trace. A patch port is no datapath port: the peer's steps follow.
  */
-export function dpifActions(e: XcEntry, portOf: (i: number) => OvsPort): string {
-  return committed(e, portOf).actions;
+export function dpifActions(e: XcEntry, dp: NodeDatapath): string {
+  return committed(e, dp).actions;
 }
 
 /** dpifActions, and whether one of its commits needs the slow path (commitHeaders). */
-function committed(e: XcEntry, portOf: (i: number) => OvsPort): { actions: string; slow: boolean } {
+function committed(e: XcEntry, dp: NodeDatapath): { actions: string; slow: boolean } {
   const out: string[] = [];
   let slow = false;
   const c = e.code;
@@ -124,7 +126,7 @@ function committed(e: XcEntry, portOf: (i: number) => OvsPort): { actions: strin
   for (let i = 0, o = e.stepsAt; i < e.nSteps; i++, o += 3) {
     if (c[o] === EV_PUSH) tpid = c[o + 1]!;
     if (c[o] !== EV_OUTPUT || (i + 1 < e.nSteps && c[o + 3] === EV_CROSS)) continue;
-    const k = keyAt(e, c[o + 2]!), p = portOf(i), tci = c[o + 1]!;
+    const k = keyAt(e, c[o + 2]!), p = e.refs[2 * i] as OvsPort, tci = c[o + 1]!;
     if (p.type === 'vxlan') {
       const id = p.outKey.flow ? k[K.TUN_ID_HI]! * 2 ** 32 + k[K.TUN_ID_LO]! : p.outKey.key;
       const dst = p.remoteIp === 'flow' ? k[K.TUN_DST]! : p.remoteIp ?? 0;
@@ -142,7 +144,7 @@ function committed(e: XcEntry, portOf: (i: number) => OvsPort): { actions: strin
     }
     if (k[K.PKT_MARK] !== base[K.PKT_MARK]) out.push(`set(skb_mark(0x${k[K.PKT_MARK]!.toString(16)}))`);
     base[K.PKT_MARK] = k[K.PKT_MARK]!;
-    out.push(String(p.ofport));
+    out.push(String(dp.odpPort(p)));
     outputs++;
   }
   return { actions: outputs === 0 ? 'drop' : out.join(','), slow };
@@ -206,11 +208,13 @@ export function tunnelKeyText(port: OvsPort, id: number, src: number, dst: numbe
   return parts.join(',');
 }
 
-/** One dump-flows line. */
-export function dpifFlowLine(e: XcEntry, nowMs: number): string {
+/** One dump-flows line of `br`'s cache entry `e`. */
+export function dpifFlowLine(e: XcEntry, nowMs: number, br: OvsBridge, dp: NodeDatapath): string {
   const used = e.used < 0 ? 'never' : `${((nowMs - e.used) / 1000).toFixed(3)}s`;
-  const c = committed(e, (i) => e.refs[2 * i] as OvsPort);
+  const c = committed(e, dp);
+  const arrival = keyAt(e, -1);
+  const inPort = br.portByOfport(arrival[K.IN_PORT]!);
   // A slow-path flow sends its packets to userspace, where the translation's actions run.
   const actions = c.slow ? 'userspace(pid=0,slow_path(action))' : c.actions;
-  return `${dpifMatch(keyAt(e, -1), Array.from(e.group.mask))}, packets:${e.packets}, bytes:${e.bytes}, used:${used}, actions:${actions}`;
+  return `${dpifMatch(arrival, Array.from(e.group.mask), inPort ? dp.odpPort(inPort) : null)}, packets:${e.packets}, bytes:${e.bytes}, used:${used}, actions:${actions}`;
 }

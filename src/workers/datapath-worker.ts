@@ -27,6 +27,7 @@ import { receiveMessageOnPort } from 'node:worker_threads';
 import { readFileSync, writeSync } from 'node:fs';
 import { loadTopologyOrThrow } from '../topology/loader.js';
 import { buildEmulator, conntrackKey } from '../topology/builder.js';
+import { warmUp } from '../topology/warm-up.js';
 import { Fabric } from '../tunnel/fabric.js';
 import { NetNamespace } from '../netns/namespace.js';
 import { conntrackList, type CtStoreBuffers } from '../netfilter/index.js';
@@ -40,7 +41,7 @@ import { parseMacNum, parseIpv4 } from '../wire/addr.js';
 import { observeNs } from '../metrics/histogram.js';
 import { LINK, TS, monoMs } from '../io/tap-shared.js';
 import { makeRealtime } from '../io/realtime.js';
-import { CTL, CTL_WORDS, HOP_BITS, TRACE_SHIFT, TRACED, WC, WORKER_COUNTER_STRIDE, WORKER_COUNTERS, type ChannelSpec, type KeptTables, type RealtimeMessage, type ReplayedMessage, type WorkerAnswer, type WorkerAnswers, type WorkerInit, type WorkerRequest } from './layout.js';
+import { CTL, CTL_WORDS, HOP_BITS, TRACE_SHIFT, TRACED, WC, WORKER_COUNTER_STRIDE, WORKER_COUNTERS, type ChannelSpec, type KeptTables, type RealtimeMessage, type ReplayedMessage, type WarmedUpMessage, type WorkerAnswer, type WorkerAnswers, type WorkerInit, type WorkerRequest } from './layout.js';
 import { WorkerControl } from './worker-control.js';
 import { LearnedKeepers } from './learned-keepers.js';
 import { WorkerTraces, type TracePieceMessage } from './worker-trace.js';
@@ -76,6 +77,7 @@ export function runWorker(init: WorkerInit): void {
   const base = init.index * CTL_WORDS;
   const wc = new Float64Array(init.counters, init.index * WORKER_COUNTER_STRIDE * 8, WORKER_COUNTERS.length);
   const t = loadTopologyOrThrow(init.file);
+  if (init.warmUpMs > 0) init.port.postMessage({ warmedUp: warmUp(t, init.warmUpMs) } satisfies WarmedUpMessage);
   const owner = new Map(init.owner);
   // The wall clock is read once per batch, not at every hop that asks for
   // the time (several per frame: performance.now() and the timeOrigin getter

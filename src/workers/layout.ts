@@ -1,6 +1,7 @@
 // What the supervisor hands a datapath worker (workerData) and the words
 // both sides read: everything is SharedArrayBuffers, so the supervisor keeps
 // reading counters and control words while the worker runs, and after it dies.
+import type { WarmUpReport } from '../topology/warm-up.js';
 import type { MessagePort } from 'node:worker_threads';
 import type { CtStoreBuffers } from '../netfilter/index.js';
 import type { HandoffSpec } from '../datapath/handoff.js';
@@ -76,6 +77,8 @@ export interface WorkerInit {
   idleSpins: number;
   /** SCHED_FIFO priority the thread takes at start (PartitionOptions.rtPriority); 0: none. */
   rtPriority: number;
+  /** How long the worker runs its warm-up before it forwards (PartitionOptions.warmUpMs); 0: none. */
+  warmUpMs: number;
   /** 'manual': emulated time stands at 0 (tests); else the supervisor's performance.timeOrigin. */
   clock: 'manual' | number;
   port: MessagePort;
@@ -194,6 +197,11 @@ export interface ReplayedMessage {
 /** Worker -> supervisor at start: why it could not take its SCHED_FIFO priority (it runs on as it was). */
 export interface RealtimeMessage {
   rtError: string;
+}
+
+/** Worker -> supervisor at start: what its warm-up ran (src/topology/warm-up.ts). */
+export interface WarmedUpMessage {
+  warmedUp: WarmUpReport;
 }
 
 /** Worker -> supervisor, unasked: conntrack tables to keep for a successor (new ones, or moved by a grow). */

@@ -66,7 +66,8 @@ import { journalBuffer, journalCounts, type JournalCounts } from '../datapath/le
 import { LearnedMirror, type LearnedState } from './learned-mirror.js';
 import { ConfigLog, type ConfigCommand } from './config-log.js';
 import type { ControlAnswer, ReplayReport } from './worker-control.js';
-import type { RealtimeMessage, ReplayedMessage, WorkerAnswer, WorkerAnswers } from './layout.js';
+import type { RealtimeMessage, ReplayedMessage, WarmedUpMessage, WorkerAnswer, WorkerAnswers } from './layout.js';
+import type { WarmUpReport } from '../topology/warm-up.js';
 
 export interface PartitionOptions {
   /** Topology file (each worker loads it itself). */
@@ -96,6 +97,15 @@ export interface PartitionOptions {
   idleSpins?: number;
   /** SCHED_FIFO priority of the workers (src/io/realtime.ts, `dpemu run --rt-priority`); default 0, none. */
   rtPriority?: number;
+  /**
+   * Each worker of a start (or a reload) first runs the topology's lab hosts'
+   * traffic through a scratch copy of its topology for about this long
+   * (src/topology/warm-up.ts); a worker restarted after a crash does not.
+   * Default 0, none.
+   */
+  warmUpMs?: number;
+  /** Told what worker `w`'s warm-up ran. */
+  onWarmUp?: (w: number, report: WarmUpReport) => void;
   /** Told when worker `w` could not take its SCHED_FIFO priority, and why (it runs on as it was). */
   onRealtimeError?: (w: number, message: string) => void;
   /** Told when a worker that died runs again (with its thread's last uncaught error, if any, and what replaying its configuration did). */
@@ -306,7 +316,7 @@ export class PartitionedDatapath {
       return { attach: a, worker, channel, link: new Int32Array(new SharedArrayBuffer(LINK_BYTES)), toRx: port1, rxEnd: port2, handedOver: false };
     });
     const ready: Promise<void>[] = [];
-    for (let i = 0; i < k; i++) ready.push(this.spawn(i));
+    for (let i = 0; i < k; i++) ready.push(this.spawn(i, opts.warmUpMs ?? 0));
     await Promise.all(ready);
     if (opts.collect ?? true) this.pollTimer = setInterval(() => this.drainEgress(), 1);
     this.journalTimer = setInterval(() => this.drainLearned(), JOURNAL_POLL_MS);
@@ -370,7 +380,7 @@ export class PartitionedDatapath {
   }
 
   /** Start worker i over the current slabs and channels; resolves once it runs its loop. */
-  private spawn(i: number): Promise<void> {
+  private spawn(i: number, warmUpMs = 0): Promise<void> {
     const t = this.topology, cs = this.cs, slotSize = this.slotSize;
     const mine = this.nodesOf(i);
     const ingress = this.spec(i);
@@ -407,6 +417,7 @@ export class PartitionedDatapath {
       clock: this.opts.clock === 'manual' ? 'manual' : performance.timeOrigin,
       idleSpins: this.opts.idleSpins ?? DEFAULT_IDLE_SPINS,
       rtPriority: this.opts.rtPriority ?? 0,
+      warmUpMs,
       port: port2,
     };
     const thread = spawnWorker(workerUrl('datapath'), init, { transferList: [port2] });
@@ -432,9 +443,13 @@ export class PartitionedDatapath {
       if (a.error !== undefined) w.rej(new Error(a.error));
       else w.res(a.result);
     };
-    port1.on('message', (m: WorkerAnswer | WorkerAnswers | KeptTables | TracePieceMessage | ReplayedMessage | RealtimeMessage) => {
+    port1.on('message', (m: WorkerAnswer | WorkerAnswers | KeptTables | TracePieceMessage | ReplayedMessage | RealtimeMessage | WarmedUpMessage) => {
       if ('rtError' in m) {
         this.opts.onRealtimeError?.(i, m.rtError);
+        return;
+      }
+      if ('warmedUp' in m) {
+        this.opts.onWarmUp?.(i, m.warmedUp);
         return;
       }
       if ('replayed' in m) {

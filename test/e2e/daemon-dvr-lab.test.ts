@@ -41,6 +41,13 @@ for (const workers of [undefined, '0']) test(`lab DVR path${workers === undefine
   const { tag, nsVm, nsInet } = lab;
   d = new DaemonProcess([lab.file, '--lab', ...(workers === undefined ? [] : ['--workers', workers])]);
   await d.waitLog((l) => l.msg === 'forwarding');
+  // Each engine ran the lab hosts' traffic through a scratch copy first (src/topology/warm-up.ts), answered end to
+  // end, and none of it is in the running lab: snat's conntrack table is empty until the VM sends.
+  const warm = await d.waitLog((l) => String(l.msg).startsWith('warmed up: '));
+  assert.equal(typeof warm.worker, workers === '0' ? 'undefined' : 'number', JSON.stringify(warm));
+  assert.ok(Number(warm.answered) > 20, JSON.stringify(warm));
+  const snatCt = await d.cli(['conntrack', 'w02', '-n', 'snat-c4d4b760-41b9-45e1-a607-d054da99c479', '-C']);
+  assert.equal(snatCt.out.trim(), '0', snatCt.out);
 
   const ping = await run('ip', ['netns', 'exec', nsVm, 'ping', '-c', '3', '-i', '0.3', '-W', '2', '-n', '203.0.113.8'], 15_000);
   assert.match(ping.out, /3 packets transmitted, 3 received/, ping.out);

@@ -12,6 +12,7 @@ import { ManualClock } from '../../src/datapath/clock.js';
 import { Engine } from '../../src/datapath/engine.js';
 import { registerCollectors } from '../../src/metrics/collectors.js';
 import { dpifActions, dpifFlowLine } from '../../src/ofproto/dpif-flow-format.js';
+import { NodeDatapath } from '../../src/ofproto/datapath-ports.js';
 import { formatTraceFlow, ofprotoTrace } from '../../src/control/ofproto-trace.js';
 import { K } from '../../src/ofproto/flow-key.js';
 import type { OvsPort } from '../../src/ofproto/ovs-port.js';
@@ -33,17 +34,18 @@ test('dpif/dump-flows prints each cached translation with its hits and datapath 
   const r = appctl.run({ emu, invalidate: () => {} }, ['dpif/dump-flows', 'w02', 'br-ex']) as CommandResponse;
   assert.equal(r.exit, 0);
   const lines = r.stdout.trimEnd().split('\n');
-  const line = lines.find((l) => l.includes('in_port(5)'));
+  const line = lines.find((l) => l.includes('in_port(7)'));
   assert.ok(line, r.stdout);
-  // From fip-vif.103 (access port, tag 103) out of the trunk eth3: NORMAL pushes the tag. A megaflow:
-  // NORMAL reads the MACs and the VLAN, and in_port, eth_type and IP fragments are always held.
-  assert.match(line, /^recirc_id\(0\),in_port\(5\),eth\(src=fa:17:3e:f7:cd:bc,dst=5c:c9:99:60:d2:71\),eth_type\(0x0800\),ipv4\(frag=no\), packets:\d, bytes:\d+, used:1\.500s, actions:push_vlan\(vid=103,pcp=0\),1$/);
+  // From fip-vif.103 (ofport 5, datapath port 7; access port, tag 103) out of the trunk eth3 (1, datapath 6): NORMAL
+  // pushes the tag. A megaflow: NORMAL reads the MACs and the VLAN, and in_port, eth_type and IP fragments are always held.
+  assert.match(line, /^recirc_id\(0\),in_port\(7\),eth\(src=fa:17:3e:f7:cd:bc,dst=5c:c9:99:60:d2:71\),eth_type\(0x0800\),ipv4\(frag=no\), packets:\d, bytes:\d+, used:1\.500s, actions:push_vlan\(vid=103,pcp=0\),6$/);
   const tun = appctl.run({ emu, invalidate: () => {} }, ['dpif/dump-flows', 'w07', 'br-tun']) as CommandResponse;
   // Committed at the output as commit_odp_actions orders it: the tunnel, the DVR MAC rewrite, the tag br-int gave it off.
   assert.match(tun.stdout, /actions:set\(tunnel\(tun_id=0x67,src=10\.206\.107\.238,dst=10\.206\.107\.156,ttl=64,tp_dst=4789,flags\(df\|key\)\)\),set\(eth\(src=fa:16:3f:13:77:c5\)\),pop_vlan,5$/m);
-  // w02 br-tun into br-int (one spanning entry): mod_vlan_vid:20 then strip_vlan before sg- is no datapath action.
+  // w02 br-tun into br-int (one spanning entry): mod_vlan_vid:20 then strip_vlan before sg- (ofport 74, datapath port 2)
+  // is no datapath action.
   const w02 = appctl.run({ emu, invalidate: () => {} }, ['dpif/dump-flows', 'w02', 'br-tun']) as CommandResponse;
-  assert.match(w02.stdout, /^recirc_id\(0\),tunnel\(tun_id=0x67,[^ ]*in_port\(4\),.*, actions:set\(eth\(src=fa:16:3e:06:d8:7b\)\),74$/m);
+  assert.match(w02.stdout, /^recirc_id\(0\),tunnel\(tun_id=0x67,[^ ]*in_port\(4\),.*, actions:set\(eth\(src=fa:16:3e:06:d8:7b\)\),2$/m);
 });
 
 test('dpif/dump-flows actions are what ofproto/trace finds for the megaflow\'s own key', () => {
@@ -59,13 +61,15 @@ test('dpif/dump-flows actions are what ofproto/trace finds for the megaflow\'s o
     send(buildFrame({ src: 'fa:16:3e:b2:ef:af', dst: 'ff:ff:ff:ff:ff:ff', arp: { op: 1, sha: 'fa:16:3e:b2:ef:af', spa: '192.168.1.7', tha: '00:00:00:00:00:00', tpa: '192.168.1.6' } }), 'w07', 'tap2ab77d0f-99');
   }
   let compared = 0, slow = 0;
-  for (const br of emu.engine.elements.filter((el): el is OvsBridge => el instanceof OvsBridge)) {
+  const bridges = emu.engine.elements.filter((el): el is OvsBridge => el instanceof OvsBridge);
+  for (const br of bridges) {
+    const dp = new NodeDatapath(bridges.filter((b) => b.node === br.node));
     for (const e of br.xcache?.entries() ?? []) {
       const k = Array.from(e.keyAt(-1));
       if (k[K.DL_TYPE] !== 0x0800 && k[K.DL_TYPE] !== 0x0806) continue;
-      if (dpifActions(e, (i) => e.refs[2 * i] as OvsPort).includes('set(arp(')) {
+      if (dpifActions(e, dp).includes('set(arp(')) {
         // The ARP responder's rewrite: OVS installs such a flow as a slow-path one (as OVS 3.1's dump-flows shows it).
-        assert.match(dpifFlowLine(e, 0), /, actions:userspace\(pid=0,slow_path\(action\)\)$/);
+        assert.match(dpifFlowLine(e, 0, br, dp), /, actions:userspace\(pid=0,slow_path\(action\)\)$/);
         slow++;
       }
       // A patch output not followed within the entry (one of several outputs) is the peer's own translation there, not here.
@@ -75,7 +79,7 @@ test('dpif/dump-flows actions are what ofproto/trace finds for the megaflow\'s o
       if (uncrossed) continue;
       const trace = ofprotoTrace(br, formatTraceFlow(Uint32Array.from(k)));
       const want = /^Datapath actions: (.*)$/m.exec(trace)![1];
-      assert.equal(dpifActions(e, (i) => e.refs[2 * i] as OvsPort), want, `${br.node} ${br.name} ${dpifFlowLine(e, 0)}\n${trace}`);
+      assert.equal(dpifActions(e, dp), want, `${br.node} ${br.name} ${dpifFlowLine(e, 0, br, dp)}\n${trace}`);
       compared++;
       if (want.includes('set(arp(')) assert.match(trace, /\nThis flow is handled by the userspace slow path because it:\n {2}- Uses action\(s\) not supported by datapath\.\n$/);
     }
@@ -104,13 +108,15 @@ test('dump-flows and ofproto/trace spell actions as format_odp_action does: an 8
       eng.inject(eng.pool.allocFrom(f)!, br.portByName(port)!.port);
     }
   }
-  const acts = [...(br.xcache?.entries() ?? [])].map((e) => dpifActions(e, (i) => e.refs[2 * i] as OvsPort)).sort();
-  assert.deepEqual(acts, ['3', 'push_vlan(tpid=0x88a8,vid=5,pcp=0),2', 'push_vlan(vid=6,pcp=0),2', 'set(ipv4(tos=0x10)),3']);
-  const lines = [...(br.xcache?.entries() ?? [])].map((e) => dpifFlowLine(e, 1000));
-  assert.ok(lines.some((l) => l.startsWith('recirc_id(0),in_port(4),eth_type(0x0800),ipv4(tos=0x8/0xfc,frag=no), ')), lines.join('\n'));
-  assert.match(ofprotoTrace(br, 'in_port=1,ip'), /^Datapath actions: push_vlan\(tpid=0x88a8,vid=5,pcp=0\),2$/m);
-  assert.match(ofprotoTrace(br, 'in_port=3,ip'), /^Datapath actions: push_vlan\(vid=6,pcp=0\),2$/m);
-  assert.match(ofprotoTrace(br, 'in_port=2,ip'), /^Datapath actions: set\(ipv4\(tos=0x10\)\),3$/m);
+  // Datapath ports: the LOCAL port 1, p1..p4 2..5.
+  const dp = new NodeDatapath([br]);
+  const acts = [...(br.xcache?.entries() ?? [])].map((e) => dpifActions(e, dp)).sort();
+  assert.deepEqual(acts, ['4', 'push_vlan(tpid=0x88a8,vid=5,pcp=0),3', 'push_vlan(vid=6,pcp=0),3', 'set(ipv4(tos=0x10)),4']);
+  const lines = [...(br.xcache?.entries() ?? [])].map((e) => dpifFlowLine(e, 1000, br, dp));
+  assert.ok(lines.some((l) => l.startsWith('recirc_id(0),in_port(5),eth_type(0x0800),ipv4(tos=0x8/0xfc,frag=no), ')), lines.join('\n'));
+  assert.match(ofprotoTrace(br, 'in_port=1,ip'), /^Datapath actions: push_vlan\(tpid=0x88a8,vid=5,pcp=0\),3$/m);
+  assert.match(ofprotoTrace(br, 'in_port=3,ip'), /^Datapath actions: push_vlan\(vid=6,pcp=0\),3$/m);
+  assert.match(ofprotoTrace(br, 'in_port=2,ip'), /^Datapath actions: set\(ipv4\(tos=0x10\)\),4$/m);
 });
 
 test('a tunnel set names tun_id only for a keyed port and src only when set, in dump-flows and ofproto/trace alike', () => {
@@ -131,12 +137,13 @@ test('a tunnel set names tun_id only for a keyed port and src only when set, in 
       eng.inject(eng.pool.allocFrom(f)!, br.portByName('p1')!.port);
     }
   }
-  const acts = [...(br.xcache?.entries() ?? [])].map((e) => dpifActions(e, (i) => e.refs[2 * i] as OvsPort)).sort();
+  // Both vxlan ports are the one datapath port vxlan_sys_4789 (3): the tunnel set says where a packet goes.
+  const acts = [...(br.xcache?.entries() ?? [])].map((e) => dpifActions(e, new NodeDatapath([br]))).sort();
   assert.deepEqual(acts, [
-    'set(tunnel(dst=192.0.2.9,ttl=64,tp_dst=4789,flags(df))),2',
+    'set(tunnel(dst=192.0.2.9,ttl=64,tp_dst=4789,flags(df))),3',
     'set(tunnel(tun_id=0x2a,src=192.0.2.1,dst=192.0.2.10,ttl=64,tp_dst=4789,flags(df|key))),3',
   ]);
-  assert.match(ofprotoTrace(br, 'in_port=1,udp'), /^Datapath actions: set\(tunnel\(dst=192\.0\.2\.9,ttl=64,tp_dst=4789,flags\(df\)\)\),2$/m);
+  assert.match(ofprotoTrace(br, 'in_port=1,udp'), /^Datapath actions: set\(tunnel\(dst=192\.0\.2\.9,ttl=64,tp_dst=4789,flags\(df\)\)\),3$/m);
 });
 
 test('the exporter shows each bridge cache\'s counters: hits + misses = its translations, exactly', async () => {
