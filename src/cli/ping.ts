@@ -16,6 +16,8 @@ import { PingStats } from './ping-stats.js';
 
 /** MIN_INTERVAL_MS: the shortest wait of a flood without replies. */
 const MININTERVAL = 10;
+/** The most data an echo request carries: 65535 less the IP and ICMP headers. */
+const MAX_DATA = 65507;
 
 const monoNs = (): number => Number(process.hrtime.bigint());
 
@@ -96,7 +98,9 @@ class Ping {
       this.curNs = now;
       this.tokens = ntokens - a.interval;
     }
-    this.sock.send(st.advance());
+    const seq = st.advance();
+    // Longer than an IP datagram: sendto() fails with EMSGSIZE, which ping counts as sent and does not print.
+    if (a.size <= MAX_DATA) this.sock.send(seq);
     return a.interval - this.tokens;
   }
 

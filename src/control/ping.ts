@@ -39,7 +39,6 @@ export function openPing(scope: Scope, r: PingOpenRequest, opts: Pick<CaptureOpt
   const ns: NetNamespace = mustNamespace(scope, r.node, r.ns);
   const dst = address(r.dst, 'destination')!;
   const source = address(r.source, 'source');
-  if (r.size > ns.pingMaxData) throw new ControlError(`ping: -s ${r.size}: dpemu sends at most ${ns.pingMaxData} bytes of data from an emulated namespace (one slot of its packet pool)`, 2);
   const out = new DeferredBatches<PingEvent>(opts, deliver);
   let sock: PingSocket, from: number;
   try {

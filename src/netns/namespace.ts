@@ -1083,33 +1083,71 @@ export class NetNamespace extends Element implements KeepsLearned {
     this.pings = this.pings.filter((p) => p !== sock);
   }
 
-  /** The largest -s a ping socket sends here: its datagram, whole, in one slot of the packet pool. */
-  get pingMaxData(): number {
-    return this.engine.pool.maxFrame - ETH_HLEN - 28;
-  }
-
   /**
-   * sendto() of echo request `seq` with `dataLen` bytes of data: routed now
-   * (the socket is not connected), DF as IP_PMTUDISC_WANT sets it (when the
-   * datagram fits the route's MTU; a longer one leaves in fragments), then
-   * OUTPUT, POSTROUTING and the neighbour as any local packet.
+   * sendto() of echo request `seq` with `dataLen` bytes of data (at most
+   * 65507): routed now (the socket is not connected), DF as
+   * IP_PMTUDISC_WANT sets it (when the datagram fits the route's MTU; a
+   * longer one leaves in fragments), then OUTPUT, POSTROUTING and the
+   * neighbour as any local packet. A datagram longer than a slot of the
+   * packet pool is held over several, as a reassembled one is (ip-frag.ts
+   * FragQueue), and goes through the hooks whole, as the kernel's frag_list.
    */
   pingSend(sock: PingSocket, seq: number, dataLen: number): void {
     if (!this.pings.includes(sock)) return;
     const rt = routeOutput(this.ns, { dst: sock.dst, src: sock.bound, oif: sock.oif, proto: IPPROTO_ICMP, sport: sock.ident });
     if (rt.kind === 'error') return sock.onItem({ kind: 'senderr', seq, message: strerror(rt.errno) });
-    const totLen = 28 + dataLen;
-    if (dataLen > this.pingMaxData) return sock.onItem({ kind: 'senderr', seq, message: 'Message too long' });
-    const pkt = this.engine.alloc(null, this, `ping icmp_seq=${seq}`);
-    if (!pkt) return sock.onItem({ kind: 'senderr', seq, message: 'No buffer space available' });
-    const buf = pkt.buf, l3 = pkt.off + ETH_HLEN;
-    pkt.len = ETH_HLEN + totLen;
-    sock.writeEcho(buf, l3 + 20, seq, dataLen);
+    const e = this.engine, totLen = 28 + dataLen;
+    const room = (e.pool.maxFrame - ETH_HLEN - 20) & ~7;
+    let msg: Uint8Array | null = null;
+    if (8 + dataLen > room) {
+      // Over 65535 bytes, or fragments of the route's MTU would not fit a slot (looped back, none are cut): EMSGSIZE.
+      if (totLen > 65535 || (rt.kind !== 'local' && rt.mtu + ETH_HLEN > e.pool.maxFrame)) return sock.onItem({ kind: 'senderr', seq, message: 'Message too long' });
+      msg = new Uint8Array(8 + dataLen); // once a send, at ping's rate: the message before it is cut into slots
+      sock.writeEcho(msg, 0, seq, dataLen);
+    }
+    const head = e.alloc(null, this, `ping icmp_seq=${seq}`);
+    if (!head) return sock.onItem({ kind: 'senderr', seq, message: 'No buffer space available' });
+    const buf = head.buf, l3 = head.off + ETH_HLEN;
+    if (msg === null) {
+      head.len = ETH_HLEN + totLen;
+      sock.writeEcho(buf, l3 + 20, seq, dataLen);
+    } else if (!this.pingDatagram(head, msg, room)) return sock.onItem({ kind: 'senderr', seq, message: 'No buffer space available' });
     this.writeIpHeader(buf, l3, totLen, IPPROTO_ICMP, rt.src, sock.dst, 0);
     buf[l3 + 8] = sock.ttl;
     if (totLen <= rt.mtu) writeU16(buf, l3 + 6, IP_DF);
     ipv4SetChecksum(buf, l3);
-    this.localOut(pkt, rt.src, rt);
+    try {
+      this.localOut(head, rt.src, rt);
+    } finally {
+      // Every way out sends, drops or consumes the whole datagram; after a throw, its slots go back.
+      const dg = this.dg;
+      this.dg = null;
+      if (dg !== null) for (const f of dg.frags) e.drop(f, this, 'internal_error', 'datagram abandoned');
+    }
+  }
+
+  /** `msg` (an ICMP message) after `head`'s IP header and in slots after it, `room` bytes each: the datagram being sent (this.dg). */
+  private pingDatagram(head: Packet, msg: Uint8Array, room: number): boolean {
+    const e = this.engine, q = new FragQueue('ping', 0, 0);
+    for (let at = 0; at < msg.length; at += room) {
+      const p = at === 0 ? head : e.alloc(head, this, 'ping datagram');
+      if (p === null) {
+        for (let i = 1; i < q.frags.length; i++) e.drop(q.frags[i]!, this, 'no_buffer', 'ping datagram');
+        e.drop(head, this, 'no_buffer', 'ping datagram');
+        return false;
+      }
+      const end = Math.min(msg.length, at + room), pl = p.off + ETH_HLEN + 20;
+      p.buf.set(msg.subarray(at, end), pl);
+      p.len = ETH_HLEN + 20 + end - at;
+      q.frags.push(p);
+      q.offs.push(at);
+      q.ends.push(end);
+      q.pOffs.push(pl);
+    }
+    q.len = msg.length;
+    q.l4Sum = 0xffff; // a right checksum
+    this.dg = q;
+    return true;
   }
 
   /** An ICMP datagram delivered here (`info` describes it), offered to the ping sockets as a raw socket's copy. */
