@@ -189,3 +189,22 @@ test('the same options through the real ping in a real namespace: the same text 
     assert.equal(got.err, want.err, what);
   }
 });
+
+test('a node that is one namespace needs no -n: the ToR gateway pings the internet host next to it', async () => {
+  const r = await dpemu(['ping', 'tor', '-c', '1', '203.0.113.8']);
+  assert.equal(r.status, 0, r.err);
+  assert.match(r.out, new RegExp(`^PING 203\\.0\\.113\\.8 \\(203\\.0\\.113\\.8\\) 56\\(84\\) bytes of data\\.\\n64 bytes from 203\\.0\\.113\\.8: icmp_seq=1 ttl=64 ${TIME}\\n`));
+});
+
+test('a reload replaces the namespace under a running ping: it says so and prints its statistics', { timeout: 30_000 }, async () => {
+  const running = dpemu(['ping', 'w07', '-n', QROUTER, '-c', '30', '-i', '0.2', '192.168.1.7']);
+  await new Promise((r) => setTimeout(r, 1200));
+  const rl = await dpemu(['reload']);
+  assert.equal(rl.status, 0, rl.err);
+  const r = await running;
+  assert.equal(r.err, 'ping: dpemu: the daemon closed the socket (reloaded, stopping, or its datapath worker died)\n');
+  // Cut short, with what it had (a request sent while the namespace was being replaced may be lost).
+  const m = /\n--- 192\.168\.1\.7 ping statistics ---\n(\d+) packets transmitted, (\d+) received, /.exec(r.out);
+  assert.ok(m && Number(m[1]) < 30 && Number(m[2]) >= Number(m[1]) - 1, r.out);
+  assert.equal(r.status, 0);
+});
