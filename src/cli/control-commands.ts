@@ -11,6 +11,7 @@ import { takeSocket } from './control-socket.js';
 import { conntrackEventsCommand, isConntrackEvents } from './conntrack-events.js';
 import { FILE_NAME_OPT } from '../control/ovs-commands.js';
 import { netnsExec } from './netns-exec.js';
+import { pingCommand } from './ping.js';
 
 /** Where ovs-ofctl takes a file: add-flows FILE, and `-` (stdin) for the flow of add-flow, mod-flows and del-flows. */
 const FLOW_FILE = new Map([['add-flows', 'file'], ['add-flow', '-'], ['mod-flows', '-'], ['del-flows', '-']]);
@@ -54,7 +55,7 @@ export async function remote(family: string, argv: string[]): Promise<number> {
     }
     if (x !== null) {
       const argv = socket === undefined ? x.argv : [...x.argv, '--socket', socket];
-      return x.family === 'tcpdump' ? tcpdumpCommand(argv) : remote(x.family, argv);
+      return x.family === 'tcpdump' ? tcpdumpCommand(argv) : x.family === 'ping' ? pingCommand(argv) : remote(x.family, argv);
     }
   }
   if (family === 'conntrack' && isConntrackEvents(rest)) return conntrackEventsCommand(socket, rest);
@@ -78,7 +79,7 @@ const FAMILIES: [string, string, string][] = [
   ['ofctl', 'SUBCMD NODE BRIDGE [ARGS]', 'as ovs-ofctl: show [-O OpenFlow13], dump-flows [--names] [--no-stats] [FLOW], dump-ports [PORT] [-O OpenFlow13], dump-ports-desc [-O OpenFlow13], dump-tables [-O OpenFlow13], add-flow FLOW|-, add-flows FILE|-, mod-flows [--strict] FLOW|-, del-flows [--strict] [FLOW|-]'],
   ['appctl', 'SUBCMD NODE BRIDGE [FLOW]', 'as ovs-appctl: fdb/show, fdb/flush, ofproto/trace FLOW, dpif/dump-flows'],
   ['brctl', 'show|showmacs NODE [BRIDGE]', 'as brctl'],
-  ['ip', '[-n NS] [-s [-s]] NODE OBJECT ...', 'as ip: addr, link, route [table N], route get, rule, neigh; route|neigh add|del|replace|change, rule add|del, link set, addr add|del; -s: device counters; netns [list]; netns exec NS ip|iptables|iptables-save|conntrack|tcpdump ARGS'],
+  ['ip', '[-n NS] [-s [-s]] NODE OBJECT ...', 'as ip: addr, link, route [table N], route get, rule, neigh; route|neigh add|del|replace|change, rule add|del, link set, addr add|del; -s: device counters; netns [list]; netns exec NS ip|iptables|iptables-save|conntrack|tcpdump|ping ARGS'],
   ['iptables', 'NODE -n NS [-t TABLE] -S|-L -n -v|-A|-D|-I ...', 'as iptables (legacy) inside a namespace'],
   ['iptables-save', 'NODE -n NS [-t TABLE] [-c]', 'as iptables-save inside a namespace'],
   ['conntrack', 'NODE -n NS -L|-G|-C|-S|-D|-F|-E [filters]', 'as conntrack inside a namespace (-E streams events until Ctrl-C)'],
@@ -123,5 +124,16 @@ export function registerControlCommands(program: Command): void {
     .argument('[args...]')
     .action(async (args: string[], _opts: unknown, cmd: Command) => {
       process.exitCode = askedForHelp(cmd, args) ? 0 : await tcpdumpCommand(args);
+    });
+  program
+    .command('ping')
+    .usage('NODE [-n NS] [-c COUNT] [-i INTERVAL] [-W TIMEOUT] [-w DEADLINE] [-s SIZE] [-t TTL] [-I IFACE|ADDR] [-n] [-q] ADDR [--socket PATH]')
+    .description("ping from inside an emulated namespace: echo requests from its own stack, iputils ping's text and exit status (via the daemon's control socket)")
+    .helpOption(false)
+    .allowUnknownOption(true)
+    .allowExcessArguments(true)
+    .argument('[args...]')
+    .action(async (args: string[], _opts: unknown, cmd: Command) => {
+      process.exitCode = askedForHelp(cmd, args) ? 0 : await pingCommand(args);
     });
 }

@@ -2,7 +2,8 @@
 // namespace (`ip netns exec qrouter-... ip rule list`, `... iptables -t nat
 // -S`, `... tcpdump -i qr-... -nnee`) run as the dpemu command that emulates
 // CMD inside NS on NODE. An emulated namespace runs no processes, so only the
-// tools dpemu emulates there can be run.
+// tools dpemu emulates there can be run (ping with a socket of the namespace's
+// own stack: src/cli/ping.ts).
 import { basename } from 'node:path';
 import { ipObject, parseIpArgv } from '../control/ip-commands.js';
 import { netnsVerb } from '../control/ip-netns.js';
@@ -20,6 +21,7 @@ const TOOLS: Record<string, ToWords> = {
   iptables: nodeFirst,
   'iptables-save': nodeFirst,
   conntrack: nodeFirst,
+  ping: nodeFirst,
   // The interface inside NS: -i IF is dpemu's -i NODE:NS:IF.
   tcpdump: (node, ns, args) => args.map((a, i) => (i > 0 && (args[i - 1] === '-i' || args[i - 1] === '--interface') ? `${node}:${ns}:${a}` : a)),
 };

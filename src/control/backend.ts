@@ -11,6 +11,8 @@ import { ControlError } from './protocol.js';
 import { mustCapturePort, nodeNames } from './resolve.js';
 import { conntrackEventsOf } from './conntrack-commands.js';
 import { ConntrackEvents, type EventLine } from './conntrack-events.js';
+import { openPing, type PingEvent, type PingSession } from './ping.js';
+import type { PingOpenRequest } from './protocol.js';
 
 /** A capture in progress (Capture, for the in-process emulator). */
 export interface CaptureHandle {
@@ -46,6 +48,15 @@ export interface ConntrackEventsHandle extends CaptureHandle {
   readonly table: string;
 }
 
+export interface PingSpec {
+  open: PingOpenRequest;
+  opts: Pick<CaptureOptions, 'congested' | 'maxQueue'>;
+  /** The socket's datagrams and errors in batches, off the forwarding path. */
+  deliver: (events: PingEvent[]) => void;
+  /** Called once if the source goes away (a datapath worker died). */
+  done: () => void;
+}
+
 export interface ControlBackend {
   /** The topology's name (/v1/info). */
   readonly topologyName: string;
@@ -57,6 +68,8 @@ export interface ControlBackend {
   capture(spec: CaptureSpec): CaptureHandle | Promise<CaptureHandle>;
   /** Start conntrack -E, or throw a ControlError saying why not (the tool's words). */
   conntrackEvents(spec: ConntrackEventsSpec): ConntrackEventsHandle | Promise<ConntrackEventsHandle>;
+  /** Open ping's socket in a namespace, or throw a ControlError saying why not (ping's words). */
+  ping(spec: PingSpec): PingSession | Promise<PingSession>;
 }
 
 /** A capture's filter, or tcpdump's error. */
@@ -93,5 +106,9 @@ export class InProcessBackend implements ControlBackend {
   conntrackEvents(s: ConntrackEventsSpec): ConntrackEventsHandle {
     const { ct, words } = conntrackEventsOf({ emu: this.emu }, s.argv);
     return new ConntrackEvents(ct, words, s.opts, s.deliver);
+  }
+
+  ping(s: PingSpec): PingSession {
+    return openPing({ emu: this.emu }, s.open, s.opts, s.deliver);
   }
 }

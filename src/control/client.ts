@@ -3,7 +3,7 @@
 // DPEMU_CONTROL_URL (http://HOST:PORT) with DPEMU_TOKEN reaches a TCP listener.
 import { request, type IncomingMessage, type RequestOptions } from 'node:http';
 import { COMMANDS, DAEMON_COMMANDS } from './registry.js';
-import { DEFAULT_SOCKET, type CaptureEvent, type CaptureRequest, type CommandResponse, type ConntrackEventsRequest } from './protocol.js';
+import { DEFAULT_SOCKET, type CaptureEvent, type CaptureRequest, type CommandResponse, type ConntrackEventsRequest, type PingOpenRequest } from './protocol.js';
 
 export interface Endpoint {
   socketPath?: string;
@@ -20,18 +20,30 @@ export function endpointFromEnv(socketOpt?: string): Endpoint {
 /** A connection failure in the words a user can act on. */
 export class ConnectError extends Error {}
 
+/** Where and how to send a request to the daemon. */
+function target(ep: Endpoint, path: string, headers: Record<string, string | number>, signal?: AbortSignal): RequestOptions {
+  let t: RequestOptions;
+  if (ep.url) {
+    const u = new URL(ep.url);
+    if (ep.token) headers.authorization = `Bearer ${ep.token}`;
+    t = { host: u.hostname, port: u.port, path, method: 'POST', headers };
+  } else t = { socketPath: ep.socketPath!, path, method: 'POST', headers };
+  if (signal) t.signal = signal;
+  return t;
+}
+
+/** A failure to reach the daemon, in the words a user can act on. */
+function connectError(ep: Endpoint, e: NodeJS.ErrnoException): ConnectError {
+  const where = ep.url ?? ep.socketPath;
+  if (e.code === 'EACCES') return new ConnectError(`dpemu: ${where}: permission denied (the control socket belongs to the daemon's user)`);
+  if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') return new ConnectError(`dpemu: ${where}: no daemon listening (start \`dpemu run\`, or set --socket / DPEMU_SOCKET)`);
+  return new ConnectError(`dpemu: ${where}: ${e.message}`);
+}
+
 function post(ep: Endpoint, path: string, body: unknown, onResponse: (res: IncomingMessage) => void, signal?: AbortSignal): Promise<void> {
   const text = JSON.stringify(body);
   return new Promise((resolve, reject) => {
-    const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) };
-    let target: RequestOptions;
-    if (ep.url) {
-      const u = new URL(ep.url);
-      if (ep.token) headers.authorization = `Bearer ${ep.token}`;
-      target = { host: u.hostname, port: u.port, path, method: 'POST', headers };
-    } else target = { socketPath: ep.socketPath!, path, method: 'POST', headers };
-    if (signal) target.signal = signal;
-    const req = request(target, (res) => {
+    const req = request(target(ep, path, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }, signal), (res) => {
       onResponse(res);
       res.on('end', resolve);
       res.on('error', (e) => (signal?.aborted ? resolve() : reject(e)));
@@ -39,10 +51,7 @@ function post(ep: Endpoint, path: string, body: unknown, onResponse: (res: Incom
     req.on('error', (e: NodeJS.ErrnoException) => {
       // The caller stopped listening (a stream it had enough of): not a failure.
       if (signal?.aborted) return resolve();
-      const where = ep.url ?? ep.socketPath;
-      if (e.code === 'EACCES') reject(new ConnectError(`dpemu: ${where}: permission denied (the control socket belongs to the daemon's user)`));
-      else if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') reject(new ConnectError(`dpemu: ${where}: no daemon listening (start \`dpemu run\`, or set --socket / DPEMU_SOCKET)`));
-      else reject(new ConnectError(`dpemu: ${where}: ${e.message}`));
+      reject(connectError(ep, e));
     });
     req.end(text);
   });
@@ -76,28 +85,58 @@ export async function runRemote(ep: Endpoint, family: string, argv: string[]): P
 export async function captureRemote(
   ep: Endpoint, req: CaptureRequest | ConntrackEventsRequest, onEvent: (ev: CaptureEvent) => void, onError: (r: CommandResponse) => void, signal?: AbortSignal,
 ): Promise<void> {
-  await post(ep, '/v1/capture', req, (res) => {
-    res.setEncoding('utf8');
-    let buf = '';
-    if (res.statusCode !== 200) {
-      res.on('data', (c: string) => (buf += c));
-      res.on('end', () => {
-        try {
-          onError(JSON.parse(buf) as CommandResponse);
-        } catch {
-          onError({ ok: false, stdout: '', stderr: `dpemu: capture refused (HTTP ${res.statusCode})\n`, exit: 1 });
-        }
-      });
-      return;
-    }
-    res.on('data', (c: string) => {
-      buf += c;
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        if (line) onEvent(JSON.parse(line) as CaptureEvent);
+  await post(ep, '/v1/capture', req, (res) => readEvents(res, onEvent, onError), signal);
+}
+
+/** An NDJSON answer's events, or its error (a non-200 answer's CommandResponse). */
+function readEvents(res: IncomingMessage, onEvent: (ev: CaptureEvent) => void, onError: (r: CommandResponse) => void): void {
+  res.setEncoding('utf8');
+  let buf = '';
+  if (res.statusCode !== 200) {
+    res.on('data', (c: string) => (buf += c));
+    res.on('end', () => {
+      try {
+        onError(JSON.parse(buf) as CommandResponse);
+      } catch {
+        onError({ ok: false, stdout: '', stderr: `dpemu: capture refused (HTTP ${res.statusCode})\n`, exit: 1 });
       }
     });
-  }, signal);
+    return;
+  }
+  res.on('data', (c: string) => {
+    buf += c;
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      if (line) onEvent(JSON.parse(line) as CaptureEvent);
+    }
+  });
+}
+
+/** ping's socket in the daemon (POST /v1/ping): opened with `open`, echo requests sent with send(), events until close(). */
+export interface RemotePing {
+  send(seq: number): void;
+  close(): void;
+  /** Settles when the daemon ends the exchange (or close()); rejects with a ConnectError if it cannot be reached. */
+  readonly ended: Promise<void>;
+}
+
+export function pingRemote(ep: Endpoint, open: PingOpenRequest, onEvent: (ev: CaptureEvent) => void, onError: (r: CommandResponse) => void): RemotePing {
+  const ac = new AbortController();
+  let req!: ReturnType<typeof request>;
+  const ended = new Promise<void>((resolve, reject) => {
+    req = request(target(ep, '/v1/ping', { 'content-type': 'application/x-ndjson', 'transfer-encoding': 'chunked' }, ac.signal), (res) => {
+      readEvents(res, onEvent, onError);
+      res.on('end', resolve);
+      res.on('error', () => resolve());
+    });
+    req.on('error', (e: NodeJS.ErrnoException) => (ac.signal.aborted ? resolve() : reject(connectError(ep, e))));
+  });
+  req.write(JSON.stringify({ open }) + '\n');
+  return {
+    send: (seq) => void req.write(JSON.stringify({ send: { seq } }) + '\n'),
+    close: () => ac.abort(),
+    ended,
+  };
 }

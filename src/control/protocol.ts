@@ -43,7 +43,38 @@ export interface ConntrackEventsRequest {
   conntrack: string[];
 }
 
+/**
+ * POST /v1/ping: a duplex NDJSON exchange with ping's socket in a
+ * namespace. The request body's first line is {"open": PingOpenRequest},
+ * each later one {"send": {"seq": N}} (an echo request of `size` bytes of
+ * data); the answer streams 'ping' (the socket is open), then 'reply',
+ * 'icmperr' and 'senderr' events, and 'end' if the daemon closes it.
+ */
+export interface PingOpenRequest {
+  node: string;
+  /** The namespace; a node that is one namespace (an emulated host) needs none. */
+  ns?: string;
+  /** Dotted quad. */
+  dst: string;
+  /** Bytes of data in each echo request (-s). */
+  size: number;
+  /** -t */
+  ttl?: number;
+  /** -I IFACE */
+  device?: string;
+  /** -I ADDR, dotted quad. */
+  source?: string;
+}
+
 export type CaptureEvent =
+  /** ping's socket is open: its source address (what routing chose, or the bound one) and echo identifier. */
+  | { type: 'ping'; source: string; ident: number }
+  /** An echo reply for the socket: the IP datagram (base64) and when it arrived (µs since the epoch). */
+  | { type: 'reply'; ts: number; data: string }
+  /** An ICMP error about echo request `seq` (ping's error queue): its sender, type, code and info. */
+  | { type: 'icmperr'; ts: number; from: string; icmpType: number; code: number; info: number; seq: number }
+  /** Sending echo request `seq` failed (strerror). */
+  | { type: 'senderr'; seq: number; message: string }
   | { type: 'start'; iface: string; linktype: 1; snaplen: number }
   /** conntrack -E is listening; `table`: conntrack or expect. */
   | { type: 'listening'; table: string }

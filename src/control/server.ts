@@ -14,8 +14,9 @@ import { Emulator } from '../topology/builder.js';
 import type { PartitionedDatapath } from '../workers/supervisor.js';
 import type { CommandFamily, ControlHooks, DaemonCommand } from './command.js';
 import { COMMANDS, DAEMON_COMMANDS } from './registry.js';
-import { ControlError, PROTOCOL_VERSION, type CaptureEvent, type CaptureRequest, type CommandResponse, type ConntrackEventsRequest } from './protocol.js';
+import { ControlError, PROTOCOL_VERSION, type CaptureEvent, type CaptureRequest, type CommandResponse, type ConntrackEventsRequest, type PingOpenRequest } from './protocol.js';
 import { InProcessBackend, type CaptureHandle, type ControlBackend } from './backend.js';
+import { pingEventJson } from './ping.js';
 
 export interface ControlServerOptions {
   socketPath: string;
@@ -131,6 +132,7 @@ export async function startControlServer(target: Emulator | ControlBackend, opts
       return;
     }
     if (url.pathname === '/v1/capture') return capture(req, res);
+    if (url.pathname === '/v1/ping') return ping(req, res);
     const m = /^\/v1\/(read|write)\/([a-z/-]+)$/.exec(url.pathname);
     const fam = m ? COMMANDS.get(m[2]!) ?? DAEMON_COMMANDS.get(m[2]!) : undefined;
     if (!m || !fam) {
@@ -220,6 +222,53 @@ export async function startControlServer(target: Emulator | ControlBackend, opts
     });
   };
 
+  /**
+   * ping's socket, duplex: the body's lines arrive while the answer streams
+   * (protocol.ts PingOpenRequest). The first opens the socket; each later
+   * one sends an echo request. The reader closing ends it.
+   */
+  const ping = (req: IncomingMessage, res: ServerResponse): void => {
+    let buf = '';
+    let session: Promise<{ send(seq: number): void } | null> | null = null;
+    // The socket lives in the emulator it was opened in: after a reload swapped another in, it is gone (as with a worker that died).
+    const openedOn = backend;
+    let end = (): void => {};
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => {
+      buf += chunk;
+      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        let msg: { open?: unknown; send?: { seq?: unknown } };
+        try {
+          msg = JSON.parse(line) as typeof msg;
+        } catch {
+          if (!res.headersSent) sendJson(res, 400, fail(new ControlError('control: ping: a line that is not JSON', 1, 400)));
+          return void req.destroy();
+        }
+        if (session === null) {
+          let opened: { send(seq: number): void } | null = null;
+          session = stream(req, res, async (send, congested, finish) => {
+            end = () => void (res.writableEnded || finish());
+            const h = await backend.ping({
+              open: msg.open as PingOpenRequest,
+              opts: { congested },
+              deliver: (events) => {
+                for (const e of events) send(pingEventJson(e));
+              },
+              done: () => end(),
+            });
+            opened = h;
+            return { handle: h, head: { type: 'ping', source: h.source, ident: h.ident } };
+          }).then(() => opened);
+        } else if (typeof msg.send?.seq === 'number') {
+          const seq = msg.send.seq;
+          void session.then((s) => (backend === openedOn ? s?.send(seq) : end()));
+        }
+      }
+    });
+  };
+
   // A request that cannot even be parsed (a bad URL) gets a 400, never a crash of the daemon.
   const serve = (viaTcp: boolean) => (req: IncomingMessage, res: ServerResponse) =>
     void handle(req, res, viaTcp).catch((e: unknown) => {
@@ -227,6 +276,8 @@ export async function startControlServer(target: Emulator | ControlBackend, opts
       else res.destroy();
     });
   const unix = createServer(serve(false));
+  // A ping's request body lasts as long as the ping (POST /v1/ping): no limit on receiving it.
+  unix.requestTimeout = 0;
   mkdirSync(dirname(opts.socketPath), { recursive: true, mode: 0o755 });
   await clearStale(opts.socketPath);
   // Create the socket already private (umask), then set the asked mode: no window where others could connect.
@@ -248,6 +299,7 @@ export async function startControlServer(target: Emulator | ControlBackend, opts
   let tcpAddress: { host: string; port: number } | undefined;
   if (opts.tcp) {
     tcp = createServer(serve(true));
+    tcp.requestTimeout = 0;
     await listen(tcp, opts.tcp.port, opts.tcp.host);
     const a = tcp.address();
     if (a && typeof a === 'object') tcpAddress = { host: a.address, port: a.port };

@@ -46,6 +46,9 @@ const STRERROR: Record<Errno, string> = {
   EXDEV: 'Invalid cross-device link',
 };
 
+/** strerror(3) of an errno. */
+export const strerror = (errno: Errno): string => STRERROR[errno];
+
 /** A kernel refusal. `message` reads as `ip` prints it. */
 export class RtnlError extends Error {
   constructor(

@@ -41,6 +41,9 @@ import { Netfilter, newPacketInfo, fillPacketInfo, fillDatagramInfo, type NfPack
 import { CT_RELATED, VERDICT_ACCEPT, VERDICT_REJECT } from '../netfilter/constants.js';
 import { ruleSaveText } from '../netfilter/rule.js';
 import { IPTABLES_CACHE_CELLS } from '../netfilter/traversal-cache.js';
+import { PingError, PingSocket, type PingItem, type PingOpen } from './ping-socket.js';
+import { strerror } from './errors.js';
+import { localAddrDev } from './addr-select.js';
 
 export interface InterfaceConfig {
   mac?: number; // 48-bit MAC as a number; random-looking default otherwise
@@ -125,6 +128,8 @@ export class NetNamespace extends Element implements KeepsLearned {
   private relTable: NfPacketInfo['ctTable'] = null;
   /** The packet going through OUTPUT is such an error. */
   private attached = false;
+  /** Open ping sockets (dpemu ping): each sees the ICMP datagrams delivered here. */
+  private pings: PingSocket[] = [];
 
   constructor(node: string, name: string) {
     super('netns', node, name);
@@ -434,6 +439,7 @@ export class NetNamespace extends Element implements KeepsLearned {
     if (!this.hook(pkt, 'input', e.now)) return;
     const proto = info.proto;
     if (proto === IPPROTO_ICMP) {
+      if (this.pings.length !== 0) this.pingRcv(pkt);
       if (info.icmpType === ICMP_ECHO && unicast) return this.echoReply(pkt);
       return this.consumeIp(pkt, `ICMP type ${info.icmpType} code ${info.icmpCode} delivered to the local stack`);
     }
@@ -787,7 +793,14 @@ export class NetNamespace extends Element implements KeepsLearned {
       out = this.byIfindex.get(rt.oif);
       info.outIf = out?.iface.name ?? 'lo';
     }
-    if (rt.kind === 'local' || !out) return this.consumeIp(pkt, `to ${ipToString(info.dst)}: local`);
+    if (rt.kind === 'local' || !out) {
+      // Looped back to this stack (the loopback's own hooks are not run): a ping socket's reply or error.
+      if (this.pings.length !== 0 && info.proto === IPPROTO_ICMP) {
+        if (info.icmpType === ICMP_ECHO) return this.echoReply(pkt);
+        this.pingRcv(pkt);
+      }
+      return this.consumeIp(pkt, `to ${ipToString(info.dst)}: local`);
+    }
     if (e.tracing) e.note(pkt, this, `route (output): ${rt.fib ? fibText(rt.fib) : ''} -> ${out.iface.name} via ${ipToString(rt.nexthop)}`);
     if (!this.hook(pkt, 'postrouting', e.now)) return;
     const h = this.outHop;
@@ -1027,6 +1040,133 @@ export class NetNamespace extends Element implements KeepsLearned {
     for (const x of this.delayed.splice(0)) e.drop(x.pkt, this, 'port_down', 'namespace replaced by a reload');
     // As fqdir_pre_exit flushes a namespace's queues: SKB_DROP_REASON_FRAG_REASM_TIMEOUT.
     for (const f of this.defrag?.releaseAll() ?? []) e.drop(f, this, 'frag_timeout', 'namespace replaced by a reload');
+  }
+
+  // ---- ping (dpemu ping: ping-socket.ts) ---------------------------------
+
+  /**
+   * ping's raw socket and its connect() probe (ping4_run): the source
+   * address routing picks for the destination (a UDP socket connected to
+   * port 1025), or the bound one, or ping's error. The echo identifier is
+   * one no other ping socket here uses and no tracked connection between
+   * the two addresses holds.
+   */
+  openPing(o: PingOpen, onItem: (item: PingItem) => void): { sock: PingSocket; source: number } {
+    let oif = 0;
+    if (o.device !== undefined) {
+      const l = this.ns.link(o.device);
+      if (!l) throw new PingError(`SO_BINDTODEVICE ${o.device}: No such device`);
+      oif = l.index;
+    }
+    const bound = o.source ?? 0;
+    let source = bound;
+    if (!bound) {
+      const r = routeOutput(this.ns, { dst: o.dst, oif, proto: IPPROTO_UDP, dport: 1025 });
+      if (r.kind === 'error') throw new PingError(`connect: ${strerror(r.errno)}`);
+      if (r.kind === 'broadcast') throw new PingError('Do you want to ping broadcast? Then -b. If not, check your local firewall rules');
+      source = r.src;
+    } else if (!localAddrDev(this.ns, bound) && !this.ns.sys.ip_nonlocal_bind) throw new PingError('bind: Cannot assign requested address');
+    const ct = this.nf.tracking ? this.nf.conntrack : null, now = this.engine.now;
+    let ident = 0;
+    for (let tries = 0; tries < 0x10000; tries++) {
+      ident = Math.floor(Math.random() * 0x10000);
+      if (this.pings.some((p) => p.ident === ident)) continue;
+      if (ct !== null && (ct.find(source, o.dst, IPPROTO_ICMP, ident, 0, now) !== 0 || ct.find(o.dst, source, IPPROTO_ICMP, ident, 0, now) !== 0)) continue;
+      break;
+    }
+    const sock = new PingSocket(ident, o.dst, bound, o.ttl ?? this.ns.sys.ip_default_ttl, oif, onItem);
+    this.pings = [...this.pings, sock];
+    return { sock, source };
+  }
+
+  closePing(sock: PingSocket): void {
+    this.pings = this.pings.filter((p) => p !== sock);
+  }
+
+  /**
+   * sendto() of echo request `seq` with `dataLen` bytes of data (at most
+   * 65507): routed now (the socket is not connected), DF as
+   * IP_PMTUDISC_WANT sets it (when the datagram fits the route's MTU; a
+   * longer one leaves in fragments), then OUTPUT, POSTROUTING and the
+   * neighbour as any local packet. A datagram longer than a slot of the
+   * packet pool is held over several, as a reassembled one is (ip-frag.ts
+   * FragQueue), and goes through the hooks whole, as the kernel's frag_list.
+   */
+  pingSend(sock: PingSocket, seq: number, dataLen: number): void {
+    if (!this.pings.includes(sock)) return;
+    const rt = routeOutput(this.ns, { dst: sock.dst, src: sock.bound, oif: sock.oif, proto: IPPROTO_ICMP, sport: sock.ident });
+    if (rt.kind === 'error') return sock.onItem({ kind: 'senderr', seq, message: strerror(rt.errno) });
+    const e = this.engine, totLen = 28 + dataLen;
+    const room = (e.pool.maxFrame - ETH_HLEN - 20) & ~7;
+    let msg: Uint8Array | null = null;
+    if (8 + dataLen > room) {
+      // Over 65535 bytes, or fragments of the route's MTU would not fit a slot (looped back, none are cut): EMSGSIZE.
+      if (totLen > 65535 || (rt.kind !== 'local' && rt.mtu + ETH_HLEN > e.pool.maxFrame)) return sock.onItem({ kind: 'senderr', seq, message: 'Message too long' });
+      msg = new Uint8Array(8 + dataLen); // once a send, at ping's rate: the message before it is cut into slots
+      sock.writeEcho(msg, 0, seq, dataLen);
+    }
+    const head = e.alloc(null, this, `ping icmp_seq=${seq}`);
+    if (!head) return sock.onItem({ kind: 'senderr', seq, message: 'No buffer space available' });
+    const buf = head.buf, l3 = head.off + ETH_HLEN;
+    if (msg === null) {
+      head.len = ETH_HLEN + totLen;
+      sock.writeEcho(buf, l3 + 20, seq, dataLen);
+    } else if (!this.pingDatagram(head, msg, room)) return sock.onItem({ kind: 'senderr', seq, message: 'No buffer space available' });
+    this.writeIpHeader(buf, l3, totLen, IPPROTO_ICMP, rt.src, sock.dst, 0);
+    buf[l3 + 8] = sock.ttl;
+    if (totLen <= rt.mtu) writeU16(buf, l3 + 6, IP_DF);
+    ipv4SetChecksum(buf, l3);
+    try {
+      this.localOut(head, rt.src, rt);
+    } finally {
+      // Every way out sends, drops or consumes the whole datagram; after a throw, its slots go back.
+      const dg = this.dg;
+      this.dg = null;
+      if (dg !== null) for (const f of dg.frags) e.drop(f, this, 'internal_error', 'datagram abandoned');
+    }
+  }
+
+  /** `msg` (an ICMP message) after `head`'s IP header and in slots after it, `room` bytes each: the datagram being sent (this.dg). */
+  private pingDatagram(head: Packet, msg: Uint8Array, room: number): boolean {
+    const e = this.engine, q = new FragQueue('ping', 0, 0);
+    for (let at = 0; at < msg.length; at += room) {
+      const p = at === 0 ? head : e.alloc(head, this, 'ping datagram');
+      if (p === null) {
+        for (let i = 1; i < q.frags.length; i++) e.drop(q.frags[i]!, this, 'no_buffer', 'ping datagram');
+        e.drop(head, this, 'no_buffer', 'ping datagram');
+        return false;
+      }
+      const end = Math.min(msg.length, at + room), pl = p.off + ETH_HLEN + 20;
+      p.buf.set(msg.subarray(at, end), pl);
+      p.len = ETH_HLEN + 20 + end - at;
+      q.frags.push(p);
+      q.offs.push(at);
+      q.ends.push(end);
+      q.pOffs.push(pl);
+    }
+    q.len = msg.length;
+    q.l4Sum = 0xffff; // a right checksum
+    this.dg = q;
+    return true;
+  }
+
+  /** An ICMP datagram delivered here (`info` describes it), offered to the ping sockets as a raw socket's copy. */
+  private pingRcv(pkt: Packet): void {
+    const buf = pkt.buf, l3 = pkt.off + ETH_HLEN, dg = this.dg !== null && this.dg.frags[0] === pkt ? this.dg : null;
+    const len = dg === null ? pkt.len - ETH_HLEN : readU16(buf, l3 + 2);
+    const whole = (): Uint8Array => {
+      if (dg === null) return buf.slice(l3, l3 + len);
+      // Reassembled: the head's header, then each fragment's data.
+      const out = new Uint8Array(len), ihl = (buf[l3]! & 15) << 2;
+      out.set(buf.subarray(l3, l3 + ihl));
+      for (let i = 0, at = ihl; i < dg.frags.length && at < len; i++) {
+        const k = Math.min(dg.fragLen(i), len - at);
+        out.set(buf.subarray(dg.pOffs[i]!, dg.pOffs[i]! + k), at);
+        at += k;
+      }
+      return out;
+    };
+    for (const s of this.pings) if (s.take(buf, l3, dg === null ? len : pkt.len - ETH_HLEN, whole)) break;
   }
 
   // ---- helpers ------------------------------------------------------------

@@ -308,6 +308,10 @@ export function runWorker(init: WorkerInit): void {
         return control.captureStart(m.cap, m.iface, m.filter, { count: m.count, snaplen: m.snaplen });
       case 'conntrackEvents':
         return control.conntrackEventsStart(m.cap, m.argv);
+      case 'pingOpen':
+        return control.pingOpen(m.cap, m.open);
+      case 'pingSend':
+        return control.pingSend(m.cap, m.seq);
       case 'capturePoll':
         return control.capturePoll(m.cap);
       case 'captureStop':

@@ -8,6 +8,7 @@ import type { HandoffSpec } from '../datapath/handoff.js';
 import type { LearnedState } from './learned-mirror.js';
 import type { ConfigCommand } from './config-log.js';
 import type { ReplayReport } from './worker-control.js';
+import type { PingOpenRequest } from '../control/protocol.js';
 
 /** One hand-off channel (src/datapath/handoff.ts): its rings and the consumer's slab. */
 export type ChannelSpec = HandoffSpec;
@@ -164,7 +165,11 @@ export type WorkerRequest =
   | { id: number; op: 'capture'; cap: number; iface: string; filter: string; count: number; snaplen: number }
   /** Start conntrack -E `cap` with the conntrack command's words (answers an EventsAnswer); its lines wait for the supervisor's polls as a capture's frames. */
   | { id: number; op: 'conntrackEvents'; cap: number; argv: string[] }
-  /** The frames (or conntrack -E lines) capture `cap` took since the last poll (a CapturePoll). */
+  /** Open ping's socket `cap` (answers a PingAnswer); what it reads waits for the supervisor's polls as a capture's frames. */
+  | { id: number; op: 'pingOpen'; cap: number; open: PingOpenRequest }
+  /** Ping socket `cap` sends echo request `seq`. */
+  | { id: number; op: 'pingSend'; cap: number; seq: number }
+  /** The frames (or conntrack -E lines, or ping's datagrams) capture `cap` took since the last poll (a CapturePoll). */
   | { id: number; op: 'capturePoll'; cap: number }
   | { id: number; op: 'captureStop'; cap: number }
   /** A reload replaces this datapath: journal the learned tables whole, answer the conntrack tables ([conntrackKey, buffers]) and forward nothing more (wait for STOP). */

@@ -10,13 +10,14 @@
 // The supervisor keeps each worker's configuration writes for a successor
 // (PartitionedDatapath.control, config-log.ts).
 import type { CommandFamily, ControlHooks } from '../control/command.js';
-import type { CaptureHandle, CaptureSpec, ConntrackEventsHandle, ConntrackEventsSpec, ControlBackend } from '../control/backend.js';
+import type { CaptureHandle, CaptureSpec, ConntrackEventsHandle, ConntrackEventsSpec, ControlBackend, PingSpec } from '../control/backend.js';
+import type { PingSession } from '../control/ping.js';
 import { conntrack } from '../control/conntrack-commands.js';
 import { ControlError, ok, type CommandResponse } from '../control/protocol.js';
 import { trace } from '../control/trace-command.js';
 import type { PartitionedDatapath } from './supervisor.js';
 import { RemoteTraces, TRACE_WAIT_MS } from './remote-trace.js';
-import { emulationNodes, type CapturePoll, type ControlAnswer, type EventsAnswer } from './worker-control.js';
+import { emulationNodes, type CapturePoll, type ControlAnswer, type EventsAnswer, type PingAnswer } from './worker-control.js';
 
 /** How often a capture's frames are fetched from its worker. */
 const POLL_MS = 20;
@@ -98,6 +99,23 @@ export class PartitionedControl implements ControlBackend {
     });
     unwrap(a);
     return Object.assign(this.poll(w, cap, s.opts.congested, (p) => p.lines.length && s.deliver(p.lines), s.done), { table: a.table ?? 'conntrack' });
+  }
+
+  /** ping's socket in the worker that owns the node, what it reads polled as a capture's frames; each send a request to it. */
+  async ping(s: PingSpec): Promise<PingSession> {
+    const node = typeof s.open?.node === 'string' ? s.open.node : '';
+    const w = this.dp.assignment.has(node) ? this.dp.ownerOf(node) : 0;
+    const cap = this.nextCapture++;
+    const a = await this.dp.request<PingAnswer>(w, { op: 'pingOpen', cap, open: s.open }).catch((e: Error) => {
+      throw new ControlError(`dpemu: ${e.message}`, 1, 503);
+    });
+    unwrap(a);
+    const h = this.poll(w, cap, s.opts.congested, (p) => p.ping.length && s.deliver(p.ping), s.done);
+    return Object.assign(h, {
+      source: a.source!,
+      ident: a.ident!,
+      send: (seq: number) => void this.dp.request(w, { op: 'pingSend', cap, seq }).catch(() => {}),
+    });
   }
 
   /** Fetches what capture `cap` took in worker `w` every POLL_MS until it is done, stopped, or the worker dies. */

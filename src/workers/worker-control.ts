@@ -11,8 +11,9 @@ import { compileCaptureFilter } from '../control/backend.js';
 import { Capture, type CapturedFrame } from '../control/capture.js';
 import { conntrackEventsOf } from '../control/conntrack-commands.js';
 import { ConntrackEvents, type EventLine } from '../control/conntrack-events.js';
+import { openPing, type PingEvent, type PingSession } from '../control/ping.js';
 import { mustCapturePort, mustOvsBridge } from '../control/resolve.js';
-import { ControlError, type CommandResponse } from '../control/protocol.js';
+import { ControlError, type CommandResponse, type PingOpenRequest } from '../control/protocol.js';
 import { registerCollectors, type Collectors, type MetricJson } from '../metrics/collectors.js';
 import { enableLatencySampling } from '../metrics/latency.js';
 import { formatFlow } from '../ofproto/flow-printer.js';
@@ -49,6 +50,8 @@ export interface CapturePoll {
   frames: CapturedFrame[];
   /** conntrack -E's lines. */
   lines: EventLine[];
+  /** A ping socket's datagrams and errors. */
+  ping: PingEvent[];
   captured: number;
   dropped: number;
   /** The count was reached: this is the last poll. */
@@ -61,12 +64,21 @@ interface WorkerCapture {
   later: (() => void)[];
   frames: CapturedFrame[];
   lines: EventLine[];
+  ping: PingEvent[];
+  /** A ping socket's (dpemu ping). */
+  session?: PingSession;
   done: boolean;
 }
 
 /** The answer to starting conntrack -E: the table it listens to. */
 export interface EventsAnswer extends ControlAnswer {
   table?: string;
+}
+
+/** The answer to opening a ping socket: its source address and echo identifier. */
+export interface PingAnswer extends ControlAnswer {
+  source?: string;
+  ident?: number;
 }
 
 export class WorkerControl {
@@ -139,7 +151,7 @@ export class WorkerControl {
   captureStart(cap: number, iface: string, filter: string, opts: { count: number; snaplen: number }): ControlAnswer {
     try {
       const port = mustCapturePort({ emu: this.emu, allNodes: this.allNodes }, iface);
-      const c: WorkerCapture = { capture: null!, later: [], frames: [], lines: [], done: false };
+      const c = newCapture();
       c.capture = new Capture(port, compileCaptureFilter(filter), { ...opts, defer: (fn) => c.later.push(fn) }, (f) => c.frames.push(...f), () => (c.done = true));
       this.captures.set(cap, c);
       return { response: { ok: true, stdout: '', stderr: '', exit: 0 }, writes: [] };
@@ -153,7 +165,7 @@ export class WorkerControl {
   conntrackEventsStart(cap: number, argv: string[]): EventsAnswer {
     try {
       const { ct, words } = conntrackEventsOf({ emu: this.emu, allNodes: this.allNodes }, argv);
-      const c: WorkerCapture = { capture: null!, later: [], frames: [], lines: [], done: false };
+      const c = newCapture();
       c.capture = new ConntrackEvents(ct, words, { defer: (fn) => c.later.push(fn) }, (l) => c.lines.push(...l));
       this.captures.set(cap, c);
       return { response: { ok: true, stdout: '', stderr: '', exit: 0 }, writes: [], table: words.table };
@@ -163,13 +175,33 @@ export class WorkerControl {
     }
   }
 
+  /** ping's socket in a namespace of this worker's, polled as a capture. */
+  pingOpen(cap: number, open: PingOpenRequest): PingAnswer {
+    try {
+      const c = newCapture();
+      const s = openPing({ emu: this.emu, allNodes: this.allNodes }, open, { defer: (fn) => c.later.push(fn) }, (e) => c.ping.push(...e));
+      c.capture = c.session = s;
+      this.captures.set(cap, c);
+      return { response: { ok: true, stdout: '', stderr: '', exit: 0 }, writes: [], source: s.source, ident: s.ident };
+    } catch (e) {
+      if (e instanceof ControlError) return { error: { message: e.message, exit: e.exit, status: e.status }, writes: [] };
+      throw e;
+    }
+  }
+
+  pingSend(cap: number, seq: number): boolean {
+    const s = this.captures.get(cap)?.session;
+    s?.send(seq);
+    return s !== undefined;
+  }
+
   capturePoll(cap: number): CapturePoll {
     const c = this.captures.get(cap);
-    if (!c) return { frames: [], lines: [], captured: 0, dropped: 0, done: true };
+    if (!c) return { frames: [], lines: [], ping: [], captured: 0, dropped: 0, done: true };
     // What setImmediate would have run by now: delivery, and detaching the tap once the count is reached.
     for (const fn of c.later.splice(0)) fn();
     if (c.done) this.captures.delete(cap);
-    return { frames: c.frames.splice(0), lines: c.lines.splice(0), captured: c.capture.captured, dropped: c.capture.dropped, done: c.done };
+    return { frames: c.frames.splice(0), lines: c.lines.splice(0), ping: c.ping.splice(0), captured: c.capture.captured, dropped: c.capture.dropped, done: c.done };
   }
 
   captureStop(cap: number): boolean {
@@ -188,3 +220,5 @@ export class WorkerControl {
     return this.collectors.json(flows);
   }
 }
+
+const newCapture = (): WorkerCapture => ({ capture: null!, later: [], frames: [], lines: [], ping: [], done: false });

@@ -1,0 +1,82 @@
+// ping's socket in a namespace of this thread's emulator (dpemu ping): opened
+// with the words' node and namespace, its datagrams and errors queued for the
+// reader as a capture's frames are (DeferredBatches: bounded, delivered off
+// the packet path), its echo requests sent on demand. The in-process backend
+// and a datapath worker both run it (backend.ts, src/workers/worker-control.ts).
+import type { NetNamespace } from '../netns/namespace.js';
+import { PingError, type PingItem, type PingSocket } from '../netns/ping-socket.js';
+import { ipToString, parseIpv4 } from '../wire/addr.js';
+import type { Scope } from './command.js';
+import { DeferredBatches, type CaptureOptions } from './capture.js';
+import { ControlError, type CaptureEvent, type PingOpenRequest } from './protocol.js';
+import { mustNamespace } from './resolve.js';
+
+/** What the socket hands the reader: a CaptureEvent, with the datagram's bytes not yet in base64. */
+export type PingEvent = Exclude<PingItem, { kind: 'reply' }> | { kind: 'reply'; ts: number; data: Uint8Array };
+
+/** An open ping socket: where it sends from, and what it took for the reader. */
+export interface PingSession {
+  readonly source: string;
+  readonly ident: number;
+  readonly captured: number;
+  readonly dropped: number;
+  send(seq: number): void;
+  stop(): void;
+}
+
+function address(text: string | undefined, what: string): number | undefined {
+  if (text === undefined) return undefined;
+  const a = parseIpv4(text);
+  if (a === null) throw new ControlError(`ping: ${what}: not an IPv4 address: ${text}`, 2);
+  return a;
+}
+
+/** Open ping's socket as `r` asks, or throw ping's error (exit 2) or the namespace's. */
+export function openPing(scope: Scope, r: PingOpenRequest, opts: Pick<CaptureOptions, 'congested' | 'maxQueue' | 'defer'>, deliver: (events: PingEvent[]) => void): PingSession {
+  if (typeof r !== 'object' || r === null || typeof r.node !== 'string' || typeof r.dst !== 'string' || !Number.isInteger(r.size) || r.size < 0) {
+    throw new ControlError('control: ping wants {"open": {node, ns?, dst, size, ttl?, device?, source?}}');
+  }
+  const ns: NetNamespace = mustNamespace(scope, r.node, r.ns);
+  const dst = address(r.dst, 'destination')!;
+  const source = address(r.source, 'source');
+  const out = new DeferredBatches<PingEvent>(opts, deliver);
+  let sock: PingSocket, from: number;
+  try {
+    ({ sock, source: from } = ns.openPing(
+      { dst, ...(r.ttl !== undefined ? { ttl: r.ttl } : {}), ...(r.device !== undefined ? { device: r.device } : {}), ...(source !== undefined ? { source } : {}) },
+      (item) => {
+        if (out.room()) out.push(item);
+      },
+    ));
+  } catch (e) {
+    if (e instanceof PingError) throw new ControlError(`ping: ${e.message}`, 2);
+    throw e;
+  }
+  return {
+    source: ipToString(from),
+    ident: sock.ident,
+    get captured() {
+      return out.captured;
+    },
+    get dropped() {
+      return out.dropped;
+    },
+    send: (seq) => ns.pingSend(sock, seq, r.size),
+    stop: () => {
+      ns.closePing(sock);
+      out.clear();
+    },
+  };
+}
+
+/** A socket's event as the stream carries it. */
+export function pingEventJson(e: PingEvent): CaptureEvent {
+  switch (e.kind) {
+    case 'reply':
+      return { type: 'reply', ts: e.ts, data: Buffer.from(e.data.buffer, e.data.byteOffset, e.data.length).toString('base64') };
+    case 'error':
+      return { type: 'icmperr', ts: e.ts, from: ipToString(e.from), icmpType: e.type, code: e.code, info: e.info, seq: e.seq };
+    default:
+      return { type: 'senderr', seq: e.seq, message: e.message };
+  }
+}

@@ -1,0 +1,110 @@
+// iputils ping's socket inside an emulated namespace: a raw ICMP socket
+// (what ping opens as root on Debian, where ping_group_range allows no
+// datagram ping sockets) with ping's ICMP filter, its BPF filter on the echo
+// identifier, and IP_RECVERR. What the namespace hands it (namespace.ts
+// pingRcv) becomes what ping reads: echo replies with its identifier as the
+// datagram, ICMP errors about its own echo requests as the error queue's
+// entries. The packets themselves are built here (ping4_send_probe: the
+// timeval the kernel's sendto time stands for, then bytes counting up) and
+// sent by the namespace as any local packet (route, OUTPUT, POSTROUTING,
+// neighbour output).
+import { readU16, readU32, writeU16, writeU32 } from '../wire/addr.js';
+import { ICMP_DEST_UNREACH, ICMP_ECHO, ICMP_ECHOREPLY, ICMP_PARAMETERPROB, ICMP_TIME_EXCEEDED, icmpSetChecksum } from '../wire/icmp.js';
+import { IPPROTO_ICMP } from '../wire/ipv4.js';
+
+/** What ping asks of its socket: the destination and the options that reach the kernel. */
+export interface PingOpen {
+  dst: number;
+  /** IP_TTL (-t); default the namespace's ip_default_ttl (64). */
+  ttl?: number;
+  /** SO_BINDTODEVICE (-I IFACE). */
+  device?: string;
+  /** bind() (-I ADDR). */
+  source?: number;
+}
+
+/** What ping reads from its socket: a datagram (an echo reply) or an error queue entry. */
+export type PingItem =
+  /** `data`: the IP datagram (header and ICMP message); `ts`: when it arrived (µs since the epoch). */
+  | { kind: 'reply'; ts: number; data: Uint8Array }
+  /** sock_extended_err of an ICMP error about echo request `seq`: its sender, type, code and info. */
+  | { kind: 'error'; ts: number; from: number; type: number; code: number; info: number; seq: number }
+  /** sendto() failed: strerror of its errno. */
+  | { kind: 'senderr'; seq: number; message: string };
+
+/** What ping prints when it cannot open or connect its socket: `ping: MESSAGE`, exit 2. */
+export class PingError extends Error {}
+
+/** Wall-clock microseconds since the epoch (a thread's timeOrigin plus its monotonic time). */
+export const wallUs = (): number => Math.round((performance.timeOrigin + performance.now()) * 1000);
+
+/** Bytes of a struct timeval on x86-64 (ping times a packet only when its data holds one). */
+export const TIMEVAL_LEN = 16;
+
+export class PingSocket {
+  constructor(
+    readonly ident: number,
+    readonly dst: number,
+    /** bind()'s address, 0 when unbound (each packet gets the route's source). */
+    readonly bound: number,
+    readonly ttl: number,
+    /** SO_BINDTODEVICE's ifindex, 0 when unbound. */
+    readonly oif: number,
+    readonly onItem: (item: PingItem) => void,
+  ) {}
+
+  /**
+   * The ICMP message of an echo request at l4 (`dataLen` bytes of data):
+   * ping fills its data with bytes counting up from 0 (setup()), and the
+   * first 16 hold the time of sending when they fit (ping4_send_probe).
+   */
+  writeEcho(buf: Uint8Array, l4: number, seq: number, dataLen: number): void {
+    buf[l4] = ICMP_ECHO;
+    buf[l4 + 1] = 0;
+    writeU16(buf, l4 + 4, this.ident);
+    writeU16(buf, l4 + 6, seq & 0xffff);
+    const d = l4 + 8;
+    for (let i = 0; i < dataLen; i++) buf[d + i] = i & 0xff;
+    if (dataLen >= TIMEVAL_LEN) {
+      const us = wallUs();
+      const sec = Math.floor(us / 1e6);
+      writeU32LE(buf, d, sec >>> 0);
+      writeU32LE(buf, d + 4, Math.floor(sec / 0x1_0000_0000));
+      writeU32LE(buf, d + 8, us % 1e6);
+      writeU32LE(buf, d + 12, 0);
+    }
+    writeU16(buf, l4 + 2, 0);
+    icmpSetChecksum(buf, l4, 8 + dataLen);
+  }
+
+  /**
+   * An ICMP datagram delivered to the namespace (IP header at l3, `len`
+   * bytes there): true if it is this socket's. `whole` gives the datagram's
+   * bytes (a reassembled one is spread over fragments).
+   */
+  take(buf: Uint8Array, l3: number, len: number, whole: () => Uint8Array): boolean {
+    const ihl = (buf[l3]! & 15) << 2;
+    if (buf[l3 + 9] !== IPPROTO_ICMP || len < ihl + 8) return false;
+    const l4 = l3 + ihl, type = buf[l4]!;
+    if (type === ICMP_ECHOREPLY) {
+      if (readU16(buf, l4 + 4) !== this.ident) return false; // ping's BPF filter
+      this.onItem({ kind: 'reply', ts: wallUs(), data: whole() });
+      return true;
+    }
+    if (type !== ICMP_DEST_UNREACH && type !== ICMP_TIME_EXCEEDED && type !== ICMP_PARAMETERPROB) return false;
+    // An error about our echo request to our destination (ping4_receive_error_msg's checks).
+    const q3 = l4 + 8;
+    if (len < ihl + 8 + 20) return false;
+    const qihl = (buf[q3]! & 15) << 2;
+    const q4 = q3 + qihl;
+    if (len < ihl + 8 + qihl + 8 || buf[q3 + 9] !== IPPROTO_ICMP || buf[q4] !== ICMP_ECHO) return false;
+    if (readU32(buf, q3 + 16) !== this.dst || readU16(buf, q4 + 4) !== this.ident) return false;
+    const info = type === ICMP_PARAMETERPROB ? buf[l4 + 4]! : type === ICMP_DEST_UNREACH ? readU16(buf, l4 + 6) : 0;
+    this.onItem({ kind: 'error', ts: wallUs(), from: readU32(buf, l3 + 12), type, code: buf[l4 + 1]!, info, seq: readU16(buf, q4 + 6) });
+    return true;
+  }
+}
+
+function writeU32LE(buf: Uint8Array, o: number, v: number): void {
+  writeU32(buf, o, ((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24));
+}
