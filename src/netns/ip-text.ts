@@ -365,8 +365,8 @@ export function runCommand<P>(
       if (!verb) throw fail(`unknown command '${toks[i]}'`);
       if (toks[i] !== undefined) i++;
       if (verb === 'get') {
-        if (o.json || o.details) throw fail('-json and -details are not emulated with ip route get here', 'get');
-        return routeGet(ns, rest(), no, opts.source);
+        if (o.details) throw fail('-details is not emulated with ip route get here', 'get');
+        return routeGet(ns, rest(), no, opts.source, o.json);
       }
       if (verb === 'list' || verb === 'show') {
         let table: number | 'all' = RT_TABLE_MAIN;
