@@ -312,8 +312,10 @@ async function compareIp(node: string, ns: Namespace, extraTables: string[]): Pr
   for (const args of shows) {
     compare(`${ns.name}: ip ${args.join(' ')}`, unmapNs(withStatus(tryRun('ip', ['-n', k, ...args]))), withStatus(await dpemuRun('ip', ['-n', ns.name, node, ...args])));
   }
-  // -d, as text.
-  const detailed = [['-d', 'link', 'show'], ['-d', 'addr', 'show'], ['-d', 'route', 'show', 'table', 'all'], ['-details', 'rule', 'show']];
+  // -d, as text (with counters too, of the devices that see no traffic: see below).
+  const quiet = ns.interfaces.filter((i) => kernelKind(node, ns.name, i.name).kind !== 'edge').map((i) => i.name);
+  const detailed = [['-d', 'link', 'show'], ['-d', 'addr', 'show'], ['-d', 'route', 'show', 'table', 'all'], ['-details', 'rule', 'show'],
+    ['-s', '-d', 'addr', 'show', 'lo'], ...quiet.map((d) => ['-d', '-s', '-s', 'link', 'show', d])];
   for (const args of detailed) {
     compare(`${ns.name}: ip ${args.join(' ')}`, vethQueues(vxlanAsOvs(unmapNs(withStatus(tryRun('ip', ['-n', k, ...args]))))), vethQueues(withStatus(await dpemuRun('ip', ['-n', ns.name, node, ...args]))));
   }
@@ -326,8 +328,7 @@ async function compareIp(node: string, ns: Namespace, extraTables: string[]): Pr
     ['-j', '-d', 'link', 'show'], ['-j', '-d', 'addr', 'show'], ['-j', '-d', 'route', 'show', 'table', 'all'], ['-j', '-d', 'rule'],
     ...ns.interfaces.flatMap((i) => [['-j', 'addr', 'show', 'dev', i.name], ['-j', '-p', 'link', 'show', i.name], ['-j', 'route', 'show', 'dev', i.name]]),
     // Counters of devices that see no traffic (the far end of an edge veth, in the spare namespace, sends IPv6 there).
-    ['-j', '-s', '-s', 'link', 'show', 'lo'], ['-j', '-s', 'addr', 'show', 'lo'],
-    ...ns.interfaces.filter((i) => kernelKind(node, ns.name, i.name).kind !== 'edge').map((i) => ['-j', '-s', '-s', '-d', 'link', 'show', i.name]),
+    ['-j', '-s', '-s', 'link', 'show', 'lo'], ['-j', '-s', 'addr', 'show', 'lo'], ...quiet.map((d) => ['-j', '-s', '-s', '-d', 'link', 'show', d]),
   ];
   for (const args of jsons) {
     const kt = dropEdgePeer(nsidNames(vethQueues(vxlanAsOvs(withStatus(tryRun('ip', ['-n', k, ...args])))), kIds));
