@@ -228,8 +228,3 @@ export function formatRoute(r: Route, ctx: RouteFormatContext, showTable = false
   for (const [name, lock, value] of routeMetricsInOrder(r)) s += `${name} ${lock ? 'lock ' : ''}${value} `;
   return s;
 }
-
-/** `ip route show [table ID|all]` for a set of routes, one "\n"-terminated line each. */
-export function formatRoutes(routes: readonly Route[], ctx: RouteFormatContext, showTable = false): string {
-  return routes.map((r) => formatRoute(r, ctx, showTable) + '\n').join('');
-}

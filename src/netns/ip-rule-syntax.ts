@@ -168,10 +168,5 @@ export function formatRule(r: FibRule, unresolved = false, details = false): str
   return s;
 }
 
-/** `ip rule show`: one "\n"-terminated line per rule. */
-export function formatRules(rules: readonly FibRule[], details = false): string {
-  return rules.map((r, _, all) => formatRule(r, gotoUnresolved(r, all), details) + '\n').join('');
-}
-
 /** A goto whose target priority no rule has. */
 export const gotoUnresolved = (r: FibRule, all: readonly FibRule[]): boolean => r.action === 'goto' && !all.some((x) => x.priority === r.gotoTarget);
