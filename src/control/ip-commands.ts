@@ -65,9 +65,8 @@ export const ip: CommandFamily = {
     if (known === 'netns') {
       // The node's own view (its root namespace), whatever -n says: the names are a directory of the node's.
       const verb = netnsVerb(words.slice(1));
-      // ip netns list -j also prints each name's nsid in the root namespace, which is not emulated.
-      if (options.some(isJsonOption)) throw new ControlError("Error: 'ip -json netns' is not emulated.", 255);
-      if (verb === 'list' || verb === 'show' || verb === 'lst') return ok(netnsList(ctx, mustNode(ctx, node)));
+      const json = options.some(isJsonOption) ? { pretty: options.some(isPrettyOption) } : undefined;
+      if (verb === 'list' || verb === 'show' || verb === 'lst') return ok(netnsList(ctx, mustNode(ctx, node), json));
       if (verb === 'exec') throw new ControlError("Error: 'ip netns exec' runs in the dpemu CLI: dpemu ip NODE netns exec NS CMD [ARGS].", 255);
       throw new ControlError(`Error: 'ip netns ${verb}' is not supported.`, 255);
     }
