@@ -30,6 +30,8 @@ const GSO_MAX_SEGS = 65535;
 const VETH_QUEUES = 1;
 
 function details(l: Interface): Details {
+  // 802.1Q (the kernel's vlan kind, with its protocol, id and flags) is not emulated: this host has no 8021q module to check it against.
+  if (l.vlanId !== undefined) throw new RtnlError('EINVAL', undefined, `Error: -details is not emulated for ${l.name} (a VLAN sub-interface here).`, 255);
   switch (l.kind) {
     case 'loopback':
       return { minMtu: 0, maxMtu: 0, queues: 1, tsoMaxSize: GSO_MAX_SIZE };

@@ -37,6 +37,8 @@ export interface LinkSpec {
   carrier?: boolean;
   noarp?: boolean;
   peer?: VethPeer;
+  /** An 802.1Q sub-interface: its VLAN id (IFLA_VLAN_ID). */
+  vlanId?: number;
 }
 
 export interface NetnsOptions {
@@ -203,6 +205,7 @@ export class Netns<P = unknown> implements AddrView {
       qlen: 1000,
     };
     if (spec.peer) iface.peer = spec.peer;
+    if (spec.vlanId !== undefined) iface.vlanId = spec.vlanId;
     this.byIndex.set(index, iface);
     this.byName.set(spec.name, iface);
     this.sorted = [...this.byIndex.values()].sort((a, b) => a.index - b.index);

@@ -9,6 +9,9 @@ import { netnsIds } from '../../src/netns/ip-json.js';
 import { runCommand } from '../../src/netns/ip-text.js';
 import { jsonDump } from '../../src/netns/json-writer.js';
 import { Netns } from '../../src/netns/netns.js';
+import { NetNamespace } from '../../src/netns/namespace.js';
+import { Engine } from '../../src/datapath/engine.js';
+import { ManualClock } from '../../src/datapath/clock.js';
 
 const ip = (s: string) => parseIp4(s)!;
 const mac = (s: string) => parseMac(s)!;
@@ -70,6 +73,8 @@ test('-d on each kind: the loopback (no kind), a veth, an OVS internal port (ope
   assert.match(runCommand(n, 'ip -d -j link show rfp-a'), /"link_netnsid":0,"promiscuity":0,"allmulti":0,"min_mtu":68,"max_mtu":65535,"linkinfo":\{"info_kind":"veth"\},"inet6_addr_gen_mode":"eui64",/);
   n.addLink({ name: 'tap1', kind: 'tap', mac: 5, up: true });
   assert.throws(() => runCommand(n, 'ip -d link'), (e: unknown) => e instanceof RtnlError && /-details is not emulated for tap1 \(a TAP here\)/.test(e.message) && e.exit === 255);
+  n.addLink({ name: 'sg-b.7', kind: 'veth', mac: 6, up: true, vlanId: 7 });
+  assert.throws(() => runCommand(n, 'ip -d addr show sg-b.7'), /-details is not emulated for sg-b\.7 \(a VLAN sub-interface here\)/);
 });
 
 test('-p alone prints text, as ip does; -j with a refused dump carries the "[" ip printed first; -j rule flush prints []', () => {
@@ -83,4 +88,12 @@ test('-p alone prints text, as ip does; -j with a refused dump carries the "[" i
   assert.equal(runCommand(n, 'ip -d -j rule'), '[{"priority":0,"src":"all","table":"local","protocol":"kernel"}]\n');
   assert.throws(() => runCommand(n, 'ip -d route get 192.168.1.9'), IpSyntaxError);
   assert.throws(() => runCommand(n, 'ip -s -j neigh'), /-s' is supported with ip link, addr, route and rule only/);
+});
+
+test("a topology's VLAN sub-interface is marked as one: -d refuses it rather than print a veth's details", () => {
+  const el = new Engine({ clock: new ManualClock(0) }).add(new NetNamespace('lab', 'v'));
+  el.addInterface('eth0', { mac: 1 });
+  el.addInterface('eth0.100', { mac: 1, vlan: { parent: 'eth0', id: 100 } });
+  assert.match(runCommand(el.ns, 'ip -d link show eth0'), /\n {4}veth /);
+  assert.throws(() => runCommand(el.ns, 'ip -d link show eth0.100'), /a VLAN sub-interface here/);
 });
