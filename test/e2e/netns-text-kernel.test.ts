@@ -246,11 +246,13 @@ function dropEdgePeer(json: string): string {
 const vethQueues = (t: string) =>
   t
     .replace(/(\n {4}veth (?:addrgenmode \S+ )?)numtxqueues \d+ numrxqueues \d+/g, '$1numtxqueues N numrxqueues N')
-    .replace(/("info_kind":"veth"\}(?:,"inet6_addr_gen_mode":"\w+")?,"num_tx_queues":)\d+(,"num_rx_queues":)\d+/g, '$1"N"$2"N"');
+    .replace(/("info_kind":\s?"veth"\s*\}(?:,\s*"inet6_addr_gen_mode":\s?"\w+")?,\s*"num_tx_queues":\s?)\d+(,\s*"num_rx_queues":\s?)\d+/g, '$1"N"$2"N"');
 const vxlanAsOvs = (t: string) =>
   t
     .replace(/\n {4}vxlan .*? (addrgenmode|numtxqueues)/g, '\n    openvswitch $1')
-    .replace(/"linkinfo":\{"info_kind":"vxlan","info_data":\{(?:[^{}]|\{[^{}]*\})*\}\}/g, '"linkinfo":{"info_kind":"openvswitch"}');
+    .replace(/"linkinfo":\{"info_kind":"vxlan","info_data":\{(?:[^{}]|\{[^{}]*\})*\}\}/g, '"linkinfo":{"info_kind":"openvswitch"}')
+    // -p: the device's members at 8 spaces, linkinfo's at 12.
+    .replace(/"linkinfo": \{\n {12}"info_kind": "vxlan",\n {12}"info_data": \{[\s\S]*?\n {12}\}\n {8}\}/g, '"linkinfo": {\n            "info_kind": "openvswitch"\n        }');
 
 /**
  * A "link_netnsid" is the peer namespace's id in the namespace listing it,
@@ -325,7 +327,7 @@ async function compareIp(node: string, ns: Namespace, extraTables: string[]): Pr
     ['-j', 'addr', 'show'], ['-j', '-p', 'addr', 'show'], ['-j', 'link', 'show'], ['-json', '-pretty', 'link'], ['-j', '-br', 'addr'], ['-j', '-br', '-p', 'link'],
     ['-j', 'rule', 'show'], ['-j', '-p', 'rule'], ['-j', 'route', 'show'], ['-j', 'route', 'show', 'table', 'local'],
     ...extraTables.map((t) => ['-j', 'route', 'show', 'table', t]), ['-j', '-4', 'route', 'show', 'table', 'all'], ['-j', '-p', 'route', 'show', 'table', 'all'],
-    ['-j', '-d', 'link', 'show'], ['-j', '-d', 'addr', 'show'], ['-j', '-d', 'route', 'show', 'table', 'all'], ['-j', '-d', 'rule'],
+    ['-j', '-d', 'link', 'show'], ['-j', '-d', 'addr', 'show'], ['-j', '-p', '-d', 'link', 'show'], ['-j', '-d', 'route', 'show', 'table', 'all'], ['-j', '-d', 'rule'],
     ...ns.interfaces.flatMap((i) => [['-j', 'addr', 'show', 'dev', i.name], ['-j', '-p', 'link', 'show', i.name], ['-j', 'route', 'show', 'dev', i.name]]),
     // Counters of devices that see no traffic (the far end of an edge veth, in the spare namespace, sends IPv6 there).
     ['-j', '-s', '-s', 'link', 'show', 'lo'], ['-j', '-s', 'addr', 'show', 'lo'], ...quiet.map((d) => ['-j', '-s', '-s', '-d', 'link', 'show', d]),
