@@ -340,7 +340,7 @@ async function compareIp(node: string, ns: Namespace, extraTables: string[]): Pr
   // a random seed per boot: the lines are compared as sets.
   const skip = new Set(unsettled(ns));
   const sorted = (t: string) => t.split('\n').filter((l) => l && !skip.has(l.split(' ')[0]!)).sort().join('\n');
-  for (const args of [['neigh', 'show'], ['neigh', 'show', 'nud', 'all'], ['neigh', 'show', 'proxy'], ['-br', 'neigh'], ...ns.interfaces.map((i) => ['neigh', 'show', 'dev', i.name])]) {
+  for (const args of [['neigh', 'show'], ['neigh', 'show', 'nud', 'all'], ['neigh', 'show', 'proxy'], ['-br', 'neigh'], ['-br', 'neigh', 'show', 'proxy'], ...ns.interfaces.flatMap((i) => [['neigh', 'show', 'dev', i.name], ['-br', 'neigh', 'show', 'proxy', 'dev', i.name]])]) {
     compare(`${ns.name}: ip ${args.join(' ')} (sorted)`, sorted(ipk(k, args)), sorted(await dpemu('ip', ['-n', ns.name, node, ...args])));
   }
   // So are the objects of `ip -j neigh`, each as printed.
@@ -349,7 +349,7 @@ async function compareIp(node: string, ns: Namespace, extraTables: string[]): Pr
     const items = j.items.filter((x) => !skip.has(/"dst":\s?"([^"]*)"/.exec(x)?.[1] ?? '')).sort();
     return j.open + items.join(',') + j.close;
   };
-  for (const args of [['-j', 'neigh', 'show'], ['-j', '-p', 'neigh', 'show', 'nud', 'all'], ['-j', 'neigh', 'show', 'proxy'], ['-j', '-br', 'neigh'], ...ns.interfaces.map((i) => ['-j', 'neigh', 'show', 'dev', i.name])]) {
+  for (const args of [['-j', 'neigh', 'show'], ['-j', '-p', 'neigh', 'show', 'nud', 'all'], ['-j', 'neigh', 'show', 'proxy'], ['-j', '-br', 'neigh'], ['-j', '-br', 'neigh', 'show', 'proxy'], ...ns.interfaces.map((i) => ['-j', 'neigh', 'show', 'dev', i.name])]) {
     compare(`${ns.name}: ip ${args.join(' ')} (sorted)`, settled(ipk(k, args)), settled(await dpemu('ip', ['-n', ns.name, node, ...args])));
   }
 }
