@@ -4,7 +4,7 @@
 import { IpSyntaxError, RtnlError } from '../netns/errors.js';
 import { OBJECTS as TEXT_OBJECTS, runCommand } from '../netns/ip-text.js';
 import { parseNeighArgs } from '../netns/ip-neigh-syntax.js';
-import { isBriefOption, isStatsOption, matches } from '../netns/ip-tokens.js';
+import { isBriefOption, isDetailsOption, isJsonOption, isPrettyOption, isStatsOption, matches } from '../netns/ip-tokens.js';
 import type { NetNamespace } from '../netns/namespace.js';
 import { type Access, type CommandFamily } from './command.js';
 import { ControlError, ok } from './protocol.js';
@@ -17,17 +17,18 @@ const IPROUTE2_OBJECTS = ['address', 'addrlabel', 'maddress', 'route', 'rule', '
 const WRITE_VERBS = ['add', 'delete', 'change', 'chg', 'replace', 'append', 'prepend', 'flush', 'set'];
 const NEIGH = ['neighbour', 'neighbor'];
 
-/** -n NS, -4, -s and -brief anywhere before OBJECT; the first other word is NODE. */
-export function parseIpArgv(argv: readonly string[]): { ns?: string; node?: string; stats: number; brief: boolean; words: string[] } {
-  const out: { ns?: string; node?: string; stats: number; brief: boolean; words: string[] } = { stats: 0, brief: false, words: [] };
+/** -n NS, -4 and ip's display options anywhere before OBJECT (passed on as given); the first other word is NODE. */
+export function parseIpArgv(argv: readonly string[]): { ns?: string; node?: string; options: string[]; words: string[] } {
+  const out: { ns?: string; node?: string; options: string[]; words: string[] } = { options: [], words: [] };
   let i = 0;
   for (; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '-n' || a === '-netns' || a === '--netns') out.ns = argv[++i];
-    else if (a === '-4') continue;
-    else if (isStatsOption(a)) out.stats++;
-    else if (isBriefOption(a)) out.brief = true;
-    else if (a.startsWith('-')) throw new ControlError(`Option "${a}" is unknown, try "ip -help".`, 255);
+    // ip.c reads "--opt" as "-opt".
+    const o = a.startsWith('--') ? a.slice(1) : a;
+    if (o === '-n' || o === '-netns') out.ns = argv[++i];
+    else if (o === '-4') continue;
+    else if ([isStatsOption, isBriefOption, isDetailsOption, isJsonOption, isPrettyOption].some((is) => is(o))) out.options.push(o);
+    else if (a.startsWith('-')) throw new ControlError(`Option "${o}" is unknown, try "ip -help".`, 255);
     else if (out.node === undefined) out.node = a;
     else break;
   }
@@ -58,18 +59,19 @@ export const ip: CommandFamily = {
   access,
   target: (argv) => ({ node: parseIpArgv(argv).node }),
   run(ctx, argv) {
-    const { ns, node, stats, brief, words } = parseIpArgv(argv);
+    const { ns, node, options, words } = parseIpArgv(argv);
     const obj = words[0];
     const known = obj === undefined ? undefined : ipObject(obj);
     if (known === 'netns') {
       // The node's own view (its root namespace), whatever -n says: the names are a directory of the node's.
       const verb = netnsVerb(words.slice(1));
-      if (verb === 'list' || verb === 'show' || verb === 'lst') return ok(netnsList(ctx, mustNode(ctx, node)));
+      const json = options.some(isJsonOption) ? { pretty: options.some(isPrettyOption) } : undefined;
+      if (verb === 'list' || verb === 'show' || verb === 'lst') return ok(netnsList(ctx, mustNode(ctx, node), json));
       if (verb === 'exec') throw new ControlError("Error: 'ip netns exec' runs in the dpemu CLI: dpemu ip NODE netns exec NS CMD [ARGS].", 255);
       throw new ControlError(`Error: 'ip netns ${verb}' is not supported.`, 255);
     }
     const el = mustNamespace(ctx, node, ns);
-    if (obj === undefined) throw new ControlError('Usage: dpemu ip [-n NS] [-s [-s]] NODE { addr | link | route | rule | neigh | netns } ...', 255);
+    if (obj === undefined) throw new ControlError('Usage: dpemu ip [-n NS] [-s [-s]] [-d] [-br] [-j [-p]] NODE { addr | link | route | rule | neigh | netns } ...', 255);
     if (!known) throw new ControlError(`Object "${obj}" is unknown, try "ip help".`, 1);
     if (!TEXT_OBJECTS.includes(known)) throw new ControlError(`Error: 'ip ${known}' is not supported.`, 255);
     const write = access(argv) === 'write';
@@ -83,13 +85,15 @@ export const ip: CommandFamily = {
           const dev = words[2] === 'dev' ? words[3] : words[2];
           if (dev !== undefined && el.ns.link(dev)) el.setLinkUp(dev, words.includes('up'));
         }
-        const out = runCommand(el.ns, [...Array<string>(stats).fill('-s'), ...(brief ? ['-brief'] : []), ...words].join(' '), el.engine.now, {
+        const out = runCommand(el.ns, [...options, ...words].join(' '), el.engine.now, {
           drop: (pkts, why) => pkts.forEach((p) => el.engine.drop(p, el, 'neigh_failed', why)),
           linkStats: (l) => el.linkStats(l),
         });
         if (!write) return ok(out);
       }
     } catch (e) {
+      // A refusal after ip had printed something (`ip -j` opens its array first) answers with both.
+      if (e instanceof RtnlError && e.stdout) return { ok: false, stdout: e.stdout, stderr: `${e.message}\n`, exit: e.exit };
       if (e instanceof RtnlError) throw new ControlError(e.message, e.exit);
       if (e instanceof IpSyntaxError) throw new ControlError(`Error: ${e.reason}${e.token ? ` ("${e.token}")` : ''}.`, 255);
       throw e;

@@ -1,6 +1,7 @@
 // `ip netns` on a node: its named namespaces, listed as iproute2's ipnetns.c
 // lists /var/run/netns, and which of ipnetns.c's verbs a word means.
 import { matches } from '../netns/ip-tokens.js';
+import { jsonDump } from '../netns/json-writer.js';
 import { namespaces } from './resolve.js';
 import type { Scope } from './command.js';
 import { ControlError } from './protocol.js';
@@ -28,8 +29,11 @@ export function netnsVerb(words: readonly string[]): NetnsVerb {
  * new entry goes to the head of the directory's list). A host or gateway
  * node is a namespace itself and names none. No `(id: N)`: nothing on the
  * node's root namespace, which is not emulated, gave them an nsid.
+ * With `-j [-p]` the same names as ip's JSON objects.
  */
-export function netnsList(s: Scope, node: string): string {
+export function netnsList(s: Scope, node: string, json?: { pretty: boolean }): string {
   const own = s.emu.topology.nodes.some((n) => n.name === node) ? namespaces(s.emu, node) : [];
-  return own.map((ns) => `${ns.name}\n`).reverse().join('');
+  const names = own.map((ns) => ns.name).reverse();
+  // -j: print_string "name" (and "id" where there is one: none here).
+  return json ? jsonDump(names.map((name) => ({ name })), json.pretty) : names.map((n) => `${n}\n`).join('');
 }

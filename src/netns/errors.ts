@@ -58,6 +58,8 @@ export class RtnlError extends Error {
     text?: string,
     /** The status `ip` exits with: 2 when the kernel refused, 1 when ip refused by itself (an unknown device). */
     readonly exit = 2,
+    /** What `ip` had printed on stdout before the refusal (`ip -j` opens its array before the dump). */
+    readonly stdout = '',
   ) {
     super(text ?? (extack ? `Error: ${extack}.` : `RTNETLINK answers: ${STRERROR[errno]}`));
     this.name = 'RtnlError';

@@ -58,6 +58,8 @@ export interface Interface {
   conf: DevConf;
   qlen: number;
   peer?: VethPeer;
+  /** An 802.1Q sub-interface (of a device of this namespace): its VLAN id. Shown as its kind shows it, not as a VLAN device (`-d` refuses it). */
+  vlanId?: number;
   /** Multicast groups joined beyond 224.0.0.1 (which every multicast device joins), e.g. 224.0.0.5 for ospfd. */
   mcGroups?: Set<Ip4>;
 }

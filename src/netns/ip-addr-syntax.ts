@@ -6,11 +6,12 @@
 import { type Ip4, type Mac, formatIp4, formatMac, parseMac, prefixMask } from './addr.js';
 import { IpSyntaxError } from './errors.js';
 import { type AddrSpec, type Interface, type LinkKind, autoBroadcast, operState } from './interfaces.js';
+import { formatLinkDetails } from './ip-link-details.js';
 import { TokenStream, matches, tokenize } from './ip-tokens.js';
 import { scopeFromName, scopeName } from './names.js';
 
-/** `<BROADCAST,MULTICAST,UP,LOWER_UP>` in print_link_flags order. */
-export function linkFlags(l: Interface): string {
+/** The device's flags in print_link_flags order. */
+export function linkFlagList(l: Interface): string[] {
   const f: string[] = [];
   if (l.up && !l.carrier) f.push('NO-CARRIER');
   if (l.kind === 'loopback') f.push('LOOPBACK');
@@ -18,10 +19,13 @@ export function linkFlags(l: Interface): string {
   if (l.noarp && l.kind !== 'loopback') f.push('NOARP');
   if (l.up) f.push('UP');
   if (l.up && l.carrier) f.push('LOWER_UP');
-  return `<${f.join(',')}>`;
+  return f;
 }
 
-function qdisc(l: Interface): string {
+/** `<BROADCAST,MULTICAST,UP,LOWER_UP>`. */
+export const linkFlags = (l: Interface): string => `<${linkFlagList(l).join(',')}>`;
+
+export function qdisc(l: Interface): string {
   if (!l.everUp) return 'noop';
   // Loopback, OVS internal ports and veths are IFF_NO_QUEUE devices.
   return l.kind === 'tap' || l.kind === 'ether' ? 'fq_codel' : 'noqueue';
@@ -30,8 +34,8 @@ function qdisc(l: Interface): string {
 /** Finds a device of the same namespace by ifindex (the operstate of a veth reads one). */
 export type LinkByIndex = (ifindex: number) => Interface | undefined;
 
-/** The two lines `ip link show` prints for a device (`mode DEFAULT` only there, not in `ip addr`). */
-export function formatLink(l: Interface, byIndex?: LinkByIndex, forIpAddr = false): string {
+/** The two lines `ip link show` prints for a device (`mode DEFAULT` only there, not in `ip addr`); `-d` adds a line or two. */
+export function formatLink(l: Interface, byIndex?: LinkByIndex, forIpAddr = false, details = false): string {
   const name = l.peer ? `${l.name}@if${l.peer.ifindex}` : l.name;
   let s = `${l.index}: ${name}: ${linkFlags(l)} mtu ${l.mtu} qdisc ${qdisc(l)} state ${operState(l, byIndex)} `;
   if (!forIpAddr) s += 'mode DEFAULT ';
@@ -40,6 +44,7 @@ export function formatLink(l: Interface, byIndex?: LinkByIndex, forIpAddr = fals
   else s += `    link/ether ${formatMac(l.mac)} brd ff:ff:ff:ff:ff:ff`;
   if (l.peer?.netns !== undefined) s += ` link-netns ${l.peer.netns}`;
   else if (l.peer?.netnsId !== undefined) s += ` link-netnsid ${l.peer.netnsId}`;
+  if (details) s += formatLinkDetails(l, forIpAddr);
   return s + '\n';
 }
 
@@ -58,8 +63,8 @@ export function formatBrief(l: Interface, what: 'link' | 'addr', byIndex?: LinkB
 }
 
 /** `ip addr show` for one device: the link lines and an inet block per address. */
-export function formatAddrs(l: Interface, byIndex?: LinkByIndex): string {
-  let s = formatLink(l, byIndex, true);
+export function formatAddrs(l: Interface, byIndex?: LinkByIndex, details = false): string {
+  let s = formatLink(l, byIndex, true, details);
   for (const a of l.addrs) {
     s += `    inet ${formatIp4(a.local)}/${a.prefixLen} `;
     // print_addrinfo: the prefix route's metric (IFA_RT_PRIORITY) comes before brd.

@@ -2,7 +2,7 @@
 // (iproute2 ip/ipneigh.c ipneigh_modify) and the lines `ip neigh show`
 // prints (print_neigh, iproute2 >= 5.16: every field followed by a space).
 
-import { type Ip4, formatIp4, formatMac, parseIp4, parseMac } from './addr.js';
+import { type Ip4, type Mac, formatIp4, formatMac, parseIp4, parseMac } from './addr.js';
 import { TokenStream, tokenize } from './ip-tokens.js';
 import { type NeighEntry, NUD, NUD_VALID, nudFromName, nudName } from './neighbour.js';
 import { type NeighSpec } from './specs.js';
@@ -67,6 +67,15 @@ export function formatNeigh(e: NeighEntry<unknown>, devName: string | undefined)
   if (e.router) s += 'router ';
   if (e.state !== NUD.NONE) s += nudName(e.state).split(' ').map((x) => `${x} `).join('');
   return s;
+}
+
+/**
+ * One entry as `ip -br neigh` prints it: the address padded to 39 and the
+ * device (unless listing one) to 16, each followed by a space, then the
+ * link-layer address while there is one (no space after it).
+ */
+export function formatNeighBrief(ip: Ip4, devName: string | undefined, lladdr: Mac | undefined): string {
+  return `${formatIp4(ip).padEnd(39)} ${devName !== undefined ? `${devName.padEnd(16)} ` : ''}${lladdr !== undefined ? formatMac(lladdr) : ''}`;
 }
 
 /** `ip neigh show proxy` line. */

@@ -12,6 +12,7 @@ import { type Netns, LOOPBACK_IFINDEX } from './netns.js';
 import { routeInput, type InputDropReason } from './route-input.js';
 import { routeOutput } from './route-output.js';
 import { tokenize } from './ip-tokens.js';
+import { type JsonObject, jsonDump } from './json-writer.js';
 import { ipToString } from '../wire/addr.js';
 
 interface Query {
@@ -87,9 +88,45 @@ function parse(args: string, line: number, source?: string): Query {
   return q;
 }
 
-/** The `ip route get` text for `args` (what follows `ip route get`). */
-export function routeGet(ns: Netns, args: string, line = 1, source?: string): string {
-  const q = parse(args, line, source);
+/** What print_route shows of the kernel's answer (a cloned route: no protocol or scope). */
+interface Answer {
+  type?: string;
+  dst: string;
+  from?: string;
+  gateway?: string;
+  dev: string;
+  table?: string;
+  prefsrc?: string;
+  mark?: number;
+  /** RTA_UID: output routes only. */
+  uid?: number;
+  /** print_cache_flags' RTCF_ names. */
+  cache: string[];
+  iif?: string;
+}
+
+function formatAnswer(a: Answer): string {
+  let s = `${a.type ? `${a.type} ` : ''}${a.dst}${a.from ? ` from ${a.from}` : ''}${a.gateway ? ` via ${a.gateway}` : ''} dev ${a.dev}`;
+  s += `${a.table ? ` table ${a.table}` : ''}${a.prefsrc ? ` src ${a.prefsrc}` : ''}`;
+  // print_route: a mark below 16 in decimal, from 16 on in hex.
+  if (a.mark) s += a.mark >= 16 ? ` mark 0x${a.mark.toString(16)}` : ` mark ${a.mark}`;
+  if (a.uid !== undefined) s += ` uid ${a.uid}`;
+  return `${s} \n    cache ${a.cache.length ? `<${a.cache.join(',')}> ` : ''}${a.iif !== undefined ? `iif ${a.iif} ` : ''}\n`;
+}
+
+/** The same as `ip -j route get` prints it (print_route's JSON members). */
+const answerJson = (a: Answer): JsonObject => ({
+  type: a.type, dst: a.dst, from: a.from, gateway: a.gateway, dev: a.dev, table: a.table, prefsrc: a.prefsrc,
+  flags: [], mark: a.mark || undefined, uid: a.uid, cache: a.cache, iif: a.iif,
+});
+
+/** The `ip route get` text for `args` (what follows `ip route get`), or with `json` what `ip -j [-p] route get` prints. */
+export function routeGet(ns: Netns, args: string, line = 1, source?: string, json?: { pretty: boolean }): string {
+  const a = answer(ns, parse(args, line, source));
+  return json ? jsonDump([answerJson(a)], json.pretty) : formatAnswer(a);
+}
+
+function answer(ns: Netns, q: Query): Answer {
   const devIndex = (name: string): number => {
     const d = ns.link(name);
     if (!d) throw new RtnlError('ENODEV', undefined, `Cannot find device "${name}"`, 1);
@@ -97,10 +134,8 @@ export function routeGet(ns: Netns, args: string, line = 1, source?: string): st
   };
   const devName = (i: number) => ns.linkByIndex(i)?.name ?? `if${i}`;
   // iproute2 prints the table unless it is main, or 0 (no FIB result).
-  const table = (t: number | undefined) => (t && t !== RT_TABLE_MAIN ? ` table ${tableName(t)}` : '');
-  const from = q.src ? ` from ${ipToString(q.src)}` : '';
-  const mark = q.mark ? ` mark 0x${q.mark.toString(16)}` : '';
-  const dst = ipToString(q.dst);
+  const table = (t: number | undefined) => (t && t !== RT_TABLE_MAIN ? tableName(t) : undefined);
+  const base = { dst: ipToString(q.dst), from: q.src ? ipToString(q.src) : undefined, mark: q.mark };
 
   if (q.iif !== undefined) {
     const iif = devIndex(q.iif);
@@ -108,22 +143,26 @@ export function routeGet(ns: Netns, args: string, line = 1, source?: string): st
     const d = routeInput(ns, { src: q.src, dst: q.dst, iif, tos: q.tos, mark: q.mark });
     if (d.kind === 'drop') throw new RtnlError(DROP_ERRNO[d.reason]);
     if (d.kind === 'unreachable') throw new RtnlError(d.errno);
-    // An input route's device is the loopback for what is delivered here.
-    const cache = ` \n    cache ${d.kind === 'forward' ? (d.redirect ? '<redirect> ' : '') : d.kind === 'local' ? '<local> ' : '<local,brd> '}iif ${q.iif} \n`;
     if (d.kind === 'forward') {
-      const via = d.route.gateway ? ` via ${ipToString(d.route.gateway)}` : '';
-      return `${dst}${from}${via} dev ${devName(d.oif)}${table(d.fib.table)}${mark}${cache}`;
+      const gateway = d.route.gateway ? ipToString(d.route.gateway) : undefined;
+      return { ...base, gateway, dev: devName(d.oif), table: table(d.fib.table), cache: d.redirect ? ['redirect'] : [], iif: q.iif };
     }
-    const type = d.kind === 'local' ? 'local' : 'broadcast';
-    return `${type} ${dst}${from} dev ${devName(LOOPBACK_IFINDEX)}${table(d.fib?.table)}${mark}${cache}`;
+    // An input route's device is the loopback for what is delivered here.
+    const local = d.kind === 'local';
+    return { ...base, type: local ? 'local' : 'broadcast', dev: devName(LOOPBACK_IFINDEX), table: table(d.fib?.table), cache: local ? ['local'] : ['local', 'brd'], iif: q.iif };
   }
 
   const d = routeOutput(ns, { dst: q.dst, src: q.src, oif: q.oif !== undefined ? devIndex(q.oif) : 0, tos: q.tos, mark: q.mark });
   if (d.kind === 'error') throw new RtnlError(d.errno);
-  const type = d.kind === 'unicast' ? '' : `${d.kind} `;
-  const via = d.route?.gateway && d.nexthop !== q.dst ? ` via ${ipToString(d.nexthop)}` : '';
-  // RTA_PREFSRC only when routing chose a source other than the one asked for.
-  const src = d.src !== q.src ? ` src ${ipToString(d.src)}` : '';
-  const flags = d.kind === 'local' ? '<local> ' : d.kind === 'broadcast' ? '<local,brd> ' : d.kind === 'multicast' ? '<mc> ' : '';
-  return `${type}${dst}${from}${via} dev ${devName(d.oif)}${table(d.fib?.table)}${src}${mark} uid 0 \n    cache ${flags}\n`;
+  return {
+    ...base,
+    type: d.kind === 'unicast' ? undefined : d.kind,
+    gateway: d.route?.gateway && d.nexthop !== q.dst ? ipToString(d.nexthop) : undefined,
+    dev: devName(d.oif),
+    table: table(d.fib?.table),
+    // RTA_PREFSRC only when routing chose a source other than the one asked for.
+    prefsrc: d.src !== q.src ? ipToString(d.src) : undefined,
+    uid: 0,
+    cache: d.kind === 'local' ? ['local'] : d.kind === 'broadcast' ? ['local', 'brd'] : d.kind === 'multicast' ? ['mc'] : [],
+  };
 }

@@ -3,7 +3,7 @@
 // included) and the lines `ip route show` prints (print_route), both ways.
 
 import { formatIp4, formatPrefix } from './addr.js';
-import { type Route } from './fib.js';
+import { type Route, type RouteMetric } from './fib.js';
 import { type Token, TokenStream, matches, tokenize } from './ip-tokens.js';
 import {
   RT_SCOPE_NOWHERE, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, RTPROT_BOOT, dsfieldFromName, dsfieldName,
@@ -196,7 +196,12 @@ export interface RouteFormatContext {
   carrier?(ifindex: number): boolean;
   /** The dump was filtered on the device: `dev` is left out. */
   hideDev?: boolean;
+  /** -d: the type, protocol and scope whatever they are, and the table (where shown) main too. */
+  details?: boolean;
 }
+
+/** The RTAX metrics other than mtu in print order (RTAX number). */
+export const routeMetricsInOrder = (r: Route): RouteMetric[] => [...r.metrics].sort((a, b) => METRICS.indexOf(a[0]) - METRICS.indexOf(b[0]));
 
 /**
  * One line as print_route prints it, trailing space included (every field
@@ -205,26 +210,21 @@ export interface RouteFormatContext {
  */
 export function formatRoute(r: Route, ctx: RouteFormatContext, showTable = false): string {
   let s = '';
-  if (r.type !== 'unicast') s += `${r.type} `;
+  const d = ctx.details ?? false;
+  if (r.type !== 'unicast' || d) s += `${r.type} `;
   s += r.dstLen === 0 ? 'default ' : `${formatPrefix(r.dst, r.dstLen)} `;
   if (r.tos) s += `tos ${dsfieldName(r.tos)} `;
   if (r.gateway) s += `via ${formatIp4(r.gateway)} `;
   if (r.dev && !ctx.hideDev) s += `dev ${ctx.devName(r.dev)} `;
-  if (showTable && r.table !== RT_TABLE_MAIN) s += `table ${tableName(r.table)} `;
-  if (r.protocol !== RTPROT_BOOT) s += `proto ${protoName(r.protocol)} `;
-  if (r.scope !== RT_SCOPE_UNIVERSE) s += `scope ${scopeName(r.scope)} `;
+  if (showTable && (r.table !== RT_TABLE_MAIN || d)) s += `table ${tableName(r.table)} `;
+  if (r.protocol !== RTPROT_BOOT || d) s += `proto ${protoName(r.protocol)} `;
+  if (r.scope !== RT_SCOPE_UNIVERSE || d) s += `scope ${scopeName(r.scope)} `;
   if (r.prefsrc) s += `src ${formatIp4(r.prefsrc)} `;
   if (r.priority) s += `metric ${r.priority} `;
   if (r.onlink) s += 'onlink ';
   // RTNH_F_LINKDOWN: set on nexthops (not host routes) of a device without carrier.
   if (r.dev && r.nhScope !== RT_SCOPE_NOWHERE && ctx.carrier && !ctx.carrier(r.dev)) s += 'linkdown ';
   if (r.mtu) s += `mtu ${r.mtuLock ? 'lock ' : ''}${r.mtu} `;
-  const ms = [...r.metrics].sort((a, b) => METRICS.indexOf(a[0]) - METRICS.indexOf(b[0]));
-  for (const [name, lock, value] of ms) s += `${name} ${lock ? 'lock ' : ''}${value} `;
+  for (const [name, lock, value] of routeMetricsInOrder(r)) s += `${name} ${lock ? 'lock ' : ''}${value} `;
   return s;
-}
-
-/** `ip route show [table ID|all]` for a set of routes, one "\n"-terminated line each. */
-export function formatRoutes(routes: readonly Route[], ctx: RouteFormatContext, showTable = false): string {
-  return routes.map((r) => formatRoute(r, ctx, showTable) + '\n').join('');
 }

@@ -9,7 +9,7 @@ import { type FibRule, type PortRange } from './rules.js';
 import { type RuleSpec } from './specs.js';
 
 const IP_PROTOS: Record<string, number> = { icmp: 1, igmp: 2, tcp: 6, udp: 17, gre: 47, esp: 50, ah: 51, sctp: 132 };
-const ipprotoName = (n: number) => Object.entries(IP_PROTOS).find(([, v]) => v === n)?.[0] ?? String(n);
+export const ipprotoName = (n: number) => Object.entries(IP_PROTOS).find(([, v]) => v === n)?.[0] ?? String(n);
 
 const KEYWORDS = [
   'not', 'from', 'to', 'preference', 'order', 'priority', 'tos', 'dsfield', 'fwmark', 'realms', 'protocol', 'tun_id',
@@ -135,18 +135,19 @@ export function parseRuleArgs(args: string, lineNo = 1, source?: string): RuleSp
   return parseRule(new TokenStream(tokenize(args), lineNo, source), false);
 }
 
-const hex = (n: number) => (n === 0 ? '0' : `0x${n.toString(16)}`);
+/** print_0xhex's "%#llx": 0 without the prefix. */
+export const ruleHex = (n: number): string => (n === 0 ? '0' : `0x${n.toString(16)}`);
 
-/** A line as print_rule prints it (no trailing newline). `unresolved`: a goto whose target is missing. */
-export function formatRule(r: FibRule, unresolved = false): string {
+/** A line as print_rule prints it (no trailing newline). `unresolved`: a goto whose target is missing; `details`: -d, the protocol always. */
+export function formatRule(r: FibRule, unresolved = false, details = false): string {
   let s = `${r.priority}:\t`;
   if (r.invert) s += 'not ';
   s += r.srcLen ? `from ${formatIp4(r.src)}${r.srcLen !== 32 ? `/${r.srcLen}` : ''}` : 'from all';
   if (r.dstLen) s += ` to ${formatIp4(r.dst)}${r.dstLen !== 32 ? `/${r.dstLen}` : ''}`;
   if (r.tos) s += ` tos ${dsfieldName(r.tos)}`;
   if (r.fwmark || r.fwmask) {
-    s += ` fwmark ${hex(r.fwmark)}`;
-    if (r.fwmask !== 0xffff_ffff) s += `/${hex(r.fwmask)}`;
+    s += ` fwmark ${ruleHex(r.fwmark)}`;
+    if (r.fwmask !== 0xffff_ffff) s += `/${ruleHex(r.fwmask)}`;
   }
   if (r.iif !== undefined) s += ` iif ${r.iif}${r.iifIndex === -1 ? ' [detached]' : ''}`;
   if (r.oif !== undefined) s += ` oif ${r.oif}${r.oifIndex === -1 ? ' [detached]' : ''}`;
@@ -163,12 +164,9 @@ export function formatRule(r: FibRule, unresolved = false): string {
   if (r.action === 'goto') s += ` goto ${r.gotoTarget}${unresolved ? ' [unresolved]' : ''}`;
   else if (r.action === 'nop') s += ' nop';
   else if (r.action !== 'lookup') s += ` ${r.action}`;
-  if (r.protocol && r.protocol !== RTPROT_KERNEL) s += ` proto ${protoName(r.protocol)}`;
+  if ((r.protocol && r.protocol !== RTPROT_KERNEL) || details) s += ` proto ${protoName(r.protocol)}`;
   return s;
 }
 
-/** `ip rule show`: one "\n"-terminated line per rule. */
-export function formatRules(rules: readonly FibRule[]): string {
-  const prios = new Set(rules.map((r) => r.priority));
-  return rules.map((r) => formatRule(r, r.action === 'goto' && !prios.has(r.gotoTarget)) + '\n').join('');
-}
+/** A goto whose target priority no rule has. */
+export const gotoUnresolved = (r: FibRule, all: readonly FibRule[]): boolean => r.action === 'goto' && !all.some((x) => x.priority === r.gotoTarget);

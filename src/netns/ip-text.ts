@@ -6,17 +6,19 @@
 import { IpSyntaxError, RtnlError } from './errors.js';
 import { type Route } from './fib.js';
 import { formatAddrs, formatBrief, formatLink, parseAddrArgs, parseIpAddrShow } from './ip-addr-syntax.js';
+import { briefJson, linkJson, neighJson, netnsIds, proxyNeighJson, routeJson, ruleJson } from './ip-json.js';
+import { type JsonObject, jsonDump, jsonDumpOpening } from './json-writer.js';
 import { formatLinkStats, type LinkStats64 } from './ip-link-stats.js';
 import { type Interface } from './interfaces.js';
-import { NUD_SHOW_DEFAULT, formatNeigh, formatProxyNeigh, neighShown, nudShowBits, parseNeighArgs, parseNeighLine } from './ip-neigh-syntax.js';
-import { formatRoutes, parseRouteArgs, parseRouteLine, type ParsedRoute } from './ip-route-syntax.js';
+import { NUD_SHOW_DEFAULT, formatNeigh, formatNeighBrief, formatProxyNeigh, neighShown, nudShowBits, parseNeighArgs, parseNeighLine } from './ip-neigh-syntax.js';
+import { formatRoute, parseRouteArgs, parseRouteLine, type ParsedRoute } from './ip-route-syntax.js';
 import { routeGet } from './ip-route-get.js';
-import { formatRules, parseRuleArgs, parseRuleLine } from './ip-rule-syntax.js';
-import { isBriefOption, isStatsOption, textLines, tokenize, matches } from './ip-tokens.js';
+import { formatRule, gotoUnresolved, parseRuleArgs, parseRuleLine } from './ip-rule-syntax.js';
+import { isBriefOption, isDetailsOption, isJsonOption, isPrettyOption, isStatsOption, textLines, tokenize, matches } from './ip-tokens.js';
 import { RT_TABLE_LOCAL, RT_TABLE_MAIN, RTPROT_KERNEL, tableFromName } from './names.js';
-import { type NeighAction, NUD, NUD_VALID } from './neighbour.js';
+import { type NeighAction, type NeighEntry, NUD, NUD_VALID } from './neighbour.js';
 import { type Netns } from './netns.js';
-import { parsePrefix, type Prefix } from './addr.js';
+import { formatIp4, parsePrefix, type Prefix } from './addr.js';
 import { prefixMask } from '../wire/addr.js';
 import { type RuleSpec } from './specs.js';
 
@@ -46,28 +48,44 @@ const fmtCtx = (ns: Netns) => ({
   carrier: (i: number) => ns.linkByIndex(i)?.carrier ?? true,
 });
 
+/** How `ip` was asked to print: -j [-p] (JSON), -d, -br, -s. */
+export interface ShowOptions {
+  json?: { pretty: boolean };
+  details?: boolean;
+  brief?: boolean;
+  stats?: StatsView;
+}
+
+/** A dump's objects as text lines or as `ip -j` JSON. */
+function dump<T>(items: readonly T[], o: ShowOptions, text: (x: T) => string, json: (x: T) => JsonObject): string {
+  return o.json ? jsonDump(items.map(json), o.json.pretty) : items.map(text).join('');
+}
+
 /**
  * `ip route show [table ID|all] [dev DEV]`. With `dev`, only the routes out
  * of it, printed without `dev DEV` (iproute2 leaves out what it filtered on).
  */
-export function showRoutes(ns: Netns, table: number | 'all' = RT_TABLE_MAIN, dev?: string): string {
+export function showRoutes(ns: Netns, table: number | 'all' = RT_TABLE_MAIN, dev?: string, o: ShowOptions = {}): string {
   const oif = dev === undefined ? 0 : ns.mustLink(dev).index;
-  const ctx = { ...fmtCtx(ns), hideDev: oif !== 0 };
+  const ctx = { ...fmtCtx(ns), hideDev: oif !== 0, details: o.details };
   const out = (routes: readonly Route[]) => (oif ? routes.filter((r) => r.dev === oif) : routes);
+  const show = (routes: readonly Route[], showTable: boolean) =>
+    dump(out(routes), o, (r) => formatRoute(r, ctx, showTable) + '\n', (r) => routeJson(r, ctx, showTable));
   if (table !== 'all') {
     const t = ns.fib.get(table);
-    // A dump of one table the namespace never had (a table exists from its first route on).
-    if (!t) throw new RtnlError('ENOENT', undefined, 'Error: ipv4: FIB table does not exist.\nDump terminated');
-    return formatRoutes(out(t.routes()), ctx);
+    // A dump of one table the namespace never had (a table exists from its first route on); -j has opened its array by then.
+    if (!t) throw new RtnlError('ENOENT', undefined, 'Error: ipv4: FIB table does not exist.\nDump terminated', 2, o.json ? jsonDumpOpening(o.json.pretty) : '');
+    return show(t.routes(), false);
   }
   // A dump of all tables walks the table hash (id & 255), then each table.
   const tables = ns.fib.all().sort((a, b) => (a.id & 255) - (b.id & 255) || a.id - b.id);
-  return formatRoutes(out(tables.flatMap((t) => t.routes())), ctx, true);
+  return show(tables.flatMap((t) => t.routes()), true);
 }
 
 /** `ip rule show`. */
-export function showRules(ns: Netns): string {
-  return formatRules(ns.rules.rules());
+export function showRules(ns: Netns, o: ShowOptions = {}): string {
+  const all = ns.rules.rules();
+  return dump(all, o, (r) => formatRule(r, gotoUnresolved(r, all), o.details) + '\n', (r) => ruleJson(r, gotoUnresolved(r, all), o.details));
 }
 
 /** What `ip neigh show` lists: entries on `dev`, in the states of `states` (a mask of nudShowBits), within `to`; or the proxy entries. */
@@ -79,22 +97,25 @@ export interface NeighShow {
 }
 
 /** `ip neigh show [dev DEV] [nud STATE]... [[to] PREFIX]`, or `ip neigh show proxy`. */
-export function showNeigh(ns: Netns, opts: NeighShow = {}): string {
+export function showNeigh(ns: Netns, opts: NeighShow = {}, o: ShowOptions = {}): string {
   const only = opts.dev !== undefined ? ns.mustLink(opts.dev).index : undefined;
+  const devName = (i: number) => ns.linkByIndex(i)?.name ?? '';
   if (opts.proxy) {
-    return ns.neigh
-      .proxyEntries()
-      .filter((p) => only === undefined || p.ifindex === only)
-      .map((p) => formatProxyNeigh(p.ip, ns.linkByIndex(p.ifindex)?.name ?? '') + '\n')
-      .join('');
+    const proxies = ns.neigh.proxyEntries().filter((p) => only === undefined || p.ifindex === only);
+    const dev = (p: { ifindex: number }) => (o.brief && only !== undefined ? undefined : devName(p.ifindex));
+    return dump(
+      proxies,
+      o,
+      (p) => (o.brief ? formatNeighBrief(p.ip, dev(p), undefined) : formatProxyNeigh(p.ip, devName(p.ifindex))) + '\n',
+      (p) => (o.brief ? { dst: formatIp4(p.ip), dev: dev(p) } : proxyNeighJson(p.ip, devName(p.ifindex))),
+    );
   }
   const states = opts.states ?? NUD_SHOW_DEFAULT;
   const to = opts.to, mask = to ? prefixMask(to.len) : 0;
-  return ns.neigh
-    .entries()
-    .filter((e) => (only === undefined || e.ifindex === only) && neighShown(e.state, states) && (!to || ((e.ip ^ to.addr) & mask) === 0))
-    .map((e) => formatNeigh(e, only === undefined ? ns.linkByIndex(e.ifindex)?.name ?? '' : undefined) + '\n')
-    .join('');
+  const shown = ns.neigh.entries().filter((e) => (only === undefined || e.ifindex === only) && neighShown(e.state, states) && (!to || ((e.ip ^ to.addr) & mask) === 0));
+  const dev = (e: NeighEntry<unknown>) => (only === undefined ? devName(e.ifindex) : undefined);
+  const brief = (e: NeighEntry<unknown>) => formatNeighBrief(e.ip, dev(e), e.state & NUD_VALID ? e.mac : undefined);
+  return dump(shown, o, (e) => (o.brief ? brief(e) : formatNeigh(e, dev(e))) + '\n', (e) => neighJson(e, dev(e), o.brief));
 }
 
 /** The one device `ip addr|link show DEV` names (iproute2 refuses an unknown one in its own words). */
@@ -110,24 +131,31 @@ export interface StatsView {
   of: (l: Interface) => LinkStats64;
 }
 
-/** `ip [-s] addr show [dev DEV]`: the statistics come after the addresses. */
-export function showAddr(ns: Netns, dev?: string, stats?: StatsView): string {
-  return (dev !== undefined ? [shownLink(ns, dev)] : ns.links())
-    .map((l) => formatAddrs(l, (i) => ns.linkByIndex(i)) + (stats ? formatLinkStats(stats.of(l), stats.level) : ''))
-    .join('');
+/**
+ * `ip [-s] [-d] [-j] [-br] addr|link show [dev DEV]`: the statistics come
+ * after the details, and in `ip addr` after the addresses.
+ */
+export function showLinks(ns: Netns, what: 'link' | 'addr', dev?: string, o: ShowOptions = {}): string {
+  const links = dev !== undefined ? [shownLink(ns, dev)] : ns.links();
+  const byIndex = (i: number) => ns.linkByIndex(i);
+  const forIpAddr = what === 'addr';
+  const stats = (l: Interface) => (o.stats ? formatLinkStats(o.stats.of(l), o.stats.level) : '');
+  // -brief prints neither details nor counters.
+  if (o.brief) return dump(links, o, (l) => formatBrief(l, what, byIndex), (l) => briefJson(l, what, byIndex));
+  const ids = netnsIds(ns.links());
+  return dump(
+    links,
+    o,
+    (l) => (forIpAddr ? formatAddrs(l, byIndex, o.details) : formatLink(l, byIndex, false, o.details)) + stats(l),
+    (l) => linkJson(l, { forIpAddr, details: o.details ?? false, byIndex, netnsIds: ids, ...(o.stats ? { stats: { level: o.stats.level, of: o.stats.of(l) } } : {}) }),
+  );
 }
+
+/** `ip [-s] addr show [dev DEV]`. */
+export const showAddr = (ns: Netns, dev?: string, o: ShowOptions = {}): string => showLinks(ns, 'addr', dev, o);
 
 /** `ip [-s] link show [dev DEV]`. */
-export function showLink(ns: Netns, dev?: string, stats?: StatsView): string {
-  return (dev !== undefined ? [shownLink(ns, dev)] : ns.links())
-    .map((l) => formatLink(l, (i) => ns.linkByIndex(i)) + (stats ? formatLinkStats(stats.of(l), stats.level) : ''))
-    .join('');
-}
-
-/** `ip -brief link|addr show [dev DEV]`: a line a device (-s adds nothing to it). */
-export function showBrief(ns: Netns, what: 'link' | 'addr', dev?: string): string {
-  return (dev !== undefined ? [shownLink(ns, dev)] : ns.links()).map((l) => formatBrief(l, what, (i) => ns.linkByIndex(i))).join('');
-}
+export const showLink = (ns: Netns, dev?: string, o: ShowOptions = {}): string => showLinks(ns, 'link', dev, o);
 
 // ---- loading pasted output ----------------------------------------------
 
@@ -309,26 +337,37 @@ export function runCommand<P>(
   }
   if (toks[i] === 'ip') i++;
   let level = 0; // how many -s (iproute2: -stats, -statistics and their abbreviations)
-  let brief = false; // -brief: addr and link only; other objects print as without it
+  const o: ShowOptions = {};
+  let pretty = false; // -pretty: only with -json, as ip.c has it
+  let json = false;
   while (toks[i]?.startsWith('-')) {
-    const o = toks[i]!;
-    if (isStatsOption(o)) level++;
-    else if (isBriefOption(o)) brief = true;
-    else if (o !== '-4') throw fail(`option '${o}' is not supported`);
+    const t = toks[i]!;
+    const a = t.startsWith('--') ? t.slice(1) : t;
+    if (isStatsOption(a)) level++;
+    else if (isDetailsOption(a)) o.details = true;
+    else if (isBriefOption(a)) o.brief = true; // addr, link and neigh; other objects print as without it
+    else if (isJsonOption(a)) json = true;
+    else if (isPrettyOption(a)) pretty = true;
+    else if (a !== '-4') throw fail(`option '${t}' is not supported`, t);
     i++;
   }
-  const obj = toks[i] === undefined ? undefined : OBJECTS.find((o) => matches(toks[i]!, o));
+  if (json) o.json = { pretty };
+  const obj = toks[i] === undefined ? undefined : OBJECTS.find((x) => matches(toks[i]!, x));
   if (!obj) throw fail(toks[i] === undefined ? 'missing object' : `unknown object '${toks[i]}'`);
-  if (level && obj !== 'link' && obj !== 'address') throw fail(`option '-s' is supported with ip link and ip addr only here`, '-s');
-  if (level && !opts.linkStats) throw fail('no device counters here (-s needs a running namespace)', '-s');
-  const stats: StatsView | undefined = level ? { level, of: opts.linkStats! } : undefined;
+  // -s changes nothing in a dump of FIB routes or rules; ip neigh's timers and probes are not shown here.
+  if (level && obj !== 'link' && obj !== 'address' && obj !== 'route' && obj !== 'rule') throw fail('option \'-s\' is supported with ip link, addr, route and rule only here', '-s');
+  if (level && (obj === 'link' || obj === 'address') && !opts.linkStats) throw fail('no device counters here (-s needs a running namespace)', '-s');
+  if (level && (obj === 'link' || obj === 'address')) o.stats = { level, of: opts.linkStats! };
   i++;
   switch (obj) {
     case 'route': {
       const verb = verbOf(toks[i], ['add', 'change', 'replace', 'prepend', 'append', 'delete', 'list', 'show', 'get']) ?? (toks[i] === undefined ? 'show' : undefined);
       if (!verb) throw fail(`unknown command '${toks[i]}'`);
       if (toks[i] !== undefined) i++;
-      if (verb === 'get') return routeGet(ns, rest(), no, opts.source);
+      if (verb === 'get') {
+        if (o.details) throw fail('-details is not emulated with ip route get here', 'get');
+        return routeGet(ns, rest(), no, opts.source, o.json);
+      }
       if (verb === 'list' || verb === 'show') {
         let table: number | 'all' = RT_TABLE_MAIN;
         let dev: string | undefined;
@@ -343,7 +382,7 @@ export function runCommand<P>(
           else throw fail(`'${w}' is not supported by ip route show here (table, dev)`, w);
           i++;
         }
-        return showRoutes(ns, table, dev);
+        return showRoutes(ns, table, dev, o);
       }
       const spec = parseRouteArgs(rest(), no, opts.source);
       if (verb === 'delete') ns.delRoute(spec);
@@ -354,11 +393,12 @@ export function runCommand<P>(
       const verb = verbOf(toks[i], ['add', 'delete', 'list', 'show', 'flush']) ?? (toks[i] === undefined ? 'show' : undefined);
       if (!verb) throw fail(`unknown command '${toks[i]}'`);
       if (toks[i] !== undefined) i++;
-      if (verb === 'list' || verb === 'show') return showRules(ns);
+      if (verb === 'list' || verb === 'show') return showRules(ns, o);
       if (verb === 'flush') {
         // iproute2 deletes every rule that has a priority attribute: all but priority 0.
         ns.setRules(ns.rules.rules().filter((r) => r.priority === 0).map((r) => ({ ...r })));
-        return '';
+        // Its flush is a dump that prints nothing: with -j, an empty array.
+        return o.json ? jsonDump([], o.json.pretty) : '';
       }
       const spec = parseRuleArgs(rest(), no, opts.source);
       if (verb === 'add') ns.addRule(spec);
@@ -371,24 +411,24 @@ export function runCommand<P>(
       if (!verb) throw fail(`unknown command '${toks[i]}'`);
       if (toks[i] !== undefined) i++;
       if (verb === 'list' || verb === 'show') {
-        const o: NeighShow = {};
+        const n: NeighShow = {};
         for (let j = i; j < toks.length; j++) {
           const w = toks[j]!;
-          if (w === 'dev') o.dev = toks[++j];
-          else if (w === 'proxy') o.proxy = true;
+          if (w === 'dev') n.dev = toks[++j];
+          else if (w === 'proxy') n.proxy = true;
           else if (w === 'nud') {
             const v = toks[++j];
             if (v === undefined) throw fail('Command line is not complete', w);
             const bits = nudShowBits(v);
             if (bits === undefined) throw fail('nud state is bad', v);
-            o.states = (o.states ?? 0) | bits; // repeated: any of them
+            n.states = (n.states ?? 0) | bits; // repeated: any of them
           } else {
             const p = w === 'to' ? toks[++j] : w;
-            o.to = p === undefined ? undefined : parsePrefix(p);
-            if (!o.to) throw fail('any valid prefix is expected', p ?? w);
+            n.to = p === undefined ? undefined : parsePrefix(p);
+            if (!n.to) throw fail('any valid prefix is expected', p ?? w);
           }
         }
-        return showNeigh(ns, o);
+        return showNeigh(ns, n, o);
       }
       const spec = parseNeighArgs(rest(), no, opts.source);
       if (verb === 'delete') ns.neighDel(spec, now);
@@ -401,7 +441,7 @@ export function runCommand<P>(
       if (toks[i] !== undefined) i++;
       if (verb === 'list' || verb === 'show') {
         const dev = toks[i] === 'dev' ? toks[i + 1] : toks[i];
-        return brief ? showBrief(ns, 'addr', dev) : showAddr(ns, dev, stats);
+        return showLinks(ns, 'addr', dev, o);
       }
       const a = parseAddrArgs(rest(), no, opts.source);
       if (a.dev === undefined) throw fail('missing dev', toks[toks.length - 1]);
@@ -417,7 +457,7 @@ export function runCommand<P>(
       if (toks[i] !== undefined) i++;
       if (verb !== 'set') {
         const dev = toks[i] === 'dev' ? toks[i + 1] : toks[i];
-        return brief ? showBrief(ns, 'link', dev) : showLink(ns, dev, stats);
+        return showLinks(ns, 'link', dev, o);
       }
       if (toks[i] === 'dev') i++;
       const dev = toks[i++];

@@ -125,3 +125,7 @@ export function textLines(text: string): { line: string; no: number }[] {
 /** ip.c's -brief: `-b` alone is -batch, which it tries first. */
 export const isBriefOption = (a: string): boolean => a.length > 2 && '-brief'.startsWith(a);
 export const isStatsOption = (a: string): boolean => a.length > 1 && ('-stats'.startsWith(a) || '-statistics'.startsWith(a));
+/** -details, -json, -pretty down to -d, -j, -p: no option ip.c tries before them begins so. */
+export const isDetailsOption = (a: string): boolean => a.length > 1 && '-details'.startsWith(a);
+export const isJsonOption = (a: string): boolean => a.length > 1 && '-json'.startsWith(a);
+export const isPrettyOption = (a: string): boolean => a.length > 1 && '-pretty'.startsWith(a);

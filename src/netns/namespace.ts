@@ -152,7 +152,9 @@ export class NetNamespace extends Element implements KeepsLearned {
   /** Create interface `name` (a port of this element, unless it is a VLAN sub-interface). */
   addInterface(name: string, cfg: InterfaceConfig = {}): Port {
     const mac = cfg.mac ?? pseudoMac(`${this.node}/${this.name}/${name}`);
-    const iface = this.ns.addLink({ name, kind: cfg.kind ?? 'veth', mac, mtu: cfg.mtu ?? 1500, ...(cfg.index !== undefined ? { index: cfg.index } : {}) });
+    const iface = this.ns.addLink({
+      name, kind: cfg.kind ?? 'veth', mac, mtu: cfg.mtu ?? 1500, ...(cfg.index !== undefined ? { index: cfg.index } : {}), ...(cfg.vlan ? { vlanId: cfg.vlan.id } : {}),
+    });
     this.ns.setLinkUp(name, cfg.up ?? true);
     for (const a of cfg.addresses ?? []) this.ns.addAddr(name, { local: a.ip, prefixLen: a.prefixLen });
     if (cfg.vlan) {

@@ -14,7 +14,7 @@ import { type Route, FibTables, type InsertMode, isErrorType } from './fib.js';
 import { type AddrSpec, type Interface, type LinkKind, type VethPeer, deleteAddr, insertAddr, primaryFor } from './interfaces.js';
 import {
   type RouteType, RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_NOWHERE, RT_SCOPE_UNIVERSE, RT_TABLE_DEFAULT, RT_TABLE_LOCAL, RT_TABLE_MAIN,
-  RTPROT_BOOT, RTPROT_KERNEL,
+  RTPROT_BOOT, RTPROT_KERNEL, RTPROT_UNSPEC,
 } from './names.js';
 import { type NeighAction, type NeighParams, NeighbourTable, NUD, ETH_FRAME_TRUESIZE, seededRandom } from './neighbour.js';
 import { type FibResult, type Flow, type FibRule, RuleSet, newRule } from './rules.js';
@@ -37,6 +37,8 @@ export interface LinkSpec {
   carrier?: boolean;
   noarp?: boolean;
   peer?: VethPeer;
+  /** An 802.1Q sub-interface: its VLAN id (IFLA_VLAN_ID). */
+  vlanId?: number;
 }
 
 export interface NetnsOptions {
@@ -203,6 +205,7 @@ export class Netns<P = unknown> implements AddrView {
       qlen: 1000,
     };
     if (spec.peer) iface.peer = spec.peer;
+    if (spec.vlanId !== undefined) iface.vlanId = spec.vlanId;
     this.byIndex.set(index, iface);
     this.byName.set(spec.name, iface);
     this.sorted = [...this.byIndex.values()].sort((a, b) => a.index - b.index);
@@ -548,6 +551,8 @@ export class Netns<P = unknown> implements AddrView {
       r.oif === undefined && !r.ipproto && !r.sport && !r.dport && !r.uidrange && r.suppressPrefixLen === -1 &&
       ((r.priority === 0 && r.table === RT_TABLE_LOCAL) || (r.priority === 32766 && r.table === RT_TABLE_MAIN) ||
         (r.priority === 32767 && r.table === RT_TABLE_DEFAULT));
+    // `ip rule show` hides `proto kernel`: the three defaults a pasted list holds are the kernel's own (fib_default_rules_init).
+    for (const r of this.rules.rules()) if (r.protocol === RTPROT_UNSPEC && isDefault(r)) r.protocol = RTPROT_KERNEL;
     this.customRules = wasCustom;
     this.setCustomRules(wasCustom || !this.rules.rules().every(isDefault));
   }

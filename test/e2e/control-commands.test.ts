@@ -94,7 +94,12 @@ test('ip netns lists a node\'s namespaces; netns exec runs the write-up\'s comma
   const list = await cli(sock, ['ip', 'w02', 'netns']);
   assert.deepEqual([list.code, list.stdout], [0, `${FIP}\n${SNAT}\n`], 'newest first, as a tmpfs /var/run/netns lists');
   assert.equal((await cli(sock, ['ip', 'w07', 'netns', 'list'])).stdout, `${QR}\n`);
-  assert.equal((await cli(sock, ['ip', 'tor', 'netns'])).stdout, '', 'a gateway is one namespace and names none');
+  const host = await cli(sock, ['ip', 'vm', 'netns']);
+  assert.deepEqual([host.code, host.stdout, host.stderr], [0, '', ''], 'an emulated host is one namespace and names none');
+  // -j [-p]: the same names as ip netns list -j prints them (no "id": see netnsList).
+  assert.equal((await cli(sock, ['ip', '-j', 'w02', 'netns'])).stdout, `[{"name":"${FIP}"},{"name":"${SNAT}"}]\n`);
+  const hostJson = await cli(sock, ['ip', '-j', '-p', 'vm', 'netns', 'list']);
+  assert.deepEqual([hostJson.code, hostJson.stdout, hostJson.stderr], [0, '[ ]\n', '']);
   // As the write-up types them, each the same as the dpemu command it stands for.
   // (Without iptables-save's time stamps, which the two calls may see a second apart.)
   const same = async (exec: string[], direct: [string, string[]]) => {
@@ -116,6 +121,17 @@ test('ip netns lists a node\'s namespaces; netns exec runs the write-up\'s comma
   assert.deepEqual([prog.code, prog.stderr], [1, 'exec of "netstat" failed: an emulated namespace runs no programs; dpemu runs ip, iptables, iptables-save, conntrack, ping, tcpdump there\n']);
   const nope = await cli(sock, ['ip', 'w02', 'netns', 'add', 'dpe-x']);
   assert.deepEqual([nope.code, nope.stderr], [255, "Error: 'ip netns add' is not supported.\n"]);
+});
+
+test('ip -j through the CLI: JSON on stdout; a refused dump answers with the "[" ip printed first, the error and exit 2; an option ip does not know', async () => {
+  const sock = d.server.path;
+  const rules = await cli(sock, ['ip', '-n', QR, 'w07', '-json', 'rule', 'show']);
+  assert.equal(rules.code, 0);
+  assert.equal((JSON.parse(rules.stdout) as { priority: number }[]).map((r) => r.priority).join(' '), '0 32766 32767 3232235777');
+  const none = await cli(sock, ['ip', '-n', QR, 'w07', '-j', '-p', 'route', 'show', 'table', '77']);
+  assert.deepEqual([none.code, none.stdout, none.stderr], [2, '[ ', 'Error: ipv4: FIB table does not exist.\nDump terminated\n']);
+  const bad = await cli(sock, ['ip', '-n', QR, '-jp', 'w07', 'link']);
+  assert.deepEqual([bad.code, bad.stderr], [255, 'Option "-jp" is unknown, try "ip -help".\n']);
 });
 
 test('ip netns: the errors of iproute2\'s own ip netns, word for word, with its exit status', async () => {

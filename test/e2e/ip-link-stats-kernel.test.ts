@@ -3,7 +3,8 @@
 // another host's MAC, and (on an AF_PACKET socket) a frame of an ethertype
 // nobody handles, IPv4 tagged for a VLAN dpe-a has none of, IPv6 and an ARP
 // reply for another host; dpemu's namespace gets the same frames. The
-// statistics blocks of dpe-a (and lo) must print the same, byte for byte.
+// statistics blocks of dpe-a (and lo) must print the same, byte for byte,
+// as text and as `ip -j`'s stats64 members.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { requireRoot } from '../helpers/root.js';
@@ -101,6 +102,13 @@ test('ip -s -s link: the kernel and dpemu print the same counters in the same la
   const afterAddrs = (text: string) => text.slice(text.lastIndexOf('valid_lft'));
   const sa = both('ip -s addr show');
   assert.deepEqual(sa.ours.map(afterAddrs), sa.kernel.map(afterAddrs), 'ip -s addr show');
+  // The same counters under -j: each device's "stats64" member, as printed (otherhost only when counted, as in print_stats64).
+  const stats64 = (t: string) => t.match(/"stats64":\{"rx":\{[^}]*\},"tx":\{[^}]*\}\}/g);
+  for (const cmd of ['ip -j -s -s link show', 'ip -j -s link show', 'ip -j -s addr show']) {
+    const j = both(cmd);
+    if (cmd.includes('-s -s')) assert.match(j.kernel[0]!, /"otherhost":3\}/, `${cmd}: the kernel shows the frames for other hosts`);
+    assert.deepEqual(j.ours.map(stats64), j.kernel.map(stats64), cmd);
+  }
 
   // dpe-a down: what dpe-b sends is dropped there (tx_dropped), dpe-a receives nothing, both lose carrier.
   sh('ip', ['-n', k1, 'link', 'set', 'dpe-a', 'down']);

@@ -2,7 +2,8 @@
 // in dpemu's model get the same addresses, rules, routes and sysctls (a DVR
 // qrouter's shape: a policy rule to table 3232235777, error routes, a fwmark
 // rule), then both answer the same questions, input (iif) and output, and
-// must print the same text, or fail with the same message.
+// must print the same text (and the same `ip -j [-p]` JSON), or fail with
+// the same message.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { requireRoot } from '../helpers/root.js';
@@ -60,6 +61,8 @@ const QUERIES = [
   'to 10.1.0.9 from 192.168.1.7 iif dpe-a tos 0x10',
   '8.8.8.8 from 192.168.1.7 iif dpe-a oif dpe-e',
   '10.50.1.1 oif dpe-c',
+  '10.50.1.1 mark 5',
+  '10.50.1.1 mark 5 from 10.1.0.9 iif dpe-e',
 ];
 
 const model = new Netns();
@@ -84,17 +87,19 @@ before(() => {
 
 after(() => objs.cleanup());
 
-test('ip route get prints what the kernel prints', () => {
+test('ip route get prints what the kernel prints, as text and as ip -j [-p] prints it', () => {
   const diffs: string[] = [];
   for (const q of QUERIES) {
-    const k = tryRun('ip', ['-n', ns, 'route', 'get', ...q.split(' ')]);
-    let ours: string;
-    try {
-      ours = runCommand(model, `ip route get ${q}`);
-    } catch (e) {
-      ours = `${(e as Error).message}\n`;
+    for (const opts of [[], ['-j'], ['-j', '-p']]) {
+      const k = tryRun('ip', ['-n', ns, ...opts, 'route', 'get', ...q.split(' ')]);
+      let ours: string;
+      try {
+        ours = runCommand(model, `ip ${opts.join(' ')} route get ${q}`);
+      } catch (e) {
+        ours = `${(e as Error).message}\n`;
+      }
+      if (ours !== k.out) diffs.push(`ip ${opts.join(' ')} route get ${q}\n  kernel: ${JSON.stringify(k.out)}\n  dpemu:  ${JSON.stringify(ours)}`);
     }
-    if (ours !== k.out) diffs.push(`ip route get ${q}\n  kernel: ${JSON.stringify(k.out)}\n  dpemu:  ${JSON.stringify(ours)}`);
   }
   assert.deepEqual(diffs, [], diffs.join('\n'));
 });

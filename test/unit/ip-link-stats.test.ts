@@ -139,9 +139,10 @@ test('iproute2 layout: a real veth\'s `ip -s -s link` block, and columns widenin
   ].join('\n'));
 });
 
-test('-s elsewhere: refused with ip route and ip neigh (their -s output is not modelled), accepted as -stats and -statistics', async () => {
+test('-s elsewhere: refused with ip neigh (its timers are not shown), nothing added to ip route and ip rule (as in a FIB dump), accepted as -stats and -statistics', async () => {
   const g = seed();
-  await assert.rejects(async () => ip.run(ctx(g), ['w07', '-n', QROUTER, '-s', 'neigh']), /-s' is supported with ip link and ip addr only/);
+  await assert.rejects(async () => ip.run(ctx(g), ['w07', '-n', QROUTER, '-s', 'neigh']), /-s' is supported with ip link, addr, route and rule only/);
+  for (const obj of ['route', 'rule']) assert.equal(await run(g, ['w07', '-n', QROUTER, '-s', obj]), await run(g, ['w07', '-n', QROUTER, obj]));
   const a = await run(g, ['w07', '-n', QROUTER, '-stats', 'link', 'show', QR]);
   const b = await run(g, ['w07', '-n', QROUTER, '-statistics', '-s', 'link', 'show', QR]);
   assert.match(a, /RX: {2}bytes/);
