@@ -60,8 +60,14 @@ function ns(s: Scope, p: Parsed): NetNamespace {
 }
 
 /** The chain named after -S/-L, if any. */
-function chainArg(rest: readonly string[], flag: RegExp): string | undefined {
-  const i = rest.findIndex((a) => flag.test(a));
+/**
+ * The chain after a command flag: the next word unless it is an option, as
+ * iptables takes an optional argument. The flag may end a bundle of short
+ * options (`-nvL CHAIN`): `letters` are the command's short letters.
+ */
+function chainArg(rest: readonly string[], letters: string, ...long: string[]): string | undefined {
+  const bundled = new RegExp(`^-[A-Za-z]*[${letters}]$`);
+  const i = rest.findIndex((a) => long.includes(a) || bundled.test(a));
   const next = rest[i + 1];
   return i >= 0 && next !== undefined && !next.startsWith('-') ? next : undefined;
 }
@@ -78,11 +84,11 @@ export const iptables: CommandFamily = {
     const flags = new Set(p.rest.flatMap((a) => (/^-[A-Za-z]{2,}$/.test(a) ? [...a.slice(1)].map((c) => `-${c}`) : [a])));
     const has = (...f: string[]) => f.some((x) => flags.has(x));
     const list = (): string | undefined => {
-      if (has('-S', '--list-rules')) return iptablesListRules(rs, p.table, { verbose: has('-v'), chain: chainArg(p.rest, /^(-S|--list-rules)$/) });
+      if (has('-S', '--list-rules')) return iptablesListRules(rs, p.table, { verbose: has('-v'), chain: chainArg(p.rest, 'S', '--list-rules') });
       if (has('-L', '--list')) {
         // Without -n, names from the host's /etc files, read afresh for each listing.
         const names = has('-n', '--numeric') ? {} : { names: new NetDb() };
-        return iptablesList(rs, p.table, { verbose: has('-v'), exact: has('-x'), lineNumbers: has('--line-numbers'), chain: chainArg(p.rest, /^(-L|--list)$/), ...names });
+        return iptablesList(rs, p.table, { verbose: has('-v'), exact: has('-x'), lineNumbers: has('--line-numbers'), chain: chainArg(p.rest, 'L', '--list'), ...names });
       }
       return undefined;
     };
@@ -93,7 +99,7 @@ export const iptables: CommandFamily = {
       if (has('-Z', '--zero') && (has('-L', '--list') || has('-S', '--list-rules'))) {
         // -L -Z (or -S -Z): list, then zero the listed chain or the table (iptables' CMD_LIST|CMD_ZERO).
         const out = list()!;
-        const chain = chainArg(p.rest, /^(-L|--list|-S|--list-rules|-Z|--zero)$/);
+        const chain = chainArg(p.rest, 'LSZ', '--list', '--list-rules', '--zero');
         el.nf.load(['-Z', ...(chain === undefined ? [] : [chain])].map(quote).join(' '), { table: p.table });
         ctx.invalidate(`${el.node}:${el.name} iptables`);
         return ok(out + zeroed(chain));
@@ -101,7 +107,7 @@ export const iptables: CommandFamily = {
       if (isWrite(p.rest)) {
         el.nf.load(p.rest.map(quote).join(' '), { table: p.table });
         ctx.invalidate(`${el.node}:${el.name} iptables`);
-        return ok(has('-Z', '--zero') ? zeroed(chainArg(p.rest, /^(-Z|--zero)$/)) : '');
+        return ok(has('-Z', '--zero') ? zeroed(chainArg(p.rest, 'Z', '--zero')) : '');
       }
       const out = list();
       if (out !== undefined) return ok(out);

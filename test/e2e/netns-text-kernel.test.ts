@@ -423,7 +423,8 @@ async function compareIptables(node: string, ns: Namespace): Promise<void> {
   const k = kns.get(ns.name)!;
   for (const t of ['raw', 'mangle', 'nat', 'filter']) {
     const ours = (argv: string[]) => dpemuRun('iptables', ['-n', ns.name, node, ...argv]);
-    for (const args of [['-S'], ['-S', '-v'], ['-L', '-n'], ['-L', '-n', '-v'], ['-L', '-n', '-v', '-x', '--line-numbers']]) {
+    // A chain after a bundle of short options (-nvL CHAIN), as people type it: OUTPUT is in every table.
+    for (const args of [['-S'], ['-S', '-v'], ['-L', '-n'], ['-L', '-n', '-v'], ['-L', '-n', '-v', '-x', '--line-numbers'], ['-nvL', 'OUTPUT'], ['-nL', 'OUTPUT', '-x'], ['-vS', 'OUTPUT'], ['-nvxL', 'OUTPUT', '--line-numbers']]) {
       const argv = ['-t', t, ...args];
       compare(`${ns.name}: iptables ${argv.join(' ')}`, protNames(withStatus(iptk(k, argv))), withStatus(await ours(argv)));
     }
