@@ -28,7 +28,7 @@ const hex8: Fmt = (v) => (v === 0 ? '0' : '0x' + v.toString(16));
 
 /** `name=value`, `name=value/mask` when partly masked, nothing when wildcarded. */
 function fld(out: string[], name: string, k: number[], m: number[], w: number, fmt: Fmt = dec, full = 0xffffffff): void {
-  const mk = m[w]! & full;
+  const mk = (m[w]! & full) >>> 0; // unsigned: an all-ones 32-bit mask is exact, not /255.255.255.255
   if (mk === 0) return;
   out.push(mk === full ? `${name}=${fmt(k[w]!)}` : `${name}=${fmt(k[w]!)}/${fmt(mk)}`);
 }
@@ -67,8 +67,8 @@ function l3(k: number[], m: number[]): string {
     if (k[K.NW_FRAG]! & 2 || m[K.NW_PROTO] === 0) return parts.filter(Boolean).join(',');
     const p = k[K.NW_PROTO]!;
     const l4: string[] = [];
-    fld(l4, p === 1 ? 'type' : 'src', k, m, K.TP_SRC);
-    fld(l4, p === 1 ? 'code' : 'dst', k, m, K.TP_DST);
+    fld(l4, p === 1 ? 'type' : 'src', k, m, K.TP_SRC, dec, p === 1 ? 0xff : 0xffff);
+    fld(l4, p === 1 ? 'code' : 'dst', k, m, K.TP_DST, dec, p === 1 ? 0xff : 0xffff);
     parts.push(attr(p === 17 ? 'udp' : p === 6 ? 'tcp' : p === 1 ? 'icmp' : 'l4', l4));
   } else if (t === 0x0806) {
     const a: string[] = [];
@@ -83,13 +83,13 @@ function l3(k: number[], m: number[]): string {
 }
 
 /** odp_flow_key_format for a megaflow: key `k` under mask `m`, arriving at datapath port `inPort`. */
-export function dpifMatch(k: number[], m: number[], inPort: number | null): string {
+export function dpifMatch(k: number[], m: number[], inPort: string): string {
   let s = 'recirc_id(0),';
   if (k[K.TUN_DST] || k[K.TUN_ID_HI] || k[K.TUN_ID_LO]) {
     const id = k[K.TUN_ID_HI]! * 2 ** 32 + k[K.TUN_ID_LO]!;
     s += `tunnel(tun_id=0x${id.toString(16)},src=${ipToString(k[K.TUN_SRC]!)},dst=${ipToString(k[K.TUN_DST]!)},flags(-df-csum+key)),`;
   }
-  s += `in_port(${inPort ?? 'none'}),`;
+  s += `in_port(${inPort}),`;
   if (m[K.PKT_MARK] && k[K.PKT_MARK]) s += `skb_mark(0x${k[K.PKT_MARK]!.toString(16)}),`;
   const e: string[] = [];
   macFld(e, 'src', k, m, K.DL_SRC_HI);
@@ -144,7 +144,7 @@ function committed(e: XcEntry, dp: NodeDatapath): { actions: string; slow: boole
     }
     if (k[K.PKT_MARK] !== base[K.PKT_MARK]) out.push(`set(skb_mark(0x${k[K.PKT_MARK]!.toString(16)}))`);
     base[K.PKT_MARK] = k[K.PKT_MARK]!;
-    out.push(String(dp.odpPort(p)));
+    out.push(odpName(dp, p));
     outputs++;
   }
   return { actions: outputs === 0 ? 'drop' : out.join(','), slow };
@@ -208,6 +208,17 @@ export function tunnelKeyText(port: OvsPort, id: number, src: number, dst: numbe
   return parts.join(',');
 }
 
+/**
+ * A port as a datapath flow names it: its datapath number. A patch port has
+ * none: dpemu's per-bridge caches split a translation at a patch port whose
+ * crossing waited in the engine's queue (one of several outputs, as NORMAL's
+ * flood), where OVS's one megaflow would go on through the peer; such a flow
+ * names the patch port, as `dpctl/dump-flows --names` names ports.
+ */
+function odpName(dp: NodeDatapath, p: OvsPort): string {
+  return String(dp.odpPort(p) ?? p.name);
+}
+
 /** One dump-flows line of `br`'s cache entry `e`. */
 export function dpifFlowLine(e: XcEntry, nowMs: number, br: OvsBridge, dp: NodeDatapath): string {
   const used = e.used < 0 ? 'never' : `${((nowMs - e.used) / 1000).toFixed(3)}s`;
@@ -216,5 +227,5 @@ export function dpifFlowLine(e: XcEntry, nowMs: number, br: OvsBridge, dp: NodeD
   const inPort = br.portByOfport(arrival[K.IN_PORT]!);
   // A slow-path flow sends its packets to userspace, where the translation's actions run.
   const actions = c.slow ? 'userspace(pid=0,slow_path(action))' : c.actions;
-  return `${dpifMatch(arrival, Array.from(e.group.mask), inPort ? dp.odpPort(inPort) : null)}, packets:${e.packets}, bytes:${e.bytes}, used:${used}, actions:${actions}`;
+  return `${dpifMatch(arrival, Array.from(e.group.mask), inPort ? odpName(dp, inPort) : 'none')}, packets:${e.packets}, bytes:${e.bytes}, used:${used}, actions:${actions}`;
 }

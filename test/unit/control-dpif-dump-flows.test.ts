@@ -177,3 +177,18 @@ test('the exporter shows each bridge cache\'s counters: hits + misses = its tran
   assert.equal(value(s, 'dpemu_fastpath_entries', { node: 'w07', element: 'br-int' }), 1, 'the second pass\'s entry stays');
   assert.equal(value(s, 'dpemu_fastpath_invalidations_total', { node: 'w07', element: 'br-int' }), 1);
 });
+
+test('dpif/dump-flows prints an exact 32-bit field without a mask, and names a patch port where the cache split a translation', () => {
+  const emu = buildEmulator(loadTopologyOrThrow('configs/seed-dvr-snat.yaml'));
+  emu.engine.fastpath = true;
+  openEdges(emu);
+  const arp = buildFrame({ src: 'fa:16:3e:b2:ef:af', dst: 'ff:ff:ff:ff:ff:ff', arp: { op: 1, sha: 'fa:16:3e:b2:ef:af', spa: '192.168.1.7', tha: '00:00:00:00:00:00', tpa: '192.168.1.6' } });
+  for (let i = 0; i < 2; i++) emu.engine.inject(emu.engine.pool.allocFrom(arp)!, emu.findPort('w07', 'tap2ab77d0f-99')!);
+  const run = (argv: string[]) => (appctl.run({ emu, invalidate: () => {} }, argv) as CommandResponse).stdout;
+  // br-int's anti-spoof flow matches arp_spa exactly: format_ipv4 leaves out an all-ones mask.
+  const int = run(['dpif/dump-flows', 'w07', 'br-int']);
+  assert.match(int, /^recirc_id\(0\),in_port\(3\),eth\(src=fa:16:3e:b2:ef:af,dst=ff:ff:ff:ff:ff:ff\),eth_type\(0x0806\),arp\(sip=192\.168\.1\.7\), .*actions:push_vlan\(vid=10,pcp=0\),patch-tun,/m);
+  assert.doesNotMatch(int, /\/255\.255\.255\.255|null/);
+  // NORMAL's flood crosses to br-tun in a queued hop: br-tun's part is a flow of its own, from patch-int.
+  assert.match(run(['dpif/dump-flows', 'w07', 'br-tun']), /^recirc_id\(0\),in_port\(patch-int\),/m);
+});
