@@ -304,6 +304,14 @@ function verbOf(word: string | undefined, verbs: readonly string[]): string | un
   return verbs.find((v) => matches(word, v));
 }
 
+/** iproute2's get_integer: strtol in base 0 (hex, octal, decimal), the whole word, an int; null if not one. */
+function getInteger(word: string | undefined): number | null {
+  const m = word === undefined ? null : /^\s*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$/.exec(word);
+  if (!m) return null;
+  const v = (m[1] === '-' ? -1 : 1) * Number(/^0[0-7]+$/.test(m[2]!) ? parseInt(m[2]!, 8) : m[2]);
+  return v >= -(2 ** 31) && v < 2 ** 31 ? v : null;
+}
+
 /**
  * Run one command as a shell would: `ip [-4] OBJECT VERB ARGS` (route,
  * rule, neigh, addr, link) or `sysctl [-w] NAME=VALUE`. Returns what the
@@ -467,8 +475,12 @@ export function runCommand<P>(
         const w = toks[i++]!;
         if (w === 'up' || w === 'down') ns.setLinkUp(dev, w === 'up');
         else if (w === 'mtu') {
-          const v = Number(toks[i++]);
-          if (!Number.isInteger(v) || v < 68) throw fail(`invalid mtu '${toks[i - 1]}'`, toks[i - 1]);
+          const v = getInteger(toks[i++]);
+          if (v === null) throw new RtnlError('EINVAL', undefined, `Error: argument "${toks[i - 1] ?? ''}" is wrong: Invalid "mtu" value\n`, 255);
+          // dev_validate_mtu: a veth or an OVS internal port takes 68..65535 (ETH_MIN_MTU, ETH_MAX_MTU), the loopback any size.
+          const loopback = ns.mustLink(dev).kind === 'loopback';
+          if (v < (loopback ? 0 : 68)) throw new RtnlError('EINVAL', 'mtu less than device minimum');
+          if (!loopback && v > 65535) throw new RtnlError('EINVAL', 'mtu greater than device maximum');
           ns.setMtu(dev, v);
         } else throw fail(`'${w}' is not supported by ip link set here`, w);
       }

@@ -364,6 +364,12 @@ test('ip addr, link, route, rule and neigh print what the kernel prints', async 
     ['-j', 'link', 'show', 'nosuch0'], ['-j', 'neigh', 'show', 'dev', 'nosuch0'], ['-j', 'route', 'show', 'table', '77'], ['-j', '-p', 'route', 'show', 'table', '77'], ['-jp', 'link']]) {
     compare(`${ns.name}: ip ${args.join(' ')}`, withStatus(tryRun('ip', ['-n', kns.get(ns.name)!, ...args])), withStatus(await dpemuRun('ip', ['-n', ns.name, node, ...args])));
   }
+  // An MTU a veth cannot take (dev_validate_mtu), or not a number (get_integer: base 0): refused, nothing changed.
+  const veth = emulated.flatMap(({ node, ns }) => ns.interfaces.filter((i) => /^(rfp|fpr)-/.test(i.name)).map((i) => ({ node, ns, dev: i.name })))[0]!;
+  for (const mtu of ['99999', '65536', '60', '-5', '0x10', 'abc', '1e3', '08']) {
+    const args = ['link', 'set', veth.dev, 'mtu', mtu];
+    compare(`${veth.ns.name}: ip ${args.join(' ')}`, withStatus(tryRun('ip', ['-n', kns.get(veth.ns.name)!, ...args])), withStatus(await dpemuRun('ip', ['-n', veth.ns.name, veth.node, ...args])));
+  }
   // A word that does not parse: dpemu words the reason its own way (file, token); the exit status is iproute2's.
   const k = tryRun('ip', ['-n', kns.get(ns.name)!, 'route', 'show', 'table', 'nosuch']);
   const d = await dpemuRun('ip', ['-n', ns.name, node, 'route', 'show', 'table', 'nosuch']);
