@@ -7,6 +7,7 @@ import { type Token, TokenStream, matches, tokenize } from './ip-tokens.js';
 import { RTPROT_KERNEL, dsfieldFromName, dsfieldName, parseU32, protoFromName, protoName, tableFromName, tableName } from './names.js';
 import { type FibRule, type PortRange } from './rules.js';
 import { type RuleSpec } from './specs.js';
+import { RtnlError } from './errors.js';
 
 const IP_PROTOS: Record<string, number> = { icmp: 1, igmp: 2, tcp: 6, udp: 17, gre: 47, esp: 50, ah: 51, sctp: 132 };
 export const ipprotoName = (n: number) => Object.entries(IP_PROTOS).find(([, v]) => v === n)?.[0] ?? String(n);
@@ -170,3 +171,87 @@ export function formatRule(r: FibRule, unresolved = false, details = false): str
 
 /** A goto whose target priority no rule has. */
 export const gotoUnresolved = (r: FibRule, all: readonly FibRule[]): boolean => r.action === 'goto' && !all.some((x) => x.priority === r.gotoTarget);
+
+/** iproute2's invarg(): its words and exit status (255); `msg` ends in a newline where ip's does. */
+const invarg = (msg: string, arg: string): RtnlError => new RtnlError('EINVAL', undefined, `Error: argument "${arg}" is wrong: ${msg}`, 255);
+
+/** get_prefix's refusal: it exits at once, with status 1 (the filter's own invarg never comes). */
+const notPrefix = (arg: string): RtnlError => new RtnlError('EINVAL', undefined, `Error: inet prefix is expected rather than "${arg}".`, 1);
+
+/**
+ * `ip rule show SELECTOR` (iprule_list_flush_or_save's words, filter_nlmsg's
+ * tests): which rules to list. A prefix selects the rules whose own prefix is
+ * at least as long and agrees on its bits; `table` the rules that look it up.
+ */
+export function parseRuleFilter(words: readonly string[]): (r: FibRule) => boolean {
+  const tests: ((r: FibRule) => boolean)[] = [];
+  const within = (p: { addr: number; len: number }, addr: number, len: number) => p.len <= len && (p.len === 0 || ((addr ^ p.addr) >>> (32 - p.len)) === 0);
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    const next = (): string => {
+      const v = words[++i];
+      if (v === undefined) throw new RtnlError('EINVAL', undefined, 'Command line is not complete. Try option "help"', 255);
+      return v;
+    };
+    if (matches(w, 'preference') || matches(w, 'order') || matches(w, 'priority')) {
+      const v = next(), pref = parseU32(v);
+      if (pref === undefined) throw invarg('preference value is invalid\n', v);
+      tests.push((r) => r.priority === pref);
+    } else if (w === 'not') tests.push((r) => r.invert);
+    else if (w === 'fwmark') {
+      const v = next(), [m, k] = v.split('/', 2) as [string, string | undefined];
+      const mark = parseU32(m);
+      if (mark === undefined) throw invarg('fwmark value is invalid\n', m);
+      const mask = k === undefined ? undefined : parseU32(k);
+      if (k !== undefined && mask === undefined) throw invarg('fwmask value is invalid\n', k);
+      // A zero value selects nothing (filter.fwmark is only a test when set).
+      if (mark !== 0) tests.push((r) => r.fwmark === mark);
+      if (mask) tests.push((r) => (r.fwmark || r.fwmask ? r.fwmask : 0) === mask);
+    } else if (w === 'dev' || w === 'iif') {
+      const v = next();
+      tests.push((r) => r.iif === v);
+    } else if (w === 'oif') {
+      const v = next();
+      tests.push((r) => r.oif === v);
+    } else if (matches(w, 'lookup') || matches(w, 'table')) {
+      const v = next(), t = tableFromName(v);
+      if (t === undefined) throw invarg('table id value is invalid\n', v);
+      if (t > 0) tests.push((r) => r.action === 'lookup' && r.table === t);
+    } else if (matches(w, 'from') || matches(w, 'src')) {
+      const v = next(), p = parsePrefix(v);
+      if (!p) throw notPrefix(v);
+      tests.push((r) => within(p, r.src, r.srcLen));
+    } else if (w === 'tos') {
+      const v = next(), tos = dsfieldFromName(v);
+      if (tos === undefined) throw invarg('TOS value is invalid\n', v);
+      tests.push((r) => r.tos === tos);
+    } else if (w === 'l3mdev' || matches(w, 'tun_id')) {
+      // dpemu's rules have neither: such a selector lists none (a tun_id's value must still parse).
+      if (w !== 'l3mdev' && parseU32(next()) === undefined) throw invarg('"tun_id" value is invalid\n', words[i]!);
+      tests.push(() => false);
+    } else if (w === 'uidrange') {
+      const v = next(), m = /^([0-9]+)-([0-9]+)/.exec(v);
+      if (!m) throw invarg('invalid UID range\n', v);
+      tests.push((r) => r.uidrange?.start === Number(m[1]) && r.uidrange?.end === Number(m[2]));
+    } else if (w === 'sport' || w === 'dport') {
+      const v = next(), m = /^([0-9]+)(?:-([0-9]+))?/.exec(v);
+      if (!m) throw invarg(w === 'sport' ? 'invalid port range\n' : 'invalid dport range\n', v);
+      const start = Number(m[1]) & 0xffff, end = Number(m[2] ?? m[1]) & 0xffff;
+      if (start !== 0) tests.push((r) => r[w]?.start === start && r[w]?.end === end);
+    } else if (matches(w, 'protocol')) {
+      // Only a flush tests the protocol (flush_rule); a listing reads the word and lists as without it.
+      const v = next();
+      if (protoFromName(v) === undefined && v !== 'all') throw invarg('invalid "protocol"\n', v);
+    } else if (w === 'ipproto') {
+      const v = next(), n = IP_PROTOS[v] ?? parseU32(v);
+      if (n === undefined || n > 255) throw invarg('Invalid "ipproto" value\n', v);
+      if (n !== 0) tests.push((r) => r.ipproto === n);
+    } else {
+      const v = matches(w, 'dst') || matches(w, 'to') ? next() : w;
+      const p = parsePrefix(v);
+      if (!p) throw notPrefix(v);
+      tests.push((r) => within(p, r.dst, r.dstLen));
+    }
+  }
+  return (r) => tests.every((t) => t(r));
+}

@@ -13,7 +13,7 @@ import { type Interface } from './interfaces.js';
 import { NUD_SHOW_DEFAULT, formatNeigh, formatNeighBrief, formatProxyNeigh, neighShown, nudShowBits, parseNeighArgs, parseNeighLine } from './ip-neigh-syntax.js';
 import { formatRoute, parseRouteArgs, parseRouteLine, type ParsedRoute } from './ip-route-syntax.js';
 import { routeGet } from './ip-route-get.js';
-import { formatRule, gotoUnresolved, parseRuleArgs, parseRuleLine } from './ip-rule-syntax.js';
+import { formatRule, gotoUnresolved, parseRuleArgs, parseRuleFilter, parseRuleLine } from './ip-rule-syntax.js';
 import { isBriefOption, isDetailsOption, isJsonOption, isPrettyOption, isStatsOption, textLines, tokenize, matches } from './ip-tokens.js';
 import { RT_TABLE_LOCAL, RT_TABLE_MAIN, RTPROT_KERNEL, tableFromName } from './names.js';
 import { type NeighAction, type NeighEntry, NUD, NUD_VALID } from './neighbour.js';
@@ -83,9 +83,10 @@ export function showRoutes(ns: Netns, table: number | 'all' = RT_TABLE_MAIN, dev
 }
 
 /** `ip rule show`. */
-export function showRules(ns: Netns, o: ShowOptions = {}): string {
+export function showRules(ns: Netns, o: ShowOptions = {}, selector: readonly string[] = []): string {
   const all = ns.rules.rules();
-  return dump(all, o, (r) => formatRule(r, gotoUnresolved(r, all), o.details) + '\n', (r) => ruleJson(r, gotoUnresolved(r, all), o.details));
+  const shown = selector.length ? all.filter(parseRuleFilter(selector)) : all;
+  return dump(shown, o, (r) => formatRule(r, gotoUnresolved(r, all), o.details) + '\n', (r) => ruleJson(r, gotoUnresolved(r, all), o.details));
 }
 
 /** What `ip neigh show` lists: entries on `dev`, in the states of `states` (a mask of nudShowBits), within `to`; or the proxy entries. */
@@ -401,7 +402,7 @@ export function runCommand<P>(
       const verb = verbOf(toks[i], ['add', 'delete', 'list', 'show', 'flush']) ?? (toks[i] === undefined ? 'show' : undefined);
       if (!verb) throw fail(`unknown command '${toks[i]}'`);
       if (toks[i] !== undefined) i++;
-      if (verb === 'list' || verb === 'show') return showRules(ns, o);
+      if (verb === 'list' || verb === 'show') return showRules(ns, o, toks.slice(i));
       if (verb === 'flush') {
         // iproute2 deletes every rule that has a priority attribute: all but priority 0.
         ns.setRules(ns.rules.rules().filter((r) => r.priority === 0).map((r) => ({ ...r })));

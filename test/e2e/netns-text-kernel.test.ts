@@ -364,6 +364,15 @@ test('ip addr, link, route, rule and neigh print what the kernel prints', async 
     ['-j', 'link', 'show', 'nosuch0'], ['-j', 'neigh', 'show', 'dev', 'nosuch0'], ['-j', 'route', 'show', 'table', '77'], ['-j', '-p', 'route', 'show', 'table', '77'], ['-jp', 'link']]) {
     compare(`${ns.name}: ip ${args.join(' ')}`, withStatus(tryRun('ip', ['-n', kns.get(ns.name)!, ...args])), withStatus(await dpemuRun('ip', ['-n', ns.name, node, ...args])));
   }
+  // ip rule show SELECTOR (filter_nlmsg), and the words it refuses.
+  for (const { node, ns } of emulated) {
+    for (const sel of [['table', 'main'], ['lookup', 'local'], ['table', '3232235777'], ['pref', '32766'], ['priority', '0'], ['from', '192.168.1.0/24'], ['from', '192.168.1.7'],
+      ['from', 'all'], ['to', '10.0.0.0/8'], ['10.0.0.0/8'], ['not'], ['iif', 'lo'], ['fwmark', '0x1'], ['tos', '0x10'], ['sport', '1000'], ['ipproto', 'tcp'], ['protocol', 'kernel'],
+      ['l3mdev'], ['uidrange', '1000-2000'], ['table', 'nosuch'], ['pref', 'abc'], ['from', '300.1.1.1'], ['table']]) {
+      const args = ['rule', 'show', ...sel];
+      compare(`${ns.name}: ip ${args.join(' ')}`, withStatus(tryRun('ip', ['-n', kns.get(ns.name)!, ...args])), withStatus(await dpemuRun('ip', ['-n', ns.name, node, ...args])));
+    }
+  }
   // An MTU a veth cannot take (dev_validate_mtu), or not a number (get_integer: base 0): refused, nothing changed.
   const veth = emulated.flatMap(({ node, ns }) => ns.interfaces.filter((i) => /^(rfp|fpr)-/.test(i.name)).map((i) => ({ node, ns, dev: i.name })))[0]!;
   for (const mtu of ['99999', '65536', '60', '-5', '0x10', 'abc', '1e3', '08']) {
