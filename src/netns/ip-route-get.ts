@@ -42,11 +42,15 @@ function parse(args: string, line: number, source?: string): Query {
     const t = toks[i] ?? toks[toks.length - 1];
     throw new IpSyntaxError(line, t?.col ?? 1, t?.text ?? '', reason, source);
   };
+  let parsedOne = false;
   const addr = (i: number): Ip4 => {
     const w = toks[i]?.text;
     if (w === undefined) return fail(i, 'argument is missing');
     const a = parseIp4(w.endsWith('/32') ? w.slice(0, -3) : w);
-    return a === undefined ? fail(i, `an inet address is expected rather than "${w}"`) : a;
+    // get_prefix's refusal, in the request's family (unset until an address parsed: no -4 here); ip exits at once with status 1.
+    if (a === undefined) throw new RtnlError('EINVAL', undefined, `Error: ${parsedOne ? 'inet' : 'any valid'} prefix is expected rather than "${w}".`, 1);
+    parsedOne = true;
+    return a;
   };
   for (let i = 0; i < toks.length; i++) {
     const w = toks[i]!.text;

@@ -63,6 +63,8 @@ const QUERIES = [
   '10.50.1.1 oif dpe-c',
   '10.50.1.1 mark 5',
   '10.50.1.1 mark 5 from 10.1.0.9 iif dpe-e',
+  '300.1.1.1',
+  '10.50.1.1 from 10.1.0.300',
 ];
 
 const model = new Netns();
