@@ -9,8 +9,10 @@ export class NfSyntaxError extends Error {
     readonly column: number,
     readonly token: string,
     detail: string,
+    /** Said after the detail in the message (a topology file's reader), not in what the iptables command prints. */
+    readonly note?: string,
   ) {
-    super(`line ${line}, column ${column}: ${detail}`);
+    super(`line ${line}, column ${column}: ${detail}${note ? ` (${note})` : ''}`);
     this.name = 'NfSyntaxError';
     this.detail = detail;
   }

@@ -211,8 +211,9 @@ export class Ruleset {
           if (r.target.kind === T_JUMP || r.target.kind === T_GOTO) {
             const dest = t.chains.get(r.target.name);
             if (!dest) {
-              const hint = /^[A-Z]+$/.test(r.target.name) ? ' (nor is it a target this emulator knows)' : '';
-              throw new NfSyntaxError(r.line, r.targetColumn, r.target.name, `chain '${r.target.name}' does not exist${hint}`);
+              // iptables' words: no chain of that name, so it looked for a target extension.
+              const note = /^[A-Z]+$/.test(r.target.name) ? `no chain '${r.target.name}', nor a target this emulator knows` : `no chain '${r.target.name}'`;
+              throw new NfSyntaxError(r.line, r.targetColumn, r.target.name, `Couldn't load target \`${r.target.name}':No such file or directory`, note);
             }
             if (dest.builtin) throw new NfSyntaxError(r.line, r.targetColumn, r.target.name, `cannot jump to built-in chain '${r.target.name}'`);
             r.jump = dest;

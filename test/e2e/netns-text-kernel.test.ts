@@ -467,7 +467,7 @@ test('iptables-save, iptables -S and iptables -L [-n] -v print what iptables-leg
     }
     await compareIptables(node, ns);
     // Refusals: the same words, the same exit status.
-    for (const argv of [['-t', 'nat', '-L', 'nosuch', '-n'], ['-S', 'nosuch'], ['-t', 'nosuch', '-S']]) {
+    for (const argv of [['-t', 'nat', '-L', 'nosuch', '-n'], ['-S', 'nosuch'], ['-t', 'nosuch', '-S'], ['-A', 'FORWARD', '-j', 'NOSUCH'], ['-A', 'FORWARD', '-j', 'nosuch-chain']]) {
       compare(`${ns.name}: iptables ${argv.join(' ')}`, unversion(withStatus(iptk(k, argv))), unversion(withStatus(await dpemuRun('iptables', ['-n', ns.name, node, ...argv]))));
     }
   }

@@ -178,7 +178,7 @@ interface BadCase {
 
 const BAD: BadCase[] = [
   { name: 'unknown match', text: '*filter\n-A INPUT -m foo -j ACCEPT\nCOMMIT', line: 2, token: 'foo', message: /unknown match 'foo'/ },
-  { name: 'jump to a missing chain', text: '*nat\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -j neutron-x\nCOMMIT', line: 3, token: 'neutron-x', message: /chain 'neutron-x' does not exist/ },
+  { name: 'jump to a missing chain', text: '*nat\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -j neutron-x\nCOMMIT', line: 3, token: 'neutron-x', message: /Couldn't load target `neutron-x':No such file or directory \(no chain 'neutron-x'\)/ },
   { name: 'unknown option', text: '-A INPUT -p tcp --bogus 1 -j ACCEPT', line: 1, token: '--bogus', message: /unknown option "--bogus"/ },
   { name: 'missing argument', text: '\n\n-A INPUT -s', line: 3, token: '-s', message: /requires an argument/ },
   { name: 'bad address', text: '-A INPUT -s 300.1.1.1 -j DROP', line: 1, token: '300.1.1.1', message: /host\/network '300\.1\.1\.1' not found/ },

@@ -155,7 +155,7 @@ test('a neighbour on a device the namespace lacks, an iptables jump to no chain'
   t = mutate('-A neutron-l3-agent-snat -j neutron-l3-agent-float-snat', '-A neutron-l3-agent-snat -j neutron-l3-agent-floatsnat', t);
   assert.deepEqual(errorsOf(t), [
     `${FILE}:${at(t, 'qr-178fc8e2-fe')}: at /nodes/w07/namespaces/qrouter-c4d4b760-41b9-45e1-a607-d054da99c479/neighbours: no interface "qr-178fc8e2-fe" in namespace qrouter-c4d4b760-41b9-45e1-a607-d054da99c479; did you mean "qr-178fc8e2-fd"?`,
-    `${FILE}:${at(t, 'neutron-l3-agent-floatsnat')}: at ${SNAT}/iptables: chain 'neutron-l3-agent-floatsnat' does not exist`,
+    `${FILE}:${at(t, 'neutron-l3-agent-floatsnat')}: at ${SNAT}/iptables: Couldn't load target \`neutron-l3-agent-floatsnat':No such file or directory (no chain 'neutron-l3-agent-floatsnat')`,
   ]);
 });
 
