@@ -108,7 +108,7 @@ export function insertAddr(iface: Interface, spec: AddrSpec): IfAddr {
     const a = iface.addrs[i]!;
     if (!a.secondary && ifa.scope <= a.scope) lastPrimary = i + 1;
     if (a.prefixLen === ifa.prefixLen && ifaMatch(ifa, a.local)) {
-      if (a.local === ifa.local) throw new RtnlError('EEXIST');
+      if (a.local === ifa.local) throw new RtnlError('EEXIST', 'ipv4: Address already assigned'); // __inet_insert_ifa
       if (a.scope !== ifa.scope) throw new RtnlError('EINVAL', 'ipv4: Invalid scope value');
       ifa.secondary = true;
     }

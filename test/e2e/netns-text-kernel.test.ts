@@ -379,6 +379,10 @@ test('ip addr, link, route, rule and neigh print what the kernel prints', async 
     const args = ['link', 'set', veth.dev, 'mtu', mtu];
     compare(`${veth.ns.name}: ip ${args.join(' ')}`, withStatus(tryRun('ip', ['-n', kns.get(veth.ns.name)!, ...args])), withStatus(await dpemuRun('ip', ['-n', veth.ns.name, veth.node, ...args])));
   }
+  // An address the device already has (__inet_insert_ifa's extack).
+  const held = emulated.flatMap(({ node, ns }) => ns.interfaces.filter((i) => i.addresses.length).map((i) => ({ node, ns, dev: i.name, cidr: i.addresses[0]!.cidr })))[0]!;
+  const again = ['addr', 'add', held.cidr, 'dev', held.dev];
+  compare(`${held.ns.name}: ip ${again.join(' ')}`, withStatus(tryRun('ip', ['-n', kns.get(held.ns.name)!, ...again])), withStatus(await dpemuRun('ip', ['-n', held.ns.name, held.node, ...again])));
   // A word that does not parse: dpemu words the reason its own way (file, token); the exit status is iproute2's.
   const k = tryRun('ip', ['-n', kns.get(ns.name)!, 'route', 'show', 'table', 'nosuch']);
   const d = await dpemuRun('ip', ['-n', ns.name, node, 'route', 'show', 'table', 'nosuch']);

@@ -62,7 +62,7 @@ test('a secondary address: no prefix route of its own, its local route uses the 
   // ... or promotes the first one.
   runCommands(n, 'sysctl -w net.ipv4.conf.eth0.promote_secondaries=1\nip addr add 10.0.0.1/24 dev eth0\nip addr add 10.0.0.5/24 dev eth0\nip addr del 10.0.0.1/24 dev eth0');
   assert.match(showRoutes(n), /^10\.0\.0\.0\/24 dev eth0 proto kernel scope link src 10\.0\.0\.5 $/m);
-  assert.throws(() => n.addAddr('eth0', { local: ip('10.0.0.5'), prefixLen: 24 }), /File exists/);
+  assert.throws(() => n.addAddr('eth0', { local: ip('10.0.0.5'), prefixLen: 24 }), /Error: ipv4: Address already assigned\.$/);
 });
 
 test('a link going down takes its routes and neighbours; local routes stay; up brings the connected ones back', () => {
