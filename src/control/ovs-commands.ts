@@ -129,10 +129,11 @@ export const ofctl: CommandFamily = {
         // --strict means nothing to dump-flows (its request is never strict): priority= stays refused.
         const names = opts.has('--names');
         const stats = !opts.has('--no-stats');
+        const order = opts.has('--sort') ? 1 : opts.has('--rsort') ? -1 : 0;
         let lines: string[];
         try {
           if (arg) checkUsable([br.checkFlowMod(arg, false, false)], protocols);
-          lines = br.dumpFlows({ names, noStats: !stats, filter: arg || undefined, version: v });
+          lines = br.dumpFlows({ names, noStats: !stats, filter: arg || undefined, version: v, decoded: order !== 0 });
         } catch (e) {
           throw flowError(e);
         }
@@ -140,6 +141,13 @@ export const ofctl: CommandFamily = {
         // names; else it prints the flows it decoded, one a line (ofctl_dump_flows). A filter costs
         // two requests before (the port and table names it may use), so the reply's xid is 4 higher.
         const xid = (v === 10 ? 4 : 2) + (arg ? 4 : 0);
+        // --sort/--rsort: the decoded flows, sorted (compare_flows; qsort as glibc's, stable), so no reply header.
+        if (order) {
+          const field = opts.get(order > 0 ? '--sort' : '--rsort');
+          if (field && field !== 'priority') throw new ControlError(`ovs-ofctl: ${order > 0 ? '--sort' : '--rsort'}=${field}: dpemu sorts by priority only`);
+          const prio = (l: string) => Number(/\bpriority=(\d+)/.exec(l)?.[1] ?? 32768); // a flow at OFP_DEFAULT_PRIORITY prints none
+          return ok(lines.map((l, i) => [l, prio(l), i] as const).sort((a, b) => order * (a[1] - b[1]) || a[2] - b[2]).map(([l]) => l + '\n').join(''));
+        }
         const head = !stats || names ? '' : `${v === 10 ? 'NXST_FLOW reply' : `OFPST_FLOW reply (OF1.${v - 10})`} (xid=0x${xid.toString(16)}):\n`;
         return ok(head + lines.map((l) => l + '\n').join(''));
       }

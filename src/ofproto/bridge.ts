@@ -46,6 +46,8 @@ export interface DumpFlowsOptions {
   names?: boolean;
   /** --no-stats. */
   noStats?: boolean;
+  /** Printed as ovs-ofctl prints flows it decoded (a sort), not the reply as it came: OpenFlow 1.0 ages left out, as with names. */
+  decoded?: boolean;
   /** Only flows matching this flow-matching text (table=, cookie=v/m, out_port=, fields). */
   filter?: string;
   /** The reply's OpenFlow version: 10 (default, ovs-ofctl dump-flows) or 13 to 15 (-O). */
@@ -425,7 +427,7 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
     const entries = opts.filter
       ? this.findFlows(opts.filter)
       : this.tables.select({ table: TABLE_ALL, match: emptyMatch(), strict: false });
-    const po = dumpFlowsPrintOptions(opts.version ?? 10, !opts.noStats, opts.names ?? false);
+    const po = dumpFlowsPrintOptions(opts.version ?? 10, !opts.noStats, (opts.names || opts.decoded) ?? false);
     if (opts.names) po.portName = this.namer();
     const oxm = (opts.version ?? 10) !== 10; // the reply's matches are OXM too
     return entries.map((e) => {
