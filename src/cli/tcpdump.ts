@@ -22,11 +22,16 @@ interface TcpdumpArgs {
   quiet: boolean;
   /** How many -t: 0 the time of day, 1 none, 2 seconds since the epoch, 3 since the previous line, 4 date and time, 5 since the first line. */
   stamps: number;
+  /** How many -x, -X and -A: the packet's bytes after its line (-X before -x before -A, as tcpdump picks). */
+  dumps: { x: number; X: number; A: number };
 }
+
+/** tcpdump's own option letters: one dpemu does not take is refused as not emulated, any other as invalid (getopt). */
+const TCPDUMP_LETTERS = new Set('aAbBcCdDeEfFGhHiIjJKlLmMnNOpQrsStTuUvVwWxXyYzZ#');
 
 function parseArgs(argv: string[]): TcpdumpArgs {
   const req: CaptureRequest = { iface: '' };
-  const out: TcpdumpArgs = { req, verbose: 0, absoluteSeq: false, linkHeader: false, quiet: false, stamps: 0 };
+  const out: TcpdumpArgs = { req, verbose: 0, absoluteSeq: false, linkHeader: false, quiet: false, stamps: 0, dumps: { x: 0, X: 0, A: 0 } };
   const expr: string[] = [];
   let countText = '';
   for (let i = 0; i < argv.length; i++) {
@@ -40,16 +45,22 @@ function parseArgs(argv: string[]): TcpdumpArgs {
     else if (a === '-c') req.count = Number((countText = val()));
     else if (a === '-w') out.write = val();
     else if (a === '-s' || a === '--snapshot-length') req.snaplen = Number(val());
-    else if (/^-[neUlvqtS]+$/.test(a)) {
-      // Combined as tcpdump takes them (-nnee, -nnvv, -tttt). -n, -U and -l change nothing here: names are never looked up, lines never buffered.
+    else if (/^-[neUlvqtSxXA]+$/.test(a)) {
+      // Combined as tcpdump takes them (-nnee, -nnvv, -tttt, -XX). -n, -U and -l change nothing here: names are never looked up, lines never buffered.
       const count = (c: string) => a.split(c).length - 1;
       out.verbose += count('v');
       out.stamps += count('t');
+      for (const d of ['x', 'X', 'A'] as const) out.dumps[d] += count(d);
       if (a.includes('S')) out.absoluteSeq = true;
       if (a.includes('e')) out.linkHeader = true;
       if (a.includes('q')) out.quiet = true;
     }
-    else if (a.startsWith('-') && a.length > 1) throw new Error(`invalid option -- '${a.slice(1)}'`);
+    else if (a.startsWith('-') && a.length > 1) {
+      // getopt names the first letter it does not know.
+      const bad = [...a.slice(1)].find((c) => !/[neUlvqtSxXA]/.test(c)) ?? a[1]!;
+      if (a.startsWith('--') || !TCPDUMP_LETTERS.has(bad)) throw new Error(`invalid option -- '${a.startsWith('--') ? a.slice(2) : bad}'`);
+      throw new Error(`-${bad}: not emulated by dpemu (it takes -i -c -w -s -n -e -q -t -v -S -x -X -A and a filter)`);
+    }
     else expr.push(a);
   }
   if (!req.iface) throw new Error('-i NODE:[NS:]IFACE is required (dpemu captures inside the emulator)');
@@ -121,7 +132,9 @@ export async function tcpdumpCommand(argv: string[]): Promise<number> {
     process.stderr.write(`tcpdump: ${(e as Error).message}\n`);
     return 1;
   }
-  const printer = new Tcpdump({ verbose: args.verbose, absoluteSeq: args.absoluteSeq, linkHeader: args.linkHeader, quiet: args.quiet });
+  const { x, X, A } = args.dumps;
+  const dump = X ? { kind: 'X' as const, withLink: X > 1 } : x ? { kind: 'x' as const, withLink: x > 1 } : A ? { kind: 'A' as const, withLink: A > 1 } : undefined;
+  const printer = new Tcpdump({ verbose: args.verbose, absoluteSeq: args.absoluteSeq, linkHeader: args.linkHeader, quiet: args.quiet, ...(dump ? { dump } : {}) });
   let prevUs = -1, firstUs = -1;
   let fd: number | undefined;
   let exit = 0;

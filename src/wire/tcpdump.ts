@@ -140,6 +140,12 @@ export interface TcpdumpOptions {
   linkHeader?: boolean;
   /** tcpdump -q: less protocol detail ("tcp N", no application decoding, ethertype names alone, no hex dumps). */
   quiet?: boolean;
+  /**
+   * The packet's bytes after its line (pretty_print_packet): -x hex, -X hex
+   * and ASCII, -A ASCII; doubled (-xx, -XX, -AA) from the link-layer header
+   * on, else from what follows it. Default none.
+   */
+  dump?: { kind: 'x' | 'X' | 'A'; withLink: boolean };
 }
 
 interface SeqEntry {
@@ -153,7 +159,10 @@ export class Tcpdump {
   private readonly v: number;
   private readonly link: boolean;
   private readonly quiet: boolean;
+  private readonly dump: TcpdumpOptions['dump'];
   private readonly seqs = new Map<string, SeqEntry>();
+  /** Where the link-layer header ended (ether_print's hdrlen), -1 until known. */
+  private hdrEnd = -1;
   // Per-call state.
   private b: Uint8Array = new Uint8Array(0);
   private out = '';
@@ -166,6 +175,7 @@ export class Tcpdump {
     this.v = opts.verbose ?? 0;
     this.link = opts.linkHeader ?? true;
     this.quiet = opts.quiet ?? false;
+    this.dump = opts.dump;
   }
 
   /** Forget TCP conversations (a new capture). */
@@ -188,12 +198,16 @@ export class Tcpdump {
     if (off + len > buf.length) len = Math.max(0, buf.length - off);
     if (!(wireLen >= len)) wireLen = len;
     this.snapend = off + len;
+    this.hdrEnd = -1;
     try {
       this.ether(off, wireLen, len);
     } catch (e) {
+      // A printer that ran off the capture (a longjmp in tcpdump) leaves no link-layer length: a dump starts at the frame.
+      this.hdrEnd = off;
       if (e === TRUNC) this.trunc();
       else this.out += ` [|${this.proto}: internal error]`;
     }
+    if (this.dump) this.bytes(off, len);
     const s = this.out;
     this.out = '';
     this.b = new Uint8Array(0);
@@ -300,6 +314,53 @@ export class Tcpdump {
     if (truncated) throw TRUNC;
   }
 
+  /**
+   * pretty_print_packet's dump of the captured bytes: from the frame's start
+   * (-xx, -XX, -AA) or past the link-layer header when anything follows it
+   * (a frame too short for the header has none to dump).
+   */
+  private bytes(off: number, caplen: number): void {
+    const d = this.dump!;
+    this.snapend = off + caplen;
+    const hdrlen = this.hdrEnd < 0 ? caplen : this.hdrEnd - off;
+    const from = d.withLink ? off : off + hdrlen;
+    if (!d.withLink && caplen <= hdrlen) return;
+    const n = off + caplen - from;
+    if (d.kind === 'X') this.hexdump(from, n);
+    else if (d.kind === 'x') this.hexOnly(from, n);
+    else this.ascii(from, n);
+  }
+
+  /** ND_DEFAULTPRINT of what no printer decodes: not with -q, nor with -x/-X (their dump follows anyway); -A keeps it. */
+  private defaultPrint(p: number, caplen: number): void {
+    if (!this.quiet && !this.hexDumps) this.hexdump(p, caplen);
+  }
+
+  /** -x or -X (ndo_suppress_default_print). */
+  private get hexDumps(): boolean {
+    return this.dump !== undefined && this.dump.kind !== 'A';
+  }
+
+  /** hex_print_with_offset: 8 words a line, no ASCII. */
+  private hexOnly(p: number, length: number): void {
+    for (let i = 0; i < length; i++) {
+      if (i % 16 === 0) this.out += `\n\t0x${i.toString(16).padStart(4, '0')}: `;
+      this.out += i % 2 === 0 ? ` ${hex2(this.b[p + i]!)}` : hex2(this.b[p + i]!);
+    }
+  }
+
+  /** ascii_print: printable bytes, tab, space and newline as they are, others as '.', a CR dropped before a newline. */
+  private ascii(p: number, length: number): void {
+    let s = '\n';
+    for (let i = 0; i < length; i++) {
+      const c = this.b[p + i]!;
+      if (c === 0x0d) {
+        if (length - i - 1 > 1 && this.b[p + i + 1] !== 0x0a) s += '.';
+      } else s += (c >= 0x21 && c <= 0x7e) || c === 0x09 || c === 0x20 || c === 0x0a ? String.fromCharCode(c) : '.';
+    }
+    this.out += s;
+  }
+
   // ---- Ethernet (ether_common_print) ----
 
   private ether(p: number, length: number, caplen: number): void {
@@ -344,6 +405,7 @@ export class Tcpdump {
       length -= 4;
       caplen -= 4;
     }
+    this.hdrEnd = p;
     if (type <= MAX_ETHERNET_LENGTH_VAL) {
       // 802.3 length field: LLC follows.
       if (type < length) {
@@ -355,7 +417,7 @@ export class Tcpdump {
         this.p('802.3');
         if (!printedLength) this.p(`, length ${length}: `);
       }
-      if (!this.llc(p, length, caplen, macs) && !this.quiet) this.hexdump(p, caplen);
+      if (!this.llc(p, length, caplen, macs)) this.defaultPrint(p, caplen);
       this.popSnapend();
       return;
     }
@@ -374,7 +436,7 @@ export class Tcpdump {
       default:
         // An ethertype tcpdump cannot print: without -e its line gets the link header after all.
         if (!this.link) this.p(`${macs}${this.etherType(type)}, length ${origLength}: `);
-        if (!this.quiet) this.hexdump(p, caplen);
+        this.defaultPrint(p, caplen);
     }
   }
 
@@ -561,7 +623,7 @@ export class Tcpdump {
         this.p(`${link(sha)} at ${ipAt(spa)}`);
         break;
       default:
-        this.hexdump(a, caplen);
+        this.hexdump(a, caplen); // arp_print's ND_DEFAULTPRINT: neither -q nor -x stops it
         return;
     }
     this.p(`, length ${length}`);
