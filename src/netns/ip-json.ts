@@ -134,16 +134,17 @@ export function routeJson(r: Route, ctx: RouteFormatContext, showTable = false):
   const flags: string[] = [];
   if (r.onlink) flags.push('onlink');
   if (r.dev && r.nhScope !== RT_SCOPE_NOWHERE && ctx.carrier && !ctx.carrier(r.dev)) flags.push('linkdown');
+  const h = ctx.hide ?? {};
   return {
     type: r.type !== 'unicast' || d ? r.type : undefined,
     dst: r.dstLen === 0 ? 'default' : formatPrefix(r.dst, r.dstLen),
     tos: r.tos ? dsfieldName(r.tos) : undefined,
-    gateway: r.gateway ? formatIp4(r.gateway) : undefined,
+    gateway: r.gateway && !h.via ? formatIp4(r.gateway) : undefined,
     dev: r.dev && !ctx.hideDev ? ctx.devName(r.dev) : undefined,
     table: showTable && (r.table !== RT_TABLE_MAIN || d) ? tableName(r.table) : undefined,
-    protocol: r.protocol !== RTPROT_BOOT || d ? protoName(r.protocol) : undefined,
-    scope: r.scope !== RT_SCOPE_UNIVERSE || d ? scopeName(r.scope) : undefined,
-    prefsrc: r.prefsrc ? formatIp4(r.prefsrc) : undefined,
+    protocol: (r.protocol !== RTPROT_BOOT || d) && !h.proto ? protoName(r.protocol) : undefined,
+    scope: (r.scope !== RT_SCOPE_UNIVERSE || d) && !h.scope ? scopeName(r.scope) : undefined,
+    prefsrc: r.prefsrc && !h.src ? formatIp4(r.prefsrc) : undefined,
     metric: r.priority || undefined,
     flags,
     metrics: metricsJson(r),

@@ -2,7 +2,8 @@
 // (iproute2 ip/iproute.c iproute_modify, keyword order and abbreviations
 // included) and the lines `ip route show` prints (print_route), both ways.
 
-import { formatIp4, formatPrefix } from './addr.js';
+import { formatIp4, formatPrefix, parsePrefix } from './addr.js';
+import { RtnlError } from './errors.js';
 import { type Route, type RouteMetric } from './fib.js';
 import { type Token, TokenStream, matches, tokenize } from './ip-tokens.js';
 import {
@@ -196,6 +197,8 @@ export interface RouteFormatContext {
   carrier?(ifindex: number): boolean;
   /** The dump was filtered on the device: `dev` is left out. */
   hideDev?: boolean;
+  /** Fields the dump was filtered on exactly (`proto X`, `scope X`, `type X`, `via A`, `src A`): print_route leaves them out too. */
+  hide?: { proto?: boolean; scope?: boolean; via?: boolean; src?: boolean };
   /** -d: the type, protocol and scope whatever they are, and the table (where shown) main too. */
   details?: boolean;
 }
@@ -211,15 +214,16 @@ export const routeMetricsInOrder = (r: Route): RouteMetric[] => [...r.metrics].s
 export function formatRoute(r: Route, ctx: RouteFormatContext, showTable = false): string {
   let s = '';
   const d = ctx.details ?? false;
+  const h = ctx.hide ?? {};
   if (r.type !== 'unicast' || d) s += `${r.type} `;
   s += r.dstLen === 0 ? 'default ' : `${formatPrefix(r.dst, r.dstLen)} `;
   if (r.tos) s += `tos ${dsfieldName(r.tos)} `;
-  if (r.gateway) s += `via ${formatIp4(r.gateway)} `;
+  if (r.gateway && !h.via) s += `via ${formatIp4(r.gateway)} `;
   if (r.dev && !ctx.hideDev) s += `dev ${ctx.devName(r.dev)} `;
   if (showTable && (r.table !== RT_TABLE_MAIN || d)) s += `table ${tableName(r.table)} `;
-  if (r.protocol !== RTPROT_BOOT || d) s += `proto ${protoName(r.protocol)} `;
-  if (r.scope !== RT_SCOPE_UNIVERSE || d) s += `scope ${scopeName(r.scope)} `;
-  if (r.prefsrc) s += `src ${formatIp4(r.prefsrc)} `;
+  if ((r.protocol !== RTPROT_BOOT || d) && !h.proto) s += `proto ${protoName(r.protocol)} `;
+  if ((r.scope !== RT_SCOPE_UNIVERSE || d) && !h.scope) s += `scope ${scopeName(r.scope)} `;
+  if (r.prefsrc && !h.src) s += `src ${formatIp4(r.prefsrc)} `;
   if (r.priority) s += `metric ${r.priority} `;
   if (r.onlink) s += 'onlink ';
   // RTNH_F_LINKDOWN: set on nexthops (not host routes) of a device without carrier.
@@ -227,4 +231,84 @@ export function formatRoute(r: Route, ctx: RouteFormatContext, showTable = false
   if (r.mtu) s += `mtu ${r.mtuLock ? 'lock ' : ''}${r.mtu} `;
   for (const [name, lock, value] of routeMetricsInOrder(r)) s += `${name} ${lock ? 'lock ' : ''}${value} `;
   return s;
+}
+
+/** What `ip route show SELECTOR` lists and leaves out of its lines (iproute_list_flush_or_save, filter_nlmsg). */
+export interface RouteShow {
+  /** The table dumped; 'all' for every table (table all, or table 0). */
+  table: number | 'all';
+  dev?: string;
+  test: (r: Route) => boolean;
+  hide: NonNullable<RouteFormatContext['hide']>;
+}
+
+/** iproute2's invarg(): its words and exit status (255). */
+const invarg = (msg: string, arg: string): RtnlError => new RtnlError('EINVAL', undefined, `Error: argument "${arg}" is wrong: ${msg}`, 255);
+
+/** get_prefix's refusal, in any family (ip without -4): ip exits at once with status 1. */
+const notPrefix = (arg: string): RtnlError => new RtnlError('EINVAL', undefined, `Error: any valid prefix is expected rather than "${arg}".`, 1);
+
+/**
+ * The words after `ip route show`. A bare prefix (or `exact P`) selects the
+ * routes to exactly P, `root P` those within P, `match P` those covering it;
+ * `default` the default routes, `all` and `any` every route. `proto`, `scope`, `type`,
+ * `via` and `src` select by that field and leave it out of the lines (not `type`);
+ * `cache` lists no IPv4 route (the kernel has kept no cached routes since 3.6).
+ */
+export function parseRouteShow(words: readonly string[]): RouteShow {
+  const out: RouteShow = { table: RT_TABLE_MAIN, test: () => true, hide: {} };
+  const tests: ((r: Route) => boolean)[] = [];
+  const bits = (a: number, b: number, len: number) => len === 0 || (a ^ b) >>> (32 - len) === 0;
+  const prefix = (v: string) => parsePrefix(v) ?? (() => { throw notPrefix(v); })();
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    const next = (): string => {
+      const v = words[++i];
+      if (v === undefined) throw new RtnlError('EINVAL', undefined, 'Command line is not complete. Try option "help"', 255);
+      return v;
+    };
+    if (matches(w, 'table')) {
+      const v = next(), id = v === 'all' ? 0 : tableFromName(v);
+      if (id === undefined) throw invarg('table id value is invalid\n', v);
+      out.table = id === 0 ? 'all' : id; // table 0 (unspec) dumps them all
+    } else if (w === 'dev' || w === 'oif') out.dev = next();
+    else if (matches(w, 'protocol')) {
+      const v = next(), p = protoFromName(v);
+      if (p === undefined && v !== 'all') throw invarg('invalid "protocol"\n', v);
+      if (p !== undefined) tests.push((r) => r.protocol === p);
+      out.hide.proto = p !== undefined;
+    } else if (matches(w, 'scope')) {
+      const v = next(), s = scopeFromName(v);
+      if (s === undefined && v !== 'all') throw invarg('invalid "scope"\n', v);
+      if (s !== undefined) tests.push((r) => r.scope === s);
+      out.hide.scope = s !== undefined;
+    } else if (matches(w, 'type')) {
+      const v = next(), t = routeTypeFromName(v);
+      if (t === undefined) throw invarg('node type value is invalid\n', v);
+      tests.push((r) => r.type === t);
+    } else if (w === 'tos' || matches(w, 'dsfield')) {
+      const v = next(), t = dsfieldFromName(v);
+      if (t === undefined) throw invarg('TOS value is invalid\n', v);
+      tests.push((r) => r.tos === t);
+    } else if (w === 'via') {
+      const p = prefix(next());
+      tests.push((r) => r.gateway !== 0 && bits(r.gateway, p.addr, p.len));
+      out.hide.via = p.len === 32;
+    } else if (w === 'src') {
+      const p = prefix(next());
+      tests.push((r) => r.prefsrc !== 0 && bits(r.prefsrc, p.addr, p.len));
+      out.hide.src = p.len === 32;
+    } else if (matches(w, 'cached') || matches(w, 'cloned')) tests.push(() => false);
+    else if (w === 'all' || w === 'any') continue; // every route, where `default` selects the default ones
+    else {
+      const word = matches(w, 'to') ? next() : w;
+      const kind = matches(word, 'root') ? 'root' : matches(word, 'match') ? 'match' : 'exact';
+      const v = kind === 'exact' && !matches(word, 'exact') ? word : next();
+      const p = prefix(v);
+      if (kind !== 'match') tests.push((r) => p.len <= r.dstLen && bits(r.dst, p.addr, p.len));
+      if (kind !== 'root') tests.push((r) => r.dstLen <= p.len && bits(r.dst, p.addr, r.dstLen));
+    }
+  }
+  out.test = (r) => tests.every((t) => t(r));
+  return out;
 }

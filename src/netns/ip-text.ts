@@ -11,7 +11,7 @@ import { type JsonObject, jsonDump, jsonDumpOpening } from './json-writer.js';
 import { formatLinkStats, type LinkStats64 } from './ip-link-stats.js';
 import { type Interface } from './interfaces.js';
 import { NUD_SHOW_DEFAULT, formatNeigh, formatNeighBrief, formatProxyNeigh, neighShown, nudShowBits, parseNeighArgs, parseNeighLine } from './ip-neigh-syntax.js';
-import { formatRoute, parseRouteArgs, parseRouteLine, type ParsedRoute } from './ip-route-syntax.js';
+import { formatRoute, parseRouteArgs, parseRouteLine, parseRouteShow, type ParsedRoute, type RouteShow } from './ip-route-syntax.js';
 import { routeGet } from './ip-route-get.js';
 import { formatRule, gotoUnresolved, parseRuleArgs, parseRuleFilter, parseRuleLine } from './ip-rule-syntax.js';
 import { isBriefOption, isDetailsOption, isJsonOption, isPrettyOption, isStatsOption, textLines, tokenize, matches } from './ip-tokens.js';
@@ -65,10 +65,11 @@ function dump<T>(items: readonly T[], o: ShowOptions, text: (x: T) => string, js
  * `ip route show [table ID|all] [dev DEV]`. With `dev`, only the routes out
  * of it, printed without `dev DEV` (iproute2 leaves out what it filtered on).
  */
-export function showRoutes(ns: Netns, table: number | 'all' = RT_TABLE_MAIN, dev?: string, o: ShowOptions = {}): string {
+export function showRoutes(ns: Netns, sel: RouteShow | number | 'all' = RT_TABLE_MAIN, o: ShowOptions = {}): string {
+  const { table, dev, test, hide } = typeof sel === 'object' ? sel : { table: sel, dev: undefined, test: () => true, hide: {} };
   const oif = dev === undefined ? 0 : ns.mustLink(dev).index;
-  const ctx = { ...fmtCtx(ns), hideDev: oif !== 0, details: o.details };
-  const out = (routes: readonly Route[]) => (oif ? routes.filter((r) => r.dev === oif) : routes);
+  const ctx = { ...fmtCtx(ns), hideDev: oif !== 0, details: o.details, hide };
+  const out = (routes: readonly Route[]) => routes.filter((r) => (!oif || r.dev === oif) && test(r));
   const show = (routes: readonly Route[], showTable: boolean) =>
     dump(out(routes), o, (r) => formatRoute(r, ctx, showTable) + '\n', (r) => routeJson(r, ctx, showTable));
   if (table !== 'all') {
@@ -377,22 +378,7 @@ export function runCommand<P>(
         if (o.details) throw fail('-details is not emulated with ip route get here', 'get');
         return routeGet(ns, rest(), no, opts.source, o.json);
       }
-      if (verb === 'list' || verb === 'show') {
-        let table: number | 'all' = RT_TABLE_MAIN;
-        let dev: string | undefined;
-        for (; i < toks.length; i++) {
-          const w = toks[i]!;
-          const v = toks[i + 1];
-          if (matches(w, 'table') && v !== undefined) { // iproute_list_flush_or_save: matches(), `ip r s t N`
-            const id = v === 'all' ? 0 : tableFromName(v);
-            if (id === undefined) throw fail(`invalid table '${v}'`, v);
-            table = id === 0 ? 'all' : id; // table 0 (unspec) dumps them all
-          } else if ((w === 'dev' || w === 'oif') && v !== undefined) dev = v;
-          else throw fail(`'${w}' is not supported by ip route show here (table, dev)`, w);
-          i++;
-        }
-        return showRoutes(ns, table, dev, o);
-      }
+      if (verb === 'list' || verb === 'show') return showRoutes(ns, parseRouteShow(toks.slice(i)), o);
       const spec = parseRouteArgs(rest(), no, opts.source);
       if (verb === 'delete') ns.delRoute(spec);
       else ns.addRoute(spec, verb === 'add' ? 'add' : (verb as 'change' | 'replace' | 'prepend' | 'append'));

@@ -373,6 +373,18 @@ test('ip addr, link, route, rule and neigh print what the kernel prints', async 
       compare(`${ns.name}: ip ${args.join(' ')}`, withStatus(tryRun('ip', ['-n', kns.get(ns.name)!, ...args])), withStatus(await dpemuRun('ip', ['-n', ns.name, node, ...args])));
     }
   }
+  // ip route show SELECTOR (filter_nlmsg; a field selected exactly is left out of the lines), and its refusals.
+  for (const { node, ns } of emulated) {
+    for (const sel of [['192.168.1.0/24'], ['exact', '192.168.1.0/24'], ['root', '192.168.0.0/16'], ['match', '192.168.1.7'], ['to', 'match', '10.206.221.200'], ['default'], ['all'], ['any'], ['0/0'],
+      ['proto', 'kernel'], ['proto', 'static'], ['proto', 'all'], ['scope', 'link'], ['scope', 'global'], ['scope', 'all'], ['type', 'unicast'], ['table', 'all', 'type', 'local'],
+      ['table', 'local', 'type', 'broadcast', 'proto', 'kernel'], ['via', '192.168.1.6'], ['via', '169.254.0.0/16'], ['src', '192.168.1.1'], ['table', 'all', 'src', '169.254.96.33'], ['tos', '0x10'], ['cache'],
+      ['proto', 'nosuch'], ['scope', 'nosuch'], ['type', 'nosuch'], ['bogus'], ['root', '300.1.1.1'], ['proto']]) {
+      for (const j of [[], ['-j']]) {
+        const args = [...j, 'route', 'show', ...sel];
+        compare(`${ns.name}: ip ${args.join(' ')}`, withStatus(tryRun('ip', ['-n', kns.get(ns.name)!, ...args])), withStatus(await dpemuRun('ip', ['-n', ns.name, node, ...args])));
+      }
+    }
+  }
   // An MTU a veth cannot take (dev_validate_mtu), or not a number (get_integer: base 0): refused, nothing changed.
   const veth = emulated.flatMap(({ node, ns }) => ns.interfaces.filter((i) => /^(rfp|fpr)-/.test(i.name)).map((i) => ({ node, ns, dev: i.name })))[0]!;
   for (const mtu of ['99999', '65536', '60', '-5', '0x10', 'abc', '1e3', '08']) {
