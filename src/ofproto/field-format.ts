@@ -17,6 +17,23 @@ export function parseIntString(s: string, nBytes: number, what: string): bigint 
   return v;
 }
 
+/**
+ * ip_parse's IP_SCAN_FMT: four `%hhu` separated by dots, nothing after. scanf
+ * takes a sign and leading blanks, reads decimal (leading zeros too) and
+ * keeps the low 8 bits: 1.2.3.400 is 1.2.3.144, -1 is 255.
+ */
+export function scanIpv4(s: string): number | undefined {
+  const m = /^\s*([+-]?\d+)\.\s*([+-]?\d+)\.\s*([+-]?\d+)\.\s*([+-]?\d+)$/.exec(s);
+  if (!m) return undefined;
+  const octet = (t: string): number => {
+    const n = BigInt(t);
+    // strtoul: an overflow reads as ULONG_MAX (low byte 255), a negative number wraps.
+    const u = n < 0n ? (n >= -(2n ** 64n) + 1n ? 2n ** 64n + n : 2n ** 64n - 1n) : n > 2n ** 64n - 1n ? 2n ** 64n - 1n : n;
+    return Number(u & 0xffn);
+  };
+  return ((octet(m[1]!) << 24) | (octet(m[2]!) << 16) | (octet(m[3]!) << 8) | octet(m[4]!)) >>> 0;
+}
+
 /** A 48-bit MAC (1 or 2 hex digits per group) as a number. */
 export function parseMac(s: string): number | undefined {
   const m = /^([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2})$/.exec(s);
@@ -110,7 +127,7 @@ export function parseFieldValue(f: FieldDef, s: string, resolve?: PortResolver):
     }
     case 'ipv4': {
       const [a, m] = splitMask(s);
-      const v = parseIpv4(a);
+      const v = scanIpv4(a);
       if (v === undefined) throw new ValueError(`${s}: invalid IP address`);
       let mk = 0xffffffff;
       if (m !== undefined) {
@@ -119,7 +136,7 @@ export function parseFieldValue(f: FieldDef, s: string, resolve?: PortResolver):
           if (n > 32) throw new ValueError(`${s}: network prefix bits not between 0 and 32`);
           mk = n === 0 ? 0 : (0xffffffff << (32 - n)) >>> 0;
         } else {
-          const mm = parseIpv4(m);
+          const mm = scanIpv4(m);
           if (mm === undefined) throw new ValueError(`${s}: invalid IP address`);
           mk = mm;
         }
@@ -142,9 +159,9 @@ export function parseFieldValue(f: FieldDef, s: string, resolve?: PortResolver):
       const fullMask = f.name === 'dl_vlan' ? 0xffffn : full;
       const mk = m === undefined ? fullMask : parseIntString(m, nBytes, f.name);
       if (m !== undefined && !f.maskable && mk !== full && mk !== 0n) throw new ValueError(`${s}: invalid mask for field ${f.name}`);
-      if (v > full && !(f.name === 'dl_vlan' && v === 0xffffn)) {
-        throw new ValueError(`${a}: value too large for ${f.nBits}-bit field ${f.name}`);
-      }
+      // OpenFlow 1.0's dl_vlan and dl_vlan_pcp keep their low bits (flow_set_dl_vlan, flow_set_vlan_pcp): dl_vlan=5000 is 904.
+      if (f.name === 'dl_vlan' || f.name === 'dl_vlan_pcp') return { value: v === 0xffffn && f.name === 'dl_vlan' ? v : v & full, mask: mk & fullMask };
+      if (v > full) throw new ValueError(`${a}: value too large for ${f.nBits}-bit field ${f.name}`);
       return { value: v & mk, mask: mk & fullMask };
     }
   }

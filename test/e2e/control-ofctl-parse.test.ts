@@ -73,3 +73,18 @@ test("add-flows FILE and - with a bad line: ovs-ofctl's `FILE:LINE: reason`, bla
   assert.deepEqual([stdin.code, stdin.stderr], [1, 'ovs-ofctl: -:4: unknown keyword foo\n']);
   assert.equal((await runRemote({ socketPath: d.server.path }, 'ofctl', ['dump-flows', 'w07', 'br-int', '--no-stats'])).stdout, before);
 });
+
+test('values ovs-ofctl reads leniently read alike: IPv4 octets scanned as %hhu, dl_vlan and dl_vlan_pcp keeping their low bits', () => {
+  requireTool('ovs-ofctl', 'openvswitch-common');
+  for (const flow of ['ip,nw_src=1.2.3.400 actions=drop', 'ip,nw_src=256.1.1.1 actions=drop', 'ip,nw_dst=1.2.3.-1 actions=drop', 'ip,nw_src=01.2.3.4 actions=drop',
+    'ip,nw_src=1.2.3.4/255.255.300.0 actions=drop', 'arp,arp_spa=1.2.3.999,actions=drop', 'dl_vlan=5000,actions=drop', 'dl_vlan_pcp=9,actions=drop', 'dl_vlan=0xffff,actions=drop']) {
+    const r = spawnSync('ovs-ofctl', ['parse-flow', flow], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `${flow}: ${r.stderr}`);
+    assert.equal(canon(flow), canon(fromFlowMod(r.stdout.split('\n').find((l) => l.includes('FLOW_MOD'))!)), flow);
+  }
+  // And what both refuse.
+  for (const flow of ['ip,nw_src=1.2.3 actions=drop', 'ip,nw_src=1.2.3.4x actions=drop', 'dl_vlan=70000,actions=drop']) {
+    assert.notEqual(spawnSync('ovs-ofctl', ['parse-flow', flow], { encoding: 'utf8' }).status, 0, flow);
+    assert.throws(() => parseFlow(flow), Error, flow);
+  }
+});

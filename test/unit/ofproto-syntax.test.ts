@@ -349,7 +349,7 @@ test('malformed lines are rejected naming the token and its column', () => {
   const cases: Array<[string, RegExp, string, number]> = [
     // [line, message, token, column]
     ['table=0,priority=1,dl_srcc=fa:16:3e:00:00:01,actions=drop', /unknown keyword dl_srcc/, 'dl_srcc', 20],
-    ['priority=1,dl_vlan=5000,actions=drop', /value too large/, '5000', 20],
+    ['priority=1,dl_vlan=70000,actions=drop', /70000: value too large for 2-byte field dl_vlan/, '70000', 20],
     ['dl_src=fa:16:3e:00:00:zz,actions=drop', /invalid Ethernet address/, 'fa:16:3e:00:00:zz', 8],
     ['priority=1,in_port=1', /must specify an action/, 'in_port=1', 21],
     ['priority=1 actions=resubmit(,2', /unbalanced parentheses/, 'resubmit(,2', 20],
