@@ -33,6 +33,7 @@
 // traffic ends are bench/lib/tap-lab.ts's.
 // The daemon runs as `dpemu run` does (bin/dpemu.js: tsc's build), sender and
 // receiver are node scripts (bench/lib/udp-peer.ts), all on the same cores.
+import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { type Figure, emit, parseOptions, progress, target } from './lib/harness.js';
 import { type Blast, LAB_OPTIONS, LAB_USAGE, type Rtt, TapLab, bucketPercentile, labSettings } from './lib/tap-lab.js';
@@ -82,8 +83,10 @@ try {
     figures.push({ name: `tap.ratio.udp${size}.delivered`, value: ratio, unit: 'x', conditions: cond, note: 'emulator / direct veth', ...(size === 64 ? { target: target(ratio, '>=', 0.8) } : {}) });
     if (size === 1400) figures[figures.findIndex((f) => f.name === 'tap.emu.udp1400.bitrate')]!.target = target(e.mbps, '>=', 2000);
   }
-  // What a user's first iperf3 through the lab shows: one TCP stream each way (not an issue target).
-  for (const reverse of [false, true]) {
+  // What a user's first iperf3 through the lab shows: one TCP stream each way (not an issue target); skipped without iperf3.
+  const hasIperf3 = spawnSync('iperf3', ['--version'], { stdio: 'ignore' }).status === 0;
+  if (!hasIperf3) progress('tap: TCP skipped: iperf3 is not installed (apt-get install iperf3)');
+  for (const reverse of hasIperf3 ? [false, true] : []) {
     const dir = reverse ? 'down' : 'up';
     progress(`tap: TCP ${reverse ? 'from the internet host to the VM' : 'from the VM to the internet host'} (iperf3), emulator then direct`);
     const e = await lab.tcp(ns.vm, ns.inet, SECONDS, reverse);
