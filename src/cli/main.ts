@@ -18,6 +18,12 @@ function packageVersion(): string {
   }
 }
 
+// A reader that went away (`dpemu ... | head`): end as a C tool ends on SIGPIPE (a shell's 128 + 13), not with a stack trace.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(141);
+  throw e;
+});
+
 const program = new Command();
 program
   .name('dpemu')
