@@ -65,3 +65,19 @@ export class RtnlError extends Error {
     this.name = 'RtnlError';
   }
 }
+
+// iproute2's own refusals of its command line (before asking the kernel).
+
+/** invarg(): its words and exit status (255); `msg` ends in a newline where ip's does. */
+export const invarg = (msg: string, arg: string): RtnlError => new RtnlError('EINVAL', undefined, `Error: argument "${arg}" is wrong: ${msg}`, 255);
+
+/** get_prefix's refusal, in the request's family; ip exits at once with status 1. */
+export const notPrefix = (arg: string, family: 'inet' | 'any valid' = 'any valid'): RtnlError =>
+  new RtnlError('EINVAL', undefined, `Error: ${family} prefix is expected rather than "${arg}".`, 1);
+
+/** NEXT_ARG(): the word after words[i], or the refusal of a line that ends too soon. */
+export function nextArg(words: readonly string[], i: number): string {
+  const v = words[i];
+  if (v === undefined) throw new RtnlError('EINVAL', undefined, 'Command line is not complete. Try option "help"', 255);
+  return v;
+}

@@ -5,7 +5,7 @@
 // ip_route_input (forwarding), without it to ip_route_output (a local
 // socket). Compared line for line with a real kernel in
 // test/e2e/ip-route-get.test.ts.
-import { IpSyntaxError, RtnlError, type Errno } from './errors.js';
+import { IpSyntaxError, RtnlError, notPrefix, type Errno } from './errors.js';
 import { parseIp4, type Ip4 } from './addr.js';
 import { RT_TABLE_MAIN, tableName, parseU32, dsfieldFromName } from './names.js';
 import { type Netns, LOOPBACK_IFINDEX } from './netns.js';
@@ -48,7 +48,7 @@ function parse(args: string, line: number, source?: string): Query {
     if (w === undefined) return fail(i, 'argument is missing');
     const a = parseIp4(w.endsWith('/32') ? w.slice(0, -3) : w);
     // get_prefix's refusal, in the request's family (unset until an address parsed: no -4 here); ip exits at once with status 1.
-    if (a === undefined) throw new RtnlError('EINVAL', undefined, `Error: ${parsedOne ? 'inet' : 'any valid'} prefix is expected rather than "${w}".`, 1);
+    if (a === undefined) throw notPrefix(w, parsedOne ? 'inet' : 'any valid');
     parsedOne = true;
     return a;
   };

@@ -3,7 +3,8 @@
 // included) and the lines `ip route show` prints (print_route), both ways.
 
 import { formatIp4, formatPrefix, parsePrefix } from './addr.js';
-import { RtnlError } from './errors.js';
+import { nextArg, notPrefix, invarg } from './errors.js';
+import { inPrefix } from '../wire/addr.js';
 import { type Route, type RouteMetric } from './fib.js';
 import { type Token, TokenStream, matches, tokenize } from './ip-tokens.js';
 import {
@@ -242,12 +243,6 @@ export interface RouteShow {
   hide: NonNullable<RouteFormatContext['hide']>;
 }
 
-/** iproute2's invarg(): its words and exit status (255). */
-const invarg = (msg: string, arg: string): RtnlError => new RtnlError('EINVAL', undefined, `Error: argument "${arg}" is wrong: ${msg}`, 255);
-
-/** get_prefix's refusal, in any family (ip without -4): ip exits at once with status 1. */
-const notPrefix = (arg: string): RtnlError => new RtnlError('EINVAL', undefined, `Error: any valid prefix is expected rather than "${arg}".`, 1);
-
 /**
  * The words after `ip route show`. A bare prefix (or `exact P`) selects the
  * routes to exactly P, `root P` those within P, `match P` those covering it;
@@ -258,15 +253,10 @@ const notPrefix = (arg: string): RtnlError => new RtnlError('EINVAL', undefined,
 export function parseRouteShow(words: readonly string[]): RouteShow {
   const out: RouteShow = { table: RT_TABLE_MAIN, test: () => true, hide: {} };
   const tests: ((r: Route) => boolean)[] = [];
-  const bits = (a: number, b: number, len: number) => len === 0 || (a ^ b) >>> (32 - len) === 0;
   const prefix = (v: string) => parsePrefix(v) ?? (() => { throw notPrefix(v); })();
   for (let i = 0; i < words.length; i++) {
     const w = words[i]!;
-    const next = (): string => {
-      const v = words[++i];
-      if (v === undefined) throw new RtnlError('EINVAL', undefined, 'Command line is not complete. Try option "help"', 255);
-      return v;
-    };
+    const next = (): string => nextArg(words, ++i);
     if (matches(w, 'table')) {
       const v = next(), id = v === 'all' ? 0 : tableFromName(v);
       if (id === undefined) throw invarg('table id value is invalid\n', v);
@@ -292,11 +282,11 @@ export function parseRouteShow(words: readonly string[]): RouteShow {
       tests.push((r) => r.tos === t);
     } else if (w === 'via') {
       const p = prefix(next());
-      tests.push((r) => r.gateway !== 0 && bits(r.gateway, p.addr, p.len));
+      tests.push((r) => r.gateway !== 0 && inPrefix(r.gateway, p.addr, p.len));
       out.hide.via = p.len === 32;
     } else if (w === 'src') {
       const p = prefix(next());
-      tests.push((r) => r.prefsrc !== 0 && bits(r.prefsrc, p.addr, p.len));
+      tests.push((r) => r.prefsrc !== 0 && inPrefix(r.prefsrc, p.addr, p.len));
       out.hide.src = p.len === 32;
     } else if (matches(w, 'cached') || matches(w, 'cloned')) tests.push(() => false);
     else if (w === 'all' || w === 'any') continue; // every route, where `default` selects the default ones
@@ -305,8 +295,8 @@ export function parseRouteShow(words: readonly string[]): RouteShow {
       const kind = matches(word, 'root') ? 'root' : matches(word, 'match') ? 'match' : 'exact';
       const v = kind === 'exact' && !matches(word, 'exact') ? word : next();
       const p = prefix(v);
-      if (kind !== 'match') tests.push((r) => p.len <= r.dstLen && bits(r.dst, p.addr, p.len));
-      if (kind !== 'root') tests.push((r) => r.dstLen <= p.len && bits(r.dst, p.addr, r.dstLen));
+      if (kind !== 'match') tests.push((r) => p.len <= r.dstLen && inPrefix(r.dst, p.addr, p.len));
+      if (kind !== 'root') tests.push((r) => r.dstLen <= p.len && inPrefix(r.dst, p.addr, r.dstLen));
     }
   }
   out.test = (r) => tests.every((t) => t(r));

@@ -7,7 +7,8 @@ import { type Token, TokenStream, matches, tokenize } from './ip-tokens.js';
 import { RTPROT_KERNEL, dsfieldFromName, dsfieldName, parseU32, protoFromName, protoName, tableFromName, tableName } from './names.js';
 import { type FibRule, type PortRange } from './rules.js';
 import { type RuleSpec } from './specs.js';
-import { RtnlError } from './errors.js';
+import { invarg, nextArg, notPrefix } from './errors.js';
+import { inPrefix } from '../wire/addr.js';
 
 const IP_PROTOS: Record<string, number> = { icmp: 1, igmp: 2, tcp: 6, udp: 17, gre: 47, esp: 50, ah: 51, sctp: 132 };
 export const ipprotoName = (n: number) => Object.entries(IP_PROTOS).find(([, v]) => v === n)?.[0] ?? String(n);
@@ -172,12 +173,6 @@ export function formatRule(r: FibRule, unresolved = false, details = false): str
 /** A goto whose target priority no rule has. */
 export const gotoUnresolved = (r: FibRule, all: readonly FibRule[]): boolean => r.action === 'goto' && !all.some((x) => x.priority === r.gotoTarget);
 
-/** iproute2's invarg(): its words and exit status (255); `msg` ends in a newline where ip's does. */
-const invarg = (msg: string, arg: string): RtnlError => new RtnlError('EINVAL', undefined, `Error: argument "${arg}" is wrong: ${msg}`, 255);
-
-/** get_prefix's refusal: it exits at once, with status 1 (the filter's own invarg never comes). */
-const notPrefix = (arg: string): RtnlError => new RtnlError('EINVAL', undefined, `Error: inet prefix is expected rather than "${arg}".`, 1);
-
 /**
  * `ip rule show SELECTOR` (iprule_list_flush_or_save's words, filter_nlmsg's
  * tests): which rules to list. A prefix selects the rules whose own prefix is
@@ -185,14 +180,10 @@ const notPrefix = (arg: string): RtnlError => new RtnlError('EINVAL', undefined,
  */
 export function parseRuleFilter(words: readonly string[]): (r: FibRule) => boolean {
   const tests: ((r: FibRule) => boolean)[] = [];
-  const within = (p: { addr: number; len: number }, addr: number, len: number) => p.len <= len && (p.len === 0 || ((addr ^ p.addr) >>> (32 - p.len)) === 0);
+  const within = (p: { addr: number; len: number }, addr: number, len: number) => p.len <= len && inPrefix(addr, p.addr, p.len);
   for (let i = 0; i < words.length; i++) {
     const w = words[i]!;
-    const next = (): string => {
-      const v = words[++i];
-      if (v === undefined) throw new RtnlError('EINVAL', undefined, 'Command line is not complete. Try option "help"', 255);
-      return v;
-    };
+    const next = (): string => nextArg(words, ++i);
     if (matches(w, 'preference') || matches(w, 'order') || matches(w, 'priority')) {
       const v = next(), pref = parseU32(v);
       if (pref === undefined) throw invarg('preference value is invalid\n', v);
@@ -219,7 +210,7 @@ export function parseRuleFilter(words: readonly string[]): (r: FibRule) => boole
       if (t > 0) tests.push((r) => r.action === 'lookup' && r.table === t);
     } else if (matches(w, 'from') || matches(w, 'src')) {
       const v = next(), p = parsePrefix(v);
-      if (!p) throw notPrefix(v);
+      if (!p) throw notPrefix(v, 'inet');
       tests.push((r) => within(p, r.src, r.srcLen));
     } else if (w === 'tos') {
       const v = next(), tos = dsfieldFromName(v);
@@ -249,7 +240,7 @@ export function parseRuleFilter(words: readonly string[]): (r: FibRule) => boole
     } else {
       const v = matches(w, 'dst') || matches(w, 'to') ? next() : w;
       const p = parsePrefix(v);
-      if (!p) throw notPrefix(v);
+      if (!p) throw notPrefix(v, 'inet');
       tests.push((r) => within(p, r.dst, r.dstLen));
     }
   }

@@ -3,7 +3,7 @@
 // run `ip ...` / `sysctl` commands, and print the same views `ip` prints.
 // Errors name the line (and the token) they come from.
 
-import { IpSyntaxError, RtnlError } from './errors.js';
+import { IpSyntaxError, RtnlError, invarg } from './errors.js';
 import { type Route } from './fib.js';
 import { formatAddrs, formatBrief, formatLink, parseAddrArgs, parseIpAddrShow } from './ip-addr-syntax.js';
 import { briefJson, linkJson, neighJson, netnsIds, proxyNeighJson, routeJson, ruleJson } from './ip-json.js';
@@ -463,7 +463,7 @@ export function runCommand<P>(
         if (w === 'up' || w === 'down') ns.setLinkUp(dev, w === 'up');
         else if (w === 'mtu') {
           const v = getInteger(toks[i++]);
-          if (v === null) throw new RtnlError('EINVAL', undefined, `Error: argument "${toks[i - 1] ?? ''}" is wrong: Invalid "mtu" value\n`, 255);
+          if (v === null) throw invarg('Invalid "mtu" value\n', toks[i - 1] ?? '');
           // dev_validate_mtu: a veth or an OVS internal port takes 68..65535 (ETH_MIN_MTU, ETH_MAX_MTU), the loopback any size.
           const loopback = ns.mustLink(dev).kind === 'loopback';
           if (v < (loopback ? 0 : 68)) throw new RtnlError('EINVAL', 'mtu less than device minimum');
