@@ -7,6 +7,7 @@
 // as text and as `ip -j`'s stats64 members.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { requireRoot } from '../helpers/root.js';
 import { Engine } from '../../src/datapath/engine.js';
 import { ManualClock } from '../../src/datapath/clock.js';
@@ -113,6 +114,9 @@ test('ip -s -s link: the kernel and dpemu print the same counters in the same la
   // dpe-a down: what dpe-b sends is dropped there (tx_dropped), dpe-a receives nothing, both lose carrier.
   sh('ip', ['-n', k1, 'link', 'set', 'dpe-a', 'down']);
   m.a.setLinkUp('dpe-a', false);
+  // Only once linkwatch has taken dpe-b's carrier away is the frame dropped at dpe-b; before that (up to a second)
+  // veth_xmit hands it to the down dpe-a, which counts it as its rx_dropped and the sender gets ENOBUFS.
+  for (let i = 0; i < 60 && !/NO-CARRIER/.test(sh('ip', ['-n', k2, 'link', 'show', 'dpe-b'])); i++) spawnSync('sleep', ['0.05']);
   sendRaw([buildFrame({ src: macB, dst: 'ff:ff:ff:ff:ff:ff', arp: { sha: macB, spa: '192.0.2.2', tpa: '192.0.2.1' } })]);
   const down = both('ip -s -s link show');
   assert.match(blocks(down.kernel[1]!)[1]!, /\n {4}TX: .*\n +\d+ +10 +0 +1 /, `the kernel dropped it at dpe-b:\n${down.kernel[1]}`);
