@@ -481,6 +481,11 @@ function steps(): Step[] {
       fragments(fromClient(7, { icmp: { id: 0x5152, seq: 1, data: 3000 } }, id, ROUTER_IN, false), [1000, 1000])),
     raw('a lone later fragment: queued, nothing forwarded, no entry', 'in', () =>
       [fragments(fromClient(7, { udp: { sport: 42006, dport: 53, payload: 1600 } }, id, SERVER, false), [1000])[1]!]),
+    // Last, the 30 s UDP entries the -U cases after the steps work on, refreshed: on a slow run the steps
+    // take about that long, and an entry expiring between the kernel's listing and the model's is no difference.
+    c('udp one-way, refreshed for the -U cases', 'u1', 7, { udp: { sport: 40000, dport: 53, payload: 20 } }),
+    c('udp from .7 port 123, refreshed', 'n7', 7, { udp: { sport: 123, dport: 123, payload: 48 } }),
+    c('udp from .8 port 123, refreshed', 'n8', 8, { udp: { sport: 123, dport: 123, payload: 48 } }),
   ];
 }
 
