@@ -19,7 +19,7 @@ import { ETH_TYPE, IPPROTO } from '../ofproto/match-edit.js';
 import type { OvsPort } from '../ofproto/ovs-port.js';
 import { composeFrame, parseTraceFlow } from '../ofproto/trace-flow.js';
 import type { Packet } from '../datapath/packet.js';
-import { ipToString, readU16 } from '../wire/addr.js';
+import { readU16 } from '../wire/addr.js';
 
 const L4_PROTOS: ReadonlySet<number> = new Set([IPPROTO.ICMP, IPPROTO.IGMP, IPPROTO.TCP, IPPROTO.UDP, IPPROTO.SCTP]);
 

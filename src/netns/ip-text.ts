@@ -15,7 +15,7 @@ import { formatRoute, parseRouteArgs, parseRouteLine, parseRouteShow, type Parse
 import { routeGet } from './ip-route-get.js';
 import { formatRule, gotoUnresolved, parseRuleArgs, parseRuleFilter, parseRuleLine } from './ip-rule-syntax.js';
 import { isBriefOption, isDetailsOption, isJsonOption, isPrettyOption, isStatsOption, textLines, tokenize, matches } from './ip-tokens.js';
-import { RT_TABLE_LOCAL, RT_TABLE_MAIN, RTPROT_KERNEL, tableFromName } from './names.js';
+import { RT_TABLE_LOCAL, RT_TABLE_MAIN, RTPROT_KERNEL } from './names.js';
 import { type NeighAction, type NeighEntry, NUD, NUD_VALID } from './neighbour.js';
 import { type Netns } from './netns.js';
 import { formatIp4, parsePrefix, type Prefix } from './addr.js';

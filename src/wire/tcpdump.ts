@@ -246,10 +246,6 @@ export class Tcpdump {
     this.tcheck(p, 16);
     return ip6ToString(this.b, p);
   }
-  private mac(p: number): string {
-    this.tcheck(p, 6);
-    return macAt(this.b, p);
-  }
   private avail(p: number): number {
     return this.snapend > p ? this.snapend - p : 0;
   }
