@@ -100,40 +100,27 @@ function askedForHelp(cmd: Command, args: readonly string[]): boolean {
   return true;
 }
 
+/** A subcommand that hands its words to `run` as they are, tool-style (its own options, `-h` for help). */
+function passThrough(program: Command, name: string, usage: string, desc: string, run: (args: string[]) => Promise<number>): void {
+  program
+    .command(name)
+    .usage(usage)
+    .description(desc)
+    .helpOption(false)
+    .allowUnknownOption(true)
+    .allowExcessArguments(true)
+    .argument('[args...]')
+    .action(async (args: string[], _opts: unknown, cmd: Command) => {
+      process.exitCode = askedForHelp(cmd, args) ? 0 : await run(args);
+    });
+}
+
 export function registerControlCommands(program: Command): void {
   for (const [name, usage, desc] of FAMILIES) {
-    program
-      .command(name)
-      .usage(`${usage} [--socket PATH]`.trim())
-      .description(`${desc} (via the daemon's control socket)`)
-      .helpOption(false)
-      .allowUnknownOption(true)
-      .allowExcessArguments(true)
-      .argument('[args...]')
-      .action(async (args: string[], _opts: unknown, cmd: Command) => {
-        process.exitCode = askedForHelp(cmd, args) ? 0 : await remote(name, args);
-      });
+    passThrough(program, name, `${usage} [--socket PATH]`.trim(), `${desc} (via the daemon's control socket)`, (args) => remote(name, args));
   }
-  program
-    .command('tcpdump')
-    .usage('-i NODE:[NS:]IFACE [-nn] [-e] [-v[v]] [-S] [-c N] [-w FILE] [-s SNAPLEN] [EXPRESSION] [--socket PATH]')
-    .description("capture live at any port of the running emulator, as tcpdump -nn [-e] [-q] [-v[v]] (via the daemon's control socket)")
-    .helpOption(false)
-    .allowUnknownOption(true)
-    .allowExcessArguments(true)
-    .argument('[args...]')
-    .action(async (args: string[], _opts: unknown, cmd: Command) => {
-      process.exitCode = askedForHelp(cmd, args) ? 0 : await tcpdumpCommand(args);
-    });
-  program
-    .command('ping')
-    .usage('NODE [-n NS] [-c COUNT] [-i INTERVAL] [-W TIMEOUT] [-w DEADLINE] [-s SIZE] [-t TTL] [-I IFACE|ADDR] [-n] [-q] ADDR [--socket PATH]')
-    .description("ping from inside an emulated namespace: echo requests from its own stack, iputils ping's text and exit status (via the daemon's control socket)")
-    .helpOption(false)
-    .allowUnknownOption(true)
-    .allowExcessArguments(true)
-    .argument('[args...]')
-    .action(async (args: string[], _opts: unknown, cmd: Command) => {
-      process.exitCode = askedForHelp(cmd, args) ? 0 : await pingCommand(args);
-    });
+  passThrough(program, 'tcpdump', '-i NODE:[NS:]IFACE [-nn] [-e] [-q] [-t...] [-v[v]] [-S] [-x[x]|-X[X]|-A[A]] [-c N] [-w FILE] [-s SNAPLEN] [EXPRESSION] [--socket PATH]',
+    "capture live at any port of the running emulator, as tcpdump -nn [-e] [-q] [-v[v]] (via the daemon's control socket)", tcpdumpCommand);
+  passThrough(program, 'ping', 'NODE [-n NS] [-c COUNT] [-i INTERVAL] [-W TIMEOUT] [-w DEADLINE] [-s SIZE] [-t TTL] [-I IFACE|ADDR] [-n] [-q] ADDR [--socket PATH]',
+    "ping from inside an emulated namespace: echo requests from its own stack, iputils ping's text and exit status (via the daemon's control socket)", pingCommand);
 }
