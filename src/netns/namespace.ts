@@ -48,7 +48,7 @@ import { localAddrDev } from './addr-select.js';
 export interface InterfaceConfig {
   mac?: number; // 48-bit MAC as a number; random-looking default otherwise
   mtu?: number;
-  addresses?: { ip: number; prefixLen: number }[];
+  addresses?: { ip: number; prefixLen: number; broadcast?: number }[];
   /** A VLAN sub-interface of `parent` (e.g. swp1.103): tagged frames of that VID. */
   vlan?: { parent: string; id: number };
   up?: boolean;
@@ -156,7 +156,7 @@ export class NetNamespace extends Element implements KeepsLearned {
       name, kind: cfg.kind ?? 'veth', mac, mtu: cfg.mtu ?? 1500, ...(cfg.index !== undefined ? { index: cfg.index } : {}), ...(cfg.vlan ? { vlanId: cfg.vlan.id } : {}),
     });
     this.ns.setLinkUp(name, cfg.up ?? true);
-    for (const a of cfg.addresses ?? []) this.ns.addAddr(name, { local: a.ip, prefixLen: a.prefixLen });
+    for (const a of cfg.addresses ?? []) this.ns.addAddr(name, { local: a.ip, prefixLen: a.prefixLen, ...(a.broadcast !== undefined ? { broadcast: a.broadcast } : {}) });
     if (cfg.vlan) {
       const parent = this.byIfindex.get(this.ns.mustLink(cfg.vlan.parent).index);
       if (!parent || parent.vid >= 0) throw new Error(`${name}: VLAN parent ${cfg.vlan.parent} is not a plain interface of ${this.name}`);

@@ -24,9 +24,11 @@ export function mac(s: string): string {
   return s.toLowerCase();
 }
 
-export function address(cidr: string): IfAddress {
-  const [ip, len] = cidr.split('/');
-  return { ip: ip!, prefixLen: Number(len), cidr };
+/** "a.b.c.d/len", or in a namespace "a.b.c.d/len brd e.f.g.h" (the schema checked the form). */
+export function address(text: string): IfAddress {
+  const [cidr, , brd] = text.split(' ');
+  const [ip, len] = cidr!.split('/');
+  return { ip: ip!, prefixLen: Number(len), cidr: cidr!, ...(brd ? { broadcast: brd } : {}) };
 }
 
 function block(ctx: Ctx, path: Path, v: string | undefined): TextBlock | null {
@@ -225,17 +227,18 @@ function assembleLinuxBridge(ctx: Ctx, path: Path, name: string, raw: RawLinuxBr
 }
 
 export function assembleInterface(ctx: Ctx, path: Path, name: string, raw: RawInterface): NsInterface {
-  const seen = new Set<string>();
-  (raw.addresses ?? []).forEach((a, i) => {
-    if (seen.has(a)) ctx.errors.add(ctx.src.loc([...path, 'addresses', i]), `duplicate address ${a} (the kernel would say: File exists)`);
-    seen.add(a);
+  const seen = new Map<string, IfAddress>();
+  (raw.addresses ?? []).forEach((text, i) => {
+    const a = address(text);
+    if (seen.has(a.cidr)) ctx.errors.add(ctx.src.loc([...path, 'addresses', i]), `duplicate address ${a.cidr} (the kernel would say: File exists)`);
+    else seen.set(a.cidr, a);
   });
   return {
     name,
     loc: ctx.src.keyLoc(path),
     ...(raw.mac ? { mac: mac(raw.mac) } : {}),
     mtu: raw.mtu ?? DEFAULT_MTU,
-    addresses: [...seen].map(address),
+    addresses: [...seen.values()],
     ...(raw.ifindex ? { ifindex: raw.ifindex } : {}),
     ...(raw.parent !== undefined && raw.vlan !== undefined ? { vlan: { parent: raw.parent, id: raw.vlan } } : {}),
   };

@@ -111,7 +111,7 @@ function buildIpStack(engine: Engine, node: string, name: string, stack: IpStack
       index,
       mac: i.mac ? parseMacNum(i.mac)! : undefined,
       mtu: i.mtu,
-      addresses: i.addresses.map((a) => ({ ip: ip(a.ip), prefixLen: a.prefixLen })),
+      addresses: i.addresses.map((a) => ({ ip: ip(a.ip), prefixLen: a.prefixLen, ...(a.broadcast ? { broadcast: ip(a.broadcast) } : {}) })),
       vlan: i.vlan,
     });
   }

@@ -28,6 +28,8 @@ export interface IfAddress {
   readonly ip: string;
   readonly prefixLen: number;
   readonly cidr: string; // ip/prefixLen as written (host bits kept)
+  /** A namespace address's explicit `brd`; without it the broadcast `brd +` sets. */
+  readonly broadcast?: string;
 }
 
 export interface Topology {

@@ -83,7 +83,7 @@ test('ip addr/link/route/rule/neigh inside namespaces', async () => {
   const neigh = await run('ip', ['-n', QR, 'w07', 'neigh']);
   assert.ok(neigh.stdout.includes('192.168.1.6 dev qr-178fc8e2-fd lladdr fa:16:3e:d1:d8:49 PERMANENT'));
   const addr = await run('ip', ['-n', SNAT, 'w02', 'addr']);
-  assert.ok(addr.stdout.includes('inet 112.65.210.200/32'));
+  assert.ok(addr.stdout.includes('    inet 112.65.210.200/32 brd 112.65.210.200 scope global rfp-c4d4b760-4\n'), addr.stdout); // as the write-up shows it
   const link = await run('ip', ['-n', SNAT, 'w02', 'link']);
   assert.match(link.stdout, /sg-499291dc-d8: <BROADCAST,MULTICAST,UP,LOWER_UP>/);
   assert.equal((await run('ip', ['vm', 'route'])).exit, 0, 'a host node answers without -n');

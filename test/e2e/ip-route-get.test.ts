@@ -18,6 +18,7 @@ const objs = new KernelObjects();
 const DEVS = ['dpe-a', 'dpe-c', 'dpe-e'];
 const SETUP = `ip addr add 192.168.1.1/24 brd + dev dpe-a
 ip addr add 169.254.106.114/31 dev dpe-c
+ip addr add 198.51.100.200/32 brd 198.51.100.200 dev dpe-c
 ip addr add 10.1.0.1/24 brd + dev dpe-e
 ip rule add from 192.168.1.0/24 table 3232235777 priority 3232235777
 ip rule add fwmark 0x20 table 100 priority 100
@@ -43,6 +44,8 @@ const QUERIES = [
   '192.168.1.1 from 192.168.1.7 iif dpe-a',
   '10.1.0.1 from 192.168.1.7 iif dpe-a',
   '169.254.106.115',
+  '198.51.100.200',
+  '198.51.100.200 from 192.168.1.7 iif dpe-a',
   '192.168.1.255',
   '192.168.1.9 from 192.168.1.7 iif dpe-a',
   '10.50.1.1',

@@ -14,7 +14,7 @@ import { requireRoot } from '../helpers/root.js';
 import { SEED_FILE } from '../helpers/seed-names.js';
 import { loadTopologyFile } from '../../src/topology/loader.js';
 import { buildEmulator, type Emulator } from '../../src/topology/builder.js';
-import type { Namespace, Topology } from '../../src/topology/model.js';
+import type { IfAddress, Namespace, Topology } from '../../src/topology/model.js';
 import { COMMANDS } from '../../src/control/registry.js';
 import { mustNamespace } from '../../src/control/resolve.js';
 import { netnsIds } from '../../src/netns/ip-json.js';
@@ -121,8 +121,9 @@ function buildKernel(): void {
     }
   }
   for (const { ns } of emulated) {
-    // Neutron's ip_lib gives IPv4 addresses a broadcast below /31.
-    for (const i of ns.interfaces) for (const a of i.addresses) ipk(kns.get(ns.name)!, ['addr', 'add', a.cidr, ...(a.prefixLen < 31 ? ['brd', '+'] : []), 'dev', i.name]);
+    // Neutron's ip_lib gives IPv4 addresses a broadcast below /31, and the write-up's /32 SNAT address one of its own.
+    const brd = (a: IfAddress) => (a.broadcast ? ['brd', a.broadcast] : a.prefixLen < 31 ? ['brd', '+'] : []);
+    for (const i of ns.interfaces) for (const a of i.addresses) ipk(kns.get(ns.name)!, ['addr', 'add', a.cidr, ...brd(a), 'dev', i.name]);
   }
   for (const { ns } of emulated) {
     const k = kns.get(ns.name)!;

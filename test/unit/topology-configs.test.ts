@@ -80,8 +80,9 @@ test('seed: namespaces hold the write-up state', () => {
   const t = load('seed-dvr-snat.yaml');
   const ns = (n: string, name: string) => node(t, n).namespaces.find((x) => x.name.startsWith(name))!;
   const snat = ns('w02', 'snat-');
-  assert.deepEqual(snat.interfaces.map((i) => `${i.name} ${i.mac} ${i.addresses.map((a) => a.cidr).join(',')}`), [
-    'rfp-c4d4b760-4 36:66:d5:bf:5e:e0 169.254.96.32/31,112.65.210.200/32',
+  const brd = (b?: string) => (b ? ` brd ${b}` : '');
+  assert.deepEqual(snat.interfaces.map((i) => `${i.name} ${i.mac} ${i.addresses.map((a) => a.cidr + brd(a.broadcast)).join(',')}`), [
+    'rfp-c4d4b760-4 36:66:d5:bf:5e:e0 169.254.96.32/31,112.65.210.200/32 brd 112.65.210.200',
     'sg-499291dc-d8 fa:16:3e:d1:d8:49 192.168.1.6/24',
   ]);
   assert.match(snat.iptables!.text, /^-A neutron-l3-agent-snat -o rfp-c4d4b760-4 -j SNAT --to-source 112\.65\.210\.200$/m);
