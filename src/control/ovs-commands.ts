@@ -17,6 +17,7 @@ import { ofprotoTrace } from './ofproto-trace.js';
 import { TraceFlowError } from '../ofproto/trace-flow.js';
 import { FlowSyntaxError } from '../ofproto/flow-parser.js';
 import { dpifFlowLine } from '../ofproto/dpif-flow-format.js';
+import type { XcEntry } from '../ofproto/xlate-cache.js';
 import { NodeDatapath } from '../ofproto/datapath-ports.js';
 import { P_ANY, P_OF10, protocolsToString, versionBit } from '../ofproto/ofp-protocols.js';
 
@@ -240,6 +241,14 @@ function appctlTrace(ctx: Parameters<CommandFamily['run']>[0], args: readonly st
   return ok(out);
 }
 
+/** `br`'s datapath flows at `now`: first gone, those the revalidators would have deleted for max-idle. */
+function datapathFlows(br: OvsBridge, now: number): XcEntry[] {
+  const xc = br.xcache;
+  if (xc === null) return [];
+  xc.expireIdle(now);
+  return xc.entries();
+}
+
 export const appctl: CommandFamily = {
   name: 'appctl',
   access: (argv) => (APPCTL_WRITES.has(argv[0] ?? '') ? 'write' : 'read'),
@@ -264,14 +273,14 @@ export const appctl: CommandFamily = {
         // The bridge's translation cache: dpemu's datapath flows (megaflows, as OVS's datapath holds them).
         const br = mustOvsBridge(ctx, node, bridge);
         const now = emu.engine.now, dp = new NodeDatapath(ovsBridges(emu, br.node));
-        const lines = (br.xcache?.entries() ?? []).map((e) => dpifFlowLine(e, now, br, dp));
+        const lines = datapathFlows(br, now).map((e) => dpifFlowLine(e, now, br, dp));
         return ok(lines.map((l) => l + '\n').join(''));
       }
       case 'dpctl/dump-flows': {
         // The node's one datapath: every bridge's flows (dpif/dump-flows lists one bridge's).
         const n = mustNode(ctx, node), brs = ovsBridges(emu, n), dp = new NodeDatapath(brs), now = emu.engine.now;
         if (argv.length > 2) throw new ControlError(`ovs-appctl: dpemu's dpctl/dump-flows takes NODE only (the node's datapath, system@ovs-system)`, 2);
-        const lines = brs.flatMap((br) => (br.xcache?.entries() ?? []).map((e) => dpifFlowLine(e, now, br, dp)));
+        const lines = brs.flatMap((br) => datapathFlows(br, now).map((e) => dpifFlowLine(e, now, br, dp)));
         return ok(lines.map((l) => l + '\n').join(''));
       }
       case 'dpif/show': {

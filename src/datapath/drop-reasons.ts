@@ -25,6 +25,7 @@ export const DROP_REASONS = [
   'conntrack_invalid',
   'consumed', // not a drop: delivered to a local socket/stack (counted apart)
   'no_buffer', // the slab is exhausted
+  'frame_over_slot', // a frame longer than a slab slot holds (the emulator's limit, not the kernel's: slots are sized for the largest TAP MTU)
   'frag_unsupported',
   'unknown_protocol',
   'filtered', // Linux bridge / port security filters

@@ -552,9 +552,17 @@ export class NetNamespace extends Element implements KeepsLearned {
     }
     const room = (dg !== null && dg.fragMax > 0 && dg.fragMax < mtu ? dg.fragMax : mtu) - hlen;
     if (room < 8) return this.dropIp(pkt, 'mtu_exceeded', `MTU ${mtu} leaves no room for a fragment`);
+    const inPlace = dg !== null && dg.fragMax > 0 && fragListFits(dg, room) && this.fragHeadroom(dg, hlen);
+    if (!inPlace) {
+      // A datagram held over several slots (one answered here) meets an MTU beyond a slot: the kernel
+      // sends the piece whole, but no slot holds it. Refused as pingSend refuses such a datagram.
+      const left = dg === null ? readU16(buf, l3 + 2) - hlen : dg.len;
+      const frame = ETH_HLEN + hlen + (left < room ? left : room);
+      if (frame > e.pool.maxFrame) return this.dropIp(pkt, 'frame_over_slot', `a ${frame}-byte frame (MTU ${mtu}) does not fit a slot (${e.pool.maxFrame} bytes)`);
+    }
     const out = this.fragOut;
     out.length = 0;
-    if (dg !== null && dg.fragMax > 0 && fragListFits(dg, room) && this.fragHeadroom(dg, hlen)) this.fragsInPlace(dg, hlen);
+    if (inPlace) this.fragsInPlace(dg, hlen);
     else if (!this.fragsCopied(pkt, dg, hlen, room)) {
       for (const f of out) e.drop(f, this, 'no_buffer', 'fragmentation ran out of slots');
       out.length = 0;

@@ -285,6 +285,7 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
   override tick(now: number): void {
     this.tables.expire(now);
     this.fdb.expire(Math.floor(now / 1000));
+    this.xcache?.sweep(now);
   }
 
   // ---- fail mode ----

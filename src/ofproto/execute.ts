@@ -244,14 +244,14 @@ export class Xlate implements NormalCtx {
     const p = this.pending;
     const entry = rec.finish(xc.group(rec.wc), this.key, this.dropReason);
     if (p === null || p.type !== 'patch' || this.nOut !== 0) {
-      xc.insert(entry);
+      xc.insert(entry, this.nowMs);
       this.finish();
       return;
     }
     const peer = this.host.patchPeer(p);
     if (peer === null || !this.host.engine.inlineOk(p.port)) {
       if (peer !== null) entry.spanPort = p;
-      xc.insert(entry);
+      xc.insert(entry, this.nowMs);
       this.finish();
       return;
     }
@@ -259,7 +259,7 @@ export class Xlate implements NormalCtx {
     const pkt = this.pkt;
     const inPort = this.pass(p, peer);
     // Dropped on the way (a port down): the entry without the peer.
-    if (inPort === null) xc.insert(entry);
+    if (inPort === null) xc.insert(entry, this.nowMs);
     else peer.recordPeer(pkt, inPort, this, xc, entry);
     this.host.engine.inlineDone();
   }
@@ -304,13 +304,13 @@ export class Xlate implements NormalCtx {
     this.tracing = false;
     const rec = from.recorder;
     if (this.lay.nTags >= 2) {
-      xc.insert(plain);
+      xc.insert(plain, this.nowMs);
       this.table(0, this.key[K.IN_PORT]!, true);
     } else {
       rec.cross(this.key, this.xcBridge());
       this.walk(rec);
-      if (rec.uncacheable || this.error !== ERR_NONE) xc.insert(plain);
-      else if (rec.unchanged()) xc.insert(rec.finish(xc.group(rec.wc), this.key, this.dropReason));
+      if (rec.uncacheable || this.error !== ERR_NONE) xc.insert(plain, this.nowMs);
+      else if (rec.unchanged()) xc.insert(rec.finish(xc.group(rec.wc), this.key, this.dropReason), this.nowMs);
     }
     this.finish();
   }

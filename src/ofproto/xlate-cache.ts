@@ -16,6 +16,13 @@
 // can affect. Timeouts (flow idle/hard, fdb aging) change nothing until
 // something expires, so a hit checks them live.
 //
+// As OVS's revalidators delete a datapath flow idle for more than
+// other_config:max-idle (revalidate(): the last hit, or its creation if
+// never hit, older than now - max_idle), an entry idle that long leaves:
+// at a periodic sweep (sweep(), from the bridge's tick, as often as the
+// revalidators dump) and before the entries are listed (expireIdle()), so
+// dump-flows never shows one OVS would have deleted. Its next packet misses.
+//
 // Through a patch port the translation goes on in the peer bridge within the
 // same entry, as ofproto-dpif-xlate translates a patch output (one xlate,
 // one megaflow): the entry then has a segment per bridge, each with its
@@ -131,6 +138,11 @@ export class XcSeg {
   ) {}
 }
 
+/** other_config:max-idle's default, ms (OFPROTO_MAX_IDLE_DEFAULT). */
+export const MAX_IDLE_DEFAULT = 10_000;
+/** other_config:max-revalidator's default, ms: the revalidators dump at least this often (min with max-idle). */
+const MAX_REVALIDATOR_DEFAULT = 500;
+
 /** Entries with credits waiting, at most: one more pushes them all first. */
 const CREDIT_QUEUE_MAX = 4096;
 
@@ -151,6 +163,8 @@ export class XcEntry {
   spanPort: OvsPort | null = null;
   /** Emulated ms of the last hit; -1: never. */
   used = -1;
+  /** Emulated ms it was kept: the idle test's last use until its first hit (revalidate() takes ukey->created). */
+  created = 0;
   /** Invalidated or evicted: no longer in the cache (lists in xlate-deps.ts drop it lazily). */
   dead = false;
   constructor(
@@ -493,6 +507,10 @@ export class XlateCache {
   misses = 0;
   /** Entries removed because something they depended on changed. */
   invalidations = 0;
+  /** ofproto_max_idle (ms): an entry not hit for longer leaves. */
+  readonly maxIdle = MAX_IDLE_DEFAULT; // dpemu has no ovs-vsctl set for other_config:max-idle
+  /** When sweep() looks next. */
+  private nextSweep = 0;
   /** This bridge's dependency index (segments of other bridges' entries too). */
   deps: XcIndex | null = null;
   /** Entries hit since the last pushStats(); the first nQueued are real. */
@@ -596,8 +614,9 @@ export class XlateCache {
     return g;
   }
 
-  /** Keep `e` (its arrival key is e.code's first words). */
-  insert(e: XcEntry): void {
+  /** Keep `e` (its arrival key is e.code's first words), made at `now` ms. */
+  insert(e: XcEntry, now: number): void {
+    e.created = now;
     const g = e.group;
     if (g.count >= g.cap >>> 1 && g.cap < XC_MAX_SLOTS) this.grow(g);
     const h = hashCode(g, e.code);
@@ -640,7 +659,27 @@ export class XlateCache {
     }
   }
 
-  /** The entries, for dpif/dump-flows. */
+  /** revalidate()'s idle test at `now`: entries last hit (or, never hit, kept) over maxIdle ms ago leave. */
+  expireIdle(now: number): void {
+    const limit = now - this.maxIdle;
+    for (const g of this.groups) {
+      if (g.count === 0) continue;
+      const vals = g.vals;
+      for (let s = 0; s < vals.length; s++) {
+        const v = vals[s]!;
+        if (v !== null && !v.dead && (v.used < 0 ? v.created : v.used) < limit) this.drop(v);
+      }
+    }
+  }
+
+  /** The periodic expireIdle(), at most every min(max-idle, max-revalidator) ms as udpif_revalidator's leader waits. */
+  sweep(now: number): void {
+    if (now < this.nextSweep) return;
+    this.nextSweep = now + Math.min(this.maxIdle, MAX_REVALIDATOR_DEFAULT);
+    if (this.count !== 0) this.expireIdle(now);
+  }
+
+  /** The entries (dpif/dump-flows runs expireIdle() first, to list what OVS would). */
   entries(): XcEntry[] {
     const out: XcEntry[] = [];
     for (const g of this.groups) for (const v of g.vals) if (v !== null && !v.dead) out.push(v);

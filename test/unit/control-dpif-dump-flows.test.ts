@@ -17,7 +17,7 @@ import { formatTraceFlow, ofprotoTrace } from '../../src/control/ofproto-trace.j
 import { K } from '../../src/ofproto/flow-key.js';
 import type { OvsPort } from '../../src/ofproto/ovs-port.js';
 import { OvsBridge } from '../../src/ofproto/bridge.js';
-import { EV_CROSS, EV_OUTPUT } from '../../src/ofproto/xlate-cache.js';
+import { EV_CROSS, EV_OUTPUT, MAX_IDLE_DEFAULT } from '../../src/ofproto/xlate-cache.js';
 import { parseExposition, value } from './metrics-scrape.js';
 
 test('dpif/dump-flows prints each cached translation with its hits and datapath actions', () => {
@@ -191,4 +191,40 @@ test('dpif/dump-flows prints an exact 32-bit field without a mask, and names a p
   assert.doesNotMatch(int, /\/255\.255\.255\.255|null/);
   // NORMAL's flood crosses to br-tun in a queued hop: br-tun's part is a flow of its own, from patch-int.
   assert.match(run(['dpif/dump-flows', 'w07', 'br-tun']), /^recirc_id\(0\),in_port\(patch-int\),/m);
+});
+
+test('a datapath flow not hit for over max-idle (10 s) is deleted, as the revalidators delete it: gone from dump-flows and the cache, its next packet a miss', () => {
+  const emu = buildEmulator(loadTopologyOrThrow('configs/seed-dvr-snat.yaml'));
+  emu.engine.fastpath = true;
+  openEdges(emu);
+  const clock = emu.engine.clock as ManualClock;
+  const req = buildFrame({ src: 'fa:16:3e:b2:ef:af', dst: 'fa:16:3e:06:d8:7b', ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64 }, udp: { sport: 40002, dport: 53, payload: 8 } });
+  const send = () => emu.engine.inject(emu.engine.pool.allocFrom(req)!, emu.findPort('w07', 'tap2ab77d0f-99')!);
+  const run = (argv: string[]) => (appctl.run({ emu, invalidate: () => {} }, argv) as CommandResponse).stdout;
+  for (let i = 0; i < 4; i++) send();
+  const xc = emu.bridge('w07', 'br-int').xcache!; // made with the first packet
+  assert.ok(xc.count >= 1 && xc.hits >= 1);
+  // Idle exactly max-idle: kept (revalidate() deletes when used < now - max_idle).
+  clock.advance(MAX_IDLE_DEFAULT);
+  assert.match(run(['dpif/dump-flows', 'w07', 'br-int']), /, used:10\.000s, /);
+  clock.advance(1);
+  assert.equal(run(['dpif/dump-flows', 'w07', 'br-int']), '');
+  assert.equal(run(['dpctl/dump-flows', 'w07']), '', 'every bridge of the node idle as long');
+  assert.equal(xc.count, 0, 'the entries themselves deleted');
+  const { hits, misses } = xc;
+  send();
+  assert.equal(xc.hits, hits);
+  assert.ok(xc.misses > misses, 'the next packet takes the slow path');
+  // Made by that miss and never hit (used:never): its creation is its last use.
+  assert.match(run(['dpif/dump-flows', 'w07', 'br-int']), /, used:never, /);
+  clock.advance(6000);
+  send(); // a hit: idle from now on
+  clock.advance(MAX_IDLE_DEFAULT);
+  assert.match(run(['dpif/dump-flows', 'w07', 'br-int']), /, used:10\.000s, /);
+  // The periodic sweep (the bridge's tick) deletes without anyone listing.
+  clock.advance(1);
+  assert.ok(xc.count >= 1);
+  emu.engine.tick();
+  assert.equal(xc.count, 0);
+  assert.equal(emu.engine.stats.sum('fastpath_entries', { node: 'w07', element: 'br-int' }), 0, 'the entries gauge follows');
 });

@@ -20,15 +20,15 @@ import { conntrackList } from '../../src/netfilter/conntrack-print.js';
 const ip = (s: string) => parseIpv4(s)!;
 const MAC_A = '02:00:00:00:0a:01', MAC_R1 = '02:00:00:00:01:01';
 
-/** a -- r -- b; r2 and b have MTU `mtu2`. r knows both neighbours. */
-function line(mtu2 = 1400, slots = 4096) {
+/** a -- r -- b; r2 and b have MTU `mtu2`, a and r1 `mtu1`. r knows both neighbours. */
+function line(mtu2 = 1400, slots = 4096, mtu1 = 1500) {
   const clock = new ManualClock(0);
   const e = new Engine({ clock, pool: new PacketPool(slots) });
   const a = e.add(new NetNamespace('lab', 'a'));
   const r = e.add(new NetNamespace('lab', 'r'));
   const b = e.add(new NetNamespace('lab', 'b'));
-  const a0 = a.addInterface('eth0', { mac: parseMacNum(MAC_A)!, addresses: [{ ip: ip('10.0.1.2'), prefixLen: 24 }] });
-  const r1 = r.addInterface('r1', { mac: parseMacNum(MAC_R1)!, addresses: [{ ip: ip('10.0.1.1'), prefixLen: 24 }] });
+  const a0 = a.addInterface('eth0', { mac: parseMacNum(MAC_A)!, mtu: mtu1, addresses: [{ ip: ip('10.0.1.2'), prefixLen: 24 }] });
+  const r1 = r.addInterface('r1', { mac: parseMacNum(MAC_R1)!, mtu: mtu1, addresses: [{ ip: ip('10.0.1.1'), prefixLen: 24 }] });
   const r2 = r.addInterface('r2', { mac: parseMacNum('02:00:00:00:02:01')!, mtu: mtu2, addresses: [{ ip: ip('10.0.2.1'), prefixLen: 24 }] });
   const b0 = b.addInterface('eth0', { mac: parseMacNum('02:00:00:00:0b:01')!, mtu: mtu2, addresses: [{ ip: ip('10.0.2.2'), prefixLen: 24 }] });
   a.loadRoutes('default via 10.0.1.1 dev eth0');
@@ -137,6 +137,25 @@ test('a fragmented echo request to the namespace is reassembled and answered, th
   assert.deepEqual(icmp.subarray(4), req.subarray(38), 'id, seq and data echoed');
   assert.equal(e.pool.available, e.pool.slots, 'every slot back');
   void a;
+});
+
+test('a reassembled echo request answered on a device whose MTU exceeds a slot: the reply, which no slot holds whole, is dropped and counted', () => {
+  const { e, r, r1 } = line(1400, 4096, 9000); // the default slot holds a 1920-byte frame
+  const sent: { len: number; end: number; limit: number }[] = [];
+  r1.taps.push((pkt, _port, dir) => {
+    if (dir === 'out') sent.push({ len: pkt.len, end: pkt.off + pkt.len, limit: (pkt.slot + 1) * e.pool.slotSize });
+  });
+  const req = buildFrame({ src: MAC_A, dst: MAC_R1, ip: { src: '10.0.1.2', dst: '10.0.1.1', df: false, id: 78 }, icmp: { id: 9, seq: 2, data: 2972 } });
+  for (const f of fragments(req, [1000, 1000])) e.inject(e.pool.allocFrom(f)!, r1);
+  // The kernel sends the 3008-byte reply whole (it fits the 9000-byte MTU); no slot here can hold it.
+  assert.deepEqual(sent.filter((s) => s.end > s.limit), [], 'nothing written past its slot');
+  assert.equal(sent.length, 0, 'nothing sent');
+  assert.equal(e.dropCount(r, 'frame_over_slot'), 3, 'the datagram, counted in its three slots as its other drops are');
+  assert.equal(e.pool.available, e.pool.slots, 'every slot back');
+  // A reply that fits a slot still leaves whole, unfragmented, as the kernel sends it.
+  const small = buildFrame({ src: MAC_A, dst: MAC_R1, ip: { src: '10.0.1.2', dst: '10.0.1.1', df: false, id: 79 }, icmp: { id: 9, seq: 3, data: 1472 } });
+  for (const f of fragments(small, [800])) e.inject(e.pool.allocFrom(f)!, r1);
+  assert.deepEqual(sent.map((s) => [s.len, s.end <= s.limit]), [[14 + 1500, true]]);
 });
 
 test('through SNAT: reassembled before conntrack, NATed once, the original geometry re-emitted; the reply un-NATed', () => {
