@@ -4,7 +4,7 @@
 import { IpSyntaxError, RtnlError } from '../netns/errors.js';
 import { OBJECTS as TEXT_OBJECTS, runCommand } from '../netns/ip-text.js';
 import { parseNeighArgs } from '../netns/ip-neigh-syntax.js';
-import { isBriefOption, isDetailsOption, isJsonOption, isPrettyOption, isStatsOption, matches } from '../netns/ip-tokens.js';
+import { isBriefOption, isDetailsOption, isJsonOption, isOnelineOption, isPrettyOption, isStatsOption, matches } from '../netns/ip-tokens.js';
 import type { NetNamespace } from '../netns/namespace.js';
 import { type Access, type CommandFamily } from './command.js';
 import { ControlError, ok } from './protocol.js';
@@ -27,7 +27,7 @@ export function parseIpArgv(argv: readonly string[]): { ns?: string; node?: stri
     const o = a.startsWith('--') ? a.slice(1) : a;
     if (o === '-n' || o === '-netns') out.ns = argv[++i];
     else if (o === '-4') continue;
-    else if ([isStatsOption, isBriefOption, isDetailsOption, isJsonOption, isPrettyOption].some((is) => is(o))) out.options.push(o);
+    else if ([isStatsOption, isBriefOption, isDetailsOption, isJsonOption, isPrettyOption, isOnelineOption].some((is) => is(o))) out.options.push(o);
     else if (a.startsWith('-')) throw new ControlError(`Option "${o}" is unknown, try "ip -help".`, 255);
     else if (out.node === undefined) out.node = a;
     else break;
@@ -71,7 +71,7 @@ export const ip: CommandFamily = {
       throw new ControlError(`Error: 'ip netns ${verb}' is not supported.`, 255);
     }
     const el = mustNamespace(ctx, node, ns);
-    if (obj === undefined) throw new ControlError('Usage: dpemu ip [-n NS] [-s [-s]] [-d] [-br] [-j [-p]] NODE { addr | link | route | rule | neigh | netns } ...', 255);
+    if (obj === undefined) throw new ControlError('Usage: dpemu ip [-n NS] [-s [-s]] [-d] [-br] [-j [-p]] [-o] NODE { addr | link | route | rule | neigh | netns } ...', 255);
     if (!known) throw new ControlError(`Object "${obj}" is unknown, try "ip help".`, 1);
     if (!TEXT_OBJECTS.includes(known)) throw new ControlError(`Error: 'ip ${known}' is not supported.`, 255);
     const write = access(argv) === 'write';

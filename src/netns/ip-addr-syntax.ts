@@ -5,7 +5,7 @@
 
 import { type Ip4, type Mac, formatIp4, formatMac, parseMac, prefixMask } from './addr.js';
 import { IpSyntaxError } from './errors.js';
-import { type AddrSpec, type Interface, type LinkKind, autoBroadcast, operState } from './interfaces.js';
+import { type AddrSpec, type IfAddr, type Interface, type LinkKind, autoBroadcast, operState } from './interfaces.js';
 import { formatLinkDetails } from './ip-link-details.js';
 import { TokenStream, matches, tokenize } from './ip-tokens.js';
 import { scopeFromName, scopeName } from './names.js';
@@ -62,21 +62,21 @@ export function formatBrief(l: Interface, what: 'link' | 'addr', byIndex?: LinkB
   return s + '\n';
 }
 
-/** `ip addr show` for one device: the link lines and an inet block per address. */
-export function formatAddrs(l: Interface, byIndex?: LinkByIndex, details = false): string {
-  let s = formatLink(l, byIndex, true, details);
-  for (const a of l.addrs) {
-    s += `    inet ${formatIp4(a.local)}/${a.prefixLen} `;
-    // print_addrinfo: the prefix route's metric (IFA_RT_PRIORITY) comes before brd.
-    if (a.metric) s += `metric ${a.metric} `;
-    if (a.broadcast) s += `brd ${formatIp4(a.broadcast)} `;
-    s += `scope ${scopeName(a.scope)} `;
-    if (a.secondary) s += 'secondary ';
-    if (a.noprefixroute) s += 'noprefixroute ';
-    s += `${a.label}\n       valid_lft forever preferred_lft forever\n`;
-  }
-  return s;
+/** One address's inet block in `ip addr show` (print_addrinfo): its line and its lifetimes' line. */
+export function formatAddr(a: IfAddr): string {
+  let s = `    inet ${formatIp4(a.local)}/${a.prefixLen} `;
+  // print_addrinfo: the prefix route's metric (IFA_RT_PRIORITY) comes before brd.
+  if (a.metric) s += `metric ${a.metric} `;
+  if (a.broadcast) s += `brd ${formatIp4(a.broadcast)} `;
+  s += `scope ${scopeName(a.scope)} `;
+  if (a.secondary) s += 'secondary ';
+  if (a.noprefixroute) s += 'noprefixroute ';
+  return s + `${a.label}\n       valid_lft forever preferred_lft forever\n`;
 }
+
+/** `ip addr show` for one device: the link lines and an inet block per address. */
+export const formatAddrs = (l: Interface, byIndex?: LinkByIndex, details = false): string =>
+  formatLink(l, byIndex, true, details) + l.addrs.map(formatAddr).join('');
 
 export interface AddrCommand {
   dev?: string;

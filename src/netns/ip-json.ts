@@ -90,6 +90,9 @@ function addrInfoJson(a: IfAddr): JsonObject {
   };
 }
 
+/** `ip -o -j addr`: an object per device holding only its addresses, each led by the device's index and name (print_addrinfo under -oneline). */
+export const addrOnelineJson = (l: Interface): JsonObject => ({ addr_info: l.addrs.map((a) => ({ index: l.index, dev: l.name, ...addrInfoJson(a) })) });
+
 /** `ip -j -br link|addr`: the brief line's fields. */
 export function briefJson(l: Interface, what: 'link' | 'addr', byIndex?: LinkByIndex): JsonObject {
   const o: JsonObject = { link_index: l.peer?.ifindex, ifname: l.name, operstate: operState(l, byIndex) };

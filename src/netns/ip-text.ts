@@ -5,8 +5,8 @@
 
 import { IpSyntaxError, RtnlError, invarg } from './errors.js';
 import { type Route } from './fib.js';
-import { formatAddrs, formatBrief, formatLink, parseAddrArgs, parseIpAddrShow } from './ip-addr-syntax.js';
-import { briefJson, linkJson, neighJson, netnsIds, proxyNeighJson, routeJson, ruleJson } from './ip-json.js';
+import { formatAddr, formatAddrs, formatBrief, formatLink, parseAddrArgs, parseIpAddrShow } from './ip-addr-syntax.js';
+import { addrOnelineJson, briefJson, linkJson, neighJson, netnsIds, proxyNeighJson, routeJson, ruleJson } from './ip-json.js';
 import { type JsonObject, jsonDump, jsonDumpOpening } from './json-writer.js';
 import { formatLinkStats, type LinkStats64 } from './ip-link-stats.js';
 import { type Interface } from './interfaces.js';
@@ -14,7 +14,7 @@ import { NUD_SHOW_DEFAULT, formatNeigh, formatNeighBrief, formatProxyNeigh, neig
 import { formatRoute, parseRouteArgs, parseRouteLine, parseRouteShow, type ParsedRoute, type RouteShow } from './ip-route-syntax.js';
 import { routeGet } from './ip-route-get.js';
 import { formatRule, gotoUnresolved, parseRuleArgs, parseRuleFilter, parseRuleLine } from './ip-rule-syntax.js';
-import { isBriefOption, isDetailsOption, isJsonOption, isPrettyOption, isStatsOption, textLines, tokenize, matches } from './ip-tokens.js';
+import { isBriefOption, isDetailsOption, isJsonOption, isOnelineOption, isPrettyOption, isStatsOption, textLines, tokenize, matches } from './ip-tokens.js';
 import { RT_TABLE_LOCAL, RT_TABLE_MAIN, RTPROT_KERNEL } from './names.js';
 import { type NeighAction, type NeighEntry, NUD, NUD_VALID } from './neighbour.js';
 import { type Netns } from './netns.js';
@@ -48,13 +48,17 @@ const fmtCtx = (ns: Netns) => ({
   carrier: (i: number) => ns.linkByIndex(i)?.carrier ?? true,
 });
 
-/** How `ip` was asked to print: -j [-p] (JSON), -d, -br, -s. */
+/** How `ip` was asked to print: -j [-p] (JSON), -d, -br, -s, -o. */
 export interface ShowOptions {
   json?: { pretty: boolean };
   details?: boolean;
   brief?: boolean;
   stats?: StatsView;
+  oneline?: boolean;
 }
+
+/** A record as -oneline prints it: ip writes _SL_ ("\\" then) where it would end a line within the record. */
+const oneline = (record: string): string => `${record.slice(0, -1).replaceAll('\n', '\\')}\n`;
 
 /** A dump's objects as text lines or as `ip -j` JSON. */
 function dump<T>(items: readonly T[], o: ShowOptions, text: (x: T) => string, json: (x: T) => JsonObject): string {
@@ -144,11 +148,14 @@ export function showLinks(ns: Netns, what: 'link' | 'addr', dev?: string, o: Sho
   const stats = (l: Interface) => (o.stats ? formatLinkStats(o.stats.of(l), o.stats.level) : '');
   // -brief prints neither details nor counters.
   if (o.brief) return dump(links, o, (l) => formatBrief(l, what, byIndex), (l) => briefJson(l, what, byIndex));
+  // ip -o addr prints no link record: each address on its own, led by its device's index and name (no @ifN); no details, no counters.
+  if (o.oneline && forIpAddr) return dump(links, o, (l) => l.addrs.map((a) => oneline(`${l.index}: ${l.name}${formatAddr(a)}`)).join(''), addrOnelineJson);
   const ids = netnsIds(ns.links());
+  const record = (l: Interface) => (forIpAddr ? formatAddrs(l, byIndex, o.details) : formatLink(l, byIndex, false, o.details)) + stats(l);
   return dump(
     links,
     o,
-    (l) => (forIpAddr ? formatAddrs(l, byIndex, o.details) : formatLink(l, byIndex, false, o.details)) + stats(l),
+    (l) => (o.oneline ? oneline(record(l)) : record(l)),
     (l) => linkJson(l, { forIpAddr, details: o.details ?? false, byIndex, netnsIds: ids, ...(o.stats ? { stats: { level: o.stats.level, of: o.stats.of(l) } } : {}) }),
   );
 }
@@ -358,6 +365,7 @@ export function runCommand<P>(
     else if (isBriefOption(a)) o.brief = true; // addr, link and neigh; other objects print as without it
     else if (isJsonOption(a)) json = true;
     else if (isPrettyOption(a)) pretty = true;
+    else if (isOnelineOption(a)) o.oneline = true; // changes only the records of more than one line: link, addr, route get
     else if (a !== '-4') throw fail(`option '${t}' is not supported`, t);
     i++;
   }
@@ -376,7 +384,8 @@ export function runCommand<P>(
       if (toks[i] !== undefined) i++;
       if (verb === 'get') {
         if (o.details) throw fail('-details is not emulated with ip route get here', 'get');
-        return routeGet(ns, rest(), no, opts.source, o.json);
+        const got = routeGet(ns, rest(), no, opts.source, o.json);
+        return o.oneline && !o.json ? oneline(got) : got;
       }
       if (verb === 'list' || verb === 'show') return showRoutes(ns, parseRouteShow(toks.slice(i)), o);
       const spec = parseRouteArgs(rest(), no, opts.source);

@@ -129,3 +129,5 @@ export const isStatsOption = (a: string): boolean => a.length > 1 && ('-stats'.s
 export const isDetailsOption = (a: string): boolean => a.length > 1 && '-details'.startsWith(a);
 export const isJsonOption = (a: string): boolean => a.length > 1 && '-json'.startsWith(a);
 export const isPrettyOption = (a: string): boolean => a.length > 1 && '-pretty'.startsWith(a);
+/** -oneline down to -o: no option ip.c tries before it begins so. */
+export const isOnelineOption = (a: string): boolean => a.length > 1 && '-oneline'.startsWith(a);
