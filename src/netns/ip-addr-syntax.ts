@@ -34,14 +34,16 @@ export function qdisc(l: Interface): string {
 /** Finds a device of the same namespace by ifindex (the operstate of a veth reads one). */
 export type LinkByIndex = (ifindex: number) => Interface | undefined;
 
-/** The two lines `ip link show` prints for a device (`mode DEFAULT` only there, not in `ip addr`); `-d` adds a line or two. */
-export function formatLink(l: Interface, byIndex?: LinkByIndex, forIpAddr = false, details = false): string {
+/**
+ * The two lines `ip link show` prints for a device (`mode DEFAULT` only there, not in `ip addr`); `-d` adds a line or two.
+ * `ip -4 addr` (a family, no -d) prints no `link/` line: the first line then ends with the peer's netns.
+ */
+export function formatLink(l: Interface, byIndex?: LinkByIndex, forIpAddr = false, details = false, linkLine = true): string {
   const name = l.peer ? `${l.name}@if${l.peer.ifindex}` : l.name;
   let s = `${l.index}: ${name}: ${linkFlags(l)} mtu ${l.mtu} qdisc ${qdisc(l)} state ${operState(l, byIndex)} `;
   if (!forIpAddr) s += 'mode DEFAULT ';
-  s += `group default qlen ${l.qlen}\n`;
-  if (l.kind === 'loopback') s += `    link/loopback ${formatMac(l.mac)} brd 00:00:00:00:00:00`;
-  else s += `    link/ether ${formatMac(l.mac)} brd ff:ff:ff:ff:ff:ff`;
+  s += `group default qlen ${l.qlen}`;
+  if (linkLine || details) s += l.kind === 'loopback' ? `\n    link/loopback ${formatMac(l.mac)} brd 00:00:00:00:00:00` : `\n    link/ether ${formatMac(l.mac)} brd ff:ff:ff:ff:ff:ff`;
   if (l.peer?.netns !== undefined) s += ` link-netns ${l.peer.netns}`;
   else if (l.peer?.netnsId !== undefined) s += ` link-netnsid ${l.peer.netnsId}`;
   if (details) s += formatLinkDetails(l, forIpAddr);
@@ -75,8 +77,8 @@ export function formatAddr(a: IfAddr): string {
 }
 
 /** `ip addr show` for one device: the link lines and an inet block per address. */
-export const formatAddrs = (l: Interface, byIndex?: LinkByIndex, details = false): string =>
-  formatLink(l, byIndex, true, details) + l.addrs.map(formatAddr).join('');
+export const formatAddrs = (l: Interface, byIndex?: LinkByIndex, details = false, linkLine = true): string =>
+  formatLink(l, byIndex, true, details, linkLine) + l.addrs.map(formatAddr).join('');
 
 export interface AddrCommand {
   dev?: string;
