@@ -231,7 +231,7 @@ const KNOWN = [EDGE_VETH('addr show'), EDGE_VETH('link show'), EDGE_VETH('addr s
   EDGE_VETH('-d link show'), EDGE_VETH('-d addr show'), EDGE_VETH_ONELINE('-o link show'), EDGE_VETH_ONELINE('-o -d link show'), EDGE_VETH_ONELINE('-oneline link show fpr-3bbebb1a-5'),
   EDGE_VETH_BRIEF('-br addr show'), EDGE_VETH_BRIEF('-brief link'), EDGE_VETH_BRIEF('-br -s link'), EDGE_VETH_BRIEF('-br addr show dev fpr-3bbebb1a-5'),
   EDGE_VETH_BRIEF('-on -br addr'), EDGE_VETH_BRIEF('-oneline -br link'),
-  EDGE_VETH_FAMILY('-4 addr show'), EDGE_VETH_FAMILY('-4 addr show dev fpr-3bbebb1a-5'), EDGE_VETH('-0 addr'), EDGE_VETH_BRIEF('-4 -br addr'), EDGE_VETH_BRIEF('-0 -br addr'), EDGE_VETH_ONELINE('-f link -o addr')];
+  EDGE_VETH_FAMILY('-4 addr show'), EDGE_VETH_FAMILY('-4 addr show dev fpr-3bbebb1a-5'), EDGE_VETH('-0 addr'), EDGE_VETH('-4 -d addr show'), EDGE_VETH_BRIEF('-4 -br addr'), EDGE_VETH_BRIEF('-0 -br addr'), EDGE_VETH_ONELINE('-f link -o addr')];
 
 /**
  * The same difference in `ip -j`: the kernel's object for the edge veth
@@ -337,6 +337,7 @@ async function compareIp(node: string, ns: Namespace, extraTables: string[]): Pr
   const quiet = ns.interfaces.filter((i) => kernelKind(node, ns.name, i.name).kind !== 'edge').map((i) => i.name);
   const detailed = [['-d', 'link', 'show'], ['-d', 'addr', 'show'], ['-d', 'route', 'show', 'table', 'all'], ['-details', 'rule', 'show'],
     ['-s', '-d', 'addr', 'show', 'lo'], ...quiet.map((d) => ['-d', '-s', '-s', 'link', 'show', d]),
+    ['-4', '-d', 'addr', 'show'], ['-4', '-s', '-d', 'addr', 'show', 'lo'], ['-0', '-s', '-s', 'addr', 'show', 'lo'],
     ['-o', '-d', 'link', 'show'], ['-o', '-d', 'addr', 'show'], ['-o', '-d', 'route', 'show', 'table', 'all'], ['-o', '-s', '-s', 'link', 'show', 'lo'], ...quiet.map((d) => ['-o', '-d', '-s', '-s', 'link', 'show', d])];
   for (const args of detailed) {
     compare(`${ns.name}: ip ${args.join(' ')}`, vethQueues(vxlanAsOvs(unmapNs(withStatus(tryRun('ip', ['-n', k, ...args]))))), vethQueues(withStatus(await dpemuRun('ip', ['-n', ns.name, node, ...args]))));
@@ -354,7 +355,7 @@ async function compareIp(node: string, ns: Namespace, extraTables: string[]): Pr
     // -o -j addr: each device's addresses alone, each led by "index" and "dev"; -o changes nothing else in JSON.
     ['-o', '-j', 'addr', 'show'], ['-o', '-j', '-p', '-s', '-d', 'addr'], ['-o', '-j', 'link'], ['-o', '-j', '-br', 'addr'], ['-o', '-j', 'route', 'show', 'table', 'all'], ['-o', '-j', 'rule'],
     ...ns.interfaces.map((i) => ['-o', '-j', 'addr', 'show', 'dev', i.name]),
-    ['-4', '-j', 'addr'], ['-4', '-o', '-j', 'addr'], ['-6', '-j', 'addr'], ['-0', '-j', 'addr'], ['-0', '-j', '-br', 'addr'], ['-6', '-j', 'route', 'show', 'table', 'all'], ['-0', '-j', '-p', 'route'], ['-0', '-j', 'rule'],
+    ['-4', '-j', 'addr'], ['-4', '-j', '-d', 'addr'], ['-4', '-j', '-s', 'addr', 'show', 'lo'], ['-4', '-o', '-j', 'addr'], ['-6', '-j', 'addr'], ['-0', '-j', 'addr'], ['-0', '-j', '-br', 'addr'], ['-6', '-j', 'route', 'show', 'table', 'all'], ['-0', '-j', '-p', 'route'], ['-0', '-j', 'rule'],
   ];
   for (const args of jsons) {
     const kt = dropEdgePeer(nsidNames(vethQueues(vxlanAsOvs(withStatus(tryRun('ip', ['-n', k, ...args])))), kIds));
