@@ -2,9 +2,9 @@
 // verbs print what iproute2 prints; add/del/replace change the namespace
 // (one command, one change: it applies entirely or throws first).
 import { IpSyntaxError, RtnlError } from '../netns/errors.js';
-import { OBJECTS as TEXT_OBJECTS, runCommand } from '../netns/ip-text.js';
+import { IPV4_ONLY, OBJECTS as TEXT_OBJECTS, runCommand } from '../netns/ip-text.js';
 import { parseNeighArgs } from '../netns/ip-neigh-syntax.js';
-import { isBriefOption, isDetailsOption, isJsonOption, isPrettyOption, isStatsOption, matches } from '../netns/ip-tokens.js';
+import { isBriefOption, isDetailsOption, isJsonOption, isOnelineOption, isPrettyOption, isStatsOption, matches } from '../netns/ip-tokens.js';
 import type { NetNamespace } from '../netns/namespace.js';
 import { type Access, type CommandFamily } from './command.js';
 import { ControlError, ok } from './protocol.js';
@@ -14,20 +14,47 @@ import { netnsList, netnsVerb } from './ip-netns.js';
 /** iproute2 6.1's objects (ip.c's cmds[]): a word that begins none of them is refused as ip refuses it. */
 const IPROUTE2_OBJECTS = ['address', 'addrlabel', 'maddress', 'route', 'rule', 'neighbor', 'neighbour', 'ntable', 'ntbl', 'link', 'l2tp', 'fou', 'ila', 'macsec', 'tunnel', 'tunl', 'tuntap', 'tap', 'token', 'tcpmetrics', 'tcp_metrics', 'monitor', 'xfrm', 'mroute', 'mrule', 'netns', 'netconf', 'vrf', 'sr', 'nexthop', 'mptcp', 'ioam', 'help', 'stats'];
 
+/** iproute2 6.1's usage (ip.c), what ip prints on a -family without its word. */
+const IP_USAGE = `Usage: ip [ OPTIONS ] OBJECT { COMMAND | help }
+       ip [ -force ] -batch filename
+where  OBJECT := { address | addrlabel | amt | fou | help | ila | ioam | l2tp |
+                   link | macsec | maddress | monitor | mptcp | mroute | mrule |
+                   neighbor | neighbour | netconf | netns | nexthop | ntable |
+                   ntbl | route | rule | sr | tap | tcpmetrics |
+                   token | tunnel | tuntap | vrf | xfrm }
+       OPTIONS := { -V[ersion] | -s[tatistics] | -d[etails] | -r[esolve] |
+                    -h[uman-readable] | -iec | -j[son] | -p[retty] |
+                    -f[amily] { inet | inet6 | mpls | bridge | link } |
+                    -4 | -6 | -M | -B | -0 |
+                    -l[oops] { maximum-addr-flush-attempts } | -br[ief] |
+                    -o[neline] | -t[imestamp] | -ts[hort] | -b[atch] [filename] |
+                    -rc[vbuf] [size] | -n[etns] name | -N[umeric] | -a[ll] |
+                    -c[olor]}`;
+
 const WRITE_VERBS = ['add', 'delete', 'change', 'chg', 'replace', 'append', 'prepend', 'flush', 'set'];
 const NEIGH = ['neighbour', 'neighbor'];
 
-/** -n NS, -4 and ip's display options anywhere before OBJECT (passed on as given); the first other word is NODE. */
-export function parseIpArgv(argv: readonly string[]): { ns?: string; node?: string; options: string[]; words: string[] } {
-  const out: { ns?: string; node?: string; options: string[]; words: string[] } = { options: [], words: [] };
+/** -n NS, the family (-4, -6, -0, -f FAMILY) and ip's display options anywhere before OBJECT (passed on as given); the first other word is NODE. */
+export function parseIpArgv(argv: readonly string[]): { ns?: string; node?: string; options: string[]; words: string[]; family?: string } {
+  const out: { ns?: string; node?: string; options: string[]; words: string[]; family?: string } = { options: [], words: [] };
   let i = 0;
   for (; i < argv.length; i++) {
     const a = argv[i]!;
     // ip.c reads "--opt" as "-opt".
     const o = a.startsWith('--') ? a.slice(1) : a;
     if (o === '-n' || o === '-netns') out.ns = argv[++i];
-    else if (o === '-4') continue;
-    else if ([isStatsOption, isBriefOption, isDetailsOption, isJsonOption, isPrettyOption].some((is) => is(o))) out.options.push(o);
+    else if (o === '-4' || o === '-6' || o === '-0') {
+      out.options.push(o);
+      out.family = o === '-4' ? 'inet' : o === '-6' ? 'inet6' : 'link';
+    }
+    else if (o.length > 1 && '-family'.startsWith(o)) {
+      // ip.c's -family takes the next word whatever it is; without one (or with help) ip prints its usage.
+      const f = argv[++i];
+      if (f === undefined || f === 'help') throw new ControlError(IP_USAGE, 255);
+      out.options.push(o, f);
+      out.family = f;
+    } else if (o === '-M' || o === '-B') throw new ControlError(`Error: ${o === '-M' ? 'MPLS' : 'bridge'} (ip ${o}) is not emulated.`, 255);
+    else if ([isStatsOption, isBriefOption, isDetailsOption, isJsonOption, isPrettyOption, isOnelineOption].some((is) => is(o))) out.options.push(o);
     else if (a.startsWith('-')) throw new ControlError(`Option "${o}" is unknown, try "ip -help".`, 255);
     else if (out.node === undefined) out.node = a;
     else break;
@@ -59,7 +86,7 @@ export const ip: CommandFamily = {
   access,
   target: (argv) => ({ node: parseIpArgv(argv).node }),
   run(ctx, argv) {
-    const { ns, node, options, words } = parseIpArgv(argv);
+    const { ns, node, options, words, family } = parseIpArgv(argv);
     const obj = words[0];
     const known = obj === undefined ? undefined : ipObject(obj);
     if (known === 'netns') {
@@ -71,12 +98,13 @@ export const ip: CommandFamily = {
       throw new ControlError(`Error: 'ip netns ${verb}' is not supported.`, 255);
     }
     const el = mustNamespace(ctx, node, ns);
-    if (obj === undefined) throw new ControlError('Usage: dpemu ip [-n NS] [-s [-s]] [-d] [-br] [-j [-p]] NODE { addr | link | route | rule | neigh | netns } ...', 255);
+    if (obj === undefined) throw new ControlError('Usage: dpemu ip [-n NS] [-4|-6|-0|-f FAMILY] [-s [-s]] [-d] [-br] [-j [-p]] [-o] NODE { addr | link | route | rule | neigh | netns } ...', 255);
     if (!known) throw new ControlError(`Object "${obj}" is unknown, try "ip help".`, 1);
     if (!TEXT_OBJECTS.includes(known)) throw new ControlError(`Error: 'ip ${known}' is not supported.`, 255);
     const write = access(argv) === 'write';
     try {
       if (write && obj.length >= 1 && NEIGH.some((o) => matches(obj, o)) && words[1] !== 'flush') {
+        if (family === 'inet6' || family === 'link') throw new ControlError(`Error: ${IPV4_ONLY} ("${words[1]}").`, 255);
         neighWrite(el, words[1]!, words.slice(2).join(' '));
       } else {
         // Up/down goes through the element: a device going down hands back the packets queued

@@ -28,7 +28,8 @@ export type Errno =
   | 'EADDRNOTAVAIL'
   | 'ENOBUFS'
   | 'EPERM'
-  | 'EXDEV';
+  | 'EXDEV'
+  | 'EAFNOSUPPORT';
 
 const STRERROR: Record<Errno, string> = {
   EEXIST: 'File exists',
@@ -44,6 +45,7 @@ const STRERROR: Record<Errno, string> = {
   ENOBUFS: 'No buffer space available',
   EPERM: 'Operation not permitted',
   EXDEV: 'Invalid cross-device link',
+  EAFNOSUPPORT: 'Address family not supported by protocol',
 };
 
 /** strerror(3) of an errno. */
@@ -72,7 +74,7 @@ export class RtnlError extends Error {
 export const invarg = (msg: string, arg: string): RtnlError => new RtnlError('EINVAL', undefined, `Error: argument "${arg}" is wrong: ${msg}`, 255);
 
 /** get_prefix's refusal, in the request's family; ip exits at once with status 1. */
-export const notPrefix = (arg: string, family: 'inet' | 'any valid' = 'any valid'): RtnlError =>
+export const notPrefix = (arg: string, family: 'inet' | 'inet6' | 'any valid' = 'any valid'): RtnlError =>
   new RtnlError('EINVAL', undefined, `Error: ${family} prefix is expected rather than "${arg}".`, 1);
 
 /** NEXT_ARG(): the word after words[i], or the refusal of a line that ends too soon. */

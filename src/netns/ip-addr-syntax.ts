@@ -5,7 +5,7 @@
 
 import { type Ip4, type Mac, formatIp4, formatMac, parseMac, prefixMask } from './addr.js';
 import { IpSyntaxError } from './errors.js';
-import { type AddrSpec, type Interface, type LinkKind, autoBroadcast, operState } from './interfaces.js';
+import { type AddrSpec, type IfAddr, type Interface, type LinkKind, autoBroadcast, operState } from './interfaces.js';
 import { formatLinkDetails } from './ip-link-details.js';
 import { TokenStream, matches, tokenize } from './ip-tokens.js';
 import { scopeFromName, scopeName } from './names.js';
@@ -34,14 +34,16 @@ export function qdisc(l: Interface): string {
 /** Finds a device of the same namespace by ifindex (the operstate of a veth reads one). */
 export type LinkByIndex = (ifindex: number) => Interface | undefined;
 
-/** The two lines `ip link show` prints for a device (`mode DEFAULT` only there, not in `ip addr`); `-d` adds a line or two. */
-export function formatLink(l: Interface, byIndex?: LinkByIndex, forIpAddr = false, details = false): string {
+/**
+ * The two lines `ip link show` prints for a device (`mode DEFAULT` only there, not in `ip addr`); `-d` adds a line or two.
+ * `ip -4 addr` (a family, no -d) prints no `link/` line: the first line then ends with the peer's netns.
+ */
+export function formatLink(l: Interface, byIndex?: LinkByIndex, forIpAddr = false, details = false, linkLine = true): string {
   const name = l.peer ? `${l.name}@if${l.peer.ifindex}` : l.name;
   let s = `${l.index}: ${name}: ${linkFlags(l)} mtu ${l.mtu} qdisc ${qdisc(l)} state ${operState(l, byIndex)} `;
   if (!forIpAddr) s += 'mode DEFAULT ';
-  s += `group default qlen ${l.qlen}\n`;
-  if (l.kind === 'loopback') s += `    link/loopback ${formatMac(l.mac)} brd 00:00:00:00:00:00`;
-  else s += `    link/ether ${formatMac(l.mac)} brd ff:ff:ff:ff:ff:ff`;
+  s += `group default qlen ${l.qlen}`;
+  if (linkLine || details) s += l.kind === 'loopback' ? `\n    link/loopback ${formatMac(l.mac)} brd 00:00:00:00:00:00` : `\n    link/ether ${formatMac(l.mac)} brd ff:ff:ff:ff:ff:ff`;
   if (l.peer?.netns !== undefined) s += ` link-netns ${l.peer.netns}`;
   else if (l.peer?.netnsId !== undefined) s += ` link-netnsid ${l.peer.netnsId}`;
   if (details) s += formatLinkDetails(l, forIpAddr);
@@ -62,21 +64,21 @@ export function formatBrief(l: Interface, what: 'link' | 'addr', byIndex?: LinkB
   return s + '\n';
 }
 
-/** `ip addr show` for one device: the link lines and an inet block per address. */
-export function formatAddrs(l: Interface, byIndex?: LinkByIndex, details = false): string {
-  let s = formatLink(l, byIndex, true, details);
-  for (const a of l.addrs) {
-    s += `    inet ${formatIp4(a.local)}/${a.prefixLen} `;
-    // print_addrinfo: the prefix route's metric (IFA_RT_PRIORITY) comes before brd.
-    if (a.metric) s += `metric ${a.metric} `;
-    if (a.broadcast) s += `brd ${formatIp4(a.broadcast)} `;
-    s += `scope ${scopeName(a.scope)} `;
-    if (a.secondary) s += 'secondary ';
-    if (a.noprefixroute) s += 'noprefixroute ';
-    s += `${a.label}\n       valid_lft forever preferred_lft forever\n`;
-  }
-  return s;
+/** One address's inet block in `ip addr show` (print_addrinfo): its line and its lifetimes' line. */
+export function formatAddr(a: IfAddr): string {
+  let s = `    inet ${formatIp4(a.local)}/${a.prefixLen} `;
+  // print_addrinfo: the prefix route's metric (IFA_RT_PRIORITY) comes before brd.
+  if (a.metric) s += `metric ${a.metric} `;
+  if (a.broadcast) s += `brd ${formatIp4(a.broadcast)} `;
+  s += `scope ${scopeName(a.scope)} `;
+  if (a.secondary) s += 'secondary ';
+  if (a.noprefixroute) s += 'noprefixroute ';
+  return s + `${a.label}\n       valid_lft forever preferred_lft forever\n`;
 }
+
+/** `ip addr show` for one device: the link lines and an inet block per address. */
+export const formatAddrs = (l: Interface, byIndex?: LinkByIndex, details = false, linkLine = true): string =>
+  formatLink(l, byIndex, true, details, linkLine) + l.addrs.map(formatAddr).join('');
 
 export interface AddrCommand {
   dev?: string;

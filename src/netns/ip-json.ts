@@ -42,6 +42,10 @@ export function netnsIds(links: readonly Interface[]): Map<string, number> {
 export interface LinkJsonView {
   /** `ip addr`: addr_info, and no linkmode. */
   forIpAddr: boolean;
+  /** `ip -0 addr`: the device alone, without addr_info. */
+  linkOnly?: boolean;
+  /** `ip -4 addr` without -d: no link_type, address or broadcast (print_linkinfo's link/ line). */
+  noLinkLine?: boolean;
   details: boolean;
   stats?: { level: number; of: LinkStats64 };
   byIndex?: LinkByIndex;
@@ -62,13 +66,11 @@ export function linkJson(l: Interface, v: LinkJsonView): JsonObject {
     linkmode: v.forIpAddr ? undefined : 'DEFAULT',
     group: 'default',
     txqlen: l.qlen,
-    link_type: lo ? 'loopback' : 'ether',
-    address: formatMac(l.mac),
-    broadcast: lo ? '00:00:00:00:00:00' : 'ff:ff:ff:ff:ff:ff',
+    ...(v.noLinkLine ? {} : { link_type: lo ? 'loopback' : 'ether', address: formatMac(l.mac), broadcast: lo ? '00:00:00:00:00:00' : 'ff:ff:ff:ff:ff:ff' }),
     link_netnsid: l.peer?.netnsId ?? (l.peer?.netns !== undefined ? v.netnsIds.get(l.peer.netns) : undefined),
   };
   if (v.details) Object.assign(o, linkDetailsJson(l, v.forIpAddr));
-  if (v.forIpAddr) o.addr_info = l.addrs.map(addrInfoJson);
+  if (v.forIpAddr && !v.linkOnly) o.addr_info = l.addrs.map(addrInfoJson);
   if (v.stats) o.stats64 = stats64Json(v.stats.of, v.stats.level);
   return o;
 }
@@ -89,6 +91,9 @@ function addrInfoJson(a: IfAddr): JsonObject {
     preferred_life_time: FOREVER,
   };
 }
+
+/** `ip -o -j addr`: an object per device holding only its addresses, each led by the device's index and name (print_addrinfo under -oneline). */
+export const addrOnelineJson = (l: Interface): JsonObject => ({ addr_info: l.addrs.map((a) => ({ index: l.index, dev: l.name, ...addrInfoJson(a) })) });
 
 /** `ip -j -br link|addr`: the brief line's fields. */
 export function briefJson(l: Interface, what: 'link' | 'addr', byIndex?: LinkByIndex): JsonObject {

@@ -11,7 +11,7 @@ import { RT_TABLE_MAIN, tableName, parseU32, dsfieldFromName } from './names.js'
 import { type Netns, LOOPBACK_IFINDEX } from './netns.js';
 import { routeInput, type InputDropReason } from './route-input.js';
 import { routeOutput } from './route-output.js';
-import { tokenize } from './ip-tokens.js';
+import { type Family, familyPrefix, tokenize } from './ip-tokens.js';
 import { type JsonObject, jsonDump } from './json-writer.js';
 import { ipToString } from '../wire/addr.js';
 
@@ -34,7 +34,7 @@ const DROP_ERRNO: Record<InputDropReason, Errno> = {
   no_in_dev: 'ENODEV',
 };
 
-function parse(args: string, line: number, source?: string): Query {
+function parse(args: string, line: number, source?: string, family?: Family): Query {
   const toks = tokenize(args);
   const q: Query = { dst: 0, src: 0, mark: 0, tos: 0 };
   let dst: Ip4 | undefined;
@@ -46,9 +46,13 @@ function parse(args: string, line: number, source?: string): Query {
   const addr = (i: number): Ip4 => {
     const w = toks[i]?.text;
     if (w === undefined) return fail(i, 'argument is missing');
+    if (family === 'inet6' || family === 'link') {
+      familyPrefix(w, family); // ip's refusal of an IPv4 word there
+      return fail(i, 'IPv6 is not emulated (an emulated namespace holds IPv4 only)');
+    }
     const a = parseIp4(w.endsWith('/32') ? w.slice(0, -3) : w);
-    // get_prefix's refusal, in the request's family (unset until an address parsed: no -4 here); ip exits at once with status 1.
-    if (a === undefined) throw notPrefix(w, parsedOne ? 'inet' : 'any valid');
+    // get_prefix's refusal, in the request's family (unset until an address parsed, unless -4); ip exits at once with status 1.
+    if (a === undefined) throw notPrefix(w, parsedOne || family === 'inet' ? 'inet' : 'any valid');
     parsedOne = true;
     return a;
   };
@@ -124,9 +128,9 @@ const answerJson = (a: Answer): JsonObject => ({
   flags: [], mark: a.mark || undefined, uid: a.uid, cache: a.cache, iif: a.iif,
 });
 
-/** The `ip route get` text for `args` (what follows `ip route get`), or with `json` what `ip -j [-p] route get` prints. */
-export function routeGet(ns: Netns, args: string, line = 1, source?: string, json?: { pretty: boolean }): string {
-  const a = answer(ns, parse(args, line, source));
+/** The `ip [-4|-6|-0] route get` text for `args` (what follows `ip route get`), or with `json` what `ip -j [-p] route get` prints. */
+export function routeGet(ns: Netns, args: string, line = 1, source?: string, json?: { pretty: boolean }, family?: Family): string {
+  const a = answer(ns, parse(args, line, source, family));
   return json ? jsonDump([answerJson(a)], json.pretty) : formatAnswer(a);
 }
 

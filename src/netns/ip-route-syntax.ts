@@ -2,11 +2,11 @@
 // (iproute2 ip/iproute.c iproute_modify, keyword order and abbreviations
 // included) and the lines `ip route show` prints (print_route), both ways.
 
-import { formatIp4, formatPrefix, parsePrefix } from './addr.js';
-import { nextArg, notPrefix, invarg } from './errors.js';
+import { formatIp4, formatPrefix } from './addr.js';
+import { nextArg, invarg } from './errors.js';
 import { inPrefix } from '../wire/addr.js';
 import { type Route, type RouteMetric } from './fib.js';
-import { type Token, TokenStream, matches, tokenize } from './ip-tokens.js';
+import { type Family, type Token, TokenStream, familyPrefix, matches, tokenize } from './ip-tokens.js';
 import {
   RT_SCOPE_NOWHERE, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, RTPROT_BOOT, dsfieldFromName, dsfieldName,
   protoFromName, protoName, routeTypeFromName, scopeFromName, scopeName, tableFromName, tableName,
@@ -250,10 +250,10 @@ export interface RouteShow {
  * `via` and `src` select by that field and leave it out of the lines (not `type`);
  * `cache` lists no IPv4 route (the kernel has kept no cached routes since 3.6).
  */
-export function parseRouteShow(words: readonly string[]): RouteShow {
+export function parseRouteShow(words: readonly string[], family?: Family): RouteShow {
   const out: RouteShow = { table: RT_TABLE_MAIN, test: () => true, hide: {} };
   const tests: ((r: Route) => boolean)[] = [];
-  const prefix = (v: string) => parsePrefix(v) ?? (() => { throw notPrefix(v); })();
+  const prefix = (v: string) => familyPrefix(v, family);
   for (let i = 0; i < words.length; i++) {
     const w = words[i]!;
     const next = (): string => nextArg(words, ++i);
@@ -289,7 +289,7 @@ export function parseRouteShow(words: readonly string[]): RouteShow {
       tests.push((r) => r.prefsrc !== 0 && inPrefix(r.prefsrc, p.addr, p.len));
       out.hide.src = p.len === 32;
     } else if (matches(w, 'cached') || matches(w, 'cloned')) tests.push(() => false);
-    else if (w === 'all' || w === 'any') continue; // every route, where `default` selects the default ones
+    else if ((w === 'all' || w === 'any') && family !== 'link') continue; // every route, where `default` selects the default ones; -0 reads them as prefixes
     else {
       const word = matches(w, 'to') ? next() : w;
       const kind = matches(word, 'root') ? 'root' : matches(word, 'match') ? 'match' : 'exact';

@@ -3,11 +3,11 @@
 // "PRIO:\tSELECTOR ACTION", fields joined by single spaces, no trailing space.
 
 import { formatIp4, parsePrefix } from './addr.js';
-import { type Token, TokenStream, matches, tokenize } from './ip-tokens.js';
+import { type Family, type Token, TokenStream, familyPrefix, matches, tokenize } from './ip-tokens.js';
 import { RTPROT_KERNEL, dsfieldFromName, dsfieldName, parseU32, protoFromName, protoName, tableFromName, tableName } from './names.js';
 import { type FibRule, type PortRange } from './rules.js';
 import { type RuleSpec } from './specs.js';
-import { invarg, nextArg, notPrefix } from './errors.js';
+import { invarg, nextArg } from './errors.js';
 import { inPrefix } from '../wire/addr.js';
 
 const IP_PROTOS: Record<string, number> = { icmp: 1, igmp: 2, tcp: 6, udp: 17, gre: 47, esp: 50, ah: 51, sctp: 132 };
@@ -178,7 +178,7 @@ export const gotoUnresolved = (r: FibRule, all: readonly FibRule[]): boolean => 
  * tests): which rules to list. A prefix selects the rules whose own prefix is
  * at least as long and agrees on its bits; `table` the rules that look it up.
  */
-export function parseRuleFilter(words: readonly string[]): (r: FibRule) => boolean {
+export function parseRuleFilter(words: readonly string[], family: Family = 'inet'): (r: FibRule) => boolean {
   const tests: ((r: FibRule) => boolean)[] = [];
   const within = (p: { addr: number; len: number }, addr: number, len: number) => p.len <= len && inPrefix(addr, p.addr, p.len);
   for (let i = 0; i < words.length; i++) {
@@ -209,8 +209,7 @@ export function parseRuleFilter(words: readonly string[]): (r: FibRule) => boole
       if (t === undefined) throw invarg('table id value is invalid\n', v);
       if (t > 0) tests.push((r) => r.action === 'lookup' && r.table === t);
     } else if (matches(w, 'from') || matches(w, 'src')) {
-      const v = next(), p = parsePrefix(v);
-      if (!p) throw notPrefix(v, 'inet');
+      const p = familyPrefix(next(), family);
       tests.push((r) => within(p, r.src, r.srcLen));
     } else if (w === 'tos') {
       const v = next(), tos = dsfieldFromName(v);
@@ -238,9 +237,7 @@ export function parseRuleFilter(words: readonly string[]): (r: FibRule) => boole
       if (n === undefined || n > 255) throw invarg('Invalid "ipproto" value\n', v);
       if (n !== 0) tests.push((r) => r.ipproto === n);
     } else {
-      const v = matches(w, 'dst') || matches(w, 'to') ? next() : w;
-      const p = parsePrefix(v);
-      if (!p) throw notPrefix(v, 'inet');
+      const p = familyPrefix(matches(w, 'dst') || matches(w, 'to') ? next() : w, family);
       tests.push((r) => within(p, r.dst, r.dstLen));
     }
   }

@@ -3,10 +3,10 @@
 // run `ip ...` / `sysctl` commands, and print the same views `ip` prints.
 // Errors name the line (and the token) they come from.
 
-import { IpSyntaxError, RtnlError, invarg } from './errors.js';
+import { IpSyntaxError, RtnlError, invarg, nextArg } from './errors.js';
 import { type Route } from './fib.js';
-import { formatAddrs, formatBrief, formatLink, parseAddrArgs, parseIpAddrShow } from './ip-addr-syntax.js';
-import { briefJson, linkJson, neighJson, netnsIds, proxyNeighJson, routeJson, ruleJson } from './ip-json.js';
+import { formatAddr, formatAddrs, formatBrief, formatLink, parseAddrArgs, parseIpAddrShow } from './ip-addr-syntax.js';
+import { addrOnelineJson, briefJson, linkJson, neighJson, netnsIds, proxyNeighJson, routeJson, ruleJson } from './ip-json.js';
 import { type JsonObject, jsonDump, jsonDumpOpening } from './json-writer.js';
 import { formatLinkStats, type LinkStats64 } from './ip-link-stats.js';
 import { type Interface } from './interfaces.js';
@@ -14,11 +14,11 @@ import { NUD_SHOW_DEFAULT, formatNeigh, formatNeighBrief, formatProxyNeigh, neig
 import { formatRoute, parseRouteArgs, parseRouteLine, parseRouteShow, type ParsedRoute, type RouteShow } from './ip-route-syntax.js';
 import { routeGet } from './ip-route-get.js';
 import { formatRule, gotoUnresolved, parseRuleArgs, parseRuleFilter, parseRuleLine } from './ip-rule-syntax.js';
-import { isBriefOption, isDetailsOption, isJsonOption, isPrettyOption, isStatsOption, textLines, tokenize, matches } from './ip-tokens.js';
+import { isBriefOption, isDetailsOption, isJsonOption, isOnelineOption, isPrettyOption, isStatsOption, textLines, tokenize, matches, type Family, familyPrefix } from './ip-tokens.js';
 import { RT_TABLE_LOCAL, RT_TABLE_MAIN, RTPROT_KERNEL } from './names.js';
 import { type NeighAction, type NeighEntry, NUD, NUD_VALID } from './neighbour.js';
 import { type Netns } from './netns.js';
-import { formatIp4, parsePrefix, type Prefix } from './addr.js';
+import { formatIp4, type Prefix } from './addr.js';
 import { prefixMask } from '../wire/addr.js';
 import { type RuleSpec } from './specs.js';
 
@@ -48,13 +48,26 @@ const fmtCtx = (ns: Netns) => ({
   carrier: (i: number) => ns.linkByIndex(i)?.carrier ?? true,
 });
 
-/** How `ip` was asked to print: -j [-p] (JSON), -d, -br, -s. */
+/** How `ip` was asked to print: -j [-p] (JSON), -d, -br, -s, -o, and the family of -4, -6, -0. */
 export interface ShowOptions {
+  family?: Family;
   json?: { pretty: boolean };
   details?: boolean;
   brief?: boolean;
   stats?: StatsView;
+  oneline?: boolean;
 }
+
+/** A record as -oneline prints it: ip writes _SL_ ("\\" then) where it would end a line within the record. */
+const oneline = (record: string): string => `${record.slice(0, -1).replaceAll('\n', '\\')}\n`;
+
+/**
+ * A dump that finds nothing: an emulated namespace holds no IPv6 (as one
+ * with disable_ipv6, whose IPv6 dumps are empty) and no AF_PACKET routes or
+ * neighbours, so -6 and -0 list no route, neighbour or address.
+ */
+const noFamily = (o: ShowOptions): boolean => o.family === 'inet6' || o.family === 'link';
+const empty = (o: ShowOptions): string => (o.json ? jsonDump([], o.json.pretty) : '');
 
 /** A dump's objects as text lines or as `ip -j` JSON. */
 function dump<T>(items: readonly T[], o: ShowOptions, text: (x: T) => string, json: (x: T) => JsonObject): string {
@@ -69,6 +82,13 @@ export function showRoutes(ns: Netns, sel: RouteShow | number | 'all' = RT_TABLE
   const { table, dev, test, hide } = typeof sel === 'object' ? sel : { table: sel, dev: undefined, test: () => true, hide: {} };
   const oif = dev === undefined ? 0 : ns.mustLink(dev).index;
   const ctx = { ...fmtCtx(ns), hideDev: oif !== 0, details: o.details, hide };
+  if (noFamily(o)) {
+    // Its IPv6 FIB has the main and local tables only (both empty), as one with disable_ipv6.
+    if (o.family === 'inet6' && table !== 'all' && table !== RT_TABLE_MAIN && table !== RT_TABLE_LOCAL) {
+      throw new RtnlError('ENOENT', undefined, 'Error: ipv6: FIB table does not exist.\nDump terminated', 2, o.json ? jsonDumpOpening(o.json.pretty) : '');
+    }
+    return empty(o);
+  }
   const out = (routes: readonly Route[]) => routes.filter((r) => (!oif || r.dev === oif) && test(r));
   const show = (routes: readonly Route[], showTable: boolean) =>
     dump(out(routes), o, (r) => formatRoute(r, ctx, showTable) + '\n', (r) => routeJson(r, ctx, showTable));
@@ -86,7 +106,11 @@ export function showRoutes(ns: Netns, sel: RouteShow | number | 'all' = RT_TABLE
 /** `ip rule show`. */
 export function showRules(ns: Netns, o: ShowOptions = {}, selector: readonly string[] = []): string {
   const all = ns.rules.rules();
-  const shown = selector.length ? all.filter(parseRuleFilter(selector)) : all;
+  const filter = selector.length ? parseRuleFilter(selector, o.family === 'link' ? 'link' : 'inet') : undefined;
+  if (o.family === 'link') {
+    throw new RtnlError('EAFNOSUPPORT', undefined, 'RTNETLINK answers: Address family not supported by protocol\nDump terminated', 255, o.json ? jsonDumpOpening(o.json.pretty) : '');
+  }
+  const shown = filter ? all.filter(filter) : all;
   return dump(shown, o, (r) => formatRule(r, gotoUnresolved(r, all), o.details) + '\n', (r) => ruleJson(r, gotoUnresolved(r, all), o.details));
 }
 
@@ -101,6 +125,7 @@ export interface NeighShow {
 /** `ip neigh show [dev DEV] [nud STATE]... [[to] PREFIX]`, or `ip neigh show proxy`. */
 export function showNeigh(ns: Netns, opts: NeighShow = {}, o: ShowOptions = {}): string {
   const only = opts.dev !== undefined ? ns.mustLink(opts.dev).index : undefined;
+  if (noFamily(o)) return empty(o);
   const devName = (i: number) => ns.linkByIndex(i)?.name ?? '';
   if (opts.proxy) {
     const proxies = ns.neigh.proxyEntries().filter((p) => only === undefined || p.ifindex === only);
@@ -138,18 +163,27 @@ export interface StatsView {
  * after the details, and in `ip addr` after the addresses.
  */
 export function showLinks(ns: Netns, what: 'link' | 'addr', dev?: string, o: ShowOptions = {}): string {
-  const links = dev !== undefined ? [shownLink(ns, dev)] : ns.links();
-  const byIndex = (i: number) => ns.linkByIndex(i);
+  let links = dev !== undefined ? [shownLink(ns, dev)] : ns.links();
   const forIpAddr = what === 'addr';
+  // ip addr in a family lists only the devices with an address of it (none in inet6 here); in AF_PACKET (-0) each device's link record alone.
+  if (forIpAddr && (o.family === 'inet' || o.family === 'inet6')) links = links.filter((l) => o.family === 'inet' && l.addrs.length > 0);
+  const linkOnly = forIpAddr && o.family === 'link';
+  const byIndex = (i: number) => ns.linkByIndex(i);
   const stats = (l: Interface) => (o.stats ? formatLinkStats(o.stats.of(l), o.stats.level) : '');
   // -brief prints neither details nor counters.
-  if (o.brief) return dump(links, o, (l) => formatBrief(l, what, byIndex), (l) => briefJson(l, what, byIndex));
+  const brief = linkOnly ? 'link' : what;
+  if (o.brief) return dump(links, o, (l) => formatBrief(l, brief, byIndex), (l) => briefJson(l, brief, byIndex));
+  // ip -o addr prints no link record: each address on its own, led by its device's index and name (no @ifN); no details, no counters.
+  if (o.oneline && forIpAddr && !linkOnly) return dump(links, o, (l) => l.addrs.map((a) => oneline(`${l.index}: ${l.name}${formatAddr(a)}`)).join(''), addrOnelineJson);
   const ids = netnsIds(ns.links());
+  // print_linkinfo prints a device's link/ line (link_type, address, broadcast) in no family, AF_PACKET, or with -d.
+  const linkLine = !forIpAddr || o.family === undefined || o.family === 'link';
+  const record = (l: Interface) => (forIpAddr && !linkOnly ? formatAddrs(l, byIndex, o.details, linkLine) : formatLink(l, byIndex, forIpAddr, o.details)) + stats(l);
   return dump(
     links,
     o,
-    (l) => (forIpAddr ? formatAddrs(l, byIndex, o.details) : formatLink(l, byIndex, false, o.details)) + stats(l),
-    (l) => linkJson(l, { forIpAddr, details: o.details ?? false, byIndex, netnsIds: ids, ...(o.stats ? { stats: { level: o.stats.level, of: o.stats.of(l) } } : {}) }),
+    (l) => (o.oneline ? oneline(record(l)) : record(l)),
+    (l) => linkJson(l, { forIpAddr, linkOnly, noLinkLine: !linkLine && !o.details, details: o.details ?? false, byIndex, netnsIds: ids, ...(o.stats ? { stats: { level: o.stats.level, of: o.stats.of(l) } } : {}) }),
   );
 }
 
@@ -299,6 +333,19 @@ export const checkNeighText = (text: string): TextIssue[] => check(text, (l, n) 
 /** The objects runCommand reads (it refuses the ones it does not emulate itself). */
 export const OBJECTS = ['address', 'addrlabel', 'maddress', 'route', 'rule', 'neighbor', 'neighbour', 'ntable', 'link'];
 
+const FAMILY_OPTIONS = { '-4': 'inet', '-6': 'inet6', '-0': 'link' } as const;
+
+/** read_family: -f's word; MPLS and bridge are families dpemu has nothing of. */
+function readFamily(word: string | undefined, fail: (reason: string, tok?: string) => Error): Family {
+  if (word === 'inet' || word === 'inet6' || word === 'link') return word;
+  if (word === undefined || word === 'help') throw fail('-family needs inet, inet6 or link');
+  if (word === 'mpls' || word === 'bridge') throw fail(`family '${word}' is not emulated`, word);
+  throw invarg('invalid protocol family', word);
+}
+
+/** A change in IPv6 or AF_PACKET (-6, -0): an emulated namespace holds IPv4 only. */
+export const IPV4_ONLY = 'only IPv4 is emulated: -6 and -0 read what an IPv6-less namespace holds, and change nothing';
+
 function verbOf(word: string | undefined, verbs: readonly string[]): string | undefined {
   if (word === undefined) return undefined;
   if (word === 'chg') return 'change';
@@ -358,7 +405,10 @@ export function runCommand<P>(
     else if (isBriefOption(a)) o.brief = true; // addr, link and neigh; other objects print as without it
     else if (isJsonOption(a)) json = true;
     else if (isPrettyOption(a)) pretty = true;
-    else if (a !== '-4') throw fail(`option '${t}' is not supported`, t);
+    else if (isOnelineOption(a)) o.oneline = true; // changes only the records of more than one line: link, addr, route get
+    else if (a === '-4' || a === '-6' || a === '-0') o.family = FAMILY_OPTIONS[a];
+    else if (a.length > 1 && '-family'.startsWith(a)) o.family = readFamily(toks[++i], fail);
+    else throw fail(`option '${t}' is not supported`, t);
     i++;
   }
   if (json) o.json = { pretty };
@@ -376,9 +426,11 @@ export function runCommand<P>(
       if (toks[i] !== undefined) i++;
       if (verb === 'get') {
         if (o.details) throw fail('-details is not emulated with ip route get here', 'get');
-        return routeGet(ns, rest(), no, opts.source, o.json);
+        const got = routeGet(ns, rest(), no, opts.source, o.json, o.family);
+        return o.oneline && !o.json ? oneline(got) : got;
       }
-      if (verb === 'list' || verb === 'show') return showRoutes(ns, parseRouteShow(toks.slice(i)), o);
+      if (verb === 'list' || verb === 'show') return showRoutes(ns, parseRouteShow(toks.slice(i), o.family), o);
+      if (noFamily(o)) throw fail(IPV4_ONLY, verb);
       const spec = parseRouteArgs(rest(), no, opts.source);
       if (verb === 'delete') ns.delRoute(spec);
       else ns.addRoute(spec, verb === 'add' ? 'add' : (verb as 'change' | 'replace' | 'prepend' | 'append'));
@@ -387,6 +439,9 @@ export function runCommand<P>(
     case 'rule': {
       const verb = verbOf(toks[i], ['add', 'delete', 'list', 'show', 'flush']) ?? (toks[i] === undefined ? 'show' : undefined);
       if (!verb) throw fail(`unknown command '${toks[i]}'`);
+      // A namespace's IPv6 rules (local and main, even with disable_ipv6) are not modelled.
+      if (o.family === 'inet6') throw fail('IPv6 rules are not emulated (an emulated namespace holds IPv4 only)', '-6');
+      if (o.family === 'link' && verb !== 'list' && verb !== 'show') throw fail(IPV4_ONLY, verb);
       if (toks[i] !== undefined) i++;
       if (verb === 'list' || verb === 'show') return showRules(ns, o, toks.slice(i));
       if (verb === 'flush') {
@@ -418,13 +473,12 @@ export function runCommand<P>(
             if (bits === undefined) throw fail('nud state is bad', v);
             n.states = (n.states ?? 0) | bits; // repeated: any of them
           } else {
-            const p = w === 'to' ? toks[++j] : w;
-            n.to = p === undefined ? undefined : parsePrefix(p);
-            if (!n.to) throw fail('any valid prefix is expected', p ?? w);
+            n.to = familyPrefix(w === 'to' ? nextArg(toks, ++j) : w, o.family);
           }
         }
         return showNeigh(ns, n, o);
       }
+      if (noFamily(o)) throw fail(IPV4_ONLY, verb);
       const spec = parseNeighArgs(rest(), no, opts.source);
       if (verb === 'delete') ns.neighDel(spec, now);
       else ns.neighSet(spec, verb as 'add' | 'change' | 'replace', now);
@@ -438,6 +492,7 @@ export function runCommand<P>(
         const dev = toks[i] === 'dev' ? toks[i + 1] : toks[i];
         return showLinks(ns, 'addr', dev, o);
       }
+      if (noFamily(o)) throw fail(IPV4_ONLY, verb);
       const a = parseAddrArgs(rest(), no, opts.source);
       if (a.dev === undefined) throw fail('missing dev', toks[toks.length - 1]);
       if (verb === 'delete') {

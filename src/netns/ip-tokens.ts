@@ -2,7 +2,7 @@
 // point at them.
 
 import { type Ip4, type Prefix, parseIp4, parsePrefix } from './addr.js';
-import { IpSyntaxError } from './errors.js';
+import { IpSyntaxError, RtnlError, notPrefix } from './errors.js';
 import { parseU32 } from './names.js';
 
 export interface Token {
@@ -129,3 +129,24 @@ export const isStatsOption = (a: string): boolean => a.length > 1 && ('-stats'.s
 export const isDetailsOption = (a: string): boolean => a.length > 1 && '-details'.startsWith(a);
 export const isJsonOption = (a: string): boolean => a.length > 1 && '-json'.startsWith(a);
 export const isPrettyOption = (a: string): boolean => a.length > 1 && '-pretty'.startsWith(a);
+/** ip's -4, -6 and -0 (-f inet, inet6, link): the family of its requests, AF_UNSPEC when none is given. */
+export type Family = 'inet' | 'inet6' | 'link';
+
+/**
+ * get_prefix in the request's family, where ip exits (status 1) on a word
+ * it refuses. An emulated namespace holds no IPv6: an inet6 word is taken
+ * unread (::/0 here), since what it could select is never there.
+ */
+export function familyPrefix(arg: string, family: Family | undefined): Prefix {
+  if (family === 'link') throw new RtnlError('EINVAL', undefined, `Error: "${arg}" may be inet prefix, but it is not allowed in this context.`, 1);
+  if (family === 'inet6') {
+    if (arg.includes(':') || arg === 'default' || arg === 'all' || arg === 'any') return { addr: 0, len: 0 };
+    throw notPrefix(arg, 'inet6');
+  }
+  const p = parsePrefix(arg);
+  if (!p) throw notPrefix(arg, family ?? 'any valid');
+  return p;
+}
+
+/** -oneline down to -o: no option ip.c tries before it begins so. */
+export const isOnelineOption = (a: string): boolean => a.length > 1 && '-oneline'.startsWith(a);

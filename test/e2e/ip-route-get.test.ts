@@ -92,10 +92,10 @@ before(() => {
 
 after(() => objs.cleanup());
 
-test('ip route get prints what the kernel prints, as text and as ip -j [-p] prints it', () => {
+test('ip route get prints what the kernel prints, as text, on one line (-o) and as ip -j [-p] prints it', () => {
   const diffs: string[] = [];
   for (const q of QUERIES) {
-    for (const opts of [[], ['-j'], ['-j', '-p']]) {
+    for (const opts of [[], ['-o'], ['-j'], ['-j', '-p'], ['-oneline', '-j']]) {
       const k = tryRun('ip', ['-n', ns, ...opts, 'route', 'get', ...q.split(' ')]);
       let ours: string;
       try {

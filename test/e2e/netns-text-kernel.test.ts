@@ -218,9 +218,21 @@ const EDGE_VETH = (head: string) =>
 /** The same in `ip -brief`'s one line: the name without `@ifN` (so padded to 16), the rest alike. */
 const EDGE_VETH_BRIEF = (head: string) =>
   new RegExp(`^fip-\\S+: ip ${head}\n  \\+ "fpr-3bbebb1a-5 +(\\S[^"]*)"\n  - "fpr-3bbebb1a-5@if\\d+ \\1"$`);
+/** The same in `ip -o link`'s one line (its lines joined by a backslash; `ip -o addr` names the device without `@ifN`). */
+const EDGE_VETH_ONELINE = (head: string) =>
+  new RegExp(
+    `^fip-\\S+: ip ${head}\n` +
+      `  \\+ "2: fpr-3bbebb1a-5: (<[^"]*?)\\\\{2} {4}link/ether e2:5b:1f:0c:7a:93 brd ff:ff:ff:ff:ff:ff((?: promiscuity [^"]*)?)"\n` +
+      `  - "2: fpr-3bbebb1a-5@if\\d+: \\1\\\\{2} {4}link/ether e2:5b:1f:0c:7a:93 brd ff:ff:ff:ff:ff:ff link-netns dpe-${tag}-x\\2"$`,
+  );
+/** The same in `ip -4 addr`, which prints no link/ line: `link-netns` ends the device's first line. */
+const EDGE_VETH_FAMILY = (head: string) =>
+  new RegExp(`^fip-\\S+: ip ${head}\n  \\+ "2: fpr-3bbebb1a-5: (<[^"]*)"\n  - "2: fpr-3bbebb1a-5@if\\d+: \\1 link-netns dpe-${tag}-x"$`);
 const KNOWN = [EDGE_VETH('addr show'), EDGE_VETH('link show'), EDGE_VETH('addr show dev fpr-3bbebb1a-5'), EDGE_VETH('link show fpr-3bbebb1a-5'),
-  EDGE_VETH('-d link show'), EDGE_VETH('-d addr show'),
-  EDGE_VETH_BRIEF('-br addr show'), EDGE_VETH_BRIEF('-brief link'), EDGE_VETH_BRIEF('-br -s link'), EDGE_VETH_BRIEF('-br addr show dev fpr-3bbebb1a-5')];
+  EDGE_VETH('-d link show'), EDGE_VETH('-d addr show'), EDGE_VETH_ONELINE('-o link show'), EDGE_VETH_ONELINE('-o -d link show'), EDGE_VETH_ONELINE('-oneline link show fpr-3bbebb1a-5'),
+  EDGE_VETH_BRIEF('-br addr show'), EDGE_VETH_BRIEF('-brief link'), EDGE_VETH_BRIEF('-br -s link'), EDGE_VETH_BRIEF('-br addr show dev fpr-3bbebb1a-5'),
+  EDGE_VETH_BRIEF('-on -br addr'), EDGE_VETH_BRIEF('-oneline -br link'),
+  EDGE_VETH_FAMILY('-4 addr show'), EDGE_VETH_FAMILY('-4 addr show dev fpr-3bbebb1a-5'), EDGE_VETH('-0 addr'), EDGE_VETH('-4 -d addr show'), EDGE_VETH_BRIEF('-4 -br addr'), EDGE_VETH_BRIEF('-0 -br addr'), EDGE_VETH_ONELINE('-f link -o addr')];
 
 /**
  * The same difference in `ip -j`: the kernel's object for the edge veth
@@ -246,11 +258,11 @@ function dropEdgePeer(json: string): string {
  */
 const vethQueues = (t: string) =>
   t
-    .replace(/(\n {4}veth (?:addrgenmode \S+ )?)numtxqueues \d+ numrxqueues \d+/g, '$1numtxqueues N numrxqueues N')
+    .replace(/([\n\\] {4}veth (?:addrgenmode \S+ )?)numtxqueues \d+ numrxqueues \d+/g, '$1numtxqueues N numrxqueues N')
     .replace(/("info_kind":\s?"veth"\s*\}(?:,\s*"inet6_addr_gen_mode":\s?"\w+")?,\s*"num_tx_queues":\s?)\d+(,\s*"num_rx_queues":\s?)\d+/g, '$1"N"$2"N"');
 const vxlanAsOvs = (t: string) =>
   t
-    .replace(/\n {4}vxlan .*? (addrgenmode|numtxqueues)/g, '\n    openvswitch $1')
+    .replace(/([\n\\]) {4}vxlan .*? (addrgenmode|numtxqueues)/g, '$1    openvswitch $2')
     .replace(/"linkinfo":\{"info_kind":"vxlan","info_data":\{(?:[^{}]|\{[^{}]*\})*\}\}/g, '"linkinfo":{"info_kind":"openvswitch"}')
     // -p: the device's members at 8 spaces, linkinfo's at 12.
     .replace(/"linkinfo": \{\n {12}"info_kind": "vxlan",\n {12}"info_data": \{[\s\S]*?\n {12}\}\n {8}\}/g, '"linkinfo": {\n            "info_kind": "openvswitch"\n        }');
@@ -311,6 +323,13 @@ async function compareIp(node: string, ns: Namespace, extraTables: string[]): Pr
     ['addr', 'show'], ['link', 'show'], ['-br', 'addr', 'show'], ['-brief', 'link'], ['-br', '-s', 'link'], ['rule', 'show'], ['route', 'show'], ['-br', 'route', 'show'], ['route', 'show', 'table', 'local'],
     ...extraTables.map((t) => ['route', 'show', 'table', t]), ['-4', 'route', 'show', 'table', 'all'],
     ...ns.interfaces.flatMap((i) => [['addr', 'show', 'dev', i.name], ['link', 'show', i.name], ['-br', 'addr', 'show', 'dev', i.name], ['route', 'show', 'dev', i.name], ['route', 'show', 'table', 'all', 'dev', i.name]]),
+    // -oneline: each record on one line (addr: an address a line, no link lines, no counters), in the spellings ip.c takes.
+    ['-o', 'addr', 'show'], ['-o', 'link', 'show'], ['-o', '-s', 'addr'], ['-on', '-br', 'addr'], ['-oneline', '-br', 'link'], ['--oneline', 'rule', 'show'], ['-o', 'route', 'show', 'table', 'all'],
+    ...ns.interfaces.flatMap((i) => [['-o', 'addr', 'show', 'dev', i.name], ['-oneline', 'link', 'show', i.name]]),
+    // A family (-4, -6, -0, -f): the kernel's namespace has IPv6 disabled (see buildKernel), as dpemu's holds no IPv6.
+    ['-4', 'addr', 'show'], ['-4', '-br', 'addr'], ['-family', 'inet', '-o', 'addr'], ['-6', 'addr', 'show'], ['-6', '-br', 'addr'], ['-f', 'inet6', '-o', 'addr'], ['-0', 'addr'], ['-0', '-br', 'addr'], ['-f', 'link', '-o', 'addr'],
+    ['-6', 'route', 'show'], ['-6', 'route', 'show', 'table', 'all'], ['-6', 'route', 'show', 'table', 'local'], ['-6', 'route', 'show', 'default'], ['-0', 'route', 'show', 'table', '100'], ['-4', 'rule', 'show'], ['-0', 'rule', 'show'],
+    ...ns.interfaces.flatMap((i) => [['-4', 'addr', 'show', 'dev', i.name], ['-6', 'addr', 'show', 'dev', i.name], ['-6', 'route', 'show', 'dev', i.name]]),
   ];
   for (const args of shows) {
     compare(`${ns.name}: ip ${args.join(' ')}`, unmapNs(withStatus(tryRun('ip', ['-n', k, ...args]))), withStatus(await dpemuRun('ip', ['-n', ns.name, node, ...args])));
@@ -318,7 +337,9 @@ async function compareIp(node: string, ns: Namespace, extraTables: string[]): Pr
   // -d, as text (with counters too, of the devices that see no traffic: see below).
   const quiet = ns.interfaces.filter((i) => kernelKind(node, ns.name, i.name).kind !== 'edge').map((i) => i.name);
   const detailed = [['-d', 'link', 'show'], ['-d', 'addr', 'show'], ['-d', 'route', 'show', 'table', 'all'], ['-details', 'rule', 'show'],
-    ['-s', '-d', 'addr', 'show', 'lo'], ...quiet.map((d) => ['-d', '-s', '-s', 'link', 'show', d])];
+    ['-s', '-d', 'addr', 'show', 'lo'], ...quiet.map((d) => ['-d', '-s', '-s', 'link', 'show', d]),
+    ['-4', '-d', 'addr', 'show'], ['-4', '-s', '-d', 'addr', 'show', 'lo'], ['-0', '-s', '-s', 'addr', 'show', 'lo'],
+    ['-o', '-d', 'link', 'show'], ['-o', '-d', 'addr', 'show'], ['-o', '-d', 'route', 'show', 'table', 'all'], ['-o', '-s', '-s', 'link', 'show', 'lo'], ...quiet.map((d) => ['-o', '-d', '-s', '-s', 'link', 'show', d])];
   for (const args of detailed) {
     compare(`${ns.name}: ip ${args.join(' ')}`, vethQueues(vxlanAsOvs(unmapNs(withStatus(tryRun('ip', ['-n', k, ...args]))))), vethQueues(withStatus(await dpemuRun('ip', ['-n', ns.name, node, ...args]))));
   }
@@ -332,6 +353,10 @@ async function compareIp(node: string, ns: Namespace, extraTables: string[]): Pr
     ...ns.interfaces.flatMap((i) => [['-j', 'addr', 'show', 'dev', i.name], ['-j', '-p', 'link', 'show', i.name], ['-j', 'route', 'show', 'dev', i.name]]),
     // Counters of devices that see no traffic (the far end of an edge veth, in the spare namespace, sends IPv6 there).
     ['-j', '-s', '-s', 'link', 'show', 'lo'], ['-j', '-s', 'addr', 'show', 'lo'], ...quiet.map((d) => ['-j', '-s', '-s', '-d', 'link', 'show', d]),
+    // -o -j addr: each device's addresses alone, each led by "index" and "dev"; -o changes nothing else in JSON.
+    ['-o', '-j', 'addr', 'show'], ['-o', '-j', '-p', '-s', '-d', 'addr'], ['-o', '-j', 'link'], ['-o', '-j', '-br', 'addr'], ['-o', '-j', 'route', 'show', 'table', 'all'], ['-o', '-j', 'rule'],
+    ...ns.interfaces.map((i) => ['-o', '-j', 'addr', 'show', 'dev', i.name]),
+    ['-4', '-j', 'addr'], ['-4', '-j', '-d', 'addr'], ['-4', '-j', '-s', 'addr', 'show', 'lo'], ['-4', '-o', '-j', 'addr'], ['-6', '-j', 'addr'], ['-0', '-j', 'addr'], ['-0', '-j', '-br', 'addr'], ['-6', '-j', 'route', 'show', 'table', 'all'], ['-0', '-j', '-p', 'route'], ['-0', '-j', 'rule'],
   ];
   for (const args of jsons) {
     const kt = dropEdgePeer(nsidNames(vethQueues(vxlanAsOvs(withStatus(tryRun('ip', ['-n', k, ...args])))), kIds));
@@ -341,7 +366,7 @@ async function compareIp(node: string, ns: Namespace, extraTables: string[]): Pr
   // a random seed per boot: the lines are compared as sets.
   const skip = new Set(unsettled(ns));
   const sorted = (t: string) => t.split('\n').filter((l) => l && !skip.has(l.split(' ')[0]!)).sort().join('\n');
-  for (const args of [['neigh', 'show'], ['neigh', 'show', 'nud', 'all'], ['neigh', 'show', 'proxy'], ['-br', 'neigh'], ['-br', 'neigh', 'show', 'proxy'], ...ns.interfaces.flatMap((i) => [['neigh', 'show', 'dev', i.name], ['-br', 'neigh', 'show', 'proxy', 'dev', i.name]])]) {
+  for (const args of [['neigh', 'show'], ['neigh', 'show', 'nud', 'all'], ['neigh', 'show', 'proxy'], ['-br', 'neigh'], ['-br', 'neigh', 'show', 'proxy'], ['-o', 'neigh', 'show', 'nud', 'all'], ['-o', '-br', 'neigh'], ['-4', 'neigh'], ['-6', 'neigh', 'show', 'nud', 'all'], ['-0', 'neigh', 'show', 'proxy'], ...ns.interfaces.flatMap((i) => [['neigh', 'show', 'dev', i.name], ['-br', 'neigh', 'show', 'proxy', 'dev', i.name]])]) {
     compare(`${ns.name}: ip ${args.join(' ')} (sorted)`, sorted(ipk(k, args)), sorted(await dpemu('ip', ['-n', ns.name, node, ...args])));
   }
   // So are the objects of `ip -j neigh`, each as printed.
@@ -350,7 +375,7 @@ async function compareIp(node: string, ns: Namespace, extraTables: string[]): Pr
     const items = j.items.filter((x) => !skip.has(/"dst":\s?"([^"]*)"/.exec(x)?.[1] ?? '')).sort();
     return j.open + items.join(',') + j.close;
   };
-  for (const args of [['-j', 'neigh', 'show'], ['-j', '-p', 'neigh', 'show', 'nud', 'all'], ['-j', 'neigh', 'show', 'proxy'], ['-j', '-br', 'neigh'], ['-j', '-br', 'neigh', 'show', 'proxy'], ...ns.interfaces.map((i) => ['-j', 'neigh', 'show', 'dev', i.name])]) {
+  for (const args of [['-j', 'neigh', 'show'], ['-j', '-p', 'neigh', 'show', 'nud', 'all'], ['-o', '-j', 'neigh', 'show'], ['-4', '-j', 'neigh'], ['-6', '-j', 'neigh'], ['-j', 'neigh', 'show', 'proxy'], ['-j', '-br', 'neigh'], ['-j', '-br', 'neigh', 'show', 'proxy'], ...ns.interfaces.map((i) => ['-j', 'neigh', 'show', 'dev', i.name])]) {
     compare(`${ns.name}: ip ${args.join(' ')} (sorted)`, settled(ipk(k, args)), settled(await dpemu('ip', ['-n', ns.name, node, ...args])));
   }
 }
@@ -362,7 +387,12 @@ test('ip addr, link, route, rule and neigh print what the kernel prints', async 
   // Refusals: the same words, the same exit status.
   const { node, ns } = emulated[0]!;
   for (const args of [['link', 'show', 'nosuch0'], ['addr', 'show', 'dev', 'nosuch0'], ['neigh', 'show', 'dev', 'nosuch0'], ['route', 'show', 'dev', 'nosuch0'], ['route', 'show', 'table', '77'],
-    ['-j', 'link', 'show', 'nosuch0'], ['-j', 'neigh', 'show', 'dev', 'nosuch0'], ['-j', 'route', 'show', 'table', '77'], ['-j', '-p', 'route', 'show', 'table', '77'], ['-jp', 'link']]) {
+    ['-j', 'link', 'show', 'nosuch0'], ['-j', 'neigh', 'show', 'dev', 'nosuch0'], ['-j', 'route', 'show', 'table', '77'], ['-j', '-p', 'route', 'show', 'table', '77'], ['-jp', 'link'],
+    ['-o', 'link', 'show', 'nosuch0'], ['-o', 'addr', 'show', 'dev', 'nosuch0'], ['-o', '-j', 'addr', 'show', 'dev', 'nosuch0'], ['-onelinex', 'link'], ['-oneLine', 'link'],
+    ['-6', 'route', 'show', 'table', '77'], ['-6', '-j', 'route', 'show', 'table', '255'], ['-6', 'route', 'show', 'table', 'default'], ['-6', 'route', 'show', '192.168.1.0/24'], ['-6', 'route', 'show', 'via', '192.168.1.7'],
+    ['-0', 'route', 'show', 'default'], ['-0', 'route', 'show', 'all'], ['-6', 'neigh', 'show', 'to', '192.168.1.0/24'], ['-0', 'neigh', 'show', '192.168.1.7'], ['-0', 'rule', 'show', 'from', '192.168.1.0/24'],
+    ['-4', 'route', 'show', 'bogus'], ['-4', 'rule', 'show', 'to', 'bogus'], ['neigh', 'show', 'to', 'bogus'], ['-4', 'neigh', 'show', 'bogus'], ['neigh', 'show', 'to'], ['-6', 'addr', 'show', 'dev', 'nosuch0'], ['-6', 'route', 'show', 'dev', 'nosuch0'],
+    ['-6', 'route', 'get', '192.168.1.7'], ['-0', 'route', 'get', '192.168.1.7'], ['-4', 'route', 'get', 'bogus'], ['-f', 'bogus', 'addr'], ['-f', 'ipx', 'route'], ['-f', 'help'], ['-f']]) {
     compare(`${ns.name}: ip ${args.join(' ')}`, withStatus(tryRun('ip', ['-n', kns.get(ns.name)!, ...args])), withStatus(await dpemuRun('ip', ['-n', ns.name, node, ...args])));
   }
   // ip rule show SELECTOR (filter_nlmsg), and the words it refuses.
