@@ -1,4 +1,6 @@
-// A live capture at one port of the engine (tcpdump -i NODE:[NS:]IFACE).
+// A live capture at one port of the engine (tcpdump -i NODE:[NS:]IFACE), or
+// at every interface of a namespace (-i NODE:NS:any) as Linux cooked v2
+// frames (src/wire/sll2.ts), which it builds in a scratch buffer to filter.
 // The tap runs inside the forwarding loop, so it does the least it can:
 // decode the few fields the filter reads, copy the matching bytes into a
 // bounded queue, and leave. When the queue is full or the reader is slow
@@ -7,7 +9,8 @@
 import type { Port } from '../datapath/element.js';
 import type { Packet } from '../datapath/packet.js';
 import { PCAP_SNAPLEN } from '../wire/pcap.js';
-import { decodeFields, type FramePredicate } from './capture-filter.js';
+import { cookedPayloadAt, cookedProtocol, packetType, SLL2_HDR_LEN, writeSll2Header } from '../wire/sll2.js';
+import { decodeCookedFields, decodeFields, type FramePredicate } from './capture-filter.js';
 
 export interface CapturedFrame {
   /** Wall-clock microseconds since the epoch. */
@@ -90,14 +93,25 @@ export class DeferredBatches<T> {
   }
 }
 
+/** An interface `-i any` taps: its port, and its ifindex and MAC (hi 16 bits, lo 32) for the cooked header. */
+export interface TapPoint {
+  port: Port;
+  ifindex: number;
+  macHi: number;
+  macLo: number;
+}
+
 export class Capture {
   private stopped = false;
-  private readonly tap = (pkt: Packet, _port: Port, dir: 'in' | 'out'): void => this.onPacket(pkt, dir);
+  private readonly taps: { port: Port; tap: (pkt: Packet, port: Port, dir: 'in' | 'out') => void }[];
   private readonly snaplen: number;
   private readonly out: DeferredBatches<CapturedFrame>;
+  /** Where a cooked frame is built (grown to the largest seen). */
+  private scratch = new Uint8Array(0);
 
   constructor(
-    readonly port: Port,
+    /** The port (Ethernet frames), or the interfaces of `-i any` (cooked frames). */
+    at: Port | readonly TapPoint[],
     private readonly filter: FramePredicate,
     private readonly opts: CaptureOptions,
     /** Receives frames in batches, off the forwarding path (setImmediate). */
@@ -109,7 +123,10 @@ export class Capture {
     this.out = new DeferredBatches(opts, deliver, () => {
       if (this.stopped && this.opts.count && this.captured >= this.opts.count) this.done();
     });
-    port.taps.push(this.tap);
+    this.taps = Array.isArray(at)
+      ? at.map((t: TapPoint) => ({ port: t.port, tap: (pkt: Packet, _p: Port, dir: 'in' | 'out') => this.onCooked(pkt, t, dir) }))
+      : [{ port: at as Port, tap: (pkt: Packet, _p: Port, dir: 'in' | 'out') => this.onPacket(pkt, dir) }];
+    for (const t of this.taps) t.port.taps.push(t.tap);
   }
 
   get captured(): number {
@@ -129,12 +146,29 @@ export class Capture {
     this.out.push({ ts: nowUs(), len: pkt.len, dir, data: pkt.buf.slice(pkt.off, pkt.off + cap) });
   }
 
+  /** A frame at one interface of `-i any`: its cooked form is what the filter reads and the capture keeps. */
+  private onCooked(pkt: Packet, t: TapPoint, dir: 'in' | 'out'): void {
+    if (this.stopped || pkt.len < 14) return;
+    const b = pkt.buf, off = pkt.off, end = off + pkt.len;
+    const at = cookedPayloadAt(b, off, pkt.len);
+    const len = SLL2_HDR_LEN + end - at;
+    if (this.scratch.length < len) this.scratch = new Uint8Array(len);
+    const s = this.scratch;
+    writeSll2Header(s, cookedProtocol(b, at, end), t.ifindex, packetType(b, off, dir === 'in', t.macHi, t.macLo), b, off);
+    s.set(b.subarray(at, end), SLL2_HDR_LEN);
+    if (!this.filter(decodeCookedFields(s, 0, len)) || !this.out.room()) return;
+    if (this.opts.count && this.captured + 1 >= this.opts.count) this.detach();
+    this.out.push({ ts: nowUs(), len, dir, data: s.slice(0, Math.min(len, this.snaplen)) });
+  }
+
   private detach(): void {
     this.stopped = true;
     // Not now: the engine may be iterating port.taps (this tap's own call), and a splice would skip the next tap.
     this.out.defer(() => {
-      const i = this.port.taps.indexOf(this.tap);
-      if (i >= 0) this.port.taps.splice(i, 1);
+      for (const t of this.taps) {
+        const i = t.port.taps.indexOf(t.tap);
+        if (i >= 0) t.port.taps.splice(i, 1);
+      }
     });
   }
 
