@@ -55,7 +55,7 @@ export async function remote(family: string, argv: string[]): Promise<number> {
     }
     if (x !== null) {
       const argv = socket === undefined ? x.argv : [...x.argv, '--socket', socket];
-      return x.family === 'tcpdump' ? tcpdumpCommand(argv) : x.family === 'ping' ? pingCommand(argv) : remote(x.family, argv);
+      return x.family === 'tcpdump' ? tcpdumpCommand(argv, { inNetns: true }) : x.family === 'ping' ? pingCommand(argv) : remote(x.family, argv);
     }
   }
   if (family === 'conntrack' && isConntrackEvents(rest)) return conntrackEventsCommand(socket, rest);

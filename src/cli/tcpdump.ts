@@ -125,7 +125,8 @@ function pcapRecordHeader(tsUs: number, caplen: number, len: number): Uint8Array
   return b;
 }
 
-export async function tcpdumpCommand(argv: string[]): Promise<number> {
+/** `inNetns`: run as `ip NODE netns exec NS tcpdump`, whose banner names the device as tcpdump inside NS does (`any`, `qr-...`). */
+export async function tcpdumpCommand(argv: string[], how: { inNetns?: boolean } = {}): Promise<number> {
   const { socket, rest } = takeSocket(argv);
   let args: TcpdumpArgs;
   try {
@@ -173,7 +174,8 @@ export async function tcpdumpCommand(argv: string[]): Promise<number> {
           // tcpdump.c: the hint about -v only when it prints and was not given -v.
           const hint = args.write || args.verbose ? '' : 'verbose output suppressed, use -v[v]... for full protocol decode\n';
           const link = cooked ? 'LINUX_SLL2 (Linux cooked v2)' : 'EN10MB (Ethernet)';
-          process.stderr.write(`tcpdump: ${hint}listening on ${ev.iface}, link-type ${link}, snapshot length ${ev.snaplen} bytes\n`);
+          const dev = how.inNetns ? ev.iface.slice(ev.iface.lastIndexOf(':') + 1) : ev.iface;
+          process.stderr.write(`tcpdump: ${hint}listening on ${dev}, link-type ${link}, snapshot length ${ev.snaplen} bytes\n`);
         } else if (ev.type === 'frame') {
           seen++;
           const data = Buffer.from(ev.data, 'base64');
