@@ -8,8 +8,9 @@
 // Ports nobody captures on keep an empty `taps` list: one length test.
 import type { Port } from '../datapath/element.js';
 import type { Packet } from '../datapath/packet.js';
+import type { Interface } from '../netns/interfaces.js';
 import { PCAP_SNAPLEN } from '../wire/pcap.js';
-import { cookedPayloadAt, cookedProtocol, packetType, SLL2_HDR_LEN, writeSll2Header } from '../wire/sll2.js';
+import { cookedPayloadAt, cookedProtocol, PACKET_OTHERHOST, packetType, setIfindex, SLL2_HDR_LEN, writeSll2Header } from '../wire/sll2.js';
 import { decodeCookedFields, decodeFields, type FramePredicate } from './capture-filter.js';
 
 export interface CapturedFrame {
@@ -93,13 +94,14 @@ export class DeferredBatches<T> {
   }
 }
 
-/** An interface `-i any` taps: its port, and its ifindex and MAC (hi 16 bits, lo 32) for the cooked header. */
+/** An interface `-i any` taps at its port, and the VLAN sub-interfaces whose tagged frames pass there, by VID. */
 export interface TapPoint {
   port: Port;
-  ifindex: number;
-  macHi: number;
-  macLo: number;
+  iface: Interface;
+  vlans: ReadonlyMap<number, Interface>;
 }
+
+const macHi = (mac: number): number => Math.floor(mac / 0x1_0000_0000);
 
 export class Capture {
   private stopped = false;
@@ -146,7 +148,14 @@ export class Capture {
     this.out.push({ ts: nowUs(), len: pkt.len, dir, data: pkt.buf.slice(pkt.off, pkt.off + cap) });
   }
 
-  /** A frame at one interface of `-i any`: its cooked form is what the filter reads and the capture keeps. */
+  /**
+   * A frame at one interface of `-i any`: its cooked form is what the filter
+   * reads and the capture keeps. A frame tagged for a VLAN sub-interface is
+   * seen there too, as the kernel's taps see it on both devices: received,
+   * on the parent first (then vlan_do_receive hands it on, a frame for
+   * another host becoming one for this host where it is for the
+   * sub-interface's MAC); sent, on the sub-interface first.
+   */
   private onCooked(pkt: Packet, t: TapPoint, dir: 'in' | 'out'): void {
     if (this.stopped || pkt.len < 14) return;
     const b = pkt.buf, off = pkt.off, end = off + pkt.len;
@@ -154,11 +163,28 @@ export class Capture {
     const len = SLL2_HDR_LEN + end - at;
     if (this.scratch.length < len) this.scratch = new Uint8Array(len);
     const s = this.scratch;
-    writeSll2Header(s, cookedProtocol(b, at, end), t.ifindex, packetType(b, off, dir === 'in', t.macHi, t.macLo), b, off);
+    const type = packetType(b, off, dir === 'in', macHi(t.iface.mac), t.iface.mac >>> 0);
+    writeSll2Header(s, cookedProtocol(b, at, end), t.iface.index, type, b, off);
     s.set(b.subarray(at, end), SLL2_HDR_LEN);
-    if (!this.filter(decodeCookedFields(s, 0, len)) || !this.out.room()) return;
+    const sub = t.vlans.size && at === off + 18 && b[off + 12] === 0x81 && b[off + 13] === 0 ? t.vlans.get(((b[off + 14]! << 8) | b[off + 15]!) & 0xfff) : undefined;
+    if (!sub?.up) return this.keepCooked(len, dir);
+    const subType = type === PACKET_OTHERHOST ? packetType(b, off, true, macHi(sub.mac), sub.mac >>> 0) : type;
+    if (dir === 'in') this.keepCooked(len, dir);
+    setIfindex(s, sub.index);
+    s[10] = subType;
+    this.keepCooked(len, dir);
+    if (dir === 'out') {
+      setIfindex(s, t.iface.index);
+      s[10] = type;
+      this.keepCooked(len, dir);
+    }
+  }
+
+  /** The cooked frame in the scratch buffer, if the filter takes it and there is room. */
+  private keepCooked(len: number, dir: 'in' | 'out'): void {
+    if (this.stopped || !this.filter(decodeCookedFields(this.scratch, 0, len)) || !this.out.room()) return;
     if (this.opts.count && this.captured + 1 >= this.opts.count) this.detach();
-    this.out.push({ ts: nowUs(), len, dir, data: s.slice(0, Math.min(len, this.snaplen)) });
+    this.out.push({ ts: nowUs(), len, dir, data: this.scratch.slice(0, Math.min(len, this.snaplen)) });
   }
 
   private detach(): void {

@@ -112,8 +112,8 @@ export interface CaptureTarget {
 
 /**
  * The capture `-i` names: NODE:[NS:]IFACE (mustCapturePort); NODE:NS:any,
- * every interface of namespace NS as tcpdump's `-i any` (what a VLAN
- * sub-interface receives is seen on its parent only); NODE:NS: (no IFACE,
+ * every interface of namespace NS as tcpdump's `-i any` (VLAN
+ * sub-interfaces at their parent's port); NODE:NS: (no IFACE,
  * tcpdump without -i in `ip netns exec NS`), the device tcpdump picks there.
  */
 export function mustCaptureTarget(s: Scope, spec: string): CaptureTarget {
@@ -128,7 +128,7 @@ export function mustCaptureTarget(s: Scope, spec: string): CaptureTarget {
         for (const l of el.ns.links()) {
           ifnames.push([l.index, l.name]);
           const port = l.vlanId === undefined ? el.port(l.name) : undefined;
-          if (port) at.push({ port, ifindex: l.index, macHi: Math.floor(l.mac / 0x1_0000_0000), macLo: l.mac >>> 0 });
+          if (port) at.push({ port, iface: l, vlans: new Map(el.vlanInterfaces(port).map((v) => [v.vlanId!, v])) });
         }
         return { at, source: { iface: `${parts[0]}:${parts[1]}:any`, linktype: LINKTYPE_LINUX_SLL2, ifnames } };
       }

@@ -49,6 +49,14 @@ export function cookedProtocol(frame: Uint8Array, at: number, end: number): numb
   return at + 2 <= end && frame[at] === 0xff && frame[at + 1] === 0xff ? 0x0001 : 0x0004;
 }
 
+/** Set the ifindex of the cooked header in out[0, 20). */
+export function setIfindex(out: Uint8Array, ifindex: number): void {
+  out[4] = ifindex >>> 24;
+  out[5] = (ifindex >>> 16) & 0xff;
+  out[6] = (ifindex >>> 8) & 0xff;
+  out[7] = ifindex & 0xff;
+}
+
 /**
  * Write the cooked header of a frame (at least 14 bytes) into out[0, 20): its
  * protocol, the interface's ifindex, the packet type and the frame's source MAC.
@@ -57,10 +65,7 @@ export function writeSll2Header(out: Uint8Array, protocol: number, ifindex: numb
   out[0] = protocol >>> 8;
   out[1] = protocol & 0xff;
   out[2] = out[3] = 0;
-  out[4] = ifindex >>> 24;
-  out[5] = (ifindex >>> 16) & 0xff;
-  out[6] = (ifindex >>> 8) & 0xff;
-  out[7] = ifindex & 0xff;
+  setIfindex(out, ifindex);
   out[8] = 0;
   out[9] = ARPHRD_ETHER;
   out[10] = pkttype;
