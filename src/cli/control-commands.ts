@@ -55,7 +55,7 @@ export async function remote(family: string, argv: string[]): Promise<number> {
     }
     if (x !== null) {
       const argv = socket === undefined ? x.argv : [...x.argv, '--socket', socket];
-      return x.family === 'tcpdump' ? tcpdumpCommand(argv) : x.family === 'ping' ? pingCommand(argv) : remote(x.family, argv);
+      return x.family === 'tcpdump' ? tcpdumpCommand(argv, { inNetns: true }) : x.family === 'ping' ? pingCommand(argv) : remote(x.family, argv);
     }
   }
   if (family === 'conntrack' && isConntrackEvents(rest)) return conntrackEventsCommand(socket, rest);
@@ -119,7 +119,7 @@ export function registerControlCommands(program: Command): void {
   for (const [name, usage, desc] of FAMILIES) {
     passThrough(program, name, `${usage} [--socket PATH]`.trim(), `${desc} (via the daemon's control socket)`, (args) => remote(name, args));
   }
-  passThrough(program, 'tcpdump', '-i NODE:[NS:]IFACE [-nn] [-e] [-q] [-t...] [-v[v]] [-S] [-x[x]|-X[X]|-A[A]] [-c N] [-w FILE] [-s SNAPLEN] [EXPRESSION] [--socket PATH]',
+  passThrough(program, 'tcpdump', '-i NODE:[NS:]IFACE|NODE:NS:any [-nn] [-e] [-q] [-t...] [-v[v]] [-S] [-x[x]|-X[X]|-A[A]] [-c N] [-w FILE] [-s SNAPLEN] [EXPRESSION] [--socket PATH]',
     "capture live at any port of the running emulator, as tcpdump -nn [-e] [-q] [-v[v]] (via the daemon's control socket)", tcpdumpCommand);
   passThrough(program, 'ping', 'NODE [-n NS] [-c COUNT] [-i INTERVAL] [-W TIMEOUT] [-w DEADLINE] [-s SIZE] [-t TTL] [-I IFACE|ADDR] [-n] [-q] ADDR [--socket PATH]',
     "ping from inside an emulated namespace: echo requests from its own stack, iputils ping's text and exit status (via the daemon's control socket)", pingCommand);

@@ -22,8 +22,11 @@ const TOOLS: Record<string, ToWords> = {
   'iptables-save': nodeFirst,
   conntrack: nodeFirst,
   ping: nodeFirst,
-  // The interface inside NS: -i IF is dpemu's -i NODE:NS:IF.
-  tcpdump: (node, ns, args) => args.map((a, i) => (i > 0 && (args[i - 1] === '-i' || args[i - 1] === '--interface') ? `${node}:${ns}:${a}` : a)),
+  // The interface inside NS: -i IF is dpemu's -i NODE:NS:IF; none is -i NODE:NS:, the device tcpdump picks there.
+  tcpdump: (node, ns, args) => {
+    const named = args.map((a, i) => (i > 0 && (args[i - 1] === '-i' || args[i - 1] === '--interface') ? `${node}:${ns}:${a}` : a));
+    return named.some((a) => a === '-i' || a === '--interface') ? named : ['-i', `${node}:${ns}:`, ...named];
+  },
 };
 /** Names the tools go by (Debian's iptables is an alternative for iptables-legacy). */
 const ALIASES: Record<string, string> = { 'iptables-legacy': 'iptables', 'iptables-legacy-save': 'iptables-save' };

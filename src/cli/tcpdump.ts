@@ -1,12 +1,14 @@
 // `dpemu tcpdump`: a live capture streamed from the daemon, printed as
 // `tcpdump -nn` prints it (with -e, -q, -v, -vv, -S and the -t family as
 // those print it), or written with -w as a classic pcap file that tcpdump -r
-// and tshark -r read.
+// and tshark -r read. On `-i NODE:NS:any` the frames are Linux cooked v2, as
+// tcpdump 4.99 captures on `any` (it says so first: "data link type LINUX_SLL2").
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { captureRemote, ConnectError, endpointFromEnv } from '../control/client.js';
 import type { CaptureRequest } from '../control/protocol.js';
 import { Tcpdump } from '../wire/tcpdump.js';
 import { pcapHeader, PCAP_RECORD_HEADER_LEN } from '../wire/pcap.js';
+import { LINKTYPE_LINUX_SLL2 } from '../wire/sll2.js';
 import { takeSocket } from './control-socket.js';
 
 interface TcpdumpArgs {
@@ -63,7 +65,7 @@ function parseArgs(argv: string[]): TcpdumpArgs {
     }
     else expr.push(a);
   }
-  if (!req.iface) throw new Error('-i NODE:[NS:]IFACE is required (dpemu captures inside the emulator)');
+  if (!req.iface) throw new Error('-i NODE:[NS:]IFACE|NODE:NS:any is required (dpemu captures inside the emulator)');
   if (req.count !== undefined && !(Number.isInteger(req.count) && req.count > 0)) throw new Error(`invalid packet count ${countText}`);
   req.filter = expr.join(' ');
   return out;
@@ -123,7 +125,8 @@ function pcapRecordHeader(tsUs: number, caplen: number, len: number): Uint8Array
   return b;
 }
 
-export async function tcpdumpCommand(argv: string[]): Promise<number> {
+/** `inNetns`: run as `ip NODE netns exec NS tcpdump`, whose banner names the device as tcpdump inside NS does (`any`, `qr-...`). */
+export async function tcpdumpCommand(argv: string[], how: { inNetns?: boolean } = {}): Promise<number> {
   const { socket, rest } = takeSocket(argv);
   let args: TcpdumpArgs;
   try {
@@ -134,13 +137,13 @@ export async function tcpdumpCommand(argv: string[]): Promise<number> {
   }
   const { x, X, A } = args.dumps;
   const dump = X ? { kind: 'X' as const, withLink: X > 1 } : x ? { kind: 'x' as const, withLink: x > 1 } : A ? { kind: 'A' as const, withLink: A > 1 } : undefined;
-  const printer = new Tcpdump({ verbose: args.verbose, absoluteSeq: args.absoluteSeq, linkHeader: args.linkHeader, quiet: args.quiet, ...(dump ? { dump } : {}) });
+  const printOpts = { verbose: args.verbose, absoluteSeq: args.absoluteSeq, linkHeader: args.linkHeader, quiet: args.quiet, ...(dump ? { dump } : {}) };
+  let printer = new Tcpdump(printOpts);
   let prevUs = -1, firstUs = -1;
   let fd: number | undefined;
   let exit = 0;
   let seen = 0;
   let summary = { captured: 0, dropped: 0 };
-  const iface = args.req.iface;
   const onSigint = () => {
     // Ctrl-C: report what we have, as tcpdump does, and leave (closing the stream stops the capture).
     finish();
@@ -158,13 +161,21 @@ export async function tcpdumpCommand(argv: string[]): Promise<number> {
       args.req,
       (ev) => {
         if (ev.type === 'start') {
+          const cooked = ev.linktype === LINKTYPE_LINUX_SLL2;
+          if (cooked) {
+            const names = new Map(ev.ifnames ?? []);
+            printer = new Tcpdump({ ...printOpts, cooked: { ifname: (i) => names.get(i) } });
+            process.stderr.write('tcpdump: data link type LINUX_SLL2\n');
+          }
           if (args.write) {
             fd = openSync(args.write, 'w');
-            writeSync(fd, pcapHeader(ev.snaplen));
+            writeSync(fd, pcapHeader(ev.snaplen, ev.linktype));
           }
           // tcpdump.c: the hint about -v only when it prints and was not given -v.
           const hint = args.write || args.verbose ? '' : 'verbose output suppressed, use -v[v]... for full protocol decode\n';
-          process.stderr.write(`tcpdump: ${hint}listening on ${iface}, link-type EN10MB (Ethernet), snapshot length ${ev.snaplen} bytes\n`);
+          const link = cooked ? 'LINUX_SLL2 (Linux cooked v2)' : 'EN10MB (Ethernet)';
+          const dev = how.inNetns ? ev.iface.slice(ev.iface.lastIndexOf(':') + 1) : ev.iface;
+          process.stderr.write(`tcpdump: ${hint}listening on ${dev}, link-type ${link}, snapshot length ${ev.snaplen} bytes\n`);
         } else if (ev.type === 'frame') {
           seen++;
           const data = Buffer.from(ev.data, 'base64');

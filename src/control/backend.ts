@@ -3,16 +3,16 @@
 // remote-control.ts). The in-process one runs a command synchronously,
 // between two packets, exactly as before there was a choice.
 import type { Emulator } from '../topology/builder.js';
-import type { CommandFamily, ControlHooks } from './command.js';
+import type { CommandFamily, ControlHooks, Scope } from './command.js';
 import type { CommandResponse } from './protocol.js';
 import { compileFilter, FilterSyntaxError, type FramePredicate } from './capture-filter.js';
 import { Capture, type CaptureOptions, type CapturedFrame } from './capture.js';
 import { ControlError } from './protocol.js';
-import { mustCapturePort, nodeNames } from './resolve.js';
+import { mustCaptureTarget, nodeNames } from './resolve.js';
 import { conntrackEventsOf } from './conntrack-commands.js';
 import { ConntrackEvents, type EventLine } from './conntrack-events.js';
 import { openPing, type PingEvent, type PingSession } from './ping.js';
-import type { PingOpenRequest } from './protocol.js';
+import type { CaptureSource, PingOpenRequest } from './protocol.js';
 
 /** A capture in progress (Capture, for the in-process emulator). */
 export interface CaptureHandle {
@@ -21,8 +21,13 @@ export interface CaptureHandle {
   stop(): void;
 }
 
+/** A tcpdump capture in progress, and what it listens on. */
+export interface TcpdumpHandle extends CaptureHandle {
+  readonly source: CaptureSource;
+}
+
 export interface CaptureSpec {
-  /** NODE:[NS:]IFACE */
+  /** NODE:[NS:]IFACE, NODE:NS:any, NODE:NS: (mustCaptureTarget) */
   iface: string;
   /** pcap-filter expression ('' = everything); compiled once the port is found, as tcpdump opens the device first. */
   filter: string;
@@ -65,21 +70,36 @@ export interface ControlBackend {
   /** Run one command (a ControlError is the tool's own error). */
   run(family: CommandFamily, argv: readonly string[], hooks: ControlHooks): CommandResponse | Promise<CommandResponse>;
   /** Start a live capture, or throw a ControlError saying why not. */
-  capture(spec: CaptureSpec): CaptureHandle | Promise<CaptureHandle>;
+  capture(spec: CaptureSpec): TcpdumpHandle | Promise<TcpdumpHandle>;
   /** Start conntrack -E, or throw a ControlError saying why not (the tool's words). */
   conntrackEvents(spec: ConntrackEventsSpec): ConntrackEventsHandle | Promise<ConntrackEventsHandle>;
   /** Open ping's socket in a namespace, or throw a ControlError saying why not (ping's words). */
   ping(spec: PingSpec): PingSession | Promise<PingSession>;
 }
 
-/** A capture's filter, or tcpdump's error. */
-export function compileCaptureFilter(expr: string): FramePredicate {
+/** A capture's filter (for Linux cooked v2 frames when `cooked`), or tcpdump's error. */
+export function compileCaptureFilter(expr: string, cooked = false): FramePredicate {
   try {
-    return compileFilter(expr);
+    return compileFilter(expr, undefined, cooked);
   } catch (e) {
     if (e instanceof FilterSyntaxError) throw new ControlError(`tcpdump: ${e.message}`);
     throw e;
   }
+}
+
+/** Tap where `iface` says (mustCaptureTarget), filtering as tcpdump compiles `filter` for its link-type. */
+export function startCapture(s: Scope, iface: string, filter: string, opts: CaptureOptions, deliver: (frames: CapturedFrame[]) => void, done: () => void): TcpdumpHandle {
+  const { at, source } = mustCaptureTarget(s, iface);
+  const cooked = Array.isArray(at);
+  let f: FramePredicate;
+  try {
+    f = compileCaptureFilter(filter, cooked);
+  } catch (e) {
+    // tcpdump said which link-type it chose before compiling.
+    if (cooked && e instanceof ControlError) throw new ControlError(`tcpdump: data link type LINUX_SLL2\n${e.message}`, e.exit, e.status);
+    throw e;
+  }
+  return Object.assign(new Capture(at, f, opts, deliver, done), { source });
 }
 
 /** The emulator in this thread. */
@@ -98,9 +118,8 @@ export class InProcessBackend implements ControlBackend {
     return family.run({ ...hooks, emu: this.emu }, argv);
   }
 
-  capture(s: CaptureSpec): CaptureHandle {
-    const port = mustCapturePort({ emu: this.emu }, s.iface);
-    return new Capture(port, compileCaptureFilter(s.filter), s.opts, s.deliver, s.done);
+  capture(s: CaptureSpec): TcpdumpHandle {
+    return startCapture({ emu: this.emu }, s.iface, s.filter, s.opts, s.deliver, s.done);
   }
 
   conntrackEvents(s: ConntrackEventsSpec): ConntrackEventsHandle {

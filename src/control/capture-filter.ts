@@ -21,6 +21,17 @@
 // untagged: `ether[12:2]` is the inner ethertype and `len` (so less/greater)
 // leaves the tags out. dpemu strips every tag where the kernel strips one.
 //
+// On `-i any` (Linux cooked v2, src/wire/sll2.ts) the filter reads the
+// cooked frame as libpcap compiles for it: `ether[k]` and `link[k]` index the
+// 20-byte header, `inbound`/`outbound` test its packet type, and what needs
+// MACs or tags is refused in libpcap's words. `len` (so less/greater) does
+// not count the header: live, the kernel's socket filter sees the packet
+// from its network header, and libpcap filtering in userland (a load of the
+// header the kernel cannot map) passes that length too. Not emulated: the
+// kernel answers a load of the protocol, ifindex or packet type fields
+// (offsets 0, 4, 10) of another size than theirs (ether[0:1], ether[4:1])
+// with its own value; dpemu reads the header's bytes.
+//
 // As in BPF, a load past the frame's end rejects the frame whatever the rest
 // of the expression says (so `not tcp[100] = 0` is false for a short TCP
 // frame), and so does a division by zero at run time.
@@ -30,12 +41,14 @@ import { NetDb } from './netdb.js';
 
 export interface FrameFields {
   buf: Uint8Array;
+  /** A Linux cooked v2 frame: the link layer is its 20-byte header. */
+  cooked: boolean;
   /** The frame is buf[off, end). */
   off: number;
   end: number;
   /** Where the network header starts in buf (after the VLAN tags). */
   nh: number;
-  /** The length the filter sees: the frame less its VLAN tags. */
+  /** The length the filter sees: the frame less its VLAN tags; a cooked frame's less its header (the socket's skb->len, which libpcap passes in userland too). */
   len: number;
   /** The first (outer) tag's VID, -1 when untagged; how many tags. */
   vlan: number;
@@ -60,7 +73,7 @@ const hasPorts = (proto: number) => proto === 6 || proto === 17 || proto === 132
 
 export function decodeFields(b: Uint8Array, off: number, len: number): FrameFields {
   const end = off + len;
-  const f: FrameFields = { buf: b, off, end, nh: off + 14, len, vlan: -1, tags: 0, type: -1, src: -1, dst: -1, proto: -1, frag: -1, sport: -1, dport: -1 };
+  const f: FrameFields = { buf: b, cooked: false, off, end, nh: off + 14, len, vlan: -1, tags: 0, type: -1, src: -1, dst: -1, proto: -1, frag: -1, sport: -1, dport: -1 };
   if (len < 14) return f;
   let p = off + 12;
   let type = u16(b, p);
@@ -69,10 +82,23 @@ export function decodeFields(b: Uint8Array, off: number, len: number): FrameFiel
     p += 4;
     type = u16(b, p);
   }
-  f.type = type;
-  p += 2;
-  f.nh = p;
   f.len = len - 4 * f.tags;
+  decodeNetwork(f, type, p + 2);
+  return f;
+}
+
+/** The fields of a Linux cooked v2 frame buf[off, off+len): its protocol, then the network header past the 20-byte header. */
+export function decodeCookedFields(b: Uint8Array, off: number, len: number): FrameFields {
+  const f: FrameFields = { buf: b, cooked: true, off, end: off + len, nh: off + 20, len: Math.max(0, len - 20), vlan: -1, tags: 0, type: -1, src: -1, dst: -1, proto: -1, frag: -1, sport: -1, dport: -1 };
+  if (len >= 20) decodeNetwork(f, u16(b, off), off + 20);
+  return f;
+}
+
+/** The ethertype and what the filter reads of the network header at p. */
+function decodeNetwork(f: FrameFields, type: number, p: number): void {
+  const b = f.buf, end = f.end;
+  f.type = type;
+  f.nh = p;
   // Each field where its bytes are: BPF loads exactly these and no more.
   let l4 = -1;
   if (type === 0x0800) {
@@ -93,7 +119,6 @@ export function decodeFields(b: Uint8Array, off: number, len: number): FrameFiel
     if (l4 + 2 <= end) f.sport = u16(b, l4);
     if (l4 + 4 <= end) f.dport = u16(b, l4 + 2);
   }
-  return f;
 }
 
 export type FramePredicate = (f: FrameFields) => boolean;
@@ -120,8 +145,9 @@ function load(f: FrameFields, a: number, size: number): number {
   return size === 1 ? b[a]! : size === 2 ? u16(b, a) : u32(b, a);
 }
 
-/** A load from the frame as the filter sees it (tags left out): the MACs, then from the ethertype on. */
+/** A load from the frame as the filter sees it (tags left out): the MACs, then from the ethertype on; a cooked frame as it is. */
 function etherLoad(f: FrameFields, k: number, size: number): number {
+  if (f.cooked) return load(f, f.off + k, size);
   if (k + size > f.len) reject();
   if (k >= 12 || k + size <= 12) return load(f, (k < 12 ? f.off : f.nh - 14) + k, size);
   let v = 0;
@@ -295,6 +321,8 @@ class Parser {
   constructor(
     private readonly t: string[],
     private readonly db: NetDb,
+    /** Compiling for Linux cooked v2 (`-i any`). */
+    private readonly cooked: boolean,
   ) {}
 
   parse(): FramePredicate {
@@ -360,6 +388,7 @@ class Parser {
       return e;
     }
     if (w === 'vlan') {
+      if (this.cooked) throw new FilterSyntaxError('no VLAN support for Linux cooked v2');
       const n = numOrNull(this.peek());
       if (n !== null) {
         this.i++;
@@ -374,6 +403,8 @@ class Parser {
       return w === 'less' ? (f) => f.len <= n : (f) => f.len >= n;
     }
     if (w === 'broadcast' || w === 'multicast') return this.linkCast(w);
+    // The cooked header's packet type (byte 10): PACKET_OUTGOING is 4.
+    if (this.cooked && (w === 'inbound' || w === 'outbound')) return w === 'inbound' ? (f) => etherLoad(f, 10, 1) !== 4 : (f) => etherLoad(f, 10, 1) === 4;
     if (w === 'proto' || w === 'protochain') return this.protoNumber(undefined, w === 'protochain');
     const q: Qual = { dir: 'either', type: 'host' };
     let qualified = false;
@@ -511,6 +542,8 @@ class Parser {
 
   /** `broadcast`, `multicast`: the Ethernet destination (all ones; the group bit). */
   private linkCast(w: 'broadcast' | 'multicast'): FramePredicate {
+    if (this.cooked && w === 'broadcast') throw new FilterSyntaxError('not a broadcast link');
+    if (this.cooked) throw new FilterSyntaxError('link-layer multicast filters supported only on ethernet/FDDI/token ring/ARCNET/802.11/ATM LANE/Fibre Channel');
     if (w === 'multicast') return (f) => (etherLoad(f, 0, 1) & 1) === 1;
     return (f) => etherLoad(f, 2, 4) === 0xffffffff && etherLoad(f, 0, 2) === 0xffff;
   }
@@ -580,6 +613,7 @@ class Parser {
     };
     if (q.type === 'host' && (q.proto === 'ether' || isMac(id))) {
       if (!isMac(id)) throw new FilterSyntaxError(/^[\d.]+$/.test(id) ? 'illegal link layer address' : `unknown ether host '${id}' (dpemu resolves no names: use a MAC address)`);
+      if (this.cooked) throw new FilterSyntaxError(q.proto === 'ether' ? 'ethernet addresses supported only on ethernet/FDDI/token ring/802.11/ATM LANE/Fibre Channel' : 'ethernet address used in non-ether expression');
       const [a, b, c, d, e, g] = macBytes(id) as [number, number, number, number, number, number];
       const hi = ((a << 8) | b) >>> 0, lo = ((c << 24) | (d << 16) | (e << 8) | g) >>> 0;
       return dirTest((f, src) => (etherLoad(f, src ? 8 : 2, 4) === lo && etherLoad(f, src ? 6 : 0, 2) === hi ? 1 : 0), (v) => v === 1);
@@ -735,9 +769,9 @@ function parseIp6(s: string): number[] | null {
   return [0, 1, 2, 3].map((i) => ((g[2 * i]! << 16) | g[2 * i + 1]!) >>> 0);
 }
 
-/** Compile a filter expression; throws FilterSyntaxError with libpcap-like wording. */
-export function compileFilter(expr: string, db = new NetDb()): FramePredicate {
-  const p = new Parser(tokenize(expr), db).parse();
+/** Compile a filter expression for Ethernet frames, or for Linux cooked v2 ones (`cooked`); throws FilterSyntaxError with libpcap-like wording. */
+export function compileFilter(expr: string, db = new NetDb(), cooked = false): FramePredicate {
+  const p = new Parser(tokenize(expr), db, cooked).parse();
   return (f) => {
     try {
       return p(f);

@@ -1,4 +1,6 @@
-// A live capture at one port of the engine (tcpdump -i NODE:[NS:]IFACE).
+// A live capture at one port of the engine (tcpdump -i NODE:[NS:]IFACE), or
+// at every interface of a namespace (-i NODE:NS:any) as Linux cooked v2
+// frames (src/wire/sll2.ts), which it builds in a scratch buffer to filter.
 // The tap runs inside the forwarding loop, so it does the least it can:
 // decode the few fields the filter reads, copy the matching bytes into a
 // bounded queue, and leave. When the queue is full or the reader is slow
@@ -6,8 +8,10 @@
 // Ports nobody captures on keep an empty `taps` list: one length test.
 import type { Port } from '../datapath/element.js';
 import type { Packet } from '../datapath/packet.js';
+import type { Interface } from '../netns/interfaces.js';
 import { PCAP_SNAPLEN } from '../wire/pcap.js';
-import { decodeFields, type FramePredicate } from './capture-filter.js';
+import { cookedPayloadAt, cookedProtocol, PACKET_OTHERHOST, packetType, setIfindex, SLL2_HDR_LEN, writeSll2Header } from '../wire/sll2.js';
+import { decodeCookedFields, decodeFields, type FramePredicate } from './capture-filter.js';
 
 export interface CapturedFrame {
   /** Wall-clock microseconds since the epoch. */
@@ -90,14 +94,26 @@ export class DeferredBatches<T> {
   }
 }
 
+/** An interface `-i any` taps at its port, and the VLAN sub-interfaces whose tagged frames pass there, by VID. */
+export interface TapPoint {
+  port: Port;
+  iface: Interface;
+  vlans: ReadonlyMap<number, Interface>;
+}
+
+const macHi = (mac: number): number => Math.floor(mac / 0x1_0000_0000);
+
 export class Capture {
   private stopped = false;
-  private readonly tap = (pkt: Packet, _port: Port, dir: 'in' | 'out'): void => this.onPacket(pkt, dir);
+  private readonly taps: { port: Port; tap: (pkt: Packet, port: Port, dir: 'in' | 'out') => void }[];
   private readonly snaplen: number;
   private readonly out: DeferredBatches<CapturedFrame>;
+  /** Where a cooked frame is built (grown to the largest seen). */
+  private scratch = new Uint8Array(0);
 
   constructor(
-    readonly port: Port,
+    /** The port (Ethernet frames), or the interfaces of `-i any` (cooked frames). */
+    at: Port | readonly TapPoint[],
     private readonly filter: FramePredicate,
     private readonly opts: CaptureOptions,
     /** Receives frames in batches, off the forwarding path (setImmediate). */
@@ -109,7 +125,10 @@ export class Capture {
     this.out = new DeferredBatches(opts, deliver, () => {
       if (this.stopped && this.opts.count && this.captured >= this.opts.count) this.done();
     });
-    port.taps.push(this.tap);
+    this.taps = Array.isArray(at)
+      ? at.map((t: TapPoint) => ({ port: t.port, tap: (pkt: Packet, _p: Port, dir: 'in' | 'out') => this.onCooked(pkt, t, dir) }))
+      : [{ port: at as Port, tap: (pkt: Packet, _p: Port, dir: 'in' | 'out') => this.onPacket(pkt, dir) }];
+    for (const t of this.taps) t.port.taps.push(t.tap);
   }
 
   get captured(): number {
@@ -129,12 +148,53 @@ export class Capture {
     this.out.push({ ts: nowUs(), len: pkt.len, dir, data: pkt.buf.slice(pkt.off, pkt.off + cap) });
   }
 
+  /**
+   * A frame at one interface of `-i any`: its cooked form is what the filter
+   * reads and the capture keeps. A frame tagged for a VLAN sub-interface is
+   * seen there too, as the kernel's taps see it on both devices: received,
+   * on the parent first (then vlan_do_receive hands it on, a frame for
+   * another host becoming one for this host where it is for the
+   * sub-interface's MAC); sent, on the sub-interface first.
+   */
+  private onCooked(pkt: Packet, t: TapPoint, dir: 'in' | 'out'): void {
+    if (this.stopped || pkt.len < 14) return;
+    const b = pkt.buf, off = pkt.off, end = off + pkt.len;
+    const at = cookedPayloadAt(b, off, pkt.len);
+    const len = SLL2_HDR_LEN + end - at;
+    if (this.scratch.length < len) this.scratch = new Uint8Array(len);
+    const s = this.scratch;
+    const type = packetType(b, off, dir === 'in', macHi(t.iface.mac), t.iface.mac >>> 0);
+    writeSll2Header(s, cookedProtocol(b, at, end), t.iface.index, type, b, off);
+    s.set(b.subarray(at, end), SLL2_HDR_LEN);
+    const sub = t.vlans.size && at === off + 18 && b[off + 12] === 0x81 && b[off + 13] === 0 ? t.vlans.get(((b[off + 14]! << 8) | b[off + 15]!) & 0xfff) : undefined;
+    if (!sub?.up) return this.keepCooked(len, dir);
+    const subType = type === PACKET_OTHERHOST ? packetType(b, off, true, macHi(sub.mac), sub.mac >>> 0) : type;
+    if (dir === 'in') this.keepCooked(len, dir);
+    setIfindex(s, sub.index);
+    s[10] = subType;
+    this.keepCooked(len, dir);
+    if (dir === 'out') {
+      setIfindex(s, t.iface.index);
+      s[10] = type;
+      this.keepCooked(len, dir);
+    }
+  }
+
+  /** The cooked frame in the scratch buffer, if the filter takes it and there is room. */
+  private keepCooked(len: number, dir: 'in' | 'out'): void {
+    if (this.stopped || !this.filter(decodeCookedFields(this.scratch, 0, len)) || !this.out.room()) return;
+    if (this.opts.count && this.captured + 1 >= this.opts.count) this.detach();
+    this.out.push({ ts: nowUs(), len, dir, data: this.scratch.slice(0, Math.min(len, this.snaplen)) });
+  }
+
   private detach(): void {
     this.stopped = true;
     // Not now: the engine may be iterating port.taps (this tap's own call), and a splice would skip the next tap.
     this.out.defer(() => {
-      const i = this.port.taps.indexOf(this.tap);
-      if (i >= 0) this.port.taps.splice(i, 1);
+      for (const t of this.taps) {
+        const i = t.port.taps.indexOf(t.tap);
+        if (i >= 0) t.port.taps.splice(i, 1);
+      }
     });
   }
 

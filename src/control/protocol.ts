@@ -25,7 +25,7 @@ export interface CommandResponse {
 
 /** POST /v1/capture body; the answer is NDJSON CaptureEvent lines. */
 export interface CaptureRequest {
-  /** NODE:[NS:]IFACE */
+  /** NODE:[NS:]IFACE, NODE:NS:any, or NODE:NS: (the device tcpdump picks without -i). */
   iface: string;
   /** pcap-filter expression ('' = everything). */
   filter?: string;
@@ -66,6 +66,16 @@ export interface PingOpenRequest {
   source?: string;
 }
 
+/** What a capture listens on, as tcpdump's banner names it. */
+export interface CaptureSource {
+  /** NODE:[NS:]IFACE as resolved (the default device named), or NODE:NS:any. */
+  iface: string;
+  /** LINKTYPE_ETHERNET (1), or LINKTYPE_LINUX_SLL2 (276) on `any`. */
+  linktype: number;
+  /** On `any`: the namespace's interfaces as [ifindex, name], for the name tcpdump prints on each line (if_indextoname). */
+  ifnames?: [number, string][];
+}
+
 export type CaptureEvent =
   /** ping's socket is open: its source address (what routing chose, or the bound one) and echo identifier. */
   | { type: 'ping'; source: string; ident: number }
@@ -75,7 +85,7 @@ export type CaptureEvent =
   | { type: 'icmperr'; ts: number; from: string; icmpType: number; code: number; info: number; seq: number }
   /** Sending echo request `seq` failed (strerror). */
   | { type: 'senderr'; seq: number; message: string }
-  | { type: 'start'; iface: string; linktype: 1; snaplen: number }
+  | ({ type: 'start'; snaplen: number } & CaptureSource)
   /** conntrack -E is listening; `table`: conntrack or expect. */
   | { type: 'listening'; table: string }
   /** One conntrack -E line. */

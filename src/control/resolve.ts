@@ -5,7 +5,11 @@ import type { Element, Port } from '../datapath/element.js';
 import { OvsBridge } from '../ofproto/bridge.js';
 import { LinuxBridge } from '../l2/linux-bridge.js';
 import { NetNamespace } from '../netns/namespace.js';
-import { ControlError } from './protocol.js';
+import { operState } from '../netns/interfaces.js';
+import { LINKTYPE_ETHERNET } from '../wire/pcap.js';
+import { LINKTYPE_LINUX_SLL2 } from '../wire/sll2.js';
+import type { TapPoint } from './capture.js';
+import { ControlError, type CaptureSource } from './protocol.js';
 import type { Scope } from './command.js';
 
 const list = (xs: string[]): string => (xs.length ? xs.join(', ') : 'none');
@@ -97,4 +101,55 @@ export function mustCapturePort(s: Scope, spec: string): Port {
   const p = emu.findPort(node, parts[1]!);
   if (!p) throw new ControlError(`tcpdump: ${parts[1]}: No such device exists on ${node} (interfaces: ${list([...new Set(ports.map((x) => x.name))])})`);
   return p;
+}
+
+/** Where a capture taps, and what tcpdump says it listens on. */
+export interface CaptureTarget {
+  /** One port (Ethernet frames), or the interfaces of `-i any` (cooked frames). */
+  at: Port | TapPoint[];
+  source: CaptureSource;
+}
+
+/**
+ * The capture `-i` names: NODE:[NS:]IFACE (mustCapturePort); NODE:NS:any,
+ * every interface of namespace NS as tcpdump's `-i any` (VLAN
+ * sub-interfaces at their parent's port); NODE:NS: (no IFACE,
+ * tcpdump without -i in `ip netns exec NS`), the device tcpdump picks there.
+ */
+export function mustCaptureTarget(s: Scope, spec: string): CaptureTarget {
+  const parts = spec.split(':');
+  if (parts.length === 3 && parts[0] && parts[1] && (parts[2] === 'any' || parts[2] === '')) {
+    const el = s.emu.engine.element(mustNode(s, parts[0]), parts[1]);
+    if (el instanceof NetNamespace) {
+      const dev = parts[2] || defaultDevice(el);
+      if (dev === 'any') {
+        const at: TapPoint[] = [];
+        const ifnames: [number, string][] = [];
+        for (const l of el.ns.links()) {
+          ifnames.push([l.index, l.name]);
+          const port = l.vlanId === undefined ? el.port(l.name) : undefined;
+          if (port) at.push({ port, iface: l, vlans: new Map(el.vlanInterfaces(port).map((v) => [v.vlanId!, v])) });
+        }
+        return { at, source: { iface: `${parts[0]}:${parts[1]}:any`, linktype: LINKTYPE_LINUX_SLL2, ifnames } };
+      }
+      spec = `${parts[0]}:${parts[1]}:${dev}`;
+    }
+  }
+  return { at: mustCapturePort(s, spec), source: { iface: spec, linktype: LINKTYPE_ETHERNET } };
+}
+
+/**
+ * The device tcpdump 4.99 opens without -i: the first of pcap_findalldevs,
+ * which libpcap 1.10 sorts by get_figure_of_merit (a bit each for not
+ * running, not up, disconnected and loopback; "any" 0x08000000), keeping
+ * ifindex order among equals: the first non-loopback device that is up,
+ * running and has carrier, else "any".
+ */
+function defaultDevice(el: NetNamespace): string {
+  const byIndex = (i: number) => el.ns.linkByIndex(i);
+  for (const l of el.ns.links()) {
+    const st = operState(l, byIndex);
+    if (l.kind !== 'loopback' && (st === 'UP' || st === 'UNKNOWN') && l.carrier) return l.name;
+  }
+  return 'any';
 }

@@ -218,7 +218,7 @@ export async function startControlServer(target: Emulator | ControlBackend, opts
         },
         done: finish,
       });
-      return { handle, head: { type: 'start', iface: body.iface, linktype: 1, snaplen } };
+      return { handle, head: { type: 'start', snaplen, ...handle.source } };
     });
   };
 

@@ -174,6 +174,12 @@ export class NetNamespace extends Element implements KeepsLearned {
     return port;
   }
 
+  /** The VLAN sub-interfaces whose frames go through port `p` (tagged there). */
+  vlanInterfaces(p: Port): Interface[] {
+    const m = this.vlans[p.index];
+    return m ? [...m.values()].map((b) => b.iface) : [];
+  }
+
   setSysctl(key: string, value: string | number): void {
     const v = Number(value);
     const nf = /^net\.netfilter\.nf_conntrack_(max|tcp_be_liberal|tcp_loose|checksum|acct)$/.exec(key.replaceAll('/', '.'));

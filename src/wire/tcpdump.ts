@@ -39,6 +39,7 @@ import { ip6FinalDst, mobilityText, rt6Text } from './tcpdump-ip6ext.js';
 import { ntpText } from './tcpdump-ntp.js';
 import { stpText } from './tcpdump-stp.js';
 import { ip6ToString, PrintAbort, printChar } from './tcpdump-text.js';
+import { PKTTYPE_NAMES, SLL2_HDR_LEN } from './sll2.js';
 import {
   ARPHRD_NAMES,
   ARPOP_NAMES,
@@ -146,6 +147,12 @@ export interface TcpdumpOptions {
    * on, else from what follows it. Default none.
    */
   dump?: { kind: 'x' | 'X' | 'A'; withLink: boolean };
+  /**
+   * The frames are Linux cooked v2 (`-i any`, sll2.ts), not Ethernet:
+   * `ifname` names an ifindex as if_indextoname does where tcpdump runs
+   * (undefined: no such device, printed "?").
+   */
+  cooked?: { ifname: (ifindex: number) => string | undefined };
 }
 
 interface SeqEntry {
@@ -160,6 +167,7 @@ export class Tcpdump {
   private readonly link: boolean;
   private readonly quiet: boolean;
   private readonly dump: TcpdumpOptions['dump'];
+  private readonly cooked: TcpdumpOptions['cooked'];
   private readonly seqs = new Map<string, SeqEntry>();
   /** Where the link-layer header ended (ether_print's hdrlen), -1 until known. */
   private hdrEnd = -1;
@@ -176,6 +184,7 @@ export class Tcpdump {
     this.link = opts.linkHeader ?? true;
     this.quiet = opts.quiet ?? false;
     this.dump = opts.dump;
+    this.cooked = opts.cooked;
   }
 
   /** Forget TCP conversations (a new capture). */
@@ -184,7 +193,7 @@ export class Tcpdump {
   }
 
   /**
-   * The text tcpdump -nnee prints for the frame buf[off .. off+len) (without
+   * The text tcpdump -nnee prints for the frame (Ethernet, or cooked) buf[off .. off+len) (without
    * timestamp and final newline). `wireLen` is the frame's length on the wire
    * when only `len` bytes were captured (snaplen); default len.
    */
@@ -200,7 +209,8 @@ export class Tcpdump {
     this.snapend = off + len;
     this.hdrEnd = -1;
     try {
-      this.ether(off, wireLen, len);
+      if (this.cooked) this.sll2(off, wireLen, len);
+      else this.ether(off, wireLen, len);
     } catch (e) {
       // A printer that ran off the capture (a longjmp in tcpdump) leaves no link-layer length: a dump starts at the frame.
       this.hdrEnd = off;
@@ -436,12 +446,91 @@ export class Tcpdump {
     }
   }
 
+  // ---- Linux cooked v2 (sll2_if_print, sll2_print) ----
+
+  private sll2(p: number, length: number, caplen: number): void {
+    this.proto = 'sll2';
+    if (length < caplen) {
+      this.p(`[length ${length} < caplen ${caplen}]`);
+      this.invalid();
+      return;
+    }
+    this.tcheck(p, SLL2_HDR_LEN);
+    const ifindex = this.u32(p + 4);
+    this.p(`${(this.cooked!.ifname(ifindex) ?? '?').padEnd(5)} ${(PKTTYPE_NAMES[this.u8(p + 10)] ?? '?').padEnd(3)} `);
+    const hdr = p;
+    if (this.link) this.sll2Link(hdr, length);
+    length -= SLL2_HDR_LEN;
+    caplen -= SLL2_HDR_LEN;
+    p += SLL2_HDR_LEN;
+    let type = this.u16(hdr);
+    while (type === 0x8100) {
+      if (caplen < 4) {
+        this.proto = 'vlan';
+        this.trunc();
+        return;
+      }
+      const tag = this.u16(p);
+      if (this.link) this.p(`vlan ${tag & 0xfff}, p ${tag >>> 13}${tag & 0x1000 ? ', DEI' : ''}, `);
+      type = this.u16(p + 2);
+      if (type <= MAX_ETHERNET_LENGTH_VAL) type = 0x0004;
+      if (!this.quiet) this.p(`ethertype ${ethertypeName(type)}, `);
+      p += 4;
+      length -= 4;
+      caplen -= 4;
+    }
+    this.hdrEnd = p;
+    if (type <= MAX_ETHERNET_LENGTH_VAL) {
+      // 802.2 gets llc_print (what it decoded is link layer for the dump); 802.3 raw (IPX) and the rest are not decoded here.
+      if (type === 0x0004 && this.llc(p, length, caplen, '')) this.hdrEnd = p + this.llcHdrLen(p, caplen);
+      else this.defaultPrint(p, caplen);
+      return;
+    }
+    switch (type) {
+      case 0x0800:
+        this.ipv4(p, length);
+        return;
+      case 0x86dd:
+        this.ipv6(p, length);
+        return;
+      case 0x0806:
+      case 0x8035:
+        this.arp(p, length, caplen);
+        return;
+      default:
+        // An ethertype tcpdump cannot print: without -e its line gets the cooked header after all.
+        if (!this.link) this.sll2Link(hdr, length + SLL2_HDR_LEN);
+        this.defaultPrint(p, caplen);
+    }
+  }
+
+  /** What llc_print returns when it printed the frame at p: its LLC header (with SNAP's 5 bytes), or what was captured of a cut one. */
+  private llcHdrLen(p: number, caplen: number): number {
+    if (caplen < 3) return caplen;
+    const control = this.b[p + 2]!;
+    const isU = (control & LLC_U_FMT) === LLC_U_FMT;
+    if (!isU && caplen < 4) return caplen;
+    const snap = (this.b[p]! & ~1) === LLCSAP_SNAP && (this.b[p + 1]! & ~1) === LLCSAP_SNAP && control === LLC_UI;
+    return (isU ? 3 : 4) + (snap ? 5 : 0);
+  }
+
+  /** sll2_print: ifindex, source MAC, and unless -q the protocol and length. */
+  private sll2Link(h: number, length: number): void {
+    this.p(`ifindex ${this.u32(h + 4)} `);
+    if (this.u8(h + 11) === 6) this.p(`${macAt(this.b, h + 12)} `);
+    if (this.quiet) return;
+    const type = this.u16(h);
+    if (type > MAX_ETHERNET_LENGTH_VAL) this.p(`ethertype ${ethertypeName(type)} (0x${hex4(type)})`);
+    else this.p(type === 1 ? '802.3' : type === 4 ? '802.2' : `ethertype Unknown (0x${hex4(type)})`);
+    this.p(`, length ${length}: `);
+  }
+
   // ---- 802.2 LLC and SNAP (llc_print, snap_print) ----
 
   /**
    * llc_print for the 802.3 payload at p: the LLC header (with -e), then
    * STP, SNAP, IP or the frame's kind. False where tcpdump's caller dumps
-   * the bytes from p (an LLC type it does not decode). `macs` is "src > dst, ".
+   * the bytes from p (an LLC type it does not decode). `macs` is "src > dst, "; '' on a cooked frame (no addresses).
    */
   private llc(p: number, length: number, caplen: number, macs: string): boolean {
     this.proto = 'llc';
@@ -485,9 +574,12 @@ export class Tcpdump {
       }
     }
     if (!this.link) {
-      const [src, dst] = macs.slice(0, -2).split(' > ');
       const name = (sap: number, what: string): string => sapName(sap) ?? `Unknown ${what} 0x${hex2(sap)}`;
-      this.p(ssap === dsap ? `${src} > ${dst} ${name(dsap, 'DSAP')} ` : `${src} ${name(ssap, 'SSAP')} > ${dst} ${name(dsap, 'DSAP')} `);
+      if (!macs) this.p(ssap === dsap ? `${name(dsap, 'DSAP')} ` : `${name(ssap, 'SSAP')} > ${name(dsap, 'DSAP')} `);
+      else {
+        const [src, dst] = macs.slice(0, -2).split(' > ');
+        this.p(ssap === dsap ? `${src} > ${dst} ${name(dsap, 'DSAP')} ` : `${src} ${name(ssap, 'SSAP')} > ${dst} ${name(dsap, 'DSAP')} `);
+      }
     }
     const total = length + hdrlen;
     if (isU) {
@@ -544,7 +636,7 @@ export class Tcpdump {
       return true;
     }
     // Not decoded: without -e, the addresses and the SNAP header before the caller's dump.
-    if (!this.link) this.p(`${macs.slice(0, -2)} SNAP, ${oui === 0 ? 'ethertype' : `${ouiText}, pid`} ${pid} (0x${hex4(et)}), length ${length}: `);
+    if (!this.link) this.p(`${macs ? `${macs.slice(0, -2)} ` : ''}SNAP, ${oui === 0 ? 'ethertype' : `${ouiText}, pid`} ${pid} (0x${hex4(et)}), length ${length}: `);
     return false;
   }
 

@@ -161,7 +161,7 @@ export type WorkerRequest =
   | { id: number; op: 'flowSnapshot'; node: string; bridge: string }
   /** This worker's metrics as getMetricsAsJSON() gives them; sampleEvery turns latency sampling on first. */
   | { id: number; op: 'metrics'; flows: boolean; sampleEvery: number | null }
-  /** Start capture `cap` at NODE:[NS:]IFACE (answers a ControlAnswer); its frames wait for the supervisor's polls. */
+  /** Start capture `cap` at NODE:[NS:]IFACE or NODE:NS:any (answers a CaptureAnswer: what it listens on); its frames wait for the supervisor's polls. */
   | { id: number; op: 'capture'; cap: number; iface: string; filter: string; count: number; snaplen: number }
   /** Start conntrack -E `cap` with the conntrack command's words (answers an EventsAnswer); its lines wait for the supervisor's polls as a capture's frames. */
   | { id: number; op: 'conntrackEvents'; cap: number; argv: string[] }

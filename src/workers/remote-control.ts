@@ -10,14 +10,14 @@
 // The supervisor keeps each worker's configuration writes for a successor
 // (PartitionedDatapath.control, config-log.ts).
 import type { CommandFamily, ControlHooks } from '../control/command.js';
-import type { CaptureHandle, CaptureSpec, ConntrackEventsHandle, ConntrackEventsSpec, ControlBackend, PingSpec } from '../control/backend.js';
+import type { CaptureHandle, CaptureSpec, ConntrackEventsHandle, ConntrackEventsSpec, ControlBackend, PingSpec, TcpdumpHandle } from '../control/backend.js';
 import type { PingSession } from '../control/ping.js';
 import { conntrack } from '../control/conntrack-commands.js';
 import { ControlError, ok, type CommandResponse } from '../control/protocol.js';
 import { trace } from '../control/trace-command.js';
 import type { PartitionedDatapath } from './supervisor.js';
 import { RemoteTraces, TRACE_WAIT_MS } from './remote-trace.js';
-import { emulationNodes, type CapturePoll, type ControlAnswer, type EventsAnswer, type PingAnswer } from './worker-control.js';
+import { emulationNodes, type CaptureAnswer, type CapturePoll, type ControlAnswer, type EventsAnswer, type PingAnswer } from './worker-control.js';
 
 /** How often a capture's frames are fetched from its worker. */
 const POLL_MS = 20;
@@ -75,12 +75,13 @@ export class PartitionedControl implements ControlBackend {
     });
   }
 
-  async capture(s: CaptureSpec): Promise<CaptureHandle> {
+  async capture(s: CaptureSpec): Promise<TcpdumpHandle> {
     const node = s.iface.split(':')[0]!;
     const w = this.dp.assignment.has(node) ? this.dp.ownerOf(node) : 0;
     const cap = this.nextCapture++;
-    unwrap(await this.dp.request<ControlAnswer>(w, { op: 'capture', cap, iface: s.iface, filter: s.filter, count: s.opts.count ?? 0, snaplen: s.opts.snaplen ?? 0 }));
-    return this.poll(w, cap, s.opts.congested, (p) => p.frames.length && s.deliver(p.frames), s.done);
+    const a = await this.dp.request<CaptureAnswer>(w, { op: 'capture', cap, iface: s.iface, filter: s.filter, count: s.opts.count ?? 0, snaplen: s.opts.snaplen ?? 0 });
+    unwrap(a);
+    return Object.assign(this.poll(w, cap, s.opts.congested, (p) => p.frames.length && s.deliver(p.frames), s.done), { source: a.source! });
   }
 
   /** conntrack -E in the worker that owns the node the words name, its lines polled as a capture's frames. */

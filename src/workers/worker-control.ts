@@ -7,13 +7,13 @@
 import type { Emulator } from '../topology/builder.js';
 import type { Topology } from '../topology/model.js';
 import { COMMANDS } from '../control/registry.js';
-import { compileCaptureFilter } from '../control/backend.js';
-import { Capture, type CapturedFrame } from '../control/capture.js';
+import { startCapture } from '../control/backend.js';
+import type { CapturedFrame } from '../control/capture.js';
 import { conntrackEventsOf } from '../control/conntrack-commands.js';
 import { ConntrackEvents, type EventLine } from '../control/conntrack-events.js';
 import { openPing, type PingEvent, type PingSession } from '../control/ping.js';
-import { mustCapturePort, mustOvsBridge } from '../control/resolve.js';
-import { ControlError, type CommandResponse, type PingOpenRequest } from '../control/protocol.js';
+import { mustOvsBridge } from '../control/resolve.js';
+import { ControlError, type CaptureSource, type CommandResponse, type PingOpenRequest } from '../control/protocol.js';
 import { registerCollectors, type Collectors, type MetricJson } from '../metrics/collectors.js';
 import { enableLatencySampling } from '../metrics/latency.js';
 import { formatFlow } from '../ofproto/flow-printer.js';
@@ -68,6 +68,11 @@ interface WorkerCapture {
   /** A ping socket's (dpemu ping). */
   session?: PingSession;
   done: boolean;
+}
+
+/** The answer to starting a capture: what it listens on. */
+export interface CaptureAnswer extends ControlAnswer {
+  source?: CaptureSource;
 }
 
 /** The answer to starting conntrack -E: the table it listens to. */
@@ -148,13 +153,13 @@ export class WorkerControl {
     return out;
   }
 
-  captureStart(cap: number, iface: string, filter: string, opts: { count: number; snaplen: number }): ControlAnswer {
+  captureStart(cap: number, iface: string, filter: string, opts: { count: number; snaplen: number }): CaptureAnswer {
     try {
-      const port = mustCapturePort({ emu: this.emu, allNodes: this.allNodes }, iface);
       const c = newCapture();
-      c.capture = new Capture(port, compileCaptureFilter(filter), { ...opts, defer: (fn) => c.later.push(fn) }, (f) => c.frames.push(...f), () => (c.done = true));
+      const h = startCapture({ emu: this.emu, allNodes: this.allNodes }, iface, filter, { ...opts, defer: (fn) => c.later.push(fn) }, (f) => c.frames.push(...f), () => (c.done = true));
+      c.capture = h;
       this.captures.set(cap, c);
-      return { response: { ok: true, stdout: '', stderr: '', exit: 0 }, writes: [] };
+      return { response: { ok: true, stdout: '', stderr: '', exit: 0 }, writes: [], source: h.source };
     } catch (e) {
       if (e instanceof ControlError) return { error: { message: e.message, exit: e.exit, status: e.status }, writes: [] };
       throw e;

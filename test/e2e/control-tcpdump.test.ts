@@ -97,7 +97,9 @@ test("the write-up's `ip netns exec snat-... tcpdump -i sg-... -nnee` captures w
   assert.equal(b.code, 0, b.stderr);
   assert.match(noTs(b.stdout)[0]!, /^fa:16:3e:06:d8:7b > fa:16:3e:d1:d8:49, ethertype IPv4 \(0x0800\), length 142: 192\.168\.1\.7 > 8\.8\.8\.8: ICMP echo request/);
   assert.deepEqual(noTs(b.stdout), noTs(a.stdout));
-  assert.match(b.stderr, /listening on w02:snat-c4d4b760-41b9-45e1-a607-d054da99c479:sg-499291dc-d8/);
+  // Named as tcpdump inside the namespace names it; -i NODE:NS:IFACE names the whole path.
+  assert.match(b.stderr, /listening on sg-499291dc-d8, link-type EN10MB/);
+  assert.match(a.stderr, /listening on w02:snat-c4d4b760-41b9-45e1-a607-d054da99c479:sg-499291dc-d8, link-type EN10MB/);
 });
 
 test('DNS after SNAT on the tagged uplink: -vv text matches real tcpdump -vv -r of the same capture', async () => {
@@ -133,4 +135,50 @@ test('bad capture requests fail with clear errors', async () => {
   assert.match(r2.stderr, /tcpdump: port 'http' is tcp/);
   const r3 = await cli(d.server.path, ['tcpdump', '-i', 'w07:eth2', 'tcp[1:3]', '=', '0']);
   assert.deepEqual([r3.code, r3.stderr.trim()], [1, 'tcpdump: data size must be 1, 2, or 4']);
+});
+
+test("`ip netns exec NS tcpdump -i any` captures on every interface of NS as Linux cooked v2 (text and -w)", async () => {
+  requireTool('tcpdump', 'tcpdump');
+  const ns = 'snat-c4d4b760-41b9-45e1-a607-d054da99c479';
+  const file = join(d.dir, 'any.pcap');
+  const text = await startCapture(['-i', 'any', '-nn', '-e', '-c', '2', 'icmp'], ['ip', 'w02', 'netns', 'exec', ns, 'tcpdump']);
+  const plain = await startCapture(['-i', `w02:${ns}:any`, '-nn', '-c', '2', 'icmp']);
+  const pcap = await startCapture(['-i', `w02:${ns}:any`, '-c', '2', '-w', file, 'icmp']);
+  ping(5);
+  const [t, p, w] = await Promise.all([text.end, plain.end, pcap.end]);
+  for (const r of [t, p, w]) assert.equal(r.code, 0, r.stderr);
+  assert.equal(t.stderr.split('\n').slice(0, 3).join('\n'), 'tcpdump: data link type LINUX_SLL2\ntcpdump: verbose output suppressed, use -v[v]... for full protocol decode\nlistening on any, link-type LINUX_SLL2 (Linux cooked v2), snapshot length 262144 bytes');
+  assert.match(p.stderr, new RegExp(`\nlistening on w02:${ns}:any, link-type LINUX_SLL2 \\(Linux cooked v2\\), snapshot length 262144 bytes\n`));
+  assert.match(w.stderr, new RegExp(`^tcpdump: data link type LINUX_SLL2\ntcpdump: listening on w02:${ns}:any, link-type LINUX_SLL2`));
+  const ours = noTs(t.stdout);
+  // In on sg-, forwarded (SNAT'd) out of rfp-: the frame twice, as the kernel shows a forwarded one.
+  assert.match(ours[0]!, /^sg-499291dc-d8 In {2}ifindex \d+ fa:16:3e:06:d8:7b ethertype IPv4 \(0x0800\), length 148: 192\.168\.1\.7 > 8\.8\.8\.8: ICMP echo request, id \d+, seq 5, length 108$/);
+  assert.match(ours[1]!, /^rfp-c4d4b760-4 Out ifindex \d+ 36:66:d5:bf:5e:e0 ethertype IPv4 \(0x0800\), length 148: 112\.65\.210\.200 > 8\.8\.8\.8: ICMP echo request, id \d+, seq 5, length 108$/);
+  // Without -e: the interface and direction, then the packet (tcpdump 4.99's sll2_if_print).
+  assert.deepEqual(noTs(p.stdout), ours.map((l) => l.replace(/ifindex \d+ \S+ ethertype IPv4 \(0x0800\), length \d+: /, 'IP ')));
+  const real = spawnSync('tcpdump', ['-nn', '-e', '-r', file], { encoding: 'utf8' });
+  assert.equal(real.status, 0, real.stderr);
+  assert.match(real.stderr, /link-type LINUX_SLL2 \(Linux cooked v2\)/);
+  // Read here, where the ifindexes name no such devices: the names aside, the lines dpemu printed.
+  assert.deepEqual(noTs(real.stdout).map((l) => l.slice(l.indexOf(' ifindex'))), ours.map((l) => l.slice(l.indexOf(' ifindex'))));
+});
+
+test('`ip netns exec NS tcpdump` without -i listens where tcpdump would: the first device up with carrier', async () => {
+  const ns = 'snat-c4d4b760-41b9-45e1-a607-d054da99c479';
+  const c = await startCapture(['-nn', '-c', '1', 'icmp'], ['ip', 'w02', 'netns', 'exec', ns, 'tcpdump']);
+  ping(6);
+  const r = await c.end;
+  assert.equal(r.code, 0, r.stderr);
+  // rfp- (ifindex 2) comes first of the namespace's devices after lo, which libpcap sorts after the others.
+  assert.match(r.stderr, /^tcpdump: verbose output suppressed, use -v\[v\]\.\.\. for full protocol decode\nlistening on rfp-c4d4b760-4, link-type EN10MB \(Ethernet\), snapshot length 262144 bytes\n/);
+  assert.match(noTs(r.stdout)[0]!, /^IP 112\.65\.210\.200 > 8\.8\.8\.8: ICMP echo request, id \d+, seq 6, length 108$/);
+});
+
+test('-i any: a filter libpcap refuses on Linux cooked v2 is refused after tcpdump names the link-type', async () => {
+  const { cli } = await import('../helpers/control.js');
+  const ns = 'snat-c4d4b760-41b9-45e1-a607-d054da99c479';
+  for (const [expr, msg] of [['vlan', 'no VLAN support for Linux cooked v2'], ['ether host fa:16:3e:06:d8:7b', 'ethernet addresses supported only on ethernet/FDDI/token ring/802.11/ATM LANE/Fibre Channel'], ['broadcast', 'not a broadcast link']] as const) {
+    const r = await cli(d.server.path, ['tcpdump', '-i', `w02:${ns}:any`, expr]);
+    assert.deepEqual([r.code, r.stderr], [1, `tcpdump: data link type LINUX_SLL2\ntcpdump: ${msg}\n`], expr);
+  }
 });

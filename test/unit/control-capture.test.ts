@@ -9,6 +9,8 @@ import { parsePackets } from '../../src/cli/packet-flags.js';
 import { macDefaults } from '../../src/cli/trace.js';
 import { Capture, type CapturedFrame } from '../../src/control/capture.js';
 import { compileFilter } from '../../src/control/capture-filter.js';
+import { startCapture } from '../../src/control/backend.js';
+import { Tcpdump } from '../../src/wire/tcpdump.js';
 
 function seed() {
   const l = loadTopologyFile('configs/seed-dvr-snat.yaml');
@@ -56,4 +58,31 @@ test('a full queue drops the surplus; -c stops after N without skipping a neighb
   await tick();
   assert.equal(port.taps.length, 0);
   void ca;
+});
+
+// The kernel's taps see a frame for a VLAN sub-interface on both devices (__netif_receive_skb_core,
+// then vlan_do_receive; sent: the VLAN device, then its parent). No 8021q module on the test machines
+// here, so this follows the kernel's source, not a live comparison.
+test('-i any: a tagged frame shows on the trunk and on its VLAN sub-interface, once per tap; -c counts both', async () => {
+  const l = loadTopologyFile('configs/lab-dvr-snat.yaml');
+  assert.ok(l.ok);
+  const emu = buildEmulator(l.topology, { emulateHosts: true });
+  openEdges(emu);
+  const got: CapturedFrame[] = [];
+  let done = false;
+  const h = startCapture({ emu }, 'tor:tor:any', '', { count: 4, defer: (fn) => fn() }, (f) => got.push(...f), () => (done = true));
+  const [p] = parsePackets(['--in', 'w07:tap2ab77d0f-99', '--src-mac', 'fa:16:3e:b2:ef:af', '--dst-mac', 'fa:16:3e:06:d8:7b', '--icmp-echo', '--src', '192.168.1.7', '--dst', '8.8.8.8'], macDefaults(emu));
+  emu.engine.inject(emu.engine.pool.allocFrom(p!.frame)!, emu.findPort('w07', 'tap2ab77d0f-99')!);
+  const names = new Map(h.source.ifnames);
+  const td = new Tcpdump({ cooked: { ifname: (i) => names.get(i) } });
+  const lines = got.map((f) => td.format(f.data, 0, f.data.length, f.len).split(': ')[0]!);
+  // Tagged 103 for swp1.103's MAC: another host's on swp1 (P), this host's on swp1.103 (In); the ARP it sends, the other way round.
+  assert.deepEqual(lines, [
+    'swp1  P   ifindex 2 fa:17:3e:f7:cd:bc ethertype IPv4 (0x0800), length 148',
+    'swp1.103 In  ifindex 4 fa:17:3e:f7:cd:bc ethertype IPv4 (0x0800), length 148',
+    'swp1.103 Out ifindex 4 5c:c9:99:60:d2:71 ethertype ARP (0x0806), length 48',
+    'swp1  Out ifindex 2 5c:c9:99:60:d2:71 ethertype ARP (0x0806), length 48',
+  ]);
+  assert.ok(done);
+  for (const port of [emu.findPort('tor', 'swp1')!, emu.findPort('tor', 'swp2')!]) assert.equal(port.taps.length, 0, 'the taps are gone after -c');
 });

@@ -16,12 +16,12 @@ export interface Captured {
   wire?: number;
 }
 
-/** What `tcpdump -tt -nn FLAGS -r` prints for each frame, without the time stamp and final newline. */
-export function tcpdumpLines(frames: readonly Captured[], flags: readonly string[]): string[] {
+/** What `tcpdump -tt -nn FLAGS -r` prints for each frame (of the pcap link-type `linktype`), without the time stamp and final newline. */
+export function tcpdumpLines(frames: readonly Captured[], flags: readonly string[], linktype = 1): string[] {
   const dir = mkdtempSync(join(tmpdir(), 'dpe-oracle-'));
   try {
     const file = join(dir, 'frames.pcap');
-    writeFileSync(file, Buffer.concat([pcapHeader(), ...frames.map(({ frame, wire }, i) => {
+    writeFileSync(file, Buffer.concat([pcapHeader(undefined, linktype), ...frames.map(({ frame, wire }, i) => {
       const rec = new Uint8Array(PCAP_RECORD_HEADER_LEN + frame.length);
       writePcapRecordHeader(rec, 0, 1700000000000 + i * 1000, frame.length, wire ?? frame.length);
       rec.set(frame, PCAP_RECORD_HEADER_LEN);
@@ -51,9 +51,9 @@ export const FLAG_RUNS: readonly [string[], TcpdumpOptions][] = [
 ];
 
 /** The named cases whose text differs between tcpdump and the formatter (empty: all alike). */
-export function differences(cases: readonly [string, Captured][], flags: readonly string[], opts: TcpdumpOptions): { name: string; ours: string | undefined; tcpdump: string | undefined }[] {
+export function differences(cases: readonly [string, Captured][], flags: readonly string[], opts: TcpdumpOptions, linktype = 1): { name: string; ours: string | undefined; tcpdump: string | undefined }[] {
   const frames = cases.map(([, c]) => c);
-  const theirs = tcpdumpLines(frames, flags);
+  const theirs = tcpdumpLines(frames, flags, linktype);
   const mine = formatterLines(frames, opts);
   if (theirs.length !== frames.length) return [{ name: `tcpdump printed ${theirs.length} packets of ${frames.length}`, ours: undefined, tcpdump: undefined }];
   return cases.map(([name], i) => ({ name, ours: mine[i], tcpdump: theirs[i] })).filter((d) => d.ours !== d.tcpdump);

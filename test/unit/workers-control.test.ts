@@ -259,13 +259,16 @@ test('writes: a change made through the workers reads back as on one emulator', 
 /** A capture through `sock`, with `traffic` sent once it has started; frames without their timestamps. */
 async function capture(sock: string, req: CaptureRequest, traffic: () => Promise<void>) {
   const frames: Omit<Extract<CaptureEvent, { type: 'frame' }>, 'ts'>[] = [];
+  let head: CaptureEvent | undefined;
   let end: CaptureEvent | undefined;
   let error: CommandResponse | undefined;
   let started!: () => void;
   const start = new Promise<void>((r) => (started = r));
   const done = captureRemote({ socketPath: sock }, req, (ev) => {
-    if (ev.type === 'start') started();
-    else if (ev.type === 'frame') frames.push({ type: 'frame', len: ev.len, dir: ev.dir, data: ev.data });
+    if (ev.type === 'start') {
+      head = ev;
+      started();
+    } else if (ev.type === 'frame') frames.push({ type: 'frame', len: ev.len, dir: ev.dir, data: ev.data });
     else end = ev;
   }, (r) => {
     error = r;
@@ -274,7 +277,7 @@ async function capture(sock: string, req: CaptureRequest, traffic: () => Promise
   await start;
   if (!error) await traffic();
   await done;
-  return { frames, end, error };
+  return { head, frames, end, error };
 }
 
 test('tcpdump: a capture in a worker gives the frames one emulator gives, and the same errors', async () => {
@@ -295,8 +298,9 @@ test('tcpdump: a capture in a worker gives the frames one emulator gives, and th
       await new Promise((r) => setTimeout(r, 150));
     }
   };
-  // Both directions at w02's eth3 (the request after SNAT, VLAN 103; the reply) and at the VM's tap on w07, in other workers.
-  for (const [iface, filter] of [['w02:eth3', 'icmp'], ['w07:tap2ab77d0f-99', '']] as const) {
+  // Both directions at w02's eth3 (the request after SNAT, VLAN 103; the reply) and at the VM's tap on w07, in other workers;
+  // every interface of the SNAT namespace (-i any: cooked frames); the device tcpdump picks there without -i.
+  for (const [iface, filter] of [['w02:eth3', 'icmp'], ['w07:tap2ab77d0f-99', ''], [`w02:${SNAT}:any`, 'icmp'], [`w02:${SNAT}:`, 'icmp']] as const) {
     const req = { iface, filter, count: 2 };
     const a = await capture(inline.path, req, inlineTraffic);
     const b = await capture(split.path, req, splitTraffic);
@@ -305,7 +309,7 @@ test('tcpdump: a capture in a worker gives the frames one emulator gives, and th
     assert.equal(a.frames.length, 2);
     assert.deepEqual(a.end, { type: 'end', captured: 2, dropped: 0 });
   }
-  for (const req of [{ iface: 'w99:eth3' }, { iface: 'w07:nosuch0' }, { iface: 'w02:eth3', filter: 'icmp and and' }, { iface: 'w02' }]) {
+  for (const req of [{ iface: 'w99:eth3' }, { iface: 'w07:nosuch0' }, { iface: 'w02:eth3', filter: 'icmp and and' }, { iface: 'w02' }, { iface: `w02:${SNAT}:any`, filter: 'vlan' }]) {
     const a = await capture(inline.path, req, async () => {});
     const b = await capture(split.path, req, async () => {});
     assert.ok(a.error && !a.error.ok, JSON.stringify(req));
