@@ -97,7 +97,7 @@ export function excludesAll(a: Datum, b: Datum): boolean {
 export class DatumError extends Error {}
 
 const DELIMS = ':=, []{}!<>';
-export const isDelim = (c: string): boolean => DELIMS.includes(c);
+const isDelim = (c: string): boolean => DELIMS.includes(c);
 
 /**
  * ovsdb_token_parse: the characters up to a delimiter outside double quotes,
