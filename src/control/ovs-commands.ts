@@ -94,12 +94,15 @@ function ofVersion(protocols: string | undefined): OfVersion {
   return (10 + v) as OfVersion;
 }
 
+/** ovs-vsctl's options that take a value in the next word when not given with '='. */
+const VSCTL_VALUED = ['-f', '--format', '-d', '--data', '--columns'];
+
 export const vsctl: CommandFamily = {
   name: 'vsctl',
   access: () => 'read',
-  target: (argv) => ({ node: splitArgs(argv, []).words[1] }),
+  target: (argv) => ({ node: splitArgs(argv, VSCTL_VALUED).words[1] }),
   run(ctx, argv) {
-    const { opts, words } = splitArgs(argv, []);
+    const { opts, words } = splitArgs(argv, VSCTL_VALUED);
     return vsctlRun(ctx, words, opts);
   },
 };

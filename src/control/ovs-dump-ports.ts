@@ -134,6 +134,12 @@ function portArg(br: OvsBridge, arg: string): { ofport: number; lookedUp: boolea
   return { ofport: p.ofport, lookedUp: true };
 }
 
+/** The port's counters as its netdev reports them (netdev_get_stats): dump-ports and Interface.statistics. */
+export function portCounters(p: OvsPort, stats: Stats): { rxPackets: number; rxBytes: number; txPackets: number; txBytes: number; txDropped: number } {
+  const c = (i: PC): number => stats.v[p.port.statsBase + i]!;
+  return { rxPackets: c(PC.RX_PACKETS), rxBytes: c(PC.RX_BYTES) + p.rxBytesAdj, txPackets: c(PC.TX_PACKETS), txBytes: c(PC.TX_BYTES) + p.txBytesAdj, txDropped: c(PC.TX_DROPPED) };
+}
+
 export function dumpPorts(br: OvsBridge, stats: Stats, version: OfVersion, now: number, arg?: string): string {
   const { ofport, lookedUp } = arg === undefined ? { ofport: OFPP_ANY, lookedUp: false } : portArg(br, arg);
   let ports: OvsPort[];
@@ -145,12 +151,11 @@ export function dumpPorts(br: OvsBridge, stats: Stats, version: OfVersion, now: 
   // Each connection's hello takes an xid: 0x2 for the request, 0x4 after a port-name lookup's connection and request.
   const xid = lookedUp ? '0x4' : '0x2';
   let out = `OFPST_PORT reply${version === 10 ? '' : ` (OF1.${version - 10})`} (xid=${xid}): ${ports.length} ports\n`;
-  const v = stats.v;
   for (const p of ports) {
-    const c = (i: PC): number => v[p.port.statsBase + i]!;
+    const c = portCounters(p, stats);
     const no = p.ofport === OFPP.LOCAL ? 'LOCAL' : String(p.ofport);
-    out += `  port ${p.ofport < 10 ? ' ' : ''}${no}: rx pkts=${c(PC.RX_PACKETS)}, bytes=${c(PC.RX_BYTES) + p.rxBytesAdj}, drop=0, errs=0, frame=0, over=0, crc=0\n`;
-    out += `           tx pkts=${c(PC.TX_PACKETS)}, bytes=${c(PC.TX_BYTES) + p.txBytesAdj}, drop=${c(PC.TX_DROPPED)}, errs=0, coll=0\n`;
+    out += `  port ${p.ofport < 10 ? ' ' : ''}${no}: rx pkts=${c.rxPackets}, bytes=${c.rxBytes}, drop=0, errs=0, frame=0, over=0, crc=0\n`;
+    out += `           tx pkts=${c.txPackets}, bytes=${c.txBytes}, drop=${c.txDropped}, errs=0, coll=0\n`;
     if (version !== 10) {
       // calc_duration(port->created, time_msec()): milliseconds.
       const ms = Math.max(0, Math.floor(now - p.created));

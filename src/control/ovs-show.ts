@@ -12,9 +12,13 @@ import type { OfVersion } from '../ofproto/flow-printer.js';
 
 const OFPP_LOCAL = 65534;
 
+/** The stable UUID dpemu gives a row of `node`'s database (the Open_vSwitch row's key is empty). */
+export const rowUuid = (emu: Emulator, node: string, table = '', key = ''): string =>
+  stableUuid(`dpemu/${emu.topology.name}/${node}${table ? `/${table}/${key}` : ''}`);
+
 export function vsctlShow(emu: Emulator, node: string): string {
   const model = emu.topology.nodes.find((n) => n.name === node);
-  let out = `${stableUuid(`dpemu/${emu.topology.name}/${node}`)}\n`;
+  let out = `${rowUuid(emu, node)}\n`;
   for (const br of ovsBridges(emu, node)) {
     out += `    Bridge ${ovsdbString(br.name)}\n`;
     if (br.failModeColumn) out += `        fail_mode: ${br.failModeColumn}\n`;
@@ -33,7 +37,7 @@ export function vsctlShow(emu: Emulator, node: string): string {
 }
 
 /** The port's hardware address: the topology's, else the namespace end of an internal port, else a stable invented one. */
-function portMac(emu: Emulator, br: OvsBridge, d: OvsPortDesc): string {
+export function portMac(emu: Emulator, br: OvsBridge, d: OvsPortDesc): string {
   const m = emu.topology.nodes.find((n) => n.name === br.node)?.ovsBridges.find((b) => b.name === br.name)?.ports.find((p) => p.name === d.name)?.mac;
   if (m) return m;
   const peer = br.portByName(d.name)?.port.peer;
@@ -44,13 +48,18 @@ function portMac(emu: Emulator, br: OvsBridge, d: OvsPortDesc): string {
   return stableMac(`${br.node}/${br.name}/${d.name}`);
 }
 
+/** A system port that is one end of one of the node's veths (a kernel veth's link features and driver). */
+export function isVeth(emu: Emulator, br: OvsBridge, d: OvsPortDesc): boolean {
+  const veths = emu.topology.nodes.find((n) => n.name === br.node)?.veths ?? [];
+  return !d.type && veths.some((x) => x.a === d.name || x.b === d.name);
+}
+
 /** ` (OF1.x)` after a message's name, as ofp-print.c heads any version but 1.0. */
 const ofTag = (v: OfVersion): string => (v === 10 ? '' : ` (OF1.${v - 10})`);
 
 /** The ports as ofp_print_phy_port prints them, in ofport order (LOCAL last). */
 function portsText(emu: Emulator, br: OvsBridge, v: OfVersion): string {
   const rows = br.portsDesc().sort((a, b) => a.ofport - b.ofport);
-  const veths = emu.topology.nodes.find((n) => n.name === br.node)?.veths ?? [];
   let out = '';
   for (const d of rows) {
     const no = d.ofport === OFPP_LOCAL ? 'LOCAL' : String(d.ofport);
@@ -61,7 +70,7 @@ function portsText(emu: Emulator, br: OvsBridge, v: OfVersion): string {
     // A veth answers ethtool with 10000 Mb/s, full duplex, twisted pair (veth_get_link_ksettings),
     // which netdev_linux_read_features reads as 10GB-FD COPPER (checked with a veth on ovs-vswitchd 3.1).
     // Internal, patch and tunnel ports have no features; an underlay NIC's are its hardware's, unknown here.
-    if (!d.type && veths.some((x) => x.a === d.name || x.b === d.name)) {
+    if (isVeth(emu, br, d)) {
       out += '     current:    10GB-FD COPPER\n     speed: 10000 Mbps now, 0 Mbps max\n';
     } else {
       out += '     speed: 0 Mbps now, 0 Mbps max\n';

@@ -1,15 +1,16 @@
 // ovs-vsctl's read commands on a node's bridges (utilities/ovs-vsctl.c,
 // lib/db-ctl-base.c): list-br, list-ports, list-ifaces, port-to-br,
-// iface-to-br, br-exists, br-to-vlan, br-to-parent and `get` of the Bridge,
-// Port and Interface columns the emulator holds. NODE follows the command,
-// as in every dpemu family; the text and errors are ovs-vsctl's, its values
-// printed as OVS 2.5 prints them (the write-up's version: ovsdb-text.ts).
+// iface-to-br, br-exists, br-to-vlan, br-to-parent, and get, list and find
+// on the Open_vSwitch, Bridge, Port and Interface tables (ovs-vsctl-db.ts).
+// NODE follows the command, as in every dpemu family; the text and errors
+// are ovs-vsctl's, its values printed as OVS 2.5 prints them (the
+// write-up's version: ovsdb-text.ts).
 import type { OvsBridge, OvsPortDesc } from '../ofproto/bridge.js';
 import type { Scope } from './command.js';
 import { ControlError, ok, type CommandResponse } from './protocol.js';
 import { mustNode, ovsBridges } from './resolve.js';
-import { ovsdbMap, ovsdbString } from './ovsdb-text.js';
 import { vsctlShow } from './ovs-show.js';
+import { vsctlFind, vsctlGet, vsctlList } from './ovs-vsctl-db.js';
 
 const fail = (text: string): never => {
   throw new ControlError(`ovs-vsctl: ${text}`);
@@ -26,77 +27,10 @@ const lines = (xs: readonly string[]): CommandResponse => ok(xs.map((x) => `${x}
 /** The ports of `br` but its own (the LOCAL port named after it), as vsctl lists them. */
 const portsOf = (br: OvsBridge): OvsPortDesc[] => br.portsDesc().filter((d) => d.name !== br.name);
 
-/** A bridge's, port's or interface's column, as `get` prints it. */
-type Column = (row: { br: OvsBridge; port?: OvsPortDesc }) => string;
-/** An optional column: `[]` when unset. */
-const optional = (v: string | number | undefined): string => (v === undefined ? '[]' : typeof v === 'number' ? String(v) : ovsdbString(v));
-/** Interface.type: a system (and a TAP) port's is the empty string. */
-const ifType = (d: OvsPortDesc): string => ovsdbString(d.type === 'tap' ? '' : d.type);
-
-const TABLES: Record<string, { columns: Record<string, Column>; all: readonly string[] }> = {
-  Bridge: {
-    columns: {
-      name: ({ br }) => ovsdbString(br.name),
-      fail_mode: ({ br }) => optional(br.failModeColumn ?? undefined),
-    },
-    all: ['auto_attach', 'controller', 'datapath_id', 'datapath_type', 'datapath_version', 'external_ids', 'fail_mode', 'flood_vlans', 'flow_tables', 'ipfix', 'mcast_snooping_enable', 'mirrors', 'name', 'netflow', 'other_config', 'ports', 'protocols', 'rstp_enable', 'rstp_status', 'sflow', 'status', 'stp_enable'],
-  },
-  Port: {
-    columns: {
-      name: ({ port }) => ovsdbString(port!.name),
-      tag: ({ port }) => optional(port!.tag),
-      trunks: ({ port }) => `[${(port!.trunks ?? []).join(', ')}]`,
-      vlan_mode: ({ port }) => optional(port!.vlanMode),
-    },
-    all: ['bond_active_slave', 'bond_downdelay', 'bond_fake_iface', 'bond_mode', 'bond_updelay', 'external_ids', 'fake_bridge', 'interfaces', 'lacp', 'mac', 'name', 'other_config', 'qos', 'rstp_statistics', 'rstp_status', 'statistics', 'status', 'tag', 'trunks', 'vlan_mode'],
-  },
-  Interface: {
-    columns: {
-      name: ({ port }) => ovsdbString(port!.name),
-      type: ({ port }) => ifType(port!),
-      ofport: ({ port }) => String(port!.ofport),
-      options: ({ port }) => ovsdbMap(port!.options),
-    },
-    all: ['admin_state', 'bfd', 'bfd_status', 'cfm_fault', 'cfm_flap_count', 'cfm_health', 'cfm_mpid', 'cfm_remote_mpids', 'duplex', 'error', 'external_ids', 'ifindex', 'ingress_policing_burst', 'ingress_policing_rate', 'lacp_current', 'link_resets', 'link_speed', 'link_state', 'lldp', 'mac', 'mac_in_use', 'mtu', 'mtu_request', 'name', 'ofport', 'ofport_request', 'options', 'other_config', 'statistics', 'status', 'type'],
-  },
-};
-
-/** `get [--if-exists] TABLE RECORD COLUMN[:KEY]...` (db-ctl-base.c cmd_get). */
-function get(bridges: OvsBridge[], args: readonly string[], ifExists: boolean): CommandResponse {
-  arity('get', args, 2, Number.MAX_SAFE_INTEGER);
-  const [tableWord, record, ...cols] = args as [string, string, ...string[]];
-  // get_table(): a case-insensitive match of the whole name.
-  const table = Object.keys(TABLES).find((t) => t.toLowerCase() === tableWord.toLowerCase());
-  if (table === undefined) fail(`unknown table "${tableWord}"`);
-  const br = table === 'Bridge' ? bridges.find((b) => b.name === record) : bridges.find((b) => b.portsDesc().some((d) => d.name === record));
-  if (br === undefined) {
-    if (ifExists) return ok('');
-    fail(`no row "${record}" in table ${table}`);
-  }
-  const row = { br: br!, port: table === 'Bridge' ? undefined : br!.portsDesc().find((d) => d.name === record) };
-  const { columns, all } = TABLES[table!]!;
-  const out: string[] = [];
-  for (const spec of cols) {
-    const [name, key] = spec.split(':', 2) as [string, string | undefined];
-    const col = columns[name];
-    if (col === undefined) {
-      if (all.includes(name)) throw new ControlError(`ovs-vsctl: ${table} column ${name} is not emulated (dpemu holds ${Object.keys(columns).join(', ')})`);
-      fail(`${table} does not contain a column whose name matches "${name}"`);
-    }
-    if (key === undefined) {
-      out.push(col!(row));
-      continue;
-    }
-    if (name !== 'options') fail(`cannot specify key to get for non-map column ${name}`);
-    const v = row.port!.options[key];
-    if (v === undefined) fail(`no key "${key}" in ${table} record "${record}" column ${name}`);
-    out.push(ovsdbString(v!));
-  }
-  return lines(out);
-}
-
 export function vsctlRun(s: Scope, words: readonly string[], opts: ReadonlyMap<string, string>): CommandResponse {
   const [cmd, nodeWord, ...args] = words;
+  // A command option belongs to the commands that take it (vsctl_commands[]).
+  if (opts.has('--columns') && cmd !== 'list' && cmd !== 'find') fail(`'${cmd ?? ''}' command has no '--columns' option`);
   if (cmd === 'show') {
     arity(cmd, args, 0, 0);
     return ok(vsctlShow(s.emu, mustNode(s, nodeWord)));
@@ -130,8 +64,15 @@ export function vsctlRun(s: Scope, words: readonly string[], opts: ReadonlyMap<s
       return lines([cmd === 'br-to-vlan' ? '0' : br.name]);
     }
     case 'get':
-      return get(bridges, args, opts.has('--if-exists'));
+      arity(cmd, args, 2, Infinity);
+      return vsctlGet(s.emu, node, args, opts);
+    case 'list':
+      arity(cmd, args, 1, Infinity);
+      return vsctlList(s.emu, node, args, opts);
+    case 'find':
+      arity(cmd, args, 1, Infinity);
+      return vsctlFind(s.emu, node, args, opts);
     default:
-      throw new ControlError(`ovs-vsctl: '${cmd ?? ''}' is not supported here (show, list-br, list-ports, list-ifaces, port-to-br, iface-to-br, br-exists, br-to-vlan, br-to-parent, get)`);
+      throw new ControlError(`ovs-vsctl: '${cmd ?? ''}' is not supported here (show, list-br, list-ports, list-ifaces, port-to-br, iface-to-br, br-exists, br-to-vlan, br-to-parent, get, list, find)`);
   }
 }

@@ -42,6 +42,13 @@ test('vsctl show prints the write-up layout', async () => {
   assert.ok(r.stdout.endsWith('    ovs_version: "2.5.5"\n'));
 });
 
+test("vsctl list and find through the CLI: ovs-vsctl's short options reach the daemon", async () => {
+  const r = await cli(d.server.path, ['vsctl', '-f', 'csv', '--columns', 'name,ofport', 'find', 'w07', 'Interface', 'type=patch']);
+  assert.deepEqual(r, { code: 0, stdout: 'name,ofport\npatch-tun,1\npatch-int,1\n', stderr: '' });
+  const bad = await cli(d.server.path, ['vsctl', 'list', 'w07', 'Interface', 'dpe-nope']);
+  assert.deepEqual(bad, { code: 1, stdout: '', stderr: 'ovs-vsctl: no row "dpe-nope" in table Interface\n' });
+});
+
 test('ofctl dump-flows, names and filter; dump-ports-desc', async () => {
   const all = await run('ofctl', ['dump-flows', 'w07', 'br-int']);
   assert.equal(all.exit, 0);

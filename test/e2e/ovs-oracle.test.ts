@@ -60,18 +60,7 @@ const bridgesOf = (node: string): OvsBridge[] =>
 /** `node`'s bridges, ports and flows, as dpemu holds them, in the real switch. */
 function mirror(o: RealOvs, node: string): void {
   for (const br of bridgesOf(node)) {
-    o.vsctl(['add-br', br.name, '--', 'set', 'bridge', br.name, `fail_mode=${br.failMode}`]);
-    for (const p of br.portList) {
-      if (p.ofport === OFPP.LOCAL) continue;
-      const args = ['add-port', br.name, p.name];
-      if (p.tag !== undefined) args.push(`tag=${p.tag}`);
-      if (p.trunks !== undefined) args.push(`trunks=${p.trunks.join(',')}`);
-      if (p.vlanMode !== (p.tag !== undefined ? 'access' : 'trunk')) args.push(`vlan_mode=${p.vlanMode}`);
-      args.push('--', 'set', 'interface', p.name, `ofport_request=${p.ofport}`);
-      if (p.type !== 'system' && p.type !== 'tap') args.push(`type=${p.type}`);
-      for (const [k, v] of Object.entries(p.options)) if (v !== undefined) args.push(`options:${k}=${v}`);
-      o.vsctl(args);
-    }
+    o.addBridge(br);
     // dump-flows lines less their statistics: the syntax ovs-ofctl reads back (control-ofctl-parse.test.ts).
     const flows = run(ofctl, ['dump-flows', node, br.name]).split('\n').slice(1).filter(Boolean)
       .map((l) => l.replace(/ (duration|n_packets|n_bytes|idle_age|hard_age)=[^,]*,/g, '').trim());

@@ -9,6 +9,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireTool } from './tools.js';
+import type { OvsBridge } from '../../src/ofproto/bridge.js';
+import { OFPP } from '../../src/ofproto/actions.js';
 
 export class RealOvs {
   private constructor(readonly dir: string) {}
@@ -33,6 +35,22 @@ export class RealOvs {
   /** ovs-vsctl, waiting for ovs-vswitchd to apply the change. */
   vsctl(args: string[]): string {
     return this.run('ovs-vsctl', [`--db=unix:${join(this.dir, 'db.sock')}`, '--timeout=10', ...args]);
+  }
+
+  /** A bridge as dpemu holds it: its fail_mode, and its ports with their ofports, VLAN settings, types and options. */
+  addBridge(br: OvsBridge): void {
+    this.vsctl(['add-br', br.name, '--', 'set', 'bridge', br.name, `fail_mode=${br.failMode}`]);
+    for (const p of br.portList) {
+      if (p.ofport === OFPP.LOCAL) continue;
+      const args = ['add-port', br.name, p.name];
+      if (p.tag !== undefined) args.push(`tag=${p.tag}`);
+      if (p.trunks !== undefined) args.push(`trunks=${p.trunks.join(',')}`);
+      if (p.vlanMode !== (p.tag !== undefined ? 'access' : 'trunk')) args.push(`vlan_mode=${p.vlanMode}`);
+      args.push('--', 'set', 'interface', p.name, `ofport_request=${p.ofport}`);
+      if (p.type !== 'system' && p.type !== 'tap') args.push(`type=${p.type}`);
+      for (const [k, v] of Object.entries(p.options)) if (v !== undefined) args.push(`options:${k}=${v}`);
+      this.vsctl(args);
+    }
   }
 
   /** ovs-ofctl against `bridge`'s management socket. */

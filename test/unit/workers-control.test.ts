@@ -109,6 +109,8 @@ test('reads: every command answers from the workers as from one emulator', async
     ['nodes', []],
     ['vsctl', ['show', 'w07']],
     ['vsctl', ['show', 'w02']],
+    ['vsctl', ['list', 'w07', 'Interface']],
+    ['vsctl', ['-f', 'table', '--columns', '_uuid,name,ports', 'find', 'w02', 'Bridge', 'fail_mode=secure']],
     ['brctl', ['show', 'w07']],
     ['ofctl', ['dump-flows', 'w07', 'br-int']],
     ['ofctl', ['dump-flows', 'w07', 'br-tun']],

@@ -1,0 +1,288 @@
+// `dpemu vsctl list/find/get` held to ovs-vsctl 3.1 on a real ovs-vswitchd
+// (dummy datapath, test/helpers/ovs.ts) with the same bridges and ports as
+// the seed's nodes: every column of the Open_vSwitch, Bridge, Port and
+// Interface rows, the output formats, the find conditions and the errors.
+//
+// What is compared as the same text after each side's UUIDs are named by
+// their rows (a Port's interfaces, a Bridge's ports must point at the same
+// rows) and OVS 2.5's quoting (dpemu's) is undone. Left out, with why:
+// - the dummy datapath's own values: mac_in_use and datapath_id (its MACs),
+//   mtu, status, duplex, link_speed and statistics' keys (a dummy netdev is
+//   no veth, internal or tunnel device), the dummy datapath and interface
+//   types, datapath_version;
+// - what the test's setup makes differ: ofport_request (set here to get the
+//   seed's ofports), ovs_version and db_version (ovs-ctl writes them, and
+//   dpemu's node runs the write-up's 2.5.5), cur_cfg/next_cfg (a count of
+//   this database's reconfigurations), ifindex (0 here, as dpemu prints).
+// dpemu quotes strings as OVS 2.5 did (any with a digit), which widens its
+// table columns: tables are compared word by word.
+// The order of rows is ovsdb's hash order of their UUIDs, random in the real
+// switch: records and table lines are compared sorted.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { buildEmulator, type Emulator } from '../../src/topology/builder.js';
+import { loadTopologyOrThrow } from '../../src/topology/loader.js';
+import { ofctl, vsctl } from '../../src/control/ovs-commands.js';
+import { ControlError, type CommandResponse } from '../../src/control/protocol.js';
+import { OvsBridge } from '../../src/ofproto/bridge.js';
+import { RealOvs } from '../helpers/ovs.js';
+import { requireRoot } from '../helpers/root.js';
+
+const SEED = 'configs/seed-dvr-snat.yaml';
+const TABLES = ['Open_vSwitch', 'Bridge', 'Port', 'Interface'];
+
+let emu: Emulator;
+let ovs: RealOvs | null = null;
+
+before(() => {
+  requireRoot('a real ovs-vswitchd');
+  emu = buildEmulator(loadTopologyOrThrow(SEED));
+});
+after(() => {
+  ovs?.stop();
+});
+
+interface Answer {
+  exit: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+const bridgesOf = (node: string): OvsBridge[] =>
+  emu.engine.elements.filter((e): e is OvsBridge => e instanceof OvsBridge && e.node === node);
+
+function real(o: RealOvs, args: string[]): Answer {
+  const r = spawnSync('ovs-vsctl', [`--db=unix:${o.dir}/db.sock`, ...args], { encoding: 'utf8' });
+  return { exit: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** dpemu's answer to the same words (options first, then the command, NODE and its arguments). */
+function ours(node: string, args: string[]): Answer {
+  const opts = args.filter((a) => a.startsWith('--')), words = args.filter((a) => !a.startsWith('--'));
+  try {
+    const r = vsctl.run({ emu, invalidate: () => {} }, [...opts, words[0]!, node, ...words.slice(1)]) as CommandResponse;
+    return { exit: r.exit, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    if (!(e instanceof ControlError)) throw e;
+    return { exit: e.exit, stdout: '', stderr: `${e.message}\n` };
+  }
+}
+
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
+
+/** Each UUID of a side's database -> the row it names, "<Table:name>". */
+function rowNames(ask: (args: string[]) => Answer): Map<string, string> {
+  const names = new Map<string, string>();
+  for (const t of TABLES) {
+    const cols = t === 'Open_vSwitch' ? '_uuid' : '_uuid,name';
+    const out = ask(['--bare', `--columns=${cols}`, 'list', t]).stdout.trim();
+    for (const rec of out.split('\n\n')) {
+      const [uuid, name] = rec.split('\n');
+      if (uuid) names.set(uuid, `<${t}:${name ?? '.'}>`);
+    }
+  }
+  return names;
+}
+
+/** Masked columns (see the head of this file), per table. */
+const MASKED: Record<string, string[]> = {
+  Open_vSwitch: ['cur_cfg', 'next_cfg', 'db_version', 'ovs_version'],
+  Bridge: ['datapath_id', 'datapath_version'],
+  Port: [],
+  Interface: ['mac_in_use', 'ifindex', 'statistics', 'status', 'duplex', 'link_speed', 'mtu', 'ofport_request'],
+};
+const DUMMY_TYPES = ['dummy', 'dummy-internal', 'dummy-pmd'];
+
+/** One side's answer in the words both share: rows named, 2.5's quotes undone, masked columns starred, rows sorted. */
+function norm(a: Answer, names: Map<string, string>, table: string | undefined, format: string | undefined): Answer {
+  // (JSON has no such quoting; a CSV cell of a quoted string doubles its quotes.)
+  let t = a.stdout.replace(UUID, (u) => names.get(u) ?? u);
+  // HTML names a row's link by its UUID's first 8 digits.
+  if (format === 'html') t = t.replace(/(<a (?:name|href)="#?<[^<>]+>">)[0-9a-f]{8}</g, '$1*<').replace(/&quot;([A-Za-z_][A-Za-z0-9_.-]*)&quot;/g, '$1');
+  if (format !== 'json') t = t.replace(/"""([A-Za-z_][A-Za-z0-9_.-]*)"""|"([A-Za-z_][A-Za-z0-9_.-]*)"/g, '$1$2');
+  // A set of references is in UUID order: in the rows' names' order once named.
+  t = t.replace(/<[^<>\n]+>(?:(, | )<[^<>\n]+>)+/g, (m, sep: string) => m.split(sep).sort().join(sep));
+  t = t.replace(/^((?:datapath_types|iface_types) *: \[)(.*)\]$/gm, (_m, head: string, v: string) =>
+    `${head}${v.split(', ').filter((x) => !DUMMY_TYPES.includes(x)).join(', ')}]`);
+  for (const c of MASKED[table ?? ''] ?? []) t = t.replace(new RegExp(`^(${c} *: ).*$`, 'gm'), '$1*');
+  // (A bare empty cell is an empty line too: such records are compared line by line.)
+  if (format === 'lines') t = t.split('\n').sort().join('\n');
+  else if (format === undefined) t = t.split('\n\n').map((r) => r.trimEnd()).sort().join('\n\n');
+  else if (format === 'table') {
+    // Column widths follow the cells, wider in dpemu where 2.5 quoted a name: compared as words.
+    const lines = t.split('\n').map((l) => l.replace(/ +/g, ' ').replace(/-+/g, '-'));
+    const heads = lines[1]?.startsWith('-') ? 2 : 0;
+    t = [...lines.slice(0, heads), ...lines.slice(heads).sort()].join('\n');
+  } else if (format === 'csv') {
+    const lines = t.split('\n');
+    t = [lines[0], ...lines.slice(1).sort()].join('\n');
+  } else if (format === 'json' && a.exit === 0) {
+    const j = JSON.parse(t) as { data: unknown[] };
+    j.data = j.data.map((r) => JSON.stringify(r)).sort();
+    t = JSON.stringify(j);
+  }
+  return { ...a, stdout: t };
+}
+
+/** The seed's down ports (its LOCAL ports) down in the real switch too, once ovs-vswitchd has written so. */
+async function downAsDpemu(o: RealOvs, node: string): Promise<void> {
+  let down = 0;
+  for (const br of bridgesOf(node)) {
+    for (const d of br.portsDesc()) {
+      if (d.up) continue;
+      down++;
+      o.ofctl('mod-port', br.name, d.name, 'down');
+      o.appctl(['netdev-dummy/set-admin-state', d.name, 'down']);
+    }
+  }
+  const count = (): number => real(o, ['--bare', '--columns=name', 'find', 'Interface', 'link_state=down', 'admin_state=down']).stdout.split('\n').filter(Boolean).length;
+  for (let i = 0; i < 100 && count() !== down; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(count(), down, `${node}: the real switch's down ports`);
+}
+
+test('vsctl list, find and get print every column of the Open_vSwitch, Bridge, Port and Interface rows as ovs-vsctl 3.1 does, in each format, with its errors', async () => {
+  ovs?.stop();
+  const o = (ovs = RealOvs.start());
+  let compared = 0;
+  for (const node of ['w07', 'w02']) {
+    for (const br of bridgesOf(node)) {
+      o.addBridge(br);
+      // The write-up's br-ex has no fail_mode (standalone by default).
+      if (!br.failModeColumn) o.vsctl(['clear', 'bridge', br.name, 'fail_mode']);
+    }
+    await downAsDpemu(o, node);
+    const realNames = rowNames((a) => real(o, a)), ourNames = rowNames((a) => ours(node, a));
+    assert.equal(ourNames.size, realNames.size, `${node}: rows`);
+    const ports = bridgesOf(node).flatMap((b) => b.portsDesc().map((d) => d.name));
+    const patch = bridgesOf(node).flatMap((b) => b.portList).find((p) => p.type === 'patch')!.name;
+    const vxlan = bridgesOf(node).flatMap((b) => b.portList).find((p) => p.type === 'vxlan')!;
+    const tagged = bridgesOf(node).flatMap((b) => b.portList).find((p) => p.tag !== undefined)!;
+    // [table or undefined, format or undefined, ...words]
+    const cases: [string | undefined, string | undefined, ...string[]][] = [];
+    for (const t of TABLES) cases.push([t, undefined, 'list', t]);
+    cases.push(['Open_vSwitch', undefined, 'list', 'open_vswitch', '.']);
+    for (const b of bridgesOf(node)) cases.push(['Bridge', undefined, 'list', 'Bridge', b.name], [undefined, undefined, 'get', 'Bridge', b.name, 'ports', 'fail_mode', 'protocols', 'controller', 'stp_enable', 'other_config']);
+    for (const p of ports) {
+      cases.push(['Port', undefined, 'list', 'Port', p], ['Interface', undefined, 'list', 'interface', p]);
+      cases.push([undefined, undefined, 'get', 'Port', p, 'interfaces', 'tag', 'trunks', 'vlan_mode', 'external_ids', 'bond_mode', 'lacp']);
+      cases.push([undefined, undefined, 'get', 'Interface', p, 'name', 'type', 'ofport', 'options', 'admin_state', 'link_state', 'external_ids', 'error', 'mac', 'bfd']);
+    }
+    cases.push(
+      [undefined, undefined, 'get', 'Open_vSwitch', '.', 'bridges', 'external_ids', 'manager_options', 'ssl', 'dpdk_initialized'],
+      ['Interface', undefined, 'list', 'Interface', patch, vxlan.name],
+      ['Interface', undefined, '--if-exists', 'list', 'Interface', 'dpe-nope', patch],
+      ['Interface', undefined, '--columns=name,ofport,type,options,_uuid', 'list', 'Interface'],
+      ['Interface', 'table', '--format=table', '--columns=name,ofport,type,options', 'list', 'Interface'],
+      ['Interface', 'table', '--format=table', '--no-headings', '--columns=name,ofport', 'find', 'Interface', 'type=internal'],
+      ['Port', 'csv', '--format=csv', '--columns=name,tag,trunks,interfaces', 'list', 'Port'],
+      ['Interface', 'json', '--format=json', '--columns=name,ofport,options,_uuid', 'list', 'Interface'],
+      ['Interface', 'json', '--format=json', '--pretty', '--columns=name,options,external_ids', 'list', 'Interface', patch],
+      ['Interface', 'html', '--format=html', '--columns=_uuid,name,options', 'list', 'Interface', vxlan.name],
+      ['Bridge', 'lines', '--bare', '--columns=name,ports,fail_mode', 'list', 'Bridge'],
+      ['Interface', undefined, '--data=bare', '--columns=name,options,ofport', 'list', 'Interface'],
+      ['Interface', undefined, '--data=json', '--columns=name,options,ofport,type', 'list', 'Interface'],
+      ['Port', undefined, '--no-headings', '--columns=name,tag', 'list', 'Port'],
+      ['Interface', undefined, '--columns=name', 'find', 'Interface', 'type=vxlan'],
+      ['Interface', undefined, 'find', 'Interface', 'type=patch'],
+      ['Interface', undefined, '--columns=name', 'find', 'Interface', `options:peer=${vxlan.options.peer ?? 'patch-int'}`],
+      ['Interface', undefined, '--columns=name', 'find', 'Interface', `options:remote_ip=${vxlan.options.remote_ip}`, 'type=vxlan'],
+      ['Interface', undefined, '--columns=name', 'find', 'Interface', 'options:peer{=}[]'],
+      ['Interface', undefined, '--columns=name', 'find', 'Interface', 'options:peer{in}[patch-int,patch-tun]'],
+      ['Interface', undefined, '--columns=name', 'find', 'Interface', 'options:in_key{not-in}flow'],
+      ['Interface', undefined, '--columns=name', 'find', 'Interface', 'options{>=}{in_key=flow}'],
+      ['Interface', undefined, '--columns=name', 'find', 'Interface', 'options={}'],
+      ['Interface', undefined, '--columns=name,ofport', 'find', 'Interface', 'ofport>=40'],
+      ['Interface', undefined, '--columns=name', 'find', 'Interface', 'link_state=down'],
+      ['Interface', undefined, '--columns=name', 'find', 'Interface', 'type!=internal', 'type!=patch'],
+      ['Port', undefined, '--columns=name', 'find', 'Port', `tag=${tagged.tag}`],
+      ['Port', undefined, '--columns=name', 'find', 'Port', 'tag=[]'],
+      ['Port', undefined, '--columns=name', 'find', 'Port', 'tag!=[]'],
+      ['Port', undefined, '--columns=name', 'find', 'Port', `tag<${tagged.tag! + 1}`],
+      ['Port', undefined, '--columns=name', 'find', 'Port', 'trunks{=}[]', 'vlan_mode=[]'],
+      ['Bridge', undefined, '--columns=name', 'find', 'Bridge', 'fail_mode=secure', 'stp_enable=false'],
+      ['Interface', undefined, '--columns=name', 'find', 'Interface', `name="${patch}"`],
+      ['Interface', undefined, '--columns=name', 'find', 'Interface'],
+      ['Interface', undefined, '--columns=name', 'find', 'Interface', 'name=dpe-nope'],
+      // Errors: ovs-vsctl's words.
+      [undefined, undefined, 'list'],
+      [undefined, undefined, 'find'],
+      [undefined, undefined, 'list', 'Nope'],
+      [undefined, undefined, 'list', 'Interface', 'dpe-nope'],
+      [undefined, undefined, 'list', 'Interface', patch, 'dpe-nope'],
+      [undefined, undefined, '--columns=nope', 'list', 'Interface'],
+      [undefined, undefined, '--columns=ofp', 'list', 'Interface'],
+      [undefined, undefined, '--columns=', 'list', 'Interface'],
+      [undefined, undefined, '--format=nope', 'list', 'Interface'],
+      [undefined, undefined, '--data=nope', 'list', 'Interface'],
+      [undefined, undefined, '--columns=name', 'get', 'Interface', patch, 'name'],
+      [undefined, undefined, 'get', 'Interface', patch, 'ofp'],
+      [undefined, undefined, 'get', 'Interface', patch, 'name:x'],
+      [undefined, undefined, 'get', 'Interface', patch, 'options:nokey'],
+      [undefined, undefined, 'find', 'Interface', 'type'],
+      [undefined, undefined, 'find', 'Interface', 'options:peer'],
+      [undefined, undefined, 'find', 'Interface', 'nope=x'],
+      [undefined, undefined, 'find', 'Interface', '=x'],
+      [undefined, undefined, 'find', 'Interface', 'ofport=x'],
+      [undefined, undefined, 'find', 'Interface', 'ofport=1,2'],
+      [undefined, undefined, 'find', 'Interface', 'name:x=y'],
+      [undefined, undefined, 'find', 'Interface', 'options=peer'],
+      [undefined, undefined, 'find', 'Port', 'tag=[1'],
+      [undefined, undefined, 'find', 'Port', 'tag=5000'],
+      [undefined, undefined, 'find', 'Port', 'tag=[1,1]'],
+      [undefined, undefined, 'find', 'Bridge', 'fail_mode=nope'],
+      [undefined, undefined, 'find', 'Bridge', 'stp_enable=yes'],
+      [undefined, undefined, '--columns=name', 'find', 'Bridge', 'stp_enable=off'],
+      [undefined, undefined, 'find', 'Bridge', 'stp_enable=True'],
+      [undefined, undefined, 'find', 'Port', 'interfaces=x'],
+      [undefined, undefined, 'list', 'F'],
+      [undefined, undefined, 'list', 'Bridge', '.'],
+      [undefined, undefined, '--columns=name', 'list', 'Open_vSwitch', '.'],
+      [undefined, undefined, 'get', 'Interface', patch, 'options:'],
+      [undefined, undefined, 'get', 'Interface', patch, 'name=x'],
+      [undefined, undefined, 'get', 'Interface', patch, 'options:"peer"', 'options:"nope"'],
+      [undefined, undefined, 'find', 'Interface', 'name="\\q"'],
+      [undefined, undefined, 'find', 'Interface', 'name="\\u12"'],
+      [undefined, undefined, 'find', 'Interface', 'name="\\u12zz"'],
+      [undefined, undefined, 'find', 'Interface', 'name="x'],
+      [undefined, undefined, 'find', 'Interface', `name="${patch}"x`],
+      [undefined, undefined, 'find', 'Interface', 'name=a b'],
+      [undefined, undefined, 'find', 'Interface', 'name=dpe-nope', 'ofport=x'],
+      [undefined, undefined, 'find', 'Interface', 'ofport=x', 'name=dpe-nope'],
+      [undefined, undefined, '--columns=name', 'find', 'Interface', `name=p"${patch.slice(1)}"`],
+      ['Interface', undefined, '--columns=name,ofport', 'find', 'Interface', 'name="\\u0070atch-int"'],
+    );
+    for (const [table, format, ...words] of cases) {
+      const a = norm(ours(node, words), ourNames, table, format), b = norm(real(o, words), realNames, table, format);
+      assert.deepEqual(a, b, `${node}: ovs-vsctl ${words.join(' ')}`);
+      compared++;
+    }
+    // A row by the start of its UUID (each side its own).
+    for (const [ask, names] of [[(w: string[]) => ours(node, w), ourNames], [(w: string[]) => real(o, w), realNames]] as const) {
+      const uuid = [...names].find(([, n]) => n === `<Interface:${patch}>`)![0];
+      assert.equal(ask(['--columns=name', 'list', 'Interface', uuid.slice(0, 6)]).stdout, `name                : ${patch}\n`);
+      assert.equal(ask(['get', 'Interface', uuid.slice(0, 3).toUpperCase(), 'name']).stderr, `ovs-vsctl: no row "${uuid.slice(0, 3).toUpperCase()}" in table Interface\n`);
+    }
+    // The same row has the same UUID in every command: show's is the Open_vSwitch row's, get's are list's.
+    const ovsUuid = ours(node, ['get', 'Open_vSwitch', '.', '_uuid']).stdout;
+    assert.equal(ours(node, ['show']).stdout.split('\n')[0] + '\n', ovsUuid);
+    for (const p of ports) {
+      const uuid = ours(node, ['get', 'Interface', p, '_uuid']).stdout.trim();
+      assert.equal(ours(node, ['--bare', '--columns=_uuid', 'find', 'Interface', `name=${p}`]).stdout.trim(), uuid);
+      assert.equal(ours(node, ['--columns=name', 'list', 'Interface', uuid]).exit, 0);
+    }
+    // The options' short and two-word spellings are the same options.
+    const short = vsctl.run({ emu, invalidate: () => {} }, ['-f', 'table', '-d', 'bare', '--columns', 'name,options', 'list', node, 'Interface']) as CommandResponse;
+    assert.equal(short.stdout, ours(node, ['--format=table', '--data=bare', '--columns=name,options', 'list', 'Interface']).stdout);
+    // What dpemu knows of the masked columns agrees with its other tools: mac_in_use is ofctl show's address.
+    for (const br of bridgesOf(node)) {
+      const show = (ofctl.run({ emu, invalidate: () => {} }, ['show', node, br.name]) as CommandResponse).stdout;
+      for (const d of br.portsDesc()) {
+        const mac = ours(node, ['get', 'Interface', d.name, 'mac_in_use']).stdout.trim().replaceAll('"', '');
+        assert.ok(show.includes(`(${d.name}): addr:${mac}\n`), `${d.name} mac_in_use ${mac}`);
+      }
+    }
+    for (const br of bridgesOf(node)) o.vsctl(['del-br', br.name]);
+  }
+  assert.ok(compared > 150, `${compared} commands compared`);
+});
