@@ -112,10 +112,8 @@ export const iptables: CommandFamily = {
       const out = list();
       if (out !== undefined) return ok(out);
     } catch (e) {
-      // xtables_error's format for a target it could not load ends in a newline of its own.
       if (e instanceof NfSyntaxError) {
-        const text = e.detail.startsWith("Couldn't load target") ? `${e.detail}\n` : e.detail;
-        throw new ControlError(`iptables v1.8.7 (legacy): ${text}\nTry \`iptables -h' or 'iptables --help' for more information.`, 2);
+        throw new ControlError(`iptables v1.8.7 (legacy): ${e.detail}\nTry \`iptables -h' or 'iptables --help' for more information.`, 2);
       }
       if (e instanceof Error && e.message.startsWith('iptables:')) throw new ControlError(e.message, 1);
       throw e;

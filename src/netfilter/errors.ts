@@ -2,8 +2,10 @@
 // user pasting a real node's iptables-save output sees where it went wrong.
 
 export class NfSyntaxError extends Error {
-  /** The message without the location prefix. */
+  /** The message without the location prefix, as iptables prints it (xtables_error's may end in a newline of its own). */
   readonly detail: string;
+  /** The detail and the note on one line, for a topology file's reader. */
+  readonly summary: string;
   constructor(
     readonly line: number,
     readonly column: number,
@@ -12,9 +14,11 @@ export class NfSyntaxError extends Error {
     /** Said after the detail in the message (a topology file's reader), not in what the iptables command prints. */
     readonly note?: string,
   ) {
-    super(`line ${line}, column ${column}: ${detail}${note ? ` (${note})` : ''}`);
+    const summary = `${detail.trimEnd()}${note ? ` (${note})` : ''}`;
+    super(`line ${line}, column ${column}: ${summary}`);
     this.name = 'NfSyntaxError';
     this.detail = detail;
+    this.summary = summary;
   }
 }
 

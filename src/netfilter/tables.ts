@@ -213,7 +213,7 @@ export class Ruleset {
             if (!dest) {
               // iptables' words: no chain of that name, so it looked for a target extension.
               const note = /^[A-Z]+$/.test(r.target.name) ? `no chain '${r.target.name}', nor a target this emulator knows` : `no chain '${r.target.name}'`;
-              throw new NfSyntaxError(r.line, r.targetColumn, r.target.name, `Couldn't load target \`${r.target.name}':No such file or directory`, note);
+              throw new NfSyntaxError(r.line, r.targetColumn, r.target.name, `Couldn't load target \`${r.target.name}':No such file or directory\n`, note);
             }
             if (dest.builtin) throw new NfSyntaxError(r.line, r.targetColumn, r.target.name, `cannot jump to built-in chain '${r.target.name}'`);
             r.jump = dest;

@@ -75,7 +75,7 @@ function realIptables(text: string): BlockIssue[] {
     return [];
   } catch (e) {
     if (!(e instanceof NfSyntaxError)) throw e;
-    return [{ line: e.line, col: e.column, message: e.note ? `${e.detail} (${e.note})` : e.detail }];
+    return [{ line: e.line, col: e.column, message: e.summary }];
   }
 }
 
