@@ -613,7 +613,9 @@ class Parser {
     };
     if (q.type === 'host' && (q.proto === 'ether' || isMac(id))) {
       if (!isMac(id)) throw new FilterSyntaxError(/^[\d.]+$/.test(id) ? 'illegal link layer address' : `unknown ether host '${id}' (dpemu resolves no names: use a MAC address)`);
-      if (this.cooked) throw new FilterSyntaxError(q.proto === 'ether' ? 'ethernet addresses supported only on ethernet/FDDI/token ring/802.11/ATM LANE/Fibre Channel' : 'ethernet address used in non-ether expression');
+      // gen_ecode: a MAC needs the ether qualifier (given or carried over from the last primitive), on any link type.
+      if (q.proto !== 'ether') throw new FilterSyntaxError('ethernet address used in non-ether expression');
+      if (this.cooked) throw new FilterSyntaxError('ethernet addresses supported only on ethernet/FDDI/token ring/802.11/ATM LANE/Fibre Channel');
       const [a, b, c, d, e, g] = macBytes(id) as [number, number, number, number, number, number];
       const hi = ((a << 8) | b) >>> 0, lo = ((c << 24) | (d << 16) | (e << 8) | g) >>> 0;
       return dirTest((f, src) => (etherLoad(f, src ? 8 : 2, 4) === lo && etherLoad(f, src ? 6 : 0, 2) === hi ? 1 : 0), (v) => v === 1);

@@ -232,7 +232,8 @@ const BAD = [
   'vlan[0] = 1', 'len-4 > 0', 'tcp net 10.0.0.0/8', 'ip port 80', 'ip portrange 1-2', 'ether host 1.2.3.4', 'arp broadcast',
   'ip host 2001:db8::1', 'tcp host 2001:db8::1', 'ether host 2001:db8::1', 'arp net 2001:db8::/32', 'ip6 host 10.1.2.3', 'ip6 net 10.0.0.0/8',
   'net 2001:db8::1/64', 'net 2001:db8::/129', 'ip6 proto \\icmp6', 'protochain udp', 'ip proto udp', 'ether proto ip', 'ip net 2001:db8::/32', 'ether net 2001:db8::/32',
-  'ip6 host 2001:db8::1 mask ffff::',
+  'ip6 host 2001:db8::1 mask ffff::', 'host 22:c4:00:00:00:01', 'src fa:16:3e:b2:ef:af', 'ip host fa:16:3e:b2:ef:af', 'arp src fa:16:3e:b2:ef:af',
+  'ether host 22:c4:00:00:00:01 or src fa:16:3e:b2:ef:af', 'fa:16:3e:b2:ef:af',
   'port 65536', 'portrange 1-foo', 'portrange ftp-data-ftp', 'udp portrange http-http', '(tcp[0] = 1', 'tcp[0] = 1)', 'tcp[0] = 1 or', 'icmp[0] <', 'host', '(udp', 'udp )', 'vlan 5000',
 ];
 
