@@ -10,6 +10,7 @@ import { type Access, type CommandFamily } from './command.js';
 import { ControlError, ok } from './protocol.js';
 import { mustNamespace, mustNode } from './resolve.js';
 import { netnsList, netnsVerb } from './ip-netns.js';
+import { isHypervisor, rootNetns } from './root-netns.js';
 
 /** iproute2 6.1's objects (ip.c's cmds[]): a word that begins none of them is refused as ip refuses it. */
 const IPROUTE2_OBJECTS = ['address', 'addrlabel', 'maddress', 'route', 'rule', 'neighbor', 'neighbour', 'ntable', 'ntbl', 'link', 'l2tp', 'fou', 'ila', 'macsec', 'tunnel', 'tunl', 'tuntap', 'tap', 'token', 'tcpmetrics', 'tcp_metrics', 'monitor', 'xfrm', 'mroute', 'mrule', 'netns', 'netconf', 'vrf', 'sr', 'nexthop', 'mptcp', 'ioam', 'help', 'stats'];
@@ -97,12 +98,17 @@ export const ip: CommandFamily = {
       if (verb === 'exec') throw new ControlError("Error: 'ip netns exec' runs in the dpemu CLI: dpemu ip NODE netns exec NS CMD [ARGS].", 255);
       throw new ControlError(`Error: 'ip netns ${verb}' is not supported.`, 255);
     }
-    const el = mustNamespace(ctx, node, ns);
+    // No -n on a hypervisor: its root namespace, a view (el undefined).
+    const el = ns === undefined && isHypervisor(ctx.emu, mustNode(ctx, node)) ? undefined : mustNamespace(ctx, node, ns);
     if (obj === undefined) throw new ControlError('Usage: dpemu ip [-n NS] [-4|-6|-0|-f FAMILY] [-s [-s]] [-d] [-br] [-j [-p]] [-o] NODE { addr | link | route | rule | neigh | netns } ...', 255);
     if (!known) throw new ControlError(`Object "${obj}" is unknown, try "ip help".`, 1);
     if (!TEXT_OBJECTS.includes(known)) throw new ControlError(`Error: 'ip ${known}' is not supported.`, 255);
     const write = access(argv) === 'write';
     try {
+      if (!el) {
+        if (write) throw new ControlError(`Error: ${node}'s root namespace is a read-only view, built from the topology and its ports' state; 'ip ${known} ${words[1]}' is refused there (name a namespace with -n NS to change one).`, 255);
+        return ok(runCommand(rootNetns(ctx.emu, node!, ctx.emu.engine.now), [...options, ...words].join(' ')));
+      }
       if (write && obj.length >= 1 && NEIGH.some((o) => matches(obj, o)) && words[1] !== 'flush') {
         if (family === 'inet6' || family === 'link') throw new ControlError(`Error: ${IPV4_ONLY} ("${words[1]}").`, 255);
         neighWrite(el, words[1]!, words.slice(2).join(' '));

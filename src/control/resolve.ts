@@ -61,7 +61,8 @@ export function namespaces(emu: Emulator, node: string): NetNamespace[] {
 /**
  * `-n NS` on NODE. Without -n: a node that is a single namespace (an
  * emulated host, a gateway) answers for itself; a hypervisor's root
- * namespace is not emulated, so the user must name one.
+ * namespace is no element (only `ip` shows a view of it), so the user must
+ * name one.
  */
 export function mustNamespace(s: Scope, node: string | undefined, ns: string | undefined): NetNamespace {
   const { emu } = s;

@@ -10,10 +10,12 @@ import { type DevConf } from './sysctl.js';
 
 /**
  * What kind of device: an OVS internal port (qr-, sg-, qg-, fg-,
- * fip-vif.N), one end of a veth pair (rfp-/fpr-), a TAP, a physical
- * NIC, or the loopback. It decides flags, qdisc and operstate as shown.
+ * fip-vif.N; in a hypervisor's root namespace also ovs-system and the
+ * bridges' own ports), one end of a veth pair (rfp-/fpr-, qvb/qvo), a TAP,
+ * a physical NIC, the loopback, a Linux bridge (qbr) or OVS's VXLAN
+ * device (vxlan_sys_4789). It decides flags, qdisc and operstate as shown.
  */
-export type LinkKind = 'loopback' | 'internal' | 'veth' | 'tap' | 'ether';
+export type LinkKind = 'loopback' | 'internal' | 'veth' | 'tap' | 'ether' | 'bridge' | 'vxlan';
 
 export interface IfAddr {
   local: Ip4;
@@ -30,6 +32,8 @@ export interface IfAddr {
 
 export interface VethPeer {
   ifindex: number;
+  /** The peer's name where it is in the same namespace: ip prints `NAME@PEER` then, not `@ifN`. */
+  name?: string;
   /** Name of the namespace holding the peer, for `link-netns`. */
   netns?: string;
   netnsId?: number;
@@ -60,6 +64,10 @@ export interface Interface {
   peer?: VethPeer;
   /** An 802.1Q sub-interface (of a device of this namespace): its VLAN id. Shown as its kind shows it, not as a VLAN device (`-d` refuses it). */
   vlanId?: number;
+  /** The upper device (IFLA_MASTER): a bridge port's bridge, an OVS vport's ovs-system. */
+  master?: string;
+  /** IFF_PROMISC as user space set it (dev->gflags; a bridge's own promiscuity is not shown). */
+  promisc?: boolean;
   /** Multicast groups joined beyond 224.0.0.1 (which every multicast device joins), e.g. 224.0.0.5 for ospfd. */
   mcGroups?: Set<Ip4>;
 }
@@ -172,6 +180,7 @@ export function operState(iface: Interface, byIndex?: (ifindex: number) => Inter
   switch (iface.kind) {
     case 'loopback':
     case 'internal':
+    case 'vxlan':
       return 'UNKNOWN';
     case 'veth': {
       if (iface.carrier) return 'UP';
@@ -180,6 +189,9 @@ export function operState(iface: Interface, byIndex?: (ifindex: number) => Inter
       const lower = byIndex?.(iflink);
       return lower && !lower.carrier ? 'LOWERLAYERDOWN' : 'DOWN';
     }
+    case 'tap':
+      // tun turns the carrier on when a process attaches, which leaves the operstate unset (checked on Linux 6.18).
+      return iface.carrier ? 'UNKNOWN' : 'DOWN';
     default:
       return iface.carrier ? 'UP' : 'DOWN';
   }

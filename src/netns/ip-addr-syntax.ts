@@ -17,17 +17,21 @@ export function linkFlagList(l: Interface): string[] {
   if (l.kind === 'loopback') f.push('LOOPBACK');
   else f.push('BROADCAST', 'MULTICAST');
   if (l.noarp && l.kind !== 'loopback') f.push('NOARP');
+  if (l.promisc) f.push('PROMISC');
   if (l.up) f.push('UP');
   if (l.up && l.carrier) f.push('LOWER_UP');
   return f;
 }
+
+/** NAME, NAME@ifN (a veth whose peer is elsewhere) or NAME@PEER (its peer in the same namespace). */
+const shownName = (l: Interface): string => (l.peer ? `${l.name}@${l.peer.name ?? `if${l.peer.ifindex}`}` : l.name);
 
 /** `<BROADCAST,MULTICAST,UP,LOWER_UP>`. */
 export const linkFlags = (l: Interface): string => `<${linkFlagList(l).join(',')}>`;
 
 export function qdisc(l: Interface): string {
   if (!l.everUp) return 'noop';
-  // Loopback, OVS internal ports and veths are IFF_NO_QUEUE devices.
+  // Loopback, OVS internal ports, veths, bridges and vxlan devices are IFF_NO_QUEUE devices.
   return l.kind === 'tap' || l.kind === 'ether' ? 'fq_codel' : 'noqueue';
 }
 
@@ -39,8 +43,9 @@ export type LinkByIndex = (ifindex: number) => Interface | undefined;
  * `ip -4 addr` (a family, no -d) prints no `link/` line: the first line then ends with the peer's netns.
  */
 export function formatLink(l: Interface, byIndex?: LinkByIndex, forIpAddr = false, details = false, linkLine = true): string {
-  const name = l.peer ? `${l.name}@if${l.peer.ifindex}` : l.name;
-  let s = `${l.index}: ${name}: ${linkFlags(l)} mtu ${l.mtu} qdisc ${qdisc(l)} state ${operState(l, byIndex)} `;
+  let s = `${l.index}: ${shownName(l)}: ${linkFlags(l)} mtu ${l.mtu} qdisc ${qdisc(l)} `;
+  if (l.master !== undefined) s += `master ${l.master} `;
+  s += `state ${operState(l, byIndex)} `;
   if (!forIpAddr) s += 'mode DEFAULT ';
   s += `group default qlen ${l.qlen}`;
   if (linkLine || details) s += l.kind === 'loopback' ? `\n    link/loopback ${formatMac(l.mac)} brd 00:00:00:00:00:00` : `\n    link/ether ${formatMac(l.mac)} brd ff:ff:ff:ff:ff:ff`;
@@ -57,8 +62,7 @@ export function formatLink(l: Interface, byIndex?: LinkByIndex, forIpAddr = fals
  * followed by a space.
  */
 export function formatBrief(l: Interface, what: 'link' | 'addr', byIndex?: LinkByIndex): string {
-  const name = l.peer ? `${l.name}@if${l.peer.ifindex}` : l.name;
-  let s = `${name.padEnd(16)} ${operState(l, byIndex).padEnd(14)} `;
+  let s = `${shownName(l).padEnd(16)} ${operState(l, byIndex).padEnd(14)} `;
   if (what === 'link') s += `${formatMac(l.mac)} ${linkFlags(l)} `;
   else for (const a of l.addrs) s += `${formatIp4(a.local)}/${a.prefixLen} ${a.metric ? `metric ${a.metric} ` : ''}`;
   return s + '\n';

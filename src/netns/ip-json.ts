@@ -52,16 +52,20 @@ export interface LinkJsonView {
   netnsIds: Map<string, number>;
 }
 
+/** A veth's peer: `link` (its name) in the same namespace, else `link_index`. */
+const linkOf = (l: Interface): JsonObject => (l.peer?.name !== undefined ? { link: l.peer.name } : { link_index: l.peer?.ifindex });
+
 /** One device of `ip -j link|addr`. */
 export function linkJson(l: Interface, v: LinkJsonView): JsonObject {
   const lo = l.kind === 'loopback';
   const o: JsonObject = {
     ifindex: l.index,
-    link_index: l.peer?.ifindex,
+    ...linkOf(l),
     ifname: l.name,
     flags: linkFlagList(l),
     mtu: l.mtu,
     qdisc: qdisc(l),
+    master: l.master,
     operstate: operState(l, v.byIndex),
     linkmode: v.forIpAddr ? undefined : 'DEFAULT',
     group: 'default',
@@ -97,7 +101,7 @@ export const addrOnelineJson = (l: Interface): JsonObject => ({ addr_info: l.add
 
 /** `ip -j -br link|addr`: the brief line's fields. */
 export function briefJson(l: Interface, what: 'link' | 'addr', byIndex?: LinkByIndex): JsonObject {
-  const o: JsonObject = { link_index: l.peer?.ifindex, ifname: l.name, operstate: operState(l, byIndex) };
+  const o: JsonObject = { ...linkOf(l), ifname: l.name, operstate: operState(l, byIndex) };
   if (what === 'link') return { ...o, address: formatMac(l.mac), flags: linkFlagList(l) };
   return { ...o, addr_info: l.addrs.map((a) => ({ local: formatIp4(a.local), prefixlen: a.prefixLen, metric: a.metric || undefined })) };
 }

@@ -29,9 +29,13 @@ const GSO_MAX_SEGS = 65535;
  */
 const VETH_QUEUES = 1;
 
+const UNDETAILED: Record<string, string> = { tap: 'TAP', ether: 'physical NIC', bridge: 'Linux bridge', vxlan: 'vxlan device' };
+
 function details(l: Interface): Details {
   // 802.1Q (the kernel's vlan kind, with its protocol, id and flags) is not emulated: this host has no 8021q module to check it against.
   if (l.vlanId !== undefined) throw new RtnlError('EINVAL', undefined, `Error: -details is not emulated for ${l.name} (a VLAN sub-interface here).`, 255);
+  // A port's promiscuity and allmulti counts and its bridge_slave / openvswitch_slave data are not modelled.
+  if (l.master !== undefined) throw new RtnlError('EINVAL', undefined, `Error: -details is not emulated for ${l.name} (a port of ${l.master} here).`, 255);
   switch (l.kind) {
     case 'loopback':
       return { minMtu: 0, maxMtu: 0, queues: 1, tsoMaxSize: GSO_MAX_SIZE };
@@ -40,8 +44,8 @@ function details(l: Interface): Details {
     case 'internal':
       return { minMtu: 68, maxMtu: 65535, kind: 'openvswitch', queues: 1, tsoMaxSize: GSO_LEGACY_MAX_SIZE };
     default:
-      // A TAP or a NIC read from pasted text: its driver (tun, or a NIC's) is not modelled.
-      throw new RtnlError('EINVAL', undefined, `Error: -details is not emulated for ${l.name} (a ${l.kind === 'tap' ? 'TAP' : 'physical NIC'} here).`, 255);
+      // A TAP or a NIC (its driver, tun or a NIC's, is not modelled), a Linux bridge or a vxlan device (their attributes are not).
+      throw new RtnlError('EINVAL', undefined, `Error: -details is not emulated for ${l.name} (a ${UNDETAILED[l.kind]} here).`, 255);
   }
 }
 

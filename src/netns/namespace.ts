@@ -1252,7 +1252,7 @@ function pktType(buf: Uint8Array, off: number, ifMac: number): PktType {
 }
 
 /** A stable locally administered MAC for interfaces the file gives none. */
-function pseudoMac(seed: string): number {
+export function pseudoMac(seed: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < seed.length; i++) h = Math.imul(h ^ seed.charCodeAt(i), 0x01000193);
   return 0x0200_0000_0000 + ((h >>> 0) * 0x100 + (seed.length & 0xff)) % 0x1_0000_0000_00;

@@ -39,6 +39,8 @@ export interface LinkSpec {
   peer?: VethPeer;
   /** An 802.1Q sub-interface: its VLAN id (IFLA_VLAN_ID). */
   vlanId?: number;
+  master?: string;
+  promisc?: boolean;
 }
 
 export interface NetnsOptions {
@@ -68,7 +70,7 @@ export interface NetnsWatch {
   all(): void;
 }
 
-const DEFAULT_MTU: Record<LinkKind, number> = { loopback: 65536, internal: 1500, veth: 1500, tap: 1500, ether: 1500 };
+const DEFAULT_MTU: Record<LinkKind, number> = { loopback: 65536, internal: 1500, veth: 1500, tap: 1500, ether: 1500, bridge: 1500, vxlan: 1500 };
 
 /** The table a route type goes to when none is given (iproute2 iproute_modify). */
 function defaultTable(type: RouteType): number {
@@ -206,6 +208,8 @@ export class Netns<P = unknown> implements AddrView {
     };
     if (spec.peer) iface.peer = spec.peer;
     if (spec.vlanId !== undefined) iface.vlanId = spec.vlanId;
+    if (spec.master !== undefined) iface.master = spec.master;
+    if (spec.promisc) iface.promisc = true;
     this.byIndex.set(index, iface);
     this.byName.set(spec.name, iface);
     this.sorted = [...this.byIndex.values()].sort((a, b) => a.index - b.index);

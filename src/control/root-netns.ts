@@ -1,0 +1,137 @@
+// A hypervisor's root namespace as `ip` shows it, built afresh from the
+// topology and the live ports on each command: the wiring that Neutron,
+// Nova/os-vif and OVS leave there (docs/control.md lists it). A view: no
+// packet runs through it, and it is not kept, so ip may only read it.
+import type { Emulator } from '../topology/builder.js';
+import type { Node } from '../topology/model.js';
+import type { Port } from '../datapath/element.js';
+import { Netns } from '../netns/netns.js';
+import { pseudoMac } from '../netns/namespace.js';
+import { type LinkKind } from '../netns/interfaces.js';
+import { parseIpv4, parseMacNum } from '../wire/addr.js';
+import { loadNeighbours, loadRoutes } from '../netns/ip-text.js';
+
+const OVS_SYSTEM = 'ovs-system';
+/** What OVS asks for on the vxlan device it creates (dpif-netlink-rtnl: IFLA_MTU 65000, "to avoid fragmentation"). */
+const OVS_VXLAN_MTU = 65000;
+
+interface Dev {
+  name: string;
+  kind: LinkKind;
+  mac: number;
+  mtu: number;
+  up: boolean;
+  carrier: boolean;
+  master?: string;
+  promisc?: boolean;
+  /** A veth's peer in this namespace. */
+  peer?: string;
+}
+
+/** Whether `node` is a topology node (a hypervisor) whose root namespace this view stands for. */
+export const isHypervisor = (emu: Emulator, node: string): boolean => emu.topology.nodes.some((n) => n.name === node);
+
+/**
+ * The root namespace of hypervisor `node`. Devices are numbered in the
+ * order a node creates them (NICs at boot; ovs-vswitchd's ovs-system, its
+ * bridges and vxlan device; then per VM os-vif's qbr, its veth pair, whose
+ * peer the kernel registers first, and libvirt's TAP), skipping the
+ * ifindexes that the OVS internal ports moved into namespaces keep.
+ */
+export function rootNetns(emu: Emulator, node: string, now: number): Netns {
+  const n = emu.topology.nodes.find((x) => x.name === node)!;
+  const port = (element: string, name: string): Port | undefined => emu.engine.element(node, element)?.port(name);
+  const moved = new Set(n.namespaces.flatMap((ns) => ns.interfaces.map((i) => i.name)));
+  const veths = new Map(n.veths.flatMap((v) => [[v.a, v.b], [v.b, v.a]]));
+  const edges = new Map(emu.topology.edges.filter((e) => e.port.node === node).map((e) => [e.port.port, e]));
+  const mac = (name: string, given?: string): number => (given ? parseMacNum(given)! : pseudoMac(`${node}/root/${name}`));
+  // A TAP has carrier while something holds it open: here, while its edge has its real TAP or an emulated host.
+  const tapCarrier = (p: Port | undefined): boolean => !!p && p.up && (p.edge !== null || p.peer !== null);
+  const kindOf = (name: string): LinkKind => (veths.has(name) ? 'veth' : edges.get(name)?.kind === 'tap' || name.startsWith('tap') ? 'tap' : 'ether');
+
+  const nics: Dev[] = [];
+  const ovs: Dev[] = [];
+  const vms: Dev[] = [];
+  if (n.underlay) {
+    const p = port(n.underlay.nic, n.underlay.nic);
+    nics.push({ name: n.underlay.nic, kind: 'ether', mac: mac('', n.underlay.mac), mtu: n.underlay.mtu, up: true, carrier: !!p?.up });
+  }
+  const placed = new Set<string>();
+  /** A bridge port: a veth end (with its peer), a TAP or a NIC. */
+  const portDev = (element: string, name: string, master: string, mtu: number | undefined, given: string | undefined): Dev => {
+    const kind = kindOf(name), p = port(element, name);
+    const d: Dev = { name, kind, mac: mac(name, given), mtu: mtu ?? 1500, up: true, carrier: kind === 'tap' ? tapCarrier(p) : kind === 'veth' ? true : !!p?.up, master };
+    // os-vif sets both ends of its veth pair promiscuous (linux_net.create_veth_pair).
+    if (kind === 'veth') Object.assign(d, { peer: veths.get(name), promisc: true });
+    placed.add(name);
+    return d;
+  };
+  const ovsPorts = n.ovsBridges.flatMap((b) => b.ports.filter((p) => !p.local).map((p) => ({ b, p })));
+  if (n.ovsBridges.length) {
+    // ovs-vswitchd leaves the datapath device and the bridges' own devices down (nothing sets them up on a Neutron node).
+    ovs.push({ name: OVS_SYSTEM, kind: 'internal', mac: mac(OVS_SYSTEM), mtu: 1500, up: false, carrier: true });
+    for (const b of n.ovsBridges) ovs.push({ name: b.name, kind: 'internal', mac: mac(b.name, b.mac), mtu: bridgeMtu(b), up: false, carrier: true });
+    for (const dst of new Set(ovsPorts.filter(({ p }) => p.type === 'vxlan').map(({ p }) => p.tunnel!.dstPort))) {
+      ovs.push({ name: `vxlan_sys_${dst}`, kind: 'vxlan', mac: mac(`vxlan_sys_${dst}`), mtu: OVS_VXLAN_MTU, up: true, carrier: true, master: OVS_SYSTEM });
+    }
+  }
+  for (const lb of n.linuxBridges) {
+    const ports = lb.ports.map((p) => portDev(lb.name, p.name, lb.name, p.mtu, p.mac));
+    // A bridge takes its ports' smallest MTU, and has carrier while one of them has.
+    const mtu = ports.length ? Math.min(...ports.map((d) => d.mtu)) : 1500;
+    vms.push({ name: lb.name, kind: 'bridge', mac: mac(lb.name, lb.mac), mtu, up: true, carrier: ports.some((d) => d.carrier) });
+    for (const d of ports) {
+      if (d.peer === undefined) continue;
+      const far = ovsPorts.find(({ p }) => p.name === d.peer);
+      if (far) vms.push(portDev(far.b.name, far.p.name, OVS_SYSTEM, far.p.mtu, far.p.mac));
+    }
+    vms.push(...ports);
+  }
+  for (const { b, p } of ovsPorts) {
+    if (placed.has(p.name) || p.type === 'patch' || p.type === 'vxlan' || moved.has(p.name)) continue;
+    if (p.type === 'internal') ovs.push({ name: p.name, kind: 'internal', mac: mac(p.name, p.mac), mtu: p.mtu ?? 1500, up: false, carrier: true });
+    else {
+      const d = portDev(b.name, p.name, OVS_SYSTEM, p.mtu, p.mac);
+      (d.kind === 'ether' ? nics : vms).push(d);
+    }
+  }
+
+  const ns = new Netns({ name: node, now });
+  const taken = new Set(n.namespaces.flatMap((x) => x.interfaces.flatMap((i) => (i.ifindex !== undefined && ovsPorts.some(({ p }) => p.name === i.name) ? [i.ifindex] : []))));
+  const all = [...nics, ...ovs, ...vms];
+  const index = new Map<string, number>();
+  let next = 2;
+  for (const d of all) {
+    while (taken.has(next)) next++;
+    index.set(d.name, next++);
+  }
+  for (const d of all) {
+    const peer = d.peer !== undefined && index.has(d.peer) ? { ifindex: index.get(d.peer)!, name: d.peer } : undefined;
+    ns.addLink({ name: d.name, kind: d.kind, mac: d.mac, mtu: d.mtu, index: index.get(d.name)!, carrier: d.carrier, ...(d.master ? { master: d.master } : {}), ...(d.promisc ? { promisc: true } : {}), ...(peer ? { peer } : {}) });
+    if (d.up) ns.setLinkUp(d.name, true);
+  }
+  if (n.underlay) underlayState(ns, n.underlay, now);
+  return ns;
+}
+
+/**
+ * An OVS bridge's own device takes the smallest MTU of its system ports
+ * (ofproto's find_min_mtu: internal, patch and tunnel ports do not count),
+ * 1500 when it has none.
+ */
+function bridgeMtu(b: Node['ovsBridges'][number]): number {
+  const mtus = b.ports.filter((p) => !p.local && p.type === 'system').map((p) => p.mtu ?? 1500);
+  return mtus.length ? Math.min(...mtus) : 1500;
+}
+
+/**
+ * The NIC's address (whose prefix route the kernel adds), the default route
+ * via the underlay's gateway, and that gateway's ARP entry: the underlay
+ * sends all its tunnel traffic there, resolved once and never aged, as a
+ * node whose traffic keeps going there shows it (REACHABLE).
+ */
+function underlayState(ns: Netns, u: NonNullable<Node['underlay']>, now: number): void {
+  ns.addAddr(u.nic, { local: parseIpv4(u.address.ip)!, prefixLen: u.address.prefixLen });
+  loadRoutes(ns, `default via ${u.gateway} dev ${u.nic}\n`);
+  loadNeighbours(ns, `${u.gateway} dev ${u.nic} lladdr ${u.gatewayMac} REACHABLE\n`, now);
+}

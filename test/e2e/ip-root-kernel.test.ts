@@ -1,0 +1,149 @@
+// dpemu's view of a hypervisor's root namespace (`dpemu ip NODE link|addr|
+// route|neigh`, src/control/root-netns.ts) against the kernel's: for each
+// seed node, the same devices are built in a kernel namespace (names,
+// ifindexes, MACs, MTUs, masters, promiscuity, up or down; the NIC's
+// address, default route and gateway neighbour), and the same show
+// commands must print the same. What has no kernel here is stood in for,
+// and only what the stand-in cannot match is rewritten:
+// - the underlay NIC (and w02's eth3) is a veth whose peer is in a spare
+//   namespace: its `@ifN`, link-netns and qdisc are dropped;
+// - ovs-system and the OVS bridges' own devices (kind openvswitch: no OVS
+//   kernel module here) are Linux bridges left down, which print the same
+//   flags, qdisc and state (only -d, not compared, would tell them apart);
+// - a TAP's and a NIC's qdisc is the host's net.core.default_qdisc
+//   (pfifo_fast here, fq_codel on a Debian node, which dpemu prints).
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { requireRoot } from '../helpers/root.js';
+import { SEED_FILE } from '../helpers/seed-names.js';
+import { loadTopologyFile } from '../../src/topology/loader.js';
+import { buildEmulator, type Emulator } from '../../src/topology/builder.js';
+import type { Node } from '../../src/topology/model.js';
+import { COMMANDS } from '../../src/control/registry.js';
+import { KernelObjects, sh, uniqueTag } from './lab-names.js';
+
+const tag = uniqueTag();
+const objs = new KernelObjects();
+const SPARE = `dpe-${tag}-x`;
+const loaded = loadTopologyFile(SEED_FILE);
+if (!loaded.ok) throw new Error('seed topology does not load');
+const topo = loaded.topology;
+let emu: Emulator;
+const kns = new Map<string, string>();
+
+async function dpemu(argv: string[]): Promise<string> {
+  const r = await COMMANDS.get('ip')!.run({ emu, invalidate: () => {} }, argv);
+  assert.equal(r.exit, 0, `dpemu ip ${argv.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+interface Shown { ifname: string; ifindex: number; address: string; mtu: number; flags: string[]; master?: string }
+
+/** The kernel namespace standing for `n`'s root namespace, built device by device in dpemu's ifindex order. */
+async function buildRoot(n: Node): Promise<void> {
+  const ns = objs.addNetns(`dpe-${tag}-${n.name}`);
+  kns.set(n.name, ns);
+  const ipn = (...a: string[]) => sh('ip', ['-n', ns, ...a]);
+  sh('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
+  const devs = (JSON.parse(await dpemu([n.name, '-j', 'link'])) as Shown[]).filter((d) => d.ifname !== 'lo');
+  const veths = new Map(n.veths.flatMap((v) => [[v.a, v.b], [v.b, v.a]]));
+  const lbPort = new Map(n.linuxBridges.flatMap((b) => b.ports.map((p) => [p.name, b.name])));
+  const ovsNames = new Set(['ovs-system', ...n.ovsBridges.map((b) => b.name)]);
+  const ovsPort = new Set(n.ovsBridges.flatMap((b) => b.ports.filter((p) => !p.local && p.type === 'system').map((p) => p.name)));
+  const done = new Set<string>();
+  for (const d of devs) {
+    if (done.has(d.ifname)) continue;
+    const common = ['index', String(d.ifindex), 'address', d.address, 'mtu', String(d.mtu)];
+    if (veths.has(d.ifname)) {
+      // Both ends at once, with the other end's number.
+      const p = devs.find((x) => x.ifname === veths.get(d.ifname))!;
+      ipn('link', 'add', d.ifname, ...common, 'type', 'veth', 'peer', 'name', p.ifname, 'index', String(p.ifindex), 'address', p.address, 'mtu', String(p.mtu));
+      done.add(p.ifname);
+    } else if (d.ifname.startsWith('tap')) {
+      // ip tuntap takes no index: the next one the namespace hands out is dpemu's.
+      ipn('tuntap', 'add', 'dev', d.ifname, 'mode', 'tap');
+      ipn('link', 'set', d.ifname, 'address', d.address, 'mtu', String(d.mtu));
+    } else if (d.ifname.startsWith('vxlan_sys_')) ipn('link', 'add', d.ifname, ...common, 'type', 'vxlan', 'external', 'dstport', d.ifname.slice('vxlan_sys_'.length));
+    else if (ovsNames.has(d.ifname) || lbPort.has(d.ifname) || n.linuxBridges.some((b) => b.name === d.ifname)) {
+      // A Linux bridge's MTU follows its ports unless set: set only a stand-in's.
+      ipn('link', 'add', d.ifname, 'index', String(d.ifindex), 'address', d.address, ...(ovsNames.has(d.ifname) ? ['mtu', String(d.mtu)] : []), 'type', 'bridge');
+    } else {
+      // A NIC: a veth whose peer waits in the spare namespace.
+      ipn('link', 'add', d.ifname, ...common, 'type', 'veth', 'peer', 'name', `dpe-${tag}-${n.name.slice(-2)}${d.ifindex}`, 'netns', SPARE);
+      sh('ip', ['-n', SPARE, 'link', 'set', `dpe-${tag}-${n.name.slice(-2)}${d.ifindex}`, 'up']);
+    }
+    done.add(d.ifname);
+  }
+  for (const d of devs) {
+    const master = lbPort.get(d.ifname) ?? (ovsPort.has(d.ifname) || d.ifname.startsWith('vxlan_sys_') ? 'ovs-system' : undefined);
+    if (master) ipn('link', 'set', d.ifname, 'master', master);
+    if (d.flags.includes('PROMISC')) ipn('link', 'set', d.ifname, 'promisc', 'on');
+    if (d.flags.includes('UP')) ipn('link', 'set', d.ifname, 'up');
+  }
+  // A stand-in bridge would follow its ports' MTU: an MTU set by hand stays.
+  for (const d of devs) if (ovsNames.has(d.ifname)) ipn('link', 'set', d.ifname, 'mtu', String(d.mtu));
+  const u = n.underlay!;
+  ipn('addr', 'add', `${u.address.ip}/${u.address.prefixLen}`, 'brd', '+', 'dev', u.nic);
+  ipn('route', 'add', 'default', 'via', u.gateway, 'dev', u.nic);
+  ipn('neigh', 'replace', u.gateway, 'lladdr', u.gatewayMac, 'dev', u.nic, 'nud', 'reachable');
+  // Carrier and operstate settle through linkwatch.
+  await new Promise((r) => setTimeout(r, 1500));
+}
+
+/** The NIC stand-ins: veths in the kernel, physical NICs in dpemu. */
+const nicNames = (n: Node): string[] => [n.underlay!.nic, ...n.ovsBridges.flatMap((b) => b.ports.filter((p) => !p.local && p.type === 'system' && !p.name.startsWith('qvo') && !p.name.startsWith('tap')).map((p) => p.name))];
+
+function maskText(text: string, nics: string[]): string {
+  return text.split('\n').map((line) => {
+    const name = /^(?:\d+: )?([^:@\s]+)/.exec(line)?.[1] ?? '';
+    let l = line;
+    if (nics.includes(name)) {
+      l = l.replace(/^(\d+: \S+?)@if\d+:/, '$1:').replace(/^(\S+)@if\d+ +/, (_, nm: string) => `${nm.padEnd(16)} `);
+    }
+    l = l.replace(/ link-netns(?:id)? \S+/, '');
+    if (nics.includes(name) || name.startsWith('tap')) l = l.replace(/qdisc \S+/, 'qdisc Q');
+    return l;
+  }).join('\n');
+}
+
+function maskJson(text: string, nics: string[]): unknown {
+  const v = JSON.parse(text) as Record<string, unknown>[];
+  for (const d of v) {
+    const name = String(d.ifname ?? '');
+    if (nics.includes(name)) {
+      delete d.link_index;
+      delete d.link_netnsid;
+    }
+    if ((nics.includes(name) || name.startsWith('tap')) && 'qdisc' in d) d.qdisc = 'Q';
+  }
+  return v;
+}
+
+const SHOWS = [['link'], ['addr'], ['route'], ['neigh'], ['-br', 'link'], ['-br', 'addr'], ['-o', 'link'], ['-4', 'addr'], ['route', 'show', 'table', 'all'], ['link', 'show', 'dev', 'vxlan_sys_4789']];
+const JSON_SHOWS = [['-j', 'link'], ['-j', 'addr'], ['-j', 'route'], ['-j', 'neigh']];
+
+before(async () => {
+  requireRoot('the root namespace view against the kernel');
+  emu = buildEmulator(topo);
+  try {
+    objs.addNetns(SPARE);
+    for (const n of topo.nodes) await buildRoot(n);
+  } catch (e) {
+    objs.cleanup();
+    throw e;
+  }
+});
+after(() => objs.cleanup());
+
+for (const node of topo.nodes.map((n) => n.name)) {
+  test(`${node}: the root namespace's show commands print what the kernel prints for the same devices`, async () => {
+    const n = topo.nodes.find((x) => x.name === node)!;
+    const nics = nicNames(n);
+    for (const args of SHOWS) {
+      assert.equal(maskText(await dpemu([node, ...args]), nics), maskText(sh('ip', ['-n', kns.get(node)!, ...args]), nics), `ip ${args.join(' ')} on ${node}`);
+    }
+    for (const args of JSON_SHOWS) {
+      assert.deepEqual(maskJson(await dpemu([node, ...args]), nics), maskJson(sh('ip', ['-n', kns.get(node)!, ...args]), nics), `ip ${args.join(' ')} on ${node}`);
+    }
+  });
+}

@@ -1,0 +1,76 @@
+// `dpemu ip NODE ...` without -n on a hypervisor: its root namespace as the
+// seed's w07 has it (lo, the underlay NIC, OVS's devices, the VM's qbr,
+// qvo/qvb and TAP), following the live ports, and refusing changes. The
+// kernel's printing of the same devices: test/e2e/ip-root-kernel.test.ts.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { buildEmulator, type Emulator } from '../../src/topology/builder.js';
+import { loadTopologyOrThrow } from '../../src/topology/loader.js';
+import { ManualClock } from '../../src/datapath/clock.js';
+import { COMMANDS } from '../../src/control/registry.js';
+import { ControlError } from '../../src/control/protocol.js';
+import { QROUTER, SEED_FILE } from '../helpers/seed-names.js';
+
+const build = (emulateHosts = false) => buildEmulator(loadTopologyOrThrow(SEED_FILE), { clock: new ManualClock(), emulateHosts });
+
+async function ip(emu: Emulator, argv: string[]): Promise<{ exit: number; out: string }> {
+  try {
+    const r = await COMMANDS.get('ip')!.run({ emu, invalidate: () => {} }, argv);
+    return { exit: r.exit, out: r.stdout + r.stderr };
+  } catch (e) {
+    if (!(e instanceof ControlError)) throw e;
+    return { exit: e.exit, out: `${e.message}\n` };
+  }
+}
+
+const W07_LINK = `1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN mode DEFAULT group default qlen 1000
+    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00
+2: eth2: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc fq_codel state UP mode DEFAULT group default qlen 1000
+    link/ether b4:96:91:5a:31:78 brd ff:ff:ff:ff:ff:ff
+3: ovs-system: <BROADCAST,MULTICAST> mtu 1500 qdisc noop state DOWN mode DEFAULT group default qlen 1000
+    link/ether 02:1f:0d:9e:ed:13 brd ff:ff:ff:ff:ff:ff
+4: br-int: <BROADCAST,MULTICAST> mtu 1450 qdisc noop state DOWN mode DEFAULT group default qlen 1000
+    link/ether 02:ea:5a:6c:09:0f brd ff:ff:ff:ff:ff:ff
+5: br-tun: <BROADCAST,MULTICAST> mtu 1500 qdisc noop state DOWN mode DEFAULT group default qlen 1000
+    link/ether 02:7c:66:45:a7:0f brd ff:ff:ff:ff:ff:ff
+6: vxlan_sys_4789: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 65000 qdisc noqueue master ovs-system state UNKNOWN mode DEFAULT group default qlen 1000
+    link/ether 02:a1:c1:5a:3f:17 brd ff:ff:ff:ff:ff:ff
+7: qbr2ab77d0f-99: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1450 qdisc noqueue state UP mode DEFAULT group default qlen 1000
+    link/ether 96:6e:9b:a8:b1:fc brd ff:ff:ff:ff:ff:ff
+8: qvo2ab77d0f-99@qvb2ab77d0f-99: <BROADCAST,MULTICAST,PROMISC,UP,LOWER_UP> mtu 1450 qdisc noqueue master ovs-system state UP mode DEFAULT group default qlen 1000
+    link/ether 46:4f:72:0f:95:bf brd ff:ff:ff:ff:ff:ff
+9: qvb2ab77d0f-99@qvo2ab77d0f-99: <BROADCAST,MULTICAST,PROMISC,UP,LOWER_UP> mtu 1450 qdisc noqueue master qbr2ab77d0f-99 state UP mode DEFAULT group default qlen 1000
+    link/ether 96:6e:9b:a8:b1:fc brd ff:ff:ff:ff:ff:ff
+10: tap2ab77d0f-99: <NO-CARRIER,BROADCAST,MULTICAST,UP> mtu 1450 qdisc fq_codel master qbr2ab77d0f-99 state DOWN mode DEFAULT group default qlen 1000
+    link/ether fe:16:3e:b2:ef:af brd ff:ff:ff:ff:ff:ff
+`;
+
+test("w07's root namespace: the wiring Neutron, os-vif and OVS leave there; the NIC's address, route and gateway neighbour", async () => {
+  const emu = build();
+  assert.deepEqual(await ip(emu, ['w07', 'link']), { exit: 0, out: W07_LINK });
+  assert.deepEqual(await ip(emu, ['w07', 'route']), { exit: 0, out: 'default via 10.206.107.193 dev eth2 \n10.206.107.192/26 dev eth2 proto kernel scope link src 10.206.107.238 \n' });
+  assert.deepEqual(await ip(emu, ['w07', 'neigh']), { exit: 0, out: '10.206.107.193 dev eth2 lladdr 5c:c9:99:60:e0:3c REACHABLE \n' });
+  assert.deepEqual(await ip(emu, ['w07', '-br', 'addr', 'show', 'dev', 'eth2']), { exit: 0, out: 'eth2             UP             10.206.107.238/26 \n' });
+  // The qr- port Neutron moved into the router's namespace is there, not here.
+  assert.deepEqual(await ip(emu, ['w07', 'link', 'show', 'qr-178fc8e2-fd']), { exit: 1, out: 'Device "qr-178fc8e2-fd" does not exist.\n' });
+  assert.equal((await ip(emu, ['-n', QROUTER, 'w07', 'link', 'show', 'qr-178fc8e2-fd'])).exit, 0);
+});
+
+test("the root view follows the ports: the VM's TAP has carrier while a VM holds it, the NIC loses it when its port goes down", async () => {
+  const emu = build(true);
+  assert.match((await ip(emu, ['w07', 'link', 'show', 'tap2ab77d0f-99'])).out, /^10: tap2ab77d0f-99: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1450 qdisc fq_codel master qbr2ab77d0f-99 state UNKNOWN /);
+  emu.element('w07', 'eth2').port('eth2')!.up = false;
+  assert.match((await ip(emu, ['w07', 'link', 'show', 'eth2'])).out, /^2: eth2: <NO-CARRIER,BROADCAST,MULTICAST,UP> mtu 1500 qdisc fq_codel state DOWN /);
+  assert.match((await ip(emu, ['w07', 'route'])).out, /^default via 10\.206\.107\.193 dev eth2 linkdown \n/);
+});
+
+test("the root view is read-only; w02's shows br-ex and its NIC eth3 on OVS", async () => {
+  const emu = build();
+  const set = await ip(emu, ['w07', 'link', 'set', 'eth2', 'down']);
+  assert.deepEqual(set, { exit: 255, out: "Error: w07's root namespace is a read-only view, built from the topology and its ports' state; 'ip link set' is refused there (name a namespace with -n NS to change one).\n" });
+  assert.equal((await ip(emu, ['w07', 'route', 'add', '192.0.2.0/24', 'dev', 'eth2'])).exit, 255);
+  assert.match((await ip(emu, ['w07', 'link'])).out, /2: eth2: <BROADCAST,MULTICAST,UP,LOWER_UP>/);
+  const w02 = (await ip(emu, ['w02', '-br', 'link'])).out.split('\n').map((l) => l.split(' ')[0]).filter(Boolean);
+  assert.deepEqual(w02, ['lo', 'eth2', 'eth3', 'ovs-system', 'br-int', 'br-tun', 'br-ex', 'vxlan_sys_4789']);
+  assert.match((await ip(emu, ['w02', 'link', 'show', 'eth3'])).out, /^3: eth3: .* master ovs-system state UP /);
+});
