@@ -5,7 +5,9 @@
 //             raw, conntrack, mangle, nat), ip_route_input, then local
 //             delivery (defrag, INPUT) or ip_forward (TTL, MTU/DF, FORWARD,
 //             POSTROUTING), fragmentation and neighbour output
-//   local out icmp replies and errors: ip_route_output, OUTPUT, POSTROUTING
+//   local out icmp replies and errors, ping's requests: ip_route_output,
+//             OUTPUT, POSTROUTING; to a local address loopback_xmit (lo's
+//             counters), then PREROUTING and INPUT on lo and local delivery
 // The decisions themselves live in netns.ts/route-*.ts/arp.ts (routing and
 // neighbours) and src/netfilter (iptables, conntrack, NAT); this file moves
 // the bytes between them and the ports.
@@ -23,7 +25,7 @@ import {
   buildIcmpError, icmpErrorAllowed, icmpQuoteLen, icmpSetChecksum, ICMP_ECHO, ICMP_ECHOREPLY, ICMP_DEST_UNREACH,
   ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, ICMP_EXC_FRAGTIME, ICMP_FRAG_NEEDED, ICMP_PORT_UNREACH, ICMP_PROT_UNREACH, ICMP_HOST_UNREACH,
 } from '../wire/icmp.js';
-import { Netns } from './netns.js';
+import { Netns, LOOPBACK_IFINDEX } from './netns.js';
 import type { Interface } from './interfaces.js';
 import { IfCounters, linkStats64 } from './if-counters.js';
 import { type LinkStats64 } from './ip-link-stats.js';
@@ -128,6 +130,8 @@ export class NetNamespace extends Element implements KeepsLearned {
   private relTable: NfPacketInfo['ctTable'] = null;
   /** The packet going through OUTPUT is such an error. */
   private attached = false;
+  /** lo's counters (loopback_xmit: what this stack sends itself). */
+  private loCounters = new IfCounters();
   /** Open ping sockets (dpemu ping): each sees the ICMP datagrams delivered here. */
   private pings: PingSocket[] = [];
 
@@ -289,12 +293,14 @@ export class NetNamespace extends Element implements KeepsLearned {
   override clearCounters(): void {
     this.nf.rules.counters.zeroAll();
     for (const b of this.byIfindex.values()) b.counters = new IfCounters();
+    this.loCounters = new IfCounters();
   }
 
-  /** The device counters of `l`, as `ip -s link` prints them. Nothing passes through `lo` here (it is no port). */
+  /** The device counters of `l`, as `ip -s link` prints them (`lo`: what this stack sent itself, it is no port). */
   linkStats(l: Interface): LinkStats64 {
     const b = this.byIfindex.get(l.index);
-    return linkStats64(b?.counters ?? NO_COUNTERS, this.engine.stats, b && b.vid < 0 ? b.port.statsBase : -1, l.kind, l.carrierChanges);
+    const c = b?.counters ?? (l.index === LOOPBACK_IFINDEX ? this.loCounters : NO_COUNTERS);
+    return linkStats64(c, this.engine.stats, b && b.vid < 0 ? b.port.statsBase : -1, l.kind, l.carrierChanges);
   }
 
   private rxArp(pkt: Packet, b: IfBinding, pt: PktType): void {
@@ -432,11 +438,11 @@ export class NetNamespace extends Element implements KeepsLearned {
   private localIn(pkt: Packet, b: IfBinding, unicast: boolean): void {
     const buf = pkt.buf, l3 = pkt.off + ETH_HLEN;
     if (((buf[l3 + 6]! & 0x3f) | buf[l3 + 7]!) !== 0) return this.defragIn(pkt, b, DEFRAG_LOCAL_DELIVER, unicast);
-    this.localDeliver(pkt, b, unicast);
+    this.localDeliver(pkt, b.iface.index, unicast);
   }
 
-  /** ip_local_deliver_finish: INPUT, then the protocol's handler. */
-  private localDeliver(pkt: Packet, b: IfBinding, unicast: boolean): void {
+  /** ip_local_deliver_finish: INPUT, then the protocol's handler (`iif`: the device it came in on). */
+  private localDeliver(pkt: Packet, iif: number, unicast: boolean): void {
     const e = this.engine, info = this.info;
     if (!this.hook(pkt, 'input', e.now)) return;
     const proto = info.proto;
@@ -448,11 +454,11 @@ export class NetNamespace extends Element implements KeepsLearned {
     if (!unicast) return this.consumeIp(pkt, 'broadcast delivered to the local stack');
     if (proto === IPPROTO_UDP) {
       // No socket listens in an emulated namespace: udp_rcv answers port unreachable.
-      this.icmpError(pkt, b.iface.index, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, true);
+      this.icmpError(pkt, iif, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, true);
       return this.consumeIp(pkt, `UDP to ${ipToString(info.dst)}:${info.dport}: no socket, ICMP port unreachable sent`);
     }
     if (proto === IPPROTO_TCP) return this.consumeIp(pkt, `TCP to ${ipToString(info.dst)}:${info.dport}: no socket`);
-    this.icmpError(pkt, b.iface.index, ICMP_DEST_UNREACH, ICMP_PROT_UNREACH, 0, true);
+    this.icmpError(pkt, iif, ICMP_DEST_UNREACH, ICMP_PROT_UNREACH, 0, true);
     return this.consumeIp(pkt, `IP protocol ${proto}: ICMP protocol unreachable sent`);
   }
 
@@ -490,7 +496,7 @@ export class NetNamespace extends Element implements KeepsLearned {
       else {
         if (e.tracing) e.note(head, this, `defrag: ${q.frags.length} fragments reassembled, ${this.info.len} bytes`);
         if (user === DEFRAG_CONNTRACK_IN) this.rcvFinish(head, b);
-        else this.localDeliver(head, b, unicast);
+        else this.localDeliver(head, b.iface.index, unicast);
       }
       threw = false;
     } finally {
@@ -771,7 +777,8 @@ export class NetNamespace extends Element implements KeepsLearned {
 
   /**
    * A locally generated IPv4 packet (IP header at off+14, source set):
-   * ip_route_output, OUTPUT, POSTROUTING, neighbour output.
+   * ip_route_output, OUTPUT, POSTROUTING, neighbour output, or to a local
+   * address the loopback.
    */
   private localOut(pkt: Packet, src: number, decided?: OutputDecision, related = false): void {
     const e = this.engine, buf = pkt.buf, l3 = pkt.off + ETH_HLEN, info = this.info, dg = this.dg;
@@ -803,14 +810,11 @@ export class NetNamespace extends Element implements KeepsLearned {
       out = this.byIfindex.get(rt.oif);
       info.outIf = out?.iface.name ?? 'lo';
     }
-    if (rt.kind === 'local' || !out) {
-      // Looped back to this stack (the loopback's own hooks are not run): a ping socket's reply or error.
-      if (this.pings.length !== 0 && info.proto === IPPROTO_ICMP) {
-        if (info.icmpType === ICMP_ECHO) return this.echoReply(pkt);
-        this.pingRcv(pkt);
-      }
-      return this.consumeIp(pkt, `to ${ipToString(info.dst)}: local`);
+    if (rt.kind === 'local') {
+      if (!this.hook(pkt, 'postrouting', e.now)) return;
+      return this.loopback(pkt);
     }
+    if (!out) return this.consumeIp(pkt, `to ${ipToString(info.dst)}: ${this.ns.linkByIndex(rt.oif)?.name} has no port`);
     if (e.tracing) e.note(pkt, this, `route (output): ${rt.fib ? fibText(rt.fib) : ''} -> ${out.iface.name} via ${ipToString(rt.nexthop)}`);
     if (!this.hook(pkt, 'postrouting', e.now)) return;
     const h = this.outHop;
@@ -821,8 +825,32 @@ export class NetNamespace extends Element implements KeepsLearned {
     this.ipOutput(pkt, h, 0);
   }
 
-  /** Run a netfilter hook; false when the packet was dropped (it is then accounted for). */
-  private hook(pkt: Packet, name: 'prerouting' | 'input' | 'forward' | 'output' | 'postrouting', now: number): boolean {
+  /**
+   * loopback_xmit and ip_rcv on lo: counted sent and received there (IP
+   * bytes: eth_type_trans has pulled the header), then PREROUTING with the
+   * connection the packet carries, and local delivery on the route output
+   * chose (the skb keeps its dst: no input route). lo down drops it in
+   * __dev_queue_xmit, counted as tx_dropped.
+   */
+  private loopback(pkt: Packet): void {
+    const e = this.engine, info = this.info, c = this.loCounters;
+    if (!this.ns.linkByIndex(LOOPBACK_IFINDEX)!.up) {
+      c.txDropped++;
+      return this.dropIp(pkt, 'port_down', 'lo is down');
+    }
+    c.txPackets++;
+    c.txBytes += info.len;
+    c.rxPackets++;
+    c.rxBytes += info.len;
+    if (e.tracing) e.note(pkt, this, `lo: ${ipToString(info.src)} > ${ipToString(info.dst)} looped back`);
+    info.inIf = 'lo';
+    info.outIf = null;
+    if (!this.hook(pkt, 'looped', e.now)) return;
+    this.localDeliver(pkt, LOOPBACK_IFINDEX, true);
+  }
+
+  /** Run a netfilter hook ('looped': PREROUTING of a packet back through lo); false when the packet was dropped (it is then accounted for). */
+  private hook(pkt: Packet, name: 'prerouting' | 'input' | 'forward' | 'output' | 'postrouting' | 'looped', now: number): boolean {
     const nf = this.nf, e = this.engine, info = this.info;
     if (nf.cache.sw === null) {
       // The first hook of this Netfilter (a sysctl may have replaced the last): it follows the engine's fast-path switch.
@@ -832,7 +860,8 @@ export class NetNamespace extends Element implements KeepsLearned {
     }
     // Each method by name, not nf[name](): a keyed call site megamorphic in V8 (about 2 % of a worker's time).
     const v = name === 'prerouting' ? nf.prerouting(info, now) : name === 'forward' ? nf.forward(info, now)
-      : name === 'postrouting' ? nf.postrouting(info, now) : name === 'input' ? nf.input(info, now) : nf.output(info, now, this.attached);
+      : name === 'postrouting' ? nf.postrouting(info, now) : name === 'input' ? nf.input(info, now)
+      : name === 'output' ? nf.output(info, now, this.attached) : nf.preroutingLooped(info, now);
     const r = nf.result;
     if (e.tracing) {
       if (r.natRule) e.note(pkt, this, `iptables -t nat: ${ruleSaveText(r.chain ?? name.toUpperCase(), r.natRule, false)} => ${ipToString(this.info.src)} > ${ipToString(this.info.dst)}`);
@@ -846,8 +875,9 @@ export class NetNamespace extends Element implements KeepsLearned {
       return false;
     }
     if (v === VERDICT_REJECT && name !== 'output') {
-      const inB = this.info.inIf ? this.byIfindex.get(this.ns.mustLink(this.info.inIf).index) : undefined;
-      if (inB && r.rejectWith && r.rejectWith.icmpType === ICMP_DEST_UNREACH) this.icmpError(pkt, inB.iface.index, ICMP_DEST_UNREACH, r.rejectWith.icmpCode, 0, name === 'input');
+      // Received on a port or looped back through lo: the error goes to the sender, this stack itself for lo.
+      const iif = this.info.inIf ? this.ns.mustLink(this.info.inIf).index : 0;
+      if (iif !== 0 && r.rejectWith && r.rejectWith.icmpType === ICMP_DEST_UNREACH) this.icmpError(pkt, iif, ICMP_DEST_UNREACH, r.rejectWith.icmpCode, 0, name === 'input');
     }
     this.dropIp(pkt, r.reason === 'conntrack_invalid' ? 'conntrack_invalid' : 'netfilter_drop', why);
     return false;
