@@ -40,7 +40,7 @@ import { FASTPATH_CELLS } from '../datapath/stats.js';
 import { LJ, type KeepsLearned, type LearnedJournal, type LearnedRecord, type LearnedSink } from '../datapath/learned-journal.js';
 import { loadRoutes, loadRules, loadNeighbours } from './ip-text.js';
 import { Netfilter, newPacketInfo, fillPacketInfo, fillDatagramInfo, type NfPacketInfo, type NetfilterOptions, type CtStoreBuffers } from '../netfilter/index.js';
-import { CT_RELATED, VERDICT_ACCEPT, VERDICT_REJECT } from '../netfilter/constants.js';
+import { CT_RELATED, IPS_CONFIRMED, IPS_DYING, VERDICT_ACCEPT, VERDICT_REJECT } from '../netfilter/constants.js';
 import { ruleSaveText } from '../netfilter/rule.js';
 import { IPTABLES_CACHE_CELLS } from '../netfilter/traversal-cache.js';
 import { PingError, PingSocket, type PingItem, type PingOpen } from './ping-socket.js';
@@ -90,6 +90,8 @@ export class NetNamespace extends Element implements KeepsLearned {
    * never holds more than the pool's slots; a later hold overwrites.
    */
   private readonly heldIif = new Map<Packet, number>();
+  /** The connection each held packet carries (skb->_nfct: ct * 2 + direction, 0 for none), which that error is attached to. */
+  private readonly heldCt = new Map<Packet, number>();
   /** ARP replies held back by proxy_delay. */
   private readonly delayed: { at: number; pkt: Packet; b: IfBinding }[] = [];
   /** The learned-state journal (its neighbours), as element `jid`; null inline. */
@@ -725,9 +727,10 @@ export class NetNamespace extends Element implements KeepsLearned {
   /**
    * icmp_send: an error about the packet in `pkt` (received on ifindex
    * `iif`, 0 if generated here), sent from this namespace. `local`: the
-   * offending packet was addressed to us.
+   * offending packet was addressed to us. `held`: the connection a packet
+   * held on a neighbour carries (as in heldCt).
    */
-  private icmpError(pkt: Packet, iif: number, type: number, code: number, info: number, local: boolean): void {
+  private icmpError(pkt: Packet, iif: number, type: number, code: number, info: number, local: boolean, held = 0): void {
     const e = this.engine, buf = pkt.buf, l3 = pkt.off + ETH_HLEN;
     const dg = this.dg !== null && this.dg.frags[0] === pkt ? this.dg : null;
     const ipLen = dg === null ? pkt.len - ETH_HLEN : readU16(buf, l3 + 2);
@@ -748,15 +751,35 @@ export class NetNamespace extends Element implements KeepsLearned {
     err.len = ETH_HLEN + len;
     if (dg !== null && quote > pkt.len - ETH_HLEN) this.quoteRest(dg, err, quote);
     if (e.tracing) e.note(err, this, `icmp: ${icmpName(type, code)} from ${ipToString(rt.src)} to ${ipToString(src)}`);
-    // icmp_glue_bits: the error carries the offending packet's connection (when `info` is still about it).
-    const inf = this.info, related = this.infoPkt === pkt && inf.ct !== 0;
-    if (related) {
+    // icmp_glue_bits: the error carries the offending packet's connection (nf_ct_attach): the one `info` holds
+    // while it is about that packet, or the one a held packet kept.
+    const inf = this.info;
+    let related = false;
+    if (this.infoPkt === pkt && inf.ct !== 0) {
+      related = true;
       this.relCt = inf.ct;
       this.relDir = inf.ctDir;
       this.relStatus = inf.ctStatus;
       this.relTable = inf.ctTable;
-    }
+    } else if (held !== 0) related = this.heldConnection(pkt, held);
     this.localOut(err, rt.src, rt, related);
+  }
+
+  /**
+   * The connection a held packet kept, as the one its error is attached to:
+   * true if it is still there and still the packet's (the kernel holds a
+   * reference; here a slot freed meanwhile may hold another connection).
+   */
+  private heldConnection(pkt: Packet, held: number): boolean {
+    const ct = this.nf.conntrack, e = held >>> 1, dir = held & 1, l3 = pkt.off + ETH_HLEN;
+    if ((ct.status(e) & (IPS_CONFIRMED | IPS_DYING)) !== IPS_CONFIRMED) return false;
+    // The packet as it left (after NAT) is the other direction's tuple turned around.
+    if ((readU32(pkt.buf, l3 + 12) | 0) !== ct.tupleDst(e, dir ^ 1) || (readU32(pkt.buf, l3 + 16) | 0) !== ct.tupleSrc(e, dir ^ 1)) return false;
+    this.relCt = e;
+    this.relDir = dir;
+    this.relStatus = ct.status(e);
+    this.relTable = ct;
+    return true;
   }
 
   /**
@@ -903,6 +926,7 @@ export class NetNamespace extends Element implements KeepsLearned {
     if (r.kind === 'drop') return e.drop(pkt, this, r.reason === 'neigh_failed' ? 'neigh_failed' : 'neigh_queue_full', `neighbour ${ipToString(nexthop)} on ${out.iface.name}: ${r.reason}`);
     if (e.tracing) e.note(pkt, this, `neigh: ${ipToString(nexthop)} dev ${out.iface.name} unresolved: packet held`);
     this.heldIif.set(pkt, iif);
+    this.heldCt.set(pkt, this.info.ct === 0 ? 0 : this.info.ct * 2 + this.info.ctDir);
     for (const old of r.dropped) e.drop(old, this, 'neigh_queue_full', 'pushed out of the unresolved queue');
     if (r.solicit) this.solicit(r.solicit, pkt);
   }
@@ -967,7 +991,7 @@ export class NetNamespace extends Element implements KeepsLearned {
         for (const p of a.packets) {
           // arp_error_report: ICMP host unreachable to the packet's source
           // (its input interface is the one icmp_send considers), then drop.
-          this.icmpError(p, this.heldIif.get(p) ?? 0, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, 0, false);
+          this.icmpError(p, this.heldIif.get(p) ?? 0, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, 0, false, this.heldCt.get(p) ?? 0);
           e.drop(p, this, 'neigh_failed', `neighbour ${ipToString(a.ip)} FAILED`);
         }
       }

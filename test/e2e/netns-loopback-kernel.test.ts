@@ -8,7 +8,10 @@
 // (conntrack -L) must agree: the echo request and reply, and the error,
 // go through OUTPUT, POSTROUTING, lo, PREROUTING and INPUT, with the
 // connection made in OUTPUT (NEW, then ESTABLISHED; the error RELATED),
-// the nat table consulted only for the connection's first packet.
+// the nat table consulted only for the connection's first packet. Also a
+// REJECT in INPUT of its own echo request, and the host unreachable for a
+// request held on ARP, which carries the request's connection (nf_ct_attach)
+// even when another packet went through meanwhile and raw OUTPUT says NOTRACK.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { requireRoot } from '../helpers/root.js';
@@ -159,4 +162,45 @@ test('REJECT in INPUT of its own echo request: port unreachable from its own add
   assert.deepEqual(kernel, ['INPUT 1 84', 'INPUT 1 112']);
   assert.deepEqual(ruleCounters(iptablesList(a.nf.rules, 'filter', { verbose: true, exact: true, chain: 'INPUT' })), kernel);
   assert.equal(loStats(runCommand(a.ns, 'ip -s link show lo', 0, { linkStats: (l) => a.linkStats(l) })), loStats(sh('ip', ['-n', k3, '-s', 'link', 'show', 'lo'])));
+});
+
+test('the host unreachable for a held echo request carries its connection: RELATED although raw OUTPUT says NOTRACK, as in the kernel', { timeout: 30_000 }, () => {
+  const k4 = objs.addNetns(`dpe-${tag}-l4`);
+  const rules = [
+    ['-t', 'raw', '-A', 'OUTPUT', '-p', 'icmp', '--icmp-type', 'destination-unreachable', '-j', 'CT', '--notrack'],
+    ...['RELATED', 'UNTRACKED'].flatMap((s) => [['-t', 'mangle', '-A', 'OUTPUT', '-m', 'conntrack', '--ctstate', s], ['-t', 'filter', '-A', 'INPUT', '-m', 'conntrack', '--ctstate', s]]),
+  ];
+  sh('ip', ['-n', k4, 'link', 'add', 'dpe-e', 'type', 'veth', 'peer', 'name', 'dpe-f']);
+  sh('ip', ['-n', k4, 'addr', 'add', '192.0.2.1/24', 'dev', 'dpe-e']);
+  for (const d of ['dpe-e', 'dpe-f']) sh('ip', ['-n', k4, 'link', 'set', d, 'up']);
+  for (const r of rules) sh('ip', ['netns', 'exec', k4, 'iptables', ...r]);
+  // While ARP asks, another packet (a ping to its own address) goes through the stack.
+  const k = tryRun('ip', ['netns', 'exec', k4, 'sh', '-c', 'ping -n -c 1 -W 5 192.0.2.99 & sleep 1; ping -n -q -c 1 192.0.2.1 >/dev/null; wait']);
+  assert.match(k.out, /From 192\.0\.2\.1 icmp_seq=1 Destination Host Unreachable/, k.out);
+
+  const clock = new ManualClock(0);
+  const e = new Engine({ clock });
+  const a = e.add(new NetNamespace('lab', 'k4'));
+  a.addInterface('dpe-e', { addresses: [{ ip: parseIpv4('192.0.2.1')!, prefixLen: 24 }] });
+  a.loadIptables(rules.map((r) => `iptables ${r.join(' ')}`).join('\n'));
+  const items: PingItem[] = [];
+  const { sock } = a.openPing({ dst: parseIpv4('192.0.2.99')! }, (it) => items.push(it));
+  a.pingSend(sock, 1, 56);
+  for (let t = 0; t < 5000; t += 500) {
+    clock.advance(500);
+    e.tick();
+    e.run();
+    if (t === 500) {
+      const own = a.openPing({ dst: parseIpv4('192.0.2.1')! }, () => {});
+      a.pingSend(own.sock, 1, 56);
+      e.run();
+      a.closePing(own.sock);
+    }
+  }
+  assert.deepEqual(items.map((r) => r.kind === 'error' && [r.from, r.type, r.code]), [[parseIpv4('192.0.2.1'), 3, 1]]);
+  for (const t of ['raw', 'mangle', 'filter'] as const) {
+    const kernel = ruleCounters(sh('ip', ['netns', 'exec', k4, 'iptables', '-t', t, '-nvxL']));
+    assert.equal(kernel.length, rules.filter((r) => r[1] === t).length, `-t ${t} listed`);
+    assert.deepEqual(ruleCounters(iptablesList(a.nf.rules, t, { verbose: true, exact: true })), kernel, `-t ${t}`);
+  }
 });
