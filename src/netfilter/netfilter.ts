@@ -4,6 +4,7 @@
 //   received:   prerouting() -> [routing] -> forward() -> [output route] -> postrouting()
 //                                         \-> input()   (local delivery)
 //   generated:  output() -> [reroute if result.reroute] -> postrouting()
+//               \-> to a local address: preroutingLooped() -> input()
 //
 // Inside each hook (Linux IPv4 priorities):
 //   PREROUTING   raw(-300), conntrack in(-200), mangle(-150), nat DST(-100)
@@ -142,6 +143,22 @@ export class Netfilter {
     if (this.tracking && !this.conntrackIn(p, HOOK_PREROUTING, now)) return this.result.verdict;
     if (!this.table(this.rules.tables.mangle, HOOK_PREROUTING, p)) return this.result.verdict;
     if (!this.nat(HOOK_PREROUTING, p, now)) return this.result.verdict;
+    return this.result.verdict;
+  }
+
+  /**
+   * PREROUTING for a packet this stack sent itself, back in through lo
+   * (loopback_xmit keeps skb->_nfct): conntrack leaves a packet that carries
+   * its connection alone (nf_conntrack_in: "Previously seen (loopback or
+   * untracked)? Ignore."), and nat finds its destination binding made in
+   * OUTPUT, so the nat table is not consulted again.
+   */
+  preroutingLooped(p: NfPacketInfo, now: number): number {
+    this.begin();
+    if (!this.table(this.rules.tables.raw, HOOK_PREROUTING, p)) return this.result.verdict;
+    if (this.tracking && p.ct === 0 && !this.conntrackIn(p, HOOK_PREROUTING, now)) return this.result.verdict;
+    if (!this.table(this.rules.tables.mangle, HOOK_PREROUTING, p)) return this.result.verdict;
+    this.nat(HOOK_PREROUTING, p, now);
     return this.result.verdict;
   }
 

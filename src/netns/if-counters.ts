@@ -23,11 +23,13 @@ export class IfCounters {
   /** Frames the port sent to a veth peer that was down: veth_xmit counts them as tx_dropped, not sent. */
   refusedPackets = 0;
   refusedBytes = 0;
-  /** A VLAN sub-interface's own traffic (the parent's port cells count the tagged frames). */
+  /** A VLAN sub-interface's own traffic (the parent's port cells count the tagged frames), or lo's. */
   rxPackets = 0;
   rxBytes = 0;
   txPackets = 0;
   txBytes = 0;
+  /** lo's packets sent while it was down (__dev_queue_xmit). */
+  txDropped = 0;
 
   /** What a received non-ARP frame of this ethertype adds: rx_dropped if no protocol takes it, otherhost if IP for another host. */
   countL3(type: number, otherhost: boolean): void {
@@ -46,7 +48,7 @@ export class IfCounters {
 export function linkStats64(c: IfCounters, stats: Stats, statsBase: number, kind: LinkKind, carrierChanges: number): LinkStats64 {
   const s: LinkStats64 = {
     rxPackets: c.rxPackets, rxBytes: c.rxBytes, rxDropped: c.rxDropped, rxOtherhost: c.rxOtherhost,
-    txPackets: c.txPackets, txBytes: c.txBytes, txDropped: 0, carrierChanges,
+    txPackets: c.txPackets, txBytes: c.txBytes, txDropped: c.txDropped, carrierChanges,
   };
   if (statsBase < 0) return s;
   const v = stats.v;

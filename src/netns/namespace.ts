@@ -5,7 +5,9 @@
 //             raw, conntrack, mangle, nat), ip_route_input, then local
 //             delivery (defrag, INPUT) or ip_forward (TTL, MTU/DF, FORWARD,
 //             POSTROUTING), fragmentation and neighbour output
-//   local out icmp replies and errors: ip_route_output, OUTPUT, POSTROUTING
+//   local out icmp replies and errors, ping's requests: ip_route_output,
+//             OUTPUT, POSTROUTING; to a local address loopback_xmit (lo's
+//             counters), then PREROUTING and INPUT on lo and local delivery
 // The decisions themselves live in netns.ts/route-*.ts/arp.ts (routing and
 // neighbours) and src/netfilter (iptables, conntrack, NAT); this file moves
 // the bytes between them and the ports.
@@ -23,7 +25,7 @@ import {
   buildIcmpError, icmpErrorAllowed, icmpQuoteLen, icmpSetChecksum, ICMP_ECHO, ICMP_ECHOREPLY, ICMP_DEST_UNREACH,
   ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, ICMP_EXC_FRAGTIME, ICMP_FRAG_NEEDED, ICMP_PORT_UNREACH, ICMP_PROT_UNREACH, ICMP_HOST_UNREACH,
 } from '../wire/icmp.js';
-import { Netns } from './netns.js';
+import { Netns, LOOPBACK_IFINDEX } from './netns.js';
 import type { Interface } from './interfaces.js';
 import { IfCounters, linkStats64 } from './if-counters.js';
 import { type LinkStats64 } from './ip-link-stats.js';
@@ -38,7 +40,7 @@ import { FASTPATH_CELLS } from '../datapath/stats.js';
 import { LJ, type KeepsLearned, type LearnedJournal, type LearnedRecord, type LearnedSink } from '../datapath/learned-journal.js';
 import { loadRoutes, loadRules, loadNeighbours } from './ip-text.js';
 import { Netfilter, newPacketInfo, fillPacketInfo, fillDatagramInfo, type NfPacketInfo, type NetfilterOptions, type CtStoreBuffers } from '../netfilter/index.js';
-import { CT_RELATED, VERDICT_ACCEPT, VERDICT_REJECT } from '../netfilter/constants.js';
+import { CT_RELATED, IPS_CONFIRMED, IPS_DYING, VERDICT_ACCEPT, VERDICT_REJECT } from '../netfilter/constants.js';
 import { ruleSaveText } from '../netfilter/rule.js';
 import { IPTABLES_CACHE_CELLS } from '../netfilter/traversal-cache.js';
 import { PingError, PingSocket, type PingItem, type PingOpen } from './ping-socket.js';
@@ -88,6 +90,8 @@ export class NetNamespace extends Element implements KeepsLearned {
    * never holds more than the pool's slots; a later hold overwrites.
    */
   private readonly heldIif = new Map<Packet, number>();
+  /** The connection each held packet carries (skb->_nfct: ct * 2 + direction, 0 for none), which that error is attached to. */
+  private readonly heldCt = new Map<Packet, number>();
   /** ARP replies held back by proxy_delay. */
   private readonly delayed: { at: number; pkt: Packet; b: IfBinding }[] = [];
   /** The learned-state journal (its neighbours), as element `jid`; null inline. */
@@ -128,6 +132,8 @@ export class NetNamespace extends Element implements KeepsLearned {
   private relTable: NfPacketInfo['ctTable'] = null;
   /** The packet going through OUTPUT is such an error. */
   private attached = false;
+  /** lo's counters (loopback_xmit: what this stack sends itself). */
+  private loCounters = new IfCounters();
   /** Open ping sockets (dpemu ping): each sees the ICMP datagrams delivered here. */
   private pings: PingSocket[] = [];
 
@@ -295,12 +301,14 @@ export class NetNamespace extends Element implements KeepsLearned {
   override clearCounters(): void {
     this.nf.rules.counters.zeroAll();
     for (const b of this.byIfindex.values()) b.counters = new IfCounters();
+    this.loCounters = new IfCounters();
   }
 
-  /** The device counters of `l`, as `ip -s link` prints them. Nothing passes through `lo` here (it is no port). */
+  /** The device counters of `l`, as `ip -s link` prints them (`lo`: what this stack sent itself, it is no port). */
   linkStats(l: Interface): LinkStats64 {
     const b = this.byIfindex.get(l.index);
-    return linkStats64(b?.counters ?? NO_COUNTERS, this.engine.stats, b && b.vid < 0 ? b.port.statsBase : -1, l.kind, l.carrierChanges);
+    const c = b?.counters ?? (l.index === LOOPBACK_IFINDEX ? this.loCounters : NO_COUNTERS);
+    return linkStats64(c, this.engine.stats, b && b.vid < 0 ? b.port.statsBase : -1, l.kind, l.carrierChanges);
   }
 
   private rxArp(pkt: Packet, b: IfBinding, pt: PktType): void {
@@ -438,11 +446,11 @@ export class NetNamespace extends Element implements KeepsLearned {
   private localIn(pkt: Packet, b: IfBinding, unicast: boolean): void {
     const buf = pkt.buf, l3 = pkt.off + ETH_HLEN;
     if (((buf[l3 + 6]! & 0x3f) | buf[l3 + 7]!) !== 0) return this.defragIn(pkt, b, DEFRAG_LOCAL_DELIVER, unicast);
-    this.localDeliver(pkt, b, unicast);
+    this.localDeliver(pkt, b.iface.index, unicast);
   }
 
-  /** ip_local_deliver_finish: INPUT, then the protocol's handler. */
-  private localDeliver(pkt: Packet, b: IfBinding, unicast: boolean): void {
+  /** ip_local_deliver_finish: INPUT, then the protocol's handler (`iif`: the device it came in on). */
+  private localDeliver(pkt: Packet, iif: number, unicast: boolean): void {
     const e = this.engine, info = this.info;
     if (!this.hook(pkt, 'input', e.now)) return;
     const proto = info.proto;
@@ -454,11 +462,11 @@ export class NetNamespace extends Element implements KeepsLearned {
     if (!unicast) return this.consumeIp(pkt, 'broadcast delivered to the local stack');
     if (proto === IPPROTO_UDP) {
       // No socket listens in an emulated namespace: udp_rcv answers port unreachable.
-      this.icmpError(pkt, b.iface.index, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, true);
+      this.icmpError(pkt, iif, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, true);
       return this.consumeIp(pkt, `UDP to ${ipToString(info.dst)}:${info.dport}: no socket, ICMP port unreachable sent`);
     }
     if (proto === IPPROTO_TCP) return this.consumeIp(pkt, `TCP to ${ipToString(info.dst)}:${info.dport}: no socket`);
-    this.icmpError(pkt, b.iface.index, ICMP_DEST_UNREACH, ICMP_PROT_UNREACH, 0, true);
+    this.icmpError(pkt, iif, ICMP_DEST_UNREACH, ICMP_PROT_UNREACH, 0, true);
     return this.consumeIp(pkt, `IP protocol ${proto}: ICMP protocol unreachable sent`);
   }
 
@@ -496,7 +504,7 @@ export class NetNamespace extends Element implements KeepsLearned {
       else {
         if (e.tracing) e.note(head, this, `defrag: ${q.frags.length} fragments reassembled, ${this.info.len} bytes`);
         if (user === DEFRAG_CONNTRACK_IN) this.rcvFinish(head, b);
-        else this.localDeliver(head, b, unicast);
+        else this.localDeliver(head, b.iface.index, unicast);
       }
       threw = false;
     } finally {
@@ -725,9 +733,10 @@ export class NetNamespace extends Element implements KeepsLearned {
   /**
    * icmp_send: an error about the packet in `pkt` (received on ifindex
    * `iif`, 0 if generated here), sent from this namespace. `local`: the
-   * offending packet was addressed to us.
+   * offending packet was addressed to us. `held`: the connection a packet
+   * held on a neighbour carries (as in heldCt).
    */
-  private icmpError(pkt: Packet, iif: number, type: number, code: number, info: number, local: boolean): void {
+  private icmpError(pkt: Packet, iif: number, type: number, code: number, info: number, local: boolean, held = 0): void {
     const e = this.engine, buf = pkt.buf, l3 = pkt.off + ETH_HLEN;
     const dg = this.dg !== null && this.dg.frags[0] === pkt ? this.dg : null;
     const ipLen = dg === null ? pkt.len - ETH_HLEN : readU16(buf, l3 + 2);
@@ -748,15 +757,35 @@ export class NetNamespace extends Element implements KeepsLearned {
     err.len = ETH_HLEN + len;
     if (dg !== null && quote > pkt.len - ETH_HLEN) this.quoteRest(dg, err, quote);
     if (e.tracing) e.note(err, this, `icmp: ${icmpName(type, code)} from ${ipToString(rt.src)} to ${ipToString(src)}`);
-    // icmp_glue_bits: the error carries the offending packet's connection (when `info` is still about it).
-    const inf = this.info, related = this.infoPkt === pkt && inf.ct !== 0;
-    if (related) {
+    // icmp_glue_bits: the error carries the offending packet's connection (nf_ct_attach): the one `info` holds
+    // while it is about that packet, or the one a held packet kept.
+    const inf = this.info;
+    let related = false;
+    if (this.infoPkt === pkt && inf.ct !== 0) {
+      related = true;
       this.relCt = inf.ct;
       this.relDir = inf.ctDir;
       this.relStatus = inf.ctStatus;
       this.relTable = inf.ctTable;
-    }
+    } else if (held !== 0) related = this.heldConnection(pkt, held);
     this.localOut(err, rt.src, rt, related);
+  }
+
+  /**
+   * The connection a held packet kept, as the one its error is attached to:
+   * true if it is still there and still the packet's (the kernel holds a
+   * reference; here a slot freed meanwhile may hold another connection).
+   */
+  private heldConnection(pkt: Packet, held: number): boolean {
+    const ct = this.nf.conntrack, e = held >>> 1, dir = held & 1, l3 = pkt.off + ETH_HLEN;
+    if ((ct.status(e) & (IPS_CONFIRMED | IPS_DYING)) !== IPS_CONFIRMED) return false;
+    // The packet as it left (after NAT) is the other direction's tuple turned around.
+    if ((readU32(pkt.buf, l3 + 12) | 0) !== ct.tupleDst(e, dir ^ 1) || (readU32(pkt.buf, l3 + 16) | 0) !== ct.tupleSrc(e, dir ^ 1)) return false;
+    this.relCt = e;
+    this.relDir = dir;
+    this.relStatus = ct.status(e);
+    this.relTable = ct;
+    return true;
   }
 
   /**
@@ -777,7 +806,8 @@ export class NetNamespace extends Element implements KeepsLearned {
 
   /**
    * A locally generated IPv4 packet (IP header at off+14, source set):
-   * ip_route_output, OUTPUT, POSTROUTING, neighbour output.
+   * ip_route_output, OUTPUT, POSTROUTING, neighbour output, or to a local
+   * address the loopback.
    */
   private localOut(pkt: Packet, src: number, decided?: OutputDecision, related = false): void {
     const e = this.engine, buf = pkt.buf, l3 = pkt.off + ETH_HLEN, info = this.info, dg = this.dg;
@@ -809,14 +839,11 @@ export class NetNamespace extends Element implements KeepsLearned {
       out = this.byIfindex.get(rt.oif);
       info.outIf = out?.iface.name ?? 'lo';
     }
-    if (rt.kind === 'local' || !out) {
-      // Looped back to this stack (the loopback's own hooks are not run): a ping socket's reply or error.
-      if (this.pings.length !== 0 && info.proto === IPPROTO_ICMP) {
-        if (info.icmpType === ICMP_ECHO) return this.echoReply(pkt);
-        this.pingRcv(pkt);
-      }
-      return this.consumeIp(pkt, `to ${ipToString(info.dst)}: local`);
+    if (rt.kind === 'local') {
+      if (!this.hook(pkt, 'postrouting', e.now)) return;
+      return this.loopback(pkt);
     }
+    if (!out) return this.consumeIp(pkt, `to ${ipToString(info.dst)}: ${this.ns.linkByIndex(rt.oif)?.name} has no port`);
     if (e.tracing) e.note(pkt, this, `route (output): ${rt.fib ? fibText(rt.fib) : ''} -> ${out.iface.name} via ${ipToString(rt.nexthop)}`);
     if (!this.hook(pkt, 'postrouting', e.now)) return;
     const h = this.outHop;
@@ -827,8 +854,32 @@ export class NetNamespace extends Element implements KeepsLearned {
     this.ipOutput(pkt, h, 0);
   }
 
-  /** Run a netfilter hook; false when the packet was dropped (it is then accounted for). */
-  private hook(pkt: Packet, name: 'prerouting' | 'input' | 'forward' | 'output' | 'postrouting', now: number): boolean {
+  /**
+   * loopback_xmit and ip_rcv on lo: counted sent and received there (IP
+   * bytes: eth_type_trans has pulled the header), then PREROUTING with the
+   * connection the packet carries, and local delivery on the route output
+   * chose (the skb keeps its dst: no input route). lo down drops it in
+   * __dev_queue_xmit, counted as tx_dropped.
+   */
+  private loopback(pkt: Packet): void {
+    const e = this.engine, info = this.info, c = this.loCounters;
+    if (!this.ns.linkByIndex(LOOPBACK_IFINDEX)!.up) {
+      c.txDropped++;
+      return this.dropIp(pkt, 'port_down', 'lo is down');
+    }
+    c.txPackets++;
+    c.txBytes += info.len;
+    c.rxPackets++;
+    c.rxBytes += info.len;
+    if (e.tracing) e.note(pkt, this, `lo: ${ipToString(info.src)} > ${ipToString(info.dst)} looped back`);
+    info.inIf = 'lo';
+    info.outIf = null;
+    if (!this.hook(pkt, 'looped', e.now)) return;
+    this.localDeliver(pkt, LOOPBACK_IFINDEX, true);
+  }
+
+  /** Run a netfilter hook ('looped': PREROUTING of a packet back through lo); false when the packet was dropped (it is then accounted for). */
+  private hook(pkt: Packet, name: 'prerouting' | 'input' | 'forward' | 'output' | 'postrouting' | 'looped', now: number): boolean {
     const nf = this.nf, e = this.engine, info = this.info;
     if (nf.cache.sw === null) {
       // The first hook of this Netfilter (a sysctl may have replaced the last): it follows the engine's fast-path switch.
@@ -838,7 +889,8 @@ export class NetNamespace extends Element implements KeepsLearned {
     }
     // Each method by name, not nf[name](): a keyed call site megamorphic in V8 (about 2 % of a worker's time).
     const v = name === 'prerouting' ? nf.prerouting(info, now) : name === 'forward' ? nf.forward(info, now)
-      : name === 'postrouting' ? nf.postrouting(info, now) : name === 'input' ? nf.input(info, now) : nf.output(info, now, this.attached);
+      : name === 'postrouting' ? nf.postrouting(info, now) : name === 'input' ? nf.input(info, now)
+      : name === 'output' ? nf.output(info, now, this.attached) : nf.preroutingLooped(info, now);
     const r = nf.result;
     if (e.tracing) {
       if (r.natRule) e.note(pkt, this, `iptables -t nat: ${ruleSaveText(r.chain ?? name.toUpperCase(), r.natRule, false)} => ${ipToString(this.info.src)} > ${ipToString(this.info.dst)}`);
@@ -852,8 +904,9 @@ export class NetNamespace extends Element implements KeepsLearned {
       return false;
     }
     if (v === VERDICT_REJECT && name !== 'output') {
-      const inB = this.info.inIf ? this.byIfindex.get(this.ns.mustLink(this.info.inIf).index) : undefined;
-      if (inB && r.rejectWith && r.rejectWith.icmpType === ICMP_DEST_UNREACH) this.icmpError(pkt, inB.iface.index, ICMP_DEST_UNREACH, r.rejectWith.icmpCode, 0, name === 'input');
+      // Received on a port or looped back through lo: the error goes to the sender, this stack itself for lo.
+      const iif = this.info.inIf ? this.ns.mustLink(this.info.inIf).index : 0;
+      if (iif !== 0 && r.rejectWith && r.rejectWith.icmpType === ICMP_DEST_UNREACH) this.icmpError(pkt, iif, ICMP_DEST_UNREACH, r.rejectWith.icmpCode, 0, name === 'input');
     }
     this.dropIp(pkt, r.reason === 'conntrack_invalid' ? 'conntrack_invalid' : 'netfilter_drop', why);
     return false;
@@ -879,6 +932,7 @@ export class NetNamespace extends Element implements KeepsLearned {
     if (r.kind === 'drop') return e.drop(pkt, this, r.reason === 'neigh_failed' ? 'neigh_failed' : 'neigh_queue_full', `neighbour ${ipToString(nexthop)} on ${out.iface.name}: ${r.reason}`);
     if (e.tracing) e.note(pkt, this, `neigh: ${ipToString(nexthop)} dev ${out.iface.name} unresolved: packet held`);
     this.heldIif.set(pkt, iif);
+    this.heldCt.set(pkt, this.info.ct === 0 ? 0 : this.info.ct * 2 + this.info.ctDir);
     for (const old of r.dropped) e.drop(old, this, 'neigh_queue_full', 'pushed out of the unresolved queue');
     if (r.solicit) this.solicit(r.solicit, pkt);
   }
@@ -943,7 +997,7 @@ export class NetNamespace extends Element implements KeepsLearned {
         for (const p of a.packets) {
           // arp_error_report: ICMP host unreachable to the packet's source
           // (its input interface is the one icmp_send considers), then drop.
-          this.icmpError(p, this.heldIif.get(p) ?? 0, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, 0, false);
+          this.icmpError(p, this.heldIif.get(p) ?? 0, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, 0, false, this.heldCt.get(p) ?? 0);
           e.drop(p, this, 'neigh_failed', `neighbour ${ipToString(a.ip)} FAILED`);
         }
       }
