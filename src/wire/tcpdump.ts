@@ -428,21 +428,27 @@ export class Tcpdump {
       return;
     }
     if (this.link) this.p(`${this.etherType(type)}${printedLength ? ', ' : `, length ${origLength}: `}`);
+    if (this.byEthertype(type, p, length, caplen)) return;
+    // An ethertype tcpdump cannot print: without -e its line gets the link header after all.
+    if (!this.link) this.p(`${macs}${this.etherType(type)}, length ${origLength}: `);
+    this.defaultPrint(p, caplen);
+  }
+
+  /** The payload of an ethertype dpemu decodes (ethertype_print's IPv4, IPv6, ARP and RARP); false for any other. */
+  private byEthertype(type: number, p: number, length: number, caplen: number): boolean {
     switch (type) {
       case 0x0800:
         this.ipv4(p, length);
-        return;
+        return true;
       case 0x86dd:
         this.ipv6(p, length);
-        return;
+        return true;
       case 0x0806:
       case 0x8035:
         this.arp(p, length, caplen);
-        return;
+        return true;
       default:
-        // An ethertype tcpdump cannot print: without -e its line gets the link header after all.
-        if (!this.link) this.p(`${macs}${this.etherType(type)}, length ${origLength}: `);
-        this.defaultPrint(p, caplen);
+        return false;
     }
   }
 
@@ -486,22 +492,10 @@ export class Tcpdump {
       else this.defaultPrint(p, caplen);
       return;
     }
-    switch (type) {
-      case 0x0800:
-        this.ipv4(p, length);
-        return;
-      case 0x86dd:
-        this.ipv6(p, length);
-        return;
-      case 0x0806:
-      case 0x8035:
-        this.arp(p, length, caplen);
-        return;
-      default:
-        // An ethertype tcpdump cannot print: without -e its line gets the cooked header after all.
-        if (!this.link) this.sll2Link(hdr, length + SLL2_HDR_LEN);
-        this.defaultPrint(p, caplen);
-    }
+    if (this.byEthertype(type, p, length, caplen)) return;
+    // An ethertype tcpdump cannot print: without -e its line gets the cooked header after all.
+    if (!this.link) this.sll2Link(hdr, length + SLL2_HDR_LEN);
+    this.defaultPrint(p, caplen);
   }
 
   /** What llc_print returns when it printed the frame at p: its LLC header (with SNAP's 5 bytes), or what was captured of a cut one. */
