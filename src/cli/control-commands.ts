@@ -77,7 +77,7 @@ export async function remote(family: string, argv: string[]): Promise<number> {
 const FAMILIES: [string, string, string][] = [
   ['vsctl', 'CMD NODE [ARGS]', 'as ovs-vsctl on NODE: show, list-br, list-ports BR, list-ifaces BR, port-to-br PORT, iface-to-br IFACE, br-exists BR, br-to-vlan BR, br-to-parent BR, [--if-exists] get TABLE RECORD COLUMN[:KEY]..., [--columns=COL,...] [-f FORMAT] [-d DATA] [--bare] list TABLE [RECORD...], find TABLE [COLUMN[:KEY]=VALUE]...'],
   ['ofctl', 'SUBCMD NODE BRIDGE [ARGS]', 'as ovs-ofctl: show [-O OpenFlow13], dump-flows [--names] [--no-stats] [FLOW], dump-ports [PORT] [-O OpenFlow13], dump-ports-desc [-O OpenFlow13], dump-tables [-O OpenFlow13], add-flow FLOW|-, add-flows FILE|-, mod-flows [--strict] FLOW|-, del-flows [--strict] [FLOW|-]'],
-  ['appctl', 'SUBCMD NODE BRIDGE [FLOW]', 'as ovs-appctl: fdb/show, fdb/flush, ofproto/trace FLOW, dpif/show, dpif/dump-flows, dpctl/dump-flows'],
+  ['appctl', 'SUBCMD NODE BRIDGE [FLOW]', 'as ovs-appctl: fdb/show, fdb/stats-show, fdb/flush, ofproto/trace FLOW, dpif/show, dpif/dump-flows, dpctl/show [-s], dpctl/dump-flows'],
   ['brctl', 'show|showmacs NODE [BRIDGE]', 'as brctl'],
   ['ip', '[-n NS] [-4|-6|-0|-f FAMILY] [-s [-s]] [-d] [-br] [-j [-p]] [-o] NODE OBJECT ...', 'as ip: addr, link, route [table N], route get, rule, neigh; route|neigh add|del|replace|change, rule add|del, link set, addr add|del; -s: device counters; -d: details; -br: brief; -j [-p]: JSON [pretty]; -o: one line a record; netns [list]; netns exec NS ip|iptables|iptables-save|conntrack|tcpdump|ping ARGS'],
   ['iptables', 'NODE -n NS [-t TABLE] -S|-L -n -v|-A|-D|-I ...', 'as iptables (legacy) inside a namespace'],

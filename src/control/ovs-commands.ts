@@ -252,17 +252,59 @@ function datapathFlows(br: OvsBridge, now: number): XcEntry[] {
   return xc.entries();
 }
 
+/**
+ * dpctl/show [-s] NODE [DP]: dpctl_unixctl_handler's options (-s/--statistics;
+ * -m/--more and --names/--no-names change nothing in show), its words for
+ * one it does not know; the one datapath, `system@ovs-system`, or none named.
+ */
+function appctlDpctlShow(ctx: Parameters<CommandFamily['run']>[0], args: readonly string[]): ReturnType<CommandFamily['run']> {
+  let stats = false;
+  const words: string[] = [];
+  for (const a of args) {
+    if (a.startsWith('--')) {
+      if (a === '--statistics') stats = true;
+      else if (a !== '--more' && a !== '--names' && a !== '--no-names') throw new ControlError(`Unrecognized option ${a}\novs-appctl: server returned an error`, 2);
+    } else if (a.startsWith('-') && a.length > 1) {
+      for (const o of a.slice(1)) {
+        if (o === 's') stats = true;
+        else if (o !== 'm') throw new ControlError(`Unrecognized option -${o}\novs-appctl: server returned an error`, 2);
+      }
+    } else words.push(a);
+  }
+  const [node, ...dps] = words;
+  const n = mustNode(ctx, node);
+  const bad = dps.find((d) => d !== 'system@ovs-system');
+  if (bad !== undefined) {
+    // dpif_open: an unknown type has no provider, a system datapath of another name no device.
+    const why = bad.includes('@') && !bad.startsWith('system@') ? 'Address family not supported by protocol' : 'No such device';
+    throw new ControlError(`ovs-vswitchd: opening datapath ${bad} failed (${why})\novs-appctl: server returned an error`, 2);
+  }
+  const { emu } = ctx;
+  const show = new NodeDatapath(ovsBridges(emu, n)).dpctlShow(emu.engine.now, stats ? emu.engine.stats : null);
+  // One show a datapath named (dpctl_show), the one datapath when none is.
+  return ok(dps.length > 1 ? show.repeat(dps.length) : show);
+}
+
 export const appctl: CommandFamily = {
   name: 'appctl',
   access: (argv) => (APPCTL_WRITES.has(argv[0] ?? '') ? 'write' : 'read'),
-  // ofproto/trace takes options before NODE; the others name it right after the verb.
-  target: (argv) => ({ node: argv[0] === 'ofproto/trace' ? argv.slice(1).find((a) => !a.startsWith('-')) : argv[1] }),
+  // ofproto/trace and dpctl/show take options before NODE; the others name it right after the verb.
+  target: (argv) => ({ node: argv[0] === 'ofproto/trace' || argv[0] === 'dpctl/show' ? argv.slice(1).find((a) => !a.startsWith('-')) : argv[1] }),
   run(ctx, argv) {
     const { emu } = ctx;
     const [sub, node, bridge] = argv;
     switch (sub) {
       case 'fdb/show':
         return ok(mustOvsBridge(ctx, node, bridge).fdbShow());
+      case 'fdb/stats-show': {
+        // ofproto_unixctl_fdb_stats_show's words (ovs-vswitchd 3.1).
+        const n = mustNode(ctx, node), fail = (m: string) => new ControlError(`${m}\novs-appctl: server returned an error`, 2);
+        if (bridge === undefined) throw fail('"fdb/stats-show" command requires at least 1 arguments');
+        if (argv.length > 3) throw fail('"fdb/stats-show" command takes at most 1 arguments');
+        const br = ovsBridges(emu, n).find((b) => b.name === bridge);
+        if (br === undefined) throw fail('no such bridge');
+        return ok(br.fdbStatsShow());
+      }
       case 'fdb/flush': {
         const n = mustNode(ctx, node);
         const brs = bridge ? [mustOvsBridge(ctx, n, bridge)] : ovsBridges(emu, n);
@@ -286,6 +328,8 @@ export const appctl: CommandFamily = {
         const lines = brs.flatMap((br) => datapathFlows(br, now).map((e) => dpifFlowLine(e, now, br, dp)));
         return ok(lines.map((l) => l + '\n').join(''));
       }
+      case 'dpctl/show':
+        return appctlDpctlShow(ctx, argv.slice(1));
       case 'dpif/show': {
         // One datapath a node, all its bridges in it; OVS takes no argument (dpemu needs NODE).
         const n = mustNode(ctx, node);
@@ -295,7 +339,7 @@ export const appctl: CommandFamily = {
       case undefined:
         throw new ControlError('ovs-appctl: at least one non-option argument is required (use --help for help)');
       default:
-        throw new ControlError(`"${sub}" is not a valid command (dpemu knows fdb/show, fdb/flush, ofproto/trace, dpif/show, dpif/dump-flows, dpctl/dump-flows)`, 2);
+        throw new ControlError(`"${sub}" is not a valid command (dpemu knows fdb/show, fdb/stats-show, fdb/flush, ofproto/trace, dpif/show, dpif/dump-flows, dpctl/show, dpctl/dump-flows)`, 2);
     }
   },
 };

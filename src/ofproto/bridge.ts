@@ -499,6 +499,11 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
     return this.fdb.show(Math.floor(this.now() / 1000));
   }
 
+  /** `ovs-appctl fdb/stats-show BRIDGE`. */
+  fdbStatsShow(): string {
+    return this.fdb.statsShow(this.name, Math.floor(this.now() / 1000));
+  }
+
   /** `ovs-appctl fdb/flush BRIDGE`. */
   fdbFlush(): void {
     this.fdb.flush();

@@ -13,6 +13,7 @@ import type { OvsBridge } from './bridge.js';
 import { OFPP_LOCAL } from './bridge.js';
 import type { OvsPort } from './ovs-port.js';
 import { ipToString } from '../wire/addr.js';
+import { PC, type Stats } from '../datapath/stats.js';
 
 export class NodeDatapath {
   private readonly odp = new Map<OvsPort, number>();
@@ -31,6 +32,54 @@ export class NodeDatapath {
         }
       }
     }
+  }
+
+  /**
+   * `ovs-appctl dpctl/show` (show_dpif of lib/dpctl.c, OVS 3.1) for the
+   * kernel datapath, from the node's translation caches (dpemu's datapath
+   * flows) at `now` ms, idle entries first gone as dpctl/dump-flows drops
+   * them: lookups hit/missed are their hits and misses (lost: dpemu loses no
+   * upcall); flows their live entries; masks total the distinct masks among
+   * those (the kernel keeps one mask list for the datapath, so bridges'
+   * entries with equal masks share one), masks hit the masks lookups probed
+   * and cache hit the lookups the per-port memo answered (the kernel's
+   * per-CPU mask cache: one mask probed). dpif-netlink reports a zero cache
+   * hit count as unsupported, so `cache:` is left out until a hit;
+   * `caches:` lists the kernel's default mask cache size (256). With
+   * `stats` (-s) each port's netdev_get_stats lines follow it (portStats).
+   */
+  dpctlShow(now: number, stats: Stats | null): string {
+    let hit = 0, missed = 0, flows = 0, maskHits = 0, cacheHits = 0;
+    const masks = new Set<string>();
+    for (const br of this.bridges) {
+      const xc = br.xcache;
+      if (xc === null) continue;
+      xc.expireIdle(now);
+      hit += xc.hits;
+      missed += xc.misses;
+      flows += xc.count;
+      maskHits += xc.maskHits;
+      cacheHits += xc.memoHits;
+      for (const g of xc.groups) if (g.count !== 0) masks.add(g.id);
+    }
+    const pkts = hit + missed;
+    const lines = [
+      'system@ovs-system:',
+      `  lookups: hit:${hit} missed:${missed} lost:0`,
+      `  flows: ${flows}`,
+      `  masks: hit:${maskHits} total:${masks.size} hit/pkt:${fixedC(pkts ? maskHits / pkts : 0, 2)}`,
+    ];
+    if (cacheHits !== 0) lines.push(`  cache: hit:${cacheHits} hit-rate:${fixedC((cacheHits / pkts) * 100, 2)}%`);
+    lines.push('  caches:', '    masks-cache: size:256', '  port 0: ovs-system (internal)');
+    // Each datapath port once, by number (vxlan ports of one UDP port share theirs).
+    const byNo = new Map<number, OvsPort>();
+    for (const [p, n] of this.odp) if (!byNo.has(n)) byNo.set(n, p);
+    if (stats !== null) lines.push(...portStats(null, stats));
+    for (const [n, p] of [...byNo].sort((a, b) => a[0] - b[0])) {
+      lines.push(`  port ${n}: ${dpctlPort(p)}`);
+      if (stats !== null) lines.push(...portStats(p, stats));
+    }
+    return lines.map((l) => l + '\n').join('');
   }
 
   /** The port's datapath number; null for a patch port (ODPP_NONE). */
@@ -53,6 +102,59 @@ export class NodeDatapath {
     }
     return lines.map((l) => l + '\n').join('');
   }
+}
+
+/**
+ * printf's `%.Nf` of x >= 0: toFixed but for an exact tie (x an odd
+ * multiple of 2^-(N+1), the only doubles halfway between two N-digit
+ * decimals), which glibc rounds to even and toFixed up.
+ */
+export function fixedC(x: number, n: number): string {
+  const m = x * 2 ** (n + 1); // exact: a power of two
+  if (Number.isInteger(m) && m % 2 === 1) {
+    const k = Math.round(x * 10 ** n);
+    return ((k % 2 === 0 ? k : k - 1) / 10 ** n).toFixed(n);
+  }
+  return x.toFixed(n);
+}
+
+/**
+ * A kernel datapath port as show_dpif names it: the vport's name, and its
+ * type and netdev_get_config unless a system one. A vxlan port is the
+ * shared vxlan_sys_N vport, which dpctl opens afresh by that name: a new
+ * netdev with no configuration but the UDP port its name gives, so
+ * get_tunnel_config prints only the packet type (the form ovs-dpctl show
+ * prints on OVS 3.x hosts).
+ */
+function dpctlPort(p: OvsPort): string {
+  if (p.type === 'vxlan') return `vxlan_sys_${p.dstPort} (vxlan: packet_type=ptap)`;
+  return p.type === 'internal' ? `${p.name} (internal)` : p.name;
+}
+
+/**
+ * -s's lines for port `p` (null: ovs-system's): the counters dump-ports
+ * prints for it (netdev_get_stats, the same call port_get_stats makes; see
+ * src/control/ovs-dump-ports.ts), the errors dpemu never has 0. ovs-system
+ * carries nothing, and dpctl opens a vxlan_sys_N vport as a new netdev
+ * whose tunnel counters (netdev_vport_get_stats) start at 0: both all 0.
+ */
+function portStats(p: OvsPort | null, stats: Stats): string[] {
+  const own = p !== null && p.type !== 'vxlan';
+  const c = (i: PC): number => (own ? stats.v[p.port.statsBase + i]! : 0);
+  const rxBytes = own ? c(PC.RX_BYTES) + p.rxBytesAdj : 0, txBytes = own ? c(PC.TX_BYTES) + p.txBytesAdj : 0;
+  return [
+    `    RX packets:${c(PC.RX_PACKETS)} errors:0 dropped:0 overruns:0 frame:0`,
+    `    TX packets:${c(PC.TX_PACKETS)} errors:0 dropped:${c(PC.TX_DROPPED)} aborted:0 carrier:0`,
+    '    collisions:0',
+    `    RX bytes:${rxBytes}${humanSize(rxBytes)}  TX bytes:${txBytes}${humanSize(txBytes)}`,
+  ];
+}
+
+/** print_human_size of lib/dpctl.c. */
+function humanSize(v: number): string {
+  const units: [number, string][] = [[1024 ** 4, 'TiB'], [1024 ** 3, 'GiB'], [1024 ** 2, 'MiB'], [1024, 'KiB']];
+  for (const [n, u] of units) if (v >= n) return ` (${fixedC(v / n, 1)} ${u})`;
+  return '';
 }
 
 /** strcmp order (shash_sort): names are ASCII. */

@@ -4,6 +4,7 @@
 // refresh, times in whole seconds as OVS's time_now() has them. Entries are
 // found through a MacTable keyed by (MAC, VLAN): no strings, no boxed keys.
 import { MacTable } from '../l2/mac-table.js';
+import { FdbPortHeap } from './fdb-port-heap.js';
 import { LJ, type LearnedJournal, type LearnedRecord, type LearnedSink } from '../datapath/learned-journal.js';
 
 export const MAC_ENTRY_DEFAULT_IDLE_TIME = 300; // seconds (OVS mac-aging-time)
@@ -62,6 +63,8 @@ export class MacLearning {
   private readonly table = new MacTable<FdbEntry>();
   private head: FdbEntry | null = null; // least recently used
   private tail: FdbEntry | null = null;
+  /** Entries per port, for evictions (evict_mac_entry_fairly). */
+  private readonly ports = new FdbPortHeap();
   /** Bumped when an entry is added, moves port or is removed (a cache would key on it). */
   generation = 0;
   watch: FdbWatch | null = null;
@@ -69,6 +72,15 @@ export class MacLearning {
   private journal: LearnedJournal | null = null;
   private jid = 0;
   private portName: (ofport: number) => string | undefined = () => undefined;
+  // fdb/stats-show's totals, as mac-learning.c counts them (never reset: dpemu has no fdb/stats-clear).
+  /** New entries (mac_learning_insert). */
+  totalLearned = 0;
+  /** Entries whose time was up (mac_learning_run; a lookup that finds one removes it here). */
+  totalExpired = 0;
+  /** Entries removed for room (evict_mac_entry_fairly). */
+  totalEvicted = 0;
+  /** Entries learned again on another port (update_learning_table__). */
+  totalMoved = 0;
 
   constructor(
     public idleTime = MAC_ENTRY_DEFAULT_IDLE_TIME,
@@ -95,6 +107,7 @@ export class MacLearning {
     if (e === undefined) return null;
     if (nowS >= e.expires) {
       this.remove(e);
+      this.totalExpired++;
       return null;
     }
     return e;
@@ -115,6 +128,8 @@ export class MacLearning {
       e = new FdbEntry(macHi, macLo >>> 0, vlan, port, nowS + this.idleTime);
       this.table.set(macHi, macLo, vlan, e);
       this.append(e);
+      this.ports.inc(port);
+      this.totalLearned++;
       this.generation++;
       this.watch?.macChanged(macHi, e.macLo, vlan);
       this.log(e);
@@ -125,10 +140,15 @@ export class MacLearning {
     this.append(e);
     e.expires = nowS + this.idleTime;
     const moved = e.port !== port;
+    if (moved) {
+      this.ports.dec(e.port);
+      this.ports.inc(port);
+    }
     e.port = port;
     // A refresh too, at most once a second (one within the second returned above): ages are in seconds.
     this.log(e);
     if (moved) {
+      this.totalMoved++;
       this.generation++;
       this.watch?.macChanged(macHi, e.macLo, vlan);
     }
@@ -160,6 +180,7 @@ export class MacLearning {
       }
       e = next;
     }
+    this.totalExpired += k;
     return k;
   }
 
@@ -167,6 +188,7 @@ export class MacLearning {
     if (this.table.get(e.macHi, e.macLo, e.vlan) !== e) return;
     this.table.delete(e.macHi, e.macLo, e.vlan);
     this.unlink(e);
+    this.ports.dec(e.port);
     this.generation++;
     this.watch?.macChanged(e.macHi, e.macLo, e.vlan);
     const j = this.journal;
@@ -190,6 +212,7 @@ export class MacLearning {
   /** ovs-appctl fdb/flush. */
   flush(): void {
     this.table.clear();
+    this.ports.clear();
     this.head = this.tail = null;
     this.generation++;
     this.watch?.fdbFlushed();
@@ -231,6 +254,7 @@ export class MacLearning {
       const e = new FdbEntry(hi, lo >>> 0, vlan, port, expires);
       this.table.set(hi, lo, vlan, e);
       this.append(e);
+      this.ports.inc(port);
       this.generation++;
       this.watch?.macChanged(hi, e.macLo, vlan);
     }
@@ -263,21 +287,29 @@ export class MacLearning {
     return s;
   }
 
-  // evict_mac_entry_fairly(): the least recently used entry of the port with the most entries.
+  /**
+   * `ovs-appctl fdb/stats-show BRIDGE` (ofproto_unixctl_fdb_stats_show, its
+   * text checked against ovs-vswitchd 3.1), after expiring what is due as
+   * mac_learning_run would have. dpemu has no static entries (fdb/add).
+   */
+  statsShow(bridge: string, nowS: number): string {
+    this.expire(nowS);
+    return `Statistics for bridge "${bridge}":\n`
+      + `  Current/maximum MAC entries in the table: ${this.size}/${this.maxEntries}\n`
+      + '  Current static MAC entries in the table : 0\n'
+      + `  Total number of learned MAC entries     : ${this.totalLearned}\n`
+      + `  Total number of expired MAC entries     : ${this.totalExpired}\n`
+      + `  Total number of evicted MAC entries     : ${this.totalEvicted}\n`
+      + `  Total number of port moved MAC entries  : ${this.totalMoved}\n`;
+  }
+
+  // evict_mac_entry_fairly(): the least recently used entry of the port the heap of ports by entries has on top.
   private evictFairly(): void {
-    const counts = new Map<number, number>();
-    let port = -1, most = 0;
-    for (let e = this.head; e !== null; e = e.next) {
-      const c = (counts.get(e.port) ?? 0) + 1;
-      counts.set(e.port, c);
-      if (c > most) {
-        most = c;
-        port = e.port;
-      }
-    }
+    const port = this.ports.max();
     for (let e = this.head; e !== null; e = e.next) {
       if (e.port === port) {
         this.remove(e);
+        this.totalEvicted++;
         return;
       }
     }

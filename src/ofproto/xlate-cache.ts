@@ -505,6 +505,13 @@ export class XlateCache {
   count = 0;
   hits = 0;
   misses = 0;
+  /**
+   * Groups (masks) probed by lookups, and lookups the per-port memo answered:
+   * what the kernel datapath counts as mask hits and mask-cache hits
+   * (flow_lookup: one mask for a cache hit, else each mask tried).
+   */
+  maskHits = 0;
+  memoHits = 0;
   /** Entries removed because something they depended on changed. */
   invalidations = 0;
   /** ofproto_max_idle (ms): an entry not hit for longer leaves. */
@@ -581,11 +588,16 @@ export class XlateCache {
   lookup(key: FlowKey): XcEntry | null {
     const slot = key[K.IN_PORT]! & (MEMO_SLOTS - 1);
     const m = this.memo[slot]!;
-    if (m !== null && !m.dead && holds(m, key)) return m;
+    if (m !== null && !m.dead && holds(m, key)) {
+      this.memoHits++;
+      this.maskHits++;
+      return m;
+    }
     const gs = this.groups;
     for (let g = 0; g < gs.length; g++) {
       const grp = gs[g]!;
       if (grp.count === 0) continue;
+      this.maskHits++;
       const h = grp.hash(key);
       const mask = grp.cap - 1, hashes = grp.hashes, vals = grp.vals;
       for (let i = 0; i < PROBE; i++) {

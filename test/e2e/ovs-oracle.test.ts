@@ -218,6 +218,8 @@ for (const node of ['w07', 'w02']) {
         }
       }
     }
+    // NORMAL's totals after the same learning: fdb/stats-show's text, every number (nothing expires in the test's time).
+    for (const b of bridgesOf(node)) assert.equal(run(appctl, ['fdb/stats-show', node, b.name]), o.appctl(['fdb/stats-show', b.name]), `${node} ${b.name} fdb/stats-show`);
     // The flow tables after it all, learn()'s flows included (timers and counters aside).
     for (const b of bridgesOf(node)) {
       const flows = (text: string): string[] => text.split('\n').slice(1).filter(Boolean)
@@ -397,4 +399,74 @@ test('vsctl list-br, list-ports, list-ifaces, port-to-br, iface-to-br, br-exists
     for (const br of bridgesOf(node)) o.vsctl(['del-br', br.name]);
   }
   assert.ok(compared > 100, `${compared} commands compared`);
+});
+
+test('fdb/stats-show after learning into a full table: the same entries evicted, learned and moved as in ovs-vswitchd', () => {
+  ovs?.stop();
+  const o = (ovs = RealOvs.start());
+  emu = buildEmulator(loadTopologyOrThrow(SEED));
+  mirror(o, 'w07');
+  // other_config:mac-table-size's least (mac_learning_set_max_entries): the seed's MACs and VLANs overflow it.
+  for (const br of bridgesOf('w07')) {
+    br.fdb.maxEntries = 10;
+    o.vsctl(['set', 'bridge', br.name, 'other_config:mac-table-size=10']);
+  }
+  // Both clocks still (dpemu's is manual): an entry refreshed a second later moves up the LRU list, which decides
+  // the port's entry evicted next.
+  o.appctl(['time/stop']);
+  const rnd = mulberry32Unit(10);
+  const fdb = (text: string): string[] => text.split('\n').slice(1).filter(Boolean).map((l) => l.trim().split(/\s+/).slice(0, 3).join(' ')).sort();
+  let evicted = 0;
+  for (const br of bridgesOf('w07')) {
+    for (let i = 0; i < 200; i++) {
+      const flow = randomFlow(br, rnd);
+      o.appctl(['ofproto/trace', br.name, flow, '--generate']);
+      run(appctl, ['ofproto/trace', 'w07', br.name, flow, '--generate']);
+    }
+  }
+  for (const br of bridgesOf('w07')) {
+    const ours = run(appctl, ['fdb/stats-show', 'w07', br.name]);
+    assert.deepEqual(fdb(run(appctl, ['fdb/show', 'w07', br.name])), fdb(o.appctl(['fdb/show', br.name])), `${br.name} fdb/show`);
+    assert.equal(ours, o.appctl(['fdb/stats-show', br.name]), br.name);
+    evicted += Number(/evicted MAC entries +: (\d+)/.exec(ours)![1]);
+  }
+  assert.ok(evicted > 0, 'nothing evicted');
+});
+
+test("dpctl/show: the dummy datapath's form where it is the kernel's (header, lookups, flows, ports with their types, -s's lines)", () => {
+  ovs?.stop();
+  const o = (ovs = RealOvs.start());
+  emu = buildEmulator(loadTopologyOrThrow(SEED));
+  mirror(o, 'w07');
+  // The dummy datapath (dpif-netdev) reports no masks (n_masks UINT32_MAX) and no mask cache, calls internal ports
+  // dummy-internal, and has a vport per tunnel port where the kernel has one vxlan_sys_4789 for all: those lines
+  // come from OVS's source (show_dpif, dpif-netlink) and are left out here. Port numbers differ (see dpif/show).
+  const shape = (t: string): string[] => t.split('\n').filter((l) => !/^ {2}(masks|cache|caches):|^ {4}masks-cache:/.test(l))
+    .map((l) => l.replace(/dummy-internal/g, 'internal').replace(/^ {2}port \d+:/, '  port N:'));
+  const isTunnel = (l: string): boolean => /\(vxlan[:)]/.test(l);
+  for (const opt of [[], ['-s']]) {
+    const ours = shape(run(appctl, ['dpctl/show', ...opt, 'w07'])), real = shape(o.appctl(['dpctl/show', ...opt]));
+    assert.deepEqual(ours.slice(0, 3), real.slice(0, 3), opt.join(' '));
+    // Each port's line (and with -s the four after it), in a name order both share; counters as their form only.
+    const ports = (ls: string[]): string[] => {
+      const out: string[] = [];
+      for (let i = 3; i < ls.length; i++) {
+        if (!ls[i]!.startsWith('  port ') || isTunnel(ls[i]!)) continue;
+        let block = ls[i]!;
+        for (let j = i + 1; j < ls.length && ls[j]!.startsWith('    '); j++) block += '\n' + ls[j]!.replace(/(:|^ {4}RX bytes:)(\d+|\?)/g, '$1#');
+        out.push(block);
+      }
+      return out.sort();
+    };
+    assert.deepEqual(ports(ours), ports(real), opt.join(' '));
+    assert.equal(ours.filter(isTunnel).length, 1);
+    assert.ok(real.filter(isTunnel).length >= 1);
+  }
+  // Its refusals: an option it does not know, a datapath that is not there.
+  for (const args of [['-x'], ['system@nope']]) {
+    const r = spawnSync('ovs-appctl', ['-t', `${o.dir}/vswitchd.ctl`, 'dpctl/show', ...args], { encoding: 'utf8' });
+    assert.equal(r.status, 2);
+    assert.throws(() => appctl.run({ emu, invalidate: () => {} }, ['dpctl/show', args[0]!.startsWith('-') ? args[0]! : 'w07', ...(args[0]!.startsWith('-') ? ['w07'] : args)]),
+      { message: r.stderr.trim().replace(`${o.dir}/vswitchd.ctl: `, '') });
+  }
 });
