@@ -10,11 +10,17 @@
 //   Manager rows; Open_vSwitch external_ids, system_type, ...): not in the
 //   topology, so the schema's empty defaults;
 // - what ovs-vswitchd reads from the kernel that dpemu has no device for
-//   (ifindex, link_resets, a NIC's speed): 0 and [] as OVS prints when it
-//   cannot read them.
+//   (link_resets, a NIC's speed): 0 and [] as OVS prints when it cannot
+//   read them. ifindex is the device's in the node's root namespace view
+//   (root-netns.ts): 0 for a patch port (no device) and for an internal
+//   port moved into a namespace (netdev-linux reads no ifindex across
+//   namespaces); a vxlan port's is its vxlan_sys_PORT device's.
 import type { Emulator } from '../topology/builder.js';
+import type { Node } from '../topology/model.js';
 import type { OvsBridge, OvsPortDesc } from '../ofproto/bridge.js';
 import { NetNamespace } from '../netns/namespace.js';
+import { type Netns } from '../netns/netns.js';
+import { isHypervisor, rootNetns } from './root-netns.js';
 import { ovsBridges } from './resolve.js';
 import { isVeth, portMac, rowUuid } from './ovs-show.js';
 import { portCounters } from './ovs-dump-ports.js';
@@ -42,6 +48,8 @@ function row(table: string, uuid: string, name: string, set: Record<string, Entr
   return { uuid, name, values };
 }
 
+type PortModel = Node['ovsBridges'][number]['ports'][number];
+
 const opt = <T extends Atom>(v: T | undefined | null): T[] => (v === undefined || v === null ? [] : [v]);
 
 /** The netns end of an internal port that dpemu moved into a namespace (a qr-, qg-, sg- or fg- device). */
@@ -50,7 +58,14 @@ function nsLink(br: OvsBridge, d: OvsPortDesc) {
   return peer && peer.element instanceof NetNamespace ? peer.element.ns.link(peer.name) : undefined;
 }
 
-function interfaceRow(emu: Emulator, br: OvsBridge, d: OvsPortDesc): Row {
+/** The ifindex ovs-vswitchd reads for an interface: its device's (a tunnel's, the datapath's vxlan_sys_PORT) in `root`; 0 where it has none there. */
+function ifindexOf(root: Netns | undefined, d: OvsPortDesc, model: PortModel | undefined): number {
+  if (!root || d.type === 'patch') return 0;
+  const dev = d.type !== 'vxlan' ? d.name : model?.tunnel ? `vxlan_sys_${model.tunnel.dstPort}` : undefined;
+  return (dev !== undefined && root.link(dev)?.index) || 0;
+}
+
+function interfaceRow(emu: Emulator, br: OvsBridge, d: OvsPortDesc, root: Netns | undefined): Row {
   const p = br.portByName(d.name)!;
   const model = emu.topology.nodes.find((n) => n.name === br.node)?.ovsBridges.find((b) => b.name === br.name)?.ports.find((x) => x.name === d.name);
   const veth = isVeth(emu, br, d);
@@ -69,7 +84,7 @@ function interfaceRow(emu: Emulator, br: OvsBridge, d: OvsPortDesc): Row {
   return row('Interface', rowUuid(emu, br.node, 'Interface', d.name), d.name, {
     admin_state: [state],
     duplex: veth ? ['full'] : [],
-    ifindex: [0],
+    ifindex: [ifindexOf(root, d, model)],
     link_resets: [0],
     link_speed: veth ? [10_000_000_000] : [],
     link_state: [state],
@@ -115,6 +130,7 @@ export function nodeRows(emu: Emulator, node: string): Record<string, Row[]> {
   const bridges = ovsBridges(emu, node);
   const model = emu.topology.nodes.find((n) => n.name === node);
   const ports = bridges.flatMap((br) => br.portsDesc().map((d) => ({ br, d })));
+  const root = ports.length && isHypervisor(emu, node) ? rootNetns(emu, node, emu.engine.now) : undefined;
   return {
     Open_vSwitch: [row('Open_vSwitch', rowUuid(emu, node), '.', {
       bridges: bridges.map((b) => rowUuid(emu, node, 'Bridge', b.name)),
@@ -126,6 +142,6 @@ export function nodeRows(emu: Emulator, node: string): Record<string, Row[]> {
     })],
     Bridge: bridges.map((b) => bridgeRow(emu, b)),
     Port: ports.map(({ br, d }) => portRow(emu, br, d)),
-    Interface: ports.map(({ br, d }) => interfaceRow(emu, br, d)),
+    Interface: ports.map(({ br, d }) => interfaceRow(emu, br, d, root)),
   };
 }

@@ -10,6 +10,7 @@ import { addrOnelineJson, briefJson, linkJson, neighJson, netnsIds, proxyNeighJs
 import { type JsonObject, jsonDump, jsonDumpOpening } from './json-writer.js';
 import { formatLinkStats, type LinkStats64 } from './ip-link-stats.js';
 import { type Interface } from './interfaces.js';
+import { type LinkShow, parseLinkShow, shownLinks } from './ip-link-filter.js';
 import { NUD_SHOW_DEFAULT, formatNeigh, formatNeighBrief, formatProxyNeigh, neighShown, nudShowBits, parseNeighArgs, parseNeighLine } from './ip-neigh-syntax.js';
 import { formatRoute, parseRouteArgs, parseRouteLine, parseRouteShow, type ParsedRoute, type RouteShow } from './ip-route-syntax.js';
 import { routeGet } from './ip-route-get.js';
@@ -145,13 +146,6 @@ export function showNeigh(ns: Netns, opts: NeighShow = {}, o: ShowOptions = {}):
   return dump(shown, o, (e) => (o.brief ? brief(e) : formatNeigh(e, dev(e))) + '\n', (e) => neighJson(e, dev(e), o.brief));
 }
 
-/** The one device `ip addr|link show DEV` names (iproute2 refuses an unknown one in its own words). */
-function shownLink(ns: Netns, dev: string) {
-  const l = ns.link(dev);
-  if (!l) throw new RtnlError('ENODEV', undefined, `Device "${dev}" does not exist.`, 1);
-  return l;
-}
-
 /** `-s` given `level` times, and the device counters to print (an element's: a bare Netns has none). */
 export interface StatsView {
   level: number;
@@ -159,11 +153,11 @@ export interface StatsView {
 }
 
 /**
- * `ip [-s] [-d] [-j] [-br] addr|link show [dev DEV]`: the statistics come
+ * `ip [-s] [-d] [-j] [-br] addr|link show [SELECTORS]`: the statistics come
  * after the details, and in `ip addr` after the addresses.
  */
-export function showLinks(ns: Netns, what: 'link' | 'addr', dev?: string, o: ShowOptions = {}): string {
-  let links = dev !== undefined ? [shownLink(ns, dev)] : ns.links();
+export function showLinks(ns: Netns, what: 'link' | 'addr', sel: LinkShow = {}, o: ShowOptions = {}): string {
+  let links = shownLinks(ns, sel);
   const forIpAddr = what === 'addr';
   // ip addr in a family lists only the devices with an address of it (none in inet6 here); in AF_PACKET (-0) each device's link record alone.
   if (forIpAddr && (o.family === 'inet' || o.family === 'inet6')) links = links.filter((l) => o.family === 'inet' && l.addrs.length > 0);
@@ -188,10 +182,10 @@ export function showLinks(ns: Netns, what: 'link' | 'addr', dev?: string, o: Sho
 }
 
 /** `ip [-s] addr show [dev DEV]`. */
-export const showAddr = (ns: Netns, dev?: string, o: ShowOptions = {}): string => showLinks(ns, 'addr', dev, o);
+export const showAddr = (ns: Netns, dev?: string, o: ShowOptions = {}): string => showLinks(ns, 'addr', dev === undefined ? {} : { dev }, o);
 
 /** `ip [-s] link show [dev DEV]`. */
-export const showLink = (ns: Netns, dev?: string, o: ShowOptions = {}): string => showLinks(ns, 'link', dev, o);
+export const showLink = (ns: Netns, dev?: string, o: ShowOptions = {}): string => showLinks(ns, 'link', dev === undefined ? {} : { dev }, o);
 
 // ---- loading pasted output ----------------------------------------------
 
@@ -379,6 +373,7 @@ export function runCommand<P>(
     const col = command.indexOf(tok) + 1 || 1;
     return new IpSyntaxError(no, col, tok, reason, opts.source);
   };
+  const unsupported = (w: string) => fail(`'${w}' is not supported by ip link|addr show here`, w);
   const rest = () => {
     const t = tokenize(command)[i];
     return t ? command.slice(t.col - 1) : '';
@@ -488,10 +483,7 @@ export function runCommand<P>(
       const verb = verbOf(toks[i], ['add', 'change', 'replace', 'delete', 'list', 'show']) ?? (toks[i] === undefined ? 'show' : undefined);
       if (!verb) throw fail(`unknown command '${toks[i]}'`);
       if (toks[i] !== undefined) i++;
-      if (verb === 'list' || verb === 'show') {
-        const dev = toks[i] === 'dev' ? toks[i + 1] : toks[i];
-        return showLinks(ns, 'addr', dev, o);
-      }
+      if (verb === 'list' || verb === 'show') return showLinks(ns, 'addr', parseLinkShow(ns, toks.slice(i), unsupported), o);
       if (noFamily(o)) throw fail(IPV4_ONLY, verb);
       const a = parseAddrArgs(rest(), no, opts.source);
       if (a.dev === undefined) throw fail('missing dev', toks[toks.length - 1]);
@@ -505,10 +497,7 @@ export function runCommand<P>(
       const verb = verbOf(toks[i], ['set', 'list', 'show']) ?? (toks[i] === undefined ? 'show' : undefined);
       if (!verb) throw fail(`unknown command '${toks[i]}'`);
       if (toks[i] !== undefined) i++;
-      if (verb !== 'set') {
-        const dev = toks[i] === 'dev' ? toks[i + 1] : toks[i];
-        return showLinks(ns, 'link', dev, o);
-      }
+      if (verb !== 'set') return showLinks(ns, 'link', parseLinkShow(ns, toks.slice(i), unsupported), o);
       if (toks[i] === 'dev') i++;
       const dev = toks[i++];
       if (dev === undefined) throw fail('missing device');

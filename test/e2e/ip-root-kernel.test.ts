@@ -20,7 +20,9 @@ import { loadTopologyFile } from '../../src/topology/loader.js';
 import { buildEmulator, type Emulator } from '../../src/topology/builder.js';
 import type { Node } from '../../src/topology/model.js';
 import { COMMANDS } from '../../src/control/registry.js';
+import { ControlError } from '../../src/control/protocol.js';
 import { KernelObjects, sh, uniqueTag } from './lab-names.js';
+import { spawnSync } from 'node:child_process';
 
 const tag = uniqueTag();
 const objs = new KernelObjects();
@@ -120,7 +122,40 @@ function maskJson(text: string, nics: string[]): unknown {
 }
 
 const SHOWS = [['link'], ['addr'], ['route'], ['neigh'], ['-br', 'link'], ['-br', 'addr'], ['-o', 'link'], ['-4', 'addr'], ['route', 'show', 'table', 'all'], ['link', 'show', 'dev', 'vxlan_sys_4789']];
-const JSON_SHOWS = [['-j', 'link'], ['-j', 'addr'], ['-j', 'route'], ['-j', 'neigh']];
+const JSON_SHOWS = [['-j', 'link'], ['-j', 'addr'], ['-j', 'route'], ['-j', 'neigh'], ['-j', 'link', 'show', 'master', 'ovs-system']];
+/**
+ * ip link|addr show's selectors. `type` only where the stand-ins keep the
+ * kind (not openvswitch or bridge, nor veth: the NICs are veths here).
+ */
+const selectorShows = (n: Node): string[][] => [
+  ...n.linuxBridges.flatMap((b) => [['link', 'show', 'master', b.name], ['-br', 'addr', 'show', 'master', b.name]]),
+  ['link', 'show', 'master', 'ovs-system'],
+  ['addr', 'show', 'master', 'ovs-system'],
+  ['-o', 'link', 'show', 'master', 'br-int'],
+  ['-br', 'link', 'show', 'nomaster'],
+  ['link', 'show', 'master', 'ovs-system', 'nomaster'],
+  ['link', 'show', 'up'],
+  ['addr', 'show', 'up', 'master', 'ovs-system'],
+  ['link', 'show', 'type', 'tun'],
+  ['link', 'show', 'type', 'vxlan'],
+  ['link', 'show', 'master', 'ovs-system', 'type', 'vxlan'],
+  ['link', 'show', 'dev', 'vxlan_sys_4789', 'master', 'ovs-system'],
+  ['link', 'show', 'dev', n.underlay!.nic, 'master', 'ovs-system'],
+];
+/** Selector lines ip refuses: an unknown master (at once), an unknown device (after the line), a second device, a missing argument. */
+const REFUSED = [['link', 'show', 'master', 'dpe-nosuch'], ['addr', 'show', 'master', 'dpe-nosuch'], ['link', 'show', 'dev', 'dpe-nosuch', 'master', 'dpe-nosuch2'], ['link', 'show', 'master', 'ovs-system', 'dev', 'dpe-nosuch'], ['link', 'show', 'br-int', 'br-tun'], ['link', 'show', 'master']];
+
+/** Exit status and stderr of a refused show, dpemu's and the kernel's (ip's invarg ends with an empty line, which dpemu's refusals leave out). */
+async function refusal(node: string, args: string[]): Promise<{ dpemu: [number, string]; kernel: [number, string] }> {
+  let d: [number, string] = [0, ''];
+  try {
+    await COMMANDS.get('ip')!.run({ emu, invalidate: () => {} }, [node, ...args]);
+  } catch (e) {
+    d = [(e as ControlError).exit, (e as ControlError).message.trimEnd()];
+  }
+  const k = spawnSync('ip', ['-n', kns.get(node)!, ...args], { encoding: 'utf8' });
+  return { dpemu: d, kernel: [k.status ?? -1, k.stderr.trimEnd()] };
+}
 
 before(async () => {
   requireRoot('the root namespace view against the kernel');
@@ -144,6 +179,20 @@ for (const node of topo.nodes.map((n) => n.name)) {
     }
     for (const args of JSON_SHOWS) {
       assert.deepEqual(maskJson(await dpemu([node, ...args]), nics), maskJson(sh('ip', ['-n', kns.get(node)!, ...args]), nics), `ip ${args.join(' ')} on ${node}`);
+    }
+  });
+}
+
+for (const node of topo.nodes.map((n) => n.name)) {
+  test(`${node}: ip link|addr show master, nomaster, type and up select what the kernel's ip selects, and refuse what it refuses`, async () => {
+    const n = topo.nodes.find((x) => x.name === node)!;
+    const nics = nicNames(n);
+    for (const args of selectorShows(n)) {
+      assert.equal(maskText(await dpemu([node, ...args]), nics), maskText(sh('ip', ['-n', kns.get(node)!, ...args]), nics), `ip ${args.join(' ')} on ${node}`);
+    }
+    for (const args of REFUSED) {
+      const r = await refusal(node, args);
+      assert.deepEqual(r.dpemu, r.kernel, `ip ${args.join(' ')} on ${node}`);
     }
   });
 }

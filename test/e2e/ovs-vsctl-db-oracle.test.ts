@@ -13,7 +13,8 @@
 // - what the test's setup makes differ: ofport_request (set here to get the
 //   seed's ofports), ovs_version and db_version (ovs-ctl writes them, and
 //   dpemu's node runs the write-up's 2.5.5), cur_cfg/next_cfg (a count of
-//   this database's reconfigurations), ifindex (0 here, as dpemu prints).
+//   this database's reconfigurations), ifindex (a dummy netdev is no kernel
+//   device; dpemu's are the root namespace view's, control-root-netns.test.ts).
 // dpemu quotes strings as OVS 2.5 did (any with a digit), which widens its
 // table columns: tables are compared word by word.
 // The order of rows is ovsdb's hash order of their UUIDs, random in the real

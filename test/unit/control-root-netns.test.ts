@@ -74,3 +74,31 @@ test("the root view is read-only; w02's shows br-ex and its NIC eth3 on OVS", as
   assert.deepEqual(w02, ['lo', 'eth2', 'eth3', 'ovs-system', 'br-int', 'br-tun', 'br-ex', 'vxlan_sys_4789']);
   assert.match((await ip(emu, ['w02', 'link', 'show', 'eth3'])).out, /^3: eth3: .* master ovs-system state UP /);
 });
+
+/** The records of W07_LINK for these devices, in its order. */
+const w07Records = (...names: string[]): string =>
+  W07_LINK.split(/\n(?=\d+: )/).map((r) => (r.endsWith('\n') ? r : `${r}\n`)).filter((r) => names.includes(/^\d+: ([^:@]+)/.exec(r)![1]!)).join('');
+
+test('ip link show type selects by the kinds the kernel gives the devices the stand-ins of the kernel check cannot have (openvswitch, bridge and their ports)', async () => {
+  const emu = build();
+  assert.deepEqual(await ip(emu, ['w07', 'link', 'show', 'type', 'openvswitch']), { exit: 0, out: w07Records('ovs-system', 'br-int', 'br-tun') });
+  assert.deepEqual(await ip(emu, ['w07', 'link', 'show', 'type', 'bridge']), { exit: 0, out: w07Records('qbr2ab77d0f-99') });
+  assert.deepEqual(await ip(emu, ['w07', 'link', 'show', 'type', 'openvswitch_slave']), { exit: 0, out: w07Records('vxlan_sys_4789', 'qvo2ab77d0f-99') });
+  assert.deepEqual(await ip(emu, ['w07', 'link', 'show', 'type', 'bridge_slave']), { exit: 0, out: w07Records('qvb2ab77d0f-99', 'tap2ab77d0f-99') });
+  assert.deepEqual(await ip(emu, ['w07', 'link', 'show', 'type', 'veth']), { exit: 0, out: w07Records('qvo2ab77d0f-99', 'qvb2ab77d0f-99') });
+  // In an emulated namespace too: the router's qr- port is an OVS internal device.
+  assert.match((await ip(emu, ['-n', QROUTER, 'w07', '-br', 'link', 'show', 'type', 'openvswitch'])).out, /^qr-178fc8e2-fd +UNKNOWN /);
+  assert.deepEqual(await ip(emu, ['-n', QROUTER, 'w07', 'addr', 'show', 'master', 'qr-178fc8e2-fd']), { exit: 0, out: '' });
+  assert.deepEqual(await ip(emu, ['-n', QROUTER, 'w07', 'link', 'show', 'master', 'eth2']), { exit: 255, out: 'Error: argument "eth2" is wrong: Device does not exist\n\n' });
+  assert.equal((await ip(emu, ['w07', 'addr', 'show', 'scope', 'global'])).exit, 255);
+});
+
+test("vsctl's Interface ifindex is its device's in the root view: the vxlan port's vxlan_sys_4789, 0 for a patch port and for the qr- port moved into the router", async () => {
+  const emu = build();
+  const links = new Map((JSON.parse((await ip(emu, ['w07', '-j', 'link'])).out) as { ifname: string; ifindex: number }[]).map((l) => [l.ifname, l.ifindex]));
+  const r = await COMMANDS.get('vsctl')!.run({ emu, invalidate: () => {} }, ['--format=json', '--columns=name,type,ifindex', 'list', 'w07', 'Interface']);
+  const rows = (JSON.parse(r.stdout) as { data: [string, string, number][] }).data;
+  const want = (name: string, type: string) => (type === 'patch' || name.startsWith('qr-') ? 0 : links.get(type === 'vxlan' ? 'vxlan_sys_4789' : name));
+  assert.deepEqual(rows.map(([name, , idx]) => [name, idx]), rows.map(([name, type]) => [name, want(name, type)]));
+  assert.deepEqual(rows.filter(([, , idx]) => idx !== 0).map(([name]) => name).sort(), ['br-int', 'br-tun', 'qvo2ab77d0f-99', 'vxlan-0ace6b9c']);
+});
