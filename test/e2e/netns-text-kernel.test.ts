@@ -667,6 +667,22 @@ const LINK_CHANGES: [string, 'ip' | 'iptables', string][] = [
   ['f', 'ip', 'link set fpr-c4d4b760-4 down'],
 ];
 
+/**
+ * Wait until the kernel's links and routes have not changed for 1.1 s (5 s
+ * at most): a device set down or up reaches its veth peer's operstate and
+ * the routes' linkdown flag through linkwatch, which batches a non-urgent
+ * event up to a second (a run compared too early once, five test files at once).
+ */
+async function kernelSettled(): Promise<void> {
+  const look = () => [...kns.values()].map((k) => tryRun('ip', ['-n', k, '-d', 'link']).out + tryRun('ip', ['-n', k, 'route', 'show', 'table', 'all']).out).join('');
+  let last = look(), since = Date.now();
+  for (const until = since + 5000; Date.now() < until && Date.now() - since < 1100; ) {
+    await new Promise((r) => setTimeout(r, 200));
+    const now = look();
+    if (now !== last) [last, since] = [now, Date.now()];
+  }
+}
+
 /** Run `changes` on both sides (each must succeed on both), then compare everything. */
 async function changeBoth(changes: [string, 'ip' | 'iptables', string][]): Promise<void> {
   const refused: string[] = [];
@@ -680,6 +696,7 @@ async function changeBoth(changes: [string, 'ip' | 'iptables', string][]): Promi
     if (kr.status !== 0 || dr.status !== 0) refused.push(`${ns.name}: ${family} ${cmd}\n  kernel: ${withStatus(kr).trim()}\n  dpemu:  ${withStatus(dr).trim()}`);
   }
   assert.deepEqual(refused, [], refused.join('\n'));
+  await kernelSettled();
   for (const { node, ns } of emulated) {
     await compareIp(node, ns, [...routeTables(ns), '100']);
     await compareIptables(node, ns);
