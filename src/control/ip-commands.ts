@@ -128,7 +128,8 @@ export const ip: CommandFamily = {
     } catch (e) {
       // A refusal after ip had printed something (`ip -j` opens its array first) answers with both.
       if (e instanceof RtnlError && e.stdout) return { ok: false, stdout: e.stdout, stderr: `${e.message}\n`, exit: e.exit };
-      if (e instanceof RtnlError) throw new ControlError(e.message, e.exit);
+      // ip prints the message with a newline of its own after it: invarg's words end in one already, so a blank line follows.
+      if (e instanceof RtnlError) throw new ControlError(`${e.message}\n`, e.exit);
       if (e instanceof IpSyntaxError) throw new ControlError(`Error: ${e.reason}${e.token ? ` ("${e.token}")` : ''}.`, 255);
       throw e;
     }

@@ -106,6 +106,11 @@ export class ControlError extends Error {
     super(message);
     this.name = 'ControlError';
   }
+
+  /** What the tool prints on stderr: the message and a newline, unless the message ends in its own (one may end in two, as ip's invarg). */
+  get stderr(): string {
+    return this.message.endsWith('\n') ? this.message : `${this.message}\n`;
+  }
 }
 
 export const ok = (stdout: string, stderr = ''): CommandResponse => ({ ok: true, stdout, stderr, exit: 0 });

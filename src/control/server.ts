@@ -75,7 +75,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-const fail = (e: ControlError): CommandResponse => ({ ok: false, stdout: '', stderr: e.message.endsWith('\n') ? e.message : e.message + '\n', exit: e.exit });
+const fail = (e: ControlError): CommandResponse => ({ ok: false, stdout: '', stderr: e.stderr, exit: e.exit });
 
 /** Remove a socket file left by a dead server; refuse to steal a live one or to delete anything else. */
 async function clearStale(path: string): Promise<void> {

@@ -252,7 +252,7 @@ ${GW} dev ${ro} lladdr ${MAC.gw} PERMANENT`);
       return { stdout, stderr, exit };
     } catch (e) {
       if (!(e instanceof ControlError)) throw e;
-      return { stdout: '', stderr: `${e.message}\n`, exit: e.exit };
+      return { stdout: '', stderr: e.stderr, exit: e.exit };
     }
   }
 

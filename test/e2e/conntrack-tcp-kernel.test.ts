@@ -185,7 +185,7 @@ ${SERVER} dev dpe-${tag}-${mode}o lladdr ${MAC.s} PERMANENT`);
       return { exit: r.exit, lines: r.stdout.split('\n').filter((l) => l !== ''), stderr: r.stderr };
     } catch (e) {
       if (!(e instanceof ControlError)) throw e;
-      return { exit: e.exit, lines: [], stderr: `${e.message}\n` };
+      return { exit: e.exit, lines: [], stderr: e.stderr };
     }
   }
 

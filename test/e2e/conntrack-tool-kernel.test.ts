@@ -90,7 +90,7 @@ test('conntrack help, version, options per command and the other tables: conntra
       d = conntrackTool(ct, 0, argv);
     } catch (e) {
       if (!(e instanceof ControlError)) throw e;
-      d = { stdout: '', stderr: e.message + '\n', exit: e.exit };
+      d = { stdout: '', stderr: e.stderr, exit: e.exit };
     }
     // The kernel's per-CPU statistics lines are not the model's (one CPU); -S expect's fields are.
     const kOut = argv[0] === '-S' && k.stdout ? k.stdout.split('\n')[0]!.trimEnd() + '\n' : k.stdout;

@@ -145,16 +145,16 @@ const selectorShows = (n: Node): string[][] => [
 /** Selector lines ip refuses: an unknown master (at once), an unknown device (after the line), a second device, a missing argument. */
 const REFUSED = [['link', 'show', 'master', 'dpe-nosuch'], ['addr', 'show', 'master', 'dpe-nosuch'], ['link', 'show', 'dev', 'dpe-nosuch', 'master', 'dpe-nosuch2'], ['link', 'show', 'master', 'ovs-system', 'dev', 'dpe-nosuch'], ['link', 'show', 'br-int', 'br-tun'], ['link', 'show', 'master']];
 
-/** Exit status and stderr of a refused show, dpemu's and the kernel's (ip's invarg ends with an empty line, which dpemu's refusals leave out). */
+/** Exit status and stderr of a refused show, dpemu's (as the control server answers it: a newline added unless there) and the kernel's. */
 async function refusal(node: string, args: string[]): Promise<{ dpemu: [number, string]; kernel: [number, string] }> {
   let d: [number, string] = [0, ''];
   try {
     await COMMANDS.get('ip')!.run({ emu, invalidate: () => {} }, [node, ...args]);
   } catch (e) {
-    d = [(e as ControlError).exit, (e as ControlError).message.trimEnd()];
+    d = [(e as ControlError).exit, (e as ControlError).stderr];
   }
   const k = spawnSync('ip', ['-n', kns.get(node)!, ...args], { encoding: 'utf8' });
-  return { dpemu: d, kernel: [k.status ?? -1, k.stderr.trimEnd()] };
+  return { dpemu: d, kernel: [k.status ?? -1, k.stderr] };
 }
 
 before(async () => {

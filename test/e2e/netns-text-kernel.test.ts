@@ -46,7 +46,7 @@ async function dpemuRun(family: string, argv: string[]): Promise<{ status: numbe
     return { status: r.exit, out: r.stdout + r.stderr };
   } catch (e) {
     if (!(e instanceof ControlError)) throw e;
-    return { status: e.exit, out: `${e.message}\n` };
+    return { status: e.exit, out: e.stderr };
   }
 }
 

@@ -36,7 +36,7 @@ function mine(cmd: string, opts: string[], ...args: string[]): Result {
     return { status: r.exit, stdout: r.stdout, stderr: r.stderr };
   } catch (e) {
     assert.ok(e instanceof ControlError, String(e));
-    return { status: e.exit, stdout: '', stderr: `${e.message}\n` };
+    return { status: e.exit, stdout: '', stderr: e.stderr };
   }
 }
 

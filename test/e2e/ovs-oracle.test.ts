@@ -369,7 +369,7 @@ test('vsctl list-br, list-ports, list-ifaces, port-to-br, iface-to-br, br-exists
       return { exit: r.exit, stdout: r.stdout, stderr: r.stderr };
     } catch (e) {
       if (!(e instanceof ControlError)) throw e;
-      return { exit: e.exit, stdout: '', stderr: `${e.message}\n` };
+      return { exit: e.exit, stdout: '', stderr: e.stderr };
     }
   };
   // dpemu quotes as OVS 2.5 (the write-up's), which quoted any string with a digit; 3.1 quotes fewer.

@@ -66,7 +66,7 @@ function ours(node: string, args: string[]): Answer {
     return { exit: r.exit, stdout: r.stdout, stderr: r.stderr };
   } catch (e) {
     if (!(e instanceof ControlError)) throw e;
-    return { exit: e.exit, stdout: '', stderr: `${e.message}\n` };
+    return { exit: e.exit, stdout: '', stderr: e.stderr };
   }
 }
 

@@ -19,7 +19,7 @@ async function ip(emu: Emulator, argv: string[]): Promise<{ exit: number; out: s
     return { exit: r.exit, out: r.stdout + r.stderr };
   } catch (e) {
     if (!(e instanceof ControlError)) throw e;
-    return { exit: e.exit, out: `${e.message}\n` };
+    return { exit: e.exit, out: e.stderr };
   }
 }
 
