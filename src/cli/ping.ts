@@ -18,6 +18,8 @@ import { PingStats } from './ping-stats.js';
 const MININTERVAL = 10;
 /** The most data an echo request carries: 65535 less the IP and ICMP headers. */
 const MAX_DATA = 65507;
+/** What the daemon's socket refuses for its own limits (its packet pool's slots), said whatever the error queue holds. */
+const POOL_LIMITS = new Set(['Message too long', 'No buffer space available']);
 
 const monoNs = (): number => Number(process.hrtime.bigint());
 
@@ -50,6 +52,8 @@ class Ping {
   private readonly queue: CaptureEvent[] = [];
   private wake: (() => void) | null = null;
   private readonly timers: NodeJS.Timeout[] = [];
+  /** The sequence number of the ICMP error just taken (the error queue's entry a failed send left), -1 if the last event was none. */
+  private errTaken = -1;
 
   constructor(
     private readonly a: PingArgs,
@@ -119,7 +123,8 @@ class Ping {
 
   /** One datagram or error queue entry the socket read (parse_reply, receive_error_msg). */
   private take(ev: CaptureEvent): void {
-    const a = this.a, st = this.st;
+    const a = this.a, st = this.st, errTaken = this.errTaken;
+    this.errTaken = -1;
     if (ev.type === 'reply') {
       const d = Buffer.from(ev.data, 'base64');
       const hlen = (d[0]! & 15) << 2;
@@ -133,8 +138,12 @@ class Ping {
     } else if (ev.type === 'icmperr') {
       const line = st.error(ev.seq, ev.from, ev.icmpType, ev.code, ev.info, a.quiet);
       if (line !== null) this.out(line + '\n');
+      this.errTaken = ev.seq;
     } else if (ev.type === 'senderr') {
-      if (!a.quiet) this.err(`ping: sendmsg: ${ev.message}\n`);
+      // pinger: after a failed sendmsg ping reads its error queue (receive_error_msg) and names the errno only
+      // when that held an ICMP error about its echo, the one the send made (a REJECT in OUTPUT: taken just
+      // before); a DROP's EPERM or a route's error leaves it empty and ping says nothing.
+      if (!a.quiet && (errTaken === ev.seq || POOL_LIMITS.has(ev.message))) this.err(`ping: sendmsg: ${ev.message}\n`);
     } else if (ev.type === 'end') {
       // The daemon closed the socket (a reload replaced the namespace, its worker died, the daemon stops).
       this.err('ping: dpemu: the daemon closed the socket (reloaded, stopping, or its datapath worker died)\n');

@@ -132,6 +132,8 @@ export class NetNamespace extends Element implements KeepsLearned {
   private relTable: NfPacketInfo['ctTable'] = null;
   /** The packet going through OUTPUT is such an error. */
   private attached = false;
+  /** The packet going through OUTPUT has a local route (RTCF_LOCAL: a REJECT's error comes from its destination). */
+  private outLocal = false;
   /** lo's counters (loopback_xmit: what this stack sends itself). */
   private loCounters = new IfCounters();
   /** Open ping sockets (dpemu ping): each sees the ICMP datagrams delivered here. */
@@ -807,14 +809,18 @@ export class NetNamespace extends Element implements KeepsLearned {
   /**
    * A locally generated IPv4 packet (IP header at off+14, source set):
    * ip_route_output, OUTPUT, POSTROUTING, neighbour output, or to a local
-   * address the loopback.
+   * address the loopback. False when OUTPUT or POSTROUTING dropped it
+   * (ip_local_out's -EPERM, what the sender's sendmsg returns).
    */
-  private localOut(pkt: Packet, src: number, decided?: OutputDecision, related = false): void {
+  private localOut(pkt: Packet, src: number, decided?: OutputDecision, related = false): boolean {
     const e = this.engine, buf = pkt.buf, l3 = pkt.off + ETH_HLEN, info = this.info, dg = this.dg;
     const bad = dg !== null && dg.frags[0] === pkt
       ? fillDatagramInfo(info, buf, l3, pkt.len - ETH_HLEN, dg.l4Sum)
       : fillPacketInfo(info, buf, l3, pkt.len - ETH_HLEN);
-    if (bad) return this.dropIp(pkt, 'malformed', bad);
+    if (bad) {
+      this.dropIp(pkt, 'malformed', bad);
+      return true;
+    }
     this.infoPkt = pkt;
     info.inIf = null;
     info.mark = 0;
@@ -826,32 +832,44 @@ export class NetNamespace extends Element implements KeepsLearned {
       info.ctTable = this.relTable;
     }
     let rt = decided ?? routeOutput(this.ns, { dst: info.dst, src, tos: buf[l3 + 1]!, proto: info.proto, sport: info.sport, dport: info.dport });
-    if (rt.kind === 'error') return this.dropIp(pkt, rt.errno === 'ENETUNREACH' ? 'no_route' : 'unreachable_route', `output route to ${ipToString(info.dst)}: ${rt.errno}`);
+    if (rt.kind === 'error') {
+      this.dropIp(pkt, rt.errno === 'ENETUNREACH' ? 'no_route' : 'unreachable_route', `output route to ${ipToString(info.dst)}: ${rt.errno}`);
+      return true;
+    }
     let out = this.byIfindex.get(rt.oif);
     info.outIf = out?.iface.name ?? 'lo';
     this.attached = related;
+    this.outLocal = rt.kind === 'local';
     const ok = this.hook(pkt, 'output', e.now);
     this.attached = false;
-    if (!ok) return;
+    if (!ok) return false;
     if (this.nf.result.reroute) {
       rt = routeOutput(this.ns, { dst: info.dst, src: info.src, tos: buf[l3 + 1]!, mark: info.mark, proto: info.proto });
-      if (rt.kind === 'error') return this.dropIp(pkt, 'no_route', `rerouted to ${ipToString(info.dst)}: ${rt.errno}`);
+      if (rt.kind === 'error') {
+        this.dropIp(pkt, 'no_route', `rerouted to ${ipToString(info.dst)}: ${rt.errno}`);
+        return true;
+      }
       out = this.byIfindex.get(rt.oif);
       info.outIf = out?.iface.name ?? 'lo';
     }
     if (rt.kind === 'local') {
-      if (!this.hook(pkt, 'postrouting', e.now)) return;
-      return this.loopback(pkt);
+      if (!this.hook(pkt, 'postrouting', e.now)) return false;
+      this.loopback(pkt);
+      return true;
     }
-    if (!out) return this.consumeIp(pkt, `to ${ipToString(info.dst)}: ${this.ns.linkByIndex(rt.oif)?.name} has no port`);
+    if (!out) {
+      this.consumeIp(pkt, `to ${ipToString(info.dst)}: ${this.ns.linkByIndex(rt.oif)?.name} has no port`);
+      return true;
+    }
     if (e.tracing) e.note(pkt, this, `route (output): ${rt.fib ? fibText(rt.fib) : ''} -> ${out.iface.name} via ${ipToString(rt.nexthop)}`);
-    if (!this.hook(pkt, 'postrouting', e.now)) return;
+    if (!this.hook(pkt, 'postrouting', e.now)) return false;
     const h = this.outHop;
     h.out = out;
     h.nexthop = rt.nexthop | 0;
     h.mtu = rt.mtu;
     h.neigh = null;
     this.ipOutput(pkt, h, 0);
+    return true;
   }
 
   /**
@@ -903,10 +921,14 @@ export class NetNamespace extends Element implements KeepsLearned {
       this.dropIp(pkt, 'conntrack_full', why);
       return false;
     }
-    if (v === VERDICT_REJECT && name !== 'output') {
-      // Received on a port or looped back through lo: the error goes to the sender, this stack itself for lo.
-      const iif = this.info.inIf ? this.ns.mustLink(this.info.inIf).index : 0;
-      if (iif !== 0 && r.rejectWith && r.rejectWith.icmpType === ICMP_DEST_UNREACH) this.icmpError(pkt, iif, ICMP_DEST_UNREACH, r.rejectWith.icmpCode, 0, name === 'input');
+    if (v === VERDICT_REJECT && r.rejectWith !== null && r.rejectWith.icmpType === ICMP_DEST_UNREACH) {
+      // nf_send_unreach: received on a port or looped back through lo, the error goes to the sender (this
+      // stack itself for lo); sent here (OUTPUT), to this stack itself, from the destination if that is local.
+      if (name === 'output') this.icmpError(pkt, 0, ICMP_DEST_UNREACH, r.rejectWith.icmpCode, 0, this.outLocal);
+      else {
+        const iif = this.info.inIf ? this.ns.mustLink(this.info.inIf).index : 0;
+        if (iif !== 0) this.icmpError(pkt, iif, ICMP_DEST_UNREACH, r.rejectWith.icmpCode, 0, name === 'input');
+      }
     }
     this.dropIp(pkt, r.reason === 'conntrack_invalid' ? 'conntrack_invalid' : 'netfilter_drop', why);
     return false;
@@ -1186,14 +1208,17 @@ export class NetNamespace extends Element implements KeepsLearned {
     buf[l3 + 8] = sock.ttl;
     if (totLen <= rt.mtu) writeU16(buf, l3 + 6, IP_DF);
     ipv4SetChecksum(buf, l3);
+    let sent = true;
     try {
-      this.localOut(head, rt.src, rt);
+      sent = this.localOut(head, rt.src, rt);
     } finally {
       // Every way out sends, drops or consumes the whole datagram; after a throw, its slots go back.
       const dg = this.dg;
       this.dg = null;
       if (dg !== null) for (const f of dg.frags) e.drop(f, this, 'internal_error', 'datagram abandoned');
     }
+    // Dropped in OUTPUT or POSTROUTING: sendto() fails with EPERM (after a REJECT's error reached the socket).
+    if (!sent) sock.onItem({ kind: 'senderr', seq, message: strerror('EPERM') });
   }
 
   /** `msg` (an ICMP message) after `head`'s IP header and in slots after it, `room` bytes each: the datagram being sent (this.dg). */

@@ -208,3 +208,34 @@ test('a reload replaces the namespace under a running ping: it says so and print
   assert.ok(m && Number(m[1]) < 30 && Number(m[2]) >= Number(m[1]) - 1, r.out);
   assert.equal(r.status, 0);
 });
+
+test('REJECT and DROP in OUTPUT: the error from its own address, then sendmsg: Operation not permitted, as the real ping prints it', { timeout: 60_000 }, async () => {
+  const rules = [
+    ['-d', '192.168.1.91', '-j', 'REJECT'],
+    ['-d', '192.168.1.92', '-j', 'REJECT', '--reject-with', 'icmp-admin-prohibited'],
+    ['-d', '192.168.1.93', '-j', 'DROP'],
+  ].map((r) => ['OUTPUT', '-p', 'icmp', '--icmp-type', 'echo-request', ...r]);
+  const iptables = async (op: string, r: string[]): Promise<void> => {
+    sh('ip', ['netns', 'exec', nsA, 'iptables', op, ...r]);
+    const m = await dpemu(['ip', 'w07', 'netns', 'exec', QROUTER, 'iptables', op, ...r]);
+    assert.equal(m.status, 0, m.err);
+  };
+  for (const r of rules) await iptables('-I', r);
+  try {
+    const cases = [
+      ['-c', '2', '-i', '0.2', '192.168.1.91'],
+      ['-c', '2', '-i', '0.2', '-q', '192.168.1.91'],
+      ['-c', '1', '192.168.1.92'],
+      ['-c', '2', '-i', '0.2', '-W', '1', '192.168.1.93'],
+    ];
+    for (const c of cases) {
+      const want = await realPing(c), got = await inQrouter(c);
+      const what = `ping ${c.join(' ')}\n--- real:\n${want.out}${want.err}--- dpemu:\n${got.out}${got.err}`;
+      assert.equal(got.status, want.status, what);
+      assert.equal(untimed(got.out), untimed(want.out), what);
+      assert.equal(got.err, want.err, what);
+    }
+  } finally {
+    for (const r of rules) await iptables('-D', r).catch(() => {});
+  }
+});

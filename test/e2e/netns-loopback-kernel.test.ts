@@ -12,6 +12,8 @@
 // REJECT in INPUT of its own echo request, and the host unreachable for a
 // request held on ARP, which carries the request's connection (nf_ct_attach)
 // even when another packet went through meanwhile and raw OUTPUT says NOTRACK.
+// And REJECT (each ICMP type) and DROP in OUTPUT: the error back through lo,
+// sendto()'s EPERM, and what ping prints of them.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { requireRoot } from '../helpers/root.js';
@@ -24,7 +26,8 @@ import { runCommand } from '../../src/netns/ip-text.js';
 import { iptablesList } from '../../src/netfilter/index.js';
 import { conntrackTool } from '../../src/control/conntrack-commands.js';
 import { TABLE_NAMES } from '../../src/netfilter/constants.js';
-import { parseIpv4 } from '../../src/wire/addr.js';
+import { ipToString, parseIpv4 } from '../../src/wire/addr.js';
+import { icmpText } from '../../src/cli/ping-stats.js';
 import { KernelObjects, sh, tryRun, uniqueTag } from './lab-names.js';
 
 const tag = uniqueTag();
@@ -203,4 +206,49 @@ test('the host unreachable for a held echo request carries its connection: RELAT
     assert.equal(kernel.length, rules.filter((r) => r[1] === t).length, `-t ${t} listed`);
     assert.deepEqual(ruleCounters(iptablesList(a.nf.rules, t, { verbose: true, exact: true })), kernel, `-t ${t}`);
   }
+});
+
+test('REJECT and DROP in OUTPUT of its own echo requests: the error back through lo, sendto() EPERM, the counters as in the kernel', { timeout: 60_000 }, () => {
+  const k5 = objs.addNetns(`dpe-${tag}-l5`);
+  const echo = ['-p', 'icmp', '--icmp-type', 'echo-request'];
+  const rules = [
+    ['-A', 'INPUT', '-p', 'icmp'],
+    ['-A', 'OUTPUT', '-d', '192.0.2.9', ...echo, '-j', 'REJECT'],
+    ...['icmp-net-unreachable', 'icmp-host-unreachable', 'icmp-admin-prohibited'].map((w, i) => ['-A', 'OUTPUT', '-d', `192.0.2.${10 + i}`, ...echo, '-j', 'REJECT', '--reject-with', w]),
+    ['-A', 'OUTPUT', '-d', '192.0.2.13', ...echo, '-j', 'DROP'],
+    // Its own address: the error (from that address, to it) is rejected by the same rule; an error about an error is never sent.
+    ['-A', 'OUTPUT', '-d', '192.0.2.1', '-p', 'icmp', '-j', 'REJECT'],
+  ];
+  sh('ip', ['-n', k5, 'link', 'add', 'dpe-g', 'type', 'veth', 'peer', 'name', 'dpe-h']);
+  sh('ip', ['-n', k5, 'addr', 'add', '192.0.2.1/24', 'dev', 'dpe-g']);
+  for (const d of ['lo', 'dpe-g', 'dpe-h']) sh('ip', ['-n', k5, 'link', 'set', d, 'up']);
+  for (const r of rules) sh('ip', ['netns', 'exec', k5, 'iptables', ...r]);
+
+  const e = new Engine({ clock: new ManualClock(0) });
+  const a = e.add(new NetNamespace('lab', 'k5'));
+  a.addInterface('dpe-g', { addresses: [{ ip: parseIpv4('192.0.2.1')!, prefixLen: 24 }] });
+  a.loadIptables(rules.map((r) => `iptables ${r.join(' ')}`).join('\n'));
+  const dsts = ['192.0.2.9', '192.0.2.10', '192.0.2.11', '192.0.2.12', '192.0.2.13', '192.0.2.1'];
+  for (const dst of dsts) {
+    const k = tryRun('ip', ['netns', 'exec', k5, 'ping', '-n', '-c', '2', '-i', '0.2', '-W', '1', dst]);
+    const items: PingItem[] = [];
+    const { sock } = a.openPing({ dst: parseIpv4(dst)! }, (it) => items.push(it));
+    for (let seq = 1; seq <= 2; seq++) a.pingSend(sock, seq, 56);
+    e.run();
+    a.closePing(sock);
+    // Each request's sendto() fails (ip_local_out: -EPERM), after the error it made, if any, reached the socket:
+    // ping names the errno only then (the error is the one taken just before, src/cli/ping.ts).
+    const ours = items.map((it) =>
+      it.kind === 'error' ? `From ${ipToString(it.from)} icmp_seq=${it.seq} ${icmpText(it.type, it.code, it.info)}` : it.kind === 'senderr' ? `senderr ${it.seq} ${it.message}` : 'reply');
+    const froms = k.out.split('\n').filter((l) => l.startsWith('From '));
+    const said = k.out.split('\n').filter((l) => l === 'ping: sendmsg: Operation not permitted').length;
+    const want = [1, 2].flatMap((seq) => [...froms.filter((l) => l.includes(` icmp_seq=${seq} `)), `senderr ${seq} Operation not permitted`]);
+    assert.deepEqual(ours, want, `ping ${dst}:\n${k.out}`);
+    assert.equal(said, froms.length, k.out);
+  }
+  for (const chain of ['INPUT', 'OUTPUT']) {
+    const kernel = ruleCounters(sh('ip', ['netns', 'exec', k5, 'iptables', '-nvxL', chain]));
+    assert.deepEqual(ruleCounters(iptablesList(a.nf.rules, 'filter', { verbose: true, exact: true, chain })), kernel, chain);
+  }
+  assert.equal(loStats(runCommand(a.ns, 'ip -s link show lo', 0, { linkStats: (l) => a.linkStats(l) })), loStats(sh('ip', ['-n', k5, '-s', 'link', 'show', 'lo'])));
 });
