@@ -157,9 +157,6 @@ function newConnections(): void {
   const frame = udpRequest(1024, 1, payload);
   const conntracks = rig.emu.engine.elements.filter((e) => e.kind === 'netns').map((e) => (e as typeof rig.snat).nf.conntrack);
   let seq = 0;
-  const engine = rig.emu.engine;
-  const pool = engine.pool;
-  const port = rig.vmPort;
   const perRun = opts.quick ? 50_000 : 150_000; // below nf_conntrack_max (262144): no early drop
   const rates: number[] = [];
   const cpuRates: number[] = [];

@@ -28,7 +28,7 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import { join } from 'node:path';
 import { loadavg } from 'node:os';
 import { type Figure, emit, median, parseOptions, progress, spreadOf, target } from './lib/harness.js';
-import { DST_IP, SNAT_IP, VM_IP, buildRig, pump, repoRoot, totalDrops, udpRequest, warm } from './lib/seed.js';
+import { DST_IP, SNAT_IP, buildRig, pump, repoRoot, totalDrops, udpRequest, warm } from './lib/seed.js';
 import { PartitionedDatapath } from '../src/workers/supervisor.js';
 import { Handoff } from '../src/datapath/handoff.js';
 import { SpscRing } from '../src/datapath/ring.js';

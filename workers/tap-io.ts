@@ -27,7 +27,7 @@
 import { readSync, writeSync } from 'node:fs';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { observeNs } from '../src/metrics/histogram.js';
-import { Handoff, type HandoffSpec } from '../src/datapath/handoff.js';
+import { Handoff } from '../src/datapath/handoff.js';
 import { makeRealtime, threadId } from '../src/io/realtime.js';
 import { TapShared, CTL, EXIT, LINK, RC, TC, TS, WC, monoMs, ringBell, type TapHandoff, type TapTarget, type TapWorkerData } from '../src/io/tap-shared.js';
 

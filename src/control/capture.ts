@@ -117,7 +117,7 @@ export class Capture {
     private readonly filter: FramePredicate,
     private readonly opts: CaptureOptions,
     /** Receives frames in batches, off the forwarding path (setImmediate). */
-    private readonly deliver: (frames: CapturedFrame[]) => void,
+    deliver: (frames: CapturedFrame[]) => void,
     /** Called once when -c is reached. */
     private readonly done: () => void,
   ) {

@@ -21,7 +21,7 @@ import { formatSubfield } from './subfield.js';
 import { formatFieldValue, hex } from './field-format.js';
 import { K, newKey, type FlowKey } from './flow-key.js';
 import { FrameLayout, VLAN_CFI, extractFlow } from './flow-extract.js';
-import type { FlowEntry, FlowTable, FlowTables } from './flow-table.js';
+import type { FlowEntry, FlowTables } from './flow-table.js';
 import { applyConstWrite, readSegs, val, writeSegs } from './key-bits.js';
 import {
   programOf, prereqOk, type COp,

@@ -108,7 +108,7 @@ test('DESTROY: on expiry without a timeout, on -D and -F with the time left and 
   const { ct, lines } = listened();
   const T = `src=${C} dst=${S} sport=40000 dport=9999`, R = `src=${S} dst=${C} sport=9999 dport=40000`;
   track(ct, udp(C, S, 40000, 9999), 0);
-  const p = track(ct, u(C, S, 40001, 5353), 0);
+  track(ct, u(C, S, 40001, 5353), 0);
   track(ct, u(S, C, 5353, 40001), 1);
   const m = info(u(C, S, 40001, 5353), 'eth0', 'eth1');
   ct.in(m, HOOK_PREROUTING, 2);

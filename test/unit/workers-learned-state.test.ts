@@ -10,7 +10,7 @@
 // next datapath must carry the same state.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildFrame, type FrameSpec } from '../../src/wire/frame.js';
+import { buildFrame } from '../../src/wire/frame.js';
 import { PartitionedDatapath } from '../../src/workers/supervisor.js';
 import type { ControlAnswer } from '../../src/workers/worker-control.js';
 import { PartitionedMetrics } from '../../src/workers/remote-metrics.js';
