@@ -10,7 +10,7 @@ import { type Access, type CommandFamily } from './command.js';
 import { ControlError, ok } from './protocol.js';
 import { mustNamespace, mustNode } from './resolve.js';
 import { netnsList, netnsVerb } from './ip-netns.js';
-import { isHypervisor, rootNetns } from './root-netns.js';
+import { isHypervisor, rootView } from './root-netns.js';
 
 /** iproute2 6.1's objects (ip.c's cmds[]): a word that begins none of them is refused as ip refuses it. */
 const IPROUTE2_OBJECTS = ['address', 'addrlabel', 'maddress', 'route', 'rule', 'neighbor', 'neighbour', 'ntable', 'ntbl', 'link', 'l2tp', 'fou', 'ila', 'macsec', 'tunnel', 'tunl', 'tuntap', 'tap', 'token', 'tcpmetrics', 'tcp_metrics', 'monitor', 'xfrm', 'mroute', 'mrule', 'netns', 'netconf', 'vrf', 'sr', 'nexthop', 'mptcp', 'ioam', 'help', 'stats'];
@@ -107,7 +107,8 @@ export const ip: CommandFamily = {
     try {
       if (!el) {
         if (write) throw new ControlError(`Error: ${node}'s root namespace is a read-only view, built from the topology and its ports' state; 'ip ${known} ${words[1]}' is refused there (name a namespace with -n NS to change one).`, 255);
-        return ok(runCommand(rootNetns(ctx.emu, node!, ctx.emu.engine.now), [...options, ...words].join(' ')));
+        const root = rootView(ctx.emu, node!, ctx.emu.engine.now);
+        return ok(runCommand(root.ns, [...options, ...words].join(' '), ctx.emu.engine.now, { linkStats: root.linkStats }));
       }
       if (write && obj.length >= 1 && NEIGH.some((o) => matches(obj, o)) && words[1] !== 'flush') {
         if (family === 'inet6' || family === 'link') throw new ControlError(`Error: ${IPV4_ONLY} ("${words[1]}").`, 255);

@@ -7,7 +7,9 @@ import type { Node } from '../topology/model.js';
 import type { Port } from '../datapath/element.js';
 import { Netns } from '../netns/netns.js';
 import { pseudoMac } from '../netns/namespace.js';
-import { type LinkKind } from '../netns/interfaces.js';
+import { type Interface, type LinkKind } from '../netns/interfaces.js';
+import { IfCounters, linkStats64 } from '../netns/if-counters.js';
+import { type LinkStats64 } from '../netns/ip-link-stats.js';
 import { parseIpv4, parseMacNum } from '../wire/addr.js';
 import { loadNeighbours, loadRoutes } from '../netns/ip-text.js';
 
@@ -26,6 +28,14 @@ interface Dev {
   promisc?: boolean;
   /** A veth's peer in this namespace. */
   peer?: string;
+  /** The engine port whose counters are the device's (a bridge's port: the TAP, a veth end, a NIC). */
+  port?: Port;
+}
+
+/** A root namespace and its devices' counters (`ip -s link`). */
+export interface RootView {
+  ns: Netns;
+  linkStats: (l: Interface) => LinkStats64;
 }
 
 /** Whether `node` is a topology node (a hypervisor) whose root namespace this view stands for. */
@@ -39,6 +49,16 @@ export const isHypervisor = (emu: Emulator, node: string): boolean => emu.topolo
  * ifindexes that the OVS internal ports moved into namespaces keep.
  */
 export function rootNetns(emu: Emulator, node: string, now: number): Netns {
+  return rootView(emu, node, now).ns;
+}
+
+/**
+ * rootNetns with its devices' counters: a device that is a bridge's port
+ * counts what its port counts (what the bridge took from it is what the
+ * device received, as a TAP receives what the VM writes); the others
+ * (OVS's own devices, qbr, vxlan_sys) carry nothing here and show zeros.
+ */
+export function rootView(emu: Emulator, node: string, now: number): RootView {
   const n = emu.topology.nodes.find((x) => x.name === node)!;
   const port = (element: string, name: string): Port | undefined => emu.engine.element(node, element)?.port(name);
   const moved = new Set(n.namespaces.flatMap((ns) => ns.interfaces.map((i) => i.name)));
@@ -54,13 +74,13 @@ export function rootNetns(emu: Emulator, node: string, now: number): Netns {
   const vms: Dev[] = [];
   if (n.underlay) {
     const p = port(n.underlay.nic, n.underlay.nic);
-    nics.push({ name: n.underlay.nic, kind: 'ether', mac: mac('', n.underlay.mac), mtu: n.underlay.mtu, up: true, carrier: !!p?.up });
+    nics.push({ name: n.underlay.nic, kind: 'ether', mac: mac('', n.underlay.mac), mtu: n.underlay.mtu, up: true, carrier: !!p?.up, port: p });
   }
   const placed = new Set<string>();
   /** A bridge port: a veth end (with its peer), a TAP or a NIC. */
   const portDev = (element: string, name: string, master: string, mtu: number | undefined, given: string | undefined): Dev => {
     const kind = kindOf(name), p = port(element, name);
-    const d: Dev = { name, kind, mac: mac(name, given), mtu: mtu ?? 1500, up: true, carrier: kind === 'tap' ? tapCarrier(p) : kind === 'veth' ? true : !!p?.up, master };
+    const d: Dev = { name, kind, mac: mac(name, given), mtu: mtu ?? 1500, up: true, carrier: kind === 'tap' ? tapCarrier(p) : kind === 'veth' ? true : !!p?.up, master, port: p };
     // os-vif sets both ends of its veth pair promiscuous (linux_net.create_veth_pair).
     if (kind === 'veth') Object.assign(d, { peer: veths.get(name), promisc: true });
     placed.add(name);
@@ -111,7 +131,9 @@ export function rootNetns(emu: Emulator, node: string, now: number): Netns {
     if (d.up) ns.setLinkUp(d.name, true);
   }
   if (n.underlay) underlayState(ns, n.underlay, now);
-  return ns;
+  const ports = new Map(all.flatMap((d) => (d.port ? [[d.name, d.port] as const] : [])));
+  const none = new IfCounters();
+  return { ns, linkStats: (l) => linkStats64(none, emu.engine.stats, ports.get(l.name)?.statsBase ?? -1, l.kind, l.carrierChanges) };
 }
 
 /**

@@ -10,6 +10,7 @@ import { ManualClock } from '../../src/datapath/clock.js';
 import { COMMANDS } from '../../src/control/registry.js';
 import { ControlError } from '../../src/control/protocol.js';
 import { QROUTER, SEED_FILE } from '../helpers/seed-names.js';
+import { buildFrame } from '../../src/wire/frame.js';
 
 const build = (emulateHosts = false) => buildEmulator(loadTopologyOrThrow(SEED_FILE), { clock: new ManualClock(), emulateHosts });
 
@@ -101,4 +102,20 @@ test("vsctl's Interface ifindex is its device's in the root view: the vxlan port
   const want = (name: string, type: string) => (type === 'patch' || name.startsWith('qr-') ? 0 : links.get(type === 'vxlan' ? 'vxlan_sys_4789' : name));
   assert.deepEqual(rows.map(([name, , idx]) => [name, idx]), rows.map(([name, type]) => [name, want(name, type)]));
   assert.deepEqual(rows.filter(([, , idx]) => idx !== 0).map(([name]) => name).sort(), ['br-int', 'br-tun', 'qvo2ab77d0f-99', 'vxlan-0ace6b9c']);
+});
+
+test("ip -s link in the root view: a bridge port's device counts what its port counts (the TAP receives what the VM sends, qvb sends it on to qvo); OVS's own devices zero", async () => {
+  const emu = build();
+  const req = buildFrame({ src: 'fa:16:3e:b2:ef:af', dst: 'fa:16:3e:06:d8:7b', ip: { src: '192.168.1.7', dst: '203.0.113.8', ttl: 64 }, udp: { sport: 40000, dport: 53, payload: 64 } });
+  for (let i = 0; i < 3; i++) emu.engine.inject(emu.engine.pool.allocFrom(req)!, emu.findPort('w07', 'tap2ab77d0f-99')!);
+  emu.engine.run();
+  type Shown = { ifname: string; stats64: { rx: { packets: number; bytes: number }; tx: { packets: number; bytes: number } } };
+  const shown = new Map((JSON.parse((await ip(emu, ['w07', '-s', '-j', 'link'])).out) as Shown[]).map((l) => [l.ifname, l.stats64]));
+  const bytes = 3 * req.length;
+  assert.deepEqual([shown.get('tap2ab77d0f-99')!.rx.packets, shown.get('tap2ab77d0f-99')!.rx.bytes], [3, bytes]);
+  assert.deepEqual([shown.get('qvb2ab77d0f-99')!.tx.packets, shown.get('qvb2ab77d0f-99')!.tx.bytes], [3, bytes]);
+  assert.deepEqual([shown.get('qvo2ab77d0f-99')!.rx.packets, shown.get('qvo2ab77d0f-99')!.rx.bytes], [3, bytes]);
+  assert.equal(shown.get('br-int')!.rx.packets + shown.get('br-int')!.tx.packets, 0);
+  // The text form is ip -s link's, as in a namespace.
+  assert.match((await ip(emu, ['w07', '-s', 'link', 'show', 'tap2ab77d0f-99'])).out, new RegExp(`\\n {4}RX: +bytes +packets +errors +dropped +missed +mcast +\\n +${bytes} +3 +0 +0 +0 +0 \\n`));
 });
