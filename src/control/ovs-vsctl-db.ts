@@ -5,10 +5,9 @@
 import type { Emulator } from '../topology/builder.js';
 import { ControlError, ok, type CommandResponse } from './protocol.js';
 import { ALL_TABLES, SCHEMA, UUID_TYPE, type Column, type ColumnType } from './ovsdb-schema.js';
-import { atomFromString, compareAtoms, compareDatums, datumFromString, DatumError, datumString, excludesAll, includesAll, isMap, parseToken, type Datum } from './ovsdb-datum.js';
+import { atomFromString, atomString, compareAtoms, compareDatums, datumFromString, DatumError, datumString, excludesAll, includesAll, isMap, parseToken, type Datum } from './ovsdb-datum.js';
 import { nodeRows, type Row } from './ovsdb-rows.js';
 import { printTable, tableStyle, type Cell } from './ovsdb-table-print.js';
-import { ovsdbString } from './ovsdb-text.js';
 
 const fail = (text: string): never => {
   throw new ControlError(`ovs-vsctl: ${text}`);
@@ -227,7 +226,7 @@ export function vsctlGet(emu: Emulator, node: string, args: readonly string[], o
     const i = d.keys.findIndex((x) => compareAtoms(x, k) === 0);
     if (i < 0) {
       if (mustExist) fail(`no key "${s.key}" in ${t} record "${record}" column ${s.column.name}`);
-    } else out += type.value!.type === 's' ? ovsdbString(d.values![i] as string) : String(d.values![i]);
+    } else out += atomString(d.values![i]!, type.value!);
     out += '\n';
   }
   return ok(out);

@@ -31,7 +31,8 @@ export function datum(t: ColumnType, entries: readonly (Atom | readonly [Atom, A
   return isMap(t) ? { keys: pairs.map((p) => p[0]), values: pairs.map((p) => p[1]!) } : { keys: pairs.map((p) => p[0]) };
 }
 
-function atomString(a: Atom, b: BaseType): string {
+/** An atom as ovs-vsctl prints it: strings quoted where OVS quotes them. */
+export function atomString(a: Atom, b: BaseType): string {
   return b.type === 's' ? ovsdbString(a as string) : String(a);
 }
 

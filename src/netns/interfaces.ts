@@ -196,3 +196,20 @@ export function operState(iface: Interface, byIndex?: (ifindex: number) => Inter
       return iface.carrier ? 'UP' : 'DOWN';
   }
 }
+
+/** The device's IFLA_INFO_KIND: none for the loopback and a physical NIC. */
+export function infoKind(l: Interface): string | undefined {
+  if (l.vlanId !== undefined) return 'vlan';
+  switch (l.kind) {
+    case 'internal':
+      return 'openvswitch';
+    case 'tap':
+      return 'tun';
+    case 'veth':
+    case 'bridge':
+    case 'vxlan':
+      return l.kind;
+    default:
+      return undefined;
+  }
+}

@@ -5,7 +5,7 @@
 // "openvswitch" with no data: iproute2 has no printer for that kind).
 
 import { RtnlError } from './errors.js';
-import { type Interface } from './interfaces.js';
+import { type Interface, infoKind } from './interfaces.js';
 import { type JsonObject } from './json-writer.js';
 
 interface Details {
@@ -40,9 +40,9 @@ function details(l: Interface): Details {
     case 'loopback':
       return { minMtu: 0, maxMtu: 0, queues: 1, tsoMaxSize: GSO_MAX_SIZE };
     case 'veth':
-      return { minMtu: 68, maxMtu: 65535, kind: 'veth', queues: VETH_QUEUES, tsoMaxSize: GSO_MAX_SIZE };
+      return { minMtu: 68, maxMtu: 65535, kind: infoKind(l), queues: VETH_QUEUES, tsoMaxSize: GSO_MAX_SIZE };
     case 'internal':
-      return { minMtu: 68, maxMtu: 65535, kind: 'openvswitch', queues: 1, tsoMaxSize: GSO_LEGACY_MAX_SIZE };
+      return { minMtu: 68, maxMtu: 65535, kind: infoKind(l), queues: 1, tsoMaxSize: GSO_LEGACY_MAX_SIZE };
     default:
       // A TAP or a NIC (its driver, tun or a NIC's, is not modelled), a Linux bridge or a vxlan device (their attributes are not).
       throw new RtnlError('EINVAL', undefined, `Error: -details is not emulated for ${l.name} (a ${UNDETAILED[l.kind]} here).`, 255);

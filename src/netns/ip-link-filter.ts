@@ -4,7 +4,7 @@
 // without them.
 
 import { RtnlError, invarg, nextArg } from './errors.js';
-import { type Interface } from './interfaces.js';
+import { type Interface, infoKind } from './interfaces.js';
 import { type Netns } from './netns.js';
 
 export interface LinkShow {
@@ -52,23 +52,6 @@ export function parseLinkShow(ns: Netns, words: readonly string[], unsupported: 
   return s;
 }
 
-/** The device's IFLA_INFO_KIND: none for the loopback and a physical NIC. */
-function rtnlKind(l: Interface): string | undefined {
-  if (l.vlanId !== undefined) return 'vlan';
-  switch (l.kind) {
-    case 'internal':
-      return 'openvswitch';
-    case 'tap':
-      return 'tun';
-    case 'veth':
-    case 'bridge':
-    case 'vxlan':
-      return l.kind;
-    default:
-      return undefined;
-  }
-}
-
 /** The devices `ip link|addr show` prints for `s`, in index order; an unknown `dev` is refused in ip's words (exit 1). */
 export function shownLinks(ns: Netns, s: LinkShow): readonly Interface[] {
   let links = ns.links();
@@ -79,13 +62,13 @@ export function shownLinks(ns: Netns, s: LinkShow): readonly Interface[] {
   }
   const masterKind = (l: Interface) => {
     const m = l.master === undefined ? undefined : ns.link(l.master);
-    return m && rtnlKind(m);
+    return m && infoKind(m);
   };
   return links.filter(
     (l) =>
       (!s.up || l.up) &&
       (s.master === undefined || (s.master === null ? l.master === undefined : l.master === s.master)) &&
-      (s.kind === undefined || rtnlKind(l) === s.kind) &&
+      (s.kind === undefined || infoKind(l) === s.kind) &&
       (s.slaveKind === undefined || masterKind(l) === s.slaveKind),
   );
 }
