@@ -21,9 +21,15 @@ export class Packet {
   tunDst = 0;
   /** skb->mark (iptables MARK / fwmark), kept while inside one namespace. */
   mark = 0;
-  /** Opaque conntrack attachment set by netfilter within a namespace. */
-  ct: unknown = null;
-  ctDir = 0;
+  /**
+   * What a namespace keeps with a packet it holds on an unresolved neighbour,
+   * for the host unreachable its failure sends: the device it came in on
+   * (skb->skb_iif) and its connection (skb->_nfct: ct * 2 + direction, 0 for
+   * none). Netfilter otherwise keeps a packet's connection in the namespace's
+   * NfPacketInfo while the packet is inside it.
+   */
+  iif = 0;
+  nfct = 0;
   /** Trace branch id when tracing (0 = not traced). */
   traceId = 0;
   /** Engine-wide sequence for resubmit/loop limits and bookkeeping. */
@@ -51,8 +57,8 @@ export class Packet {
   resetMeta(): void {
     this.tunId = this.tunSrc = this.tunDst = 0;
     this.mark = 0;
-    this.ct = null;
-    this.ctDir = 0;
+    this.iif = 0;
+    this.nfct = 0;
     this.hops = 0;
     this.dpLen = 0;
     this.stamp = 0;
@@ -63,8 +69,8 @@ export class Packet {
     this.tunSrc = p.tunSrc;
     this.tunDst = p.tunDst;
     this.mark = p.mark;
-    this.ct = p.ct;
-    this.ctDir = p.ctDir;
+    this.iif = p.iif;
+    this.nfct = p.nfct;
     this.hops = p.hops;
     this.dpLen = p.dpLen;
     this.stamp = p.stamp;

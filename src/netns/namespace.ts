@@ -84,14 +84,6 @@ export class NetNamespace extends Element implements KeepsLearned {
   /** VLAN sub-interfaces by parent port index, then VID. */
   private readonly vlans: (Map<number, IfBinding> | undefined)[] = [];
   private readonly byIfindex = new Map<number, IfBinding>();
-  /**
-   * The input ifindex of each packet held on an unresolved neighbour, for the
-   * host unreachable its failure sends. Keyed by pooled descriptors, so it
-   * never holds more than the pool's slots; a later hold overwrites.
-   */
-  private readonly heldIif = new Map<Packet, number>();
-  /** The connection each held packet carries (skb->_nfct: ct * 2 + direction, 0 for none), which that error is attached to. */
-  private readonly heldCt = new Map<Packet, number>();
   /** ARP replies held back by proxy_delay. */
   private readonly delayed: { at: number; pkt: Packet; b: IfBinding }[] = [];
   /** The learned-state journal (its neighbours), as element `jid`; null inline. */
@@ -736,7 +728,7 @@ export class NetNamespace extends Element implements KeepsLearned {
    * icmp_send: an error about the packet in `pkt` (received on ifindex
    * `iif`, 0 if generated here), sent from this namespace. `local`: the
    * offending packet was addressed to us. `held`: the connection a packet
-   * held on a neighbour carries (as in heldCt).
+   * held on a neighbour carries (Packet.nfct).
    */
   private icmpError(pkt: Packet, iif: number, type: number, code: number, info: number, local: boolean, held = 0): void {
     const e = this.engine, buf = pkt.buf, l3 = pkt.off + ETH_HLEN;
@@ -953,8 +945,8 @@ export class NetNamespace extends Element implements KeepsLearned {
     }
     if (r.kind === 'drop') return e.drop(pkt, this, r.reason === 'neigh_failed' ? 'neigh_failed' : 'neigh_queue_full', `neighbour ${ipToString(nexthop)} on ${out.iface.name}: ${r.reason}`);
     if (e.tracing) e.note(pkt, this, `neigh: ${ipToString(nexthop)} dev ${out.iface.name} unresolved: packet held`);
-    this.heldIif.set(pkt, iif);
-    this.heldCt.set(pkt, this.info.ct === 0 ? 0 : this.info.ct * 2 + this.info.ctDir);
+    pkt.iif = iif;
+    pkt.nfct = this.info.ct === 0 ? 0 : this.info.ct * 2 + this.info.ctDir;
     for (const old of r.dropped) e.drop(old, this, 'neigh_queue_full', 'pushed out of the unresolved queue');
     if (r.solicit) this.solicit(r.solicit, pkt);
   }
@@ -1019,7 +1011,7 @@ export class NetNamespace extends Element implements KeepsLearned {
         for (const p of a.packets) {
           // arp_error_report: ICMP host unreachable to the packet's source
           // (its input interface is the one icmp_send considers), then drop.
-          this.icmpError(p, this.heldIif.get(p) ?? 0, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, 0, false, this.heldCt.get(p) ?? 0);
+          this.icmpError(p, p.iif, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, 0, false, p.nfct);
           e.drop(p, this, 'neigh_failed', `neighbour ${ipToString(a.ip)} FAILED`);
         }
       }
