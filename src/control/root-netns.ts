@@ -12,6 +12,7 @@ import { IfCounters, linkStats64 } from '../netns/if-counters.js';
 import { type LinkStats64 } from '../netns/ip-link-stats.js';
 import { parseIpv4, parseMacNum } from '../wire/addr.js';
 import { loadNeighbours, loadRoutes } from '../netns/ip-text.js';
+import { bridgeData, bridgePortData, ovsVxlanData, tapData, type LinkInfo } from '../netns/link-info.js';
 
 const OVS_SYSTEM = 'ovs-system';
 /** What OVS asks for on the vxlan device it creates (dpif-netlink-rtnl: IFLA_MTU 65000, "to avoid fragmentation"). */
@@ -30,6 +31,8 @@ interface Dev {
   peer?: string;
   /** The engine port whose counters are the device's (a bridge's port: the TAP, a veth end, a NIC). */
   port?: Port;
+  /** What `ip -d` shows of it (kind data, master's slave data, promiscuity). */
+  info?: LinkInfo;
 }
 
 /** A root namespace and its devices' counters (`ip -s link`). */
@@ -74,7 +77,7 @@ export function rootView(emu: Emulator, node: string, now: number): RootView {
   const vms: Dev[] = [];
   if (n.underlay) {
     const p = port(n.underlay.nic, n.underlay.nic);
-    nics.push({ name: n.underlay.nic, kind: 'ether', mac: mac('', n.underlay.mac), mtu: n.underlay.mtu, up: true, carrier: !!p?.up, port: p });
+    nics.push({ name: n.underlay.nic, kind: 'ether', mac: mac('', n.underlay.mac), mtu: n.underlay.mtu, up: true, carrier: !!p?.up, port: p, info: { promiscuity: 0, allmulti: 0 } });
   }
   const placed = new Set<string>();
   /** A bridge port: a veth end (with its peer), a TAP or a NIC. */
@@ -83,6 +86,10 @@ export function rootView(emu: Emulator, node: string, now: number): RootView {
     const d: Dev = { name, kind, mac: mac(name, given), mtu: mtu ?? 1500, up: true, carrier: kind === 'tap' ? tapCarrier(p) : kind === 'veth' ? true : !!p?.up, master, port: p };
     // os-vif sets both ends of its veth pair promiscuous (linux_net.create_veth_pair).
     if (kind === 'veth') Object.assign(d, { peer: veths.get(name), promisc: true });
+    const own = d.promisc ? 1 : 0;
+    // A bridge port counts once more promiscuous and allmulti (br_add_if), an OVS vport promiscuous only (ovs_netdev_link).
+    d.info = master === OVS_SYSTEM ? { promiscuity: own + 1, allmulti: 0, slaveKind: 'openvswitch' } : { promiscuity: own + 1, allmulti: 1, slaveKind: 'bridge' };
+    if (kind === 'tap') d.info.data = tapData();
     placed.add(name);
     return d;
   };
@@ -92,14 +99,25 @@ export function rootView(emu: Emulator, node: string, now: number): RootView {
     ovs.push({ name: OVS_SYSTEM, kind: 'internal', mac: mac(OVS_SYSTEM), mtu: 1500, up: false, carrier: true });
     for (const b of n.ovsBridges) ovs.push({ name: b.name, kind: 'internal', mac: mac(b.name, b.mac), mtu: bridgeMtu(b), up: false, carrier: true });
     for (const dst of new Set(ovsPorts.filter(({ p }) => p.type === 'vxlan').map(({ p }) => p.tunnel!.dstPort))) {
-      ovs.push({ name: `vxlan_sys_${dst}`, kind: 'vxlan', mac: mac(`vxlan_sys_${dst}`), mtu: OVS_VXLAN_MTU, up: true, carrier: true, master: OVS_SYSTEM });
+      const info = { promiscuity: 1, allmulti: 0, data: ovsVxlanData(dst), slaveKind: 'openvswitch' };
+      ovs.push({ name: `vxlan_sys_${dst}`, kind: 'vxlan', mac: mac(`vxlan_sys_${dst}`), mtu: OVS_VXLAN_MTU, up: true, carrier: true, master: OVS_SYSTEM, info });
     }
   }
   for (const lb of n.linuxBridges) {
     const ports = lb.ports.map((p) => portDev(lb.name, p.name, lb.name, p.mtu, p.mac));
     // A bridge takes its ports' smallest MTU, and has carrier while one of them has.
     const mtu = ports.length ? Math.min(...ports.map((d) => d.mtu)) : 1500;
-    vms.push({ name: lb.name, kind: 'bridge', mac: mac(lb.name, lb.mac), mtu, up: true, carrier: ports.some((d) => d.carrier) });
+    const br: Dev = { name: lb.name, kind: 'bridge', mac: mac(lb.name, lb.mac), mtu, up: true, carrier: ports.some((d) => d.carrier) };
+    // With STP on, port states and STP timers would move: not modelled, so -d is refused for that bridge and its ports.
+    if (!lb.stp) {
+      br.info = { promiscuity: 0, allmulti: 0, data: bridgeData(qbrSettings(br.mac, lb.ageingTime, now)) };
+      lb.ports.forEach((lp, i) => {
+        const d = ports[i]!;
+        // With STP off a port forwards while it and its bridge are up with carrier (operstate UP or UNKNOWN).
+        d.info!.slaveData = bridgePortData({ portNo: lp.portNo, bridgeMac: br.mac, forwarding: d.carrier, cost: d.kind === 'ether' ? SPEED_UNKNOWN_COST : SPEED_10G_COST });
+      });
+    } else for (const d of ports) delete d.info;
+    vms.push(br);
     for (const d of ports) {
       if (d.peer === undefined) continue;
       const far = ovsPorts.find(({ p }) => p.name === d.peer);
@@ -127,13 +145,33 @@ export function rootView(emu: Emulator, node: string, now: number): RootView {
   }
   for (const d of all) {
     const peer = d.peer !== undefined && index.has(d.peer) ? { ifindex: index.get(d.peer)!, name: d.peer } : undefined;
-    ns.addLink({ name: d.name, kind: d.kind, mac: d.mac, mtu: d.mtu, index: index.get(d.name)!, carrier: d.carrier, ...(d.master ? { master: d.master } : {}), ...(d.promisc ? { promisc: true } : {}), ...(peer ? { peer } : {}) });
+    const l = ns.addLink({ name: d.name, kind: d.kind, mac: d.mac, mtu: d.mtu, index: index.get(d.name)!, carrier: d.carrier, ...(d.master ? { master: d.master } : {}), ...(d.promisc ? { promisc: true } : {}), ...(peer ? { peer } : {}) });
+    if (d.info) l.info = d.info;
     if (d.up) ns.setLinkUp(d.name, true);
   }
   if (n.underlay) underlayState(ns, n.underlay, now);
   const ports = new Map(all.flatMap((d) => (d.port ? [[d.name, d.port] as const] : [])));
   const none = new IfCounters();
   return { ns, linkStats: (l) => linkStats64(none, emu.engine.stats, ports.get(l.name)?.statsBase ?? -1, l.kind, l.carrierChanges) };
+}
+
+/** br_port_cost: 2 for a port whose device reports 10 Gb/s (veth, tun), 100 for an unknown speed (a virtio NIC's). */
+const SPEED_10G_COST = 2;
+const SPEED_UNKNOWN_COST = 100;
+
+/**
+ * A qbr as os-vif's ensure_bridge leaves it (brctl addbr; setfd 0; stp
+ * off; multicast_snooping 0: the bridge floods all multicast, as the model
+ * does), with the topology's ageing time. Its FDB garbage collection first
+ * runs 0.1 s after the bridge comes up (br_stp_enable_bridge) and then once
+ * an ageing time (br_fdb_cleanup); the view takes the bridge as up since
+ * the emulated clock's start and does not shorten the wait for entries
+ * that expire sooner, which the kernel does.
+ */
+function qbrSettings(mac: number, ageingS: number, now: number) {
+  const periodMs = Math.max(ageingS * 1000, 10);
+  const leftMs = now < 100 ? 100 - now : periodMs - ((now - 100) % periodMs);
+  return { mac, stp: false, ageing: ageingS * 100, forwardDelay: 0, mcastSnooping: false, gcTimer: Math.floor(leftMs / 10) };
 }
 
 /**

@@ -119,3 +119,13 @@ test("ip -s link in the root view: a bridge port's device counts what its port c
   // The text form is ip -s link's, as in a namespace.
   assert.match((await ip(emu, ['w07', '-s', 'link', 'show', 'tap2ab77d0f-99'])).out, new RegExp(`\\n {4}RX: +bytes +packets +errors +dropped +missed +mcast +\\n +${bytes} +3 +0 +0 +0 +0 \\n`));
 });
+
+test('ip -d in the root view: the TAP as libvirt opens it, its bridge port disabled until a VM holds it and forwarding then; the qbr from the topology; openvswitch_slave for OVS ports', async () => {
+  const tap = async (emu: Emulator) => (await ip(emu, ['w07', '-d', 'link', 'show', 'tap2ab77d0f-99'])).out;
+  assert.match(await tap(build()), /promiscuity 1 {2}allmulti 1 minmtu 68 maxmtu 65521 \n {4}tun type tap pi off vnet_hdr on persist off \n {4}bridge_slave state disabled priority 32 cost 2 .* port_id 0x8002 port_no 0x2 designated_port 32770 .* designated_bridge 8000\.96:6e:9b:a8:b1:fc /);
+  assert.match(await tap(build(true)), /bridge_slave state forwarding /);
+  const qbr = (JSON.parse((await ip(build(), ['w07', '-d', '-j', 'link', 'show', 'qbr2ab77d0f-99'])).out) as { linkinfo: { info_kind: string; info_data: Record<string, unknown> } }[])[0]!.linkinfo;
+  assert.deepEqual([qbr.info_kind, qbr.info_data.forward_delay, qbr.info_data.stp_state, qbr.info_data.ageing_time, qbr.info_data.mcast_snooping, qbr.info_data.bridge_id], ['bridge', 0, 0, 30000, 0, '8000.96:6e:9b:a8:b1:fc']);
+  assert.match((await ip(build(), ['w07', '-d', 'link', 'show', 'qvo2ab77d0f-99'])).out, /promiscuity 2 {2}allmulti 0 .*\n {4}veth \n {4}openvswitch_slave addrgenmode eui64 /);
+  assert.match((await ip(build(), ['w02', '-d', 'link', 'show', 'eth3'])).out, /promiscuity 1 {2}allmulti 0 minmtu 68 maxmtu 65535 \n {4}openvswitch_slave addrgenmode/);
+});
