@@ -9,9 +9,12 @@ import { Netns } from '../netns/netns.js';
 import { pseudoMac } from '../netns/namespace.js';
 import { type Interface, type LinkKind } from '../netns/interfaces.js';
 import { IfCounters, linkStats64 } from '../netns/if-counters.js';
+import { PC, type Stats } from '../datapath/stats.js';
+import { ETH_HLEN } from '../wire/ethernet.js';
 import { type LinkStats64 } from '../netns/ip-link-stats.js';
 import { parseIpv4, parseMacNum } from '../wire/addr.js';
 import { loadNeighbours, loadRoutes } from '../netns/ip-text.js';
+import { bridgeData, bridgePortData, ovsVxlanData, tapData, type LinkInfo } from '../netns/link-info.js';
 
 const OVS_SYSTEM = 'ovs-system';
 /** What OVS asks for on the vxlan device it creates (dpif-netlink-rtnl: IFLA_MTU 65000, "to avoid fragmentation"). */
@@ -30,6 +33,8 @@ interface Dev {
   peer?: string;
   /** The engine port whose counters are the device's (a bridge's port: the TAP, a veth end, a NIC). */
   port?: Port;
+  /** What `ip -d` shows of it (kind data, master's slave data, promiscuity). */
+  info?: LinkInfo;
 }
 
 /** A root namespace and its devices' counters (`ip -s link`). */
@@ -55,8 +60,9 @@ export function rootNetns(emu: Emulator, node: string, now: number): Netns {
 /**
  * rootNetns with its devices' counters: a device that is a bridge's port
  * counts what its port counts (what the bridge took from it is what the
- * device received, as a TAP receives what the VM writes); the others
- * (OVS's own devices, qbr, vxlan_sys) carry nothing here and show zeros.
+ * device received, as a TAP receives what the VM writes); vxlan_sys_N
+ * what its OVS tunnel ports carried (tunnelCounts); the others (OVS's own
+ * devices, qbr) carry nothing here and show zeros.
  */
 export function rootView(emu: Emulator, node: string, now: number): RootView {
   const n = emu.topology.nodes.find((x) => x.name === node)!;
@@ -74,7 +80,7 @@ export function rootView(emu: Emulator, node: string, now: number): RootView {
   const vms: Dev[] = [];
   if (n.underlay) {
     const p = port(n.underlay.nic, n.underlay.nic);
-    nics.push({ name: n.underlay.nic, kind: 'ether', mac: mac('', n.underlay.mac), mtu: n.underlay.mtu, up: true, carrier: !!p?.up, port: p });
+    nics.push({ name: n.underlay.nic, kind: 'ether', mac: mac('', n.underlay.mac), mtu: n.underlay.mtu, up: true, carrier: !!p?.up, port: p, info: { promiscuity: 0, allmulti: 0 } });
   }
   const placed = new Set<string>();
   /** A bridge port: a veth end (with its peer), a TAP or a NIC. */
@@ -83,23 +89,45 @@ export function rootView(emu: Emulator, node: string, now: number): RootView {
     const d: Dev = { name, kind, mac: mac(name, given), mtu: mtu ?? 1500, up: true, carrier: kind === 'tap' ? tapCarrier(p) : kind === 'veth' ? true : !!p?.up, master, port: p };
     // os-vif sets both ends of its veth pair promiscuous (linux_net.create_veth_pair).
     if (kind === 'veth') Object.assign(d, { peer: veths.get(name), promisc: true });
+    const own = d.promisc ? 1 : 0;
+    // A bridge port counts once more promiscuous and allmulti (br_add_if), an OVS vport promiscuous only (ovs_netdev_link).
+    d.info = master === OVS_SYSTEM ? { promiscuity: own + 1, allmulti: 0, slaveKind: 'openvswitch' } : { promiscuity: own + 1, allmulti: 1, slaveKind: 'bridge' };
+    if (kind === 'tap') d.info.data = tapData();
     placed.add(name);
     return d;
   };
   const ovsPorts = n.ovsBridges.flatMap((b) => b.ports.filter((p) => !p.local).map((p) => ({ b, p })));
+  /** Each vxlan device's OVS tunnel ports (those of its UDP port). */
+  const tunnels = new Map<string, Port[]>();
   if (n.ovsBridges.length) {
     // ovs-vswitchd leaves the datapath device and the bridges' own devices down (nothing sets them up on a Neutron node).
     ovs.push({ name: OVS_SYSTEM, kind: 'internal', mac: mac(OVS_SYSTEM), mtu: 1500, up: false, carrier: true });
     for (const b of n.ovsBridges) ovs.push({ name: b.name, kind: 'internal', mac: mac(b.name, b.mac), mtu: bridgeMtu(b), up: false, carrier: true });
+    for (const { b, p } of ovsPorts) {
+      if (p.type !== 'vxlan') continue;
+      const dev = `vxlan_sys_${p.tunnel!.dstPort}`, tp = port(b.name, p.name);
+      if (tp) tunnels.set(dev, [...(tunnels.get(dev) ?? []), tp]);
+    }
     for (const dst of new Set(ovsPorts.filter(({ p }) => p.type === 'vxlan').map(({ p }) => p.tunnel!.dstPort))) {
-      ovs.push({ name: `vxlan_sys_${dst}`, kind: 'vxlan', mac: mac(`vxlan_sys_${dst}`), mtu: OVS_VXLAN_MTU, up: true, carrier: true, master: OVS_SYSTEM });
+      const info = { promiscuity: 1, allmulti: 0, data: ovsVxlanData(dst), slaveKind: 'openvswitch' };
+      ovs.push({ name: `vxlan_sys_${dst}`, kind: 'vxlan', mac: mac(`vxlan_sys_${dst}`), mtu: OVS_VXLAN_MTU, up: true, carrier: true, master: OVS_SYSTEM, info });
     }
   }
   for (const lb of n.linuxBridges) {
     const ports = lb.ports.map((p) => portDev(lb.name, p.name, lb.name, p.mtu, p.mac));
     // A bridge takes its ports' smallest MTU, and has carrier while one of them has.
     const mtu = ports.length ? Math.min(...ports.map((d) => d.mtu)) : 1500;
-    vms.push({ name: lb.name, kind: 'bridge', mac: mac(lb.name, lb.mac), mtu, up: true, carrier: ports.some((d) => d.carrier) });
+    const br: Dev = { name: lb.name, kind: 'bridge', mac: mac(lb.name, lb.mac), mtu, up: true, carrier: ports.some((d) => d.carrier) };
+    // With STP on, port states and STP timers would move: not modelled, so -d is refused for that bridge and its ports.
+    if (!lb.stp) {
+      br.info = { promiscuity: 0, allmulti: 0, data: bridgeData(qbrSettings(br.mac, lb.ageingTime, now)) };
+      lb.ports.forEach((lp, i) => {
+        const d = ports[i]!;
+        // With STP off a port forwards while it and its bridge are up with carrier (operstate UP or UNKNOWN).
+        d.info!.slaveData = bridgePortData({ portNo: lp.portNo, bridgeMac: br.mac, forwarding: d.carrier, cost: d.kind === 'ether' ? SPEED_UNKNOWN_COST : SPEED_10G_COST });
+      });
+    } else for (const d of ports) delete d.info;
+    vms.push(br);
     for (const d of ports) {
       if (d.peer === undefined) continue;
       const far = ovsPorts.find(({ p }) => p.name === d.peer);
@@ -127,13 +155,61 @@ export function rootView(emu: Emulator, node: string, now: number): RootView {
   }
   for (const d of all) {
     const peer = d.peer !== undefined && index.has(d.peer) ? { ifindex: index.get(d.peer)!, name: d.peer } : undefined;
-    ns.addLink({ name: d.name, kind: d.kind, mac: d.mac, mtu: d.mtu, index: index.get(d.name)!, carrier: d.carrier, ...(d.master ? { master: d.master } : {}), ...(d.promisc ? { promisc: true } : {}), ...(peer ? { peer } : {}) });
+    const l = ns.addLink({ name: d.name, kind: d.kind, mac: d.mac, mtu: d.mtu, index: index.get(d.name)!, carrier: d.carrier, ...(d.master ? { master: d.master } : {}), ...(d.promisc ? { promisc: true } : {}), ...(peer ? { peer } : {}) });
+    if (d.info) l.info = d.info;
     if (d.up) ns.setLinkUp(d.name, true);
   }
   if (n.underlay) underlayState(ns, n.underlay, now);
   const ports = new Map(all.flatMap((d) => (d.port ? [[d.name, d.port] as const] : [])));
   const none = new IfCounters();
-  return { ns, linkStats: (l) => linkStats64(none, emu.engine.stats, ports.get(l.name)?.statsBase ?? -1, l.kind, l.carrierChanges) };
+  return {
+    ns,
+    linkStats: (l) => {
+      const s = linkStats64(none, emu.engine.stats, ports.get(l.name)?.statsBase ?? -1, l.kind, l.carrierChanges);
+      const tp = tunnels.get(l.name);
+      if (tp) tunnelCounts(s, emu.engine.stats, tp);
+      return s;
+    },
+  };
+}
+
+/** br_port_cost: 2 for a port whose device reports 10 Gb/s (veth, tun), 100 for an unknown speed (a virtio NIC's). */
+const SPEED_10G_COST = 2;
+const SPEED_UNKNOWN_COST = 100;
+
+/**
+ * A qbr as os-vif's ensure_bridge leaves it (brctl addbr; setfd 0; stp
+ * off; multicast_snooping 0: the bridge floods all multicast, as the model
+ * does), with the topology's ageing time. Its FDB garbage collection first
+ * runs 0.1 s after the bridge comes up (br_stp_enable_bridge) and then once
+ * an ageing time (br_fdb_cleanup); the view takes the bridge as up since
+ * the emulated clock's start and does not shorten the wait for entries
+ * that expire sooner, which the kernel does.
+ */
+function qbrSettings(mac: number, ageingS: number, now: number) {
+  const periodMs = Math.max(ageingS * 1000, 10);
+  const leftMs = now < 100 ? 100 - now : periodMs - ((now - 100) % periodMs);
+  return { mac, stp: false, ageing: ageingS * 100, forwardDelay: 0, mcastSnooping: false, gcTimer: Math.floor(leftMs / 10) };
+}
+
+/**
+ * A vxlan device counts the frames it decapsulated (received) and
+ * encapsulated (sent), each by its inner frame less the inner Ethernet
+ * header: vxlan_rcv counts skb->len after eth_type_trans pulled it, and
+ * iptunnel_xmit counts from the inner network header (checked on Linux
+ * 6.x: 3 pings of 128-byte IP packets count 384 bytes each way). OVS's
+ * tunnel ports carry those inner frames: what the underlay delivered to
+ * one, what one handed the underlay.
+ */
+function tunnelCounts(s: LinkStats64, stats: Stats, tunnelPorts: readonly Port[]): void {
+  const v = stats.v;
+  for (const p of tunnelPorts) {
+    const rx = v[p.statsBase + PC.RX_PACKETS]!, tx = v[p.statsBase + PC.TX_PACKETS]!;
+    s.rxPackets += rx;
+    s.rxBytes += v[p.statsBase + PC.RX_BYTES]! - ETH_HLEN * rx;
+    s.txPackets += tx;
+    s.txBytes += v[p.statsBase + PC.TX_BYTES]! - ETH_HLEN * tx;
+  }
 }
 
 /**

@@ -7,6 +7,7 @@ import { type Ip4, type Mac, inPrefix, prefixMask, maskAddr } from './addr.js';
 import { RtnlError } from './errors.js';
 import { RT_SCOPE_HOST, RT_SCOPE_UNIVERSE } from './names.js';
 import { type DevConf } from './sysctl.js';
+import { type LinkInfo } from './link-info.js';
 
 /**
  * What kind of device: an OVS internal port (qr-, sg-, qg-, fg-,
@@ -68,6 +69,8 @@ export interface Interface {
   master?: string;
   /** IFF_PROMISC as user space set it (dev->gflags; a bridge's own promiscuity is not shown). */
   promisc?: boolean;
+  /** What `ip -d` prints beyond the kind's constants, where the view knows it (a hypervisor's root namespace). */
+  info?: LinkInfo;
   /** Multicast groups joined beyond 224.0.0.1 (which every multicast device joins), e.g. 224.0.0.5 for ospfd. */
   mcGroups?: Set<Ip4>;
 }

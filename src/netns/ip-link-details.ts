@@ -1,14 +1,17 @@
 // What `ip -d link|addr` adds to a device (iproute2 6.1 print_linkinfo's
-// show_details branch) for the devices a namespace holds, as Linux 6.x
-// sets them up: the loopback, veth ends (drivers/net/veth.c) and OVS
-// internal ports (net/openvswitch/vport-internal_dev.c, linkinfo kind
-// "openvswitch" with no data: iproute2 has no printer for that kind).
+// show_details branch) as Linux 6.x sets the devices up: the loopback, veth
+// ends (drivers/net/veth.c), OVS internal ports (vport-internal_dev.c,
+// linkinfo kind "openvswitch" with no data: iproute2 has no printer for
+// that kind) and, where the device carries its LinkInfo (a hypervisor's
+// root view: src/control/root-netns.ts), Linux bridges, TAPs (tun), vxlan
+// devices, NICs and any device's master's slave data.
 
 import { RtnlError } from './errors.js';
 import { type Interface, infoKind } from './interfaces.js';
 import { type JsonObject } from './json-writer.js';
+import { infoJson, infoText, type LinkInfo } from './link-info.js';
 
-interface Details {
+interface Details extends LinkInfo {
   minMtu: number;
   maxMtu: number;
   /** IFLA_INFO_KIND; none for the loopback. */
@@ -29,24 +32,38 @@ const GSO_MAX_SEGS = 65535;
  */
 const VETH_QUEUES = 1;
 
+/** tun's MAX_MTU: 65535 less the Ethernet header. */
+const TUN_MAX_MTU = 65521;
+
 const UNDETAILED: Record<string, string> = { tap: 'TAP', ether: 'physical NIC', bridge: 'Linux bridge', vxlan: 'vxlan device' };
 
-function details(l: Interface): Details {
-  // 802.1Q (the kernel's vlan kind, with its protocol, id and flags) is not emulated: this host has no 8021q module to check it against.
-  if (l.vlanId !== undefined) throw new RtnlError('EINVAL', undefined, `Error: -details is not emulated for ${l.name} (a VLAN sub-interface here).`, 255);
-  // A port's promiscuity and allmulti counts and its bridge_slave / openvswitch_slave data are not modelled.
-  if (l.master !== undefined) throw new RtnlError('EINVAL', undefined, `Error: -details is not emulated for ${l.name} (a port of ${l.master} here).`, 255);
+/** What a device's driver fixes: MTU bounds, queues, TSO size. */
+function driver(l: Interface): Omit<Details, keyof LinkInfo> {
   switch (l.kind) {
     case 'loopback':
       return { minMtu: 0, maxMtu: 0, queues: 1, tsoMaxSize: GSO_MAX_SIZE };
     case 'veth':
       return { minMtu: 68, maxMtu: 65535, kind: infoKind(l), queues: VETH_QUEUES, tsoMaxSize: GSO_MAX_SIZE };
-    case 'internal':
-      return { minMtu: 68, maxMtu: 65535, kind: infoKind(l), queues: 1, tsoMaxSize: GSO_LEGACY_MAX_SIZE };
+    case 'tap':
+      return { minMtu: 68, maxMtu: TUN_MAX_MTU, kind: infoKind(l), queues: 1, tsoMaxSize: GSO_LEGACY_MAX_SIZE };
+    case 'ether':
+      // A NIC's driver is not in the model: virtio_net's MTU bounds and one queue pair (the topology gives a node no CPU count).
+      return { minMtu: 68, maxMtu: 65535, queues: 1, tsoMaxSize: GSO_LEGACY_MAX_SIZE };
     default:
-      // A TAP or a NIC (its driver, tun or a NIC's, is not modelled), a Linux bridge or a vxlan device (their attributes are not).
-      throw new RtnlError('EINVAL', undefined, `Error: -details is not emulated for ${l.name} (a ${UNDETAILED[l.kind]} here).`, 255);
+      // internal (openvswitch), bridge, vxlan.
+      return { minMtu: 68, maxMtu: 65535, kind: infoKind(l), queues: 1, tsoMaxSize: GSO_LEGACY_MAX_SIZE };
   }
+}
+
+function details(l: Interface): Details {
+  // 802.1Q (the kernel's vlan kind, with its protocol, id and flags) is not emulated: this host has no 8021q module to check it against.
+  if (l.vlanId !== undefined) throw new RtnlError('EINVAL', undefined, `Error: -details is not emulated for ${l.name} (a VLAN sub-interface here).`, 255);
+  if (l.info) return { ...driver(l), ...l.info };
+  // Without a LinkInfo (a namespace's device), a port's promiscuity and slave data are not known,
+  // nor a TAP's, NIC's, bridge's or vxlan device's settings (read from pasted text).
+  if (l.master !== undefined) throw new RtnlError('EINVAL', undefined, `Error: -details is not emulated for ${l.name} (a port of ${l.master} here).`, 255);
+  if (l.kind in UNDETAILED) throw new RtnlError('EINVAL', undefined, `Error: -details is not emulated for ${l.name} (a ${UNDETAILED[l.kind]} here).`, 255);
+  return { ...driver(l), promiscuity: 0, allmulti: 0 };
 }
 
 /**
@@ -58,8 +75,9 @@ function details(l: Interface): Details {
  */
 export function formatLinkDetails(l: Interface, forIpAddr: boolean): string {
   const d = details(l);
-  let s = ` promiscuity 0  allmulti 0 minmtu ${d.minMtu} maxmtu ${d.maxMtu} `;
-  if (d.kind) s += `\n    ${d.kind} `;
+  let s = ` promiscuity ${d.promiscuity}  allmulti ${d.allmulti} minmtu ${d.minMtu} maxmtu ${d.maxMtu} `;
+  if (d.kind) s += `\n    ${d.kind} ` + infoText(d.data ?? []);
+  if (d.slaveKind) s += `\n    ${d.slaveKind}_slave ` + infoText(d.slaveData ?? []);
   if (!forIpAddr) s += 'addrgenmode eui64 ';
   s += `numtxqueues ${d.queues} numrxqueues ${d.queues} gso_max_size ${GSO_LEGACY_MAX_SIZE} gso_max_segs ${GSO_MAX_SEGS} `;
   return s + `tso_max_size ${d.tsoMaxSize} tso_max_segs ${GSO_MAX_SEGS} gro_max_size ${GSO_LEGACY_MAX_SIZE} `;
@@ -69,11 +87,19 @@ export function formatLinkDetails(l: Interface, forIpAddr: boolean): string {
 export function linkDetailsJson(l: Interface, forIpAddr: boolean): JsonObject {
   const d = details(l);
   return {
-    promiscuity: 0,
-    allmulti: 0,
+    promiscuity: d.promiscuity,
+    allmulti: d.allmulti,
     min_mtu: d.minMtu,
     max_mtu: d.maxMtu,
-    linkinfo: d.kind ? { info_kind: d.kind } : undefined,
+    linkinfo:
+      d.kind || d.slaveKind
+        ? {
+            info_kind: d.kind,
+            info_data: d.data && infoJson(d.data),
+            info_slave_kind: d.slaveKind,
+            info_slave_data: d.slaveData && infoJson(d.slaveData),
+          }
+        : undefined,
     inet6_addr_gen_mode: forIpAddr ? undefined : 'eui64',
     num_tx_queues: d.queues,
     num_rx_queues: d.queues,

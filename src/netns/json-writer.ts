@@ -4,8 +4,13 @@
 // and closed " ]", array elements (strings, or objects) joined by "," with
 // no break ("},{"), and the whole array followed by one newline.
 
+/** A number printed as formatted (print_float's "%.2f" keeps `0.00`), not as JavaScript would. */
+export class JsonRaw {
+  constructor(readonly text: string) {}
+}
+
 /** A value as iproute2 prints it: `null` is print_null's (`"router": null` marks a flag). */
-export type JsonValue = string | number | boolean | null | JsonValue[] | JsonObject;
+export type JsonValue = string | number | boolean | null | JsonRaw | JsonValue[] | JsonObject;
 export interface JsonObject {
   [key: string]: JsonValue | undefined;
 }
@@ -72,6 +77,9 @@ class Writer {
       this.startArray();
       for (const x of v) this.value(x);
       this.endArray();
+    } else if (v instanceof JsonRaw) {
+      this.eor();
+      this.out += v.text;
     } else if (v !== null && typeof v === 'object') {
       this.startObject();
       for (const [k, x] of Object.entries(v)) {

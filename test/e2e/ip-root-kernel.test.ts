@@ -9,9 +9,14 @@
 //   namespace: its `@ifN`, link-netns and qdisc are dropped;
 // - ovs-system and the OVS bridges' own devices (kind openvswitch: no OVS
 //   kernel module here) are Linux bridges left down, which print the same
-//   flags, qdisc and state (only -d, not compared, would tell them apart);
+//   flags, qdisc and state (-d tells them apart: see maskDetails);
 // - a TAP's and a NIC's qdisc is the host's net.core.default_qdisc
 //   (pfifo_fast here, fq_codel on a Debian node, which dpemu prints).
+// Under -d (maskDetails): the stand-ins' own data (a veth NIC's kind and
+// queues, a Linux bridge's data for an openvswitch device, bridge_slave
+// data and allmulti for an openvswitch_slave), the TAP's persist (ip tuntap
+// makes it persistent, as no process holds it; libvirt's is not), a veth's
+// queue count (one pair per CPU here) and the running gc_timer.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { requireRoot } from '../helpers/root.js';
@@ -62,13 +67,19 @@ async function buildRoot(n: Node): Promise<void> {
       ipn('link', 'add', d.ifname, ...common, 'type', 'veth', 'peer', 'name', p.ifname, 'index', String(p.ifindex), 'address', p.address, 'mtu', String(p.mtu));
       done.add(p.ifname);
     } else if (d.ifname.startsWith('tap')) {
-      // ip tuntap takes no index: the next one the namespace hands out is dpemu's.
-      ipn('tuntap', 'add', 'dev', d.ifname, 'mode', 'tap');
+      // ip tuntap takes no index: the next one the namespace hands out is dpemu's. libvirt asks for a vnet header.
+      ipn('tuntap', 'add', 'dev', d.ifname, 'mode', 'tap', 'vnet_hdr');
       ipn('link', 'set', d.ifname, 'address', d.address, 'mtu', String(d.mtu));
-    } else if (d.ifname.startsWith('vxlan_sys_')) ipn('link', 'add', d.ifname, ...common, 'type', 'vxlan', 'external', 'dstport', d.ifname.slice('vxlan_sys_'.length));
-    else if (ovsNames.has(d.ifname) || lbPort.has(d.ifname) || n.linuxBridges.some((b) => b.name === d.ifname)) {
+    } else if (d.ifname.startsWith('vxlan_sys_')) {
+      // As OVS's dpif-netlink-rtnl asks for it.
+      ipn('link', 'add', d.ifname, ...common, 'type', 'vxlan', 'external', 'nolearning', 'udp6zerocsumrx', 'dstport', d.ifname.slice('vxlan_sys_'.length));
+    } else if (ovsNames.has(d.ifname) || lbPort.has(d.ifname)) {
       // A Linux bridge's MTU follows its ports unless set: set only a stand-in's.
       ipn('link', 'add', d.ifname, 'index', String(d.ifindex), 'address', d.address, ...(ovsNames.has(d.ifname) ? ['mtu', String(d.mtu)] : []), 'type', 'bridge');
+    } else if (n.linuxBridges.some((b) => b.name === d.ifname)) {
+      // A qbr as os-vif's ensure_bridge makes it (setfd 0, stp off, multicast_snooping 0), with the topology's ageing time.
+      const b = n.linuxBridges.find((x) => x.name === d.ifname)!;
+      ipn('link', 'add', d.ifname, 'index', String(d.ifindex), 'address', d.address, 'type', 'bridge', 'forward_delay', '0', 'stp_state', b.stp ? '1' : '0', 'mcast_snooping', '0', 'ageing_time', String(b.ageingTime * 100));
     } else {
       // A NIC: a veth whose peer waits in the spare namespace.
       ipn('link', 'add', d.ifname, ...common, 'type', 'veth', 'peer', 'name', `dpe-${tag}-${n.name.slice(-2)}${d.ifindex}`, 'netns', SPARE);
@@ -120,6 +131,55 @@ function maskJson(text: string, nics: string[]): unknown {
   }
   return v;
 }
+
+/**
+ * -d output with what the stand-ins cannot match rewritten on the kernel's
+ * side (see the head of this file); the running gc_timer is taken out of both.
+ */
+function maskDetails(text: string, n: Node, kernel: boolean): string {
+  const nics = nicNames(n);
+  const ovsNames = new Set(['ovs-system', ...n.ovsBridges.map((b) => b.name)]);
+  return text.split(/\n(?=\d+: )/).map((rec) => {
+    const name = /^\d+: ([^:@\s]+)/.exec(rec)?.[1] ?? '';
+    let r = rec.replace(/gc_timer +\d+\.\d+ /, 'gc_timer T ');
+    if (nics.includes(name) || /^(?:qvo|qvb)/.test(name)) r = r.replace(/numtxqueues \d+ numrxqueues \d+ /, 'numtxqueues Q numrxqueues Q ');
+    if (!kernel) return r;
+    // A line break inside a record is a backslash under -o.
+    if (nics.includes(name)) r = r.replace(/(?:\n|\\)    veth /, '').replace(/tso_max_size 524280 /, 'tso_max_size 65536 ');
+    if (ovsNames.has(name)) r = r.replace(/((?:\n|\\)    )bridge .*?nf_call_arptables \d+ /, '$1openvswitch ');
+    if (/ master ovs-system /.test(r)) r = r.replace(/allmulti 1 /, 'allmulti 0 ').replace(/bridge_slave .*?locked (?:on|off) /, 'openvswitch_slave ');
+    if (name.startsWith('tap')) r = r.replace('persist on ', 'persist off ');
+    return r;
+  }).join('\n');
+}
+
+/** The same for `ip -j -d`. */
+function maskDetailsJson(v: Record<string, any>[], n: Node, kernel: boolean): unknown {
+  const nics = nicNames(n);
+  const ovsNames = new Set(['ovs-system', ...n.ovsBridges.map((b) => b.name)]);
+  for (const d of v) {
+    const name = String(d.ifname);
+    if (d.linkinfo?.info_data?.gc_timer !== undefined) d.linkinfo.info_data.gc_timer = 'T';
+    if (nics.includes(name) || /^(?:qvo|qvb)/.test(name)) d.num_tx_queues = d.num_rx_queues = 'Q';
+    if (!kernel) continue;
+    if (nics.includes(name)) {
+      delete d.linkinfo.info_kind;
+      if (!Object.keys(d.linkinfo).length) delete d.linkinfo;
+      d.tso_max_size = 65536;
+    }
+    if (ovsNames.has(name)) d.linkinfo = { info_kind: 'openvswitch' };
+    if (d.master === 'ovs-system') {
+      d.allmulti = 0;
+      d.linkinfo.info_slave_kind = 'openvswitch';
+      delete d.linkinfo.info_slave_data;
+    }
+    if (name.startsWith('tap')) d.linkinfo.info_data.persist = false;
+  }
+  return v;
+}
+
+const DETAIL_SHOWS = [['-d', 'link'], ['-d', 'addr'], ['-d', '-o', 'link'], ['-d', 'link', 'show', 'master', 'ovs-system']];
+const DETAIL_JSON_SHOWS = [['-j', '-d', 'link'], ['-j', '-d', 'addr']];
 
 const SHOWS = [['link'], ['addr'], ['route'], ['neigh'], ['-br', 'link'], ['-br', 'addr'], ['-o', 'link'], ['-4', 'addr'], ['route', 'show', 'table', 'all'], ['link', 'show', 'dev', 'vxlan_sys_4789']];
 const JSON_SHOWS = [['-j', 'link'], ['-j', 'addr'], ['-j', 'route'], ['-j', 'neigh'], ['-j', 'link', 'show', 'master', 'ovs-system']];
@@ -193,6 +253,23 @@ for (const node of topo.nodes.map((n) => n.name)) {
     for (const args of REFUSED) {
       const r = await refusal(node, args);
       assert.deepEqual(r.dpemu, r.kernel, `ip ${args.join(' ')} on ${node}`);
+    }
+  });
+}
+
+for (const node of topo.nodes.map((n) => n.name)) {
+  test(`${node}: ip -d prints each root device's details (bridge, bridge_slave, openvswitch_slave, tun, vxlan) as the kernel's ip prints them`, async () => {
+    const n = topo.nodes.find((x) => x.name === node)!;
+    const nics = nicNames(n);
+    for (const args of DETAIL_SHOWS) {
+      const mine = maskDetails(maskText(await dpemu([node, ...args]), nics), n, false);
+      const theirs = maskDetails(maskText(sh('ip', ['-n', kns.get(node)!, ...args]), nics), n, true);
+      assert.equal(mine, theirs, `ip ${args.join(' ')} on ${node}`);
+    }
+    for (const args of DETAIL_JSON_SHOWS) {
+      const mine = maskDetailsJson(maskJson(await dpemu([node, ...args]), nics) as Record<string, any>[], n, false);
+      const theirs = maskDetailsJson(maskJson(sh('ip', ['-n', kns.get(node)!, ...args]), nics) as Record<string, any>[], n, true);
+      assert.deepEqual(mine, theirs, `ip ${args.join(' ')} on ${node}`);
     }
   });
 }

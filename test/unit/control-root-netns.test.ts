@@ -119,3 +119,29 @@ test("ip -s link in the root view: a bridge port's device counts what its port c
   // The text form is ip -s link's, as in a namespace.
   assert.match((await ip(emu, ['w07', '-s', 'link', 'show', 'tap2ab77d0f-99'])).out, new RegExp(`\\n {4}RX: +bytes +packets +errors +dropped +missed +mcast +\\n +${bytes} +3 +0 +0 +0 +0 \\n`));
 });
+
+test('ip -s link in the root view: vxlan_sys_4789 counts what its tunnel ports carried, each packet by its inner frame less the Ethernet header (sent on w07, received on w02)', async () => {
+  const emu = build();
+  // To the sg- port on w02: br-tun's l2pop entry sends it out of vxlan-0ace6b9c, without its local VLAN.
+  const req = buildFrame({ src: 'fa:16:3e:b2:ef:af', dst: 'fa:16:3e:d1:d8:49', ip: { src: '192.168.1.7', dst: '192.168.1.6', ttl: 64 }, udp: { sport: 40000, dport: 53, payload: 64 } });
+  for (let i = 0; i < 3; i++) emu.engine.inject(emu.engine.pool.allocFrom(req)!, emu.findPort('w07', 'tap2ab77d0f-99')!);
+  emu.engine.run();
+  type Shown = { ifname: string; stats64: { rx: { packets: number; bytes: number }; tx: { packets: number; bytes: number } } };
+  const vxlan = async (node: string) => (JSON.parse((await ip(emu, [node, '-s', '-j', 'link', 'show', 'vxlan_sys_4789'])).out) as Shown[])[0]!.stats64;
+  const inner = 3 * (req.length - 14);
+  const w07 = await vxlan('w07'), w02 = await vxlan('w02');
+  assert.deepEqual([w07.tx.packets, w07.tx.bytes], [3, inner]);
+  assert.deepEqual([w02.rx.packets, w02.rx.bytes], [3, inner]);
+  // Nothing listens on port 53 there: the ICMP port unreachable (IP 20 + ICMP 8 + the 92-byte datagram) comes back the same way.
+  assert.deepEqual([w02.tx.packets, w02.tx.bytes, w07.rx.packets, w07.rx.bytes], [3, 360, 3, 360]);
+});
+
+test('ip -d in the root view: the TAP as libvirt opens it, its bridge port disabled until a VM holds it and forwarding then; the qbr from the topology; openvswitch_slave for OVS ports', async () => {
+  const tap = async (emu: Emulator) => (await ip(emu, ['w07', '-d', 'link', 'show', 'tap2ab77d0f-99'])).out;
+  assert.match(await tap(build()), /promiscuity 1 {2}allmulti 1 minmtu 68 maxmtu 65521 \n {4}tun type tap pi off vnet_hdr on persist off \n {4}bridge_slave state disabled priority 32 cost 2 .* port_id 0x8002 port_no 0x2 designated_port 32770 .* designated_bridge 8000\.96:6e:9b:a8:b1:fc /);
+  assert.match(await tap(build(true)), /bridge_slave state forwarding /);
+  const qbr = (JSON.parse((await ip(build(), ['w07', '-d', '-j', 'link', 'show', 'qbr2ab77d0f-99'])).out) as { linkinfo: { info_kind: string; info_data: Record<string, unknown> } }[])[0]!.linkinfo;
+  assert.deepEqual([qbr.info_kind, qbr.info_data.forward_delay, qbr.info_data.stp_state, qbr.info_data.ageing_time, qbr.info_data.mcast_snooping, qbr.info_data.bridge_id], ['bridge', 0, 0, 30000, 0, '8000.96:6e:9b:a8:b1:fc']);
+  assert.match((await ip(build(), ['w07', '-d', 'link', 'show', 'qvo2ab77d0f-99'])).out, /promiscuity 2 {2}allmulti 0 .*\n {4}veth \n {4}openvswitch_slave addrgenmode eui64 /);
+  assert.match((await ip(build(), ['w02', '-d', 'link', 'show', 'eth3'])).out, /promiscuity 1 {2}allmulti 0 minmtu 68 maxmtu 65535 \n {4}openvswitch_slave addrgenmode/);
+});
