@@ -62,6 +62,7 @@ export function kept(family: string, argv: readonly string[]): { bridge: string 
       return { bridge: `${node} ${bridge}` };
     }
     case 'ip':
+    case 'vsctl':
       return { bridge: null };
     case 'iptables':
       return argv.some((a) => a === '-Z' || a === '--zero') ? null : { bridge: null };
