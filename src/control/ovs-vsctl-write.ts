@@ -45,10 +45,8 @@ function checkMutable(table: string, c: Column): void {
 }
 
 /** The row a write command names (pre_cmd_* has checked its columns); undefined with --if-exists and none. */
-function target(emu: Emulator, node: string, tableWord: string, record: string, opts: ReadonlyMap<string, string>): { table: string; row: Row | undefined } {
-  const table = getTable(tableWord);
-  return { table, row: getRow(nodeRows(emu, node)[table]!, table, record, !opts.has('--if-exists')) };
-}
+const target = (emu: Emulator, node: string, table: string, record: string, opts: ReadonlyMap<string, string>): Row | undefined =>
+  getRow(nodeRows(emu, node)[table]!, table, record, !opts.has('--if-exists'));
 
 /** The type a remove or add argument is read as: one element or more of the column's. */
 const oneOrMore = (t: ColumnType): ColumnType => ({ ...t, min: 1, max: Infinity });
@@ -77,7 +75,7 @@ export function vsctlSet(emu: Emulator, node: string, args: readonly string[], o
   const [tableWord, record, ...sets] = args as [string, string, ...string[]];
   const t = getTable(tableWord);
   for (const a of sets) columnName(t, a);
-  const { row } = target(emu, node, tableWord, record, opts);
+  const row = target(emu, node, t, record, opts);
   if (!row) return ok('');
   const w = new Writes(t, row);
   for (const a of sets) {
@@ -104,10 +102,9 @@ export function vsctlSet(emu: Emulator, node: string, args: readonly string[], o
 export function vsctlRemove(emu: Emulator, node: string, args: readonly string[], opts: ReadonlyMap<string, string>): CommandResponse {
   const [tableWord, record, columnWord, ...values] = args as [string, string, string, ...string[]];
   const t = getTable(tableWord);
-  getColumn(t, columnWord);
-  const { row } = target(emu, node, tableWord, record, opts);
-  if (!row) return ok('');
   const column = getColumn(t, columnWord);
+  const row = target(emu, node, t, record, opts);
+  if (!row) return ok('');
   checkMutable(t, column);
   const type = column.type;
   let es = entries(row.values[column.name]!);
@@ -138,10 +135,9 @@ export function vsctlRemove(emu: Emulator, node: string, args: readonly string[]
 export function vsctlAdd(emu: Emulator, node: string, args: readonly string[], opts: ReadonlyMap<string, string>): CommandResponse {
   const [tableWord, record, columnWord, ...values] = args as [string, string, string, ...string[]];
   const t = getTable(tableWord);
-  getColumn(t, columnWord);
-  const { row } = target(emu, node, tableWord, record, opts);
-  if (!row) return ok('');
   const column = getColumn(t, columnWord);
+  const row = target(emu, node, t, record, opts);
+  if (!row) return ok('');
   checkMutable(t, column);
   const type = column.type;
   let added: Entry[] = [];
@@ -161,7 +157,7 @@ export function vsctlClear(emu: Emulator, node: string, args: readonly string[],
   const [tableWord, record, ...columns] = args as [string, string, ...string[]];
   const t = getTable(tableWord);
   for (const c of columns) getColumn(t, c);
-  const { row } = target(emu, node, tableWord, record, opts);
+  const row = target(emu, node, t, record, opts);
   if (!row) return ok('');
   const w = new Writes(t, row);
   for (const c of columns) {
