@@ -75,7 +75,7 @@ export async function remote(family: string, argv: string[]): Promise<number> {
 }
 
 const FAMILIES: [string, string, string][] = [
-  ['vsctl', 'CMD NODE [ARGS]', 'as ovs-vsctl on NODE: show, list-br, list-ports BR, list-ifaces BR, port-to-br PORT, iface-to-br IFACE, br-exists BR, br-to-vlan BR, br-to-parent BR, [--if-exists] get TABLE RECORD COLUMN[:KEY]..., [--columns=COL,...] [-f FORMAT] [-d DATA] [--bare] list TABLE [RECORD...], find TABLE [COLUMN[:KEY]=VALUE]...'],
+  ['vsctl', 'CMD NODE [ARGS]', 'as ovs-vsctl on NODE: show, list-br, list-ports BR, list-ifaces BR, port-to-br PORT, iface-to-br IFACE, br-exists BR, br-to-vlan BR, br-to-parent BR, [--if-exists] get TABLE RECORD COLUMN[:KEY]..., [--columns=COL,...] [-f FORMAT] [-d DATA] [--bare] list TABLE [RECORD...], find TABLE [COLUMN[:KEY]=VALUE]..., [--if-exists] set TABLE RECORD COLUMN[:KEY]=VALUE..., remove|add TABLE RECORD COLUMN VALUE..., clear TABLE RECORD COLUMN... (writes: Open_vSwitch other_config:max-idle, Bridge other_config:mac-table-size|mac-aging-time, Port tag)'],
   ['ofctl', 'SUBCMD NODE BRIDGE [ARGS]', 'as ovs-ofctl: show [-O OpenFlow13], dump-flows [--names] [--no-stats] [FLOW], dump-ports [PORT] [-O OpenFlow13], dump-ports-desc [-O OpenFlow13], dump-tables [-O OpenFlow13], add-flow FLOW|-, add-flows FILE|-, mod-flows [--strict] FLOW|-, del-flows [--strict] [FLOW|-]'],
   ['appctl', 'SUBCMD NODE BRIDGE [FLOW]', 'as ovs-appctl: fdb/show, fdb/stats-show, fdb/flush, ofproto/trace FLOW, dpif/show, dpif/dump-flows, dpctl/show [-s], dpctl/dump-flows'],
   ['brctl', 'show|showmacs NODE [BRIDGE]', 'as brctl'],

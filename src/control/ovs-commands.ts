@@ -9,7 +9,7 @@ import { type CommandFamily, splitArgs } from './command.js';
 import { ControlError, ok } from './protocol.js';
 import { mustNode, mustOvsBridge, ovsBridges } from './resolve.js';
 import { dumpPortsDesc, ofctlShow } from './ovs-show.js';
-import { vsctlRun } from './ovs-vsctl.js';
+import { VSCTL_WRITES, vsctlRun } from './ovs-vsctl.js';
 import { dumpTables } from './ovs-dump-tables.js';
 import type { OfVersion } from '../ofproto/flow-printer.js';
 import { dumpPorts } from './ovs-dump-ports.js';
@@ -99,7 +99,7 @@ const VSCTL_VALUED = ['-f', '--format', '-d', '--data', '--columns'];
 
 export const vsctl: CommandFamily = {
   name: 'vsctl',
-  access: () => 'read',
+  access: (argv) => (VSCTL_WRITES.has(splitArgs(argv, VSCTL_VALUED).words[0] ?? '') ? 'write' : 'read'),
   target: (argv) => ({ node: splitArgs(argv, VSCTL_VALUED).words[1] }),
   run(ctx, argv) {
     const { opts, words } = splitArgs(argv, VSCTL_VALUED);

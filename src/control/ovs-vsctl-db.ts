@@ -9,12 +9,12 @@ import { atomFromString, atomString, compareAtoms, compareDatums, datumFromStrin
 import { nodeRows, type Row } from './ovsdb-rows.js';
 import { printTable, tableStyle, type Cell } from './ovsdb-table-print.js';
 
-const fail = (text: string): never => {
+export const fail = (text: string): never => {
   throw new ControlError(`ovs-vsctl: ${text}`);
 };
 
 /** Runs `f`, a command-line value's error in ovs-vsctl's words. */
-function parsing<T>(f: () => T): T {
+export function parsing<T>(f: () => T): T {
   try {
     return f();
   } catch (e) {
@@ -46,7 +46,7 @@ function bestMatches<T>(items: readonly T[], name: (t: T) => string, typed: stri
 }
 
 /** get_table(); a table of the schema that dpemu holds no rows for is refused in dpemu's words. */
-function getTable(typed: string): string {
+export function getTable(typed: string): string {
   const m = bestMatches(ALL_TABLES, (t) => t, typed);
   if (m.length === 0) fail(`unknown table "${typed}"`);
   if (m.length > 1) fail(`"${typed}" matches multiple table names: ${[...m].sort().join(', ')}`);
@@ -55,7 +55,7 @@ function getTable(typed: string): string {
   return table;
 }
 
-function getColumn(table: string, typed: string): Column {
+export function getColumn(table: string, typed: string): Column {
   const m = bestMatches(SCHEMA[table]!, (c) => c.name, typed);
   if (m.length === 0) fail(`${table} does not contain a column whose name matches "${typed}"`);
   if (m.length > 1) fail(`${table} contains more than one column whose name matches "${typed}": ${m.map((c) => c.name).join(', ')}`);
@@ -68,7 +68,7 @@ const partialUuid = (s: string): boolean =>
   s.length >= 4 && s.length <= UUID_SHAPE.length && [...s].every((c, i) => (UUID_SHAPE[i] === '-' ? c === '-' : /[0-9a-f]/i.test(c)));
 
 /** ctl_get_row(): by UUID, "." for a table of one row, by name, then by the start of a UUID. */
-function getRow(rows: readonly Row[], table: string, record: string, mustExist: boolean): Row | undefined {
+export function getRow(rows: readonly Row[], table: string, record: string, mustExist: boolean): Row | undefined {
   let r = rows.find((x) => x.uuid === record.toLowerCase());
   if (!r && record === '.' && rows.length === 1) r = rows[0];
   r ??= rows.find((x) => x.name === record && table !== 'Open_vSwitch');
@@ -82,14 +82,14 @@ function getRow(rows: readonly Row[], table: string, record: string, mustExist: 
 }
 
 /** pre_parse_column_key_value: the column an argument starts with. */
-function columnName(table: string, arg: string): Column {
+export function columnName(table: string, arg: string): Column {
   const c = parsing(() => parseToken(arg, 0));
   if (c.token === '') fail(`${arg}: missing column name`);
   return getColumn(table, c.token);
 }
 
 /** parse_column_key_value's column and key: "COLUMN[:KEY]" then what follows. */
-function columnKey(table: string, arg: string): { column: Column; key?: string; rest: string } {
+export function columnKey(table: string, arg: string): { column: Column; key?: string; rest: string } {
   const column = columnName(table, arg);
   let p = parsing(() => parseToken(arg, 0)).end;
   let key: string | undefined;

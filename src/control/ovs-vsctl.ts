@@ -1,7 +1,9 @@
-// ovs-vsctl's read commands on a node's bridges (utilities/ovs-vsctl.c,
+// ovs-vsctl's commands on a node's bridges (utilities/ovs-vsctl.c,
 // lib/db-ctl-base.c): list-br, list-ports, list-ifaces, port-to-br,
-// iface-to-br, br-exists, br-to-vlan, br-to-parent, and get, list and find
-// on the Open_vSwitch, Bridge, Port and Interface tables (ovs-vsctl-db.ts).
+// iface-to-br, br-exists, br-to-vlan, br-to-parent, get, list and find on
+// the Open_vSwitch, Bridge, Port and Interface tables (ovs-vsctl-db.ts), and
+// the writes set, remove, clear and add of what dpemu models
+// (ovs-vsctl-write.ts).
 // NODE follows the command, as in every dpemu family; the text and errors
 // are ovs-vsctl's, its values printed as OVS 2.5 prints them (the
 // write-up's version: ovsdb-text.ts).
@@ -11,6 +13,10 @@ import { ControlError, ok, type CommandResponse } from './protocol.js';
 import { mustNode, ovsBridges } from './resolve.js';
 import { vsctlShow } from './ovs-show.js';
 import { vsctlFind, vsctlGet, vsctlList } from './ovs-vsctl-db.js';
+import { vsctlAdd, vsctlClear, vsctlRemove, vsctlSet } from './ovs-vsctl-write.js';
+
+/** The database commands that write (the daemon runs them between packets; a datapath worker's configuration log keeps them). */
+export const VSCTL_WRITES: ReadonlySet<string> = new Set(['set', 'remove', 'clear', 'add']);
 
 const fail = (text: string): never => {
   throw new ControlError(`ovs-vsctl: ${text}`);
@@ -31,6 +37,7 @@ export function vsctlRun(s: Scope, words: readonly string[], opts: ReadonlyMap<s
   const [cmd, nodeWord, ...args] = words;
   // A command option belongs to the commands that take it (vsctl_commands[]).
   if (opts.has('--columns') && cmd !== 'list' && cmd !== 'find') fail(`'${cmd ?? ''}' command has no '--columns' option`);
+  if (opts.has('--')) fail(`dpemu takes one command at a time ('--' joins ovs-vsctl commands into one transaction)`);
   if (cmd === 'show') {
     arity(cmd, args, 0, 0);
     return ok(vsctlShow(s.emu, mustNode(s, nodeWord)));
@@ -72,7 +79,15 @@ export function vsctlRun(s: Scope, words: readonly string[], opts: ReadonlyMap<s
     case 'find':
       arity(cmd, args, 1, Infinity);
       return vsctlFind(s.emu, node, args, opts);
+    case 'set':
+    case 'clear':
+      arity(cmd, args, 3, Infinity);
+      return cmd === 'set' ? vsctlSet(s.emu, node, args, opts) : vsctlClear(s.emu, node, args, opts);
+    case 'remove':
+    case 'add':
+      arity(cmd, args, 4, Infinity);
+      return cmd === 'add' ? vsctlAdd(s.emu, node, args, opts) : vsctlRemove(s.emu, node, args, opts);
     default:
-      throw new ControlError(`ovs-vsctl: '${cmd ?? ''}' is not supported here (show, list-br, list-ports, list-ifaces, port-to-br, iface-to-br, br-exists, br-to-vlan, br-to-parent, get, list, find)`);
+      throw new ControlError(`ovs-vsctl: '${cmd ?? ''}' is not supported here (show, list-br, list-ports, list-ifaces, port-to-br, iface-to-br, br-exists, br-to-vlan, br-to-parent, get, list, find, set, remove, clear, add)`);
   }
 }

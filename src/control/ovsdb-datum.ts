@@ -49,7 +49,7 @@ export function datumBare(d: Datum, t: ColumnType): string {
   return d.keys.map((k, i) => (isMap(t) ? `${k}=${d.values![i]}` : String(k))).join(' ');
 }
 
-function atomJson(a: Atom, b: BaseType): Json {
+export function atomJson(a: Atom, b: BaseType): Json {
   return b.type === 'u' ? ['uuid', a as string] : a;
 }
 
@@ -234,8 +234,9 @@ export function datumFromString(s: string, t: ColumnType): Datum {
   }
   if ((s[p] ?? '') !== endDelim) throw new DatumError(`${s}: missing "${endDelim}" at end of data`);
   if (endDelim && skipSpaces(s, p + 1) < s.length) throw new DatumError(`${s}: trailing garbage after "${endDelim}"`);
-  if (entries.length < t.min) throw new DatumError(`${s}: ${entries.length} value(s) specified but the minimum number is ${t.min}`);
-  if (entries.length > t.max) throw new DatumError(`${s}: ${entries.length} value(s) specified but the maximum number is ${t.max}`);
+  const what = map ? 'pair(s)' : 'value(s)';
+  if (entries.length < t.min) throw new DatumError(`${s}: ${entries.length} ${what} specified but the minimum number is ${t.min}`);
+  if (entries.length > t.max) throw new DatumError(`${s}: ${entries.length} ${what} specified but the maximum number is ${t.max}`);
   const d = datum(t, entries);
   for (let i = 1; i < d.keys.length; i++) {
     if (compareAtoms(d.keys[i - 1]!, d.keys[i]!) === 0) throw new DatumError(`${s}: ${map ? 'map contains duplicate key' : 'set contains duplicate value'}`);

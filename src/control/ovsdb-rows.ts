@@ -118,6 +118,7 @@ function bridgeRow(emu: Emulator, br: OvsBridge): Row {
     datapath_version: ['<unknown>'],
     fail_mode: opt(br.failModeColumn),
     name: [br.name],
+    other_config: [...br.otherConfig],
     ports: br.portsDesc().map((d) => rowUuid(emu, br.node, 'Port', d.name)),
   });
 }
@@ -138,6 +139,7 @@ export function nodeRows(emu: Emulator, node: string): Record<string, Row[]> {
       db_version: ['8.3.1'],
       dpdk_version: ['none'],
       iface_types: IFACE_TYPES,
+      other_config: [...(emu.ovsOtherConfig.get(node) ?? [])],
       ovs_version: opt(model?.ovsVersion),
     })],
     Bridge: bridges.map((b) => bridgeRow(emu, b)),

@@ -16,7 +16,7 @@ import { FlowTables, TABLE_ALL, type FlowEntry, type FlowFilter } from './flow-t
 import { OvsPort, type OvsPortConfig } from './ovs-port.js';
 import { emptyMatch } from './match.js';
 import { oxmVlanTci } from './match-edit.js';
-import { XlateCache } from './xlate-cache.js';
+import { MAX_IDLE_DEFAULT, XlateCache } from './xlate-cache.js';
 import { XcDeps } from './xlate-deps.js';
 import { FASTPATH_CELLS } from '../datapath/stats.js';
 import { LJ, type KeepsLearned, type LearnedJournal, type LearnedRecord, type LearnedSink } from '../datapath/learned-journal.js';
@@ -99,6 +99,10 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
   private readonly localUp: boolean;
   /** The translation cache (dpif/dump-flows shows it); made with the first packet. */
   xcache: XlateCache | null = null;
+  /** The node's other_config:max-idle (ms), for the cache made with the first packet. */
+  private maxIdle = MAX_IDLE_DEFAULT;
+  /** The Bridge row's other_config as ovs-vsctl wrote it (the keys dpemu honours: ovsdb-honoured.ts). */
+  readonly otherConfig = new Map<string, string>();
   private xdeps: XcDeps | null = null;
   /** The learned-state journal (its learned flows; the fdb journals itself), as element `jid`; null inline. */
   private journal: LearnedJournal | null = null;
@@ -261,6 +265,7 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
     if (x === null) {
       this.xlate = x = new Xlate(this);
       const xc = (x.cache = this.xcache = new XlateCache(this.engine.stats, this.engine.stats.alloc(FASTPATH_CELLS, { node: this.node, element: this.name })));
+      xc.maxIdle = this.maxIdle;
       this.tables.watch = this.fdb.watch = this.xdeps = xc.deps = new XcDeps(xc, this.tables);
     }
     return x;
@@ -286,6 +291,26 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
     this.tables.expire(now);
     this.fdb.expire(Math.floor(now / 1000));
     this.xcache?.sweep(now);
+  }
+
+  /** ofproto_set_max_idle(): how long a datapath flow (cache entry) stays unused, from the next revalidation on. */
+  setMaxIdle(ms: number): void {
+    this.maxIdle = ms;
+    if (this.xcache) this.xcache.maxIdle = ms;
+  }
+
+  /**
+   * A port's Port tag changed (bridge.c port_configure, ofproto-dpif
+   * bundle_set): if its VLAN settings changed, its MACs are forgotten
+   * (bundle_flush_macs) and what was translated through it goes, as the
+   * revalidators retranslate every datapath flow (REV_RECONFIGURE).
+   */
+  setPortTag(name: string, tag: number | undefined): void {
+    const op = this.byName.get(name);
+    if (!op) throw new Error(`bridge ${this.name} has no port ${name}`);
+    if (!op.setTag(tag)) return;
+    this.fdb.flushPort(op.ofport);
+    this.xdeps?.portChanged(op.ofport);
   }
 
   // ---- fail mode ----

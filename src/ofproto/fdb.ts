@@ -91,6 +91,35 @@ export class MacLearning {
     return this.table.size;
   }
 
+  /**
+   * mac_learning_set_idle_time(): clamped to 15..3600 s; every entry's expiry
+   * moves by the change, so an entry keeps its age (journaled again: a
+   * successor restores the new expiries).
+   */
+  setIdleTime(seconds: number): void {
+    const t = Math.min(3600, Math.max(15, seconds));
+    if (t === this.idleTime) return;
+    const delta = t - this.idleTime;
+    this.idleTime = t;
+    for (let e = this.head; e !== null; e = e.next) {
+      e.expires += delta;
+      this.log(e);
+    }
+  }
+
+  /**
+   * mac_learning_set_max_entries(), clamped to 10..1,000,000, then what
+   * mac_learning_run does next: least recently used entries go, counted as
+   * expired, while the table holds more.
+   */
+  setMaxEntries(n: number): void {
+    this.maxEntries = Math.min(1_000_000, Math.max(10, n));
+    while (this.head !== null && this.table.size > this.maxEntries) {
+      this.remove(this.head);
+      this.totalExpired++;
+    }
+  }
+
   /** mac_entry_age(): seconds since the entry was last refreshed. */
   age(e: FdbEntry, nowS: number): number {
     return this.idleTime - (e.expires - nowS);

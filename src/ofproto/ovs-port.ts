@@ -55,13 +55,16 @@ function parseIp(v: string | undefined, what: string): number | 'flow' | null {
 
 export class OvsPort {
   readonly type: OvsPortType;
-  readonly vlanMode: VlanMode;
+  // The VLAN settings change with the Port row's tag (setTag).
+  vlanMode!: VlanMode;
   /** The bundle's VLAN: the access tag or native VLAN; -1 on plain trunks (bundle->vlan). */
-  readonly vlan: number;
+  vlan!: number;
   /** VLANs a trunk carries; null means all (bundle->trunks). */
-  readonly trunkSet: Uint8Array | null;
-  readonly tag: number | undefined;
+  trunkSet!: Uint8Array | null;
+  tag: number | undefined;
   readonly trunks: number[] | undefined;
+  /** The Port row's vlan_mode; undefined: implied by the tag. */
+  private readonly vlanModeColumn: VlanMode | undefined;
   readonly options: OvsPortOptions;
   noFlood: boolean;
   /** Engine time (ms) the port joined its bridge: ofport->created, dump-ports' duration. */
@@ -93,28 +96,9 @@ export class OvsPort {
     this.vport = this.type === 'patch' || this.type === 'vxlan';
     this.options = { ...(cfg.options ?? {}) };
     this.noFlood = cfg.noFlood ?? false;
-    const tag = cfg.tag !== undefined && cfg.tag >= 0 && cfg.tag <= 4095 ? cfg.tag : undefined;
-    this.tag = tag;
     this.trunks = cfg.trunks?.slice();
-    // port_configure: no vlan_mode -> access if tagged, else trunk.
-    const mode: VlanMode = cfg.vlanMode ?? (tag !== undefined ? 'access' : 'trunk');
-    this.vlanMode = mode;
-    // bundle_set: access/native use the tag (0 if none); trunk has none.
-    this.vlan = mode === 'trunk' ? -1 : tag ?? 0;
-    let trunks: Uint8Array | null = null;
-    if (mode !== 'access' && this.trunks && this.trunks.length) {
-      trunks = new Uint8Array(4096);
-      for (const v of this.trunks) if (v >= 0 && v < 4096) trunks[v] = 1;
-    }
-    if ((mode === 'native-tagged' || mode === 'native-untagged') && this.vlan !== 0) {
-      // Force trunking the native VLAN and prohibit trunking VLAN 0.
-      if (!trunks || !trunks[this.vlan] || trunks[0]) {
-        trunks = trunks ?? new Uint8Array(4096).fill(1);
-        trunks[this.vlan] = 1;
-        trunks[0] = 0;
-      }
-    }
-    this.trunkSet = trunks;
+    this.vlanModeColumn = cfg.vlanMode;
+    this.setTag(cfg.tag);
     const o = this.options;
     this.inKey = parseKey(o.in_key ?? o.key);
     this.outKey = parseKey(o.out_key ?? o.key);
@@ -124,6 +108,39 @@ export class OvsPort {
     this.dstPort = o.dst_port ?? 4789;
     if (this.type === 'vxlan' && this.remoteIp === null) throw new Error(`vxlan port ${name} needs options:remote_ip`);
     if (this.type === 'patch' && !o.peer) throw new Error(`patch port ${name} needs options:peer`);
+  }
+
+  /**
+   * The Port row's tag (port_configure, then bundle_set's VLAN settings);
+   * returns whether the bundle's mode, VLAN or trunks changed.
+   */
+  setTag(t: number | undefined): boolean {
+    const tag = t !== undefined && t >= 0 && t <= 4095 ? t : undefined;
+    this.tag = tag;
+    // port_configure: no vlan_mode -> access if tagged, else trunk.
+    const mode: VlanMode = this.vlanModeColumn ?? (tag !== undefined ? 'access' : 'trunk');
+    // bundle_set: access/native use the tag (0 if none); trunk has none.
+    const vlan = mode === 'trunk' ? -1 : tag ?? 0;
+    let trunks: Uint8Array | null = null;
+    if (mode !== 'access' && this.trunks && this.trunks.length) {
+      trunks = new Uint8Array(4096);
+      for (const v of this.trunks) if (v >= 0 && v < 4096) trunks[v] = 1;
+    }
+    if ((mode === 'native-tagged' || mode === 'native-untagged') && vlan !== 0) {
+      // Force trunking the native VLAN and prohibit trunking VLAN 0.
+      if (!trunks || !trunks[vlan] || trunks[0]) {
+        trunks = trunks ?? new Uint8Array(4096).fill(1);
+        trunks[vlan] = 1;
+        trunks[0] = 0;
+      }
+    }
+    const old = this.trunkSet;
+    const sameTrunks = old === undefined ? false : old === null || trunks === null ? old === trunks : old.every((b, i) => b === trunks[i]);
+    const changed = mode !== this.vlanMode || vlan !== this.vlan || !sameTrunks;
+    this.vlanMode = mode;
+    this.vlan = vlan;
+    this.trunkSet = trunks;
+    return changed;
   }
 
   /** xbundle_trunks_vlan(): a non-access port that carries `vid`. */

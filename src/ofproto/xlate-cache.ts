@@ -514,8 +514,8 @@ export class XlateCache {
   memoHits = 0;
   /** Entries removed because something they depended on changed. */
   invalidations = 0;
-  /** ofproto_max_idle (ms): an entry not hit for longer leaves. */
-  readonly maxIdle = MAX_IDLE_DEFAULT; // dpemu has no ovs-vsctl set for other_config:max-idle
+  /** ofproto_max_idle (ms): an entry not hit for longer leaves (the node's Open_vSwitch other_config:max-idle). */
+  maxIdle = MAX_IDLE_DEFAULT;
   /** When sweep() looks next. */
   private nextSweep = 0;
   /** This bridge's dependency index (segments of other bridges' entries too). */

@@ -28,6 +28,9 @@ export interface BuildOptions extends EngineOptions {
 }
 
 export class Emulator {
+  /** Per node: its Open_vSwitch row's other_config as ovs-vsctl wrote it (src/control/ovsdb-honoured.ts). */
+  readonly ovsOtherConfig = new Map<string, Map<string, string>>();
+
   constructor(
     readonly engine: Engine,
     readonly topology: Topology,

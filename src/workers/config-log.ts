@@ -1,7 +1,8 @@
 // The configuration a worker's nodes were given at runtime, kept by the
 // supervisor so that a restarted worker has it again. On a real node routes,
-// rules, addresses, iptables rules and the agent's OpenFlow flows are kernel
-// or ovs-vswitchd state that outlives any one thread; here they live in the
+// rules, addresses, iptables rules, the agent's OpenFlow flows and the OVS
+// database's settings (ovs-vsctl set, ...) are kernel, ovs-vswitchd or ovsdb
+// state that outlives any one thread; here they live in the
 // worker's elements, which a restart rebuilds from the topology file. So the
 // supervisor keeps, per worker, the successful configuration writes that ran
 // there (in the order the worker ran them) and a successor replays them after
@@ -62,6 +63,7 @@ export function kept(family: string, argv: readonly string[]): { bridge: string 
       return { bridge: `${node} ${bridge}` };
     }
     case 'ip':
+    case 'vsctl':
       return { bridge: null };
     case 'iptables':
       return argv.some((a) => a === '-Z' || a === '--zero') ? null : { bridge: null };

@@ -28,6 +28,7 @@ import { parseFlow } from '../../src/ofproto/flow-parser.js';
 import { formatFlow } from '../../src/ofproto/flow-printer.js';
 import { mulberry32Unit } from '../../src/datapath/random.js';
 import { Engine } from '../../src/datapath/engine.js';
+import type { ManualClock } from '../../src/datapath/clock.js';
 import { ip } from '../../src/control/ip-commands.js';
 import { buildFrame } from '../../src/wire/frame.js';
 import { QROUTER } from '../helpers/seed-names.js';
@@ -401,21 +402,30 @@ test('vsctl list-br, list-ports, list-ifaces, port-to-br, iface-to-br, br-exists
   assert.ok(compared > 100, `${compared} commands compared`);
 });
 
-test('fdb/stats-show after learning into a full table: the same entries evicted, learned and moved as in ovs-vswitchd', () => {
+test('fdb/stats-show after learning into a full table: the same entries evicted, learned and moved as in ovs-vswitchd; vsctl\'s mac-table-size and mac-aging-time act as there', () => {
   ovs?.stop();
   const o = (ovs = RealOvs.start());
   emu = buildEmulator(loadTopologyOrThrow(SEED));
   mirror(o, 'w07');
-  // other_config:mac-table-size's least (mac_learning_set_max_entries): the seed's MACs and VLANs overflow it.
-  for (const br of bridgesOf('w07')) {
-    br.fdb.maxEntries = 10;
-    o.vsctl(['set', 'bridge', br.name, 'other_config:mac-table-size=10']);
-  }
+  /** The same ovs-vsctl write on both sides. */
+  const set = (...words: string[]): void => {
+    o.vsctl(words);
+    run(vsctl, [words[0]!, 'w07', ...words.slice(1)]);
+  };
+  // other_config:mac-table-size below its least (mac_learning_set_max_entries clamps it to 10): the seed's MACs and
+  // VLANs overflow it.
+  for (const br of bridgesOf('w07')) set('set', 'bridge', br.name, 'other_config:mac-table-size=3');
   // Both clocks still (dpemu's is manual): an entry refreshed a second later moves up the LRU list, which decides
   // the port's entry evicted next.
   o.appctl(['time/stop']);
   const rnd = mulberry32Unit(10);
   const fdb = (text: string): string[] => text.split('\n').slice(1).filter(Boolean).map((l) => l.trim().split(/\s+/).slice(0, 3).join(' ')).sort();
+  const same = (what: string): void => {
+    for (const br of bridgesOf('w07')) {
+      assert.deepEqual(fdb(run(appctl, ['fdb/show', 'w07', br.name])), fdb(o.appctl(['fdb/show', br.name])), `${br.name} fdb/show ${what}`);
+      assert.equal(run(appctl, ['fdb/stats-show', 'w07', br.name]), o.appctl(['fdb/stats-show', br.name]), `${br.name} ${what}`);
+    }
+  };
   let evicted = 0;
   for (const br of bridgesOf('w07')) {
     for (let i = 0; i < 200; i++) {
@@ -424,13 +434,32 @@ test('fdb/stats-show after learning into a full table: the same entries evicted,
       run(appctl, ['ofproto/trace', 'w07', br.name, flow, '--generate']);
     }
   }
-  for (const br of bridgesOf('w07')) {
-    const ours = run(appctl, ['fdb/stats-show', 'w07', br.name]);
-    assert.deepEqual(fdb(run(appctl, ['fdb/show', 'w07', br.name])), fdb(o.appctl(['fdb/show', br.name])), `${br.name} fdb/show`);
-    assert.equal(ours, o.appctl(['fdb/stats-show', br.name]), br.name);
-    evicted += Number(/evicted MAC entries +: (\d+)/.exec(ours)![1]);
-  }
+  same('after learning');
+  for (const br of bridgesOf('w07')) evicted += Number(/evicted MAC entries +: (\d+)/.exec(run(appctl, ['fdb/stats-show', 'w07', br.name]))![1]);
   assert.ok(evicted > 0, 'nothing evicted');
+  // Back to the default (8192) by removing the key, then learning more: nothing more evicted.
+  const br = emu.bridge('w07', 'br-int');
+  set('remove', 'bridge', br.name, 'other_config', 'mac-table-size');
+  for (let i = 0; i < 100; i++) {
+    const flow = randomFlow(br, rnd);
+    o.appctl(['ofproto/trace', br.name, flow, '--generate']);
+    run(appctl, ['ofproto/trace', 'w07', br.name, flow, '--generate']);
+  }
+  same('after mac-table-size went');
+  // A smaller table: mac_learning_run drops the least recently used entries (counted as expired).
+  set('add', 'bridge', br.name, 'other_config', 'mac-table-size=12');
+  same('after the table shrank');
+  // mac-aging-time (clamped to 15..3600 s): every entry keeps its age, and they go 15 s after their last refresh.
+  set('set', 'bridge', br.name, 'other_config:mac-aging-time=5');
+  assert.match(run(appctl, ['fdb/show', 'w07', br.name]), / {2}0\n$/);
+  o.appctl(['time/warp', '14000']);
+  (emu.engine.clock as ManualClock).advance(14000);
+  same('14 s later');
+  assert.notEqual(br.fdb.size, 0);
+  o.appctl(['time/warp', '1000']);
+  (emu.engine.clock as ManualClock).advance(1000);
+  same('15 s later');
+  assert.equal(br.fdb.size, 0);
 });
 
 test("dpctl/show: the dummy datapath's form where it is the kernel's (header, lookups, flows, ports with their types, -s's lines)", () => {

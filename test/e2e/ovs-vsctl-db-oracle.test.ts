@@ -287,3 +287,120 @@ test('vsctl list, find and get print every column of the Open_vSwitch, Bridge, P
   }
   assert.ok(compared > 150, `${compared} commands compared`);
 });
+
+test('vsctl set, remove, clear and add write what dpemu models as ovs-vsctl 3.1 writes it, with its errors; other writes are refused and change nothing', async () => {
+  ovs?.stop();
+  const o = (ovs = RealOvs.start());
+  emu = buildEmulator(loadTopologyOrThrow(SEED));
+  const node = 'w07';
+  for (const br of bridgesOf(node)) {
+    o.addBridge(br);
+    if (!br.failModeColumn) o.vsctl(['clear', 'bridge', br.name, 'fail_mode']);
+  }
+  await downAsDpemu(o, node);
+  const realNames = rowNames((a) => real(o, a)), ourNames = rowNames((a) => ours(node, a));
+  const tagged = bridgesOf(node).flatMap((b) => b.portList).find((p) => p.tag !== undefined)!.name;
+  const [br1, br2] = bridgesOf(node).map((b) => b.name) as [string, string];
+  // ovsdb-server's errors come after the IDL's log line of them (a time stamp): the last line is compared.
+  const lastLine = (a: Answer): Answer => ({ ...a, stderr: a.stderr.split('\n').filter((l) => l && !l.includes('|ovsdb_idl|')).map((l) => `${l}\n`).join('') });
+  const same = (words: string[], table?: string): void => {
+    const a = norm(ours(node, words), ourNames, table, undefined), b = norm(lastLine(real(o, words)), realNames, table, undefined);
+    assert.deepEqual(a, b, `${node}: ovs-vsctl ${words.join(' ')}`);
+  };
+  const cases: string[][] = [
+    ['set', 'Open_vSwitch', '.', 'other_config:max-idle=2000'],
+    ['get', 'Open_vSwitch', '.', 'other_config:max-idle', 'other_config'],
+    ['add', 'Bridge', br1, 'other_config', 'mac-table-size=10', 'mac-aging-time=30'],
+    ['add', 'Bridge', br1, 'other_config', 'mac-table-size=20'],
+    ['get', 'Bridge', br1, 'other_config'],
+    ['remove', 'Bridge', br1, 'other_config', 'mac-aging-time=31'],
+    ['get', 'Bridge', br1, 'other_config'],
+    ['remove', 'Bridge', br1, 'other_config', 'mac-aging-time=30', 'nope'],
+    ['set', 'Bridge', br2, 'other_config={mac-aging-time=40, mac-table-size="12"}'],
+    ['remove', 'Bridge', br2, 'other_config', '[mac-table-size]'],
+    ['--if-exists', 'set', 'Bridge', 'dpe-nope', 'other_config:mac-table-size=1'],
+    ['set', 'Port', tagged, 'tag=5'],
+    ['get', 'Port', tagged, 'tag'],
+    ['clear', 'Port', tagged, 'tag'],
+    ['get', 'Port', tagged, 'tag', 'vlan_mode'],
+    ['add', 'Port', tagged, 'tag', '7'],
+    ['add', 'Port', tagged, 'tag', '7'],
+    ['remove', 'Port', tagged, 'tag', '8'],
+    ['remove', 'Port', tagged, 'tag', '7', '7'],
+    ['set', 'Port', tagged, 'tag=4', 'tag=10'],
+    ['set', 'Open_vSwitch', '.', 'other_config:max-idle=500', 'other_config:max-idle=3000'],
+    ['get', 'Open_vSwitch', '.', 'other_config'],
+    ['remove', 'Open_vSwitch', '.', 'other_config', 'max-idle'],
+    ['clear', 'Open_vSwitch', '.', 'other_config'],
+    ['set', 'Bridge', br1, 'other_config:"mac-table-size"="30"'],
+    // Errors: ovs-vsctl's words, nothing written.
+    ['set'],
+    ['set', 'Port', tagged],
+    ['remove', 'Port', tagged, 'tag'],
+    ['clear', 'Port', tagged],
+    ['add', 'Port', tagged, 'tag'],
+    ['set', 'Port', tagged, 'tag=5000'],
+    ['set', 'Port', tagged, 'tag'],
+    ['set', 'Port', tagged, 'tag:x=1'],
+    ['set', 'Port', tagged, 'tag:=1'],
+    ['set', 'Port', tagged, 'tag =1'],
+    ['set', 'Port', tagged, 'tag=1x'],
+    ['set', 'Port', tagged, 'tag=[1,2]'],
+    ['set', 'Port', tagged, 'name=x'],
+    ['set', 'Port', tagged, 'name=[1'],
+    ['set', 'Port', tagged, 'tag=x', 'name=y'],
+    ['set', 'Port', tagged, 'name=y', 'tag=x'],
+    ['set', 'Port', tagged, 'tag=1', 'nope'],
+    ['set', 'Port', 'dpe-nope', 'tag=1'],
+    ['set', 'Port', 'dpe-nope', 'nope=1'],
+    ['set', 'Nope', 'x', 'a=1'],
+    ['set', 'Open_vSwitch', 'dpe-nope', 'other_config:x=1'],
+    ['--columns=name', 'set', 'Port', tagged, 'tag=1'],
+    ['set', 'Bridge', br1, 'other_config'],
+    ['set', 'Bridge', br1, 'other_config:=5'],
+    ['set', 'Bridge', br1, 'other_config:mac-table-size='],
+    ['remove', 'Port', tagged, 'tag', 'x'],
+    ['remove', 'Port', tagged, 'name', 'x'],
+    ['remove', 'Port', 'dpe-nope', 'name', 'x'],
+    ['remove', 'Port', 'dpe-nope', 'nope', 'x'],
+    ['remove', 'Port', tagged, 'interfaces', '[]'],
+    ['remove', 'Bridge', br1, 'other_config', 'a=b=c'],
+    ['remove', 'Bridge', br1, 'other_config', '{}'],
+    ['remove', 'Bridge', br1, 'other_config', ''],
+    ['remove', 'Bridge', br1, 'other_config:a', 'x'],
+    ['add', 'Bridge', br1, 'other_config', '{}'],
+    ['add', 'Bridge', br1, 'other_config', ''],
+    ['add', 'Bridge', br1, 'other_config', 'a'],
+    ['add', 'Port', tagged, 'tag', '6'],
+    ['add', 'Port', tagged, 'interfaces', 'x'],
+    ['add', 'Port', 'dpe-nope', 'tag', '1'],
+    ['clear', 'Port', tagged, 'interfaces'],
+    ['clear', 'Port', tagged, 'name'],
+    ['clear', 'Port', 'dpe-nope', 'tag'],
+    ['clear', 'Bridge', br1, 'other_config:a'],
+    ['--if-exists', 'clear', 'Port', 'dpe-nope', 'tag'],
+  ];
+  for (const words of cases) same(words);
+  // What both databases hold after them.
+  for (const t of TABLES) same(['list', t], t);
+
+  // Writes dpemu does not model: refused (exit 1, its own words) with nothing written, not even what it models.
+  const before = TABLES.map((t) => ours(node, ['list', t]).stdout);
+  for (const words of [
+    ['set', 'Bridge', br1, 'other_config:forward-bpdu=true'],
+    ['add', 'Bridge', br1, 'other_config', 'mac-table-size=40', 'mac-aging-time=60', 'flood-vlans=1'],
+    ['set', 'Bridge', br1, 'fail_mode=standalone'],
+    ['set', 'Port', tagged, 'tag=3', 'trunks=1'],
+    ['set', 'Open_vSwitch', '.', 'other_config:max-idle=1000', 'external_ids:hostname=x'],
+    ['set', 'Interface', tagged, 'mtu_request=1400'],
+  ]) {
+    const a = ours(node, words);
+    assert.equal(a.exit, 1, words.join(' '));
+    assert.match(a.stderr, /^ovs-vsctl: dpemu does not model changing /, words.join(' '));
+    assert.equal(real(o, words).exit, 0, `${words.join(' ')}: a write ovs-vsctl takes`);
+  }
+  assert.deepEqual(TABLES.map((t) => ours(node, ['list', t]).stdout), before);
+  // One command a time.
+  assert.match(ours(node, ['set', 'Port', tagged, 'tag=3', '--', 'set', 'Port', tagged, 'tag=4']).stderr, /^ovs-vsctl: dpemu takes one command at a time/);
+  assert.deepEqual(TABLES.map((t) => ours(node, ['list', t]).stdout), before);
+});
