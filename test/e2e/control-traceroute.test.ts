@@ -22,6 +22,7 @@ import { UniqueLab } from './lab-dvr.js';
 import { KernelObjects, sh, uniqueTag } from './lab-names.js';
 
 const QROUTER = 'qrouter-c4d4b760-41b9-45e1-a607-d054da99c479';
+const SNAT = 'snat-c4d4b760-41b9-45e1-a607-d054da99c479';
 /** The source's extra addresses: ip_error's rate limit (5 errors, then one a second) is per source, so each unreachable case has its own. */
 const SOURCES = ['10.99.1.1/24', '10.99.1.11/24', '10.99.1.12/24', '10.99.1.13/24', '10.99.1.14/24'];
 
@@ -185,7 +186,17 @@ test('the same options through the real traceroute and the model: the same hops,
     ['-f', '5', '-m', '3', '10.99.3.2'],
     ['10.99.3.2', '70', '80'],
     ['-V'],
+    ['-n', '10.99.10.1'],
+    ['-n', '-I', '10.99.10.1'],
+    ['-n', '10.99.11.1'],
   ];
+  // OUTPUT rules in the source, both sides: a REJECT (its error to the socket, then send()'s EPERM) and a DROP.
+  const rules = [['OUTPUT', '-d', '10.99.10.1', '-j', 'REJECT'], ['OUTPUT', '-d', '10.99.11.1', '-j', 'DROP']];
+  for (const r of rules) {
+    sh('ip', ['netns', 'exec', ns('a'), 'iptables', '-A', ...r]);
+    const m = await dpemu(['ip', 'h', 'netns', 'exec', 'qrouter-trace', 'iptables', '-A', ...r], chain);
+    assert.equal(m.status, 0, m.err);
+  }
   for (const c of cases) {
     const [want, got] = await Promise.all([realTrace(c), modelTrace(c)]);
     const what = `traceroute ${c.join(' ')}\n--- real:\n${want.out}${want.err}--- dpemu:\n${got.out}${got.err}`;
@@ -246,6 +257,11 @@ test('from w07\'s qrouter to the lab\'s internet host: the SNAT path\'s hops, UD
   const udp = await dpemu(['ip', 'w07', 'netns', 'exec', QROUTER, 'traceroute', '-n', '-s', '192.168.1.1', '203.0.113.8'], d);
   assert.equal(udp.status, 0, udp.err);
   assert.equal(untimed(udp.out), hops(''));
+  // The snat namespace tracked each probe it forwarded as its own UDP flow, SNATed to its qg- address; the
+  // first hop's, dropped there for their TTL before POSTROUTING, left no confirmed entry.
+  const ct = await dpemu(['conntrack', 'w02', '-n', SNAT, '-L', '-p', 'udp', '-s', '192.168.1.1'], d);
+  assert.doesNotMatch(ct.out, / dport=3343[456] /, ct.out);
+  assert.match(ct.out, /^udp +17 \d+ src=192\.168\.1\.1 dst=203\.0\.113\.8 sport=\d+ dport=33437 .*src=203\.0\.113\.8 dst=198\.51\.100\.200 sport=33437 dport=\d+ /m, ct.out + ct.err);
   const icmp = await dpemu(['traceroute', 'w07', '-n', QROUTER, '-I', '-n', '-s', '192.168.1.1', '203.0.113.8'], d);
   assert.equal(icmp.status, 0, icmp.err);
   assert.equal(untimed(icmp.out), hops(''));
