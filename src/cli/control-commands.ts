@@ -12,6 +12,7 @@ import { conntrackEventsCommand, isConntrackEvents } from './conntrack-events.js
 import { FILE_NAME_OPT } from '../control/ovs-commands.js';
 import { netnsExec } from './netns-exec.js';
 import { pingCommand } from './ping.js';
+import { tracerouteCommand } from './traceroute.js';
 
 /** Where ovs-ofctl takes a file: add-flows FILE, and `-` (stdin) for the flow of add-flow, mod-flows and del-flows. */
 const FLOW_FILE = new Map([['add-flows', 'file'], ['add-flow', '-'], ['mod-flows', '-'], ['del-flows', '-']]);
@@ -55,7 +56,8 @@ export async function remote(family: string, argv: string[]): Promise<number> {
     }
     if (x !== null) {
       const argv = socket === undefined ? x.argv : [...x.argv, '--socket', socket];
-      return x.family === 'tcpdump' ? tcpdumpCommand(argv, { inNetns: true }) : x.family === 'ping' ? pingCommand(argv) : remote(x.family, argv);
+      if (x.family === 'tcpdump') return tcpdumpCommand(argv, { inNetns: true });
+      return x.family === 'ping' ? pingCommand(argv) : x.family === 'traceroute' ? tracerouteCommand(argv) : remote(x.family, argv);
     }
   }
   if (family === 'conntrack' && isConntrackEvents(rest)) return conntrackEventsCommand(socket, rest);
@@ -79,7 +81,7 @@ const FAMILIES: [string, string, string][] = [
   ['ofctl', 'SUBCMD NODE BRIDGE [ARGS]', 'as ovs-ofctl: show [-O OpenFlow13], dump-flows [--names] [--no-stats] [FLOW], dump-ports [PORT] [-O OpenFlow13], dump-ports-desc [-O OpenFlow13], dump-tables [-O OpenFlow13], add-flow FLOW|-, add-flows FILE|-, mod-flows [--strict] FLOW|-, del-flows [--strict] [FLOW|-]'],
   ['appctl', 'SUBCMD NODE BRIDGE [FLOW]', 'as ovs-appctl: fdb/show, fdb/stats-show, fdb/flush, ofproto/trace FLOW, dpif/show, dpif/dump-flows, dpctl/show [-s], dpctl/dump-flows'],
   ['brctl', 'show|showmacs NODE [BRIDGE]', 'as brctl'],
-  ['ip', '[-n NS] [-4|-6|-0|-f FAMILY] [-s [-s]] [-d] [-br] [-j [-p]] [-o] NODE OBJECT ...', 'as ip: addr, link, route [table N], route get, rule, neigh; route|neigh add|del|replace|change, rule add|del, link set, addr add|del; -s: device counters; -d: details; -br: brief; -j [-p]: JSON [pretty]; -o: one line a record; netns [list]; netns exec NS ip|iptables|iptables-save|conntrack|tcpdump|ping ARGS'],
+  ['ip', '[-n NS] [-4|-6|-0|-f FAMILY] [-s [-s]] [-d] [-br] [-j [-p]] [-o] NODE OBJECT ...', 'as ip: addr, link, route [table N], route get, rule, neigh; route|neigh add|del|replace|change, rule add|del, link set, addr add|del; -s: device counters; -d: details; -br: brief; -j [-p]: JSON [pretty]; -o: one line a record; netns [list]; netns exec NS ip|iptables|iptables-save|conntrack|tcpdump|ping|traceroute ARGS'],
   ['iptables', 'NODE -n NS [-t TABLE] -S|-L -n -v|-A|-D|-I ...', 'as iptables (legacy) inside a namespace'],
   ['iptables-save', 'NODE -n NS [-t TABLE] [-c]', 'as iptables-save inside a namespace'],
   ['conntrack', 'NODE -n NS -L|-G|-C|-S|-D|-F|-E [filters]', 'as conntrack inside a namespace (-E streams events until Ctrl-C)'],
@@ -123,4 +125,6 @@ export function registerControlCommands(program: Command): void {
     "capture live at any port of the running emulator, as tcpdump -nn [-e] [-q] [-v[v]] (via the daemon's control socket)", tcpdumpCommand);
   passThrough(program, 'ping', 'NODE [-n NS] [-c COUNT] [-i INTERVAL] [-W TIMEOUT] [-w DEADLINE] [-s SIZE] [-t TTL] [-I IFACE|ADDR] [-n] [-q] ADDR [--socket PATH]',
     "ping from inside an emulated namespace: echo requests from its own stack, iputils ping's text and exit status (via the daemon's control socket)", pingCommand);
+  passThrough(program, 'traceroute', 'NODE [-n NS] [-I] [-n] [-f FIRST_TTL] [-m MAX_TTL] [-N SQUERIES] [-p PORT] [-q NQUERIES] [-s SRC_ADDR] [-i DEVICE] [-w MAX,HERE,NEAR] [-z SENDWAIT] HOST [PACKETLEN] [--socket PATH]',
+    "traceroute from inside an emulated namespace: UDP (or -I ICMP echo) probes from its own stack, traceroute 2.1's text and exit status (via the daemon's control socket)", tracerouteCommand);
 }

@@ -2,8 +2,8 @@
 // namespace (`ip netns exec qrouter-... ip rule list`, `... iptables -t nat
 // -S`, `... tcpdump -i qr-... -nnee`) run as the dpemu command that emulates
 // CMD inside NS on NODE. An emulated namespace runs no processes, so only the
-// tools dpemu emulates there can be run (ping with a socket of the namespace's
-// own stack: src/cli/ping.ts).
+// tools dpemu emulates there can be run (ping and traceroute with sockets of
+// the namespace's own stack: src/cli/ping.ts, src/cli/traceroute.ts).
 import { basename } from 'node:path';
 import { ipObject, parseIpArgv } from '../control/ip-commands.js';
 import { netnsVerb } from '../control/ip-netns.js';
@@ -22,6 +22,7 @@ const TOOLS: Record<string, ToWords> = {
   'iptables-save': nodeFirst,
   conntrack: nodeFirst,
   ping: nodeFirst,
+  traceroute: nodeFirst,
   // The interface inside NS: -i IF is dpemu's -i NODE:NS:IF; none is -i NODE:NS:, the device tcpdump picks there.
   tcpdump: (node, ns, args) => {
     const named = args.map((a, i) => (i > 0 && (args[i - 1] === '-i' || args[i - 1] === '--interface') ? `${node}:${ns}:${a}` : a));

@@ -5,6 +5,7 @@
 // and a datapath worker both run it (backend.ts, src/workers/worker-control.ts).
 import type { NetNamespace } from '../netns/namespace.js';
 import { PingError, type PingItem, type PingSocket } from '../netns/ping-socket.js';
+import type { TraceSocket } from '../netns/trace-socket.js';
 import { ipToString, parseIpv4 } from '../wire/addr.js';
 import type { Scope } from './command.js';
 import { DeferredBatches, type CaptureOptions } from './capture.js';
@@ -20,7 +21,8 @@ export interface PingSession {
   readonly ident: number;
   readonly captured: number;
   readonly dropped: number;
-  send(seq: number): void;
+  /** Echo request `seq`; a traceroute socket's probe `seq` with TTL `ttl`. */
+  send(seq: number, ttl?: number): void;
   stop(): void;
 }
 
@@ -34,12 +36,13 @@ function address(text: string | undefined, what: string): number | undefined {
 /** Open ping's socket as `r` asks, or throw ping's error (exit 2) or the namespace's. */
 export function openPing(scope: Scope, r: PingOpenRequest, opts: Pick<CaptureOptions, 'congested' | 'maxQueue' | 'defer'>, deliver: (events: PingEvent[]) => void): PingSession {
   if (typeof r !== 'object' || r === null || typeof r.node !== 'string' || typeof r.dst !== 'string' || !Number.isInteger(r.size) || r.size < 0) {
-    throw new ControlError('control: ping wants {"open": {node, ns?, dst, size, ttl?, device?, source?}}');
+    throw new ControlError('control: ping wants {"open": {node, ns?, dst, size, ttl?, device?, source?, trace?}}');
   }
   const ns: NetNamespace = mustNamespace(scope, r.node, r.ns);
   const dst = address(r.dst, 'destination')!;
   const source = address(r.source, 'source');
   const out = new DeferredBatches<PingEvent>(opts, deliver);
+  if (r.trace !== undefined) return openTrace(ns, r, dst, source, out);
   let sock: PingSocket, from: number;
   try {
     ({ sock, source: from } = ns.openPing(
@@ -69,14 +72,45 @@ export function openPing(scope: Scope, r: PingOpenRequest, opts: Pick<CaptureOpt
   };
 }
 
+/** traceroute's sockets (trace-socket.ts), as a ping socket is handed out. */
+function openTrace(ns: NetNamespace, r: PingOpenRequest, dst: number, source: number | undefined, out: DeferredBatches<PingEvent>): PingSession {
+  if (r.trace !== 'udp' && r.trace !== 'icmp') throw new ControlError('control: ping: trace is udp or icmp');
+  let sock: TraceSocket;
+  try {
+    sock = ns.openTrace({ proto: r.trace, dst, ...(r.device !== undefined ? { device: r.device } : {}), ...(source !== undefined ? { source } : {}) }, (item) => {
+      if (out.room()) out.push(item);
+    });
+  } catch (e) {
+    if (e instanceof PingError) throw new ControlError(e.message, 1);
+    throw e;
+  }
+  return {
+    source: ipToString(sock.bound),
+    ident: sock.ident,
+    get captured() {
+      return out.captured;
+    },
+    get dropped() {
+      return out.dropped;
+    },
+    send: (seq, ttl) => ns.traceSend(sock, seq & 0xffff, Math.min(255, Math.max(1, ttl ?? 64)), r.size),
+    stop: () => {
+      ns.closeTrace(sock);
+      out.clear();
+    },
+  };
+}
+
 /** A socket's event as the stream carries it. */
 export function pingEventJson(e: PingEvent): CaptureEvent {
   switch (e.kind) {
     case 'reply':
       return { type: 'reply', ts: e.ts, data: Buffer.from(e.data.buffer, e.data.byteOffset, e.data.length).toString('base64') };
     case 'error':
-      return { type: 'icmperr', ts: e.ts, from: ipToString(e.from), icmpType: e.type, code: e.code, info: e.info, seq: e.seq };
+      return { type: 'icmperr', ts: e.ts, from: ipToString(e.from), icmpType: e.type, code: e.code, info: e.info, seq: e.seq, ...(e.ttl !== undefined ? { ttl: e.ttl } : {}) };
+    case 'sent':
+      return { type: 'sent', seq: e.seq, ts: e.ts };
     default:
-      return { type: 'senderr', seq: e.seq, message: e.message };
+      return { type: 'senderr', seq: e.seq, message: e.message, ...(e.call !== undefined ? { call: e.call } : {}) };
   }
 }

@@ -49,6 +49,8 @@ export interface ConntrackEventsRequest {
  * each later one {"send": {"seq": N}} (an echo request of `size` bytes of
  * data); the answer streams 'ping' (the socket is open), then 'reply',
  * 'icmperr' and 'senderr' events, and 'end' if the daemon closes it.
+ * With `trace`, traceroute's sockets: each send {"seq": N, "ttl": T} a
+ * probe (N: its UDP port or echo sequence), answered 'sent' as it leaves.
  */
 export interface PingOpenRequest {
   node: string;
@@ -64,6 +66,8 @@ export interface PingOpenRequest {
   device?: string;
   /** -I ADDR, dotted quad. */
   source?: string;
+  /** traceroute's probes instead of ping's: UDP (its default method) or ICMP echo (-I). */
+  trace?: 'udp' | 'icmp';
 }
 
 /** What a capture listens on, as tcpdump's banner names it. */
@@ -81,10 +85,12 @@ export type CaptureEvent =
   | { type: 'ping'; source: string; ident: number }
   /** An echo reply for the socket: the IP datagram (base64) and when it arrived (µs since the epoch). */
   | { type: 'reply'; ts: number; data: string }
-  /** An ICMP error about echo request `seq` (ping's error queue): its sender, type, code and info. */
-  | { type: 'icmperr'; ts: number; from: string; icmpType: number; code: number; info: number; seq: number }
-  /** Sending echo request `seq` failed (strerror). */
-  | { type: 'senderr'; seq: number; message: string }
+  /** An ICMP error about echo request (or traceroute probe) `seq` (the error queue): its sender, type, code and info; traceroute's: its TTL. */
+  | { type: 'icmperr'; ts: number; from: string; icmpType: number; code: number; info: number; seq: number; ttl?: number }
+  /** Sending echo request `seq` failed (strerror); `call`: connect, a traceroute UDP probe's. */
+  | { type: 'senderr'; seq: number; message: string; call?: 'connect' }
+  /** traceroute's probe `seq` left at `ts` (µs since the epoch). */
+  | { type: 'sent'; seq: number; ts: number }
   | ({ type: 'start'; snaplen: number } & CaptureSource)
   /** conntrack -E is listening; `table`: conntrack or expect. */
   | { type: 'listening'; table: string }

@@ -43,7 +43,9 @@ import { Netfilter, newPacketInfo, fillPacketInfo, fillDatagramInfo, type NfPack
 import { CT_RELATED, IPS_CONFIRMED, IPS_DYING, VERDICT_ACCEPT, VERDICT_REJECT } from '../netfilter/constants.js';
 import { ruleSaveText } from '../netfilter/rule.js';
 import { IPTABLES_CACHE_CELLS } from '../netfilter/traversal-cache.js';
-import { PingError, PingSocket, type PingItem, type PingOpen } from './ping-socket.js';
+import { PingError, PingSocket, wallUs, type PingItem, type PingOpen } from './ping-socket.js';
+import { TraceSocket, type TraceOpen } from './trace-socket.js';
+import { udpSetChecksum } from '../wire/udp.js';
 import { strerror } from './errors.js';
 import { localAddrDev } from './addr-select.js';
 
@@ -130,6 +132,8 @@ export class NetNamespace extends Element implements KeepsLearned {
   private loCounters = new IfCounters();
   /** Open ping sockets (dpemu ping): each sees the ICMP datagrams delivered here. */
   private pings: PingSocket[] = [];
+  /** Open traceroute sockets (dpemu traceroute): each sees the ICMP datagrams delivered here. */
+  private traces: TraceSocket[] = [];
 
   constructor(node: string, name: string) {
     super('netns', node, name);
@@ -450,6 +454,7 @@ export class NetNamespace extends Element implements KeepsLearned {
     const proto = info.proto;
     if (proto === IPPROTO_ICMP) {
       if (this.pings.length !== 0) this.pingRcv(pkt);
+      if (this.traces.length !== 0) this.traceRcv(pkt);
       if (info.icmpType === ICMP_ECHO && unicast) return this.echoReply(pkt);
       return this.consumeIp(pkt, `ICMP type ${info.icmpType} code ${info.icmpCode} delivered to the local stack`);
     }
@@ -1254,6 +1259,74 @@ export class NetNamespace extends Element implements KeepsLearned {
       return out;
     };
     for (const s of this.pings) if (s.take(buf, l3, dg === null ? len : pkt.len - ETH_HLEN, whole)) break;
+  }
+
+  // ---- traceroute (dpemu traceroute: trace-socket.ts) ----------------------
+
+  /**
+   * traceroute's sockets: with -I its raw socket's connect() (the route to
+   * the destination, or the error), with -s its bind(); the echo identifier
+   * one no other socket here uses. The UDP probes' sockets connect as each
+   * is sent (traceSend).
+   */
+  openTrace(o: TraceOpen, onItem: (item: PingItem) => void): TraceSocket {
+    let oif = 0;
+    if (o.device !== undefined) {
+      const l = this.ns.link(o.device);
+      if (!l) throw new PingError(`setsockopt SO_BINDTODEVICE: No such device`);
+      oif = l.index;
+    }
+    const bound = o.source ?? 0;
+    if (bound && !localAddrDev(this.ns, bound) && !this.ns.sys.ip_nonlocal_bind) throw new PingError('bind: Cannot assign requested address');
+    const proto = o.proto === 'udp' ? IPPROTO_UDP : IPPROTO_ICMP;
+    if (proto === IPPROTO_ICMP) {
+      const r = routeOutput(this.ns, { dst: o.dst, src: bound, oif, proto });
+      if (r.kind === 'error') throw new PingError(`connect: ${strerror(r.errno)}`);
+    }
+    let ident = 0;
+    do ident = Math.floor(Math.random() * 0x10000);
+    while (this.pings.some((p) => p.ident === ident) || this.traces.some((t) => t.ident === ident));
+    const sock = new TraceSocket(proto, ident, o.dst, bound, oif, onItem);
+    this.traces = [...this.traces, sock];
+    return sock;
+  }
+
+  closeTrace(sock: TraceSocket): void {
+    this.traces = this.traces.filter((t) => t !== sock);
+  }
+
+  /**
+   * Probe `key` (the UDP destination port, or -I's echo sequence number)
+   * with TTL `ttl` and `dataLen` bytes of data: routed now (a UDP probe's
+   * connect(); its failure is traceroute's), never DF (IP_PMTUDISC_DONT),
+   * then OUTPUT, POSTROUTING and the neighbour as any local packet.
+   */
+  traceSend(sock: TraceSocket, key: number, ttl: number, dataLen: number): void {
+    if (!this.traces.includes(sock)) return;
+    const udp = sock.proto === IPPROTO_UDP;
+    const sport = udp ? sock.portFor(key) : sock.ident;
+    const rt = routeOutput(this.ns, { dst: sock.dst, src: sock.bound, oif: sock.oif, proto: sock.proto, sport, dport: udp ? key : 0 });
+    if (rt.kind === 'error') return sock.onItem({ kind: 'senderr', seq: key, message: strerror(rt.errno), ...(udp ? { call: 'connect' as const } : {}) });
+    const e = this.engine, totLen = 28 + dataLen;
+    if (ETH_HLEN + totLen > e.pool.maxFrame) return sock.onItem({ kind: 'senderr', seq: key, message: 'Message too long' });
+    const pkt = e.alloc(null, this, `traceroute probe ${key}`);
+    if (!pkt) return sock.onItem({ kind: 'senderr', seq: key, message: 'No buffer space available' });
+    const buf = pkt.buf, l3 = pkt.off + ETH_HLEN;
+    pkt.len = ETH_HLEN + totLen;
+    this.writeIpHeader(buf, l3, totLen, sock.proto, rt.src, sock.dst, 0);
+    buf[l3 + 8] = ttl;
+    ipv4SetChecksum(buf, l3);
+    sock.writeProbe(buf, l3 + 20, key, dataLen);
+    if (udp) udpSetChecksum(buf, l3, l3 + 20);
+    sock.onItem({ kind: 'sent', seq: key, ts: wallUs() });
+    // Dropped in OUTPUT or POSTROUTING: send() fails with EPERM (after a REJECT's error reached the socket).
+    if (!this.localOut(pkt, rt.src, rt)) sock.onItem({ kind: 'senderr', seq: key, message: strerror('EPERM') });
+  }
+
+  /** An ICMP datagram delivered here, offered to the traceroute sockets (a raw socket's copy, or a UDP socket's error). */
+  private traceRcv(pkt: Packet): void {
+    // A reassembled datagram's head fragment holds what they read (the headers, the quoted probe).
+    for (const t of this.traces) if (t.take(pkt.buf, pkt.off + ETH_HLEN, pkt.len - ETH_HLEN)) break;
   }
 
   // ---- helpers ------------------------------------------------------------

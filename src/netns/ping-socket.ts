@@ -27,10 +27,12 @@ export interface PingOpen {
 export type PingItem =
   /** `data`: the IP datagram (header and ICMP message); `ts`: when it arrived (µs since the epoch). */
   | { kind: 'reply'; ts: number; data: Uint8Array }
-  /** sock_extended_err of an ICMP error about echo request `seq`: its sender, type, code and info. */
-  | { kind: 'error'; ts: number; from: number; type: number; code: number; info: number; seq: number }
-  /** sendto() failed: strerror of its errno. */
-  | { kind: 'senderr'; seq: number; message: string };
+  /** sock_extended_err of an ICMP error about echo request `seq`: its sender, type, code and info (traceroute's: and its IP_TTL). */
+  | { kind: 'error'; ts: number; from: number; type: number; code: number; info: number; seq: number; ttl?: number }
+  /** traceroute's probe `seq` left the socket at `ts`. */
+  | { kind: 'sent'; seq: number; ts: number }
+  /** sendto() failed: strerror of its errno (`call`: connect, when traceroute's connect() of a probe's UDP socket failed). */
+  | { kind: 'senderr'; seq: number; message: string; call?: 'connect' };
 
 /** What ping prints when it cannot open or connect its socket: `ping: MESSAGE`, exit 2. */
 export class PingError extends Error {}

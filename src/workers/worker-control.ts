@@ -194,9 +194,9 @@ export class WorkerControl {
     }
   }
 
-  pingSend(cap: number, seq: number): boolean {
+  pingSend(cap: number, seq: number, ttl?: number): boolean {
     const s = this.captures.get(cap)?.session;
-    s?.send(seq);
+    s?.send(seq, ttl);
     return s !== undefined;
   }
 

@@ -1,0 +1,254 @@
+// traceroute's command line as Debian's traceroute 2.1.2 reads it (its CLIF
+// parser: short options grouped, an argument joined to the first letter of
+// a word or in the next word, long options with `=`; then main()'s checks),
+// with its messages and exit status 2. dpemu emulates the options a path
+// check uses; traceroute's other valid options are refused with a message
+// saying so.
+import { inetAton } from '../control/inet-aton.js';
+import { ipToString, parseIpv4 } from '../wire/addr.js';
+
+export interface TracerouteArgs {
+  /** The host as typed (the header's name) and as a dotted quad. */
+  target: string;
+  dst: string;
+  /** The default method (UDP, one port a probe) or -I (ICMP echo). */
+  method: 'udp' | 'icmp';
+  firstHop: number;
+  maxHops: number;
+  simProbes: number;
+  probesPerHop: number;
+  /** -w MAX,HERE,NEAR */
+  waitSecs: number;
+  hereFactor: number;
+  nearFactor: number;
+  /** -z in seconds. */
+  sendSecs: number;
+  /** -p: the first UDP port or echo sequence; 0: the method's default. */
+  port: number;
+  numeric: boolean;
+  /** -s */
+  source?: string;
+  /** -i */
+  device?: string;
+  /** The IP header and the method's (UDP: 8), and the data after them. */
+  headerLen: number;
+  dataLen: number;
+}
+
+/** How traceroute ends without tracing: its message lines (on stderr, -V's too), and exit status. */
+export class TracerouteExit extends Error {
+  constructor(
+    readonly lines: string[],
+    readonly exit: number,
+  ) {
+    super(lines.join('\n'));
+  }
+}
+
+type Kind = 'flag' | 'uint' | 'double' | 'string' | 'wait';
+interface Opt {
+  short?: string;
+  long?: string;
+  /** CLIF's arg_name, as its messages show it; none: a flag. */
+  arg?: string;
+  key?: string;
+  kind: Kind;
+  /** What dpemu does not emulate. */
+  refused?: boolean;
+}
+
+/** traceroute 2.1.2's option_list (traceroute.c), in its order. */
+const OPTIONS: Opt[] = [
+  { short: '4', kind: 'flag' },
+  { short: '6', kind: 'flag', refused: true },
+  { short: 'd', long: 'debug', kind: 'flag', refused: true },
+  { short: 'F', long: 'dont-fragment', kind: 'flag', refused: true },
+  { short: 'f', long: 'first', arg: 'first_ttl', key: 'firstHop', kind: 'uint' },
+  { short: 'g', long: 'gateway', arg: 'gate', kind: 'string', refused: true },
+  { short: 'I', long: 'icmp', key: 'icmp', kind: 'flag' },
+  { short: 'T', long: 'tcp', kind: 'flag', refused: true },
+  { short: 'i', long: 'interface', arg: 'device', key: 'device', kind: 'string' },
+  { short: 'm', long: 'max-hops', arg: 'max_ttl', key: 'maxHops', kind: 'uint' },
+  { short: 'N', long: 'sim-queries', arg: 'squeries', key: 'simProbes', kind: 'uint' },
+  { short: 'n', key: 'numeric', kind: 'flag' },
+  { short: 'p', long: 'port', arg: 'port', key: 'port', kind: 'uint' },
+  { short: 't', long: 'tos', arg: 'tos', kind: 'uint', refused: true },
+  { short: 'l', long: 'flowlabel', arg: 'flow_label', kind: 'uint', refused: true },
+  { short: 'w', long: 'wait', arg: 'MAX,HERE,NEAR', kind: 'wait' },
+  { short: 'q', long: 'queries', arg: 'nqueries', key: 'probesPerHop', kind: 'uint' },
+  { short: 'r', kind: 'flag', refused: true },
+  { short: 's', long: 'source', arg: 'src_addr', key: 'source', kind: 'string' },
+  { short: 'z', long: 'sendwait', arg: 'sendwait', key: 'sendSecs', kind: 'double' },
+  { short: 'e', long: 'extensions', kind: 'flag', refused: true },
+  { short: 'A', long: 'as-path-lookups', kind: 'flag', refused: true },
+  { short: 'M', long: 'module', arg: 'name', kind: 'string', refused: true },
+  { short: 'O', long: 'options', arg: 'OPTS', kind: 'string', refused: true },
+  { long: 'sport', arg: 'num', kind: 'uint', refused: true },
+  { long: 'fwmark', arg: 'num', kind: 'uint', refused: true },
+  { short: 'U', long: 'udp', kind: 'flag', refused: true },
+  { short: 'D', long: 'dccp', kind: 'flag', refused: true },
+  { short: 'P', long: 'protocol', arg: 'prot', kind: 'string', refused: true },
+  { long: 'mtu', kind: 'flag', refused: true },
+  { long: 'back', kind: 'flag', refused: true },
+  { short: 'V', long: 'version', key: 'version', kind: 'flag' },
+];
+
+export const VERSION = 'Modern traceroute for Linux, version 2.1.2\nCopyright (c) 2016  Dmitry Butskoy,   License: GPL v2 or any later';
+const USAGE = 'usage: dpemu traceroute NODE [-n NS] [-I] [-n] [-f first_ttl] [-m max_ttl] [-N squeries] [-p port] [-q nqueries] [-s src_addr] [-i device] [-w MAX,HERE,NEAR] [-z sendwait] host [packetlen]';
+const EMULATED = '-4 -I -f -i -m -N -n -p -q -s -w -z';
+
+/** strtoul(arg, &q, 0) as an unsigned int, or null when CLIF refuses it (nothing read, or something left). */
+function strtoul(text: string): number | null {
+  const m = /^[ \t\n\v\f\r]*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$/.exec(text);
+  if (!m) return null;
+  let v = m[2]!.startsWith('0x') || m[2]!.startsWith('0X') ? BigInt(m[2]!) : m[2]!.length > 1 && m[2]!.startsWith('0') ? BigInt('0o' + m[2]!.slice(1)) : BigInt(m[2]!);
+  if (v > 0xffff_ffff_ffff_ffffn) v = 0xffff_ffff_ffff_ffffn;
+  if (m[1] === '-') v = (0x1_0000_0000_0000_0000n - v) & 0xffff_ffff_ffff_ffffn;
+  return Number(v & 0xffff_ffffn);
+}
+
+/** strtod's leading number and what it left. */
+function strtod(text: string): { n: number; rest: string } | null {
+  const m = /^[ \t\n\v\f\r]*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?/.exec(text);
+  return m ? { n: Number(m[0]), rest: text.slice(m[0].length) } : null;
+}
+
+/** set_wait_specs: MAX[,HERE[,NEAR]] (any one character between them), the factors 0 unless given. */
+function waitSpecs(text: string): [number, number, number] | null {
+  let d = strtod(text);
+  if (!d) return null;
+  const max = d.n;
+  if (d.rest === '') return [max, 0, 0];
+  d = strtod(d.rest.slice(1));
+  if (!d) return null;
+  const here = d.n;
+  if (d.rest === '') return [max, here, 0];
+  d = strtod(d.rest.slice(1));
+  return d && d.rest === '' ? [max, here, d.n] : null;
+}
+
+/** Parse traceroute's words (argv[1..]: `argc` in its messages counts from 1). */
+export function parseTracerouteArgs(argv: readonly string[]): TracerouteArgs {
+  const v: Record<string, unknown> = { firstHop: 1, maxHops: 30, simProbes: 16, probesPerHop: 3, waitSecs: 5, hereFactor: 3, nearFactor: 10, sendSecs: 0, port: 0, numeric: false, icmp: false };
+  const operands: { word: string; at: number }[] = [];
+  const fail = (line: string): TracerouteExit => new TracerouteExit([line], 2);
+  const shortName = (o: Opt, withArg: boolean): string => (o.short ? `-${o.short}` : `--${o.long}`) + (withArg && o.arg ? (o.short ? ` ${o.arg}` : `=${o.arg}`) : '');
+  const apply = (o: Opt, arg: string | undefined, at: number, viaShort: boolean): void => {
+    if (o.refused) throw new TracerouteExit([`traceroute: ${viaShort ? `-${o.short}` : `--${o.long}`}: not emulated by dpemu (an emulated namespace's traceroute takes ${EMULATED})`], 2);
+    const name = viaShort ? `-${o.short}` : `--${o.long}`;
+    const bad = (): TracerouteExit => fail(`Cannot handle \`${name}' option with arg \`${arg}' (argc ${at})`);
+    switch (o.kind) {
+      case 'flag':
+        v[o.key!] = true;
+        return;
+      case 'uint': {
+        const n = strtoul(arg!);
+        if (n === null) throw bad();
+        v[o.key!] = n;
+        return;
+      }
+      case 'double': {
+        const d = strtod(arg!);
+        if (!d || d.rest !== '') throw bad();
+        v[o.key!] = d.n;
+        return;
+      }
+      case 'wait': {
+        const w = waitSpecs(arg!);
+        if (!w) throw bad();
+        [v.waitSecs, v.hereFactor, v.nearFactor] = w;
+        return;
+      }
+      default:
+        v[o.key!] = arg;
+    }
+  };
+  let options = true;
+  for (let i = 0; i < argv.length; i++) {
+    const w = argv[i]!, at = i + 1;
+    if (!options || !w.startsWith('-') || w === '-') {
+      operands.push({ word: w, at });
+      continue;
+    }
+    if (w.startsWith('--')) {
+      if (w === '--') {
+        options = false;
+        continue;
+      }
+      const eq = w.indexOf('=');
+      const name = w.slice(2, eq < 0 ? undefined : eq);
+      const o = OPTIONS.find((x) => x.long === name);
+      if (!o || (!o.arg && eq >= 0)) throw fail(eq >= 0 ? `Bad option \`${w}' (with arg \`${w.slice(eq + 1)}') (argc ${at})` : `Bad option \`${w}' (argc ${at})`);
+      // Long options take their argument after `=' only (no CLIF_MAY_NOEQUAL).
+      if (o.arg && eq < 0) throw fail(`Option \`--${o.long}' (argc ${at}) requires an argument: \`--${o.long}=${o.arg}'`);
+      if (o.key === 'version') throw new TracerouteExit([VERSION], 0);
+      apply(o, eq < 0 ? undefined : w.slice(eq + 1), at, false);
+      continue;
+    }
+    for (let j = 1; j < w.length; j++) {
+      const c = w[j]!;
+      const o = OPTIONS.find((x) => x.short === c);
+      if (!o) throw fail(`Bad option \`-${c}' (argc ${at})`);
+      if (o.key === 'version') throw new TracerouteExit([VERSION], 0);
+      if (!o.arg) {
+        apply(o, undefined, at, true);
+        continue;
+      }
+      let arg: string;
+      let argAt = at;
+      if (j + 1 === w.length) {
+        if (i + 1 >= argv.length) throw fail(`Option \`-${c}' (argc ${at}) requires an argument: \`${shortName(o, true)}'`);
+        arg = argv[++i]!;
+        argAt = i + 1;
+      } else if (j === 1) arg = w.slice(2);
+      else throw fail(`Option \`-${c}' (argc ${at}) requires an argument: \`${shortName(o, true)}'`);
+      apply(o, arg, argAt, true);
+      break;
+    }
+  }
+  if (operands.length === 0) throw new TracerouteExit([USAGE], 2);
+  if (operands.length > 2) throw fail(`Extra arg \`${operands[2]!.word}' (position 3, argc ${operands[2]!.at})`);
+  const host = operands[0]!;
+  const addr = inetAton(host.word);
+  if (addr < 0) throw new TracerouteExit([`traceroute: ${host.word}: dpemu traces to addresses only (an emulated namespace looks up no names)`], 2);
+  let packetLen = -1;
+  if (operands[1]) {
+    const m = /^[ \t\n\v\f\r]*[+-]?(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$/.exec(operands[1].word);
+    if (!m) throw fail(`Cannot handle "packetlen" cmdline arg \`${operands[1].word}' on position 2 (argc ${operands[1].at})`);
+    packetLen = Number(m[0].trim()) | 0;
+  }
+  if (v.source !== undefined && parseIpv4(v.source as string) === null) {
+    throw new TracerouteExit([`traceroute: -s ${String(v.source)}: dpemu takes an address (an emulated namespace looks up no names)`], 2);
+  }
+  const a = v as unknown as TracerouteArgs & { icmp: boolean };
+  // main()'s checks, in its order.
+  if (!a.firstHop || a.firstHop > a.maxHops) throw fail('first hop out of range');
+  if (a.maxHops > 255) throw fail('max hops cannot be more than 255');
+  if (!a.probesPerHop || a.probesPerHop > 10) throw fail('no more than 10 probes per hop');
+  if (a.waitSecs < 0 || a.hereFactor < 0 || a.nearFactor < 0) throw fail(`bad wait specifications \`${g(a.waitSecs)},${g(a.hereFactor)},${g(a.nearFactor)}' used`);
+  if (packetLen > 65000) throw fail(`too big packetlen ${packetLen} specified`);
+  if (a.sendSecs < 0) throw fail(`bad sendtime \`${g(a.sendSecs)}' specified`);
+  const sendSecs = a.sendSecs >= 10 ? a.sendSecs / 1000 : a.sendSecs;
+  const method = a.icmp ? 'icmp' : 'udp';
+  const modHeader = method === 'udp' ? 8 : 0;
+  const headerLen = 20 + modHeader;
+  let dataLen = 0;
+  if (packetLen < 0) dataLen = 40 - modHeader;
+  else if (packetLen >= headerLen) dataLen = packetLen - headerLen;
+  // icmp_init: the data holds at least the ICMP header.
+  if (method === 'icmp' && dataLen < 8) dataLen = 8;
+  const out: TracerouteArgs = {
+    target: host.word, dst: ipToString(addr), method, firstHop: a.firstHop, maxHops: a.maxHops, simProbes: a.simProbes, probesPerHop: a.probesPerHop,
+    waitSecs: a.waitSecs, hereFactor: a.hereFactor, nearFactor: a.nearFactor, sendSecs, port: a.port, numeric: a.numeric, headerLen, dataLen,
+  };
+  if (a.source !== undefined) out.source = a.source;
+  if (a.device !== undefined) out.device = a.device;
+  return out;
+}
+
+/** printf's %g. */
+function g(n: number): string {
+  if (n === 0) return '0';
+  const p = n.toPrecision(6);
+  return p.includes('e') ? p.replace(/\.?0+e/, 'e').replace(/e([+-])(\d)$/, 'e$10$2') : p.includes('.') ? p.replace(/\.?0+$/, '') : p;
+}

@@ -1,0 +1,273 @@
+// `dpemu traceroute` and `dpemu ip NODE netns exec NS traceroute` against
+// the real traceroute (Debian's 2.1.2): a chain of real kernel namespaces
+// (a source, routers r1 and r2, a destination b; r2 with unreachable,
+// prohibit and blackhole routes and no default) and the same chain as a
+// model (the source a node's qrouter- namespace, the rest gateways) run the
+// same options; the text but for the times, stderr and the exit status must
+// agree. The probes themselves (order, TTLs, ports, lengths) as tcpdump sees
+// them on r1's first link, both sides. Then through the seed topology: from
+// w07's qrouter to the lab's internet host, the hops of the write-up's SNAT
+// path (the snat namespace's sg- address, the fip namespace's fpr- end of
+// the rfp/fpr pair, the ToR's VLAN 103 address, the host).
+import { after, before, test } from 'node:test';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import assert from 'node:assert/strict';
+import { requireRoot } from '../helpers/root.js';
+import { requireTool } from '../helpers/tools.js';
+import { DaemonProcess, DPEMU } from './daemon-process.js';
+import { UniqueLab } from './lab-dvr.js';
+import { KernelObjects, sh, uniqueTag } from './lab-names.js';
+
+const QROUTER = 'qrouter-c4d4b760-41b9-45e1-a607-d054da99c479';
+const SNAT = 'snat-c4d4b760-41b9-45e1-a607-d054da99c479';
+/** The source's extra addresses: ip_error's rate limit (5 errors, then one a second) is per source, so each unreachable case has its own. */
+const SOURCES = ['10.99.1.1/24', '10.99.1.11/24', '10.99.1.12/24', '10.99.1.13/24', '10.99.1.14/24'];
+
+/** The model: the source as an operator's router namespace, the routers and the destination as gateways (icmp_ratelimit off everywhere). */
+const CHAIN_YAML = `version: 1
+name: trace-chain
+nodes:
+  h:
+    namespaces:
+      qrouter-trace:
+        sysctls: { net.ipv4.icmp_ratelimit: 0 }
+        interfaces:
+          qr-trace: { mac: 02:00:00:00:01:01, addresses: [${SOURCES.join(', ')}] }
+        routes: |
+          10.99.1.0/24 dev qr-trace proto kernel scope link src 10.99.1.1
+          default via 10.99.1.2 dev qr-trace
+gateways:
+  r1:
+    sysctls: { net.ipv4.ip_forward: 1, net.ipv4.icmp_ratelimit: 0 }
+    interfaces:
+      eth0: { mac: 02:00:00:00:01:02, addresses: [10.99.1.2/24] }
+      eth1: { mac: 02:00:00:00:02:01, addresses: [10.99.2.1/24] }
+    routes: |
+      10.99.1.0/24 dev eth0 proto kernel scope link src 10.99.1.2
+      10.99.2.0/24 dev eth1 proto kernel scope link src 10.99.2.1
+      default via 10.99.2.2 dev eth1
+  r2:
+    sysctls: { net.ipv4.ip_forward: 1, net.ipv4.icmp_ratelimit: 0 }
+    interfaces:
+      eth0: { mac: 02:00:00:00:02:02, addresses: [10.99.2.2/24] }
+      eth1: { mac: 02:00:00:00:03:01, addresses: [10.99.3.1/24] }
+    routes: |
+      10.99.2.0/24 dev eth0 proto kernel scope link src 10.99.2.2
+      10.99.3.0/24 dev eth1 proto kernel scope link src 10.99.3.1
+      10.99.1.0/24 via 10.99.2.1 dev eth0
+      unreachable 10.99.8.0/24
+      prohibit 10.99.9.0/24
+      blackhole 10.99.7.0/24
+  b:
+    sysctls: { net.ipv4.icmp_ratelimit: 0 }
+    interfaces:
+      eth0: { mac: 02:00:00:00:03:02, addresses: [10.99.3.2/24] }
+    routes: |
+      10.99.3.0/24 dev eth0 proto kernel scope link src 10.99.3.2
+      default via 10.99.3.1 dev eth0
+wires:
+  - [h:qr-trace, r1:eth0]
+  - [r1:eth1, r2:eth0]
+  - [r2:eth1, b:eth0]
+`;
+
+const real = new KernelObjects();
+const tag = uniqueTag();
+const ns = (n: string): string => `dpe-${tag}-${n}`;
+const dir = mkdtempSync(join(tmpdir(), 'dpemu-trace-'));
+const chainFile = join(dir, 'chain.yaml');
+let chain: DaemonProcess;
+let lab: UniqueLab;
+let d: DaemonProcess;
+
+before(async () => {
+  requireRoot('dpemu traceroute end-to-end tests');
+  requireTool('traceroute', 'traceroute');
+  requireTool('tcpdump', 'tcpdump');
+  // The kernel's chain, the model's twin (the source's device named as the model's).
+  for (const n of ['a', 'r1', 'r2', 'b']) {
+    real.addNetns(ns(n));
+    sh('ip', ['netns', 'exec', ns(n), 'sysctl', '-qw', 'net.ipv4.icmp_ratelimit=0', 'net.ipv6.conf.all.disable_ipv6=1']);
+  }
+  const link = (x: string, xDev: string, y: string, yDev: string, i: number): void => {
+    const va = `dpe${tag}${i}a`, vb = `dpe${tag}${i}b`;
+    real.ownLink(va);
+    sh('ip', ['link', 'add', va, 'type', 'veth', 'peer', 'name', vb]);
+    sh('ip', ['link', 'set', va, 'netns', ns(x), 'name', xDev]);
+    sh('ip', ['link', 'set', vb, 'netns', ns(y), 'name', yDev]);
+    sh('ip', ['-n', ns(x), 'link', 'set', xDev, 'up']);
+    sh('ip', ['-n', ns(y), 'link', 'set', yDev, 'up']);
+  };
+  link('a', 'qr-trace', 'r1', 'eth0', 1);
+  link('r1', 'eth1', 'r2', 'eth0', 2);
+  link('r2', 'eth1', 'b', 'eth0', 3);
+  for (const a of SOURCES) sh('ip', ['-n', ns('a'), 'addr', 'add', a, 'dev', 'qr-trace']);
+  const ip = (n: string, ...w: string[]): string => sh('ip', ['-n', ns(n), ...w]);
+  ip('r1', 'addr', 'add', '10.99.1.2/24', 'dev', 'eth0');
+  ip('r1', 'addr', 'add', '10.99.2.1/24', 'dev', 'eth1');
+  ip('r2', 'addr', 'add', '10.99.2.2/24', 'dev', 'eth0');
+  ip('r2', 'addr', 'add', '10.99.3.1/24', 'dev', 'eth1');
+  ip('b', 'addr', 'add', '10.99.3.2/24', 'dev', 'eth0');
+  ip('a', 'route', 'add', 'default', 'via', '10.99.1.2');
+  ip('r1', 'route', 'add', 'default', 'via', '10.99.2.2');
+  ip('r2', 'route', 'add', '10.99.1.0/24', 'via', '10.99.2.1');
+  for (const [type, prefix] of [['unreachable', '10.99.8.0/24'], ['prohibit', '10.99.9.0/24'], ['blackhole', '10.99.7.0/24']]) ip('r2', 'route', 'add', type!, prefix!);
+  ip('b', 'route', 'add', 'default', 'via', '10.99.3.1');
+  for (const r of ['r1', 'r2']) sh('ip', ['netns', 'exec', ns(r), 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+
+  writeFileSync(chainFile, CHAIN_YAML);
+  chain = new DaemonProcess([chainFile]);
+  lab = new UniqueLab();
+  d = new DaemonProcess([lab.file, '--lab']);
+  await Promise.all([chain.waitLog((l) => l.msg === 'forwarding', 30_000), d.waitLog((l) => l.msg === 'forwarding', 30_000)]);
+});
+
+after(async () => {
+  for (const p of [chain, d]) {
+    if (p && p.exitCode === null) {
+      p.signal('SIGINT');
+      await p.exit(10_000).catch(() => p.child.kill('SIGKILL'));
+    }
+  }
+  lab?.cleanup();
+  real.cleanup();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+type Ran = { status: number | null; out: string; err: string };
+
+/** Run a program without blocking the event loop: stdout, stderr and exit status apart. */
+function exec(file: string, args: string[], timeoutMs = 40_000): Promise<Ran> {
+  return new Promise((resolve) =>
+    execFile(file, args, { encoding: 'utf8', timeout: timeoutMs }, (e, out, err) => {
+      resolve({ status: e ? (typeof (e as { code?: unknown }).code === 'number' ? (e as { code: number }).code : null) : 0, out, err });
+    }),
+  );
+}
+
+const dpemu = (words: string[], daemon: DaemonProcess): Promise<Ran> => exec(process.execPath, [DPEMU, ...words, '--socket', daemon.socket]);
+const realTrace = (args: string[]): Promise<Ran> => exec('ip', ['netns', 'exec', ns('a'), 'traceroute', ...args]);
+const modelTrace = (args: string[]): Promise<Ran> => dpemu(['ip', 'h', 'netns', 'exec', 'qrouter-trace', 'traceroute', ...args], chain);
+
+/** Times out of the way: what may differ between two runs of the same trace. */
+const untimed = (s: string): string => s.replace(/\d+\.\d{3} ms/g, 'T ms');
+
+test('the same options through the real traceroute and the model: the same hops, annotations, header and exit', { timeout: 240_000 }, async () => {
+  const cases = [
+    ['-n', '10.99.3.2'],
+    ['10.99.3.2'],
+    ['-n', '-I', '10.99.3.2'],
+    ['-n', '-s', '10.99.1.11', '10.99.8.1'],
+    ['-n', '-s', '10.99.1.12', '10.99.9.1'],
+    ['-n', '-s', '10.99.1.13', '10.99.6.1'],
+    ['-n', '-I', '-s', '10.99.1.14', '10.99.8.1'],
+    ['-n', '-q', '1', '-f', '2', '10.99.3.2'],
+    ['-n', '-m', '2', '10.99.3.2'],
+    ['-n', '-p', '40000', '-N', '1', '10.99.3.2'],
+    ['-n', '-N', '2', '-q', '4', '-z', '10', '10.99.3.2'],
+    ['-n', '-m', '4', '-w', '0.5', '10.99.7.1'],
+    ['-n', '10.99.1.1'],
+    ['-n', '-i', 'qr-trace', '10.99.3.2', '100'],
+    ['-n', '-I', '10.99.3.2', '20'],
+    ['-m3', '-q2', '10.99.3.2'],
+    ['--max-hops=2', '-n', '10.99.3.2'],
+    ['-n', '-s', '10.99.5.5', '10.99.3.2'],
+    ['-n', '-I', '-s', '10.99.5.5', '10.99.3.2'],
+    ['-n', '-i', 'nosuch', '10.99.3.2'],
+    ['-x', '10.99.3.2'],
+    ['-q', '11', '10.99.3.2'],
+    ['-m'],
+    ['-m', 'abc', '10.99.3.2'],
+    ['--max-hops', '3', '10.99.3.2'],
+    ['-w', '1,x', '10.99.3.2'],
+    ['-f', '5', '-m', '3', '10.99.3.2'],
+    ['10.99.3.2', '70', '80'],
+    ['-V'],
+    ['-n', '10.99.10.1'],
+    ['-n', '-I', '10.99.10.1'],
+    ['-n', '10.99.11.1'],
+  ];
+  // OUTPUT rules in the source, both sides: a REJECT (its error to the socket, then send()'s EPERM) and a DROP.
+  const rules = [['OUTPUT', '-d', '10.99.10.1', '-j', 'REJECT'], ['OUTPUT', '-d', '10.99.11.1', '-j', 'DROP']];
+  for (const r of rules) {
+    sh('ip', ['netns', 'exec', ns('a'), 'iptables', '-A', ...r]);
+    const m = await dpemu(['ip', 'h', 'netns', 'exec', 'qrouter-trace', 'iptables', '-A', ...r], chain);
+    assert.equal(m.status, 0, m.err);
+  }
+  for (const c of cases) {
+    const [want, got] = await Promise.all([realTrace(c), modelTrace(c)]);
+    const what = `traceroute ${c.join(' ')}\n--- real:\n${want.out}${want.err}--- dpemu:\n${got.out}${got.err}`;
+    assert.equal(got.status, want.status, what);
+    assert.equal(untimed(got.out), untimed(want.out), what);
+    assert.equal(got.err, want.err, what);
+  }
+});
+
+/** Each probe as tcpdump -v prints it: its TTL, destination port (or echo sequence) and length. */
+function probes(text: string): string[] {
+  const out: string[] = [];
+  const re = /ttl (\d+), id \d+, offset 0, flags \[none\], proto (UDP|ICMP) \(\d+\), length (\d+)\)\n\s+10\.99\.1\.1(?:\.\d+)? > 10\.99\.3\.2(?:\.(\d+): UDP|: ICMP echo request, id \d+, seq (\d+))/g;
+  for (let m = re.exec(text); m; m = re.exec(text)) out.push(`ttl ${m[1]} ${m[2]} ${m[4] ?? `seq ${m[5]}`} length ${m[3]}`);
+  return out;
+}
+
+test('the probes on the wire: the order, TTLs, ports (or sequences) and lengths the real traceroute sends (-N 16 at once)', { timeout: 60_000 }, async () => {
+  for (const opts of [['-n'], ['-n', '-I']]) {
+    const filter = 'udp or icmp[icmptype] == icmp-echo';
+    const capReal = exec('ip', ['netns', 'exec', ns('r1'), 'timeout', '6', 'tcpdump', '-nn', '-l', '-v', '-i', 'eth0', filter], 20_000);
+    const capModel = exec(process.execPath, [DPEMU, 'tcpdump', '-nn', '-l', '-v', '-c', '16', '-i', 'r1:eth0', filter, '--socket', chain.socket], 20_000);
+    await new Promise((r) => setTimeout(r, 2000)); // both attach
+    const [want, got] = await Promise.all([realTrace([...opts, '10.99.3.2']), modelTrace([...opts, '10.99.3.2'])]);
+    assert.equal(got.status, 0, got.err);
+    assert.equal(untimed(got.out), untimed(want.out));
+    // The first 16 leave at once; how many more follow before the answers end it depends on when they are read.
+    const seenReal = probes((await capReal).out).slice(0, 16), seenModel = probes((await capModel).out);
+    assert.equal(seenReal.length, 16, (await capReal).out);
+    assert.deepEqual(seenModel, seenReal);
+  }
+});
+
+test('with the engine inline (--workers 0): the same hops as the real traceroute, UDP and ICMP', { timeout: 60_000 }, async () => {
+  const inline = new DaemonProcess([chainFile, '--workers', '0']);
+  try {
+    await inline.waitLog((l) => l.msg === 'forwarding', 30_000);
+    for (const c of [['-n', '10.99.3.2'], ['-n', '-I', '10.99.3.2']]) {
+      const [want, got] = await Promise.all([realTrace(c), dpemu(['traceroute', 'h', '-n', 'qrouter-trace', ...c], inline)]);
+      assert.equal(got.status, want.status, got.err);
+      assert.equal(untimed(got.out), untimed(want.out));
+    }
+  } finally {
+    inline.signal('SIGINT');
+    await inline.exit(10_000).catch(() => inline.child.kill('SIGKILL'));
+  }
+});
+
+test('from w07\'s qrouter to the lab\'s internet host: the SNAT path\'s hops, UDP and ICMP', { timeout: 60_000 }, async () => {
+  // The internet host is a real namespace: let its port unreachables through at once (icmp_ratelimit).
+  sh('ip', ['netns', 'exec', lab.nsInet, 'sysctl', '-qw', 'net.ipv4.icmp_ratelimit=0']);
+  const hops = (s: string): string => `${s}traceroute to 203.0.113.8 (203.0.113.8), 30 hops max, 60 byte packets
+ 1  192.168.1.6  T ms  T ms  T ms
+ 2  169.254.96.33  T ms  T ms  T ms
+ 3  10.206.221.193  T ms  T ms  T ms
+ 4  203.0.113.8  T ms  T ms  T ms
+`;
+  const udp = await dpemu(['ip', 'w07', 'netns', 'exec', QROUTER, 'traceroute', '-n', '-s', '192.168.1.1', '203.0.113.8'], d);
+  assert.equal(udp.status, 0, udp.err);
+  assert.equal(untimed(udp.out), hops(''));
+  // The snat namespace tracked each probe it forwarded as its own UDP flow, SNATed to its qg- address; the
+  // first hop's, dropped there for their TTL before POSTROUTING, left no confirmed entry.
+  const ct = await dpemu(['conntrack', 'w02', '-n', SNAT, '-L', '-p', 'udp', '-s', '192.168.1.1'], d);
+  assert.doesNotMatch(ct.out, / dport=3343[456] /, ct.out);
+  assert.match(ct.out, /^udp +17 \d+ src=192\.168\.1\.1 dst=203\.0\.113\.8 sport=\d+ dport=33437 .*src=203\.0\.113\.8 dst=198\.51\.100\.200 sport=33437 dport=\d+ /m, ct.out + ct.err);
+  const icmp = await dpemu(['traceroute', 'w07', '-n', QROUTER, '-I', '-n', '-s', '192.168.1.1', '203.0.113.8'], d);
+  assert.equal(icmp.status, 0, icmp.err);
+  assert.equal(untimed(icmp.out), hops(''));
+  // Without a source the qrouter has no route out: the probe's connect() fails, after the header.
+  const none = await dpemu(['ip', 'w07', 'netns', 'exec', QROUTER, 'traceroute', '-n', '203.0.113.8'], d);
+  assert.equal(none.status, 1);
+  assert.equal(none.out, 'traceroute to 203.0.113.8 (203.0.113.8), 30 hops max, 60 byte packets');
+  assert.equal(none.err, '\nconnect: Network is unreachable\n');
+});
