@@ -22,6 +22,20 @@ export interface OvsPortOptions {
   dst_port?: number;
 }
 
+/**
+ * OpenFlow port config bits (enum ofputil_port_config) a port_mod sets.
+ * PORT_DOWN is the device's state (Port.up), not kept here.
+ */
+export const OFPPC = {
+  PORT_DOWN: 1 << 0,
+  NO_STP: 1 << 1,
+  NO_RECV: 1 << 2,
+  NO_RECV_STP: 1 << 3,
+  NO_FLOOD: 1 << 4,
+  NO_FWD: 1 << 5,
+  NO_PACKET_IN: 1 << 6,
+} as const;
+
 export interface OvsPortConfig {
   /** OpenFlow port number; the lowest free one when absent (OVS's ofport allocation). */
   ofport?: number;
@@ -63,7 +77,8 @@ export class OvsPort {
   readonly tag: number | undefined;
   readonly trunks: number[] | undefined;
   readonly options: OvsPortOptions;
-  noFlood: boolean;
+  /** OFPPC bits but PORT_DOWN (ovs-ofctl mod-port): NO_RECV, NO_FWD and NO_FLOOD change what the bridge does. */
+  config: number;
   /** Engine time (ms) the port joined its bridge: ofport->created, dump-ports' duration. */
   created = 0;
   /**
@@ -83,6 +98,11 @@ export class OvsPort {
   readonly dfDefault: boolean;
   readonly dstPort: number;
 
+  /** Left out when flooding (FLOOD, NORMAL's flood). */
+  get noFlood(): boolean {
+    return (this.config & OFPPC.NO_FLOOD) !== 0;
+  }
+
   constructor(
     readonly name: string,
     readonly ofport: number,
@@ -92,7 +112,7 @@ export class OvsPort {
     this.type = cfg.type ?? 'system';
     this.vport = this.type === 'patch' || this.type === 'vxlan';
     this.options = { ...(cfg.options ?? {}) };
-    this.noFlood = cfg.noFlood ?? false;
+    this.config = cfg.noFlood ? OFPPC.NO_FLOOD : 0;
     const tag = cfg.tag !== undefined && cfg.tag >= 0 && cfg.tag <= 4095 ? cfg.tag : undefined;
     this.tag = tag;
     this.trunks = cfg.trunks?.slice();
