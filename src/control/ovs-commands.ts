@@ -13,6 +13,7 @@ import { VSCTL_WRITES, vsctlRun } from './ovs-vsctl.js';
 import { dumpTables } from './ovs-dump-tables.js';
 import type { OfVersion } from '../ofproto/flow-printer.js';
 import { dumpPorts } from './ovs-dump-ports.js';
+import { dumpDesc, modPort, queueStats, setFrags } from './ovs-switch-replies.js';
 import { ofprotoTrace } from './ofproto-trace.js';
 import { TraceFlowError } from '../ofproto/trace-flow.js';
 import { FlowSyntaxError } from '../ofproto/flow-parser.js';
@@ -81,7 +82,7 @@ function checkUsable(flows: readonly FlowSpec[], protocols: string | undefined):
   throw new ControlError(`ovs-ofctl: none of the usable flow formats (${protocolsToString(usable)}) is among the allowed flow formats (${protocolsToString(allowed)})`);
 }
 
-const OFCTL_WRITES = new Set(['add-flow', 'add-flows', 'mod-flows', 'del-flows']);
+const OFCTL_WRITES = new Set(['add-flow', 'add-flows', 'mod-flows', 'del-flows', 'mod-port', 'set-frags']);
 
 /** The minor numbers of the OpenFlow 1.x versions `-O` lists. */
 const minors = (protocols: string): number[] => [...protocols.matchAll(/openflow1([0-5])/gi)].map((m) => Number(m[1]));
@@ -155,6 +156,50 @@ export const ofctl: CommandFamily = {
         const head = !stats || names ? '' : `${v === 10 ? 'NXST_FLOW reply' : `OFPST_FLOW reply (OF1.${v - 10})`} (xid=0x${xid.toString(16)}):\n`;
         return ok(head + lines.map((l) => l + '\n').join(''));
       }
+      case 'dump-aggregate': {
+        // As dump-flows' filter (--strict means nothing to it either: a stats request is never strict).
+        const br = mustOvsBridge(ctx, node, bridge);
+        if (rest.length > 1) throw new ControlError(`ovs-ofctl: '${sub}' command takes at most 2 arguments`);
+        const v = version();
+        let agg: { packets: number; bytes: number; flows: number };
+        try {
+          if (arg) checkUsable([br.checkFlowMod(arg, false, false)], protocols);
+          agg = br.aggregate(arg || undefined);
+        } catch (e) {
+          throw flowError(e);
+        }
+        const xid = (v === 10 ? 4 : 2) + (arg ? 4 : 0);
+        const head = v === 10 ? 'NXST_AGGREGATE reply' : `OFPST_AGGREGATE reply (OF1.${v - 10})`;
+        return ok(`${head} (xid=0x${xid.toString(16)}): packet_count=${agg.packets} byte_count=${agg.bytes} flow_count=${agg.flows}\n`);
+      }
+      case 'dump-desc':
+      case 'get-frags': {
+        const br = mustOvsBridge(ctx, node, bridge);
+        if (rest.length) throw new ControlError(`ovs-ofctl: '${sub}' command takes at most 1 arguments`);
+        const v = version();
+        if (sub === 'get-frags') return ok('normal\n'); // the only mode dpemu's bridges have (set-frags)
+        const model = emu.topology.nodes.find((n) => n.name === br.node);
+        return ok(dumpDesc(model?.ovsVersion ?? '3.1.0', v));
+      }
+      case 'set-frags': {
+        const br = mustOvsBridge(ctx, node, bridge);
+        if (rest.length !== 1) throw new ControlError(`ovs-ofctl: 'set-frags' command ${rest.length ? 'takes at most' : 'requires at least'} 2 arguments`);
+        version();
+        setFrags(br, rest[0]!);
+        return ok('');
+      }
+      case 'queue-stats': {
+        const br = mustOvsBridge(ctx, node, bridge);
+        if (rest.length > 2) throw new ControlError(`ovs-ofctl: '${sub}' command takes at most 3 arguments`);
+        return ok(queueStats(br, version(), rest[0], rest[1]));
+      }
+      case 'mod-port': {
+        const br = mustOvsBridge(ctx, node, bridge);
+        if (rest.length !== 2) throw new ControlError(`ovs-ofctl: 'mod-port' command ${rest.length > 2 ? 'takes at most' : 'requires at least'} 3 arguments`);
+        modPort(br, version(), rest[0]!, rest[1]!);
+        ctx.invalidate(`${br.node}:${br.name} ports`);
+        return ok('');
+      }
       case 'dump-ports-desc':
         return ok(dumpPortsDesc(emu, mustOvsBridge(ctx, node, bridge), version()));
       case 'show': {
@@ -214,7 +259,7 @@ export const ofctl: CommandFamily = {
       case undefined:
         throw new ControlError('ovs-ofctl: missing command name; use --help for help');
       default:
-        throw new ControlError(`ovs-ofctl: unknown command '${sub}'; use --help for help (dpemu knows dump-flows, dump-ports, dump-ports-desc, dump-tables, add-flow, add-flows, mod-flows, del-flows)`);
+        throw new ControlError(`ovs-ofctl: unknown command '${sub}'; use --help for help (dpemu knows show, dump-flows, dump-aggregate, dump-desc, dump-ports, dump-ports-desc, dump-tables, queue-stats, get-frags, set-frags, mod-port, add-flow, add-flows, mod-flows, del-flows)`);
     }
   },
 };

@@ -118,8 +118,9 @@ const OFPP_ANY = 0xffff;
  * switch's port list (fetch_ofputil_phy_port: by name, or by a number too big
  * for it, truncated to 16 bits as str_to_ofp does). `lookedUp` says whether
  * ovs-ofctl opened its second connection to look, which moves the xid.
+ * `missing` words a name the bridge lacks (2.5: couldn't find; 3.1: unknown).
  */
-function portArg(br: OvsBridge, arg: string): { ofport: number; lookedUp: boolean } {
+export function portArg(br: OvsBridge, arg: string, missing = "couldn't find"): { ofport: number; lookedUp: boolean } {
   if (/^\d+$/.test(arg)) {
     const n = Number(arg);
     // 0x10000..0xfffffeff is outside both OF1.0's and OF1.1's range: treated as a name.
@@ -130,7 +131,7 @@ function portArg(br: OvsBridge, arg: string): { ofport: number; lookedUp: boolea
   if (named !== undefined) return { ofport: named, lookedUp: false };
   const byNumber = /^\d+$/.test(arg) && Number(arg) <= 0xffffffff ? br.portByOfport(Number(arg) & 0xffff) : undefined;
   const p = byNumber ?? br.portByName(arg);
-  if (!p) throw new ControlError(`ovs-ofctl: ${br.name}: couldn't find port \`${arg}'`);
+  if (!p) throw new ControlError(`ovs-ofctl: ${br.name}: ${missing} port \`${arg}'`);
   return { ofport: p.ofport, lookedUp: true };
 }
 

@@ -9,6 +9,7 @@ import { macNumToString } from '../wire/addr.js';
 import { ovsBridges } from './resolve.js';
 import { ovsdbMap, ovsdbString, stableMac, stableUuid } from './ovsdb-text.js';
 import type { OfVersion } from '../ofproto/flow-printer.js';
+import { OFPPC } from '../ofproto/ovs-port.js';
 
 const OFPP_LOCAL = 65534;
 
@@ -57,6 +58,23 @@ export function isVeth(emu: Emulator, br: OvsBridge, d: OvsPortDesc): boolean {
 /** ` (OF1.x)` after a message's name, as ofp-print.c heads any version but 1.0. */
 const ofTag = (v: OfVersion): string => (v === 10 ? '' : ` (OF1.${v - 10})`);
 
+/** ofputil_port_config_to_name, in bit order; OpenFlow 1.1 on has no STP, RECV_STP or FLOOD bits (the reply leaves them out). */
+const CONFIG_NAMES: readonly [number, string, boolean][] = [
+  [OFPPC.PORT_DOWN, 'PORT_DOWN', true],
+  [OFPPC.NO_STP, 'NO_STP', false],
+  [OFPPC.NO_RECV, 'NO_RECV', true],
+  [OFPPC.NO_RECV_STP, 'NO_RECV_STP', false],
+  [OFPPC.NO_FLOOD, 'NO_FLOOD', false],
+  [OFPPC.NO_FWD, 'NO_FWD', true],
+  [OFPPC.NO_PACKET_IN, 'NO_PACKET_IN', true],
+];
+
+/** A port's config as ofp_print_port_config prints it in version `v`'s reply. */
+function configText(config: number, v: OfVersion): string {
+  const names = CONFIG_NAMES.filter(([bit, , of11]) => config & bit && (v === 10 || of11)).map(([, name]) => name);
+  return names.length ? names.join(' ') : '0';
+}
+
 /** The ports as ofp_print_phy_port prints them, in ofport order (LOCAL last). */
 function portsText(emu: Emulator, br: OvsBridge, v: OfVersion): string {
   const rows = br.portsDesc().sort((a, b) => a.ofport - b.ofport);
@@ -64,7 +82,7 @@ function portsText(emu: Emulator, br: OvsBridge, v: OfVersion): string {
   for (const d of rows) {
     const no = d.ofport === OFPP_LOCAL ? 'LOCAL' : String(d.ofport);
     out += ` ${no}(${d.name}): addr:${portMac(emu, br, d)}\n`;
-    out += `     config:     ${d.up ? '0' : 'PORT_DOWN'}\n`;
+    out += `     config:     ${configText(d.config, v)}\n`;
     // OpenFlow 1.1 on has a LIVE bit, which ofproto sets on a port with carrier.
     out += `     state:      ${d.up ? (v === 10 ? '0' : 'LIVE') : 'LINK_DOWN'}\n`;
     // A veth answers ethtool with 10000 Mb/s, full duplex, twisted pair (veth_get_link_ksettings),

@@ -13,7 +13,7 @@ import { DEFAULT_PRIORITY, newFlowSpec, type FlowSpec } from './flow.js';
 import { parseFlow, parseFlowMod, type ParseOptions } from './flow-parser.js';
 import { dumpFlowsPrintOptions, formatFlow, formatMatch, type OfVersion } from './flow-printer.js';
 import { FlowTables, TABLE_ALL, type FlowEntry, type FlowFilter } from './flow-table.js';
-import { OvsPort, type OvsPortConfig } from './ovs-port.js';
+import { OFPPC, OvsPort, type OvsPortConfig } from './ovs-port.js';
 import { emptyMatch } from './match.js';
 import { oxmVlanTci } from './match-edit.js';
 import { MAX_IDLE_DEFAULT, XlateCache } from './xlate-cache.js';
@@ -79,6 +79,8 @@ export interface OvsPortDesc {
   vlanMode?: string;
   options: Record<string, string>;
   up: boolean;
+  /** OFPPC bits, PORT_DOWN included (a port that is down). */
+  config: number;
 }
 
 export const OFPP_LOCAL = OFPP.LOCAL;
@@ -190,6 +192,23 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
     this.xdeps?.portChanged(op.ofport);
   }
 
+  /**
+   * A port_mod's config bit `bit` set (`on`) or cleared, as ofproto's
+   * update_port_config: PORT_DOWN turns the device down or up, which a patch
+   * or tunnel port's netdev refuses (netdev_vport_update_flags), so the bit
+   * stays; the others are the port's. Translations that read the port, and
+   * floods, are redone (OVS revalidates on any config change).
+   */
+  modPort(op: OvsPort, bit: number, on: boolean): void {
+    if (bit === OFPPC.PORT_DOWN) {
+      if (op.vport) return;
+      op.port.up = !on;
+    } else {
+      op.config = on ? op.config | bit : op.config & ~bit;
+    }
+    this.xdeps?.portChanged(op.ofport);
+  }
+
   portByOfport(ofport: number): OvsPort | undefined {
     return this.byOfport.get(ofport);
   }
@@ -223,7 +242,7 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
   /** `ovs-ofctl dump-ports-desc` / `ovs-vsctl show` data, in ofport order (LOCAL last). */
   portsDesc(): OvsPortDesc[] {
     return this.portList.map((p) => {
-      const d: OvsPortDesc = { ofport: p.ofport, name: p.name, type: p.type === 'system' ? '' : p.type, options: {}, up: p.port.up };
+      const d: OvsPortDesc = { ofport: p.ofport, name: p.name, type: p.type === 'system' ? '' : p.type, options: {}, up: p.port.up, config: p.config | (p.port.up ? 0 : OFPPC.PORT_DOWN) };
       if (p.tag !== undefined) d.tag = p.tag;
       if (p.trunks) d.trunks = p.trunks.slice();
       if (p.vlanMode !== 'access' && p.vlanMode !== 'trunk') d.vlanMode = p.vlanMode;
@@ -461,6 +480,18 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
       if (oxm) spec.match = oxmVlanTci(spec.match);
       return ' ' + formatFlow(spec, po);
     });
+  }
+
+  /** `ovs-ofctl dump-aggregate BRIDGE [flow]`: the matching flows' packet and byte counts, and how many there are. */
+  aggregate(filter?: string): { packets: number; bytes: number; flows: number } {
+    this.tables.expire(this.now());
+    const entries = filter ? this.findFlows(filter) : this.tables.select({ table: TABLE_ALL, match: emptyMatch(), strict: false });
+    let packets = 0, bytes = 0;
+    for (const e of entries) {
+      packets += e.cells[e.at]!;
+      bytes += e.cells[e.at + 1]!;
+    }
+    return { packets, bytes, flows: entries.length };
   }
 
   // ---- learned state that outlives the thread and a reload (src/datapath/learned-journal.ts) ----

@@ -32,7 +32,7 @@ import { applyDirty, applyVlan } from './packet-rewrite.js';
 import { moveMacs } from '../wire/vlan.js';
 import type { MacLearning } from './fdb.js';
 import { xlateNormal, type NormalCtx } from './normal.js';
-import type { OvsPort } from './ovs-port.js';
+import { OFPPC, type OvsPort } from './ovs-port.js';
 import type { Engine } from '../datapath/engine.js';
 import type { Element, Port } from '../datapath/element.js';
 import type { Packet } from '../datapath/packet.js';
@@ -484,6 +484,14 @@ export class Xlate implements NormalCtx {
       this.resubmits++;
     }
     const key = this.key;
+    // may_receive(): a port_mod's no-receive (no-receive-stp for an STP frame) drops what arrives on the port.
+    const refused = top && this.refuses(inPort);
+    // Into a patch peer OVS does not translate at all (patch_port_output); else (a packet from a device, or a
+    // trace that starts here) the rule is looked up and counted, its actions not run.
+    if (refused && this.host.portByOfport(inPort)!.type === 'patch' && (this.sink === null || this.tracePeer)) {
+      this.dropReason = 'no_output';
+      return;
+    }
     const saved = key[K.IN_PORT]!;
     key[K.IN_PORT] = inPort;
     const rec = this.rec;
@@ -507,6 +515,11 @@ export class Xlate implements NormalCtx {
       c[at + 1]! += this.bytes;
       e.used = this.nowMs;
     }
+    if (refused) {
+      this.dropReason = 'no_output';
+      if (parent) this.cur = parent;
+      return;
+    }
     const oldTable = this.tableId;
     const deepens = !top && id <= oldTable;
     if (deepens) this.depth++;
@@ -515,6 +528,20 @@ export class Xlate implements NormalCtx {
     this.tableId = oldTable;
     if (deepens) this.depth--;
     if (parent) this.cur = parent;
+  }
+
+  /** Whether the in_port's config refuses this packet (may_receive: the port's NO_RECV, or NO_RECV_STP for an STP frame). */
+  private refuses(inPort: number): boolean {
+    const p = this.host.portByOfport(inPort);
+    if (p === undefined || (p.config & (OFPPC.NO_RECV | OFPPC.NO_RECV_STP)) === 0) return false;
+    const key = this.key;
+    // is_stp(): an 802.2 frame (dl_type 0x05ff) to 01:80:c2:00:00:00.
+    const stp = key[K.DL_TYPE] === 0x05ff && key[K.DL_DST_HI] === 0x0180 && key[K.DL_DST_LO] === 0xc2000000;
+    if (key[K.DL_TYPE] === 0x05ff) {
+      this.rec?.use(K.DL_DST_HI, 0xffffffff);
+      this.rec?.use(K.DL_DST_LO, 0xffffffff);
+    }
+    return (p.config & (stp ? OFPPC.NO_RECV_STP : OFPPC.NO_RECV)) !== 0;
   }
 
   private actions(prog: COp[]): void {
@@ -667,6 +694,12 @@ export class Xlate implements NormalCtx {
 
   /** Send the packet as it is now (with flow TCI `tci`, or as is when -1) out of `p`. */
   private output(p: OvsPort, tci: number): void {
+    if ((p.config & OFPPC.NO_FWD) !== 0) {
+      // compose_output_action__: a port_mod's no-forward; the entry depends on the port's config.
+      this.rec?.portUsed(p.ofport);
+      this.detail('OFPPC_NO_FWD set, skipping output');
+      return;
+    }
     if (this.sink !== null) {
       // prepare() reads the tunnel fields the port takes from the flow.
       if (this.rec !== null && p.type === 'vxlan') for (let w = K.TUN_ID_HI; w <= K.TUN_DST; w++) this.rec.use(w, 0xffffffff);

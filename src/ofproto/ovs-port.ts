@@ -22,6 +22,20 @@ export interface OvsPortOptions {
   dst_port?: number;
 }
 
+/**
+ * OpenFlow port config bits (enum ofputil_port_config) a port_mod sets.
+ * PORT_DOWN is the device's state (Port.up), not kept here.
+ */
+export const OFPPC = {
+  PORT_DOWN: 1 << 0,
+  NO_STP: 1 << 1,
+  NO_RECV: 1 << 2,
+  NO_RECV_STP: 1 << 3,
+  NO_FLOOD: 1 << 4,
+  NO_FWD: 1 << 5,
+  NO_PACKET_IN: 1 << 6,
+} as const;
+
 export interface OvsPortConfig {
   /** OpenFlow port number; the lowest free one when absent (OVS's ofport allocation). */
   ofport?: number;
@@ -66,7 +80,8 @@ export class OvsPort {
   /** The Port row's vlan_mode; undefined: implied by the tag. */
   private readonly vlanModeColumn: VlanMode | undefined;
   readonly options: OvsPortOptions;
-  noFlood: boolean;
+  /** OFPPC bits but PORT_DOWN (ovs-ofctl mod-port): NO_RECV, NO_FWD and NO_FLOOD change what the bridge does. */
+  config: number;
   /** Engine time (ms) the port joined its bridge: ofport->created, dump-ports' duration. */
   created = 0;
   /**
@@ -86,6 +101,11 @@ export class OvsPort {
   readonly dfDefault: boolean;
   readonly dstPort: number;
 
+  /** Left out when flooding (FLOOD, NORMAL's flood). */
+  get noFlood(): boolean {
+    return (this.config & OFPPC.NO_FLOOD) !== 0;
+  }
+
   constructor(
     readonly name: string,
     readonly ofport: number,
@@ -95,7 +115,7 @@ export class OvsPort {
     this.type = cfg.type ?? 'system';
     this.vport = this.type === 'patch' || this.type === 'vxlan';
     this.options = { ...(cfg.options ?? {}) };
-    this.noFlood = cfg.noFlood ?? false;
+    this.config = cfg.noFlood ? OFPPC.NO_FLOOD : 0;
     this.trunks = cfg.trunks?.slice();
     this.vlanModeColumn = cfg.vlanMode;
     this.setTag(cfg.tag);

@@ -33,9 +33,11 @@
 // Ports. An entry records the ofports it looked up (its in_port, whose VLAN
 // settings NORMAL reads; outputs; NORMAL's learned port; an output to a port
 // that did not exist) and whether it iterated the port list (FLOOD, ALL,
-// NORMAL's flood). Adding or deleting a port removes the entries that looked
-// its number up and the ones that flooded. A port going up or down changes
-// no translation (the engine drops at a down port, packet by packet).
+// NORMAL's flood). Adding or deleting a port, or a port_mod changing its
+// config (no-flood, no-receive, no-forward: OVS revalidates every datapath
+// flow then), removes the entries that looked its number up and the ones
+// that flooded. A port going up or down changes no translation (the engine
+// drops at a down port, packet by packet; OVS still outputs to it).
 //
 // An entry that spans patch ports (xlate-cache.ts) is indexed here for its
 // segment in this bridge only, and killed in the cache that holds it.
@@ -225,7 +227,7 @@ export class XcDeps implements FlowWatch, FdbWatch {
     this.macs.clear();
   }
 
-  /** The port numbered `ofport` was added or deleted. */
+  /** The port numbered `ofport` was added, deleted or reconfigured. */
   portChanged(ofport: number): void {
     const l = this.ports.get(ofport);
     if (l !== undefined) this.killAll(l);

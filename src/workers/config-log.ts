@@ -59,8 +59,9 @@ export function kept(family: string, argv: readonly string[]): { bridge: string 
   if (!fam || fam.access(argv) !== 'write') return null;
   switch (family) {
     case 'ofctl': {
-      const [, node, bridge] = splitArgs(argv, ['-O', '--protocols']).words;
-      return { bridge: `${node} ${bridge}` };
+      const [sub, node, bridge] = splitArgs(argv, ['-O', '--protocols']).words;
+      // A port's config (mod-port) is no flow: a bridge's flow snapshot does not hold it, so it is never compacted.
+      return { bridge: sub === 'mod-port' || sub === 'set-frags' ? null : `${node} ${bridge}` };
     }
     case 'ip':
     case 'vsctl':

@@ -234,6 +234,43 @@ for (const node of ['w07', 'w02']) {
   });
 }
 
+test("after mod-port no-flood, no-forward and no-receive, packets take the same tables and outputs as in ovs-vswitchd", () => {
+  ovs?.stop();
+  const o = (ovs = RealOvs.start());
+  emu = buildEmulator(loadTopologyOrThrow(SEED));
+  const node = 'w07';
+  mirror(o, node);
+  // The same port_mods on both: a flood leaves qr- out, nothing enters by the VM's port nor by br-int's patch port
+  // (a translation from br-tun that crosses stops there), nothing leaves by a tunnel port. (Not a flooded port's no-forward:
+  // its report's place among the flood's outputs follows OVS's bundle order, which dpemu's ofport order is not.)
+  const mods: [string, string, string][] = [
+    ['br-int', 'qr-178fc8e2-fd', 'no-flood'], ['br-int', 'qvo2ab77d0f-99', 'no-receive'],
+    ['br-int', 'patch-tun', 'no-receive'], ['br-tun', 'vxlan-0ace6b9c', 'no-forward'],
+  ];
+  for (const [br, port, word] of mods) {
+    run(ofctl, ['mod-port', node, br, port, word]);
+    o.ofctl('mod-port', br, port, word);
+  }
+  const rnd = mulberry32Unit(71);
+  const odp = odpNames(o.appctl(['dpif/show'])), ours = odpNames(run(appctl, ['dpif/show', node]));
+  const seen = new Set<string>();
+  for (const br of bridgesOf(node)) {
+    for (let i = 0; i < 150; i++) {
+      const flow = randomFlow(br, rnd);
+      const real = o.appctl(['ofproto/trace', br.name, flow, '--generate']);
+      const mine = run(appctl, ['ofproto/trace', node, br.name, flow, '--generate']);
+      const why = `${br.name} ${flow}\n--- dpemu:\n${mine}\n--- ovs-vswitchd:\n${real}`;
+      assert.equal(bridgeSections(mine), bridgeSections(real), why);
+      assert.deepEqual(outputs(mine, flow, (n) => ours.get(n) ?? `odp ${n}`), outputs(real, flow, (n) => odp.get(n) ?? `odp ${n}`), why);
+      if (/OFPPC_NO_FWD set, skipping output/.test(real)) seen.add('no-forward');
+      if (/flooding/.test(real) && !/qr-178fc8e2-fd/.test(outputs(real, flow, (n) => odp.get(n) ?? '').join())) seen.add('no-flood');
+      if (br.name === 'br-int' && /(^|,)in_port=(41|1),/.test(flow)) seen.add('no-receive');
+      if (br.name === 'br-tun' && /bridge\("br-int"\)\n-+\n(\n|$)/.test(real)) seen.add('no-receive across');
+    }
+  }
+  assert.deepEqual([...seen].sort(), ['no-flood', 'no-forward', 'no-receive', 'no-receive across']);
+});
+
 /** The port column of a dump-ports reply, in its order (the counters differ: 3.1's dummy netdevs print '?' for what they do not count). */
 const portOrder = (text: string): string[] => [...text.matchAll(/^ {2}port +(\S+):/gm)].map((m) => m[1]!);
 

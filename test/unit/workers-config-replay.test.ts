@@ -15,7 +15,7 @@ import { buildFrame } from '../../src/wire/frame.js';
 import { PartitionedDatapath } from '../../src/workers/supervisor.js';
 import { PartitionedControl } from '../../src/workers/remote-control.js';
 import { COMMANDS } from '../../src/control/registry.js';
-import { COMPACT_MIN } from '../../src/workers/config-log.js';
+import { COMPACT_MIN, ConfigLog } from '../../src/workers/config-log.js';
 import { workers as workersCommand } from '../../src/control/worker-commands.js';
 import { ControlError, type CommandResponse } from '../../src/control/protocol.js';
 import { SEED_FILE, SNAT, FIP, VM_MAC, QR_MAC, GW_MAC, FIP_VIF_MAC, SNAT_IP, VM_IP, VM_EDGE, ETH3 } from '../helpers/seed-names.js';
@@ -173,6 +173,36 @@ test('flows, routes, rules, addresses, neighbours and iptables rules set at runt
   } finally {
     await dp.stop();
   }
+});
+
+test("mod-port reaches the port's worker and survives its restart: no-receive still drops the VM's traffic, and no snapshot drops it", async () => {
+  const dp = await PartitionedDatapath.start({ file: SEED_FILE, assignment: ASSIGNMENT, clock: 'manual' });
+  const c = new PartitionedControl(dp);
+  try {
+    await arp(dp);
+    assert.ok(await send(dp, '198.51.100.10', 45000));
+    await must(c, 'ofctl', 'mod-port', 'w07', 'br-int', 'qvo2ab77d0f-99', 'no-receive');
+    await must(c, 'ofctl', 'mod-port', 'w07', 'br-int', 'qvo2ab77d0f-99', 'no-flood');
+    assert.equal(await send(dp, '198.51.100.10', 45001), null);
+    const desc = await must(c, 'ofctl', 'dump-ports-desc', 'w07', 'br-int');
+    assert.match(desc, /\(qvo2ab77d0f-99\): addr:[0-9a-f:]+\n {5}config: {5}NO_RECV NO_FLOOD\n/);
+    assert.equal(dp.configLog(0).size.commands, 2);
+    const back = dp.restarted(0);
+    await dp.kill(0);
+    await back;
+    assert.equal(await must(c, 'ofctl', 'dump-ports-desc', 'w07', 'br-int'), desc);
+    assert.equal(await send(dp, '198.51.100.10', 45002), null);
+    await must(c, 'ofctl', 'mod-port', 'w07', 'br-int', 'qvo2ab77d0f-99', 'receive');
+    assert.ok(await send(dp, '198.51.100.10', 45003));
+  } finally {
+    await dp.stop();
+  }
+  // A bridge's flow snapshot replaces its flow_mods, not its ports' config.
+  const log = new ConfigLog();
+  log.add('ofctl', ['mod-port', 'w07', 'br-int', 'qvo2ab77d0f-99', 'down']);
+  log.add('ofctl', ['add-flow', 'w07', 'br-int', 'actions=drop']);
+  log.compacted('w07 br-int', [{ family: 'ofctl', argv: ['del-flows', 'w07', 'br-int'] }]);
+  assert.deepEqual(log.commands().map((x) => x.argv[0]), ['mod-port', 'del-flows']);
 });
 
 test('a conntrack flush is not replayed: an entry made after it is there after the restart', async () => {
