@@ -7,6 +7,7 @@ import type { CommandFamily } from './command.js';
 import { ControlError, ok } from './protocol.js';
 import { mustNode, ovsBridges } from './resolve.js';
 import type { OvsBridge } from '../ofproto/bridge.js';
+import { OFPP } from '../ofproto/actions.js';
 
 type Ctx = Parameters<CommandFamily['run']>[0];
 type Reply = ReturnType<CommandFamily['run']>;
@@ -80,7 +81,7 @@ function holdable(vlan: number, hi: number): void {
  * fdb/add NODE BRIDGE PORT VLAN MAC: the bridge, then the MAC, then the port
  * (a port of that bridge by name, its own LOCAL port by the bridge's name;
  * not a number). Replacing another port's static entry, or a learned one,
- * answers "Overriding already existing static|dynamic entry on OFPORT".
+ * answers "Overriding already existing static|dynamic entry on OFPORT|LOCAL".
  */
 export function fdbAdd(ctx: Ctx, args: readonly string[]): Reply {
   const node = mustNode(ctx, args[0]);
@@ -94,7 +95,10 @@ export function fdbAdd(ctx: Ctx, args: readonly string[]): Reply {
   holdable(vlan, m.hi);
   const was = br.fdbAdd(p.ofport, vlan, m.hi, m.lo);
   ctx.invalidate(`${node}:${br.name} fdb`);
-  return ok(was === null ? '' : `Overriding already existing ${was.static ? 'static' : 'dynamic'} entry on ${was.port}\n`);
+  if (was === null) return ok('');
+  // The old port as ofputil_port_to_string writes it without names (LOCAL by name, as fdb/show).
+  const on = was.port === OFPP.LOCAL ? 'LOCAL' : String(was.port);
+  return ok(`Overriding already existing ${was.static ? 'static' : 'dynamic'} entry on ${on}\n`);
 }
 
 /** fdb/del NODE BRIDGE VLAN MAC: a static entry only (a learned one is "could not find static mac entry"). */

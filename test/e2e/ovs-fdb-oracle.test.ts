@@ -117,6 +117,8 @@ test('fdb/add, fdb/del, fdb/stats-clear: the same answers, MAC tables and statis
   // Overriding: a static entry on another port, on the same port (nothing said), a learned entry.
   same('fdb/add', 'br-int', 'patch-tun', '10', M(1));
   same('fdb/add', 'br-int', 'patch-tun', '10', M(1));
+  same('fdb/add', 'br-int', 'qvo2ab77d0f-99', '10', M(2)); // was on LOCAL
+  same('fdb/add', 'br-int', 'br-int', '10', M(2));
   trace(M(0x20), M(1)); // M(0x20) learned on qr (40); M(1) static: no flood
   tables();
   same('fdb/add', 'br-int', 'qvo2ab77d0f-99', '10', M(0x20));
