@@ -21,6 +21,8 @@ import { dpifFlowLine } from '../ofproto/dpif-flow-format.js';
 import type { XcEntry } from '../ofproto/xlate-cache.js';
 import { NodeDatapath } from '../ofproto/datapath-ports.js';
 import { P_ANY, P_OF10, protocolsToString, versionBit } from '../ofproto/ofp-protocols.js';
+import { fdbAdd, fdbDel, fdbStatsClear } from './ovs-fdb.js';
+import { hashString, hmapOrder } from './ovs-dump-ports.js';
 
 /** Why a flow does not parse, in ovs-ofctl's words: without dpemu's column, which ovs-ofctl does not print. */
 const reason = (e: unknown): string => (e instanceof FlowSyntaxError ? e.detail : e instanceof Error ? e.message : String(e));
@@ -265,7 +267,7 @@ export const ofctl: CommandFamily = {
 };
 
 // ofproto/trace is a write: like OVS tracing a (generated) packet, it runs learn() and NORMAL's MAC learning.
-const APPCTL_WRITES = new Set(['fdb/flush', 'ofproto/trace']);
+const APPCTL_WRITES = new Set(['fdb/flush', 'fdb/add', 'fdb/del', 'fdb/stats-clear', 'ofproto/trace']);
 
 /** ofproto/trace NODE BRIDGE BR_FLOW [--generate]: dpemu always generates the packet. */
 function appctlTrace(ctx: Parameters<CommandFamily['run']>[0], args: readonly string[]): ReturnType<CommandFamily['run']> {
@@ -357,6 +359,24 @@ export const appctl: CommandFamily = {
         ctx.invalidate(`${n} fdb`);
         return ok('table successfully flushed\n');
       }
+      case 'fdb/add':
+        return fdbAdd(ctx, argv.slice(1));
+      case 'fdb/del':
+        return fdbDel(ctx, argv.slice(1));
+      case 'fdb/stats-clear':
+        return fdbStatsClear(ctx, argv.slice(1));
+      case 'ofproto/list': {
+        // ofproto_unixctl_list: all_ofprotos, an hmap keyed by hash_string(name, 0), in its bucket order.
+        const n = mustNode(ctx, node);
+        if (argv.length > 2) throw new ControlError('"ofproto/list" command takes at most 0 arguments\novs-appctl: server returned an error', 2);
+        return ok(hmapOrder(ovsBridges(emu, n).map((b) => b.name), hashString).map((b) => b + '\n').join(''));
+      }
+      case 'upcall/show': {
+        const n = mustNode(ctx, node);
+        if (argv.length > 2) throw new ControlError('"upcall/show" command takes at most 0 arguments\novs-appctl: server returned an error', 2);
+        const brs = ovsBridges(emu, n);
+        return ok(brs.length ? brs[0]!.udpif().show(emu.engine.now) : '');
+      }
       case 'ofproto/trace':
         return appctlTrace(ctx, argv.slice(1));
       case 'dpif/dump-flows': {
@@ -384,7 +404,7 @@ export const appctl: CommandFamily = {
       case undefined:
         throw new ControlError('ovs-appctl: at least one non-option argument is required (use --help for help)');
       default:
-        throw new ControlError(`"${sub}" is not a valid command (dpemu knows fdb/show, fdb/stats-show, fdb/flush, ofproto/trace, dpif/show, dpif/dump-flows, dpctl/show, dpctl/dump-flows)`, 2);
+        throw new ControlError(`"${sub}" is not a valid command (dpemu knows fdb/show, fdb/add, fdb/del, fdb/stats-show, fdb/stats-clear, fdb/flush, ofproto/list, ofproto/trace, upcall/show, dpif/show, dpif/dump-flows, dpctl/show, dpctl/dump-flows)`, 2);
     }
   },
 };

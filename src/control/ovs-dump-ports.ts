@@ -62,6 +62,19 @@ function mhashFinish(h: number): number {
 /** hash_ofp_port(): hash_int(port, 0) = hash_2words(port, 0). */
 export const hashOfpPort = (ofport: number): number => mhashFinish(mhashAdd(mhashAdd(ofport, 0), 0) ^ 8);
 
+/** hash_string(s, 0) = hash_bytes (lib/hash.c): little-endian words, the tail zero-padded, finished with the length. */
+export function hashString(s: string): number {
+  const b = Buffer.from(s, 'utf8');
+  let h = 0, i = 0;
+  for (; i + 4 <= b.length; i += 4) h = mhashAdd(h, b.readUInt32LE(i));
+  if (i < b.length) {
+    let t = 0;
+    for (let k = b.length - 1; k >= i; k--) t = (t << 8) | b[k]!;
+    h = mhashAdd(h, t >>> 0);
+  }
+  return mhashFinish((h ^ b.length) >>> 0);
+}
+
 /** calc_mask() of lib/hmap.c: buckets for `n` entries, at least 4 once more than one. */
 function calcMask(n: number): number {
   let m = n >>> 1;

@@ -18,6 +18,7 @@ import { emptyMatch } from './match.js';
 import { oxmVlanTci } from './match-edit.js';
 import { MAX_IDLE_DEFAULT, XlateCache } from './xlate-cache.js';
 import { XcDeps } from './xlate-deps.js';
+import { udpifOf, type Udpif } from './udpif.js';
 import { FASTPATH_CELLS } from '../datapath/stats.js';
 import { LJ, type KeepsLearned, type LearnedJournal, type LearnedRecord, type LearnedSink } from '../datapath/learned-journal.js';
 
@@ -105,6 +106,7 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
   private maxIdle = MAX_IDLE_DEFAULT;
   /** The Bridge row's other_config as ovs-vsctl wrote it (the keys dpemu honours: ovsdb-honoured.ts). */
   readonly otherConfig = new Map<string, string>();
+  private udpifRef: Udpif | null = null;
   private xdeps: XcDeps | null = null;
   /** The learned-state journal (its learned flows; the fdb journals itself), as element `jid`; null inline. */
   private journal: LearnedJournal | null = null;
@@ -309,7 +311,12 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
   override tick(now: number): void {
     this.tables.expire(now);
     this.fdb.expire(Math.floor(now / 1000));
-    this.xcache?.sweep(now);
+    this.udpif().run(now); // sweeps the node's caches
+  }
+
+  /** The node's datapath as its revalidators see it (`ovs-appctl upcall/show`). */
+  udpif(): Udpif {
+    return (this.udpifRef ??= udpifOf(this, () => this.engine.elements.filter((e): e is OvsBridge => e instanceof OvsBridge && e.node === this.node)));
   }
 
   /** ofproto_set_max_idle(): how long a datapath flow (cache entry) stays unused, from the next revalidation on. */
@@ -563,6 +570,11 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
   /** `ovs-appctl fdb/flush BRIDGE`. */
   fdbFlush(): void {
     this.fdb.flush();
+  }
+
+  /** `ovs-appctl fdb/add BRIDGE PORT VLAN MAC` for port `ofport`: what it replaced (MacLearning.addStatic). */
+  fdbAdd(ofport: number, vlan: number, macHi: number, macLo: number): { static: boolean; port: number } | null {
+    return this.fdb.addStatic(macHi, macLo, vlan, ofport, Math.floor(this.now() / 1000));
   }
 
   /** Flow count per table that has flows (`ovs-ofctl dump-tables` active_count, lookups, matched). */

@@ -888,7 +888,9 @@ export class Xlate implements NormalCtx {
   fdbUsed(learn: boolean, hi: number, lo: number, vlan: number, port: number): void {
     const rec = this.rec;
     if (rec === null || (learn && hi & 0x0100)) return; // a multicast source is never learned
-    const q = rec.fdbUsed(hi, lo, vlan, port < 0 ? FDB_ABSENT : port, port < 0 ? null : this.host.fdb.peek(hi, lo, vlan));
+    // The port the entry has: a learned source is on `port`, a static one stays where fdb/add put it.
+    const e = port < 0 ? null : this.host.fdb.peek(hi, lo, vlan);
+    const q = rec.fdbUsed(hi, lo, vlan, e === null ? FDB_ABSENT : e.port, e);
     if (learn) rec.step(EV_LEARN, q, null, null, null);
   }
 

@@ -42,11 +42,6 @@ export class FdbPortHeap {
     return this.a.length > 1 ? this.a[1]!.port : -1;
   }
 
-  clear(): void {
-    this.a.length = 1;
-    this.byPort.clear();
-  }
-
   private change(x: Node, count: number): void {
     x.count = count;
     this.upOrDown(x.idx);

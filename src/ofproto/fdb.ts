@@ -3,12 +3,18 @@
 // least to most recently refreshed), expiry `idle_time` seconds after the last
 // refresh, times in whole seconds as OVS's time_now() has them. Entries are
 // found through a MacTable keyed by (MAC, VLAN): no strings, no boxed keys.
+// Static entries (fdb/add) expire never (MAC_ENTRY_AGE_STATIC_ENTRY), are
+// neither moved nor refreshed by learning and survive fdb/flush, but take
+// their place in the LRU list and are evicted for room like the others
+// (checked against ovs-vswitchd 3.1).
 import { MacTable } from '../l2/mac-table.js';
 import { FdbPortHeap } from './fdb-port-heap.js';
 import { LJ, type LearnedJournal, type LearnedRecord, type LearnedSink } from '../datapath/learned-journal.js';
 
 export const MAC_ENTRY_DEFAULT_IDLE_TIME = 300; // seconds (OVS mac-aging-time)
 export const MAC_DEFAULT_MAX = 8192; // OVS mac-table-size
+/** A static entry's expiry (OVS's MAC_ENTRY_AGE_STATIC_ENTRY): never; journaled as is (a Float64). */
+export const STATIC_EXPIRES = Infinity;
 
 export class FdbEntry {
   prev: FdbEntry | null = null;
@@ -24,6 +30,11 @@ export class FdbEntry {
   /** The MAC as a 48-bit number. */
   get mac(): number {
     return macNumber(this.macHi, this.macLo);
+  }
+
+  /** Added by fdb/add. */
+  get isStatic(): boolean {
+    return this.expires === STATIC_EXPIRES;
   }
 }
 
@@ -72,7 +83,13 @@ export class MacLearning {
   private journal: LearnedJournal | null = null;
   private jid = 0;
   private portName: (ofport: number) => string | undefined = () => undefined;
-  // fdb/stats-show's totals, as mac-learning.c counts them (never reset: dpemu has no fdb/stats-clear).
+  /**
+   * fdb/stats-show's static count (ml->static_entries): up with each static
+   * entry added, down with each fdb/del; an eviction or a port's deletion
+   * removes static entries without counting them down, as in OVS 3.1.
+   */
+  staticEntries = 0;
+  // fdb/stats-show's totals, as mac-learning.c counts them (fdb/stats-clear zeroes them).
   /** New entries (mac_learning_insert). */
   totalLearned = 0;
   /** Entries whose time was up (mac_learning_run; a lookup that finds one removes it here). */
@@ -151,7 +168,7 @@ export class MacLearning {
   learn(macHi: number, macLo: number, vlan: number, port: number, nowS: number): boolean {
     if (macHi & 0x0100) return false; // eth_addr_is_multicast(src)
     let e = this.lookup(macHi, macLo, vlan, nowS);
-    if (e !== null && this.age(e, nowS) === 0 && e.port === port) return false;
+    if (e !== null && (e.isStatic || (this.age(e, nowS) === 0 && e.port === port))) return false;
     if (e === null) {
       if (this.table.size >= this.maxEntries) this.evictFairly();
       e = new FdbEntry(macHi, macLo >>> 0, vlan, port, nowS + this.idleTime);
@@ -162,6 +179,8 @@ export class MacLearning {
       this.generation++;
       this.watch?.macChanged(macHi, e.macLo, vlan);
       this.log(e);
+      // Static entries can hold the table past full: mac_learning_run, next in OVS's loop, takes learned ones out.
+      if (this.table.size > this.maxEntries) this.expire(nowS);
       return true;
     }
     // mac_learning_insert on an existing entry: mark recently used.
@@ -190,20 +209,24 @@ export class MacLearning {
    * alone, without a lookup.
    */
   touch(e: FdbEntry, nowS: number): void {
-    if (this.age(e, nowS) === 0) return;
+    if (e.isStatic || this.age(e, nowS) === 0) return;
     this.unlink(e);
     this.append(e);
     e.expires = nowS + this.idleTime;
     this.log(e);
   }
 
-  /** Drop every entry whose time is up (mac_learning_run). */
+  /**
+   * mac_learning_run: drop every entry whose time is up, and learned entries
+   * from the least recently used on while the table holds more than
+   * maxEntries (static ones stay, even past it), all counted as expired.
+   */
   expire(nowS: number): number {
     let k = 0;
     // Not strictly ordered by expiry after idleTime changes; scan the list.
     for (let e = this.head; e !== null; ) {
       const next = e.next;
-      if (nowS >= e.expires) {
+      if (nowS >= e.expires || (!e.isStatic && this.table.size > this.maxEntries)) {
         this.remove(e);
         k++;
       }
@@ -214,10 +237,7 @@ export class MacLearning {
   }
 
   remove(e: FdbEntry): void {
-    if (this.table.get(e.macHi, e.macLo, e.vlan) !== e) return;
-    this.table.delete(e.macHi, e.macLo, e.vlan);
-    this.unlink(e);
-    this.ports.dec(e.port);
+    if (!this.unlinkEntry(e)) return;
     this.generation++;
     this.watch?.macChanged(e.macHi, e.macLo, e.vlan);
     const j = this.journal;
@@ -229,6 +249,59 @@ export class MacLearning {
     }
   }
 
+  /** `e` out of the table, the LRU list and its port's count; false if it was not in the table. */
+  private unlinkEntry(e: FdbEntry): boolean {
+    if (this.table.get(e.macHi, e.macLo, e.vlan) !== e) return false;
+    this.table.delete(e.macHi, e.macLo, e.vlan);
+    this.unlink(e);
+    this.ports.dec(e.port);
+    return true;
+  }
+
+  /**
+   * `ovs-appctl fdb/add` (mac_learning_add_static_entry): (MAC, VLAN) on
+   * `port` for good, at the LRU list's end. A new entry may evict another
+   * for room (counted), and is not counted as learned. Returns what it
+   * replaced, for the command's "Overriding already existing ..." line:
+   * null when nothing, or a static entry already on that port.
+   */
+  addStatic(macHi: number, macLo: number, vlan: number, port: number, nowS: number): { static: boolean; port: number } | null {
+    let e = this.lookup(macHi, macLo, vlan, nowS);
+    let was: { static: boolean; port: number } | null = null;
+    if (e === null) {
+      if (this.table.size >= this.maxEntries) this.evictFairly();
+      e = new FdbEntry(macHi, macLo >>> 0, vlan, port, STATIC_EXPIRES);
+      this.table.set(macHi, macLo, vlan, e);
+      this.ports.inc(port);
+      this.staticEntries++;
+    } else {
+      if (!e.isStatic || e.port !== port) was = { static: e.isStatic, port: e.port };
+      if (!e.isStatic) this.staticEntries++;
+      this.unlink(e);
+      if (e.port !== port) {
+        this.ports.dec(e.port);
+        this.ports.inc(port);
+      }
+      e.port = port;
+      e.expires = STATIC_EXPIRES;
+    }
+    this.append(e);
+    this.generation++;
+    this.watch?.macChanged(macHi, e.macLo, vlan);
+    this.log(e);
+    if (this.table.size > this.maxEntries) this.expire(nowS);
+    return was;
+  }
+
+  /** `ovs-appctl fdb/del` (mac_learning_del_static_entry): false when (MAC, VLAN) has no static entry. */
+  delStatic(macHi: number, macLo: number, vlan: number): boolean {
+    const e = this.table.get(macHi, macLo, vlan);
+    if (e === undefined || !e.isStatic) return false;
+    this.remove(e);
+    this.staticEntries--;
+    return true;
+  }
+
   /** Forget every entry on `port` (the port was deleted). */
   flushPort(port: number): void {
     for (let e = this.head; e !== null; ) {
@@ -238,17 +311,20 @@ export class MacLearning {
     }
   }
 
-  /** ovs-appctl fdb/flush. */
+  /** ovs-appctl fdb/flush: every learned entry goes, in LRU order; static ones stay. */
   flush(): void {
-    this.table.clear();
-    this.ports.clear();
-    this.head = this.tail = null;
+    for (let e = this.head; e !== null; ) {
+      const next = e.next;
+      if (!e.isStatic) this.unlinkEntry(e);
+      e = next;
+    }
     this.generation++;
     this.watch?.fdbFlushed();
     const j = this.journal;
     if (j !== null) {
       j.f[0] = LJ.OFDB;
       j.put(LJ.RESET, this.jid, 1);
+      for (let e = this.head; e !== null; e = e.next) writeEntry(j, this.jid, e, this.portName(e.port));
     }
   }
 
@@ -284,6 +360,7 @@ export class MacLearning {
       this.table.set(hi, lo, vlan, e);
       this.append(e);
       this.ports.inc(port);
+      if (e.isStatic) this.staticEntries++;
       this.generation++;
       this.watch?.macChanged(hi, e.macLo, vlan);
     }
@@ -303,15 +380,16 @@ export class MacLearning {
 
   /**
    * `ovs-appctl fdb/show` (ofproto_unixctl_fdb_show): a header, then
-   * "%5s  %4d  MAC  %3d" per entry; the port is printed as
-   * ofputil_port_to_string does without a name map (65534 is LOCAL).
+   * "%5s  %4d  MAC  %3d" per entry, `static` for the age of a static one;
+   * the port is printed as ofputil_port_to_string does without a name map
+   * (65534 is LOCAL).
    */
   show(nowS: number): string {
     this.expire(nowS);
     let s = ' port  VLAN  MAC                Age\n';
     for (let e = this.head; e !== null; e = e.next) {
       const port = e.port === 65534 ? 'LOCAL' : String(e.port);
-      s += `${port.padStart(5)}  ${String(e.vlan).padStart(4)}  ${macString(e.mac)}  ${String(this.age(e, nowS)).padStart(3)}\n`;
+      s += `${port.padStart(5)}  ${String(e.vlan).padStart(4)}  ${macString(e.mac)}  ${e.isStatic ? 'static' : String(this.age(e, nowS)).padStart(3)}\n`;
     }
     return s;
   }
@@ -319,17 +397,22 @@ export class MacLearning {
   /**
    * `ovs-appctl fdb/stats-show BRIDGE` (ofproto_unixctl_fdb_stats_show, its
    * text checked against ovs-vswitchd 3.1), after expiring what is due as
-   * mac_learning_run would have. dpemu has no static entries (fdb/add).
+   * mac_learning_run would have.
    */
   statsShow(bridge: string, nowS: number): string {
     this.expire(nowS);
     return `Statistics for bridge "${bridge}":\n`
       + `  Current/maximum MAC entries in the table: ${this.size}/${this.maxEntries}\n`
-      + '  Current static MAC entries in the table : 0\n'
+      + `  Current static MAC entries in the table : ${this.staticEntries}\n`
       + `  Total number of learned MAC entries     : ${this.totalLearned}\n`
       + `  Total number of expired MAC entries     : ${this.totalExpired}\n`
       + `  Total number of evicted MAC entries     : ${this.totalEvicted}\n`
       + `  Total number of port moved MAC entries  : ${this.totalMoved}\n`;
+  }
+
+  /** `ovs-appctl fdb/stats-clear` (mac_learning_clear_statistics): the totals, not the static count. */
+  clearStatistics(): void {
+    this.totalLearned = this.totalExpired = this.totalEvicted = this.totalMoved = 0;
   }
 
   // evict_mac_entry_fairly(): the least recently used entry of the port the heap of ports by entries has on top.

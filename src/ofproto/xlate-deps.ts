@@ -26,9 +26,9 @@
 //
 // The fdb. NORMAL records each (MAC, VLAN) it looked up, with the port found
 // or none (it flooded), and the source it learned. Learning a MAC, moving
-// it, ageing it out or evicting it removes the entries that looked it up;
-// fdb/flush removes every entry that used the fdb. A refresh on the same
-// port changes no decision.
+// it, ageing it out, evicting it, or fdb/add and fdb/del of a static entry
+// remove the entries that looked it up; fdb/flush removes every entry that
+// used the fdb. A refresh on the same port changes no decision.
 //
 // Ports. An entry records the ofports it looked up (its in_port, whose VLAN
 // settings NORMAL reads; outputs; NORMAL's learned port; an output to a port

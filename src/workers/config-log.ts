@@ -12,10 +12,12 @@
 // Not kept, because it survives otherwise or is not configuration:
 // - conntrack -D/-F: the tables are shared memory and continue as they are
 //   (replaying a flush would empty the adopted table);
-// - appctl fdb/flush and ofproto/trace (which runs learn() and MAC learning),
-//   learned fdb entries, neighbours and learn() flows: the learned-state
-//   journal has their latest image (restored after the replay, so it wins);
-// - counter zeroing (clear-counters, iptables -Z): counters restart at 0;
+// - appctl fdb/flush, fdb/add, fdb/del and ofproto/trace (which runs learn()
+//   and MAC learning), fdb entries (static ones too), neighbours and learn()
+//   flows: the learned-state journal has their latest image (restored after
+//   the replay, so it wins);
+// - counter zeroing (clear-counters, iptables -Z, appctl fdb/stats-clear):
+//   counters restart at 0;
 // - reads, and commands that failed (they changed nothing).
 // `ip neigh` writes are kept: PERMANENT entries (static ARP, as the DVR agent
 // installs) are configuration the journal does not restore; for the others
