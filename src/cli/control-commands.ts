@@ -11,7 +11,7 @@ import { takeSocket } from './control-socket.js';
 import { conntrackEventsCommand, isConntrackEvents } from './conntrack-events.js';
 import { FILE_NAME_OPT } from '../control/ovs-commands.js';
 import { netnsExec } from './netns-exec.js';
-import { pingCommand } from './ping.js';
+import { PING_USAGE, pingCommand } from './ping.js';
 
 /** Where ovs-ofctl takes a file: add-flows FILE, and `-` (stdin) for the flow of add-flow, mod-flows and del-flows. */
 const FLOW_FILE = new Map([['add-flows', 'file'], ['add-flow', '-'], ['mod-flows', '-'], ['del-flows', '-']]);
@@ -121,6 +121,6 @@ export function registerControlCommands(program: Command): void {
   }
   passThrough(program, 'tcpdump', '-i NODE:[NS:]IFACE|NODE:NS:any [-nn] [-e] [-q] [-t...] [-v[v]] [-S] [-x[x]|-X[X]|-A[A]] [-c N] [-w FILE] [-s SNAPLEN] [EXPRESSION] [--socket PATH]',
     "capture live at any port of the running emulator, as tcpdump -nn [-e] [-q] [-v[v]] (via the daemon's control socket)", tcpdumpCommand);
-  passThrough(program, 'ping', 'NODE [-n NS] [-c COUNT] [-i INTERVAL] [-W TIMEOUT] [-w DEADLINE] [-s SIZE] [-t TTL] [-I IFACE|ADDR] [-n] [-q] ADDR [--socket PATH]',
+  passThrough(program, 'ping', `${PING_USAGE} [--socket PATH]`,
     "ping from inside an emulated namespace: echo requests from its own stack, iputils ping's text and exit status (via the daemon's control socket)", pingCommand);
 }

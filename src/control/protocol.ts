@@ -64,6 +64,10 @@ export interface PingOpenRequest {
   device?: string;
   /** -I ADDR, dotted quad. */
   source?: string;
+  /** -Q: the IP header's TOS byte. */
+  tos?: number;
+  /** -p: the bytes (1 to 16) that fill the data, over and over; without it the data counts up. */
+  pattern?: number[];
 }
 
 /** What a capture listens on, as tcpdump's banner names it. */

@@ -1166,7 +1166,7 @@ export class NetNamespace extends Element implements KeepsLearned {
       if (ct !== null && (ct.find(source, o.dst, IPPROTO_ICMP, ident, 0, now) !== 0 || ct.find(o.dst, source, IPPROTO_ICMP, ident, 0, now) !== 0)) continue;
       break;
     }
-    const sock = new PingSocket(ident, o.dst, bound, o.ttl ?? this.ns.sys.ip_default_ttl, oif, onItem);
+    const sock = new PingSocket(ident, o.dst, bound, o.ttl ?? this.ns.sys.ip_default_ttl, oif, onItem, o.tos ?? 0, o.pattern ?? null);
     this.pings = [...this.pings, sock];
     return { sock, source };
   }
@@ -1204,7 +1204,7 @@ export class NetNamespace extends Element implements KeepsLearned {
       head.len = ETH_HLEN + totLen;
       sock.writeEcho(buf, l3 + 20, seq, dataLen);
     } else if (!this.pingDatagram(head, msg, room)) return sock.onItem({ kind: 'senderr', seq, message: 'No buffer space available' });
-    this.writeIpHeader(buf, l3, totLen, IPPROTO_ICMP, rt.src, sock.dst, 0);
+    this.writeIpHeader(buf, l3, totLen, IPPROTO_ICMP, rt.src, sock.dst, sock.tos);
     buf[l3 + 8] = sock.ttl;
     if (totLen <= rt.mtu) writeU16(buf, l3 + 6, IP_DF);
     ipv4SetChecksum(buf, l3);
