@@ -199,9 +199,15 @@ class Ping {
       // pinger: after a failed sendmsg ping reads its error queue (receive_error_msg) and names the errno only
       // when that held an ICMP error about its echo, the one the send made (a REJECT in OUTPUT: taken just
       // before); a DROP's EPERM or a route's error leaves it empty and ping says nothing.
-      if (!a.quiet && (errTaken === ev.seq || POOL_LIMITS.has(ev.message))) {
-        if (a.flood) this.out('E');
-        else this.err(`ping: sendmsg: ${ev.message}\n`);
+      const say = errTaken === ev.seq || POOL_LIMITS.has(ev.message);
+      if (a.quiet) return;
+      if (!a.flood) {
+        if (say) this.err(`ping: sendmsg: ${ev.message}\n`);
+      } else {
+        // -f: ping prints no dot for a failed send, but this one's went out before the failure was known: what a
+        // terminal then shows is ping's (the error's \bE and E over the char before; an E; nothing) unless a later
+        // send went out before it.
+        this.out(errTaken === ev.seq ? '\b\bEE' : say ? '\bE' : '\b \b');
       }
     } else if (ev.type === 'end') {
       // The daemon closed the socket (a reload replaced the namespace, its worker died, the daemon stops).
