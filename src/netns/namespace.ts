@@ -1153,7 +1153,8 @@ export class NetNamespace extends Element implements KeepsLearned {
     const bound = o.source ?? 0;
     let source = bound;
     if (!bound) {
-      const r = routeOutput(this.ns, { dst: o.dst, oif, proto: IPPROTO_UDP, dport: 1025 });
+      // The probe socket has ping's IP_TOS too: an `ip rule tos` sees it.
+      const r = routeOutput(this.ns, { dst: o.dst, oif, tos: o.tos ?? 0, proto: IPPROTO_UDP, dport: 1025 });
       if (r.kind === 'error') throw new PingError(`connect: ${strerror(r.errno)}`);
       if (r.kind === 'broadcast') throw new PingError('Do you want to ping broadcast? Then -b. If not, check your local firewall rules');
       source = r.src;
@@ -1186,7 +1187,7 @@ export class NetNamespace extends Element implements KeepsLearned {
    */
   pingSend(sock: PingSocket, seq: number, dataLen: number): void {
     if (!this.pings.includes(sock)) return;
-    const rt = routeOutput(this.ns, { dst: sock.dst, src: sock.bound, oif: sock.oif, proto: IPPROTO_ICMP, sport: sock.ident });
+    const rt = routeOutput(this.ns, { dst: sock.dst, src: sock.bound, oif: sock.oif, tos: sock.tos, proto: IPPROTO_ICMP, sport: sock.ident });
     if (rt.kind === 'error') return sock.onItem({ kind: 'senderr', seq, message: strerror(rt.errno) });
     const e = this.engine, totLen = 28 + dataLen;
     const room = (e.pool.maxFrame - ETH_HLEN - 20) & ~7;

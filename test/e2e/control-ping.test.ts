@@ -317,6 +317,27 @@ test('-p and -Q on the wire: the TOS byte and the data as the real ping sends th
   assert.notEqual(shape(emuPlain), shape(emuSet));
 });
 
+test('-Q and an ip rule with tos: the connect() probe and each send are routed with the TOS, as the kernel routes them', { timeout: 120_000 }, async () => {
+  const rule = ['rule', 'add', 'tos', '0x10', 'pref', '100', 'unreachable'];
+  const ip = async (words: string[]): Promise<void> => {
+    sh('ip', ['-n', nsA, ...words]);
+    const m = await dpemu(['ip', 'w07', 'netns', 'exec', QROUTER, 'ip', ...words]);
+    assert.equal(m.status, 0, m.err);
+  };
+  await ip(rule);
+  try {
+    for (const c of [['-c', '1', '-Q', '0x10', '192.168.1.7'], ['-c', '1', '-Q', '0x11', '192.168.1.7'], ['-c', '1', '-Q', '0x14', '-q', '192.168.1.7']]) {
+      const want = await realPing(c, 30_000), got = await inQrouter(c, 30_000);
+      const what = `ping ${c.join(' ')}\n--- real:\n${want.out}${want.err}--- dpemu:\n${got.out}${got.err}`;
+      assert.equal(got.status, want.status, what);
+      assert.equal(untimed(got.out), untimed(want.out), what);
+      assert.equal(got.err, want.err, what);
+    }
+  } finally {
+    await ip(['rule', 'del', 'pref', '100']).catch(() => {});
+  }
+});
+
 test('a node that is one namespace needs no -n: the ToR gateway pings the internet host next to it', async () => {
   const r = await dpemu(['ping', 'tor', '-c', '1', '203.0.113.8']);
   assert.equal(r.status, 0, r.err);
