@@ -5,6 +5,7 @@
 // iputils 20221126's; the socket is the daemon's (POST /v1/ping), which
 // sends each echo request from the namespace's own stack and hands back
 // the replies and ICMP errors with the times the emulator saw them.
+import { readFileSync } from 'node:fs';
 import { ConnectError, endpointFromEnv, pingRemote, type RemotePing } from '../control/client.js';
 import type { CaptureEvent, CommandResponse, PingOpenRequest } from '../control/protocol.js';
 import { checksum } from '../wire/checksum.js';
@@ -44,6 +45,24 @@ function ourPattern(data: Uint8Array, at: number, sent: Uint8Array): boolean {
 function stamp(): string {
   const us = wallUs();
   return `[${Math.floor(us / 1e6)}.${String(us % 1e6).padStart(6, '0')}] `;
+}
+
+/**
+ * sock_setbufs: whether SO_RCVBUF got what `preload` requests of `size`
+ * need (ping's estimate, an int). The kernel doubles what it takes, capped
+ * at net.core.rmem_max, which is the host's, not a namespace's.
+ */
+function rcvbufHolds(size: number, preload: number): boolean {
+  let alloc = size + 8;
+  alloc += Math.trunc((alloc + 511) / 512) * (20 + 16 + 64 + 160);
+  const want = Math.imul(alloc, preload);
+  let rmemMax = 212992;
+  try {
+    rmemMax = Number(readFileSync('/proc/sys/net/core/rmem_max', 'utf8')) || rmemMax;
+  } catch {
+    // not Linux: the kernel's default
+  }
+  return 2 * Math.min(Math.max(want, 65536), rmemMax) >= want;
 }
 
 /** `dpemu ping`'s words, for its usage line. */
@@ -303,6 +322,7 @@ export async function pingCommand(argv: string[]): Promise<number> {
       err(r?.stderr ?? 'ping: dpemu: the daemon closed the socket\n');
       return r?.exit ?? 1;
     }
+    if (!rcvbufHolds(a.size, a.preload)) err('ping: WARNING: probably, rcvbuf is not enough to hold preload\n');
     // IP_TTL refuses 0 (ping4_run sets it after the socket is connected).
     if (a.ttl === 0) {
       err('ping: cannot set unicast time-to-live: Invalid argument\n');
