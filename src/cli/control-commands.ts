@@ -11,7 +11,7 @@ import { takeSocket } from './control-socket.js';
 import { conntrackEventsCommand, isConntrackEvents } from './conntrack-events.js';
 import { FILE_NAME_OPT } from '../control/ovs-commands.js';
 import { netnsExec } from './netns-exec.js';
-import { pingCommand } from './ping.js';
+import { PING_USAGE, pingCommand } from './ping.js';
 import { tracerouteCommand } from './traceroute.js';
 
 /** Where ovs-ofctl takes a file: add-flows FILE, and `-` (stdin) for the flow of add-flow, mod-flows and del-flows. */
@@ -123,7 +123,7 @@ export function registerControlCommands(program: Command): void {
   }
   passThrough(program, 'tcpdump', '-i NODE:[NS:]IFACE|NODE:NS:any [-nn] [-e] [-q] [-t...] [-v[v]] [-S] [-x[x]|-X[X]|-A[A]] [-c N] [-w FILE] [-s SNAPLEN] [EXPRESSION] [--socket PATH]',
     "capture live at any port of the running emulator, as tcpdump -nn [-e] [-q] [-v[v]] (via the daemon's control socket)", tcpdumpCommand);
-  passThrough(program, 'ping', 'NODE [-n NS] [-c COUNT] [-i INTERVAL] [-W TIMEOUT] [-w DEADLINE] [-s SIZE] [-t TTL] [-I IFACE|ADDR] [-n] [-q] ADDR [--socket PATH]',
+  passThrough(program, 'ping', `${PING_USAGE} [--socket PATH]`,
     "ping from inside an emulated namespace: echo requests from its own stack, iputils ping's text and exit status (via the daemon's control socket)", pingCommand);
   passThrough(program, 'traceroute', 'NODE [-n NS] [-I] [-n] [-f FIRST_TTL] [-m MAX_TTL] [-N SQUERIES] [-p PORT] [-q NQUERIES] [-s SRC_ADDR] [-i DEVICE] [-w MAX,HERE,NEAR] [-z SENDWAIT] HOST [PACKETLEN] [--socket PATH]',
     "traceroute from inside an emulated namespace: UDP (or -I ICMP echo) probes from its own stack, traceroute 2.1's text and exit status (via the daemon's control socket)", tracerouteCommand);

@@ -1,15 +1,20 @@
 // ping's command line as iputils 20221126 reads it (getopt with GNU
 // permutation, its optstring, strtol_or_err and ping_strtod), checked
 // against the real ping on Debian bookworm: the same messages and exit
-// statuses. dpemu emulates the options a reachability check uses; ping's
-// other valid options are refused with a message saying so.
+// statuses. Options dpemu does not emulate (socket options it has no
+// model for: -b -B -C -d -e -L -m -M -r -R -S -T, and IPv6's) are refused
+// as getopt refuses an unknown one.
 import { inetAton } from '../control/inet-aton.js';
 import { parseIpv4, ipToString } from '../wire/addr.js';
 
 /** iputils 20221126's optstring (ping.c main): options that take an argument are followed by ':'. */
 const OPTSTRING = 'h?4bRT:6F:N:aABc:CdDe:fi:I:l:Lm:M:nOp:qQ:rs:S:t:UvVw:W:';
-/** What dpemu emulates (and -4 and -n, which change nothing here: IPv4 only, and a numeric target prints numerically). */
-const SUPPORTED = 'ciIqstwW4n';
+/** What dpemu emulates (-4 and -n change nothing here: IPv4 only, and a numeric target prints numerically; -U only how ping reads the receive time). */
+const SUPPORTED = 'aAcDfiIlnOpqQstUvVwW4';
+/** ping -V on Debian bookworm. */
+const VERSION = ['ping from iputils 20221126', 'libcap: yes, IDN: yes, NLS: no, error.h: yes, getrandom(): yes, __fpending(): yes'];
+/** MAX_DUP_CHK: the most -l takes. */
+const MAX_PRELOAD = 0x10000;
 const INT_MAX = 2147483647;
 const LONG_MAX = '9223372036854775807';
 
@@ -21,6 +26,25 @@ export interface PingArgs {
   count: number;
   /** -i in ms. */
   interval: number;
+  /** -i given (-f without it floods: interval 0). */
+  intervalSet: boolean;
+  /** -l */
+  preload: number;
+  /** -p: the pattern's bytes (at most 16), null without -p. */
+  pattern: Uint8Array | null;
+  /** -Q: the IP TOS byte (IP_TOS keeps the low 8 bits of the int). */
+  tos: number;
+  flood: boolean;
+  adaptive: boolean;
+  /** -D */
+  timestamps: boolean;
+  /** -O */
+  outstanding: boolean;
+  /** -a */
+  audible: boolean;
+  verbose: boolean;
+  /** -4 */
+  inet4: boolean;
   /** -W in ms (MAXWAIT, 10 s, by default). */
   linger: number;
   /** -w in s; 0: none. */
@@ -35,11 +59,12 @@ export interface PingArgs {
   quiet: boolean;
 }
 
-/** How ping ends without running: its message lines on stderr and exit status. */
+/** How ping ends without running: its message lines (on stderr, or stdout) and exit status. */
 export class PingExit extends Error {
   constructor(
     readonly lines: string[],
     readonly exit: number,
+    readonly stdout = false,
   ) {
     super(lines.join('\n'));
   }
@@ -114,9 +139,47 @@ function seconds(text: string, warn: string[]): number {
   return n;
 }
 
-/** Parse ping's words; `warn` gets the warnings it prints and goes on after. */
-export function parsePingArgs(argv: readonly string[], warn: string[]): PingArgs {
-  const a: Omit<PingArgs, 'target' | 'dst'> = { count: 0, interval: 1000, linger: 10_000, deadline: 0, size: 56, quiet: false };
+/** parsetos: strtol in base 16 after a 0x, else 10, the whole word; its int (a long cast down), at most 255. */
+function tosValue(text: string): number {
+  const hex = /^0[xX]/.test(text);
+  const body = hex ? text.slice(2) : text;
+  const m = (hex ? /^[ \t\n\v\f\r]*([+-]?)(?:0[xX](?=[0-9a-fA-F]))?([0-9a-fA-F]+)/ : /^[ \t\n\v\f\r]*([+-]?)(\d+)/).exec(body);
+  if ((m ? m[0].length : 0) !== body.length) throw new PingExit([`ping: bad TOS value: ${text}`], 2);
+  let v = m ? BigInt((hex ? '0x' : '') + m[2]!) : 0n;
+  if (m?.[1] === '-') v = -v;
+  const LONG = 1n << 63n;
+  v = v >= LONG ? LONG - 1n : v < -LONG ? -LONG : v; // strtol's ERANGE
+  const tos = Number(BigInt.asIntN(32, v));
+  if (tos > 255) throw new PingExit([`ping: the decimal value of TOS bits must be in range 0-255: ${tos}`], 2);
+  return tos;
+}
+
+/** fill(): hex digits only, read two at a time (sscanf's %2x), 16 bytes at most. */
+function patternBytes(text: string): Uint8Array {
+  const bad = /[^0-9a-fA-F]/.exec(text);
+  if (bad) throw new PingExit([`ping: patterns must be specified as hex digits: ${text.slice(bad.index)}`], 2);
+  const bytes = text.match(/.{1,2}/g) ?? [];
+  return Uint8Array.from(bytes.slice(0, 16), (b) => parseInt(b, 16));
+}
+
+/** The data ping sends after the ICMP header (what it checks a reply's against): bytes counting up, or -p's pattern over and over. */
+export function payload(size: number, pattern: Uint8Array | null): Uint8Array {
+  const d = new Uint8Array(size);
+  for (let i = 0; i < size; i++) d[i] = pattern === null ? i & 0xff : pattern.length ? pattern[i % pattern.length]! : 0;
+  return d;
+}
+
+/**
+ * Parse ping's words; `warn` gets what it prints on stderr and goes on
+ * after, `out` what it prints on stdout before it sends (-p's PATTERN line,
+ * -v's address), also when it ends before running.
+ */
+export function parsePingArgs(argv: readonly string[], warn: string[], out: string[], uid: number): PingArgs {
+  const a: Omit<PingArgs, 'target' | 'dst'> = {
+    count: 0, interval: 1000, intervalSet: false, preload: 1, linger: 10_000, deadline: 0, size: 56, pattern: null, tos: 0,
+    quiet: false, flood: false, adaptive: false, timestamps: false, outstanding: false, audible: false, verbose: false, inet4: false,
+  };
+  let fill: string | null = null;
   const operands: string[] = [];
   const usage = (first: string): PingExit => new PingExit([first, ...USAGE.split('\n')], 2);
   for (let i = 0; i < argv.length; i++) {
@@ -141,9 +204,7 @@ export function parsePingArgs(argv: readonly string[], warn: string[]): PingArgs
         j = w.length;
       }
       if (c === 'h' || c === '?') throw new PingExit(USAGE.split('\n'), 2);
-      if (!SUPPORTED.includes(c)) {
-        throw new PingExit([`ping: -${c}: not emulated by dpemu (an emulated namespace's ping takes -c -i -I -n -q -s -t -w -W)`], 2);
-      }
+      if (!SUPPORTED.includes(c)) throw usage(`ping: invalid option -- '${c}'`);
       switch (c) {
         case 'c':
           a.count = integer(arg!, 1, Number(LONG_MAX), LONG_MAX);
@@ -152,6 +213,7 @@ export function parsePingArgs(argv: readonly string[], warn: string[]): PingArgs
           const s = seconds(arg!, warn);
           if (s > INT_MAX / 1000) throw new PingExit([`ping: bad timing interval: ${arg}`], 2);
           a.interval = Math.max(0, Math.trunc(s * 1000));
+          a.intervalSet = true;
           break;
         }
         case 'W': {
@@ -177,13 +239,55 @@ export function parsePingArgs(argv: readonly string[], warn: string[]): PingArgs
         case 'q':
           a.quiet = true;
           break;
+        case 'l':
+          a.preload = integer(arg!, 1, MAX_PRELOAD);
+          if (uid && a.preload > 3) throw new PingExit([`ping: cannot set preload to value greater than 3: ${a.preload}`], 2);
+          break;
+        case 'p':
+          fill = arg!;
+          break;
+        case 'Q':
+          a.tos = tosValue(arg!) & 0xff;
+          break;
+        case 'f':
+          a.flood = true;
+          break;
+        case 'A':
+          a.adaptive = true;
+          break;
+        case 'D':
+          a.timestamps = true;
+          break;
+        case 'O':
+          a.outstanding = true;
+          break;
+        case 'a':
+          a.audible = true;
+          break;
+        case 'v':
+          a.verbose = true;
+          break;
+        case '4':
+          a.inet4 = true;
+          break;
+        case 'V':
+          throw new PingExit(VERSION, 0, true);
       }
     }
   }
   if (operands.length === 0) throw new PingExit(['ping: usage error: Destination address required'], 1);
   const target = operands[operands.length - 1]!;
-  if (operands.length > 1) throw new PingExit([`ping: ${operands.length - 1} gateways (a source route): not emulated by dpemu`], 2);
+  if (fill !== null) {
+    a.pattern = patternBytes(fill);
+    if (!a.quiet) out.push(`PATTERN: 0x${Buffer.from(a.pattern).toString('hex')}`);
+  }
+  if (a.verbose) {
+    const six = a.inet4 ? '-1 (socktype: 0)' : '4 (socktype: SOCK_RAW)';
+    warn.push(`ping: sock4.fd: 3 (socktype: SOCK_RAW), sock6.fd: ${six}, hints.ai_family: ${a.inet4 ? 'AF_INET' : 'AF_UNSPEC'}`, '');
+  }
   const addr = inetAton(target);
   if (addr < 0) throw new PingExit([`ping: ${target}: dpemu pings addresses only (an emulated namespace looks up no names)`], 2);
+  if (a.verbose) out.push(`ai->ai_family: AF_INET, ai->ai_canonname: '${target}'`);
+  if (operands.length > 1) throw new PingExit([`ping: ${operands.length - 1} gateways (a source route): not emulated by dpemu`], 2);
   return { ...a, target, dst: ipToString(addr) };
 }

@@ -82,6 +82,11 @@ export class PingStats {
     return seq;
   }
 
+  /** rcvd_test */
+  received(seq: number): boolean {
+    return this.rcvd[seq & 0xffff] !== 0;
+  }
+
   inFlight(): number {
     const diff = (this.ntransmitted - this.acked) & 0xffff;
     return diff <= 0x7fff ? diff : this.ntransmitted - this.nreceived - this.nerrors;
@@ -97,9 +102,10 @@ export class PingStats {
 
   /**
    * gather_statistics for a reply of `cc` ICMP bytes (`triptime` µs, or
-   * null when not timed): the line ping prints, or null with -q.
+   * null when not timed): the line ping prints (with -v's `ident`), or
+   * null when it prints none (-q, -f).
    */
-  gather(seq: number, ttl: number, cc: number, triptime: number | null, from: string, csfailed: boolean, quiet: boolean): string | null {
+  gather(seq: number, ttl: number, cc: number, triptime: number | null, from: string, csfailed: boolean, quiet: boolean, ident: number | null = null): string | null {
     this.nreceived++;
     if (!csfailed) this.acknowledge(seq);
     let t = 0;
@@ -123,7 +129,7 @@ export class PingStats {
       dup = true;
     } else this.rcvd[seq] = 1;
     if (quiet) return null;
-    let line = `${cc} bytes from ${from}: icmp_seq=${seq} ttl=${ttl}`;
+    let line = `${cc} bytes from ${from}: icmp_seq=${seq}${ident === null ? '' : ` ident=${ident}`} ttl=${ttl}`;
     if (cc < this.datalen + 8) return `${line} (truncated)`;
     if (this.timing) line += rttText(t);
     if (dup) line += ' (DUP!)';
@@ -140,9 +146,10 @@ export class PingStats {
 
   /**
    * finish()'s text (from its leading newline) for `hostname`, `elapsedNs`
-   * being the time from setup to the last send, and its exit status.
+   * being the time from setup to the last send, and its exit status; `showIpg`:
+   * the interval is 0, or ping floods or adapts it.
    */
-  finish(hostname: string, elapsedNs: number, interval: number, deadline: number, npackets: number): { text: string; exit: number } {
+  finish(hostname: string, elapsedNs: number, showIpg: boolean, deadline: number, npackets: number): { text: string; exit: number } {
     let text = `\n--- ${hostname} ping statistics ---\n${this.ntransmitted} packets transmitted, ${this.nreceived} received`;
     if (this.nrepeats) text += `, +${this.nrepeats} duplicates`;
     if (this.nchecksum) text += `, +${this.nchecksum} corrupted`;
@@ -166,7 +173,7 @@ export class PingStats {
       text += `${comma}pipe ${this.pipesize}`;
       comma = ', ';
     }
-    if (this.nreceived && !interval && this.ntransmitted > 1) {
+    if (this.nreceived && showIpg && this.ntransmitted > 1) {
       const ipg = Math.trunc(Math.trunc(elapsedNs / 1000) / (this.ntransmitted - 1));
       text += `${comma}ipg/ewma ${ms3(ipg)}/${ms3(Math.trunc(this.rtt / 8))} ms`;
     }

@@ -5,17 +5,23 @@
 // iputils 20221126's; the socket is the daemon's (POST /v1/ping), which
 // sends each echo request from the namespace's own stack and hands back
 // the replies and ICMP errors with the times the emulator saw them.
+import { readFileSync } from 'node:fs';
 import { ConnectError, endpointFromEnv, pingRemote, type RemotePing } from '../control/client.js';
 import type { CaptureEvent, CommandResponse, PingOpenRequest } from '../control/protocol.js';
 import { checksum } from '../wire/checksum.js';
 import { ipToString, readU16, readU32 } from '../wire/addr.js';
-import { TIMEVAL_LEN } from '../netns/ping-socket.js';
+import { TIMEVAL_LEN, wallUs } from '../netns/ping-socket.js';
 import { takeSocket } from './control-socket.js';
-import { parsePingArgs, PingExit, type PingArgs } from './ping-args.js';
+import { parsePingArgs, payload, PingExit, type PingArgs } from './ping-args.js';
 import { PingStats } from './ping-stats.js';
 
 /** MIN_INTERVAL_MS: the shortest wait of a flood without replies. */
 const MININTERVAL = 10;
+/** MINUSERINTERVAL: the shortest interval ping lets a user who is not root have. */
+const MINUSERINTERVAL = 2;
+const INT_MAX = 2147483647;
+/** µs the wait after the last packet adds for replies still on their way to this process (a worker polls every 20 ms). */
+const DELIVERY_SLACK = 250_000;
 /** The most data an echo request carries: 65535 less the IP and ICMP headers. */
 const MAX_DATA = 65507;
 /** What the daemon's socket refuses for its own limits (its packet pool's slots), said whatever the error queue holds. */
@@ -29,11 +35,38 @@ function sentUs(data: Uint8Array, at: number): number {
   return (v.getUint32(0, true) + v.getUint32(4, true) * 0x1_0000_0000) * 1e6 + v.getUint32(8, true);
 }
 
-/** contains_pattern_in_payload: the data after the timeval is what ping sent (bytes counting up). */
-function ourPattern(data: Uint8Array, at: number, datalen: number): boolean {
-  for (let i = TIMEVAL_LEN; i < datalen; i++) if (at + i >= data.length || data[at + i] !== (i & 0xff)) return false;
+/** contains_pattern_in_payload: the data after the timeval is what ping sent. */
+function ourPattern(data: Uint8Array, at: number, sent: Uint8Array): boolean {
+  for (let i = TIMEVAL_LEN; i < sent.length; i++) if (at + i >= data.length || data[at + i] !== sent[i]) return false;
   return true;
 }
+
+/** print_timestamp (-D): the wall-clock time, `[sec.usec] `. */
+function stamp(): string {
+  const us = wallUs();
+  return `[${Math.floor(us / 1e6)}.${String(us % 1e6).padStart(6, '0')}] `;
+}
+
+/**
+ * sock_setbufs: whether SO_RCVBUF got what `preload` requests of `size`
+ * need (ping's estimate, an int). The kernel doubles what it takes, capped
+ * at net.core.rmem_max, which is the host's, not a namespace's.
+ */
+function rcvbufHolds(size: number, preload: number): boolean {
+  let alloc = size + 8;
+  alloc += Math.trunc((alloc + 511) / 512) * (20 + 16 + 64 + 160);
+  const want = Math.imul(alloc, preload);
+  let rmemMax = 212992;
+  try {
+    rmemMax = Number(readFileSync('/proc/sys/net/core/rmem_max', 'utf8')) || rmemMax;
+  } catch {
+    // not Linux: the kernel's default
+  }
+  return 2 * Math.min(Math.max(want, 65536), rmemMax) >= want;
+}
+
+/** `dpemu ping`'s words, for its usage line. */
+export const PING_USAGE = 'NODE [-n NS] [-aADfnOqUv] [-c COUNT] [-i INTERVAL] [-l PRELOAD] [-p PATTERN] [-Q TOS] [-W TIMEOUT] [-w DEADLINE] [-s SIZE] [-t TTL] [-I IFACE|ADDR] ADDR';
 
 /** Where the words name the namespace: NODE [-n NS] first, as the other dpemu commands take them. */
 function splitTarget(argv: readonly string[]): { node: string | undefined; ns: string | undefined; rest: string[] } {
@@ -49,6 +82,15 @@ class Ping {
   private curNs = 0;
   private tokens = 0;
   private waittime = 0;
+  /** ms between sends: -i, 0 for -f without it; -A changes it (update_interval). */
+  private interval: number;
+  /** What each request carries after the ICMP header, the timeval aside. */
+  private readonly data: Uint8Array;
+  /** When each sequence number was sent (ns), and the longest a reply took to reach this process (µs). */
+  private readonly sentNs = new Float64Array(0x10000);
+  private seenMax = 0;
+  /** The columns of the terminal stdout is, else INT_MAX (how many dots -f prints). */
+  private readonly screenWidth = process.stdout.isTTY && process.stdout.columns > 0 ? process.stdout.columns : INT_MAX;
   private readonly queue: CaptureEvent[] = [];
   private wake: (() => void) | null = null;
   private readonly timers: NodeJS.Timeout[] = [];
@@ -60,8 +102,25 @@ class Ping {
     private readonly sock: RemotePing,
     private readonly out: (s: string) => void,
     private readonly err: (s: string) => void,
+    private readonly uid: number,
   ) {
     this.st = new PingStats(a.size);
+    this.interval = a.flood && !a.intervalSet ? 0 : a.interval;
+    this.data = payload(a.size, a.pattern);
+  }
+
+  /** setup()'s checks of the interval (after the PING line): the message, or null. */
+  setupError(): string | null {
+    if (this.uid && this.interval < MINUSERINTERVAL) return `ping: cannot flood; minimal interval allowed for user is ${MINUSERINTERVAL}ms\n`;
+    if (this.interval >= Math.trunc(INT_MAX / this.a.preload)) return `ping: illegal preload and/or interval: ${this.interval}\n`;
+    return null;
+  }
+
+  /** update_interval (-A): the smoothed RTT, rounded to ms (no ENOBUFS slowdown here). */
+  private updateInterval(): void {
+    const est = this.st.rtt ? Math.trunc(this.st.rtt / 8) : this.interval * 1000;
+    this.interval = Math.trunc((est + 500) / 1000);
+    if (this.uid && this.interval < MINUSERINTERVAL) this.interval = MINUSERINTERVAL;
   }
 
   event(ev: CaptureEvent): void {
@@ -87,25 +146,32 @@ class Ping {
 
   /** pinger(): send the probe due now; the ms until the next one. */
   private pinger(): number {
-    const a = this.a, st = this.st;
+    const a = this.a, st = this.st, interval = this.interval;
     if (this.exiting || (a.count && st.ntransmitted >= a.count && !a.deadline)) return 1000;
     const now = monoNs();
     if (this.curNs === 0) {
       this.curNs = now;
-      this.tokens = 0; // interval * (preload - 1), preload 1
+      this.tokens = interval * (a.preload - 1);
     } else {
       let ntokens = Math.trunc((now - this.curNs) / 1e6);
-      if (!a.interval && ntokens < MININTERVAL && st.inFlight() >= 1) return MININTERVAL - ntokens;
+      // A flood waits for a reply, or MININTERVAL.
+      if (!interval && ntokens < MININTERVAL && st.inFlight() >= a.preload) return MININTERVAL - ntokens;
       ntokens += this.tokens;
-      if (a.interval < ntokens) ntokens = a.interval;
-      if (ntokens < a.interval) return a.interval - ntokens;
+      if (interval * a.preload < ntokens) ntokens = interval * a.preload;
+      if (ntokens < interval) return interval - ntokens;
       this.curNs = now;
-      this.tokens = ntokens - a.interval;
+      this.tokens = ntokens - interval;
+    }
+    if (a.outstanding && st.ntransmitted > 0 && !st.received(st.ntransmitted)) {
+      this.out(`${a.timestamps ? stamp() : ''}no answer yet for icmp_seq=${st.ntransmitted % 0x10000}\n`);
     }
     const seq = st.advance();
+    this.sentNs[seq] = now;
     // Longer than an IP datagram: sendto() fails with EMSGSIZE, which ping counts as sent and does not print.
-    if (a.size <= MAX_DATA) this.sock.send(seq);
-    return a.interval - this.tokens;
+    if (a.size > MAX_DATA) return interval - this.tokens;
+    this.sock.send(seq);
+    if (!a.quiet && a.flood && ((a.preload < this.screenWidth && st.pipesize < this.screenWidth) || st.inFlight() < this.screenWidth)) this.out('.');
+    return interval - this.tokens;
   }
 
   /** schedule_exit: after the last of -c packets (and no deadline), wait for replies as long as ping does, then SIGALRM. */
@@ -113,8 +179,10 @@ class Ping {
     const a = this.a, st = this.st;
     if (!(a.count && st.ntransmitted >= a.count && !a.deadline) || this.waittime) return next;
     if (st.nreceived) {
-      this.waittime = 2 * st.tmax;
-      if (this.waittime < 1000 * a.interval) this.waittime = 1000 * a.interval;
+      // Twice the longest RTT. A reply reaches this process later than the emulator's RTT says (a datapath
+      // worker's poll, a loaded host): also twice the longest that took, and DELIVERY_SLACK more.
+      this.waittime = 2 * Math.max(st.tmax, this.seenMax) + DELIVERY_SLACK;
+      if (this.waittime < 1000 * this.interval) this.waittime = 1000 * this.interval;
     } else this.waittime = a.linger * 1000;
     if (next < 0 || next < this.waittime / 1000) next = Math.trunc(this.waittime / 1000);
     this.alarm(this.waittime / 1000);
@@ -130,20 +198,36 @@ class Ping {
       const hlen = (d[0]! & 15) << 2;
       const cc = d.length - hlen;
       if (cc < 8) return;
-      if (!ourPattern(d, hlen + 8, a.size)) return;
+      if (!ourPattern(d, hlen + 8, this.data)) return;
       const csfailed = checksum(d, hlen, cc) !== 0;
       const trip = st.timing && cc >= 8 + TIMEVAL_LEN ? ev.ts - sentUs(d, hlen + 8) : null;
-      const line = st.gather(readU16(d, hlen + 6), d[8]!, cc, trip, ipToString(readU32(d, 12)), csfailed, a.quiet);
-      if (line !== null) this.out(line + '\n');
+      const from = ipToString(readU32(d, 12));
+      if (!csfailed) this.seenMax = Math.max(this.seenMax, Math.trunc((monoNs() - this.sentNs[readU16(d, hlen + 6)]!) / 1000));
+      const line = st.gather(readU16(d, hlen + 6), d[8]!, cc, trip, from, csfailed, a.quiet || a.flood, a.verbose ? readU16(d, hlen + 4) : null);
+      if (a.adaptive && trip !== null && !csfailed) this.updateInterval();
+      if (a.quiet) return;
+      // ping4_parse_reply: -f backs over its dot, -a rings (not after a truncated reply).
+      if (a.flood) this.out((csfailed ? '\bC' : '\b \b') + (a.audible ? '\x07' : ''));
+      else if (cc < a.size + 8) this.out(`${a.timestamps ? stamp() : ''}${line}\n`);
+      else this.out(`${a.timestamps ? stamp() : ''}${line}${a.audible ? '\x07' : ''}\n`);
     } else if (ev.type === 'icmperr') {
       const line = st.error(ev.seq, ev.from, ev.icmpType, ev.code, ev.info, a.quiet);
-      if (line !== null) this.out(line + '\n');
+      if (line !== null) this.out(a.flood ? '\bE' : `${a.timestamps ? stamp() : ''}${line}\n`);
       this.errTaken = ev.seq;
     } else if (ev.type === 'senderr') {
       // pinger: after a failed sendmsg ping reads its error queue (receive_error_msg) and names the errno only
       // when that held an ICMP error about its echo, the one the send made (a REJECT in OUTPUT: taken just
       // before); a DROP's EPERM or a route's error leaves it empty and ping says nothing.
-      if (!a.quiet && (errTaken === ev.seq || POOL_LIMITS.has(ev.message))) this.err(`ping: sendmsg: ${ev.message}\n`);
+      const say = errTaken === ev.seq || POOL_LIMITS.has(ev.message);
+      if (a.quiet) return;
+      if (!a.flood) {
+        if (say) this.err(`ping: sendmsg: ${ev.message}\n`);
+      } else {
+        // -f: ping prints no dot for a failed send, but this one's went out before the failure was known: what a
+        // terminal then shows is ping's (the error's \bE and E over the char before; an E; nothing) unless a later
+        // send went out before it.
+        this.out(errTaken === ev.seq ? '\b\bEE' : say ? '\bE' : '\b \b');
+      }
     } else if (ev.type === 'end') {
       // The daemon closed the socket (a reload replaced the namespace, its worker died, the daemon stops).
       this.err('ping: dpemu: the daemon closed the socket (reloaded, stopping, or its datapath worker died)\n');
@@ -182,7 +266,8 @@ class Ping {
     } finally {
       for (const t of this.timers) clearTimeout(t);
     }
-    const { text, exit } = st.finish(a.target, this.curNs === 0 ? 0 : this.curNs - this.startNs, a.interval, a.deadline, a.count);
+    const ipg = !this.interval || a.flood || a.adaptive;
+    const { text, exit } = st.finish(a.target, this.curNs === 0 ? 0 : this.curNs - this.startNs, ipg, a.deadline, a.count);
     this.out(text);
     return exit;
   }
@@ -192,18 +277,24 @@ class Ping {
 export async function pingCommand(argv: string[]): Promise<number> {
   const { socket, rest } = takeSocket(argv);
   const { node, ns, rest: words } = splitTarget(rest);
-  const warn: string[] = [];
+  const warn: string[] = [], said: string[] = [];
+  const uid = process.getuid?.() ?? 0;
   let a: PingArgs;
   try {
-    if (node === undefined || node.startsWith('-')) throw new PingExit(['usage: dpemu ping NODE [-n NS] [-c COUNT] [-i INTERVAL] [-W TIMEOUT] [-w DEADLINE] [-s SIZE] [-t TTL] [-I IFACE|ADDR] [-n] [-q] ADDR'], 2);
-    a = parsePingArgs(words, warn);
+    if (node === undefined || node.startsWith('-')) throw new PingExit([`usage: dpemu ping ${PING_USAGE}`], 2);
+    a = parsePingArgs(words, warn, said, uid);
   } catch (e) {
     if (!(e instanceof PingExit)) throw e;
-    process.stderr.write(e.lines.map((l) => l + '\n').join(''));
+    for (const l of said) process.stdout.write(l + '\n');
+    for (const w of warn) process.stderr.write(w + '\n');
+    (e.stdout ? process.stdout : process.stderr).write(e.lines.map((l) => l + '\n').join(''));
     return e.exit;
   }
+  for (const l of said) process.stdout.write(l + '\n');
   for (const w of warn) process.stderr.write(w + '\n');
   const open: PingOpenRequest = { node, dst: a.dst, size: a.size };
+  if (a.tos) open.tos = a.tos;
+  if (a.pattern !== null) open.pattern = [...a.pattern];
   if (ns !== undefined) open.ns = ns;
   if (a.ttl !== undefined) open.ttl = a.ttl;
   if (a.device !== undefined) open.device = a.device;
@@ -231,6 +322,7 @@ export async function pingCommand(argv: string[]): Promise<number> {
       err(r?.stderr ?? 'ping: dpemu: the daemon closed the socket\n');
       return r?.exit ?? 1;
     }
+    if (!rcvbufHolds(a.size, a.preload)) err('ping: WARNING: probably, rcvbuf is not enough to hold preload\n');
     // IP_TTL refuses 0 (ping4_run sets it after the socket is connected).
     if (a.ttl === 0) {
       err('ping: cannot set unicast time-to-live: Invalid argument\n');
@@ -238,7 +330,12 @@ export async function pingCommand(argv: string[]): Promise<number> {
     }
     const from = a.device !== undefined || a.source !== undefined ? `from ${source} ${a.device ?? ''}: ` : '';
     out(`PING ${a.target} (${a.dst}) ${from}${a.size}(${a.size + 28}) bytes of data.\n`);
-    ping = new Ping(a, sock, out, err);
+    ping = new Ping(a, sock, out, err, uid);
+    const bad = ping.setupError();
+    if (bad !== null) {
+      err(bad);
+      return 2;
+    }
     return await ping.run();
   } catch (e) {
     err(e instanceof ConnectError ? e.message + '\n' : `ping: ${(e as Error).message}\n`);

@@ -26,6 +26,8 @@ export interface PingSession {
   stop(): void;
 }
 
+const byte = (v: unknown): boolean => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 255;
+
 function address(text: string | undefined, what: string): number | undefined {
   if (text === undefined) return undefined;
   const a = parseIpv4(text);
@@ -35,8 +37,12 @@ function address(text: string | undefined, what: string): number | undefined {
 
 /** Open ping's socket as `r` asks, or throw ping's error (exit 2) or the namespace's. */
 export function openPing(scope: Scope, r: PingOpenRequest, opts: Pick<CaptureOptions, 'congested' | 'maxQueue' | 'defer'>, deliver: (events: PingEvent[]) => void): PingSession {
-  if (typeof r !== 'object' || r === null || typeof r.node !== 'string' || typeof r.dst !== 'string' || !Number.isInteger(r.size) || r.size < 0) {
-    throw new ControlError('control: ping wants {"open": {node, ns?, dst, size, ttl?, device?, source?, trace?}}');
+  if (
+    typeof r !== 'object' || r === null || typeof r.node !== 'string' || typeof r.dst !== 'string' || !Number.isInteger(r.size) || r.size < 0 ||
+    (r.tos !== undefined && !byte(r.tos)) ||
+    (r.pattern !== undefined && !(Array.isArray(r.pattern) && r.pattern.length <= 16 && r.pattern.every(byte)))
+  ) {
+    throw new ControlError('control: ping wants {"open": {node, ns?, dst, size, ttl?, device?, source?, tos?, pattern?, trace?}}');
   }
   const ns: NetNamespace = mustNamespace(scope, r.node, r.ns);
   const dst = address(r.dst, 'destination')!;
@@ -46,7 +52,14 @@ export function openPing(scope: Scope, r: PingOpenRequest, opts: Pick<CaptureOpt
   let sock: PingSocket, from: number;
   try {
     ({ sock, source: from } = ns.openPing(
-      { dst, ...(r.ttl !== undefined ? { ttl: r.ttl } : {}), ...(r.device !== undefined ? { device: r.device } : {}), ...(source !== undefined ? { source } : {}) },
+      {
+        dst,
+        ...(r.ttl !== undefined ? { ttl: r.ttl } : {}),
+        ...(r.device !== undefined ? { device: r.device } : {}),
+        ...(source !== undefined ? { source } : {}),
+        ...(r.tos !== undefined ? { tos: r.tos } : {}),
+        ...(r.pattern !== undefined ? { pattern: Uint8Array.from(r.pattern) } : {}),
+      },
       (item) => {
         if (out.room()) out.push(item);
       },

@@ -68,6 +68,10 @@ export interface PingOpenRequest {
   source?: string;
   /** traceroute's probes instead of ping's: UDP (its default method) or ICMP echo (-I). */
   trace?: 'udp' | 'icmp';
+  /** -Q: the IP header's TOS byte. */
+  tos?: number;
+  /** -p: the bytes (1 to 16) that fill the data, over and over; without it the data counts up. */
+  pattern?: number[];
 }
 
 /** What a capture listens on, as tcpdump's banner names it. */

@@ -1150,7 +1150,8 @@ export class NetNamespace extends Element implements KeepsLearned {
     const bound = o.source ?? 0;
     let source = bound;
     if (!bound) {
-      const r = routeOutput(this.ns, { dst: o.dst, oif, proto: IPPROTO_UDP, dport: 1025 });
+      // The probe socket has ping's IP_TOS too: an `ip rule tos` sees it.
+      const r = routeOutput(this.ns, { dst: o.dst, oif, tos: o.tos ?? 0, proto: IPPROTO_UDP, dport: 1025 });
       if (r.kind === 'error') throw new PingError(`connect: ${strerror(r.errno)}`);
       if (r.kind === 'broadcast') throw new PingError('Do you want to ping broadcast? Then -b. If not, check your local firewall rules');
       source = r.src;
@@ -1163,7 +1164,7 @@ export class NetNamespace extends Element implements KeepsLearned {
       if (ct !== null && (ct.find(source, o.dst, IPPROTO_ICMP, ident, 0, now) !== 0 || ct.find(o.dst, source, IPPROTO_ICMP, ident, 0, now) !== 0)) continue;
       break;
     }
-    const sock = new PingSocket(ident, o.dst, bound, o.ttl ?? this.ns.sys.ip_default_ttl, oif, onItem);
+    const sock = new PingSocket(ident, o.dst, bound, o.ttl ?? this.ns.sys.ip_default_ttl, oif, onItem, o.tos ?? 0, o.pattern ?? null);
     this.pings = [...this.pings, sock];
     return { sock, source };
   }
@@ -1183,7 +1184,7 @@ export class NetNamespace extends Element implements KeepsLearned {
    */
   pingSend(sock: PingSocket, seq: number, dataLen: number): void {
     if (!this.pings.includes(sock)) return;
-    const rt = routeOutput(this.ns, { dst: sock.dst, src: sock.bound, oif: sock.oif, proto: IPPROTO_ICMP, sport: sock.ident });
+    const rt = routeOutput(this.ns, { dst: sock.dst, src: sock.bound, oif: sock.oif, tos: sock.tos, proto: IPPROTO_ICMP, sport: sock.ident });
     if (rt.kind === 'error') return sock.onItem({ kind: 'senderr', seq, message: strerror(rt.errno) });
     const e = this.engine, totLen = 28 + dataLen;
     const room = (e.pool.maxFrame - ETH_HLEN - 20) & ~7;
@@ -1201,7 +1202,7 @@ export class NetNamespace extends Element implements KeepsLearned {
       head.len = ETH_HLEN + totLen;
       sock.writeEcho(buf, l3 + 20, seq, dataLen);
     } else if (!this.pingDatagram(head, msg, room)) return sock.onItem({ kind: 'senderr', seq, message: 'No buffer space available' });
-    this.writeIpHeader(buf, l3, totLen, IPPROTO_ICMP, rt.src, sock.dst, 0);
+    this.writeIpHeader(buf, l3, totLen, IPPROTO_ICMP, rt.src, sock.dst, sock.tos);
     buf[l3 + 8] = sock.ttl;
     if (totLen <= rt.mtu) writeU16(buf, l3 + 6, IP_DF);
     ipv4SetChecksum(buf, l3);

@@ -21,6 +21,10 @@ export interface PingOpen {
   device?: string;
   /** bind() (-I ADDR). */
   source?: number;
+  /** IP_TOS (-Q): the TOS byte of each request. */
+  tos?: number;
+  /** -p: what fills the data, over and over (empty: zeros); without it bytes count up. */
+  pattern?: Uint8Array;
 }
 
 /** What ping reads from its socket: a datagram (an echo reply) or an error queue entry. */
@@ -53,12 +57,15 @@ export class PingSocket {
     /** SO_BINDTODEVICE's ifindex, 0 when unbound. */
     readonly oif: number,
     readonly onItem: (item: PingItem) => void,
+    readonly tos = 0,
+    readonly pattern: Uint8Array | null = null,
   ) {}
 
   /**
    * The ICMP message of an echo request at l4 (`dataLen` bytes of data):
-   * ping fills its data with bytes counting up from 0 (setup()), and the
-   * first 16 hold the time of sending when they fit (ping4_send_probe).
+   * ping fills its data with bytes counting up from 0 (setup()), or with
+   * -p's bytes over and over (fill()), and the first 16 hold the time of
+   * sending when they fit (ping4_send_probe).
    */
   writeEcho(buf: Uint8Array, l4: number, seq: number, dataLen: number): void {
     buf[l4] = ICMP_ECHO;
@@ -66,7 +73,10 @@ export class PingSocket {
     writeU16(buf, l4 + 4, this.ident);
     writeU16(buf, l4 + 6, seq & 0xffff);
     const d = l4 + 8;
-    for (let i = 0; i < dataLen; i++) buf[d + i] = i & 0xff;
+    const pat = this.pattern;
+    if (pat === null) for (let i = 0; i < dataLen; i++) buf[d + i] = i & 0xff;
+    else if (pat.length === 0) buf.fill(0, d, d + dataLen);
+    else for (let i = 0; i < dataLen; i++) buf[d + i] = pat[i % pat.length]!;
     if (dataLen >= TIMEVAL_LEN) {
       const us = wallUs();
       const sec = Math.floor(us / 1e6);

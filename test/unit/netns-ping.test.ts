@@ -114,13 +114,13 @@ test('ping\'s numbers as iputils prints them', () => {
   st.advance();
   assert.equal(st.gather(2, 64, 64, 37, '198.51.100.2', false, false), '64 bytes from 198.51.100.2: icmp_seq=2 ttl=64 time=0.037 ms');
   assert.equal(st.gather(2, 64, 64, 40, '198.51.100.2', false, false), '64 bytes from 198.51.100.2: icmp_seq=2 ttl=64 time=0.040 ms (DUP!)');
-  const f = st.finish('198.51.100.2', 1004_300_000, 1000, 0, 2);
+  const f = st.finish('198.51.100.2', 1004_300_000, false, 0, 2);
   assert.equal(f.text, '\n--- 198.51.100.2 ping statistics ---\n2 packets transmitted, 2 received, +1 duplicates, 0% packet loss, time 1004ms\nrtt min/avg/max/mdev = 0.037/0.111/0.256/0.102 ms\n');
   assert.equal(f.exit, 0);
   assert.deepEqual([rttText(999), rttText(1000), rttText(1234), rttText(9994), rttText(14270), rttText(99949), rttText(123456)], [' time=0.999 ms', ' time=1.00 ms', ' time=1.23 ms', ' time=9.99 ms', ' time=14.3 ms', ' time=99.9 ms', ' time=123 ms']);
   const lost = new PingStats(56);
   for (let i = 0; i < 3; i++) lost.advance();
   lost.gather(3, 64, 64, 500, 'x', false, true);
-  assert.match(lost.finish('x', 0, 1000, 5, 3).text, /3 packets transmitted, 1 received, 66\.6667% packet loss/);
-  assert.equal(lost.finish('x', 0, 1000, 5, 3).exit, 1, '-w with fewer replies than -c: exit 1');
+  assert.match(lost.finish('x', 0, false, 5, 3).text, /3 packets transmitted, 1 received, 66\.6667% packet loss/);
+  assert.equal(lost.finish('x', 0, false, 5, 3).exit, 1, '-w with fewer replies than -c: exit 1');
 });
