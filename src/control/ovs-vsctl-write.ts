@@ -98,14 +98,25 @@ export function vsctlSet(emu: Emulator, node: string, args: readonly string[], o
   return ok('');
 }
 
-/** `remove TABLE RECORD COLUMN KEY|VALUE|KEY=VALUE...` (cmd_remove): a map's elements by key, or by key and value. */
-export function vsctlRemove(emu: Emulator, node: string, args: readonly string[], opts: ReadonlyMap<string, string>): CommandResponse {
+/**
+ * remove's and add's `TABLE RECORD COLUMN VALUE...`: the table, column and
+ * row (null: none, with --if-exists), checked in ovs-vsctl's order.
+ */
+function columnWrite(emu: Emulator, node: string, args: readonly string[], opts: ReadonlyMap<string, string>) {
   const [tableWord, record, columnWord, ...values] = args as [string, string, string, ...string[]];
   const t = getTable(tableWord);
   const column = getColumn(t, columnWord);
   const row = target(emu, node, t, record, opts);
-  if (!row) return ok('');
+  if (!row) return null;
   checkMutable(t, column);
+  return { t, column, row, values };
+}
+
+/** `remove TABLE RECORD COLUMN KEY|VALUE|KEY=VALUE...` (cmd_remove): a map's elements by key, or by key and value. */
+export function vsctlRemove(emu: Emulator, node: string, args: readonly string[], opts: ReadonlyMap<string, string>): CommandResponse {
+  const w = columnWrite(emu, node, args, opts);
+  if (!w) return ok('');
+  const { t, column, row, values } = w;
   const type = column.type;
   let es = entries(row.values[column.name]!);
   for (const v of values) {
@@ -133,12 +144,9 @@ export function vsctlRemove(emu: Emulator, node: string, args: readonly string[]
 
 /** `add TABLE RECORD COLUMN [KEY=]VALUE...` (cmd_add): a map's keys take the values given. */
 export function vsctlAdd(emu: Emulator, node: string, args: readonly string[], opts: ReadonlyMap<string, string>): CommandResponse {
-  const [tableWord, record, columnWord, ...values] = args as [string, string, string, ...string[]];
-  const t = getTable(tableWord);
-  const column = getColumn(t, columnWord);
-  const row = target(emu, node, t, record, opts);
-  if (!row) return ok('');
-  checkMutable(t, column);
+  const w = columnWrite(emu, node, args, opts);
+  if (!w) return ok('');
+  const { t, column, row, values } = w;
   const type = column.type;
   let added: Entry[] = [];
   for (const v of values) {
