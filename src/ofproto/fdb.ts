@@ -126,14 +126,19 @@ export class MacLearning {
 
   /**
    * mac_learning_set_max_entries(), clamped to 10..1,000,000, then what
-   * mac_learning_run does next: least recently used entries go, counted as
-   * expired, while the table holds more.
+   * mac_learning_run does next: learned entries go from the least recently
+   * used on, counted as expired, while the table holds more (static ones
+   * stay, as in expire()).
    */
   setMaxEntries(n: number): void {
     this.maxEntries = Math.min(1_000_000, Math.max(10, n));
-    while (this.head !== null && this.table.size > this.maxEntries) {
-      this.remove(this.head);
-      this.totalExpired++;
+    for (let e = this.head; e !== null && this.table.size > this.maxEntries; ) {
+      const next = e.next;
+      if (!e.isStatic) {
+        this.remove(e);
+        this.totalExpired++;
+      }
+      e = next;
     }
   }
 

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { buildEmulator, type Emulator } from '../../src/topology/builder.js';
 import { loadTopologyOrThrow } from '../../src/topology/loader.js';
-import { appctl, ofctl } from '../../src/control/ovs-commands.js';
+import { appctl, ofctl, vsctl } from '../../src/control/ovs-commands.js';
 import { ControlError, type CommandResponse } from '../../src/control/protocol.js';
 import { OvsBridge } from '../../src/ofproto/bridge.js';
 import { RealOvs } from '../helpers/ovs.js';
@@ -153,10 +153,12 @@ test('fdb/add, fdb/del, fdb/stats-clear: the same answers, MAC tables and statis
   tables();
 
   // A full table (other_config:mac-table-size=10): static entries are evicted as learned ones, and not counted down.
-  for (const br of bridgesOf(NODE)) {
-    br.fdb.maxEntries = 10;
-    o.vsctl(['set', 'bridge', br.name, 'other_config:mac-table-size=10']);
-  }
+  /** The same ovs-vsctl write on both sides. */
+  const set = (...words: string[]): void => {
+    o.vsctl(words);
+    vsctl.run({ emu, invalidate: () => {} }, [words[0]!, NODE, ...words.slice(1)]);
+  };
+  for (const br of bridgesOf(NODE)) set('set', 'bridge', br.name, 'other_config:mac-table-size=10');
   for (let i = 0; i < 6; i++) trace(M(0x30 + i), M(0x23));
   for (let i = 0; i < 6; i++) same('fdb/add', 'br-int', i % 2 ? 'patch-tun' : 'qvo2ab77d0f-99', '10', M(0x40 + i));
   tables();
@@ -167,6 +169,12 @@ test('fdb/add, fdb/del, fdb/stats-clear: the same answers, MAC tables and statis
   assert.match(stats, /evicted MAC entries +: [1-9]/);
   assert.match(stats, /expired MAC entries +: [1-9]/);
   assert.match(stats, /Current\/maximum MAC entries in the table: 1[1-9]\/10/);
+  // A larger table learns more; shrunk again, learned entries go from the least recently used on, static ones stay.
+  set('set', 'bridge', 'br-int', 'other_config:mac-table-size=20');
+  for (let i = 0; i < 8; i++) trace(M(0x60 + i), M(0x23));
+  tables();
+  set('set', 'bridge', 'br-int', 'other_config:mac-table-size=10');
+  tables();
   assert.ok(compared > 90, `${compared} answers compared`);
 });
 
