@@ -1,14 +1,13 @@
 // A node's datapath as its revalidators see it (OVS's struct udpif, one per
-// datapath, ofproto/ofproto-dpif-upcall.c): every MAX_REVALIDATOR ms the
+// datapath, ofproto/ofproto-dpif-upcall.c): every min(max-idle,
+// max-revalidator) ms the
 // leader reads the datapath's flow count, keeps its maximum and a running
 // average, dumps the flows (here: sweeps the node's translation caches for
 // idle entries, xlate-cache.ts) and times the dump, which adjusts the flow
 // limit. `ovs-appctl upcall/show` prints these (upcallShow).
 import type { OvsBridge } from './bridge.js';
 import type { Engine } from '../datapath/engine.js';
-
-/** ofproto_max_revalidator's default (ms): how often the revalidators dump. */
-const MAX_REVALIDATOR = 500;
+import { MAX_REVALIDATOR_DEFAULT } from './xlate-cache.js';
 /** ofproto_flow_limit's default (other_config:flow-limit). */
 const OFPROTO_FLOW_LIMIT = 200000;
 
@@ -35,20 +34,26 @@ export class Udpif {
   }
 
   /**
-   * udpif_revalidator's leader, at most every MAX_REVALIDATOR ms: the flow
+   * udpif_revalidator's leader, at most every min(max-idle, max-revalidator) ms: the flow
    * count before the dump (so it still holds the flows the dump deletes),
    * its maximum and average ((avg + n) / 2), the dump's wall time (at least
    * 1 ms) and the flow limit's adjustment by it.
    */
   run(now: number): void {
     if (now < this.next) return;
-    this.next = now + MAX_REVALIDATOR;
-    let n = 0;
-    for (const br of this.bridges()) n += br.xcache?.count ?? 0;
+    const bridges = this.bridges();
+    let n = 0, wait = MAX_REVALIDATOR_DEFAULT;
+    for (const br of bridges) {
+      const xc = br.xcache;
+      if (xc === null) continue;
+      n += xc.count;
+      wait = Math.min(wait, xc.maxIdle);
+    }
+    this.next = now + wait;
     this.maxFlows = Math.max(n, this.maxFlows);
     this.avgFlows = Math.floor((this.avgFlows + n) / 2);
     const start = Math.floor(performance.now());
-    for (const br of this.bridges()) br.xcache?.sweep(now);
+    for (const br of bridges) br.xcache?.sweep(now);
     const duration = Math.max(Math.floor(performance.now()) - start, 1);
     this.dumpDuration = duration;
     let limit = this.flowLimit;

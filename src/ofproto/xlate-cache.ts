@@ -141,7 +141,7 @@ export class XcSeg {
 /** other_config:max-idle's default, ms (OFPROTO_MAX_IDLE_DEFAULT). */
 export const MAX_IDLE_DEFAULT = 10_000;
 /** other_config:max-revalidator's default, ms: the revalidators dump at least this often (min with max-idle). */
-const MAX_REVALIDATOR_DEFAULT = 500;
+export const MAX_REVALIDATOR_DEFAULT = 500;
 
 /** Entries with credits waiting, at most: one more pushes them all first. */
 const CREDIT_QUEUE_MAX = 4096;
