@@ -136,8 +136,9 @@ async function steady(payload: number, name: string, runs: number): Promise<void
     name: `${name}.allocBytesPerPacket`, value: alloc.bytesPerOp, unit: 'bytes/packet',
     conditions: {
       from: name, packetsCounted: alloc.opsCounted, chunks: alloc.chunks, chunksWithoutGc: alloc.chunksClean, packetsPerChunk: ALLOC_CHUNK,
+      meanBytesPerPacket: +alloc.meanBytesPerOp.toFixed(2), maxChunkBytesPerPacket: +alloc.maxBytesPerOp.toFixed(2),
       gcMinorPerMPackets: +(r.gcMinor / (r.packets / 1e6)).toFixed(1),
-      measured: 'V8 used_heap_size after minus before, over chunks no collection ran in, less the reading itself (bench/lib/harness.ts heapBytesPerOp)',
+      measured: 'V8 used_heap_size after minus before, per chunk no collection ran in, less the reading itself; the median chunk (bench/lib/harness.ts heapBytesPerOp)',
     },
   });
   figures.push({

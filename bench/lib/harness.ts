@@ -94,7 +94,12 @@ export function quietStdout(): void {
 }
 
 export interface HeapAllocation {
+  /** The median clean chunk's bytes per operation: what every operation allocates. */
   bytesPerOp: number;
+  /** Over all clean chunks, one-off growth included (V8 compiling code, a table's first growth). */
+  meanBytesPerOp: number;
+  /** The largest clean chunk's bytes per operation. */
+  maxBytesPerOp: number;
   /** Chunks measured, and how many of them had no collection in them (the ones counted). */
   chunks: number;
   chunksClean: number;
@@ -106,7 +111,11 @@ export interface HeapAllocation {
  * used_heap_size before and after chunks of `perChunk` operations, counting
  * only chunks that no collection ran in (collections are timed by a gc
  * observer, reported after the fact), less what reading the statistics
- * allocates itself (measured around an empty chunk). Node 20 has no
+ * allocates itself (measured around an empty chunk). The figure is the
+ * median chunk's: an allocation per operation shows in every chunk, while
+ * one-off growth (optimized code, a table's first resize: a few hundred kB
+ * in one chunk now and then) would otherwise read as bytes per operation
+ * in the mean, which comes beside it. Node 20 has no
  * allocated-bytes counter; the sampling heap profiler (bench/profile.ts)
  * says where the bytes come from, this only how many.
  */
@@ -134,7 +143,11 @@ export async function heapBytesPerOp(step: (n: number) => void, perChunk: number
   });
   const full = clean.filter((w) => !w.empty), empties = clean.filter((w) => w.empty);
   const overhead = median(empties.map((w) => w.bytes));
-  const bytes = full.reduce((a, w) => a + w.bytes - overhead, 0);
+  const perOp = full.map((w) => Math.max(0, (w.bytes - overhead) / perChunk));
   const ops = full.length * perChunk;
-  return { bytesPerOp: ops ? Math.max(0, bytes / ops) : NaN, chunks, chunksClean: full.length, opsCounted: ops };
+  if (!ops) return { bytesPerOp: NaN, meanBytesPerOp: NaN, maxBytesPerOp: NaN, chunks, chunksClean: 0, opsCounted: 0 };
+  return {
+    bytesPerOp: median(perOp), meanBytesPerOp: perOp.reduce((a, b) => a + b, 0) / perOp.length, maxBytesPerOp: Math.max(...perOp),
+    chunks, chunksClean: full.length, opsCounted: ops,
+  };
 }
