@@ -48,7 +48,7 @@ export function resolveLinks(ctx: Ctx, raw: RawFile, nodes: readonly Node[], gat
     const reg = nodeRegistry(ctx, n);
     regs.set(n.name, reg);
     patchLinks(ctx, n, reg, link);
-    internalAndTunnelLinks(ctx, n, reg, link, links);
+    internalAndTunnelLinks(n, reg, link, links);
     vethLinks(ctx, n, reg, link);
   }
   const resolve = (ref: string, path: Path): Entry | undefined => {
@@ -235,7 +235,7 @@ function patchLinks(ctx: Ctx, n: Node, reg: Registry, link: LinkFn): void {
   }
 }
 
-function internalAndTunnelLinks(ctx: Ctx, n: Node, reg: Registry, link: LinkFn, links: Link[]): void {
+function internalAndTunnelLinks(n: Node, reg: Registry, link: LinkFn, links: Link[]): void {
   for (const b of n.ovsBridges) {
     for (const p of b.ports) {
       const self = reg.get(p.name);

@@ -80,7 +80,7 @@ const STRICT: CtSysctls = { 'net.netfilter.nf_conntrack_tcp_be_liberal': 0, 'net
 /** The conntrack -S counters both keep. */
 const STATS = ['found', 'invalid', 'insert', 'insert_failed', 'drop', 'early_drop', 'error', 'search_restart'] as const;
 
-function rules(ri: string, ro: string, nat: string): string {
+function rules(ro: string, nat: string): string {
   return `*mangle
 :PREROUTING ACCEPT [0:0]
 :INPUT ACCEPT [0:0]
@@ -681,7 +681,7 @@ const TOOL_CASES: string[][] = [
 
 async function scenario(role: string, nat: string, ct: CtSysctls): Promise<string[]> {
   const ri = `dpe-${tag}-${role}i`, ro = `dpe-${tag}-${role}o`;
-  const text = rules(ri, ro, nat);
+  const text = rules(ro, nat);
   const k = new KernelSide(role, ri, ro, text, ct);
   const d = new ModelSide(ri, ro, text, ct);
   const table = d.r.nf.conntrack;
