@@ -1,10 +1,11 @@
 // What `ip -d link|addr` adds to a device (iproute2 6.1 print_linkinfo's
 // show_details branch) as Linux 6.x sets the devices up: the loopback, veth
-// ends (drivers/net/veth.c), OVS internal ports (vport-internal_dev.c,
-// linkinfo kind "openvswitch" with no data: iproute2 has no printer for
-// that kind) and, where the device carries its LinkInfo (a hypervisor's
-// root view: src/control/root-netns.ts), Linux bridges, TAPs (tun), vxlan
-// devices, NICs and any device's master's slave data.
+// ends (drivers/net/veth.c), OVS internal ports (vport-internal_dev.c:
+// linkinfo kind "openvswitch" with no data, iproute2 having no printer for
+// that kind, and promiscuous once) and, where the device carries its
+// LinkInfo (a hypervisor's root view: src/control/root-netns.ts), Linux
+// bridges, TAPs (tun), vxlan devices, NICs and any device's master's slave
+// data.
 
 import { RtnlError } from './errors.js';
 import { type Interface, infoKind } from './interfaces.js';
@@ -63,7 +64,8 @@ function details(l: Interface): Details {
   // nor a TAP's, NIC's, bridge's or vxlan device's settings (read from pasted text).
   if (l.master !== undefined) throw new RtnlError('EINVAL', undefined, `Error: -details is not emulated for ${l.name} (a port of ${l.master} here).`, 255);
   if (l.kind in UNDETAILED) throw new RtnlError('EINVAL', undefined, `Error: -details is not emulated for ${l.name} (a ${UNDETAILED[l.kind]} here).`, 255);
-  return { ...driver(l), promiscuity: 0, allmulti: 0 };
+  // internal_dev_create counts an OVS internal port promiscuous once (dev->promiscuity only, no PROMISC flag); a move to a namespace keeps it.
+  return { ...driver(l), promiscuity: l.kind === 'internal' ? 1 : 0, allmulti: 0 };
 }
 
 /**

@@ -9,7 +9,9 @@
 //   namespace: its `@ifN`, link-netns and qdisc are dropped;
 // - ovs-system and the OVS bridges' own devices (kind openvswitch: no OVS
 //   kernel module here) are Linux bridges left down, which print the same
-//   flags, qdisc and state (-d tells them apart: see maskDetails);
+//   flags, qdisc and state (-d tells them apart: see maskDetails), made
+//   promiscuous once as the kernel makes an internal port
+//   (internal_dev_create; hold-promisc.py, no PROMISC flag);
 // - a TAP's and a NIC's qdisc is the host's net.core.default_qdisc
 //   (pfifo_fast here, fq_codel on a Debian node, which dpemu prints).
 // Under -d (maskDetails): the stand-ins' own data (a veth NIC's kind and
@@ -27,6 +29,7 @@ import type { Node } from '../../src/topology/model.js';
 import { COMMANDS } from '../../src/control/registry.js';
 import { ControlError } from '../../src/control/protocol.js';
 import { KernelObjects, sh, uniqueTag } from './lab-names.js';
+import { holdPromisc } from './promisc-holder.js';
 import { spawnSync } from 'node:child_process';
 
 const tag = uniqueTag();
@@ -37,6 +40,7 @@ if (!loaded.ok) throw new Error('seed topology does not load');
 const topo = loaded.topology;
 let emu: Emulator;
 const kns = new Map<string, string>();
+let releasePromisc = async (): Promise<void> => {};
 
 async function dpemu(argv: string[]): Promise<string> {
   const r = await COMMANDS.get('ip')!.run({ emu, invalidate: () => {} }, argv);
@@ -223,12 +227,17 @@ before(async () => {
   try {
     objs.addNetns(SPARE);
     for (const n of topo.nodes) await buildRoot(n);
+    const internal = topo.nodes.flatMap((n) => (n.ovsBridges.length ? ['ovs-system', ...n.ovsBridges.map((b) => b.name)] : []).map((d) => [kns.get(n.name)!, d] as const));
+    releasePromisc = await holdPromisc(internal);
   } catch (e) {
     objs.cleanup();
     throw e;
   }
 });
-after(() => objs.cleanup());
+after(async () => {
+  await releasePromisc();
+  objs.cleanup();
+});
 
 for (const node of topo.nodes.map((n) => n.name)) {
   test(`${node}: the root namespace's show commands print what the kernel prints for the same devices`, async () => {

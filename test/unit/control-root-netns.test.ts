@@ -136,7 +136,7 @@ test('ip -s link in the root view: vxlan_sys_4789 counts what its tunnel ports c
   assert.deepEqual([w02.tx.packets, w02.tx.bytes, w07.rx.packets, w07.rx.bytes], [3, 360, 3, 360]);
 });
 
-test('ip -d in the root view: the TAP as libvirt opens it, its bridge port disabled until a VM holds it and forwarding then; the qbr from the topology; openvswitch_slave for OVS ports', async () => {
+test('ip -d in the root view: the TAP as libvirt opens it, its bridge port disabled until a VM holds it and forwarding then; the qbr from the topology; openvswitch_slave for OVS ports; OVS internal devices promiscuous', async () => {
   const tap = async (emu: Emulator) => (await ip(emu, ['w07', '-d', 'link', 'show', 'tap2ab77d0f-99'])).out;
   assert.match(await tap(build()), /promiscuity 1 {2}allmulti 1 minmtu 68 maxmtu 65521 \n {4}tun type tap pi off vnet_hdr on persist off \n {4}bridge_slave state disabled priority 32 cost 2 .* port_id 0x8002 port_no 0x2 designated_port 32770 .* designated_bridge 8000\.96:6e:9b:a8:b1:fc /);
   assert.match(await tap(build(true)), /bridge_slave state forwarding /);
@@ -144,4 +144,6 @@ test('ip -d in the root view: the TAP as libvirt opens it, its bridge port disab
   assert.deepEqual([qbr.info_kind, qbr.info_data.forward_delay, qbr.info_data.stp_state, qbr.info_data.ageing_time, qbr.info_data.mcast_snooping, qbr.info_data.bridge_id], ['bridge', 0, 0, 30000, 0, '8000.96:6e:9b:a8:b1:fc']);
   assert.match((await ip(build(), ['w07', '-d', 'link', 'show', 'qvo2ab77d0f-99'])).out, /promiscuity 2 {2}allmulti 0 .*\n {4}veth \n {4}openvswitch_slave addrgenmode eui64 /);
   assert.match((await ip(build(), ['w02', '-d', 'link', 'show', 'eth3'])).out, /promiscuity 1 {2}allmulti 0 minmtu 68 maxmtu 65535 \n {4}openvswitch_slave addrgenmode/);
+  // OVS's own devices are internal ports: promiscuous once (internal_dev_create), no master.
+  for (const dev of ['ovs-system', 'br-int']) assert.match((await ip(build(), ['w07', '-d', 'link', 'show', dev])).out, /promiscuity 1 {2}allmulti 0 minmtu 68 maxmtu 65535 \n {4}openvswitch addrgenmode/);
 });
