@@ -64,6 +64,7 @@ function megaflow(flow: FlowKey, wc: Uint32Array): Match {
   M.set(wc);
   if (flow[K.TUN_DST] === 0) for (let w = K.TUN_ID_HI; w <= K.TUN_DST; w++) M[w] = 0;
   if (M[K.VLAN_TCI]) M[K.VLAN_TCI] |= 0x1000;
+  if (flow[K.NW_FRAG]! & 2) M[K.TP_SRC] = M[K.TP_DST] = 0; // xlate_wc_finish: a later fragment has no ports
   for (let i = 0; i < K.WORDS; i++) (m.value as Uint32Array)[i] = (flow[i]! & M[i]!) >>> 0;
   return m;
 }

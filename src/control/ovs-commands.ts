@@ -14,6 +14,7 @@ import { dumpTables } from './ovs-dump-tables.js';
 import type { OfVersion } from '../ofproto/flow-printer.js';
 import { dumpPorts } from './ovs-dump-ports.js';
 import { dumpDesc, modPort, queueStats, setFrags } from './ovs-switch-replies.js';
+import { FRAG_NAMES } from '../ofproto/frag-handling.js';
 import { ofprotoTrace } from './ofproto-trace.js';
 import { TraceFlowError } from '../ofproto/trace-flow.js';
 import { FlowSyntaxError } from '../ofproto/flow-parser.js';
@@ -179,7 +180,7 @@ export const ofctl: CommandFamily = {
         const br = mustOvsBridge(ctx, node, bridge);
         if (rest.length) throw new ControlError(`ovs-ofctl: '${sub}' command takes at most 1 arguments`);
         const v = version();
-        if (sub === 'get-frags') return ok('normal\n'); // the only mode dpemu's bridges have (set-frags)
+        if (sub === 'get-frags') return ok(`${FRAG_NAMES[br.fragMode]}\n`);
         const model = emu.topology.nodes.find((n) => n.name === br.node);
         return ok(dumpDesc(model?.ovsVersion ?? '3.1.0', v));
       }
@@ -188,6 +189,7 @@ export const ofctl: CommandFamily = {
         if (rest.length !== 1) throw new ControlError(`ovs-ofctl: 'set-frags' command ${rest.length ? 'takes at most' : 'requires at least'} 2 arguments`);
         version();
         setFrags(br, rest[0]!);
+        ctx.invalidate(`${br.node}:${br.name} frags`);
         return ok('');
       }
       case 'queue-stats': {

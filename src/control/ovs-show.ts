@@ -10,6 +10,7 @@ import { ovsBridges } from './resolve.js';
 import { ovsdbMap, ovsdbString, stableMac, stableUuid } from './ovsdb-text.js';
 import type { OfVersion } from '../ofproto/flow-printer.js';
 import { OFPPC } from '../ofproto/ovs-port.js';
+import { FRAG_NAMES } from '../ofproto/frag-handling.js';
 
 const OFPP_LOCAL = 65534;
 
@@ -106,18 +107,19 @@ export function dumpPortsDesc(emu: Emulator, br: OvsBridge, v: OfVersion = 10): 
  * MAC, as bridge_pick_datapath_id takes the bridge's address), in OpenFlow
  * 1.0 with the ports in it and from 1.3 on followed by a port description
  * request of its own (the xids count the requests), then the switch
- * config, whose fragment handling nothing here changes from normal.
+ * config: its fragment handling (set-frags).
  */
 export function ofctlShow(emu: Emulator, br: OvsBridge, v: OfVersion): string {
   const local = br.portsDesc().find((d) => d.ofport === OFPP_LOCAL);
   const dpid = (local ? portMac(emu, br, local) : '00:00:00:00:00:00').replaceAll(':', '').padStart(16, '0');
+  const config = `frags=${FRAG_NAMES[br.fragMode]} miss_send_len=0`;
   let out = `OFPT_FEATURES_REPLY${ofTag(v)} (xid=0x2): dpid:${dpid}\nn_tables:254, n_buffers:0\n`;
   if (v === 10) {
     out += 'capabilities: FLOW_STATS TABLE_STATS PORT_STATS QUEUE_STATS ARP_MATCH_IP\n';
     out += 'actions: output enqueue set_vlan_vid set_vlan_pcp strip_vlan mod_dl_src mod_dl_dst mod_nw_src mod_nw_dst mod_nw_tos mod_tp_src mod_tp_dst\n';
-    return `${out}${portsText(emu, br, v)}OFPT_GET_CONFIG_REPLY (xid=0x4): frags=normal miss_send_len=0\n`;
+    return `${out}${portsText(emu, br, v)}OFPT_GET_CONFIG_REPLY (xid=0x4): ${config}\n`;
   }
   out += `capabilities: FLOW_STATS TABLE_STATS PORT_STATS GROUP_STATS QUEUE_STATS${v >= 14 ? ' BUNDLES' : ''}\n`;
   out += `OFPST_PORT_DESC reply${ofTag(v)} (xid=0x3):\n${portsText(emu, br, v)}`;
-  return `${out}OFPT_GET_CONFIG_REPLY${ofTag(v)} (xid=0x5): frags=normal miss_send_len=0\n`;
+  return `${out}OFPT_GET_CONFIG_REPLY${ofTag(v)} (xid=0x5): ${config}\n`;
 }

@@ -1,9 +1,10 @@
-// ovs-ofctl 3.1's dump-desc, get-frags, set-frags, queue-stats and mod-port
+// ovs-ofctl 3.1's dump-desc, set-frags, queue-stats and mod-port
 // on a node's OVS bridge (utilities/ovs-ofctl.c, ofproto/ofproto.c; checked
 // against a real ovs-vswitchd 3.1: test/e2e/ovs-ofctl-more-oracle.test.ts).
 import type { OvsBridge } from '../ofproto/bridge.js';
 import { OFPPC } from '../ofproto/ovs-port.js';
 import { OFPP } from '../ofproto/actions.js';
+import { FRAG_NAMES, type FragMode } from '../ofproto/frag-handling.js';
 import type { OfVersion } from '../ofproto/flow-printer.js';
 import { ControlError } from './protocol.js';
 import { portArg } from './ovs-dump-ports.js';
@@ -20,20 +21,17 @@ export function dumpDesc(version: string, v: OfVersion): string {
   return `OFPST_DESC reply${ofTag(v)} (xid=0x2):\nManufacturer: Nicira, Inc.\nHardware: Open vSwitch\nSoftware: ${version}\nSerial Num: None\nDP Description: None\n`;
 }
 
-/** ofputil_frag_handling_from_string's modes. */
-const FRAG_MODES = ['normal', 'drop', 'reassemble', 'nx-match'];
-
 /**
- * set-frags: dpemu's bridges handle fragments as `normal` only (it accepts
- * that, changing nothing); reassemble fails as on OVS, which cannot
- * either; drop and nx-match, which OVS does, are refused as dpemu's.
+ * set-frags (ofputil_frag_handling_from_string, any case): normal, drop and
+ * nx-match as ofproto-dpif does them; reassemble it refuses
+ * (set_frag_handling), which ovs-ofctl reports after the barrier.
  */
 export function setFrags(br: OvsBridge, mode: string): void {
   const m = mode.toLowerCase();
-  if (!FRAG_MODES.includes(m)) throw new ControlError(`ovs-ofctl: ${mode}: unknown fragment handling mode`);
-  if (m === 'normal') return;
+  const i = FRAG_NAMES.indexOf(m as (typeof FRAG_NAMES)[number]);
+  if (i >= 0) return br.setFragMode(i as FragMode);
   if (m === 'reassemble') throw new ControlError(`ovs-ofctl: ${br.name}: setting fragment handling mode failed (this switch probably doesn't support mode "reassemble")`);
-  throw new ControlError(`ovs-ofctl: ${br.name}: dpemu's bridges handle IP fragments as "normal" only (set-frags ${m} is not emulated)`);
+  throw new ControlError(`ovs-ofctl: ${mode}: unknown fragment handling mode`);
 }
 
 const OFPP_ANY = 0xffff;

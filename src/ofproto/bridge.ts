@@ -19,6 +19,7 @@ import { oxmVlanTci } from './match-edit.js';
 import { MAX_IDLE_DEFAULT, XlateCache } from './xlate-cache.js';
 import { XcDeps } from './xlate-deps.js';
 import { udpifOf, type Udpif } from './udpif.js';
+import { FRAG_DROP, FRAG_NORMAL, type FragMode } from './frag-handling.js';
 import { FASTPATH_CELLS } from '../datapath/stats.js';
 import { LJ, type KeepsLearned, type LearnedJournal, type LearnedRecord, type LearnedSink } from '../datapath/learned-journal.js';
 
@@ -106,6 +107,8 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
   private maxIdle = MAX_IDLE_DEFAULT;
   /** The Bridge row's other_config as ovs-vsctl wrote it (the keys dpemu honours: ovsdb-honoured.ts). */
   readonly otherConfig = new Map<string, string>();
+  /** ovs-ofctl set-frags: how table lookups treat IP fragments. */
+  private frags: FragMode = FRAG_NORMAL;
   private udpifRef: Udpif | null = null;
   private xdeps: XcDeps | null = null;
   /** The learned-state journal (its learned flows; the fdb journals itself), as element `jid`; null inline. */
@@ -317,6 +320,23 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
   /** The node's datapath as its revalidators see it (`ovs-appctl upcall/show`). */
   udpif(): Udpif {
     return (this.udpifRef ??= udpifOf(this, () => this.engine.elements.filter((e): e is OvsBridge => e instanceof OvsBridge && e.node === this.node)));
+  }
+
+  /** XlateHost: the fragment handling (get-frags). */
+  get fragMode(): FragMode {
+    return this.frags;
+  }
+
+  /**
+   * set-frags (ofproto's handle_set_config): the lookups of fragments from
+   * now on, and the cached translations of those that change go (OVS
+   * revalidates every datapath flow: need_revalidate).
+   */
+  setFragMode(mode: FragMode): void {
+    if (mode === this.frags) return;
+    const firstOnly = mode !== FRAG_DROP && this.frags !== FRAG_DROP;
+    this.frags = mode;
+    this.xdeps?.fragsChanged(firstOnly);
   }
 
   /** ofproto_set_max_idle(): how long a datapath flow (cache entry) stays unused, from the next revalidation on. */

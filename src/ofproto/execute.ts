@@ -38,7 +38,8 @@ import type { Element, Port } from '../datapath/element.js';
 import type { Packet } from '../datapath/packet.js';
 import type { DropReason } from '../datapath/drop-reasons.js';
 import { writeU16 } from '../wire/addr.js';
-import { XcRecorder, type XcBridge, type XcEntry, type XcIndex, type XlateCache, EV_SNAP, EV_APPLY, EV_PUSH, EV_OUTPUT, EV_LOOKUP, EV_LEARN, EV_CROSS, FDB_ABSENT, creditSteps } from './xlate-cache.js';
+import { XcRecorder, type XcBridge, type XcEntry, type XcIndex, type XlateCache, EV_SNAP, EV_APPLY, EV_PUSH, EV_OUTPUT, EV_LOOKUP, EV_LEARN, EV_CROSS, EV_FRAG_DROP, FDB_ABSENT, creditSteps } from './xlate-cache.js';
+import { FRAG_DROP, FRAG_DROP_RULE, FRAG_DROP_TRACE, FRAG_NX_MATCH, type FragMode } from './frag-handling.js';
 
 export { applyVlan };
 
@@ -77,6 +78,8 @@ export interface XlateHost {
   readonly portList: readonly OvsPort[];
   portByOfport(ofport: number): OvsPort | undefined;
   readonly traceFormat: TraceFormat;
+  /** How table lookups treat IP fragments (set-frags). */
+  readonly fragMode: FragMode;
   /** The executor of the bridge behind patch port `p`'s peer (null: none, or this bridge). */
   patchPeer(p: OvsPort): Xlate | null;
   /** What the bridge does with `pkt` arriving at `port` before translating it; null if it dropped it. */
@@ -242,7 +245,7 @@ export class Xlate implements NormalCtx {
       return;
     }
     const p = this.pending;
-    const entry = rec.finish(xc.group(rec.wc), this.key, this.dropReason);
+    const entry = rec.finish(xc.group(rec.megaflow()), this.key, this.dropReason);
     if (p === null || p.type !== 'patch' || this.nOut !== 0) {
       xc.insert(entry, this.nowMs);
       this.finish();
@@ -310,7 +313,7 @@ export class Xlate implements NormalCtx {
       rec.cross(this.key, this.xcBridge());
       this.walk(rec);
       if (rec.uncacheable || this.error !== ERR_NONE) xc.insert(plain, this.nowMs);
-      else if (rec.unchanged()) xc.insert(rec.finish(xc.group(rec.wc), this.key, this.dropReason), this.nowMs);
+      else if (rec.unchanged()) xc.insert(rec.finish(xc.group(rec.megaflow()), this.key, this.dropReason), this.nowMs);
     }
     this.finish();
   }
@@ -494,12 +497,22 @@ export class Xlate implements NormalCtx {
     }
     const saved = key[K.IN_PORT]!;
     key[K.IN_PORT] = inPort;
-    const rec = this.rec;
-    const e = this.host.tables.lookup(id, key, this.nowMs, rec?.wc);
-    if (rec !== null) {
-      // With the key looked up (a flow change invalidates by it) and the table (the lookup made it exist).
-      rec.step(EV_LOOKUP, id, this.host.tables.peek(id)!, e, key);
-      if (e !== null && (e.idleTimeout | e.hardTimeout) !== 0) rec.timedFlow(e);
+    let e: FlowEntry | null;
+    // rule_dpif_lookup_from_table: a fragment is looked up as the bridge's fragment handling says.
+    if ((key[K.NW_FRAG]! & 1) !== 0 && this.host.fragMode !== FRAG_NX_MATCH) {
+      if (this.host.fragMode === FRAG_DROP) {
+        key[K.IN_PORT] = saved;
+        this.dropFragment(id, refused);
+        return;
+      }
+      // `normal`: with L4 ports 0 (the megaflow holds the packet's own ports under the bits the lookup read).
+      const tpSrc = key[K.TP_SRC]!, tpDst = key[K.TP_DST]!;
+      key[K.TP_SRC] = key[K.TP_DST] = 0;
+      e = this.lookup(id);
+      key[K.TP_SRC] = tpSrc;
+      key[K.TP_DST] = tpDst;
+    } else {
+      e = this.lookup(id);
     }
     key[K.IN_PORT] = saved;
     const parent = this.tracing ? this.traceTable(id, e) : null;
@@ -527,6 +540,37 @@ export class Xlate implements NormalCtx {
     this.actions(programOf(e));
     this.tableId = oldTable;
     if (deepens) this.depth--;
+    if (parent) this.cur = parent;
+  }
+
+  /** Table `id`'s flow for the key as it is, recorded. */
+  private lookup(id: number): FlowEntry | null {
+    const key = this.key, rec = this.rec;
+    const e = this.host.tables.lookup(id, key, this.nowMs, rec?.wc);
+    if (rec !== null) {
+      // With the key looked up (a flow change invalidates by it) and the table (the lookup made it exist).
+      rec.step(EV_LOOKUP, id, this.host.tables.peek(id)!, e, key);
+      if (e !== null && (e.idleTimeout | e.hardTimeout) !== 0) rec.timedFlow(e);
+    }
+    return e;
+  }
+
+  /**
+   * A fragment under `drop`: ofproto's drop_frags_rule instead of a lookup,
+   * counted as a match of table `id` (no flow of it is credited); its actions
+   * are none, and unrun if the in_port refuses the packet.
+   */
+  private dropFragment(id: number, refused: boolean): void {
+    const tables = this.host.tables;
+    tables.countMatch(id);
+    this.rec?.step(EV_FRAG_DROP, id, tables.peek(id)!, null, null);
+    let parent: TNode[] | null = null;
+    if (this.tracing) {
+      // As the miss rule, it is named only in the bridge the trace began in; a patch peer prints its match.
+      parent = this.traceTableNode(`${String(id).padStart(2)}. ${this.tracePeer ? FRAG_DROP_RULE : FRAG_DROP_TRACE}`, { table: id, fragments: 'drop' });
+      if (!refused) this.traceNode(T_ACTION, 'drop');
+    }
+    this.dropReason = refused ? 'no_output' : 'ovs_drop';
     if (parent) this.cur = parent;
   }
 
@@ -936,6 +980,11 @@ export class Xlate implements NormalCtx {
       text = `${String(id).padStart(2)}. ${m}${m === '' ? '' : ', '}priority ${e.priority}${cookie}`;
       detail = { table: id, priority: e.priority, cookie: `0x${e.cookie.toString(16)}`, match: m };
     }
+    return this.traceTableNode(text, detail);
+  }
+
+  /** Add a table node of `text` and make its children current; returns the list to restore. */
+  private traceTableNode(text: string, detail: Record<string, unknown>): TNode[] {
     const node: TNode = { type: T_TABLE, text, detail, subs: [] };
     const parent = this.cur;
     parent.push(node);

@@ -229,6 +229,13 @@ export class FlowTables {
     }
   }
 
+  /** A lookup of table `id` that matched no flow of it (ofproto-dpif's drop_frags_rule): looked up and matched. */
+  countMatch(id: number): void {
+    const t = this.tables[id] ?? this.table(id);
+    t.cells[t.at]!++;
+    t.cells[t.at + 1]!++;
+  }
+
   /**
    * OFPFC_ADD: a flow with identical match and priority is replaced. Its
    * counters restart (OpenFlow 1.0/1.1, as ovs-ofctl speaks by default)

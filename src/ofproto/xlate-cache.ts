@@ -58,6 +58,9 @@ export const EV_LEARN = 5;
 /** The end of a segment: the pending output (patch port refs[2i]) passes to the peer bridge, whose segment arg follows. */
 export const EV_CROSS = 6;
 
+/** A fragment dropped under set-frags drop (arg: table id; refs: the table): credited as a lookup that matched, no flow's. */
+export const EV_FRAG_DROP = 7;
+
 /** fdb quadruple port of a lookup that found nothing (NORMAL flooded). */
 export const FDB_ABSENT = -1;
 
@@ -344,6 +347,15 @@ export class XcRecorder {
     return true;
   }
 
+  /**
+   * The megaflow mask as xlate_wc_finish leaves it: a later fragment's L4
+   * ports (always 0: it has no L4 header) wildcarded, whatever the lookups read.
+   */
+  megaflow(): Uint32Array {
+    if ((this.start[K.NW_FRAG]! & 2) !== 0) this.wc[K.TP_SRC] = this.wc[K.TP_DST] = 0;
+    return this.wc;
+  }
+
   /** Key word `w`'s bits in `m` were read or written. */
   use(w: number, m: number): void {
     this.wc[w] = (this.wc[w]! | m) >>> 0;
@@ -413,7 +425,7 @@ export class XcRecorder {
     for (let i = 0; i <= nEv; i++) {
       const op = i < nEv ? this.ops[3 * i]! : -1;
       const k = i < nEv ? this.ops[3 * i + 2]! : this.last;
-      if (op === EV_LOOKUP || op === EV_LEARN || k === prev) {
+      if (op === EV_LOOKUP || op === EV_LEARN || op === EV_FRAG_DROP || k === prev) {
         tbl.push(-1);
         continue;
       }
@@ -701,16 +713,19 @@ export class XlateCache {
 
 /**
  * Credit steps [from, to) of `x` with `n` packets of `bytes` in all: each
- * lookup's table (looked up; matched when a flow was found) and flow
- * (n_packets, n_bytes, last used at `used` ms), as the slow path does.
+ * lookup's table (looked up; matched when a flow was found, or for a
+ * fragment set-frags drop dropped) and flow (n_packets, n_bytes, last used
+ * at `used` ms), as the slow path does.
  */
 export function creditSteps(x: XcEntry, from: number, to: number, n: number, bytes: number, used: number): void {
   const c = x.code, refs = x.refs;
   for (let i = from, o = x.stepsAt + 3 * from; i < to; i++, o += 3) {
-    if (c[o] !== EV_LOOKUP) continue;
+    const op = c[o];
+    if (op !== EV_LOOKUP && op !== EV_FRAG_DROP) continue;
     const t = refs[2 * i] as FlowTable;
     t.cells[t.at]! += n;
     const e = refs[2 * i + 1] as FlowEntry | null;
+    if (op === EV_FRAG_DROP) t.cells[t.at + 1]! += n;
     if (e === null) continue;
     t.cells[t.at + 1]! += n;
     e.cells[e.at]! += n;

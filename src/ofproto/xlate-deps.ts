@@ -39,9 +39,13 @@
 // that flooded. A port going up or down changes no translation (the engine
 // drops at a down port, packet by packet; OVS still outputs to it).
 //
+// Fragments. A set-frags that changes how the bridge looks fragments up
+// removes the entries of fragments (fragsChanged).
+//
 // An entry that spans patch ports (xlate-cache.ts) is indexed here for its
 // segment in this bridge only, and killed in the cache that holds it.
 import { maskId } from './classifier.js';
+import { K } from './flow-key.js';
 import type { FlowEntry, FlowTables, FlowWatch } from './flow-table.js';
 import type { FdbWatch } from './fdb.js';
 import type { Match } from './match.js';
@@ -136,6 +140,8 @@ export class XcDeps implements FlowWatch, FdbWatch {
   private readonly ports = new Map<number, XcEntry[]>();
   /** Entries that iterated the port list. */
   private readonly floods: XcEntry[] = [];
+  /** Entries of IP fragments (their lookups here follow the bridge's set-frags). */
+  private readonly frags: XcEntry[] = [];
   /** Off until the cache keeps its first entry (then the tables are read once): a bridge with the fast path off pays nothing. */
   private active = false;
   /** Dead entries still in the lists (dropped lazily; compacted when they outnumber the live). */
@@ -185,6 +191,7 @@ export class XcDeps implements FlowWatch, FdbWatch {
     for (let q = e.fdbAt + 4 * s.fdb0, end = e.fdbAt + 4 * s.fdb1; q < end; q += 4) push(this.macs, macKey(c[q]!, c[q + 1]!, c[q + 2]!), e);
     for (let p = e.portsAt + s.port0, end = e.portsAt + s.port1; p < end; p++) push(this.ports, c[p]!, e);
     if (s.flooded) this.floods.push(e);
+    if (fragOf(e) !== 0) this.frags.push(e);
   }
 
   flowAdded(e: FlowEntry, replaced: FlowEntry | null): void {
@@ -233,6 +240,22 @@ export class XcDeps implements FlowWatch, FdbWatch {
     if (l !== undefined) this.killAll(l);
     this.ports.delete(ofport);
     this.killAll(this.floods);
+  }
+
+  /**
+   * The bridge's fragment handling changed (set-frags; OVS revalidates every
+   * datapath flow): the entries of fragments go, only first fragments' when
+   * it went between normal and nx-match (a later fragment has no ports to
+   * look up, so both look it up alike).
+   */
+  fragsChanged(firstOnly: boolean): void {
+    let j = 0;
+    for (const x of this.frags) {
+      if (x.dead) continue;
+      if (!firstOnly || fragOf(x) === 1) kill(x);
+      else this.frags[j++] = x;
+    }
+    this.frags.length = j;
   }
 
   private killAll(list: XcEntry[]): void {
@@ -296,6 +319,7 @@ export class XcDeps implements FlowWatch, FdbWatch {
     }
     for (const m of [this.macs, this.ports]) for (const [k, l] of m) if (live(l).length === 0) m.delete(k);
     live(this.floods);
+    live(this.frags);
     this.stale = 0;
   }
 }
@@ -304,6 +328,12 @@ export class XcDeps implements FlowWatch, FdbWatch {
 function keyAt(c: Int32Array, o: number): number {
   const k = c[o + 2]!;
   return k < 0 ? 0 : k;
+}
+
+/** `x`'s nw_frag (0: not a fragment, 1: a first one, 3: a later one; never rewritten on the way). */
+function fragOf(x: XcEntry): number {
+  const j = x.group.words.indexOf(K.NW_FRAG);
+  return j < 0 ? 0 : x.code[j]! & 3;
 }
 
 /** Invalidate `x` in the cache that holds it. */

@@ -62,7 +62,7 @@ export function kept(family: string, argv: readonly string[]): { bridge: string 
   switch (family) {
     case 'ofctl': {
       const [sub, node, bridge] = splitArgs(argv, ['-O', '--protocols']).words;
-      // A port's config (mod-port) is no flow: a bridge's flow snapshot does not hold it, so it is never compacted.
+      // A port's config (mod-port) and the fragment handling (set-frags) are no flows: a bridge's flow snapshot does not hold them, so they are never compacted.
       return { bridge: sub === 'mod-port' || sub === 'set-frags' ? null : `${node} ${bridge}` };
     }
     case 'ip':

@@ -205,6 +205,27 @@ test("mod-port reaches the port's worker and survives its restart: no-receive st
   assert.deepEqual(log.commands().map((x) => x.argv[0]), ['mod-port', 'del-flows']);
 });
 
+test("set-frags reaches its bridge's worker and survives its restart", async () => {
+  const dp = await PartitionedDatapath.start({ file: SEED_FILE, assignment: ASSIGNMENT, clock: 'manual' });
+  const c = new PartitionedControl(dp);
+  try {
+    await must(c, 'ofctl', 'set-frags', 'w07', 'br-int', 'drop');
+    await must(c, 'ofctl', 'set-frags', 'w02', 'br-int', 'nx-match');
+    assert.equal((await ctl(c, 'ofctl', 'set-frags', 'w07', 'br-tun', 'reassemble')).ok, false);
+    const frags = async (): Promise<string[]> => Promise.all([['w07', 'br-int'], ['w07', 'br-tun'], ['w02', 'br-int']].map(([n, b]) => must(c, 'ofctl', 'get-frags', n!, b!)));
+    assert.deepEqual(await frags(), ['drop\n', 'normal\n', 'nx-match\n']);
+    assert.equal(dp.configLog(0).size.commands, 1);
+    assert.equal(dp.configLog(1).size.commands, 1);
+    const back = dp.restarted(0);
+    await dp.kill(0);
+    await back;
+    assert.deepEqual(await frags(), ['drop\n', 'normal\n', 'nx-match\n']);
+    assert.match(await must(c, 'ofctl', 'show', 'w07', 'br-int'), /frags=drop miss_send_len=0\n$/);
+  } finally {
+    await dp.stop();
+  }
+});
+
 test('a conntrack flush is not replayed: an entry made after it is there after the restart', async () => {
   const dp = await PartitionedDatapath.start({ file: SEED_FILE, assignment: ASSIGNMENT, clock: 'manual' });
   const c = new PartitionedControl(dp);
