@@ -519,6 +519,7 @@ test('vsctl commands joined by -- are one transaction as in ovs-vsctl 3.1: outpu
     ['raw', 'add', 'Bridge', br1, 'other_config', 'mac-table-size=30', 'mac-aging-time=40', '--', 'get', 'Bridge', br1, 'other_config'],
     ['raw', 'add', 'Bridge', br1, 'other_config', 'mac-aging-time=50', 'mac-aging-time=60'],
     ['raw', 'add', 'Bridge', br1, 'other_config', 'mac-aging-time=70', 'mac-aging-time=80', '--', 'comment'],
+    ['raw', 'set', 'Bridge', br1, 'other_config:mac-table-size=25', '--', 'add', 'Bridge', br1, 'other_config', 'mac-table-size=26', 'mac-aging-time=90'],
     ['raw', 'remove', 'Bridge', br1, 'other_config', 'mac-table-size', '--', 'set', 'Open_vSwitch', '.', 'other_config:max-idle=3000', '--', 'get', 'Open_vSwitch', '.', 'other_config'],
     ['raw', '--no-wait', '--dry-run', 'set', 'Port', tagged, 'tag=9', '--', 'get', 'Port', tagged, 'tag'],
     ['raw', '--dry-run', 'set', 'Port', tagged, 'tag=8', '--', 'set', 'Port', tagged, 'tag=8'],
