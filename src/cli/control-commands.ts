@@ -77,7 +77,7 @@ export async function remote(family: string, argv: string[]): Promise<number> {
 }
 
 const FAMILIES: [string, string, string][] = [
-  ['vsctl', 'CMD NODE [ARGS]', 'as ovs-vsctl on NODE: show, list-br, list-ports BR, list-ifaces BR, port-to-br PORT, iface-to-br IFACE, br-exists BR, br-to-vlan BR, br-to-parent BR, [--if-exists] get TABLE RECORD COLUMN[:KEY]..., [--columns=COL,...] [-f FORMAT] [-d DATA] [--bare] list TABLE [RECORD...], find TABLE [COLUMN[:KEY]=VALUE]..., [--if-exists] set TABLE RECORD COLUMN[:KEY]=VALUE..., remove|add TABLE RECORD COLUMN VALUE..., clear TABLE RECORD COLUMN... (writes: Open_vSwitch other_config:max-idle, Bridge other_config:mac-table-size|mac-aging-time, Port tag)'],
+  ['vsctl', '[OPTIONS] CMD NODE [ARGS] [-- [OPTIONS] CMD NODE [ARGS]]...', 'as ovs-vsctl on NODE (commands joined by -- are one transaction; --no-wait, --dry-run, --oneline, -t N): show, list-br, list-ports BR, list-ifaces BR, port-to-br PORT, iface-to-br IFACE, br-exists BR, br-to-vlan BR, br-to-parent BR, get-fail-mode BR, get-controller BR, comment, [--if-exists] get TABLE RECORD COLUMN[:KEY]..., [--columns=COL,...] [-f FORMAT] [-d DATA] [--bare] list TABLE [RECORD...], find TABLE [COLUMN[:KEY]=VALUE]..., [--if-exists] set TABLE RECORD COLUMN[:KEY]=VALUE..., remove|add TABLE RECORD COLUMN VALUE..., clear TABLE RECORD COLUMN... (writes: Open_vSwitch other_config:max-idle, Bridge other_config:mac-table-size|mac-aging-time, Port tag)'],
   ['ofctl', 'SUBCMD NODE BRIDGE [ARGS]', 'as ovs-ofctl: show [-O OpenFlow13], dump-flows [--names] [--no-stats] [FLOW], dump-ports [PORT] [-O OpenFlow13], dump-ports-desc [-O OpenFlow13], dump-tables [-O OpenFlow13], add-flow FLOW|-, add-flows FILE|-, mod-flows [--strict] FLOW|-, del-flows [--strict] [FLOW|-], dump-aggregate [FLOW], dump-desc, get-frags, set-frags normal|drop|nx-match, queue-stats [PORT [QUEUE]], mod-port PORT up|down|[no-]flood|[no-]receive|[no-]forward|[no-]stp|[no-]packet-in'],
   ['appctl', 'SUBCMD NODE BRIDGE [FLOW]', 'as ovs-appctl: fdb/show, fdb/add PORT VLAN MAC, fdb/del VLAN MAC, fdb/stats-show, fdb/stats-clear, fdb/flush, ofproto/list, upcall/show, ofproto/trace FLOW, dpif/show, dpif/dump-flows, dpctl/show [-s], dpctl/dump-flows'],
   ['brctl', 'show|showmacs NODE [BRIDGE]', 'as brctl'],
@@ -102,10 +102,15 @@ function askedForHelp(cmd: Command, args: readonly string[]): boolean {
   return true;
 }
 
-/** A subcommand that hands its words to `run` as they are, tool-style (its own options, `-h` for help). */
-function passThrough(program: Command, name: string, usage: string, desc: string, run: (args: string[]) => Promise<number>): void {
-  program
-    .command(name)
+/**
+ * A subcommand that hands its words to `run` as they are, tool-style (its own options, `-h` for help).
+ * Commander drops the first `--` of words it reads as its own; `dashes` keeps every `--` after the
+ * first other word (ovs-vsctl's `--` joins commands; one before any is getopt's, which changes nothing).
+ */
+function passThrough(program: Command, name: string, usage: string, desc: string, run: (args: string[]) => Promise<number>, dashes = false): void {
+  const cmd = program.command(name);
+  if (dashes) cmd.passThroughOptions();
+  cmd
     .usage(usage)
     .description(desc)
     .helpOption(false)
@@ -119,7 +124,7 @@ function passThrough(program: Command, name: string, usage: string, desc: string
 
 export function registerControlCommands(program: Command): void {
   for (const [name, usage, desc] of FAMILIES) {
-    passThrough(program, name, `${usage} [--socket PATH]`.trim(), `${desc} (via the daemon's control socket)`, (args) => remote(name, args));
+    passThrough(program, name, `${usage} [--socket PATH]`.trim(), `${desc} (via the daemon's control socket)`, (args) => remote(name, args), name === 'vsctl');
   }
   passThrough(program, 'tcpdump', '-i NODE:[NS:]IFACE|NODE:NS:any [-nn] [-e] [-q] [-t...] [-v[v]] [-S] [-x[x]|-X[X]|-A[A]] [-c N] [-w FILE] [-s SNAPLEN] [EXPRESSION] [--socket PATH]',
     "capture live at any port of the running emulator, as tcpdump -nn [-e] [-q] [-v[v]] (via the daemon's control socket)", tcpdumpCommand);

@@ -9,7 +9,7 @@ import { type CommandFamily, splitArgs } from './command.js';
 import { ControlError, ok } from './protocol.js';
 import { mustNode, mustOvsBridge, ovsBridges } from './resolve.js';
 import { dumpPortsDesc, ofctlShow } from './ovs-show.js';
-import { VSCTL_WRITES, vsctlRun } from './ovs-vsctl.js';
+import { vsctlNode, vsctlRun, vsctlWrites } from './ovs-vsctl.js';
 import { dumpTables } from './ovs-dump-tables.js';
 import type { OfVersion } from '../ofproto/flow-printer.js';
 import { dumpPorts } from './ovs-dump-ports.js';
@@ -98,17 +98,22 @@ function ofVersion(protocols: string | undefined): OfVersion {
   return (10 + v) as OfVersion;
 }
 
-/** ovs-vsctl's options that take a value in the next word when not given with '='. */
-const VSCTL_VALUED = ['-f', '--format', '-d', '--data', '--columns'];
+/** ovs-vsctl's words that do not parse: a read, of no node (run() answers the error). */
+const orRead = <T>(f: () => T, otherwise: T): T => {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof ControlError) return otherwise;
+    throw e;
+  }
+};
 
 export const vsctl: CommandFamily = {
   name: 'vsctl',
-  access: (argv) => (VSCTL_WRITES.has(splitArgs(argv, VSCTL_VALUED).words[0] ?? '') ? 'write' : 'read'),
-  target: (argv) => ({ node: splitArgs(argv, VSCTL_VALUED).words[1] }),
-  run(ctx, argv) {
-    const { opts, words } = splitArgs(argv, VSCTL_VALUED);
-    return vsctlRun(ctx, words, opts);
-  },
+  // A chain (`--`) that writes is one write, sent whole to the worker that owns its node.
+  access: (argv) => (orRead(() => vsctlWrites(argv), false) ? 'write' : 'read'),
+  target: (argv) => ({ node: orRead(() => vsctlNode(argv), undefined) }),
+  run: (ctx, argv) => vsctlRun(ctx, argv),
 };
 
 export const ofctl: CommandFamily = {

@@ -2,12 +2,21 @@
 // (lib/db-ctl-base.c of OVS 3.1: cmd_get, cmd_list, cmd_find,
 // is_condition_satisfied), on the rows ovsdb-rows.ts builds for a node, with
 // 3.1's matching of table and column names and its errors.
-import type { Emulator } from '../topology/builder.js';
-import { ControlError, ok, type CommandResponse } from './protocol.js';
+import { ControlError } from './protocol.js';
 import { ALL_TABLES, SCHEMA, UUID_TYPE, type Column, type ColumnType } from './ovsdb-schema.js';
 import { atomFromString, atomString, compareAtoms, compareDatums, datumFromString, DatumError, datumString, excludesAll, includesAll, isMap, parseToken, type Datum } from './ovsdb-datum.js';
-import { nodeRows, type Row } from './ovsdb-rows.js';
+import type { Row } from './ovsdb-rows.js';
 import { printTable, tableStyle, type Cell } from './ovsdb-table-print.js';
+import type { VsctlTxn } from './ovs-vsctl-txn.js';
+
+/** What a command prints: text, or a table (printed as table_print prints one after another). */
+export interface Output {
+  text: string;
+  table?: boolean;
+}
+
+/** A command once its prerequisites are checked (pre_cmd_*): what it does in the transaction. */
+export type Run = (txn: VsctlTxn) => Output;
 
 export const fail = (text: string): never => {
   throw new ControlError(`ovs-vsctl: ${text}`);
@@ -110,20 +119,22 @@ const columnsOpt = (table: string, opts: ReadonlyMap<string, string>): (Column |
   return names.map((n) => (n.toLowerCase() === '_uuid' ? null : getColumn(table, n)));
 };
 
-function table(rows: readonly Row[], columns: readonly (Column | null)[], opts: ReadonlyMap<string, string>): CommandResponse {
+function table(rows: readonly Row[], columns: readonly (Column | null)[], opts: ReadonlyMap<string, string>): Output {
   const style = tableStyle(opts);
   const cells = rows.map((r) => columns.map((c): Cell => (c ? { datum: r.values[c.name]!, type: c.type } : { datum: { keys: [r.uuid] }, type: UUID_TYPE })));
-  return ok(printTable(columns.map((c) => c?.name ?? '_uuid'), cells, style));
+  return { text: printTable(columns.map((c) => c?.name ?? '_uuid'), cells, style), table: true };
 }
 
 /** `list TABLE [RECORD...]`: every row of TABLE, or the ones named. */
-export function vsctlList(emu: Emulator, node: string, args: readonly string[], opts: ReadonlyMap<string, string>): CommandResponse {
+export function vsctlList(args: readonly string[], opts: ReadonlyMap<string, string>): Run {
   const [tableWord, ...records] = args as [string, ...string[]];
   const t = getTable(tableWord);
   const columns = columnsOpt(t, opts);
-  const all = nodeRows(emu, node)[t]!;
-  const rows = records.length ? records.map((r) => getRow(all, t, r, !opts.has('--if-exists'))).filter((r): r is Row => r !== undefined) : all;
-  return table(rows, columns, opts);
+  return (txn) => {
+    const all = txn.rows[t]!;
+    const rows = records.length ? records.map((r) => getRow(all, t, r, !opts.has('--if-exists'))).filter((r): r is Row => r !== undefined) : all;
+    return table(rows, columns, opts);
+  };
 }
 
 const OPERATORS = ['=', '!=', '<', '>', '<=', '>=', '{=}', '{!=}', '{<}', '{>}', '{<=}', '{>=}', '{in}', '{not-in}'] as const;
@@ -187,26 +198,35 @@ function parseCondition(t: string, arg: string): (r: Row) => boolean {
 }
 
 /** `find TABLE [CONDITION...]`: the rows that satisfy every condition, tested in turn. */
-export function vsctlFind(emu: Emulator, node: string, args: readonly string[], opts: ReadonlyMap<string, string>): CommandResponse {
+export function vsctlFind(args: readonly string[], opts: ReadonlyMap<string, string>): Run {
   const [tableWord, ...conds] = args as [string, ...string[]];
   const t = getTable(tableWord);
   const columns = columnsOpt(t, opts);
   // pre_cmd_find: the conditions' column names first.
   for (const c of conds) columnName(t, c);
-  const tests = conds.map((c) => condition(t, c));
-  return table(nodeRows(emu, node)[t]!.filter((r) => tests.every((f) => f(r))), columns, opts);
+  return (txn) => {
+    const tests = conds.map((c) => condition(t, c));
+    return table(txn.rows[t]!.filter((r) => tests.every((f) => f(r))), columns, opts);
+  };
 }
 
+/** A column argument of get that names the row's UUID. */
+const isUuid = (c: string): boolean => c.toLowerCase() === '_uuid' || c.toLowerCase() === '-uuid';
+
 /** `get [--if-exists] TABLE RECORD COLUMN[:KEY]...` (cmd_get): a line a column, _uuid the row's UUID. */
-export function vsctlGet(emu: Emulator, node: string, args: readonly string[], opts: ReadonlyMap<string, string>): CommandResponse {
+export function vsctlGet(args: readonly string[], opts: ReadonlyMap<string, string>): Run {
   const [tableWord, record, ...cols] = args as [string, string, ...string[]];
   const t = getTable(tableWord);
-  const mustExist = !opts.has('--if-exists');
-  const isUuid = (c: string): boolean => c.toLowerCase() === '_uuid' || c.toLowerCase() === '-uuid';
   // pre_cmd_get checks the columns' names before the row is looked for.
   for (const c of cols) if (!isUuid(c)) columnName(t, c);
-  const row = getRow(nodeRows(emu, node)[t]!, t, record, mustExist);
-  if (!row) return ok('');
+  if (opts.has('--id')) fail(`get's --id is not taken here (dpemu creates no rows)`);
+  return (txn) => ({ text: getColumns(txn.rows[t]!, t, record, cols, !opts.has('--if-exists')) });
+}
+
+/** cmd_get's text: a line a column. */
+function getColumns(rows: readonly Row[], t: string, record: string, cols: readonly string[], mustExist: boolean): string {
+  const row = getRow(rows, t, record, mustExist);
+  if (!row) return '';
   let out = '';
   for (const c of cols) {
     if (isUuid(c)) {
@@ -229,5 +249,5 @@ export function vsctlGet(emu: Emulator, node: string, args: readonly string[], o
     } else out += atomString(d.values![i]!, type.value!);
     out += '\n';
   }
-  return ok(out);
+  return out;
 }

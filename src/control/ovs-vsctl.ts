@@ -1,19 +1,26 @@
 // ovs-vsctl's commands on a node's bridges (utilities/ovs-vsctl.c,
 // lib/db-ctl-base.c): list-br, list-ports, list-ifaces, port-to-br,
-// iface-to-br, br-exists, br-to-vlan, br-to-parent, get, list and find on
-// the Open_vSwitch, Bridge, Port and Interface tables (ovs-vsctl-db.ts), and
-// the writes set, remove, clear and add of what dpemu models
-// (ovs-vsctl-write.ts).
-// NODE follows the command, as in every dpemu family; the text and errors
-// are ovs-vsctl's, its values printed as OVS 2.5 prints them (the
+// iface-to-br, br-exists, br-to-vlan, br-to-parent, get-fail-mode,
+// get-controller, comment, get, list and find on the Open_vSwitch, Bridge,
+// Port and Interface tables (ovs-vsctl-db.ts), and the writes set, remove,
+// clear and add of what dpemu models (ovs-vsctl-write.ts); several joined by
+// `--` (ovs-vsctl-args.ts) are one transaction (ovs-vsctl-txn.ts), run as
+// do_vsctl runs them: every command's prerequisites checked (table and
+// column names), then each run in turn, the transaction committed, and only
+// then their outputs printed, in order.
+// NODE follows each command's name, as in every dpemu family; the text and
+// errors are ovs-vsctl's, its values printed as OVS 2.5 prints them (the
 // write-up's version: ovsdb-text.ts).
 import type { OvsBridge, OvsPortDesc } from '../ofproto/bridge.js';
 import type { Scope } from './command.js';
 import { ControlError, ok, type CommandResponse } from './protocol.js';
 import { mustNode, ovsBridges } from './resolve.js';
 import { vsctlShow } from './ovs-show.js';
-import { vsctlFind, vsctlGet, vsctlList } from './ovs-vsctl-db.js';
+import { vsctlFind, vsctlGet, vsctlList, type Output, type Run } from './ovs-vsctl-db.js';
 import { vsctlAdd, vsctlClear, vsctlRemove, vsctlSet } from './ovs-vsctl-write.js';
+import { parseVsctl, type VsctlCommand } from './ovs-vsctl-args.js';
+import { VsctlTxn } from './ovs-vsctl-txn.js';
+import { tableStyle } from './ovsdb-table-print.js';
 
 /** The database commands that write (the daemon runs them between packets; a datapath worker's configuration log keeps them). */
 export const VSCTL_WRITES: ReadonlySet<string> = new Set(['set', 'remove', 'clear', 'add']);
@@ -22,72 +29,110 @@ const fail = (text: string): never => {
   throw new ControlError(`ovs-vsctl: ${text}`);
 };
 
-/** `ovs-vsctl CMD` takes from `min` to `max` arguments (vsctl_commands[]); NODE is not one of them. */
-function arity(cmd: string, args: readonly string[], min: number, max: number): void {
-  if (args.length < min) fail(`'${cmd}' command requires at least ${min} arguments`);
-  if (args.length > max) fail(`'${cmd}' command takes at most ${max} arguments`);
-}
+/** br-exists of a bridge that is not there: ovs-vsctl exits 2 at once, printing nothing. */
+class Exit2 extends Error {}
 
-const lines = (xs: readonly string[]): CommandResponse => ok(xs.map((x) => `${x}\n`).join(''));
+const lines = (xs: readonly string[]): Output => ({ text: xs.map((x) => `${x}\n`).join('') });
 
 /** The ports of `br` but its own (the LOCAL port named after it), as vsctl lists them. */
 const portsOf = (br: OvsBridge): OvsPortDesc[] => br.portsDesc().filter((d) => d.name !== br.name);
 
-export function vsctlRun(s: Scope, words: readonly string[], opts: ReadonlyMap<string, string>): CommandResponse {
-  const [cmd, nodeWord, ...args] = words;
-  // A command option belongs to the commands that take it (vsctl_commands[]).
-  if (opts.has('--columns') && cmd !== 'list' && cmd !== 'find') fail(`'${cmd ?? ''}' command has no '--columns' option`);
-  if (opts.has('--')) fail(`dpemu takes one command at a time ('--' joins ovs-vsctl commands into one transaction)`);
-  if (cmd === 'show') {
-    arity(cmd, args, 0, 0);
-    return ok(vsctlShow(s.emu, mustNode(s, nodeWord)));
-  }
-  const node = mustNode(s, nodeWord);
-  const bridges = ovsBridges(s.emu, node);
-  const bridge = (name: string): OvsBridge => bridges.find((b) => b.name === name) ?? fail(`no bridge named ${name}`);
-  switch (cmd) {
-    case 'list-br':
-      arity(cmd, args, 0, 0);
-      return lines(bridges.map((b) => b.name).sort()); // strcmp order (names are ASCII)
-    case 'list-ports':
-    case 'list-ifaces':
-      arity(cmd, args, 1, 1);
-      return lines(portsOf(bridge(args[0]!)).map((d) => d.name).sort());
-    case 'port-to-br':
-    case 'iface-to-br': {
-      arity(cmd, args, 1, 1);
-      const br = bridges.find((b) => portsOf(b).some((d) => d.name === args[0]));
-      return br ? lines([br.name]) : fail(`no ${cmd === 'port-to-br' ? 'port' : 'interface'} named ${args[0]}`);
-    }
-    case 'br-exists':
-      arity(cmd, args, 1, 1);
-      // Nothing printed; exit status 2 for a bridge that is not there.
-      return bridges.some((b) => b.name === args[0]) ? ok('') : { ok: false, exit: 2, stdout: '', stderr: '' };
-    case 'br-to-vlan':
-    case 'br-to-parent': {
-      // A real bridge (dpemu has no fake ones) is its own parent, on VLAN 0.
-      arity(cmd, args, 1, 1);
-      const br = bridge(args[0]!);
-      return lines([cmd === 'br-to-vlan' ? '0' : br.name]);
-    }
+/** Whether the words write (the server's read/write split, the configuration log): a --dry-run writes nothing. */
+export function vsctlWrites(argv: readonly string[]): boolean {
+  const line = parseVsctl(argv);
+  return !line.dryRun && line.commands.some((c) => VSCTL_WRITES.has(c.name));
+}
+
+/** The node the words name (the first command's: they must all name it). */
+export const vsctlNode = (argv: readonly string[]): string | undefined => parseVsctl(argv).commands[0]?.node;
+
+/** A command's prerequisites checked; what it does in the transaction. */
+function prepare(s: Scope, node: string, c: VsctlCommand, style: ReadonlyMap<string, string>, last: boolean): Run {
+  const { name, args } = c;
+  const opts = new Map([...style, ...c.opts]);
+  switch (name) {
+    case 'show':
+      return () => ({ text: vsctlShow(s.emu, node) });
+    case 'comment':
+      return () => ({ text: '' });
     case 'get':
-      arity(cmd, args, 2, Infinity);
-      return vsctlGet(s.emu, node, args, opts);
+      return vsctlGet(args, opts);
     case 'list':
-      arity(cmd, args, 1, Infinity);
-      return vsctlList(s.emu, node, args, opts);
+      return vsctlList(args, opts);
     case 'find':
-      arity(cmd, args, 1, Infinity);
-      return vsctlFind(s.emu, node, args, opts);
+      return vsctlFind(args, opts);
     case 'set':
+      return vsctlSet(args, opts);
     case 'clear':
-      arity(cmd, args, 3, Infinity);
-      return cmd === 'set' ? vsctlSet(s.emu, node, args, opts) : vsctlClear(s.emu, node, args, opts);
-    case 'remove':
+      return vsctlClear(args, opts);
     case 'add':
-      arity(cmd, args, 4, Infinity);
-      return cmd === 'add' ? vsctlAdd(s.emu, node, args, opts) : vsctlRemove(s.emu, node, args, opts);
-    default:
-      throw new ControlError(`ovs-vsctl: '${cmd ?? ''}' is not supported here (show, list-br, list-ports, list-ifaces, port-to-br, iface-to-br, br-exists, br-to-vlan, br-to-parent, get, list, find, set, remove, clear, add)`);
+      return vsctlAdd(args, opts, last);
+    case 'remove':
+      return vsctlRemove(args, opts);
   }
+  // vsctl's own commands: on the bridges as the daemon has them (dpemu has no fake bridges, no controllers).
+  return () => {
+    const bridges = ovsBridges(s.emu, node);
+    const bridge = (n: string): OvsBridge => bridges.find((b) => b.name === n) ?? fail(`no bridge named ${n}`);
+    switch (name) {
+      case 'list-br':
+        return lines(c.opts.has('--fake') && !c.opts.has('--real') ? [] : bridges.map((b) => b.name).sort()); // strcmp order (names are ASCII)
+      case 'list-ports':
+      case 'list-ifaces':
+        return lines(portsOf(bridge(args[0]!)).map((d) => d.name).sort());
+      case 'port-to-br':
+      case 'iface-to-br': {
+        const br = bridges.find((b) => portsOf(b).some((d) => d.name === args[0]));
+        return br ? lines([br.name]) : fail(`no ${name === 'port-to-br' ? 'port' : 'interface'} named ${args[0]}`);
+      }
+      case 'br-exists':
+        if (!bridges.some((b) => b.name === args[0])) throw new Exit2();
+        return lines([]);
+      case 'br-to-vlan':
+      case 'br-to-parent':
+        // A real bridge (dpemu has no fake ones) is its own parent, on VLAN 0.
+        return lines([name === 'br-to-vlan' ? '0' : bridge(args[0]!).name]);
+      case 'get-fail-mode':
+        return lines(bridge(args[0]!).failModeColumn ? [bridge(args[0]!).failModeColumn!] : []);
+      default: // get-controller: the bridge's controllers' targets, of which dpemu's have none
+        bridge(args[0]!);
+        return lines([]);
+    }
+  };
+}
+
+/** Each command's output as do_vsctl prints it: a table as table_print does (a blank line before each after the first, but in JSON and HTML), text as it is or, with --oneline, on one line. */
+function print(outs: readonly Output[], style: ReadonlyMap<string, string>, oneline: boolean): string {
+  const format = tableStyle(style).format;
+  let tables = 0, out = '';
+  for (const o of outs) {
+    if (o.table) out += (tables++ && format !== 'json' && format !== 'html' ? '\n' : '') + o.text;
+    else if (oneline) out += `${o.text.replace(/\n$/, '').replaceAll('\\', '\\\\').replaceAll('\n', '\\n')}\n`;
+    else out += o.text;
+  }
+  return out;
+}
+
+export function vsctlRun(s: Scope, argv: readonly string[]): CommandResponse {
+  const line = parseVsctl(argv);
+  const [first, ...more] = line.commands as [VsctlCommand, ...VsctlCommand[]];
+  const node = mustNode(s, first.node);
+  for (const c of more) {
+    if (c.node !== node) fail(`one invocation is one node's transaction: '${c.name}' names ${c.node ?? 'no NODE'}, '${first.name}' ${node} (NODE follows each command's name)`);
+  }
+  const runs = line.commands.map((c, i) => prepare(s, node, c, line.style, i === line.commands.length - 1));
+  const txn = new VsctlTxn(s.emu, node);
+  let outs: Output[];
+  try {
+    outs = runs.map((r) => r(txn));
+  } catch (e) {
+    if (e instanceof Exit2) return { ok: false, exit: 2, stdout: '', stderr: '' };
+    throw e;
+  }
+  if (!line.dryRun) txn.commit();
+  else if (txn.changes && !line.noWait) {
+    // The transaction is never sent, and ovs-vsctl waits for ovs-vswitchd to apply it: until -t's alarm kills it, or for ever.
+    fail('dpemu does not wait for ever: ovs-vsctl 3.1 --dry-run of a change waits for ovs-vswitchd to apply what it never sent (add --no-wait)');
+  }
+  return ok(print(outs, line.style, line.oneline));
 }

@@ -1,7 +1,8 @@
 // The configuration a worker's nodes were given at runtime, kept by the
 // supervisor so that a restarted worker has it again. On a real node routes,
 // rules, addresses, iptables rules, the agent's OpenFlow flows and the OVS
-// database's settings (ovs-vsctl set, ...) are kernel, ovs-vswitchd or ovsdb
+// database's settings (ovs-vsctl set, ...; a `--` chain of commands is one
+// write, kept whole) are kernel, ovs-vswitchd or ovsdb
 // state that outlives any one thread; here they live in the
 // worker's elements, which a restart rebuilds from the topology file. So the
 // supervisor keeps, per worker, the successful configuration writes that ran

@@ -1,6 +1,6 @@
 // `dpemu run --lab --workers 2`: configuration changed at runtime with the
 // CLI (ovs-ofctl flows, one of them from stdin as `-`, ip route/rule/addr/
-// neigh, iptables, ovs-vsctl set/add) survives `dpemu workers kill N` of the worker that owns
+// neigh, iptables, ovs-vsctl set/add, two joined by `--`) survives `dpemu workers kill N` of the worker that owns
 // the nodes: after the restart every dump reads as before and the traffic
 // still goes where the changes send it. A route on the ToR carries pings to
 // an address only the internet host's namespace has (without it the ToR has
@@ -136,25 +136,26 @@ async function vsctlDumps(d: DaemonProcess): Promise<string[]> {
   ];
 }
 
-test('--workers 2: ovs-vsctl writes (max-idle, mac-table-size, mac-aging-time, a Port tag) reach the worker that owns the node and survive its restart', { timeout: 120_000 }, async () => {
+test('--workers 2: ovs-vsctl writes (max-idle, mac-table-size, mac-aging-time, a Port tag; two of them joined by --, one transaction) reach the worker that owns the node, one entry of its log, and survive its restart', { timeout: 120_000 }, async () => {
   requireRoot('dpemu run end-to-end tests');
   const { d, lab } = await daemons.start(['--workers', '2']);
   const ws = await workers(d);
   const w07 = ws.find((w) => w.nodes.includes('w07'))!.index;
   assert.equal(await pings(lab.nsVm, INET), true);
   await must(d, 'vsctl', 'set', 'w07', 'Open_vSwitch', '.', 'other_config:max-idle=2000');
-  await must(d, 'vsctl', 'add', 'w07', 'Bridge', 'br-int', 'other_config', 'mac-table-size=10', 'mac-aging-time=30');
-  // The VM's port on a VLAN where br-int has no router port: its pings go nowhere.
-  await must(d, 'vsctl', 'set', 'w07', 'Port', 'qvo2ab77d0f-99', 'tag=11');
-  // Not kept: a write dpemu refuses.
+  // Two writes joined by `--`: one transaction, one entry of the log. The VM's port on a VLAN where br-int has no router port: its pings go nowhere.
+  await must(d, 'vsctl', 'add', 'w07', 'Bridge', 'br-int', 'other_config', 'mac-table-size=10', 'mac-aging-time=30', '--', 'set', 'w07', 'Port', 'qvo2ab77d0f-99', 'tag=11');
+  // Not kept: a write dpemu refuses, a chain of which one command fails (nothing of it written), a --dry-run.
   assert.notEqual((await d.cli(['vsctl', 'set', 'w07', 'Bridge', 'br-int', 'other_config:forward-bpdu=true'])).status, 0);
+  assert.notEqual((await d.cli(['vsctl', 'set', 'w07', 'Port', 'qvo2ab77d0f-99', 'tag=12', '--', 'set', 'w07', 'Port', 'dpe-nope', 'tag=12'])).status, 0);
+  await must(d, 'vsctl', '--dry-run', '--no-wait', 'set', 'w07', 'Port', 'qvo2ab77d0f-99', 'tag=13');
   const set = await vsctlDumps(d);
   assert.deepEqual(set, ['{max-idle="2000"}\n', '{mac-aging-time="30", mac-table-size="10"}\n', '11\n', '10']);
   assert.equal(await pings(lab.nsVm, INET), false, 'the VM on VLAN 11');
-  assert.deepEqual((await workers(d)).map((w) => w.config), ws.map((w) => (w.index === w07 ? 3 : 0)));
+  assert.deepEqual((await workers(d)).map((w) => w.config), ws.map((w) => (w.index === w07 ? 2 : 0)));
 
   const log = await killAndWait(d, w07);
-  assert.equal(log.configReplayed, 3, JSON.stringify(log));
+  assert.equal(log.configReplayed, 2, JSON.stringify(log));
   assert.equal(log.configFailed, 0, JSON.stringify(log));
   assert.deepEqual(await vsctlDumps(d), set, 'after the restart');
   assert.equal(await pings(lab.nsVm, INET), false, 'after the restart: the VM still on VLAN 11');

@@ -58,11 +58,33 @@ function real(o: RealOvs, args: string[]): Answer {
   return { exit: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** dpemu's answer to the same words (options first, then the command, NODE and its arguments). */
+/** ovs-vsctl's global options that take the next word as their value. */
+const VALUED = new Set(['-t', '--timeout', '-f', '--format', '-d', '--data', '--columns']);
+
+/** ovs-vsctl's words as dpemu takes them: NODE after each command's name. */
+function withNode(node: string, args: readonly string[]): string[] {
+  const out: string[] = [];
+  let i = 0;
+  for (; i < args.length && args[i]!.startsWith('-') && args[i] !== '--'; i++) {
+    out.push(args[i]!);
+    if (VALUED.has(args[i]!) && i + 1 < args.length) out.push(args[++i]!);
+  }
+  let named = false;
+  for (; i < args.length; i++) {
+    out.push(args[i]!);
+    if (args[i] === '--') named = false;
+    else if (!named && !args[i]!.startsWith('-')) {
+      out.push(node);
+      named = true;
+    }
+  }
+  return out;
+}
+
+/** dpemu's answer to the same words. */
 function ours(node: string, args: string[]): Answer {
-  const opts = args.filter((a) => a.startsWith('--')), words = args.filter((a) => !a.startsWith('--'));
   try {
-    const r = vsctl.run({ emu, invalidate: () => {} }, [...opts, words[0]!, node, ...words.slice(1)]) as CommandResponse;
+    const r = vsctl.run({ emu, invalidate: () => {} }, withNode(node, args)) as CommandResponse;
     return { exit: r.exit, stdout: r.stdout, stderr: r.stderr };
   } catch (e) {
     if (!(e instanceof ControlError)) throw e;
@@ -400,7 +422,126 @@ test('vsctl set, remove, clear and add write what dpemu models as ovs-vsctl 3.1 
     assert.equal(real(o, words).exit, 0, `${words.join(' ')}: a write ovs-vsctl takes`);
   }
   assert.deepEqual(TABLES.map((t) => ours(node, ['list', t]).stdout), before);
-  // One command a time.
-  assert.match(ours(node, ['set', 'Port', tagged, 'tag=3', '--', 'set', 'Port', tagged, 'tag=4']).stderr, /^ovs-vsctl: dpemu takes one command at a time/);
+});
+
+test('vsctl commands joined by -- are one transaction as in ovs-vsctl 3.1: outputs in order, all written or nothing, per-command and global options, their errors', async () => {
+  ovs?.stop();
+  const o = (ovs = RealOvs.start());
+  emu = buildEmulator(loadTopologyOrThrow(SEED));
+  const node = 'w07';
+  for (const br of bridgesOf(node)) {
+    o.addBridge(br);
+    if (!br.failModeColumn) o.vsctl(['clear', 'bridge', br.name, 'fail_mode']);
+  }
+  await downAsDpemu(o, node);
+  const realNames = rowNames((a) => real(o, a)), ourNames = rowNames((a) => ours(node, a));
+  const tagged = bridgesOf(node).flatMap((b) => b.portList).find((p) => p.tag !== undefined)!.name;
+  const [br1] = bridgesOf(node).map((b) => b.name) as [string, string];
+  const lastLine = (a: Answer): Answer => ({ ...a, stderr: a.stderr.split('\n').filter((l) => l && !l.includes('|ovsdb_idl|')).map((l) => `${l}\n`).join('') });
+  /** The same words on both sides: same output (`format` as norm() takes it; 'raw': in the order printed, 'words': so, a table's widths aside), exit and database after. */
+  const same = (words: string[], format?: string): void => {
+    const side = (x: Answer, names: Map<string, string>): Answer => {
+      const n = norm(x, names, undefined, format);
+      return format === 'words' ? { ...n, stdout: n.stdout.replace(/ +/g, ' ').replace(/-+/g, '-') } : n;
+    };
+    const a = side(ours(node, words), ourNames), b = side(lastLine(real(o, words)), realNames);
+    assert.deepEqual(a, b, `${node}: ovs-vsctl ${words.join(' ')}`);
+    for (const t of TABLES) {
+      assert.deepEqual(norm(ours(node, ['list', t]), ourNames, t, undefined), norm(real(o, ['list', t]), realNames, t, undefined), `${t} after ovs-vsctl ${words.join(' ')}`);
+    }
+  };
+  const cases: [string | undefined, ...string[]][] = [
+    // Reads: each command's output in turn; a table after another is set off by a blank line (but in JSON and HTML).
+    ['raw', '--', 'get', 'Port', tagged, 'tag', '--', 'get', 'Bridge', br1, 'fail_mode'],
+    ['raw', 'get', 'Port', tagged, 'tag', '--', 'list-br', '--', 'list-ports', br1, '--', 'get-fail-mode', br1, '--', 'get-controller', br1],
+    [undefined, '--columns=name', 'list', 'Bridge', '--', '--columns=name,fail_mode', 'list', 'Bridge'],
+    ['raw', '--columns=name', 'find', 'Port', 'name=dpe-nope', '--', '--columns=name,tag', 'find', 'Port', `name=${tagged}`],
+    ['raw', '--columns=name', 'find', 'Bridge', `name=${br1}`, '--', 'get', 'Port', tagged, 'tag', '--', '--columns=name,tag', 'find', 'Port', `name=${tagged}`],
+    ['raw', '--bare', '--columns=name', 'find', 'Bridge', `name=${br1}`, '--', '--columns=name,tag', 'find', 'Port', `name=${tagged}`],
+    ['words', '--format=table', '--columns=name', 'find', 'Port', 'name=dpe-nope', '--', '--columns=name,tag', 'find', 'Port', `name=${tagged}`],
+    ['raw', '--format=csv', '--no-headings', '--columns=name', 'find', 'Bridge', `name=${br1}`, '--', '--columns=name,tag', 'find', 'Port', `name=${tagged}`],
+    ['raw', '-f', 'json', '--columns=name', 'find', 'Bridge', `name=${br1}`, '--', '--columns=name,tag', 'find', 'Port', `name=${tagged}`],
+    ['html', '--format=html', '--columns=name', 'find', 'Bridge', `name=${br1}`, '--', '--columns=name,tag', 'find', 'Port', `name=${tagged}`],
+    ['raw', '--oneline', 'get', 'Port', tagged, 'tag', 'name', '--', 'list-ports', br1, '--', 'br-exists', br1, '--', 'comment', 'x'],
+    ['raw', '--oneline', '--columns=name', 'find', 'Bridge', `name=${br1}`, '--', 'get', 'Port', tagged, 'tag'],
+    ['raw', '--', '--if-exists', 'get', 'Port', 'dpe-nope', 'tag', '--', 'get', 'Port', tagged, 'tag'],
+    ['raw', '--if-exists', '--', 'get', 'Port', 'dpe-nope', 'tag'],
+    ['raw', '--if-exists', '--columns', 'name', 'list', 'Port', 'dpe-nope', tagged, '--', 'get', 'Port', tagged, 'tag'],
+    ['raw', 'get', 'Port', tagged, 'tag', '--', '--', 'list-br', '--'],
+    ['raw', '--real', 'list-br', '--', '--fake', 'list-br'],
+    ['raw', '--no-wait', '-t', '5', '--timeout=5', '-t5', '--dry-run', 'get', 'Port', tagged, 'tag'],
+    ['raw', '--col=name', '--if-ex', 'list', 'Port', tagged],
+    // Errors: ovs-vsctl's, before any command runs or as one runs; nothing printed.
+    ['raw', '--'],
+    ['raw'],
+    ['raw', '--oneline'],
+    ['raw', '--', '--if-exists'],
+    ['raw', '--if-exists', '--', '--', 'list-br'],
+    ['raw', '--', 'nope'],
+    ['raw', 'list-br', '--', 'nope', 'x'],
+    ['raw', '--', '--format=table', 'list', 'Port'],
+    ['raw', '--', '--columns=name', '--columns=name', 'list', 'Port'],
+    ['raw', '--if-exists', '--', '--if-exists', 'get', 'Port', tagged, 'tag'],
+    ['raw', '--', '--if-exists=1', 'get', 'Port', tagged, 'tag'],
+    ['raw', '--', '--columns', 'list', 'Port'],
+    ['raw', '--columns=name', 'get', 'Port', tagged, 'tag'],
+    ['raw', 'get', 'Port', tagged, 'tag', '--', '--nope', 'list-br'],
+    ['raw', '--if-exists', 'list-br'],
+    ['raw', 'get', 'Port', tagged, 'tag', '--if-exists'],
+    ['raw', 'list-br', '--', 'list-br', '-x'],
+    ['raw', 'list-br', '--', 'list-ports'],
+    ['raw', '--timeout=0', 'list-br'],
+    ['raw', '--timeout=x', 'list-br'],
+    ['raw', '-t', '-1', 'list-br'],
+    ['raw', '-t'],
+    ['raw', '--timeout'],
+    ['raw', '--nope', 'list-br'],
+    ['raw', '-x', 'list-br'],
+    ['raw', '--no-wait=1', 'list-br'],
+    ['raw', '--no', 'list-br'],
+    ['raw', '--format', 'list-br'],
+    ['raw', '--data=nope', 'list-br'],
+    ['raw', 'get', 'Port', 'dpe-nope', 'tag', '--', 'get', 'Port', tagged, 'nocol'],
+    ['raw', 'get', 'Port', tagged, 'tag', '--', 'get', 'Port', 'dpe-nope', 'tag'],
+    ['raw', 'list-br', '--', 'br-exists', 'dpe-nope'],
+    ['raw', 'br-exists', 'dpe-nope', '--', 'get', 'Port', 'dpe-nope', 'tag'],
+    ['raw', 'get-fail-mode', 'dpe-nope'],
+    ['raw', 'list-br', '--', 'get-controller', 'dpe-nope'],
+    // Writes: later commands see earlier ones; all are written, or none.
+    ['raw', 'set', 'Port', tagged, 'tag=5', '--', 'set', 'Bridge', br1, 'other_config:mac-table-size=20', '--', 'get', 'Port', tagged, 'tag', '--', 'get', 'Bridge', br1, 'other_config'],
+    ['raw', 'set', 'Port', tagged, 'tag=6', '--', 'set', 'Port', 'dpe-nope', 'tag=7'],
+    ['raw', 'set', 'Port', tagged, 'tag=6', '--', 'get', 'Port', tagged, 'nocol'],
+    ['raw', 'set', 'Port', tagged, 'tag=6', '--', 'set', 'Port', tagged, 'tag=x'],
+    ['raw', 'set', 'Port', tagged, 'tag=6', '--', 'br-exists', 'dpe-nope'],
+    ['raw', 'set', 'Port', tagged, 'tag=6', '--', 'add', 'Port', tagged, 'tag', '7'],
+    ['raw', 'set', 'Port', tagged, 'tag=6', '--', 'add', 'Port', tagged, 'tag', '7', '--', 'comment'],
+    ['raw', 'clear', 'Port', tagged, 'tag', '--', 'add', 'Port', tagged, 'tag', '8', '--', 'get', 'Port', tagged, 'tag'],
+    ['raw', 'add', 'Bridge', br1, 'other_config', 'mac-table-size=30', 'mac-aging-time=40', '--', 'get', 'Bridge', br1, 'other_config'],
+    ['raw', 'add', 'Bridge', br1, 'other_config', 'mac-aging-time=50', 'mac-aging-time=60'],
+    ['raw', 'add', 'Bridge', br1, 'other_config', 'mac-aging-time=70', 'mac-aging-time=80', '--', 'comment'],
+    ['raw', 'set', 'Bridge', br1, 'other_config:mac-table-size=25', '--', 'add', 'Bridge', br1, 'other_config', 'mac-table-size=26', 'mac-aging-time=90'],
+    ['raw', 'remove', 'Bridge', br1, 'other_config', 'mac-table-size', '--', 'set', 'Open_vSwitch', '.', 'other_config:max-idle=3000', '--', 'get', 'Open_vSwitch', '.', 'other_config'],
+    ['raw', '--no-wait', '--dry-run', 'set', 'Port', tagged, 'tag=9', '--', 'get', 'Port', tagged, 'tag'],
+    ['raw', '--dry-run', 'set', 'Port', tagged, 'tag=8', '--', 'set', 'Port', tagged, 'tag=8'],
+    ['raw', '--oneline', 'set', 'Port', tagged, 'tag=4', '--', 'get', 'Port', tagged, 'tag'],
+    ['raw', 'set', 'Port', tagged, 'tag=3', '--', 'set', 'Port', tagged, 'tag=4'],
+    ['raw', '--', '--if-exists', 'set', 'Port', 'dpe-nope', 'tag=1', '--', '--if-exists', 'clear', 'Port', 'dpe-nope', 'tag', '--', 'set', 'Port', tagged, 'tag=2'],
+    ['raw', '--if-exists', 'add', 'Port', 'dpe-nope', 'tag', '1', '--', '--if-exists', 'remove', 'Port', 'dpe-nope', 'tag', '1', '--', 'clear', 'Port', tagged, 'tag'],
+  ];
+  for (const [format, ...words] of cases) same(words, format);
+
+  // dpemu's own refusals (the real ones take these): nothing of the chain written.
+  const before = TABLES.map((t) => ours(node, ['list', t]).stdout);
+  const refused = (words: string[], why: RegExp): void => {
+    const a = ours(node, words);
+    assert.equal(a.exit, 1, words.join(' '));
+    assert.match(a.stderr, why, words.join(' '));
+    assert.deepEqual(TABLES.map((t) => ours(node, ['list', t]).stdout), before, words.join(' '));
+  };
+  refused(['set', 'Port', tagged, 'tag=7', '--', 'set', 'Bridge', br1, 'fail_mode=standalone'], /^ovs-vsctl: dpemu does not model changing column fail_mode /);
+  // ovs-vsctl would wait for ever (or until -t) for ovs-vswitchd to apply a transaction it never sent.
+  refused(['--dry-run', 'set', 'Port', tagged, 'tag=7'], /^ovs-vsctl: dpemu does not wait for ever/);
+  // One invocation is one node's database.
+  assert.throws(() => vsctl.run({ emu, invalidate: () => {} }, ['set', node, 'Port', tagged, 'tag=7', '--', 'list-br', 'w02']), /one invocation is one node's transaction/);
   assert.deepEqual(TABLES.map((t) => ours(node, ['list', t]).stdout), before);
 });
