@@ -1330,7 +1330,8 @@ export class NetNamespace extends Element implements KeepsLearned {
     if (proto !== IPPROTO_UDP) {
       const r = routeOutput(this.ns, { dst: o.dst, src: bound, oif, proto });
       if (r.kind === 'error') throw new PingError(`connect: ${strerror(r.errno)}`);
-      mtu = Math.max(576, r.mtu);
+      // IP_MTU: the route's MTU, no more than IP_MAX_MTU (ipv4_mtu); traceroute takes 576 if less.
+      mtu = Math.max(576, Math.min(0xffff, r.mtu));
     }
     let ident = 0;
     do ident = Math.floor(Math.random() * 0x10000);
