@@ -6,13 +6,14 @@
 // saying so.
 import { inetAton } from '../control/inet-aton.js';
 import { ipToString, parseIpv4 } from '../wire/addr.js';
+import { TCP_PROBE_HLEN } from '../netns/trace-socket.js';
 
 export interface TracerouteArgs {
   /** The host as typed (the header's name) and as a dotted quad. */
   target: string;
   dst: string;
-  /** The default method (UDP, one port a probe) or -I (ICMP echo). */
-  method: 'udp' | 'icmp';
+  /** The default method (UDP, one port a probe), -U (UDP to one port), -I (ICMP echo) or -T (TCP SYN). */
+  method: 'default' | 'udp' | 'icmp' | 'tcp';
   firstHop: number;
   maxHops: number;
   simProbes: number;
@@ -23,14 +24,14 @@ export interface TracerouteArgs {
   nearFactor: number;
   /** -z in seconds. */
   sendSecs: number;
-  /** -p: the first UDP port or echo sequence; 0: the method's default. */
+  /** -p: the first UDP port or echo sequence, -U's and -T's port; 0: the method's default. */
   port: number;
   numeric: boolean;
   /** -s */
   source?: string;
   /** -i */
   device?: string;
-  /** The IP header and the method's (UDP: 8), and the data after them. */
+  /** The IP header and the method's (UDP: 8), and the data after them (-T's: its TCP header and options). */
   headerLen: number;
   dataLen: number;
 }
@@ -45,12 +46,13 @@ export class TracerouteExit extends Error {
   }
 }
 
-type Kind = 'flag' | 'uint' | 'double' | 'string' | 'wait';
+type Kind = 'flag' | 'method' | 'uint' | 'double' | 'string' | 'wait';
 interface Opt {
   short?: string;
   long?: string;
   /** CLIF's arg_name, as its messages show it; none: a flag. */
   arg?: string;
+  /** Where the value goes; a method option's: the module it names (set_module, the last one given wins). */
   key?: string;
   kind: Kind;
   /** What dpemu does not emulate. */
@@ -65,8 +67,8 @@ const OPTIONS: Opt[] = [
   { short: 'F', long: 'dont-fragment', kind: 'flag', refused: true },
   { short: 'f', long: 'first', arg: 'first_ttl', key: 'firstHop', kind: 'uint' },
   { short: 'g', long: 'gateway', arg: 'gate', kind: 'string', refused: true },
-  { short: 'I', long: 'icmp', key: 'icmp', kind: 'flag' },
-  { short: 'T', long: 'tcp', kind: 'flag', refused: true },
+  { short: 'I', long: 'icmp', key: 'icmp', kind: 'method' },
+  { short: 'T', long: 'tcp', key: 'tcp', kind: 'method' },
   { short: 'i', long: 'interface', arg: 'device', key: 'device', kind: 'string' },
   { short: 'm', long: 'max-hops', arg: 'max_ttl', key: 'maxHops', kind: 'uint' },
   { short: 'N', long: 'sim-queries', arg: 'squeries', key: 'simProbes', kind: 'uint' },
@@ -85,7 +87,7 @@ const OPTIONS: Opt[] = [
   { short: 'O', long: 'options', arg: 'OPTS', kind: 'string', refused: true },
   { long: 'sport', arg: 'num', kind: 'uint', refused: true },
   { long: 'fwmark', arg: 'num', kind: 'uint', refused: true },
-  { short: 'U', long: 'udp', kind: 'flag', refused: true },
+  { short: 'U', long: 'udp', key: 'udp', kind: 'method' },
   { short: 'D', long: 'dccp', kind: 'flag', refused: true },
   { short: 'P', long: 'protocol', arg: 'prot', kind: 'string', refused: true },
   { long: 'mtu', kind: 'flag', refused: true },
@@ -94,8 +96,8 @@ const OPTIONS: Opt[] = [
 ];
 
 export const VERSION = 'Modern traceroute for Linux, version 2.1.2\nCopyright (c) 2016  Dmitry Butskoy,   License: GPL v2 or any later';
-const USAGE = 'usage: dpemu traceroute NODE [-n NS] [-I] [-n] [-f first_ttl] [-m max_ttl] [-N squeries] [-p port] [-q nqueries] [-s src_addr] [-i device] [-w MAX,HERE,NEAR] [-z sendwait] host [packetlen]';
-const EMULATED = '-4 -I -f -i -m -N -n -p -q -s -w -z';
+const USAGE = 'usage: dpemu traceroute NODE [-n NS] [-I|-T|-U] [-n] [-f first_ttl] [-m max_ttl] [-N squeries] [-p port] [-q nqueries] [-s src_addr] [-i device] [-w MAX,HERE,NEAR] [-z sendwait] host [packetlen]';
+const EMULATED = '-4 -I -T -U -f -i -m -N -n -p -q -s -w -z';
 
 /** strtoul(arg, &q, 0) as an unsigned int, or null when CLIF refuses it (nothing read, or something left). */
 function strtoul(text: string): number | null {
@@ -129,7 +131,7 @@ function waitSpecs(text: string): [number, number, number] | null {
 
 /** Parse traceroute's words (argv[1..]: `argc` in its messages counts from 1). */
 export function parseTracerouteArgs(argv: readonly string[]): TracerouteArgs {
-  const v: Record<string, unknown> = { firstHop: 1, maxHops: 30, simProbes: 16, probesPerHop: 3, waitSecs: 5, hereFactor: 3, nearFactor: 10, sendSecs: 0, port: 0, numeric: false, icmp: false };
+  const v: Record<string, unknown> = { firstHop: 1, maxHops: 30, simProbes: 16, probesPerHop: 3, waitSecs: 5, hereFactor: 3, nearFactor: 10, sendSecs: 0, port: 0, numeric: false, method: 'default' };
   const operands: { word: string; at: number }[] = [];
   const fail = (line: string): TracerouteExit => new TracerouteExit([line], 2);
   const shortName = (o: Opt, withArg: boolean): string => (o.short ? `-${o.short}` : `--${o.long}`) + (withArg && o.arg ? (o.short ? ` ${o.arg}` : `=${o.arg}`) : '');
@@ -140,6 +142,9 @@ export function parseTracerouteArgs(argv: readonly string[]): TracerouteArgs {
     switch (o.kind) {
       case 'flag':
         v[o.key!] = true;
+        return;
+      case 'method':
+        v.method = o.key;
         return;
       case 'uint': {
         const n = strtoul(arg!);
@@ -220,7 +225,7 @@ export function parseTracerouteArgs(argv: readonly string[]): TracerouteArgs {
   if (v.source !== undefined && parseIpv4(v.source as string) === null) {
     throw new TracerouteExit([`traceroute: -s ${String(v.source)}: dpemu takes an address (an emulated namespace looks up no names)`], 2);
   }
-  const a = v as unknown as TracerouteArgs & { icmp: boolean };
+  const a = v as unknown as TracerouteArgs;
   // main()'s checks, in its order.
   if (!a.firstHop || a.firstHop > a.maxHops) throw fail('first hop out of range');
   if (a.maxHops > 255) throw fail('max hops cannot be more than 255');
@@ -229,14 +234,15 @@ export function parseTracerouteArgs(argv: readonly string[]): TracerouteArgs {
   if (packetLen > 65000) throw fail(`too big packetlen ${packetLen} specified`);
   if (a.sendSecs < 0) throw fail(`bad sendtime \`${g(a.sendSecs)}' specified`);
   const sendSecs = a.sendSecs >= 10 ? a.sendSecs / 1000 : a.sendSecs;
-  const method = a.icmp ? 'icmp' : 'udp';
-  const modHeader = method === 'udp' ? 8 : 0;
+  const method = a.method;
+  const modHeader = method === 'udp' || method === 'default' ? 8 : 0;
   const headerLen = 20 + modHeader;
   let dataLen = 0;
   if (packetLen < 0) dataLen = 40 - modHeader;
   else if (packetLen >= headerLen) dataLen = packetLen - headerLen;
-  // icmp_init: the data holds at least the ICMP header.
+  // icmp_init: the data holds at least the ICMP header; tcp_init: the packet is its header and options.
   if (method === 'icmp' && dataLen < 8) dataLen = 8;
+  if (method === 'tcp') dataLen = TCP_PROBE_HLEN;
   const out: TracerouteArgs = {
     target: host.word, dst: ipToString(addr), method, firstHop: a.firstHop, maxHops: a.maxHops, simProbes: a.simProbes, probesPerHop: a.probesPerHop,
     waitSecs: a.waitSecs, hereFactor: a.hereFactor, nearFactor: a.nearFactor, sendSecs, port: a.port, numeric: a.numeric, headerLen, dataLen,

@@ -13,8 +13,8 @@ import { ipToString, readU16, readU32 } from '../wire/addr.js';
 import { takeSocket } from './control-socket.js';
 import { parseTracerouteArgs, TracerouteExit, type TracerouteArgs } from './traceroute-args.js';
 
-/** traceroute.c's DEF_START_PORT and DEF_WAIT_PREC. */
-const START_PORT = 33434;
+/** traceroute.c's DEF_START_PORT, DEF_UDP_PORT, DEF_TCP_PORT and DEF_WAIT_PREC. */
+const START_PORT = 33434, UDP_PORT = 53, TCP_PORT = 80;
 const WAIT_PREC = 0.001;
 
 /** get_time(): gettimeofday as seconds. */
@@ -33,7 +33,7 @@ interface Probe {
   /** When the emulator sent it (µs since the epoch, its 'sent' event); 0: not known. */
   sentUs: number;
   recvTtl: number;
-  /** Its UDP port or echo sequence while in flight; 0 once done. */
+  /** Its UDP port, echo sequence or (-U, -T) number while in flight; 0 once done. */
   seq: number;
   errStr: string;
 }
@@ -78,7 +78,7 @@ class Traceroute {
   private readonly probes: Probe[];
   private readonly queue: CaptureEvent[] = [];
   private wake: (() => void) | null = null;
-  /** The next UDP port (traceroute's curr_port) or echo sequence. */
+  /** The next UDP port (traceroute's curr_port), echo sequence, or -U's and -T's probe number (its socket's port is the daemon's). */
   private nextKey: number;
   /** Why it stops: traceroute's error() (stderr and exit 1), or the daemon closing the socket. */
   private fatal: string | null = null;
@@ -89,7 +89,7 @@ class Traceroute {
     private readonly out: (s: string) => void,
   ) {
     this.probes = Array.from({ length: a.maxHops * a.probesPerHop }, newProbe);
-    this.nextKey = a.port || (a.method === 'udp' ? START_PORT : 1);
+    this.nextKey = a.method === 'default' ? a.port || START_PORT : a.method === 'icmp' ? a.port || 1 : 1;
   }
 
   event(ev: CaptureEvent): void {
@@ -124,8 +124,9 @@ class Traceroute {
     if (ev.type === 'reply') {
       const d = Buffer.from(ev.data, 'base64');
       const hlen = (d[0]! & 15) << 2;
-      if (d.length < hlen + 8 || d[hlen] !== 0) return;
-      pb = this.bySeq(readU16(d, hlen + 6));
+      // -T's segment or a UDP answer names its probe; -I's echo reply carries the sequence.
+      if (ev.seq === undefined && (d.length < hlen + 8 || d[hlen] !== 0)) return;
+      pb = this.bySeq(ev.seq ?? readU16(d, hlen + 6));
       if (!pb) return;
       pb.final = true;
       pb.res = ipToString(readU32(d, 12));
@@ -317,8 +318,10 @@ export async function tracerouteCommand(argv: string[]): Promise<number> {
     err(e.lines.map((l) => l + '\n').join(''));
     return e.exit;
   }
-  // The daemon's socket carries the data after the ICMP header (-I's data holds it).
-  const open: PingOpenRequest = { node, dst: a.dst, size: a.method === 'icmp' ? a.dataLen - 8 : a.dataLen, trace: a.method };
+  // The daemon's socket carries the data after the ICMP header (-I's data holds it); -T's probes have none.
+  const size = a.method === 'icmp' ? a.dataLen - 8 : a.method === 'tcp' ? 0 : a.dataLen;
+  const open: PingOpenRequest = { node, dst: a.dst, size, trace: a.method === 'default' ? 'udp' : a.method };
+  if (a.method === 'udp' || a.method === 'tcp') open.port = a.port || (a.method === 'udp' ? UDP_PORT : TCP_PORT);
   if (ns !== undefined) open.ns = ns;
   if (a.device !== undefined) open.device = a.device;
   if (a.source !== undefined) open.source = a.source;
@@ -339,9 +342,9 @@ export async function tracerouteCommand(argv: string[]): Promise<number> {
     if (!(await Promise.race([ready, sock.ended.then(() => false)]))) {
       const r = refused as CommandResponse | null;
       const text = r?.stderr ?? 'traceroute: dpemu: the daemon closed the socket\n';
-      // The socket's own failures are traceroute's error(): -I's socket is set up before the header, the UDP probes' after it.
+      // The socket's own failures are traceroute's error(): -I's and -T's socket is set up before the header, the UDP probes' after it.
       if (r?.exit === 1 && /^(connect|bind|setsockopt [A-Z_]+): /.test(text)) {
-        if (a.method === 'udp') out(header);
+        if (a.method === 'default' || a.method === 'udp') out(header);
         err('\n' + text);
       } else err(text);
       return r?.exit ?? 1;

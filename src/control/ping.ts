@@ -13,7 +13,7 @@ import { ControlError, type CaptureEvent, type PingOpenRequest } from './protoco
 import { mustNamespace } from './resolve.js';
 
 /** What the socket hands the reader: a CaptureEvent, with the datagram's bytes not yet in base64. */
-export type PingEvent = Exclude<PingItem, { kind: 'reply' }> | { kind: 'reply'; ts: number; data: Uint8Array };
+export type PingEvent = Exclude<PingItem, { kind: 'reply' }> | { kind: 'reply'; ts: number; data: Uint8Array; seq?: number };
 
 /** An open ping socket: where it sends from, and what it took for the reader. */
 export interface PingSession {
@@ -42,7 +42,7 @@ export function openPing(scope: Scope, r: PingOpenRequest, opts: Pick<CaptureOpt
     (r.tos !== undefined && !byte(r.tos)) ||
     (r.pattern !== undefined && !(Array.isArray(r.pattern) && r.pattern.length <= 16 && r.pattern.every(byte)))
   ) {
-    throw new ControlError('control: ping wants {"open": {node, ns?, dst, size, ttl?, device?, source?, tos?, pattern?, trace?}}');
+    throw new ControlError('control: ping wants {"open": {node, ns?, dst, size, ttl?, device?, source?, tos?, pattern?, trace?, port?}}');
   }
   const ns: NetNamespace = mustNamespace(scope, r.node, r.ns);
   const dst = address(r.dst, 'destination')!;
@@ -87,10 +87,12 @@ export function openPing(scope: Scope, r: PingOpenRequest, opts: Pick<CaptureOpt
 
 /** traceroute's sockets (trace-socket.ts), as a ping socket is handed out. */
 function openTrace(ns: NetNamespace, r: PingOpenRequest, dst: number, source: number | undefined, out: DeferredBatches<PingEvent>): PingSession {
-  if (r.trace !== 'udp' && r.trace !== 'icmp') throw new ControlError('control: ping: trace is udp or icmp');
+  if (r.trace !== 'udp' && r.trace !== 'icmp' && r.trace !== 'tcp') throw new ControlError('control: ping: trace is udp, icmp or tcp');
+  if (r.port !== undefined && !(Number.isInteger(r.port) && r.port >= 0 && r.port <= 0xffff)) throw new ControlError('control: ping: port is 0 to 65535');
   let sock: TraceSocket;
   try {
-    sock = ns.openTrace({ proto: r.trace, dst, ...(r.device !== undefined ? { device: r.device } : {}), ...(source !== undefined ? { source } : {}) }, (item) => {
+    const o = { proto: r.trace, dst, port: r.trace === 'tcp' ? (r.port ?? 80) : (r.port ?? 0) };
+    sock = ns.openTrace({ ...o, ...(r.device !== undefined ? { device: r.device } : {}), ...(source !== undefined ? { source } : {}) }, (item) => {
       if (out.room()) out.push(item);
     });
   } catch (e) {
@@ -118,7 +120,7 @@ function openTrace(ns: NetNamespace, r: PingOpenRequest, dst: number, source: nu
 export function pingEventJson(e: PingEvent): CaptureEvent {
   switch (e.kind) {
     case 'reply':
-      return { type: 'reply', ts: e.ts, data: Buffer.from(e.data.buffer, e.data.byteOffset, e.data.length).toString('base64') };
+      return { type: 'reply', ts: e.ts, data: Buffer.from(e.data.buffer, e.data.byteOffset, e.data.length).toString('base64'), ...(e.seq !== undefined ? { seq: e.seq } : {}) };
     case 'error':
       return { type: 'icmperr', ts: e.ts, from: ipToString(e.from), icmpType: e.type, code: e.code, info: e.info, seq: e.seq, ...(e.ttl !== undefined ? { ttl: e.ttl } : {}) };
     case 'sent':

@@ -50,7 +50,8 @@ export interface ConntrackEventsRequest {
  * data); the answer streams 'ping' (the socket is open), then 'reply',
  * 'icmperr' and 'senderr' events, and 'end' if the daemon closes it.
  * With `trace`, traceroute's sockets: each send {"seq": N, "ttl": T} a
- * probe (N: its UDP port or echo sequence), answered 'sent' as it leaves.
+ * probe (N: its UDP port or echo sequence; with `port`, any number naming
+ * the probe), answered 'sent' as it leaves.
  */
 export interface PingOpenRequest {
   node: string;
@@ -66,8 +67,10 @@ export interface PingOpenRequest {
   device?: string;
   /** -I ADDR, dotted quad. */
   source?: string;
-  /** traceroute's probes instead of ping's: UDP (its default method) or ICMP echo (-I). */
-  trace?: 'udp' | 'icmp';
+  /** traceroute's probes instead of ping's: UDP (its default method, or -U's), ICMP echo (-I) or TCP SYNs (-T). */
+  trace?: 'udp' | 'icmp' | 'tcp';
+  /** traceroute -U's and -T's destination port; without it UDP probes go to the port each send names. */
+  port?: number;
   /** -Q: the IP header's TOS byte. */
   tos?: number;
   /** -p: the bytes (1 to 16) that fill the data, over and over; without it the data counts up. */
@@ -87,8 +90,8 @@ export interface CaptureSource {
 export type CaptureEvent =
   /** ping's socket is open: its source address (what routing chose, or the bound one) and echo identifier. */
   | { type: 'ping'; source: string; ident: number }
-  /** An echo reply for the socket: the IP datagram (base64) and when it arrived (µs since the epoch). */
-  | { type: 'reply'; ts: number; data: string }
+  /** An echo reply for the socket: the IP datagram (base64) and when it arrived (µs since the epoch); a traceroute socket's TCP or UDP answer: `seq`, the probe's. */
+  | { type: 'reply'; ts: number; data: string; seq?: number }
   /** An ICMP error about echo request (or traceroute probe) `seq` (the error queue): its sender, type, code and info; traceroute's: its TTL. */
   | { type: 'icmperr'; ts: number; from: string; icmpType: number; code: number; info: number; seq: number; ttl?: number }
   /** Sending echo request `seq` failed (strerror); `call`: connect, a traceroute UDP probe's. */

@@ -46,6 +46,7 @@ import { IPTABLES_CACHE_CELLS } from '../netfilter/traversal-cache.js';
 import { PingError, PingSocket, wallUs, type PingItem, type PingOpen } from './ping-socket.js';
 import { TraceSocket, type TraceOpen } from './trace-socket.js';
 import { udpSetChecksum } from '../wire/udp.js';
+import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, tcpSetChecksum, writeTcp } from '../wire/tcp.js';
 import { strerror } from './errors.js';
 import { localAddrDev } from './addr-select.js';
 
@@ -74,6 +75,8 @@ interface IfBinding {
 type Hop = RouteEntry<IfBinding, NeighEntry<Packet>>;
 
 const NO_COUNTERS = new IfCounters();
+/** net.ipv4.route.error_cost and error_burst (HZ and 5 * HZ) in ms: ip_error's limit. */
+const IP_RT_ERROR_COST = 1000, IP_RT_ERROR_BURST = 5000;
 const macHi = (m: number): number => Math.floor(m / 0x1_0000_0000);
 const macLo = (m: number): number => m >>> 0;
 
@@ -91,7 +94,7 @@ export class NetNamespace extends Element implements KeepsLearned {
   /** The learned-state journal (its neighbours), as element `jid`; null inline. */
   private journal: LearnedJournal | null = null;
   private jid = 0;
-  /** icmp_ratelimit per destination (inet_peer rate_tokens, rate_last). */
+  /** The inet_peer of each address ICMP errors went to: rate_tokens and rate_last, which ip_error and icmp_ratelimit share. */
   private readonly icmpPeers = new Map<number, { tokens: number; last: number }>();
   /** icmp_msgs_per_sec global bucket. */
   private icmpCredit = 0;
@@ -410,8 +413,10 @@ export class NetNamespace extends Element implements KeepsLearned {
       }
       case 'unreachable': {
         const reason: DropReason = rt.errno === 'ENETUNREACH' ? 'no_route' : 'unreachable_route';
-        if (rt.icmpCode !== undefined) this.icmpError(pkt, b.iface.index, ICMP_DEST_UNREACH, rt.icmpCode, 0, false);
-        return this.dropIp(pkt, reason, `route to ${ipToString(dst)}: ${rt.errno}${rt.icmpCode !== undefined ? `, ICMP unreachable code ${rt.icmpCode} sent` : ''}`);
+        if (rt.icmpCode === undefined) return this.dropIp(pkt, reason, `route to ${ipToString(dst)}: ${rt.errno}`);
+        if (!this.ipErrorAllowed(src, e.now)) return this.dropIp(pkt, reason, `route to ${ipToString(dst)}: ${rt.errno}, ICMP unreachable rate limited (ip_error)`);
+        this.icmpError(pkt, b.iface.index, ICMP_DEST_UNREACH, rt.icmpCode, 0, false);
+        return this.dropIp(pkt, reason, `route to ${ipToString(dst)}: ${rt.errno}, ICMP unreachable code ${rt.icmpCode} sent`);
       }
       default:
         return this.dropIp(pkt, 'filtered', `${rt.reason} (${ipToString(src)} -> ${ipToString(dst)})`);
@@ -460,11 +465,17 @@ export class NetNamespace extends Element implements KeepsLearned {
     }
     if (!unicast) return this.consumeIp(pkt, 'broadcast delivered to the local stack');
     if (proto === IPPROTO_UDP) {
-      // No socket listens in an emulated namespace: udp_rcv answers port unreachable.
+      // A traceroute probe's socket takes its answer; no other socket listens in an emulated namespace:
+      // udp_rcv answers port unreachable.
+      if (this.traces.length !== 0 && this.traceRcv(pkt)) return this.consumeIp(pkt, `UDP to ${ipToString(info.dst)}:${info.dport}: to a traceroute probe's socket`);
       this.icmpError(pkt, iif, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, true);
       return this.consumeIp(pkt, `UDP to ${ipToString(info.dst)}:${info.dport}: no socket, ICMP port unreachable sent`);
     }
-    if (proto === IPPROTO_TCP) return this.consumeIp(pkt, `TCP to ${ipToString(info.dst)}:${info.dport}: no socket`);
+    if (proto === IPPROTO_TCP) {
+      // traceroute -T's raw socket reads a copy; no TCP socket listens or is connected here: tcp_v4_send_reset.
+      if (this.traces.length !== 0) this.traceRcv(pkt);
+      return this.tcpReset(pkt);
+    }
     this.icmpError(pkt, iif, ICMP_DEST_UNREACH, ICMP_PROT_UNREACH, 0, true);
     return this.consumeIp(pkt, `IP protocol ${proto}: ICMP protocol unreachable sent`);
   }
@@ -727,6 +738,41 @@ export class NetNamespace extends Element implements KeepsLearned {
       ipv4SetChecksum(buf, l3);
     }
     this.localOut(pkt, src);
+  }
+
+  /**
+   * tcp_v4_send_reset for a segment no socket takes (not itself a reset):
+   * a RST back to its sender from the address it came to, acking it when it
+   * acked nothing, through ip_send_unicast_reply's socket (the route to the
+   * sender, ip_default_ttl, DF with IP id 0, the segment's TOS without its
+   * ECN bits), then OUTPUT and POSTROUTING as any local packet.
+   */
+  private tcpReset(pkt: Packet): void {
+    const e = this.engine, buf = pkt.buf, l3 = pkt.off + ETH_HLEN, info = this.info;
+    const ihl = (buf[l3]! & 15) << 2, l4 = l3 + ihl, flags = buf[l4 + 13]!, doff = buf[l4 + 12]! >>> 4;
+    const why = `TCP to ${ipToString(info.dst)}:${info.dport}: no socket`;
+    if (flags & TCP_RST || doff < 5) return this.consumeIp(pkt, why);
+    const src = info.dst, dst = info.src, tos = buf[l3 + 1]! & 0xfc;
+    const rt = routeOutput(this.ns, { dst, src, tos, proto: IPPROTO_TCP, sport: info.dport, dport: info.sport });
+    const rst = rt.kind === 'error' ? null : e.alloc(pkt, this, `TCP reset to ${ipToString(dst)}`);
+    if (rst === null || rt.kind === 'error') return this.consumeIp(pkt, `${why}, no reset sent`);
+    const rb = rst.buf, r3 = rst.off + ETH_HLEN;
+    const ack = flags & TCP_ACK ? 0 : (readU32(buf, l4 + 4) + (flags & TCP_SYN ? 1 : 0) + (flags & TCP_FIN ? 1 : 0) + info.len - ihl - doff * 4) >>> 0;
+    rst.len = ETH_HLEN + 40;
+    rb[r3] = 0x45;
+    rb[r3 + 1] = tos;
+    writeU16(rb, r3 + 2, 40);
+    writeU32(rb, r3 + 4, IP_DF); // id 0 (ip_select_ident: DF and no connected socket)
+    rb[r3 + 8] = this.ns.sys.ip_default_ttl;
+    rb[r3 + 9] = IPPROTO_TCP;
+    writeU32(rb, r3 + 12, src);
+    writeU32(rb, r3 + 16, dst);
+    ipv4SetChecksum(rb, r3);
+    writeTcp(rb, r3 + 20, info.dport, info.sport, flags & TCP_ACK ? readU32(buf, l4 + 8) : 0, ack, flags & TCP_ACK ? TCP_RST : TCP_RST | TCP_ACK, 0);
+    tcpSetChecksum(rb, r3, r3 + 20, 20);
+    if (e.tracing) e.note(rst, this, `tcp: ${why}: reset to ${ipToString(dst)}`);
+    this.localOut(rst, src, rt);
+    return this.consumeIp(pkt, `${why}, reset sent`);
   }
 
   /**
@@ -1265,10 +1311,10 @@ export class NetNamespace extends Element implements KeepsLearned {
   // ---- traceroute (dpemu traceroute: trace-socket.ts) ----------------------
 
   /**
-   * traceroute's sockets: with -I its raw socket's connect() (the route to
-   * the destination, or the error), with -s its bind(); the echo identifier
-   * one no other socket here uses. The UDP probes' sockets connect as each
-   * is sent (traceSend).
+   * traceroute's sockets: with -I or -T its raw socket's connect() (the
+   * route to the destination, or the error; -T's MTU), with -s its bind();
+   * the echo identifier one no other socket here uses. The UDP probes'
+   * sockets connect as each is sent (traceSend).
    */
   openTrace(o: TraceOpen, onItem: (item: PingItem) => void): TraceSocket {
     let oif = 0;
@@ -1279,15 +1325,18 @@ export class NetNamespace extends Element implements KeepsLearned {
     }
     const bound = o.source ?? 0;
     if (bound && !localAddrDev(this.ns, bound) && !this.ns.sys.ip_nonlocal_bind) throw new PingError('bind: Cannot assign requested address');
-    const proto = o.proto === 'udp' ? IPPROTO_UDP : IPPROTO_ICMP;
-    if (proto === IPPROTO_ICMP) {
+    const proto = o.proto === 'udp' ? IPPROTO_UDP : o.proto === 'tcp' ? IPPROTO_TCP : IPPROTO_ICMP;
+    let mtu = 0;
+    if (proto !== IPPROTO_UDP) {
       const r = routeOutput(this.ns, { dst: o.dst, src: bound, oif, proto });
       if (r.kind === 'error') throw new PingError(`connect: ${strerror(r.errno)}`);
+      // IP_MTU: the route's MTU, no more than IP_MAX_MTU (ipv4_mtu); traceroute takes 576 if less.
+      mtu = Math.max(576, Math.min(0xffff, r.mtu));
     }
     let ident = 0;
     do ident = Math.floor(Math.random() * 0x10000);
     while (this.pings.some((p) => p.ident === ident) || this.traces.some((t) => t.ident === ident));
-    const sock = new TraceSocket(proto, ident, o.dst, bound, oif, onItem);
+    const sock = new TraceSocket(proto, ident, o.dst, proto === IPPROTO_ICMP ? 0 : (o.port ?? 0), bound, oif, mtu, onItem);
     this.traces = [...this.traces, sock];
     return sock;
   }
@@ -1297,37 +1346,43 @@ export class NetNamespace extends Element implements KeepsLearned {
   }
 
   /**
-   * Probe `key` (the UDP destination port, or -I's echo sequence number)
-   * with TTL `ttl` and `dataLen` bytes of data: routed now (a UDP probe's
-   * connect(); its failure is traceroute's), never DF (IP_PMTUDISC_DONT),
-   * then OUTPUT, POSTROUTING and the neighbour as any local packet.
+   * Probe `key` (the default method's UDP destination port, -I's echo
+   * sequence number, -U's and -T's count) with TTL `ttl` and `dataLen`
+   * bytes of data: routed now (a UDP probe's connect(); its failure is
+   * traceroute's), never DF (IP_PMTUDISC_DONT), then OUTPUT, POSTROUTING
+   * and the neighbour as any local packet.
    */
   traceSend(sock: TraceSocket, key: number, ttl: number, dataLen: number): void {
     if (!this.traces.includes(sock)) return;
-    const udp = sock.proto === IPPROTO_UDP;
-    const sport = udp ? sock.portFor(key) : sock.ident;
-    const rt = routeOutput(this.ns, { dst: sock.dst, src: sock.bound, oif: sock.oif, proto: sock.proto, sport, dport: udp ? key : 0 });
-    if (rt.kind === 'error') return sock.onItem({ kind: 'senderr', seq: key, message: strerror(rt.errno), ...(udp ? { call: 'connect' as const } : {}) });
-    const e = this.engine, totLen = 28 + dataLen;
+    const proto = sock.proto, ports = proto !== IPPROTO_ICMP;
+    const sport = ports ? sock.portFor(key) : sock.ident;
+    const rt = routeOutput(this.ns, { dst: sock.dst, src: sock.bound, oif: sock.oif, proto, sport, dport: ports ? sock.dportFor(key) : 0 });
+    if (rt.kind === 'error') return sock.onItem({ kind: 'senderr', seq: key, message: strerror(rt.errno), ...(proto === IPPROTO_UDP ? { call: 'connect' as const } : {}) });
+    const e = this.engine, l4Len = sock.headerLen() + dataLen, totLen = 20 + l4Len;
     if (ETH_HLEN + totLen > e.pool.maxFrame) return sock.onItem({ kind: 'senderr', seq: key, message: 'Message too long' });
     const pkt = e.alloc(null, this, `traceroute probe ${key}`);
     if (!pkt) return sock.onItem({ kind: 'senderr', seq: key, message: 'No buffer space available' });
     const buf = pkt.buf, l3 = pkt.off + ETH_HLEN;
     pkt.len = ETH_HLEN + totLen;
-    this.writeIpHeader(buf, l3, totLen, sock.proto, rt.src, sock.dst, 0);
+    this.writeIpHeader(buf, l3, totLen, proto, rt.src, sock.dst, 0);
     buf[l3 + 8] = ttl;
     ipv4SetChecksum(buf, l3);
     sock.writeProbe(buf, l3 + 20, key, dataLen);
-    if (udp) udpSetChecksum(buf, l3, l3 + 20);
+    if (proto === IPPROTO_UDP) udpSetChecksum(buf, l3, l3 + 20);
+    else if (proto === IPPROTO_TCP) tcpSetChecksum(buf, l3, l3 + 20, l4Len);
     sock.onItem({ kind: 'sent', seq: key, ts: wallUs() });
     // Dropped in OUTPUT or POSTROUTING: send() fails with EPERM (after a REJECT's error reached the socket).
     if (!this.localOut(pkt, rt.src, rt)) sock.onItem({ kind: 'senderr', seq: key, message: strerror('EPERM') });
   }
 
-  /** An ICMP datagram delivered here, offered to the traceroute sockets (a raw socket's copy, or a UDP socket's error). */
-  private traceRcv(pkt: Packet): void {
+  /**
+   * A datagram delivered here (ICMP, or with -T or a UDP answer TCP or
+   * UDP), offered to the traceroute sockets: true if one took it.
+   */
+  private traceRcv(pkt: Packet): boolean {
     // A reassembled datagram's head fragment holds what they read (the headers, the quoted probe).
-    for (const t of this.traces) if (t.take(pkt.buf, pkt.off + ETH_HLEN, pkt.len - ETH_HLEN)) break;
+    for (const t of this.traces) if (t.take(pkt.buf, pkt.off + ETH_HLEN, pkt.len - ETH_HLEN)) return true;
+    return false;
   }
 
   // ---- helpers ------------------------------------------------------------
@@ -1335,8 +1390,10 @@ export class NetNamespace extends Element implements KeepsLearned {
   /**
    * icmpv4_xrlim_allow and icmp_global_allow: types in icmp_ratemask are
    * limited per destination to one per icmp_ratelimit ms (bursts of 6) and
-   * globally to icmp_msgs_per_sec (bursts of icmp_msgs_burst). 0 turns a
-   * limit off.
+   * globally to icmp_msgs_per_sec (bursts of icmp_msgs_burst). 0 turns the
+   * global limit off; icmp_ratelimit 0 lets every error through but still
+   * spends the destination's tokens (inet_peer_xrlim_allow caps them at
+   * 6 * 0), which ip_error reads too.
    */
   private icmpAllowed(type: number, dst: number, now: number): boolean {
     const sys = this.ns.sys;
@@ -1348,15 +1405,37 @@ export class NetNamespace extends Element implements KeepsLearned {
       if (this.icmpCredit < 1) return false;
       this.icmpCredit -= 1;
     }
-    const timeout = sys.icmp_ratelimit;
-    if (timeout <= 0) return true;
-    let peer = this.icmpPeers.get(dst);
-    if (!peer) this.icmpPeers.set(dst, (peer = { tokens: 6 * timeout, last: now }));
-    peer.tokens = Math.min(6 * timeout, peer.tokens + now - peer.last);
-    peer.last = now;
+    const timeout = Math.max(0, sys.icmp_ratelimit), peer = this.icmpPeer(dst, now);
+    // inet_peer_xrlim_allow: within the same tick nothing refills, nor is capped.
+    if (now !== peer.last) {
+      peer.tokens = Math.min(6 * timeout, peer.tokens + now - peer.last);
+      peer.last = now;
+    }
     if (peer.tokens < timeout) return false;
     peer.tokens -= timeout;
     return true;
+  }
+
+  /**
+   * ip_error's own limit on the unreachables for a forwarded packet with no
+   * route, by its source: ip_rt_error_cost (a second) each, bursts of
+   * ip_rt_error_burst (5 s): five at once, then one a second. icmp_send's
+   * limits (icmpAllowed) follow on the same peer.
+   */
+  private ipErrorAllowed(src: number, now: number): boolean {
+    const peer = this.icmpPeer(src, now);
+    peer.tokens = Math.min(IP_RT_ERROR_BURST, peer.tokens + now - peer.last);
+    peer.last = now;
+    if (peer.tokens < IP_RT_ERROR_COST) return false;
+    peer.tokens -= IP_RT_ERROR_COST;
+    return true;
+  }
+
+  /** inet_getpeer_v4: a new peer has no tokens, and a rate_last a minute back (its first use fills it to the cap). */
+  private icmpPeer(addr: number, now: number): { tokens: number; last: number } {
+    let peer = this.icmpPeers.get(addr);
+    if (!peer) this.icmpPeers.set(addr, (peer = { tokens: 0, last: now - 60_000 }));
+    return peer;
   }
 
   private nextIpId(): number {

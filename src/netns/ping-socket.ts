@@ -29,8 +29,8 @@ export interface PingOpen {
 
 /** What ping reads from its socket: a datagram (an echo reply) or an error queue entry. */
 export type PingItem =
-  /** `data`: the IP datagram (header and ICMP message); `ts`: when it arrived (µs since the epoch). */
-  | { kind: 'reply'; ts: number; data: Uint8Array }
+  /** `data`: the IP datagram (header and ICMP message; traceroute's: or the TCP or UDP answer to probe `seq`); `ts`: when it arrived (µs since the epoch). */
+  | { kind: 'reply'; ts: number; data: Uint8Array; seq?: number }
   /** sock_extended_err of an ICMP error about echo request `seq`: its sender, type, code and info (traceroute's: and its IP_TTL). */
   | { kind: 'error'; ts: number; from: number; type: number; code: number; info: number; seq: number; ttl?: number }
   /** traceroute's probe `seq` left the socket at `ts`. */

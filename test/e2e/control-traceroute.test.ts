@@ -4,13 +4,14 @@
 // prohibit and blackhole routes and no default) and the same chain as a
 // model (the source a node's qrouter- namespace, the rest gateways) run the
 // same options; the text but for the times, stderr and the exit status must
-// agree. The probes themselves (order, TTLs, ports, lengths) as tcpdump sees
-// them on r1's first link, both sides. Then through the seed topology: from
+// agree. The probes themselves (order, TTLs, ports, lengths; -T's SYNs and
+// the destination's resets) as tcpdump sees them on r1's first link, both
+// sides. Then through the seed topology: from
 // w07's qrouter to the lab's internet host, the hops of the write-up's SNAT
 // path (the snat namespace's sg- address, the fip namespace's fpr- end of
 // the rfp/fpr pair, the ToR's VLAN 103 address, the host).
 import { after, before, test } from 'node:test';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,8 +24,6 @@ import { KernelObjects, sh, uniqueTag } from './lab-names.js';
 
 const QROUTER = 'qrouter-c4d4b760-41b9-45e1-a607-d054da99c479';
 const SNAT = 'snat-c4d4b760-41b9-45e1-a607-d054da99c479';
-/** The source's extra addresses: ip_error's rate limit (5 errors, then one a second) is per source, so each unreachable case has its own. */
-const SOURCES = ['10.99.1.1/24', '10.99.1.11/24', '10.99.1.12/24', '10.99.1.13/24', '10.99.1.14/24'];
 
 /** The model: the source as an operator's router namespace, the routers and the destination as gateways (icmp_ratelimit off everywhere). */
 const CHAIN_YAML = `version: 1
@@ -35,7 +34,7 @@ nodes:
       qrouter-trace:
         sysctls: { net.ipv4.icmp_ratelimit: 0 }
         interfaces:
-          qr-trace: { mac: 02:00:00:00:01:01, addresses: [${SOURCES.join(', ')}] }
+          qr-trace: { mac: 02:00:00:00:01:01, addresses: [10.99.1.1/24] }
         routes: |
           10.99.1.0/24 dev qr-trace proto kernel scope link src 10.99.1.1
           default via 10.99.1.2 dev qr-trace
@@ -104,7 +103,7 @@ before(async () => {
   link('a', 'qr-trace', 'r1', 'eth0', 1);
   link('r1', 'eth1', 'r2', 'eth0', 2);
   link('r2', 'eth1', 'b', 'eth0', 3);
-  for (const a of SOURCES) sh('ip', ['-n', ns('a'), 'addr', 'add', a, 'dev', 'qr-trace']);
+  sh('ip', ['-n', ns('a'), 'addr', 'add', '10.99.1.1/24', 'dev', 'qr-trace']);
   const ip = (n: string, ...w: string[]): string => sh('ip', ['-n', ns(n), ...w]);
   ip('r1', 'addr', 'add', '10.99.1.2/24', 'dev', 'eth0');
   ip('r1', 'addr', 'add', '10.99.2.1/24', 'dev', 'eth1');
@@ -152,18 +151,47 @@ const dpemu = (words: string[], daemon: DaemonProcess): Promise<Ran> => exec(pro
 const realTrace = (args: string[]): Promise<Ran> => exec('ip', ['netns', 'exec', ns('a'), 'traceroute', ...args]);
 const modelTrace = (args: string[]): Promise<Ran> => dpemu(['ip', 'h', 'netns', 'exec', 'qrouter-trace', 'traceroute', ...args], chain);
 
+/** A UDP echo server on port 7777 (what answers traceroute -U -p 7777 at the destination). */
+const UDP_ECHO = `import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", 7777))
+while True:
+    d, a = s.recvfrom(2048)
+    s.sendto(d, a)
+`;
+
+/** ip_error's burst (ip_rt_error_burst, 5 s) and a margin: how long r2's tokens for a source take to fill. */
+const IP_ERROR_REFILL_MS = 5200;
+
 /** Times out of the way: what may differ between two runs of the same trace. */
 const untimed = (s: string): string => s.replace(/\d+\.\d{3} ms/g, 'T ms');
 
-test('the same options through the real traceroute and the model: the same hops, annotations, header and exit', { timeout: 240_000 }, async () => {
+test('the same options through the real traceroute and the model: the same hops, annotations, header and exit', { timeout: 420_000 }, async () => {
   const cases = [
     ['-n', '10.99.3.2'],
     ['10.99.3.2'],
     ['-n', '-I', '10.99.3.2'],
-    ['-n', '-s', '10.99.1.11', '10.99.8.1'],
-    ['-n', '-s', '10.99.1.12', '10.99.9.1'],
-    ['-n', '-s', '10.99.1.13', '10.99.6.1'],
-    ['-n', '-I', '-s', '10.99.1.14', '10.99.8.1'],
+    ['-n', '10.99.8.1'],
+    ['-n', '-s', '10.99.1.1', '10.99.9.1'],
+    ['-n', '10.99.6.1'],
+    ['-n', '-I', '10.99.8.1'],
+    // ip_error's limit: eight at once from one source, r2 answers five; one at a time (-N 1), the sixth waits out
+    // -w and by then one more second's token is there.
+    ['-n', '-q', '8', '-N', '8', '-w', '1', '10.99.8.1'],
+    ['-n', '-f', '2', '-q', '8', '-N', '1', '-w', '1.5', '10.99.8.1'],
+    ['-n', '-T', '10.99.3.2'],
+    ['-n', '-T', '-p', '22', '-q', '2', '10.99.3.2', '100'],
+    ['-n', '-T', '10.99.8.1'],
+    ['-n', '-T', '-m', '4', '-w', '0.5', '10.99.7.1'],
+    ['-n', '-I', '-T', '10.99.3.2'],
+    ['-n', '-T', '-U', '10.99.3.2'],
+    ['-n', '-U', '-p', '40000', '10.99.3.2', '100'],
+    ['-n', '-U', '10.99.9.1'],
+    ['-n', '-T', '-s', '10.99.5.5', '10.99.3.2'],
+    ['-n', '-T', '-i', 'nosuch', '10.99.3.2'],
+    ['-n', '-T', '10.99.10.1'],
+    ['-n', '-T', '10.99.11.1'],
+    ['-n', '-U', '10.99.11.1'],
     ['-n', '-q', '1', '-f', '2', '10.99.3.2'],
     ['-n', '-m', '2', '10.99.3.2'],
     ['-n', '-p', '40000', '-N', '1', '10.99.3.2'],
@@ -198,6 +226,8 @@ test('the same options through the real traceroute and the model: the same hops,
     assert.equal(m.status, 0, m.err);
   }
   for (const c of cases) {
+    // ip_error answers a source five times at once, then once a second: let r2's tokens for 10.99.1.1 fill again.
+    if (c.some((w) => /^10\.99\.[689]\.1$/.test(w))) await new Promise((r) => setTimeout(r, IP_ERROR_REFILL_MS));
     const [want, got] = await Promise.all([realTrace(c), modelTrace(c)]);
     const what = `traceroute ${c.join(' ')}\n--- real:\n${want.out}${want.err}--- dpemu:\n${got.out}${got.err}`;
     assert.equal(got.status, want.status, what);
@@ -206,27 +236,52 @@ test('the same options through the real traceroute and the model: the same hops,
   }
 });
 
-/** Each probe as tcpdump -v prints it: its TTL, destination port (or echo sequence) and length. */
+/**
+ * Each probe as tcpdump -v prints it: its TTL, flags, destination port (or
+ * echo sequence) and length; -T's SYN with its window and options (the
+ * random sequence and timestamp out of the way, its source port's parity:
+ * bind() takes odd ones); the destination's resets with their TTL, IP id
+ * and flags.
+ */
 function probes(text: string): string[] {
   const out: string[] = [];
-  const re = /ttl (\d+), id \d+, offset 0, flags \[none\], proto (UDP|ICMP) \(\d+\), length (\d+)\)\n\s+10\.99\.1\.1(?:\.\d+)? > 10\.99\.3\.2(?:\.(\d+): UDP|: ICMP echo request, id \d+, seq (\d+))/g;
-  for (let m = re.exec(text); m; m = re.exec(text)) out.push(`ttl ${m[1]} ${m[2]} ${m[4] ?? `seq ${m[5]}`} length ${m[3]}`);
+  const re = /ttl (\d+), id (\d+), offset 0, flags \[(none|DF)\], proto (UDP|ICMP|TCP) \(\d+\), length (\d+)\)\n\s+(10\.99\.\d+\.\d+)(?:\.(\d+))? > (10\.99\.\d+\.\d+)(?:\.(\d+))?: (.*)/g;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    const [, ttl, id, df, proto, len, src, sport, dst, dport, rest] = m;
+    const what = rest!.replace(/cksum 0x[0-9a-f]+/, 'cksum X').replace(/seq \d+, win/, 'seq S, win').replace(/ack \d+/, 'ack A').replace(/TS val \d+/, 'TS val V').replace(/id \d+, seq/, 'id I, seq');
+    // The source's TCP ports by their parity; UDP's destination port (its source is any free one).
+    const end = (addr: string, port: string | undefined): string => (proto !== 'TCP' ? addr : `${addr}.${addr !== '10.99.1.1' ? port : Number(port) % 2 ? 'odd' : 'even'}`);
+    out.push(`ttl ${ttl}${proto === 'TCP' && src !== '10.99.1.1' ? ` id ${id}` : ''} ${df} ${proto} ${end(src!, sport)} > ${end(dst!, dport)}${proto === 'UDP' ? ` port ${dport}` : ''} ${what} length ${len}`);
+  }
   return out;
 }
 
-test('the probes on the wire: the order, TTLs, ports (or sequences) and lengths the real traceroute sends (-N 16 at once)', { timeout: 60_000 }, async () => {
-  for (const opts of [['-n'], ['-n', '-I']]) {
-    const filter = 'udp or icmp[icmptype] == icmp-echo';
+test('the probes on the wire: the order, TTLs, ports (or sequences), TCP options and lengths the real traceroute sends (-N 16 at once)', { timeout: 90_000 }, async () => {
+  // -T's answers come to one socket, read one a poll: under load a probe's answer may still be queued when
+  // -w's HERE wait (three times its hop's first answer's time) runs out, in the real traceroute too. MAX alone here.
+  for (const opts of [['-n'], ['-n', '-I'], ['-n', '-T', '-w', '5,0,0'], ['-n', '-U', '-p', '5353']]) {
+    const filter = 'udp or tcp or icmp[icmptype] == icmp-echo';
     const capReal = exec('ip', ['netns', 'exec', ns('r1'), 'timeout', '6', 'tcpdump', '-nn', '-l', '-v', '-i', 'eth0', filter], 20_000);
-    const capModel = exec(process.execPath, [DPEMU, 'tcpdump', '-nn', '-l', '-v', '-c', '16', '-i', 'r1:eth0', filter, '--socket', chain.socket], 20_000);
+    const capModel = exec(process.execPath, [DPEMU, 'tcpdump', '-nn', '-l', '-v', '-c', '16', '-i', 'r1:eth0', `(${filter}) and src 10.99.1.1`, '--socket', chain.socket], 20_000);
     await new Promise((r) => setTimeout(r, 2000)); // both attach
     const [want, got] = await Promise.all([realTrace([...opts, '10.99.3.2']), modelTrace([...opts, '10.99.3.2'])]);
     assert.equal(got.status, 0, got.err);
     assert.equal(untimed(got.out), untimed(want.out));
     // The first 16 leave at once; how many more follow before the answers end it depends on when they are read.
-    const seenReal = probes((await capReal).out).slice(0, 16), seenModel = probes((await capModel).out);
-    assert.equal(seenReal.length, 16, (await capReal).out);
-    assert.deepEqual(seenModel, seenReal);
+    const seenReal = probes((await capReal).out), seenModel = probes((await capModel).out);
+    const sent = (l: string[]): string[] => l.filter((p) => / (UDP|ICMP|TCP) 10\.99\.1\.1[. ]/.test(p)).slice(0, 16);
+    assert.equal(sent(seenReal).length, 16, (await capReal).out);
+    assert.deepEqual(sent(seenModel), sent(seenReal));
+    if (opts.includes('-T')) {
+      // The destination's resets, as the real b sends them (the model's capture took only the probes: one from b's side).
+      const rst = (l: string[]): string | undefined => l.find((p) => p.includes(' TCP 10.99.3.2.80 > 10.99.1.1.'));
+      const capB = exec(process.execPath, [DPEMU, 'tcpdump', '-nn', '-l', '-v', '-c', '1', '-i', 'r1:eth0', 'tcp and src 10.99.3.2', '--socket', chain.socket], 20_000);
+      await new Promise((r) => setTimeout(r, 1500));
+      const again = await modelTrace([...opts, '-f', '2', '-q', '1', '10.99.3.2']);
+      assert.equal(again.status, 0, again.err);
+      assert.ok(rst(seenReal), (await capReal).out);
+      assert.equal(rst(probes((await capB).out)), rst(seenReal));
+    }
   }
 });
 
@@ -265,6 +320,18 @@ test('from w07\'s qrouter to the lab\'s internet host: the SNAT path\'s hops, UD
   const icmp = await dpemu(['traceroute', 'w07', '-n', QROUTER, '-I', '-n', '-s', '192.168.1.1', '203.0.113.8'], d);
   assert.equal(icmp.status, 0, icmp.err);
   assert.equal(untimed(icmp.out), hops(''));
+  // A listener on the internet host answers -U's probes: the probe's socket takes the answer (back through the
+  // SNAT), as the real traceroute's does (it prints the host, as for a port unreachable), instead of the
+  // qrouter answering it with port unreachable.
+  const echo = spawn('ip', ['netns', 'exec', lab.nsInet, '/usr/bin/python3', '-c', UDP_ECHO], { stdio: 'ignore' });
+  try {
+    await new Promise((r) => setTimeout(r, 1000));
+    const answered = await dpemu(['traceroute', 'w07', '-n', QROUTER, '-n', '-U', '-p', '7777', '-q', '1', '-m', '6', '-s', '192.168.1.1', '203.0.113.8'], d);
+    assert.equal(answered.status, 0, answered.err);
+    assert.equal(untimed(answered.out), hops('').replace(/(  T ms){3}/g, '  T ms').replace('30 hops', '6 hops'));
+  } finally {
+    echo.kill();
+  }
   // Without a source the qrouter has no route out: the probe's connect() fails, after the header.
   const none = await dpemu(['ip', 'w07', 'netns', 'exec', QROUTER, 'traceroute', '-n', '203.0.113.8'], d);
   assert.equal(none.status, 1);

@@ -160,6 +160,19 @@ test('a UDP datagram to a namespace address with no socket is answered with port
   assert.deepEqual([d.src, d.dst, d.icmpType, d.icmpCode], [ip('10.0.1.1'), ip('10.0.1.2'), 3, 3]);
 });
 
+test('a TCP segment to a namespace address with no socket is answered with a reset (tcp_v4_send_reset); a reset is not', () => {
+  const { e, r1, wire } = line();
+  const seg = (flags: string, ack?: number) =>
+    buildFrame({ src: '02:00:00:00:0a:01', dst: '02:00:00:00:01:01', ip: { src: '10.0.1.2', dst: '10.0.1.1', ttl: 64, df: true }, tcp: { sport: 40001, dport: 80, seq: 1000, ...(ack !== undefined ? { ack } : {}), flags, payload: 10 } });
+  e.inject(e.pool.allocFrom(seg('S'))!, r1);
+  e.inject(e.pool.allocFrom(seg('.', 77))!, r1);
+  e.inject(e.pool.allocFrom(seg('R'))!, r1);
+  const out = wire.filter((l) => l.startsWith('r1 > ') && l.includes('IPv4'));
+  assert.equal(out.length, 2, wire.join('\n'));
+  assert.match(out[0]!, /10\.0\.1\.1\.80 > 10\.0\.1\.2\.40001: Flags \[R\.\], seq 0, ack 1011, win 0, length 0$/, 'RST,ACK acking the SYN and its data');
+  assert.match(out[1]!, /10\.0\.1\.1\.80 > 10\.0\.1\.2\.40001: Flags \[R\], seq 77, win 0, length 0$/, 'RST from the ACK\'s number');
+});
+
 test('ICMP errors are not rate limited by default; icmp_ratelimit limits them per destination as the kernel does', () => {
   const { e, r, r1, frames, clock } = line();
   const errors = () => frames.filter((f) => f.at === 'r1:out' && f.bytes[12] === 0x08 && f.bytes[23] === 1).length;
@@ -167,9 +180,37 @@ test('ICMP errors are not rate limited by default; icmp_ratelimit limits them pe
   assert.equal(errors(), 10);
   r.setSysctl('net.ipv4.icmp_ratelimit', 1000);
   frames.length = 0;
+  e.inject(e.pool.allocFrom(fromA({ ttl: 1, udp: true }))!, r1);
+  assert.equal(errors(), 0, 'icmp_ratelimit 0 left the destination\'s tokens at 6 * 0');
+  clock.advance(6000);
   for (let i = 0; i < 10; i++) e.inject(e.pool.allocFrom(fromA({ ttl: 1, udp: true }))!, r1);
-  assert.equal(errors(), 6, 'a burst of 6 (XRLIM_BURST_FACTOR), then one per second');
+  assert.equal(errors(), 6, 'a burst of 6 (XRLIM_BURST_FACTOR) once they refilled, then one per second');
   clock.advance(1000);
   e.inject(e.pool.allocFrom(fromA({ ttl: 1, udp: true }))!, r1);
   assert.equal(errors(), 7);
+});
+
+test('ip_error limits the unreachables for packets it cannot route by their source: five at once, then one a second; a time exceeded spends the same tokens', () => {
+  const { e, r, r1, frames, clock } = line();
+  r.setSysctl('net.ipv4.icmp_ratelimit', 0);
+  const sent = (type: number) => frames.filter((f) => f.at === 'r1:out' && f.bytes[12] === 0x08 && f.bytes[23] === 1 && f.bytes[34] === type).length;
+  const unroutable = () => e.inject(e.pool.allocFrom(fromA({ dst: '10.0.9.9', udp: true }))!, r1);
+  for (let i = 0; i < 8; i++) unroutable();
+  assert.equal(sent(3), 5, 'ip_rt_error_burst (5 s) of ip_rt_error_cost (1 s) each');
+  clock.advance(999);
+  unroutable();
+  assert.equal(sent(3), 5);
+  clock.advance(1);
+  unroutable();
+  unroutable();
+  assert.equal(sent(3), 6, 'one a second');
+  // With icmp_ratelimit 0 a time exceeded to the same source lets the peer's tokens refill no further than 6 * 0.
+  clock.advance(10_000);
+  e.inject(e.pool.allocFrom(fromA({ ttl: 1, udp: true }))!, r1);
+  assert.equal(sent(11), 1);
+  unroutable();
+  assert.equal(sent(3), 6);
+  clock.advance(1000);
+  unroutable();
+  assert.equal(sent(3), 7);
 });
