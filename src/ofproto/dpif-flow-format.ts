@@ -123,9 +123,10 @@ function committed(e: XcEntry, dp: NodeDatapath): { actions: string; slow: boole
   let tunnel = '';
   let outputs = 0;
   let tpid = 0x8100; // the last push_vlan's: the key holds no TPID
-  for (let i = 0, o = e.stepsAt; i < e.nSteps; i++, o += 3) {
+  for (const i of stepOrder(e)) {
+    const o = e.stepsAt + 3 * i;
     if (c[o] === EV_PUSH) tpid = c[o + 1]!;
-    if (c[o] !== EV_OUTPUT || (i + 1 < e.nSteps && c[o + 3] === EV_CROSS)) continue;
+    if (c[o] !== EV_OUTPUT) continue;
     const k = keyAt(e, c[o + 2]!), p = e.refs[2 * i] as OvsPort, tci = c[o + 1]!;
     if (p.type === 'vxlan') {
       const id = p.outKey.flow ? k[K.TUN_ID_HI]! * 2 ** 32 + k[K.TUN_ID_LO]! : p.outKey.key;
@@ -148,6 +149,24 @@ function committed(e: XcEntry, dp: NodeDatapath): { actions: string; slow: boole
     outputs++;
   }
   return { actions: outputs === 0 ? 'drop' : out.join(','), slow };
+}
+
+/**
+ * The steps in the order OVS translates them: a spanning entry records the
+ * peer's segment after all of its first bridge's steps (its outputs leave
+ * at the end of translation), where OVS translates the peer at the patch
+ * output (patch_port_output), then goes on with the first bridge's actions.
+ * The patch output itself is no datapath action.
+ */
+function stepOrder(e: XcEntry): number[] {
+  const c = e.code, n = e.nSteps, at = e.stepsAt;
+  const all = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, k) => from + k);
+  let cross = 0;
+  while (cross < n && c[at + 3 * cross] !== EV_CROSS) cross++;
+  if (cross === n) return all(0, n);
+  let out = cross - 1;
+  while (out >= 0 && !(c[at + 3 * out] === EV_OUTPUT && e.refs[2 * out] === e.refs[2 * cross])) out--;
+  return [...all(0, out), ...all(cross + 1, n), ...all(out + 1, cross)];
 }
 
 /**
@@ -211,9 +230,10 @@ export function tunnelKeyText(port: OvsPort, id: number, src: number, dst: numbe
 /**
  * A port as a datapath flow names it: its datapath number. A patch port has
  * none: dpemu's per-bridge caches split a translation at a patch port whose
- * crossing waited in the engine's queue (one of several outputs, as NORMAL's
- * flood), where OVS's one megaflow would go on through the peer; such a flow
- * names the patch port, as `dpctl/dump-flows --names` names ports.
+ * crossing waited in the engine's queue (a packet queued ahead, a capture)
+ * or that is one of several patch outputs, where OVS's one megaflow would go
+ * on through the peer; such a flow names the patch port, as
+ * `dpctl/dump-flows --names` names ports.
  */
 function odpName(dp: NodeDatapath, p: OvsPort): string {
   return String(dp.odpPort(p) ?? p.name);

@@ -9,18 +9,21 @@
 // for extra outputs and learn() creating or changing a flow.
 //
 // The translation cache (xlate-cache.ts): a miss records the slow path, a
-// hit replays the recording. When a recorded translation's only output is a
-// patch port and the packet may pass there at once (Engine.inlineOk: nothing
-// queued on the link it would overtake, no capture or trace to see the hop), the peer bridge
-// translates it within the same recording, and a hit replays both bridges'
-// steps with the hop's counting but no queueing, re-extraction or second
-// lookup. Otherwise the packet leaves through the engine as before and the
-// peer translates it on its own.
+// hit replays the recording. When a translation has one output to a patch
+// port (its only one, or one of NORMAL's flood) and the packet may pass
+// there at once (Engine.inlineOk: nothing queued on the link it would
+// overtake, no capture or trace to see the hop), the other outputs leave
+// and the peer bridge translates it at once, within the same recording
+// (and without the cache too, so that both order events alike), as OVS
+// translates a patch output within one megaflow; a hit replays both
+// bridges' steps with the hop's counting but no queueing or second lookup.
+// Otherwise the packet leaves through the engine and the peer translates it
+// on its own.
 import { OFPP, type Action, type Subfield } from './actions.js';
 import { formatSubfield } from './subfield.js';
 import { formatFieldValue, hex } from './field-format.js';
 import { K, newKey, type FlowKey } from './flow-key.js';
-import { FrameLayout, VLAN_CFI, extractFlow } from './flow-extract.js';
+import { FrameLayout, VLAN_CFI, extractFlow, extractFrame } from './flow-extract.js';
 import type { FlowEntry, FlowTables } from './flow-table.js';
 import { applyConstWrite, readSegs, val, writeSegs } from './key-bits.js';
 import {
@@ -49,6 +52,9 @@ const FC_HITS = 0, FC_MISSES = 1;
 const NORMAL_WORDS = [K.VLAN_TCI, K.DL_SRC_HI, K.DL_SRC_LO, K.DL_DST_HI, K.DL_DST_LO];
 /** Key words prerequisites and L3/L4 rewrites read. */
 const L3_WORDS = [K.DL_TYPE, K.NW_PROTO, K.NW_FRAG];
+
+/** Xlate.vlanDelta when the packet that passed to a patch peer was a copy made at its output. */
+const CROSS_COPY = 99;
 
 /** A dry run's recording is never kept: nothing indexes it. */
 const NO_INDEX: XcIndex = { add() {}, stale: 0 };
@@ -209,7 +215,25 @@ export class Xlate implements NormalCtx {
     if (this.tracing) this.cur = this.root = [];
     this.table(0, this.key[K.IN_PORT]!, true);
     if (this.tracing) this.emitTrace();
-    this.finish();
+    this.finishCrossing();
+  }
+
+  /**
+   * finish(), but the one output to a patch port passes to the peer at once
+   * when it may, as record() passes it: with the cache or without, the peer
+   * translates before the other outputs arrive anywhere.
+   */
+  private finishCrossing(): void {
+    const p = this.error === ERR_NONE ? this.patchOutput() : null;
+    const peer = p === null ? null : this.host.patchPeer(p);
+    if (peer === null || !this.host.engine.inlineOk(p!.port)) {
+      this.finish();
+      return;
+    }
+    const pkt = this.finishBut(p!);
+    const inPort = pkt === null ? null : this.pass(pkt, p!, peer);
+    if (inPort !== null) peer.recordPeer(pkt!, inPort, this, null, null);
+    this.host.engine.inlineDone();
   }
 
   /** This bridge as a recording sees it. */
@@ -231,83 +255,142 @@ export class Xlate implements NormalCtx {
    * A miss: the slow path, recorded. The entry is kept unless something made
    * it uncacheable or the flow tables or the fdb changed meanwhile (a MAC
    * learned after a lookup that missed it would leave the entry stale). If
-   * the translation's only output is a patch port, the peer bridge goes on
-   * with the recording (recordPeer) when the packet may pass at once; else
-   * the entry is kept without the peer, marked to be recorded again when a
-   * hit could follow the patch port.
+   * one of the translation's outputs (NORMAL's flood, say, or its only one)
+   * goes to a patch port, the peer bridge goes on with the recording
+   * (recordPeer) when the packet may pass at once, as OVS translates a patch
+   * output within the one megaflow (patch_port_output); else the entry is
+   * kept without the peer, marked to be recorded again when a hit could
+   * follow the patch port.
    */
   private record(xc: XlateCache): void {
     const rec = this.recorder;
     rec.begin(this.key, this.xcBridge());
     this.walk(rec);
-    if (rec.uncacheable || this.error !== ERR_NONE || !rec.unchanged()) {
+    const entry = rec.uncacheable || this.error !== ERR_NONE || !rec.unchanged() ? null : rec.finish(xc.group(rec.megaflow()), this.key, this.dropReason);
+    const p = this.error === ERR_NONE ? this.patchOutput() : null;
+    const peer = p === null ? null : this.host.patchPeer(p);
+    if (peer === null || !this.host.engine.inlineOk(p!.port)) {
+      if (entry !== null) {
+        if (peer !== null) entry.spanPort = p;
+        xc.insert(entry, this.nowMs);
+      }
       this.finish();
       return;
     }
-    const p = this.pending;
-    const entry = rec.finish(xc.group(rec.megaflow()), this.key, this.dropReason);
-    if (p === null || p.type !== 'patch' || this.nOut !== 0) {
-      xc.insert(entry, this.nowMs);
-      this.finish();
-      return;
-    }
-    const peer = this.host.patchPeer(p);
-    if (peer === null || !this.host.engine.inlineOk(p.port)) {
-      if (peer !== null) entry.spanPort = p;
-      xc.insert(entry, this.nowMs);
-      this.finish();
-      return;
-    }
-    rec.step(EV_CROSS, 1, p, null, this.key);
-    const pkt = this.pkt;
-    const inPort = this.pass(p, peer);
-    // Dropped on the way (a port down): the entry without the peer.
-    if (inPort === null) xc.insert(entry, this.nowMs);
-    else peer.recordPeer(pkt, inPort, this, xc, entry);
+    // At the end of this bridge's steps, with its final key: the other outputs leave first. A translation not
+    // kept crosses all the same, as OVS's, and the peer's part is not kept either.
+    if (entry !== null) rec.step(EV_CROSS, 1, p, null, this.key);
+    const pkt = this.finishBut(p!);
+    const inPort = pkt === null ? null : this.pass(pkt, p!, peer);
+    // Dropped on the way (a port down), or no copy for it: the entry without the peer.
+    if (inPort === null) {
+      if (entry !== null) xc.insert(entry, this.nowMs);
+    } else peer.recordPeer(pkt!, inPort, this, xc, entry);
     this.host.engine.inlineDone();
   }
 
-  /** The pending (only) output, to patch port `p`, passes to `peer` now; returns the port it arrived at, null if dropped. */
-  private pass(p: OvsPort, peer: Xlate): OvsPort | null {
-    const pkt = this.pkt;
+  /**
+   * The one output to a patch port (its port), null if none or several
+   * (an entry crosses into one peer only: those leave through the engine
+   * and each peer translates its packet on its own).
+   */
+  private patchOutput(): OvsPort | null {
+    let p = this.pending !== null && this.pending.type === 'patch' ? this.pending : null;
+    for (let i = 0; i < this.nOut; i++) {
+      const q = this.outPorts[i]!;
+      if (q.type !== 'patch') continue;
+      if (p !== null) return null;
+      p = q;
+    }
+    return p;
+  }
+
+  /**
+   * finish() for a translation whose output to patch port `p` goes on in the
+   * peer now: every other output leaves, and the packet for `p` is returned,
+   * prepared (null: its copy could not be made). vlanDelta says how to find
+   * its layout (adopt()).
+   */
+  private finishBut(p: OvsPort): Packet | null {
+    const eng = this.host.engine;
+    let cross: Packet | null = null;
+    for (let i = 0; i < this.nOut; i++) {
+      const q = this.outPkts[i]!, qp = this.outPorts[i]!;
+      if (qp === p) {
+        cross = q;
+        continue;
+      }
+      this.vportBytes(q, qp);
+      eng.output(q, qp.port);
+    }
+    this.clearOut();
+    const last = this.pending;
     this.pending = null;
-    const before = pkt.len;
-    this.prepare(pkt, p, this.pendingTci);
-    this.vlanDelta = (pkt.len - before) >> 2;
+    if (last === p) {
+      const pkt = this.pkt, before = pkt.len;
+      this.prepare(pkt, p, this.pendingTci);
+      this.vlanDelta = (pkt.len - before) >> 2;
+      return pkt;
+    }
+    this.vlanDelta = CROSS_COPY;
+    if (last !== null) {
+      this.prepare(this.pkt, last, this.pendingTci);
+      this.vportBytes(this.pkt, last);
+      eng.output(this.pkt, last.port);
+    } else {
+      eng.pool.free(this.pkt); // every output got its own copy
+    }
+    return cross;
+  }
+
+  /** `pkt`, prepared for patch port `p`, passes to `peer` now; returns the port it arrived at, null if dropped. */
+  private pass(pkt: Packet, p: OvsPort, peer: Xlate): OvsPort | null {
     this.vportBytes(pkt, p);
     const at = this.host.engine.passInline(pkt, p.port);
     return at === null ? null : peer.host.admit(pkt, at);
   }
 
-  /** Tags prepare() pushed (1) or popped (-1) for the output that passed to a peer. */
+  /** Tags prepare() pushed (1) or popped (-1) for the output that passed to a peer; CROSS_COPY: it was a copy. */
   private vlanDelta = 0;
 
-  /** As begin(), for a packet that `from` passed through a patch port, continuing with its key and layout (the frame changed only by the output's VLAN). */
+  /**
+   * As begin(), for a packet that `from` passed through a patch port,
+   * continuing with its key (the masked words then are what the recording
+   * had, the others the packet's own) and layout: `from`'s, changed only by
+   * the output's VLAN, if it was the last output, else the copy's.
+   */
   private adopt(pkt: Packet, from: Xlate): void {
     this.reset(pkt, from.nowMs, from.nowS);
     this.bytes = pkt.dpLen;
     this.tracing = false;
-    this.key.set(from.key);
     const l = this.lay, f = from.lay;
-    l.nTags = f.nTags + from.vlanDelta;
-    l.l3 = f.l3;
-    l.l4 = f.l4;
+    if (from.vlanDelta === CROSS_COPY) {
+      // A copy made at its output, before later changes: its own layout (the key is replaced next).
+      extractFrame(pkt.buf, pkt.off, pkt.len, this.key, l);
+    } else {
+      l.nTags = f.nTags + from.vlanDelta;
+      l.l3 = f.l3;
+      l.l4 = f.l4;
+    }
+    this.key.set(from.key);
   }
 
   /**
-   * The peer's part of a recording begun by `from`, whose only output passed
-   * to this bridge on `inPort`: the slow path goes on recording into the same
+   * The peer's part of a recording begun by `from`, whose output passed to
+   * this bridge on `inPort`: the slow path goes on recording into the same
    * entry, kept in `xc` (the first bridge's cache). If this part cannot be
    * kept, `plain` (the first bridge's part alone) is, unless this bridge's
-   * state changed under it (recorded again next time).
+   * state changed under it (recorded again next time). `plain` null: the
+   * first bridge's part is not kept (or not recorded: `xc` null), this one
+   * is only translated.
    */
-  private recordPeer(pkt: Packet, inPort: OvsPort, from: Xlate, xc: XlateCache, plain: XcEntry): void {
+  private recordPeer(pkt: Packet, inPort: OvsPort, from: Xlate, xc: XlateCache | null, plain: XcEntry | null): void {
     this.bytes = pkt.dpLen; // arrived through a patch port: run()'s datapath length
     this.begin(pkt, inPort.ofport, from.nowMs);
     this.tracing = false;
     const rec = from.recorder;
-    if (this.lay.nTags >= 2) {
-      xc.insert(plain, this.nowMs);
+    if (xc === null || plain === null || this.lay.nTags >= 2) {
+      if (plain !== null) xc!.insert(plain, this.nowMs);
       this.table(0, this.key[K.IN_PORT]!, true);
     } else {
       rec.cross(this.key, this.xcBridge());
@@ -367,26 +450,30 @@ export class Xlate implements NormalCtx {
       if (l >= 0) load(key, ws, ms, c, l);
       this.dropReason = x.dropReason;
     }
-    this.finish();
+    // An entry not spanning (its peer's part could not be kept) crosses as its slow path did; a peer's segment
+    // (i0 > 0) ends as recordPeer() does, crossing no further.
+    if (i0 === 0) this.finishCrossing();
+    else this.finish();
   }
 
   /**
-   * A hit reaches its patch crossing (step `i`, the pending output): the
-   * packet passes to the peer, which replays its segment. If it may not pass
-   * at once now, it leaves through the engine and the peer translates it on
-   * its own (its cache), as without spanning entries.
+   * A hit reaches its patch crossing (step `i`, after this bridge's steps):
+   * the other outputs leave and the packet for the patch port passes to the
+   * peer, which replays its segment. If it may not pass at once now, it
+   * leaves through the engine and the peer translates it on its own (its
+   * cache), as without spanning entries.
    */
   private crossReplay(x: XcEntry, i: number): void {
-    const p = this.pending!;
-    const peer = this.nOut === 0 && this.host.engine.inlineOk(p.port) ? this.host.patchPeer(p) : null;
+    const p = x.refs[2 * i] as OvsPort;
+    const peer = this.host.engine.inlineOk(p.port) ? this.host.patchPeer(p) : null;
     if (peer === null) {
       this.abandon(x, i);
       this.finish();
       return;
     }
-    const pkt = this.pkt;
-    const inPort = this.pass(p, peer);
-    if (inPort !== null) peer.resume(x, i + 1, pkt, inPort, this);
+    const pkt = this.finishBut(p);
+    const inPort = pkt === null ? null : this.pass(pkt, p, peer);
+    if (inPort !== null) peer.resume(x, i + 1, pkt!, inPort, this);
     else this.abandon(x, i);
     this.host.engine.inlineDone();
   }
@@ -936,6 +1023,10 @@ export class Xlate implements NormalCtx {
     const e = port < 0 ? null : this.host.fdb.peek(hi, lo, vlan);
     const q = rec.fdbUsed(hi, lo, vlan, e === null ? FDB_ABSENT : e.port, e);
     if (learn) rec.step(EV_LEARN, q, null, null, null);
+  }
+
+  useBits(w: number, m: number): void {
+    this.rec?.use(w, m);
   }
 
   /** Recording: the key bits prerequisite `p` reads. */

@@ -307,7 +307,11 @@ export class MacLearning {
     return true;
   }
 
-  /** Forget every entry on `port` (the port was deleted). */
+  /**
+   * Forget every entry on `port`, static ones too (the port was deleted, or its
+   * VLAN settings changed: bundle_flush_macs expires all of them, leaving the
+   * static count as it was, as ovs-vswitchd 3.1 does).
+   */
   flushPort(port: number): void {
     for (let e = this.head; e !== null; ) {
       const next = e.next;

@@ -23,6 +23,8 @@ export interface NormalCtx {
   setDropReason(r: DropReason): void;
   /** The fdb entry for (MAC, VLAN) on `port` was relied on: a source learned (`learn`), a destination found, or none found (`port` -1). */
   fdbUsed(learn: boolean, hi: number, lo: number, vlan: number, port: number): void;
+  /** Key word `w`'s bits in `m` were read (the megaflow holds them). */
+  useBits(w: number, m: number): void;
 }
 
 const CFI = 0x1000;
@@ -63,6 +65,14 @@ export function xlateNormal(x: NormalCtx): void {
     x.detail('packet has reserved destination MAC, dropping');
     x.setDropReason('no_output');
     return;
+  }
+  // is_gratuitous_arp(), asked before learning whatever comes of it: a broadcast ARP's opcode, a request's addresses.
+  if (key[K.DL_TYPE] === 0x0806 && dstHi === 0xffff && dstLo === -1) {
+    x.useBits(K.NW_PROTO, 0xffffffff);
+    if (key[K.NW_PROTO] === 1) {
+      x.useBits(K.NW_SRC, 0xffffffff);
+      x.useBits(K.NW_DST, 0xffffffff);
+    }
   }
   x.fdb.learn(srcHi, srcLo, vlan, inPort.ofport, x.nowS);
   x.fdbUsed(true, srcHi, srcLo, vlan, inPort.ofport);

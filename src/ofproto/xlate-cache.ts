@@ -23,9 +23,12 @@
 // revalidators dump) and before the entries are listed (expireIdle()), so
 // dump-flows never shows one OVS would have deleted. Its next packet misses.
 //
-// Through a patch port the translation goes on in the peer bridge within the
+// Through a patch port (a translation's one output there, its only one or
+// one of a flood's) the translation goes on in the peer bridge within the
 // same entry, as ofproto-dpif-xlate translates a patch output (one xlate,
-// one megaflow): the entry then has a segment per bridge, each with its
+// one megaflow); the peer's steps follow all of the first bridge's, whose
+// outputs leave first (dump-flows prints the peer's actions where the patch
+// output is, as OVS translates them). The entry then has a segment per bridge, each with its
 // steps, fdb lookups and ports, indexed by that bridge's xlate-deps, so a
 // change on either bridge removes it. The mask, on the first bridge's
 // arrival key, holds every bit either bridge read or wrote: what the peer
@@ -55,7 +58,7 @@ export const EV_OUTPUT = 3;
 export const EV_LOOKUP = 4;
 /** NORMAL's learning of the source MAC (a refresh of the fdb entry of quadruple arg). */
 export const EV_LEARN = 5;
-/** The end of a segment: the pending output (patch port refs[2i]) passes to the peer bridge, whose segment arg follows. */
+/** The end of a segment: its other outputs leave, its output to patch port refs[2i] passes to the peer bridge, whose segment arg follows. */
 export const EV_CROSS = 6;
 
 /** A fragment dropped under set-frags drop (arg: table id; refs: the table): credited as a lookup that matched, no flow's. */
@@ -159,7 +162,7 @@ export class XcEntry {
   /** In its cache's list of entries with credits to push. */
   queued = false;
   /**
-   * Set when the translation ends in a patch output it could not follow
+   * Set when the translation has a patch output it could not follow
    * into the peer when recorded (a packet queued ahead, a capture): a hit
    * that could records it again, spanning (execute.ts).
    */

@@ -152,12 +152,12 @@ test('fdb/add, fdb/del, fdb/stats-clear: the same answers, MAC tables and statis
   same('fdb/stats-clear');
   tables();
 
-  // A full table (other_config:mac-table-size=10): static entries are evicted as learned ones, and not counted down.
   /** The same ovs-vsctl write on both sides. */
   const set = (...words: string[]): void => {
     o.vsctl(words);
     vsctl.run({ emu, invalidate: () => {} }, [words[0]!, NODE, ...words.slice(1)]);
   };
+  // A full table (other_config:mac-table-size=10): static entries are evicted as learned ones, and not counted down.
   for (const br of bridgesOf(NODE)) set('set', 'bridge', br.name, 'other_config:mac-table-size=10');
   for (let i = 0; i < 6; i++) trace(M(0x30 + i), M(0x23));
   for (let i = 0; i < 6; i++) same('fdb/add', 'br-int', i % 2 ? 'patch-tun' : 'qvo2ab77d0f-99', '10', M(0x40 + i));
@@ -175,6 +175,23 @@ test('fdb/add, fdb/del, fdb/stats-clear: the same answers, MAC tables and statis
   tables();
   set('set', 'bridge', 'br-int', 'other_config:mac-table-size=10');
   tables();
+  // A port's new tag (bundle_set: bundle_flush_macs), in a table with room again: every entry on it goes, static ones
+  // too (mac_learning_expire on the LRU list holding both), the static count staying as it was; other ports' stay.
+  set('set', 'bridge', 'br-int', 'other_config:mac-table-size=2048');
+  same('fdb/add', 'br-int', 'qvo2ab77d0f-99', '10', M(0x25));
+  same('fdb/add', 'br-int', 'qvo2ab77d0f-99', '11', M(0x26));
+  same('fdb/add', 'br-int', 'patch-tun', '10', M(0x27));
+  trace(M(0x28), M(0x23));
+  tables();
+  assert.match(ours('fdb/show', ['br-int']).stdout, /^ +41 +11 +50:54:00:00:00:26 +static$/m);
+  set('set', 'Port', 'qvo2ab77d0f-99', 'tag=11');
+  tables();
+  same('fdb/del', 'br-int', '11', M(0x26));
+  same('fdb/add', 'br-int', 'qvo2ab77d0f-99', '11', M(0x26));
+  tables();
+  set('set', 'Port', 'qvo2ab77d0f-99', 'tag=10');
+  tables();
+
   assert.ok(compared > 90, `${compared} answers compared`);
 });
 

@@ -1,7 +1,8 @@
 // Translation cache entries that span patch ports (xlate-cache.ts): a
-// translation whose only output is a patch port goes on in the peer bridge
-// within the same entry, and a hit replays both bridges without a queued
-// hop, a second extraction or a second lookup. Two standalone bridges joined
+// translation's one output to a patch port (its only one, or one of NORMAL's
+// flood, before or after other outputs) goes on in the peer bridge within
+// the same entry, and a hit replays both bridges without a queued hop or a
+// second lookup. Two standalone bridges joined
 // by a patch pair, each with edge ports and a few flows of their own, are
 // built twice, with and without the cache; random packets, flow changes on
 // both bridges (learn() and dec_ttl among them, which keep a translation out
@@ -20,7 +21,7 @@ import { ManualClock } from '../../src/datapath/clock.js';
 import type { Packet } from '../../src/datapath/packet.js';
 import type { Port } from '../../src/datapath/element.js';
 import { OvsBridge } from '../../src/ofproto/bridge.js';
-import type { XcEntry } from '../../src/ofproto/xlate-cache.js';
+import { EV_CROSS, EV_OUTPUT, type XcEntry } from '../../src/ofproto/xlate-cache.js';
 import { buildFrame, type FrameSpec } from '../../src/wire/frame.js';
 
 const A1 = '02:00:00:00:0a:01', A2 = '02:00:00:00:0a:02', B1 = '02:00:00:00:0b:01', B2 = '02:00:00:00:0b:02';
@@ -46,6 +47,8 @@ function side(fastpath: boolean, reflect = false): Side {
   a.addOvsPort('a1', { ofport: 1 });
   a.addOvsPort('a2', { ofport: 2, tag: 10 });
   a.addOvsPort('pa', { ofport: 3, type: 'patch', options: { peer: 'pb' } });
+  // After the patch port: NORMAL's flood outputs to pa before a3, so the copy made there crosses (not the last output).
+  a.addOvsPort('a3', { ofport: 4 });
   b.addOvsPort('b1', { ofport: 1 });
   b.addOvsPort('b2', { ofport: 2 });
   b.addOvsPort('pb', { ofport: 3, type: 'patch', options: { peer: 'pa' } });
@@ -59,7 +62,7 @@ function side(fastpath: boolean, reflect = false): Side {
   a.addFlow('table=0,priority=10,in_port=1,udp,tp_dst=7,actions=mod_vlan_vid:10,output:3');
   const out: string[] = [];
   const s: Side = { eng, clock, a, b, out };
-  for (const [br, names] of [[a, ['a1', 'a2']], [b, ['b1', 'b2']]] as const) {
+  for (const [br, names] of [[a, ['a1', 'a2', 'a3']], [b, ['b1', 'b2']]] as const) {
     for (const n of names) {
       eng.attachEdge(br.portByName(n)!.port, {
         emit: (pkt: Packet, port: Port) => {
@@ -208,6 +211,16 @@ function apply(s: Side, op: Op, added: OvsBridge[], n: number): void {
   }
 }
 
+/** Does `e` cross from a copy: an output after its patch output (NORMAL's flood to pa, then a3)? */
+function crossesFromCopy(e: XcEntry): boolean {
+  const op = (i: number) => e.code[e.stepsAt + 3 * i];
+  let c = 0;
+  while (c < e.nSteps && op(c) !== EV_CROSS) c++;
+  let after = false;
+  for (let i = 0; i < c; i++) if (op(i) === EV_OUTPUT) after = e.refs[2 * i] !== e.refs[2 * c];
+  return c < e.nSteps && after;
+}
+
 /** br-a's and br-b's spanning entries. */
 const spanning = (br: OvsBridge): XcEntry[] => (br.xcache?.entries() ?? []).filter((e) => e.spans);
 
@@ -228,13 +241,15 @@ test('property: through a patch pair, random packets and changes on both bridges
     }),
     { numRuns: 60, seed: 0x9a7c4 },
   );
-  let hits = 0, dead = 0;
+  let hits = 0, dead = 0, copyHits = 0;
   for (const e of seen) {
     hits += e.packets;
     if (e.dead) dead++;
+    if (crossesFromCopy(e)) copyHits += e.packets;
   }
-  if (process.env.FP_DEBUG) console.log({ entries: seen.size, hits, dead });
+  if (process.env.FP_DEBUG) console.log({ entries: seen.size, hits, dead, copyHits });
   assert.ok(hits > 300, `spanning entries must be exercised: ${hits} hits`);
+  assert.ok(copyHits > 20, `floods crossing from a copy too: ${copyHits} hits`);
   assert.ok(dead > 20, `and invalidated: ${dead} of ${seen.size}`);
 });
 
