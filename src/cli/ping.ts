@@ -218,7 +218,8 @@ class Ping {
       else this.out(`${a.timestamps ? stamp() : ''}${line}${a.audible ? '\x07' : ''}\n`);
     } else if (ev.type === 'icmperr') {
       const line = st.error(ev.seq, ev.from, ev.icmpType, ev.code, ev.info, a.quiet);
-      if (line !== null) a.flood ? this.floodOut('\bE') : this.out(`${a.timestamps ? stamp() : ''}${line}\n`);
+      if (line !== null && a.flood) this.floodOut('\bE');
+      else if (line !== null) this.out(`${a.timestamps ? stamp() : ''}${line}\n`);
       this.errTaken = ev.seq;
     } else if (ev.type === 'senderr' && ev.mtu !== undefined) {
       // ip_local_error's entry (IP_PMTUDISC_DO, longer than the path MTU): receive_error_msg says so, counted
