@@ -2,15 +2,17 @@
 // permutation, its optstring, strtol_or_err and ping_strtod), checked
 // against the real ping on Debian bookworm: the same messages and exit
 // statuses. Options dpemu does not emulate (socket options it has no
-// model for: -b -B -C -d -e -L -m -M -r -R -S -T, and IPv6's) are refused
-// as getopt refuses an unknown one.
+// model for: -b -C -d -e -L -m -r -R -S -T, and IPv6's) are refused as
+// getopt refuses an unknown one.
 import { inetAton } from '../control/inet-aton.js';
 import { parseIpv4, ipToString } from '../wire/addr.js';
 
 /** iputils 20221126's optstring (ping.c main): options that take an argument are followed by ':'. */
 const OPTSTRING = 'h?4bRT:6F:N:aABc:CdDe:fi:I:l:Lm:M:nOp:qQ:rs:S:t:UvVw:W:';
 /** What dpemu emulates (-4 and -n change nothing here: IPv4 only, and a numeric target prints numerically; -U only how ping reads the receive time). */
-const SUPPORTED = 'aAcDfiIlnOpqQstUvVwW4';
+const SUPPORTED = 'aABcDfiIlMnOpqQstUvVwW4';
+/** -M's words: IP_MTU_DISCOVER's values (20221126 knows no `probe`). */
+export const PMTUDISC = { dont: 0, want: 1, do: 2 } as const;
 /** ping -V on Debian bookworm. */
 const VERSION = ['ping from iputils 20221126', 'libcap: yes, IDN: yes, NLS: no, error.h: yes, getrandom(): yes, __fpending(): yes'];
 /** MAX_DUP_CHK: the most -l takes. */
@@ -56,6 +58,10 @@ export interface PingArgs {
   /** -I: an interface, or a source address. */
   device?: string;
   source?: string;
+  /** -M: IP_MTU_DISCOVER (PMTUDISC's values); unset, the socket keeps the namespace's default. */
+  pmtudisc?: number;
+  /** -B (or -I ADDR): F_STRICTSOURCE, the socket is bound to its source. */
+  strictSource: boolean;
   quiet: boolean;
 }
 
@@ -178,6 +184,7 @@ export function parsePingArgs(argv: readonly string[], warn: string[], out: stri
   const a: Omit<PingArgs, 'target' | 'dst'> = {
     count: 0, interval: 1000, intervalSet: false, preload: 1, linger: 10_000, deadline: 0, size: 56, pattern: null, tos: 0,
     quiet: false, flood: false, adaptive: false, timestamps: false, outstanding: false, audible: false, verbose: false, inet4: false,
+    strictSource: false,
   };
   let fill: string | null = null;
   const operands: string[] = [];
@@ -233,8 +240,17 @@ export function parsePingArgs(argv: readonly string[], warn: string[], out: stri
           break;
         case 'I':
           // An address (inet_pton) binds the socket; anything else is a device.
-          if (parseIpv4(arg!) !== null) a.source = arg!;
-          else a.device = arg!;
+          if (parseIpv4(arg!) !== null) {
+            a.source = arg!;
+            a.strictSource = true;
+          } else a.device = arg!;
+          break;
+        case 'B':
+          a.strictSource = true;
+          break;
+        case 'M':
+          if (!Object.hasOwn(PMTUDISC, arg!)) throw new PingExit([`ping: invalid -M argument: ${arg}`], 2);
+          a.pmtudisc = PMTUDISC[arg as keyof typeof PMTUDISC];
           break;
         case 'q':
           a.quiet = true;

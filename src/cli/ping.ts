@@ -66,7 +66,7 @@ function rcvbufHolds(size: number, preload: number): boolean {
 }
 
 /** `dpemu ping`'s words, for its usage line. */
-export const PING_USAGE = 'NODE [-n NS] [-aADfnOqUv] [-c COUNT] [-i INTERVAL] [-l PRELOAD] [-p PATTERN] [-Q TOS] [-W TIMEOUT] [-w DEADLINE] [-s SIZE] [-t TTL] [-I IFACE|ADDR] ADDR';
+export const PING_USAGE = 'NODE [-n NS] [-aABDfnOqUv] [-M do|want|dont] [-c COUNT] [-i INTERVAL] [-l PRELOAD] [-p PATTERN] [-Q TOS] [-W TIMEOUT] [-w DEADLINE] [-s SIZE] [-t TTL] [-I IFACE|ADDR] ADDR';
 
 /** Where the words name the namespace: NODE [-n NS] first, as the other dpemu commands take them. */
 function splitTarget(argv: readonly string[]): { node: string | undefined; ns: string | undefined; rest: string[] } {
@@ -96,6 +96,10 @@ class Ping {
   private readonly timers: NodeJS.Timeout[] = [];
   /** The sequence number of the ICMP error just taken (the error queue's entry a failed send left), -1 if the last event was none. */
   private errTaken = -1;
+  /** -f's line as the terminal holds it up to the cursor: each glyph, and the echo request a dot stands for (else -1). */
+  private readonly cells: string[] = [];
+  private readonly cellSeq: number[] = [];
+  private col = 0;
 
   constructor(
     private readonly a: PingArgs,
@@ -163,14 +167,16 @@ class Ping {
       this.tokens = ntokens - interval;
     }
     if (a.outstanding && st.ntransmitted > 0 && !st.received(st.ntransmitted)) {
-      this.out(`${a.timestamps ? stamp() : ''}no answer yet for icmp_seq=${st.ntransmitted % 0x10000}\n`);
+      const t = `${a.timestamps ? stamp() : ''}no answer yet for icmp_seq=${st.ntransmitted % 0x10000}\n`;
+      if (a.flood) this.floodOut(t);
+      else this.out(t);
     }
     const seq = st.advance();
     this.sentNs[seq] = now;
     // Longer than an IP datagram: sendto() fails with EMSGSIZE, which ping counts as sent and does not print.
     if (a.size > MAX_DATA) return interval - this.tokens;
     this.sock.send(seq);
-    if (!a.quiet && a.flood && ((a.preload < this.screenWidth && st.pipesize < this.screenWidth) || st.inFlight() < this.screenWidth)) this.out('.');
+    if (!a.quiet && a.flood && ((a.preload < this.screenWidth && st.pipesize < this.screenWidth) || st.inFlight() < this.screenWidth)) this.floodOut('.', seq);
     return interval - this.tokens;
   }
 
@@ -207,13 +213,21 @@ class Ping {
       if (a.adaptive && trip !== null && !csfailed) this.updateInterval();
       if (a.quiet) return;
       // ping4_parse_reply: -f backs over its dot, -a rings (not after a truncated reply).
-      if (a.flood) this.out((csfailed ? '\bC' : '\b \b') + (a.audible ? '\x07' : ''));
+      if (a.flood) this.floodOut((csfailed ? '\bC' : '\b \b') + (a.audible ? '\x07' : ''));
       else if (cc < a.size + 8) this.out(`${a.timestamps ? stamp() : ''}${line}\n`);
       else this.out(`${a.timestamps ? stamp() : ''}${line}${a.audible ? '\x07' : ''}\n`);
     } else if (ev.type === 'icmperr') {
       const line = st.error(ev.seq, ev.from, ev.icmpType, ev.code, ev.info, a.quiet);
-      if (line !== null) this.out(a.flood ? '\bE' : `${a.timestamps ? stamp() : ''}${line}\n`);
+      if (line !== null && a.flood) this.floodOut('\bE');
+      else if (line !== null) this.out(`${a.timestamps ? stamp() : ''}${line}\n`);
       this.errTaken = ev.seq;
+    } else if (ev.type === 'senderr' && ev.mtu !== undefined) {
+      // ip_local_error's entry (IP_PMTUDISC_DO, longer than the path MTU): receive_error_msg says so, counted
+      // unless -q; -f's E instead of the dot (this send's went out before the failure was known).
+      if (a.quiet) return;
+      if (a.flood) this.floodLocalError(ev.seq);
+      else this.err(`ping: local error: message too long, mtu=${ev.mtu}\n`);
+      st.nerrors++;
     } else if (ev.type === 'senderr') {
       // pinger: after a failed sendmsg ping reads its error queue (receive_error_msg) and names the errno only
       // when that held an ICMP error about its echo, the one the send made (a REJECT in OUTPUT: taken just
@@ -226,13 +240,40 @@ class Ping {
         // -f: ping prints no dot for a failed send, but this one's went out before the failure was known: what a
         // terminal then shows is ping's (the error's \bE and E over the char before; an E; nothing) unless a later
         // send went out before it.
-        this.out(errTaken === ev.seq ? '\b\bEE' : say ? '\bE' : '\b \b');
+        this.floodOut(errTaken === ev.seq ? '\b\bEE' : say ? '\bE' : '\b \b');
       }
     } else if (ev.type === 'end') {
       // The daemon closed the socket (a reload replaced the namespace, its worker died, the daemon stops).
       this.err('ping: dpemu: the daemon closed the socket (reloaded, stopping, or its datapath worker died)\n');
       this.exit();
     }
+  }
+
+  /** Write -f's characters, following them on the shadow line; `seq`: the echo request a dot stands for. */
+  private floodOut(s: string, seq = -1): void {
+    for (const ch of s) {
+      if (ch === '\b') this.col = Math.max(0, this.col - 1);
+      else if (ch === '\n') this.col = 0;
+      else if (ch !== '\x07') {
+        this.cells[this.col] = ch;
+        this.cellSeq[this.col++] = ch === '.' ? seq : -1;
+      }
+    }
+    this.out(s);
+  }
+
+  /**
+   * ping prints a local error's E where it would have printed the dot: back
+   * to this request's dot (later sends' went out before the error came
+   * back), the E, and what followed it again.
+   */
+  private floodLocalError(seq: number): void {
+    let i = this.col - 1;
+    while (i >= 0 && this.cellSeq[i] !== seq) i--;
+    if (i < 0) return this.floodOut('E');
+    const seqs = this.cellSeq.slice(i + 1, this.col);
+    this.floodOut('\b'.repeat(this.col - i) + 'E' + this.cells.slice(i + 1, this.col).join(''));
+    this.cellSeq.splice(i + 1, seqs.length, ...seqs);
   }
 
   /** main_loop: returns finish()'s exit status. */
@@ -299,6 +340,8 @@ export async function pingCommand(argv: string[]): Promise<number> {
   if (a.ttl !== undefined) open.ttl = a.ttl;
   if (a.device !== undefined) open.device = a.device;
   if (a.source !== undefined) open.source = a.source;
+  if (a.pmtudisc !== undefined) open.pmtudisc = a.pmtudisc;
+  if (a.strictSource && a.source === undefined) open.strict = true;
   const out = (s: string): void => void process.stdout.write(s);
   const err = (s: string): void => void process.stderr.write(s);
 
@@ -328,7 +371,7 @@ export async function pingCommand(argv: string[]): Promise<number> {
       err('ping: cannot set unicast time-to-live: Invalid argument\n');
       return 2;
     }
-    const from = a.device !== undefined || a.source !== undefined ? `from ${source} ${a.device ?? ''}: ` : '';
+    const from = a.device !== undefined || a.strictSource ? `from ${source} ${a.device ?? ''}: ` : '';
     out(`PING ${a.target} (${a.dst}) ${from}${a.size}(${a.size + 28}) bytes of data.\n`);
     ping = new Ping(a, sock, out, err, uid);
     const bad = ping.setupError();

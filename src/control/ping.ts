@@ -40,9 +40,11 @@ export function openPing(scope: Scope, r: PingOpenRequest, opts: Pick<CaptureOpt
   if (
     typeof r !== 'object' || r === null || typeof r.node !== 'string' || typeof r.dst !== 'string' || !Number.isInteger(r.size) || r.size < 0 ||
     (r.tos !== undefined && !byte(r.tos)) ||
-    (r.pattern !== undefined && !(Array.isArray(r.pattern) && r.pattern.length <= 16 && r.pattern.every(byte)))
+    (r.pattern !== undefined && !(Array.isArray(r.pattern) && r.pattern.length <= 16 && r.pattern.every(byte))) ||
+    (r.pmtudisc !== undefined && r.pmtudisc !== 0 && r.pmtudisc !== 1 && r.pmtudisc !== 2) ||
+    (r.strict !== undefined && typeof r.strict !== 'boolean')
   ) {
-    throw new ControlError('control: ping wants {"open": {node, ns?, dst, size, ttl?, device?, source?, tos?, pattern?, trace?, port?}}');
+    throw new ControlError('control: ping wants {"open": {node, ns?, dst, size, ttl?, device?, source?, tos?, pattern?, pmtudisc?, strict?, trace?, port?}}');
   }
   const ns: NetNamespace = mustNamespace(scope, r.node, r.ns);
   const dst = address(r.dst, 'destination')!;
@@ -59,6 +61,8 @@ export function openPing(scope: Scope, r: PingOpenRequest, opts: Pick<CaptureOpt
         ...(source !== undefined ? { source } : {}),
         ...(r.tos !== undefined ? { tos: r.tos } : {}),
         ...(r.pattern !== undefined ? { pattern: Uint8Array.from(r.pattern) } : {}),
+        ...(r.pmtudisc !== undefined ? { pmtudisc: r.pmtudisc } : {}),
+        ...(r.strict ? { strict: true } : {}),
       },
       (item) => {
         if (out.room()) out.push(item);
@@ -126,6 +130,6 @@ export function pingEventJson(e: PingEvent): CaptureEvent {
     case 'sent':
       return { type: 'sent', seq: e.seq, ts: e.ts };
     default:
-      return { type: 'senderr', seq: e.seq, message: e.message, ...(e.call !== undefined ? { call: e.call } : {}) };
+      return { type: 'senderr', seq: e.seq, message: e.message, ...(e.call !== undefined ? { call: e.call } : {}), ...(e.mtu !== undefined ? { mtu: e.mtu } : {}) };
   }
 }

@@ -75,6 +75,10 @@ export interface PingOpenRequest {
   tos?: number;
   /** -p: the bytes (1 to 16) that fill the data, over and over; without it the data counts up. */
   pattern?: number[];
+  /** -M: IP_MTU_DISCOVER, 0 dont, 1 want, 2 do; without it the namespace's default (ip_no_pmtu_disc). */
+  pmtudisc?: number;
+  /** -B: bind to the source the connect() probe found. */
+  strict?: boolean;
 }
 
 /** What a capture listens on, as tcpdump's banner names it. */
@@ -94,8 +98,8 @@ export type CaptureEvent =
   | { type: 'reply'; ts: number; data: string; seq?: number }
   /** An ICMP error about echo request (or traceroute probe) `seq` (the error queue): its sender, type, code and info; traceroute's: its TTL. */
   | { type: 'icmperr'; ts: number; from: string; icmpType: number; code: number; info: number; seq: number; ttl?: number }
-  /** Sending echo request `seq` failed (strerror); `call`: connect, a traceroute UDP probe's. */
-  | { type: 'senderr'; seq: number; message: string; call?: 'connect' }
+  /** Sending echo request `seq` failed (strerror); `call`: connect, a traceroute UDP probe's; `mtu`: EMSGSIZE with an error queue entry (ip_local_error) naming the path MTU. */
+  | { type: 'senderr'; seq: number; message: string; call?: 'connect'; mtu?: number }
   /** traceroute's probe `seq` left at `ts` (µs since the epoch). */
   | { type: 'sent'; seq: number; ts: number }
   | ({ type: 'start'; snaplen: number } & CaptureSource)

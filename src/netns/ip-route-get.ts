@@ -11,6 +11,7 @@ import { RT_TABLE_MAIN, tableName, parseU32, dsfieldFromName } from './names.js'
 import { type Netns, LOOPBACK_IFINDEX } from './netns.js';
 import { routeInput, type InputDropReason } from './route-input.js';
 import { routeOutput } from './route-output.js';
+import { pmtuClock } from './pmtu.js';
 import { type Family, familyPrefix, tokenize } from './ip-tokens.js';
 import { type JsonObject, jsonDump } from './json-writer.js';
 import { ipToString } from '../wire/addr.js';
@@ -110,6 +111,8 @@ interface Answer {
   uid?: number;
   /** print_cache_flags' RTCF_ names. */
   cache: string[];
+  /** A learned path MTU: RTA_CACHEINFO's expiry (s left) and the MTU metric. */
+  pmtu?: { expires: number; mtu: number; locked: boolean };
   iif?: string;
 }
 
@@ -119,13 +122,17 @@ function formatAnswer(a: Answer): string {
   // print_route: a mark below 16 in decimal, from 16 on in hex.
   if (a.mark) s += a.mark >= 16 ? ` mark 0x${a.mark.toString(16)}` : ` mark ${a.mark}`;
   if (a.uid !== undefined) s += ` uid ${a.uid}`;
-  return `${s} \n    cache ${a.cache.length ? `<${a.cache.join(',')}> ` : ''}${a.iif !== undefined ? `iif ${a.iif} ` : ''}\n`;
+  const p = a.pmtu;
+  const pmtu = p === undefined ? '' : `expires ${p.expires}sec mtu ${p.locked ? 'lock ' : ''}${p.mtu} `;
+  return `${s} \n    cache ${a.cache.length ? `<${a.cache.join(',')}> ` : ''}${pmtu}${a.iif !== undefined ? `iif ${a.iif} ` : ''}\n`;
 }
 
 /** The same as `ip -j route get` prints it (print_route's JSON members). */
 const answerJson = (a: Answer): JsonObject => ({
   type: a.type, dst: a.dst, from: a.from, gateway: a.gateway, dev: a.dev, table: a.table, prefsrc: a.prefsrc,
-  flags: [], mark: a.mark || undefined, uid: a.uid, cache: a.cache, iif: a.iif,
+  flags: [], mark: a.mark || undefined, uid: a.uid, cache: a.cache,
+  // RTA_CACHEINFO's expiry, and the metrics (a lock is not in the JSON).
+  expires: a.pmtu?.expires, metrics: a.pmtu ? [{ mtu: a.pmtu.mtu }] : undefined, iif: a.iif,
 });
 
 /** The `ip [-4|-6|-0] route get` text for `args` (what follows `ip route get`), or with `json` what `ip -j [-p] route get` prints. */
@@ -172,5 +179,6 @@ function answer(ns: Netns, q: Query): Answer {
     prefsrc: d.src !== q.src ? ipToString(d.src) : undefined,
     uid: 0,
     cache: d.kind === 'local' ? ['local'] : d.kind === 'broadcast' ? ['local', 'brd'] : d.kind === 'multicast' ? ['mc'] : [],
+    ...(d.pmtu ? { pmtu: { expires: Math.max(0, Math.floor((d.pmtu.expires - pmtuClock()) / 1000)), mtu: d.pmtu.mtu, locked: d.pmtu.locked } } : {}),
   };
 }

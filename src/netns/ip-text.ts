@@ -416,9 +416,15 @@ export function runCommand<P>(
   i++;
   switch (obj) {
     case 'route': {
-      const verb = verbOf(toks[i], ['add', 'change', 'replace', 'prepend', 'append', 'delete', 'list', 'show', 'get']) ?? (toks[i] === undefined ? 'show' : undefined);
+      const verb = verbOf(toks[i], ['add', 'change', 'replace', 'prepend', 'append', 'delete', 'list', 'show', 'flush', 'get']) ?? (toks[i] === undefined ? 'show' : undefined);
       if (!verb) throw fail(`unknown command '${toks[i]}'`);
       if (toks[i] !== undefined) i++;
+      if (verb === 'flush') {
+        // `flush cache` (rt_cache_flush): the learned path MTUs go. Flushing FIB routes is not emulated.
+        if (toks.length !== i + 1 || !matches(toks[i]!, 'cached')) throw fail('only `ip route flush cache` is emulated', 'flush');
+        ns.pmtu.clear();
+        return '';
+      }
       if (verb === 'get') {
         if (o.details) throw fail('-details is not emulated with ip route get here', 'get');
         const got = routeGet(ns, rest(), no, opts.source, o.json, o.family);

@@ -43,7 +43,8 @@ import { Netfilter, newPacketInfo, fillPacketInfo, fillDatagramInfo, type NfPack
 import { CT_RELATED, IPS_CONFIRMED, IPS_DYING, VERDICT_ACCEPT, VERDICT_REJECT } from '../netfilter/constants.js';
 import { ruleSaveText } from '../netfilter/rule.js';
 import { IPTABLES_CACHE_CELLS } from '../netfilter/traversal-cache.js';
-import { PingError, PingSocket, wallUs, type PingItem, type PingOpen } from './ping-socket.js';
+import { IP_PMTUDISC_DO, IP_PMTUDISC_DONT, IP_PMTUDISC_WANT, PingError, PingSocket, wallUs, type PingItem, type PingOpen } from './ping-socket.js';
+import { updatePmtu } from './pmtu.js';
 import { TraceSocket, type TraceOpen } from './trace-socket.js';
 import { udpSetChecksum } from '../wire/udp.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, tcpSetChecksum, writeTcp } from '../wire/tcp.js';
@@ -1193,7 +1194,7 @@ export class NetNamespace extends Element implements KeepsLearned {
       if (!l) throw new PingError(`SO_BINDTODEVICE ${o.device}: No such device`);
       oif = l.index;
     }
-    const bound = o.source ?? 0;
+    let bound = o.source ?? 0;
     let source = bound;
     if (!bound) {
       // The probe socket has ping's IP_TOS too: an `ip rule tos` sees it.
@@ -1201,6 +1202,7 @@ export class NetNamespace extends Element implements KeepsLearned {
       if (r.kind === 'error') throw new PingError(`connect: ${strerror(r.errno)}`);
       if (r.kind === 'broadcast') throw new PingError('Do you want to ping broadcast? Then -b. If not, check your local firewall rules');
       source = r.src;
+      if (o.strict) bound = source; // -B: bind() to it
     } else if (!localAddrDev(this.ns, bound) && !this.ns.sys.ip_nonlocal_bind) throw new PingError('bind: Cannot assign requested address');
     const ct = this.nf.tracking ? this.nf.conntrack : null, now = this.engine.now;
     let ident = 0;
@@ -1210,7 +1212,9 @@ export class NetNamespace extends Element implements KeepsLearned {
       if (ct !== null && (ct.find(source, o.dst, IPPROTO_ICMP, ident, 0, now) !== 0 || ct.find(o.dst, source, IPPROTO_ICMP, ident, 0, now) !== 0)) continue;
       break;
     }
-    const sock = new PingSocket(ident, o.dst, bound, o.ttl ?? this.ns.sys.ip_default_ttl, oif, onItem, o.tos ?? 0, o.pattern ?? null);
+    // inet_create: IP_PMTUDISC_DONT with ip_no_pmtu_disc, else WANT, unless -M set it.
+    const pmtudisc = o.pmtudisc ?? (this.ns.sys.ip_no_pmtu_disc ? IP_PMTUDISC_DONT : IP_PMTUDISC_WANT);
+    const sock = new PingSocket(ident, o.dst, bound, o.ttl ?? this.ns.sys.ip_default_ttl, oif, onItem, o.tos ?? 0, o.pattern ?? null, pmtudisc);
     this.pings = [...this.pings, sock];
     return { sock, source };
   }
@@ -1221,10 +1225,13 @@ export class NetNamespace extends Element implements KeepsLearned {
 
   /**
    * sendto() of echo request `seq` with `dataLen` bytes of data (at most
-   * 65507): routed now (the socket is not connected), DF as
-   * IP_PMTUDISC_WANT sets it (when the datagram fits the route's MTU; a
-   * longer one leaves in fragments), then OUTPUT, POSTROUTING and the
-   * neighbour as any local packet. A datagram longer than a slot of the
+   * 65507): routed now (the socket is not connected), its MTU the path's
+   * (a learned one, pmtu.ts). __ip_append_data and __ip_make_skb by the
+   * socket's IP_MTU_DISCOVER: DO refuses a datagram longer than it
+   * (EMSGSIZE, and ip_local_error's entry with the MTU) and sets DF; WANT
+   * sets DF when the datagram fits, DONT never, and both send a longer one
+   * in fragments. Then OUTPUT, POSTROUTING and the neighbour as any local
+   * packet. A datagram longer than a slot of the
    * packet pool is held over several, as a reassembled one is (ip-frag.ts
    * FragQueue), and goes through the hooks whole, as the kernel's frag_list.
    */
@@ -1233,6 +1240,7 @@ export class NetNamespace extends Element implements KeepsLearned {
     const rt = routeOutput(this.ns, { dst: sock.dst, src: sock.bound, oif: sock.oif, tos: sock.tos, proto: IPPROTO_ICMP, sport: sock.ident });
     if (rt.kind === 'error') return sock.onItem({ kind: 'senderr', seq, message: strerror(rt.errno) });
     const e = this.engine, totLen = 28 + dataLen;
+    if (sock.pmtudisc === IP_PMTUDISC_DO && totLen > rt.mtu && totLen <= 65535) return sock.onItem({ kind: 'senderr', seq, message: 'Message too long', mtu: rt.mtu });
     const room = (e.pool.maxFrame - ETH_HLEN - 20) & ~7;
     let msg: Uint8Array | null = null;
     if (8 + dataLen > room) {
@@ -1250,7 +1258,11 @@ export class NetNamespace extends Element implements KeepsLearned {
     } else if (!this.pingDatagram(head, msg, room)) return sock.onItem({ kind: 'senderr', seq, message: 'No buffer space available' });
     this.writeIpHeader(buf, l3, totLen, IPPROTO_ICMP, rt.src, sock.dst, sock.tos);
     buf[l3 + 8] = sock.ttl;
-    if (totLen <= rt.mtu) writeU16(buf, l3 + 6, IP_DF);
+    // ip_dont_fragment: WANT not under a locked MTU (the route's `mtu lock`, or a learned one below min_pmtu).
+    if (sock.pmtudisc === IP_PMTUDISC_DO) {
+      writeU16(buf, l3 + 6, IP_DF);
+      writeU16(buf, l3 + 4, 0); // ip_select_ident: DF and not ignore_df, an unconnected socket: ID 0
+    } else if (sock.pmtudisc === IP_PMTUDISC_WANT && totLen <= rt.mtu && !rt.route?.mtuLock && !rt.pmtu?.locked) writeU16(buf, l3 + 6, IP_DF);
     ipv4SetChecksum(buf, l3);
     let sent = true;
     try {
@@ -1305,7 +1317,27 @@ export class NetNamespace extends Element implements KeepsLearned {
       }
       return out;
     };
-    for (const s of this.pings) if (s.take(buf, l3, dg === null ? len : pkt.len - ETH_HLEN, whole)) break;
+    const l4 = l3 + ((buf[l3]! & 15) << 2);
+    let info = -1;
+    if (buf[l4] === ICMP_DEST_UNREACH && buf[l4 + 1] === ICMP_FRAG_NEEDED) {
+      // icmp_unreach: the MTU it hands on, none with ip_no_pmtu_disc 1; with 2 (or 3: ICMP validates no tag) it drops the error.
+      const nopmtu = this.ns.sys.ip_no_pmtu_disc;
+      if (nopmtu >= 2) return;
+      info = nopmtu === 0 ? readU16(buf, l4 + 6) : 0;
+      this.pingPmtu(buf, l4, pkt.len - ETH_HLEN - (l4 - l3), info);
+    }
+    for (const s of this.pings) if (s.take(buf, l3, dg === null ? len : pkt.len - ETH_HLEN, whole, info)) break;
+  }
+
+  /**
+   * A fragmentation needed about an ICMP datagram that reaches ping's raw
+   * socket (any open here: raw_icmp_error): raw_err's ipv4_sk_update_pmtu,
+   * routed with the socket's device and TOS.
+   */
+  private pingPmtu(buf: Uint8Array, l4: number, len: number, mtu: number): void {
+    const q3 = l4 + 8, s = this.pings[0]!;
+    if (len < 8 + 20 || buf[q3 + 9] !== IPPROTO_ICMP) return;
+    updatePmtu(this.ns, { dst: readU32(buf, q3 + 16), src: readU32(buf, q3 + 12), oif: s.oif, tos: s.tos, proto: IPPROTO_ICMP }, mtu);
   }
 
   // ---- traceroute (dpemu traceroute: trace-socket.ts) ----------------------

@@ -9,6 +9,7 @@
 import { type Ip4, type Mac, isZeronet, maskAddr, prefixMask } from './addr.js';
 import { type AddrView, addrType, localAddrDev } from './addr-select.js';
 import { arpAnnounceSource } from './arp-policy.js';
+import { type PmtuException, pmtuDeviceMtu } from './pmtu.js';
 import { RtnlError } from './errors.js';
 import { type Route, FibTables, type InsertMode, isErrorType } from './fib.js';
 import { type AddrSpec, type Interface, type LinkKind, type VethPeer, deleteAddr, insertAddr, primaryFor } from './interfaces.js';
@@ -101,6 +102,8 @@ export class Netns<P = unknown> implements AddrView {
   customRules = false;
   /** fib_has_custom_local_routes: a user added a `local` route. */
   customLocalRoutes = false;
+  /** The learned path MTUs (pmtu.ts), per route and destination; a route deleted takes its own along. */
+  readonly pmtu = new Map<Route, Map<number, PmtuException>>();
   private gen = 0;
   private watch: NetnsWatch | null = null;
 
@@ -268,6 +271,7 @@ export class Netns<P = unknown> implements AddrView {
   setMtu(name: string, mtu: number): void {
     const l = this.mustLink(name);
     if (l.mtu === mtu) return;
+    if (this.pmtu.size !== 0) pmtuDeviceMtu(this, l.index, mtu, l.mtu);
     l.mtu = mtu;
     this.watch?.link(l.index);
     this.touch();
@@ -497,6 +501,7 @@ export class Netns<P = unknown> implements AddrView {
     if (spec.dev !== undefined) m.dev = this.mustLink(spec.dev).index;
     if (spec.gateway !== undefined) m.gateway = spec.gateway;
     const r = t.delete(m);
+    this.pmtu.delete(r);
     this.fib.generation++;
     return r;
   }

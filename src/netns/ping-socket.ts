@@ -25,7 +25,15 @@ export interface PingOpen {
   tos?: number;
   /** -p: what fills the data, over and over (empty: zeros); without it bytes count up. */
   pattern?: Uint8Array;
+  /** IP_MTU_DISCOVER (-M): IP_PMTUDISC_DONT 0, WANT 1, DO 2; default as inet_create sets it from ip_no_pmtu_disc. */
+  pmtudisc?: number;
+  /** -B: bind() to the source the connect() probe found. */
+  strict?: boolean;
 }
+
+export const IP_PMTUDISC_DONT = 0;
+export const IP_PMTUDISC_WANT = 1;
+export const IP_PMTUDISC_DO = 2;
 
 /** What ping reads from its socket: a datagram (an echo reply) or an error queue entry. */
 export type PingItem =
@@ -36,7 +44,7 @@ export type PingItem =
   /** traceroute's probe `seq` left the socket at `ts`. */
   | { kind: 'sent'; seq: number; ts: number }
   /** sendto() failed: strerror of its errno (`call`: connect, when traceroute's connect() of a probe's UDP socket failed). */
-  | { kind: 'senderr'; seq: number; message: string; call?: 'connect' };
+  | { kind: 'senderr'; seq: number; message: string; call?: 'connect'; mtu?: number };
 
 /** What ping prints when it cannot open or connect its socket: `ping: MESSAGE`, exit 2. */
 export class PingError extends Error {}
@@ -59,6 +67,7 @@ export class PingSocket {
     readonly onItem: (item: PingItem) => void,
     readonly tos = 0,
     readonly pattern: Uint8Array | null = null,
+    readonly pmtudisc = IP_PMTUDISC_WANT,
   ) {}
 
   /**
@@ -92,9 +101,10 @@ export class PingSocket {
   /**
    * An ICMP datagram delivered to the namespace (IP header at l3, `len`
    * bytes there): true if it is this socket's. `whole` gives the datagram's
-   * bytes (a reassembled one is spread over fragments).
+   * bytes (a reassembled one is spread over fragments); `fragInfo`, unless
+   * -1, the MTU icmp_unreach hands on for a fragmentation needed.
    */
-  take(buf: Uint8Array, l3: number, len: number, whole: () => Uint8Array): boolean {
+  take(buf: Uint8Array, l3: number, len: number, whole: () => Uint8Array, fragInfo = -1): boolean {
     const ihl = (buf[l3]! & 15) << 2;
     if (buf[l3 + 9] !== IPPROTO_ICMP || len < ihl + 8) return false;
     const l4 = l3 + ihl, type = buf[l4]!;
@@ -111,7 +121,7 @@ export class PingSocket {
     const q4 = q3 + qihl;
     if (len < ihl + 8 + qihl + 8 || buf[q3 + 9] !== IPPROTO_ICMP || buf[q4] !== ICMP_ECHO) return false;
     if (readU32(buf, q3 + 16) !== this.dst || readU16(buf, q4 + 4) !== this.ident) return false;
-    const info = type === ICMP_PARAMETERPROB ? buf[l4 + 4]! : type === ICMP_DEST_UNREACH ? readU16(buf, l4 + 6) : 0;
+    const info = type === ICMP_PARAMETERPROB ? buf[l4 + 4]! : fragInfo >= 0 ? fragInfo : type === ICMP_DEST_UNREACH ? readU16(buf, l4 + 6) : 0;
     this.onItem({ kind: 'error', ts: wallUs(), from: readU32(buf, l3 + 12), type, code: buf[l4 + 1]!, info, seq: readU16(buf, q4 + 6) });
     return true;
   }

@@ -8,6 +8,7 @@ import { localAddrDev, routePrefsrc, selectAddr } from './addr-select.js';
 import { type Route } from './fib.js';
 import { RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE } from './names.js';
 import { type Netns, LOOPBACK_IFINDEX } from './netns.js';
+import { type PmtuException, pmtuException } from './pmtu.js';
 import { type FibResult, type Flow } from './rules.js';
 
 export interface OutputFlow {
@@ -37,7 +38,9 @@ export type OutputDecision =
       nexthop: Ip4;
       route?: Route;
       fib?: FibResult;
+      /** ipv4_mtu: a learned path MTU (`pmtu`), else the route's metric, else the device's. */
       mtu: number;
+      pmtu?: PmtuException;
     }
   | { kind: 'error'; errno: OutputErrno; fib?: FibResult };
 
@@ -56,7 +59,14 @@ export function routeOutput(ns: Netns, f: OutputFlow): OutputDecision {
     else if (isZeronet(dst)) return { kind: 'error', errno: 'EINVAL' };
     const d = ns.linkByIndex(dev);
     const out: OutputDecision = { kind, src, oif: dev, nexthop, mtu: (route?.mtu || d?.mtu) ?? 1500 };
-    if (route) out.route = route;
+    if (route) {
+      out.route = route;
+      const x = kind === 'unicast' && ns.pmtu.size !== 0 ? pmtuException(ns, route, dst) : undefined;
+      if (x !== undefined) {
+        out.mtu = x.mtu;
+        out.pmtu = x;
+      }
+    }
     if (fib) out.fib = fib;
     return out;
   };

@@ -18,7 +18,9 @@ import { openPing, type PingEvent } from '../../src/control/ping.js';
 import { ControlError } from '../../src/control/protocol.js';
 import { Tcpdump } from '../../src/wire/tcpdump.js';
 import { PingStats, rttText } from '../../src/cli/ping-stats.js';
-import { SEED_FILE, QROUTER, SNAT_IP, GW_MAC, FIP_VIF_MAC, ETH3 } from '../helpers/seed-names.js';
+import { SEED_FILE, QROUTER, SNAT, SNAT_IP, GW_MAC, FIP_VIF_MAC, ETH3 } from '../helpers/seed-names.js';
+import { mustNamespace } from '../../src/control/resolve.js';
+import { routeGet } from '../../src/netns/ip-route-get.js';
 
 function seed(): { emu: Emulator; clock: ManualClock } {
   const clock = new ManualClock(1000);
@@ -123,4 +125,28 @@ test('ping\'s numbers as iputils prints them', () => {
   lost.gather(3, 64, 64, 500, 'x', false, true);
   assert.match(lost.finish('x', 0, false, 5, 3).text, /3 packets transmitted, 1 received, 66\.6667% packet loss/);
   assert.equal(lost.finish('x', 0, false, 5, 3).exit, 1, '-w with fewer replies than -c: exit 1');
+});
+
+test('-M: fragmentation needed from the snat namespace, the learned path MTU, ip_no_pmtu_disc 1 and 2 as icmp_unreach reads them', () => {
+  const { emu } = seed();
+  const snat = mustNamespace({ emu }, 'w02', SNAT);
+  snat.ns.setMtu('rfp-c4d4b760-4', 1300);
+  const qr = mustNamespace({ emu }, 'w07', QROUTER).ns;
+  const dst = { dst: '8.8.8.8', source: '192.168.1.1', size: 1400 };
+  const errors = (events: PingEvent[]) => events.map((e) => (e.kind === 'error' ? `${e.type}/${e.code} mtu ${e.info}` : e.kind === 'senderr' ? `${e.message} mtu ${e.mtu}` : e.kind));
+  // The kernel's, checked by hand on kernel namespaces (ip_no_pmtu_disc 1: `Frag needed and DF set (mtu = 0)`,
+  // then `mtu lock 552`; 2: nothing reaches ping, nothing learned).
+  const cases: [number, string[], string][] = [[0, ['3/4 mtu 1300'], '1300'], [1, ['3/4 mtu 0'], 'lock 552'], [2, [], '']];
+  for (const [nopmtu, want, learned] of cases) {
+    qr.setSysctl('net.ipv4.ip_no_pmtu_disc', nopmtu);
+    qr.pmtu.clear();
+    const { s, flush } = socket(emu, { ...dst, pmtudisc: 2 });
+    s.send(1);
+    assert.deepEqual(errors(flush()), want, `ip_no_pmtu_disc ${nopmtu}`);
+    assert.match(routeGet(qr, '8.8.8.8 from 192.168.1.1'), new RegExp(`\\n    cache ${learned ? `expires 599sec mtu ${learned} ` : ''}\\n$`));
+    // Learned: the next send fails locally, with the MTU; else it goes out again, to the same end.
+    s.send(2);
+    assert.deepEqual(errors(flush()), nopmtu === 2 ? [] : [`Message too long mtu ${nopmtu === 0 ? 1300 : 552}`]);
+    s.stop();
+  }
 });

@@ -1,0 +1,76 @@
+// Learned path MTUs: the nexthop exceptions (fib_nh_exception) that
+// __ip_rt_update_pmtu keeps per destination on the nexthop of the route
+// output routing found, from an ICMP fragmentation needed that reached a
+// socket (ping's raw socket: raw_err -> ipv4_sk_update_pmtu). Output routes
+// to that destination then carry its MTU (ipv4_mtu: rt_pmtu before the
+// route's mtu metric and the device's), until it expires (net.ipv4.route.
+// mtu_expires, 600 s). Forwarding does not read them (ip_forward_use_pmtu 0),
+// so the forwarding cache does not either.
+import type { Ip4 } from './addr.js';
+import type { Route } from './fib.js';
+import type { Netns } from './netns.js';
+import { routeOutput, type OutputFlow } from './route-output.js';
+
+/** net.ipv4.route.min_pmtu and mtu_expires (ms): the kernel's defaults. */
+export const MIN_PMTU = 552;
+export const MTU_EXPIRES = 600_000;
+
+export interface PmtuException {
+  mtu: number;
+  /** Set for an MTU below MIN_PMTU (raised to it): `mtu lock`, and no further update. */
+  locked: boolean;
+  /** When it expires, on pmtuClock. */
+  expires: number;
+}
+
+/** jiffies for the exceptions: ms, monotonic. */
+export const pmtuClock = (): number => performance.now();
+
+/** The live exception for `dst` on `r`'s nexthop. */
+export function pmtuException(ns: Netns, r: Route, dst: Ip4): PmtuException | undefined {
+  const x = ns.pmtu.get(r)?.get(dst >>> 0);
+  return x !== undefined && pmtuClock() < x.expires ? x : undefined;
+}
+
+/**
+ * __ip_rt_update_pmtu for the flow of the datagram an ICMP fragmentation
+ * needed quoted (its destination and source, the socket's device and TOS):
+ * a smaller MTU than the route's is kept; below MIN_PMTU, MIN_PMTU locked.
+ */
+export function updatePmtu(ns: Netns, flow: OutputFlow, mtu: number): void {
+  const rt = routeOutput(ns, flow);
+  if (rt.kind !== 'unicast' || rt.route === undefined) return;
+  const r = rt.route, dst = flow.dst >>> 0, now = pmtuClock();
+  const old = pmtuException(ns, r, dst);
+  if (r.mtuLock || old?.locked) return; // ip_mtu_locked
+  if (rt.mtu < mtu) return;
+  let locked = false;
+  if (mtu < MIN_PMTU) {
+    locked = true;
+    mtu = Math.min(rt.mtu, MIN_PMTU);
+  }
+  // The same MTU again within the first half of its life: nothing changes.
+  if (old !== undefined && old.mtu === mtu && !locked && now < old.expires - MTU_EXPIRES / 2) return;
+  let m = ns.pmtu.get(r);
+  if (m === undefined) ns.pmtu.set(r, (m = new Map()));
+  m.set(dst, { mtu, locked, expires: now + MTU_EXPIRES });
+}
+
+/**
+ * nh_update_mtu: device `ifindex`'s MTU went from `orig` to `mtu`; its
+ * routes' exceptions follow a smaller MTU, and a larger one where they
+ * held the old (a locked one only a smaller or equal MTU, which unlocks it).
+ */
+export function pmtuDeviceMtu(ns: Netns, ifindex: number, mtu: number, orig: number): void {
+  for (const [r, m] of ns.pmtu) {
+    if (r.dev !== ifindex) continue;
+    for (const x of m.values()) {
+      if (x.locked) {
+        if (mtu <= x.mtu) {
+          x.mtu = mtu;
+          x.locked = false;
+        }
+      } else if (mtu < x.mtu || orig === x.mtu) x.mtu = mtu;
+    }
+  }
+}
