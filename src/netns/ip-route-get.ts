@@ -11,7 +11,6 @@ import { RT_TABLE_MAIN, tableName, parseU32, dsfieldFromName } from './names.js'
 import { type Netns, LOOPBACK_IFINDEX } from './netns.js';
 import { routeInput, type InputDropReason } from './route-input.js';
 import { routeOutput } from './route-output.js';
-import { pmtuClock } from './pmtu.js';
 import { type Family, familyPrefix, tokenize } from './ip-tokens.js';
 import { type JsonObject, jsonDump } from './json-writer.js';
 import { ipToString } from '../wire/addr.js';
@@ -179,6 +178,6 @@ function answer(ns: Netns, q: Query): Answer {
     prefsrc: d.src !== q.src ? ipToString(d.src) : undefined,
     uid: 0,
     cache: d.kind === 'local' ? ['local'] : d.kind === 'broadcast' ? ['local', 'brd'] : d.kind === 'multicast' ? ['mc'] : [],
-    ...(d.pmtu ? { pmtu: { expires: Math.max(0, Math.floor((d.pmtu.expires - pmtuClock()) / 1000)), mtu: d.pmtu.mtu, locked: d.pmtu.locked } } : {}),
+    ...(d.pmtu ? { pmtu: { expires: Math.max(0, Math.floor((d.pmtu.expires - ns.clock()) / 1000)), mtu: d.pmtu.mtu, locked: d.pmtu.locked } } : {}),
   };
 }

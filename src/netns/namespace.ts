@@ -142,6 +142,7 @@ export class NetNamespace extends Element implements KeepsLearned {
   constructor(node: string, name: string) {
     super('netns', node, name);
     this.ns = new Netns<Packet>({ name });
+    this.ns.clock = () => this.engine?.now ?? 0;
     this.nfOpts = { host: { masqueradeSource: (outIf, dst) => this.masqueradeSource(outIf, dst) } };
     this.nf = new Netfilter(this.nfOpts);
     // Neutron's per-namespace sysctls (reference §8.1); the topology may override them.

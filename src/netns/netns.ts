@@ -104,6 +104,8 @@ export class Netns<P = unknown> implements AddrView {
   customLocalRoutes = false;
   /** The learned path MTUs (pmtu.ts), per route and destination; a route deleted takes its own along. */
   readonly pmtu = new Map<Route, Map<number, PmtuException>>();
+  /** Emulated time in ms for what keeps time off the packet path (the learned path MTUs): the element's engine clock. */
+  clock: () => number = () => 0;
   private gen = 0;
   private watch: NetnsWatch | null = null;
 

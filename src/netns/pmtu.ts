@@ -19,17 +19,14 @@ export interface PmtuException {
   mtu: number;
   /** Set for an MTU below MIN_PMTU (raised to it): `mtu lock`, and no further update. */
   locked: boolean;
-  /** When it expires, on pmtuClock. */
+  /** When it expires, on the namespace's clock (ms). */
   expires: number;
 }
-
-/** jiffies for the exceptions: ms, monotonic. */
-export const pmtuClock = (): number => performance.now();
 
 /** The live exception for `dst` on `r`'s nexthop. */
 export function pmtuException(ns: Netns, r: Route, dst: Ip4): PmtuException | undefined {
   const x = ns.pmtu.get(r)?.get(dst >>> 0);
-  return x !== undefined && pmtuClock() < x.expires ? x : undefined;
+  return x !== undefined && ns.clock() < x.expires ? x : undefined;
 }
 
 /**
@@ -40,7 +37,7 @@ export function pmtuException(ns: Netns, r: Route, dst: Ip4): PmtuException | un
 export function updatePmtu(ns: Netns, flow: OutputFlow, mtu: number): void {
   const rt = routeOutput(ns, flow);
   if (rt.kind !== 'unicast' || rt.route === undefined) return;
-  const r = rt.route, dst = flow.dst >>> 0, now = pmtuClock();
+  const r = rt.route, dst = flow.dst >>> 0, now = ns.clock();
   const old = pmtuException(ns, r, dst);
   if (r.mtuLock || old?.locked) return; // ip_mtu_locked
   if (rt.mtu < mtu) return;
