@@ -10,11 +10,11 @@
 // in fragments, as -M says. Outputs compared with times masked, the echo
 // requests' frames compared on the wire (DF, fragments) with tcpdump.
 import { after, before, test } from 'node:test';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { requireRoot } from '../helpers/root.js';
 import { requireTool } from '../helpers/tools.js';
-import { DaemonProcess, DPEMU } from './daemon-process.js';
+import { DaemonProcess, DPEMU, dpemuTcpdump } from './daemon-process.js';
 import { UniqueLab } from './lab-dvr.js';
 import { KernelObjects, run, sh, uniqueTag } from './lab-names.js';
 
@@ -166,7 +166,7 @@ const framesOf = (s: string) => s.split('\n').filter((l) => l.startsWith('IP '))
 /** Capture `count` of the pinging namespace's echo request frames on both sides while `act` runs: the real and the emulated lines. */
 async function frames(count: number, act: () => Promise<void>): Promise<[string, string]> {
   const filter = ['-nn', '-t', '-v', '-c', String(count), 'ip proto 1 and src host 192.168.1.1'];
-  const emu = await dpemuTcpdump(['-i', `w07:${QROUTER}:${QR_DEV}`, ...filter]);
+  const emu = await dpemuTcpdump(d, ['-i', `w07:${QROUTER}:${QR_DEV}`, ...filter]);
   const kern = run('ip', ['netns', 'exec', nsA, 'tcpdump', '-i', QR_DEV, ...filter], 60_000);
   await new Promise((r) => setTimeout(r, 1500)); // the real tcpdump attaches
   await act();
@@ -182,26 +182,6 @@ async function narrow(mtu: number): Promise<void> {
   }
 }
 
-function dpemuTcpdump(args: string[]): Promise<{ ended: Promise<Ran> }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [DPEMU, 'tcpdump', ...args, '--socket', d.socket]);
-    let out = '', err = '', listening = false;
-    const ended = new Promise<Ran>((r) => child.on('close', (status) => r({ status, out, err })));
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    child.stderr.on('data', (b: Buffer) => {
-      err += b.toString();
-      if (!listening && err.includes('listening on')) {
-        listening = true;
-        resolve({ ended });
-      }
-    });
-    const t = setTimeout(() => child.kill(), 90_000);
-    void ended.then(() => {
-      clearTimeout(t);
-      if (!listening) reject(new Error(`dpemu tcpdump: ${err}`));
-    });
-  });
-}
 
 test('on the wire: DF as -M sets it, fragments of the learned path MTU, nothing for a local error', { timeout: 180_000 }, async () => {
   // do (DF, ID 0, answered by the router); after a flush want (DF, 1428: answered too), dont (2 fragments of 1300),

@@ -7,11 +7,11 @@
 // named as the qrouter's qr- device, the same addresses): the same text but
 // for the times, and the same exit statuses.
 import { after, before, test } from 'node:test';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { requireRoot } from '../helpers/root.js';
 import { requireTool } from '../helpers/tools.js';
-import { DaemonProcess, DPEMU } from './daemon-process.js';
+import { DaemonProcess, DPEMU, dpemuTcpdump } from './daemon-process.js';
 import { UniqueLab } from './lab-dvr.js';
 import { KernelObjects, run, sh, uniqueTag } from './lab-names.js';
 
@@ -275,32 +275,11 @@ function firstPacket(text: string): Buffer {
   return Buffer.from(hex.join(''), 'hex');
 }
 
-/** `dpemu tcpdump ARGS` once it listens, with a promise of what it printed. */
-function dpemuTcpdump(args: string[]): Promise<{ ended: Promise<Ran> }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [DPEMU, 'tcpdump', ...args, '--socket', d.socket]);
-    let out = '', err = '', listening = false;
-    const ended = new Promise<Ran>((r) => child.on('close', (status) => r({ status, out, err })));
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    child.stderr.on('data', (b: Buffer) => {
-      err += b.toString();
-      if (!listening && err.includes('listening on')) {
-        listening = true;
-        resolve({ ended });
-      }
-    });
-    const t = setTimeout(() => child.kill(), 90_000);
-    void ended.then(() => {
-      clearTimeout(t);
-      if (!listening) reject(new Error(`dpemu tcpdump: ${err}`));
-    });
-  });
-}
 
 test('-p and -Q on the wire: the TOS byte and the data as the real ping sends them', { timeout: 180_000 }, async () => {
   const echo = ['-nn', '-x', '-c', '1', 'icmp[icmptype] == icmp-echo'];
   const send = async (opts: string[]): Promise<[Buffer, Buffer]> => {
-    const emu = await dpemuTcpdump(['-i', `w07:${QROUTER}:${QR_DEV}`, ...echo]);
+    const emu = await dpemuTcpdump(d, ['-i', `w07:${QROUTER}:${QR_DEV}`, ...echo]);
     const real = run('ip', ['netns', 'exec', nsB, 'tcpdump', '-i', 'eth0', ...echo], 60_000);
     await new Promise((r) => setTimeout(r, 1500)); // the real tcpdump attaches
     const args = ['-c', '1', '-q', '-s', '40', ...opts, '192.168.1.7'];

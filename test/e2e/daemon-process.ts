@@ -171,3 +171,25 @@ export async function workerRows(d: DaemonProcess): Promise<WorkerRow[]> {
     return { index: Number(m[1]), alive: m[2] === 'yes', restarts: n[0]!, journaled: n[1]!, dropped: n[2]!, rewrites: n[3]!, config: n[4]!, unkept: n[5]!, replayed: n[6]!, nodes: m[10]!.split(',') };
   });
 }
+
+/** `dpemu tcpdump ARGS` against daemon `d`, once it listens, with a promise of what it printed and its exit status. */
+export function dpemuTcpdump(d: DaemonProcess, args: string[]): Promise<{ ended: Promise<{ status: number | null; out: string; err: string }> }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [DPEMU, 'tcpdump', ...args, '--socket', d.socket]);
+    let out = '', err = '', listening = false;
+    const ended = new Promise<{ status: number | null; out: string; err: string }>((r) => child.on('close', (status) => r({ status, out, err })));
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr.on('data', (b: Buffer) => {
+      err += b.toString();
+      if (!listening && err.includes('listening on')) {
+        listening = true;
+        resolve({ ended });
+      }
+    });
+    const t = setTimeout(() => child.kill(), 90_000);
+    void ended.then(() => {
+      clearTimeout(t);
+      if (!listening) reject(new Error(`dpemu tcpdump: ${err}`));
+    });
+  });
+}
