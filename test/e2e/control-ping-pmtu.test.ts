@@ -10,13 +10,12 @@
 // in fragments, as -M says. Outputs compared with times masked, the echo
 // requests' frames compared on the wire (DF, fragments) with tcpdump.
 import { after, before, test } from 'node:test';
-import { execFile } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { requireRoot } from '../helpers/root.js';
 import { requireTool } from '../helpers/tools.js';
 import { DaemonProcess, DPEMU, dpemuTcpdump } from './daemon-process.js';
 import { UniqueLab } from './lab-dvr.js';
-import { KernelObjects, run, sh, uniqueTag } from './lab-names.js';
+import { KernelObjects, run, sh, uniqueTag, runApart, type Ran } from './lab-names.js';
 
 const QROUTER = 'qrouter-c4d4b760-41b9-45e1-a607-d054da99c479';
 const SNAT = 'snat-c4d4b760-41b9-45e1-a607-d054da99c479';
@@ -71,19 +70,9 @@ after(async () => {
   real.cleanup();
 });
 
-type Ran = { status: number | null; out: string; err: string };
-
-function exec(file: string, args: string[], timeoutMs = 30_000): Promise<Ran> {
-  return new Promise((resolve) =>
-    execFile(file, args, { encoding: 'utf8', timeout: timeoutMs }, (e, out, err) => {
-      resolve({ status: e ? (typeof (e as { code?: unknown }).code === 'number' ? (e as { code: number }).code : null) : 0, out, err });
-    }),
-  );
-}
-
-const dpemu = (words: string[]): Promise<Ran> => exec(process.execPath, [DPEMU, ...words, '--socket', d.socket]);
+const dpemu = (words: string[]): Promise<Ran> => runApart(process.execPath, [DPEMU, ...words, '--socket', d.socket]);
 /** A command in the kernel's qrouter twin, and in the emulated qrouter. */
-const inA = (cmd: string[]): Promise<Ran> => exec('ip', ['netns', 'exec', nsA, ...cmd]);
+const inA = (cmd: string[]): Promise<Ran> => runApart('ip', ['netns', 'exec', nsA, ...cmd]);
 const inQrouter = (cmd: string[]): Promise<Ran> => dpemu(['ip', 'w07', 'netns', 'exec', QROUTER, ...cmd]);
 
 /** A line as a terminal shows it (-f's backspaces). */

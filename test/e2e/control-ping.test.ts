@@ -7,13 +7,12 @@
 // named as the qrouter's qr- device, the same addresses): the same text but
 // for the times, and the same exit statuses.
 import { after, before, test } from 'node:test';
-import { execFile } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { requireRoot } from '../helpers/root.js';
 import { requireTool } from '../helpers/tools.js';
 import { DaemonProcess, DPEMU, dpemuTcpdump } from './daemon-process.js';
 import { UniqueLab } from './lab-dvr.js';
-import { KernelObjects, run, sh, uniqueTag } from './lab-names.js';
+import { KernelObjects, run, sh, uniqueTag, runApart, type Ran } from './lab-names.js';
 
 const QROUTER = 'qrouter-c4d4b760-41b9-45e1-a607-d054da99c479';
 const SNAT = 'snat-c4d4b760-41b9-45e1-a607-d054da99c479';
@@ -55,24 +54,13 @@ after(async () => {
   real.cleanup();
 });
 
-type Ran = { status: number | null; out: string; err: string };
-
-/** Run a program without blocking the event loop: stdout, stderr and exit status apart. */
-function exec(file: string, args: string[], timeoutMs = 20_000): Promise<Ran> {
-  return new Promise((resolve) =>
-    execFile(file, args, { encoding: 'utf8', timeout: timeoutMs }, (e, out, err) => {
-      resolve({ status: e ? (typeof (e as { code?: unknown }).code === 'number' ? (e as { code: number }).code : null) : 0, out, err });
-    }),
-  );
-}
-
 /** `dpemu WORDS` against a lab daemon (the file's, unless given). */
-const dpemu = (words: string[], daemon = d): Promise<Ran> => exec(process.execPath, [DPEMU, ...words, '--socket', daemon.socket]);
+const dpemu = (words: string[], daemon = d): Promise<Ran> => runApart(process.execPath, [DPEMU, ...words, '--socket', daemon.socket]);
 
 /** The real ping in namespace A. */
-const realPing = (args: string[], timeoutMs?: number): Promise<Ran> => exec('ip', ['netns', 'exec', nsA, 'ping', ...args], timeoutMs);
+const realPing = (args: string[], timeoutMs?: number): Promise<Ran> => runApart('ip', ['netns', 'exec', nsA, 'ping', ...args], timeoutMs);
 
-const inQrouter = (args: string[], timeoutMs?: number) => exec(process.execPath, [DPEMU, 'ip', 'w07', 'netns', 'exec', QROUTER, 'ping', ...args, '--socket', d.socket], timeoutMs);
+const inQrouter = (args: string[], timeoutMs?: number) => runApart(process.execPath, [DPEMU, 'ip', 'w07', 'netns', 'exec', QROUTER, 'ping', ...args, '--socket', d.socket], timeoutMs);
 
 const TIME = String.raw`time=\d+(\.\d{1,3})? ms`;
 const RTT = String.raw`rtt min/avg/max/mdev = \d+\.\d{3}/\d+\.\d{3}/\d+\.\d{3}/\d+\.\d{3} ms`;

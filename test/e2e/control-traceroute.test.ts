@@ -11,7 +11,7 @@
 // path (the snat namespace's sg- address, the fip namespace's fpr- end of
 // the rfp/fpr pair, the ToR's VLAN 103 address, the host).
 import { after, before, test } from 'node:test';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +20,7 @@ import { requireRoot } from '../helpers/root.js';
 import { requireTool } from '../helpers/tools.js';
 import { DaemonProcess, DPEMU } from './daemon-process.js';
 import { UniqueLab } from './lab-dvr.js';
-import { KernelObjects, sh, uniqueTag } from './lab-names.js';
+import { KernelObjects, sh, uniqueTag, runApart, type Ran } from './lab-names.js';
 
 const QROUTER = 'qrouter-c4d4b760-41b9-45e1-a607-d054da99c479';
 const SNAT = 'snat-c4d4b760-41b9-45e1-a607-d054da99c479';
@@ -136,19 +136,8 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-type Ran = { status: number | null; out: string; err: string };
-
-/** Run a program without blocking the event loop: stdout, stderr and exit status apart. */
-function exec(file: string, args: string[], timeoutMs = 40_000): Promise<Ran> {
-  return new Promise((resolve) =>
-    execFile(file, args, { encoding: 'utf8', timeout: timeoutMs }, (e, out, err) => {
-      resolve({ status: e ? (typeof (e as { code?: unknown }).code === 'number' ? (e as { code: number }).code : null) : 0, out, err });
-    }),
-  );
-}
-
-const dpemu = (words: string[], daemon: DaemonProcess): Promise<Ran> => exec(process.execPath, [DPEMU, ...words, '--socket', daemon.socket]);
-const realTrace = (args: string[]): Promise<Ran> => exec('ip', ['netns', 'exec', ns('a'), 'traceroute', ...args]);
+const dpemu = (words: string[], daemon: DaemonProcess): Promise<Ran> => runApart(process.execPath, [DPEMU, ...words, '--socket', daemon.socket]);
+const realTrace = (args: string[]): Promise<Ran> => runApart('ip', ['netns', 'exec', ns('a'), 'traceroute', ...args]);
 const modelTrace = (args: string[]): Promise<Ran> => dpemu(['ip', 'h', 'netns', 'exec', 'qrouter-trace', 'traceroute', ...args], chain);
 
 /** A UDP echo server on port 7777 (what answers traceroute -U -p 7777 at the destination). */
@@ -265,8 +254,8 @@ test('the probes on the wire: the order, TTLs, ports (or sequences), TCP options
   // -w's HERE wait (three times its hop's first answer's time) runs out, in the real traceroute too. MAX alone here.
   for (const opts of [['-n'], ['-n', '-I'], ['-n', '-T', '-w', '5,0,0'], ['-n', '-U', '-p', '5353']]) {
     const filter = 'udp or tcp or icmp[icmptype] == icmp-echo';
-    const capReal = exec('ip', ['netns', 'exec', ns('r1'), 'timeout', '6', 'tcpdump', '-nn', '-l', '-v', '-i', 'eth0', filter], 20_000);
-    const capModel = exec(process.execPath, [DPEMU, 'tcpdump', '-nn', '-l', '-v', '-c', '16', '-i', 'r1:eth0', `(${filter}) and src 10.99.1.1`, '--socket', chain.socket], 20_000);
+    const capReal = runApart('ip', ['netns', 'exec', ns('r1'), 'timeout', '6', 'tcpdump', '-nn', '-l', '-v', '-i', 'eth0', filter], 20_000);
+    const capModel = runApart(process.execPath, [DPEMU, 'tcpdump', '-nn', '-l', '-v', '-c', '16', '-i', 'r1:eth0', `(${filter}) and src 10.99.1.1`, '--socket', chain.socket], 20_000);
     await new Promise((r) => setTimeout(r, 2000)); // both attach
     const [want, got] = await Promise.all([realTrace([...opts, '10.99.3.2']), modelTrace([...opts, '10.99.3.2'])]);
     assert.equal(got.status, 0, got.err);
@@ -279,7 +268,7 @@ test('the probes on the wire: the order, TTLs, ports (or sequences), TCP options
     if (opts.includes('-T')) {
       // The destination's resets, as the real b sends them (the model's capture took only the probes: one from b's side).
       const rst = (l: string[]): string | undefined => l.find((p) => p.includes(' TCP 10.99.3.2.80 > 10.99.1.1.'));
-      const capB = exec(process.execPath, [DPEMU, 'tcpdump', '-nn', '-l', '-v', '-c', '1', '-i', 'r1:eth0', 'tcp and src 10.99.3.2', '--socket', chain.socket], 20_000);
+      const capB = runApart(process.execPath, [DPEMU, 'tcpdump', '-nn', '-l', '-v', '-c', '1', '-i', 'r1:eth0', 'tcp and src 10.99.3.2', '--socket', chain.socket], 20_000);
       await new Promise((r) => setTimeout(r, 1500));
       const again = await modelTrace([...opts, '-f', '2', '-q', '1', '10.99.3.2']);
       assert.equal(again.status, 0, again.err);

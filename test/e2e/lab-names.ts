@@ -26,6 +26,18 @@ export function run(cmd: string, args: string[], timeoutMs = 15_000, env?: Recor
   });
 }
 
+export type Ran = { status: number | null; out: string; err: string };
+
+/** As run(), with stdout and stderr apart. */
+export function runApart(cmd: string, args: string[], timeoutMs = 40_000): Promise<Ran> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { encoding: 'utf8', timeout: timeoutMs }, (err, out, stderr) => {
+      const status = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : null) : 0;
+      resolve({ status, out, err: stderr });
+    });
+  });
+}
+
 /** Run synchronously (blocks the event loop: setup and cleanup only); never throws. */
 export function tryRun(cmd: string, args: string[], timeoutMs = 15_000): { status: number | null; out: string } {
   const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: timeoutMs });
