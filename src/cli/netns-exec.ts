@@ -1,6 +1,6 @@
 // `dpemu ip NODE netns exec NS CMD [ARGS]`: the write-up's way into a
 // namespace (`ip netns exec qrouter-... ip rule list`, `... iptables -t nat
-// -S`, `... tcpdump -i qr-... -nnee`) run as the dpemu command that emulates
+// -S`, `... sysctl net.ipv4.ip_forward`, `... tcpdump -i qr-... -nnee`) run as the dpemu command that emulates
 // CMD inside NS on NODE. An emulated namespace runs no processes, so only the
 // tools dpemu emulates there can be run (ping and traceroute with sockets of
 // the namespace's own stack: src/cli/ping.ts, src/cli/traceroute.ts).
@@ -21,6 +21,7 @@ const TOOLS: Record<string, ToWords> = {
   iptables: nodeFirst,
   'iptables-save': nodeFirst,
   conntrack: nodeFirst,
+  sysctl: nodeFirst,
   ping: nodeFirst,
   traceroute: nodeFirst,
   // The interface inside NS: -i IF is dpemu's -i NODE:NS:IF; none is -i NODE:NS:, the device tcpdump picks there.

@@ -606,8 +606,11 @@ export class Netns<P = unknown> implements AddrView {
   setSysctl(name: string, value: number): void {
     const key = name.replace(/^\/proc\/sys\//, '').replaceAll('/', '.');
     if (key === 'net.ipv4.ip_forward' || key === 'net.ipv4.conf.all.forwarding') {
-      // devinet_sysctl_forward -> inet_forward_change: all, default and every device.
+      // devinet_sysctl_forward -> inet_forward_change, on a change only: all, default and every device, and
+      // conf/all/accept_redirects becomes its opposite.
+      if (this.all.forwarding === value) return;
       this.all.forwarding = value;
+      this.all.accept_redirects = value === 0 ? 1 : 0;
       this.dflt.forwarding = value;
       for (const l of this.sorted) l.conf.forwarding = value;
       this.watch?.all();

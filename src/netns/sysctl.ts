@@ -116,3 +116,32 @@ export const NEUTRON_SYSCTLS: Record<'common' | 'qrouter' | 'snat' | 'fip', read
   snat: [['net.ipv4.ip_nonlocal_bind', 1]],
   fip: [['net.ipv4.ip_nonlocal_bind', 1]],
 };
+
+const INT_MAX = 2 ** 31 - 1;
+const INT_MIN = -(2 ** 31);
+
+/**
+ * What the kernel's handler of each namespace-wide key accepts
+ * (net/ipv4/sysctl_net_ipv4.c: proc_dou8vec_minmax with its extra1/extra2,
+ * proc_dointvec_minmax from zero); ip_forward and conf/* keys take any int.
+ */
+export const NET_SYSCTL_RANGE: Record<keyof NetSysctls, readonly [number, number]> = {
+  icmp_errors_use_inbound_ifaddr: [0, 1], icmp_echo_ignore_all: [0, 1], icmp_echo_ignore_broadcasts: [0, 1],
+  ip_nonlocal_bind: [0, 255], fwmark_reflect: [0, 255], ip_no_pmtu_disc: [0, 255], ip_forward_use_pmtu: [0, 255],
+  ip_default_ttl: [1, 255], icmp_ratelimit: [0, INT_MAX], icmp_ratemask: [INT_MIN, INT_MAX],
+  icmp_msgs_per_sec: [0, INT_MAX], icmp_msgs_burst: [0, INT_MAX],
+};
+
+/**
+ * A value written to an int sysctl as proc_get_long reads it: leading
+ * spaces, an optional '-', a number in C's base 0 (0x hex, 0 octal), then
+ * whitespace or the end (what follows the first number is ignored); within
+ * [min, max] (an int's range by default). undefined: EINVAL.
+ */
+export function parseProcInt(text: string, [min, max]: readonly [number, number] = [INT_MIN, INT_MAX]): number | undefined {
+  const m = /^\s*(-?)(?:0[xX]([0-9a-fA-F]+)|(0[0-7]*)|([1-9][0-9]*))(?:[ \t\n]|$)/.exec(text);
+  if (!m) return undefined;
+  const mag = m[2] !== undefined ? parseInt(m[2], 16) : m[3] !== undefined ? parseInt(m[3], 8) : Number(m[4]);
+  const v = m[1] ? -mag : mag;
+  return v < min || v > max || v < INT_MIN || v > INT_MAX ? undefined : v + 0;
+}

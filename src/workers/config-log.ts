@@ -1,6 +1,6 @@
 // The configuration a worker's nodes were given at runtime, kept by the
 // supervisor so that a restarted worker has it again. On a real node routes,
-// rules, addresses, iptables rules, the agent's OpenFlow flows and the OVS
+// rules, addresses, sysctls, iptables rules, the agent's OpenFlow flows and the OVS
 // database's settings (ovs-vsctl set, ...; a `--` chain of commands is one
 // write, kept whole) are kernel, ovs-vswitchd or ovsdb
 // state that outlives any one thread; here they live in the
@@ -67,6 +67,7 @@ export function kept(family: string, argv: readonly string[]): { bridge: string 
       return { bridge: sub === 'mod-port' || sub === 'set-frags' ? null : `${node} ${bridge}` };
     }
     case 'ip':
+    case 'sysctl':
     case 'vsctl':
       return { bridge: null };
     case 'iptables':

@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { requireRoot } from '../helpers/root.js';
 import { run } from './lab-names.js';
 import { DaemonProcess, workerRows, type WorkerRow } from './daemon-process.js';
-import { FIP, SNAT } from '../helpers/seed-names.js';
+import { FIP, QROUTER, SNAT } from '../helpers/seed-names.js';
 import { LabDaemons } from './lab-dvr.js';
 
 const daemons = new LabDaemons();
@@ -161,6 +161,27 @@ test('--workers 2: ovs-vsctl writes (max-idle, mac-table-size, mac-aging-time, a
   assert.equal(await pings(lab.nsVm, INET), false, 'after the restart: the VM still on VLAN 11');
   await must(d, 'vsctl', 'set', 'w07', 'Port', 'qvo2ab77d0f-99', 'tag=10');
   assert.equal(await pings(lab.nsVm, INET), true, 'back on its VLAN');
+  await daemons.stop(d, lab);
+});
+
+test('--workers 2: sysctl writes in a namespace (ip netns exec NS sysctl) reach the worker that owns the node, are kept in its log, and survive its restart', { timeout: 120_000 }, async () => {
+  requireRoot('dpemu run end-to-end tests');
+  const { d, lab } = await daemons.start(['--workers', '2']);
+  const ws = await workers(d);
+  const w07 = ws.find((w) => w.nodes.includes('w07'))!.index;
+  const exec = ['ip', 'w07', 'netns', 'exec', QROUTER, 'sysctl'];
+  const KEYS = ['net.ipv4.conf.all.rp_filter', 'net.ipv4.conf.qr-178fc8e2-fd.rp_filter', 'net.ipv4.ip_default_ttl'];
+  assert.equal(await must(d, ...exec, '-n', ...KEYS), '0\n0\n64\n');
+  assert.equal(await must(d, ...exec, '-w', 'net.ipv4.conf.all.rp_filter=2', 'net.ipv4.conf.qr-178fc8e2-fd.rp_filter=1'), 'net.ipv4.conf.all.rp_filter = 2\nnet.ipv4.conf.qr-178fc8e2-fd.rp_filter = 1\n');
+  await must(d, ...exec, 'net.ipv4.ip_default_ttl=77');
+  // Not kept: a write the kernel refuses (it changed nothing), and reads.
+  assert.equal((await d.cli([...exec, '-w', 'net.ipv4.ip_default_ttl=abc'])).status, 1);
+  assert.deepEqual((await workers(d)).map((w) => w.config), ws.map((w) => (w.index === w07 ? 2 : 0)));
+
+  const log = await killAndWait(d, w07);
+  assert.equal(log.configReplayed, 2, JSON.stringify(log));
+  assert.equal(log.configFailed, 0, JSON.stringify(log));
+  assert.equal(await must(d, ...exec, '-n', ...KEYS), '2\n1\n77\n', 'after the restart');
   await daemons.stop(d, lab);
 });
 

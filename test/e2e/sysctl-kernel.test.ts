@@ -1,0 +1,127 @@
+// dpemu's sysctl against procps-ng's in a kernel namespace holding a device
+// of the same name as the emulated one: both sides are given the emulated
+// namespace's values, then run the same list of reads, writes and errors in
+// the same order (stdout, stderr and exit status must agree), and list
+// (sysctl -a, the kernel's narrowed to the keys dpemu models) before and
+// after. The `ip netns exec` way in goes through the CLI and a daemon.
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { requireRoot } from '../helpers/root.js';
+import { cli, startDaemon } from '../helpers/control.js';
+import { loadTopologyFile } from '../../src/topology/loader.js';
+import { buildEmulator } from '../../src/topology/builder.js';
+import { sysctl } from '../../src/control/sysctl-commands.js';
+import { mustNamespace } from '../../src/control/resolve.js';
+import type { CommandResponse } from '../../src/control/protocol.js';
+import { KernelObjects, sh, uniqueTag } from './lab-names.js';
+
+const NODE = 'w07';
+const NS = 'qrouter-c4d4b760-41b9-45e1-a607-d054da99c479';
+const DEV = 'qr-178fc8e2-fd';
+const tag = uniqueTag();
+const kns = `dpe-${tag}-sy`;
+const objs = new KernelObjects();
+
+const loaded = loadTopologyFile('configs/seed-dvr-snat.yaml');
+if (!loaded.ok) throw new Error('seed topology does not load');
+const emu = buildEmulator(loaded.topology, { emulateHosts: true });
+const ctx = { emu, invalidate: () => {} };
+
+const dpemu = async (args: string[]): Promise<CommandResponse> => sysctl.run(ctx, [NODE, '-n', NS, ...args]);
+const kernel = (args: string[]): { stdout: string; stderr: string; exit: number } => {
+  const r = spawnSync('ip', ['netns', 'exec', kns, 'sysctl', ...args], { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C.UTF-8' } });
+  return { stdout: r.stdout, stderr: r.stderr, exit: r.status ?? -1 };
+};
+
+const d = `net.ipv4.conf.${DEV}`;
+const CASES: string[][] = [
+  ['net.ipv4.ip_forward'], ['-n', 'net.ipv4.ip_forward', 'net.ipv4.conf.all.rp_filter'], ['net/ipv4/ip_forward'], ['-N', 'net.ipv4.ip_forward'],
+  ['-b', 'net.ipv4.ip_forward'], ['net.ipv4.ip_forward', '-n'], ['-n', '-N', 'net.ipv4.ip_forward'], ['-q', 'net.ipv4.icmp_ratemask'],
+  [`${d}.send_redirects`, `${d}.forwarding`], [`net/ipv4/conf/${DEV}/arp_ignore`],
+  ['net.ipv4.nosuch'], ['-e', 'net.ipv4.nosuch'], ['-q', 'net.ipv4.nosuch'], ['net.ipv4.nosuch', 'net.ipv4.nosuch'],
+  ['net.ipv4.ip_forward', 'net.ipv4.nosuch', 'net.ipv4.conf.all.rp_filter'], [`${d}.nosuch`], ['net.ipv4.conf.nodev.rp_filter'],
+  ['net.ipv4.conf.lo/rp_filter'],
+  // Writes: -w and plain KEY=VALUE, what is echoed, and the kernel's reading of the value.
+  ['-w', 'net.ipv4.conf.all.rp_filter=2'], ['net.ipv4.conf.all.rp_filter=0'], ['-q', '-w', `${d}.rp_filter=1`], [`${d}.rp_filter`],
+  ['-n', '-w', 'net.ipv4.conf.all.arp_announce=1'], ['-N', '-w', 'net.ipv4.conf.all.arp_announce=2'], ['-w', ` ${d}.arp_ignore = 0x2 `],
+  ['-w', 'net.ipv4.conf.all.rp_filter=010'], ['-n', 'net.ipv4.conf.all.rp_filter'], ['-w', 'net.ipv4.conf.all.rp_filter=1 2'],
+  ['-w', 'net.ipv4.conf.all.rp_filter=-2147483648'], ['-w', 'net.ipv4.conf.all.rp_filter=2147483648'], ['-w', 'net.ipv4.conf.all.rp_filter=08'],
+  ['-w', 'net.ipv4.conf.all.rp_filter=+1'], ['-w', 'net.ipv4.conf.all.rp_filter=0x'], ['-w', 'net.ipv4.ip_forward=abc'], ['-w', 'net.ipv4.ip_forward='],
+  ['-w', 'net.ipv4.ip_forward'], ['-e', '-w', 'net.ipv4.ip_forward=abc'], ['-w', 'net.ipv4.ip_default_ttl=0'], ['-w', 'net.ipv4.ip_default_ttl=255'],
+  ['-w', 'net.ipv4.ip_nonlocal_bind=256'], ['-w', 'net.ipv4.ip_nonlocal_bind=2'], ['-w', 'net.ipv4.icmp_echo_ignore_all=2'],
+  ['-w', 'net.ipv4.icmp_msgs_burst=-1'], ['-w', 'net.ipv4.icmp_ratemask=-1'],
+  ['-w', 'net.ipv4.nosuch=1'], ['-e', '-w', 'net.ipv4.nosuch=1'], ['-w', 'net.ipv4.conf.nodev.rp_filter=1'],
+  ['-w', 'net.ipv4.ip_forward=1', 'net.ipv4.nosuch=1', 'net.ipv4.ip_forward=0'], ['net.ipv4.nosuch', 'net.ipv4.ip_forward=abc'],
+  ['net.ipv4.ip_forward=abc', 'net.ipv4.nosuch'], ['net.ipv4.nosuch', 'net.ipv4.nosuch', 'net.ipv4.ip_forward=abc'],
+  // conf/all/forwarding and ip_forward reach every device (inet_forward_change).
+  [`${d}.forwarding`, 'net.ipv4.conf.lo.forwarding', 'net.ipv4.conf.default.forwarding'],
+  ['-w', 'net.ipv4.conf.all.forwarding=1'], ['-n', `${d}.forwarding`, 'net.ipv4.ip_forward', 'net.ipv4.conf.default.forwarding'],
+  ['-w', `${d}.forwarding=0`], ['-n', `${d}.forwarding`, 'net.ipv4.conf.all.forwarding'],
+  // Writing the value it has changes nothing (devinet_sysctl_forward acts on a change).
+  ['-w', 'net.ipv4.ip_forward=1'], ['-n', `${d}.forwarding`], ['-w', 'net.ipv4.ip_forward=0'],
+  ['-n', `${d}.forwarding`, 'net.ipv4.conf.lo.forwarding', 'net.ipv4.conf.all.accept_redirects'], ['-w', 'net.ipv4.conf.all.forwarding=1'],
+  ['net.ipv4.conf.all.accept_redirects', 'net.ipv4.conf.default.accept_redirects', `${d}.accept_redirects`],
+  // No words, no variables, options it has no use for, help and version.
+  [], ['-x'], ['-Z'], ['--bogus'], ['-V'], ['-h'],
+];
+
+/** sysctl -a: dpemu's, and the kernel's lines of the keys dpemu lists. */
+async function listings(): Promise<{ ours: string[]; theirs: string[] }> {
+  const ours = (await dpemu(['-a'])).stdout.split('\n').filter((l) => l !== '');
+  const keys = new Set(ours.map((l) => l.split(' = ')[0]));
+  const theirs = kernel(['-a']).stdout.split('\n').filter((l) => keys.has(l.split(' = ')[0]));
+  return { ours, theirs };
+}
+
+before(() => {
+  requireRoot('sysctl against procps-ng');
+  objs.addNetns(kns);
+  sh('ip', ['-n', kns, 'link', 'add', DEV, 'type', 'veth', 'peer', 'name', `dpe-${tag}p`]);
+});
+after(() => objs.cleanup());
+
+test('sysctl agrees with procps-ng on a kernel namespace given the same values', async () => {
+  // The kernel namespace takes the emulated one's values (sysctl -a order: conf/all first, ip_forward late).
+  const start = (await dpemu(['-a'])).stdout.split('\n').filter((l) => l !== '').map((l) => l.replace(' = ', '='));
+  assert.ok(start.length > 50, 'dpemu lists its keys');
+  const set = kernel(['-q', '-w', ...start]);
+  assert.equal(set.stderr, '');
+  let l = await listings();
+  assert.deepEqual(l.ours, l.theirs, 'sysctl -a: the same keys, values and order');
+  for (const args of CASES) {
+    const ours = await dpemu(args);
+    const theirs = kernel(args);
+    assert.deepEqual({ stdout: ours.stdout, stderr: ours.stderr, exit: ours.exit }, theirs, `sysctl ${args.join(' ')}`);
+  }
+  l = await listings();
+  assert.deepEqual(l.ours, l.theirs, 'sysctl -a after the writes');
+});
+
+test('keys the kernel has and dpemu does not model are refused, and nothing changes', async () => {
+  const before = (await dpemu(['-a'])).stdout;
+  const r = await dpemu(['-w', 'net.ipv4.conf.all.accept_source_route=1', 'net.ipv6.conf.all.forwarding=1', 'kernel.hostname=x']);
+  assert.equal(r.exit, 1);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, /^sysctl: net\.ipv4\.conf\.all\.accept_source_route: not modelled by dpemu/m);
+  assert.match(r.stderr, /^sysctl: net\.ipv6\.conf\.all\.forwarding: not modelled by dpemu/m);
+  assert.match(r.stderr, /^sysctl: kernel\.hostname: not modelled by dpemu/m);
+  assert.equal((await dpemu(['-a'])).stdout, before);
+});
+
+test('ip netns exec NS sysctl runs it inside the emulated namespace (through the daemon)', async () => {
+  const dm = await startDaemon();
+  try {
+    const sock = join(dm.dir, 'control.sock');
+    const w = await cli(sock, ['ip', NODE, 'netns', 'exec', NS, 'sysctl', '-w', 'net.ipv4.conf.all.rp_filter=1', `${d}.rp_filter=2`]);
+    assert.deepEqual(w, { code: 0, stdout: `net.ipv4.conf.all.rp_filter = 1\n${d}.rp_filter = 2\n`, stderr: '' });
+    const n = mustNamespace({ emu: dm.emu }, NODE, NS).ns;
+    assert.equal(n.all.rp_filter, 1);
+    assert.equal(n.mustLink(DEV).conf.rp_filter, 2);
+    const r = await cli(sock, ['ip', NODE, 'netns', 'exec', NS, 'sysctl', '-n', `${d}.rp_filter`, 'net.ipv4.nosuch']);
+    assert.deepEqual(r, { code: 1, stdout: '2\n', stderr: 'sysctl: cannot stat /proc/sys/net/ipv4/nosuch: No such file or directory\n' });
+  } finally {
+    await dm.stop();
+  }
+});
