@@ -213,11 +213,11 @@ export const sysctl: CommandFamily = {
           exit |= 1;
         }
       } else if ('dir' in f) {
-        stderr += `sysctl: setting key "${name}": Invalid argument\n`; // a directory: its open fails, and procps 4.0.2 exits 0
+        stderr += `sysctl: setting key "${slashdot(path, '/')}": Invalid argument\n`; // a directory: its open fails, and procps 4.0.2 exits 0
       } else {
         const v = parseProcInt(value, f.leaf.range);
         if (v === undefined) {
-          stderr += `sysctl: setting key "${name}": Invalid argument\n`;
+          stderr += `sysctl: setting key "${slashdot(path, '/')}": Invalid argument\n`;
           exit |= 1;
           continue;
         }

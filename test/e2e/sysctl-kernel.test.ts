@@ -99,6 +99,28 @@ test('sysctl agrees with procps-ng on a kernel namespace given the same values',
   assert.deepEqual(l.ours, l.theirs, 'sysctl -a after the writes');
 });
 
+test('a device whose name has a dot (fip-vif.103): written / in a dotted key, as procps-ng swaps the separators', async () => {
+  const fns = objs.addNetns(`dpe-${tag}-fi`);
+  sh('ip', ['-n', fns, 'link', 'add', 'fip-vif.103', 'type', 'veth', 'peer', 'name', `dpe-${tag}q`]);
+  const fip = ['w02', '-n', 'fip-4617ac50-7b34-4b05-811d-b2afc741d446'];
+  const ours = async (args: string[]): Promise<CommandResponse> => sysctl.run(ctx, [...fip, ...args]);
+  const theirs = (args: string[]): { stdout: string; stderr: string; exit: number } => {
+    const r = spawnSync('ip', ['netns', 'exec', fns, 'sysctl', ...args], { encoding: 'utf8' });
+    return { stdout: r.stdout, stderr: r.stderr, exit: r.status ?? -1 };
+  };
+  // The kernel's device takes the emulated one's values.
+  const start = (await ours(['net.ipv4.conf.fip-vif/103'])).stdout.split('\n').filter((l) => l !== '').map((l) => l.replace(' = ', '='));
+  assert.equal(theirs(['-q', '-w', ...start]).stderr, '');
+  for (const args of [
+    ['net.ipv4.conf.fip-vif/103.proxy_arp'], ['net/ipv4/conf/fip-vif.103/proxy_arp'], ['net.ipv4.conf.fip-vif.103.proxy_arp'],
+    ['-w', 'net.ipv4.conf.fip-vif/103.rp_filter=1'], ['-w', 'net/ipv4/conf/fip-vif.103/rp_filter=2'], ['-n', 'net/ipv4/conf/fip-vif.103/rp_filter'],
+    ['-w', 'net/ipv4/conf/fip-vif.103/rp_filter=abc'], ['-w', 'net/ipv4/ip_forward=abc'], ['-w', 'net.ipv4.conf.fip-vif.103.rp_filter=1'],
+  ]) {
+    const o = await ours(args);
+    assert.deepEqual({ stdout: o.stdout, stderr: o.stderr, exit: o.exit }, theirs(args), `sysctl ${args.join(' ')}`);
+  }
+});
+
 test('keys the kernel has and dpemu does not model are refused, and nothing changes', async () => {
   const before = (await dpemu(['-a'])).stdout;
   const r = await dpemu(['-w', 'net.ipv4.conf.all.accept_source_route=1', 'net.ipv6.conf.all.forwarding=1', 'kernel.hostname=x']);
