@@ -6,7 +6,7 @@
 import { type Ip4, type Mac, inPrefix, prefixMask, maskAddr } from './addr.js';
 import { RtnlError } from './errors.js';
 import { RT_SCOPE_HOST, RT_SCOPE_UNIVERSE } from './names.js';
-import { type DevConf } from './sysctl.js';
+import { type DevConf, type DevConfKey } from './sysctl.js';
 import { type LinkInfo } from './link-info.js';
 
 /**
@@ -61,6 +61,8 @@ export interface Interface {
   everUp: boolean;
   addrs: IfAddr[];
   conf: DevConf;
+  /** conf/ keys written for this device, all of them once it had an address (the kernel's cnf.state bits): a conf/default write no longer reaches them. */
+  confWritten?: Set<DevConfKey>;
   qlen: number;
   peer?: VethPeer;
   /** An 802.1Q sub-interface (of a device of this namespace): its VLAN id. Shown as its kind shows it, not as a VLAN device (`-d` refuses it). */

@@ -286,6 +286,8 @@ export class Netns<P = unknown> implements AddrView {
     const l = this.mustLink(dev);
     if (spec.prefixLen < 0 || spec.prefixLen > 32) throw new RtnlError('EINVAL');
     insertAddr(l, spec);
+    // inet_rtm_newaddr (and lo's 127.0.0.1 on NETDEV_UP): ipv4_devconf_setall, every conf/ key the device's own.
+    l.confWritten = new Set(DEV_CONF_KEYS);
     if (l.addrs.length === 1) this.watch?.link(l.index); // fib_validate_source reads whether it has any
     this.syncAddrRoutes(l);
     this.touch();
@@ -624,9 +626,21 @@ export class Netns<P = unknown> implements AddrView {
       const l = dev === 'all' || dev === 'default' ? undefined : this.mustLink(dev);
       const conf = l ? l.conf : dev === 'all' ? this.all : this.dflt;
       conf[k as DevConfKey] = value;
-      // conf/default only seeds devices created later.
-      if (l) this.watch?.link(l.index);
-      else if (dev === 'all') this.watch?.all();
+      // devinet_conf_proc (every key here but forwarding, whose handler is devinet_sysctl_forward, and the flushing
+      // promote_secondaries and route_localnet): a device's write marks the key its own; one to conf/default
+      // reaches every device whose key is not (devinet_copy_dflt_conf), and seeds devices created later.
+      const copies = k !== 'forwarding' && k !== 'promote_secondaries' && k !== 'route_localnet';
+      if (l) {
+        if (copies) (l.confWritten ??= new Set()).add(k as DevConfKey);
+        this.watch?.link(l.index);
+      } else if (dev === 'all') this.watch?.all();
+      else if (copies) {
+        for (const d of this.sorted) {
+          if (d.confWritten?.has(k as DevConfKey)) continue;
+          d.conf[k as DevConfKey] = value;
+          this.watch?.link(d.index);
+        }
+      }
       this.touch();
       return;
     }

@@ -189,6 +189,19 @@ test('a pasted `ip addr` output builds the links and addresses it shows', () => 
   assert.match(showRoutes(n), /^192\.168\.1\.0\/24 dev qr-178fc8e2-fd proto kernel scope link src 192\.168\.1\.1 $/m);
 });
 
+test('sysctls: a conf/default write reaches the devices whose key is not their own (never written, no address yet), as a kernel namespace does', () => {
+  const n = new Netns();
+  for (const [i, name] of ['fresh', 'written', 'addressed'].entries()) n.addLink({ name, kind: 'veth', mac: i + 1 });
+  n.setSysctl('net.ipv4.conf.written.arp_notify', 0);
+  n.addAddr('addressed', { local: parseIp4('192.0.2.1')!, prefixLen: 24, broadcast: 0 });
+  for (const k of ['arp_notify', 'log_martians', 'promote_secondaries', 'route_localnet', 'forwarding']) n.setSysctl(`net.ipv4.conf.default.${k}`, 1);
+  const v = (dev: string, k: string) => n.getSysctl(`net.ipv4.conf.${dev}.${k}`);
+  assert.deepEqual([v('fresh', 'arp_notify'), v('fresh', 'log_martians'), v('written', 'arp_notify'), v('written', 'log_martians')], [1, 1, 0, 1]);
+  assert.deepEqual([v('addressed', 'arp_notify'), v('lo', 'arp_notify')], [0, 0], 'an address (lo has 127.0.0.1) makes every key the device\'s own');
+  // Not through devinet_conf_proc: forwarding (devinet_sysctl_forward), the flushing promote_secondaries and route_localnet.
+  assert.deepEqual([v('fresh', 'promote_secondaries'), v('fresh', 'route_localnet'), v('fresh', 'forwarding')], [0, 0, 0]);
+});
+
 test('sysctls: ip_forward reaches every device; conf values combine with all as the kernel does', () => {
   const n = new Netns();
   n.addLink({ name: 'fip-vif.103', kind: 'internal', mac: 1 });
