@@ -22,7 +22,7 @@ import { ip } from '../../src/control/ip-commands.js';
 import { openEdges } from '../../src/cli/trace.js';
 import { buildFrame } from '../../src/wire/frame.js';
 import { QROUTER } from '../helpers/seed-names.js';
-import { RealOvs } from '../helpers/ovs.js';
+import { RealOvs, topLevel } from '../helpers/ovs.js';
 import { requireRoot } from '../helpers/root.js';
 
 const NODE = 'w07';
@@ -44,22 +44,6 @@ function odpNames(show: string): Map<number, string> {
   return names;
 }
 
-/** Top-level items of an action list (commas inside parentheses stay). */
-function topLevel(list: string): string[] {
-  const out: string[] = [];
-  let depth = 0, start = 0;
-  for (let i = 0; i < list.length; i++) {
-    const c = list[i];
-    if (c === '(') depth++;
-    else if (c === ')') depth--;
-    else if (c === ',' && depth === 0) {
-      out.push(list.slice(start, i));
-      start = i + 1;
-    }
-  }
-  out.push(list.slice(start));
-  return out;
-}
 
 /** A dump's flows, each as its match and what its outputs send (sorted), the flows sorted. */
 function flows(dump: string, names: Map<number, string>): string[] {
@@ -103,8 +87,7 @@ for (const tag of [10, 11]) {
     openEdges(emu);
     for (const br of emu.engine.elements.filter((e): e is OvsBridge => e instanceof OvsBridge && e.node === NODE)) {
       o.addBridge(br);
-      o.replaceFlows(br.name, run(emu, ofctl, ['dump-flows', NODE, br.name]).split('\n').slice(1).filter(Boolean)
-        .map((l) => l.replace(/ (duration|n_packets|n_bytes|idle_age|hard_age)=[^,]*,/g, '').trim()));
+      o.copyFlows(br.name, run(emu, ofctl, ['dump-flows', NODE, br.name]));
     }
     // The real switch's qr- port leads nowhere: dpemu's router must not answer either.
     run(emu, ip, ['-n', QROUTER, NODE, 'link', 'set', 'qr-178fc8e2-fd', 'down']);

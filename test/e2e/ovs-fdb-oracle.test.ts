@@ -61,8 +61,7 @@ function mirror(o: RealOvs): void {
   for (const br of bridgesOf(NODE)) {
     o.addBridge(br);
     const r = ofctl.run({ emu, invalidate: () => {} }, ['dump-flows', NODE, br.name]) as CommandResponse;
-    const flows = r.stdout.split('\n').slice(1).filter(Boolean).map((l) => l.replace(/ (duration|n_packets|n_bytes|idle_age|hard_age)=[^,]*,/g, '').trim());
-    o.replaceFlows(br.name, flows);
+    o.copyFlows(br.name, r.stdout);
   }
 }
 

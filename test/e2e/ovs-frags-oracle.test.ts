@@ -123,9 +123,7 @@ before(() => {
   ovs = RealOvs.start();
   for (const br of bridges()) {
     ovs.addBridge(br);
-    const flows = run(ofctl, ['dump-flows', NODE, br.name]).split('\n').slice(1).filter(Boolean)
-      .map((l) => l.replace(/ (duration|n_packets|n_bytes|idle_age|hard_age)=[^,]*,/g, '').trim());
-    ovs.replaceFlows(br.name, flows);
+    ovs.copyFlows(br.name, run(ofctl, ['dump-flows', NODE, br.name]));
   }
   for (const [br, f] of FLOWS) {
     run(ofctl, ['add-flow', NODE, br, f]);

@@ -32,7 +32,7 @@ import type { ManualClock } from '../../src/datapath/clock.js';
 import { ip } from '../../src/control/ip-commands.js';
 import { buildFrame } from '../../src/wire/frame.js';
 import { QROUTER } from '../helpers/seed-names.js';
-import { RealOvs } from '../helpers/ovs.js';
+import { RealOvs, topLevel } from '../helpers/ovs.js';
 import { requireRoot } from '../helpers/root.js';
 
 const SEED = 'configs/seed-dvr-snat.yaml';
@@ -62,10 +62,7 @@ const bridgesOf = (node: string): OvsBridge[] =>
 function mirror(o: RealOvs, node: string): void {
   for (const br of bridgesOf(node)) {
     o.addBridge(br);
-    // dump-flows lines less their statistics: the syntax ovs-ofctl reads back (control-ofctl-parse.test.ts).
-    const flows = run(ofctl, ['dump-flows', node, br.name]).split('\n').slice(1).filter(Boolean)
-      .map((l) => l.replace(/ (duration|n_packets|n_bytes|idle_age|hard_age)=[^,]*,/g, '').trim());
-    o.replaceFlows(br.name, flows);
+    o.copyFlows(br.name, run(ofctl, ['dump-flows', node, br.name]));
   }
 }
 
@@ -139,22 +136,6 @@ function finalFlow(text: string): string {
   return m[1]!.split(',').filter((f) => !/^(tun_(ipv6_src|ipv6_dst|gbp_id|gbp_flags|tos|ttl|erspan_ver|flags)|gtpu_flags|gtpu_msgtype|vlan_tci1|nw_frag)=/.test(f)).join(',');
 }
 
-/** Splits a datapath action list at its top-level commas. */
-function topLevel(list: string): string[] {
-  const out: string[] = [];
-  let depth = 0, start = 0;
-  for (let i = 0; i < list.length; i++) {
-    const c = list[i];
-    if (c === '(') depth++;
-    else if (c === ')') depth--;
-    else if (c === ',' && depth === 0) {
-      out.push(list.slice(start, i));
-      start = i + 1;
-    }
-  }
-  if (start < list.length) out.push(list.slice(start));
-  return out;
-}
 
 /**
  * What each output of `Datapath actions:` sends: the port's name, the VLAN

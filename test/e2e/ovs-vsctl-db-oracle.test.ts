@@ -310,7 +310,8 @@ test('vsctl list, find and get print every column of the Open_vSwitch, Bridge, P
   assert.ok(compared > 150, `${compared} commands compared`);
 });
 
-test('vsctl set, remove, clear and add write what dpemu models as ovs-vsctl 3.1 writes it, with its errors; other writes are refused and change nothing', async () => {
+/** A fresh real switch with w07's bridges as dpemu has them, a fresh seed, and both sides' row names. */
+async function w07BothSides() {
   ovs?.stop();
   const o = (ovs = RealOvs.start());
   emu = buildEmulator(loadTopologyOrThrow(SEED));
@@ -322,9 +323,16 @@ test('vsctl set, remove, clear and add write what dpemu models as ovs-vsctl 3.1 
   await downAsDpemu(o, node);
   const realNames = rowNames((a) => real(o, a)), ourNames = rowNames((a) => ours(node, a));
   const tagged = bridgesOf(node).flatMap((b) => b.portList).find((p) => p.tag !== undefined)!.name;
+  return { o, node, realNames, ourNames, tagged };
+}
+
+/** ovsdb-server's error as the last line: the IDL's log lines before it (time-stamped) dropped. */
+const lastLine = (a: Answer): Answer => ({ ...a, stderr: a.stderr.split('\n').filter((l) => l && !l.includes('|ovsdb_idl|')).map((l) => `${l}\n`).join('') });
+
+test('vsctl set, remove, clear and add write what dpemu models as ovs-vsctl 3.1 writes it, with its errors; other writes are refused and change nothing', async () => {
+  const { o, node, realNames, ourNames, tagged } = await w07BothSides();
   const [br1, br2] = bridgesOf(node).map((b) => b.name) as [string, string];
   // ovsdb-server's errors come after the IDL's log line of them (a time stamp): the last line is compared.
-  const lastLine = (a: Answer): Answer => ({ ...a, stderr: a.stderr.split('\n').filter((l) => l && !l.includes('|ovsdb_idl|')).map((l) => `${l}\n`).join('') });
   const same = (words: string[], table?: string): void => {
     const a = norm(ours(node, words), ourNames, table, undefined), b = norm(lastLine(real(o, words)), realNames, table, undefined);
     assert.deepEqual(a, b, `${node}: ovs-vsctl ${words.join(' ')}`);
@@ -425,19 +433,8 @@ test('vsctl set, remove, clear and add write what dpemu models as ovs-vsctl 3.1 
 });
 
 test('vsctl commands joined by -- are one transaction as in ovs-vsctl 3.1: outputs in order, all written or nothing, per-command and global options, their errors', async () => {
-  ovs?.stop();
-  const o = (ovs = RealOvs.start());
-  emu = buildEmulator(loadTopologyOrThrow(SEED));
-  const node = 'w07';
-  for (const br of bridgesOf(node)) {
-    o.addBridge(br);
-    if (!br.failModeColumn) o.vsctl(['clear', 'bridge', br.name, 'fail_mode']);
-  }
-  await downAsDpemu(o, node);
-  const realNames = rowNames((a) => real(o, a)), ourNames = rowNames((a) => ours(node, a));
-  const tagged = bridgesOf(node).flatMap((b) => b.portList).find((p) => p.tag !== undefined)!.name;
+  const { o, node, realNames, ourNames, tagged } = await w07BothSides();
   const [br1] = bridgesOf(node).map((b) => b.name) as [string, string];
-  const lastLine = (a: Answer): Answer => ({ ...a, stderr: a.stderr.split('\n').filter((l) => l && !l.includes('|ovsdb_idl|')).map((l) => `${l}\n`).join('') });
   /** The same words on both sides: same output (`format` as norm() takes it; 'raw': in the order printed, 'words': so, a table's widths aside), exit and database after. */
   const same = (words: string[], format?: string): void => {
     const side = (x: Answer, names: Map<string, string>): Answer => {

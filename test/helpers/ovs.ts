@@ -71,6 +71,12 @@ export class RealOvs {
     this.ofctl('add-flows', bridge, file);
   }
 
+  /** `bridge`'s flows as dpemu's `ofctl dump-flows` printed them, less their statistics (the syntax ovs-ofctl reads back). */
+  copyFlows(bridge: string, dumpFlows: string): void {
+    this.replaceFlows(bridge, dumpFlows.split('\n').slice(1).filter(Boolean)
+      .map((l) => l.replace(/ (duration|n_packets|n_bytes|idle_age|hard_age)=[^,]*,/g, '').trim()));
+  }
+
   appctl(args: string[]): string {
     return this.run('ovs-appctl', ['-t', join(this.dir, 'vswitchd.ctl'), ...args]);
   }
@@ -103,4 +109,21 @@ export class RealOvs {
     const r = spawnSync(cmd, args, { encoding: 'utf8', env, timeout: 20_000 });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr || String(r.error ?? '') };
   }
+}
+
+/** Splits a datapath action list at its top-level commas. */
+export function topLevel(list: string): string[] {
+  const out: string[] = [];
+  let depth = 0, start = 0;
+  for (let i = 0; i < list.length; i++) {
+    const c = list[i];
+    if (c === '(') depth++;
+    else if (c === ')') depth--;
+    else if (c === ',' && depth === 0) {
+      out.push(list.slice(start, i));
+      start = i + 1;
+    }
+  }
+  if (start < list.length) out.push(list.slice(start));
+  return out;
 }

@@ -13,6 +13,16 @@ export class CaptureSink implements EdgeSink {
   }
 }
 
+/** Attach one log to every free edge port of `emu`'s topology: "node:port hex" of each frame that left, in order. */
+export function logEdges(emu: Emulator): string[] {
+  const out: string[] = [];
+  for (const e of emu.topology.edges) {
+    const p = emu.engine.element(e.port.node, e.port.element)?.port(e.port.port);
+    if (p && !p.peer && !p.edge) emu.engine.attachEdge(p, { emit: (pkt, port) => out.push(`${port.element.node}:${port.name} ${Buffer.from(pkt.bytes()).toString('hex')}`) });
+  }
+  return out;
+}
+
 /** Attach a recorder to every free edge port of `emu`'s topology: `node:port` -> the frames (hex) that left there, in order. */
 export function recordEdges(emu: Emulator): Map<string, string[]> {
   const out = new Map<string, string[]>();

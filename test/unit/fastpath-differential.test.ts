@@ -34,7 +34,7 @@ import type { XcEntry } from '../../src/ofproto/xlate-cache.js';
 import { NetNamespace } from '../../src/netns/namespace.js';
 import { conntrackList, iptablesSave } from '../../src/netfilter/index.js';
 import type { ManualClock } from '../../src/datapath/clock.js';
-import type { Packet } from '../../src/datapath/packet.js';
+import { logEdges } from '../helpers/sink.js';
 import type { Port } from '../../src/datapath/element.js';
 import { mulberry32Unit } from '../../src/datapath/random.js';
 import { runCommand, showNeigh } from '../../src/netns/ip-text.js';
@@ -50,13 +50,7 @@ interface Side {
 function side(fastpath: boolean): Side {
   const emu = buildEmulator(loadTopologyOrThrow('configs/seed-dvr-snat.yaml'), { emulateHosts: true });
   emu.engine.fastpath = fastpath;
-  const out: string[] = [];
-  for (const e of emu.topology.edges) {
-    const p = emu.engine.element(e.port.node, e.port.element)?.port(e.port.port);
-    if (p && !p.peer && !p.edge) {
-      emu.engine.attachEdge(p, { emit: (pkt: Packet, port: Port) => out.push(`${port.element.node}:${port.name} ${Buffer.from(pkt.bytes()).toString('hex')}`) });
-    }
-  }
+  const out = logEdges(emu);
   return { emu, out };
 }
 

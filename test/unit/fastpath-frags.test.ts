@@ -18,8 +18,7 @@ import { NetNamespace } from '../../src/netns/namespace.js';
 import { conntrackList } from '../../src/netfilter/index.js';
 import { setFrags } from '../../src/control/ovs-switch-replies.js';
 import type { ManualClock } from '../../src/datapath/clock.js';
-import type { Packet } from '../../src/datapath/packet.js';
-import type { Port } from '../../src/datapath/element.js';
+import { logEdges } from '../helpers/sink.js';
 import { mulberry32Unit } from '../../src/datapath/random.js';
 import { GW_MAC, FIP_VIF_MAC, QR_MAC, SNAT_IP, VM_MAC } from '../helpers/seed-names.js';
 
@@ -42,13 +41,7 @@ const FLOWS: [node: string, bridge: string, flow: string][] = [
 function side(fastpath: boolean): Side {
   const emu = buildEmulator(loadTopologyOrThrow('configs/seed-dvr-snat.yaml'), { emulateHosts: true });
   emu.engine.fastpath = fastpath;
-  const out: string[] = [];
-  for (const e of emu.topology.edges) {
-    const p = emu.engine.element(e.port.node, e.port.element)?.port(e.port.port);
-    if (p && !p.peer && !p.edge) {
-      emu.engine.attachEdge(p, { emit: (pkt: Packet, port: Port) => out.push(`${port.element.node}:${port.name} ${Buffer.from(pkt.bytes()).toString('hex')}`) });
-    }
-  }
+  const out = logEdges(emu);
   for (const [node, br, f] of FLOWS) emu.bridge(node, br).addFlow(f);
   return { emu, out };
 }
