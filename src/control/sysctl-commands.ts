@@ -6,6 +6,7 @@
 // sysctl -a lists only those keys, in the order of sysctl's sorted walk of
 // /proc/sys. A key the kernel has and dpemu does not model is refused.
 import type { Netns } from '../netns/netns.js';
+import { NEIGH_KEYS } from '../netns/neigh-sysctl.js';
 import { DEV_CONF_KEYS, NET_SYSCTL_RANGE, type NetSysctls, parseProcInt } from '../netns/sysctl.js';
 import type { CommandFamily } from './command.js';
 import type { CommandResponse } from './protocol.js';
@@ -45,6 +46,13 @@ For more details see sysctl(8).
 const LONG: Record<string, string> = { all: 'a', values: 'n', names: 'N', ignore: 'e', quiet: 'q', write: 'w', binary: 'b', help: 'h', version: 'V' };
 const NOT_EMULATED = new Set(['p', 'f', 'r', 'load', 'system', 'pattern', 'dry-run', 'deprecated']);
 
+/**
+ * route/ as a namespace other than the initial one has it (ipv4_route_netns_table):
+ * there, not modelled. error_cost, error_burst and the other global keys are
+ * the initial namespace's only, as neigh/default is.
+ */
+const ROUTE_NETNS = new Set(['flush', 'min_adv_mss', 'min_pmtu', 'mtu_expires']);
+
 /** conf/<dev>/ keys the kernel has and dpemu does not model (net/ipv4/devinet.c). */
 const UNMODELLED_CONF = new Set([
   'accept_source_route', 'bootp_relay', 'disable_policy', 'disable_xfrm', 'drop_unicast_in_l2_multicast', 'force_igmp_version',
@@ -77,7 +85,7 @@ function slashdot(name: string, from: string): string {
 }
 
 type Found =
-  | { leaf: { get: () => number; set: (v: number) => void; range?: readonly [number, number] } }
+  | { leaf: { get: () => number | string; set: (v: number) => void; range?: readonly [number, number] } }
   | { dir: string[] }
   | { missing: true }
   | { unmodelled: true };
@@ -87,8 +95,11 @@ function modelled(ns: Netns): string[] {
   const devs = ['all', 'default', ...ns.links().map((l) => l.name)].sort();
   const conf = devs.flatMap((d) => [...DEV_CONF_KEYS].sort().map((k) => `net/ipv4/conf/${d}/${k}`));
   const top = [...Object.keys(ns.sys), 'ip_forward'].sort().map((k) => `net/ipv4/${k}`);
-  // 'conf' sorts before every top-level name modelled (fwmark_reflect, icmp_*, ip_*).
-  return [...conf, ...top];
+  // A namespace's neigh/ has a directory per device and no default/ (only the initial namespace's has).
+  const keys = [...NEIGH_KEYS].filter(([, k]) => !k.deprecated).map(([name]) => name);
+  const neigh = devs.filter((d) => d !== 'all' && d !== 'default').flatMap((d) => keys.map((k) => `net/ipv4/neigh/${d}/${k}`));
+  // 'conf' sorts before every top-level name modelled (fwmark_reflect, icmp_*, ip_*), 'neigh' after them.
+  return [...conf, ...top, ...neigh];
 }
 
 function lookup(ns: Netns, path: string): Found {
@@ -102,6 +113,13 @@ function lookup(ns: Netns, path: string): Found {
     if (!(DEV_CONF_KEYS as string[]).includes(k)) return { missing: true };
     return { leaf: { get: () => ns.getSysctl(dotted()), set: (v) => ns.setSysctl(dotted(), v) } };
   }
+  if (segs.length === 5 && segs[2] === 'neigh') {
+    const [, , , dev, k] = segs as [string, string, string, string, string];
+    const link = ns.links().find((l) => l.name === dev);
+    const key = NEIGH_KEYS.get(k);
+    if (!link || !key) return { missing: true };
+    return { leaf: { get: () => key.read(ns.neigh.params(link.index)[key.param]), set: (v) => ns.setSysctl(dotted(), v), range: key.range } };
+  }
   if (segs.length === 3 && segs[2] !== 'conf' && segs[2] !== 'neigh' && segs[2] !== 'route') {
     const k = segs[2]!;
     if (k === 'ip_forward') return { leaf: { get: () => ns.getSysctl(dotted()), set: (v) => ns.setSysctl(dotted(), v) } };
@@ -111,8 +129,8 @@ function lookup(ns: Netns, path: string): Found {
   const prefix = `${segs.join('/')}/`;
   const under = modelled(ns).filter((p) => p.startsWith(prefix));
   if (under.length > 0) return { dir: under };
-  // net/ipv4/conf/DEV of a device it has, net/ipv4/neigh/..., net/ipv4/route/...: there, not modelled.
-  if (segs[2] === 'neigh' || segs[2] === 'route' || (segs[2] === 'conf' && segs.length > 3 && modelled(ns).some((p) => p.startsWith(`net/ipv4/conf/${segs[3]}/`)))) {
+  // net/ipv4/conf/DEV of a device it has, net/ipv4/route and its per-namespace keys: there, not modelled.
+  if ((segs[2] === 'route' && (segs.length === 3 || (segs.length === 4 && ROUTE_NETNS.has(segs[3]!)))) || (segs[2] === 'conf' && segs.length > 3 && modelled(ns).some((p) => p.startsWith(`net/ipv4/conf/${segs[3]}/`)))) {
     return { unmodelled: true };
   }
   return { missing: true };
@@ -233,7 +251,7 @@ export const sysctl: CommandFamily = {
   },
 };
 
-function lookupLeaf(ns: Netns, path: string): number {
+function lookupLeaf(ns: Netns, path: string): number | string {
   const f = lookup(ns, path);
   if (!('leaf' in f)) throw new Error(`sysctl: ${path}: listed but not found`);
   return f.leaf.get();

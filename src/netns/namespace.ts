@@ -76,8 +76,6 @@ interface IfBinding {
 type Hop = RouteEntry<IfBinding, NeighEntry<Packet>>;
 
 const NO_COUNTERS = new IfCounters();
-/** net.ipv4.route.error_cost and error_burst (HZ and 5 * HZ) in ms: ip_error's limit. */
-const IP_RT_ERROR_COST = 1000, IP_RT_ERROR_BURST = 5000;
 const macHi = (m: number): number => Math.floor(m / 0x1_0000_0000);
 const macLo = (m: number): number => m >>> 0;
 
@@ -1451,16 +1449,17 @@ export class NetNamespace extends Element implements KeepsLearned {
 
   /**
    * ip_error's own limit on the unreachables for a forwarded packet with no
-   * route, by its source: ip_rt_error_cost (a second) each, bursts of
-   * ip_rt_error_burst (5 s): five at once, then one a second. icmp_send's
+   * route, by its source: net.ipv4.route.error_cost (a second) each,
+   * bursts of error_burst (5 s): five at once, then one a second. icmp_send's
    * limits (icmpAllowed) follow on the same peer.
    */
   private ipErrorAllowed(src: number, now: number): boolean {
+    const { error_cost: cost, error_burst: burst } = this.ns.routeError;
     const peer = this.icmpPeer(src, now);
-    peer.tokens = Math.min(IP_RT_ERROR_BURST, peer.tokens + now - peer.last);
+    peer.tokens = Math.min(burst, peer.tokens + now - peer.last);
     peer.last = now;
-    if (peer.tokens < IP_RT_ERROR_COST) return false;
-    peer.tokens -= IP_RT_ERROR_COST;
+    if (peer.tokens < cost) return false;
+    peer.tokens -= cost;
     return true;
   }
 

@@ -68,6 +68,8 @@ export interface NeighParams {
   anycast_delay_ms: number;
   proxy_delay_ms: number;
   locktime_ms: number;
+  /** Between probes of a managed entry (NTF_MANAGED, which the model has not): kept, shown, unused. */
+  interval_probe_time_ms: number;
 }
 
 /** arp_tbl's parms in net/ipv4/arp.c (HZ-based values in ms). */
@@ -76,7 +78,7 @@ export function arpDefaultParams(): NeighParams {
     mcast_solicit: 3, ucast_solicit: 3, app_solicit: 0, mcast_resolicit: 0,
     retrans_time_ms: 1000, base_reachable_time_ms: 30_000, delay_first_probe_time_ms: 5000,
     gc_stale_time_ms: 60_000, unres_qlen_bytes: 212_992 /* SK_WMEM_MAX */, proxy_qlen: 64,
-    anycast_delay_ms: 1000, proxy_delay_ms: 800, locktime_ms: 1000,
+    anycast_delay_ms: 1000, proxy_delay_ms: 800, locktime_ms: 1000, interval_probe_time_ms: 5000,
   };
 }
 
@@ -238,7 +240,11 @@ export class NeighbourTable<P = unknown> {
   private readonly timers = new TimerHeap();
   private seq = 0;
   readonly defaults: NeighParams;
-  private readonly devParams = new Map<number, Partial<NeighParams>>();
+  /**
+   * A device's own neigh_parms once one of its values was written, and which
+   * (data_state); a device without one reads the defaults.
+   */
+  private readonly devParams = new Map<number, { p: NeighParams; own: Set<keyof NeighParams> }>();
   private readonly reachable = new Map<number, number>();
   private readonly random: () => number;
   gcThresh1: number;
@@ -280,20 +286,38 @@ export class NeighbourTable<P = unknown> {
 
   // ---- parameters ----------------------------------------------------
 
-  /** Effective parameters of a device: its own settings over the defaults. */
+  /** A device's parameters: its own values, the defaults for the rest. Allocates nothing. */
   params(ifindex: number): NeighParams {
-    const own = this.devParams.get(ifindex);
-    return own ? { ...this.defaults, ...own } : this.defaults;
+    return this.devParams.get(ifindex)?.p ?? this.defaults;
   }
 
-  /** net.ipv4.neigh.<dev>.<name> (ms/bytes forms); ifindex 0 is `default`. */
+  /**
+   * net.ipv4.neigh.<dev>.<name> (ms/bytes forms); ifindex 0 is `default`.
+   * A device's write makes the value its own; a default one reaches every
+   * device whose value is not (neigh_proc_update, neigh_copy_dflt_parms).
+   * A new base_reachable_time draws the device's reachable_time again
+   * (neigh_proc_base_reachable_time).
+   */
   setParam(ifindex: number, name: keyof NeighParams, value: number): void {
-    if (ifindex === 0) this.defaults[name] = value;
-    else this.devParams.set(ifindex, { ...this.devParams.get(ifindex), [name]: value });
+    if (ifindex === 0) {
+      this.defaults[name] = value;
+      for (const d of this.devParams.values()) if (!d.own.has(name)) d.p[name] = value;
+    } else {
+      let d = this.devParams.get(ifindex);
+      if (d === undefined) this.devParams.set(ifindex, (d = { p: { ...this.defaults }, own: new Set() }));
+      d.p[name] = value;
+      d.own.add(name);
+    }
     if (name === 'base_reachable_time_ms') {
       if (ifindex === 0) this.reachable.clear();
       else this.reachable.delete(ifindex);
     }
+  }
+
+  /** The device is gone (neigh_parms_release): a later one with its ifindex starts from the defaults. */
+  forgetDev(ifindex: number): void {
+    this.devParams.delete(ifindex);
+    this.reachable.delete(ifindex);
   }
 
   /** neigh_rand_reach_time: uniform in [base/2, 3*base/2), per device. */

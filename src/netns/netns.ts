@@ -17,7 +17,8 @@ import {
   type RouteType, RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_NOWHERE, RT_SCOPE_UNIVERSE, RT_TABLE_DEFAULT, RT_TABLE_LOCAL, RT_TABLE_MAIN,
   RTPROT_BOOT, RTPROT_KERNEL, RTPROT_UNSPEC,
 } from './names.js';
-import { type NeighAction, type NeighParams, NeighbourTable, NUD, ETH_FRAME_TRUESIZE, seededRandom } from './neighbour.js';
+import { type NeighAction, NeighbourTable, NUD, seededRandom } from './neighbour.js';
+import { NEIGH_KEYS } from './neigh-sysctl.js';
 import { type FibResult, type Flow, type FibRule, RuleSet, newRule } from './rules.js';
 import { type NeighSpec, type RouteSpec, type RuleSpec } from './specs.js';
 import {
@@ -78,6 +79,12 @@ function defaultTable(type: RouteType): number {
   return type === 'local' || type === 'broadcast' || type === 'nat' || type === 'anycast' ? RT_TABLE_LOCAL : RT_TABLE_MAIN;
 }
 
+/** ip_rt_error_cost and ip_rt_error_burst, in ms (HZ and 5 * HZ). */
+export interface RouteError {
+  error_cost: number;
+  error_burst: number;
+}
+
 /** fib_props[type].scope: the widest scope a route of this type may have. */
 const TYPE_SCOPE: Record<RouteType, number> = {
   unicast: RT_SCOPE_UNIVERSE, local: RT_SCOPE_HOST, broadcast: RT_SCOPE_LINK, anycast: RT_SCOPE_LINK,
@@ -88,6 +95,12 @@ const TYPE_SCOPE: Record<RouteType, number> = {
 export class Netns<P = unknown> implements AddrView {
   readonly name: string;
   readonly sys: NetSysctls = kernelNetSysctls();
+  /**
+   * net.ipv4.route.error_cost and error_burst (ms): ip_error's limit. The
+   * kernel's are global, shown only in the initial namespace: the host's
+   * values, which a topology file may give; sysctl in a namespace has none.
+   */
+  readonly routeError: RouteError = { error_cost: 1000, error_burst: 5000 };
   /** net.ipv4.conf.all */
   readonly all: DevConf = kernelDevConf();
   /** net.ipv4.conf.default: what new devices start with. */
@@ -231,6 +244,7 @@ export class Netns<P = unknown> implements AddrView {
     for (const t of this.fib.all()) t.removeWhere((r) => r.dev === l.index);
     this.fib.generation++;
     const dropped = this.neigh.ifdown(l.index);
+    this.neigh.forgetDev(l.index);
     this.byIndex.delete(l.index);
     this.byName.delete(name);
     this.sorted = this.sorted.filter((x) => x !== l);
@@ -650,6 +664,11 @@ export class Netns<P = unknown> implements AddrView {
       this.setNeighSysctl(dev, k, value, name);
       return;
     }
+    m = /^net\.ipv4\.route\.(error_cost|error_burst)$/.exec(key);
+    if (m) {
+      this.routeError[m[1] as keyof RouteError] = value;
+      return;
+    }
     m = /^net\.ipv4\.([a-z_0-9]+)$/.exec(key);
     if (m && m[1]! in this.sys) {
       this.sys[m[1] as keyof NetSysctls] = value;
@@ -670,57 +689,33 @@ export class Netns<P = unknown> implements AddrView {
     }
     m = /^net\.ipv4\.neigh\.(.+)\.([a-z_0-9]+)$/.exec(key);
     if (m) {
-      const p = this.neigh.params(m[1] === 'default' ? 0 : this.mustLink(m[1]!).index);
-      const conv = NEIGH_SYSCTL[m[2]!];
-      if (conv) return conv.get(p);
-      if (m[1] === 'default' && m[2]!.startsWith('gc_thresh')) return this.neigh[GC[m[2]!]!];
+      const [, dev, k] = m as unknown as [string, string, string];
+      const gc = dev === 'default' ? GC.get(k) : undefined;
+      if (gc) return this.neigh[gc];
+      const conv = NEIGH_KEYS.get(k);
+      if (conv) return Number(conv.read(this.neigh.params(dev === 'default' ? 0 : this.mustLink(dev).index)[conv.param]));
     }
+    m = /^net\.ipv4\.route\.(error_cost|error_burst)$/.exec(key);
+    if (m) return this.routeError[m[1] as keyof RouteError];
     m = /^net\.ipv4\.([a-z_0-9]+)$/.exec(key);
     if (m && m[1]! in this.sys) return this.sys[m[1] as keyof NetSysctls];
     throw new RtnlError('ENOENT', undefined, `sysctl: cannot stat ${name}`);
   }
 
   private setNeighSysctl(dev: string, k: string, value: number, name: string): void {
-    if (dev === 'default' && GC[k]) {
-      this.neigh[GC[k]!] = value;
+    const gc = dev === 'default' ? GC.get(k) : undefined;
+    if (gc) {
+      this.neigh[gc] = value;
       return;
     }
-    const conv = NEIGH_SYSCTL[k];
+    const conv = NEIGH_KEYS.get(k);
     if (!conv) throw new RtnlError('ENOENT', undefined, `sysctl: cannot stat ${name}`);
     const ifindex = dev === 'default' ? 0 : this.mustLink(dev).index;
-    this.neigh.setParam(ifindex, conv.key, conv.set(value));
+    this.neigh.setParam(ifindex, conv.param, conv.write(value));
   }
 }
 
-const GC: Record<string, 'gcThresh1' | 'gcThresh2' | 'gcThresh3'> = {
-  gc_thresh1: 'gcThresh1', gc_thresh2: 'gcThresh2', gc_thresh3: 'gcThresh3',
-};
-
-/** net.ipv4.neigh.* names and units: seconds, USER_HZ (1/100 s), ms, packets or bytes. */
-const NEIGH_SYSCTL: Record<string, { key: keyof NeighParams; set: (v: number) => number; get: (p: NeighParams) => number }> = (() => {
-  const same = (key: keyof NeighParams) => ({ key, set: (v: number) => v, get: (p: NeighParams) => p[key] });
-  const secs = (key: keyof NeighParams) => ({ key, set: (v: number) => v * 1000, get: (p: NeighParams) => Math.floor(p[key] / 1000) });
-  const userhz = (key: keyof NeighParams) => ({ key, set: (v: number) => v * 10, get: (p: NeighParams) => Math.floor(p[key] / 10) });
-  return {
-    mcast_solicit: same('mcast_solicit'),
-    ucast_solicit: same('ucast_solicit'),
-    app_solicit: same('app_solicit'),
-    mcast_resolicit: same('mcast_resolicit'),
-    retrans_time: userhz('retrans_time_ms'),
-    retrans_time_ms: same('retrans_time_ms'),
-    base_reachable_time: secs('base_reachable_time_ms'),
-    base_reachable_time_ms: same('base_reachable_time_ms'),
-    delay_first_probe_time: secs('delay_first_probe_time_ms'),
-    gc_stale_time: secs('gc_stale_time_ms'),
-    unres_qlen: {
-      key: 'unres_qlen_bytes',
-      set: (v: number) => v * ETH_FRAME_TRUESIZE,
-      get: (p: NeighParams) => Math.floor(p.unres_qlen_bytes / ETH_FRAME_TRUESIZE),
-    },
-    unres_qlen_bytes: same('unres_qlen_bytes'),
-    proxy_qlen: same('proxy_qlen'),
-    anycast_delay: userhz('anycast_delay_ms'),
-    proxy_delay: userhz('proxy_delay_ms'),
-    locktime: userhz('locktime_ms'),
-  };
-})();
+/** The table-wide keys only neigh/default has (in the kernel, only the initial namespace's). */
+const GC = new Map<string, 'gcThresh1' | 'gcThresh2' | 'gcThresh3'>([
+  ['gc_thresh1', 'gcThresh1'], ['gc_thresh2', 'gcThresh2'], ['gc_thresh3', 'gcThresh3'],
+]);

@@ -36,6 +36,7 @@ const kernel = (args: string[]): { stdout: string; stderr: string; exit: number 
 };
 
 const d = `net.ipv4.conf.${DEV}`;
+const n = `net.ipv4.neigh.${DEV}`;
 const CASES: string[][] = [
   ['net.ipv4.ip_forward'], ['-n', 'net.ipv4.ip_forward', 'net.ipv4.conf.all.rp_filter'], ['net/ipv4/ip_forward'], ['-N', 'net.ipv4.ip_forward'],
   ['-b', 'net.ipv4.ip_forward'], ['net.ipv4.ip_forward', '-n'], ['-n', '-N', 'net.ipv4.ip_forward'], ['-q', 'net.ipv4.icmp_ratemask'],
@@ -67,6 +68,22 @@ const CASES: string[][] = [
   ['-w', `${d}.log_martians=0`, 'net.ipv4.conf.default.log_martians=1', 'net.ipv4.conf.default.arp_notify=1', 'net.ipv4.conf.default.medium_id=3'],
   ['-w', 'net.ipv4.conf.default.promote_secondaries=1', 'net.ipv4.conf.default.route_localnet=1', 'net.ipv4.conf.default.forwarding=1'],
   [`${d}.log_martians`, `${d}.arp_notify`, `${d}.medium_id`, 'net.ipv4.conf.lo.arp_notify', `${d}.promote_secondaries`, `${d}.route_localnet`, `${d}.forwarding`],
+  // neigh/: a directory per device, no default/ and no route/error_cost (the initial namespace's only); the deprecated
+  // base_reachable_time and retrans_time read by name, not listed.
+  [n], ['-N', 'net.ipv4.neigh.lo'], [`${n}.retrans_time`, `${n}.base_reachable_time`, `net/ipv4/neigh/${DEV}/unres_qlen`],
+  ['net.ipv4.neigh.default.retrans_time_ms'], ['net.ipv4.neigh.default.gc_thresh1'], ['net.ipv4.neigh.default'], ['net.ipv4.neigh.nodev.retrans_time_ms'],
+  [`${n}.nosuch`], [`${n}.gc_interval`], ['-w', 'net.ipv4.neigh.default.gc_thresh3=2048'], ['-w', `${n}=1`],
+  ['net.ipv4.route.error_cost'], ['-e', 'net.ipv4.route.error_cost'], ['-w', 'net.ipv4.route.error_burst=1'],
+  // Units over one value: ms, seconds, 1/100 s (USER_HZ), packets of SKB_TRUESIZE(ETH_FRAME_LEN) over bytes (values any HZ keeps).
+  ['-w', `${n}.retrans_time_ms=1200`], ['-n', `${n}.retrans_time`, `${n}.retrans_time_ms`],
+  ['-w', `${n}.retrans_time=50`, `${n}.base_reachable_time=7`, `${n}.locktime=40`], [`${n}.retrans_time_ms`, `${n}.base_reachable_time_ms`, `${n}.locktime`],
+  ['-w', `${n}.unres_qlen=3`], [`${n}.unres_qlen_bytes`], ['-w', `${n}.unres_qlen_bytes=5000`], [`${n}.unres_qlen`],
+  // Each handler's bounds.
+  ['-w', `${n}.base_reachable_time_ms=-1`], ['-w', `${n}.retrans_time_ms=-20`], ['-w', `${n}.interval_probe_time_ms=0`], ['-w', `${n}.interval_probe_time_ms=8`],
+  ['-w', `${n}.mcast_solicit=-1`], ['-w', `${n}.ucast_solicit=2147483647`], ['-w', `${n}.unres_qlen=1027504`], ['-w', `${n}.unres_qlen=1027505`],
+  ['-w', `${n}.delay_first_probe_time=-2`, `${n}.gc_stale_time=2147483`], [`${n}.delay_first_probe_time`, `${n}.gc_stale_time`, `${n}.unres_qlen_bytes`],
+  // A negative USER_HZ value is ~0UL jiffies, -1 as an int: "-0".
+  ['-w', `${n}.proxy_delay=-3`], [`${n}.proxy_delay`], ['-w', `${n}.proxy_delay=0x10`], ['net.ipv4.neigh.lo.proxy_delay', `${n}.proxy_delay`],
   // No words, no variables, options it has no use for, help and version.
   [], ['-x'], ['-Z'], ['--bogus'], ['-V'], ['-h'],
 ];
@@ -124,6 +141,7 @@ test('a device whose name has a dot (fip-vif.103): written / in a dotted key, as
     ['net.ipv4.conf.fip-vif/103.proxy_arp'], ['net/ipv4/conf/fip-vif.103/proxy_arp'], ['net.ipv4.conf.fip-vif.103.proxy_arp'],
     ['-w', 'net.ipv4.conf.fip-vif/103.rp_filter=1'], ['-w', 'net/ipv4/conf/fip-vif.103/rp_filter=2'], ['-n', 'net/ipv4/conf/fip-vif.103/rp_filter'],
     ['-w', 'net/ipv4/conf/fip-vif.103/rp_filter=abc'], ['-w', 'net/ipv4/ip_forward=abc'], ['-w', 'net.ipv4.conf.fip-vif.103.rp_filter=1'],
+    ['-w', 'net/ipv4/neigh/fip-vif.103/retrans_time_ms=400'], ['net.ipv4.neigh.fip-vif/103.retrans_time'], ['-N', 'net.ipv4.neigh.fip-vif/103'],
   ]) {
     const o = await ours(args);
     assert.deepEqual({ stdout: o.stdout, stderr: o.stderr, exit: o.exit }, theirs(args), `sysctl ${args.join(' ')}`);
@@ -132,12 +150,13 @@ test('a device whose name has a dot (fip-vif.103): written / in a dotted key, as
 
 test('keys the kernel has and dpemu does not model are refused, and nothing changes', async () => {
   const before = (await dpemu(['-a'])).stdout;
-  const r = await dpemu(['-w', 'net.ipv4.conf.all.accept_source_route=1', 'net.ipv6.conf.all.forwarding=1', 'kernel.hostname=x']);
+  const r = await dpemu(['-w', 'net.ipv4.conf.all.accept_source_route=1', 'net.ipv6.conf.all.forwarding=1', 'kernel.hostname=x', 'net.ipv4.route.min_pmtu=600']);
   assert.equal(r.exit, 1);
   assert.equal(r.stdout, '');
   assert.match(r.stderr, /^sysctl: net\.ipv4\.conf\.all\.accept_source_route: not modelled by dpemu/m);
   assert.match(r.stderr, /^sysctl: net\.ipv6\.conf\.all\.forwarding: not modelled by dpemu/m);
   assert.match(r.stderr, /^sysctl: kernel\.hostname: not modelled by dpemu/m);
+  assert.match(r.stderr, /^sysctl: net\.ipv4\.route\.min_pmtu: not modelled by dpemu/m);
   assert.equal((await dpemu(['-a'])).stdout, before);
 });
 

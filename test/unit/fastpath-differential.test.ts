@@ -641,6 +641,9 @@ const NS_CHURN: [string, string, string][] = [
   ['w02', SNAT, `ip addr del 1.1.1.1/32 dev ${RFP}`],
   ['w02', SNAT, 'sysctl -w net.ipv4.conf.all.rp_filter=1'],
   ['w02', SNAT, 'sysctl -w net.ipv4.conf.all.rp_filter=0'],
+  // Neighbour timers: entries go STALE (and fail their probes) sooner, then as before.
+  ['w02', SNAT, `sysctl -w net.ipv4.neigh.${RFP}.base_reachable_time_ms=200 net.ipv4.neigh.${RFP}.delay_first_probe_time=0 net.ipv4.neigh.${RFP}.retrans_time_ms=100`],
+  ['w02', SNAT, `sysctl -w net.ipv4.neigh.${RFP}.base_reachable_time_ms=30000 net.ipv4.neigh.${RFP}.delay_first_probe_time=5 net.ipv4.neigh.${RFP}.retrans_time_ms=1000`],
   ['w02', FIP, 'ip route add blackhole 8.8.4.4/32'],
   ['w02', FIP, 'ip route del 8.8.4.4/32'],
   ['w02', FIP, 'neigh replace 10.206.221.193 dev fip-vif.103 lladdr 02:00:00:00:00:01 nud reachable'],

@@ -214,3 +214,21 @@ test('ip_error limits the unreachables for packets it cannot route by their sour
   unroutable();
   assert.equal(sent(3), 7);
 });
+
+test('net.ipv4.route.error_cost and error_burst (a topology file\'s, the host\'s values) set ip_error\'s limit', () => {
+  const { e, r, r1, frames, clock } = line();
+  r.setSysctl('net.ipv4.icmp_ratelimit', 0);
+  r.setSysctl('net.ipv4.route.error_cost', 200);
+  r.setSysctl('net.ipv4.route.error_burst', 600);
+  const sent = () => frames.filter((f) => f.at === 'r1:out' && f.bytes[12] === 0x08 && f.bytes[23] === 1 && f.bytes[34] === 3).length;
+  const unroutable = () => e.inject(e.pool.allocFrom(fromA({ dst: '10.0.9.9', udp: true }))!, r1);
+  for (let i = 0; i < 8; i++) unroutable();
+  assert.equal(sent(), 3, 'a burst of 600 ms at 200 ms each');
+  clock.advance(199);
+  unroutable();
+  assert.equal(sent(), 3);
+  clock.advance(1);
+  unroutable();
+  unroutable();
+  assert.equal(sent(), 4, 'one each 200 ms');
+});
