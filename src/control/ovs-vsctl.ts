@@ -3,7 +3,8 @@
 // iface-to-br, br-exists, br-to-vlan, br-to-parent, get-fail-mode,
 // get-controller, comment, get, list and find on the Open_vSwitch, Bridge,
 // Port and Interface tables (ovs-vsctl-db.ts), and the writes set, remove,
-// clear and add of what dpemu models (ovs-vsctl-write.ts); several joined by
+// clear and add of what dpemu models (ovs-vsctl-write.ts), add-port and
+// del-port (ovs-vsctl-ports.ts); several joined by
 // `--` (ovs-vsctl-args.ts) are one transaction (ovs-vsctl-txn.ts), run as
 // do_vsctl runs them: every command's prerequisites checked (table and
 // column names), then each run in turn, the transaction committed, and only
@@ -18,12 +19,13 @@ import { mustNode, ovsBridges } from './resolve.js';
 import { vsctlShow } from './ovs-show.js';
 import { vsctlFind, vsctlGet, vsctlList, type Output, type Run } from './ovs-vsctl-db.js';
 import { vsctlAdd, vsctlClear, vsctlRemove, vsctlSet } from './ovs-vsctl-write.js';
+import { vsctlAddPort, vsctlDelPort } from './ovs-vsctl-ports.js';
 import { parseVsctl, type VsctlCommand } from './ovs-vsctl-args.js';
 import { VsctlTxn } from './ovs-vsctl-txn.js';
 import { tableStyle } from './ovsdb-table-print.js';
 
 /** The database commands that write (the daemon runs them between packets; a datapath worker's configuration log keeps them). */
-export const VSCTL_WRITES: ReadonlySet<string> = new Set(['set', 'remove', 'clear', 'add']);
+export const VSCTL_WRITES: ReadonlySet<string> = new Set(['set', 'remove', 'clear', 'add', 'add-port', 'del-port']);
 
 const fail = (text: string): never => {
   throw new ControlError(`ovs-vsctl: ${text}`);
@@ -69,6 +71,10 @@ function prepare(s: Scope, node: string, c: VsctlCommand, style: ReadonlyMap<str
       return vsctlAdd(args, opts, last);
     case 'remove':
       return vsctlRemove(args, opts);
+    case 'add-port':
+      return vsctlAddPort(s.emu, node, args, opts);
+    case 'del-port':
+      return vsctlDelPort(args, opts);
   }
   // vsctl's own commands: on the bridges as the daemon has them (dpemu has no fake bridges, no controllers).
   return () => {

@@ -85,6 +85,13 @@ export class OvsPort {
   /** Engine time (ms) the port joined its bridge: ofport->created, dump-ports' duration. */
   created = 0;
   /**
+   * A port ovs-vsctl add-port created at runtime: its datapath port number
+   * (the kernel's lowest free one then) and, for an internal port, the
+   * ifindex its new device got in the root namespace. Undefined for the
+   * topology's ports (numbered from the topology: datapath-ports.ts, root-netns.ts).
+   */
+  plugged?: { odp: number | null; ifindex: number };
+  /**
    * Bytes to add to the engine's tx/rx byte counts for OVS's figure
    * (dump-ports): a patch or tunnel port counts each packet's length where it
    * entered the node's datapath, the engine the frame crossing.

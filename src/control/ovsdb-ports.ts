@@ -1,0 +1,100 @@
+// What the model makes of ovs-vsctl add-port and del-port once their
+// transaction commits, as ovs-vswitchd 3.1 reconfigures (bridge.c
+// bridge_reconfigure: del_port, iface_create; ofproto.c ofport_install,
+// alloc_ofp_port, ofport_remove): a deleted port leaves its bridge, its
+// learned MACs go and what was translated through it (OvsBridge.delOvsPort);
+// the flows that name its number stay. An added port gets the OpenFlow
+// number alloc_ofp_port gives, the lowest free datapath port, and as its
+// device: for type internal a new one, DOWN in the root namespace; for a
+// system port the device the node has on no bridge (one ovs-vsctl took off
+// this bridge). The rest is refused before anything is done, in dpemu's
+// words: other columns of the new rows, other interface types, a device the
+// node does not have, deleting an internal port Neutron moved into a
+// namespace (ovs-vswitchd would destroy the device there).
+import type { Emulator } from '../topology/builder.js';
+import type { OvsBridge } from '../ofproto/bridge.js';
+import type { OvsPortConfig, VlanMode } from '../ofproto/ovs-port.js';
+import { NodeDatapath } from '../ofproto/datapath-ports.js';
+import { NetNamespace } from '../netns/namespace.js';
+import { ovsBridges } from './resolve.js';
+import { compareDatums } from './ovsdb-datum.js';
+import { row, type Row } from './ovsdb-rows.js';
+import { plugIfindex, rootNetns } from './root-netns.js';
+import { fail } from './ovs-vsctl-db.js';
+
+/** A port the transaction adds (its rows as the commands left them) or deletes. */
+export type PortChange = { add: true; bridge: string; port: Row; iface: Row } | { add: false; bridge: string; name: string };
+
+/** The columns of a new row the model takes, per table. */
+const TAKEN: Record<string, readonly string[]> = {
+  Port: ['name', 'interfaces', 'tag', 'trunks', 'vlan_mode'],
+  Interface: ['name', 'type'],
+};
+
+/** Refuses a new row's column the model would not honour. */
+function checkNew(table: string, r: Row): void {
+  const blank = row(table, r.uuid, r.name, {});
+  for (const [c, d] of Object.entries(r.values)) {
+    if (TAKEN[table]!.includes(c) || compareDatums(d, blank.values[c]!) === 0) continue;
+    fail(`dpemu does not model adding a port with column ${c} of table ${table} (it takes ${TAKEN.Port!.map((x) => `Port ${x}`).join(', ')}, Interface type)`);
+  }
+}
+
+/** Checks the changes against the model (refusing any it cannot make, nothing done); returns what makes them. */
+export function planPorts(emu: Emulator, node: string, changes: readonly PortChange[]): () => void {
+  if (!changes.length) return () => {};
+  const bridges = ovsBridges(emu, node);
+  const bridge = (name: string): OvsBridge => bridges.find((b) => b.name === name)!;
+  const root = rootNetns(emu, node, emu.engine.now);
+  /** Ports deleted earlier in the transaction: name -> their type. */
+  const deleted = new Map<string, string>();
+  const steps: (() => void)[] = [];
+  for (const c of changes) {
+    const br = bridge(c.bridge);
+    if (!c.add) {
+      const op = br.portByName(c.name)!;
+      const peer = op.port.peer?.element;
+      if (op.type === 'internal' && peer instanceof NetNamespace) {
+        fail(`dpemu does not model deleting port ${c.name}: ovs-vswitchd would destroy its device, which is in namespace ${peer.name}`);
+      }
+      deleted.set(c.name, op.type);
+      steps.push(() => br.delOvsPort(c.name));
+      continue;
+    }
+    checkNew('Port', c.port);
+    checkNew('Interface', c.iface);
+    const name = c.port.name, v = c.port.values, ifType = String(c.iface.values.type!.keys[0]);
+    if (v.name!.keys[0] !== name) fail(`dpemu does not model a port named other than its interface (${String(v.name!.keys[0])}, ${name})`);
+    const vlanMode = v.vlan_mode!.keys[0] as VlanMode | 'dot1q-tunnel' | undefined;
+    if (vlanMode === 'dot1q-tunnel') fail(`dpemu does not model vlan_mode dot1q-tunnel (port ${name})`);
+    const cfg: OvsPortConfig = {
+      tag: v.tag!.keys[0] as number | undefined,
+      trunks: v.trunks!.keys.length ? (v.trunks!.keys as number[]) : undefined,
+      vlanMode: vlanMode as VlanMode | undefined,
+    };
+    if (ifType === 'internal') cfg.type = 'internal';
+    else if (ifType === '' || ifType === 'system') {
+      // The device: one that left this bridge (still the bridge's engine port), on no bridge now.
+      const dev = root.link(name);
+      const free = deleted.has(name) ? deleted.get(name) !== 'internal' : dev !== undefined && dev.master === undefined;
+      if (!free || !br.port(name)) {
+        fail(dev || deleted.has(name)
+          ? `dpemu does not model adding device ${name} to bridge ${br.name} (it adds back a device that left that bridge, or a new internal port)`
+          : `dpemu does not model a port without its device: ${node} has no device ${name} (ovs-vswitchd would leave its Interface with an error and ofport -1)`);
+      }
+      cfg.type = (dev?.kind ?? deleted.get(name)) === 'tap' ? 'tap' : 'system';
+    } else fail(`dpemu does not model adding an interface of type ${ifType} (it adds internal ones, and devices the node has)`);
+    steps.push(() => {
+      const now = emu.engine.now;
+      const odp = new NodeDatapath(bridges).nextFree();
+      const ifindex = cfg.type === 'internal' ? plugIfindex(emu, node, now) : 0;
+      const op = br.addOvsPort(name, { ...cfg, ofport: br.allocOfport(now) });
+      op.plugged = { odp, ifindex };
+      // ovs-vswitchd leaves a new internal device down; a system device keeps its state.
+      op.port.up = cfg.type !== 'internal';
+    });
+  }
+  return () => {
+    for (const s of steps) s();
+  };
+}
