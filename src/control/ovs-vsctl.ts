@@ -12,10 +12,10 @@
 // NODE follows each command's name, as in every dpemu family; the text and
 // errors are ovs-vsctl's, its values printed as OVS 2.5 prints them (the
 // write-up's version: ovsdb-text.ts).
-import type { OvsBridge, OvsPortDesc } from '../ofproto/bridge.js';
 import type { Scope } from './command.js';
 import { ControlError, ok, type CommandResponse } from './protocol.js';
-import { mustNode, ovsBridges } from './resolve.js';
+import { mustNode } from './resolve.js';
+import type { Row } from './ovsdb-rows.js';
 import { vsctlShow } from './ovs-show.js';
 import { vsctlFind, vsctlGet, vsctlList, type Output, type Run } from './ovs-vsctl-db.js';
 import { vsctlAdd, vsctlClear, vsctlRemove, vsctlSet } from './ovs-vsctl-write.js';
@@ -35,9 +35,6 @@ const fail = (text: string): never => {
 class Exit2 extends Error {}
 
 const lines = (xs: readonly string[]): Output => ({ text: xs.map((x) => `${x}\n`).join('') });
-
-/** The ports of `br` but its own (the LOCAL port named after it), as vsctl lists them. */
-const portsOf = (br: OvsBridge): OvsPortDesc[] => br.portsDesc().filter((d) => d.name !== br.name);
 
 /** Whether the words write (the server's read/write split, the configuration log): a --dry-run writes nothing. */
 export function vsctlWrites(argv: readonly string[]): boolean {
@@ -76,19 +73,21 @@ function prepare(s: Scope, node: string, c: VsctlCommand, style: ReadonlyMap<str
     case 'del-port':
       return vsctlDelPort(args, opts);
   }
-  // vsctl's own commands: on the bridges as the daemon has them (dpemu has no fake bridges, no controllers).
-  return () => {
-    const bridges = ovsBridges(s.emu, node);
-    const bridge = (n: string): OvsBridge => bridges.find((b) => b.name === n) ?? fail(`no bridge named ${n}`);
+  // vsctl's own commands: on the rows as the transaction has them (its cache: add-port's port is listed after it), and dpemu has no fake bridges, no controllers.
+  return (txn) => {
+    const bridges = txn.rows.Bridge!;
+    const bridge = (n: string): Row => bridges.find((b) => b.name === n) ?? fail(`no bridge named ${n}`);
+    /** A bridge's ports but its own (the LOCAL port named after it), as vsctl lists them. */
+    const portsOf = (br: Row): Row[] => txn.rows.Port!.filter((p) => p.name !== br.name && br.values.ports!.keys.includes(p.uuid));
     switch (name) {
       case 'list-br':
         return lines(c.opts.has('--fake') && !c.opts.has('--real') ? [] : bridges.map((b) => b.name).sort()); // strcmp order (names are ASCII)
       case 'list-ports':
       case 'list-ifaces':
-        return lines(portsOf(bridge(args[0]!)).map((d) => d.name).sort());
+        return lines(portsOf(bridge(args[0]!)).map((p) => p.name).sort());
       case 'port-to-br':
       case 'iface-to-br': {
-        const br = bridges.find((b) => portsOf(b).some((d) => d.name === args[0]));
+        const br = bridges.find((b) => portsOf(b).some((p) => p.name === args[0]));
         return br ? lines([br.name]) : fail(`no ${name === 'port-to-br' ? 'port' : 'interface'} named ${args[0]}`);
       }
       case 'br-exists':
@@ -99,7 +98,7 @@ function prepare(s: Scope, node: string, c: VsctlCommand, style: ReadonlyMap<str
         // A real bridge (dpemu has no fake ones) is its own parent, on VLAN 0.
         return lines([name === 'br-to-vlan' ? '0' : bridge(args[0]!).name]);
       case 'get-fail-mode':
-        return lines(bridge(args[0]!).failModeColumn ? [bridge(args[0]!).failModeColumn!] : []);
+        return lines(bridge(args[0]!).values.fail_mode!.keys.map(String));
       default: // get-controller: the bridge's controllers' targets, of which dpemu's have none
         bridge(args[0]!);
         return lines([]);

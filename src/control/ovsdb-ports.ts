@@ -46,9 +46,9 @@ export function planPorts(emu: Emulator, node: string, changes: readonly PortCha
   const bridges = ovsBridges(emu, node);
   const bridge = (name: string): OvsBridge => bridges.find((b) => b.name === name)!;
   const root = rootNetns(emu, node, emu.engine.now);
-  /** Ports deleted earlier in the transaction: name -> their type. */
-  const deleted = new Map<string, string>();
-  const steps: (() => void)[] = [];
+  /** Ports deleted earlier in the transaction: name -> their bridge, type and step. */
+  const deleted = new Map<string, { br: OvsBridge; type: string; step: number }>();
+  const steps: ((() => void) | null)[] = [];
   for (const c of changes) {
     const br = bridge(c.bridge);
     if (!c.add) {
@@ -57,7 +57,7 @@ export function planPorts(emu: Emulator, node: string, changes: readonly PortCha
       if (op.type === 'internal' && peer instanceof NetNamespace) {
         fail(`dpemu does not model deleting port ${c.name}: ovs-vswitchd would destroy its device, which is in namespace ${peer.name}`);
       }
-      deleted.set(c.name, op.type);
+      deleted.set(c.name, { br, type: op.type, step: steps.length });
       steps.push(() => br.delOvsPort(c.name));
       continue;
     }
@@ -72,17 +72,32 @@ export function planPorts(emu: Emulator, node: string, changes: readonly PortCha
       trunks: v.trunks!.keys.length ? (v.trunks!.keys as number[]) : undefined,
       vlanMode: vlanMode as VlanMode | undefined,
     };
-    if (ifType === 'internal') cfg.type = 'internal';
-    else if (ifType === '' || ifType === 'system') {
+    const dev = root.link(name), gone = deleted.get(name);
+    deleted.delete(name);
+    if (gone?.br === br && (gone.type === 'internal') === (ifType === 'internal') && (ifType === 'internal' || ifType === '' || ifType === 'system')) {
+      // Deleted and added again in one transaction: ovs-vswitchd finds the port by name and keeps it, its ofport
+      // and device (bridge_del_ports), and configures it anew: its VLAN settings.
+      const op = br.portByName(name)!;
+      if (cfg.vlanMode !== op.vlanModeColumn || String(cfg.trunks ?? '') !== String(op.trunks ?? '')) {
+        fail(`dpemu does not model changing the trunks or vlan_mode of port ${name}`);
+      }
+      steps[gone.step] = null;
+      steps.push(() => br.setPortTag(name, cfg.tag));
+      continue;
+    }
+    if (ifType === 'internal') {
+      // The kernel refuses a second device of the name (a system device on no bridge, or one deleted with the port in this transaction but not yet gone).
+      if (dev && gone?.type !== 'internal') fail(`dpemu does not model adding internal port ${name}: the node has a device of that name (ovs-vswitchd would fail to create it)`);
+      cfg.type = 'internal';
+    } else if (ifType === '' || ifType === 'system') {
       // The device: one that left this bridge (still the bridge's engine port), on no bridge now.
-      const dev = root.link(name);
-      const free = deleted.has(name) ? deleted.get(name) !== 'internal' : dev !== undefined && dev.master === undefined;
+      const free = gone ? gone.br === br && gone.type !== 'internal' : dev !== undefined && dev.master === undefined;
       if (!free || !br.port(name)) {
-        fail(dev || deleted.has(name)
+        fail(dev || gone
           ? `dpemu does not model adding device ${name} to bridge ${br.name} (it adds back a device that left that bridge, or a new internal port)`
           : `dpemu does not model a port without its device: ${node} has no device ${name} (ovs-vswitchd would leave its Interface with an error and ofport -1)`);
       }
-      cfg.type = (dev?.kind ?? deleted.get(name)) === 'tap' ? 'tap' : 'system';
+      cfg.type = (dev?.kind ?? gone?.type) === 'tap' ? 'tap' : 'system';
     } else fail(`dpemu does not model adding an interface of type ${ifType} (it adds internal ones, and devices the node has)`);
     steps.push(() => {
       const now = emu.engine.now;
@@ -95,6 +110,6 @@ export function planPorts(emu: Emulator, node: string, changes: readonly PortCha
     });
   }
   return () => {
-    for (const s of steps) s();
+    for (const s of steps) s?.();
   };
 }

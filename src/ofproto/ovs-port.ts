@@ -78,7 +78,7 @@ export class OvsPort {
   tag: number | undefined;
   readonly trunks: number[] | undefined;
   /** The Port row's vlan_mode; undefined: implied by the tag. */
-  private readonly vlanModeColumn: VlanMode | undefined;
+  readonly vlanModeColumn: VlanMode | undefined;
   readonly options: OvsPortOptions;
   /** OFPPC bits but PORT_DOWN (ovs-ofctl mod-port): NO_RECV, NO_FWD and NO_FLOOD change what the bridge does. */
   config: number;

@@ -640,6 +640,10 @@ test('vsctl add-port and del-port add and delete ports as ovs-vsctl 3.1 and ovs-
   // alloc_ofp_port goes on from the last number it gave: not dpe-vp1's, which went a moment ago.
   await same(['add-port', 'br-int', 'dpe-vp3', '--', 'set', 'Interface', 'dpe-vp3', 'type=internal'], 'dpe-vp3');
   await same(['--with-iface', 'del-port', 'dpe-vp3', '--', '--if-exists', 'del-port', 'dpe-nope']);
+  // Deleted and added again in one transaction: the same port (its ofport), configured anew; and what later commands see.
+  await same(['del-port', 'dpe-vp2', '--', 'add-port', 'br-int', 'dpe-vp2', 'tag=6', '--', 'set', 'Interface', 'dpe-vp2', 'type=internal', '--', 'list-ports', 'br-int', '--', 'port-to-br', 'dpe-vp2']);
+  await same(['del-port', qvo, '--', 'add-port', 'br-int', qvo, '--', 'iface-to-br', qvo]);
+  await same(['add-port', 'br-int', 'dpe-vp6', '--', 'set', 'Interface', 'dpe-vp6', 'type=internal', '--', 'del-port', 'dpe-vp6', '--', 'list-ifaces', 'br-int', '--', 'iface-to-br', 'dpe-vp6']);
   // A port added and deleted in one transaction: nothing.
   await same(['add-port', 'br-int', 'dpe-vp5', '--', 'del-port', 'dpe-vp5']);
   // The VM's port off the bridge, and back (its device stayed, on no bridge): a new ofport, no tag.
