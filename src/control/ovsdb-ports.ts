@@ -16,6 +16,7 @@ import type { OvsBridge } from '../ofproto/bridge.js';
 import type { OvsPortConfig, VlanMode } from '../ofproto/ovs-port.js';
 import { NodeDatapath } from '../ofproto/datapath-ports.js';
 import { NetNamespace } from '../netns/namespace.js';
+import { PORT_COUNTERS } from '../datapath/stats.js';
 import { ovsBridges } from './resolve.js';
 import { compareDatums } from './ovsdb-datum.js';
 import { row, type Row } from './ovsdb-rows.js';
@@ -105,8 +106,9 @@ export function planPorts(emu: Emulator, node: string, changes: readonly PortCha
       const ifindex = cfg.type === 'internal' ? plugIfindex(emu, node, now) : 0;
       const op = br.addOvsPort(name, { ...cfg, ofport: br.allocOfport(now) });
       op.plugged = { odp, ifindex };
-      // ovs-vswitchd leaves a new internal device down; a system device keeps its state.
+      // ovs-vswitchd leaves a new internal device down, its counters from 0 (an internal port's name again is a new device); a system device keeps its state.
       op.port.up = cfg.type !== 'internal';
+      if (cfg.type === 'internal') emu.engine.stats.v.fill(0, op.port.statsBase, op.port.statsBase + PORT_COUNTERS.length);
     });
   }
   return () => {
