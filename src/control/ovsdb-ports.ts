@@ -29,7 +29,7 @@ export type PortChange = { add: true; bridge: string; port: Row; iface: Row } | 
 /** The columns of a new row the model takes, per table. */
 const TAKEN: Record<string, readonly string[]> = {
   Port: ['name', 'interfaces', 'tag', 'trunks', 'vlan_mode'],
-  Interface: ['name', 'type'],
+  Interface: ['name', 'type', 'external_ids'],
 };
 
 /** Refuses a new row's column the model would not honour. */
@@ -37,7 +37,7 @@ function checkNew(table: string, r: Row): void {
   const blank = row(table, r.uuid, r.name, {});
   for (const [c, d] of Object.entries(r.values)) {
     if (TAKEN[table]!.includes(c) || compareDatums(d, blank.values[c]!) === 0) continue;
-    fail(`dpemu does not model adding a port with column ${c} of table ${table} (it takes ${TAKEN.Port!.map((x) => `Port ${x}`).join(', ')}, Interface type)`);
+    fail(`dpemu does not model adding a port with column ${c} of table ${table} (it takes ${TAKEN.Port!.map((x) => `Port ${x}`).join(', ')}, Interface type and external_ids)`);
   }
 }
 
@@ -65,6 +65,8 @@ export function planPorts(emu: Emulator, node: string, changes: readonly PortCha
     checkNew('Port', c.port);
     checkNew('Interface', c.iface);
     const name = c.port.name, v = c.port.values, ifType = String(c.iface.values.type!.keys[0]);
+    const ids = c.iface.values.external_ids!;
+    const externalIds = ids.keys.map((k, i) => [String(k), String(ids.values![i])] as const);
     if (v.name!.keys[0] !== name) fail(`dpemu does not model a port named other than its interface (${String(v.name!.keys[0])}, ${name})`);
     const vlanMode = v.vlan_mode!.keys[0] as VlanMode | 'dot1q-tunnel' | undefined;
     if (vlanMode === 'dot1q-tunnel') fail(`dpemu does not model vlan_mode dot1q-tunnel (port ${name})`);
@@ -82,8 +84,13 @@ export function planPorts(emu: Emulator, node: string, changes: readonly PortCha
       if (cfg.vlanMode !== op.vlanModeColumn || String(cfg.trunks ?? '') !== String(op.trunks ?? '')) {
         fail(`dpemu does not model changing the trunks or vlan_mode of port ${name}`);
       }
+      // (The topology's ports have no external_ids: see docs/control.md, "ovs-vsctl list".)
+      if (!op.plugged && externalIds.length) fail(`dpemu does not model changing the external_ids of interface ${name}`);
       steps[gone.step] = null;
-      steps.push(() => br.setPortTag(name, cfg.tag));
+      steps.push(() => {
+        br.setPortTag(name, cfg.tag);
+        if (op.plugged) op.plugged = { ...op.plugged, externalIds };
+      });
       continue;
     }
     if (ifType === 'internal') {
@@ -105,7 +112,7 @@ export function planPorts(emu: Emulator, node: string, changes: readonly PortCha
       const odp = new NodeDatapath(bridges).nextFree();
       const ifindex = cfg.type === 'internal' ? plugIfindex(emu, node, now) : 0;
       const op = br.addOvsPort(name, { ...cfg, ofport: br.allocOfport(now) });
-      op.plugged = { odp, ifindex };
+      op.plugged = { odp, ifindex, externalIds };
       // ovs-vswitchd leaves a new internal device down, its counters from 0 (an internal port's name again is a new device); a system device keeps its state.
       op.port.up = cfg.type !== 'internal';
       if (cfg.type === 'internal') emu.engine.stats.v.fill(0, op.port.statsBase, op.port.statsBase + PORT_COUNTERS.length);

@@ -86,6 +86,7 @@ function interfaceRow(emu: Emulator, br: OvsBridge, d: OvsPortDesc, root: Netns 
     admin_state: [state],
     duplex: veth ? ['full'] : [],
     error: opt(error),
+    external_ids: p.plugged?.externalIds ?? [],
     ifindex: [ifindexOf(root, d, model)],
     link_resets: [0],
     link_speed: veth ? [10_000_000_000] : [],

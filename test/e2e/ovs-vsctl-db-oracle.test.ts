@@ -591,7 +591,9 @@ test('vsctl add-port and del-port add and delete ports as ovs-vsctl 3.1 and ovs-
     assert.deepEqual(ports(ours(node, ['show']).stdout), ports(real(o, ['show']).stdout), `show after ${words.join(' ')}`);
   };
   await same(['add-port', 'br-int', 'dpe-vp1', '--', 'set', 'Interface', 'dpe-vp1', 'type=internal'], 'dpe-vp1');
-  await same(['add-port', 'br-int', 'dpe-vp2', 'tag=5', '--', 'set', 'Interface', 'dpe-vp2', 'type=internal'], 'dpe-vp2');
+  // As Neutron's ovs_lib plugs a router port: --may-exist, type internal and the port's external_ids in one transaction.
+  await same(['--', '--may-exist', 'add-port', 'br-int', 'dpe-vp2', 'tag=5', '--', 'set', 'Interface', 'dpe-vp2', 'type=internal',
+    'external_ids:iface-id=4f0c5a0e-1d2b-4c6e-9a3f-2b7c8d9e0f11', 'external_ids:iface-status=active', 'external_ids:attached-mac=fa:16:3e:00:00:01'], 'dpe-vp2');
   for (const words of [
     ['--may-exist', 'add-port', 'br-int', 'dpe-vp1'],
     ['--may-exist', 'add-port', 'br-tun', 'dpe-vp1'],
