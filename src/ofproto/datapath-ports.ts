@@ -7,9 +7,9 @@
 // node's bridge order with each bridge's LOCAL port first and then its ports
 // by OpenFlow number (the real numbers follow the order ovs-vswitchd once
 // added them, which no topology records); a port ovs-vsctl deletes frees its
-// number, and one it adds takes the lowest free number then. A patch port has no datapath port;
-// every vxlan port with the same UDP port shares one (vxlan_sys_4789), as in
-// the kernel datapath.
+// number, and one it adds takes the lowest free number then. A patch port
+// has no datapath port; every vxlan port with the same UDP port shares one
+// (vxlan_sys_4789), as in the kernel datapath.
 import type { OvsBridge } from './bridge.js';
 import type { OvsPort } from './ovs-port.js';
 import { ipToString } from '../wire/addr.js';
