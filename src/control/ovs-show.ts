@@ -32,14 +32,25 @@ export function vsctlShow(emu: Emulator, node: string): string {
       out += `            Interface ${ovsdbString(p.name)}\n`;
       if (p.type) out += `                type: ${p.type}\n`;
       if (Object.keys(p.options).length) out += `                options: ${ovsdbMap(p.options)}\n`;
+      const error = interfaceError(emu, br, p);
+      if (error) out += `                error: ${ovsdbString(error)}\n`;
     }
   }
   if (model?.ovsVersion) out += `    ovs_version: ${ovsdbString(model.ovsVersion)}\n`;
   return out;
 }
 
+/** The Interface row's error: a patch port's whose peer ovs-vsctl deleted (ofproto-dpif's ofport_update_peer finds none). */
+export function interfaceError(emu: Emulator, br: OvsBridge, d: OvsPortDesc): string | undefined {
+  const peer = d.options.peer;
+  if (d.type !== 'patch' || ovsBridges(emu, br.node).some((b) => b.portByName(peer!)?.type === 'patch')) return undefined;
+  return `No usable peer '${peer}' exists in 'system' datapath.`;
+}
+
 /** The port's hardware address: the topology's, else the namespace end of an internal port, else a stable invented one. */
 export function portMac(emu: Emulator, br: OvsBridge, d: OvsPortDesc): string {
+  // A port ovs-vsctl added (root-netns.ts pluggedMac: its device's address).
+  if (br.portByName(d.name)?.plugged) return stableMac(`${br.node}/${br.name}/${d.name}`);
   const m = emu.topology.nodes.find((n) => n.name === br.node)?.ovsBridges.find((b) => b.name === br.name)?.ports.find((p) => p.name === d.name)?.mac;
   if (m) return m;
   const peer = br.portByName(d.name)?.port.peer;

@@ -42,11 +42,13 @@ export const SYNTAX: ReadonlyMap<string, Syntax> = new Map([
   ['add', S(4, Infinity, ['--if-exists'])],
   ['remove', S(4, Infinity, ['--if-exists'])],
   ['clear', S(3, Infinity, ['--if-exists'])],
+  ['add-port', S(2, Infinity, ['--may-exist'])],
+  ['del-port', S(1, 2, ['--if-exists', '--with-iface'])],
 ]);
 
 /** ovs-vsctl 3.1's other commands (`ovs-vsctl --commands`): known, not run here. */
 const OTHER_COMMANDS = new Set([
-  'init', 'emer-reset', 'add-br', 'del-br', 'add-port', 'add-bond', 'add-bond-iface', 'del-bond-iface', 'del-port', 'br-set-external-id',
+  'init', 'emer-reset', 'add-br', 'del-br', 'add-bond', 'add-bond-iface', 'del-bond-iface', 'br-set-external-id',
   'br-get-external-id', 'set-controller', 'del-controller', 'set-fail-mode', 'del-fail-mode', 'get-manager', 'set-manager', 'del-manager',
   'get-ssl', 'del-ssl', 'set-ssl', 'get-aa-mapping', 'add-aa-mapping', 'del-aa-mapping', 'list-zone-tp', 'add-zone-tp', 'del-zone-tp',
   'list-dp-cap', 'create', 'destroy', 'wait-until',

@@ -3,10 +3,13 @@
 // left them, their writes are kept aside, and only a commit that passes
 // ovsdb-server's checks and dpemu's model (ovsdb-honoured.ts) writes them,
 // all together: a command that fails, or a commit that does, writes nothing.
+// add-port and del-port insert and delete rows (ovs-vsctl-ports.ts); their
+// commit adds and deletes the ports (ovsdb-ports.ts).
 import type { Emulator } from '../topology/builder.js';
 import { compareDatums, type Datum } from './ovsdb-datum.js';
 import { nodeRows, type Row } from './ovsdb-rows.js';
-import { applyWrites, type ColumnWrite } from './ovsdb-honoured.js';
+import { planWrites, type ColumnWrite } from './ovsdb-honoured.js';
+import { planPorts, type PortChange } from './ovsdb-ports.js';
 
 export class VsctlTxn {
   /** The rows as this transaction sees them, by table. */
@@ -14,6 +17,11 @@ export class VsctlTxn {
   private readonly committed = new Map<Row, Row>();
   private readonly writes = new Map<string, ColumnWrite>();
   private readonly checks: (() => void)[] = [];
+  /** The rows the transaction inserted (their values are their own), and the committed rows it deleted. */
+  private readonly inserted = new Set<Row>();
+  private readonly deleted = new Set<Row>();
+  /** Ports added and deleted, in order. */
+  private readonly ports: PortChange[] = [];
 
   constructor(private readonly emu: Emulator, private readonly node: string) {
     for (const [table, rows] of Object.entries(nodeRows(emu, node))) {
@@ -28,6 +36,7 @@ export class VsctlTxn {
   /** A column's new value in the transaction. */
   write(table: string, row: Row, column: string, datum: Datum): void {
     row.values[column] = datum;
+    if (this.inserted.has(row)) return;
     this.writes.set(`${table}\0${row.uuid}\0${column}`, { table, row: this.committed.get(row)!, column, datum });
   }
 
@@ -36,14 +45,41 @@ export class VsctlTxn {
     this.checks.push(check);
   }
 
-  /** Whether the transaction changes anything. */
-  get changes(): boolean {
-    return [...this.writes.values()].some((w) => compareDatums(w.row.values[w.column]!, w.datum) !== 0);
+  /** A port's new Port and Interface rows on `bridge` (add_port: bridge_insert_port). */
+  insertPort(bridge: Row, port: Row, iface: Row): void {
+    this.rows.Port!.push(port);
+    this.rows.Interface!.push(iface);
+    this.inserted.add(port).add(iface);
+    bridge.values.ports = { keys: [...bridge.values.ports!.keys, port.uuid] };
+    this.ports.push({ add: true, bridge: bridge.name, port, iface });
   }
 
-  /** The server's checks, then the writes, all or none. */
+  /** A port's rows gone, and it from its bridge (del_port); a port this transaction added is simply not added. */
+  deletePort(bridge: Row, port: Row): void {
+    const ifaces = new Set(port.values.interfaces!.keys);
+    const gone = [port, ...this.rows.Interface!.filter((r) => ifaces.has(r.uuid))];
+    this.rows.Port = this.rows.Port!.filter((r) => r !== port);
+    this.rows.Interface = this.rows.Interface!.filter((r) => !ifaces.has(r.uuid));
+    bridge.values.ports = { keys: bridge.values.ports!.keys.filter((u) => u !== port.uuid) };
+    if (this.inserted.has(port)) {
+      this.ports.splice(this.ports.findIndex((c) => c.add && c.port === port), 1);
+      return;
+    }
+    for (const r of gone) this.deleted.add(this.committed.get(r)!);
+    this.ports.push({ add: false, bridge: bridge.name, name: port.name });
+  }
+
+  /** Whether the transaction changes anything. */
+  get changes(): boolean {
+    return this.ports.length > 0 || [...this.writes.values()].some((w) => compareDatums(w.row.values[w.column]!, w.datum) !== 0);
+  }
+
+  /** The server's checks, then what the model makes of it all (refused whole, or applied: ports, then columns). */
   commit(): void {
     for (const c of this.checks) c();
-    applyWrites(this.emu, this.node, [...this.writes.values()]);
+    const ports = planPorts(this.emu, this.node, this.ports);
+    const writes = planWrites(this.emu, this.node, [...this.writes.values()].filter((w) => !this.deleted.has(w.row)));
+    ports();
+    writes();
   }
 }

@@ -62,12 +62,12 @@ export function vsctlSet(args: readonly string[], opts: ReadonlyMap<string, stri
   };
 }
 
-/** set_column: one `COLUMN[:KEY]=VALUE`. */
-function setColumn(txn: VsctlTxn, t: string, row: Row, a: string): void {
+/** set_column: one `COLUMN[:KEY]=VALUE`; add-port's settings (ctl_set_column) may set any column. */
+export function setColumn(txn: VsctlTxn, t: string, row: Row, a: string, anyColumn = false): void {
   const { column, key, rest } = columnKey(t, a);
   if (!rest.startsWith('=') || rest.length < 2) fail(`${a}: argument does not end in "=" followed by a value.`);
   const value = rest.slice(1);
-  checkMutable(t, column);
+  if (!anyColumn) checkMutable(t, column);
   const type = column.type;
   if (key === undefined) {
     txn.write(t, row, column.name, parsing(() => datumFromString(value, type)));

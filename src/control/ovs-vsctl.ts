@@ -3,7 +3,8 @@
 // iface-to-br, br-exists, br-to-vlan, br-to-parent, get-fail-mode,
 // get-controller, comment, get, list and find on the Open_vSwitch, Bridge,
 // Port and Interface tables (ovs-vsctl-db.ts), and the writes set, remove,
-// clear and add of what dpemu models (ovs-vsctl-write.ts); several joined by
+// clear and add of what dpemu models (ovs-vsctl-write.ts), add-port and
+// del-port (ovs-vsctl-ports.ts); several joined by
 // `--` (ovs-vsctl-args.ts) are one transaction (ovs-vsctl-txn.ts), run as
 // do_vsctl runs them: every command's prerequisites checked (table and
 // column names), then each run in turn, the transaction committed, and only
@@ -11,19 +12,20 @@
 // NODE follows each command's name, as in every dpemu family; the text and
 // errors are ovs-vsctl's, its values printed as OVS 2.5 prints them (the
 // write-up's version: ovsdb-text.ts).
-import type { OvsBridge, OvsPortDesc } from '../ofproto/bridge.js';
 import type { Scope } from './command.js';
 import { ControlError, ok, type CommandResponse } from './protocol.js';
-import { mustNode, ovsBridges } from './resolve.js';
+import { mustNode } from './resolve.js';
+import type { Row } from './ovsdb-rows.js';
 import { vsctlShow } from './ovs-show.js';
 import { vsctlFind, vsctlGet, vsctlList, type Output, type Run } from './ovs-vsctl-db.js';
 import { vsctlAdd, vsctlClear, vsctlRemove, vsctlSet } from './ovs-vsctl-write.js';
+import { vsctlAddPort, vsctlDelPort } from './ovs-vsctl-ports.js';
 import { parseVsctl, type VsctlCommand } from './ovs-vsctl-args.js';
 import { VsctlTxn } from './ovs-vsctl-txn.js';
 import { tableStyle } from './ovsdb-table-print.js';
 
 /** The database commands that write (the daemon runs them between packets; a datapath worker's configuration log keeps them). */
-export const VSCTL_WRITES: ReadonlySet<string> = new Set(['set', 'remove', 'clear', 'add']);
+export const VSCTL_WRITES: ReadonlySet<string> = new Set(['set', 'remove', 'clear', 'add', 'add-port', 'del-port']);
 
 const fail = (text: string): never => {
   throw new ControlError(`ovs-vsctl: ${text}`);
@@ -33,9 +35,6 @@ const fail = (text: string): never => {
 class Exit2 extends Error {}
 
 const lines = (xs: readonly string[]): Output => ({ text: xs.map((x) => `${x}\n`).join('') });
-
-/** The ports of `br` but its own (the LOCAL port named after it), as vsctl lists them. */
-const portsOf = (br: OvsBridge): OvsPortDesc[] => br.portsDesc().filter((d) => d.name !== br.name);
 
 /** Whether the words write (the server's read/write split, the configuration log): a --dry-run writes nothing. */
 export function vsctlWrites(argv: readonly string[]): boolean {
@@ -69,20 +68,26 @@ function prepare(s: Scope, node: string, c: VsctlCommand, style: ReadonlyMap<str
       return vsctlAdd(args, opts, last);
     case 'remove':
       return vsctlRemove(args, opts);
+    case 'add-port':
+      return vsctlAddPort(s.emu, node, args, opts);
+    case 'del-port':
+      return vsctlDelPort(args, opts);
   }
-  // vsctl's own commands: on the bridges as the daemon has them (dpemu has no fake bridges, no controllers).
-  return () => {
-    const bridges = ovsBridges(s.emu, node);
-    const bridge = (n: string): OvsBridge => bridges.find((b) => b.name === n) ?? fail(`no bridge named ${n}`);
+  // vsctl's own commands: on the rows as the transaction has them (its cache: add-port's port is listed after it), and dpemu has no fake bridges, no controllers.
+  return (txn) => {
+    const bridges = txn.rows.Bridge!;
+    const bridge = (n: string): Row => bridges.find((b) => b.name === n) ?? fail(`no bridge named ${n}`);
+    /** A bridge's ports but its own (the LOCAL port named after it), as vsctl lists them. */
+    const portsOf = (br: Row): Row[] => txn.rows.Port!.filter((p) => p.name !== br.name && br.values.ports!.keys.includes(p.uuid));
     switch (name) {
       case 'list-br':
         return lines(c.opts.has('--fake') && !c.opts.has('--real') ? [] : bridges.map((b) => b.name).sort()); // strcmp order (names are ASCII)
       case 'list-ports':
       case 'list-ifaces':
-        return lines(portsOf(bridge(args[0]!)).map((d) => d.name).sort());
+        return lines(portsOf(bridge(args[0]!)).map((p) => p.name).sort());
       case 'port-to-br':
       case 'iface-to-br': {
-        const br = bridges.find((b) => portsOf(b).some((d) => d.name === args[0]));
+        const br = bridges.find((b) => portsOf(b).some((p) => p.name === args[0]));
         return br ? lines([br.name]) : fail(`no ${name === 'port-to-br' ? 'port' : 'interface'} named ${args[0]}`);
       }
       case 'br-exists':
@@ -93,7 +98,7 @@ function prepare(s: Scope, node: string, c: VsctlCommand, style: ReadonlyMap<str
         // A real bridge (dpemu has no fake ones) is its own parent, on VLAN 0.
         return lines([name === 'br-to-vlan' ? '0' : bridge(args[0]!).name]);
       case 'get-fail-mode':
-        return lines(bridge(args[0]!).failModeColumn ? [bridge(args[0]!).failModeColumn!] : []);
+        return lines(bridge(args[0]!).values.fail_mode!.keys.map(String));
       default: // get-controller: the bridge's controllers' targets, of which dpemu's have none
         bridge(args[0]!);
         return lines([]);

@@ -53,8 +53,8 @@ function changedKeys(a: Map<string, string>, b: Map<string, string>): string[] {
   return [...keys].filter((k) => a.get(k) !== b.get(k)).sort();
 }
 
-/** Refuses a write the model does not honour (nothing is written), else applies them all. */
-export function applyWrites(emu: Emulator, node: string, writes: readonly ColumnWrite[]): void {
+/** Refuses a write the model does not honour (nothing is written), else what applies them all. */
+export function planWrites(emu: Emulator, node: string, writes: readonly ColumnWrite[]): () => void {
   const changed = writes.filter((w) => compareDatums(w.row.values[w.column]!, w.datum) !== 0);
   for (const w of changed) {
     const keys = KEYS[w.table];
@@ -65,6 +65,10 @@ export function applyWrites(emu: Emulator, node: string, writes: readonly Column
       fail(`dpemu does not model changing column ${w.column} of table ${w.table} (it honours Open_vSwitch other_config:max-idle, Bridge other_config:mac-aging-time and other_config:mac-table-size, Port tag)`);
     }
   }
+  return () => applyWrites(emu, node, changed);
+}
+
+function applyWrites(emu: Emulator, node: string, changed: readonly ColumnWrite[]): void {
   const bridges = ovsBridges(emu, node);
   const bridge = (name: string): OvsBridge => bridges.find((b) => b.name === name)!;
   for (const w of changed) {

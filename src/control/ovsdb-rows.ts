@@ -22,7 +22,7 @@ import { NetNamespace } from '../netns/namespace.js';
 import { type Netns } from '../netns/netns.js';
 import { isHypervisor, rootNetns } from './root-netns.js';
 import { ovsBridges } from './resolve.js';
-import { isVeth, portMac, rowUuid } from './ovs-show.js';
+import { interfaceError, isVeth, portMac, rowUuid } from './ovs-show.js';
 import { portCounters } from './ovs-dump-ports.js';
 import { SCHEMA } from './ovsdb-schema.js';
 import { datum, type Atom, type Datum } from './ovsdb-datum.js';
@@ -37,7 +37,7 @@ export interface Row {
 type Entries = readonly (Atom | readonly [Atom, Atom])[];
 
 /** A row of `table` with every column at its schema default but those `set` gives. */
-function row(table: string, uuid: string, name: string, set: Record<string, Entries>): Row {
+export function row(table: string, uuid: string, name: string, set: Record<string, Entries>): Row {
   const values: Record<string, Datum> = {};
   for (const c of SCHEMA[table]!) {
     const given = set[c.name];
@@ -81,9 +81,12 @@ function interfaceRow(emu: Emulator, br: OvsBridge, d: OvsPortDesc, root: Netns 
     ? [['driver_name', 'veth'], ['driver_version', '1.0'], ['firmware_version', '']]
     : d.type === 'internal' ? [['driver_name', 'openvswitch']] : d.type === 'tap' ? [['driver_name', 'tun'], ['driver_version', '1.6'], ['firmware_version', '']] : [];
   const state = d.up ? 'up' : 'down';
+  const error = interfaceError(emu, br, d);
   return row('Interface', rowUuid(emu, br.node, 'Interface', d.name), d.name, {
     admin_state: [state],
     duplex: veth ? ['full'] : [],
+    error: opt(error),
+    external_ids: p.plugged?.externalIds ?? [],
     ifindex: [ifindexOf(root, d, model)],
     link_resets: [0],
     link_speed: veth ? [10_000_000_000] : [],

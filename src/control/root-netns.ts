@@ -15,6 +15,9 @@ import { type LinkStats64 } from '../netns/ip-link-stats.js';
 import { parseIpv4, parseMacNum } from '../wire/addr.js';
 import { loadNeighbours, loadRoutes } from '../netns/ip-text.js';
 import { bridgeData, bridgePortData, ovsVxlanData, tapData, type LinkInfo } from '../netns/link-info.js';
+import { OvsBridge } from '../ofproto/bridge.js';
+import type { OvsPort } from '../ofproto/ovs-port.js';
+import { stableMac } from './ovsdb-text.js';
 
 const OVS_SYSTEM = 'ovs-system';
 /** What OVS asks for on the vxlan device it creates (dpif-netlink-rtnl: IFLA_MTU 65000, "to avoid fragmentation"). */
@@ -35,6 +38,10 @@ interface Dev {
   port?: Port;
   /** What `ip -d` shows of it (kind data, master's slave data, promiscuity). */
   info?: LinkInfo;
+  /** An internal device ovs-vswitchd destroyed (ovs-vsctl del-port): not listed, its ifindex not given again. */
+  gone?: boolean;
+  /** The ifindex of a device created at runtime (ovs-vsctl add-port of an internal port). */
+  index?: number;
 }
 
 /** A root namespace and its devices' counters (`ip -s link`). */
@@ -51,7 +58,10 @@ export const isHypervisor = (emu: Emulator, node: string): boolean => emu.topolo
  * order a node creates them (NICs at boot; ovs-vswitchd's ovs-system, its
  * bridges and vxlan device; then per VM os-vif's qbr, its veth pair, whose
  * peer the kernel registers first, and libvirt's TAP), skipping the
- * ifindexes that the OVS internal ports moved into namespaces keep.
+ * ifindexes that the OVS internal ports moved into namespaces keep. What
+ * ovs-vsctl changed since shows: a deleted port's device leaves ovs-system
+ * (an internal one is destroyed), an added internal port's is created DOWN
+ * with the next ifindex (plugIfindex).
  */
 export function rootNetns(emu: Emulator, node: string, now: number): Netns {
   return rootView(emu, node, now).ns;
@@ -74,6 +84,9 @@ export function rootView(emu: Emulator, node: string, now: number): RootView {
   // A TAP has carrier while something holds it open: here, while its edge has its real TAP or an emulated host.
   const tapCarrier = (p: Port | undefined): boolean => !!p && p.up && (p.edge !== null || p.peer !== null);
   const kindOf = (name: string): LinkKind => (veths.has(name) ? 'veth' : edges.get(name)?.kind === 'tap' || name.startsWith('tap') ? 'tap' : 'ether');
+  const bridges = liveBridges(emu, node);
+  /** The port named so on the bridge now (undefined: ovs-vsctl deleted it). */
+  const live = (br: string, name: string): OvsPort | undefined => bridges.find((b) => b.name === br)?.portByName(name);
 
   const nics: Dev[] = [];
   const ovs: Dev[] = [];
@@ -84,31 +97,32 @@ export function rootView(emu: Emulator, node: string, now: number): RootView {
   }
   const placed = new Set<string>();
   /** A bridge port: a veth end (with its peer), a TAP or a NIC. */
-  const portDev = (element: string, name: string, master: string, mtu: number | undefined, given: string | undefined): Dev => {
+  const portDev = (element: string, name: string, master: string | undefined, mtu: number | undefined, given: string | undefined): Dev => {
     const kind = kindOf(name), p = port(element, name);
     const d: Dev = { name, kind, mac: mac(name, given), mtu: mtu ?? 1500, up: true, carrier: kind === 'tap' ? tapCarrier(p) : kind === 'veth' ? true : !!p?.up, master, port: p };
     // os-vif sets both ends of its veth pair promiscuous (linux_net.create_veth_pair).
     if (kind === 'veth') Object.assign(d, { peer: veths.get(name), promisc: true });
     const own = d.promisc ? 1 : 0;
     // A bridge port counts once more promiscuous and allmulti (br_add_if), an OVS vport promiscuous only (ovs_netdev_link).
-    d.info = master === OVS_SYSTEM ? { promiscuity: own + 1, allmulti: 0, slaveKind: 'openvswitch' } : { promiscuity: own + 1, allmulti: 1, slaveKind: 'bridge' };
+    d.info = master === undefined ? { promiscuity: own, allmulti: 0 } : master === OVS_SYSTEM ? { promiscuity: own + 1, allmulti: 0, slaveKind: 'openvswitch' } : { promiscuity: own + 1, allmulti: 1, slaveKind: 'bridge' };
     if (kind === 'tap') d.info.data = tapData();
     placed.add(name);
     return d;
   };
   const ovsPorts = n.ovsBridges.flatMap((b) => b.ports.filter((p) => !p.local).map((p) => ({ b, p })));
+  // ovs-vswitchd keeps a vxlan_sys_N device while a port of that UDP port is there.
+  const vxlans = ovsPorts.filter(({ b, p }) => p.type === 'vxlan' && live(b.name, p.name));
   /** Each vxlan device's OVS tunnel ports (those of its UDP port). */
   const tunnels = new Map<string, Port[]>();
   if (n.ovsBridges.length) {
     // ovs-vswitchd leaves the datapath device and the bridges' own devices down (nothing sets them up on a Neutron node).
     ovs.push({ name: OVS_SYSTEM, kind: 'internal', mac: mac(OVS_SYSTEM), mtu: 1500, up: false, carrier: true });
     for (const b of n.ovsBridges) ovs.push({ name: b.name, kind: 'internal', mac: mac(b.name, b.mac), mtu: bridgeMtu(b), up: false, carrier: true });
-    for (const { b, p } of ovsPorts) {
-      if (p.type !== 'vxlan') continue;
+    for (const { b, p } of vxlans) {
       const dev = `vxlan_sys_${p.tunnel!.dstPort}`, tp = port(b.name, p.name);
       if (tp) tunnels.set(dev, [...(tunnels.get(dev) ?? []), tp]);
     }
-    for (const dst of new Set(ovsPorts.filter(({ p }) => p.type === 'vxlan').map(({ p }) => p.tunnel!.dstPort))) {
+    for (const dst of new Set(vxlans.map(({ p }) => p.tunnel!.dstPort))) {
       const info = { promiscuity: 1, allmulti: 0, data: ovsVxlanData(dst), slaveKind: 'openvswitch' };
       ovs.push({ name: `vxlan_sys_${dst}`, kind: 'vxlan', mac: mac(`vxlan_sys_${dst}`), mtu: OVS_VXLAN_MTU, up: true, carrier: true, master: OVS_SYSTEM, info });
     }
@@ -131,29 +145,36 @@ export function rootView(emu: Emulator, node: string, now: number): RootView {
     for (const d of ports) {
       if (d.peer === undefined) continue;
       const far = ovsPorts.find(({ p }) => p.name === d.peer);
-      if (far) vms.push(portDev(far.b.name, far.p.name, OVS_SYSTEM, far.p.mtu, far.p.mac));
+      if (far) vms.push(portDev(far.b.name, far.p.name, live(far.b.name, far.p.name) ? OVS_SYSTEM : undefined, far.p.mtu, far.p.mac));
     }
     vms.push(...ports);
   }
   for (const { b, p } of ovsPorts) {
     if (placed.has(p.name) || p.type === 'patch' || p.type === 'vxlan' || moved.has(p.name)) continue;
-    if (p.type === 'internal') ovs.push({ name: p.name, kind: 'internal', mac: mac(p.name, p.mac), mtu: p.mtu ?? 1500, up: false, carrier: true });
+    const lp = live(b.name, p.name);
+    if (p.type === 'internal') ovs.push({ name: p.name, kind: 'internal', mac: mac(p.name, p.mac), mtu: p.mtu ?? 1500, up: false, carrier: true, gone: !lp || !!lp.plugged });
     else {
-      const d = portDev(b.name, p.name, OVS_SYSTEM, p.mtu, p.mac);
+      const d = portDev(b.name, p.name, lp ? OVS_SYSTEM : undefined, p.mtu, p.mac);
       (d.kind === 'ether' ? nics : vms).push(d);
     }
   }
 
   const ns = new Netns({ name: node, now });
   const taken = new Set(n.namespaces.flatMap((x) => x.interfaces.flatMap((i) => (i.ifindex !== undefined && ovsPorts.some(({ p }) => p.name === i.name) ? [i.ifindex] : []))));
+  const plugged = bridges.flatMap((b) => b.portList.filter((p) => p.plugged && p.type === 'internal').map((p) => ({ b, p })));
+  const added = plugged.map(({ b, p }): Dev => ({ name: p.name, kind: 'internal', mac: pluggedMac(b, p), mtu: 1500, up: false, carrier: true, index: p.plugged!.ifindex }));
   const all = [...nics, ...ovs, ...vms];
   const index = new Map<string, number>();
   let next = 2;
   for (const d of all) {
     while (taken.has(next)) next++;
-    index.set(d.name, next++);
+    if (!d.gone) index.set(d.name, next);
+    next++;
   }
+  for (const d of added) index.set(d.name, d.index!);
+  all.push(...added);
   for (const d of all) {
+    if (d.gone) continue;
     const peer = d.peer !== undefined && index.has(d.peer) ? { ifindex: index.get(d.peer)!, name: d.peer } : undefined;
     const l = ns.addLink({ name: d.name, kind: d.kind, mac: d.mac, mtu: d.mtu, index: index.get(d.name)!, carrier: d.carrier, ...(d.master ? { master: d.master } : {}), ...(d.promisc ? { promisc: true } : {}), ...(peer ? { peer } : {}) });
     if (d.info) l.info = d.info;
@@ -171,6 +192,31 @@ export function rootView(emu: Emulator, node: string, now: number): RootView {
       return s;
     },
   };
+}
+
+/** The node's OVS bridges as they are now (ovs-vsctl may have changed their ports since the topology). */
+const liveBridges = (emu: Emulator, node: string): OvsBridge[] =>
+  emu.engine.elements.filter((e): e is OvsBridge => e instanceof OvsBridge && e.node === node);
+
+/** The address of an internal port ovs-vsctl added: the one `ofctl show` prints for it (ovs-show.ts portMac). */
+export const pluggedMac = (b: OvsBridge, p: OvsPort): number => parseMacNum(stableMac(`${b.node}/${b.name}/${p.name}`))!;
+
+/**
+ * The ifindex the kernel gives a device created in the root namespace now:
+ * one past the last it gave (dev_new_index), which here is the highest in
+ * the view (those moved into namespaces included) or of a device created
+ * before at runtime.
+ */
+export function plugIfindex(emu: Emulator, node: string, now: number): number {
+  let last = emu.rootIfindex.get(node);
+  if (last === undefined) {
+    const n = emu.topology.nodes.find((x) => x.name === node)!;
+    const ports = new Set(n.ovsBridges.flatMap((b) => b.ports.map((p) => p.name)));
+    const moved = n.namespaces.flatMap((x) => x.interfaces.flatMap((i) => (i.ifindex !== undefined && ports.has(i.name) ? [i.ifindex] : [])));
+    last = Math.max(1, ...rootNetns(emu, node, now).links().map((l) => l.index), ...moved);
+  }
+  emu.rootIfindex.set(node, last + 1);
+  return last + 1;
 }
 
 /** br_port_cost: 2 for a port whose device reports 10 Gb/s (veth, tun), 100 for an unknown speed (a virtio NIC's). */

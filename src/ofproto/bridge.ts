@@ -86,6 +86,8 @@ export interface OvsPortDesc {
 }
 
 export const OFPP_LOCAL = OFPP.LOCAL;
+/** alloc_ofp_port gives numbers below MIN(max_ports, 32768): the upper half is the controllers'. */
+const OFPP_ALLOC_MAX = 32768;
 
 export class OvsBridge extends Element implements XlateHost, KeepsLearned {
   readonly tables = new FlowTables();
@@ -97,6 +99,10 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
   readonly traceFormat: TraceFormat;
   private readonly byOfport = new Map<number, OvsPort>();
   private readonly byName = new Map<string, OvsPort>();
+  /** alloc_ofp_port's last number, and the OpenFlow numbers of deleted ports with when they went (ofport_usage). */
+  private allocPortNo = 0;
+  private readonly ofportUsage = new Map<number, number>();
+  private readonly deleted: OvsPort[] = [];
   /** Engine Port.index -> OvsPort. */
   private readonly byIndex: (OvsPort | undefined)[] = [];
   private xlate: Xlate | null = null;
@@ -159,9 +165,37 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
     return this.attachPort(name, cfg);
   }
 
+  /**
+   * ofproto's alloc_ofp_port() for an interface with no ofport_request: the
+   * next number after the last one it gave (from 1, below 32768) that was
+   * never used, or whose port went more than an hour ago; failing that, the
+   * one deleted longest ago (so that old flows do not meet a new port at
+   * once). The topology's ports were requested, which moves nothing.
+   */
+  allocOfport(nowMs: number): number {
+    const end = this.allocPortNo;
+    let lru = 0, lruAt = Infinity;
+    for (;;) {
+      if (++this.allocPortNo >= OFPP_ALLOC_MAX) this.allocPortNo = 1;
+      const n = this.allocPortNo;
+      const deletedAt = this.byOfport.has(n) ? Infinity : this.ofportUsage.get(n);
+      if (deletedAt === undefined || deletedAt < nowMs - 3600_000) {
+        this.ofportUsage.delete(n);
+        return n;
+      }
+      if (deletedAt < lruAt) [lru, lruAt] = [n, deletedAt];
+      if (n === end) {
+        if (lru) return lru;
+        throw new Error(`bridge ${this.name}: no free OpenFlow port number`);
+      }
+    }
+  }
+
   private attachPort(name: string, cfg: OvsPortConfig): OvsPort {
     if (!this.engine) throw new Error(`bridge ${this.name}: add it to the engine before adding ports`);
     if (this.byName.has(name)) throw new Error(`bridge ${this.name} already has a port named ${name}`);
+    // A port deleted and added again: its device's engine port, still linked where it was.
+    const gone = this.port(name);
     let ofport = cfg.ofport;
     if (ofport === undefined) {
       ofport = 1;
@@ -171,7 +205,7 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
     } else if (ofport < 1 || (ofport >= OFPP.MAX && ofport !== OFPP.LOCAL)) {
       throw new Error(`bridge ${this.name}: bad ofport ${ofport}`);
     }
-    const port = this.engine.addPort(this, name);
+    const port = gone ?? this.engine.addPort(this, name);
     const op = new OvsPort(name, ofport, port, cfg);
     op.created = this.engine.now;
     this.byOfport.set(ofport, op);
@@ -194,6 +228,8 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
     this.portList = this.portList.filter((p) => p !== op);
     this.fdb.flushPort(op.ofport);
     op.port.up = false;
+    this.ofportUsage.set(op.ofport, this.now());
+    if (!op.plugged) this.deleted.push(op);
     this.xdeps?.portChanged(op.ofport);
   }
 
@@ -216,6 +252,17 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
 
   portByOfport(ofport: number): OvsPort | undefined {
     return this.byOfport.get(ofport);
+  }
+
+  /** The ports the topology gave the bridge, LOCAL first then by OpenFlow number, those deleted since included. */
+  topologyPorts(): OvsPort[] {
+    const ps = [...this.portList, ...this.deleted].filter((p) => !p.plugged);
+    return ps.sort((a, b) => (a.ofport === OFPP.LOCAL ? -1 : b.ofport === OFPP.LOCAL ? 1 : a.ofport - b.ofport));
+  }
+
+  /** The topology's ports that ovs-vsctl deleted. */
+  deletedPorts(): readonly OvsPort[] {
+    return this.deleted;
   }
 
   portByName(name: string): OvsPort | undefined {

@@ -6,11 +6,11 @@
 // kernel numbers ports added to it, the lowest free number each, here in the
 // node's bridge order with each bridge's LOCAL port first and then its ports
 // by OpenFlow number (the real numbers follow the order ovs-vswitchd once
-// added them, which no topology records). A patch port has no datapath port;
-// every vxlan port with the same UDP port shares one (vxlan_sys_4789), as in
-// the kernel datapath.
+// added them, which no topology records); a port ovs-vsctl deletes frees its
+// number, and one it adds takes the lowest free number then. A patch port
+// has no datapath port; every vxlan port with the same UDP port shares one
+// (vxlan_sys_4789), as in the kernel datapath.
 import type { OvsBridge } from './bridge.js';
-import { OFPP_LOCAL } from './bridge.js';
 import type { OvsPort } from './ovs-port.js';
 import { ipToString } from '../wire/addr.js';
 import { PC, type Stats } from '../datapath/stats.js';
@@ -22,8 +22,8 @@ export class NodeDatapath {
     let next = 1;
     const tunnels = new Map<number, number>(); // UDP port -> its vxlan_sys_N port
     for (const br of bridges) {
-      const local = br.portByOfport(OFPP_LOCAL);
-      for (const p of [...(local ? [local] : []), ...br.portList.filter((x) => x !== local)]) {
+      // The topology's ports, those ovs-vsctl deleted since too (their numbers went with them, the others' stay).
+      for (const p of br.topologyPorts()) {
         if (p.type === 'patch') continue;
         if (p.type !== 'vxlan') this.odp.set(p, next++);
         else {
@@ -31,7 +31,17 @@ export class NodeDatapath {
           this.odp.set(p, tunnels.get(p.dstPort)!);
         }
       }
+      for (const p of br.portList) if (p.plugged && p.plugged.odp !== null) this.odp.set(p, p.plugged.odp);
     }
+    for (const br of bridges) for (const p of br.deletedPorts()) this.odp.delete(p);
+  }
+
+  /** The number the kernel gives a port added now (ovs_vport_cmd_new: the lowest free one). */
+  nextFree(): number {
+    const used = new Set(this.odp.values());
+    let n = 1;
+    while (used.has(n)) n++;
+    return n;
   }
 
   /**

@@ -78,12 +78,20 @@ export class OvsPort {
   tag: number | undefined;
   readonly trunks: number[] | undefined;
   /** The Port row's vlan_mode; undefined: implied by the tag. */
-  private readonly vlanModeColumn: VlanMode | undefined;
+  readonly vlanModeColumn: VlanMode | undefined;
   readonly options: OvsPortOptions;
   /** OFPPC bits but PORT_DOWN (ovs-ofctl mod-port): NO_RECV, NO_FWD and NO_FLOOD change what the bridge does. */
   config: number;
   /** Engine time (ms) the port joined its bridge: ofport->created, dump-ports' duration. */
   created = 0;
+  /**
+   * A port ovs-vsctl add-port created at runtime: its datapath port number
+   * (the kernel's lowest free one then) and, for an internal port, the
+   * ifindex its new device got in the root namespace, and the Interface's
+   * external_ids it was added with (Neutron's iface-id, attached-mac, ...). Undefined for the
+   * topology's ports (numbered from the topology: datapath-ports.ts, root-netns.ts).
+   */
+  plugged?: { odp: number | null; ifindex: number; externalIds: readonly (readonly [string, string])[] };
   /**
    * Bytes to add to the engine's tx/rx byte counts for OVS's figure
    * (dump-ports): a patch or tunnel port counts each packet's length where it

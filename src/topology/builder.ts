@@ -30,6 +30,8 @@ export interface BuildOptions extends EngineOptions {
 export class Emulator {
   /** Per node: its Open_vSwitch row's other_config as ovs-vsctl wrote it (src/control/ovsdb-honoured.ts). */
   readonly ovsOtherConfig = new Map<string, Map<string, string>>();
+  /** Per node: the last ifindex its root namespace gave a device created at runtime (src/control/root-netns.ts plugIfindex). */
+  readonly rootIfindex = new Map<string, number>();
 
   constructor(
     readonly engine: Engine,

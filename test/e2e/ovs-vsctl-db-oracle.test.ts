@@ -542,3 +542,116 @@ test('vsctl commands joined by -- are one transaction as in ovs-vsctl 3.1: outpu
   assert.throws(() => vsctl.run({ emu, invalidate: () => {} }, ['set', node, 'Port', tagged, 'tag=7', '--', 'list-br', 'w02']), /one invocation is one node's transaction/);
   assert.deepEqual(TABLES.map((t) => ours(node, ['list', t]).stdout), before);
 });
+
+/** A port ovs-vsctl added as internal: down on the real switch too, once ovs-vswitchd has written so (dpemu's new internal device is DOWN, as on a kernel node). */
+async function downOnReal(o: RealOvs, bridge: string, port: string): Promise<void> {
+  o.ofctl('mod-port', bridge, port, 'down');
+  o.appctl(['netdev-dummy/set-admin-state', port, 'down']);
+  const state = (): string => real(o, ['get', 'Interface', port, 'admin_state', 'link_state']).stdout;
+  for (let i = 0; i < 100 && state() !== 'down\ndown\n'; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(state(), 'down\ndown\n', `${port} down on the real switch`);
+}
+
+/** `ofctl show` and `dump-ports-desc`'s ports: number, name, config and state (the dummy netdevs' addresses and features aside). */
+const portLines = (text: string): string =>
+  text.split('\n').filter((l) => /^ \S+\(|^ {5}(config|state):/.test(l)).map((l) => l.replace(/ addr:.*/, '')).join('\n');
+
+test('vsctl add-port and del-port add and delete ports as ovs-vsctl 3.1 and ovs-vswitchd do: rows, ofports, list-ports, show, ofctl show; their errors; a failed transaction changes nothing', async () => {
+  const { o, node } = await w07BothSides();
+  const qvo = bridgesOf(node).flatMap((b) => b.portList).find((p) => p.name.startsWith('qvo'))!.name;
+  const patch = bridgesOf(node).flatMap((b) => b.portList).find((p) => p.type === 'patch')!.name;
+  const qr = bridgesOf(node).flatMap((b) => b.portList).find((p) => p.name.startsWith('qr-'))!.name;
+  const flowsBefore = (ofctl.run({ emu, invalidate: () => {} }, ['dump-flows', node, 'br-int', '--no-stats']) as CommandResponse).stdout;
+  /** The same words on both sides: same output and exit, then the same rows, list-ports, show and ofctl's ports. */
+  const same = async (words: string[], internal?: string): Promise<void> => {
+    const a = ours(node, words), b = lastLine(real(o, words));
+    assert.deepEqual(a, b, `${node}: ovs-vsctl ${words.join(' ')}`);
+    if (internal) await downOnReal(o, 'br-int', internal);
+    const realNames = rowNames((x) => real(o, x)), ourNames = rowNames((x) => ours(node, x));
+    for (const t of TABLES) {
+      assert.deepEqual(norm(ours(node, ['list', t]), ourNames, t, undefined), norm(real(o, ['list', t]), realNames, t, undefined), `${t} after ovs-vsctl ${words.join(' ')}`);
+    }
+    for (const br of ['br-int', 'br-tun']) {
+      assert.equal(ours(node, ['list-ports', br]).stdout, real(o, ['list-ports', br]).stdout, `list-ports ${br} after ${words.join(' ')}`);
+      const dpemu = (cmd: string) => (ofctl.run({ emu, invalidate: () => {} }, [cmd, node, br]) as CommandResponse).stdout;
+      for (const cmd of ['show', 'dump-ports-desc']) assert.equal(portLines(dpemu(cmd)), portLines(o.ofctl(cmd, br)), `ofctl ${cmd} ${br} after ${words.join(' ')}`);
+    }
+    // show: the same bridges, ports and interfaces (in hash order on the real side: each port's block, under its bridge, sorted).
+    const ports = (text: string): string[] => {
+      const blocks: string[] = [];
+      let bridge = '';
+      for (const l of text.replace(/"/g, '').split('\n').slice(1)) {
+        if (l.startsWith('    Bridge ')) bridge = l.trim();
+        else if (l.startsWith('        Port ')) blocks.push(`${bridge}: ${l.trim()}`);
+        else if (l.startsWith('            ')) blocks[blocks.length - 1] += ` ${l.trim()}`;
+        else if (l.trim() && !l.includes('ovs_version')) blocks.push(`${bridge}: ${l.trim()}`);
+      }
+      return blocks.sort();
+    };
+    assert.deepEqual(ports(ours(node, ['show']).stdout), ports(real(o, ['show']).stdout), `show after ${words.join(' ')}`);
+  };
+  await same(['add-port', 'br-int', 'dpe-vp1', '--', 'set', 'Interface', 'dpe-vp1', 'type=internal'], 'dpe-vp1');
+  // As Neutron's ovs_lib plugs a router port: --may-exist, type internal and the port's external_ids in one transaction.
+  await same(['--', '--may-exist', 'add-port', 'br-int', 'dpe-vp2', 'tag=5', '--', 'set', 'Interface', 'dpe-vp2', 'type=internal',
+    'external_ids:iface-id=4f0c5a0e-1d2b-4c6e-9a3f-2b7c8d9e0f11', 'external_ids:iface-status=active', 'external_ids:attached-mac=fa:16:3e:00:00:01'], 'dpe-vp2');
+  for (const words of [
+    ['--may-exist', 'add-port', 'br-int', 'dpe-vp1'],
+    ['--may-exist', 'add-port', 'br-tun', 'dpe-vp1'],
+    ['add-port', 'br-int', 'dpe-vp1'],
+    ['add-port', 'br-tun', 'dpe-vp1'],
+    ['add-port', 'br-int', 'br-tun'],
+    ['add-port', 'br-int', patch],
+    ['add-port', 'dpe-nobr', 'dpe-vp3'],
+    ['add-port', 'br-int', 'dpe-vp3', 'nope=1'],
+    ['add-port', 'br-int', 'dpe-vp3', 'tag=x'],
+    ['add-port', 'br-int'],
+    ['--if-exists', 'add-port', 'br-int', 'dpe-vp3'],
+    ['del-port'],
+    ['del-port', 'br-int', 'dpe-vp1', 'x'],
+    ['del-port', 'dpe-nope'],
+    ['del-port', 'br-int'],
+    ['del-port', 'br-tun', 'br-int'],
+    ['del-port', 'br-tun', 'dpe-vp2'],
+    ['del-port', 'dpe-nobr', 'dpe-nope'],
+    ['del-port', 'dpe-nobr', 'dpe-vp2'],
+    ['--if-exists', 'del-port', 'dpe-nope'],
+    ['--if-exists', 'del-port', 'br-int'],
+    ['--with-iface', 'del-port', 'dpe-nope'],
+    ['--may-exist', 'del-port', 'dpe-vp2'],
+    // One transaction: a command that fails leaves the port not added, nor the other deleted.
+    ['add-port', 'br-int', 'dpe-vp4', '--', 'set', 'Interface', 'dpe-vp4', 'type=internal', '--', 'del-port', 'dpe-nope'],
+    ['del-port', 'dpe-vp2', '--', 'del-port', 'dpe-vp2'],
+    ['del-port', 'dpe-vp2', '--', 'add-port', 'br-int', 'dpe-vp2', 'tag=x'],
+  ]) await same(words);
+  // What dpemu does not model (the real one takes them): refused, nothing written.
+  const before = TABLES.map((t) => ours(node, ['list', t]).stdout);
+  for (const [words, why] of [
+    [['add-port', 'br-int', 'dpe-vp3', 'name=x'], /^ovs-vsctl: dpemu does not model a port named other than its interface/],
+    [['add-port', 'br-int', 'dpe-vp3', 'external_ids:x=y'], /^ovs-vsctl: dpemu does not model adding a port with column external_ids of table Port/],
+    [['add-port', 'br-int', 'dpe-vp3', '--', 'set', 'Interface', 'dpe-vp3', 'type=vxlan', 'options:remote_ip=192.0.2.1'], /^ovs-vsctl: dpemu does not model adding a port with column options of table Interface/],
+    [['add-port', 'br-int', 'dpe-vp3', '--', 'set', 'Interface', 'dpe-vp3', 'type=geneve'], /^ovs-vsctl: dpemu does not model adding an interface of type geneve/],
+    [['add-port', 'br-int', 'dpe-vp3'], /^ovs-vsctl: dpemu does not model a port without its device: w07 has no device dpe-vp3/],
+    [['add-port', 'br-int', 'dpe-vp3', '--', 'set', 'Interface', 'dpe-vp3', 'type=internal', '--', 'del-port', qr], /^ovs-vsctl: dpemu does not model deleting port qr-.* which is in namespace qrouter-/],
+  ] as const) {
+    const a = ours(node, [...words]);
+    assert.equal(a.exit, 1, words.join(' '));
+    assert.match(a.stderr, why, words.join(' '));
+    assert.deepEqual(TABLES.map((t) => ours(node, ['list', t]).stdout), before, words.join(' '));
+  }
+  await same(['del-port', 'br-int', 'dpe-vp1']);
+  // alloc_ofp_port goes on from the last number it gave: not dpe-vp1's, which went a moment ago.
+  await same(['add-port', 'br-int', 'dpe-vp3', '--', 'set', 'Interface', 'dpe-vp3', 'type=internal'], 'dpe-vp3');
+  await same(['--with-iface', 'del-port', 'dpe-vp3', '--', '--if-exists', 'del-port', 'dpe-nope']);
+  // Deleted and added again in one transaction: the same port (its ofport), configured anew; and what later commands see.
+  await same(['del-port', 'dpe-vp2', '--', 'add-port', 'br-int', 'dpe-vp2', 'tag=6', '--', 'set', 'Interface', 'dpe-vp2', 'type=internal', '--', 'list-ports', 'br-int', '--', 'port-to-br', 'dpe-vp2']);
+  await same(['del-port', qvo, '--', 'add-port', 'br-int', qvo, '--', 'iface-to-br', qvo]);
+  await same(['add-port', 'br-int', 'dpe-vp6', '--', 'set', 'Interface', 'dpe-vp6', 'type=internal', '--', 'del-port', 'dpe-vp6', '--', 'list-ifaces', 'br-int', '--', 'iface-to-br', 'dpe-vp6']);
+  // A port added and deleted in one transaction: nothing.
+  await same(['add-port', 'br-int', 'dpe-vp5', '--', 'del-port', 'dpe-vp5']);
+  // The VM's port off the bridge, and back (its device stayed, on no bridge): a new ofport, no tag.
+  await same(['del-port', qvo]);
+  await same(['add-port', 'br-int', qvo]);
+  await same(['del-port', patch]);
+  // OVS keeps the flows that name a deleted port.
+  assert.equal((ofctl.run({ emu, invalidate: () => {} }, ['dump-flows', node, 'br-int', '--no-stats']) as CommandResponse).stdout, flowsBefore);
+});
