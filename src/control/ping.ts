@@ -19,6 +19,8 @@ export type PingEvent = Exclude<PingItem, { kind: 'reply' }> | { kind: 'reply'; 
 export interface PingSession {
   readonly source: string;
   readonly ident: number;
+  /** Every echo request fails with ENOBUFS (the socket's SO_SNDBUF, NetNamespace.pingNoBufs). */
+  readonly nobufs?: boolean;
   readonly captured: number;
   readonly dropped: number;
   /** Echo request `seq`; a traceroute socket's probe `seq` with TTL `ttl`. */
@@ -42,9 +44,10 @@ export function openPing(scope: Scope, r: PingOpenRequest, opts: Pick<CaptureOpt
     (r.tos !== undefined && !byte(r.tos)) ||
     (r.pattern !== undefined && !(Array.isArray(r.pattern) && r.pattern.length <= 16 && r.pattern.every(byte))) ||
     (r.pmtudisc !== undefined && r.pmtudisc !== 0 && r.pmtudisc !== 1 && r.pmtudisc !== 2) ||
-    (r.strict !== undefined && typeof r.strict !== 'boolean')
+    (r.strict !== undefined && typeof r.strict !== 'boolean') ||
+    (r.sndbuf !== undefined && !(Number.isInteger(r.sndbuf) && r.sndbuf > 0))
   ) {
-    throw new ControlError('control: ping wants {"open": {node, ns?, dst, size, ttl?, device?, source?, tos?, pattern?, pmtudisc?, strict?, trace?, port?}}');
+    throw new ControlError('control: ping wants {"open": {node, ns?, dst, size, ttl?, device?, source?, tos?, pattern?, pmtudisc?, strict?, sndbuf?, trace?, port?}}');
   }
   const ns: NetNamespace = mustNamespace(scope, r.node, r.ns);
   const dst = address(r.dst, 'destination')!;
@@ -75,6 +78,7 @@ export function openPing(scope: Scope, r: PingOpenRequest, opts: Pick<CaptureOpt
   return {
     source: ipToString(from),
     ident: sock.ident,
+    ...(r.sndbuf !== undefined && ns.pingNoBufs(sock, r.size, r.sndbuf) ? { nobufs: true } : {}),
     get captured() {
       return out.captured;
     },

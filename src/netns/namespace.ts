@@ -43,7 +43,7 @@ import { Netfilter, newPacketInfo, fillPacketInfo, fillDatagramInfo, type NfPack
 import { CT_RELATED, IPS_CONFIRMED, IPS_DYING, VERDICT_ACCEPT, VERDICT_REJECT } from '../netfilter/constants.js';
 import { ruleSaveText } from '../netfilter/rule.js';
 import { IPTABLES_CACHE_CELLS } from '../netfilter/traversal-cache.js';
-import { IP_PMTUDISC_DO, IP_PMTUDISC_DONT, IP_PMTUDISC_WANT, PingError, PingSocket, wallUs, type PingItem, type PingOpen } from './ping-socket.js';
+import { fragmentsNoBufs, IP_PMTUDISC_DO, IP_PMTUDISC_DONT, IP_PMTUDISC_WANT, PingError, PingSocket, wallUs, type PingItem, type PingOpen } from './ping-socket.js';
 import { updatePmtu } from './pmtu.js';
 import { TraceSocket, type TraceOpen } from './trace-socket.js';
 import { udpSetChecksum } from '../wire/udp.js';
@@ -1222,6 +1222,17 @@ export class NetNamespace extends Element implements KeepsLearned {
 
   closePing(sock: PingSocket): void {
     this.pings = this.pings.filter((p) => p !== sock);
+  }
+
+  /**
+   * Whether sendto() of an echo request with `dataLen` bytes of data fails
+   * with ENOBUFS for a socket whose sk_sndbuf is `sndbuf` (ping -S): cut
+   * into more fragments of the route's MTU, now, than it lets be allocated
+   * (fragmentsNoBufs). IP_PMTUDISC_DO cuts none (EMSGSIZE first).
+   */
+  pingNoBufs(sock: PingSocket, dataLen: number, sndbuf: number): boolean {
+    const rt = routeOutput(this.ns, { dst: sock.dst, src: sock.bound, oif: sock.oif, tos: sock.tos, proto: IPPROTO_ICMP, sport: sock.ident });
+    return rt.kind !== 'error' && sock.pmtudisc !== IP_PMTUDISC_DO && 28 + dataLen <= 65535 && fragmentsNoBufs(28 + dataLen, rt.mtu, sndbuf);
   }
 
   /**

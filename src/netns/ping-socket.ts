@@ -127,6 +127,34 @@ export class PingSocket {
   }
 }
 
+/** kmalloc's size classes up to KMALLOC_MAX_CACHE_SIZE; above it whole pages, a power of two of them. */
+const KMALLOC_SIZES = [8, 16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096, 8192];
+
+function kmallocSize(n: number): number {
+  const s = KMALLOC_SIZES.find((k) => k >= n);
+  if (s !== undefined) return s;
+  let p = 8192;
+  while (p < n) p *= 2;
+  return p;
+}
+
+/**
+ * __ip_append_data's ENOBUFS for a raw socket's datagram of `totLen` bytes
+ * cut to a path MTU of `mtu`, the socket's sk_sndbuf `sndbuf`: it allocates
+ * each fragment only while sk_wmem_alloc (1 with nothing in flight) and the
+ * truesize of the fragments before it stay within twice sk_sndbuf. A full
+ * fragment's truesize: its head (the MTU, its data rounded down to 8,
+ * LL_RESERVED_SPACE's 16 and 15 more, cache-aligned, and skb_shared_info's
+ * 320) as kmalloc rounds it, and struct sk_buff's 256 (x86-64).
+ */
+export function fragmentsNoBufs(totLen: number, mtu: number, sndbuf: number): boolean {
+  if (totLen <= mtu) return false;
+  const maxfraglen = ((mtu - 20) & ~7) + 20;
+  const frags = Math.ceil((totLen - 20) / (maxfraglen - 20));
+  const truesize = kmallocSize(((maxfraglen + 16 + 15 + 63) & ~63) + 320) + 256;
+  return 1 + (frags - 1) * truesize > 2 * sndbuf;
+}
+
 function writeU32LE(buf: Uint8Array, o: number, v: number): void {
   writeU32(buf, o, ((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24));
 }

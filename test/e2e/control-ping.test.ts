@@ -252,6 +252,33 @@ test('-f -l -D -O -p -Q -A -a -U -v -V through the real ping in a real namespace
   }
 });
 
+test('-S and -d through the real ping in a real namespace: a request cut into more fragments than SO_SNDBUF allows fails with ENOBUFS, as the kernel has it', { timeout: 180_000 }, async () => {
+  // -S 1 leaves SOCK_MIN_SNDBUF (4608): four 1500-byte fragments (5912 bytes of data) go, a fifth does not; ping tries again
+  // every 500 ms (10 ms flooding) until -W's linger time, then says so and counts it sent.
+  const cases = [
+    ['-S', '0', '192.168.1.7'],
+    ['-S', 'abc', '192.168.1.7'],
+    ['-S', '2147483648', '192.168.1.7'],
+    ['-c', '1', '-d', '192.168.1.7'],
+    ['-c', '2', '-i', '0.2', '-S', '1', '192.168.1.7'],
+    ['-c', '1', '-S', '1', '-s', '5912', '192.168.1.7'],
+    ['-c', '1', '-S', '1', '-s', '5913', '-W', '1', '192.168.1.7'],
+    ['-c', '2', '-S', '1', '-s', '10000', '-W', '1.2', '-O', '192.168.1.7'],
+    ['-c', '1', '-S', '1', '-s', '10000', '-w', '1', '192.168.1.7'],
+    ['-c', '1', '-S', '1', '-s', '10000', '-W', '1', '-q', '192.168.1.7'],
+    ['-c', '1', '-S', '6000', '-s', '10000', '192.168.1.7'],
+    ['-c', '2', '-f', '-S', '1', '-s', '10000', '-W', '0.5', '192.168.1.7'],
+  ];
+  const results = await Promise.all(cases.map(async (c) => [c, await realPing(c, 60_000), await inQrouter(c, 60_000)] as const));
+  for (const [c, want, got] of results) {
+    const flood = c.includes('-f');
+    const what = `ping ${c.join(' ')}\n--- real:\n${want.out}${want.err}--- dpemu:\n${got.out}${got.err}`;
+    assert.equal(got.status, want.status, what);
+    assert.equal(unpaced(got.out, flood), unpaced(want.out, flood), what);
+    assert.equal(got.err, want.err, what);
+  }
+});
+
 /** The first packet's bytes from the hex lines of `tcpdump -x` (from the IP header). */
 function firstPacket(text: string): Buffer {
   const hex: string[] = [];
