@@ -45,9 +45,10 @@ export function openPing(scope: Scope, r: PingOpenRequest, opts: Pick<CaptureOpt
     (r.pattern !== undefined && !(Array.isArray(r.pattern) && r.pattern.length <= 16 && r.pattern.every(byte))) ||
     (r.pmtudisc !== undefined && r.pmtudisc !== 0 && r.pmtudisc !== 1 && r.pmtudisc !== 2) ||
     (r.strict !== undefined && typeof r.strict !== 'boolean') ||
-    (r.sndbuf !== undefined && !(Number.isInteger(r.sndbuf) && r.sndbuf > 0))
+    (r.sndbuf !== undefined && !(Number.isInteger(r.sndbuf) && r.sndbuf > 0)) ||
+    (r.ident !== undefined && !(Number.isInteger(r.ident) && r.ident >= 0 && r.ident <= 0xffff))
   ) {
-    throw new ControlError('control: ping wants {"open": {node, ns?, dst, size, ttl?, device?, source?, tos?, pattern?, pmtudisc?, strict?, sndbuf?, trace?, port?}}');
+    throw new ControlError('control: ping wants {"open": {node, ns?, dst, size, ttl?, device?, source?, tos?, pattern?, pmtudisc?, strict?, sndbuf?, ident?, trace?, port?}}');
   }
   const ns: NetNamespace = mustNamespace(scope, r.node, r.ns);
   const dst = address(r.dst, 'destination')!;
@@ -66,6 +67,7 @@ export function openPing(scope: Scope, r: PingOpenRequest, opts: Pick<CaptureOpt
         ...(r.pattern !== undefined ? { pattern: Uint8Array.from(r.pattern) } : {}),
         ...(r.pmtudisc !== undefined ? { pmtudisc: r.pmtudisc } : {}),
         ...(r.strict ? { strict: true } : {}),
+        ...(r.ident !== undefined ? { ident: r.ident } : {}),
       },
       (item) => {
         if (out.room()) out.push(item);

@@ -1185,8 +1185,8 @@ export class NetNamespace extends Element implements KeepsLearned {
    * ping's raw socket and its connect() probe (ping4_run): the source
    * address routing picks for the destination (a UDP socket connected to
    * port 1025), or the bound one, or ping's error. The echo identifier is
-   * one no other ping socket here uses and no tracked connection between
-   * the two addresses holds.
+   * -e's, or one no other ping socket here uses and no tracked connection
+   * between the two addresses holds.
    */
   openPing(o: PingOpen, onItem: (item: PingItem) => void): { sock: PingSocket; source: number } {
     let oif = 0;
@@ -1206,8 +1206,8 @@ export class NetNamespace extends Element implements KeepsLearned {
       if (o.strict) bound = source; // -B: bind() to it
     } else if (!localAddrDev(this.ns, bound) && !this.ns.sys.ip_nonlocal_bind) throw new PingError('bind: Cannot assign requested address');
     const ct = this.nf.tracking ? this.nf.conntrack : null, now = this.engine.now;
-    let ident = 0;
-    for (let tries = 0; tries < 0x10000; tries++) {
+    let ident = o.ident ?? 0;
+    for (let tries = 0; o.ident === undefined && tries < 0x10000; tries++) {
       ident = Math.floor(Math.random() * 0x10000);
       if (this.pings.some((p) => p.ident === ident)) continue;
       if (ct !== null && (ct.find(source, o.dst, IPPROTO_ICMP, ident, 0, now) !== 0 || ct.find(o.dst, source, IPPROTO_ICMP, ident, 0, now) !== 0)) continue;
@@ -1338,7 +1338,8 @@ export class NetNamespace extends Element implements KeepsLearned {
       info = nopmtu === 0 ? readU16(buf, l4 + 6) : 0;
       this.pingPmtu(buf, l4, pkt.len - ETH_HLEN - (l4 - l3), info);
     }
-    for (const s of this.pings) if (s.take(buf, l3, dg === null ? len : pkt.len - ETH_HLEN, whole, info)) break;
+    // Every raw ICMP socket gets its copy (raw_v4_input, raw_icmp_error): two pings given one identifier (-e) both take it.
+    for (const s of this.pings) s.take(buf, l3, dg === null ? len : pkt.len - ETH_HLEN, whole, info);
   }
 
   /**

@@ -29,6 +29,8 @@ export interface PingOpen {
   pmtudisc?: number;
   /** -B: bind() to the source the connect() probe found. */
   strict?: boolean;
+  /** -e: the echo identifier; without it a random one. */
+  ident?: number;
 }
 
 export const IP_PMTUDISC_DONT = 0;

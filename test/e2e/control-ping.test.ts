@@ -252,7 +252,7 @@ test('-f -l -D -O -p -Q -A -a -U -v -V through the real ping in a real namespace
   }
 });
 
-test('-S and -d through the real ping in a real namespace: a request cut into more fragments than SO_SNDBUF allows fails with ENOBUFS, as the kernel has it', { timeout: 180_000 }, async () => {
+test('-S, -d and -e through the real ping in a real namespace: a request cut into more fragments than SO_SNDBUF allows fails with ENOBUFS, as the kernel has it; -e the identifier', { timeout: 180_000 }, async () => {
   // -S 1 leaves SOCK_MIN_SNDBUF (4608): four 1500-byte fragments (5912 bytes of data) go, a fifth does not; ping tries again
   // every 500 ms (10 ms flooding) until -W's linger time, then says so and counts it sent.
   const cases = [
@@ -268,6 +268,10 @@ test('-S and -d through the real ping in a real namespace: a request cut into mo
     ['-c', '1', '-S', '1', '-s', '10000', '-W', '1', '-q', '192.168.1.7'],
     ['-c', '1', '-S', '6000', '-s', '10000', '192.168.1.7'],
     ['-c', '2', '-f', '-S', '1', '-s', '10000', '-W', '0.5', '192.168.1.7'],
+    ['-c', '1', '-e', '5', '-v', '192.168.1.7'],
+    ['-c', '1', '-e', '0', '192.168.1.7'],
+    ['-e', '65536', '192.168.1.7'],
+    ['-e', 'abc', '192.168.1.7'],
   ];
   const results = await Promise.all(cases.map(async (c) => [c, await realPing(c, 60_000), await inQrouter(c, 60_000)] as const));
   for (const [c, want, got] of results) {
@@ -276,6 +280,8 @@ test('-S and -d through the real ping in a real namespace: a request cut into mo
     assert.equal(got.status, want.status, what);
     assert.equal(unpaced(got.out, flood), unpaced(want.out, flood), what);
     assert.equal(got.err, want.err, what);
+    // The identifier on the wire: -v prints the one the reply carries.
+    if (c.includes('-e') && c.includes('-v')) for (const r of [want, got]) assert.match(r.out, / icmp_seq=1 ident=5 ttl=64 /, what);
   }
 });
 
