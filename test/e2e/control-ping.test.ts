@@ -285,6 +285,24 @@ test('-S, -d and -e through the real ping in a real namespace: a request cut int
   }
 });
 
+test('two pings given one identifier (-e): each takes the replies to both, as every raw socket gets its copy in the kernel', { timeout: 120_000 }, async () => {
+  // The second's request 1 goes out after the first has had its reply 1: to the first, that reply is a duplicate.
+  const pair = async (ping: (args: string[], timeoutMs?: number) => Promise<Ran>): Promise<[Ran, Ran]> => {
+    const first = ping(['-c', '5', '-i', '1', '-e', '4242', '192.168.1.7'], 60_000);
+    await new Promise((r) => setTimeout(r, 500));
+    const second = await ping(['-c', '1', '-W', '3', '-e', '4242', '192.168.1.7'], 60_000);
+    return [await first, second];
+  };
+  for (const [who, [r, second]] of [['real', await pair(realPing)], ['dpemu', await pair(inQrouter)]] as const) {
+    // The second has a reply too (its own, or one of the first's that came before it).
+    assert.equal(second.status, 0, `${who}: ${second.out}${second.err}`);
+    assert.match(second.out, /^1 packets transmitted, 1 received/m, `${who}: ${second.out}`);
+    assert.equal(r.status, 0, `${who}: ${r.out}${r.err}`);
+    assert.match(r.out, /^64 bytes from 192\.168\.1\.7: icmp_seq=1 ttl=64 time=\S+ ms \(DUP!\)$/m, `${who}: ${r.out}`);
+    assert.match(r.out, /^5 packets transmitted, 5 received, \+1 duplicates, 0% packet loss/m, `${who}: ${r.out}`);
+  }
+});
+
 /** The first packet's bytes from the hex lines of `tcpdump -x` (from the IP header). */
 function firstPacket(text: string): Buffer {
   const hex: string[] = [];
