@@ -82,7 +82,7 @@ function kernelSndbuf(a: PingArgs): number {
 }
 
 /** `dpemu ping`'s words, for its usage line. */
-export const PING_USAGE = 'NODE [-n NS] [-aABdDfnOqUv] [-M do|want|dont] [-c COUNT] [-e IDENT] [-i INTERVAL] [-l PRELOAD] [-p PATTERN] [-Q TOS] [-W TIMEOUT] [-w DEADLINE] [-s SIZE] [-S SNDBUF] [-t TTL] [-I IFACE|ADDR] ADDR';
+export const PING_USAGE = 'NODE [-n NS] [-aABdDfnOqUv] [-M do|want|dont] [-c COUNT] [-e IDENT] [-m MARK] [-i INTERVAL] [-l PRELOAD] [-p PATTERN] [-Q TOS] [-W TIMEOUT] [-w DEADLINE] [-s SIZE] [-S SNDBUF] [-t TTL] [-I IFACE|ADDR] ADDR';
 
 /** Where the words name the namespace: NODE [-n NS] first, as the other dpemu commands take them. */
 function splitTarget(argv: readonly string[]): { node: string | undefined; ns: string | undefined; rest: string[] } {
@@ -378,6 +378,7 @@ export async function pingCommand(argv: string[]): Promise<number> {
   if (a.strictSource && a.source === undefined) open.strict = true;
   open.sndbuf = kernelSndbuf(a);
   if (a.ident !== undefined) open.ident = a.ident;
+  if (a.mark) open.mark = a.mark;
   const out = (s: string): void => void process.stdout.write(s);
   const err = (s: string): void => void process.stderr.write(s);
 

@@ -46,9 +46,10 @@ export function openPing(scope: Scope, r: PingOpenRequest, opts: Pick<CaptureOpt
     (r.pmtudisc !== undefined && r.pmtudisc !== 0 && r.pmtudisc !== 1 && r.pmtudisc !== 2) ||
     (r.strict !== undefined && typeof r.strict !== 'boolean') ||
     (r.sndbuf !== undefined && !(Number.isInteger(r.sndbuf) && r.sndbuf > 0)) ||
-    (r.ident !== undefined && !(Number.isInteger(r.ident) && r.ident >= 0 && r.ident <= 0xffff))
+    (r.ident !== undefined && !(Number.isInteger(r.ident) && r.ident >= 0 && r.ident <= 0xffff)) ||
+    (r.mark !== undefined && !(Number.isInteger(r.mark) && r.mark >= 0 && r.mark <= 0xffffffff))
   ) {
-    throw new ControlError('control: ping wants {"open": {node, ns?, dst, size, ttl?, device?, source?, tos?, pattern?, pmtudisc?, strict?, sndbuf?, ident?, trace?, port?}}');
+    throw new ControlError('control: ping wants {"open": {node, ns?, dst, size, ttl?, device?, source?, tos?, pattern?, pmtudisc?, strict?, sndbuf?, ident?, mark?, trace?, port?}}');
   }
   const ns: NetNamespace = mustNamespace(scope, r.node, r.ns);
   const dst = address(r.dst, 'destination')!;
@@ -68,6 +69,7 @@ export function openPing(scope: Scope, r: PingOpenRequest, opts: Pick<CaptureOpt
         ...(r.pmtudisc !== undefined ? { pmtudisc: r.pmtudisc } : {}),
         ...(r.strict ? { strict: true } : {}),
         ...(r.ident !== undefined ? { ident: r.ident } : {}),
+        ...(r.mark ? { mark: r.mark } : {}),
       },
       (item) => {
         if (out.room()) out.push(item);

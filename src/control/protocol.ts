@@ -79,6 +79,8 @@ export interface PingOpenRequest {
   pmtudisc?: number;
   /** -B: bind to the source the connect() probe found. */
   strict?: boolean;
+  /** -m: SO_MARK (0 to 4294967295). */
+  mark?: number;
   /** -e: the echo identifier (0 to 65535); without it a random one. */
   ident?: number;
   /** SO_SNDBUF as the kernel keeps it (sk_sndbuf: ping's value doubled, within net.core.wmem_max and SOCK_MIN_SNDBUF). */

@@ -857,7 +857,8 @@ export class NetNamespace extends Element implements KeepsLearned {
    * address the loopback. False when OUTPUT or POSTROUTING dropped it
    * (ip_local_out's -EPERM, what the sender's sendmsg returns).
    */
-  private localOut(pkt: Packet, src: number, decided?: OutputDecision, related = false): boolean {
+  /** `mark`: the sending socket's SO_MARK, the skb's mark OUTPUT starts with. */
+  private localOut(pkt: Packet, src: number, decided?: OutputDecision, related = false, mark = 0): boolean {
     const e = this.engine, buf = pkt.buf, l3 = pkt.off + ETH_HLEN, info = this.info, dg = this.dg;
     const bad = dg !== null && dg.frags[0] === pkt
       ? fillDatagramInfo(info, buf, l3, pkt.len - ETH_HLEN, dg.l4Sum)
@@ -868,7 +869,7 @@ export class NetNamespace extends Element implements KeepsLearned {
     }
     this.infoPkt = pkt;
     info.inIf = null;
-    info.mark = 0;
+    info.mark = mark;
     if (related) {
       info.ct = this.relCt;
       info.ctDir = this.relDir ^ 1;
@@ -1199,7 +1200,7 @@ export class NetNamespace extends Element implements KeepsLearned {
     let source = bound;
     if (!bound) {
       // The probe socket has ping's IP_TOS too: an `ip rule tos` sees it.
-      const r = routeOutput(this.ns, { dst: o.dst, oif, tos: o.tos ?? 0, proto: IPPROTO_UDP, dport: 1025 });
+      const r = routeOutput(this.ns, { dst: o.dst, oif, tos: o.tos ?? 0, mark: o.mark ?? 0, proto: IPPROTO_UDP, dport: 1025 });
       if (r.kind === 'error') throw new PingError(`connect: ${strerror(r.errno)}`);
       if (r.kind === 'broadcast') throw new PingError('Do you want to ping broadcast? Then -b. If not, check your local firewall rules');
       source = r.src;
@@ -1215,7 +1216,7 @@ export class NetNamespace extends Element implements KeepsLearned {
     }
     // inet_create: IP_PMTUDISC_DONT with ip_no_pmtu_disc, else WANT, unless -M set it.
     const pmtudisc = o.pmtudisc ?? (this.ns.sys.ip_no_pmtu_disc ? IP_PMTUDISC_DONT : IP_PMTUDISC_WANT);
-    const sock = new PingSocket(ident, o.dst, bound, o.ttl ?? this.ns.sys.ip_default_ttl, oif, onItem, o.tos ?? 0, o.pattern ?? null, pmtudisc);
+    const sock = new PingSocket(ident, o.dst, bound, o.ttl ?? this.ns.sys.ip_default_ttl, oif, onItem, o.tos ?? 0, o.pattern ?? null, pmtudisc, o.mark ?? 0);
     this.pings = [...this.pings, sock];
     return { sock, source };
   }
@@ -1231,7 +1232,7 @@ export class NetNamespace extends Element implements KeepsLearned {
    * (fragmentsNoBufs). IP_PMTUDISC_DO cuts none (EMSGSIZE first).
    */
   pingNoBufs(sock: PingSocket, dataLen: number, sndbuf: number): boolean {
-    const rt = routeOutput(this.ns, { dst: sock.dst, src: sock.bound, oif: sock.oif, tos: sock.tos, proto: IPPROTO_ICMP, sport: sock.ident });
+    const rt = routeOutput(this.ns, { dst: sock.dst, src: sock.bound, oif: sock.oif, tos: sock.tos, mark: sock.mark, proto: IPPROTO_ICMP, sport: sock.ident });
     return rt.kind !== 'error' && sock.pmtudisc !== IP_PMTUDISC_DO && 28 + dataLen <= 65535 && fragmentsNoBufs(28 + dataLen, rt.mtu, sndbuf);
   }
 
@@ -1249,7 +1250,7 @@ export class NetNamespace extends Element implements KeepsLearned {
    */
   pingSend(sock: PingSocket, seq: number, dataLen: number): void {
     if (!this.pings.includes(sock)) return;
-    const rt = routeOutput(this.ns, { dst: sock.dst, src: sock.bound, oif: sock.oif, tos: sock.tos, proto: IPPROTO_ICMP, sport: sock.ident });
+    const rt = routeOutput(this.ns, { dst: sock.dst, src: sock.bound, oif: sock.oif, tos: sock.tos, mark: sock.mark, proto: IPPROTO_ICMP, sport: sock.ident });
     if (rt.kind === 'error') return sock.onItem({ kind: 'senderr', seq, message: strerror(rt.errno) });
     const e = this.engine, totLen = 28 + dataLen;
     if (sock.pmtudisc === IP_PMTUDISC_DO && totLen > rt.mtu && totLen <= 65535) return sock.onItem({ kind: 'senderr', seq, message: 'Message too long', mtu: rt.mtu });
@@ -1278,7 +1279,7 @@ export class NetNamespace extends Element implements KeepsLearned {
     ipv4SetChecksum(buf, l3);
     let sent = true;
     try {
-      sent = this.localOut(head, rt.src, rt);
+      sent = this.localOut(head, rt.src, rt, false, sock.mark);
     } finally {
       // Every way out sends, drops or consumes the whole datagram; after a throw, its slots go back.
       const dg = this.dg;

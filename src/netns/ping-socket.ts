@@ -31,6 +31,8 @@ export interface PingOpen {
   strict?: boolean;
   /** -e: the echo identifier; without it a random one. */
   ident?: number;
+  /** SO_MARK (-m): routing and netfilter see it on the connect() probe and each request. */
+  mark?: number;
 }
 
 export const IP_PMTUDISC_DONT = 0;
@@ -70,6 +72,7 @@ export class PingSocket {
     readonly tos = 0,
     readonly pattern: Uint8Array | null = null,
     readonly pmtudisc = IP_PMTUDISC_WANT,
+    readonly mark = 0,
   ) {}
 
   /**

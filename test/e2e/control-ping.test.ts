@@ -303,6 +303,42 @@ test('two pings given one identifier (-e): each takes the replies to both, as ev
   }
 });
 
+test('-m MARK: the connect() probe and each request carry it, so an ip rule fwmark routes them, as in the kernel', { timeout: 120_000 }, async () => {
+  // Only table 100 (by the mark) has a way to 203.0.113.0/24: via 192.168.1.7, which forwards nothing.
+  const rule = ['rule', 'add', 'fwmark', '7', 'lookup', '100'];
+  const route = ['route', 'add', '203.0.113.0/24', 'via', '192.168.1.7', 'table', '100'];
+  const inQ = (args: string[]) => dpemu(['ip', 'w07', 'netns', 'exec', QROUTER, 'ip', ...args]);
+  for (const args of [rule, route]) {
+    sh('ip', ['-n', nsA, ...args]);
+    const r = await inQ(args);
+    assert.equal(r.status, 0, r.err);
+  }
+  try {
+    const cases = [
+      ['-m', '7', '-c', '1', '-W', '1', '203.0.113.8'],
+      ['-m', '8', '-c', '1', '203.0.113.8'],
+      ['-c', '1', '-m', '7', '-I', '192.168.1.1', '-W', '1', '203.0.113.8'],
+      ['-m', '4294967295', '-c', '1', '192.168.1.7'],
+      ['-m', 'abc', '192.168.1.7'],
+      ['-m', '-1', '192.168.1.7'],
+      ['-m', '4294967296', '192.168.1.7'],
+    ];
+    for (const c of cases) {
+      const [want, got] = await Promise.all([realPing(c, 60_000), inQrouter(c, 60_000)]);
+      const what = `ping ${c.join(' ')}\n--- real:\n${want.out}${want.err}--- dpemu:\n${got.out}${got.err}`;
+      assert.equal(got.status, want.status, what);
+      assert.equal(untimed(got.out), untimed(want.out), what);
+      assert.equal(got.err, want.err, what);
+    }
+  } finally {
+    for (const args of [route, rule]) {
+      const del = args.map((w) => (w === 'add' ? 'del' : w));
+      sh('ip', ['-n', nsA, ...del]);
+      await inQ(del);
+    }
+  }
+});
+
 /** The first packet's bytes from the hex lines of `tcpdump -x` (from the IP header). */
 function firstPacket(text: string): Buffer {
   const hex: string[] = [];
