@@ -11,6 +11,7 @@ import { takeSocket } from './control-socket.js';
 import { conntrackEventsCommand, isConntrackEvents } from './conntrack-events.js';
 import { FILE_NAME_OPT } from '../control/ovs-commands.js';
 import { netnsExec } from './netns-exec.js';
+import { withSysctlFiles } from './sysctl-files.js';
 import { PING_USAGE, pingCommand } from './ping.js';
 import { tracerouteCommand } from './traceroute.js';
 
@@ -62,7 +63,8 @@ export async function remote(family: string, argv: string[]): Promise<number> {
   }
   if (family === 'conntrack' && isConntrackEvents(rest)) return conntrackEventsCommand(socket, rest);
   try {
-    const r = await runRemote(endpointFromEnv(socket), family, family === 'ofctl' ? inlineFlowFile(rest) : rest);
+    const words = family === 'ofctl' ? inlineFlowFile(rest) : family === 'sysctl' ? withSysctlFiles(rest) : rest;
+    const r = await runRemote(endpointFromEnv(socket), family, words);
     if (r.stdout) process.stdout.write(r.stdout);
     if (r.stderr) process.stderr.write(r.stderr);
     return r.exit;
@@ -85,7 +87,7 @@ const FAMILIES: [string, string, string][] = [
   ['iptables', 'NODE -n NS [-t TABLE] -S|-L -n -v|-A|-D|-I ...', 'as iptables (legacy) inside a namespace'],
   ['iptables-save', 'NODE -n NS [-t TABLE] [-c]', 'as iptables-save inside a namespace'],
   ['conntrack', 'NODE -n NS -L|-G|-C|-S|-D|-F|-E [filters]', 'as conntrack inside a namespace (-E streams events until Ctrl-C)'],
-  ['sysctl', 'NODE -n NS [-n|-N] [-e] [-q] [-w] KEY[=VALUE]...|-a', 'as sysctl (procps-ng) inside a namespace: the net.ipv4 keys dpemu models (-a lists them)'],
+  ['sysctl', 'NODE -n NS [-n|-N] [-e] [-q] [-w] [--dry-run] [-r REGEX] KEY[=VALUE]...|-a|-p [FILE...]|--system', 'as sysctl (procps-ng) inside a namespace: the net.ipv4 keys dpemu models (-a lists them); -p and --system read their files here'],
   ['clear-counters', '', 'zero port, drop, flow and iptables counters'],
   ['reload', '', 'make the daemon re-read its topology'],
   ['nodes', '', 'list nodes with their bridges and namespaces'],

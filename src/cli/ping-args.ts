@@ -2,15 +2,18 @@
 // permutation, its optstring, strtol_or_err and ping_strtod), checked
 // against the real ping on Debian bookworm: the same messages and exit
 // statuses. Options dpemu does not emulate (socket options it has no
-// model for: -b -C -d -e -L -m -r -R -S -T, and IPv6's) are refused as
-// getopt refuses an unknown one.
+// model for: -b -C -L -r -R -T, and IPv6's) are refused as getopt
+// refuses an unknown one.
 import { inetAton } from '../control/inet-aton.js';
 import { parseIpv4, ipToString } from '../wire/addr.js';
 
 /** iputils 20221126's optstring (ping.c main): options that take an argument are followed by ':'. */
 const OPTSTRING = 'h?4bRT:6F:N:aABc:CdDe:fi:I:l:Lm:M:nOp:qQ:rs:S:t:UvVw:W:';
-/** What dpemu emulates (-4 and -n change nothing here: IPv4 only, and a numeric target prints numerically; -U only how ping reads the receive time). */
-const SUPPORTED = 'aABcDfiIlMnOpqQstUvVwW4';
+/**
+ * What dpemu emulates (-4 and -n change nothing here: IPv4 only, and a numeric target prints numerically; -U only how ping
+ * reads the receive time; -d's SO_DEBUG nothing a namespace shows).
+ */
+const SUPPORTED = 'aABcdDefiIlmMnOpqQsStUvVwW4';
 /** -M's words: IP_MTU_DISCOVER's values (20221126 knows no `probe`). */
 export const PMTUDISC = { dont: 0, want: 1, do: 2 } as const;
 /** ping -V on Debian bookworm. */
@@ -53,6 +56,12 @@ export interface PingArgs {
   deadline: number;
   /** -s */
   size: number;
+  /** -m: SO_MARK; unset, none. */
+  mark?: number;
+  /** -e: the echo identifier; unset, a random one. */
+  ident?: number;
+  /** -S: SO_SNDBUF; unset, ping's estimate of a request's memory (sock_setbufs). */
+  sndbuf?: number;
   /** -t */
   ttl?: number;
   /** -I: an interface, or a source address. */
@@ -234,6 +243,15 @@ export function parsePingArgs(argv: readonly string[], warn: string[], out: stri
           break;
         case 's':
           a.size = integer(arg!, 0, INT_MAX);
+          break;
+        case 'S':
+          a.sndbuf = integer(arg!, 1, INT_MAX);
+          break;
+        case 'e':
+          a.ident = integer(arg!, 0, 0xffff);
+          break;
+        case 'm':
+          a.mark = integer(arg!, 0, 0xffffffff);
           break;
         case 't':
           a.ttl = integer(arg!, 0, 255);

@@ -17,6 +17,10 @@ import { PingStats } from './ping-stats.js';
 
 /** MIN_INTERVAL_MS: the shortest wait of a flood without replies. */
 const MININTERVAL = 10;
+/** SOCK_MIN_SNDBUF: the least sk_sndbuf SO_SNDBUF leaves (2 * TCP_SKB_MIN_TRUESIZE on x86-64). */
+const SOCK_MIN_SNDBUF = 4608;
+/** SCHINT: at least MININTERVAL. */
+const schint = (ms: number): number => Math.max(MININTERVAL, ms);
 /** MINUSERINTERVAL: the shortest interval ping lets a user who is not root have. */
 const MINUSERINTERVAL = 2;
 const INT_MAX = 2147483647;
@@ -47,26 +51,38 @@ function stamp(): string {
   return `[${Math.floor(us / 1e6)}.${String(us % 1e6).padStart(6, '0')}] `;
 }
 
+/** ping4_run's estimate of the memory one request of `size` bytes of data takes (an int). */
+function packetAlloc(size: number): number {
+  const alloc = size + 8;
+  return alloc + Math.trunc((alloc + 511) / 512) * (20 + 16 + 64 + 160);
+}
+
+/** net.core.rmem_max or wmem_max: the host's, not a namespace's (the kernel's default off Linux). */
+function coreMax(name: 'rmem_max' | 'wmem_max'): number {
+  try {
+    return Number(readFileSync(`/proc/sys/net/core/${name}`, 'utf8')) || 212992;
+  } catch {
+    return 212992;
+  }
+}
+
 /**
  * sock_setbufs: whether SO_RCVBUF got what `preload` requests of `size`
  * need (ping's estimate, an int). The kernel doubles what it takes, capped
- * at net.core.rmem_max, which is the host's, not a namespace's.
+ * at net.core.rmem_max.
  */
 function rcvbufHolds(size: number, preload: number): boolean {
-  let alloc = size + 8;
-  alloc += Math.trunc((alloc + 511) / 512) * (20 + 16 + 64 + 160);
-  const want = Math.imul(alloc, preload);
-  let rmemMax = 212992;
-  try {
-    rmemMax = Number(readFileSync('/proc/sys/net/core/rmem_max', 'utf8')) || rmemMax;
-  } catch {
-    // not Linux: the kernel's default
-  }
-  return 2 * Math.min(Math.max(want, 65536), rmemMax) >= want;
+  const want = Math.imul(packetAlloc(size), preload);
+  return 2 * Math.min(Math.max(want, 65536), coreMax('rmem_max')) >= want;
+}
+
+/** sock_setbufs' SO_SNDBUF (-S, else the estimate) as the kernel keeps it: within wmem_max, doubled, at least SOCK_MIN_SNDBUF. */
+function kernelSndbuf(a: PingArgs): number {
+  return Math.max(2 * Math.min(a.sndbuf ?? packetAlloc(a.size), coreMax('wmem_max')), SOCK_MIN_SNDBUF);
 }
 
 /** `dpemu ping`'s words, for its usage line. */
-export const PING_USAGE = 'NODE [-n NS] [-aABDfnOqUv] [-M do|want|dont] [-c COUNT] [-i INTERVAL] [-l PRELOAD] [-p PATTERN] [-Q TOS] [-W TIMEOUT] [-w DEADLINE] [-s SIZE] [-t TTL] [-I IFACE|ADDR] ADDR';
+export const PING_USAGE = 'NODE [-n NS] [-aABdDfnOqUv] [-M do|want|dont] [-c COUNT] [-e IDENT] [-m MARK] [-i INTERVAL] [-l PRELOAD] [-p PATTERN] [-Q TOS] [-W TIMEOUT] [-w DEADLINE] [-s SIZE] [-S SNDBUF] [-t TTL] [-I IFACE|ADDR] ADDR';
 
 /** Where the words name the namespace: NODE [-n NS] first, as the other dpemu commands take them. */
 function splitTarget(argv: readonly string[]): { node: string | undefined; ns: string | undefined; rest: string[] } {
@@ -100,6 +116,8 @@ class Ping {
   private readonly cells: string[] = [];
   private readonly cellSeq: number[] = [];
   private col = 0;
+  /** Sends in a row that failed with ENOBUFS (oom_count). */
+  private oomCount = 0;
 
   constructor(
     private readonly a: PingArgs,
@@ -107,6 +125,8 @@ class Ping {
     private readonly out: (s: string) => void,
     private readonly err: (s: string) => void,
     private readonly uid: number,
+    /** Every send fails with ENOBUFS: the request is cut into more fragments than SO_SNDBUF lets be allocated (the daemon says so). */
+    private readonly nobufs = false,
   ) {
     this.st = new PingStats(a.size);
     this.interval = a.flood && !a.intervalSet ? 0 : a.interval;
@@ -170,6 +190,20 @@ class Ping {
       const t = `${a.timestamps ? stamp() : ''}no answer yet for icmp_seq=${st.ntransmitted % 0x10000}\n`;
       if (a.flood) this.floodOut(t);
       else this.out(t);
+    }
+    if (this.nobufs) {
+      // ENOBUFS: not sent; tried again every SCHINT(interval / 2) (at most 500 ms) until that adds up to the
+      // linger time, then a hard local error, counted as sent (and every send after it at once).
+      this.tokens = 0;
+      if (a.adaptive) this.updateInterval();
+      const nores = Math.min(500, schint(Math.trunc(this.interval / 2)));
+      if (++this.oomCount * nores < a.linger) return nores;
+      st.advance();
+      if (!a.quiet) {
+        if (a.flood) this.floodOut('E');
+        else this.err('ping: sendmsg: No buffer space available\n');
+      }
+      return schint(this.interval);
     }
     const seq = st.advance();
     this.sentNs[seq] = now;
@@ -342,6 +376,9 @@ export async function pingCommand(argv: string[]): Promise<number> {
   if (a.source !== undefined) open.source = a.source;
   if (a.pmtudisc !== undefined) open.pmtudisc = a.pmtudisc;
   if (a.strictSource && a.source === undefined) open.strict = true;
+  open.sndbuf = kernelSndbuf(a);
+  if (a.ident !== undefined) open.ident = a.ident;
+  if (a.mark) open.mark = a.mark;
   const out = (s: string): void => void process.stdout.write(s);
   const err = (s: string): void => void process.stderr.write(s);
 
@@ -349,8 +386,12 @@ export async function pingCommand(argv: string[]): Promise<number> {
   let refused: CommandResponse | null = null;
   let opened: (source: string | null) => void = () => {};
   const ready = new Promise<string | null>((r) => (opened = r));
+  let nobufs = false;
   const sock = pingRemote(endpointFromEnv(socket), open, (ev) => {
-    if (ev.type === 'ping') opened(ev.source);
+    if (ev.type === 'ping') {
+      nobufs = ev.nobufs === true;
+      opened(ev.source);
+    }
     else ping?.event(ev);
   }, (r) => {
     refused = r;
@@ -373,7 +414,7 @@ export async function pingCommand(argv: string[]): Promise<number> {
     }
     const from = a.device !== undefined || a.strictSource ? `from ${source} ${a.device ?? ''}: ` : '';
     out(`PING ${a.target} (${a.dst}) ${from}${a.size}(${a.size + 28}) bytes of data.\n`);
-    ping = new Ping(a, sock, out, err, uid);
+    ping = new Ping(a, sock, out, err, uid, nobufs);
     const bad = ping.setupError();
     if (bad !== null) {
       err(bad);

@@ -19,6 +19,8 @@ export type PingEvent = Exclude<PingItem, { kind: 'reply' }> | { kind: 'reply'; 
 export interface PingSession {
   readonly source: string;
   readonly ident: number;
+  /** Every echo request fails with ENOBUFS (the socket's SO_SNDBUF, NetNamespace.pingNoBufs). */
+  readonly nobufs?: boolean;
   readonly captured: number;
   readonly dropped: number;
   /** Echo request `seq`; a traceroute socket's probe `seq` with TTL `ttl`. */
@@ -42,9 +44,12 @@ export function openPing(scope: Scope, r: PingOpenRequest, opts: Pick<CaptureOpt
     (r.tos !== undefined && !byte(r.tos)) ||
     (r.pattern !== undefined && !(Array.isArray(r.pattern) && r.pattern.length <= 16 && r.pattern.every(byte))) ||
     (r.pmtudisc !== undefined && r.pmtudisc !== 0 && r.pmtudisc !== 1 && r.pmtudisc !== 2) ||
-    (r.strict !== undefined && typeof r.strict !== 'boolean')
+    (r.strict !== undefined && typeof r.strict !== 'boolean') ||
+    (r.sndbuf !== undefined && !(Number.isInteger(r.sndbuf) && r.sndbuf > 0)) ||
+    (r.ident !== undefined && !(Number.isInteger(r.ident) && r.ident >= 0 && r.ident <= 0xffff)) ||
+    (r.mark !== undefined && !(Number.isInteger(r.mark) && r.mark >= 0 && r.mark <= 0xffffffff))
   ) {
-    throw new ControlError('control: ping wants {"open": {node, ns?, dst, size, ttl?, device?, source?, tos?, pattern?, pmtudisc?, strict?, trace?, port?}}');
+    throw new ControlError('control: ping wants {"open": {node, ns?, dst, size, ttl?, device?, source?, tos?, pattern?, pmtudisc?, strict?, sndbuf?, ident?, mark?, trace?, port?}}');
   }
   const ns: NetNamespace = mustNamespace(scope, r.node, r.ns);
   const dst = address(r.dst, 'destination')!;
@@ -63,6 +68,8 @@ export function openPing(scope: Scope, r: PingOpenRequest, opts: Pick<CaptureOpt
         ...(r.pattern !== undefined ? { pattern: Uint8Array.from(r.pattern) } : {}),
         ...(r.pmtudisc !== undefined ? { pmtudisc: r.pmtudisc } : {}),
         ...(r.strict ? { strict: true } : {}),
+        ...(r.ident !== undefined ? { ident: r.ident } : {}),
+        ...(r.mark ? { mark: r.mark } : {}),
       },
       (item) => {
         if (out.room()) out.push(item);
@@ -75,6 +82,7 @@ export function openPing(scope: Scope, r: PingOpenRequest, opts: Pick<CaptureOpt
   return {
     source: ipToString(from),
     ident: sock.ident,
+    ...(r.sndbuf !== undefined && ns.pingNoBufs(sock, r.size, r.sndbuf) ? { nobufs: true } : {}),
     get captured() {
       return out.captured;
     },

@@ -79,6 +79,12 @@ export interface PingOpenRequest {
   pmtudisc?: number;
   /** -B: bind to the source the connect() probe found. */
   strict?: boolean;
+  /** -m: SO_MARK (0 to 4294967295). */
+  mark?: number;
+  /** -e: the echo identifier (0 to 65535); without it a random one. */
+  ident?: number;
+  /** SO_SNDBUF as the kernel keeps it (sk_sndbuf: ping's value doubled, within net.core.wmem_max and SOCK_MIN_SNDBUF). */
+  sndbuf?: number;
 }
 
 /** What a capture listens on, as tcpdump's banner names it. */
@@ -92,8 +98,8 @@ export interface CaptureSource {
 }
 
 export type CaptureEvent =
-  /** ping's socket is open: its source address (what routing chose, or the bound one) and echo identifier. */
-  | { type: 'ping'; source: string; ident: number }
+  /** ping's socket is open: its source address (what routing chose, or the bound one) and echo identifier; `nobufs`: each request fails with ENOBUFS (pingNoBufs). */
+  | { type: 'ping'; source: string; ident: number; nobufs?: boolean }
   /** An echo reply for the socket: the IP datagram (base64) and when it arrived (µs since the epoch); a traceroute socket's TCP or UDP answer: `seq`, the probe's. */
   | { type: 'reply'; ts: number; data: string; seq?: number }
   /** An ICMP error about echo request (or traceroute probe) `seq` (the error queue): its sender, type, code and info; traceroute's: its TTL. */

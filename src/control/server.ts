@@ -259,7 +259,7 @@ export async function startControlServer(target: Emulator | ControlBackend, opts
               done: () => end(),
             });
             opened = h;
-            return { handle: h, head: { type: 'ping', source: h.source, ident: h.ident } };
+            return { handle: h, head: { type: 'ping', source: h.source, ident: h.ident, ...(h.nobufs ? { nobufs: true } : {}) } };
           }).then(() => opened);
         } else if (typeof msg.send?.seq === 'number') {
           const seq = msg.send.seq, ttl = typeof msg.send.ttl === 'number' ? msg.send.ttl : undefined;

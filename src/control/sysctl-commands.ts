@@ -5,46 +5,17 @@
 // effect as the kernel's does (conf/all/forwarding reaches every device).
 // sysctl -a lists only those keys, in the order of sysctl's sorted walk of
 // /proc/sys. A key the kernel has and dpemu does not model is refused.
+// -p and --system apply the files the client read (src/cli/sysctl-files.ts):
+// every line is read first, then written, a key glob expanded over the
+// conf/ paths the namespace has.
 import type { Netns } from '../netns/netns.js';
 import { NEIGH_KEYS } from '../netns/neigh-sysctl.js';
 import { DEV_CONF_KEYS, NET_SYSCTL_RANGE, type NetSysctls, parseProcInt } from '../netns/sysctl.js';
 import type { CommandFamily } from './command.js';
 import type { CommandResponse } from './protocol.js';
 import { mustNamespace } from './resolve.js';
-
-const USAGE = `
-Usage:
- sysctl [options] [variable[=value] ...]
-
-Options:
-  -a, --all            display all variables
-  -A                   alias of -a
-  -X                   alias of -a
-      --deprecated     include deprecated parameters to listing
-      --dry-run        Print the key and values but do not write
-  -b, --binary         print value without new line
-  -e, --ignore         ignore unknown variables errors
-  -N, --names          print variable names without values
-  -n, --values         print only values of the given variable(s)
-  -p, --load[=<file>]  read values from file
-  -f                   alias of -p
-      --system         read values from all system directories
-  -r, --pattern <expression>
-                       select setting that match expression
-  -q, --quiet          do not echo variable set
-  -w, --write          enable writing a value to variable
-  -o                   does nothing
-  -x                   does nothing
-  -d                   alias of -h
-
- -h, --help     display this help and exit
- -V, --version  output version information and exit
-
-For more details see sysctl(8).
-`;
-
-const LONG: Record<string, string> = { all: 'a', values: 'n', names: 'N', ignore: 'e', quiet: 'q', write: 'w', binary: 'b', help: 'h', version: 'V' };
-const NOT_EMULATED = new Set(['p', 'f', 'r', 'load', 'system', 'pattern', 'dry-run', 'deprecated']);
+import { globSegment, isGlob, parseSettingLine, patternMatcher, preload, slashdot } from './sysctl-load.js';
+import { type PreloadGroup, parseSysctlArgs, sysctlTarget } from './sysctl-options.js';
 
 /**
  * route/ as a namespace other than the initial one has it (ipv4_route_netns_table):
@@ -59,50 +30,29 @@ const UNMODELLED_CONF = new Set([
   'igmpv2_unsolicited_report_interval', 'igmpv3_unsolicited_report_interval', 'ignore_routes_with_linkdown', 'mc_forwarding', 'tag',
 ]);
 
-interface Opts {
-  all: boolean;
-  values: boolean;
-  names: boolean;
-  ignore: boolean;
-  quiet: boolean;
-  write: boolean;
-  binary: boolean;
-}
-
-/** NODE, then -n NS (dpemu's words); sysctl's own words after them. */
-function parse(argv: readonly string[]): { node?: string; ns?: string; rest: readonly string[] } {
-  const ns = argv[1] === '-n' || argv[1] === '--netns' ? argv[2] : undefined;
-  return { node: argv[0], ns, rest: argv.slice(ns === undefined ? 1 : 3) };
-}
-
-/**
- * procps's slashdot(): the first separator says which one the name uses;
- * if it is `from`, every '.' and '/' swap (a device's '.' is written '/').
- */
-function slashdot(name: string, from: string): string {
-  const first = /[./]/.exec(name)?.[0];
-  return first !== from ? name : name.replace(/[./]/g, (c) => (c === '.' ? '/' : '.'));
-}
-
 type Found =
   | { leaf: { get: () => number | string; set: (v: number) => void; range?: readonly [number, number] } }
   | { dir: string[] }
   | { missing: true }
   | { unmodelled: true };
 
-/** Every path under /proc/sys dpemu models in `ns`, in sysctl -a's order (each directory's names sorted). */
-function modelled(ns: Netns): string[] {
+/**
+ * Every path under /proc/sys dpemu models in `ns`, in sysctl -a's order (each
+ * directory's names sorted); neigh's deprecated keys only for --deprecated,
+ * as procps' directory walk skips them.
+ */
+function modelled(ns: Netns, deprecated = false): string[] {
   const devs = ['all', 'default', ...ns.links().map((l) => l.name)].sort();
   const conf = devs.flatMap((d) => [...DEV_CONF_KEYS].sort().map((k) => `net/ipv4/conf/${d}/${k}`));
   const top = [...Object.keys(ns.sys), 'ip_forward'].sort().map((k) => `net/ipv4/${k}`);
   // A namespace's neigh/ has a directory per device and no default/ (only the initial namespace's has).
-  const keys = [...NEIGH_KEYS].filter(([, k]) => !k.deprecated).map(([name]) => name);
+  const keys = [...NEIGH_KEYS].filter(([, k]) => deprecated || !k.deprecated).map(([name]) => name);
   const neigh = devs.filter((d) => d !== 'all' && d !== 'default').flatMap((d) => keys.map((k) => `net/ipv4/neigh/${d}/${k}`));
   // 'conf' sorts before every top-level name modelled (fwmark_reflect, icmp_*, ip_*), 'neigh' after them.
   return [...conf, ...top, ...neigh];
 }
 
-function lookup(ns: Netns, path: string): Found {
+function lookup(ns: Netns, path: string, deprecated = false): Found {
   const segs = path.split('/').filter((s) => s !== '');
   const dotted = (): string => `net.ipv4.${segs.slice(2).join('.')}`;
   if (segs.length === 0 || segs[0] !== 'net' || (segs.length > 1 && segs[1] !== 'ipv4')) return { unmodelled: true };
@@ -127,7 +77,7 @@ function lookup(ns: Netns, path: string): Found {
     return { leaf: { get: () => ns.getSysctl(dotted()), set: (v) => ns.setSysctl(dotted(), v), range: NET_SYSCTL_RANGE[k as keyof NetSysctls] } };
   }
   const prefix = `${segs.join('/')}/`;
-  const under = modelled(ns).filter((p) => p.startsWith(prefix));
+  const under = modelled(ns, deprecated).filter((p) => p.startsWith(prefix));
   if (under.length > 0) return { dir: under };
   // net/ipv4/conf/DEV of a device it has, net/ipv4/route and its per-namespace keys: there, not modelled.
   if ((segs[2] === 'route' && (segs.length === 3 || (segs.length === 4 && ROUTE_NETNS.has(segs[3]!)))) || (segs[2] === 'conf' && segs.length > 3 && modelled(ns).some((p) => p.startsWith(`net/ipv4/conf/${segs[3]}/`)))) {
@@ -136,50 +86,45 @@ function lookup(ns: Netns, path: string): Found {
   return { missing: true };
 }
 
+/** Where a key glob can match (net/ipv4/conf/DEV[/KEY], net/ipv4/neigh/DEV[/KEY]): every such path in `ns`, sorted as glob(3) sorts; undefined elsewhere (dpemu cannot list what it does not model). */
+function globModel(ns: Netns, pattern: string): string[] | undefined {
+  const segs = pattern.split('/');
+  const dir = segs[2];
+  if (segs[0] !== 'net' || segs[1] !== 'ipv4' || (dir !== 'conf' && dir !== 'neigh') || (segs.length !== 4 && segs.length !== 5)) return undefined;
+  const res = segs.map(globSegment);
+  const links = ns.links().map((l) => l.name);
+  // glob(3) reads the directories: neigh/ has no all/ or default/ here, and every key file, deprecated ones too.
+  const devs = dir === 'conf' ? ['all', 'default', ...links] : links;
+  const keys = dir === 'conf' ? [...DEV_CONF_KEYS, ...UNMODELLED_CONF] : [...NEIGH_KEYS.keys()];
+  const paths = segs.length === 4 ? devs.map((d) => `net/ipv4/${dir}/${d}`) : devs.flatMap((d) => keys.map((k) => `net/ipv4/${dir}/${d}/${k}`));
+  return paths.filter((p) => p.split('/').every((s, i) => res[i]!.test(s))).sort();
+}
+
 export const sysctl: CommandFamily = {
   name: 'sysctl',
-  // Plain KEY=VALUE writes as -w does.
-  access: (argv) => (parse(argv).rest.some((a) => a.includes('=') || /^-[a-zA-Z]*w/.test(a) || a === '--write') ? 'write' : 'read'),
-  target: (argv) => ({ node: parse(argv).node }),
+  // Plain KEY=VALUE writes as -w does; so do -p's and --system's files (which the client sends).
+  access: (argv) => {
+    const t = sysctlTarget(argv);
+    return t.load !== undefined || t.rest.some((a) => a.includes('=') || /^-[a-zA-Z]*w/.test(a) || a === '--write') ? 'write' : 'read';
+  },
+  target: (argv) => ({ node: sysctlTarget(argv).node }),
   run(ctx, argv) {
-    const p = parse(argv);
-    const el = mustNamespace(ctx, p.node, p.ns);
+    const t = sysctlTarget(argv);
+    const el = mustNamespace(ctx, t.node, t.ns);
     const ns = el.ns;
-    const o: Opts = { all: false, values: false, names: false, ignore: false, quiet: false, write: false, binary: false };
-    const words: string[] = [];
+    const p = parseSysctlArgs(t.rest);
+    if ('stop' in p) return p.stop;
+    const { opts: o, words } = p;
+    const match = o.pattern === undefined ? undefined : patternMatcher(o.pattern);
     let stdout = '';
     let stderr = '';
-    const set = (c: string): CommandResponse | undefined => {
-      if (c === 'a' || c === 'A' || c === 'X') o.all = true;
-      else if (c === 'n') o.values = true;
-      else if (c === 'N') o.names = true;
-      else if (c === 'e') o.ignore = true;
-      else if (c === 'q') o.quiet = true;
-      else if (c === 'w') o.write = true;
-      else if (c === 'b') o.binary = true;
-      else if (c === 'h' || c === 'd') return { ok: true, stdout: USAGE, stderr: '', exit: 0 };
-      else if (c === 'V') return { ok: true, stdout: 'sysctl from procps-ng 4.0.2\n', stderr: '', exit: 0 };
-      else if (c === 'o' || c === 'x') return undefined;
-      else if (NOT_EMULATED.has(c)) return { ok: false, stdout: '', stderr: `sysctl: dpemu does not emulate ${c.length > 1 ? '--' : '-'}${c}\n`, exit: 1 };
-      // getopt's complaint, then the usage on stdout, exit status 0 (as procps 4.0.2 does).
-      else return { ok: true, stdout: USAGE, stderr: c.length > 1 ? `sysctl: unrecognized option '--${c}'\n` : `sysctl: invalid option -- '${c}'\n`, exit: 0 };
-      return undefined;
+    const warn = (msg: string): void => {
+      stderr += msg;
     };
-    // No words at all: the usage, on stderr.
-    if (p.rest.length === 0) return { ok: false, stdout: '', stderr: USAGE, exit: 1 };
-    for (const a of p.rest) {
-      let stop: CommandResponse | undefined;
-      if (a.startsWith('--') && a.length > 2) {
-        const name = a.slice(2).split('=')[0]!;
-        stop = set(LONG[name] ?? name);
-      } else if (a.startsWith('-') && a.length > 1) {
-        for (const c of a.slice(1)) if ((stop = set(c))) break;
-      } else words.push(a);
-      if (stop) return stop;
-    }
     const show = (name: string, value: string): void => {
-      if (o.binary) stdout += value;
-      else if (o.names) stdout += `${name}\n`;
+      if (match && !match(name)) return;
+      if (o.names) stdout += `${name}\n`;
+      else if (o.binary) stdout += value;
       else if (o.values) stdout += `${value}\n`;
       else stdout += `${name} = ${value}\n`;
     };
@@ -189,19 +134,81 @@ export const sysctl: CommandFamily = {
     const list = (paths: readonly string[]): void => {
       for (const path of paths) show(slashdot(path, '/'), String(lookupLeaf(ns, path)));
     };
+    let wrote = 0;
+    /**
+     * WriteSetting: 1 when it failed; `name` is what a key dpemu does not model is reported as.
+     * A '-KEY' line changes nothing here: only an open that fails says ", ignoring", and a key dpemu models always opens.
+     */
+    const write = (path: string, value: string, name: string): number => {
+      const f = lookup(ns, path);
+      const dotted = slashdot(path, '/');
+      if ('unmodelled' in f) {
+        unmodelled(name);
+        return 1;
+      }
+      if ('missing' in f) {
+        if (o.ignore) return 0;
+        stderr += `sysctl: cannot stat /proc/sys/${path}: No such file or directory\n`;
+        return 1;
+      }
+      if ('dir' in f) {
+        stderr += `sysctl: setting key "${dotted}": Invalid argument\n`; // a directory: procps 4.0.2 says so and goes on, status 0
+        return 0;
+      }
+      if (!o.dryRun) {
+        const v = parseProcInt(value, f.leaf.range);
+        if (v === undefined) {
+          // The kernel refuses it when sysctl closes the file: no ", ignoring", and a failure even for '-KEY'.
+          stderr += `sysctl: setting key "${dotted}": Invalid argument\n`;
+          return 1;
+        }
+        f.leaf.set(v);
+        wrote++;
+      }
+      // The value as typed, not read back; -N prints only it too. --dry-run prints even with -q.
+      if (!o.quiet || o.dryRun) stdout += o.names ? `${value}\n` : !o.values ? `${dotted} = ${value}\n` : o.binary ? value : `${value}\n`;
+      return 0;
+    };
+    const done = (exit: number): CommandResponse => {
+      if (wrote > 0) ctx.invalidate(`${el.node}:${el.name} sysctl`);
+      // A write that applied is kept for a restarted worker even when others failed (replaying fails those again).
+      return { ok: exit === 0 || wrote > 0, stdout, stderr, exit };
+    };
+    if (o.system || (o.load && !o.all)) {
+      if (t.load === undefined) return { ok: false, stdout: '', stderr: 'sysctl: dpemu reads the files of -p and --system where its client runs, and none came\n', exit: 1 };
+      // Every file is read before anything is written (write_setting_list).
+      const r = preload(JSON.parse(t.load) as PreloadGroup[], match, warn, (g) => {
+        if (o.system && !o.quiet) stdout += `* Applying ${g.name} ...\n`;
+      });
+      let exit = r.exit;
+      const { writes, excluded } = r.list;
+      const named = new Set([...excluded, ...writes.map((s) => s.path)]);
+      for (const s of writes) {
+        if (!isGlob(s.path)) {
+          exit |= write(s.path, s.value, s.key);
+          continue;
+        }
+        const paths = globModel(ns, s.path);
+        if (paths === undefined) {
+          unmodelled(s.key);
+          exit |= 1;
+        }
+        // A path some line names on its own is that line's (settinglist_findpath).
+        for (const path of paths ?? []) if (!named.has(path)) exit |= write(path, s.value, slashdot(path, '/'));
+      }
+      return done(exit);
+    }
     if (o.all) {
-      list(modelled(ns));
+      list(modelled(ns, o.deprecated));
       return { ok: true, stdout, stderr, exit: 0 };
     }
     if (words.length === 0) return { ok: false, stdout: '', stderr: `sysctl: no variables specified\nTry \`sysctl --help' for more information.\n`, exit: 1 };
     // Reads add one each to the exit status, writes or 1 into it (procps 4.0.2's ReadSetting/WriteSetting).
     let exit = 0;
-    let wrote = 0;
     for (const w of words) {
-      const eq = w.indexOf('=');
-      if (eq < 0 && !o.write) {
+      if (!w.includes('=') && !o.write) {
         const name = w.trim();
-        const f = lookup(ns, slashdot(name, '.'));
+        const f = lookup(ns, slashdot(name, '.'), o.deprecated);
         if ('leaf' in f) show(slashdot(slashdot(name, '.'), '/'), String(f.leaf.get()));
         else if ('dir' in f) list(f.dir);
         else if ('unmodelled' in f) {
@@ -213,41 +220,13 @@ export const sysctl: CommandFamily = {
         }
         continue;
       }
-      if (eq < 0) {
-        stderr += 'sysctl: command line(0): invalid syntax, continuing...\n';
-        exit |= 1;
-        continue;
-      }
-      const name = w.slice(0, eq).trim();
-      const value = w.slice(eq + 1).trim();
-      const path = slashdot(name, '.');
-      const f = lookup(ns, path);
-      if ('unmodelled' in f) {
-        unmodelled(name);
-        exit |= 1;
-      } else if ('missing' in f) {
-        if (!o.ignore) {
-          stderr += `sysctl: cannot stat /proc/sys/${path}: No such file or directory\n`;
-          exit |= 1;
-        }
-      } else if ('dir' in f) {
-        stderr += `sysctl: setting key "${slashdot(path, '/')}": Invalid argument\n`; // a directory: its open fails, and procps 4.0.2 exits 0
-      } else {
-        const v = parseProcInt(value, f.leaf.range);
-        if (v === undefined) {
-          stderr += `sysctl: setting key "${slashdot(path, '/')}": Invalid argument\n`;
-          exit |= 1;
-          continue;
-        }
-        f.leaf.set(v);
-        wrote++;
-        // The value as typed, not read back; -N and -n both print only it.
-        if (!o.quiet) stdout += o.binary ? value : o.values || o.names ? `${value}\n` : `${slashdot(path, '/')} = ${value}\n`;
-      }
+      const s = parseSettingLine('command line', 0, w, match, warn);
+      // '-KEY' without a value: WriteSetting gets none, and printf writes "(null)".
+      if (s === null) exit |= 1;
+      else if ('exclude' in s) exit |= write(s.exclude, '(null)', s.key);
+      else exit |= write(s.path, s.value, s.key);
     }
-    if (wrote > 0) ctx.invalidate(`${el.node}:${el.name} sysctl`);
-    // A write that applied is kept for a restarted worker even when others on the line failed (replaying fails those again).
-    return { ok: exit === 0 || wrote > 0, stdout, stderr, exit };
+    return done(exit);
   },
 };
 

@@ -43,7 +43,7 @@ import { Netfilter, newPacketInfo, fillPacketInfo, fillDatagramInfo, type NfPack
 import { CT_RELATED, IPS_CONFIRMED, IPS_DYING, VERDICT_ACCEPT, VERDICT_REJECT } from '../netfilter/constants.js';
 import { ruleSaveText } from '../netfilter/rule.js';
 import { IPTABLES_CACHE_CELLS } from '../netfilter/traversal-cache.js';
-import { IP_PMTUDISC_DO, IP_PMTUDISC_DONT, IP_PMTUDISC_WANT, PingError, PingSocket, wallUs, type PingItem, type PingOpen } from './ping-socket.js';
+import { fragmentsNoBufs, IP_PMTUDISC_DO, IP_PMTUDISC_DONT, IP_PMTUDISC_WANT, PingError, PingSocket, wallUs, type PingItem, type PingOpen } from './ping-socket.js';
 import { updatePmtu } from './pmtu.js';
 import { TraceSocket, type TraceOpen } from './trace-socket.js';
 import { udpSetChecksum } from '../wire/udp.js';
@@ -855,7 +855,8 @@ export class NetNamespace extends Element implements KeepsLearned {
    * address the loopback. False when OUTPUT or POSTROUTING dropped it
    * (ip_local_out's -EPERM, what the sender's sendmsg returns).
    */
-  private localOut(pkt: Packet, src: number, decided?: OutputDecision, related = false): boolean {
+  /** `mark`: the sending socket's SO_MARK, the skb's mark OUTPUT starts with. */
+  private localOut(pkt: Packet, src: number, decided?: OutputDecision, related = false, mark = 0): boolean {
     const e = this.engine, buf = pkt.buf, l3 = pkt.off + ETH_HLEN, info = this.info, dg = this.dg;
     const bad = dg !== null && dg.frags[0] === pkt
       ? fillDatagramInfo(info, buf, l3, pkt.len - ETH_HLEN, dg.l4Sum)
@@ -866,7 +867,7 @@ export class NetNamespace extends Element implements KeepsLearned {
     }
     this.infoPkt = pkt;
     info.inIf = null;
-    info.mark = 0;
+    info.mark = mark;
     if (related) {
       info.ct = this.relCt;
       info.ctDir = this.relDir ^ 1;
@@ -1183,8 +1184,8 @@ export class NetNamespace extends Element implements KeepsLearned {
    * ping's raw socket and its connect() probe (ping4_run): the source
    * address routing picks for the destination (a UDP socket connected to
    * port 1025), or the bound one, or ping's error. The echo identifier is
-   * one no other ping socket here uses and no tracked connection between
-   * the two addresses holds.
+   * -e's, or one no other ping socket here uses and no tracked connection
+   * between the two addresses holds.
    */
   openPing(o: PingOpen, onItem: (item: PingItem) => void): { sock: PingSocket; source: number } {
     let oif = 0;
@@ -1197,15 +1198,15 @@ export class NetNamespace extends Element implements KeepsLearned {
     let source = bound;
     if (!bound) {
       // The probe socket has ping's IP_TOS too: an `ip rule tos` sees it.
-      const r = routeOutput(this.ns, { dst: o.dst, oif, tos: o.tos ?? 0, proto: IPPROTO_UDP, dport: 1025 });
+      const r = routeOutput(this.ns, { dst: o.dst, oif, tos: o.tos ?? 0, mark: o.mark ?? 0, proto: IPPROTO_UDP, dport: 1025 });
       if (r.kind === 'error') throw new PingError(`connect: ${strerror(r.errno)}`);
       if (r.kind === 'broadcast') throw new PingError('Do you want to ping broadcast? Then -b. If not, check your local firewall rules');
       source = r.src;
       if (o.strict) bound = source; // -B: bind() to it
     } else if (!localAddrDev(this.ns, bound) && !this.ns.sys.ip_nonlocal_bind) throw new PingError('bind: Cannot assign requested address');
     const ct = this.nf.tracking ? this.nf.conntrack : null, now = this.engine.now;
-    let ident = 0;
-    for (let tries = 0; tries < 0x10000; tries++) {
+    let ident = o.ident ?? 0;
+    for (let tries = 0; o.ident === undefined && tries < 0x10000; tries++) {
       ident = Math.floor(Math.random() * 0x10000);
       if (this.pings.some((p) => p.ident === ident)) continue;
       if (ct !== null && (ct.find(source, o.dst, IPPROTO_ICMP, ident, 0, now) !== 0 || ct.find(o.dst, source, IPPROTO_ICMP, ident, 0, now) !== 0)) continue;
@@ -1213,13 +1214,24 @@ export class NetNamespace extends Element implements KeepsLearned {
     }
     // inet_create: IP_PMTUDISC_DONT with ip_no_pmtu_disc, else WANT, unless -M set it.
     const pmtudisc = o.pmtudisc ?? (this.ns.sys.ip_no_pmtu_disc ? IP_PMTUDISC_DONT : IP_PMTUDISC_WANT);
-    const sock = new PingSocket(ident, o.dst, bound, o.ttl ?? this.ns.sys.ip_default_ttl, oif, onItem, o.tos ?? 0, o.pattern ?? null, pmtudisc);
+    const sock = new PingSocket(ident, o.dst, bound, o.ttl ?? this.ns.sys.ip_default_ttl, oif, onItem, o.tos ?? 0, o.pattern ?? null, pmtudisc, o.mark ?? 0);
     this.pings = [...this.pings, sock];
     return { sock, source };
   }
 
   closePing(sock: PingSocket): void {
     this.pings = this.pings.filter((p) => p !== sock);
+  }
+
+  /**
+   * Whether sendto() of an echo request with `dataLen` bytes of data fails
+   * with ENOBUFS for a socket whose sk_sndbuf is `sndbuf` (ping -S): cut
+   * into more fragments of the route's MTU, now, than it lets be allocated
+   * (fragmentsNoBufs). IP_PMTUDISC_DO cuts none (EMSGSIZE first).
+   */
+  pingNoBufs(sock: PingSocket, dataLen: number, sndbuf: number): boolean {
+    const rt = routeOutput(this.ns, { dst: sock.dst, src: sock.bound, oif: sock.oif, tos: sock.tos, mark: sock.mark, proto: IPPROTO_ICMP, sport: sock.ident });
+    return rt.kind !== 'error' && sock.pmtudisc !== IP_PMTUDISC_DO && 28 + dataLen <= 65535 && fragmentsNoBufs(28 + dataLen, rt.mtu, sndbuf);
   }
 
   /**
@@ -1236,7 +1248,7 @@ export class NetNamespace extends Element implements KeepsLearned {
    */
   pingSend(sock: PingSocket, seq: number, dataLen: number): void {
     if (!this.pings.includes(sock)) return;
-    const rt = routeOutput(this.ns, { dst: sock.dst, src: sock.bound, oif: sock.oif, tos: sock.tos, proto: IPPROTO_ICMP, sport: sock.ident });
+    const rt = routeOutput(this.ns, { dst: sock.dst, src: sock.bound, oif: sock.oif, tos: sock.tos, mark: sock.mark, proto: IPPROTO_ICMP, sport: sock.ident });
     if (rt.kind === 'error') return sock.onItem({ kind: 'senderr', seq, message: strerror(rt.errno) });
     const e = this.engine, totLen = 28 + dataLen;
     if (sock.pmtudisc === IP_PMTUDISC_DO && totLen > rt.mtu && totLen <= 65535) return sock.onItem({ kind: 'senderr', seq, message: 'Message too long', mtu: rt.mtu });
@@ -1265,7 +1277,7 @@ export class NetNamespace extends Element implements KeepsLearned {
     ipv4SetChecksum(buf, l3);
     let sent = true;
     try {
-      sent = this.localOut(head, rt.src, rt);
+      sent = this.localOut(head, rt.src, rt, false, sock.mark);
     } finally {
       // Every way out sends, drops or consumes the whole datagram; after a throw, its slots go back.
       const dg = this.dg;
@@ -1325,7 +1337,8 @@ export class NetNamespace extends Element implements KeepsLearned {
       info = nopmtu === 0 ? readU16(buf, l4 + 6) : 0;
       this.pingPmtu(buf, l4, pkt.len - ETH_HLEN - (l4 - l3), info);
     }
-    for (const s of this.pings) if (s.take(buf, l3, dg === null ? len : pkt.len - ETH_HLEN, whole, info)) break;
+    // Every raw ICMP socket gets its copy (raw_v4_input, raw_icmp_error): two pings given one identifier (-e) both take it.
+    for (const s of this.pings) s.take(buf, l3, dg === null ? len : pkt.len - ETH_HLEN, whole, info);
   }
 
   /**

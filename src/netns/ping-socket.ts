@@ -29,6 +29,10 @@ export interface PingOpen {
   pmtudisc?: number;
   /** -B: bind() to the source the connect() probe found. */
   strict?: boolean;
+  /** -e: the echo identifier; without it a random one. */
+  ident?: number;
+  /** SO_MARK (-m): routing and netfilter see it on the connect() probe and each request. */
+  mark?: number;
 }
 
 export const IP_PMTUDISC_DONT = 0;
@@ -68,6 +72,7 @@ export class PingSocket {
     readonly tos = 0,
     readonly pattern: Uint8Array | null = null,
     readonly pmtudisc = IP_PMTUDISC_WANT,
+    readonly mark = 0,
   ) {}
 
   /**
@@ -125,6 +130,34 @@ export class PingSocket {
     this.onItem({ kind: 'error', ts: wallUs(), from: readU32(buf, l3 + 12), type, code: buf[l4 + 1]!, info, seq: readU16(buf, q4 + 6) });
     return true;
   }
+}
+
+/** kmalloc's size classes up to KMALLOC_MAX_CACHE_SIZE; above it whole pages, a power of two of them. */
+const KMALLOC_SIZES = [8, 16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096, 8192];
+
+function kmallocSize(n: number): number {
+  const s = KMALLOC_SIZES.find((k) => k >= n);
+  if (s !== undefined) return s;
+  let p = 8192;
+  while (p < n) p *= 2;
+  return p;
+}
+
+/**
+ * __ip_append_data's ENOBUFS for a raw socket's datagram of `totLen` bytes
+ * cut to a path MTU of `mtu`, the socket's sk_sndbuf `sndbuf`: it allocates
+ * each fragment only while sk_wmem_alloc (1 with nothing in flight) and the
+ * truesize of the fragments before it stay within twice sk_sndbuf. A full
+ * fragment's truesize: its head (the MTU, its data rounded down to 8,
+ * LL_RESERVED_SPACE's 16 and 15 more, cache-aligned, and skb_shared_info's
+ * 320) as kmalloc rounds it, and struct sk_buff's 256 (x86-64).
+ */
+export function fragmentsNoBufs(totLen: number, mtu: number, sndbuf: number): boolean {
+  if (totLen <= mtu) return false;
+  const maxfraglen = ((mtu - 20) & ~7) + 20;
+  const frags = Math.ceil((totLen - 20) / (maxfraglen - 20));
+  const truesize = kmallocSize(((maxfraglen + 16 + 15 + 63) & ~63) + 320) + 256;
+  return 1 + (frags - 1) * truesize > 2 * sndbuf;
 }
 
 function writeU32LE(buf: Uint8Array, o: number, v: number): void {

@@ -115,6 +115,7 @@ export class PartitionedControl implements ControlBackend {
     return Object.assign(h, {
       source: a.source!,
       ident: a.ident!,
+      ...(a.nobufs ? { nobufs: true } : {}),
       send: (seq: number, ttl?: number) => void this.dp.request(w, { op: 'pingSend', cap, seq, ...(ttl !== undefined ? { ttl } : {}) }).catch(() => {}),
     });
   }

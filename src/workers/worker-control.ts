@@ -84,6 +84,7 @@ export interface EventsAnswer extends ControlAnswer {
 export interface PingAnswer extends ControlAnswer {
   source?: string;
   ident?: number;
+  nobufs?: boolean;
 }
 
 export class WorkerControl {
@@ -187,7 +188,7 @@ export class WorkerControl {
       const s = openPing({ emu: this.emu, allNodes: this.allNodes }, open, { defer: (fn) => c.later.push(fn) }, (e) => c.ping.push(...e));
       c.capture = c.session = s;
       this.captures.set(cap, c);
-      return { response: { ok: true, stdout: '', stderr: '', exit: 0 }, writes: [], source: s.source, ident: s.ident };
+      return { response: { ok: true, stdout: '', stderr: '', exit: 0 }, writes: [], source: s.source, ident: s.ident, ...(s.nobufs ? { nobufs: true } : {}) };
     } catch (e) {
       if (e instanceof ControlError) return { error: { message: e.message, exit: e.exit, status: e.status }, writes: [] };
       throw e;

@@ -252,6 +252,93 @@ test('-f -l -D -O -p -Q -A -a -U -v -V through the real ping in a real namespace
   }
 });
 
+test('-S, -d and -e through the real ping in a real namespace: a request cut into more fragments than SO_SNDBUF allows fails with ENOBUFS, as the kernel has it; -e the identifier', { timeout: 180_000 }, async () => {
+  // -S 1 leaves SOCK_MIN_SNDBUF (4608): four 1500-byte fragments (5912 bytes of data) go, a fifth does not; ping tries again
+  // every 500 ms (10 ms flooding) until -W's linger time, then says so and counts it sent.
+  const cases = [
+    ['-S', '0', '192.168.1.7'],
+    ['-S', 'abc', '192.168.1.7'],
+    ['-S', '2147483648', '192.168.1.7'],
+    ['-c', '1', '-d', '192.168.1.7'],
+    ['-c', '2', '-i', '0.2', '-S', '1', '192.168.1.7'],
+    ['-c', '1', '-S', '1', '-s', '5912', '192.168.1.7'],
+    ['-c', '1', '-S', '1', '-s', '5913', '-W', '1', '192.168.1.7'],
+    ['-c', '2', '-S', '1', '-s', '10000', '-W', '1.2', '-O', '192.168.1.7'],
+    ['-c', '1', '-S', '1', '-s', '10000', '-w', '1', '192.168.1.7'],
+    ['-c', '1', '-S', '1', '-s', '10000', '-W', '1', '-q', '192.168.1.7'],
+    ['-c', '1', '-S', '6000', '-s', '10000', '192.168.1.7'],
+    ['-c', '2', '-f', '-S', '1', '-s', '10000', '-W', '0.5', '192.168.1.7'],
+    ['-c', '1', '-e', '5', '-v', '192.168.1.7'],
+    ['-c', '1', '-e', '0', '192.168.1.7'],
+    ['-e', '65536', '192.168.1.7'],
+    ['-e', 'abc', '192.168.1.7'],
+  ];
+  const results = await Promise.all(cases.map(async (c) => [c, await realPing(c, 60_000), await inQrouter(c, 60_000)] as const));
+  for (const [c, want, got] of results) {
+    const flood = c.includes('-f');
+    const what = `ping ${c.join(' ')}\n--- real:\n${want.out}${want.err}--- dpemu:\n${got.out}${got.err}`;
+    assert.equal(got.status, want.status, what);
+    assert.equal(unpaced(got.out, flood), unpaced(want.out, flood), what);
+    assert.equal(got.err, want.err, what);
+    // The identifier on the wire: -v prints the one the reply carries.
+    if (c.includes('-e') && c.includes('-v')) for (const r of [want, got]) assert.match(r.out, / icmp_seq=1 ident=5 ttl=64 /, what);
+  }
+});
+
+test('two pings given one identifier (-e): each takes the replies to both, as every raw socket gets its copy in the kernel', { timeout: 120_000 }, async () => {
+  // The second's request 1 goes out after the first has had its reply 1: to the first, that reply is a duplicate.
+  const pair = async (ping: (args: string[], timeoutMs?: number) => Promise<Ran>): Promise<[Ran, Ran]> => {
+    const first = ping(['-c', '5', '-i', '1', '-e', '4242', '192.168.1.7'], 60_000);
+    await new Promise((r) => setTimeout(r, 500));
+    const second = await ping(['-c', '1', '-W', '3', '-e', '4242', '192.168.1.7'], 60_000);
+    return [await first, second];
+  };
+  for (const [who, [r, second]] of [['real', await pair(realPing)], ['dpemu', await pair(inQrouter)]] as const) {
+    // The second has a reply too (its own, or one of the first's that came before it).
+    assert.equal(second.status, 0, `${who}: ${second.out}${second.err}`);
+    assert.match(second.out, /^1 packets transmitted, 1 received/m, `${who}: ${second.out}`);
+    assert.equal(r.status, 0, `${who}: ${r.out}${r.err}`);
+    assert.match(r.out, /^64 bytes from 192\.168\.1\.7: icmp_seq=1 ttl=64 time=\S+ ms \(DUP!\)$/m, `${who}: ${r.out}`);
+    assert.match(r.out, /^5 packets transmitted, 5 received, \+1 duplicates, 0% packet loss/m, `${who}: ${r.out}`);
+  }
+});
+
+test('-m MARK: the connect() probe and each request carry it, so an ip rule fwmark routes them, as in the kernel', { timeout: 120_000 }, async () => {
+  // Only table 100 (by the mark) has a way to 203.0.113.0/24: via 192.168.1.7, which forwards nothing.
+  const rule = ['rule', 'add', 'fwmark', '7', 'lookup', '100'];
+  const route = ['route', 'add', '203.0.113.0/24', 'via', '192.168.1.7', 'table', '100'];
+  const inQ = (args: string[]) => dpemu(['ip', 'w07', 'netns', 'exec', QROUTER, 'ip', ...args]);
+  for (const args of [rule, route]) {
+    sh('ip', ['-n', nsA, ...args]);
+    const r = await inQ(args);
+    assert.equal(r.status, 0, r.err);
+  }
+  try {
+    const cases = [
+      ['-m', '7', '-c', '1', '-W', '1', '203.0.113.8'],
+      ['-m', '8', '-c', '1', '203.0.113.8'],
+      ['-c', '1', '-m', '7', '-I', '192.168.1.1', '-W', '1', '203.0.113.8'],
+      ['-m', '4294967295', '-c', '1', '192.168.1.7'],
+      ['-m', 'abc', '192.168.1.7'],
+      ['-m', '-1', '192.168.1.7'],
+      ['-m', '4294967296', '192.168.1.7'],
+    ];
+    for (const c of cases) {
+      const [want, got] = await Promise.all([realPing(c, 60_000), inQrouter(c, 60_000)]);
+      const what = `ping ${c.join(' ')}\n--- real:\n${want.out}${want.err}--- dpemu:\n${got.out}${got.err}`;
+      assert.equal(got.status, want.status, what);
+      assert.equal(untimed(got.out), untimed(want.out), what);
+      assert.equal(got.err, want.err, what);
+    }
+  } finally {
+    for (const args of [route, rule]) {
+      const del = args.map((w) => (w === 'add' ? 'del' : w));
+      sh('ip', ['-n', nsA, ...del]);
+      await inQ(del);
+    }
+  }
+});
+
 /** The first packet's bytes from the hex lines of `tcpdump -x` (from the IP header). */
 function firstPacket(text: string): Buffer {
   const hex: string[] = [];

@@ -6,13 +6,16 @@
 // after. The `ip netns exec` way in goes through the CLI and a daemon.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireRoot } from '../helpers/root.js';
 import { cli, startDaemon } from '../helpers/control.js';
 import { loadTopologyFile } from '../../src/topology/loader.js';
 import { buildEmulator } from '../../src/topology/builder.js';
 import { sysctl } from '../../src/control/sysctl-commands.js';
+import { withSysctlFiles } from '../../src/cli/sysctl-files.js';
 import { mustNamespace } from '../../src/control/resolve.js';
 import type { CommandResponse } from '../../src/control/protocol.js';
 import { KernelObjects, sh, uniqueTag } from './lab-names.js';
@@ -30,10 +33,11 @@ const emu = buildEmulator(loaded.topology, { emulateHosts: true });
 const ctx = { emu, invalidate: () => {} };
 
 const dpemu = async (args: string[]): Promise<CommandResponse> => sysctl.run(ctx, [NODE, '-n', NS, ...args]);
-const kernel = (args: string[]): { stdout: string; stderr: string; exit: number } => {
-  const r = spawnSync('ip', ['netns', 'exec', kns, 'sysctl', ...args], { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C.UTF-8' } });
+const inKernel = (ns: string, args: string[], input?: string): { stdout: string; stderr: string; exit: number } => {
+  const r = spawnSync('ip', ['netns', 'exec', ns, 'sysctl', ...args], { encoding: 'utf8', input, env: { ...process.env, LC_ALL: 'C.UTF-8' } });
   return { stdout: r.stdout, stderr: r.stderr, exit: r.status ?? -1 };
 };
+const kernel = (args: string[]): { stdout: string; stderr: string; exit: number } => inKernel(kns, args);
 
 const d = `net.ipv4.conf.${DEV}`;
 const n = `net.ipv4.neigh.${DEV}`;
@@ -89,11 +93,32 @@ const CASES: string[][] = [
 ];
 
 /** sysctl -a: dpemu's, and the kernel's lines of the keys dpemu lists. */
-async function listings(): Promise<{ ours: string[]; theirs: string[] }> {
+async function listings(ns = kns): Promise<{ ours: string[]; theirs: string[] }> {
   const ours = (await dpemu(['-a'])).stdout.split('\n').filter((l) => l !== '');
   const keys = new Set(ours.map((l) => l.split(' = ')[0]));
-  const theirs = kernel(['-a']).stdout.split('\n').filter((l) => keys.has(l.split(' = ')[0]));
+  const theirs = inKernel(ns, ['-a']).stdout.split('\n').filter((l) => keys.has(l.split(' = ')[0]));
   return { ours, theirs };
+}
+
+/** A kernel namespace holding exactly the emulated one's devices (lo and DEV, its peer elsewhere), given its values. */
+async function twin(name: string): Promise<string> {
+  const ns = objs.addNetns(`dpe-${tag}-${name}`);
+  const peers = objs.addNetns(`dpe-${tag}-${name}p`);
+  sh('ip', ['-n', ns, 'link', 'add', DEV, 'type', 'veth', 'peer', 'name', `dpe-${tag}${name}`, 'netns', peers]);
+  sh('ip', ['-n', ns, 'addr', 'add', '192.168.1.1/24', 'dev', DEV]);
+  const l = await listings(ns);
+  const has = new Set(l.theirs);
+  assert.equal(inKernel(ns, ['-q', '-w', ...l.ours.filter((x) => !has.has(x)).map((x) => x.replace(' = ', '='))]).stderr, '');
+  return ns;
+}
+
+/** `sh -c SCRIPT` in a mount namespace of its own (not waiting synchronously: a daemon of this process may have to answer). */
+function inMountNs(script: string): Promise<{ stdout: string; stderr: string; exit: number }> {
+  return new Promise((resolve) => {
+    execFile('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, LC_ALL: 'C.UTF-8' } }, (err, stdout, stderr) => {
+      resolve({ stdout, stderr, exit: err ? (typeof err.code === 'number' ? err.code : 1) : 0 });
+    });
+  });
 }
 
 before(() => {
@@ -158,6 +183,20 @@ test('keys the kernel has and dpemu does not model are refused, and nothing chan
   assert.match(r.stderr, /^sysctl: kernel\.hostname: not modelled by dpemu/m);
   assert.match(r.stderr, /^sysctl: net\.ipv4\.route\.min_pmtu: not modelled by dpemu/m);
   assert.equal((await dpemu(['-a'])).stdout, before);
+  // In a file too, a glob over keys it does not model or cannot list included; the rest of the file is applied.
+  const dir = mkdtempSync(join(tmpdir(), `dpe-${tag}-`));
+  try {
+    const f = join(dir, 'u.conf');
+    writeFileSync(f, 'kernel.pid_max = 4194304\n-net.ipv6.conf.*.forwarding = 1\nnet.ipv4.conf.*.accept_source_route = 0\nnet.ipv4.icmp_msgs_burst = 50\n');
+    const u = await sysctl.run(ctx, withSysctlFiles([NODE, '-n', NS, '-p', f]));
+    const nm = (k: string): string => `sysctl: ${k}: not modelled by dpemu (sysctl -a lists the keys it models)\n`;
+    assert.deepEqual({ stdout: u.stdout, stderr: u.stderr, exit: u.exit }, {
+      stdout: 'net.ipv4.icmp_msgs_burst = 50\n', exit: 1,
+      stderr: nm('kernel.pid_max') + nm('net.ipv6.conf.*.forwarding') + ['all', 'default', 'lo', DEV].map((d) => nm(`net.ipv4.conf.${d}.accept_source_route`)).join(''),
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('ip netns exec NS sysctl runs it inside the emulated namespace (through the daemon)', async () => {
@@ -173,5 +212,87 @@ test('ip netns exec NS sysctl runs it inside the emulated namespace (through the
     assert.deepEqual(r, { code: 1, stdout: '2\n', stderr: 'sysctl: cannot stat /proc/sys/net/ipv4/nosuch: No such file or directory\n' });
   } finally {
     await dm.stop();
+  }
+});
+
+test('sysctl -p/--load FILE (globbed names, -), -r and --dry-run agree with procps-ng, the files read by the client', async () => {
+  const ns = await twin('p');
+  const dir = mkdtempSync(join(tmpdir(), `dpe-${tag}-`));
+  try {
+    const A = join(dir, 'a.conf');
+    const B = join(dir, 'b.conf');
+    writeFileSync(A, [
+      '# a comment', '; another', '', 'net.ipv4.conf.all.rp_filter = 2', `  net.ipv4.conf.default.arp_ignore=1   `, '-net.ipv4.nosuch = 1',
+      'net.ipv4.nosuch2 = 1', 'not a setting', 'net.ipv4.ip_forward = abc', '-net.ipv4.ip_default_ttl = 0', '-net.ipv4.conf.lo.rp_filter',
+      'net.ipv4.conf.*.rp_filter = 1', 'net.ipv4.conf.*.log_martians = 1', 'net.ipv4.conf.nosuch*.rp_filter = 1', 'net.ipv4.conf.all = 1',
+      `net/ipv4/conf/${DEV}/arp_announce = 2`, 'net.ipv4.icmp_ratelimit = 0x10', 'x', 'net.ipv4.neigh.*.ucast_solicit = 4',
+      `net.ipv4.neigh.${DEV}.retrans_tim* = 40`,
+    ].join('\n') + '\n');
+    writeFileSync(B, 'net.ipv4.conf.all.arp_announce = 1\n;x\nnet.ipv4.icmp_msgs_burst=40'); // no newline at the end
+    mkdirSync(join(dir, 'd.conf'));
+    const cases: string[][] = [
+      ['-p', A], ['-p', A, B], [`-p${B}`], [`--load=${B}`, A], ['--load', B], ['-f', B], ['-fq', B], ['-p', `${dir}/*.conf`], ['-p', `${dir}/{b,nosuch}.conf`],
+      ['-p', `${dir}/{x,y}.conf`], ['-p', `${dir}/nosuch.conf`, B], ['-p', `${dir}/[ab].conf`], ['-p', join(dir, 'd.conf')], ['-q', '-p', A], ['-N', '-p', B],
+      ['-n', '-p', B], ['-b', '-p', B], ['--dry-run', '-p', A], ['-r', 'rp_filter', '-p', A], ['-r', 'filter = 1$', '-p', A], ['-e', '-p', A],
+      ['-a', '-p', A, '-N', '-r', 'lo\\.arp'],
+      // -r on reads and -a, --dry-run on the command line.
+      ['-r', 'rp_f', '-a'], ['-r', 'ip_forward', 'net.ipv4.ip_forward', 'net.ipv4.conf.all.rp_filter'], ['-r', '_[[:lower:]]+_', '-N', 'net.ipv4.ip_forward', 'net.ipv4.icmp_msgs_burst'],
+      ['-r', 'xx', 'net.ipv4.ip_forward=1'], ['-r', '(', 'net.ipv4.ip_forward'], ['--pattern=rp_f', 'net.ipv4.conf.all.rp_filter'], ['--pattern', 'x', 'net.ipv4.ip_forward'],
+      ['-r'], ['--pattern'], ['--dry-run', 'net.ipv4.ip_forward=abc', 'net.ipv4.nosuch=1'], ['--dry-run', '-q', 'net.ipv4.ip_forward=1'], ['--deprecated', 'net.ipv4.ip_forward'],
+      ['-w', '--', '-net.ipv4.ip_forward'], ['--deprecated', `net.ipv4.neigh.${DEV}`], ['--deprecated', '-r', 'time', `net.ipv4.neigh.${DEV}`],
+    ];
+    for (const args of cases) {
+      const ours = await sysctl.run(ctx, withSysctlFiles([NODE, '-n', NS, ...args]));
+      assert.deepEqual({ stdout: ours.stdout, stderr: ours.stderr, exit: ours.exit }, inKernel(ns, args), `sysctl ${args.join(' ')}`);
+    }
+    const l = await listings(ns);
+    assert.deepEqual(l.ours, l.theirs, 'sysctl -a after the files');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('sysctl -p - and --system through the CLI read the files of the machine it runs on, as procps-ng does', async () => {
+  const ns = await twin('s');
+  const dir = mkdtempSync(join(tmpdir(), `dpe-${tag}-`));
+  const dm = await startDaemon();
+  try {
+    const sock = join(dm.dir, 'control.sock');
+    const run = ['ip', NODE, 'netns', 'exec', NS, 'sysctl'];
+    const stdin = 'net.ipv4.conf.all.arp_notify = 1\nbad\n-net.ipv4.nosuch = 2\n';
+    const ours = await cli(sock, [...run, '-p', '-'], { stdin });
+    assert.deepEqual({ stdout: ours.stdout, stderr: ours.stderr, exit: ours.code }, inKernel(ns, ['-p', '-'], stdin), 'sysctl -p -');
+    assert.equal(mustNamespace({ emu: dm.emu }, NODE, NS).ns.all.arp_notify, 1);
+    // The directories --system reads, each replaced by one of the test's (or an empty one) in a mount namespace of its own.
+    const [etc, lib, empty] = ['etc', 'lib', 'empty'].map((d) => join(dir, d));
+    for (const d of [etc, lib, empty]) mkdirSync(d!);
+    writeFileSync(join(etc!, '10-a.conf'), 'net.ipv4.conf.all.rp_filter = 2\nnet.ipv4.nosuch = 1\n');
+    writeFileSync(join(etc!, '30-c.conf'), `net.ipv4.conf.*.log_martians = 1\n-net.ipv4.conf.${DEV}.log_martians\n`);
+    writeFileSync(join(etc!, 'README'), 'net.ipv4.icmp_ratemask = 3\n');
+    writeFileSync(join(lib!, '20-b.conf'), 'net.ipv4.icmp_ratelimit = 500\nnot a setting\nnet.ipv4.ip_default_ttl = 0\n');
+    writeFileSync(join(lib!, '30-c.conf'), 'net.ipv4.icmp_ratemask = 1\n');
+    writeFileSync(join(lib!, '05-z.txt'), 'net.ipv4.icmp_ratemask = 2\n');
+    writeFileSync(join(dir, 'sysctl.conf'), '# the last\nnet.ipv4.icmp_msgs_burst = 20\n');
+    const mounts = [
+      `for d in /etc/sysctl.d /run/sysctl.d /usr/local/lib/sysctl.d /usr/lib/sysctl.d /lib/sysctl.d; do [ -d $d ] && mount --bind ${empty} $d; done`,
+      `mount --bind ${etc} /etc/sysctl.d`, `mount --bind ${lib} /usr/lib/sysctl.d`, `{ [ ! -f /etc/sysctl.conf ] || mount --bind ${join(dir, 'sysctl.conf')} /etc/sysctl.conf; }`,
+    ].join(' && ');
+    const dpemuCli = `env DPEMU_SOCKET=${sock} ${process.execPath} --import tsx src/cli/main.ts ${run.join(' ')}`;
+    // The kernel's side only ever with --dry-run first: --system stops reading options, and this box's files may name the root namespace's keys.
+    for (const args of [['--dry-run', '--system'], ['--dry-run', '-q', '--system'], ['--dry-run', '--system', '-q', '-p', 'x'], ['--dry-run', '-r', 'rp_f', '--system'], ['--dry-run', '-N', '--system']]) {
+      const theirs = await inMountNs(`${mounts} && exec ip netns exec ${ns} sysctl ${args.join(' ')}`);
+      assert.deepEqual(await inMountNs(`${mounts} && exec ${dpemuCli} ${args.join(' ')}`), theirs, `sysctl ${args.join(' ')}`);
+    }
+    const w = await inMountNs(`${mounts} && exec ${dpemuCli} -q --system`);
+    assert.deepEqual(w, {
+      stdout: '', exit: 1,
+      stderr: 'sysctl: /usr/lib/sysctl.d/20-b.conf(2): invalid syntax, continuing...\nsysctl: setting key "net.ipv4.ip_default_ttl": Invalid argument\n',
+    });
+    const n = mustNamespace({ emu: dm.emu }, NODE, NS).ns;
+    assert.deepEqual([n.all.rp_filter, n.sys.icmp_ratelimit, n.sys.icmp_msgs_burst, n.all.log_martians, n.mustLink(DEV).conf.log_martians], [2, 500, 20, 1, 0]);
+    assert.equal(n.sys.icmp_ratemask, 6168, 'what is not *.conf, and /usr/lib/sysctl.d/30-c.conf (hidden by /etc/sysctl.d/30-c.conf), is not read');
+  } finally {
+    await dm.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
