@@ -12,6 +12,7 @@ import { checksum } from '../wire/checksum.js';
 import { ipToString, readU16, readU32 } from '../wire/addr.js';
 import { TIMEVAL_LEN, wallUs } from '../netns/ping-socket.js';
 import { takeSocket } from './control-socket.js';
+import { PingOptionsPrinter } from './ping-options.js';
 import { parsePingArgs, payload, PingExit, type PingArgs } from './ping-args.js';
 import { PingStats } from './ping-stats.js';
 
@@ -86,6 +87,8 @@ class Ping {
   private interval: number;
   /** What each request carries after the ICMP header, the timeval aside. */
   private readonly data: Uint8Array;
+  /** pr_options' text after each reply's line. */
+  private readonly options: PingOptionsPrinter;
   /** When each sequence number was sent (ns), and the longest a reply took to reach this process (µs). */
   private readonly sentNs = new Float64Array(0x10000);
   private seenMax = 0;
@@ -111,6 +114,7 @@ class Ping {
     this.st = new PingStats(a.size);
     this.interval = a.flood && !a.intervalSet ? 0 : a.interval;
     this.data = payload(a.size, a.pattern);
+    this.options = new PingOptionsPrinter(a.flood);
   }
 
   /** setup()'s checks of the interval (after the PING line): the message, or null. */
@@ -215,7 +219,7 @@ class Ping {
       // ping4_parse_reply: -f backs over its dot, -a rings (not after a truncated reply).
       if (a.flood) this.floodOut((csfailed ? '\bC' : '\b \b') + (a.audible ? '\x07' : ''));
       else if (cc < a.size + 8) this.out(`${a.timestamps ? stamp() : ''}${line}\n`);
-      else this.out(`${a.timestamps ? stamp() : ''}${line}${a.audible ? '\x07' : ''}\n`);
+      else this.out(`${a.timestamps ? stamp() : ''}${line}${a.audible ? '\x07' : ''}${hlen > 20 ? this.options.text(d, hlen) : ''}\n`);
     } else if (ev.type === 'icmperr') {
       const line = st.error(ev.seq, ev.from, ev.icmpType, ev.code, ev.info, a.quiet);
       if (line !== null && a.flood) this.floodOut('\bE');
@@ -342,6 +346,7 @@ export async function pingCommand(argv: string[]): Promise<number> {
   if (a.source !== undefined) open.source = a.source;
   if (a.pmtudisc !== undefined) open.pmtudisc = a.pmtudisc;
   if (a.strictSource && a.source === undefined) open.strict = true;
+  if (a.ipOptions !== undefined) open.options = a.ipOptions;
   const out = (s: string): void => void process.stdout.write(s);
   const err = (s: string): void => void process.stderr.write(s);
 
@@ -372,7 +377,7 @@ export async function pingCommand(argv: string[]): Promise<number> {
       return 2;
     }
     const from = a.device !== undefined || a.strictSource ? `from ${source} ${a.device ?? ''}: ` : '';
-    out(`PING ${a.target} (${a.dst}) ${from}${a.size}(${a.size + 28}) bytes of data.\n`);
+    out(`PING ${a.target} (${a.dst}) ${from}${a.size}(${a.size + 28 + (a.ipOptions !== undefined ? 40 : 0)}) bytes of data.\n`);
     ping = new Ping(a, sock, out, err, uid);
     const bad = ping.setupError();
     if (bad !== null) {

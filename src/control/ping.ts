@@ -26,6 +26,7 @@ export interface PingSession {
   stop(): void;
 }
 
+const IP_OPTIONS: readonly unknown[] = ['rr', 'tsonly', 'tsandaddr', 'tsprespec'];
 const byte = (v: unknown): boolean => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 255;
 
 function address(text: string | undefined, what: string): number | undefined {
@@ -42,9 +43,10 @@ export function openPing(scope: Scope, r: PingOpenRequest, opts: Pick<CaptureOpt
     (r.tos !== undefined && !byte(r.tos)) ||
     (r.pattern !== undefined && !(Array.isArray(r.pattern) && r.pattern.length <= 16 && r.pattern.every(byte))) ||
     (r.pmtudisc !== undefined && r.pmtudisc !== 0 && r.pmtudisc !== 1 && r.pmtudisc !== 2) ||
-    (r.strict !== undefined && typeof r.strict !== 'boolean')
+    (r.strict !== undefined && typeof r.strict !== 'boolean') ||
+    (r.options !== undefined && !IP_OPTIONS.includes(r.options))
   ) {
-    throw new ControlError('control: ping wants {"open": {node, ns?, dst, size, ttl?, device?, source?, tos?, pattern?, pmtudisc?, strict?, trace?, port?}}');
+    throw new ControlError('control: ping wants {"open": {node, ns?, dst, size, ttl?, device?, source?, tos?, pattern?, pmtudisc?, strict?, options?, trace?, port?}}');
   }
   const ns: NetNamespace = mustNamespace(scope, r.node, r.ns);
   const dst = address(r.dst, 'destination')!;
@@ -63,6 +65,7 @@ export function openPing(scope: Scope, r: PingOpenRequest, opts: Pick<CaptureOpt
         ...(r.pattern !== undefined ? { pattern: Uint8Array.from(r.pattern) } : {}),
         ...(r.pmtudisc !== undefined ? { pmtudisc: r.pmtudisc } : {}),
         ...(r.strict ? { strict: true } : {}),
+        ...(r.options !== undefined ? { options: r.options } : {}),
       },
       (item) => {
         if (out.room()) out.push(item);

@@ -79,6 +79,8 @@ export interface PingOpenRequest {
   pmtudisc?: number;
   /** -B: bind to the source the connect() probe found. */
   strict?: boolean;
+  /** IP_OPTIONS: -R's record route, or -T's timestamp kind. */
+  options?: 'rr' | 'tsonly' | 'tsandaddr' | 'tsprespec';
 }
 
 /** What a capture listens on, as tcpdump's banner names it. */
