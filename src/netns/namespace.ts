@@ -147,6 +147,9 @@ export class NetNamespace extends Element implements KeepsLearned {
   private readonly opts = new IpOptions();
   private readonly echoOpts = new IpOptions();
   private readonly echoOptBytes = new Uint8Array(40);
+  /** The packet `opts` were compiled for, and its `moves` then: the same visit (an ICMP error about it echoes them). */
+  private optsPkt: Packet | null = null;
+  private optsMoves = 0;
   private readonly optFlow: Flow = { dst: 0, src: 0, tos: 0, scope: 0, oif: 0, iif: 0, mark: 0, proto: 0, sport: 0, dport: 0, uid: 0 };
   private readonly optFib = newFibResult();
   /** inet_addr_type(...) != RTN_UNICAST for a prespecified timestamp address: one of ours. */
@@ -477,6 +480,8 @@ export class NetNamespace extends Element implements KeepsLearned {
   private optionsIn(pkt: Packet, iif: number, local: boolean): boolean {
     const buf = pkt.buf, l3 = pkt.off + ETH_HLEN;
     const bad = optionsCompile(buf, l3, (buf[l3]! & 15) << 2, this.opts, this.specDst(buf, l3, iif, local), this.isLocalAddr);
+    this.optsPkt = pkt;
+    this.optsMoves = pkt.moves;
     if (bad < 0) return true;
     this.icmpError(pkt, iif, ICMP_PARAMETERPROB, 0, (bad << 24) >>> 0, local);
     this.dropIp(pkt, 'malformed', `IP option at byte ${bad}: ICMP parameter problem sent`);
@@ -522,7 +527,8 @@ export class NetNamespace extends Element implements KeepsLearned {
   /** Delivery to this namespace's own stack (ip_local_deliver): fragments are reassembled first. */
   private localIn(pkt: Packet, b: IfBinding, unicast: boolean): void {
     const buf = pkt.buf, l3 = pkt.off + ETH_HLEN;
-    if (buf[l3] !== 0x45 && !this.optionsIn(pkt, b.iface.index, unicast)) return;
+    // A later fragment holds only copied options (none modelled): what the first one's compile found stays for the datagram.
+    if (buf[l3] !== 0x45 && (readU16(buf, l3 + 6) & IP_OFFMASK) === 0 && !this.optionsIn(pkt, b.iface.index, unicast)) return;
     if (((buf[l3 + 6]! & 0x3f) | buf[l3 + 7]!) !== 0) return this.defragIn(pkt, b, DEFRAG_LOCAL_DELIVER, unicast);
     this.localDeliver(pkt, b.iface.index, unicast);
   }
@@ -804,7 +810,9 @@ export class NetNamespace extends Element implements KeepsLearned {
     }
     if (ihl > 20) {
       // icmp_reply: the request's RR and TS echoed (ip_options_echo), written for this hop as it leaves (ip_options_build).
-      const o = this.echoOpts, olen = optionsEcho(buf, l3, this.opts, this.echoOptBytes, o, this.isLocalAddr);
+      // (Another datagram's options compiled while this one was reassembled: none echoed.)
+      const o = this.echoOpts, compiled = this.optsPkt === pkt && this.optsMoves === pkt.moves;
+      const olen = compiled ? optionsEcho(buf, l3, this.opts, this.echoOptBytes, o, this.isLocalAddr) : 0;
       if (olen < 0) return this.consumeIp(pkt, 'icmp: echo request whose options cannot be echoed: no reply');
       const cut = ihl - 20 - olen;
       if (cut > 0) {
@@ -814,8 +822,10 @@ export class NetNamespace extends Element implements KeepsLearned {
       }
       buf.set(this.echoOptBytes.subarray(0, olen), l3 + 20);
       this.writeIpHeader(buf, l3, totLen - cut, IPPROTO_ICMP, src, dst, buf[l3 + 1]!, olen);
-      optionsBuild(buf, l3, o, src);
-      ipv4SetChecksum(buf, l3);
+      if (olen > 0) {
+        optionsBuild(buf, l3, o, src);
+        ipv4SetChecksum(buf, l3);
+      }
     } else this.writeIpHeader(buf, l3, totLen, IPPROTO_ICMP, src, dst, buf[l3 + 1]!);
     this.localOut(pkt, src);
   }
@@ -874,13 +884,29 @@ export class NetNamespace extends Element implements KeepsLearned {
       if (e.tracing) e.note(pkt, this, `icmp: ${icmpName(type, code)} to ${ipToString(src)} not sent: rate limited`);
       return;
     }
+    // __icmp_send: the options input compiled for this packet are echoed (ip_options_echo), the quote shortened for them.
+    let olen = 0;
+    if (buf[l3] !== 0x45 && this.optsPkt === pkt && this.optsMoves === pkt.moves) {
+      olen = optionsEcho(buf, l3, this.opts, this.echoOptBytes, this.echoOpts, this.isLocalAddr);
+      if (olen < 0) return;
+    }
     const err = e.alloc(pkt, this, `ICMP ${icmpName(type, code)} to ${ipToString(src)}`);
     if (!err) return;
     const el3 = err.off + ETH_HLEN;
-    const quote = icmpQuoteLen(ipLen, rt.mtu);
+    const quote = Math.max(0, Math.min(icmpQuoteLen(ipLen, rt.mtu), icmpQuoteLen(0xffff, rt.mtu) - olen));
     const len = buildIcmpError(err.buf, el3, type, code, info, rt.src, src, buf, l3, quote, 64, this.nextIpId());
     err.len = ETH_HLEN + len;
     if (dg !== null && quote > pkt.len - ETH_HLEN) this.quoteRest(dg, err, quote);
+    if (olen > 0) {
+      const eb = err.buf;
+      eb.copyWithin(el3 + 20 + olen, el3 + 20, el3 + len);
+      eb.set(this.echoOptBytes.subarray(0, olen), el3 + 20);
+      eb[el3] = 0x45 + (olen >>> 2);
+      writeU16(eb, el3 + 2, len + olen);
+      optionsBuild(eb, el3, this.echoOpts, rt.src);
+      ipv4SetChecksum(eb, el3);
+      err.len += olen;
+    }
     if (e.tracing) e.note(err, this, `icmp: ${icmpName(type, code)} from ${ipToString(rt.src)} to ${ipToString(src)}`);
     // icmp_glue_bits: the error carries the offending packet's connection (nf_ct_attach): the one `info` holds
     // while it is about that packet, or the one a held packet kept.

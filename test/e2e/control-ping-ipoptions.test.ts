@@ -170,14 +170,16 @@ test("the lab VM's own ping -R and -T tsandaddr record the emulated routers as k
   }
 });
 
-test('tcpdump -v after SNAT: the options as the real tcpdump decodes them', { timeout: 120_000 }, async () => {
-  const filter = ['-nn', '-t', '-v', '-c', '4', 'icmp'];
+test('tcpdump -v after SNAT: the options as the real tcpdump decodes them, echoed in a time exceeded too', { timeout: 120_000 }, async () => {
+  const filter = ['-nn', '-t', '-v', '-c', '6', 'icmp'];
   const emu = await dpemuTcpdump(d, ['-i', `w02:${SNAT}:${RFP}`, ...filter]);
   const kern = run('ip', ['netns', 'exec', ns('s1'), 'tcpdump', '-i', 'eth1', ...filter], 60_000);
   await new Promise((r) => setTimeout(r, 1500)); // the real tcpdump attaches
-  for (const o of [['-R'], ['-T', 'tsandaddr']]) await sameFromQrouter([...o, '-c', '1', ...P]);
+  for (const o of [['-R'], ['-T', 'tsandaddr'], ['-R', '-t', '2']]) await sameFromQrouter([...o, '-c', '1', ...P]);
   const lines = (s: string) => s.split('\n').filter((l) => l.startsWith('IP ') || l.startsWith('    ')).map((l) => l.replace(/\bid \d+/g, 'id I').replace(/\b[1-9]\d*@/g, 'T@'));
   const [want, got] = [lines((await kern).out), lines((await emu.ended).out)];
   assert.deepEqual(got, want);
   assert.match(want.join('\n'), /options \(NOP,RR 192\.168\.1\.1, 169\.254\.96\.32, 0\.0\.0\.0 /);
+  // The fip namespace's time exceeded: the request's RR echoed with its address twice (input, then the error's own).
+  assert.match(want.join('\n'), /options \(RR 192\.168\.1\.1, 169\.254\.96\.32, 169\.254\.96\.33, 169\.254\.96\.33, 0\.0\.0\.0 .*\n {4}169\.254\.96\.33 > 198\.51\.100\.200: ICMP time exceeded in-transit/);
 });
