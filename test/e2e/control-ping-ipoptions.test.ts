@@ -21,6 +21,8 @@ import { KernelObjects, run, sh, uniqueTag, runApart, type Ran } from './lab-nam
 const QROUTER = 'qrouter-c4d4b760-41b9-45e1-a607-d054da99c479';
 const SNAT = 'snat-c4d4b760-41b9-45e1-a607-d054da99c479';
 const RFP = 'rfp-c4d4b760-4';
+const FIP = 'fip-4617ac50-7b34-4b05-811d-b2afc741d446';
+const FPR = 'fpr-c4d4b760-4';
 
 let lab: UniqueLab;
 let d: DaemonProcess;
@@ -132,11 +134,44 @@ async function sameFromQrouter(args: string[]): Promise<string> {
 
 const P = ['-I', '192.168.1.1', '203.0.113.8'];
 
+/** tcpdump -t -v's frame lines, IP ids and TS times masked. */
+const frameLines = (s: string) =>
+  s
+    .split('\n')
+    .filter((l) => l.startsWith('IP ') || l.startsWith('    '))
+    .map((l) => l.replace(/\bid \d+/g, 'id I').replace(/\b[1-9]\d*@/g, 'T@'));
+
 test('-R: each router records its way out; the host twice; later replies "(same route)"', { timeout: 120_000 }, async () => {
   const out = await sameFromQrouter(['-R', '-c', '3', '-i', '0.2', ...P]);
   assert.match(out, / 56\(124\) bytes of data\.\n/);
   assert.match(out, /RR: \t192\.168\.1\.1\n\t169\.254\.96\.32\n\t10\.206\.221\.195\n\t203\.0\.113\.1\n\t203\.0\.113\.8\n\t203\.0\.113\.8\n\t10\.206\.221\.193\n\t169\.254\.96\.33\n\t192\.168\.1\.6\n\n/);
   assert.equal(out.match(/\t\(same route\)\n/g)?.length, 2);
+});
+
+/** The link between the snat namespace and the fip namespace (s1-f2 in the kernel): MTU `mtu` on both sides. */
+async function narrow(mtu: number): Promise<void> {
+  for (const [n, dev] of [[ns('s1'), 'eth1'], [ns('f2'), 'eth0']]) sh('ip', ['-n', n!, 'link', 'set', dev!, 'mtu', String(mtu)]);
+  for (const [n, dev] of [[SNAT, RFP], [FIP, FPR]]) {
+    const m = await dpemu(['ip', 'w02', 'netns', 'exec', n!, 'ip', 'link', 'set', dev!, 'mtu', String(mtu)]);
+    assert.equal(m.status, 0, m.err);
+  }
+}
+
+test('-R in fragments: RR only in the first (not copied), NOPs after; reassembled, echoed, cut again on the way back', { timeout: 120_000 }, async () => {
+  await narrow(1300);
+  try {
+    const filter = ['-nn', '-t', '-v', '-c', '4', 'icmp'];
+    const emu = await dpemuTcpdump(d, ['-i', `w02:${SNAT}:${RFP}`, ...filter]);
+    const kern = run('ip', ['netns', 'exec', ns('s1'), 'tcpdump', '-i', 'eth1', ...filter], 60_000);
+    await new Promise((r) => setTimeout(r, 1500)); // the real tcpdump attaches
+    const out = await sameFromQrouter(['-R', '-c', '1', '-M', 'dont', '-s', '1350', ...P]);
+    assert.match(out, /RR: \t192\.168\.1\.1\n/);
+    const [want, got] = [frameLines((await kern).out), frameLines((await emu.ended).out)];
+    assert.deepEqual(got, want);
+    assert.match(want.join('\n'), /offset 1240, flags \[none\], proto ICMP \(1\), length 178, options \(NOP,NOP,/);
+  } finally {
+    await narrow(1500);
+  }
 });
 
 test('-T tsonly and tsandaddr: times of day, the receiving addresses, unrecorded hops', { timeout: 120_000 }, async () => {
@@ -176,8 +211,7 @@ test('tcpdump -v after SNAT: the options as the real tcpdump decodes them, echoe
   const kern = run('ip', ['netns', 'exec', ns('s1'), 'tcpdump', '-i', 'eth1', ...filter], 60_000);
   await new Promise((r) => setTimeout(r, 1500)); // the real tcpdump attaches
   for (const o of [['-R'], ['-T', 'tsandaddr'], ['-R', '-t', '2']]) await sameFromQrouter([...o, '-c', '1', ...P]);
-  const lines = (s: string) => s.split('\n').filter((l) => l.startsWith('IP ') || l.startsWith('    ')).map((l) => l.replace(/\bid \d+/g, 'id I').replace(/\b[1-9]\d*@/g, 'T@'));
-  const [want, got] = [lines((await kern).out), lines((await emu.ended).out)];
+  const [want, got] = [frameLines((await kern).out), frameLines((await emu.ended).out)];
   assert.deepEqual(got, want);
   assert.match(want.join('\n'), /options \(NOP,RR 192\.168\.1\.1, 169\.254\.96\.32, 0\.0\.0\.0 /);
   // The fip namespace's time exceeded: the request's RR echoed with its address twice (input, then the error's own).
