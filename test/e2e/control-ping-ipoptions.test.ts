@@ -205,6 +205,32 @@ test("the lab VM's own ping -R and -T tsandaddr record the emulated routers as k
   }
 });
 
+/** An echo request from 0.0.0.0 (the kernel fills in the source) with a record route whose pointer is 3 (IP_HDRINCL). */
+const BAD_RR = `
+import socket, struct, sys
+dst = sys.argv[1]
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+icmp = struct.pack('!BBHHH', 8, 0, 0, 0x4242, 1) + bytes(range(16))
+c = sum(struct.unpack('!12H', icmp)); c = (c >> 16) + (c & 0xffff); c += c >> 16
+icmp = icmp[:2] + struct.pack('!H', ~c & 0xffff) + icmp[4:]
+hdr = struct.pack('!BBHHHBBH4s4s', 0x47, 0, 0, 0x1234, 0, 64, 1, 0, bytes(4), socket.inet_aton(dst))
+s.sendto(hdr + bytes([7, 7, 3, 0, 0, 0, 0, 0]) + icmp, (dst, 0))
+`;
+
+test('a bad option (RR pointer 3): parameter problem pointing at it, from a router and from the destination', { timeout: 120_000 }, async () => {
+  requireTool('python3', 'python3');
+  for (const dst of ['192.168.1.1', '203.0.113.8']) {
+    const filter = ['-nn', '-t', '-v', '-c', '2', 'icmp'];
+    const emu = run('ip', ['netns', 'exec', lab.nsVm, 'tcpdump', '-i', 'eth0', ...filter], 30_000);
+    const kern = run('ip', ['netns', 'exec', ns('vm'), 'tcpdump', '-i', 'eth0', ...filter], 30_000);
+    await new Promise((r) => setTimeout(r, 1500)); // both tcpdumps attach
+    for (const n of [lab.nsVm, ns('vm')]) sh('ip', ['netns', 'exec', n, 'python3', '-c', BAD_RR, dst]);
+    const [want, got] = [frameLines((await kern).out), frameLines((await emu).out)];
+    assert.deepEqual(got, want, dst);
+    assert.match(want.join('\n'), /192\.168\.1\.1 > 192\.168\.1\.7: ICMP parameter problem - octet 22/);
+  }
+});
+
 test('tcpdump -v after SNAT: the options as the real tcpdump decodes them, echoed in a time exceeded too', { timeout: 120_000 }, async () => {
   const filter = ['-nn', '-t', '-v', '-c', '6', 'icmp'];
   const emu = await dpemuTcpdump(d, ['-i', `w02:${SNAT}:${RFP}`, ...filter]);
