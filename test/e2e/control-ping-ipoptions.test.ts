@@ -9,7 +9,8 @@
 // router's address of the way out in RR (later replies "(same route)": the
 // routers' cached routes write them too), the receiving side's address and
 // the time in TS, the overflow as unrecorded hops. tcpdump -v of the frames
-// after SNAT is compared too.
+// after SNAT is compared too (fragments, a time exceeded echoing the RR), and
+// a bad option's parameter problem as the lab VM sees it.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { requireRoot } from '../helpers/root.js';
