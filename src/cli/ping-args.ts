@@ -2,7 +2,7 @@
 // permutation, its optstring, strtol_or_err and ping_strtod), checked
 // against the real ping on Debian bookworm: the same messages and exit
 // statuses. Options dpemu does not emulate (socket options it has no
-// model for: -b -C -L -r -R -T, and IPv6's) are refused as getopt
+// model for: -b -C -L -r, and IPv6's) are refused as getopt
 // refuses an unknown one.
 import { inetAton } from '../control/inet-aton.js';
 import { parseIpv4, ipToString } from '../wire/addr.js';
@@ -13,7 +13,7 @@ const OPTSTRING = 'h?4bRT:6F:N:aABc:CdDe:fi:I:l:Lm:M:nOp:qQ:rs:S:t:UvVw:W:';
  * What dpemu emulates (-4 and -n change nothing here: IPv4 only, and a numeric target prints numerically; -U only how ping
  * reads the receive time; -d's SO_DEBUG nothing a namespace shows).
  */
-const SUPPORTED = 'aABcdDefiIlmMnOpqQsStUvVwW4';
+const SUPPORTED = 'aABcdDefiIlmMnOpqQRsStTUvVwW4';
 /** -M's words: IP_MTU_DISCOVER's values (20221126 knows no `probe`). */
 export const PMTUDISC = { dont: 0, want: 1, do: 2 } as const;
 /** ping -V on Debian bookworm. */
@@ -71,8 +71,14 @@ export interface PingArgs {
   pmtudisc?: number;
   /** -B (or -I ADDR): F_STRICTSOURCE, the socket is bound to its source. */
   strictSource: boolean;
+  /** -R, or -T's timestamp kind: the IP_OPTIONS each request carries. */
+  ipOptions?: IpOptionsKind;
   quiet: boolean;
 }
+
+/** -T's words. */
+const TS_TYPES = ['tsonly', 'tsandaddr', 'tsprespec'] as const;
+export type IpOptionsKind = 'rr' | (typeof TS_TYPES)[number];
 
 /** How ping ends without running: its message lines (on stderr, or stdout) and exit status. */
 export class PingExit extends Error {
@@ -266,6 +272,13 @@ export function parsePingArgs(argv: readonly string[], warn: string[], out: stri
         case 'B':
           a.strictSource = true;
           break;
+        case 'R':
+        case 'T':
+          if (a.ipOptions !== undefined && (a.ipOptions === 'rr') !== (c === 'R')) throw new PingExit(['ping: only one of -T or -R may be used'], 2);
+          if (c === 'R') a.ipOptions = 'rr';
+          else if ((TS_TYPES as readonly string[]).includes(arg!)) a.ipOptions = arg as IpOptionsKind;
+          else throw new PingExit([`ping: invalid timestamp type: ${arg}`], 2);
+          break;
         case 'M':
           if (!Object.hasOwn(PMTUDISC, arg!)) throw new PingExit([`ping: invalid -M argument: ${arg}`], 2);
           a.pmtudisc = PMTUDISC[arg as keyof typeof PMTUDISC];
@@ -322,6 +335,8 @@ export function parsePingArgs(argv: readonly string[], warn: string[], out: stri
   const addr = inetAton(target);
   if (addr < 0) throw new PingExit([`ping: ${target}: dpemu pings addresses only (an emulated namespace looks up no names)`], 2);
   if (a.verbose) out.push(`ai->ai_family: AF_INET, ai->ai_canonname: '${target}'`);
+  // ping4_run: -R, and -T but tsprespec, take no gateways.
+  if (operands.length > 1 && a.ipOptions !== undefined && a.ipOptions !== 'tsprespec') throw new PingExit(USAGE.split('\n'), 2);
   if (operands.length > 1) throw new PingExit([`ping: ${operands.length - 1} gateways (a source route): not emulated by dpemu`], 2);
   return { ...a, target, dst: ipToString(addr) };
 }

@@ -12,6 +12,7 @@ import { checksum } from '../wire/checksum.js';
 import { ipToString, readU16, readU32 } from '../wire/addr.js';
 import { TIMEVAL_LEN, wallUs } from '../netns/ping-socket.js';
 import { takeSocket } from './control-socket.js';
+import { PingOptionsPrinter } from './ping-options.js';
 import { parsePingArgs, payload, PingExit, type PingArgs } from './ping-args.js';
 import { PingStats } from './ping-stats.js';
 
@@ -102,6 +103,8 @@ class Ping {
   private interval: number;
   /** What each request carries after the ICMP header, the timeval aside. */
   private readonly data: Uint8Array;
+  /** pr_options' text after each reply's line. */
+  private readonly options: PingOptionsPrinter;
   /** When each sequence number was sent (ns), and the longest a reply took to reach this process (µs). */
   private readonly sentNs = new Float64Array(0x10000);
   private seenMax = 0;
@@ -131,6 +134,7 @@ class Ping {
     this.st = new PingStats(a.size);
     this.interval = a.flood && !a.intervalSet ? 0 : a.interval;
     this.data = payload(a.size, a.pattern);
+    this.options = new PingOptionsPrinter(a.flood);
   }
 
   /** setup()'s checks of the interval (after the PING line): the message, or null. */
@@ -249,7 +253,7 @@ class Ping {
       // ping4_parse_reply: -f backs over its dot, -a rings (not after a truncated reply).
       if (a.flood) this.floodOut((csfailed ? '\bC' : '\b \b') + (a.audible ? '\x07' : ''));
       else if (cc < a.size + 8) this.out(`${a.timestamps ? stamp() : ''}${line}\n`);
-      else this.out(`${a.timestamps ? stamp() : ''}${line}${a.audible ? '\x07' : ''}\n`);
+      else this.out(`${a.timestamps ? stamp() : ''}${line}${a.audible ? '\x07' : ''}${hlen > 20 ? this.options.text(d, hlen) : ''}\n`);
     } else if (ev.type === 'icmperr') {
       const line = st.error(ev.seq, ev.from, ev.icmpType, ev.code, ev.info, a.quiet);
       if (line !== null && a.flood) this.floodOut('\bE');
@@ -379,6 +383,7 @@ export async function pingCommand(argv: string[]): Promise<number> {
   open.sndbuf = kernelSndbuf(a);
   if (a.ident !== undefined) open.ident = a.ident;
   if (a.mark) open.mark = a.mark;
+  if (a.ipOptions !== undefined) open.options = a.ipOptions;
   const out = (s: string): void => void process.stdout.write(s);
   const err = (s: string): void => void process.stderr.write(s);
 
@@ -413,7 +418,8 @@ export async function pingCommand(argv: string[]): Promise<number> {
       return 2;
     }
     const from = a.device !== undefined || a.strictSource ? `from ${source} ${a.device ?? ''}: ` : '';
-    out(`PING ${a.target} (${a.dst}) ${from}${a.size}(${a.size + 28}) bytes of data.\n`);
+    out(`PING ${a.target} (${a.dst}) ${from}${a.size}(${a.size + 28 + (a.ipOptions !== undefined ? 40 : 0)}) bytes of data.
+`);
     ping = new Ping(a, sock, out, err, uid, nobufs);
     const bad = ping.setupError();
     if (bad !== null) {

@@ -28,6 +28,7 @@ export interface PingSession {
   stop(): void;
 }
 
+const IP_OPTIONS: readonly unknown[] = ['rr', 'tsonly', 'tsandaddr', 'tsprespec'];
 const byte = (v: unknown): boolean => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 255;
 
 function address(text: string | undefined, what: string): number | undefined {
@@ -47,9 +48,10 @@ export function openPing(scope: Scope, r: PingOpenRequest, opts: Pick<CaptureOpt
     (r.strict !== undefined && typeof r.strict !== 'boolean') ||
     (r.sndbuf !== undefined && !(Number.isInteger(r.sndbuf) && r.sndbuf > 0)) ||
     (r.ident !== undefined && !(Number.isInteger(r.ident) && r.ident >= 0 && r.ident <= 0xffff)) ||
-    (r.mark !== undefined && !(Number.isInteger(r.mark) && r.mark >= 0 && r.mark <= 0xffffffff))
+    (r.mark !== undefined && !(Number.isInteger(r.mark) && r.mark >= 0 && r.mark <= 0xffffffff)) ||
+    (r.options !== undefined && !IP_OPTIONS.includes(r.options))
   ) {
-    throw new ControlError('control: ping wants {"open": {node, ns?, dst, size, ttl?, device?, source?, tos?, pattern?, pmtudisc?, strict?, sndbuf?, ident?, mark?, trace?, port?}}');
+    throw new ControlError('control: ping wants {"open": {node, ns?, dst, size, ttl?, device?, source?, tos?, pattern?, pmtudisc?, strict?, sndbuf?, ident?, mark?, options?, trace?, port?}}');
   }
   const ns: NetNamespace = mustNamespace(scope, r.node, r.ns);
   const dst = address(r.dst, 'destination')!;
@@ -70,6 +72,7 @@ export function openPing(scope: Scope, r: PingOpenRequest, opts: Pick<CaptureOpt
         ...(r.strict ? { strict: true } : {}),
         ...(r.ident !== undefined ? { ident: r.ident } : {}),
         ...(r.mark ? { mark: r.mark } : {}),
+        ...(r.options !== undefined ? { options: r.options } : {}),
       },
       (item) => {
         if (out.room()) out.push(item);

@@ -85,6 +85,8 @@ export interface PingOpenRequest {
   ident?: number;
   /** SO_SNDBUF as the kernel keeps it (sk_sndbuf: ping's value doubled, within net.core.wmem_max and SOCK_MIN_SNDBUF). */
   sndbuf?: number;
+  /** IP_OPTIONS: -R's record route, or -T's timestamp kind. */
+  options?: 'rr' | 'tsonly' | 'tsandaddr' | 'tsprespec';
 }
 
 /** What a capture listens on, as tcpdump's banner names it. */

@@ -24,6 +24,7 @@ import { checksum, csumUpdate16 } from '../wire/checksum.js';
 import {
   buildIcmpError, icmpErrorAllowed, icmpQuoteLen, icmpSetChecksum, ICMP_ECHO, ICMP_ECHOREPLY, ICMP_DEST_UNREACH,
   ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, ICMP_EXC_FRAGTIME, ICMP_FRAG_NEEDED, ICMP_PORT_UNREACH, ICMP_PROT_UNREACH, ICMP_HOST_UNREACH,
+  ICMP_PARAMETERPROB,
 } from '../wire/icmp.js';
 import { Netns, LOOPBACK_IFINDEX } from './netns.js';
 import type { Interface } from './interfaces.js';
@@ -49,7 +50,11 @@ import { TraceSocket, type TraceOpen } from './trace-socket.js';
 import { udpSetChecksum } from '../wire/udp.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, tcpSetChecksum, writeTcp } from '../wire/tcp.js';
 import { strerror } from './errors.js';
-import { localAddrDev } from './addr-select.js';
+import { addrType, localAddrDev, routePrefsrc, selectAddr } from './addr-select.js';
+import { IpOptions, optionsCompile, forwardOptions, optionsEcho, optionsBuild } from './ip-options.js';
+import { newFibResult, type Flow } from './rules.js';
+import { IPTOS_RT_MASK } from './fib.js';
+import { RT_SCOPE_LINK, RT_SCOPE_UNIVERSE } from './names.js';
 
 export interface InterfaceConfig {
   mac?: number; // 48-bit MAC as a number; random-looking default otherwise
@@ -136,6 +141,17 @@ export class NetNamespace extends Element implements KeepsLearned {
   private pings: PingSocket[] = [];
   /** Open traceroute sockets (dpemu traceroute): each sees the ICMP datagrams delivered here. */
   private traces: TraceSocket[] = [];
+  /** The options of the received header being handled (ip_options_compile's), and of the echo reply to it. */
+  private readonly opts = new IpOptions();
+  private readonly echoOpts = new IpOptions();
+  private readonly echoOptBytes = new Uint8Array(40);
+  /** The packet `opts` were compiled for, and its `moves` then: the same visit (an ICMP error about it echoes them). */
+  private optsPkt: Packet | null = null;
+  private optsMoves = 0;
+  private readonly optFlow: Flow = { dst: 0, src: 0, tos: 0, scope: 0, oif: 0, iif: 0, mark: 0, proto: 0, sport: 0, dport: 0, uid: 0 };
+  private readonly optFib = newFibResult();
+  /** inet_addr_type(...) != RTN_UNICAST for a prespecified timestamp address: one of ours. */
+  private readonly isLocalAddr = (a: number): boolean => addrType(this.ns, a) === 'local';
 
   constructor(node: string, name: string) {
     super('netns', node, name);
@@ -426,6 +442,9 @@ export class NetNamespace extends Element implements KeepsLearned {
   /** ip_forward and ip_output for a received packet. */
   private forward(pkt: Packet, inB: IfBinding, h: Hop): void {
     const e = this.engine, buf = pkt.buf, l3 = pkt.off + ETH_HLEN, mtu = h.mtu;
+    // ip_rcv_options (after the route, cached or not): options are written at every hop, the one IHL test otherwise.
+    const options = buf[l3] !== 0x45;
+    if (options && !this.optionsIn(pkt, inB.iface.index, false)) return;
     const ttl = buf[l3 + 8]!;
     if (ttl <= 1) {
       this.icmpError(pkt, inB.iface.index, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0, false);
@@ -441,13 +460,73 @@ export class NetNamespace extends Element implements KeepsLearned {
     const out = h.out;
     if (out === null) return this.dropIp(pkt, 'no_route', 'output interface has no port');
     this.info.outIf = out.iface.name;
-    if (!this.hook(pkt, 'forward', e.now) || !this.hook(pkt, 'postrouting', e.now)) return;
+    if (!this.hook(pkt, 'forward', e.now)) return;
+    if (options) {
+      // ip_forward_finish: ip_forward_options before POSTROUTING (SNAT leaves them alone), the header checksum redone.
+      forwardOptions(buf, l3, this.opts, this.routeSource(pkt, inB.iface.index, h));
+      ipv4SetChecksum(buf, l3);
+    }
+    if (!this.hook(pkt, 'postrouting', e.now)) return;
     this.ipOutput(pkt, h, inB.iface.index);
+  }
+
+  /**
+   * ip_options_compile for a received header with options (`local`: routed
+   * to this namespace): false after a bad one, answered with a parameter
+   * problem and dropped as ip_rcv_options drops it.
+   */
+  private optionsIn(pkt: Packet, iif: number, local: boolean): boolean {
+    const buf = pkt.buf, l3 = pkt.off + ETH_HLEN;
+    const bad = optionsCompile(buf, l3, (buf[l3]! & 15) << 2, this.opts, this.specDst(buf, l3, iif, local), this.isLocalAddr);
+    this.optsPkt = pkt;
+    this.optsMoves = pkt.moves;
+    if (bad < 0) return true;
+    this.icmpError(pkt, iif, ICMP_PARAMETERPROB, 0, (bad << 24) >>> 0, local);
+    this.dropIp(pkt, 'malformed', `IP option at byte ${bad}: ICMP parameter problem sent`);
+    return false;
+  }
+
+  /**
+   * fib_compute_spec_dst: the address a hop records for a received packet:
+   * its destination when it is ours, else the preferred source of the route
+   * back to its sender (inet_select_addr on the device when there is none).
+   */
+  private specDst(buf: Uint8Array, l3: number, iif: number, local: boolean): number {
+    const daddr = readU32(buf, l3 + 16), saddr = readU32(buf, l3 + 12);
+    if (local) return daddr;
+    const dev = this.ns.linkByIndex(iif);
+    if (saddr === 0) return selectAddr(this.ns, dev, saddr, RT_SCOPE_LINK);
+    const f = this.optFlow;
+    f.dst = saddr;
+    f.src = f.oif = f.mark = f.proto = f.sport = f.dport = f.uid = 0;
+    f.iif = LOOPBACK_IFINDEX;
+    f.tos = buf[l3 + 1]! & IPTOS_RT_MASK;
+    f.scope = RT_SCOPE_UNIVERSE;
+    const res = this.ns.lookup(f, this.optFib);
+    if (!res.error && res.route) return routePrefsrc(this.ns, res.route);
+    return selectAddr(this.ns, dev, saddr, RT_SCOPE_UNIVERSE);
+  }
+
+  /** ip_rt_get_source for a forwarded packet: the preferred source of its route out through `h`. */
+  private routeSource(pkt: Packet, iif: number, h: Hop): number {
+    const buf = pkt.buf, l3 = pkt.off + ETH_HLEN, f = this.optFlow;
+    f.dst = readU32(buf, l3 + 16);
+    f.src = readU32(buf, l3 + 12);
+    f.tos = buf[l3 + 1]! & 0x1e; // RT_TOS
+    f.oif = h.oif;
+    f.iif = iif;
+    f.mark = pkt.mark;
+    f.scope = f.proto = f.sport = f.dport = f.uid = 0;
+    const res = this.ns.lookup(f, this.optFib);
+    if (!res.error && res.route) return routePrefsrc(this.ns, res.route);
+    return selectAddr(this.ns, this.ns.linkByIndex(h.oif), h.nexthop, RT_SCOPE_UNIVERSE);
   }
 
   /** Delivery to this namespace's own stack (ip_local_deliver): fragments are reassembled first. */
   private localIn(pkt: Packet, b: IfBinding, unicast: boolean): void {
     const buf = pkt.buf, l3 = pkt.off + ETH_HLEN;
+    // A later fragment holds only copied options (none modelled): what the first one's compile found stays for the datagram.
+    if (buf[l3] !== 0x45 && (readU16(buf, l3 + 6) & IP_OFFMASK) === 0 && !this.optionsIn(pkt, b.iface.index, unicast)) return;
     if (((buf[l3 + 6]! & 0x3f) | buf[l3 + 7]!) !== 0) return this.defragIn(pkt, b, DEFRAG_LOCAL_DELIVER, unicast);
     this.localDeliver(pkt, b.iface.index, unicast);
   }
@@ -727,16 +806,25 @@ export class NetNamespace extends Element implements KeepsLearned {
       dg.pmtu = false;
       dg.l4Sum = 0xffff; // a right checksum
     }
-    this.writeIpHeader(buf, l3, totLen, IPPROTO_ICMP, src, dst, buf[l3 + 1]!);
-    // Copy the options? icmp_reply sends no IP options back unless it must (RR/TS); keep the header plain.
     if (ihl > 20) {
-      buf.copyWithin(l3 + 20, l3 + ihl, pkt.off + pkt.len);
-      if (dg !== null) dg.pOffs[0]! -= ihl - 20;
-      writeU16(buf, l3 + 2, totLen - (ihl - 20));
-      pkt.len -= ihl - 20;
-      buf[l3] = 0x45;
-      ipv4SetChecksum(buf, l3);
-    }
+      // icmp_reply: the request's RR and TS echoed (ip_options_echo), written for this hop as it leaves (ip_options_build).
+      // (Another datagram's options compiled while this one was reassembled: none echoed.)
+      const o = this.echoOpts, compiled = this.optsPkt === pkt && this.optsMoves === pkt.moves;
+      const olen = compiled ? optionsEcho(buf, l3, this.opts, this.echoOptBytes, o, this.isLocalAddr) : 0;
+      if (olen < 0) return this.consumeIp(pkt, 'icmp: echo request whose options cannot be echoed: no reply');
+      const cut = ihl - 20 - olen;
+      if (cut > 0) {
+        buf.copyWithin(l3 + 20 + olen, l3 + ihl, pkt.off + pkt.len);
+        if (dg !== null) dg.pOffs[0]! -= cut;
+        pkt.len -= cut;
+      }
+      buf.set(this.echoOptBytes.subarray(0, olen), l3 + 20);
+      this.writeIpHeader(buf, l3, totLen - cut, IPPROTO_ICMP, src, dst, buf[l3 + 1]!, olen);
+      if (olen > 0) {
+        optionsBuild(buf, l3, o, src);
+        ipv4SetChecksum(buf, l3);
+      }
+    } else this.writeIpHeader(buf, l3, totLen, IPPROTO_ICMP, src, dst, buf[l3 + 1]!);
     this.localOut(pkt, src);
   }
 
@@ -794,13 +882,29 @@ export class NetNamespace extends Element implements KeepsLearned {
       if (e.tracing) e.note(pkt, this, `icmp: ${icmpName(type, code)} to ${ipToString(src)} not sent: rate limited`);
       return;
     }
+    // __icmp_send: the options input compiled for this packet are echoed (ip_options_echo), the quote shortened for them.
+    let olen = 0;
+    if (buf[l3] !== 0x45 && this.optsPkt === pkt && this.optsMoves === pkt.moves) {
+      olen = optionsEcho(buf, l3, this.opts, this.echoOptBytes, this.echoOpts, this.isLocalAddr);
+      if (olen < 0) return;
+    }
     const err = e.alloc(pkt, this, `ICMP ${icmpName(type, code)} to ${ipToString(src)}`);
     if (!err) return;
     const el3 = err.off + ETH_HLEN;
-    const quote = icmpQuoteLen(ipLen, rt.mtu);
+    const quote = Math.max(0, Math.min(icmpQuoteLen(ipLen, rt.mtu), icmpQuoteLen(0xffff, rt.mtu) - olen));
     const len = buildIcmpError(err.buf, el3, type, code, info, rt.src, src, buf, l3, quote, 64, this.nextIpId());
     err.len = ETH_HLEN + len;
     if (dg !== null && quote > pkt.len - ETH_HLEN) this.quoteRest(dg, err, quote);
+    if (olen > 0) {
+      const eb = err.buf;
+      eb.copyWithin(el3 + 20 + olen, el3 + 20, el3 + len);
+      eb.set(this.echoOptBytes.subarray(0, olen), el3 + 20);
+      eb[el3] = 0x45 + (olen >>> 2);
+      writeU16(eb, el3 + 2, len + olen);
+      optionsBuild(eb, el3, this.echoOpts, rt.src);
+      ipv4SetChecksum(eb, el3);
+      err.len += olen;
+    }
     if (e.tracing) e.note(err, this, `icmp: ${icmpName(type, code)} from ${ipToString(rt.src)} to ${ipToString(src)}`);
     // icmp_glue_bits: the error carries the offending packet's connection (nf_ct_attach): the one `info` holds
     // while it is about that packet, or the one a held packet kept.
@@ -937,6 +1041,9 @@ export class NetNamespace extends Element implements KeepsLearned {
     info.inIf = 'lo';
     info.outIf = null;
     if (!this.hook(pkt, 'looped', e.now)) return;
+    // ip_rcv_finish: the route came along, the options are compiled as for any received packet.
+    const l3 = pkt.off + ETH_HLEN;
+    if (pkt.buf[l3] !== 0x45 && !this.optionsIn(pkt, LOOPBACK_IFINDEX, true)) return;
     this.localDeliver(pkt, LOOPBACK_IFINDEX, true);
   }
 
@@ -1214,7 +1321,7 @@ export class NetNamespace extends Element implements KeepsLearned {
     }
     // inet_create: IP_PMTUDISC_DONT with ip_no_pmtu_disc, else WANT, unless -M set it.
     const pmtudisc = o.pmtudisc ?? (this.ns.sys.ip_no_pmtu_disc ? IP_PMTUDISC_DONT : IP_PMTUDISC_WANT);
-    const sock = new PingSocket(ident, o.dst, bound, o.ttl ?? this.ns.sys.ip_default_ttl, oif, onItem, o.tos ?? 0, o.pattern ?? null, pmtudisc, o.mark ?? 0);
+    const sock = new PingSocket(ident, o.dst, bound, o.ttl ?? this.ns.sys.ip_default_ttl, oif, onItem, o.tos ?? 0, o.pattern ?? null, pmtudisc, o.mark ?? 0, o.options);
     this.pings = [...this.pings, sock];
     return { sock, source };
   }
@@ -1250,9 +1357,10 @@ export class NetNamespace extends Element implements KeepsLearned {
     if (!this.pings.includes(sock)) return;
     const rt = routeOutput(this.ns, { dst: sock.dst, src: sock.bound, oif: sock.oif, tos: sock.tos, mark: sock.mark, proto: IPPROTO_ICMP, sport: sock.ident });
     if (rt.kind === 'error') return sock.onItem({ kind: 'senderr', seq, message: strerror(rt.errno) });
-    const e = this.engine, totLen = 28 + dataLen;
+    const opts = sock.ipOpts, hlen = opts === null ? 20 : 20 + opts.length;
+    const e = this.engine, totLen = hlen + 8 + dataLen;
     if (sock.pmtudisc === IP_PMTUDISC_DO && totLen > rt.mtu && totLen <= 65535) return sock.onItem({ kind: 'senderr', seq, message: 'Message too long', mtu: rt.mtu });
-    const room = (e.pool.maxFrame - ETH_HLEN - 20) & ~7;
+    const room = (e.pool.maxFrame - ETH_HLEN - hlen) & ~7;
     let msg: Uint8Array | null = null;
     if (8 + dataLen > room) {
       // Over 65535 bytes, or fragments of the route's MTU would not fit a slot (looped back, none are cut): EMSGSIZE.
@@ -1265,9 +1373,13 @@ export class NetNamespace extends Element implements KeepsLearned {
     const buf = head.buf, l3 = head.off + ETH_HLEN;
     if (msg === null) {
       head.len = ETH_HLEN + totLen;
-      sock.writeEcho(buf, l3 + 20, seq, dataLen);
-    } else if (!this.pingDatagram(head, msg, room)) return sock.onItem({ kind: 'senderr', seq, message: 'No buffer space available' });
-    this.writeIpHeader(buf, l3, totLen, IPPROTO_ICMP, rt.src, sock.dst, sock.tos);
+      sock.writeEcho(buf, l3 + hlen, seq, dataLen);
+    } else if (!this.pingDatagram(head, msg, room, hlen)) return sock.onItem({ kind: 'senderr', seq, message: 'No buffer space available' });
+    this.writeIpHeader(buf, l3, totLen, IPPROTO_ICMP, rt.src, sock.dst, sock.tos, hlen - 20);
+    if (opts !== null) {
+      buf.set(opts, l3 + 20);
+      optionsBuild(buf, l3, sock.ipOptsDone, rt.src); // an output route: ip_rt_get_source gives the header's source
+    }
     buf[l3 + 8] = sock.ttl;
     // ip_dont_fragment: WANT not under a locked MTU (the route's `mtu lock`, or a learned one below min_pmtu).
     if (sock.pmtudisc === IP_PMTUDISC_DO) {
@@ -1289,7 +1401,7 @@ export class NetNamespace extends Element implements KeepsLearned {
   }
 
   /** `msg` (an ICMP message) after `head`'s IP header and in slots after it, `room` bytes each: the datagram being sent (this.dg). */
-  private pingDatagram(head: Packet, msg: Uint8Array, room: number): boolean {
+  private pingDatagram(head: Packet, msg: Uint8Array, room: number, hlen: number): boolean {
     const e = this.engine, q = new FragQueue('ping', 0, 0);
     for (let at = 0; at < msg.length; at += room) {
       const p = at === 0 ? head : e.alloc(head, this, 'ping datagram');
@@ -1298,9 +1410,9 @@ export class NetNamespace extends Element implements KeepsLearned {
         e.drop(head, this, 'no_buffer', 'ping datagram');
         return false;
       }
-      const end = Math.min(msg.length, at + room), pl = p.off + ETH_HLEN + 20;
+      const end = Math.min(msg.length, at + room), pl = p.off + ETH_HLEN + hlen;
       p.buf.set(msg.subarray(at, end), pl);
-      p.len = ETH_HLEN + 20 + end - at;
+      p.len = ETH_HLEN + hlen + end - at;
       q.frags.push(p);
       q.offs.push(at);
       q.ends.push(end);
@@ -1489,8 +1601,8 @@ export class NetNamespace extends Element implements KeepsLearned {
   }
 
   /** A header for a datagram of this stack's ICMP socket (IP_PMTUDISC_DONT: never DF). */
-  private writeIpHeader(buf: Uint8Array, l3: number, totLen: number, proto: number, src: number, dst: number, tos: number): void {
-    buf[l3] = 0x45;
+  private writeIpHeader(buf: Uint8Array, l3: number, totLen: number, proto: number, src: number, dst: number, tos: number, optLen = 0): void {
+    buf[l3] = 0x45 + (optLen >>> 2);
     buf[l3 + 1] = tos;
     writeU16(buf, l3 + 2, totLen);
     writeU16(buf, l3 + 4, this.nextIpId());

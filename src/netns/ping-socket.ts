@@ -11,6 +11,36 @@
 import { readU16, readU32, writeU16, writeU32 } from '../wire/addr.js';
 import { ICMP_DEST_UNREACH, ICMP_ECHO, ICMP_ECHOREPLY, ICMP_PARAMETERPROB, ICMP_TIME_EXCEEDED, icmpSetChecksum } from '../wire/icmp.js';
 import { IPPROTO_ICMP } from '../wire/ipv4.js';
+import { IpOptions, IPOPT_NOOP, IPOPT_RR, IPOPT_TIMESTAMP, IPOPT_TS_PRESPEC, IPOPT_TS_TSANDADDR, IPOPT_TS_TSONLY } from './ip-options.js';
+
+/** ping's IP_OPTIONS: -R, or -T's kind (tsprespec without gateways: an empty list). */
+export type PingIpOptions = 'rr' | 'tsonly' | 'tsandaddr' | 'tsprespec';
+
+/**
+ * The options iputils sets with IP_OPTIONS (ping4_run), as ip_options_get
+ * keeps them after ip_options_compile without a packet: the pointer past
+ * the sender's own slot, which ip_options_build fills as each one leaves.
+ */
+export function socketOptions(kind: PingIpOptions, o: IpOptions): Uint8Array {
+  o.clear();
+  let b: Uint8Array;
+  if (kind === 'rr') {
+    b = new Uint8Array(40);
+    b.set([IPOPT_NOOP, IPOPT_RR, 39, 8]);
+    o.rr = 21;
+    o.rrNeedAddr = true;
+  } else if (kind === 'tsonly') {
+    b = new Uint8Array(40);
+    b.set([IPOPT_TIMESTAMP, 40, 9, IPOPT_TS_TSONLY]);
+    o.tsNeedTime = true;
+  } else if (kind === 'tsandaddr') {
+    b = new Uint8Array(36);
+    b.set([IPOPT_TIMESTAMP, 36, 13, IPOPT_TS_TSANDADDR]);
+    o.tsNeedAddr = o.tsNeedTime = true;
+  } else b = Uint8Array.of(IPOPT_TIMESTAMP, 4, 5, IPOPT_TS_PRESPEC);
+  if (kind !== 'rr') o.ts = 20;
+  return b;
+}
 
 /** What ping asks of its socket: the destination and the options that reach the kernel. */
 export interface PingOpen {
@@ -33,6 +63,8 @@ export interface PingOpen {
   ident?: number;
   /** SO_MARK (-m): routing and netfilter see it on the connect() probe and each request. */
   mark?: number;
+  /** IP_OPTIONS (-R, -T). */
+  options?: PingIpOptions;
 }
 
 export const IP_PMTUDISC_DONT = 0;
@@ -60,6 +92,10 @@ export const wallUs = (): number => Math.round((performance.timeOrigin + perform
 export const TIMEVAL_LEN = 16;
 
 export class PingSocket {
+  /** IP_OPTIONS' bytes (each request's header carries them), and what ip_options_build writes in them. */
+  readonly ipOpts: Uint8Array | null;
+  readonly ipOptsDone = new IpOptions();
+
   constructor(
     readonly ident: number,
     readonly dst: number,
@@ -73,7 +109,10 @@ export class PingSocket {
     readonly pattern: Uint8Array | null = null,
     readonly pmtudisc = IP_PMTUDISC_WANT,
     readonly mark = 0,
-  ) {}
+    options?: PingIpOptions,
+  ) {
+    this.ipOpts = options === undefined ? null : socketOptions(options, this.ipOptsDone);
+  }
 
   /**
    * The ICMP message of an echo request at l4 (`dataLen` bytes of data):
