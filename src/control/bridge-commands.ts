@@ -11,9 +11,9 @@
 // vxlan device has its own dump, empty for OVS's). Each Ethernet device's
 // multicast list holds 33:33:00:00:00:01 (IPv6's all-nodes group, joined at
 // registration even with IPv6 disabled) and, while up, 01:00:5e:00:00:01
-// (IPv4's all-hosts) and the groups it joined: the kernel's lists with
-// disable_ipv6 set, which is how the views stand (no IPv6 addresses: `ip
-// addr` shows none, and the kernel comparisons run with it).
+// (IPv4's all-hosts): the kernel's lists with disable_ipv6 set, which is how
+// the views stand (no IPv6 addresses: `ip addr` shows none, and the kernel
+// comparisons run with it).
 import type { Interface } from '../netns/interfaces.js';
 import { formatMac } from '../netns/addr.js';
 import { linkFlagList } from '../netns/ip-addr-syntax.js';
@@ -113,15 +113,13 @@ function portOf(v: View, l: Interface): PortOf | undefined {
   return { bridge: l.master, attrs: new Map(l.info.slaveData.flatMap((a) => (a.key !== undefined && a.json !== undefined ? [[a.key, a.json] as const] : []))) };
 }
 
-/** 01:00:5e and the group's low 23 bits (ip_eth_mc_map). */
-const ipv4McMac = (g: number): string => formatMac(0x01005e000000 + (g & 0x7fffff));
-
 /** The device's own list (ndo_dflt_fdb_dump: unicast, then multicast), as the kernel has it with IPv6 disabled. */
 function selfAddrs(l: Interface): string[] {
   // Not an Ethernet device (the loopback), or one with its own dump (a vxlan device: OVS's has no entries).
   if (l.kind === 'loopback' || l.kind === 'vxlan') return [];
   const out = ['33:33:00:00:00:01'];
-  if (l.up) out.push('01:00:5e:00:00:01', ...[...(l.mcGroups ?? [])].filter((g) => g !== 0xe0000001).map(ipv4McMac));
+  // No other IPv4 group is joined in the model (a joined group's address would follow, in an order down and up change).
+  if (l.up) out.push('01:00:5e:00:00:01');
   return out;
 }
 
