@@ -18,6 +18,7 @@ const nodeFirst: ToWords = (node, ns, args) => [node, '-n', ns, ...args];
 /** How each tool's words become the dpemu command's inside NS on NODE. */
 const TOOLS: Record<string, ToWords> = {
   ip: (node, ns, args) => ['-n', ns, node, ...args],
+  bridge: (node, ns, args) => ['-n', ns, node, ...args],
   iptables: nodeFirst,
   'iptables-save': nodeFirst,
   conntrack: nodeFirst,

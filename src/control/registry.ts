@@ -2,6 +2,7 @@
 import type { CommandFamily, DaemonCommand } from './command.js';
 import { appctl, ofctl, vsctl } from './ovs-commands.js';
 import { brctl } from './brctl-commands.js';
+import { bridge } from './bridge-commands.js';
 import { ip } from './ip-commands.js';
 import { iptables, iptablesSaveCmd } from './iptables-commands.js';
 import { conntrack } from './conntrack-commands.js';
@@ -11,7 +12,7 @@ import { trace } from './trace-command.js';
 import { workers } from './worker-commands.js';
 
 export const COMMANDS: ReadonlyMap<string, CommandFamily> = new Map(
-  [vsctl, ofctl, appctl, brctl, ip, iptables, iptablesSaveCmd, conntrack, sysctl, clearCounters, nodes, trace].map((c) => [c.name, c]),
+  [vsctl, ofctl, appctl, brctl, bridge, ip, iptables, iptablesSaveCmd, conntrack, sysctl, clearCounters, nodes, trace].map((c) => [c.name, c]),
 );
 
 /** Commands about the daemon itself, served on its own thread (src/control/command.ts DaemonCommand). */

@@ -20,6 +20,8 @@ export const BRIDGE_AGEING_MS = 300_000;
 interface FdbEntry {
   port: Port;
   updated: number; // emulated ms
+  /** When a frame was last forwarded to it (br_handle_frame_finish: `dst->used`), emulated ms. */
+  used: number;
   /** `updated` as last journaled (a refresh is journaled at most once a second). */
   journaled: number;
 }
@@ -85,7 +87,7 @@ export class LinuxBridge extends Element implements KeepsLearned {
         ent.updated = now;
         if (this.journal !== null && (moved || now - ent.journaled >= 1000)) this.log(srcHi, srcLo, ent);
       } else {
-        const ne: FdbEntry = { port: inPort, updated: now, journaled: now };
+        const ne: FdbEntry = { port: inPort, updated: now, used: now, journaled: now };
         this.fdb.set(srcHi, srcLo, 0, ne);
         if (this.journal !== null) this.log(srcHi, srcLo, ne);
         if (e.tracing) e.note(pkt, this, `fdb: learned ${macToString(srcHi, srcLo)} on port ${this.portNo.get(inPort)} (${inPort.name})`);
@@ -102,6 +104,7 @@ export class LinuxBridge extends Element implements KeepsLearned {
       if (this.local.has(dstHi, dstLo, 0)) return e.consume(pkt, this, `to the bridge's own address ${macToString(dstHi, dstLo)}`);
       const ent = this.fdb.get(dstHi, dstLo, 0);
       if (ent && now - ent.updated <= this.ageingMs) {
+        ent.used = now;
         if (ent.port === inPort) return e.drop(pkt, this, 'no_output', 'learned on the input port');
         if (e.tracing) e.note(pkt, this, `forward to port ${this.portNo.get(ent.port)} (${ent.port.name}): ${macToString(dstHi, dstLo)} learned there`);
         return e.output(pkt, ent.port);
@@ -168,7 +171,7 @@ export class LinuxBridge extends Element implements KeepsLearned {
       const [hi, lo, updated] = r.nums as [number, number, number];
       const port = this.port(r.text);
       if (!port || now - updated > this.ageingMs || this.local.has(hi, lo, 0) || this.fdb.has(hi, lo, 0)) continue;
-      this.fdb.set(hi, lo, 0, { port, updated, journaled: updated });
+      this.fdb.set(hi, lo, 0, { port, updated, used: updated, journaled: updated });
       n++;
     }
     return n;
@@ -196,6 +199,23 @@ export class LinuxBridge extends Element implements KeepsLearned {
       out += `${String(r.no).padStart(3)}\t${macToString(r.hi, r.lo)}\t${r.local ? 'yes' : 'no'}\t\t${String(sec).padStart(4)}.${String(centi).padStart(2, '0')}\n`;
     }
     return out;
+  }
+
+  /**
+   * Learned entries not yet aged out, newest first as the kernel's fdb_list
+   * holds them (hlist_add_head), with when each was last updated and used
+   * (emulated ms): what `bridge fdb show` lists.
+   */
+  fdbEntries(now = this.engine.now): { mac: string; port: string; updated: number; used: number }[] {
+    const out: { mac: string; port: string; updated: number; used: number }[] = [];
+    const f = this.fdb;
+    for (let i = f.next(0); i >= 0; i = f.next(i + 1)) {
+      const ent = f.valueAt(i);
+      // br_fdb_cleanup runs when the soonest entry expires: an expired one is gone.
+      if (now - ent.updated > this.ageingMs) continue;
+      out.push({ mac: macToString(f.hiAt(i), f.loAt(i)), port: ent.port.name, updated: ent.updated, used: ent.used });
+    }
+    return out.reverse();
   }
 
   /** Learned (non-local) entries, for tests and the control interface. */

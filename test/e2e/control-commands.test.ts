@@ -77,6 +77,28 @@ test('brctl show and showmacs, appctl fdb/show after traffic', async () => {
   assert.match(fdb.stdout, /\n   41    10  fa:16:3e:b2:ef:af +\d+\n/);
 });
 
+test('bridge fdb show and link show through the CLI: the qbr learns the VM, a namespace lists its devices\' own addresses, writes are refused', async () => {
+  const sock = d.server.path;
+  ping();
+  const fdb = await cli(sock, ['bridge', 'w07', 'fdb', 'show', 'br', 'qbr2ab77d0f-99']);
+  assert.equal(fdb.code, 0, fdb.stderr);
+  // The VM's MAC learned on its TAP, above the TAP's own address (newest first).
+  assert.match(fdb.stdout, /\nfa:16:3e:b2:ef:af dev tap2ab77d0f-99 master qbr2ab77d0f-99 \nfe:16:3e:b2:ef:af dev tap2ab77d0f-99 master qbr2ab77d0f-99 permanent\n/);
+  const link = await cli(sock, ['bridge', '-d', 'w07', 'link', 'show', 'dev', 'tap2ab77d0f-99']);
+  assert.match(link.stdout, /^\d+: tap2ab77d0f-99: <[A-Z,_-]+> mtu 1450 master qbr2ab77d0f-99 state \w+ priority 32 cost 2 \n    hairpin off .* locked off \n$/);
+  // No Linux bridge in a router namespace: each Ethernet device's own multicast addresses, no ports.
+  const ns = await cli(sock, ['bridge', '-n', QR, 'w07', 'fdb']);
+  assert.ok(ns.stdout.includes('33:33:00:00:00:01 dev qr-178fc8e2-fd self permanent\n01:00:5e:00:00:01 dev qr-178fc8e2-fd self permanent\n'), ns.stdout);
+  assert.ok(ns.stdout.split('\n').slice(0, -1).every((l) => / self permanent$/.test(l)), ns.stdout);
+  assert.deepEqual(await cli(sock, ['bridge', '-n', QR, 'w07', 'link']), { code: 0, stdout: '', stderr: '' });
+  for (const w of [['fdb', 'add', '0a:00:00:00:00:01', 'dev', 'tap2ab77d0f-99', 'master'], ['fdb', 'del', 'fa:16:3e:b2:ef:af', 'dev', 'tap2ab77d0f-99'], ['link', 'set', 'dev', 'tap2ab77d0f-99', 'cost', '5']]) {
+    const r = await cli(sock, ['bridge', 'w07', ...w]);
+    assert.equal(r.code, 255, w.join(' '));
+    assert.match(r.stderr, /^Error: 'bridge (fdb|link) \w+' is refused: dpemu emulates bridge fdb show and bridge link show only/, w.join(' '));
+  }
+  assert.equal((await cli(sock, ['bridge', 'w07', 'fdb', 'show', 'br', 'qbr2ab77d0f-99'])).stdout, fdb.stdout, 'nothing changed');
+});
+
 test('ip addr/link/route/rule/neigh inside namespaces', async () => {
   const rt = await run('ip', ['-n', SNAT, 'w02', 'route']);
   assert.ok(rt.stdout.startsWith('default via 169.254.96.33 dev rfp-c4d4b760-4 '));
@@ -121,11 +143,12 @@ test('ip netns lists a node\'s namespaces; netns exec runs the write-up\'s comma
   await same(['ip', 'w02', 'netns', 'exec', SNAT, 'iptables', '-t', 'nat', '-S'], ['iptables', ['w02', '-n', SNAT, '-t', 'nat', '-S']]);
   await same(['ip', 'w02', 'netns', 'exec', SNAT, '/usr/sbin/iptables-save', '-t', 'nat'], ['iptables-save', ['w02', '-n', SNAT, '-t', 'nat']]);
   await same(['ip', 'w02', 'netns', 'e', SNAT, 'conntrack', '-C'], ['conntrack', ['w02', '-n', SNAT, '-C']]);
+  await same(['ip', 'w07', 'netns', 'exec', QR, 'bridge', '-s', 'fdb', 'show'], ['bridge', ['-n', QR, 'w07', '-s', 'fdb', 'show']]);
   const none = await cli(sock, ['ip', 'w02', 'netns', 'exec', 'qrouter-nonexistent', 'ip', 'addr']);
   assert.equal(none.code, 255);
   assert.match(none.stderr, /^Cannot open network namespace "qrouter-nonexistent" on w02: No such file or directory/);
   const prog = await cli(sock, ['ip', 'w02', 'netns', 'exec', FIP, 'netstat', '-nltp']);
-  assert.deepEqual([prog.code, prog.stderr], [1, 'exec of "netstat" failed: an emulated namespace runs no programs; dpemu runs ip, iptables, iptables-save, conntrack, sysctl, ping, traceroute, tcpdump there\n']);
+  assert.deepEqual([prog.code, prog.stderr], [1, 'exec of "netstat" failed: an emulated namespace runs no programs; dpemu runs ip, bridge, iptables, iptables-save, conntrack, sysctl, ping, traceroute, tcpdump there\n']);
   const nope = await cli(sock, ['ip', 'w02', 'netns', 'add', 'dpe-x']);
   assert.deepEqual([nope.code, nope.stderr], [255, "Error: 'ip netns add' is not supported.\n"]);
 });

@@ -82,8 +82,11 @@ async function buildRoot(n: Node): Promise<void> {
       ipn('link', 'add', d.ifname, 'index', String(d.ifindex), 'address', d.address, ...(ovsNames.has(d.ifname) ? ['mtu', String(d.mtu)] : []), 'type', 'bridge');
     } else if (n.linuxBridges.some((b) => b.name === d.ifname)) {
       // A qbr as os-vif's ensure_bridge makes it (setfd 0, stp off, multicast_snooping 0), with the topology's ageing time.
+      // brctl addbr sets no address: the bridge takes its ports' lowest, whose own fdb entry then holds it. Only an
+      // address no port has is set (it then has an entry of no port).
       const b = n.linuxBridges.find((x) => x.name === d.ifname)!;
-      ipn('link', 'add', d.ifname, 'index', String(d.ifindex), 'address', d.address, 'type', 'bridge', 'forward_delay', '0', 'stp_state', b.stp ? '1' : '0', 'mcast_snooping', '0', 'ageing_time', String(b.ageingTime * 100));
+      const own = b.ports.some((p) => p.mac?.toLowerCase() === d.address) ? [] : ['address', d.address];
+      ipn('link', 'add', d.ifname, 'index', String(d.ifindex), ...own, 'type', 'bridge', 'forward_delay', '0', 'stp_state', b.stp ? '1' : '0', 'mcast_snooping', '0', 'ageing_time', String(b.ageingTime * 100));
     } else {
       // A NIC: a veth whose peer waits in the spare namespace.
       ipn('link', 'add', d.ifname, ...common, 'type', 'veth', 'peer', 'name', `dpe-${tag}-${n.name.slice(-2)}${d.ifindex}`, 'netns', SPARE);
@@ -280,5 +283,111 @@ for (const node of topo.nodes.map((n) => n.name)) {
       const theirs = maskDetailsJson(maskJson(sh('ip', ['-n', kns.get(node)!, ...args]), nics) as Record<string, any>[], n, true);
       assert.deepEqual(mine, theirs, `ip ${args.join(' ')} on ${node}`);
     }
+  });
+}
+
+// ---- bridge fdb|link show (src/control/bridge-commands.ts) ----
+// Here the OVS stand-ins are Linux bridges: what they list as bridges (their
+// own entries, their ports' `master ovs-system` entries and `bridge link`
+// lines) is dropped from the kernel's side; what they list as devices (the
+// `self` entries) stays, as an openvswitch device lists the same. The ages
+// `-s` prints are compared by test/e2e/bridge-fdb-kernel.test.ts.
+
+const standIns = (n: Node): Set<string> => new Set(n.ovsBridges.length ? ['ovs-system', ...n.ovsBridges.map((b) => b.name)] : []);
+
+function maskBridgeText(text: string, n: Node, kernel: boolean): string {
+  if (!kernel) return text;
+  const ovs = standIns(n);
+  const out: string[] = [];
+  let dropDetail = false;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('    ')) {
+      if (!dropDetail) out.push(line);
+      continue;
+    }
+    dropDetail = ovs.has(/ master (\S+) /.exec(line)?.[1] ?? '');
+    if (!dropDetail) out.push(line);
+  }
+  return out.join('\n');
+}
+
+function maskBridgeJson(text: string, n: Node, kernel: boolean): unknown {
+  const v = JSON.parse(text) as Record<string, unknown>[];
+  const ovs = standIns(n);
+  return kernel ? v.filter((o) => !ovs.has(String(o.master))) : v;
+}
+
+async function dpemuBridge(argv: string[]): Promise<string> {
+  const r = await COMMANDS.get('bridge')!.run({ emu, invalidate: () => {} }, argv);
+  assert.equal(r.exit, 0, `dpemu bridge ${argv.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+async function bridgeRefusal(node: string, args: string[]): Promise<{ dpemu: [number, string]; kernel: [number, string] }> {
+  let d: [number, string] = [0, ''];
+  try {
+    await COMMANDS.get('bridge')!.run({ emu, invalidate: () => {} }, [node, ...args]);
+  } catch (e) {
+    d = [(e as ControlError).exit, (e as ControlError).stderr];
+  }
+  const k = spawnSync('ip', ['netns', 'exec', kns.get(node)!, 'bridge', ...args], { encoding: 'utf8' });
+  return { dpemu: d, kernel: [k.status ?? -1, k.stderr] };
+}
+
+/** Sends each frame on its device of the kernel namespace. */
+const SEND = String.raw`
+import json, socket, sys
+for dev, frame in json.load(sys.stdin):
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind((dev, 0))
+    s.send(bytes.fromhex(frame))
+    s.close()
+`;
+
+const frameHex = (dst: string, src: string): string => `${dst}${src}`.replaceAll(':', '') + '88b5' + '00'.repeat(46);
+
+const bridgeShows = (n: Node): string[][] => [
+  ['fdb', 'show'], ['fdb'], ['fdb', 'show', 'dynamic'], ['fdb', 'show', 'state', 'permanent'], ['fdb', 'show', 'state', 'reachable'],
+  ['fdb', 'show', 'br', n.underlay!.nic], ['fdb', 'show', 'dev', n.underlay!.nic], ['link'], ['-d', 'link'], ['link', 'show', 'dev', n.underlay!.nic],
+  ...n.linuxBridges.flatMap((b) => [
+    ['fdb', 'show', 'br', b.name], ['fdb', 'show', 'dev', b.name],
+    ...b.ports.flatMap((p) => [['fdb', 'show', 'brport', p.name], ['fdb', 'show', 'br', b.name, 'brport', p.name], ['link', 'show', 'dev', p.name], ['-d', 'link', 'show', 'dev', p.name]]),
+  ]),
+];
+const bridgeJsonShows = (n: Node): string[][] => [
+  ['-j', 'fdb', 'show'], ['-j', '-p', 'fdb', 'show'], ['-j', 'link'], ['-j', '-d', 'link'], ['-j', '-p', 'link'],
+  ...n.linuxBridges.flatMap((b) => [['-j', 'fdb', 'show', 'br', b.name], ...b.ports.map((p) => ['-j', '-p', 'fdb', 'show', 'brport', p.name])]),
+];
+const BRIDGE_REFUSED = [['fdb', 'show', 'br', 'dpe-nosuch'], ['fdb', 'show', 'dev', 'dpe-nosuch'], ['fdb', 'show', 'brport'], ['fdb', 'show', 'state', 'dpe-nosuch'],
+  ['fdb', 'show', 'vlan', '1', 'vlan', '2'], ['link', 'show', 'dev', 'dpe-nosuch'], ['-x', 'link'], ['dpe-nosuch'], ['fdb', 'dpe-nosuch'], ['link', 'dpe-nosuch']];
+
+for (const node of topo.nodes.map((n) => n.name)) {
+  test(`${node}: bridge fdb show and bridge link show print what the kernel's bridge prints for the same devices and learned entries`, async () => {
+    const n = topo.nodes.find((x) => x.name === node)!;
+    const ns = kns.get(node)!;
+    // On each qbr's qvb, from the qvo side: 01 learned, 02 learned (sending to 01, on the same port), 03 learned
+    // (sending to nowhere); listed newest first.
+    const plan = n.linuxBridges.flatMap((b) => {
+      const port = b.ports.find((p) => p.name.startsWith('qvb'))!.name;
+      const peer = n.veths.flatMap((v) => (v.a === port ? [v.b] : v.b === port ? [v.a] : []))[0]!;
+      return [['ff:ff:ff:ff:ff:ff', '0a:00:00:00:00:01'], ['0a:00:00:00:00:01', '0a:00:00:00:00:02'], ['0a:00:00:00:00:99', '0a:00:00:00:00:03']]
+        .map(([dst, src]) => ({ bridge: b.name, port, peer, frame: frameHex(dst!, src!) }));
+    });
+    if (plan.length) {
+      const r = spawnSync('ip', ['netns', 'exec', ns, 'python3', '-c', SEND], { input: JSON.stringify(plan.map((f) => [f.peer, f.frame])), encoding: 'utf8', timeout: 30_000 });
+      assert.equal(r.status, 0, r.stderr);
+      for (const f of plan) emu.engine.inject(emu.engine.pool.allocFrom(Buffer.from(f.frame, 'hex'))!, emu.engine.element(node, f.bridge)!.port(f.port)!);
+    }
+    for (const args of bridgeShows(n)) {
+      assert.equal(await dpemuBridge([node, ...args]), maskBridgeText(sh('ip', ['netns', 'exec', ns, 'bridge', ...args]), n, true), `bridge ${args.join(' ')} on ${node}`);
+    }
+    for (const args of bridgeJsonShows(n)) {
+      assert.deepEqual(maskBridgeJson(await dpemuBridge([node, ...args]), n, false), maskBridgeJson(sh('ip', ['netns', 'exec', ns, 'bridge', ...args]), n, true), `bridge ${args.join(' ')} on ${node}`);
+    }
+    for (const args of BRIDGE_REFUSED) {
+      const r = await bridgeRefusal(node, args);
+      assert.deepEqual(r.dpemu, r.kernel, `bridge ${args.join(' ')} on ${node}`);
+    }
+    if (plan.length) assert.match(await dpemuBridge([node, 'fdb', 'show', 'dynamic']), /^0a:00:00:00:00:03 dev qvb\S+ master qbr\S+ \n0a:00:00:00:00:02 /, 'entries were learned');
   });
 }

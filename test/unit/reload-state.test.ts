@@ -53,6 +53,7 @@ test('after a reload the reply of a connection made before it is still un-NATed 
 // learn() added with their timeouts, cookie and creation time.
 const VIEWS: [string, string[]][] = [
   ['brctl', ['showmacs', 'w07', 'qbr2ab77d0f-99']],
+  ['bridge', ['w07', 'fdb', 'show', 'br', 'qbr2ab77d0f-99']],
   ['appctl', ['fdb/show', 'w07', 'br-int']],
   ['appctl', ['fdb/show', 'w02', 'br-int']],
   ['appctl', ['fdb/show', 'w02', 'br-ex']],

@@ -31,6 +31,7 @@ const reply = (dport: number): Uint8Array =>
 /** What each worker learned, as the tools show it (learned flows without their counters, which restart at 0). */
 const VIEWS: [number, string, string[]][] = [
   [0, 'brctl', ['showmacs', 'w07', 'qbr2ab77d0f-99']],
+  [0, 'bridge', ['w07', 'fdb', 'show', 'br', 'qbr2ab77d0f-99']],
   [0, 'appctl', ['fdb/show', 'w07', 'br-int']],
   [1, 'appctl', ['fdb/show', 'w02', 'br-int']],
   [1, 'appctl', ['fdb/show', 'w02', 'br-ex']],

@@ -1,0 +1,275 @@
+// iproute2 6.1's `bridge fdb show` and `bridge link show` on a node: a
+// hypervisor's root view (its Linux bridges, the qbr per VM, and their
+// ports) or an emulated namespace (no Linux bridge there: only the devices'
+// own addresses). Read-only: the model's bridges learn from packets alone.
+//
+// `fdb show` lists what the kernel's rtnl_fdb_dump does, device by device in
+// ifindex order: for a bridge port, its bridge's entries on that port
+// (br_fdb_dump: newest first, learned and the port's own `permanent` one);
+// then the device's own unicast and multicast lists (ndo_dflt_fdb_dump,
+// `self permanent`; a bridge lists these, then its entries of no port; a
+// vxlan device has its own dump, empty for OVS's). Each Ethernet device's
+// multicast list holds 33:33:00:00:00:01 (IPv6's all-nodes group, joined at
+// registration even with IPv6 disabled) and, while up, 01:00:5e:00:00:01
+// (IPv4's all-hosts): the kernel's lists with disable_ipv6 set, which is how
+// the views stand (no IPv6 addresses: `ip addr` shows none, and the kernel
+// comparisons run with it).
+import type { Interface } from '../netns/interfaces.js';
+import { formatMac } from '../netns/addr.js';
+import { linkFlagList } from '../netns/ip-addr-syntax.js';
+import { jsonDump, type JsonObject, type JsonValue } from '../netns/json-writer.js';
+import type { Netns } from '../netns/netns.js';
+import { matches } from '../netns/ip-tokens.js';
+import { type CommandFamily } from './command.js';
+import { ControlError, ok } from './protocol.js';
+import { linuxBridges, mustNamespace, mustNode } from './resolve.js';
+import { isHypervisor, rootView } from './root-netns.js';
+
+/** bridge.c's usage, printed (exit 255) for no object or `help`. */
+const BRIDGE_USAGE = `Usage: bridge [ OPTIONS ] OBJECT { COMMAND | help }
+       bridge [ -force ] -batch filename
+where  OBJECT := { link | fdb | mdb | vlan | monitor }
+       OPTIONS := { -V[ersion] | -s[tatistics] | -d[etails] |
+                    -o[neline] | -t[imestamp] | -n[etns] name |
+                    -c[ompressvlans] -color -p[retty] -j[son] }`;
+
+const FDB_USAGE = `Usage: bridge fdb { add | append | del | replace } ADDR dev DEV
+              [ self ] [ master ] [ use ] [ router ] [ extern_learn ]
+              [ sticky ] [ local | static | dynamic ] [ vlan VID ]
+              { [ dst IPADDR ] [ port PORT] [ vni VNI ] | [ nhid NHID ] }
+	       [ via DEV ] [ src_vni VNI ]
+       bridge fdb [ show [ br BRDEV ] [ brport DEV ] [ vlan VID ]
+              [ state STATE ] [ dynamic ] ]
+       bridge fdb get [ to ] LLADDR [ br BRDEV ] { brport | dev } DEV
+              [ vlan VID ] [ vni VNI ] [ self ] [ master ] [ dynamic ]
+       bridge fdb flush dev DEV [ brport DEV ] [ vlan VID ]
+              [ self ] [ master ] [ [no]permanent | [no]static | [no]dynamic ]
+              [ [no]added_by_user ] [ [no]extern_learn ] [ [no]sticky ]
+              [ [no]offloaded ]`;
+
+const INCOMPLETE = 'Command line is not complete. Try option "help"';
+const READ_ONLY = "dpemu emulates bridge fdb show and bridge link show only (its Linux bridges learn from the packets they switch; their ports and settings are the topology's)";
+
+interface Opts { ns?: string; node?: string; stats: boolean; details: boolean; json: boolean; pretty: boolean; words: string[] }
+
+/** bridge.c's options (each a prefix of its name, `--x` read as `-x`) anywhere before OBJECT; the first other word is NODE. */
+function parseArgv(argv: readonly string[]): Opts {
+  const o: Opts = { stats: false, details: false, json: false, pretty: false, words: [] };
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const a = argv[i]!;
+    const opt = a.startsWith('--') ? a.slice(1) : a;
+    const is = (full: string): boolean => opt.length > 1 && full.startsWith(opt);
+    if (!a.startsWith('-') || a === '-') {
+      if (o.node !== undefined) break;
+      o.node = a;
+    } else if (is('-help')) throw new ControlError(BRIDGE_USAGE, 255);
+    else if (is('-stats') || is('-statistics')) o.stats = true;
+    else if (is('-details')) o.details = true;
+    else if (is('-netns')) {
+      o.ns = argv[++i];
+      if (o.ns === undefined) throw new ControlError(INCOMPLETE, 255);
+    } else if (is('-json')) o.json = true;
+    else if (is('-pretty')) o.pretty = true;
+    else if (['-Version', '-oneline', '-timestamp', '-family', '-color', '-compressvlans', '-force', '-batch'].some(is) || ['-4', '-6', '-0'].includes(opt)) {
+      throw new ControlError(`Error: bridge's option "${opt}" is not emulated (dpemu takes -s, -d, -j, -p and -n NS).`, 255);
+    } else throw new ControlError(`Option "${opt}" is unknown, try "bridge help".`, 255);
+  }
+  o.words = argv.slice(i) as string[];
+  return o;
+}
+
+/** A Linux bridge's port as `bridge` sees it: its bridge, what the view's bridge_slave data says of it. */
+interface PortOf { bridge: string; attrs: ReadonlyMap<string, JsonValue> }
+
+/** What the command reads: a namespace's devices and, in a root view, its Linux bridges' entries. */
+interface View {
+  ns: Netns;
+  /** Linux bridges by name (a root view's; none in an emulated namespace). */
+  bridges: ReadonlySet<string>;
+  entries: (bridge: string) => { mac: string; port: string; updated: number; used: number }[];
+  now: number;
+}
+
+function viewOf(ctx: Parameters<CommandFamily['run']>[0], o: Opts): View {
+  const { emu } = ctx;
+  const now = emu.engine.now;
+  if (o.ns === undefined && o.node !== undefined && isHypervisor(emu, mustNode(ctx, o.node))) {
+    const brs = linuxBridges(emu, o.node);
+    return {
+      ns: rootView(emu, o.node, now).ns,
+      bridges: new Set(brs.map((b) => b.name)),
+      entries: (name) => brs.find((b) => b.name === name)!.fdbEntries(now),
+      now,
+    };
+  }
+  return { ns: mustNamespace(ctx, o.node, o.ns).ns, bridges: new Set(), entries: () => [], now };
+}
+
+function portOf(v: View, l: Interface): PortOf | undefined {
+  if (l.master === undefined || !v.bridges.has(l.master)) return undefined;
+  // The view gives a port no bridge_slave data when its bridge runs STP (port states and timers would move: not modelled).
+  if (!l.info?.slaveData) throw new ControlError(`Error: ${l.master} runs STP, whose port states dpemu does not emulate: 'bridge link' is refused for its ports.`, 255);
+  return { bridge: l.master, attrs: new Map(l.info.slaveData.flatMap((a) => (a.key !== undefined && a.json !== undefined ? [[a.key, a.json] as const] : []))) };
+}
+
+/** The device's own list (ndo_dflt_fdb_dump: unicast, then multicast), as the kernel has it with IPv6 disabled. */
+function selfAddrs(l: Interface): string[] {
+  // Not an Ethernet device (the loopback), or one with its own dump (a vxlan device: OVS's has no entries).
+  if (l.kind === 'loopback' || l.kind === 'vxlan') return [];
+  const out = ['33:33:00:00:00:01'];
+  // No other IPv4 group is joined in the model (a joined group's address would follow, in an order down and up change).
+  if (l.up) out.push('01:00:5e:00:00:01');
+  return out;
+}
+
+interface FdbRow { mac: string; dev: string; self: boolean; master?: string; permanent: boolean; used?: number; updated?: number }
+
+function fdbShow(v: View, o: Opts, args: string[]): string {
+  let dev: string | undefined, br: string | undefined, vlan: number | undefined, state = 0, dynamic = false;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const next = (): string => {
+      const x = args[++i];
+      if (x === undefined) throw new ControlError(INCOMPLETE, 255);
+      return x;
+    };
+    if (a === 'brport' || a === 'dev') dev = next();
+    else if (a === 'br') br = next();
+    else if (a === 'vlan') {
+      const x = next();
+      if (vlan) throw new ControlError(`Error: duplicate "vlan": "${x}" is the second value.`, 255);
+      vlan = parseInt(x, 10) || 0;
+    } else if (a === 'state') state |= stateFilter(next());
+    else if (a === 'dynamic') dynamic = true;
+    else if (matches(a, 'help')) throw new ControlError(FDB_USAGE, 255);
+  }
+  const links = v.ns.links();
+  const brLink = br === undefined ? undefined : links.find((l) => l.name === br);
+  if (br !== undefined && !brLink) throw new ControlError(`Cannot find bridge device "${br}"`, 255);
+  const devLink = dev === undefined ? undefined : links.find((l) => l.name === dev);
+  if (dev !== undefined && !devLink) throw new ControlError(`Cannot find device "${dev}"`, 255);
+
+  const rows: FdbRow[] = [];
+  const bridgeRows = (bridge: string, port: Interface | undefined): void => {
+    const age = (t: number): number => Math.floor((v.now - t) / 1000);
+    const own = (mac: string, dev: string): FdbRow => ({ mac, dev, self: false, master: bridge, permanent: true, used: age(0), updated: age(0) });
+    if (port) {
+      for (const e of v.entries(bridge)) if (e.port === port.name) rows.push({ mac: e.mac, dev: port.name, self: false, master: bridge, permanent: false, used: age(e.used), updated: age(e.updated) });
+      rows.push(own(formatMac(port.mac), port.name));
+      return;
+    }
+    // The bridge's address, unless a port's own entry holds it (br_fdb_change_mac_address): an entry of no port.
+    const bl = links.find((l) => l.name === bridge)!;
+    if (!links.some((p) => p.master === bridge && p.mac === bl.mac)) rows.push(own(formatMac(bl.mac), bridge));
+  };
+  for (const l of links) {
+    if (devLink && l !== devLink) continue;
+    const isBridge = v.bridges.has(l.name);
+    const isPort = l.master !== undefined && v.bridges.has(l.master);
+    // rtnl_fdb_dump with a bridge: that bridge and its ports only.
+    if (brLink && !((isBridge && l === brLink) || (isPort && l.master === brLink.name))) continue;
+    if (isPort) bridgeRows(l.master!, l);
+    for (const mac of selfAddrs(l)) rows.push({ mac, dev: l.name, self: true, permanent: true });
+    if (isBridge) bridgeRows(l.name, undefined);
+  }
+  // print_fdb's filters: vlan (no entry has one), state, dynamic.
+  const shown = rows.filter((r) => !vlan && (!state || (state & (r.permanent ? NUD_PERMANENT : NUD_REACHABLE))) && !(dynamic && r.permanent));
+  if (o.json) {
+    return jsonDump(shown.map((r): JsonObject => ({
+      mac: r.mac,
+      ifname: devLink ? undefined : r.dev,
+      used: o.stats ? r.used : undefined,
+      updated: o.stats ? r.updated : undefined,
+      flags: r.self ? ['self'] : [],
+      master: r.master,
+      state: r.permanent ? 'permanent' : '',
+    })), o.pretty);
+  }
+  return shown.map((r) => `${r.mac} ${devLink ? '' : `dev ${r.dev} `}${o.stats && r.used !== undefined ? `used ${r.used}/${r.updated} ` : ''}${r.self ? 'self ' : ''}${r.master ? `master ${r.master} ` : ''}${r.permanent ? 'permanent' : ''}\n`).join('');
+}
+
+const NUD_REACHABLE = 0x02, NUD_NOARP = 0x40, NUD_PERMANENT = 0x80, NUD_STALE = 0x04;
+
+/** state_a2n: a name (a prefix of it) or a number. */
+function stateFilter(s: string): number {
+  if (matches(s, 'permanent')) return NUD_PERMANENT;
+  if (matches(s, 'static') || matches(s, 'temp')) return NUD_NOARP;
+  if (matches(s, 'stale')) return NUD_STALE;
+  if (matches(s, 'reachable') || matches(s, 'dynamic')) return NUD_REACHABLE;
+  if (s === 'all') return ~0;
+  if (/^(0x[0-9a-f]+|0[0-7]*|[1-9]\d*)$/i.test(s)) return Number(s.startsWith('0') && !/^0x/i.test(s) ? parseInt(s, 8) : s);
+  throw new ControlError(`Error: argument "${s}" is wrong: invalid state`, 255);
+}
+
+/** The bridge_slave flags `-d` prints, in print_protinfo's order. */
+const DETAIL_FLAGS = ['hairpin', 'guard', 'root_block', 'fastleave', 'learning', 'flood', 'mcast_flood', 'bcast_flood', 'multicast_router', 'mcast_to_unicast', 'neigh_suppress', 'vlan_tunnel', 'isolated', 'locked'];
+
+function linkShow(v: View, o: Opts, args: string[]): string {
+  let dev: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === 'dev') {
+      dev = args[++i];
+      if (dev === undefined) throw new ControlError(INCOMPLETE, 255);
+    }
+  }
+  const links = v.ns.links();
+  if (dev !== undefined && !links.some((l) => l.name === dev)) throw new ControlError(`Cannot find device "${dev}"`, 255);
+  const objs: JsonObject[] = [];
+  let text = '';
+  for (const l of links) {
+    if (dev !== undefined && l.name !== dev) continue;
+    const p = portOf(v, l);
+    if (!p) continue;
+    const at = (k: string): JsonValue => p.attrs.get(k)!;
+    const obj: JsonObject = {
+      ifindex: l.index,
+      ...(l.peer ? (l.peer.name !== undefined ? { link: l.peer.name } : { link_index: l.peer.ifindex }) : {}),
+      ifname: l.name,
+      flags: linkFlagList(l),
+      mtu: l.mtu,
+      master: p.bridge,
+      state: at('state'),
+      priority: at('priority'),
+      cost: at('cost'),
+    };
+    if (o.details) for (const k of DETAIL_FLAGS) obj[k === 'multicast_router' ? 'mcast_router' : k] = at(k);
+    objs.push(obj);
+    const name = l.peer ? `${l.name}@${l.peer.name ?? `if${l.peer.ifindex}`}` : l.name;
+    text += `${l.index}: ${name}: <${linkFlagList(l).join(',')}> mtu ${l.mtu} master ${p.bridge} state ${at('state')} priority ${at('priority')} cost ${at('cost')} \n`;
+    if (o.details) {
+      text += `    ${DETAIL_FLAGS.map((k) => {
+        const x = at(k);
+        return `${k === 'multicast_router' ? 'mcast_router' : k} ${typeof x === 'boolean' ? (x ? 'on' : 'off') : String(x)} `;
+      }).join('')}\n`;
+    }
+  }
+  return o.json ? jsonDump(objs, o.pretty) : text;
+}
+
+export const bridge: CommandFamily = {
+  name: 'bridge',
+  access: () => 'read',
+  target: (argv) => ({ node: parseArgv(argv).node }),
+  run(ctx, argv) {
+    const o = parseArgv(argv);
+    const [object, verb, ...rest] = o.words;
+    if (object === undefined || matches(object, 'help')) throw new ControlError(BRIDGE_USAGE, 255);
+    mustNode(ctx, o.node);
+    if (matches(object, 'link')) {
+      if (verb === undefined || matches(verb, 'show') || matches(verb, 'lst') || matches(verb, 'list')) return ok(linkShow(viewOf(ctx, o), o, rest));
+      if (matches(verb, 'set') || matches(verb, 'change')) throw new ControlError(`Error: 'bridge link ${verb}' is refused: ${READ_ONLY}.`, 255);
+      if (matches(verb, 'help')) throw new ControlError('Usage: bridge link show [dev DEV] (dpemu: read-only)', 255);
+      throw new ControlError(`Command "${verb}" is unknown, try "bridge link help".`, 255);
+    }
+    if (matches(object, 'fdb')) {
+      if (verb === undefined || matches(verb, 'show') || matches(verb, 'lst') || matches(verb, 'list')) return ok(fdbShow(viewOf(ctx, o), o, rest));
+      if (['add', 'append', 'replace', 'delete', 'flush'].some((w) => matches(verb, w))) throw new ControlError(`Error: 'bridge fdb ${verb}' is refused: ${READ_ONLY}.`, 255);
+      if (matches(verb, 'get')) throw new ControlError('bridge fdb get: not emulated (bridge fdb show lists the entries)', 255);
+      if (matches(verb, 'help')) throw new ControlError(FDB_USAGE, 255);
+      throw new ControlError(`Command "${verb}" is unknown, try "bridge fdb help".`, 255);
+    }
+    if (['mdb', 'vlan', 'monitor'].some((w) => matches(object, w))) throw new ControlError(`bridge ${object}: not emulated (dpemu emulates bridge fdb show and bridge link show)`, 255);
+    throw new ControlError(`Object "${object}" is unknown, try "bridge help".`, 255);
+  },
+};

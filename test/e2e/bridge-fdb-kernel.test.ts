@@ -1,0 +1,189 @@
+// `dpemu bridge fdb|link show` on a qbr (src/control/bridge-commands.ts)
+// against iproute2's bridge on the kernel's: the same shape in a kernel
+// namespace (a qbr as os-vif's ensure_bridge makes it, forward_delay 0, stp
+// off, multicast_snooping 0, with an address of its own that no port has; a
+// veth pair qvb/qvo, both promiscuous; a TAP held open as libvirt holds it),
+// the same frames on the same ports at the same times (half a second past
+// whole seconds, so the seconds `-s` prints are the same on both sides),
+// and the same show commands must print the same. Only the ifindexes differ
+// (ip tuntap takes none, and the view numbers the OVS devices too): they are
+// left out on both sides. A host so loaded that the kernel takes a frame
+// after its half second is told by the kernel's own ages, and the whole
+// comparison starts again on fresh devices (three times at most).
+// test/e2e/ip-root-kernel.test.ts holds the seed's whole root namespace to
+// the kernel (without -s), with the qbr's address a port's.
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { requireRoot } from '../helpers/root.js';
+import { loadTopologyText } from '../../src/topology/loader.js';
+import { buildEmulator, type Emulator } from '../../src/topology/builder.js';
+import type { ManualClock } from '../../src/datapath/clock.js';
+import { COMMANDS } from '../../src/control/registry.js';
+import { KernelObjects, sh, uniqueTag } from './lab-names.js';
+
+const tag = uniqueTag();
+const BR = 'qbr-a', QVB = 'qvb-a', QVO = 'qvo-a', TAP = 'tap-a';
+const MAC = { br: '02:00:5e:00:53:0a', qvb: '02:00:5e:00:53:01', qvo: '02:00:5e:00:53:03', tap: 'fe:16:3e:00:53:02' };
+const VM = 'fa:16:3e:00:53:07', PEER = '0a:00:00:00:53:01';
+
+const TOPOLOGY = `
+version: 1
+name: dpe-bridge-fdb
+nodes:
+  c1:
+    role: compute
+    linux_bridges:
+      ${BR}:
+        mac: ${MAC.br}
+        ports:
+          ${QVB}: { port_no: 1, mac: ${MAC.qvb} }
+          ${TAP}: { port_no: 2, mac: ${MAC.tap} }
+    veths:
+      - [${QVB}, ${QVO}]
+    edges:
+      ${TAP}: { kind: tap, dev: dpe-${tag}-t }
+    ovs:
+      br-int:
+        ports:
+          ${QVO}: { ofport: 1, mac: ${MAC.qvo} }
+`;
+
+/** Holds the TAP open (carrier, as a VM's libvirt holds it) and sends each `DEV HEX` line's frame: written to the TAP, or on the qvo end. */
+const HOLDER = String.raw`
+import fcntl, os, socket, struct, sys
+fd = os.open('/dev/net/tun', os.O_RDWR)
+fcntl.ioctl(fd, 0x400454ca, struct.pack('16sH', b'${TAP}', 0x0002 | 0x1000))  # TUNSETIFF IFF_TAP|IFF_NO_PI
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind(('${QVO}', 0))
+print('ready', flush=True)
+for line in sys.stdin:
+    dev, frame = line.split()
+    if dev == 'tap': os.write(fd, bytes.fromhex(frame))
+    else: s.send(bytes.fromhex(frame))
+    print('sent', flush=True)
+`;
+
+interface Lab {
+  emu: Emulator;
+  ns: string;
+  objs: KernelObjects;
+  holder: ChildProcess;
+  lines: AsyncIterator<string>;
+  /** When the kernel's bridge and ports got their own entries (wall ms): dpemu's clock starts there. */
+  t0: number;
+}
+
+/** A fresh emulator and kernel namespace of the same shape; `i` numbers the attempt. */
+async function setUp(i: number): Promise<Lab> {
+  const loaded = loadTopologyText(TOPOLOGY, 'bridge-fdb.yaml');
+  if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
+  const emu = buildEmulator(loaded.topology);
+  // The VM holds its TAP: carrier.
+  emu.engine.attachEdge(emu.findPort('c1', TAP)!, { emit: () => {} });
+  const objs = new KernelObjects();
+  const ns = objs.addNetns(`dpe-${tag}-bf${i}`);
+  const ip = (...a: string[]): string => sh('ip', ['-n', ns, ...a]);
+  for (const k of ['all', 'default']) sh('ip', ['netns', 'exec', ns, 'sysctl', '-qw', `net.ipv6.conf.${k}.disable_ipv6=1`]);
+  // In the order a node creates them (os-vif's qbr and veth pair, whose peer the kernel registers first, then libvirt's TAP),
+  // which is dpemu's ifindex order: bridge fdb show lists devices in it.
+  ip('link', 'add', BR, 'address', MAC.br, 'type', 'bridge', 'forward_delay', '0', 'stp_state', '0', 'mcast_snooping', '0');
+  ip('link', 'add', QVB, 'address', MAC.qvb, 'type', 'veth', 'peer', 'name', QVO, 'address', MAC.qvo);
+  ip('tuntap', 'add', 'dev', TAP, 'mode', 'tap');
+  ip('link', 'set', TAP, 'address', MAC.tap);
+  for (const d of [QVO, QVB]) ip('link', 'set', d, 'promisc', 'on');
+  ip('link', 'set', QVB, 'master', BR);
+  ip('link', 'set', TAP, 'master', BR);
+  // The bridge's and its ports' own entries date from here (the bridge's a few ms earlier).
+  const t0 = Date.now();
+  for (const d of [QVO, QVB, TAP, BR]) ip('link', 'set', d, 'up');
+  const holder = spawn('ip', ['netns', 'exec', ns, 'python3', '-c', HOLDER], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: holder.stdout! })[Symbol.asyncIterator]();
+  assert.equal((await lines.next()).value, 'ready');
+  // Carrier and port states settle through linkwatch.
+  await new Promise((r) => setTimeout(r, 1500));
+  return { emu, ns, objs, holder, lines, t0 };
+}
+
+function tearDown(lab: Lab): void {
+  lab.holder.kill();
+  lab.objs.cleanup();
+}
+
+before(() => requireRoot('the bridge fdb kernel comparison'));
+
+const frame = (dst: string, src: string): string => `${dst}${src}`.replaceAll(':', '') + '88b5' + '00'.repeat(46);
+
+async function dpemu(lab: Lab, argv: string[]): Promise<string> {
+  const r = await COMMANDS.get('bridge')!.run({ emu: lab.emu, invalidate: () => {} }, ['c1', ...argv]);
+  assert.equal(r.exit, 0, `dpemu bridge ${argv.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** The ifindexes differ (see the head of this file). */
+const maskText = (t: string): string => t.replace(/^\d+: /gm, 'N: ');
+const maskJson = (t: string): unknown => (JSON.parse(t) as Record<string, unknown>[]).map(({ ifindex: _, ...o }) => o);
+
+/**
+ * The plan on both sides, shown `SHOW_AT` seconds past `k`: the VM's MAC learned on the TAP; a station
+ * behind qvo learned on qvb, sending to the VM (its entry used); the VM answering (its entry updated,
+ * the station's used). Returns when the kernel's list is to be read, or null when the kernel did not
+ * take the frames within their half seconds (a loaded host: its softirqs ran late).
+ */
+async function runPlan(lab: Lab): Promise<number | null> {
+  const clock = lab.emu.engine.clock as ManualClock;
+  const k = Math.ceil((Date.now() - lab.t0) / 1000) + 1;
+  const plan: [number, 'tap' | 'qvo', string][] = [
+    [k + 0.5, 'tap', frame('ff:ff:ff:ff:ff:ff', VM)],
+    [k + 1.5, 'qvo', frame(VM, PEER)],
+    [k + 2.5, 'tap', frame(PEER, VM)],
+  ];
+  for (const [at, dev, hex] of plan) {
+    await new Promise((r) => setTimeout(r, lab.t0 + at * 1000 - Date.now()));
+    lab.holder.stdin!.write(`${dev} ${hex}\n`);
+    assert.equal((await lab.lines.next()).value, 'sent');
+    clock.set(at * 1000);
+    lab.emu.engine.inject(lab.emu.engine.pool.allocFrom(Buffer.from(hex, 'hex'))!, lab.emu.findPort('c1', dev === 'tap' ? TAP : QVB)!);
+  }
+  const showAt = lab.t0 + (k + 4.5) * 1000;
+  await new Promise((r) => setTimeout(r, showAt - Date.now()));
+  clock.set((k + 4.5) * 1000);
+  // What the plan gives, on the kernel's side only: the ages of the VM's and the station's entries.
+  const kernel = sh('ip', ['netns', 'exec', lab.ns, 'bridge', '-s', 'fdb', 'show', 'br', BR]);
+  const onTime = kernel.includes(`${VM} dev ${TAP} used 3/2 master ${BR} \n`) && kernel.includes(`${PEER} dev ${QVB} used 2/3 master ${BR} \n`);
+  return onTime && Date.now() - showAt < 300 ? showAt : null;
+}
+
+test('bridge fdb show and link show on a qbr print what the kernel prints: learned entries newest first with their used/updated seconds, the ports\' own and the bridge\'s own, port states', async (t) => {
+  let lab: Lab | undefined;
+  let showAt: number | null = null;
+  try {
+    for (let i = 1; i <= 3 && showAt === null; i++) {
+      if (lab) tearDown(lab);
+      lab = await setUp(i);
+      showAt = await runPlan(lab);
+      if (showAt === null) t.diagnostic(`attempt ${i}: the kernel took the frames late (a loaded host); again`);
+    }
+    assert.ok(showAt !== null && lab, 'the kernel took the frames at the planned times in one of three attempts');
+    const kernel = (args: string[]): string => sh('ip', ['netns', 'exec', lab!.ns, 'bridge', ...args]);
+    const stats = [['-s', 'fdb', 'show', 'br', BR], ['-s', 'fdb', 'show', 'brport', TAP], ['-s', '-j', 'fdb', 'show', 'br', BR], ['-s', '-j', '-p', 'fdb', 'show', 'dev', QVB]];
+    for (const args of stats) {
+      const theirs = kernel(args);
+      assert.ok(Date.now() - showAt < 450, `bridge ${args.join(' ')} read within the half second planned`);
+      if (args.includes('-j')) assert.deepEqual(maskJson(await dpemu(lab, args)), maskJson(theirs), `bridge ${args.join(' ')}`);
+      else assert.equal(await dpemu(lab, args), theirs, `bridge ${args.join(' ')}`);
+    }
+    for (const args of [['fdb', 'show', 'br', BR], ['fdb', 'show', 'dev', BR], ['fdb', 'show', 'dev', QVO], ['fdb', 'show', 'br', BR, 'dynamic'], ['fdb', 'show', 'br', BR, 'state', 'permanent'], ['link'], ['-d', 'link'], ['link', 'show', 'dev', TAP]]) {
+      assert.equal(maskText(await dpemu(lab, args)), maskText(kernel(args)), `bridge ${args.join(' ')}`);
+    }
+    for (const args of [['-j', 'fdb', 'show', 'br', BR], ['-j', '-p', 'fdb', 'show', 'brport', QVB], ['-j', 'link'], ['-j', '-d', 'link'], ['-j', '-p', 'link']]) {
+      const mine = await dpemu(lab, args), theirs = kernel(args);
+      assert.deepEqual(maskJson(mine), maskJson(theirs), `bridge ${args.join(' ')}`);
+      // The layout too (-p's indentation), with the ifindex members out.
+      assert.equal(mine.replace(/"ifindex": ?\d+,\s*/g, ''), theirs.replace(/"ifindex": ?\d+,\s*/g, ''), `bridge ${args.join(' ')}`);
+    }
+  } finally {
+    if (lab) tearDown(lab);
+  }
+});
