@@ -5,7 +5,11 @@
 // to that destination then carry its MTU (ipv4_mtu: rt_pmtu before the
 // route's mtu metric and the device's), until it expires (net.ipv4.route.
 // mtu_expires, 600 s). Forwarding does not read them (ip_forward_use_pmtu 0),
-// so the forwarding cache does not either.
+// so the forwarding cache does not either. `ip route flush cache`
+// (rt_cache_flush) moves the generation on: an exception of an older one is
+// neither used nor listed until an output lookup to its destination binds it
+// again, emptied (rt_bind_exception): no MTU and no expiry, listed by `ip
+// route show cache` until its route goes.
 import type { Ip4 } from './addr.js';
 import type { Route } from './fib.js';
 import type { Netns } from './netns.js';
@@ -16,17 +20,32 @@ export const MIN_PMTU = 552;
 export const MTU_EXPIRES = 600_000;
 
 export interface PmtuException {
+  /** 0: emptied by a flush (see above). */
   mtu: number;
   /** Set for an MTU below MIN_PMTU (raised to it): `mtu lock`, and no further update. */
   locked: boolean;
-  /** When it expires, on the namespace's clock (ms). */
+  /** When it expires, on the namespace's clock (ms); 0: never (an emptied one). */
   expires: number;
+  /** Of a generation before the last `ip route flush cache`. */
+  stale: boolean;
 }
 
-/** The live exception for `dst` on `r`'s nexthop. */
+/** The live exception for `dst` on `r`'s nexthop that holds a path MTU. */
 export function pmtuException(ns: Netns, r: Route, dst: Ip4): PmtuException | undefined {
   const x = ns.pmtu.get(r)?.get(dst >>> 0);
-  return x !== undefined && ns.clock() < x.expires ? x : undefined;
+  return x !== undefined && x.mtu !== 0 && !x.stale && ns.clock() < x.expires ? x : undefined;
+}
+
+/** An output lookup to `dst` through `r` (find_exception, rt_bind_exception): a stale exception is emptied; the live one's path MTU. */
+export function bindPmtu(ns: Netns, r: Route, dst: Ip4): PmtuException | undefined {
+  const x = ns.pmtu.get(r)?.get(dst >>> 0);
+  if (x?.stale) Object.assign(x, { mtu: 0, locked: false, expires: 0, stale: false });
+  return pmtuException(ns, r, dst);
+}
+
+/** rt_cache_flush: every exception's generation is past. */
+export function flushPmtu(ns: Netns): void {
+  for (const m of ns.pmtu.values()) for (const x of m.values()) x.stale = true;
 }
 
 /**
@@ -50,7 +69,7 @@ export function updatePmtu(ns: Netns, flow: OutputFlow, mtu: number): void {
   if (old !== undefined && old.mtu === mtu && !locked && now < old.expires - MTU_EXPIRES / 2) return;
   let m = ns.pmtu.get(r);
   if (m === undefined) ns.pmtu.set(r, (m = new Map()));
-  m.set(dst, { mtu, locked, expires: now + MTU_EXPIRES });
+  m.set(dst, { mtu, locked, expires: now + MTU_EXPIRES, stale: false });
 }
 
 /**

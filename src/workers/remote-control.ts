@@ -115,7 +115,7 @@ export class PartitionedControl implements ControlBackend {
     return Object.assign(h, {
       source: a.source!,
       ident: a.ident!,
-      send: (seq: number, ttl?: number) => void this.dp.request(w, { op: 'pingSend', cap, seq, ...(ttl !== undefined ? { ttl } : {}) }).catch(() => {}),
+      send: (seq: number, ttl?: number, size?: number) => void this.dp.request(w, { op: 'pingSend', cap, seq, ...(ttl !== undefined ? { ttl } : {}), ...(size !== undefined ? { size } : {}) }).catch(() => {}),
     });
   }
 
