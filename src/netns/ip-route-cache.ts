@@ -4,8 +4,8 @@
 // a /32 on its route's gateway, device and table, no protocol, scope, source
 // or metric (print_route skips them for a cloned route), then `cache
 // expires Nsec` and the route's metrics with the exception's MTU in place
-// of its own. An expired or stale exception is not listed; an emptied one
-// (pmtu.ts) has neither expiry nor MTU.
+// of its own. An expired, stale or unbound exception is not listed; an
+// emptied one (pmtu.ts) has neither expiry nor MTU.
 import { formatIp4 } from './addr.js';
 import type { Route } from './fib.js';
 import { metricsJson } from './ip-json.js';
@@ -29,7 +29,7 @@ export function routeExceptions(ns: Netns, routes: readonly Route[]): CachedRout
     const m = ns.pmtu.get(r);
     if (m === undefined) continue;
     for (const [dst, x] of m) {
-      if (x.stale || (x.expires !== 0 && now >= x.expires)) continue;
+      if (x.stale || !x.bound || (x.expires !== 0 && now >= x.expires)) continue;
       const route: Route = { ...r, dst, dstLen: 32, tos: 0, priority: 0, protocol: 0, scope: RT_SCOPE_UNIVERSE, prefsrc: 0, onlink: false };
       if (x.mtu === 0) {
         out.push({ route });

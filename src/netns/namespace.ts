@@ -1434,7 +1434,7 @@ export class NetNamespace extends Element implements KeepsLearned {
       if (info < 0) return true;
       const q3 = l4 + 8, q4 = q3 + ((buf[q3]! & 15) << 2), ports = t.proto !== IPPROTO_ICMP;
       const flow = { dst: readU32(buf, q3 + 16), src: readU32(buf, q3 + 12), oif: t.oif, tos: 0, proto: t.proto };
-      updatePmtu(this.ns, ports ? { ...flow, sport: readU16(buf, q4), dport: readU16(buf, q4 + 2) } : flow, info);
+      updatePmtu(this.ns, ports ? { ...flow, sport: readU16(buf, q4), dport: readU16(buf, q4 + 2) } : flow, info, true);
       return true;
     }
     return false;

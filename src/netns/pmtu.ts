@@ -28,6 +28,8 @@ export interface PmtuException {
   expires: number;
   /** Of a generation before the last `ip route flush cache`. */
   stale: boolean;
+  /** An output route holds it (rt_bind_exception): only then does `ip route show cache` list it (fnhe_dump_bucket). */
+  bound: boolean;
 }
 
 /** The live exception for `dst` on `r`'s nexthop that holds a path MTU. */
@@ -39,7 +41,9 @@ export function pmtuException(ns: Netns, r: Route, dst: Ip4): PmtuException | un
 /** An output lookup to `dst` through `r` (find_exception, rt_bind_exception): a stale exception is emptied; the live one's path MTU. */
 export function bindPmtu(ns: Netns, r: Route, dst: Ip4): PmtuException | undefined {
   const x = ns.pmtu.get(r)?.get(dst >>> 0);
-  if (x?.stale) Object.assign(x, { mtu: 0, locked: false, expires: 0, stale: false });
+  if (x === undefined) return undefined;
+  if (x.stale) Object.assign(x, { mtu: 0, locked: false, expires: 0, stale: false });
+  x.bound = true;
   return pmtuException(ns, r, dst);
 }
 
@@ -52,8 +56,11 @@ export function flushPmtu(ns: Netns): void {
  * __ip_rt_update_pmtu for the flow of the datagram an ICMP fragmentation
  * needed quoted (its destination and source, the socket's device and TOS):
  * a smaller MTU than the route's is kept; below MIN_PMTU, MIN_PMTU locked.
+ * `connected`: the socket holds a route (ipv4_sk_update_pmtu routes it
+ * again at once, binding a new exception); ping's unconnected raw socket
+ * leaves a new one unbound until its next send.
  */
-export function updatePmtu(ns: Netns, flow: OutputFlow, mtu: number): void {
+export function updatePmtu(ns: Netns, flow: OutputFlow, mtu: number, connected = false): void {
   const rt = routeOutput(ns, flow);
   if (rt.kind !== 'unicast' || rt.route === undefined) return;
   const r = rt.route, dst = flow.dst >>> 0, now = ns.clock();
@@ -69,7 +76,8 @@ export function updatePmtu(ns: Netns, flow: OutputFlow, mtu: number): void {
   if (old !== undefined && old.mtu === mtu && !locked && now < old.expires - MTU_EXPIRES / 2) return;
   let m = ns.pmtu.get(r);
   if (m === undefined) ns.pmtu.set(r, (m = new Map()));
-  m.set(dst, { mtu, locked, expires: now + MTU_EXPIRES, stale: false });
+  // update_or_create_fnhe: an exception there keeps the routes bound to it.
+  m.set(dst, { mtu, locked, expires: now + MTU_EXPIRES, stale: false, bound: connected || (m.get(dst)?.bound ?? false) });
 }
 
 /**

@@ -7,7 +7,13 @@
 // device refuses the 65000-byte probe, F=1400 where r1 answers
 // fragmentation needed, `!F-MTU` without --mtu), the same exit status;
 // then both namespaces' learned path MTUs, through ip's selectors, -j, -d
-// and -o, compared with the expiry masked.
+// and -o, compared with the expiry masked. Last, the lab's DVR path, whose
+// VXLAN tunnel leaves 1450 bytes of a 1500-byte underlay: the kernel's vxlan
+// device, bridged (a Linux bridge here, an OVS port in the write-up), answers
+// a DF datagram too long for it with fragmentation needed from the
+// datagram's destination (skb_tunnel_check_pmtu); the emulated tunnel does
+// the same, so ping -M do and traceroute --mtu from w07's qrouter say
+// `mtu = 1450` and `F=1450` as the kernel's twin does.
 import { after, before, test } from 'node:test';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +22,7 @@ import assert from 'node:assert/strict';
 import { requireRoot } from '../helpers/root.js';
 import { requireTool } from '../helpers/tools.js';
 import { DaemonProcess, DPEMU } from './daemon-process.js';
+import { UniqueLab } from './lab-dvr.js';
 import { KernelObjects, sh, uniqueTag, runApart, type Ran } from './lab-names.js';
 
 /** The model: the source as an operator's router namespace, the rest gateways (icmp_ratelimit off everywhere). */
@@ -192,4 +199,77 @@ test('ip route show cache: the selectors, -j, -d, -o; ip route get', { timeout: 
   await same(['ip', 'route', 'del', 'default']);
   await same(['ip', 'route', 'add', 'default', 'via', '192.0.2.2']);
   assert.equal((await same(['ip', 'route', 'show', 'cache'])).out, '');
+});
+
+const QROUTER = 'qrouter-c4d4b760-41b9-45e1-a607-d054da99c479';
+
+test('through a VXLAN tunnel: the tunnel answers a DF datagram too long for the underlay, as the kernel\'s does', { timeout: 180_000 }, async () => {
+  // The kernel's twin: x - bridge with vxlan (1500-byte underlay) - bridge with vxlan - y.
+  const t = (n: string): string => ns(`v${n}`);
+  for (const n of ['x', '1', '2', 'y']) real.addNetns(t(n));
+  const veth = (a: string, aDev: string, b: string, bDev: string, i: number): void => {
+    const va = `dpe${tag}v${i}a`, vb = `dpe${tag}v${i}b`;
+    real.ownLink(va);
+    sh('ip', ['link', 'add', va, 'type', 'veth', 'peer', 'name', vb]);
+    sh('ip', ['link', 'set', va, 'netns', t(a), 'name', aDev]);
+    sh('ip', ['link', 'set', vb, 'netns', t(b), 'name', bDev]);
+  };
+  veth('x', 'eth0', '1', 'tap', 1);
+  veth('1', 'eth2', '2', 'eth2', 2);
+  veth('2', 'tap', 'y', 'eth0', 3);
+  for (const [n, me, peer] of [['1', '198.51.100.1', '198.51.100.2'], ['2', '198.51.100.2', '198.51.100.1']] as const) {
+    const ip = (...w: string[]): string => sh('ip', ['-n', t(n), ...w]);
+    ip('addr', 'add', `${me}/24`, 'dev', 'eth2');
+    ip('link', 'set', 'eth2', 'up');
+    // An OVS vxlan port's device has a 65000-byte MTU: the frame reaches the tunnel's own check.
+    ip('link', 'add', 'vx0', 'mtu', '1500', 'type', 'vxlan', 'id', '42', 'local', me, 'remote', peer, 'dstport', '4789');
+    ip('link', 'add', 'br0', 'type', 'bridge');
+    for (const dev of ['vx0', 'tap']) ip('link', 'set', dev, 'master', 'br0', 'up');
+    ip('link', 'set', 'br0', 'up');
+  }
+  sh('ip', ['-n', t('x'), 'addr', 'add', '10.98.0.1/24', 'dev', 'eth0']);
+  sh('ip', ['-n', t('y'), 'addr', 'add', '10.98.0.2/24', 'dev', 'eth0']);
+  for (const n of ['x', 'y']) sh('ip', ['-n', t(n), 'link', 'set', 'eth0', 'up']);
+  const kernel = (cmd: string[]): Promise<Ran> => runApart('ip', ['netns', 'exec', t('x'), ...cmd]);
+
+  const lab = new UniqueLab();
+  const d = new DaemonProcess([lab.file, '--lab']);
+  try {
+    await d.waitLog((l) => l.msg === 'forwarding', 30_000);
+    sh('ip', ['netns', 'exec', lab.nsInet, 'sysctl', '-qw', 'net.ipv4.icmp_ratelimit=0']);
+    const model = (cmd: string[]): Promise<Ran> => runApart(process.execPath, [DPEMU, 'ip', 'w07', 'netns', 'exec', QROUTER, ...cmd, '--socket', d.socket]);
+    // The first ping finds the way (ARP); the second meets the tunnel's limit.
+    assert.equal((await kernel(['ping', '-c', '1', '10.98.0.2'])).status, 0);
+    const kPing = await kernel(['ping', '-c', '1', '-M', 'do', '-s', '1472', '10.98.0.2']);
+    const mPing = await model(['ping', '-c', '1', '-M', 'do', '-s', '1472', '-I', '192.168.1.1', '203.0.113.8']);
+    assert.match(kPing.out, /^From 10\.98\.0\.2 icmp_seq=1 Frag needed and DF set \(mtu = 1450\)$/m, kPing.out);
+    assert.match(mPing.out, /^From 203\.0\.113\.8 icmp_seq=1 Frag needed and DF set \(mtu = 1450\)$/m, mPing.out);
+    assert.equal(mPing.status, kPing.status, mPing.out + mPing.err);
+    // The qrouter's route out is in its source-based table: `table all`. ping's raw socket is not connected: the
+    // exception it learned is listed once a lookup binds it (ip route get, or its next send).
+    const cache = (s: string): string => masked(s).replace(/^\S+ /, 'DST ').replace(/ via \S+/, '').replace(/ dev \S+ /, ' dev DEV ').replace(/table \S+ /, '');
+    const all = ['ip', 'route', 'show', 'table', 'all', 'cache'];
+    for (const want of ['', 'DST dev DEV \n    cache expires Nsec mtu 1450 \n']) {
+      const [kCache, mCache] = [await kernel(all), await model(all)];
+      assert.equal(cache(kCache.out), want);
+      assert.equal(cache(mCache.out), want, mCache.out + mCache.err);
+      await Promise.all([kernel(['ip', 'route', 'get', '10.98.0.2']), model(['ip', 'route', 'get', '203.0.113.8', 'from', '192.168.1.1'])]);
+    }
+    // traceroute --mtu: the device's 1500 first, then the tunnel's 1450 on the first hop's line.
+    const opts = ['-n', '--mtu', '-q', '1', '-w', '5,0,0'];
+    const kTrace = await kernel(['traceroute', ...opts, '10.98.0.2']);
+    const mTrace = await model(['traceroute', ...opts, '-s', '192.168.1.1', '203.0.113.8']);
+    assert.equal(masked(kTrace.out), 'traceroute to 10.98.0.2 (10.98.0.2), 30 hops max, 65000 byte packets\n 1  10.98.0.2  T ms F=1450\n');
+    assert.equal(mTrace.status, 0, mTrace.err);
+    assert.equal(masked(mTrace.out), `traceroute to 203.0.113.8 (203.0.113.8), 30 hops max, 65000 byte packets
+ 1  192.168.1.6  T ms F=1450
+ 2  169.254.96.33  T ms
+ 3  10.206.221.193  T ms
+ 4  203.0.113.8  T ms
+`);
+  } finally {
+    d.signal('SIGINT');
+    await d.exit(10_000).catch(() => d.child.kill('SIGKILL'));
+    lab.cleanup();
+  }
 });
