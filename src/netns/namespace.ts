@@ -44,7 +44,7 @@ import { CT_RELATED, IPS_CONFIRMED, IPS_DYING, VERDICT_ACCEPT, VERDICT_REJECT } 
 import { ruleSaveText } from '../netfilter/rule.js';
 import { IPTABLES_CACHE_CELLS } from '../netfilter/traversal-cache.js';
 import { IP_PMTUDISC_DO, IP_PMTUDISC_DONT, IP_PMTUDISC_WANT, PingError, PingSocket, wallUs, type PingItem, type PingOpen } from './ping-socket.js';
-import { updatePmtu } from './pmtu.js';
+import { forwardPmtu, updatePmtu } from './pmtu.js';
 import { TraceSocket, type TraceOpen } from './trace-socket.js';
 import { udpSetChecksum } from '../wire/udp.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, tcpSetChecksum, writeTcp } from '../wire/tcp.js';
@@ -402,12 +402,13 @@ export class NetNamespace extends Element implements KeepsLearned {
       case 'forward': {
         if (e.tracing) e.note(pkt, this, `route: ${fibText(rt.fib)} -> ${this.ns.linkByIndex(rt.oif)?.name} via ${ipToString(rt.nexthop)}`);
         const out = this.byIfindex.get(rt.oif) ?? null;
+        const x = this.ns.pmtu.size !== 0 ? forwardPmtu(this.ns, rt.route, dst) : undefined;
         let h = this.fwdHop;
-        if (cached) h = rc.insert(RC_FORWARD, rt.oif, rt.nexthop, rt.mtu, out);
+        if (cached && x === undefined) h = rc.insert(RC_FORWARD, rt.oif, rt.nexthop, rt.mtu, out);
         else {
           h.oif = rt.oif;
           h.nexthop = rt.nexthop | 0;
-          h.mtu = rt.mtu;
+          h.mtu = x?.mtu ?? rt.mtu;
           h.out = out;
           h.neigh = null;
         }

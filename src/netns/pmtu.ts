@@ -4,8 +4,11 @@
 // socket (ping's raw socket: raw_err -> ipv4_sk_update_pmtu). Output routes
 // to that destination then carry its MTU (ipv4_mtu: rt_pmtu before the
 // route's mtu metric and the device's), until it expires (net.ipv4.route.
-// mtu_expires, 600 s). Forwarding does not read them (ip_forward_use_pmtu 0),
-// so the forwarding cache does not either. `ip route flush cache`
+// mtu_expires, 600 s). Forwarding reads one (ip_dst_mtu_maybe_forward) only
+// with net.ipv4.ip_forward_use_pmtu, or where it is locked: such a decision
+// is not kept in the forwarding cache (its expiry counts), and a change to an
+// exception drops the cached decisions to its destination then; with the
+// sysctl 0 and nothing locked the cache's hits read nothing more. `ip route flush cache`
 // (rt_cache_flush) moves the generation on: an exception of an older one is
 // neither used nor listed until an output lookup to its destination binds it
 // again, emptied (rt_bind_exception): no MTU and no expiry, listed by `ip
@@ -36,6 +39,12 @@ export interface PmtuException {
 export function pmtuException(ns: Netns, r: Route, dst: Ip4): PmtuException | undefined {
   const x = ns.pmtu.get(r)?.get(dst >>> 0);
   return x !== undefined && x.mtu !== 0 && !x.stale && ns.clock() < x.expires ? x : undefined;
+}
+
+/** ip_dst_mtu_maybe_forward's learned path MTU for a packet forwarded to `dst` through `r`, if it reads one. */
+export function forwardPmtu(ns: Netns, r: Route, dst: Ip4): PmtuException | undefined {
+  const x = pmtuException(ns, r, dst);
+  return x !== undefined && (x.locked || ns.sys.ip_forward_use_pmtu) ? x : undefined;
 }
 
 /** An output lookup to `dst` through `r` (find_exception, rt_bind_exception): a stale exception is emptied; the live one's path MTU. */
@@ -78,6 +87,7 @@ export function updatePmtu(ns: Netns, flow: OutputFlow, mtu: number, connected =
   if (m === undefined) ns.pmtu.set(r, (m = new Map()));
   // update_or_create_fnhe: an exception there keeps the routes bound to it.
   m.set(dst, { mtu, locked, expires: now + MTU_EXPIRES, stale: false, bound: connected || (m.get(dst)?.bound ?? false) });
+  if (ns.sys.ip_forward_use_pmtu || locked) ns.pmtuChanged(dst);
 }
 
 /**

@@ -13,7 +13,9 @@
 // a DF datagram too long for it with fragmentation needed from the
 // datagram's destination (skb_tunnel_check_pmtu); the emulated tunnel does
 // the same, so ping -M do and traceroute --mtu from w07's qrouter say
-// `mtu = 1450` and `F=1450` as the kernel's twin does.
+// `mtu = 1450` and `F=1450` as the kernel's twin does. Then a router that
+// learned a path MTU forwards by it with net.ipv4.ip_forward_use_pmtu (and
+// by a locked one without), as the kernel's r1 does.
 import { after, before, test } from 'node:test';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -272,4 +274,49 @@ test('through a VXLAN tunnel: the tunnel answers a DF datagram too long for the 
     await d.exit(10_000).catch(() => d.child.kill('SIGKILL'));
     lab.cleanup();
   }
+});
+
+test('net.ipv4.ip_forward_use_pmtu: a router forwards by the path MTU it learned only with it set', { timeout: 120_000 }, async () => {
+  // The narrow link moves past r1's next hop: r2 - b at 1400, r1 - r2 at 1500.
+  const mtu = async (node: string, dev: string, m: string): Promise<void> => {
+    sh('ip', ['-n', ns(node), 'link', 'set', dev, 'mtu', m]);
+    const r = await runApart(process.execPath, [DPEMU, 'ip', node, 'link', 'set', dev, 'mtu', m, '--socket', chain.socket]);
+    assert.equal(r.status, 0, r.err);
+  };
+  await mtu('r1', 'eth1', '1500');
+  await mtu('r2', 'eth0', '1500');
+  await mtu('r2', 'eth1', '1400');
+  await mtu('b', 'eth0', '1400');
+  const inR1 = (real: boolean, cmd: string[]): Promise<Ran> =>
+    real ? runApart('ip', ['netns', 'exec', ns('r1'), ...cmd]) : runApart(process.execPath, [DPEMU, 'ip', 'r1', 'netns', 'exec', 'r1', ...cmd, '--socket', chain.socket]);
+  const sameR1 = async (cmd: string[]): Promise<Ran> => {
+    const [want, got] = await Promise.all([inR1(true, cmd), inR1(false, cmd)]);
+    const what = `r1: ${cmd.join(' ')}\n--- real:\n${want.out}${want.err}--- dpemu:\n${got.out}${got.err}`;
+    assert.equal(got.status, want.status, what);
+    assert.equal(masked(got.out).replace(/time=\S+ ms/g, 'time=T ms').replace(/^rtt .*$/m, 'rtt R').replace(/time \d+ms/, 'time Tms'), masked(want.out).replace(/time=\S+ ms/g, 'time=T ms').replace(/^rtt .*$/m, 'rtt R').replace(/time \d+ms/, 'time Tms'), what);
+    return want;
+  };
+  const ping = ['ping', '-c', '1', '-M', 'do', '-s', '1472', '192.0.2.10'];
+  const fromA = async (): Promise<string> => {
+    await flush();
+    const want = await same(ping);
+    return /^From (\S+) /m.exec(want.out)?.[1] ?? want.out;
+  };
+  // r1 learns b's path MTU from r2 (its ping's second send binds it).
+  await sameR1(['ping', '-c', '2', '-i', '0.2', '-M', 'do', '-s', '1472', '192.0.2.10']);
+  assert.match((await sameR1(['ip', 'route', 'show', 'cache'])).out, /mtu 1400/);
+  // Off (the default): r1 forwards the 1500-byte DF datagram by its device's MTU; r2 answers.
+  assert.equal(await fromA(), '192.0.2.6');
+  await sameR1(['sysctl', '-w', 'net.ipv4.ip_forward_use_pmtu=1']);
+  assert.equal(await fromA(), '192.0.2.2');
+  await sameR1(['sysctl', '-w', 'net.ipv4.ip_forward_use_pmtu=0']);
+  assert.equal(await fromA(), '192.0.2.6');
+  // A locked one (below min_pmtu: 552) counts even so (ip_mtu_locked).
+  await mtu('r2', 'eth1', '500');
+  await mtu('b', 'eth0', '500');
+  await sameR1(['ip', 'route', 'flush', 'cache']);
+  await sameR1(['ping', '-c', '2', '-i', '0.2', '-M', 'do', '-s', '1000', '192.0.2.10']);
+  assert.match((await sameR1(['ip', 'route', 'show', 'cache'])).out, /mtu lock 552/);
+  await flush();
+  assert.match((await same(['ping', '-c', '1', '-M', 'do', '-s', '1000', '192.0.2.10'])).out, /^From 192\.0\.2\.2 icmp_seq=1 Frag needed and DF set \(mtu = 552\)$/m);
 });
