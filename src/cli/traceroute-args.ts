@@ -34,6 +34,9 @@ export interface TracerouteArgs {
   /** The IP header and the method's (UDP: 8), and the data after them (-T's: its TCP header and options). */
   headerLen: number;
   dataLen: number;
+  /** -F: IP_PMTUDISC_PROBE (DF); --mtu: that, and the data cut to each MTU an answer names (F=NNNN). */
+  dontfrag: boolean;
+  mtudisc: boolean;
 }
 
 /** How traceroute ends without tracing: its message lines (on stderr, -V's too), and exit status. */
@@ -64,7 +67,7 @@ const OPTIONS: Opt[] = [
   { short: '4', kind: 'flag' },
   { short: '6', kind: 'flag', refused: true },
   { short: 'd', long: 'debug', kind: 'flag', refused: true },
-  { short: 'F', long: 'dont-fragment', kind: 'flag', refused: true },
+  { short: 'F', long: 'dont-fragment', key: 'dontfrag', kind: 'flag' },
   { short: 'f', long: 'first', arg: 'first_ttl', key: 'firstHop', kind: 'uint' },
   { short: 'g', long: 'gateway', arg: 'gate', kind: 'string', refused: true },
   { short: 'I', long: 'icmp', key: 'icmp', kind: 'method' },
@@ -90,14 +93,17 @@ const OPTIONS: Opt[] = [
   { short: 'U', long: 'udp', key: 'udp', kind: 'method' },
   { short: 'D', long: 'dccp', kind: 'flag', refused: true },
   { short: 'P', long: 'protocol', arg: 'prot', kind: 'string', refused: true },
-  { long: 'mtu', kind: 'flag', refused: true },
+  { long: 'mtu', key: 'mtudisc', kind: 'flag' },
   { long: 'back', kind: 'flag', refused: true },
   { short: 'V', long: 'version', key: 'version', kind: 'flag' },
 ];
 
 export const VERSION = 'Modern traceroute for Linux, version 2.1.2\nCopyright (c) 2016  Dmitry Butskoy,   License: GPL v2 or any later';
-const USAGE = 'usage: dpemu traceroute NODE [-n NS] [-I|-T|-U] [-n] [-f first_ttl] [-m max_ttl] [-N squeries] [-p port] [-q nqueries] [-s src_addr] [-i device] [-w MAX,HERE,NEAR] [-z sendwait] host [packetlen]';
-const EMULATED = '-4 -I -T -U -f -i -m -N -n -p -q -s -w -z';
+const USAGE = 'usage: dpemu traceroute NODE [-n NS] [-I|-T|-U] [-n] [-F] [--mtu] [-f first_ttl] [-m max_ttl] [-N squeries] [-p port] [-q nqueries] [-s src_addr] [-i device] [-w MAX,HERE,NEAR] [-z sendwait] host [packetlen]';
+const EMULATED = '-4 -F -I -T -U -f -i -m -N -n -p -q -s -w -z --mtu';
+
+/** traceroute.c's MAX_PACKET_LEN. */
+const MAX_PACKET_LEN = 65000;
 
 /** strtoul(arg, &q, 0) as an unsigned int, or null when CLIF refuses it (nothing read, or something left). */
 function strtoul(text: string): number | null {
@@ -131,7 +137,9 @@ function waitSpecs(text: string): [number, number, number] | null {
 
 /** Parse traceroute's words (argv[1..]: `argc` in its messages counts from 1). */
 export function parseTracerouteArgs(argv: readonly string[]): TracerouteArgs {
-  const v: Record<string, unknown> = { firstHop: 1, maxHops: 30, simProbes: 16, probesPerHop: 3, waitSecs: 5, hereFactor: 3, nearFactor: 10, sendSecs: 0, port: 0, numeric: false, method: 'default' };
+  const v: Record<string, unknown> = {
+    firstHop: 1, maxHops: 30, simProbes: 16, probesPerHop: 3, waitSecs: 5, hereFactor: 3, nearFactor: 10, sendSecs: 0, port: 0, numeric: false, method: 'default', dontfrag: false, mtudisc: false,
+  };
   const operands: { word: string; at: number }[] = [];
   const fail = (line: string): TracerouteExit => new TracerouteExit([line], 2);
   const shortName = (o: Opt, withArg: boolean): string => (o.short ? `-${o.short}` : `--${o.long}`) + (withArg && o.arg ? (o.short ? ` ${o.arg}` : `=${o.arg}`) : '');
@@ -231,12 +239,18 @@ export function parseTracerouteArgs(argv: readonly string[]): TracerouteArgs {
   if (a.maxHops > 255) throw fail('max hops cannot be more than 255');
   if (!a.probesPerHop || a.probesPerHop > 10) throw fail('no more than 10 probes per hop');
   if (a.waitSecs < 0 || a.hereFactor < 0 || a.nearFactor < 0) throw fail(`bad wait specifications \`${g(a.waitSecs)},${g(a.hereFactor)},${g(a.nearFactor)}' used`);
-  if (packetLen > 65000) throw fail(`too big packetlen ${packetLen} specified`);
+  if (packetLen > MAX_PACKET_LEN) throw fail(`too big packetlen ${packetLen} specified`);
   if (a.sendSecs < 0) throw fail(`bad sendtime \`${g(a.sendSecs)}' specified`);
   const sendSecs = a.sendSecs >= 10 ? a.sendSecs / 1000 : a.sendSecs;
   const method = a.method;
   const modHeader = method === 'udp' || method === 'default' ? 8 : 0;
   const headerLen = 20 + modHeader;
+  // --mtu: one probe at a time, DF, and by default traceroute's longest packet (MAX_PACKET_LEN).
+  let simProbes = a.simProbes;
+  if (a.mtudisc) {
+    simProbes = 1;
+    if (packetLen < 0) packetLen = MAX_PACKET_LEN;
+  }
   let dataLen = 0;
   if (packetLen < 0) dataLen = 40 - modHeader;
   else if (packetLen >= headerLen) dataLen = packetLen - headerLen;
@@ -244,8 +258,9 @@ export function parseTracerouteArgs(argv: readonly string[]): TracerouteArgs {
   if (method === 'icmp' && dataLen < 8) dataLen = 8;
   if (method === 'tcp') dataLen = TCP_PROBE_HLEN;
   const out: TracerouteArgs = {
-    target: host.word, dst: ipToString(addr), method, firstHop: a.firstHop, maxHops: a.maxHops, simProbes: a.simProbes, probesPerHop: a.probesPerHop,
+    target: host.word, dst: ipToString(addr), method, firstHop: a.firstHop, maxHops: a.maxHops, simProbes, probesPerHop: a.probesPerHop,
     waitSecs: a.waitSecs, hereFactor: a.hereFactor, nearFactor: a.nearFactor, sendSecs, port: a.port, numeric: a.numeric, headerLen, dataLen,
+    dontfrag: a.dontfrag || a.mtudisc, mtudisc: a.mtudisc,
   };
   if (a.source !== undefined) out.source = a.source;
   if (a.device !== undefined) out.device = a.device;

@@ -11,6 +11,7 @@ import { ConnectError, endpointFromEnv, pingRemote, type RemotePing } from '../c
 import type { CaptureEvent, CommandResponse, PingOpenRequest } from '../control/protocol.js';
 import { ipToString, readU16, readU32 } from '../wire/addr.js';
 import { takeSocket } from './control-socket.js';
+import { IP_PMTUDISC_PROBE } from '../netns/ping-socket.js';
 import { parseTracerouteArgs, TracerouteExit, type TracerouteArgs } from './traceroute-args.js';
 
 /** traceroute.c's DEF_START_PORT, DEF_UDP_PORT, DEF_TCP_PORT and DEF_WAIT_PREC. */
@@ -67,6 +68,9 @@ function icmpRes(pb: Probe, type: number, code: number, info: number): void {
   pb.final = true;
 }
 
+/** The daemon's socket carries the data after the ICMP header (-I's data holds it); -T's probes have none. */
+const daemonSize = (method: TracerouteArgs['method'], dataLen: number): number => (method === 'icmp' ? dataLen - 8 : method === 'tcp' ? 0 : dataLen);
+
 /** Where the words name the namespace: NODE [-n NS] first, as the other dpemu commands take them. */
 function splitTarget(argv: readonly string[]): { node: string | undefined; ns: string | undefined; rest: string[] } {
   const [node, ...rest] = argv;
@@ -82,6 +86,8 @@ class Traceroute {
   private nextKey: number;
   /** Why it stops: traceroute's error() (stderr and exit 1), or the daemon closing the socket. */
   private fatal: string | null = null;
+  /** The probes' data length: --mtu cuts it to each MTU an answer names. */
+  private dataLen: number;
 
   constructor(
     private readonly a: TracerouteArgs,
@@ -90,6 +96,7 @@ class Traceroute {
   ) {
     this.probes = Array.from({ length: a.maxHops * a.probesPerHop }, newProbe);
     this.nextKey = a.method === 'default' ? a.port || START_PORT : a.method === 'icmp' ? a.port || 1 : 1;
+    this.dataLen = a.dataLen;
   }
 
   event(ev: CaptureEvent): void {
@@ -111,6 +118,8 @@ class Traceroute {
       return;
     }
     if (ev.type === 'senderr') {
+      // -F's probe longer than the device's MTU: ip_local_error's entry on the error queue.
+      if (ev.mtu !== undefined && this.a.dontfrag) return this.localError(ev.seq, ev.mtu);
       // connect() of a probe's socket, or send(): traceroute's error() unless do_send lets it pass (recverr says more).
       if (ev.call !== 'connect' && (ev.message === 'No route to host' || ev.message === 'Message too long' || ev.message === 'No buffer space available')) return;
       this.fatal ??= `\n${ev.call ?? 'send'}: ${ev.message}\n`;
@@ -140,9 +149,41 @@ class Traceroute {
     } else return;
     // The emulator's own times (sent to answered), on traceroute's clock.
     pb.recvTime = pb.sentUs ? pb.sendTime + (ev.ts - pb.sentUs) / 1e6 : ev.ts / 1e6;
+    if (ev.type === 'icmperr' && this.mtuFound(pb, ev.info)) return;
     pb.seenTime = getTime();
     pb.seq = 0;
     pb.done = true;
+  }
+
+  /**
+   * recv_reply for ip_local_error's EMSGSIZE: a UDP probe's own socket names
+   * it; the raw socket's (-I, -T) entry quotes nothing, so it goes to the
+   * first hop's first probe (unless done). parse_local_res's `!F-MTU`, final.
+   */
+  private localError(seq: number, mtu: number): void {
+    const a = this.a;
+    const pb = a.method === 'default' || a.method === 'udp' ? this.bySeq(seq) : this.probes[(a.firstHop - 1) * a.probesPerHop];
+    if (!pb || pb.done) return;
+    pb.recvTime = pb.seenTime = getTime();
+    pb.recvTtl = 0;
+    pb.errStr = `!F-${mtu}`;
+    pb.final = true;
+    if (this.mtuFound(pb, mtu)) return;
+    pb.seq = 0;
+    pb.done = true;
+  }
+
+  /**
+   * --mtu: an error naming an MTU the probe did not fit (at least the
+   * headers): the data is cut to it and the probe cleared to be sent again,
+   * `F=MTU` its annotation (the previous hop answered it, in traceroute's words).
+   */
+  private mtuFound(pb: Probe, info: number): boolean {
+    const h = this.a.headerLen;
+    if (!this.a.mtudisc || info < h || info >= h + this.dataLen) return false;
+    this.dataLen = info - h;
+    Object.assign(pb, newProbe(), { errStr: `F=${info}` });
+    return true;
   }
 
   /** get_timeout */
@@ -235,7 +276,8 @@ class Traceroute {
     this.nextKey = (this.nextKey + 1) & 0xffff;
     pb.sendTime = getTime();
     pb.seq = key;
-    this.sock.send(key, ttl);
+    if (this.a.mtudisc) this.sock.send(key, ttl, daemonSize(this.a.method, this.dataLen));
+    else this.sock.send(key, ttl);
   }
 
   /** do_poll: the events that came within `timeout` seconds (all that are queued when the first does). */
@@ -318,9 +360,8 @@ export async function tracerouteCommand(argv: string[]): Promise<number> {
     err(e.lines.map((l) => l + '\n').join(''));
     return e.exit;
   }
-  // The daemon's socket carries the data after the ICMP header (-I's data holds it); -T's probes have none.
-  const size = a.method === 'icmp' ? a.dataLen - 8 : a.method === 'tcp' ? 0 : a.dataLen;
-  const open: PingOpenRequest = { node, dst: a.dst, size, trace: a.method === 'default' ? 'udp' : a.method };
+  const open: PingOpenRequest = { node, dst: a.dst, size: daemonSize(a.method, a.dataLen), trace: a.method === 'default' ? 'udp' : a.method };
+  if (a.dontfrag) open.pmtudisc = IP_PMTUDISC_PROBE;
   if (a.method === 'udp' || a.method === 'tcp') open.port = a.port || (a.method === 'udp' ? UDP_PORT : TCP_PORT);
   if (ns !== undefined) open.ns = ns;
   if (a.device !== undefined) open.device = a.device;

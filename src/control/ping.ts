@@ -4,7 +4,7 @@
 // the packet path), its echo requests sent on demand. The in-process backend
 // and a datapath worker both run it (backend.ts, src/workers/worker-control.ts).
 import type { NetNamespace } from '../netns/namespace.js';
-import { PingError, type PingItem, type PingSocket } from '../netns/ping-socket.js';
+import { IP_PMTUDISC_PROBE, PingError, type PingItem, type PingSocket } from '../netns/ping-socket.js';
 import type { TraceSocket } from '../netns/trace-socket.js';
 import { ipToString, parseIpv4 } from '../wire/addr.js';
 import type { Scope } from './command.js';
@@ -23,8 +23,8 @@ export interface PingSession {
   readonly nobufs?: boolean;
   readonly captured: number;
   readonly dropped: number;
-  /** Echo request `seq`; a traceroute socket's probe `seq` with TTL `ttl`. */
-  send(seq: number, ttl?: number): void;
+  /** Echo request `seq`; a traceroute socket's probe `seq` with TTL `ttl` (and `size` bytes of data, else the open's). */
+  send(seq: number, ttl?: number, size?: number): void;
   stop(): void;
 }
 
@@ -44,7 +44,7 @@ export function openPing(scope: Scope, r: PingOpenRequest, opts: Pick<CaptureOpt
     typeof r !== 'object' || r === null || typeof r.node !== 'string' || typeof r.dst !== 'string' || !Number.isInteger(r.size) || r.size < 0 ||
     (r.tos !== undefined && !byte(r.tos)) ||
     (r.pattern !== undefined && !(Array.isArray(r.pattern) && r.pattern.length <= 16 && r.pattern.every(byte))) ||
-    (r.pmtudisc !== undefined && r.pmtudisc !== 0 && r.pmtudisc !== 1 && r.pmtudisc !== 2) ||
+    (r.pmtudisc !== undefined && r.pmtudisc !== 0 && r.pmtudisc !== 1 && r.pmtudisc !== 2 && !(r.pmtudisc === IP_PMTUDISC_PROBE && r.trace !== undefined)) ||
     (r.strict !== undefined && typeof r.strict !== 'boolean') ||
     (r.sndbuf !== undefined && !(Number.isInteger(r.sndbuf) && r.sndbuf > 0)) ||
     (r.ident !== undefined && !(Number.isInteger(r.ident) && r.ident >= 0 && r.ident <= 0xffff)) ||
@@ -107,7 +107,8 @@ function openTrace(ns: NetNamespace, r: PingOpenRequest, dst: number, source: nu
   let sock: TraceSocket;
   try {
     const o = { proto: r.trace, dst, port: r.trace === 'tcp' ? (r.port ?? 80) : (r.port ?? 0) };
-    sock = ns.openTrace({ ...o, ...(r.device !== undefined ? { device: r.device } : {}), ...(source !== undefined ? { source } : {}) }, (item) => {
+    const more = { ...(r.device !== undefined ? { device: r.device } : {}), ...(source !== undefined ? { source } : {}), ...(r.pmtudisc === IP_PMTUDISC_PROBE ? { dontfrag: true } : {}) };
+    sock = ns.openTrace({ ...o, ...more }, (item) => {
       if (out.room()) out.push(item);
     });
   } catch (e) {
@@ -123,7 +124,7 @@ function openTrace(ns: NetNamespace, r: PingOpenRequest, dst: number, source: nu
     get dropped() {
       return out.dropped;
     },
-    send: (seq, ttl) => ns.traceSend(sock, seq & 0xffff, Math.min(255, Math.max(1, ttl ?? 64)), r.size),
+    send: (seq, ttl, size) => ns.traceSend(sock, seq & 0xffff, Math.min(255, Math.max(1, ttl ?? 64)), size !== undefined && Number.isInteger(size) && size >= 0 && size <= r.size ? size : r.size),
     stop: () => {
       ns.closeTrace(sock);
       out.clear();

@@ -51,7 +51,8 @@ export interface ConntrackEventsRequest {
  * 'icmperr' and 'senderr' events, and 'end' if the daemon closes it.
  * With `trace`, traceroute's sockets: each send {"seq": N, "ttl": T} a
  * probe (N: its UDP port or echo sequence; with `port`, any number naming
- * the probe), answered 'sent' as it leaves.
+ * the probe; with "size": S, S bytes of data, no more than the open's),
+ * answered 'sent' as it leaves.
  */
 export interface PingOpenRequest {
   node: string;
@@ -75,7 +76,7 @@ export interface PingOpenRequest {
   tos?: number;
   /** -p: the bytes (1 to 16) that fill the data, over and over; without it the data counts up. */
   pattern?: number[];
-  /** -M: IP_MTU_DISCOVER, 0 dont, 1 want, 2 do; without it the namespace's default (ip_no_pmtu_disc). */
+  /** -M: IP_MTU_DISCOVER, 0 dont, 1 want, 2 do; without it the namespace's default (ip_no_pmtu_disc). With `trace`: 3 (probe, traceroute -F), else dont. */
   pmtudisc?: number;
   /** -B: bind to the source the connect() probe found. */
   strict?: boolean;

@@ -229,7 +229,7 @@ export async function startControlServer(target: Emulator | ControlBackend, opts
    */
   const ping = (req: IncomingMessage, res: ServerResponse): void => {
     let buf = '';
-    let session: Promise<{ send(seq: number, ttl?: number): void } | null> | null = null;
+    let session: Promise<{ send(seq: number, ttl?: number, size?: number): void } | null> | null = null;
     // The socket lives in the emulator it was opened in: after a reload swapped another in, it is gone (as with a worker that died).
     const openedOn = backend;
     let end = (): void => {};
@@ -239,7 +239,7 @@ export async function startControlServer(target: Emulator | ControlBackend, opts
       for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
-        let msg: { open?: unknown; send?: { seq?: unknown; ttl?: unknown } };
+        let msg: { open?: unknown; send?: { seq?: unknown; ttl?: unknown; size?: unknown } };
         try {
           msg = JSON.parse(line) as typeof msg;
         } catch {
@@ -247,7 +247,7 @@ export async function startControlServer(target: Emulator | ControlBackend, opts
           return void req.destroy();
         }
         if (session === null) {
-          let opened: { send(seq: number, ttl?: number): void } | null = null;
+          let opened: { send(seq: number, ttl?: number, size?: number): void } | null = null;
           session = stream(req, res, async (send, congested, finish) => {
             end = () => void (res.writableEnded || finish());
             const h = await backend.ping({
@@ -263,7 +263,8 @@ export async function startControlServer(target: Emulator | ControlBackend, opts
           }).then(() => opened);
         } else if (typeof msg.send?.seq === 'number') {
           const seq = msg.send.seq, ttl = typeof msg.send.ttl === 'number' ? msg.send.ttl : undefined;
-          void session.then((s) => (backend === openedOn ? s?.send(seq, ttl) : end()));
+          const size = typeof msg.send.size === 'number' ? msg.send.size : undefined;
+          void session.then((s) => (backend === openedOn ? s?.send(seq, ttl, size) : end()));
         }
       }
     });

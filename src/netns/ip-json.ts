@@ -125,7 +125,7 @@ function stats64Json(s: LinkStats64, level: number): JsonObject {
 const ms = (text: string): number => (text.endsWith('ms') ? Number(text.slice(0, -2)) : Math.round(Number(text.slice(0, -1)) * 1000));
 
 /** print_rta_metrics' JSON branch: no locks; times in ms; congctl as "congestion"; features ecn as a flag. */
-function metricsJson(r: Route): JsonObject[] | undefined {
+export function metricsJson(r: Route): JsonObject[] | undefined {
   if (!r.mtu && !r.metrics.length) return undefined;
   const o: JsonObject = { mtu: r.mtu || undefined };
   for (const [name, , text] of routeMetricsInOrder(r)) {

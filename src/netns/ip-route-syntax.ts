@@ -241,6 +241,8 @@ export interface RouteShow {
   dev?: string;
   test: (r: Route) => boolean;
   hide: NonNullable<RouteFormatContext['hide']>;
+  /** `cache`: the learned path MTUs (ip-route-cache.ts) instead of the routes. */
+  cached?: boolean;
 }
 
 /**
@@ -248,7 +250,8 @@ export interface RouteShow {
  * routes to exactly P, `root P` those within P, `match P` those covering it;
  * `default` the default routes, `all` and `any` every route. `proto`, `scope`, `type`,
  * `via` and `src` select by that field and leave it out of the lines (not `type`);
- * `cache` lists no IPv4 route (the kernel has kept no cached routes since 3.6).
+ * `cache` lists the nexthop exceptions instead (the kernel has kept no other
+ * cached IPv4 routes since 3.6), the selectors applied to each as a /32.
  */
 export function parseRouteShow(words: readonly string[], family?: Family): RouteShow {
   const out: RouteShow = { table: RT_TABLE_MAIN, test: () => true, hide: {} };
@@ -288,7 +291,7 @@ export function parseRouteShow(words: readonly string[], family?: Family): Route
       const p = prefix(next());
       tests.push((r) => r.prefsrc !== 0 && inPrefix(r.prefsrc, p.addr, p.len));
       out.hide.src = p.len === 32;
-    } else if (matches(w, 'cached') || matches(w, 'cloned')) tests.push(() => false);
+    } else if (matches(w, 'cached') || matches(w, 'cloned')) out.cached = true;
     else if ((w === 'all' || w === 'any') && family !== 'link') continue; // every route, where `default` selects the default ones; -0 reads them as prefixes
     else {
       const word = matches(w, 'to') ? next() : w;

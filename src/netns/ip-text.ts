@@ -14,6 +14,8 @@ import { type LinkShow, parseLinkShow, shownLinks } from './ip-link-filter.js';
 import { NUD_SHOW_DEFAULT, formatNeigh, formatNeighBrief, formatProxyNeigh, neighShown, nudShowBits, parseNeighArgs, parseNeighLine } from './ip-neigh-syntax.js';
 import { formatRoute, parseRouteArgs, parseRouteLine, parseRouteShow, type ParsedRoute, type RouteShow } from './ip-route-syntax.js';
 import { routeGet } from './ip-route-get.js';
+import { flushPmtu } from './pmtu.js';
+import { cachedRouteJson, formatCachedRoute, routeExceptions, type CachedRoute } from './ip-route-cache.js';
 import { formatRule, gotoUnresolved, parseRuleArgs, parseRuleFilter, parseRuleLine } from './ip-rule-syntax.js';
 import { isBriefOption, isDetailsOption, isJsonOption, isOnelineOption, isPrettyOption, isStatsOption, textLines, tokenize, matches, type Family, familyPrefix } from './ip-tokens.js';
 import { RT_TABLE_LOCAL, RT_TABLE_MAIN, RTPROT_KERNEL } from './names.js';
@@ -91,8 +93,12 @@ export function showRoutes(ns: Netns, sel: RouteShow | number | 'all' = RT_TABLE
     return empty(o);
   }
   const out = (routes: readonly Route[]) => routes.filter((r) => (!oif || r.dev === oif) && test(r));
-  const show = (routes: readonly Route[], showTable: boolean) =>
-    dump(out(routes), o, (r) => formatRoute(r, ctx, showTable) + '\n', (r) => routeJson(r, ctx, showTable));
+  const cached = typeof sel === 'object' && sel.cached === true;
+  const show = (routes: readonly Route[], showTable: boolean) => {
+    if (!cached) return dump(out(routes), o, (r) => formatRoute(r, ctx, showTable) + '\n', (r) => routeJson(r, ctx, showTable));
+    const text = (c: CachedRoute): string => formatCachedRoute(c, ctx, showTable);
+    return dump(routeExceptions(ns, routes).filter((c) => (!oif || c.route.dev === oif) && test(c.route)), o, o.oneline ? (c) => oneline(text(c)) : text, (c) => cachedRouteJson(c, ctx, showTable));
+  };
   if (table !== 'all') {
     const t = ns.fib.get(table);
     // A dump of one table the namespace never had (a table exists from its first route on); -j has opened its array by then.
@@ -420,9 +426,9 @@ export function runCommand<P>(
       if (!verb) throw fail(`unknown command '${toks[i]}'`);
       if (toks[i] !== undefined) i++;
       if (verb === 'flush') {
-        // `flush cache` (rt_cache_flush): the learned path MTUs go. Flushing FIB routes is not emulated.
+        // `flush cache` (rt_cache_flush): the learned path MTUs go stale (pmtu.ts). Flushing FIB routes is not emulated.
         if (toks.length !== i + 1 || !matches(toks[i]!, 'cached')) throw fail('only `ip route flush cache` is emulated', 'flush');
-        ns.pmtu.clear();
+        flushPmtu(ns);
         return '';
       }
       if (verb === 'get') {

@@ -45,7 +45,7 @@ import { CT_RELATED, IPS_CONFIRMED, IPS_DYING, VERDICT_ACCEPT, VERDICT_REJECT } 
 import { ruleSaveText } from '../netfilter/rule.js';
 import { IPTABLES_CACHE_CELLS } from '../netfilter/traversal-cache.js';
 import { fragmentsNoBufs, IP_PMTUDISC_DO, IP_PMTUDISC_DONT, IP_PMTUDISC_WANT, PingError, PingSocket, wallUs, type PingItem, type PingOpen } from './ping-socket.js';
-import { updatePmtu } from './pmtu.js';
+import { forwardPmtu, updatePmtu } from './pmtu.js';
 import { TraceSocket, type TraceOpen } from './trace-socket.js';
 import { udpSetChecksum } from '../wire/udp.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, tcpSetChecksum, writeTcp } from '../wire/tcp.js';
@@ -416,12 +416,13 @@ export class NetNamespace extends Element implements KeepsLearned {
       case 'forward': {
         if (e.tracing) e.note(pkt, this, `route: ${fibText(rt.fib)} -> ${this.ns.linkByIndex(rt.oif)?.name} via ${ipToString(rt.nexthop)}`);
         const out = this.byIfindex.get(rt.oif) ?? null;
+        const x = this.ns.pmtu.size !== 0 ? forwardPmtu(this.ns, rt.route, dst) : undefined;
         let h = this.fwdHop;
-        if (cached) h = rc.insert(RC_FORWARD, rt.oif, rt.nexthop, rt.mtu, out);
+        if (cached && x === undefined) h = rc.insert(RC_FORWARD, rt.oif, rt.nexthop, rt.mtu, out);
         else {
           h.oif = rt.oif;
           h.nexthop = rt.nexthop | 0;
-          h.mtu = rt.mtu;
+          h.mtu = x?.mtu ?? rt.mtu;
           h.out = out;
           h.neigh = null;
         }
@@ -1492,7 +1493,7 @@ export class NetNamespace extends Element implements KeepsLearned {
     let ident = 0;
     do ident = Math.floor(Math.random() * 0x10000);
     while (this.pings.some((p) => p.ident === ident) || this.traces.some((t) => t.ident === ident));
-    const sock = new TraceSocket(proto, ident, o.dst, proto === IPPROTO_ICMP ? 0 : (o.port ?? 0), bound, oif, mtu, onItem);
+    const sock = new TraceSocket(proto, ident, o.dst, proto === IPPROTO_ICMP ? 0 : (o.port ?? 0), bound, oif, mtu, onItem, o.dontfrag ?? false);
     this.traces = [...this.traces, sock];
     return sock;
   }
@@ -1506,7 +1507,9 @@ export class NetNamespace extends Element implements KeepsLearned {
    * sequence number, -U's and -T's count) with TTL `ttl` and `dataLen`
    * bytes of data: routed now (a UDP probe's connect(); its failure is
    * traceroute's), never DF (IP_PMTUDISC_DONT), then OUTPUT, POSTROUTING
-   * and the neighbour as any local packet.
+   * and the neighbour as any local packet. With -F (IP_PMTUDISC_PROBE) DF,
+   * and a probe longer than the device's MTU (not the path's: ip_sk_use_pmtu)
+   * is not sent: EMSGSIZE and ip_local_error naming that MTU.
    */
   traceSend(sock: TraceSocket, key: number, ttl: number, dataLen: number): void {
     if (!this.traces.includes(sock)) return;
@@ -1515,6 +1518,9 @@ export class NetNamespace extends Element implements KeepsLearned {
     const rt = routeOutput(this.ns, { dst: sock.dst, src: sock.bound, oif: sock.oif, proto, sport, dport: ports ? sock.dportFor(key) : 0 });
     if (rt.kind === 'error') return sock.onItem({ kind: 'senderr', seq: key, message: strerror(rt.errno), ...(proto === IPPROTO_UDP ? { call: 'connect' as const } : {}) });
     const e = this.engine, l4Len = sock.headerLen() + dataLen, totLen = 20 + l4Len;
+    // IP_PMTUDISC_PROBE: the device's MTU for the send and for the output (ip_skb_dst_mtu), a learned one ignored.
+    const out = sock.dontfrag ? { ...rt, mtu: this.ns.linkByIndex(rt.oif)?.mtu ?? rt.mtu } : rt;
+    if (sock.dontfrag && totLen > out.mtu) return sock.onItem({ kind: 'senderr', seq: key, message: 'Message too long', mtu: out.mtu });
     if (ETH_HLEN + totLen > e.pool.maxFrame) return sock.onItem({ kind: 'senderr', seq: key, message: 'Message too long' });
     const pkt = e.alloc(null, this, `traceroute probe ${key}`);
     if (!pkt) return sock.onItem({ kind: 'senderr', seq: key, message: 'No buffer space available' });
@@ -1522,13 +1528,14 @@ export class NetNamespace extends Element implements KeepsLearned {
     pkt.len = ETH_HLEN + totLen;
     this.writeIpHeader(buf, l3, totLen, proto, rt.src, sock.dst, 0);
     buf[l3 + 8] = ttl;
+    if (sock.dontfrag) writeU16(buf, l3 + 6, IP_DF);
     ipv4SetChecksum(buf, l3);
     sock.writeProbe(buf, l3 + 20, key, dataLen);
     if (proto === IPPROTO_UDP) udpSetChecksum(buf, l3, l3 + 20);
     else if (proto === IPPROTO_TCP) tcpSetChecksum(buf, l3, l3 + 20, l4Len);
     sock.onItem({ kind: 'sent', seq: key, ts: wallUs() });
     // Dropped in OUTPUT or POSTROUTING: send() fails with EPERM (after a REJECT's error reached the socket).
-    if (!this.localOut(pkt, rt.src, rt)) sock.onItem({ kind: 'senderr', seq: key, message: strerror('EPERM') });
+    if (!this.localOut(pkt, rt.src, out)) sock.onItem({ kind: 'senderr', seq: key, message: strerror('EPERM') });
   }
 
   /**
@@ -1537,7 +1544,23 @@ export class NetNamespace extends Element implements KeepsLearned {
    */
   private traceRcv(pkt: Packet): boolean {
     // A reassembled datagram's head fragment holds what they read (the headers, the quoted probe).
-    for (const t of this.traces) if (t.take(pkt.buf, pkt.off + ETH_HLEN, pkt.len - ETH_HLEN)) return true;
+    const buf = pkt.buf, l3 = pkt.off + ETH_HLEN, len = pkt.len - ETH_HLEN, l4 = l3 + ((buf[l3]! & 15) << 2);
+    let info = -1;
+    if (buf[l3 + 9] === IPPROTO_ICMP && buf[l4] === ICMP_DEST_UNREACH && buf[l4 + 1] === ICMP_FRAG_NEEDED && len >= l4 - l3 + 8 + 20) {
+      // icmp_unreach: no MTU handed on with ip_no_pmtu_disc 1; dropped with 2, and with 3 unless TCP's (icmp_tag_validation).
+      const nopmtu = this.ns.sys.ip_no_pmtu_disc;
+      if (nopmtu === 2 || (nopmtu >= 3 && buf[l4 + 8 + 9] !== IPPROTO_TCP)) return false;
+      info = nopmtu === 1 ? 0 : readU16(buf, l4 + 6);
+    }
+    for (const t of this.traces) {
+      if (!t.take(buf, l3, len, info)) continue;
+      // The socket's err handler (__udp4_lib_err, raw_err): ipv4_sk_update_pmtu, routed with its device.
+      if (info < 0) return true;
+      const q3 = l4 + 8, q4 = q3 + ((buf[q3]! & 15) << 2), ports = t.proto !== IPPROTO_ICMP;
+      const flow = { dst: readU32(buf, q3 + 16), src: readU32(buf, q3 + 12), oif: t.oif, tos: 0, proto: t.proto };
+      updatePmtu(this.ns, ports ? { ...flow, sport: readU16(buf, q4), dport: readU16(buf, q4 + 2) } : flow, info, true);
+      return true;
+    }
     return false;
   }
 

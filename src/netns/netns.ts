@@ -619,6 +619,11 @@ export class Netns<P = unknown> implements AddrView {
    * Write a sysctl by its dotted name. Interface names containing dots
    * (fip-vif.103) may be written as they are or with '/' as sysctl(8) does.
    */
+  /** A learned path MTU to `dst` came or changed: the forwarding decisions to it that read one (pmtu.ts) go. */
+  pmtuChanged(dst: number): void {
+    this.watch?.route(dst, 32);
+  }
+
   setSysctl(name: string, value: number): void {
     const key = name.replace(/^\/proc\/sys\//, '').replaceAll('/', '.');
     if (key === 'net.ipv4.ip_forward' || key === 'net.ipv4.conf.all.forwarding') {
@@ -671,7 +676,10 @@ export class Netns<P = unknown> implements AddrView {
     }
     m = /^net\.ipv4\.([a-z_0-9]+)$/.exec(key);
     if (m && m[1]! in this.sys) {
-      this.sys[m[1] as keyof NetSysctls] = value;
+      const k = m[1] as keyof NetSysctls;
+      // The forwarding cache keeps each decision's MTU: this one says whether a learned path MTU is it (pmtu.ts).
+      if (k === 'ip_forward_use_pmtu' && !this.sys[k] !== !value) this.watch?.all();
+      this.sys[k] = value;
       this.touch();
       return;
     }

@@ -70,6 +70,8 @@ export interface PingOpen {
 export const IP_PMTUDISC_DONT = 0;
 export const IP_PMTUDISC_WANT = 1;
 export const IP_PMTUDISC_DO = 2;
+/** traceroute -F's: DF, the device's MTU rather than the path's. */
+export const IP_PMTUDISC_PROBE = 3;
 
 /** What ping reads from its socket: a datagram (an echo reply) or an error queue entry. */
 export type PingItem =

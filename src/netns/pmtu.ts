@@ -4,8 +4,15 @@
 // socket (ping's raw socket: raw_err -> ipv4_sk_update_pmtu). Output routes
 // to that destination then carry its MTU (ipv4_mtu: rt_pmtu before the
 // route's mtu metric and the device's), until it expires (net.ipv4.route.
-// mtu_expires, 600 s). Forwarding does not read them (ip_forward_use_pmtu 0),
-// so the forwarding cache does not either.
+// mtu_expires, 600 s). Forwarding reads one (ip_dst_mtu_maybe_forward) only
+// with net.ipv4.ip_forward_use_pmtu, or where it is locked: such a decision
+// is not kept in the forwarding cache (its expiry counts), and a change to an
+// exception drops the cached decisions to its destination then; with the
+// sysctl 0 and nothing locked the cache's hits read nothing more. `ip route flush cache`
+// (rt_cache_flush) moves the generation on: an exception of an older one is
+// neither used nor listed until an output lookup to its destination binds it
+// again, emptied (rt_bind_exception): no MTU and no expiry, listed by `ip
+// route show cache` until its route goes.
 import type { Ip4 } from './addr.js';
 import type { Route } from './fib.js';
 import type { Netns } from './netns.js';
@@ -16,25 +23,53 @@ export const MIN_PMTU = 552;
 export const MTU_EXPIRES = 600_000;
 
 export interface PmtuException {
+  /** 0: emptied by a flush (see above). */
   mtu: number;
   /** Set for an MTU below MIN_PMTU (raised to it): `mtu lock`, and no further update. */
   locked: boolean;
-  /** When it expires, on the namespace's clock (ms). */
+  /** When it expires, on the namespace's clock (ms); 0: never (an emptied one). */
   expires: number;
+  /** Of a generation before the last `ip route flush cache`. */
+  stale: boolean;
+  /** An output route holds it (rt_bind_exception): only then does `ip route show cache` list it (fnhe_dump_bucket). */
+  bound: boolean;
 }
 
-/** The live exception for `dst` on `r`'s nexthop. */
+/** The live exception for `dst` on `r`'s nexthop that holds a path MTU. */
 export function pmtuException(ns: Netns, r: Route, dst: Ip4): PmtuException | undefined {
   const x = ns.pmtu.get(r)?.get(dst >>> 0);
-  return x !== undefined && ns.clock() < x.expires ? x : undefined;
+  return x !== undefined && x.mtu !== 0 && !x.stale && ns.clock() < x.expires ? x : undefined;
+}
+
+/** ip_dst_mtu_maybe_forward's learned path MTU for a packet forwarded to `dst` through `r`, if it reads one. */
+export function forwardPmtu(ns: Netns, r: Route, dst: Ip4): PmtuException | undefined {
+  const x = pmtuException(ns, r, dst);
+  return x !== undefined && (x.locked || ns.sys.ip_forward_use_pmtu) ? x : undefined;
+}
+
+/** An output lookup to `dst` through `r` (find_exception, rt_bind_exception): a stale exception is emptied; the live one's path MTU. */
+export function bindPmtu(ns: Netns, r: Route, dst: Ip4): PmtuException | undefined {
+  const x = ns.pmtu.get(r)?.get(dst >>> 0);
+  if (x === undefined) return undefined;
+  if (x.stale) Object.assign(x, { mtu: 0, locked: false, expires: 0, stale: false });
+  x.bound = true;
+  return pmtuException(ns, r, dst);
+}
+
+/** rt_cache_flush: every exception's generation is past. */
+export function flushPmtu(ns: Netns): void {
+  for (const m of ns.pmtu.values()) for (const x of m.values()) x.stale = true;
 }
 
 /**
  * __ip_rt_update_pmtu for the flow of the datagram an ICMP fragmentation
  * needed quoted (its destination and source, the socket's device and TOS):
  * a smaller MTU than the route's is kept; below MIN_PMTU, MIN_PMTU locked.
+ * `connected`: the socket holds a route (ipv4_sk_update_pmtu routes it
+ * again at once, binding a new exception); ping's unconnected raw socket
+ * leaves a new one unbound until its next send.
  */
-export function updatePmtu(ns: Netns, flow: OutputFlow, mtu: number): void {
+export function updatePmtu(ns: Netns, flow: OutputFlow, mtu: number, connected = false): void {
   const rt = routeOutput(ns, flow);
   if (rt.kind !== 'unicast' || rt.route === undefined) return;
   const r = rt.route, dst = flow.dst >>> 0, now = ns.clock();
@@ -50,7 +85,9 @@ export function updatePmtu(ns: Netns, flow: OutputFlow, mtu: number): void {
   if (old !== undefined && old.mtu === mtu && !locked && now < old.expires - MTU_EXPIRES / 2) return;
   let m = ns.pmtu.get(r);
   if (m === undefined) ns.pmtu.set(r, (m = new Map()));
-  m.set(dst, { mtu, locked, expires: now + MTU_EXPIRES });
+  // update_or_create_fnhe: an exception there keeps the routes bound to it.
+  m.set(dst, { mtu, locked, expires: now + MTU_EXPIRES, stale: false, bound: connected || (m.get(dst)?.bound ?? false) });
+  if (ns.sys.ip_forward_use_pmtu || locked) ns.pmtuChanged(dst);
 }
 
 /**

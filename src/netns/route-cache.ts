@@ -28,9 +28,13 @@
 //                             the device's own entries when it gains its first
 //                             or loses its last (fib_validate_source reads that)
 //   link up/down, MTU, conf   entries in or out of the device (and its routes)
-//   conf/all, forwarding, the custom rules or local routes flag: everything.
-//   Carrier, neighbour and net.ipv4.* sysctl changes: nothing (input routing
-//   reads none of them; a neighbour entry removed is `dead`).
+//   conf/all, forwarding, the custom rules or local routes flag,
+//   ip_forward_use_pmtu: everything.
+//   a path MTU learned        entries to its destination (when forwarding
+//                             reads it: ip_forward_use_pmtu, or locked;
+//                             pmtu.ts: such decisions are not kept)
+//   Carrier, neighbour and other net.ipv4.* sysctl changes: nothing (input
+//   routing reads none of them; a neighbour entry removed is `dead`).
 import { FC, type Stats } from '../datapath/stats.js';
 import { inPrefix } from './addr.js';
 import { IPTOS_RT_MASK } from './fib.js';

@@ -8,7 +8,7 @@ import { localAddrDev, routePrefsrc, selectAddr } from './addr-select.js';
 import { type Route } from './fib.js';
 import { RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE } from './names.js';
 import { type Netns, LOOPBACK_IFINDEX } from './netns.js';
-import { type PmtuException, pmtuException } from './pmtu.js';
+import { type PmtuException, bindPmtu } from './pmtu.js';
 import { type FibResult, type Flow } from './rules.js';
 
 export interface OutputFlow {
@@ -61,7 +61,7 @@ export function routeOutput(ns: Netns, f: OutputFlow): OutputDecision {
     const out: OutputDecision = { kind, src, oif: dev, nexthop, mtu: (route?.mtu || d?.mtu) ?? 1500 };
     if (route) {
       out.route = route;
-      const x = kind === 'unicast' && ns.pmtu.size !== 0 ? pmtuException(ns, route, dst) : undefined;
+      const x = kind === 'unicast' && ns.pmtu.size !== 0 ? bindPmtu(ns, route, dst) : undefined;
       if (x !== undefined) {
         out.mtu = x.mtu;
         out.pmtu = x;

@@ -28,6 +28,8 @@ export interface TraceOpen {
   device?: string;
   /** bind() (-s ADDR). */
   source?: number;
+  /** -F (and --mtu): IP_PMTUDISC_PROBE, DF on every probe; else IP_PMTUDISC_DONT. */
+  dontfrag?: boolean;
 }
 
 /** ip_local_port_range's default: where connect() or bind() picks each socket's port. */
@@ -65,6 +67,8 @@ export class TraceSocket {
     /** -T: the MTU its connect() found (IP_MTU, at least 576): the MSS and window it offers. */
     readonly mtu: number,
     readonly onItem: (item: PingItem) => void,
+    /** IP_PMTUDISC_PROBE (-F): DF on each probe, no longer than the device's MTU. */
+    readonly dontfrag = false,
   ) {}
 
   /** The probe's destination port. */
@@ -146,10 +150,13 @@ export class TraceSocket {
 
   /**
    * A datagram delivered to the namespace (IP header at l3, `len` bytes):
-   * true if one of these sockets queued it (and so, for UDP, no port
-   * unreachable is sent).
+   * true if one of these sockets matched it (and so, for UDP, no port
+   * unreachable is sent). `fragInfo`: a fragmentation needed's MTU as
+   * icmp_unreach hands it on (see namespace.ts), -1 for other datagrams;
+   * a UDP probe's socket under IP_PMTUDISC_DONT matches it but queues
+   * nothing (__udp4_lib_err).
    */
-  take(buf: Uint8Array, l3: number, len: number): boolean {
+  take(buf: Uint8Array, l3: number, len: number, fragInfo = -1): boolean {
     const ihl = (buf[l3]! & 15) << 2, proto = buf[l3 + 9]!, l4 = l3 + ihl;
     if (len < ihl + 8) return false;
     if (proto === IPPROTO_TCP || proto === IPPROTO_UDP) {
@@ -183,7 +190,8 @@ export class TraceSocket {
       seq = this.keyOf(readU16(buf, q4), readU16(buf, q4 + 2));
       if (seq === undefined) return false;
     }
-    const info = type === ICMP_PARAMETERPROB ? buf[l4 + 4]! : type === ICMP_DEST_UNREACH ? readU16(buf, l4 + 6) : 0;
+    if (fragInfo >= 0 && this.proto === IPPROTO_UDP && !this.dontfrag) return true;
+    const info = type === ICMP_PARAMETERPROB ? buf[l4 + 4]! : fragInfo >= 0 ? fragInfo : type === ICMP_DEST_UNREACH ? readU16(buf, l4 + 6) : 0;
     this.onItem({ kind: 'error', ts: wallUs(), from: readU32(buf, l3 + 12), type, code: buf[l4 + 1]!, info, seq, ttl: buf[l3 + 8]! });
     return true;
   }

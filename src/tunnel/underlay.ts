@@ -6,7 +6,10 @@
 // remote_ip/local_ip/key match, with tun_id/tun_src/tun_dst set.
 import { Element, type Port } from '../datapath/element.js';
 import type { Packet } from '../datapath/packet.js';
-import { ipToString, inPrefix, readMacHi, readMacLoI32 } from '../wire/addr.js';
+import { ipToString, inPrefix, readMacHi, readMacLoI32, readU16, readU32, writeU16, writeU32 } from '../wire/addr.js';
+import { ETH_HLEN, ETHERTYPE_IPV4, ethSwapMacs } from '../wire/ethernet.js';
+import { ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, icmpSetChecksum } from '../wire/icmp.js';
+import { IP_DF, IPPROTO_ICMP, ipv4SetChecksum } from '../wire/ipv4.js';
 import { Decoded, decode, decodeErrorName } from '../wire/decode.js';
 import { VxlanTunnel, vxlanEncap, vxlanDecapCheck, vxlanInnerOff, vxlanInnerLen, VXLAN_OVERHEAD, VXLAN_PORT } from '../wire/vxlan.js';
 
@@ -22,6 +25,9 @@ export interface TunnelOptions {
   df: boolean;
   dstPort: number;
 }
+
+/** icmp_is_err: the types no error answers. */
+const ICMP_ERRORS = [3, 4, 5, 11, 12];
 
 export const DEFAULT_TUNNEL: TunnelOptions = { remoteIp: null, localIp: null, inKey: 0, outKey: 0, df: true, dstPort: VXLAN_PORT };
 
@@ -105,6 +111,7 @@ export class Underlay extends Element {
     }
     const vni = o.outKey === 'flow' ? pkt.tunId : o.outKey;
     const ipLen = pkt.len + VXLAN_OVERHEAD - 14;
+    if (ipLen > this.cfg.mtu && this.pmtuReply(pkt, t, vni)) return;
     if (o.df && ipLen > this.cfg.mtu) {
       return e.drop(pkt, this, 'mtu_exceeded', `encapsulated length ${ipLen} exceeds ${this.cfg.nic} MTU ${this.cfg.mtu} with DF set`);
     }
@@ -116,6 +123,56 @@ export class Underlay extends Element {
       e.note(pkt, this, `vxlan encap: vni ${vni}, ${ipToString(t.hdr.srcIp)}.${sport} > ${ipToString(t.hdr.dstIp)}.${o.dstPort}, DF ${o.df ? 'set' : 'clear'}, out ${this.cfg.nic}`);
     }
     e.output(pkt, this.nicPort);
+  }
+
+  /**
+   * skb_tunnel_check_pmtu for a frame bridged onto the tunnel (an OVS port
+   * is a bridge port: netif_is_any_bridge_port) whose IPv4 datagram, DF and
+   * not a fragment, does not fit the underlay's MTU less the VXLAN headroom:
+   * iptunnel_pmtud_build_icmp turns it into fragmentation needed (that MTU)
+   * from its destination to its source, MACs swapped, quoting at most 548
+   * bytes; vxlan_encap_bypass hands it back in on the port as if the remote
+   * end had sent it. False where none is due (the frame is then dropped).
+   */
+  private pmtuReply(pkt: Packet, t: Tunnel, vni: number): boolean {
+    const e = this.engine, b = pkt.buf, p = pkt.off, l3 = p + ETH_HLEN, mtu = this.cfg.mtu - VXLAN_OVERHEAD;
+    if (mtu < 576 || pkt.len < ETH_HLEN + 28 || readU16(b, p + 12) !== ETHERTYPE_IPV4 || readU16(b, l3 + 6) !== IP_DF) return false;
+    const src = readU32(b, l3 + 12), dst = readU32(b, l3 + 16), ihl = (b[l3]! & 15) << 2;
+    // iptunnel_pmtud_check_icmp: no answer to broadcast or multicast, from a bogus source, or to an ICMP error.
+    if (dst === 0xffffffff || dst >>> 28 === 14 || src >>> 24 === 0 || src >>> 24 === 127 || src === 0xffffffff || src >>> 28 === 14) return false;
+    if (b[l3 + 9] === IPPROTO_ICMP && ICMP_ERRORS.includes(b[l3 + ihl]!)) return false;
+    if (pkt.headroom(e.pool.slotSize) < 28) return false;
+    const ttl = b[l3 + 8]!, inner = pkt.len - ETH_HLEN, quoted = Math.min(inner, 576 - 28);
+    ethSwapMacs(b, p);
+    pkt.push(28, e.pool.slotSize);
+    const o = pkt.off, n3 = o + ETH_HLEN;
+    b.copyWithin(o, p, p + 12);
+    writeU16(b, o + 12, ETHERTYPE_IPV4);
+    b[n3] = 0x45;
+    b[n3 + 1] = 0;
+    writeU16(b, n3 + 2, 28 + quoted);
+    writeU32(b, n3 + 4, IP_DF); // id 0
+    b[n3 + 8] = ttl;
+    b[n3 + 9] = IPPROTO_ICMP;
+    writeU16(b, n3 + 10, 0);
+    writeU32(b, n3 + 12, dst);
+    writeU32(b, n3 + 16, src);
+    ipv4SetChecksum(b, n3);
+    b[n3 + 20] = ICMP_DEST_UNREACH;
+    b[n3 + 21] = ICMP_FRAG_NEEDED;
+    writeU32(b, n3 + 24, mtu); // unused 0, then the MTU
+    icmpSetChecksum(b, n3 + 20, 8 + quoted);
+    pkt.len = ETH_HLEN + 28 + quoted;
+    const hops = pkt.hops, stamp = pkt.stamp;
+    pkt.resetMeta();
+    pkt.hops = hops;
+    pkt.stamp = stamp;
+    pkt.tunId = vni;
+    pkt.tunSrc = t.hdr.dstIp;
+    pkt.tunDst = t.hdr.srcIp;
+    if (e.tracing) e.note(pkt, this, `vxlan: ${inner}-byte datagram too long for ${this.cfg.nic} MTU ${this.cfg.mtu}: ICMP fragmentation needed (mtu ${mtu}) back in on ${t.port.name}`);
+    e.output(pkt, t.port);
+    return true;
   }
 
   private decap(pkt: Packet): void {

@@ -116,7 +116,7 @@ export class PartitionedControl implements ControlBackend {
       source: a.source!,
       ident: a.ident!,
       ...(a.nobufs ? { nobufs: true } : {}),
-      send: (seq: number, ttl?: number) => void this.dp.request(w, { op: 'pingSend', cap, seq, ...(ttl !== undefined ? { ttl } : {}) }).catch(() => {}),
+      send: (seq: number, ttl?: number, size?: number) => void this.dp.request(w, { op: 'pingSend', cap, seq, ...(ttl !== undefined ? { ttl } : {}), ...(size !== undefined ? { size } : {}) }).catch(() => {}),
     });
   }
 

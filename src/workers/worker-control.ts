@@ -195,9 +195,9 @@ export class WorkerControl {
     }
   }
 
-  pingSend(cap: number, seq: number, ttl?: number): boolean {
+  pingSend(cap: number, seq: number, ttl?: number, size?: number): boolean {
     const s = this.captures.get(cap)?.session;
-    s?.send(seq, ttl);
+    s?.send(seq, ttl, size);
     return s !== undefined;
   }
 

@@ -8,6 +8,7 @@ import { parseMacNum } from '../../src/wire/addr.js';
 import { buildFrame } from '../../src/wire/frame.js';
 import { formatBytes } from '../../src/wire/tcpdump.js';
 import { Decoded, decode } from '../../src/wire/decode.js';
+import { checksum } from '../../src/wire/checksum.js';
 import { CaptureSink } from '../helpers/sink.js';
 
 const ip = (s: string) => parseIpv4(s)!;
@@ -74,14 +75,49 @@ test('one inner flow keeps one UDP source port', () => {
   assert.equal(ports.size, 1);
 });
 
-test('a frame too large for the underlay MTU with DF is dropped and counted', () => {
-  const { e, w07, t07, s02 } = twoNodes();
-  const big = buildFrame({ src: 'fa:16:3f:13:77:c5', dst: 'fa:16:3e:d1:d8:49', ip: { src: '192.168.1.7', dst: '8.8.8.8' }, icmp: { id: 1, seq: 1, data: 1450 } });
+test('a frame too large for the underlay MTU, not DF (or an ICMP error), is dropped by the outer DF and counted', () => {
+  const { e, w07, t07, s02, s07 } = twoNodes();
+  const big = buildFrame({ src: 'fa:16:3f:13:77:c5', dst: 'fa:16:3e:d1:d8:49', ip: { src: '192.168.1.7', dst: '8.8.8.8', df: false }, icmp: { id: 1, seq: 1, data: 1450 } });
+  // A port unreachable quoting a long datagram, DF: iptunnel_pmtud_check_icmp answers no error.
+  const err = buildFrame({ src: 'fa:16:3f:13:77:c5', dst: 'fa:16:3e:d1:d8:49', ip: { src: '192.168.1.7', dst: '8.8.8.8' }, icmp: { id: 1, seq: 1, data: 1450 } });
+  err[34] = 3;
+  for (const f of [big, err]) {
+    const p = e.pool.allocFrom(f)!;
+    p.tunId = 103;
+    e.inject(p, t07);
+  }
+  assert.equal(s02.frames.length, 0);
+  assert.equal(s07.frames.length, 0);
+  assert.equal(e.dropCount(w07, 'mtu_exceeded'), 2);
+});
+
+test('a DF datagram too large for the underlay: fragmentation needed back in on the tunnel port, as the kernel\'s vxlan answers', () => {
+  // Checked on a kernel bridge with a vxlan port (1500-byte underlay): tos 0, id 0, DF, the request's TTL, 576
+  // bytes, MACs swapped, from the request's destination; test/e2e/traceroute-pmtu.test.ts runs it end to end.
+  const { e, w07, t07, s02, s07 } = twoNodes();
+  const big = buildFrame({ src: 'fa:16:3f:13:77:c5', dst: 'fa:16:3e:d1:d8:49', ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 33 }, icmp: { id: 1, seq: 1, data: 1450 } });
   const p = e.pool.allocFrom(big)!;
   p.tunId = 103;
   e.inject(p, t07);
   assert.equal(s02.frames.length, 0);
-  assert.equal(e.dropCount(w07, 'mtu_exceeded'), 1);
+  assert.equal(e.dropCount(w07, 'mtu_exceeded'), 0);
+  assert.equal(s07.frames.length, 1);
+  const { frame, tunId } = s07.frames[0]!;
+  assert.equal(tunId, 103);
+  assert.equal(frame.length, 14 + 576);
+  const hex = (a: number, b: number): string => Buffer.from(frame.subarray(a, b)).toString('hex');
+  // Ethernet: the request's MACs swapped; IP: 45, tos 0, 576, id 0, DF, ttl 33, ICMP, 8.8.8.8 > 192.168.1.7.
+  assert.equal(hex(0, 14), 'fa163f1377c5fa163ed1d8490800');
+  assert.equal(hex(14, 24) + hex(26, 34), '4500024000004000210108080808c0a80107');
+  const d = new Decoded();
+  assert.equal(decode(frame, 0, frame.length, d), 0);
+  assert.equal(d.ttl, 33);
+  // ICMP fragmentation needed, mtu 1500 - 50.
+  assert.deepEqual([frame[34], frame[35], (frame[40]! << 8) | frame[41]!], [3, 4, 1450]);
+  assert.deepEqual([checksum(frame, 14, 20), checksum(frame, 34, 556)], [0, 0]);
+  // The request's first 548 bytes quoted.
+  assert.deepEqual(frame.subarray(42), big.subarray(14, 14 + 548));
+  assert.equal(e.pool.available, e.pool.slots);
 });
 
 test('truncated, non-VXLAN and flagless frames at the NIC are dropped with a reason', () => {
