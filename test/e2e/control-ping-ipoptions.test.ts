@@ -15,7 +15,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { requireRoot } from '../helpers/root.js';
 import { requireTool } from '../helpers/tools.js';
-import { DaemonProcess, DPEMU, dpemuTcpdump } from './daemon-process.js';
+import { DaemonProcess, dpemuTcpdump } from './daemon-process.js';
 import { UniqueLab } from './lab-dvr.js';
 import { KernelObjects, run, sh, uniqueTag, runApart, type Ran } from './lab-names.js';
 
@@ -88,15 +88,12 @@ before(async () => {
 });
 
 after(async () => {
-  if (d && d.exitCode === null) {
-    d.signal('SIGINT');
-    await d.exit(10_000).catch(() => d.child.kill('SIGKILL'));
-  }
+  await d?.interrupt();
   lab?.cleanup();
   real.cleanup();
 });
 
-const dpemu = (words: string[]): Promise<Ran> => runApart(process.execPath, [DPEMU, ...words, '--socket', d.socket]);
+const dpemu = (words: string[]): Promise<Ran> => d.apart(words);
 const inKernel = (n: string, cmd: string[]): Promise<Ran> => runApart('ip', ['netns', 'exec', ns(n), ...cmd]);
 
 /** The times masked: RTTs, TS's first time ("A absolute") and the differences after it ("D"). */

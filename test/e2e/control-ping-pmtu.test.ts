@@ -13,7 +13,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { requireRoot } from '../helpers/root.js';
 import { requireTool } from '../helpers/tools.js';
-import { DaemonProcess, DPEMU, dpemuTcpdump } from './daemon-process.js';
+import { DaemonProcess, dpemuTcpdump } from './daemon-process.js';
 import { UniqueLab } from './lab-dvr.js';
 import { KernelObjects, run, sh, uniqueTag, runApart, type Ran } from './lab-names.js';
 
@@ -62,15 +62,12 @@ before(async () => {
 });
 
 after(async () => {
-  if (d && d.exitCode === null) {
-    d.signal('SIGINT');
-    await d.exit(10_000).catch(() => d.child.kill('SIGKILL'));
-  }
+  await d?.interrupt();
   lab?.cleanup();
   real.cleanup();
 });
 
-const dpemu = (words: string[]): Promise<Ran> => runApart(process.execPath, [DPEMU, ...words, '--socket', d.socket]);
+const dpemu = (words: string[]): Promise<Ran> => d.apart(words);
 /** A command in the kernel's qrouter twin, and in the emulated qrouter. */
 const inA = (cmd: string[]): Promise<Ran> => runApart('ip', ['netns', 'exec', nsA, ...cmd]);
 const inQrouter = (cmd: string[]): Promise<Ran> => dpemu(['ip', 'w07', 'netns', 'exec', QROUTER, ...cmd]);

@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { requireRoot } from '../helpers/root.js';
 import { requireTool } from '../helpers/tools.js';
-import { DaemonProcess, DPEMU, dpemuTcpdump } from './daemon-process.js';
+import { DaemonProcess, dpemuTcpdump } from './daemon-process.js';
 import { UniqueLab } from './lab-dvr.js';
 import { KernelObjects, run, sh, uniqueTag, runApart, type Ran } from './lab-names.js';
 
@@ -46,21 +46,18 @@ before(async () => {
 });
 
 after(async () => {
-  if (d && d.exitCode === null) {
-    d.signal('SIGINT');
-    await d.exit(10_000).catch(() => d.child.kill('SIGKILL'));
-  }
+  await d?.interrupt();
   lab?.cleanup();
   real.cleanup();
 });
 
 /** `dpemu WORDS` against a lab daemon (the file's, unless given). */
-const dpemu = (words: string[], daemon = d): Promise<Ran> => runApart(process.execPath, [DPEMU, ...words, '--socket', daemon.socket]);
+const dpemu = (words: string[], daemon = d): Promise<Ran> => daemon.apart(words);
 
 /** The real ping in namespace A. */
 const realPing = (args: string[], timeoutMs?: number): Promise<Ran> => runApart('ip', ['netns', 'exec', nsA, 'ping', ...args], timeoutMs);
 
-const inQrouter = (args: string[], timeoutMs?: number) => runApart(process.execPath, [DPEMU, 'ip', 'w07', 'netns', 'exec', QROUTER, 'ping', ...args, '--socket', d.socket], timeoutMs);
+const inQrouter = (args: string[], timeoutMs?: number) => d.apart(['ip', 'w07', 'netns', 'exec', QROUTER, 'ping', ...args], timeoutMs);
 
 const TIME = String.raw`time=\d+(\.\d{1,3})? ms`;
 const RTT = String.raw`rtt min/avg/max/mdev = \d+\.\d{3}/\d+\.\d{3}/\d+\.\d{3}/\d+\.\d{3} ms`;

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { requireRoot } from '../helpers/root.js';
 import { requireTool } from '../helpers/tools.js';
-import { DaemonProcess, DPEMU } from './daemon-process.js';
+import { DaemonProcess } from './daemon-process.js';
 import { UniqueLab } from './lab-dvr.js';
 import { KernelObjects, sh, uniqueTag, runApart, type Ran } from './lab-names.js';
 
@@ -125,18 +125,14 @@ before(async () => {
 });
 
 after(async () => {
-  for (const p of [chain, d]) {
-    if (p && p.exitCode === null) {
-      p.signal('SIGINT');
-      await p.exit(10_000).catch(() => p.child.kill('SIGKILL'));
-    }
-  }
+  await chain?.interrupt();
+  await d?.interrupt();
   lab?.cleanup();
   real.cleanup();
   rmSync(dir, { recursive: true, force: true });
 });
 
-const dpemu = (words: string[], daemon: DaemonProcess): Promise<Ran> => runApart(process.execPath, [DPEMU, ...words, '--socket', daemon.socket]);
+const dpemu = (words: string[], daemon: DaemonProcess): Promise<Ran> => daemon.apart(words);
 const realTrace = (args: string[]): Promise<Ran> => runApart('ip', ['netns', 'exec', ns('a'), 'traceroute', ...args]);
 const modelTrace = (args: string[]): Promise<Ran> => dpemu(['ip', 'h', 'netns', 'exec', 'qrouter-trace', 'traceroute', ...args], chain);
 
@@ -250,12 +246,12 @@ function probes(text: string): string[] {
 }
 
 test('the probes on the wire: the order, TTLs, ports (or sequences), TCP options and lengths the real traceroute sends (-N 16 at once)', { timeout: 90_000 }, async () => {
-  // -T's answers come to one socket, read one a poll: under load a probe's answer may still be queued when
-  // -w's HERE wait (three times its hop's first answer's time) runs out, in the real traceroute too. MAX alone here.
-  for (const opts of [['-n'], ['-n', '-I'], ['-n', '-T', '-w', '5,0,0'], ['-n', '-U', '-p', '5353']]) {
+  // Under load a probe's answer may still be queued when -w's HERE wait (three times its hop's first
+  // answer's time, tens of microseconds here) runs out, in the real traceroute too: MAX alone here.
+  for (const opts of [['-n'], ['-n', '-I'], ['-n', '-T'], ['-n', '-U', '-p', '5353']].map((o) => [...o, '-w', '5,0,0'])) {
     const filter = 'udp or tcp or icmp[icmptype] == icmp-echo';
     const capReal = runApart('ip', ['netns', 'exec', ns('r1'), 'timeout', '6', 'tcpdump', '-nn', '-l', '-v', '-i', 'eth0', filter], 20_000);
-    const capModel = runApart(process.execPath, [DPEMU, 'tcpdump', '-nn', '-l', '-v', '-c', '16', '-i', 'r1:eth0', `(${filter}) and src 10.99.1.1`, '--socket', chain.socket], 20_000);
+    const capModel = chain.apart(['tcpdump', '-nn', '-l', '-v', '-c', '16', '-i', 'r1:eth0', `(${filter}) and src 10.99.1.1`], 20_000);
     await new Promise((r) => setTimeout(r, 2000)); // both attach
     const [want, got] = await Promise.all([realTrace([...opts, '10.99.3.2']), modelTrace([...opts, '10.99.3.2'])]);
     assert.equal(got.status, 0, got.err);
@@ -268,7 +264,7 @@ test('the probes on the wire: the order, TTLs, ports (or sequences), TCP options
     if (opts.includes('-T')) {
       // The destination's resets, as the real b sends them (the model's capture took only the probes: one from b's side).
       const rst = (l: string[]): string | undefined => l.find((p) => p.includes(' TCP 10.99.3.2.80 > 10.99.1.1.'));
-      const capB = runApart(process.execPath, [DPEMU, 'tcpdump', '-nn', '-l', '-v', '-c', '1', '-i', 'r1:eth0', 'tcp and src 10.99.3.2', '--socket', chain.socket], 20_000);
+      const capB = chain.apart(['tcpdump', '-nn', '-l', '-v', '-c', '1', '-i', 'r1:eth0', 'tcp and src 10.99.3.2'], 20_000);
       await new Promise((r) => setTimeout(r, 1500));
       const again = await modelTrace([...opts, '-f', '2', '-q', '1', '10.99.3.2']);
       assert.equal(again.status, 0, again.err);

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { runApart, type Ran } from './lab-names.js';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -133,6 +134,18 @@ export class DaemonProcess {
   async kill(): Promise<void> {
     if (this.exitCode === null) this.child.kill('SIGKILL');
     await this.exited;
+  }
+
+  /** SIGINT, as a user stops it, and wait for the exit (SIGKILL after 10 s): a test's clean-up. */
+  async interrupt(): Promise<void> {
+    if (this.exitCode !== null) return;
+    this.signal('SIGINT');
+    await this.exit(10_000);
+  }
+
+  /** `dpemu WORDS` against this daemon's socket, stdout, stderr and status apart (`runApart`). */
+  apart(words: string[], timeoutMs?: number): Promise<Ran> {
+    return runApart(process.execPath, [DPEMU, ...words, '--socket', this.socket], timeoutMs);
   }
 
   /** Wait for the exit; SIGKILL after `timeoutMs`. */

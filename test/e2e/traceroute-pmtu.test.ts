@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { requireRoot } from '../helpers/root.js';
 import { requireTool } from '../helpers/tools.js';
-import { DaemonProcess, DPEMU } from './daemon-process.js';
+import { DaemonProcess } from './daemon-process.js';
 import { UniqueLab } from './lab-dvr.js';
 import { KernelObjects, sh, uniqueTag, runApart, type Ran } from './lab-names.js';
 
@@ -115,17 +115,14 @@ before(async () => {
 });
 
 after(async () => {
-  if (chain && chain.exitCode === null) {
-    chain.signal('SIGINT');
-    await chain.exit(10_000).catch(() => chain.child.kill('SIGKILL'));
-  }
+  await chain?.interrupt();
   real.cleanup();
   rmSync(dir, { recursive: true, force: true });
 });
 
 /** A command in the kernel's source namespace, and in the model's. */
 const inReal = (cmd: string[]): Promise<Ran> => runApart('ip', ['netns', 'exec', ns('a'), ...cmd]);
-const inModel = (cmd: string[]): Promise<Ran> => runApart(process.execPath, [DPEMU, 'ip', 'h', 'netns', 'exec', 'qrouter-pmtu', ...cmd, '--socket', chain.socket]);
+const inModel = (cmd: string[]): Promise<Ran> => chain.apart(['ip', 'h', 'netns', 'exec', 'qrouter-pmtu', ...cmd]);
 
 /** Times and expiries out of the way. */
 const masked = (s: string): string => s.replace(/\d+\.\d{3} ms/g, 'T ms').replace(/expires \d+sec/g, 'expires Nsec').replace(/"expires":\d+/g, '"expires":N');
@@ -239,7 +236,7 @@ test('through a VXLAN tunnel: the tunnel answers a DF datagram too long for the 
   try {
     await d.waitLog((l) => l.msg === 'forwarding', 30_000);
     sh('ip', ['netns', 'exec', lab.nsInet, 'sysctl', '-qw', 'net.ipv4.icmp_ratelimit=0']);
-    const model = (cmd: string[]): Promise<Ran> => runApart(process.execPath, [DPEMU, 'ip', 'w07', 'netns', 'exec', QROUTER, ...cmd, '--socket', d.socket]);
+    const model = (cmd: string[]): Promise<Ran> => d.apart(['ip', 'w07', 'netns', 'exec', QROUTER, ...cmd]);
     // The first ping finds the way (ARP); the second meets the tunnel's limit.
     assert.equal((await kernel(['ping', '-c', '1', '10.98.0.2'])).status, 0);
     const kPing = await kernel(['ping', '-c', '1', '-M', 'do', '-s', '1472', '10.98.0.2']);
@@ -280,7 +277,7 @@ test('net.ipv4.ip_forward_use_pmtu: a router forwards by the path MTU it learned
   // The narrow link moves past r1's next hop: r2 - b at 1400, r1 - r2 at 1500.
   const mtu = async (node: string, dev: string, m: string): Promise<void> => {
     sh('ip', ['-n', ns(node), 'link', 'set', dev, 'mtu', m]);
-    const r = await runApart(process.execPath, [DPEMU, 'ip', node, 'link', 'set', dev, 'mtu', m, '--socket', chain.socket]);
+    const r = await chain.apart(['ip', node, 'link', 'set', dev, 'mtu', m]);
     assert.equal(r.status, 0, r.err);
   };
   await mtu('r1', 'eth1', '1500');
@@ -288,7 +285,7 @@ test('net.ipv4.ip_forward_use_pmtu: a router forwards by the path MTU it learned
   await mtu('r2', 'eth1', '1400');
   await mtu('b', 'eth0', '1400');
   const inR1 = (real: boolean, cmd: string[]): Promise<Ran> =>
-    real ? runApart('ip', ['netns', 'exec', ns('r1'), ...cmd]) : runApart(process.execPath, [DPEMU, 'ip', 'r1', 'netns', 'exec', 'r1', ...cmd, '--socket', chain.socket]);
+    real ? runApart('ip', ['netns', 'exec', ns('r1'), ...cmd]) : chain.apart(['ip', 'r1', 'netns', 'exec', 'r1', ...cmd]);
   const sameR1 = async (cmd: string[]): Promise<Ran> => {
     const [want, got] = await Promise.all([inR1(true, cmd), inR1(false, cmd)]);
     const what = `r1: ${cmd.join(' ')}\n--- real:\n${want.out}${want.err}--- dpemu:\n${got.out}${got.err}`;
