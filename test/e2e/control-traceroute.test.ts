@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { requireRoot } from '../helpers/root.js';
 import { requireTool } from '../helpers/tools.js';
-import { DaemonProcess } from './daemon-process.js';
+import { DaemonProcess, dpemuTcpdump } from './daemon-process.js';
 import { UniqueLab } from './lab-dvr.js';
 import { KernelObjects, sh, uniqueTag, runApart, type Ran } from './lab-names.js';
 
@@ -251,8 +251,9 @@ test('the probes on the wire: the order, TTLs, ports (or sequences), TCP options
   for (const opts of [['-n'], ['-n', '-I'], ['-n', '-T'], ['-n', '-U', '-p', '5353']].map((o) => [...o, '-w', '5,0,0'])) {
     const filter = 'udp or tcp or icmp[icmptype] == icmp-echo';
     const capReal = runApart('ip', ['netns', 'exec', ns('r1'), 'timeout', '6', 'tcpdump', '-nn', '-l', '-v', '-i', 'eth0', filter], 20_000);
-    const capModel = chain.apart(['tcpdump', '-nn', '-l', '-v', '-c', '16', '-i', 'r1:eth0', `(${filter}) and src 10.99.1.1`], 20_000);
-    await new Promise((r) => setTimeout(r, 2000)); // both attach
+    // dpemu's capture says when it listens (under load, later than any fixed wait); the real one gets 2 s.
+    const capModel = (await dpemuTcpdump(chain, ['-nn', '-l', '-v', '-c', '16', '-i', 'r1:eth0', `(${filter}) and src 10.99.1.1`])).ended;
+    await new Promise((r) => setTimeout(r, 2000));
     const [want, got] = await Promise.all([realTrace([...opts, '10.99.3.2']), modelTrace([...opts, '10.99.3.2'])]);
     assert.equal(got.status, 0, got.err);
     assert.equal(untimed(got.out), untimed(want.out));
@@ -278,14 +279,13 @@ test('with the engine inline (--workers 0): the same hops as the real traceroute
   const inline = new DaemonProcess([chainFile, '--workers', '0']);
   try {
     await inline.waitLog((l) => l.msg === 'forwarding', 30_000);
-    for (const c of [['-n', '10.99.3.2'], ['-n', '-I', '10.99.3.2']]) {
+    for (const c of [['-n', '-w', '5,0,0', '10.99.3.2'], ['-n', '-I', '-w', '5,0,0', '10.99.3.2']]) {
       const [want, got] = await Promise.all([realTrace(c), dpemu(['traceroute', 'h', '-n', 'qrouter-trace', ...c], inline)]);
       assert.equal(got.status, want.status, got.err);
       assert.equal(untimed(got.out), untimed(want.out));
     }
   } finally {
-    inline.signal('SIGINT');
-    await inline.exit(10_000).catch(() => inline.child.kill('SIGKILL'));
+    await inline.interrupt();
   }
 });
 
