@@ -114,6 +114,17 @@ export function showNtable(ns: Netns, words: readonly string[], o: NtableShowOpt
   return recs.map((r) => `inet arp_cache ${sl}${r.lines.join(sl)}${sl}\n`).join('');
 }
 
+/** ipntable.c's usage() in iproute2 6.1. */
+export const NTABLE_USAGE = `Usage: ip ntable change name NAME [ dev DEV ]
+        [ thresh1 VAL ] [ thresh2 VAL ] [ thresh3 VAL ] [ gc_int MSEC ]
+        [ PARMS ]
+Usage: ip ntable show [ dev DEV ] [ name NAME ]
+PARMS := [ base_reachable MSEC ] [ retrans MSEC ] [ gc_stale MSEC ]
+         [ delay_probe MSEC ] [ queue LEN ]
+         [ app_probes VAL ] [ ucast_probes VAL ] [ mcast_probes VAL ]
+         [ anycast_delay MSEC ] [ proxy_delay MSEC ] [ proxy_queue LEN ]
+         [ locktime MSEC ]`;
+
 /** arp_tbl.gc_interval (30 s): shown and settable in the initial namespace; no GC reads it (neigh_periodic_work runs every base_reachable_time / 2). */
 const GC_INTERVAL = 30_000;
 

@@ -14,7 +14,7 @@ import { type LinkShow, parseLinkShow, shownLinks } from './ip-link-filter.js';
 import { NUD_SHOW_DEFAULT, formatNeigh, formatNeighBrief, formatProxyNeigh, neighShown, nudShowBits, parseNeighArgs, parseNeighLine } from './ip-neigh-syntax.js';
 import { formatRoute, parseRouteArgs, parseRouteLine, parseRouteShow, type ParsedRoute, type RouteShow } from './ip-route-syntax.js';
 import { routeGet } from './ip-route-get.js';
-import { changeNtable, showNtable } from './ip-ntable.js';
+import { NTABLE_USAGE, changeNtable, showNtable } from './ip-ntable.js';
 import { flushPmtu } from './pmtu.js';
 import { cachedRouteJson, formatCachedRoute, routeExceptions, type CachedRoute } from './ip-route-cache.js';
 import { formatRule, gotoUnresolved, parseRuleArgs, parseRuleFilter, parseRuleLine } from './ip-rule-syntax.js';
@@ -542,7 +542,7 @@ export function runCommand<P>(
         changeNtable(ns, toks.slice(i + 1), o.family, (n) => fail(IPV4_ONLY, n));
         return '';
       }
-      if (matches(w, 'help')) throw fail('ip ntable help is not emulated', w);
+      if (matches(w, 'help')) throw new RtnlError('EINVAL', undefined, NTABLE_USAGE, 255);
       throw new RtnlError('EINVAL', undefined, `Command "${w}" is unknown, try "ip ntable help".`, 255);
     }
     default:

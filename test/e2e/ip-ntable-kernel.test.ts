@@ -71,7 +71,7 @@ const SHOWS: string[][] = [
   ['ntable'], ['ntable', 'show'], ['ntable', 'list', 'dev', SG], ['ntable', 'lst', 'name', 'arp_cache', 'dev', 'lo'], ['ntable', 'show', 'dev', 'none'],
   ['ntbl', 'show', 'name', 'ndisc_cache'], ['ntable', 'show', 'name', 'nope'], ['-o', 'ntable'], ['-j', 'ntable'], ['-j', '-p', 'ntable', 'show', 'dev', SG],
   ['-s', 'ntable'], ['-s', 'ntable', 'show', 'dev', 'none'], ['-s', '-j', 'ntable', 'show', 'name', 'arp_cache'], ['-s', '-o', 'ntable', 'show', 'dev', 'none'],
-  ['ntable', 'show', 'dev', 'nosuch'], ['ntable', 'show', 'foo'], ['ntable', 'show', 'name'], ['ntable', 'bar'],
+  ['ntable', 'show', 'dev', 'nosuch'], ['ntable', 'show', 'foo'], ['ntable', 'show', 'name'], ['ntable', 'bar'], ['ntable', 'help'],
 ];
 
 test('ip ntable show, -s, -j, -o and its refusals print what iproute2 6.1 prints', async () => {
