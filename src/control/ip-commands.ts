@@ -123,6 +123,7 @@ export const ip: CommandFamily = {
         const out = runCommand(el.ns, [...options, ...words].join(' '), el.engine.now, {
           drop: (pkts, why) => pkts.forEach((p) => el.engine.drop(p, el, 'neigh_failed', why)),
           linkStats: (l) => el.linkStats(l),
+          proxyQueued: () => el.proxyQueued,
         });
         if (!write) return ok(out);
       }

@@ -134,7 +134,7 @@ export function arpProcess<P>(
   }
 
   // Update our ARP tables.
-  let n = ns.neigh.get(a.sip, ifindex);
+  let n = ns.neigh.lookup(a.sip, ifindex);
   const accept = arpAccept(ns, iface, a.sip);
   const garp = n || accept ? isGarp(ns, a) : false;
   if (accept && !n) {

@@ -14,6 +14,7 @@ import { type LinkShow, parseLinkShow, shownLinks } from './ip-link-filter.js';
 import { NUD_SHOW_DEFAULT, formatNeigh, formatNeighBrief, formatProxyNeigh, neighShown, nudShowBits, parseNeighArgs, parseNeighLine } from './ip-neigh-syntax.js';
 import { formatRoute, parseRouteArgs, parseRouteLine, parseRouteShow, type ParsedRoute, type RouteShow } from './ip-route-syntax.js';
 import { routeGet } from './ip-route-get.js';
+import { NTABLE_USAGE, changeNtable, showNtable } from './ip-ntable.js';
 import { flushPmtu } from './pmtu.js';
 import { cachedRouteJson, formatCachedRoute, routeExceptions, type CachedRoute } from './ip-route-cache.js';
 import { formatRule, gotoUnresolved, parseRuleArgs, parseRuleFilter, parseRuleLine } from './ip-rule-syntax.js';
@@ -331,7 +332,7 @@ export const checkNeighText = (text: string): TextIssue[] => check(text, (l, n) 
 // ---- commands ---------------------------------------------------------------
 
 /** The objects runCommand reads (it refuses the ones it does not emulate itself). */
-export const OBJECTS = ['address', 'addrlabel', 'maddress', 'route', 'rule', 'neighbor', 'neighbour', 'ntable', 'link'];
+export const OBJECTS = ['address', 'addrlabel', 'maddress', 'route', 'rule', 'neighbor', 'neighbour', 'ntable', 'ntbl', 'link'];
 
 const FAMILY_OPTIONS = { '-4': 'inet', '-6': 'inet6', '-0': 'link' } as const;
 
@@ -370,7 +371,7 @@ export function runCommand<P>(
   ns: Netns<P>,
   command: string,
   now = 0,
-  opts: TextOptions & { drop?: (pkts: P[], why: string) => void; linkStats?: (l: Interface) => LinkStats64 } = {},
+  opts: TextOptions & { drop?: (pkts: P[], why: string) => void; linkStats?: (l: Interface) => LinkStats64; proxyQueued?: () => number } = {},
 ): string {
   const no = opts.firstLine ?? 1;
   const toks = tokenize(command).map((t) => t.text);
@@ -416,7 +417,7 @@ export function runCommand<P>(
   const obj = toks[i] === undefined ? undefined : OBJECTS.find((x) => matches(toks[i]!, x));
   if (!obj) throw fail(toks[i] === undefined ? 'missing object' : `unknown object '${toks[i]}'`);
   // -s changes nothing in a dump of FIB routes or rules; ip neigh's timers and probes are not shown here.
-  if (level && obj !== 'link' && obj !== 'address' && obj !== 'route' && obj !== 'rule') throw fail('option \'-s\' is supported with ip link, addr, route and rule only here', '-s');
+  if (level && obj !== 'link' && obj !== 'address' && obj !== 'route' && obj !== 'rule' && obj !== 'ntable' && obj !== 'ntbl') throw fail('option \'-s\' is supported with ip link, addr, route, rule and ntable only here', '-s');
   if (level && (obj === 'link' || obj === 'address') && !opts.linkStats) throw fail('no device counters here (-s needs a running namespace)', '-s');
   if (level && (obj === 'link' || obj === 'address')) o.stats = { level, of: opts.linkStats! };
   i++;
@@ -528,6 +529,21 @@ export function runCommand<P>(
         } else throw fail(`'${w}' is not supported by ip link set here`, w);
       }
       return '';
+    }
+    case 'ntable':
+    case 'ntbl': {
+      const w = toks[i];
+      if (w === undefined || matches(w, 'show') || matches(w, 'lst') || matches(w, 'list')) {
+        // ip prints last_flush and last_rand as its wall clock less their ages.
+        const show = { now, wall: Date.now(), proxyQlen: opts.proxyQueued?.() ?? 0, stats: level > 0, oneline: o.oneline === true };
+        return showNtable(ns, toks.slice(i + 1), { ...show, ...(o.family ? { family: o.family } : {}), ...(o.json ? { json: o.json } : {}) });
+      }
+      if (matches(w, 'change') || matches(w, 'chg')) {
+        changeNtable(ns, toks.slice(i + 1), o.family, (n) => fail(IPV4_ONLY, n));
+        return '';
+      }
+      if (matches(w, 'help')) throw new RtnlError('EINVAL', undefined, NTABLE_USAGE, 255);
+      throw new RtnlError('EINVAL', undefined, `Command "${w}" is unknown, try "ip ntable help".`, 255);
     }
     default:
       throw fail(`'ip ${obj}' is not supported`);

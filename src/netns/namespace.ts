@@ -95,6 +95,10 @@ export class NetNamespace extends Element implements KeepsLearned {
   private readonly byIfindex = new Map<number, IfBinding>();
   /** ARP replies held back by proxy_delay. */
   private readonly delayed: { at: number; pkt: Packet; b: IfBinding }[] = [];
+  /** Proxy ARP replies waiting (the table's proxy_queue length, `ip -s ntable`'s proxy_qlen). */
+  get proxyQueued(): number {
+    return this.delayed.length;
+  }
   /** The learned-state journal (its neighbours), as element `jid`; null inline. */
   private journal: LearnedJournal | null = null;
   private jid = 0;

@@ -163,9 +163,12 @@ export interface NeighHooks {
   solicitSource(ifindex: number, target: Ip4, pktSrc: Ip4 | undefined): Ip4;
 }
 
+/** neigh_statistics, counted where net/core/neighbour.c counts them (rcv_probes_* only IPv6's ndisc moves). */
 export interface NeighStats {
   allocs: number;
   destroys: number;
+  hash_grows: number;
+  /** neigh_lookup's (ARP input, ip neigh add/del): the output path's noref lookup counts nothing. */
   lookups: number;
   hits: number;
   res_failed: number;
@@ -251,11 +254,20 @@ export class NeighbourTable<P = unknown> {
   gcThresh2: number;
   gcThresh3: number;
   private gcEntries = 0;
-  private lastFlush: number;
-  private lastRand: number;
+  /** neigh_hash_table's hash_shift: 3 at first, one more whenever the entries outnumber the buckets; never less. */
+  hashShift = 3;
+  /**
+   * nht->hash_rnd[0], which the kernel draws at random with each hash table:
+   * from a generator of the table's own (not the one reachable_time and the
+   * proxy delays draw from), as the model hashes nothing with it.
+   */
+  hashRnd: number;
+  private readonly hashRandom = seededRandom(0x6e74626c);
+  lastFlush: number;
+  lastRand: number;
   private nextPeriodic: number;
   readonly stats: NeighStats = {
-    allocs: 0, destroys: 0, lookups: 0, hits: 0, res_failed: 0, unres_discards: 0,
+    allocs: 0, destroys: 0, hash_grows: 0, lookups: 0, hits: 0, res_failed: 0, unres_discards: 0,
     periodic_gc_runs: 0, forced_gc_runs: 0, table_fulls: 0,
   };
   /** Bumped whenever an entry's state or address changes. */
@@ -276,6 +288,7 @@ export class NeighbourTable<P = unknown> {
     const now = opts.now ?? 0;
     this.lastFlush = now;
     this.lastRand = now;
+    this.hashRnd = Math.floor(this.hashRandom() * 2 ** 32);
     this.nextPeriodic = now + this.defaults.base_reachable_time_ms / 2;
   }
 
@@ -337,6 +350,14 @@ export class NeighbourTable<P = unknown> {
     return this.find(ip, ifindex);
   }
 
+  /** neigh_lookup: as get, counted in lookups and hits. */
+  lookup(ip: Ip4, ifindex: number): NeighEntry<P> | undefined {
+    this.stats.lookups++;
+    const e = this.find(ip, ifindex);
+    if (e) this.stats.hits++;
+    return e;
+  }
+
   private find(ip: Ip4, ifindex: number): NeighEntry<P> | undefined {
     return this.byIf.get(ifindex)?.get(ip | 0);
   }
@@ -382,6 +403,12 @@ export class NeighbourTable<P = unknown> {
     onIf.set(ip | 0, e);
     if (!exemptFromGc) this.gcEntries++;
     this.stats.allocs++;
+    if (this.map.size > 1 << this.hashShift) {
+      // neigh_hash_grow: a new table, a new hash_rnd.
+      this.hashShift++;
+      this.stats.hash_grows++;
+      this.hashRnd = Math.floor(this.hashRandom() * 2 ** 32);
+    }
     this.generation++;
     return e;
   }
@@ -425,14 +452,8 @@ export class NeighbourTable<P = unknown> {
    * Allocates nothing.
    */
   sendVia(e: NeighEntry<P>, now: number): boolean {
-    if (e.state & NUD_CONNECTED) {
-      this.stats.lookups++;
-      this.stats.hits++;
-      return true;
-    }
+    if (e.state & NUD_CONNECTED) return true;
     if (e.state & (NUD.DELAY | NUD.PROBE)) {
-      this.stats.lookups++;
-      this.stats.hits++;
       e.used = now;
       return true;
     }
@@ -444,10 +465,9 @@ export class NeighbourTable<P = unknown> {
    * / __neigh_event_send. `held` is the packet to queue if unresolved.
    */
   resolve(ip: Ip4, ifindex: number, now: number, held?: Held<P>): Resolution<P> {
-    this.stats.lookups++;
+    // __ipv4_neigh_lookup_noref: no lookups or hits counted.
     let e = this.find(ip, ifindex);
-    if (e) this.stats.hits++;
-    else {
+    if (!e) {
       e = this.create(ip, ifindex, now, false);
       if (!e) return { kind: 'drop', reason: 'neigh_table_full' };
     }
@@ -561,7 +581,11 @@ export class NeighbourTable<P = unknown> {
         // After a long idle gap only the latest periodic run matters (GC looks
         // at entry ages relative to it): skip the runs in between.
         const due = t ? Math.min(t.at, now) : now;
-        if (due - this.nextPeriodic > step) this.nextPeriodic += Math.floor((due - this.nextPeriodic) / step) * step;
+        if (due - this.nextPeriodic > step) {
+          const skipped = Math.floor((due - this.nextPeriodic) / step);
+          this.nextPeriodic += skipped * step;
+          this.stats.periodic_gc_runs += skipped; // each ran in the kernel, finding what this one finds
+        }
         this.periodicWork(this.nextPeriodic);
         this.nextPeriodic += step;
       } else break;
@@ -670,7 +694,7 @@ export class NeighbourTable<P = unknown> {
 
   /** Find or create an entry (for ARP input paths: __neigh_lookup with creat). */
   lookupOrCreate(ip: Ip4, ifindex: number, now: number): NeighEntry<P> | undefined {
-    return this.find(ip, ifindex) ?? this.create(ip, ifindex, now, false);
+    return this.lookup(ip, ifindex) ?? this.create(ip, ifindex, now, false);
   }
 
   /**
@@ -756,7 +780,7 @@ export class NeighbourTable<P = unknown> {
     router = false,
   ): NeighAction<P>[] {
     let flags = NEIGH_F.ADMIN | NEIGH_F.OVERRIDE;
-    let e = this.find(ip, ifindex);
+    let e = this.lookup(ip, ifindex);
     if (!e) {
       if (mode === 'change') throw new RtnlError('ENOENT');
       e = this.create(ip, ifindex, now, (state & NUD.PERMANENT) !== 0);
@@ -777,7 +801,7 @@ export class NeighbourTable<P = unknown> {
 
   /** neigh_delete: FAILED (releasing queued packets as failures), then removed. */
   adminDelete(ip: Ip4, ifindex: number, now: number): NeighAction<P>[] {
-    const e = this.find(ip, ifindex);
+    const e = this.lookup(ip, ifindex);
     if (!e) throw new RtnlError('ENOENT');
     const out = this.update(e, undefined, NUD.FAILED, NEIGH_F.OVERRIDE | NEIGH_F.ADMIN, now);
     this.remove(e);

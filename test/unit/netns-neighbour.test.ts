@@ -191,3 +191,23 @@ test('ifdown drops every entry of the device with its queue; carrier loss keeps 
   assert.deepEqual(t.ifdown(DEV), []);
   assert.equal(t.size, 0);
 });
+
+test('statistics where the kernel counts them: neigh_lookup (ARP input, ip neigh) counts lookups and hits, the output path none; the hash grows past 8, 16, ... entries; periodic runs skipped over an idle gap still count', () => {
+  const t = table();
+  t.resolve(GW, DEV, 0, held('p1'));
+  t.resolve(GW, DEV, 10, held('p2'));
+  assert.deepEqual([t.stats.allocs, t.stats.lookups, t.stats.hits], [1, 0, 0], '__ipv4_neigh_lookup_noref counts nothing');
+  t.lookupOrCreate(GW, DEV, 20);
+  t.lookupOrCreate(ip('10.0.0.7'), DEV, 20);
+  t.adminSet(ip('10.0.0.8'), DEV, GW_MAC, NUD.PERMANENT, 'add', 20);
+  assert.deepEqual([t.stats.allocs, t.stats.lookups, t.stats.hits], [3, 3, 1]);
+  assert.deepEqual([t.hashShift, t.stats.hash_grows], [3, 0]);
+  const rnd = t.hashRnd;
+  for (let i = 10; i < 16; i++) t.lookupOrCreate(ip(`10.0.0.${i}`), DEV, 30);
+  assert.deepEqual([t.size, t.hashShift, t.stats.hash_grows], [9, 4, 1], 'nine entries in eight buckets');
+  assert.notEqual(t.hashRnd, rnd, 'a new hash table, a new hash_rnd');
+  t.tick(15_000);
+  assert.equal(t.stats.periodic_gc_runs, 1);
+  t.tick(15_000 + 10 * 15_000);
+  assert.equal(t.stats.periodic_gc_runs, 11, 'one every base_reachable_time / 2');
+});

@@ -1,0 +1,205 @@
+// `ip ntable show` and `ip ntable change` (iproute2 6.1's ipntable.c) over a
+// namespace's ARP table (neighbour.ts). The kernel's arp_cache is one table
+// for every namespace: its header (thresholds, gc_int, the default parms,
+// -s's config and stats) is the host's, its device blocks the namespace's.
+// Here each namespace's table stands for it: the header shows the host's
+// values it was given (neigh/default), and the counters and entries of this
+// namespace alone. IPv6's ndisc_cache is not listed: the namespaces hold no
+// IPv6 (docs/control.md, "ip ntable").
+
+import { RtnlError, invarg, nextArg } from './errors.js';
+import { type JsonObject, jsonDump } from './json-writer.js';
+import { ETH_FRAME_TRUESIZE, type NeighParams } from './neighbour.js';
+import { type Netns } from './netns.js';
+import { type Family } from './ip-tokens.js';
+
+export interface NtableShowOptions {
+  family?: Family;
+  stats?: boolean;
+  json?: { pretty: boolean };
+  oneline?: boolean;
+  /** Emulated time (ms), for the ages of last_flush and last_rand. */
+  now: number;
+  /** The wall clock (ms since the epoch) those ages are taken from, as ip takes them from gettimeofday. */
+  wall: number;
+  /** ARP requests held for a delayed proxy reply (tbl->proxy_queue). */
+  proxyQlen: number;
+}
+
+/** ntable_strtime_delta: now less the age's whole seconds, in local time; an age of 0 (or none) is "(error)". */
+function strtimeDelta(ageMs: number, wall: number): string {
+  const msec = ageMs >>> 0; // the kernel's u32 of milliseconds
+  if (msec === 0) return '(error)';
+  const d = new Date((Math.floor(wall / 1000) - Math.floor(msec / 1000)) * 1000);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+type Field = [key: string, text: string, value: number | string];
+
+/** The NDTA_PARMS members in print_ndtparams' order and lines (ms, packets as truesize over the byte limit). */
+function parmLines(p: NeighParams, reachable: number): Field[][] {
+  return [
+    [['refcnt', 'refcnt', 1], ['reachable', 'reachable', reachable], ['base_reachable', 'base_reachable', p.base_reachable_time_ms], ['retrans', 'retrans', p.retrans_time_ms]],
+    [['gc_stale', 'gc_stale', p.gc_stale_time_ms], ['delay_probe', 'delay_probe', p.delay_first_probe_time_ms], ['queue', 'queue', Math.floor(p.unres_qlen_bytes / ETH_FRAME_TRUESIZE)]],
+    [['app_probes', 'app_probes', p.app_solicit], ['ucast_probes', 'ucast_probes', p.ucast_solicit], ['mcast_probes', 'mcast_probes', p.mcast_solicit]],
+    [['anycast_delay', 'anycast_delay', p.anycast_delay_ms], ['proxy_delay', 'proxy_delay', p.proxy_delay_ms], ['proxy_queue', 'proxy_queue', p.proxy_qlen], ['locktime', 'locktime', p.locktime_ms]],
+  ];
+}
+
+/** One record: text lines (each printed "    " + fields + " ") and the JSON members, in order. */
+interface Rec {
+  lines: string[];
+  json: JsonObject;
+}
+
+function add(rec: Rec, indent: string, fields: Field[]): void {
+  rec.lines.push(indent + fields.map(([, t, v]) => `${t} ${v} `).join(''));
+  for (const [k, , v] of fields) rec.json[k] = v;
+}
+
+/** `ip ntable show [dev DEV|none] [name NAME]` (words after `show`). */
+export function showNtable(ns: Netns, words: readonly string[], o: NtableShowOptions): string {
+  let index: number | 'none' | undefined;
+  let name: string | undefined;
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    if (w === 'dev') {
+      const d = nextArg(words, ++i);
+      if (d === 'none') index = 'none';
+      else {
+        const l = ns.link(d);
+        if (!l) throw invarg('"DEV" is invalid', d);
+        index = l.index;
+      }
+    } else if (w === 'name') name = nextArg(words, ++i);
+    else throw invarg('unknown', w);
+  }
+  const t = ns.neigh;
+  const recs: Rec[] = [];
+  // AF_INET's table only: -6 and -0 ask for a family whose tables the dump then leaves out.
+  const listed = (o.family === undefined || o.family === 'inet') && (name === undefined || name === 'arp_cache');
+  if (listed && (index === undefined || index === 'none')) {
+    const rec: Rec = { lines: [], json: { family: 'inet', name: 'arp_cache' } };
+    add(rec, '    ', [['thresh1', 'thresh1', t.gcThresh1], ['thresh2', 'thresh2', t.gcThresh2], ['thresh3', 'thresh3', t.gcThresh3], ['gc_interval', 'gc_int', GC_INTERVAL]]);
+    if (o.stats) {
+      add(rec, '    config ', [['key_length', 'key_len', 4], ['entry_size', 'entry_size', ENTRY_SIZE], ['entries', 'entries', t.size]]);
+      add(rec, '        ', [['last_flush', 'last_flush', strtimeDelta(o.now - t.lastFlush, o.wall)], ['last_rand', 'last_rand', strtimeDelta(o.now - t.lastRand, o.wall)]]);
+      const mask = (1 << t.hashShift) - 1;
+      rec.lines.push(`        hash_rnd ${t.hashRnd >>> 0} hash_mask ${mask.toString(16).padStart(8, '0')} hash_chain_gc 0 proxy_qlen ${o.proxyQlen} `);
+      Object.assign(rec.json, { hash_rnd: t.hashRnd >>> 0, hash_mask: `0x${mask.toString(16)}`, hash_chain_gc: 0, proxy_qlen: o.proxyQlen });
+    }
+    for (const f of parmLines(t.defaults, t.reachableTime(0))) add(rec, '    ', f);
+    if (o.stats) {
+      const s = t.stats;
+      add(rec, '    stats ', [['allocs', 'allocs', s.allocs], ['destroys', 'destroys', s.destroys], ['hash_grows', 'hash_grows', s.hash_grows]]);
+      add(rec, '    ', [['res_failed', 'res_failed', s.res_failed], ['lookups', 'lookups', s.lookups], ['hits', 'hits', s.hits]]);
+      add(rec, '    ', [['rcv_probes_mcast', 'rcv_probes_mcast', 0], ['rcv_probes_ucast', 'rcv_probes_ucast', 0]]);
+      add(rec, '    ', [['periodic_gc_runs', 'periodic_gc_runs', s.periodic_gc_runs], ['forced_gc_runs', 'forced_gc_runs', s.forced_gc_runs]]);
+      add(rec, '    ', [['table_fulls', 'table_fulls', s.table_fulls]]);
+    }
+    recs.push(rec);
+  }
+  if (listed && index !== 'none') {
+    // The parms list is newest first (neigh_parms_alloc adds at its head): here, by ifindex down.
+    const devs = [...ns.links()].filter((l) => index === undefined || l.index === index).sort((a, b) => b.index - a.index);
+    for (const l of devs) {
+      const rec: Rec = { lines: [`    dev ${l.name} `], json: { family: 'inet', name: 'arp_cache', dev: l.name } };
+      for (const f of parmLines(t.params(l.index), t.reachableTime(l.index))) add(rec, '    ', f);
+      recs.push(rec);
+    }
+  }
+  if (o.json) return jsonDump(recs.map((r) => r.json), o.json.pretty);
+  const sl = o.oneline ? '\\' : '\n';
+  return recs.map((r) => `inet arp_cache ${sl}${r.lines.join(sl)}${sl}\n`).join('');
+}
+
+/** ipntable.c's usage() in iproute2 6.1. */
+export const NTABLE_USAGE = `Usage: ip ntable change name NAME [ dev DEV ]
+        [ thresh1 VAL ] [ thresh2 VAL ] [ thresh3 VAL ] [ gc_int MSEC ]
+        [ PARMS ]
+Usage: ip ntable show [ dev DEV ] [ name NAME ]
+PARMS := [ base_reachable MSEC ] [ retrans MSEC ] [ gc_stale MSEC ]
+         [ delay_probe MSEC ] [ queue LEN ]
+         [ app_probes VAL ] [ ucast_probes VAL ] [ mcast_probes VAL ]
+         [ anycast_delay MSEC ] [ proxy_delay MSEC ] [ proxy_queue LEN ]
+         [ locktime MSEC ]`;
+
+/** arp_tbl.gc_interval (30 s): shown and settable in the initial namespace; no GC reads it (neigh_periodic_work runs every base_reachable_time / 2). */
+const GC_INTERVAL = 30_000;
+
+/** struct neighbour's size with an IPv4 key on the x86-64 kernel the tests compare with (6.18): tbl->entry_size. */
+const ENTRY_SIZE = 336;
+
+/** NDTPA_* a change may carry: ip's word, the parameter, and how ip reads it (u64 ms or u32). */
+const PARMS: ReadonlyMap<string, { param: keyof NeighParams; bits: 32 | 64; queue?: true }> = new Map([
+  ['base_reachable', { param: 'base_reachable_time_ms', bits: 64 }],
+  ['retrans', { param: 'retrans_time_ms', bits: 64 }],
+  ['gc_stale', { param: 'gc_stale_time_ms', bits: 64 }],
+  ['delay_probe', { param: 'delay_first_probe_time_ms', bits: 64 }],
+  ['queue', { param: 'unres_qlen_bytes', bits: 32, queue: true }],
+  ['app_probes', { param: 'app_solicit', bits: 32 }],
+  ['ucast_probes', { param: 'ucast_solicit', bits: 32 }],
+  ['mcast_probes', { param: 'mcast_solicit', bits: 32 }],
+  ['anycast_delay', { param: 'anycast_delay_ms', bits: 64 }],
+  ['proxy_delay', { param: 'proxy_delay_ms', bits: 64 }],
+  ['proxy_queue', { param: 'proxy_qlen', bits: 32 }],
+  ['locktime', { param: 'locktime_ms', bits: 64 }],
+] as const);
+
+/** get_u32/get_u64 in base 0: the whole word, unsigned, within the width; null if not. */
+function getUnsigned(word: string, bits: 32 | 64): bigint | null {
+  const m = /^\s*(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$/.exec(word);
+  if (!m) return null;
+  const v = /^0[0-7]+$/.test(m[1]!) ? BigInt('0o' + m[1]!.slice(1)) : BigInt(m[1]!);
+  return v < 1n << BigInt(bits) ? v : null;
+}
+
+/**
+ * `ip ntable change name NAME [dev DEV] [PARMS]` (words after `change`):
+ * neightbl_set on the device's parms, as the sysctls write them. The
+ * thresholds, gc_int and the parms of no device are the initial
+ * namespace's only: the kernel answers ENOENT in any other, as here.
+ */
+export function changeNtable(ns: Netns, words: readonly string[], family: Family | undefined, ipv4Only: (word: string) => Error): void {
+  let name: string | undefined;
+  let ifindex = 0;
+  let table = false;
+  const sets: [keyof NeighParams, number][] = [];
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    if (w === 'name') {
+      const v = nextArg(words, ++i);
+      if (name !== undefined) throw new RtnlError('EINVAL', undefined, `Error: duplicate "NAME": "${v}" is the second value.`, 255);
+      name = v;
+    } else if (w === 'thresh1' || w === 'thresh2' || w === 'thresh3' || w === 'gc_int') {
+      const v = nextArg(words, ++i);
+      if (getUnsigned(v, w === 'gc_int' ? 64 : 32) === null) throw invarg(`"${w}" value is invalid`, v);
+      table = true;
+    } else if (w === 'dev') {
+      const v = nextArg(words, ++i);
+      const l = ns.link(v);
+      if (!l) throw new RtnlError('ENODEV', undefined, `Cannot find device "${v}"`, 1);
+      ifindex = l.index;
+    } else {
+      const p = PARMS.get(w);
+      if (!p) throw invarg('unknown', w);
+      const v = nextArg(words, ++i);
+      const n = getUnsigned(v, p.bits);
+      if (n === null) throw invarg(`"${w}" value is invalid`, v);
+      sets.push([p.param, p.queue ? Number(n) * ETH_FRAME_TRUESIZE : Number(n)]);
+    }
+  }
+  if (name === undefined) throw new RtnlError('EINVAL', undefined, 'Error: argument "NAME" is required', 255);
+  if (!table && !sets.length) throw new RtnlError('EINVAL', undefined, 'Not enough information: changeable attributes required.', 255);
+  // neightbl_set looks the table up by family (if given) and name.
+  if (name === 'ndisc_cache' && (family === undefined || family === 'inet6')) throw ipv4Only(name);
+  if (name !== 'arp_cache' || (family !== undefined && family !== 'inet')) throw new RtnlError('ENOENT');
+  // neightbl_set: NDTA_PARMS (a device, or a value) first; lookup_neigh_parms finds no parms of no device outside
+  // the initial namespace. The thresholds and gc_int are refused there after the parms were set.
+  if (ifindex !== 0 || sets.length) {
+    if (ifindex === 0) throw new RtnlError('ENOENT');
+    for (const [param, value] of sets) ns.neigh.setParam(ifindex, param, value);
+  }
+  if (table) throw new RtnlError('ENOENT');
+}
