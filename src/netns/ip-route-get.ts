@@ -11,6 +11,7 @@ import { RT_TABLE_MAIN, tableName, parseU32, dsfieldFromName } from './names.js'
 import { type Netns, LOOPBACK_IFINDEX } from './netns.js';
 import { routeInput, type InputDropReason } from './route-input.js';
 import { routeOutput } from './route-output.js';
+import { bindPmtu, type PmtuException } from './pmtu.js';
 import { type Family, familyPrefix, tokenize } from './ip-tokens.js';
 import { type JsonObject, jsonDump } from './json-writer.js';
 import { ipToString } from '../wire/addr.js';
@@ -159,7 +160,9 @@ function answer(ns: Netns, q: Query): Answer {
     if (d.kind === 'unreachable') throw new RtnlError(d.errno);
     if (d.kind === 'forward') {
       const gateway = d.route.gateway ? ipToString(d.route.gateway) : undefined;
-      return { ...base, gateway, dev: devName(d.oif), table: table(d.fib.table), cache: d.redirect ? ['redirect'] : [], iif: q.iif };
+      // The input route binds the exception as forwarding does and shows its MTU whatever ip_forward_use_pmtu says.
+      const x = ns.pmtu.size !== 0 ? bindPmtu(ns, d.route, q.dst) : undefined;
+      return { ...base, gateway, dev: devName(d.oif), table: table(d.fib.table), cache: d.redirect ? ['redirect'] : [], ...pmtuShown(ns, x), iif: q.iif };
     }
     // An input route's device is the loopback for what is delivered here.
     const local = d.kind === 'local';
@@ -178,6 +181,10 @@ function answer(ns: Netns, q: Query): Answer {
     prefsrc: d.src !== q.src ? ipToString(d.src) : undefined,
     uid: 0,
     cache: d.kind === 'local' ? ['local'] : d.kind === 'broadcast' ? ['local', 'brd'] : d.kind === 'multicast' ? ['mc'] : [],
-    ...(d.pmtu ? { pmtu: { expires: Math.max(0, Math.floor((d.pmtu.expires - ns.clock()) / 1000)), mtu: d.pmtu.mtu, locked: d.pmtu.locked } } : {}),
+    ...pmtuShown(ns, d.pmtu),
   };
 }
+
+/** rt_fill_info's expiry (whole seconds left) and MTU of the exception a route bound. */
+const pmtuShown = (ns: Netns, x: PmtuException | undefined): Pick<Answer, 'pmtu'> =>
+  x ? { pmtu: { expires: Math.max(0, Math.floor((x.expires - ns.clock()) / 1000)), mtu: x.mtu, locked: x.locked } } : {};

@@ -45,7 +45,7 @@ import { CT_RELATED, IPS_CONFIRMED, IPS_DYING, VERDICT_ACCEPT, VERDICT_REJECT } 
 import { ruleSaveText } from '../netfilter/rule.js';
 import { IPTABLES_CACHE_CELLS } from '../netfilter/traversal-cache.js';
 import { fragmentsNoBufs, IP_PMTUDISC_DO, IP_PMTUDISC_DONT, IP_PMTUDISC_WANT, PingError, PingSocket, wallUs, type PingItem, type PingOpen } from './ping-socket.js';
-import { forwardPmtu, updatePmtu } from './pmtu.js';
+import { forwardPmtu, unreachPmtu, updatePmtu } from './pmtu.js';
 import { TraceSocket, type TraceOpen } from './trace-socket.js';
 import { udpSetChecksum } from '../wire/udp.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, tcpSetChecksum, writeTcp } from '../wire/tcp.js';
@@ -544,6 +544,7 @@ export class NetNamespace extends Element implements KeepsLearned {
     if (proto === IPPROTO_ICMP) {
       if (this.pings.length !== 0) this.pingRcv(pkt);
       if (this.traces.length !== 0) this.traceRcv(pkt);
+      if (info.icmpType === ICMP_DEST_UNREACH && info.icmpCode === ICMP_FRAG_NEEDED && unicast) this.unreachPmtu(pkt);
       if (info.icmpType === ICMP_ECHO && unicast) return this.echoReply(pkt);
       return this.consumeIp(pkt, `ICMP type ${info.icmpType} code ${info.icmpCode} delivered to the local stack`);
     }
@@ -1467,6 +1468,14 @@ export class NetNamespace extends Element implements KeepsLearned {
     const q3 = l4 + 8, s = this.pings[0]!;
     if (len < 8 + 20 || buf[q3 + 9] !== IPPROTO_ICMP) return;
     updatePmtu(this.ns, { dst: readU32(buf, q3 + 16), src: readU32(buf, q3 + 12), oif: s.oif, tos: s.tos, proto: IPPROTO_ICMP }, mtu);
+  }
+
+  /** A fragmentation needed delivered here, after the raw sockets' copies: icmp_unreach's MTU (as pingRcv), the protocol's handler (pmtu.ts). */
+  private unreachPmtu(pkt: Packet): void {
+    const buf = pkt.buf, l3 = pkt.off + ETH_HLEN, l4 = l3 + ((buf[l3]! & 15) << 2), nopmtu = this.ns.sys.ip_no_pmtu_disc;
+    // 2, and 3 for ICMP (no tag validation): dropped; 1: no MTU handed on.
+    if (nopmtu >= 2) return;
+    unreachPmtu(this.ns, buf, l4 + 8, pkt.len - ETH_HLEN - (l4 - l3) - 8, nopmtu === 0 ? readU16(buf, l4 + 6) : 0, this.ns.sys.fwmark_reflect ? this.info.mark : 0);
   }
 
   // ---- traceroute (dpemu traceroute: trace-socket.ts) ----------------------

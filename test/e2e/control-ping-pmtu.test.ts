@@ -16,6 +16,7 @@ import { requireTool } from '../helpers/tools.js';
 import { DaemonProcess, dpemuTcpdump } from './daemon-process.js';
 import { UniqueLab } from './lab-dvr.js';
 import { KernelObjects, run, sh, uniqueTag, runApart, type Ran } from './lab-names.js';
+import { checksum } from '../../src/wire/checksum.js';
 
 const QROUTER = 'qrouter-c4d4b760-41b9-45e1-a607-d054da99c479';
 const SNAT = 'snat-c4d4b760-41b9-45e1-a607-d054da99c479';
@@ -194,5 +195,37 @@ test('a path MTU below min_pmtu: 552, locked; WANT then sends without DF', { tim
   } finally {
     await narrow(1300);
     await flush();
+  }
+});
+
+/** Sends argv[1] (an IP datagram in hex) on a raw socket to argv[2]: the kernel fills in the header's checksum. */
+const RAW_SEND = `import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+s.sendto(bytes.fromhex(sys.argv[1]), (sys.argv[2], 0))
+`;
+
+/** An ICMP fragmentation needed (MTU `mtu`) from `src` to 192.168.1.1 quoting an ICMP message of type `type` it sent to 203.0.113.8. */
+function fragNeeded(src: string, type: number, mtu: number): string {
+  const ip = (from: string, to: string, payload: number[]): number[] => {
+    const len = 20 + payload.length, a = from.split('.').map(Number), b = to.split('.').map(Number);
+    return [0x45, 0, len >> 8, len & 255, 0x12, 0x34, 0, 0, 64, 1, 0, 0, ...a, ...b, ...payload];
+  };
+  const quoted = ip('192.168.1.1', '203.0.113.8', [type, 0, 0, 0, 0x77, 0x77, 0, 1]);
+  const icmp = new Uint8Array([3, 4, 0, 0, 0, 0, mtu >> 8, mtu & 255, ...quoted]);
+  const c = checksum(icmp, 0, icmp.length);
+  icmp[2] = c >> 8;
+  icmp[3] = c & 255;
+  return Buffer.from(ip(src, '192.168.1.1', [...icmp])).toString('hex');
+}
+
+test('a fragmentation needed about the stack\'s own echo reply teaches the path MTU with no socket open; one about an echo request does not', { timeout: 60_000 }, async () => {
+  // icmp_err -> ipv4_update_pmtu for a quoted echo reply; ping_err (no ping socket) for anything else.
+  for (const [type, want] of [[8, '    cache '], [0, '    cache expires Nsec mtu 1200 ']] as const) {
+    await flush();
+    assert.equal(await sameRoute(), '    cache ');
+    sh('ip', ['netns', 'exec', `dpe-${tag}-m1`, 'python3', '-c', RAW_SEND, fragNeeded('192.168.1.6', type, 1200), '192.168.1.1']);
+    sh('ip', ['netns', 'exec', lab.nsVm, 'python3', '-c', RAW_SEND, fragNeeded('192.168.1.7', type, 1200), '192.168.1.1']);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(await sameRoute(), want);
   }
 });

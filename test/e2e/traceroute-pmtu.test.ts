@@ -273,26 +273,31 @@ test('through a VXLAN tunnel: the tunnel answers a DF datagram too long for the 
   }
 });
 
+/** Node `node`'s device `dev` in both chains: MTU `m`. */
+async function mtu(node: string, dev: string, m: string): Promise<void> {
+  sh('ip', ['-n', ns(node), 'link', 'set', dev, 'mtu', m]);
+  const r = await chain.apart(['ip', node, 'link', 'set', dev, 'mtu', m]);
+  assert.equal(r.status, 0, r.err);
+}
+
+const inR1 = (real: boolean, cmd: string[]): Promise<Ran> =>
+  real ? runApart('ip', ['netns', 'exec', ns('r1'), ...cmd]) : chain.apart(['ip', 'r1', 'netns', 'exec', 'r1', ...cmd]);
+
+/** A command in both r1s: the same status and text, times and expiries masked. */
+async function sameR1(cmd: string[]): Promise<Ran> {
+  const [want, got] = await Promise.all([inR1(true, cmd), inR1(false, cmd)]);
+  const what = `r1: ${cmd.join(' ')}\n--- real:\n${want.out}${want.err}--- dpemu:\n${got.out}${got.err}`;
+  assert.equal(got.status, want.status, what);
+  assert.equal(masked(got.out).replace(/time=\S+ ms/g, 'time=T ms').replace(/^rtt .*$/m, 'rtt R').replace(/time \d+ms/, 'time Tms'), masked(want.out).replace(/time=\S+ ms/g, 'time=T ms').replace(/^rtt .*$/m, 'rtt R').replace(/time \d+ms/, 'time Tms'), what);
+  return want;
+}
+
 test('net.ipv4.ip_forward_use_pmtu: a router forwards by the path MTU it learned only with it set', { timeout: 120_000 }, async () => {
   // The narrow link moves past r1's next hop: r2 - b at 1400, r1 - r2 at 1500.
-  const mtu = async (node: string, dev: string, m: string): Promise<void> => {
-    sh('ip', ['-n', ns(node), 'link', 'set', dev, 'mtu', m]);
-    const r = await chain.apart(['ip', node, 'link', 'set', dev, 'mtu', m]);
-    assert.equal(r.status, 0, r.err);
-  };
   await mtu('r1', 'eth1', '1500');
   await mtu('r2', 'eth0', '1500');
   await mtu('r2', 'eth1', '1400');
   await mtu('b', 'eth0', '1400');
-  const inR1 = (real: boolean, cmd: string[]): Promise<Ran> =>
-    real ? runApart('ip', ['netns', 'exec', ns('r1'), ...cmd]) : chain.apart(['ip', 'r1', 'netns', 'exec', 'r1', ...cmd]);
-  const sameR1 = async (cmd: string[]): Promise<Ran> => {
-    const [want, got] = await Promise.all([inR1(true, cmd), inR1(false, cmd)]);
-    const what = `r1: ${cmd.join(' ')}\n--- real:\n${want.out}${want.err}--- dpemu:\n${got.out}${got.err}`;
-    assert.equal(got.status, want.status, what);
-    assert.equal(masked(got.out).replace(/time=\S+ ms/g, 'time=T ms').replace(/^rtt .*$/m, 'rtt R').replace(/time \d+ms/, 'time Tms'), masked(want.out).replace(/time=\S+ ms/g, 'time=T ms').replace(/^rtt .*$/m, 'rtt R').replace(/time \d+ms/, 'time Tms'), what);
-    return want;
-  };
   const ping = ['ping', '-c', '1', '-M', 'do', '-s', '1472', '192.0.2.10'];
   const fromA = async (): Promise<string> => {
     await flush();
@@ -316,4 +321,41 @@ test('net.ipv4.ip_forward_use_pmtu: a router forwards by the path MTU it learned
   assert.match((await sameR1(['ip', 'route', 'show', 'cache'])).out, /mtu lock 552/);
   await flush();
   assert.match((await same(['ping', '-c', '1', '-M', 'do', '-s', '1000', '192.0.2.10'])).out, /^From 192\.0\.2\.2 icmp_seq=1 Frag needed and DF set \(mtu = 552\)$/m);
+});
+
+test('forwarding binds r1\'s exception as its output lookups do, and ip route get ... iif shows it', { timeout: 120_000 }, async () => {
+  // As the last test: r1 - r2 at 1500, r2 - b at 1400 (it left 500). r1's exception goes with its route, then a
+  // ping learns it anew: ping's unconnected raw socket leaves it unbound, unlisted.
+  await mtu('r1', 'eth1', '1500');
+  await mtu('r2', 'eth0', '1500');
+  await mtu('r2', 'eth1', '1400');
+  await mtu('b', 'eth0', '1400');
+  const learn = async (): Promise<void> => {
+    await sameR1(['ip', 'route', 'del', 'default']);
+    await sameR1(['ip', 'route', 'add', 'default', 'via', '192.0.2.6']);
+    await sameR1(['ping', '-c', '1', '-M', 'do', '-s', '1472', '192.0.2.10']);
+    assert.equal((await sameR1(['ip', 'route', 'show', 'cache'])).out, '');
+  };
+  const listed = async (cache: string): Promise<void> =>
+    assert.equal(masked((await sameR1(['ip', 'route', 'show', 'cache'])).out), `192.0.2.10 via 192.0.2.6 dev eth1 \n    cache ${cache}\n`);
+  const get = ['ip', 'route', 'get', '192.0.2.10', 'from', '192.0.2.1', 'iif', 'eth0'];
+  const forward = async (): Promise<void> => {
+    for (const r of await Promise.all([inReal(['ping', '-c', '1', '192.0.2.10']), inModel(['ping', '-c', '1', '192.0.2.10'])])) assert.equal(r.status, 0, r.out + r.err);
+  };
+  // The input route's answer: the learned MTU (ip_forward_use_pmtu 0 notwithstanding), and it binds it.
+  await learn();
+  assert.equal(masked((await sameR1(get)).out), '192.0.2.10 from 192.0.2.1 via 192.0.2.6 dev eth1 \n    cache expires Nsec mtu 1400 iif eth0 \n');
+  await sameR1(['ip', '-j', ...get.slice(1)]);
+  await listed('expires Nsec mtu 1400 ');
+  // A datagram a forwards through r1 binds it too.
+  await learn();
+  await flush();
+  await forward();
+  await listed('expires Nsec mtu 1400 ');
+  // After r1's flush the next forwarded datagram empties the stale exception and binds it (rt_bind_exception).
+  await sameR1(['ip', 'route', 'flush', 'cache']);
+  assert.equal((await sameR1(['ip', 'route', 'show', 'cache'])).out, '');
+  await forward();
+  await listed('');
+  assert.equal((await sameR1(get)).out, '192.0.2.10 from 192.0.2.1 via 192.0.2.6 dev eth1 \n    cache iif eth0 \n');
 });
