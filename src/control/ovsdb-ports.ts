@@ -85,14 +85,16 @@ export function planPorts(emu: Emulator, node: string, changes: readonly Change[
   const topology = emu.topology.nodes.find((n) => n.name === node)?.ovsBridges ?? [];
   /** Ports deleted earlier in the transaction: name -> their bridge, type and step. */
   const deleted = new Map<string, { br: OvsBridge; type: string; step: number }>();
-  /** Bridges deleted earlier in the transaction (their devices not yet gone). */
+  /** Bridges deleted earlier in the transaction. */
   const goneBridges = new Set<string>();
   const steps: ((() => void) | null)[] = [];
   for (const c of changes) {
     if ('br' in c) {
       if (c.br === 'add') {
+        // bridge_reconfigure finds a bridge by name: it keeps the one deleted (its ofproto, default_ea) and configures it anew.
+        if (goneBridges.has(c.bridge.name)) fail(`dpemu does not model deleting and adding bridge ${c.bridge.name} in one transaction (ovs-vswitchd would keep the bridge)`);
         // (A namespace is an element of its name here: the engine takes one element a name per node.)
-        const taken = (root.link(c.bridge.name) !== undefined || emu.engine.element(node, c.bridge.name) !== undefined) && !goneBridges.has(c.bridge.name);
+        const taken = root.link(c.bridge.name) !== undefined || emu.engine.element(node, c.bridge.name) !== undefined;
         const br = newBridge(emu, node, c, taken);
         added.set(br.name, br);
         steps.push(() => {

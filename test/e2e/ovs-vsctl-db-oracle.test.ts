@@ -738,6 +738,7 @@ test('vsctl add-br and del-br add and delete bridges as ovs-vsctl 3.1 and ovs-vs
     [['add-br', 'dpe-ab3', 'dpe-ab1', '5'], /^ovs-vsctl: dpemu does not model fake bridges/],
     [['add-br', 'dpe-ab3', '--', 'set', 'bridge', 'dpe-ab3', 'stp_enable=true'], /^ovs-vsctl: dpemu does not model adding a bridge with column stp_enable of table Bridge/],
     [['add-br', 'dpe-ab3', '--', 'set', 'bridge', 'dpe-ab3', 'other_config:hwaddr=02:00:00:00:00:01'], /^ovs-vsctl: dpemu does not model a bridge's other_config:hwaddr/],
+    [['del-br', 'dpe-ab1', '--', 'add-br', 'dpe-ab1'], /^ovs-vsctl: dpemu does not model deleting and adding bridge dpe-ab1 in one transaction/],
     [['add-br', 'eth2'], /^ovs-vsctl: dpemu does not model adding bridge eth2: the node has a device or namespace of that name/],
     [['add-br', qrouter], /^ovs-vsctl: dpemu does not model adding bridge qrouter-.*: the node has a device or namespace of that name/],
   ] as const) {
