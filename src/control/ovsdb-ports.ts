@@ -112,6 +112,8 @@ export function planPorts(emu: Emulator, node: string, changes: readonly Change[
       }
       added.delete(c.name);
       goneBridges.add(c.name);
+      // Its ports are deleted ports to what follows (their names free for an internal port on another bridge).
+      for (const p of br.portList) if (p.ofport !== OFPP_LOCAL) deleted.set(p.name, { br, type: p.type, step: steps.length });
       steps.push(() => {
         for (const p of br.portList) if (p.ofport !== OFPP_LOCAL) br.delOvsPort(p.name);
         emu.engine.remove(br);

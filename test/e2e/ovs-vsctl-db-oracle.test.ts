@@ -748,8 +748,9 @@ test('vsctl add-br and del-br add and delete bridges as ovs-vsctl 3.1 and ovs-vs
     assert.deepEqual(TABLES.map((t) => ours(node, ['list', t]).stdout), before, words.join(' '));
   }
   fresh.delete('dpe-ab1');
-  // Gone with its port; its name free again, for a new bridge (a new UUID on the real side, the same here: both are compared as their own).
-  await same(['del-br', 'dpe-ab1']);
+  // Gone with its port, whose name an internal port on another bridge takes in the same transaction; its name free again, for a new bridge
+  // (a new UUID on the real side, the same here: both are compared as their own).
+  await same(['del-br', 'dpe-ab1', '--', 'add-port', 'br-int', 'dpe-ap1', '--', 'set', 'Interface', 'dpe-ap1', 'type=internal'], ['br-int/dpe-ap1']);
   fresh.add('dpe-ab1');
   await same(['add-br', 'dpe-ab1', '--', 'del-br', 'dpe-ab2'], ['dpe-ab1/dpe-ab1']);
   assert.doesNotMatch(ofctlOurs('dump-flows', 'dpe-ab1'), /priority=7/);
