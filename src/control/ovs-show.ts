@@ -7,7 +7,7 @@ import type { OvsBridge, OvsPortDesc } from '../ofproto/bridge.js';
 import { NetNamespace } from '../netns/namespace.js';
 import { macNumToString } from '../wire/addr.js';
 import { ovsBridges } from './resolve.js';
-import { ovsdbMap, ovsdbString, stableMac, stableUuid } from './ovsdb-text.js';
+import { ovsdbMap, ovsdbString, stableMac, stableUuid, uuidMac } from './ovsdb-text.js';
 import type { OfVersion } from '../ofproto/flow-printer.js';
 import { OFPPC } from '../ofproto/ovs-port.js';
 import { FRAG_NAMES } from '../ofproto/frag-handling.js';
@@ -50,7 +50,7 @@ export function interfaceError(emu: Emulator, br: OvsBridge, d: OvsPortDesc): st
 /** The port's hardware address: the topology's, else the namespace end of an internal port, else a stable invented one. */
 export function portMac(emu: Emulator, br: OvsBridge, d: OvsPortDesc): string {
   // A port ovs-vsctl added (root-netns.ts pluggedMac: its device's address).
-  if (br.portByName(d.name)?.plugged) return stableMac(`${br.node}/${br.name}/${d.name}`);
+  if (br.portByName(d.name)?.plugged) return pluggedMacText(emu, br, d.name);
   const m = emu.topology.nodes.find((n) => n.name === br.node)?.ovsBridges.find((b) => b.name === br.name)?.ports.find((p) => p.name === d.name)?.mac;
   if (m) return m;
   const peer = br.portByName(d.name)?.port.peer;
@@ -60,6 +60,10 @@ export function portMac(emu: Emulator, br: OvsBridge, d: OvsPortDesc): string {
   }
   return stableMac(`${br.node}/${br.name}/${d.name}`);
 }
+
+/** The address of a device ovs-vsctl created: an added bridge's own (add-br) is its default_ea, an internal port's a stable one. */
+export const pluggedMacText = (emu: Emulator, br: OvsBridge, name: string): string =>
+  name === br.name ? uuidMac(rowUuid(emu, br.node, 'Bridge', br.name)) : stableMac(`${br.node}/${br.name}/${name}`);
 
 /** A system port that is one end of one of the node's veths (a kernel veth's link features and driver). */
 export function isVeth(emu: Emulator, br: OvsBridge, d: OvsPortDesc): boolean {

@@ -44,11 +44,13 @@ export const SYNTAX: ReadonlyMap<string, Syntax> = new Map([
   ['clear', S(3, Infinity, ['--if-exists'])],
   ['add-port', S(2, Infinity, ['--may-exist'])],
   ['del-port', S(1, 2, ['--if-exists', '--with-iface'])],
+  ['add-br', S(1, 3, ['--may-exist'])],
+  ['del-br', S(1, 1, ['--if-exists'])],
 ]);
 
 /** ovs-vsctl 3.1's other commands (`ovs-vsctl --commands`): known, not run here. */
 const OTHER_COMMANDS = new Set([
-  'init', 'emer-reset', 'add-br', 'del-br', 'add-bond', 'add-bond-iface', 'del-bond-iface', 'br-set-external-id',
+  'init', 'emer-reset', 'add-bond', 'add-bond-iface', 'del-bond-iface', 'br-set-external-id',
   'br-get-external-id', 'set-controller', 'del-controller', 'set-fail-mode', 'del-fail-mode', 'get-manager', 'set-manager', 'del-manager',
   'get-ssl', 'del-ssl', 'set-ssl', 'get-aa-mapping', 'add-aa-mapping', 'del-aa-mapping', 'list-zone-tp', 'add-zone-tp', 'del-zone-tp',
   'list-dp-cap', 'create', 'destroy', 'wait-until',

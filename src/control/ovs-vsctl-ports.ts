@@ -13,7 +13,7 @@ import { rowUuid } from './ovs-show.js';
 
 const NONE = { text: '' };
 
-const findBridge = (txn: VsctlTxn, name: string): Row | undefined => txn.rows.Bridge!.find((b) => b.name === name);
+export const findBridge = (txn: VsctlTxn, name: string): Row | undefined => txn.rows.Bridge!.find((b) => b.name === name);
 const findPort = (txn: VsctlTxn, name: string): Row | undefined => txn.rows.Port!.find((p) => p.name === name);
 const bridgeOf = (txn: VsctlTxn, port: Row): Row => txn.rows.Bridge!.find((b) => b.values.ports!.keys.includes(port.uuid))!;
 const ifacesOf = (txn: VsctlTxn, port: Row): Row[] => txn.rows.Interface!.filter((i) => port.values.interfaces!.keys.includes(i.uuid));
@@ -25,7 +25,7 @@ function portOfIface(txn: VsctlTxn, name: string): Row | undefined {
 }
 
 /** check_conflicts(): no bridge, port or interface may have the name already. */
-function checkConflicts(txn: VsctlTxn, name: string, msg: string): void {
+export function checkConflicts(txn: VsctlTxn, name: string, msg: string): void {
   if (findBridge(txn, name)) fail(`${msg} because a bridge named ${name} already exists`);
   const p = findPort(txn, name);
   if (p) fail(`${msg} because a port named ${name} already exists on bridge ${bridgeOf(txn, p).name}`);

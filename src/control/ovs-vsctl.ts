@@ -4,7 +4,8 @@
 // get-controller, comment, get, list and find on the Open_vSwitch, Bridge,
 // Port and Interface tables (ovs-vsctl-db.ts), and the writes set, remove,
 // clear and add of what dpemu models (ovs-vsctl-write.ts), add-port and
-// del-port (ovs-vsctl-ports.ts); several joined by
+// del-port (ovs-vsctl-ports.ts), add-br and del-br (ovs-vsctl-bridges.ts);
+// several joined by
 // `--` (ovs-vsctl-args.ts) are one transaction (ovs-vsctl-txn.ts), run as
 // do_vsctl runs them: every command's prerequisites checked (table and
 // column names), then each run in turn, the transaction committed, and only
@@ -20,12 +21,13 @@ import { vsctlShow } from './ovs-show.js';
 import { vsctlFind, vsctlGet, vsctlList, type Output, type Run } from './ovs-vsctl-db.js';
 import { vsctlAdd, vsctlClear, vsctlRemove, vsctlSet } from './ovs-vsctl-write.js';
 import { vsctlAddPort, vsctlDelPort } from './ovs-vsctl-ports.js';
+import { vsctlAddBr, vsctlDelBr } from './ovs-vsctl-bridges.js';
 import { parseVsctl, type VsctlCommand } from './ovs-vsctl-args.js';
 import { VsctlTxn } from './ovs-vsctl-txn.js';
 import { tableStyle } from './ovsdb-table-print.js';
 
 /** The database commands that write (the daemon runs them between packets; a datapath worker's configuration log keeps them). */
-export const VSCTL_WRITES: ReadonlySet<string> = new Set(['set', 'remove', 'clear', 'add', 'add-port', 'del-port']);
+export const VSCTL_WRITES: ReadonlySet<string> = new Set(['set', 'remove', 'clear', 'add', 'add-port', 'del-port', 'add-br', 'del-br']);
 
 const fail = (text: string): never => {
   throw new ControlError(`ovs-vsctl: ${text}`);
@@ -72,6 +74,10 @@ function prepare(s: Scope, node: string, c: VsctlCommand, style: ReadonlyMap<str
       return vsctlAddPort(s.emu, node, args, opts);
     case 'del-port':
       return vsctlDelPort(args, opts);
+    case 'add-br':
+      return vsctlAddBr(s.emu, node, args, opts);
+    case 'del-br':
+      return vsctlDelBr(args, opts);
   }
   // vsctl's own commands: on the rows as the transaction has them (its cache: add-port's port is listed after it), and dpemu has no fake bridges, no controllers.
   return (txn) => {

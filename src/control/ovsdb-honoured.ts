@@ -68,22 +68,32 @@ export function planWrites(emu: Emulator, node: string, writes: readonly ColumnW
   return () => applyWrites(emu, node, changed);
 }
 
+/** The node's Open_vSwitch other_config:max-idle as ofproto_set_max_idle takes it. */
+export function maxIdle(emu: Emulator, node: string): number {
+  const idle = cInt(emu.ovsOtherConfig.get(node)?.get('max-idle'));
+  return idle === null ? MAX_IDLE_DEFAULT : unsigned(idle);
+}
+
+/** A Bridge row's other_config, its MAC table settings applied. */
+export function bridgeOtherConfig(br: OvsBridge, oc: ReadonlyMap<string, string>): void {
+  br.otherConfig.clear();
+  for (const [k, v] of oc) br.otherConfig.set(k, v);
+  br.fdb.setIdleTime(unsigned(cInt(oc.get('mac-aging-time')) || MAC_ENTRY_DEFAULT_IDLE_TIME));
+  br.fdb.setMaxEntries(unsigned(cInt(oc.get('mac-table-size')) || MAC_DEFAULT_MAX));
+}
+
+/** The Bridge other_config keys dpemu honours. */
+export const BRIDGE_KEYS = KEYS.Bridge!;
+
 function applyWrites(emu: Emulator, node: string, changed: readonly ColumnWrite[]): void {
   const bridges = ovsBridges(emu, node);
   const bridge = (name: string): OvsBridge => bridges.find((b) => b.name === name)!;
   for (const w of changed) {
     if (w.table === 'Open_vSwitch') {
-      const oc = asMap(w.datum);
-      emu.ovsOtherConfig.set(node, oc);
-      const idle = cInt(oc.get('max-idle'));
-      for (const br of bridges) br.setMaxIdle(idle === null ? MAX_IDLE_DEFAULT : unsigned(idle));
+      emu.ovsOtherConfig.set(node, asMap(w.datum));
+      for (const br of bridges) br.setMaxIdle(maxIdle(emu, node));
     } else if (w.table === 'Bridge') {
-      const br = bridge(w.row.name);
-      const oc = asMap(w.datum);
-      br.otherConfig.clear();
-      for (const [k, v] of oc) br.otherConfig.set(k, v);
-      br.fdb.setIdleTime(unsigned(cInt(oc.get('mac-aging-time')) || MAC_ENTRY_DEFAULT_IDLE_TIME));
-      br.fdb.setMaxEntries(unsigned(cInt(oc.get('mac-table-size')) || MAC_DEFAULT_MAX));
+      bridgeOtherConfig(bridge(w.row.name), asMap(w.datum));
     } else {
       const br = bridges.find((b) => b.portByName(w.row.name))!;
       br.setPortTag(w.row.name, w.datum.keys[0] as number | undefined);

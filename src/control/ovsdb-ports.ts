@@ -11,8 +11,14 @@
 // words: other columns of the new rows, other interface types, a device the
 // node does not have, deleting an internal port Neutron moved into a
 // namespace (ovs-vswitchd would destroy the device there).
+// A bridge add-br adds (bridge_create, ofproto_create) is a new OvsBridge
+// with its LOCAL port, fail_mode's default flow and other_config's MAC table
+// settings; its own device is internal, DOWN, with the next ifindex, and
+// its datapath port the lowest free one. A bridge del-br deletes goes with
+// its ports' devices; one the topology made is refused (its ports wire it
+// to namespaces, VMs and the other bridges).
 import type { Emulator } from '../topology/builder.js';
-import type { OvsBridge } from '../ofproto/bridge.js';
+import { OvsBridge, OFPP_LOCAL } from '../ofproto/bridge.js';
 import type { OvsPortConfig, VlanMode } from '../ofproto/ovs-port.js';
 import { NodeDatapath } from '../ofproto/datapath-ports.js';
 import { NetNamespace } from '../netns/namespace.js';
@@ -22,9 +28,12 @@ import { compareDatums } from './ovsdb-datum.js';
 import { row, type Row } from './ovsdb-rows.js';
 import { plugIfindex, rootNetns } from './root-netns.js';
 import { fail } from './ovs-vsctl-db.js';
+import { BRIDGE_KEYS, bridgeOtherConfig, maxIdle } from './ovsdb-honoured.js';
 
 /** A port the transaction adds (its rows as the commands left them) or deletes. */
 export type PortChange = { add: true; bridge: string; port: Row; iface: Row } | { add: false; bridge: string; name: string };
+/** A port or bridge the transaction adds or deletes (a new bridge's rows as the commands left them: the LOCAL port's are in the Port and Interface changes' place). */
+export type Change = PortChange | { br: 'add'; bridge: Row; port: Row; iface: Row } | { br: 'del'; name: string };
 
 /** The columns of a new row the model takes, per table. */
 const TAKEN: Record<string, readonly string[]> = {
@@ -41,16 +50,76 @@ function checkNew(table: string, r: Row): void {
   }
 }
 
+/** The columns of a new bridge's rows the model takes (its LOCAL port's: none but its name, type internal). */
+const BRIDGE_TAKEN: Record<string, readonly string[]> = { Bridge: ['name', 'ports', 'fail_mode', 'other_config'], Port: ['name', 'interfaces'], Interface: ['name', 'type'] };
+
+/** A new bridge as its rows say (not yet in the engine), or refused. */
+function newBridge(emu: Emulator, node: string, c: Extract<Change, { br: 'add' }>, taken: boolean): OvsBridge {
+  const name = c.bridge.name;
+  for (const [table, r] of [['Bridge', c.bridge], ['Port', c.port], ['Interface', c.iface]] as const) {
+    const blank = row(table, r.uuid, r.name, table === 'Interface' ? { type: ['internal'] } : {});
+    for (const [col, d] of Object.entries(r.values)) {
+      if (compareDatums(d, blank.values[col]!) === 0 || (BRIDGE_TAKEN[table]!.includes(col) && !(table === 'Interface' && col === 'type'))) continue;
+      fail(`dpemu does not model adding a bridge with column ${col} of table ${table} (it takes Bridge fail_mode, ${BRIDGE_KEYS.map((k) => `other_config:${k}`).join(', ')})`);
+    }
+  }
+  const oc = c.bridge.values.other_config!;
+  const config = new Map(oc.keys.map((k, i) => [String(k), String(oc.values![i])]));
+  const bad = [...config.keys()].find((k) => !BRIDGE_KEYS.includes(k));
+  if (bad !== undefined) fail(`dpemu does not model a bridge's other_config:${bad} (it honours ${BRIDGE_KEYS.map((k) => `other_config:${k}`).join(', ')})`);
+  if (taken) fail(`dpemu does not model adding bridge ${name}: the node has a device or namespace of that name (ovs-vswitchd would fail to create the device)`);
+  const br = new OvsBridge(node, name, { failMode: c.bridge.values.fail_mode!.keys[0] as 'secure' | 'standalone' | undefined });
+  bridgeOtherConfig(br, config);
+  br.setMaxIdle(maxIdle(emu, node));
+  return br;
+}
+
 /** Checks the changes against the model (refusing any it cannot make, nothing done); returns what makes them. */
-export function planPorts(emu: Emulator, node: string, changes: readonly PortChange[]): () => void {
+export function planPorts(emu: Emulator, node: string, changes: readonly Change[]): () => void {
   if (!changes.length) return () => {};
   const bridges = ovsBridges(emu, node);
-  const bridge = (name: string): OvsBridge => bridges.find((b) => b.name === name)!;
+  /** Bridges the transaction adds (in the engine once their step has run). */
+  const added = new Map<string, OvsBridge>();
+  const bridge = (name: string): OvsBridge => added.get(name) ?? bridges.find((b) => b.name === name)!;
   const root = rootNetns(emu, node, emu.engine.now);
+  const topology = emu.topology.nodes.find((n) => n.name === node)?.ovsBridges ?? [];
   /** Ports deleted earlier in the transaction: name -> their bridge, type and step. */
   const deleted = new Map<string, { br: OvsBridge; type: string; step: number }>();
+  /** Bridges deleted earlier in the transaction. */
+  const goneBridges = new Set<string>();
   const steps: ((() => void) | null)[] = [];
   for (const c of changes) {
+    if ('br' in c) {
+      if (c.br === 'add') {
+        // bridge_reconfigure finds a bridge by name: it keeps the one deleted (its ofproto, default_ea) and configures it anew.
+        if (goneBridges.has(c.bridge.name)) fail(`dpemu does not model deleting and adding bridge ${c.bridge.name} in one transaction (ovs-vswitchd would keep the bridge)`);
+        // (A namespace is an element of its name here: the engine takes one element a name per node.)
+        const taken = root.link(c.bridge.name) !== undefined || emu.engine.element(node, c.bridge.name) !== undefined;
+        const br = newBridge(emu, node, c, taken);
+        added.set(br.name, br);
+        steps.push(() => {
+          // Its own device and datapath port first, as ovs-vswitchd's ofproto_create opens them.
+          const odp = new NodeDatapath(ovsBridges(emu, node)).nextFree();
+          const ifindex = plugIfindex(emu, node, emu.engine.now);
+          emu.engine.add(br);
+          br.ensureLocal().plugged = { odp, ifindex, externalIds: [] };
+        });
+        continue;
+      }
+      const br = bridge(c.name);
+      if (topology.some((b) => b.name === c.name)) {
+        fail(`dpemu does not model deleting bridge ${c.name}, which the topology made (its ports wire it to the node's namespaces, VMs and bridges): delete the ports ovs-vsctl added with del-port`);
+      }
+      added.delete(c.name);
+      goneBridges.add(c.name);
+      // Its ports are deleted ports to what follows (their names free for an internal port on another bridge).
+      for (const p of br.portList) if (p.ofport !== OFPP_LOCAL) deleted.set(p.name, { br, type: p.type, step: steps.length });
+      steps.push(() => {
+        for (const p of br.portList) if (p.ofport !== OFPP_LOCAL) br.delOvsPort(p.name);
+        emu.engine.remove(br);
+      });
+      continue;
+    }
     const br = bridge(c.bridge);
     if (!c.add) {
       const op = br.portByName(c.name)!;
@@ -109,7 +178,7 @@ export function planPorts(emu: Emulator, node: string, changes: readonly PortCha
     } else fail(`dpemu does not model adding an interface of type ${ifType} (it adds internal ones, and devices the node has)`);
     steps.push(() => {
       const now = emu.engine.now;
-      const odp = new NodeDatapath(bridges).nextFree();
+      const odp = new NodeDatapath(ovsBridges(emu, node)).nextFree();
       const ifindex = cfg.type === 'internal' ? plugIfindex(emu, node, now) : 0;
       const op = br.addOvsPort(name, { ...cfg, ofport: br.allocOfport(now) });
       op.plugged = { odp, ifindex, externalIds };

@@ -22,6 +22,19 @@ export function stableUuid(seed: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${v}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
+/**
+ * bridge_create's default_ea of a bridge whose row has UUID `uuid`: the
+ * first 6 bytes of its struct uuid (four 32-bit words, little-endian in
+ * memory) marked random; the LOCAL port's address and the datapath id of a
+ * bridge with no port of a universal address (bridge_pick_local_hw_addr).
+ */
+export function uuidMac(uuid: string): string {
+  const h = uuid.replaceAll('-', '');
+  const b = [6, 4, 2, 0, 14, 12].map((i) => parseInt(h.slice(i, i + 2), 16));
+  b[0] = (b[0]! & 0xfe) | 0x02;
+  return b.map((x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
 /** A locally administered MAC derived from a name (a port whose MAC the topology does not give). */
 export function stableMac(seed: string): string {
   const h = createHash('sha1').update(seed).digest();

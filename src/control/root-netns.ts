@@ -17,7 +17,7 @@ import { loadNeighbours, loadRoutes } from '../netns/ip-text.js';
 import { bridgeData, bridgePortData, ovsVxlanData, tapData, type LinkInfo } from '../netns/link-info.js';
 import { OvsBridge } from '../ofproto/bridge.js';
 import type { OvsPort } from '../ofproto/ovs-port.js';
-import { stableMac } from './ovsdb-text.js';
+import { pluggedMacText } from './ovs-show.js';
 
 const OVS_SYSTEM = 'ovs-system';
 /** What OVS asks for on the vxlan device it creates (dpif-netlink-rtnl: IFLA_MTU 65000, "to avoid fragmentation"). */
@@ -162,7 +162,7 @@ export function rootView(emu: Emulator, node: string, now: number): RootView {
   const ns = new Netns({ name: node, now });
   const taken = new Set(n.namespaces.flatMap((x) => x.interfaces.flatMap((i) => (i.ifindex !== undefined && ovsPorts.some(({ p }) => p.name === i.name) ? [i.ifindex] : []))));
   const plugged = bridges.flatMap((b) => b.portList.filter((p) => p.plugged && p.type === 'internal').map((p) => ({ b, p })));
-  const added = plugged.map(({ b, p }): Dev => ({ name: p.name, kind: 'internal', mac: pluggedMac(b, p), mtu: 1500, up: false, carrier: true, index: p.plugged!.ifindex }));
+  const added = plugged.map(({ b, p }): Dev => ({ name: p.name, kind: 'internal', mac: pluggedMac(emu, b, p), mtu: 1500, up: false, carrier: true, index: p.plugged!.ifindex }));
   const all = [...nics, ...ovs, ...vms];
   const index = new Map<string, number>();
   let next = 2;
@@ -199,7 +199,7 @@ const liveBridges = (emu: Emulator, node: string): OvsBridge[] =>
   emu.engine.elements.filter((e): e is OvsBridge => e instanceof OvsBridge && e.node === node);
 
 /** The address of an internal port ovs-vsctl added: the one `ofctl show` prints for it (ovs-show.ts portMac). */
-export const pluggedMac = (b: OvsBridge, p: OvsPort): number => parseMacNum(stableMac(`${b.node}/${b.name}/${p.name}`))!;
+export const pluggedMac = (emu: Emulator, b: OvsBridge, p: OvsPort): number => parseMacNum(pluggedMacText(emu, b, p.name))!;
 
 /**
  * The ifindex the kernel gives a device created in the root namespace now:

@@ -123,6 +123,12 @@ export class Engine {
     return el;
   }
 
+  /** Takes an element whose ports are linked to nothing out of the engine (ovs-vsctl del-br); its ports keep their numbers and counters' cells. */
+  remove(el: Element): void {
+    if (el.ports.some((p) => p.peer || p.edge)) throw new Error(`element ${el.node}:${el.name} is linked`);
+    this.elements.splice(this.elements.indexOf(el), 1);
+  }
+
   addPort(el: Element, name: string): Port {
     const port = new Port(this.ports.length, el, el.ports.length, name);
     port.statsBase = this.stats.alloc(PORT_COUNTERS, { node: el.node, element: el.name, kind: el.kind, port: name });

@@ -655,3 +655,103 @@ test('vsctl add-port and del-port add and delete ports as ovs-vsctl 3.1 and ovs-
   // OVS keeps the flows that name a deleted port.
   assert.equal((ofctl.run({ emu, invalidate: () => {} }, ['dump-flows', node, 'br-int', '--no-stats']) as CommandResponse).stdout, flowsBefore);
 });
+
+test('vsctl add-br and del-br add and delete bridges as ovs-vsctl 3.1 and ovs-vswitchd do: rows, list-br, br-exists, show, ofctl show and its dpid, the default flow, add-flow and add-port on them; their errors; a failed transaction changes nothing', async () => {
+  const { o, node } = await w07BothSides();
+  const qrouter = emu.engine.elements.find((e) => e.node === node && e.name.startsWith('qrouter-'))!.name;
+  const ofctlOurs = (...words: string[]): string => (ofctl.run({ emu, invalidate: () => {} }, [words[0]!, node, ...words.slice(1)]) as CommandResponse).stdout;
+  /** Each side's new bridges: datapath_id is the LOCAL port's address, and that is the Bridge row's UUID's first bytes marked random (bridge_create's default_ea). */
+  const dpids = (ask: (a: string[]) => Answer, show: (br: string) => string, br: string): void => {
+    const [uuid, dpid] = ask(['get', 'Bridge', br, '_uuid', 'datapath_id']).stdout.split('\n') as [string, string];
+    const h = uuid.replaceAll('-', '');
+    const ea = [6, 4, 2, 0, 14, 12].map((i, k) => (k === 0 ? (parseInt(h.slice(i, i + 2), 16) & 0xfe) | 2 : parseInt(h.slice(i, i + 2), 16)).toString(16).padStart(2, '0'));
+    assert.equal(dpid.replace(/"/g, ''), `0000${ea.join('')}`, `${br}'s datapath_id`);
+    assert.match(show(br), new RegExp(`dpid:0000${ea.join('')}\\n[^]* LOCAL\\(${br}\\): addr:${ea.join(':')}\\n`), `${br}: ofctl show`);
+  };
+  const fresh = new Set<string>();
+  const same = async (words: string[], down: string[] = []): Promise<void> => {
+    const a = ours(node, words), b = lastLine(real(o, words));
+    assert.deepEqual(a, b, `${node}: ovs-vsctl ${words.join(' ')}`);
+    for (const [br, p] of down.map((d) => d.split('/') as [string, string])) await downOnReal(o, br, p);
+    const realNames = rowNames((x) => real(o, x)), ourNames = rowNames((x) => ours(node, x));
+    for (const t of TABLES) {
+      assert.deepEqual(norm(ours(node, ['list', t]), ourNames, t, undefined), norm(real(o, ['list', t]), realNames, t, undefined), `${t} after ovs-vsctl ${words.join(' ')}`);
+    }
+    const brs = ours(node, ['list-br']);
+    assert.deepEqual(brs, real(o, ['list-br']), `list-br after ${words.join(' ')}`);
+    for (const br of brs.stdout.split('\n').filter(Boolean)) {
+      assert.deepEqual(ours(node, ['list-ports', br]), real(o, ['list-ports', br]), `list-ports ${br} after ${words.join(' ')}`);
+      for (const cmd of ['show', 'dump-ports-desc']) assert.equal(portLines(ofctlOurs(cmd, br)), portLines(o.ofctl(cmd, br)), `ofctl ${cmd} ${br} after ${words.join(' ')}`);
+      if (!fresh.has(br)) continue;
+      dpids((x) => ours(node, x), (x) => ofctlOurs('show', x), br);
+      dpids((x) => real(o, x), (x) => o.ofctl('show', x), br);
+      assert.equal(ofctlOurs('dump-flows', br, '--no-stats'), o.ofctl('dump-flows', br, '--no-stats'), `dump-flows ${br} after ${words.join(' ')}`);
+    }
+    for (const br of ['dpe-ab1', 'dpe-nope']) assert.deepEqual(ours(node, ['br-exists', br]), real(o, ['br-exists', br]), `br-exists ${br}`);
+    // show: the same bridges, ports and interfaces, each block sorted (hash order on the real side).
+    const blocks = (text: string): string[] => {
+      const out: string[] = [];
+      let bridge = '';
+      for (const l of text.replace(/"/g, '').split('\n').slice(1)) {
+        if (l.startsWith('    Bridge ')) out.push((bridge = l.trim()));
+        else if (l.startsWith('        Port ') || l.startsWith('        fail_mode')) out.push(`${bridge}: ${l.trim()}`);
+        else if (l.startsWith('            ')) out[out.length - 1] += ` ${l.trim()}`;
+      }
+      return out.sort();
+    };
+    assert.deepEqual(blocks(ours(node, ['show']).stdout), blocks(real(o, ['show']).stdout), `show after ${words.join(' ')}`);
+  };
+  fresh.add('dpe-ab1').add('dpe-ab2');
+  await same(['add-br', 'dpe-ab1'], ['dpe-ab1/dpe-ab1']);
+  // As a test bed sets one up: secure, its MAC table's settings, and a later command's view of it.
+  await same(['--may-exist', 'add-br', 'dpe-ab2', '--', 'set', 'bridge', 'dpe-ab2', 'fail-mode=secure', 'other_config:mac-aging-time=20', '--', 'list-br', '--', 'get-fail-mode', 'dpe-ab2'], ['dpe-ab2/dpe-ab2']);
+  for (const words of [
+    ['add-br', 'dpe-ab1'],
+    ['--may-exist', 'add-br', 'dpe-ab1'],
+    ['add-br', 'br-int'],
+    ['add-br', 'patch-tun'],
+    ['add-br', 'dpe-ab3', 'br-int'],
+    ['add-br'],
+    ['del-br', 'dpe-nope'],
+    ['--if-exists', 'del-br', 'dpe-nope'],
+    ['del-br', 'dpe-ab1', 'x'],
+    ['--with-iface', 'del-br', 'dpe-ab1'],
+    // One transaction: nothing added, nothing deleted.
+    ['add-br', 'dpe-ab3', '--', 'del-br', 'dpe-nope'],
+    ['del-br', 'dpe-ab1', '--', 'del-br', 'dpe-ab1'],
+    ['add-br', 'dpe-ab3', '--', 'del-br', 'dpe-ab3', '--', 'list-br'],
+    ['add-br', 'dpe-ab3', '--', 'add-br', 'dpe-ab3'],
+  ]) await same(words);
+  // The default flow is the bridge's own: ofctl writes go on as on any bridge, the same on both sides.
+  for (const br of ['dpe-ab1', 'dpe-ab2']) {
+    ofctlOurs('add-flow', br, 'priority=7,in_port=LOCAL,actions=drop');
+    o.ofctl('add-flow', br, 'priority=7,in_port=LOCAL,actions=drop');
+  }
+  await same(['add-port', 'dpe-ab1', 'dpe-ap1', '--', 'set', 'Interface', 'dpe-ap1', 'type=internal'], ['dpe-ab1/dpe-ap1']);
+  await same(['add-port', 'dpe-ab2', 'dpe-ap2', 'tag=9', '--', 'set', 'Interface', 'dpe-ap2', 'type=internal'], ['dpe-ab2/dpe-ap2']);
+  await same(['add-br', 'dpe-ap1']);
+  // What dpemu does not model (the real one takes them): refused, nothing written.
+  const before = TABLES.map((t) => ours(node, ['list', t]).stdout);
+  for (const [words, why] of [
+    [['del-br', 'br-int'], /^ovs-vsctl: dpemu does not model deleting bridge br-int, which the topology made/],
+    [['del-br', 'dpe-ab1', '--', 'del-br', 'br-tun'], /^ovs-vsctl: dpemu does not model deleting bridge br-tun, which the topology made/],
+    [['add-br', 'dpe-ab3', 'dpe-ab1', '5'], /^ovs-vsctl: dpemu does not model fake bridges/],
+    [['add-br', 'dpe-ab3', '--', 'set', 'bridge', 'dpe-ab3', 'stp_enable=true'], /^ovs-vsctl: dpemu does not model adding a bridge with column stp_enable of table Bridge/],
+    [['add-br', 'dpe-ab3', '--', 'set', 'bridge', 'dpe-ab3', 'other_config:hwaddr=02:00:00:00:00:01'], /^ovs-vsctl: dpemu does not model a bridge's other_config:hwaddr/],
+    [['del-br', 'dpe-ab1', '--', 'add-br', 'dpe-ab1'], /^ovs-vsctl: dpemu does not model deleting and adding bridge dpe-ab1 in one transaction/],
+    [['add-br', 'eth2'], /^ovs-vsctl: dpemu does not model adding bridge eth2: the node has a device or namespace of that name/],
+    [['add-br', qrouter], /^ovs-vsctl: dpemu does not model adding bridge qrouter-.*: the node has a device or namespace of that name/],
+  ] as const) {
+    const a = ours(node, [...words]);
+    assert.equal(a.exit, 1, words.join(' '));
+    assert.match(a.stderr, why, words.join(' '));
+    assert.deepEqual(TABLES.map((t) => ours(node, ['list', t]).stdout), before, words.join(' '));
+  }
+  fresh.delete('dpe-ab1');
+  // Gone with its port, whose name an internal port on another bridge takes in the same transaction; its name free again, for a new bridge
+  // (a new UUID on the real side, the same here: both are compared as their own).
+  await same(['del-br', 'dpe-ab1', '--', 'add-port', 'br-int', 'dpe-ap1', '--', 'set', 'Interface', 'dpe-ap1', 'type=internal'], ['br-int/dpe-ap1']);
+  fresh.add('dpe-ab1');
+  await same(['add-br', 'dpe-ab1', '--', 'del-br', 'dpe-ab2'], ['dpe-ab1/dpe-ab1']);
+  assert.doesNotMatch(ofctlOurs('dump-flows', 'dpe-ab1'), /priority=7/);
+});

@@ -1,0 +1,60 @@
+// What dpemu vsctl add-br and del-br leave in the rest of the model, as
+// ovs-vswitchd and the kernel would (the rows, dpid, flows and errors are
+// held to ovs-vsctl 3.1 in test/e2e/ovs-vsctl-db-oracle.test.ts): the
+// datapath ports (the kernel's lowest free number, freed by del-br), the
+// root namespace's devices (the bridge's own internal one DOWN with the
+// next ifindex, never given again), NORMAL forwarding between its ports,
+// and nothing left of it once deleted.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { buildEmulator } from '../../src/topology/builder.js';
+import { loadTopologyOrThrow } from '../../src/topology/loader.js';
+import { appctl, ofctl, vsctl } from '../../src/control/ovs-commands.js';
+import { buildFrame } from '../../src/wire/frame.js';
+import { ip } from '../../src/control/ip-commands.js';
+import { OvsBridge } from '../../src/ofproto/bridge.js';
+import type { CommandFamily } from '../../src/control/command.js';
+import { ControlError, type CommandResponse } from '../../src/control/protocol.js';
+
+const A = 'fa:16:3e:00:00:0a', B = 'fa:16:3e:00:00:0b';
+
+test('add-br and del-br reach the datapath ports, the root namespace and forwarding; del-br leaves nothing of the bridge', () => {
+  const emu = buildEmulator(loadTopologyOrThrow('configs/seed-dvr-snat.yaml'));
+  const run = (f: CommandFamily, ...argv: string[]): string => {
+    const r = f.run({ emu, invalidate: () => {} }, argv) as CommandResponse;
+    assert.equal(r.exit, 0, `${argv.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+  const dpif = (): string[] => run(appctl, 'dpif/show', 'w07').split('\n').filter((l) => /^ {2}\S|^ {4}dpe-/.test(l)).map((l) => l.trim());
+  const link = (name: string): string | undefined => run(ip, 'w07', 'link').split('\n').find((l) => new RegExp(`^\\d+: ${name}[:@]`).test(l));
+  const internal = (br: string, p: string): string[] => ['--', 'add-port', 'w07', br, p, '--', 'set', 'w07', 'Interface', p, 'type=internal'];
+
+  run(vsctl, 'add-br', 'w07', 'dpe-ab1', ...internal('dpe-ab1', 'dpe-ap1'), ...internal('dpe-ab1', 'dpe-ap2'));
+  // The datapath's ports 1-5 are the topology's: the bridge's own device first (ofproto_create), then its ports.
+  assert.deepEqual(dpif(), ['br-int:', 'br-tun:', 'dpe-ab1:', 'dpe-ab1 65534/6: (internal)', 'dpe-ap1 1/7: (internal)', 'dpe-ap2 2/8: (internal)']);
+  assert.equal(link('dpe-ab1'), '11: dpe-ab1: <BROADCAST,MULTICAST> mtu 1500 qdisc noop state DOWN mode DEFAULT group default qlen 1000');
+  assert.match(link('dpe-ap2')!, /^13: dpe-ap2: .* state DOWN /);
+  assert.equal(run(vsctl, 'get', 'w07', 'Interface', 'dpe-ab1', 'ifindex'), '11\n');
+
+  // Standalone: NORMAL learns and floods between its ports (their devices up, as a test sets them).
+  run(ofctl, 'mod-port', 'w07', 'dpe-ab1', 'dpe-ap1', 'up');
+  run(ofctl, 'mod-port', 'w07', 'dpe-ab1', 'dpe-ap2', 'up');
+  const br = emu.bridge('w07', 'dpe-ab1');
+  const frame = buildFrame({ src: A, dst: B, ip: { src: '192.0.2.1', dst: '192.0.2.2', ttl: 64, id: 1 }, udp: { sport: 1, dport: 2, payload: 8 } });
+  emu.engine.inject(emu.engine.pool.allocFrom(frame)!, br.portByName('dpe-ap1')!.port);
+  assert.match(run(ofctl, 'dump-ports', 'w07', 'dpe-ab1', 'dpe-ap2'), /tx pkts=1,/);
+  assert.match(run(appctl, 'fdb/show', 'w07', 'dpe-ab1'), new RegExp(`^ +1 +0 +${A} +\\d+$`, 'm'));
+
+  run(vsctl, 'del-br', 'w07', 'dpe-ab1');
+  assert.deepEqual(dpif(), ['br-int:', 'br-tun:']);
+  for (const d of ['dpe-ab1', 'dpe-ap1', 'dpe-ap2']) assert.equal(link(d), undefined, d);
+  assert.equal(emu.engine.elements.some((e) => e instanceof OvsBridge && e.name === 'dpe-ab1'), false);
+  assert.throws(() => ofctl.run({ emu, invalidate: () => {} }, ['dump-flows', 'w07', 'dpe-ab1']), (e: unknown) => e instanceof ControlError && /dpe-ab1 is not a bridge or a socket/.test(e.stderr));
+
+  // Its name again: a new bridge (no flow, no MAC of the old one), the lowest free datapath port, the next ifindex.
+  run(vsctl, 'add-br', 'w07', 'dpe-ab1', '--', 'set', 'w07', 'bridge', 'dpe-ab1', 'fail-mode=secure');
+  assert.deepEqual(dpif(), ['br-int:', 'br-tun:', 'dpe-ab1:', 'dpe-ab1 65534/6: (internal)']);
+  assert.match(link('dpe-ab1')!, /^14: dpe-ab1: /);
+  assert.equal(run(ofctl, 'dump-flows', 'w07', 'dpe-ab1'), 'NXST_FLOW reply (xid=0x4):\n');
+  assert.doesNotMatch(run(appctl, 'fdb/show', 'w07', 'dpe-ab1'), new RegExp(A));
+});
