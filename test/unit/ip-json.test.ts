@@ -88,7 +88,7 @@ test('-p alone prints text, as ip does; -j with a refused dump carries the "[" i
   assert.equal(runCommand(n, 'ip -j rule'), '[{"priority":0,"src":"all","table":"local"}]\n');
   assert.equal(runCommand(n, 'ip -d -j rule'), '[{"priority":0,"src":"all","table":"local","protocol":"kernel"}]\n');
   assert.throws(() => runCommand(n, 'ip -d route get 192.168.1.9'), IpSyntaxError);
-  assert.throws(() => runCommand(n, 'ip -s -j neigh'), /-s' is supported with ip link, addr, route and rule only/);
+  assert.throws(() => runCommand(n, 'ip -s -j neigh'), /-s' is supported with ip link, addr, route, rule and ntable only/);
 });
 
 test("a topology's VLAN sub-interface is marked as one: -d refuses it rather than print a veth's details", () => {

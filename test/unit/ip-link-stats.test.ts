@@ -141,7 +141,7 @@ test('iproute2 layout: a real veth\'s `ip -s -s link` block, and columns widenin
 
 test('-s elsewhere: refused with ip neigh (its timers are not shown), nothing added to ip route and ip rule (as in a FIB dump), accepted as -stats and -statistics', async () => {
   const g = seed();
-  await assert.rejects(async () => ip.run(ctx(g), ['w07', '-n', QROUTER, '-s', 'neigh']), /-s' is supported with ip link, addr, route and rule only/);
+  await assert.rejects(async () => ip.run(ctx(g), ['w07', '-n', QROUTER, '-s', 'neigh']), /-s' is supported with ip link, addr, route, rule and ntable only/);
   for (const obj of ['route', 'rule']) assert.equal(await run(g, ['w07', '-n', QROUTER, '-s', obj]), await run(g, ['w07', '-n', QROUTER, obj]));
   const a = await run(g, ['w07', '-n', QROUTER, '-stats', 'link', 'show', QR]);
   const b = await run(g, ['w07', '-n', QROUTER, '-statistics', '-s', 'link', 'show', QR]);
