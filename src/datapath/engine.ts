@@ -123,10 +123,15 @@ export class Engine {
     return el;
   }
 
-  /** Takes an element whose ports are linked to nothing out of the engine (ovs-vsctl del-br); its ports keep their numbers and counters' cells. */
+  /**
+   * Takes an element whose ports are linked to nothing out of the engine
+   * (ovs-vsctl del-br); its ports keep their numbers, and its counters' cells
+   * are retired (no longer exported).
+   */
   remove(el: Element): void {
     if (el.ports.some((p) => p.peer || p.edge)) throw new Error(`element ${el.node}:${el.name} is linked`);
     this.elements.splice(this.elements.indexOf(el), 1);
+    this.stats.retire({ node: el.node, element: el.name });
   }
 
   addPort(el: Element, name: string): Port {

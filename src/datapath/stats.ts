@@ -6,6 +6,8 @@ import { DROP_REASONS, type DropReason, DROP_REASON_ID } from './drop-reasons.js
 export interface CounterDesc {
   name: string; // e.g. 'port_rx_packets'
   labels: Record<string, string>;
+  /** What it counted left the engine or its bridge (ovs-vsctl del-br, del-port): not exported. */
+  retired?: true;
 }
 
 export class Stats {
@@ -24,6 +26,25 @@ export class Stats {
     if (base + names.length > this.v.length) throw new Error('stats: capacity exhausted');
     for (const name of names) this.desc.push({ name, labels });
     return base;
+  }
+
+  /** Bumped when cells are retired: a reader that laid the cells out lays them out again. */
+  epoch = 0;
+
+  /**
+   * Retires the cells whose labels include `match` (an element that left the
+   * engine, a port ovs-vsctl deleted): exporters drop their series. With
+   * `retired` false they are exported again (the port added back).
+   */
+  retire(match: Record<string, string>, retired = true): void {
+    for (const d of this.desc) {
+      let all = true;
+      for (const k in match) if (d.labels[k] !== match[k]) all = false;
+      if (!all) continue;
+      if (retired) d.retired = true;
+      else delete d.retired;
+    }
+    this.epoch++;
   }
 
   /** Sum of all cells with this name whose labels include `match`. */

@@ -29,8 +29,12 @@ interface Cell {
   labels: Labels;
 }
 
-/** Cells skipped on purpose: 'consumed' is in DROP_REASONS but is not a drop (engine.consumed counts it). */
-const SKIP = (d: CounterDesc): boolean => d.name === 'drops' && d.labels.reason === 'consumed';
+/**
+ * Cells skipped on purpose: 'consumed' is in DROP_REASONS but is not a drop
+ * (engine.consumed counts it); a retired cell's element is gone, and so is its
+ * series, as an exporter drops a deleted bridge's.
+ */
+const SKIP = (d: CounterDesc): boolean => d.retired === true || (d.name === 'drops' && d.labels.reason === 'consumed');
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
@@ -54,6 +58,7 @@ export function uncatalogued(name: string): MetricSpec {
 class Layout {
   /** How far desc has been looked at. */
   seen = 0;
+  constructor(readonly epoch: number) {}
   /** Cells by Prometheus name, so one family reads only its own cells. */
   readonly families = new Map<string, { scalars: Cell[]; hists: Cell[] }>();
   readonly uncatalogued = new Set<string>();
@@ -108,7 +113,8 @@ export class StatsReader {
 
   private layout(s: Stats): Layout {
     let l = this.layouts.get(s);
-    if (!l) this.layouts.set(s, (l = new Layout()));
+    // Cells retired since: laid out afresh (a del-br, not a scrape's cost).
+    if (!l || l.epoch !== s.epoch) this.layouts.set(s, (l = new Layout(s.epoch)));
     l.update(s.desc);
     return l;
   }

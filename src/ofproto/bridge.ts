@@ -206,6 +206,7 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
       throw new Error(`bridge ${this.name}: bad ofport ${ofport}`);
     }
     const port = gone ?? this.engine.addPort(this, name);
+    if (gone) this.engine.stats.retire({ node: this.node, element: this.name, port: name }, false);
     const op = new OvsPort(name, ofport, port, cfg);
     op.created = this.engine.now;
     this.byOfport.set(ofport, op);
@@ -218,7 +219,7 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
     return op;
   }
 
-  /** ovs-vsctl del-port: the port stops carrying traffic and its fdb entries go. */
+  /** ovs-vsctl del-port: the port stops carrying traffic, its fdb entries go, and its series leave /metrics. */
   delOvsPort(name: string): void {
     const op = this.byName.get(name);
     if (!op || op.ofport === OFPP.LOCAL) throw new Error(`bridge ${this.name} has no port ${name}`);
@@ -229,6 +230,7 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
     this.fdb.flushPort(op.ofport);
     op.port.up = false;
     this.ofportUsage.set(op.ofport, this.now());
+    this.engine.stats.retire({ node: this.node, element: this.name, port: name });
     if (!op.plugged) this.deleted.push(op);
     this.xdeps?.portChanged(op.ofport);
   }

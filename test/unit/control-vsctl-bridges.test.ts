@@ -14,6 +14,7 @@ import { buildFrame } from '../../src/wire/frame.js';
 import { ip } from '../../src/control/ip-commands.js';
 import { OvsBridge } from '../../src/ofproto/bridge.js';
 import type { CommandFamily } from '../../src/control/command.js';
+import { registerCollectors } from '../../src/metrics/collectors.js';
 import { ControlError, type CommandResponse } from '../../src/control/protocol.js';
 
 const A = 'fa:16:3e:00:00:0a', B = 'fa:16:3e:00:00:0b';
@@ -28,6 +29,10 @@ test('add-br and del-br reach the datapath ports, the root namespace and forward
   const dpif = (): string[] => run(appctl, 'dpif/show', 'w07').split('\n').filter((l) => /^ {2}\S|^ {4}dpe-/.test(l)).map((l) => l.trim());
   const link = (name: string): string | undefined => run(ip, 'w07', 'link').split('\n').find((l) => new RegExp(`^\\d+: ${name}[:@]`).test(l));
   const internal = (br: string, p: string): string[] => ['--', 'add-port', 'w07', br, p, '--', 'set', 'w07', 'Interface', p, 'type=internal'];
+  // What /metrics would export for a bridge: its series (ports', drops', the fast path's), by family, with their values.
+  const metrics = registerCollectors({ engine: emu.engine, processMetrics: false, threadBusy: false });
+  const series = (element: string): string[] =>
+    [...metrics.read().values()].flatMap((f) => [...f.scalars.values()].filter((x) => x.labels.element === element).map((x) => `${f.spec.name}{${x.labels.port ?? x.labels.reason ?? ''}} ${x.value}`));
 
   run(vsctl, 'add-br', 'w07', 'dpe-ab1', ...internal('dpe-ab1', 'dpe-ap1'), ...internal('dpe-ab1', 'dpe-ap2'));
   // The datapath's ports 1-5 are the topology's: the bridge's own device first (ofproto_create), then its ports.
@@ -43,12 +48,16 @@ test('add-br and del-br reach the datapath ports, the root namespace and forward
   const frame = buildFrame({ src: A, dst: B, ip: { src: '192.0.2.1', dst: '192.0.2.2', ttl: 64, id: 1 }, udp: { sport: 1, dport: 2, payload: 8 } });
   emu.engine.inject(emu.engine.pool.allocFrom(frame)!, br.portByName('dpe-ap1')!.port);
   assert.match(run(ofctl, 'dump-ports', 'w07', 'dpe-ab1', 'dpe-ap2'), /tx pkts=1,/);
+  assert.ok(series('dpe-ab1').includes('dpemu_port_tx_packets_total{dpe-ap2} 1'), series('dpe-ab1').join('\n'));
   assert.match(run(appctl, 'fdb/show', 'w07', 'dpe-ab1'), new RegExp(`^ +1 +0 +${A} +\\d+$`, 'm'));
 
   run(vsctl, 'del-br', 'w07', 'dpe-ab1');
   assert.deepEqual(dpif(), ['br-int:', 'br-tun:']);
   for (const d of ['dpe-ab1', 'dpe-ap1', 'dpe-ap2']) assert.equal(link(d), undefined, d);
   assert.equal(emu.engine.elements.some((e) => e instanceof OvsBridge && e.name === 'dpe-ab1'), false);
+  // Its series go with it, as an exporter drops a deleted bridge's; the topology's bridges keep theirs.
+  assert.deepEqual(series('dpe-ab1'), []);
+  assert.notDeepEqual(series('br-int'), []);
   assert.throws(() => ofctl.run({ emu, invalidate: () => {} }, ['dump-flows', 'w07', 'dpe-ab1']), (e: unknown) => e instanceof ControlError && /dpe-ab1 is not a bridge or a socket/.test(e.stderr));
 
   // Its name again: a new bridge (no flow, no MAC of the old one), the lowest free datapath port, the next ifindex.
@@ -57,4 +66,6 @@ test('add-br and del-br reach the datapath ports, the root namespace and forward
   assert.match(link('dpe-ab1')!, /^14: dpe-ab1: /);
   assert.equal(run(ofctl, 'dump-flows', 'w07', 'dpe-ab1'), 'NXST_FLOW reply (xid=0x4):\n');
   assert.doesNotMatch(run(appctl, 'fdb/show', 'w07', 'dpe-ab1'), new RegExp(A));
+  // The new bridge's series start from 0.
+  assert.ok(series('dpe-ab1').includes('dpemu_port_tx_packets_total{dpe-ab1} 0'), series('dpe-ab1').join('\n'));
 });

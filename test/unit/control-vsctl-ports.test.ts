@@ -14,6 +14,7 @@ import { buildFrame } from '../../src/wire/frame.js';
 import { ip } from '../../src/control/ip-commands.js';
 import type { CommandFamily } from '../../src/control/command.js';
 import type { CommandResponse } from '../../src/control/protocol.js';
+import { registerCollectors } from '../../src/metrics/collectors.js';
 
 const VM = 'fa:16:3e:b2:ef:af', QR = 'fa:16:3e:06:d8:7b';
 
@@ -26,6 +27,10 @@ test('add-port and del-port reach the datapath ports, the root namespace, NORMAL
   };
   const dpif = (): string[] => run(appctl, 'dpif/show', 'w07').split('\n').filter((l) => /^ {4}\S/.test(l)).map((l) => l.trim());
   const link = (name: string): string | undefined => run(ip, 'w07', 'link').split('\n').find((l) => new RegExp(`^\\d+: ${name}[:@]`).test(l));
+  // The port's series in /metrics (dpemu_port_*), as an exporter reads them.
+  const metrics = registerCollectors({ engine: emu.engine, processMetrics: false, threadBusy: false });
+  const portSeries = (port: string): string[] =>
+    [...metrics.read().values()].flatMap((f) => [...f.scalars.values()].filter((x) => x.labels.element === 'br-int' && x.labels.port === port).map((x) => `${f.spec.name} ${x.value}`));
   const before = dpif();
   assert.ok(before.includes('qvo2ab77d0f-99 41/3: (system)') && before.includes('vxlan-0ace6b9c 5/5: (vxlan: key=flow, local_ip=10.206.107.238, remote_ip=10.206.107.156)'), before.join('\n'));
 
@@ -45,10 +50,13 @@ test('add-port and del-port reach the datapath ports, the root namespace, NORMAL
   assert.equal(rx(), '1');
   run(vsctl, 'del-port', 'w07', 'dpe-vp1', '--', 'add-port', 'w07', 'br-int', 'dpe-vp1', '--', 'set', 'w07', 'Interface', 'dpe-vp1', 'type=internal');
   assert.equal(rx(), '1', 'deleted and added in one transaction: the same port');
+  assert.ok(portSeries('dpe-vp1').includes('dpemu_port_rx_packets_total 1'), portSeries('dpe-vp1').join('\n'));
   run(vsctl, 'del-port', 'w07', 'dpe-vp1');
   assert.equal(link('dpe-vp1'), undefined);
+  assert.deepEqual(portSeries('dpe-vp1'), [], 'a deleted port has no series');
   run(vsctl, 'add-port', 'w07', 'br-int', 'dpe-vp1', '--', 'set', 'w07', 'Interface', 'dpe-vp1', 'type=internal');
   assert.equal(rx(), '0');
+  assert.ok(portSeries('dpe-vp1').includes('dpemu_port_rx_packets_total 0'), portSeries('dpe-vp1').join('\n'));
   assert.match(link('dpe-vp1')!, /^13: dpe-vp1: /);
   run(vsctl, 'del-port', 'w07', 'dpe-vp1');
   run(vsctl, 'add-port', 'w07', 'br-int', 'dpe-vp3', '--', 'set', 'w07', 'Interface', 'dpe-vp3', 'type=internal');
@@ -64,6 +72,8 @@ test('add-port and del-port reach the datapath ports, the root namespace, NORMAL
 
   // Deleted: its MACs go, the flows stay and output nowhere, the device stays (no master), the others keep their numbers.
   run(vsctl, 'del-port', 'w07', 'br-int', 'qvo2ab77d0f-99');
+  assert.deepEqual(portSeries('qvo2ab77d0f-99'), []);
+  assert.notDeepEqual(portSeries('patch-tun'), [], 'the other ports keep theirs');
   assert.doesNotMatch(run(appctl, 'fdb/show', 'w07', 'br-int'), new RegExp(VM));
   assert.notEqual(trace(`in_port=40,dl_src=${QR},dl_dst=${VM}`), '3');
   assert.equal(trace(`in_port=1,dl_vlan=10,dl_src=fa:16:3f:6e:1c:a9,dl_dst=${VM}`), 'drop');
@@ -75,6 +85,7 @@ test('add-port and del-port reach the datapath ports, the root namespace, NORMAL
   run(vsctl, 'add-port', 'w07', 'br-int', 'qvo2ab77d0f-99', 'tag=10');
   assert.ok(dpif().includes('qvo2ab77d0f-99 6/3: (system)'), dpif().join('\n'));
   assert.match(link('qvo2ab77d0f-99')!, / master ovs-system state UP /);
+  assert.notDeepEqual(portSeries('qvo2ab77d0f-99'), []);
   trace(`in_port=6,dl_src=${VM},dl_dst=${QR}`);
   assert.equal(trace(`in_port=40,dl_src=${QR},dl_dst=${VM}`), '3');
 });
