@@ -7,32 +7,20 @@
 // and nothing left of it once deleted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildEmulator } from '../../src/topology/builder.js';
-import { loadTopologyOrThrow } from '../../src/topology/loader.js';
 import { appctl, ofctl, vsctl } from '../../src/control/ovs-commands.js';
+import { seedControl } from '../helpers/seed-control.js';
 import { buildFrame } from '../../src/wire/frame.js';
-import { ip } from '../../src/control/ip-commands.js';
 import { OvsBridge } from '../../src/ofproto/bridge.js';
-import type { CommandFamily } from '../../src/control/command.js';
-import { registerCollectors } from '../../src/metrics/collectors.js';
-import { ControlError, type CommandResponse } from '../../src/control/protocol.js';
+import { ControlError } from '../../src/control/protocol.js';
 
 const A = 'fa:16:3e:00:00:0a', B = 'fa:16:3e:00:00:0b';
 
 test('add-br and del-br reach the datapath ports, the root namespace and forwarding; del-br leaves nothing of the bridge', () => {
-  const emu = buildEmulator(loadTopologyOrThrow('configs/seed-dvr-snat.yaml'));
-  const run = (f: CommandFamily, ...argv: string[]): string => {
-    const r = f.run({ emu, invalidate: () => {} }, argv) as CommandResponse;
-    assert.equal(r.exit, 0, `${argv.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  };
+  const { emu, run, link, series: matching } = seedControl();
   const dpif = (): string[] => run(appctl, 'dpif/show', 'w07').split('\n').filter((l) => /^ {2}\S|^ {4}dpe-/.test(l)).map((l) => l.trim());
-  const link = (name: string): string | undefined => run(ip, 'w07', 'link').split('\n').find((l) => new RegExp(`^\\d+: ${name}[:@]`).test(l));
   const internal = (br: string, p: string): string[] => ['--', 'add-port', 'w07', br, p, '--', 'set', 'w07', 'Interface', p, 'type=internal'];
   // What /metrics would export for a bridge: its series (ports', drops', the fast path's), by family, with their values.
-  const metrics = registerCollectors({ engine: emu.engine, processMetrics: false, threadBusy: false });
-  const series = (element: string): string[] =>
-    [...metrics.read().values()].flatMap((f) => [...f.scalars.values()].filter((x) => x.labels.element === element).map((x) => `${f.spec.name}{${x.labels.port ?? x.labels.reason ?? ''}} ${x.value}`));
+  const series = (element: string): string[] => matching({ element }).map((x) => `${x.name}{${x.labels.port ?? x.labels.reason ?? ''}} ${x.value}`);
 
   run(vsctl, 'add-br', 'w07', 'dpe-ab1', ...internal('dpe-ab1', 'dpe-ap1'), ...internal('dpe-ab1', 'dpe-ap2'));
   // The datapath's ports 1-5 are the topology's: the bridge's own device first (ofproto_create), then its ports.

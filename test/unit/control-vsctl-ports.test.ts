@@ -7,30 +7,17 @@
 // deleted port forgotten, and flows that name it outputting nowhere.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildEmulator } from '../../src/topology/builder.js';
-import { loadTopologyOrThrow } from '../../src/topology/loader.js';
 import { appctl, ofctl, vsctl } from '../../src/control/ovs-commands.js';
+import { seedControl } from '../helpers/seed-control.js';
 import { buildFrame } from '../../src/wire/frame.js';
-import { ip } from '../../src/control/ip-commands.js';
-import type { CommandFamily } from '../../src/control/command.js';
-import type { CommandResponse } from '../../src/control/protocol.js';
-import { registerCollectors } from '../../src/metrics/collectors.js';
 
 const VM = 'fa:16:3e:b2:ef:af', QR = 'fa:16:3e:06:d8:7b';
 
 test('add-port and del-port reach the datapath ports, the root namespace, NORMAL\'s MACs and the flows that name the port', () => {
-  const emu = buildEmulator(loadTopologyOrThrow('configs/seed-dvr-snat.yaml'));
-  const run = (f: CommandFamily, ...argv: string[]): string => {
-    const r = f.run({ emu, invalidate: () => {} }, argv) as CommandResponse;
-    assert.equal(r.exit, 0, `${argv.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  };
+  const { emu, run, link, series } = seedControl();
   const dpif = (): string[] => run(appctl, 'dpif/show', 'w07').split('\n').filter((l) => /^ {4}\S/.test(l)).map((l) => l.trim());
-  const link = (name: string): string | undefined => run(ip, 'w07', 'link').split('\n').find((l) => new RegExp(`^\\d+: ${name}[:@]`).test(l));
   // The port's series in /metrics (dpemu_port_*), as an exporter reads them.
-  const metrics = registerCollectors({ engine: emu.engine, processMetrics: false, threadBusy: false });
-  const portSeries = (port: string): string[] =>
-    [...metrics.read().values()].flatMap((f) => [...f.scalars.values()].filter((x) => x.labels.element === 'br-int' && x.labels.port === port).map((x) => `${f.spec.name} ${x.value}`));
+  const portSeries = (port: string): string[] => series({ element: 'br-int', port }).map((x) => `${x.name} ${x.value}`);
   const before = dpif();
   assert.ok(before.includes('qvo2ab77d0f-99 41/3: (system)') && before.includes('vxlan-0ace6b9c 5/5: (vxlan: key=flow, local_ip=10.206.107.238, remote_ip=10.206.107.156)'), before.join('\n'));
 
