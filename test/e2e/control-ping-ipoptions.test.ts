@@ -32,15 +32,7 @@ const tag = uniqueTag();
 const ns = (r: string) => `dpe-${tag}-${r}`;
 
 /** A veth from `a` (named `an` there) to `b` (named `bn`). */
-function veth(i: number, a: string, an: string, b: string, bn: string): void {
-  const l = `dpe${tag}${i}l`, r = `dpe${tag}${i}r`;
-  real.ownLink(l);
-  sh('ip', ['link', 'add', l, 'type', 'veth', 'peer', 'name', r]);
-  sh('ip', ['link', 'set', l, 'netns', a, 'name', an]);
-  sh('ip', ['link', 'set', r, 'netns', b, 'name', bn]);
-  sh('ip', ['-n', a, 'link', 'set', an, 'up']);
-  sh('ip', ['-n', b, 'link', 'set', bn, 'up']);
-}
+const veth = (i: number, a: string, an: string, b: string, bn: string): void => real.veth(`dpe${tag}${i}`, a, an, b, bn);
 
 const inNs = (n: string, cmd: string[]) => sh('ip', ['netns', 'exec', n, ...cmd]);
 

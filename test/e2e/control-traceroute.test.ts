@@ -91,15 +91,7 @@ before(async () => {
     real.addNetns(ns(n));
     sh('ip', ['netns', 'exec', ns(n), 'sysctl', '-qw', 'net.ipv4.icmp_ratelimit=0', 'net.ipv6.conf.all.disable_ipv6=1']);
   }
-  const link = (x: string, xDev: string, y: string, yDev: string, i: number): void => {
-    const va = `dpe${tag}${i}a`, vb = `dpe${tag}${i}b`;
-    real.ownLink(va);
-    sh('ip', ['link', 'add', va, 'type', 'veth', 'peer', 'name', vb]);
-    sh('ip', ['link', 'set', va, 'netns', ns(x), 'name', xDev]);
-    sh('ip', ['link', 'set', vb, 'netns', ns(y), 'name', yDev]);
-    sh('ip', ['-n', ns(x), 'link', 'set', xDev, 'up']);
-    sh('ip', ['-n', ns(y), 'link', 'set', yDev, 'up']);
-  };
+  const link = (x: string, xDev: string, y: string, yDev: string, i: number): void => real.veth(`dpe${tag}${i}`, ns(x), xDev, ns(y), yDev);
   link('a', 'qr-trace', 'r1', 'eth0', 1);
   link('r1', 'eth1', 'r2', 'eth0', 2);
   link('r2', 'eth1', 'b', 'eth0', 3);

@@ -57,6 +57,20 @@ export class KernelObjects {
     return name;
   }
 
+  /**
+   * A veth pair made as `tmp`a/`tmp`b (owned, deleted at cleanup), its ends
+   * moved into namespaces `a` and `b` as `aDev` and `bDev`, up, with `mtu`
+   * on both when given.
+   */
+  veth(tmp: string, a: string, aDev: string, b: string, bDev: string, mtu?: string): void {
+    const ta = `${tmp}a`, tb = `${tmp}b`;
+    this.ownLink(ta);
+    sh('ip', ['link', 'add', ta, 'type', 'veth', 'peer', 'name', tb]);
+    sh('ip', ['link', 'set', ta, 'netns', a, 'name', aDev]);
+    sh('ip', ['link', 'set', tb, 'netns', b, 'name', bDev]);
+    for (const [n, dev] of [[a, aDev], [b, bDev]] as const) sh('ip', ['-n', n, 'link', 'set', dev, ...(mtu ? ['mtu', mtu] : []), 'up']);
+  }
+
   /** Remember a namespace or link something else created, for cleanup. */
   ownNetns(name: string): void {
     this.netns.add(name);

@@ -86,14 +86,7 @@ before(async () => {
     real.addNetns(ns(n));
     sh('ip', ['netns', 'exec', ns(n), 'sysctl', '-qw', 'net.ipv4.icmp_ratelimit=0', 'net.ipv6.conf.all.disable_ipv6=1']);
   }
-  const link = (x: string, xDev: string, y: string, yDev: string, i: number, mtu?: string): void => {
-    const va = `dpe${tag}${i}a`, vb = `dpe${tag}${i}b`;
-    real.ownLink(va);
-    sh('ip', ['link', 'add', va, 'type', 'veth', 'peer', 'name', vb]);
-    sh('ip', ['link', 'set', va, 'netns', ns(x), 'name', xDev]);
-    sh('ip', ['link', 'set', vb, 'netns', ns(y), 'name', yDev]);
-    for (const [n, dev] of [[x, xDev], [y, yDev]]) sh('ip', ['-n', ns(n!), 'link', 'set', dev!, ...(mtu ? ['mtu', mtu] : []), 'up']);
-  };
+  const link = (x: string, xDev: string, y: string, yDev: string, i: number, mtu?: string): void => real.veth(`dpe${tag}${i}`, ns(x), xDev, ns(y), yDev, mtu);
   link('a', 'qr-pmtu', 'r1', 'eth0', 1);
   link('r1', 'eth1', 'r2', 'eth0', 2, '1400');
   link('r2', 'eth1', 'b', 'eth0', 3);
