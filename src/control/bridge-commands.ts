@@ -24,6 +24,7 @@ import { type CommandFamily } from './command.js';
 import { ControlError, ok } from './protocol.js';
 import { linuxBridges, mustNamespace, mustNode } from './resolve.js';
 import { isHypervisor, rootView } from './root-netns.js';
+import { NUD } from '../netns/neighbour.js';
 
 /** bridge.c's usage, printed (exit 255) for no object or `help`. */
 const BRIDGE_USAGE = `Usage: bridge [ OPTIONS ] OBJECT { COMMAND | help }
@@ -174,7 +175,7 @@ function fdbShow(v: View, o: Opts, args: string[]): string {
     if (isBridge) bridgeRows(l.name, undefined);
   }
   // print_fdb's filters: vlan (no entry has one), state, dynamic.
-  const shown = rows.filter((r) => !vlan && (!state || (state & (r.permanent ? NUD_PERMANENT : NUD_REACHABLE))) && !(dynamic && r.permanent));
+  const shown = rows.filter((r) => !vlan && (!state || (state & (r.permanent ? NUD.PERMANENT : NUD.REACHABLE))) && !(dynamic && r.permanent));
   if (o.json) {
     return jsonDump(shown.map((r): JsonObject => ({
       mac: r.mac,
@@ -189,14 +190,12 @@ function fdbShow(v: View, o: Opts, args: string[]): string {
   return shown.map((r) => `${r.mac} ${devLink ? '' : `dev ${r.dev} `}${o.stats && r.used !== undefined ? `used ${r.used}/${r.updated} ` : ''}${r.self ? 'self ' : ''}${r.master ? `master ${r.master} ` : ''}${r.permanent ? 'permanent' : ''}\n`).join('');
 }
 
-const NUD_REACHABLE = 0x02, NUD_NOARP = 0x40, NUD_PERMANENT = 0x80, NUD_STALE = 0x04;
-
 /** state_a2n: a name (a prefix of it) or a number. */
 function stateFilter(s: string): number {
-  if (matches(s, 'permanent')) return NUD_PERMANENT;
-  if (matches(s, 'static') || matches(s, 'temp')) return NUD_NOARP;
-  if (matches(s, 'stale')) return NUD_STALE;
-  if (matches(s, 'reachable') || matches(s, 'dynamic')) return NUD_REACHABLE;
+  if (matches(s, 'permanent')) return NUD.PERMANENT;
+  if (matches(s, 'static') || matches(s, 'temp')) return NUD.NOARP;
+  if (matches(s, 'stale')) return NUD.STALE;
+  if (matches(s, 'reachable') || matches(s, 'dynamic')) return NUD.REACHABLE;
   if (s === 'all') return ~0;
   if (/^(0x[0-9a-f]+|0[0-7]*|[1-9]\d*)$/i.test(s)) return Number(s.startsWith('0') && !/^0x/i.test(s) ? parseInt(s, 8) : s);
   throw new ControlError(`Error: argument "${s}" is wrong: invalid state`, 255);
