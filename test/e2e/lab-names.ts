@@ -60,12 +60,12 @@ export class KernelObjects {
   /**
    * A veth pair made as `tmp`a/`tmp`b (owned, deleted at cleanup), its ends
    * moved into namespaces `a` and `b` as `aDev` and `bDev`, up, with `mtu`
-   * on both when given.
+   * on both and `aMac` on `aDev` when given.
    */
-  veth(tmp: string, a: string, aDev: string, b: string, bDev: string, mtu?: string): void {
+  veth(tmp: string, a: string, aDev: string, b: string, bDev: string, { mtu, aMac }: { mtu?: string; aMac?: string } = {}): void {
     const ta = `${tmp}a`, tb = `${tmp}b`;
     this.ownLink(ta);
-    sh('ip', ['link', 'add', ta, 'type', 'veth', 'peer', 'name', tb]);
+    sh('ip', ['link', 'add', ta, ...(aMac ? ['address', aMac] : []), 'type', 'veth', 'peer', 'name', tb]);
     sh('ip', ['link', 'set', ta, 'netns', a, 'name', aDev]);
     sh('ip', ['link', 'set', tb, 'netns', b, 'name', bDev]);
     for (const [n, dev] of [[a, aDev], [b, bDev]] as const) sh('ip', ['-n', n, 'link', 'set', dev, ...(mtu ? ['mtu', mtu] : []), 'up']);
