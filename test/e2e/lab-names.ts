@@ -79,6 +79,14 @@ export class KernelObjects {
     this.links.add(name);
   }
 
+  /** Delete namespaces and links something else made (a daemon, whatever it got to), by exact name. */
+  static remove(netns: readonly string[], links: readonly string[]): void {
+    const objs = new KernelObjects();
+    for (const n of netns) objs.ownNetns(n);
+    for (const l of links) objs.ownLink(l);
+    objs.cleanup();
+  }
+
   cleanup(): void {
     for (const l of this.links) tryRun('ip', ['link', 'del', 'dev', l]);
     for (const n of this.netns) tryRun('ip', ['netns', 'del', n]);
