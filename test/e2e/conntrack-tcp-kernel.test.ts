@@ -85,9 +85,8 @@ class KernelSide {
     const c = objs.addNetns(`dpe-${tag}-${mode}c`), s = objs.addNetns(`dpe-${tag}-${mode}s`);
     for (const ns of [this.r, c, s]) sh('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
     const ri = `dpe-${tag}-${mode}i`, ro = `dpe-${tag}-${mode}o`, ci = `dpe-${tag}-${mode}a`, so = `dpe-${tag}-${mode}b`;
-    sh('ip', ['-n', this.r, 'link', 'add', ri, 'address', MAC.ri, 'type', 'veth', 'peer', 'name', ci, 'netns', c]);
-    sh('ip', ['-n', this.r, 'link', 'add', ro, 'address', MAC.ro, 'type', 'veth', 'peer', 'name', so, 'netns', s]);
-    for (const [ns, dev] of [[this.r, ri], [this.r, ro], [c, ci], [s, so]] as const) sh('ip', ['-n', ns, 'link', 'set', dev, 'up']);
+    objs.veth(`dpe${tag}${mode}i`, this.r, ri, c, ci, { aMac: MAC.ri });
+    objs.veth(`dpe${tag}${mode}o`, this.r, ro, s, so, { aMac: MAC.ro });
     const ip = (...a: string[]) => sh('ip', ['-n', this.r, ...a]);
     ip('addr', 'add', `${ROUTER_IN}/24`, 'dev', ri);
     ip('addr', 'add', `${ROUTER_OUT}/24`, 'dev', ro);

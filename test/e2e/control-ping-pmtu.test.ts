@@ -40,16 +40,10 @@ before(async () => {
   const ns = ['ma', 'm1', 'm2', 'm3', 'mh'].map((r) => real.addNetns(`dpe-${tag}-${r}`));
   const addrs = [['192.168.1.1/24', '192.168.1.6/24'], ['10.0.1.1/30', '10.0.1.2/30'], ['10.0.2.1/30', '10.0.2.2/30'], ['203.0.113.1/24', '203.0.113.8/24']];
   for (let i = 0; i < 4; i++) {
-    const l = `dpe${tag}${i}l`, r = `dpe${tag}${i}r`;
-    real.ownLink(l);
-    sh('ip', ['link', 'add', l, 'type', 'veth', 'peer', 'name', r]);
     const left = i === 0 ? QR_DEV : 'eth1';
-    sh('ip', ['link', 'set', l, 'netns', ns[i]!, 'name', left]);
-    sh('ip', ['link', 'set', r, 'netns', ns[i + 1]!, 'name', 'eth0']);
+    real.veth(`dpe${tag}${i}`, ns[i]!, left, ns[i + 1]!, 'eth0');
     sh('ip', ['-n', ns[i]!, 'addr', 'add', addrs[i]![0]!, 'dev', left]);
     sh('ip', ['-n', ns[i + 1]!, 'addr', 'add', addrs[i]![1]!, 'dev', 'eth0']);
-    sh('ip', ['-n', ns[i]!, 'link', 'set', left, 'up']);
-    sh('ip', ['-n', ns[i + 1]!, 'link', 'set', 'eth0', 'up']);
   }
   for (const n of ns.slice(1, 4)) sh('ip', ['netns', 'exec', n, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
   sh('ip', ['-n', ns[0]!, 'route', 'add', '203.0.113.0/24', 'via', '192.168.1.6']);

@@ -34,15 +34,9 @@ before(async () => {
   // as the qr- port), B the VM (192.168.1.7); nothing answers 192.168.1.99, no route leaves the subnet.
   real.addNetns(nsA);
   real.addNetns(nsB);
-  const va = `dpe${tag}a`, vb = `dpe${tag}b`;
-  real.ownLink(va);
-  sh('ip', ['link', 'add', va, 'type', 'veth', 'peer', 'name', vb]);
-  sh('ip', ['link', 'set', va, 'netns', nsA, 'name', QR_DEV]);
-  sh('ip', ['link', 'set', vb, 'netns', nsB, 'name', 'eth0']);
+  real.veth(`dpe${tag}`, nsA, QR_DEV, nsB, 'eth0');
   sh('ip', ['-n', nsA, 'addr', 'add', '192.168.1.1/24', 'dev', QR_DEV]);
   sh('ip', ['-n', nsB, 'addr', 'add', '192.168.1.7/24', 'dev', 'eth0']);
-  sh('ip', ['-n', nsA, 'link', 'set', QR_DEV, 'up']);
-  sh('ip', ['-n', nsB, 'link', 'set', 'eth0', 'up']);
 });
 
 after(async () => {

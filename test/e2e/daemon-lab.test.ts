@@ -40,12 +40,7 @@ let d: DaemonProcess | null = null;
 after(() => {
   if (d && d.exitCode === null) d.child.kill('SIGKILL');
   // By exact name, whatever the daemon managed to do.
-  const objs = new KernelObjects();
-  objs.ownNetns(nsA);
-  objs.ownNetns(nsB);
-  objs.ownLink(devA);
-  objs.ownLink(devB);
-  objs.cleanup();
+  KernelObjects.remove([nsA, nsB], [devA, devB]);
   rmSync(dir, { recursive: true, force: true });
 });
 

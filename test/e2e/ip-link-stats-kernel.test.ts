@@ -36,12 +36,10 @@ before(() => {
     // No IPv6: its router solicitations and MLD reports would add frames the test does not send.
     sh('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
   }
-  sh('ip', ['-n', k1, 'link', 'add', 'dpe-a', 'type', 'veth', 'peer', 'name', 'dpe-b', 'netns', k2]);
+  objs.veth(`dpe${tag}`, k1, 'dpe-a', k2, 'dpe-b');
   sh('ip', ['-n', k1, 'addr', 'add', '192.0.2.1/24', 'dev', 'dpe-a']);
   sh('ip', ['-n', k2, 'addr', 'add', '192.0.2.2/24', 'dev', 'dpe-b']);
   sh('ip', ['-n', k2, 'neigh', 'add', '192.0.2.9', 'lladdr', OTHER, 'dev', 'dpe-b']);
-  sh('ip', ['-n', k1, 'link', 'set', 'dpe-a', 'up']);
-  sh('ip', ['-n', k2, 'link', 'set', 'dpe-b', 'up']);
 });
 
 after(() => objs.cleanup());

@@ -49,11 +49,8 @@ before(() => {
   // No IPv6: its multicast entries (ff02::16 NOARP) would list in the kernel only.
   sh('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1']);
   sh('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.default.disable_ipv6=1']);
-  sh('ip', ['-n', ns, 'link', 'add', DEVS[0]!, 'type', 'veth', 'peer', 'name', DEVS[1]!]);
-  DEVS.forEach((d, i) => {
-    sh('ip', ['-n', ns, 'link', 'set', d, 'up']);
-    model.addLink({ name: d, kind: 'ether', mac: i + 1, up: true });
-  });
+  objs.veth(`dpe${tag}`, ns, DEVS[0]!, ns, DEVS[1]!);
+  DEVS.forEach((d, i) => model.addLink({ name: d, kind: 'ether', mac: i + 1, up: true }));
   for (const line of SETUP.split('\n')) sh('ip', ['-n', ns, ...line.split(' ').slice(1)]);
   runCommands(model, SETUP);
 });

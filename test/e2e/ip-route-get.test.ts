@@ -77,9 +77,7 @@ before(() => {
   objs.addNetns(ns);
   for (const d of DEVS) {
     const peer = d.replace(/.$/, (c) => String.fromCharCode(c.charCodeAt(0) + 1));
-    sh('ip', ['-n', ns, 'link', 'add', d, 'type', 'veth', 'peer', 'name', peer]);
-    sh('ip', ['-n', ns, 'link', 'set', d, 'up']);
-    sh('ip', ['-n', ns, 'link', 'set', peer, 'up']);
+    objs.veth(`dpe${tag}${d.slice(-1)}`, ns, d, ns, peer);
     model.addLink({ name: d, kind: 'ether', mac: DEVS.indexOf(d) + 1, up: true });
   }
   for (const [k, v] of SYSCTLS) {

@@ -31,12 +31,7 @@ export class UniqueLab {
 
   /** Delete what the daemon may have left (after a crash or SIGKILL), by exact name, and the file. */
   cleanup(): void {
-    const objs = new KernelObjects();
-    objs.ownNetns(this.nsVm);
-    objs.ownNetns(this.nsInet);
-    objs.ownLink(this.tapVm);
-    objs.ownLink(this.tapInet);
-    objs.cleanup();
+    KernelObjects.remove([this.nsVm, this.nsInet], [this.tapVm, this.tapInet]);
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

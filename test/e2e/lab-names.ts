@@ -60,12 +60,12 @@ export class KernelObjects {
   /**
    * A veth pair made as `tmp`a/`tmp`b (owned, deleted at cleanup), its ends
    * moved into namespaces `a` and `b` as `aDev` and `bDev`, up, with `mtu`
-   * on both when given.
+   * on both and `aMac` on `aDev` when given.
    */
-  veth(tmp: string, a: string, aDev: string, b: string, bDev: string, mtu?: string): void {
+  veth(tmp: string, a: string, aDev: string, b: string, bDev: string, { mtu, aMac }: { mtu?: string; aMac?: string } = {}): void {
     const ta = `${tmp}a`, tb = `${tmp}b`;
     this.ownLink(ta);
-    sh('ip', ['link', 'add', ta, 'type', 'veth', 'peer', 'name', tb]);
+    sh('ip', ['link', 'add', ta, ...(aMac ? ['address', aMac] : []), 'type', 'veth', 'peer', 'name', tb]);
     sh('ip', ['link', 'set', ta, 'netns', a, 'name', aDev]);
     sh('ip', ['link', 'set', tb, 'netns', b, 'name', bDev]);
     for (const [n, dev] of [[a, aDev], [b, bDev]] as const) sh('ip', ['-n', n, 'link', 'set', dev, ...(mtu ? ['mtu', mtu] : []), 'up']);
@@ -77,6 +77,14 @@ export class KernelObjects {
   }
   ownLink(name: string): void {
     this.links.add(name);
+  }
+
+  /** Delete namespaces and links something else made (a daemon, whatever it got to), by exact name. */
+  static remove(netns: readonly string[], links: readonly string[]): void {
+    const objs = new KernelObjects();
+    for (const n of netns) objs.ownNetns(n);
+    for (const l of links) objs.ownLink(l);
+    objs.cleanup();
   }
 
   cleanup(): void {

@@ -35,11 +35,8 @@ before(() => {
   // ageing_time in centiseconds: nothing ages during the test.
   ip('link', 'add', 'br0', 'type', 'bridge', 'ageing_time', '100000', 'stp_state', '0');
   for (let i = 0; i < PORTS; i++) {
-    ip('link', 'add', `p${i}o`, 'type', 'veth', 'peer', 'name', `p${i}b`);
-    ip('link', 'set', `p${i}b`, 'address', PORT_MACS[i]!);
+    objs.veth(`dpe${tag}${i}`, ns, `p${i}b`, ns, `p${i}o`, { aMac: PORT_MACS[i]! });
     ip('link', 'set', `p${i}b`, 'master', 'br0');
-    ip('link', 'set', `p${i}o`, 'up');
-    ip('link', 'set', `p${i}b`, 'up');
   }
   ip('link', 'set', 'br0', 'up');
 });

@@ -55,10 +55,8 @@ before(() => {
     objs.addNetns(ns);
     sh('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
   }
-  sh('ip', ['-n', k1, 'link', 'add', 'dpe-a', 'type', 'veth', 'peer', 'name', 'dpe-b', 'netns', k2]);
+  objs.veth(`dpe${tag}`, k1, 'dpe-a', k2, 'dpe-b');
   sh('ip', ['-n', k1, 'addr', 'add', '192.0.2.1/24', 'dev', 'dpe-a']);
-  sh('ip', ['-n', k1, 'link', 'set', 'dpe-a', 'up']);
-  sh('ip', ['-n', k2, 'link', 'set', 'dpe-b', 'up']);
   for (const r of RULES) sh('ip', ['netns', 'exec', k1, 'iptables', ...r]);
 });
 
@@ -145,9 +143,8 @@ test('pinging its own address, an address nobody answers, and itself with lo dow
 test('REJECT in INPUT of its own echo request: port unreachable from its own address to itself, through lo, as in the kernel', { timeout: 30_000 }, () => {
   const k3 = objs.addNetns(`dpe-${tag}-l3`);
   const reject = [['-A', 'INPUT', '-p', 'icmp', '--icmp-type', 'echo-request', '-j', 'REJECT'], ['-A', 'INPUT', '-p', 'icmp']];
-  sh('ip', ['-n', k3, 'link', 'add', 'dpe-c', 'type', 'veth', 'peer', 'name', 'dpe-d']);
+  objs.veth(`dpe${tag}c`, k3, 'dpe-c', k3, 'dpe-d');
   sh('ip', ['-n', k3, 'addr', 'add', '192.0.2.1/24', 'dev', 'dpe-c']);
-  for (const d of ['dpe-c', 'dpe-d']) sh('ip', ['-n', k3, 'link', 'set', d, 'up']);
   for (const r of reject) sh('ip', ['netns', 'exec', k3, 'iptables', ...r]);
   const k = tryRun('ip', ['netns', 'exec', k3, 'ping', '-n', '-c', '1', '-W', '1', '192.0.2.1']);
   assert.match(k.out, /From 192\.0\.2\.1 icmp_seq=1 Destination Port Unreachable/, k.out);
@@ -173,9 +170,8 @@ test('the host unreachable for a held echo request carries its connection: RELAT
     ['-t', 'raw', '-A', 'OUTPUT', '-p', 'icmp', '--icmp-type', 'destination-unreachable', '-j', 'CT', '--notrack'],
     ...['RELATED', 'UNTRACKED'].flatMap((s) => [['-t', 'mangle', '-A', 'OUTPUT', '-m', 'conntrack', '--ctstate', s], ['-t', 'filter', '-A', 'INPUT', '-m', 'conntrack', '--ctstate', s]]),
   ];
-  sh('ip', ['-n', k4, 'link', 'add', 'dpe-e', 'type', 'veth', 'peer', 'name', 'dpe-f']);
+  objs.veth(`dpe${tag}e`, k4, 'dpe-e', k4, 'dpe-f');
   sh('ip', ['-n', k4, 'addr', 'add', '192.0.2.1/24', 'dev', 'dpe-e']);
-  for (const d of ['dpe-e', 'dpe-f']) sh('ip', ['-n', k4, 'link', 'set', d, 'up']);
   for (const r of rules) sh('ip', ['netns', 'exec', k4, 'iptables', ...r]);
   // While ARP asks, another packet (a ping to its own address) goes through the stack.
   const k = tryRun('ip', ['netns', 'exec', k4, 'sh', '-c', 'ping -n -c 1 -W 5 192.0.2.99 & sleep 1; ping -n -q -c 1 192.0.2.1 >/dev/null; wait']);
@@ -219,9 +215,9 @@ test('REJECT and DROP in OUTPUT of its own echo requests: the error back through
     // Its own address: the error (from that address, to it) is rejected by the same rule; an error about an error is never sent.
     ['-A', 'OUTPUT', '-d', '192.0.2.1', '-p', 'icmp', '-j', 'REJECT'],
   ];
-  sh('ip', ['-n', k5, 'link', 'add', 'dpe-g', 'type', 'veth', 'peer', 'name', 'dpe-h']);
+  objs.veth(`dpe${tag}g`, k5, 'dpe-g', k5, 'dpe-h');
   sh('ip', ['-n', k5, 'addr', 'add', '192.0.2.1/24', 'dev', 'dpe-g']);
-  for (const d of ['lo', 'dpe-g', 'dpe-h']) sh('ip', ['-n', k5, 'link', 'set', d, 'up']);
+  sh('ip', ['-n', k5, 'link', 'set', 'lo', 'up']);
   for (const r of rules) sh('ip', ['netns', 'exec', k5, 'iptables', ...r]);
 
   const e = new Engine({ clock: new ManualClock(0) });

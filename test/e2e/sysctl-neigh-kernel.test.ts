@@ -44,8 +44,7 @@ const modelState = (addr: string, dev: string): string => nudName(ns.neigh.get(i
 before(() => {
   requireRoot('neighbour sysctls against a kernel namespace');
   objs.addNetns(kns);
-  sh('ip', ['-n', kns, 'link', 'add', KA, 'type', 'veth', 'peer', 'name', KB]);
-  for (const d of [KA, KB]) sh('ip', ['-n', kns, 'link', 'set', d, 'up']);
+  objs.veth(`dpe${tag}`, kns, KA, kns, KB);
   sh('ip', ['-n', kns, 'addr', 'add', '192.0.2.1/24', 'dev', KA]);
 });
 after(() => objs.cleanup());

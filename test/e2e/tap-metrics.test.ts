@@ -44,12 +44,7 @@ const topology = bridgeLabYaml(`e2e-${tag}`, devA, devB, `  ha:
 let d: DaemonProcess | null = null;
 after(() => {
   if (d && d.exitCode === null) d.child.kill('SIGKILL');
-  const objs = new KernelObjects();
-  objs.ownNetns(nsA);
-  objs.ownNetns(nsB);
-  objs.ownLink(devA);
-  objs.ownLink(devB);
-  objs.cleanup();
+  KernelObjects.remove([nsA, nsB], [devA, devB]);
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -86,7 +86,7 @@ before(async () => {
     real.addNetns(ns(n));
     sh('ip', ['netns', 'exec', ns(n), 'sysctl', '-qw', 'net.ipv4.icmp_ratelimit=0', 'net.ipv6.conf.all.disable_ipv6=1']);
   }
-  const link = (x: string, xDev: string, y: string, yDev: string, i: number, mtu?: string): void => real.veth(`dpe${tag}${i}`, ns(x), xDev, ns(y), yDev, mtu);
+  const link = (x: string, xDev: string, y: string, yDev: string, i: number, mtu?: string): void => real.veth(`dpe${tag}${i}`, ns(x), xDev, ns(y), yDev, { mtu });
   link('a', 'qr-pmtu', 'r1', 'eth0', 1);
   link('r1', 'eth1', 'r2', 'eth0', 2, '1400');
   link('r2', 'eth1', 'b', 'eth0', 3);
@@ -199,20 +199,13 @@ test('through a VXLAN tunnel: the tunnel answers a DF datagram too long for the 
   // The kernel's twin: x - bridge with vxlan (1500-byte underlay) - bridge with vxlan - y.
   const t = (n: string): string => ns(`v${n}`);
   for (const n of ['x', '1', '2', 'y']) real.addNetns(t(n));
-  const veth = (a: string, aDev: string, b: string, bDev: string, i: number): void => {
-    const va = `dpe${tag}v${i}a`, vb = `dpe${tag}v${i}b`;
-    real.ownLink(va);
-    sh('ip', ['link', 'add', va, 'type', 'veth', 'peer', 'name', vb]);
-    sh('ip', ['link', 'set', va, 'netns', t(a), 'name', aDev]);
-    sh('ip', ['link', 'set', vb, 'netns', t(b), 'name', bDev]);
-  };
+  const veth = (a: string, aDev: string, b: string, bDev: string, i: number): void => real.veth(`dpe${tag}v${i}`, t(a), aDev, t(b), bDev);
   veth('x', 'eth0', '1', 'tap', 1);
   veth('1', 'eth2', '2', 'eth2', 2);
   veth('2', 'tap', 'y', 'eth0', 3);
   for (const [n, me, peer] of [['1', '198.51.100.1', '198.51.100.2'], ['2', '198.51.100.2', '198.51.100.1']] as const) {
     const ip = (...w: string[]): string => sh('ip', ['-n', t(n), ...w]);
     ip('addr', 'add', `${me}/24`, 'dev', 'eth2');
-    ip('link', 'set', 'eth2', 'up');
     // An OVS vxlan port's device has a 65000-byte MTU: the frame reaches the tunnel's own check.
     ip('link', 'add', 'vx0', 'mtu', '1500', 'type', 'vxlan', 'id', '42', 'local', me, 'remote', peer, 'dstport', '4789');
     ip('link', 'add', 'br0', 'type', 'bridge');
@@ -221,7 +214,6 @@ test('through a VXLAN tunnel: the tunnel answers a DF datagram too long for the 
   }
   sh('ip', ['-n', t('x'), 'addr', 'add', '10.98.0.1/24', 'dev', 'eth0']);
   sh('ip', ['-n', t('y'), 'addr', 'add', '10.98.0.2/24', 'dev', 'eth0']);
-  for (const n of ['x', 'y']) sh('ip', ['-n', t(n), 'link', 'set', 'eth0', 'up']);
   const kernel = (cmd: string[]): Promise<Ran> => runApart('ip', ['netns', 'exec', t('x'), ...cmd]);
 
   const lab = new UniqueLab();
