@@ -272,8 +272,9 @@ export const bridge: CommandFamily = {
       if (matches(verb, 'help')) throw new ControlError(FDB_USAGE, 255);
       throw new ControlError(`Command "${verb}" is unknown, try "bridge fdb help".`, 255);
     }
-    if (matches(object, 'mdb')) return bridgeMdb(o, o.words.slice(1), viewOf(ctx, o).ns.links().map((l) => l.name));
-    if (matches(object, 'vlan')) return bridgeVlan(o, o.words.slice(1), viewOf(ctx, o).ns.links().map((l) => l.name));
+    const devices = (): string[] => viewOf(ctx, o).ns.links().map((l) => l.name);
+    if (matches(object, 'mdb')) return bridgeMdb(o, o.words.slice(1), devices());
+    if (matches(object, 'vlan')) return bridgeVlan(o, o.words.slice(1), devices());
     if (matches(object, 'monitor')) throw new ControlError('bridge monitor: not emulated (dpemu emulates bridge fdb, link, vlan and mdb show)', 255);
     throw new ControlError(`Object "${object}" is unknown, try "bridge help".`, 255);
   },
