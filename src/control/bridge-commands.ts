@@ -2,6 +2,7 @@
 // hypervisor's root view (its Linux bridges, the qbr per VM, and their
 // ports) or an emulated namespace (no Linux bridge there: only the devices'
 // own addresses). Read-only: the model's bridges learn from packets alone.
+// `bridge vlan` and `bridge mdb` are bridge-vlan-mdb.ts's.
 //
 // `fdb show` lists what the kernel's rtnl_fdb_dump does, device by device in
 // ifindex order: for a bridge port, its bridge's entries on that port
@@ -25,6 +26,7 @@ import { ControlError, ok } from './protocol.js';
 import { linuxBridges, mustNamespace, mustNode } from './resolve.js';
 import { isHypervisor, rootView } from './root-netns.js';
 import { NUD } from '../netns/neighbour.js';
+import { bridgeMdb, bridgeVlan } from './bridge-vlan-mdb.js';
 
 /** bridge.c's usage, printed (exit 255) for no object or `help`. */
 const BRIDGE_USAGE = `Usage: bridge [ OPTIONS ] OBJECT { COMMAND | help }
@@ -49,7 +51,7 @@ const FDB_USAGE = `Usage: bridge fdb { add | append | del | replace } ADDR dev D
               [ [no]offloaded ]`;
 
 const INCOMPLETE = 'Command line is not complete. Try option "help"';
-const READ_ONLY = "dpemu emulates bridge fdb show and bridge link show only (its Linux bridges learn from the packets they switch; their ports and settings are the topology's)";
+const READ_ONLY = "dpemu emulates bridge fdb, link, vlan and mdb show only (its Linux bridges learn from the packets they switch; their ports and settings are the topology's)";
 
 interface Opts { ns?: string; node?: string; stats: boolean; details: boolean; json: boolean; pretty: boolean; words: string[] }
 
@@ -72,8 +74,10 @@ function parseArgv(argv: readonly string[]): Opts {
       if (o.ns === undefined) throw new ControlError(INCOMPLETE, 255);
     } else if (is('-json')) o.json = true;
     else if (is('-pretty')) o.pretty = true;
-    else if (['-Version', '-oneline', '-timestamp', '-family', '-color', '-compressvlans', '-force', '-batch'].some(is) || ['-4', '-6', '-0'].includes(opt)) {
-      throw new ControlError(`Error: bridge's option "${opt}" is not emulated (dpemu takes -s, -d, -j, -p and -n NS).`, 255);
+    // Compressed VLAN ranges: there are no VLANs to compress (bridge-vlan-mdb.ts).
+    else if (is('-compressvlans')) continue;
+    else if (['-Version', '-oneline', '-timestamp', '-family', '-color', '-force', '-batch'].some(is) || ['-4', '-6', '-0'].includes(opt)) {
+      throw new ControlError(`Error: bridge's option "${opt}" is not emulated (dpemu takes -s, -d, -j, -p, -c and -n NS).`, 255);
     } else throw new ControlError(`Option "${opt}" is unknown, try "bridge help".`, 255);
   }
   o.words = argv.slice(i) as string[];
@@ -268,7 +272,10 @@ export const bridge: CommandFamily = {
       if (matches(verb, 'help')) throw new ControlError(FDB_USAGE, 255);
       throw new ControlError(`Command "${verb}" is unknown, try "bridge fdb help".`, 255);
     }
-    if (['mdb', 'vlan', 'monitor'].some((w) => matches(object, w))) throw new ControlError(`bridge ${object}: not emulated (dpemu emulates bridge fdb show and bridge link show)`, 255);
+    const devices = (): string[] => viewOf(ctx, o).ns.links().map((l) => l.name);
+    if (matches(object, 'mdb')) return bridgeMdb(o, o.words.slice(1), devices());
+    if (matches(object, 'vlan')) return bridgeVlan(o, o.words.slice(1), devices());
+    if (matches(object, 'monitor')) throw new ControlError('bridge monitor: not emulated (dpemu emulates bridge fdb, link, vlan and mdb show)', 255);
     throw new ControlError(`Object "${object}" is unknown, try "bridge help".`, 255);
   },
 };

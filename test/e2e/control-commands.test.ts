@@ -91,10 +91,13 @@ test('bridge fdb show and link show through the CLI: the qbr learns the VM, a na
   assert.ok(ns.stdout.includes('33:33:00:00:00:01 dev qr-178fc8e2-fd self permanent\n01:00:5e:00:00:01 dev qr-178fc8e2-fd self permanent\n'), ns.stdout);
   assert.ok(ns.stdout.split('\n').slice(0, -1).every((l) => / self permanent$/.test(l)), ns.stdout);
   assert.deepEqual(await cli(sock, ['bridge', '-n', QR, 'w07', 'link']), { code: 0, stdout: '', stderr: '' });
+  // No VLAN on any port (a kernel without bridge VLAN filtering), no multicast group (snooping off).
+  assert.deepEqual(await cli(sock, ['bridge', 'w07', 'vlan', 'show', 'dev', 'tap2ab77d0f-99']), { code: 0, stdout: 'port              vlan-id  \n', stderr: '' });
+  assert.deepEqual(await cli(sock, ['bridge', '-j', 'w07', 'mdb', 'show']), { code: 0, stdout: '[{"mdb":[],"router":{}}]\n', stderr: '' });
   for (const w of [['fdb', 'add', '0a:00:00:00:00:01', 'dev', 'tap2ab77d0f-99', 'master'], ['fdb', 'del', 'fa:16:3e:b2:ef:af', 'dev', 'tap2ab77d0f-99'], ['link', 'set', 'dev', 'tap2ab77d0f-99', 'cost', '5']]) {
     const r = await cli(sock, ['bridge', 'w07', ...w]);
     assert.equal(r.code, 255, w.join(' '));
-    assert.match(r.stderr, /^Error: 'bridge (fdb|link) \w+' is refused: dpemu emulates bridge fdb show and bridge link show only/, w.join(' '));
+    assert.match(r.stderr, /^Error: 'bridge (fdb|link) \w+' is refused: dpemu emulates bridge fdb, link, vlan and mdb show only/, w.join(' '));
   }
   assert.equal((await cli(sock, ['bridge', 'w07', 'fdb', 'show', 'br', 'qbr2ab77d0f-99'])).stdout, fdb.stdout, 'nothing changed');
 });
@@ -144,6 +147,8 @@ test('ip netns lists a node\'s namespaces; netns exec runs the write-up\'s comma
   await same(['ip', 'w02', 'netns', 'exec', SNAT, '/usr/sbin/iptables-save', '-t', 'nat'], ['iptables-save', ['w02', '-n', SNAT, '-t', 'nat']]);
   await same(['ip', 'w02', 'netns', 'e', SNAT, 'conntrack', '-C'], ['conntrack', ['w02', '-n', SNAT, '-C']]);
   await same(['ip', 'w07', 'netns', 'exec', QR, 'bridge', '-s', 'fdb', 'show'], ['bridge', ['-n', QR, 'w07', '-s', 'fdb', 'show']]);
+  await same(['ip', 'w07', 'netns', 'exec', QR, 'bridge', 'vlan', 'show'], ['bridge', ['-n', QR, 'w07', 'vlan', 'show']]);
+  await same(['ip', 'w07', 'netns', 'exec', QR, 'bridge', '-j', 'mdb', 'show'], ['bridge', ['-n', QR, 'w07', '-j', 'mdb', 'show']]);
   const none = await cli(sock, ['ip', 'w02', 'netns', 'exec', 'qrouter-nonexistent', 'ip', 'addr']);
   assert.equal(none.code, 255);
   assert.match(none.stderr, /^Cannot open network namespace "qrouter-nonexistent" on w02: No such file or directory/);

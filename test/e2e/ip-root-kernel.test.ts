@@ -349,20 +349,21 @@ const frameHex = (dst: string, src: string): string => `${dst}${src}`.replaceAll
 const bridgeShows = (n: Node): string[][] => [
   ['fdb', 'show'], ['fdb'], ['fdb', 'show', 'dynamic'], ['fdb', 'show', 'state', 'permanent'], ['fdb', 'show', 'state', 'reachable'],
   ['fdb', 'show', 'br', n.underlay!.nic], ['fdb', 'show', 'dev', n.underlay!.nic], ['link'], ['-d', 'link'], ['link', 'show', 'dev', n.underlay!.nic],
+  ['vlan', 'show'], ['-s', 'vlan', 'show'], ['vlan', 'show', 'dev', n.underlay!.nic], ['mdb', 'show'], ['mdb', 'show', 'dev', n.underlay!.nic],
   ...n.linuxBridges.flatMap((b) => [
-    ['fdb', 'show', 'br', b.name], ['fdb', 'show', 'dev', b.name],
-    ...b.ports.flatMap((p) => [['fdb', 'show', 'brport', p.name], ['fdb', 'show', 'br', b.name, 'brport', p.name], ['link', 'show', 'dev', p.name], ['-d', 'link', 'show', 'dev', p.name]]),
+    ['fdb', 'show', 'br', b.name], ['fdb', 'show', 'dev', b.name], ['vlan', 'show', 'dev', b.name], ['mdb', 'show', 'dev', b.name],
+    ...b.ports.flatMap((p) => [['fdb', 'show', 'brport', p.name], ['fdb', 'show', 'br', b.name, 'brport', p.name], ['link', 'show', 'dev', p.name], ['-d', 'link', 'show', 'dev', p.name], ['vlan', 'show', 'dev', p.name]]),
   ]),
 ];
 const bridgeJsonShows = (n: Node): string[][] => [
-  ['-j', 'fdb', 'show'], ['-j', '-p', 'fdb', 'show'], ['-j', 'link'], ['-j', '-d', 'link'], ['-j', '-p', 'link'],
+  ['-j', 'fdb', 'show'], ['-j', '-p', 'fdb', 'show'], ['-j', 'link'], ['-j', '-d', 'link'], ['-j', '-p', 'link'], ['-j', 'vlan', 'show'], ['-s', '-j', 'vlan'], ['-j', '-p', 'mdb', 'show'],
   ...n.linuxBridges.flatMap((b) => [['-j', 'fdb', 'show', 'br', b.name], ...b.ports.map((p) => ['-j', '-p', 'fdb', 'show', 'brport', p.name])]),
 ];
 const BRIDGE_REFUSED = [['fdb', 'show', 'br', 'dpe-nosuch'], ['fdb', 'show', 'dev', 'dpe-nosuch'], ['fdb', 'show', 'brport'], ['fdb', 'show', 'state', 'dpe-nosuch'],
   ['fdb', 'show', 'vlan', '1', 'vlan', '2'], ['link', 'show', 'dev', 'dpe-nosuch'], ['-x', 'link'], ['dpe-nosuch'], ['fdb', 'dpe-nosuch'], ['link', 'dpe-nosuch']];
 
 for (const node of topo.nodes.map((n) => n.name)) {
-  test(`${node}: bridge fdb show and bridge link show print what the kernel's bridge prints for the same devices and learned entries`, async () => {
+  test(`${node}: bridge fdb, link, vlan and mdb show print what the kernel's bridge prints for the same devices and learned entries`, async () => {
     const n = topo.nodes.find((x) => x.name === node)!;
     const ns = kns.get(node)!;
     // On each qbr's qvb, from the qvo side: 01 learned, 02 learned (sending to 01, on the same port), 03 learned
