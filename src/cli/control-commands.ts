@@ -14,6 +14,7 @@ import { netnsExec } from './netns-exec.js';
 import { withSysctlFiles } from './sysctl-files.js';
 import { PING_USAGE, pingCommand } from './ping.js';
 import { tracerouteCommand } from './traceroute.js';
+import { ARPING_USAGE_LINE, arpingCommand } from './arping.js';
 
 /** Where ovs-ofctl takes a file: add-flows FILE, and `-` (stdin) for the flow of add-flow, mod-flows and del-flows. */
 const FLOW_FILE = new Map([['add-flows', 'file'], ['add-flow', '-'], ['mod-flows', '-'], ['del-flows', '-']]);
@@ -58,6 +59,7 @@ export async function remote(family: string, argv: string[]): Promise<number> {
     if (x !== null) {
       const argv = socket === undefined ? x.argv : [...x.argv, '--socket', socket];
       if (x.family === 'tcpdump') return tcpdumpCommand(argv, { inNetns: true });
+      if (x.family === 'arping') return arpingCommand(argv);
       return x.family === 'ping' ? pingCommand(argv) : x.family === 'traceroute' ? tracerouteCommand(argv) : remote(x.family, argv);
     }
   }
@@ -136,4 +138,6 @@ export function registerControlCommands(program: Command): void {
     "ping from inside an emulated namespace: echo requests from its own stack, iputils ping's text and exit status (via the daemon's control socket)", pingCommand);
   passThrough(program, 'traceroute', 'NODE [-n NS] [-I] [-n] [-f FIRST_TTL] [-m MAX_TTL] [-N SQUERIES] [-p PORT] [-q NQUERIES] [-s SRC_ADDR] [-i DEVICE] [-w MAX,HERE,NEAR] [-z SENDWAIT] HOST [PACKETLEN] [--socket PATH]',
     "traceroute from inside an emulated namespace: UDP (or -I ICMP echo) probes from its own stack, traceroute 2.1's text and exit status (via the daemon's control socket)", tracerouteCommand);
+  passThrough(program, 'arping', `${ARPING_USAGE_LINE} [--socket PATH]`,
+    "arping from inside an emulated namespace: ARP requests from a packet socket on its device, iputils arping's text and exit status (via the daemon's control socket)", arpingCommand);
 }
