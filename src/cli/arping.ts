@@ -42,6 +42,9 @@ class Arping {
   /** Whether each message in flight went broadcast (for a sendto() that failed: not counted). */
   private readonly wasBroadcast: boolean[] = [];
   private seq = 0;
+  /** Sends the socket has not yet said went (or failed): a sendto() returns only once its message is on the device. */
+  private pending = 0;
+  private closed = false;
   private readonly queue: CaptureEvent[] = [];
   private wake: (() => void) | null = null;
   private interrupted = false;
@@ -79,17 +82,24 @@ class Arping {
     this.sent++;
     if (!this.unicasting) this.brdSent++;
     this.wasBroadcast[this.seq] = !this.unicasting;
+    this.pending++;
     this.sock.send(this.seq++, undefined, undefined, this.he);
   }
 
   /** The socket's events before the next datagram: sends done or failed; the datagram (or null), or 'end'. */
   private nextDatagram(): CaptureEvent | null {
     for (let ev = this.queue.shift(); ev; ev = this.queue.shift()) {
-      if (ev.type === 'sent') this.last = ev.ts;
-      else if (ev.type === 'senderr') {
+      if (ev.type === 'sent') {
+        this.last = ev.ts;
+        this.pending--;
+      } else if (ev.type === 'senderr') {
         this.sent--;
+        this.pending--;
         if (this.wasBroadcast[ev.seq]) this.brdSent--;
-      } else if (ev.type === 'reply' || ev.type === 'end') return ev;
+      } else if (ev.type === 'end') {
+        this.closed = true;
+        return ev;
+      } else if (ev.type === 'reply') return ev;
     }
     return null;
   }
@@ -138,6 +148,17 @@ class Arping {
     return 1;
   }
 
+  /** Until the socket has said what became of every send (what arping's sendto() knew when it returned), or it closed. */
+  private async settle(): Promise<void> {
+    const dgrams: CaptureEvent[] = [];
+    while (this.pending > 0 && !this.closed) {
+      const ev = this.nextDatagram();
+      if (ev !== null) dgrams.push(ev);
+      else if (this.pending > 0 && !this.closed) await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+    this.queue.unshift(...dgrams);
+  }
+
   /** event_loop: the first message at once, one each interval, until the count, the deadline, a final reply or SIGINT; then finish(). */
   async run(): Promise<number> {
     const a = this.a, start = monoMs();
@@ -147,6 +168,7 @@ class Arping {
     let exit = false;
     this.send();
     while (!exit) {
+      await this.settle();
       if (this.sent === a.count && a.unsolicited) break;
       let dgram = this.nextDatagram();
       if (dgram === null && !this.interrupted) {
@@ -181,6 +203,7 @@ class Arping {
         exit = true;
       } else if (dgram !== null && this.recv(dgram as CaptureEvent & { type: 'reply' }) === FINAL) exit = true;
     }
+    await this.settle();
     return this.finish();
   }
 
