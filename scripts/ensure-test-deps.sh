@@ -2,7 +2,7 @@
 # Installs the Debian packages the end-to-end tests drive (real kernels on both
 # sides of dpemu's TAPs), only when a command is missing, so a fresh machine or
 # CI passes with the README's test command alone. Idempotent; needs root.
-#   ip (iproute2)  ping (iputils-ping)  traceroute  tcpdump  sysctl (procps)
+#   ip (iproute2)  ping (iputils-ping)  arping (iputils-arping)  traceroute  tcpdump  sysctl (procps)
 #   ovs-ofctl (openvswitch-common)  ovs-vswitchd (openvswitch-switch)  tshark  prometheus promtool (prometheus)
 #   iptables-legacy (iptables)  conntrack  python3
 set -eu
@@ -11,6 +11,7 @@ missing=""
 need() { command -v "$1" >/dev/null 2>&1 || missing="$missing $2"; }
 need ip iproute2
 need ping iputils-ping
+need arping iputils-arping
 need traceroute traceroute
 need tcpdump tcpdump
 need sysctl procps

@@ -14,6 +14,7 @@ import { netnsExec } from './netns-exec.js';
 import { withSysctlFiles } from './sysctl-files.js';
 import { PING_USAGE, pingCommand } from './ping.js';
 import { tracerouteCommand } from './traceroute.js';
+import { ARPING_USAGE_LINE, arpingCommand } from './arping.js';
 
 /** Where ovs-ofctl takes a file: add-flows FILE, and `-` (stdin) for the flow of add-flow, mod-flows and del-flows. */
 const FLOW_FILE = new Map([['add-flows', 'file'], ['add-flow', '-'], ['mod-flows', '-'], ['del-flows', '-']]);
@@ -58,6 +59,7 @@ export async function remote(family: string, argv: string[]): Promise<number> {
     if (x !== null) {
       const argv = socket === undefined ? x.argv : [...x.argv, '--socket', socket];
       if (x.family === 'tcpdump') return tcpdumpCommand(argv, { inNetns: true });
+      if (x.family === 'arping') return arpingCommand(argv);
       return x.family === 'ping' ? pingCommand(argv) : x.family === 'traceroute' ? tracerouteCommand(argv) : remote(x.family, argv);
     }
   }
@@ -84,7 +86,7 @@ const FAMILIES: [string, string, string][] = [
   ['appctl', 'SUBCMD NODE BRIDGE [FLOW]', 'as ovs-appctl: fdb/show, fdb/add PORT VLAN MAC, fdb/del VLAN MAC, fdb/stats-show, fdb/stats-clear, fdb/flush, ofproto/list, upcall/show, ofproto/trace FLOW, dpif/show, dpif/dump-flows, dpctl/show [-s], dpctl/dump-flows'],
   ['brctl', 'show|showmacs NODE [BRIDGE]', 'as brctl'],
   ['bridge', '[-n NS] [-s] [-d] [-j [-p]] [-c] NODE fdb|link|vlan|mdb [show ...]', 'as bridge (iproute2, read-only): fdb [show [br BR] [brport|dev DEV] [vlan VID] [state STATE] [dynamic]], link [show [dev DEV]], vlan [show|tunnelshow|global [show]] [dev DEV] [vid VID], mdb [show [dev DEV] [vid VID]]'],
-  ['ip', '[-n NS] [-4|-6|-0|-f FAMILY] [-s [-s]] [-d] [-br] [-j [-p]] [-o] NODE OBJECT ...', 'as ip: addr, link, route [table N], route get, rule, neigh; route|neigh add|del|replace|change, rule add|del, link set, addr add|del; -s: device counters; -d: details; -br: brief; -j [-p]: JSON [pretty]; -o: one line a record; ntable [show|change]; netns [list]; netns exec NS ip|bridge|iptables|iptables-save|conntrack|sysctl|tcpdump|ping|traceroute ARGS'],
+  ['ip', '[-n NS] [-4|-6|-0|-f FAMILY] [-s [-s]] [-d] [-br] [-j [-p]] [-o] NODE OBJECT ...', 'as ip: addr, link, route [table N], route get, rule, neigh; route|neigh add|del|replace|change, rule add|del, link set, addr add|del; -s: device counters; -d: details; -br: brief; -j [-p]: JSON [pretty]; -o: one line a record; ntable [show|change]; netns [list]; netns exec NS ip|bridge|iptables|iptables-save|conntrack|sysctl|tcpdump|ping|traceroute|arping ARGS'],
   ['iptables', 'NODE -n NS [-t TABLE] -S|-L -n -v|-A|-D|-I ...', 'as iptables (legacy) inside a namespace'],
   ['iptables-save', 'NODE -n NS [-t TABLE] [-c]', 'as iptables-save inside a namespace'],
   ['conntrack', 'NODE -n NS -L|-G|-C|-S|-D|-F|-E [filters]', 'as conntrack inside a namespace (-E streams events until Ctrl-C)'],
@@ -136,4 +138,6 @@ export function registerControlCommands(program: Command): void {
     "ping from inside an emulated namespace: echo requests from its own stack, iputils ping's text and exit status (via the daemon's control socket)", pingCommand);
   passThrough(program, 'traceroute', 'NODE [-n NS] [-I] [-n] [-f FIRST_TTL] [-m MAX_TTL] [-N SQUERIES] [-p PORT] [-q NQUERIES] [-s SRC_ADDR] [-i DEVICE] [-w MAX,HERE,NEAR] [-z SENDWAIT] HOST [PACKETLEN] [--socket PATH]',
     "traceroute from inside an emulated namespace: UDP (or -I ICMP echo) probes from its own stack, traceroute 2.1's text and exit status (via the daemon's control socket)", tracerouteCommand);
+  passThrough(program, 'arping', `${ARPING_USAGE_LINE} [--socket PATH]`,
+    "arping from inside an emulated namespace: ARP requests from a packet socket on its device, iputils arping's text and exit status (via the daemon's control socket)", arpingCommand);
 }

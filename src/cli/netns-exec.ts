@@ -2,8 +2,9 @@
 // namespace (`ip netns exec qrouter-... ip rule list`, `... iptables -t nat
 // -S`, `... sysctl net.ipv4.ip_forward`, `... tcpdump -i qr-... -nnee`) run as the dpemu command that emulates
 // CMD inside NS on NODE. An emulated namespace runs no processes, so only the
-// tools dpemu emulates there can be run (ping and traceroute with sockets of
-// the namespace's own stack: src/cli/ping.ts, src/cli/traceroute.ts).
+// tools dpemu emulates there can be run (ping, traceroute and arping with
+// sockets of the namespace's own stack: src/cli/ping.ts, traceroute.ts,
+// arping.ts).
 import { basename } from 'node:path';
 import { ipObject, parseIpArgv } from '../control/ip-commands.js';
 import { netnsVerb } from '../control/ip-netns.js';
@@ -25,6 +26,7 @@ const TOOLS: Record<string, ToWords> = {
   sysctl: nodeFirst,
   ping: nodeFirst,
   traceroute: nodeFirst,
+  arping: nodeFirst,
   // The interface inside NS: -i IF is dpemu's -i NODE:NS:IF; none is -i NODE:NS:, the device tcpdump picks there.
   tcpdump: (node, ns, args) => {
     const named = args.map((a, i) => (i > 0 && (args[i - 1] === '-i' || args[i - 1] === '--interface') ? `${node}:${ns}:${a}` : a));

@@ -143,13 +143,15 @@ IPv6 options:
 
 For more details see ping(8).`;
 
-/** strtol_or_err: a whole decimal number in [min, max], else `invalid argument: 'X'` (exit 1). */
-function integer(text: string, min: number, max: number, maxText = String(max)): number {
-  if (!/^[ \t]*[+-]?\d+$/.test(text)) throw new PingExit([`ping: invalid argument: '${text}'`], 1);
+/** iputils' strtol_or_err: a whole decimal number in [min, max], else `PROG: invalid argument: 'X'` (exit 1). */
+export function strtolOrErr(prog: string, text: string, min: number, max: number, maxText = String(max)): number {
+  if (!/^[ \t]*[+-]?\d+$/.test(text)) throw new PingExit([`${prog}: invalid argument: '${text}'`], 1);
   const n = Number(text);
-  if (n < min || n > max) throw new PingExit([`ping: invalid argument: '${text}': out of range: ${min} <= value <= ${maxText}`], 1);
+  if (n < min || n > max) throw new PingExit([`${prog}: invalid argument: '${text}': out of range: ${min} <= value <= ${maxText}`], 1);
   return n;
 }
+
+const integer = (text: string, min: number, max: number, maxText = String(max)): number => strtolOrErr('ping', text, min, max, maxText);
 
 /** ping_strtod as 20221126 has it: a number, or its leading part with a warning about the rest ("garbage"). */
 function seconds(text: string, warn: string[]): number {

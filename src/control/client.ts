@@ -116,8 +116,8 @@ function readEvents(res: IncomingMessage, onEvent: (ev: CaptureEvent) => void, o
 
 /** ping's socket in the daemon (POST /v1/ping): opened with `open`, echo requests sent with send(), events until close(). */
 export interface RemotePing {
-  /** Echo request `seq`; traceroute's probe `seq` with TTL `ttl` (and `size` bytes of data). */
-  send(seq: number, ttl?: number, size?: number): void;
+  /** Echo request `seq`; traceroute's probe `seq` with TTL `ttl` (and `size` bytes of data); arping's ARP message `seq` to MAC `to`. */
+  send(seq: number, ttl?: number, size?: number, to?: string): void;
   close(): void;
   /** Settles when the daemon ends the exchange (or close()); rejects with a ConnectError if it cannot be reached. */
   readonly ended: Promise<void>;
@@ -136,7 +136,8 @@ export function pingRemote(ep: Endpoint, open: PingOpenRequest, onEvent: (ev: Ca
   });
   req.write(JSON.stringify({ open }) + '\n');
   return {
-    send: (seq, ttl, size) => void req.write(JSON.stringify({ send: { seq, ...(ttl !== undefined ? { ttl } : {}), ...(size !== undefined ? { size } : {}) } }) + '\n'),
+    send: (seq, ttl, size, to) =>
+      void req.write(JSON.stringify({ send: { seq, ...(ttl !== undefined ? { ttl } : {}), ...(size !== undefined ? { size } : {}), ...(to !== undefined ? { to } : {}) } }) + '\n'),
     close: () => ac.abort(),
     ended,
   };

@@ -6,7 +6,10 @@
 import type { NetNamespace } from '../netns/namespace.js';
 import { IP_PMTUDISC_PROBE, PingError, type PingItem, type PingSocket } from '../netns/ping-socket.js';
 import type { TraceSocket } from '../netns/trace-socket.js';
-import { ipToString, parseIpv4 } from '../wire/addr.js';
+import { ArpingError, type ArpingSocket } from '../netns/arping-socket.js';
+import { MAC_BROADCAST, parseMac } from '../netns/addr.js';
+import { ipToString, macToString, parseIpv4 } from '../wire/addr.js';
+import { inetAton } from './inet-aton.js';
 import type { Scope } from './command.js';
 import { DeferredBatches, type CaptureOptions } from './capture.js';
 import { ControlError, type CaptureEvent, type PingOpenRequest } from './protocol.js';
@@ -21,10 +24,13 @@ export interface PingSession {
   readonly ident: number;
   /** Every echo request fails with ENOBUFS (the socket's SO_SNDBUF, NetNamespace.pingNoBufs). */
   readonly nobufs?: boolean;
+  /** arping's: the device it is bound to, and its MAC. */
+  readonly device?: string;
+  readonly mac?: string;
   readonly captured: number;
   readonly dropped: number;
-  /** Echo request `seq`; a traceroute socket's probe `seq` with TTL `ttl` (and `size` bytes of data, else the open's). */
-  send(seq: number, ttl?: number, size?: number): void;
+  /** Echo request `seq`; a traceroute socket's probe `seq` with TTL `ttl` (and `size` bytes of data, else the open's); arping's ARP message `seq` to MAC `to` (else broadcast). */
+  send(seq: number, ttl?: number, size?: number, to?: string): void;
   stop(): void;
 }
 
@@ -55,6 +61,8 @@ export function openPing(scope: Scope, r: PingOpenRequest, opts: Pick<CaptureOpt
   }
   const ns: NetNamespace = mustNamespace(scope, r.node, r.ns);
   const dst = address(r.dst, 'destination')!;
+  // arping's -s as typed: inet_aton reads it, after the device's checks.
+  if (r.arp !== undefined) return openArping(ns, r, dst, new DeferredBatches<PingEvent>(opts, deliver));
   const source = address(r.source, 'source');
   const out = new DeferredBatches<PingEvent>(opts, deliver);
   if (r.trace !== undefined) return openTrace(ns, r, dst, source, out);
@@ -131,6 +139,58 @@ function openTrace(ns: NetNamespace, r: PingOpenRequest, dst: number, source: nu
     },
   };
 }
+
+/** arping's packet socket (arping-socket.ts), as a ping socket is handed out; arping's own errors with its exit status (stdout's as such). */
+function openArping(ns: NetNamespace, r: PingOpenRequest, dst: number, out: DeferredBatches<PingEvent>): PingSession {
+  const a = r.arp!;
+  if (typeof a !== 'object' || a === null || [a.dad, a.unsolicited, a.advert].some((f) => f !== undefined && typeof f !== 'boolean')) throw new ControlError('control: ping: arp is {dad?, unsolicited?, advert?}');
+  if ([r.device, r.source].some((w) => w !== undefined && typeof w !== 'string')) throw new ControlError('control: ping: arp wants device and source as strings');
+  let sock: ArpingSocket, source: number, device: string;
+  try {
+    ({ sock, source, device } = ns.openArping(
+      {
+        dst,
+        ...(r.device !== undefined ? { device: r.device } : {}),
+        ...(r.source !== undefined ? { source: { addr: inetAton(r.source), text: r.source } } : {}),
+        ...(a.dad ? { dad: true } : {}),
+        ...(a.unsolicited || a.advert ? { unsolicited: true } : {}),
+        ...(a.advert ? { advert: true } : {}),
+      },
+      (item) => {
+        if (out.room()) out.push(item);
+      },
+    ));
+  } catch (e) {
+    if (e instanceof ArpingError) throw new ControlError(e.stdout ? `${ARPING_STDOUT}${e.message}` : e.message, e.exit);
+    throw e;
+  }
+  return {
+    source: ipToString(source),
+    ident: 0,
+    device,
+    mac: macToString(Math.floor(sock.mac / 0x1_0000_0000), sock.mac >>> 0),
+    get captured() {
+      return out.captured;
+    },
+    get dropped() {
+      return out.dropped;
+    },
+    send: (seq, _ttl, _size, to) => {
+      const mac = to === undefined ? MAC_BROADCAST : parseMac(to);
+      if (mac !== undefined) ns.arpingSend(sock, seq, mac);
+    },
+    stop: () => {
+      ns.closeArping(sock);
+      out.clear();
+    },
+  };
+}
+
+/** An arping socket's device and MAC, for the answer that says it is open. */
+export const arpingHead = (s: PingSession): { device?: string; mac?: string } => (s.device !== undefined && s.mac !== undefined ? { device: s.device, mac: s.mac } : {});
+
+/** Marks a refusal arping prints on stdout (check_ifflags' messages, which -q silences). */
+export const ARPING_STDOUT = 'stdout: ';
 
 /** A socket's event as the stream carries it. */
 export function pingEventJson(e: PingEvent): CaptureEvent {

@@ -88,6 +88,14 @@ export interface PingOpenRequest {
   sndbuf?: number;
   /** IP_OPTIONS: -R's record route, or -T's timestamp kind. */
   options?: 'rr' | 'tsonly' | 'tsandaddr' | 'tsprespec';
+  /**
+   * arping's packet socket instead (`source`: -s as typed; `device`: -I,
+   * else routing's): what it sends, -D, -U or -A (its `size` is ignored).
+   * Each send {"seq": N, "to": MAC} an ARP message to MAC (the broadcast
+   * address without it), answered 'sent' as it leaves; every ARP frame
+   * the device receives comes as a 'reply' (the Ethernet frame).
+   */
+  arp?: { dad?: boolean; unsolicited?: boolean; advert?: boolean };
 }
 
 /** What a capture listens on, as tcpdump's banner names it. */
@@ -102,7 +110,7 @@ export interface CaptureSource {
 
 export type CaptureEvent =
   /** ping's socket is open: its source address (what routing chose, or the bound one) and echo identifier; `nobufs`: each request fails with ENOBUFS (pingNoBufs). */
-  | { type: 'ping'; source: string; ident: number; nobufs?: boolean }
+  | { type: 'ping'; source: string; ident: number; nobufs?: boolean; device?: string; mac?: string }
   /** An echo reply for the socket: the IP datagram (base64) and when it arrived (µs since the epoch); a traceroute socket's TCP or UDP answer: `seq`, the probe's. */
   | { type: 'reply'; ts: number; data: string; seq?: number }
   /** An ICMP error about echo request (or traceroute probe) `seq` (the error queue): its sender, type, code and info; traceroute's: its TTL. */

@@ -16,7 +16,7 @@ import type { CommandFamily, ControlHooks, DaemonCommand } from './command.js';
 import { COMMANDS, DAEMON_COMMANDS } from './registry.js';
 import { ControlError, PROTOCOL_VERSION, type CaptureEvent, type CaptureRequest, type CommandResponse, type ConntrackEventsRequest, type PingOpenRequest } from './protocol.js';
 import { InProcessBackend, type CaptureHandle, type ControlBackend } from './backend.js';
-import { pingEventJson } from './ping.js';
+import { arpingHead, pingEventJson } from './ping.js';
 
 export interface ControlServerOptions {
   socketPath: string;
@@ -229,7 +229,7 @@ export async function startControlServer(target: Emulator | ControlBackend, opts
    */
   const ping = (req: IncomingMessage, res: ServerResponse): void => {
     let buf = '';
-    let session: Promise<{ send(seq: number, ttl?: number, size?: number): void } | null> | null = null;
+    let session: Promise<{ send(seq: number, ttl?: number, size?: number, to?: string): void } | null> | null = null;
     // The socket lives in the emulator it was opened in: after a reload swapped another in, it is gone (as with a worker that died).
     const openedOn = backend;
     let end = (): void => {};
@@ -239,7 +239,7 @@ export async function startControlServer(target: Emulator | ControlBackend, opts
       for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
-        let msg: { open?: unknown; send?: { seq?: unknown; ttl?: unknown; size?: unknown } };
+        let msg: { open?: unknown; send?: { seq?: unknown; ttl?: unknown; size?: unknown; to?: unknown } };
         try {
           msg = JSON.parse(line) as typeof msg;
         } catch {
@@ -247,7 +247,7 @@ export async function startControlServer(target: Emulator | ControlBackend, opts
           return void req.destroy();
         }
         if (session === null) {
-          let opened: { send(seq: number, ttl?: number, size?: number): void } | null = null;
+          let opened: { send(seq: number, ttl?: number, size?: number, to?: string): void } | null = null;
           session = stream(req, res, async (send, congested, finish) => {
             end = () => void (res.writableEnded || finish());
             const h = await backend.ping({
@@ -259,12 +259,13 @@ export async function startControlServer(target: Emulator | ControlBackend, opts
               done: () => end(),
             });
             opened = h;
-            return { handle: h, head: { type: 'ping', source: h.source, ident: h.ident, ...(h.nobufs ? { nobufs: true } : {}) } };
+            return { handle: h, head: { type: 'ping', source: h.source, ident: h.ident, ...(h.nobufs ? { nobufs: true } : {}), ...arpingHead(h) } };
           }).then(() => opened);
         } else if (typeof msg.send?.seq === 'number') {
           const seq = msg.send.seq, ttl = typeof msg.send.ttl === 'number' ? msg.send.ttl : undefined;
           const size = typeof msg.send.size === 'number' ? msg.send.size : undefined;
-          void session.then((s) => (backend === openedOn ? s?.send(seq, ttl, size) : end()));
+          const to = typeof msg.send.to === 'string' ? msg.send.to : undefined;
+          void session.then((s) => (backend === openedOn ? s?.send(seq, ttl, size, to) : end()));
         }
       }
     });

@@ -17,7 +17,7 @@ import type { DropReason } from '../datapath/drop-reasons.js';
 import { Decoded, decode, decodeErrorName, ipv4HeaderError } from '../wire/decode.js';
 import { readU16, readU32, readMacHi, readMacLo, writeU16, writeU32, writeMacNum, ipToString, macToString } from '../wire/addr.js';
 import { writeEth, ETH_HLEN, ETHERTYPE_IPV4, ETHERTYPE_ARP, ETHERTYPE_VLAN } from '../wire/ethernet.js';
-import { buildArpRequest, buildArpReply } from '../wire/arp.js';
+import { buildArpRequest, buildArpReply, writeArp, ARP_FRAME_LEN, ARPOP_REPLY, ARPOP_REQUEST } from '../wire/arp.js';
 import { moveMacs } from '../wire/vlan.js';
 import { ipv4DecTtl, ipv4SetChecksum, IPPROTO_ICMP, IPPROTO_UDP, IPPROTO_TCP, IP_DF, IP_MF, IP_OFFMASK } from '../wire/ipv4.js';
 import { checksum, csumUpdate16 } from '../wire/checksum.js';
@@ -47,6 +47,7 @@ import { IPTABLES_CACHE_CELLS } from '../netfilter/traversal-cache.js';
 import { fragmentsNoBufs, IP_PMTUDISC_DO, IP_PMTUDISC_DONT, IP_PMTUDISC_WANT, PingError, PingSocket, wallUs, type PingItem, type PingOpen } from './ping-socket.js';
 import { forwardPmtu, unreachPmtu, updatePmtu } from './pmtu.js';
 import { TraceSocket, type TraceOpen } from './trace-socket.js';
+import { ArpingError, ArpingSocket, type ArpingOpen } from './arping-socket.js';
 import { udpSetChecksum } from '../wire/udp.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, tcpSetChecksum, writeTcp } from '../wire/tcp.js';
 import { strerror } from './errors.js';
@@ -145,6 +146,8 @@ export class NetNamespace extends Element implements KeepsLearned {
   private pings: PingSocket[] = [];
   /** Open traceroute sockets (dpemu traceroute): each sees the ICMP datagrams delivered here. */
   private traces: TraceSocket[] = [];
+  /** arping's packet sockets (arping-socket.ts). */
+  private arpings: ArpingSocket[] = [];
   /** The options of the received header being handled (ip_options_compile's), and of the echo reply to it. */
   private readonly opts = new IpOptions();
   private readonly echoOpts = new IpOptions();
@@ -291,7 +294,11 @@ export class NetNamespace extends Element implements KeepsLearned {
     if (!b.iface.up) return e.drop(pkt, this, 'port_down', `${b.iface.name} is down`);
     pkt.mark = 0; // a new namespace: skb_scrub_packet
     const pt = pktType(buf, pkt.off, b.iface.mac);
-    if (type === ETHERTYPE_ARP) return this.rxArp(pkt, b, pt);
+    if (type === ETHERTYPE_ARP) {
+      // packet_rcv: an ETH_P_ARP packet socket bound to the device gets its copy before arp_rcv.
+      if (this.arpings.length !== 0) for (const s of this.arpings) if (s.ifindex === b.iface.index) s.take(buf, pkt.off, pkt.len);
+      return this.rxArp(pkt, b, pt);
+    }
     // ip_rcv_core counts another host's frame before any check; IPv4 for this host counts nothing more.
     if (type !== ETHERTYPE_IPV4 || pt === 'otherhost') b.counters.countL3(type, pt === 'otherhost');
     if (type === ETHERTYPE_IPV4) return this.rxIpv4(pkt, b, pt);
@@ -1428,6 +1435,76 @@ export class NetNamespace extends Element implements KeepsLearned {
     q.l4Sum = 0xffff; // a right checksum
     this.dg = q;
     return true;
+  }
+
+  // ---- arping (dpemu arping: arping-socket.ts) ----------------------------
+
+  /**
+   * arping's main() up to its loop: the device (-I, else the one
+   * RTM_GETROUTE names for the target), check_device's flags, and the
+   * source its probe socket finds (bound to -s, else a UDP socket bound to
+   * the device with SO_DONTROUTE connected to the target's port 1025), or
+   * what arping prints instead.
+   */
+  openArping(o: ArpingOpen, onItem: (item: PingItem) => void): { sock: ArpingSocket; source: number; device: string } {
+    let dev = o.device !== undefined && o.device !== '' ? o.device : undefined;
+    if (dev === undefined) {
+      const r = routeOutput(this.ns, { dst: o.dst });
+      if (r.kind === 'error') throw new ArpingError('arping: NETLINK_ROUTE unexpected iov element', 1);
+      dev = this.ns.linkByIndex(r.oif)?.name ?? '';
+    }
+    const l = this.ns.link(dev);
+    if (!l) throw new ArpingError(`arping: Device ${dev} not available.`, 2);
+    if (!l.up) throw new ArpingError(`Interface "${dev}" is down`, 2, true);
+    if (l.noarp || l.kind === 'loopback') throw new ArpingError(`Interface "${dev}" is not ARPable`, o.dad ? 0 : 2, true);
+    let src = 0;
+    if (o.source !== undefined) {
+      if (o.source.addr < 0) throw new ArpingError(`arping: invalid source ${o.source.text}`, 2);
+      src = o.source.addr;
+    }
+    if (!o.dad && o.unsolicited && o.source === undefined) src = o.dst;
+    if (!o.dad || o.source !== undefined) {
+      if (o.source !== undefined || src !== 0) {
+        // inet_bind: an address of this host (or a broadcast or multicast one), unless ip_nonlocal_bind.
+        const t = addrType(this.ns, src);
+        if (src !== 0 && t !== 'local' && t !== 'broadcast' && t !== 'multicast' && !this.ns.sys.ip_nonlocal_bind) throw new ArpingError('arping: bind: Cannot assign requested address', 2);
+      } else if (!o.dad && !o.unsolicited) {
+        const r = routeOutput(this.ns, { dst: o.dst, oif: l.index, scope: RT_SCOPE_LINK, proto: IPPROTO_UDP, dport: 1025 });
+        // ip4_datagram_connect: a broadcast route without SO_BROADCAST is EACCES.
+        if (r.kind === 'error' || r.kind === 'broadcast') throw new ArpingError(`arping: connect: ${strerror(r.kind === 'error' ? r.errno : 'EACCES')}`, 2);
+        src = r.src;
+      }
+    }
+    const sock = new ArpingSocket(l.index, l.mac, src >>> 0, o.dst, o.advert === true, onItem);
+    this.arpings = [...this.arpings, sock];
+    return { sock, source: src >>> 0, device: dev };
+  }
+
+  closeArping(sock: ArpingSocket): void {
+    this.arpings = this.arpings.filter((s) => s !== sock);
+  }
+
+  /**
+   * send_pack: an ARP request (-A: reply) from the device's address, to
+   * `to` (the device's broadcast address, or the MAC a reply taught arping),
+   * both in the Ethernet header and as the target hardware address (-A: its
+   * own); straight onto the device (dev_queue_xmit). A device gone down
+   * fails the sendto() (ENETDOWN), which arping does not count.
+   */
+  arpingSend(sock: ArpingSocket, seq: number, to: number): void {
+    if (!this.arpings.includes(sock)) return;
+    const b = this.byIfindex.get(sock.ifindex);
+    if (!b || !b.iface.up) return sock.onItem({ kind: 'senderr', seq, message: strerror('ENETDOWN') });
+    const e = this.engine;
+    const p = e.alloc(null, this, `arping ${ipToString(sock.dst)}`);
+    if (!p) return sock.onItem({ kind: 'senderr', seq, message: strerror('ENOBUFS') });
+    const mac = b.iface.mac, tha = sock.advert ? mac : to;
+    writeEth(p.buf, p.off, macHi(to), macLo(to), macHi(mac), macLo(mac), ETHERTYPE_ARP);
+    writeArp(p.buf, p.off + ETH_HLEN, sock.advert ? ARPOP_REPLY : ARPOP_REQUEST, macHi(mac), macLo(mac), sock.src, macHi(tha), macLo(tha), sock.dst);
+    p.len = ARP_FRAME_LEN;
+    sock.onItem({ kind: 'sent', seq, ts: wallUs() });
+    if (e.tracing) e.note(p, this, `arping: ${sock.advert ? 'reply' : 'who-has'} ${ipToString(sock.dst)} tell ${ipToString(sock.src)} on ${b.iface.name}`);
+    this.l2Out(p, b);
   }
 
   /** An ICMP datagram delivered here (`info` describes it), offered to the ping sockets as a raw socket's copy. */

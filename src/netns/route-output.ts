@@ -23,6 +23,8 @@ export interface OutputFlow {
   sport?: number;
   dport?: number;
   uid?: number;
+  /** flowi4_scope: RT_SCOPE_LINK for a socket with SO_DONTROUTE (ip_sock_rt_scope), else universe. */
+  scope?: number;
 }
 
 export type OutputErrno = 'EINVAL' | 'ENETUNREACH' | 'EHOSTUNREACH' | 'EACCES' | 'ENODEV';
@@ -50,7 +52,7 @@ export function routeOutput(ns: Netns, f: OutputFlow): OutputDecision {
   let dst = f.dst;
   let oif = f.oif ?? 0;
   const flow: Flow = {
-    dst, src, tos: f.tos ?? 0, scope: RT_SCOPE_UNIVERSE, oif, iif: LOOPBACK_IFINDEX, mark: f.mark ?? 0,
+    dst, src, tos: f.tos ?? 0, scope: f.scope ?? RT_SCOPE_UNIVERSE, oif, iif: LOOPBACK_IFINDEX, mark: f.mark ?? 0,
     proto: f.proto ?? 0, sport: f.sport ?? 0, dport: f.dport ?? 0, uid: f.uid ?? 0,
   };
   const make = (kind: 'unicast' | 'broadcast' | 'multicast' | 'local', dev: number, nexthop: Ip4, route?: Route, fib?: FibResult): OutputDecision => {

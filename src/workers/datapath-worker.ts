@@ -311,7 +311,7 @@ export function runWorker(init: WorkerInit): void {
       case 'pingOpen':
         return control.pingOpen(m.cap, m.open);
       case 'pingSend':
-        return control.pingSend(m.cap, m.seq, m.ttl, m.size);
+        return control.pingSend(m.cap, m.seq, m.ttl, m.size, m.to);
       case 'capturePoll':
         return control.capturePoll(m.cap);
       case 'captureStop':

@@ -168,7 +168,7 @@ export type WorkerRequest =
   /** Open ping's socket `cap` (answers a PingAnswer); what it reads waits for the supervisor's polls as a capture's frames. */
   | { id: number; op: 'pingOpen'; cap: number; open: PingOpenRequest }
   /** Ping socket `cap` sends echo request `seq`. */
-  | { id: number; op: 'pingSend'; cap: number; seq: number; ttl?: number; size?: number }
+  | { id: number; op: 'pingSend'; cap: number; seq: number; ttl?: number; size?: number; to?: string }
   /** The frames (or conntrack -E lines, or ping's datagrams) capture `cap` took since the last poll (a CapturePoll). */
   | { id: number; op: 'capturePoll'; cap: number }
   | { id: number; op: 'captureStop'; cap: number }

@@ -116,7 +116,9 @@ export class PartitionedControl implements ControlBackend {
       source: a.source!,
       ident: a.ident!,
       ...(a.nobufs ? { nobufs: true } : {}),
-      send: (seq: number, ttl?: number, size?: number) => void this.dp.request(w, { op: 'pingSend', cap, seq, ...(ttl !== undefined ? { ttl } : {}), ...(size !== undefined ? { size } : {}) }).catch(() => {}),
+      ...(a.device !== undefined && a.mac !== undefined ? { device: a.device, mac: a.mac } : {}),
+      send: (seq: number, ttl?: number, size?: number, to?: string) =>
+        void this.dp.request(w, { op: 'pingSend', cap, seq, ...(ttl !== undefined ? { ttl } : {}), ...(size !== undefined ? { size } : {}), ...(to !== undefined ? { to } : {}) }).catch(() => {}),
     });
   }
 

@@ -11,7 +11,7 @@ import { startCapture } from '../control/backend.js';
 import type { CapturedFrame } from '../control/capture.js';
 import { conntrackEventsOf } from '../control/conntrack-commands.js';
 import { ConntrackEvents, type EventLine } from '../control/conntrack-events.js';
-import { openPing, type PingEvent, type PingSession } from '../control/ping.js';
+import { arpingHead, openPing, type PingEvent, type PingSession } from '../control/ping.js';
 import { mustOvsBridge } from '../control/resolve.js';
 import { ControlError, type CaptureSource, type CommandResponse, type PingOpenRequest } from '../control/protocol.js';
 import { registerCollectors, type Collectors, type MetricJson } from '../metrics/collectors.js';
@@ -85,6 +85,9 @@ export interface PingAnswer extends ControlAnswer {
   source?: string;
   ident?: number;
   nobufs?: boolean;
+  /** arping's socket: its device and that device's MAC. */
+  device?: string;
+  mac?: string;
 }
 
 export class WorkerControl {
@@ -188,16 +191,16 @@ export class WorkerControl {
       const s = openPing({ emu: this.emu, allNodes: this.allNodes }, open, { defer: (fn) => c.later.push(fn) }, (e) => c.ping.push(...e));
       c.capture = c.session = s;
       this.captures.set(cap, c);
-      return { response: { ok: true, stdout: '', stderr: '', exit: 0 }, writes: [], source: s.source, ident: s.ident, ...(s.nobufs ? { nobufs: true } : {}) };
+      return { response: { ok: true, stdout: '', stderr: '', exit: 0 }, writes: [], source: s.source, ident: s.ident, ...(s.nobufs ? { nobufs: true } : {}), ...arpingHead(s) };
     } catch (e) {
       if (e instanceof ControlError) return { error: { message: e.message, exit: e.exit, status: e.status }, writes: [] };
       throw e;
     }
   }
 
-  pingSend(cap: number, seq: number, ttl?: number, size?: number): boolean {
+  pingSend(cap: number, seq: number, ttl?: number, size?: number, to?: string): boolean {
     const s = this.captures.get(cap)?.session;
-    s?.send(seq, ttl, size);
+    s?.send(seq, ttl, size, to);
     return s !== undefined;
   }
 

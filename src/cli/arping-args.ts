@@ -1,0 +1,128 @@
+// arping's command line as iputils 20221126 reads it (getopt with GNU
+// permutation over its optstring, strtol_or_err), checked against the real
+// arping on Debian bookworm: the same messages and exit statuses.
+import { inetAton } from '../control/inet-aton.js';
+import { ipToString } from '../wire/addr.js';
+import { PingExit, strtolOrErr } from './ping-args.js';
+
+/** arping.c main's optstring. */
+const OPTSTRING = 'h?bfDUAqc:w:i:s:I:V';
+const INT_MAX = 2147483647;
+/** arping -V on Debian bookworm. */
+const VERSION = ['arping from iputils 20221126', 'libcap: yes, IDN: yes, NLS: no, error.h: yes, getrandom(): yes, __fpending(): yes'];
+
+/** usage() of iputils 20221126 (stderr, exit 2). */
+export const ARPING_USAGE = `
+Usage:
+  arping [options] <destination>
+
+Options:
+  -f            quit on first reply
+  -q            be quiet
+  -b            keep on broadcasting, do not unicast
+  -D            duplicate address detection mode
+  -U            unsolicited ARP mode, update your neighbours
+  -A            ARP answer mode, update your neighbours
+  -V            print version and exit
+  -c <count>    how many packets to send
+  -w <timeout>  how long to wait for a reply
+  -i <interval> set interval between packets (default: 1 second)
+  -I <device>   which ethernet device to use
+  -s <source>   source ip address
+  <destination> dns name or ip address
+
+For more details see arping(8).`;
+
+export interface ArpingArgs {
+  /** The target, a dotted quad (inet_aton's). */
+  dst: string;
+  /** -c; -1: until interrupted (or the deadline). */
+  count: number;
+  /** -w in seconds; 0: none. */
+  timeout: number;
+  /** -i in whole seconds (0: the interval timer never runs, one probe). */
+  interval: number;
+  device?: string;
+  source?: string;
+  broadcastOnly: boolean;
+  quitOnReply: boolean;
+  dad: boolean;
+  unsolicited: boolean;
+  advert: boolean;
+  quiet: boolean;
+}
+
+/** Parse arping's words, or throw what it prints and its exit status (PingExit). */
+export function parseArpingArgs(argv: readonly string[]): ArpingArgs {
+  const a: Omit<ArpingArgs, 'dst'> = { count: -1, timeout: 0, interval: 1, broadcastOnly: false, quitOnReply: false, dad: false, unsolicited: false, advert: false, quiet: false };
+  const operands: string[] = [];
+  const usage = (...first: string[]): PingExit => new PingExit([...first, ...ARPING_USAGE.split('\n')], 2);
+  for (let i = 0; i < argv.length; i++) {
+    const w = argv[i]!;
+    if (w === '--') {
+      operands.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!w.startsWith('-') || w === '-') {
+      operands.push(w);
+      continue;
+    }
+    for (let j = 1; j < w.length; j++) {
+      const c = w[j]!;
+      const at = OPTSTRING.indexOf(c);
+      if (c === ':' || at < 0) throw usage(`arping: invalid option -- '${c}'`);
+      let arg = '';
+      if (OPTSTRING[at + 1] === ':') {
+        const next = j + 1 < w.length ? w.slice(j + 1) : argv[++i];
+        if (next === undefined) throw usage(`arping: option requires an argument -- '${c}'`);
+        arg = next;
+        j = w.length;
+      }
+      switch (c) {
+        case 'b':
+          a.broadcastOnly = true;
+          break;
+        case 'D':
+          a.dad = a.quitOnReply = true;
+          break;
+        case 'U':
+          a.unsolicited = true;
+          break;
+        case 'A':
+          a.advert = a.unsolicited = true;
+          break;
+        case 'q':
+          a.quiet = true;
+          break;
+        case 'c':
+          a.count = strtolOrErr('arping', arg, 1, INT_MAX);
+          break;
+        case 'w':
+          a.timeout = strtolOrErr('arping', arg, 0, INT_MAX);
+          break;
+        case 'i':
+          a.interval = strtolOrErr('arping', arg, 0, INT_MAX);
+          break;
+        case 'I':
+          a.device = arg;
+          break;
+        case 'f':
+          a.quitOnReply = true;
+          break;
+        case 's':
+          a.source = arg;
+          break;
+        case 'V':
+          throw new PingExit(VERSION, 0, true);
+        default: // -h, -?
+          throw usage();
+      }
+    }
+  }
+  if (operands.length !== 1) throw usage();
+  const target = operands[0]!;
+  const addr = inetAton(target);
+  if (addr < 0) throw new PingExit([`arping: ${target}: dpemu arpings addresses only (an emulated namespace looks up no names)`], 2);
+  if (a.device === '') delete a.device;
+  return { ...a, dst: ipToString(addr) };
+}
