@@ -159,7 +159,7 @@ export class NetNamespace extends Element implements KeepsLearned {
 
   constructor(node: string, name: string) {
     super('netns', node, name);
-    this.ns = new Netns<Packet>({ name });
+    this.ns = new Netns<Packet>({ name, ipv6: true });
     this.ns.clock = () => this.engine?.now ?? 0;
     this.nfOpts = { host: { masqueradeSource: (outIf, dst) => this.masqueradeSource(outIf, dst) } };
     this.nf = new Netfilter(this.nfOpts);
@@ -167,6 +167,7 @@ export class NetNamespace extends Element implements KeepsLearned {
     this.ns.setSysctl('net.ipv4.ip_forward', 1);
     this.ns.setSysctl('net.ipv4.conf.all.arp_ignore', 1);
     this.ns.setSysctl('net.ipv4.conf.all.arp_announce', 2);
+    this.ns.setSysctl('net.ipv6.conf.all.forwarding', 1);
     // ICMP rate limiting is off by default in emulation (a traceroute or a
     // test burst must see every error); setting the kernel's sysctls back on
     // (icmp_ratelimit=1000, icmp_msgs_per_sec=1000) makes it behave as Linux.
