@@ -1,5 +1,6 @@
 // A Linux network namespace's IPv4 stack as an element: its interfaces are
-// the element's ports. Frames go through what the kernel does with them:
+// the element's ports (IPv6, for its link-locals, is ndisc.ts's). Frames go
+// through what the kernel does with them:
 //   ARP       arp_rcv/arp_process (replies, neighbour learning, proxy ARP)
 //   IPv4 in   ip_rcv checks, PREROUTING (defrag where conntrack is in use,
 //             raw, conntrack, mangle, nat), ip_route_input, then local
@@ -16,7 +17,7 @@ import { HEADROOM, type Packet } from '../datapath/packet.js';
 import type { DropReason } from '../datapath/drop-reasons.js';
 import { Decoded, decode, decodeErrorName, ipv4HeaderError } from '../wire/decode.js';
 import { readU16, readU32, readMacHi, readMacLo, writeU16, writeU32, writeMacNum, ipToString, macToString } from '../wire/addr.js';
-import { writeEth, ETH_HLEN, ETHERTYPE_IPV4, ETHERTYPE_ARP, ETHERTYPE_VLAN } from '../wire/ethernet.js';
+import { writeEth, ETH_HLEN, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_ARP, ETHERTYPE_VLAN } from '../wire/ethernet.js';
 import { buildArpRequest, buildArpReply } from '../wire/arp.js';
 import { moveMacs } from '../wire/vlan.js';
 import { ipv4DecTtl, ipv4SetChecksum, IPPROTO_ICMP, IPPROTO_UDP, IPPROTO_TCP, IP_DF, IP_MF, IP_OFFMASK } from '../wire/ipv4.js';
@@ -33,6 +34,7 @@ import { type LinkStats64 } from './ip-link-stats.js';
 import type { NeighAction, NeighEntry, Solicit } from './neighbour.js';
 import { skbTruesize, NUD } from './neighbour.js';
 import { arpProcess, type PktType } from './arp.js';
+import { Ndisc } from './ndisc.js';
 import { routeInput, RouteScratch } from './route-input.js';
 import { routeOutput, icmpErrorRoute, type OutputDecision } from './route-output.js';
 import { Defrag, fragBudgetOf, FragQueue, DEFRAG_CONNTRACK_IN, DEFRAG_LOCAL_DELIVER, headHoldsL4, fragListFits, ipOptionsFragment } from './ip-frag.js';
@@ -108,6 +110,8 @@ export class NetNamespace extends Element implements KeepsLearned {
   private icmpCredit = 0;
   private icmpCreditAt = 0;
   private readonly d = new Decoded();
+  /** IPv6 input (ndisc.ts): neighbour discovery and echo for the namespace's link-locals. */
+  private readonly ndisc: Ndisc;
   private readonly info: NfPacketInfo = newPacketInfo();
   /** Reused by every forwarded packet's routing decision (no allocation per packet). */
   private readonly rs = new RouteScratch();
@@ -160,6 +164,7 @@ export class NetNamespace extends Element implements KeepsLearned {
   constructor(node: string, name: string) {
     super('netns', node, name);
     this.ns = new Netns<Packet>({ name, ipv6: true });
+    this.ndisc = new Ndisc({ element: this, send: (pkt, ifindex) => this.l2Out(pkt, this.byIfindex.get(ifindex)!) }, this.ns.nd6);
     this.ns.clock = () => this.engine?.now ?? 0;
     this.nfOpts = { host: { masqueradeSource: (outIf, dst) => this.masqueradeSource(outIf, dst) } };
     this.nf = new Netfilter(this.nfOpts);
@@ -296,6 +301,10 @@ export class NetNamespace extends Element implements KeepsLearned {
     // ip_rcv_core counts another host's frame before any check; IPv4 for this host counts nothing more.
     if (type !== ETHERTYPE_IPV4 || pt === 'otherhost') b.counters.countL3(type, pt === 'otherhost');
     if (type === ETHERTYPE_IPV4) return this.rxIpv4(pkt, b, pt);
+    if (type === ETHERTYPE_IPV6) {
+      if (pt === 'otherhost') return e.drop(pkt, this, 'not_for_us', 'IPv6 to another MAC');
+      return this.ndisc.receive(pkt, b.iface);
+    }
     return e.drop(pkt, this, 'unknown_protocol', `ethertype 0x${type.toString(16).padStart(4, '0')}`);
   }
 

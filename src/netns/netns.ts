@@ -22,6 +22,7 @@ import { NEIGH_KEYS } from './neigh-sysctl.js';
 import { type FibResult, type Flow, type FibRule, RuleSet, newRule } from './rules.js';
 import { type NeighSpec, type RouteSpec, type RuleSpec } from './specs.js';
 import { type DevConf6, syncInet6 } from './inet6.js';
+import { Nd6Cache } from './nd6-cache.js';
 import {
   type ConfPair, type DevConf, type DevConfKey, type NetSysctls, DEV_CONF_KEYS, inDev, kernelDevConf, kernelNetSysctls,
 } from './sysctl.js';
@@ -252,6 +253,7 @@ export class Netns<P = unknown> implements AddrView {
     for (const t of this.fib.all()) t.removeWhere((r) => r.dev === l.index);
     this.fib.generation++;
     const dropped = this.neigh.ifdown(l.index);
+    this.nd6.ifdown(l.index, (p) => dropped.push(p));
     this.neigh.forgetDev(l.index);
     this.byIndex.delete(l.index);
     this.byName.delete(name);
@@ -274,6 +276,7 @@ export class Netns<P = unknown> implements AddrView {
       // fib_sync_down_dev(NETDEV_DOWN): nexthops on the device die unless of scope nowhere (host routes).
       for (const t of this.fib.all()) t.removeWhere((r) => r.dev === l.index && r.nhScope !== RT_SCOPE_NOWHERE);
       dropped = this.neigh.ifdown(l.index);
+      this.nd6.ifdown(l.index, (p) => dropped.push(p));
     }
     this.syncAddrRoutes(l);
     this.sync6(l);
@@ -281,6 +284,8 @@ export class Netns<P = unknown> implements AddrView {
     return dropped;
   }
 
+  /** The IPv6 neighbours (ndisc.ts fills it). */
+  readonly nd6 = new Nd6Cache<P>();
   /** net.ipv6.conf.all and .default (each device has its own in conf6). */
   readonly all6: DevConf6;
   readonly dflt6: DevConf6;
@@ -342,6 +347,7 @@ export class Netns<P = unknown> implements AddrView {
       this.watch?.link(l.index);
       for (const t of this.fib.all()) t.removeWhere((r) => r.dev === l.index);
       dropped = this.neigh.ifdown(l.index);
+      this.nd6.ifdown(l.index, (p) => dropped.push(p));
     }
     this.syncAddrRoutes(l);
     for (const a of removed) {
