@@ -15,7 +15,8 @@ import { type RouteFormatContext, routeMetricsInOrder } from './ip-route-syntax.
 import { ipprotoName, ruleHex } from './ip-rule-syntax.js';
 import { type JsonObject, type JsonValue } from './json-writer.js';
 import { RT_SCOPE_NOWHERE, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, RTPROT_BOOT, RTPROT_KERNEL, dsfieldName, protoName, scopeName, tableName } from './names.js';
-import { type NeighEntry, NUD, NUD_VALID, nudName } from './neighbour.js';
+import { NUD, NUD_VALID, nudName } from './neighbour.js';
+import { type NeighRow } from './ip-neigh-syntax.js';
 import { type FibRule } from './rules.js';
 
 /** IFA_CACHEINFO's lifetimes of a permanent address (INFINITY_LIFE_TIME). */
@@ -214,8 +215,8 @@ export function ruleJson(r: FibRule, unresolved: boolean, details = false): Json
 }
 
 /** One neighbour of `ip -j neigh show`; `devName` undefined when the listing is of one device. */
-export function neighJson(e: NeighEntry<unknown>, devName: string | undefined, brief = false): JsonObject {
-  const o: JsonObject = { dst: formatIp4(e.ip), dev: devName, lladdr: e.state & NUD_VALID ? formatMac(e.mac) : undefined };
+export function neighJson(e: NeighRow, devName: string | undefined, brief = false): JsonObject {
+  const o: JsonObject = { dst: e.dst, dev: devName, lladdr: e.state & NUD_VALID ? formatMac(e.mac) : undefined };
   if (brief) return o;
   o.router = e.router ? null : undefined;
   o.state = e.state !== NUD.NONE ? (nudName(e.state).split(' ') as JsonValue[]) : undefined;

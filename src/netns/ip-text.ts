@@ -11,7 +11,8 @@ import { type JsonObject, jsonDump, jsonDumpOpening } from './json-writer.js';
 import { formatLinkStats, type LinkStats64 } from './ip-link-stats.js';
 import { type Interface } from './interfaces.js';
 import { type LinkShow, parseLinkShow, shownLinks } from './ip-link-filter.js';
-import { NUD_SHOW_DEFAULT, formatNeigh, formatNeighBrief, formatProxyNeigh, neighShown, nudShowBits, parseNeighArgs, parseNeighLine } from './ip-neigh-syntax.js';
+import { NUD_SHOW_DEFAULT, type NeighRow, formatNeigh, formatNeighBrief, formatProxyNeigh, neighRow, neighShown, nudShowBits, parseNeighArgs, parseNeighLine } from './ip-neigh-syntax.js';
+import { ip6ToString } from '../wire/tcpdump-text.js';
 import { formatRoute, parseRouteArgs, parseRouteLine, parseRouteShow, type ParsedRoute, type RouteShow } from './ip-route-syntax.js';
 import { routeGet } from './ip-route-get.js';
 import { formatRoute6, route6Json, routes6 } from './inet6.js';
@@ -21,7 +22,7 @@ import { cachedRouteJson, formatCachedRoute, routeExceptions, type CachedRoute }
 import { formatRule, gotoUnresolved, parseRuleArgs, parseRuleFilter, parseRuleLine } from './ip-rule-syntax.js';
 import { isBriefOption, isDetailsOption, isJsonOption, isOnelineOption, isPrettyOption, isStatsOption, textLines, tokenize, matches, type Family, familyPrefix } from './ip-tokens.js';
 import { RT_TABLE_LOCAL, RT_TABLE_MAIN, RTPROT_KERNEL } from './names.js';
-import { type NeighAction, type NeighEntry, NUD, NUD_VALID } from './neighbour.js';
+import { type NeighAction, NUD, NUD_VALID } from './neighbour.js';
 import { type Netns } from './netns.js';
 import { formatIp4, type Prefix } from './addr.js';
 import { prefixMask } from '../wire/addr.js';
@@ -66,10 +67,7 @@ export interface ShowOptions {
 /** A record as -oneline prints it: ip writes _SL_ ("\\" then) where it would end a line within the record. */
 const oneline = (record: string): string => `${record.slice(0, -1).replaceAll('\n', '\\')}\n`;
 
-/**
- * A dump that finds nothing: the model keeps no IPv6 neighbours and no
- * AF_PACKET routes or neighbours, so -6 and -0 list none.
- */
+/** A family whose changes are not modelled: -6 and -0 (-0 also lists no route or neighbour). */
 const noFamily = (o: ShowOptions): boolean => o.family === 'inet6' || o.family === 'link';
 const empty = (o: ShowOptions): string => (o.json ? jsonDump([], o.json.pretty) : '');
 
@@ -147,10 +145,11 @@ export interface NeighShow {
 /** `ip neigh show [dev DEV] [nud STATE]... [[to] PREFIX]`, or `ip neigh show proxy`. */
 export function showNeigh(ns: Netns, opts: NeighShow = {}, o: ShowOptions = {}): string {
   const only = opts.dev !== undefined ? ns.mustLink(opts.dev).index : undefined;
-  if (noFamily(o)) return empty(o);
+  if (o.family === 'link') return empty(o);
   const devName = (i: number) => ns.linkByIndex(i)?.name ?? '';
   if (opts.proxy) {
-    const proxies = ns.neigh.proxyEntries().filter((p) => only === undefined || p.ifindex === only);
+    // No IPv6 proxy entries (proxy NDP is not modelled).
+    const proxies = o.family === 'inet6' ? [] : ns.neigh.proxyEntries().filter((p) => only === undefined || p.ifindex === only);
     const dev = (p: { ifindex: number }) => (o.brief && only !== undefined ? undefined : devName(p.ifindex));
     return dump(
       proxies,
@@ -161,10 +160,24 @@ export function showNeigh(ns: Netns, opts: NeighShow = {}, o: ShowOptions = {}):
   }
   const states = opts.states ?? NUD_SHOW_DEFAULT;
   const to = opts.to, mask = to ? prefixMask(to.len) : 0;
-  const shown = ns.neigh.entries().filter((e) => (only === undefined || e.ifindex === only) && neighShown(e.state, states) && (!to || ((e.ip ^ to.addr) & mask) === 0));
-  const dev = (e: NeighEntry<unknown>) => (only === undefined ? devName(e.ifindex) : undefined);
-  const brief = (e: NeighEntry<unknown>) => formatNeighBrief(e.ip, dev(e), e.state & NUD_VALID ? e.mac : undefined);
-  return dump(shown, o, (e) => (o.brief ? brief(e) : formatNeigh(e, dev(e))) + '\n', (e) => neighJson(e, dev(e), o.brief));
+  // The ARP table's entries, then (no family, or -6) the IPv6 ones (nd6-cache.ts), which an IPv4 prefix selects none of.
+  const rows: { row: NeighRow; ifindex: number }[] = [];
+  if (o.family !== 'inet6') {
+    for (const e of ns.neigh.entries()) {
+      if ((only === undefined || e.ifindex === only) && neighShown(e.state, states) && (!to || ((e.ip ^ to.addr) & mask) === 0)) rows.push({ row: neighRow(e), ifindex: e.ifindex });
+    }
+  }
+  if (o.family !== 'inet' && !to) {
+    const c = ns.nd6;
+    for (const i of c.slots()) {
+      if ((only === undefined || c.ifindex[i] === only) && neighShown(c.state[i]!, states)) {
+        rows.push({ row: { dst: ip6ToString(c.addr, i * 16), state: c.state[i]!, mac: c.mac[i]!, router: c.router[i] === 1 }, ifindex: c.ifindex[i]! });
+      }
+    }
+  }
+  const dev = (r: { ifindex: number }) => (only === undefined ? devName(r.ifindex) : undefined);
+  const brief = (r: { row: NeighRow; ifindex: number }) => formatNeighBrief(r.row.dst, dev(r), r.row.state & NUD_VALID ? r.row.mac : undefined);
+  return dump(rows, o, (r) => (o.brief ? brief(r) : formatNeigh(r.row, dev(r))) + '\n', (r) => neighJson(r.row, dev(r), o.brief));
 }
 
 /** `-s` given `level` times, and the device counters to print (an element's: a bare Netns has none). */

@@ -22,7 +22,7 @@ import {
   icmpv6SetChecksum, ndOptLinkAddr, writeNdOptLinkAddr,
 } from '../wire/icmpv6.js';
 import type { Interface } from './interfaces.js';
-import { NUD } from './neighbour.js';
+import { NUD, NUD_CONNECTED } from './neighbour.js';
 import type { Nd6Cache } from './nd6-cache.js';
 
 /** The hop limit of what the stack sends that is not ND (net.ipv6.conf.*.hop_limit, 64). */
@@ -228,6 +228,7 @@ export class Ndisc {
       const slot = this.cache.findOrCreate(l.index, buf, l3 + IPV6_SRC);
       this.dropEvicted();
       this.learn(slot, readMacHi(buf, sll) * 0x1_0000_0000 + readMacLo(buf, sll), NUD.STALE, l.index);
+      this.cache.router[slot] = 0; // NEIGH_UPDATE_F_OVERRIDE_ISROUTER: a soliciting host is no router
     }
     e.consume(pkt, el, 'ndisc: RS: taken (no router advertisements sent)');
   }
@@ -266,6 +267,8 @@ export class Ndisc {
   /** The entry gets its address: a packet that waited for it goes now. */
   private learn(slot: number, mac: number, state: number, ifindex: number): void {
     const c = this.cache;
+    // neigh_update: STALE with the same address leaves a connected (REACHABLE) entry as it is.
+    if (state === NUD.STALE && mac === c.mac[slot] && (c.state[slot]! & NUD_CONNECTED) !== 0) state = c.state[slot]!;
     c.update(slot, mac, state);
     const held = c.held[slot];
     if (!held) return;

@@ -89,9 +89,13 @@ multicast ff00::/8 dev qr-1 table local proto kernel metric 256 pref medium
 });
 
 test('a neighbour solicitation for its link-local: the kernel\'s advertisement, byte for byte; the echo request then: its reply', () => {
-  const { e, r, send, wire } = router();
+  const { e, r, send, wire, ip } = router();
   send(NS);
   assert.deepEqual(wire.take().map(toHex), [toHex(NA)]);
+  // The requester's entry, as the kernel's `ip -6 neigh` showed it then.
+  assert.equal(ip('-6 neigh'), 'fe80::f816:3eff:feb2:efaf dev qr-1 lladdr fa:16:3e:b2:ef:af STALE \n');
+  assert.equal(ip('-4 neigh'), '');
+  assert.equal(ip('-j neigh'), '[{"dst":"fe80::f816:3eff:feb2:efaf","dev":"qr-1","lladdr":"fa:16:3e:b2:ef:af","state":["STALE"]}]\n');
   send(ECHO);
   const out = wire.take();
   assert.equal(out.length, 1);
@@ -121,7 +125,7 @@ test('router solicitations, MLD reports, DAD for another address and groups not 
 });
 
 test('an echo request from a neighbour it does not know: a solicitation of its own, the reply once the advertisement comes', () => {
-  const { send, wire } = router();
+  const { send, wire, ip } = router();
   send(ECHO);
   const ns = wire.take();
   assert.equal(ns.length, 1);
@@ -139,4 +143,6 @@ test('an echo request from a neighbour it does not know: a solicitation of its o
   const out = wire.take();
   assert.equal(out.length, 1);
   assert.equal(noLabel(out[0]!), noLabel(REPLY));
+  assert.equal(ip('-br -6 neigh'), 'fe80::f816:3eff:feb2:efaf               qr-1             fa:16:3e:b2:ef:af\n');
+  assert.equal(ip('-6 neigh show dev qr-1 nud reachable'), 'fe80::f816:3eff:feb2:efaf lladdr fa:16:3e:b2:ef:af REACHABLE \n');
 });
