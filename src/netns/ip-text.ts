@@ -374,8 +374,8 @@ function readFamily(word: string | undefined, fail: (reason: string, tok?: strin
   throw invarg('invalid protocol family', word);
 }
 
-/** A change in IPv6 or AF_PACKET (-6, -0): an emulated namespace holds IPv4 only. */
-export const IPV4_ONLY = 'only IPv4 is emulated: -6 and -0 read what an IPv6-less namespace holds, and change nothing';
+/** A change in IPv6 or AF_PACKET (-6, -0): an emulated namespace's IPv6 is the kernel's own addresses alone (inet6.ts). */
+export const IPV4_ONLY = 'only IPv4 changes are emulated: -6 and -0 read what the namespace holds (its link-locals, routes and neighbours), and change nothing';
 
 function verbOf(word: string | undefined, verbs: readonly string[]): string | undefined {
   if (word === undefined) return undefined;
@@ -478,7 +478,7 @@ export function runCommand<P>(
       const verb = verbOf(toks[i], ['add', 'delete', 'list', 'show', 'flush']) ?? (toks[i] === undefined ? 'show' : undefined);
       if (!verb) throw fail(`unknown command '${toks[i]}'`);
       // A namespace's IPv6 rules (local and main, even with disable_ipv6) are not modelled.
-      if (o.family === 'inet6') throw fail('IPv6 rules are not emulated (an emulated namespace holds IPv4 only)', '-6');
+      if (o.family === 'inet6') throw fail('IPv6 rules are not emulated (an emulated namespace has no IPv6 policy routing)', '-6');
       if (o.family === 'link' && verb !== 'list' && verb !== 'show') throw fail(IPV4_ONLY, verb);
       if (toks[i] !== undefined) i++;
       if (verb === 'list' || verb === 'show') return showRules(ns, o, toks.slice(i));

@@ -1218,6 +1218,7 @@ export class NetNamespace extends Element implements KeepsLearned {
     this.journal = j;
     this.jid = id;
     this.ns.neigh.onChange = this.logNeigh;
+    this.ns.nd6.onChange = this.logNeigh6;
     this.writeLearned(j, id);
   }
 
@@ -1225,6 +1226,23 @@ export class NetNamespace extends Element implements KeepsLearned {
     out.f[0] = LJ.NEIGH;
     out.put(LJ.RESET, id, 1);
     for (const n of this.ns.neigh.entries()) this.writeNeigh(out, id, n);
+    out.f[0] = LJ.NEIGH6;
+    out.put(LJ.RESET, id, 1);
+    for (const slot of this.ns.nd6.slots()) this.writeNeigh6(out, id, slot, false);
+  }
+
+  private readonly logNeigh6 = (slot: number, gone: boolean): void => this.writeNeigh6(this.journal!, this.jid, slot, gone);
+
+  /** An IPv6 neighbour (nd6-cache.ts) as a record: its address's words, device, state, MAC, router flag. */
+  private writeNeigh6(out: LearnedSink, id: number, slot: number, gone: boolean): void {
+    const c = this.ns.nd6, f = out.f;
+    c.words(slot, f, 0);
+    f[4] = c.ifindex[slot]!;
+    if (gone) return void out.put(LJ.NEIGH6_DEL, id, 5);
+    f[5] = c.state[slot]!;
+    f[6] = c.mac[slot]!;
+    f[7] = c.router[slot]!;
+    out.put(LJ.NEIGH6, id, 8, this.ns.linkByIndex(c.ifindex[slot]!)?.name ?? '');
   }
 
   private readonly logNeigh = (n: NeighEntry<unknown>, gone: boolean): void => {
@@ -1254,10 +1272,19 @@ export class NetNamespace extends Element implements KeepsLearned {
    * devices still there (by name), with their address, state and times as
    * last journaled (NeighbourTable.restoreEntry); the file's PERMANENT ones
    * come from the file, unresolved ones are asked again by the next packet.
+   * IPv6 neighbours (REACHABLE, STALE) come back as they were (nd6-cache.ts).
    */
   restoreLearned(recs: readonly LearnedRecord[], now: number): number {
     let n = 0;
     for (const r of recs) {
+      if (r.kind === LJ.NEIGH6) {
+        const [w0, w1, w2, w3, , state, mac, router] = r.nums as number[];
+        const l = this.ns.link(r.text);
+        if (!l || !(state! & (NUD.REACHABLE | NUD.STALE))) continue;
+        this.ns.nd6.restore(l.index, [w0!, w1!, w2!, w3!], mac!, state!, router === 1);
+        n++;
+        continue;
+      }
       if (r.kind !== LJ.NEIGH) continue;
       const [ip, , state, mac, confirmed, updated, used, probes, router] = r.nums as number[];
       if (state! & NUD.PERMANENT || !(state! & (NUD.REACHABLE | NUD.STALE | NUD.DELAY | NUD.PROBE))) continue;

@@ -56,17 +56,40 @@ export class Nd6Cache<P> {
   /** A packet held by a slot that findOrCreate reused (the caller drops it). */
   evicted: P | null = null;
 
+  /** Told of every entry that changed (`gone`: removed), e.g. to journal it. */
+  onChange: ((slot: number, gone: boolean) => void) | null = null;
+
   /** ndisc_update with a link-layer address: the entry's address and state. */
   update(slot: number, mac: number, state: number): void {
     this.mac[slot] = mac;
     this.state[slot] = state;
     this.updated[slot] = ++this.clock;
+    this.onChange?.(slot, false);
   }
+
+  /** An entry a predecessor learned (a reload, a restarted worker). */
+  restore(ifindex: number, words: readonly number[], mac: number, state: number, router: boolean): void {
+    const a = this.scratch;
+    for (let w = 0; w < 4; w++) for (let b = 0; b < 4; b++) a[w * 4 + b] = (words[w]! >>> (24 - 8 * b)) & 0xff;
+    const slot = this.findOrCreate(ifindex, a, 0);
+    this.evicted = null;
+    this.router[slot] = router ? 1 : 0;
+    this.update(slot, mac, state);
+  }
+
+  /** The entry's address as four u32 words (big-endian), into `out` from `at`. */
+  words(slot: number, out: Float64Array, at: number): void {
+    const a = this.addr, o = slot * 16;
+    for (let w = 0; w < 4; w++) out[at + w] = ((a[o + w * 4]! << 24) | (a[o + w * 4 + 1]! << 16) | (a[o + w * 4 + 2]! << 8) | a[o + w * 4 + 3]!) >>> 0;
+  }
+
+  private readonly scratch = new Uint8Array(16);
 
   /** neigh_ifdown: the device's entries go; the packets they held are returned through `drop`. */
   ifdown(ifindex: number, drop: (p: P) => void): void {
     for (let i = 0; i < SLOTS; i++) {
       if (this.ifindex[i] !== ifindex || this.state[i] === NUD.NONE) continue;
+      this.onChange?.(i, true);
       this.state[i] = NUD.NONE;
       const p = this.held[i];
       this.held[i] = null;

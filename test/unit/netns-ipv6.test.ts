@@ -12,6 +12,7 @@ import { NetNamespace } from '../../src/netns/namespace.js';
 import { parseIpv4, parseMacNum } from '../../src/wire/addr.js';
 import { runCommand } from '../../src/netns/ip-text.js';
 import { icmpv6SetChecksum } from '../../src/wire/icmpv6.js';
+import { learnedRecords } from '../../src/datapath/learned-journal.js';
 import { CaptureSink } from '../helpers/sink.js';
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
@@ -145,4 +146,12 @@ test('an echo request from a neighbour it does not know: a solicitation of its o
   assert.equal(noLabel(out[0]!), noLabel(REPLY));
   assert.equal(ip('-br -6 neigh'), 'fe80::f816:3eff:feb2:efaf               qr-1             fa:16:3e:b2:ef:af\n');
   assert.equal(ip('-6 neigh show dev qr-1 nud reachable'), 'fe80::f816:3eff:feb2:efaf lladdr fa:16:3e:b2:ef:af REACHABLE \n');
+});
+
+test('a reload keeps the IPv6 neighbours: the learned records carry them to the next namespace', () => {
+  const a = router();
+  a.send(NS);
+  const b = router();
+  assert.equal(b.r.restoreLearned(learnedRecords(a.r), 0), 1);
+  assert.equal(b.ip('-6 neigh'), 'fe80::f816:3eff:feb2:efaf dev qr-1 lladdr fa:16:3e:b2:ef:af STALE \n');
 });
