@@ -10,11 +10,7 @@
 // then the device's own unicast and multicast lists (ndo_dflt_fdb_dump,
 // `self permanent`; a bridge lists these, then its entries of no port; a
 // vxlan device has its own dump, empty for OVS's). Each Ethernet device's
-// multicast list holds 33:33:00:00:00:01 (IPv6's all-nodes group, joined at
-// registration even with IPv6 disabled) and, while up, 01:00:5e:00:00:01
-// (IPv4's all-hosts): the kernel's lists with disable_ipv6 set, which is how
-// the views stand (no IPv6 addresses: `ip addr` shows none, and the kernel
-// comparisons run with it).
+// multicast list is what IPv4 and IPv6 joined: see selfAddrs.
 import type { Interface } from '../netns/interfaces.js';
 import { formatMac } from '../netns/addr.js';
 import { linkFlagList } from '../netns/ip-addr-syntax.js';
@@ -27,6 +23,8 @@ import { linuxBridges, mustNamespace, mustNode } from './resolve.js';
 import { isHypervisor, rootView } from './root-netns.js';
 import { NUD } from '../netns/neighbour.js';
 import { bridgeMdb, bridgeVlan } from './bridge-vlan-mdb.js';
+import { RT_SCOPE_LINK } from '../netns/names.js';
+import { hex2 } from '../wire/addr.js';
 
 /** bridge.c's usage, printed (exit 255) for no object or `help`. */
 const BRIDGE_USAGE = `Usage: bridge [ OPTIONS ] OBJECT { COMMAND | help }
@@ -118,13 +116,31 @@ function portOf(v: View, l: Interface): PortOf | undefined {
   return { bridge: l.master, attrs: new Map(l.info.slaveData.flatMap((a) => (a.key !== undefined && a.json !== undefined ? [[a.key, a.json] as const] : []))) };
 }
 
-/** The device's own list (ndo_dflt_fdb_dump: unicast, then multicast), as the kernel has it with IPv6 disabled. */
+/**
+ * The device's own list (ndo_dflt_fdb_dump: unicast, then multicast). Its
+ * registration joins 33:33:00:00:00:01 (IPv6's all-nodes, even with IPv6
+ * disabled) and, with IPv6 forwarding on, 33:33:00:00:00:02 (all-routers);
+ * going up, 01:00:5e:00:00:01 (IPv4's all-hosts); then its link-local, the
+ * solicited-node group (33:33:ff and the MAC's last three bytes) and, when
+ * forwarding, the subnet-router anycast fe80::'s (33:33:ff:00:00:00). With
+ * IPv6 on, a device going down leaves every group (ip_mc_down,
+ * ipv6_mc_down) and going up joins 01:00:5e:00:00:01 first, then IPv6's
+ * kept groups newest first (measured on Linux 6.18).
+ */
 function selfAddrs(l: Interface): string[] {
   // Not an Ethernet device (the loopback), or one with its own dump (a vxlan device: OVS's has no entries).
   if (l.kind === 'loopback' || l.kind === 'vxlan') return [];
-  const out = ['33:33:00:00:00:01'];
-  // No other IPv4 group is joined in the model (a joined group's address would follow, in an order down and up change).
-  if (l.up) out.push('01:00:5e:00:00:01');
+  const on6 = l.conf6.disable_ipv6 === 0, fwd = l.conf6.forwarding !== 0;
+  if (on6 && !l.up && l.everUp) return [];
+  // No other IPv4 group is joined in the model.
+  const v4 = l.up ? ['01:00:5e:00:00:01'] : [];
+  const groups = fwd ? ['33:33:00:00:00:01', '33:33:00:00:00:02'] : ['33:33:00:00:00:01'];
+  const out = on6 && l.mc6Rejoined ? [...v4, ...groups.reverse()] : [...groups, ...v4];
+  for (const a of on6 ? l.addrs6 : []) {
+    if (a.scope !== RT_SCOPE_LINK) continue;
+    out.push(`33:33:ff:${hex2(a.bytes[13]!)}:${hex2(a.bytes[14]!)}:${hex2(a.bytes[15]!)}`);
+    if (fwd) out.push('33:33:ff:00:00:00');
+  }
   return out;
 }
 

@@ -47,6 +47,9 @@ export const LJ = {
   FLOW: 9,
   /** Learned flow gone: text: its key. */
   FLOW_DEL: 10,
+  /** IPv6 neighbour: [address as four u32 words, ifindex, state, mac, router], text: the device's name. */
+  NEIGH6: 11,
+  NEIGH6_DEL: 12,
 } as const;
 
 /** Header words (Int32). */

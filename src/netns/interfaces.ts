@@ -8,6 +8,7 @@ import { RtnlError } from './errors.js';
 import { RT_SCOPE_HOST, RT_SCOPE_UNIVERSE } from './names.js';
 import { type DevConf, type DevConfKey } from './sysctl.js';
 import { type LinkInfo } from './link-info.js';
+import { type DevConf6, type If6Addr } from './inet6.js';
 
 /**
  * What kind of device: an OVS internal port (qr-, sg-, qg-, fg-,
@@ -60,7 +61,13 @@ export interface Interface {
   /** Set once the device has been up: a qdisc is then attached. */
   everUp: boolean;
   addrs: IfAddr[];
+  /** The IPv6 addresses addrconf gave it (inet6.ts): its link-local, or lo's ::1. */
+  addrs6: If6Addr[];
   conf: DevConf;
+  /** net.ipv6.conf.DEV. */
+  conf6: DevConf6;
+  /** It went down with IPv6 on (leaving its multicast groups): up again, it joins them in another order (bridge fdb show). */
+  mc6Rejoined?: boolean;
   /** conf/ keys written for this device, all of them once it had an address (the kernel's cnf.state bits): a conf/default write no longer reaches them. */
   confWritten?: Set<DevConfKey>;
   qlen: number;

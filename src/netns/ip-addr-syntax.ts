@@ -1,11 +1,13 @@
 // `ip link` / `ip addr` text: the arguments of `ip addr add|del`
 // (iproute2 ipaddr_modify) and what `ip link show` / `ip addr show` print
-// (print_linkinfo, print_addrinfo), both ways. IPv4 only: the inet6
-// lines of a real dump are skipped when reading and not produced.
+// (print_linkinfo, print_addrinfo), both ways. The inet6 lines printed are
+// the kernel's own addresses (inet6.ts); those of a real dump are skipped
+// when reading.
 
 import { type Ip4, type Mac, formatIp4, formatMac, parseMac, prefixMask } from './addr.js';
 import { IpSyntaxError } from './errors.js';
 import { type AddrSpec, type IfAddr, type Interface, type LinkKind, autoBroadcast, operState } from './interfaces.js';
+import { type If6Addr } from './inet6.js';
 import { formatLinkDetails } from './ip-link-details.js';
 import { TokenStream, matches, tokenize } from './ip-tokens.js';
 import { scopeFromName, scopeName } from './names.js';
@@ -26,6 +28,18 @@ export function linkFlagList(l: Interface): string[] {
 /** NAME, NAME@ifN (a veth whose peer is elsewhere) or NAME@PEER (its peer in the same namespace). */
 const shownName = (l: Interface): string => (l.peer ? `${l.name}@${l.peer.name ?? `if${l.peer.ifindex}`}` : l.name);
 
+/**
+ * The peer's name as ip resolves IFLA_LINK in the AF_INET6 link dump, which
+ * carries no IFLA_LINK_NETNSID: the device of that ifindex in *this*
+ * namespace (another device than the peer, where one has it), else ifN.
+ */
+export const inet6DumpPeer = (l: Interface, byIndex?: LinkByIndex): string | undefined =>
+  l.peer && (l.peer.name ?? byIndex?.(l.peer.ifindex)?.name ?? `if${l.peer.ifindex}`);
+const inet6DumpName = (l: Interface, byIndex?: LinkByIndex): string => {
+  const peer = inet6DumpPeer(l, byIndex);
+  return peer === undefined ? l.name : `${l.name}@${peer}`;
+};
+
 /** `<BROADCAST,MULTICAST,UP,LOWER_UP>`. */
 export const linkFlags = (l: Interface): string => `<${linkFlagList(l).join(',')}>`;
 
@@ -42,14 +56,16 @@ export type LinkByIndex = (ifindex: number) => Interface | undefined;
  * The two lines `ip link show` prints for a device (`mode DEFAULT` only there, not in `ip addr`); `-d` adds a line or two.
  * `ip -4 addr` (a family, no -d) prints no `link/` line: the first line then ends with the peer's netns.
  */
-export function formatLink(l: Interface, byIndex?: LinkByIndex, forIpAddr = false, details = false, linkLine = true): string {
-  let s = `${l.index}: ${shownName(l)}: ${linkFlags(l)} mtu ${l.mtu} qdisc ${qdisc(l)} `;
+export function formatLink(l: Interface, byIndex?: LinkByIndex, forIpAddr = false, details = false, linkLine = true, inet6Dump = false): string {
+  // The AF_INET6 link dump (inet6_fill_ifinfo) that `ip -6 addr` reads without -d or -s carries no qdisc or group.
+  let s = `${l.index}: ${inet6Dump ? inet6DumpName(l, byIndex) : shownName(l)}: ${linkFlags(l)} mtu ${l.mtu} ${inet6Dump ? '' : `qdisc ${qdisc(l)} `}`;
   if (l.master !== undefined) s += `master ${l.master} `;
   s += `state ${operState(l, byIndex)} `;
   if (!forIpAddr) s += 'mode DEFAULT ';
-  s += `group default qlen ${l.qlen}`;
+  s += `${inet6Dump ? '' : 'group default '}qlen ${l.qlen}`;
   if (linkLine || details) s += l.kind === 'loopback' ? `\n    link/loopback ${formatMac(l.mac)} brd 00:00:00:00:00:00` : `\n    link/ether ${formatMac(l.mac)} brd ff:ff:ff:ff:ff:ff`;
-  if (l.peer?.netns !== undefined) s += ` link-netns ${l.peer.netns}`;
+  if (inet6Dump) { /* no IFLA_LINK_NETNSID in that dump */ }
+  else if (l.peer?.netns !== undefined) s += ` link-netns ${l.peer.netns}`;
   else if (l.peer?.netnsId !== undefined) s += ` link-netnsid ${l.peer.netnsId}`;
   if (details) s += formatLinkDetails(l, forIpAddr);
   return s + '\n';
@@ -61,10 +77,13 @@ export function formatLink(l: Interface, byIndex?: LinkByIndex, forIpAddr = fals
  * flags (link) or each address with its prefix and any metric (addr), each
  * followed by a space.
  */
-export function formatBrief(l: Interface, what: 'link' | 'addr', byIndex?: LinkByIndex): string {
-  let s = `${shownName(l).padEnd(16)} ${operState(l, byIndex).padEnd(14)} `;
+export function formatBrief(l: Interface, what: 'link' | 'addr', byIndex?: LinkByIndex, family?: AddrFamily, inet6Dump = false): string {
+  let s = `${(inet6Dump ? inet6DumpName(l, byIndex) : shownName(l)).padEnd(16)} ${operState(l, byIndex).padEnd(14)} `;
   if (what === 'link') s += `${formatMac(l.mac)} ${linkFlags(l)} `;
-  else for (const a of l.addrs) s += `${formatIp4(a.local)}/${a.prefixLen} ${a.metric ? `metric ${a.metric} ` : ''}`;
+  else {
+    if (family !== 'inet6') for (const a of l.addrs) s += `${formatIp4(a.local)}/${a.prefixLen} ${a.metric ? `metric ${a.metric} ` : ''}`;
+    if (family !== 'inet') for (const a of l.addrs6) s += `${a.text}/${a.prefixLen} `;
+  }
   return s + '\n';
 }
 
@@ -80,9 +99,19 @@ export function formatAddr(a: IfAddr): string {
   return s + `${a.label}\n       valid_lft forever preferred_lft forever\n`;
 }
 
-/** `ip addr show` for one device: the link lines and an inet block per address. */
-export const formatAddrs = (l: Interface, byIndex?: LinkByIndex, details = false, linkLine = true): string =>
-  formatLink(l, byIndex, true, details, linkLine) + l.addrs.map(formatAddr).join('');
+/** One IPv6 address's inet6 block (print_addrinfo; no label, and the flags' space before the line's end). */
+export const formatAddr6 = (a: If6Addr): string => `    inet6 ${a.text}/${a.prefixLen} scope ${scopeName(a.scope)} \n       valid_lft forever preferred_lft forever\n`;
+
+/** The family `ip addr` was asked for (-4, -6): its addresses alone. */
+export type AddrFamily = 'inet' | 'inet6' | undefined;
+
+/** The device's address blocks in the order ip prints a dump of them: inet, then inet6. */
+export const formatAddrBlocks = (l: Interface, family?: AddrFamily): string[] =>
+  [...(family !== 'inet6' ? l.addrs.map(formatAddr) : []), ...(family !== 'inet' ? l.addrs6.map(formatAddr6) : [])];
+
+/** `ip addr show` for one device: the link lines and an inet or inet6 block per address. */
+export const formatAddrs = (l: Interface, byIndex?: LinkByIndex, details = false, linkLine = true, family?: AddrFamily, inet6Dump = false): string =>
+  formatLink(l, byIndex, true, details, linkLine, inet6Dump) + formatAddrBlocks(l, family).join('');
 
 export interface AddrCommand {
   dev?: string;

@@ -7,14 +7,16 @@
 import { type Ip4, formatIp4, formatMac, formatPrefix } from './addr.js';
 import { type Route } from './fib.js';
 import { type IfAddr, type Interface, operState } from './interfaces.js';
-import { type LinkByIndex, linkFlagList, qdisc } from './ip-addr-syntax.js';
+import { type AddrFamily, type LinkByIndex, inet6DumpPeer, linkFlagList, qdisc } from './ip-addr-syntax.js';
+import { type If6Addr } from './inet6.js';
 import { linkDetailsJson } from './ip-link-details.js';
 import { type LinkStats64 } from './ip-link-stats.js';
 import { type RouteFormatContext, routeMetricsInOrder } from './ip-route-syntax.js';
 import { ipprotoName, ruleHex } from './ip-rule-syntax.js';
 import { type JsonObject, type JsonValue } from './json-writer.js';
 import { RT_SCOPE_NOWHERE, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, RTPROT_BOOT, RTPROT_KERNEL, dsfieldName, protoName, scopeName, tableName } from './names.js';
-import { type NeighEntry, NUD, NUD_VALID, nudName } from './neighbour.js';
+import { NUD, NUD_VALID, nudName } from './neighbour.js';
+import { type NeighRow } from './ip-neigh-syntax.js';
 import { type FibRule } from './rules.js';
 
 /** IFA_CACHEINFO's lifetimes of a permanent address (INFINITY_LIFE_TIME). */
@@ -50,31 +52,37 @@ export interface LinkJsonView {
   stats?: { level: number; of: LinkStats64 };
   byIndex?: LinkByIndex;
   netnsIds: Map<string, number>;
+  /** `ip -4|-6 addr`: that family's addresses alone. */
+  family?: AddrFamily;
+  /** Read from the AF_INET6 link dump (formatLink's inet6Dump). */
+  inet6Dump?: boolean;
 }
 
 /** A veth's peer: `link` (its name) in the same namespace, else `link_index`. */
 const linkOf = (l: Interface): JsonObject => (l.peer?.name !== undefined ? { link: l.peer.name } : { link_index: l.peer?.ifindex });
+/** The same from the AF_INET6 link dump (`ip -6 addr` without a device, -d or -s): ip names the peer's ifindex in this namespace. */
+const linkOf6 = (l: Interface, byIndex?: LinkByIndex): JsonObject => ({ link: inet6DumpPeer(l, byIndex) });
 
 /** One device of `ip -j link|addr`. */
 export function linkJson(l: Interface, v: LinkJsonView): JsonObject {
   const lo = l.kind === 'loopback';
   const o: JsonObject = {
     ifindex: l.index,
-    ...linkOf(l),
+    ...(v.inet6Dump ? linkOf6(l, v.byIndex) : linkOf(l)),
     ifname: l.name,
     flags: linkFlagList(l),
     mtu: l.mtu,
-    qdisc: qdisc(l),
+    qdisc: v.inet6Dump ? undefined : qdisc(l),
     master: l.master,
     operstate: operState(l, v.byIndex),
     linkmode: v.forIpAddr ? undefined : 'DEFAULT',
-    group: 'default',
+    group: v.inet6Dump ? undefined : 'default',
     txqlen: l.qlen,
     ...(v.noLinkLine ? {} : { link_type: lo ? 'loopback' : 'ether', address: formatMac(l.mac), broadcast: lo ? '00:00:00:00:00:00' : 'ff:ff:ff:ff:ff:ff' }),
-    link_netnsid: l.peer?.netnsId ?? (l.peer?.netns !== undefined ? v.netnsIds.get(l.peer.netns) : undefined),
+    link_netnsid: v.inet6Dump ? undefined : l.peer?.netnsId ?? (l.peer?.netns !== undefined ? v.netnsIds.get(l.peer.netns) : undefined),
   };
   if (v.details) Object.assign(o, linkDetailsJson(l, v.forIpAddr));
-  if (v.forIpAddr && !v.linkOnly) o.addr_info = l.addrs.map(addrInfoJson);
+  if (v.forIpAddr && !v.linkOnly) o.addr_info = addrInfos(l, v.family);
   if (v.stats) o.stats64 = stats64Json(v.stats.of, v.stats.level);
   return o;
 }
@@ -96,14 +104,24 @@ function addrInfoJson(a: IfAddr): JsonObject {
   };
 }
 
+function addr6InfoJson(a: If6Addr): JsonObject {
+  return { family: 'inet6', local: a.text, prefixlen: a.prefixLen, scope: scopeName(a.scope), valid_life_time: FOREVER, preferred_life_time: FOREVER };
+}
+
+/** addr_info: inet, then inet6, as the dump lists them. */
+const addrInfos = (l: Interface, family: AddrFamily): JsonObject[] =>
+  [...(family !== 'inet6' ? l.addrs.map(addrInfoJson) : []), ...(family !== 'inet' ? l.addrs6.map(addr6InfoJson) : [])];
+
 /** `ip -o -j addr`: an object per device holding only its addresses, each led by the device's index and name (print_addrinfo under -oneline). */
-export const addrOnelineJson = (l: Interface): JsonObject => ({ addr_info: l.addrs.map((a) => ({ index: l.index, dev: l.name, ...addrInfoJson(a) })) });
+export const addrOnelineJson = (l: Interface, family?: AddrFamily): JsonObject => ({ addr_info: addrInfos(l, family).map((a) => ({ index: l.index, dev: l.name, ...a })) });
 
 /** `ip -j -br link|addr`: the brief line's fields. */
-export function briefJson(l: Interface, what: 'link' | 'addr', byIndex?: LinkByIndex): JsonObject {
-  const o: JsonObject = { ...linkOf(l), ifname: l.name, operstate: operState(l, byIndex) };
+export function briefJson(l: Interface, what: 'link' | 'addr', byIndex?: LinkByIndex, family?: AddrFamily, inet6Dump = false): JsonObject {
+  const o: JsonObject = { ...(inet6Dump ? linkOf6(l, byIndex) : linkOf(l)), ifname: l.name, operstate: operState(l, byIndex) };
   if (what === 'link') return { ...o, address: formatMac(l.mac), flags: linkFlagList(l) };
-  return { ...o, addr_info: l.addrs.map((a) => ({ local: formatIp4(a.local), prefixlen: a.prefixLen, metric: a.metric || undefined })) };
+  const v4 = family !== 'inet6' ? l.addrs.map((a): JsonObject => ({ local: formatIp4(a.local), prefixlen: a.prefixLen, metric: a.metric || undefined })) : [];
+  const v6 = family !== 'inet' ? l.addrs6.map((a): JsonObject => ({ local: a.text, prefixlen: a.prefixLen })) : [];
+  return { ...o, addr_info: [...v4, ...v6] };
 }
 
 /** print_stats64's JSON branch: the error counters only from -s -s; otherhost only when counted. */
@@ -197,8 +215,8 @@ export function ruleJson(r: FibRule, unresolved: boolean, details = false): Json
 }
 
 /** One neighbour of `ip -j neigh show`; `devName` undefined when the listing is of one device. */
-export function neighJson(e: NeighEntry<unknown>, devName: string | undefined, brief = false): JsonObject {
-  const o: JsonObject = { dst: formatIp4(e.ip), dev: devName, lladdr: e.state & NUD_VALID ? formatMac(e.mac) : undefined };
+export function neighJson(e: NeighRow, devName: string | undefined, brief = false): JsonObject {
+  const o: JsonObject = { dst: e.dst, dev: devName, lladdr: e.state & NUD_VALID ? formatMac(e.mac) : undefined };
   if (brief) return o;
   o.router = e.router ? null : undefined;
   o.state = e.state !== NUD.NONE ? (nudName(e.state).split(' ') as JsonValue[]) : undefined;

@@ -55,13 +55,24 @@ export function parseNeighArgs(args: string, lineNo = 1, source?: string): Neigh
   return parseNeigh(new TokenStream(tokenize(args), lineNo, source), false);
 }
 
+/** A neighbour as ip prints it, of either family: its address as text. */
+export interface NeighRow {
+  dst: string;
+  state: number;
+  mac: Mac;
+  router: boolean;
+}
+
+/** An IPv4 entry as a row. */
+export const neighRow = (e: NeighEntry<unknown>): NeighRow => ({ dst: formatIp4(e.ip), state: e.state, mac: e.mac, router: e.router });
+
 /**
  * One entry as print_neigh prints it, trailing space included: the address,
  * `dev` (unless listing one device), `lladdr` while the state is valid,
  * `router`, then the state.
  */
-export function formatNeigh(e: NeighEntry<unknown>, devName: string | undefined): string {
-  let s = `${formatIp4(e.ip)} `;
+export function formatNeigh(e: NeighRow, devName: string | undefined): string {
+  let s = `${e.dst} `;
   if (devName !== undefined) s += `dev ${devName} `;
   if (e.state & NUD_VALID) s += `lladdr ${formatMac(e.mac)} `;
   if (e.router) s += 'router ';
@@ -74,8 +85,8 @@ export function formatNeigh(e: NeighEntry<unknown>, devName: string | undefined)
  * device (unless listing one) to 16, each followed by a space, then the
  * link-layer address while there is one (no space after it).
  */
-export function formatNeighBrief(ip: Ip4, devName: string | undefined, lladdr: Mac | undefined): string {
-  return `${formatIp4(ip).padEnd(39)} ${devName !== undefined ? `${devName.padEnd(16)} ` : ''}${lladdr !== undefined ? formatMac(lladdr) : ''}`;
+export function formatNeighBrief(ip: Ip4 | string, devName: string | undefined, lladdr: Mac | undefined): string {
+  return `${(typeof ip === 'string' ? ip : formatIp4(ip)).padEnd(39)} ${devName !== undefined ? `${devName.padEnd(16)} ` : ''}${lladdr !== undefined ? formatMac(lladdr) : ''}`;
 }
 
 /** `ip neigh show proxy` line. */

@@ -4,8 +4,8 @@
 // -s's config and stats) is the host's, its device blocks the namespace's.
 // Here each namespace's table stands for it: the header shows the host's
 // values it was given (neigh/default), and the counters and entries of this
-// namespace alone. IPv6's ndisc_cache is not listed: the namespaces hold no
-// IPv6 (docs/control.md, "ip ntable").
+// namespace alone. IPv6's ndisc_cache is not listed: the model's IPv6
+// cache (nd6-cache.ts) has no parameters (docs/control.md, "ip ntable").
 
 import { RtnlError, invarg, nextArg } from './errors.js';
 import { type JsonObject, jsonDump } from './json-writer.js';

@@ -240,6 +240,8 @@ export interface RouteShow {
   table: number | 'all';
   dev?: string;
   test: (r: Route) => boolean;
+  /** The same selectors over an IPv6 route (inet6.ts): its type and protocol; any other selector matches none of them. */
+  test6: (type: string, protocol: number) => boolean;
   hide: NonNullable<RouteFormatContext['hide']>;
   /** `cache`: the learned path MTUs (ip-route-cache.ts) instead of the routes. */
   cached?: boolean;
@@ -254,8 +256,10 @@ export interface RouteShow {
  * cached IPv4 routes since 3.6), the selectors applied to each as a /32.
  */
 export function parseRouteShow(words: readonly string[], family?: Family): RouteShow {
-  const out: RouteShow = { table: RT_TABLE_MAIN, test: () => true, hide: {} };
+  const out: RouteShow = { table: RT_TABLE_MAIN, test: () => true, test6: () => true, hide: {} };
   const tests: ((r: Route) => boolean)[] = [];
+  const tests6: ((type: string, protocol: number) => boolean)[] = [];
+  const none6 = () => tests6.push(() => false);
   const prefix = (v: string) => familyPrefix(v, family);
   for (let i = 0; i < words.length; i++) {
     const w = words[i]!;
@@ -268,28 +272,38 @@ export function parseRouteShow(words: readonly string[], family?: Family): Route
     else if (matches(w, 'protocol')) {
       const v = next(), p = protoFromName(v);
       if (p === undefined && v !== 'all') throw invarg('invalid "protocol"\n', v);
-      if (p !== undefined) tests.push((r) => r.protocol === p);
+      if (p !== undefined) {
+        tests.push((r) => r.protocol === p);
+        tests6.push((_, protocol) => protocol === p);
+      }
       out.hide.proto = p !== undefined;
     } else if (matches(w, 'scope')) {
       const v = next(), s = scopeFromName(v);
       if (s === undefined && v !== 'all') throw invarg('invalid "scope"\n', v);
-      if (s !== undefined) tests.push((r) => r.scope === s);
+      if (s !== undefined) {
+        tests.push((r) => r.scope === s);
+        none6();
+      }
       out.hide.scope = s !== undefined;
     } else if (matches(w, 'type')) {
       const v = next(), t = routeTypeFromName(v);
       if (t === undefined) throw invarg('node type value is invalid\n', v);
       tests.push((r) => r.type === t);
+      tests6.push((type) => type === t);
     } else if (w === 'tos' || matches(w, 'dsfield')) {
       const v = next(), t = dsfieldFromName(v);
       if (t === undefined) throw invarg('TOS value is invalid\n', v);
       tests.push((r) => r.tos === t);
+      none6();
     } else if (w === 'via') {
       const p = prefix(next());
       tests.push((r) => r.gateway !== 0 && inPrefix(r.gateway, p.addr, p.len));
+      none6();
       out.hide.via = p.len === 32;
     } else if (w === 'src') {
       const p = prefix(next());
       tests.push((r) => r.prefsrc !== 0 && inPrefix(r.prefsrc, p.addr, p.len));
+      none6();
       out.hide.src = p.len === 32;
     } else if (matches(w, 'cached') || matches(w, 'cloned')) out.cached = true;
     else if ((w === 'all' || w === 'any') && family !== 'link') continue; // every route, where `default` selects the default ones; -0 reads them as prefixes
@@ -300,8 +314,10 @@ export function parseRouteShow(words: readonly string[], family?: Family): Route
       const p = prefix(v);
       if (kind !== 'match') tests.push((r) => p.len <= r.dstLen && inPrefix(r.dst, p.addr, p.len));
       if (kind !== 'root') tests.push((r) => r.dstLen <= p.len && inPrefix(r.dst, p.addr, r.dstLen));
+      none6();
     }
   }
   out.test = (r) => tests.every((t) => t(r));
+  out.test6 = (type, protocol) => tests6.every((t) => t(type, protocol));
   return out;
 }

@@ -5,22 +5,24 @@
 
 import { IpSyntaxError, RtnlError, invarg, nextArg } from './errors.js';
 import { type Route } from './fib.js';
-import { formatAddr, formatAddrs, formatBrief, formatLink, parseAddrArgs, parseIpAddrShow } from './ip-addr-syntax.js';
+import { formatAddrBlocks, formatAddrs, formatBrief, formatLink, parseAddrArgs, parseIpAddrShow } from './ip-addr-syntax.js';
 import { addrOnelineJson, briefJson, linkJson, neighJson, netnsIds, proxyNeighJson, routeJson, ruleJson } from './ip-json.js';
 import { type JsonObject, jsonDump, jsonDumpOpening } from './json-writer.js';
 import { formatLinkStats, type LinkStats64 } from './ip-link-stats.js';
 import { type Interface } from './interfaces.js';
 import { type LinkShow, parseLinkShow, shownLinks } from './ip-link-filter.js';
-import { NUD_SHOW_DEFAULT, formatNeigh, formatNeighBrief, formatProxyNeigh, neighShown, nudShowBits, parseNeighArgs, parseNeighLine } from './ip-neigh-syntax.js';
+import { NUD_SHOW_DEFAULT, type NeighRow, formatNeigh, formatNeighBrief, formatProxyNeigh, neighRow, neighShown, nudShowBits, parseNeighArgs, parseNeighLine } from './ip-neigh-syntax.js';
+import { ip6ToString } from '../wire/tcpdump-text.js';
 import { formatRoute, parseRouteArgs, parseRouteLine, parseRouteShow, type ParsedRoute, type RouteShow } from './ip-route-syntax.js';
 import { routeGet } from './ip-route-get.js';
+import { formatRoute6, route6Json, routes6 } from './inet6.js';
 import { NTABLE_USAGE, changeNtable, showNtable } from './ip-ntable.js';
 import { flushPmtu } from './pmtu.js';
 import { cachedRouteJson, formatCachedRoute, routeExceptions, type CachedRoute } from './ip-route-cache.js';
 import { formatRule, gotoUnresolved, parseRuleArgs, parseRuleFilter, parseRuleLine } from './ip-rule-syntax.js';
 import { isBriefOption, isDetailsOption, isJsonOption, isOnelineOption, isPrettyOption, isStatsOption, textLines, tokenize, matches, type Family, familyPrefix } from './ip-tokens.js';
 import { RT_TABLE_LOCAL, RT_TABLE_MAIN, RTPROT_KERNEL } from './names.js';
-import { type NeighAction, type NeighEntry, NUD, NUD_VALID } from './neighbour.js';
+import { type NeighAction, NUD, NUD_VALID } from './neighbour.js';
 import { type Netns } from './netns.js';
 import { formatIp4, type Prefix } from './addr.js';
 import { prefixMask } from '../wire/addr.js';
@@ -65,11 +67,7 @@ export interface ShowOptions {
 /** A record as -oneline prints it: ip writes _SL_ ("\\" then) where it would end a line within the record. */
 const oneline = (record: string): string => `${record.slice(0, -1).replaceAll('\n', '\\')}\n`;
 
-/**
- * A dump that finds nothing: an emulated namespace holds no IPv6 (as one
- * with disable_ipv6, whose IPv6 dumps are empty) and no AF_PACKET routes or
- * neighbours, so -6 and -0 list no route, neighbour or address.
- */
+/** A family whose changes are not modelled: -6 and -0 (-0 also lists no route or neighbour). */
 const noFamily = (o: ShowOptions): boolean => o.family === 'inet6' || o.family === 'link';
 const empty = (o: ShowOptions): string => (o.json ? jsonDump([], o.json.pretty) : '');
 
@@ -83,18 +81,28 @@ function dump<T>(items: readonly T[], o: ShowOptions, text: (x: T) => string, js
  * of it, printed without `dev DEV` (iproute2 leaves out what it filtered on).
  */
 export function showRoutes(ns: Netns, sel: RouteShow | number | 'all' = RT_TABLE_MAIN, o: ShowOptions = {}): string {
-  const { table, dev, test, hide } = typeof sel === 'object' ? sel : { table: sel, dev: undefined, test: () => true, hide: {} };
+  const { table, dev, test, test6, hide } = typeof sel === 'object' ? sel : { table: sel, dev: undefined, test: () => true, test6: () => true, hide: {} };
   const oif = dev === undefined ? 0 : ns.mustLink(dev).index;
   const ctx = { ...fmtCtx(ns), hideDev: oif !== 0, details: o.details, hide };
-  if (noFamily(o)) {
-    // Its IPv6 FIB has the main and local tables only (both empty), as one with disable_ipv6.
-    if (o.family === 'inet6' && table !== 'all' && table !== RT_TABLE_MAIN && table !== RT_TABLE_LOCAL) {
+  const cached = typeof sel === 'object' && sel.cached === true;
+  if (o.family === 'link') return empty(o);
+  // The IPv6 FIB (inet6.ts): `-6` lists it, a dump of all tables in no family lists it after IPv4's.
+  const v6 = (showTable: boolean): { text: string; json: JsonObject[] } => {
+    if (cached) return { text: '', json: [] };
+    const v = { showTable, hideDev: oif !== 0, hideProto: hide.proto === true, details: o.details === true };
+    const rs = routes6(ns.links(), (l) => l.conf6.forwarding !== 0).filter((r) =>
+      (table === 'all' || (table === RT_TABLE_LOCAL) === (r.table === 'local')) && (!oif || r.dev === dev) && test6(r.type, RTPROT_KERNEL));
+    return { text: rs.map((r) => formatRoute6(r, v)).join(''), json: rs.map((r) => route6Json(r, v)) };
+  };
+  if (o.family === 'inet6') {
+    // Its IPv6 FIB has the main and local tables only.
+    if (table !== 'all' && table !== RT_TABLE_MAIN && table !== RT_TABLE_LOCAL) {
       throw new RtnlError('ENOENT', undefined, 'Error: ipv6: FIB table does not exist.\nDump terminated', 2, o.json ? jsonDumpOpening(o.json.pretty) : '');
     }
-    return empty(o);
+    const r = v6(table === 'all');
+    return o.json ? jsonDump(r.json, o.json.pretty) : r.text;
   }
   const out = (routes: readonly Route[]) => routes.filter((r) => (!oif || r.dev === oif) && test(r));
-  const cached = typeof sel === 'object' && sel.cached === true;
   const show = (routes: readonly Route[], showTable: boolean) => {
     if (!cached) return dump(out(routes), o, (r) => formatRoute(r, ctx, showTable) + '\n', (r) => routeJson(r, ctx, showTable));
     const text = (c: CachedRoute): string => formatCachedRoute(c, ctx, showTable);
@@ -106,9 +114,13 @@ export function showRoutes(ns: Netns, sel: RouteShow | number | 'all' = RT_TABLE
     if (!t) throw new RtnlError('ENOENT', undefined, 'Error: ipv4: FIB table does not exist.\nDump terminated', 2, o.json ? jsonDumpOpening(o.json.pretty) : '');
     return show(t.routes(), false);
   }
-  // A dump of all tables walks the table hash (id & 255), then each table.
+  // A dump of all tables walks the table hash (id & 255), then each table; ip asks for IPv4 alone only when given a table (or -4).
   const tables = ns.fib.all().sort((a, b) => (a.id & 255) - (b.id & 255) || a.id - b.id);
-  return show(tables.flatMap((t) => t.routes()), true);
+  const routes4 = out(tables.flatMap((t) => t.routes()));
+  if (cached || o.family === 'inet') return show(tables.flatMap((t) => t.routes()), true);
+  const r6 = v6(true);
+  if (o.json) return jsonDump([...routes4.map((r) => routeJson(r, ctx, true)), ...r6.json], o.json.pretty);
+  return routes4.map((r) => formatRoute(r, ctx, true) + '\n').join('') + r6.text;
 }
 
 /** `ip rule show`. */
@@ -133,10 +145,11 @@ export interface NeighShow {
 /** `ip neigh show [dev DEV] [nud STATE]... [[to] PREFIX]`, or `ip neigh show proxy`. */
 export function showNeigh(ns: Netns, opts: NeighShow = {}, o: ShowOptions = {}): string {
   const only = opts.dev !== undefined ? ns.mustLink(opts.dev).index : undefined;
-  if (noFamily(o)) return empty(o);
+  if (o.family === 'link') return empty(o);
   const devName = (i: number) => ns.linkByIndex(i)?.name ?? '';
   if (opts.proxy) {
-    const proxies = ns.neigh.proxyEntries().filter((p) => only === undefined || p.ifindex === only);
+    // No IPv6 proxy entries (proxy NDP is not modelled).
+    const proxies = o.family === 'inet6' ? [] : ns.neigh.proxyEntries().filter((p) => only === undefined || p.ifindex === only);
     const dev = (p: { ifindex: number }) => (o.brief && only !== undefined ? undefined : devName(p.ifindex));
     return dump(
       proxies,
@@ -147,10 +160,24 @@ export function showNeigh(ns: Netns, opts: NeighShow = {}, o: ShowOptions = {}):
   }
   const states = opts.states ?? NUD_SHOW_DEFAULT;
   const to = opts.to, mask = to ? prefixMask(to.len) : 0;
-  const shown = ns.neigh.entries().filter((e) => (only === undefined || e.ifindex === only) && neighShown(e.state, states) && (!to || ((e.ip ^ to.addr) & mask) === 0));
-  const dev = (e: NeighEntry<unknown>) => (only === undefined ? devName(e.ifindex) : undefined);
-  const brief = (e: NeighEntry<unknown>) => formatNeighBrief(e.ip, dev(e), e.state & NUD_VALID ? e.mac : undefined);
-  return dump(shown, o, (e) => (o.brief ? brief(e) : formatNeigh(e, dev(e))) + '\n', (e) => neighJson(e, dev(e), o.brief));
+  // The ARP table's entries, then (no family, or -6) the IPv6 ones (nd6-cache.ts), which an IPv4 prefix selects none of.
+  const rows: { row: NeighRow; ifindex: number }[] = [];
+  if (o.family !== 'inet6') {
+    for (const e of ns.neigh.entries()) {
+      if ((only === undefined || e.ifindex === only) && neighShown(e.state, states) && (!to || ((e.ip ^ to.addr) & mask) === 0)) rows.push({ row: neighRow(e), ifindex: e.ifindex });
+    }
+  }
+  if (o.family !== 'inet' && !to) {
+    const c = ns.nd6;
+    for (const i of c.slots()) {
+      if ((only === undefined || c.ifindex[i] === only) && neighShown(c.state[i]!, states)) {
+        rows.push({ row: { dst: ip6ToString(c.addr, i * 16), state: c.state[i]!, mac: c.mac[i]!, router: c.router[i] === 1 }, ifindex: c.ifindex[i]! });
+      }
+    }
+  }
+  const dev = (r: { ifindex: number }) => (only === undefined ? devName(r.ifindex) : undefined);
+  const brief = (r: { row: NeighRow; ifindex: number }) => formatNeighBrief(r.row.dst, dev(r), r.row.state & NUD_VALID ? r.row.mac : undefined);
+  return dump(rows, o, (r) => (o.brief ? brief(r) : formatNeigh(r.row, dev(r))) + '\n', (r) => neighJson(r.row, dev(r), o.brief));
 }
 
 /** `-s` given `level` times, and the device counters to print (an element's: a bare Netns has none). */
@@ -166,25 +193,28 @@ export interface StatsView {
 export function showLinks(ns: Netns, what: 'link' | 'addr', sel: LinkShow = {}, o: ShowOptions = {}): string {
   let links = shownLinks(ns, sel);
   const forIpAddr = what === 'addr';
-  // ip addr in a family lists only the devices with an address of it (none in inet6 here); in AF_PACKET (-0) each device's link record alone.
-  if (forIpAddr && (o.family === 'inet' || o.family === 'inet6')) links = links.filter((l) => o.family === 'inet' && l.addrs.length > 0);
+  // ip addr in a family lists only the devices with an address of it, and only those addresses; in AF_PACKET (-0) each device's link record alone.
+  const fam = forIpAddr && (o.family === 'inet' || o.family === 'inet6') ? o.family : undefined;
+  if (fam) links = links.filter((l) => (fam === 'inet' ? l.addrs : l.addrs6).length > 0);
   const linkOnly = forIpAddr && o.family === 'link';
   const byIndex = (i: number) => ns.linkByIndex(i);
   const stats = (l: Interface) => (o.stats ? formatLinkStats(o.stats.of(l), o.stats.level) : '');
   // -brief prints neither details nor counters.
   const brief = linkOnly ? 'link' : what;
-  if (o.brief) return dump(links, o, (l) => formatBrief(l, brief, byIndex), (l) => briefJson(l, brief, byIndex));
+  // ip -6 addr without a device (whose record ip asks for alone), -d or -s reads the AF_INET6 link dump.
+  const inet6Dump = fam === 'inet6' && sel.dev === undefined && !o.details && !o.stats;
+  if (o.brief) return dump(links, o, (l) => formatBrief(l, brief, byIndex, fam, inet6Dump), (l) => briefJson(l, brief, byIndex, fam, inet6Dump));
   // ip -o addr prints no link record: each address on its own, led by its device's index and name (no @ifN); no details, no counters.
-  if (o.oneline && forIpAddr && !linkOnly) return dump(links, o, (l) => l.addrs.map((a) => oneline(`${l.index}: ${l.name}${formatAddr(a)}`)).join(''), addrOnelineJson);
+  if (o.oneline && forIpAddr && !linkOnly) return dump(links, o, (l) => formatAddrBlocks(l, fam).map((a) => oneline(`${l.index}: ${l.name}${a}`)).join(''), (l) => addrOnelineJson(l, fam));
   const ids = netnsIds(ns.links());
   // print_linkinfo prints a device's link/ line (link_type, address, broadcast) in no family, AF_PACKET, or with -d.
   const linkLine = !forIpAddr || o.family === undefined || o.family === 'link';
-  const record = (l: Interface) => (forIpAddr && !linkOnly ? formatAddrs(l, byIndex, o.details, linkLine) : formatLink(l, byIndex, forIpAddr, o.details)) + stats(l);
+  const record = (l: Interface) => (forIpAddr && !linkOnly ? formatAddrs(l, byIndex, o.details, linkLine, fam, inet6Dump) : formatLink(l, byIndex, forIpAddr, o.details)) + stats(l);
   return dump(
     links,
     o,
     (l) => (o.oneline ? oneline(record(l)) : record(l)),
-    (l) => linkJson(l, { forIpAddr, linkOnly, noLinkLine: !linkLine && !o.details, details: o.details ?? false, byIndex, netnsIds: ids, ...(o.stats ? { stats: { level: o.stats.level, of: o.stats.of(l) } } : {}) }),
+    (l) => linkJson(l, { forIpAddr, linkOnly, family: fam, inet6Dump, noLinkLine: !linkLine && !o.details, details: o.details ?? false, byIndex, netnsIds: ids, ...(o.stats ? { stats: { level: o.stats.level, of: o.stats.of(l) } } : {}) }),
   );
 }
 
@@ -344,8 +374,8 @@ function readFamily(word: string | undefined, fail: (reason: string, tok?: strin
   throw invarg('invalid protocol family', word);
 }
 
-/** A change in IPv6 or AF_PACKET (-6, -0): an emulated namespace holds IPv4 only. */
-export const IPV4_ONLY = 'only IPv4 is emulated: -6 and -0 read what an IPv6-less namespace holds, and change nothing';
+/** A change in IPv6 or AF_PACKET (-6, -0): an emulated namespace's IPv6 is the kernel's own addresses alone (inet6.ts). */
+export const IPV4_ONLY = 'only IPv4 changes are emulated: -6 and -0 read what the namespace holds (its link-locals, routes and neighbours), and change nothing';
 
 function verbOf(word: string | undefined, verbs: readonly string[]): string | undefined {
   if (word === undefined) return undefined;
@@ -448,7 +478,7 @@ export function runCommand<P>(
       const verb = verbOf(toks[i], ['add', 'delete', 'list', 'show', 'flush']) ?? (toks[i] === undefined ? 'show' : undefined);
       if (!verb) throw fail(`unknown command '${toks[i]}'`);
       // A namespace's IPv6 rules (local and main, even with disable_ipv6) are not modelled.
-      if (o.family === 'inet6') throw fail('IPv6 rules are not emulated (an emulated namespace holds IPv4 only)', '-6');
+      if (o.family === 'inet6') throw fail('IPv6 rules are not emulated (an emulated namespace has no IPv6 policy routing)', '-6');
       if (o.family === 'link' && verb !== 'list' && verb !== 'show') throw fail(IPV4_ONLY, verb);
       if (toks[i] !== undefined) i++;
       if (verb === 'list' || verb === 'show') return showRules(ns, o, toks.slice(i));

@@ -134,8 +134,8 @@ export type Family = 'inet' | 'inet6' | 'link';
 
 /**
  * get_prefix in the request's family, where ip exits (status 1) on a word
- * it refuses. An emulated namespace holds no IPv6: an inet6 word is taken
- * unread (::/0 here), since what it could select is never there.
+ * it refuses. An inet6 word is taken unread (::/0 here): an emulated
+ * namespace's IPv6 routes (inet6.ts) are selected by type, protocol and device only.
  */
 export function familyPrefix(arg: string, family: Family | undefined): Prefix {
   if (family === 'link') throw new RtnlError('EINVAL', undefined, `Error: "${arg}" may be inet prefix, but it is not allowed in this context.`, 1);

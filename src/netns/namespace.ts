@@ -1,5 +1,6 @@
 // A Linux network namespace's IPv4 stack as an element: its interfaces are
-// the element's ports. Frames go through what the kernel does with them:
+// the element's ports (IPv6, for its link-locals, is ndisc.ts's). Frames go
+// through what the kernel does with them:
 //   ARP       arp_rcv/arp_process (replies, neighbour learning, proxy ARP)
 //   IPv4 in   ip_rcv checks, PREROUTING (defrag where conntrack is in use,
 //             raw, conntrack, mangle, nat), ip_route_input, then local
@@ -16,7 +17,7 @@ import { HEADROOM, type Packet } from '../datapath/packet.js';
 import type { DropReason } from '../datapath/drop-reasons.js';
 import { Decoded, decode, decodeErrorName, ipv4HeaderError } from '../wire/decode.js';
 import { readU16, readU32, readMacHi, readMacLo, writeU16, writeU32, writeMacNum, ipToString, macToString } from '../wire/addr.js';
-import { writeEth, ETH_HLEN, ETHERTYPE_IPV4, ETHERTYPE_ARP, ETHERTYPE_VLAN } from '../wire/ethernet.js';
+import { writeEth, ETH_HLEN, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_ARP, ETHERTYPE_VLAN } from '../wire/ethernet.js';
 import { buildArpRequest, buildArpReply, writeArp, ARP_FRAME_LEN, ARPOP_REPLY, ARPOP_REQUEST } from '../wire/arp.js';
 import { moveMacs } from '../wire/vlan.js';
 import { ipv4DecTtl, ipv4SetChecksum, IPPROTO_ICMP, IPPROTO_UDP, IPPROTO_TCP, IP_DF, IP_MF, IP_OFFMASK } from '../wire/ipv4.js';
@@ -33,6 +34,7 @@ import { type LinkStats64 } from './ip-link-stats.js';
 import type { NeighAction, NeighEntry, Solicit } from './neighbour.js';
 import { skbTruesize, NUD } from './neighbour.js';
 import { arpProcess, type PktType } from './arp.js';
+import { Ndisc } from './ndisc.js';
 import { routeInput, RouteScratch } from './route-input.js';
 import { routeOutput, icmpErrorRoute, type OutputDecision } from './route-output.js';
 import { Defrag, fragBudgetOf, FragQueue, DEFRAG_CONNTRACK_IN, DEFRAG_LOCAL_DELIVER, headHoldsL4, fragListFits, ipOptionsFragment } from './ip-frag.js';
@@ -109,6 +111,8 @@ export class NetNamespace extends Element implements KeepsLearned {
   private icmpCredit = 0;
   private icmpCreditAt = 0;
   private readonly d = new Decoded();
+  /** IPv6 input (ndisc.ts): neighbour discovery and echo for the namespace's link-locals. */
+  private readonly ndisc: Ndisc;
   private readonly info: NfPacketInfo = newPacketInfo();
   /** Reused by every forwarded packet's routing decision (no allocation per packet). */
   private readonly rs = new RouteScratch();
@@ -162,7 +166,8 @@ export class NetNamespace extends Element implements KeepsLearned {
 
   constructor(node: string, name: string) {
     super('netns', node, name);
-    this.ns = new Netns<Packet>({ name });
+    this.ns = new Netns<Packet>({ name, ipv6: true });
+    this.ndisc = new Ndisc({ element: this, send: (pkt, ifindex) => this.l2Out(pkt, this.byIfindex.get(ifindex)!) }, this.ns.nd6);
     this.ns.clock = () => this.engine?.now ?? 0;
     this.nfOpts = { host: { masqueradeSource: (outIf, dst) => this.masqueradeSource(outIf, dst) } };
     this.nf = new Netfilter(this.nfOpts);
@@ -170,6 +175,7 @@ export class NetNamespace extends Element implements KeepsLearned {
     this.ns.setSysctl('net.ipv4.ip_forward', 1);
     this.ns.setSysctl('net.ipv4.conf.all.arp_ignore', 1);
     this.ns.setSysctl('net.ipv4.conf.all.arp_announce', 2);
+    this.ns.setSysctl('net.ipv6.conf.all.forwarding', 1);
     // ICMP rate limiting is off by default in emulation (a traceroute or a
     // test burst must see every error); setting the kernel's sysctls back on
     // (icmp_ratelimit=1000, icmp_msgs_per_sec=1000) makes it behave as Linux.
@@ -302,6 +308,10 @@ export class NetNamespace extends Element implements KeepsLearned {
     // ip_rcv_core counts another host's frame before any check; IPv4 for this host counts nothing more.
     if (type !== ETHERTYPE_IPV4 || pt === 'otherhost') b.counters.countL3(type, pt === 'otherhost');
     if (type === ETHERTYPE_IPV4) return this.rxIpv4(pkt, b, pt);
+    if (type === ETHERTYPE_IPV6) {
+      if (pt === 'otherhost') return e.drop(pkt, this, 'not_for_us', 'IPv6 to another MAC');
+      return this.ndisc.receive(pkt, b.iface);
+    }
     return e.drop(pkt, this, 'unknown_protocol', `ethertype 0x${type.toString(16).padStart(4, '0')}`);
   }
 
@@ -1215,6 +1225,7 @@ export class NetNamespace extends Element implements KeepsLearned {
     this.journal = j;
     this.jid = id;
     this.ns.neigh.onChange = this.logNeigh;
+    this.ns.nd6.onChange = this.logNeigh6;
     this.writeLearned(j, id);
   }
 
@@ -1222,6 +1233,23 @@ export class NetNamespace extends Element implements KeepsLearned {
     out.f[0] = LJ.NEIGH;
     out.put(LJ.RESET, id, 1);
     for (const n of this.ns.neigh.entries()) this.writeNeigh(out, id, n);
+    out.f[0] = LJ.NEIGH6;
+    out.put(LJ.RESET, id, 1);
+    for (const slot of this.ns.nd6.slots()) this.writeNeigh6(out, id, slot, false);
+  }
+
+  private readonly logNeigh6 = (slot: number, gone: boolean): void => this.writeNeigh6(this.journal!, this.jid, slot, gone);
+
+  /** An IPv6 neighbour (nd6-cache.ts) as a record: its address's words, device, state, MAC, router flag. */
+  private writeNeigh6(out: LearnedSink, id: number, slot: number, gone: boolean): void {
+    const c = this.ns.nd6, f = out.f;
+    c.words(slot, f, 0);
+    f[4] = c.ifindex[slot]!;
+    if (gone) return void out.put(LJ.NEIGH6_DEL, id, 5);
+    f[5] = c.state[slot]!;
+    f[6] = c.mac[slot]!;
+    f[7] = c.router[slot]!;
+    out.put(LJ.NEIGH6, id, 8, this.ns.linkByIndex(c.ifindex[slot]!)?.name ?? '');
   }
 
   private readonly logNeigh = (n: NeighEntry<unknown>, gone: boolean): void => {
@@ -1251,10 +1279,19 @@ export class NetNamespace extends Element implements KeepsLearned {
    * devices still there (by name), with their address, state and times as
    * last journaled (NeighbourTable.restoreEntry); the file's PERMANENT ones
    * come from the file, unresolved ones are asked again by the next packet.
+   * IPv6 neighbours (REACHABLE, STALE) come back as they were (nd6-cache.ts).
    */
   restoreLearned(recs: readonly LearnedRecord[], now: number): number {
     let n = 0;
     for (const r of recs) {
+      if (r.kind === LJ.NEIGH6) {
+        const [w0, w1, w2, w3, , state, mac, router] = r.nums as number[];
+        const l = this.ns.link(r.text);
+        if (!l || !(state! & (NUD.REACHABLE | NUD.STALE))) continue;
+        this.ns.nd6.restore(l.index, [w0!, w1!, w2!, w3!], mac!, state!, router === 1);
+        n++;
+        continue;
+      }
       if (r.kind !== LJ.NEIGH) continue;
       const [ip, , state, mac, confirmed, updated, used, probes, router] = r.nums as number[];
       if (state! & NUD.PERMANENT || !(state! & (NUD.REACHABLE | NUD.STALE | NUD.DELAY | NUD.PROBE))) continue;

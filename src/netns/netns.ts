@@ -21,6 +21,8 @@ import { type NeighAction, NeighbourTable, NUD, seededRandom } from './neighbour
 import { NEIGH_KEYS } from './neigh-sysctl.js';
 import { type FibResult, type Flow, type FibRule, RuleSet, newRule } from './rules.js';
 import { type NeighSpec, type RouteSpec, type RuleSpec } from './specs.js';
+import { type DevConf6, syncInet6 } from './inet6.js';
+import { Nd6Cache } from './nd6-cache.js';
 import {
   type ConfPair, type DevConf, type DevConfKey, type NetSysctls, DEV_CONF_KEYS, inDev, kernelDevConf, kernelNetSysctls,
 } from './sysctl.js';
@@ -54,6 +56,8 @@ export interface NetnsOptions {
   random?: () => number;
   /** Bring lo up with 127.0.0.1/8, as Neutron does for every namespace. Default true. */
   loopbackUp?: boolean;
+  /** IPv6 on (inet6.ts); default off: net.ipv6.conf.{all,default}.disable_ipv6 start at 1. */
+  ipv6?: boolean;
 }
 
 /**
@@ -145,6 +149,9 @@ export class Netns<P = unknown> implements AddrView {
       },
       tableOpts,
     );
+    const off6 = opts.ipv6 ? 0 : 1;
+    this.all6 = { disable_ipv6: off6, forwarding: 0 };
+    this.dflt6 = { disable_ipv6: off6, forwarding: 0 };
     this.addLink({ name: 'lo', kind: 'loopback', mac: 0, index: LOOPBACK_IFINDEX, noarp: true });
     if (opts.loopbackUp ?? true) {
       this.setLinkUp('lo', true);
@@ -222,6 +229,8 @@ export class Netns<P = unknown> implements AddrView {
       everUp: false,
       addrs: [],
       conf: { ...this.dflt },
+      addrs6: [],
+      conf6: { ...this.dflt6 },
       qlen: 1000,
     };
     if (spec.peer) iface.peer = spec.peer;
@@ -244,6 +253,7 @@ export class Netns<P = unknown> implements AddrView {
     for (const t of this.fib.all()) t.removeWhere((r) => r.dev === l.index);
     this.fib.generation++;
     const dropped = this.neigh.ifdown(l.index);
+    this.nd6.ifdown(l.index, (p) => dropped.push(p));
     this.neigh.forgetDev(l.index);
     this.byIndex.delete(l.index);
     this.byName.delete(name);
@@ -266,10 +276,25 @@ export class Netns<P = unknown> implements AddrView {
       // fib_sync_down_dev(NETDEV_DOWN): nexthops on the device die unless of scope nowhere (host routes).
       for (const t of this.fib.all()) t.removeWhere((r) => r.dev === l.index && r.nhScope !== RT_SCOPE_NOWHERE);
       dropped = this.neigh.ifdown(l.index);
+      this.nd6.ifdown(l.index, (p) => dropped.push(p));
     }
     this.syncAddrRoutes(l);
+    this.sync6(l);
     this.touch();
     return dropped;
+  }
+
+  /** The IPv6 neighbours (ndisc.ts fills it). */
+  readonly nd6 = new Nd6Cache<P>();
+  /** net.ipv6.conf.all and .default (each device has its own in conf6). */
+  readonly all6: DevConf6;
+  readonly dflt6: DevConf6;
+  private seq6 = 0;
+  private readonly nextSeq6 = (): number => ++this.seq6;
+
+  /** addrconf's reaction to a change of the device's state or disable_ipv6. */
+  private sync6(l: Interface): void {
+    syncInet6(l, this.nextSeq6);
   }
 
   /** Carrier change (a veth peer going up/down, a TAP opened/closed). */
@@ -278,6 +303,7 @@ export class Netns<P = unknown> implements AddrView {
     if (l.carrier === carrier) return [];
     l.carrier = carrier;
     l.carrierChanges++;
+    this.sync6(l);
     this.touch();
     // neigh_carrier_down, when arp_evict_nocarrier (all AND dev) allows it.
     if (!carrier && this.all.arp_evict_nocarrier && l.conf.arp_evict_nocarrier) return this.neigh.carrierDown(l.index);
@@ -321,6 +347,7 @@ export class Netns<P = unknown> implements AddrView {
       this.watch?.link(l.index);
       for (const t of this.fib.all()) t.removeWhere((r) => r.dev === l.index);
       dropped = this.neigh.ifdown(l.index);
+      this.nd6.ifdown(l.index, (p) => dropped.push(p));
     }
     this.syncAddrRoutes(l);
     for (const a of removed) {
@@ -638,6 +665,8 @@ export class Netns<P = unknown> implements AddrView {
       this.touch();
       return;
     }
+    const m6 = /^net\.ipv6\.conf\.(.+)\.(disable_ipv6|forwarding)$/.exec(key);
+    if (m6) return this.setConf6(m6[1]!, m6[2] as keyof DevConf6, value);
     let m = /^net\.ipv4\.conf\.(.+)\.([a-z_0-9]+)$/.exec(key);
     if (m) {
       const [, dev, k] = m as unknown as [string, string, string];
@@ -688,6 +717,8 @@ export class Netns<P = unknown> implements AddrView {
 
   getSysctl(name: string): number {
     const key = name.replace(/^\/proc\/sys\//, '').replaceAll('/', '.');
+    const m6 = /^net\.ipv6\.conf\.(.+)\.(disable_ipv6|forwarding)$/.exec(key);
+    if (m6) return (m6[1] === 'all' ? this.all6 : m6[1] === 'default' ? this.dflt6 : this.mustLink(m6[1]!).conf6)[m6[2] as keyof DevConf6];
     if (key === 'net.ipv4.ip_forward') return this.all.forwarding;
     let m = /^net\.ipv4\.conf\.(.+)\.([a-z_0-9]+)$/.exec(key);
     if (m) {
@@ -708,6 +739,22 @@ export class Netns<P = unknown> implements AddrView {
     m = /^net\.ipv4\.([a-z_0-9]+)$/.exec(key);
     if (m && m[1]! in this.sys) return this.sys[m[1] as keyof NetSysctls];
     throw new RtnlError('ENOENT', undefined, `sysctl: cannot stat ${name}`);
+  }
+
+  /**
+   * net.ipv6.conf.X.disable_ipv6|forwarding: all's write reaches default and
+   * every device (addrconf_disable_change, addrconf_forward_change), default's
+   * only the devices made later, a device's that device.
+   */
+  private setConf6(dev: string, k: keyof DevConf6, value: number): void {
+    const devs = dev === 'all' ? this.sorted : dev === 'default' ? [] : [this.mustLink(dev)];
+    if (dev === 'all') this.all6[k] = value;
+    if (dev === 'all' || dev === 'default') this.dflt6[k] = value;
+    for (const l of devs) {
+      l.conf6[k] = value;
+      if (k === 'disable_ipv6') this.sync6(l);
+    }
+    this.touch();
   }
 
   private setNeighSysctl(dev: string, k: string, value: number, name: string): void {

@@ -28,6 +28,9 @@ function entryKey(r: LearnedRecord): string {
     case LJ.NEIGH:
     case LJ.NEIGH_DEL:
       return `${LJ.NEIGH}:${n[0]}/${n[1]}`;
+    case LJ.NEIGH6:
+    case LJ.NEIGH6_DEL:
+      return `${LJ.NEIGH6}:${n[0]}/${n[1]}/${n[2]}/${n[3]}/${n[4]}`;
     case LJ.FLOW:
       return `${LJ.FLOW}:${r.text.slice(0, r.text.indexOf('\n'))}`;
     default: // FLOW_DEL
@@ -35,7 +38,7 @@ function entryKey(r: LearnedRecord): string {
   }
 }
 
-const DELETES = new Set<number>([LJ.OFDB_DEL, LJ.LFDB_DEL, LJ.NEIGH_DEL, LJ.FLOW_DEL]);
+const DELETES = new Set<number>([LJ.OFDB_DEL, LJ.LFDB_DEL, LJ.NEIGH_DEL, LJ.FLOW_DEL, LJ.NEIGH6_DEL]);
 
 export class LearnedMirror {
   private readonly els = new Map<string, Map<string, LearnedRecord>>();

@@ -86,13 +86,22 @@ function ifindexOf(node: string, ns: string, dev: string): number {
 
 function buildKernel(): void {
   objs.addNetns(SPARE);
+  // The far ends there stand for devices dpemu does not emulate: they send no IPv6 (router solicitations would leave neighbours).
+  sh('ip', ['netns', 'exec', SPARE, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
   for (const { ns } of emulated) {
     const k = `dpe-${tag}-${ns.name[0]}`;
     kns.set(ns.name, k);
     objs.addNetns(k);
-    // dpemu models IPv4 only (no inet6 lines, no IPv6 neighbours): the kernel
-    // namespace runs without IPv6, so its dumps hold only what dpemu models.
-    sh('ip', ['netns', 'exec', k, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
+    // IPv6 as Neutron leaves it in a router's namespace (forwarding on), and no
+    // DAD: dpemu runs none, its link-locals are never tentative (inet6.ts).
+    // dpemu sends no MLD report either (nor would the kernel's reports show
+    // but as counters and an ff02::16 NOARP neighbour): the kernel's own
+    // IPv6 output is dropped before it leaves (MLD's LOCAL_OUT hook). IPv6
+    // starts disabled: enableIpv6 turns it on device by device, in the order
+    // dpemu's devices got their addresses (routes of one prefix list so).
+    sh('ip', ['netns', 'exec', k, 'sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0',
+      'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
+    sh('ip', ['netns', 'exec', k, 'ip6tables', '-w', '-A', 'OUTPUT', '-j', 'DROP']);
   }
   // Devices, in ifindex order, with the topology's index when it gives one.
   let spare = 0;
@@ -157,6 +166,16 @@ function buildKernel(): void {
   }
 }
 
+/** IPv6 on in each kernel namespace, device by device in the order dpemu's got their addresses (inet6.ts), then for devices made later. */
+function enableIpv6(): void {
+  for (const { node, ns } of emulated) {
+    const k = kns.get(ns.name)!;
+    const devs = mustNamespace({ emu }, node, ns.name).ns.links().filter((l) => l.addrs6.length > 0).sort((a, b) => a.addrs6[0]!.seq - b.addrs6[0]!.seq);
+    for (const l of devs) sh('ip', ['netns', 'exec', k, 'sysctl', '-qw', `net.ipv6.conf.${l.name.replaceAll('.', '/')}.disable_ipv6=0`]);
+    sh('ip', ['netns', 'exec', k, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=0', 'net.ipv6.conf.default.disable_ipv6=0']);
+  }
+}
+
 function textLines(t: string | undefined): string[] {
   return (t ?? '').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
 }
@@ -199,6 +218,7 @@ before(async () => {
   emu = buildEmulator(topo);
   try {
     buildKernel();
+    enableIpv6();
     const internal = emulated.flatMap(({ node, ns }) => ns.interfaces.filter((i) => kernelKind(node, ns.name, i.name).kind === 'internal').map((i) => [kns.get(ns.name)!, i.name] as const));
     releasePromisc = await holdPromisc(internal);
   } catch (e) {
@@ -242,7 +262,7 @@ const KNOWN = [EDGE_VETH('addr show'), EDGE_VETH('link show'), EDGE_VETH('addr s
   EDGE_VETH('-d link show'), EDGE_VETH('-d addr show'), EDGE_VETH_ONELINE('-o link show'), EDGE_VETH_ONELINE('-o -d link show'), EDGE_VETH_ONELINE('-oneline link show fpr-3bbebb1a-5'),
   EDGE_VETH_BRIEF('-br addr show'), EDGE_VETH_BRIEF('-brief link'), EDGE_VETH_BRIEF('-br -s link'), EDGE_VETH_BRIEF('-br addr show dev fpr-3bbebb1a-5'),
   EDGE_VETH_BRIEF('-on -br addr'), EDGE_VETH_BRIEF('-oneline -br link'),
-  EDGE_VETH_FAMILY('-4 addr show'), EDGE_VETH_FAMILY('-4 addr show dev fpr-3bbebb1a-5'), EDGE_VETH('-0 addr'), EDGE_VETH('-4 -d addr show'), EDGE_VETH_BRIEF('-4 -br addr'), EDGE_VETH_BRIEF('-0 -br addr'), EDGE_VETH_ONELINE('-f link -o addr')];
+  EDGE_VETH_FAMILY('-4 addr show'), EDGE_VETH_FAMILY('-4 addr show dev fpr-3bbebb1a-5'), EDGE_VETH_FAMILY('-6 addr show dev fpr-3bbebb1a-5'), EDGE_VETH('-0 addr'), EDGE_VETH('-4 -d addr show'), EDGE_VETH_BRIEF('-4 -br addr'), EDGE_VETH_BRIEF('-0 -br addr'), EDGE_VETH_ONELINE('-f link -o addr')];
 
 /**
  * The same difference in `ip -j`: the kernel's object for the edge veth
@@ -336,7 +356,7 @@ async function compareIp(node: string, ns: Namespace, extraTables: string[]): Pr
     // -oneline: each record on one line (addr: an address a line, no link lines, no counters), in the spellings ip.c takes.
     ['-o', 'addr', 'show'], ['-o', 'link', 'show'], ['-o', '-s', 'addr'], ['-on', '-br', 'addr'], ['-oneline', '-br', 'link'], ['--oneline', 'rule', 'show'], ['-o', 'route', 'show', 'table', 'all'],
     ...ns.interfaces.flatMap((i) => [['-o', 'addr', 'show', 'dev', i.name], ['-oneline', 'link', 'show', i.name]]),
-    // A family (-4, -6, -0, -f): the kernel's namespace has IPv6 disabled (see buildKernel), as dpemu's holds no IPv6.
+    // A family (-4, -6, -0, -f): -6 lists the link-locals, ::1 and the routes they bring.
     ['-4', 'addr', 'show'], ['-4', '-br', 'addr'], ['-family', 'inet', '-o', 'addr'], ['-6', 'addr', 'show'], ['-6', '-br', 'addr'], ['-f', 'inet6', '-o', 'addr'], ['-0', 'addr'], ['-0', '-br', 'addr'], ['-f', 'link', '-o', 'addr'],
     ['-6', 'route', 'show'], ['-6', 'route', 'show', 'table', 'all'], ['-6', 'route', 'show', 'table', 'local'], ['-6', 'route', 'show', 'default'], ['-0', 'route', 'show', 'table', '100'], ['-4', 'rule', 'show'], ['-0', 'rule', 'show'],
     ...ns.interfaces.flatMap((i) => [['-4', 'addr', 'show', 'dev', i.name], ['-6', 'addr', 'show', 'dev', i.name], ['-6', 'route', 'show', 'dev', i.name]]),

@@ -54,8 +54,9 @@ test('N echo requests: qr- and sg- (OVS internal ports) count N in without the E
   const addr = await run(g, ['w07', '-n', QROUTER, '-s', 'addr', 'show', QR]);
   const lines = addr.split('\n');
   assert.match(lines[2]!, /^ {4}inet 192\.168\.1\.1\/24 /);
-  assert.match(lines[4]!, /^ {4}RX: {2}bytes packets errors dropped {2}missed {3}mcast {11}$/);
-  assert.equal(lines[5], `    ${String(N * (REQ - 14)).padStart(10)} ${String(N).padStart(7)}      0       0       0       0 `);
+  assert.equal(lines[4], '    inet6 fe80::f816:3eff:fe06:d87b/64 scope link ');
+  assert.match(lines[6]!, /^ {4}RX: {2}bytes packets errors dropped {2}missed {3}mcast {11}$/);
+  assert.equal(lines[7], `    ${String(N * (REQ - 14)).padStart(10)} ${String(N).padStart(7)}      0       0       0       0 `);
 });
 
 test('frames a device drops: rx_dropped for an unhandled ethertype, otherhost for IP to another MAC, nothing for ARP or IPv6', async () => {

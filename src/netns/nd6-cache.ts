@@ -1,0 +1,106 @@
+// The IPv6 neighbour cache of a namespace (nd_tbl), as far as the model
+// keeps it: an entry per (device, address) with its link-layer address,
+// state and router flag, made or updated the way ndisc.c's receive
+// handlers do (ndisc_update: an NS or RS with a source link-layer option
+// makes the entry STALE, a solicited NA REACHABLE). Its timers do not run:
+// an entry stays in the state the last message left it (no DELAY, PROBE or
+// expiry). Fixed-size arrays, searched linearly: no allocation per packet.
+
+import { ip6Copy, ip6Equal } from '../wire/ipv6.js';
+import { NUD } from './neighbour.js';
+
+/** Entries kept; a new one past this replaces the least recently updated. */
+const SLOTS = 64;
+
+/** P: what a held packet is (the element's Packet). */
+export class Nd6Cache<P> {
+  readonly addr = new Uint8Array(SLOTS * 16);
+  readonly ifindex = new Int32Array(SLOTS);
+  readonly mac = new Float64Array(SLOTS);
+  readonly state = new Uint8Array(SLOTS);
+  readonly router = new Uint8Array(SLOTS);
+  private readonly updated = new Float64Array(SLOTS);
+  /** The packet waiting for the entry's resolution (INCOMPLETE), one at most. */
+  readonly held: (P | null)[] = new Array<P | null>(SLOTS).fill(null);
+  private clock = 0;
+
+  /** The slot of `ip` (16 bytes at buf[off]) on `ifindex`, -1 if none. */
+  find(ifindex: number, buf: Uint8Array, off: number): number {
+    for (let i = 0; i < SLOTS; i++) if (this.ifindex[i] === ifindex && this.state[i] !== NUD.NONE && ip6Equal(this.addr, i * 16, buf, off)) return i;
+    return -1;
+  }
+
+  /** The slot of `ip` on `ifindex`, made (state NONE) when missing; the packet it held, if a replaced slot had one, in `evicted`. */
+  findOrCreate(ifindex: number, buf: Uint8Array, off: number): number {
+    const i = this.find(ifindex, buf, off);
+    if (i >= 0) return i;
+    let slot = 0;
+    for (let j = 0; j < SLOTS; j++) {
+      if (this.state[j] === NUD.NONE) {
+        slot = j;
+        break;
+      }
+      if (this.updated[j]! < this.updated[slot]!) slot = j;
+    }
+    this.evicted = this.held[slot] ?? null;
+    this.held[slot] = null;
+    ip6Copy(this.addr, slot * 16, buf, off);
+    this.ifindex[slot] = ifindex;
+    this.mac[slot] = 0;
+    this.router[slot] = 0;
+    this.state[slot] = NUD.INCOMPLETE;
+    this.updated[slot] = ++this.clock;
+    return slot;
+  }
+
+  /** A packet held by a slot that findOrCreate reused (the caller drops it). */
+  evicted: P | null = null;
+
+  /** Told of every entry that changed (`gone`: removed), e.g. to journal it. */
+  onChange: ((slot: number, gone: boolean) => void) | null = null;
+
+  /** ndisc_update with a link-layer address: the entry's address and state. */
+  update(slot: number, mac: number, state: number): void {
+    this.mac[slot] = mac;
+    this.state[slot] = state;
+    this.updated[slot] = ++this.clock;
+    this.onChange?.(slot, false);
+  }
+
+  /** An entry a predecessor learned (a reload, a restarted worker). */
+  restore(ifindex: number, words: readonly number[], mac: number, state: number, router: boolean): void {
+    const a = this.scratch;
+    for (let w = 0; w < 4; w++) for (let b = 0; b < 4; b++) a[w * 4 + b] = (words[w]! >>> (24 - 8 * b)) & 0xff;
+    const slot = this.findOrCreate(ifindex, a, 0);
+    this.evicted = null;
+    this.router[slot] = router ? 1 : 0;
+    this.update(slot, mac, state);
+  }
+
+  /** The entry's address as four u32 words (big-endian), into `out` from `at`. */
+  words(slot: number, out: Float64Array, at: number): void {
+    const a = this.addr, o = slot * 16;
+    for (let w = 0; w < 4; w++) out[at + w] = ((a[o + w * 4]! << 24) | (a[o + w * 4 + 1]! << 16) | (a[o + w * 4 + 2]! << 8) | a[o + w * 4 + 3]!) >>> 0;
+  }
+
+  private readonly scratch = new Uint8Array(16);
+
+  /** neigh_ifdown: the device's entries go; the packets they held are returned through `drop`. */
+  ifdown(ifindex: number, drop: (p: P) => void): void {
+    for (let i = 0; i < SLOTS; i++) {
+      if (this.ifindex[i] !== ifindex || this.state[i] === NUD.NONE) continue;
+      this.onChange?.(i, true);
+      this.state[i] = NUD.NONE;
+      const p = this.held[i];
+      this.held[i] = null;
+      if (p) drop(p);
+    }
+  }
+
+  /** The slots in use, oldest first. */
+  slots(): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < SLOTS; i++) if (this.state[i] !== NUD.NONE) out.push(i);
+    return out.sort((a, b) => this.updated[a]! - this.updated[b]!);
+  }
+}

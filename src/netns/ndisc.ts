@@ -1,0 +1,293 @@
+// IPv6 input of a namespace for what it holds (inet6.ts: link-locals and
+// ::1): ip6_rcv_core's checks, local delivery to its own address or to a
+// group it joined, then ICMPv6: neighbour solicitations answered with
+// advertisements as ndisc_recv_ns/ndisc_send_na build them, echo requests
+// with replies (icmpv6_echo_reply), the neighbour cache (nd6-cache.ts)
+// updated from NS, RS and NA. What a router's kernel takes and ignores
+// (router solicitations and advertisements, MLD, redirects, groups it did
+// not join, DAD for another address) is consumed, not dropped.
+// IPv6 forwarding and transports other than ICMPv6 are not modelled.
+
+import type { Element } from '../datapath/element.js';
+import { HEADROOM, type Packet } from '../datapath/packet.js';
+import { readMacHi, readMacLo, readU16 } from '../wire/addr.js';
+import { ETH_HLEN, ETHERTYPE_IPV6, writeEth } from '../wire/ethernet.js';
+import {
+  IPV6_DST, IPV6_HLEN, IPV6_SRC, ND_HOPLIMIT, NEXTHDR_HOP, NEXTHDR_ICMP, ip6Copy, ip6Equal, ip6IsAny, ip6IsMulticast, ip6IsSolicitedNodeOf,
+  ip6IsWellKnownGroup, ipv6FlowInfo, ipv6HopLimit, writeIpv6Head,
+} from '../wire/ipv6.js';
+import {
+  ICMPV6_ECHO_REPLY, ICMPV6_ECHO_REQUEST, NA_OVERRIDE, NA_ROUTER, NA_SOLICITED, ND_MSG_LEN, ND_OPT_LL_LEN, ND_OPT_SOURCE_LL_ADDR,
+  ND_OPT_TARGET_LL_ADDR, NDISC_NEIGHBOUR_ADVERTISEMENT, NDISC_NEIGHBOUR_SOLICITATION, NDISC_ROUTER_SOLICITATION, icmpv6ChecksumOk,
+  icmpv6SetChecksum, ndOptLinkAddr, writeNdOptLinkAddr,
+} from '../wire/icmpv6.js';
+import type { Interface } from './interfaces.js';
+import { NUD, NUD_CONNECTED } from './neighbour.js';
+import type { Nd6Cache } from './nd6-cache.js';
+
+/** The hop limit of what the stack sends that is not ND (net.ipv6.conf.*.hop_limit, 64). */
+const HOP_LIMIT = 64;
+
+const macHi = (m: number): number => Math.floor(m / 0x1_0000_0000);
+const macLo = (m: number): number => m >>> 0;
+
+/** Where the namespace puts a frame on a device's wire. */
+export interface NdiscHost {
+  readonly element: Element;
+  send(pkt: Packet, ifindex: number): void;
+}
+
+export class Ndisc {
+  constructor(private readonly host: NdiscHost, private readonly cache: Nd6Cache<Packet>) {}
+
+  /** A frame of ethertype IPv6 for this host's MAC or a group (pktType not otherhost) on `l`. */
+  receive(pkt: Packet, l: Interface): void {
+    const e = this.host.element.engine, el = this.host.element, buf = pkt.buf, l3 = pkt.off + ETH_HLEN;
+    // ip6_rcv_core: disabled on the device, then the header's version and lengths.
+    if (l.conf6.disable_ipv6 !== 0) return e.drop(pkt, el, 'unknown_protocol', 'IPv6 is disabled on the device');
+    if (pkt.len < ETH_HLEN + IPV6_HLEN || buf[l3]! >>> 4 !== 6) return e.drop(pkt, el, 'malformed', 'IPv6 header: short or version not 6');
+    const plen = readU16(buf, l3 + 4);
+    if (ETH_HLEN + IPV6_HLEN + plen > pkt.len) return e.drop(pkt, el, 'malformed', 'IPv6 payload length past the frame');
+    pkt.len = ETH_HLEN + IPV6_HLEN + plen; // ip6_rcv_core trims the padding
+    if (ip6IsMulticast(buf, l3 + IPV6_SRC)) return e.drop(pkt, el, 'malformed', 'IPv6 source is multicast');
+    // Destination: this device's address, or a group it joined (ip6_mc_input); any other is IPv6 forwarding's.
+    const dst = l3 + IPV6_DST;
+    const mine = l.addrs6.length !== 0 && ip6Equal(buf, dst, l.addrs6[0]!.bytes, 0);
+    if (!mine) {
+      if (!ip6IsMulticast(buf, dst)) return e.drop(pkt, el, 'no_route', 'IPv6 to an address not this device\'s (IPv6 forwarding is not modelled)');
+      if (!this.joined(l, buf, dst)) return e.consume(pkt, el, 'ipv6: a group the device did not join: ignored');
+    }
+    // The hop-by-hop header (MLD's router alert) is skipped to the next.
+    let nh = buf[l3 + 6]!, l4 = l3 + IPV6_HLEN;
+    if (nh === NEXTHDR_HOP) {
+      if (plen < 8) return e.drop(pkt, el, 'malformed', 'IPv6 hop-by-hop header truncated');
+      nh = buf[l4]!;
+      l4 += (buf[l4 + 1]! + 1) << 3;
+      if (l4 > pkt.off + pkt.len) return e.drop(pkt, el, 'malformed', 'IPv6 hop-by-hop header truncated');
+    }
+    if (nh !== NEXTHDR_ICMP) return e.drop(pkt, el, 'unknown_protocol', 'IPv6 transport other than ICMPv6 (not modelled)');
+    const len = pkt.off + pkt.len - l4;
+    if (len < 4 || !icmpv6ChecksumOk(buf, l3, l4, len)) return e.drop(pkt, el, 'malformed', 'ICMPv6: short or bad checksum');
+    switch (buf[l4]) {
+      case ICMPV6_ECHO_REQUEST:
+        return this.echo(pkt, l, l4, len);
+      case NDISC_NEIGHBOUR_SOLICITATION:
+        return this.ns(pkt, l, l4, len);
+      case NDISC_NEIGHBOUR_ADVERTISEMENT:
+        return this.na(pkt, l, l4, len);
+      case NDISC_ROUTER_SOLICITATION:
+        return this.rs(pkt, l, l4, len);
+      default:
+        // Echo replies (no ping socket), RAs (a router takes none), MLD, redirects...
+        return e.consume(pkt, el, 'icmp6: taken and ignored');
+    }
+  }
+
+  /** The groups a device with IPv6 joins (addrconf): all-nodes, all-routers when forwarding, its address's solicited-node, and fe80::'s (the subnet-router anycast) when forwarding. */
+  private joined(l: Interface, buf: Uint8Array, off: number): boolean {
+    if (ip6IsWellKnownGroup(buf, off, 2, 1)) return true;
+    const fwd = l.conf6.forwarding !== 0;
+    if (fwd && ip6IsWellKnownGroup(buf, off, 2, 2)) return true;
+    if (l.addrs6.length === 0) return false;
+    if (ip6IsSolicitedNodeOf(buf, off, l.addrs6[0]!.bytes, 0)) return true;
+    return fwd && buf[off + 13] === 0 && buf[off + 14] === 0 && buf[off + 15] === 0 && ip6IsSolicitedNodeOf(buf, off, ZERO16, 0);
+  }
+
+  /** ndisc_recv_ns, for an address of the device (no proxy NDP, no anycast but fe80::'s, which it does not answer). */
+  private ns(pkt: Packet, l: Interface, l4: number, len: number): void {
+    const e = this.host.element.engine, el = this.host.element, buf = pkt.buf, l3 = pkt.off + ETH_HLEN;
+    if (ipv6HopLimit(buf, l3) !== ND_HOPLIMIT || buf[l4 + 1] !== 0 || len < ND_MSG_LEN || ip6IsMulticast(buf, l4 + 8)) {
+      return e.drop(pkt, el, 'malformed', 'NS: hop limit not 255, code not 0, short or multicast target');
+    }
+    const sll = ndOptLinkAddr(buf, l4 + ND_MSG_LEN, l4 + len, ND_OPT_SOURCE_LL_ADDR);
+    if (sll === -2) return e.drop(pkt, el, 'malformed', 'NS: bad option');
+    const dad = ip6IsAny(buf, l3 + IPV6_SRC);
+    const inc = ip6IsMulticast(buf, l3 + IPV6_DST);
+    // DAD's NS comes from :: to a solicited-node group, without a source link-layer option.
+    if (dad && (!inc || sll >= 0)) return e.drop(pkt, el, 'malformed', 'NS from :: not to a solicited-node group, or with a link-layer option');
+    if (l.addrs6.length === 0 || !ip6Equal(buf, l4 + 8, l.addrs6[0]!.bytes, 0)) return e.consume(pkt, el, 'ndisc: NS for another address: ignored');
+    const router = l.conf6.forwarding !== 0 ? NA_ROUTER : 0;
+    if (dad) return this.sendNa(pkt, l, ALL_NODES, 0, router | NA_OVERRIDE, true, -1);
+    // The requester's entry, STALE with its address (ndisc_update, NEIGH_UPDATE_F_OVERRIDE); a unicast NS without one makes it INCOMPLETE.
+    const c = this.cache;
+    let slot = c.find(l.index, buf, l3 + IPV6_SRC);
+    if (sll >= 0 || !inc) {
+      if (slot < 0) slot = this.create(l.index, buf, l3 + IPV6_SRC);
+      if (sll >= 0) this.learn(slot, readMacHi(buf, sll) * 0x1_0000_0000 + readMacLo(buf, sll), NUD.STALE, l.index);
+    }
+    if (slot < 0) return e.consume(pkt, el, 'ndisc: NS without a link-layer address from an unknown neighbour: no reply');
+    this.sendNa(pkt, l, buf, l3 + IPV6_SRC, router | NA_SOLICITED | (inc ? NA_OVERRIDE : 0), inc, slot);
+  }
+
+  /**
+   * ndisc_send_na in the request's slot: from the target (ours), to `dst`
+   * (the requester, or all-nodes), hop limit 255, flow label 0, the flags,
+   * and the target link-layer option when `tll`; to the entry's address
+   * (or, to all-nodes, 33:33:00:00:00:01).
+   */
+  private sendNa(pkt: Packet, l: Interface, dstBuf: Uint8Array, dstOff: number, flags: number, tll: boolean, slot: number): void {
+    const e = this.host.element.engine, buf = pkt.buf;
+    const scratch = this.scratch;
+    ip6Copy(scratch, 0, dstBuf, dstOff); // the requester's address, before the slot is rewritten
+    pkt.off = pkt.slot * e.pool.slotSize + HEADROOM;
+    const o = pkt.off, l3 = o + ETH_HLEN, l4 = l3 + IPV6_HLEN;
+    const len = ND_MSG_LEN + (tll ? ND_OPT_LL_LEN : 0);
+    writeIpv6Head(buf, l3, 0, len, NEXTHDR_ICMP, ND_HOPLIMIT);
+    ip6Copy(buf, l3 + IPV6_SRC, l.addrs6[0]!.bytes, 0);
+    ip6Copy(buf, l3 + IPV6_DST, scratch, 0);
+    buf[l4] = NDISC_NEIGHBOUR_ADVERTISEMENT;
+    buf[l4 + 1] = 0;
+    buf[l4 + 4] = flags;
+    buf[l4 + 5] = buf[l4 + 6] = buf[l4 + 7] = 0;
+    ip6Copy(buf, l4 + 8, l.addrs6[0]!.bytes, 0);
+    if (tll) writeNdOptLinkAddr(buf, l4 + ND_MSG_LEN, ND_OPT_TARGET_LL_ADDR, macHi(l.mac), macLo(l.mac));
+    icmpv6SetChecksum(buf, l3, l4, len);
+    pkt.len = ETH_HLEN + IPV6_HLEN + len;
+    this.output(pkt, l, slot, 'ndisc: NS for our address: NA sent');
+  }
+
+  /** Out to the neighbour of `slot` (-1: all-nodes), or held while it resolves (then a multicast NS of our own goes). */
+  private output(pkt: Packet, l: Interface, slot: number, what: string): void {
+    const e = this.host.element.engine, el = this.host.element, c = this.cache;
+    if (slot < 0) {
+      writeEth(pkt.buf, pkt.off, 0x3333, 0x0000_0001, macHi(l.mac), macLo(l.mac), ETHERTYPE_IPV6);
+    } else if (c.state[slot] === NUD.INCOMPLETE) {
+      writeEth(pkt.buf, pkt.off, 0, 0, macHi(l.mac), macLo(l.mac), ETHERTYPE_IPV6);
+      const old = c.held[slot];
+      c.held[slot] = pkt;
+      if (old) e.drop(old, el, 'neigh_queue_full', 'IPv6 neighbour: a newer packet waits');
+      if (e.tracing) e.note(pkt, el, `${what}; held until the neighbour resolves`);
+      return this.solicit(pkt, l, slot);
+    } else {
+      const m = c.mac[slot]!;
+      writeEth(pkt.buf, pkt.off, macHi(m), macLo(m), macHi(l.mac), macLo(l.mac), ETHERTYPE_IPV6);
+    }
+    if (e.tracing) e.note(pkt, el, what);
+    this.host.send(pkt, l.index);
+  }
+
+  /** ndisc_solicit: a multicast NS for the entry's address, from the device's link-local, with our link-layer address. */
+  private solicit(cause: Packet, l: Interface, slot: number): void {
+    const e = this.host.element.engine, el = this.host.element, c = this.cache;
+    const p = e.alloc(cause, el, 'IPv6 neighbour solicitation');
+    if (!p) return;
+    const buf = p.buf, o = p.off, l3 = o + ETH_HLEN, l4 = l3 + IPV6_HLEN, t = slot * 16;
+    const len = ND_MSG_LEN + ND_OPT_LL_LEN;
+    writeEth(buf, o, 0x3333, (0xff00_0000 | (c.addr[t + 13]! << 16) | (c.addr[t + 14]! << 8) | c.addr[t + 15]!) >>> 0, macHi(l.mac), macLo(l.mac), ETHERTYPE_IPV6);
+    writeIpv6Head(buf, l3, 0, len, NEXTHDR_ICMP, ND_HOPLIMIT);
+    ip6Copy(buf, l3 + IPV6_SRC, l.addrs6[0]!.bytes, 0);
+    // ff02::1:ffXX:XXXX
+    for (let i = 0; i < 16; i++) buf[l3 + IPV6_DST + i] = 0;
+    buf[l3 + IPV6_DST] = 0xff;
+    buf[l3 + IPV6_DST + 1] = 2;
+    buf[l3 + IPV6_DST + 11] = 1;
+    buf[l3 + IPV6_DST + 12] = 0xff;
+    buf[l3 + IPV6_DST + 13] = c.addr[t + 13]!;
+    buf[l3 + IPV6_DST + 14] = c.addr[t + 14]!;
+    buf[l3 + IPV6_DST + 15] = c.addr[t + 15]!;
+    buf[l4] = NDISC_NEIGHBOUR_SOLICITATION;
+    for (let i = 1; i < 8; i++) buf[l4 + i] = 0;
+    ip6Copy(buf, l4 + 8, c.addr, t);
+    writeNdOptLinkAddr(buf, l4 + ND_MSG_LEN, ND_OPT_SOURCE_LL_ADDR, macHi(l.mac), macLo(l.mac));
+    icmpv6SetChecksum(buf, l3, l4, len);
+    p.len = ETH_HLEN + IPV6_HLEN + len;
+    if (e.tracing) e.note(p, el, 'ndisc: neighbour solicitation sent');
+    this.host.send(p, l.index);
+  }
+
+  /** ndisc_recv_na: a solicited NA makes the entry REACHABLE, another STALE (when it overrides or had no address); a waiting packet goes. */
+  private na(pkt: Packet, l: Interface, l4: number, len: number): void {
+    const e = this.host.element.engine, el = this.host.element, buf = pkt.buf, l3 = pkt.off + ETH_HLEN, c = this.cache;
+    if (ipv6HopLimit(buf, l3) !== ND_HOPLIMIT || buf[l4 + 1] !== 0 || len < ND_MSG_LEN || ip6IsMulticast(buf, l4 + 8)) {
+      return e.drop(pkt, el, 'malformed', 'NA: hop limit not 255, code not 0, short or multicast target');
+    }
+    const flags = buf[l4 + 4]!;
+    if (ip6IsMulticast(buf, l3 + IPV6_DST) && (flags & NA_SOLICITED) !== 0) return e.drop(pkt, el, 'malformed', 'NA: solicited, to a group');
+    const tll = ndOptLinkAddr(buf, l4 + ND_MSG_LEN, l4 + len, ND_OPT_TARGET_LL_ADDR);
+    if (tll === -2) return e.drop(pkt, el, 'malformed', 'NA: bad option');
+    const slot = c.find(l.index, buf, l4 + 8);
+    if (slot < 0) return e.consume(pkt, el, 'ndisc: NA for no entry: ignored');
+    const incomplete = c.state[slot] === NUD.INCOMPLETE;
+    if (tll < 0 && incomplete) return e.consume(pkt, el, 'ndisc: NA without an address for an incomplete entry: ignored');
+    const mac = tll >= 0 ? readMacHi(buf, tll) * 0x1_0000_0000 + readMacLo(buf, tll) : c.mac[slot]!;
+    const changed = mac !== c.mac[slot];
+    if (incomplete || (flags & NA_OVERRIDE) !== 0 || !changed) {
+      this.learn(slot, mac, (flags & NA_SOLICITED) !== 0 ? NUD.REACHABLE : NUD.STALE, l.index);
+      c.router[slot] = (flags & NA_ROUTER) !== 0 ? 1 : 0;
+    }
+    e.consume(pkt, el, 'ndisc: NA: neighbour updated');
+  }
+
+  /** ndisc_recv_rs: a router (forwarding) takes the source's link-layer address, STALE. */
+  private rs(pkt: Packet, l: Interface, l4: number, len: number): void {
+    const e = this.host.element.engine, el = this.host.element, buf = pkt.buf, l3 = pkt.off + ETH_HLEN;
+    if (ipv6HopLimit(buf, l3) !== ND_HOPLIMIT || buf[l4 + 1] !== 0 || len < 8) return e.drop(pkt, el, 'malformed', 'RS: hop limit not 255, code not 0 or short');
+    const sll = ndOptLinkAddr(buf, l4 + 8, l4 + len, ND_OPT_SOURCE_LL_ADDR);
+    if (sll === -2) return e.drop(pkt, el, 'malformed', 'RS: bad option');
+    if (l.conf6.forwarding !== 0 && sll >= 0 && !ip6IsAny(buf, l3 + IPV6_SRC)) {
+      const slot = this.cache.findOrCreate(l.index, buf, l3 + IPV6_SRC);
+      this.dropEvicted();
+      this.learn(slot, readMacHi(buf, sll) * 0x1_0000_0000 + readMacLo(buf, sll), NUD.STALE, l.index);
+      this.cache.router[slot] = 0; // NEIGH_UPDATE_F_OVERRIDE_ISROUTER: a soliciting host is no router
+    }
+    e.consume(pkt, el, 'ndisc: RS: taken (no router advertisements sent)');
+  }
+
+  /** icmpv6_echo_reply in the request's slot: from the address asked (a group's: the device's link-local), the request's traffic class, hop limit 64. */
+  private echo(pkt: Packet, l: Interface, l4: number, len: number): void {
+    const e = this.host.element.engine, el = this.host.element, buf = pkt.buf, l3 = pkt.off + ETH_HLEN;
+    if (ip6IsAny(buf, l3 + IPV6_SRC) || l.addrs6.length === 0) return e.consume(pkt, el, 'icmp6: echo request from :: : no reply');
+    const slot = this.cache.find(l.index, buf, l3 + IPV6_SRC);
+    const s = slot >= 0 ? slot : this.create(l.index, buf, l3 + IPV6_SRC);
+    // The reply's flow label is the kernel's hash of the flow (ip6_make_flowlabel, keyed per boot): any stable one stands for it.
+    const tclass = (ipv6FlowInfo(buf, l3) >>> 20) & 0xff;
+    const label = flowHash(buf, l3, readU16(buf, l4 + 4));
+    ip6Copy(this.scratch, 0, buf, l3 + IPV6_SRC);
+    ip6Copy(buf, l3 + IPV6_DST, this.scratch, 0);
+    ip6Copy(buf, l3 + IPV6_SRC, l.addrs6[0]!.bytes, 0); // its one address, which a group's request also gets
+    writeIpv6Head(buf, l3, (tclass << 20) | label, len, NEXTHDR_ICMP, HOP_LIMIT);
+    buf[l4] = ICMPV6_ECHO_REPLY;
+    icmpv6SetChecksum(buf, l3, l4, len);
+    this.output(pkt, l, s, 'icmp6: echo request to this host: reply sent');
+  }
+
+  private create(ifindex: number, buf: Uint8Array, off: number): number {
+    const slot = this.cache.findOrCreate(ifindex, buf, off);
+    this.dropEvicted();
+    return slot;
+  }
+
+  private dropEvicted(): void {
+    const p = this.cache.evicted;
+    if (!p) return;
+    this.cache.evicted = null;
+    this.host.element.engine.drop(p, this.host.element, 'neigh_failed', 'IPv6 neighbour entry replaced');
+  }
+
+  /** The entry gets its address: a packet that waited for it goes now. */
+  private learn(slot: number, mac: number, state: number, ifindex: number): void {
+    const c = this.cache;
+    // neigh_update: STALE with the same address leaves a connected (REACHABLE) entry as it is.
+    if (state === NUD.STALE && mac === c.mac[slot] && (c.state[slot]! & NUD_CONNECTED) !== 0) state = c.state[slot]!;
+    c.update(slot, mac, state);
+    const held = c.held[slot];
+    if (!held) return;
+    c.held[slot] = null;
+    writeEth(held.buf, held.off, macHi(mac), macLo(mac), readMacHi(held.buf, held.off + 6), readMacLo(held.buf, held.off + 6), ETHERTYPE_IPV6);
+    this.host.send(held, ifindex);
+  }
+
+  /** A 16-byte scratch for an address being moved within one slot. */
+  private readonly scratch = new Uint8Array(16);
+}
+
+const ZERO16 = new Uint8Array(16);
+const ALL_NODES = new Uint8Array([0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+
+/** A 20-bit flow label from the addresses and the echo identifier (never 0). */
+function flowHash(buf: Uint8Array, l3: number, id: number): number {
+  let h = 0x811c9dc5 ^ id;
+  for (let i = l3 + IPV6_SRC; i < l3 + IPV6_HLEN; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+  h = (h ^ (h >>> 12)) & 0xfffff;
+  return h === 0 ? 1 : h;
+}

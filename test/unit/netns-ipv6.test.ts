@@ -1,0 +1,157 @@
+// IPv6 in a namespace element: the link-locals addrconf gives its devices
+// (and ::1), the routes they bring, and the answers to neighbour
+// solicitations and echo requests, byte for byte as Linux 6.18 sent them
+// (a kernel namespace with net.ipv6.conf.all.forwarding=1 whose veth has
+// the qr- port's MAC, pinged by `ping -6 -Q 0x28 -s 20 fe80::...%dev` from
+// another namespace; tcpdump -xx on the router's veth).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Engine } from '../../src/datapath/engine.js';
+import { ManualClock } from '../../src/datapath/clock.js';
+import { NetNamespace } from '../../src/netns/namespace.js';
+import { parseIpv4, parseMacNum } from '../../src/wire/addr.js';
+import { runCommand } from '../../src/netns/ip-text.js';
+import { icmpv6SetChecksum } from '../../src/wire/icmpv6.js';
+import { learnedRecords } from '../../src/datapath/learned-journal.js';
+import { CaptureSink } from '../helpers/sink.js';
+
+const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
+const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+// The host's NS for the router's link-local (to its solicited-node group, with its link-layer address).
+const NS = hex(`3333 ff06 d87b fa16 3eb2 efaf 86dd 6000 0000 0020 3aff fe80 0000 0000 0000 f816
+  3eff feb2 efaf ff02 0000 0000 0000 0000 0001 ff06 d87b 8700 4890 0000 0000 fe80
+  0000 0000 0000 f816 3eff fe06 d87b 0101 fa16 3eb2 efaf`);
+// The kernel's NA: router, solicited, override; its target link-layer address.
+const NA = hex(`fa16 3eb2 efaf fa16 3e06 d87b 86dd 6000 0000 0020 3aff fe80 0000 0000 0000 f816
+  3eff fe06 d87b fe80 0000 0000 0000 f816 3eff feb2 efaf 8800 48dc e000 0000 fe80
+  0000 0000 0000 f816 3eff fe06 d87b 0201 fa16 3e06 d87b`);
+// The echo request (class 0x28, flow label 0x8522f) and the kernel's reply (class 0x28, its own label).
+const ECHO = hex(`fa16 3e06 d87b fa16 3eb2 efaf 86dd 6288 522f 001c 3a40 fe80 0000 0000 0000 f816
+  3eff feb2 efaf fe80 0000 0000 0000 f816 3eff fe06 d87b 8000 599a 3f08 0001 423a
+  0c6b 0000 0000 4628 0000 0000 0000 1011 1213`);
+const REPLY = hex(`fa16 3eb2 efaf fa16 3e06 d87b 86dd 628a c970 001c 3a40 fe80 0000 0000 0000 f816
+  3eff fe06 d87b fe80 0000 0000 0000 f816 3eff feb2 efaf 8100 589a 3f08 0001 423a
+  0c6b 0000 0000 4628 0000 0000 0000 1011 1213`);
+// The host's router solicitation (from its link-local, with its link-layer address).
+const RS = hex(`3333 0000 0002 fa16 3eb2 efaf 86dd 6000 0000 0010 3aff fe80 0000 0000 0000 f816
+  3eff feb2 efaf ff02 0000 0000 0000 0000 0000 0000 0002 8500 2e3c 0000 0000 0101 fa16 3eb2 efaf`);
+
+function router() {
+  const e = new Engine({ clock: new ManualClock(0) });
+  const r = e.add(new NetNamespace('lab', 'r'));
+  const p = r.addInterface('qr-1', { mac: parseMacNum('fa:16:3e:06:d8:7b')!, kind: 'internal', addresses: [{ ip: parseIpv4('192.168.1.1')!, prefixLen: 24 }] });
+  const wire = new CaptureSink();
+  e.attachEdge(p, wire);
+  const send = (f: Uint8Array) => {
+    e.inject(e.pool.allocFrom(f)!, p);
+    e.run();
+  };
+  const ip = (args: string) => runCommand(r.ns, `ip ${args}`);
+  return { e, r, send, wire, ip };
+}
+
+/** The reply with its flow label (the kernel's hash of the flow, keyed per boot) taken out. */
+const noLabel = (f: Uint8Array): string => {
+  const c = Uint8Array.from(f);
+  c[15]! &= 0xf0;
+  c[16] = c[17] = 0;
+  return toHex(c);
+};
+
+test('an UP device gets its EUI-64 link-local and lo ::1, with the kernel\'s routes; down or disable_ipv6 takes them', () => {
+  const { r, ip } = router();
+  assert.equal(ip('-6 addr'), `1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 state UNKNOWN qlen 1000
+    inet6 ::1/128 scope host 
+       valid_lft forever preferred_lft forever
+2: qr-1: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 state UNKNOWN qlen 1000
+    inet6 fe80::f816:3eff:fe06:d87b/64 scope link 
+       valid_lft forever preferred_lft forever
+`);
+  assert.equal(ip('-4 addr show dev qr-1').includes('inet6'), false);
+  assert.match(ip('addr show dev qr-1'), /scope global qr-1\n {7}valid_lft forever preferred_lft forever\n {4}inet6 fe80::f816:3eff:fe06:d87b\/64 scope link \n/);
+  assert.equal(ip('-6 route show table all'), `fe80::/64 dev qr-1 proto kernel metric 256 pref medium
+local ::1 dev lo table local proto kernel metric 0 pref medium
+anycast fe80:: dev qr-1 table local proto kernel metric 0 pref medium
+local fe80::f816:3eff:fe06:d87b dev qr-1 table local proto kernel metric 0 pref medium
+multicast ff00::/8 dev qr-1 table local proto kernel metric 256 pref medium
+`);
+  // The carrier going keeps the address; its routes are then linkdown.
+  r.ns.setCarrier('qr-1', false);
+  assert.match(ip('-6 route'), /^fe80::\/64 dev qr-1 proto kernel metric 256 linkdown pref medium\n$/);
+  r.ns.setLinkUp('qr-1', false);
+  assert.equal(ip('-6 route'), '');
+  r.ns.setCarrier('qr-1', true);
+  r.ns.setLinkUp('qr-1', true);
+  r.setSysctl('net.ipv6.conf.qr-1.disable_ipv6', 1);
+  assert.equal(ip('-br -6 addr'), 'lo               UNKNOWN        ::1/128 \n');
+  r.setSysctl('net.ipv6.conf.all.disable_ipv6', 0);
+  assert.equal(ip('-br addr show dev qr-1'), 'qr-1             UNKNOWN        192.168.1.1/24 fe80::f816:3eff:fe06:d87b/64 \n');
+});
+
+test('a neighbour solicitation for its link-local: the kernel\'s advertisement, byte for byte; the echo request then: its reply', () => {
+  const { e, r, send, wire, ip } = router();
+  send(NS);
+  assert.deepEqual(wire.take().map(toHex), [toHex(NA)]);
+  // The requester's entry, as the kernel's `ip -6 neigh` showed it then.
+  assert.equal(ip('-6 neigh'), 'fe80::f816:3eff:feb2:efaf dev qr-1 lladdr fa:16:3e:b2:ef:af STALE \n');
+  assert.equal(ip('-4 neigh'), '');
+  assert.equal(ip('-j neigh'), '[{"dst":"fe80::f816:3eff:feb2:efaf","dev":"qr-1","lladdr":"fa:16:3e:b2:ef:af","state":["STALE"]}]\n');
+  send(ECHO);
+  const out = wire.take();
+  assert.equal(out.length, 1);
+  assert.equal(noLabel(out[0]!), noLabel(REPLY));
+  assert.notEqual(out[0]![15]! & 0x0f | out[0]![16]! | out[0]![17]!, 0, 'a flow label of its own');
+  assert.equal(e.dropCount(r, 'unknown_protocol') + e.dropCount(r, 'malformed'), 0);
+});
+
+test('router solicitations, MLD reports, DAD for another address and groups not joined: taken without a drop, no answer', () => {
+  const { e, r, send, wire } = router();
+  // MLDv2 report to ff02::16 with the router-alert hop-by-hop header (as a kernel sends at start).
+  const mld = hex(`3333 0000 0016 fa16 3eb2 efaf 86dd 6000 0000 0024 0001 fe80 0000 0000 0000 f816
+    3eff feb2 efaf ff02 0000 0000 0000 0000 0000 0000 0016 3a00 0502 0000 0100 8f00 0000 0000 0001
+    0400 0000 ff02 0000 0000 0000 0000 0001 ffb2 efaf`);
+  // DAD: from ::, to the solicited-node group of another address (fe80::...:b2:ef:af), no option.
+  const dad = hex(`3333 ffb2 efaf fa16 3eb2 efaf 86dd 6000 0000 0018 3aff 0000 0000 0000 0000 0000
+    0000 0000 0000 ff02 0000 0000 0000 0000 0001 ffb2 efaf 8700 0000 0000 0000 fe80
+    0000 0000 0000 f816 3eff feb2 efaf`);
+  for (const f of [mld, dad]) {
+    // Fill the ICMPv6 checksum as the sender would.
+    const l4 = f[20] === 0 ? 14 + 40 + 8 : 14 + 40;
+    icmpv6SetChecksum(f, 14, l4, f.length - l4);
+  }
+  for (const f of [RS, mld, dad]) send(f);
+  assert.deepEqual(wire.take(), []);
+  for (const reason of ['unknown_protocol', 'malformed', 'no_route', 'not_for_us'] as const) assert.equal(e.dropCount(r, reason), 0, reason);
+});
+
+test('an echo request from a neighbour it does not know: a solicitation of its own, the reply once the advertisement comes', () => {
+  const { send, wire, ip } = router();
+  send(ECHO);
+  const ns = wire.take();
+  assert.equal(ns.length, 1);
+  // To the host's solicited-node group, from the link-local, for the host's address, with our link-layer address.
+  assert.equal(toHex(ns[0]!.subarray(0, 14)), '3333ffb2efaffa163e06d87b86dd');
+  assert.equal(toHex(ns[0]!.subarray(38, 54)), 'ff0200000000000000000001ffb2efaf');
+  assert.equal(ns[0]![54], 135);
+  assert.equal(toHex(ns[0]!.subarray(62, 86)), 'fe80000000000000f8163efffeb2efaf0101fa163e06d87b');
+  // The host answers: solicited NA with its link-layer address.
+  const na = hex(`fa16 3e06 d87b fa16 3eb2 efaf 86dd 6000 0000 0020 3aff fe80 0000 0000 0000 f816
+    3eff feb2 efaf fe80 0000 0000 0000 f816 3eff fe06 d87b 8800 0000 6000 0000 fe80
+    0000 0000 0000 f816 3eff feb2 efaf 0201 fa16 3eb2 efaf`);
+  icmpv6SetChecksum(na, 14, 54, 32);
+  send(na);
+  const out = wire.take();
+  assert.equal(out.length, 1);
+  assert.equal(noLabel(out[0]!), noLabel(REPLY));
+  assert.equal(ip('-br -6 neigh'), 'fe80::f816:3eff:feb2:efaf               qr-1             fa:16:3e:b2:ef:af\n');
+  assert.equal(ip('-6 neigh show dev qr-1 nud reachable'), 'fe80::f816:3eff:feb2:efaf lladdr fa:16:3e:b2:ef:af REACHABLE \n');
+});
+
+test('a reload keeps the IPv6 neighbours: the learned records carry them to the next namespace', () => {
+  const a = router();
+  a.send(NS);
+  const b = router();
+  assert.equal(b.r.restoreLearned(learnedRecords(a.r), 0), 1);
+  assert.equal(b.ip('-6 neigh'), 'fe80::f816:3eff:feb2:efaf dev qr-1 lladdr fa:16:3e:b2:ef:af STALE \n');
+});
