@@ -182,7 +182,7 @@ export class TraversalCache {
     }
     const fx = e.effects, mark0 = p.mark;
     for (let i = 0; i < fx.length; i++) applyEffect(fx[i]!, p);
-    if (rec !== null) this.recordPath(rec, e, len, p, mark0, s.ctmark);
+    if (rec !== null) this.recordPath(rec, e, len, p, mark0, s.ctmark, k.ctmark);
     res.rule = e.rule;
     res.chain = e.chain;
     res.ruleNum = e.ruleNum;
@@ -194,15 +194,15 @@ export class TraversalCache {
    * while the ruleset is unchanged (the same packet then matches the same
    * rules). A CONNMARK effect writes the connection: not replayed.
    */
-  private recordPath(rec: PathRecorder, e: TraversalEntry, len: number, p: NfPacketInfo, mark0: number, ctmask: number): void {
+  private recordPath(rec: PathRecorder, e: TraversalEntry, len: number, p: NfPacketInfo, mark0: number, ctmask: number, ctmark: number): void {
     const connmark = e.effects.filter((r) => r.kind === T_CONNMARK);
     if (connmark.length > 0 && e.effects.length !== connmark.length) return rec.fail(); // a MARK before a CONNMARK: not replayed
     rec.op(new NfPathOp(this.rs, this.rs.generation, e.cells.slice(), e.at.slice(), len));
     const ct = p.ctTable !== null ? p.ct : 0;
     if (connmark.length === 0 && (ctmask === 0 || ct === 0)) return;
     if (ct === 0) return rec.fail();
-    // What the traversal read of the connection's mark, and what a replay of its CONNMARK effects starts from.
-    rec.op(new CtMarkPathOp(ct, p.ctTable!, mark0, ctmask, ctmask !== 0 ? p.ctTable!.mark(ct) & ctmask : 0, connmark));
+    // What the traversal read of the connection's mark (before its effects), and what a replay of its CONNMARK effects starts from.
+    rec.op(new CtMarkPathOp(ct, p.ctTable!, mark0, ctmask, ctmark, connmark));
   }
 
   /** Every entry goes (the ruleset changed). */
