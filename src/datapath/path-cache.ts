@@ -62,7 +62,7 @@ export const PATH_CACHE_CELLS = ['fastpath_path_hits', 'fastpath_path_misses', '
 const HITS = 0, MISSES = 1, INVALIDATIONS = 2, ENTRIES = 3;
 
 /** Key words: 42 header bytes (14 + 20 + 8) in 11 words, then in_port, length and flags. */
-const KW = 14;
+const KW = 13;
 const HDR = 42;
 const SLOTS = 1 << 16;
 const PROBE = 8;
@@ -94,14 +94,30 @@ export class PathShape {
   nfct = 0;
 }
 
+/**
+ * One flow's entry: its key in fields (not an array of its own), the shape
+ * and rewrites it shares with other flows, and its own op (its conntrack
+ * entry), so a hit on a flow whose entry is cold misses few cache lines.
+ */
 export class PathEntry {
   dead = false;
   hash = 0;
-  readonly key = new Int32Array(KW);
+  k0 = 0; k1 = 0; k2 = 0; k3 = 0; k4 = 0; k5 = 0; k6 = 0; k7 = 0; k8 = 0; k9 = 0; k10 = 0; k11 = 0; k12 = 0;
   shape!: PathShape;
-  /** The flow's own ops (its conntrack entry). */
-  own: PathOp[] = [];
+  /** The flow's own op (its conntrack entry), and any more. */
+  own: PathOp | null = null;
+  more: PathOp[] | null = null;
   rewrites: PathRewrite[] = [];
+}
+
+function sameKey(e: PathEntry, k: Int32Array): boolean {
+  return e.k0 === k[0] && e.k1 === k[1] && e.k2 === k[2] && e.k3 === k[3] && e.k4 === k[4] && e.k5 === k[5] && e.k6 === k[6] &&
+    e.k7 === k[7] && e.k8 === k[8] && e.k9 === k[9] && e.k10 === k[10] && e.k11 === k[11] && e.k12 === k[12];
+}
+
+function setKey(e: PathEntry, k: Int32Array): void {
+  e.k0 = k[0]!; e.k1 = k[1]!; e.k2 = k[2]!; e.k3 = k[3]!; e.k4 = k[4]!; e.k5 = k[5]!; e.k6 = k[6]!;
+  e.k7 = k[7]!; e.k8 = k[8]!; e.k9 = k[9]!; e.k10 = k[10]!; e.k11 = k[11]!; e.k12 = k[12]!;
 }
 
 /** What a recording pass gathers (Engine.recording while it runs). */
@@ -237,7 +253,6 @@ function fillKey(k: Int32Array, b: Uint8Array, off: number, len: number, portId:
   k[10] = l4sum === 0 ? 0 : 1;
   k[11] = portId;
   k[12] = len;
-  k[13] = 0;
   return true;
 }
 
@@ -277,7 +292,7 @@ export class PathCache {
     for (let i = 0; i < PROBE; i++) {
       const e = slots[(h + i) & (SLOTS - 1)]!;
       if (e === null) break;
-      if (e.hash !== h || !sameKey(e.key, k)) continue;
+      if (e.hash !== h || !sameKey(e, k)) continue;
       if (this.usable(e, pkt, now)) return e;
       break;
     }
@@ -292,12 +307,10 @@ export class PathCache {
   shouldRecord = false;
   /** Every op live, every port up and uncaptured, the frame's checksums good; a dead op removes the entry. */
   private usable(e: PathEntry, pkt: Packet, now: number): boolean {
-    const sh = e.shape, own = e.own, ops = sh.ops;
-    for (let i = 0; i < own.length; i++) {
-      if (!own[i]!.live(now)) {
-        this.kill(e);
-        return false;
-      }
+    const sh = e.shape, ops = sh.ops;
+    if (e.own !== null && (!e.own.live(now) || (e.more !== null && !e.more.every((o) => o.live(now))))) {
+      this.kill(e);
+      return false;
     }
     for (let i = 0; i < ops.length; i++) {
       if (!ops[i]!.live(now)) {
@@ -341,8 +354,11 @@ export class PathCache {
     for (let i = 0; i < cells.length; i++) v[cells[i]!]! += d[i]!;
     const ops = sh.ops;
     for (let i = 0; i < ops.length; i++) ops[i]!.hit(now);
-    const own = e.own;
-    for (let i = 0; i < own.length; i++) own[i]!.hit(now);
+    if (e.own !== null) {
+      e.own.hit(now);
+      const more = e.more;
+      if (more !== null) for (let i = 0; i < more.length; i++) more[i]!.hit(now);
+    }
   }
 
   /** Rewrite `pkt` (the frame `e` serves) into the frame that leaves; false if it lacks headroom. */
@@ -412,7 +428,7 @@ export class PathCache {
     sh.iif = rec.iif;
     sh.nfct = rec.nfct;
     const e = new PathEntry();
-    e.key.set(this.k);
+    setKey(e, this.k);
     e.hash = this.h;
     // Ops and rewrites equal to ones kept before are those (one object for all flows), and so is the shape.
     const id = this.id;
@@ -420,7 +436,8 @@ export class PathCache {
     for (const o of rec.ops) {
       const k = o.share(id);
       if (k === null) {
-        e.own.push(o);
+        if (e.own === null) e.own = o;
+        else (e.more ??= []).push(o);
         continue;
       }
       let so = this.sharedOps.get(k);
@@ -428,12 +445,10 @@ export class PathCache {
       sh.ops.push(so);
       shapeKey += `${id(so)},`;
     }
-    for (const r of rec.rewrites) {
-      const k = r.share();
-      let sr = this.sharedRewrites.get(k);
-      if (sr === undefined) this.sharedRewrites.set(k, (sr = r));
-      e.rewrites.push(sr);
-    }
+    const rwKey = rec.rewrites.map((r) => r.share()).join('|');
+    let rws = this.sharedRewrites.get(rwKey);
+    if (rws === undefined) this.sharedRewrites.set(rwKey, (rws = rec.rewrites));
+    e.rewrites = rws;
     shapeKey += `|${cells.join(',')}|${deltas.join(',')}|${sh.ports.map(id).join(',')}|${sh.hops} ${id(sh.out)} ${sh.l2.join(',')} ${sh.l4Check} ` +
       `${sh.mark} ${sh.tunId} ${sh.tunSrc} ${sh.tunDst} ${sh.dpLen} ${sh.iif} ${sh.nfct}`;
     let shared = this.shapes.get(shapeKey);
@@ -443,7 +458,7 @@ export class PathCache {
   }
 
   private readonly sharedOps = new Map<string, PathOp>();
-  private readonly sharedRewrites = new Map<string, PathRewrite>();
+  private readonly sharedRewrites = new Map<string, PathRewrite[]>();
   private readonly shapes = new Map<string, PathShape>();
   private readonly ids = new WeakMap<object, number>();
   private nextId = 1;
@@ -464,7 +479,7 @@ export class PathCache {
         at = j;
         break;
       }
-      if (o.hash === e.hash && sameKey(o.key, e.key)) {
+      if (o.hash === e.hash && sameKey(o, this.k)) {
         o.dead = true;
         this.count--;
         at = j;
@@ -481,11 +496,6 @@ export class PathCache {
     this.count++;
     this.stats.v[this.base + ENTRIES] = this.count;
   }
-}
-
-function sameKey(a: Int32Array, b: Int32Array): boolean {
-  for (let i = 0; i < KW; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /** The UDP (non-zero) or ICMP checksum of the datagram at `l3` is good. */

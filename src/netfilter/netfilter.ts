@@ -341,8 +341,10 @@ export class Netfilter {
     const icmp = p.proto === IPPROTO_ICMP;
     const addr = manip === MANIP_SRC ? table.tupleDst(ct, other) : table.tupleSrc(ct, other);
     const port = icmp || manip !== MANIP_SRC ? table.tupleSport(ct, other) : table.tupleDport(ct, other);
+    const rec = this.cache.sw?.recording ?? null;
+    // A port kept as it was (SNAT's usual case) is the packet's own when replayed: one rewrite for every flow.
+    if (rec !== null) rec.rewrite(new NatRewrite(p.proto, manip, addr, port === natPort(p.buf!, p.l3Off, p.proto, manip) ? -1 : port));
     if (!manipIpv4(p.buf!, p.l3Off, p.l3Off + (p.l4Sum < 0 ? p.len : p.seg), p.proto, manip, addr, port)) return this.drop('nat_rewrite_truncated');
-    this.cache.sw?.recording?.rewrite(new NatRewrite(p.proto, manip, addr, port));
     const ports = p.proto === IPPROTO_TCP || p.proto === IPPROTO_UDP || icmp;
     if (manip === MANIP_SRC) {
       p.src = addr >>> 0;
@@ -396,7 +398,17 @@ export class Netfilter {
   }
 }
 
-/** A NAT rewrite as the path cache applies it (manipIpv4 on the output's header: checksums as the slow path's). */
+/** The port (ICMP: echo id) manipIpv4 sets for `manip` in the IPv4 packet at `l3`; -1 if none. */
+function natPort(buf: Uint8Array, l3: number, proto: number, manip: number): number {
+  const l4 = l3 + (buf[l3]! & 15) * 4;
+  const o = proto === IPPROTO_ICMP ? l4 + 4 : proto === IPPROTO_TCP || proto === IPPROTO_UDP ? (manip === MANIP_SRC ? l4 : l4 + 2) : -1;
+  return o < 0 || o + 2 > buf.length ? -1 : (buf[o]! << 8) | buf[o + 1]!;
+}
+
+/**
+ * A NAT rewrite as the path cache applies it: manipIpv4 on the output's
+ * header, so checksums come out as the slow path's (`port` -1: the packet's own).
+ */
 class NatRewrite implements PathRewrite {
   constructor(private readonly proto: number, private readonly manip: number, private readonly addr: number, private readonly port: number) {}
 
@@ -405,6 +417,7 @@ class NatRewrite implements PathRewrite {
   }
 
   rewrite(buf: Uint8Array, l3: number, end: number): void {
-    manipIpv4(buf, l3, end, this.proto, this.manip, this.addr, this.port);
+    const port = this.port >= 0 ? this.port : natPort(buf, l3, this.proto, this.manip);
+    manipIpv4(buf, l3, end, this.proto, this.manip, this.addr, port);
   }
 }
