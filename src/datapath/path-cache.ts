@@ -68,6 +68,8 @@ const SLOTS = 1 << 16;
 const PROBE = 8;
 /** Keys seen once (a 4-way set-associative table of hashes): the second packet records. */
 const SEEN = 1 << 18;
+/** Keys whose last recording was not kept (direct-mapped), with their backoff. */
+const FAILED = 1 << 14;
 
 /** What flows with the same path have in common (shared by their entries). */
 export class PathShape {
@@ -236,7 +238,11 @@ function fillKey(k: Int32Array, b: Uint8Array, off: number, len: number, portId:
   if ((b[off + 20]! & 0x3f) !== 0 || b[off + 21] !== 0) return false;
   const proto = b[off + 23]!;
   let l4sum: number;
-  if (proto === 17) l4sum = (b[off + 40]! << 8) | b[off + 41]!;
+  // VXLAN (4789) from the fabric: the key cannot hold the inner headers a decapsulation reads.
+  if (proto === 17) {
+    if (b[off + 36] === 0x12 && b[off + 37] === 0xb5) return false;
+    l4sum = (b[off + 40]! << 8) | b[off + 41]!;
+  }
   else if (proto === 1 && b[off + 34] === 8 && b[off + 35] === 0) l4sum = 1;
   else return false;
   k[0] = rd32(b, off);
@@ -266,6 +272,9 @@ export class PathCache {
   private readonly slots: (PathEntry | null)[] = new Array<PathEntry | null>(SLOTS).fill(null);
   private readonly seen = new Int32Array(SEEN);
   private way = 0;
+  private readonly failed = new Int32Array(FAILED);
+  private readonly wait = new Int16Array(FAILED);
+  private readonly backoff = new Int16Array(FAILED);
   /** The key of the frame being looked up (lookup() fills it; record() reads it). */
   private readonly k = new Int32Array(KW);
   private h = 0;
@@ -299,8 +308,16 @@ export class PathCache {
     this.misses++;
     this.stats.v[this.base + MISSES]!++;
     const seen = this.seen, si = (h << 2) & (SEEN - 1);
-    if (seen[si] === h || seen[si + 1] === h || seen[si + 2] === h || seen[si + 3] === h) this.shouldRecord = true;
-    else seen[si + (this.way++ & 3)] = h;
+    if (seen[si] === h || seen[si + 1] === h || seen[si + 2] === h || seen[si + 3] === h) {
+      // A key whose recordings were not kept (a flood, a drop, an unresolved neighbour) tries again after 8, 16, ... 1024 misses.
+      const fi = h & (FAILED - 1);
+      if (this.failed[fi] !== h) this.shouldRecord = true;
+      else if (--this.wait[fi]! <= 0) {
+        this.shouldRecord = true;
+        this.backoff[fi] = Math.min(this.backoff[fi]! * 2, 1024);
+        this.wait[fi] = this.backoff[fi]!;
+      }
+    } else seen[si + (this.way++ & 3)] = h;
     return null;
   }
 
@@ -308,7 +325,7 @@ export class PathCache {
   /** Every op live, every port up and uncaptured, the frame's checksums good; a dead op removes the entry. */
   private usable(e: PathEntry, pkt: Packet, now: number): boolean {
     const sh = e.shape, ops = sh.ops;
-    if (e.own !== null && (!e.own.live(now) || (e.more !== null && !e.more.every((o) => o.live(now))))) {
+    if (e.own !== null && (!e.own.live(now) || (e.more !== null && !allLive(e.more, now)))) {
       this.kill(e);
       return false;
     }
@@ -393,6 +410,12 @@ export class PathCache {
    * an entry if the pass was a cacheable one. Its key is the one lookup() filled.
    */
   record(rec: PathRecorder, input: Uint8Array, port: Port): void {
+    const fi = this.h & (FAILED - 1);
+    if (this.failed[fi] !== this.h) {
+      // Not kept until it is, below.
+      this.failed[fi] = this.h;
+      this.wait[fi] = this.backoff[fi] = 4;
+    }
     if (!rec.ok || rec.acks !== rec.hops || rec.tunnels !== 0 || rec.out === null || rec.outFrame === null) return;
     const v = this.stats.v, n = this.snapN;
     if (this.stats.desc.length !== n) return; // cells allocated meanwhile
@@ -455,6 +478,7 @@ export class PathCache {
     if (shared === undefined) this.shapes.set(shapeKey, (shared = sh));
     e.shape = shared;
     this.insert(e);
+    if (this.failed[fi] === this.h) this.failed[fi] = 0;
   }
 
   private readonly sharedOps = new Map<string, PathOp>();
@@ -496,6 +520,11 @@ export class PathCache {
     this.count++;
     this.stats.v[this.base + ENTRIES] = this.count;
   }
+}
+
+function allLive(ops: PathOp[], now: number): boolean {
+  for (let i = 0; i < ops.length; i++) if (!ops[i]!.live(now)) return false;
+  return true;
 }
 
 /** The UDP (non-zero) or ICMP checksum of the datagram at `l3` is good. */
