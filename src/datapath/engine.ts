@@ -335,10 +335,10 @@ export class Engine {
     return true;
   }
 
-  /** No latency sample can fall in a recorded pass (its cells would be taken for the path's). */
+  /** The recorded pass's inject is not a timed one (a timed hop in it, below, is not kept either: its cells would be taken for the path's). */
   private recordable(): boolean {
     const lp = this.latency;
-    return lp === null || (lp.injectLeft > 1 && lp.hopLeft > MAX_HOPS);
+    return lp === null || lp.injectLeft > 1;
   }
 
   /** The frame's element path, alone and now (nothing else is queued), recorded into the path cache. */
@@ -348,13 +348,15 @@ export class Engine {
     const input = pkt.bytes();
     pc.begin();
     this.recording = rec;
+    const lp = this.latency, hopLeft = lp === null ? 0 : lp.hopLeft;
     try {
-      if (this.latency !== null) this.latency.injectLeft--;
+      if (lp !== null) lp.injectLeft--;
       this.enqueue(pkt, port);
       this.run();
     } finally {
       this.recording = null;
     }
+    if (lp !== null && lp.hopLeft !== hopLeft - rec.hops) rec.fail(); // a hop was timed
     pc.record(rec, input, port);
   }
 
