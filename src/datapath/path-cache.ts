@@ -68,6 +68,8 @@ const SLOTS = 1 << 16;
 const PROBE = 8;
 /** Keys seen once (a 4-way set-associative table of hashes): the second packet records. */
 const SEEN = 1 << 18;
+/** Shared ops and shapes remembered, at most (then forgotten, and interned again as recorded). */
+const INTERNED = 4096;
 /** Keys whose last recording was not kept (direct-mapped), with their backoff. */
 const FAILED = 1 << 14;
 
@@ -453,7 +455,13 @@ export class PathCache {
     const e = new PathEntry();
     setKey(e, this.k);
     e.hash = this.h;
-    // Ops and rewrites equal to ones kept before are those (one object for all flows), and so is the shape.
+    // Ops and rewrites equal to ones kept before are those (one object for all flows), and so is the shape. The
+    // tables forget now and then (entries keep what they use): churn must not keep dead element entries forever.
+    if (this.sharedOps.size > INTERNED || this.shapes.size > INTERNED) {
+      this.sharedOps.clear();
+      this.sharedRewrites.clear();
+      this.shapes.clear();
+    }
     const id = this.id;
     let shapeKey = '';
     for (const o of rec.ops) {

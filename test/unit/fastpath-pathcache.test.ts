@@ -53,6 +53,7 @@ function state(emu: Emulator): Record<string, unknown> {
       s[`${id} conntrack`] = el.nf.conntrack.list().map((e) => [e.id, e.status, e.mark, e.deadline, JSON.stringify(e.orig), JSON.stringify(e.reply), JSON.stringify(e)]);
       s[`${id} iptables`] = iptablesSave(el.nf.rules, { counters: true });
       s[`${id} neigh`] = showNeigh(el.ns, { states: NUD_SHOW_ALL });
+      s[`${id} neigh stats`] = { ...el.ns.neigh.stats };
       s[`${id} neigh used`] = el.ns.neigh.entries().map((n) => [n.used, n.confirmed, n.updated, n.probes, n.state, n.queue.length]);
     } else if (el instanceof LinuxBridge) {
       s[`${id} macs`] = el.showmacs(now);
