@@ -205,7 +205,7 @@ export class Xlate implements NormalCtx {
           hit.used = nowMs;
           xc.credit(hit, this.bytes);
           const rec = eng.recording;
-          if (rec !== null) rec.op(new XcPathOp(this, hit, this.bytes));
+          if (rec !== null) rec.op(new XcPathOp(this, hit, this.bytes, xc.memoSlot(this.key[K.IN_PORT]!)));
           this.replay(hit, 0);
           if (rec !== null) rec.ack(hit.segs.length);
           return;
@@ -1168,7 +1168,7 @@ class XcPathOp implements PathOp {
   private readonly fdbs: MacLearning[] = [];
   private readonly learned: FdbEntry[] = [];
 
-  constructor(x: Xlate, private readonly entry: XcEntry, private readonly bytes: number) {
+  constructor(x: Xlate, private readonly entry: XcEntry, private readonly bytes: number, private readonly slot: number) {
     this.cache = x.cache!;
     this.tables = x.host.tables;
     x.learnsOf(entry, this.fdbs, this.learned);
@@ -1186,6 +1186,7 @@ class XcPathOp implements PathOp {
   hit(now: number): void {
     const x = this.entry, xc = this.cache, s = Math.floor(now / 1000);
     xc.hits++;
+    xc.looked(x, this.slot);
     x.packets++;
     x.bytes += this.bytes;
     x.used = now;

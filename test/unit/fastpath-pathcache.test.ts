@@ -14,6 +14,7 @@ import { buildEmulator, type Emulator } from '../../src/topology/builder.js';
 import { loadTopologyOrThrow } from '../../src/topology/loader.js';
 import { buildFrame, type FrameSpec } from '../../src/wire/frame.js';
 import { OvsBridge } from '../../src/ofproto/bridge.js';
+import { NodeDatapath } from '../../src/ofproto/datapath-ports.js';
 import { NetNamespace } from '../../src/netns/namespace.js';
 import { LinuxBridge } from '../../src/l2/linux-bridge.js';
 import { Underlay } from '../../src/tunnel/underlay.js';
@@ -65,6 +66,9 @@ function state(emu: Emulator): Record<string, unknown> {
   const st = emu.engine.stats;
   s.counters = st.desc.map((d, i) => (d.name.startsWith('fastpath_path_') ? '' : `${d.name} ${JSON.stringify(d.labels)} ${st.v[i]}`));
   s.consumed = emu.engine.consumed;
+  for (const node of ['w07', 'w02']) {
+    s[`${node} dpctl show`] = new NodeDatapath(emu.engine.elements.filter((el): el is OvsBridge => el instanceof OvsBridge && el.node === node)).dpctlShow(emu.engine.now, null);
+  }
   return s;
 }
 
