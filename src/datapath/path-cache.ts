@@ -78,10 +78,10 @@ const SLOTS = 1 << 16;
 const PROBE = 8;
 /** Keys seen once (a 4-way set-associative table of hashes): the second packet records. */
 const SEEN = 1 << 18;
+/** The most misses a key whose recording was not kept waits to record again. */
+const MAX_WAIT = 65536;
 /** Shared ops and shapes remembered, at most (then forgotten, and interned again as recorded). */
 const INTERNED = 4096;
-/** Keys whose last recording was not kept (direct-mapped), with their backoff. */
-const FAILED = 1 << 14;
 
 /** What flows with the same path have in common (shared by their entries). */
 export class PathShape {
@@ -122,7 +122,13 @@ export class PathEntry {
   own: PathOp | null = null;
   more: PathOp[] | null = null;
   rewrites: PathRewrite[] = [];
+  /** A NOT_KEPT entry's misses until its key records again, and the next wait. */
+  wait = 0;
+  backoff = 0;
 }
+
+/** The shape of an entry that records a key whose recording was not kept. */
+const NOT_KEPT = new PathShape();
 
 function sameKey(e: PathEntry, k: Int32Array): boolean {
   return e.k0 === k[0] && e.k1 === k[1] && e.k2 === k[2] && e.k3 === k[3] && e.k4 === k[4] && e.k5 === k[5] && e.k6 === k[6] &&
@@ -284,9 +290,6 @@ export class PathCache {
   private readonly slots: (PathEntry | null)[] = new Array<PathEntry | null>(SLOTS).fill(null);
   private readonly seen = new Int32Array(SEEN);
   private way = 0;
-  private readonly failed = new Int32Array(FAILED);
-  private readonly wait = new Int16Array(FAILED);
-  private readonly backoff = new Int16Array(FAILED);
   /** The key of the frame being looked up (lookup() fills it; record() reads it). */
   private readonly k = new Int32Array(KW);
   private h = 0;
@@ -314,22 +317,26 @@ export class PathCache {
       const e = slots[(h + i) & (SLOTS - 1)]!;
       if (e === null) break;
       if (e.hash !== h || !sameKey(e, k)) continue;
+      if (e.shape === NOT_KEPT) {
+        // Its recordings were not kept (a flood, a drop, an unresolved neighbour, a worker's hand-off): it records
+        // again after 2, 4, ... 65536 misses (at once 65536
+        // when it ended encapsulated).
+        this.misses++;
+        this.stats.v[this.base + MISSES]!++;
+        if (--e.wait <= 0) {
+          this.shouldRecord = true;
+          e.wait = e.backoff = Math.min(e.backoff * 2, MAX_WAIT);
+        }
+        return null;
+      }
       if (this.usable(e, pkt, now)) return e;
       break;
     }
     this.misses++;
     this.stats.v[this.base + MISSES]!++;
     const seen = this.seen, si = (h << 2) & (SEEN - 1);
-    if (seen[si] === h || seen[si + 1] === h || seen[si + 2] === h || seen[si + 3] === h) {
-      // A key whose recordings were not kept (a flood, a drop, an unresolved neighbour) tries again after 8, 16, ... 1024 misses.
-      const fi = h & (FAILED - 1);
-      if (this.failed[fi] !== h) this.shouldRecord = true;
-      else if (--this.wait[fi]! <= 0) {
-        this.shouldRecord = true;
-        this.backoff[fi] = Math.min(this.backoff[fi]! * 2, 1024);
-        this.wait[fi] = this.backoff[fi]!;
-      }
-    } else seen[si + (this.way++ & 3)] = h;
+    if (seen[si] === h || seen[si + 1] === h || seen[si + 2] === h || seen[si + 3] === h) this.shouldRecord = true;
+    else seen[si + (this.way++ & 3)] = h;
     return null;
   }
 
@@ -422,30 +429,52 @@ export class PathCache {
    * an entry if the pass was a cacheable one. Its key is the one lookup() filled.
    */
   record(rec: PathRecorder, input: Uint8Array, port: Port): void {
-    const fi = this.h & (FAILED - 1);
-    if (this.failed[fi] !== this.h) {
-      // Not kept until it is, below.
-      this.failed[fi] = this.h;
-      this.wait[fi] = this.backoff[fi] = 4;
+    const e = this.build(rec, input, port);
+    if (e !== null) this.insert(e);
+    else this.notKept(rec.tunnels !== 0);
+  }
+
+  /**
+   * The key lookup() filled was recorded and not kept: an entry says so
+   * (lookup() then backs off). `lasting`: it will not be kept while the
+   * topology stands (it ends encapsulated, at a worker's hand-off).
+   */
+  private notKept(lasting: boolean): void {
+    const slots = this.slots, h = this.h, wait = lasting ? MAX_WAIT : 2;
+    for (let i = 0; i < PROBE; i++) {
+      const o = slots[(h + i) & (SLOTS - 1)]!;
+      if (o !== null && o.shape === NOT_KEPT && o.hash === h && sameKey(o, this.k)) {
+        if (lasting) o.wait = o.backoff = wait; // else lookup() set its wait
+        return;
+      }
     }
-    if (!rec.ok || rec.acks !== rec.hops || rec.tunnels !== 0 || rec.out === null || rec.outFrame === null) return;
+    const e = new PathEntry();
+    setKey(e, this.k);
+    e.hash = h;
+    e.shape = NOT_KEPT;
+    e.wait = e.backoff = wait;
+    this.insert(e);
+  }
+
+  private build(rec: PathRecorder, input: Uint8Array, port: Port): PathEntry | null {
+    if (!rec.ok || rec.acks !== rec.hops || rec.tunnels !== 0 || rec.out === null || rec.outFrame === null) return null;
     const v = this.stats.v, n = this.snapN;
-    if (this.stats.desc.length !== n) return; // cells allocated meanwhile
+    if (this.stats.desc.length !== n) return null; // cells allocated meanwhile
     const cells: number[] = [], deltas: number[] = [];
     for (let i = 0; i < n; i++) {
       const d = v[i]! - this.snap[i]!;
       if (d === 0) continue;
-      if (this.stats.desc[i]!.name.endsWith('_entries')) return; // a gauge moved: some cache filled
+      if (this.stats.desc[i]!.name.endsWith('_entries')) return null; // a gauge moved: some cache filled
       cells.push(i);
       deltas.push(d);
     }
     // The output must be the input with its IPv4 header rewritten as recorded and a new Ethernet header.
     const out = rec.outFrame, inLen = input.length;
     const l2 = out.length - (inLen - 14);
-    if (l2 < 14 || l2 > 64 || out[l2 - 2] !== 0x08 || out[l2 - 1] !== 0x00) return;
+    if (l2 < 14 || l2 > 64 || out[l2 - 2] !== 0x08 || out[l2 - 1] !== 0x00) return null;
     const sim = input.slice(14);
     for (const r of rec.rewrites) r.rewrite(sim, 0, sim.length);
-    for (let i = 0; i < sim.length; i++) if (sim[i] !== out[l2 + i]) return;
+    for (let i = 0; i < sim.length; i++) if (sim[i] !== out[l2 + i]) return null;
     const sh = new PathShape();
     sh.cells = Int32Array.from(cells);
     sh.deltas = Float64Array.from(deltas);
@@ -495,8 +524,7 @@ export class PathCache {
     let shared = this.shapes.get(shapeKey);
     if (shared === undefined) this.shapes.set(shapeKey, (shared = sh));
     e.shape = shared;
-    this.insert(e);
-    if (this.failed[fi] === this.h) this.failed[fi] = 0;
+    return e;
   }
 
   private readonly sharedOps = new Map<string, PathOp>();
@@ -511,31 +539,26 @@ export class PathCache {
     return n;
   };
 
+  /** Put `e` (with the key lookup() filled) in its slot: over the key's old entry, a free slot, or the probe's first. */
   private insert(e: PathEntry): void {
     const slots = this.slots;
     let at = -1;
     for (let i = 0; i < PROBE; i++) {
       const j = (e.hash + i) & (SLOTS - 1);
       const o = slots[j]!;
-      if (o === null || o.dead) {
-        at = j;
-        break;
-      }
-      if (o.hash === e.hash && sameKey(o, this.k)) {
-        o.dead = true;
-        this.count--;
+      if (o === null || (o.hash === e.hash && sameKey(o, this.k))) {
         at = j;
         break;
       }
     }
-    if (at < 0) {
-      // A full probe sequence evicts its first entry.
-      at = e.hash & (SLOTS - 1);
-      slots[at]!.dead = true;
-      this.count--;
+    if (at < 0) at = e.hash & (SLOTS - 1); // a full probe sequence evicts its first entry
+    const o = slots[at]!;
+    if (o !== null) {
+      o.dead = true;
+      if (o.shape !== NOT_KEPT) this.count--;
     }
     slots[at] = e;
-    this.count++;
+    if (e.shape !== NOT_KEPT) this.count++;
     this.stats.v[this.base + ENTRIES] = this.count;
   }
 }
