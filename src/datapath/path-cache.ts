@@ -330,6 +330,12 @@ export class PathCache {
         return null;
       }
       if (this.usable(e, pkt, now)) return e;
+      if (!e.dead) {
+        // A port down or captured, a bad checksum: the entry stays for the next frame; this one is not recorded.
+        this.misses++;
+        this.stats.v[this.base + MISSES]!++;
+        return null;
+      }
       break;
     }
     this.misses++;
@@ -341,7 +347,7 @@ export class PathCache {
   }
 
   shouldRecord = false;
-  /** Every op live, every port up and uncaptured, the frame's checksums good; a dead op removes the entry. */
+  /** Every op live, every port up and uncaptured, the frame's checksums good; a dead op removes the entry (`dead`). */
   private usable(e: PathEntry, pkt: Packet, now: number): boolean {
     const sh = e.shape, ops = sh.ops;
     if (e.own !== null && (!e.own.live(now) || (e.more !== null && !allLive(e.more, now)))) {
