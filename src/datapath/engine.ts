@@ -16,6 +16,7 @@ import { ManualClock } from './clock.js';
 import { Stats, PORT_COUNTERS, PC, allocDrops, dropIndex } from './stats.js';
 import type { DropReason } from './drop-reasons.js';
 import { Tracer } from './trace.js';
+import { PathCache, PathRecorder, PATH_CACHE_CELLS, type PathEntry } from './path-cache.js';
 
 /** Hops one packet may take before it is dropped as a loop (the kernel has no such thing; OVS limits recirculation similarly). */
 export const MAX_HOPS = 256;
@@ -75,6 +76,19 @@ export class Engine {
    * CPU per packet (docs/performance.md, pipeline).
    */
   fastpath = process.env.DPEMU_FASTPATH !== '0';
+  /**
+   * Whether injected frames may be served by the whole-path cache
+   * (src/datapath/path-cache.ts) when `fastpath` is on; DPEMU_PATHCACHE=0
+   * turns it off alone (A/B).
+   */
+  pathcache = process.env.DPEMU_PATHCACHE !== '0';
+  /** The whole-path cache, made with the first frame it could serve. */
+  path: PathCache | null = null;
+  /** Set while a frame's pass is recorded for the path cache: elements add their ops to it (null: not recording). */
+  recording: PathRecorder | null = null;
+  private readonly recorder = new PathRecorder();
+  /** The path cache's cells (allocated with the engine's, so both switch settings lay the cells out alike). */
+  private readonly pathCells: number;
 
   // FIFO ring of pending deliveries; each packet is in it at most once.
   private readonly qPkt: (Packet | null)[];
@@ -107,6 +121,7 @@ export class Engine {
     this.stats = opts.stats ?? new Stats();
     this.qPkt = new Array(this.pool.slots).fill(null);
     this.qPort = new Array(this.pool.slots).fill(null);
+    this.pathCells = this.stats.alloc(PATH_CACHE_CELLS, {});
   }
 
   get now(): number {
@@ -177,6 +192,11 @@ export class Engine {
     if (port.taps.length) for (const t of port.taps) t(pkt, port, 'out');
     const tr = this.tracer;
     const peer = port.peer;
+    const rec = this.recording;
+    if (rec !== null) {
+      rec.port(port);
+      if (peer === null && port.edge) rec.left(pkt, port);
+    }
     if (tr && pkt.traceId) {
       tr.add({ kind: 'out', branch: pkt.traceId, node: port.element.node, element: port.element.name, port: port.name, frame: pkt.bytes() });
       if (peer) tr.queued();
@@ -228,6 +248,12 @@ export class Engine {
     }
     v[peer.statsBase + RX_PACKETS]!++;
     v[peer.statsBase + RX_BYTES]! += pkt.len;
+    const rec = this.recording;
+    if (rec !== null) {
+      rec.hops++;
+      rec.port(port);
+      rec.port(peer);
+    }
     if (++pkt.hops > MAX_HOPS) {
       this.drop(pkt, peer.element, 'loop');
       return null;
@@ -266,6 +292,19 @@ export class Engine {
    */
   inject(pkt: Packet, port: Port): void {
     if (this.tracer) pkt.traceId = this.tracer.injected(pkt.traceId);
+    // The path cache only while nothing waits in the queue: no frame overtakes another (a frame of the batch
+    // that takes the element path holds the rest of it there too, in order).
+    else if (this.qLen === 0 && !this.running && this.fastpath && this.pathcache && port.up && port.taps.length === 0) {
+      const pc = (this.path ??= new PathCache(this.stats, this.pathCells));
+      const now = this.now;
+      const e = pc.lookup(pkt, port, now);
+      if (e !== null) {
+        if (this.serve(pc, e, pkt, now)) return;
+      } else if (pc.shouldRecord && this.recordable()) {
+        this.recordPass(pc, pkt, port);
+        return;
+      }
+    }
     const lp = this.latency;
     if (lp !== null && !this.running && --lp.injectLeft <= 0) {
       lp.injectLeft = lp.every;
@@ -275,6 +314,50 @@ export class Engine {
       }
     }
     this.enqueue(pkt, port);
+  }
+
+  /** A path cache hit: side effects, the frame rewritten and out at the entry's edge; false if it must take the element path. */
+  private serve(pc: PathCache, e: PathEntry, pkt: Packet, now: number): boolean {
+    const sh = e.shape, out = sh.out, edge = out.edge;
+    if (edge === null || out.peer !== null) return false;
+    const lp = this.latency;
+    // A sampled inject or hop is timed on the element path.
+    if (lp !== null && (lp.injectLeft <= 1 || lp.hopLeft <= sh.hops)) return false;
+    if (!pc.rewrite(e, pkt, this.pool.slotSize)) return false;
+    if (lp !== null) {
+      lp.injectLeft--;
+      lp.hopLeft -= sh.hops;
+    }
+    pc.hit(e, now);
+    pkt.moves++;
+    edge.emit(pkt, out);
+    this.pool.free(pkt);
+    return true;
+  }
+
+  /** The recorded pass's inject is not a timed one (a timed hop in it, below, is not kept either: its cells would be taken for the path's). */
+  private recordable(): boolean {
+    const lp = this.latency;
+    return lp === null || lp.injectLeft > 1;
+  }
+
+  /** The frame's element path, alone and now (nothing else is queued), recorded into the path cache. */
+  private recordPass(pc: PathCache, pkt: Packet, port: Port): void {
+    const rec = this.recorder;
+    rec.reset();
+    const input = pkt.bytes();
+    pc.begin();
+    this.recording = rec;
+    const lp = this.latency, hopLeft = lp === null ? 0 : lp.hopLeft;
+    try {
+      if (lp !== null) lp.injectLeft--;
+      this.enqueue(pkt, port);
+      this.run();
+    } finally {
+      this.recording = null;
+    }
+    if (lp !== null && lp.hopLeft !== hopLeft - rec.hops) rec.fail(); // a hop was timed
+    pc.record(rec, input, port);
   }
 
   /** Injects from here to endBatch() wait, then run together, element by element. */
@@ -289,6 +372,7 @@ export class Engine {
 
   drop(pkt: Packet, el: Element, reason: DropReason, text?: string): void {
     pkt.moves++;
+    if (this.recording !== null) this.recording.fail();
     this.stats.v[dropIndex(el.dropsBase, reason)]!++;
     const tr = this.tracer;
     if (tr && pkt.traceId) {
@@ -302,6 +386,7 @@ export class Engine {
   /** The packet ends at a local stack of `el` (an echo request answered, an ARP reply learned). */
   consume(pkt: Packet, el: Element, text: string): void {
     pkt.moves++;
+    if (this.recording !== null) this.recording.fail();
     this.consumed++;
     const tr = this.tracer;
     if (tr && pkt.traceId) tr.add({ kind: 'consume', branch: pkt.traceId, node: el.node, element: el.name, text });
@@ -323,6 +408,7 @@ export class Engine {
 
   /** A copy of `pkt` (a flood copy); a traced copy starts its own branch. */
   clone(pkt: Packet, el: Element, cause: string): Packet | null {
+    if (this.recording !== null) this.recording.fail();
     const c = this.pool.clone(pkt);
     if (!c) {
       this.stats.v[dropIndex(el.dropsBase, 'no_buffer')]!++;
@@ -334,6 +420,7 @@ export class Engine {
 
   /** A new, empty packet created by `el` because of `parent` (ARP request, ICMP error, reply). */
   alloc(parent: Packet | null, el: Element, cause: string): Packet | null {
+    if (this.recording !== null) this.recording.fail();
     const p = this.pool.alloc();
     if (!p) {
       this.stats.v[dropIndex(el.dropsBase, 'no_buffer')]!++;
@@ -392,6 +479,11 @@ export class Engine {
         }
         v[port.statsBase + RX_PACKETS]!++;
         v[port.statsBase + RX_BYTES]! += pkt.len;
+        const rec = this.recording;
+        if (rec !== null) {
+          rec.hops++;
+          rec.port(port);
+        }
         if (port.taps.length) for (const t of port.taps) t(pkt, port, 'in');
         if (tr && pkt.traceId) {
           tr.add({ kind: 'in', branch: pkt.traceId, node: el.node, element: el.name, port: port.name, frame: pkt.bytes() });

@@ -13,6 +13,7 @@ import { Element, type Port } from '../datapath/element.js';
 import type { Packet } from '../datapath/packet.js';
 import { macToString, readMacHi, readMacLoI32 } from '../wire/addr.js';
 import { MacTable } from './mac-table.js';
+import type { PathOp } from '../datapath/path-cache.js';
 import { LJ, type KeepsLearned, type LearnedJournal, type LearnedRecord, type LearnedSink } from '../datapath/learned-journal.js';
 
 export const BRIDGE_AGEING_MS = 300_000;
@@ -106,12 +107,33 @@ export class LinuxBridge extends Element implements KeepsLearned {
       if (ent && now - ent.updated <= this.ageingMs) {
         ent.used = now;
         if (ent.port === inPort) return e.drop(pkt, this, 'no_output', 'learned on the input port');
+        if (e.recording !== null) this.recordPath(srcHi, srcLo, dstHi, dstLo, inPort, ent);
         if (e.tracing) e.note(pkt, this, `forward to port ${this.portNo.get(ent.port)} (${ent.port.name}): ${macToString(dstHi, dstLo)} learned there`);
         return e.output(pkt, ent.port);
       }
       if (ent) this.forget(dstHi, dstLo);
     }
     this.flood(pkt, inPort);
+  }
+
+  /** The path cache records this frame's forwarding: learned source on `inPort`, destination `dst`. */
+  private recordPath(srcHi: number, srcLo: number, dstHi: number, dstLo: number, inPort: Port, dst: FdbEntry): void {
+    const rec = this.engine.recording!;
+    const src = this.fdb.get(srcHi, srcLo, 0);
+    if (src === undefined || src.port !== inPort || this.local.has(dstHi, dstLo, 0)) return rec.fail();
+    rec.op(new LbPathOp(this, srcHi, srcLo, src, inPort, dstHi, dstLo, dst, dst.port));
+    rec.ack();
+  }
+
+  /** LbPathOp: is `ent` still the entry of the MAC, on `port`? */
+  holds(hi: number, lo: number, ent: FdbEntry, port: Port): boolean {
+    return this.fdb.get(hi, lo, 0) === ent && ent.port === port;
+  }
+
+  /** LbPathOp: a frame from the learned source `src` refreshes it (journaled at most once a second). */
+  refresh(hi: number, lo: number, src: FdbEntry, now: number): void {
+    src.updated = now;
+    if (this.journal !== null && now - src.journaled >= 1000) this.log(hi, lo, src);
   }
 
   private flood(pkt: Packet, inPort: Port): void {
@@ -231,5 +253,34 @@ export class LinuxBridge extends Element implements KeepsLearned {
 
   portNumber(port: Port): number {
     return this.portNo.get(port)!;
+  }
+}
+
+/** A frame through the bridge as the path cache replays it: its source refreshed, its destination used. */
+class LbPathOp implements PathOp {
+  constructor(
+    private readonly br: LinuxBridge,
+    private readonly srcHi: number,
+    private readonly srcLo: number,
+    private readonly src: FdbEntry,
+    private readonly inPort: Port,
+    private readonly dstHi: number,
+    private readonly dstLo: number,
+    private readonly dst: FdbEntry,
+    private readonly out: Port,
+  ) {}
+
+  share(id: (o: object) => number): string {
+    return `lb ${id(this.src)} ${id(this.inPort)} ${id(this.dst)} ${id(this.out)}`;
+  }
+
+  live(now: number): boolean {
+    const br = this.br;
+    return br.holds(this.srcHi, this.srcLo, this.src, this.inPort) && br.holds(this.dstHi, this.dstLo, this.dst, this.out) && now - this.dst.updated <= br.ageingMs;
+  }
+
+  hit(now: number): void {
+    this.br.refresh(this.srcHi, this.srcLo, this.src, now);
+    this.dst.used = now;
   }
 }

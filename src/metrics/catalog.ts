@@ -67,6 +67,11 @@ export const CELL_METRICS: Readonly<Record<string, MetricSpec>> = {
   fastpath_iptables_misses: c('dpemu_fastpath_iptables_misses_total', 'Table traversals that missed a namespace\'s iptables traversal cache and walked the chains.', ['node', 'element']),
   fastpath_iptables_invalidations: c('dpemu_fastpath_iptables_invalidations_total', 'iptables traversal cache entries dropped because the namespace\'s ruleset changed (any iptables command or restore flushes the cache).', ['node', 'element']),
   fastpath_iptables_entries: g('dpemu_fastpath_iptables_entries', 'Entries in a namespace\'s iptables traversal cache.', ['node', 'element']),
+  // Each engine's whole-path cache (src/datapath/path-cache.ts) allocates PATH_CACHE_COUNTERS.
+  fastpath_path_hits: c('dpemu_fastpath_path_hits_total', 'Injected frames the whole-path cache served from the inject port to the edge they left at (every element\'s counters and state bumped as its own path would).', []),
+  fastpath_path_misses: c('dpemu_fastpath_path_misses_total', 'Injected IPv4 UDP and ICMP echo frames the whole-path cache had no live entry for (they took the element path; a flow\'s second such frame is recorded).', []),
+  fastpath_path_invalidations: c('dpemu_fastpath_path_invalidations_total', 'Whole-path cache entries removed at a hit because an element entry they hold changed (a flow, route, rule, neighbour, fdb entry, iptables ruleset or conntrack entry).', []),
+  fastpath_path_entries: g('dpemu_fastpath_path_entries', 'Entries in the whole-path cache.', []),
   // Conntrack, when a worker keeps it in shared memory (else read from the elements, below).
   conntrack_entries: g('dpemu_conntrack_entries', 'Conntrack entries (nf_conntrack_count).', ['node', 'element']),
   conntrack_max: g('dpemu_conntrack_entries_limit', 'Conntrack table limit (nf_conntrack_max; 0 = unbounded).', ['node', 'element']),
@@ -79,6 +84,8 @@ export const WORKER_COUNTERS = ['worker_busy_seconds', 'worker_batches', 'worker
 export { FASTPATH_CELLS as FASTPATH_COUNTERS } from '../datapath/stats.js';
 /** Each namespace's iptables traversal cache cells. */
 export { IPTABLES_CACHE_CELLS as IPTABLES_CACHE_COUNTERS } from '../netfilter/traversal-cache.js';
+/** Each engine's whole-path cache cells. */
+export { PATH_CACHE_CELLS as PATH_CACHE_COUNTERS } from '../datapath/path-cache.js';
 
 /**
  * A datapath worker's loop counters (src/workers/layout.ts WORKER_COUNTERS,

@@ -28,6 +28,7 @@ import { readI32 } from '../wire/addr.js';
 import { type NfRandom, seededRandom } from './random.js';
 import type { NatRange } from './targets.js';
 import { checksum, pseudoHeaderSum } from '../wire/checksum.js';
+import type { PathOp } from '../datapath/path-cache.js';
 
 /** Timeouts in seconds, named after the nf_conntrack_*_timeout sysctls. */
 export interface CtTimeouts extends TcpTimeouts {
@@ -554,6 +555,52 @@ export class Conntrack implements NatLookup, CtMarks {
     return this.invalid(p, 'repeat');
   }
 
+  /**
+   * The path cache's op for packet `p` just tracked (null: not one a hit can
+   * replay: untracked, a connection not confirmed yet (its first packet),
+   * TCP, events listened to).
+   */
+  pathOp(p: NfPacketInfo): PathOp | null {
+    const e = p.ct, r = this.store.r, o = e * STRIDE;
+    if (e === 0 || this.events !== null || (p.proto !== IPPROTO_UDP && p.proto !== IPPROTO_ICMP)) return null;
+    if (r[o + W_INDEX] === 0 || r[o + W_STATUS]! & IPS_DYING || (p.ctState !== CT_ESTABLISHED && p.ctState !== CT_NEW)) return null;
+    return new CtPathOp(this, e, r[o + W_ID]!, p.ctDir, r[o + W_STATUS]!, p.proto, p.len);
+  }
+
+  /** CtPathOp: is slot `e` still connection `id` with `status`, not expired, and nobody listening? */
+  pathLive(e: number, id: number, status: number, now: number): boolean {
+    const st = this.store, o = e * STRIDE;
+    return this.events === null && st.r[o + W_ID] === id && st.r[o + W_STATUS] === status && st.r[o + W_INDEX] !== 0 && st.f[e * FSTRIDE + F_DEADLINE]! > now;
+  }
+
+  /** CtPathOp: what track() does for a packet of a confirmed UDP or ICMP connection (its refresh and counters). */
+  pathHit(e: number, dir: number, proto: number, len: number, now: number): void {
+    this.now = now;
+    const st = this.store;
+    st.lock();
+    try {
+      const r = st.r, f = st.f, o = e * STRIDE, fo = e * FSTRIDE;
+      let timeout: number;
+      if (proto === IPPROTO_UDP) {
+        if (r[o + W_STATUS]! & IPS_SEEN_REPLY && now > f[fo + F_UDP_STREAM]!) {
+          timeout = this.timeouts.udp_stream;
+          r[o + W_STATUS]! |= IPS_ASSURED;
+        } else timeout = this.timeouts.udp;
+      } else timeout = this.timeouts.icmp;
+      if (!(r[o + W_STATUS]! & IPS_FIXED_TIMEOUT)) f[fo + F_DEADLINE] = now + timeout * 1000;
+      f[fo + F_PKTS + dir * 2]!++;
+      f[fo + F_BYTES + dir * 2]! += len;
+      if (dir === 1) r[o + W_STATUS]! |= IPS_SEEN_REPLY;
+    } finally {
+      st.unlock();
+    }
+  }
+
+  /** nf_conntrack_checksum: whether PREROUTING verifies L4 checksums. */
+  get verifiesChecksums(): boolean {
+    return this.checksum;
+  }
+
   /** __nf_conntrack_confirm: inserts a new entry when its first packet leaves (POSTROUTING/INPUT). */
   confirm(p: NfPacketInfo, now: number): number {
     this.now = now;
@@ -853,4 +900,29 @@ export class Conntrack implements NatLookup, CtMarks {
 /** ICMP types that may open a connection (valid_new in nf_conntrack_proto_icmp.c). */
 function icmpValidNew(type: number): boolean {
   return type === 8 || type === 13 || type === 15 || type === 17;
+}
+
+/** An established (or confirmed) connection's packet as the path cache replays it. */
+class CtPathOp implements PathOp {
+  constructor(
+    private readonly ct: Conntrack,
+    private readonly e: number,
+    private readonly id: number,
+    private readonly dir: number,
+    private readonly status: number,
+    private readonly proto: number,
+    private readonly len: number,
+  ) {}
+
+  share(): null {
+    return null;
+  }
+
+  live(now: number): boolean {
+    return this.ct.pathLive(this.e, this.id, this.status, now);
+  }
+
+  hit(now: number): void {
+    this.ct.pathHit(this.e, this.dir, this.proto, this.len, now);
+  }
 }

@@ -15,10 +15,11 @@
 // The nat table is consulted only for a connection's first packet (NEW, or
 // RELATED non-ICMP); later packets get the binding chosen then, both ways.
 
+import type { PathRewrite } from '../datapath/path-cache.js';
 import { Conntrack, type ConntrackOptions } from './conntrack.js';
 import type { CtStoreBuffers } from './conntrack-store.js';
 import {
-  CT_NEW, CT_RELATED, HOOK_FORWARD, HOOK_INPUT, HOOK_OUTPUT, HOOK_POSTROUTING, HOOK_PREROUTING,
+  CT_NEW, CT_RELATED, CT_UNTRACKED, HOOK_FORWARD, HOOK_INPUT, HOOK_OUTPUT, HOOK_POSTROUTING, HOOK_PREROUTING,
   type HookName, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPS_DST_NAT, IPS_NAT_DONE_MASK, IPS_NAT_MASK, IPS_SRC_NAT,
   MANIP_DST, MANIP_SRC, NAT_MAP_IPS, type TableName, VERDICT_ACCEPT, VERDICT_DROP, VERDICT_REJECT, hookByName,
 } from './constants.js';
@@ -249,6 +250,14 @@ export class Netfilter {
 
   private conntrackIn(p: NfPacketInfo, hook: number, now: number): boolean {
     if (this.conntrack.in(p, hook, now) === VERDICT_DROP) return this.drop(this.conntrack.lastDropReason ?? 'conntrack_drop');
+    const rec = this.cache.sw === null ? null : this.cache.sw.recording ?? null;
+    if (rec !== null) {
+      const op = this.conntrack.pathOp(p);
+      if (op !== null) {
+        rec.op(op);
+        if (hook === HOOK_PREROUTING && this.conntrack.verifiesChecksums) rec.l4Check = true;
+      } else if (p.ctState !== CT_UNTRACKED) rec.fail();
+    }
     return true;
   }
 
@@ -332,6 +341,9 @@ export class Netfilter {
     const icmp = p.proto === IPPROTO_ICMP;
     const addr = manip === MANIP_SRC ? table.tupleDst(ct, other) : table.tupleSrc(ct, other);
     const port = icmp || manip !== MANIP_SRC ? table.tupleSport(ct, other) : table.tupleDport(ct, other);
+    const rec = this.cache.sw?.recording ?? null;
+    // A port kept as it was (SNAT's usual case) is the packet's own when replayed: one rewrite for every flow.
+    if (rec !== null) rec.rewrite(new NatRewrite(p.proto, manip, addr, port === natPort(p.buf!, p.l3Off, p.proto, manip) ? -1 : port));
     if (!manipIpv4(p.buf!, p.l3Off, p.l3Off + (p.l4Sum < 0 ? p.len : p.seg), p.proto, manip, addr, port)) return this.drop('nat_rewrite_truncated');
     const ports = p.proto === IPPROTO_TCP || p.proto === IPPROTO_UDP || icmp;
     if (manip === MANIP_SRC) {
@@ -383,5 +395,29 @@ export class Netfilter {
     if (manip === MANIP_SRC) p.src = outerAddr >>> 0;
     else p.dst = outerAddr >>> 0;
     return true;
+  }
+}
+
+/** The port (ICMP: echo id) manipIpv4 sets for `manip` in the IPv4 packet at `l3`; -1 if none. */
+function natPort(buf: Uint8Array, l3: number, proto: number, manip: number): number {
+  const l4 = l3 + (buf[l3]! & 15) * 4;
+  const o = proto === IPPROTO_ICMP ? l4 + 4 : proto === IPPROTO_TCP || proto === IPPROTO_UDP ? (manip === MANIP_SRC ? l4 : l4 + 2) : -1;
+  return o < 0 || o + 2 > buf.length ? -1 : (buf[o]! << 8) | buf[o + 1]!;
+}
+
+/**
+ * A NAT rewrite as the path cache applies it: manipIpv4 on the output's
+ * header, so checksums come out as the slow path's (`port` -1: the packet's own).
+ */
+class NatRewrite implements PathRewrite {
+  constructor(private readonly proto: number, private readonly manip: number, private readonly addr: number, private readonly port: number) {}
+
+  share(): string {
+    return `nat ${this.proto} ${this.manip} ${this.addr} ${this.port}`;
+  }
+
+  rewrite(buf: Uint8Array, l3: number, end: number): void {
+    const port = this.port >= 0 ? this.port : natPort(buf, l3, this.proto, this.manip);
+    manipIpv4(buf, l3, end, this.proto, this.manip, this.addr, port);
   }
 }

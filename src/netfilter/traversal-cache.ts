@@ -24,11 +24,12 @@
 // Conntrack changes nothing here: a connection's state, direction, status
 // and mark are read into each packet's key.
 import { applyEffect, type TraversalRecord, type TraversalResult, traverse } from './evaluate.js';
-import type { NfPacketInfo } from './packet-info.js';
+import type { CtMarks, NfPacketInfo } from './packet-info.js';
 import { RT_DST, RT_FRAG, RT_IN, RT_OUT, RT_PROTO, RT_SRC, type Rule } from './rule.js';
 import type { Chain, Ruleset, Table } from './tables.js';
 import { T_ACCEPT, T_CONNMARK, T_CONTINUE, T_CT, T_DROP, T_GOTO, T_JUMP, T_MARK, T_REJECT, T_RETURN } from './targets.js';
 import { fmix30 } from '../datapath/hash.js';
+import type { PathOp, PathRecorder } from '../datapath/path-cache.js';
 
 /** Each namespace's cache cells (metrics catalog IPTABLES_CACHE_COUNTERS). */
 export const IPTABLES_CACHE_CELLS = ['fastpath_iptables_hits', 'fastpath_iptables_misses', 'fastpath_iptables_invalidations', 'fastpath_iptables_entries'] as const;
@@ -42,6 +43,8 @@ const PROBE = 8;
 export interface FastpathSwitch {
   readonly fastpath: boolean;
   readonly tracer: unknown;
+  /** A pass being recorded for the engine's path cache (null: none). */
+  readonly recording?: PathRecorder | null;
 }
 
 /** The packet fields a set of rules reads (NfMatch.reads adds a match's). */
@@ -144,7 +147,11 @@ export class TraversalCache {
     if (this.rs.generation !== this.gen) this.flush();
     const th = (t.name === 'raw' ? 0 : t.name === 'mangle' ? 5 : 10) + hook;
     const s = (this.specs[th] ??= keySpec(t, hook));
-    if (!s.on) return traverse(t, hook, p, res, null, null);
+    const rec = this.sw === null ? null : this.sw.recording ?? null;
+    if (!s.on) {
+      rec?.fail();
+      return traverse(t, hook, p, res, null, null);
+    }
     const k = this.k;
     k.src = p.src & s.src;
     k.dst = p.dst & s.dst;
@@ -161,6 +168,7 @@ export class TraversalCache {
       e = this.find(k, th);
       if (e === null) {
         this.v[this.base + MISSES]!++;
+        rec?.fail();
         return this.fill(t, hook, p, res, s, th);
       }
       s.last = e;
@@ -172,12 +180,29 @@ export class TraversalCache {
       c[a]!++;
       c[a + 1]! += len;
     }
-    const fx = e.effects;
+    const fx = e.effects, mark0 = p.mark;
     for (let i = 0; i < fx.length; i++) applyEffect(fx[i]!, p);
+    if (rec !== null) this.recordPath(rec, e, len, p, mark0, s.ctmark, k.ctmark);
     res.rule = e.rule;
     res.chain = e.chain;
     res.ruleNum = e.ruleNum;
     return e.ev;
+  }
+
+  /**
+   * The path cache records a hit on `e`: its counters as flat cells, valid
+   * while the ruleset is unchanged (the same packet then matches the same
+   * rules). A CONNMARK effect writes the connection: not replayed.
+   */
+  private recordPath(rec: PathRecorder, e: TraversalEntry, len: number, p: NfPacketInfo, mark0: number, ctmask: number, ctmark: number): void {
+    const connmark = e.effects.filter((r) => r.kind === T_CONNMARK);
+    if (connmark.length > 0 && e.effects.length !== connmark.length) return rec.fail(); // a MARK before a CONNMARK: not replayed
+    rec.op(new NfPathOp(this.rs, this.rs.generation, e.cells.slice(), e.at.slice(), len));
+    const ct = p.ctTable !== null ? p.ct : 0;
+    if (connmark.length === 0 && (ctmask === 0 || ct === 0)) return;
+    if (ct === 0) return rec.fail();
+    // What the traversal read of the connection's mark (before its effects), and what a replay of its CONNMARK effects starts from.
+    rec.op(new CtMarkPathOp(ct, p.ctTable!, mark0, ctmask, ctmark, connmark));
   }
 
   /** Every entry goes (the ruleset changed). */
@@ -324,4 +349,60 @@ function hashKey(k: TraversalEntry, th: number): number {
   h = Math.imul(h ^ 0xff, 0x01000193);
   for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b.charCodeAt(i), 0x01000193);
   return fmix30(h);
+}
+
+/** A traversal as the path cache replays it: its rule and policy counters, while the ruleset is unchanged. */
+class NfPathOp implements PathOp {
+  constructor(
+    private readonly rs: Ruleset,
+    private readonly gen: number,
+    private readonly cells: Float64Array[],
+    private readonly at: number[],
+    private readonly len: number,
+  ) {}
+
+  share(id: (o: object) => number): string {
+    return `nf ${id(this.rs)} ${this.gen} ${this.cells.map(id).join(',')} ${this.at.join(',')} ${this.len}`;
+  }
+
+  live(): boolean {
+    return this.rs.generation === this.gen;
+  }
+
+  hit(): void {
+    const cells = this.cells, at = this.at, len = this.len;
+    for (let i = 0; i < cells.length; i++) {
+      const c = cells[i]!, a = at[i]!;
+      c[a]!++;
+      c[a + 1]! += len;
+    }
+  }
+}
+
+/**
+ * The connection's side of a recorded traversal: the bits of its mark the
+ * rules read (unchanged, or the same packet may match other rules), and its
+ * CONNMARK effects, run again from the packet mark they started with.
+ */
+class CtMarkPathOp implements PathOp {
+  /** What applyEffect() reads and writes of a packet for a CONNMARK effect (the packet's own mark is the output's). */
+  private readonly p: { ct: number; ctTable: CtMarks; mark: number };
+
+  constructor(ct: number, private readonly table: CtMarks, private readonly mark0: number, private readonly mask: number, private readonly ctmark: number, private readonly effects: Rule[]) {
+    this.p = { ct, ctTable: table, mark: mark0 };
+  }
+
+  share(): null {
+    return null;
+  }
+
+  live(): boolean {
+    return (this.table.mark(this.p.ct) & this.mask) === this.ctmark;
+  }
+
+  hit(): void {
+    const fx = this.effects;
+    this.p.mark = this.mark0;
+    for (let i = 0; i < fx.length; i++) applyEffect(fx[i]!, this.p as unknown as NfPacketInfo);
+  }
 }

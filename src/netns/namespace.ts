@@ -32,7 +32,8 @@ import type { Interface } from './interfaces.js';
 import { IfCounters, linkStats64 } from './if-counters.js';
 import { type LinkStats64 } from './ip-link-stats.js';
 import type { NeighAction, NeighEntry, Solicit } from './neighbour.js';
-import { skbTruesize, NUD } from './neighbour.js';
+import { skbTruesize, NUD, NUD_CONNECTED } from './neighbour.js';
+import { AddOp, DEC_TTL, type PathOp } from '../datapath/path-cache.js';
 import { arpProcess, type PktType } from './arp.js';
 import { Ndisc } from './ndisc.js';
 import { routeInput, RouteScratch } from './route-input.js';
@@ -294,6 +295,11 @@ export class NetNamespace extends Element implements KeepsLearned {
       if (sub.iface.up) {
         sub.counters.rxPackets++;
         sub.counters.rxBytes += pkt.len - ETH_HLEN; // vlan_do_receive counts past the Ethernet header
+        const rec = e.recording;
+        if (rec !== null) {
+          rec.op(new AddOp(sub.counters as unknown as Record<string, number>, 'rxPackets', 1));
+          rec.op(new AddOp(sub.counters as unknown as Record<string, number>, 'rxBytes', pkt.len - ETH_HLEN));
+        }
       }
     }
     if (!b) return e.drop(pkt, this, 'no_carrier');
@@ -416,8 +422,12 @@ export class NetNamespace extends Element implements KeepsLearned {
       k.sport = info.sport;
       k.dport = info.dport;
       const hit = rc.lookup();
-      if (hit !== null) return hit.kind === RC_FORWARD ? this.forward(pkt, b, hit) : this.localIn(pkt, b, true);
+      if (hit !== null) {
+        if (e.recording !== null) e.recording.ack(); // the rest of this hop: neighOut() adds its op
+        return hit.kind === RC_FORWARD ? this.forward(pkt, b, hit) : this.localIn(pkt, b, true);
+      }
     }
+    e.recording?.fail();
     const rs = this.rs, ip = rs.pkt;
     ip.src = src;
     ip.dst = dst;
@@ -479,6 +489,7 @@ export class NetNamespace extends Element implements KeepsLearned {
       return this.dropIp(pkt, 'mtu_exceeded', `${totLen} > MTU ${mtu} with DF: ICMP fragmentation needed sent`);
     }
     ipv4DecTtl(buf, l3);
+    e.recording?.rewrite(DEC_TTL);
     const out = h.out;
     if (out === null) return this.dropIp(pkt, 'no_route', 'output interface has no port');
     this.info.outIf = out.iface.name;
@@ -1117,7 +1128,15 @@ export class NetNamespace extends Element implements KeepsLearned {
     let ne = h.neigh;
     // get() takes the address as int32 as well (its maps key on `ip | 0`).
     if (ne === null || ne.dead) h.neigh = ne = nt.get(h.nexthop, out.iface.index) ?? null;
-    if (ne !== null && nt.sendVia(ne, now)) return this.sendTo(pkt, out, ne);
+    if (ne !== null && nt.sendVia(ne, now)) {
+      const rec = e.recording;
+      if (rec !== null) {
+        if (h !== this.fwdHop) rec.op(new RoutePathOp(h, ne, ne.mac, ne.state));
+        else rec.fail();
+      }
+      return this.sendTo(pkt, out, ne);
+    }
+    e.recording?.fail();
     const nexthop = h.nexthop >>> 0;
     const src = readU32(pkt.buf, pkt.off + ETH_HLEN + 12);
     const r = nt.resolve(nexthop, out.iface.index, now, { pkt, bytes: skbTruesize(pkt.len), src });
@@ -1149,6 +1168,11 @@ export class NetNamespace extends Element implements KeepsLearned {
     if (b.vid >= 0) {
       b.counters.txPackets++;
       b.counters.txBytes += pkt.len; // vlan_dev_hard_start_xmit: the untagged frame
+      const rec = e.recording;
+      if (rec !== null) {
+        rec.op(new AddOp(b.counters as unknown as Record<string, number>, 'txPackets', 1));
+        rec.op(new AddOp(b.counters as unknown as Record<string, number>, 'txBytes', pkt.len));
+      }
       if (!pkt.push(4, e.pool.slotSize)) return e.drop(pkt, this, 'no_buffer', 'no headroom for the VLAN tag');
       const buf = pkt.buf, o = pkt.off;
       moveMacs(buf, o + 4, o);
@@ -1814,4 +1838,30 @@ function ctStateName(s: number): string {
   if (s & 8) names.push('NEW');
   if (s & 16) names.push('UNTRACKED');
   return names.join(',') || 'none';
+}
+
+/**
+ * A forward through the namespace as the path cache replays it: its cached
+ * route, and its neighbour in the state it had (neigh_output: a connected
+ * one is used as is, one in DELAY or PROBE has `used` set).
+ */
+class RoutePathOp implements PathOp {
+  private readonly touch: boolean;
+
+  constructor(private readonly h: Hop, private readonly ne: NeighEntry<Packet>, private readonly mac: number, private readonly state: number) {
+    this.touch = (state & NUD_CONNECTED) === 0;
+  }
+
+  share(id: (o: object) => number): string {
+    return `route ${id(this.h)} ${id(this.ne)} ${this.mac} ${this.state}`;
+  }
+
+  live(): boolean {
+    const ne = this.ne;
+    return !this.h.dead && !ne.dead && ne.state === this.state && ne.mac === this.mac && (this.h.neigh === ne || this.h.neigh === null);
+  }
+
+  hit(now: number): void {
+    if (this.touch) this.ne.used = now;
+  }
 }

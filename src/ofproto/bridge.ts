@@ -2,6 +2,7 @@
 // ofport numbers (and the LOCAL port OVS creates with the bridge), OpenFlow
 // tables 0..254, NORMAL with its MAC learning table, fail_mode, flow_mods in
 // ovs-ofctl syntax, and the views of dump-flows, fdb/show and dump-ports-desc.
+import { AddOp } from '../datapath/path-cache.js';
 import { Element, type Port } from '../datapath/element.js';
 import type { Engine } from '../datapath/engine.js';
 import type { Packet } from '../datapath/packet.js';
@@ -324,7 +325,10 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
       pkt.tunId = pkt.tunSrc = pkt.tunDst = 0;
       // A patch port's rx in OVS is the datapath packet's length, as its peer's tx
       // (Xlate.vportBytes); the engine counted the frame. (Not for a frame dropped as a loop on arrival.)
-      if (op.type === 'patch' && pkt.dpLen !== 0) op.rxBytesAdj += pkt.dpLen - pkt.len;
+      if (op.type === 'patch' && pkt.dpLen !== 0) {
+        op.rxBytesAdj += pkt.dpLen - pkt.len;
+        if (pkt.dpLen !== pkt.len) this.engine.recording?.op(new AddOp(op as unknown as Record<string, number>, 'rxBytesAdj', pkt.dpLen - pkt.len));
+      }
     } else if (!op.inKey.flow && pkt.tunId !== op.inKey.key) {
       this.engine.drop(pkt, this, 'vxlan_no_port', `key ${pkt.tunId} is not this port's in_key`);
       return null;

@@ -41,6 +41,8 @@ import type { Element, Port } from '../datapath/element.js';
 import type { Packet } from '../datapath/packet.js';
 import type { DropReason } from '../datapath/drop-reasons.js';
 import { writeU16 } from '../wire/addr.js';
+import { AddOp, type PathOp } from '../datapath/path-cache.js';
+import type { FdbEntry } from './fdb.js';
 import { XcRecorder, type XcBridge, type XcEntry, type XcIndex, type XlateCache, EV_SNAP, EV_APPLY, EV_PUSH, EV_OUTPUT, EV_LOOKUP, EV_LEARN, EV_CROSS, EV_FRAG_DROP, FDB_ABSENT, creditSteps } from './xlate-cache.js';
 import { FRAG_DROP, FRAG_DROP_RULE, FRAG_DROP_TRACE, FRAG_NX_MATCH, type FragMode } from './frag-handling.js';
 
@@ -202,7 +204,10 @@ export class Xlate implements NormalCtx {
           hit.bytes += this.bytes; // the length where the packet entered the datapath, as flows are credited
           hit.used = nowMs;
           xc.credit(hit, this.bytes);
+          const rec = eng.recording;
+          if (rec !== null) rec.op(new XcPathOp(this, hit, this.bytes, xc.memoSlot(this.key[K.IN_PORT]!)));
           this.replay(hit, 0);
+          if (rec !== null) rec.ack(hit.segs.length);
           return;
         }
         xc.drop(hit);
@@ -484,6 +489,7 @@ export class Xlate implements NormalCtx {
    * from the entry's lazy count to those steps' tables and flows, now.
    */
   private abandon(x: XcEntry, upTo: number): void {
+    this.host.engine.recording?.fail();
     x.lazyPackets--;
     x.lazyBytes -= this.bytes;
     creditSteps(x, 0, upTo, 1, this.bytes, this.nowMs);
@@ -927,7 +933,24 @@ export class Xlate implements NormalCtx {
    * keeps a patch peer's rx); the engine counts tx bytes when the port is up.
    */
   private vportBytes(pkt: Packet, p: OvsPort): void {
-    if (p.vport && pkt.dpLen !== pkt.len && pkt.dpLen !== 0 && p.port.up) p.txBytesAdj += pkt.dpLen - pkt.len;
+    if (p.vport && pkt.dpLen !== pkt.len && pkt.dpLen !== 0 && p.port.up) {
+      p.txBytesAdj += pkt.dpLen - pkt.len;
+      this.host.engine.recording?.op(new AddOp(p as unknown as Record<string, number>, 'txBytesAdj', pkt.dpLen - pkt.len));
+    }
+  }
+
+  /** XcPathOp: the fdb entries a hit on `x` refreshes (its learn steps), each with its bridge's table. */
+  learnsOf(x: XcEntry, fdbs: MacLearning[], entries: FdbEntry[]): void {
+    // The steps after a crossing are the patch peer's (replay, then resume() there).
+    let host: Xlate | null = this;
+    const c = x.code;
+    for (let i = 0, o = x.stepsAt; i < x.nSteps && host !== null; i++, o += 3) {
+      const op = c[o]!;
+      if (op === EV_LEARN) {
+        fdbs.push(host.host.fdb);
+        entries.push(x.fdbEntry(c[o + 1]!));
+      } else if (op === EV_CROSS) host = host.host.patchPeer(x.refs[2 * i] as OvsPort);
+    }
   }
 
   private clearOut(): void {
@@ -1133,4 +1156,42 @@ export interface TNode {
   text: string;
   detail: Record<string, unknown> | undefined;
   subs: TNode[] | null;
+}
+
+/**
+ * A translation cache hit as the path cache replays it (Xlate.run's hit, all
+ * but the packet's own changes, which the path's output header holds).
+ */
+class XcPathOp implements PathOp {
+  private readonly cache: XlateCache;
+  private readonly tables: FlowTables;
+  private readonly fdbs: MacLearning[] = [];
+  private readonly learned: FdbEntry[] = [];
+
+  constructor(x: Xlate, private readonly entry: XcEntry, private readonly bytes: number, private readonly slot: number) {
+    this.cache = x.cache!;
+    this.tables = x.host.tables;
+    x.learnsOf(entry, this.fdbs, this.learned);
+  }
+
+  share(id: (o: object) => number): string {
+    return `xc ${id(this.entry)} ${this.bytes}`;
+  }
+
+  live(now: number): boolean {
+    const x = this.entry, s = Math.floor(now / 1000);
+    return !x.dead && x.spanPort === null && (x.live(now, s) || (this.tables.sync(), x.live(now, s)));
+  }
+
+  hit(now: number): void {
+    const x = this.entry, xc = this.cache, s = Math.floor(now / 1000);
+    xc.hits++;
+    xc.looked(x, this.slot);
+    x.packets++;
+    x.bytes += this.bytes;
+    x.used = now;
+    xc.credit(x, this.bytes);
+    const f = this.fdbs;
+    for (let i = 0; i < f.length; i++) f[i]!.touch(this.learned[i]!, s);
+  }
 }

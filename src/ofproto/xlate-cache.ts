@@ -629,6 +629,31 @@ export class XlateCache {
     return null;
   }
 
+  /** The memo slot of a key arriving on `inPort` (a path cache hit's lookup, below). */
+  memoSlot(inPort: number): number {
+    return inPort & (MEMO_SLOTS - 1);
+  }
+
+  /**
+   * What lookup() counts and remembers for a key that `e` holds, arriving on
+   * memo slot `slot`: a whole-path cache hit does not look up (its entry
+   * checked `e` is live), and `ovs-dpctl show` must read the same.
+   */
+  looked(e: XcEntry, slot: number): void {
+    this.maskHits++;
+    if (this.memo[slot] === e) {
+      this.memoHits++;
+      return;
+    }
+    const gs = this.groups;
+    for (let g = 0; g < gs.length; g++) {
+      const grp = gs[g]!;
+      if (grp === e.group) break;
+      if (grp.count !== 0) this.maskHits++;
+    }
+    this.memo[slot] = e;
+  }
+
   /** The group of mask `wc`, made if new. */
   group(wc: Uint32Array): XcGroup {
     const id = wc.join(',');

@@ -56,6 +56,7 @@ export class Fabric extends Element {
     writeMac(b, p, out.nicHi, out.nicLo);
     writeMac(b, p + 6, out.gwHi, out.gwLo);
     if (e.tracing) e.note(pkt, this, `routed to ${out.port.name}`);
+    e.recording?.ack();
     e.output(pkt, out.port);
   }
 }

@@ -11,6 +11,7 @@ import { ETH_HLEN, ETHERTYPE_IPV4, ethSwapMacs } from '../wire/ethernet.js';
 import { ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, icmpSetChecksum } from '../wire/icmp.js';
 import { IP_DF, IPPROTO_ICMP, ipv4SetChecksum } from '../wire/ipv4.js';
 import { Decoded, decode, decodeErrorName } from '../wire/decode.js';
+import type { PathOp } from '../datapath/path-cache.js';
 import { VxlanTunnel, vxlanEncap, vxlanDecapCheck, vxlanInnerOff, vxlanInnerLen, VXLAN_OVERHEAD, VXLAN_PORT } from '../wire/vxlan.js';
 
 export interface TunnelOptions {
@@ -118,6 +119,14 @@ export class Underlay extends Element {
     if (pkt.headroom(e.pool.slotSize) < VXLAN_OVERHEAD) return e.drop(pkt, this, 'no_buffer', 'no headroom for VXLAN');
     vxlanEncap(pkt.buf, pkt.off, pkt.len, vni, t.hdr);
     pkt.push(VXLAN_OVERHEAD, e.pool.slotSize);
+    const rec = e.recording;
+    if (rec !== null) {
+      // The outer header leaves this engine's path only as a whole frame, never cached: only the IP id counts on.
+      if (o.remoteIp === null) rec.fail();
+      rec.op(new EncapPathOp(t.hdr));
+      rec.tunnels++;
+      rec.ack();
+    }
     if (e.tracing) {
       const sport = (pkt.buf[pkt.off + 34]! << 8) | pkt.buf[pkt.off + 35]!;
       e.note(pkt, this, `vxlan encap: vni ${vni}, ${ipToString(t.hdr.srcIp)}.${sport} > ${ipToString(t.hdr.dstIp)}.${o.dstPort}, DF ${o.df ? 'set' : 'clear'}, out ${this.cfg.nic}`);
@@ -218,6 +227,29 @@ export class Underlay extends Element {
     pkt.tunSrc = src;
     pkt.tunDst = dst;
     if (e.tracing) e.note(pkt, this, `vxlan decap: vni ${vni} from ${ipToString(src)}, to ${tun.port.name}`);
+    const rec = e.recording;
+    if (rec !== null) {
+      // Decapsulating what came in encapsulated: the inner headers are not in the path cache's key.
+      if (rec.tunnels-- === 0) rec.fail();
+      rec.ack();
+    }
     e.output(pkt, tun.port);
+  }
+}
+
+/** An encapsulation as the path cache replays it: the tunnel's outer IP id counts on (__ip_select_ident). */
+class EncapPathOp implements PathOp {
+  constructor(private readonly hdr: VxlanTunnel) {}
+
+  share(id: (o: object) => number): string {
+    return `encap ${id(this.hdr)}`;
+  }
+
+  live(): boolean {
+    return true;
+  }
+
+  hit(): void {
+    this.hdr.nextIpId = (this.hdr.nextIpId + 1) & 0xffff;
   }
 }

@@ -1,0 +1,586 @@
+// The whole-path cache (docs/performance.md, "Stop 29"): an injected frame's
+// whole walk through the engine, kept per exact header, as an OVS megaflow
+// keeps one bridge's decision. A frame is served by one entry from its inject
+// port to the edge where it leaves the engine (a TAP, a worker's hand-off),
+// with no hop queued and no element run.
+//
+// Key: the in_port, the length and the frame's header exactly (Ethernet,
+// IPv4 without options, and the UDP header or the ICMP echo header), its IP
+// id and checksums aside (the L4 checksum only as zero or not). Only
+// untagged, unfragmented IPv4 UDP and ICMP echo requests are cached.
+//
+// An entry is recorded during a normal pass of the element path, the
+// flow's second packet (its first only marks the key seen, so a new
+// connection pays no recording), run alone: each element that took its own
+// cache's hit path (an OVS translation entry, a namespace's route cache entry
+// and neighbour, a traversal cache decision, an established conntrack entry,
+// a Linux bridge's fdb entries) adds an op holding those entries; the counter
+// cells (Stats) the pass bumped are kept as flat (cell, delta) pairs, the
+// header rewrites that change checksums (TTL decrements, NAT) as rewrite ops
+// and the rest as the output header's bytes. A pass that took any element's
+// slow path, dropped, cloned, made a packet, hit a capture or a tracer, or
+// left at more than one edge is not kept.
+//
+// A hit checks every op is live (each per-element entry's own precise
+// invalidation: an entry removed, a MAC moved or aged, a conntrack entry
+// changed, expired or gone, the ruleset changed), every port on the way up
+// and uncaptured, then replays the ops' stateful side effects, adds the
+// cells, applies the rewrites in order to the packet's IPv4 header (the same
+// functions the elements call, so checksums come out bit for bit), writes the
+// output's Ethernet header and emits. So every counter, conntrack timeout and
+// frame comes out as the element path's; a dead op removes the entry. The
+// engine asks only while its queue is empty, so no frame overtakes another.
+//
+// Flows with the same path share their ops, rewrites and the rest (a
+// PathShape): an entry is its key, a shape and its own conntrack op, so 10 k
+// flows' entries stay a few cache lines each (stop 24's kept dozens of objects
+// per flow and lost most of its gain to cache misses).
+//
+// Not kept: an encapsulated output (a worker's hand-off to the fabric: the
+// outer IP id would have to be written live) and VXLAN input (the key does
+// not hold the inner headers); TCP (conntrack's TCP tracking is not replayed).
+import type { Port } from './element.js';
+import type { Packet } from './packet.js';
+import type { Stats } from './stats.js';
+import { fmix30 } from './hash.js';
+import { checksum } from '../wire/checksum.js';
+
+/** A per-element piece of a path: checks its entries are still the element's answer, and replays its stateful effects. */
+export interface PathOp {
+  /** Would the element take this step now (no side effect)? */
+  live(now: number): boolean;
+  /** The step's side effects beyond counter cells, for one packet at `now`. */
+  hit(now: number): void;
+  /**
+   * A key equal for ops that do the same thing (the same per-element entries,
+   * through `id`), so flows share one op; null: the flow's own (its conntrack
+   * entry). Shared ops keep an entry's cold memory small (docs/performance.md
+   * "Stop 24": 10 k entries of a few dozen objects each lost to their cache misses).
+   */
+  share(id: (o: object) => number): string | null;
+}
+
+/** A header rewrite that changes checksums, applied to the IPv4 header at `l3` (datagram end `end`). */
+export interface PathRewrite {
+  rewrite(buf: Uint8Array, l3: number, end: number): void;
+  /** As PathOp.share (its arguments, as text). */
+  share(): string;
+}
+
+/** Path cache cells (metrics catalog PATH_CACHE_COUNTERS), one set per engine. */
+export const PATH_CACHE_CELLS = ['fastpath_path_hits', 'fastpath_path_misses', 'fastpath_path_invalidations', 'fastpath_path_entries'] as const;
+const HITS = 0, MISSES = 1, INVALIDATIONS = 2, ENTRIES = 3;
+
+/** Key words: 42 header bytes (14 + 20 + 8) in 11 words, then in_port, length and flags. */
+const KW = 13;
+const HDR = 42;
+const SLOTS = 1 << 16;
+const PROBE = 8;
+/** Keys seen once (a 4-way set-associative table of hashes): the second packet records. */
+const SEEN = 1 << 18;
+/** The most misses a key whose recording was not kept waits to record again. */
+const MAX_WAIT = 65536;
+/** Shared ops and shapes remembered, at most (then forgotten, and interned again as recorded). */
+const INTERNED = 4096;
+
+/** What flows with the same path have in common (shared by their entries). */
+export class PathShape {
+  /** Stats cells and what one packet adds to each. */
+  cells: Int32Array = new Int32Array(0);
+  deltas: Float64Array = new Float64Array(0);
+  ops: PathOp[] = [];
+  /** Ports the packet passes (each must be up, uncaptured, with nothing queued). */
+  ports: Port[] = [];
+  /** Deliveries the walk made (the latency probe's hop count). */
+  hops = 0;
+  out!: Port;
+  /** Output L2 header (the IPv4 header follows it). */
+  l2: Uint8Array = new Uint8Array(0);
+  /** Whether a hit must verify the L4 checksum first (conntrack checks it). */
+  l4Check = false;
+  // Packet metadata at the edge.
+  mark = 0;
+  tunId = 0;
+  tunSrc = 0;
+  tunDst = 0;
+  dpLen = 0;
+  iif = 0;
+  nfct = 0;
+}
+
+/**
+ * One flow's entry: its key in fields (not an array of its own), the shape
+ * and rewrites it shares with other flows, and its own op (its conntrack
+ * entry), so a hit on a flow whose entry is cold misses few cache lines.
+ */
+export class PathEntry {
+  dead = false;
+  hash = 0;
+  k0 = 0; k1 = 0; k2 = 0; k3 = 0; k4 = 0; k5 = 0; k6 = 0; k7 = 0; k8 = 0; k9 = 0; k10 = 0; k11 = 0; k12 = 0;
+  shape!: PathShape;
+  /** The flow's own op (its conntrack entry), and any more. */
+  own: PathOp | null = null;
+  more: PathOp[] | null = null;
+  rewrites: PathRewrite[] = [];
+  /** A NOT_KEPT entry's misses until its key records again, and the next wait. */
+  wait = 0;
+  backoff = 0;
+}
+
+/** The shape of an entry that records a key whose recording was not kept. */
+const NOT_KEPT = new PathShape();
+
+function sameKey(e: PathEntry, k: Int32Array): boolean {
+  return e.k0 === k[0] && e.k1 === k[1] && e.k2 === k[2] && e.k3 === k[3] && e.k4 === k[4] && e.k5 === k[5] && e.k6 === k[6] &&
+    e.k7 === k[7] && e.k8 === k[8] && e.k9 === k[9] && e.k10 === k[10] && e.k11 === k[11] && e.k12 === k[12];
+}
+
+function setKey(e: PathEntry, k: Int32Array): void {
+  e.k0 = k[0]!; e.k1 = k[1]!; e.k2 = k[2]!; e.k3 = k[3]!; e.k4 = k[4]!; e.k5 = k[5]!; e.k6 = k[6]!;
+  e.k7 = k[7]!; e.k8 = k[8]!; e.k9 = k[9]!; e.k10 = k[10]!; e.k11 = k[11]!; e.k12 = k[12]!;
+}
+
+/** What a recording pass gathers (Engine.recording while it runs). */
+export class PathRecorder {
+  ok = true;
+  /** Deliveries so far, and the elements' acknowledgements of a cacheable step for each. */
+  hops = 0;
+  acks = 0;
+  ops: PathOp[] = [];
+  rewrites: PathRewrite[] = [];
+  ports: Port[] = [];
+  out: Port | null = null;
+  outFrame: Uint8Array | null = null;
+  l4Check = false;
+  /**
+   * Encapsulations not undone on the way: an outer header at the end (a
+   * worker's hand-off to the fabric) would need its IP id written live (not
+   * built yet: not kept).
+   */
+  tunnels = 0;
+  /** The packet's metadata where it left. */
+  mark = 0;
+  tunId = 0;
+  tunSrc = 0;
+  tunDst = 0;
+  dpLen = 0;
+  iif = 0;
+  nfct = 0;
+
+  reset(): void {
+    this.ok = true;
+    this.hops = this.acks = 0;
+    this.ops = [];
+    this.rewrites = [];
+    this.ports = [];
+    this.out = null;
+    this.outFrame = null;
+    this.l4Check = false;
+    this.tunnels = 0;
+  }
+
+  /** `pkt` leaves at edge `port`: the end of the path (a second one: not cacheable). */
+  left(pkt: Packet, port: Port): void {
+    if (this.out !== null) this.ok = false;
+    this.out = port;
+    this.outFrame = pkt.bytes();
+    this.mark = pkt.mark;
+    this.tunId = pkt.tunId;
+    this.tunSrc = pkt.tunSrc;
+    this.tunDst = pkt.tunDst;
+    this.dpLen = pkt.dpLen;
+    this.iif = pkt.iif;
+    this.nfct = pkt.nfct;
+  }
+
+  /** An element took a step it cannot replay: nothing is kept. */
+  fail(): void {
+    this.ok = false;
+  }
+
+  /** An element took `n` cacheable steps (one per delivery it handled). */
+  ack(n = 1): void {
+    this.acks += n;
+  }
+
+  op(o: PathOp): void {
+    this.ops.push(o);
+  }
+
+  rewrite(r: PathRewrite): void {
+    this.rewrites.push(r);
+  }
+
+  port(p: Port): void {
+    if (!this.ports.includes(p)) this.ports.push(p);
+  }
+}
+
+/** `obj[field] += delta` per packet (a counter kept in an object field). */
+export class AddOp implements PathOp {
+  constructor(private readonly obj: Record<string, number>, private readonly field: string, private readonly delta: number) {}
+  share(id: (o: object) => number): string {
+    return `add ${id(this.obj)} ${this.field} ${this.delta}`;
+  }
+  live(): boolean {
+    return true;
+  }
+  hit(): void {
+    this.obj[this.field]! += this.delta;
+  }
+}
+
+/** ip_decrease_ttl. */
+export const DEC_TTL: PathRewrite = {
+  share: () => 'ttl',
+  rewrite(buf: Uint8Array, l3: number): void {
+    let c = ((buf[l3 + 10]! << 8) | buf[l3 + 11]!) + 0x0100;
+    c = (c + (c >= 0xffff ? 1 : 0)) & 0xffff;
+    buf[l3 + 10] = c >>> 8;
+    buf[l3 + 11] = c & 0xff;
+    buf[l3 + 8] = (buf[l3 + 8]! - 1) & 0xff;
+  },
+};
+
+function rd32(b: Uint8Array, o: number): number {
+  return (b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!;
+}
+
+/**
+ * The key of the frame at `off` (`len` bytes) arriving at `port` into `k`;
+ * false if the frame is not of a cached kind.
+ */
+function fillKey(k: Int32Array, b: Uint8Array, off: number, len: number, portId: number): boolean {
+  if (len < HDR || b[off + 12] !== 0x08 || b[off + 13] !== 0x00 || b[off + 14] !== 0x45) return false;
+  // No fragment (MF clear, offset 0; DF is keyed).
+  if ((b[off + 20]! & 0x3f) !== 0 || b[off + 21] !== 0) return false;
+  const proto = b[off + 23]!;
+  let l4sum: number;
+  // VXLAN (4789) from the fabric: the key cannot hold the inner headers a decapsulation reads.
+  if (proto === 17) {
+    if (b[off + 36] === 0x12 && b[off + 37] === 0xb5) return false;
+    l4sum = (b[off + 40]! << 8) | b[off + 41]!;
+  }
+  else if (proto === 1 && b[off + 34] === 8 && b[off + 35] === 0) l4sum = 1;
+  else return false;
+  k[0] = rd32(b, off);
+  k[1] = rd32(b, off + 4);
+  k[2] = rd32(b, off + 8);
+  k[3] = rd32(b, off + 12); // ethertype, version/IHL, TOS
+  k[4] = (b[off + 16]! << 24) | (b[off + 17]! << 16) | (b[off + 20]! << 8) | b[off + 21]!; // total length, flags (id aside)
+  k[5] = (b[off + 22]! << 8) | b[off + 23]!; // TTL, protocol (checksum aside)
+  k[6] = rd32(b, off + 26);
+  k[7] = rd32(b, off + 30);
+  k[8] = rd32(b, off + 34); // ports or ICMP type, code (checksum aside below)
+  if (proto === 1) k[8] &= 0xffff0000 | 0;
+  k[9] = proto === 17 ? (b[off + 38]! << 8) | b[off + 39]! : rd32(b, off + 38); // UDP length, or ICMP id and seq
+  k[10] = l4sum === 0 ? 0 : 1;
+  k[11] = portId;
+  k[12] = len;
+  return true;
+}
+
+function hashKey(k: Int32Array): number {
+  let h = 0x811c9dc5 | 0;
+  for (let i = 0; i < KW; i++) h = Math.imul(h ^ k[i]!, 0x01000193);
+  return fmix30(h);
+}
+
+export class PathCache {
+  private readonly slots: (PathEntry | null)[] = new Array<PathEntry | null>(SLOTS).fill(null);
+  private readonly seen = new Int32Array(SEEN);
+  private way = 0;
+  /** The key of the frame being looked up (lookup() fills it; record() reads it). */
+  private readonly k = new Int32Array(KW);
+  private h = 0;
+  hits = 0;
+  misses = 0;
+  invalidations = 0;
+  count = 0;
+  private snap: Float64Array = new Float64Array(0);
+  private snapN = 0;
+
+  /** `base`: this cache's PATH_CACHE_CELLS in `stats`. */
+  constructor(private readonly stats: Stats, readonly base: number) {}
+
+  /**
+   * The live entry for `pkt` arriving at `port`, or null (then `shouldRecord`
+   * says whether it is the key's second packet: record it).
+   */
+  lookup(pkt: Packet, port: Port, now: number): PathEntry | null {
+    this.shouldRecord = false;
+    const k = this.k;
+    if (!fillKey(k, pkt.buf, pkt.off, pkt.len, port.id)) return null;
+    const h = (this.h = hashKey(k));
+    const slots = this.slots;
+    for (let i = 0; i < PROBE; i++) {
+      const e = slots[(h + i) & (SLOTS - 1)]!;
+      if (e === null) break;
+      if (e.hash !== h || !sameKey(e, k)) continue;
+      if (e.shape === NOT_KEPT) {
+        // Its recordings were not kept (a flood, a drop, an unresolved neighbour, a worker's hand-off): it records
+        // again after 2, 4, ... 65536 misses (at once 65536
+        // when it ended encapsulated).
+        this.misses++;
+        this.stats.v[this.base + MISSES]!++;
+        if (--e.wait <= 0) {
+          this.shouldRecord = true;
+          e.wait = e.backoff = Math.min(e.backoff * 2, MAX_WAIT);
+        }
+        return null;
+      }
+      if (this.usable(e, pkt, now)) return e;
+      if (!e.dead) {
+        // A port down or captured, a bad checksum: the entry stays for the next frame; this one is not recorded.
+        this.misses++;
+        this.stats.v[this.base + MISSES]!++;
+        return null;
+      }
+      break;
+    }
+    this.misses++;
+    this.stats.v[this.base + MISSES]!++;
+    const seen = this.seen, si = (h << 2) & (SEEN - 1);
+    if (seen[si] === h || seen[si + 1] === h || seen[si + 2] === h || seen[si + 3] === h) this.shouldRecord = true;
+    else seen[si + (this.way++ & 3)] = h;
+    return null;
+  }
+
+  shouldRecord = false;
+  /** Every op live, every port up and uncaptured, the frame's checksums good; a dead op removes the entry (`dead`). */
+  private usable(e: PathEntry, pkt: Packet, now: number): boolean {
+    const sh = e.shape, ops = sh.ops;
+    if (e.own !== null && (!e.own.live(now) || (e.more !== null && !allLive(e.more, now)))) {
+      this.kill(e);
+      return false;
+    }
+    for (let i = 0; i < ops.length; i++) {
+      if (!ops[i]!.live(now)) {
+        this.kill(e);
+        return false;
+      }
+    }
+    const ps = sh.ports;
+    for (let i = 0; i < ps.length; i++) {
+      const p = ps[i]!;
+      if (!p.up || p.taps.length !== 0 || p.queued !== 0) return false;
+    }
+    const b = pkt.buf, l3 = pkt.off + 14;
+    // The slow path drops a bad header checksum (ip_rcv_core) and conntrack marks a bad L4 one INVALID.
+    if (checksum(b, l3, 20) !== 0) return false;
+    if (sh.l4Check && !l4Good(b, l3, pkt.len - 14)) return false;
+    return true;
+  }
+
+  private kill(e: PathEntry): void {
+    if (e.dead) return;
+    e.dead = true;
+    const slots = this.slots;
+    for (let i = 0; i < PROBE; i++) {
+      const at = (e.hash + i) & (SLOTS - 1);
+      if (slots[at] === e) slots[at] = null;
+    }
+    this.count--;
+    this.invalidations++;
+    const v = this.stats.v;
+    v[this.base + INVALIDATIONS]!++;
+    v[this.base + ENTRIES] = this.count;
+  }
+
+  /** A hit on `e` (from lookup()): its side effects, counted. The caller rewrites and emits. */
+  hit(e: PathEntry, now: number): void {
+    this.hits++;
+    const v = this.stats.v;
+    v[this.base + HITS]!++;
+    const sh = e.shape, cells = sh.cells, d = sh.deltas;
+    for (let i = 0; i < cells.length; i++) v[cells[i]!]! += d[i]!;
+    const ops = sh.ops;
+    for (let i = 0; i < ops.length; i++) ops[i]!.hit(now);
+    if (e.own !== null) {
+      e.own.hit(now);
+      const more = e.more;
+      if (more !== null) for (let i = 0; i < more.length; i++) more[i]!.hit(now);
+    }
+  }
+
+  /** Rewrite `pkt` (the frame `e` serves) into the frame that leaves; false if it lacks headroom. */
+  rewrite(e: PathEntry, pkt: Packet, slotSize: number): boolean {
+    const sh = e.shape, l2 = sh.l2, grow = l2.length - 14;
+    if (grow > 0 ? !pkt.push(grow, slotSize) : !pkt.pull(-grow)) return false;
+    const b = pkt.buf, o = pkt.off, l3 = o + l2.length, end = o + pkt.len;
+    const rw = e.rewrites;
+    for (let i = 0; i < rw.length; i++) rw[i]!.rewrite(b, l3, end);
+    b.set(l2, o);
+    pkt.mark = sh.mark;
+    pkt.tunId = sh.tunId;
+    pkt.tunSrc = sh.tunSrc;
+    pkt.tunDst = sh.tunDst;
+    pkt.dpLen = sh.dpLen;
+    pkt.iif = sh.iif;
+    pkt.nfct = sh.nfct;
+    pkt.hops += sh.hops;
+    return true;
+  }
+
+  /** Before a recording pass: the counter cells as they are. */
+  begin(): void {
+    const n = this.stats.desc.length;
+    if (this.snap.length < n) this.snap = new Float64Array(n + 1024);
+    this.snap.set(this.stats.v.subarray(0, n));
+    this.snapN = n;
+  }
+
+  /**
+   * After a recording pass of `input` (the frame as injected) at `port`: keep
+   * an entry if the pass was a cacheable one. Its key is the one lookup() filled.
+   */
+  record(rec: PathRecorder, input: Uint8Array, port: Port): void {
+    const e = this.build(rec, input, port);
+    if (e !== null) this.insert(e);
+    else this.notKept(rec.tunnels !== 0);
+  }
+
+  /**
+   * The key lookup() filled was recorded and not kept: an entry says so
+   * (lookup() then backs off). `lasting`: it will not be kept while the
+   * topology stands (it ends encapsulated, at a worker's hand-off).
+   */
+  private notKept(lasting: boolean): void {
+    const slots = this.slots, h = this.h, wait = lasting ? MAX_WAIT : 2;
+    for (let i = 0; i < PROBE; i++) {
+      const o = slots[(h + i) & (SLOTS - 1)]!;
+      if (o !== null && o.shape === NOT_KEPT && o.hash === h && sameKey(o, this.k)) {
+        if (lasting) o.wait = o.backoff = wait; // else lookup() set its wait
+        return;
+      }
+    }
+    const e = new PathEntry();
+    setKey(e, this.k);
+    e.hash = h;
+    e.shape = NOT_KEPT;
+    e.wait = e.backoff = wait;
+    this.insert(e);
+  }
+
+  private build(rec: PathRecorder, input: Uint8Array, port: Port): PathEntry | null {
+    if (!rec.ok || rec.acks !== rec.hops || rec.tunnels !== 0 || rec.out === null || rec.outFrame === null) return null;
+    const v = this.stats.v, n = this.snapN;
+    if (this.stats.desc.length !== n) return null; // cells allocated meanwhile
+    const cells: number[] = [], deltas: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const d = v[i]! - this.snap[i]!;
+      if (d === 0) continue;
+      if (this.stats.desc[i]!.name.endsWith('_entries')) return null; // a gauge moved: some cache filled
+      cells.push(i);
+      deltas.push(d);
+    }
+    // The output must be the input with its IPv4 header rewritten as recorded and a new Ethernet header.
+    const out = rec.outFrame, inLen = input.length;
+    const l2 = out.length - (inLen - 14);
+    if (l2 < 14 || l2 > 64 || out[l2 - 2] !== 0x08 || out[l2 - 1] !== 0x00) return null;
+    const sim = input.slice(14);
+    for (const r of rec.rewrites) r.rewrite(sim, 0, sim.length);
+    for (let i = 0; i < sim.length; i++) if (sim[i] !== out[l2 + i]) return null;
+    const sh = new PathShape();
+    sh.cells = Int32Array.from(cells);
+    sh.deltas = Float64Array.from(deltas);
+    // The inject port is the engine's to check (up, uncaptured): frames of other flows may wait there.
+    sh.ports = rec.ports.filter((p) => p !== port);
+    sh.hops = rec.hops;
+    sh.out = rec.out;
+    sh.l2 = out.slice(0, l2);
+    sh.l4Check = rec.l4Check;
+    sh.mark = rec.mark;
+    sh.tunId = rec.tunId;
+    sh.tunSrc = rec.tunSrc;
+    sh.tunDst = rec.tunDst;
+    sh.dpLen = rec.dpLen;
+    sh.iif = rec.iif;
+    sh.nfct = rec.nfct;
+    const e = new PathEntry();
+    setKey(e, this.k);
+    e.hash = this.h;
+    // Ops and rewrites equal to ones kept before are those (one object for all flows), and so is the shape. The
+    // tables forget now and then (entries keep what they use): churn must not keep dead element entries forever.
+    if (this.sharedOps.size > INTERNED || this.shapes.size > INTERNED) {
+      this.sharedOps.clear();
+      this.sharedRewrites.clear();
+      this.shapes.clear();
+    }
+    const id = this.id;
+    let shapeKey = '';
+    for (const o of rec.ops) {
+      const k = o.share(id);
+      if (k === null) {
+        if (e.own === null) e.own = o;
+        else (e.more ??= []).push(o);
+        continue;
+      }
+      let so = this.sharedOps.get(k);
+      if (so === undefined) this.sharedOps.set(k, (so = o));
+      sh.ops.push(so);
+      shapeKey += `${id(so)},`;
+    }
+    const rwKey = rec.rewrites.map((r) => r.share()).join('|');
+    let rws = this.sharedRewrites.get(rwKey);
+    if (rws === undefined) this.sharedRewrites.set(rwKey, (rws = rec.rewrites));
+    e.rewrites = rws;
+    shapeKey += `|${cells.join(',')}|${deltas.join(',')}|${sh.ports.map(id).join(',')}|${sh.hops} ${id(sh.out)} ${sh.l2.join(',')} ${sh.l4Check} ` +
+      `${sh.mark} ${sh.tunId} ${sh.tunSrc} ${sh.tunDst} ${sh.dpLen} ${sh.iif} ${sh.nfct}`;
+    let shared = this.shapes.get(shapeKey);
+    if (shared === undefined) this.shapes.set(shapeKey, (shared = sh));
+    e.shape = shared;
+    return e;
+  }
+
+  private readonly sharedOps = new Map<string, PathOp>();
+  private readonly sharedRewrites = new Map<string, PathRewrite[]>();
+  private readonly shapes = new Map<string, PathShape>();
+  private readonly ids = new WeakMap<object, number>();
+  private nextId = 1;
+  /** A number per object (what makes shared ops' keys). */
+  private readonly id = (o: object): number => {
+    let n = this.ids.get(o);
+    if (n === undefined) this.ids.set(o, (n = this.nextId++));
+    return n;
+  };
+
+  /** Put `e` (with the key lookup() filled) in its slot: over the key's old entry, a free slot, or the probe's first. */
+  private insert(e: PathEntry): void {
+    const slots = this.slots;
+    let at = -1;
+    for (let i = 0; i < PROBE; i++) {
+      const j = (e.hash + i) & (SLOTS - 1);
+      const o = slots[j]!;
+      if (o === null || (o.hash === e.hash && sameKey(o, this.k))) {
+        at = j;
+        break;
+      }
+    }
+    if (at < 0) at = e.hash & (SLOTS - 1); // a full probe sequence evicts its first entry
+    const o = slots[at]!;
+    if (o !== null) {
+      o.dead = true;
+      if (o.shape !== NOT_KEPT) this.count--;
+    }
+    slots[at] = e;
+    if (e.shape !== NOT_KEPT) this.count++;
+    this.stats.v[this.base + ENTRIES] = this.count;
+  }
+}
+
+function allLive(ops: PathOp[], now: number): boolean {
+  for (let i = 0; i < ops.length; i++) if (!ops[i]!.live(now)) return false;
+  return true;
+}
+
+/** The UDP (non-zero) or ICMP checksum of the datagram at `l3` is good. */
+function l4Good(b: Uint8Array, l3: number, ipLen: number): boolean {
+  const proto = b[l3 + 9]!, l4 = l3 + 20, n = ((b[l3 + 2]! << 8) | b[l3 + 3]!) - 20;
+  if (n < 8 || 20 + n > ipLen) return false;
+  if (proto === 1) return checksum(b, l4, n) === 0;
+  if (b[l4 + 6] === 0 && b[l4 + 7] === 0) return true;
+  let s = (b[l3 + 12]! << 8 | b[l3 + 13]!) + (b[l3 + 14]! << 8 | b[l3 + 15]!) + (b[l3 + 16]! << 8 | b[l3 + 17]!) + (b[l3 + 18]! << 8 | b[l3 + 19]!) + 17 + n;
+  s = (s & 0xffff) + (s >>> 16);
+  return checksum(b, l4, n, s) === 0;
+}

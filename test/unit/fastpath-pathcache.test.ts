@@ -1,0 +1,247 @@
+// DESIGN.md principle 4 for the whole-path cache (src/datapath/path-cache.ts):
+// the seed topology twice, both with the per-element caches on, one with the
+// path cache and one without (DPEMU_PATHCACHE=0's switch). Random requests of
+// a few flows (so most are path cache hits), their replies, bad checksums,
+// TTL expiry, ICMP echoes and time passing go through both, while flows,
+// routes, rules, neighbours, iptables rules, conntrack entries, ports, MACs
+// and captures change mid-stream; every frame at every edge and every piece
+// of state (all counter cells, the element caches' own among them, flow and
+// rule counters, conntrack timeouts and counters, neighbour and fdb times,
+// OVS port byte corrections, the tunnels' IP ids) must be the same.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { buildEmulator, type Emulator } from '../../src/topology/builder.js';
+import { loadTopologyOrThrow } from '../../src/topology/loader.js';
+import { buildFrame, type FrameSpec } from '../../src/wire/frame.js';
+import { OvsBridge } from '../../src/ofproto/bridge.js';
+import { NodeDatapath } from '../../src/ofproto/datapath-ports.js';
+import { NetNamespace } from '../../src/netns/namespace.js';
+import { LinuxBridge } from '../../src/l2/linux-bridge.js';
+import { Underlay } from '../../src/tunnel/underlay.js';
+import { iptablesSave } from '../../src/netfilter/index.js';
+import type { ManualClock } from '../../src/datapath/clock.js';
+import { logEdges } from '../helpers/sink.js';
+import { mulberry32Unit } from '../../src/datapath/random.js';
+import { runCommand, showNeigh } from '../../src/netns/ip-text.js';
+import { NUD_SHOW_ALL, parseNeighArgs } from '../../src/netns/ip-neigh-syntax.js';
+import { FIP, FIP_VIF_MAC, GW_MAC, QROUTER as QR, QR_MAC, SNAT, SNAT_IP, VM_MAC } from '../helpers/seed-names.js';
+
+interface Side {
+  emu: Emulator;
+  out: string[];
+}
+
+function side(pathcache: boolean): Side {
+  const emu = buildEmulator(loadTopologyOrThrow('configs/seed-dvr-snat.yaml'), { emulateHosts: true });
+  emu.engine.fastpath = true;
+  emu.engine.pathcache = pathcache;
+  // Nothing answers ARP at eth3: the gateway is a permanent neighbour of fip (CHANGES makes it reachable for a while).
+  nsChange(emu, 'w02', FIP, `neigh replace ${GW_IP} dev fip-vif.103 lladdr ${GW_MAC} nud permanent`);
+  return { emu, out: logEdges(emu) };
+}
+
+function state(emu: Emulator): Record<string, unknown> {
+  const now = emu.engine.now;
+  const s: Record<string, unknown> = {};
+  for (const el of emu.engine.elements) {
+    const id = `${el.node}:${el.name}`;
+    if (el instanceof OvsBridge) {
+      s[`${id} flows`] = el.dumpFlows();
+      s[`${id} fdb`] = el.fdbShow();
+      s[`${id} tables`] = el.tableStats();
+      s[`${id} port adj`] = el.portList.map((p) => [p.name, p.rxBytesAdj, p.txBytesAdj]);
+    } else if (el instanceof NetNamespace) {
+      s[`${id} conntrack`] = el.nf.conntrack.list().map((e) => [e.id, e.status, e.mark, e.deadline, JSON.stringify(e.orig), JSON.stringify(e.reply), JSON.stringify(e)]);
+      s[`${id} iptables`] = iptablesSave(el.nf.rules, { counters: true });
+      s[`${id} neigh`] = showNeigh(el.ns, { states: NUD_SHOW_ALL });
+      s[`${id} neigh stats`] = { ...el.ns.neigh.stats };
+      s[`${id} neigh used`] = el.ns.neigh.entries().map((n) => [n.used, n.confirmed, n.updated, n.probes, n.state, n.queue.length]);
+    } else if (el instanceof LinuxBridge) {
+      s[`${id} macs`] = el.showmacs(now);
+    } else if (el instanceof Underlay) {
+      s[`${id} ip ids`] = (el as unknown as { tunnels: { hdr: { nextIpId: number } }[] }).tunnels.map((t) => t.hdr.nextIpId);
+    }
+  }
+  // Every counter cell but the path cache's own (the element caches' hits and misses too: a hit replays them).
+  const st = emu.engine.stats;
+  s.counters = st.desc.map((d, i) => (d.name.startsWith('fastpath_path_') ? '' : `${d.name} ${JSON.stringify(d.labels)} ${st.v[i]}`));
+  s.consumed = emu.engine.consumed;
+  for (const node of ['w07', 'w02']) {
+    s[`${node} dpctl show`] = new NodeDatapath(emu.engine.elements.filter((el): el is OvsBridge => el instanceof OvsBridge && el.node === node)).dpctlShow(emu.engine.now, null);
+  }
+  return s;
+}
+
+function nsChange(e: Emulator, node: string, ns: string, cmd: string): string {
+  const el = e.namespace(node, ns);
+  const now = e.engine.now;
+  try {
+    let m = /^neigh (add|replace|change|del) (.*)$/.exec(cmd);
+    if (m) {
+      const spec = parseNeighArgs(m[2]!);
+      el.runNeigh(m[1] === 'del' ? el.ns.neighDel(spec, now) : el.ns.neighSet(spec, m[1] as 'add' | 'replace' | 'change', now));
+      return '';
+    }
+    m = /^iptables (.*)$/s.exec(cmd);
+    if (m) {
+      el.nf.load(m[1]!);
+      return '';
+    }
+    if (cmd === 'conntrack -F') {
+      el.nf.conntrack.flush(now);
+      return '';
+    }
+    return runCommand(el.ns, cmd, now);
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+const QR_DEV = 'qr-178fc8e2-fd';
+const GW_IP = '10.206.221.193';
+const RFP = 'rfp-c4d4b760-4';
+const T = 'table 3232235777';
+const VMP = 'tap2ab77d0f-99';
+
+/** What changes mid-stream, the same on both sides. */
+const CHANGES: ((e: Emulator) => string)[] = [
+  (e) => (e.bridge('w07', 'br-int').addFlow('table=0,priority=20,in_port=41,udp,tp_dst=123,actions=drop'), ''),
+  (e) => (e.bridge('w07', 'br-int').delFlows('table=0,in_port=41,udp,tp_dst=123'), ''),
+  (e) => (e.bridge('w02', 'br-ex').addFlow('priority=50,in_port=5,udp,tp_dst=53,actions=mod_vlan_vid:103,mod_nw_tos:16,output:1'), ''),
+  (e) => (e.bridge('w02', 'br-ex').delFlows('in_port=5,udp,tp_dst=53'), ''),
+  (e) => (e.bridge('w07', 'br-tun').addFlow('table=1,priority=1,dl_vlan=10,dl_src=fa:16:3e:06:d8:7b,actions=mod_dl_src:fa:16:3f:13:77:c5,mod_nw_tos:20,resubmit(,2)'), ''),
+  (e) => (e.bridge('w07', 'br-tun').addFlow('table=1,priority=1,dl_vlan=10,dl_src=fa:16:3e:06:d8:7b,actions=mod_dl_src:fa:16:3f:13:77:c5,resubmit(,2)'), ''),
+  (e) => (e.bridge('w07', 'br-int').fdbFlush(), ''),
+  (e) => nsChange(e, 'w07', QR, `ip route add 8.8.4.4/32 via 192.168.1.2 dev ${QR_DEV} ${T}`),
+  (e) => nsChange(e, 'w07', QR, `ip route del 8.8.4.4/32 ${T}`),
+  (e) => nsChange(e, 'w07', QR, 'ip rule add ipproto udp dport 123 prohibit prio 102'),
+  (e) => nsChange(e, 'w07', QR, 'ip rule del prio 102'),
+  (e) => nsChange(e, 'w07', QR, `neigh replace 192.168.1.6 dev ${QR_DEV} lladdr fa:16:3e:00:00:66 nud permanent`),
+  (e) => nsChange(e, 'w07', QR, `neigh replace 192.168.1.6 dev ${QR_DEV} lladdr fa:16:3e:d1:d8:49 nud permanent`),
+  (e) => nsChange(e, 'w02', SNAT, `neigh replace 169.254.96.33 dev ${RFP} lladdr 82:99:8f:5a:6b:ec nud stale`),
+  (e) => nsChange(e, 'w02', SNAT, `neigh replace 169.254.96.33 dev ${RFP} lladdr 82:99:8f:5a:6b:ec nud reachable`),
+  (e) => nsChange(e, 'w02', SNAT, 'ip route add prohibit 8.8.4.4/32'),
+  (e) => nsChange(e, 'w02', SNAT, 'ip route del 8.8.4.4/32'),
+  (e) => nsChange(e, 'w02', SNAT, 'iptables -I FORWARD -p udp --dport 123 -j DROP'),
+  (e) => nsChange(e, 'w02', SNAT, 'iptables -D FORWARD -p udp --dport 123 -j DROP'),
+  (e) => nsChange(e, 'w02', SNAT, 'iptables -t mangle -I FORWARD -p udp -j MARK --set-xmark 0x10000/0xffff0000'),
+  (e) => nsChange(e, 'w02', SNAT, 'iptables -t mangle -F FORWARD'),
+  (e) => nsChange(e, 'w02', SNAT, 'conntrack -F'),
+  (e) => nsChange(e, 'w02', FIP, 'ip route add blackhole 8.8.4.4/32'),
+  (e) => nsChange(e, 'w02', FIP, 'ip route del 8.8.4.4/32'),
+  (e) => nsChange(e, 'w02', FIP, `neigh replace ${GW_IP} dev fip-vif.103 lladdr 02:00:00:00:00:01 nud reachable`),
+  (e) => nsChange(e, 'w02', FIP, `neigh replace ${GW_IP} dev fip-vif.103 lladdr ${GW_MAC} nud reachable`),
+  (e) => nsChange(e, 'w02', FIP, `neigh replace ${GW_IP} dev fip-vif.103 lladdr ${GW_MAC} nud permanent`),
+  (e) => nsChange(e, 'w02', FIP, 'iptables -t raw -I PREROUTING -p udp --dport 5353 -j DROP'),
+  (e) => nsChange(e, 'w02', FIP, 'iptables -t raw -D PREROUTING -p udp --dport 5353 -j DROP'),
+  // A port on the way down and up again; a capture on one.
+  (e) => (e.findPort('w07', 'qvb2ab77d0f-99')!.up = false, ''),
+  (e) => (e.findPort('w07', 'qvb2ab77d0f-99')!.up = true, ''),
+  (e) => (e.bridge('w02', 'br-int').portList.find((p) => p.type === 'patch')!.port.taps.push(() => {}), ''),
+  (e) => (e.bridge('w02', 'br-int').portList.find((p) => p.type === 'patch')!.port.taps.splice(0), ''),
+];
+
+const DSTS = ['8.8.4.4', '1.1.1.1'];
+
+/** One random frame: mostly requests of a few flows, some broken, some replies. */
+function nextPacket(r: () => number, sports: number[]): { node: string; port: string; frame: Uint8Array } {
+  const pick = <T>(a: readonly T[]): T => a[Math.floor(r() * a.length)]!;
+  const sport = pick(sports);
+  const id = Math.floor(r() * 65536);
+  const k = r();
+  const payload = r() < 0.9 ? 8 : 30;
+  const data = Uint8Array.from({ length: payload }, () => Math.floor(r() * 256));
+  let spec: FrameSpec;
+  if (k < 0.8) {
+    const ttl = r() < 0.9 ? 64 : pick([2, 1, 63]);
+    const dst = r() < 0.8 ? '8.8.8.8' : pick(DSTS);
+    spec = r() < 0.85
+      ? { src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst, ttl, id, tos: r() < 0.9 ? 0 : 16 }, udp: { sport, dport: r() < 0.8 ? 53 : pick([123, 5353]), payload: data } }
+      : { src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst, ttl, id }, icmp: { id: sport, seq: Math.floor(r() * 3), data } };
+    const frame = buildFrame(spec);
+    const x = r();
+    if (x < 0.03) frame[24]! ^= 0x40; // bad IPv4 header checksum
+    else if (x < 0.06) frame[frame.length - 1]! ^= 0x01; // bad UDP or ICMP checksum
+    else if (x < 0.09 && frame[23] === 17) frame[40] = frame[41] = 0; // no UDP checksum
+    return { node: 'w07', port: VMP, frame };
+  }
+  if (k < 0.97) {
+    spec = { src: GW_MAC, dst: FIP_VIF_MAC, vlans: [103], ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id }, udp: { sport: 53, dport: sport, payload: data } };
+    return { node: 'w02', port: 'eth3', frame: buildFrame(spec) };
+  }
+  spec = { src: VM_MAC, dst: 'ff:ff:ff:ff:ff:ff', arp: { sha: VM_MAC, spa: '192.168.1.7', tpa: '192.168.1.1' } };
+  return { node: 'w07', port: VMP, frame: buildFrame(spec) };
+}
+
+function run(seed: number, n: number, churn: number): { on: Side; off: Side } {
+  const on = side(true), off = side(false);
+  const r = mulberry32Unit(seed);
+  const sports = [40000, 40007, 40014, 40021, 40028];
+  for (let i = 0; i < n; i++) {
+    const x = r();
+    if (x < churn) {
+      const c = CHANGES[Math.floor(r() * CHANGES.length)]!;
+      assert.equal(c(on.emu), c(off.emu));
+    } else if (x < churn + 0.006) {
+      assert.deepEqual(state(on.emu), state(off.emu), `state before packet ${i}`);
+      // Time passes: UDP streams become assured (2 s), conntrack entries expire (30 s), MACs and neighbours age.
+      const ms = r() < 0.1 ? 301_000 : r() < 0.4 ? 31_000 : Math.floor(r() * 3000);
+      const tick = r() < 0.5;
+      for (const s of [on, off]) {
+        (s.emu.engine.clock as ManualClock).advance(ms);
+        if (tick) s.emu.engine.tick();
+      }
+    } else if (x < churn + 0.01) {
+      sports[Math.floor(r() * sports.length)] = 1024 + Math.floor(r() * 60000);
+    }
+    const p = nextPacket(r, sports);
+    for (const s of [on, off]) s.emu.engine.inject(s.emu.engine.pool.allocFrom(p.frame)!, s.emu.findPort(p.node, p.port)!);
+    assert.equal(on.out.length, off.out.length, `packet ${i}: edge frame counts differ`);
+  }
+  assert.deepEqual(on.out, off.out);
+  assert.deepEqual(state(on.emu), state(off.emu));
+  return { on, off };
+}
+
+test('the path cache gives the element path\'s frames and state, every change mid-stream', () => {
+  const { on, off } = run(0x9a7c, 6000, 0.03);
+  const pc = on.emu.engine.path!;
+  if (process.env.FP_DEBUG) console.log({ hits: pc.hits, misses: pc.misses, invalidations: pc.invalidations, entries: pc.count });
+  assert.equal(off.emu.engine.path, null, 'off: never made');
+  assert.ok(pc.hits > 300, `the path cache must be exercised: ${pc.hits} hits, ${pc.misses} misses`);
+  assert.ok(pc.invalidations > 0, 'changes must invalidate');
+  const st = on.emu.engine.stats;
+  assert.equal(st.sum('fastpath_path_hits'), pc.hits);
+  assert.equal(st.sum('fastpath_path_entries'), pc.count);
+});
+
+test('the path cache under no changes: every request of a flow after its second is a hit', () => {
+  const { on } = run(0x51ee, 3000, 0);
+  const pc = on.emu.engine.path!;
+  assert.ok(pc.hits > 1000, `${pc.hits} hits`);
+});
+
+test('time passing between hits: each hit refreshes what its element path would (fdb entries, neighbours in DELAY, conntrack)', () => {
+  const on = side(true), off = side(false);
+  const req = buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64, id: 7 }, udp: { sport: 41000, dport: 53, payload: 8 } });
+  const rep = buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans: [103], ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id: 9 }, udp: { sport: 53, dport: 41000, payload: 8 } });
+  const send = (f: Uint8Array, node: string, port: string) => {
+    for (const s of [on, off]) s.emu.engine.inject(s.emu.engine.pool.allocFrom(f)!, s.emu.findPort(node, port)!);
+  };
+  const step = (ms: number) => {
+    for (const s of [on, off]) (s.emu.engine.clock as ManualClock).advance(ms);
+  };
+  send(req, 'w07', VMP);
+  send(rep, 'w02', 'eth3');
+  for (let i = 0; i < 3; i++) send(req, 'w07', VMP);
+  const h0 = on.emu.engine.path!.hits;
+  for (let i = 0; i < 12; i++) {
+    // The snat router's next hop goes to DELAY now and then (its timers do not run: no tick).
+    if (i % 4 === 0) for (const s of [on, off]) nsChange(s.emu, 'w02', SNAT, `neigh replace 169.254.96.33 dev ${RFP} lladdr 82:99:8f:5a:6b:ec nud delay`);
+    step(1700);
+    send(req, 'w07', VMP);
+    assert.deepEqual(on.out, off.out);
+    assert.deepEqual(state(on.emu), state(off.emu), `after hit ${i}`);
+  }
+  assert.ok(on.emu.engine.path!.hits - h0 >= 8, `${on.emu.engine.path!.hits - h0} hits`);
+});
