@@ -24,6 +24,7 @@ import { logEdges } from '../helpers/sink.js';
 import { mulberry32Unit } from '../../src/datapath/random.js';
 import { runCommand, showNeigh } from '../../src/netns/ip-text.js';
 import { NUD_SHOW_ALL, parseNeighArgs } from '../../src/netns/ip-neigh-syntax.js';
+import { enableLatencySampling } from '../../src/metrics/latency.js';
 import { FIP, FIP_VIF_MAC, GW_MAC, QROUTER as QR, QR_MAC, SNAT, SNAT_IP, VM_MAC } from '../helpers/seed-names.js';
 
 interface Side {
@@ -244,4 +245,27 @@ test('time passing between hits: each hit refreshes what its element path would 
     assert.deepEqual(state(on.emu), state(off.emu), `after hit ${i}`);
   }
   assert.ok(on.emu.engine.path!.hits - h0 >= 8, `${on.emu.engine.path!.hits - h0} hits`);
+});
+
+test('latency sampling on: a batch of a cached flow is served whole by the path cache, its sampled injects timed as pipeline latency', () => {
+  const on = side(true);
+  const eng = on.emu.engine;
+  const req = buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64, id: 7 }, udp: { sport: 41000, dport: 53, payload: 8 } });
+  const rep = buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans: [103], ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id: 9 }, udp: { sport: 53, dport: 41000, payload: 8 } });
+  eng.inject(eng.pool.allocFrom(req)!, on.emu.findPort('w07', VMP)!);
+  eng.inject(eng.pool.allocFrom(rep)!, on.emu.findPort('w02', 'eth3')!);
+  eng.inject(eng.pool.allocFrom(req)!, on.emu.findPort('w07', VMP)!); // recorded
+  assert.equal(eng.path!.count, 1);
+  enableLatencySampling(eng, 16); // a sampled hop would fall inside most packets' 13
+  const pipelineSamples = () => eng.stats.sum('pipeline_latency_bucket');
+  const h0 = eng.path!.hits, s0 = pipelineSamples(), out0 = on.out.length;
+  eng.beginBatch();
+  try {
+    for (let i = 0; i < 64; i++) eng.inject(eng.pool.allocFrom(req)!, on.emu.findPort('w07', VMP)!);
+  } finally {
+    eng.endBatch();
+  }
+  assert.equal(on.out.length - out0, 64);
+  assert.equal(eng.path!.hits - h0, 64);
+  assert.equal(pipelineSamples() - s0, 4);
 });
