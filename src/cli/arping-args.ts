@@ -1,6 +1,7 @@
 // arping's command line as iputils 20221126 reads it (getopt with GNU
 // permutation over its optstring, strtol_or_err), checked against the real
 // arping on Debian bookworm: the same messages and exit statuses.
+import { getopt, GetoptError } from './getopt.js';
 import { inetAton } from '../control/inet-aton.js';
 import { ipToString } from '../wire/addr.js';
 import { PingExit, strtolOrErr } from './ping-args.js';
@@ -55,29 +56,10 @@ export interface ArpingArgs {
 /** Parse arping's words, or throw what it prints and its exit status (PingExit). */
 export function parseArpingArgs(argv: readonly string[]): ArpingArgs {
   const a: Omit<ArpingArgs, 'dst'> = { count: -1, timeout: 0, interval: 1, broadcastOnly: false, quitOnReply: false, dad: false, unsolicited: false, advert: false, quiet: false };
-  const operands: string[] = [];
   const usage = (...first: string[]): PingExit => new PingExit([...first, ...ARPING_USAGE.split('\n')], 2);
-  for (let i = 0; i < argv.length; i++) {
-    const w = argv[i]!;
-    if (w === '--') {
-      operands.push(...argv.slice(i + 1));
-      break;
-    }
-    if (!w.startsWith('-') || w === '-') {
-      operands.push(w);
-      continue;
-    }
-    for (let j = 1; j < w.length; j++) {
-      const c = w[j]!;
-      const at = OPTSTRING.indexOf(c);
-      if (c === ':' || at < 0) throw usage(`arping: invalid option -- '${c}'`);
-      let arg = '';
-      if (OPTSTRING[at + 1] === ':') {
-        const next = j + 1 < w.length ? w.slice(j + 1) : argv[++i];
-        if (next === undefined) throw usage(`arping: option requires an argument -- '${c}'`);
-        arg = next;
-        j = w.length;
-      }
+  let operands: string[];
+  try {
+    operands = getopt('arping', argv, OPTSTRING, (c, arg = '') => {
       switch (c) {
         case 'b':
           a.broadcastOnly = true;
@@ -117,7 +99,9 @@ export function parseArpingArgs(argv: readonly string[]): ArpingArgs {
         default: // -h, -?
           throw usage();
       }
-    }
+    });
+  } catch (err) {
+    throw err instanceof GetoptError ? usage(err.message) : err;
   }
   if (operands.length !== 1) throw usage();
   const target = operands[0]!;

@@ -4,6 +4,7 @@
 // statuses. Options dpemu does not emulate (socket options it has no
 // model for: -b -C -L -r, and IPv6's) are refused as getopt
 // refuses an unknown one.
+import { getopt, GetoptError } from './getopt.js';
 import { inetAton } from '../control/inet-aton.js';
 import { parseIpv4, ipToString } from '../wire/addr.js';
 
@@ -204,29 +205,10 @@ export function parsePingArgs(argv: readonly string[], warn: string[], out: stri
     strictSource: false,
   };
   let fill: string | null = null;
-  const operands: string[] = [];
   const usage = (first: string): PingExit => new PingExit([first, ...USAGE.split('\n')], 2);
-  for (let i = 0; i < argv.length; i++) {
-    const w = argv[i]!;
-    if (w === '--') {
-      operands.push(...argv.slice(i + 1));
-      break;
-    }
-    if (!w.startsWith('-') || w === '-') {
-      operands.push(w);
-      continue;
-    }
-    // Clustered flags (-nq), and an argument attached (-c3) or in the next word.
-    for (let j = 1; j < w.length; j++) {
-      const c = w[j]!;
-      const at = OPTSTRING.indexOf(c);
-      if (c === ':' || at < 0) throw usage(`ping: invalid option -- '${c}'`);
-      let arg: string | undefined;
-      if (OPTSTRING[at + 1] === ':') {
-        arg = j + 1 < w.length ? w.slice(j + 1) : argv[++i];
-        if (arg === undefined) throw usage(`ping: option requires an argument -- '${c}'`);
-        j = w.length;
-      }
+  let operands: string[];
+  try {
+    operands = getopt('ping', argv, OPTSTRING, (c, arg) => {
       if (c === 'h' || c === '?') throw new PingExit(USAGE.split('\n'), 2);
       if (!SUPPORTED.includes(c)) throw usage(`ping: invalid option -- '${c}'`);
       switch (c) {
@@ -322,7 +304,9 @@ export function parsePingArgs(argv: readonly string[], warn: string[], out: stri
         case 'V':
           throw new PingExit(VERSION, 0, true);
       }
-    }
+    });
+  } catch (err) {
+    throw err instanceof GetoptError ? usage(err.message) : err;
   }
   if (operands.length === 0) throw new PingExit(['ping: usage error: Destination address required'], 1);
   const target = operands[operands.length - 1]!;
