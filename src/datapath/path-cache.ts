@@ -367,7 +367,7 @@ export class PathCache {
       if (e === null) break;
       if (e.hash !== h || !sameKey(e, k)) continue;
       if (e.shape === NOT_KEPT) {
-        // Its recordings were not kept (a flood, a drop, an unresolved neighbour, a worker's hand-off): it records
+        // Its recordings were not kept (a flood, a drop, an unresolved neighbour, a remote_ip=flow tunnel): it records
         // again after 2, 4, ... 65536 misses (at once 65536
         // when it ended encapsulated).
         this.misses++;
@@ -510,7 +510,7 @@ export class PathCache {
   /**
    * The key lookup() filled was recorded and not kept: an entry says so
    * (lookup() then backs off). `lasting`: it will not be kept while the
-   * topology stands (it ends encapsulated, at a worker's hand-off).
+   * topology stands (it ends encapsulated and could not be kept).
    */
   private notKept(lasting: boolean): void {
     const slots = this.slots, h = this.h, wait = lasting ? MAX_WAIT : 2;
