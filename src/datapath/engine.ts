@@ -350,6 +350,7 @@ export class Engine {
   private recordPass(pc: PathCache, pkt: Packet, port: Port): void {
     const rec = this.recorder;
     rec.reset();
+    rec.outerIn = pc.vxlanKey();
     const input = pkt.bytes();
     pc.begin();
     this.recording = rec;

@@ -36,14 +36,19 @@
 // flows' entries stay a few cache lines each (stop 24's kept dozens of objects
 // per flow and lost most of its gain to cache misses).
 //
-// Not kept: an encapsulated output (a worker's hand-off to the fabric: the
-// outer IP id would have to be written live) and VXLAN input (the key does
-// not hold the inner headers); TCP (conntrack's TCP tracking is not replayed).
+// Partitioned workers (docs/workers.md): a path may end encapsulated, at a
+// worker's hand-off to the fabric (its outer header is kept as bytes, but for
+// the IP id, written live from the tunnel's counter with the IPv4 checksum
+// adjusted, and the UDP source port, the flow's own), and it may start with
+// a VXLAN frame from the fabric (a second key form: the outer header's
+// fields the decapsulation reads, then the inner frame's key).
+//
+// Not kept: TCP (conntrack's TCP tracking is not replayed).
 import type { Port } from './element.js';
 import type { Packet } from './packet.js';
 import type { Stats } from './stats.js';
 import { fmix30 } from './hash.js';
-import { checksum } from '../wire/checksum.js';
+import { checksum, csumUpdate16 } from '../wire/checksum.js';
 
 /** A per-element piece of a path: checks its entries are still the element's answer, and replays its stateful effects. */
 export interface PathOp {
@@ -71,9 +76,16 @@ export interface PathRewrite {
 export const PATH_CACHE_CELLS = ['fastpath_path_hits', 'fastpath_path_misses', 'fastpath_path_invalidations', 'fastpath_path_entries'] as const;
 const HITS = 0, MISSES = 1, INVALIDATIONS = 2, ENTRIES = 3;
 
-/** Key words: 42 header bytes (14 + 20 + 8) in 11 words, then in_port, length and flags. */
-const KW = 13;
+/**
+ * Key words: 42 header bytes (14 + 20 + 8) in 11 words, then in_port and
+ * length, then (VXLAN input only, else 0) the outer header's in 8 words.
+ */
+const KW = 21;
 const HDR = 42;
+/** Outer Ethernet, IPv4, UDP and VXLAN headers (VXLAN_OVERHEAD). */
+const OUTER = 50;
+/** k[10]'s flag of the VXLAN form. */
+const VXLAN_KEY = 2;
 const SLOTS = 1 << 16;
 const PROBE = 8;
 /** Keys seen once (a 4-way set-associative table of hashes): the second packet records. */
@@ -94,8 +106,12 @@ export class PathShape {
   /** Deliveries the walk made (the latency probe's hop count). */
   hops = 0;
   out!: Port;
-  /** Output L2 header (the IPv4 header follows it). */
+  /** Output L2 header (the IPv4 header follows it; an outer header's IP id and UDP source port 0, its checksum so). */
   l2: Uint8Array = new Uint8Array(0);
+  /** Where the input's IPv4 header is (64 after an outer header). */
+  in3 = 14;
+  /** The tunnel whose IP id counter the output's outer header takes (null: not encapsulated). */
+  outer: { nextIpId: number } | null = null;
   /** Whether a hit must verify the L4 checksum first (conntrack checks it). */
   l4Check = false;
   // Packet metadata at the edge.
@@ -117,7 +133,10 @@ export class PathEntry {
   dead = false;
   hash = 0;
   k0 = 0; k1 = 0; k2 = 0; k3 = 0; k4 = 0; k5 = 0; k6 = 0; k7 = 0; k8 = 0; k9 = 0; k10 = 0; k11 = 0; k12 = 0;
+  k13 = 0; k14 = 0; k15 = 0; k16 = 0; k17 = 0; k18 = 0; k19 = 0; k20 = 0;
   shape!: PathShape;
+  /** The outer UDP source port of an encapsulated output (the inner flow's hash). */
+  sport = 0;
   /** The flow's own op (its conntrack entry), and any more. */
   own: PathOp | null = null;
   more: PathOp[] | null = null;
@@ -132,12 +151,15 @@ const NOT_KEPT = new PathShape();
 
 function sameKey(e: PathEntry, k: Int32Array): boolean {
   return e.k0 === k[0] && e.k1 === k[1] && e.k2 === k[2] && e.k3 === k[3] && e.k4 === k[4] && e.k5 === k[5] && e.k6 === k[6] &&
-    e.k7 === k[7] && e.k8 === k[8] && e.k9 === k[9] && e.k10 === k[10] && e.k11 === k[11] && e.k12 === k[12];
+    e.k7 === k[7] && e.k8 === k[8] && e.k9 === k[9] && e.k10 === k[10] && e.k11 === k[11] && e.k12 === k[12] &&
+    e.k13 === k[13] && e.k14 === k[14] && e.k15 === k[15] && e.k16 === k[16] && e.k17 === k[17] && e.k18 === k[18] &&
+    e.k19 === k[19] && e.k20 === k[20];
 }
 
 function setKey(e: PathEntry, k: Int32Array): void {
   e.k0 = k[0]!; e.k1 = k[1]!; e.k2 = k[2]!; e.k3 = k[3]!; e.k4 = k[4]!; e.k5 = k[5]!; e.k6 = k[6]!;
   e.k7 = k[7]!; e.k8 = k[8]!; e.k9 = k[9]!; e.k10 = k[10]!; e.k11 = k[11]!; e.k12 = k[12]!;
+  e.k13 = k[13]!; e.k14 = k[14]!; e.k15 = k[15]!; e.k16 = k[16]!; e.k17 = k[17]!; e.k18 = k[18]!; e.k19 = k[19]!; e.k20 = k[20]!;
 }
 
 /** What a recording pass gathers (Engine.recording while it runs). */
@@ -152,12 +174,13 @@ export class PathRecorder {
   out: Port | null = null;
   outFrame: Uint8Array | null = null;
   l4Check = false;
-  /**
-   * Encapsulations not undone on the way: an outer header at the end (a
-   * worker's hand-off to the fabric) would need its IP id written live (not
-   * built yet: not kept).
-   */
+  /** Encapsulations not undone on the way (one at the end: a worker's hand-off to the fabric). */
   tunnels = 0;
+  /** The last encapsulation's tunnel (its IP id counter) and the IP id it wrote. */
+  outer: { nextIpId: number } | null = null;
+  outerId = 0;
+  /** The input is keyed with its outer header (VXLAN form) and not yet decapsulated. */
+  outerIn = false;
   /** The packet's metadata where it left. */
   mark = 0;
   tunId = 0;
@@ -177,6 +200,8 @@ export class PathRecorder {
     this.outFrame = null;
     this.l4Check = false;
     this.tunnels = 0;
+    this.outer = null;
+    this.outerIn = false;
   }
 
   /** `pkt` leaves at edge `port`: the end of the path (a second one: not cacheable). */
@@ -250,15 +275,15 @@ function rd32(b: Uint8Array, o: number): number {
  * The key of the frame at `off` (`len` bytes) arriving at `port` into `k`;
  * false if the frame is not of a cached kind.
  */
-function fillKey(k: Int32Array, b: Uint8Array, off: number, len: number, portId: number): boolean {
+function fillKey(k: Int32Array, b: Uint8Array, off: number, len: number, portId: number, inner = false): boolean {
   if (len < HDR || b[off + 12] !== 0x08 || b[off + 13] !== 0x00 || b[off + 14] !== 0x45) return false;
   // No fragment (MF clear, offset 0; DF is keyed).
   if ((b[off + 20]! & 0x3f) !== 0 || b[off + 21] !== 0) return false;
   const proto = b[off + 23]!;
   let l4sum: number;
-  // VXLAN (4789) from the fabric: the key cannot hold the inner headers a decapsulation reads.
   if (proto === 17) {
-    if (b[off + 36] === 0x12 && b[off + 37] === 0xb5) return false;
+    // VXLAN (4789) from the fabric: its outer header, then the inner frame's key (not a VXLAN frame in one).
+    if (b[off + 36] === 0x12 && b[off + 37] === 0xb5) return !inner && fillOuterKey(k, b, off, len, portId);
     l4sum = (b[off + 40]! << 8) | b[off + 41]!;
   }
   else if (proto === 1 && b[off + 34] === 8 && b[off + 35] === 0) l4sum = 1;
@@ -277,6 +302,30 @@ function fillKey(k: Int32Array, b: Uint8Array, off: number, len: number, portId:
   k[10] = l4sum === 0 ? 0 : 1;
   k[11] = portId;
   k[12] = len;
+  if (!inner) k[13] = k[14] = k[15] = k[16] = k[17] = k[18] = k[19] = k[20] = 0;
+  return true;
+}
+
+/**
+ * The VXLAN form: the outer fields the decapsulation reads (MACs, TOS, DF,
+ * TTL, addresses, UDP ports, VNI) and the inner frame's key. Only a frame
+ * whose lengths agree, without a UDP checksum, flags exactly I (what an OVS
+ * VTEP sends); the IP id and header checksum aside, as in the plain form.
+ */
+function fillOuterKey(k: Int32Array, b: Uint8Array, off: number, len: number, portId: number): boolean {
+  if (len < OUTER + HDR || b[off + 40] !== 0 || b[off + 41] !== 0 || ((b[off + 16]! << 8) | b[off + 17]!) !== len - 14) return false;
+  if (((b[off + 38]! << 8) | b[off + 39]!) !== len - 34 || rd32(b, off + 42) !== 0x08000000 || b[off + 49] !== 0) return false;
+  if (!fillKey(k, b, off + OUTER, len - OUTER, portId, true)) return false;
+  k[10] |= VXLAN_KEY;
+  k[12] = len;
+  k[13] = rd32(b, off);
+  k[14] = rd32(b, off + 4);
+  k[15] = rd32(b, off + 8);
+  k[16] = (b[off + 15]! << 24) | (b[off + 20]! << 16) | (b[off + 22]! << 8); // TOS, flags (DF), TTL
+  k[17] = rd32(b, off + 26);
+  k[18] = rd32(b, off + 30);
+  k[19] = rd32(b, off + 34); // UDP ports
+  k[20] = rd32(b, off + 46); // VNI
   return true;
 }
 
@@ -318,7 +367,7 @@ export class PathCache {
       if (e === null) break;
       if (e.hash !== h || !sameKey(e, k)) continue;
       if (e.shape === NOT_KEPT) {
-        // Its recordings were not kept (a flood, a drop, an unresolved neighbour, a worker's hand-off): it records
+        // Its recordings were not kept (a flood, a drop, an unresolved neighbour, a remote_ip=flow tunnel): it records
         // again after 2, 4, ... 65536 misses (at once 65536
         // when it ended encapsulated).
         this.misses++;
@@ -347,6 +396,12 @@ export class PathCache {
   }
 
   shouldRecord = false;
+
+  /** The key lookup() filled is the VXLAN form (a recording's decapsulation of it is the key's to answer). */
+  vxlanKey(): boolean {
+    return (this.k[10]! & VXLAN_KEY) !== 0;
+  }
+
   /** Every op live, every port up and uncaptured, the frame's checksums good; a dead op removes the entry (`dead`). */
   private usable(e: PathEntry, pkt: Packet, now: number): boolean {
     const sh = e.shape, ops = sh.ops;
@@ -365,10 +420,11 @@ export class PathCache {
       const p = ps[i]!;
       if (!p.up || p.taps.length !== 0 || p.queued !== 0) return false;
     }
-    const b = pkt.buf, l3 = pkt.off + 14;
+    const b = pkt.buf, l3 = pkt.off + sh.in3;
     // The slow path drops a bad header checksum (ip_rcv_core) and conntrack marks a bad L4 one INVALID.
     if (checksum(b, l3, 20) !== 0) return false;
-    if (sh.l4Check && !l4Good(b, l3, pkt.len - 14)) return false;
+    if (sh.in3 !== 14 && checksum(b, pkt.off + 14, 20) !== 0) return false; // the outer one (vxlan_rcv's ip_rcv)
+    if (sh.l4Check && !l4Good(b, l3, pkt.len - sh.in3)) return false;
     return true;
   }
 
@@ -405,12 +461,23 @@ export class PathCache {
 
   /** Rewrite `pkt` (the frame `e` serves) into the frame that leaves; false if it lacks headroom. */
   rewrite(e: PathEntry, pkt: Packet, slotSize: number): boolean {
-    const sh = e.shape, l2 = sh.l2, grow = l2.length - 14;
+    const sh = e.shape, l2 = sh.l2, grow = l2.length - sh.in3;
     if (grow > 0 ? !pkt.push(grow, slotSize) : !pkt.pull(-grow)) return false;
     const b = pkt.buf, o = pkt.off, l3 = o + l2.length, end = o + pkt.len;
     const rw = e.rewrites;
     for (let i = 0; i < rw.length; i++) rw[i]!.rewrite(b, l3, end);
     b.set(l2, o);
+    const t = sh.outer;
+    if (t !== null) {
+      // The tunnel's IP id now (hit() then counts it on, as the encapsulation does), the checksum adjusted from id 0.
+      const id = t.nextIpId, c = csumUpdate16((b[o + 24]! << 8) | b[o + 25]!, 0, id);
+      b[o + 18] = id >>> 8;
+      b[o + 19] = id & 0xff;
+      b[o + 24] = c >>> 8;
+      b[o + 25] = c & 0xff;
+      b[o + 34] = e.sport >>> 8;
+      b[o + 35] = e.sport & 0xff;
+    }
     pkt.mark = sh.mark;
     pkt.tunId = sh.tunId;
     pkt.tunSrc = sh.tunSrc;
@@ -443,7 +510,7 @@ export class PathCache {
   /**
    * The key lookup() filled was recorded and not kept: an entry says so
    * (lookup() then backs off). `lasting`: it will not be kept while the
-   * topology stands (it ends encapsulated, at a worker's hand-off).
+   * topology stands (it ends encapsulated and could not be kept).
    */
   private notKept(lasting: boolean): void {
     const slots = this.slots, h = this.h, wait = lasting ? MAX_WAIT : 2;
@@ -463,7 +530,10 @@ export class PathCache {
   }
 
   private build(rec: PathRecorder, input: Uint8Array, port: Port): PathEntry | null {
-    if (!rec.ok || rec.acks !== rec.hops || rec.tunnels !== 0 || rec.out === null || rec.outFrame === null) return null;
+    if (!rec.ok || rec.acks !== rec.hops || rec.out === null || rec.outFrame === null || rec.outerIn) return null;
+    // Encapsulated at the end: once, by a tunnel whose header starts the output (checked below).
+    const outer = rec.tunnels === 0 ? null : rec.tunnels === 1 ? rec.outer : null;
+    if (rec.tunnels !== 0 && outer === null) return null;
     const v = this.stats.v, n = this.snapN;
     if (this.stats.desc.length !== n) return null; // cells allocated meanwhile
     const cells: number[] = [], deltas: number[] = [];
@@ -475,10 +545,11 @@ export class PathCache {
       deltas.push(d);
     }
     // The output must be the input with its IPv4 header rewritten as recorded and a new Ethernet header.
-    const out = rec.outFrame, inLen = input.length;
-    const l2 = out.length - (inLen - 14);
-    if (l2 < 14 || l2 > 64 || out[l2 - 2] !== 0x08 || out[l2 - 1] !== 0x00) return null;
-    const sim = input.slice(14);
+    const out = rec.outFrame, inLen = input.length, in3 = this.vxlanKey() ? 14 + OUTER : 14;
+    const l2 = out.length - (inLen - in3);
+    if (l2 < (outer === null ? 14 : 14 + OUTER) || l2 > 96 || out[l2 - 2] !== 0x08 || out[l2 - 1] !== 0x00) return null;
+    if (outer !== null && (out[12] !== 0x08 || out[13] !== 0x00 || out[14] !== 0x45 || ((out[18]! << 8) | out[19]!) !== rec.outerId)) return null;
+    const sim = input.slice(in3);
     for (const r of rec.rewrites) r.rewrite(sim, 0, sim.length);
     for (let i = 0; i < sim.length; i++) if (sim[i] !== out[l2 + i]) return null;
     const sh = new PathShape();
@@ -489,6 +560,17 @@ export class PathCache {
     sh.hops = rec.hops;
     sh.out = rec.out;
     sh.l2 = out.slice(0, l2);
+    sh.in3 = in3;
+    sh.outer = outer;
+    let sport = 0;
+    if (outer !== null) {
+      // Flows share the outer header: its IP id (0, the checksum so) and UDP source port are written per hit.
+      const h = sh.l2, c = csumUpdate16((h[24]! << 8) | h[25]!, rec.outerId, 0);
+      sport = (h[34]! << 8) | h[35]!;
+      h[18] = h[19] = h[34] = h[35] = 0;
+      h[24] = c >>> 8;
+      h[25] = c & 0xff;
+    }
     sh.l4Check = rec.l4Check;
     sh.mark = rec.mark;
     sh.tunId = rec.tunId;
@@ -500,6 +582,7 @@ export class PathCache {
     const e = new PathEntry();
     setKey(e, this.k);
     e.hash = this.h;
+    e.sport = sport;
     // Ops and rewrites equal to ones kept before are those (one object for all flows), and so is the shape. The
     // tables forget now and then (entries keep what they use): churn must not keep dead element entries forever.
     if (this.sharedOps.size > INTERNED || this.shapes.size > INTERNED) {
@@ -526,6 +609,7 @@ export class PathCache {
     if (rws === undefined) this.sharedRewrites.set(rwKey, (rws = rec.rewrites));
     e.rewrites = rws;
     shapeKey += `|${cells.join(',')}|${deltas.join(',')}|${sh.ports.map(id).join(',')}|${sh.hops} ${id(sh.out)} ${sh.l2.join(',')} ${sh.l4Check} ` +
+      `${sh.in3} ${outer === null ? 0 : id(outer)} ` +
       `${sh.mark} ${sh.tunId} ${sh.tunSrc} ${sh.tunDst} ${sh.dpLen} ${sh.iif} ${sh.nfct}`;
     let shared = this.shapes.get(shapeKey);
     if (shared === undefined) this.shapes.set(shapeKey, (shared = sh));

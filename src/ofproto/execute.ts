@@ -1180,7 +1180,8 @@ class XcPathOp implements PathOp {
 
   live(now: number): boolean {
     const x = this.entry, s = Math.floor(now / 1000);
-    return !x.dead && x.spanPort === null && (x.live(now, s) || (this.tables.sync(), x.live(now, s)));
+    // The port's memo holding another entry may answer the lookup with it (overlapping megaflows): not this step.
+    return !x.dead && x.spanPort === null && !this.cache.memoOther(x, this.slot) && (x.live(now, s) || (this.tables.sync(), x.live(now, s)));
   }
 
   hit(now: number): void {

@@ -629,6 +629,16 @@ export class XlateCache {
     return null;
   }
 
+  /**
+   * Whether a lookup on memo slot `slot` of a key `e` holds may answer other
+   * than `e`: the memo holds another live entry (a megaflow overlapping e's
+   * would be taken first).
+   */
+  memoOther(e: XcEntry, slot: number): boolean {
+    const m = this.memo[slot]!;
+    return m !== null && m !== e && !m.dead;
+  }
+
   /** The memo slot of a key arriving on `inPort` (a path cache hit's lookup, below). */
   memoSlot(inPort: number): number {
     return inPort & (MEMO_SLOTS - 1);

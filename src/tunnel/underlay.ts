@@ -121,9 +121,12 @@ export class Underlay extends Element {
     pkt.push(VXLAN_OVERHEAD, e.pool.slotSize);
     const rec = e.recording;
     if (rec !== null) {
-      // The outer header leaves this engine's path only as a whole frame, never cached: only the IP id counts on.
-      if (o.remoteIp === null) rec.fail();
+      // An outer header at the path's end (a worker's hand-off) is kept but for its IP id, written live from this
+      // tunnel's counter; one around another is not kept, nor one whose next hop follows tun_dst.
+      if (o.remoteIp === null || rec.tunnels !== 0) rec.fail();
       rec.op(new EncapPathOp(t.hdr));
+      rec.outer = t.hdr;
+      rec.outerId = (t.hdr.nextIpId - 1) & 0xffff;
       rec.tunnels++;
       rec.ack();
     }
@@ -229,8 +232,10 @@ export class Underlay extends Element {
     if (e.tracing) e.note(pkt, this, `vxlan decap: vni ${vni} from ${ipToString(src)}, to ${tun.port.name}`);
     const rec = e.recording;
     if (rec !== null) {
-      // Decapsulating what came in encapsulated: the inner headers are not in the path cache's key.
-      if (rec.tunnels-- === 0) rec.fail();
+      // Decapsulating what was encapsulated on the way, or the injected frame whose outer header the key holds.
+      if (rec.tunnels > 0) rec.tunnels--;
+      else if (rec.outerIn) rec.outerIn = false;
+      else rec.fail();
       rec.ack();
     }
     e.output(pkt, tun.port);

@@ -21,6 +21,10 @@ import { Underlay } from '../../src/tunnel/underlay.js';
 import { iptablesSave } from '../../src/netfilter/index.js';
 import type { ManualClock } from '../../src/datapath/clock.js';
 import { logEdges } from '../helpers/sink.js';
+import { Fabric } from '../../src/tunnel/fabric.js';
+import { parseIpv4, parseMacNum } from '../../src/wire/addr.js';
+import { ipv4SetChecksum } from '../../src/wire/ipv4.js';
+import type { Port } from '../../src/datapath/element.js';
 import { mulberry32Unit } from '../../src/datapath/random.js';
 import { runCommand, showNeigh } from '../../src/netns/ip-text.js';
 import { NUD_SHOW_ALL, parseNeighArgs } from '../../src/netns/ip-neigh-syntax.js';
@@ -268,4 +272,162 @@ test('latency sampling on: a batch of a cached flow is served whole by the path 
   assert.equal(on.out.length - out0, 64);
   assert.equal(eng.path!.hits - h0, 64);
   assert.equal(pipelineSamples() - s0, 4);
+});
+
+// ---- partitioned as the datapath workers run it (src/workers/datapath-worker.ts) ----
+
+interface Parts {
+  a: Emulator; // w07
+  b: Emulator; // w02
+  /** Every frame at an edge or a hand-off, in order (hops with a hand-off's: the tag carries them). */
+  out: string[];
+  /** Dispatches a change to the emulator owning its node. */
+  facade: Emulator;
+  inject(node: string, port: string, frame: Uint8Array): void;
+  /** `node`'s NIC, where the fabric delivers (and the hand-off injects). */
+  nic(node: string): Port;
+}
+
+/**
+ * The seed in two engines joined at the fabric as two workers join them:
+ * the other node's fabric side is an edge port whose frame, hops carried, is
+ * injected at the owning engine's NIC (after the inject that sent it).
+ */
+function parts(pathcache: boolean): Parts {
+  const topo = loadTopologyOrThrow('configs/seed-dvr-snat.yaml');
+  const a = buildEmulator(topo, { emulateHosts: true, nodes: ['w07'] }), b = buildEmulator(topo, { emulateHosts: true, nodes: ['w02'] });
+  const owner = (node: string): Emulator => (node === 'w07' ? a : b);
+  const out: string[] = [];
+  const queue: { to: Emulator; side: string; frame: Uint8Array; hops: number }[] = [];
+  for (const emu of [a, b]) {
+    emu.engine.fastpath = true;
+    emu.engine.pathcache = pathcache;
+    const fab = emu.engine.elements.find((e): e is Fabric => e instanceof Fabric)!;
+    for (const s of topo.fabric!.sides) {
+      if (owner(s.node) === emu) continue;
+      const port = emu.engine.addPort(fab, s.port);
+      fab.attach(port, parseMacNum(s.mac)!, parseIpv4(s.nicIp)!, parseMacNum(s.nicMac)!);
+      emu.engine.attachEdge(port, {
+        emit: (pkt) => {
+          const frame = pkt.bytes();
+          out.push(`handoff ${s.port} hops ${pkt.hops} ${Buffer.from(frame).toString('hex')}`);
+          queue.push({ to: owner(s.node), side: s.port, frame, hops: pkt.hops });
+        },
+      });
+    }
+    for (const e of topo.edges) {
+      const p = emu.engine.element(e.port.node, e.port.element)?.port(e.port.port);
+      if (p && !p.peer && !p.edge) emu.engine.attachEdge(p, { emit: (pkt, port) => out.push(`${port.element.node}:${port.name} ${Buffer.from(pkt.bytes()).toString('hex')}`) });
+    }
+  }
+  nsChange(b, 'w02', FIP, `neigh replace ${GW_IP} dev fip-vif.103 lladdr ${GW_MAC} nud permanent`);
+  const facade = {
+    bridge: (n: string, x: string) => owner(n).bridge(n, x),
+    namespace: (n: string, x: string) => owner(n).namespace(n, x),
+    findPort: (n: string, x: string) => owner(n).findPort(n, x),
+    engine: a.engine,
+  } as unknown as Emulator;
+  const send = (to: Emulator, port: Port, frame: Uint8Array, hops: number) => {
+    const pkt = to.engine.pool.allocFrom(frame)!;
+    pkt.hops = hops;
+    to.engine.inject(pkt, port);
+  };
+  const inject = (node: string, port: string, frame: Uint8Array) => {
+    send(owner(node), owner(node).findPort(node, port)!, frame, 0);
+    while (queue.length) {
+      const q = queue.shift()!;
+      const fab = q.to.engine.elements.find((e): e is Fabric => e instanceof Fabric)!;
+      send(q.to, fab.port(q.side)!.peer!, q.frame, q.hops);
+    }
+  };
+  const nic = (node: string): Port => {
+    const side = topo.fabric!.sides.find((x) => x.node === node)!;
+    return owner(node).engine.elements.find((e): e is Fabric => e instanceof Fabric)!.port(side.port)!.peer!;
+  };
+  return { a, b, out, facade, inject, nic };
+}
+
+function partState(p: Parts): Record<string, unknown> {
+  const s: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(state(p.a))) s[`A ${k}`] = v;
+  for (const [k, v] of Object.entries(state(p.b))) s[`B ${k}`] = v;
+  return s;
+}
+
+function runParts(seed: number, n: number, churn: number): { on: Parts; off: Parts } {
+  const on = parts(true), off = parts(false);
+  const r = mulberry32Unit(seed);
+  const sports = [40000, 40007, 40014, 40021, 40028];
+  for (let i = 0; i < n; i++) {
+    const x = r();
+    if (x < churn) {
+      const c = CHANGES[Math.floor(r() * CHANGES.length)]!;
+      assert.equal(c(on.facade), c(off.facade));
+    } else if (x < churn + 0.006) {
+      assert.deepEqual(partState(on), partState(off), `state before packet ${i}`);
+      const ms = r() < 0.1 ? 301_000 : r() < 0.4 ? 31_000 : Math.floor(r() * 3000);
+      const tick = r() < 0.5;
+      for (const s of [on.a, on.b, off.a, off.b]) {
+        (s.engine.clock as ManualClock).advance(ms);
+        if (tick) s.engine.tick();
+      }
+    } else if (x < churn + 0.01) {
+      sports[Math.floor(r() * sports.length)] = 1024 + Math.floor(r() * 60000);
+    }
+    const p = nextPacket(r, sports);
+    on.inject(p.node, p.port, p.frame);
+    off.inject(p.node, p.port, p.frame);
+    assert.equal(on.out.length, off.out.length, `packet ${i}: edge frame counts differ`);
+    assert.equal(on.out[on.out.length - 1], off.out[off.out.length - 1], `packet ${i}: last edge frame`);
+  }
+  assert.deepEqual(on.out, off.out);
+  assert.deepEqual(partState(on), partState(off));
+  return { on, off };
+}
+
+test('partitioned as two workers (w07 | fabric | w02), every change mid-stream: frames at every edge and hand-off (outer IP ids too) and state as the element path\'s', () => {
+  const { on } = runParts(0x2b07, 5000, 0.02);
+  const pa = on.a.engine.path!, pb = on.b.engine.path!;
+  if (process.env.FP_DEBUG) console.log({ w07: [pa.hits, pa.misses, pa.count], w02: [pb.hits, pb.misses, pb.count] });
+  assert.ok(pa.hits > 50 && pb.hits > 200, `w07: ${pa.hits} hits, w02: ${pb.hits}`);
+});
+
+test('partitioned under no changes: w07\'s requests hit to the hand-off, encapsulated, and w02\'s from its VXLAN frame (and the replies back)', () => {
+  const { on } = runParts(0x51ee, 3000, 0);
+  const pa = on.a.engine.path!, pb = on.b.engine.path!;
+  if (process.env.FP_DEBUG) console.log({ w07: [pa.hits, pa.misses, pa.count], w02: [pb.hits, pb.misses, pb.count] });
+  // Requests are 80 % of the frames (2400), replies 17 %: each worker serves many.
+  assert.ok(pa.hits > 500, `w07: ${pa.hits} hits, ${pa.misses} misses`);
+  assert.ok(pb.hits > 900, `w02: ${pb.hits} hits, ${pb.misses} misses`);
+});
+
+test('partitioned: a VXLAN frame differing from a served one only in its outer header (VNI, source address, MACs, TTL) is not served by its entry', () => {
+  const on = parts(true), off = parts(false);
+  const req = buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64, id: 7 }, udp: { sport: 41000, dport: 53, payload: 8 } });
+  const rep = buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans: [103], ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id: 9 }, udp: { sport: 53, dport: 41000, payload: 8 } });
+  for (const s of [on, off]) {
+    s.inject('w07', VMP, req);
+    s.inject('w02', 'eth3', rep);
+  }
+  for (let i = 0; i < 6; i++) for (const s of [on, off]) s.inject('w07', VMP, req);
+  assert.ok(on.a.engine.path!.hits >= 1 && on.b.engine.path!.hits >= 1, `both parts served: ${on.a.engine.path!.hits}, ${on.b.engine.path!.hits}`);
+  const last = on.out.filter((l) => l.startsWith('handoff')).pop()!;
+  const vx = Uint8Array.from(Buffer.from(last.split(' ').pop()!, 'hex'));
+  const variants: [string, (f: Uint8Array) => void][] = [
+    ['outer source', (f) => (f[29]! ^= 1)],
+    ['outer destination MAC', (f) => (f[5]! ^= 1)],
+    ['vni', (f) => (f[48]! ^= 1)],
+    ['outer TTL 1 more', (f) => (f[22]! += 1)],
+  ];
+  for (const [what, change] of variants) {
+    const f = vx.slice();
+    change(f);
+    ipv4SetChecksum(f, 14);
+    for (const s of [on, off]) {
+      for (let i = 0; i < 3; i++) s.b.engine.inject(s.b.engine.pool.allocFrom(f)!, s.nic('w02'));
+    }
+    assert.deepEqual(on.out, off.out, what);
+    assert.deepEqual(partState(on), partState(off), what);
+    for (let i = 0; i < 4; i++) for (const s of [on, off]) s.inject('w07', VMP, req); // the entry served again
+  }
 });
