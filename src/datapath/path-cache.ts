@@ -241,9 +241,12 @@ export class PathRecorder {
   }
 }
 
+/** The fields of `T` that hold numbers (counters). */
+type NumberField<T> = { [K in keyof T]: T[K] extends number ? K : never }[keyof T] & string;
+
 /** `obj[field] += delta` per packet (a counter kept in an object field). */
-export class AddOp implements PathOp {
-  constructor(private readonly obj: Record<string, number>, private readonly field: string, private readonly delta: number) {}
+export class AddOp<T extends object> implements PathOp {
+  constructor(private readonly obj: T, private readonly field: NumberField<T>, private readonly delta: number) {}
   share(id: (o: object) => number): string {
     return `add ${id(this.obj)} ${this.field} ${this.delta}`;
   }
@@ -251,7 +254,7 @@ export class AddOp implements PathOp {
     return true;
   }
   hit(): void {
-    this.obj[this.field]! += this.delta;
+    (this.obj[this.field] as number) += this.delta;
   }
 }
 

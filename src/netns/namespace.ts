@@ -297,8 +297,8 @@ export class NetNamespace extends Element implements KeepsLearned {
         sub.counters.rxBytes += pkt.len - ETH_HLEN; // vlan_do_receive counts past the Ethernet header
         const rec = e.recording;
         if (rec !== null) {
-          rec.op(new AddOp(sub.counters as unknown as Record<string, number>, 'rxPackets', 1));
-          rec.op(new AddOp(sub.counters as unknown as Record<string, number>, 'rxBytes', pkt.len - ETH_HLEN));
+          rec.op(new AddOp(sub.counters, 'rxPackets', 1));
+          rec.op(new AddOp(sub.counters, 'rxBytes', pkt.len - ETH_HLEN));
         }
       }
     }
@@ -1170,8 +1170,8 @@ export class NetNamespace extends Element implements KeepsLearned {
       b.counters.txBytes += pkt.len; // vlan_dev_hard_start_xmit: the untagged frame
       const rec = e.recording;
       if (rec !== null) {
-        rec.op(new AddOp(b.counters as unknown as Record<string, number>, 'txPackets', 1));
-        rec.op(new AddOp(b.counters as unknown as Record<string, number>, 'txBytes', pkt.len));
+        rec.op(new AddOp(b.counters, 'txPackets', 1));
+        rec.op(new AddOp(b.counters, 'txBytes', pkt.len));
       }
       if (!pkt.push(4, e.pool.slotSize)) return e.drop(pkt, this, 'no_buffer', 'no headroom for the VLAN tag');
       const buf = pkt.buf, o = pkt.off;

@@ -327,7 +327,7 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
       // (Xlate.vportBytes); the engine counted the frame. (Not for a frame dropped as a loop on arrival.)
       if (op.type === 'patch' && pkt.dpLen !== 0) {
         op.rxBytesAdj += pkt.dpLen - pkt.len;
-        if (pkt.dpLen !== pkt.len) this.engine.recording?.op(new AddOp(op as unknown as Record<string, number>, 'rxBytesAdj', pkt.dpLen - pkt.len));
+        if (pkt.dpLen !== pkt.len) this.engine.recording?.op(new AddOp(op, 'rxBytesAdj', pkt.dpLen - pkt.len));
       }
     } else if (!op.inKey.flow && pkt.tunId !== op.inKey.key) {
       this.engine.drop(pkt, this, 'vxlan_no_port', `key ${pkt.tunId} is not this port's in_key`);

@@ -935,7 +935,7 @@ export class Xlate implements NormalCtx {
   private vportBytes(pkt: Packet, p: OvsPort): void {
     if (p.vport && pkt.dpLen !== pkt.len && pkt.dpLen !== 0 && p.port.up) {
       p.txBytesAdj += pkt.dpLen - pkt.len;
-      this.host.engine.recording?.op(new AddOp(p as unknown as Record<string, number>, 'txBytesAdj', pkt.dpLen - pkt.len));
+      this.host.engine.recording?.op(new AddOp(p, 'txBytesAdj', pkt.dpLen - pkt.len));
     }
   }
 
