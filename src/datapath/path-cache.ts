@@ -52,8 +52,13 @@ import { checksum, csumUpdate16 } from '../wire/checksum.js';
 
 /** A per-element piece of a path: checks its entries are still the element's answer, and replays its stateful effects. */
 export interface PathOp {
-  /** Would the element take this step now (no side effect)? */
-  live(now: number): boolean;
+  /**
+   * Would the element take this step now (no side effect)? `b`, `l3`: the
+   * frame's IPv4 header as it arrives, for a flow's own op whose step
+   * depends on the packet (TCP tracking: asked for every frame; a hit calls
+   * its hit() next, with the frame's L4 bytes where they were).
+   */
+  live(now: number, b: Uint8Array, l3: number): boolean;
   /** The step's side effects beyond counter cells, for one packet at `now`. */
   hit(now: number): void;
   /**
@@ -77,7 +82,8 @@ export const PATH_CACHE_CELLS = ['fastpath_path_hits', 'fastpath_path_misses', '
 const HITS = 0, MISSES = 1, INVALIDATIONS = 2, ENTRIES = 3;
 
 /**
- * Key words: 42 header bytes (14 + 20 + 8) in 11 words, then in_port and
+ * Key words: 42 header bytes (14 + 20 + 8; TCP's ports, then its data offset
+ * and flags) in 11 words, less what fillKey sets aside, then in_port and
  * length, then (VXLAN input only, else 0) the outer header's in 8 words.
  */
 const KW = 21;
@@ -289,7 +295,8 @@ function fillKey(k: Int32Array, b: Uint8Array, off: number, len: number, portId:
     if (b[off + 36] === 0x12 && b[off + 37] === 0xb5) return !inner && fillOuterKey(k, b, off, len, portId);
     l4sum = (b[off + 40]! << 8) | b[off + 41]!;
   }
-  else if (proto === 1 && b[off + 34] === 8 && b[off + 35] === 0) l4sum = 1;
+  else if (proto === 6 && len >= HDR + 12) l4sum = 1; // the TCP header's 20 bytes
+  else if (proto === 1 && (b[off + 34] === 8 || b[off + 34] === 0) && b[off + 35] === 0) l4sum = 1; // echo request or reply
   else return false;
   k[0] = rd32(b, off);
   k[1] = rd32(b, off + 4);
@@ -301,7 +308,10 @@ function fillKey(k: Int32Array, b: Uint8Array, off: number, len: number, portId:
   k[7] = rd32(b, off + 30);
   k[8] = rd32(b, off + 34); // ports or ICMP type, code (checksum aside below)
   if (proto === 1) k[8] &= 0xffff0000 | 0;
-  k[9] = proto === 17 ? (b[off + 38]! << 8) | b[off + 39]! : rd32(b, off + 38); // UDP length, or ICMP id and seq
+  // UDP length; ICMP echo id (its sequence number and checksum aside: conntrack's tuple is type, code and id); TCP
+  // data offset and flags (sequence and acknowledgement numbers, window, checksum and urgent pointer aside: conntrack
+  // reads them live, see CtPathOp; options count only as the data offset: window scaling is read on SYN alone).
+  k[9] = (b[off + (proto === 6 ? 46 : 38)]! << 8) | b[off + (proto === 6 ? 47 : 39)]!;
   k[10] = l4sum === 0 ? 0 : 1;
   k[11] = portId;
   k[12] = len;
@@ -407,13 +417,13 @@ export class PathCache {
 
   /** Every op live, every port up and uncaptured, the frame's checksums good; a dead op removes the entry (`dead`). */
   private usable(e: PathEntry, pkt: Packet, now: number): boolean {
-    const sh = e.shape, ops = sh.ops;
-    if (e.own !== null && (!e.own.live(now) || (e.more !== null && !allLive(e.more, now)))) {
+    const sh = e.shape, ops = sh.ops, b = pkt.buf, l3 = pkt.off + sh.in3;
+    if (e.own !== null && (!e.own.live(now, b, l3) || (e.more !== null && !allLive(e.more, now, b, l3)))) {
       this.kill(e);
       return false;
     }
     for (let i = 0; i < ops.length; i++) {
-      if (!ops[i]!.live(now)) {
+      if (!ops[i]!.live(now, b, l3)) {
         this.kill(e);
         return false;
       }
@@ -423,7 +433,6 @@ export class PathCache {
       const p = ps[i]!;
       if (!p.up || p.taps.length !== 0 || p.queued !== 0) return false;
     }
-    const b = pkt.buf, l3 = pkt.off + sh.in3;
     // The slow path drops a bad header checksum (ip_rcv_core) and conntrack marks a bad L4 one INVALID.
     if (checksum(b, l3, 20) !== 0) return false;
     if (sh.in3 !== 14 && checksum(b, pkt.off + 14, 20) !== 0) return false; // the outer one (vxlan_rcv's ip_rcv)
@@ -656,18 +665,18 @@ export class PathCache {
   }
 }
 
-function allLive(ops: PathOp[], now: number): boolean {
-  for (let i = 0; i < ops.length; i++) if (!ops[i]!.live(now)) return false;
+function allLive(ops: PathOp[], now: number, b: Uint8Array, l3: number): boolean {
+  for (let i = 0; i < ops.length; i++) if (!ops[i]!.live(now, b, l3)) return false;
   return true;
 }
 
-/** The UDP (non-zero) or ICMP checksum of the datagram at `l3` is good. */
+/** The TCP, UDP (non-zero) or ICMP checksum of the datagram at `l3` is good. */
 function l4Good(b: Uint8Array, l3: number, ipLen: number): boolean {
   const proto = b[l3 + 9]!, l4 = l3 + 20, n = ((b[l3 + 2]! << 8) | b[l3 + 3]!) - 20;
   if (n < 8 || 20 + n > ipLen) return false;
   if (proto === 1) return checksum(b, l4, n) === 0;
-  if (b[l4 + 6] === 0 && b[l4 + 7] === 0) return true;
-  let s = (b[l3 + 12]! << 8 | b[l3 + 13]!) + (b[l3 + 14]! << 8 | b[l3 + 15]!) + (b[l3 + 16]! << 8 | b[l3 + 17]!) + (b[l3 + 18]! << 8 | b[l3 + 19]!) + 17 + n;
+  if (proto === 17 && b[l4 + 6] === 0 && b[l4 + 7] === 0) return true;
+  let s = (b[l3 + 12]! << 8 | b[l3 + 13]!) + (b[l3 + 14]! << 8 | b[l3 + 15]!) + (b[l3 + 16]! << 8 | b[l3 + 17]!) + (b[l3 + 18]! << 8 | b[l3 + 19]!) + proto + n;
   s = (s & 0xffff) + (s >>> 16);
   return checksum(b, l4, n, s) === 0;
 }
