@@ -250,11 +250,12 @@ function nextStream(r: () => number, sports: number[], conns: Map<number, TcpCon
 }
 
 /** `streams`: the share of frames from nextStream (TCP and ICMP echo streams). */
-function run(seed: number, n: number, churn: number, streams = 0, strict = false): { on: Side; off: Side } {
+function run(seed: number, n: number, churn: number, streams = 0, strict = false): { on: Side; off: Side; tcpHits: number } {
   const on = side(true, strict), off = side(false, strict);
   const r = mulberry32Unit(seed);
   const sports = [40000, 40007, 40014, 40021, 40028];
   const conns = new Map<number, TcpConn>();
+  let tcpHits = 0;
   for (let i = 0; i < n; i++) {
     const x = r();
     if (x < churn) {
@@ -273,12 +274,14 @@ function run(seed: number, n: number, churn: number, streams = 0, strict = false
       sports[Math.floor(r() * sports.length)] = 1024 + Math.floor(r() * 60000);
     }
     const p = streams > 0 && r() < streams ? nextStream(r, sports, conns) : nextPacket(r, sports);
+    const h = on.emu.engine.path?.hits ?? 0;
     for (const s of [on, off]) s.emu.engine.inject(s.emu.engine.pool.allocFrom(p.frame)!, s.emu.findPort(p.node, p.port)!);
+    if (p.frame[23] === 6 && on.emu.engine.path !== null && on.emu.engine.path.hits > h) tcpHits++;
     assert.equal(on.out.length, off.out.length, `packet ${i}: edge frame counts differ`);
   }
   assert.deepEqual(on.out, off.out);
   assert.deepEqual(state(on.emu), state(off.emu));
-  return { on, off };
+  return { on, off, tcpHits };
 }
 
 test('the path cache gives the element path\'s frames and state, every change mid-stream', () => {
@@ -300,23 +303,24 @@ test('the path cache under no changes: every request of a flow after its second 
 });
 
 test('TCP and ICMP echo streams mixed in (SYN, FIN, RST, out of the window, bad checksums), every change mid-stream: frames and state as the element path\'s', () => {
-  const { on } = run(0x9a7c, 5000, 0.005, 0.6);
+  const { on, tcpHits } = run(0x9a7c, 5000, 0.005, 0.6);
   const pc = on.emu.engine.path!;
-  if (process.env.FP_DEBUG) console.log({ hits: pc.hits, misses: pc.misses, invalidations: pc.invalidations, entries: pc.count });
-  assert.ok(pc.hits > 150, `${pc.hits} hits, ${pc.misses} misses`);
+  if (process.env.FP_DEBUG) console.log({ hits: pc.hits, tcpHits, misses: pc.misses, invalidations: pc.invalidations, entries: pc.count });
+  assert.ok(pc.hits > 150 && tcpHits > 50, `${pc.hits} hits (TCP ${tcpHits}), ${pc.misses} misses`);
 });
 
 test('TCP and ICMP echo streams under no changes: their segments and requests after a key\'s second are hits', () => {
-  const { on } = run(0x7c95, 3000, 0, 0.6);
+  const { on, tcpHits } = run(0x7c95, 3000, 0, 0.6);
   const pc = on.emu.engine.path!;
-  assert.ok(pc.hits > 400, `${pc.hits} hits, ${pc.misses} misses`);
+  if (process.env.FP_DEBUG) console.log({ hits: pc.hits, tcpHits, misses: pc.misses, invalidations: pc.invalidations, entries: pc.count });
+  assert.ok(pc.hits > 400 && tcpHits > 150, `${pc.hits} hits (TCP ${tcpHits}), ${pc.misses} misses`);
 });
 
 test('TCP streams with window tracking strict (be_liberal 0: segments out of the window ignored or INVALID): frames and state as the element path\'s', () => {
-  const { on } = run(0x5171, 5000, 0.004, 0.7, true);
+  const { on, tcpHits } = run(0x5171, 5000, 0.004, 0.7, true);
   const pc = on.emu.engine.path!;
-  if (process.env.FP_DEBUG) console.log({ hits: pc.hits, misses: pc.misses, invalidations: pc.invalidations, entries: pc.count });
-  assert.ok(pc.hits > 200, `${pc.hits} hits, ${pc.misses} misses`);
+  if (process.env.FP_DEBUG) console.log({ hits: pc.hits, tcpHits, misses: pc.misses, invalidations: pc.invalidations, entries: pc.count });
+  assert.ok(pc.hits > 200 && tcpHits > 30, `${pc.hits} hits (TCP ${tcpHits}), ${pc.misses} misses`);
 });
 
 /** Both sides (path cache on and off, be_liberal as `strict` says), a frame sent to both, their edges' frames compared. */
