@@ -5,9 +5,15 @@
 // with no hop queued and no element run.
 //
 // Key: the in_port, the length and the frame's header exactly (Ethernet,
-// IPv4 without options, and the UDP header or the ICMP echo header), its IP
-// id and checksums aside (the L4 checksum only as zero or not). Only
-// untagged, unfragmented IPv4 UDP and ICMP echo requests are cached.
+// IPv4 without options, and the UDP header, the ICMP echo header or the TCP
+// header's ports, data offset and flags); aside are its IP id, checksums
+// (the UDP one counts only as zero or not) and what no element's decision
+// reads: an echo's sequence number, a TCP segment's sequence and
+// acknowledgement numbers, window and urgent pointer, which conntrack's
+// tracking reads live (TCP options count only through the data offset: the
+// window scale is read on a SYN alone, SACK blocks live).
+// Only untagged, unfragmented IPv4 UDP, ICMP echo requests and replies, and
+// TCP are cached.
 //
 // An entry is recorded during a normal pass of the element path, the
 // flow's second packet (its first only marks the key seen, so a new
@@ -23,8 +29,9 @@
 //
 // A hit checks every op is live (each per-element entry's own precise
 // invalidation: an entry removed, a MAC moved or aged, a conntrack entry
-// changed, expired or gone, the ruleset changed), every port on the way up
-// and uncaptured, then replays the ops' stateful side effects, adds the
+// changed, expired or gone, the ruleset changed; a TCP segment that
+// conntrack's tracking would not accept as it did the recorded one), every
+// port on the way up and uncaptured, then replays the ops' stateful side effects, adds the
 // cells, applies the rewrites in order to the packet's IPv4 header (the same
 // functions the elements call, so checksums come out bit for bit), writes the
 // output's Ethernet header and emits. So every counter, conntrack timeout and
@@ -43,7 +50,15 @@
 // a VXLAN frame from the fabric (a second key form: the outer header's
 // fields the decapsulation reads, then the inner frame's key).
 //
-// Not kept: TCP (conntrack's TCP tracking is not replayed).
+// TCP: a connection's op (Conntrack.pathOp) is kept only for an ACK segment
+// (no SYN, FIN or RST: the key's flags) of an ESTABLISHED, replied and
+// assured connection that its tracking accepted; a hit asks that the
+// segment's tracking keeps it so (be_liberal's window verdicts all accept;
+// otherwise tcpPacket itself is asked and what it wrote put back), then
+// tracks it for real (window, retransmission count, the timeout its state and
+// unacknowledged data give) and counts it. A FIN, an RST or a SYN misses (its
+// own key, never kept), and a segment the tracking would ignore or find
+// INVALID, or of a connection past ESTABLISHED, removes the entry.
 import type { Port } from './element.js';
 import type { Packet } from './packet.js';
 import type { Stats } from './stats.js';
