@@ -11,9 +11,8 @@
 // reads: an echo's sequence number, a TCP segment's sequence and
 // acknowledgement numbers, window and urgent pointer, which conntrack's
 // tracking reads live (TCP options count only through the data offset: the
-// window scale is read on a SYN alone, SACK blocks live).
-// Only untagged, unfragmented IPv4 UDP, ICMP echo requests and replies, and
-// TCP are cached.
+// window scale is read on a SYN alone, SACK blocks live). Only untagged,
+// unfragmented IPv4 UDP, TCP and ICMP echo requests and replies are cached.
 //
 // An entry is recorded during a normal pass of the element path, the
 // flow's second packet (its first only marks the key seen, so a new
@@ -31,10 +30,10 @@
 // invalidation: an entry removed, a MAC moved or aged, a conntrack entry
 // changed, expired or gone, the ruleset changed; a TCP segment that
 // conntrack's tracking would not accept as it did the recorded one), every
-// port on the way up and uncaptured, then replays the ops' stateful side effects, adds the
-// cells, applies the rewrites in order to the packet's IPv4 header (the same
-// functions the elements call, so checksums come out bit for bit), writes the
-// output's Ethernet header and emits. So every counter, conntrack timeout and
+// port on the way up and uncaptured, then replays the ops' stateful side
+// effects, adds the cells, applies the rewrites in order to the packet's IPv4
+// header (the same functions the elements call, so checksums come out bit for
+// bit), writes the output's Ethernet header and emits. So every counter, conntrack timeout and
 // frame comes out as the element path's; a dead op removes the entry. The
 // engine asks only while its queue is empty, so no frame overtakes another.
 //

@@ -151,8 +151,8 @@ export class Conntrack implements NatLookup, CtMarks {
   private unconfPos = 0;
   private readonly seg: TcpSegment = { seq: 0, ack: 0, win: 0, flags: 0, off: 0, doff: 0, end: 0, buf: new Uint8Array(0) };
   private readonly outcome: TcpOutcome = { timeout: -1, kill: false, reason: null };
-  /** A TCP entry's tracker words and status, kept while pathTcpLive asks tcpPacket and put back after. */
-  private readonly tcpSaved = new Uint32Array(T_WORDS + 1);
+  /** A TCP entry's tracker words, kept while pathTcpLive asks tcpPacket and put back after. */
+  private readonly tcpSaved = new Uint32Array(T_WORDS);
   /** A packet's inverted tuple, addresses as int32 (see CtStore). */
   private readonly inv = new Tuple5();
 
@@ -602,10 +602,10 @@ export class Conntrack implements NatLookup, CtMarks {
     st.lock();
     try {
       const r = st.r, status = r[o + W_STATUS]!, out = this.outcome;
-      saved.set(r.subarray(o + W_TCP, o + W_TCP + T_WORDS));
+      for (let i = 0; i < T_WORDS; i++) saved[i] = r[o + W_TCP + i]!;
       const res = tcpPacket(tr, dir, seg, this.tcp, out);
       const same = res === TCP_ACCEPT && out.reason === null && !out.kill && out.timeout >= 0 && tr.state === TCP_ESTABLISHED && r[o + W_STATUS] === status;
-      r.set(saved.subarray(0, T_WORDS), o + W_TCP);
+      for (let i = 0; i < T_WORDS; i++) r[o + W_TCP + i] = saved[i]!;
       r[o + W_STATUS] = status;
       return same;
     } finally {
