@@ -5,9 +5,14 @@
 // with no hop queued and no element run.
 //
 // Key: the in_port, the length and the frame's header exactly (Ethernet,
-// IPv4 without options, and the UDP header or the ICMP echo header), its IP
-// id and checksums aside (the L4 checksum only as zero or not). Only
-// untagged, unfragmented IPv4 UDP and ICMP echo requests are cached.
+// IPv4 without options, and the UDP header, the ICMP echo header or the TCP
+// header's ports, data offset and flags); aside are its IP id, checksums
+// (the UDP one counts only as zero or not) and what no element's decision
+// reads: an echo's sequence number, a TCP segment's sequence and
+// acknowledgement numbers, window and urgent pointer, which conntrack's
+// tracking reads live (TCP options count only through the data offset: the
+// window scale is read on a SYN alone, SACK blocks live). Only untagged,
+// unfragmented IPv4 UDP, TCP and ICMP echo requests and replies are cached.
 //
 // An entry is recorded during a normal pass of the element path, the
 // flow's second packet (its first only marks the key seen, so a new
@@ -23,11 +28,12 @@
 //
 // A hit checks every op is live (each per-element entry's own precise
 // invalidation: an entry removed, a MAC moved or aged, a conntrack entry
-// changed, expired or gone, the ruleset changed), every port on the way up
-// and uncaptured, then replays the ops' stateful side effects, adds the
-// cells, applies the rewrites in order to the packet's IPv4 header (the same
-// functions the elements call, so checksums come out bit for bit), writes the
-// output's Ethernet header and emits. So every counter, conntrack timeout and
+// changed, expired or gone, the ruleset changed; a TCP segment that
+// conntrack's tracking would not accept as it did the recorded one), every
+// port on the way up and uncaptured, then replays the ops' stateful side
+// effects, adds the cells, applies the rewrites in order to the packet's IPv4
+// header (the same functions the elements call, so checksums come out bit for
+// bit), writes the output's Ethernet header and emits. So every counter, conntrack timeout and
 // frame comes out as the element path's; a dead op removes the entry. The
 // engine asks only while its queue is empty, so no frame overtakes another.
 //
@@ -43,7 +49,15 @@
 // a VXLAN frame from the fabric (a second key form: the outer header's
 // fields the decapsulation reads, then the inner frame's key).
 //
-// Not kept: TCP (conntrack's TCP tracking is not replayed).
+// TCP: a connection's op (Conntrack.pathOp) is kept only for an ACK segment
+// (no SYN, FIN or RST: the key's flags) of an ESTABLISHED, replied and
+// assured connection that its tracking accepted; a hit asks that the
+// segment's tracking keeps it so (be_liberal's window verdicts all accept;
+// otherwise tcpPacket itself is asked and what it wrote put back), then
+// tracks it for real (window, retransmission count, the timeout its state and
+// unacknowledged data give) and counts it. A FIN, an RST or a SYN misses (its
+// own key, never kept), and a segment the tracking would ignore or find
+// INVALID, or of a connection past ESTABLISHED, removes the entry.
 import type { Port } from './element.js';
 import type { Packet } from './packet.js';
 import type { Stats } from './stats.js';
@@ -52,8 +66,13 @@ import { checksum, csumUpdate16 } from '../wire/checksum.js';
 
 /** A per-element piece of a path: checks its entries are still the element's answer, and replays its stateful effects. */
 export interface PathOp {
-  /** Would the element take this step now (no side effect)? */
-  live(now: number): boolean;
+  /**
+   * Would the element take this step now (no side effect)? `b`, `l3`: the
+   * frame's IPv4 header as it arrives, for a flow's own op whose step
+   * depends on the packet (TCP tracking: asked for every frame; a hit calls
+   * its hit() next, with the frame's L4 bytes where they were).
+   */
+  live(now: number, b: Uint8Array, l3: number): boolean;
   /** The step's side effects beyond counter cells, for one packet at `now`. */
   hit(now: number): void;
   /**
@@ -77,7 +96,8 @@ export const PATH_CACHE_CELLS = ['fastpath_path_hits', 'fastpath_path_misses', '
 const HITS = 0, MISSES = 1, INVALIDATIONS = 2, ENTRIES = 3;
 
 /**
- * Key words: 42 header bytes (14 + 20 + 8) in 11 words, then in_port and
+ * Key words: 42 header bytes (14 + 20 + 8; TCP's ports, then its data offset
+ * and flags) in 11 words, less what fillKey sets aside, then in_port and
  * length, then (VXLAN input only, else 0) the outer header's in 8 words.
  */
 const KW = 21;
@@ -289,7 +309,8 @@ function fillKey(k: Int32Array, b: Uint8Array, off: number, len: number, portId:
     if (b[off + 36] === 0x12 && b[off + 37] === 0xb5) return !inner && fillOuterKey(k, b, off, len, portId);
     l4sum = (b[off + 40]! << 8) | b[off + 41]!;
   }
-  else if (proto === 1 && b[off + 34] === 8 && b[off + 35] === 0) l4sum = 1;
+  else if (proto === 6 && len >= HDR + 12) l4sum = 1; // the TCP header's 20 bytes
+  else if (proto === 1 && (b[off + 34] === 8 || b[off + 34] === 0) && b[off + 35] === 0) l4sum = 1; // echo request or reply
   else return false;
   k[0] = rd32(b, off);
   k[1] = rd32(b, off + 4);
@@ -301,7 +322,10 @@ function fillKey(k: Int32Array, b: Uint8Array, off: number, len: number, portId:
   k[7] = rd32(b, off + 30);
   k[8] = rd32(b, off + 34); // ports or ICMP type, code (checksum aside below)
   if (proto === 1) k[8] &= 0xffff0000 | 0;
-  k[9] = proto === 17 ? (b[off + 38]! << 8) | b[off + 39]! : rd32(b, off + 38); // UDP length, or ICMP id and seq
+  // UDP length; ICMP echo id (its sequence number and checksum aside: conntrack's tuple is type, code and id); TCP
+  // data offset and flags (sequence and acknowledgement numbers, window, checksum and urgent pointer aside: conntrack
+  // reads them live, see CtPathOp; options count only as the data offset: window scaling is read on SYN alone).
+  k[9] = (b[off + (proto === 6 ? 46 : 38)]! << 8) | b[off + (proto === 6 ? 47 : 39)]!;
   k[10] = l4sum === 0 ? 0 : 1;
   k[11] = portId;
   k[12] = len;
@@ -407,13 +431,13 @@ export class PathCache {
 
   /** Every op live, every port up and uncaptured, the frame's checksums good; a dead op removes the entry (`dead`). */
   private usable(e: PathEntry, pkt: Packet, now: number): boolean {
-    const sh = e.shape, ops = sh.ops;
-    if (e.own !== null && (!e.own.live(now) || (e.more !== null && !allLive(e.more, now)))) {
+    const sh = e.shape, ops = sh.ops, b = pkt.buf, l3 = pkt.off + sh.in3;
+    if (e.own !== null && (!e.own.live(now, b, l3) || (e.more !== null && !allLive(e.more, now, b, l3)))) {
       this.kill(e);
       return false;
     }
     for (let i = 0; i < ops.length; i++) {
-      if (!ops[i]!.live(now)) {
+      if (!ops[i]!.live(now, b, l3)) {
         this.kill(e);
         return false;
       }
@@ -423,7 +447,6 @@ export class PathCache {
       const p = ps[i]!;
       if (!p.up || p.taps.length !== 0 || p.queued !== 0) return false;
     }
-    const b = pkt.buf, l3 = pkt.off + sh.in3;
     // The slow path drops a bad header checksum (ip_rcv_core) and conntrack marks a bad L4 one INVALID.
     if (checksum(b, l3, 20) !== 0) return false;
     if (sh.in3 !== 14 && checksum(b, pkt.off + 14, 20) !== 0) return false; // the outer one (vxlan_rcv's ip_rcv)
@@ -656,18 +679,18 @@ export class PathCache {
   }
 }
 
-function allLive(ops: PathOp[], now: number): boolean {
-  for (let i = 0; i < ops.length; i++) if (!ops[i]!.live(now)) return false;
+function allLive(ops: PathOp[], now: number, b: Uint8Array, l3: number): boolean {
+  for (let i = 0; i < ops.length; i++) if (!ops[i]!.live(now, b, l3)) return false;
   return true;
 }
 
-/** The UDP (non-zero) or ICMP checksum of the datagram at `l3` is good. */
+/** The TCP, UDP (non-zero) or ICMP checksum of the datagram at `l3` is good. */
 function l4Good(b: Uint8Array, l3: number, ipLen: number): boolean {
   const proto = b[l3 + 9]!, l4 = l3 + 20, n = ((b[l3 + 2]! << 8) | b[l3 + 3]!) - 20;
   if (n < 8 || 20 + n > ipLen) return false;
   if (proto === 1) return checksum(b, l4, n) === 0;
-  if (b[l4 + 6] === 0 && b[l4 + 7] === 0) return true;
-  let s = (b[l3 + 12]! << 8 | b[l3 + 13]!) + (b[l3 + 14]! << 8 | b[l3 + 15]!) + (b[l3 + 16]! << 8 | b[l3 + 17]!) + (b[l3 + 18]! << 8 | b[l3 + 19]!) + 17 + n;
+  if (proto === 17 && b[l4 + 6] === 0 && b[l4 + 7] === 0) return true;
+  let s = (b[l3 + 12]! << 8 | b[l3 + 13]!) + (b[l3 + 14]! << 8 | b[l3 + 15]!) + (b[l3 + 16]! << 8 | b[l3 + 17]!) + (b[l3 + 18]! << 8 | b[l3 + 19]!) + proto + n;
   s = (s & 0xffff) + (s >>> 16);
   return checksum(b, l4, n, s) === 0;
 }

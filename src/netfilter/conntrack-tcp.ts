@@ -411,6 +411,17 @@ function tcpInWindow(tr: TcpTrack, dir: number, index: number, seg: TcpSegment, 
   return W_ACCEPT;
 }
 
+/**
+ * Whether every window verdict of tcpInWindow for a segment `dir` sends is
+ * acceptance (be_liberal: the setting, or the sender's flag, set for a
+ * connection picked up mid-stream or by conntrack -U): then an ACK segment
+ * (no SYN, FIN or RST) of an ESTABLISHED, replied and assured entry is
+ * accepted, stays ESTABLISHED and refreshes it, whatever its numbers.
+ */
+export function tcpLiberal(tr: TcpTrack, dir: number, s: TcpSettings): boolean {
+  return s.beLiberal || (tr.seen[dir]!.flags & F_BE_LIBERAL) !== 0;
+}
+
 /** tcp_new: can this packet create an entry? Initialises the tracker when so. */
 export function tcpNew(tr: TcpTrack, seg: TcpSegment, s: TcpSettings): boolean {
   const st = TABLE[0]![conntrackIndex(seg.flags)]![TCP_NONE]!;

@@ -11,16 +11,16 @@ import { CtEntry, invertInto } from './conntrack-entry.js';
 import { CT_EVENT_DESTROY, CT_EVENT_NEW, CT_EVENT_UPDATE, CtEventHub, type CtEventListener } from './conntrack-events.js';
 import {
   CtStore, type CtStoreBuffers, F_BYTES, F_DEADLINE, F_PKTS, F_UDP_STREAM, FSTRIDE, STRIDE, UNCONFIRMED_RING,
-  T_PACKED, W_HAS_TCP, W_ID, W_INDEX, W_MARK, W_MASQ, W_PROTO, W_STATUS, W_TCP, W_TUPLE, W_UNCONF,
+  T_PACKED, T_WORDS, W_HAS_TCP, W_ID, W_INDEX, W_MARK, W_MASQ, W_PROTO, W_STATUS, W_TCP, W_TUPLE, W_UNCONF,
 } from './conntrack-store.js';
 import {
   decodeSegment, type TcpOutcome, type TcpSegment, type TcpSettings, type TcpTimeouts, TcpTrack,
-  TCP_DEFAULT_TIMEOUTS, TCP_INVALID, TCP_REPEAT, tcpHeaderError, tcpNew, tcpPacket, tcpSettings,
+  TCP_ACCEPT, TCP_DEFAULT_TIMEOUTS, TCP_ESTABLISHED, TCP_INVALID, TCP_REPEAT, tcpHeaderError, tcpLiberal, tcpNew, tcpPacket, tcpSettings,
 } from './conntrack-tcp.js';
 import {
   CT_ESTABLISHED, CT_INVALID, CT_NEW, CT_RELATED, CT_UNTRACKED, HOOK_PREROUTING,
   IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPS_ASSURED, IPS_CONFIRMED, IPS_DYING, IPS_EXPECTED, IPS_FIXED_TIMEOUT, IPS_SEEN_REPLY,
-  IPS_SRC_NAT_DONE, VERDICT_ACCEPT, VERDICT_DROP, icmpIsError,
+  IPS_SRC_NAT_DONE, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, VERDICT_ACCEPT, VERDICT_DROP, icmpIsError,
 } from './constants.js';
 import { type NatLookup, Tuple5, natSetupInfo } from './nat.js';
 import { type CtMarks, type NfPacketInfo } from './packet-info.js';
@@ -151,6 +151,8 @@ export class Conntrack implements NatLookup, CtMarks {
   private unconfPos = 0;
   private readonly seg: TcpSegment = { seq: 0, ack: 0, win: 0, flags: 0, off: 0, doff: 0, end: 0, buf: new Uint8Array(0) };
   private readonly outcome: TcpOutcome = { timeout: -1, kill: false, reason: null };
+  /** A TCP entry's tracker words, kept while pathTcpLive asks tcpPacket and put back after. */
+  private readonly tcpSaved = new Uint32Array(T_WORDS);
   /** A packet's inverted tuple, addresses as int32 (see CtStore). */
   private readonly inv = new Tuple5();
 
@@ -558,12 +560,21 @@ export class Conntrack implements NatLookup, CtMarks {
   /**
    * The path cache's op for packet `p` just tracked (null: not one a hit can
    * replay: untracked, a connection not confirmed yet (its first packet),
-   * TCP, events listened to).
+   * events listened to; a TCP segment other than an ACK (SYN, FIN, RST) or
+   * not of an ESTABLISHED, replied and assured connection, one its tracking
+   * ignored, or one this table tracks a second time on the way: `recorded`,
+   * the ops so far, would hold its first).
    */
-  pathOp(p: NfPacketInfo): PathOp | null {
+  pathOp(p: NfPacketInfo, recorded: readonly PathOp[]): PathOp | null {
     const e = p.ct, r = this.store.r, o = e * STRIDE;
-    if (e === 0 || this.events !== null || (p.proto !== IPPROTO_UDP && p.proto !== IPPROTO_ICMP)) return null;
+    if (e === 0 || this.events !== null || (p.proto !== IPPROTO_UDP && p.proto !== IPPROTO_ICMP && p.proto !== IPPROTO_TCP)) return null;
     if (r[o + W_INDEX] === 0 || r[o + W_STATUS]! & IPS_DYING || (p.ctState !== CT_ESTABLISHED && p.ctState !== CT_NEW)) return null;
+    if (p.proto === IPPROTO_TCP) {
+      const out = this.outcome, replied = IPS_SEEN_REPLY | IPS_ASSURED;
+      if ((p.tcpFlags & (TCP_SYN | TCP_FIN | TCP_RST | TCP_ACK)) !== TCP_ACK || (r[o + W_STATUS]! & replied) !== replied) return null;
+      if (this.tr.at(e).state !== TCP_ESTABLISHED || out.reason !== null || out.kill || out.timeout < 0) return null;
+      for (const op of recorded) if (op instanceof CtPathOp && op.ct === this) return null;
+    }
     return new CtPathOp(this, e, r[o + W_ID]!, p.ctDir, r[o + W_STATUS]!, p.proto, p.len);
   }
 
@@ -573,7 +584,40 @@ export class Conntrack implements NatLookup, CtMarks {
     return this.events === null && st.r[o + W_ID] === id && st.r[o + W_STATUS] === status && st.r[o + W_INDEX] !== 0 && st.f[e * FSTRIDE + F_DEADLINE]! > now;
   }
 
-  /** CtPathOp: what track() does for a packet of a confirmed UDP or ICMP connection (its refresh and counters). */
+  /**
+   * CtPathOp of a TCP entry: does tcpPacket accept the segment at `l4`
+   * (`l4len` bytes) `dir` sends, an ACK, keeping the entry ESTABLISHED and
+   * its status, and refresh the entry (neither ignored nor invalid), as it
+   * did the one recorded? Surely so when its window verdicts are
+   * be_liberal's; else tcpPacket is asked, and what it wrote put back. The
+   * segment stays decoded for pathHit (next).
+   */
+  pathTcpLive(e: number, dir: number, b: Uint8Array, l4: number, l4len: number): boolean {
+    const seg = this.seg;
+    decodeSegment(seg, b, l4, l4len);
+    const tr = this.tr.at(e);
+    if ((seg.flags & (TCP_SYN | TCP_FIN | TCP_RST | TCP_ACK)) !== TCP_ACK || tr.state !== TCP_ESTABLISHED) return false;
+    if (tcpLiberal(tr, dir, this.tcp)) return true;
+    const st = this.store, saved = this.tcpSaved, o = e * STRIDE;
+    st.lock();
+    try {
+      const r = st.r, status = r[o + W_STATUS]!, out = this.outcome;
+      for (let i = 0; i < T_WORDS; i++) saved[i] = r[o + W_TCP + i]!;
+      const res = tcpPacket(tr, dir, seg, this.tcp, out);
+      const same = res === TCP_ACCEPT && out.reason === null && !out.kill && out.timeout >= 0 && tr.state === TCP_ESTABLISHED && r[o + W_STATUS] === status;
+      for (let i = 0; i < T_WORDS; i++) r[o + W_TCP + i] = saved[i]!;
+      r[o + W_STATUS] = status;
+      return same;
+    } finally {
+      st.unlock();
+    }
+  }
+
+  /**
+   * CtPathOp: what track() does for a packet of a confirmed connection: its
+   * refresh and counters (TCP: tracking the segment pathTcpLive decoded, as
+   * pathTcpLive found it goes).
+   */
   pathHit(e: number, dir: number, proto: number, len: number, now: number): void {
     this.now = now;
     const st = this.store;
@@ -581,7 +625,10 @@ export class Conntrack implements NatLookup, CtMarks {
     try {
       const r = st.r, f = st.f, o = e * STRIDE, fo = e * FSTRIDE;
       let timeout: number;
-      if (proto === IPPROTO_UDP) {
+      if (proto === IPPROTO_TCP) {
+        tcpPacket(this.tr.at(e), dir, this.seg, this.tcp, this.outcome);
+        timeout = this.outcome.timeout;
+      } else if (proto === IPPROTO_UDP) {
         if (r[o + W_STATUS]! & IPS_SEEN_REPLY && now > f[fo + F_UDP_STREAM]!) {
           timeout = this.timeouts.udp_stream;
           r[o + W_STATUS]! |= IPS_ASSURED;
@@ -905,7 +952,7 @@ function icmpValidNew(type: number): boolean {
 /** An established (or confirmed) connection's packet as the path cache replays it. */
 class CtPathOp implements PathOp {
   constructor(
-    private readonly ct: Conntrack,
+    readonly ct: Conntrack,
     private readonly e: number,
     private readonly id: number,
     private readonly dir: number,
@@ -918,8 +965,10 @@ class CtPathOp implements PathOp {
     return null;
   }
 
-  live(now: number): boolean {
-    return this.ct.pathLive(this.e, this.id, this.status, now);
+  live(now: number, b: Uint8Array, l3: number): boolean {
+    // A TCP segment's tracking reads its numbers (the IPv4 header has no options: the path cache's key).
+    return this.ct.pathLive(this.e, this.id, this.status, now) &&
+      (this.proto !== IPPROTO_TCP || this.ct.pathTcpLive(this.e, this.dir, b, l3 + 20, ((b[l3 + 2]! << 8) | b[l3 + 3]!) - 20));
   }
 
   hit(now: number): void {

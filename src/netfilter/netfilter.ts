@@ -252,7 +252,7 @@ export class Netfilter {
     if (this.conntrack.in(p, hook, now) === VERDICT_DROP) return this.drop(this.conntrack.lastDropReason ?? 'conntrack_drop');
     const rec = this.cache.sw === null ? null : this.cache.sw.recording ?? null;
     if (rec !== null) {
-      const op = this.conntrack.pathOp(p);
+      const op = this.conntrack.pathOp(p, rec.ops);
       if (op !== null) {
         rec.op(op);
         if (hook === HOOK_PREROUTING && this.conntrack.verifiesChecksums) rec.l4Check = true;

@@ -483,7 +483,7 @@ async function scenario(mode: string, ct: CtSysctls, seed: number): Promise<stri
     k.close();
   }
   const invalid = k.stats().invalid!;
-  if (process.env.DPEMU_CT_VERBOSE) console.log(mode, { sent, forwarded, invalid, states: [...seenStates].sort() });
+  if (process.env.DPEMU_CT_VERBOSE) console.log(mode, { sent, forwarded, invalid, pathHits: d.e.path?.hits ?? 0, states: [...seenStates].sort() });
   return diffs;
 }
 

@@ -2,7 +2,9 @@
 // the seed topology twice, both with the per-element caches on, one with the
 // path cache and one without (DPEMU_PATHCACHE=0's switch). Random requests of
 // a few flows (so most are path cache hits), their replies, bad checksums,
-// TTL expiry, ICMP echoes and time passing go through both, while flows,
+// TTL expiry, ICMP echoes, TCP connections (established streams with SYNs,
+// FINs, RSTs and segments out of the window among them) and time passing go
+// through both, while flows,
 // routes, rules, neighbours, iptables rules, conntrack entries, ports, MACs
 // and captures change mid-stream; every frame at every edge and every piece
 // of state (all counter cells, the element caches' own among them, flow and
@@ -36,12 +38,19 @@ interface Side {
   out: string[];
 }
 
-function side(pathcache: boolean): Side {
-  const emu = buildEmulator(loadTopologyOrThrow('configs/seed-dvr-snat.yaml'), { emulateHosts: true });
+const BE_LIBERAL = 'net.netfilter.nf_conntrack_tcp_be_liberal';
+
+/** `strict`: TCP window tracking's verdicts not be_liberal's (snat's conntrack may ignore or refuse a segment). */
+function side(pathcache: boolean, strict = false): Side {
+  const topo = loadTopologyOrThrow('configs/seed-dvr-snat.yaml');
+  if (strict) for (const n of topo.nodes) for (const ns of n.namespaces) if (ns.sysctls[BE_LIBERAL] !== undefined) (ns.sysctls as Record<string, string>)[BE_LIBERAL] = '0';
+  const emu = buildEmulator(topo, { emulateHosts: true });
   emu.engine.fastpath = true;
   emu.engine.pathcache = pathcache;
   // Nothing answers ARP at eth3: the gateway is a permanent neighbour of fip (CHANGES makes it reachable for a while).
   nsChange(emu, 'w02', FIP, `neigh replace ${GW_IP} dev fip-vif.103 lladdr ${GW_MAC} nud permanent`);
+  // The VM's stack knows nothing of the TCP connections the test plays: it must not reset them.
+  nsChange(emu, 'vm', 'dpe-vm', 'iptables -A OUTPUT -p tcp --tcp-flags RST RST -j DROP');
   return { emu, out: logEdges(emu) };
 }
 
@@ -178,10 +187,75 @@ function nextPacket(r: () => number, sports: number[]): { node: string; port: st
   return { node: 'w07', port: VMP, frame: buildFrame(spec) };
 }
 
-function run(seed: number, n: number, churn: number): { on: Side; off: Side } {
-  const on = side(true), off = side(false);
+/** A TCP connection the generator plays both ends of (client 192.168.1.7 at the VM, server 8.8.8.8:80 behind eth3). */
+interface TcpConn {
+  cseq: number;
+  sseq: number;
+  /** 0: the client's SYN next, 1: the server's SYN/ACK next, 2: open (data, ACKs, a FIN or RST now and then). */
+  phase: number;
+}
+
+const TCP_PAYLOADS = [0, 0, 8, 30, 1200];
+
+/**
+ * One random TCP segment or ICMP echo of the flows `sports`: mostly an
+ * established stream's data and ACKs both ways (the path cache's hits, its
+ * numbers moving), now and then a handshake again, a FIN, an RST, a segment
+ * out of the window or with a bad checksum, an echo request or reply.
+ */
+function nextStream(r: () => number, sports: number[], conns: Map<number, TcpConn>): { node: string; port: string; frame: Uint8Array } {
+  const pick = <T>(a: readonly T[]): T => a[Math.floor(r() * a.length)]!;
+  const sport = pick(sports);
+  const id = Math.floor(r() * 65536);
+  if (r() < 0.15) {
+    const seq = Math.floor(r() * 65536), reply = r() < 0.5;
+    const frame = reply
+      ? buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans: [103], ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id }, icmp: { type: 0, id: sport, seq, data: 16 } })
+      : buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64, id }, icmp: { id: sport, seq, data: 16 } });
+    return reply ? { node: 'w02', port: 'eth3', frame } : { node: 'w07', port: VMP, frame };
+  }
+  let c = conns.get(sport);
+  if (c === undefined || (c.phase === 2 && r() < 0.01)) conns.set(sport, (c = { cseq: Math.floor(r() * 2 ** 32), sseq: Math.floor(r() * 2 ** 32), phase: 0 }));
+  const fromServer = c.phase === 1 || (c.phase === 2 && r() < 0.45);
+  const x = r();
+  let flags = r() < 0.5 ? '.' : 'P.';
+  let payload = pick(TCP_PAYLOADS);
+  let seq = fromServer ? c.sseq : c.cseq;
+  const ack = fromServer ? c.cseq : c.sseq;
+  if (c.phase < 2) {
+    flags = fromServer ? 'S.' : 'S';
+    payload = 0;
+    c.phase++;
+  } else if (x < 0.01) {
+    flags = 'F.';
+    payload = 0;
+  } else if (x < 0.02) {
+    flags = r() < 0.5 ? 'R' : 'R.';
+    payload = 0;
+    c.phase = 0;
+  } else if (x < 0.04) {
+    seq = (seq + 0x40000000) >>> 0; // out of the window
+  }
+  const tcp = { sport: fromServer ? 80 : sport, dport: fromServer ? sport : 80, seq, ack: flags === 'S' || flags === 'R' ? 0 : ack, flags, win: 502, payload };
+  if (seq === (fromServer ? c.sseq : c.cseq)) {
+    const adv = (flags.startsWith('S') || flags === 'F.' ? 1 : 0) + payload;
+    if (fromServer) c.sseq = (c.sseq + adv) >>> 0;
+    else c.cseq = (c.cseq + adv) >>> 0;
+  }
+  const frame = fromServer
+    ? buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans: [103], ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id }, tcp })
+    : buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64, id }, tcp });
+  if (r() < 0.02) frame[frame.length - 1]! ^= 0x01; // a bad TCP checksum
+  return fromServer ? { node: 'w02', port: 'eth3', frame } : { node: 'w07', port: VMP, frame };
+}
+
+/** `streams`: the share of frames from nextStream (TCP and ICMP echo streams). */
+function run(seed: number, n: number, churn: number, streams = 0, strict = false): { on: Side; off: Side; tcpHits: number } {
+  const on = side(true, strict), off = side(false, strict);
   const r = mulberry32Unit(seed);
   const sports = [40000, 40007, 40014, 40021, 40028];
+  const conns = new Map<number, TcpConn>();
+  let tcpHits = 0;
   for (let i = 0; i < n; i++) {
     const x = r();
     if (x < churn) {
@@ -199,13 +273,15 @@ function run(seed: number, n: number, churn: number): { on: Side; off: Side } {
     } else if (x < churn + 0.01) {
       sports[Math.floor(r() * sports.length)] = 1024 + Math.floor(r() * 60000);
     }
-    const p = nextPacket(r, sports);
+    const p = streams > 0 && r() < streams ? nextStream(r, sports, conns) : nextPacket(r, sports);
+    const h = on.emu.engine.path?.hits ?? 0;
     for (const s of [on, off]) s.emu.engine.inject(s.emu.engine.pool.allocFrom(p.frame)!, s.emu.findPort(p.node, p.port)!);
+    if (p.frame[23] === 6 && on.emu.engine.path !== null && on.emu.engine.path.hits > h) tcpHits++;
     assert.equal(on.out.length, off.out.length, `packet ${i}: edge frame counts differ`);
   }
   assert.deepEqual(on.out, off.out);
   assert.deepEqual(state(on.emu), state(off.emu));
-  return { on, off };
+  return { on, off, tcpHits };
 }
 
 test('the path cache gives the element path\'s frames and state, every change mid-stream', () => {
@@ -224,6 +300,137 @@ test('the path cache under no changes: every request of a flow after its second 
   const { on } = run(0x51ee, 3000, 0);
   const pc = on.emu.engine.path!;
   assert.ok(pc.hits > 1000, `${pc.hits} hits`);
+});
+
+test('TCP and ICMP echo streams mixed in (SYN, FIN, RST, out of the window, bad checksums), every change mid-stream: frames and state as the element path\'s', () => {
+  const { on, tcpHits } = run(0x9a7c, 5000, 0.005, 0.6);
+  const pc = on.emu.engine.path!;
+  if (process.env.FP_DEBUG) console.log({ hits: pc.hits, tcpHits, misses: pc.misses, invalidations: pc.invalidations, entries: pc.count });
+  assert.ok(pc.hits > 150 && tcpHits > 50, `${pc.hits} hits (TCP ${tcpHits}), ${pc.misses} misses`);
+});
+
+test('TCP and ICMP echo streams under no changes: their segments and requests after a key\'s second are hits', () => {
+  const { on, tcpHits } = run(0x7c95, 3000, 0, 0.6);
+  const pc = on.emu.engine.path!;
+  if (process.env.FP_DEBUG) console.log({ hits: pc.hits, tcpHits, misses: pc.misses, invalidations: pc.invalidations, entries: pc.count });
+  assert.ok(pc.hits > 400 && tcpHits > 150, `${pc.hits} hits (TCP ${tcpHits}), ${pc.misses} misses`);
+});
+
+test('TCP streams with window tracking strict (be_liberal 0: segments out of the window ignored or INVALID): frames and state as the element path\'s', () => {
+  const { on, tcpHits } = run(0x5171, 5000, 0.004, 0.7, true);
+  const pc = on.emu.engine.path!;
+  if (process.env.FP_DEBUG) console.log({ hits: pc.hits, tcpHits, misses: pc.misses, invalidations: pc.invalidations, entries: pc.count });
+  assert.ok(pc.hits > 200 && tcpHits > 30, `${pc.hits} hits (TCP ${tcpHits}), ${pc.misses} misses`);
+});
+
+/** Both sides (path cache on and off, be_liberal as `strict` says), a frame sent to both, their edges' frames compared. */
+function pair(strict = false) {
+  const on = side(true, strict), off = side(false, strict);
+  let id = 1;
+  const send = (node: string, port: string, f: Uint8Array): void => {
+    for (const s of [on, off]) s.emu.engine.inject(s.emu.engine.pool.allocFrom(f)!, s.emu.findPort(node, port)!);
+    assert.deepEqual(on.out, off.out);
+  };
+  /** A segment of 192.168.1.7:`sport` <-> 8.8.8.8:80, from the VM or (`server`) from eth3 to the SNAT address. */
+  const tcp = (server: boolean, sport: number, seq: number, ack: number, flags: string, payload = 0): void => {
+    const t = { sport: server ? 80 : sport, dport: server ? sport : 80, seq, ack, flags, win: 502, payload };
+    if (server) send('w02', 'eth3', buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans: [103], ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id: id++ }, tcp: t }));
+    else send('w07', VMP, buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64, id: id++ }, tcp: t }));
+  };
+  const snatEntry = (s: Side, sport: number) => s.emu.namespace('w02', SNAT).nf.conntrack.list().find((e) => e.orig.proto === 6 && e.orig.sport === sport)!;
+  const same = (what: string) => assert.deepEqual(state(on.emu), state(off.emu), what);
+  return { on, off, send, tcp, snatEntry, same, hits: () => on.emu.engine.path?.hits ?? 0 };
+}
+
+/** A handshake, then `n` rounds of 1200 bytes from the client and the server's ACK; the sequence numbers after. */
+function stream(t: ReturnType<typeof pair>, sport: number, n: number): { c: number; s: number } {
+  let c = 1000, s = 5000;
+  t.tcp(false, sport, c++, 0, 'S');
+  t.tcp(true, sport, s++, c, 'S.');
+  t.tcp(false, sport, c, s, '.');
+  for (let i = 0; i < n; i++) {
+    t.tcp(false, sport, c, s, 'P.', 1200);
+    c += 1200;
+    t.tcp(true, sport, s, c, '.');
+  }
+  return { c, s };
+}
+
+test('TCP: an established connection\'s segments are path cache hits, tracked live (window, counters, timeout); a FIN after them gives the element path\'s state', () => {
+  const t = pair();
+  const h0 = t.hits();
+  const { c, s } = stream(t, 41000, 30);
+  t.same('after the stream');
+  // The client's segments after the first few (the second records; the server's come tagged at eth3: not a cached kind).
+  assert.ok(t.hits() - h0 >= 25, `${t.hits() - h0} hits`);
+  assert.equal(t.snatEntry(t.on, 41000).tcpState, 3); // ESTABLISHED
+  // The unacknowledged data's timeout (300 s) then the established one: the hits chose as tracking does.
+  (t.on.emu.engine.clock as ManualClock).advance(1000);
+  (t.off.emu.engine.clock as ManualClock).advance(1000);
+  t.tcp(false, 41000, c, s, 'P.', 1200);
+  t.same('data unacknowledged');
+  t.tcp(true, 41000, s, c + 1200, '.');
+  t.same('data acknowledged');
+  const h1 = t.hits();
+  t.tcp(false, 41000, c + 1200, s, 'F.');
+  t.same('after the FIN');
+  assert.equal(t.snatEntry(t.on, 41000).tcpState, 4); // FIN_WAIT
+  // The server's ACK of the FIN has the key of its ACKs served before: now the element path's (CLOSE_WAIT).
+  t.tcp(true, 41000, s, c + 1201, '.');
+  t.same('after the ACK of the FIN');
+  assert.equal(t.snatEntry(t.on, 41000).tcpState, 5); // CLOSE_WAIT
+  t.tcp(true, 41000, s, c + 1201, 'F.');
+  t.tcp(false, 41000, c + 1201, s + 1, '.');
+  t.same('closed');
+  assert.equal(t.snatEntry(t.on, 41000).tcpState, 7); // TIME_WAIT
+  assert.equal(t.hits(), h1, 'nothing served once the FIN changed the state');
+});
+
+test('TCP: an RST after a run of hits gives the element path\'s state (CLOSE), and the segments after it are not served', () => {
+  const t = pair();
+  const { c, s } = stream(t, 41001, 10);
+  const h1 = t.hits();
+  assert.ok(h1 >= 7, `${h1} hits`);
+  t.tcp(false, 41001, c, s, 'R.');
+  t.same('after the RST');
+  assert.equal(t.snatEntry(t.on, 41001).tcpState, 8); // CLOSE
+  t.tcp(true, 41001, s, c, '.');
+  t.tcp(false, 41001, c, s, 'P.', 1200);
+  t.same('after the RST, segments of served keys');
+  assert.equal(t.hits(), h1);
+});
+
+test('TCP with window tracking strict: a segment out of the window between hits is not served (ignored or INVALID as the element path finds it)', () => {
+  const t = pair(true);
+  const { c, s } = stream(t, 41002, 10);
+  const h1 = t.hits();
+  assert.ok(h1 >= 7, `${h1} hits`);
+  const ct = () => t.on.emu.namespace('w02', SNAT).nf.conntrack;
+  const inv0 = ct().stats.invalid;
+  // The key of the data served so far, its sequence number far off: tcp_in_window refuses it.
+  t.tcp(false, 41002, (c + 0x40000000) >>> 0, s, 'P.', 1200);
+  t.same('after a segment out of the window');
+  assert.equal(t.hits(), h1, 'not served');
+  assert.equal(ct().stats.invalid, inv0 + 1, 'INVALID, as tracking found it');
+  // In the window again: its key (whose entry it removed, and whose recording it failed) records again, then serves.
+  for (let i = 0; i < 4; i++) {
+    t.tcp(false, 41002, c + i * 1200, s, 'P.', 1200);
+    t.tcp(true, 41002, s, c + (i + 1) * 1200, '.');
+  }
+  t.same('in the window again');
+  assert.ok(t.hits() > h1, 'served again');
+});
+
+test('ICMP echo: a ping stream (its sequence numbers moving) is served, frames and checksums as the element path\'s', () => {
+  const t = pair();
+  const h0 = t.hits();
+  for (let seq = 1; seq <= 20; seq++) {
+    t.send('w07', VMP, buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64, id: seq }, icmp: { id: 77, seq, data: 56 } }));
+    t.send('w02', 'eth3', buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans: [103], ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id: seq }, icmp: { type: 0, id: 77, seq, data: 56 } }));
+  }
+  t.same('after the pings');
+  // Requests from the few first on (the replies come tagged at eth3: not a cached kind).
+  assert.ok(t.hits() - h0 >= 15, `${t.hits() - h0} hits`);
 });
 
 test('time passing between hits: each hit refreshes what its element path would (fdb entries, neighbours in DELAY, conntrack)', () => {
@@ -321,6 +528,7 @@ function parts(pathcache: boolean): Parts {
     }
   }
   nsChange(b, 'w02', FIP, `neigh replace ${GW_IP} dev fip-vif.103 lladdr ${GW_MAC} nud permanent`);
+  nsChange(a, 'vm', 'dpe-vm', 'iptables -A OUTPUT -p tcp --tcp-flags RST RST -j DROP'); // as side()
   const facade = {
     bridge: (n: string, x: string) => owner(n).bridge(n, x),
     namespace: (n: string, x: string) => owner(n).namespace(n, x),
@@ -354,10 +562,11 @@ function partState(p: Parts): Record<string, unknown> {
   return s;
 }
 
-function runParts(seed: number, n: number, churn: number): { on: Parts; off: Parts } {
+function runParts(seed: number, n: number, churn: number, streams = 0): { on: Parts; off: Parts } {
   const on = parts(true), off = parts(false);
   const r = mulberry32Unit(seed);
   const sports = [40000, 40007, 40014, 40021, 40028];
+  const conns = new Map<number, TcpConn>();
   for (let i = 0; i < n; i++) {
     const x = r();
     if (x < churn) {
@@ -374,7 +583,7 @@ function runParts(seed: number, n: number, churn: number): { on: Parts; off: Par
     } else if (x < churn + 0.01) {
       sports[Math.floor(r() * sports.length)] = 1024 + Math.floor(r() * 60000);
     }
-    const p = nextPacket(r, sports);
+    const p = streams > 0 && r() < streams ? nextStream(r, sports, conns) : nextPacket(r, sports);
     on.inject(p.node, p.port, p.frame);
     off.inject(p.node, p.port, p.frame);
     assert.equal(on.out.length, off.out.length, `packet ${i}: edge frame counts differ`);
@@ -399,6 +608,13 @@ test('partitioned under no changes: w07\'s requests hit to the hand-off, encapsu
   // Requests are 80 % of the frames (2400), replies 17 %: each worker serves many.
   assert.ok(pa.hits > 500, `w07: ${pa.hits} hits, ${pa.misses} misses`);
   assert.ok(pb.hits > 900, `w02: ${pb.hits} hits, ${pb.misses} misses`);
+});
+
+test('partitioned, TCP and ICMP echo streams mixed in: w02 serves the client\'s segments from their VXLAN frames, tracked live', () => {
+  const { on } = runParts(0x7c95, 3000, 0.003, 0.7);
+  const pa = on.a.engine.path!, pb = on.b.engine.path!;
+  if (process.env.FP_DEBUG) console.log({ w07: [pa.hits, pa.misses, pa.count], w02: [pb.hits, pb.misses, pb.count] });
+  assert.ok(pa.hits > 400 && pb.hits > 100, `w07: ${pa.hits} hits, w02: ${pb.hits}`);
 });
 
 test('partitioned: a VXLAN frame differing from a served one only in its outer header (VNI, source address, MACs, TTL) is not served by its entry', () => {
