@@ -54,6 +54,15 @@ import { checksum, csumUpdate16 } from '../wire/checksum.js';
 export interface PathOp {
   /** Would the element take this step now (no side effect)? */
   live(now: number): boolean;
+  /**
+   * True if live() answers the same at the same `now` until the engine's
+   * generation moves (Engine.generation: its element path or timers ran, a
+   * batch began): nothing else changes what it reads, or what does (a hit
+   * of another flow) calls Engine.stateChanged(). A shape's steady ops are
+   * checked once for a run of hits in one batch at one `now`; the others
+   * (absent or false: the safe default) on every hit.
+   */
+  readonly steady?: boolean;
   /** The step's side effects beyond counter cells, for one packet at `now`. */
   hit(now: number): void;
   /**
@@ -101,8 +110,13 @@ export class PathShape {
   cells: Int32Array = new Int32Array(0);
   deltas: Float64Array = new Float64Array(0);
   ops: PathOp[] = [];
+  /** The ops not steady (PathOp.steady): checked on every hit. */
+  unsteady: PathOp[] = [];
   /** Ports the packet passes (each must be up, uncaptured, with nothing queued). */
   ports: Port[] = [];
+  /** The generation and `now` at which the steady ops were live and the ports open (a batch's later hits then skip them). */
+  okGen = -1;
+  okNow = NaN;
   /** Deliveries the walk made (the latency probe's hop count). */
   hops = 0;
   out!: Port;
@@ -250,6 +264,7 @@ export class AddOp<T extends object> implements PathOp {
   share(id: (o: object) => number): string {
     return `add ${id(this.obj)} ${this.field} ${this.delta}`;
   }
+  readonly steady = true;
   live(): boolean {
     return true;
   }
@@ -359,7 +374,7 @@ export class PathCache {
    * The live entry for `pkt` arriving at `port`, or null (then `shouldRecord`
    * says whether it is the key's second packet: record it).
    */
-  lookup(pkt: Packet, port: Port, now: number): PathEntry | null {
+  lookup(pkt: Packet, port: Port, now: number, gen: number): PathEntry | null {
     this.shouldRecord = false;
     const k = this.k;
     if (!fillKey(k, pkt.buf, pkt.off, pkt.len, port.id)) return null;
@@ -381,7 +396,7 @@ export class PathCache {
         }
         return null;
       }
-      if (this.usable(e, pkt, now)) return e;
+      if (this.usable(e, pkt, now, gen)) return e;
       if (!e.dead) {
         // A port down or captured, a bad checksum: the entry stays for the next frame; this one is not recorded.
         this.misses++;
@@ -405,23 +420,35 @@ export class PathCache {
     return (this.k[10]! & VXLAN_KEY) !== 0;
   }
 
-  /** Every op live, every port up and uncaptured, the frame's checksums good; a dead op removes the entry (`dead`). */
-  private usable(e: PathEntry, pkt: Packet, now: number): boolean {
-    const sh = e.shape, ops = sh.ops;
+  /**
+   * Every op live, every port up and uncaptured, the frame's checksums good;
+   * a dead op removes the entry (`dead`). A shape found open stays so for
+   * its steady ops and ports while the engine's generation `gen` (-1: none,
+   * outside a batch) and `now` stay.
+   */
+  private usable(e: PathEntry, pkt: Packet, now: number, gen: number): boolean {
+    const sh = e.shape;
     if (e.own !== null && (!e.own.live(now) || (e.more !== null && !allLive(e.more, now)))) {
       this.kill(e);
       return false;
     }
-    for (let i = 0; i < ops.length; i++) {
-      if (!ops[i]!.live(now)) {
+    if (sh.okGen === gen && gen >= 0 && sh.okNow === now) {
+      if (sh.unsteady.length !== 0 && !allLive(sh.unsteady, now)) {
         this.kill(e);
         return false;
       }
-    }
-    const ps = sh.ports;
-    for (let i = 0; i < ps.length; i++) {
-      const p = ps[i]!;
-      if (!p.up || p.taps.length !== 0 || p.queued !== 0) return false;
+    } else {
+      if (!allLive(sh.ops, now)) {
+        this.kill(e);
+        return false;
+      }
+      const ps = sh.ports;
+      for (let i = 0; i < ps.length; i++) {
+        const p = ps[i]!;
+        if (!p.up || p.taps.length !== 0 || p.queued !== 0) return false;
+      }
+      sh.okGen = gen;
+      sh.okNow = now;
     }
     const b = pkt.buf, l3 = pkt.off + sh.in3;
     // The slow path drops a bad header checksum (ip_rcv_core) and conntrack marks a bad L4 one INVALID.
@@ -605,6 +632,7 @@ export class PathCache {
       let so = this.sharedOps.get(k);
       if (so === undefined) this.sharedOps.set(k, (so = o));
       sh.ops.push(so);
+      if (so.steady !== true) sh.unsteady.push(so);
       shapeKey += `${id(so)},`;
     }
     const rwKey = rec.rewrites.map((r) => r.share()).join('|');

@@ -365,6 +365,9 @@ class NfPathOp implements PathOp {
     return `nf ${id(this.rs)} ${this.gen} ${this.cells.map(id).join(',')} ${this.at.join(',')} ${this.len}`;
   }
 
+  /** The ruleset changes only by control. */
+  readonly steady = true;
+
   live(): boolean {
     return this.rs.generation === this.gen;
   }
