@@ -66,6 +66,11 @@ export interface PathOp {
   /** The step's side effects beyond counter cells, for one packet at `now`. */
   hit(now: number): void;
   /**
+   * Optional: hit() is only these additions, `array[index] += delta`
+   * (counters), which a shape's replay then makes itself (compileReplay).
+   */
+  adds?(): readonly (readonly [Float64Array, number, number])[];
+  /**
    * A key equal for ops that do the same thing (the same per-element entries,
    * through `id`), so flows share one op; null: the flow's own (its conntrack
    * entry). Shared ops keep an entry's cold memory small (docs/performance.md
@@ -114,6 +119,8 @@ export class PathShape {
   unsteady: PathOp[] = [];
   /** Ports the packet passes (each must be up, uncaptured, with nothing queued). */
   ports: Port[] = [];
+  /** Adds the cells' deltas and runs the ops' hit() (compileReplay). */
+  replay: (v: Float64Array, now: number) => void = () => {};
   /** The generation and `now` at which the steady ops were live and the ports open (a batch's later hits then skip them). */
   okGen = -1;
   okNow = NaN;
@@ -260,7 +267,7 @@ type NumberField<T> = { [K in keyof T]: T[K] extends number ? K : never }[keyof 
 
 /** `obj[field] += delta` per packet (a counter kept in an object field). */
 export class AddOp<T extends object> implements PathOp {
-  constructor(private readonly obj: T, private readonly field: NumberField<T>, private readonly delta: number) {}
+  constructor(readonly obj: T, readonly field: NumberField<T>, readonly delta: number) {}
   share(id: (o: object) => number): string {
     return `add ${id(this.obj)} ${this.field} ${this.delta}`;
   }
@@ -478,10 +485,7 @@ export class PathCache {
     this.hits++;
     const v = this.stats.v;
     v[this.base + HITS]!++;
-    const sh = e.shape, cells = sh.cells, d = sh.deltas;
-    for (let i = 0; i < cells.length; i++) v[cells[i]!]! += d[i]!;
-    const ops = sh.ops;
-    for (let i = 0; i < ops.length; i++) ops[i]!.hit(now);
+    e.shape.replay(v, now);
     if (e.own !== null) {
       e.own.hit(now);
       const more = e.more;
@@ -643,7 +647,10 @@ export class PathCache {
       `${sh.in3} ${outer === null ? 0 : id(outer)} ` +
       `${sh.mark} ${sh.tunId} ${sh.tunSrc} ${sh.tunDst} ${sh.dpLen} ${sh.iif} ${sh.nfct}`;
     let shared = this.shapes.get(shapeKey);
-    if (shared === undefined) this.shapes.set(shapeKey, (shared = sh));
+    if (shared === undefined) {
+      this.shapes.set(shapeKey, (shared = sh));
+      sh.replay = compileReplay(sh.cells, sh.deltas, sh.ops);
+    }
     e.shape = shared;
     return e;
   }
@@ -682,6 +689,35 @@ export class PathCache {
     if (e.shape !== NOT_KEPT) this.count++;
     this.stats.v[this.base + ENTRIES] = this.count;
   }
+}
+
+const IDENT = /^[A-Za-z_$][\w$]*$/;
+
+/**
+ * A shape's hit as a function of its own (made once, when the shape is
+ * first kept): each cell's addition with the cell and delta as constants,
+ * then the ops in order: an AddOp's addition to its named field, an op's
+ * adds() as constant additions to its arrays, any other op's hit() at a call
+ * site of its own. A loop over the ops instead calls ops of a dozen classes
+ * through one megamorphic site, an AddOp's keyed field is megamorphic too,
+ * and cells and deltas come from arrays (docs/performance.md, "Stop 30").
+ */
+function compileReplay(cells: Int32Array, deltas: Float64Array, ops: PathOp[]): (v: Float64Array, now: number) => void {
+  const bound: unknown[] = [], body: string[] = [];
+  const bind = (x: unknown): string => {
+    let i = bound.indexOf(x);
+    if (i < 0) i = bound.push(x) - 1;
+    return `b${i}`;
+  };
+  for (let i = 0; i < cells.length; i++) body.push(`v[${cells[i]}] += ${deltas[i]};`);
+  for (const o of ops) {
+    const adds = o.adds?.();
+    if (o instanceof AddOp && IDENT.test(o.field)) body.push(`${bind(o.obj)}.${o.field} += ${o.delta};`);
+    else if (adds !== undefined) for (const [a, at, d] of adds) body.push(`${bind(a)}[${at}] += ${d};`);
+    else body.push(`${bind(o)}.hit(now);`);
+  }
+  const locals = bound.length === 0 ? '' : `const ${bound.map((_, i) => `b${i} = bound[${i}]`).join(', ')};`;
+  return new Function('bound', `${locals}\nreturn function replay(v, now) {\n${body.join('\n')}\n};`)(bound) as (v: Float64Array, now: number) => void;
 }
 
 function allLive(ops: PathOp[], now: number): boolean {

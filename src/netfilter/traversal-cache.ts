@@ -372,6 +372,10 @@ class NfPathOp implements PathOp {
     return this.rs.generation === this.gen;
   }
 
+  adds(): [Float64Array, number, number][] {
+    return this.cells.flatMap((c, i): [Float64Array, number, number][] => [[c, this.at[i]!, 1], [c, this.at[i]! + 1, this.len]]);
+  }
+
   hit(): void {
     const cells = this.cells, at = this.at, len = this.len;
     for (let i = 0; i < cells.length; i++) {
