@@ -31,6 +31,22 @@
 // frame comes out as the element path's; a dead op removes the entry. The
 // engine asks only while its queue is empty, so no frame overtakes another.
 //
+// Revalidation by generation ("Stop 30"): in a batch (Engine.beginBatch) no
+// control change can come between frames, and what a shared op's live()
+// reads changes only when the element path runs (Engine.run moves the
+// engine's generation; a batch ends with one) or, for an OVS translation
+// op, when a hit moves its port's memo (that op moves it). So a shape
+// checked open (its steady ops live, its ports up and uncaptured) stays
+// open for the batch's later hits at the same generation and `now`: they
+// check only the flow's own ops (its conntrack entry and connection mark,
+// whose timeout and state are per flow), any op not marked steady
+// (PathOp.steady: the default checks on every hit), and the frame's
+// checksums. Time is in the condition (`now` equal), so ageing and expiry
+// are seen on the same hit as before; outside a batch every hit checks all.
+// A shape's replay is compiled once into a function of its own
+// (compileReplay): the cells and deltas as constants, the counter ops as
+// additions, the other ops' hit() each at a call site of its own.
+//
 // Flows with the same path share their ops, rewrites and the rest (a
 // PathShape): an entry is its key, a shape and its own conntrack op, so 10 k
 // flows' entries stay a few cache lines each (stop 24's kept dozens of objects
