@@ -87,6 +87,13 @@ export class Engine {
   /** Set while a frame's pass is recorded for the path cache: elements add their ops to it (null: not recording). */
   recording: PathRecorder | null = null;
   private readonly recorder = new PathRecorder();
+  /**
+   * Moves whenever what the path cache's steady ops (PathOp.steady) and
+   * ports read may have changed: a batch begins (control changes come
+   * between batches), the element path or timers run, or stateChanged().
+   * Within one generation and one `now` a shape checked open stays open.
+   */
+  generation = 0;
   /** The path cache's cells (allocated with the engine's, so both switch settings lay the cells out alike). */
   private readonly pathCells: number;
 
@@ -297,7 +304,8 @@ export class Engine {
     else if (this.qLen === 0 && !this.running && this.fastpath && this.pathcache && port.up && port.taps.length === 0) {
       const pc = (this.path ??= new PathCache(this.stats, this.pathCells));
       const now = this.now;
-      const e = pc.lookup(pkt, port, now);
+      // In a batch no control change comes between frames: a shape found open stays so while the generation stays.
+      const e = pc.lookup(pkt, port, now, this.held > 0 ? this.generation : -1);
       if (e !== null) {
         if (this.serve(pc, e, pkt, port, now)) return;
       } else if (pc.shouldRecord && this.recordable()) {
@@ -338,6 +346,11 @@ export class Engine {
     this.pool.free(pkt);
     if (t0 >= 0) lp!.pipeline(port, performance.now() - t0);
     return true;
+  }
+
+  /** A path cache hit changed what another flow's steady op reads (PathOp.steady): the next hits check in full. */
+  stateChanged(): void {
+    this.generation++;
   }
 
   /** The recorded pass's inject is not a timed one (a timed hop in it, below, is not kept either: its cells would be taken for the path's). */
@@ -465,6 +478,7 @@ export class Engine {
   run(): void {
     if (this.running) return;
     this.running = true;
+    this.generation++; // elements may change what the path cache's ops read
     const v = this.stats.v;
     const n = this.qPkt.length;
     try {

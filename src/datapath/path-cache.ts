@@ -37,6 +37,22 @@
 // frame comes out as the element path's; a dead op removes the entry. The
 // engine asks only while its queue is empty, so no frame overtakes another.
 //
+// Revalidation by generation ("Stop 30"): in a batch (Engine.beginBatch) no
+// control change can come between frames, and what a shared op's live()
+// reads changes only when the element path runs (Engine.run moves the
+// engine's generation; a batch ends with one) or, for an OVS translation
+// op, when a hit moves its port's memo (that op moves it). So a shape
+// checked open (its steady ops live, its ports up and uncaptured) stays
+// open for the batch's later hits at the same generation and `now`: they
+// check only the flow's own ops (its conntrack entry and connection mark,
+// whose timeout and state are per flow), any op not marked steady
+// (PathOp.steady: the default checks on every hit), and the frame's
+// checksums. Time is in the condition (`now` equal), so ageing and expiry
+// are seen on the same hit as before; outside a batch every hit checks all.
+// A shape's replay is compiled once into a function of its own
+// (compileReplay): the cells and deltas as constants, the counter ops as
+// additions, the other ops' hit() each at a call site of its own.
+//
 // Flows with the same path share their ops, rewrites and the rest (a
 // PathShape): an entry is its key, a shape and its own conntrack op, so 10 k
 // flows' entries stay a few cache lines each (stop 24's kept dozens of objects
@@ -73,8 +89,22 @@ export interface PathOp {
    * its hit() next, with the frame's L4 bytes where they were).
    */
   live(now: number, b: Uint8Array, l3: number): boolean;
+  /**
+   * True if live() answers the same at the same `now` until the engine's
+   * generation moves (Engine.generation: its element path or timers ran, a
+   * batch began): nothing else changes what it reads, or what does (a hit
+   * of another flow) calls Engine.stateChanged(). A shape's steady ops are
+   * checked once for a run of hits in one batch at one `now`; the others
+   * (absent or false: the safe default) on every hit.
+   */
+  readonly steady?: boolean;
   /** The step's side effects beyond counter cells, for one packet at `now`. */
   hit(now: number): void;
+  /**
+   * Optional: hit() is only these additions, `array[index] += delta`
+   * (counters), which a shape's replay then makes itself (compileReplay).
+   */
+  adds?(): readonly (readonly [Float64Array, number, number])[];
   /**
    * A key equal for ops that do the same thing (the same per-element entries,
    * through `id`), so flows share one op; null: the flow's own (its conntrack
@@ -121,8 +151,15 @@ export class PathShape {
   cells: Int32Array = new Int32Array(0);
   deltas: Float64Array = new Float64Array(0);
   ops: PathOp[] = [];
+  /** The ops not steady (PathOp.steady): checked on every hit. */
+  unsteady: PathOp[] = [];
   /** Ports the packet passes (each must be up, uncaptured, with nothing queued). */
   ports: Port[] = [];
+  /** Adds the cells' deltas and runs the ops' hit() (compileReplay). */
+  replay: (v: Float64Array, now: number) => void = () => {};
+  /** The generation and `now` at which the steady ops were live and the ports open (a batch's later hits then skip them). */
+  okGen = -1;
+  okNow = NaN;
   /** Deliveries the walk made (the latency probe's hop count). */
   hops = 0;
   out!: Port;
@@ -266,10 +303,11 @@ type NumberField<T> = { [K in keyof T]: T[K] extends number ? K : never }[keyof 
 
 /** `obj[field] += delta` per packet (a counter kept in an object field). */
 export class AddOp<T extends object> implements PathOp {
-  constructor(private readonly obj: T, private readonly field: NumberField<T>, private readonly delta: number) {}
+  constructor(readonly obj: T, readonly field: NumberField<T>, readonly delta: number) {}
   share(id: (o: object) => number): string {
     return `add ${id(this.obj)} ${this.field} ${this.delta}`;
   }
+  readonly steady = true;
   live(): boolean {
     return true;
   }
@@ -383,7 +421,7 @@ export class PathCache {
    * The live entry for `pkt` arriving at `port`, or null (then `shouldRecord`
    * says whether it is the key's second packet: record it).
    */
-  lookup(pkt: Packet, port: Port, now: number): PathEntry | null {
+  lookup(pkt: Packet, port: Port, now: number, gen: number): PathEntry | null {
     this.shouldRecord = false;
     const k = this.k;
     if (!fillKey(k, pkt.buf, pkt.off, pkt.len, port.id)) return null;
@@ -405,7 +443,7 @@ export class PathCache {
         }
         return null;
       }
-      if (this.usable(e, pkt, now)) return e;
+      if (this.usable(e, pkt, now, gen)) return e;
       if (!e.dead) {
         // A port down or captured, a bad checksum: the entry stays for the next frame; this one is not recorded.
         this.misses++;
@@ -429,23 +467,35 @@ export class PathCache {
     return (this.k[10]! & VXLAN_KEY) !== 0;
   }
 
-  /** Every op live, every port up and uncaptured, the frame's checksums good; a dead op removes the entry (`dead`). */
-  private usable(e: PathEntry, pkt: Packet, now: number): boolean {
-    const sh = e.shape, ops = sh.ops, b = pkt.buf, l3 = pkt.off + sh.in3;
+  /**
+   * Every op live, every port up and uncaptured, the frame's checksums good;
+   * a dead op removes the entry (`dead`). A shape found open stays so for
+   * its steady ops and ports while the engine's generation `gen` (-1: none,
+   * outside a batch) and `now` stay.
+   */
+  private usable(e: PathEntry, pkt: Packet, now: number, gen: number): boolean {
+    const sh = e.shape, b = pkt.buf, l3 = pkt.off + sh.in3;
     if (e.own !== null && (!e.own.live(now, b, l3) || (e.more !== null && !allLive(e.more, now, b, l3)))) {
       this.kill(e);
       return false;
     }
-    for (let i = 0; i < ops.length; i++) {
-      if (!ops[i]!.live(now, b, l3)) {
+    if (sh.okGen === gen && gen >= 0 && sh.okNow === now) {
+      if (sh.unsteady.length !== 0 && !allLive(sh.unsteady, now, b, l3)) {
         this.kill(e);
         return false;
       }
-    }
-    const ps = sh.ports;
-    for (let i = 0; i < ps.length; i++) {
-      const p = ps[i]!;
-      if (!p.up || p.taps.length !== 0 || p.queued !== 0) return false;
+    } else {
+      if (!allLive(sh.ops, now, b, l3)) {
+        this.kill(e);
+        return false;
+      }
+      const ps = sh.ports;
+      for (let i = 0; i < ps.length; i++) {
+        const p = ps[i]!;
+        if (!p.up || p.taps.length !== 0 || p.queued !== 0) return false;
+      }
+      sh.okGen = gen;
+      sh.okNow = now;
     }
     // The slow path drops a bad header checksum (ip_rcv_core) and conntrack marks a bad L4 one INVALID.
     if (checksum(b, l3, 20) !== 0) return false;
@@ -474,10 +524,7 @@ export class PathCache {
     this.hits++;
     const v = this.stats.v;
     v[this.base + HITS]!++;
-    const sh = e.shape, cells = sh.cells, d = sh.deltas;
-    for (let i = 0; i < cells.length; i++) v[cells[i]!]! += d[i]!;
-    const ops = sh.ops;
-    for (let i = 0; i < ops.length; i++) ops[i]!.hit(now);
+    e.shape.replay(v, now);
     if (e.own !== null) {
       e.own.hit(now);
       const more = e.more;
@@ -628,6 +675,7 @@ export class PathCache {
       let so = this.sharedOps.get(k);
       if (so === undefined) this.sharedOps.set(k, (so = o));
       sh.ops.push(so);
+      if (so.steady !== true) sh.unsteady.push(so);
       shapeKey += `${id(so)},`;
     }
     const rwKey = rec.rewrites.map((r) => r.share()).join('|');
@@ -638,7 +686,10 @@ export class PathCache {
       `${sh.in3} ${outer === null ? 0 : id(outer)} ` +
       `${sh.mark} ${sh.tunId} ${sh.tunSrc} ${sh.tunDst} ${sh.dpLen} ${sh.iif} ${sh.nfct}`;
     let shared = this.shapes.get(shapeKey);
-    if (shared === undefined) this.shapes.set(shapeKey, (shared = sh));
+    if (shared === undefined) {
+      this.shapes.set(shapeKey, (shared = sh));
+      sh.replay = compileReplay(sh.cells, sh.deltas, sh.ops);
+    }
     e.shape = shared;
     return e;
   }
@@ -677,6 +728,35 @@ export class PathCache {
     if (e.shape !== NOT_KEPT) this.count++;
     this.stats.v[this.base + ENTRIES] = this.count;
   }
+}
+
+const IDENT = /^[A-Za-z_$][\w$]*$/;
+
+/**
+ * A shape's hit as a function of its own (made once, when the shape is
+ * first kept): each cell's addition with the cell and delta as constants,
+ * then the ops in order: an AddOp's addition to its named field, an op's
+ * adds() as constant additions to its arrays, any other op's hit() at a call
+ * site of its own. A loop over the ops instead calls ops of a dozen classes
+ * through one megamorphic site, an AddOp's keyed field is megamorphic too,
+ * and cells and deltas come from arrays (docs/performance.md, "Stop 30").
+ */
+function compileReplay(cells: Int32Array, deltas: Float64Array, ops: PathOp[]): (v: Float64Array, now: number) => void {
+  const bound: unknown[] = [], body: string[] = [];
+  const bind = (x: unknown): string => {
+    let i = bound.indexOf(x);
+    if (i < 0) i = bound.push(x) - 1;
+    return `b${i}`;
+  };
+  for (let i = 0; i < cells.length; i++) body.push(`v[${cells[i]}] += ${deltas[i]};`);
+  for (const o of ops) {
+    const adds = o.adds?.();
+    if (o instanceof AddOp && IDENT.test(o.field)) body.push(`${bind(o.obj)}.${o.field} += ${o.delta};`);
+    else if (adds !== undefined) for (const [a, at, d] of adds) body.push(`${bind(a)}[${at}] += ${d};`);
+    else body.push(`${bind(o)}.hit(now);`);
+  }
+  const locals = bound.length === 0 ? '' : `const ${bound.map((_, i) => `b${i} = bound[${i}]`).join(', ')};`;
+  return new Function('bound', `${locals}\nreturn function replay(v, now) {\n${body.join('\n')}\n};`)(bound) as (v: Float64Array, now: number) => void;
 }
 
 function allLive(ops: PathOp[], now: number, b: Uint8Array, l3: number): boolean {

@@ -274,6 +274,9 @@ class LbPathOp implements PathOp {
     return `lb ${id(this.src)} ${id(this.inPort)} ${id(this.dst)} ${id(this.out)}`;
   }
 
+  /** The fdb changes by the element path, timers or control; a hit's refresh only keeps entries longer. */
+  readonly steady = true;
+
   live(now: number): boolean {
     const br = this.br;
     return br.holds(this.srcHi, this.srcLo, this.src, this.inPort) && br.holds(this.dstHi, this.dstLo, this.dst, this.out) && now - this.dst.updated <= br.ageingMs;

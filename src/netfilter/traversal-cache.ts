@@ -24,7 +24,7 @@
 // Conntrack changes nothing here: a connection's state, direction, status
 // and mark are read into each packet's key.
 import { applyEffect, type TraversalRecord, type TraversalResult, traverse } from './evaluate.js';
-import type { CtMarks, NfPacketInfo } from './packet-info.js';
+import { newPacketInfo, type CtMarks, type NfPacketInfo } from './packet-info.js';
 import { RT_DST, RT_FRAG, RT_IN, RT_OUT, RT_PROTO, RT_SRC, type Rule } from './rule.js';
 import type { Chain, Ruleset, Table } from './tables.js';
 import { T_ACCEPT, T_CONNMARK, T_CONTINUE, T_CT, T_DROP, T_GOTO, T_JUMP, T_MARK, T_REJECT, T_RETURN } from './targets.js';
@@ -365,8 +365,15 @@ class NfPathOp implements PathOp {
     return `nf ${id(this.rs)} ${this.gen} ${this.cells.map(id).join(',')} ${this.at.join(',')} ${this.len}`;
   }
 
+  /** The ruleset changes only by control. */
+  readonly steady = true;
+
   live(): boolean {
     return this.rs.generation === this.gen;
+  }
+
+  adds(): [Float64Array, number, number][] {
+    return this.cells.flatMap((c, i): [Float64Array, number, number][] => [[c, this.at[i]!, 1], [c, this.at[i]! + 1, this.len]]);
   }
 
   hit(): void {
@@ -385,24 +392,26 @@ class NfPathOp implements PathOp {
  * CONNMARK effects, run again from the packet mark they started with.
  */
 class CtMarkPathOp implements PathOp {
-  /** What applyEffect() reads and writes of a packet for a CONNMARK effect (the packet's own mark is the output's). */
-  private readonly p: { ct: number; ctTable: CtMarks; mark: number };
-
-  constructor(ct: number, private readonly table: CtMarks, private readonly mark0: number, private readonly mask: number, private readonly ctmark: number, private readonly effects: Rule[]) {
-    this.p = { ct, ctTable: table, mark: mark0 };
-  }
+  constructor(private readonly ct: number, private readonly table: CtMarks, private readonly mark0: number, private readonly mask: number, private readonly ctmark: number, private readonly effects: Rule[]) {}
 
   share(): null {
     return null;
   }
 
   live(): boolean {
-    return (this.table.mark(this.p.ct) & this.mask) === this.ctmark;
+    return (this.table.mark(this.ct) & this.mask) === this.ctmark;
   }
 
   hit(): void {
-    const fx = this.effects;
-    this.p.mark = this.mark0;
-    for (let i = 0; i < fx.length; i++) applyEffect(fx[i]!, this.p as unknown as NfPacketInfo);
+    // What applyEffect() reads and writes of a packet for a CONNMARK effect (the packet's own mark is the output's),
+    // in an info object as the namespaces' own: an object of another shape made applyEffect polymorphic.
+    const fx = this.effects, p = REPLAY_INFO;
+    p.ct = this.ct;
+    p.ctTable = this.table;
+    p.mark = this.mark0;
+    for (let i = 0; i < fx.length; i++) applyEffect(fx[i]!, p);
   }
 }
+
+/** CtMarkPathOp's packet (one for all: a replay runs to its end). */
+const REPLAY_INFO: NfPacketInfo = newPacketInfo();

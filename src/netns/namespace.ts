@@ -1856,6 +1856,9 @@ class RoutePathOp implements PathOp {
     return `route ${id(this.h)} ${id(this.ne)} ${this.mac} ${this.state}`;
   }
 
+  /** Routes and neighbours change by the element path, timers or control (a hit sets only `used`). */
+  readonly steady = true;
+
   live(): boolean {
     const ne = this.ne;
     return !this.h.dead && !ne.dead && ne.state === this.state && ne.mac === this.mac && (this.h.neigh === ne || this.h.neigh === null);

@@ -1165,18 +1165,23 @@ export interface TNode {
 class XcPathOp implements PathOp {
   private readonly cache: XlateCache;
   private readonly tables: FlowTables;
+  private readonly engine: Engine;
   private readonly fdbs: MacLearning[] = [];
   private readonly learned: FdbEntry[] = [];
 
   constructor(x: Xlate, private readonly entry: XcEntry, private readonly bytes: number, private readonly slot: number) {
     this.cache = x.cache!;
     this.tables = x.host.tables;
+    this.engine = x.host.engine;
     x.learnsOf(entry, this.fdbs, this.learned);
   }
 
   share(id: (o: object) => number): string {
     return `xc ${id(this.entry)} ${this.bytes}`;
   }
+
+  /** Its entry, the tables and fdbs change only by the element path, timers or control; the memo by hit() too (below). */
+  readonly steady = true;
 
   live(now: number): boolean {
     const x = this.entry, s = Math.floor(now / 1000);
@@ -1187,7 +1192,7 @@ class XcPathOp implements PathOp {
   hit(now: number): void {
     const x = this.entry, xc = this.cache, s = Math.floor(now / 1000);
     xc.hits++;
-    xc.looked(x, this.slot);
+    if (xc.looked(x, this.slot)) this.engine.stateChanged(); // another flow's op on this memo slot may now be dead (memoOther)
     x.packets++;
     x.bytes += this.bytes;
     x.used = now;

@@ -647,13 +647,14 @@ export class XlateCache {
   /**
    * What lookup() counts and remembers for a key that `e` holds, arriving on
    * memo slot `slot`: a whole-path cache hit does not look up (its entry
-   * checked `e` is live), and `ovs-dpctl show` must read the same.
+   * checked `e` is live), and `ovs-dpctl show` must read the same. True
+   * if the memo held another entry (memoOther() changed).
    */
-  looked(e: XcEntry, slot: number): void {
+  looked(e: XcEntry, slot: number): boolean {
     this.maskHits++;
     if (this.memo[slot] === e) {
       this.memoHits++;
-      return;
+      return false;
     }
     const gs = this.groups;
     for (let g = 0; g < gs.length; g++) {
@@ -662,6 +663,7 @@ export class XlateCache {
       if (grp.count !== 0) this.maskHits++;
     }
     this.memo[slot] = e;
+    return true;
   }
 
   /** The group of mask `wc`, made if new. */

@@ -250,6 +250,8 @@ class EncapPathOp implements PathOp {
     return `encap ${id(this.hdr)}`;
   }
 
+  readonly steady = true;
+
   live(): boolean {
     return true;
   }

@@ -458,6 +458,54 @@ test('time passing between hits: each hit refreshes what its element path would 
   assert.ok(on.emu.engine.path!.hits - h0 >= 8, `${on.emu.engine.path!.hits - h0} hits`);
 });
 
+/**
+ * Batches (Engine.beginBatch) as workers run them, both sides with the path
+ * cache: `ref` moves its generation before every frame, so each of its hits
+ * checks its shape in full; `on` checks a shape once for a batch's run of
+ * hits at one generation and `now`: the two must decide every hit and miss
+ * alike. Each change of CHANGES comes between two batches of a fresh flow's
+ * requests and replies; then, within a batch of its requests, a frame from
+ * the VM's MAC at the Linux bridge's other port, its second (it records: the
+ * element path runs mid-batch and moves the MAC, which the batch's earlier
+ * hits' shape holds).
+ */
+test('in batches: a shape checked once for a batch\'s hits gives what checking every hit gives, each change between batches and a recording within', () => {
+  const on = side(true), ref = side(true);
+  const vm = (sport: number, id: number) => buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64, id }, udp: { sport, dport: 53, payload: 8 } });
+  const gw = (sport: number, id: number) => buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans: [103], ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id }, udp: { sport: 53, dport: sport, payload: 8 } });
+  let id = 0;
+  const send = (frames: [string, string, Uint8Array][], batched: boolean, what: string) => {
+    if (batched) for (const s of [on, ref]) s.emu.engine.beginBatch();
+    try {
+      for (const [node, port, f] of frames) {
+        ref.emu.engine.stateChanged();
+        for (const s of [on, ref]) s.emu.engine.inject(s.emu.engine.pool.allocFrom(f)!, s.emu.findPort(node, port)!);
+      }
+    } finally {
+      if (batched) for (const s of [on, ref]) s.emu.engine.endBatch();
+    }
+    const pcs = [on, ref].map((s) => s.emu.engine.path!).map((pc) => [pc.hits, pc.misses, pc.invalidations, pc.count]);
+    assert.deepEqual(pcs[0], pcs[1], `${what}: path cache hits, misses, invalidations, entries`);
+    assert.deepEqual(on.out, ref.out, what);
+    assert.deepEqual(state(on.emu), state(ref.emu), what);
+  };
+  const flow = (sport: number): [string, string, Uint8Array][] =>
+    [...[0, 1, 2].map((): [string, string, Uint8Array] => ['w07', VMP, vm(sport, id++)]), ['w02', 'eth3', gw(sport, id++)], ['w02', 'eth3', gw(sport, id++)], ['w07', VMP, vm(sport, id++)]];
+  CHANGES.forEach((c, i) => {
+    const sport = 41000 + i;
+    send([['w07', VMP, vm(sport, id++)], ['w02', 'eth3', gw(sport, id++)], ['w07', VMP, vm(sport, id++)], ['w02', 'eth3', gw(sport, id++)]], false, `flow ${i}`);
+    send(flow(sport), true, `before change ${i}`);
+    assert.equal(c(on.emu), c(ref.emu));
+    send(flow(sport), true, `after change ${i}`);
+    const mover = vm(50000 + i, 1), req = (): [string, string, Uint8Array] => ['w07', VMP, vm(sport, id++)];
+    send([['w07', 'qvb2ab77d0f-99', mover], req(), req(), req()], false, `mover seen ${i}`);
+    send([req(), req(), ['w07', 'qvb2ab77d0f-99', mover], req(), req()], true, `mover ${i}`);
+  });
+  const pc = on.emu.engine.path!;
+  if (process.env.FP_DEBUG) console.log({ hits: pc.hits, misses: pc.misses, invalidations: pc.invalidations, entries: pc.count });
+  assert.ok(pc.hits > 100, `the path cache must be exercised: ${pc.hits} hits, ${pc.misses} misses`);
+});
+
 test('latency sampling on: a batch of a cached flow is served whole by the path cache, its sampled injects timed as pipeline latency', () => {
   const on = side(true);
   const eng = on.emu.engine;
