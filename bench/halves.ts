@@ -5,7 +5,7 @@
 // own (an isolate: in one, the engines' shared functions see each other's
 // element classes and go megamorphic), one thread at a time, rounds
 // interleaved; the figure is the thread's CPU per packet. So the halves read
-// without the other worker's cache misses or a shared core's noise: what
+// without the other worker's cache misses: what
 // each worker of `workers.pipeline.2` spends in its engine (not its ring or
 // loop), how far their sum is from the whole, and what the hand-off's
 // checksum verdict moves from w02 to w07 (the `unverified` and `checking`
@@ -18,7 +18,7 @@ import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { type Figure, emit, median, parseOptions, progress } from './lib/harness.js';
-import { DST_IP, SNAT_IP, repoRoot, udpRequest } from './lib/seed.js';
+import { repoRoot, udpReply, udpRequest } from './lib/seed.js';
 import { loadTopologyOrThrow } from '../src/topology/loader.js';
 import { buildEmulator, type Emulator } from '../src/topology/builder.js';
 import { nodeGroups } from '../src/workers/partition.js';
@@ -29,7 +29,6 @@ import type { Packet } from '../src/datapath/packet.js';
 import { ManualClock } from '../src/datapath/clock.js';
 import { checksumsGood } from '../src/datapath/handoff.js';
 import { parseIpv4, parseMacNum } from '../src/wire/addr.js';
-import { buildFrame } from '../src/wire/frame.js';
 
 const FLOWS = 10_000;
 const PAYLOAD = 64;
@@ -174,9 +173,7 @@ async function main(): Promise<void> {
   const groups = nodeGroups(t);
   const g07 = groups.find((g) => g.includes('w07'))!, g02 = groups.find((g) => g.includes('w02'))!;
   const requests = Array.from({ length: FLOWS }, (_, i) => udpRequest(SPORT + i, 53, PAYLOAD));
-  const replies = Array.from({ length: FLOWS }, (_, i) => buildFrame({
-    src: '5c:c9:99:60:d2:71', dst: 'fa:17:3e:f7:cd:bc', vlans: [103], ip: { src: DST_IP, dst: SNAT_IP, ttl: 60 }, udp: { sport: 53, dport: SPORT + i, payload: PAYLOAD },
-  }));
+  const replies = Array.from({ length: FLOWS }, (_, i) => udpReply(SPORT + i, PAYLOAD));
   progress('halves: the frames crossing the fabric');
   const h07 = half(g07), h02 = half(g02);
   const eth3 = h02.emu.findPort('w02', 'eth3')!;
