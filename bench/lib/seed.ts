@@ -68,7 +68,7 @@ export function udpRequest(sport: number, dport: number, payload: number, dst = 
   return buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: VM_IP, dst, ttl: 64 }, udp: { sport, dport, payload } });
 }
 
-function udpReply(dport: number, payload: number): Uint8Array {
+export function udpReply(dport: number, payload: number): Uint8Array {
   return buildFrame({
     src: GW_MAC, dst: FIP_VIF_MAC, vlans: [103],
     ip: { src: DST_IP, dst: SNAT_IP, ttl: 60 }, udp: { sport: 53, dport, payload },

@@ -25,6 +25,8 @@
 // beside the frame rather than in the ring entry.
 import { SpscRing } from './ring.js';
 import { HEADROOM } from './packet.js';
+import { l4Good } from './path-cache.js';
+import { checksum } from '../wire/checksum.js';
 
 /** Entry words on the data ring: the frame's byte offset in the consumer's slab, its length, a tag the two ends agree on. */
 const DATA_WIDTH = 3;
@@ -155,4 +157,28 @@ export class Handoff {
   publishLent(): void {
     this.free.publish();
   }
+}
+
+/** VXLAN's outer Ethernet, IPv4, UDP and VXLAN headers. */
+const OUTER = 50;
+
+/**
+ * The checks the receiving worker's path cache makes of a frame it keys
+ * (src/datapath/path-cache.ts usable()), made by the sender: the IPv4
+ * header's checksum (the outer and the inner one of a VXLAN frame, port
+ * 4789) and the innermost TCP, UDP (non-zero) or ICMP checksum. True only when
+ * all are there and good; the receiver then skips them (Packet.csumGood), as
+ * a kernel skips verifying what a NIC's receive offload reported
+ * CHECKSUM_UNNECESSARY. The sender has the spare time: the receiver's half
+ * of the seed path is the longer (docs/workers.md).
+ */
+export function checksumsGood(b: Uint8Array, off: number, len: number): boolean {
+  if (len < 42 || b[off + 12] !== 0x08 || b[off + 13] !== 0x00 || b[off + 14] !== 0x45 || checksum(b, off + 14, 20) !== 0) return false;
+  if (b[off + 23] === 17 && b[off + 36] === 0x12 && b[off + 37] === 0xb5) {
+    off += OUTER;
+    len -= OUTER;
+    if (len < 42 || b[off + 12] !== 0x08 || b[off + 13] !== 0x00 || b[off + 14] !== 0x45 || checksum(b, off + 14, 20) !== 0) return false;
+  }
+  const proto = b[off + 23];
+  return (proto === 17 || proto === 1 || proto === 6) && l4Good(b, off + 14, len - 14);
 }

@@ -48,6 +48,15 @@ export class Packet {
    * (engine.clone/alloc) carry it on.
    */
   stamp = 0;
+  /**
+   * 1: the frame's IPv4 header checksums (outer and inner of a VXLAN frame)
+   * and its UDP or ICMP checksum were found good before it arrived, as a
+   * NIC's receive offload reports CHECKSUM_UNNECESSARY: a worker's hand-off
+   * verifies on the sending side (handoff.ts checksumsGood). Read only by the
+   * path cache's lookup, before anything rewrote the frame; a verdict, not a
+   * shortcut: a frame without it is checked as before.
+   */
+  csumGood = 0;
 
   constructor(buf: Uint8Array) {
     this.buf = buf;
@@ -62,6 +71,7 @@ export class Packet {
     this.hops = 0;
     this.dpLen = 0;
     this.stamp = 0;
+    this.csumGood = 0;
   }
 
   copyMetaFrom(p: Packet): void {

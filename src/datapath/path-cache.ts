@@ -497,6 +497,7 @@ export class PathCache {
       sh.okGen = gen;
       sh.okNow = now;
     }
+    if (pkt.csumGood !== 0) return true; // verified where it was sent (a worker's hand-off)
     // The slow path drops a bad header checksum (ip_rcv_core) and conntrack marks a bad L4 one INVALID.
     if (checksum(b, l3, 20) !== 0) return false;
     if (sh.in3 !== 14 && checksum(b, pkt.off + 14, 20) !== 0) return false; // the outer one (vxlan_rcv's ip_rcv)
@@ -765,7 +766,7 @@ function allLive(ops: PathOp[], now: number, b: Uint8Array, l3: number): boolean
 }
 
 /** The TCP, UDP (non-zero) or ICMP checksum of the datagram at `l3` is good. */
-function l4Good(b: Uint8Array, l3: number, ipLen: number): boolean {
+export function l4Good(b: Uint8Array, l3: number, ipLen: number): boolean {
   const proto = b[l3 + 9]!, l4 = l3 + 20, n = ((b[l3 + 2]! << 8) | b[l3 + 3]!) - 20;
   if (n < 8 || 20 + n > ipLen) return false;
   if (proto === 1) return checksum(b, l4, n) === 0;

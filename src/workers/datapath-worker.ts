@@ -31,7 +31,7 @@ import { warmUp } from '../topology/warm-up.js';
 import { Fabric } from '../tunnel/fabric.js';
 import { NetNamespace } from '../netns/namespace.js';
 import { conntrackList, type CtStoreBuffers } from '../netfilter/index.js';
-import { Handoff } from '../datapath/handoff.js';
+import { Handoff, checksumsGood } from '../datapath/handoff.js';
 import { PacketPool, type Packet } from '../datapath/packet.js';
 import { ManualClock, type Clock } from '../datapath/clock.js';
 import { dropIndex } from '../datapath/stats.js';
@@ -41,7 +41,7 @@ import { parseMacNum, parseIpv4 } from '../wire/addr.js';
 import { observeNs } from '../metrics/histogram.js';
 import { LINK, TS, monoMs } from '../io/tap-shared.js';
 import { makeRealtime } from '../io/realtime.js';
-import { CTL, CTL_WORDS, HOP_BITS, TRACE_SHIFT, TRACED, WC, WORKER_COUNTER_STRIDE, WORKER_COUNTERS, type ChannelSpec, type KeptTables, type RealtimeMessage, type ReplayedMessage, type WarmedUpMessage, type WorkerAnswer, type WorkerAnswers, type WorkerInit, type WorkerRequest } from './layout.js';
+import { CSUM_GOOD, CTL, CTL_WORDS, HOP_BITS, TRACE_SHIFT, TRACED, WC, WORKER_COUNTER_STRIDE, WORKER_COUNTERS, type ChannelSpec, type KeptTables, type RealtimeMessage, type ReplayedMessage, type WarmedUpMessage, type WorkerAnswer, type WorkerAnswers, type WorkerInit, type WorkerRequest } from './layout.js';
 import { WorkerControl } from './worker-control.js';
 import { LearnedKeepers } from './learned-keepers.js';
 import { WorkerTraces, type TracePieceMessage } from './worker-trace.js';
@@ -129,7 +129,7 @@ export function runWorker(init: WorkerInit): void {
   const sideNic: (Port | null)[] = [];
   const fab = t.fabric ? (engine.elements.find((e) => e instanceof Fabric && e.name === t.fabric!.name) as Fabric | undefined) : undefined;
   if (t.fabric && fab) {
-    if (t.fabric.sides.length > TRACED >>> HOP_BITS) throw new Error(`a fabric of ${t.fabric.sides.length} sides does not fit the hand-off tag`);
+    if (t.fabric.sides.length > CSUM_GOOD >>> HOP_BITS) throw new Error(`a fabric of ${t.fabric.sides.length} sides does not fit the hand-off tag`);
     t.fabric.sides.forEach((s, side) => {
       const w = owner.get(s.node)!;
       if (w === init.index) {
@@ -201,8 +201,11 @@ export function runWorker(init: WorkerInit): void {
         ib.owed++;
         pkt.off = at;
         pkt.len = len;
-        const port = fromFabric ? sideNic[(tag & (TRACED - 1)) >>> HOP_BITS] : edgePorts[tag];
-        if (fromFabric) pkt.hops = tag & ((1 << HOP_BITS) - 1);
+        const port = fromFabric ? sideNic[(tag & (CSUM_GOOD - 1)) >>> HOP_BITS] : edgePorts[tag];
+        if (fromFabric) {
+          pkt.hops = tag & ((1 << HOP_BITS) - 1);
+          pkt.csumGood = (tag & CSUM_GOOD) === 0 ? 0 : 1;
+        }
         pkt.stamp = ib.stamped ? stamps[slot]! : 0;
         if (!port) pool.free(pkt); // cannot happen with a consistent layout
         else if (tag < TRACED) engine.inject(pkt, port);
@@ -507,7 +510,9 @@ class HandoffSink implements EdgeSink {
     const hops = pkt.hops < (1 << HOP_BITS) ? pkt.hops : (1 << HOP_BITS) - 1;
     // A frame of a trace carries the trace's id (every other frame has traceId 0 and tag bits 0 there).
     const traced = pkt.traceId !== 0 && this.traces.current !== 0;
-    const tag = traced ? this.tag | hops | (this.traces.current << TRACE_SHIFT) : this.tag | hops;
+    // The receiver's checksum checks, made here: its half of the path is the longer one (checksumsGood).
+    const csum = checksumsGood(pkt.buf, pkt.off, pkt.len) ? CSUM_GOOD : 0;
+    const tag = (traced ? this.tag | hops | (this.traces.current << TRACE_SHIFT) : this.tag | hops) | csum;
     const sent = this.out[this.to]!.sendLater(pkt.buf, this.slab32, pkt.off, pkt.len, tag, pkt.stamp); // published when its batch or round ends (ring)
     if (traced) this.traces.crossed(pkt, port, this.to, sent);
     if (sent) {

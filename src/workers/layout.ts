@@ -131,13 +131,15 @@ export const WORKER_COUNTER_STRIDE = 16;
 /** Hops travel with a frame across workers in the tag's low bits (MAX_HOPS is 256). */
 export const HOP_BITS = 9;
 /**
- * A fabric tag is (trace << TRACE_SHIFT) | (side << HOP_BITS) | hops: the
- * fabric side in the bits between, and in the top bits (below the sign) the
+ * A fabric tag is (trace << TRACE_SHIFT) | CSUM_GOOD? | (side << HOP_BITS) | hops: the
+ * fabric side in the bits between (below CSUM_GOOD), and in the top bits (below the sign) the
  * trace a traced frame belongs to, 0 for every other frame, so a receiver
  * tells a traced frame by `tag >= TRACED`.
  */
 export const TRACE_SHIFT = 20;
 export const TRACED = 1 << TRACE_SHIFT;
+/** The tag's bit below the trace: the sender found the frame's checksums good (handoff.ts checksumsGood, Packet.csumGood). */
+export const CSUM_GOOD = TRACED >>> 1;
 /** Trace ids run 1..MAX_TRACE_ID and then start over. */
 export const MAX_TRACE_ID = (1 << (31 - TRACE_SHIFT)) - 1;
 

@@ -1,11 +1,14 @@
 // The one-copy hand-off between threads (src/datapath/handoff.ts): frames
 // arrive byte-exact at every source alignment and length (the word copy has a
 // head, a body and a tail), and a producer with no lent slot, or a frame too
-// long for one, gets false instead of overwriting anything.
+// long for one, gets false instead of overwriting anything. The sender's
+// checksum verdict (checksumsGood, the receiver's path cache checks made on
+// the sending side) holds only for a frame whose checks would all pass.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Handoff } from '../../src/datapath/handoff.js';
+import { Handoff, checksumsGood } from '../../src/datapath/handoff.js';
 import { HEADROOM } from '../../src/datapath/packet.js';
+import { buildFrame } from '../../src/wire/frame.js';
 
 const SLOT = 512;
 
@@ -72,4 +75,51 @@ test('sendLater: frames and their slots show at flush(), in order; lendLater: sl
   }
   h.data.release(3);
   assert.ok(h.data.empty);
+});
+
+/** A VXLAN frame (VNI 77, outer UDP checksum 0 as an OVS VTEP sends it) around `inner`. */
+function vxlan(inner: Uint8Array): Uint8Array {
+  const payload = new Uint8Array(8 + inner.length);
+  payload.set([0x08, 0, 0, 0, 0, 0, 77, 0]);
+  payload.set(inner, 8);
+  return buildFrame({ src: '52:54:00:00:00:01', dst: '52:54:00:00:00:02', ip: { src: '192.0.2.7', dst: '192.0.2.2', ttl: 64 }, udp: { sport: 51000, dport: 4789, payload, csum: false } });
+}
+
+test('checksumsGood: true only when every IPv4 header checksum (outer and inner) and the innermost UDP or ICMP checksum are good', () => {
+  const udp = buildFrame({ src: '52:54:00:00:00:03', dst: '52:54:00:00:00:04', ip: { src: '198.51.100.7', dst: '203.0.113.8', ttl: 63 }, udp: { sport: 41000, dport: 53, payload: 64 } });
+  const icmp = buildFrame({ src: '52:54:00:00:00:03', dst: '52:54:00:00:00:04', ip: { src: '198.51.100.7', dst: '203.0.113.8', ttl: 63 }, icmp: { id: 9, seq: 1, data: 56 } });
+  const noSum = buildFrame({ src: '52:54:00:00:00:03', dst: '52:54:00:00:00:04', ip: { src: '198.51.100.7', dst: '203.0.113.8', ttl: 63 }, udp: { sport: 41000, dport: 53, payload: 8, csum: false } });
+  const good = (f: Uint8Array, at = 0): boolean => {
+    // At an offset in a larger buffer, as in a slot of a slab.
+    const buf = new Uint8Array(at + f.length + 16);
+    buf.set(f, at);
+    return checksumsGood(buf, at, f.length);
+  };
+  const tcp = buildFrame({ src: '52:54:00:00:00:03', dst: '52:54:00:00:00:04', ip: { src: '198.51.100.7', dst: '203.0.113.8' }, tcp: { sport: 40000, dport: 80, flags: 'S' } });
+  for (const [what, f] of [['udp', udp], ['icmp echo', icmp], ['tcp', tcp], ['vxlan tcp', vxlan(tcp)], ['udp without checksum', noSum], ['vxlan udp', vxlan(udp)], ['vxlan icmp', vxlan(icmp)]] as const) {
+    assert.equal(good(f), true, what);
+    assert.equal(good(f, 78), true, `${what} at 78`);
+  }
+  const flip = (f: Uint8Array, at: number): Uint8Array => {
+    const g = f.slice();
+    g[at]! ^= 0x10;
+    return g;
+  };
+  const v = vxlan(udp);
+  assert.equal(good(flip(v, 24)), false, 'outer IPv4 header checksum');
+  assert.equal(good(flip(v, 50 + 24)), false, 'inner IPv4 header checksum');
+  assert.equal(good(flip(v, 50 + 40)), false, 'inner UDP checksum');
+  assert.equal(good(flip(v, 50 + 42 + 10)), false, 'inner UDP payload');
+  assert.equal(good(flip(udp, 24)), false, 'IPv4 header checksum');
+  assert.equal(good(flip(udp, 42 + 3)), false, 'UDP payload');
+  assert.equal(good(flip(icmp, 42 + 3)), false, 'ICMP data');
+  assert.equal(good(flip(tcp, 34 + 16)), false, 'TCP checksum');
+  assert.equal(good(flip(vxlan(tcp), 50 + 34 + 4)), false, 'inner TCP sequence number');
+  // Not what the path cache keys (no verdict: the receiver checks): IPv4 options, not IPv4, truncated, a VLAN tag.
+  const opts = buildFrame({ src: '52:54:00:00:00:03', dst: '52:54:00:00:00:04', ip: { src: '198.51.100.7', dst: '203.0.113.8', options: [0x94, 4, 0, 0] }, udp: { sport: 41000, dport: 53, payload: 8 } });
+  const tagged = buildFrame({ src: '52:54:00:00:00:03', dst: '52:54:00:00:00:04', vlans: [103], ip: { src: '198.51.100.7', dst: '203.0.113.8' }, udp: { sport: 41000, dport: 53, payload: 8 } });
+  const arp = buildFrame({ src: '52:54:00:00:00:03', dst: 'ff:ff:ff:ff:ff:ff', arp: { op: 1, sha: '52:54:00:00:00:03', spa: '198.51.100.7', tha: '00:00:00:00:00:00', tpa: '198.51.100.1' } });
+  for (const [what, f] of [['ip options', opts], ['vlan tag', tagged], ['arp', arp], ['vxlan arp', vxlan(arp)], ['truncated', udp.slice(0, 40)]] as const) {
+    assert.equal(good(f), false, what);
+  }
 });

@@ -26,6 +26,7 @@ import { logEdges } from '../helpers/sink.js';
 import { Fabric } from '../../src/tunnel/fabric.js';
 import { parseIpv4, parseMacNum } from '../../src/wire/addr.js';
 import { ipv4SetChecksum } from '../../src/wire/ipv4.js';
+import { checksumsGood } from '../../src/datapath/handoff.js';
 import type { Port } from '../../src/datapath/element.js';
 import { mulberry32Unit } from '../../src/datapath/random.js';
 import { runCommand, showNeigh } from '../../src/netns/ip-text.js';
@@ -545,7 +546,8 @@ interface Parts {
 
 /**
  * The seed in two engines joined at the fabric as two workers join them:
- * the other node's fabric side is an edge port whose frame, hops carried, is
+ * the other node's fabric side is an edge port whose frame, hops and the
+ * sender's checksum verdict (checksumsGood, Packet.csumGood) carried, is
  * injected at the owning engine's NIC (after the inject that sent it).
  */
 function parts(pathcache: boolean): Parts {
@@ -553,7 +555,7 @@ function parts(pathcache: boolean): Parts {
   const a = buildEmulator(topo, { emulateHosts: true, nodes: ['w07'] }), b = buildEmulator(topo, { emulateHosts: true, nodes: ['w02'] });
   const owner = (node: string): Emulator => (node === 'w07' ? a : b);
   const out: string[] = [];
-  const queue: { to: Emulator; side: string; frame: Uint8Array; hops: number }[] = [];
+  const queue: { to: Emulator; side: string; frame: Uint8Array; hops: number; good: number }[] = [];
   for (const emu of [a, b]) {
     emu.engine.fastpath = true;
     emu.engine.pathcache = pathcache;
@@ -566,7 +568,7 @@ function parts(pathcache: boolean): Parts {
         emit: (pkt) => {
           const frame = pkt.bytes();
           out.push(`handoff ${s.port} hops ${pkt.hops} ${Buffer.from(frame).toString('hex')}`);
-          queue.push({ to: owner(s.node), side: s.port, frame, hops: pkt.hops });
+          queue.push({ to: owner(s.node), side: s.port, frame, hops: pkt.hops, good: checksumsGood(pkt.buf, pkt.off, pkt.len) ? 1 : 0 });
         },
       });
     }
@@ -583,17 +585,18 @@ function parts(pathcache: boolean): Parts {
     findPort: (n: string, x: string) => owner(n).findPort(n, x),
     engine: a.engine,
   } as unknown as Emulator;
-  const send = (to: Emulator, port: Port, frame: Uint8Array, hops: number) => {
+  const send = (to: Emulator, port: Port, frame: Uint8Array, hops: number, good: number) => {
     const pkt = to.engine.pool.allocFrom(frame)!;
     pkt.hops = hops;
+    pkt.csumGood = good;
     to.engine.inject(pkt, port);
   };
   const inject = (node: string, port: string, frame: Uint8Array) => {
-    send(owner(node), owner(node).findPort(node, port)!, frame, 0);
+    send(owner(node), owner(node).findPort(node, port)!, frame, 0, 0);
     while (queue.length) {
       const q = queue.shift()!;
       const fab = q.to.engine.elements.find((e): e is Fabric => e instanceof Fabric)!;
-      send(q.to, fab.port(q.side)!.peer!, q.frame, q.hops);
+      send(q.to, fab.port(q.side)!.peer!, q.frame, q.hops, q.good);
     }
   };
   const nic = (node: string): Port => {
@@ -694,4 +697,30 @@ test('partitioned: a VXLAN frame differing from a served one only in its outer h
     assert.deepEqual(partState(on), partState(off), what);
     for (let i = 0; i < 4; i++) for (const s of [on, off]) s.inject('w07', VMP, req); // the entry served again
   }
+});
+
+test('partitioned: the sender\'s checksum verdict (Packet.csumGood) stands for the hit\'s checks; without it a bad inner UDP checksum keeps the frame from its entry', () => {
+  const on = parts(true);
+  const req = buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64, id: 7 }, udp: { sport: 41001, dport: 53, payload: 8 } });
+  const rep = buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans: [103], ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id: 9 }, udp: { sport: 53, dport: 41001, payload: 8 } });
+  on.inject('w07', VMP, req);
+  on.inject('w02', 'eth3', rep);
+  for (let i = 0; i < 4; i++) on.inject('w07', VMP, req);
+  const pb = on.b.engine.path!;
+  assert.ok(pb.hits >= 1, `w02 served its VXLAN frames: ${pb.hits}`);
+  const last = on.out.filter((l) => l.startsWith('handoff')).pop()!;
+  const vx = Uint8Array.from(Buffer.from(last.split(' ').pop()!, 'hex'));
+  assert.ok(checksumsGood(vx, 0, vx.length), 'the hand-off\'s frame has good checksums');
+  const bad = vx.slice();
+  bad[bad.length - 1]! ^= 1; // the inner UDP checksum no longer adds up
+  assert.ok(!checksumsGood(bad, 0, bad.length));
+  const at = (good: number): number => {
+    const h = pb.hits;
+    const pkt = on.b.engine.pool.allocFrom(bad)!;
+    pkt.csumGood = good;
+    on.b.engine.inject(pkt, on.nic('w02'));
+    return pb.hits - h;
+  };
+  assert.equal(at(0), 0, 'checked on the hit: not served');
+  assert.equal(at(1), 1, 'the verdict trusted: served without checking');
 });
