@@ -468,6 +468,22 @@ test('ip addr, link, route, rule and neigh print what the kernel prints', async 
       }
     }
   }
+  // IPv6 prefixes (inet6.ts's routes) select as in IPv4: under -6, and in no family for a word with a ':' (which only a dump of
+  // every table lists); all and any under -4 or -6 are the family's default routes; get_prefix's refusals.
+  for (const { node, ns } of emulated) {
+    for (const sel of [['-6', 'fe80::/64'], ['-6', 'exact', 'fe80::/64'], ['-6', 'table', 'all', 'root', 'fe80::/10'], ['-6', 'table', 'all', 'match', 'fe80::1'],
+      ['-6', 'table', 'all', 'match', 'ff02::1'], ['-6', 'table', 'local', '::1'], ['-6', 'table', 'all', 'FE80::1/64'], ['-6', 'table', 'all', 'fe80::'],
+      ['-6', 'table', 'all', 'root', '::/0'], ['-6', 'table', 'all', 'root', 'ff00::/4'], ['-6', 'table', 'all', 'fe80::/0x40'], ['-6', 'table', 'all', 'ff00::/010'],
+      ['-6', 'all'], ['-6', 'any'], ['-6', 'table', 'all', 'all'], ['-4', 'all'], ['-4', 'table', 'all', 'any'],
+      ['fe80::/64'], ['table', 'all', 'fe80::/64'], ['table', 'all', 'match', 'fe80::1'], ['table', 'all', 'root', '192.168.0.0/16'], ['table', 'all', 'root', '::/0'],
+      ['-6', 'fe80:::1'], ['-6', 'fe80::/129'], ['-6', 'fe80::1%lo'], ['-6', '10.0.0.0/8'], ['table', 'all', 'fe80:::1'], ['table', 'all', 'fe80::1%lo']]) {
+      for (const j of [[], ['-j']]) {
+        const fam = sel[0]!.startsWith('-') ? [sel[0]!] : [];
+        const args = [...j, ...fam, 'route', 'show', ...sel.slice(fam.length)];
+        compare(`${ns.name}: ip ${args.join(' ')}`, withStatus(tryRun('ip', ['-n', kns.get(ns.name)!, ...args])), withStatus(await dpemuRun('ip', ['-n', ns.name, node, ...args])));
+      }
+    }
+  }
   // An MTU a veth cannot take (dev_validate_mtu), or not a number (get_integer: base 0): refused, nothing changed.
   const veth = emulated.flatMap(({ node, ns }) => ns.interfaces.filter((i) => /^(rfp|fpr)-/.test(i.name)).map((i) => ({ node, ns, dev: i.name })))[0]!;
   for (const mtu of ['99999', '65536', '60', '-5', '0x10', 'abc', '1e3', '08']) {
