@@ -582,7 +582,15 @@ test('iptables-save, iptables -S and iptables -L [-n] -v print what iptables-leg
     }
     await compareIptables(node, ns);
     // Refusals: the same words, the same exit status.
-    for (const argv of [['-t', 'nat', '-L', 'nosuch', '-n'], ['-S', 'nosuch'], ['-t', 'nosuch', '-S'], ['-A', 'FORWARD', '-j', 'NOSUCH'], ['-A', 'FORWARD', '-j', 'nosuch-chain']]) {
+    // libiptc's refusals (`iptables: WHAT.`, exit 1) after the line's own (exit 2), a sequence that leaves both sides as they were.
+    const iptc = [['-A', 'nosuch', '-j', 'ACCEPT'], ['-I', 'nosuch', '1', '-j', 'ACCEPT'], ['-R', 'nosuch', '1', '-j', 'ACCEPT'], ['-D', 'nosuch', '1'],
+      ['-D', 'nosuch', '-j', 'ACCEPT'], ['-F', 'nosuch'], ['-Z', 'nosuch'], ['-X', 'nosuch'], ['-E', 'nosuch', 'dpe-x'], ['-P', 'nosuch', 'DROP'],
+      ['-t', 'nat', '-A', 'nosuch', '-o', 'lo', '-j', 'ACCEPT'], ['-t', 'nat', '-A', 'POSTROUTING', '-i', 'lo', '-j', 'ACCEPT'], ['-t', 'nat', '-A', 'PREROUTING', '-o', 'lo', '-j', 'ACCEPT'],
+      ['-N', 'FORWARD'], ['-X', 'FORWARD'], ['-E', 'FORWARD', 'dpe-x'], ['-P', 'FORWARD', 'BOGUS'], ['-I', 'FORWARD', '99', '-j', 'ACCEPT'],
+      ['-R', 'FORWARD', '99', '-j', 'ACCEPT'], ['-D', 'FORWARD', '99'], ['-D', 'FORWARD', '-s', '192.0.2.99', '-j', 'ACCEPT'],
+      ['-N', 'dpe-x'], ['-N', 'dpe-x'], ['-N', 'dpe-y'], ['-E', 'dpe-x', 'dpe-y'], ['-P', 'dpe-x', 'DROP'], ['-A', 'dpe-x', '-j', 'ACCEPT'],
+      ['-I', 'FORWARD', '-j', 'dpe-x'], ['-X', 'dpe-x'], ['-D', 'FORWARD', '-j', 'dpe-x'], ['-X', 'dpe-x'], ['-F', 'dpe-x'], ['-X', 'dpe-x'], ['-X', 'dpe-y']];
+    for (const argv of [['-t', 'nat', '-L', 'nosuch', '-n'], ['-S', 'nosuch'], ['-t', 'nosuch', '-S'], ['-A', 'FORWARD', '-j', 'NOSUCH'], ['-A', 'FORWARD', '-j', 'nosuch-chain'], ...iptc]) {
       compare(`${ns.name}: iptables ${argv.join(' ')}`, unversion(withStatus(iptk(k, argv))), unversion(withStatus(await dpemuRun('iptables', ['-n', ns.name, node, ...argv]))));
     }
   }
