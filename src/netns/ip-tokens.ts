@@ -1,7 +1,7 @@
 // Tokens of one line of `ip` text, with their columns, and the errors that
 // point at them.
 
-import { type Ip4, type Prefix, parseIp4, parsePrefix } from './addr.js';
+import { type Ip4, type Prefix, parseIp4, parseNetmask, parsePrefix } from './addr.js';
 import { IpSyntaxError, RtnlError, notPrefix } from './errors.js';
 import { parseU32 } from './names.js';
 import { parseIpv6 } from '../wire/addr.js';
@@ -158,14 +158,14 @@ export interface Prefix6 {
   len: number;
 }
 
-/** get_prefix in AF_INET6: ADDR (a /128) or ADDR/LEN (get_netmask: base 0, at most 128); default, all and any are ::/0. */
+/** get_prefix in AF_INET6: ADDR (a /128) or ADDR/LEN (get_netmask's, at most 128); default, all and any are ::/0. */
 export function parsePrefix6(arg: string): Prefix6 | undefined {
   if (arg === 'default' || arg === 'all' || arg === 'any') return { bytes: new Uint8Array(16), len: 0 };
   const slash = arg.indexOf('/');
   const bytes = parseIpv6(slash < 0 ? arg : arg.slice(0, slash));
   if (!bytes) return undefined;
   if (slash < 0) return { bytes, len: 128 };
-  const len = parseU32(arg.slice(slash + 1));
+  const len = parseNetmask(arg.slice(slash + 1));
   return len !== undefined && len <= 128 ? { bytes, len } : undefined;
 }
 

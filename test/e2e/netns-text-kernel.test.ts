@@ -461,7 +461,9 @@ test('ip addr, link, route, rule and neigh print what the kernel prints', async 
     for (const sel of [['192.168.1.0/24'], ['exact', '192.168.1.0/24'], ['root', '192.168.0.0/16'], ['match', '192.168.1.7'], ['to', 'match', '10.206.221.200'], ['default'], ['all'], ['any'], ['0/0'],
       ['proto', 'kernel'], ['proto', 'static'], ['proto', 'all'], ['scope', 'link'], ['scope', 'global'], ['scope', 'all'], ['type', 'unicast'], ['table', 'all', 'type', 'local'],
       ['table', 'local', 'type', 'broadcast', 'proto', 'kernel'], ['via', '192.168.1.6'], ['via', '169.254.0.0/16'], ['src', '192.168.1.1'], ['table', 'all', 'src', '169.254.96.33'], ['tos', '0x10'], ['cache'],
-      ['proto', 'nosuch'], ['scope', 'nosuch'], ['type', 'nosuch'], ['bogus'], ['root', '300.1.1.1'], ['proto']]) {
+      ['proto', 'nosuch'], ['scope', 'nosuch'], ['type', 'nosuch'], ['bogus'], ['root', '300.1.1.1'], ['proto'],
+      // get_netmask: a length in base 0, or a contiguous dotted mask.
+      ['192.168.1.0/0x18'], ['192.168.1.0/030'], ['192.168.1.0/024'], ['root', '192.168.0.0/255.255.0.0'], ['192.168.1.0/255.0.255.0'], ['192.168.1.0/08'], ['192.168.1.0/33']]) {
       for (const j of [[], ['-j']]) {
         const args = [...j, 'route', 'show', ...sel];
         compare(`${ns.name}: ip ${args.join(' ')}`, withStatus(tryRun('ip', ['-n', kns.get(ns.name)!, ...args])), withStatus(await dpemuRun('ip', ['-n', ns.name, node, ...args])));
@@ -473,7 +475,7 @@ test('ip addr, link, route, rule and neigh print what the kernel prints', async 
   for (const { node, ns } of emulated) {
     for (const sel of [['-6', 'fe80::/64'], ['-6', 'exact', 'fe80::/64'], ['-6', 'table', 'all', 'root', 'fe80::/10'], ['-6', 'table', 'all', 'match', 'fe80::1'],
       ['-6', 'table', 'all', 'match', 'ff02::1'], ['-6', 'table', 'local', '::1'], ['-6', 'table', 'all', 'FE80::1/64'], ['-6', 'table', 'all', 'fe80::'],
-      ['-6', 'table', 'all', 'root', '::/0'], ['-6', 'table', 'all', 'root', 'ff00::/4'], ['-6', 'table', 'all', 'fe80::/0x40'], ['-6', 'table', 'all', 'ff00::/010'],
+      ['-6', 'table', 'all', 'root', '::/0'], ['-6', 'table', 'all', 'root', 'ff00::/4'], ['-6', 'table', 'all', 'fe80::/0x40'], ['-6', 'table', 'all', 'ff00::/010'], ['-6', 'table', 'all', 'root', 'fe80::/255.192.0.0'],
       ['-6', 'all'], ['-6', 'any'], ['-6', 'table', 'all', 'all'], ['-4', 'all'], ['-4', 'table', 'all', 'any'],
       ['fe80::/64'], ['table', 'all', 'fe80::/64'], ['table', 'all', 'match', 'fe80::1'], ['table', 'all', 'root', '192.168.0.0/16'], ['table', 'all', 'root', '::/0'],
       ['-6', 'fe80:::1'], ['-6', 'fe80::/129'], ['-6', 'fe80::1%lo'], ['-6', '10.0.0.0/8'], ['table', 'all', 'fe80:::1'], ['table', 'all', 'fe80::1%lo']]) {
