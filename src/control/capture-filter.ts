@@ -36,7 +36,7 @@
 // of the expression says (so `not tcp[100] = 0` is false for a short TCP
 // frame), and so does a division by zero at run time.
 
-import { isIPv6 } from 'node:net';
+import { parseIpv6, readU32 } from '../wire/addr.js';
 import { NetDb } from './netdb.js';
 
 export interface FrameFields {
@@ -757,18 +757,10 @@ function protochain(f: FrameFields, n: number, v6: boolean): boolean {
   return reject();
 }
 
-/** inet_pton for IPv6: the address as four 32-bit words, or null. */
+/** inet_pton for IPv6 (a zone index ignored, as before): the address as four 32-bit words, or null. */
 function parseIp6(s: string): number[] | null {
-  if (!isIPv6(s)) return null;
-  let text = s;
-  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
-  if (v4) text = text.slice(0, v4.index) + `${((+v4[1]! << 8) | +v4[2]!).toString(16)}:${((+v4[3]! << 8) | +v4[4]!).toString(16)}`;
-  const [head, tail] = text.split('::') as [string, string | undefined];
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const groups = tail === undefined ? h : [...h, ...new Array<string>(8 - h.length - t.length).fill('0'), ...t];
-  const g = groups.map((x) => parseInt(x, 16));
-  return [0, 1, 2, 3].map((i) => ((g[2 * i]! << 16) | g[2 * i + 1]!) >>> 0);
+  const b = parseIpv6(s.replace(/%.*$/, ''));
+  return b && [0, 4, 8, 12].map((i) => readU32(b, i));
 }
 
 /** Compile a filter expression for Ethernet frames, or for Linux cooked v2 ones (`cooked`); throws FilterSyntaxError with libpcap-like wording. */

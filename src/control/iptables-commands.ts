@@ -112,6 +112,7 @@ export const iptables: CommandFamily = {
       const out = list();
       if (out !== undefined) return ok(out);
     } catch (e) {
+      if (e instanceof NfSyntaxError && e.iptc !== undefined) throw new ControlError(`iptables: ${e.iptc}.`, 1);
       if (e instanceof NfSyntaxError) {
         throw new ControlError(`iptables v1.8.7 (legacy): ${e.detail}\nTry \`iptables -h' or 'iptables --help' for more information.`, 2);
       }

@@ -1,7 +1,8 @@
 // sysctl (procps-ng 4.0.2) inside a namespace of the topology: `NODE -n NS
 // [sysctl's options] [KEY[=VALUE]...]`, what `ip netns exec NS sysctl ...`
 // runs. It reads and writes the net.ipv4 keys the namespace models
-// (src/netns/sysctl.ts) through Netns.getSysctl/setSysctl, so a write takes
+// (src/netns/sysctl.ts) and the two net.ipv6.conf keys its IPv6 reads
+// (src/netns/inet6.ts) through Netns.getSysctl/setSysctl, so a write takes
 // effect as the kernel's does (conf/all/forwarding reaches every device).
 // sysctl -a lists only those keys, in the order of sysctl's sorted walk of
 // /proc/sys. A key the kernel has and dpemu does not model is refused.
@@ -10,6 +11,7 @@
 // conf/ paths the namespace has.
 import type { Netns } from '../netns/netns.js';
 import { NEIGH_KEYS } from '../netns/neigh-sysctl.js';
+import { DEV_CONF6_KEYS } from '../netns/inet6.js';
 import { DEV_CONF_KEYS, NET_SYSCTL_RANGE, type NetSysctls, parseProcInt } from '../netns/sysctl.js';
 import type { CommandFamily } from './command.js';
 import type { CommandResponse } from './protocol.js';
@@ -30,6 +32,28 @@ const UNMODELLED_CONF = new Set([
   'igmpv2_unsolicited_report_interval', 'igmpv3_unsolicited_report_interval', 'ignore_routes_with_linkdown', 'mc_forwarding', 'tag',
 ]);
 
+/** net/ipv6/conf/<dev>/ keys the kernel (6.18) has and dpemu does not model (net/ipv6/addrconf.c addrconf_sysctl). */
+const UNMODELLED_CONF6 = new Set([
+  'accept_dad', 'accept_ra', 'accept_ra_defrtr', 'accept_ra_from_local', 'accept_ra_min_hop_limit', 'accept_ra_min_lft', 'accept_ra_mtu',
+  'accept_ra_pinfo', 'accept_ra_rt_info_max_plen', 'accept_ra_rt_info_min_plen', 'accept_ra_rtr_pref', 'accept_redirects', 'accept_source_route',
+  'accept_untracked_na', 'addr_gen_mode', 'autoconf', 'dad_transmits', 'disable_policy', 'drop_unicast_in_l2_multicast', 'drop_unsolicited_na',
+  'enhanced_dad', 'force_forwarding', 'force_mld_version', 'force_tllao', 'hop_limit', 'ignore_routes_with_linkdown', 'ioam6_enabled', 'ioam6_id',
+  'ioam6_id_wide', 'keep_addr_on_down', 'max_addresses', 'max_desync_factor', 'mc_forwarding', 'mldv1_unsolicited_report_interval',
+  'mldv2_unsolicited_report_interval', 'mtu', 'ndisc_evict_nocarrier', 'ndisc_notify', 'ndisc_tclass', 'optimistic_dad', 'proxy_ndp',
+  'ra_defrtr_metric', 'ra_honor_pio_life', 'ra_honor_pio_pflag', 'regen_max_retry', 'regen_min_advance', 'router_probe_interval',
+  'router_solicitation_delay', 'router_solicitation_interval', 'router_solicitation_max_interval', 'router_solicitations', 'rpl_seg_enabled',
+  'seg6_enabled', 'seg6_require_hmac', 'stable_secret', 'suppress_frag_ndisc', 'temp_prefered_lft', 'temp_valid_lft', 'use_oif_addrs_only',
+  'use_optimistic', 'use_tempaddr',
+]);
+
+/** What a namespace's net/ipv6/ holds besides conf/ (6.18): there, not modelled (neigh/ and route/ with what is under them). */
+const IPV6_OTHERS = new Set([
+  'anycast_src_echo_reply', 'auto_flowlabels', 'bindv6only', 'fib_multipath_hash_fields', 'fib_multipath_hash_policy', 'fib_notify_on_flag_change',
+  'flowlabel_consistency', 'flowlabel_reflect', 'flowlabel_state_ranges', 'fwmark_reflect', 'icmp', 'idgen_delay', 'idgen_retries', 'ioam6_id',
+  'ioam6_id_wide', 'ip6frag_high_thresh', 'ip6frag_low_thresh', 'ip6frag_time', 'ip_nonlocal_bind', 'max_dst_opts_length', 'max_dst_opts_number',
+  'max_hbh_length', 'max_hbh_opts_number', 'neigh', 'route', 'seg6_flowlabel', 'xfrm6_gc_thresh',
+]);
+
 type Found =
   | { leaf: { get: () => number | string; set: (v: number) => void; range?: readonly [number, number] } }
   | { dir: string[] }
@@ -48,14 +72,31 @@ function modelled(ns: Netns, deprecated = false): string[] {
   // A namespace's neigh/ has a directory per device and no default/ (only the initial namespace's has).
   const keys = [...NEIGH_KEYS].filter(([, k]) => deprecated || !k.deprecated).map(([name]) => name);
   const neigh = devs.filter((d) => d !== 'all' && d !== 'default').flatMap((d) => keys.map((k) => `net/ipv4/neigh/${d}/${k}`));
-  // 'conf' sorts before every top-level name modelled (fwmark_reflect, icmp_*, ip_*), 'neigh' after them.
-  return [...conf, ...top, ...neigh];
+  const conf6 = devs.flatMap((d) => [...DEV_CONF6_KEYS].sort().map((k) => `net/ipv6/conf/${d}/${k}`));
+  // 'conf' sorts before every top-level name modelled (fwmark_reflect, icmp_*, ip_*), 'neigh' after them; ipv4 before ipv6.
+  return [...conf, ...top, ...neigh, ...conf6];
 }
 
 function lookup(ns: Netns, path: string, deprecated = false): Found {
   const segs = path.split('/').filter((s) => s !== '');
-  const dotted = (): string => `net.ipv4.${segs.slice(2).join('.')}`;
-  if (segs.length === 0 || segs[0] !== 'net' || (segs.length > 1 && segs[1] !== 'ipv4')) return { unmodelled: true };
+  const dotted = (): string => `net.${segs[1]}.${segs.slice(2).join('.')}`;
+  if (segs.length === 0 || segs[0] !== 'net' || (segs.length > 1 && segs[1] !== 'ipv4' && segs[1] !== 'ipv6')) return { unmodelled: true };
+  if (segs[1] === 'ipv6') {
+    const dev = segs[3];
+    const hasDev = dev === 'all' || dev === 'default' || ns.links().some((l) => l.name === dev);
+    if (segs.length === 5 && segs[2] === 'conf') {
+      const k = segs[4]!;
+      if (!hasDev) return { missing: true };
+      if (UNMODELLED_CONF6.has(k)) return { unmodelled: true };
+      if (!(DEV_CONF6_KEYS as readonly string[]).includes(k)) return { missing: true };
+      return { leaf: { get: () => ns.getSysctl(dotted()), set: (v) => ns.setSysctl(dotted(), v) } };
+    }
+    const prefix = `${segs.join('/')}/`;
+    const under = modelled(ns, deprecated).filter((p) => p.startsWith(prefix));
+    if (under.length > 0) return { dir: under };
+    // conf/DEV is a directory (listed above); the rest, and whatever is under it, is refused without looking further.
+    return IPV6_OTHERS.has(segs[2]!) ? { unmodelled: true } : { missing: true };
+  }
   if (segs.length === 5 && segs[2] === 'conf') {
     const [, , , dev, k] = segs as [string, string, string, string, string];
     if (dev !== 'all' && dev !== 'default' && !ns.links().some((l) => l.name === dev)) return { missing: true };
@@ -86,17 +127,18 @@ function lookup(ns: Netns, path: string, deprecated = false): Found {
   return { missing: true };
 }
 
-/** Where a key glob can match (net/ipv4/conf/DEV[/KEY], net/ipv4/neigh/DEV[/KEY]): every such path in `ns`, sorted as glob(3) sorts; undefined elsewhere (dpemu cannot list what it does not model). */
+/** Where a key glob can match (net/ipv4/conf/DEV[/KEY], net/ipv4/neigh/DEV[/KEY], net/ipv6/conf/DEV[/KEY]): every such path in `ns`, sorted as glob(3) sorts; undefined elsewhere (dpemu cannot list what it does not model). */
 function globModel(ns: Netns, pattern: string): string[] | undefined {
   const segs = pattern.split('/');
   const dir = segs[2];
-  if (segs[0] !== 'net' || segs[1] !== 'ipv4' || (dir !== 'conf' && dir !== 'neigh') || (segs.length !== 4 && segs.length !== 5)) return undefined;
+  const v6 = segs[1] === 'ipv6';
+  if (segs[0] !== 'net' || (segs[1] !== 'ipv4' && !(v6 && dir === 'conf')) || (dir !== 'conf' && dir !== 'neigh') || (segs.length !== 4 && segs.length !== 5)) return undefined;
   const res = segs.map(globSegment);
   const links = ns.links().map((l) => l.name);
   // glob(3) reads the directories: neigh/ has no all/ or default/ here, and every key file, deprecated ones too.
   const devs = dir === 'conf' ? ['all', 'default', ...links] : links;
-  const keys = dir === 'conf' ? [...DEV_CONF_KEYS, ...UNMODELLED_CONF] : [...NEIGH_KEYS.keys()];
-  const paths = segs.length === 4 ? devs.map((d) => `net/ipv4/${dir}/${d}`) : devs.flatMap((d) => keys.map((k) => `net/ipv4/${dir}/${d}/${k}`));
+  const keys = v6 ? [...DEV_CONF6_KEYS, ...UNMODELLED_CONF6] : dir === 'conf' ? [...DEV_CONF_KEYS, ...UNMODELLED_CONF] : [...NEIGH_KEYS.keys()];
+  const paths = segs.length === 4 ? devs.map((d) => `net/${segs[1]}/${dir}/${d}`) : devs.flatMap((d) => keys.map((k) => `net/${segs[1]}/${dir}/${d}/${k}`));
   return paths.filter((p) => p.split('/').every((s, i) => res[i]!.test(s))).sort();
 }
 

@@ -13,6 +13,8 @@ export class NfSyntaxError extends Error {
     detail: string,
     /** Said after the detail in the message (a topology file's reader), not in what the iptables command prints. */
     readonly note?: string,
+    /** A refusal of libiptc's (not of the command line): what iptables prints for it, `iptables: IPTC.` (exit 1). */
+    readonly iptc?: string,
   ) {
     const summary = `${detail.trimEnd()}${note ? ` (${note})` : ''}`;
     super(`line ${line}, column ${column}: ${summary}`);
@@ -24,7 +26,8 @@ export class NfSyntaxError extends Error {
 
 /** Thrown by option parsers; the line parser adds line and column. */
 export class NfOptionError extends Error {
-  constructor(message: string, readonly tokenIndex: number) {
+  /** `iptc`: as NfSyntaxError's. */
+  constructor(message: string, readonly tokenIndex: number, readonly iptc?: string) {
     super(message);
     this.name = 'NfOptionError';
   }

@@ -214,7 +214,7 @@ function runCommand(work: Ruleset, toksIn: Tok[], lineNo: number, blockTable: Ta
   const err = (e: unknown): never => {
     if (e instanceof NfOptionError) {
       const t = toks[Math.min(e.tokenIndex, toks.length - 1)]!;
-      throw new NfSyntaxError(lineNo, t.col, t.text, e.message);
+      throw new NfSyntaxError(lineNo, t.col, t.text, e.message, undefined, e.iptc);
     }
     throw e;
   };
@@ -244,9 +244,14 @@ function normalize(toks: Tok[]): Tok[] {
   return out;
 }
 
-function fail(message: string, index: number): never {
-  throw new NfOptionError(message, index);
+function fail(message: string, index: number, iptc?: string): never {
+  throw new NfOptionError(message, index, iptc);
 }
+
+// What libiptc's refusals read as in iptables-legacy (iptc_strerror, else strerror; EINVAL's with a word on dmesg).
+const NO_CHAIN = 'No chain/target/match by that name';
+const BAD_RULE = 'Bad rule (does a matching rule exist in that chain?)';
+const EINVAL = (what: string): string => `${what}. Run \`dmesg' for more information`;
 
 function parseCommand(work: Ruleset, toks: Tok[], lineNo: number, blockTable: TableName | null, opts: LoadOptions): void {
   const r = new Reader(toks, 0);
@@ -429,9 +434,9 @@ function parseCommand(work: Ruleset, toks: Tok[], lineNo: number, blockTable: Ta
   execute(table, cmd, spec, toks, lineNo, r);
 }
 
-function getChain(t: Table, name: string, index: number): Chain {
+function getChain(t: Table, name: string, index: number, iptc = NO_CHAIN): Chain {
   const c = t.chains.get(name);
-  if (!c) fail(`chain '${name}' does not exist`, index);
+  if (!c) fail(`chain '${name}' does not exist`, index, iptc);
   return c;
 }
 
@@ -445,21 +450,22 @@ function execute(
   switch (cmd.op) {
     case 'N': {
       checkChainNameAt(cmd.chain, cmd.chainIndex);
-      if (t.chains.has(cmd.chain)) fail(`chain '${cmd.chain}' already exists`, cmd.chainIndex);
+      if (t.chains.has(cmd.chain)) fail(`chain '${cmd.chain}' already exists`, cmd.chainIndex, 'Chain already exists');
       t.chains.set(cmd.chain, new Chain(cmd.chain, false, null));
       return;
     }
     case 'X': {
       const victims = cmd.chain ? [getChain(t, cmd.chain, cmd.chainIndex)] : [...t.chains.values()].filter((c) => !c.builtin);
+      // iptc_delete_chain: built-in (EINVAL), then references (EMLINK), then rules (ENOTEMPTY).
       for (const c of victims) {
-        if (c.builtin) fail(`cannot delete built-in chain '${c.name}'`, cmd.chainIndex);
-        if (c.rules.length) fail(`chain '${c.name}' is not empty`, cmd.chainIndex);
+        if (c.builtin) fail(`cannot delete built-in chain '${c.name}'`, cmd.chainIndex, EINVAL('Invalid argument'));
         for (const o of t.chains.values()) {
           if (victims.includes(o)) continue;
           if (o.rules.some((x) => x.target.name === c.name && (x.target.kind === T_JUMP || x.target.kind === T_GOTO))) {
-            fail(`chain '${c.name}' is still referenced from '${o.name}'`, cmd.chainIndex);
+            fail(`chain '${c.name}' is still referenced from '${o.name}'`, cmd.chainIndex, 'Too many links');
           }
         }
+        if (c.rules.length) fail(`chain '${c.name}' is not empty`, cmd.chainIndex, 'Directory not empty');
       }
       for (const c of victims) t.chains.delete(c.name);
       return;
@@ -474,18 +480,18 @@ function execute(
       return;
     }
     case 'P': {
-      const c = getChain(t, cmd.chain, cmd.chainIndex);
-      if (!c.builtin) fail(`bad built-in chain name '${cmd.chain}'`, cmd.chainIndex);
-      if (cmd.arg2 !== 'ACCEPT' && cmd.arg2 !== 'DROP') fail(`bad policy name '${cmd.arg2}'`, cmd.arg2Index);
+      const c = getChain(t, cmd.chain, cmd.chainIndex, 'Bad built-in chain name');
+      if (!c.builtin) fail(`bad built-in chain name '${cmd.chain}'`, cmd.chainIndex, 'Bad built-in chain name');
+      if (cmd.arg2 !== 'ACCEPT' && cmd.arg2 !== 'DROP') fail(`bad policy name '${cmd.arg2}'`, cmd.arg2Index, EINVAL('Bad policy name'));
       if (t.name === 'nat' && cmd.arg2 === 'DROP') fail(natDropMessage, cmd.arg2Index);
       c.policy = cmd.arg2;
       return;
     }
     case 'E': {
       const c = getChain(t, cmd.chain, cmd.chainIndex);
-      if (c.builtin) fail(`cannot rename built-in chain '${cmd.chain}'`, cmd.chainIndex);
+      if (c.builtin) fail(`cannot rename built-in chain '${cmd.chain}'`, cmd.chainIndex, NO_CHAIN);
       checkChainNameAt(cmd.arg2, cmd.arg2Index);
-      if (t.chains.has(cmd.arg2)) fail(`chain '${cmd.arg2}' already exists`, cmd.arg2Index);
+      if (t.chains.has(cmd.arg2)) fail(`chain '${cmd.arg2}' already exists`, cmd.arg2Index, 'File exists');
       t.chains.delete(c.name);
       const renamed = new Chain(cmd.arg2, false, null);
       renamed.rules = c.rules;
@@ -497,8 +503,9 @@ function execute(
       return;
     }
   }
-  const chain = getChain(t, cmd.chain, cmd.chainIndex);
-  const rules = buildRules(t, chain, spec, toks, lineNo, r);
+  // The line's own errors come first; then a chain that is not there (a rule to delete from one: iptc_delete_entry's ENOENT).
+  const rules = buildRules(t, cmd.chain, spec, toks, lineNo, r);
+  const chain = getChain(t, cmd.chain, cmd.chainIndex, cmd.op === 'D' && cmd.num === 0 ? BAD_RULE : NO_CHAIN);
   if (cmd.op !== 'D') {
     // Rules that go in get counter blocks (given back by discard() if the load fails).
     for (const rule of rules) {
@@ -513,26 +520,26 @@ function execute(
       return;
     case 'I': {
       const at = (cmd.num || 1) - 1;
-      if (at > list.length) fail('index of insertion too big', cmd.index);
+      if (at > list.length) fail('index of insertion too big', cmd.index, 'Index of insertion too big');
       list.splice(at, 0, ...rules);
       return;
     }
     case 'R': {
-      if (cmd.num > list.length) fail('index of replacement too big', cmd.index);
+      if (cmd.num > list.length) fail('index of replacement too big', cmd.index, 'Index of replacement too big');
       if (rules.length !== 1) fail('-R requires a rule that expands to exactly one rule', cmd.index);
       list[cmd.num - 1] = rules[0]!;
       return;
     }
     case 'D': {
       if (cmd.num > 0) {
-        if (cmd.num > list.length) fail('index of deletion too big', cmd.index);
+        if (cmd.num > list.length) fail('index of deletion too big', cmd.index, 'Index of deletion too big');
         list.splice(cmd.num - 1, 1);
         return;
       }
       for (const rule of rules) {
         const want = ruleSaveText(chain.name, rule, false);
         const at = list.findIndex((x) => ruleSaveText(chain.name, x, false) === want);
-        if (at < 0) fail('bad rule (does a matching rule exist in that chain?)', cmd.index);
+        if (at < 0) fail('bad rule (does a matching rule exist in that chain?)', cmd.index, BAD_RULE);
         list.splice(at, 1);
       }
       return;
@@ -546,12 +553,11 @@ function checkChainNameAt(name: string, index: number): void {
   if (TARGET_NAMES.has(name)) fail('chain name may not clash with target name', index);
 }
 
-function buildRules(t: Table, chain: Chain, spec: RuleSpec, toks: Tok[], lineNo: number, r: Reader): Rule[] {
-  if (chain.builtin) {
-    const hook = hookByName(chain.name);
-    if (spec.hasIn && (hook === HOOK_OUTPUT || hook === HOOK_POSTROUTING)) fail(`can't use -i with ${chain.name}`, spec.inIndex);
-    if (spec.hasOut && (hook === HOOK_PREROUTING || hook === HOOK_INPUT)) fail(`can't use -o with ${chain.name}`, spec.outIndex);
-  }
+/** The rules of a command as iptables builds them from its line, by the chain's name alone (before libiptc looks the chain up). */
+function buildRules(t: Table, chainName: string, spec: RuleSpec, toks: Tok[], lineNo: number, r: Reader): Rule[] {
+  const hook = hookByName(chainName);
+  if (spec.hasIn && (hook === HOOK_OUTPUT || hook === HOOK_POSTROUTING)) fail(`Can't use -i with ${chainName}\n`, spec.inIndex);
+  if (spec.hasOut && (hook === HOOK_PREROUTING || hook === HOOK_INPUT)) fail(`Can't use -o with ${chainName}\n`, spec.outIndex);
   const ip = { proto: spec.proto, protoInv: (spec.inv & INV_PROTO) !== 0 };
   const matches = spec.matches.map(({ b, index }) => {
     r.optIndex = index;

@@ -2,7 +2,8 @@
 // order, a MAC a 48-bit integer. Numbers compare and hash without allocation,
 // which keeps per-packet lookups free of string keys. The byte-level helpers
 // are the wire layer's; what is here is iproute2's way of reading text.
-import { prefixMask, inPrefix, ipToString, readMacNum, writeMacNum, macNumToString, parseMacNum } from '../wire/addr.js';
+import { prefixMask, inPrefix, ipToString, maskToPrefix, readMacNum, writeMacNum, macNumToString, parseMacNum } from '../wire/addr.js';
+import { parseU32 } from './names.js';
 
 export { prefixMask, inPrefix };
 
@@ -72,11 +73,17 @@ export function parsePrefix(s: string): Prefix | undefined {
   const a = parseIp4(slash < 0 ? s : s.slice(0, slash));
   if (a === undefined) return undefined;
   if (slash < 0) return { addr: a, len: 32 };
-  const ls = s.slice(slash + 1);
-  if (!/^[0-9]{1,2}$/.test(ls)) return undefined;
-  const len = Number(ls);
-  if (len > 32) return undefined;
-  return { addr: a, len };
+  const len = parseNetmask(s.slice(slash + 1));
+  return len !== undefined && len <= 32 ? { addr: a, len } : undefined;
+}
+
+/** get_netmask: a length as get_unsigned reads it (C's base 0: `0x18`, `030`), else a contiguous dotted mask (`255.255.255.0`). */
+export function parseNetmask(s: string): number | undefined {
+  const n = parseU32(s);
+  if (n !== undefined) return n;
+  const m = parseIp4(s);
+  const len = m === undefined ? -1 : maskToPrefix(m);
+  return len < 0 ? undefined : len;
 }
 
 export function formatPrefix(addr: Ip4, len: number): string {

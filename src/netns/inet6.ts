@@ -19,6 +19,9 @@ export interface DevConf6 {
   forwarding: number;
 }
 
+/** DevConf6's keys, as sysctl lists them. */
+export const DEV_CONF6_KEYS: readonly (keyof DevConf6)[] = ['disable_ipv6', 'forwarding'];
+
 export interface If6Addr {
   /** The 16 bytes (what the receive path compares). */
   bytes: Uint8Array;

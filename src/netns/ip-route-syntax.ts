@@ -4,11 +4,12 @@
 
 import { formatIp4, formatPrefix } from './addr.js';
 import { nextArg, invarg } from './errors.js';
-import { inPrefix } from '../wire/addr.js';
+import { inPrefix, inPrefix6 } from '../wire/addr.js';
 import { type Route, type RouteMetric } from './fib.js';
-import { type Family, type Token, TokenStream, familyPrefix, matches, tokenize } from './ip-tokens.js';
+import { type Family, type Token, TokenStream, familyPrefix, matches, routeShowPrefix, tokenize } from './ip-tokens.js';
+import { type Route6 } from './inet6.js';
 import {
-  RT_SCOPE_NOWHERE, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, RTPROT_BOOT, dsfieldFromName, dsfieldName,
+  RT_SCOPE_NOWHERE, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, RTPROT_BOOT, RTPROT_KERNEL, dsfieldFromName, dsfieldName,
   protoFromName, protoName, routeTypeFromName, scopeFromName, scopeName, tableFromName, tableName,
 } from './names.js';
 import { type RouteSpec } from './specs.js';
@@ -240,8 +241,8 @@ export interface RouteShow {
   table: number | 'all';
   dev?: string;
   test: (r: Route) => boolean;
-  /** The same selectors over an IPv6 route (inet6.ts): its type and protocol; any other selector matches none of them. */
-  test6: (type: string, protocol: number) => boolean;
+  /** The same selectors over an IPv6 route (inet6.ts, all of protocol kernel): its type, protocol and prefix; any other selector matches none of them. */
+  test6: (r: Route6) => boolean;
   hide: NonNullable<RouteFormatContext['hide']>;
   /** `cache`: the learned path MTUs (ip-route-cache.ts) instead of the routes. */
   cached?: boolean;
@@ -249,8 +250,10 @@ export interface RouteShow {
 
 /**
  * The words after `ip route show`. A bare prefix (or `exact P`) selects the
- * routes to exactly P, `root P` those within P, `match P` those covering it;
- * `default` the default routes, `all` and `any` every route. `proto`, `scope`, `type`,
+ * routes to exactly P, `root P` those within P, `match P` those covering it,
+ * of P's family (IPv6 under -6 or for a word with a ':'); `default` the
+ * default routes, `all` and `any` every route in no family, the default
+ * ones under -4 or -6 (get_addr_1 gives them the family). `proto`, `scope`, `type`,
  * `via` and `src` select by that field and leave it out of the lines (not `type`);
  * `cache` lists the nexthop exceptions instead (the kernel has kept no other
  * cached IPv4 routes since 3.6), the selectors applied to each as a /32.
@@ -258,7 +261,7 @@ export interface RouteShow {
 export function parseRouteShow(words: readonly string[], family?: Family): RouteShow {
   const out: RouteShow = { table: RT_TABLE_MAIN, test: () => true, test6: () => true, hide: {} };
   const tests: ((r: Route) => boolean)[] = [];
-  const tests6: ((type: string, protocol: number) => boolean)[] = [];
+  const tests6: ((r: Route6) => boolean)[] = [];
   const none6 = () => tests6.push(() => false);
   const prefix = (v: string) => familyPrefix(v, family);
   for (let i = 0; i < words.length; i++) {
@@ -274,7 +277,7 @@ export function parseRouteShow(words: readonly string[], family?: Family): Route
       if (p === undefined && v !== 'all') throw invarg('invalid "protocol"\n', v);
       if (p !== undefined) {
         tests.push((r) => r.protocol === p);
-        tests6.push((_, protocol) => protocol === p);
+        tests6.push(() => p === RTPROT_KERNEL);
       }
       out.hide.proto = p !== undefined;
     } else if (matches(w, 'scope')) {
@@ -289,7 +292,7 @@ export function parseRouteShow(words: readonly string[], family?: Family): Route
       const v = next(), t = routeTypeFromName(v);
       if (t === undefined) throw invarg('node type value is invalid\n', v);
       tests.push((r) => r.type === t);
-      tests6.push((type) => type === t);
+      tests6.push((r) => r.type === t);
     } else if (w === 'tos' || matches(w, 'dsfield')) {
       const v = next(), t = dsfieldFromName(v);
       if (t === undefined) throw invarg('TOS value is invalid\n', v);
@@ -306,18 +309,27 @@ export function parseRouteShow(words: readonly string[], family?: Family): Route
       none6();
       out.hide.src = p.len === 32;
     } else if (matches(w, 'cached') || matches(w, 'cloned')) out.cached = true;
-    else if ((w === 'all' || w === 'any') && family !== 'link') continue; // every route, where `default` selects the default ones; -0 reads them as prefixes
+    else if ((w === 'all' || w === 'any') && family === undefined) continue; // every route, where `default` selects the default ones; -4, -6 and -0 read them as prefixes
     else {
       const word = matches(w, 'to') ? next() : w;
       const kind = matches(word, 'root') ? 'root' : matches(word, 'match') ? 'match' : 'exact';
       const v = kind === 'exact' && !matches(word, 'exact') ? word : next();
-      const p = prefix(v);
+      const sp = routeShowPrefix(v, family);
+      if ('v6' in sp) {
+        // filter_nlmsg: a prefix of the other family selects none of a family's routes.
+        const p = sp.v6;
+        tests.push(() => false);
+        if (kind !== 'match') tests6.push((r) => p.len <= r.len && inPrefix6(r.key, p.bytes, p.len));
+        if (kind !== 'root') tests6.push((r) => r.len <= p.len && inPrefix6(r.key, p.bytes, r.len));
+        continue;
+      }
+      const p = sp.v4;
       if (kind !== 'match') tests.push((r) => p.len <= r.dstLen && inPrefix(r.dst, p.addr, p.len));
       if (kind !== 'root') tests.push((r) => r.dstLen <= p.len && inPrefix(r.dst, p.addr, r.dstLen));
       none6();
     }
   }
   out.test = (r) => tests.every((t) => t(r));
-  out.test6 = (type, protocol) => tests6.every((t) => t(type, protocol));
+  out.test6 = (r) => tests6.every((t) => t(r));
   return out;
 }

@@ -91,7 +91,7 @@ export function showRoutes(ns: Netns, sel: RouteShow | number | 'all' = RT_TABLE
     if (cached) return { text: '', json: [] };
     const v = { showTable, hideDev: oif !== 0, hideProto: hide.proto === true, details: o.details === true };
     const rs = routes6(ns.links(), (l) => l.conf6.forwarding !== 0).filter((r) =>
-      (table === 'all' || (table === RT_TABLE_LOCAL) === (r.table === 'local')) && (!oif || r.dev === dev) && test6(r.type, RTPROT_KERNEL));
+      (table === 'all' || (table === RT_TABLE_LOCAL) === (r.table === 'local')) && (!oif || r.dev === dev) && test6(r));
     return { text: rs.map((r) => formatRoute6(r, v)).join(''), json: rs.map((r) => route6Json(r, v)) };
   };
   if (o.family === 'inet6') {

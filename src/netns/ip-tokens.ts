@@ -1,9 +1,10 @@
 // Tokens of one line of `ip` text, with their columns, and the errors that
 // point at them.
 
-import { type Ip4, type Prefix, parseIp4, parsePrefix } from './addr.js';
+import { type Ip4, type Prefix, parseIp4, parseNetmask, parsePrefix } from './addr.js';
 import { IpSyntaxError, RtnlError, notPrefix } from './errors.js';
 import { parseU32 } from './names.js';
+import { parseIpv6 } from '../wire/addr.js';
 
 export interface Token {
   text: string;
@@ -134,8 +135,8 @@ export type Family = 'inet' | 'inet6' | 'link';
 
 /**
  * get_prefix in the request's family, where ip exits (status 1) on a word
- * it refuses. An inet6 word is taken unread (::/0 here): an emulated
- * namespace's IPv6 routes (inet6.ts) are selected by type, protocol and device only.
+ * it refuses. An inet6 word is taken unread (::/0 here) by the callers that
+ * select no IPv6 route by it (`ip route show` reads it: routeShowPrefix).
  */
 export function familyPrefix(arg: string, family: Family | undefined): Prefix {
   if (family === 'link') throw new RtnlError('EINVAL', undefined, `Error: "${arg}" may be inet prefix, but it is not allowed in this context.`, 1);
@@ -150,3 +151,34 @@ export function familyPrefix(arg: string, family: Family | undefined): Prefix {
 
 /** -oneline down to -o: no option ip.c tries before it begins so. */
 export const isOnelineOption = (a: string): boolean => a.length > 1 && '-oneline'.startsWith(a);
+
+/** An IPv6 prefix: the address's 16 bytes (host bits kept) and the length. */
+export interface Prefix6 {
+  bytes: Uint8Array;
+  len: number;
+}
+
+/** get_prefix in AF_INET6: ADDR (a /128) or ADDR/LEN (get_netmask's, at most 128); default, all and any are ::/0. */
+export function parsePrefix6(arg: string): Prefix6 | undefined {
+  if (arg === 'default' || arg === 'all' || arg === 'any') return { bytes: new Uint8Array(16), len: 0 };
+  const slash = arg.indexOf('/');
+  const bytes = parseIpv6(slash < 0 ? arg : arg.slice(0, slash));
+  if (!bytes) return undefined;
+  if (slash < 0) return { bytes, len: 128 };
+  const len = parseNetmask(arg.slice(slash + 1));
+  return len !== undefined && len <= 128 ? { bytes, len } : undefined;
+}
+
+/**
+ * A prefix selector of `ip route show`, as get_addr_1 reads it: IPv6 under
+ * -6, and in no family a word with a ':' (get_addr_1 tries inet6 for it);
+ * otherwise familyPrefix's.
+ */
+export function routeShowPrefix(arg: string, family: Family | undefined): { v4: Prefix } | { v6: Prefix6 } {
+  if (family === 'inet6' || (family === undefined && arg.includes(':'))) {
+    const v6 = parsePrefix6(arg);
+    if (!v6) throw notPrefix(arg, family === 'inet6' ? 'inet6' : 'any valid');
+    return { v6 };
+  }
+  return { v4: familyPrefix(arg, family) };
+}

@@ -118,7 +118,7 @@ export function parseU32(s: string): number | undefined {
   let n: number;
   if (/^0[xX][0-9a-fA-F]+$/.test(s)) n = parseInt(s.slice(2), 16);
   else if (/^0[0-7]+$/.test(s)) n = parseInt(s.slice(1), 8);
-  else if (/^[0-9]+$/.test(s)) n = Number(s);
+  else if (/^(0|[1-9][0-9]*)$/.test(s)) n = Number(s); // strtoul stops at 08's 8: not a number
   else return undefined;
   return Number.isSafeInteger(n) && n <= 0xffff_ffff ? n : undefined;
 }

@@ -6,6 +6,8 @@
 // unsigned 32-bit number (read with >>> 0). Text conversion (macToString,
 // ipToString, parse*) allocates and is for configuration, traces and tests.
 
+import { isIPv6 } from 'node:net';
+
 export function readU16(buf: Uint8Array, off: number): number {
   return (buf[off]! << 8) | buf[off + 1]!;
 }
@@ -180,6 +182,37 @@ export function maskToPrefix(mask: number): number {
 export function inPrefix(addr: number, net: number, len: number): boolean {
   const m = prefixMask(len);
   return ((addr & m) >>> 0) === ((net & m) >>> 0);
+}
+
+// ---- IPv6 ----
+
+/** inet_pton for IPv6 (no zone index): the 16 bytes, or null. */
+export function parseIpv6(text: string): Uint8Array | null {
+  if (text.includes('%') || !isIPv6(text)) return null;
+  let t = text;
+  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(t);
+  if (v4) t = `${t.slice(0, v4.index)}${((+v4[1]! << 8) | +v4[2]!).toString(16)}:${((+v4[3]! << 8) | +v4[4]!).toString(16)}`;
+  const [head, tail] = t.split('::') as [string, string | undefined];
+  const h = head ? head.split(':') : [];
+  const tl = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? h : [...h, ...new Array<string>(8 - h.length - tl.length).fill('0'), ...tl];
+  const out = new Uint8Array(16);
+  groups.forEach((g, i) => {
+    const v = parseInt(g, 16);
+    out[2 * i] = v >> 8;
+    out[2 * i + 1] = v & 255;
+  });
+  return out;
+}
+
+/** Whether the first `len` bits of two IPv6 addresses are equal. */
+export function inPrefix6(addr: Uint8Array, net: Uint8Array, len: number): boolean {
+  const whole = len >> 3;
+  for (let i = 0; i < whole; i++) if (addr[i] !== net[i]) return false;
+  const bits = len & 7;
+  if (bits === 0) return true;
+  const m = (0xff << (8 - bits)) & 0xff;
+  return (addr[whole]! & m) === (net[whole]! & m);
 }
 
 /** Parse "a.b.c.d/len" (or a bare address = /32); the address is kept as written (host bits too). */

@@ -461,9 +461,27 @@ test('ip addr, link, route, rule and neigh print what the kernel prints', async 
     for (const sel of [['192.168.1.0/24'], ['exact', '192.168.1.0/24'], ['root', '192.168.0.0/16'], ['match', '192.168.1.7'], ['to', 'match', '10.206.221.200'], ['default'], ['all'], ['any'], ['0/0'],
       ['proto', 'kernel'], ['proto', 'static'], ['proto', 'all'], ['scope', 'link'], ['scope', 'global'], ['scope', 'all'], ['type', 'unicast'], ['table', 'all', 'type', 'local'],
       ['table', 'local', 'type', 'broadcast', 'proto', 'kernel'], ['via', '192.168.1.6'], ['via', '169.254.0.0/16'], ['src', '192.168.1.1'], ['table', 'all', 'src', '169.254.96.33'], ['tos', '0x10'], ['cache'],
-      ['proto', 'nosuch'], ['scope', 'nosuch'], ['type', 'nosuch'], ['bogus'], ['root', '300.1.1.1'], ['proto']]) {
+      ['proto', 'nosuch'], ['scope', 'nosuch'], ['type', 'nosuch'], ['bogus'], ['root', '300.1.1.1'], ['proto'],
+      // get_netmask: a length in base 0, or a contiguous dotted mask.
+      ['192.168.1.0/0x18'], ['192.168.1.0/030'], ['192.168.1.0/024'], ['root', '192.168.0.0/255.255.0.0'], ['192.168.1.0/255.0.255.0'], ['192.168.1.0/08'], ['192.168.1.0/33']]) {
       for (const j of [[], ['-j']]) {
         const args = [...j, 'route', 'show', ...sel];
+        compare(`${ns.name}: ip ${args.join(' ')}`, withStatus(tryRun('ip', ['-n', kns.get(ns.name)!, ...args])), withStatus(await dpemuRun('ip', ['-n', ns.name, node, ...args])));
+      }
+    }
+  }
+  // IPv6 prefixes (inet6.ts's routes) select as in IPv4: under -6, and in no family for a word with a ':' (which only a dump of
+  // every table lists); all and any under -4 or -6 are the family's default routes; get_prefix's refusals.
+  for (const { node, ns } of emulated) {
+    for (const sel of [['-6', 'fe80::/64'], ['-6', 'exact', 'fe80::/64'], ['-6', 'table', 'all', 'root', 'fe80::/10'], ['-6', 'table', 'all', 'match', 'fe80::1'],
+      ['-6', 'table', 'all', 'match', 'ff02::1'], ['-6', 'table', 'local', '::1'], ['-6', 'table', 'all', 'FE80::1/64'], ['-6', 'table', 'all', 'fe80::'],
+      ['-6', 'table', 'all', 'root', '::/0'], ['-6', 'table', 'all', 'root', 'ff00::/4'], ['-6', 'table', 'all', 'fe80::/0x40'], ['-6', 'table', 'all', 'ff00::/010'], ['-6', 'table', 'all', 'root', 'fe80::/255.192.0.0'],
+      ['-6', 'all'], ['-6', 'any'], ['-6', 'table', 'all', 'all'], ['-4', 'all'], ['-4', 'table', 'all', 'any'],
+      ['fe80::/64'], ['table', 'all', 'fe80::/64'], ['table', 'all', 'match', 'fe80::1'], ['table', 'all', 'root', '192.168.0.0/16'], ['table', 'all', 'root', '::/0'],
+      ['-6', 'fe80:::1'], ['-6', 'fe80::/129'], ['-6', 'fe80::1%lo'], ['-6', '10.0.0.0/8'], ['table', 'all', 'fe80:::1'], ['table', 'all', 'fe80::1%lo']]) {
+      for (const j of [[], ['-j']]) {
+        const fam = sel[0]!.startsWith('-') ? [sel[0]!] : [];
+        const args = [...j, ...fam, 'route', 'show', ...sel.slice(fam.length)];
         compare(`${ns.name}: ip ${args.join(' ')}`, withStatus(tryRun('ip', ['-n', kns.get(ns.name)!, ...args])), withStatus(await dpemuRun('ip', ['-n', ns.name, node, ...args])));
       }
     }
@@ -566,7 +584,15 @@ test('iptables-save, iptables -S and iptables -L [-n] -v print what iptables-leg
     }
     await compareIptables(node, ns);
     // Refusals: the same words, the same exit status.
-    for (const argv of [['-t', 'nat', '-L', 'nosuch', '-n'], ['-S', 'nosuch'], ['-t', 'nosuch', '-S'], ['-A', 'FORWARD', '-j', 'NOSUCH'], ['-A', 'FORWARD', '-j', 'nosuch-chain']]) {
+    // libiptc's refusals (`iptables: WHAT.`, exit 1) after the line's own (exit 2), a sequence that leaves both sides as they were.
+    const iptc = [['-A', 'nosuch', '-j', 'ACCEPT'], ['-I', 'nosuch', '1', '-j', 'ACCEPT'], ['-R', 'nosuch', '1', '-j', 'ACCEPT'], ['-D', 'nosuch', '1'],
+      ['-D', 'nosuch', '-j', 'ACCEPT'], ['-F', 'nosuch'], ['-Z', 'nosuch'], ['-X', 'nosuch'], ['-E', 'nosuch', 'dpe-x'], ['-P', 'nosuch', 'DROP'],
+      ['-t', 'nat', '-A', 'nosuch', '-o', 'lo', '-j', 'ACCEPT'], ['-t', 'nat', '-A', 'POSTROUTING', '-i', 'lo', '-j', 'ACCEPT'], ['-t', 'nat', '-A', 'PREROUTING', '-o', 'lo', '-j', 'ACCEPT'],
+      ['-N', 'FORWARD'], ['-X', 'FORWARD'], ['-E', 'FORWARD', 'dpe-x'], ['-P', 'FORWARD', 'BOGUS'], ['-I', 'FORWARD', '99', '-j', 'ACCEPT'],
+      ['-R', 'FORWARD', '99', '-j', 'ACCEPT'], ['-D', 'FORWARD', '99'], ['-D', 'FORWARD', '-s', '192.0.2.99', '-j', 'ACCEPT'],
+      ['-N', 'dpe-x'], ['-N', 'dpe-x'], ['-N', 'dpe-y'], ['-E', 'dpe-x', 'dpe-y'], ['-P', 'dpe-x', 'DROP'], ['-A', 'dpe-x', '-j', 'ACCEPT'],
+      ['-I', 'FORWARD', '-j', 'dpe-x'], ['-X', 'dpe-x'], ['-D', 'FORWARD', '-j', 'dpe-x'], ['-X', 'dpe-x'], ['-F', 'dpe-x'], ['-X', 'dpe-x'], ['-X', 'dpe-y']];
+    for (const argv of [['-t', 'nat', '-L', 'nosuch', '-n'], ['-S', 'nosuch'], ['-t', 'nosuch', '-S'], ['-A', 'FORWARD', '-j', 'NOSUCH'], ['-A', 'FORWARD', '-j', 'nosuch-chain'], ...iptc]) {
       compare(`${ns.name}: iptables ${argv.join(' ')}`, unversion(withStatus(iptk(k, argv))), unversion(withStatus(await dpemuRun('iptables', ['-n', ns.name, node, ...argv]))));
     }
   }

@@ -41,6 +41,7 @@ const kernel = (args: string[]): { stdout: string; stderr: string; exit: number 
 
 const d = `net.ipv4.conf.${DEV}`;
 const n = `net.ipv4.neigh.${DEV}`;
+const d6 = `net.ipv6.conf.${DEV}`;
 const CASES: string[][] = [
   ['net.ipv4.ip_forward'], ['-n', 'net.ipv4.ip_forward', 'net.ipv4.conf.all.rp_filter'], ['net/ipv4/ip_forward'], ['-N', 'net.ipv4.ip_forward'],
   ['-b', 'net.ipv4.ip_forward'], ['net.ipv4.ip_forward', '-n'], ['-n', '-N', 'net.ipv4.ip_forward'], ['-q', 'net.ipv4.icmp_ratemask'],
@@ -88,6 +89,17 @@ const CASES: string[][] = [
   ['-w', `${n}.delay_first_probe_time=-2`, `${n}.gc_stale_time=2147483`], [`${n}.delay_first_probe_time`, `${n}.gc_stale_time`, `${n}.unres_qlen_bytes`],
   // A negative USER_HZ value is ~0UL jiffies, -1 as an int: "-0".
   ['-w', `${n}.proxy_delay=-3`], [`${n}.proxy_delay`], ['-w', `${n}.proxy_delay=0x10`], ['net.ipv4.neigh.lo.proxy_delay', `${n}.proxy_delay`],
+  // net.ipv6.conf: disable_ipv6 and forwarding (any int, as proc_dointvec takes it); all's write reaches default and every
+  // device, default's none of them (addrconf_fixup_forwarding, addrconf_disable_ipv6).
+  [`${d6}.forwarding`, 'net.ipv6.conf.all.disable_ipv6', `net/ipv6/conf/${DEV}/disable_ipv6`, '-n', 'net.ipv6.conf.lo.forwarding'],
+  ['net.ipv6.conf.nodev.forwarding'], [`${d6}.nosuch`], ['net.ipv6.nosuch'], ['-w', 'net.ipv6.conf.nodev.forwarding=1'],
+  ['-w', `${d6}.forwarding=5`], [`${d6}.forwarding`], ['-w', `${d6}.forwarding=-1`, `${d6}.forwarding=0x10`], ['-n', `${d6}.forwarding`],
+  ['-w', `${d6}.forwarding=abc`], ['-w', `${d6}.forwarding=2147483648`], ['-w', `${d6}.forwarding=0`],
+  ['-w', 'net.ipv6.conf.all.forwarding=3'], ['net.ipv6.conf.default.forwarding', `${d6}.forwarding`, 'net.ipv6.conf.lo.forwarding'],
+  ['-w', 'net.ipv6.conf.all.forwarding=0'], ['-w', 'net.ipv6.conf.default.disable_ipv6=-3', `${d6}.disable_ipv6=7`],
+  ['net.ipv6.conf.default.disable_ipv6', `${d6}.disable_ipv6`, 'net.ipv6.conf.lo.disable_ipv6'],
+  ['-w', 'net.ipv6.conf.default.disable_ipv6=0', `${d6}.disable_ipv6=0`], ['-w', 'net.ipv6.conf.all.disable_ipv6=1'],
+  ['-n', `${d6}.disable_ipv6`, 'net.ipv6.conf.default.disable_ipv6'], ['-w', 'net.ipv6.conf.all.disable_ipv6=0'],
   // No words, no variables, options it has no use for, help and version.
   [], ['-x'], ['-Z'], ['--bogus'], ['-V'], ['-h'],
 ];
@@ -175,11 +187,12 @@ test('a device whose name has a dot (fip-vif.103): written / in a dotted key, as
 
 test('keys the kernel has and dpemu does not model are refused, and nothing changes', async () => {
   const before = (await dpemu(['-a'])).stdout;
-  const r = await dpemu(['-w', 'net.ipv4.conf.all.accept_source_route=1', 'net.ipv6.conf.all.forwarding=1', 'kernel.hostname=x', 'net.ipv4.route.min_pmtu=600']);
+  const r = await dpemu(['-w', 'net.ipv4.conf.all.accept_source_route=1', 'net.ipv6.conf.all.accept_ra=1', 'kernel.hostname=x', 'net.ipv4.route.min_pmtu=600', 'net.ipv6.route.gc_interval=1']);
   assert.equal(r.exit, 1);
   assert.equal(r.stdout, '');
   assert.match(r.stderr, /^sysctl: net\.ipv4\.conf\.all\.accept_source_route: not modelled by dpemu/m);
-  assert.match(r.stderr, /^sysctl: net\.ipv6\.conf\.all\.forwarding: not modelled by dpemu/m);
+  assert.match(r.stderr, /^sysctl: net\.ipv6\.conf\.all\.accept_ra: not modelled by dpemu/m);
+  assert.match(r.stderr, /^sysctl: net\.ipv6\.route\.gc_interval: not modelled by dpemu/m);
   assert.match(r.stderr, /^sysctl: kernel\.hostname: not modelled by dpemu/m);
   assert.match(r.stderr, /^sysctl: net\.ipv4\.route\.min_pmtu: not modelled by dpemu/m);
   assert.equal((await dpemu(['-a'])).stdout, before);
@@ -187,12 +200,13 @@ test('keys the kernel has and dpemu does not model are refused, and nothing chan
   const dir = mkdtempSync(join(tmpdir(), `dpe-${tag}-`));
   try {
     const f = join(dir, 'u.conf');
-    writeFileSync(f, 'kernel.pid_max = 4194304\n-net.ipv6.conf.*.forwarding = 1\nnet.ipv4.conf.*.accept_source_route = 0\nnet.ipv4.icmp_msgs_burst = 50\n');
+    writeFileSync(f, 'kernel.pid_max = 4194304\n-net.ipv6.neigh.*.retrans_time_ms = 1\nnet.ipv4.conf.*.accept_source_route = 0\nnet.ipv6.conf.*.accept_ra = 0\nnet.ipv4.icmp_msgs_burst = 50\n');
     const u = await sysctl.run(ctx, withSysctlFiles([NODE, '-n', NS, '-p', f]));
     const nm = (k: string): string => `sysctl: ${k}: not modelled by dpemu (sysctl -a lists the keys it models)\n`;
     assert.deepEqual({ stdout: u.stdout, stderr: u.stderr, exit: u.exit }, {
       stdout: 'net.ipv4.icmp_msgs_burst = 50\n', exit: 1,
-      stderr: nm('kernel.pid_max') + nm('net.ipv6.conf.*.forwarding') + ['all', 'default', 'lo', DEV].map((d) => nm(`net.ipv4.conf.${d}.accept_source_route`)).join(''),
+      stderr: nm('kernel.pid_max') + nm('net.ipv6.neigh.*.retrans_time_ms') + ['all', 'default', 'lo', DEV].map((d) => nm(`net.ipv4.conf.${d}.accept_source_route`)).join('') +
+        ['all', 'default', 'lo', DEV].map((d) => nm(`net.ipv6.conf.${d}.accept_ra`)).join(''),
     });
   } finally {
     rmSync(dir, { recursive: true, force: true });

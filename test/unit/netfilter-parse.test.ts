@@ -196,7 +196,7 @@ const BAD: BadCase[] = [
   { name: 'loop', text: '-N a\n-N b\n-A a -j b\n-A b -j a\n-A INPUT -j a', line: 4, token: 'a', message: /loop detected/ },
   { name: 'missing COMMIT', text: '*filter\n-A INPUT -j ACCEPT', line: 1, token: '*filter', message: /COMMIT expected/ },
   { name: 'unknown table', text: '*security\nCOMMIT', line: 1, token: 'security', message: /Table does not exist/ },
-  { name: '-i in POSTROUTING', text: '-t nat -A POSTROUTING -i eth0 -j ACCEPT', line: 1, token: '-i', message: /can't use -i with POSTROUTING/ },
+  { name: '-i in POSTROUTING', text: '-t nat -A POSTROUTING -i eth0 -j ACCEPT', line: 1, token: '-i', message: /Can't use -i with POSTROUTING/ },
   { name: 'policy on a user chain', text: '-N x\n-P x DROP', line: 2, token: 'x', message: /bad built-in chain name/ },
   { name: 'user chain declared with a policy', text: '*filter\n:mine ACCEPT [0:0]\nCOMMIT', line: 2, token: 'ACCEPT', message: /cannot have a policy/ },
   { name: 'SNAT without --to-source', text: '-t nat -A POSTROUTING -j SNAT', line: 1, token: 'SNAT', message: /--to-source" must be specified/ },
