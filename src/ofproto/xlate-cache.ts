@@ -311,7 +311,7 @@ export class XcRecorder {
   readonly start = new Uint32Array(W);
   /** The megaflow mask: every key bit read or written so far. */
   readonly wc = new Uint32Array(W);
-  /** learn(), dec_ttl or an error happened: the translation is not kept. */
+  /** dec_ttl, a lookup of a table learned into before it, or an error happened: the translation is not kept. */
   uncacheable = false;
 
   begin(key: FlowKey, br: XcBridge): void {
