@@ -65,6 +65,22 @@
 // a VXLAN frame from the fabric (a second key form: the outer header's
 // fields the decapsulation reads, then the inner frame's key).
 //
+// The reply direction (an internet host's frame back to a VM on a compute
+// node: from the fabric, into br-tun and across patch-tun into br-int) passes
+// Neutron's br-tun table 10, whose learn() installs or refreshes the
+// table-20 flow back to the sending VTEP for every packet. The translation
+// cache keeps that step (EV_FLOW_LEARN: the key bits the learned flow is
+// built from are in the megaflow, as OVS's learn_mask puts them; a lookup of
+// the learned-into table later in the same bridge's translation is not
+// kept), so the bridges' step is an XcPathOp like any other, whose hit runs
+// the learn again with the step's key (LearnProg.execute: a refresh restarts
+// the learned flow's hard timeout and allocates nothing; a flow gone is
+// added again, as the element path would). br-int's NORMAL then finds the
+// VM's MAC in its fdb (learned from the request direction; a hit checks the
+// entry live and refreshes the source's, as for requests). A reply whose
+// destination MAC br-int does not know (aged out after 300 s of silence
+// from the VM, or flushed) floods, as OVS floods it, and is not kept.
+//
 // TCP: a connection's op (Conntrack.pathOp) is kept only for an ACK segment
 // (no SYN, FIN or RST: the key's flags) of an ESTABLISHED, replied and
 // assured connection that its tracking accepted; a hit asks that the

@@ -43,7 +43,8 @@ import type { DropReason } from '../datapath/drop-reasons.js';
 import { writeU16 } from '../wire/addr.js';
 import { AddOp, type PathOp } from '../datapath/path-cache.js';
 import type { FdbEntry } from './fdb.js';
-import { XcRecorder, type XcBridge, type XcEntry, type XcIndex, type XlateCache, EV_SNAP, EV_APPLY, EV_PUSH, EV_OUTPUT, EV_LOOKUP, EV_LEARN, EV_CROSS, EV_FRAG_DROP, FDB_ABSENT, creditSteps } from './xlate-cache.js';
+import { XcRecorder, type XcBridge, type XcEntry, type XcIndex, type XlateCache, EV_SNAP, EV_APPLY, EV_PUSH, EV_OUTPUT, EV_LOOKUP, EV_LEARN, EV_CROSS, EV_FRAG_DROP, EV_FLOW_LEARN, FDB_ABSENT, creditSteps } from './xlate-cache.js';
+import type { LearnProg } from './learn-exec.js';
 import { FRAG_DROP, FRAG_DROP_RULE, FRAG_DROP_TRACE, FRAG_NX_MATCH, type FragMode } from './frag-handling.js';
 
 export { applyVlan };
@@ -429,6 +430,9 @@ export class Xlate implements NormalCtx {
       const l = c[la + i]!;
       if (l >= 0) load(key, ws, ms, c, l);
       switch (op) {
+        case EV_FLOW_LEARN:
+          (x.refs[2 * i] as LearnProg).execute(key, this.host.tables, this.nowMs);
+          break;
         case EV_SNAP:
           this.beforeChange();
           break;
@@ -762,7 +766,12 @@ export class Xlate implements NormalCtx {
           if (this.decTtl()) return; // "Stop processing for current table"
           break;
         case OP_LEARN: {
-          if (this.rec !== null) this.rec.uncacheable = true;
+          const rec = this.rec;
+          if (rec !== null) {
+            // Replayed on a hit with the key it reads, which the megaflow then holds (learn_mask).
+            c.learn!.reads((s) => rec.useSegs(s));
+            rec.step(EV_FLOW_LEARN, c.learn!.spec.table, c.learn!, null, this.key);
+          }
           const learned = c.learn!.execute(this.key, this.host.tables, this.nowMs);
           if (this.tracing) this.detail(this.host.traceFormat.learned(learned));
           break;
@@ -939,8 +948,12 @@ export class Xlate implements NormalCtx {
     }
   }
 
-  /** XcPathOp: the fdb entries a hit on `x` refreshes (its learn steps), each with its bridge's table. */
-  learnsOf(x: XcEntry, fdbs: MacLearning[], entries: FdbEntry[]): void {
+  /**
+   * XcPathOp: the fdb entries a hit on `x` refreshes (its NORMAL learn
+   * steps), each with its bridge's table, and its learn() actions, each with
+   * its bridge's flow tables and the key it builds its flow from.
+   */
+  learnsOf(x: XcEntry, fdbs: MacLearning[], entries: FdbEntry[], learns: LearnProg[], tables: FlowTables[], keys: FlowKey[]): void {
     // The steps after a crossing are the patch peer's (replay, then resume() there).
     let host: Xlate | null = this;
     const c = x.code;
@@ -949,6 +962,10 @@ export class Xlate implements NormalCtx {
       if (op === EV_LEARN) {
         fdbs.push(host.host.fdb);
         entries.push(x.fdbEntry(c[o + 1]!));
+      } else if (op === EV_FLOW_LEARN) {
+        learns.push(x.refs[2 * i] as LearnProg);
+        tables.push(host.host.tables);
+        keys.push(keyAt(x, i));
       } else if (op === EV_CROSS) host = host.host.patchPeer(x.refs[2 * i] as OvsPort);
     }
   }
@@ -1136,6 +1153,14 @@ export class Xlate implements NormalCtx {
 }
 
 /** A replay's load at `l` in entry code `c` (xlate-cache.ts C_LOADS): the listed masked words of `key` get their values. */
+/** The masked bits of `x`'s key at step `i` (the rest 0): what its step reads. */
+function keyAt(x: XcEntry, i: number): FlowKey {
+  const key = newKey(), c = x.code, ws = x.group.words, ms = x.group.masks, la = x.loadsAt;
+  for (let j = 0; j < ws.length; j++) key[ws[j]!] = c[j]!;
+  for (let s = 0; s <= i; s++) if (c[la + s]! >= 0) load(key, ws, ms, c, c[la + s]!);
+  return key;
+}
+
 function load(key: FlowKey, ws: Int32Array, ms: Int32Array, c: Int32Array, l: number): void {
   for (let p = l + 1, end = p + 2 * c[l]!; p < end; p += 2) {
     const j = c[p]!, w = ws[j]!;
@@ -1168,12 +1193,15 @@ class XcPathOp implements PathOp {
   private readonly engine: Engine;
   private readonly fdbs: MacLearning[] = [];
   private readonly learned: FdbEntry[] = [];
+  private readonly learns: LearnProg[] = [];
+  private readonly learnTables: FlowTables[] = [];
+  private readonly learnKeys: FlowKey[] = [];
 
   constructor(x: Xlate, private readonly entry: XcEntry, private readonly bytes: number, private readonly slot: number) {
     this.cache = x.cache!;
     this.tables = x.host.tables;
     this.engine = x.host.engine;
-    x.learnsOf(entry, this.fdbs, this.learned);
+    x.learnsOf(entry, this.fdbs, this.learned, this.learns, this.learnTables, this.learnKeys);
   }
 
   share(id: (o: object) => number): string {
@@ -1199,5 +1227,12 @@ class XcPathOp implements PathOp {
     xc.credit(x, this.bytes);
     const f = this.fdbs;
     for (let i = 0; i < f.length; i++) f[i]!.touch(this.learned[i]!, s);
+    // Replay's order: a learned flow refreshed (or added again) after the lookups (credited lazily above).
+    const l = this.learns;
+    for (let i = 0; i < l.length; i++) {
+      l[i]!.execute(this.learnKeys[i]!, this.learnTables[i]!, now);
+      // A flow added again (it had expired) or modified changes a table other shapes' ops read.
+      if (l[i]!.result !== 'refresh') this.engine.stateChanged();
+    }
   }
 }

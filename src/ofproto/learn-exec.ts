@@ -64,6 +64,12 @@ export class LearnProg {
     this.sig = new Float64Array(this.acts.length * 2);
   }
 
+  /** The key bits the flow is built from, to `use` (a recording's megaflow: OVS's learn_mask). */
+  reads(use: (s: Segs) => void): void {
+    for (const s of this.matchSrc) use(s);
+    for (const a of this.acts) if (a.kind !== 'loadImm') use(a.src);
+  }
+
   /** Build the learned match into `scratch` and the action signature from `key`. */
   private build(key: FlowKey): void {
     const v = this.scratch.value, m = this.scratch.mask;

@@ -39,6 +39,7 @@ import { K, type FlowKey } from './flow-key.js';
 import type { FlowEntry, FlowTable, FlowTables } from './flow-table.js';
 import type { FdbEntry, MacLearning } from './fdb.js';
 import type { OvsPort } from './ovs-port.js';
+import type { LearnProg } from './learn-exec.js';
 import type { DropReason } from '../datapath/drop-reasons.js';
 import type { Stats } from '../datapath/stats.js';
 import { FC } from '../datapath/stats.js';
@@ -63,6 +64,14 @@ export const EV_CROSS = 6;
 
 /** A fragment dropped under set-frags drop (arg: table id; refs: the table): credited as a lookup that matched, no flow's. */
 export const EV_FRAG_DROP = 7;
+
+/**
+ * learn() (arg: the learned flow's table; refs: the LearnProg; snapshot: the
+ * key it builds the flow from, whose bits it reads are in the megaflow, as
+ * OVS's learn_mask puts them): run again on a hit, refreshing the learned
+ * flow (or installing it again) as the slow path does for every packet.
+ */
+export const EV_FLOW_LEARN = 8;
 
 /** fdb quadruple port of a lookup that found nothing (NORMAL flooded). */
 export const FDB_ABSENT = -1;
@@ -264,7 +273,7 @@ export class XcEntry {
 }
 
 /** What an entry refers to: tables, flows, ports, fdb entries. */
-export type XcRef = FlowTable | FlowEntry | OvsPort | FdbEntry | null;
+export type XcRef = FlowTable | FlowEntry | OvsPort | FdbEntry | LearnProg | null;
 
 /** Mask of `len` low bits. */
 function lowMask(len: number): number {
@@ -302,7 +311,7 @@ export class XcRecorder {
   readonly start = new Uint32Array(W);
   /** The megaflow mask: every key bit read or written so far. */
   readonly wc = new Uint32Array(W);
-  /** learn(), dec_ttl or an error happened: the translation is not kept. */
+  /** dec_ttl, a lookup of a table learned into before it, or an error happened: the translation is not kept. */
   uncacheable = false;
 
   begin(key: FlowKey, br: XcBridge): void {
@@ -375,10 +384,19 @@ export class XcRecorder {
   }
 
   /** A step; `key` (null for steps that do not read it) is the key it runs with. */
-  step(op: number, arg: number, r0: FlowTable | OvsPort | null, r1: FlowEntry | null, key: FlowKey | null): void {
+  step(op: number, arg: number, r0: FlowTable | OvsPort | LearnProg | null, r1: FlowEntry | null, key: FlowKey | null): void {
+    // A lookup of a table this segment learned into may find the learned flow, which a hit's replay would not: not kept.
+    if (op === EV_LOOKUP && this.learnedInto(arg)) this.uncacheable = true;
     if (key !== null) this.snap(key);
     this.ops.push(op, arg, this.last);
     this.refs.push(r0, r1);
+  }
+
+  /** Did the current segment learn into table `id`? */
+  private learnedInto(id: number): boolean {
+    const o = this.ops;
+    for (let i = 3 * this.starts[this.starts.length - 3]!; i < o.length; i += 3) if (o[i] === EV_FLOW_LEARN && o[i + 1] === id) return true;
+    return false;
   }
 
   timedFlow(e: FlowEntry): void {

@@ -5,8 +5,8 @@
 // second lookup. Two standalone bridges joined
 // by a patch pair, each with edge ports and a few flows of their own, are
 // built twice, with and without the cache; random packets, flow changes on
-// both bridges (learn() and dec_ttl among them, which keep a translation out
-// of the cache), fdb flushes, ports added, deleted and taken down (the patch
+// both bridges (learn(), which a hit runs again, and dec_ttl, which keeps a
+// translation out of the cache, among them), fdb flushes, ports added, deleted and taken down (the patch
 // ports too), captures attached to the patch ports, time passing, and an
 // edge that sends a frame back in while the engine runs (a packet queued
 // ahead of a crossing) must give the same frames and the same state. A

@@ -550,9 +550,9 @@ interface Parts {
  * sender's checksum verdict (checksumsGood, Packet.csumGood) carried, is
  * injected at the owning engine's NIC (after the inject that sent it).
  */
-function parts(pathcache: boolean): Parts {
+function parts(pathcache: boolean, emulateHosts = true): Parts {
   const topo = loadTopologyOrThrow('configs/seed-dvr-snat.yaml');
-  const a = buildEmulator(topo, { emulateHosts: true, nodes: ['w07'] }), b = buildEmulator(topo, { emulateHosts: true, nodes: ['w02'] });
+  const a = buildEmulator(topo, { emulateHosts, nodes: ['w07'] }), b = buildEmulator(topo, { emulateHosts, nodes: ['w02'] });
   const owner = (node: string): Emulator => (node === 'w07' ? a : b);
   const out: string[] = [];
   const queue: { to: Emulator; side: string; frame: Uint8Array; hops: number; good: number }[] = [];
@@ -578,7 +578,7 @@ function parts(pathcache: boolean): Parts {
     }
   }
   nsChange(b, 'w02', FIP, `neigh replace ${GW_IP} dev fip-vif.103 lladdr ${GW_MAC} nud permanent`);
-  nsChange(a, 'vm', 'dpe-vm', 'iptables -A OUTPUT -p tcp --tcp-flags RST RST -j DROP'); // as side()
+  if (emulateHosts) nsChange(a, 'vm', 'dpe-vm', 'iptables -A OUTPUT -p tcp --tcp-flags RST RST -j DROP'); // as side()
   const facade = {
     bridge: (n: string, x: string) => owner(n).bridge(n, x),
     namespace: (n: string, x: string) => owner(n).namespace(n, x),
@@ -613,11 +613,12 @@ function partState(p: Parts): Record<string, unknown> {
   return s;
 }
 
-function runParts(seed: number, n: number, churn: number, streams = 0): { on: Parts; off: Parts } {
-  const on = parts(true), off = parts(false);
+function runParts(seed: number, n: number, churn: number, streams = 0, emulateHosts = true): { on: Parts; off: Parts; replyHits: number } {
+  const on = parts(true, emulateHosts), off = parts(false, emulateHosts);
   const r = mulberry32Unit(seed);
   const sports = [40000, 40007, 40014, 40021, 40028];
   const conns = new Map<number, TcpConn>();
+  let replyHits = 0;
   for (let i = 0; i < n; i++) {
     const x = r();
     if (x < churn) {
@@ -635,14 +636,16 @@ function runParts(seed: number, n: number, churn: number, streams = 0): { on: Pa
       sports[Math.floor(r() * sports.length)] = 1024 + Math.floor(r() * 60000);
     }
     const p = streams > 0 && r() < streams ? nextStream(r, sports, conns) : nextPacket(r, sports);
+    const h = on.a.engine.path?.hits ?? 0;
     on.inject(p.node, p.port, p.frame);
+    if (p.node === 'w02') replyHits += (on.a.engine.path?.hits ?? 0) - h; // w07's part of a reply
     off.inject(p.node, p.port, p.frame);
     assert.equal(on.out.length, off.out.length, `packet ${i}: edge frame counts differ`);
     assert.equal(on.out[on.out.length - 1], off.out[off.out.length - 1], `packet ${i}: last edge frame`);
   }
   assert.deepEqual(on.out, off.out);
   assert.deepEqual(partState(on), partState(off));
-  return { on, off };
+  return { on, off, replyHits };
 }
 
 test('partitioned as two workers (w07 | fabric | w02), every change mid-stream: frames at every edge and hand-off (outer IP ids too) and state as the element path\'s', () => {
@@ -666,6 +669,13 @@ test('partitioned, TCP and ICMP echo streams mixed in: w02 serves the client\'s 
   const pa = on.a.engine.path!, pb = on.b.engine.path!;
   if (process.env.FP_DEBUG) console.log({ w07: [pa.hits, pa.misses, pa.count], w02: [pb.hits, pb.misses, pb.count] });
   assert.ok(pa.hits > 400 && pb.hits > 100, `w07: ${pa.hits} hits, w02: ${pb.hits}`);
+});
+
+test('partitioned, the VM\'s TAP an edge (replies leave there: br-tun\'s learn() and br-int\'s NORMAL on the path), every change mid-stream: frames, learned flows, fdb and conntrack as the element path\'s', () => {
+  const { on, replyHits } = runParts(0x4e7a, 5000, 0.02, 0.4, false);
+  const pa = on.a.engine.path!;
+  if (process.env.FP_DEBUG) console.log({ w07: [pa.hits, pa.misses, pa.count], replyHits });
+  assert.ok(replyHits > 50, `w07: ${replyHits} of its ${pa.hits} hits replies`);
 });
 
 test('partitioned: a VXLAN frame differing from a served one only in its outer header (VNI, source address, MACs, TTL) is not served by its entry', () => {
@@ -723,4 +733,33 @@ test('partitioned: the sender\'s checksum verdict (Packet.csumGood) stands for t
   };
   assert.equal(at(0), 0, 'checked on the hit: not served');
   assert.equal(at(1), 1, 'the verdict trusted: served without checking');
+});
+
+test('partitioned: the replies into w07 (VXLAN from the fabric, br-tun\'s learn(), br-int\'s NORMAL to the VM) are path cache hits, the learned flow refreshed as the element path does', () => {
+  // The VM's TAP an edge (its guest not emulated: the replies leave there, as to a real VM).
+  const on = parts(true, false), off = parts(false, false);
+  const hitsA = () => on.a.engine.path!.hits;
+  let replyHits = 0;
+  for (let i = 0; i < 40; i++) {
+    const sport = 41000 + (i % 2);
+    const req = buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64, id: i }, udp: { sport, dport: 53, payload: 8 } });
+    const rep = buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans: [103], ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id: i }, udp: { sport: 53, dport: sport, payload: 8 } });
+    const echo = buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans: [103], ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id: i }, icmp: { type: 0, id: 77, seq: i, data: 56 } });
+    for (const s of [on, off]) s.inject('w07', VMP, req);
+    if (i === 0) for (const s of [on, off]) s.inject('w07', VMP, buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64, id: i }, icmp: { id: 77, seq: 0, data: 56 } }));
+    for (const f of [rep, echo]) {
+      const h = hitsA();
+      for (const s of [on, off]) s.inject('w02', 'eth3', f);
+      replyHits += hitsA() - h;
+    }
+    if (i % 8 === 7) {
+      // Time passes (the learned flow's hard_timeout is 300 s: it is refreshed by every reply, never expires).
+      for (const s of [on.a, on.b, off.a, off.b]) (s.engine.clock as ManualClock).advance(i === 31 ? 250_000 : 1500);
+    }
+    assert.deepEqual(on.out, off.out, `reply ${i}`);
+  }
+  assert.deepEqual(partState(on), partState(off));
+  // Each flow's replies from its second on (the first recorded, the learned flow then added, the second records).
+  assert.ok(replyHits >= 60, `${replyHits} reply hits at w07`);
+  assert.ok(on.a.bridge('w07', 'br-tun').dumpFlows().some((l) => /table=20.*dl_dst=fa:16:3e:d1:d8:49/.test(l)), 'the learned flow');
 });
