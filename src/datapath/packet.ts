@@ -50,7 +50,7 @@ export class Packet {
   stamp = 0;
   /**
    * 1: the frame's IPv4 header checksums (outer and inner of a VXLAN frame)
-   * and its UDP or ICMP checksum were found good before it arrived, as a
+   * and its TCP, UDP or ICMP checksum were found good before it arrived, as a
    * NIC's receive offload reports CHECKSUM_UNNECESSARY: a worker's hand-off
    * verifies on the sending side (handoff.ts checksumsGood). Read only by the
    * path cache's lookup, before anything rewrote the frame; a verdict, not a
