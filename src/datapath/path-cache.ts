@@ -11,8 +11,18 @@
 // reads: an echo's sequence number, a TCP segment's sequence and
 // acknowledgement numbers, window and urgent pointer, which conntrack's
 // tracking reads live (TCP options count only through the data offset: the
-// window scale is read on a SYN alone, SACK blocks live). Only untagged,
-// unfragmented IPv4 UDP, TCP and ICMP echo requests and replies are cached.
+// window scale is read on a SYN alone, SACK blocks live). Only unfragmented
+// IPv4 UDP, TCP and ICMP echo requests and replies are cached, untagged or
+// under one 802.1Q tag (TPID 0x8100: the internet side's replies at w02's
+// eth3, VLAN 103), whose whole TCI (PCP, DEI, VID: br-ex's flows and NORMAL
+// read it) is keyed beside the untagged form's fields, the IPv4 header then
+// at 18; the output's Ethernet header, tagged or not (an access port's pop,
+// strip_vlan, mod_vlan_vid), is the recorded bytes like any other, so a hit
+// pulls or pushes the difference. Under two tags (QinQ: 0x88a8 or 0x8100
+// outside) a frame is not cached. No element fails its step for a tag: the
+// OVS translation cache keys vlan_tci and replays its pushes and pops, a
+// namespace's VLAN sub-interface keeps its counters as ops, a Linux bridge
+// here does no VLAN filtering (its fdb keyed by MAC alone).
 //
 // An entry is recorded during a normal pass of the element path, the
 // flow's second packet (its first only marks the key seen, so a new
@@ -150,8 +160,9 @@ const KW = 21;
 const HDR = 42;
 /** Outer Ethernet, IPv4, UDP and VXLAN headers (VXLAN_OVERHEAD). */
 const OUTER = 50;
-/** k[10]'s flag of the VXLAN form. */
+/** k[10]'s flags of the VXLAN form and of the 802.1Q-tagged one (whose TCI is k[10]'s upper half). */
 const VXLAN_KEY = 2;
+const TAG_KEY = 4;
 const SLOTS = 1 << 16;
 const PROBE = 8;
 /** Keys seen once (a 4-way set-associative table of hashes): the second packet records. */
@@ -181,7 +192,7 @@ export class PathShape {
   out!: Port;
   /** Output L2 header (the IPv4 header follows it; an outer header's IP id and UDP source port 0, its checksum so). */
   l2: Uint8Array = new Uint8Array(0);
-  /** Where the input's IPv4 header is (64 after an outer header). */
+  /** Where the input's IPv4 header is (18 after an 802.1Q tag, 64 after an outer header). */
   in3 = 14;
   /** The tunnel whose IP id counter the output's outer header takes (null: not encapsulated). */
   outer: { nextIpId: number } | null = null;
@@ -350,37 +361,43 @@ function rd32(b: Uint8Array, o: number): number {
 
 /**
  * The key of the frame at `off` (`len` bytes) arriving at `port` into `k`;
- * false if the frame is not of a cached kind.
+ * false if the frame is not of a cached kind. A frame with one 802.1Q tag
+ * (TPID 0x8100) is keyed as the untagged form with its IPv4 header 4 bytes
+ * on, and its whole TCI (PCP, DEI, VID: what flows and VLAN handling read)
+ * in k[10]'s upper half beside TAG_KEY.
  */
 function fillKey(k: Int32Array, b: Uint8Array, off: number, len: number, portId: number, inner = false): boolean {
-  if (len < HDR || b[off + 12] !== 0x08 || b[off + 13] !== 0x00 || b[off + 14] !== 0x45) return false;
+  if (len < HDR) return false;
+  // t: the tag's 4 bytes before the IPv4 ethertype (a second tag, QinQ or two 0x8100, is not cached: its ethertype is not IPv4).
+  const t = !inner && b[off + 12] === 0x81 && b[off + 13] === 0x00 ? 4 : 0, o = off + t;
+  if (len < HDR + t || b[o + 12] !== 0x08 || b[o + 13] !== 0x00 || b[o + 14] !== 0x45) return false;
   // No fragment (MF clear, offset 0; DF is keyed).
-  if ((b[off + 20]! & 0x3f) !== 0 || b[off + 21] !== 0) return false;
-  const proto = b[off + 23]!;
+  if ((b[o + 20]! & 0x3f) !== 0 || b[o + 21] !== 0) return false;
+  const proto = b[o + 23]!;
   let l4sum: number;
   if (proto === 17) {
-    // VXLAN (4789) from the fabric: its outer header, then the inner frame's key (not a VXLAN frame in one).
-    if (b[off + 36] === 0x12 && b[off + 37] === 0xb5) return !inner && fillOuterKey(k, b, off, len, portId);
-    l4sum = (b[off + 40]! << 8) | b[off + 41]!;
+    // VXLAN (4789) from the fabric: its outer header, then the inner frame's key (not a VXLAN frame in one, nor tagged).
+    if (b[o + 36] === 0x12 && b[o + 37] === 0xb5) return t === 0 && !inner && fillOuterKey(k, b, off, len, portId);
+    l4sum = (b[o + 40]! << 8) | b[o + 41]!;
   }
-  else if (proto === 6 && len >= HDR + 12) l4sum = 1; // the TCP header's 20 bytes
-  else if (proto === 1 && (b[off + 34] === 8 || b[off + 34] === 0) && b[off + 35] === 0) l4sum = 1; // echo request or reply
+  else if (proto === 6 && len >= HDR + 12 + t) l4sum = 1; // the TCP header's 20 bytes
+  else if (proto === 1 && (b[o + 34] === 8 || b[o + 34] === 0) && b[o + 35] === 0) l4sum = 1; // echo request or reply
   else return false;
   k[0] = rd32(b, off);
   k[1] = rd32(b, off + 4);
   k[2] = rd32(b, off + 8);
-  k[3] = rd32(b, off + 12); // ethertype, version/IHL, TOS
-  k[4] = (b[off + 16]! << 24) | (b[off + 17]! << 16) | (b[off + 20]! << 8) | b[off + 21]!; // total length, flags (id aside)
-  k[5] = (b[off + 22]! << 8) | b[off + 23]!; // TTL, protocol (checksum aside)
-  k[6] = rd32(b, off + 26);
-  k[7] = rd32(b, off + 30);
-  k[8] = rd32(b, off + 34); // ports or ICMP type, code (checksum aside below)
+  k[3] = rd32(b, o + 12); // ethertype, version/IHL, TOS
+  k[4] = (b[o + 16]! << 24) | (b[o + 17]! << 16) | (b[o + 20]! << 8) | b[o + 21]!; // total length, flags (id aside)
+  k[5] = (b[o + 22]! << 8) | b[o + 23]!; // TTL, protocol (checksum aside)
+  k[6] = rd32(b, o + 26);
+  k[7] = rd32(b, o + 30);
+  k[8] = rd32(b, o + 34); // ports or ICMP type, code (checksum aside below)
   if (proto === 1) k[8] &= 0xffff0000 | 0;
   // UDP length; ICMP echo id (its sequence number and checksum aside: conntrack's tuple is type, code and id); TCP
   // data offset and flags (sequence and acknowledgement numbers, window, checksum and urgent pointer aside: conntrack
   // reads them live, see CtPathOp; options count only as the data offset: window scaling is read on SYN alone).
-  k[9] = (b[off + (proto === 6 ? 46 : 38)]! << 8) | b[off + (proto === 6 ? 47 : 39)]!;
-  k[10] = l4sum === 0 ? 0 : 1;
+  k[9] = (b[o + (proto === 6 ? 46 : 38)]! << 8) | b[o + (proto === 6 ? 47 : 39)]!;
+  k[10] = (l4sum === 0 ? 0 : 1) | (t === 0 ? 0 : TAG_KEY | (b[off + 14]! << 24) | (b[off + 15]! << 16));
   k[11] = portId;
   k[12] = len;
   if (!inner) k[13] = k[14] = k[15] = k[16] = k[17] = k[18] = k[19] = k[20] = 0;
@@ -516,7 +533,7 @@ export class PathCache {
     if (pkt.csumGood !== 0) return true; // verified where it was sent (a worker's hand-off)
     // The slow path drops a bad header checksum (ip_rcv_core) and conntrack marks a bad L4 one INVALID.
     if (checksum(b, l3, 20) !== 0) return false;
-    if (sh.in3 !== 14 && checksum(b, pkt.off + 14, 20) !== 0) return false; // the outer one (vxlan_rcv's ip_rcv)
+    if (sh.in3 === 14 + OUTER && checksum(b, pkt.off + 14, 20) !== 0) return false; // the outer one (vxlan_rcv's ip_rcv)
     if (sh.l4Check && !l4Good(b, l3, pkt.len - sh.in3)) return false;
     return true;
   }
@@ -635,7 +652,7 @@ export class PathCache {
       deltas.push(d);
     }
     // The output must be the input with its IPv4 header rewritten as recorded and a new Ethernet header.
-    const out = rec.outFrame, inLen = input.length, in3 = this.vxlanKey() ? 14 + OUTER : 14;
+    const out = rec.outFrame, inLen = input.length, in3 = this.vxlanKey() ? 14 + OUTER : (this.k[10]! & TAG_KEY) !== 0 ? 18 : 14;
     const l2 = out.length - (inLen - in3);
     if (l2 < (outer === null ? 14 : 14 + OUTER) || l2 > 96 || out[l2 - 2] !== 0x08 || out[l2 - 1] !== 0x00) return null;
     if (outer !== null && (out[12] !== 0x08 || out[13] !== 0x00 || out[14] !== 0x45 || ((out[18]! << 8) | out[19]!) !== rec.outerId)) return null;

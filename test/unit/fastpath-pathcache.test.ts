@@ -42,16 +42,17 @@ interface Side {
 const BE_LIBERAL = 'net.netfilter.nf_conntrack_tcp_be_liberal';
 
 /** `strict`: TCP window tracking's verdicts not be_liberal's (snat's conntrack may ignore or refuse a segment). */
-function side(pathcache: boolean, strict = false): Side {
+/** `hosts` false: the VM's guest not emulated (its TAP an edge: the replies leave there, as to a real VM). */
+function side(pathcache: boolean, strict = false, hosts = true): Side {
   const topo = loadTopologyOrThrow('configs/seed-dvr-snat.yaml');
   if (strict) for (const n of topo.nodes) for (const ns of n.namespaces) if (ns.sysctls[BE_LIBERAL] !== undefined) (ns.sysctls as Record<string, string>)[BE_LIBERAL] = '0';
-  const emu = buildEmulator(topo, { emulateHosts: true });
+  const emu = buildEmulator(topo, { emulateHosts: hosts });
   emu.engine.fastpath = true;
   emu.engine.pathcache = pathcache;
   // Nothing answers ARP at eth3: the gateway is a permanent neighbour of fip (CHANGES makes it reachable for a while).
   nsChange(emu, 'w02', FIP, `neigh replace ${GW_IP} dev fip-vif.103 lladdr ${GW_MAC} nud permanent`);
   // The VM's stack knows nothing of the TCP connections the test plays: it must not reset them.
-  nsChange(emu, 'vm', 'dpe-vm', 'iptables -A OUTPUT -p tcp --tcp-flags RST RST -j DROP');
+  if (hosts) nsChange(emu, 'vm', 'dpe-vm', 'iptables -A OUTPUT -p tcp --tcp-flags RST RST -j DROP');
   return { emu, out: logEdges(emu) };
 }
 
@@ -156,6 +157,9 @@ const CHANGES: ((e: Emulator) => string)[] = [
   (e) => (e.bridge('w02', 'br-int').portList.find((p) => p.type === 'patch')!.port.taps.splice(0), ''),
 ];
 
+/** The snat namespace's sg- port (192.168.1.6). */
+const SG_MAC = 'fa:16:3e:d1:d8:49';
+
 const DSTS = ['8.8.4.4', '1.1.1.1'];
 
 /** One random frame: mostly requests of a few flows, some broken, some replies. */
@@ -250,17 +254,65 @@ function nextStream(r: () => number, sports: number[], conns: Map<number, TcpCon
   return fromServer ? { node: 'w02', port: 'eth3', frame } : { node: 'w07', port: VMP, frame };
 }
 
-/** `streams`: the share of frames from nextStream (TCP and ICMP echo streams). */
-function run(seed: number, n: number, churn: number, streams = 0, strict = false): { on: Side; off: Side; tcpHits: number } {
-  const on = side(true, strict), off = side(false, strict);
+/**
+ * The VM's frame to the snat's sg- port (192.168.1.6): br-int on w02 learns
+ * the VM's MAC from it, so the replies to the VM leave there unicast (else
+ * they flood, as OVS floods them, and are not kept).
+ */
+const VM_TO_SG = buildFrame({ src: VM_MAC, dst: SG_MAC, ip: { src: '192.168.1.7', dst: '192.168.1.6', ttl: 64, id: 7 }, udp: { sport: 7, dport: 9, payload: 8 } });
+
+/** More changes for the tagged replies: br-ex's flows reading and rewriting their tag (VID, PCP), w02 br-int's fdb. */
+const TAG_CHANGES: ((e: Emulator) => string)[] = [
+  (e) => (e.bridge('w02', 'br-ex').addFlow('priority=60,in_port=1,dl_vlan_pcp=3,actions=drop'), ''),
+  (e) => (e.bridge('w02', 'br-ex').addFlow('priority=61,in_port=1,dl_vlan_pcp=3,udp,actions=mod_vlan_vid:105,IN_PORT'), ''), // back out tagged
+  (e) => (e.bridge('w02', 'br-ex').addFlow('priority=60,in_port=1,dl_vlan=103,udp,tp_src=53,actions=mod_vlan_pcp:5,NORMAL'), ''),
+  (e) => (e.bridge('w02', 'br-ex').addFlow('priority=60,in_port=1,dl_vlan=103,icmp,actions=strip_vlan,output:5'), ''),
+  (e) => (e.bridge('w02', 'br-ex').addFlow('priority=60,in_port=1,vlan_tci=0x1068/0x1fff,actions=mod_vlan_vid:103,NORMAL'), ''),
+  (e) => (e.bridge('w02', 'br-ex').addFlow('priority=60,in_port=1,dl_vlan=103,tcp,actions=pop_vlan,output:5'), ''),
+  (e) => (e.bridge('w02', 'br-ex').delFlows('in_port=1'), ''),
+  (e) => (e.bridge('w02', 'br-ex').delFlows('in_port=1'), ''),
+  (e) => (e.bridge('w02', 'br-int').fdbFlush(), ''),
+];
+
+/**
+ * A tagged reply at eth3 as the switch might send it: mostly VLAN 103 as
+ * built, else another PCP, the DEI set, VID 104, or under a second tag
+ * (QinQ: 0x88a8 or 0x8100 outside).
+ */
+function retag(r: () => number, f: Uint8Array): Uint8Array {
+  const x = r();
+  if (x < 0.7) return f;
+  if (x < 0.8) f[14] = (f[14]! & 0x1f) | 0x60; // PCP 3
+  else if (x < 0.85) f[14]! |= 0x10; // DEI
+  else if (x < 0.93) f[15] = 104;
+  else {
+    const q = new Uint8Array(f.length + 4);
+    q.set(f.subarray(0, 12));
+    q.set([x < 0.96 ? 0x88 : 0x81, x < 0.96 ? 0xa8 : 0x00, 0x00, 0x64], 12);
+    q.set(f.subarray(12), 16);
+    return q;
+  }
+  return f;
+}
+
+/**
+ * `streams`: the share of frames from nextStream (TCP and ICMP echo
+ * streams). `tagged`: the VM's guest not emulated (the replies, tagged at
+ * eth3, reach its TAP), some replies retagged (retag), TAG_CHANGES among the
+ * changes, and now and then the VM's frame to the sg- port (VM_TO_SG).
+ */
+function run(seed: number, n: number, churn: number, streams = 0, strict = false, tagged = false): { on: Side; off: Side; tcpHits: number; replyHits: number } {
+  const on = side(true, strict, !tagged), off = side(false, strict, !tagged);
+  const changes = tagged ? [...CHANGES, ...TAG_CHANGES] : CHANGES;
+  const rt = mulberry32Unit(seed ^ 0x8100);
   const r = mulberry32Unit(seed);
   const sports = [40000, 40007, 40014, 40021, 40028];
   const conns = new Map<number, TcpConn>();
-  let tcpHits = 0;
+  let tcpHits = 0, replyHits = 0;
   for (let i = 0; i < n; i++) {
     const x = r();
     if (x < churn) {
-      const c = CHANGES[Math.floor(r() * CHANGES.length)]!;
+      const c = changes[Math.floor(r() * changes.length)]!;
       assert.equal(c(on.emu), c(off.emu));
     } else if (x < churn + 0.006) {
       assert.deepEqual(state(on.emu), state(off.emu), `state before packet ${i}`);
@@ -275,14 +327,18 @@ function run(seed: number, n: number, churn: number, streams = 0, strict = false
       sports[Math.floor(r() * sports.length)] = 1024 + Math.floor(r() * 60000);
     }
     const p = streams > 0 && r() < streams ? nextStream(r, sports, conns) : nextPacket(r, sports);
+    if (tagged && p.port === 'eth3') p.frame = retag(rt, p.frame);
+    if (tagged && (i === 0 || rt() < 0.01)) for (const s of [on, off]) s.emu.engine.inject(s.emu.engine.pool.allocFrom(VM_TO_SG)!, s.emu.findPort('w07', VMP)!);
     const h = on.emu.engine.path?.hits ?? 0;
     for (const s of [on, off]) s.emu.engine.inject(s.emu.engine.pool.allocFrom(p.frame)!, s.emu.findPort(p.node, p.port)!);
-    if (p.frame[23] === 6 && on.emu.engine.path !== null && on.emu.engine.path.hits > h) tcpHits++;
+    const hit = on.emu.engine.path !== null && on.emu.engine.path.hits > h;
+    if (p.frame[23] === 6 && hit) tcpHits++;
+    if (p.port === 'eth3' && hit) replyHits++;
     assert.equal(on.out.length, off.out.length, `packet ${i}: edge frame counts differ`);
   }
   assert.deepEqual(on.out, off.out);
   assert.deepEqual(state(on.emu), state(off.emu));
-  return { on, off, tcpHits };
+  return { on, off, tcpHits, replyHits };
 }
 
 test('the path cache gives the element path\'s frames and state, every change mid-stream', () => {
@@ -324,9 +380,23 @@ test('TCP streams with window tracking strict (be_liberal 0: segments out of the
   assert.ok(pc.hits > 200 && tcpHits > 30, `${pc.hits} hits (TCP ${tcpHits}), ${pc.misses} misses`);
 });
 
+test('tagged replies at eth3 (VLAN 103, another PCP, the DEI, VID 104, QinQ) reaching the VM\'s TAP, br-ex\'s tag flows among the changes mid-stream: frames and state as the element path\'s', () => {
+  const { on, replyHits } = run(0x8103, 5000, 0.03, 0.5, false, true);
+  const pc = on.emu.engine.path!;
+  if (process.env.FP_DEBUG) console.log({ hits: pc.hits, replyHits, misses: pc.misses, invalidations: pc.invalidations, entries: pc.count });
+  assert.ok(replyHits > 20, `${replyHits} reply hits, ${pc.hits} hits`);
+});
+
+test('tagged replies at eth3 under no changes: UDP, TCP and echo replies after a key\'s second are hits', () => {
+  const { on, replyHits } = run(0x0103, 3000, 0, 0.5, false, true);
+  const pc = on.emu.engine.path!;
+  if (process.env.FP_DEBUG) console.log({ hits: pc.hits, replyHits, misses: pc.misses, invalidations: pc.invalidations, entries: pc.count });
+  assert.ok(replyHits > 100, `${replyHits} reply hits, ${pc.hits} hits`);
+});
+
 /** Both sides (path cache on and off, be_liberal as `strict` says), a frame sent to both, their edges' frames compared. */
-function pair(strict = false) {
-  const on = side(true, strict), off = side(false, strict);
+function pair(strict = false, hosts = true) {
+  const on = side(true, strict, hosts), off = side(false, strict, hosts);
   let id = 1;
   const send = (node: string, port: string, f: Uint8Array): void => {
     for (const s of [on, off]) s.emu.engine.inject(s.emu.engine.pool.allocFrom(f)!, s.emu.findPort(node, port)!);
@@ -420,6 +490,52 @@ test('TCP with window tracking strict: a segment out of the window between hits 
   }
   t.same('in the window again');
   assert.ok(t.hits() > h1, 'served again');
+});
+
+test('one engine: the tagged replies at eth3 (UDP, echo, TCP ACKs) are path cache hits to the VM\'s TAP, popped as the element path pops them; under two tags (QinQ) they are not', () => {
+  const t = pair(false, false);
+  t.send('w07', VMP, VM_TO_SG); // w02's br-int learns the VM's MAC
+  let replyHits = 0;
+  const reply = (f: Uint8Array): void => {
+    const h = t.hits();
+    t.send('w02', 'eth3', f);
+    replyHits += t.hits() - h;
+  };
+  const rep = (id: number, vlans: FrameSpec['vlans']) => buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans, ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id }, udp: { sport: 53, dport: 41000, payload: 8 } });
+  for (let i = 1; i <= 20; i++) {
+    t.send('w07', VMP, buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64, id: i }, udp: { sport: 41000, dport: 53, payload: 8 } }));
+    reply(rep(i, [103]));
+    t.send('w07', VMP, buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64, id: i }, icmp: { id: 77, seq: i, data: 56 } }));
+    reply(buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans: [103], ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id: i }, icmp: { type: 0, id: 77, seq: i, data: 56 } }));
+  }
+  let { c, s } = stream(t, 41001, 1);
+  for (let i = 0; i < 20; i++) {
+    t.tcp(false, 41001, c, s, 'P.', 1200);
+    c += 1200;
+    reply(buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans: [103], ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id: 100 + i }, tcp: { sport: 80, dport: 41001, seq: s, ack: c, flags: '.', win: 502 } }));
+  }
+  // Another PCP, then the DEI set: keys of their own (the whole TCI is keyed), served from their second on too.
+  for (let i = 0; i < 10; i++) reply(rep(400 + i, [{ vid: 103, pcp: 5 }]));
+  for (let i = 0; i < 10; i++) reply(rep(500 + i, [{ vid: 103, dei: 1 }]));
+  t.same('after the tagged replies');
+  assert.ok(replyHits >= 65, `${replyHits} reply hits`);
+  // The reply as it reaches the VM: untagged (br-ex's access port popped VLAN 103), 4 bytes shorter than at eth3.
+  assert.match(t.on.out[t.on.out.length - 1]!, /^w07:tap2ab77d0f-99 fa163eb2efaffa163ed1d8490800/);
+  // Tagged out again (br-ex's flow rewrites the VID and sends the frame back out of eth3): the TCI as the flow writes it.
+  for (const s of [t.on, t.off]) s.emu.bridge('w02', 'br-ex').addFlow('priority=60,in_port=1,dl_vlan=103,udp,actions=mod_vlan_vid:105,IN_PORT');
+  const h1 = t.hits();
+  for (let i = 0; i < 6; i++) t.send('w02', 'eth3', rep(600 + i, [{ vid: 103, pcp: 2 }]));
+  assert.ok(t.hits() - h1 >= 4, `${t.hits() - h1} hits tagged out`);
+  assert.match(t.on.out[t.on.out.length - 1]!, /^w02:eth3 fa173ef7cdbc5cc99960d2718100406908004500/);
+  for (const s of [t.on, t.off]) s.emu.bridge('w02', 'br-ex').delFlows('in_port=1');
+  // QinQ: an 802.1ad or a second 802.1Q tag outside VLAN 103 is not a cached kind.
+  const h = t.hits();
+  for (let i = 0; i < 6; i++) {
+    t.send('w02', 'eth3', rep(200 + i, [{ vid: 100, tpid: 0x88a8 }, 103]));
+    t.send('w02', 'eth3', rep(300 + i, [100, 103]));
+  }
+  assert.equal(t.hits(), h, 'no QinQ hits');
+  t.same('after the QinQ frames');
 });
 
 test('ICMP echo: a ping stream (its sequence numbers moving) is served, frames and checksums as the element path\'s', () => {
