@@ -1452,7 +1452,7 @@ export class NetNamespace extends Element implements KeepsLearned {
       if (!this.pings6.some((p) => p.ident === ident)) break;
     }
     const oif = dev?.index ?? scopeIndex;
-    const sock = new Ping6Socket(ident, o.dst, oif, dev?.index ?? 0, o.ttl ?? HOP_LIMIT, o.tclass ?? 0, o.pattern ?? null, onItem);
+    const sock = new Ping6Socket(ident, o.dst, oif, dev?.index ?? 0, scopeIndex, o.ttl ?? HOP_LIMIT, o.tclass ?? 0, o.pattern ?? null, onItem);
     this.pings6 = [...this.pings6, sock];
     return { sock, source, ...(scope !== undefined ? { scope } : {}) };
   }
@@ -1468,12 +1468,14 @@ export class NetNamespace extends Element implements KeepsLearned {
    * unknown: ndisc.ts). To an address of the namespace's own, looped back:
    * the reply (icmpv6_echo_reply, hop limit 64) reaches the socket at once.
    * No route (the device is down, or has no link-local) fails as the kernel
-   * does, ENETUNREACH (ENODEV for a scope naming no device), which ping
-   * does not print. Fragments are not modelled: a datagram longer than the
+   * does, ENETUNREACH (ENODEV for a scope naming no device, EINVAL for -I
+   * and a scope naming two), which ping does not print. Fragments are not modelled: a datagram longer than the
    * device's MTU fails with EMSGSIZE.
    */
   ping6Send(sock: Ping6Socket, seq: number, dataLen: number): void {
     if (!this.pings6.includes(sock)) return;
+    // ip6_datagram_send_ctl: IPV6_PKTINFO's device (-I) and a scope naming another disagree.
+    if (sock.bound !== 0 && sock.scope !== 0 && sock.bound !== sock.scope) return sock.onItem({ kind: 'senderr', seq, message: strerror('EINVAL') });
     const link = ip6IsLinkLocal(sock.dst, 0);
     let l: Interface | undefined;
     if (sock.oif !== 0) l = this.ns.linkByIndex(sock.oif);

@@ -38,6 +38,8 @@ export class Ping6Socket {
     readonly oif: number,
     /** -I: a raw socket bound to a device reads only what that device received. */
     readonly bound: number,
+    /** The scope's ifindex, 0 without one (another than -I's fails each send). */
+    readonly scope: number,
     readonly hopLimit: number,
     readonly tclass: number,
     readonly pattern: Uint8Array | null,

@@ -123,7 +123,7 @@ test('ping -6 without a scope leaves by the first configured device; -I reads on
   assert.equal(items.length, 2);
 });
 
-test('ping -6 refusals: an unknown scope or -I device, no route but on-link, multicast; a scope index naming no device fails its sends', () => {
+test('ping -6 refusals: an unknown scope or -I device, no route but on-link, multicast; a scope index naming no device, or another than -I\'s, fails its sends', () => {
   const { items, open, ping } = router();
   const refused = (o: Parameters<typeof open>[0]) => {
     try {
@@ -142,5 +142,8 @@ test('ping -6 refusals: an unknown scope or -I device, no route but on-link, mul
   const { sock, scope } = open({ dst: HOST_LL, scope: '99' });
   assert.equal(scope, '99');
   ping(sock, 1);
-  assert.deepEqual(items, [{ kind: 'senderr', seq: 1, message: 'No such device' }]);
+  // -I and a scope naming two devices: each send fails (EINVAL), as the real ping's do, silently.
+  const both = open({ dst: HOST_LL, scope: 'qr-1', device: 'qr-2' });
+  ping(both.sock, 1);
+  assert.deepEqual(items, [{ kind: 'senderr', seq: 1, message: 'No such device' }, { kind: 'senderr', seq: 1, message: 'Invalid argument' }]);
 });
