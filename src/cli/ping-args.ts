@@ -2,19 +2,23 @@
 // permutation, its optstring, strtol_or_err and ping_strtod), checked
 // against the real ping on Debian bookworm: the same messages and exit
 // statuses. Options dpemu does not emulate (socket options it has no
-// model for: -b -C -L -r, and IPv6's) are refused as getopt
-// refuses an unknown one.
+// model for: -b -C -L -r, and IPv6's -F and -N) are refused as getopt
+// refuses an unknown one. An IPv6 target (-6, or an address with colons)
+// is an address with an optional %scope (a device's name or index), which
+// the daemon checks as getaddrinfo does.
 import { getopt, GetoptError } from './getopt.js';
 import { inetAton } from '../control/inet-aton.js';
-import { parseIpv4, ipToString } from '../wire/addr.js';
+import { parseIpv4, parseIpv6, ipToString } from '../wire/addr.js';
+import { ip6ToString } from '../wire/tcpdump-text.js';
 
 /** iputils 20221126's optstring (ping.c main): options that take an argument are followed by ':'. */
 const OPTSTRING = 'h?4bRT:6F:N:aABc:CdDe:fi:I:l:Lm:M:nOp:qQ:rs:S:t:UvVw:W:';
 /**
- * What dpemu emulates (-4 and -n change nothing here: IPv4 only, and a numeric target prints numerically; -U only how ping
- * reads the receive time; -d's SO_DEBUG nothing a namespace shows).
+ * What dpemu emulates (-n changes nothing here: a numeric target prints numerically; -U only how ping reads the receive
+ * time; -d's SO_DEBUG nothing a namespace shows). With an IPv6 target -R and -T are ignored, as ping6_run ignores them, and
+ * so are -m, -M, -B and -S (no IPv6 netfilter, fragments or ENOBUFS modelled).
  */
-const SUPPORTED = 'aABcdDefiIlmMnOpqQRsStTUvVwW4';
+const SUPPORTED = 'aABcdDefiIlmMnOpqQRsStTUvVwW46';
 /** -M's words: IP_MTU_DISCOVER's values (20221126 knows no `probe`). */
 export const PMTUDISC = { dont: 0, want: 1, do: 2 } as const;
 /** ping -V on Debian bookworm. */
@@ -25,9 +29,12 @@ const INT_MAX = 2147483647;
 const LONG_MAX = '9223372036854775807';
 
 export interface PingArgs {
-  /** The destination as typed (the header's hostname) and as a dotted quad. */
+  /** The destination as typed (the header's hostname) and as a dotted quad (IPv6: as inet_ntop writes it). */
   target: string;
   dst: string;
+  /** The target is IPv6: `dst` its address, `scope` what followed its %. */
+  ipv6: boolean;
+  scope?: string;
   /** -c; 0: until interrupted. */
   count: number;
   /** -i in ms. */
@@ -51,6 +58,8 @@ export interface PingArgs {
   verbose: boolean;
   /** -4 */
   inet4: boolean;
+  /** -6 */
+  inet6: boolean;
   /** -W in ms (MAXWAIT, 10 s, by default). */
   linger: number;
   /** -w in s; 0: none. */
@@ -199,9 +208,9 @@ export function payload(size: number, pattern: Uint8Array | null): Uint8Array {
  * -v's address), also when it ends before running.
  */
 export function parsePingArgs(argv: readonly string[], warn: string[], out: string[], uid: number): PingArgs {
-  const a: Omit<PingArgs, 'target' | 'dst'> = {
+  const a: Omit<PingArgs, 'target' | 'dst' | 'ipv6'> = {
     count: 0, interval: 1000, intervalSet: false, preload: 1, linger: 10_000, deadline: 0, size: 56, pattern: null, tos: 0,
-    quiet: false, flood: false, adaptive: false, timestamps: false, outstanding: false, audible: false, verbose: false, inet4: false,
+    quiet: false, flood: false, adaptive: false, timestamps: false, outstanding: false, audible: false, verbose: false, inet4: false, inet6: false,
     strictSource: false,
   };
   let fill: string | null = null;
@@ -299,7 +308,9 @@ export function parsePingArgs(argv: readonly string[], warn: string[], out: stri
           a.verbose = true;
           break;
         case '4':
-          a.inet4 = true;
+        case '6':
+          if (a[c === '4' ? 'inet6' : 'inet4']) throw new PingExit(['ping: only one -4 or -6 option may be specified'], 2);
+          a[c === '4' ? 'inet4' : 'inet6'] = true;
           break;
         case 'V':
           throw new PingExit(VERSION, 0, true);
@@ -315,14 +326,29 @@ export function parsePingArgs(argv: readonly string[], warn: string[], out: stri
     if (!a.quiet) out.push(`PATTERN: 0x${Buffer.from(a.pattern).toString('hex')}`);
   }
   if (a.verbose) {
-    const six = a.inet4 ? '-1 (socktype: 0)' : '4 (socktype: SOCK_RAW)';
-    warn.push(`ping: sock4.fd: 3 (socktype: SOCK_RAW), sock6.fd: ${six}, hints.ai_family: ${a.inet4 ? 'AF_INET' : 'AF_UNSPEC'}`, '');
+    const four = a.inet6 ? '-1 (socktype: 0)' : '3 (socktype: SOCK_RAW)';
+    const six = a.inet4 ? '-1 (socktype: 0)' : `${a.inet6 ? 3 : 4} (socktype: SOCK_RAW)`;
+    warn.push(`ping: sock4.fd: ${four}, sock6.fd: ${six}, hints.ai_family: ${a.inet4 ? 'AF_INET' : a.inet6 ? 'AF_INET6' : 'AF_UNSPEC'}`, '');
   }
+  if (target.includes(':')) return ipv6Target(a, target, operands.length, out);
+  if (a.inet6 && parseIpv4(target) !== null) throw new PingExit([`ping: ${target}: Address family for hostname not supported`], 2);
   const addr = inetAton(target);
   if (addr < 0) throw new PingExit([`ping: ${target}: dpemu pings addresses only (an emulated namespace looks up no names)`], 2);
   if (a.verbose) out.push(`ai->ai_family: AF_INET, ai->ai_canonname: '${target}'`);
   // ping4_run: -R, and -T but tsprespec, take no gateways.
   if (operands.length > 1 && a.ipOptions !== undefined && a.ipOptions !== 'tsprespec') throw new PingExit(USAGE.split('\n'), 2);
   if (operands.length > 1) throw new PingExit([`ping: ${operands.length - 1} gateways (a source route): not emulated by dpemu`], 2);
-  return { ...a, target, dst: ipToString(addr) };
+  return { ...a, target, dst: ipToString(addr), ipv6: false };
+}
+
+/** An IPv6 target (getaddrinfo with AI_NUMERICHOST's part of it): ADDR[%SCOPE]; -4 refuses it, gateways are not emulated. */
+function ipv6Target(a: Omit<PingArgs, 'target' | 'dst' | 'ipv6'>, target: string, operands: number, out: string[]): PingArgs {
+  const pct = target.indexOf('%');
+  const bytes = parseIpv6(pct < 0 ? target : target.slice(0, pct));
+  if (bytes === null || pct === target.length - 1) throw new PingExit([`ping: ${target}: Name or service not known`], 2);
+  if (a.inet4) throw new PingExit([`ping: ${target}: Address family for hostname not supported`], 2);
+  if (a.source !== undefined) throw new PingExit([`ping: -I ${a.source}: a source address with an IPv6 target: not emulated by dpemu`], 2);
+  if (a.verbose) out.push(`ai->ai_family: AF_INET6, ai->ai_canonname: '${target}'`);
+  if (operands > 1) throw new PingExit([`ping: ${operands - 1} gateways (a source route): not emulated by dpemu`], 2);
+  return { ...a, target, dst: ip6ToString(bytes, 0), ipv6: true, ...(pct < 0 ? {} : { scope: target.slice(pct + 1) }) };
 }

@@ -11,6 +11,9 @@ import type { CaptureEvent, CommandResponse, PingOpenRequest } from '../control/
 import { checksum } from '../wire/checksum.js';
 import { ipToString, readU16, readU32 } from '../wire/addr.js';
 import { TIMEVAL_LEN, wallUs } from '../netns/ping-socket.js';
+import { ip6IsLinkLocal } from '../netns/ping6-socket.js';
+import { IPV6_HLEN, IPV6_SRC } from '../wire/ipv6.js';
+import { ip6ToString } from '../wire/tcpdump-text.js';
 import { takeSocket } from './control-socket.js';
 import { PingOptionsPrinter } from './ping-options.js';
 import { parsePingArgs, payload, PingExit, type PingArgs } from './ping-args.js';
@@ -52,10 +55,10 @@ function stamp(): string {
   return `[${Math.floor(us / 1e6)}.${String(us % 1e6).padStart(6, '0')}] `;
 }
 
-/** ping4_run's estimate of the memory one request of `size` bytes of data takes (an int). */
-function packetAlloc(size: number): number {
+/** ping4_run's (ping6_run's: `iph` 40) estimate of the memory one request of `size` bytes of data takes (an int). */
+function packetAlloc(size: number, iph = 20): number {
   const alloc = size + 8;
-  return alloc + Math.trunc((alloc + 511) / 512) * (20 + 16 + 64 + 160);
+  return alloc + Math.trunc((alloc + 511) / 512) * (iph + 16 + 64 + 160);
 }
 
 /** net.core.rmem_max or wmem_max: the host's, not a namespace's (the kernel's default off Linux). */
@@ -72,8 +75,8 @@ function coreMax(name: 'rmem_max' | 'wmem_max'): number {
  * need (ping's estimate, an int). The kernel doubles what it takes, capped
  * at net.core.rmem_max.
  */
-function rcvbufHolds(size: number, preload: number): boolean {
-  const want = Math.imul(packetAlloc(size), preload);
+function rcvbufHolds(size: number, preload: number, iph: number): boolean {
+  const want = Math.imul(packetAlloc(size, iph), preload);
   return 2 * Math.min(Math.max(want, 65536), coreMax('rmem_max')) >= want;
 }
 
@@ -83,7 +86,7 @@ function kernelSndbuf(a: PingArgs): number {
 }
 
 /** `dpemu ping`'s words, for its usage line. */
-export const PING_USAGE = 'NODE [-n NS] [-aABdDfnOqUv] [-M do|want|dont] [-c COUNT] [-e IDENT] [-m MARK] [-i INTERVAL] [-l PRELOAD] [-p PATTERN] [-Q TOS] [-W TIMEOUT] [-w DEADLINE] [-s SIZE] [-S SNDBUF] [-t TTL] [-I IFACE|ADDR] ADDR';
+export const PING_USAGE = 'NODE [-n NS] [-4|-6] [-aABdDfnOqUv] [-M do|want|dont] [-c COUNT] [-e IDENT] [-m MARK] [-i INTERVAL] [-l PRELOAD] [-p PATTERN] [-Q TOS] [-W TIMEOUT] [-w DEADLINE] [-s SIZE] [-S SNDBUF] [-t TTL] [-I IFACE|ADDR] ADDR';
 
 /** Where the words name the namespace: NODE [-n NS] first, as the other dpemu commands take them. */
 function splitTarget(argv: readonly string[]): { node: string | undefined; ns: string | undefined; rest: string[] } {
@@ -239,21 +242,24 @@ class Ping {
     this.errTaken = -1;
     if (ev.type === 'reply') {
       const d = Buffer.from(ev.data, 'base64');
-      const hlen = (d[0]! & 15) << 2;
+      // IPv6: the header (its hop limit IPV6_HOPLIMIT's, its source recvmsg's with the device as scope) and the message,
+      // whose checksum the kernel checked (a raw ICMPv6 socket's).
+      const v6 = d[0]! >>> 4 === 6;
+      const hlen = v6 ? IPV6_HLEN : (d[0]! & 15) << 2;
       const cc = d.length - hlen;
       if (cc < 8) return;
       if (!ourPattern(d, hlen + 8, this.data)) return;
-      const csfailed = checksum(d, hlen, cc) !== 0;
+      const csfailed = !v6 && checksum(d, hlen, cc) !== 0;
       const trip = st.timing && cc >= 8 + TIMEVAL_LEN ? ev.ts - sentUs(d, hlen + 8) : null;
-      const from = ipToString(readU32(d, 12));
+      const from = v6 ? ip6ToString(d, IPV6_SRC) + (ip6IsLinkLocal(d, IPV6_SRC) && ev.dev !== undefined ? `%${ev.dev}` : '') : ipToString(readU32(d, 12));
       if (!csfailed) this.seenMax = Math.max(this.seenMax, Math.trunc((monoNs() - this.sentNs[readU16(d, hlen + 6)]!) / 1000));
-      const line = st.gather(readU16(d, hlen + 6), d[8]!, cc, trip, from, csfailed, a.quiet || a.flood, a.verbose ? readU16(d, hlen + 4) : null);
+      const line = st.gather(readU16(d, hlen + 6), v6 ? d[7]! : d[8]!, cc, trip, from, csfailed, a.quiet || a.flood, a.verbose ? readU16(d, hlen + 4) : null);
       if (a.adaptive && trip !== null && !csfailed) this.updateInterval();
       if (a.quiet) return;
       // ping4_parse_reply: -f backs over its dot, -a rings (not after a truncated reply).
       if (a.flood) this.floodOut((csfailed ? '\bC' : '\b \b') + (a.audible ? '\x07' : ''));
       else if (cc < a.size + 8) this.out(`${a.timestamps ? stamp() : ''}${line}\n`);
-      else this.out(`${a.timestamps ? stamp() : ''}${line}${a.audible ? '\x07' : ''}${hlen > 20 ? this.options.text(d, hlen) : ''}\n`);
+      else this.out(`${a.timestamps ? stamp() : ''}${line}${a.audible ? '\x07' : ''}${!v6 && hlen > 20 ? this.options.text(d, hlen) : ''}\n`);
     } else if (ev.type === 'icmperr') {
       const line = st.error(ev.seq, ev.from, ev.icmpType, ev.code, ev.info, a.quiet);
       if (line !== null && a.flood) this.floodOut('\bE');
@@ -371,19 +377,22 @@ export async function pingCommand(argv: string[]): Promise<number> {
   }
   for (const l of said) process.stdout.write(l + '\n');
   for (const w of warn) process.stderr.write(w + '\n');
-  const open: PingOpenRequest = { node, dst: a.dst, size: a.size };
+  const open: PingOpenRequest = { node, dst: a.ipv6 ? a.target.split('%')[0]! : a.dst, size: a.size };
+  if (a.scope !== undefined) open.scope = a.scope;
   if (a.tos) open.tos = a.tos;
   if (a.pattern !== null) open.pattern = [...a.pattern];
   if (ns !== undefined) open.ns = ns;
   if (a.ttl !== undefined) open.ttl = a.ttl;
   if (a.device !== undefined) open.device = a.device;
   if (a.source !== undefined) open.source = a.source;
-  if (a.pmtudisc !== undefined) open.pmtudisc = a.pmtudisc;
-  if (a.strictSource && a.source === undefined) open.strict = true;
-  open.sndbuf = kernelSndbuf(a);
   if (a.ident !== undefined) open.ident = a.ident;
-  if (a.mark) open.mark = a.mark;
-  if (a.ipOptions !== undefined) open.options = a.ipOptions;
+  if (!a.ipv6) {
+    if (a.pmtudisc !== undefined) open.pmtudisc = a.pmtudisc;
+    if (a.strictSource && a.source === undefined) open.strict = true;
+    open.sndbuf = kernelSndbuf(a);
+    if (a.mark) open.mark = a.mark;
+    if (a.ipOptions !== undefined) open.options = a.ipOptions;
+  }
   const out = (s: string): void => void process.stdout.write(s);
   const err = (s: string): void => void process.stderr.write(s);
 
@@ -392,9 +401,11 @@ export async function pingCommand(argv: string[]): Promise<number> {
   let opened: (source: string | null) => void = () => {};
   const ready = new Promise<string | null>((r) => (opened = r));
   let nobufs = false;
+  let scope: string | undefined;
   const sock = pingRemote(endpointFromEnv(socket), open, (ev) => {
     if (ev.type === 'ping') {
       nobufs = ev.nobufs === true;
+      scope = ev.scope;
       opened(ev.source);
     }
     else ping?.event(ev);
@@ -411,15 +422,21 @@ export async function pingCommand(argv: string[]): Promise<number> {
       err(r?.stderr ?? 'ping: dpemu: the daemon closed the socket\n');
       return r?.exit ?? 1;
     }
-    if (!rcvbufHolds(a.size, a.preload)) err('ping: WARNING: probably, rcvbuf is not enough to hold preload\n');
-    // IP_TTL refuses 0 (ping4_run sets it after the socket is connected).
-    if (a.ttl === 0) {
-      err('ping: cannot set unicast time-to-live: Invalid argument\n');
-      return 2;
+    if (!rcvbufHolds(a.size, a.preload, a.ipv6 ? 40 : 20)) err('ping: WARNING: probably, rcvbuf is not enough to hold preload\n');
+    if (a.ipv6) {
+      // ping6_run: the probe's source (`::` unconnected, for a link-local) is none of the device's addresses.
+      if (a.device !== undefined && source === '::') err(`ping: Warning: source address might be selected on device other than: ${a.device}\n`);
+      const from = a.device !== undefined ? `from ${source} ${a.device}: ` : '';
+      out(`PING ${a.target}(${a.dst}${scope !== undefined ? `%${scope}` : ''}) ${from}${a.size} data bytes\n`);
+    } else {
+      // IP_TTL refuses 0 (ping4_run sets it after the socket is connected).
+      if (a.ttl === 0) {
+        err('ping: cannot set unicast time-to-live: Invalid argument\n');
+        return 2;
+      }
+      const from = a.device !== undefined || a.strictSource ? `from ${source} ${a.device ?? ''}: ` : '';
+      out(`PING ${a.target} (${a.dst}) ${from}${a.size}(${a.size + 28 + (a.ipOptions !== undefined ? 40 : 0)}) bytes of data.\n`);
     }
-    const from = a.device !== undefined || a.strictSource ? `from ${source} ${a.device ?? ''}: ` : '';
-    out(`PING ${a.target} (${a.dst}) ${from}${a.size}(${a.size + 28 + (a.ipOptions !== undefined ? 40 : 0)}) bytes of data.
-`);
     ping = new Ping(a, sock, out, err, uid, nobufs);
     const bad = ping.setupError();
     if (bad !== null) {

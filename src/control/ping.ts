@@ -8,7 +8,8 @@ import { IP_PMTUDISC_PROBE, PingError, type PingItem, type PingSocket } from '..
 import type { TraceSocket } from '../netns/trace-socket.js';
 import { ArpingError, type ArpingSocket } from '../netns/arping-socket.js';
 import { MAC_BROADCAST, parseMac } from '../netns/addr.js';
-import { ipToString, macToString, parseIpv4 } from '../wire/addr.js';
+import { ipToString, macToString, parseIpv4, parseIpv6 } from '../wire/addr.js';
+import type { Ping6Socket } from '../netns/ping6-socket.js';
 import { inetAton } from './inet-aton.js';
 import type { Scope } from './command.js';
 import { DeferredBatches, type CaptureOptions } from './capture.js';
@@ -16,7 +17,7 @@ import { ControlError, type CaptureEvent, type PingOpenRequest } from './protoco
 import { mustNamespace } from './resolve.js';
 
 /** What the socket hands the reader: a CaptureEvent, with the datagram's bytes not yet in base64. */
-export type PingEvent = Exclude<PingItem, { kind: 'reply' }> | { kind: 'reply'; ts: number; data: Uint8Array; seq?: number };
+export type PingEvent = Exclude<PingItem, { kind: 'reply' }> | { kind: 'reply'; ts: number; data: Uint8Array; seq?: number; dev?: string };
 
 /** An open ping socket: where it sends from, and what it took for the reader. */
 export interface PingSession {
@@ -24,6 +25,8 @@ export interface PingSession {
   readonly ident: number;
   /** Every echo request fails with ENOBUFS (the socket's SO_SNDBUF, NetNamespace.pingNoBufs). */
   readonly nobufs?: boolean;
+  /** ping -6's: the device the target's scope named. */
+  readonly scope?: string;
   /** arping's: the device it is bound to, and its MAC. */
   readonly device?: string;
   readonly mac?: string;
@@ -55,11 +58,13 @@ export function openPing(scope: Scope, r: PingOpenRequest, opts: Pick<CaptureOpt
     (r.sndbuf !== undefined && !(Number.isInteger(r.sndbuf) && r.sndbuf > 0)) ||
     (r.ident !== undefined && !(Number.isInteger(r.ident) && r.ident >= 0 && r.ident <= 0xffff)) ||
     (r.mark !== undefined && !(Number.isInteger(r.mark) && r.mark >= 0 && r.mark <= 0xffffffff)) ||
-    (r.options !== undefined && !IP_OPTIONS.includes(r.options))
+    (r.options !== undefined && !IP_OPTIONS.includes(r.options)) ||
+    (r.scope !== undefined && typeof r.scope !== 'string')
   ) {
-    throw new ControlError('control: ping wants {"open": {node, ns?, dst, size, ttl?, device?, source?, tos?, pattern?, pmtudisc?, strict?, sndbuf?, ident?, mark?, options?, trace?, port?}}');
+    throw new ControlError('control: ping wants {"open": {node, ns?, dst, scope?, size, ttl?, device?, source?, tos?, pattern?, pmtudisc?, strict?, sndbuf?, ident?, mark?, options?, trace?, port?}}');
   }
   const ns: NetNamespace = mustNamespace(scope, r.node, r.ns);
+  if (r.dst.includes(':') && r.trace === undefined && r.arp === undefined) return openPing6(ns, r, new DeferredBatches<PingEvent>(opts, deliver));
   const dst = address(r.dst, 'destination')!;
   // arping's -s as typed: inet_aton reads it, after the device's checks.
   if (r.arp !== undefined) return openArping(ns, r, dst, new DeferredBatches<PingEvent>(opts, deliver));
@@ -107,6 +112,51 @@ export function openPing(scope: Scope, r: PingOpenRequest, opts: Pick<CaptureOpt
     },
   };
 }
+
+/** ping -6's socket (ping6-socket.ts); `scope` names the device a scope resolved to. Errors as getaddrinfo's and ping's (exit 2). */
+function openPing6(ns: NetNamespace, r: PingOpenRequest, out: DeferredBatches<PingEvent>): PingSession {
+  const dst = parseIpv6(r.dst);
+  if (dst === null) throw new ControlError(`ping: ${r.dst}: Name or service not known`, 2);
+  let sock: Ping6Socket, source: string, scopeName: string | undefined;
+  try {
+    ({ sock, source, scope: scopeName } = ns.openPing6(
+      {
+        dst,
+        ...(r.scope !== undefined ? { scope: r.scope } : {}),
+        ...(r.device !== undefined ? { device: r.device } : {}),
+        ...(r.ttl !== undefined ? { ttl: r.ttl } : {}),
+        ...(r.tos !== undefined ? { tclass: r.tos } : {}),
+        ...(r.pattern !== undefined ? { pattern: Uint8Array.from(r.pattern) } : {}),
+        ...(r.ident !== undefined ? { ident: r.ident } : {}),
+      },
+      (item) => {
+        if (out.room()) out.push(item);
+      },
+    ));
+  } catch (e) {
+    if (!(e instanceof PingError)) throw e;
+    // getaddrinfo's failure names the target as typed.
+    throw new ControlError(e.message === GAI_NONAME ? `ping: ${r.dst}%${r.scope}: ${GAI_NONAME}` : `ping: ${e.message}`, 2);
+  }
+  return {
+    source,
+    ident: sock.ident,
+    ...(scopeName !== undefined ? { scope: scopeName } : {}),
+    get captured() {
+      return out.captured;
+    },
+    get dropped() {
+      return out.dropped;
+    },
+    send: (seq) => ns.ping6Send(sock, seq, r.size),
+    stop: () => {
+      ns.closePing6(sock);
+      out.clear();
+    },
+  };
+}
+
+const GAI_NONAME = 'Name or service not known';
 
 /** traceroute's sockets (trace-socket.ts), as a ping socket is handed out. */
 function openTrace(ns: NetNamespace, r: PingOpenRequest, dst: number, source: number | undefined, out: DeferredBatches<PingEvent>): PingSession {
@@ -186,8 +236,11 @@ function openArping(ns: NetNamespace, r: PingOpenRequest, dst: number, out: Defe
   };
 }
 
-/** An arping socket's device and MAC, for the answer that says it is open. */
-export const arpingHead = (s: PingSession): { device?: string; mac?: string } => (s.device !== undefined && s.mac !== undefined ? { device: s.device, mac: s.mac } : {});
+/** An arping socket's device and MAC, a ping -6 socket's scope, for the answer that says it is open. */
+export const arpingHead = (s: PingSession): { device?: string; mac?: string; scope?: string } => ({
+  ...(s.device !== undefined && s.mac !== undefined ? { device: s.device, mac: s.mac } : {}),
+  ...(s.scope !== undefined ? { scope: s.scope } : {}),
+});
 
 /** Marks a refusal arping prints on stdout (check_ifflags' messages, which -q silences). */
 export const ARPING_STDOUT = 'stdout: ';
@@ -196,7 +249,7 @@ export const ARPING_STDOUT = 'stdout: ';
 export function pingEventJson(e: PingEvent): CaptureEvent {
   switch (e.kind) {
     case 'reply':
-      return { type: 'reply', ts: e.ts, data: Buffer.from(e.data.buffer, e.data.byteOffset, e.data.length).toString('base64'), ...(e.seq !== undefined ? { seq: e.seq } : {}) };
+      return { type: 'reply', ts: e.ts, data: Buffer.from(e.data.buffer, e.data.byteOffset, e.data.length).toString('base64'), ...(e.seq !== undefined ? { seq: e.seq } : {}), ...(e.dev !== undefined ? { dev: e.dev } : {}) };
     case 'error':
       return { type: 'icmperr', ts: e.ts, from: ipToString(e.from), icmpType: e.type, code: e.code, info: e.info, seq: e.seq, ...(e.ttl !== undefined ? { ttl: e.ttl } : {}) };
     case 'sent':

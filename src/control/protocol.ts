@@ -58,8 +58,10 @@ export interface PingOpenRequest {
   node: string;
   /** The namespace; a node that is one namespace (an emulated host) needs none. */
   ns?: string;
-  /** Dotted quad. */
+  /** Dotted quad; or an IPv6 address (ping -6, or a target with colons), without its scope. */
   dst: string;
+  /** An IPv6 target's scope (after its %): a device's name or index. */
+  scope?: string;
   /** Bytes of data in each echo request (-s). */
   size: number;
   /** -t */
@@ -109,10 +111,13 @@ export interface CaptureSource {
 }
 
 export type CaptureEvent =
-  /** ping's socket is open: its source address (what routing chose, or the bound one) and echo identifier; `nobufs`: each request fails with ENOBUFS (pingNoBufs). */
-  | { type: 'ping'; source: string; ident: number; nobufs?: boolean; device?: string; mac?: string }
-  /** An echo reply for the socket: the IP datagram (base64) and when it arrived (µs since the epoch); a traceroute socket's TCP or UDP answer: `seq`, the probe's. */
-  | { type: 'reply'; ts: number; data: string; seq?: number }
+  /**
+   * ping's socket is open: its source address (what routing chose, or the bound one; IPv6 link-local: `::`, unconnected)
+   * and echo identifier; `nobufs`: each request fails with ENOBUFS (pingNoBufs); `scope`: the device an IPv6 open's scope named.
+   */
+  | { type: 'ping'; source: string; ident: number; nobufs?: boolean; device?: string; mac?: string; scope?: string }
+  /** An echo reply for the socket: the IP datagram (base64; IPv6: its header and the ICMPv6 message) and when it arrived (µs since the epoch), IPv6's: `dev`, its device; a traceroute socket's TCP or UDP answer: `seq`, the probe's. */
+  | { type: 'reply'; ts: number; data: string; seq?: number; dev?: string }
   /** An ICMP error about echo request (or traceroute probe) `seq` (the error queue): its sender, type, code and info; traceroute's: its TTL. */
   | { type: 'icmperr'; ts: number; from: string; icmpType: number; code: number; info: number; seq: number; ttl?: number }
   /** Sending echo request `seq` failed (strerror); `call`: connect, a traceroute UDP probe's; `mtu`: EMSGSIZE with an error queue entry (ip_local_error) naming the path MTU. */

@@ -35,7 +35,11 @@ import type { NeighAction, NeighEntry, Solicit } from './neighbour.js';
 import { skbTruesize, NUD, NUD_CONNECTED } from './neighbour.js';
 import { AddOp, DEC_TTL, type PathOp } from '../datapath/path-cache.js';
 import { arpProcess, type PktType } from './arp.js';
-import { Ndisc } from './ndisc.js';
+import { flowHash, HOP_LIMIT, Ndisc } from './ndisc.js';
+import { ip6IsLinkLocal, Ping6Socket, type Ping6Open } from './ping6-socket.js';
+import { IPV6_HLEN, ip6Equal } from '../wire/ipv6.js';
+import { ICMPV6_ECHO_REPLY, icmpv6SetChecksum } from '../wire/icmpv6.js';
+import { ip6ToString } from '../wire/tcpdump-text.js';
 import { routeInput, RouteScratch } from './route-input.js';
 import { routeOutput, icmpErrorRoute, type OutputDecision } from './route-output.js';
 import { Defrag, fragBudgetOf, FragQueue, DEFRAG_CONNTRACK_IN, DEFRAG_LOCAL_DELIVER, headHoldsL4, fragListFits, ipOptionsFragment } from './ip-frag.js';
@@ -149,6 +153,8 @@ export class NetNamespace extends Element implements KeepsLearned {
   private loCounters = new IfCounters();
   /** Open ping sockets (dpemu ping): each sees the ICMP datagrams delivered here. */
   private pings: PingSocket[] = [];
+  /** Open ping -6 sockets (ping6-socket.ts): each sees the echo replies delivered here. */
+  private pings6: Ping6Socket[] = [];
   /** Open traceroute sockets (dpemu traceroute): each sees the ICMP datagrams delivered here. */
   private traces: TraceSocket[] = [];
   /** arping's packet sockets (arping-socket.ts). */
@@ -168,7 +174,16 @@ export class NetNamespace extends Element implements KeepsLearned {
   constructor(node: string, name: string) {
     super('netns', node, name);
     this.ns = new Netns<Packet>({ name, ipv6: true });
-    this.ndisc = new Ndisc({ element: this, send: (pkt, ifindex) => this.l2Out(pkt, this.byIfindex.get(ifindex)!) }, this.ns.nd6);
+    this.ndisc = new Ndisc(
+      {
+        element: this,
+        send: (pkt, ifindex) => this.l2Out(pkt, this.byIfindex.get(ifindex)!),
+        echoReply: (pkt, l, l3, l4, len) => {
+          for (const s of this.pings6) s.take(pkt.buf, l3, l4, len, l.index, l.name);
+        },
+      },
+      this.ns.nd6,
+    );
     this.ns.clock = () => this.engine?.now ?? 0;
     this.nfOpts = { host: { masqueradeSource: (outIf, dst) => this.masqueradeSource(outIf, dst) } };
     this.nf = new Netfilter(this.nfOpts);
@@ -1402,6 +1417,98 @@ export class NetNamespace extends Element implements KeepsLearned {
 
   closePing(sock: PingSocket): void {
     this.pings = this.pings.filter((p) => p !== sock);
+  }
+
+  /**
+   * ping -6's raw socket (ping6_run): its device (-I's, else the scope's;
+   * none: each send takes the route's) and, for a destination not
+   * link-local, the connect() probe, which finds a route only to an
+   * address of the namespace's own (no IPv6 forwarding, no routes but the
+   * kernel's). A link-local is not connected: the source ping prints is
+   * `::`. Scope and device are checked as getaddrinfo and if_nametoindex
+   * do (a numeric scope is taken as it is). A multicast destination is not
+   * modelled.
+   */
+  openPing6(o: Ping6Open, onItem: (item: PingItem) => void): { sock: Ping6Socket; source: string; scope?: string } {
+    const dev = o.device === undefined ? undefined : this.ns.link(o.device);
+    let scopeIndex = 0, scope: string | undefined;
+    if (o.scope !== undefined) {
+      const l = /^\d+$/.test(o.scope) ? this.ns.linkByIndex(Number(o.scope)) : this.ns.link(o.scope);
+      if (!l && !/^\d+$/.test(o.scope)) throw new PingError('Name or service not known');
+      scopeIndex = l ? l.index : Number(o.scope);
+      scope = l ? l.name : o.scope;
+    }
+    if (o.device !== undefined && !dev) throw new PingError(`unknown iface: ${o.device}`);
+    if (o.dst[0] === 0xff) throw new PingError('dpemu: IPv6 multicast ping is not emulated');
+    let source = '::';
+    if (!ip6IsLinkLocal(o.dst, 0)) {
+      const own = this.ns.links().find((l) => l.addrs6.some((a) => ip6Equal(a.bytes, 0, o.dst, 0)) && (!dev || dev === l || l.kind === 'loopback'));
+      if (!own) throw new PingError('connect: Network is unreachable');
+      source = ip6ToString(o.dst, 0);
+    }
+    let ident = o.ident ?? 0;
+    for (let tries = 0; o.ident === undefined && tries < 0x10000; tries++) {
+      ident = Math.floor(Math.random() * 0x10000);
+      if (!this.pings6.some((p) => p.ident === ident)) break;
+    }
+    const oif = dev?.index ?? scopeIndex;
+    const sock = new Ping6Socket(ident, o.dst, oif, dev?.index ?? 0, scopeIndex, o.ttl ?? HOP_LIMIT, o.tclass ?? 0, o.pattern ?? null, onItem);
+    this.pings6 = [...this.pings6, sock];
+    return { sock, source, ...(scope !== undefined ? { scope } : {}) };
+  }
+
+  closePing6(sock: Ping6Socket): void {
+    this.pings6 = this.pings6.filter((p) => p !== sock);
+  }
+
+  /**
+   * sendto() of echo request `seq` (`dataLen` bytes of data): out of its
+   * device, else the first fe80::/64 route's (the one configured first),
+   * from the device's link-local, to the neighbour (solicited first when
+   * unknown: ndisc.ts). To an address of the namespace's own, looped back:
+   * the reply (icmpv6_echo_reply, hop limit 64) reaches the socket at once.
+   * No route (the device is down, or has no link-local) fails as the kernel
+   * does, ENETUNREACH (ENODEV for a scope naming no device, EINVAL for -I
+   * and a scope naming two), which ping does not print. Fragments are not modelled: a datagram longer than the
+   * device's MTU fails with EMSGSIZE.
+   */
+  ping6Send(sock: Ping6Socket, seq: number, dataLen: number): void {
+    if (!this.pings6.includes(sock)) return;
+    // ip6_datagram_send_ctl: IPV6_PKTINFO's device (-I) and a scope naming another disagree.
+    if (sock.bound !== 0 && sock.scope !== 0 && sock.bound !== sock.scope) return sock.onItem({ kind: 'senderr', seq, message: strerror('EINVAL') });
+    const link = ip6IsLinkLocal(sock.dst, 0);
+    let l: Interface | undefined;
+    if (sock.oif !== 0) l = this.ns.linkByIndex(sock.oif);
+    else if (link) {
+      for (const c of this.ns.links()) if (c.kind !== 'loopback' && c.addrs6.length !== 0 && (!l || c.addrs6[0]!.seq < l.addrs6[0]!.seq)) l = c;
+    }
+    if (!link) l = this.ns.links().find((c) => c.addrs6.some((a) => ip6Equal(a.bytes, 0, sock.dst, 0)));
+    if (sock.oif !== 0 && !l) return sock.onItem({ kind: 'senderr', seq, message: strerror('ENODEV') });
+    if (!l || !l.up || l.addrs6.length === 0) return sock.onItem({ kind: 'senderr', seq, message: strerror('ENETUNREACH') });
+    const src = l.addrs6[0]!.bytes;
+    if (IPV6_HLEN + 8 + dataLen > (l.kind === 'loopback' ? 65535 : l.mtu)) return sock.onItem({ kind: 'senderr', seq, message: 'Message too long' });
+    if (ip6Equal(src, 0, sock.dst, 0)) {
+      // Looped back: the echo answered by this stack (once a send, at ping's rate).
+      const d = new Uint8Array(IPV6_HLEN + 8 + dataLen);
+      sock.writeEcho(d, 0, src, seq, dataLen);
+      d[7] = HOP_LIMIT;
+      d[IPV6_HLEN] = ICMPV6_ECHO_REPLY;
+      icmpv6SetChecksum(d, 0, IPV6_HLEN, 8 + dataLen);
+      sock.take(d, 0, IPV6_HLEN, 8 + dataLen, l.index, l.name);
+      return;
+    }
+    const e = this.engine, p = e.alloc(null, this, `ping -6 icmp_seq=${seq}`);
+    if (!p) return sock.onItem({ kind: 'senderr', seq, message: 'No buffer space available' });
+    if (ETH_HLEN + IPV6_HLEN + 8 + dataLen > e.pool.maxFrame) {
+      e.drop(p, this, 'no_buffer', 'ping -6 datagram longer than a slot');
+      return sock.onItem({ kind: 'senderr', seq, message: 'Message too long' });
+    }
+    const l3 = p.off + ETH_HLEN;
+    sock.writeEcho(p.buf, l3, src, seq, dataLen);
+    // auto_flowlabels: the flow's hash as the label (ip6_make_flowlabel), which no checksum covers.
+    writeU32(p.buf, l3, (readU32(p.buf, l3) | flowHash(p.buf, l3, sock.ident)) >>> 0);
+    p.len = ETH_HLEN + IPV6_HLEN + 8 + dataLen;
+    this.ndisc.sendOnLink(p, l, `ping -6: echo request icmp_seq=${seq}`);
   }
 
   /**

@@ -26,7 +26,7 @@ import { NUD, NUD_CONNECTED } from './neighbour.js';
 import type { Nd6Cache } from './nd6-cache.js';
 
 /** The hop limit of what the stack sends that is not ND (net.ipv6.conf.*.hop_limit, 64). */
-const HOP_LIMIT = 64;
+export const HOP_LIMIT = 64;
 
 const macHi = (m: number): number => Math.floor(m / 0x1_0000_0000);
 const macLo = (m: number): number => m >>> 0;
@@ -35,6 +35,8 @@ const macLo = (m: number): number => m >>> 0;
 export interface NdiscHost {
   readonly element: Element;
   send(pkt: Packet, ifindex: number): void;
+  /** An echo reply delivered on `l` (header at l3, message at l4, `len` bytes): the raw ICMPv6 sockets' copy (ping -6). */
+  echoReply(pkt: Packet, l: Interface, l3: number, l4: number, len: number): void;
 }
 
 export class Ndisc {
@@ -77,8 +79,11 @@ export class Ndisc {
         return this.na(pkt, l, l4, len);
       case NDISC_ROUTER_SOLICITATION:
         return this.rs(pkt, l, l4, len);
+      case ICMPV6_ECHO_REPLY:
+        this.host.echoReply(pkt, l, l3, l4, len);
+        return e.consume(pkt, el, 'icmp6: echo reply delivered to the raw sockets');
       default:
-        // Echo replies (no ping socket), RAs (a router takes none), MLD, redirects...
+        // RAs (a router takes none), MLD, redirects...
         return e.consume(pkt, el, 'icmp6: taken and ignored');
     }
   }
@@ -144,6 +149,12 @@ export class Ndisc {
     icmpv6SetChecksum(buf, l3, l4, len);
     pkt.len = ETH_HLEN + IPV6_HLEN + len;
     this.output(pkt, l, slot, 'ndisc: NS for our address: NA sent');
+  }
+
+  /** A packet of this host's to the on-link unicast destination in its header (ip6_finish_output2): out to the neighbour, resolved first when unknown. */
+  sendOnLink(pkt: Packet, l: Interface, what: string): void {
+    const slot = this.create(l.index, pkt.buf, pkt.off + ETH_HLEN + IPV6_DST);
+    this.output(pkt, l, slot, what);
   }
 
   /** Out to the neighbour of `slot` (-1: all-nodes), or held while it resolves (then a multicast NS of our own goes). */
@@ -285,7 +296,7 @@ const ZERO16 = new Uint8Array(16);
 const ALL_NODES = new Uint8Array([0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
 
 /** A 20-bit flow label from the addresses and the echo identifier (never 0). */
-function flowHash(buf: Uint8Array, l3: number, id: number): number {
+export function flowHash(buf: Uint8Array, l3: number, id: number): number {
   let h = 0x811c9dc5 ^ id;
   for (let i = l3 + IPV6_SRC; i < l3 + IPV6_HLEN; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
   h = (h ^ (h >>> 12)) & 0xfffff;

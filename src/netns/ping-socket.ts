@@ -75,8 +75,8 @@ export const IP_PMTUDISC_PROBE = 3;
 
 /** What ping reads from its socket: a datagram (an echo reply) or an error queue entry. */
 export type PingItem =
-  /** `data`: the IP datagram (header and ICMP message; traceroute's: or the TCP or UDP answer to probe `seq`); `ts`: when it arrived (µs since the epoch). */
-  | { kind: 'reply'; ts: number; data: Uint8Array; seq?: number }
+  /** `data`: the IP datagram (header and ICMP message; traceroute's: or the TCP or UDP answer to probe `seq`); `ts`: when it arrived (µs since the epoch); `dev`: an IPv6 reply's device (its sin6_scope_id). */
+  | { kind: 'reply'; ts: number; data: Uint8Array; seq?: number; dev?: string }
   /** sock_extended_err of an ICMP error about echo request `seq`: its sender, type, code and info (traceroute's: and its IP_TTL). */
   | { kind: 'error'; ts: number; from: number; type: number; code: number; info: number; seq: number; ttl?: number }
   /** traceroute's probe `seq` left the socket at `ts`. */
@@ -116,30 +116,11 @@ export class PingSocket {
     this.ipOpts = options === undefined ? null : socketOptions(options, this.ipOptsDone);
   }
 
-  /**
-   * The ICMP message of an echo request at l4 (`dataLen` bytes of data):
-   * ping fills its data with bytes counting up from 0 (setup()), or with
-   * -p's bytes over and over (fill()), and the first 16 hold the time of
-   * sending when they fit (ping4_send_probe).
-   */
+  /** The ICMP message of an echo request at l4 (`dataLen` bytes of data: writeEchoBody's). */
   writeEcho(buf: Uint8Array, l4: number, seq: number, dataLen: number): void {
     buf[l4] = ICMP_ECHO;
     buf[l4 + 1] = 0;
-    writeU16(buf, l4 + 4, this.ident);
-    writeU16(buf, l4 + 6, seq & 0xffff);
-    const d = l4 + 8;
-    const pat = this.pattern;
-    if (pat === null) for (let i = 0; i < dataLen; i++) buf[d + i] = i & 0xff;
-    else if (pat.length === 0) buf.fill(0, d, d + dataLen);
-    else for (let i = 0; i < dataLen; i++) buf[d + i] = pat[i % pat.length]!;
-    if (dataLen >= TIMEVAL_LEN) {
-      const us = wallUs();
-      const sec = Math.floor(us / 1e6);
-      writeU32LE(buf, d, sec >>> 0);
-      writeU32LE(buf, d + 4, Math.floor(sec / 0x1_0000_0000));
-      writeU32LE(buf, d + 8, us % 1e6);
-      writeU32LE(buf, d + 12, 0);
-    }
+    writeEchoBody(buf, l4, this.ident, seq, dataLen, this.pattern);
     writeU16(buf, l4 + 2, 0);
     icmpSetChecksum(buf, l4, 8 + dataLen);
   }
@@ -170,6 +151,29 @@ export class PingSocket {
     const info = type === ICMP_PARAMETERPROB ? buf[l4 + 4]! : fragInfo >= 0 ? fragInfo : type === ICMP_DEST_UNREACH ? readU16(buf, l4 + 6) : 0;
     this.onItem({ kind: 'error', ts: wallUs(), from: readU32(buf, l3 + 12), type, code: buf[l4 + 1]!, info, seq: readU16(buf, q4 + 6) });
     return true;
+  }
+}
+
+/**
+ * An echo request's identifier, sequence number and data (ICMP's and
+ * ICMPv6's alike): the data counts up from 0 (setup()), or repeats -p's
+ * bytes (fill()), and its first 16 bytes hold the time of sending when
+ * they fit (ping4_send_probe, build_echo).
+ */
+export function writeEchoBody(buf: Uint8Array, l4: number, ident: number, seq: number, dataLen: number, pat: Uint8Array | null): void {
+  writeU16(buf, l4 + 4, ident);
+  writeU16(buf, l4 + 6, seq & 0xffff);
+  const d = l4 + 8;
+  if (pat === null) for (let i = 0; i < dataLen; i++) buf[d + i] = i & 0xff;
+  else if (pat.length === 0) buf.fill(0, d, d + dataLen);
+  else for (let i = 0; i < dataLen; i++) buf[d + i] = pat[i % pat.length]!;
+  if (dataLen >= TIMEVAL_LEN) {
+    const us = wallUs();
+    const sec = Math.floor(us / 1e6);
+    writeU32LE(buf, d, sec >>> 0);
+    writeU32LE(buf, d + 4, Math.floor(sec / 0x1_0000_0000));
+    writeU32LE(buf, d + 8, us % 1e6);
+    writeU32LE(buf, d + 12, 0);
   }
 }
 

@@ -117,6 +117,7 @@ export class PartitionedControl implements ControlBackend {
       ident: a.ident!,
       ...(a.nobufs ? { nobufs: true } : {}),
       ...(a.device !== undefined && a.mac !== undefined ? { device: a.device, mac: a.mac } : {}),
+      ...(a.scope !== undefined ? { scope: a.scope } : {}),
       send: (seq: number, ttl?: number, size?: number, to?: string) =>
         void this.dp.request(w, { op: 'pingSend', cap, seq, ...(ttl !== undefined ? { ttl } : {}), ...(size !== undefined ? { size } : {}), ...(to !== undefined ? { to } : {}) }).catch(() => {}),
     });

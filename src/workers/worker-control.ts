@@ -88,6 +88,8 @@ export interface PingAnswer extends ControlAnswer {
   /** arping's socket: its device and that device's MAC. */
   device?: string;
   mac?: string;
+  /** ping -6's: the device the target's scope named. */
+  scope?: string;
 }
 
 export class WorkerControl {

@@ -1,0 +1,118 @@
+// `dpemu ip NODE netns exec NS ping` over IPv6 against the lab daemon
+// (configs/lab-dvr-snat.yaml, default datapath workers): from w07's qrouter
+// to the real VM namespace's link-local over the qr- device, and the cases
+// ping refuses or gets no answer for. Each compared with a real ping in
+// real namespaces made as the qrouter's twin (dpe-… names, a veth named as
+// the qr- device with the qrouter's MAC, its peer eth0 with the VM's MAC:
+// the same link-locals): the same text but for the times and identifiers,
+// the same exit statuses. tcpdump in the VM namespace sees what the
+// emulated namespace sends: a neighbour solicitation first for a neighbour
+// it does not know, the echo request's hop limit (-t) and checksum.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { requireRoot } from '../helpers/root.js';
+import { requireTool } from '../helpers/tools.js';
+import { DaemonProcess } from './daemon-process.js';
+import { UniqueLab } from './lab-dvr.js';
+import { KernelObjects, run, sh, uniqueTag, runApart, type Ran } from './lab-names.js';
+
+const QROUTER = 'qrouter-c4d4b760-41b9-45e1-a607-d054da99c479';
+const QR_DEV = 'qr-178fc8e2-fd';
+const QR_MAC = 'fa:16:3e:06:d8:7b', VM_MAC = 'fa:16:3e:b2:ef:af';
+const QR_LL = 'fe80::f816:3eff:fe06:d87b', VM_LL = 'fe80::f816:3eff:feb2:efaf';
+
+let lab: UniqueLab;
+let d: DaemonProcess;
+const real = new KernelObjects();
+const tag = uniqueTag();
+const nsA = `dpe-${tag}-6a`, nsB = `dpe-${tag}-6b`;
+
+/** Until `ns`'s `dev` has its link-local, DAD over (not tentative). */
+async function linkLocalReady(ns: string, dev: string, addr: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const a = await run('ip', ['-n', ns, '-6', 'addr', 'show', 'dev', dev]);
+    if (new RegExp(`inet6 ${addr}/64 scope link \n`).test(a.out)) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.fail(`${ns} ${dev}: no usable ${addr}`);
+}
+
+before(async () => {
+  requireRoot('dpemu ping -6 end-to-end tests');
+  requireTool('ping', 'iputils-ping');
+  requireTool('tcpdump', 'tcpdump');
+  lab = new UniqueLab();
+  d = new DaemonProcess([lab.file, '--lab']);
+  await d.waitLog((l) => l.msg === 'forwarding', 30_000);
+  real.addNetns(nsA);
+  real.addNetns(nsB);
+  real.veth(`dpe${tag}`, nsA, QR_DEV, nsB, 'eth0', { aMac: QR_MAC });
+  sh('ip', ['-n', nsB, 'link', 'set', 'eth0', 'down']);
+  sh('ip', ['-n', nsB, 'link', 'set', 'eth0', 'address', VM_MAC, 'up']);
+  await linkLocalReady(nsA, QR_DEV, QR_LL);
+  await linkLocalReady(nsB, 'eth0', VM_LL);
+  await linkLocalReady(lab.nsVm, 'eth0', VM_LL);
+});
+
+after(async () => {
+  await d?.interrupt();
+  lab?.cleanup();
+  real.cleanup();
+});
+
+const inQrouter = (args: string[]): Promise<Ran> => d.apart(['ip', 'w07', 'netns', 'exec', QROUTER, 'ping', ...args]);
+const realPing = (args: string[]): Promise<Ran> => runApart('ip', ['netns', 'exec', nsA, 'ping', ...args]);
+
+/** A run's text with what differs from run to run made constant: times, the statistics' time, -v's identifier. */
+function form(r: Ran): string {
+  const text = `${r.out}\n--stderr--\n${r.err}\n--status ${r.status}`;
+  return text
+    .replace(/time=\d+(\.\d+)? ms/g, 'time=T ms')
+    .replace(/rtt min\/avg\/max\/mdev = [\d./]+ ms/g, 'rtt min/avg/max/mdev = RTT ms')
+    .replace(/, time \d+ms/g, ', time Nms')
+    .replace(/ident=\d+/g, 'ident=N');
+}
+
+test('ping -6 from an emulated namespace: a neighbour solicitation first for an unknown neighbour, then the echo request (hop limit, checksum)', { timeout: 60_000 }, async () => {
+  const vm = (args: string[], ms: number) => run('ip', ['netns', 'exec', lab.nsVm, ...args], ms);
+  // An address nobody has: the emulated namespace solicits it (the VM's tcpdump sees the flooded multicast) and sends no echo.
+  let dump = vm(['tcpdump', '-nnee', '-vv', '-l', '-c', '1', '-i', 'eth0', 'icmp6 and ip6[40] == 135 and ip6[48:4] == 0xfe800000 and ip6[60:4] == 0x99'], 20_000);
+  await new Promise((r) => setTimeout(r, 1500)); // tcpdump attaches
+  const none = await inQrouter(['-c', '1', '-W', '1', `fe80::99%${QR_DEV}`]);
+  assert.equal(none.status, 1, form(none));
+  let seen = (await dump).out;
+  assert.match(seen, new RegExp(`${QR_MAC} > 33:33:ff:00:00:99, ethertype IPv6 \\(0x86dd\\), length 86: \\(hlim 255, next-header ICMPv6 \\(58\\) payload length: 32\\) ${QR_LL} > ff02::1:ff00:99: \\[icmp6 sum ok\\] ICMP6, neighbor solicitation, length 32, who has fe80::99`), seen);
+
+  // The VM: its echo request with -t's hop limit and a right checksum, answered (ttl: the VM kernel's 64).
+  dump = vm(['tcpdump', '-nnee', '-vv', '-l', '-c', '2', '-i', 'eth0', 'icmp6 and (ip6[40] == 128 or ip6[40] == 129)'], 20_000);
+  await new Promise((r) => setTimeout(r, 1500));
+  const one = await inQrouter(['-c', '1', '-t', '7', `${VM_LL}%${QR_DEV}`]);
+  assert.equal(one.status, 0, form(one));
+  assert.match(one.out, new RegExp(`^64 bytes from ${VM_LL}%${QR_DEV}: icmp_seq=1 ttl=64 time=`, 'm'), one.out);
+  seen = (await dump).out;
+  assert.match(seen, new RegExp(`${QR_MAC} > ${VM_MAC}, ethertype IPv6 \\(0x86dd\\), length 118: \\(flowlabel 0x[0-9a-f]+, hlim 7, next-header ICMPv6 \\(58\\) payload length: 64\\) ${QR_LL} > ${VM_LL}: \\[icmp6 sum ok\\] ICMP6, echo request, id \\d+, seq 1`), seen);
+  assert.match(seen, new RegExp(`${VM_MAC} > ${QR_MAC}, .*hlim 64, .*${VM_LL} > ${QR_LL}: \\[icmp6 sum ok\\] ICMP6, echo reply, id \\d+, seq 1`), seen);
+});
+
+test('ping -6 from an emulated namespace prints as the real ping in a twin namespace', { timeout: 120_000 }, async () => {
+  const cases: string[][] = [
+    ['-6', '-c', '2', '-i', '0.3', `${VM_LL}%${QR_DEV}`],
+    ['-c', '1', '-I', QR_DEV, VM_LL],
+    ['-c', '1', '-I', QR_DEV, `${VM_LL}%${QR_DEV}`],
+    ['-v', '-6', '-c', '1', `${VM_LL}%${QR_DEV}`],
+    ['-c', '1', '-s', '10', `${VM_LL}%${QR_DEV}`],
+    ['-c', '1', `${QR_LL}%${QR_DEV}`],
+    ['-c', '2', '-i', '0.3', '-W', '1', `fe80::99%${QR_DEV}`],
+    ['-c', '1', '2001:db8::1'],
+    ['-6', '-c', '1', '-I', QR_DEV, '2001:db8::1'],
+    ['-c', '1', `${VM_LL}%nosuch`],
+    ['-c', '1', 'fe80::zz'],
+    ['-4', '-c', '1', `${VM_LL}%${QR_DEV}`],
+    ['-6', '-c', '1', '192.0.2.1'],
+    ['-4', '-6', '-c', '1', VM_LL],
+  ];
+  for (const words of cases) {
+    const [emu, kernel] = [await inQrouter(words), await realPing(words)];
+    assert.equal(form(emu), form(kernel), `ping ${words.join(' ')}`);
+  }
+});

@@ -1,0 +1,149 @@
+// ping -6's socket in a namespace element (src/netns/ping6-socket.ts): the
+// echo request to an unknown link-local neighbour waits for neighbour
+// discovery (the solicitation goes first), leaves with -t's hop limit,
+// -Q's class and the checksum over the pseudo-header, and the neighbour's
+// reply reaches the socket with its device; the device without a scope is
+// the first configured one's; ping's refusals (getaddrinfo's, -I's, no
+// route) as the real ping prints them (test/e2e/control-ping6.test.ts).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Engine } from '../../src/datapath/engine.js';
+import { ManualClock } from '../../src/datapath/clock.js';
+import { NetNamespace } from '../../src/netns/namespace.js';
+import { parseIpv4, parseIpv6, parseMacNum } from '../../src/wire/addr.js';
+import { icmpv6ChecksumOk, icmpv6SetChecksum } from '../../src/wire/icmpv6.js';
+import { PingError, type PingItem } from '../../src/netns/ping-socket.js';
+import { CaptureSink } from '../helpers/sink.js';
+
+const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
+const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+const QR_LL = parseIpv6('fe80::f816:3eff:fe06:d87b')!, HOST_LL = parseIpv6('fe80::f816:3eff:feb2:efaf')!;
+
+function router() {
+  const e = new Engine({ clock: new ManualClock(0) });
+  const r = e.add(new NetNamespace('lab', 'r'));
+  const p1 = r.addInterface('qr-1', { mac: parseMacNum('fa:16:3e:06:d8:7b')!, kind: 'internal', addresses: [{ ip: parseIpv4('192.168.1.1')!, prefixLen: 24 }] });
+  const p2 = r.addInterface('qr-2', { mac: parseMacNum('fa:16:3e:06:d8:7c')!, kind: 'internal', addresses: [{ ip: parseIpv4('192.168.2.1')!, prefixLen: 24 }] });
+  const wire = new CaptureSink(), wire2 = new CaptureSink();
+  e.attachEdge(p1, wire);
+  e.attachEdge(p2, wire2);
+  const send = (f: Uint8Array, p = p1) => {
+    e.inject(e.pool.allocFrom(f)!, p);
+    e.run();
+  };
+  const items: PingItem[] = [];
+  const open = (o: Parameters<NetNamespace['openPing6']>[0]) => r.openPing6(o, (i) => items.push(i));
+  const ping = (s: ReturnType<typeof open>['sock'], seq: number, size = 20) => {
+    r.ping6Send(s, seq, size);
+    e.run();
+  };
+  return { r, send, wire, wire2, items, open, ping };
+}
+
+/** The host's solicited NA for its link-local (override, its link-layer address). */
+const NA = hex(`fa16 3e06 d87b fa16 3eb2 efaf 86dd 6000 0000 0020 3aff fe80 0000 0000 0000 f816
+  3eff feb2 efaf fe80 0000 0000 0000 f816 3eff fe06 d87b 8800 0000 6000 0000 fe80
+  0000 0000 0000 f816 3eff feb2 efaf 0201 fa16 3eb2 efaf`);
+icmpv6SetChecksum(NA, 14, 54, 32);
+
+/** The host's answer to echo request frame `req`: addresses swapped, type 129, hop limit 64, its checksum; `ident` to use instead. */
+function replyTo(req: Uint8Array, ident?: number): Uint8Array {
+  const f = Uint8Array.from(req);
+  f.set(req.subarray(6, 12), 0);
+  f.set(req.subarray(0, 6), 6);
+  f.set(req.subarray(38, 54), 22);
+  f.set(req.subarray(22, 38), 38);
+  f[21] = 64;
+  f[54] = 129;
+  if (ident !== undefined) f.set([ident >> 8, ident & 0xff], 58);
+  icmpv6SetChecksum(f, 14, 54, f.length - 54);
+  return f;
+}
+
+test('ping -6 to an unknown link-local neighbour: the solicitation first, the echo request (hop limit, class, checksum) once the advertisement comes, the reply to the socket', () => {
+  const { send, wire, items, open, ping } = router();
+  const { sock, source, scope } = open({ dst: HOST_LL, scope: 'qr-1', ttl: 7, tclass: 0x28 });
+  assert.deepEqual([source, scope], ['::', 'qr-1'], 'unconnected: ping prints ::');
+  ping(sock, 1);
+  const ns = wire.take();
+  assert.equal(ns.length, 1, 'only the solicitation: the request waits');
+  assert.equal(toHex(ns[0]!.subarray(0, 14)), '3333ffb2efaffa163e06d87b86dd');
+  assert.equal(ns[0]![54], 135);
+  assert.equal(toHex(ns[0]!.subarray(62, 78)), toHex(HOST_LL));
+  send(NA);
+  const [req] = wire.take();
+  assert.ok(req, 'the request, once resolved');
+  assert.equal(toHex(req.subarray(0, 14)), 'fa163eb2efaffa163e06d87b86dd');
+  assert.equal(req[14]! >> 4, 6);
+  assert.equal(((req[14]! & 15) << 4) | (req[15]! >> 4), 0x28, 'traffic class');
+  assert.notEqual(((req[15]! & 15) << 16) | (req[16]! << 8) | req[17]!, 0, 'a flow label');
+  assert.deepEqual([(req[18]! << 8) | req[19]!, req[20], req[21]], [28, 58, 7], 'payload length, ICMPv6, -t');
+  assert.equal(toHex(req.subarray(22, 54)), toHex(QR_LL) + toHex(HOST_LL));
+  assert.deepEqual([req[54], req[55], (req[58]! << 8) | req[59]!, (req[60]! << 8) | req[61]!], [128, 0, sock.ident, 1]);
+  assert.ok(icmpv6ChecksumOk(req, 14, 54, 28), 'checksum over the pseudo-header');
+  assert.deepEqual([...req.subarray(54 + 8 + 16, 54 + 28)], [16, 17, 18, 19], 'data after the timeval counts up');
+  send(replyTo(req, (sock.ident + 1) & 0xffff));
+  assert.equal(items.length, 0, 'another identifier: not ping\'s');
+  send(replyTo(req));
+  assert.equal(items.length, 1);
+  const r = items[0]!;
+  assert.ok(r.kind === 'reply');
+  assert.equal(r.dev, 'qr-1');
+  assert.equal(r.data.length, 40 + 28);
+  assert.deepEqual([r.data[7], r.data[40]], [64, 129], 'hop limit, echo reply');
+  assert.equal(toHex(r.data.subarray(8, 24)), toHex(HOST_LL));
+  // Known now: the next request goes at once.
+  ping(sock, 2);
+  assert.equal(wire.take()[0]![54], 128);
+});
+
+test('ping -6 without a scope leaves by the first configured device; -I reads only its device; its own link-local and ::1 answer at once', () => {
+  const { r, send, wire, wire2, items, open, ping } = router();
+  const plain = open({ dst: HOST_LL });
+  ping(plain.sock, 1);
+  assert.equal(wire.take().length, 1, 'qr-1\'s solicitation');
+  assert.equal(wire2.take().length, 0);
+  // Bound to qr-2: the reply that comes in at qr-1 is not read.
+  const bound = open({ dst: HOST_LL, device: 'qr-2', ident: plain.sock.ident });
+  send(NA);
+  const [req] = wire.take();
+  send(replyTo(req!));
+  assert.deepEqual(items.map((i) => i.kind === 'reply' && i.dev), ['qr-1'], 'the unbound socket only');
+  r.closePing6(plain.sock);
+  r.closePing6(bound.sock);
+  items.length = 0;
+  const own = open({ dst: QR_LL, scope: 'qr-1' });
+  ping(own.sock, 1);
+  assert.equal(wire.take().length, 0, 'looped back');
+  assert.ok(items[0]?.kind === 'reply' && toHex(items[0].data.subarray(8, 24)) === toHex(QR_LL) && items[0].dev === 'qr-1');
+  r.setLinkUp('lo', true);
+  const lo = open({ dst: parseIpv6('::1')! });
+  assert.equal(lo.source, '::1', 'connected: the probe\'s source');
+  ping(lo.sock, 1);
+  assert.equal(items.length, 2);
+});
+
+test('ping -6 refusals: an unknown scope or -I device, no route but on-link, multicast; a scope index naming no device, or another than -I\'s, fails its sends', () => {
+  const { items, open, ping } = router();
+  const refused = (o: Parameters<typeof open>[0]) => {
+    try {
+      open(o);
+    } catch (e) {
+      assert.ok(e instanceof PingError);
+      return e.message;
+    }
+    return 'opened';
+  };
+  assert.equal(refused({ dst: HOST_LL, scope: 'nosuch' }), 'Name or service not known');
+  assert.equal(refused({ dst: HOST_LL, device: 'nosuch' }), 'unknown iface: nosuch');
+  assert.equal(refused({ dst: parseIpv6('2001:db8::1')! }), 'connect: Network is unreachable');
+  assert.equal(refused({ dst: parseIpv6('2001:db8::1')!, device: 'qr-1' }), 'connect: Network is unreachable');
+  assert.match(refused({ dst: parseIpv6('ff02::1')!, scope: 'qr-1' }), /multicast ping is not emulated/);
+  const { sock, scope } = open({ dst: HOST_LL, scope: '99' });
+  assert.equal(scope, '99');
+  ping(sock, 1);
+  // -I and a scope naming two devices: each send fails (EINVAL), as the real ping's do, silently.
+  const both = open({ dst: HOST_LL, scope: 'qr-1', device: 'qr-2' });
+  ping(both.sock, 1);
+  assert.deepEqual(items, [{ kind: 'senderr', seq: 1, message: 'No such device' }, { kind: 'senderr', seq: 1, message: 'Invalid argument' }]);
+});
