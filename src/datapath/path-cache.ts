@@ -182,6 +182,9 @@ export class PathShape {
   unsteady: PathOp[] = [];
   /** Ports the packet passes (each must be up, uncaptured, with nothing queued). */
   ports: Port[] = [];
+  /** Ports a flood's copies went out of and were dropped at, being down (each must still be down), and the copies made. */
+  down: Port[] = [];
+  clones = 0;
   /** Adds the cells' deltas and runs the ops' hit() (compileReplay). */
   replay: (v: Float64Array, now: number) => void = () => {};
   /** The generation and `now` at which the steady ops were live and the ports open (a batch's later hits then skip them). */
@@ -260,6 +263,14 @@ export class PathRecorder {
   l4Check = false;
   /** Encapsulations not undone on the way (one at the end: a worker's hand-off to the fabric). */
   tunnels = 0;
+  /**
+   * Copies made (a flood), those not yet dropped at a down port, the delivery
+   * the last was made in, and the down ports they were dropped at.
+   */
+  clones = 0;
+  spare = 0;
+  cloneHop = -1;
+  down: Port[] = [];
   /** The last encapsulation's tunnel (its IP id counter) and the IP id it wrote. */
   outer: { nextIpId: number } | null = null;
   outerId = 0;
@@ -284,6 +295,9 @@ export class PathRecorder {
     this.outFrame = null;
     this.l4Check = false;
     this.tunnels = 0;
+    this.clones = this.spare = 0;
+    this.cloneHop = -1;
+    this.down = [];
     this.outer = null;
     this.outerIn = false;
   }
@@ -300,6 +314,28 @@ export class PathRecorder {
     this.dpLen = pkt.dpLen;
     this.iif = pkt.iif;
     this.nfct = pkt.nfct;
+  }
+
+  /** An element made a copy of the packet (a flood). */
+  cloned(): void {
+    this.clones++;
+    this.spare++;
+    this.cloneHop = this.hops;
+  }
+
+  /**
+   * A packet went out of `port`, which is down, and was dropped there
+   * (Engine.output): kept only as one of the copies made in the same
+   * delivery, so that it passed nothing on its own and the other goes on
+   * along the path (a flood's copy to br-int's LOCAL port, say).
+   */
+  downDrop(port: Port): void {
+    if (this.spare === 0 || this.cloneHop !== this.hops) {
+      this.ok = false;
+      return;
+    }
+    this.spare--;
+    if (!this.down.includes(port)) this.down.push(port);
   }
 
   /** An element took a step it cannot replay: nothing is kept. */
@@ -527,6 +563,14 @@ export class PathCache {
         const p = ps[i]!;
         if (!p.up || p.taps.length !== 0 || p.queued !== 0) return false;
       }
+      // A flood's port that was down and is up: its copy goes out there now (the path changed).
+      const dn = sh.down;
+      for (let i = 0; i < dn.length; i++) {
+        if (dn[i]!.up) {
+          this.kill(e);
+          return false;
+        }
+      }
       sh.okGen = gen;
       sh.okNow = now;
     }
@@ -637,7 +681,8 @@ export class PathCache {
   }
 
   private build(rec: PathRecorder, input: Uint8Array, port: Port): PathEntry | null {
-    if (!rec.ok || rec.acks !== rec.hops || rec.out === null || rec.outFrame === null || rec.outerIn) return null;
+    // Every copy made must have ended at a down port (spare 0): one frame goes on along the path.
+    if (!rec.ok || rec.acks !== rec.hops || rec.out === null || rec.outFrame === null || rec.outerIn || rec.spare !== 0) return null;
     // Encapsulated at the end: once, by a tunnel whose header starts the output (checked below).
     const outer = rec.tunnels === 0 ? null : rec.tunnels === 1 ? rec.outer : null;
     if (rec.tunnels !== 0 && outer === null) return null;
@@ -664,6 +709,8 @@ export class PathCache {
     sh.deltas = Float64Array.from(deltas);
     // The inject port is the engine's to check (up, uncaptured): frames of other flows may wait there.
     sh.ports = rec.ports.filter((p) => p !== port);
+    sh.down = rec.down.slice();
+    sh.clones = rec.clones;
     sh.hops = rec.hops;
     sh.out = rec.out;
     sh.l2 = out.slice(0, l2);
@@ -717,7 +764,7 @@ export class PathCache {
     if (rws === undefined) this.sharedRewrites.set(rwKey, (rws = rec.rewrites));
     e.rewrites = rws;
     shapeKey += `|${cells.join(',')}|${deltas.join(',')}|${sh.ports.map(id).join(',')}|${sh.hops} ${id(sh.out)} ${sh.l2.join(',')} ${sh.l4Check} ` +
-      `${sh.in3} ${outer === null ? 0 : id(outer)} ` +
+      `${sh.in3} ${outer === null ? 0 : id(outer)} ${sh.down.map(id).join(',')} ${sh.clones} ` +
       `${sh.mark} ${sh.tunId} ${sh.tunSrc} ${sh.tunDst} ${sh.dpLen} ${sh.iif} ${sh.nfct}`;
     let shared = this.shapes.get(shapeKey);
     if (shared === undefined) {
