@@ -276,6 +276,8 @@ export class PathRecorder {
   outerId = 0;
   /** The input is keyed with its outer header (VXLAN form) and not yet decapsulated. */
   outerIn = false;
+  /** A step failed that will fail again while the topology stands (fail(true)). */
+  lasting = false;
   /** The packet's metadata where it left. */
   mark = 0;
   tunId = 0;
@@ -300,6 +302,7 @@ export class PathRecorder {
     this.down = [];
     this.outer = null;
     this.outerIn = false;
+    this.lasting = false;
   }
 
   /** `pkt` leaves at edge `port`: the end of the path (a second one: not cacheable). */
@@ -338,9 +341,10 @@ export class PathRecorder {
     if (!this.down.includes(port)) this.down.push(port);
   }
 
-  /** An element took a step it cannot replay: nothing is kept. */
-  fail(): void {
+  /** An element took a step it cannot replay: nothing is kept (`lasting`: nor will be while the topology stands). */
+  fail(lasting = false): void {
     this.ok = false;
+    if (lasting) this.lasting = true;
   }
 
   /** An element took `n` cacheable steps (one per delivery it handled). */
@@ -501,9 +505,8 @@ export class PathCache {
       if (e === null) break;
       if (e.hash !== h || !sameKey(e, k)) continue;
       if (e.shape === NOT_KEPT) {
-        // Its recordings were not kept (a flood, a drop, an unresolved neighbour, a remote_ip=flow tunnel): it records
-        // again after 2, 4, ... 65536 misses (at once 65536
-        // when it ended encapsulated).
+        // Its recordings were not kept (a flood to live ports, a drop, an unresolved neighbour, a remote_ip=flow
+        // tunnel): it records again after 2, 4, ... 65536 misses (at once 65536 when that will not change: fail(true)).
         this.misses++;
         this.stats.v[this.base + MISSES]!++;
         if (--e.wait <= 0) {
@@ -655,13 +658,17 @@ export class PathCache {
   record(rec: PathRecorder, input: Uint8Array, port: Port): void {
     const e = this.build(rec, input, port);
     if (e !== null) this.insert(e);
-    else this.notKept(rec.tunnels !== 0);
+    else this.notKept(rec.lasting);
   }
 
   /**
    * The key lookup() filled was recorded and not kept: an entry says so
    * (lookup() then backs off). `lasting`: it will not be kept while the
-   * topology stands (it ends encapsulated and could not be kept).
+   * topology stands (encapsulated twice or by a remote_ip=flow tunnel). A
+   * pass that ended at a worker's hand-off and failed for a passing cause (an
+   * element's slow path: a MAC learned, a translation recorded) backs off
+   * as any other: waiting 65536 misses at once kept w02's part of the
+   * replies off the cache with two workers after a first failed recording.
    */
   private notKept(lasting: boolean): void {
     const slots = this.slots, h = this.h, wait = lasting ? MAX_WAIT : 2;

@@ -990,3 +990,31 @@ test('partitioned: the replies into w07 (VXLAN from the fabric, br-tun\'s learn(
   assert.ok(replyHits >= 60, `${replyHits} reply hits at w07`);
   assert.ok(on.a.bridge('w07', 'br-tun').dumpFlows().some((l) => /table=20.*dl_dst=fa:16:3e:d1:d8:49/.test(l)), 'the learned flow');
 });
+
+test('partitioned: w02\'s part of a flooded reply (to the hand-off, a copy dropped at br-int\'s LOCAL port) is served; a first recording that failed on a passing cause (br-int learning again after its fdb\'s flush) records again', () => {
+  const on = parts(true, false), off = parts(false, false);
+  const hitsB = () => on.b.engine.path?.hits ?? 0;
+  const send = (node: string, port: string, f: Uint8Array, what: string): void => {
+    for (const s of [on, off]) s.inject(node, port, f);
+    assert.deepEqual(on.out, off.out, what);
+  };
+  const req = (i: number) => buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64, id: i }, udp: { sport: 41000, dport: 53, payload: 8 } });
+  const rep = (i: number) => buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans: [103], ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id: i }, udp: { sport: 53, dport: 41000, payload: 8 } });
+  let i = 0;
+  const round = (n: number, what: string): number => {
+    const h = hitsB(), d = floodDrops(on.b);
+    for (let k = 0; k < n; k++, i++) {
+      send('w07', VMP, req(i), `${what}: request ${k}`);
+      send('w02', 'eth3', rep(i), `${what}: reply ${k}`);
+    }
+    assert.equal(floodDrops(on.b) - d, n, `${what}: every reply flooded`);
+    return hitsB() - h;
+  };
+  const first = round(12, 'first');
+  assert.ok(first >= 15, `${first} hits at w02 (requests and flooded replies)`);
+  // br-int forgets the sg- port's MAC too: the next reply's translation learns it (not kept), the one after records.
+  for (const s of [on, off]) s.facade.bridge('w02', 'br-int').fdbFlush();
+  const again = round(12, 'after the flush');
+  assert.ok(again >= 15, `${again} hits at w02 after the flush`);
+  assert.deepEqual(partState(on), partState(off));
+});
