@@ -33,8 +33,9 @@
 // cells (Stats) the pass bumped are kept as flat (cell, delta) pairs, the
 // header rewrites that change checksums (TTL decrements, NAT) as rewrite ops
 // and the rest as the output header's bytes. A pass that took any element's
-// slow path, dropped, cloned, made a packet, hit a capture or a tracer, or
-// left at more than one edge is not kept.
+// slow path, dropped, made a packet, hit a capture or a tracer, or left at
+// more than one edge is not kept; one that cloned is kept only when each
+// copy went out of a down port in the delivery that made it (Floods, below).
 //
 // A hit checks every op is live (each per-element entry's own precise
 // invalidation: an entry removed, a MAC moved or aged, a conntrack entry
@@ -89,7 +90,23 @@
 // VM's MAC in its fdb (learned from the request direction; a hit checks the
 // entry live and refreshes the source's, as for requests). A reply whose
 // destination MAC br-int does not know (aged out after 300 s of silence
-// from the VM, or flushed) floods, as OVS floods it, and is not kept.
+// from the VM, or flushed) floods, as OVS floods it (next paragraph).
+//
+// Floods ("Stop 31"): w02's br-int never learns the VM's MAC from the
+// request direction (those frames come routed, from the DVR MAC), so 300 s
+// after the VM's last broadcast its replies flood: to patch-tun, and to
+// br-int's LOCAL port, which is down, where Engine.output drops the copy
+// (tx_dropped, port_down). Such a pass is kept: each copy an element made
+// (Engine.clone) must end at a down port in the same delivery (so it passed
+// nothing on its own; PathRecorder.downDrop), the other going on along the
+// path; the drops' counters are cells like any other. The shape keeps those
+// ports (a hit asks each still down; one up kills the entry: its copy would
+// leave there now) and the copies made (a hit asks the pool for as many free
+// slots, else the element path runs, where a copy without a slot counts
+// no_buffer instead). The translation cache's entry for the flood depends
+// on the MAC's absence, so br-int learning it kills the entry (xlate-deps),
+// and the path's op with it. A flood whose copies go on (to a live port,
+// over a tunnel) is not kept.
 //
 // TCP: a connection's op (Conntrack.pathOp) is kept only for an ACK segment
 // (no SYN, FIN or RST: the key's flags) of an ESTABLISHED, replied and
