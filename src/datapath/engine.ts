@@ -397,7 +397,7 @@ export class Engine {
     this.discard(pkt, el, reason, text);
   }
 
-  /** drop() but for a recording pass (the caller tells it what the drop was). */
+  /** drop() that leaves a recording pass to the caller (output() tells it a copy ended at a down port). */
   private discard(pkt: Packet, el: Element, reason: DropReason, text?: string): void {
     pkt.moves++;
     this.stats.v[dropIndex(el.dropsBase, reason)]!++;
