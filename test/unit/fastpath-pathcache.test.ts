@@ -3,7 +3,8 @@
 // path cache and one without (DPEMU_PATHCACHE=0's switch). Random requests of
 // a few flows (so most are path cache hits), their replies, bad checksums,
 // TTL expiry, ICMP echoes, TCP connections (established streams with SYNs,
-// FINs, RSTs and segments out of the window among them) and time passing go
+// FINs, RSTs and segments out of the window among them), replies flooded at
+// w02's br-int (a copy dropped at its down LOCAL port) and time passing go
 // through both, while flows,
 // routes, rules, neighbours, iptables rules, conntrack entries, ports, MACs
 // and captures change mid-stream; every frame at every edge and every piece
