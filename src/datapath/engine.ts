@@ -191,7 +191,9 @@ export class Engine {
     const v = this.stats.v;
     if (!port.up) {
       v[port.statsBase + TX_DROPPED]!++;
-      this.drop(pkt, port.element, 'port_down', `${port.name} is down`);
+      // A flood's copy out of a down port (br-int's LOCAL) is a step the path cache can replay: its counters.
+      if (this.recording !== null) this.recording.downDrop(port);
+      this.discard(pkt, port.element, 'port_down', `${port.name} is down`);
       return;
     }
     v[port.statsBase + TX_PACKETS]!++;
@@ -335,7 +337,8 @@ export class Engine {
    */
   private serve(pc: PathCache, e: PathEntry, pkt: Packet, port: Port, now: number): boolean {
     const sh = e.shape, out = sh.out, edge = out.edge;
-    if (edge === null || out.peer !== null) return false;
+    // A flood's copies (dropped at down ports): the element path clones them, and counts no_buffer instead without slots.
+    if (edge === null || out.peer !== null || sh.clones > this.pool.available) return false;
     const lp = this.latency;
     const t0 = lp !== null && lp.injectLeft <= 1 ? performance.now() : -1;
     if (!pc.rewrite(e, pkt, this.pool.slotSize)) return false;
@@ -390,8 +393,13 @@ export class Engine {
   }
 
   drop(pkt: Packet, el: Element, reason: DropReason, text?: string): void {
-    pkt.moves++;
     if (this.recording !== null) this.recording.fail();
+    this.discard(pkt, el, reason, text);
+  }
+
+  /** drop() that leaves a recording pass to the caller (output() tells it a copy ended at a down port). */
+  private discard(pkt: Packet, el: Element, reason: DropReason, text?: string): void {
+    pkt.moves++;
     this.stats.v[dropIndex(el.dropsBase, reason)]!++;
     const tr = this.tracer;
     if (tr && pkt.traceId) {
@@ -427,12 +435,13 @@ export class Engine {
 
   /** A copy of `pkt` (a flood copy); a traced copy starts its own branch. */
   clone(pkt: Packet, el: Element, cause: string): Packet | null {
-    if (this.recording !== null) this.recording.fail();
     const c = this.pool.clone(pkt);
     if (!c) {
+      if (this.recording !== null) this.recording.fail();
       this.stats.v[dropIndex(el.dropsBase, 'no_buffer')]!++;
       return null;
     }
+    if (this.recording !== null) this.recording.cloned();
     this.branchFrom(c, pkt, el, cause);
     return c;
   }

@@ -33,8 +33,9 @@
 // cells (Stats) the pass bumped are kept as flat (cell, delta) pairs, the
 // header rewrites that change checksums (TTL decrements, NAT) as rewrite ops
 // and the rest as the output header's bytes. A pass that took any element's
-// slow path, dropped, cloned, made a packet, hit a capture or a tracer, or
-// left at more than one edge is not kept.
+// slow path, dropped, made a packet, hit a capture or a tracer, or left at
+// more than one edge is not kept; one that cloned is kept only when each
+// copy went out of a down port in the delivery that made it (Floods, below).
 //
 // A hit checks every op is live (each per-element entry's own precise
 // invalidation: an entry removed, a MAC moved or aged, a conntrack entry
@@ -89,7 +90,23 @@
 // VM's MAC in its fdb (learned from the request direction; a hit checks the
 // entry live and refreshes the source's, as for requests). A reply whose
 // destination MAC br-int does not know (aged out after 300 s of silence
-// from the VM, or flushed) floods, as OVS floods it, and is not kept.
+// from the VM, or flushed) floods, as OVS floods it (next paragraph).
+//
+// Floods ("Stop 31"): w02's br-int never learns the VM's MAC from the
+// request direction (those frames come routed, from the DVR MAC), so 300 s
+// after the VM's last broadcast its replies flood: to patch-tun, and to
+// br-int's LOCAL port, which is down, where Engine.output drops the copy
+// (tx_dropped, port_down). Such a pass is kept: each copy an element made
+// (Engine.clone) must end at a down port in the same delivery (so it passed
+// nothing on its own; PathRecorder.downDrop), the other going on along the
+// path; the drops' counters are cells like any other. The shape keeps those
+// ports (a hit asks each still down; one up kills the entry: its copy would
+// leave there now) and the copies made (a hit asks the pool for as many free
+// slots, else the element path runs, where a copy without a slot counts
+// no_buffer instead). The translation cache's entry for the flood depends
+// on the MAC's absence, so br-int learning it kills the entry (xlate-deps),
+// and the path's op with it. A flood whose copies go on (to a live port,
+// over a tunnel) is not kept.
 //
 // TCP: a connection's op (Conntrack.pathOp) is kept only for an ACK segment
 // (no SYN, FIN or RST: the key's flags) of an ESTABLISHED, replied and
@@ -182,6 +199,9 @@ export class PathShape {
   unsteady: PathOp[] = [];
   /** Ports the packet passes (each must be up, uncaptured, with nothing queued). */
   ports: Port[] = [];
+  /** Ports a flood's copies went out of and were dropped at, being down (each must still be down), and the copies made. */
+  down: Port[] = [];
+  clones = 0;
   /** Adds the cells' deltas and runs the ops' hit() (compileReplay). */
   replay: (v: Float64Array, now: number) => void = () => {};
   /** The generation and `now` at which the steady ops were live and the ports open (a batch's later hits then skip them). */
@@ -260,11 +280,21 @@ export class PathRecorder {
   l4Check = false;
   /** Encapsulations not undone on the way (one at the end: a worker's hand-off to the fabric). */
   tunnels = 0;
+  /**
+   * Copies made (a flood), those not yet dropped at a down port, the delivery
+   * the last was made in, and the down ports they were dropped at.
+   */
+  clones = 0;
+  spare = 0;
+  cloneHop = -1;
+  down: Port[] = [];
   /** The last encapsulation's tunnel (its IP id counter) and the IP id it wrote. */
   outer: { nextIpId: number } | null = null;
   outerId = 0;
   /** The input is keyed with its outer header (VXLAN form) and not yet decapsulated. */
   outerIn = false;
+  /** A step failed that will fail again while the topology stands (fail(true)). */
+  lasting = false;
   /** The packet's metadata where it left. */
   mark = 0;
   tunId = 0;
@@ -284,8 +314,12 @@ export class PathRecorder {
     this.outFrame = null;
     this.l4Check = false;
     this.tunnels = 0;
+    this.clones = this.spare = 0;
+    this.cloneHop = -1;
+    this.down = [];
     this.outer = null;
     this.outerIn = false;
+    this.lasting = false;
   }
 
   /** `pkt` leaves at edge `port`: the end of the path (a second one: not cacheable). */
@@ -302,9 +336,32 @@ export class PathRecorder {
     this.nfct = pkt.nfct;
   }
 
-  /** An element took a step it cannot replay: nothing is kept. */
-  fail(): void {
+  /** An element made a copy of the packet (a flood). */
+  cloned(): void {
+    this.clones++;
+    this.spare++;
+    this.cloneHop = this.hops;
+  }
+
+  /**
+   * A packet went out of `port`, which is down, and was dropped there
+   * (Engine.output): kept only as one of the copies made in the same
+   * delivery, so that it passed nothing on its own and the other goes on
+   * along the path (a flood's copy to br-int's LOCAL port, say).
+   */
+  downDrop(port: Port): void {
+    if (this.spare === 0 || this.cloneHop !== this.hops) {
+      this.ok = false;
+      return;
+    }
+    this.spare--;
+    if (!this.down.includes(port)) this.down.push(port);
+  }
+
+  /** An element took a step it cannot replay: nothing is kept (`lasting`: nor will be while the topology stands). */
+  fail(lasting = false): void {
     this.ok = false;
+    if (lasting) this.lasting = true;
   }
 
   /** An element took `n` cacheable steps (one per delivery it handled). */
@@ -465,9 +522,8 @@ export class PathCache {
       if (e === null) break;
       if (e.hash !== h || !sameKey(e, k)) continue;
       if (e.shape === NOT_KEPT) {
-        // Its recordings were not kept (a flood, a drop, an unresolved neighbour, a remote_ip=flow tunnel): it records
-        // again after 2, 4, ... 65536 misses (at once 65536
-        // when it ended encapsulated).
+        // Its recordings were not kept (a flood to live ports, a drop, an unresolved neighbour, a remote_ip=flow
+        // tunnel): it records again after 2, 4, ... 65536 misses (at once 65536 when that will not change: fail(true)).
         this.misses++;
         this.stats.v[this.base + MISSES]!++;
         if (--e.wait <= 0) {
@@ -526,6 +582,14 @@ export class PathCache {
       for (let i = 0; i < ps.length; i++) {
         const p = ps[i]!;
         if (!p.up || p.taps.length !== 0 || p.queued !== 0) return false;
+      }
+      // A flood's port that was down and is up: its copy goes out there now (the path changed).
+      const dn = sh.down;
+      for (let i = 0; i < dn.length; i++) {
+        if (dn[i]!.up) {
+          this.kill(e);
+          return false;
+        }
       }
       sh.okGen = gen;
       sh.okNow = now;
@@ -611,13 +675,17 @@ export class PathCache {
   record(rec: PathRecorder, input: Uint8Array, port: Port): void {
     const e = this.build(rec, input, port);
     if (e !== null) this.insert(e);
-    else this.notKept(rec.tunnels !== 0);
+    else this.notKept(rec.lasting);
   }
 
   /**
    * The key lookup() filled was recorded and not kept: an entry says so
    * (lookup() then backs off). `lasting`: it will not be kept while the
-   * topology stands (it ends encapsulated and could not be kept).
+   * topology stands (encapsulated twice or by a remote_ip=flow tunnel). A
+   * pass that ended at a worker's hand-off and failed for a passing cause (an
+   * element's slow path: a MAC learned, a translation recorded) backs off
+   * as any other: waiting 65536 misses at once kept w02's part of the
+   * replies off the cache with two workers after a first failed recording.
    */
   private notKept(lasting: boolean): void {
     const slots = this.slots, h = this.h, wait = lasting ? MAX_WAIT : 2;
@@ -637,7 +705,8 @@ export class PathCache {
   }
 
   private build(rec: PathRecorder, input: Uint8Array, port: Port): PathEntry | null {
-    if (!rec.ok || rec.acks !== rec.hops || rec.out === null || rec.outFrame === null || rec.outerIn) return null;
+    // Every copy made must have ended at a down port (spare 0): one frame goes on along the path.
+    if (!rec.ok || rec.acks !== rec.hops || rec.out === null || rec.outFrame === null || rec.outerIn || rec.spare !== 0) return null;
     // Encapsulated at the end: once, by a tunnel whose header starts the output (checked below).
     const outer = rec.tunnels === 0 ? null : rec.tunnels === 1 ? rec.outer : null;
     if (rec.tunnels !== 0 && outer === null) return null;
@@ -664,6 +733,8 @@ export class PathCache {
     sh.deltas = Float64Array.from(deltas);
     // The inject port is the engine's to check (up, uncaptured): frames of other flows may wait there.
     sh.ports = rec.ports.filter((p) => p !== port);
+    sh.down = rec.down.slice();
+    sh.clones = rec.clones;
     sh.hops = rec.hops;
     sh.out = rec.out;
     sh.l2 = out.slice(0, l2);
@@ -717,7 +788,7 @@ export class PathCache {
     if (rws === undefined) this.sharedRewrites.set(rwKey, (rws = rec.rewrites));
     e.rewrites = rws;
     shapeKey += `|${cells.join(',')}|${deltas.join(',')}|${sh.ports.map(id).join(',')}|${sh.hops} ${id(sh.out)} ${sh.l2.join(',')} ${sh.l4Check} ` +
-      `${sh.in3} ${outer === null ? 0 : id(outer)} ` +
+      `${sh.in3} ${outer === null ? 0 : id(outer)} ${sh.down.map(id).join(',')} ${sh.clones} ` +
       `${sh.mark} ${sh.tunId} ${sh.tunSrc} ${sh.tunDst} ${sh.dpLen} ${sh.iif} ${sh.nfct}`;
     let shared = this.shapes.get(shapeKey);
     if (shared === undefined) {

@@ -123,7 +123,7 @@ export class Underlay extends Element {
     if (rec !== null) {
       // An outer header at the path's end (a worker's hand-off) is kept but for its IP id, written live from this
       // tunnel's counter; one around another is not kept, nor one whose next hop follows tun_dst.
-      if (o.remoteIp === null || rec.tunnels !== 0) rec.fail();
+      if (o.remoteIp === null || rec.tunnels !== 0) rec.fail(true);
       rec.op(new EncapPathOp(t.hdr));
       rec.outer = t.hdr;
       rec.outerId = (t.hdr.nextIpId - 1) & 0xffff;

@@ -3,7 +3,8 @@
 // path cache and one without (DPEMU_PATHCACHE=0's switch). Random requests of
 // a few flows (so most are path cache hits), their replies, bad checksums,
 // TTL expiry, ICMP echoes, TCP connections (established streams with SYNs,
-// FINs, RSTs and segments out of the window among them) and time passing go
+// FINs, RSTs and segments out of the window among them), replies flooded at
+// w02's br-int (a copy dropped at its down LOCAL port) and time passing go
 // through both, while flows,
 // routes, rules, neighbours, iptables rules, conntrack entries, ports, MACs
 // and captures change mid-stream; every frame at every edge and every piece
@@ -275,6 +276,21 @@ const TAG_CHANGES: ((e: Emulator) => string)[] = [
 ];
 
 /**
+ * For the flooded replies: br-int's LOCAL port on w02 (down, where a flood's
+ * copy is dropped) up and down again, and w02 br-int's fdb flushed (it
+ * forgets the VM's MAC: the replies flood again).
+ */
+const FLOOD_CHANGES: ((e: Emulator) => string)[] = [
+  (e) => (e.findPort('w02', 'br-int')!.up = true, ''),
+  (e) => (e.findPort('w02', 'br-int')!.up = false, ''),
+  (e) => (e.findPort('w02', 'br-int')!.up = false, ''),
+  (e) => (e.bridge('w02', 'br-int').fdbFlush(), ''),
+];
+
+/** The port_down drops at w02's br-int (a flood's copy to its LOCAL port). */
+const floodDrops = (e: Emulator): number => e.engine.stats.sum('drops', { node: 'w02', element: 'br-int', reason: 'port_down' });
+
+/**
  * A tagged reply at eth3 as the switch might send it: mostly VLAN 103 as
  * built, else another PCP, the DEI set, VID 104, or under a second tag
  * (QinQ: 0x88a8 or 0x8100 outside).
@@ -300,15 +316,18 @@ function retag(r: () => number, f: Uint8Array): Uint8Array {
  * streams). `tagged`: the VM's guest not emulated (the replies, tagged at
  * eth3, reach its TAP), some replies retagged (retag), TAG_CHANGES among the
  * changes, and now and then the VM's frame to the sg- port (VM_TO_SG).
+ * `flood` (with `tagged`): VM_TO_SG rarer and not first, FLOOD_CHANGES among
+ * the changes, so many replies flood at w02's br-int; `floodHits` counts the
+ * reply hits that dropped a flood's copy at its LOCAL port.
  */
-function run(seed: number, n: number, churn: number, streams = 0, strict = false, tagged = false): { on: Side; off: Side; tcpHits: number; replyHits: number } {
+function run(seed: number, n: number, churn: number, streams = 0, strict = false, tagged = false, flood = false): { on: Side; off: Side; tcpHits: number; replyHits: number; floodHits: number } {
   const on = side(true, strict, !tagged), off = side(false, strict, !tagged);
-  const changes = tagged ? [...CHANGES, ...TAG_CHANGES] : CHANGES;
+  const changes = tagged ? [...CHANGES, ...TAG_CHANGES, ...(flood ? FLOOD_CHANGES : [])] : CHANGES;
   const rt = mulberry32Unit(seed ^ 0x8100);
   const r = mulberry32Unit(seed);
   const sports = [40000, 40007, 40014, 40021, 40028];
   const conns = new Map<number, TcpConn>();
-  let tcpHits = 0, replyHits = 0;
+  let tcpHits = 0, replyHits = 0, floodHits = 0;
   for (let i = 0; i < n; i++) {
     const x = r();
     if (x < churn) {
@@ -327,18 +346,22 @@ function run(seed: number, n: number, churn: number, streams = 0, strict = false
       sports[Math.floor(r() * sports.length)] = 1024 + Math.floor(r() * 60000);
     }
     const p = streams > 0 && r() < streams ? nextStream(r, sports, conns) : nextPacket(r, sports);
+    if (flood && p.frame[12] === 0x08 && p.frame[13] === 0x06) continue; // the VM's broadcast ARP would teach w02 its MAC
+    // Nor a frame of the VM's that floods at w07 (its qr- MAC unknown there) to w02 for long: w02 forgets it now and then.
+    if (flood && i % 700 === 0) for (const s of [on, off]) s.emu.bridge('w02', 'br-int').fdbFlush();
     if (tagged && p.port === 'eth3') p.frame = retag(rt, p.frame);
-    if (tagged && (i === 0 || rt() < 0.01)) for (const s of [on, off]) s.emu.engine.inject(s.emu.engine.pool.allocFrom(VM_TO_SG)!, s.emu.findPort('w07', VMP)!);
-    const h = on.emu.engine.path?.hits ?? 0;
+    if (tagged && (flood ? churn > 0 && rt() < 0.001 : i === 0 || rt() < 0.01)) for (const s of [on, off]) s.emu.engine.inject(s.emu.engine.pool.allocFrom(VM_TO_SG)!, s.emu.findPort('w07', VMP)!);
+    const h = on.emu.engine.path?.hits ?? 0, d = floodDrops(on.emu);
     for (const s of [on, off]) s.emu.engine.inject(s.emu.engine.pool.allocFrom(p.frame)!, s.emu.findPort(p.node, p.port)!);
     const hit = on.emu.engine.path !== null && on.emu.engine.path.hits > h;
     if (p.frame[23] === 6 && hit) tcpHits++;
     if (p.port === 'eth3' && hit) replyHits++;
+    if (p.port === 'eth3' && hit && floodDrops(on.emu) > d) floodHits++;
     assert.equal(on.out.length, off.out.length, `packet ${i}: edge frame counts differ`);
   }
   assert.deepEqual(on.out, off.out);
   assert.deepEqual(state(on.emu), state(off.emu));
-  return { on, off, tcpHits, replyHits };
+  return { on, off, tcpHits, replyHits, floodHits };
 }
 
 test('the path cache gives the element path\'s frames and state, every change mid-stream', () => {
@@ -392,6 +415,20 @@ test('tagged replies at eth3 under no changes: UDP, TCP and echo replies after a
   const pc = on.emu.engine.path!;
   if (process.env.FP_DEBUG) console.log({ hits: pc.hits, replyHits, misses: pc.misses, invalidations: pc.invalidations, entries: pc.count });
   assert.ok(replyHits > 100, `${replyHits} reply hits, ${pc.hits} hits`);
+});
+
+test('flooded replies (w02\'s br-int not knowing the VM\'s MAC, a copy dropped at its LOCAL port), its fdb flushed, LOCAL up and down among the changes mid-stream: frames and state as the element path\'s', () => {
+  const { on, replyHits, floodHits } = run(0xf10d, 5000, 0.01, 0.5, false, true, true);
+  const pc = on.emu.engine.path!;
+  if (process.env.FP_DEBUG) console.log({ hits: pc.hits, replyHits, floodHits, misses: pc.misses, invalidations: pc.invalidations, entries: pc.count});
+  assert.ok(floodHits > 20, `${floodHits} flooded reply hits (${replyHits} reply hits, ${pc.hits} hits)`);
+});
+
+test('flooded replies under no changes: UDP, TCP and echo replies after a key\'s second are hits, their copies dropped at LOCAL', () => {
+  const { on, replyHits, floodHits } = run(0x0f1d, 3000, 0, 0.5, false, true, true);
+  const pc = on.emu.engine.path!;
+  if (process.env.FP_DEBUG) console.log({ hits: pc.hits, replyHits, floodHits, misses: pc.misses, invalidations: pc.invalidations, entries: pc.count});
+  assert.ok(floodHits > 50, `${floodHits} flooded reply hits (${replyHits} reply hits, ${pc.hits} hits)`);
 });
 
 /** Both sides (path cache on and off, be_liberal as `strict` says), a frame sent to both, their edges' frames compared. */
@@ -536,6 +573,78 @@ test('one engine: the tagged replies at eth3 (UDP, echo, TCP ACKs) are path cach
   }
   assert.equal(t.hits(), h, 'no QinQ hits');
   t.same('after the QinQ frames');
+});
+
+/**
+ * w02's br-int before it knows the VM's MAC (the VM's frames reach w02
+ * routed, from the DVR MAC): NORMAL floods a reply to patch-tun and to
+ * br-int's LOCAL port, which is down (dropped there: port_down), as OVS
+ * floods an unknown destination. The flood's entry serves the replies, each
+ * hit counting the LOCAL copy's drop; the VM's MAC learned then stops it.
+ */
+test('one engine: flooded replies (w02\'s br-int not knowing the VM\'s MAC: a copy to patch-tun, one dropped at its down LOCAL port) are path cache hits; learning the MAC stops the flood\'s entry', () => {
+  const t = pair(false, false);
+  const local = t.on.emu.findPort('w02', 'br-int')!;
+  assert.equal(local.up, false, 'br-int\'s LOCAL port down, as on the write-up\'s nodes');
+  let replyHits = 0;
+  const reply = (f: Uint8Array): void => {
+    const h = t.hits();
+    t.send('w02', 'eth3', f);
+    replyHits += t.hits() - h;
+  };
+  const udp = (id: number) => buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans: [103], ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id }, udp: { sport: 53, dport: 41000, payload: 8 } });
+  const drops = () => t.on.emu.engine.stats.sum('drops', { node: 'w02', element: 'br-int', reason: 'port_down' });
+  for (let i = 1; i <= 20; i++) {
+    t.send('w07', VMP, buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64, id: i }, udp: { sport: 41000, dport: 53, payload: 8 } }));
+    reply(udp(i));
+    t.send('w07', VMP, buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64, id: i }, icmp: { id: 77, seq: i, data: 56 } }));
+    reply(buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans: [103], ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id: i }, icmp: { type: 0, id: 77, seq: i, data: 56 } }));
+  }
+  let { c, s } = stream(t, 41001, 1);
+  for (let i = 0; i < 20; i++) {
+    t.tcp(false, 41001, c, s, 'P.', 1200);
+    c += 1200;
+    reply(buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans: [103], ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id: 100 + i }, tcp: { sport: 80, dport: 41001, seq: s, ack: c, flags: '.', win: 502 } }));
+  }
+  t.same('after the flooded replies');
+  if (process.env.FP_DEBUG) console.log({ replyHits, drops: drops() });
+  assert.ok(replyHits >= 50, `${replyHits} reply hits`);
+  assert.ok(drops() >= 60, `${drops()} copies dropped at br-int's LOCAL port`);
+  assert.equal(t.on.emu.bridge('w02', 'br-int').fdbShow().includes('fa:16:3e:b2:ef:af'), false, 'still flooding');
+  // The VM's MAC learned on w02's br-int: its replies go to patch-tun alone, no longer served by the flood's entry.
+  t.send('w07', VMP, VM_TO_SG);
+  const d0 = drops(), h0 = t.hits();
+  reply(udp(300));
+  assert.equal(t.hits(), h0, 'the flood\'s entry is dead');
+  for (let i = 0; i < 5; i++) reply(udp(301 + i));
+  assert.equal(drops(), d0, 'no copy to LOCAL once the MAC is known');
+  assert.ok(t.hits() - h0 >= 3, 'the unicast path served in turn');
+  // br-int's LOCAL port up: the flood's copy would leave there (no carrier), so the flood's entry must not serve.
+  for (const side of [t.on, t.off]) side.emu.bridge('w02', 'br-int').fdbFlush();
+  const hf = t.hits();
+  for (let i = 0; i < 8; i++) reply(udp(400 + i));
+  const h1 = t.hits();
+  assert.ok(h1 - hf >= 3, `${h1 - hf} flooded hits again after the fdb's flush`);
+  for (const side of [t.on, t.off]) side.emu.findPort('w02', 'br-int')!.up = true;
+  for (let i = 0; i < 4; i++) reply(udp(500 + i));
+  assert.equal(t.hits(), h1, 'not served with LOCAL up');
+  t.same('after LOCAL went up');
+  // Down again, and no slot left for the flood's copy: the element path counts no_buffer, so no hit serves it.
+  for (const side of [t.on, t.off]) side.emu.findPort('w02', 'br-int')!.up = false;
+  for (let i = 0; i < 8; i++) reply(udp(600 + i));
+  const h2 = t.hits();
+  assert.ok(h2 > h1, 'served again with LOCAL down');
+  const held = [t.on, t.off].map((side) => {
+    const pool = side.emu.engine.pool, ps = [];
+    while (pool.available > 1) ps.push(pool.alloc()!);
+    return ps;
+  });
+  reply(udp(700));
+  assert.equal(t.hits(), h2, 'not served without a slot for the copy');
+  [t.on, t.off].forEach((side, i) => held[i]!.forEach((p) => side.emu.engine.pool.free(p)));
+  reply(udp(701));
+  assert.equal(t.hits(), h2 + 1);
+  t.same('after the pool ran dry');
 });
 
 test('ICMP echo: a ping stream (its sequence numbers moving) is served, frames and checksums as the element path\'s', () => {
@@ -729,12 +838,12 @@ function partState(p: Parts): Record<string, unknown> {
   return s;
 }
 
-function runParts(seed: number, n: number, churn: number, streams = 0, emulateHosts = true): { on: Parts; off: Parts; replyHits: number } {
+function runParts(seed: number, n: number, churn: number, streams = 0, emulateHosts = true): { on: Parts; off: Parts; replyHits: number; floodHits: number } {
   const on = parts(true, emulateHosts), off = parts(false, emulateHosts);
   const r = mulberry32Unit(seed);
   const sports = [40000, 40007, 40014, 40021, 40028];
   const conns = new Map<number, TcpConn>();
-  let replyHits = 0;
+  let replyHits = 0, floodHits = 0;
   for (let i = 0; i < n; i++) {
     const x = r();
     if (x < churn) {
@@ -752,16 +861,17 @@ function runParts(seed: number, n: number, churn: number, streams = 0, emulateHo
       sports[Math.floor(r() * sports.length)] = 1024 + Math.floor(r() * 60000);
     }
     const p = streams > 0 && r() < streams ? nextStream(r, sports, conns) : nextPacket(r, sports);
-    const h = on.a.engine.path?.hits ?? 0;
+    const h = on.a.engine.path?.hits ?? 0, hb = on.b.engine.path?.hits ?? 0, d = floodDrops(on.b);
     on.inject(p.node, p.port, p.frame);
     if (p.node === 'w02') replyHits += (on.a.engine.path?.hits ?? 0) - h; // w07's part of a reply
+    if (p.node === 'w02' && (on.b.engine.path?.hits ?? 0) > hb && floodDrops(on.b) > d) floodHits++; // w02's, flooded at its br-int
     off.inject(p.node, p.port, p.frame);
     assert.equal(on.out.length, off.out.length, `packet ${i}: edge frame counts differ`);
     assert.equal(on.out[on.out.length - 1], off.out[off.out.length - 1], `packet ${i}: last edge frame`);
   }
   assert.deepEqual(on.out, off.out);
   assert.deepEqual(partState(on), partState(off));
-  return { on, off, replyHits };
+  return { on, off, replyHits, floodHits };
 }
 
 test('partitioned as two workers (w07 | fabric | w02), every change mid-stream: frames at every edge and hand-off (outer IP ids too) and state as the element path\'s', () => {
@@ -788,10 +898,12 @@ test('partitioned, TCP and ICMP echo streams mixed in: w02 serves the client\'s 
 });
 
 test('partitioned, the VM\'s TAP an edge (replies leave there: br-tun\'s learn() and br-int\'s NORMAL on the path), every change mid-stream: frames, learned flows, fdb and conntrack as the element path\'s', () => {
-  const { on, replyHits } = runParts(0x4e7a, 5000, 0.02, 0.4, false);
+  const { on, replyHits, floodHits } = runParts(0x4e7a, 5000, 0.02, 0.4, false);
   const pa = on.a.engine.path!;
-  if (process.env.FP_DEBUG) console.log({ w07: [pa.hits, pa.misses, pa.count], replyHits });
+  if (process.env.FP_DEBUG) console.log({ w07: [pa.hits, pa.misses, pa.count], replyHits, floodHits });
   assert.ok(replyHits > 50, `w07: ${replyHits} of its ${pa.hits} hits replies`);
+  // w02's br-int floods them (it never learns the VM's MAC here): w02's part served all the same, to the hand-off.
+  assert.ok(floodHits > 10, `w02: ${floodHits} flooded replies served`);
 });
 
 test('partitioned: a VXLAN frame differing from a served one only in its outer header (VNI, source address, MACs, TTL) is not served by its entry', () => {
@@ -878,4 +990,32 @@ test('partitioned: the replies into w07 (VXLAN from the fabric, br-tun\'s learn(
   // Each flow's replies from its second on (the first recorded, the learned flow then added, the second records).
   assert.ok(replyHits >= 60, `${replyHits} reply hits at w07`);
   assert.ok(on.a.bridge('w07', 'br-tun').dumpFlows().some((l) => /table=20.*dl_dst=fa:16:3e:d1:d8:49/.test(l)), 'the learned flow');
+});
+
+test('partitioned: w02\'s part of a flooded reply (to the hand-off, a copy dropped at br-int\'s LOCAL port) is served; a first recording that failed on a passing cause (br-int learning again after its fdb\'s flush) records again', () => {
+  const on = parts(true, false), off = parts(false, false);
+  const hitsB = () => on.b.engine.path?.hits ?? 0;
+  const send = (node: string, port: string, f: Uint8Array, what: string): void => {
+    for (const s of [on, off]) s.inject(node, port, f);
+    assert.deepEqual(on.out, off.out, what);
+  };
+  const req = (i: number) => buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64, id: i }, udp: { sport: 41000, dport: 53, payload: 8 } });
+  const rep = (i: number) => buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans: [103], ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id: i }, udp: { sport: 53, dport: 41000, payload: 8 } });
+  let i = 0;
+  const round = (n: number, what: string): number => {
+    const h = hitsB(), d = floodDrops(on.b);
+    for (let k = 0; k < n; k++, i++) {
+      send('w07', VMP, req(i), `${what}: request ${k}`);
+      send('w02', 'eth3', rep(i), `${what}: reply ${k}`);
+    }
+    assert.equal(floodDrops(on.b) - d, n, `${what}: every reply flooded`);
+    return hitsB() - h;
+  };
+  const first = round(12, 'first');
+  assert.ok(first >= 15, `${first} hits at w02 (requests and flooded replies)`);
+  // br-int forgets the sg- port's MAC too: the next reply's translation learns it (not kept), the one after records.
+  for (const s of [on, off]) s.facade.bridge('w02', 'br-int').fdbFlush();
+  const again = round(12, 'after the flush');
+  assert.ok(again >= 15, `${again} hits at w02 after the flush`);
+  assert.deepEqual(partState(on), partState(off));
 });
