@@ -125,11 +125,11 @@ export class NetDb {
     return resolverWouldAsk(name) ? EAI_AGAIN : EAI_NONAME;
   }
 
-  /** gethostbyaddr from /etc/hosts: the first line with this IPv4 address, its first name. */
+  /** gethostbyaddr(AF_INET) from /etc/hosts: the first line with this IPv4 address, its first name. */
   hostByAddr(addr: number): string | undefined {
     this.hosts ??= firstByKey(entries(this.file('hosts')), (r) => {
-      // files-hosts.c reads an IPv4 address with inet_aton, whole word (IPv6 lines: -1, skipped).
-      const a = r.length > 1 ? inetAton(r[0]!) : -1;
+      // files-hosts.c's AF_INET reading of the address (hostsAddr4: a `::1` line names 127.0.0.1).
+      const a = r.length > 1 ? hostsAddr4(r[0]!) : -1;
       return a < 0 ? undefined : String(a);
     }, (r) => r[1]);
     return this.hosts.get(String(addr >>> 0));
