@@ -167,13 +167,18 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
   }
 
   /**
-   * ofproto's alloc_ofp_port() for an interface with no ofport_request: the
-   * next number after the last one it gave (from 1, below 32768) that was
-   * never used, or whose port went more than an hour ago; failing that, the
-   * one deleted longest ago (so that old flows do not meet a new port at
-   * once). The topology's ports were requested, which moves nothing.
+   * ofproto's alloc_ofp_port(): the interface's ofport_request (`request`)
+   * unless a port has that number (one deleted a moment ago does not count);
+   * else the next number after the last one it gave (from 1, below 32768)
+   * that was never used, or whose port went more than an hour ago; failing
+   * that, the one deleted longest ago (so that old flows do not meet a new
+   * port at once). The topology's ports were requested, which moves nothing.
    */
-  allocOfport(nowMs: number): number {
+  allocOfport(nowMs: number, request?: number): number {
+    if (request !== undefined && !this.byOfport.has(request)) {
+      this.ofportUsage.delete(request);
+      return request;
+    }
     const end = this.allocPortNo;
     let lru = 0, lruAt = Infinity;
     for (;;) {
