@@ -103,6 +103,8 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
   /** alloc_ofp_port's last number, and the OpenFlow numbers of deleted ports with when they went (ofport_usage). */
   private allocPortNo = 0;
   private readonly ofportUsage = new Map<number, number>();
+  /** Ports whose counter cells delOvsPort gave back (their devices destroyed). */
+  private readonly cellsGiven = new Set<string>();
   private readonly deleted: OvsPort[] = [];
   /** Engine Port.index -> OvsPort. */
   private readonly byIndex: (OvsPort | undefined)[] = [];
@@ -212,7 +214,9 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
       throw new Error(`bridge ${this.name}: bad ofport ${ofport}`);
     }
     const port = gone ?? this.engine.addPort(this, name);
-    if (gone) this.engine.stats.retire({ node: this.node, element: this.name, port: name }, false);
+    // Back: its device's cells exported again, or new ones for a new device (delOvsPort gave the old one's back).
+    if (gone && this.cellsGiven.delete(name)) this.engine.allocPortCells(gone);
+    else if (gone) this.engine.stats.retire({ node: this.node, element: this.name, port: name }, false);
     const op = new OvsPort(name, ofport, port, cfg);
     op.created = this.engine.now;
     this.byOfport.set(ofport, op);
@@ -237,6 +241,12 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
     op.port.up = false;
     this.ofportUsage.set(op.ofport, this.now());
     this.engine.stats.retire({ node: this.node, element: this.name, port: name });
+    // An internal device ovs-vsctl added is destroyed with its port: its cells go back (a long-running
+    // daemon's add-port/del-port of new names would otherwise run out of them).
+    if (op.plugged && op.type === 'internal') {
+      this.engine.stats.release({ node: this.node, element: this.name, port: name });
+      this.cellsGiven.add(name);
+    }
     if (!op.plugged) this.deleted.push(op);
     this.xdeps?.portChanged(op.ofport);
   }
