@@ -11,7 +11,6 @@
 // fails instead of answering with the number) and /etc/networks is read:
 // 127.0.0.0/8 prints as loopback/8. That is what iptables-legacy 1.8.9 prints
 // in a namespace whose name server cannot be reached.
-
 //
 // Names to addresses (getaddrinfo for AF_INET, as arping asks, in the client
 // that runs the tool): /etc/hosts first (`ip netns exec NS` bind-mounts
