@@ -161,7 +161,8 @@ function declareChain(t: Table, toks: Tok[], lineNo: number, opts: LoadOptions):
   t.chains.set(name, new Chain(name, false, null));
 }
 
-const natDropMessage = 'The "nat" table is not intended for filtering, the use of DROP is therefore inhibited.';
+// xtables_error's words, with their blank lines (the topology file's reader gets them trimmed).
+const natDropMessage = '\nThe "nat" table is not intended for filtering, the use of DROP is therefore inhibited.\n\n';
 
 // ---- commands ---------------------------------------------------------------
 

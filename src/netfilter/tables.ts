@@ -213,9 +213,7 @@ export class Ruleset {
             // (Each line's jump was checked as it was read: this is a guard.)
             if (!dest) throw noTargetError(r.line, r.targetColumn, r.target.name, r.target.kind === T_GOTO);
             // The kernel's refusal (translate_table: a verdict may not name a hook's entry), which iptables prints as libiptc's EINVAL.
-            if (dest.builtin) {
-              throw new NfSyntaxError(r.line, r.targetColumn, r.target.name, `cannot jump to built-in chain '${r.target.name}'`, undefined, "Invalid argument. Run `dmesg' for more information");
-            }
+            if (dest.builtin) throw new NfSyntaxError(r.line, r.targetColumn, r.target.name, `cannot jump to built-in chain '${r.target.name}'`, undefined, KERNEL_EINVAL);
             r.jump = dest;
             dest.refs++;
           }
@@ -236,6 +234,9 @@ export class Ruleset {
     this.conntrackNeeded = needCt;
   }
 }
+
+/** What iptables-legacy prints for the kernel's EINVAL at commit (`iptables: ...`). */
+const KERNEL_EINVAL = "Invalid argument. Run `dmesg' for more information";
 
 /**
  * A jump or goto to a name the table has no chain of, as iptables refuses it
@@ -285,13 +286,13 @@ function hookList(mask: number): string {
   return HOOK_NAMES.filter((_, i) => mask & (1 << i)).join('/');
 }
 
+/** xt_check_target's refusals (and the target's own checkentry's): said on dmesg, EINVAL to iptables. */
 function checkTarget(t: Table, c: Chain, r: Rule): void {
   const tg = r.target;
-  if (tg.table && tg.table !== t.name) {
-    throw new NfSyntaxError(r.line, r.targetColumn, tg.name, `${tg.name} target: only valid in ${tg.table} table, not ${t.name}`);
-  }
-  if (tg.hooks && c.hookMask & ~tg.hooks) {
-    throw new NfSyntaxError(r.line, r.targetColumn, tg.name,
-      `${tg.name} target: used from hooks ${hookList(c.hookMask & ~tg.hooks)}, but only usable from ${hookList(tg.hooks)}`);
-  }
+  const refuse = (dmesg: string): never => {
+    throw new NfSyntaxError(r.line, r.targetColumn, tg.name, dmesg, undefined, KERNEL_EINVAL);
+  };
+  if (tg.table && tg.table !== t.name) refuse(`${tg.name} target: only valid in ${tg.table} table, not ${t.name}`);
+  if (tg.hooks && c.hookMask & ~tg.hooks) refuse(`${tg.name} target: used from hooks ${hookList(c.hookMask & ~tg.hooks)}, but only usable from ${hookList(tg.hooks)}`);
+  if (tg.refused) refuse(tg.refused);
 }

@@ -596,7 +596,12 @@ test('iptables-save, iptables -S and iptables -L [-n] -v print what iptables-leg
     const noTarget = [['-A', 'FORWARD', '-g', 'nosuch-chain'], ['-A', 'nosuch', '-j', 'nosuch-chain'], ['-I', 'nosuch', '-j', 'nosuch-chain'],
       ['-I', 'nosuch', '1', '-j', 'nosuch-chain'], ['-R', 'nosuch', '1', '-j', 'nosuch-chain'], ['-R', 'FORWARD', '1', '-j', 'nosuch-chain'],
       ['-D', 'nosuch', '-j', 'nosuch-chain'], ['-A', 'nosuch', '-g', 'nosuch-chain'], ['-t', 'nat', '-A', 'nosuch', '-o', 'lo', '-j', 'nosuch-chain'],
-      ['-t', 'nat', '-A', 'PREROUTING', '-o', 'lo', '-j', 'nosuch-chain'], ['-N', 'dpe-z'], ['-A', 'nosuch', '-g', 'dpe-z'], ['-A', 'dpe-z', '-j', 'FORWARD'], ['-X', 'dpe-z']];
+      ['-t', 'nat', '-A', 'PREROUTING', '-o', 'lo', '-j', 'nosuch-chain'], ['-N', 'dpe-z'], ['-A', 'nosuch', '-g', 'dpe-z'], ['-A', 'dpe-z', '-j', 'FORWARD'], ['-X', 'dpe-z'],
+      // What the kernel's checks refuse at commit (EINVAL, after the chain is found), and the nat table's DROP in xtables_error's lines.
+      ['-A', 'FORWARD', '-j', 'DNAT', '--to', '198.51.100.1'], ['-A', 'FORWARD', '-j', 'MASQUERADE'], ['-t', 'nat', '-A', 'PREROUTING', '-j', 'SNAT', '--to', '198.51.100.1'],
+      ['-A', 'FORWARD', '-j', 'CT', '--notrack'], ['-A', 'nosuch', '-j', 'REJECT', '--reject-with', 'tcp-reset'], ['-A', 'FORWARD', '-j', 'REJECT', '--reject-with', 'tcp-reset'],
+      ['-A', 'FORWARD', '-p', 'tcp', '-j', 'REJECT', '--reject-with', 'tcp-reset'], ['-D', 'FORWARD', '-p', 'tcp', '-j', 'REJECT', '--reject-with', 'tcp-reset'],
+      ['-t', 'nat', '-A', 'nosuch', '-j', 'DROP'], ['-t', 'nat', '-P', 'PREROUTING', 'DROP']];
     for (const argv of [['-t', 'nat', '-L', 'nosuch', '-n'], ['-S', 'nosuch'], ['-t', 'nosuch', '-S'], ['-A', 'FORWARD', '-j', 'NOSUCH'], ['-A', 'FORWARD', '-j', 'nosuch-chain'], ...noTarget, ...iptc]) {
       compare(`${ns.name}: iptables ${argv.join(' ')}`, unversion(withStatus(iptk(k, argv))), unversion(withStatus(await dpemuRun('iptables', ['-n', ns.name, node, ...argv]))));
     }
