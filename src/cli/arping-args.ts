@@ -2,7 +2,7 @@
 // permutation over its optstring, strtol_or_err), checked against the real
 // arping on Debian bookworm: the same messages and exit statuses.
 import { getopt, GetoptError } from './getopt.js';
-import { inetAton } from '../control/inet-aton.js';
+import { NetDb } from '../control/netdb.js';
 import { ipToString } from '../wire/addr.js';
 import { PingExit, strtolOrErr } from './ping-args.js';
 
@@ -35,7 +35,7 @@ Options:
 For more details see arping(8).`;
 
 export interface ArpingArgs {
-  /** The target, a dotted quad (inet_aton's). */
+  /** The target, a dotted quad (inet_aton's, or the address its name has). */
   dst: string;
   /** -c; -1: until interrupted (or the deadline). */
   count: number;
@@ -53,8 +53,8 @@ export interface ArpingArgs {
   quiet: boolean;
 }
 
-/** Parse arping's words, or throw what it prints and its exit status (PingExit). */
-export function parseArpingArgs(argv: readonly string[]): ArpingArgs {
+/** Parse arping's words, or throw what it prints and its exit status (PingExit); a name is looked up in `db`. */
+export function parseArpingArgs(argv: readonly string[], db = new NetDb()): ArpingArgs {
   const a: Omit<ArpingArgs, 'dst'> = { count: -1, timeout: 0, interval: 1, broadcastOnly: false, quitOnReply: false, dad: false, unsolicited: false, advert: false, quiet: false };
   const usage = (...first: string[]): PingExit => new PingExit([...first, ...ARPING_USAGE.split('\n')], 2);
   let operands: string[];
@@ -105,8 +105,9 @@ export function parseArpingArgs(argv: readonly string[]): ArpingArgs {
   }
   if (operands.length !== 1) throw usage();
   const target = operands[0]!;
-  const addr = inetAton(target);
-  if (addr < 0) throw new PingExit([`arping: ${target}: dpemu arpings addresses only (an emulated namespace looks up no names)`], 2);
+  // inet_aton, else getaddrinfo (the hosts file of the machine this runs on).
+  const addr = db.hostByName(target);
+  if (typeof addr === 'string') throw new PingExit([`arping: ${target}: ${addr}`], 2);
   if (a.device === '') delete a.device;
   return { ...a, dst: ipToString(addr) };
 }

@@ -15,6 +15,7 @@ import { ETHERTYPE_IPV4, ETH_HLEN } from '../wire/ethernet.js';
 import { inetAton } from '../control/inet-aton.js';
 import { takeSocket } from './control-socket.js';
 import { parseArpingArgs, type ArpingArgs } from './arping-args.js';
+import { NetDb } from '../control/netdb.js';
 import { PingExit } from './ping-args.js';
 
 /** `dpemu arping`'s words, for its usage line. */
@@ -241,7 +242,8 @@ export async function arpingCommand(argv: string[]): Promise<number> {
   let a: ArpingArgs;
   try {
     if (node === undefined || node.startsWith('-')) throw new PingExit([`usage: dpemu arping ${ARPING_USAGE_LINE}`], 2);
-    a = parseArpingArgs(words);
+    // The name looked up as the real one would in the namespace: this machine's hosts file (/etc/netns/NS's where ip netns exec would mount one).
+    a = parseArpingArgs(words, new NetDb('/etc', ns));
   } catch (e) {
     if (!(e instanceof PingExit)) throw e;
     (e.stdout ? process.stdout : process.stderr).write(e.lines.map((l) => l + '\n').join(''));

@@ -4,7 +4,7 @@
 // and conntrack-tool-kernel.test.ts). -E streams: the words are checked here,
 // the events come through the control socket's stream (conntrack-events.ts).
 import {
-  type Conntrack, conntrackEntryText, conntrackStatsText, conntrackSummary, CT_EVENT_ALL, type CtChange, type CtEntry, EBUSY,
+  type Conntrack, CONNTRACK_TOOL as TOOL, conntrackEntryText, conntrackStatsText, conntrackSummary, CT_EVENT_ALL, type CtChange, type CtEntry, EBUSY,
 } from '../netfilter/index.js';
 import { TCP_STATE_NAMES, TCP_SYN_SENT2, tcpFlagsFromTool } from '../netfilter/conntrack-tcp.js';
 import { inetAton, prefixLength } from './inet-aton.js';
@@ -15,7 +15,6 @@ import { type CommandResponse, ControlError, ok } from './protocol.js';
 import { mustNamespace } from './resolve.js';
 import { CONNTRACK_USAGE } from './conntrack-usage.js';
 
-const TOOL = 'conntrack v1.4.6 (conntrack-tools)';
 const PROTOS: Record<string, number> = { icmp: 1, tcp: 6, udp: 17 };
 const COMMANDS: Record<string, string> = {
   '-L': '-L', '--dump': '-L', '-C': '-C', '--count': '-C', '-S': '-S', '--stats': '-S',

@@ -1,6 +1,8 @@
-// conntrack-tools 1.4.6's help text (`conntrack`, `conntrack -h`), as Ubuntu's
-// Neutron nodes print it; Debian's 1.4.7 differs only in the version.
-export const CONNTRACK_USAGE = `Command line interface for the connection tracking system. Version 1.4.6
+// conntrack-tools 1.4.7's help text (`conntrack`, `conntrack -h`); 1.4.6's
+// (Ubuntu 22.04's) differs only in the version.
+import { CONNTRACK_VERSION } from '../netfilter/index.js';
+
+export const CONNTRACK_USAGE = `Command line interface for the connection tracking system. Version ${CONNTRACK_VERSION}
 Usage: conntrack [commands] [options]
 
 Commands:

@@ -11,10 +11,18 @@
 // fails instead of answering with the number) and /etc/networks is read:
 // 127.0.0.0/8 prints as loopback/8. That is what iptables-legacy 1.8.9 prints
 // in a namespace whose name server cannot be reached.
+//
+// Names to addresses (getaddrinfo for AF_INET, as arping asks, in the client
+// that runs the tool): /etc/hosts first (`ip netns exec NS` bind-mounts
+// /etc/netns/NS/hosts over it where there is one), then DNS, whose server no
+// emulated namespace reaches: a name the resolver would ask about fails with
+// EAI_AGAIN, one it refuses to ask about with EAI_NONAME (checked against
+// glibc 2.36 in a namespace with no route to its name server).
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inetAton } from './inet-aton.js';
+import { parseIpv4, parseIpv6 } from '../wire/addr.js';
 
 /** A file's entries: its words per line, comments (`#` to the end) and blank lines left out. */
 function entries(path: string): string[][] {
@@ -53,6 +61,34 @@ function networkNumber(text: string): number {
   return parts > 4 ? -1 : inetAton(text + '.0'.repeat(4 - parts));
 }
 
+/**
+ * files-hosts.c's address for an AF_INET lookup: inet_pton's dotted quad (no
+ * leading zeros), ::1 as 127.0.0.1 and a v4-mapped address as its IPv4 one;
+ * -1 for any other (the line is skipped).
+ */
+function hostsAddr4(word: string): number {
+  if (/^(0|[1-9]\d{0,2})(\.(0|[1-9]\d{0,2})){3}$/.test(word)) return parseIpv4(word) ?? -1;
+  const b = parseIpv6(word);
+  if (!b || b.subarray(0, 10).some((x) => x !== 0)) return -1;
+  const v = ((b[12]! << 24) | (b[13]! << 16) | (b[14]! << 8) | b[15]!) >>> 0;
+  if (b[10] === 0xff && b[11] === 0xff) return v;
+  return b[10] === 0 && b[11] === 0 && v === 1 ? 0x7f000001 : -1;
+}
+
+/**
+ * res_hnok (glibc 2.36): printable ASCII, labels of 1 to 63 letters, digits,
+ * `-` and `_` (a final dot allowed), 253 characters at most, no leading `-`.
+ */
+function resolverWouldAsk(name: string): boolean {
+  const bare = name.endsWith('.') ? name.slice(0, -1) : name;
+  if (bare === '' || bare.length > 253 || name.startsWith('-')) return false;
+  return bare.split('.').every((l) => /^[A-Za-z0-9_-]{1,63}$/.test(l));
+}
+
+/** gai_strerror's words for what getaddrinfo fails with here. */
+export const EAI_NONAME = 'Name or service not known';
+export const EAI_AGAIN = 'Temporary failure in name resolution';
+
 export class NetDb {
   private hosts?: Map<string, string>;
   private networks?: Map<string, string>;
@@ -60,13 +96,39 @@ export class NetDb {
   private servicePorts?: Map<string, number>;
   private protocols?: Map<string, string>;
 
-  constructor(private readonly dir = '/etc') {}
+  /** `netns`: the namespace `ip netns exec` would run the tool in (its /etc/netns/NS files over /etc's). */
+  constructor(private readonly dir = '/etc', private readonly netns?: string) {}
 
-  /** gethostbyaddr from /etc/hosts: the first line with this IPv4 address, its first name. */
+  /** A file as the tool sees it: /etc/netns/NS/FILE where ip netns exec bind-mounts one, else /etc/FILE. */
+  private file(name: string): string {
+    const own = this.netns === undefined ? undefined : join(this.dir, 'netns', this.netns, name);
+    return own !== undefined && existsSync(own) ? own : join(this.dir, name);
+  }
+
+  /**
+   * getaddrinfo(name, AF_INET) from a namespace (see the top of this file):
+   * the address of the first hosts line naming it (its first name or an
+   * alias, case aside), else gai_strerror's words for the failure.
+   */
+  hostByName(name: string): number | string {
+    // inet_aton's numbers are taken before any lookup (the tools' own inet_aton first).
+    const n = inetAton(name);
+    if (n >= 0) return n;
+    const want = name.toLowerCase();
+    for (const r of entries(this.file('hosts'))) {
+      const a = r.length > 1 ? hostsAddr4(r[0]!) : -1;
+      if (a >= 0 && r.slice(1).some((w) => w.toLowerCase() === want)) return a;
+    }
+    // nss_dns: digits and dots not ending in a dot are an address or nothing; the rest is asked of a server out of reach.
+    if (/^[0-9][0-9.]*$/.test(name) && !name.endsWith('.')) return EAI_NONAME;
+    return resolverWouldAsk(name) ? EAI_AGAIN : EAI_NONAME;
+  }
+
+  /** gethostbyaddr(AF_INET) from /etc/hosts: the first line with this IPv4 address, its first name. */
   hostByAddr(addr: number): string | undefined {
-    this.hosts ??= firstByKey(entries(join(this.dir, 'hosts')), (r) => {
-      // files-hosts.c reads an IPv4 address with inet_aton, whole word (IPv6 lines: -1, skipped).
-      const a = r.length > 1 ? inetAton(r[0]!) : -1;
+    this.hosts ??= firstByKey(entries(this.file('hosts')), (r) => {
+      // files-hosts.c's AF_INET reading of the address (hostsAddr4: a `::1` line names 127.0.0.1).
+      const a = r.length > 1 ? hostsAddr4(r[0]!) : -1;
       return a < 0 ? undefined : String(a);
     }, (r) => r[1]);
     return this.hosts.get(String(addr >>> 0));
@@ -74,7 +136,7 @@ export class NetDb {
 
   /** getnetbyaddr(net, AF_INET) from /etc/networks. */
   netByAddr(net: number): string | undefined {
-    this.networks ??= firstByKey(entries(join(this.dir, 'networks')), (r) => {
+    this.networks ??= firstByKey(entries(this.file('networks')), (r) => {
       const n = r.length > 1 ? networkNumber(r[1]!) : -1;
       return n < 0 ? undefined : String(n);
     }, (r) => r[0]);
@@ -83,7 +145,7 @@ export class NetDb {
 
   /** getservbyport(htons(port), proto) from /etc/services. */
   serviceByPort(port: number, proto: string): string | undefined {
-    this.services ??= firstByKey(entries(join(this.dir, 'services')), (r) => {
+    this.services ??= firstByKey(entries(this.file('services')), (r) => {
       const m = r.length > 1 ? /^(\d+)\/(\S+)$/.exec(r[1]!) : null;
       return m ? `${Number(m[1])}/${m[2]}` : undefined;
     }, (r) => r[0]);
@@ -94,7 +156,7 @@ export class NetDb {
   portByService(name: string, proto: string): number | undefined {
     if (!this.servicePorts) {
       this.servicePorts = new Map();
-      for (const r of entries(join(this.dir, 'services'))) {
+      for (const r of entries(this.file('services'))) {
         const m = r.length > 1 ? /^(\d+)\/(\S+)$/.exec(r[1]!) : null;
         if (!m) continue;
         for (const n of [r[0]!, ...r.slice(2)]) if (!this.servicePorts.has(`${n}/${m[2]}`)) this.servicePorts.set(`${n}/${m[2]}`, Number(m[1]));
@@ -105,7 +167,7 @@ export class NetDb {
 
   /** getprotobynumber from /etc/protocols. */
   protocolByNumber(proto: number): string | undefined {
-    this.protocols ??= firstByKey(entries(join(this.dir, 'protocols')), (r) => (r.length > 1 && /^\d+$/.test(r[1]!) ? String(Number(r[1])) : undefined), (r) => r[0]);
+    this.protocols ??= firstByKey(entries(this.file('protocols')), (r) => (r.length > 1 && /^\d+$/.test(r[1]!) ? String(Number(r[1])) : undefined), (r) => r[0]);
     return this.protocols.get(String(proto));
   }
 

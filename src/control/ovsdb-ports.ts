@@ -4,7 +4,7 @@
 // alloc_ofp_port, ofport_remove): a deleted port leaves its bridge, its
 // learned MACs go and what was translated through it (OvsBridge.delOvsPort);
 // the flows that name its number stay. An added port gets the OpenFlow
-// number alloc_ofp_port gives, the lowest free datapath port, and as its
+// number alloc_ofp_port gives (its ofport_request where that is free), the lowest free datapath port, and as its
 // device: for type internal a new one, DOWN in the root namespace; for a
 // system port the device the node has on no bridge (one ovs-vsctl took off
 // this bridge). The rest is refused before anything is done, in dpemu's
@@ -38,7 +38,7 @@ export type Change = PortChange | { br: 'add'; bridge: Row; port: Row; iface: Ro
 /** The columns of a new row the model takes, per table. */
 const TAKEN: Record<string, readonly string[]> = {
   Port: ['name', 'interfaces', 'tag', 'trunks', 'vlan_mode'],
-  Interface: ['name', 'type', 'external_ids'],
+  Interface: ['name', 'type', 'external_ids', 'ofport_request'],
 };
 
 /** Refuses a new row's column the model would not honour. */
@@ -46,7 +46,7 @@ function checkNew(table: string, r: Row): void {
   const blank = row(table, r.uuid, r.name, {});
   for (const [c, d] of Object.entries(r.values)) {
     if (TAKEN[table]!.includes(c) || compareDatums(d, blank.values[c]!) === 0) continue;
-    fail(`dpemu does not model adding a port with column ${c} of table ${table} (it takes ${TAKEN.Port!.map((x) => `Port ${x}`).join(', ')}, Interface type and external_ids)`);
+    fail(`dpemu does not model adding a port with column ${c} of table ${table} (it takes ${TAKEN.Port!.map((x) => `Port ${x}`).join(', ')}, Interface type, external_ids and ofport_request)`);
   }
 }
 
@@ -136,6 +136,7 @@ export function planPorts(emu: Emulator, node: string, changes: readonly Change[
     const name = c.port.name, v = c.port.values, ifType = String(c.iface.values.type!.keys[0]);
     const ids = c.iface.values.external_ids!;
     const externalIds = ids.keys.map((k, i) => [String(k), String(ids.values![i])] as const);
+    const ofportRequest = c.iface.values.ofport_request!.keys[0] as number | undefined;
     if (v.name!.keys[0] !== name) fail(`dpemu does not model a port named other than its interface (${String(v.name!.keys[0])}, ${name})`);
     const vlanMode = v.vlan_mode!.keys[0] as VlanMode | 'dot1q-tunnel' | undefined;
     if (vlanMode === 'dot1q-tunnel') fail(`dpemu does not model vlan_mode dot1q-tunnel (port ${name})`);
@@ -155,10 +156,12 @@ export function planPorts(emu: Emulator, node: string, changes: readonly Change[
       }
       // (The topology's ports have no external_ids: see docs/control.md, "ovs-vsctl list".)
       if (!op.plugged && externalIds.length) fail(`dpemu does not model changing the external_ids of interface ${name}`);
+      // (bridge_delete_or_reconfigure_ports would delete the port to add it again with the number asked for.)
+      if (ofportRequest !== undefined && (!op.plugged || ofportRequest !== op.ofport)) fail(`dpemu does not model changing the ofport_request of interface ${name}`);
       steps[gone.step] = null;
       steps.push(() => {
         br.setPortTag(name, cfg.tag);
-        if (op.plugged) op.plugged = { ...op.plugged, externalIds };
+        if (op.plugged) op.plugged = { ...op.plugged, externalIds, ...(ofportRequest !== undefined ? { ofportRequest } : {}) };
       });
       continue;
     }
@@ -180,8 +183,8 @@ export function planPorts(emu: Emulator, node: string, changes: readonly Change[
       const now = emu.engine.now;
       const odp = new NodeDatapath(ovsBridges(emu, node)).nextFree();
       const ifindex = cfg.type === 'internal' ? plugIfindex(emu, node, now) : 0;
-      const op = br.addOvsPort(name, { ...cfg, ofport: br.allocOfport(now) });
-      op.plugged = { odp, ifindex, externalIds };
+      const op = br.addOvsPort(name, { ...cfg, ofport: br.allocOfport(now, ofportRequest) });
+      op.plugged = { odp, ifindex, externalIds, ...(ofportRequest !== undefined ? { ofportRequest } : {}) };
       // ovs-vswitchd leaves a new internal device down, its counters from 0 (an internal port's name again is a new device); a system device keeps its state.
       op.port.up = cfg.type !== 'internal';
       if (cfg.type === 'internal') emu.engine.stats.v.fill(0, op.port.statsBase, op.port.statsBase + PORT_COUNTERS.length);

@@ -95,6 +95,7 @@ function interfaceRow(emu: Emulator, br: OvsBridge, d: OvsPortDesc, root: Netns 
     mtu: noDevice ? [] : [model?.mtu ?? nsLink(br, d)?.mtu ?? 1500],
     name: [d.name],
     ofport: [d.ofport],
+    ofport_request: opt(p.plugged?.ofportRequest),
     options: Object.entries(d.options),
     statistics: stats,
     status,

@@ -148,22 +148,29 @@ export class Engine {
   /**
    * Takes an element whose ports are linked to nothing out of the engine
    * (ovs-vsctl del-br); its ports keep their numbers, and its counters' cells
-   * are retired (no longer exported).
+   * are retired (no longer exported) and given back, for the next element's.
    */
   remove(el: Element): void {
     if (el.ports.some((p) => p.peer || p.edge)) throw new Error(`element ${el.node}:${el.name} is linked`);
     this.elements.splice(this.elements.indexOf(el), 1);
     this.stats.retire({ node: el.node, element: el.name });
+    this.stats.release({ node: el.node, element: el.name });
   }
 
   addPort(el: Element, name: string): Port {
     const port = new Port(this.ports.length, el, el.ports.length, name);
-    port.statsBase = this.stats.alloc(PORT_COUNTERS, { node: el.node, element: el.name, kind: el.kind, port: name });
+    this.allocPortCells(port);
     el.ports.push(port);
     this.ports.push(port);
     this.rx.push(el.receive.bind(el));
     el.portAdded(port);
     return port;
+  }
+
+  /** A port's counter cells, from 0 (a new port's, or a new device's behind a port whose cells were given back). */
+  allocPortCells(port: Port): void {
+    const el = port.element;
+    port.statsBase = this.stats.alloc(PORT_COUNTERS, { node: el.node, element: el.name, kind: el.kind, port: port.name });
   }
 
   /** Join two ports like a cable, veth pair, patch pair or internal port. */

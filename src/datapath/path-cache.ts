@@ -503,6 +503,7 @@ export class PathCache {
   count = 0;
   private snap: Float64Array = new Float64Array(0);
   private snapN = 0;
+  private snapAllocs = 0;
 
   /** `base`: this cache's PATH_CACHE_CELLS in `stats`. */
   constructor(private readonly stats: Stats, readonly base: number) {}
@@ -666,6 +667,7 @@ export class PathCache {
     if (this.snap.length < n) this.snap = new Float64Array(n + 1024);
     this.snap.set(this.stats.v.subarray(0, n));
     this.snapN = n;
+    this.snapAllocs = this.stats.allocs;
   }
 
   /**
@@ -711,7 +713,7 @@ export class PathCache {
     const outer = rec.tunnels === 0 ? null : rec.tunnels === 1 ? rec.outer : null;
     if (rec.tunnels !== 0 && outer === null) return null;
     const v = this.stats.v, n = this.snapN;
-    if (this.stats.desc.length !== n) return null; // cells allocated meanwhile
+    if (this.stats.allocs !== this.snapAllocs) return null; // cells allocated (or given back ones taken again) meanwhile
     const cells: number[] = [], deltas: number[] = [];
     for (let i = 0; i < n; i++) {
       const d = v[i]! - this.snap[i]!;

@@ -92,9 +92,14 @@ export function conntrackList(ct: Conntrack, now: number, opts: ConntrackListOpt
   return ct.list().filter((e) => e.deadline > now).map((e) => conntrackEntryText(ct, e, now, opts));
 }
 
+/** The conntrack-tools whose behaviour dpemu's conntrack has (and whose version it names: -V, -h, every summary and error). */
+export const CONNTRACK_VERSION = '1.4.7';
+/** How conntrack names itself: -V's line, the prefix of its summaries and errors. */
+export const CONNTRACK_TOOL = `conntrack v${CONNTRACK_VERSION} (conntrack-tools)`;
+
 /** The summary conntrack prints on stderr after -L. */
 export function conntrackSummary(shown: number): string {
-  return `conntrack v1.4.6 (conntrack-tools): ${shown} flow entries have been shown.`;
+  return `${CONNTRACK_TOOL}: ${shown} flow entries have been shown.`;
 }
 
 /** conntrack -S (one cpu). */

@@ -16,7 +16,7 @@ export class NfSyntaxError extends Error {
     /** A refusal of libiptc's (not of the command line): what iptables prints for it, `iptables: IPTC.` (exit 1). */
     readonly iptc?: string,
   ) {
-    const summary = `${detail.trimEnd()}${note ? ` (${note})` : ''}`;
+    const summary = `${detail.trim()}${note ? ` (${note})` : ''}`;
     super(`line ${line}, column ${column}: ${summary}`);
     this.name = 'NfSyntaxError';
     this.detail = detail;

@@ -17,7 +17,7 @@ export { CtEntry, type CtTuple } from './conntrack-entry.js';
 export type { CtStoreBuffers } from './conntrack-store.js';
 export { TCP_STATE_NAMES } from './conntrack-tcp.js';
 export {
-  conntrackList, conntrackEntryText, conntrackEventStamp, conntrackEventText, conntrackSummary, conntrackStatsText,
+  conntrackList, conntrackEntryText, conntrackEventStamp, conntrackEventText, conntrackSummary, conntrackStatsText, CONNTRACK_TOOL, CONNTRACK_VERSION,
   type ConntrackEventOptions, type ConntrackListOptions,
 } from './conntrack-print.js';
 export { CT_EVENT_ALL, CT_EVENT_DESTROY, CT_EVENT_NEW, CT_EVENT_UPDATE, type CtEventListener } from './conntrack-events.js';

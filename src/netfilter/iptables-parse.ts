@@ -9,7 +9,7 @@ import { NfOptionError, NfSyntaxError } from './errors.js';
 import { parseIpv4Prefix } from './ipv4-addr.js';
 import { type MatchBuilder, createMatchBuilder } from './matches.js';
 import { INV_DST, INV_FRAG, INV_IN, INV_OUT, INV_PROTO, INV_SRC, type Rule, protoByName, ruleSaveText, ruleTests } from './rule.js';
-import { Chain, RULE_CELLS, type Ruleset, type Table } from './tables.js';
+import { Chain, noTargetError, RULE_CELLS, type Ruleset, type Table } from './tables.js';
 import { NO_CELLS } from '../datapath/counter-cells.js';
 import { JumpTarget, T_DROP, T_GOTO, T_JUMP, TARGET_CONTINUE, TARGET_NAMES, type TargetBuilder, createTargetBuilder } from './targets.js';
 import type { ArgReader } from './args.js';
@@ -161,7 +161,8 @@ function declareChain(t: Table, toks: Tok[], lineNo: number, opts: LoadOptions):
   t.chains.set(name, new Chain(name, false, null));
 }
 
-const natDropMessage = 'The "nat" table is not intended for filtering, the use of DROP is therefore inhibited.';
+// xtables_error's words, with their blank lines (the topology file's reader gets them trimmed).
+const natDropMessage = '\nThe "nat" table is not intended for filtering, the use of DROP is therefore inhibited.\n\n';
 
 // ---- commands ---------------------------------------------------------------
 
@@ -503,7 +504,7 @@ function execute(
       return;
     }
   }
-  // The line's own errors come first; then a chain that is not there (a rule to delete from one: iptc_delete_entry's ENOENT).
+  // The line's own errors come first (a jump to no chain among them); then a chain that is not there (a rule to delete from one: iptc_delete_entry's ENOENT).
   const rules = buildRules(t, cmd.chain, spec, toks, lineNo, r);
   const chain = getChain(t, cmd.chain, cmd.chainIndex, cmd.op === 'D' && cmd.num === 0 ? BAD_RULE : NO_CHAIN);
   if (cmd.op !== 'D') {
@@ -569,6 +570,7 @@ function buildRules(t: Table, chainName: string, spec: RuleSpec, toks: Tok[], li
     r.optIndex = spec.target.index;
     targetColumn = toks[spec.target.index]!.col;
     if (spec.target.b) target = spec.target.b.build(ip, r);
+    else if (!t.chains.has(spec.target.name)) throw noTargetError(lineNo, targetColumn, spec.target.name, spec.target.goto);
     else target = new JumpTarget(spec.target.goto ? T_GOTO : T_JUMP, spec.target.name);
     if (t.name === 'nat' && target.kind === T_DROP) fail(natDropMessage, spec.target.index);
   }

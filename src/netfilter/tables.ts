@@ -210,12 +210,10 @@ export class Ruleset {
           r.jump = null;
           if (r.target.kind === T_JUMP || r.target.kind === T_GOTO) {
             const dest = t.chains.get(r.target.name);
-            if (!dest) {
-              // iptables' words: no chain of that name, so it looked for a target extension.
-              const note = /^[A-Z]+$/.test(r.target.name) ? `no chain '${r.target.name}', nor a target this emulator knows` : `no chain '${r.target.name}'`;
-              throw new NfSyntaxError(r.line, r.targetColumn, r.target.name, `Couldn't load target \`${r.target.name}':No such file or directory\n`, note);
-            }
-            if (dest.builtin) throw new NfSyntaxError(r.line, r.targetColumn, r.target.name, `cannot jump to built-in chain '${r.target.name}'`);
+            // (Each line's jump was checked as it was read: this is a guard.)
+            if (!dest) throw noTargetError(r.line, r.targetColumn, r.target.name, r.target.kind === T_GOTO);
+            // The kernel's refusal (translate_table: a verdict may not name a hook's entry), which iptables prints as libiptc's EINVAL.
+            if (dest.builtin) throw new NfSyntaxError(r.line, r.targetColumn, r.target.name, `cannot jump to built-in chain '${r.target.name}'`, undefined, KERNEL_EINVAL);
             r.jump = dest;
             dest.refs++;
           }
@@ -235,6 +233,21 @@ export class Ruleset {
     }
     this.conntrackNeeded = needCt;
   }
+}
+
+/** What iptables-legacy prints for the kernel's EINVAL at commit (`iptables: ...`). */
+const KERNEL_EINVAL = "Invalid argument. Run `dmesg' for more information";
+
+/**
+ * A jump or goto to a name the table has no chain of, as iptables refuses it
+ * once it has read the line (do_command4, after the -i/-o checks and before
+ * libiptc looks up the rule's own chain): a jump is taken for a target
+ * extension, which it fails to load; a goto is not.
+ */
+export function noTargetError(line: number, column: number, name: string, isGoto: boolean): NfSyntaxError {
+  if (isGoto) return new NfSyntaxError(line, column, name, `goto '${name}' is not a chain`, `no chain '${name}'`);
+  const note = /^[A-Z]+$/.test(name) ? `no chain '${name}', nor a target this emulator knows` : `no chain '${name}'`;
+  return new NfSyntaxError(line, column, name, `Couldn't load target \`${name}':No such file or directory\n`, note);
 }
 
 /** Releases the counter blocks `from` holds that `keep` does not (rules deleted, or never committed). */
@@ -273,13 +286,13 @@ function hookList(mask: number): string {
   return HOOK_NAMES.filter((_, i) => mask & (1 << i)).join('/');
 }
 
+/** xt_check_target's refusals (and the target's own checkentry's): said on dmesg, EINVAL to iptables. */
 function checkTarget(t: Table, c: Chain, r: Rule): void {
   const tg = r.target;
-  if (tg.table && tg.table !== t.name) {
-    throw new NfSyntaxError(r.line, r.targetColumn, tg.name, `${tg.name} target: only valid in ${tg.table} table, not ${t.name}`);
-  }
-  if (tg.hooks && c.hookMask & ~tg.hooks) {
-    throw new NfSyntaxError(r.line, r.targetColumn, tg.name,
-      `${tg.name} target: used from hooks ${hookList(c.hookMask & ~tg.hooks)}, but only usable from ${hookList(tg.hooks)}`);
-  }
+  const refuse = (dmesg: string): never => {
+    throw new NfSyntaxError(r.line, r.targetColumn, tg.name, dmesg, undefined, KERNEL_EINVAL);
+  };
+  if (tg.table && tg.table !== t.name) refuse(`${tg.name} target: only valid in ${tg.table} table, not ${t.name}`);
+  if (tg.hooks && c.hookMask & ~tg.hooks) refuse(`${tg.name} target: used from hooks ${hookList(c.hookMask & ~tg.hooks)}, but only usable from ${hookList(tg.hooks)}`);
+  if (tg.refused) refuse(tg.refused);
 }

@@ -40,6 +40,8 @@ export interface NfTarget {
   /** Bit mask of hooks it may be reached from (0: any). */
   readonly hooks: number;
   readonly needsConntrack: boolean;
+  /** What the kernel's checkentry says (on dmesg) when it refuses the rule at commit, if it will. */
+  readonly refused?: string;
 }
 
 abstract class BaseTarget implements NfTarget {
@@ -101,7 +103,7 @@ export class RejectTarget extends BaseTarget {
   readonly name = 'REJECT';
   override readonly table = 'filter' as const;
   override readonly hooks = HOOKS_FILTER;
-  constructor(readonly type: RejectType) {
+  constructor(readonly type: RejectType, readonly refused?: string) {
     super();
   }
   override save(): string {
@@ -301,11 +303,10 @@ class RejectBuilder implements TargetBuilder {
     this.type = t;
     return true;
   }
-  build(ip: RuleProto, r: ArgReader): NfTarget {
-    if (this.type.icmpType < 0 && (ip.proto !== IPPROTO_TCP || ip.protoInv)) {
-      fail('REJECT: TCP_RESET invalid for non-tcp', r.optIndex);
-    }
-    return new RejectTarget(this.type);
+  build(ip: RuleProto): NfTarget {
+    // reject_tg_check's, at commit (after libiptc has found the chain).
+    const nonTcp = this.type.icmpType < 0 && (ip.proto !== IPPROTO_TCP || ip.protoInv);
+    return new RejectTarget(this.type, nonTcp ? 'REJECT: TCP_RESET invalid for non-tcp' : undefined);
   }
 }
 

@@ -103,6 +103,8 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
   /** alloc_ofp_port's last number, and the OpenFlow numbers of deleted ports with when they went (ofport_usage). */
   private allocPortNo = 0;
   private readonly ofportUsage = new Map<number, number>();
+  /** Ports whose counter cells delOvsPort gave back (their devices destroyed). */
+  private readonly cellsGiven = new Set<string>();
   private readonly deleted: OvsPort[] = [];
   /** Engine Port.index -> OvsPort. */
   private readonly byIndex: (OvsPort | undefined)[] = [];
@@ -167,13 +169,18 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
   }
 
   /**
-   * ofproto's alloc_ofp_port() for an interface with no ofport_request: the
-   * next number after the last one it gave (from 1, below 32768) that was
-   * never used, or whose port went more than an hour ago; failing that, the
-   * one deleted longest ago (so that old flows do not meet a new port at
-   * once). The topology's ports were requested, which moves nothing.
+   * ofproto's alloc_ofp_port(): the interface's ofport_request (`request`)
+   * unless a port has that number (one deleted a moment ago does not count);
+   * else the next number after the last one it gave (from 1, below 32768)
+   * that was never used, or whose port went more than an hour ago; failing
+   * that, the one deleted longest ago (so that old flows do not meet a new
+   * port at once). The topology's ports were requested, which moves nothing.
    */
-  allocOfport(nowMs: number): number {
+  allocOfport(nowMs: number, request?: number): number {
+    if (request !== undefined && !this.byOfport.has(request)) {
+      this.ofportUsage.delete(request);
+      return request;
+    }
     const end = this.allocPortNo;
     let lru = 0, lruAt = Infinity;
     for (;;) {
@@ -207,7 +214,9 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
       throw new Error(`bridge ${this.name}: bad ofport ${ofport}`);
     }
     const port = gone ?? this.engine.addPort(this, name);
-    if (gone) this.engine.stats.retire({ node: this.node, element: this.name, port: name }, false);
+    // Back: its device's cells exported again, or new ones for a new device (delOvsPort gave the old one's back).
+    if (gone && this.cellsGiven.delete(name)) this.engine.allocPortCells(gone);
+    else if (gone) this.engine.stats.retire({ node: this.node, element: this.name, port: name }, false);
     const op = new OvsPort(name, ofport, port, cfg);
     op.created = this.engine.now;
     this.byOfport.set(ofport, op);
@@ -232,6 +241,12 @@ export class OvsBridge extends Element implements XlateHost, KeepsLearned {
     op.port.up = false;
     this.ofportUsage.set(op.ofport, this.now());
     this.engine.stats.retire({ node: this.node, element: this.name, port: name });
+    // An internal device ovs-vsctl added is destroyed with its port: its cells go back (a long-running
+    // daemon's add-port/del-port of new names would otherwise run out of them).
+    if (op.plugged && op.type === 'internal') {
+      this.engine.stats.release({ node: this.node, element: this.name, port: name });
+      this.cellsGiven.add(name);
+    }
     if (!op.plugged) this.deleted.push(op);
     this.xdeps?.portChanged(op.ofport);
   }

@@ -88,10 +88,11 @@ export class OvsPort {
    * A port ovs-vsctl add-port created at runtime: its datapath port number
    * (the kernel's lowest free one then) and, for an internal port, the
    * ifindex its new device got in the root namespace, and the Interface's
-   * external_ids it was added with (Neutron's iface-id, attached-mac, ...). Undefined for the
-   * topology's ports (numbered from the topology: datapath-ports.ts, root-netns.ts).
+   * external_ids it was added with (Neutron's iface-id, attached-mac, ...)
+   * and its ofport_request, if any. Undefined for the topology's ports
+   * (numbered from the topology: datapath-ports.ts, root-netns.ts).
    */
-  plugged?: { odp: number | null; ifindex: number; externalIds: readonly (readonly [string, string])[] };
+  plugged?: { odp: number | null; ifindex: number; externalIds: readonly (readonly [string, string])[]; ofportRequest?: number };
   /**
    * Bytes to add to the engine's tx/rx byte counts for OVS's figure
    * (dump-ports): a patch or tunnel port counts each packet's length where it

@@ -7,7 +7,7 @@
 // VM (what the kernel's arp_process learns from arping's requests, replies
 // and gratuitous messages).
 import { after, before, test } from 'node:test';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
@@ -18,13 +18,16 @@ import { KernelObjects, runApart, sh, uniqueTag, type Ran } from './lab-names.js
 import { LabDaemons } from './lab-dvr.js';
 
 const QROUTER = 'qrouter-c4d4b760-41b9-45e1-a607-d054da99c479';
+const tag = uniqueTag();
+/** The model's router namespace: a name of this run's (its /etc/netns/NAME/hosts is this run's too). */
+const MODEL_NS = `dpe-${tag}-qr`;
 
 const MODEL_YAML = `version: 1
 name: arping-chain
 nodes:
   h:
     namespaces:
-      qrouter-arp:
+      ${MODEL_NS}:
         interfaces:
           qr-arp: { mac: 02:00:00:00:01:01, addresses: [10.99.1.1/24] }
           qr-spare: { mac: 02:00:00:00:02:01, addresses: [10.99.2.1/24] }
@@ -49,7 +52,6 @@ wires:
 `;
 
 const real = new KernelObjects();
-const tag = uniqueTag();
 const nsA = `dpe-${tag}-ra`, nsB = `dpe-${tag}-rb`, nsC = `dpe-${tag}-rc`;
 const dir = mkdtempSync(join(tmpdir(), 'dpemu-arping-'));
 const modelFile = join(dir, 'model.yaml');
@@ -93,7 +95,7 @@ after(async () => {
 
 /** A command in the router namespace, real and modelled. */
 const inReal = (words: string[], ns = nsA): Promise<Ran> => runApart('ip', ['netns', 'exec', ns, ...words], 60_000);
-const model = (words: string[], daemon = d): Promise<Ran> => daemon.apart(['ip', 'h', 'netns', 'exec', 'qrouter-arp', ...words], 60_000);
+const model = (words: string[], daemon = d): Promise<Ran> => daemon.apart(['ip', 'h', 'netns', 'exec', MODEL_NS, ...words], 60_000);
 /** The same in the VM: its kernel namespace, the model's gateway. */
 const inRealVm = (words: string[]): Promise<Ran> => inReal(words, nsB);
 const modelVm = async (words: string[]): Promise<Ran> => {
@@ -208,6 +210,27 @@ test('refused as the real arping refuses: devices, addresses, options', { timeou
   ]);
 });
 
+test('a host name, looked up as the real arping does in the namespace (ip netns exec mounts /etc/netns/NS/hosts): its address, or getaddrinfo\'s failure', { timeout: 120_000 }, async () => {
+  const dirs = [nsA, MODEL_NS].map((n) => join('/etc/netns', n));
+  for (const x of dirs) assert.ok(!existsSync(x), `${x} is not this test's`);
+  try {
+    for (const x of dirs) {
+      mkdirSync(x, { recursive: true });
+      writeFileSync(join(x, 'hosts'), '10.99.1.7 dpe-vm dpe-vm-alias\n192.0.2.010 dpe-octal\n');
+    }
+    await compare([
+      ['-I', 'qr-arp', '-c', '1', 'dpe-vm'],
+      ['-I', 'qr-arp', '-c', '1', 'DPE-VM-Alias'],
+      ['-I', 'qr-arp', '-c', '1', 'dpe-octal'],
+      ['-I', 'qr-arp', '-c', '1', 'dpe-nohost'],
+      ['-I', 'qr-arp', '-c', '1', '10.99.1.256'],
+      ['-I', 'qr-arp', '-c', '1', 'dpe-x#y'],
+    ]);
+  } finally {
+    for (const x of dirs) rmSync(x, { recursive: true, force: true });
+  }
+});
+
 test('the frames on the VM\'s wire: broadcast then unicast requests and the replies, -D\'s probe, -U\'s and -A\'s announcements', { timeout: 120_000 }, async () => {
   const runs = [['-I', 'qr-arp', '-c', '2', '10.99.1.7'], ['-I', 'qr-arp', '-D', '-c', '1', '10.99.1.94'], ['-I', 'qr-arp', '-U', '-c', '1', '10.99.1.1'], ['-I', 'qr-arp', '-A', '-c', '1', '10.99.1.1']];
   const capReal = runApart('ip', ['netns', 'exec', nsB, 'timeout', '30', 'tcpdump', '-nnee', '-t', '-l', '-c', '7', '-i', 'eth0', 'arp'], 40_000);
@@ -241,7 +264,7 @@ test('dpemu arping with the engine inline (--workers 0), and through `dpemu arpi
     const c = ['-I', 'qr-arp', '-c', '2', '10.99.1.7'];
     const want = await inReal(['arping', ...c]);
     const got = await model(['arping', ...c], inline);
-    const direct = await inline.apart(['arping', 'h', '-n', 'qrouter-arp', ...c], 60_000);
+    const direct = await inline.apart(['arping', 'h', '-n', MODEL_NS, ...c], 60_000);
     for (const r of [got, direct]) {
       assert.equal(r.status, 0, r.err);
       assert.equal(untimed(r.out), untimed(want.out));

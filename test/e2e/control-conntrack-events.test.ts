@@ -59,14 +59,14 @@ test('conntrack -E: NEW and DESTROY lines of the filtered events, then Ctrl-C pr
   assert.equal(destroys.length, id - 1000, stdout);
   assert.match(news.at(-1)!, new RegExp(`^    \\[NEW\\] icmp     1 30 src=192\\.168\\.1\\.7 dst=8\\.8\\.8\\.8 type=8 code=0 id=${first} \\[UNREPLIED\\] src=8\\.8\\.8\\.8 dst=112\\.65\\.210\\.200 type=0 code=0 id=\\d+$`));
   assert.match(destroys.at(-1)!, new RegExp(`^\\[DESTROY\\] icmp     1 \\d+ src=192\\.168\\.1\\.7 dst=8\\.8\\.8\\.8 type=8 code=0 id=\\d+ \\[UNREPLIED\\] src=8\\.8\\.8\\.8 .* \\[USERSPACE\\] portid=${process.pid} progname=conntrack$`));
-  assert.equal(stderr, `conntrack v1.4.6 (conntrack-tools): ${lines.length} flow events have been shown.\n`);
+  assert.equal(stderr, `conntrack v1.4.7 (conntrack-tools): ${lines.length} flow events have been shown.\n`);
 });
 
 test('conntrack -E: refusals in conntrack\'s words, and -E on the one-shot path says how to stream', async () => {
   const { cli } = await import('../helpers/control.js');
   const bad = await cli(d.server.path, ['conntrack', 'w02', '-n', SNAT, '-E', '-e', 'FOO']);
   assert.equal(bad.code, 2);
-  assert.equal(bad.stderr, "conntrack v1.4.6 (conntrack-tools): Bad parameter `FOO'\nTry `conntrack -h' or 'conntrack --help' for more information.\n");
+  assert.equal(bad.stderr, "conntrack v1.4.7 (conntrack-tools): Bad parameter `FOO'\nTry `conntrack -h' or 'conntrack --help' for more information.\n");
   const xml = await cli(d.server.path, ['conntrack', 'w02', '-n', SNAT, '-E', '-o', 'xml']);
   assert.equal(xml.code, 1);
   assert.match(xml.stderr, /conntrack -E -o xml is not emulated/);

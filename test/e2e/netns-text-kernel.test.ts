@@ -592,7 +592,17 @@ test('iptables-save, iptables -S and iptables -L [-n] -v print what iptables-leg
       ['-R', 'FORWARD', '99', '-j', 'ACCEPT'], ['-D', 'FORWARD', '99'], ['-D', 'FORWARD', '-s', '192.0.2.99', '-j', 'ACCEPT'],
       ['-N', 'dpe-x'], ['-N', 'dpe-x'], ['-N', 'dpe-y'], ['-E', 'dpe-x', 'dpe-y'], ['-P', 'dpe-x', 'DROP'], ['-A', 'dpe-x', '-j', 'ACCEPT'],
       ['-I', 'FORWARD', '-j', 'dpe-x'], ['-X', 'dpe-x'], ['-D', 'FORWARD', '-j', 'dpe-x'], ['-X', 'dpe-x'], ['-F', 'dpe-x'], ['-X', 'dpe-x'], ['-X', 'dpe-y']];
-    for (const argv of [['-t', 'nat', '-L', 'nosuch', '-n'], ['-S', 'nosuch'], ['-t', 'nosuch', '-S'], ['-A', 'FORWARD', '-j', 'NOSUCH'], ['-A', 'FORWARD', '-j', 'nosuch-chain'], ...iptc]) {
+    // A jump or goto to no chain is refused before the rule's chain is looked up (a chain that is not there for both: the target's words).
+    const noTarget = [['-A', 'FORWARD', '-g', 'nosuch-chain'], ['-A', 'nosuch', '-j', 'nosuch-chain'], ['-I', 'nosuch', '-j', 'nosuch-chain'],
+      ['-I', 'nosuch', '1', '-j', 'nosuch-chain'], ['-R', 'nosuch', '1', '-j', 'nosuch-chain'], ['-R', 'FORWARD', '1', '-j', 'nosuch-chain'],
+      ['-D', 'nosuch', '-j', 'nosuch-chain'], ['-A', 'nosuch', '-g', 'nosuch-chain'], ['-t', 'nat', '-A', 'nosuch', '-o', 'lo', '-j', 'nosuch-chain'],
+      ['-t', 'nat', '-A', 'PREROUTING', '-o', 'lo', '-j', 'nosuch-chain'], ['-N', 'dpe-z'], ['-A', 'nosuch', '-g', 'dpe-z'], ['-A', 'dpe-z', '-j', 'FORWARD'], ['-X', 'dpe-z'],
+      // What the kernel's checks refuse at commit (EINVAL, after the chain is found), and the nat table's DROP in xtables_error's lines.
+      ['-A', 'FORWARD', '-j', 'DNAT', '--to', '198.51.100.1'], ['-A', 'FORWARD', '-j', 'MASQUERADE'], ['-t', 'nat', '-A', 'PREROUTING', '-j', 'SNAT', '--to', '198.51.100.1'],
+      ['-A', 'FORWARD', '-j', 'CT', '--notrack'], ['-A', 'nosuch', '-j', 'REJECT', '--reject-with', 'tcp-reset'], ['-A', 'FORWARD', '-j', 'REJECT', '--reject-with', 'tcp-reset'],
+      ['-A', 'FORWARD', '-p', 'tcp', '-j', 'REJECT', '--reject-with', 'tcp-reset'], ['-D', 'FORWARD', '-p', 'tcp', '-j', 'REJECT', '--reject-with', 'tcp-reset'],
+      ['-t', 'nat', '-A', 'nosuch', '-j', 'DROP'], ['-t', 'nat', '-P', 'PREROUTING', 'DROP']];
+    for (const argv of [['-t', 'nat', '-L', 'nosuch', '-n'], ['-S', 'nosuch'], ['-t', 'nosuch', '-S'], ['-A', 'FORWARD', '-j', 'NOSUCH'], ['-A', 'FORWARD', '-j', 'nosuch-chain'], ...noTarget, ...iptc]) {
       compare(`${ns.name}: iptables ${argv.join(' ')}`, unversion(withStatus(iptk(k, argv))), unversion(withStatus(await dpemuRun('iptables', ['-n', ns.name, node, ...argv]))));
     }
   }

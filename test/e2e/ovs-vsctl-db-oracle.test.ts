@@ -631,6 +631,7 @@ test('vsctl add-port and del-port add and delete ports as ovs-vsctl 3.1 and ovs-
     [['add-port', 'br-int', 'dpe-vp3', '--', 'set', 'Interface', 'dpe-vp3', 'type=vxlan', 'options:remote_ip=192.0.2.1'], /^ovs-vsctl: dpemu does not model adding a port with column options of table Interface/],
     [['add-port', 'br-int', 'dpe-vp3', '--', 'set', 'Interface', 'dpe-vp3', 'type=geneve'], /^ovs-vsctl: dpemu does not model adding an interface of type geneve/],
     [['add-port', 'br-int', 'dpe-vp3'], /^ovs-vsctl: dpemu does not model a port without its device: w07 has no device dpe-vp3/],
+    [['del-port', 'dpe-vp2', '--', 'add-port', 'br-int', 'dpe-vp2', '--', 'set', 'Interface', 'dpe-vp2', 'type=internal', 'ofport_request=77'], /^ovs-vsctl: dpemu does not model changing the ofport_request of interface dpe-vp2/],
     [['add-port', 'br-int', 'dpe-vp3', '--', 'set', 'Interface', 'dpe-vp3', 'type=internal', '--', 'del-port', qr], /^ovs-vsctl: dpemu does not model deleting port qr-.* which is in namespace qrouter-/],
   ] as const) {
     const a = ours(node, [...words]);
@@ -642,6 +643,14 @@ test('vsctl add-port and del-port add and delete ports as ovs-vsctl 3.1 and ovs-
   // alloc_ofp_port goes on from the last number it gave: not dpe-vp1's, which went a moment ago.
   await same(['add-port', 'br-int', 'dpe-vp3', '--', 'set', 'Interface', 'dpe-vp3', 'type=internal'], 'dpe-vp3');
   await same(['--with-iface', 'del-port', 'dpe-vp3', '--', '--if-exists', 'del-port', 'dpe-nope']);
+  // ofport_request: the number asked for while no port has it (one deleted a moment ago included), else alloc_ofp_port's next.
+  const request = (port: string, n: number): string[] => ['add-port', 'br-int', port, '--', 'set', 'Interface', port, 'type=internal', `ofport_request=${n}`];
+  await same(request('dpe-vp7', 40), 'dpe-vp7');
+  await same(request('dpe-vp8', 40), 'dpe-vp8');
+  await same(['del-port', 'dpe-vp7']);
+  await same(request('dpe-vp9', 40), 'dpe-vp9');
+  for (const p of ['dpe-vp8', 'dpe-vp9']) assert.deepEqual(ours(node, ['get', 'Interface', p, 'ofport', 'ofport_request']), real(o, ['get', 'Interface', p, 'ofport', 'ofport_request']), `get Interface ${p} ofport ofport_request`);
+  await same(['del-port', 'dpe-vp8', '--', 'del-port', 'dpe-vp9']);
   // Deleted and added again in one transaction: the same port (its ofport), configured anew; and what later commands see.
   await same(['del-port', 'dpe-vp2', '--', 'add-port', 'br-int', 'dpe-vp2', 'tag=6', '--', 'set', 'Interface', 'dpe-vp2', 'type=internal', '--', 'list-ports', 'br-int', '--', 'port-to-br', 'dpe-vp2']);
   await same(['del-port', qvo, '--', 'add-port', 'br-int', qvo, '--', 'iface-to-br', qvo]);

@@ -10,6 +10,7 @@ import type { CommandResponse } from '../../src/control/protocol.js';
 import { registerCollectors } from '../../src/metrics/collectors.js';
 import type { ScalarSeries } from '../../src/metrics/stats-reader.js';
 import { SEED_FILE } from './seed-names.js';
+import { Stats } from '../../src/datapath/stats.js';
 
 export interface SeedControl {
   emu: Emulator;
@@ -21,8 +22,9 @@ export interface SeedControl {
   series(match: Record<string, string>): (ScalarSeries & { name: string })[];
 }
 
-export function seedControl(): SeedControl {
-  const emu = buildEmulator(loadTopologyOrThrow(SEED_FILE));
+/** `capacity`: the engine's counter cells (the default's when absent). */
+export function seedControl(capacity?: number): SeedControl {
+  const emu = buildEmulator(loadTopologyOrThrow(SEED_FILE), capacity === undefined ? {} : { stats: new Stats(capacity) });
   const run = (f: CommandFamily, ...argv: string[]): string => {
     const r = f.run({ emu, invalidate: () => {} }, argv) as CommandResponse;
     assert.equal(r.exit, 0, `${argv.join(' ')}: ${r.stderr}`);

@@ -87,13 +87,13 @@ test('conntrack -U: (mark & ~MASK) ^ VALUE, unchanged entries skipped, no family
   assert.equal(set.exit, 0);
   // The value is not masked: all its bits flip the mark's.
   assert.match(set.stdout, / mark=53 use=2\n$/);
-  assert.equal(set.stderr, 'conntrack v1.4.6 (conntrack-tools): 1 flow entries have been updated.\n');
-  assert.deepEqual(run('-U', '-f', 'ipv4', '-m', '0x35/0xff'), { stdout: '', stderr: 'conntrack v1.4.6 (conntrack-tools): 0 flow entries have been updated.\n', exit: 1 });
+  assert.equal(set.stderr, 'conntrack v1.4.7 (conntrack-tools): 1 flow entries have been updated.\n');
+  assert.deepEqual(run('-U', '-f', 'ipv4', '-m', '0x35/0xff'), { stdout: '', stderr: 'conntrack v1.4.7 (conntrack-tools): 0 flow entries have been updated.\n', exit: 1 });
   assert.deepEqual(run('-U', '-p', 'udp', '-m', '1'), {
     stdout: '', exit: 1,
-    stderr: 'Operation failed: Operation not supported\nconntrack v1.4.6 (conntrack-tools): Operation failed: Operation not supported\n',
+    stderr: 'Operation failed: Operation not supported\nconntrack v1.4.7 (conntrack-tools): Operation failed: Operation not supported\n',
   });
   assert.equal(ct.list()[0]!.mark, 53);
-  assert.deepEqual(run('-U', '-f', 'ipv4', '-t', '0'), { stdout: '', stderr: 'conntrack v1.4.6 (conntrack-tools): 0 flow entries have been updated.\n', exit: 1 });
+  assert.deepEqual(run('-U', '-f', 'ipv4', '-t', '0'), { stdout: '', stderr: 'conntrack v1.4.7 (conntrack-tools): 0 flow entries have been updated.\n', exit: 1 });
   assert.equal(ct.list().length, 0);
 });

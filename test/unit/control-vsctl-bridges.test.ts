@@ -57,3 +57,31 @@ test('add-br and del-br reach the datapath ports, the root namespace and forward
   // The new bridge's series start from 0.
   assert.ok(series('dpe-ab1').includes('dpemu_port_tx_packets_total{dpe-ab1} 0'), series('dpe-ab1').join('\n'));
 });
+
+test('a long-running daemon: bridges and internal ports added and deleted again and again take the cells the deleted ones gave back; /metrics the same series', () => {
+  // Room for the seed's counter cells and a few bridges' more: not for a hundred.
+  const used = seedControl().emu.engine.stats.desc.length;
+  const { emu, run, series } = seedControl(used + 200);
+  const keys = (): string[] => series({}).map((x) => `${x.name}${JSON.stringify(x.labels)}`).sort();
+  const before = keys();
+  const internal = (br: string, p: string): string[] => ['add-port', 'w07', br, p, '--', 'set', 'w07', 'Interface', p, 'type=internal'];
+  for (let i = 0; i < 100; i++) {
+    run(vsctl, 'add-br', 'w07', 'dpe-cb1', '--', ...internal('dpe-cb1', `dpe-cp${i}`));
+    run(vsctl, ...internal('br-int', `dpe-ci${i}`));
+    // The new ones' series from 0 (the cells they took were others'), the deleted ones' gone.
+    const fresh = series({ node: 'w07' }).filter((x) => (x.labels.element === 'dpe-cb1' && x.name !== 'dpemu_ovs_table_flows') || x.labels.port === `dpe-ci${i}`);
+    assert.ok(fresh.some((x) => x.labels.port === `dpe-cp${i}`) && fresh.some((x) => x.labels.port === `dpe-ci${i}`), `round ${i}`);
+    assert.deepEqual(fresh.filter((x) => x.value !== 0), [], `round ${i}`);
+    assert.deepEqual(series({ port: `dpe-ci${i - 1}` }), [], `round ${i}`);
+    // A port added back under its old name: new cells for the new device, as many series as before.
+    if (i === 50) {
+      run(vsctl, 'del-port', 'w07', 'br-int', 'dpe-ci50');
+      run(vsctl, ...internal('br-int', 'dpe-ci50'));
+      assert.equal(series({ port: 'dpe-ci50' }).length, 5);
+    }
+    run(vsctl, 'del-br', 'w07', 'dpe-cb1');
+    run(vsctl, 'del-port', 'w07', 'br-int', `dpe-ci${i}`);
+  }
+  assert.deepEqual(keys(), before);
+  assert.ok(emu.engine.stats.desc.length <= used + 200);
+});

@@ -3,10 +3,11 @@
 // against the real iptables-legacy: test/e2e/netns-text-kernel.test.ts).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NetDb } from '../../src/control/netdb.js';
+import { EAI_AGAIN, EAI_NONAME, NetDb } from '../../src/control/netdb.js';
+import { ipToString } from '../../src/wire/addr.js';
 import { Ruleset, iptablesList, loadIptables } from '../../src/netfilter/index.js';
 import { parseIpv4 } from '../../src/netfilter/ipv4-addr.js';
 
@@ -38,12 +39,58 @@ writeFileSync(join(dir, 'protocols'), 'ip\t0\tIP\ntcp 6 TCP\ngre\t47\tGRE\t# gen
 const db = new NetDb(dir);
 const ip = (s: string) => parseIpv4(s);
 
-test('hosts: the first line with the address gives its first name; IPv6 lines and lines without a name are skipped', () => {
+test('hosts: the first line with the address gives its first name; IPv6 lines, addresses inet_pton refuses and lines without a name are skipped', () => {
   assert.equal(db.hostByAddr(ip('127.0.0.1')), 'localhost');
   assert.equal(db.hostByAddr(ip('10.0.0.7')), 'seven');
   assert.equal(db.hostByAddr(ip('10.0.0.8')), undefined);
-  assert.equal(db.hostByAddr(ip('10.0.0.9')), 'hexnine'); // inet_aton reads 0x0a
+  // glibc 2.36 reads a hosts address with inet_pton, as gethostbyaddr in a namespace showed: no hex, octal or short forms.
+  assert.equal(db.hostByAddr(ip('10.0.0.9')), undefined);
   assert.equal(db.hostByAddr(ip('10.0.0.1')), undefined);
+  // ... and an AF_INET lookup takes ::1 as 127.0.0.1 and a v4-mapped address as its IPv4 one (`::1 dpe-lo6` first: 127.0.0.1 is dpe-lo6).
+  const d = mkdtempSync(join(tmpdir(), 'dpe-netdb-v6-'));
+  try {
+    writeFileSync(join(d, 'hosts'), '::1 dpe-lo6\n127.0.0.1 dpe-lo4\n::ffff:192.0.2.9 dpe-m\n192.0.2.010 dpe-oct\n');
+    const v6 = new NetDb(d);
+    assert.equal(v6.hostByAddr(ip('127.0.0.1')), 'dpe-lo6');
+    assert.equal(v6.hostByAddr(ip('192.0.2.9')), 'dpe-m');
+    assert.equal(v6.hostByAddr(ip('192.0.2.8')), undefined);
+    assert.equal(v6.hostByAddr(ip('192.0.2.10')), undefined);
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
+});
+
+test('hostByName: inet_aton first, then the first hosts line with the name or alias (case aside; inet_pton addresses, ::1 and v4-mapped as IPv4), then the resolver\'s failure out of reach of its server', () => {
+  const d = mkdtempSync(join(tmpdir(), 'dpe-netdb-names-'));
+  try {
+    writeFileSync(join(d, 'hosts'), [
+      '192.0.2.10 dpe-a dpe-alias', '192.0.2.11 dpe-a', '::1 dpe-six', '2001:db8::1 dpe-six2', '::ffff:192.0.2.55 dpe-mapped',
+      '198.51.100.7 DPE-Upper', '300.1.1.1 dpe-bad', '192.0.2.010 dpe-oct', '0xc0.0.2.1 dpe-hex', '127.1 dpe-short',
+      '  192.0.2.60\tdpe-tab   # comment dpe-comment', '192.0.2.61 dpe-x#y', '',
+    ].join('\n'));
+    const names = new NetDb(d);
+    // What getaddrinfo(NAME, AF_INET) gave in a namespace with these hosts and no route to its name server (glibc 2.36).
+    for (const [name, want] of [
+      ['dpe-a', '192.0.2.10'], ['dpe-alias', '192.0.2.10'], ['DPE-A', '192.0.2.10'], ['dpe-upper', '198.51.100.7'], ['dpe-six', '127.0.0.1'],
+      ['dpe-mapped', '192.0.2.55'], ['dpe-tab', '192.0.2.60'], ['dpe-x', '192.0.2.61'], ['999', '0.0.3.231'], ['10.1', '10.0.0.1'],
+      ['dpe-six2', EAI_AGAIN], ['dpe-bad', EAI_AGAIN], ['dpe-oct', EAI_AGAIN], ['dpe-hex', EAI_AGAIN], ['dpe-short', EAI_AGAIN], ['dpe-comment', EAI_AGAIN],
+      ['dpe-none', EAI_AGAIN], ['dpe-a.', EAI_AGAIN], ['1.2.3.4.', EAI_AGAIN], ['1.2.3.x', EAI_AGAIN], ['x.1.2.3', EAI_AGAIN], ['0x1.2.3.4.5', EAI_AGAIN],
+      ['1e3', EAI_AGAIN], ['1-2', EAI_AGAIN], ['0xZZ', EAI_AGAIN],
+      ['300.1.1.1', EAI_NONAME], ['1.2.3.256', EAI_NONAME], ['4294967296', EAI_NONAME], ['1..2', EAI_NONAME], ['1.2.3.4.5', EAI_NONAME],
+      ['', EAI_NONAME], ['a b', EAI_NONAME], ['-x', EAI_NONAME], ['.1', EAI_NONAME], ['dpe-x#y', EAI_NONAME],
+    ] as const) {
+      const got = names.hostByName(name);
+      assert.equal(typeof got === 'number' ? ipToString(got) : got, want, `'${name}'`);
+    }
+    // ip netns exec NS bind-mounts /etc/netns/NS/hosts over /etc/hosts where there is one.
+    mkdirSync(join(d, 'netns', 'dpe-ns'), { recursive: true });
+    writeFileSync(join(d, 'netns', 'dpe-ns', 'hosts'), '203.0.113.9 dpe-a\n');
+    assert.equal(new NetDb(d, 'dpe-ns').hostByName('dpe-a'), ip('203.0.113.9'));
+    assert.equal(new NetDb(d, 'dpe-ns').hostByName('dpe-alias'), EAI_AGAIN);
+    assert.equal(new NetDb(d, 'dpe-other').hostByName('dpe-a'), ip('192.0.2.10'));
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
 });
 
 test('networks: numbers of fewer parts are padded with .0 (files-network.c)', () => {

@@ -179,6 +179,9 @@ interface BadCase {
 const BAD: BadCase[] = [
   { name: 'unknown match', text: '*filter\n-A INPUT -m foo -j ACCEPT\nCOMMIT', line: 2, token: 'foo', message: /unknown match 'foo'/ },
   { name: 'jump to a missing chain', text: '*nat\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -j neutron-x\nCOMMIT', line: 3, token: 'neutron-x', message: /Couldn't load target `neutron-x':No such file or directory \(no chain 'neutron-x'\)/ },
+  // iptables-restore reads line by line: a jump to a chain declared further on is refused at its line, a goto in its own words.
+  { name: 'jump to a chain declared later', text: '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j dpe-later\n:dpe-later - [0:0]\nCOMMIT', line: 3, token: 'dpe-later', message: /Couldn't load target `dpe-later':No such file or directory \(no chain 'dpe-later'\)/ },
+  { name: 'goto a missing chain', text: '-A INPUT -g neutron-x', line: 1, token: 'neutron-x', message: /goto 'neutron-x' is not a chain \(no chain 'neutron-x'\)/ },
   { name: 'unknown option', text: '-A INPUT -p tcp --bogus 1 -j ACCEPT', line: 1, token: '--bogus', message: /unknown option "--bogus"/ },
   { name: 'missing argument', text: '\n\n-A INPUT -s', line: 3, token: '-s', message: /requires an argument/ },
   { name: 'bad address', text: '-A INPUT -s 300.1.1.1 -j DROP', line: 1, token: '300.1.1.1', message: /host\/network '300\.1\.1\.1' not found/ },
