@@ -221,8 +221,13 @@ export class PathEntry {
   shape!: PathShape;
   /** The outer UDP source port of an encapsulated output (the inner flow's hash). */
   sport = 0;
-  /** The flow's own op (its conntrack entry), and any more. */
+  /**
+   * The flow's own ops (its conntrack entry, its connection's mark), in
+   * order: the first two in fields, any more in an array (an object of its
+   * own is one more cold cache line a hit misses).
+   */
   own: PathOp | null = null;
+  own2: PathOp | null = null;
   more: PathOp[] | null = null;
   rewrites: PathRewrite[] = [];
   /** A NOT_KEPT entry's misses until its key records again, and the next wait. */
@@ -508,7 +513,8 @@ export class PathCache {
    */
   private usable(e: PathEntry, pkt: Packet, now: number, gen: number): boolean {
     const sh = e.shape, b = pkt.buf, l3 = pkt.off + sh.in3;
-    if (e.own !== null && (!e.own.live(now, b, l3) || (e.more !== null && !allLive(e.more, now, b, l3)))) {
+    const own = e.own, own2 = e.own2;
+    if (own !== null && (!own.live(now, b, l3) || (own2 !== null && (!own2.live(now, b, l3) || (e.more !== null && !allLive(e.more, now, b, l3)))))) {
       this.kill(e);
       return false;
     }
@@ -559,10 +565,14 @@ export class PathCache {
     const v = this.stats.v;
     v[this.base + HITS]!++;
     e.shape.replay(v, now);
-    if (e.own !== null) {
-      e.own.hit(now);
-      const more = e.more;
-      if (more !== null) for (let i = 0; i < more.length; i++) more[i]!.hit(now);
+    const own = e.own, own2 = e.own2;
+    if (own !== null) {
+      own.hit(now);
+      if (own2 !== null) {
+        own2.hit(now);
+        const more = e.more;
+        if (more !== null) for (let i = 0; i < more.length; i++) more[i]!.hit(now);
+      }
     }
   }
 
@@ -703,6 +713,7 @@ export class PathCache {
       const k = o.share(id);
       if (k === null) {
         if (e.own === null) e.own = o;
+        else if (e.own2 === null) e.own2 = o;
         else (e.more ??= []).push(o);
         continue;
       }
