@@ -65,9 +65,11 @@
 // additions, the other ops' hit() each at a call site of its own.
 //
 // Flows with the same path share their ops, rewrites and the rest (a
-// PathShape): an entry is its key, a shape and its own conntrack op, so 10 k
-// flows' entries stay a few cache lines each (stop 24's kept dozens of objects
-// per flow and lost most of its gain to cache misses).
+// PathShape): an entry is its key, a shape and its own ops in fields (its
+// conntrack entry's, its connection mark's), so 10 k flows' entries stay a
+// few cache lines each (stop 24's kept dozens of objects per flow and lost
+// most of its gain to cache misses; stop 31 found a one-element array per
+// flow worth a fifth of a hit).
 //
 // Partitioned workers (docs/workers.md): a path may end encapsulated, at a
 // worker's hand-off to the fabric (its outer header is kept as bytes, but for
@@ -241,8 +243,13 @@ export class PathEntry {
   shape!: PathShape;
   /** The outer UDP source port of an encapsulated output (the inner flow's hash). */
   sport = 0;
-  /** The flow's own op (its conntrack entry), and any more. */
+  /**
+   * The flow's own ops (its conntrack entry, its connection's mark), in
+   * order: the first two in fields, any more in an array (an object of its
+   * own is one more cold cache line a hit misses).
+   */
   own: PathOp | null = null;
+  own2: PathOp | null = null;
   more: PathOp[] | null = null;
   rewrites: PathRewrite[] = [];
   /** A NOT_KEPT entry's misses until its key records again, and the next wait. */
@@ -565,7 +572,8 @@ export class PathCache {
    */
   private usable(e: PathEntry, pkt: Packet, now: number, gen: number): boolean {
     const sh = e.shape, b = pkt.buf, l3 = pkt.off + sh.in3;
-    if (e.own !== null && (!e.own.live(now, b, l3) || (e.more !== null && !allLive(e.more, now, b, l3)))) {
+    const own = e.own, own2 = e.own2;
+    if (own !== null && (!own.live(now, b, l3) || (own2 !== null && (!own2.live(now, b, l3) || (e.more !== null && !allLive(e.more, now, b, l3)))))) {
       this.kill(e);
       return false;
     }
@@ -624,10 +632,14 @@ export class PathCache {
     const v = this.stats.v;
     v[this.base + HITS]!++;
     e.shape.replay(v, now);
-    if (e.own !== null) {
-      e.own.hit(now);
-      const more = e.more;
-      if (more !== null) for (let i = 0; i < more.length; i++) more[i]!.hit(now);
+    const own = e.own, own2 = e.own2;
+    if (own !== null) {
+      own.hit(now);
+      if (own2 !== null) {
+        own2.hit(now);
+        const more = e.more;
+        if (more !== null) for (let i = 0; i < more.length; i++) more[i]!.hit(now);
+      }
     }
   }
 
@@ -776,6 +788,7 @@ export class PathCache {
       const k = o.share(id);
       if (k === null) {
         if (e.own === null) e.own = o;
+        else if (e.own2 === null) e.own2 = o;
         else (e.more ??= []).push(o);
         continue;
       }

@@ -1019,3 +1019,28 @@ test('partitioned: w02\'s part of a flooded reply (to the hand-off, a copy dropp
   assert.ok(again >= 15, `${again} hits at w02 after the flush`);
   assert.deepEqual(partState(on), partState(off));
 });
+
+test('flows recorded through the same CONNMARK rules share the array of them their mark op replays (no array of a flow\'s own on the hit path)', () => {
+  const s = side(true);
+  const req = (sport: number): void => {
+    const f = buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64 }, udp: { sport, dport: 53, payload: 16 } });
+    s.emu.engine.inject(s.emu.engine.pool.allocFrom(f)!, s.emu.findPort('w07', VMP)!);
+  };
+  const reply = (sport: number): void => {
+    const f = buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans: [103], ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60 }, udp: { sport: 53, dport: sport, payload: 16 } });
+    s.emu.engine.inject(s.emu.engine.pool.allocFrom(f)!, s.emu.findPort('w02', 'eth3')!);
+  };
+  const flows = [40001, 40002, 40003];
+  for (const sport of flows) {
+    req(sport);
+    reply(sport);
+  }
+  for (let i = 0; i < 8; i++) for (const sport of flows) req(sport);
+  // A flow's own ops: its conntrack entry's, then its connection mark's (CtMarkPathOp: snat's CONNMARK --save-mark).
+  type Own = { effects?: readonly unknown[] } | null;
+  const slots = (s.emu.engine.path as unknown as { slots: ({ own: Own; own2: Own } | null)[] }).slots;
+  const marks = slots.filter((e) => e !== null && e.own2 !== null).map((e) => e!.own2!.effects);
+  assert.equal(marks.length, 3);
+  assert.equal(marks[0]!.length, 1);
+  assert.ok(marks[1] === marks[0] && marks[2] === marks[0]);
+});

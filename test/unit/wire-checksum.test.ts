@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { readU16 } from '../../src/wire/addr.js';
-import { checksum } from '../../src/wire/checksum.js';
+import { checksum, onesSum } from '../../src/wire/checksum.js';
 import { buildFrame } from '../../src/wire/frame.js';
 import { icmpChecksumOk, icmpComputeChecksum, setIcmpId } from '../../src/wire/icmp.js';
 import {
@@ -183,4 +183,49 @@ test('l4ChecksumOk / l4SetChecksum over a decoded frame', () => {
     assert.ok(l4ChecksumOk(f, d));
   }
   assert.equal(checksum(new Uint8Array([0x45, 0x00]), 0, 2), ~0x4500 & 0xffff);
+});
+
+/** RFC 1071's sum as onesSum made it before it read 32-bit words: byte pairs, a byte past the end as 0. */
+function pairSum(buf: Uint8Array, off: number, len: number, initial: number): number {
+  let sum = initial;
+  const end = off + (len & ~1);
+  for (let i = off; i < end; i += 2) sum += ((buf[i] ?? 0) << 8) | (buf[i + 1] ?? 0);
+  if (len & 1) sum += (buf[off + len - 1] ?? 0) << 8;
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return sum;
+}
+
+test('onesSum over a packet slab (32-bit reads) equals the byte-pair sum: any offset, odd lengths, past the end (property)', () => {
+  // Slabs big enough for the DataView path, shared and not, one at an odd byteOffset; a small buffer between calls
+  // (summed by pairs) and the slabs taking turns move the kept view.
+  const slabs = [
+    new Uint8Array(new SharedArrayBuffer(1 << 17)),
+    new Uint8Array(new ArrayBuffer((1 << 17) + 8), 3, 1 << 17),
+  ];
+  const small = new Uint8Array(64);
+  fc.assert(
+    fc.property(
+      fc.nat(1),
+      fc.integer({ min: 0, max: (1 << 17) + 4 }),
+      fc.uint8Array({ maxLength: 1600 }),
+      fc.integer({ min: 0, max: 1700 }),
+      fc.oneof(fc.constant(0), u16, fc.integer({ min: 0, max: 0x5ffff })),
+      (which, at, bytes, len, initial) => {
+        const buf = slabs[which]!;
+        const off = Math.min(at, buf.length);
+        buf.set(bytes.subarray(0, buf.length - off), off);
+        assert.equal(onesSum(buf, off, len, initial), pairSum(buf, off, len, initial));
+        assert.equal(onesSum(small, 1, 40, initial), pairSum(small, 1, 40, initial));
+      },
+    ),
+    { numRuns: 3000 },
+  );
+  // All zeros: 0, not 0xffff; a sum that folds to 0xffff stays so.
+  const z = slabs[0]!;
+  z.fill(0, 0, 256);
+  assert.equal(onesSum(z, 2, 200), 0);
+  z[10] = 0xff;
+  z[11] = 0xff;
+  assert.equal(onesSum(z, 2, 200), 0xffff);
+  assert.equal(onesSum(z, 2, 200, 1), 1);
 });
