@@ -9,7 +9,8 @@
 // each worker of `workers.pipeline.2` spends in its engine (not its ring or
 // loop), how far their sum is from the whole, and what the hand-off's
 // checksum verdict moves from w02 to w07 (the `unverified` and `checking`
-// variants run without it).
+// variants run without it), and what its key hint and the receiver's warming
+// by it move (`w07.hinting` computes it, `w02.hinted` warms each batch).
 //
 //   node dist/bench/halves.js [--quick] [--json]
 import { join } from 'node:path';
@@ -114,7 +115,7 @@ function inject(h: Half, frames: readonly Uint8Array[], port: Port, n: number, g
         if (hints[y]! >= 0) pc.warmSlot(hints[y]!, port);
         if (++y === nf) y = 0;
       }
-      warmed += pc.warmEntries();
+      warmed = (warmed + pc.warmEntries()) | 0;
     }
     engine.beginBatch();
     try {
@@ -249,7 +250,7 @@ async function main(): Promise<void> {
     { name: 'workers.half.w07.hinting', value: u07h, unit: 'µs/packet', conditions: base, note: "w07's engine as above, its hand-off also computing the receiver's key hint (keyHint)" },
     { name: 'workers.half.w02', value: u02, unit: 'µs/packet', conditions: base, note: "w02's engine: the VXLAN frame at its NIC to eth3, with the sender's checksum verdict (Packet.csumGood)" },
     { name: 'workers.half.w02.checking', value: u02c, unit: 'µs/packet', conditions: base, note: "w02's engine as above without the sender's verdict: the hit checks the checksums itself" },
-    { name: 'workers.half.w02.hinted', value: u02h, unit: 'µs/packet', conditions: base, note: "w02's engine with the verdict and the sender's key hints (Packet.keyHint), each batch's entries warmed first (PathCache.warm), as a worker's drain does" },
+    { name: 'workers.half.w02.hinted', value: u02h, unit: 'µs/packet', conditions: base, note: "w02's engine with the verdict and the sender's key hints (Packet.keyHint), each batch's entries warmed first (PathCache.warmSlot, warmEntries), as a worker's drain does" },
     { name: 'workers.half.bound', value: uw / Math.max(u07, u02), unit: 'x', conditions: base, note: 'whole / the costlier half: the scaling two workers could reach with a core each and a free hand-off' },
   ];
   emit('halves', figures);

@@ -138,7 +138,7 @@ export interface PathOp {
    * "Stop 24": 10 k entries of a few dozen objects each lost to their cache misses).
    */
   share(id: (o: object) => number): string | null;
-  /** Optional: read what live() and hit() will (PathCache.warm), returning anything read. */
+  /** Optional: read what live() and hit() will (PathCache.warmEntries), returning anything read. */
   warm?(): number;
 }
 
@@ -541,7 +541,8 @@ export class PathCache {
    * batch's flows overlap instead of each stalling its own hit. warmSlot()
    * per frame (the slot's load only), then warmEntries() once: each stage's
    * loads are independent of each other (a chain of them per frame would
-   * stall as the hits do). Returns what it read, so the loads stay.
+   * stall as the hits do). Returns what it read (as an int32), so the
+   * loads stay.
    */
   warmSlot(hint: number, port: Port): void {
     if (this.warmN < WARM) this.warming[this.warmN++] = this.slots[withPort(hint, port.id) & (SLOTS - 1)]!;
@@ -563,7 +564,7 @@ export class PathCache {
       if (more !== null) for (let j = 0; j < more.length; j++) sum += more[j]!.warm?.() ?? 0;
     }
     this.warmN = 0;
-    return sum;
+    return sum | 0;
   }
 
   private readonly warming: (PathEntry | null)[] = new Array<PathEntry | null>(WARM).fill(null);
