@@ -9,7 +9,8 @@
 // each worker of `workers.pipeline.2` spends in its engine (not its ring or
 // loop), how far their sum is from the whole, and what the hand-off's
 // checksum verdict moves from w02 to w07 (the `unverified` and `checking`
-// variants run without it).
+// variants run without it), and what its key hint and the receiver's warming
+// by it move (`w07.hinting` computes it, `w02.hinted` warms each batch).
 //
 //   node dist/bench/halves.js [--quick] [--json]
 import { join } from 'node:path';
@@ -28,6 +29,7 @@ import type { EdgeSink, Port } from '../src/datapath/element.js';
 import type { Packet } from '../src/datapath/packet.js';
 import { ManualClock } from '../src/datapath/clock.js';
 import { checksumsGood } from '../src/datapath/handoff.js';
+import { keyHint } from '../src/datapath/path-cache.js';
 import { parseIpv4, parseMacNum } from '../src/wire/addr.js';
 
 const FLOWS = 10_000;
@@ -40,10 +42,14 @@ class Sink implements EdgeSink {
   last: Uint8Array | null = null;
   /** The last frame's checksumsGood() verdict (a hand-off's). */
   good = 0;
-  constructor(public keep: boolean, private readonly handoff = false) {}
+  /** The last frame's key hint (keyHint; -1: none computed). */
+  hint = -1;
+  /** `handoff`: 0 a plain edge, 1 a hand-off's verdict, 2 and its key hint. */
+  constructor(public keep: boolean, private readonly handoff = 0) {}
   emit(pkt: Packet): void {
     this.n++;
-    if (this.handoff) this.good = checksumsGood(pkt.buf, pkt.off, pkt.len) ? 1 : 0;
+    if (this.handoff !== 0) this.good = checksumsGood(pkt.buf, pkt.off, pkt.len) ? 1 : 0;
+    if (this.handoff === 2) this.hint = keyHint(pkt.buf, pkt.off, pkt.len);
     if (this.keep) this.last = pkt.bytes();
   }
 }
@@ -61,7 +67,7 @@ interface Half {
 }
 
 /** An engine of `nodes` (null: all) whose fabric sides to other nodes end at sinks, and its other edges too. */
-function half(nodes: string[] | null, verdict = true): Half {
+function half(nodes: string[] | null, handoff = 1): Half {
   const t = loadTopologyOrThrow(join(repoRoot(), 'configs/seed-dvr-snat.yaml'));
   const only = nodes === null ? null : new Set(nodes);
   const emu = buildEmulator(t, {
@@ -70,7 +76,7 @@ function half(nodes: string[] | null, verdict = true): Half {
   });
   const engine = emu.engine;
   const has = (n: string): boolean => only === null || only.has(n);
-  const out = new Sink(!has('w02'), verdict && !has('w02'));
+  const out = new Sink(!has('w02'), has('w02') ? 0 : handoff);
   const back = new Sink(true);
   const other = new Sink(false);
   const fab = engine.elements.find((e): e is Fabric => e instanceof Fabric)!;
@@ -92,16 +98,31 @@ function half(nodes: string[] | null, verdict = true): Half {
   return { emu, inPort: has('w07') ? emu.findPort('w07', 'tap2ab77d0f-99')! : fabricIn!, fabricIn, out, back };
 }
 
-/** `good`: per frame, the sender's checksum verdict (Packet.csumGood), as a worker takes it from a hand-off. */
-function inject(h: Half, frames: readonly Uint8Array[], port: Port, n: number, good: Uint8Array | null = null): void {
+let warmed = 0;
+
+/**
+ * `good`: per frame, the sender's checksum verdict (Packet.csumGood), as a
+ * worker takes it from a hand-off; `hints` its key hint (Packet.keyHint), the
+ * batch's entries warmed first, as a worker's drain does.
+ */
+function inject(h: Half, frames: readonly Uint8Array[], port: Port, n: number, good: Uint8Array | null = null, hints: Int32Array | null = null): void {
   const engine = h.emu.engine, pool = engine.pool, nf = frames.length;
   let j = 0;
   for (let i = 0; i < n; ) {
+    const pc = engine.path;
+    if (hints !== null && pc !== null) {
+      for (let x = i, y = j, end = Math.min(n, i + BATCH); x < end; x++) {
+        if (hints[y]! >= 0) pc.warmSlot(hints[y]!, port);
+        if (++y === nf) y = 0;
+      }
+      warmed = (warmed + pc.warmEntries()) | 0;
+    }
     engine.beginBatch();
     try {
       for (const end = Math.min(n, i + BATCH); i < end; i++) {
         const p = pool.allocFrom(frames[j]!)!;
         if (good !== null) p.csumGood = good[j]!;
+        if (hints !== null) p.keyHint = hints[j]!;
         engine.inject(p, port);
         if (++j === nf) j = 0;
       }
@@ -115,11 +136,11 @@ function inject(h: Half, frames: readonly Uint8Array[], port: Port, n: number, g
 const threadCpuNs = (): number => Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]);
 
 /** This thread's CPU µs per packet of `n` frames, median of `rounds`. */
-function time(h: Half, frames: readonly Uint8Array[], n: number, rounds: number, good: Uint8Array | null = null): number {
+function time(h: Half, frames: readonly Uint8Array[], n: number, rounds: number, good: Uint8Array | null = null, hints: Int32Array | null = null): number {
   const s: number[] = [];
   for (let r = 0; r < rounds; r++) {
     const c0 = threadCpuNs();
-    inject(h, frames, h.inPort, n, good);
+    inject(h, frames, h.inPort, n, good, hints);
     s.push((threadCpuNs() - c0) / 1000 / n);
   }
   return median(s);
@@ -127,12 +148,14 @@ function time(h: Half, frames: readonly Uint8Array[], n: number, rounds: number,
 
 /** What a timing thread runs: which engine, and the frames for its warm-up and its runs. */
 interface Job {
-  which: 'whole' | 'w07' | 'w07.unverified' | 'w02' | 'w02.checking';
+  which: 'whole' | 'w07' | 'w07.unverified' | 'w07.hinting' | 'w02' | 'w02.checking' | 'w02.hinted';
   requests: Uint8Array[];
   replies: Uint8Array[];
   /** w07's hand-off frames of the requests, the sender's verdicts, and w02's of the replies (to w07). */
   vxlan: Uint8Array[];
   good: Uint8Array;
+  /** The sender's key hints of `vxlan` (keyHint). */
+  hints: Int32Array;
   back: Uint8Array[];
   n: number;
 }
@@ -146,8 +169,8 @@ function timer(job: Job): void {
   const t = loadTopologyOrThrow(join(repoRoot(), 'configs/seed-dvr-snat.yaml'));
   const groups = nodeGroups(t);
   const { which, requests, replies, vxlan, back, n } = job;
-  const h = half(which === 'whole' ? null : groups.find((g) => g.includes(which.slice(0, 3)))!, which !== 'w07.unverified');
-  const good = which === 'w02' ? job.good : null;
+  const h = half(which === 'whole' ? null : groups.find((g) => g.includes(which.slice(0, 3)))!, which === 'w07.unverified' ? 0 : which === 'w07.hinting' ? 2 : 1);
+  const good = which === 'w02' || which === 'w02.hinted' ? job.good : null, hints = which === 'w02.hinted' ? job.hints : null;
   const w07 = which.startsWith('w07'), frames = w07 || which === 'whole' ? requests : vxlan;
   // Each flow's request and reply (MACs learned, conntrack established), then twice more: recorded, then served.
   for (let i = 0; i < FLOWS; i++) {
@@ -155,14 +178,14 @@ function timer(job: Job): void {
     if (w07) inject(h, [back[i]!], h.fabricIn!, 1);
     else inject(h, [replies[i]!], h.emu.findPort('w02', 'eth3')!, 1);
   }
-  time(h, frames, n, 2, good); // JIT
+  time(h, frames, n, 2, good, hints); // JIT
   parentPort!.on('message', (m: 'run' | 'end') => {
     if (m === 'end') {
       if ((h.emu.engine.path?.hits ?? 0) < n) throw new Error(`halves: the path cache did not serve ${which}`);
       parentPort!.close();
       return;
     }
-    parentPort!.postMessage(time(h, frames, n, 1, good));
+    parentPort!.postMessage(time(h, frames, n, 1, good, hints));
   });
   parentPort!.postMessage('ready');
 }
@@ -180,7 +203,7 @@ async function main(): Promise<void> {
   // Each flow's request and reply through both halves, then w07's hand-off frames (one per flow, recorded and
   // served), as w02's worker takes them from its ring.
   const vxlan: Uint8Array[] = [], back: Uint8Array[] = [];
-  const good = new Uint8Array(FLOWS);
+  const good = new Uint8Array(FLOWS), hints = new Int32Array(FLOWS);
   for (let i = 0; i < FLOWS; i++) {
     inject(h07, [requests[i]!], h07.inPort, 1);
     inject(h02, [h07.out.last!], h02.inPort, 1);
@@ -191,13 +214,14 @@ async function main(): Promise<void> {
   for (const f of requests) {
     inject(h07, [f], h07.inPort, 2);
     good[vxlan.length] = h07.out.good;
+    hints[vxlan.length] = keyHint(h07.out.last!, 0, h07.out.last!.length);
     vxlan.push(h07.out.last!);
   }
   const n = opts.quick ? 100_000 : 400_000, rounds = opts.quick ? 3 : 7;
-  const kinds = ['whole', 'w07', 'w07.unverified', 'w02', 'w02.checking'] as const;
+  const kinds = ['whole', 'w07', 'w07.unverified', 'w07.hinting', 'w02', 'w02.checking', 'w02.hinted'] as const;
   progress('halves: warming the whole path, w07 and w02 in a thread each');
   const threads = await Promise.all(kinds.map(async (which) => {
-    const w = new Worker(fileURLToPath(import.meta.url), { workerData: { which, requests, replies, vxlan, good, back, n } satisfies Job });
+    const w = new Worker(fileURLToPath(import.meta.url), { workerData: { which, requests, replies, vxlan, good, hints, back, n } satisfies Job });
     await new Promise<void>((res, rej) => {
       w.once('message', () => res());
       w.once('error', rej);
@@ -217,14 +241,16 @@ async function main(): Promise<void> {
     w.postMessage('end');
     await new Promise((res) => w.once('exit', res));
   }
-  const [uw, u07, u07u, u02, u02c] = us.map(median) as [number, number, number, number, number];
+  const [uw, u07, u07u, u07h, u02, u02c, u02h] = us.map(median) as [number, number, number, number, number, number, number];
   const base = { flows: FLOWS, udpPayload: PAYLOAD, packets: n, rounds, tool: 'thread CPU time (/proc/thread-self/schedstat), a thread per engine, median of interleaved rounds', loadAvg1m: loadavg()[0]!.toFixed(2) };
   const figures: Figure[] = [
     { name: 'workers.half.whole', value: uw, unit: 'µs/packet', conditions: base, note: 'the request path in one engine of every node' },
     { name: 'workers.half.w07', value: u07, unit: 'µs/packet', conditions: base, note: "w07's engine: VM port to the hand-off (the frame left at the fabric side of w02, its checksums verified as a worker's hand-off does)" },
     { name: 'workers.half.w07.unverified', value: u07u, unit: 'µs/packet', conditions: base, note: "w07's engine as above, its hand-off not verifying the receiver's checksums" },
+    { name: 'workers.half.w07.hinting', value: u07h, unit: 'µs/packet', conditions: base, note: "w07's engine as above, its hand-off also computing the receiver's key hint (keyHint)" },
     { name: 'workers.half.w02', value: u02, unit: 'µs/packet', conditions: base, note: "w02's engine: the VXLAN frame at its NIC to eth3, with the sender's checksum verdict (Packet.csumGood)" },
     { name: 'workers.half.w02.checking', value: u02c, unit: 'µs/packet', conditions: base, note: "w02's engine as above without the sender's verdict: the hit checks the checksums itself" },
+    { name: 'workers.half.w02.hinted', value: u02h, unit: 'µs/packet', conditions: base, note: "w02's engine with the verdict and the sender's key hints (Packet.keyHint), each batch's entries warmed first (PathCache.warmSlot, warmEntries), as a worker's drain does" },
     { name: 'workers.half.bound', value: uw / Math.max(u07, u02), unit: 'x', conditions: base, note: 'whole / the costlier half: the scaling two workers could reach with a core each and a free hand-off' },
   ];
   emit('halves', figures);

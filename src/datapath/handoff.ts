@@ -2,7 +2,9 @@
 // lends slots of its own slab through the `free` ring; the producer copies a
 // frame into a lent slot and publishes (offset, len, tag) on the `data` ring;
 // the consumer turns the slot back into a packet of its own
-// pool. Neither thread ever touches the other's pool bookkeeping, so each
+// pool. An entry carries a fourth word, the receiving path cache's key hint
+// (path-cache.ts keyHint; -1: none), which the sender computes as a NIC
+// computes an RSS hash. Neither thread ever touches the other's pool bookkeeping, so each
 // pool stays single-threaded (DESIGN.md principle 6: descriptors cross, and
 // the one copy is what a NIC's DMA into the receiver's ring would do).
 //
@@ -28,8 +30,8 @@ import { HEADROOM } from './packet.js';
 import { l4Good } from './path-cache.js';
 import { checksum } from '../wire/checksum.js';
 
-/** Entry words on the data ring: the frame's byte offset in the consumer's slab, its length, a tag the two ends agree on. */
-const DATA_WIDTH = 3;
+/** Entry words on the data ring: the frame's byte offset in the consumer's slab, its length, a tag the two ends agree on, a key hint. */
+const DATA_WIDTH = 4;
 
 /** What both ends of a channel are given (structured-cloned between threads; the buffers are shared). */
 export interface HandoffSpec {
@@ -46,7 +48,7 @@ export class Handoff {
   readonly capacity: number;
   /** Consumer -> producer: slots of the consumer's slab the producer may fill. */
   readonly free: SpscRing;
-  /** Producer -> consumer: (slot, len, tag) of filled slots. */
+  /** Producer -> consumer: (slot, len, tag, hint) of filled slots. */
   readonly data: SpscRing;
   /** The consumer's slab, by bytes and by words. */
   private readonly slab: Uint8Array;
@@ -88,11 +90,12 @@ export class Handoff {
    * Copy src[off, off+len) into a lent slot and publish it with `tag`.
    * `src32` is a word view of src's buffer from its start (a packet slab);
    * without it (a frame from a test or a file) the copy goes byte by byte.
-   * `stamp` goes with the frame where the channel carries stamps.
+   * `stamp` goes with the frame where the channel carries stamps; `hint`
+   * in its entry (the receiver's key hint, -1: none).
    * False when no slot is lent (the consumer is behind) or the frame is too long.
    */
-  send(src: Uint8Array, src32: Int32Array | null, off: number, len: number, tag: number, stamp = 0): boolean {
-    const ok = this.sendLater(src, src32, off, len, tag, stamp);
+  send(src: Uint8Array, src32: Int32Array | null, off: number, len: number, tag: number, stamp = 0, hint = -1): boolean {
+    const ok = this.sendLater(src, src32, off, len, tag, stamp, hint);
     this.flush();
     return ok;
   }
@@ -102,7 +105,7 @@ export class Handoff {
    * worker sends a batch's frames, then publishes them with two atomic
    * stores instead of two a frame.
    */
-  sendLater(src: Uint8Array, src32: Int32Array | null, off: number, len: number, tag: number, stamp = 0): boolean {
+  sendLater(src: Uint8Array, src32: Int32Array | null, off: number, len: number, tag: number, stamp = 0, hint = -1): boolean {
     if (len > this.slotSize - HEADROOM - 3) return false;
     const e = this.free.peekAt(this.taken);
     if (e < 0) return false;
@@ -120,7 +123,7 @@ export class Handoff {
       i += nw << 2;
     }
     for (; i < len; i++) dst[at + i] = src[off + i]!;
-    return this.data.pushLater(at, len, tag);
+    return this.data.pushLater(at, len, tag, hint);
   }
 
   /** Hand back the lent slots' entries sendLater() took, then publish its frames (in that order: a frame seen means its slot's entry is free). */

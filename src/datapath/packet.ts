@@ -57,6 +57,12 @@ export class Packet {
    * shortcut: a frame without it is checked as before.
    */
   csumGood = 0;
+  /**
+   * The path cache key's hash before in_port is mixed in, as the sending
+   * worker computed it (path-cache.ts keyHint; -1: none). A hint: lookup()
+   * still compares the key, and a wrong one costs a second probe.
+   */
+  keyHint = -1;
 
   constructor(buf: Uint8Array) {
     this.buf = buf;
@@ -72,6 +78,7 @@ export class Packet {
     this.dpLen = 0;
     this.stamp = 0;
     this.csumGood = 0;
+    this.keyHint = -1;
   }
 
   copyMetaFrom(p: Packet): void {

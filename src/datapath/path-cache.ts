@@ -157,6 +157,8 @@ export interface PathOp {
    * "Stop 24": 10 k entries of a few dozen objects each lost to their cache misses).
    */
   share(id: (o: object) => number): string | null;
+  /** Optional: read what live() and hit() will (PathCache.warmEntries), returning anything read. */
+  warm?(): number;
 }
 
 /** A header rewrite that changes checksums, applied to the IPv4 header at `l3` (datagram end `end`). */
@@ -188,6 +190,8 @@ const PROBE = 8;
 const SEEN = 1 << 18;
 /** The most misses a key whose recording was not kept waits to record again. */
 const MAX_WAIT = 65536;
+/** Entries warmSlot() collects for one warmEntries() (a worker's batch). */
+const WARM = 64;
 /** Shared ops and shapes remembered, at most (then forgotten, and interned again as recorded). */
 const INTERNED = 4096;
 
@@ -491,9 +495,38 @@ function fillOuterKey(k: Int32Array, b: Uint8Array, off: number, len: number, po
   return true;
 }
 
+/**
+ * A key's hash: its words but in_port (k[11]) folded and finalised (the
+ * hint, what a sender that does not know the receiver's port numbering can
+ * compute: keyHint), then in_port mixed in.
+ */
 function hashKey(k: Int32Array): number {
   let h = 0x811c9dc5 | 0;
-  for (let i = 0; i < KW; i++) h = Math.imul(h ^ k[i]!, 0x01000193);
+  for (let i = 0; i < 11; i++) h = Math.imul(h ^ k[i]!, 0x01000193);
+  for (let i = 12; i < KW; i++) h = Math.imul(h ^ k[i]!, 0x01000193);
+  return withPort(fmix30(h), k[11]!);
+}
+
+function withPort(hint: number, portId: number): number {
+  return fmix30(Math.imul(hint ^ portId, 0x01000193));
+}
+
+const hintKey = new Int32Array(KW);
+
+/**
+ * The hint a worker's hand-off carries with a frame (handoff.ts): its key's
+ * hash before the receiver's in_port is mixed in (lookup() takes it from
+ * Packet.keyHint), or -1 when the frame is not of a key form. Stateless, so
+ * the sender computes it, as a NIC computes an RSS hash; the receiver
+ * trusts it no further: a hint that is wrong costs the lookup a second
+ * probe, never another entry (the key is still compared).
+ */
+export function keyHint(b: Uint8Array, off: number, len: number): number {
+  const k = hintKey;
+  if (!fillKey(k, b, off, len, 0)) return -1;
+  let h = 0x811c9dc5 | 0;
+  for (let i = 0; i < 11; i++) h = Math.imul(h ^ k[i]!, 0x01000193);
+  for (let i = 12; i < KW; i++) h = Math.imul(h ^ k[i]!, 0x01000193);
   return fmix30(h);
 }
 
@@ -523,7 +556,8 @@ export class PathCache {
     this.shouldRecord = false;
     const k = this.k;
     if (!fillKey(k, pkt.buf, pkt.off, pkt.len, port.id)) return null;
-    const h = (this.h = hashKey(k));
+    const hint = pkt.keyHint;
+    const h = (this.h = hint >= 0 ? withPort(hint, port.id) : hashKey(k));
     const slots = this.slots;
     for (let i = 0; i < PROBE; i++) {
       const e = slots[(h + i) & (SLOTS - 1)]!;
@@ -549,6 +583,11 @@ export class PathCache {
       }
       break;
     }
+    if (hint >= 0 && hashKey(k) !== h) {
+      // A wrong hint (an entry's hash is always its key's own): look again as without one.
+      pkt.keyHint = -1;
+      return this.lookup(pkt, port, now, gen);
+    }
     this.misses++;
     this.stats.v[this.base + MISSES]!++;
     const seen = this.seen, si = (h << 2) & (SEEN - 1);
@@ -558,6 +597,42 @@ export class PathCache {
   }
 
   shouldRecord = false;
+
+  /**
+   * Touch what lookups of a batch's frames will read (each one's slot, entry
+   * and own ops' state), and nothing else: a worker does so before it runs
+   * frames that came with key hints from a hand-off, so the cache misses of a
+   * batch's flows overlap instead of each stalling its own hit. warmSlot()
+   * per frame (the slot's load only), then warmEntries() once: each stage's
+   * loads are independent of each other (a chain of them per frame would
+   * stall as the hits do). Returns what it read (as an int32), so the
+   * loads stay.
+   */
+  warmSlot(hint: number, port: Port): void {
+    if (this.warmN < WARM) this.warming[this.warmN++] = this.slots[withPort(hint, port.id) & (SLOTS - 1)]!;
+  }
+
+  warmEntries(): number {
+    const w = this.warming, n = this.warmN;
+    let sum = 0;
+    for (let i = 0; i < n; i++) {
+      const e = w[i]!;
+      if (e !== null) sum += e.hash + e.k6 + e.k13 + e.k20; // its lines (sameKey reads all its key)
+    }
+    for (let i = 0; i < n; i++) {
+      const e = w[i]!;
+      w[i] = null;
+      if (e === null) continue;
+      const own = e.own, more = e.more;
+      if (own !== null && own.warm !== undefined) sum += own.warm();
+      if (more !== null) for (let j = 0; j < more.length; j++) sum += more[j]!.warm?.() ?? 0;
+    }
+    this.warmN = 0;
+    return sum | 0;
+  }
+
+  private readonly warming: (PathEntry | null)[] = new Array<PathEntry | null>(WARM).fill(null);
+  private warmN = 0;
 
   /** The key lookup() filled is the VXLAN form (a recording's decapsulation of it is the key's to answer). */
   vxlanKey(): boolean {

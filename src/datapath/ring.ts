@@ -85,7 +85,7 @@ export class SpscRing {
    * entries then cost one atomic store on the shared tail (and one transfer
    * of its cache line to this core) instead of one an entry.
    */
-  pushLater(a: number, b = 0, c = 0): boolean {
+  pushLater(a: number, b = 0, c = 0, d = 0): boolean {
     const w = this.words;
     const tail = (w[TAIL]! + this.unpublished) | 0; // only the producer writes tail
     if (((tail - this.headSeen) | 0) >= this.capacity) {
@@ -96,6 +96,7 @@ export class SpscRing {
     w[base] = a;
     if (this.width > 1) w[base + 1] = b;
     if (this.width > 2) w[base + 2] = c;
+    if (this.width > 3) w[base + 3] = d;
     this.unpublished++;
     return true;
   }

@@ -578,6 +578,12 @@ export class Conntrack implements NatLookup, CtMarks {
     return new CtPathOp(this, e, r[o + W_ID]!, p.ctDir, r[o + W_STATUS]!, p.proto, p.len);
   }
 
+  /** CtPathOp.warm: read slot `e`'s words pathLive() and pathHit() read. */
+  pathWarm(e: number): number {
+    const st = this.store;
+    return st.r[e * STRIDE + W_ID]! + st.f[e * FSTRIDE + F_DEADLINE]! + st.f[e * FSTRIDE + F_BYTES]!;
+  }
+
   /** CtPathOp: is slot `e` still connection `id` with `status`, not expired, and nobody listening? */
   pathLive(e: number, id: number, status: number, now: number): boolean {
     const st = this.store, o = e * STRIDE;
@@ -973,5 +979,9 @@ class CtPathOp implements PathOp {
 
   hit(now: number): void {
     this.ct.pathHit(this.e, this.dir, this.proto, this.len, now);
+  }
+
+  warm(): number {
+    return this.ct.pathWarm(this.e);
   }
 }

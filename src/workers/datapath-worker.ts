@@ -32,6 +32,7 @@ import { Fabric } from '../tunnel/fabric.js';
 import { NetNamespace } from '../netns/namespace.js';
 import { conntrackList, type CtStoreBuffers } from '../netfilter/index.js';
 import { Handoff, checksumsGood } from '../datapath/handoff.js';
+import { keyHint } from '../datapath/path-cache.js';
 import { PacketPool, type Packet } from '../datapath/packet.js';
 import { ManualClock, type Clock } from '../datapath/clock.js';
 import { dropIndex } from '../datapath/stats.js';
@@ -88,7 +89,7 @@ export function runWorker(init: WorkerInit): void {
   let batchNow = performance.now() + shift;
   const clock: Clock = wall ? { now: () => batchNow } : new ManualClock();
   const pool = new PacketPool(init.slots, init.slotSize, init.slab);
-  const slab32 = new Int32Array(init.slab);
+  const slab32 = new Int32Array(init.slab), slab8 = new Uint8Array(init.slab);
   const stamps = new Float64Array(init.stamps);
   const emu = buildEmulator(t, { pool, clock, nodes: init.nodes, gateways: init.gateways, conntrackTables: new Map(init.conntrack) });
   const engine = emu.engine;
@@ -159,6 +160,8 @@ export function runWorker(init: WorkerInit): void {
 
   // ---- inbound ------------------------------------------------------------------
   const lent: (Packet | null)[] = new Array(init.slots).fill(null);
+  /** What PathCache.warmEntries() read (kept, so that its loads are). */
+  let warmed = 0;
   const fabricIn = init.inbound.map((c, p) => (c ? new Inbound(channel(c), true, null, p) : null));
   const ingress = new Inbound(channel(init.ingress), false);
   const tapIn = init.taps.map((x) => new Inbound(channel(x.channel), true, new Int32Array(x.link)));
@@ -188,6 +191,20 @@ export function runWorker(init: WorkerInit): void {
   const drain = (ib: Inbound, fromFabric: boolean): number => {
     const data = ib.ch.data, w = data.words;
     let n = 0;
+    const pc = fromFabric ? engine.path : null;
+    if (pc !== null) {
+      // The batch's frames (written on the sender's core) and path cache entries first, by the sender's key
+      // hints: their cache misses overlap instead of stalling each hit in turn (PathCache.warmSlot).
+      let sum = 0;
+      for (let k = 0; k < BATCH; k++) {
+        const i = data.peekAt(k);
+        if (i < 0) break;
+        const at = w[i]!, end = at + w[i + 1]!, hint = w[i + 3]!, port = sideNic[(w[i + 2]! & (CSUM_GOOD - 1)) >>> HOP_BITS];
+        for (let x = at; x < end; x += 64) sum += slab8[x]!;
+        if (hint >= 0 && port) pc.warmSlot(hint, port);
+      }
+      warmed = (warmed + sum + pc.warmEntries()) | 0;
+    }
     engine.beginBatch();
     try {
       while (n < BATCH) {
@@ -205,6 +222,7 @@ export function runWorker(init: WorkerInit): void {
         if (fromFabric) {
           pkt.hops = tag & ((1 << HOP_BITS) - 1);
           pkt.csumGood = (tag & CSUM_GOOD) === 0 ? 0 : 1;
+          pkt.keyHint = w[i + 3]!;
         }
         pkt.stamp = ib.stamped ? stamps[slot]! : 0;
         if (!port) pool.free(pkt); // cannot happen with a consistent layout
@@ -513,7 +531,9 @@ class HandoffSink implements EdgeSink {
     // The receiver's checksum checks, made here: its half of the path is the longer one (checksumsGood).
     const csum = checksumsGood(pkt.buf, pkt.off, pkt.len) ? CSUM_GOOD : 0;
     const tag = (traced ? this.tag | hops | (this.traces.current << TRACE_SHIFT) : this.tag | hops) | csum;
-    const sent = this.out[this.to]!.sendLater(pkt.buf, this.slab32, pkt.off, pkt.len, tag, pkt.stamp); // published when its batch or round ends (ring)
+    // And its path cache key's hash, but for in_port (keyHint): the receiver warms its batch's entries by it.
+    const hint = keyHint(pkt.buf, pkt.off, pkt.len);
+    const sent = this.out[this.to]!.sendLater(pkt.buf, this.slab32, pkt.off, pkt.len, tag, pkt.stamp, hint); // published when its batch or round ends (ring)
     if (traced) this.traces.crossed(pkt, port, this.to, sent);
     if (sent) {
       this.wc[WC.HANDOFF_OUT]!++;

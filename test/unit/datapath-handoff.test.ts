@@ -3,11 +3,13 @@
 // head, a body and a tail), and a producer with no lent slot, or a frame too
 // long for one, gets false instead of overwriting anything. The sender's
 // checksum verdict (checksumsGood, the receiver's path cache checks made on
-// the sending side) holds only for a frame whose checks would all pass.
+// the sending side) holds only for a frame whose checks would all pass, and
+// the key hint (path-cache.ts keyHint) rides in the entry.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Handoff, checksumsGood } from '../../src/datapath/handoff.js';
 import { HEADROOM } from '../../src/datapath/packet.js';
+import { keyHint } from '../../src/datapath/path-cache.js';
 import { buildFrame } from '../../src/wire/frame.js';
 
 const SLOT = 512;
@@ -38,6 +40,20 @@ test('frames cross byte-exact at every alignment and length, by words and by byt
       }
     }
   }
+});
+
+test('a frame\'s key hint (the receiver\'s path cache hash but for in_port) rides in its entry\'s fourth word; -1 without one', () => {
+  const { h } = channel(4);
+  const f = buildFrame({ src: '02:00:00:00:00:01', dst: '02:00:00:00:00:02', ip: { src: '192.0.2.1', dst: '198.51.100.1' }, udp: { sport: 1000, dport: 53, payload: 8 } });
+  for (const hint of [keyHint(f, 0, f.length), -1]) {
+    assert.ok(h.lend(1));
+    assert.ok(hint === -1 ? h.send(f, null, 0, f.length, 7) : h.send(f, null, 0, f.length, 7, 0, hint));
+    const i = h.data.peek();
+    assert.equal(h.data.words[i + 2], 7);
+    assert.equal(h.data.words[i + 3], hint);
+    h.data.release();
+  }
+  assert.ok(keyHint(f, 0, f.length) >= 0);
 });
 
 test('no lent slot, or a frame longer than a slot takes: false, nothing written', () => {

@@ -28,6 +28,7 @@ import { Fabric } from '../../src/tunnel/fabric.js';
 import { parseIpv4, parseMacNum } from '../../src/wire/addr.js';
 import { ipv4SetChecksum } from '../../src/wire/ipv4.js';
 import { checksumsGood } from '../../src/datapath/handoff.js';
+import { keyHint } from '../../src/datapath/path-cache.js';
 import type { Port } from '../../src/datapath/element.js';
 import { mulberry32Unit } from '../../src/datapath/random.js';
 import { runCommand, showNeigh } from '../../src/netns/ip-text.js';
@@ -774,13 +775,18 @@ interface Parts {
  * the other node's fabric side is an edge port whose frame, hops and the
  * sender's checksum verdict (checksumsGood, Packet.csumGood) carried, is
  * injected at the owning engine's NIC (after the inject that sent it).
+ * `hints`: the sender's key hint (keyHint, Packet.keyHint) carried too, the
+ * receiver's entry warmed by it first as a worker's drain does ('wrong':
+ * every other frame's hint with one bit flipped, a bit of its own; 'none':
+ * no hint).
  */
-function parts(pathcache: boolean, emulateHosts = true): Parts {
+function parts(pathcache: boolean, emulateHosts = true, hints: 'right' | 'wrong' | 'none' = 'right'): Parts {
   const topo = loadTopologyOrThrow('configs/seed-dvr-snat.yaml');
   const a = buildEmulator(topo, { emulateHosts, nodes: ['w07'] }), b = buildEmulator(topo, { emulateHosts, nodes: ['w02'] });
   const owner = (node: string): Emulator => (node === 'w07' ? a : b);
   const out: string[] = [];
-  const queue: { to: Emulator; side: string; frame: Uint8Array; hops: number; good: number }[] = [];
+  const queue: { to: Emulator; side: string; frame: Uint8Array; hops: number; good: number; hint: number }[] = [];
+  let sent = 0;
   for (const emu of [a, b]) {
     emu.engine.fastpath = true;
     emu.engine.pathcache = pathcache;
@@ -793,7 +799,8 @@ function parts(pathcache: boolean, emulateHosts = true): Parts {
         emit: (pkt) => {
           const frame = pkt.bytes();
           out.push(`handoff ${s.port} hops ${pkt.hops} ${Buffer.from(frame).toString('hex')}`);
-          queue.push({ to: owner(s.node), side: s.port, frame, hops: pkt.hops, good: checksumsGood(pkt.buf, pkt.off, pkt.len) ? 1 : 0 });
+          const hint = hints === 'none' ? -1 : keyHint(pkt.buf, pkt.off, pkt.len);
+          queue.push({ to: owner(s.node), side: s.port, frame, hops: pkt.hops, good: checksumsGood(pkt.buf, pkt.off, pkt.len) ? 1 : 0, hint: hints === 'wrong' && hint >= 0 && (sent++ & 1) === 0 ? hint ^ (1 << (sent % 30)) : hint });
         },
       });
     }
@@ -810,10 +817,16 @@ function parts(pathcache: boolean, emulateHosts = true): Parts {
     findPort: (n: string, x: string) => owner(n).findPort(n, x),
     engine: a.engine,
   } as unknown as Emulator;
-  const send = (to: Emulator, port: Port, frame: Uint8Array, hops: number, good: number) => {
+  const send = (to: Emulator, port: Port, frame: Uint8Array, hops: number, good: number, hint = -1) => {
     const pkt = to.engine.pool.allocFrom(frame)!;
     pkt.hops = hops;
     pkt.csumGood = good;
+    pkt.keyHint = hint;
+    const pc = to.engine.path;
+    if (hint >= 0 && pc !== null) {
+      pc.warmSlot(hint, port);
+      pc.warmEntries();
+    }
     to.engine.inject(pkt, port);
   };
   const inject = (node: string, port: string, frame: Uint8Array) => {
@@ -821,7 +834,7 @@ function parts(pathcache: boolean, emulateHosts = true): Parts {
     while (queue.length) {
       const q = queue.shift()!;
       const fab = q.to.engine.elements.find((e): e is Fabric => e instanceof Fabric)!;
-      send(q.to, fab.port(q.side)!.peer!, q.frame, q.hops, q.good);
+      send(q.to, fab.port(q.side)!.peer!, q.frame, q.hops, q.good, q.hint);
     }
   };
   const nic = (node: string): Port => {
@@ -838,8 +851,8 @@ function partState(p: Parts): Record<string, unknown> {
   return s;
 }
 
-function runParts(seed: number, n: number, churn: number, streams = 0, emulateHosts = true): { on: Parts; off: Parts; replyHits: number; floodHits: number } {
-  const on = parts(true, emulateHosts), off = parts(false, emulateHosts);
+function runParts(seed: number, n: number, churn: number, streams = 0, emulateHosts = true, hints: 'right' | 'wrong' | 'none' = 'right'): { on: Parts; off: Parts; replyHits: number; floodHits: number } {
+  const on = parts(true, emulateHosts, hints), off = parts(false, emulateHosts);
   const r = mulberry32Unit(seed);
   const sports = [40000, 40007, 40014, 40021, 40028];
   const conns = new Map<number, TcpConn>();
@@ -961,6 +974,45 @@ test('partitioned: the sender\'s checksum verdict (Packet.csumGood) stands for t
   };
   assert.equal(at(0), 0, 'checked on the hit: not served');
   assert.equal(at(1), 1, 'the verdict trusted: served without checking');
+});
+
+test('partitioned: the sender\'s key hints (keyHint, Packet.keyHint), right, wrong or none, every change mid-stream: frames and state as the element path\'s, and the same hits and misses', () => {
+  const counts = (['right', 'wrong', 'none'] as const).map((hints) => {
+    const { on } = runParts(0x9a11, 3000, 0.003, 0.3, true, hints);
+    return [on.a.engine.path!.hits, on.a.engine.path!.misses, on.b.engine.path!.hits, on.b.engine.path!.misses, on.b.engine.path!.invalidations];
+  });
+  if (process.env.FP_DEBUG) console.log(counts);
+  assert.ok(counts[0]![2]! > 100, `w02 served: ${counts[0]}`);
+  assert.deepEqual(counts[1], counts[0], 'a wrong hint costs a second probe, not a hit');
+  assert.deepEqual(counts[2], counts[0]);
+});
+
+test('partitioned: a hand-off\'s key hint finds the receiver\'s entry (warmEntries reads it), one of another frame none', () => {
+  const on = parts(true);
+  const req = buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64, id: 7 }, udp: { sport: 41002, dport: 53, payload: 8 } });
+  const rep = buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans: [103], ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id: 9 }, udp: { sport: 53, dport: 41002, payload: 8 } });
+  on.inject('w07', VMP, req);
+  on.inject('w02', 'eth3', rep);
+  for (let i = 0; i < 4; i++) on.inject('w07', VMP, req);
+  const pb = on.b.engine.path!;
+  assert.ok(pb.hits >= 1, `w02 served its VXLAN frames: ${pb.hits}`);
+  const last = on.out.filter((l) => l.startsWith('handoff')).pop()!;
+  const vx = Uint8Array.from(Buffer.from(last.split(' ').pop()!, 'hex'));
+  const hint = keyHint(vx, 0, vx.length);
+  assert.ok(hint >= 0, 'a VXLAN frame of a key form has a hint');
+  assert.equal(keyHint(vx, 0, 20), -1, 'a runt has none');
+  pb.warmSlot(hint, on.nic('w02'));
+  assert.notEqual(pb.warmEntries(), 0, 'its entry read');
+  const other = vx.slice();
+  other[other.length - 20]! ^= 1; // the inner destination address: another key
+  pb.warmSlot(keyHint(other, 0, other.length), on.nic('w02'));
+  assert.equal(pb.warmEntries(), 0, 'no entry for another key');
+  const h = pb.hits;
+  const pkt = on.b.engine.pool.allocFrom(vx)!;
+  pkt.csumGood = 1;
+  pkt.keyHint = hint;
+  on.b.engine.inject(pkt, on.nic('w02'));
+  assert.equal(pb.hits - h, 1, 'served with its hint');
 });
 
 test('partitioned: the replies into w07 (VXLAN from the fabric, br-tun\'s learn(), br-int\'s NORMAL to the VM) are path cache hits, the learned flow refreshed as the element path does', () => {
