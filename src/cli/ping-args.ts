@@ -8,13 +8,14 @@
 // the daemon checks as getaddrinfo does.
 import { getopt, GetoptError } from './getopt.js';
 import { inetAton } from '../control/inet-aton.js';
+import { NetDb } from '../control/netdb.js';
 import { parseIpv4, parseIpv6, ipToString } from '../wire/addr.js';
 import { ip6ToString } from '../wire/tcpdump-text.js';
 
 /** iputils 20221126's optstring (ping.c main): options that take an argument are followed by ':'. */
 const OPTSTRING = 'h?4bRT:6F:N:aABc:CdDe:fi:I:l:Lm:M:nOp:qQ:rs:S:t:UvVw:W:';
 /**
- * What dpemu emulates (-n changes nothing here: a numeric target prints numerically; -U only how ping reads the receive
+ * What dpemu emulates (-U only how ping reads the receive
  * time; -d's SO_DEBUG nothing a namespace shows). With an IPv6 target -R and -T are ignored, as ping6_run ignores them, and
  * so are -m, -M, -B and -S (no IPv6 netfilter, fragments or ENOBUFS modelled).
  */
@@ -29,12 +30,14 @@ const INT_MAX = 2147483647;
 const LONG_MAX = '9223372036854775807';
 
 export interface PingArgs {
-  /** The destination as typed (the header's hostname) and as a dotted quad (IPv6: as inet_ntop writes it). */
+  /** The header's hostname (getaddrinfo's canonical name: a number as typed) and the address as a dotted quad (IPv6: as inet_ntop writes it). */
   target: string;
   dst: string;
   /** The target is IPv6: `dst` its address, `scope` what followed its %. */
   ipv6: boolean;
   scope?: string;
+  /** Where replies' addresses get names (pr_addr): the target was a name and -n was not given; absent, numbers. */
+  names?: NetDb;
   /** -c; 0: until interrupted. */
   count: number;
   /** -i in ms. */
@@ -207,13 +210,14 @@ export function payload(size: number, pattern: Uint8Array | null): Uint8Array {
  * after, `out` what it prints on stdout before it sends (-p's PATTERN line,
  * -v's address), also when it ends before running.
  */
-export function parsePingArgs(argv: readonly string[], warn: string[], out: string[], uid: number): PingArgs {
+export function parsePingArgs(argv: readonly string[], warn: string[], out: string[], uid: number, db = new NetDb()): PingArgs {
   const a: Omit<PingArgs, 'target' | 'dst' | 'ipv6'> = {
     count: 0, interval: 1000, intervalSet: false, preload: 1, linger: 10_000, deadline: 0, size: 56, pattern: null, tos: 0,
     quiet: false, flood: false, adaptive: false, timestamps: false, outstanding: false, audible: false, verbose: false, inet4: false, inet6: false,
     strictSource: false,
   };
   let fill: string | null = null;
+  let numeric = false;
   const usage = (first: string): PingExit => new PingExit([first, ...USAGE.split('\n')], 2);
   let operands: string[];
   try {
@@ -307,6 +311,9 @@ export function parsePingArgs(argv: readonly string[], warn: string[], out: stri
         case 'v':
           a.verbose = true;
           break;
+        case 'n':
+          numeric = true;
+          break;
         case '4':
         case '6':
           if (a[c === '4' ? 'inet6' : 'inet4']) throw new PingExit(['ping: only one -4 or -6 option may be specified'], 2);
@@ -331,14 +338,16 @@ export function parsePingArgs(argv: readonly string[], warn: string[], out: stri
     warn.push(`ping: sock4.fd: ${four}, sock6.fd: ${six}, hints.ai_family: ${a.inet4 ? 'AF_INET' : a.inet6 ? 'AF_INET6' : 'AF_UNSPEC'}`, '');
   }
   if (target.includes(':')) return ipv6Target(a, target, operands.length, out);
-  if (a.inet6 && parseIpv4(target) !== null) throw new PingExit([`ping: ${target}: Address family for hostname not supported`], 2);
-  const addr = inetAton(target);
-  if (addr < 0) throw new PingExit([`ping: ${target}: dpemu pings addresses only (an emulated namespace looks up no names)`], 2);
-  if (a.verbose) out.push(`ai->ai_family: AF_INET, ai->ai_canonname: '${target}'`);
+  // ping4_run: inet_aton's numbers print numerically; a name is getaddrinfo's, as looked up where ping runs (NetDb).
+  const h = db.hostEntByName(target);
+  if (typeof h === 'string') throw new PingExit([`ping: ${target}: ${h}`], 2);
+  // -6: what getaddrinfo(AF_INET6) finds for an IPv4 number or a hosts name (IPv4 lines only: see NetDb) is EAI_ADDRFAMILY.
+  if (a.inet6) throw new PingExit([`ping: ${target}: Address family for hostname not supported`], 2);
+  if (a.verbose) out.push(`ai->ai_family: AF_INET, ai->ai_canonname: '${h.canon}'`);
   // ping4_run: -R, and -T but tsprespec, take no gateways.
   if (operands.length > 1 && a.ipOptions !== undefined && a.ipOptions !== 'tsprespec') throw new PingExit(USAGE.split('\n'), 2);
   if (operands.length > 1) throw new PingExit([`ping: ${operands.length - 1} gateways (a source route): not emulated by dpemu`], 2);
-  return { ...a, target, dst: ipToString(addr), ipv6: false };
+  return { ...a, target: h.canon, dst: ipToString(h.addr), ipv6: false, ...(numeric || inetAton(target) >= 0 ? {} : { names: db }) };
 }
 
 /** An IPv6 target (getaddrinfo with AI_NUMERICHOST's part of it): ADDR[%SCOPE]; -4 refuses it, gateways are not emulated. */

@@ -9,7 +9,8 @@ import { readFileSync } from 'node:fs';
 import { ConnectError, endpointFromEnv, pingRemote, type RemotePing } from '../control/client.js';
 import type { CaptureEvent, CommandResponse, PingOpenRequest } from '../control/protocol.js';
 import { checksum } from '../wire/checksum.js';
-import { ipToString, readU16, readU32 } from '../wire/addr.js';
+import { ipToString, parseIpv4, readU16, readU32 } from '../wire/addr.js';
+import { NetDb } from '../control/netdb.js';
 import { TIMEVAL_LEN, wallUs } from '../netns/ping-socket.js';
 import { ip6IsLinkLocal } from '../netns/ping6-socket.js';
 import { IPV6_HLEN, IPV6_SRC } from '../wire/ipv6.js';
@@ -36,6 +37,16 @@ const MAX_DATA = 65507;
 const POOL_LIMITS = new Set(['Message too long', 'No buffer space available']);
 
 const monoNs = (): number => Number(process.hrtime.bigint());
+
+/**
+ * pr_addr: `NAME (ADDR)` where getnameinfo(NI_NAMEREQD) finds a name (the
+ * hosts file's: an emulated namespace reaches no name server), else ADDR;
+ * numbers only when the target was one or with -n.
+ */
+function prAddr(names: NetDb | undefined, addr: string): string {
+  const name = names?.hostByAddr(parseIpv4(addr) ?? 0);
+  return name === undefined ? addr : `${name} (${addr})`;
+}
 
 /** The timeval ping wrote into its data (little-endian tv_sec, tv_usec), in µs. */
 function sentUs(data: Uint8Array, at: number): number {
@@ -251,7 +262,7 @@ class Ping {
       if (!ourPattern(d, hlen + 8, this.data)) return;
       const csfailed = !v6 && checksum(d, hlen, cc) !== 0;
       const trip = st.timing && cc >= 8 + TIMEVAL_LEN ? ev.ts - sentUs(d, hlen + 8) : null;
-      const from = v6 ? ip6ToString(d, IPV6_SRC) + (ip6IsLinkLocal(d, IPV6_SRC) && ev.dev !== undefined ? `%${ev.dev}` : '') : ipToString(readU32(d, 12));
+      const from = v6 ? ip6ToString(d, IPV6_SRC) + (ip6IsLinkLocal(d, IPV6_SRC) && ev.dev !== undefined ? `%${ev.dev}` : '') : prAddr(a.names, ipToString(readU32(d, 12)));
       if (!csfailed) this.seenMax = Math.max(this.seenMax, Math.trunc((monoNs() - this.sentNs[readU16(d, hlen + 6)]!) / 1000));
       const line = st.gather(readU16(d, hlen + 6), v6 ? d[7]! : d[8]!, cc, trip, from, csfailed, a.quiet || a.flood, a.verbose ? readU16(d, hlen + 4) : null);
       if (a.adaptive && trip !== null && !csfailed) this.updateInterval();
@@ -261,7 +272,7 @@ class Ping {
       else if (cc < a.size + 8) this.out(`${a.timestamps ? stamp() : ''}${line}\n`);
       else this.out(`${a.timestamps ? stamp() : ''}${line}${a.audible ? '\x07' : ''}${!v6 && hlen > 20 ? this.options.text(d, hlen) : ''}\n`);
     } else if (ev.type === 'icmperr') {
-      const line = st.error(ev.seq, ev.from, ev.icmpType, ev.code, ev.info, a.quiet);
+      const line = st.error(ev.seq, prAddr(a.names, ev.from), ev.icmpType, ev.code, ev.info, a.quiet);
       if (line !== null && a.flood) this.floodOut('\bE');
       else if (line !== null) this.out(`${a.timestamps ? stamp() : ''}${line}\n`);
       this.errTaken = ev.seq;
@@ -367,7 +378,8 @@ export async function pingCommand(argv: string[]): Promise<number> {
   let a: PingArgs;
   try {
     if (node === undefined || node.startsWith('-')) throw new PingExit([`usage: dpemu ping ${PING_USAGE}`], 2);
-    a = parsePingArgs(words, warn, said, uid);
+    // A name looked up as the real one would in the namespace: this machine's hosts file (/etc/netns/NS's where ip netns exec would mount one).
+    a = parsePingArgs(words, warn, said, uid, new NetDb('/etc', ns));
   } catch (e) {
     if (!(e instanceof PingExit)) throw e;
     for (const l of said) process.stdout.write(l + '\n');

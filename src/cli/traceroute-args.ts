@@ -4,12 +4,12 @@
 // with its messages and exit status 2. dpemu emulates the options a path
 // check uses; traceroute's other valid options are refused with a message
 // saying so.
-import { inetAton } from '../control/inet-aton.js';
-import { ipToString, parseIpv4 } from '../wire/addr.js';
+import { NetDb } from '../control/netdb.js';
+import { ipToString } from '../wire/addr.js';
 import { TCP_PROBE_HLEN } from '../netns/trace-socket.js';
 
 export interface TracerouteArgs {
-  /** The host as typed (the header's name) and as a dotted quad. */
+  /** The host as typed (the header's name) and its address as a dotted quad. */
   target: string;
   dst: string;
   /** The default method (UDP, one port a probe), -U (UDP to one port), -I (ICMP echo) or -T (TCP SYN). */
@@ -27,7 +27,9 @@ export interface TracerouteArgs {
   /** -p: the first UDP port or echo sequence, -U's and -T's port; 0: the method's default. */
   port: number;
   numeric: boolean;
-  /** -s */
+  /** Where hops' addresses get names (getnameinfo's, from the hosts file: no name server is in reach); absent with -n. */
+  names?: NetDb;
+  /** -s, as a dotted quad */
   source?: string;
   /** -i */
   device?: string;
@@ -49,7 +51,7 @@ export class TracerouteExit extends Error {
   }
 }
 
-type Kind = 'flag' | 'method' | 'uint' | 'double' | 'string' | 'wait';
+type Kind = 'flag' | 'method' | 'uint' | 'double' | 'string' | 'wait' | 'host';
 interface Opt {
   short?: string;
   long?: string;
@@ -82,7 +84,7 @@ const OPTIONS: Opt[] = [
   { short: 'w', long: 'wait', arg: 'MAX,HERE,NEAR', kind: 'wait' },
   { short: 'q', long: 'queries', arg: 'nqueries', key: 'probesPerHop', kind: 'uint' },
   { short: 'r', kind: 'flag', refused: true },
-  { short: 's', long: 'source', arg: 'src_addr', key: 'source', kind: 'string' },
+  { short: 's', long: 'source', arg: 'src_addr', key: 'source', kind: 'host' },
   { short: 'z', long: 'sendwait', arg: 'sendwait', key: 'sendSecs', kind: 'double' },
   { short: 'e', long: 'extensions', kind: 'flag', refused: true },
   { short: 'A', long: 'as-path-lookups', kind: 'flag', refused: true },
@@ -136,12 +138,18 @@ function waitSpecs(text: string): [number, number, number] | null {
 }
 
 /** Parse traceroute's words (argv[1..]: `argc` in its messages counts from 1). */
-export function parseTracerouteArgs(argv: readonly string[]): TracerouteArgs {
+export function parseTracerouteArgs(argv: readonly string[], db = new NetDb()): TracerouteArgs {
   const v: Record<string, unknown> = {
     firstHop: 1, maxHops: 30, simProbes: 16, probesPerHop: 3, waitSecs: 5, hereFactor: 3, nearFactor: 10, sendSecs: 0, port: 0, numeric: false, method: 'default', dontfrag: false, mtudisc: false,
   };
   const operands: { word: string; at: number }[] = [];
   const fail = (line: string): TracerouteExit => new TracerouteExit([line], 2);
+  /** getaddr: getaddrinfo's address, else its words and then the option's or argument's refusal. */
+  const lookup = (word: string, refusal: string): number => {
+    const h = db.hostByName(word);
+    if (typeof h === 'string') throw new TracerouteExit([`${word}: ${h}`, refusal], 2);
+    return h;
+  };
   const shortName = (o: Opt, withArg: boolean): string => (o.short ? `-${o.short}` : `--${o.long}`) + (withArg && o.arg ? (o.short ? ` ${o.arg}` : `=${o.arg}`) : '');
   const apply = (o: Opt, arg: string | undefined, at: number, viaShort: boolean): void => {
     if (o.refused) throw new TracerouteExit([`traceroute: ${viaShort ? `-${o.short}` : `--${o.long}`}: not emulated by dpemu (an emulated namespace's traceroute takes ${EMULATED})`], 2);
@@ -166,6 +174,9 @@ export function parseTracerouteArgs(argv: readonly string[]): TracerouteArgs {
         v[o.key!] = d.n;
         return;
       }
+      case 'host':
+        v[o.key!] = ipToString(lookup(arg!, `Cannot handle \`${name}' option with arg \`${arg}' (argc ${at})`));
+        return;
       case 'wait': {
         const w = waitSpecs(arg!);
         if (!w) throw bad();
@@ -222,16 +233,12 @@ export function parseTracerouteArgs(argv: readonly string[]): TracerouteArgs {
   if (operands.length === 0) throw new TracerouteExit([USAGE], 2);
   if (operands.length > 2) throw fail(`Extra arg \`${operands[2]!.word}' (position 3, argc ${operands[2]!.at})`);
   const host = operands[0]!;
-  const addr = inetAton(host.word);
-  if (addr < 0) throw new TracerouteExit([`traceroute: ${host.word}: dpemu traces to addresses only (an emulated namespace looks up no names)`], 2);
+  const addr = lookup(host.word, `Cannot handle "host" cmdline arg \`${host.word}' on position 1 (argc ${host.at})`);
   let packetLen = -1;
   if (operands[1]) {
     const m = /^[ \t\n\v\f\r]*[+-]?(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$/.exec(operands[1].word);
     if (!m) throw fail(`Cannot handle "packetlen" cmdline arg \`${operands[1].word}' on position 2 (argc ${operands[1].at})`);
     packetLen = Number(m[0].trim()) | 0;
-  }
-  if (v.source !== undefined && parseIpv4(v.source as string) === null) {
-    throw new TracerouteExit([`traceroute: -s ${String(v.source)}: dpemu takes an address (an emulated namespace looks up no names)`], 2);
   }
   const a = v as unknown as TracerouteArgs;
   // main()'s checks, in its order.
@@ -263,6 +270,7 @@ export function parseTracerouteArgs(argv: readonly string[]): TracerouteArgs {
     dontfrag: a.dontfrag || a.mtudisc, mtudisc: a.mtudisc,
   };
   if (a.source !== undefined) out.source = a.source;
+  if (!a.numeric) out.names = db;
   if (a.device !== undefined) out.device = a.device;
   return out;
 }

@@ -9,10 +9,11 @@
 // the emulator saw them.
 import { ConnectError, endpointFromEnv, pingRemote, type RemotePing } from '../control/client.js';
 import type { CaptureEvent, CommandResponse, PingOpenRequest } from '../control/protocol.js';
-import { ipToString, readU16, readU32 } from '../wire/addr.js';
+import { ipToString, parseIpv4, readU16, readU32 } from '../wire/addr.js';
 import { takeSocket } from './control-socket.js';
 import { IP_PMTUDISC_PROBE } from '../netns/ping-socket.js';
 import { parseTracerouteArgs, TracerouteExit, type TracerouteArgs } from './traceroute-args.js';
+import { NetDb } from '../control/netdb.js';
 
 /** traceroute.c's DEF_START_PORT, DEF_UDP_PORT, DEF_TCP_PORT and DEF_WAIT_PREC. */
 const START_PORT = 33434, UDP_PORT = 53, TCP_PORT = 80;
@@ -263,8 +264,8 @@ class Traceroute {
         for (; np && this.probes[p]!.res === null; p--, np--);
         if (!np || this.probes[p]!.res !== pb.res) prn = true;
       }
-      // An emulated namespace looks up no names: getnameinfo's answer is the address.
-      if (prn) s += this.a.numeric ? ` ${pb.res}` : ` ${pb.res} (${pb.res})`;
+      // getnameinfo: the hosts file's name (an emulated namespace reaches no name server), else the address.
+      if (prn) s += this.a.names === undefined ? ` ${pb.res}` : ` ${this.a.names.hostByAddr(parseIpv4(pb.res) ?? 0) ?? pb.res} (${pb.res})`;
     }
     if (pb.recvTime) s += `  ${((pb.recvTime - pb.sendTime) * 1000).toFixed(3)} ms`;
     if (pb.errStr) s += ` ${pb.errStr}`;
@@ -354,7 +355,8 @@ export async function tracerouteCommand(argv: string[]): Promise<number> {
   let a: TracerouteArgs;
   try {
     if (node === undefined || node.startsWith('-')) throw new TracerouteExit(['usage: dpemu traceroute NODE [-n NS] [traceroute OPTIONS] HOST [packetlen]'], 2);
-    a = parseTracerouteArgs(words);
+    // Names looked up as the real one would in the namespace: this machine's hosts file (/etc/netns/NS's where ip netns exec would mount one).
+    a = parseTracerouteArgs(words, new NetDb('/etc', ns));
   } catch (e) {
     if (!(e instanceof TracerouteExit)) throw e;
     err(e.lines.map((l) => l + '\n').join(''));

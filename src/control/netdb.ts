@@ -111,13 +111,22 @@ export class NetDb {
    * alias, case aside), else gai_strerror's words for the failure.
    */
   hostByName(name: string): number | string {
+    const h = this.hostEntByName(name);
+    return typeof h === 'string' ? h : h.addr;
+  }
+
+  /**
+   * hostByName with getaddrinfo's AI_CANONNAME answer (what ping's header
+   * names): the hosts line's first name, or a number as typed.
+   */
+  hostEntByName(name: string): { addr: number; canon: string } | string {
     // inet_aton's numbers are taken before any lookup (the tools' own inet_aton first).
     const n = inetAton(name);
-    if (n >= 0) return n;
+    if (n >= 0) return { addr: n, canon: name };
     const want = name.toLowerCase();
     for (const r of entries(this.file('hosts'))) {
       const a = r.length > 1 ? hostsAddr4(r[0]!) : -1;
-      if (a >= 0 && r.slice(1).some((w) => w.toLowerCase() === want)) return a;
+      if (a >= 0 && r.slice(1).some((w) => w.toLowerCase() === want)) return { addr: a, canon: r[1]! };
     }
     // nss_dns: digits and dots not ending in a dot are an address or nothing; the rest is asked of a server out of reach.
     if (/^[0-9][0-9.]*$/.test(name) && !name.endsWith('.')) return EAI_NONAME;

@@ -88,6 +88,12 @@ test('hostByName: inet_aton first, then the first hosts line with the name or al
     assert.equal(new NetDb(d, 'dpe-ns').hostByName('dpe-a'), ip('203.0.113.9'));
     assert.equal(new NetDb(d, 'dpe-ns').hostByName('dpe-alias'), EAI_AGAIN);
     assert.equal(new NetDb(d, 'dpe-other').hostByName('dpe-a'), ip('192.0.2.10'));
+    // AI_CANONNAME: the matching line's first name (an alias or another case finds it); a number as typed.
+    writeFileSync(join(d, 'netns', 'dpe-ns', 'hosts'), '203.0.113.9 dpe-a\n203.0.113.7 dpe-first dpe-al\n');
+    const ns = new NetDb(d, 'dpe-ns');
+    assert.deepEqual(ns.hostEntByName('DPE-AL'), { addr: ip('203.0.113.7'), canon: 'dpe-first' });
+    assert.deepEqual(ns.hostEntByName('10.1'), { addr: ip('10.0.0.1'), canon: '10.1' });
+    assert.equal(ns.hostEntByName('dpe-none'), EAI_AGAIN);
   } finally {
     rmSync(d, { recursive: true, force: true });
   }
