@@ -261,7 +261,7 @@ class Ping {
       else if (cc < a.size + 8) this.out(`${a.timestamps ? stamp() : ''}${line}\n`);
       else this.out(`${a.timestamps ? stamp() : ''}${line}${a.audible ? '\x07' : ''}${!v6 && hlen > 20 ? this.options.text(d, hlen) : ''}\n`);
     } else if (ev.type === 'icmperr') {
-      const line = st.error(ev.seq, ev.from, ev.icmpType, ev.code, ev.info, a.quiet);
+      const line = st.error(ev.seq, ev.from, ev.icmpType, ev.code, ev.info, a.quiet, a.ipv6);
       if (line !== null && a.flood) this.floodOut('\bE');
       else if (line !== null) this.out(`${a.timestamps ? stamp() : ''}${line}\n`);
       this.errTaken = ev.seq;
