@@ -151,9 +151,9 @@ export class PingStats {
     return line;
   }
 
-  /** An ICMP error about echo request `seq` (ping4_receive_error_msg; `v6`: ping6_receive_error_msg's ICMPv6 one): the line, or null with -q. */
+  /** An ICMP error about echo request `seq` (ping4_receive_error_msg; `v6`: ping6_receive_error_msg's ICMPv6 one, which acknowledges nothing: no pipe): the line, or null with -q. */
   error(seq: number, from: string, type: number, code: number, info: number, quiet: boolean, v6 = false): string | null {
-    this.acknowledge(seq);
+    if (!v6) this.acknowledge(seq);
     this.nerrors++;
     return quiet ? null : `From ${from} icmp_seq=${seq} ${(v6 ? icmp6Text : icmpText)(type, code, info)}`;
   }
