@@ -30,6 +30,20 @@ export function icmpText(type: number, code: number, info: number): string {
   }
 }
 
+/** ping6_common.c's print_icmp: what ping -6 says about an ICMPv6 error (destination unreachable's codes; others by type). */
+export function icmp6Text(type: number, code: number, info: number): string {
+  switch (type) {
+    case 1:
+      return `Destination unreachable: ${['No route', 'Administratively prohibited', 'Beyond scope of source address', 'Address unreachable', 'Port unreachable'][code] ?? `Unknown code ${code}`}`;
+    case 2:
+      return `Packet too big: mtu=${info}`;
+    case 3:
+      return code === 0 ? 'Time exceeded: Hop limit' : code === 1 ? 'Time exceeded: Defragmentation failure' : `Time exceeded: code ${code}`;
+    default:
+      return `Unknown icmp type: ${type}`;
+  }
+}
+
 /** gather_statistics' ` time=...`: three significant decimals at most, rounded as ping rounds. */
 export function rttText(us: number): string {
   if (us >= 100000 - 50) return ` time=${Math.trunc((us + 500) / 1000)} ms`;
@@ -137,11 +151,11 @@ export class PingStats {
     return line;
   }
 
-  /** An ICMP error about echo request `seq` (ping4_receive_error_msg): the line, or null with -q. */
-  error(seq: number, from: string, type: number, code: number, info: number, quiet: boolean): string | null {
-    this.acknowledge(seq);
+  /** An ICMP error about echo request `seq` (ping4_receive_error_msg; `v6`: ping6_receive_error_msg's ICMPv6 one, which acknowledges nothing: no pipe): the line, or null with -q. */
+  error(seq: number, from: string, type: number, code: number, info: number, quiet: boolean, v6 = false): string | null {
+    if (!v6) this.acknowledge(seq);
     this.nerrors++;
-    return quiet ? null : `From ${from} icmp_seq=${seq} ${icmpText(type, code, info)}`;
+    return quiet ? null : `From ${from} icmp_seq=${seq} ${(v6 ? icmp6Text : icmpText)(type, code, info)}`;
   }
 
   /**

@@ -44,7 +44,8 @@ const monoNs = (): number => Number(process.hrtime.bigint());
  * numbers only when the target was one or with -n.
  */
 function prAddr(names: NetDb | undefined, addr: string): string {
-  const name = names?.hostByAddr(parseIpv4(addr) ?? 0);
+  const v4 = parseIpv4(addr); // an IPv6 source is printed as it is (names are looked up for IPv4 only)
+  const name = v4 === null ? undefined : names?.hostByAddr(v4);
   return name === undefined ? addr : `${name} (${addr})`;
 }
 
@@ -272,7 +273,7 @@ class Ping {
       else if (cc < a.size + 8) this.out(`${a.timestamps ? stamp() : ''}${line}\n`);
       else this.out(`${a.timestamps ? stamp() : ''}${line}${a.audible ? '\x07' : ''}${!v6 && hlen > 20 ? this.options.text(d, hlen) : ''}\n`);
     } else if (ev.type === 'icmperr') {
-      const line = st.error(ev.seq, prAddr(a.names, ev.from), ev.icmpType, ev.code, ev.info, a.quiet);
+      const line = st.error(ev.seq, prAddr(a.names, ev.from), ev.icmpType, ev.code, ev.info, a.quiet, a.ipv6);
       if (line !== null && a.flood) this.floodOut('\bE');
       else if (line !== null) this.out(`${a.timestamps ? stamp() : ''}${line}\n`);
       this.errTaken = ev.seq;

@@ -251,7 +251,7 @@ export function pingEventJson(e: PingEvent): CaptureEvent {
     case 'reply':
       return { type: 'reply', ts: e.ts, data: Buffer.from(e.data.buffer, e.data.byteOffset, e.data.length).toString('base64'), ...(e.seq !== undefined ? { seq: e.seq } : {}), ...(e.dev !== undefined ? { dev: e.dev } : {}) };
     case 'error':
-      return { type: 'icmperr', ts: e.ts, from: ipToString(e.from), icmpType: e.type, code: e.code, info: e.info, seq: e.seq, ...(e.ttl !== undefined ? { ttl: e.ttl } : {}) };
+      return { type: 'icmperr', ts: e.ts, from: e.from6 ?? ipToString(e.from), icmpType: e.type, code: e.code, info: e.info, seq: e.seq, ...(e.ttl !== undefined ? { ttl: e.ttl } : {}) };
     case 'sent':
       return { type: 'sent', seq: e.seq, ts: e.ts };
     default:

@@ -37,8 +37,8 @@ import { AddOp, DEC_TTL, type PathOp } from '../datapath/path-cache.js';
 import { arpProcess, type PktType } from './arp.js';
 import { flowHash, HOP_LIMIT, Ndisc } from './ndisc.js';
 import { ip6IsLinkLocal, Ping6Socket, type Ping6Open } from './ping6-socket.js';
-import { IPV6_HLEN, ip6Equal } from '../wire/ipv6.js';
-import { ICMPV6_ECHO_REPLY, icmpv6SetChecksum } from '../wire/icmpv6.js';
+import { IPV6_HLEN, IPV6_SRC, NEXTHDR_ICMP, ip6Equal } from '../wire/ipv6.js';
+import { ICMPV6_ADDR_UNREACH, ICMPV6_DEST_UNREACH, ICMPV6_ECHO_REPLY, icmpv6SetChecksum } from '../wire/icmpv6.js';
 import { ip6ToString } from '../wire/tcpdump-text.js';
 import { routeInput, RouteScratch } from './route-input.js';
 import { routeOutput, icmpErrorRoute, type OutputDecision } from './route-output.js';
@@ -181,6 +181,8 @@ export class NetNamespace extends Element implements KeepsLearned {
         echoReply: (pkt, l, l3, l4, len) => {
           for (const s of this.pings6) s.take(pkt.buf, l3, l4, len, l.index, l.name);
         },
+        link: (ifindex) => this.ns.linkByIndex(ifindex),
+        addressUnreachable: (pkt, l) => this.addressUnreachable6(pkt, l),
       },
       this.ns.nd6,
     );
@@ -1241,6 +1243,7 @@ export class NetNamespace extends Element implements KeepsLearned {
 
   override tick(now: number): void {
     this.runNeigh(this.ns.neigh.tick(now));
+    this.ndisc.tick(now);
     for (let i = 0; i < this.delayed.length; ) {
       const x = this.delayed[i]!;
       if (x.at <= now) {
@@ -1455,6 +1458,21 @@ export class NetNamespace extends Element implements KeepsLearned {
     const sock = new Ping6Socket(ident, o.dst, oif, dev?.index ?? 0, scopeIndex, o.ttl ?? HOP_LIMIT, o.tclass ?? 0, o.pattern ?? null, onItem);
     this.pings6 = [...this.pings6, sock];
     return { sock, source, ...(scope !== undefined ? { scope } : {}) };
+  }
+
+  /**
+   * ndisc_error_report for a held packet of ours (all this namespace sends
+   * over IPv6): icmp6_send's address unreachable goes from the packet's
+   * source to itself, over lo (none when lo is down), and reaches the raw
+   * socket whose echo request it was (rawv6_err), which prints it with the
+   * device as the sender's scope. An error about another packet (an echo
+   * reply) is taken by no socket.
+   */
+  private addressUnreachable6(pkt: Packet, l: Interface | undefined): void {
+    const l3 = pkt.off + ETH_HLEN, l4 = l3 + IPV6_HLEN, len = pkt.len - ETH_HLEN - IPV6_HLEN;
+    if (!l || pkt.buf[l3 + 6] !== NEXTHDR_ICMP || !this.ns.links().some((x) => x.kind === 'loopback' && x.up)) return;
+    const from = `${ip6ToString(pkt.buf, l3 + IPV6_SRC)}%${l.name}`;
+    for (const s of this.pings6) if (s.takeError(pkt.buf, l4, len, ICMPV6_DEST_UNREACH, ICMPV6_ADDR_UNREACH, from)) return;
   }
 
   closePing6(sock: Ping6Socket): void {

@@ -2,8 +2,9 @@
 // keeps it: an entry per (device, address) with its link-layer address,
 // state and router flag, made or updated the way ndisc.c's receive
 // handlers do (ndisc_update: an NS or RS with a source link-layer option
-// makes the entry STALE, a solicited NA REACHABLE). Its timers do not run:
-// an entry stays in the state the last message left it (no DELAY, PROBE or
+// makes the entry STALE, a solicited NA REACHABLE). Of the timers only an
+// unresolved entry's runs (ndisc.ts: INCOMPLETE, then FAILED); a resolved
+// one stays in the state the last message left it (no DELAY, PROBE or
 // expiry). Fixed-size arrays, searched linearly: no allocation per packet.
 
 import { ip6Copy, ip6Equal } from '../wire/ipv6.js';
@@ -20,8 +21,13 @@ export class Nd6Cache<P> {
   readonly state = new Uint8Array(SLOTS);
   readonly router = new Uint8Array(SLOTS);
   private readonly updated = new Float64Array(SLOTS);
-  /** The packet waiting for the entry's resolution (INCOMPLETE), one at most. */
-  readonly held: (P | null)[] = new Array<P | null>(SLOTS).fill(null);
+  /** Solicitations sent for an INCOMPLETE entry. */
+  readonly probes = new Uint8Array(SLOTS);
+  /** An INCOMPLETE entry's next retransmission (engine ms), -1: no timer. */
+  readonly timer = new Float64Array(SLOTS).fill(-1);
+  /** The packets waiting for the entry's resolution (INCOMPLETE), oldest first, and the truesize they are charged. */
+  readonly held: P[][] = Array.from({ length: SLOTS }, () => []);
+  readonly heldBytes = new Float64Array(SLOTS);
   private clock = 0;
 
   /** The slot of `ip` (16 bytes at buf[off]) on `ifindex`, -1 if none. */
@@ -30,7 +36,7 @@ export class Nd6Cache<P> {
     return -1;
   }
 
-  /** The slot of `ip` on `ifindex`, made (state NONE) when missing; the packet it held, if a replaced slot had one, in `evicted`. */
+  /** The slot of `ip` on `ifindex`, made (INCOMPLETE, no timer yet) when missing; the packets a replaced slot held in `evicted`. */
   findOrCreate(ifindex: number, buf: Uint8Array, off: number): number {
     const i = this.find(ifindex, buf, off);
     if (i >= 0) return i;
@@ -42,19 +48,27 @@ export class Nd6Cache<P> {
       }
       if (this.updated[j]! < this.updated[slot]!) slot = j;
     }
-    this.evicted = this.held[slot] ?? null;
-    this.held[slot] = null;
+    this.takeHeld(slot, this.evicted);
     ip6Copy(this.addr, slot * 16, buf, off);
     this.ifindex[slot] = ifindex;
     this.mac[slot] = 0;
     this.router[slot] = 0;
     this.state[slot] = NUD.INCOMPLETE;
+    this.timer[slot] = -1;
     this.updated[slot] = ++this.clock;
     return slot;
   }
 
-  /** A packet held by a slot that findOrCreate reused (the caller drops it). */
-  evicted: P | null = null;
+  /** Packets held by a slot that findOrCreate reused (the caller drops them and empties this). */
+  readonly evicted: P[] = [];
+
+  /** Moves the slot's held packets to the end of `out`. */
+  takeHeld(slot: number, out: P[]): void {
+    const q = this.held[slot]!;
+    for (let i = 0; i < q.length; i++) out.push(q[i]!);
+    q.length = 0;
+    this.heldBytes[slot] = 0;
+  }
 
   /** Told of every entry that changed (`gone`: removed), e.g. to journal it. */
   onChange: ((slot: number, gone: boolean) => void) | null = null;
@@ -63,6 +77,7 @@ export class Nd6Cache<P> {
   update(slot: number, mac: number, state: number): void {
     this.mac[slot] = mac;
     this.state[slot] = state;
+    if (state !== NUD.INCOMPLETE) this.timer[slot] = -1;
     this.updated[slot] = ++this.clock;
     this.onChange?.(slot, false);
   }
@@ -72,7 +87,7 @@ export class Nd6Cache<P> {
     const a = this.scratch;
     for (let w = 0; w < 4; w++) for (let b = 0; b < 4; b++) a[w * 4 + b] = (words[w]! >>> (24 - 8 * b)) & 0xff;
     const slot = this.findOrCreate(ifindex, a, 0);
-    this.evicted = null;
+    this.evicted.length = 0;
     this.router[slot] = router ? 1 : 0;
     this.update(slot, mac, state);
   }
@@ -85,15 +100,14 @@ export class Nd6Cache<P> {
 
   private readonly scratch = new Uint8Array(16);
 
-  /** neigh_ifdown: the device's entries go; the packets they held are returned through `drop`. */
-  ifdown(ifindex: number, drop: (p: P) => void): void {
+  /** neigh_ifdown: the device's entries go; the packets they held are added to `dropped`. */
+  ifdown(ifindex: number, dropped: P[]): void {
     for (let i = 0; i < SLOTS; i++) {
       if (this.ifindex[i] !== ifindex || this.state[i] === NUD.NONE) continue;
       this.onChange?.(i, true);
       this.state[i] = NUD.NONE;
-      const p = this.held[i];
-      this.held[i] = null;
-      if (p) drop(p);
+      this.timer[i] = -1;
+      this.takeHeld(i, dropped);
     }
   }
 

@@ -22,8 +22,11 @@ import {
   icmpv6SetChecksum, ndOptLinkAddr, writeNdOptLinkAddr,
 } from '../wire/icmpv6.js';
 import type { Interface } from './interfaces.js';
-import { NUD, NUD_CONNECTED } from './neighbour.js';
+import { NUD, NUD_CONNECTED, arpDefaultParams, skbTruesize } from './neighbour.js';
 import type { Nd6Cache } from './nd6-cache.js';
+
+/** nd_tbl's parms (ndisc.c): for what the model uses (mcast_solicit, retrans_time, unres_qlen_bytes), arp_tbl's. */
+const ND_PARMS = arpDefaultParams();
 
 /** The hop limit of what the stack sends that is not ND (net.ipv6.conf.*.hop_limit, 64). */
 export const HOP_LIMIT = 64;
@@ -35,6 +38,10 @@ const macLo = (m: number): number => m >>> 0;
 export interface NdiscHost {
   readonly element: Element;
   send(pkt: Packet, ifindex: number): void;
+  /** The device of `ifindex`, if it is still there. */
+  link(ifindex: number): Interface | undefined;
+  /** ndisc_error_report: the ICMPv6 address unreachable about `pkt` (ours, held for a neighbour on `l` that FAILED) to its sender, before it is dropped. */
+  addressUnreachable(pkt: Packet, l: Interface | undefined): void;
   /** An echo reply delivered on `l` (header at l3, message at l4, `len` bytes): the raw ICMPv6 sockets' copy (ping -6). */
   echoReply(pkt: Packet, l: Interface, l3: number, l4: number, len: number): void;
 }
@@ -157,17 +164,32 @@ export class Ndisc {
     this.output(pkt, l, slot, what);
   }
 
-  /** Out to the neighbour of `slot` (-1: all-nodes), or held while it resolves (then a multicast NS of our own goes). */
+  /**
+   * Out to the neighbour of `slot` (-1: all-nodes), or held while it
+   * resolves (__neigh_event_send): an entry not yet asked (new, or FAILED)
+   * becomes INCOMPLETE and a multicast NS of our own goes at once, then one
+   * each retrans_time from the timer (tick); past unres_qlen_bytes the
+   * oldest held packet is dropped.
+   */
   private output(pkt: Packet, l: Interface, slot: number, what: string): void {
     const e = this.host.element.engine, el = this.host.element, c = this.cache;
     if (slot < 0) {
       writeEth(pkt.buf, pkt.off, 0x3333, 0x0000_0001, macHi(l.mac), macLo(l.mac), ETHERTYPE_IPV6);
-    } else if (c.state[slot] === NUD.INCOMPLETE) {
+    } else if (c.state[slot] === NUD.INCOMPLETE || c.state[slot] === NUD.FAILED) {
       writeEth(pkt.buf, pkt.off, 0, 0, macHi(l.mac), macLo(l.mac), ETHERTYPE_IPV6);
-      const old = c.held[slot];
-      c.held[slot] = pkt;
-      if (old) e.drop(old, el, 'neigh_queue_full', 'IPv6 neighbour: a newer packet waits');
+      const q = c.held[slot]!, size = skbTruesize(pkt.len);
+      while (q.length !== 0 && c.heldBytes[slot]! + size > ND_PARMS.unres_qlen_bytes) {
+        const old = q.shift()!;
+        c.heldBytes[slot]! -= skbTruesize(old.len);
+        e.drop(old, el, 'neigh_queue_full', 'IPv6 neighbour: unres_qlen_bytes full');
+      }
+      q.push(pkt);
+      c.heldBytes[slot]! += size;
       if (e.tracing) e.note(pkt, el, `${what}; held until the neighbour resolves`);
+      if (c.state[slot] === NUD.INCOMPLETE && c.timer[slot]! >= 0) return;
+      if (c.state[slot] === NUD.FAILED) c.update(slot, 0, NUD.INCOMPLETE);
+      c.probes[slot] = 1;
+      c.timer[slot] = e.now + ND_PARMS.retrans_time_ms;
       return this.solicit(pkt, l, slot);
     } else {
       const m = c.mac[slot]!;
@@ -177,8 +199,38 @@ export class Ndisc {
     this.host.send(pkt, l.index);
   }
 
+  /**
+   * neigh_timer_handler for INCOMPLETE entries due by `now`: another
+   * multicast NS each retrans_time until mcast_solicit were sent, then
+   * FAILED (neigh_invalidate): each held packet's sender is told (an
+   * ICMPv6 address unreachable) and the packet dropped.
+   */
+  tick(now: number): void {
+    const c = this.cache, e = this.host.element.engine, el = this.host.element;
+    for (let slot = 0; slot < c.timer.length; slot++) {
+      if (c.timer[slot]! < 0 || c.timer[slot]! > now || c.state[slot] !== NUD.INCOMPLETE) continue;
+      const l = this.host.link(c.ifindex[slot]!);
+      if (c.probes[slot]! < ND_PARMS.mcast_solicit && l !== undefined && l.addrs6.length !== 0) {
+        c.probes[slot]!++;
+        c.timer[slot]! += ND_PARMS.retrans_time_ms;
+        this.solicit(null, l, slot);
+        continue;
+      }
+      c.update(slot, 0, NUD.FAILED);
+      const dropped = this.failed;
+      c.takeHeld(slot, dropped);
+      for (let i = 0; i < dropped.length; i++) {
+        this.host.addressUnreachable(dropped[i]!, l);
+        e.drop(dropped[i]!, el, 'neigh_failed', 'IPv6 neighbour FAILED');
+      }
+      dropped.length = 0;
+    }
+  }
+
+  private readonly failed: Packet[] = [];
+
   /** ndisc_solicit: a multicast NS for the entry's address, from the device's link-local, with our link-layer address. */
-  private solicit(cause: Packet, l: Interface, slot: number): void {
+  private solicit(cause: Packet | null, l: Interface, slot: number): void {
     const e = this.host.element.engine, el = this.host.element, c = this.cache;
     const p = e.alloc(cause, el, 'IPv6 neighbour solicitation');
     if (!p) return;
@@ -218,8 +270,8 @@ export class Ndisc {
     if (tll === -2) return e.drop(pkt, el, 'malformed', 'NA: bad option');
     const slot = c.find(l.index, buf, l4 + 8);
     if (slot < 0) return e.consume(pkt, el, 'ndisc: NA for no entry: ignored');
-    const incomplete = c.state[slot] === NUD.INCOMPLETE;
-    if (tll < 0 && incomplete) return e.consume(pkt, el, 'ndisc: NA without an address for an incomplete entry: ignored');
+    const incomplete = c.state[slot] === NUD.INCOMPLETE || c.state[slot] === NUD.FAILED; // not NUD_VALID: any address is taken
+    if (tll < 0 && incomplete) return e.consume(pkt, el, 'ndisc: NA without an address for an unresolved entry: ignored');
     const mac = tll >= 0 ? readMacHi(buf, tll) * 0x1_0000_0000 + readMacLo(buf, tll) : c.mac[slot]!;
     const changed = mac !== c.mac[slot];
     if (incomplete || (flags & NA_OVERRIDE) !== 0 || !changed) {
@@ -269,23 +321,25 @@ export class Ndisc {
   }
 
   private dropEvicted(): void {
-    const p = this.cache.evicted;
-    if (!p) return;
-    this.cache.evicted = null;
-    this.host.element.engine.drop(p, this.host.element, 'neigh_failed', 'IPv6 neighbour entry replaced');
+    const q = this.cache.evicted;
+    for (let i = 0; i < q.length; i++) this.host.element.engine.drop(q[i]!, this.host.element, 'neigh_failed', 'IPv6 neighbour entry replaced');
+    q.length = 0;
   }
 
-  /** The entry gets its address: a packet that waited for it goes now. */
+  /** The entry gets its address: the packets that waited for it go now, in order. */
   private learn(slot: number, mac: number, state: number, ifindex: number): void {
     const c = this.cache;
     // neigh_update: STALE with the same address leaves a connected (REACHABLE) entry as it is.
     if (state === NUD.STALE && mac === c.mac[slot] && (c.state[slot]! & NUD_CONNECTED) !== 0) state = c.state[slot]!;
     c.update(slot, mac, state);
-    const held = c.held[slot];
-    if (!held) return;
-    c.held[slot] = null;
-    writeEth(held.buf, held.off, macHi(mac), macLo(mac), readMacHi(held.buf, held.off + 6), readMacLo(held.buf, held.off + 6), ETHERTYPE_IPV6);
-    this.host.send(held, ifindex);
+    const q = this.failed;
+    c.takeHeld(slot, q);
+    for (let i = 0; i < q.length; i++) {
+      const held = q[i]!;
+      writeEth(held.buf, held.off, macHi(mac), macLo(mac), readMacHi(held.buf, held.off + 6), readMacLo(held.buf, held.off + 6), ETHERTYPE_IPV6);
+      this.host.send(held, ifindex);
+    }
+    q.length = 0;
   }
 
   /** A 16-byte scratch for an address being moved within one slot. */

@@ -253,7 +253,7 @@ export class Netns<P = unknown> implements AddrView {
     for (const t of this.fib.all()) t.removeWhere((r) => r.dev === l.index);
     this.fib.generation++;
     const dropped = this.neigh.ifdown(l.index);
-    this.nd6.ifdown(l.index, (p) => dropped.push(p));
+    this.nd6.ifdown(l.index, dropped);
     this.neigh.forgetDev(l.index);
     this.byIndex.delete(l.index);
     this.byName.delete(name);
@@ -276,7 +276,7 @@ export class Netns<P = unknown> implements AddrView {
       // fib_sync_down_dev(NETDEV_DOWN): nexthops on the device die unless of scope nowhere (host routes).
       for (const t of this.fib.all()) t.removeWhere((r) => r.dev === l.index && r.nhScope !== RT_SCOPE_NOWHERE);
       dropped = this.neigh.ifdown(l.index);
-      this.nd6.ifdown(l.index, (p) => dropped.push(p));
+      this.nd6.ifdown(l.index, dropped);
     }
     this.syncAddrRoutes(l);
     this.sync6(l);
@@ -347,7 +347,7 @@ export class Netns<P = unknown> implements AddrView {
       this.watch?.link(l.index);
       for (const t of this.fib.all()) t.removeWhere((r) => r.dev === l.index);
       dropped = this.neigh.ifdown(l.index);
-      this.nd6.ifdown(l.index, (p) => dropped.push(p));
+      this.nd6.ifdown(l.index, dropped);
     }
     this.syncAddrRoutes(l);
     for (const a of removed) {

@@ -77,8 +77,8 @@ export const IP_PMTUDISC_PROBE = 3;
 export type PingItem =
   /** `data`: the IP datagram (header and ICMP message; traceroute's: or the TCP or UDP answer to probe `seq`); `ts`: when it arrived (µs since the epoch); `dev`: an IPv6 reply's device (its sin6_scope_id). */
   | { kind: 'reply'; ts: number; data: Uint8Array; seq?: number; dev?: string }
-  /** sock_extended_err of an ICMP error about echo request `seq`: its sender, type, code and info (traceroute's: and its IP_TTL). */
-  | { kind: 'error'; ts: number; from: number; type: number; code: number; info: number; seq: number; ttl?: number }
+  /** sock_extended_err of an ICMP error about echo request `seq`: its sender, type, code and info (traceroute's: and its IP_TTL); an ICMPv6 one's sender as ping prints it in `from6`. */
+  | { kind: 'error'; ts: number; from: number; type: number; code: number; info: number; seq: number; ttl?: number; from6?: string }
   /** traceroute's probe `seq` left the socket at `ts`. */
   | { kind: 'sent'; seq: number; ts: number }
   /** sendto() failed: strerror of its errno (`call`: connect, when traceroute's connect() of a probe's UDP socket failed). */

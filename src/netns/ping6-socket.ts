@@ -64,6 +64,17 @@ export class Ping6Socket {
     icmpv6SetChecksum(buf, l3, l4, 8 + dataLen);
   }
 
+  /**
+   * An ICMPv6 error (type, code) about the echo request at l3 (`len` bytes
+   * of message at l4), from `from` (as ping prints it, with its scope):
+   * true if it was this socket's (rawv6_err: IPV6_RECVERR's queue).
+   */
+  takeError(buf: Uint8Array, l4: number, len: number, type: number, code: number, from: string): boolean {
+    if (buf[l4] !== ICMPV6_ECHO_REQUEST || len < 8 || (buf[l4 + 4]! << 8 | buf[l4 + 5]!) !== this.ident) return false;
+    this.onItem({ kind: 'error', ts: wallUs(), from: 0, from6: from, type, code, info: 0, seq: buf[l4 + 6]! << 8 | buf[l4 + 7]! });
+    return true;
+  }
+
   /** An ICMPv6 message delivered on device `dev` (ifindex `ifindex`), header at l3, message at l4 (`len` bytes): true if ping reads it. */
   take(buf: Uint8Array, l3: number, l4: number, len: number, ifindex: number, dev: string): boolean {
     if (buf[l4] !== ICMPV6_ECHO_REPLY || len < 8 || (buf[l4 + 4]! << 8 | buf[l4 + 5]!) !== this.ident) return false;

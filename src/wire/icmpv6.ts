@@ -5,6 +5,9 @@ import { writeMac } from './addr.js';
 import { checksum } from './checksum.js';
 import { NEXTHDR_ICMP, ipv6PseudoSum } from './ipv6.js';
 
+export const ICMPV6_DEST_UNREACH = 1;
+/** ICMPV6_DEST_UNREACH's code for a neighbour that did not answer (ndisc_error_report). */
+export const ICMPV6_ADDR_UNREACH = 3;
 export const ICMPV6_ECHO_REQUEST = 128;
 export const ICMPV6_ECHO_REPLY = 129;
 export const NDISC_ROUTER_SOLICITATION = 133;

@@ -5,7 +5,8 @@
 // real namespaces made as the qrouter's twin (dpe-… names, a veth named as
 // the qr- device with the qrouter's MAC, its peer eth0 with the VM's MAC:
 // the same link-locals): the same text but for the times and identifiers,
-// the same exit statuses. tcpdump in the VM namespace sees what the
+// the same exit statuses (a neighbour that never answers: the address
+// unreachable errors once it FAILED). tcpdump in the VM namespace sees what the
 // emulated namespace sends: a neighbour solicitation first for a neighbour
 // it does not know, the echo request's hop limit (-t) and checksum.
 import { after, before, test } from 'node:test';
@@ -103,6 +104,8 @@ test('ping -6 from an emulated namespace prints as the real ping in a twin names
     ['-c', '1', '-s', '10', `${VM_LL}%${QR_DEV}`],
     ['-c', '1', `${QR_LL}%${QR_DEV}`],
     ['-c', '2', '-i', '0.3', '-W', '1', `fe80::99%${QR_DEV}`],
+    // No neighbour answers: three solicitations, FAILED at 3 s, an address unreachable for each queued request (+3 errors).
+    ['-c', '3', '-i', '0.5', `fe80::98%${QR_DEV}`],
     ['-c', '1', '2001:db8::1'],
     ['-6', '-c', '1', '-I', QR_DEV, '2001:db8::1'],
     ['-c', '1', `${VM_LL}%nosuch`],

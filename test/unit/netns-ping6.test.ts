@@ -13,6 +13,7 @@ import { NetNamespace } from '../../src/netns/namespace.js';
 import { parseIpv4, parseIpv6, parseMacNum } from '../../src/wire/addr.js';
 import { icmpv6ChecksumOk, icmpv6SetChecksum } from '../../src/wire/icmpv6.js';
 import { PingError, type PingItem } from '../../src/netns/ping-socket.js';
+import { runCommand } from '../../src/netns/ip-text.js';
 import { CaptureSink } from '../helpers/sink.js';
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
@@ -20,7 +21,8 @@ const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const QR_LL = parseIpv6('fe80::f816:3eff:fe06:d87b')!, HOST_LL = parseIpv6('fe80::f816:3eff:feb2:efaf')!;
 
 function router() {
-  const e = new Engine({ clock: new ManualClock(0) });
+  const clock = new ManualClock(0);
+  const e = new Engine({ clock });
   const r = e.add(new NetNamespace('lab', 'r'));
   const p1 = r.addInterface('qr-1', { mac: parseMacNum('fa:16:3e:06:d8:7b')!, kind: 'internal', addresses: [{ ip: parseIpv4('192.168.1.1')!, prefixLen: 24 }] });
   const p2 = r.addInterface('qr-2', { mac: parseMacNum('fa:16:3e:06:d8:7c')!, kind: 'internal', addresses: [{ ip: parseIpv4('192.168.2.1')!, prefixLen: 24 }] });
@@ -37,7 +39,12 @@ function router() {
     r.ping6Send(s, seq, size);
     e.run();
   };
-  return { r, send, wire, wire2, items, open, ping };
+  /** `ms` later: the timers due run. */
+  const wait = (ms: number) => {
+    clock.advance(ms);
+    e.tick();
+  };
+  return { r, send, wire, wire2, items, open, ping, wait };
 }
 
 /** The host's solicited NA for its link-local (override, its link-layer address). */
@@ -95,6 +102,51 @@ test('ping -6 to an unknown link-local neighbour: the solicitation first, the ec
   // Known now: the next request goes at once.
   ping(sock, 2);
   assert.equal(wire.take()[0]![54], 128);
+});
+
+test('ping -6 to a link-local neighbour that never answers: three solicitations a second apart, then FAILED and each waiting request\'s address unreachable, as the kernel sends them', () => {
+  const { r, wire, items, open, ping, wait } = router();
+  const ip = (args: string) => runCommand(r.ns, `ip ${args}`);
+  const { sock } = open({ dst: HOST_LL, scope: 'qr-1' });
+  const solicits = () => wire.take().filter((f) => f[54] === 135 && toHex(f.subarray(62, 78)) === toHex(HOST_LL)).length;
+  // A real namespace pinging fe80::1 over a veth whose peer has IPv6 off (ping -6 -c 6, once a second):
+  // the entry INCOMPLETE, one multicast NS at once and one each retrans_time (1 s) until mcast_solicit (3).
+  ping(sock, 1);
+  assert.equal(solicits(), 1, 'the first solicitation at once');
+  assert.equal(ip('-6 neigh'), 'fe80::f816:3eff:feb2:efaf dev qr-1 INCOMPLETE \n');
+  wait(999);
+  assert.equal(solicits(), 0, 'none before retrans_time');
+  wait(1);
+  ping(sock, 2);
+  assert.equal(solicits(), 1, 'the second from the timer; the waiting request sends none');
+  wait(1000);
+  ping(sock, 3);
+  assert.equal(solicits(), 1, 'the third');
+  assert.equal(items.length, 0);
+  wait(1000);
+  assert.equal(solicits(), 0, 'mcast_solicit reached: no fourth');
+  assert.equal(ip('-6 neigh'), 'fe80::f816:3eff:feb2:efaf dev qr-1 FAILED \n');
+  // ndisc_error_report: an address unreachable from its own link-local (over lo) for each queued request, in order.
+  assert.deepEqual(items.map((i) => (i.kind === 'error' ? [i.seq, i.from6, i.type, i.code] : i.kind)), [1, 2, 3].map((seq) => [seq, 'fe80::f816:3eff:fe06:d87b%qr-1', 1, 3]));
+  assert.equal(wire.take().length, 0, 'the requests dropped, never sent');
+  // The next request starts over: INCOMPLETE, a solicitation at once.
+  ping(sock, 4);
+  assert.equal(solicits(), 1);
+  assert.equal(ip('-6 neigh'), 'fe80::f816:3eff:feb2:efaf dev qr-1 INCOMPLETE \n');
+});
+
+test('an IPv6 neighbour that answers the second solicitation: the requests that waited go out in order, and no more solicitations', () => {
+  const { send, wire, items, open, ping, wait } = router();
+  const { sock } = open({ dst: HOST_LL, scope: 'qr-1' });
+  ping(sock, 1);
+  wait(1000);
+  ping(sock, 2);
+  assert.equal(wire.take().filter((f) => f[54] === 135).length, 2);
+  send(NA);
+  assert.deepEqual(wire.take().map((f) => [f[54], (f[60]! << 8) | f[61]!]), [[128, 1], [128, 2]]);
+  wait(5000);
+  assert.equal(wire.take().length, 0, 'no timer left');
+  assert.equal(items.length, 0);
 });
 
 test('ping -6 without a scope leaves by the first configured device; -I reads only its device; its own link-local and ::1 answer at once', () => {
