@@ -623,8 +623,9 @@ export class PathCache {
       const e = w[i]!;
       w[i] = null;
       if (e === null) continue;
-      const own = e.own, more = e.more;
+      const own = e.own, own2 = e.own2, more = e.more;
       if (own !== null && own.warm !== undefined) sum += own.warm();
+      if (own2 !== null && own2.warm !== undefined) sum += own2.warm();
       if (more !== null) for (let j = 0; j < more.length; j++) sum += more[j]!.warm?.() ?? 0;
     }
     this.warmN = 0;

@@ -28,7 +28,7 @@ import { Fabric } from '../../src/tunnel/fabric.js';
 import { parseIpv4, parseMacNum } from '../../src/wire/addr.js';
 import { ipv4SetChecksum } from '../../src/wire/ipv4.js';
 import { checksumsGood } from '../../src/datapath/handoff.js';
-import { keyHint } from '../../src/datapath/path-cache.js';
+import { keyHint, type PathEntry, type PathOp } from '../../src/datapath/path-cache.js';
 import type { Port } from '../../src/datapath/element.js';
 import { mulberry32Unit } from '../../src/datapath/random.js';
 import { runCommand, showNeigh } from '../../src/netns/ip-text.js';
@@ -1013,6 +1013,32 @@ test('partitioned: a hand-off\'s key hint finds the receiver\'s entry (warmEntri
   pkt.keyHint = hint;
   on.b.engine.inject(pkt, on.nic('w02'));
   assert.equal(pb.hits - h, 1, 'served with its hint');
+});
+
+test('partitioned: warmEntries reads each of an entry\'s own ops, the second (own2) among them', () => {
+  const on = parts(true);
+  const req = buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64, id: 7 }, udp: { sport: 41002, dport: 53, payload: 8 } });
+  const rep = buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans: [103], ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id: 9 }, udp: { sport: 53, dport: 41002, payload: 8 } });
+  on.inject('w07', VMP, req);
+  on.inject('w02', 'eth3', rep);
+  for (let i = 0; i < 4; i++) on.inject('w07', VMP, req);
+  const pb = on.b.engine.path!;
+  const vx = Uint8Array.from(Buffer.from(on.out.filter((l) => l.startsWith('handoff')).pop()!.split(' ').pop()!, 'hex'));
+  const hint = keyHint(vx, 0, vx.length);
+  const slots = (pb as unknown as { slots: (PathEntry | null)[] }).slots;
+  const e = slots.find((x) => x !== null && x.own !== null && x.own2 !== null)!;
+  assert.ok(e, 'w02\'s entry has two own ops (its conntrack entry\'s, its connection mark\'s)');
+  // Each own op in turn one whose warm() says it ran (a path through two conntracks has a CtPathOp second).
+  const read: string[] = [];
+  const spy = (o: PathOp, name: string): PathOp => Object.assign(Object.create(o) as PathOp, { warm: () => (read.push(name), 1) });
+  const own = e.own!, own2 = e.own2!;
+  e.own = spy(own, 'own');
+  e.own2 = spy(own2, 'own2');
+  pb.warmSlot(hint, on.nic('w02'));
+  pb.warmEntries();
+  e.own = own;
+  e.own2 = own2;
+  assert.deepEqual(read, ['own', 'own2']);
 });
 
 test('partitioned: the replies into w07 (VXLAN from the fabric, br-tun\'s learn(), br-int\'s NORMAL to the VM) are path cache hits, the learned flow refreshed as the element path does', () => {
