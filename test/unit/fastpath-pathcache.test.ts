@@ -28,7 +28,7 @@ import { Fabric } from '../../src/tunnel/fabric.js';
 import { parseIpv4, parseMacNum } from '../../src/wire/addr.js';
 import { ipv4SetChecksum } from '../../src/wire/ipv4.js';
 import { checksumsGood } from '../../src/datapath/handoff.js';
-import { keyHint, type PathEntry, type PathOp } from '../../src/datapath/path-cache.js';
+import { keyHint, type PathCache, type PathEntry, type PathOp } from '../../src/datapath/path-cache.js';
 import type { Port } from '../../src/datapath/element.js';
 import { mulberry32Unit } from '../../src/datapath/random.js';
 import { runCommand, showNeigh } from '../../src/netns/ip-text.js';
@@ -950,10 +950,11 @@ test('partitioned: a VXLAN frame differing from a served one only in its outer h
   }
 });
 
-test('partitioned: the sender\'s checksum verdict (Packet.csumGood) stands for the hit\'s checks; without it a bad inner UDP checksum keeps the frame from its entry', () => {
+/** A UDP flow's request and reply through two workers, then requests w02 serves: its path cache and the last hand-off's VXLAN frame. */
+function handedOff(sport: number): { on: Parts; pb: PathCache; vx: Uint8Array } {
   const on = parts(true);
-  const req = buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64, id: 7 }, udp: { sport: 41001, dport: 53, payload: 8 } });
-  const rep = buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans: [103], ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id: 9 }, udp: { sport: 53, dport: 41001, payload: 8 } });
+  const req = buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64, id: 7 }, udp: { sport, dport: 53, payload: 8 } });
+  const rep = buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans: [103], ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id: 9 }, udp: { sport: 53, dport: sport, payload: 8 } });
   on.inject('w07', VMP, req);
   on.inject('w02', 'eth3', rep);
   for (let i = 0; i < 4; i++) on.inject('w07', VMP, req);
@@ -961,6 +962,11 @@ test('partitioned: the sender\'s checksum verdict (Packet.csumGood) stands for t
   assert.ok(pb.hits >= 1, `w02 served its VXLAN frames: ${pb.hits}`);
   const last = on.out.filter((l) => l.startsWith('handoff')).pop()!;
   const vx = Uint8Array.from(Buffer.from(last.split(' ').pop()!, 'hex'));
+  return { on, pb, vx };
+}
+
+test('partitioned: the sender\'s checksum verdict (Packet.csumGood) stands for the hit\'s checks; without it a bad inner UDP checksum keeps the frame from its entry', () => {
+  const { on, pb, vx } = handedOff(41001);
   assert.ok(checksumsGood(vx, 0, vx.length), 'the hand-off\'s frame has good checksums');
   const bad = vx.slice();
   bad[bad.length - 1]! ^= 1; // the inner UDP checksum no longer adds up
@@ -988,16 +994,7 @@ test('partitioned: the sender\'s key hints (keyHint, Packet.keyHint), right, wro
 });
 
 test('partitioned: a hand-off\'s key hint finds the receiver\'s entry (warmEntries reads it), one of another frame none', () => {
-  const on = parts(true);
-  const req = buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64, id: 7 }, udp: { sport: 41002, dport: 53, payload: 8 } });
-  const rep = buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans: [103], ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id: 9 }, udp: { sport: 53, dport: 41002, payload: 8 } });
-  on.inject('w07', VMP, req);
-  on.inject('w02', 'eth3', rep);
-  for (let i = 0; i < 4; i++) on.inject('w07', VMP, req);
-  const pb = on.b.engine.path!;
-  assert.ok(pb.hits >= 1, `w02 served its VXLAN frames: ${pb.hits}`);
-  const last = on.out.filter((l) => l.startsWith('handoff')).pop()!;
-  const vx = Uint8Array.from(Buffer.from(last.split(' ').pop()!, 'hex'));
+  const { on, pb, vx } = handedOff(41002);
   const hint = keyHint(vx, 0, vx.length);
   assert.ok(hint >= 0, 'a VXLAN frame of a key form has a hint');
   assert.equal(keyHint(vx, 0, 20), -1, 'a runt has none');
@@ -1016,14 +1013,7 @@ test('partitioned: a hand-off\'s key hint finds the receiver\'s entry (warmEntri
 });
 
 test('partitioned: warmEntries reads each of an entry\'s own ops, the second (own2) among them', () => {
-  const on = parts(true);
-  const req = buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64, id: 7 }, udp: { sport: 41002, dport: 53, payload: 8 } });
-  const rep = buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans: [103], ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id: 9 }, udp: { sport: 53, dport: 41002, payload: 8 } });
-  on.inject('w07', VMP, req);
-  on.inject('w02', 'eth3', rep);
-  for (let i = 0; i < 4; i++) on.inject('w07', VMP, req);
-  const pb = on.b.engine.path!;
-  const vx = Uint8Array.from(Buffer.from(on.out.filter((l) => l.startsWith('handoff')).pop()!.split(' ').pop()!, 'hex'));
+  const { on, pb, vx } = handedOff(41002);
   const hint = keyHint(vx, 0, vx.length);
   const slots = (pb as unknown as { slots: (PathEntry | null)[] }).slots;
   const e = slots.find((x) => x !== null && x.own !== null && x.own2 !== null)!;
