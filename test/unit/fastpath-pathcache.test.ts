@@ -452,6 +452,22 @@ function pair(strict = false, hosts = true) {
 }
 
 /** A handshake, then `n` rounds of 1200 bytes from the client and the server's ACK; the sequence numbers after. */
+/** 20 UDP and 20 echo requests from the VM, each answered at eth3 (`udp(id)`'s reply, an echo reply) through `reply`, then 20 TCP segments each way. */
+function replyMix(t: ReturnType<typeof pair>, reply: (f: Uint8Array) => void, udp: (id: number) => Uint8Array): void {
+  for (let i = 1; i <= 20; i++) {
+    t.send('w07', VMP, buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64, id: i }, udp: { sport: 41000, dport: 53, payload: 8 } }));
+    reply(udp(i));
+    t.send('w07', VMP, buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64, id: i }, icmp: { id: 77, seq: i, data: 56 } }));
+    reply(buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans: [103], ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id: i }, icmp: { type: 0, id: 77, seq: i, data: 56 } }));
+  }
+  let { c, s } = stream(t, 41001, 1);
+  for (let i = 0; i < 20; i++) {
+    t.tcp(false, 41001, c, s, 'P.', 1200);
+    c += 1200;
+    reply(buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans: [103], ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id: 100 + i }, tcp: { sport: 80, dport: 41001, seq: s, ack: c, flags: '.', win: 502 } }));
+  }
+}
+
 function stream(t: ReturnType<typeof pair>, sport: number, n: number): { c: number; s: number } {
   let c = 1000, s = 5000;
   t.tcp(false, sport, c++, 0, 'S');
@@ -540,18 +556,7 @@ test('one engine: the tagged replies at eth3 (UDP, echo, TCP ACKs) are path cach
     replyHits += t.hits() - h;
   };
   const rep = (id: number, vlans: FrameSpec['vlans']) => buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans, ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id }, udp: { sport: 53, dport: 41000, payload: 8 } });
-  for (let i = 1; i <= 20; i++) {
-    t.send('w07', VMP, buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64, id: i }, udp: { sport: 41000, dport: 53, payload: 8 } }));
-    reply(rep(i, [103]));
-    t.send('w07', VMP, buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64, id: i }, icmp: { id: 77, seq: i, data: 56 } }));
-    reply(buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans: [103], ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id: i }, icmp: { type: 0, id: 77, seq: i, data: 56 } }));
-  }
-  let { c, s } = stream(t, 41001, 1);
-  for (let i = 0; i < 20; i++) {
-    t.tcp(false, 41001, c, s, 'P.', 1200);
-    c += 1200;
-    reply(buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans: [103], ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id: 100 + i }, tcp: { sport: 80, dport: 41001, seq: s, ack: c, flags: '.', win: 502 } }));
-  }
+  replyMix(t, reply, (i) => rep(i, [103]));
   // Another PCP, then the DEI set: keys of their own (the whole TCI is keyed), served from their second on too.
   for (let i = 0; i < 10; i++) reply(rep(400 + i, [{ vid: 103, pcp: 5 }]));
   for (let i = 0; i < 10; i++) reply(rep(500 + i, [{ vid: 103, dei: 1 }]));
@@ -595,18 +600,7 @@ test('one engine: flooded replies (w02\'s br-int not knowing the VM\'s MAC: a co
   };
   const udp = (id: number) => buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans: [103], ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id }, udp: { sport: 53, dport: 41000, payload: 8 } });
   const drops = () => t.on.emu.engine.stats.sum('drops', { node: 'w02', element: 'br-int', reason: 'port_down' });
-  for (let i = 1; i <= 20; i++) {
-    t.send('w07', VMP, buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64, id: i }, udp: { sport: 41000, dport: 53, payload: 8 } }));
-    reply(udp(i));
-    t.send('w07', VMP, buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64, id: i }, icmp: { id: 77, seq: i, data: 56 } }));
-    reply(buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans: [103], ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id: i }, icmp: { type: 0, id: 77, seq: i, data: 56 } }));
-  }
-  let { c, s } = stream(t, 41001, 1);
-  for (let i = 0; i < 20; i++) {
-    t.tcp(false, 41001, c, s, 'P.', 1200);
-    c += 1200;
-    reply(buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans: [103], ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id: 100 + i }, tcp: { sport: 80, dport: 41001, seq: s, ack: c, flags: '.', win: 502 } }));
-  }
+  replyMix(t, reply, udp);
   t.same('after the flooded replies');
   if (process.env.FP_DEBUG) console.log({ replyHits, drops: drops() });
   assert.ok(replyHits >= 50, `${replyHits} reply hits`);
