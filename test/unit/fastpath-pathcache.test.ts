@@ -451,7 +451,6 @@ function pair(strict = false, hosts = true) {
   return { on, off, send, tcp, snatEntry, same, hits: () => on.emu.engine.path?.hits ?? 0 };
 }
 
-/** A handshake, then `n` rounds of 1200 bytes from the client and the server's ACK; the sequence numbers after. */
 /** 20 UDP and 20 echo requests from the VM, each answered at eth3 (`udp(id)`'s reply, an echo reply) through `reply`, then 20 TCP segments each way. */
 function replyMix(t: ReturnType<typeof pair>, reply: (f: Uint8Array) => void, udp: (id: number) => Uint8Array): void {
   for (let i = 1; i <= 20; i++) {
@@ -468,6 +467,7 @@ function replyMix(t: ReturnType<typeof pair>, reply: (f: Uint8Array) => void, ud
   }
 }
 
+/** A handshake, then `n` rounds of 1200 bytes from the client and the server's ACK; the sequence numbers after. */
 function stream(t: ReturnType<typeof pair>, sport: number, n: number): { c: number; s: number } {
   let c = 1000, s = 5000;
   t.tcp(false, sport, c++, 0, 'S');
