@@ -1082,6 +1082,19 @@ test('partitioned: w02\'s part of a flooded reply (to the hand-off, a copy dropp
   assert.deepEqual(partState(on), partState(off));
 });
 
+test('a CONNMARK effect that changes the mark a later traversal of the same connection reads (snat\'s PREROUTING toggles it, its POSTROUTING matches it): frames and state as the element path\'s', () => {
+  const t = pair();
+  for (const s of [t.on, t.off]) {
+    nsChange(s.emu, 'w02', SNAT, 'iptables -t mangle -I PREROUTING -p udp --dport 53 -j CONNMARK --set-xmark 0x100/0x0');
+    nsChange(s.emu, 'w02', SNAT, 'iptables -t mangle -I POSTROUTING -p udp -m connmark --mark 0x100/0x100 -j ACCEPT');
+  }
+  for (let i = 1; i <= 12; i++) {
+    t.send('w07', VMP, buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64, id: i }, udp: { sport: 41000, dport: 53, payload: 8 } }));
+    if (i === 1) t.send('w02', 'eth3', buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans: [103], ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id: i }, udp: { sport: 53, dport: 41000, payload: 8 } }));
+    t.same(`after request ${i}`);
+  }
+});
+
 test('flows recorded through the same CONNMARK rules share the array of them their mark op replays (no array of a flow\'s own on the hit path)', () => {
   const s = side(true);
   const req = (sport: number): void => {
