@@ -47,6 +47,9 @@
 // bit), writes the output's Ethernet header and emits. So every counter, conntrack timeout and
 // frame comes out as the element path's; a dead op removes the entry. The
 // engine asks only while its queue is empty, so no frame overtakes another.
+// Every op's live() runs before any hit(), so a pass where an op's check reads
+// what an earlier op's replay writes (a connection's mark that one
+// traversal's CONNMARK effects change and a later one reads) is not kept.
 //
 // Revalidation by generation ("Stop 30"): in a batch (Engine.beginBatch) no
 // control change can come between frames, and what a shared op's live()
@@ -623,8 +626,9 @@ export class PathCache {
       const e = w[i]!;
       w[i] = null;
       if (e === null) continue;
-      const own = e.own, more = e.more;
+      const own = e.own, own2 = e.own2, more = e.more;
       if (own !== null && own.warm !== undefined) sum += own.warm();
+      if (own2 !== null && own2.warm !== undefined) sum += own2.warm();
       if (more !== null) for (let j = 0; j < more.length; j++) sum += more[j]!.warm?.() ?? 0;
     }
     this.warmN = 0;

@@ -201,6 +201,9 @@ export class TraversalCache {
     const ct = p.ctTable !== null ? p.ct : 0;
     if (connmark.length === 0 && (ctmask === 0 || ct === 0)) return;
     if (ct === 0) return rec.fail();
+    // A hit checks every op live before any replays (PathCache.usable): an earlier traversal's CONNMARK effects on
+    // this connection in the pass (a --set-xmark that toggles) would not be in the mark this one's check reads.
+    for (const o of rec.ops) if (o instanceof CtMarkPathOp && o.writes(ct, p.ctTable!)) return rec.fail();
     // What the traversal read of the connection's mark (before its effects), and what a replay of its CONNMARK effects starts from.
     // Flows recorded through the same rules share one array of them: a hit's replay then reads no array of the
     // flow's own, one cold cache line fewer (docs/performance.md, "Stop 31").
@@ -402,6 +405,11 @@ class CtMarkPathOp implements PathOp {
 
   share(): null {
     return null;
+  }
+
+  /** Its replay writes connection `ct`'s mark in `table` (CONNMARK effects). */
+  writes(ct: number, table: CtMarks): boolean {
+    return this.ct === ct && this.table === table && this.effects.length !== 0;
   }
 
   live(): boolean {

@@ -28,7 +28,7 @@ import { Fabric } from '../../src/tunnel/fabric.js';
 import { parseIpv4, parseMacNum } from '../../src/wire/addr.js';
 import { ipv4SetChecksum } from '../../src/wire/ipv4.js';
 import { checksumsGood } from '../../src/datapath/handoff.js';
-import { keyHint } from '../../src/datapath/path-cache.js';
+import { keyHint, type PathCache, type PathEntry, type PathOp } from '../../src/datapath/path-cache.js';
 import type { Port } from '../../src/datapath/element.js';
 import { mulberry32Unit } from '../../src/datapath/random.js';
 import { runCommand, showNeigh } from '../../src/netns/ip-text.js';
@@ -451,6 +451,22 @@ function pair(strict = false, hosts = true) {
   return { on, off, send, tcp, snatEntry, same, hits: () => on.emu.engine.path?.hits ?? 0 };
 }
 
+/** 20 UDP and 20 echo requests from the VM, each answered at eth3 (`udp(id)`'s reply, an echo reply) through `reply`, then 20 TCP segments each way. */
+function replyMix(t: ReturnType<typeof pair>, reply: (f: Uint8Array) => void, udp: (id: number) => Uint8Array): void {
+  for (let i = 1; i <= 20; i++) {
+    t.send('w07', VMP, buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64, id: i }, udp: { sport: 41000, dport: 53, payload: 8 } }));
+    reply(udp(i));
+    t.send('w07', VMP, buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64, id: i }, icmp: { id: 77, seq: i, data: 56 } }));
+    reply(buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans: [103], ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id: i }, icmp: { type: 0, id: 77, seq: i, data: 56 } }));
+  }
+  let { c, s } = stream(t, 41001, 1);
+  for (let i = 0; i < 20; i++) {
+    t.tcp(false, 41001, c, s, 'P.', 1200);
+    c += 1200;
+    reply(buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans: [103], ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id: 100 + i }, tcp: { sport: 80, dport: 41001, seq: s, ack: c, flags: '.', win: 502 } }));
+  }
+}
+
 /** A handshake, then `n` rounds of 1200 bytes from the client and the server's ACK; the sequence numbers after. */
 function stream(t: ReturnType<typeof pair>, sport: number, n: number): { c: number; s: number } {
   let c = 1000, s = 5000;
@@ -540,18 +556,7 @@ test('one engine: the tagged replies at eth3 (UDP, echo, TCP ACKs) are path cach
     replyHits += t.hits() - h;
   };
   const rep = (id: number, vlans: FrameSpec['vlans']) => buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans, ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id }, udp: { sport: 53, dport: 41000, payload: 8 } });
-  for (let i = 1; i <= 20; i++) {
-    t.send('w07', VMP, buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64, id: i }, udp: { sport: 41000, dport: 53, payload: 8 } }));
-    reply(rep(i, [103]));
-    t.send('w07', VMP, buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64, id: i }, icmp: { id: 77, seq: i, data: 56 } }));
-    reply(buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans: [103], ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id: i }, icmp: { type: 0, id: 77, seq: i, data: 56 } }));
-  }
-  let { c, s } = stream(t, 41001, 1);
-  for (let i = 0; i < 20; i++) {
-    t.tcp(false, 41001, c, s, 'P.', 1200);
-    c += 1200;
-    reply(buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans: [103], ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id: 100 + i }, tcp: { sport: 80, dport: 41001, seq: s, ack: c, flags: '.', win: 502 } }));
-  }
+  replyMix(t, reply, (i) => rep(i, [103]));
   // Another PCP, then the DEI set: keys of their own (the whole TCI is keyed), served from their second on too.
   for (let i = 0; i < 10; i++) reply(rep(400 + i, [{ vid: 103, pcp: 5 }]));
   for (let i = 0; i < 10; i++) reply(rep(500 + i, [{ vid: 103, dei: 1 }]));
@@ -595,18 +600,7 @@ test('one engine: flooded replies (w02\'s br-int not knowing the VM\'s MAC: a co
   };
   const udp = (id: number) => buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans: [103], ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id }, udp: { sport: 53, dport: 41000, payload: 8 } });
   const drops = () => t.on.emu.engine.stats.sum('drops', { node: 'w02', element: 'br-int', reason: 'port_down' });
-  for (let i = 1; i <= 20; i++) {
-    t.send('w07', VMP, buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64, id: i }, udp: { sport: 41000, dport: 53, payload: 8 } }));
-    reply(udp(i));
-    t.send('w07', VMP, buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64, id: i }, icmp: { id: 77, seq: i, data: 56 } }));
-    reply(buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans: [103], ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id: i }, icmp: { type: 0, id: 77, seq: i, data: 56 } }));
-  }
-  let { c, s } = stream(t, 41001, 1);
-  for (let i = 0; i < 20; i++) {
-    t.tcp(false, 41001, c, s, 'P.', 1200);
-    c += 1200;
-    reply(buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans: [103], ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id: 100 + i }, tcp: { sport: 80, dport: 41001, seq: s, ack: c, flags: '.', win: 502 } }));
-  }
+  replyMix(t, reply, udp);
   t.same('after the flooded replies');
   if (process.env.FP_DEBUG) console.log({ replyHits, drops: drops() });
   assert.ok(replyHits >= 50, `${replyHits} reply hits`);
@@ -950,10 +944,11 @@ test('partitioned: a VXLAN frame differing from a served one only in its outer h
   }
 });
 
-test('partitioned: the sender\'s checksum verdict (Packet.csumGood) stands for the hit\'s checks; without it a bad inner UDP checksum keeps the frame from its entry', () => {
+/** A UDP flow's request and reply through two workers, then requests w02 serves: its path cache and the last hand-off's VXLAN frame. */
+function handedOff(sport: number): { on: Parts; pb: PathCache; vx: Uint8Array } {
   const on = parts(true);
-  const req = buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64, id: 7 }, udp: { sport: 41001, dport: 53, payload: 8 } });
-  const rep = buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans: [103], ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id: 9 }, udp: { sport: 53, dport: 41001, payload: 8 } });
+  const req = buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64, id: 7 }, udp: { sport, dport: 53, payload: 8 } });
+  const rep = buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans: [103], ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id: 9 }, udp: { sport: 53, dport: sport, payload: 8 } });
   on.inject('w07', VMP, req);
   on.inject('w02', 'eth3', rep);
   for (let i = 0; i < 4; i++) on.inject('w07', VMP, req);
@@ -961,6 +956,11 @@ test('partitioned: the sender\'s checksum verdict (Packet.csumGood) stands for t
   assert.ok(pb.hits >= 1, `w02 served its VXLAN frames: ${pb.hits}`);
   const last = on.out.filter((l) => l.startsWith('handoff')).pop()!;
   const vx = Uint8Array.from(Buffer.from(last.split(' ').pop()!, 'hex'));
+  return { on, pb, vx };
+}
+
+test('partitioned: the sender\'s checksum verdict (Packet.csumGood) stands for the hit\'s checks; without it a bad inner UDP checksum keeps the frame from its entry', () => {
+  const { on, pb, vx } = handedOff(41001);
   assert.ok(checksumsGood(vx, 0, vx.length), 'the hand-off\'s frame has good checksums');
   const bad = vx.slice();
   bad[bad.length - 1]! ^= 1; // the inner UDP checksum no longer adds up
@@ -988,16 +988,7 @@ test('partitioned: the sender\'s key hints (keyHint, Packet.keyHint), right, wro
 });
 
 test('partitioned: a hand-off\'s key hint finds the receiver\'s entry (warmEntries reads it), one of another frame none', () => {
-  const on = parts(true);
-  const req = buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64, id: 7 }, udp: { sport: 41002, dport: 53, payload: 8 } });
-  const rep = buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans: [103], ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id: 9 }, udp: { sport: 53, dport: 41002, payload: 8 } });
-  on.inject('w07', VMP, req);
-  on.inject('w02', 'eth3', rep);
-  for (let i = 0; i < 4; i++) on.inject('w07', VMP, req);
-  const pb = on.b.engine.path!;
-  assert.ok(pb.hits >= 1, `w02 served its VXLAN frames: ${pb.hits}`);
-  const last = on.out.filter((l) => l.startsWith('handoff')).pop()!;
-  const vx = Uint8Array.from(Buffer.from(last.split(' ').pop()!, 'hex'));
+  const { on, pb, vx } = handedOff(41002);
   const hint = keyHint(vx, 0, vx.length);
   assert.ok(hint >= 0, 'a VXLAN frame of a key form has a hint');
   assert.equal(keyHint(vx, 0, 20), -1, 'a runt has none');
@@ -1013,6 +1004,25 @@ test('partitioned: a hand-off\'s key hint finds the receiver\'s entry (warmEntri
   pkt.keyHint = hint;
   on.b.engine.inject(pkt, on.nic('w02'));
   assert.equal(pb.hits - h, 1, 'served with its hint');
+});
+
+test('partitioned: warmEntries reads each of an entry\'s own ops, the second (own2) among them', () => {
+  const { on, pb, vx } = handedOff(41002);
+  const hint = keyHint(vx, 0, vx.length);
+  const slots = (pb as unknown as { slots: (PathEntry | null)[] }).slots;
+  const e = slots.find((x) => x !== null && x.own !== null && x.own2 !== null)!;
+  assert.ok(e, 'w02\'s entry has two own ops (its conntrack entry\'s, its connection mark\'s)');
+  // Each own op in turn one whose warm() says it ran (a path through two conntracks has a CtPathOp second).
+  const read: string[] = [];
+  const spy = (o: PathOp, name: string): PathOp => Object.assign(Object.create(o) as PathOp, { warm: () => (read.push(name), 1) });
+  const own = e.own!, own2 = e.own2!;
+  e.own = spy(own, 'own');
+  e.own2 = spy(own2, 'own2');
+  pb.warmSlot(hint, on.nic('w02'));
+  pb.warmEntries();
+  e.own = own;
+  e.own2 = own2;
+  assert.deepEqual(read, ['own', 'own2']);
 });
 
 test('partitioned: the replies into w07 (VXLAN from the fabric, br-tun\'s learn(), br-int\'s NORMAL to the VM) are path cache hits, the learned flow refreshed as the element path does', () => {
@@ -1070,6 +1080,19 @@ test('partitioned: w02\'s part of a flooded reply (to the hand-off, a copy dropp
   const again = round(12, 'after the flush');
   assert.ok(again >= 15, `${again} hits at w02 after the flush`);
   assert.deepEqual(partState(on), partState(off));
+});
+
+test('a CONNMARK effect that changes the mark a later traversal of the same connection reads (snat\'s PREROUTING toggles it, its POSTROUTING matches it): frames and state as the element path\'s', () => {
+  const t = pair();
+  for (const s of [t.on, t.off]) {
+    nsChange(s.emu, 'w02', SNAT, 'iptables -t mangle -I PREROUTING -p udp --dport 53 -j CONNMARK --set-xmark 0x100/0x0');
+    nsChange(s.emu, 'w02', SNAT, 'iptables -t mangle -I POSTROUTING -p udp -m connmark --mark 0x100/0x100 -j ACCEPT');
+  }
+  for (let i = 1; i <= 12; i++) {
+    t.send('w07', VMP, buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64, id: i }, udp: { sport: 41000, dport: 53, payload: 8 } }));
+    if (i === 1) t.send('w02', 'eth3', buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans: [103], ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id: i }, udp: { sport: 53, dport: 41000, payload: 8 } }));
+    t.same(`after request ${i}`);
+  }
 });
 
 test('flows recorded through the same CONNMARK rules share the array of them their mark op replays (no array of a flow\'s own on the hit path)', () => {
