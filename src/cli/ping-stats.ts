@@ -30,17 +30,29 @@ export function icmpText(type: number, code: number, info: number): string {
   }
 }
 
-/** ping6_common.c's print_icmp: what ping -6 says about an ICMPv6 error (destination unreachable's codes; others by type). */
+/** ping6_common.c's print_icmp (iputils 20221126: destination unreachable names codes 0-4 only): what ping -6 says about an ICMPv6 message. */
 export function icmp6Text(type: number, code: number, info: number): string {
   switch (type) {
     case 1:
       return `Destination unreachable: ${['No route', 'Administratively prohibited', 'Beyond scope of source address', 'Address unreachable', 'Port unreachable'][code] ?? `Unknown code ${code}`}`;
     case 2:
-      return `Packet too big: mtu=${info}`;
+      return `Packet too big: mtu=${info}${code ? `, code=${code}` : ''}`;
     case 3:
-      return code === 0 ? 'Time exceeded: Hop limit' : code === 1 ? 'Time exceeded: Defragmentation failure' : `Time exceeded: code ${code}`;
+      return `Time exceeded: ${code === 0 ? 'Hop limit' : code === 1 ? 'Defragmentation failure' : `code ${code}`}`;
+    case 4:
+      return `Parameter problem: ${['Wrong header field ', 'Unknown header ', 'Unknown option '][code] ?? `code ${code} `}at ${info}`;
+    case 128:
+      return 'Echo request';
+    case 129:
+      return 'Echo reply';
+    case 130:
+      return 'MLD Query';
+    case 131:
+      return 'MLD Report';
+    case 132:
+      return 'MLD Reduction';
     default:
-      return `Unknown icmp type: ${type}`;
+      return `unknown icmp type: ${type}`;
   }
 }
 

@@ -1291,7 +1291,11 @@ export class NetNamespace extends Element implements KeepsLearned {
     f[5] = c.state[slot]!;
     f[6] = c.mac[slot]!;
     f[7] = c.router[slot]!;
-    out.put(LJ.NEIGH6, id, 8, this.ns.linkByIndex(c.ifindex[slot]!)?.name ?? '');
+    f[8] = c.confirmed[slot]!;
+    f[9] = c.at[slot]!;
+    f[10] = c.used[slot]!;
+    f[11] = c.probes[slot]!;
+    out.put(LJ.NEIGH6, id, 12, this.ns.linkByIndex(c.ifindex[slot]!)?.name ?? '');
   }
 
   private readonly logNeigh = (n: NeighEntry<unknown>, gone: boolean): void => {
@@ -1321,16 +1325,17 @@ export class NetNamespace extends Element implements KeepsLearned {
    * devices still there (by name), with their address, state and times as
    * last journaled (NeighbourTable.restoreEntry); the file's PERMANENT ones
    * come from the file, unresolved ones are asked again by the next packet.
-   * IPv6 neighbours (REACHABLE, STALE) come back as they were (nd6-cache.ts).
+   * IPv6 neighbours (REACHABLE, STALE, DELAY, PROBE) come back the same
+   * way (Ndisc.restore).
    */
   restoreLearned(recs: readonly LearnedRecord[], now: number): number {
     let n = 0;
     for (const r of recs) {
       if (r.kind === LJ.NEIGH6) {
-        const [w0, w1, w2, w3, , state, mac, router] = r.nums as number[];
+        const [w0, w1, w2, w3, , state, mac, router, confirmed, updated, used, probes] = r.nums as number[];
         const l = this.ns.link(r.text);
-        if (!l || !(state! & (NUD.REACHABLE | NUD.STALE))) continue;
-        this.ns.nd6.restore(l.index, [w0!, w1!, w2!, w3!], mac!, state!, router === 1);
+        if (!l || !(state! & (NUD.REACHABLE | NUD.STALE | NUD.DELAY | NUD.PROBE))) continue;
+        this.ndisc.restore(l.index, [w0!, w1!, w2!, w3!], mac!, state!, router === 1, confirmed ?? now, updated ?? now, used ?? now, probes ?? 0);
         n++;
         continue;
       }

@@ -2,10 +2,10 @@
 // keeps it: an entry per (device, address) with its link-layer address,
 // state and router flag, made or updated the way ndisc.c's receive
 // handlers do (ndisc_update: an NS or RS with a source link-layer option
-// makes the entry STALE, a solicited NA REACHABLE). Of the timers only an
-// unresolved entry's runs (ndisc.ts: INCOMPLETE, then FAILED); a resolved
-// one stays in the state the last message left it (no DELAY, PROBE or
-// expiry). Fixed-size arrays, searched linearly: no allocation per packet.
+// makes the entry STALE, a solicited NA REACHABLE). The timers run in
+// ndisc.ts (INCOMPLETE to FAILED; REACHABLE, DELAY and PROBE by
+// neighbour.ts's nudTimerStep, as the ARP table's). Fixed-size arrays,
+// searched linearly: no allocation per packet.
 
 import { ip6Copy, ip6Equal } from '../wire/ipv6.js';
 import { NUD } from './neighbour.js';
@@ -21,10 +21,14 @@ export class Nd6Cache<P> {
   readonly state = new Uint8Array(SLOTS);
   readonly router = new Uint8Array(SLOTS);
   private readonly updated = new Float64Array(SLOTS);
-  /** Solicitations sent for an INCOMPLETE entry. */
+  /** Solicitations sent for an INCOMPLETE or PROBE entry. */
   readonly probes = new Uint8Array(SLOTS);
-  /** An INCOMPLETE entry's next retransmission (engine ms), -1: no timer. */
+  /** The entry's timer (engine ms; INCOMPLETE, REACHABLE, DELAY, PROBE), -1: none. */
   readonly timer = new Float64Array(SLOTS).fill(-1);
+  /** neigh->confirmed, ->used and ->updated (engine ms). */
+  readonly confirmed = new Float64Array(SLOTS);
+  readonly used = new Float64Array(SLOTS);
+  readonly at = new Float64Array(SLOTS);
   /** The packets waiting for the entry's resolution (INCOMPLETE), oldest first, and the truesize they are charged. */
   readonly held: P[][] = Array.from({ length: SLOTS }, () => []);
   readonly heldBytes = new Float64Array(SLOTS);
@@ -36,8 +40,12 @@ export class Nd6Cache<P> {
     return -1;
   }
 
-  /** The slot of `ip` on `ifindex`, made (INCOMPLETE, no timer yet) when missing; the packets a replaced slot held in `evicted`. */
-  findOrCreate(ifindex: number, buf: Uint8Array, off: number): number {
+  /**
+   * The slot of `ip` on `ifindex`, made (INCOMPLETE, no timer yet) when
+   * missing, at `now`, confirmed `unconfirmed` (neigh_alloc: long before);
+   * the packets a replaced slot held in `evicted`.
+   */
+  findOrCreate(ifindex: number, buf: Uint8Array, off: number, now: number, unconfirmed: number): number {
     const i = this.find(ifindex, buf, off);
     if (i >= 0) return i;
     let slot = 0;
@@ -56,6 +64,8 @@ export class Nd6Cache<P> {
     this.state[slot] = NUD.INCOMPLETE;
     this.timer[slot] = -1;
     this.updated[slot] = ++this.clock;
+    this.confirmed[slot] = unconfirmed;
+    this.used[slot] = this.at[slot] = now;
     return slot;
   }
 
@@ -73,23 +83,32 @@ export class Nd6Cache<P> {
   /** Told of every entry that changed (`gone`: removed), e.g. to journal it. */
   onChange: ((slot: number, gone: boolean) => void) | null = null;
 
-  /** ndisc_update with a link-layer address: the entry's address and state. */
-  update(slot: number, mac: number, state: number): void {
+  /**
+   * __neigh_update's bookkeeping at `now`: the entry's address and state;
+   * a change of either is an update, a change of state stops the timer
+   * (the caller sets the new state's, and `confirmed` when it confirms).
+   */
+  update(slot: number, mac: number, state: number, now: number): void {
+    if (state !== this.state[slot] || mac !== this.mac[slot]) this.at[slot] = now;
+    if (state !== this.state[slot]) this.timer[slot] = -1;
     this.mac[slot] = mac;
     this.state[slot] = state;
-    if (state !== NUD.INCOMPLETE) this.timer[slot] = -1;
     this.updated[slot] = ++this.clock;
     this.onChange?.(slot, false);
   }
 
-  /** An entry a predecessor learned (a reload, a restarted worker). */
-  restore(ifindex: number, words: readonly number[], mac: number, state: number, router: boolean): void {
+  /** An entry a predecessor learned (a reload, a restarted worker), with its times as journaled; its slot (the caller sets the timer). */
+  restore(ifindex: number, words: readonly number[], mac: number, state: number, router: boolean, confirmed: number, at: number, used: number, probes: number): number {
     const a = this.scratch;
     for (let w = 0; w < 4; w++) for (let b = 0; b < 4; b++) a[w * 4 + b] = (words[w]! >>> (24 - 8 * b)) & 0xff;
-    const slot = this.findOrCreate(ifindex, a, 0);
+    const slot = this.findOrCreate(ifindex, a, 0, at, confirmed);
     this.evicted.length = 0;
     this.router[slot] = router ? 1 : 0;
-    this.update(slot, mac, state);
+    this.confirmed[slot] = confirmed;
+    this.used[slot] = used;
+    this.probes[slot] = probes;
+    this.update(slot, mac, state, at);
+    return slot;
   }
 
   /** The entry's address as four u32 words (big-endian), into `out` from `at`. */

@@ -22,10 +22,10 @@ import {
   icmpv6SetChecksum, ndOptLinkAddr, writeNdOptLinkAddr,
 } from '../wire/icmpv6.js';
 import type { Interface } from './interfaces.js';
-import { NUD, NUD_CONNECTED, arpDefaultParams, skbTruesize } from './neighbour.js';
+import { NUD, NUD_CONNECTED, NUD_VALID, type NeighParams, type NudTimes, arpDefaultParams, nudTimerStep, seededRandom, skbTruesize } from './neighbour.js';
 import type { Nd6Cache } from './nd6-cache.js';
 
-/** nd_tbl's parms (ndisc.c): for what the model uses (mcast_solicit, retrans_time, unres_qlen_bytes), arp_tbl's. */
+/** nd_tbl's parms (ndisc.c): the same defaults as arp_tbl's (retrans_time 1 s, base_reachable_time 30 s, delay_first_probe_time 5 s, ucast_solicit and mcast_solicit 3, unres_qlen_bytes). */
 const ND_PARMS = arpDefaultParams();
 
 /** The hop limit of what the stack sends that is not ND (net.ipv6.conf.*.hop_limit, 64). */
@@ -46,8 +46,26 @@ export interface NdiscHost {
   echoReply(pkt: Packet, l: Interface, l3: number, l4: number, len: number): void;
 }
 
-export class Ndisc {
-  constructor(private readonly host: NdiscHost, private readonly cache: Nd6Cache<Packet>) {}
+export class Ndisc implements NudTimes {
+  constructor(private readonly host: NdiscHost, private readonly cache: Nd6Cache<Packet>, private readonly random: () => number = seededRandom(6)) {}
+
+  /** Each device's reachable_time, drawn when first needed (neigh_rand_reach_time). */
+  private readonly reachable = new Map<number, number>();
+
+  params(): NeighParams {
+    return ND_PARMS;
+  }
+
+  /** neigh_rand_reach_time: uniform in [base/2, 3*base/2), per device. */
+  reachableTime(ifindex: number): number {
+    let t = this.reachable.get(ifindex);
+    if (t === undefined) {
+      const base = ND_PARMS.base_reachable_time_ms;
+      t = Math.floor(this.random() * base) + (base >> 1);
+      this.reachable.set(ifindex, t);
+    }
+    return t;
+  }
 
   /** A frame of ethertype IPv6 for this host's MAC or a group (pktType not otherhost) on `l`. */
   receive(pkt: Packet, l: Interface): void {
@@ -187,11 +205,20 @@ export class Ndisc {
       c.heldBytes[slot]! += size;
       if (e.tracing) e.note(pkt, el, `${what}; held until the neighbour resolves`);
       if (c.state[slot] === NUD.INCOMPLETE && c.timer[slot]! >= 0) return;
-      if (c.state[slot] === NUD.FAILED) c.update(slot, 0, NUD.INCOMPLETE);
+      if (c.state[slot] === NUD.FAILED) c.update(slot, 0, NUD.INCOMPLETE, e.now);
       c.probes[slot] = 1;
       c.timer[slot] = e.now + ND_PARMS.retrans_time_ms;
-      return this.solicit(pkt, l, slot);
+      return this.solicit(pkt, l, slot, false);
     } else {
+      // neigh_event_send for an entry not connected: used now; a STALE one goes DELAY, its first probe delay_first_probe_time later.
+      const st = c.state[slot]!;
+      if ((st & NUD_CONNECTED) === 0) {
+        c.used[slot] = e.now;
+        if (st === NUD.STALE) {
+          c.update(slot, c.mac[slot]!, NUD.DELAY, e.now);
+          c.timer[slot] = e.now + ND_PARMS.delay_first_probe_time_ms;
+        }
+      }
       const m = c.mac[slot]!;
       writeEth(pkt.buf, pkt.off, macHi(m), macLo(m), macHi(l.mac), macLo(l.mac), ETHERTYPE_IPV6);
     }
@@ -200,61 +227,109 @@ export class Ndisc {
   }
 
   /**
-   * neigh_timer_handler for INCOMPLETE entries due by `now`: another
-   * multicast NS each retrans_time until mcast_solicit were sent, then
-   * FAILED (neigh_invalidate): each held packet's sender is told (an
-   * ICMPv6 address unreachable) and the packet dropped.
+   * neigh_timer_handler for the entries due by `now`, at each deadline in
+   * turn. INCOMPLETE: another multicast NS each retrans_time until
+   * mcast_solicit were sent. REACHABLE and DELAY: nudTimerStep, as the ARP
+   * table's (REACHABLE to STALE or DELAY, DELAY to REACHABLE or PROBE).
+   * PROBE: a unicast NS to the known address each retrans_time until
+   * ucast_solicit were sent. Then FAILED (neigh_invalidate): each held
+   * packet's sender is told (an ICMPv6 address unreachable) and the
+   * packet dropped.
    */
   tick(now: number): void {
-    const c = this.cache, e = this.host.element.engine, el = this.host.element;
+    const c = this.cache;
     for (let slot = 0; slot < c.timer.length; slot++) {
-      if (c.timer[slot]! < 0 || c.timer[slot]! > now || c.state[slot] !== NUD.INCOMPLETE) continue;
-      const l = this.host.link(c.ifindex[slot]!);
+      while (c.timer[slot]! >= 0 && c.timer[slot]! <= now) this.timer(slot, c.timer[slot]!);
+    }
+  }
+
+  private timer(slot: number, t: number): void {
+    const c = this.cache, e = this.host.element.engine, el = this.host.element;
+    const l = this.host.link(c.ifindex[slot]!);
+    const state = c.state[slot]!;
+    if (state === NUD.INCOMPLETE) {
       if (c.probes[slot]! < ND_PARMS.mcast_solicit && l !== undefined && l.addrs6.length !== 0) {
         c.probes[slot]!++;
-        c.timer[slot]! += ND_PARMS.retrans_time_ms;
-        this.solicit(null, l, slot);
-        continue;
+        c.timer[slot] = t + ND_PARMS.retrans_time_ms;
+        return this.solicit(null, l, slot, false);
       }
-      c.update(slot, 0, NUD.FAILED);
-      const dropped = this.failed;
-      c.takeHeld(slot, dropped);
-      for (let i = 0; i < dropped.length; i++) {
-        this.host.addressUnreachable(dropped[i]!, l);
-        e.drop(dropped[i]!, el, 'neigh_failed', 'IPv6 neighbour FAILED');
+    } else if (state & (NUD.REACHABLE | NUD.DELAY | NUD.PROBE)) {
+      const s = nudTimerStep(state, t, c.confirmed[slot]!, c.used[slot]!, c.ifindex[slot]!, this);
+      const next = s.next;
+      if (s.state !== state) {
+        if (s.state === NUD.PROBE) c.probes[slot] = 0;
+        c.update(slot, c.mac[slot]!, s.state, t);
       }
-      dropped.length = 0;
+      if (c.state[slot] === NUD.STALE) return;
+      if (c.state[slot] !== NUD.PROBE || c.probes[slot]! < ND_PARMS.ucast_solicit) {
+        c.timer[slot] = Math.max(next, t + 10);
+        if (c.state[slot] !== NUD.PROBE) return;
+        c.probes[slot]!++;
+        if (l !== undefined && l.addrs6.length !== 0) this.solicit(null, l, slot, true);
+        return;
+      }
+    } else {
+      c.timer[slot] = -1;
+      return;
     }
+    c.update(slot, c.mac[slot]!, NUD.FAILED, t);
+    c.timer[slot] = -1;
+    const dropped = this.failed;
+    c.takeHeld(slot, dropped);
+    for (let i = 0; i < dropped.length; i++) {
+      this.host.addressUnreachable(dropped[i]!, l);
+      e.drop(dropped[i]!, el, 'neigh_failed', 'IPv6 neighbour FAILED');
+    }
+    dropped.length = 0;
   }
 
   private readonly failed: Packet[] = [];
 
-  /** ndisc_solicit: a multicast NS for the entry's address, from the device's link-local, with our link-layer address. */
-  private solicit(cause: Packet | null, l: Interface, slot: number): void {
+  /** A predecessor's entry with its journaled times, its timer set as its state's own (as NeighbourTable.restoreEntry). */
+  restore(ifindex: number, words: readonly number[], mac: number, state: number, router: boolean, confirmed: number, updated: number, used: number, probes: number): void {
+    const c = this.cache, slot = c.restore(ifindex, words, mac, state, router, confirmed, updated, used, probes);
+    if (state === NUD.REACHABLE) c.timer[slot] = confirmed + this.reachableTime(ifindex);
+    else if (state === NUD.DELAY) c.timer[slot] = updated + ND_PARMS.delay_first_probe_time_ms;
+    else if (state === NUD.PROBE) c.timer[slot] = updated + ND_PARMS.retrans_time_ms;
+  }
+
+  /**
+   * ndisc_solicit: an NS for the entry's address, from the device's
+   * link-local, with our link-layer address; multicast to its
+   * solicited-node group, or (`unicast`, PROBE) to the address itself at
+   * the link-layer address the entry has.
+   */
+  private solicit(cause: Packet | null, l: Interface, slot: number, unicast: boolean): void {
     const e = this.host.element.engine, el = this.host.element, c = this.cache;
     const p = e.alloc(cause, el, 'IPv6 neighbour solicitation');
     if (!p) return;
     const buf = p.buf, o = p.off, l3 = o + ETH_HLEN, l4 = l3 + IPV6_HLEN, t = slot * 16;
     const len = ND_MSG_LEN + ND_OPT_LL_LEN;
-    writeEth(buf, o, 0x3333, (0xff00_0000 | (c.addr[t + 13]! << 16) | (c.addr[t + 14]! << 8) | c.addr[t + 15]!) >>> 0, macHi(l.mac), macLo(l.mac), ETHERTYPE_IPV6);
     writeIpv6Head(buf, l3, 0, len, NEXTHDR_ICMP, ND_HOPLIMIT);
     ip6Copy(buf, l3 + IPV6_SRC, l.addrs6[0]!.bytes, 0);
-    // ff02::1:ffXX:XXXX
-    for (let i = 0; i < 16; i++) buf[l3 + IPV6_DST + i] = 0;
-    buf[l3 + IPV6_DST] = 0xff;
-    buf[l3 + IPV6_DST + 1] = 2;
-    buf[l3 + IPV6_DST + 11] = 1;
-    buf[l3 + IPV6_DST + 12] = 0xff;
-    buf[l3 + IPV6_DST + 13] = c.addr[t + 13]!;
-    buf[l3 + IPV6_DST + 14] = c.addr[t + 14]!;
-    buf[l3 + IPV6_DST + 15] = c.addr[t + 15]!;
+    if (unicast) {
+      const m = c.mac[slot]!;
+      writeEth(buf, o, macHi(m), macLo(m), macHi(l.mac), macLo(l.mac), ETHERTYPE_IPV6);
+      ip6Copy(buf, l3 + IPV6_DST, c.addr, t);
+    } else {
+      writeEth(buf, o, 0x3333, (0xff00_0000 | (c.addr[t + 13]! << 16) | (c.addr[t + 14]! << 8) | c.addr[t + 15]!) >>> 0, macHi(l.mac), macLo(l.mac), ETHERTYPE_IPV6);
+      // ff02::1:ffXX:XXXX
+      for (let i = 0; i < 16; i++) buf[l3 + IPV6_DST + i] = 0;
+      buf[l3 + IPV6_DST] = 0xff;
+      buf[l3 + IPV6_DST + 1] = 2;
+      buf[l3 + IPV6_DST + 11] = 1;
+      buf[l3 + IPV6_DST + 12] = 0xff;
+      buf[l3 + IPV6_DST + 13] = c.addr[t + 13]!;
+      buf[l3 + IPV6_DST + 14] = c.addr[t + 14]!;
+      buf[l3 + IPV6_DST + 15] = c.addr[t + 15]!;
+    }
     buf[l4] = NDISC_NEIGHBOUR_SOLICITATION;
     for (let i = 1; i < 8; i++) buf[l4 + i] = 0;
     ip6Copy(buf, l4 + 8, c.addr, t);
     writeNdOptLinkAddr(buf, l4 + ND_MSG_LEN, ND_OPT_SOURCE_LL_ADDR, macHi(l.mac), macLo(l.mac));
     icmpv6SetChecksum(buf, l3, l4, len);
     p.len = ETH_HLEN + IPV6_HLEN + len;
-    if (e.tracing) e.note(p, el, 'ndisc: neighbour solicitation sent');
+    if (e.tracing) e.note(p, el, unicast ? 'ndisc: unicast neighbour solicitation sent (PROBE)' : 'ndisc: neighbour solicitation sent');
     this.host.send(p, l.index);
   }
 
@@ -288,8 +363,7 @@ export class Ndisc {
     const sll = ndOptLinkAddr(buf, l4 + 8, l4 + len, ND_OPT_SOURCE_LL_ADDR);
     if (sll === -2) return e.drop(pkt, el, 'malformed', 'RS: bad option');
     if (l.conf6.forwarding !== 0 && sll >= 0 && !ip6IsAny(buf, l3 + IPV6_SRC)) {
-      const slot = this.cache.findOrCreate(l.index, buf, l3 + IPV6_SRC);
-      this.dropEvicted();
+      const slot = this.create(l.index, buf, l3 + IPV6_SRC);
       this.learn(slot, readMacHi(buf, sll) * 0x1_0000_0000 + readMacLo(buf, sll), NUD.STALE, l.index);
       this.cache.router[slot] = 0; // NEIGH_UPDATE_F_OVERRIDE_ISROUTER: a soliciting host is no router
     }
@@ -315,7 +389,8 @@ export class Ndisc {
   }
 
   private create(ifindex: number, buf: Uint8Array, off: number): number {
-    const slot = this.cache.findOrCreate(ifindex, buf, off);
+    const now = this.host.element.engine.now;
+    const slot = this.cache.findOrCreate(ifindex, buf, off, now, now - 2 * ND_PARMS.base_reachable_time_ms);
     this.dropEvicted();
     return slot;
   }
@@ -328,10 +403,13 @@ export class Ndisc {
 
   /** The entry gets its address: the packets that waited for it go now, in order. */
   private learn(slot: number, mac: number, state: number, ifindex: number): void {
-    const c = this.cache;
-    // neigh_update: STALE with the same address leaves a connected (REACHABLE) entry as it is.
-    if (state === NUD.STALE && mac === c.mac[slot] && (c.state[slot]! & NUD_CONNECTED) !== 0) state = c.state[slot]!;
-    c.update(slot, mac, state);
+    const c = this.cache, now = this.host.element.engine.now, old = c.state[slot]!;
+    // __neigh_update: STALE with the same address leaves a valid entry (REACHABLE, DELAY, PROBE) as it is.
+    if (state === NUD.STALE && mac === c.mac[slot] && (old & NUD_VALID) !== 0) state = old;
+    if (state & NUD_CONNECTED) c.confirmed[slot] = now;
+    c.update(slot, mac, state, now);
+    // A new REACHABLE's timer: reachable_time on (neigh_add_timer); one already REACHABLE keeps its own and is confirmed.
+    if (state === NUD.REACHABLE && old !== NUD.REACHABLE) c.timer[slot] = now + this.reachableTime(ifindex);
     const q = this.failed;
     c.takeHeld(slot, q);
     for (let i = 0; i < q.length; i++) {

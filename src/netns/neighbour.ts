@@ -183,6 +183,52 @@ export const seededRandom = mulberry32Unit;
 
 const multicastMac = (ip: Ip4): Mac => 0x01005e000000 + (ip & 0x7fffff);
 
+/** A table's times for nudTimerStep: a device's parameters and its reachable_time (drawn when first asked). */
+export interface NudTimes {
+  params(ifindex: number): NeighParams;
+  reachableTime(ifindex: number): number;
+}
+
+/** What nudTimerStep decided: one object, reused, so that nothing is allocated per timer. */
+export const nudStep = { state: 0, next: 0 };
+
+/**
+ * neigh_timer_handler's state step at time `t`, shared by the ARP table
+ * and the IPv6 cache (nd6-cache.ts): REACHABLE stays until confirmed +
+ * reachable_time, then goes DELAY if used within delay_first_probe_time,
+ * else STALE (no timer); DELAY goes back to REACHABLE if confirmed
+ * meanwhile, else PROBE (the caller zeroes the probes); INCOMPLETE and
+ * PROBE stay, their timer again after retrans_time.
+ */
+export function nudTimerStep(state: number, t: number, confirmed: number, used: number, ifindex: number, times: NudTimes): typeof nudStep {
+  const p = times.params(ifindex);
+  const s = nudStep;
+  s.state = state;
+  s.next = t + 1000;
+  if (state & NUD.REACHABLE) {
+    const reach = times.reachableTime(ifindex);
+    if (t <= confirmed + reach) {
+      s.next = confirmed + reach;
+    } else if (t <= used + p.delay_first_probe_time_ms) {
+      s.state = NUD.DELAY;
+      s.next = t + p.delay_first_probe_time_ms;
+    } else {
+      s.state = NUD.STALE;
+    }
+  } else if (state & NUD.DELAY) {
+    if (t <= confirmed + p.delay_first_probe_time_ms) {
+      s.state = NUD.REACHABLE;
+      s.next = confirmed + times.reachableTime(ifindex);
+    } else {
+      s.state = NUD.PROBE;
+      s.next = t + Math.max(p.retrans_time_ms, 10);
+    }
+  } else {
+    s.next = t + Math.max(p.retrans_time_ms, 10);
+  }
+  return s;
+}
+
 /** Minimal binary heap of timer deadlines. */
 class TimerHeap {
   private items: { at: number; seq: number; key: number }[] = [];
@@ -595,36 +641,14 @@ export class NeighbourTable<P = unknown> {
 
   /** neigh_timer_handler, run at time `t`. */
   private timerHandler(e: NeighEntry<P>, t: number, out: NeighAction<P>[]): void {
-    const p = this.params(e.ifindex);
-    const retrans = Math.max(p.retrans_time_ms, 10);
     const state = e.state;
-    let next = t + 1000;
     if (!(state & NUD_IN_TIMER)) return;
-    if (state & NUD.REACHABLE) {
-      const reach = this.reachableTime(e.ifindex);
-      if (t <= e.confirmed + reach) {
-        next = e.confirmed + reach;
-      } else if (t <= e.used + p.delay_first_probe_time_ms) {
-        e.state = NUD.DELAY;
-        e.updated = t;
-        next = t + p.delay_first_probe_time_ms;
-      } else {
-        e.state = NUD.STALE;
-        e.updated = t;
-      }
-    } else if (state & NUD.DELAY) {
-      if (t <= e.confirmed + p.delay_first_probe_time_ms) {
-        e.state = NUD.REACHABLE;
-        e.updated = t;
-        next = e.confirmed + this.reachableTime(e.ifindex);
-      } else {
-        e.state = NUD.PROBE;
-        e.updated = t;
-        e.probes = 0;
-        next = t + retrans;
-      }
-    } else {
-      next = t + retrans;
+    const s = nudTimerStep(state, t, e.confirmed, e.used, e.ifindex, this);
+    const next = s.next;
+    if (s.state !== state) {
+      e.state = s.state;
+      e.updated = t;
+      if (s.state & NUD.PROBE) e.probes = 0;
     }
     if (e.state !== state) this.changed(e);
     if (e.state & (NUD.INCOMPLETE | NUD.PROBE) && e.probes >= this.maxProbes(e)) {
@@ -635,8 +659,8 @@ export class NeighbourTable<P = unknown> {
     }
     if (e.state & NUD_IN_TIMER) this.setTimer(e, Math.max(next, t + 10));
     if (e.state & (NUD.INCOMPLETE | NUD.PROBE)) {
-      const s = this.probe(e, t);
-      if (s) out.push(s);
+      const sol = this.probe(e, t);
+      if (sol) out.push(sol);
     }
   }
 

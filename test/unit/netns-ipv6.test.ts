@@ -38,7 +38,8 @@ const RS = hex(`3333 0000 0002 fa16 3eb2 efaf 86dd 6000 0000 0010 3aff fe80 0000
   3eff feb2 efaf ff02 0000 0000 0000 0000 0000 0000 0002 8500 2e3c 0000 0000 0101 fa16 3eb2 efaf`);
 
 function router() {
-  const e = new Engine({ clock: new ManualClock(0) });
+  const clock = new ManualClock(0);
+  const e = new Engine({ clock });
   const r = e.add(new NetNamespace('lab', 'r'));
   const p = r.addInterface('qr-1', { mac: parseMacNum('fa:16:3e:06:d8:7b')!, kind: 'internal', addresses: [{ ip: parseIpv4('192.168.1.1')!, prefixLen: 24 }] });
   const wire = new CaptureSink();
@@ -48,7 +49,14 @@ function router() {
     e.run();
   };
   const ip = (args: string) => runCommand(r.ns, `ip ${args}`);
-  return { e, r, send, wire, ip };
+  /** `ms` of emulated time, a second at a time, the timers run after each. */
+  const later = (ms: number) => {
+    for (let t = 0; t < ms; t += 1000) {
+      clock.advance(Math.min(1000, ms - t));
+      e.tick();
+    }
+  };
+  return { e, r, send, wire, ip, later };
 }
 
 /** The reply with its flow label (the kernel's hash of the flow, keyed per boot) taken out. */
@@ -93,10 +101,10 @@ test('a neighbour solicitation for its link-local: the kernel\'s advertisement, 
   const { e, r, send, wire, ip } = router();
   send(NS);
   assert.deepEqual(wire.take().map(toHex), [toHex(NA)]);
-  // The requester's entry, as the kernel's `ip -6 neigh` showed it then.
-  assert.equal(ip('-6 neigh'), 'fe80::f816:3eff:feb2:efaf dev qr-1 lladdr fa:16:3e:b2:ef:af STALE \n');
+  // The requester's entry, as the kernel's `ip -6 neigh` shows it then: STALE from the NS, DELAY once the NA went out by it.
+  assert.equal(ip('-6 neigh'), 'fe80::f816:3eff:feb2:efaf dev qr-1 lladdr fa:16:3e:b2:ef:af DELAY \n');
   assert.equal(ip('-4 neigh'), '');
-  assert.equal(ip('-j neigh'), '[{"dst":"fe80::f816:3eff:feb2:efaf","dev":"qr-1","lladdr":"fa:16:3e:b2:ef:af","state":["STALE"]}]\n');
+  assert.equal(ip('-j neigh'), '[{"dst":"fe80::f816:3eff:feb2:efaf","dev":"qr-1","lladdr":"fa:16:3e:b2:ef:af","state":["DELAY"]}]\n');
   send(ECHO);
   const out = wire.take();
   assert.equal(out.length, 1);
@@ -153,5 +161,104 @@ test('a reload keeps the IPv6 neighbours: the learned records carry them to the 
   a.send(NS);
   const b = router();
   assert.equal(b.r.restoreLearned(learnedRecords(a.r), 0), 1);
-  assert.equal(b.ip('-6 neigh'), 'fe80::f816:3eff:feb2:efaf dev qr-1 lladdr fa:16:3e:b2:ef:af STALE \n');
+  assert.equal(b.ip('-6 neigh'), 'fe80::f816:3eff:feb2:efaf dev qr-1 lladdr fa:16:3e:b2:ef:af DELAY \n');
+});
+
+// The host's solicited NA for its address (to the router's link-local, with its link-layer address).
+const HOST_NA = (() => {
+  const f = hex(`fa16 3e06 d87b fa16 3eb2 efaf 86dd 6000 0000 0020 3aff fe80 0000 0000 0000 f816
+    3eff feb2 efaf fe80 0000 0000 0000 f816 3eff fe06 d87b 8800 0000 6000 0000 fe80
+    0000 0000 0000 f816 3eff feb2 efaf 0201 fa16 3eb2 efaf`);
+  icmpv6SetChecksum(f, 14, 54, 32);
+  return f;
+})();
+
+/** A router whose entry for the host is REACHABLE (its echo request answered after NS and NA) at time 0, then STALE 46 s later. */
+function staleNeighbour() {
+  const x = router();
+  x.send(ECHO);
+  x.send(HOST_NA);
+  x.wire.take();
+  assert.match(x.ip('-6 neigh'), / REACHABLE \n$/);
+  // reachable_time is 15 to 45 s (base 30 s, randomized 0.5-1.5x); the reply sent meanwhile does not hold it (a connected entry's `used` stays).
+  x.later(14_000);
+  assert.match(x.ip('-6 neigh'), / REACHABLE \n$/);
+  x.later(32_000);
+  assert.equal(x.ip('-6 neigh'), 'fe80::f816:3eff:feb2:efaf dev qr-1 lladdr fa:16:3e:b2:ef:af STALE \n');
+  assert.deepEqual(x.wire.take(), []);
+  return x;
+}
+
+/** The router's unicast NS for the host's address (PROBE): to its link-layer address and to the address itself, with ours. */
+const isUnicastNs = (f: Uint8Array): boolean =>
+  toHex(f.subarray(0, 14)) === 'fa163eb2efaffa163e06d87b86dd' &&
+  toHex(f.subarray(38, 54)) === 'fe80000000000000f8163efffeb2efaf' && f[54] === 135 &&
+  toHex(f.subarray(62, 86)) === 'fe80000000000000f8163efffeb2efaf0101fa163e06d87b';
+
+test('a resolved IPv6 neighbour ages as the kernel\'s: REACHABLE, STALE, DELAY on a packet, PROBE with a unicast NS each second, FAILED after three', () => {
+  const { send, wire, ip, later } = staleNeighbour();
+  // A packet to a STALE neighbour goes at once, to the address it has, and the entry waits delay_first_probe_time (5 s).
+  send(ECHO);
+  assert.equal(wire.take().length, 1);
+  assert.equal(ip('-6 neigh'), 'fe80::f816:3eff:feb2:efaf dev qr-1 lladdr fa:16:3e:b2:ef:af DELAY \n');
+  later(4000);
+  assert.match(ip('-6 neigh'), / DELAY \n$/);
+  assert.deepEqual(wire.take(), []);
+  later(1000);
+  assert.equal(ip('-6 neigh'), 'fe80::f816:3eff:feb2:efaf dev qr-1 lladdr fa:16:3e:b2:ef:af PROBE \n');
+  for (let i = 0; i < 2; i++) {
+    const f = wire.take();
+    assert.equal(f.length, 1);
+    assert.equal(isUnicastNs(f[0]!), true, toHex(f[0]!));
+    later(1000);
+  }
+  assert.equal(wire.take().filter(isUnicastNs).length, 1);
+  assert.match(ip('-6 neigh'), / PROBE \n$/);
+  // ucast_solicit (3) went unanswered: FAILED, shown without its address.
+  later(1000);
+  assert.equal(ip('-6 neigh'), 'fe80::f816:3eff:feb2:efaf dev qr-1 FAILED \n');
+  assert.deepEqual(wire.take(), []);
+});
+
+test('a probed IPv6 neighbour that answers is REACHABLE again, and goes STALE again a reachable time later', () => {
+  const { send, wire, ip, later } = staleNeighbour();
+  send(ECHO);
+  wire.take();
+  later(5000);
+  assert.equal(wire.take().filter(isUnicastNs).length, 1);
+  send(HOST_NA);
+  assert.equal(ip('-6 neigh'), 'fe80::f816:3eff:feb2:efaf dev qr-1 lladdr fa:16:3e:b2:ef:af REACHABLE \n');
+  later(3000);
+  assert.deepEqual(wire.take(), []);
+  later(44_000);
+  assert.match(ip('-6 neigh'), / STALE \n$/);
+});
+
+test('a neighbour confirmed while in DELAY goes back to REACHABLE without a probe', () => {
+  const { send, wire, ip, later } = staleNeighbour();
+  send(ECHO);
+  wire.take();
+  later(2000);
+  // An NA (solicited, as an answer to someone's NS would be) confirms it.
+  send(HOST_NA);
+  assert.match(ip('-6 neigh'), / REACHABLE \n$/);
+  later(5000);
+  assert.deepEqual(wire.take(), []);
+  assert.match(ip('-6 neigh'), / REACHABLE \n$/);
+});
+
+test('a reload keeps an IPv6 neighbour in DELAY with its timer: it probes when it would have', () => {
+  const a = staleNeighbour();
+  a.send(ECHO);
+  a.later(2000);
+  // The next namespace on the same clock (a worker's successor): 48 s in, 2 s into the DELAY.
+  const b = router();
+  b.later(48_000);
+  assert.equal(b.r.restoreLearned(learnedRecords(a.r), 48_000), 1);
+  assert.match(b.ip('-6 neigh'), / DELAY \n$/);
+  b.later(2000);
+  assert.deepEqual(b.wire.take(), []);
+  b.later(1000);
+  assert.equal(b.wire.take().filter(isUnicastNs).length, 1);
+  assert.match(b.ip('-6 neigh'), / PROBE \n$/);
 });

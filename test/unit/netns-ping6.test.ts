@@ -14,6 +14,7 @@ import { parseIpv4, parseIpv6, parseMacNum } from '../../src/wire/addr.js';
 import { icmpv6ChecksumOk, icmpv6SetChecksum } from '../../src/wire/icmpv6.js';
 import { PingError, type PingItem } from '../../src/netns/ping-socket.js';
 import { runCommand } from '../../src/netns/ip-text.js';
+import { icmp6Text } from '../../src/cli/ping-stats.js';
 import { CaptureSink } from '../helpers/sink.js';
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
@@ -198,4 +199,34 @@ test('ping -6 refusals: an unknown scope or -I device, no route but on-link, mul
   const both = open({ dst: HOST_LL, scope: 'qr-1', device: 'qr-2' });
   ping(both.sock, 1);
   assert.deepEqual(items, [{ kind: 'senderr', seq: 1, message: 'No such device' }, { kind: 'senderr', seq: 1, message: 'Invalid argument' }]);
+});
+
+test('ping -6 names ICMPv6 messages as iputils 20221126 print_icmp does', () => {
+  const cases: Array<[number, number, number, string]> = [
+    [1, 0, 0, 'Destination unreachable: No route'],
+    [1, 1, 0, 'Destination unreachable: Administratively prohibited'],
+    [1, 2, 0, 'Destination unreachable: Beyond scope of source address'],
+    [1, 3, 0, 'Destination unreachable: Address unreachable'],
+    [1, 4, 0, 'Destination unreachable: Port unreachable'],
+    // 20221126 has no names for RFC 4443's 5 (policy) and 6 (reject route), nor 7.
+    [1, 5, 0, 'Destination unreachable: Unknown code 5'],
+    [1, 6, 0, 'Destination unreachable: Unknown code 6'],
+    [1, 7, 0, 'Destination unreachable: Unknown code 7'],
+    [2, 0, 1280, 'Packet too big: mtu=1280'],
+    [2, 3, 1400, 'Packet too big: mtu=1400, code=3'],
+    [3, 0, 0, 'Time exceeded: Hop limit'],
+    [3, 1, 0, 'Time exceeded: Defragmentation failure'],
+    [3, 2, 0, 'Time exceeded: code 2'],
+    [4, 0, 40, 'Parameter problem: Wrong header field at 40'],
+    [4, 1, 6, 'Parameter problem: Unknown header at 6'],
+    [4, 2, 42, 'Parameter problem: Unknown option at 42'],
+    [4, 9, 7, 'Parameter problem: code 9 at 7'],
+    [128, 0, 0, 'Echo request'],
+    [129, 0, 0, 'Echo reply'],
+    [130, 0, 0, 'MLD Query'],
+    [131, 0, 0, 'MLD Report'],
+    [132, 0, 0, 'MLD Reduction'],
+    [137, 0, 0, 'unknown icmp type: 137'],
+  ];
+  for (const [type, code, info, text] of cases) assert.equal(icmp6Text(type, code, info), text, `type ${type} code ${code}`);
 });
