@@ -31,8 +31,7 @@ import { warmUp } from '../topology/warm-up.js';
 import { Fabric } from '../tunnel/fabric.js';
 import { NetNamespace } from '../netns/namespace.js';
 import { conntrackList, type CtStoreBuffers } from '../netfilter/index.js';
-import { Handoff, checksumsGood } from '../datapath/handoff.js';
-import { keyHint } from '../datapath/path-cache.js';
+import { Handoff, sentChecksumsGood, sentKeyHint } from '../datapath/handoff.js';
 import { PacketPool, type Packet } from '../datapath/packet.js';
 import { ManualClock, type Clock } from '../datapath/clock.js';
 import { dropIndex } from '../datapath/stats.js';
@@ -528,11 +527,13 @@ class HandoffSink implements EdgeSink {
     const hops = pkt.hops < (1 << HOP_BITS) ? pkt.hops : (1 << HOP_BITS) - 1;
     // A frame of a trace carries the trace's id (every other frame has traceId 0 and tag bits 0 there).
     const traced = pkt.traceId !== 0 && this.traces.current !== 0;
-    // The receiver's checksum checks, made here: its half of the path is the longer one (checksumsGood).
-    const csum = checksumsGood(pkt.buf, pkt.off, pkt.len) ? CSUM_GOOD : 0;
+    // The receiver's checksum checks, made here: its half of the path is the longer one (checksumsGood); a path cache
+    // hit's frame comes with its verdict.
+    const csum = sentChecksumsGood(pkt) ? CSUM_GOOD : 0;
     const tag = (traced ? this.tag | hops | (this.traces.current << TRACE_SHIFT) : this.tag | hops) | csum;
-    // And its path cache key's hash, but for in_port (keyHint): the receiver warms its batch's entries by it.
-    const hint = keyHint(pkt.buf, pkt.off, pkt.len);
+    // And its path cache key's hash, but for in_port (keyHint; a hit's frame comes with its entry's): the receiver
+    // warms its batch's entries by it.
+    const hint = sentKeyHint(pkt);
     const sent = this.out[this.to]!.sendLater(pkt.buf, this.slab32, pkt.off, pkt.len, tag, pkt.stamp, hint); // published when its batch or round ends (ring)
     if (traced) this.traces.crossed(pkt, port, this.to, sent);
     if (sent) {
