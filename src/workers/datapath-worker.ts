@@ -32,7 +32,7 @@ import { Fabric } from '../tunnel/fabric.js';
 import { NetNamespace } from '../netns/namespace.js';
 import { conntrackList, type CtStoreBuffers } from '../netfilter/index.js';
 import { Handoff, sentChecksumsGood, sentKeyHint } from '../datapath/handoff.js';
-import { PacketPool, type Packet } from '../datapath/packet.js';
+import { CSUM_ALL, PacketPool, type Packet } from '../datapath/packet.js';
 import { ManualClock, type Clock } from '../datapath/clock.js';
 import { dropIndex } from '../datapath/stats.js';
 import type { EdgeSink, Port } from '../datapath/element.js';
@@ -220,7 +220,7 @@ export function runWorker(init: WorkerInit): void {
         const port = fromFabric ? sideNic[(tag & (CSUM_GOOD - 1)) >>> HOP_BITS] : edgePorts[tag];
         if (fromFabric) {
           pkt.hops = tag & ((1 << HOP_BITS) - 1);
-          pkt.csumGood = (tag & CSUM_GOOD) === 0 ? 0 : 1;
+          pkt.csumGood = (tag & CSUM_GOOD) === 0 ? 0 : CSUM_ALL;
           pkt.keyHint = w[i + 3]!;
         }
         pkt.stamp = ib.stamped ? stamps[slot]! : 0;
