@@ -4,7 +4,7 @@
 // the consumer turns the slot back into a packet of its own
 // pool. An entry carries a fourth word, the receiving path cache's key hint
 // (path-cache.ts keyHint; -1: none), which the sender computes as a NIC
-// computes an RSS hash. Neither thread ever touches the other's pool bookkeeping, so each
+// computes an RSS hash (or takes from its path cache entry: sentKeyHint). Neither thread ever touches the other's pool bookkeeping, so each
 // pool stays single-threaded (DESIGN.md principle 6: descriptors cross, and
 // the one copy is what a NIC's DMA into the receiver's ring would do).
 //
@@ -26,8 +26,7 @@
 // read-to-write histogram) in a Float64 per slot of the consumer's slab,
 // beside the frame rather than in the ring entry.
 import { SpscRing } from './ring.js';
-import { HEADROOM } from './packet.js';
-import { CSUM_ALL, CSUM_HEADERS, type Packet } from './packet.js';
+import { CSUM_ALL, CSUM_HEADERS, HEADROOM, type Packet } from './packet.js';
 import { keyHint, l4Good } from './path-cache.js';
 import { checksum } from '../wire/checksum.js';
 
