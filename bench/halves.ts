@@ -28,7 +28,7 @@ import { BATCH } from '../src/datapath/engine.js';
 import type { EdgeSink, Port } from '../src/datapath/element.js';
 import type { Packet } from '../src/datapath/packet.js';
 import { ManualClock } from '../src/datapath/clock.js';
-import { checksumsGood } from '../src/datapath/handoff.js';
+import { sentChecksumsGood, sentKeyHint } from '../src/datapath/handoff.js';
 import { keyHint } from '../src/datapath/path-cache.js';
 import { parseIpv4, parseMacNum } from '../src/wire/addr.js';
 
@@ -40,16 +40,16 @@ const SPORT = 10_000;
 class Sink implements EdgeSink {
   n = 0;
   last: Uint8Array | null = null;
-  /** The last frame's checksumsGood() verdict (a hand-off's). */
+  /** The last frame's checksum verdict (a hand-off's: sentChecksumsGood). */
   good = 0;
-  /** The last frame's key hint (keyHint; -1: none computed). */
+  /** The last frame's key hint (sentKeyHint; -1: none computed). */
   hint = -1;
   /** `handoff`: 0 a plain edge, 1 a hand-off's verdict, 2 and its key hint. */
   constructor(public keep: boolean, private readonly handoff = 0) {}
   emit(pkt: Packet): void {
     this.n++;
-    if (this.handoff !== 0) this.good = checksumsGood(pkt.buf, pkt.off, pkt.len) ? 1 : 0;
-    if (this.handoff === 2) this.hint = keyHint(pkt.buf, pkt.off, pkt.len);
+    if (this.handoff !== 0) this.good = sentChecksumsGood(pkt) ? 1 : 0;
+    if (this.handoff === 2) this.hint = sentKeyHint(pkt);
     if (this.keep) this.last = pkt.bytes();
   }
 }

@@ -318,10 +318,16 @@ export class Engine {
       if (e !== null) {
         if (this.serve(pc, e, pkt, port, now)) return;
       } else if (pc.shouldRecord && this.recordable()) {
+        pkt.keyHint = -1;
+        pkt.csumGood = 0;
         this.recordPass(pc, pkt, port);
         return;
       }
     }
+    // What came with the frame (its key hint, its checksums' verdict) was for lookup(): the element path may change the
+    // frame, so a hand-off it reaches works both out again (a hit sets them for its output: PathCache.rewrite).
+    pkt.keyHint = -1;
+    pkt.csumGood = 0;
     const lp = this.latency;
     if (lp !== null && !this.running && --lp.injectLeft <= 0) {
       lp.injectLeft = lp.every;

@@ -4,7 +4,7 @@
 // the consumer turns the slot back into a packet of its own
 // pool. An entry carries a fourth word, the receiving path cache's key hint
 // (path-cache.ts keyHint; -1: none), which the sender computes as a NIC
-// computes an RSS hash. Neither thread ever touches the other's pool bookkeeping, so each
+// computes an RSS hash (or takes from its path cache entry: sentKeyHint). Neither thread ever touches the other's pool bookkeeping, so each
 // pool stays single-threaded (DESIGN.md principle 6: descriptors cross, and
 // the one copy is what a NIC's DMA into the receiver's ring would do).
 //
@@ -26,8 +26,8 @@
 // read-to-write histogram) in a Float64 per slot of the consumer's slab,
 // beside the frame rather than in the ring entry.
 import { SpscRing } from './ring.js';
-import { HEADROOM } from './packet.js';
-import { l4Good } from './path-cache.js';
+import { CSUM_ALL, CSUM_HEADERS, HEADROOM, type Packet } from './packet.js';
+import { keyHint, l4Good } from './path-cache.js';
 import { checksum } from '../wire/checksum.js';
 
 /** Entry words on the data ring: the frame's byte offset in the consumer's slab, its length, a tag the two ends agree on, a key hint. */
@@ -173,15 +173,33 @@ const OUTER = 50;
  * all are there and good; the receiver then skips them (Packet.csumGood), as
  * a kernel skips verifying what a NIC's receive offload reported
  * CHECKSUM_UNNECESSARY. The sender has the spare time: the receiver's half
- * of the seed path is the longer (docs/workers.md).
+ * of the seed path is the longer (docs/workers.md). `headersGood`: the
+ * IPv4 headers' checksums are known good (not summed again).
  */
-export function checksumsGood(b: Uint8Array, off: number, len: number): boolean {
-  if (len < 42 || b[off + 12] !== 0x08 || b[off + 13] !== 0x00 || b[off + 14] !== 0x45 || checksum(b, off + 14, 20) !== 0) return false;
+export function checksumsGood(b: Uint8Array, off: number, len: number, headersGood = false): boolean {
+  if (len < 42 || b[off + 12] !== 0x08 || b[off + 13] !== 0x00 || b[off + 14] !== 0x45 || (!headersGood && checksum(b, off + 14, 20) !== 0)) return false;
   if (b[off + 23] === 17 && b[off + 36] === 0x12 && b[off + 37] === 0xb5) {
     off += OUTER;
     len -= OUTER;
-    if (len < 42 || b[off + 12] !== 0x08 || b[off + 13] !== 0x00 || b[off + 14] !== 0x45 || checksum(b, off + 14, 20) !== 0) return false;
+    if (len < 42 || b[off + 12] !== 0x08 || b[off + 13] !== 0x00 || b[off + 14] !== 0x45 || (!headersGood && checksum(b, off + 14, 20) !== 0)) return false;
   }
   const proto = b[off + 23];
   return (proto === 17 || proto === 1 || proto === 6) && l4Good(b, off + 14, len - 14);
+}
+
+/**
+ * What a hand-off sends with `pkt`: its checksums' verdict (checksumsGood)
+ * and the receiver's key hint (keyHint). A frame a path cache hit emitted
+ * comes with its entry's hint and what its checks found (PathCache.rewrite:
+ * all good, or its IPv4 headers good and the L4 checksum not checked), so
+ * the sender hashes only what took the element path, and sums only what no
+ * hit checked.
+ */
+export function sentChecksumsGood(pkt: Packet): boolean {
+  const g = pkt.csumGood;
+  return g === CSUM_ALL || checksumsGood(pkt.buf, pkt.off, pkt.len, g === CSUM_HEADERS);
+}
+
+export function sentKeyHint(pkt: Packet): number {
+  return pkt.keyHint >= 0 ? pkt.keyHint : keyHint(pkt.buf, pkt.off, pkt.len);
 }

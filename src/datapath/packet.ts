@@ -9,6 +9,10 @@
 export const HEADROOM = 128;
 export const DEFAULT_SLOT_SIZE = 2048; // 128 headroom + 1920: an MTU-1500 frame + VXLAN + tags
 
+/** Packet.csumGood: every checksum checksumsGood() checks found good; only the IPv4 headers' (a path cache hit's output). */
+export const CSUM_ALL = 1;
+export const CSUM_HEADERS = 2;
+
 export class Packet {
   /** The whole slab; the frame is buf[off .. off+len). */
   buf: Uint8Array;
@@ -49,18 +53,23 @@ export class Packet {
    */
   stamp = 0;
   /**
-   * 1: the frame's IPv4 header checksums (outer and inner of a VXLAN frame)
-   * and its TCP, UDP or ICMP checksum were found good before it arrived, as a
-   * NIC's receive offload reports CHECKSUM_UNNECESSARY: a worker's hand-off
-   * verifies on the sending side (handoff.ts checksumsGood). Read only by the
-   * path cache's lookup, before anything rewrote the frame; a verdict, not a
-   * shortcut: a frame without it is checked as before.
+   * CSUM_ALL: the frame's IPv4 header checksums (outer and inner of a VXLAN
+   * frame) and its TCP, UDP or ICMP checksum were found good before it
+   * arrived, as a NIC's receive offload reports CHECKSUM_UNNECESSARY: a
+   * worker's hand-off verifies on the sending side (handoff.ts
+   * checksumsGood). Read by the path cache's lookup, before anything rewrote
+   * the frame; a verdict, not a shortcut: a frame without it is checked as
+   * before. A path cache hit sets it for the frame it emits (CSUM_ALL, or
+   * CSUM_HEADERS: the IPv4 headers' alone), for a hand-off to send
+   * (handoff.ts sentChecksumsGood); the element path clears it (Engine.inject).
    */
   csumGood = 0;
   /**
    * The path cache key's hash before in_port is mixed in, as the sending
    * worker computed it (path-cache.ts keyHint; -1: none). A hint: lookup()
-   * still compares the key, and a wrong one costs a second probe.
+   * still compares the key, and a wrong one costs a second probe. A path
+   * cache hit sets its entry's for the frame it emits (PathEntry.outHint),
+   * for a hand-off to send; the element path clears it (Engine.inject).
    */
   keyHint = -1;
 

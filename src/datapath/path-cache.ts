@@ -123,7 +123,7 @@
 // own key, never kept), and a segment the tracking would ignore or find
 // INVALID, or of a connection past ESTABLISHED, removes the entry.
 import type { Port } from './element.js';
-import type { Packet } from './packet.js';
+import { CSUM_ALL, CSUM_HEADERS, type Packet } from './packet.js';
 import type { Stats } from './stats.js';
 import { fmix30 } from './hash.js';
 import { checksum, csumUpdate16 } from '../wire/checksum.js';
@@ -250,6 +250,13 @@ export class PathEntry {
   shape!: PathShape;
   /** The outer UDP source port of an encapsulated output (the inner flow's hash). */
   sport = 0;
+  /**
+   * The output's key hint (keyHint of the frame a hit emits; -1: not of a key
+   * form), for a worker's hand-off to carry: every field the receiver keys
+   * is the same in each hit's output (the outer IP id, which is not, is not
+   * keyed), so it is computed once, from the recorded output.
+   */
+  outHint = -1;
   /**
    * The flow's own ops (its conntrack entry, its connection's mark), in
    * order: the first two in fields, any more in an array (an object of its
@@ -682,7 +689,7 @@ export class PathCache {
       sh.okGen = gen;
       sh.okNow = now;
     }
-    if (pkt.csumGood !== 0) return true; // verified where it was sent (a worker's hand-off)
+    if (pkt.csumGood === CSUM_ALL) return true; // verified where it was sent (a worker's hand-off)
     // The slow path drops a bad header checksum (ip_rcv_core) and conntrack marks a bad L4 one INVALID.
     if (checksum(b, l3, 20) !== 0) return false;
     if (sh.in3 === 14 + OUTER && checksum(b, pkt.off + 14, 20) !== 0) return false; // the outer one (vxlan_rcv's ip_rcv)
@@ -741,6 +748,10 @@ export class PathCache {
       b[o + 34] = e.sport >>> 8;
       b[o + 35] = e.sport & 0xff;
     }
+    // What a hand-off sends with the frame as it now is (HandoffSink): the entry's hint, and the checksums found good
+    // (checked by usable() or before the frame came, the outer header written good; rewrites keep them so).
+    pkt.keyHint = e.outHint;
+    pkt.csumGood = pkt.csumGood === CSUM_ALL || sh.l4Check ? CSUM_ALL : CSUM_HEADERS;
     pkt.mark = sh.mark;
     pkt.tunId = sh.tunId;
     pkt.tunSrc = sh.tunSrc;
@@ -854,6 +865,7 @@ export class PathCache {
     setKey(e, this.k);
     e.hash = this.h;
     e.sport = sport;
+    e.outHint = keyHint(out, 0, out.length);
     // Ops and rewrites equal to ones kept before are those (one object for all flows), and so is the shape. The
     // tables forget now and then (entries keep what they use): churn must not keep dead element entries forever.
     if (this.sharedOps.size > INTERNED || this.shapes.size > INTERNED) {

@@ -31,9 +31,8 @@ import { warmUp } from '../topology/warm-up.js';
 import { Fabric } from '../tunnel/fabric.js';
 import { NetNamespace } from '../netns/namespace.js';
 import { conntrackList, type CtStoreBuffers } from '../netfilter/index.js';
-import { Handoff, checksumsGood } from '../datapath/handoff.js';
-import { keyHint } from '../datapath/path-cache.js';
-import { PacketPool, type Packet } from '../datapath/packet.js';
+import { Handoff, sentChecksumsGood, sentKeyHint } from '../datapath/handoff.js';
+import { CSUM_ALL, PacketPool, type Packet } from '../datapath/packet.js';
 import { ManualClock, type Clock } from '../datapath/clock.js';
 import { dropIndex } from '../datapath/stats.js';
 import type { EdgeSink, Port } from '../datapath/element.js';
@@ -221,7 +220,7 @@ export function runWorker(init: WorkerInit): void {
         const port = fromFabric ? sideNic[(tag & (CSUM_GOOD - 1)) >>> HOP_BITS] : edgePorts[tag];
         if (fromFabric) {
           pkt.hops = tag & ((1 << HOP_BITS) - 1);
-          pkt.csumGood = (tag & CSUM_GOOD) === 0 ? 0 : 1;
+          pkt.csumGood = (tag & CSUM_GOOD) === 0 ? 0 : CSUM_ALL;
           pkt.keyHint = w[i + 3]!;
         }
         pkt.stamp = ib.stamped ? stamps[slot]! : 0;
@@ -528,11 +527,13 @@ class HandoffSink implements EdgeSink {
     const hops = pkt.hops < (1 << HOP_BITS) ? pkt.hops : (1 << HOP_BITS) - 1;
     // A frame of a trace carries the trace's id (every other frame has traceId 0 and tag bits 0 there).
     const traced = pkt.traceId !== 0 && this.traces.current !== 0;
-    // The receiver's checksum checks, made here: its half of the path is the longer one (checksumsGood).
-    const csum = checksumsGood(pkt.buf, pkt.off, pkt.len) ? CSUM_GOOD : 0;
+    // The receiver's checksum checks, made here: its half of the path is the longer one (checksumsGood); a path cache
+    // hit's frame comes with its verdict.
+    const csum = sentChecksumsGood(pkt) ? CSUM_GOOD : 0;
     const tag = (traced ? this.tag | hops | (this.traces.current << TRACE_SHIFT) : this.tag | hops) | csum;
-    // And its path cache key's hash, but for in_port (keyHint): the receiver warms its batch's entries by it.
-    const hint = keyHint(pkt.buf, pkt.off, pkt.len);
+    // And its path cache key's hash, but for in_port (keyHint; a hit's frame comes with its entry's): the receiver
+    // warms its batch's entries by it.
+    const hint = sentKeyHint(pkt);
     const sent = this.out[this.to]!.sendLater(pkt.buf, this.slab32, pkt.off, pkt.len, tag, pkt.stamp, hint); // published when its batch or round ends (ring)
     if (traced) this.traces.crossed(pkt, port, this.to, sent);
     if (sent) {

@@ -138,4 +138,10 @@ test('checksumsGood: true only when every IPv4 header checksum (outer and inner)
   for (const [what, f] of [['ip options', opts], ['vlan tag', tagged], ['arp', arp], ['vxlan arp', vxlan(arp)], ['truncated', udp.slice(0, 40)]] as const) {
     assert.equal(good(f), false, what);
   }
+  // The IPv4 headers known good (a path cache hit's output: sentChecksumsGood): only the innermost L4 sum is made.
+  assert.equal(checksumsGood(flip(v, 24), 0, v.length, true), true, 'outer IPv4 header checksum not summed');
+  assert.equal(checksumsGood(flip(v, 50 + 24), 0, v.length, true), true, 'inner IPv4 header checksum not summed');
+  assert.equal(checksumsGood(flip(v, 50 + 42 + 10), 0, v.length, true), false, 'inner UDP payload summed');
+  assert.equal(checksumsGood(flip(udp, 42 + 3), 0, udp.length, true), false, 'UDP payload summed');
+  assert.equal(checksumsGood(tagged, 0, tagged.length, true), false, 'a VLAN tag: no verdict');
 });

@@ -27,9 +27,10 @@ import { logEdges } from '../helpers/sink.js';
 import { Fabric } from '../../src/tunnel/fabric.js';
 import { parseIpv4, parseMacNum } from '../../src/wire/addr.js';
 import { ipv4SetChecksum } from '../../src/wire/ipv4.js';
-import { checksumsGood } from '../../src/datapath/handoff.js';
+import { checksumsGood, sentChecksumsGood, sentKeyHint } from '../../src/datapath/handoff.js';
 import { keyHint, type PathCache, type PathEntry, type PathOp } from '../../src/datapath/path-cache.js';
 import type { Port } from '../../src/datapath/element.js';
+import { CSUM_HEADERS } from '../../src/datapath/packet.js';
 import { mulberry32Unit } from '../../src/datapath/random.js';
 import { runCommand, showNeigh } from '../../src/netns/ip-text.js';
 import { NUD_SHOW_ALL, parseNeighArgs } from '../../src/netns/ip-neigh-syntax.js';
@@ -762,6 +763,8 @@ interface Parts {
   inject(node: string, port: string, frame: Uint8Array): void;
   /** `node`'s NIC, where the fabric delivers (and the hand-off injects). */
   nic(node: string): Port;
+  /** The key hint a hand-off sends is the frame's own (a test that plants a wrong one in an entry clears it). */
+  exactHints: boolean;
 }
 
 /**
@@ -779,6 +782,7 @@ function parts(pathcache: boolean, emulateHosts = true, hints: 'right' | 'wrong'
   const a = buildEmulator(topo, { emulateHosts, nodes: ['w07'] }), b = buildEmulator(topo, { emulateHosts, nodes: ['w02'] });
   const owner = (node: string): Emulator => (node === 'w07' ? a : b);
   const out: string[] = [];
+  const self = { exactHints: true } as Parts;
   const queue: { to: Emulator; side: string; frame: Uint8Array; hops: number; good: number; hint: number }[] = [];
   let sent = 0;
   for (const emu of [a, b]) {
@@ -793,8 +797,12 @@ function parts(pathcache: boolean, emulateHosts = true, hints: 'right' | 'wrong'
         emit: (pkt) => {
           const frame = pkt.bytes();
           out.push(`handoff ${s.port} hops ${pkt.hops} ${Buffer.from(frame).toString('hex')}`);
-          const hint = hints === 'none' ? -1 : keyHint(pkt.buf, pkt.off, pkt.len);
-          queue.push({ to: owner(s.node), side: s.port, frame, hops: pkt.hops, good: checksumsGood(pkt.buf, pkt.off, pkt.len) ? 1 : 0, hint: hints === 'wrong' && hint >= 0 && (sent++ & 1) === 0 ? hint ^ (1 << (sent % 30)) : hint });
+          // What a worker's hand-off sends (a hit's frame comes with both): as computing them from the frame gives.
+          const good = sentChecksumsGood(pkt) ? 1 : 0, sentHint = sentKeyHint(pkt);
+          assert.equal(good, checksumsGood(pkt.buf, pkt.off, pkt.len) ? 1 : 0, 'the checksum verdict sent');
+          if (self.exactHints) assert.equal(sentHint, keyHint(pkt.buf, pkt.off, pkt.len), 'the key hint sent');
+          const hint = hints === 'none' ? -1 : sentHint;
+          queue.push({ to: owner(s.node), side: s.port, frame, hops: pkt.hops, good, hint: hints === 'wrong' && hint >= 0 && (sent++ & 1) === 0 ? hint ^ (1 << (sent % 30)) : hint });
         },
       });
     }
@@ -835,7 +843,8 @@ function parts(pathcache: boolean, emulateHosts = true, hints: 'right' | 'wrong'
     const side = topo.fabric!.sides.find((x) => x.node === node)!;
     return owner(node).engine.elements.find((e): e is Fabric => e instanceof Fabric)!.port(side.port)!.peer!;
   };
-  return { a, b, out, facade, inject, nic };
+  Object.assign(self, { a, b, out, facade, inject, nic });
+  return self;
 }
 
 function partState(p: Parts): Record<string, unknown> {
@@ -985,6 +994,50 @@ test('partitioned: the sender\'s key hints (keyHint, Packet.keyHint), right, wro
   assert.ok(counts[0]![2]! > 100, `w02 served: ${counts[0]}`);
   assert.deepEqual(counts[1], counts[0], 'a wrong hint costs a second probe, not a hit');
   assert.deepEqual(counts[2], counts[0]);
+});
+
+test('partitioned: w07\'s hit hands its frame off with its entry\'s key hint and its checksums\' verdict (nothing computed at the hand-off); a wrong hint in the entry costs w02 a probe, not its output', () => {
+  const on = parts(true), off = parts(false);
+  const req = buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64, id: 7 }, udp: { sport: 41003, dport: 53, payload: 8 } });
+  const rep = buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans: [103], ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id: 9 }, udp: { sport: 53, dport: 41003, payload: 8 } });
+  for (const s of [on, off]) {
+    s.inject('w07', VMP, req);
+    s.inject('w02', 'eth3', rep);
+    for (let i = 0; i < 4; i++) s.inject('w07', VMP, req);
+  }
+  const pa = on.a.engine.path!, pb = on.b.engine.path!, vmp = on.a.findPort('w07', VMP)!;
+  assert.ok(pa.hits >= 1 && pb.hits >= 1, `both parts served: ${pa.hits}, ${pb.hits}`);
+  const e = pa.lookup(on.a.engine.pool.allocFrom(req)!, vmp, on.a.engine.now, -1)!;
+  assert.ok(e !== null, 'w07\'s entry');
+  // The frame as the hit hands it off: the hint and verdict already on it (sentKeyHint and sentChecksumsGood compute nothing).
+  const side = on.a.engine.elements.find((x): x is Fabric => x instanceof Fabric)!.ports.find((p) => p.edge !== null)!;
+  const sink = side.edge!;
+  let seen: [number, number, string] | null = null;
+  side.edge = { emit: (pkt, port) => {
+    seen = [pkt.keyHint, pkt.csumGood, Buffer.from(pkt.bytes()).toString('hex')];
+    sink.emit(pkt, port);
+  } };
+  const h = pa.hits;
+  on.inject('w07', VMP, req);
+  off.inject('w07', VMP, req);
+  assert.equal(pa.hits - h, 1, 'a hit');
+  const [hint, good, hex] = seen!;
+  const vx = Uint8Array.from(Buffer.from(hex, 'hex'));
+  assert.ok(hint >= 0 && hint === keyHint(vx, 0, vx.length), `the entry's hint on the frame: ${hint}`);
+  assert.equal(good, CSUM_HEADERS, 'its verdict on the frame: the IPv4 headers good (w07 checks no L4 checksum)');
+  assert.ok(checksumsGood(vx, 0, vx.length));
+  assert.equal(e.outHint, hint);
+  // A wrong hint kept in the entry: w02 looks again by the frame's own hash and serves it, as the element path does.
+  e.outHint = hint ^ 0x155;
+  on.exactHints = false;
+  for (let i = 0; i < 3; i++) {
+    const hb = pb.hits;
+    on.inject('w07', VMP, req);
+    off.inject('w07', VMP, req);
+    assert.equal(pb.hits - hb, 1, 'w02 served it');
+  }
+  assert.deepEqual(on.out, off.out);
+  assert.deepEqual(partState(on), partState(off));
 });
 
 test('partitioned: a hand-off\'s key hint finds the receiver\'s entry (warmEntries reads it), one of another frame none', () => {
