@@ -95,19 +95,23 @@ export function openPing(scope: Scope, r: PingOpenRequest, opts: Pick<CaptureOpt
     if (e instanceof PingError) throw new ControlError(`ping: ${e.message}`, 2);
     throw e;
   }
+  const head = { source: ipToString(from), ident: sock.ident, ...(r.sndbuf !== undefined && ns.pingNoBufs(sock, r.size, r.sndbuf) ? { nobufs: true } : {}) };
+  return session(out, head, (seq) => ns.pingSend(sock, seq, r.size), () => ns.closePing(sock));
+}
+
+/** A session over `out` (a socket's events): what the open answered, `send`, and `close` (the socket's) before `out` is emptied. */
+function session(out: DeferredBatches<PingEvent>, head: Omit<PingSession, 'captured' | 'dropped' | 'send' | 'stop'>, send: PingSession['send'], close: () => void): PingSession {
   return {
-    source: ipToString(from),
-    ident: sock.ident,
-    ...(r.sndbuf !== undefined && ns.pingNoBufs(sock, r.size, r.sndbuf) ? { nobufs: true } : {}),
+    ...head,
     get captured() {
       return out.captured;
     },
     get dropped() {
       return out.dropped;
     },
-    send: (seq) => ns.pingSend(sock, seq, r.size),
+    send,
     stop: () => {
-      ns.closePing(sock);
+      close();
       out.clear();
     },
   };
@@ -138,22 +142,8 @@ function openPing6(ns: NetNamespace, r: PingOpenRequest, out: DeferredBatches<Pi
     // getaddrinfo's failure names the target as typed.
     throw new ControlError(e.message === GAI_NONAME ? `ping: ${r.dst}%${r.scope}: ${GAI_NONAME}` : `ping: ${e.message}`, 2);
   }
-  return {
-    source,
-    ident: sock.ident,
-    ...(scopeName !== undefined ? { scope: scopeName } : {}),
-    get captured() {
-      return out.captured;
-    },
-    get dropped() {
-      return out.dropped;
-    },
-    send: (seq) => ns.ping6Send(sock, seq, r.size),
-    stop: () => {
-      ns.closePing6(sock);
-      out.clear();
-    },
-  };
+  const head = { source, ident: sock.ident, ...(scopeName !== undefined ? { scope: scopeName } : {}) };
+  return session(out, head, (seq) => ns.ping6Send(sock, seq, r.size), () => ns.closePing6(sock));
 }
 
 const GAI_NONAME = 'Name or service not known';
@@ -173,21 +163,12 @@ function openTrace(ns: NetNamespace, r: PingOpenRequest, dst: number, source: nu
     if (e instanceof PingError) throw new ControlError(e.message, 1);
     throw e;
   }
-  return {
-    source: ipToString(sock.bound),
-    ident: sock.ident,
-    get captured() {
-      return out.captured;
-    },
-    get dropped() {
-      return out.dropped;
-    },
-    send: (seq, ttl, size) => ns.traceSend(sock, seq & 0xffff, Math.min(255, Math.max(1, ttl ?? 64)), size !== undefined && Number.isInteger(size) && size >= 0 && size <= r.size ? size : r.size),
-    stop: () => {
-      ns.closeTrace(sock);
-      out.clear();
-    },
-  };
+  return session(
+    out,
+    { source: ipToString(sock.bound), ident: sock.ident },
+    (seq, ttl, size) => ns.traceSend(sock, seq & 0xffff, Math.min(255, Math.max(1, ttl ?? 64)), size !== undefined && Number.isInteger(size) && size >= 0 && size <= r.size ? size : r.size),
+    () => ns.closeTrace(sock),
+  );
 }
 
 /** arping's packet socket (arping-socket.ts), as a ping socket is handed out; arping's own errors with its exit status (stdout's as such). */
@@ -214,26 +195,12 @@ function openArping(ns: NetNamespace, r: PingOpenRequest, dst: number, out: Defe
     if (e instanceof ArpingError) throw new ControlError(e.stdout ? `${ARPING_STDOUT}${e.message}` : e.message, e.exit);
     throw e;
   }
-  return {
-    source: ipToString(source),
-    ident: 0,
-    device,
-    mac: macToString(Math.floor(sock.mac / 0x1_0000_0000), sock.mac >>> 0),
-    get captured() {
-      return out.captured;
-    },
-    get dropped() {
-      return out.dropped;
-    },
-    send: (seq, _ttl, _size, to) => {
-      const mac = to === undefined ? MAC_BROADCAST : parseMac(to);
-      if (mac !== undefined) ns.arpingSend(sock, seq, mac);
-    },
-    stop: () => {
-      ns.closeArping(sock);
-      out.clear();
-    },
+  const head = { source: ipToString(source), ident: 0, device, mac: macToString(Math.floor(sock.mac / 0x1_0000_0000), sock.mac >>> 0) };
+  const send = (seq: number, _ttl?: number, _size?: number, to?: string): void => {
+    const mac = to === undefined ? MAC_BROADCAST : parseMac(to);
+    if (mac !== undefined) ns.arpingSend(sock, seq, mac);
   };
+  return session(out, head, send, () => ns.closeArping(sock));
 }
 
 /** An arping socket's device and MAC, a ping -6 socket's scope, for the answer that says it is open. */

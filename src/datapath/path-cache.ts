@@ -511,10 +511,15 @@ function fillOuterKey(k: Int32Array, b: Uint8Array, off: number, len: number, po
  * compute: keyHint), then in_port mixed in.
  */
 function hashKey(k: Int32Array): number {
+  return withPort(hashButPort(k), k[11]!);
+}
+
+/** The key's words but in_port (k[11]), folded and finalised: the hint. */
+function hashButPort(k: Int32Array): number {
   let h = 0x811c9dc5 | 0;
   for (let i = 0; i < 11; i++) h = Math.imul(h ^ k[i]!, 0x01000193);
   for (let i = 12; i < KW; i++) h = Math.imul(h ^ k[i]!, 0x01000193);
-  return withPort(fmix30(h), k[11]!);
+  return fmix30(h);
 }
 
 function withPort(hint: number, portId: number): number {
@@ -533,11 +538,7 @@ const hintKey = new Int32Array(KW);
  */
 export function keyHint(b: Uint8Array, off: number, len: number): number {
   const k = hintKey;
-  if (!fillKey(k, b, off, len, 0)) return -1;
-  let h = 0x811c9dc5 | 0;
-  for (let i = 0; i < 11; i++) h = Math.imul(h ^ k[i]!, 0x01000193);
-  for (let i = 12; i < KW; i++) h = Math.imul(h ^ k[i]!, 0x01000193);
-  return fmix30(h);
+  return fillKey(k, b, off, len, 0) ? hashButPort(k) : -1;
 }
 
 export class PathCache {
