@@ -203,17 +203,25 @@ test('the same options through the real traceroute and the model: the same hops,
     assert.equal(m.status, 0, m.err);
   }
   for (const words of cases) {
-    // ip_error answers a source five times at once, then once a second: let r2's tokens for 10.99.1.1 fill again.
-    if (words.some((w) => /^10\.99\.[689]\.1$/.test(w))) await new Promise((r) => setTimeout(r, IP_ERROR_REFILL_MS));
+    const limited = words.some((w) => /^10\.99\.[689]\.1$/.test(w));
     // By default traceroute gives up on a probe 3 times its hop's fastest answer after that answer (-w 5,3,10):
     // with answers in tens of microseconds, one the box delays is a `*` in one run and not the next. Unless the
     // case is about -w, both wait the whole 5 s for each probe.
     const c = words.includes('-w') ? words : ['-w', '5,0,0', ...words];
-    const [want, got] = await Promise.all([realTrace(c), modelTrace(c)]);
-    const what = `traceroute ${c.join(' ')}\n--- real:\n${want.out}${want.err}--- dpemu:\n${got.out}${got.err}`;
-    assert.equal(got.status, want.status, what);
-    assert.equal(untimed(got.out), untimed(want.out), what);
-    assert.equal(got.err, want.err, what);
+    // The real chain's veths share the box's per-CPU backlog with the test file running beside this one: under
+    // load it can drop a probe or its answer, a `*` the model has no cause for (a CI run saw three in one
+    // `-q 8 -N 1` case). A case that differs runs once more on both sides; a fault of the model's repeats.
+    for (const last of [false, true]) {
+      // ip_error answers a source five times at once, then once a second: let r2's tokens for 10.99.1.1 fill again.
+      if (limited || last) await new Promise((r) => setTimeout(r, IP_ERROR_REFILL_MS));
+      const [want, got] = await Promise.all([realTrace(c), modelTrace(c)]);
+      if (got.status === want.status && untimed(got.out) === untimed(want.out) && got.err === want.err) break;
+      if (!last) continue;
+      const what = `traceroute ${c.join(' ')}\n--- real:\n${want.out}${want.err}--- dpemu:\n${got.out}${got.err}`;
+      assert.equal(got.status, want.status, what);
+      assert.equal(untimed(got.out), untimed(want.out), what);
+      assert.equal(got.err, want.err, what);
+    }
   }
 });
 
