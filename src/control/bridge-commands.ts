@@ -12,6 +12,7 @@
 // vxlan device has its own dump, empty for OVS's). Each Ethernet device's
 // multicast list is what IPv4 and IPv6 joined: see selfAddrs.
 import type { Interface } from '../netns/interfaces.js';
+import type { If6Addr } from '../netns/inet6.js';
 import { formatMac } from '../netns/addr.js';
 import { linkFlagList } from '../netns/ip-addr-syntax.js';
 import { jsonDump, type JsonObject, type JsonValue } from '../netns/json-writer.js';
@@ -23,7 +24,6 @@ import { linuxBridges, mustNamespace, mustNode } from './resolve.js';
 import { isHypervisor, rootView } from './root-netns.js';
 import { NUD } from '../netns/neighbour.js';
 import { bridgeMdb, bridgeVlan } from './bridge-vlan-mdb.js';
-import { RT_SCOPE_LINK } from '../netns/names.js';
 import { hex2 } from '../wire/addr.js';
 
 /** bridge.c's usage, printed (exit 255) for no object or `help`. */
@@ -125,22 +125,31 @@ function portOf(v: View, l: Interface): PortOf | undefined {
  * forwarding, the subnet-router anycast fe80::'s (33:33:ff:00:00:00). With
  * IPv6 on, a device going down leaves every group (ip_mc_down,
  * ipv6_mc_down) and going up joins 01:00:5e:00:00:01 first, then IPv6's
- * kept groups newest first (measured on Linux 6.18).
+ * kept groups newest first (measured on Linux 6.18). Each other IPv6
+ * address joins its solicited-node group (and with forwarding, below /127,
+ * its subnet-router anycast's) when given, even while the device is down.
  */
 function selfAddrs(l: Interface): string[] {
   // Not an Ethernet device (the loopback), or one with its own dump (a vxlan device: OVS's has no entries).
   if (l.kind === 'loopback' || l.kind === 'vxlan') return [];
   const on6 = l.conf6.disable_ipv6 === 0, fwd = l.conf6.forwarding !== 0;
-  if (on6 && !l.up && l.everUp) return [];
+  // Each address's solicited-node group (and, forwarding, its anycast's), as the addresses came, a group once.
+  const six = on6 ? [...l.addrs6].sort((x, y) => x.seq - y.seq) : [];
+  const join = (list: string[], a: If6Addr) => {
+    for (const g of [`33:33:ff:${hex2(a.bytes[13]!)}:${hex2(a.bytes[14]!)}:${hex2(a.bytes[15]!)}`, ...(fwd && a.prefixLen < 127 ? ['33:33:ff:00:00:00'] : [])]) {
+      if (!list.includes(g)) list.push(g);
+    }
+  };
+  // Those of addresses given while it was down join at once, before the groups its going up (re)joins.
+  const pre: string[] = [];
+  const whileDown = (a: If6Addr) => !l.up || a.seq < (l.v6UpSeq ?? 0);
+  for (const a of six) if (whileDown(a)) join(pre, a);
+  if (on6 && !l.up && l.everUp) return pre;
   // No other IPv4 group is joined in the model.
   const v4 = l.up ? ['01:00:5e:00:00:01'] : [];
   const groups = fwd ? ['33:33:00:00:00:01', '33:33:00:00:00:02'] : ['33:33:00:00:00:01'];
-  const out = on6 && l.mc6Rejoined ? [...v4, ...groups.reverse()] : [...groups, ...v4];
-  for (const a of on6 ? l.addrs6 : []) {
-    if (a.scope !== RT_SCOPE_LINK) continue;
-    out.push(`33:33:ff:${hex2(a.bytes[13]!)}:${hex2(a.bytes[14]!)}:${hex2(a.bytes[15]!)}`);
-    if (fwd) out.push('33:33:ff:00:00:00');
-  }
+  const out = on6 && l.mc6Rejoined ? [...pre, ...v4, ...groups.reverse()] : [...groups, ...pre, ...v4];
+  for (const a of six) if (!whileDown(a)) join(out, a);
   return out;
 }
 

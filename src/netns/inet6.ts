@@ -6,12 +6,16 @@
 // The address stays when the carrier goes (its routes show `linkdown`) and
 // goes when the device goes down or disable_ipv6 is set. With forwarding on,
 // DAD's completion joins the subnet-router anycast fe80:: (an anycast route).
-// The model runs no DAD (optimistic or not): an address is never tentative.
+// The model runs no DAD (optimistic or not): an address is never tentative,
+// as in a kernel namespace with accept_dad 0. `ip -6 addr add` adds others
+// (addAddr6): each brings its local route, its prefix route (unless
+// noprefixroute) and, with forwarding on, its subnet-router anycast.
 
 import { ip6ToString } from '../wire/tcpdump-text.js';
-import { writeEui64LinkLocal } from '../wire/ipv6.js';
+import { ip6Equal, writeEui64LinkLocal } from '../wire/ipv6.js';
+import { type Errno, RtnlError } from './errors.js';
 import { type Interface } from './interfaces.js';
-import { RT_SCOPE_HOST, RT_SCOPE_LINK } from './names.js';
+import { RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_SITE, RT_SCOPE_UNIVERSE } from './names.js';
 
 /** net.ipv6.conf.X: the two keys the model reads. */
 export interface DevConf6 {
@@ -30,7 +34,15 @@ export interface If6Addr {
   scope: number;
   /** When addrconf configured it: routes of the same prefix list in this order. */
   seq: number;
+  /** The IFA_F_ flags it keeps (IFA6_FLAGS'), as given to `ip addr add`. */
+  flags: number;
+  /** IFA_RT_PRIORITY: its prefix route's metric (0: the default, 256). */
+  metric: number;
 }
+
+/** The IFA_F_ flags `ip -6 addr add` keeps, in print_ifa_flags's (bit) order. */
+export const IFA6_FLAGS: readonly (readonly [number, string])[] = [[0x02, 'nodad'], [0x10, 'home'], [0x100, 'mngtmpaddr'], [0x200, 'noprefixroute']];
+const IFA_F_MANAGETEMPADDR = 0x100, IFA_F_NOPREFIXROUTE = 0x200;
 
 const LOOPBACK6 = new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
 
@@ -39,19 +51,77 @@ export function syncInet6(l: Interface, seq: () => number): void {
   const want = l.up && l.conf6.disable_ipv6 === 0;
   if (!want) {
     if (!l.up && l.everUp && l.conf6.disable_ipv6 === 0) l.mc6Rejoined = true;
-    l.addrs6.length = 0;
+    // addrconf_ifdown (NETDEV_DOWN, disable_ipv6), keep_addr_on_down 0 (the default): every address goes.
+    // Those given to a device that is down stay until it has been up.
+    if (l.v6Up || l.conf6.disable_ipv6 !== 0) l.addrs6.length = 0;
+    l.v6Up = false;
+    l.v6Ready = 0;
     return;
   }
-  if (l.addrs6.length !== 0) return;
+  if (!l.v6Up) l.v6UpSeq = seq();
+  l.v6Up = true;
+  if (l.v6Ready !== 0) return;
   if (l.kind === 'loopback') {
-    l.addrs6.push({ bytes: LOOPBACK6, text: '::1', prefixLen: 128, scope: RT_SCOPE_HOST, seq: seq() });
+    l.v6Ready = seq();
+    insertAddr6(l, { bytes: LOOPBACK6, text: '::1', prefixLen: 128, scope: RT_SCOPE_HOST, seq: l.v6Ready, flags: 0, metric: 0 });
     return;
   }
   // addrconf_notify(NETDEV_UP) configures nothing until the link is ready (NETDEV_CHANGE then).
   if (!l.carrier) return;
   const bytes = new Uint8Array(16);
   writeEui64LinkLocal(bytes, 0, l.mac);
-  l.addrs6.push({ bytes, text: ip6ToString(bytes, 0), prefixLen: 64, scope: RT_SCOPE_LINK, seq: seq() });
+  l.v6Ready = seq();
+  insertAddr6(l, { bytes, text: ip6ToString(bytes, 0), prefixLen: 64, scope: RT_SCOPE_LINK, seq: l.v6Ready, flags: 0, metric: 0 });
+}
+
+/**
+ * ipv6_link_dev_addr: the device's list by scope, widest first (global,
+ * site, link, host), a new address before the others of its scope.
+ */
+function insertAddr6(l: Interface, a: If6Addr): void {
+  const i = l.addrs6.findIndex((x) => x.scope >= a.scope);
+  l.addrs6.splice(i < 0 ? l.addrs6.length : i, 0, a);
+}
+
+/** ipv6_addr_scope as a route scope: fe80::/10 link, fec0::/10 site, ::1 host, the rest global. */
+export function addrScope6(b: Uint8Array): number {
+  if (b[0] === 0xfe && (b[1]! & 0xc0) === 0x80) return RT_SCOPE_LINK;
+  if (b[0] === 0xfe && (b[1]! & 0xc0) === 0xc0) return RT_SCOPE_SITE;
+  return b.every((x, i) => x === (i === 15 ? 1 : 0)) ? RT_SCOPE_HOST : RT_SCOPE_UNIVERSE;
+}
+
+/**
+ * The address ndisc and ping6 send from on the device (ipv6_get_lladdr):
+ * its oldest link-local (lo: ::1), the list's last of link or host scope.
+ */
+export function lladdr6(l: Interface): If6Addr | undefined {
+  const a = l.addrs6[l.addrs6.length - 1];
+  return a !== undefined && a.scope >= RT_SCOPE_LINK ? a : undefined;
+}
+
+/** A refusal of inet6_rtm_newaddr / inet6_rtm_deladdr, with its extack. */
+const refuse6 = (errno: Errno, why: string) => new RtnlError(errno, `ipv6: ${why}`);
+
+/**
+ * inet6_addr_add's checks, then the address (ipv6_add_addr). `flags` are
+ * IFA6_FLAGS' bits, `metric` IFA_RT_PRIORITY; the scope is the address's.
+ */
+export function addAddr6(l: Interface, bytes: Uint8Array, prefixLen: number, flags: number, metric: number, seq: () => number): void {
+  if (flags & IFA_F_MANAGETEMPADDR && prefixLen !== 64) throw refuse6('EINVAL', 'address with "mngtmpaddr" flag must have a prefix length of 64');
+  if (l.conf6.disable_ipv6 !== 0) throw refuse6('EACCES', 'IPv6 is disabled on this device');
+  if (bytes.every((x) => x === 0)) throw refuse6('EADDRNOTAVAIL', 'Invalid address');
+  if (bytes[0] === 0xff) throw refuse6('EINVAL', 'Cannot assign multicast address without "IFA_F_MCAUTOJOIN" flag');
+  const scope = addrScope6(bytes);
+  if (scope === RT_SCOPE_HOST && l.kind !== 'loopback') throw refuse6('EADDRNOTAVAIL', 'Cannot assign loopback address on this device');
+  if (l.addrs6.some((a) => ip6Equal(a.bytes, 0, bytes, 0))) throw refuse6('EEXIST', 'address already assigned');
+  insertAddr6(l, { bytes, text: ip6ToString(bytes, 0), prefixLen, scope, seq: seq(), flags, metric });
+}
+
+/** inet6_addr_del: the address of that prefix length (128 when ip was given none). */
+export function delAddr6(l: Interface, bytes: Uint8Array, prefixLen: number): void {
+  const i = l.addrs6.findIndex((a) => a.prefixLen === prefixLen && ip6Equal(a.bytes, 0, bytes, 0));
+  if (i < 0) throw refuse6('EADDRNOTAVAIL', 'address not found');
+  l.addrs6.splice(i, 1);
 }
 
 /** A route of the IPv6 FIB as `ip -6 route` prints it (all made by the kernel from the addresses). */
@@ -68,7 +138,6 @@ export interface Route6 {
   seq: number;
 }
 
-const FE80 = new Uint8Array([0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
 const FF00 = new Uint8Array([0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
 
 function cmpBytes(a: Uint8Array, b: Uint8Array): number {
@@ -76,24 +145,44 @@ function cmpBytes(a: Uint8Array, b: Uint8Array): number {
   return 0;
 }
 
+/** The address with its host bits cleared. */
+function prefixOf(b: Uint8Array, len: number): Uint8Array {
+  const p = new Uint8Array(16);
+  for (let i = 0; i < 16; i++) p[i] = b[i]! & (len >= (i + 1) * 8 ? 0xff : len <= i * 8 ? 0 : (0xff << (8 - (len - i * 8))) & 0xff);
+  return p;
+}
+
 /**
  * The namespace's IPv6 routes, main then local, each table in the order of
  * its fib6 tree walk (by prefix; same prefix: by metric, then as added).
- * A local route comes with each address (::1's on lo), the prefix and
- * multicast routes with each link-local, an anycast fe80:: per device while
- * forwarding is on.
+ * Each address brings its `local` route and, but ::1 and a noprefixroute
+ * one, its prefix route while the device is up (addrconf_prefix_route: one
+ * route of a prefix, device and metric, however many addresses share it;
+ * `dst` a /128 as the address alone); with forwarding on, the
+ * subnet-router anycast of its prefix below /127 (addrconf_join_anycast,
+ * one per prefix and device). A device addrconf set up has the ff00::/8
+ * multicast route.
  */
 export function routes6(links: readonly Interface[], forwarding: (l: Interface) => boolean): Route6[] {
   const main: Route6[] = [], local: Route6[] = [];
+  const once = (t: Route6[], r: Route6) => {
+    if (!t.some((x) => x.type === r.type && x.dev === r.dev && x.len === r.len && x.metric === r.metric && cmpBytes(x.key, r.key) === 0)) t.push(r);
+  };
+  // Oldest first, so that a route shared by several addresses takes the first one's order.
+  const bySeq = (a: If6Addr, b: If6Addr) => a.seq - b.seq;
   for (const l of links) {
-    for (const a of l.addrs6) {
-      const linkdown = l.kind !== 'loopback' && !l.carrier;
+    const linkdown = l.kind !== 'loopback' && !l.carrier;
+    for (const a of [...l.addrs6].sort(bySeq)) {
       local.push({ table: 'local', type: 'local', dst: a.text, dev: l.name, metric: 0, linkdown: false, key: a.bytes, len: 128, seq: a.seq });
-      if (a.scope !== RT_SCOPE_LINK) continue;
-      main.push({ table: 'main', type: 'unicast', dst: 'fe80::/64', dev: l.name, metric: 256, linkdown, key: FE80, len: 64, seq: a.seq });
-      local.push({ table: 'local', type: 'multicast', dst: 'ff00::/8', dev: l.name, metric: 256, linkdown, key: FF00, len: 8, seq: a.seq });
-      if (forwarding(l)) local.push({ table: 'local', type: 'anycast', dst: 'fe80::', dev: l.name, metric: 0, linkdown: false, key: FE80, len: 128, seq: a.seq });
+      if (a.scope === RT_SCOPE_HOST) continue;
+      const key = prefixOf(a.bytes, a.prefixLen), pfx = ip6ToString(key, 0);
+      if (l.up && (a.flags & IFA_F_NOPREFIXROUTE) === 0) {
+        const dst = a.prefixLen === 128 ? pfx : `${pfx}/${a.prefixLen}`;
+        once(main, { table: 'main', type: 'unicast', dst, dev: l.name, metric: a.metric || 256, linkdown, key, len: a.prefixLen, seq: a.seq });
+      }
+      if (forwarding(l) && a.prefixLen < 127) once(local, { table: 'local', type: 'anycast', dst: pfx, dev: l.name, metric: 0, linkdown: false, key, len: 128, seq: a.seq });
     }
+    if (l.v6Ready !== 0 && l.kind !== 'loopback') local.push({ table: 'local', type: 'multicast', dst: 'ff00::/8', dev: l.name, metric: 256, linkdown, key: FF00, len: 8, seq: l.v6Ready });
   }
   const order = (x: Route6, y: Route6) => cmpBytes(x.key, y.key) || x.len - y.len || x.metric - y.metric || x.seq - y.seq;
   return [...main.sort(order), ...local.sort(order)];

@@ -61,8 +61,14 @@ export interface Interface {
   /** Set once the device has been up: a qdisc is then attached. */
   everUp: boolean;
   addrs: IfAddr[];
-  /** The IPv6 addresses addrconf gave it (inet6.ts): its link-local, or lo's ::1. */
+  /** Its IPv6 addresses in the kernel's order (inet6.ts): addrconf's link-local (lo's ::1) and those `ip -6 addr add` gave it. */
   addrs6: If6Addr[];
+  /** Up with IPv6 on at addrconf's last look: going down then takes its addresses. */
+  v6Up?: boolean;
+  /** When it last came up with IPv6 on: the addresses older than that were given it while down. */
+  v6UpSeq?: number;
+  /** When addrconf set the device up (its link-local, the ff00::/8 route): their order; 0 while it has not. */
+  v6Ready: number;
   conf: DevConf;
   /** net.ipv6.conf.DEV. */
   conf6: DevConf6;

@@ -5,11 +5,11 @@
 // when reading.
 
 import { type Ip4, type Mac, formatIp4, formatMac, parseMac, prefixMask } from './addr.js';
-import { IpSyntaxError } from './errors.js';
+import { IpSyntaxError, RtnlError, notPrefix } from './errors.js';
 import { type AddrSpec, type IfAddr, type Interface, type LinkKind, autoBroadcast, operState } from './interfaces.js';
-import { type If6Addr } from './inet6.js';
+import { IFA6_FLAGS, type If6Addr } from './inet6.js';
 import { formatLinkDetails } from './ip-link-details.js';
-import { TokenStream, matches, tokenize } from './ip-tokens.js';
+import { type Family, TokenStream, matches, parsePrefix6, tokenize } from './ip-tokens.js';
 import { scopeFromName, scopeName } from './names.js';
 
 /** The device's flags in print_link_flags order. */
@@ -82,7 +82,7 @@ export function formatBrief(l: Interface, what: 'link' | 'addr', byIndex?: LinkB
   if (what === 'link') s += `${formatMac(l.mac)} ${linkFlags(l)} `;
   else {
     if (family !== 'inet6') for (const a of l.addrs) s += `${formatIp4(a.local)}/${a.prefixLen} ${a.metric ? `metric ${a.metric} ` : ''}`;
-    if (family !== 'inet') for (const a of l.addrs6) s += `${a.text}/${a.prefixLen} `;
+    if (family !== 'inet') for (const a of l.addrs6) s += `${a.text}/${a.prefixLen} ${a.metric ? `metric ${a.metric} ` : ''}`;
   }
   return s + '\n';
 }
@@ -99,8 +99,12 @@ export function formatAddr(a: IfAddr): string {
   return s + `${a.label}\n       valid_lft forever preferred_lft forever\n`;
 }
 
-/** One IPv6 address's inet6 block (print_addrinfo; no label, and the flags' space before the line's end). */
-export const formatAddr6 = (a: If6Addr): string => `    inet6 ${a.text}/${a.prefixLen} scope ${scopeName(a.scope)} \n       valid_lft forever preferred_lft forever\n`;
+/** One IPv6 address's inet6 block (print_addrinfo: the metric before the scope, the flags after it; no label). */
+export function formatAddr6(a: If6Addr): string {
+  let s = `    inet6 ${a.text}/${a.prefixLen} ${a.metric ? `metric ${a.metric} ` : ''}scope ${scopeName(a.scope)} `;
+  for (const [bit, name] of IFA6_FLAGS) if (a.flags & bit) s += `${name} `;
+  return `${s}\n       valid_lft forever preferred_lft forever\n`;
+}
 
 /** The family `ip addr` was asked for (-4, -6): its addresses alone. */
 export type AddrFamily = 'inet' | 'inet6' | undefined;
@@ -166,6 +170,56 @@ export function parseAddrArgs(args: string, lineNo = 1, source?: string): AddrCo
     out.spec.broadcast = b.addr;
   }
   return out;
+}
+
+export interface Addr6Command {
+  dev?: string;
+  bytes: Uint8Array;
+  /** 128 when ip was given no length (get_prefix's). */
+  prefixLen: number;
+  /** IFA6_FLAGS' bits. */
+  flags: number;
+  metric: number;
+}
+
+/**
+ * `ip addr add|del` of an IPv6 address (ipaddr_modify in AF_INET6): under
+ * -6, or in no family when the address has a ':' (undefined: not one, the
+ * IPv4 parser's). The kernel keeps no scope (the address's own), label or
+ * broadcast of an IPv6 address: they are read and dropped, as is
+ * `optimistic` (without optimistic_dad), and lifetimes but `forever` are
+ * not modelled.
+ */
+export function parseAddr6Args(args: string, family: Family | undefined, lineNo = 1, source?: string): Addr6Command | undefined {
+  const ts = new TokenStream(tokenize(args), lineNo, source);
+  let out: Addr6Command | undefined;
+  let dev: string | undefined, flags = 0, metric = 0;
+  while (!ts.done) {
+    const t = ts.next();
+    const w = t.text;
+    const flag = IFA6_FLAGS.find(([, name]) => name === w);
+    if (w === 'dev') dev = ts.value(t).text;
+    else if (flag) flags |= flag[0];
+    else if (matches(w, 'metric') || matches(w, 'priority')) metric = ts.u32(t, 'metric');
+    else if (w === 'scope' || w === 'label' || matches(w, 'broadcast') || w === 'brd') ts.value(t);
+    else if (w === 'optimistic') continue;
+    else if (w === 'valid_lft' || w === 'preferred_lft') {
+      const v = ts.value(t);
+      if (v.text !== 'forever') throw ts.error(v, 'address lifetimes are not emulated (only forever)');
+    } else if (w === 'autojoin') throw new RtnlError('EINVAL', undefined, 'autojoin needs multicast address', 1);
+    else if (w === 'peer' || w === 'remote' || w === 'anycast') throw ts.error(t, `'${w}' is not supported`);
+    else {
+      const a = w === 'local' ? ts.value(t) : t;
+      if (out) throw ts.unknown(a, ['dev', 'scope', 'metric', 'nodad', 'noprefixroute', 'home', 'mngtmpaddr']);
+      if (family === undefined && !a.text.includes(':')) return undefined;
+      const p = parsePrefix6(a.text);
+      if (!p || a.text === 'default' || a.text === 'all' || a.text === 'any') throw notPrefix(a.text, family === 'inet6' ? 'inet6' : 'any valid');
+      out = { bytes: p.bytes, prefixLen: p.len, flags: 0, metric: 0 };
+    }
+  }
+  if (!out) throw ts.error(undefined, 'missing address');
+  if (dev === undefined) throw new RtnlError('EINVAL', undefined, 'Not enough information: "dev" argument is required.', 1);
+  return { ...out, dev, flags, metric };
 }
 
 export interface ShownLink {

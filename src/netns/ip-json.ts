@@ -8,7 +8,7 @@ import { type Ip4, formatIp4, formatMac, formatPrefix } from './addr.js';
 import { type Route } from './fib.js';
 import { type IfAddr, type Interface, operState } from './interfaces.js';
 import { type AddrFamily, type LinkByIndex, inet6DumpPeer, linkFlagList, qdisc } from './ip-addr-syntax.js';
-import { type If6Addr } from './inet6.js';
+import { IFA6_FLAGS, type If6Addr } from './inet6.js';
 import { linkDetailsJson } from './ip-link-details.js';
 import { type LinkStats64 } from './ip-link-stats.js';
 import { type RouteFormatContext, routeMetricsInOrder } from './ip-route-syntax.js';
@@ -105,7 +105,9 @@ function addrInfoJson(a: IfAddr): JsonObject {
 }
 
 function addr6InfoJson(a: If6Addr): JsonObject {
-  return { family: 'inet6', local: a.text, prefixlen: a.prefixLen, scope: scopeName(a.scope), valid_life_time: FOREVER, preferred_life_time: FOREVER };
+  const o: JsonObject = { family: 'inet6', local: a.text, prefixlen: a.prefixLen, metric: a.metric || undefined, scope: scopeName(a.scope) };
+  for (const [bit, name] of IFA6_FLAGS) if (a.flags & bit) o[name] = true;
+  return { ...o, valid_life_time: FOREVER, preferred_life_time: FOREVER };
 }
 
 /** addr_info: inet, then inet6, as the dump lists them. */
@@ -120,7 +122,7 @@ export function briefJson(l: Interface, what: 'link' | 'addr', byIndex?: LinkByI
   const o: JsonObject = { ...(inet6Dump ? linkOf6(l, byIndex) : linkOf(l)), ifname: l.name, operstate: operState(l, byIndex) };
   if (what === 'link') return { ...o, address: formatMac(l.mac), flags: linkFlagList(l) };
   const v4 = family !== 'inet6' ? l.addrs.map((a): JsonObject => ({ local: formatIp4(a.local), prefixlen: a.prefixLen, metric: a.metric || undefined })) : [];
-  const v6 = family !== 'inet' ? l.addrs6.map((a): JsonObject => ({ local: a.text, prefixlen: a.prefixLen })) : [];
+  const v6 = family !== 'inet' ? l.addrs6.map((a): JsonObject => ({ local: a.text, prefixlen: a.prefixLen, metric: a.metric || undefined })) : [];
   return { ...o, addr_info: [...v4, ...v6] };
 }
 

@@ -5,7 +5,7 @@
 
 import { IpSyntaxError, RtnlError, invarg, nextArg } from './errors.js';
 import { type Route } from './fib.js';
-import { formatAddrBlocks, formatAddrs, formatBrief, formatLink, parseAddrArgs, parseIpAddrShow } from './ip-addr-syntax.js';
+import { formatAddrBlocks, formatAddrs, formatBrief, formatLink, parseAddr6Args, parseAddrArgs, parseIpAddrShow } from './ip-addr-syntax.js';
 import { addrOnelineJson, briefJson, linkJson, neighJson, netnsIds, proxyNeighJson, routeJson, ruleJson } from './ip-json.js';
 import { type JsonObject, jsonDump, jsonDumpOpening } from './json-writer.js';
 import { formatLinkStats, type LinkStats64 } from './ip-link-stats.js';
@@ -374,8 +374,8 @@ function readFamily(word: string | undefined, fail: (reason: string, tok?: strin
   throw invarg('invalid protocol family', word);
 }
 
-/** A change in IPv6 or AF_PACKET (-6, -0): an emulated namespace's IPv6 is the kernel's own addresses alone (inet6.ts). */
-export const IPV4_ONLY = 'only IPv4 changes are emulated: -6 and -0 read what the namespace holds (its link-locals, routes and neighbours), and change nothing';
+/** A change in IPv6 or AF_PACKET (-6, -0) other than an IPv6 address's (inet6.ts). */
+export const IPV4_ONLY = 'only IPv4 changes and IPv6 addresses are emulated: -6 and -0 read the routes and neighbours the namespace holds, and change none';
 
 function verbOf(word: string | undefined, verbs: readonly string[]): string | undefined {
   if (word === undefined) return undefined;
@@ -527,7 +527,14 @@ export function runCommand<P>(
       if (!verb) throw fail(`unknown command '${toks[i]}'`);
       if (toks[i] !== undefined) i++;
       if (verb === 'list' || verb === 'show') return showLinks(ns, 'addr', parseLinkShow(ns, toks.slice(i), unsupported), o);
-      if (noFamily(o)) throw fail(IPV4_ONLY, verb);
+      if (o.family === 'link') throw fail(IPV4_ONLY, verb);
+      const a6 = parseAddr6Args(rest(), o.family, no, opts.source);
+      if (a6) {
+        if (verb !== 'add' && verb !== 'delete') throw fail(`'ip addr ${verb}' of an IPv6 address is not emulated (add and del are)`, toks[i - 1]);
+        if (verb === 'add') ns.addAddr6(a6.dev!, a6.bytes, a6.prefixLen, a6.flags, a6.metric);
+        else ns.delAddr6(a6.dev!, a6.bytes, a6.prefixLen);
+        return '';
+      }
       const a = parseAddrArgs(rest(), no, opts.source);
       if (a.dev === undefined) throw fail('missing dev', toks[toks.length - 1]);
       if (verb === 'delete') {

@@ -29,6 +29,7 @@ import {
 } from '../wire/icmp.js';
 import { Netns, LOOPBACK_IFINDEX } from './netns.js';
 import type { Interface } from './interfaces.js';
+import { lladdr6 } from './inet6.js';
 import { IfCounters, linkStats64 } from './if-counters.js';
 import { type LinkStats64 } from './ip-link-stats.js';
 import type { NeighAction, NeighEntry, Solicit } from './neighbour.js';
@@ -1503,12 +1504,22 @@ export class NetNamespace extends Element implements KeepsLearned {
     let l: Interface | undefined;
     if (sock.oif !== 0) l = this.ns.linkByIndex(sock.oif);
     else if (link) {
-      for (const c of this.ns.links()) if (c.kind !== 'loopback' && c.addrs6.length !== 0 && (!l || c.addrs6[0]!.seq < l.addrs6[0]!.seq)) l = c;
+      for (const c of this.ns.links()) if (c.kind !== 'loopback' && lladdr6(c) !== undefined && (!l || lladdr6(c)!.seq < lladdr6(l)!.seq)) l = c;
     }
-    if (!link) l = this.ns.links().find((c) => c.addrs6.some((a) => ip6Equal(a.bytes, 0, sock.dst, 0)));
+    // An address of its own (not a link-local) answers from itself.
+    let src: Uint8Array | undefined;
+    if (!link) {
+      for (const c of this.ns.links()) {
+        src = c.addrs6.find((a) => ip6Equal(a.bytes, 0, sock.dst, 0))?.bytes;
+        if (src) {
+          l = c;
+          break;
+        }
+      }
+    }
     if (sock.oif !== 0 && !l) return sock.onItem({ kind: 'senderr', seq, message: strerror('ENODEV') });
-    if (!l || !l.up || l.addrs6.length === 0) return sock.onItem({ kind: 'senderr', seq, message: strerror('ENETUNREACH') });
-    const src = l.addrs6[0]!.bytes;
+    src ??= l && lladdr6(l)?.bytes;
+    if (!l || !l.up || !src) return sock.onItem({ kind: 'senderr', seq, message: strerror('ENETUNREACH') });
     if (IPV6_HLEN + 8 + dataLen > (l.kind === 'loopback' ? 65535 : l.mtu)) return sock.onItem({ kind: 'senderr', seq, message: 'Message too long' });
     if (ip6Equal(src, 0, sock.dst, 0)) {
       // Looped back: the echo answered by this stack (once a send, at ping's rate).

@@ -22,6 +22,7 @@ import {
   icmpv6SetChecksum, ndOptLinkAddr, writeNdOptLinkAddr,
 } from '../wire/icmpv6.js';
 import type { Interface } from './interfaces.js';
+import { lladdr6 } from './inet6.js';
 import { NUD, NUD_CONNECTED, NUD_VALID, type NeighParams, type NudTimes, arpDefaultParams, nudTimerStep, seededRandom, skbTruesize } from './neighbour.js';
 import type { Nd6Cache } from './nd6-cache.js';
 
@@ -79,7 +80,8 @@ export class Ndisc implements NudTimes {
     if (ip6IsMulticast(buf, l3 + IPV6_SRC)) return e.drop(pkt, el, 'malformed', 'IPv6 source is multicast');
     // Destination: this device's address, or a group it joined (ip6_mc_input); any other is IPv6 forwarding's.
     const dst = l3 + IPV6_DST;
-    const mine = l.addrs6.length !== 0 && ip6Equal(buf, dst, l.addrs6[0]!.bytes, 0);
+    const ll = lladdr6(l);
+    const mine = ll !== undefined && ip6Equal(buf, dst, ll.bytes, 0);
     if (!mine) {
       if (!ip6IsMulticast(buf, dst)) return e.drop(pkt, el, 'no_route', 'IPv6 to an address not this device\'s (IPv6 forwarding is not modelled)');
       if (!this.joined(l, buf, dst)) return e.consume(pkt, el, 'ipv6: a group the device did not join: ignored');
@@ -118,8 +120,9 @@ export class Ndisc implements NudTimes {
     if (ip6IsWellKnownGroup(buf, off, 2, 1)) return true;
     const fwd = l.conf6.forwarding !== 0;
     if (fwd && ip6IsWellKnownGroup(buf, off, 2, 2)) return true;
-    if (l.addrs6.length === 0) return false;
-    if (ip6IsSolicitedNodeOf(buf, off, l.addrs6[0]!.bytes, 0)) return true;
+    const ll = lladdr6(l);
+    if (ll === undefined) return false;
+    if (ip6IsSolicitedNodeOf(buf, off, ll.bytes, 0)) return true;
     return fwd && buf[off + 13] === 0 && buf[off + 14] === 0 && buf[off + 15] === 0 && ip6IsSolicitedNodeOf(buf, off, ZERO16, 0);
   }
 
@@ -135,7 +138,8 @@ export class Ndisc implements NudTimes {
     const inc = ip6IsMulticast(buf, l3 + IPV6_DST);
     // DAD's NS comes from :: to a solicited-node group, without a source link-layer option.
     if (dad && (!inc || sll >= 0)) return e.drop(pkt, el, 'malformed', 'NS from :: not to a solicited-node group, or with a link-layer option');
-    if (l.addrs6.length === 0 || !ip6Equal(buf, l4 + 8, l.addrs6[0]!.bytes, 0)) return e.consume(pkt, el, 'ndisc: NS for another address: ignored');
+    const ll = lladdr6(l);
+    if (ll === undefined || !ip6Equal(buf, l4 + 8, ll.bytes, 0)) return e.consume(pkt, el, 'ndisc: NS for another address: ignored');
     const router = l.conf6.forwarding !== 0 ? NA_ROUTER : 0;
     if (dad) return this.sendNa(pkt, l, ALL_NODES, 0, router | NA_OVERRIDE, true, -1);
     // The requester's entry, STALE with its address (ndisc_update, NEIGH_UPDATE_F_OVERRIDE); a unicast NS without one makes it INCOMPLETE.
@@ -163,13 +167,14 @@ export class Ndisc implements NudTimes {
     const o = pkt.off, l3 = o + ETH_HLEN, l4 = l3 + IPV6_HLEN;
     const len = ND_MSG_LEN + (tll ? ND_OPT_LL_LEN : 0);
     writeIpv6Head(buf, l3, 0, len, NEXTHDR_ICMP, ND_HOPLIMIT);
-    ip6Copy(buf, l3 + IPV6_SRC, l.addrs6[0]!.bytes, 0);
+    const ll = lladdr6(l)!;
+    ip6Copy(buf, l3 + IPV6_SRC, ll.bytes, 0);
     ip6Copy(buf, l3 + IPV6_DST, scratch, 0);
     buf[l4] = NDISC_NEIGHBOUR_ADVERTISEMENT;
     buf[l4 + 1] = 0;
     buf[l4 + 4] = flags;
     buf[l4 + 5] = buf[l4 + 6] = buf[l4 + 7] = 0;
-    ip6Copy(buf, l4 + 8, l.addrs6[0]!.bytes, 0);
+    ip6Copy(buf, l4 + 8, ll.bytes, 0);
     if (tll) writeNdOptLinkAddr(buf, l4 + ND_MSG_LEN, ND_OPT_TARGET_LL_ADDR, macHi(l.mac), macLo(l.mac));
     icmpv6SetChecksum(buf, l3, l4, len);
     pkt.len = ETH_HLEN + IPV6_HLEN + len;
@@ -248,7 +253,7 @@ export class Ndisc implements NudTimes {
     const l = this.host.link(c.ifindex[slot]!);
     const state = c.state[slot]!;
     if (state === NUD.INCOMPLETE) {
-      if (c.probes[slot]! < ND_PARMS.mcast_solicit && l !== undefined && l.addrs6.length !== 0) {
+      if (c.probes[slot]! < ND_PARMS.mcast_solicit && l !== undefined && lladdr6(l) !== undefined) {
         c.probes[slot]!++;
         c.timer[slot] = t + ND_PARMS.retrans_time_ms;
         return this.solicit(null, l, slot, false);
@@ -265,7 +270,7 @@ export class Ndisc implements NudTimes {
         c.timer[slot] = Math.max(next, t + 10);
         if (c.state[slot] !== NUD.PROBE) return;
         c.probes[slot]!++;
-        if (l !== undefined && l.addrs6.length !== 0) this.solicit(null, l, slot, true);
+        if (l !== undefined && lladdr6(l) !== undefined) this.solicit(null, l, slot, true);
         return;
       }
     } else {
@@ -306,7 +311,7 @@ export class Ndisc implements NudTimes {
     const buf = p.buf, o = p.off, l3 = o + ETH_HLEN, l4 = l3 + IPV6_HLEN, t = slot * 16;
     const len = ND_MSG_LEN + ND_OPT_LL_LEN;
     writeIpv6Head(buf, l3, 0, len, NEXTHDR_ICMP, ND_HOPLIMIT);
-    ip6Copy(buf, l3 + IPV6_SRC, l.addrs6[0]!.bytes, 0);
+    ip6Copy(buf, l3 + IPV6_SRC, lladdr6(l)!.bytes, 0);
     if (unicast) {
       const m = c.mac[slot]!;
       writeEth(buf, o, macHi(m), macLo(m), macHi(l.mac), macLo(l.mac), ETHERTYPE_IPV6);
@@ -373,7 +378,8 @@ export class Ndisc implements NudTimes {
   /** icmpv6_echo_reply in the request's slot: from the address asked (a group's: the device's link-local), the request's traffic class, hop limit 64. */
   private echo(pkt: Packet, l: Interface, l4: number, len: number): void {
     const e = this.host.element.engine, el = this.host.element, buf = pkt.buf, l3 = pkt.off + ETH_HLEN;
-    if (ip6IsAny(buf, l3 + IPV6_SRC) || l.addrs6.length === 0) return e.consume(pkt, el, 'icmp6: echo request from :: : no reply');
+    const ll = lladdr6(l);
+    if (ip6IsAny(buf, l3 + IPV6_SRC) || ll === undefined) return e.consume(pkt, el, 'icmp6: echo request from :: : no reply');
     const slot = this.cache.find(l.index, buf, l3 + IPV6_SRC);
     const s = slot >= 0 ? slot : this.create(l.index, buf, l3 + IPV6_SRC);
     // The reply's flow label is the kernel's hash of the flow (ip6_make_flowlabel, keyed per boot): any stable one stands for it.
@@ -381,7 +387,7 @@ export class Ndisc implements NudTimes {
     const label = flowHash(buf, l3, readU16(buf, l4 + 4));
     ip6Copy(this.scratch, 0, buf, l3 + IPV6_SRC);
     ip6Copy(buf, l3 + IPV6_DST, this.scratch, 0);
-    ip6Copy(buf, l3 + IPV6_SRC, l.addrs6[0]!.bytes, 0); // its one address, which a group's request also gets
+    ip6Copy(buf, l3 + IPV6_SRC, ll.bytes, 0); // its link-local, which a group's request also gets
     writeIpv6Head(buf, l3, (tclass << 20) | label, len, NEXTHDR_ICMP, HOP_LIMIT);
     buf[l4] = ICMPV6_ECHO_REPLY;
     icmpv6SetChecksum(buf, l3, l4, len);

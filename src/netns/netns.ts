@@ -21,7 +21,7 @@ import { type NeighAction, NeighbourTable, NUD, seededRandom } from './neighbour
 import { NEIGH_KEYS } from './neigh-sysctl.js';
 import { type FibResult, type Flow, type FibRule, RuleSet, newRule } from './rules.js';
 import { type NeighSpec, type RouteSpec, type RuleSpec } from './specs.js';
-import { type DevConf6, syncInet6 } from './inet6.js';
+import { type DevConf6, addAddr6, delAddr6, syncInet6 } from './inet6.js';
 import { Nd6Cache } from './nd6-cache.js';
 import {
   type ConfPair, type DevConf, type DevConfKey, type NetSysctls, DEV_CONF_KEYS, inDev, kernelDevConf, kernelNetSysctls,
@@ -230,6 +230,7 @@ export class Netns<P = unknown> implements AddrView {
       addrs: [],
       conf: { ...this.dflt },
       addrs6: [],
+      v6Ready: 0,
       conf6: { ...this.dflt6 },
       qlen: 1000,
     };
@@ -295,6 +296,18 @@ export class Netns<P = unknown> implements AddrView {
   /** addrconf's reaction to a change of the device's state or disable_ipv6. */
   private sync6(l: Interface): void {
     syncInet6(l, this.nextSeq6);
+  }
+
+  /** ip -6 addr add (inet6.ts's addAddr6). */
+  addAddr6(dev: string, bytes: Uint8Array, prefixLen: number, flags: number, metric: number): void {
+    addAddr6(this.mustLink(dev), bytes, prefixLen, flags, metric, this.nextSeq6);
+    this.touch();
+  }
+
+  /** ip -6 addr del. */
+  delAddr6(dev: string, bytes: Uint8Array, prefixLen: number): void {
+    delAddr6(this.mustLink(dev), bytes, prefixLen);
+    this.touch();
   }
 
   /** Carrier change (a veth peer going up/down, a TAP opened/closed). */

@@ -444,7 +444,11 @@ test('ip addr, link, route, rule and neigh print what the kernel prints', async 
     ['-6', 'route', 'show', 'table', '77'], ['-6', '-j', 'route', 'show', 'table', '255'], ['-6', 'route', 'show', 'table', 'default'], ['-6', 'route', 'show', '192.168.1.0/24'], ['-6', 'route', 'show', 'via', '192.168.1.7'],
     ['-0', 'route', 'show', 'default'], ['-0', 'route', 'show', 'all'], ['-6', 'neigh', 'show', 'to', '192.168.1.0/24'], ['-0', 'neigh', 'show', '192.168.1.7'], ['-0', 'rule', 'show', 'from', '192.168.1.0/24'],
     ['-4', 'route', 'show', 'bogus'], ['-4', 'rule', 'show', 'to', 'bogus'], ['neigh', 'show', 'to', 'bogus'], ['-4', 'neigh', 'show', 'bogus'], ['neigh', 'show', 'to'], ['-6', 'addr', 'show', 'dev', 'nosuch0'], ['-6', 'route', 'show', 'dev', 'nosuch0'],
-    ['-6', 'route', 'get', '192.168.1.7'], ['-0', 'route', 'get', '192.168.1.7'], ['-4', 'route', 'get', 'bogus'], ['-f', 'bogus', 'addr'], ['-f', 'ipx', 'route'], ['-f', 'help'], ['-f']]) {
+    ['-6', 'route', 'get', '192.168.1.7'], ['-0', 'route', 'get', '192.168.1.7'], ['-4', 'route', 'get', 'bogus'], ['-f', 'bogus', 'addr'], ['-f', 'ipx', 'route'], ['-f', 'help'], ['-f'],
+    // IPv6 addresses the kernel (or ip) refuses.
+    ['-6', 'addr', 'add', '::1/128', 'dev', 'lo'], ['-6', 'addr', 'add', '::1/128', 'dev', ns.interfaces[0]!.name], ['-6', 'addr', 'add', 'ff02::1:2/64', 'dev', 'lo'], ['-6', 'addr', 'add', '::/64', 'dev', 'lo'],
+    ['-6', 'addr', 'del', '2001:db8::1/64', 'dev', 'lo'], ['addr', 'del', '::1/64', 'dev', 'lo'], ['-6', 'addr', 'add', '2001:db8::1/129', 'dev', 'lo'], ['-6', 'addr', 'add', '10.0.0.1/24', 'dev', 'lo'],
+    ['-6', 'addr', 'add', '2001:db8::1/64', 'dev', 'nosuch0'], ['-6', 'addr', 'add', '2001:db8::1/64'], ['-6', 'addr', 'add', '2001:db8::1/64', 'dev', 'lo', 'autojoin'], ['-6', 'addr', 'add', '2001:db8::1/48', 'dev', 'lo', 'mngtmpaddr']]) {
     compare(`${ns.name}: ip ${args.join(' ')}`, withStatus(tryRun('ip', ['-n', kns.get(ns.name)!, ...args])), withStatus(await dpemuRun('ip', ['-n', ns.name, node, ...args])));
   }
   // ip rule show SELECTOR (filter_nlmsg), and the words it refuses.
@@ -640,6 +644,20 @@ const CHANGES: [string, 'ip' | 'iptables', string][] = [
   ['s', 'ip', `addr add 10.9.2.1/24 dev ${SG} noprefixroute`],
   ['s', 'ip', `addr add 10.9.3.1/24 dev ${SG} scope link`],
   ['s', 'ip', `addr add 10.9.4.1/32 dev ${SG} scope host`],
+  // IPv6 addresses (inet6.ts): the kernel's list order, flags, metric; prefix, local and anycast routes; solicited-node groups.
+  ['s', 'ip', `-6 addr add 2001:db8:1::1/64 dev ${SG}`],
+  ['s', 'ip', `addr add 2001:db8:1::2/64 dev ${SG} nodad`],
+  ['s', 'ip', `-6 addr add 2001:db8:2::1/48 dev ${SG} metric 7 home`],
+  ['s', 'ip', `-6 addr add 2001:db8:a::1/64 dev ${SG} mngtmpaddr`],
+  ['s', 'ip', `-6 addr add 2001:db8:3::1/64 dev ${SG} noprefixroute scope link label x`],
+  ['s', 'ip', `-6 addr add 2001:db8:4::1/127 dev ${SG}`],
+  ['s', 'ip', `-6 addr add fe80::5/64 dev ${SG}`],
+  ['s', 'ip', '-6 addr add 2001:db8:5::1 dev rfp-c4d4b760-4'],
+  ['s', 'ip', `-6 addr add 2001:db8:6::1/64 dev ${SG}`],
+  ['s', 'ip', `-6 addr del 2001:db8:6::1/64 dev ${SG}`],
+  ['s', 'ip', `-6 addr del 2001:db8:1::2/64 dev ${SG}`],
+  ['q', 'ip', '-6 addr add 2001:db8:7::1/64 dev qr-178fc8e2-fd'],
+  ['f', 'ip', '-6 addr add 2001:db8:8::1/128 dev lo'],
   ['s', 'ip', 'route add 10.50.0.0/16 via 192.168.1.7 metric 10'],
   ['s', 'ip', 'route append 10.50.0.0/16 via 192.168.1.10 metric 20'],
   ['s', 'ip', 'route add blackhole 10.77.0.0/16'],
@@ -693,6 +711,8 @@ const CHANGES: [string, 'ip' | 'iptables', string][] = [
   ['s', 'ip', `neigh del 192.168.1.7 dev ${SG}`],
   ['s', 'ip', `link set ${SG} mtu 1450`],
   ['s', 'ip', 'link set rfp-c4d4b760-4 down'],
+  // Down, its IPv6 addresses went (keep_addr_on_down 0); one given now has its local and anycast routes, the prefix route once up.
+  ['s', 'ip', '-6 addr add 2001:db8:9::1/64 dev rfp-c4d4b760-4'],
   ['f', 'ip', 'addr del 169.254.113.29/31 dev fpr-3bbebb1a-5'],
   ['s', 'iptables', '-A INPUT -p tcp --dport 22 -j ACCEPT'],
   ['s', 'iptables', '-I INPUT 1 -i lo -j ACCEPT'],

@@ -176,6 +176,22 @@ test('ping -6 without a scope leaves by the first configured device; -I reads on
   assert.equal(items.length, 2);
 });
 
+test('ping -6 to an address `ip -6 addr add` gave the namespace answers at once from it; the link-local stays the source toward a link-local', () => {
+  const { r, wire, items, open, ping } = router();
+  runCommand(r.ns, '-6 addr add 2001:db8:1::1/64 dev qr-1');
+  const G = parseIpv6('2001:db8:1::1')!;
+  const own = open({ dst: G });
+  assert.equal(own.source, '2001:db8:1::1', 'connected: the probe\'s source');
+  ping(own.sock, 1);
+  assert.equal(wire.take().length, 0, 'looped back');
+  assert.ok(items[0]?.kind === 'reply' && toHex(items[0].data.subarray(8, 24)) === toHex(G), 'from the address itself');
+  // The global address lists first on qr-1: the solicitation for a link-local still comes from the link-local.
+  const ll = open({ dst: HOST_LL, scope: 'qr-1' });
+  ping(ll.sock, 1);
+  const [ns] = wire.take();
+  assert.equal(toHex(ns!.subarray(22, 38)), toHex(QR_LL));
+});
+
 test('ping -6 refusals: an unknown scope or -I device, no route but on-link, multicast; a scope index naming no device, or another than -I\'s, fails its sends', () => {
   const { items, open, ping } = router();
   const refused = (o: Parameters<typeof open>[0]) => {
