@@ -3,9 +3,11 @@
 // against the real ping on Debian bookworm: the same messages and exit
 // statuses. Options dpemu does not emulate (socket options it has no
 // model for: -b -C -L -r, and IPv6's -F and -N) are refused as getopt
-// refuses an unknown one. An IPv6 target (-6, or an address with colons)
-// is an address with an optional %scope (a device's name or index), which
-// the daemon checks as getaddrinfo does.
+// refuses an unknown one. The destination is what getaddrinfo(AF_UNSPEC)
+// answers for it: a number (an IPv6 one with an optional %scope, a device's
+// name or index, which the daemon checks as getaddrinfo does), or a name's
+// hosts lines of either family, which ping takes in getaddrinfo's order
+// (sortAnswers, pingRun), -4 and -6 picking among them.
 import { getopt, GetoptError } from './getopt.js';
 import { inetAton } from '../control/inet-aton.js';
 import { NetDb, type HostAddr } from '../control/netdb.js';
