@@ -3,12 +3,14 @@
 // against the real ping on Debian bookworm: the same messages and exit
 // statuses. Options dpemu does not emulate (socket options it has no
 // model for: -b -C -L -r, and IPv6's -F and -N) are refused as getopt
-// refuses an unknown one. An IPv6 target (-6, or an address with colons)
-// is an address with an optional %scope (a device's name or index), which
-// the daemon checks as getaddrinfo does.
+// refuses an unknown one. The destination is what getaddrinfo(AF_UNSPEC)
+// answers for it: a number (an IPv6 one with an optional %scope, a device's
+// name or index, which the daemon checks as getaddrinfo does), or a name's
+// hosts lines of either family, which ping takes in getaddrinfo's order
+// (sortAnswers, pingRun), -4 and -6 picking among them.
 import { getopt, GetoptError } from './getopt.js';
 import { inetAton } from '../control/inet-aton.js';
-import { NetDb } from '../control/netdb.js';
+import { NetDb, type HostAddr } from '../control/netdb.js';
 import { parseIpv4, parseIpv6, ipToString } from '../wire/addr.js';
 import { ip6ToString } from '../wire/tcpdump-text.js';
 
@@ -205,12 +207,29 @@ export function payload(size: number, pattern: Uint8Array | null): Uint8Array {
   return d;
 }
 
+/** One of getaddrinfo's answers for the target: its address and, for an IPv6 number typed with one, its %scope. */
+export type PingAddr = HostAddr & { scope?: string };
+
+/** ping's words up to its loop over getaddrinfo's answers (main): the options, the destination and what getaddrinfo answered for it. */
+export interface PingLine extends Omit<PingArgs, 'target' | 'dst' | 'ipv6' | 'scope' | 'names'> {
+  /** The destination as typed, and how many operands there were (gateways before it). */
+  host: string;
+  operands: number;
+  /** -n */
+  numeric: boolean;
+  /** getaddrinfo(AF_UNSPEC)'s answers before its sort (one for a number; a name's hosts lines in the file's order), and AI_CANONNAME's name. */
+  ai: PingAddr[];
+  canon: string;
+  /** Where names are looked up (as the real ping would, in the namespace). */
+  db: NetDb;
+}
+
 /**
  * Parse ping's words; `warn` gets what it prints on stderr and goes on
- * after, `out` what it prints on stdout before it sends (-p's PATTERN line,
- * -v's address), also when it ends before running.
+ * after, `out` what it prints on stdout before it sends (-p's PATTERN line),
+ * also when it ends before running. getaddrinfo's failure ends it here.
  */
-export function parsePingArgs(argv: readonly string[], warn: string[], out: string[], uid: number, db = new NetDb()): PingArgs {
+export function parsePingArgs(argv: readonly string[], warn: string[], out: string[], uid: number, db = new NetDb()): PingLine {
   const a: Omit<PingArgs, 'target' | 'dst' | 'ipv6'> = {
     count: 0, interval: 1000, intervalSet: false, preload: 1, linger: 10_000, deadline: 0, size: 56, pattern: null, tos: 0,
     quiet: false, flood: false, adaptive: false, timestamps: false, outstanding: false, audible: false, verbose: false, inet4: false, inet6: false,
@@ -337,27 +356,87 @@ export function parsePingArgs(argv: readonly string[], warn: string[], out: stri
     const six = a.inet4 ? '-1 (socktype: 0)' : `${a.inet6 ? 3 : 4} (socktype: SOCK_RAW)`;
     warn.push(`ping: sock4.fd: ${four}, sock6.fd: ${six}, hints.ai_family: ${a.inet4 ? 'AF_INET' : a.inet6 ? 'AF_INET6' : 'AF_UNSPEC'}`, '');
   }
-  if (target.includes(':')) return ipv6Target(a, target, operands.length, out);
-  // ping4_run: inet_aton's numbers print numerically; a name is getaddrinfo's, as looked up where ping runs (NetDb).
-  const h = db.hostEntByName(target);
+  // getaddrinfo(AF_UNSPEC) (ping asks for both families and picks among the answers): a number is itself, its own canonical
+  // name; an IPv6 one may carry a %scope; a name is the hosts file's (NetDb).
+  const line = { ...a, host: target, operands: operands.length, numeric, db };
+  const n4 = inetAton(target);
+  if (n4 >= 0) return { ...line, ai: [{ v6: false, addr: n4 }], canon: target };
+  const pct = target.indexOf('%');
+  const n6 = parseIpv6(pct < 0 ? target : target.slice(0, pct));
+  if (n6 !== null && pct !== target.length - 1) return { ...line, ai: [{ v6: true, addr: n6, ...(pct < 0 ? {} : { scope: target.slice(pct + 1) }) }], canon: target };
+  if (target.includes(':')) throw new PingExit([`ping: ${target}: Name or service not known`], 2);
+  const h = db.hostsByName(target);
   if (typeof h === 'string') throw new PingExit([`ping: ${target}: ${h}`], 2);
-  // -6: what getaddrinfo(AF_INET6) finds for an IPv4 number or a hosts name (IPv4 lines only: see NetDb) is EAI_ADDRFAMILY.
-  if (a.inet6) throw new PingExit([`ping: ${target}: Address family for hostname not supported`], 2);
-  if (a.verbose) out.push(`ai->ai_family: AF_INET, ai->ai_canonname: '${h.canon}'`);
-  // ping4_run: -R, and -T but tsprespec, take no gateways.
-  if (operands.length > 1 && a.ipOptions !== undefined && a.ipOptions !== 'tsprespec') throw new PingExit(USAGE.split('\n'), 2);
-  if (operands.length > 1) throw new PingExit([`ping: ${operands.length - 1} gateways (a source route): not emulated by dpemu`], 2);
-  return { ...a, target: h.canon, dst: ipToString(h.addr), ipv6: false, ...(numeric || inetAton(target) >= 0 ? {} : { names: db }) };
+  return { ...line, ai: h.addrs, canon: h.canon };
 }
 
-/** An IPv6 target (getaddrinfo with AI_NUMERICHOST's part of it): ADDR[%SCOPE]; -4 refuses it, gateways are not emulated. */
-function ipv6Target(a: Omit<PingArgs, 'target' | 'dst' | 'ipv6'>, target: string, operands: number, out: string[]): PingArgs {
-  const pct = target.indexOf('%');
-  const bytes = parseIpv6(pct < 0 ? target : target.slice(0, pct));
-  if (bytes === null || pct === target.length - 1) throw new PingExit([`ping: ${target}: Name or service not known`], 2);
-  if (a.inet4) throw new PingExit([`ping: ${target}: Address family for hostname not supported`], 2);
-  if (a.source !== undefined) throw new PingExit([`ping: -I ${a.source}: a source address with an IPv6 target: not emulated by dpemu`], 2);
-  if (a.verbose) out.push(`ai->ai_family: AF_INET6, ai->ai_canonname: '${target}'`);
+/** glibc's default precedence table (RFC 3484, no gai.conf): ::1 50, ::/0 40, 2002::/16 30, ::/96 20; IPv4 (as ::ffff:0:0/96) 10. */
+function precedence(a: PingAddr): number {
+  if (!a.v6) return 10;
+  const b = a.addr;
+  const zeros = (n: number): boolean => b.subarray(0, n).every((x) => x === 0);
+  if (zeros(15) && b[15] === 1) return 50;
+  if (b[0] === 0x20 && b[1] === 0x02) return 30;
+  if (zeros(12)) return 20;
+  if (zeros(10) && b[10] === 0xff && b[11] === 0xff) return 10;
+  return 40;
+}
+
+/** get_scope: IPv4 127/8 and 169.254/16 link-local (2), the rest global (14); IPv6 a multicast's own, fe80::/10 and ::1 link-local, fec0::/10 site-local (5), the rest global. */
+function scopeOf(a: PingAddr): number {
+  if (!a.v6) {
+    const hi = a.addr >>> 16;
+    return hi >>> 8 === 127 || hi === 0xa9fe ? 2 : 14;
+  }
+  const b = a.addr;
+  if (b[0] === 0xff) return b[1]! & 15;
+  if ((b[0] === 0xfe && (b[1]! & 0xc0) === 0x80) || (b.subarray(0, 15).every((x) => x === 0) && b[15] === 1)) return 2;
+  return b[0] === 0xfe && (b[1]! & 0xc0) === 0xc0 ? 5 : 14;
+}
+
+/** A link-local or multicast IPv6 answer: a UDP socket cannot connect() to it without a scope (EINVAL), which a hosts line never has. */
+export const needsScope = (a: PingAddr): boolean => a.v6 && a.scope === undefined && (a.addr[0] === 0xff || (a.addr[0] === 0xfe && (a.addr[1]! & 0xc0) === 0x80));
+
+/**
+ * getaddrinfo's RFC 3484 sort (rfc3484_sort, glibc 2.36) of answers whose
+ * `usable` says a UDP socket connect()s to them (rule 1): usable ones
+ * first, then higher precedence (rule 6), then smaller scope (rule 8), then
+ * the order they came in. Rules 2 to 5 and 9 (source address scope, label
+ * and prefix) tell none of an emulated namespace's answers apart but
+ * several usable ones of one family, which keep their order.
+ */
+export function sortAnswers(ai: readonly PingAddr[], usable: readonly boolean[]): PingAddr[] {
+  const k = ai.map((a, i) => ({ a, i, u: usable[i] ? 0 : 1, p: -precedence(a), s: scopeOf(a) }));
+  k.sort((x, y) => x.u - y.u || x.p - y.p || x.s - y.s || x.i - y.i);
+  return k.map((x) => x.a);
+}
+
+/**
+ * ping's loop over the sorted answers, for answer `i`: -v's line, then
+ * one of the other family than -4 or -6 asked for is skipped (null), the
+ * last one ending ping (EAI_ADDRFAMILY); else what ping4_run or ping6_run
+ * makes of it (their refusals, exit 2). AI_CANONNAME's name is on the first
+ * answer only (ping4_run's header names none for a later one).
+ */
+export function pingRun(l: PingLine, ai: readonly PingAddr[], i: number, out: string[]): PingArgs | null {
+  const t = ai[i]!;
+  const { host, operands, numeric, ai: _ai, canon, db, ...a } = l;
+  if (a.verbose) out.push(`ai->ai_family: ${t.v6 ? 'AF_INET6' : 'AF_INET'}, ai->ai_canonname: '${i === 0 ? canon : ''}'`);
+  if ((a.inet4 && t.v6) || (a.inet6 && !t.v6)) {
+    if (i === ai.length - 1) throw new PingExit([`ping: ${host}: Address family for hostname not supported`], 2);
+    return null;
+  }
+  if (t.v6) {
+    if (a.source !== undefined) throw new PingExit([`ping: -I ${a.source}: a source address with an IPv6 target: not emulated by dpemu`], 2);
+    if (operands > 1) throw new PingExit([`ping: ${operands - 1} gateways (a source route): not emulated by dpemu`], 2);
+    // ping6_run: the header and statistics name the target as typed; a target with a colon is a number (no names).
+    const names = numeric || host.includes(':') ? {} : { names: db };
+    return { ...a, target: host, dst: ip6ToString(t.addr, 0), ipv6: true, ...(t.scope === undefined ? {} : { scope: t.scope }), ...names };
+  }
+  // ping4_run: -R, and -T but tsprespec, take no gateways.
+  if (operands > 1 && a.ipOptions !== undefined && a.ipOptions !== 'tsprespec') throw new PingExit(USAGE.split('\n'), 2);
   if (operands > 1) throw new PingExit([`ping: ${operands - 1} gateways (a source route): not emulated by dpemu`], 2);
-  return { ...a, target, dst: ip6ToString(bytes, 0), ipv6: true, ...(pct < 0 ? {} : { scope: target.slice(pct + 1) }) };
+  // inet_aton's numbers print numerically, as typed; a name's header has AI_CANONNAME's name (none after the first answer).
+  if (inetAton(host) >= 0) return { ...a, target: host, dst: ipToString(t.addr), ipv6: false };
+  return { ...a, target: i === 0 ? canon : '', dst: ipToString(t.addr), ipv6: false, ...(numeric ? {} : { names: db }) };
 }

@@ -6,18 +6,18 @@
 // sends each echo request from the namespace's own stack and hands back
 // the replies and ICMP errors with the times the emulator saw them.
 import { readFileSync } from 'node:fs';
-import { ConnectError, endpointFromEnv, pingRemote, type RemotePing } from '../control/client.js';
+import { ConnectError, endpointFromEnv, pingRemote, type Endpoint, type RemotePing } from '../control/client.js';
 import type { CaptureEvent, CommandResponse, PingOpenRequest } from '../control/protocol.js';
 import { checksum } from '../wire/checksum.js';
-import { ipToString, parseIpv4, readU16, readU32 } from '../wire/addr.js';
+import { ipToString, readU16, readU32 } from '../wire/addr.js';
 import { NetDb } from '../control/netdb.js';
 import { TIMEVAL_LEN, wallUs } from '../netns/ping-socket.js';
 import { ip6IsLinkLocal } from '../netns/ping6-socket.js';
 import { IPV6_HLEN, IPV6_SRC } from '../wire/ipv6.js';
 import { ip6ToString } from '../wire/tcpdump-text.js';
 import { takeSocket } from './control-socket.js';
-import { PingOptionsPrinter } from './ping-options.js';
-import { parsePingArgs, payload, PingExit, type PingArgs } from './ping-args.js';
+import { PingOptionsPrinter, prAddr } from './ping-options.js';
+import { needsScope, parsePingArgs, payload, PingExit, pingRun, sortAnswers, type PingAddr, type PingArgs, type PingLine } from './ping-args.js';
 import { PingStats } from './ping-stats.js';
 
 /** MIN_INTERVAL_MS: the shortest wait of a flood without replies. */
@@ -37,17 +37,8 @@ const MAX_DATA = 65507;
 const POOL_LIMITS = new Set(['Message too long', 'No buffer space available']);
 
 const monoNs = (): number => Number(process.hrtime.bigint());
-
-/**
- * pr_addr: `NAME (ADDR)` where getnameinfo(NI_NAMEREQD) finds a name (the
- * hosts file's: an emulated namespace reaches no name server), else ADDR;
- * numbers only when the target was one or with -n.
- */
-function prAddr(names: NetDb | undefined, addr: string): string {
-  const v4 = parseIpv4(addr); // an IPv6 source is printed as it is (names are looked up for IPv4 only)
-  const name = v4 === null ? undefined : names?.hostByAddr(v4);
-  return name === undefined ? addr : `${name} (${addr})`;
-}
+/** The connect() probe's failures after which ping tries getaddrinfo's next answer (EHOSTUNREACH, ENETUNREACH). */
+const NO_ROUTE = /^ping: connect: (No route to host|Network is unreachable)\n?$/;
 
 /** The timeval ping wrote into its data (little-endian tv_sec, tv_usec), in µs. */
 function sentUs(data: Uint8Array, at: number): number {
@@ -149,7 +140,7 @@ class Ping {
     this.st = new PingStats(a.size);
     this.interval = a.flood && !a.intervalSet ? 0 : a.interval;
     this.data = payload(a.size, a.pattern);
-    this.options = new PingOptionsPrinter(a.flood);
+    this.options = new PingOptionsPrinter(a.flood, a.names);
   }
 
   /** setup()'s checks of the interval (after the PING line): the message, or null. */
@@ -263,7 +254,7 @@ class Ping {
       if (!ourPattern(d, hlen + 8, this.data)) return;
       const csfailed = !v6 && checksum(d, hlen, cc) !== 0;
       const trip = st.timing && cc >= 8 + TIMEVAL_LEN ? ev.ts - sentUs(d, hlen + 8) : null;
-      const from = v6 ? ip6ToString(d, IPV6_SRC) + (ip6IsLinkLocal(d, IPV6_SRC) && ev.dev !== undefined ? `%${ev.dev}` : '') : prAddr(a.names, ipToString(readU32(d, 12)));
+      const from = prAddr(a.names, v6 ? ip6ToString(d, IPV6_SRC) + (ip6IsLinkLocal(d, IPV6_SRC) && ev.dev !== undefined ? `%${ev.dev}` : '') : ipToString(readU32(d, 12)));
       if (!csfailed) this.seenMax = Math.max(this.seenMax, Math.trunc((monoNs() - this.sentNs[readU16(d, hlen + 6)]!) / 1000));
       const line = st.gather(readU16(d, hlen + 6), v6 ? d[7]! : d[8]!, cc, trip, from, csfailed, a.quiet || a.flood, a.verbose ? readU16(d, hlen + 4) : null);
       if (a.adaptive && trip !== null && !csfailed) this.updateInterval();
@@ -376,21 +367,65 @@ export async function pingCommand(argv: string[]): Promise<number> {
   const { node, ns, rest: words } = splitTarget(rest);
   const warn: string[] = [], said: string[] = [];
   const uid = process.getuid?.() ?? 0;
-  let a: PingArgs;
+  const flush = (e?: PingExit): number => {
+    for (const l of said.splice(0)) process.stdout.write(l + '\n');
+    for (const w of warn.splice(0)) process.stderr.write(w + '\n');
+    if (e) (e.stdout ? process.stdout : process.stderr).write(e.lines.map((l) => l + '\n').join(''));
+    return e?.exit ?? 0;
+  };
+  let line: PingLine;
   try {
     if (node === undefined || node.startsWith('-')) throw new PingExit([`usage: dpemu ping ${PING_USAGE}`], 2);
     // A name looked up as the real one would in the namespace: this machine's hosts file (/etc/netns/NS's where ip netns exec would mount one).
-    a = parsePingArgs(words, warn, said, uid, new NetDb('/etc', ns));
+    line = parsePingArgs(words, warn, said, uid, new NetDb('/etc', ns));
   } catch (e) {
     if (!(e instanceof PingExit)) throw e;
-    for (const l of said) process.stdout.write(l + '\n');
-    for (const w of warn) process.stderr.write(w + '\n');
-    (e.stdout ? process.stdout : process.stderr).write(e.lines.map((l) => l + '\n').join(''));
-    return e.exit;
+    return flush(e);
   }
-  for (const l of said) process.stdout.write(l + '\n');
-  for (const w of warn) process.stderr.write(w + '\n');
-  const open: PingOpenRequest = { node, dst: a.ipv6 ? a.target.split('%')[0]! : a.dst, size: a.size };
+  flush();
+  const ep = endpointFromEnv(socket);
+  let ai = line.ai;
+  try {
+    // getaddrinfo's sort of several answers: which a UDP socket connect()s to, each asked of the daemon.
+    if (ai.length > 1) ai = sortAnswers(ai, await Promise.all(ai.map((t) => !needsScope(t) && connects(ep, node, ns, t))));
+  } catch (e) {
+    process.stderr.write(e instanceof ConnectError ? e.message + '\n' : `ping: ${(e as Error).message}\n`);
+    return 1;
+  }
+  // main's loop: each answer in turn until one runs; ping4_run and ping6_run go on to the next when their connect() probe finds no route.
+  for (let i = 0; i < ai.length; i++) {
+    let a: PingArgs | null;
+    try {
+      a = pingRun(line, ai, i, said);
+    } catch (e) {
+      if (!(e instanceof PingExit)) throw e;
+      return flush(e);
+    }
+    flush();
+    if (a === null) continue;
+    const r = await pingOne(ep, node, ns, a, uid, i < ai.length - 1);
+    if (r >= 0) return r;
+  }
+  return 2; // not reached: the last answer runs or ends ping
+}
+
+/** Whether a UDP socket in the namespace connect()s to `t` (getaddrinfo's rule 1): ping's own socket to it opens (and is closed at once). */
+async function connects(ep: Endpoint, node: string, ns: string | undefined, t: PingAddr): Promise<boolean> {
+  let opened: (ok: boolean) => void = () => {};
+  const ready = new Promise<boolean>((r) => (opened = r));
+  const open: PingOpenRequest = { node, dst: t.v6 ? ip6ToString(t.addr, 0) : ipToString(t.addr), size: 0, ...(ns !== undefined ? { ns } : {}) };
+  const sock = pingRemote(ep, open, (ev) => ev.type === 'ping' && opened(true), () => opened(false));
+  try {
+    return await Promise.race([ready, sock.ended.then(() => false)]);
+  } finally {
+    sock.close();
+    await sock.ended.catch(() => {});
+  }
+}
+
+/** ping4_run or ping6_run with the daemon's socket: ping's exit status, or -1 to go on to the next answer (`more`: there is one). */
+async function pingOne(ep: Endpoint, node: string, ns: string | undefined, a: PingArgs, uid: number, more: boolean): Promise<number> {
+  const open: PingOpenRequest = { node, dst: a.dst, size: a.size };
   if (a.scope !== undefined) open.scope = a.scope;
   if (a.tos) open.tos = a.tos;
   if (a.pattern !== null) open.pattern = [...a.pattern];
@@ -415,7 +450,7 @@ export async function pingCommand(argv: string[]): Promise<number> {
   const ready = new Promise<string | null>((r) => (opened = r));
   let nobufs = false;
   let scope: string | undefined;
-  const sock = pingRemote(endpointFromEnv(socket), open, (ev) => {
+  const sock = pingRemote(ep, open, (ev) => {
     if (ev.type === 'ping') {
       nobufs = ev.nobufs === true;
       scope = ev.scope;
@@ -432,6 +467,7 @@ export async function pingCommand(argv: string[]): Promise<number> {
     const source = await Promise.race([ready, sock.ended.then(() => null)]);
     if (source === null) {
       const r = refused as CommandResponse | null;
+      if (more && r !== null && NO_ROUTE.test(r.stderr)) return -1;
       err(r?.stderr ?? 'ping: dpemu: the daemon closed the socket\n');
       return r?.exit ?? 1;
     }
@@ -440,7 +476,7 @@ export async function pingCommand(argv: string[]): Promise<number> {
       // ping6_run: the probe's source (`::` unconnected, for a link-local) is none of the device's addresses.
       if (a.device !== undefined && source === '::') err(`ping: Warning: source address might be selected on device other than: ${a.device}\n`);
       const from = a.device !== undefined ? `from ${source} ${a.device}: ` : '';
-      out(`PING ${a.target}(${a.dst}${scope !== undefined ? `%${scope}` : ''}) ${from}${a.size} data bytes\n`);
+      out(`PING ${a.target}(${prAddr(a.names, a.dst + (scope !== undefined ? `%${scope}` : ''))}) ${from}${a.size} data bytes\n`);
     } else {
       // IP_TTL refuses 0 (ping4_run sets it after the socket is connected).
       if (a.ttl === 0) {

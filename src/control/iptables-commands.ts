@@ -86,8 +86,9 @@ export const iptables: CommandFamily = {
     const list = (): string | undefined => {
       if (has('-S', '--list-rules')) return iptablesListRules(rs, p.table, { verbose: has('-v'), chain: chainArg(p.rest, 'S', '--list-rules') });
       if (has('-L', '--list')) {
-        // Without -n, names from the host's /etc files, read afresh for each listing.
-        const names = has('-n', '--numeric') ? {} : { names: new NetDb() };
+        // Without -n, names from this machine's /etc files as the real tool finds them in the namespace (`ip netns exec NS`
+        // mounts /etc/netns/NS/hosts over /etc/hosts where there is one), read afresh for each listing.
+        const names = has('-n', '--numeric') ? {} : { names: new NetDb('/etc', p.ns) };
         return iptablesList(rs, p.table, { verbose: has('-v'), exact: has('-x'), lineNumbers: has('--line-numbers'), chain: chainArg(p.rest, 'L', '--list'), ...names });
       }
       return undefined;

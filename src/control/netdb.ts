@@ -1,6 +1,7 @@
 // The names `iptables -L` (without -n) prints, from the host's /etc files as
-// glibc's nss_files reads them: the daemon runs on the host the real tool
-// would run on. Each listing makes a new NetDb and each file is read at most
+// glibc's nss_files reads them (a file of /etc/netns/NS where `ip netns exec
+// NS` would bind-mount it over /etc's): the daemon runs on the host the real
+// tool would run on. Each listing makes a new NetDb and each file is read at most
 // once by it, on first use: glibc opens the file again at each lookup, so an
 // edit shows at the next listing.
 //
@@ -12,9 +13,10 @@
 // 127.0.0.0/8 prints as loopback/8. That is what iptables-legacy 1.8.9 prints
 // in a namespace whose name server cannot be reached.
 //
-// Names to addresses (getaddrinfo for AF_INET, as arping asks, in the client
-// that runs the tool): /etc/hosts first (`ip netns exec NS` bind-mounts
-// /etc/netns/NS/hosts over it where there is one), then DNS, whose server no
+// Names to addresses (getaddrinfo for AF_INET, as arping asks, or AF_UNSPEC,
+// as ping does, in the client that runs the tool): /etc/hosts first (`ip
+// netns exec NS` bind-mounts /etc/netns/NS/hosts over it where there is
+// one), then DNS, whose server no
 // emulated namespace reaches: a name the resolver would ask about fails with
 // EAI_AGAIN, one it refuses to ask about with EAI_NONAME (checked against
 // glibc 2.36 in a namespace with no route to its name server).
@@ -75,6 +77,14 @@ function hostsAddr4(word: string): number {
   return b[10] === 0 && b[11] === 0 && v === 1 ? 0x7f000001 : -1;
 }
 
+/** files-hosts.c's address for an AF_UNSPEC lookup: inet_pton's IPv4, else its IPv6 (kept as it is: no mapping); null to skip the line. */
+function hostsAddr(word: string): HostAddr | null {
+  const a = hostsAddr4(word);
+  if (a >= 0 && !word.includes(':')) return { v6: false, addr: a };
+  const b = parseIpv6(word);
+  return b === null ? null : { v6: true, addr: b };
+}
+
 /**
  * res_hnok (glibc 2.36): printable ASCII, labels of 1 to 63 letters, digits,
  * `-` and `_` (a final dot allowed), 253 characters at most, no leading `-`.
@@ -89,8 +99,18 @@ function resolverWouldAsk(name: string): boolean {
 export const EAI_NONAME = 'Name or service not known';
 export const EAI_AGAIN = 'Temporary failure in name resolution';
 
+/** One address a hosts line gives a name: IPv4 (a number) or IPv6 (16 bytes). */
+export type HostAddr = { v6: false; addr: number } | { v6: true; addr: Uint8Array };
+
+/** nss_dns's failure for a name the hosts file lacks: digits and dots not ending in a dot are an address or nothing; the rest is asked of a server out of reach. */
+function notFound(name: string): string {
+  if (/^[0-9][0-9.]*$/.test(name) && !name.endsWith('.')) return EAI_NONAME;
+  return resolverWouldAsk(name) ? EAI_AGAIN : EAI_NONAME;
+}
+
 export class NetDb {
   private hosts?: Map<string, string>;
+  private hosts6?: Map<string, string>;
   private networks?: Map<string, string>;
   private services?: Map<string, string>;
   private servicePorts?: Map<string, number>;
@@ -128,9 +148,27 @@ export class NetDb {
       const a = r.length > 1 ? hostsAddr4(r[0]!) : -1;
       if (a >= 0 && r.slice(1).some((w) => w.toLowerCase() === want)) return { addr: a, canon: r[1]! };
     }
-    // nss_dns: digits and dots not ending in a dot are an address or nothing; the rest is asked of a server out of reach.
-    if (/^[0-9][0-9.]*$/.test(name) && !name.endsWith('.')) return EAI_NONAME;
-    return resolverWouldAsk(name) ? EAI_AGAIN : EAI_NONAME;
+    return notFound(name);
+  }
+
+  /**
+   * getaddrinfo(name, AF_UNSPEC)'s hosts part (nss_files' gethostbyname4,
+   * before the RFC 3484 sort): every line naming it (first name or alias,
+   * case aside) in the file's order, IPv4 lines as IPv4 and IPv6 ones as
+   * IPv6 (`::1` stays ::1), and the first such line's first name
+   * (AI_CANONNAME); else gai_strerror's words. Numbers are the caller's.
+   */
+  hostsByName(name: string): { canon: string; addrs: HostAddr[] } | string {
+    const want = name.toLowerCase();
+    let canon: string | undefined;
+    const addrs: HostAddr[] = [];
+    for (const r of entries(this.file('hosts'))) {
+      const a = r.length > 1 ? hostsAddr(r[0]!) : null;
+      if (a === null || !r.slice(1).some((w) => w.toLowerCase() === want)) continue;
+      canon ??= r[1]!;
+      addrs.push(a);
+    }
+    return canon === undefined ? notFound(name) : { canon, addrs };
   }
 
   /** gethostbyaddr(AF_INET) from /etc/hosts: the first line with this IPv4 address, its first name. */
@@ -141,6 +179,16 @@ export class NetDb {
       return a < 0 ? undefined : String(a);
     }, (r) => r[1]);
     return this.hosts.get(String(addr >>> 0));
+  }
+
+  /** gethostbyaddr(AF_INET6) from /etc/hosts: the first IPv6 line with this address, its first name. */
+  hostByAddr6(addr: Uint8Array): string | undefined {
+    const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, 16).toString('hex');
+    this.hosts6 ??= firstByKey(entries(this.file('hosts')), (r) => {
+      const a = r.length > 1 ? hostsAddr(r[0]!) : null;
+      return a?.v6 ? hex(a.addr) : undefined;
+    }, (r) => r[1]);
+    return this.hosts6.get(hex(addr));
   }
 
   /** getnetbyaddr(net, AF_INET) from /etc/networks. */

@@ -3,7 +3,8 @@
 // (ip netns exec bind-mounts it over /etc/hosts), no name server in reach.
 // The real ping and traceroute in a chain of real namespaces given the same
 // hosts file: the same header, the same names for the replies' and hops'
-// addresses (the file's where it has one), the same refusals and exits.
+// addresses and -R's and -T's (the file's where it has one), the same
+// refusals and exits; iptables -L names the rules' addresses from it.
 import { after, before, test } from 'node:test';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +13,7 @@ import assert from 'node:assert/strict';
 import { requireRoot } from '../helpers/root.js';
 import { requireTool } from '../helpers/tools.js';
 import { DaemonProcess } from './daemon-process.js';
-import { KernelObjects, runApart, sh, uniqueTag, type Ran } from './lab-names.js';
+import { KernelObjects, NO_DNS, runApart, sh, uniqueTag, type Ran } from './lab-names.js';
 
 const tag = uniqueTag();
 const ns = (n: string): string => `dpe-${tag}-${n}`;
@@ -63,6 +64,7 @@ before(async () => {
   requireRoot('dpemu host names end-to-end tests');
   requireTool('ping', 'iputils-ping');
   requireTool('traceroute', 'traceroute');
+  requireTool('iptables-legacy', 'iptables');
   for (const n of ['a', 'r1', 'b']) {
     real.addNetns(ns(n));
     sh('ip', ['netns', 'exec', ns(n), 'sysctl', '-qw', 'net.ipv4.icmp_ratelimit=0', 'net.ipv6.conf.all.disable_ipv6=1']);
@@ -89,10 +91,16 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const untimed = (s: string): string => s.replace(/time=\S+ ms/g, 'time=T ms').replace(/time \d+ms/g, 'time Tms').replace(/^rtt .*$/m, 'rtt R').replace(/\d+\.\d{3} ms/g, 'T ms');
+/** The times masked: RTTs, traceroute's, -T's first time ("A absolute") and the differences after it ("D"). */
+const untimed = (s: string): string =>
+  s.replace(/time=\S+ ms/g, 'time=T ms').replace(/time \d+ms/g, 'time Tms').replace(/^rtt .*$/m, 'rtt R').replace(/\d+\.\d{3} ms/g, 'T ms')
+    .replace(/\t\d+ absolute/g, '\tA absolute').replace(/\t-?\d+$/gm, '\tD');
 
-/** Each case through the real tool in namespace a and the model's in MODEL_NS, both given HOSTS as their hosts file. */
-async function compare(tool: string, cases: string[][]): Promise<void> {
+/**
+ * Each case through the real tool in namespace a and the model's in MODEL_NS, both given HOSTS as their hosts file;
+ * `real`, the real command's words before the case's (the tool's name, by default).
+ */
+async function compare(tool: string, cases: string[][], real = [tool]): Promise<void> {
   const dirs = [ns('a'), MODEL_NS].map((n) => join('/etc/netns', n));
   for (const x of dirs) assert.ok(!existsSync(x), `${x} is not this test's`);
   try {
@@ -102,7 +110,7 @@ async function compare(tool: string, cases: string[][]): Promise<void> {
     }
     for (const c of cases) {
       const [want, got]: Ran[] = await Promise.all([
-        runApart('ip', ['netns', 'exec', ns('a'), tool, ...c], 60_000),
+        runApart('ip', ['netns', 'exec', ns('a'), ...real, ...c], 60_000),
         d.apart(['ip', 'h', 'netns', 'exec', MODEL_NS, tool, ...c], 60_000),
       ]);
       const what = `${tool} ${c.join(' ')}\n--- real:\n${want.out}${want.err}--- dpemu:\n${got.out}${got.err}`;
@@ -129,6 +137,15 @@ test('ping NAME: the hosts line\'s first name in the header, replies and errors 
   ]);
 });
 
+test('ping -R and -T tsandaddr NAME: the options\' addresses as pr_addr prints them, NAME (ADDR) where the file names one; numbers with -n or a numeric target', { timeout: 120_000 }, async () => {
+  await compare('ping', [
+    ['-c', '2', '-i', '0.2', '-R', 'dpe-b'],
+    ['-c', '1', '-T', 'tsandaddr', 'dpe-b'],
+    ['-c', '1', '-n', '-R', 'dpe-b'],
+    ['-c', '1', '-R', '10.99.2.2'],
+  ]);
+});
+
 test('traceroute NAME: the name as typed in the header, each hop by its hosts name (else ADDR (ADDR)) unless -n, -s NAME, getaddrinfo\'s failures', { timeout: 120_000 }, async () => {
   await compare('traceroute', [
     ['-w', '5,0,0', '-q', '1', 'dpe-b'],
@@ -140,4 +157,24 @@ test('traceroute NAME: the name as typed in the header, each hop by its hosts na
     ['-s', 'dpe-nohost', '10.99.2.2'],
     ['-s', 'dpe-x#y', 'dpe-nohost'],
   ]);
+});
+
+test('iptables -L: the rules\' addresses by the namespace\'s hosts file (ip netns exec\'s mount over /etc/hosts), else /etc/networks, else numbers', { timeout: 120_000 }, async () => {
+  const rules = [
+    ['-A', 'INPUT', '-s', '10.99.2.2', '-j', 'ACCEPT'],
+    ['-A', 'FORWARD', '-s', '10.99.1.1', '-d', '10.99.1.2', '-j', 'ACCEPT'],
+    ['-A', 'OUTPUT', '-d', '127.0.0.0/8', '-j', 'ACCEPT'],
+  ];
+  try {
+    for (const r of rules) {
+      sh('ip', ['netns', 'exec', ns('a'), 'iptables-legacy', ...r]);
+      const m = await d.apart(['ip', 'h', 'netns', 'exec', MODEL_NS, 'iptables', ...r]);
+      assert.equal(m.status, 0, m.err);
+    }
+    // (-n and -v: what netns-text-kernel.test.ts compares; 1.8.9's -n prints protocol numbers where 1.8.7's printed names.)
+    await compare('iptables', [['-L'], ['-L', 'FORWARD']], ['sh', '-c', NO_DNS, 'sh']);
+  } finally {
+    sh('ip', ['netns', 'exec', ns('a'), 'iptables-legacy', '-F']);
+    await d.apart(['ip', 'h', 'netns', 'exec', MODEL_NS, 'iptables', '-F']);
+  }
 });

@@ -44,6 +44,26 @@ export function tryRun(cmd: string, args: string[], timeoutMs = 15_000): { statu
   return { status: r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
 }
 
+/**
+ * `ip netns exec NS sh -c NO_DNS sh ARGS`: iptables-legacy ARGS with no
+ * name server to reach, as dpemu takes an emulated namespace to be:
+ * resolv.conf names ::1 (IPv6 is off in the namespaces the tests run it
+ * in, and IPv6 would not touch the IPv4 counters compared anyway), bind-
+ * mounted from a tmpfs in the mount namespace `ip netns exec` makes for the
+ * command alone. A reverse lookup missing /etc/hosts then ends at once in
+ * TRY_AGAIN, and iptables goes on to /etc/networks. The machine's own name
+ * server would be asked through the namespace's routes (the resolver's
+ * timeouts, the same TRY_AGAIN), and a 127.0.0.1 one through OUTPUT (its
+ * packets counted). Both sides read this machine's /etc/hosts (NS's own
+ * where ip netns exec mounts one), networks, services and protocols;
+ * nsswitch.conf is mounted over too, with the
+ * sources dpemu models (`hosts: files dns`, the rest `files`), so another
+ * machine's `hosts:` line (myhostname, resolve) does not tell them apart.
+ */
+export const NO_DNS = 'mount -t tmpfs dpe /mnt && echo "nameserver ::1" >/mnt/resolv.conf && mount --bind /mnt/resolv.conf /etc/resolv.conf && ' +
+  'printf "hosts: files dns\\nnetworks: files\\nservices: files\\nprotocols: files\\n" >/mnt/nsswitch.conf && mount --bind /mnt/nsswitch.conf /etc/nsswitch.conf && ' +
+  'exec iptables-legacy "$@"';
+
 /** Namespaces and links to delete after a test, by exact name. */
 export class KernelObjects {
   private readonly netns = new Set<string>();

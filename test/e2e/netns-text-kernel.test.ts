@@ -20,7 +20,7 @@ import { mustNamespace } from '../../src/control/resolve.js';
 import { netnsIds } from '../../src/netns/ip-json.js';
 import { ControlError } from '../../src/control/protocol.js';
 import { Ruleset, iptablesSave, loadIptables } from '../../src/netfilter/index.js';
-import { KernelObjects, sh, tryRun, uniqueTag } from './lab-names.js';
+import { KernelObjects, NO_DNS, sh, tryRun, uniqueTag } from './lab-names.js';
 import { holdPromisc } from './promisc-holder.js';
 
 const tag = uniqueTag();
@@ -528,23 +528,6 @@ const restore = (k: string, text: string): void => {
 };
 const kernelSave = (k: string, args: string[] = []) => unstamp(sh('ip', ['netns', 'exec', k, 'iptables-legacy-save', ...args]));
 const iptk = (k: string, args: string[]) => tryRun('ip', ['netns', 'exec', k, 'iptables-legacy', ...args]);
-/**
- * iptables-legacy with no name server to reach, as dpemu takes an emulated
- * namespace to be: resolv.conf names ::1 (IPv6 is off in these namespaces,
- * and IPv6 would not touch the IPv4 counters compared here anyway), bind-
- * mounted from a tmpfs in the mount namespace `ip netns exec` makes for the
- * command alone. A reverse lookup missing /etc/hosts then ends at once in
- * TRY_AGAIN, and iptables goes on to /etc/networks. The machine's own name
- * server would be asked through the namespace's routes (the resolver's
- * timeouts, the same TRY_AGAIN), and a 127.0.0.1 one through OUTPUT (its
- * packets counted). Both sides read this machine's /etc/hosts, networks,
- * services and protocols; nsswitch.conf is mounted over too, with the
- * sources dpemu models (`hosts: files dns`, the rest `files`), so another
- * machine's `hosts:` line (myhostname, resolve) does not tell them apart.
- */
-const NO_DNS = 'mount -t tmpfs dpe /mnt && echo "nameserver ::1" >/mnt/resolv.conf && mount --bind /mnt/resolv.conf /etc/resolv.conf && ' +
-  'printf "hosts: files dns\\nnetworks: files\\nservices: files\\nprotocols: files\\n" >/mnt/nsswitch.conf && mount --bind /mnt/nsswitch.conf /etc/nsswitch.conf && ' +
-  'exec iptables-legacy "$@"';
 const iptkNoDns = (k: string, args: string[]) => tryRun('ip', ['netns', 'exec', k, 'sh', '-c', NO_DNS, 'sh', ...args]);
 /**
  * iptables 1.8.9 writes the protocol column of a listing as "%-4s " where

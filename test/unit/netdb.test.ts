@@ -169,3 +169,26 @@ test('iptables -L without -n: anywhere, names from the files, ICMP type and TCP 
   // A NAT target's address and ports stay numbers.
   assert.match(iptablesList(rs, 'nat', { chain: 'POSTROUTING', names: db }), /SNAT {7}tcp  --  localhost {12}anywhere {13}to:127\.0\.0\.1:22\n$/);
 });
+
+test('hostsByName (getaddrinfo AF_UNSPEC): every line naming it in the file\'s order, IPv6 lines as IPv6, the first line\'s first name; hostByAddr6 the first IPv6 line\'s', () => {
+  const d = mkdtempSync(join(tmpdir(), 'dpe-netdb-unspec-'));
+  try {
+    writeFileSync(join(d, 'hosts'), '127.0.0.5 dpe-x4 dpe-x\n::1 dpe-x6 dpe-x\n::ffff:192.0.2.9 dpe-m\nfe80::1%lo dpe-scoped\n2001:db8::1 dpe-v6\n2001:DB8:0::1 dpe-v6-again\n');
+    const v6 = new NetDb(d);
+    const text = (name: string) => {
+      const h = v6.hostsByName(name);
+      return typeof h === 'string' ? h : [h.canon, ...h.addrs.map((a) => (a.v6 ? Buffer.from(a.addr).toString('hex') : ipToString(a.addr)))];
+    };
+    // What getaddrinfo(NAME, AF_UNSPEC) answered (before its sort) in a namespace given these lines (glibc 2.36).
+    assert.deepEqual(text('DPE-X'), ['dpe-x4', '127.0.0.5', '00000000000000000000000000000001']);
+    assert.deepEqual(text('dpe-m'), ['dpe-m', '00000000000000000000ffffc0000209']);
+    assert.equal(text('dpe-scoped'), EAI_AGAIN); // inet_pton takes no %scope: the line is skipped
+    assert.equal(text('1.2.3.256'), EAI_NONAME);
+    const b = (s: string) => Uint8Array.from(Buffer.from(s, 'hex'));
+    assert.equal(v6.hostByAddr6(b('00000000000000000000000000000001')), 'dpe-x6');
+    assert.equal(v6.hostByAddr6(b('20010db8000000000000000000000001')), 'dpe-v6');
+    assert.equal(v6.hostByAddr6(b('20010db8000000000000000000000002')), undefined);
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
+});
