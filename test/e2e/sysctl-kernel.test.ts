@@ -200,12 +200,12 @@ test('keys the kernel has and dpemu does not model are refused, and nothing chan
   const dir = mkdtempSync(join(tmpdir(), `dpe-${tag}-`));
   try {
     const f = join(dir, 'u.conf');
-    writeFileSync(f, 'kernel.pid_max = 4194304\n-net.ipv6.neigh.*.retrans_time_ms = 1\nnet.ipv4.conf.*.accept_source_route = 0\nnet.ipv6.conf.*.accept_ra = 0\nnet.ipv4.icmp_msgs_burst = 50\n');
+    writeFileSync(f, 'kernel.pid_max = 4194304\n-net.ipv6.route.gc_* = 1\nnet.ipv4.conf.*.accept_source_route = 0\nnet.ipv6.conf.*.accept_ra = 0\nnet.ipv4.icmp_msgs_burst = 50\n');
     const u = await sysctl.run(ctx, withSysctlFiles([NODE, '-n', NS, '-p', f]));
     const nm = (k: string): string => `sysctl: ${k}: not modelled by dpemu (sysctl -a lists the keys it models)\n`;
     assert.deepEqual({ stdout: u.stdout, stderr: u.stderr, exit: u.exit }, {
       stdout: 'net.ipv4.icmp_msgs_burst = 50\n', exit: 1,
-      stderr: nm('kernel.pid_max') + nm('net.ipv6.neigh.*.retrans_time_ms') + ['all', 'default', 'lo', DEV].map((d) => nm(`net.ipv4.conf.${d}.accept_source_route`)).join('') +
+      stderr: nm('kernel.pid_max') + nm('net.ipv6.route.gc_*') + ['all', 'default', 'lo', DEV].map((d) => nm(`net.ipv4.conf.${d}.accept_source_route`)).join('') +
         ['all', 'default', 'lo', DEV].map((d) => nm(`net.ipv6.conf.${d}.accept_ra`)).join(''),
     });
   } finally {
