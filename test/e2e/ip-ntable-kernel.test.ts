@@ -74,7 +74,7 @@ const SHOWS: string[][] = [
   ['ntable', 'show', 'dev', 'nosuch'], ['ntable', 'show', 'foo'], ['ntable', 'show', 'name'], ['ntable', 'bar'], ['ntable', 'help'],
   // One family's tables: -4 arp_cache, -6 ndisc_cache, -0 (link) none.
   ['-4', 'ntable'], ['-6', 'ntable'], ['-6', 'ntable', 'show', 'dev', SG], ['-6', 'ntable', 'show', 'name', 'arp_cache'], ['-4', 'ntable', 'show', 'name', 'ndisc_cache'],
-  ['-0', 'ntable'], ['-f', 'inet6', '-j', 'ntable', 'show', 'dev', 'lo'], ['-s', '-6', 'ntable', 'show', 'dev', 'none'], ['-6', '-o', 'ntable', 'show', 'dev', RFP],
+  ['-0', 'ntable'], ['-f', 'inet6', '-j', 'ntable', 'show', 'dev', 'lo'], ['-s', '-6', 'ntable', 'show', 'dev', 'none'], ['-6', '-o', 'ntable', 'show', 'dev', RFP], ['-s', '-j', '-p', '-6', 'ntable', 'show', 'name', 'ndisc_cache', 'dev', 'none'],
 ];
 
 test('ip ntable show, -s, -j, -o and its refusals print what iproute2 6.1 prints', async () => {
