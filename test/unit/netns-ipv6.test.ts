@@ -282,3 +282,26 @@ test('the IPv6 cache draws each device\'s reachable time again every 300 s (neig
   // The ARP table's are its own.
   assert.ok(r.ns.neigh.reachableTime(idx) >= 15_000);
 });
+
+test('mcast_solicit and app_solicit on the device: none, FAILED at once without a solicitation; one app probe, its turn sends nothing', () => {
+  // A kernel namespace (Linux 6.18) pinging fe80::9 over a veth: with both 0, `ip -6 neigh` shows FAILED at once and
+  // tcpdump no solicitation; with app_solicit 1 and mcast_solicit 2, the solicitations go 1 s and 2 s after the ping.
+  const isNs = (f: Uint8Array): boolean => f[54] === 135;
+  const a = router();
+  a.r.ns.setSysctl('net.ipv6.neigh.qr-1.mcast_solicit', 0);
+  a.r.ns.setSysctl('net.ipv6.neigh.qr-1.app_solicit', 0);
+  a.send(ECHO);
+  assert.deepEqual(a.wire.take(), []);
+  assert.equal(a.ip('-6 neigh'), 'fe80::f816:3eff:feb2:efaf dev qr-1 FAILED \n');
+  const b = router();
+  b.r.ns.setSysctl('net.ipv6.neigh.qr-1.mcast_solicit', 2);
+  b.r.ns.setSysctl('net.ipv6.neigh.qr-1.app_solicit', 1);
+  b.send(ECHO);
+  const sent: number[] = [];
+  for (let s = 0; s <= 3; s++) {
+    if (s > 0) b.later(1000);
+    sent.push(b.wire.take().filter(isNs).length);
+  }
+  assert.deepEqual(sent, [0, 1, 1, 0]);
+  assert.match(b.ip('-6 neigh'), / FAILED \n$/);
+});
