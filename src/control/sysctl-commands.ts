@@ -1,8 +1,8 @@
 // sysctl (procps-ng 4.0.2) inside a namespace of the topology: `NODE -n NS
 // [sysctl's options] [KEY[=VALUE]...]`, what `ip netns exec NS sysctl ...`
 // runs. It reads and writes the net.ipv4 keys the namespace models
-// (src/netns/sysctl.ts) and the two net.ipv6.conf keys its IPv6 reads
-// (src/netns/inet6.ts) through Netns.getSysctl/setSysctl, so a write takes
+// (src/netns/sysctl.ts), the two net.ipv6.conf keys its IPv6 reads
+// (src/netns/inet6.ts) and net.ipv6.neigh (src/netns/neigh-sysctl.ts) through Netns.getSysctl/setSysctl, so a write takes
 // effect as the kernel's does (conf/all/forwarding reaches every device).
 // sysctl -a lists only those keys, in the order of sysctl's sorted walk of
 // /proc/sys. A key the kernel has and dpemu does not model is refused.
@@ -10,7 +10,7 @@
 // every line is read first, then written, a key glob expanded over the
 // conf/ paths the namespace has.
 import type { Netns } from '../netns/netns.js';
-import { NEIGH_KEYS } from '../netns/neigh-sysctl.js';
+import { NEIGH6_KEYS, NEIGH_KEYS } from '../netns/neigh-sysctl.js';
 import { DEV_CONF6_KEYS } from '../netns/inet6.js';
 import { DEV_CONF_KEYS, NET_SYSCTL_RANGE, type NetSysctls, parseProcInt } from '../netns/sysctl.js';
 import type { CommandFamily } from './command.js';
@@ -46,12 +46,12 @@ const UNMODELLED_CONF6 = new Set([
   'use_optimistic', 'use_tempaddr',
 ]);
 
-/** What a namespace's net/ipv6/ holds besides conf/ (6.18): there, not modelled (neigh/ and route/ with what is under them). */
+/** What a namespace's net/ipv6/ holds besides conf/ and neigh/ (6.18): there, not modelled (route/ with what is under it). */
 const IPV6_OTHERS = new Set([
   'anycast_src_echo_reply', 'auto_flowlabels', 'bindv6only', 'fib_multipath_hash_fields', 'fib_multipath_hash_policy', 'fib_notify_on_flag_change',
   'flowlabel_consistency', 'flowlabel_reflect', 'flowlabel_state_ranges', 'fwmark_reflect', 'icmp', 'idgen_delay', 'idgen_retries', 'ioam6_id',
   'ioam6_id_wide', 'ip6frag_high_thresh', 'ip6frag_low_thresh', 'ip6frag_time', 'ip_nonlocal_bind', 'max_dst_opts_length', 'max_dst_opts_number',
-  'max_hbh_length', 'max_hbh_opts_number', 'neigh', 'route', 'seg6_flowlabel', 'xfrm6_gc_thresh',
+  'max_hbh_length', 'max_hbh_opts_number', 'route', 'seg6_flowlabel', 'xfrm6_gc_thresh',
 ]);
 
 type Found =
@@ -71,10 +71,11 @@ function modelled(ns: Netns, deprecated = false): string[] {
   const top = [...Object.keys(ns.sys), 'ip_forward'].sort().map((k) => `net/ipv4/${k}`);
   // A namespace's neigh/ has a directory per device and no default/ (only the initial namespace's has).
   const keys = [...NEIGH_KEYS].filter(([, k]) => deprecated || !k.deprecated).map(([name]) => name);
-  const neigh = devs.filter((d) => d !== 'all' && d !== 'default').flatMap((d) => keys.map((k) => `net/ipv4/neigh/${d}/${k}`));
+  const neighDirs = (v: 4 | 6) => devs.filter((d) => d !== 'all' && d !== 'default').flatMap((d) => keys.map((k) => `net/ipv${v}/neigh/${d}/${k}`));
   const conf6 = devs.flatMap((d) => [...DEV_CONF6_KEYS].sort().map((k) => `net/ipv6/conf/${d}/${k}`));
   // 'conf' sorts before every top-level name modelled (fwmark_reflect, icmp_*, ip_*), 'neigh' after them; ipv4 before ipv6.
-  return [...conf, ...top, ...neigh, ...conf6];
+  // Both neigh/ directories hold the same names (net.ipv6's retrans_time reads another unit).
+  return [...conf, ...top, ...neighDirs(4), ...conf6, ...neighDirs(6)];
 }
 
 function lookup(ns: Netns, path: string, deprecated = false): Found {
@@ -90,6 +91,12 @@ function lookup(ns: Netns, path: string, deprecated = false): Found {
       if (UNMODELLED_CONF6.has(k)) return { unmodelled: true };
       if (!(DEV_CONF6_KEYS as readonly string[]).includes(k)) return { missing: true };
       return { leaf: { get: () => ns.getSysctl(dotted()), set: (v) => ns.setSysctl(dotted(), v) } };
+    }
+    if (segs.length === 5 && segs[2] === 'neigh') {
+      const link = ns.links().find((l) => l.name === dev);
+      const key = NEIGH6_KEYS.get(segs[4]!);
+      if (!link || !key) return { missing: true };
+      return { leaf: { get: () => key.read(ns.nd6.params(link.index)[key.param]), set: (v) => ns.setSysctl(dotted(), v), range: key.range } };
     }
     const prefix = `${segs.join('/')}/`;
     const under = modelled(ns, deprecated).filter((p) => p.startsWith(prefix));
@@ -127,17 +134,17 @@ function lookup(ns: Netns, path: string, deprecated = false): Found {
   return { missing: true };
 }
 
-/** Where a key glob can match (net/ipv4/conf/DEV[/KEY], net/ipv4/neigh/DEV[/KEY], net/ipv6/conf/DEV[/KEY]): every such path in `ns`, sorted as glob(3) sorts; undefined elsewhere (dpemu cannot list what it does not model). */
+/** Where a key glob can match (net/ipv{4,6}/conf/DEV[/KEY], net/ipv{4,6}/neigh/DEV[/KEY]): every such path in `ns`, sorted as glob(3) sorts; undefined elsewhere (dpemu cannot list what it does not model). */
 function globModel(ns: Netns, pattern: string): string[] | undefined {
   const segs = pattern.split('/');
   const dir = segs[2];
   const v6 = segs[1] === 'ipv6';
-  if (segs[0] !== 'net' || (segs[1] !== 'ipv4' && !(v6 && dir === 'conf')) || (dir !== 'conf' && dir !== 'neigh') || (segs.length !== 4 && segs.length !== 5)) return undefined;
+  if (segs[0] !== 'net' || (segs[1] !== 'ipv4' && !v6) || (dir !== 'conf' && dir !== 'neigh') || (segs.length !== 4 && segs.length !== 5)) return undefined;
   const res = segs.map(globSegment);
   const links = ns.links().map((l) => l.name);
   // glob(3) reads the directories: neigh/ has no all/ or default/ here, and every key file, deprecated ones too.
   const devs = dir === 'conf' ? ['all', 'default', ...links] : links;
-  const keys = v6 ? [...DEV_CONF6_KEYS, ...UNMODELLED_CONF6] : dir === 'conf' ? [...DEV_CONF_KEYS, ...UNMODELLED_CONF] : [...NEIGH_KEYS.keys()];
+  const keys = dir === 'neigh' ? [...NEIGH6_KEYS.keys()] : v6 ? [...DEV_CONF6_KEYS, ...UNMODELLED_CONF6] : [...DEV_CONF_KEYS, ...UNMODELLED_CONF];
   const paths = segs.length === 4 ? devs.map((d) => `net/${segs[1]}/${dir}/${d}`) : devs.flatMap((d) => keys.map((k) => `net/${segs[1]}/${dir}/${d}/${k}`));
   return paths.filter((p) => p.split('/').every((s, i) => res[i]!.test(s))).sort();
 }

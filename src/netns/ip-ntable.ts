@@ -1,15 +1,16 @@
 // `ip ntable show` and `ip ntable change` (iproute2 6.1's ipntable.c) over a
-// namespace's ARP table (neighbour.ts). The kernel's arp_cache is one table
-// for every namespace: its header (thresholds, gc_int, the default parms,
-// -s's config and stats) is the host's, its device blocks the namespace's.
-// Here each namespace's table stands for it: the header shows the host's
+// namespace's ARP table (neighbour.ts) and IPv6 cache (nd6-cache.ts). The
+// kernel's arp_cache and ndisc_cache are each one table for every
+// namespace: a header (thresholds, gc_int, the default parms, -s's config
+// and stats) that is the host's, device blocks that are the namespace's.
+// Here each namespace's tables stand for them: the header shows the host's
 // values it was given (neigh/default), and the counters and entries of this
-// namespace alone. IPv6's ndisc_cache is not listed: the model's IPv6
-// cache (nd6-cache.ts) has no parameters (docs/control.md, "ip ntable").
+// namespace alone.
 
 import { RtnlError, invarg, nextArg } from './errors.js';
 import { type JsonObject, jsonDump } from './json-writer.js';
 import { ETH_FRAME_TRUESIZE, type NeighParams } from './neighbour.js';
+import type { NeighTableBase } from './neigh-parms.js';
 import { type Netns } from './netns.js';
 import { type Family } from './ip-tokens.js';
 
@@ -22,8 +23,27 @@ export interface NtableShowOptions {
   now: number;
   /** The wall clock (ms since the epoch) those ages are taken from, as ip takes them from gettimeofday. */
   wall: number;
-  /** ARP requests held for a delayed proxy reply (tbl->proxy_queue). */
+  /** ARP requests held for a delayed proxy reply (arp_tbl's proxy_queue; ndisc's proxy is not modelled). */
   proxyQlen: number;
+}
+
+/** A table as `ip ntable` lists it, in the kernel's order (neigh_tables[]: NEIGH_ARP_TABLE, NEIGH_ND_TABLE). */
+interface Listed {
+  family: Family;
+  name: string;
+  t: NeighTableBase;
+  entries: number;
+  keyLen: number;
+  /** struct neighbour's size with the key on the x86-64 kernel the tests compare with (6.18): tbl->entry_size. */
+  entrySize: number;
+  proxyQlen: number;
+}
+
+function tables(ns: Netns, proxyQlen: number): Listed[] {
+  return [
+    { family: 'inet', name: 'arp_cache', t: ns.neigh, entries: ns.neigh.size, keyLen: 4, entrySize: 336, proxyQlen },
+    { family: 'inet6', name: 'ndisc_cache', t: ns.nd6, entries: ns.nd6.size, keyLen: 16, entrySize: 344, proxyQlen: 0 },
+  ];
 }
 
 /** ntable_strtime_delta: now less the age's whole seconds, in local time; an age of 0 (or none) is "(error)". */
@@ -75,43 +95,44 @@ export function showNtable(ns: Netns, words: readonly string[], o: NtableShowOpt
     } else if (w === 'name') name = nextArg(words, ++i);
     else throw invarg('unknown', w);
   }
-  const t = ns.neigh;
   const recs: Rec[] = [];
-  // AF_INET's table only: -6 and -0 ask for a family whose tables the dump then leaves out.
-  const listed = (o.family === undefined || o.family === 'inet') && (name === undefined || name === 'arp_cache');
-  if (listed && (index === undefined || index === 'none')) {
-    const rec: Rec = { lines: [], json: { family: 'inet', name: 'arp_cache' } };
-    add(rec, '    ', [['thresh1', 'thresh1', t.gcThresh1], ['thresh2', 'thresh2', t.gcThresh2], ['thresh3', 'thresh3', t.gcThresh3], ['gc_interval', 'gc_int', GC_INTERVAL]]);
-    if (o.stats) {
-      add(rec, '    config ', [['key_length', 'key_len', 4], ['entry_size', 'entry_size', ENTRY_SIZE], ['entries', 'entries', t.size]]);
-      add(rec, '        ', [['last_flush', 'last_flush', strtimeDelta(o.now - t.lastFlush, o.wall)], ['last_rand', 'last_rand', strtimeDelta(o.now - t.lastRand, o.wall)]]);
-      const mask = (1 << t.hashShift) - 1;
-      rec.lines.push(`        hash_rnd ${t.hashRnd >>> 0} hash_mask ${mask.toString(16).padStart(8, '0')} hash_chain_gc 0 proxy_qlen ${o.proxyQlen} `);
-      Object.assign(rec.json, { hash_rnd: t.hashRnd >>> 0, hash_mask: `0x${mask.toString(16)}`, hash_chain_gc: 0, proxy_qlen: o.proxyQlen });
+  // -0 (or -f link) asks for a family whose tables the dump then leaves out.
+  for (const tb of tables(ns, o.proxyQlen)) {
+    if ((o.family !== undefined && o.family !== tb.family) || (name !== undefined && name !== tb.name)) continue;
+    const t = tb.t, id = { family: tb.family, name: tb.name };
+    if (index === undefined || index === 'none') {
+      const rec: Rec = { lines: [], json: { ...id } };
+      add(rec, '    ', [['thresh1', 'thresh1', t.gcThresh1], ['thresh2', 'thresh2', t.gcThresh2], ['thresh3', 'thresh3', t.gcThresh3], ['gc_interval', 'gc_int', GC_INTERVAL]]);
+      if (o.stats) {
+        add(rec, '    config ', [['key_length', 'key_len', tb.keyLen], ['entry_size', 'entry_size', tb.entrySize], ['entries', 'entries', tb.entries]]);
+        add(rec, '        ', [['last_flush', 'last_flush', strtimeDelta(o.now - t.lastFlush, o.wall)], ['last_rand', 'last_rand', strtimeDelta(o.now - t.lastRand, o.wall)]]);
+        const mask = (1 << t.hashShift) - 1;
+        rec.lines.push(`        hash_rnd ${t.hashRnd >>> 0} hash_mask ${mask.toString(16).padStart(8, '0')} hash_chain_gc 0 proxy_qlen ${tb.proxyQlen} `);
+        Object.assign(rec.json, { hash_rnd: t.hashRnd >>> 0, hash_mask: `0x${mask.toString(16)}`, hash_chain_gc: 0, proxy_qlen: tb.proxyQlen });
+      }
+      for (const f of parmLines(t.defaults, t.reachableTime(0))) add(rec, '    ', f);
+      if (o.stats) {
+        const s = t.stats;
+        add(rec, '    stats ', [['allocs', 'allocs', s.allocs], ['destroys', 'destroys', s.destroys], ['hash_grows', 'hash_grows', s.hash_grows]]);
+        add(rec, '    ', [['res_failed', 'res_failed', s.res_failed], ['lookups', 'lookups', s.lookups], ['hits', 'hits', s.hits]]);
+        add(rec, '    ', [['rcv_probes_mcast', 'rcv_probes_mcast', s.rcv_probes_mcast], ['rcv_probes_ucast', 'rcv_probes_ucast', s.rcv_probes_ucast]]);
+        add(rec, '    ', [['periodic_gc_runs', 'periodic_gc_runs', s.periodic_gc_runs], ['forced_gc_runs', 'forced_gc_runs', s.forced_gc_runs]]);
+        add(rec, '    ', [['table_fulls', 'table_fulls', s.table_fulls]]);
+      }
+      recs.push(rec);
     }
-    for (const f of parmLines(t.defaults, t.reachableTime(0))) add(rec, '    ', f);
-    if (o.stats) {
-      const s = t.stats;
-      add(rec, '    stats ', [['allocs', 'allocs', s.allocs], ['destroys', 'destroys', s.destroys], ['hash_grows', 'hash_grows', s.hash_grows]]);
-      add(rec, '    ', [['res_failed', 'res_failed', s.res_failed], ['lookups', 'lookups', s.lookups], ['hits', 'hits', s.hits]]);
-      add(rec, '    ', [['rcv_probes_mcast', 'rcv_probes_mcast', 0], ['rcv_probes_ucast', 'rcv_probes_ucast', 0]]);
-      add(rec, '    ', [['periodic_gc_runs', 'periodic_gc_runs', s.periodic_gc_runs], ['forced_gc_runs', 'forced_gc_runs', s.forced_gc_runs]]);
-      add(rec, '    ', [['table_fulls', 'table_fulls', s.table_fulls]]);
-    }
-    recs.push(rec);
-  }
-  if (listed && index !== 'none') {
+    if (index === 'none') continue;
     // The parms list is newest first (neigh_parms_alloc adds at its head): here, by ifindex down.
     const devs = [...ns.links()].filter((l) => index === undefined || l.index === index).sort((a, b) => b.index - a.index);
     for (const l of devs) {
-      const rec: Rec = { lines: [`    dev ${l.name} `], json: { family: 'inet', name: 'arp_cache', dev: l.name } };
+      const rec: Rec = { lines: [`    dev ${l.name} `], json: { ...id, dev: l.name } };
       for (const f of parmLines(t.params(l.index), t.reachableTime(l.index))) add(rec, '    ', f);
       recs.push(rec);
     }
   }
   if (o.json) return jsonDump(recs.map((r) => r.json), o.json.pretty);
   const sl = o.oneline ? '\\' : '\n';
-  return recs.map((r) => `inet arp_cache ${sl}${r.lines.join(sl)}${sl}\n`).join('');
+  return recs.map((r) => `${String(r.json['family'])} ${String(r.json['name'])} ${sl}${r.lines.join(sl)}${sl}\n`).join('');
 }
 
 /** ipntable.c's usage() in iproute2 6.1. */
@@ -125,11 +146,8 @@ PARMS := [ base_reachable MSEC ] [ retrans MSEC ] [ gc_stale MSEC ]
          [ anycast_delay MSEC ] [ proxy_delay MSEC ] [ proxy_queue LEN ]
          [ locktime MSEC ]`;
 
-/** arp_tbl.gc_interval (30 s): shown and settable in the initial namespace; no GC reads it (neigh_periodic_work runs every base_reachable_time / 2). */
+/** gc_interval of arp_tbl and nd_tbl (30 s): shown and settable in the initial namespace; no GC reads it (neigh_periodic_work runs every base_reachable_time / 2). */
 const GC_INTERVAL = 30_000;
-
-/** struct neighbour's size with an IPv4 key on the x86-64 kernel the tests compare with (6.18): tbl->entry_size. */
-const ENTRY_SIZE = 336;
 
 /** NDTPA_* a change may carry: ip's word, the parameter, and how ip reads it (u64 ms or u32). */
 const PARMS: ReadonlyMap<string, { param: keyof NeighParams; bits: 32 | 64; queue?: true }> = new Map([
@@ -161,7 +179,7 @@ function getUnsigned(word: string, bits: 32 | 64): bigint | null {
  * thresholds, gc_int and the parms of no device are the initial
  * namespace's only: the kernel answers ENOENT in any other, as here.
  */
-export function changeNtable(ns: Netns, words: readonly string[], family: Family | undefined, ipv4Only: (word: string) => Error): void {
+export function changeNtable(ns: Netns, words: readonly string[], family: Family | undefined): void {
   let name: string | undefined;
   let ifindex = 0;
   let table = false;
@@ -193,13 +211,13 @@ export function changeNtable(ns: Netns, words: readonly string[], family: Family
   if (name === undefined) throw new RtnlError('EINVAL', undefined, 'Error: argument "NAME" is required', 255);
   if (!table && !sets.length) throw new RtnlError('EINVAL', undefined, 'Not enough information: changeable attributes required.', 255);
   // neightbl_set looks the table up by family (if given) and name.
-  if (name === 'ndisc_cache' && (family === undefined || family === 'inet6')) throw ipv4Only(name);
-  if (name !== 'arp_cache' || (family !== undefined && family !== 'inet')) throw new RtnlError('ENOENT');
+  const tb = tables(ns, 0).find((x) => x.name === name && (family === undefined || family === x.family));
+  if (!tb) throw new RtnlError('ENOENT');
   // neightbl_set: NDTA_PARMS (a device, or a value) first; lookup_neigh_parms finds no parms of no device outside
   // the initial namespace. The thresholds and gc_int are refused there after the parms were set.
   if (ifindex !== 0 || sets.length) {
     if (ifindex === 0) throw new RtnlError('ENOENT');
-    for (const [param, value] of sets) ns.neigh.setParam(ifindex, param, value);
+    for (const [param, value] of sets) tb.t.setParam(ifindex, param, value);
   }
   if (table) throw new RtnlError('ENOENT');
 }

@@ -576,7 +576,7 @@ export function runCommand<P>(
         return showNtable(ns, toks.slice(i + 1), { ...show, ...(o.family ? { family: o.family } : {}), ...(o.json ? { json: o.json } : {}) });
       }
       if (matches(w, 'change') || matches(w, 'chg')) {
-        changeNtable(ns, toks.slice(i + 1), o.family, (n) => fail(IPV4_ONLY, n));
+        changeNtable(ns, toks.slice(i + 1), o.family);
         return '';
       }
       if (matches(w, 'help')) throw new RtnlError('EINVAL', undefined, NTABLE_USAGE, 255);

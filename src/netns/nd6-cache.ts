@@ -5,16 +5,28 @@
 // makes the entry STALE, a solicited NA REACHABLE). The timers run in
 // ndisc.ts (INCOMPLETE to FAILED; REACHABLE, DELAY and PROBE by
 // neighbour.ts's nudTimerStep, as the ARP table's). Fixed-size arrays,
-// searched linearly: no allocation per packet.
+// searched linearly: no allocation per packet. The table's parameters
+// (net.ipv6.neigh.*), reachable times and counters are neigh-parms.ts's,
+// as the ARP table's.
 
 import { ip6Copy, ip6Equal } from '../wire/ipv6.js';
-import { NUD } from './neighbour.js';
+import { NUD, type NeighParams, arpDefaultParams, seededRandom } from './neighbour.js';
+import { NeighTableBase } from './neigh-parms.js';
+
+/** nd_tbl's parms (net/ipv6/ndisc.c): arp_tbl's but locktime, which nd_tbl leaves at 0. */
+export function ndiscDefaultParams(): NeighParams {
+  return { ...arpDefaultParams(), locktime_ms: 0 };
+}
 
 /** Entries kept; a new one past this replaces the least recently updated. */
 const SLOTS = 64;
 
 /** P: what a held packet is (the element's Packet). */
-export class Nd6Cache<P> {
+export class Nd6Cache<P> extends NeighTableBase {
+  constructor(opts: { random?: () => number; now?: number } = {}) {
+    super(ndiscDefaultParams(), { ...opts, random: opts.random ?? seededRandom(6), hashSeed: 0x6e643663 });
+  }
+
   readonly addr = new Uint8Array(SLOTS * 16);
   readonly ifindex = new Int32Array(SLOTS);
   readonly mac = new Float64Array(SLOTS);
@@ -33,6 +45,8 @@ export class Nd6Cache<P> {
   readonly held: P[][] = Array.from({ length: SLOTS }, () => []);
   readonly heldBytes = new Float64Array(SLOTS);
   private clock = 0;
+  /** The slots in use. */
+  size = 0;
 
   /** The slot of `ip` (16 bytes at buf[off]) on `ifindex`, -1 if none. */
   find(ifindex: number, buf: Uint8Array, off: number): number {
@@ -57,6 +71,10 @@ export class Nd6Cache<P> {
       if (this.updated[j]! < this.updated[slot]!) slot = j;
     }
     this.takeHeld(slot, this.evicted);
+    if (this.state[slot] !== NUD.NONE) {
+      this.stats.destroys++;
+      this.onChange?.(slot, true);
+    } else this.allocated(++this.size);
     ip6Copy(this.addr, slot * 16, buf, off);
     this.ifindex[slot] = ifindex;
     this.mac[slot] = 0;
@@ -124,6 +142,8 @@ export class Nd6Cache<P> {
     for (let i = 0; i < SLOTS; i++) {
       if (this.ifindex[i] !== ifindex || this.state[i] === NUD.NONE) continue;
       this.onChange?.(i, true);
+      this.stats.destroys++;
+      this.size--;
       this.state[i] = NUD.NONE;
       this.timer[i] = -1;
       this.takeHeld(i, dropped);

@@ -23,11 +23,8 @@ import {
 } from '../wire/icmpv6.js';
 import type { Interface } from './interfaces.js';
 import { lladdr6 } from './inet6.js';
-import { NUD, NUD_CONNECTED, NUD_VALID, type NeighParams, type NudTimes, arpDefaultParams, nudTimerStep, seededRandom, skbTruesize } from './neighbour.js';
+import { NUD, NUD_CONNECTED, NUD_IN_TIMER, NUD_VALID, neighMaxProbes, nudTimerStep, probeKind, skbTruesize } from './neighbour.js';
 import type { Nd6Cache } from './nd6-cache.js';
-
-/** nd_tbl's parms (ndisc.c): the same defaults as arp_tbl's (retrans_time 1 s, base_reachable_time 30 s, delay_first_probe_time 5 s, ucast_solicit and mcast_solicit 3, unres_qlen_bytes). */
-const ND_PARMS = arpDefaultParams();
 
 /** The hop limit of what the stack sends that is not ND (net.ipv6.conf.*.hop_limit, 64). */
 export const HOP_LIMIT = 64;
@@ -47,26 +44,9 @@ export interface NdiscHost {
   echoReply(pkt: Packet, l: Interface, l3: number, l4: number, len: number): void;
 }
 
-export class Ndisc implements NudTimes {
-  constructor(private readonly host: NdiscHost, private readonly cache: Nd6Cache<Packet>, private readonly random: () => number = seededRandom(6)) {}
-
-  /** Each device's reachable_time, drawn when first needed (neigh_rand_reach_time). */
-  private readonly reachable = new Map<number, number>();
-
-  params(): NeighParams {
-    return ND_PARMS;
-  }
-
-  /** neigh_rand_reach_time: uniform in [base/2, 3*base/2), per device. */
-  reachableTime(ifindex: number): number {
-    let t = this.reachable.get(ifindex);
-    if (t === undefined) {
-      const base = ND_PARMS.base_reachable_time_ms;
-      t = Math.floor(this.random() * base) + (base >> 1);
-      this.reachable.set(ifindex, t);
-    }
-    return t;
-  }
+/** The cache's parameters (net.ipv6.neigh.DEV.*) and reachable times are its own (neigh-parms.ts). */
+export class Ndisc {
+  constructor(private readonly host: NdiscHost, private readonly cache: Nd6Cache<Packet>) {}
 
   /** A frame of ethertype IPv6 for this host's MAC or a group (pktType not otherhost) on `l`. */
   receive(pkt: Packet, l: Interface): void {
@@ -144,7 +124,9 @@ export class Ndisc implements NudTimes {
     if (dad) return this.sendNa(pkt, l, ALL_NODES, 0, router | NA_OVERRIDE, true, -1);
     // The requester's entry, STALE with its address (ndisc_update, NEIGH_UPDATE_F_OVERRIDE); a unicast NS without one makes it INCOMPLETE.
     const c = this.cache;
-    let slot = c.find(l.index, buf, l3 + IPV6_SRC);
+    if (inc) c.stats.rcv_probes_mcast++;
+    else c.stats.rcv_probes_ucast++;
+    let slot = this.lookup(l.index, buf, l3 + IPV6_SRC);
     if (sll >= 0 || !inc) {
       if (slot < 0) slot = this.create(l.index, buf, l3 + IPV6_SRC);
       if (sll >= 0) this.learn(slot, readMacHi(buf, sll) * 0x1_0000_0000 + readMacLo(buf, sll), NUD.STALE, l.index);
@@ -190,30 +172,41 @@ export class Ndisc implements NudTimes {
   /**
    * Out to the neighbour of `slot` (-1: all-nodes), or held while it
    * resolves (__neigh_event_send): an entry not yet asked (new, or FAILED)
-   * becomes INCOMPLETE and a multicast NS of our own goes at once, then one
-   * each retrans_time from the timer (tick); past unres_qlen_bytes the
-   * oldest held packet is dropped.
+   * becomes INCOMPLETE and its first probe goes at once (unless neither
+   * mcast_solicit nor app_solicit allows one: FAILED, the packet dropped),
+   * then one each retrans_time from the timer (tick); past
+   * unres_qlen_bytes the oldest held packet is dropped.
    */
   private output(pkt: Packet, l: Interface, slot: number, what: string): void {
     const e = this.host.element.engine, el = this.host.element, c = this.cache;
     if (slot < 0) {
       writeEth(pkt.buf, pkt.off, 0x3333, 0x0000_0001, macHi(l.mac), macLo(l.mac), ETHERTYPE_IPV6);
-    } else if (c.state[slot] === NUD.INCOMPLETE || c.state[slot] === NUD.FAILED) {
+    } else if ((c.state[slot]! & NUD_VALID) === 0) {
+      const p = c.params(l.index);
+      // A new entry is INCOMPLETE without a timer until this first packet (the kernel's NUD_NONE).
+      const ask = c.state[slot] === NUD.FAILED || c.timer[slot]! < 0;
+      if (ask && p.mcast_solicit + p.app_solicit === 0) {
+        c.update(slot, c.mac[slot]!, NUD.FAILED, e.now);
+        return e.drop(pkt, el, 'neigh_failed', 'IPv6 neighbour: no probes allowed (mcast_solicit and app_solicit 0)');
+      }
+      if (ask) {
+        if (c.state[slot] === NUD.FAILED) c.update(slot, 0, NUD.INCOMPLETE, e.now);
+        c.probes[slot] = p.ucast_solicit;
+        c.timer[slot] = e.now + Math.max(p.retrans_time_ms, 10);
+      }
       writeEth(pkt.buf, pkt.off, 0, 0, macHi(l.mac), macLo(l.mac), ETHERTYPE_IPV6);
       const q = c.held[slot]!, size = skbTruesize(pkt.len);
-      while (q.length !== 0 && c.heldBytes[slot]! + size > ND_PARMS.unres_qlen_bytes) {
+      while (q.length !== 0 && c.heldBytes[slot]! + size > p.unres_qlen_bytes) {
         const old = q.shift()!;
         c.heldBytes[slot]! -= skbTruesize(old.len);
+        c.stats.unres_discards++;
         e.drop(old, el, 'neigh_queue_full', 'IPv6 neighbour: unres_qlen_bytes full');
       }
       q.push(pkt);
       c.heldBytes[slot]! += size;
       if (e.tracing) e.note(pkt, el, `${what}; held until the neighbour resolves`);
-      if (c.state[slot] === NUD.INCOMPLETE && c.timer[slot]! >= 0) return;
-      if (c.state[slot] === NUD.FAILED) c.update(slot, 0, NUD.INCOMPLETE, e.now);
-      c.probes[slot] = 1;
-      c.timer[slot] = e.now + ND_PARMS.retrans_time_ms;
-      return this.solicit(pkt, l, slot, false);
+      if (ask) this.probe(pkt, l, slot);
+      return;
     } else {
       // neigh_event_send for an entry not connected: used now; a STALE one goes DELAY, its first probe delay_first_probe_time later.
       const st = c.state[slot]!;
@@ -221,7 +214,7 @@ export class Ndisc implements NudTimes {
         c.used[slot] = e.now;
         if (st === NUD.STALE) {
           c.update(slot, c.mac[slot]!, NUD.DELAY, e.now);
-          c.timer[slot] = e.now + ND_PARMS.delay_first_probe_time_ms;
+          c.timer[slot] = e.now + c.params(l.index).delay_first_probe_time_ms;
         }
       }
       const m = c.mac[slot]!;
@@ -232,16 +225,33 @@ export class Ndisc implements NudTimes {
   }
 
   /**
+   * neigh_probe: the entry's next probe as probeKind numbers it (ndisc_solicit:
+   * a unicast NS, an app probe, which sends nothing, or a multicast NS);
+   * nothing goes from a device without its link-local.
+   */
+  private probe(cause: Packet | null, l: Interface | undefined, slot: number): void {
+    const c = this.cache;
+    const kind = probeKind(c.probes[slot]!, c.params(c.ifindex[slot]!));
+    c.probes[slot]!++;
+    if (kind !== 'app' && l !== undefined && lladdr6(l) !== undefined) this.solicit(cause, l, slot, kind === 'unicast');
+  }
+
+  /**
    * neigh_timer_handler for the entries due by `now`, at each deadline in
-   * turn. INCOMPLETE: another multicast NS each retrans_time until
-   * mcast_solicit were sent. REACHABLE and DELAY: nudTimerStep, as the ARP
+   * turn, and neigh_periodic_work (reachable times drawn again every
+   * 300 s) in between. REACHABLE and DELAY: nudTimerStep, as the ARP
    * table's (REACHABLE to STALE or DELAY, DELAY to REACHABLE or PROBE).
-   * PROBE: a unicast NS to the known address each retrans_time until
-   * ucast_solicit were sent. Then FAILED (neigh_invalidate): each held
-   * packet's sender is told (an ICMPv6 address unreachable) and the
-   * packet dropped.
+   * INCOMPLETE and PROBE: another probe each retrans_time (multicast NS
+   * for INCOMPLETE, unicast for PROBE) until neigh_max_probes were sent,
+   * then FAILED (neigh_invalidate): each held packet's sender is told (an
+   * ICMPv6 address unreachable) and the packet dropped.
    */
   tick(now: number): void {
+    for (let t = this.cache.periodic(now); t >= 0; t = this.cache.periodic(now)) this.timers(t);
+    this.timers(now);
+  }
+
+  private timers(now: number): void {
     const c = this.cache;
     for (let slot = 0; slot < c.timer.length; slot++) {
       while (c.timer[slot]! >= 0 && c.timer[slot]! <= now) this.timer(slot, c.timer[slot]!);
@@ -250,35 +260,30 @@ export class Ndisc implements NudTimes {
 
   private timer(slot: number, t: number): void {
     const c = this.cache, e = this.host.element.engine, el = this.host.element;
-    const l = this.host.link(c.ifindex[slot]!);
+    const ifindex = c.ifindex[slot]!, l = this.host.link(ifindex);
     const state = c.state[slot]!;
-    if (state === NUD.INCOMPLETE) {
-      if (c.probes[slot]! < ND_PARMS.mcast_solicit && l !== undefined && lladdr6(l) !== undefined) {
-        c.probes[slot]!++;
-        c.timer[slot] = t + ND_PARMS.retrans_time_ms;
-        return this.solicit(null, l, slot, false);
-      }
-    } else if (state & (NUD.REACHABLE | NUD.DELAY | NUD.PROBE)) {
-      const s = nudTimerStep(state, t, c.confirmed[slot]!, c.used[slot]!, c.ifindex[slot]!, this);
-      const next = s.next;
-      if (s.state !== state) {
-        if (s.state === NUD.PROBE) c.probes[slot] = 0;
-        c.update(slot, c.mac[slot]!, s.state, t);
-      }
-      if (c.state[slot] === NUD.STALE) return;
-      if (c.state[slot] !== NUD.PROBE || c.probes[slot]! < ND_PARMS.ucast_solicit) {
-        c.timer[slot] = Math.max(next, t + 10);
-        if (c.state[slot] !== NUD.PROBE) return;
-        c.probes[slot]!++;
-        if (l !== undefined && lladdr6(l) !== undefined) this.solicit(null, l, slot, true);
-        return;
-      }
-    } else {
+    if ((state & NUD_IN_TIMER) === 0) {
       c.timer[slot] = -1;
       return;
     }
+    const s = nudTimerStep(state, t, c.confirmed[slot]!, c.used[slot]!, ifindex, c);
+    const next = s.next;
+    if (s.state !== state) {
+      if (s.state === NUD.PROBE) c.probes[slot] = 0;
+      c.update(slot, c.mac[slot]!, s.state, t);
+    }
+    const now = c.state[slot]!;
+    if ((now & (NUD.INCOMPLETE | NUD.PROBE)) === 0) {
+      c.timer[slot] = now & NUD_IN_TIMER ? Math.max(next, t + 10) : -1;
+      return;
+    }
+    if (c.probes[slot]! < neighMaxProbes(now, c.params(ifindex))) {
+      c.timer[slot] = Math.max(next, t + 10);
+      return this.probe(null, l, slot);
+    }
     c.update(slot, c.mac[slot]!, NUD.FAILED, t);
     c.timer[slot] = -1;
+    c.stats.res_failed++;
     const dropped = this.failed;
     c.takeHeld(slot, dropped);
     for (let i = 0; i < dropped.length; i++) {
@@ -293,9 +298,10 @@ export class Ndisc implements NudTimes {
   /** A predecessor's entry with its journaled times, its timer set as its state's own (as NeighbourTable.restoreEntry). */
   restore(ifindex: number, words: readonly number[], mac: number, state: number, router: boolean, confirmed: number, updated: number, used: number, probes: number): void {
     const c = this.cache, slot = c.restore(ifindex, words, mac, state, router, confirmed, updated, used, probes);
-    if (state === NUD.REACHABLE) c.timer[slot] = confirmed + this.reachableTime(ifindex);
-    else if (state === NUD.DELAY) c.timer[slot] = updated + ND_PARMS.delay_first_probe_time_ms;
-    else if (state === NUD.PROBE) c.timer[slot] = updated + ND_PARMS.retrans_time_ms;
+    const p = c.params(ifindex);
+    if (state === NUD.REACHABLE) c.timer[slot] = confirmed + c.reachableTime(ifindex);
+    else if (state === NUD.DELAY) c.timer[slot] = updated + p.delay_first_probe_time_ms;
+    else if (state === NUD.PROBE) c.timer[slot] = updated + Math.max(p.retrans_time_ms, 10);
   }
 
   /**
@@ -348,7 +354,7 @@ export class Ndisc implements NudTimes {
     if (ip6IsMulticast(buf, l3 + IPV6_DST) && (flags & NA_SOLICITED) !== 0) return e.drop(pkt, el, 'malformed', 'NA: solicited, to a group');
     const tll = ndOptLinkAddr(buf, l4 + ND_MSG_LEN, l4 + len, ND_OPT_TARGET_LL_ADDR);
     if (tll === -2) return e.drop(pkt, el, 'malformed', 'NA: bad option');
-    const slot = c.find(l.index, buf, l4 + 8);
+    const slot = this.lookup(l.index, buf, l4 + 8);
     if (slot < 0) return e.consume(pkt, el, 'ndisc: NA for no entry: ignored');
     const incomplete = c.state[slot] === NUD.INCOMPLETE || c.state[slot] === NUD.FAILED; // not NUD_VALID: any address is taken
     if (tll < 0 && incomplete) return e.consume(pkt, el, 'ndisc: NA without an address for an unresolved entry: ignored');
@@ -368,6 +374,7 @@ export class Ndisc implements NudTimes {
     const sll = ndOptLinkAddr(buf, l4 + 8, l4 + len, ND_OPT_SOURCE_LL_ADDR);
     if (sll === -2) return e.drop(pkt, el, 'malformed', 'RS: bad option');
     if (l.conf6.forwarding !== 0 && sll >= 0 && !ip6IsAny(buf, l3 + IPV6_SRC)) {
+      this.lookup(l.index, buf, l3 + IPV6_SRC);
       const slot = this.create(l.index, buf, l3 + IPV6_SRC);
       this.learn(slot, readMacHi(buf, sll) * 0x1_0000_0000 + readMacLo(buf, sll), NUD.STALE, l.index);
       this.cache.router[slot] = 0; // NEIGH_UPDATE_F_OVERRIDE_ISROUTER: a soliciting host is no router
@@ -394,9 +401,17 @@ export class Ndisc implements NudTimes {
     this.output(pkt, l, s, 'icmp6: echo request to this host: reply sent');
   }
 
+  /** neigh_lookup: find, counted in lookups and hits (the receive paths'; the output path's counts nothing). */
+  private lookup(ifindex: number, buf: Uint8Array, off: number): number {
+    const c = this.cache, slot = c.find(ifindex, buf, off);
+    c.stats.lookups++;
+    if (slot >= 0) c.stats.hits++;
+    return slot;
+  }
+
   private create(ifindex: number, buf: Uint8Array, off: number): number {
     const now = this.host.element.engine.now;
-    const slot = this.cache.findOrCreate(ifindex, buf, off, now, now - 2 * ND_PARMS.base_reachable_time_ms);
+    const slot = this.cache.findOrCreate(ifindex, buf, off, now, now - 2 * this.cache.params(ifindex).base_reachable_time_ms);
     this.dropEvicted();
     return slot;
   }
@@ -415,7 +430,7 @@ export class Ndisc implements NudTimes {
     if (state & NUD_CONNECTED) c.confirmed[slot] = now;
     c.update(slot, mac, state, now);
     // A new REACHABLE's timer: reachable_time on (neigh_add_timer); one already REACHABLE keeps its own and is confirmed.
-    if (state === NUD.REACHABLE && old !== NUD.REACHABLE) c.timer[slot] = now + this.reachableTime(ifindex);
+    if (state === NUD.REACHABLE && old !== NUD.REACHABLE) c.timer[slot] = now + c.reachableTime(ifindex);
     const q = this.failed;
     c.takeHeld(slot, q);
     for (let i = 0; i < q.length; i++) {

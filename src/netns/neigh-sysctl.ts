@@ -1,6 +1,7 @@
 // net.ipv4.neigh.<dev>.* as net/core/neighbour.c's neigh_sysctl_template
 // shows them: each key's unit over the model's value (NeighParams, ms and
-// bytes), the values a write may have, and what it stores. A jiffy is a
+// bytes), the values a write may have, and what it stores; net.ipv6.neigh's
+// the same but for retrans_time (NEIGH6_KEYS). A jiffy is a
 // millisecond here (HZ 1000): a kernel with another HZ rounds what is
 // written to its jiffies (4 ms at HZ 250).
 import { ETH_FRAME_TRUESIZE, type NeighParams } from './neighbour.js';
@@ -68,3 +69,12 @@ export const NEIGH_KEYS: ReadonlyMap<string, NeighKey> = new Map<string, NeighKe
   }],
   ['unres_qlen_bytes', count('unres_qlen_bytes')],
 ]);
+
+/**
+ * net.ipv6.neigh.<dev>.*: NEIGH_KEYS, but ndisc_ifinfo_sysctl_change reads
+ * and writes retrans_time as plain jiffies (neigh_proc_dointvec, any int):
+ * ms here, 250 a second at HZ 250.
+ */
+export const NEIGH6_KEYS: ReadonlyMap<string, NeighKey> = new Map(
+  [...NEIGH_KEYS].map(([name, k]) => [name, name === 'retrans_time' ? { ...k, range: [INT_MIN, INT_MAX], write: (v: number) => v, read: String } : k]),
+);

@@ -11,6 +11,7 @@
 import { type Ip4, type Mac, MAC_BROADCAST } from './addr.js';
 import { RtnlError } from './errors.js';
 import { mulberry32Unit } from '../datapath/random.js';
+import { NeighTableBase } from './neigh-parms.js';
 
 /** NUD_* state bits, as include/uapi/linux/neighbour.h defines them. */
 export const NUD = {
@@ -173,6 +174,9 @@ export interface NeighStats {
   hits: number;
   res_failed: number;
   unres_discards: number;
+  /** ndisc_recv_ns: solicitations to a group, and to us. */
+  rcv_probes_mcast: number;
+  rcv_probes_ucast: number;
   periodic_gc_runs: number;
   forced_gc_runs: number;
   table_fulls: number;
@@ -229,6 +233,23 @@ export function nudTimerStep(state: number, t: number, confirmed: number, used: 
   return s;
 }
 
+/** neigh_max_probes: the probes an INCOMPLETE or PROBE entry gets (its counter, from ucast_solicit or 0) before it fails. */
+export function neighMaxProbes(state: number, p: NeighParams): number {
+  return p.ucast_solicit + p.app_solicit + (state & NUD.PROBE ? p.mcast_resolicit : p.mcast_solicit);
+}
+
+/**
+ * What neigh_probe sends as the entry's probe number `probes` (arp_solicit,
+ * ndisc_solicit): below ucast_solicit a unicast one to the address the
+ * entry has, then app_solicit requests to a daemon (neigh_app_ns: nothing
+ * on the wire), then broadcast (multicast) ones. An INCOMPLETE entry
+ * counts from ucast_solicit, a PROBE one from 0.
+ */
+export function probeKind(probes: number, p: NeighParams): 'unicast' | 'app' | 'multicast' {
+  if (probes < p.ucast_solicit) return 'unicast';
+  return probes < p.ucast_solicit + p.app_solicit ? 'app' : 'multicast';
+}
+
 /** Minimal binary heap of timer deadlines. */
 class TimerHeap {
   private items: { at: number; seq: number; key: number }[] = [];
@@ -277,7 +298,7 @@ export interface NeighTableOptions {
   now?: number;
 }
 
-export class NeighbourTable<P = unknown> {
+export class NeighbourTable<P = unknown> extends NeighTableBase {
   private readonly map = new Map<number, NeighEntry<P>>();
   /**
    * The same entries by ifindex, then by address as an int32: the per-packet
@@ -288,34 +309,7 @@ export class NeighbourTable<P = unknown> {
   private readonly proxies = new Set<number>();
   private readonly timers = new TimerHeap();
   private seq = 0;
-  readonly defaults: NeighParams;
-  /**
-   * A device's own neigh_parms once one of its values was written, and which
-   * (data_state); a device without one reads the defaults.
-   */
-  private readonly devParams = new Map<number, { p: NeighParams; own: Set<keyof NeighParams> }>();
-  private readonly reachable = new Map<number, number>();
-  private readonly random: () => number;
-  gcThresh1: number;
-  gcThresh2: number;
-  gcThresh3: number;
   private gcEntries = 0;
-  /** neigh_hash_table's hash_shift: 3 at first, one more whenever the entries outnumber the buckets; never less. */
-  hashShift = 3;
-  /**
-   * nht->hash_rnd[0], which the kernel draws at random with each hash table:
-   * from a generator of the table's own (not the one reachable_time and the
-   * proxy delays draw from), as the model hashes nothing with it.
-   */
-  hashRnd: number;
-  private readonly hashRandom = seededRandom(0x6e74626c);
-  lastFlush: number;
-  lastRand: number;
-  private nextPeriodic: number;
-  readonly stats: NeighStats = {
-    allocs: 0, destroys: 0, hash_grows: 0, lookups: 0, hits: 0, res_failed: 0, unres_discards: 0,
-    periodic_gc_runs: 0, forced_gc_runs: 0, table_fulls: 0,
-  };
   /** Bumped whenever an entry's state or address changes. */
   generation = 0;
   /**
@@ -326,68 +320,12 @@ export class NeighbourTable<P = unknown> {
   onChange: ((e: NeighEntry<unknown>, gone: boolean) => void) | null = null;
 
   constructor(private readonly hooks: NeighHooks, opts: NeighTableOptions = {}) {
-    this.defaults = { ...arpDefaultParams(), ...opts.params };
-    this.random = opts.random ?? seededRandom(1);
-    this.gcThresh1 = opts.gcThresh1 ?? 128;
-    this.gcThresh2 = opts.gcThresh2 ?? 512;
-    this.gcThresh3 = opts.gcThresh3 ?? 1024;
-    const now = opts.now ?? 0;
-    this.lastFlush = now;
-    this.lastRand = now;
-    this.hashRnd = Math.floor(this.hashRandom() * 2 ** 32);
-    this.nextPeriodic = now + this.defaults.base_reachable_time_ms / 2;
+    super({ ...arpDefaultParams(), ...opts.params }, { ...opts, random: opts.random ?? seededRandom(1), hashSeed: 0x6e74626c });
   }
 
   /** A random integer in [0, n) from the table's generator (proxy_delay, ...). */
   randomBelow(n: number): number {
     return n > 0 ? Math.floor(this.random() * n) : 0;
-  }
-
-  // ---- parameters ----------------------------------------------------
-
-  /** A device's parameters: its own values, the defaults for the rest. Allocates nothing. */
-  params(ifindex: number): NeighParams {
-    return this.devParams.get(ifindex)?.p ?? this.defaults;
-  }
-
-  /**
-   * net.ipv4.neigh.<dev>.<name> (ms/bytes forms); ifindex 0 is `default`.
-   * A device's write makes the value its own; a default one reaches every
-   * device whose value is not (neigh_proc_update, neigh_copy_dflt_parms).
-   * A new base_reachable_time draws the device's reachable_time again
-   * (neigh_proc_base_reachable_time).
-   */
-  setParam(ifindex: number, name: keyof NeighParams, value: number): void {
-    if (ifindex === 0) {
-      this.defaults[name] = value;
-      for (const d of this.devParams.values()) if (!d.own.has(name)) d.p[name] = value;
-    } else {
-      let d = this.devParams.get(ifindex);
-      if (d === undefined) this.devParams.set(ifindex, (d = { p: { ...this.defaults }, own: new Set() }));
-      d.p[name] = value;
-      d.own.add(name);
-    }
-    if (name === 'base_reachable_time_ms') {
-      if (ifindex === 0) this.reachable.clear();
-      else this.reachable.delete(ifindex);
-    }
-  }
-
-  /** The device is gone (neigh_parms_release): a later one with its ifindex starts from the defaults. */
-  forgetDev(ifindex: number): void {
-    this.devParams.delete(ifindex);
-    this.reachable.delete(ifindex);
-  }
-
-  /** neigh_rand_reach_time: uniform in [base/2, 3*base/2), per device. */
-  reachableTime(ifindex: number): number {
-    let t = this.reachable.get(ifindex);
-    if (t === undefined) {
-      const base = this.params(ifindex).base_reachable_time_ms;
-      t = base ? Math.floor(this.random() * base) + (base >> 1) : 0;
-      this.reachable.set(ifindex, t);
-    }
-    return t;
   }
 
   // ---- lookup and creation -------------------------------------------
@@ -448,13 +386,7 @@ export class NeighbourTable<P = unknown> {
     if (onIf === undefined) this.byIf.set(ifindex, (onIf = new Map()));
     onIf.set(ip | 0, e);
     if (!exemptFromGc) this.gcEntries++;
-    this.stats.allocs++;
-    if (this.map.size > 1 << this.hashShift) {
-      // neigh_hash_grow: a new table, a new hash_rnd.
-      this.hashShift++;
-      this.stats.hash_grows++;
-      this.hashRnd = Math.floor(this.hashRandom() * 2 ** 32);
-    }
+    this.allocated(this.map.size);
     this.generation++;
     return e;
   }
@@ -566,16 +498,9 @@ export class NeighbourTable<P = unknown> {
   private probe(e: NeighEntry<P>, now: number): Solicit | undefined {
     const p = this.params(e.ifindex);
     const tail = e.queue[e.queue.length - 1];
-    let probes = e.probes - p.ucast_solicit;
-    let dstMac: Mac | undefined;
-    let send = true;
-    if (probes < 0) dstMac = e.mac;
-    else {
-      probes -= p.app_solicit;
-      if (probes < 0) send = false; // neigh_app_ns: a netlink request to arpd, not a frame
-    }
+    const kind = probeKind(e.probes, p);
     e.probes++;
-    if (!send) return undefined;
+    if (kind === 'app') return undefined; // neigh_app_ns: a netlink request to arpd, not a frame
     const s: Solicit = {
       kind: 'solicit',
       at: now,
@@ -584,7 +509,7 @@ export class NeighbourTable<P = unknown> {
       senderIp: this.hooks.solicitSource(e.ifindex, e.ip, tail?.src),
       senderMac: this.hooks.devMac(e.ifindex),
     };
-    if (dstMac !== undefined) s.dstMac = dstMac;
+    if (kind === 'unicast') s.dstMac = e.mac;
     return s;
   }
 
@@ -623,17 +548,7 @@ export class NeighbourTable<P = unknown> {
         e.timer = -1;
         this.timerHandler(e, t.at, out);
       } else if (this.nextPeriodic <= now) {
-        const step = Math.max(this.defaults.base_reachable_time_ms / 2, 10);
-        // After a long idle gap only the latest periodic run matters (GC looks
-        // at entry ages relative to it): skip the runs in between.
-        const due = t ? Math.min(t.at, now) : now;
-        if (due - this.nextPeriodic > step) {
-          const skipped = Math.floor((due - this.nextPeriodic) / step);
-          this.nextPeriodic += skipped * step;
-          this.stats.periodic_gc_runs += skipped; // each ran in the kernel, finding what this one finds
-        }
-        this.periodicWork(this.nextPeriodic);
-        this.nextPeriodic += step;
+        this.periodicGc(this.periodic(t ? Math.min(t.at, now) : now));
       } else break;
     }
     return out;
@@ -664,10 +579,8 @@ export class NeighbourTable<P = unknown> {
     }
   }
 
-  /** neigh_max_probes. */
   private maxProbes(e: NeighEntry<P>): number {
-    const p = this.params(e.ifindex);
-    return p.ucast_solicit + p.app_solicit + (e.state & NUD.PROBE ? p.mcast_resolicit : p.mcast_solicit);
+    return neighMaxProbes(e.state, this.params(e.ifindex));
   }
 
   /** neigh_invalidate: hand every queued packet back for an ICMP error. */
@@ -680,13 +593,8 @@ export class NeighbourTable<P = unknown> {
     out.push({ kind: 'failed', at: t, ifindex: e.ifindex, ip: e.ip, packets });
   }
 
-  /** neigh_periodic_work: refresh reachable_time every 300 s; GC above gc_thresh1. */
-  private periodicWork(t: number): void {
-    this.stats.periodic_gc_runs++;
-    if (t > this.lastRand + 300_000) {
-      this.lastRand = t;
-      this.reachable.clear();
-    }
+  /** neigh_periodic_work's GC (after periodic()'s draw of reachable_time): above gc_thresh1, entries unused for gc_stale_time go. */
+  private periodicGc(t: number): void {
     if (this.gcEntries < this.gcThresh1) return;
     for (const e of [...this.map.values()]) {
       if (e.state & (NUD.PERMANENT | NUD_IN_TIMER)) continue;

@@ -18,7 +18,7 @@ import {
   RTPROT_BOOT, RTPROT_KERNEL, RTPROT_UNSPEC,
 } from './names.js';
 import { type NeighAction, NeighbourTable, NUD, seededRandom } from './neighbour.js';
-import { NEIGH_KEYS } from './neigh-sysctl.js';
+import { NEIGH6_KEYS, NEIGH_KEYS } from './neigh-sysctl.js';
 import { type FibResult, type Flow, type FibRule, RuleSet, newRule } from './rules.js';
 import { type NeighSpec, type RouteSpec, type RuleSpec } from './specs.js';
 import { type DevConf6, addAddr6, delAddr6, syncInet6 } from './inet6.js';
@@ -149,6 +149,7 @@ export class Netns<P = unknown> implements AddrView {
       },
       tableOpts,
     );
+    this.nd6 = new Nd6Cache<P>(opts.now !== undefined ? { now: opts.now } : {});
     const off6 = opts.ipv6 ? 0 : 1;
     this.all6 = { disable_ipv6: off6, forwarding: 0 };
     this.dflt6 = { disable_ipv6: off6, forwarding: 0 };
@@ -256,6 +257,7 @@ export class Netns<P = unknown> implements AddrView {
     const dropped = this.neigh.ifdown(l.index);
     this.nd6.ifdown(l.index, dropped);
     this.neigh.forgetDev(l.index);
+    this.nd6.forgetDev(l.index);
     this.byIndex.delete(l.index);
     this.byName.delete(name);
     this.sorted = this.sorted.filter((x) => x !== l);
@@ -286,7 +288,7 @@ export class Netns<P = unknown> implements AddrView {
   }
 
   /** The IPv6 neighbours (ndisc.ts fills it). */
-  readonly nd6 = new Nd6Cache<P>();
+  readonly nd6: Nd6Cache<P>;
   /** net.ipv6.conf.all and .default (each device has its own in conf6). */
   readonly all6: DevConf6;
   readonly dflt6: DevConf6;
@@ -705,10 +707,10 @@ export class Netns<P = unknown> implements AddrView {
       this.touch();
       return;
     }
-    m = /^net\.ipv4\.neigh\.(.+)\.([a-z_0-9]+)$/.exec(key);
+    m = /^net\.ipv([46])\.neigh\.(.+)\.([a-z_0-9]+)$/.exec(key);
     if (m) {
-      const [, dev, k] = m as unknown as [string, string, string];
-      this.setNeighSysctl(dev, k, value, name);
+      const [, v, dev, k] = m as unknown as [string, string, string, string];
+      this.setNeighSysctl(v === '6', dev, k, value, name);
       return;
     }
     m = /^net\.ipv4\.route\.(error_cost|error_burst)$/.exec(key);
@@ -739,13 +741,14 @@ export class Netns<P = unknown> implements AddrView {
       const v = conf[m[2] as DevConfKey];
       if (v !== undefined) return v;
     }
-    m = /^net\.ipv4\.neigh\.(.+)\.([a-z_0-9]+)$/.exec(key);
+    m = /^net\.ipv([46])\.neigh\.(.+)\.([a-z_0-9]+)$/.exec(key);
     if (m) {
-      const [, dev, k] = m as unknown as [string, string, string];
+      const [, v, dev, k] = m as unknown as [string, string, string, string];
+      const t = v === '6' ? this.nd6 : this.neigh;
       const gc = dev === 'default' ? GC.get(k) : undefined;
-      if (gc) return this.neigh[gc];
-      const conv = NEIGH_KEYS.get(k);
-      if (conv) return Number(conv.read(this.neigh.params(dev === 'default' ? 0 : this.mustLink(dev).index)[conv.param]));
+      if (gc) return t[gc];
+      const conv = (v === '6' ? NEIGH6_KEYS : NEIGH_KEYS).get(k);
+      if (conv) return Number(conv.read(t.params(dev === 'default' ? 0 : this.mustLink(dev).index)[conv.param]));
     }
     m = /^net\.ipv4\.route\.(error_cost|error_burst)$/.exec(key);
     if (m) return this.routeError[m[1] as keyof RouteError];
@@ -770,16 +773,18 @@ export class Netns<P = unknown> implements AddrView {
     this.touch();
   }
 
-  private setNeighSysctl(dev: string, k: string, value: number, name: string): void {
+  /** net.ipv4.neigh.* (the ARP table's) or net.ipv6.neigh.* (the IPv6 cache's: `v6`). */
+  private setNeighSysctl(v6: boolean, dev: string, k: string, value: number, name: string): void {
+    const t = v6 ? this.nd6 : this.neigh;
     const gc = dev === 'default' ? GC.get(k) : undefined;
     if (gc) {
-      this.neigh[gc] = value;
+      t[gc] = value;
       return;
     }
-    const conv = NEIGH_KEYS.get(k);
+    const conv = (v6 ? NEIGH6_KEYS : NEIGH_KEYS).get(k);
     if (!conv) throw new RtnlError('ENOENT', undefined, `sysctl: cannot stat ${name}`);
     const ifindex = dev === 'default' ? 0 : this.mustLink(dev).index;
-    this.neigh.setParam(ifindex, conv.param, conv.write(value));
+    t.setParam(ifindex, conv.param, conv.write(value));
   }
 }
 

@@ -1,11 +1,11 @@
 // dpemu's `ip ntable` against iproute2 6.1's in a kernel namespace holding
-// devices of the emulated namespace's names, created in its ifindex order.
-// The kernel side runs with -4: a kernel namespace lists IPv6's ndisc_cache
-// too, which dpemu leaves out (its namespaces hold no IPv6). Masked: each
+// devices of the emulated namespace's names, created in its ifindex order:
+// ARP's arp_cache and IPv6's ndisc_cache, each device's block. Masked: each
 // parms' reachable time (random on both sides) and, with -s, the header's
 // counters and hash values, which are the host's whole table in the kernel.
-// Then `ip ntable change` on both: the same show, the same sysctl reads, and
-// the ARP timing the new values give. Values in ms are multiples of 4: a
+// Then `ip ntable change` on both tables: the same show, the same sysctl
+// reads (net.ipv4.neigh and net.ipv6.neigh), and the ARP timing the new
+// values give. Values in ms are multiples of 4: a
 // kernel with HZ 250 rounds them to its jiffies, dpemu keeps them as written.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -46,7 +46,7 @@ async function dpemu(family: string, argv: string[]): Promise<Out> {
 }
 const dpemuIp = (args: string[]): Promise<Out> => dpemu('ip', ['-n', NS, NODE, ...args]);
 const kernelIp = (args: string[]): Out => {
-  const r = tryRun('ip', ['-4', '-n', kns, ...args]);
+  const r = tryRun('ip', ['-n', kns, ...args]);
   return { exit: r.status ?? -1, out: r.out };
 };
 
@@ -54,7 +54,7 @@ const kernelIp = (args: string[]): Out => {
 const mask = (s: string): string =>
   s
     .replace(/(?<![_a-z])(reachable|"reachable":) ?\d+/g, '$1 R')
-    .replace(/((?:entries|entry_size|hash_rnd|hash_mask|allocs|destroys|hash_grows|res_failed|lookups|hits|periodic_gc_runs|forced_gc_runs)"?:? ?)[0-9a-fx"]+/g, '$1N')
+    .replace(/((?:entries|entry_size|hash_rnd|hash_mask|allocs|destroys|hash_grows|res_failed|lookups|hits|rcv_probes_mcast|rcv_probes_ucast|periodic_gc_runs|forced_gc_runs)"?:? ?)[0-9a-fx"]+/g, '$1N')
     .replace(/(last_flush|last_rand)("?:? ?)"?(?:[0-9-]+ [0-9:]+|\(error\))"?/g, '$1$2T');
 
 before(() => {
@@ -72,6 +72,9 @@ const SHOWS: string[][] = [
   ['ntbl', 'show', 'name', 'ndisc_cache'], ['ntable', 'show', 'name', 'nope'], ['-o', 'ntable'], ['-j', 'ntable'], ['-j', '-p', 'ntable', 'show', 'dev', SG],
   ['-s', 'ntable'], ['-s', 'ntable', 'show', 'dev', 'none'], ['-s', '-j', 'ntable', 'show', 'name', 'arp_cache'], ['-s', '-o', 'ntable', 'show', 'dev', 'none'],
   ['ntable', 'show', 'dev', 'nosuch'], ['ntable', 'show', 'foo'], ['ntable', 'show', 'name'], ['ntable', 'bar'], ['ntable', 'help'],
+  // One family's tables: -4 arp_cache, -6 ndisc_cache, -0 (link) none.
+  ['-4', 'ntable'], ['-6', 'ntable'], ['-6', 'ntable', 'show', 'dev', SG], ['-6', 'ntable', 'show', 'name', 'arp_cache'], ['-4', 'ntable', 'show', 'name', 'ndisc_cache'],
+  ['-0', 'ntable'], ['-f', 'inet6', '-j', 'ntable', 'show', 'dev', 'lo'], ['-s', '-6', 'ntable', 'show', 'dev', 'none'], ['-6', '-o', 'ntable', 'show', 'dev', RFP], ['-s', '-j', '-p', '-6', 'ntable', 'show', 'name', 'ndisc_cache', 'dev', 'none'],
 ];
 
 test('ip ntable show, -s, -j, -o and its refusals print what iproute2 6.1 prints', async () => {
@@ -83,6 +86,8 @@ test('ip ntable show, -s, -j, -o and its refusals print what iproute2 6.1 prints
   // What is masked is still there: each device's reachable time is the one ARP uses, within [base/2, 3 × base/2).
   const shown = /dev sg-499291dc-d8 \n {4}refcnt 1 reachable (\d+) /.exec((await dpemuIp(['ntable', 'show', 'dev', SG])).out);
   assert.equal(Number(shown?.[1]), ns.neigh.reachableTime(ns.mustLink(SG).index));
+  const shown6 = /dev sg-499291dc-d8 \n {4}refcnt 1 reachable (\d+) /.exec((await dpemuIp(['-6', 'ntable', 'show', 'dev', SG])).out);
+  assert.equal(Number(shown6?.[1]), ns.nd6.reachableTime(ns.mustLink(SG).index));
 });
 
 const CHANGES: string[][] = [
@@ -93,6 +98,11 @@ const CHANGES: string[][] = [
   ['ntable', 'change', 'name', 'arp_cache', 'dev', 'nosuch', 'retrans', '1'], ['ntable', 'change', 'name', 'arp_cache', 'dev', RFP, 'retrans', 'x'],
   ['ntable', 'change', 'name', 'arp_cache', 'dev', RFP, 'queue', '4294967296'], ['ntable', 'change', 'name', 'arp_cache', 'dev', RFP, 'foo', '1'],
   ['ntable', 'change', 'name', 'arp_cache', 'name', 'arp_cache', 'dev', RFP, 'retrans', '5'], ['ntable', 'change', 'name'],
+  // ndisc_cache: the same parms (a device's), looked up by family when one is given.
+  ['ntable', 'change', 'name', 'ndisc_cache', 'dev', SG, 'retrans', '400', 'mcast_probes', '1', 'base_reachable', '8000', 'locktime', '0x10', 'queue', '5'],
+  ['-6', 'ntable', 'change', 'name', 'ndisc_cache', 'dev', 'lo', 'delay_probe', '3000', 'ucast_probes', '2', 'app_probes', '1', 'gc_stale', '9000'],
+  ['ntable', 'change', 'name', 'ndisc_cache', 'retrans', '5'], ['ntable', 'change', 'name', 'ndisc_cache', 'dev', RFP, 'thresh1', '5'],
+  ['-4', 'ntable', 'change', 'name', 'ndisc_cache', 'dev', RFP, 'retrans', '5'], ['-6', 'ntable', 'change', 'name', 'arp_cache', 'dev', RFP, 'retrans', '5'],
 ];
 const READS = ['retrans_time_ms', 'mcast_solicit', 'unres_qlen', 'unres_qlen_bytes', 'base_reachable_time_ms', 'locktime', 'gc_stale_time', 'delay_first_probe_time', 'app_solicit', 'proxy_delay', 'proxy_qlen', 'anycast_delay', 'ucast_solicit'];
 
@@ -105,11 +115,11 @@ test('ip ntable change writes what the sysctls read, as the kernel answers it; t
   // A worker's configuration log keeps the change (a restarted worker replays it), not the show.
   assert.ok(kept('ip', ['-n', NS, NODE, ...CHANGES[0]!]));
   assert.equal(kept('ip', ['-n', NS, NODE, 'ntable', 'show']), null);
-  for (const args of [['ntable'], ['ntable', 'show', 'dev', SG], ['-j', 'ntable', 'show', 'dev', 'lo']]) {
+  for (const args of [['ntable'], ['ntable', 'show', 'dev', SG], ['-j', 'ntable', 'show', 'dev', 'lo'], ['-6', 'ntable', 'show', 'dev', RFP]]) {
     assert.equal(mask((await dpemuIp(args)).out), mask(kernelIp(args).out), `after the changes: ip ${args.join(' ')}`);
   }
   for (const dev of [SG, 'lo', RFP]) {
-    const keys = READS.map((r) => `net.ipv4.neigh.${dev}.${r}`);
+    const keys = ['4', '6'].flatMap((v) => READS.map((r) => `net.ipv${v}.neigh.${dev}.${r}`));
     const d = await dpemu('sysctl', [NODE, '-n', NS, ...keys]);
     assert.equal(d.out, sh('ip', ['netns', 'exec', kns, 'sysctl', ...keys]), `sysctl on ${dev}`);
   }

@@ -42,6 +42,7 @@ const kernel = (args: string[]): { stdout: string; stderr: string; exit: number 
 const d = `net.ipv4.conf.${DEV}`;
 const n = `net.ipv4.neigh.${DEV}`;
 const d6 = `net.ipv6.conf.${DEV}`;
+const n6 = `net.ipv6.neigh.${DEV}`;
 const CASES: string[][] = [
   ['net.ipv4.ip_forward'], ['-n', 'net.ipv4.ip_forward', 'net.ipv4.conf.all.rp_filter'], ['net/ipv4/ip_forward'], ['-N', 'net.ipv4.ip_forward'],
   ['-b', 'net.ipv4.ip_forward'], ['net.ipv4.ip_forward', '-n'], ['-n', '-N', 'net.ipv4.ip_forward'], ['-q', 'net.ipv4.icmp_ratemask'],
@@ -89,6 +90,17 @@ const CASES: string[][] = [
   ['-w', `${n}.delay_first_probe_time=-2`, `${n}.gc_stale_time=2147483`], [`${n}.delay_first_probe_time`, `${n}.gc_stale_time`, `${n}.unres_qlen_bytes`],
   // A negative USER_HZ value is ~0UL jiffies, -1 as an int: "-0".
   ['-w', `${n}.proxy_delay=-3`], [`${n}.proxy_delay`], ['-w', `${n}.proxy_delay=0x10`], ['net.ipv4.neigh.lo.proxy_delay', `${n}.proxy_delay`],
+  // net.ipv6.neigh: the IPv6 cache's parms, the same keys and units (its own defaults: locktime 0); a device's own
+  // values apart from its net.ipv4.neigh ones; retrans_time (deprecated) plain jiffies, any int (read back per HZ: not here).
+  [n6], ['-N', 'net.ipv6.neigh.lo'], [`${n6}.base_reachable_time`, `${n6}.locktime`, `net/ipv6/neigh/${DEV}/unres_qlen`],
+  ['net.ipv6.neigh.default.retrans_time_ms'], ['net.ipv6.neigh.default.gc_thresh1'], ['net.ipv6.neigh.default'], ['net.ipv6.neigh.nodev.retrans_time_ms'],
+  [`${n6}.nosuch`], ['-w', `${n6}=1`], ['-w', 'net.ipv6.neigh.default.gc_thresh3=2048'],
+  ['-w', `${n6}.retrans_time_ms=1200`, `${n6}.base_reachable_time=7`, `${n6}.locktime=40`, `${n6}.unres_qlen=3`],
+  [`${n6}.retrans_time_ms`, `${n6}.base_reachable_time_ms`, `${n6}.locktime`, `${n6}.unres_qlen_bytes`, `${n}.retrans_time_ms`, `${n}.locktime`],
+  ['-w', `${n6}.base_reachable_time_ms=-1`], ['-w', `${n6}.retrans_time_ms=-20`], ['-w', `${n6}.interval_probe_time_ms=0`], ['-w', `${n6}.mcast_solicit=-1`],
+  ['-w', `${n6}.unres_qlen=1027505`], ['-w', `${n6}.gc_stale_time=2147483`], ['-w', `${n6}.proxy_delay=-3`], [`${n6}.proxy_delay`, `${n6}.gc_stale_time`],
+  ['-w', `${n6}.retrans_time=-5`], ['-w', `${n6}.retrans_time=2147483648`], ['-w', `${n6}.retrans_time=abc`], ['-w', `${n6}.retrans_time_ms=1000`],
+  [`${n6}.retrans_time_ms`], ['-w', `${n6}.proxy_delay=80`],
   // net.ipv6.conf: disable_ipv6 and forwarding (any int, as proc_dointvec takes it); all's write reaches default and every
   // device, default's none of them (addrconf_fixup_forwarding, addrconf_disable_ipv6).
   [`${d6}.forwarding`, 'net.ipv6.conf.all.disable_ipv6', `net/ipv6/conf/${DEV}/disable_ipv6`, '-n', 'net.ipv6.conf.lo.forwarding'],
@@ -200,12 +212,12 @@ test('keys the kernel has and dpemu does not model are refused, and nothing chan
   const dir = mkdtempSync(join(tmpdir(), `dpe-${tag}-`));
   try {
     const f = join(dir, 'u.conf');
-    writeFileSync(f, 'kernel.pid_max = 4194304\n-net.ipv6.neigh.*.retrans_time_ms = 1\nnet.ipv4.conf.*.accept_source_route = 0\nnet.ipv6.conf.*.accept_ra = 0\nnet.ipv4.icmp_msgs_burst = 50\n');
+    writeFileSync(f, 'kernel.pid_max = 4194304\n-net.ipv6.route.gc_* = 1\nnet.ipv4.conf.*.accept_source_route = 0\nnet.ipv6.conf.*.accept_ra = 0\nnet.ipv4.icmp_msgs_burst = 50\n');
     const u = await sysctl.run(ctx, withSysctlFiles([NODE, '-n', NS, '-p', f]));
     const nm = (k: string): string => `sysctl: ${k}: not modelled by dpemu (sysctl -a lists the keys it models)\n`;
     assert.deepEqual({ stdout: u.stdout, stderr: u.stderr, exit: u.exit }, {
       stdout: 'net.ipv4.icmp_msgs_burst = 50\n', exit: 1,
-      stderr: nm('kernel.pid_max') + nm('net.ipv6.neigh.*.retrans_time_ms') + ['all', 'default', 'lo', DEV].map((d) => nm(`net.ipv4.conf.${d}.accept_source_route`)).join('') +
+      stderr: nm('kernel.pid_max') + nm('net.ipv6.route.gc_*') + ['all', 'default', 'lo', DEV].map((d) => nm(`net.ipv4.conf.${d}.accept_source_route`)).join('') +
         ['all', 'default', 'lo', DEV].map((d) => nm(`net.ipv6.conf.${d}.accept_ra`)).join(''),
     });
   } finally {
@@ -240,7 +252,7 @@ test('sysctl -p/--load FILE (globbed names, -), -r and --dry-run agree with proc
       'net.ipv4.nosuch2 = 1', 'not a setting', 'net.ipv4.ip_forward = abc', '-net.ipv4.ip_default_ttl = 0', '-net.ipv4.conf.lo.rp_filter',
       'net.ipv4.conf.*.rp_filter = 1', 'net.ipv4.conf.*.log_martians = 1', 'net.ipv4.conf.nosuch*.rp_filter = 1', 'net.ipv4.conf.all = 1',
       `net/ipv4/conf/${DEV}/arp_announce = 2`, 'net.ipv4.icmp_ratelimit = 0x10', 'x', 'net.ipv4.neigh.*.ucast_solicit = 4',
-      `net.ipv4.neigh.${DEV}.retrans_tim* = 40`,
+      `net.ipv4.neigh.${DEV}.retrans_tim* = 40`, 'net.ipv6.neigh.*.app_solicit = 1', `net.ipv6.neigh.${DEV}.base_reach*_ms = 20000`,
     ].join('\n') + '\n');
     writeFileSync(B, 'net.ipv4.conf.all.arp_announce = 1\n;x\nnet.ipv4.icmp_msgs_burst=40'); // no newline at the end
     mkdirSync(join(dir, 'd.conf'));

@@ -262,3 +262,46 @@ test('a reload keeps an IPv6 neighbour in DELAY with its timer: it probes when i
   assert.equal(b.wire.take().filter(isUnicastNs).length, 1);
   assert.match(b.ip('-6 neigh'), / PROBE \n$/);
 });
+
+test('the IPv6 cache draws each device\'s reachable time again every 300 s (neigh_periodic_work, every base_reachable_time / 2) and when base_reachable_time is written', () => {
+  const { r, ip, later } = router();
+  const idx = r.ns.mustLink('qr-1').index;
+  const first = r.ns.nd6.reachableTime(idx);
+  const shown = (): number => Number(/ reachable (\d+) /.exec(ip('-6 ntable show dev qr-1'))?.[1]);
+  assert.equal(shown(), first);
+  // The periodic work runs at 15 s, 30 s, ...: the one at 300 s is not past last_rand + 300 s, the one at 315 s is.
+  later(300_000);
+  assert.equal(r.ns.nd6.reachableTime(idx), first);
+  later(15_000);
+  const second = r.ns.nd6.reachableTime(idx);
+  assert.notEqual(second, first);
+  assert.ok(second >= 15_000 && second < 45_000);
+  assert.match(ip('-6 -s ntable show dev none'), / periodic_gc_runs 21 forced_gc_runs 0 /);
+  r.ns.setSysctl('net.ipv6.neigh.qr-1.base_reachable_time_ms', 1000);
+  assert.ok(shown() >= 500 && shown() < 1500, ip('-6 ntable show dev qr-1'));
+  // The ARP table's are its own.
+  assert.ok(r.ns.neigh.reachableTime(idx) >= 15_000);
+});
+
+test('mcast_solicit and app_solicit on the device: none, FAILED at once without a solicitation; one app probe, its turn sends nothing', () => {
+  // A kernel namespace (Linux 6.18) pinging fe80::9 over a veth: with both 0, `ip -6 neigh` shows FAILED at once and
+  // tcpdump no solicitation; with app_solicit 1 and mcast_solicit 2, the solicitations go 1 s and 2 s after the ping.
+  const isNs = (f: Uint8Array): boolean => f[54] === 135;
+  const a = router();
+  a.r.ns.setSysctl('net.ipv6.neigh.qr-1.mcast_solicit', 0);
+  a.r.ns.setSysctl('net.ipv6.neigh.qr-1.app_solicit', 0);
+  a.send(ECHO);
+  assert.deepEqual(a.wire.take(), []);
+  assert.equal(a.ip('-6 neigh'), 'fe80::f816:3eff:feb2:efaf dev qr-1 FAILED \n');
+  const b = router();
+  b.r.ns.setSysctl('net.ipv6.neigh.qr-1.mcast_solicit', 2);
+  b.r.ns.setSysctl('net.ipv6.neigh.qr-1.app_solicit', 1);
+  b.send(ECHO);
+  const sent: number[] = [];
+  for (let s = 0; s <= 3; s++) {
+    if (s > 0) b.later(1000);
+    sent.push(b.wire.take().filter(isNs).length);
+  }
+  assert.deepEqual(sent, [0, 1, 1, 0]);
+  assert.match(b.ip('-6 neigh'), / FAILED \n$/);
+});
