@@ -13,7 +13,14 @@
 // by it move (`w07.hinting` computes it, `w02.hinted` warms each batch).
 //
 //   node dist/bench/halves.js [--quick] [--json]
-import { join } from 'node:path';
+//
+// With --base DIR (a tree built as bench/ab.ts says), each kind also runs in
+// a thread of DIR's build, the two alternated round by round (order swapped
+// every other round) with the same frames, and `workers.half.<kind>.vsBase`
+// is the median of the pairwise ratios (this tree / DIR's): on a shared box
+// separate runs cannot resolve a few per cent ("Stop 32"). --kinds limits the
+// kinds run (comma-separated), --rounds sets the rounds (3 with --quick, else 7).
+import { join, resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -178,6 +185,9 @@ function timer(job: Job): void {
     if (w07) inject(h, [back[i]!], h.fabricIn!, 1);
     else inject(h, [replies[i]!], h.emu.findPort('w02', 'eth3')!, 1);
   }
+  // Timed as a worker's hand-off sends: no copy of each frame kept (w07's out sink kept one, a Uint8Array a packet,
+  // 10-13 % of w07's thread in a --cpu-prof, docs/performance.md "Stop 32").
+  h.out.keep = h.back.keep = false;
   time(h, frames, n, 2, good, hints); // JIT
   parentPort!.on('message', (m: 'run' | 'end') => {
     if (m === 'end') {
@@ -191,7 +201,8 @@ function timer(job: Job): void {
 }
 
 async function main(): Promise<void> {
-  const opts = parseOptions('node dist/bench/halves.js [--quick]', {});
+  const opts = parseOptions('node dist/bench/halves.js [--quick] [--rounds N] [--base DIR] [--kinds whole,w02.hinted,...]', { rounds: { type: 'string' }, base: { type: 'string' }, kinds: { type: 'string' } });
+  const baseDir = opts.str('base');
   const t = loadTopologyOrThrow(join(repoRoot(), 'configs/seed-dvr-snat.yaml'));
   const groups = nodeGroups(t);
   const g07 = groups.find((g) => g.includes('w07'))!, g02 = groups.find((g) => g.includes('w02'))!;
@@ -217,11 +228,15 @@ async function main(): Promise<void> {
     hints[vxlan.length] = keyHint(h07.out.last!, 0, h07.out.last!.length);
     vxlan.push(h07.out.last!);
   }
-  const n = opts.quick ? 100_000 : 400_000, rounds = opts.quick ? 3 : 7;
-  const kinds = ['whole', 'w07', 'w07.unverified', 'w07.hinting', 'w02', 'w02.checking', 'w02.hinted'] as const;
-  progress('halves: warming the whole path, w07 and w02 in a thread each');
-  const threads = await Promise.all(kinds.map(async (which) => {
-    const w = new Worker(fileURLToPath(import.meta.url), { workerData: { which, requests, replies, vxlan, good, hints, back, n } satisfies Job });
+  const n = opts.quick ? 100_000 : 400_000, rounds = opts.num('rounds', opts.quick ? 3 : 7, 1);
+  const all = ['whole', 'w07', 'w07.unverified', 'w07.hinting', 'w02', 'w02.checking', 'w02.hinted'] as const;
+  const kinds = opts.str('kinds')?.split(',') ?? all;
+  for (const k of kinds) if (!(all as readonly string[]).includes(k)) opts.fail(`--kinds: no kind ${k}`);
+  const files = [fileURLToPath(import.meta.url), ...(baseDir === undefined ? [] : [join(resolve(baseDir), 'dist/bench/halves.js')])];
+  const jobs = kinds.flatMap((which) => files.map((file) => ({ which: which as Job['which'], file })));
+  progress(`halves: warming the whole path, w07 and w02 in a thread each${baseDir === undefined ? '' : ', and each in the base tree\'s build'}`);
+  const threads = await Promise.all(jobs.map(async ({ which, file }) => {
+    const w = new Worker(file, { workerData: { which, requests, replies, vxlan, good, hints, back, n } satisfies Job });
     await new Promise<void>((res, rej) => {
       w.once('message', () => res());
       w.once('error', rej);
@@ -229,9 +244,10 @@ async function main(): Promise<void> {
     return w;
   }));
   progress(`halves: ${rounds} rounds of ${n} packets each, interleaved, one thread at a time`);
-  const us: number[][] = kinds.map(() => []);
+  const us: number[][] = jobs.map(() => []);
   for (let r = 0; r < rounds; r++) {
-    for (let k = 0; k < kinds.length; k++) {
+    for (let k0 = 0; k0 < jobs.length; k0++) {
+      const k = files.length === 2 && r % 2 === 1 ? k0 ^ 1 : k0; // this tree and the base's, in turn first
       const w = threads[k]!;
       w.postMessage('run');
       us[k]!.push(await new Promise<number>((res) => w.once('message', res)));
@@ -241,8 +257,20 @@ async function main(): Promise<void> {
     w.postMessage('end');
     await new Promise((res) => w.once('exit', res));
   }
-  const [uw, u07, u07u, u07h, u02, u02c, u02h] = us.map(median) as [number, number, number, number, number, number, number];
   const base = { flows: FLOWS, udpPayload: PAYLOAD, packets: n, rounds, tool: 'thread CPU time (/proc/thread-self/schedstat), a thread per engine, median of interleaved rounds', loadAvg1m: loadavg()[0]!.toFixed(2) };
+  const mine = (which: string): number => {
+    const k = jobs.findIndex((j) => j.which === which);
+    return k < 0 ? NaN : median(us[k]!);
+  };
+  const vsBase: Figure[] = baseDir === undefined ? [] : kinds.map((which, i) => {
+    const a = us[2 * i]!, b = us[2 * i + 1]!;
+    return {
+      name: `workers.half.${which}.vsBase`, value: median(a.map((x, r) => x / b[r]!)), unit: 'x',
+      conditions: { ...base, base: baseDir, mine: mine(which).toFixed(3), theirs: median(b).toFixed(3), cheaper: `${a.filter((x, r) => x < b[r]!).length} of ${rounds}` },
+      note: 'this tree / the base tree, median of the rounds\' ratios (below 1: this tree cheaper)',
+    };
+  });
+  const [uw, u07, u07u, u07h, u02, u02c, u02h] = all.map(mine) as [number, number, number, number, number, number, number];
   const figures: Figure[] = [
     { name: 'workers.half.whole', value: uw, unit: 'µs/packet', conditions: base, note: 'the request path in one engine of every node' },
     { name: 'workers.half.w07', value: u07, unit: 'µs/packet', conditions: base, note: "w07's engine: VM port to the hand-off (the frame left at the fabric side of w02, its checksums verified as a worker's hand-off does)" },
@@ -253,7 +281,7 @@ async function main(): Promise<void> {
     { name: 'workers.half.w02.hinted', value: u02h, unit: 'µs/packet', conditions: base, note: "w02's engine with the verdict and the sender's key hints (Packet.keyHint), each batch's entries warmed first (PathCache.warmSlot, warmEntries), as a worker's drain does" },
     { name: 'workers.half.bound', value: uw / Math.max(u07, u02), unit: 'x', conditions: base, note: 'whole / the costlier half: the scaling two workers could reach with a core each and a free hand-off' },
   ];
-  emit('halves', figures);
+  emit('halves', [...figures.filter((f) => !Number.isNaN(f.value)), ...vsBase]);
 }
 
 if (isMainThread) await main();
