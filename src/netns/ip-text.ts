@@ -16,6 +16,7 @@ import { ip6ToString } from '../wire/tcpdump-text.js';
 import { formatRoute, parseRouteArgs, parseRoute6Args, parseRouteLine, parseRouteShow, type ParsedRoute, type RouteShow } from './ip-route-syntax.js';
 import { routeGet } from './ip-route-get.js';
 import { formatRoute6, route6Json } from './inet6.js';
+import { isRouteGet6, routeGet6 } from './ip-route6-get.js';
 import { NTABLE_USAGE, changeNtable, showNtable } from './ip-ntable.js';
 import { flushPmtu } from './pmtu.js';
 import { cachedRouteJson, formatCachedRoute, routeExceptions, type CachedRoute } from './ip-route-cache.js';
@@ -464,7 +465,7 @@ export function runCommand<P>(
       }
       if (verb === 'get') {
         if (o.details) throw fail('-details is not emulated with ip route get here', 'get');
-        const got = routeGet(ns, rest(), no, opts.source, o.json, o.family);
+        const got = isRouteGet6(rest(), o.family) ? routeGet6(ns, rest(), no, opts.source, o.json) : routeGet(ns, rest(), no, opts.source, o.json, o.family);
         return o.oneline && !o.json ? oneline(got) : got;
       }
       if (verb === 'list' || verb === 'show') return showRoutes(ns, parseRouteShow(toks.slice(i), o.family), o);

@@ -358,7 +358,10 @@ async function compareIp(node: string, ns: Namespace, extraTables: string[]): Pr
     ...ns.interfaces.flatMap((i) => [['-o', 'addr', 'show', 'dev', i.name], ['-oneline', 'link', 'show', i.name]]),
     // A family (-4, -6, -0, -f): -6 lists the link-locals, ::1 and the routes they bring.
     ['-4', 'addr', 'show'], ['-4', '-br', 'addr'], ['-family', 'inet', '-o', 'addr'], ['-6', 'addr', 'show'], ['-6', '-br', 'addr'], ['-f', 'inet6', '-o', 'addr'], ['-0', 'addr'], ['-0', '-br', 'addr'], ['-f', 'link', '-o', 'addr'],
-    ['-6', 'route', 'show'], ['-6', 'route', 'show', 'table', 'all'], ['-6', 'route', 'show', 'via', '2001:db8:1::9'], ['-6', 'route', 'show', 'proto', 'boot'], ['-6', '-j', 'route', 'show', 'via', '2001:db8:1::/64'], ['-6', 'route', 'show', 'table', 'local'], ['-6', 'route', 'show', 'default'], ['-0', 'route', 'show', 'table', '100'], ['-4', 'rule', 'show'], ['-0', 'rule', 'show'],
+    ['-6', 'route', 'show'], ['-6', 'route', 'show', 'table', 'all'], ['-6', 'route', 'show', 'via', '2001:db8:1::9'], ['-6', 'route', 'show', 'proto', 'boot'], ['-6', '-j', 'route', 'show', 'via', '2001:db8:1::/64'],
+    // IPv6 route lookups (ip-route6-get.ts): the local table, then main; the source address the kernel picks.
+    ['-6', 'route', 'get', 'fe80::5'], ['-6', 'route', 'get', 'ff02::1'], ['-6', '-j', 'route', 'get', '::1'], ['route', 'get', '2001:db8:50::1', 'from', '2001:db8:99::1'], ['-6', 'route', 'get', '2001:db8:1::'],
+    ['-6', 'route', 'get', '2001:db8:1::1'], ['-6', 'route', 'get', '2001:db8:7::9'], ['-6', '-j', 'route', 'get', '2001:db8:56::1'], ['-6', 'route', 'get', '2001:db8:51::1'], ['-6', '-o', 'route', 'get', 'to', '2001:db8:8::1', 'mark', '3'], ['-6', 'route', 'show', 'table', 'local'], ['-6', 'route', 'show', 'default'], ['-0', 'route', 'show', 'table', '100'], ['-4', 'rule', 'show'], ['-0', 'rule', 'show'],
     ...ns.interfaces.flatMap((i) => [['-4', 'addr', 'show', 'dev', i.name], ['-6', 'addr', 'show', 'dev', i.name], ['-6', 'route', 'show', 'dev', i.name]]),
   ];
   for (const args of shows) {
