@@ -39,6 +39,8 @@ export interface If6Addr {
   flags: number;
   /** IFA_RT_PRIORITY: its prefix route's metric (0: the default, 256). */
   metric: number;
+  /** Its prefix route was deleted or replaced (`ip -6 route del|replace`): addrconf adds it again only for a new address. */
+  routeGone?: boolean;
 }
 
 /** The IFA_F_ flags `ip -6 addr add` keeps, in print_ifa_flags's (bit) order. */
@@ -183,7 +185,7 @@ export function routes6(links: readonly Interface[], forwarding: (l: Interface) 
       local.push({ table: 'local', type: 'local', dst: a.text, dev: l.name, metric: 0, proto: RTPROT_KERNEL, linkdown: false, key: a.bytes, len: 128, seq: a.seq });
       if (a.scope === RT_SCOPE_HOST) continue;
       const key = prefixOf(a.bytes, a.prefixLen), pfx = ip6ToString(key, 0);
-      if (l.up && (a.flags & IFA_F_NOPREFIXROUTE) === 0) {
+      if (l.up && (a.flags & IFA_F_NOPREFIXROUTE) === 0 && !a.routeGone) {
         once(main, { table: 'main', type: 'unicast', dst: prefixText(key, a.prefixLen), dev: l.name, metric: a.metric || 256, proto: RTPROT_KERNEL, linkdown, key, len: a.prefixLen, seq: a.seq });
       }
       if (forwarding(l) && a.prefixLen < 127) once(local, { table: 'local', type: 'anycast', dst: pfx, dev: l.name, metric: 0, proto: RTPROT_KERNEL, linkdown: false, key, len: 128, seq: a.seq });
@@ -199,6 +201,13 @@ export function routes6(links: readonly Interface[], forwarding: (l: Interface) 
   }
   const order = (x: Route6, y: Route6) => treeOrder(x, y) || x.metric - y.metric || x.seq - y.seq;
   return [...main.sort(order), ...local.sort(order)];
+}
+
+/** The kernel's prefix route `r` of device `l` is gone: each address that brought it brings it no more. */
+export function dropPrefixRoute(l: Interface, r: Route6): void {
+  for (const a of l.addrs6) {
+    if (a.prefixLen === r.len && (a.metric || 256) === r.metric && cmpBytes(prefixOf(a.bytes, a.prefixLen), r.key) === 0) a.routeGone = true;
+  }
 }
 
 /** How ip prints a prefix: `default` for ::/0, the address alone for a /128. */

@@ -317,7 +317,7 @@ export class Netns<P = unknown> implements AddrView {
 
   /** ip -6 route del. */
   delRoute6(q: Route6Request): void {
-    delRoute6(this.userRoutes6, q, this.routes6().filter((r) => r.table === 'main'));
+    delRoute6(this.userRoutes6, q, this.sorted, this.routes6().filter((r) => r.table === 'main'));
     this.touch();
   }
 

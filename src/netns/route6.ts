@@ -6,14 +6,15 @@
 // (IP6_RT_PRIO_USER), the protocol boot. A device going down, losing IPv6
 // (disable_ipv6) or going away takes its routes (fib6_ifdown); one losing an
 // address or its carrier keeps them (`linkdown`). The kernel's own routes
-// (inet6.ts) are listed with them; replacing or deleting one of those is not
-// modelled.
+// (inet6.ts) are listed with them, and may be replaced or deleted too: the
+// addresses that brought one then bring it no more (a new address of the
+// prefix brings it again, as addrconf_prefix_route finds none).
 
 import { ip6Equal } from '../wire/ipv6.js';
 import { inPrefix6 } from '../wire/addr.js';
 import { RtnlError } from './errors.js';
 import type { Interface } from './interfaces.js';
-import { type Route6, prefixOf } from './inet6.js';
+import { type Route6, dropPrefixRoute, prefixOf } from './inet6.js';
 import { RTPROT_BOOT } from './names.js';
 
 /** A route of the user's, as routes6 lists it. */
@@ -82,7 +83,11 @@ function nexthopDev(q: Route6Request, links: readonly Interface[], main: readonl
   return dev;
 }
 
-const kernelRoute = (what: string) => new RtnlError('EINVAL', undefined, `Error: ${what} an IPv6 route the kernel made (proto kernel) is not emulated.`, 2);
+/** The kernel's route `r` (main's prefix routes only) is gone. */
+function dropKernelRoute(links: readonly Interface[], r: Route6): void {
+  const l = links.find((x) => x.name === r.dev);
+  if (l) dropPrefixRoute(l, r);
+}
 
 /**
  * ip6_route_add: `main` is the main table as listed (routes6). Add refuses
@@ -100,19 +105,22 @@ export function addRoute6(user: UserRoute6[], q: Route6Request, replace: boolean
     return;
   }
   if (!replace) throw new RtnlError('EEXIST');
-  const old = (same.find((x) => (x.via !== undefined) === (q.gw !== undefined)) ?? same[0]!).user;
-  if (!old) throw kernelRoute('replacing');
-  user[user.indexOf(old)] = { ...r, seq: old.seq };
+  const old = same.find((x) => (x.via !== undefined) === (q.gw !== undefined)) ?? same[0]!;
+  if (old.user) user[user.indexOf(old.user)] = { ...r, seq: old.seq };
+  else {
+    dropKernelRoute(links, old);
+    user.push({ ...r, seq: old.seq });
+  }
 }
 
 /** ip6_route_del: the first route of the prefix (in the table's order) matching what was given. */
-export function delRoute6(user: UserRoute6[], q: Route6Request, main: readonly Route6[]): void {
+export function delRoute6(user: UserRoute6[], q: Route6Request, links: readonly Interface[], main: readonly Route6[]): void {
   const key = prefixOf(q.bytes, q.len);
   const hit = main.find((r) => sameNode(r, key, q.len) && (!q.dev || r.dev === q.dev.name) && (!q.metric || r.metric === q.metric) &&
     (q.proto === undefined || r.proto === q.proto) && (!q.gw || (r.user?.gw !== undefined && ip6Equal(r.user.gw, 0, q.gw, 0))));
   if (!hit) throw new RtnlError('ESRCH');
-  if (!hit.user) throw kernelRoute('deleting');
-  user.splice(user.indexOf(hit.user), 1);
+  if (hit.user) user.splice(user.indexOf(hit.user), 1);
+  else dropKernelRoute(links, hit);
 }
 
 /** fib6_ifdown: the device is down, has IPv6 off or is going away. */

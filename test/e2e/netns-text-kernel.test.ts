@@ -681,6 +681,10 @@ const CHANGES: [string, 'ip' | 'iptables', string][] = [
   ['s', 'ip', `-6 route add 2001:db8:54::/64 dev ${SG}`],
   ['s', 'ip', `-6 route del 2001:db8:54::/64 dev ${SG} metric 1024`],
   ['q', 'ip', '-6 route add 2001:db8:56::/64 dev qr-178fc8e2-fd metric 0'],
+  // The kernel's own prefix routes: deleted, or replaced by one with a gateway; a new address of the prefix brings its route again.
+  ['s', 'ip', '-6 route del 2001:db8:2::/48'],
+  ['q', 'ip', '-6 route replace 2001:db8:7::/64 via fe80::9 dev qr-178fc8e2-fd metric 256'],
+  ['q', 'ip', '-6 addr add 2001:db8:7::2/64 dev qr-178fc8e2-fd'],
   ['s', 'ip', 'route add 10.50.0.0/16 via 192.168.1.7 metric 10'],
   ['s', 'ip', 'route append 10.50.0.0/16 via 192.168.1.10 metric 20'],
   ['s', 'ip', 'route add blackhole 10.77.0.0/16'],
