@@ -15,7 +15,8 @@ import { ip6ToString } from '../wire/tcpdump-text.js';
 import { ip6Equal, writeEui64LinkLocal } from '../wire/ipv6.js';
 import { type Errno, RtnlError } from './errors.js';
 import { type Interface } from './interfaces.js';
-import { RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_SITE, RT_SCOPE_UNIVERSE } from './names.js';
+import { RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_SITE, RT_SCOPE_UNIVERSE, RTPROT_BOOT, RTPROT_KERNEL, protoName } from './names.js';
+import type { UserRoute6 } from './route6.js';
 
 /** net.ipv6.conf.X: the two keys the model reads. */
 export interface DevConf6 {
@@ -38,6 +39,8 @@ export interface If6Addr {
   flags: number;
   /** IFA_RT_PRIORITY: its prefix route's metric (0: the default, 256). */
   metric: number;
+  /** Its prefix route was deleted or replaced (`ip -6 route del|replace`): addrconf adds it again only for a new address. */
+  routeGone?: boolean;
 }
 
 /** The IFA_F_ flags `ip -6 addr add` keeps, in print_ifa_flags's (bit) order. */
@@ -124,13 +127,19 @@ export function delAddr6(l: Interface, bytes: Uint8Array, prefixLen: number): vo
   l.addrs6.splice(i, 1);
 }
 
-/** A route of the IPv6 FIB as `ip -6 route` prints it (all made by the kernel from the addresses). */
+/** A route of the IPv6 FIB as `ip -6 route` prints it: made by the kernel from the addresses, or by the user (route6.ts). */
 export interface Route6 {
   table: 'main' | 'local';
   type: 'unicast' | 'local' | 'anycast' | 'multicast';
   dst: string;
+  /** Its gateway (a user's route only). */
+  via?: string;
   dev: string;
   metric: number;
+  /** RTPROT_*: kernel for the kernel's. */
+  proto: number;
+  /** The user's route it lists; undefined for one of the kernel's. */
+  user?: UserRoute6;
   linkdown: boolean;
   /** Sort key within the table: the prefix's bytes and length, then the configuration order. */
   key: Uint8Array;
@@ -146,7 +155,7 @@ function cmpBytes(a: Uint8Array, b: Uint8Array): number {
 }
 
 /** The address with its host bits cleared. */
-function prefixOf(b: Uint8Array, len: number): Uint8Array {
+export function prefixOf(b: Uint8Array, len: number): Uint8Array {
   const p = new Uint8Array(16);
   for (let i = 0; i < 16; i++) p[i] = b[i]! & (len >= (i + 1) * 8 ? 0xff : len <= i * 8 ? 0 : (0xff << (8 - (len - i * 8))) & 0xff);
   return p;
@@ -154,16 +163,16 @@ function prefixOf(b: Uint8Array, len: number): Uint8Array {
 
 /**
  * The namespace's IPv6 routes, main then local, each table in the order of
- * its fib6 tree walk (by prefix; same prefix: by metric, then as added).
+ * its fib6 tree walk (treeOrder; same prefix: by metric, then as added).
  * Each address brings its `local` route and, but ::1 and a noprefixroute
  * one, its prefix route while the device is up (addrconf_prefix_route: one
  * route of a prefix, device and metric, however many addresses share it;
  * `dst` a /128 as the address alone); with forwarding on, the
  * subnet-router anycast of its prefix below /127 (addrconf_join_anycast,
  * one per prefix and device). A device addrconf set up has the ff00::/8
- * multicast route.
+ * multicast route. The user's routes (route6.ts) go to main.
  */
-export function routes6(links: readonly Interface[], forwarding: (l: Interface) => boolean): Route6[] {
+export function routes6(links: readonly Interface[], forwarding: (l: Interface) => boolean, user: readonly UserRoute6[] = []): Route6[] {
   const main: Route6[] = [], local: Route6[] = [];
   const once = (t: Route6[], r: Route6) => {
     if (!t.some((x) => x.type === r.type && x.dev === r.dev && x.len === r.len && x.metric === r.metric && cmpBytes(x.key, r.key) === 0)) t.push(r);
@@ -173,35 +182,68 @@ export function routes6(links: readonly Interface[], forwarding: (l: Interface) 
   for (const l of links) {
     const linkdown = l.kind !== 'loopback' && !l.carrier;
     for (const a of [...l.addrs6].sort(bySeq)) {
-      local.push({ table: 'local', type: 'local', dst: a.text, dev: l.name, metric: 0, linkdown: false, key: a.bytes, len: 128, seq: a.seq });
+      local.push({ table: 'local', type: 'local', dst: a.text, dev: l.name, metric: 0, proto: RTPROT_KERNEL, linkdown: false, key: a.bytes, len: 128, seq: a.seq });
       if (a.scope === RT_SCOPE_HOST) continue;
       const key = prefixOf(a.bytes, a.prefixLen), pfx = ip6ToString(key, 0);
-      if (l.up && (a.flags & IFA_F_NOPREFIXROUTE) === 0) {
-        const dst = a.prefixLen === 128 ? pfx : `${pfx}/${a.prefixLen}`;
-        once(main, { table: 'main', type: 'unicast', dst, dev: l.name, metric: a.metric || 256, linkdown, key, len: a.prefixLen, seq: a.seq });
+      if (l.up && (a.flags & IFA_F_NOPREFIXROUTE) === 0 && !a.routeGone) {
+        once(main, { table: 'main', type: 'unicast', dst: prefixText(key, a.prefixLen), dev: l.name, metric: a.metric || 256, proto: RTPROT_KERNEL, linkdown, key, len: a.prefixLen, seq: a.seq });
       }
-      if (forwarding(l) && a.prefixLen < 127) once(local, { table: 'local', type: 'anycast', dst: pfx, dev: l.name, metric: 0, linkdown: false, key, len: 128, seq: a.seq });
+      if (forwarding(l) && a.prefixLen < 127) once(local, { table: 'local', type: 'anycast', dst: pfx, dev: l.name, metric: 0, proto: RTPROT_KERNEL, linkdown: false, key, len: 128, seq: a.seq });
     }
-    if (l.v6Ready !== 0 && l.kind !== 'loopback') local.push({ table: 'local', type: 'multicast', dst: 'ff00::/8', dev: l.name, metric: 256, linkdown, key: FF00, len: 8, seq: l.v6Ready });
+    if (l.v6Ready !== 0 && l.kind !== 'loopback') local.push({ table: 'local', type: 'multicast', dst: 'ff00::/8', dev: l.name, metric: 256, proto: RTPROT_KERNEL, linkdown, key: FF00, len: 8, seq: l.v6Ready });
   }
-  const order = (x: Route6, y: Route6) => cmpBytes(x.key, y.key) || x.len - y.len || x.metric - y.metric || x.seq - y.seq;
+  for (const u of user) {
+    const l = u.dev;
+    main.push({
+      table: 'main', type: 'unicast', dst: prefixText(u.key, u.len), dev: l.name, metric: u.metric, proto: u.proto,
+      linkdown: l.kind !== 'loopback' && !l.carrier, key: u.key, len: u.len, seq: u.seq, user: u, ...(u.gw ? { via: ip6ToString(u.gw, 0) } : {}),
+    });
+  }
+  const order = (x: Route6, y: Route6) => treeOrder(x, y) || x.metric - y.metric || x.seq - y.seq;
   return [...main.sort(order), ...local.sort(order)];
 }
 
-/** How `ip -6 route` prints a route: the table when listing several (`-d`: always), without `dev` when filtered on it, without `proto` when selected by it. */
+/** The kernel's prefix route `r` of device `l` is gone: each address that brought it brings it no more. */
+export function dropPrefixRoute(l: Interface, r: Route6): void {
+  for (const a of l.addrs6) {
+    if (a.prefixLen === r.len && (a.metric || 256) === r.metric && cmpBytes(prefixOf(a.bytes, a.prefixLen), r.key) === 0) a.routeGone = true;
+  }
+}
+
+/** How ip prints a prefix: `default` for ::/0, the address alone for a /128. */
+const prefixText = (key: Uint8Array, len: number): string =>
+  len === 0 ? 'default' : len === 128 ? ip6ToString(key, 0) : `${ip6ToString(key, 0)}/${len}`;
+
+/**
+ * The fib6 tree walk's order (fib6_walk_continue: a node's children, 0
+ * then 1, before its own routes): by the first bit the prefixes differ in,
+ * a prefix after those within it (so ::/0 last).
+ */
+function treeOrder(x: Route6, y: Route6): number {
+  const n = Math.min(x.len, y.len);
+  for (let i = 0; i < n; i++) {
+    const bx = (x.key[i >> 3]! >> (7 - (i & 7))) & 1, by = (y.key[i >> 3]! >> (7 - (i & 7))) & 1;
+    if (bx !== by) return bx - by;
+  }
+  return y.len - x.len;
+}
+
+/** How `ip -6 route` prints a route: the table when listing several (`-d`: always), without `dev` when filtered on it, without `proto` or `via` when selected by it. */
 export interface Route6View {
   showTable: boolean;
   hideDev: boolean;
   hideProto: boolean;
+  hideVia: boolean;
   details: boolean;
 }
 
-/** print_route for an IPv6 route: the type unless unicast (-d: always), no scope but under -d (`global`), metric, linkdown, pref. */
+/** print_route for an IPv6 route: the type unless unicast (-d: always), the protocol unless boot (-d: always), no scope but under -d (`global`), metric, linkdown, pref. */
 export function formatRoute6(r: Route6, v: Route6View): string {
   let s = r.type !== 'unicast' || v.details ? `${r.type} ${r.dst} ` : `${r.dst} `;
+  if (r.via !== undefined && !v.hideVia) s += `via ${r.via} `;
   if (!v.hideDev) s += `dev ${r.dev} `;
   if (v.details || (v.showTable && r.table !== 'main')) s += `table ${r.table} `;
-  if (!v.hideProto) s += 'proto kernel ';
+  if (!v.hideProto && (r.proto !== RTPROT_BOOT || v.details)) s += `proto ${protoName(r.proto)} `;
   if (v.details) s += 'scope global ';
   s += `metric ${r.metric} `;
   if (r.linkdown) s += 'linkdown ';
@@ -212,9 +254,10 @@ export function route6Json(r: Route6, v: Route6View): Record<string, string | nu
   return {
     type: r.type !== 'unicast' || v.details ? r.type : undefined,
     dst: r.dst,
+    gateway: v.hideVia ? undefined : r.via,
     dev: v.hideDev ? undefined : r.dev,
     table: v.details || (v.showTable && r.table !== 'main') ? r.table : undefined,
-    protocol: v.hideProto ? undefined : 'kernel',
+    protocol: v.hideProto || (r.proto === RTPROT_BOOT && !v.details) ? undefined : protoName(r.proto),
     scope: v.details ? 'global' : undefined,
     metric: r.metric,
     flags: r.linkdown ? ['linkdown'] : [],

@@ -49,7 +49,7 @@ function parse(args: string, line: number, source?: string, family?: Family): Qu
     if (w === undefined) return fail(i, 'argument is missing');
     if (family === 'inet6' || family === 'link') {
       familyPrefix(w, family); // ip's refusal of an IPv4 word there
-      return fail(i, 'IPv6 route lookups are not emulated (an emulated namespace has IPv6 link-locals only)');
+      return fail(i, 'an IPv6 lookup is ip-route6-get.ts\'s'); // not reached: runCommand sends -6 there
     }
     const a = parseIp4(w.endsWith('/32') ? w.slice(0, -3) : w);
     // get_prefix's refusal, in the request's family (unset until an address parsed, unless -4); ip exits at once with status 1.

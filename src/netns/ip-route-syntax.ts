@@ -3,13 +3,13 @@
 // included) and the lines `ip route show` prints (print_route), both ways.
 
 import { formatIp4, formatPrefix } from './addr.js';
-import { nextArg, invarg } from './errors.js';
-import { inPrefix, inPrefix6 } from '../wire/addr.js';
+import { RtnlError, nextArg, invarg, notPrefix } from './errors.js';
+import { inPrefix, inPrefix6, parseIpv6 } from '../wire/addr.js';
 import { type Route, type RouteMetric } from './fib.js';
-import { type Family, type Token, TokenStream, familyPrefix, matches, routeShowPrefix, tokenize } from './ip-tokens.js';
+import { type Family, type Token, TokenStream, familyPrefix, matches, parsePrefix6, routeShowPrefix, tokenize } from './ip-tokens.js';
 import { type Route6 } from './inet6.js';
 import {
-  RT_SCOPE_NOWHERE, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, RTPROT_BOOT, RTPROT_KERNEL, dsfieldFromName, dsfieldName,
+  RT_SCOPE_NOWHERE, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, RTPROT_BOOT, dsfieldFromName, dsfieldName,
   protoFromName, protoName, routeTypeFromName, scopeFromName, scopeName, tableFromName, tableName,
 } from './names.js';
 import { type RouteSpec } from './specs.js';
@@ -241,7 +241,7 @@ export interface RouteShow {
   table: number | 'all';
   dev?: string;
   test: (r: Route) => boolean;
-  /** The same selectors over an IPv6 route (inet6.ts, all of protocol kernel): its type, protocol and prefix; any other selector matches none of them. */
+  /** The same selectors over an IPv6 route (inet6.ts, route6.ts): its type, protocol, prefix and gateway; any other selector matches none of them. */
   test6: (r: Route6) => boolean;
   hide: NonNullable<RouteFormatContext['hide']>;
   /** `cache`: the learned path MTUs (ip-route-cache.ts) instead of the routes. */
@@ -277,7 +277,7 @@ export function parseRouteShow(words: readonly string[], family?: Family): Route
       if (p === undefined && v !== 'all') throw invarg('invalid "protocol"\n', v);
       if (p !== undefined) {
         tests.push((r) => r.protocol === p);
-        tests6.push(() => p === RTPROT_KERNEL);
+        tests6.push((r) => r.proto === p);
       }
       out.hide.proto = p !== undefined;
     } else if (matches(w, 'scope')) {
@@ -299,7 +299,15 @@ export function parseRouteShow(words: readonly string[], family?: Family): Route
       tests.push((r) => r.tos === t);
       none6();
     } else if (w === 'via') {
-      const p = prefix(next());
+      const sp = routeShowPrefix(next(), family);
+      if ('v6' in sp) {
+        const p = sp.v6;
+        tests.push(() => false);
+        tests6.push((r) => r.user?.gw !== undefined && inPrefix6(r.user.gw, p.bytes, p.len));
+        out.hide.via = p.len === 128;
+        continue;
+      }
+      const p = sp.v4;
       tests.push((r) => r.gateway !== 0 && inPrefix(r.gateway, p.addr, p.len));
       none6();
       out.hide.via = p.len === 32;
@@ -332,4 +340,68 @@ export function parseRouteShow(words: readonly string[], family?: Family): Route
   out.test = (r) => tests.every((t) => t(r));
   out.test6 = (r) => tests6.every((t) => t(r));
   return out;
+}
+
+/** What `ip -6 route add|replace|del` asks for (route6.ts): a metric of 0 is none given. */
+export interface Route6Args {
+  bytes: Uint8Array;
+  len: number;
+  gw?: Uint8Array;
+  dev?: string;
+  metric: number;
+  proto?: number;
+}
+
+/**
+ * The arguments of `ip route add|replace|del` for an IPv6 route, or
+ * undefined for an IPv4 one: iproute_modify takes the family from -6, else
+ * from the first address given (the prefix or the gateway). Only a unicast
+ * route of main with a gateway, device, metric and protocol is emulated.
+ */
+export function parseRoute6Args(args: string, family: Family | undefined, lineNo = 1, source?: string): Route6Args | undefined {
+  const ts = new TokenStream(tokenize(args), lineNo, source);
+  let dst: Token | undefined, via: Token | undefined, first: Token | undefined, dev: string | undefined, proto: number | undefined, metric = 0;
+  // What is not emulated of an IPv6 route: refused once the route is one (an IPv4 one is parseRouteArgs's).
+  const v6 = () => family === 'inet6' || first?.text.includes(':') === true;
+  while (!ts.done) {
+    const t = ts.next();
+    const kw = keywordOf(t.text);
+    if (kw === 'via') {
+      via = ts.value(t);
+      if (via.text === 'inet6') via = ts.value(via);
+      first ??= via;
+    } else if (kw === 'dev' || kw === 'oif') dev = ts.value(t).text;
+    else if (kw === 'metric' || kw === 'priority' || kw === 'preference') metric = ts.u32(t, 'metric');
+    else if (kw === 'protocol') {
+      const v = ts.value(t);
+      proto = protoFromName(v.text);
+      if (proto === undefined) throw ts.error(v, `invalid protocol '${v.text}'`);
+    } else if (kw === 'table') {
+      const v = ts.value(t);
+      if (tableFromName(v.text) === RT_TABLE_MAIN) continue;
+      if (v6()) throw ts.error(v, 'IPv6 routes of tables other than main are not emulated');
+      return undefined;
+    } else if (kw !== undefined) {
+      if (v6()) throw ts.error(t, `'${t.text}' is not emulated with IPv6 routes (via, dev, metric, proto and table main are)`);
+      return undefined;
+    } else {
+      let p = t.text === 'to' ? ts.value(t) : t;
+      if (p.text === 'unicast') p = ts.value(p);
+      else if (!/^[0-9]/.test(p.text) && routeTypeFromName(p.text)) {
+        if (family === 'inet6' || ts.peek()?.text.includes(':')) throw ts.error(p, `IPv6 ${p.text} routes are not emulated`);
+        return undefined;
+      }
+      if (dst) throw ts.unknown(p, KEYWORD_NAMES);
+      dst = p;
+      if (p.text !== 'default' && p.text !== 'all' && p.text !== 'any') first ??= p;
+    }
+  }
+  if (family === undefined && !first?.text.includes(':')) return undefined;
+  if (!dst) throw ts.error(undefined, 'missing destination prefix');
+  const fam = family === 'inet6' || first !== dst ? 'inet6' : 'any valid';
+  const p = parsePrefix6(dst.text);
+  if (!p) throw notPrefix(dst.text, fam);
+  const gw = via && parseIpv6(via.text);
+  if (via && !gw) throw new RtnlError('EINVAL', undefined, `Error: inet6 address is expected rather than "${via.text}".`, 1);
+  return { bytes: p.bytes, len: p.len, metric, ...(gw ? { gw } : {}), ...(dev !== undefined ? { dev } : {}), ...(proto !== undefined ? { proto } : {}) };
 }

@@ -13,9 +13,10 @@ import { type Interface } from './interfaces.js';
 import { type LinkShow, parseLinkShow, shownLinks } from './ip-link-filter.js';
 import { NUD_SHOW_DEFAULT, type NeighRow, formatNeigh, formatNeighBrief, formatProxyNeigh, neighRow, neighShown, nudShowBits, parseNeighArgs, parseNeighLine } from './ip-neigh-syntax.js';
 import { ip6ToString } from '../wire/tcpdump-text.js';
-import { formatRoute, parseRouteArgs, parseRouteLine, parseRouteShow, type ParsedRoute, type RouteShow } from './ip-route-syntax.js';
+import { formatRoute, parseRouteArgs, parseRoute6Args, parseRouteLine, parseRouteShow, type ParsedRoute, type RouteShow } from './ip-route-syntax.js';
 import { routeGet } from './ip-route-get.js';
-import { formatRoute6, route6Json, routes6 } from './inet6.js';
+import { formatRoute6, route6Json } from './inet6.js';
+import { isRouteGet6, routeGet6 } from './ip-route6-get.js';
 import { NTABLE_USAGE, changeNtable, showNtable } from './ip-ntable.js';
 import { flushPmtu } from './pmtu.js';
 import { cachedRouteJson, formatCachedRoute, routeExceptions, type CachedRoute } from './ip-route-cache.js';
@@ -89,8 +90,8 @@ export function showRoutes(ns: Netns, sel: RouteShow | number | 'all' = RT_TABLE
   // The IPv6 FIB (inet6.ts): `-6` lists it, a dump of all tables in no family lists it after IPv4's.
   const v6 = (showTable: boolean): { text: string; json: JsonObject[] } => {
     if (cached) return { text: '', json: [] };
-    const v = { showTable, hideDev: oif !== 0, hideProto: hide.proto === true, details: o.details === true };
-    const rs = routes6(ns.links(), (l) => l.conf6.forwarding !== 0).filter((r) =>
+    const v = { showTable, hideDev: oif !== 0, hideProto: hide.proto === true, hideVia: hide.via === true, details: o.details === true };
+    const rs = ns.routes6().filter((r) =>
       (table === 'all' || (table === RT_TABLE_LOCAL) === (r.table === 'local')) && (!oif || r.dev === dev) && test6(r));
     return { text: rs.map((r) => formatRoute6(r, v)).join(''), json: rs.map((r) => route6Json(r, v)) };
   };
@@ -374,8 +375,8 @@ function readFamily(word: string | undefined, fail: (reason: string, tok?: strin
   throw invarg('invalid protocol family', word);
 }
 
-/** A change in IPv6 or AF_PACKET (-6, -0) other than an IPv6 address's (inet6.ts). */
-export const IPV4_ONLY = 'only IPv4 changes and IPv6 addresses are emulated: -6 and -0 read the routes and neighbours the namespace holds, and change none';
+/** A change in IPv6 or AF_PACKET (-6, -0) other than an IPv6 address's or route's (inet6.ts, route6.ts). */
+export const IPV4_ONLY = 'only IPv4 changes and IPv6 addresses and routes are emulated: -6 and -0 read the neighbours the namespace holds, and change none';
 
 function verbOf(word: string | undefined, verbs: readonly string[]): string | undefined {
   if (word === undefined) return undefined;
@@ -464,10 +465,18 @@ export function runCommand<P>(
       }
       if (verb === 'get') {
         if (o.details) throw fail('-details is not emulated with ip route get here', 'get');
-        const got = routeGet(ns, rest(), no, opts.source, o.json, o.family);
+        const got = isRouteGet6(rest(), o.family) ? routeGet6(ns, rest(), no, opts.source, o.json) : routeGet(ns, rest(), no, opts.source, o.json, o.family);
         return o.oneline && !o.json ? oneline(got) : got;
       }
       if (verb === 'list' || verb === 'show') return showRoutes(ns, parseRouteShow(toks.slice(i), o.family), o);
+      const r6 = o.family === 'link' ? undefined : parseRoute6Args(rest(), o.family, no, opts.source);
+      if (r6) {
+        if (verb !== 'add' && verb !== 'replace' && verb !== 'delete') throw fail(`'ip route ${verb}' of an IPv6 route is not emulated (add, replace and del are)`, toks[i - 1]);
+        const q = { ...r6, dev: r6.dev === undefined ? undefined : ns.mustLink(r6.dev) };
+        if (verb === 'delete') ns.delRoute6(q);
+        else ns.addRoute6(q, verb === 'replace');
+        return '';
+      }
       if (noFamily(o)) throw fail(IPV4_ONLY, verb);
       const spec = parseRouteArgs(rest(), no, opts.source);
       if (verb === 'delete') ns.delRoute(spec);

@@ -21,7 +21,8 @@ import { type NeighAction, NeighbourTable, NUD, seededRandom } from './neighbour
 import { NEIGH6_KEYS, NEIGH_KEYS } from './neigh-sysctl.js';
 import { type FibResult, type Flow, type FibRule, RuleSet, newRule } from './rules.js';
 import { type NeighSpec, type RouteSpec, type RuleSpec } from './specs.js';
-import { type DevConf6, addAddr6, delAddr6, syncInet6 } from './inet6.js';
+import { type DevConf6, type Route6, addAddr6, delAddr6, routes6, syncInet6 } from './inet6.js';
+import { type Route6Request, type UserRoute6, addRoute6, delRoute6, ifdownRoutes6 } from './route6.js';
 import { Nd6Cache } from './nd6-cache.js';
 import {
   type ConfPair, type DevConf, type DevConfKey, type NetSysctls, DEV_CONF_KEYS, inDev, kernelDevConf, kernelNetSysctls,
@@ -253,6 +254,7 @@ export class Netns<P = unknown> implements AddrView {
     const l = this.mustLink(name);
     this.watch?.link(l.index);
     for (const t of this.fib.all()) t.removeWhere((r) => r.dev === l.index);
+    ifdownRoutes6(this.userRoutes6, l);
     this.fib.generation++;
     const dropped = this.neigh.ifdown(l.index);
     this.nd6.ifdown(l.index, dropped);
@@ -298,6 +300,27 @@ export class Netns<P = unknown> implements AddrView {
   /** addrconf's reaction to a change of the device's state or disable_ipv6. */
   private sync6(l: Interface): void {
     syncInet6(l, this.nextSeq6);
+    if (!l.up || l.conf6.disable_ipv6 !== 0) ifdownRoutes6(this.userRoutes6, l);
+  }
+
+  /** The routes `ip -6 route add` made (route6.ts), in the order added. */
+  readonly userRoutes6: UserRoute6[] = [];
+
+  /** The IPv6 FIB as `ip -6 route show table all` lists it (inet6.ts's routes6). */
+  routes6(): Route6[] {
+    return routes6(this.sorted, (l) => l.conf6.forwarding !== 0, this.userRoutes6);
+  }
+
+  /** ip -6 route add|replace. */
+  addRoute6(q: Route6Request, replace: boolean): void {
+    addRoute6(this.userRoutes6, q, replace, this.sorted, this.routes6().filter((r) => r.table === 'main'), this.nextSeq6);
+    this.touch();
+  }
+
+  /** ip -6 route del. */
+  delRoute6(q: Route6Request): void {
+    delRoute6(this.userRoutes6, q, this.sorted, this.routes6().filter((r) => r.table === 'main'));
+    this.touch();
   }
 
   /** ip -6 addr add (inet6.ts's addAddr6). */

@@ -358,7 +358,10 @@ async function compareIp(node: string, ns: Namespace, extraTables: string[]): Pr
     ...ns.interfaces.flatMap((i) => [['-o', 'addr', 'show', 'dev', i.name], ['-oneline', 'link', 'show', i.name]]),
     // A family (-4, -6, -0, -f): -6 lists the link-locals, ::1 and the routes they bring.
     ['-4', 'addr', 'show'], ['-4', '-br', 'addr'], ['-family', 'inet', '-o', 'addr'], ['-6', 'addr', 'show'], ['-6', '-br', 'addr'], ['-f', 'inet6', '-o', 'addr'], ['-0', 'addr'], ['-0', '-br', 'addr'], ['-f', 'link', '-o', 'addr'],
-    ['-6', 'route', 'show'], ['-6', 'route', 'show', 'table', 'all'], ['-6', 'route', 'show', 'table', 'local'], ['-6', 'route', 'show', 'default'], ['-0', 'route', 'show', 'table', '100'], ['-4', 'rule', 'show'], ['-0', 'rule', 'show'],
+    ['-6', 'route', 'show'], ['-6', 'route', 'show', 'table', 'all'], ['-6', 'route', 'show', 'via', '2001:db8:1::9'], ['-6', 'route', 'show', 'proto', 'boot'], ['-6', '-j', 'route', 'show', 'via', '2001:db8:1::/64'],
+    // IPv6 route lookups (ip-route6-get.ts): the local table, then main; the source address the kernel picks.
+    ['-6', 'route', 'get', 'fe80::5'], ['-6', 'route', 'get', 'ff02::1'], ['-6', '-j', 'route', 'get', '::1'], ['route', 'get', '2001:db8:50::1', 'from', '2001:db8:99::1'], ['-6', 'route', 'get', '2001:db8:1::'],
+    ['-6', 'route', 'get', '2001:db8:1::1'], ['-6', 'route', 'get', '2001:db8:7::9'], ['-6', '-j', 'route', 'get', '2001:db8:56::1'], ['-6', 'route', 'get', '2001:db8:51::1'], ['-6', '-o', 'route', 'get', 'to', '2001:db8:8::1', 'mark', '3'], ['-6', 'route', 'show', 'table', 'local'], ['-6', 'route', 'show', 'default'], ['-0', 'route', 'show', 'table', '100'], ['-4', 'rule', 'show'], ['-0', 'rule', 'show'],
     ...ns.interfaces.flatMap((i) => [['-4', 'addr', 'show', 'dev', i.name], ['-6', 'addr', 'show', 'dev', i.name], ['-6', 'route', 'show', 'dev', i.name]]),
   ];
   for (const args of shows) {
@@ -448,7 +451,12 @@ test('ip addr, link, route, rule and neigh print what the kernel prints', async 
     // IPv6 addresses the kernel (or ip) refuses.
     ['-6', 'addr', 'add', '::1/128', 'dev', 'lo'], ['-6', 'addr', 'add', '::1/128', 'dev', ns.interfaces[0]!.name], ['-6', 'addr', 'add', 'ff02::1:2/64', 'dev', 'lo'], ['-6', 'addr', 'add', '::/64', 'dev', 'lo'],
     ['-6', 'addr', 'del', '2001:db8::1/64', 'dev', 'lo'], ['addr', 'del', '::1/64', 'dev', 'lo'], ['-6', 'addr', 'add', '2001:db8::1/129', 'dev', 'lo'], ['-6', 'addr', 'add', '10.0.0.1/24', 'dev', 'lo'],
-    ['-6', 'addr', 'add', '2001:db8::1/64', 'dev', 'nosuch0'], ['-6', 'addr', 'add', '2001:db8::1/64'], ['-6', 'addr', 'add', '2001:db8::1/64', 'dev', 'lo', 'autojoin'], ['-6', 'addr', 'add', '2001:db8::1/48', 'dev', 'lo', 'mngtmpaddr']]) {
+    ['-6', 'addr', 'add', '2001:db8::1/64', 'dev', 'nosuch0'], ['-6', 'addr', 'add', '2001:db8::1/64'], ['-6', 'addr', 'add', '2001:db8::1/64', 'dev', 'lo', 'autojoin'], ['-6', 'addr', 'add', '2001:db8::1/48', 'dev', 'lo', 'mngtmpaddr'],
+    // IPv6 routes the kernel (or ip) refuses: an off-link or local gateway, no device, a bad prefix or gateway, nothing to delete.
+    ['-6', 'route', 'add', '2001:db8:5::/64', 'via', '2001:db8:1::9', 'dev', ns.interfaces[0]!.name], ['-6', 'route', 'add', '2001:db8:5::/64', 'via', '2001:db8:1::9'], ['-6', 'route', 'add', '2001:db8:5::/64'],
+    ['-6', 'route', 'add', '2001:db8:5::/64', 'via', '::1', 'dev', ns.interfaces[0]!.name], ['-6', 'route', 'add', '2001:db8:5::/64', 'via', 'ff02::1', 'dev', ns.interfaces[0]!.name], ['-6', 'route', 'add', '2001:db8:5::/64', 'via', 'fe80::1'],
+    ['-6', 'route', 'add', '2001:db8:5::/64', 'via', 'fe80::1', 'dev', 'lo'], ['-6', 'route', 'add', '10.0.0.0/8', 'dev', 'lo'], ['-6', 'route', 'add', '2001:db8:5::/64', 'via', '10.0.0.1', 'dev', 'lo'], ['route', 'add', '2001:db8:5::/129', 'dev', 'lo'],
+    ['-6', 'route', 'del', '2001:db8:5::/64'], ['-6', 'route', 'add', '2001:db8:5::/64', 'dev', 'nosuch0'], ['-6', 'route', 'add', 'fe80::/64', 'dev', ns.interfaces[0]!.name, 'metric', '256']]) {
     compare(`${ns.name}: ip ${args.join(' ')}`, withStatus(tryRun('ip', ['-n', kns.get(ns.name)!, ...args])), withStatus(await dpemuRun('ip', ['-n', ns.name, node, ...args])));
   }
   // ip rule show SELECTOR (filter_nlmsg), and the words it refuses.
@@ -641,6 +649,25 @@ const CHANGES: [string, 'ip' | 'iptables', string][] = [
   ['s', 'ip', `-6 addr del 2001:db8:1::2/64 dev ${SG}`],
   ['q', 'ip', '-6 addr add 2001:db8:7::1/64 dev qr-178fc8e2-fd'],
   ['f', 'ip', '-6 addr add 2001:db8:8::1/128 dev lo'],
+  // IPv6 routes (route6.ts): on-link gateways, metric 1024 unless given, proto boot, the fib6 walk's order (a prefix after those within it, default last), replace, del.
+  ['s', 'ip', `-6 route add 2001:db8:50::/64 via 2001:db8:1::9 dev ${SG}`],
+  ['s', 'ip', `-6 route add 2001:db8:50::/64 via 2001:db8:1::10 dev ${SG} metric 5`],
+  ['s', 'ip', `route add 2001:db8:51::/64 dev ${SG} proto static`],
+  ['s', 'ip', '-6 route add default via 2001:db8:1::9'],
+  ['s', 'ip', '-6 route add 2001:db8:52::/48 via fe80::1 dev rfp-c4d4b760-4'],
+  ['s', 'ip', `-6 route add 2001:db8:50:1::/64 dev ${SG}`],
+  ['s', 'ip', `-6 route add 2001:db8::/32 dev ${SG}`],
+  ['s', 'ip', `-6 route add 2001:db8:1::5 dev ${SG} metric 3`],
+  ['s', 'ip', `-6 route replace 2001:db8:51::/64 via 2001:db8:1::7 dev ${SG}`],
+  ['s', 'ip', '-6 route add 2001:db8:53::/64 via 2001:db8:2:1::1'],
+  ['s', 'ip', '-6 route del 2001:db8:50::/64'],
+  ['s', 'ip', `-6 route add 2001:db8:54::/64 dev ${SG}`],
+  ['s', 'ip', `-6 route del 2001:db8:54::/64 dev ${SG} metric 1024`],
+  ['q', 'ip', '-6 route add 2001:db8:56::/64 dev qr-178fc8e2-fd metric 0'],
+  // The kernel's own prefix routes: deleted, or replaced by one with a gateway; a new address of the prefix brings its route again.
+  ['s', 'ip', '-6 route del 2001:db8:2::/48'],
+  ['q', 'ip', '-6 route replace 2001:db8:7::/64 via fe80::9 dev qr-178fc8e2-fd metric 256'],
+  ['q', 'ip', '-6 addr add 2001:db8:7::2/64 dev qr-178fc8e2-fd'],
   ['s', 'ip', 'route add 10.50.0.0/16 via 192.168.1.7 metric 10'],
   ['s', 'ip', 'route append 10.50.0.0/16 via 192.168.1.10 metric 20'],
   ['s', 'ip', 'route add blackhole 10.77.0.0/16'],
@@ -753,6 +780,8 @@ const CHANGES: [string, 'ip' | 'iptables', string][] = [
 /** Then devices change state: the veth end comes back, an OVS internal port goes down, the veth's other end goes down. */
 const LINK_CHANGES: [string, 'ip' | 'iptables', string][] = [
   ['s', 'ip', 'link set rfp-c4d4b760-4 up'],
+  // Its IPv6 routes went with it; one added now shows linkdown once its peer goes down.
+  ['s', 'ip', '-6 route add 2001:db8:55::/64 via fe80::2 dev rfp-c4d4b760-4'],
   ['q', 'ip', 'link set qr-178fc8e2-fd down'],
   ['q', 'ip', 'link set qr-178fc8e2-fd mtu 1400'],
   ['f', 'ip', 'link set fpr-c4d4b760-4 down'],

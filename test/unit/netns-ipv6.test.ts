@@ -97,6 +97,34 @@ multicast ff00::/8 dev qr-1 table local proto kernel metric 256 pref medium
   assert.equal(ip('-br addr show dev qr-1'), 'qr-1             UNKNOWN        192.168.1.1/24 fe80::f816:3eff:fe06:d87b/64 \n');
 });
 
+// What Linux 6.18 answered in a kernel namespace (veths dpe-a..dpe-d, accept_dad 0; iproute2 6.1).
+test('ip -6 route add: a device down or without IPv6 is refused; down, disable_ipv6 or gone takes its routes, a lost address or carrier does not', () => {
+  const { r, ip } = router();
+  ip('-6 addr add 2001:db8:1::1/64 dev qr-1');
+  ip('-6 route add 2001:db8:5::/64 via 2001:db8:1::9 dev qr-1');
+  ip('-6 route add 2001:db8:6::/64 via fe80::1 dev qr-1');
+  // `ip -6 addr del` of the gateway's prefix keeps the route; so does the carrier going (linkdown).
+  ip('-6 addr del 2001:db8:1::1/64 dev qr-1');
+  r.ns.setCarrier('qr-1', false);
+  assert.equal(ip('-6 route'), `2001:db8:5::/64 via 2001:db8:1::9 dev qr-1 metric 1024 linkdown pref medium
+2001:db8:6::/64 via fe80::1 dev qr-1 metric 1024 linkdown pref medium
+fe80::/64 dev qr-1 proto kernel metric 256 linkdown pref medium
+`);
+  r.ns.setCarrier('qr-1', true);
+  r.ns.setLinkUp('qr-1', false);
+  assert.equal(ip('-6 route'), '');
+  assert.throws(() => ip('-6 route add 2001:db8:7::/64 dev qr-1'), { message: 'Error: Nexthop device is not up.' });
+  r.ns.setLinkUp('qr-1', true);
+  ip('-6 route add 2001:db8:7::/64 dev qr-1');
+  r.setSysctl('net.ipv6.conf.qr-1.disable_ipv6', 1);
+  assert.equal(ip('-6 route'), '');
+  assert.throws(() => ip('-6 route add 2001:db8:7::/64 dev qr-1'), { message: 'Error: IPv6 is disabled on nexthop device.' });
+  r.setSysctl('net.ipv6.conf.qr-1.disable_ipv6', 0);
+  ip('-6 route add 2001:db8:7::/64 dev qr-1');
+  r.ns.delLink('qr-1');
+  assert.equal(ip('-6 route'), '');
+});
+
 test('a neighbour solicitation for its link-local: the kernel\'s advertisement, byte for byte; the echo request then: its reply', () => {
   const { e, r, send, wire, ip } = router();
   send(NS);
