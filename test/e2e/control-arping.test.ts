@@ -82,7 +82,7 @@ before(async () => {
 
   writeFileSync(modelFile, MODEL_YAML);
   d = new DaemonProcess([modelFile]);
-  await d.waitLog((l) => l.msg === 'forwarding', 30_000);
+  await d.forwarding();
   const down = await model(['ip', 'link', 'set', 'qr-spare', 'down']);
   assert.equal(down.status, 0, down.err);
 });
@@ -257,10 +257,10 @@ Received 3 response(s)
 `);
 });
 
-test('dpemu arping with the engine inline (--workers 0), and through `dpemu arping NODE -n NS`', { timeout: 60_000 }, async () => {
+test('dpemu arping with the engine inline (--workers 0), and through `dpemu arping NODE -n NS`', { timeout: 180_000 }, async () => {
   const inline = new DaemonProcess([modelFile, '--workers', '0']);
   try {
-    await inline.waitLog((l) => l.msg === 'forwarding', 30_000);
+    await inline.forwarding();
     const c = ['-I', 'qr-arp', '-c', '2', '10.99.1.7'];
     const want = await inReal(['arping', ...c]);
     const got = await model(['arping', ...c], inline);

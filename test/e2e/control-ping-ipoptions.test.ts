@@ -76,7 +76,7 @@ before(async () => {
   route(t3!, '198.51.100.200', 'via', '10.206.221.195');
   route(h!, 'default', 'via', '203.0.113.1');
   inNs(s1!, ['iptables', '-t', 'nat', '-A', 'POSTROUTING', '-s', '192.168.1.0/24', '-o', 'eth1', '-j', 'SNAT', '--to-source', '198.51.100.200']);
-  await d.waitLog((l) => l.msg === 'forwarding', 30_000);
+  await d.forwarding();
 });
 
 after(async () => {

@@ -52,7 +52,7 @@ before(async () => {
   sh('ip', ['-n', ns[2]!, 'route', 'add', 'default', 'via', '10.0.1.1']);
   sh('ip', ['-n', ns[3]!, 'route', 'add', 'default', 'via', '10.0.2.1']);
   sh('ip', ['-n', ns[4]!, 'route', 'add', 'default', 'via', '203.0.113.1']);
-  await d.waitLog((l) => l.msg === 'forwarding', 30_000);
+  await d.forwarding();
   await narrow(1300);
 });
 

@@ -29,7 +29,7 @@ before(async () => {
   requireTool('ping', 'iputils-ping');
   lab = new UniqueLab();
   d = new DaemonProcess([lab.file, '--lab']);
-  await d.waitLog((l) => l.msg === 'forwarding', 30_000);
+  await d.forwarding();
   // The kernel's twin of the qrouter's subnet: A is the router's side (192.168.1.1 on a device named
   // as the qr- port), B the VM (192.168.1.7); nothing answers 192.168.1.99, no route leaves the subnet.
   real.addNetns(nsA);
@@ -122,11 +122,11 @@ test('refused: an option dpemu does not emulate (as getopt refuses an unknown on
   assert.match(ns.err, /^Cannot open network namespace "qrouter-nope" on w07: No such file or directory/);
 });
 
-test('with the engine inline (--workers 0): the same ping through SNAT', { timeout: 60_000 }, async () => {
+test('with the engine inline (--workers 0): the same ping through SNAT', { timeout: 180_000 }, async () => {
   const lab2 = new UniqueLab();
   const d2 = new DaemonProcess([lab2.file, '--lab', '--workers', '0']);
   try {
-    await d2.waitLog((l) => l.msg === 'forwarding', 30_000);
+    await d2.forwarding();
     const r = await dpemu(['ping', 'w07', '-n', QROUTER, '-c', '2', '-i', '0.2', '-I', '192.168.1.1', '203.0.113.8'], d2);
     assert.equal(r.status, 0, r.err);
     lines(r.out, snatPing(/(19\d|2\d\d)/));
@@ -391,7 +391,7 @@ test('a node that is one namespace needs no -n: the ToR gateway pings the intern
   assert.match(r.out, new RegExp(`^PING 203\\.0\\.113\\.8 \\(203\\.0\\.113\\.8\\) 56\\(84\\) bytes of data\\.\\n64 bytes from 203\\.0\\.113\\.8: icmp_seq=1 ttl=64 ${TIME}\\n`));
 });
 
-test('a reload replaces the namespace under a running ping: it says so and prints its statistics', { timeout: 30_000 }, async () => {
+test('a reload replaces the namespace under a running ping: it says so and prints its statistics', { timeout: 120_000 }, async () => {
   const running = dpemu(['ping', 'w07', '-n', QROUTER, '-c', '30', '-i', '0.2', '192.168.1.7']);
   await new Promise((r) => setTimeout(r, 1200));
   const rl = await dpemu(['reload']);

@@ -44,7 +44,7 @@ before(async () => {
   requireTool('tcpdump', 'tcpdump');
   lab = new UniqueLab();
   d = new DaemonProcess([lab.file, '--lab']);
-  await d.waitLog((l) => l.msg === 'forwarding', 30_000);
+  await d.forwarding();
   real.addNetns(nsA);
   real.addNetns(nsB);
   real.veth(`dpe${tag}`, nsA, QR_DEV, nsB, 'eth0', { aMac: QR_MAC });

@@ -113,7 +113,7 @@ before(async () => {
   chain = new DaemonProcess([chainFile]);
   lab = new UniqueLab();
   d = new DaemonProcess([lab.file, '--lab']);
-  await Promise.all([chain.waitLog((l) => l.msg === 'forwarding', 30_000), d.waitLog((l) => l.msg === 'forwarding', 30_000)]);
+  await Promise.all([chain.forwarding(), d.forwarding()]);
 });
 
 after(async () => {
@@ -275,10 +275,10 @@ test('the probes on the wire: the order, TTLs, ports (or sequences), TCP options
   }
 });
 
-test('with the engine inline (--workers 0): the same hops as the real traceroute, UDP and ICMP', { timeout: 60_000 }, async () => {
+test('with the engine inline (--workers 0): the same hops as the real traceroute, UDP and ICMP', { timeout: 180_000 }, async () => {
   const inline = new DaemonProcess([chainFile, '--workers', '0']);
   try {
-    await inline.waitLog((l) => l.msg === 'forwarding', 30_000);
+    await inline.forwarding();
     for (const c of [['-n', '-w', '5,0,0', '10.99.3.2'], ['-n', '-I', '-w', '5,0,0', '10.99.3.2']]) {
       const [want, got] = await Promise.all([realTrace(c), dpemu(['traceroute', 'h', '-n', 'qrouter-trace', ...c], inline)]);
       assert.equal(got.status, want.status, got.err);

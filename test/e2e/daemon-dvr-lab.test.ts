@@ -34,13 +34,13 @@ c.on('connect', () => { c.write(buf); c.end(); }); c.on('data', (b) => { got += 
 c.on('close', () => { const u = dgram.createSocket('udp4'); u.on('message', (m) => { console.log('tcp-echoed ' + got + ' udp-echoed ' + m.length); u.close(); }); u.send(Buffer.from('hello'), 7007, '203.0.113.8'); });
 setTimeout(() => { console.log('timeout, tcp-echoed ' + got); process.exit(1); }, 15000).unref();`;
 
-for (const workers of [undefined, '0']) test(`lab DVR path${workers === undefined ? '' : ` (--workers ${workers})`}: ping and traceroute from the VM namespace to the internet host`, { timeout: 60_000 }, async () => {
+for (const workers of [undefined, '0']) test(`lab DVR path${workers === undefined ? '' : ` (--workers ${workers})`}: ping and traceroute from the VM namespace to the internet host`, { timeout: 180_000 }, async () => {
   requireRoot('dpemu run end-to-end tests');
   const lab = new UniqueLab();
   labs.push(lab);
   const { tag, nsVm, nsInet } = lab;
   d = new DaemonProcess([lab.file, '--lab', ...(workers === undefined ? [] : ['--workers', workers])]);
-  await d.waitLog((l) => l.msg === 'forwarding');
+  await d.forwarding();
   // Each engine ran the lab hosts' traffic through a scratch copy first (src/topology/warm-up.ts), answered end to
   // end, and none of it is in the running lab: snat's conntrack table is empty until the VM sends.
   const warm = await d.waitLog((l) => String(l.msg).startsWith('warmed up: '));

@@ -20,12 +20,12 @@ after(() => {
   lab?.cleanup();
 });
 
-test('lab DVR path: ping -s 3000 from the VM namespace through SNAT gets its replies, in fragments both ways', { timeout: 60_000 }, async () => {
+test('lab DVR path: ping -s 3000 from the VM namespace through SNAT gets its replies, in fragments both ways', { timeout: 180_000 }, async () => {
   requireRoot('dpemu run end-to-end tests');
   lab = new UniqueLab();
   const { tag, nsVm, nsInet } = lab;
   d = new DaemonProcess([lab.file, '--lab']);
-  await d.waitLog((l) => l.msg === 'forwarding');
+  await d.forwarding();
   await run('ip', ['netns', 'exec', nsVm, 'ping', '-c', '1', '-W', '2', '-n', '203.0.113.8'], 10_000); // neighbours learned
   // The snat namespace's sg- has MTU 1500 (the write-up's `ip addr`) and w02's underlay 1500: a full-size
   // fragment from sg- cannot cross VXLAN (50 bytes more), on the real node either. The internet host's path

@@ -15,7 +15,7 @@ const labs = new LabDaemons();
 const QROUTER = 'qrouter-c4d4b760-41b9-45e1-a607-d054da99c479';
 const QR_LL = 'fe80::f816:3eff:fe06:d87b';
 
-test('the VM namespace pings the qrouter\'s link-local: neighbour discovery and echo through the emulated router', { timeout: 60_000 }, async () => {
+test('the VM namespace pings the qrouter\'s link-local: neighbour discovery and echo through the emulated router', { timeout: 180_000 }, async () => {
   requireRoot('dpemu run end-to-end tests');
   const { d, lab } = await labs.start(['--workers', '0']);
   const vm = (args: string[], ms = 10_000) => run('ip', ['netns', 'exec', lab.nsVm, ...args], ms);

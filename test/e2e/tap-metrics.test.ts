@@ -50,11 +50,11 @@ after(() => {
 
 const ringOf = (dev: string, dir: 'rx' | 'tx') => ({ ring: `${dev}-${dir}` });
 
-test('ring, worker and read-to-write metrics move with traffic, and agree with the TAP counters', { timeout: 30_000 }, async () => {
+test('ring, worker and read-to-write metrics move with traffic, and agree with the TAP counters', { timeout: 180_000 }, async () => {
   requireRoot('dpemu run end-to-end tests');
   writeFileSync(file, topology);
   d = new DaemonProcess([file, '--lab', '--workers', '0']); // the inline TAP path: its rings and tx threads
-  await d.waitLog((l) => l.msg === 'forwarding');
+  await d.forwarding();
   const url = /Metrics: (http:\/\/\S+)\/metrics/.exec(await d.waitOut(/Metrics: /))![1]!;
   const scrape = async (): Promise<{ s: Scrape; body: string }> => {
     const body = await (await fetch(`${url}/metrics`)).text();

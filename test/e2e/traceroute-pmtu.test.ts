@@ -104,7 +104,7 @@ before(async () => {
   for (const r of ['r1', 'r2']) sh('ip', ['netns', 'exec', ns(r), 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
   writeFileSync(chainFile, CHAIN_YAML);
   chain = new DaemonProcess([chainFile]);
-  await chain.waitLog((l) => l.msg === 'forwarding', 30_000);
+  await chain.forwarding();
 });
 
 after(async () => {
@@ -219,7 +219,7 @@ test('through a VXLAN tunnel: the tunnel answers a DF datagram too long for the 
   const lab = new UniqueLab();
   const d = new DaemonProcess([lab.file, '--lab']);
   try {
-    await d.waitLog((l) => l.msg === 'forwarding', 30_000);
+    await d.forwarding();
     sh('ip', ['netns', 'exec', lab.nsInet, 'sysctl', '-qw', 'net.ipv4.icmp_ratelimit=0']);
     const model = (cmd: string[]): Promise<Ran> => d.apart(['ip', 'w07', 'netns', 'exec', QROUTER, ...cmd]);
     // The first ping finds the way (ARP); the second meets the tunnel's limit.
