@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { requireRoot } from '../helpers/root.js';
 import { requireTool } from '../helpers/tools.js';
 import { DaemonProcess, dpemuTcpdump } from './daemon-process.js';
-import { KernelObjects, runApart, sh, uniqueTag, type Ran } from './lab-names.js';
+import { KernelObjects, runApart, sh, uniqueTag, type Ran, tcpdumpIn } from './lab-names.js';
 import { LabDaemons } from './lab-dvr.js';
 
 const QROUTER = 'qrouter-c4d4b760-41b9-45e1-a607-d054da99c479';
@@ -233,9 +233,8 @@ test('a host name, looked up as the real arping does in the namespace (ip netns 
 
 test('the frames on the VM\'s wire: broadcast then unicast requests and the replies, -D\'s probe, -U\'s and -A\'s announcements', { timeout: 120_000 }, async () => {
   const runs = [['-I', 'qr-arp', '-c', '2', '10.99.1.7'], ['-I', 'qr-arp', '-D', '-c', '1', '10.99.1.94'], ['-I', 'qr-arp', '-U', '-c', '1', '10.99.1.1'], ['-I', 'qr-arp', '-A', '-c', '1', '10.99.1.1']];
-  const capReal = runApart('ip', ['netns', 'exec', nsB, 'timeout', '30', 'tcpdump', '-nnee', '-t', '-l', '-c', '7', '-i', 'eth0', 'arp'], 40_000);
+  const capReal = (await tcpdumpIn(nsB, ['-nnee', '-t', '-l', '-c', '7', '-i', 'eth0', 'arp'], 40_000)).ended;
   const capModel = (await dpemuTcpdump(d, ['-nnee', '-t', '-l', '-c', '7', '-i', 'vm:eth0', 'arp'])).ended;
-  await new Promise((r) => setTimeout(r, 2000)); // the real tcpdump attaches
   for (const c of runs) {
     const [w, g] = await Promise.all([inReal(['arping', ...c]), model(['arping', ...c])]);
     assert.equal(g.status, w.status, `${c.join(' ')}: ${w.out}${w.err} / ${g.out}${g.err}`);

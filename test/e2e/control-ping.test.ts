@@ -12,7 +12,7 @@ import { requireRoot } from '../helpers/root.js';
 import { requireTool } from '../helpers/tools.js';
 import { DaemonProcess, dpemuTcpdump } from './daemon-process.js';
 import { UniqueLab } from './lab-dvr.js';
-import { KernelObjects, run, sh, uniqueTag, runApart, type Ran } from './lab-names.js';
+import { KernelObjects, sh, uniqueTag, runApart, type Ran, tcpdumpIn } from './lab-names.js';
 
 const QROUTER = 'qrouter-c4d4b760-41b9-45e1-a607-d054da99c479';
 const SNAT = 'snat-c4d4b760-41b9-45e1-a607-d054da99c479';
@@ -75,8 +75,7 @@ function lines(text: string, want: (string | RegExp)[]): void {
 }
 
 test('ping -I 192.168.1.1 from the qrouter reaches the internet host through SNAT, as iputils prints it', { timeout: 30_000 }, async () => {
-  const dump = run('ip', ['netns', 'exec', lab.nsInet, 'tcpdump', '-nn', '-l', '-c', '1', '-i', 'eth0', 'icmp[icmptype] == icmp-echo'], 15_000);
-  await new Promise((r) => setTimeout(r, 1500)); // tcpdump attaches
+  const dump = (await tcpdumpIn(lab.nsInet, ['-nn', '-l', '-c', '1', '-i', 'eth0', 'icmp[icmptype] == icmp-echo'], 30_000)).ended;
   const r = await inQrouter(['-c', '2', '-i', '0.3', '-I', '192.168.1.1', '203.0.113.8']);
   assert.equal(r.status, 0, r.err);
   assert.equal(r.err, '');
@@ -346,8 +345,7 @@ test('-p and -Q on the wire: the TOS byte and the data as the real ping sends th
   const echo = ['-nn', '-x', '-c', '1', 'icmp[icmptype] == icmp-echo'];
   const send = async (opts: string[]): Promise<[Buffer, Buffer]> => {
     const emu = await dpemuTcpdump(d, ['-i', `w07:${QROUTER}:${QR_DEV}`, ...echo]);
-    const real = run('ip', ['netns', 'exec', nsB, 'tcpdump', '-i', 'eth0', ...echo], 60_000);
-    await new Promise((r) => setTimeout(r, 1500)); // the real tcpdump attaches
+    const real = (await tcpdumpIn(nsB, ['-i', 'eth0', ...echo], 60_000)).ended;
     const args = ['-c', '1', '-q', '-s', '40', ...opts, '192.168.1.7'];
     const [want, got] = [await realPing(args, 30_000), await inQrouter(args, 30_000)];
     assert.equal(got.status, 0, got.out + got.err);

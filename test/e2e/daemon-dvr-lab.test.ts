@@ -8,7 +8,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { requireRoot } from '../helpers/root.js';
-import { KernelObjects, run } from './lab-names.js';
+import { KernelObjects, run, tcpdumpIn, type Ran } from './lab-names.js';
 import { DaemonProcess } from './daemon-process.js';
 import { UniqueLab } from './lab-dvr.js';
 
@@ -54,8 +54,8 @@ for (const workers of [undefined, '0']) test(`lab DVR path${workers === undefine
 
   // A real tcpdump at both ends sees the write-up's first and last frames (ping -s 100: the write-up's 142 bytes),
   // modulo the RFC 5737 addresses: the VM sends to the qr- MAC, the internet host gets it from the SNAT address.
-  const dumps = [nsVm, nsInet].map((ns) => run('ip', ['netns', 'exec', ns, 'tcpdump', '-nnee', '-l', '-c', '2', '-i', 'eth0', 'icmp'], 15_000));
-  await new Promise((r) => setTimeout(r, 1500)); // tcpdump attaches
+  const dumps: Promise<Ran>[] = [];
+  for (const ns of [nsVm, nsInet]) dumps.push((await tcpdumpIn(ns, ['-nnee', '-l', '-c', '2', '-i', 'eth0', 'icmp'], 30_000)).ended);
   await run('ip', ['netns', 'exec', nsVm, 'ping', '-c', '1', '-s', '100', '-W', '2', '-n', '203.0.113.8'], 10_000);
   const [atVm, atInet] = await Promise.all(dumps);
   assert.match(atVm!.out, /fa:16:3e:b2:ef:af > fa:16:3e:06:d8:7b, ethertype IPv4 \(0x0800\), length 142: 192\.168\.1\.7 > 203\.0\.113\.8: ICMP echo request/, atVm!.out);

@@ -1,7 +1,7 @@
 // Names for what an end-to-end test creates in the kernel (namespaces, TAPs),
 // unique per test file and run so parallel files cannot collide, always with
 // the project's dpe- prefix, and removed by exact name, also on failure.
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 
 /** 6 characters: leaves room for dpe + tag + role within IFNAMSIZ (15). */
@@ -34,6 +34,32 @@ export function runApart(cmd: string, args: string[], timeoutMs = 40_000): Promi
     execFile(cmd, args, { encoding: 'utf8', timeout: timeoutMs }, (err, out, stderr) => {
       const status = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : null) : 0;
       resolve({ status, out, err: stderr });
+    });
+  });
+}
+
+/**
+ * A real tcpdump in namespace `ns`, once it listens (its "listening on" line comes after the filter is
+ * set), with a promise of how it ended, as runApart() gives it; killed after `timeoutMs`. A fixed pause
+ * before the traffic instead is a race on a loaded box: attaching took up to 0.7 s at load 23.
+ */
+export function tcpdumpIn(ns: string, args: string[], timeoutMs = 40_000): Promise<{ ended: Promise<Ran> }> {
+  return new Promise((resolve, reject) => {
+    const c = spawn('ip', ['netns', 'exec', ns, 'tcpdump', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '', err = '', listening = false;
+    const t = setTimeout(() => c.kill('SIGKILL'), timeoutMs);
+    const ended = new Promise<Ran>((r) => c.on('close', (status) => r({ status, out, err })));
+    c.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
+    c.stderr.setEncoding('utf8').on('data', (s: string) => {
+      err += s;
+      if (!listening && err.includes('listening on')) {
+        listening = true;
+        resolve({ ended });
+      }
+    });
+    void ended.then(() => {
+      clearTimeout(t);
+      if (!listening) reject(new Error(`tcpdump in ${ns}: ${err}`));
     });
   });
 }
