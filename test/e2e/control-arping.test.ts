@@ -135,6 +135,11 @@ test('neighbour entries after arping, as the kernel learns them: a reply updates
     assert.equal(mb.out, rb.out, `${when}: the VM's neighbours`);
     return [ma.out, mb.out];
   };
+  // REACHABLE lasts a reachable time each side draws from 15-45 s: at load 24 here the steps took longer, and
+  // the kernel's entry went STALE while the model's, drawn longer, had not. What arping changes is the
+  // question, not the timers: a 10-minute base on both sides while the steps run, back to 30 s after.
+  const reach = (ms: number) => Promise.all([both(['sysctl', '-qw', `net.ipv4.neigh.qr-arp.base_reachable_time_ms=${ms}`]), both(['sysctl', '-qw', `net.ipv4.neigh.eth0.base_reachable_time_ms=${ms}`], true)]);
+  await reach(600_000);
   await both(['arping', '-I', 'qr-arp', '-c', '1', '10.99.1.7']);
   assert.deepEqual(await tables('after a first arping (the reply not learnt, the request learnt by the VM)'), ['', '10.99.1.1 dev eth0 lladdr 02:00:00:00:01:01 STALE \n']);
   // Entries with a wrong address on both sides, older than locktime (1 s): the reply and the request override them.
@@ -159,6 +164,7 @@ test('neighbour entries after arping, as the kernel learns them: a reply updates
     assert.equal((await tables('after arping -A, arp_accept 1: learnt'))[1], '10.99.1.1 dev eth0 lladdr 02:00:00:00:01:01 STALE \n');
   } finally {
     await both(['sysctl', '-qw', 'net.ipv4.conf.eth0.arp_accept=0'], true);
+    await reach(30_000);
   }
 });
 
