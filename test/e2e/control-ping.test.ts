@@ -10,9 +10,9 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { requireRoot } from '../helpers/root.js';
 import { requireTool } from '../helpers/tools.js';
-import { DaemonProcess, dpemuTcpdump } from './daemon-process.js';
+import { DaemonProcess, DPEMU, dpemuTcpdump } from './daemon-process.js';
 import { UniqueLab } from './lab-dvr.js';
-import { KernelObjects, sh, uniqueTag, runApart, type Ran, tcpdumpIn } from './lab-names.js';
+import { KernelObjects, sh, uniqueTag, runApart, startUntil, type Ran, tcpdumpIn } from './lab-names.js';
 
 const QROUTER = 'qrouter-c4d4b760-41b9-45e1-a607-d054da99c479';
 const SNAT = 'snat-c4d4b760-41b9-45e1-a607-d054da99c479';
@@ -275,21 +275,24 @@ test('-S, -d and -e through the real ping in a real namespace: a request cut int
   }
 });
 
-test('two pings given one identifier (-e): each takes the replies to both, as every raw socket gets its copy in the kernel', { timeout: 120_000 }, async () => {
-  // The second's request 1 goes out after the first has had its reply 1: to the first, that reply is a duplicate.
-  const pair = async (ping: (args: string[], timeoutMs?: number) => Promise<Ran>): Promise<[Ran, Ran]> => {
-    const first = ping(['-c', '5', '-i', '1', '-e', '4242', '192.168.1.7'], 60_000);
-    await new Promise((r) => setTimeout(r, 500));
-    const second = await ping(['-c', '1', '-W', '3', '-e', '4242', '192.168.1.7'], 60_000);
-    return [await first, second];
+test('two pings given one identifier (-e): each takes the replies to both, as every raw socket gets its copy in the kernel', { timeout: 180_000 }, async () => {
+  // The second's request 1 goes out after the first has had its reply 1 (printed it: a fixed pause was outrun by
+  // a loaded box, where starting the dpemu CLI takes seconds): to the first, that reply is a duplicate. The first
+  // lasts 19 s, so the second, started after it, still finds it.
+  const pair = async (argv: (args: string[]) => [string, string[]]): Promise<[Ran, Ran]> => {
+    const first = await startUntil(...argv(['-c', '20', '-i', '1', '-e', '4242', '192.168.1.7']), (out) => / icmp_seq=1 /.test(out), 60_000);
+    const second = await runApart(...argv(['-c', '1', '-W', '3', '-e', '4242', '192.168.1.7']), 60_000);
+    return [await first.ended, second];
   };
-  for (const [who, [r, second]] of [['real', await pair(realPing)], ['dpemu', await pair(inQrouter)]] as const) {
+  const real = (args: string[]): [string, string[]] => ['ip', ['netns', 'exec', nsA, 'ping', ...args]];
+  const model = (args: string[]): [string, string[]] => [process.execPath, [DPEMU, 'ip', 'w07', 'netns', 'exec', QROUTER, 'ping', ...args, '--socket', d.socket]];
+  for (const [who, [r, second]] of [['real', await pair(real)], ['dpemu', await pair(model)]] as const) {
     // The second has a reply too (its own, or one of the first's that came before it).
     assert.equal(second.status, 0, `${who}: ${second.out}${second.err}`);
     assert.match(second.out, /^1 packets transmitted, 1 received/m, `${who}: ${second.out}`);
     assert.equal(r.status, 0, `${who}: ${r.out}${r.err}`);
     assert.match(r.out, /^64 bytes from 192\.168\.1\.7: icmp_seq=1 ttl=64 time=\S+ ms \(DUP!\)$/m, `${who}: ${r.out}`);
-    assert.match(r.out, /^5 packets transmitted, 5 received, \+1 duplicates, 0% packet loss/m, `${who}: ${r.out}`);
+    assert.match(r.out, /^20 packets transmitted, 20 received, \+1 duplicates, 0% packet loss/m, `${who}: ${r.out}`);
   }
 });
 

@@ -39,29 +39,37 @@ export function runApart(cmd: string, args: string[], timeoutMs = 40_000): Promi
 }
 
 /**
- * A real tcpdump in namespace `ns`, once it listens (its "listening on" line comes after the filter is
- * set), with a promise of how it ended, as runApart() gives it; killed after `timeoutMs`. A fixed pause
- * before the traffic instead is a race on a loaded box: attaching took up to 0.7 s at load 23.
+ * Start `cmd`; resolves once `ready` holds for what it printed so far (stdout, stderr), with a promise of how
+ * it ended, as runApart() gives it (killed after `timeoutMs`); rejects if it ends before. For a test that
+ * must act after a tool has reached some point, not after a fixed pause, which a loaded box outruns.
  */
-export function tcpdumpIn(ns: string, args: string[], timeoutMs = 40_000): Promise<{ ended: Promise<Ran> }> {
+export function startUntil(cmd: string, args: string[], ready: (out: string, err: string) => boolean, timeoutMs = 40_000): Promise<{ ended: Promise<Ran> }> {
   return new Promise((resolve, reject) => {
-    const c = spawn('ip', ['netns', 'exec', ns, 'tcpdump', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '', err = '', listening = false;
+    const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '', err = '', up = false;
     const t = setTimeout(() => c.kill('SIGKILL'), timeoutMs);
     const ended = new Promise<Ran>((r) => c.on('close', (status) => r({ status, out, err })));
-    c.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
-    c.stderr.setEncoding('utf8').on('data', (s: string) => {
-      err += s;
-      if (!listening && err.includes('listening on')) {
-        listening = true;
+    const check = (): void => {
+      if (!up && ready(out, err)) {
+        up = true;
         resolve({ ended });
       }
-    });
-    void ended.then(() => {
+    };
+    c.stdout.setEncoding('utf8').on('data', (s: string) => ((out += s), check()));
+    c.stderr.setEncoding('utf8').on('data', (s: string) => ((err += s), check()));
+    void ended.then((r) => {
       clearTimeout(t);
-      if (!listening) reject(new Error(`tcpdump in ${ns}: ${err}`));
+      if (!up) reject(new Error(`${cmd} ${args.join(' ')} ended (${r.status}) before it was ready:\n${out}${err}`));
     });
   });
+}
+
+/**
+ * A real tcpdump in namespace `ns`, once it listens (its "listening on" line comes after the filter is
+ * set). A fixed pause before the traffic instead was a race on a loaded box: attaching took up to 0.7 s at load 23.
+ */
+export function tcpdumpIn(ns: string, args: string[], timeoutMs = 40_000): Promise<{ ended: Promise<Ran> }> {
+  return startUntil('ip', ['netns', 'exec', ns, 'tcpdump', ...args], (_out, err) => err.includes('listening on'), timeoutMs);
 }
 
 /** Run synchronously (blocks the event loop: setup and cleanup only); never throws. */
