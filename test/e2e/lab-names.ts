@@ -72,6 +72,20 @@ export function tcpdumpIn(ns: string, args: string[], timeoutMs = 40_000): Promi
   return startUntil('ip', ['netns', 'exec', ns, 'tcpdump', ...args], (_out, err) => err.includes('listening on'), timeoutMs);
 }
 
+/**
+ * Wait until `look()` has not changed for 1.1 s (`maxMs` at most): a device set down or up reaches its veth
+ * peer's operstate and the routes' linkdown flag through linkwatch, which batches a non-urgent event up to a
+ * second, and later on a loaded box, where one look may also take seconds.
+ */
+export async function settled(look: () => string, maxMs = 30_000): Promise<void> {
+  let last = look(), since = Date.now();
+  for (const until = since + maxMs; Date.now() < until && Date.now() - since < 1100; ) {
+    await new Promise((r) => setTimeout(r, 200));
+    const now = look();
+    if (now !== last) [last, since] = [now, Date.now()];
+  }
+}
+
 /** Run synchronously (blocks the event loop: setup and cleanup only); never throws. */
 export function tryRun(cmd: string, args: string[], timeoutMs = 15_000): { status: number | null; out: string } {
   const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: timeoutMs });
