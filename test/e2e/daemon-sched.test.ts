@@ -49,7 +49,7 @@ function fifoThreads(pid: number): { tid: number; priority: number }[] {
 }
 
 /** Wait until `want` threads are SCHED_FIFO (threads take their policy as they start); those there then. */
-async function untilFifo(pid: number, want: number, timeoutMs = 10_000): Promise<{ tid: number; priority: number }[]> {
+async function untilFifo(pid: number, want: number, timeoutMs = WAIT_MS): Promise<{ tid: number; priority: number }[]> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const got = fifoThreads(pid);

@@ -56,7 +56,7 @@ function inNetns(ns: string, script: string): { child: ChildProcess; out: () => 
   return { child, out: () => text };
 }
 
-async function until(what: string, pred: () => boolean, timeoutMs = 10_000): Promise<void> {
+async function until(what: string, pred: () => boolean, timeoutMs = WAIT_MS): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!pred()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
@@ -173,7 +173,7 @@ test('--workers 2: forwards, and a killed worker comes back with its NAT connect
 
   // The ping resumes: replies again after the restart was seen.
   const mark = pings.length;
-  await until('the fast ping to resume', () => /bytes from/.test(pings.slice(mark)), 10_000);
+  await until('the fast ping to resume', () => /bytes from/.test(pings.slice(mark)));
   fast.kill('SIGINT');
 
   // The server speaks first: its segment is de-NATed only by the conntrack entry the restarted worker kept.
