@@ -157,20 +157,24 @@ async function runPlan(lab: Lab): Promise<number | null> {
 
 test('bridge fdb show and link show on a qbr print what the kernel prints: learned entries newest first with their used/updated seconds, the ports\' own and the bridge\'s own, port states', async (t) => {
   let lab: Lab | undefined;
-  let showAt: number | null = null;
+  const stats = [['-s', 'fdb', 'show', 'br', BR], ['-s', 'fdb', 'show', 'brport', TAP], ['-s', '-j', 'fdb', 'show', 'br', BR], ['-s', '-j', '-p', 'fdb', 'show', 'dev', QVB]];
+  let read: string[] | null = null;
   try {
-    for (let i = 1; i <= 3 && showAt === null; i++) {
+    // The kernel's -s lists read within the half second planned (their ages are whole seconds), all four before
+    // dpemu's (whose clock stands still); an attempt where the kernel took the frames late, or where the reads
+    // ran past that half second (up to 180 ms each at load 17 here), starts again on fresh devices.
+    for (let i = 1; i <= 5 && read === null; i++) {
       if (lab) tearDown(lab);
       lab = await setUp(i);
-      showAt = await runPlan(lab);
-      if (showAt === null) t.diagnostic(`attempt ${i}: the kernel took the frames late (a loaded host); again`);
+      const showAt = await runPlan(lab);
+      const lists = showAt === null ? null : stats.map((args) => sh('ip', ['netns', 'exec', lab!.ns, 'bridge', ...args]));
+      if (lists && Date.now() - showAt! < 450) read = lists;
+      else t.diagnostic(`attempt ${i}: the kernel took the frames, or was read, late (a loaded host); again`);
     }
-    assert.ok(showAt !== null && lab, 'the kernel took the frames at the planned times in one of three attempts');
+    assert.ok(read !== null && lab, 'the kernel took the frames and was read at the planned times in one of five attempts');
     const kernel = (args: string[]): string => sh('ip', ['netns', 'exec', lab!.ns, 'bridge', ...args]);
-    const stats = [['-s', 'fdb', 'show', 'br', BR], ['-s', 'fdb', 'show', 'brport', TAP], ['-s', '-j', 'fdb', 'show', 'br', BR], ['-s', '-j', '-p', 'fdb', 'show', 'dev', QVB]];
-    for (const args of stats) {
-      const theirs = kernel(args);
-      assert.ok(Date.now() - showAt < 450, `bridge ${args.join(' ')} read within the half second planned`);
+    for (const [j, args] of stats.entries()) {
+      const theirs: string = read[j]!;
       if (args.includes('-j')) assert.deepEqual(maskJson(await dpemu(lab, args)), maskJson(theirs), `bridge ${args.join(' ')}`);
       else assert.equal(await dpemu(lab, args), theirs, `bridge ${args.join(' ')}`);
     }

@@ -177,7 +177,18 @@ class KernelSide {
     const out = openSync(join(dir, 'out'), 'w'), err = openSync(join(dir, 'err'), 'w');
     const child = spawn('ip', ['netns', 'exec', this.r, 'conntrack', '-E'], { stdio: ['ignore', out, err] });
     const exited = new Promise<void>((r) => child.on('exit', () => r()));
-    await new Promise((r) => setTimeout(r, 500)); // subscribed before the first frame
+    // Subscribed before the first frame: its NETLINK_NETFILTER socket (protocol 12) has joined the conntrack
+    // event groups. A fixed 500 ms pause was a race on a loaded box (starting a tool there took up to 0.7 s).
+    const subscribed = (): boolean => {
+      try {
+        return readFileSync(`/proc/${child.pid}/net/netlink`, 'utf8').split('\n').some((l) => /^\S+ +12 +\d+ +(?!0{8} )[0-9a-f]{8} /.test(l));
+      } catch {
+        return false; // exited (the assertion below says so)
+      }
+    };
+    for (const deadline = Date.now() + 30_000; !subscribed(); await new Promise((r) => setTimeout(r, 50))) {
+      assert.ok(Date.now() < deadline && child.exitCode === null, `conntrack -E did not subscribe: ${readFileSync(join(dir, 'err'), 'utf8')}`);
+    }
     return async () => {
       child.kill('SIGINT');
       await exited;

@@ -32,9 +32,10 @@ test('conntrack -E: NEW and DESTROY lines of the filtered events, then Ctrl-C pr
   child.stdout.on('data', (c) => (stdout += c));
   child.stderr.on('data', (c) => (stderr += c));
   const end = new Promise<number>((r) => child.on('close', (code) => r(code ?? -1)));
-  // conntrack -E says nothing until an event: new echo ids until the first NEW shows it listens.
+  // conntrack -E says nothing until an event: new echo ids until the first NEW shows it listens. The deadlines
+  // are for waiting: under tsx the CLI compiles as it starts, seconds on a loaded box.
   let id = 1000;
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + 60_000;
   while (!stdout.includes('[NEW]')) {
     assert.ok(Date.now() < deadline, `no event came: ${stderr}`);
     ping(id++);
@@ -44,7 +45,7 @@ test('conntrack -E: NEW and DESTROY lines of the filtered events, then Ctrl-C pr
   ping(first); // the same connection again: no event (and UPDATE is masked out anyway)
   const r = await runRemote({ socketPath: d.server.path }, 'conntrack', ['w02', '-n', SNAT, '-D', '-p', 'icmp', '-s', '192.168.1.7']);
   assert.equal(r.exit, 0, r.stderr);
-  const until = Date.now() + 5000;
+  const until = Date.now() + 30_000;
   while (!stdout.includes('[DESTROY]') && Date.now() < until) await new Promise((res) => setTimeout(res, 50));
   child.kill('SIGINT');
   assert.equal(await end, 0, stderr);

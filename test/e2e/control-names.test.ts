@@ -82,7 +82,7 @@ before(async () => {
   const file = join(dir, 'model.yaml');
   writeFileSync(file, MODEL_YAML);
   d = new DaemonProcess([file]);
-  await d.waitLog((l) => l.msg === 'forwarding', 30_000);
+  await d.forwarding();
 });
 
 after(async () => {

@@ -17,7 +17,7 @@ import { requireRoot } from '../helpers/root.js';
 import { requireTool } from '../helpers/tools.js';
 import { DaemonProcess, dpemuTcpdump } from './daemon-process.js';
 import { UniqueLab } from './lab-dvr.js';
-import { KernelObjects, run, sh, uniqueTag, runApart, type Ran } from './lab-names.js';
+import { KernelObjects, sh, uniqueTag, runApart, type Ran, tcpdumpIn } from './lab-names.js';
 
 const QROUTER = 'qrouter-c4d4b760-41b9-45e1-a607-d054da99c479';
 const SNAT = 'snat-c4d4b760-41b9-45e1-a607-d054da99c479';
@@ -76,7 +76,7 @@ before(async () => {
   route(t3!, '198.51.100.200', 'via', '10.206.221.195');
   route(h!, 'default', 'via', '203.0.113.1');
   inNs(s1!, ['iptables', '-t', 'nat', '-A', 'POSTROUTING', '-s', '192.168.1.0/24', '-o', 'eth1', '-j', 'SNAT', '--to-source', '198.51.100.200']);
-  await d.waitLog((l) => l.msg === 'forwarding', 30_000);
+  await d.forwarding();
 });
 
 after(async () => {
@@ -152,8 +152,7 @@ test('-R in fragments: RR only in the first (not copied), NOPs after; reassemble
   try {
     const filter = ['-nn', '-t', '-v', '-c', '4', 'icmp'];
     const emu = await dpemuTcpdump(d, ['-i', `w02:${SNAT}:${RFP}`, ...filter]);
-    const kern = run('ip', ['netns', 'exec', ns('s1'), 'tcpdump', '-i', 'eth1', ...filter], 60_000);
-    await new Promise((r) => setTimeout(r, 1500)); // the real tcpdump attaches
+    const kern = (await tcpdumpIn(ns('s1'), ['-i', 'eth1', ...filter], 60_000)).ended;
     const out = await sameFromQrouter(['-R', '-c', '1', '-M', 'dont', '-s', '1350', ...P]);
     assert.match(out, /RR: \t192\.168\.1\.1\n/);
     const [want, got] = [frameLines((await kern).out), frameLines((await emu.ended).out)];
@@ -211,9 +210,8 @@ test('a bad option (RR pointer 3): parameter problem pointing at it, from a rout
   requireTool('python3', 'python3');
   for (const dst of ['192.168.1.1', '203.0.113.8']) {
     const filter = ['-nn', '-t', '-v', '-c', '2', 'icmp'];
-    const emu = run('ip', ['netns', 'exec', lab.nsVm, 'tcpdump', '-i', 'eth0', ...filter], 30_000);
-    const kern = run('ip', ['netns', 'exec', ns('vm'), 'tcpdump', '-i', 'eth0', ...filter], 30_000);
-    await new Promise((r) => setTimeout(r, 1500)); // both tcpdumps attach
+    const emu = (await tcpdumpIn(lab.nsVm, ['-i', 'eth0', ...filter], 30_000)).ended;
+    const kern = (await tcpdumpIn(ns('vm'), ['-i', 'eth0', ...filter], 30_000)).ended;
     for (const n of [lab.nsVm, ns('vm')]) sh('ip', ['netns', 'exec', n, 'python3', '-c', BAD_RR, dst]);
     const [want, got] = [frameLines((await kern).out), frameLines((await emu).out)];
     assert.deepEqual(got, want, dst);
@@ -224,8 +222,7 @@ test('a bad option (RR pointer 3): parameter problem pointing at it, from a rout
 test('tcpdump -v after SNAT: the options as the real tcpdump decodes them, echoed in a time exceeded too', { timeout: 120_000 }, async () => {
   const filter = ['-nn', '-t', '-v', '-c', '6', 'icmp'];
   const emu = await dpemuTcpdump(d, ['-i', `w02:${SNAT}:${RFP}`, ...filter]);
-  const kern = run('ip', ['netns', 'exec', ns('s1'), 'tcpdump', '-i', 'eth1', ...filter], 60_000);
-  await new Promise((r) => setTimeout(r, 1500)); // the real tcpdump attaches
+  const kern = (await tcpdumpIn(ns('s1'), ['-i', 'eth1', ...filter], 60_000)).ended;
   for (const o of [['-R'], ['-T', 'tsandaddr'], ['-R', '-t', '2']]) await sameFromQrouter([...o, '-c', '1', ...P]);
   const [want, got] = [frameLines((await kern).out), frameLines((await emu.ended).out)];
   assert.deepEqual(got, want);

@@ -15,7 +15,7 @@ import { requireRoot } from '../helpers/root.js';
 import { requireTool } from '../helpers/tools.js';
 import { DaemonProcess, dpemuTcpdump } from './daemon-process.js';
 import { UniqueLab } from './lab-dvr.js';
-import { KernelObjects, run, sh, uniqueTag, runApart, type Ran } from './lab-names.js';
+import { KernelObjects, sh, uniqueTag, runApart, type Ran, tcpdumpIn } from './lab-names.js';
 import { checksum } from '../../src/wire/checksum.js';
 
 const QROUTER = 'qrouter-c4d4b760-41b9-45e1-a607-d054da99c479';
@@ -52,7 +52,7 @@ before(async () => {
   sh('ip', ['-n', ns[2]!, 'route', 'add', 'default', 'via', '10.0.1.1']);
   sh('ip', ['-n', ns[3]!, 'route', 'add', 'default', 'via', '10.0.2.1']);
   sh('ip', ['-n', ns[4]!, 'route', 'add', 'default', 'via', '203.0.113.1']);
-  await d.waitLog((l) => l.msg === 'forwarding', 30_000);
+  await d.forwarding();
   await narrow(1300);
 });
 
@@ -148,8 +148,7 @@ const framesOf = (s: string) => s.split('\n').filter((l) => l.startsWith('IP '))
 async function frames(count: number, act: () => Promise<void>): Promise<[string, string]> {
   const filter = ['-nn', '-t', '-v', '-c', String(count), 'ip proto 1 and src host 192.168.1.1'];
   const emu = await dpemuTcpdump(d, ['-i', `w07:${QROUTER}:${QR_DEV}`, ...filter]);
-  const kern = run('ip', ['netns', 'exec', nsA, 'tcpdump', '-i', QR_DEV, ...filter], 60_000);
-  await new Promise((r) => setTimeout(r, 1500)); // the real tcpdump attaches
+  const kern = (await tcpdumpIn(nsA, ['-i', QR_DEV, ...filter], 60_000)).ended;
   await act();
   return [framesOf((await kern).out), framesOf((await emu.ended).out)];
 }

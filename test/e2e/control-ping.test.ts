@@ -10,9 +10,9 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { requireRoot } from '../helpers/root.js';
 import { requireTool } from '../helpers/tools.js';
-import { DaemonProcess, dpemuTcpdump } from './daemon-process.js';
+import { DaemonProcess, DPEMU, dpemuTcpdump } from './daemon-process.js';
 import { UniqueLab } from './lab-dvr.js';
-import { KernelObjects, run, sh, uniqueTag, runApart, type Ran } from './lab-names.js';
+import { KernelObjects, sh, uniqueTag, runApart, startUntil, type Ran, tcpdumpIn } from './lab-names.js';
 
 const QROUTER = 'qrouter-c4d4b760-41b9-45e1-a607-d054da99c479';
 const SNAT = 'snat-c4d4b760-41b9-45e1-a607-d054da99c479';
@@ -29,7 +29,7 @@ before(async () => {
   requireTool('ping', 'iputils-ping');
   lab = new UniqueLab();
   d = new DaemonProcess([lab.file, '--lab']);
-  await d.waitLog((l) => l.msg === 'forwarding', 30_000);
+  await d.forwarding();
   // The kernel's twin of the qrouter's subnet: A is the router's side (192.168.1.1 on a device named
   // as the qr- port), B the VM (192.168.1.7); nothing answers 192.168.1.99, no route leaves the subnet.
   real.addNetns(nsA);
@@ -75,8 +75,7 @@ function lines(text: string, want: (string | RegExp)[]): void {
 }
 
 test('ping -I 192.168.1.1 from the qrouter reaches the internet host through SNAT, as iputils prints it', { timeout: 30_000 }, async () => {
-  const dump = run('ip', ['netns', 'exec', lab.nsInet, 'tcpdump', '-nn', '-l', '-c', '1', '-i', 'eth0', 'icmp[icmptype] == icmp-echo'], 15_000);
-  await new Promise((r) => setTimeout(r, 1500)); // tcpdump attaches
+  const dump = (await tcpdumpIn(lab.nsInet, ['-nn', '-l', '-c', '1', '-i', 'eth0', 'icmp[icmptype] == icmp-echo'], 30_000)).ended;
   const r = await inQrouter(['-c', '2', '-i', '0.3', '-I', '192.168.1.1', '203.0.113.8']);
   assert.equal(r.status, 0, r.err);
   assert.equal(r.err, '');
@@ -122,11 +121,11 @@ test('refused: an option dpemu does not emulate (as getopt refuses an unknown on
   assert.match(ns.err, /^Cannot open network namespace "qrouter-nope" on w07: No such file or directory/);
 });
 
-test('with the engine inline (--workers 0): the same ping through SNAT', { timeout: 60_000 }, async () => {
+test('with the engine inline (--workers 0): the same ping through SNAT', { timeout: 180_000 }, async () => {
   const lab2 = new UniqueLab();
   const d2 = new DaemonProcess([lab2.file, '--lab', '--workers', '0']);
   try {
-    await d2.waitLog((l) => l.msg === 'forwarding', 30_000);
+    await d2.forwarding();
     const r = await dpemu(['ping', 'w07', '-n', QROUTER, '-c', '2', '-i', '0.2', '-I', '192.168.1.1', '203.0.113.8'], d2);
     assert.equal(r.status, 0, r.err);
     lines(r.out, snatPing(/(19\d|2\d\d)/));
@@ -276,21 +275,24 @@ test('-S, -d and -e through the real ping in a real namespace: a request cut int
   }
 });
 
-test('two pings given one identifier (-e): each takes the replies to both, as every raw socket gets its copy in the kernel', { timeout: 120_000 }, async () => {
-  // The second's request 1 goes out after the first has had its reply 1: to the first, that reply is a duplicate.
-  const pair = async (ping: (args: string[], timeoutMs?: number) => Promise<Ran>): Promise<[Ran, Ran]> => {
-    const first = ping(['-c', '5', '-i', '1', '-e', '4242', '192.168.1.7'], 60_000);
-    await new Promise((r) => setTimeout(r, 500));
-    const second = await ping(['-c', '1', '-W', '3', '-e', '4242', '192.168.1.7'], 60_000);
-    return [await first, second];
+test('two pings given one identifier (-e): each takes the replies to both, as every raw socket gets its copy in the kernel', { timeout: 180_000 }, async () => {
+  // The second's request 1 goes out after the first has had its reply 1 (printed it: a fixed pause was outrun by
+  // a loaded box, where starting the dpemu CLI takes seconds): to the first, that reply is a duplicate. The first
+  // lasts 19 s, so the second, started after it, still finds it.
+  const pair = async (argv: (args: string[]) => [string, string[]]): Promise<[Ran, Ran]> => {
+    const first = await startUntil(...argv(['-c', '20', '-i', '1', '-e', '4242', '192.168.1.7']), (out) => / icmp_seq=1 /.test(out), 60_000);
+    const second = await runApart(...argv(['-c', '1', '-W', '3', '-e', '4242', '192.168.1.7']), 60_000);
+    return [await first.ended, second];
   };
-  for (const [who, [r, second]] of [['real', await pair(realPing)], ['dpemu', await pair(inQrouter)]] as const) {
+  const real = (args: string[]): [string, string[]] => ['ip', ['netns', 'exec', nsA, 'ping', ...args]];
+  const model = (args: string[]): [string, string[]] => [process.execPath, [DPEMU, 'ip', 'w07', 'netns', 'exec', QROUTER, 'ping', ...args, '--socket', d.socket]];
+  for (const [who, [r, second]] of [['real', await pair(real)], ['dpemu', await pair(model)]] as const) {
     // The second has a reply too (its own, or one of the first's that came before it).
     assert.equal(second.status, 0, `${who}: ${second.out}${second.err}`);
     assert.match(second.out, /^1 packets transmitted, 1 received/m, `${who}: ${second.out}`);
     assert.equal(r.status, 0, `${who}: ${r.out}${r.err}`);
     assert.match(r.out, /^64 bytes from 192\.168\.1\.7: icmp_seq=1 ttl=64 time=\S+ ms \(DUP!\)$/m, `${who}: ${r.out}`);
-    assert.match(r.out, /^5 packets transmitted, 5 received, \+1 duplicates, 0% packet loss/m, `${who}: ${r.out}`);
+    assert.match(r.out, /^20 packets transmitted, 20 received, \+1 duplicates, 0% packet loss/m, `${who}: ${r.out}`);
   }
 });
 
@@ -346,8 +348,7 @@ test('-p and -Q on the wire: the TOS byte and the data as the real ping sends th
   const echo = ['-nn', '-x', '-c', '1', 'icmp[icmptype] == icmp-echo'];
   const send = async (opts: string[]): Promise<[Buffer, Buffer]> => {
     const emu = await dpemuTcpdump(d, ['-i', `w07:${QROUTER}:${QR_DEV}`, ...echo]);
-    const real = run('ip', ['netns', 'exec', nsB, 'tcpdump', '-i', 'eth0', ...echo], 60_000);
-    await new Promise((r) => setTimeout(r, 1500)); // the real tcpdump attaches
+    const real = (await tcpdumpIn(nsB, ['-i', 'eth0', ...echo], 60_000)).ended;
     const args = ['-c', '1', '-q', '-s', '40', ...opts, '192.168.1.7'];
     const [want, got] = [await realPing(args, 30_000), await inQrouter(args, 30_000)];
     assert.equal(got.status, 0, got.out + got.err);
@@ -391,7 +392,7 @@ test('a node that is one namespace needs no -n: the ToR gateway pings the intern
   assert.match(r.out, new RegExp(`^PING 203\\.0\\.113\\.8 \\(203\\.0\\.113\\.8\\) 56\\(84\\) bytes of data\\.\\n64 bytes from 203\\.0\\.113\\.8: icmp_seq=1 ttl=64 ${TIME}\\n`));
 });
 
-test('a reload replaces the namespace under a running ping: it says so and prints its statistics', { timeout: 30_000 }, async () => {
+test('a reload replaces the namespace under a running ping: it says so and prints its statistics', { timeout: 120_000 }, async () => {
   const running = dpemu(['ping', 'w07', '-n', QROUTER, '-c', '30', '-i', '0.2', '192.168.1.7']);
   await new Promise((r) => setTimeout(r, 1200));
   const rl = await dpemu(['reload']);

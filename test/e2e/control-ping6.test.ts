@@ -15,7 +15,7 @@ import { requireRoot } from '../helpers/root.js';
 import { requireTool } from '../helpers/tools.js';
 import { DaemonProcess } from './daemon-process.js';
 import { UniqueLab } from './lab-dvr.js';
-import { KernelObjects, run, sh, uniqueTag, runApart, type Ran } from './lab-names.js';
+import { KernelObjects, run, sh, uniqueTag, runApart, type Ran, tcpdumpIn } from './lab-names.js';
 
 const QROUTER = 'qrouter-c4d4b760-41b9-45e1-a607-d054da99c479';
 const QR_DEV = 'qr-178fc8e2-fd';
@@ -44,7 +44,7 @@ before(async () => {
   requireTool('tcpdump', 'tcpdump');
   lab = new UniqueLab();
   d = new DaemonProcess([lab.file, '--lab']);
-  await d.waitLog((l) => l.msg === 'forwarding', 30_000);
+  await d.forwarding();
   real.addNetns(nsA);
   real.addNetns(nsB);
   real.veth(`dpe${tag}`, nsA, QR_DEV, nsB, 'eth0', { aMac: QR_MAC });
@@ -75,18 +75,15 @@ function form(r: Ran): string {
 }
 
 test('ping -6 from an emulated namespace: a neighbour solicitation first for an unknown neighbour, then the echo request (hop limit, checksum)', { timeout: 60_000 }, async () => {
-  const vm = (args: string[], ms: number) => run('ip', ['netns', 'exec', lab.nsVm, ...args], ms);
   // An address nobody has: the emulated namespace solicits it (the VM's tcpdump sees the flooded multicast) and sends no echo.
-  let dump = vm(['tcpdump', '-nnee', '-vv', '-l', '-c', '1', '-i', 'eth0', 'icmp6 and ip6[40] == 135 and ip6[48:4] == 0xfe800000 and ip6[60:4] == 0x99'], 20_000);
-  await new Promise((r) => setTimeout(r, 1500)); // tcpdump attaches
+  let dump = (await tcpdumpIn(lab.nsVm, ['-nnee', '-vv', '-l', '-c', '1', '-i', 'eth0', 'icmp6 and ip6[40] == 135 and ip6[48:4] == 0xfe800000 and ip6[60:4] == 0x99'], 20_000)).ended;
   const none = await inQrouter(['-c', '1', '-W', '1', `fe80::99%${QR_DEV}`]);
   assert.equal(none.status, 1, form(none));
   let seen = (await dump).out;
   assert.match(seen, new RegExp(`${QR_MAC} > 33:33:ff:00:00:99, ethertype IPv6 \\(0x86dd\\), length 86: \\(hlim 255, next-header ICMPv6 \\(58\\) payload length: 32\\) ${QR_LL} > ff02::1:ff00:99: \\[icmp6 sum ok\\] ICMP6, neighbor solicitation, length 32, who has fe80::99`), seen);
 
   // The VM: its echo request with -t's hop limit and a right checksum, answered (ttl: the VM kernel's 64).
-  dump = vm(['tcpdump', '-nnee', '-vv', '-l', '-c', '2', '-i', 'eth0', 'icmp6 and (ip6[40] == 128 or ip6[40] == 129)'], 20_000);
-  await new Promise((r) => setTimeout(r, 1500));
+  dump = (await tcpdumpIn(lab.nsVm, ['-nnee', '-vv', '-l', '-c', '2', '-i', 'eth0', 'icmp6 and (ip6[40] == 128 or ip6[40] == 129)'], 20_000)).ended;
   const one = await inQrouter(['-c', '1', '-t', '7', `${VM_LL}%${QR_DEV}`]);
   assert.equal(one.status, 0, form(one));
   assert.match(one.out, new RegExp(`^64 bytes from ${VM_LL}%${QR_DEV}: icmp_seq=1 ttl=64 time=`, 'm'), one.out);

@@ -20,7 +20,7 @@ import { requireRoot } from '../helpers/root.js';
 import { requireTool } from '../helpers/tools.js';
 import { DaemonProcess, dpemuTcpdump } from './daemon-process.js';
 import { UniqueLab } from './lab-dvr.js';
-import { KernelObjects, sh, uniqueTag, runApart, type Ran } from './lab-names.js';
+import { KernelObjects, sh, uniqueTag, runApart, startUntil, type Ran } from './lab-names.js';
 
 const QROUTER = 'qrouter-c4d4b760-41b9-45e1-a607-d054da99c479';
 const SNAT = 'snat-c4d4b760-41b9-45e1-a607-d054da99c479';
@@ -113,7 +113,7 @@ before(async () => {
   chain = new DaemonProcess([chainFile]);
   lab = new UniqueLab();
   d = new DaemonProcess([lab.file, '--lab']);
-  await Promise.all([chain.waitLog((l) => l.msg === 'forwarding', 30_000), d.waitLog((l) => l.msg === 'forwarding', 30_000)]);
+  await Promise.all([chain.forwarding(), d.forwarding()]);
 });
 
 after(async () => {
@@ -132,6 +132,7 @@ const modelTrace = (args: string[]): Promise<Ran> => dpemu(['ip', 'h', 'netns', 
 const UDP_ECHO = `import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("0.0.0.0", 7777))
+print("ready", flush=True)
 while True:
     d, a = s.recvfrom(2048)
     s.sendto(d, a)
@@ -250,10 +251,10 @@ test('the probes on the wire: the order, TTLs, ports (or sequences), TCP options
   // answer's time, tens of microseconds here) runs out, in the real traceroute too: MAX alone here.
   for (const opts of [['-n'], ['-n', '-I'], ['-n', '-T'], ['-n', '-U', '-p', '5353']].map((o) => [...o, '-w', '5,0,0'])) {
     const filter = 'udp or tcp or icmp[icmptype] == icmp-echo';
-    const capReal = runApart('ip', ['netns', 'exec', ns('r1'), 'timeout', '6', 'tcpdump', '-nn', '-l', '-v', '-i', 'eth0', filter], 20_000);
-    // dpemu's capture says when it listens (under load, later than any fixed wait); the real one gets 2 s.
+    // Both captures say when they listen (under load, later than any fixed wait): the traces start then.
+    const listening = (_out: string, err: string): boolean => err.includes('listening on');
+    const capReal = (await startUntil('ip', ['netns', 'exec', ns('r1'), 'timeout', '6', 'tcpdump', '-nn', '-l', '-v', '-i', 'eth0', filter], listening, 20_000)).ended;
     const capModel = (await dpemuTcpdump(chain, ['-nn', '-l', '-v', '-c', '16', '-i', 'r1:eth0', `(${filter}) and src 10.99.1.1`])).ended;
-    await new Promise((r) => setTimeout(r, 2000));
     const [want, got] = await Promise.all([realTrace([...opts, '10.99.3.2']), modelTrace([...opts, '10.99.3.2'])]);
     assert.equal(got.status, 0, got.err);
     assert.equal(untimed(got.out), untimed(want.out));
@@ -265,8 +266,7 @@ test('the probes on the wire: the order, TTLs, ports (or sequences), TCP options
     if (opts.includes('-T')) {
       // The destination's resets, as the real b sends them (the model's capture took only the probes: one from b's side).
       const rst = (l: string[]): string | undefined => l.find((p) => p.includes(' TCP 10.99.3.2.80 > 10.99.1.1.'));
-      const capB = chain.apart(['tcpdump', '-nn', '-l', '-v', '-c', '1', '-i', 'r1:eth0', 'tcp and src 10.99.3.2'], 20_000);
-      await new Promise((r) => setTimeout(r, 1500));
+      const capB = (await dpemuTcpdump(chain, ['-nn', '-l', '-v', '-c', '1', '-i', 'r1:eth0', 'tcp and src 10.99.3.2'])).ended;
       const again = await modelTrace([...opts, '-f', '2', '-q', '1', '10.99.3.2']);
       assert.equal(again.status, 0, again.err);
       assert.ok(rst(seenReal), (await capReal).out);
@@ -275,10 +275,10 @@ test('the probes on the wire: the order, TTLs, ports (or sequences), TCP options
   }
 });
 
-test('with the engine inline (--workers 0): the same hops as the real traceroute, UDP and ICMP', { timeout: 60_000 }, async () => {
+test('with the engine inline (--workers 0): the same hops as the real traceroute, UDP and ICMP', { timeout: 180_000 }, async () => {
   const inline = new DaemonProcess([chainFile, '--workers', '0']);
   try {
-    await inline.waitLog((l) => l.msg === 'forwarding', 30_000);
+    await inline.forwarding();
     for (const c of [['-n', '-w', '5,0,0', '10.99.3.2'], ['-n', '-I', '-w', '5,0,0', '10.99.3.2']]) {
       const [want, got] = await Promise.all([realTrace(c), dpemu(['traceroute', 'h', '-n', 'qrouter-trace', ...c], inline)]);
       assert.equal(got.status, want.status, got.err);
@@ -312,9 +312,13 @@ test('from w07\'s qrouter to the lab\'s internet host: the SNAT path\'s hops, UD
   // A listener on the internet host answers -U's probes: the probe's socket takes the answer (back through the
   // SNAT), as the real traceroute's does (it prints the host, as for a port unreachable), instead of the
   // qrouter answering it with port unreachable.
-  const echo = spawn('ip', ['netns', 'exec', lab.nsInet, '/usr/bin/python3', '-c', UDP_ECHO], { stdio: 'ignore' });
+  const echo = spawn('ip', ['netns', 'exec', lab.nsInet, '/usr/bin/python3', '-c', UDP_ECHO], { stdio: ['ignore', 'pipe', 'ignore'] });
   try {
-    await new Promise((r) => setTimeout(r, 1000));
+    // Bound before the probes go (python's start outran a fixed second on a loaded box): it says so.
+    await new Promise<void>((res, rej) => {
+      echo.stdout!.once('data', () => res());
+      echo.once('exit', () => rej(new Error('the UDP echo ended before it was bound')));
+    });
     const answered = await dpemu(['traceroute', 'w07', '-n', QROUTER, '-n', '-U', '-p', '7777', '-q', '1', '-m', '6', '-s', '192.168.1.1', '203.0.113.8'], d);
     assert.equal(answered.status, 0, answered.err);
     assert.equal(untimed(answered.out), hops('').replace(/(  T ms){3}/g, '  T ms').replace('30 hops', '6 hops'));

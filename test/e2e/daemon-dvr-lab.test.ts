@@ -8,8 +8,8 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { requireRoot } from '../helpers/root.js';
-import { KernelObjects, run } from './lab-names.js';
-import { DaemonProcess } from './daemon-process.js';
+import { KernelObjects, run, tcpdumpIn, type Ran } from './lab-names.js';
+import { DaemonProcess, WAIT_MS } from './daemon-process.js';
 import { UniqueLab } from './lab-dvr.js';
 
 const labs: UniqueLab[] = [];
@@ -32,15 +32,15 @@ const net = require('node:net'), dgram = require('node:dgram');
 const c = net.connect(7007, '203.0.113.8'); let got = 0; const buf = Buffer.alloc(${bytes}, 7);
 c.on('connect', () => { c.write(buf); c.end(); }); c.on('data', (b) => { got += b.length; });
 c.on('close', () => { const u = dgram.createSocket('udp4'); u.on('message', (m) => { console.log('tcp-echoed ' + got + ' udp-echoed ' + m.length); u.close(); }); u.send(Buffer.from('hello'), 7007, '203.0.113.8'); });
-setTimeout(() => { console.log('timeout, tcp-echoed ' + got); process.exit(1); }, 15000).unref();`;
+setTimeout(() => { console.log('timeout, tcp-echoed ' + got); process.exit(1); }, 60000).unref();`;
 
-for (const workers of [undefined, '0']) test(`lab DVR path${workers === undefined ? '' : ` (--workers ${workers})`}: ping and traceroute from the VM namespace to the internet host`, { timeout: 60_000 }, async () => {
+for (const workers of [undefined, '0']) test(`lab DVR path${workers === undefined ? '' : ` (--workers ${workers})`}: ping and traceroute from the VM namespace to the internet host`, { timeout: 180_000 }, async () => {
   requireRoot('dpemu run end-to-end tests');
   const lab = new UniqueLab();
   labs.push(lab);
   const { tag, nsVm, nsInet } = lab;
   d = new DaemonProcess([lab.file, '--lab', ...(workers === undefined ? [] : ['--workers', workers])]);
-  await d.waitLog((l) => l.msg === 'forwarding');
+  await d.forwarding();
   // Each engine ran the lab hosts' traffic through a scratch copy first (src/topology/warm-up.ts), answered end to
   // end, and none of it is in the running lab: snat's conntrack table is empty until the VM sends.
   const warm = await d.waitLog((l) => String(l.msg).startsWith('warmed up: '));
@@ -54,8 +54,8 @@ for (const workers of [undefined, '0']) test(`lab DVR path${workers === undefine
 
   // A real tcpdump at both ends sees the write-up's first and last frames (ping -s 100: the write-up's 142 bytes),
   // modulo the RFC 5737 addresses: the VM sends to the qr- MAC, the internet host gets it from the SNAT address.
-  const dumps = [nsVm, nsInet].map((ns) => run('ip', ['netns', 'exec', ns, 'tcpdump', '-nnee', '-l', '-c', '2', '-i', 'eth0', 'icmp'], 15_000));
-  await new Promise((r) => setTimeout(r, 1500)); // tcpdump attaches
+  const dumps: Promise<Ran>[] = [];
+  for (const ns of [nsVm, nsInet]) dumps.push((await tcpdumpIn(ns, ['-nnee', '-l', '-c', '2', '-i', 'eth0', 'icmp'], 30_000)).ended);
   await run('ip', ['netns', 'exec', nsVm, 'ping', '-c', '1', '-s', '100', '-W', '2', '-n', '203.0.113.8'], 10_000);
   const [atVm, atInet] = await Promise.all(dumps);
   assert.match(atVm!.out, /fa:16:3e:b2:ef:af > fa:16:3e:06:d8:7b, ethertype IPv4 \(0x0800\), length 142: 192\.168\.1\.7 > 203\.0\.113\.8: ICMP echo request/, atVm!.out);
@@ -78,10 +78,11 @@ for (const workers of [undefined, '0']) test(`lab DVR path${workers === undefine
   try {
     let seen = '';
     server.stdout!.on('data', (b: Buffer) => (seen += b.toString()));
-    for (let i = 0; i < 50 && !seen.includes('ready'); i++) await new Promise((r) => setTimeout(r, 100));
-    const cl = await run('ip', ['netns', 'exec', nsVm, process.execPath, '-e', CLIENT(300_000)], 20_000);
+    // Waits only (a node started in a namespace takes seconds on a loaded box): what came is asserted below.
+    for (const end = Date.now() + WAIT_MS; Date.now() < end && !seen.includes('ready'); ) await new Promise((r) => setTimeout(r, 100));
+    const cl = await run('ip', ['netns', 'exec', nsVm, process.execPath, '-e', CLIENT(300_000)], 90_000);
     assert.match(cl.out, /^tcp-echoed 300000 udp-echoed 5$/m, cl.out);
-    for (let i = 0; i < 20 && !/udp /.test(seen); i++) await new Promise((r) => setTimeout(r, 100));
+    for (const end = Date.now() + WAIT_MS; Date.now() < end && !/udp /.test(seen); ) await new Promise((r) => setTimeout(r, 100));
     assert.match(seen, /^tcp 198\.51\.100\.200 300000$/m, seen);
     assert.match(seen, /^udp 198\.51\.100\.200$/m, seen);
   } finally {

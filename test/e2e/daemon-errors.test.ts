@@ -47,7 +47,7 @@ function dpemuRun(args: string[], prefix: string[] = []): Promise<{ code: number
 /** The plain error line (JSON log lines aside). */
 const errorLine = (stderr: string): string => stderr.split('\n').find((l) => l.startsWith('dpemu run: ')) ?? `(none in: ${stderr})`;
 
-test('a broken file: its errors, exit 1, nothing created', { timeout: 20_000 }, async () => {
+test('a broken file: its errors, exit 1, nothing created', { timeout: 60_000 }, async () => {
   requireRoot('dpemu run end-to-end tests');
   const f = join(dir, 'broken.yaml');
   writeFileSync(f, topo(`dpe${tag}a`, `dpe${tag}b`, `dpe-${tag}-a`).replace('port_no: 2', 'port_no: two'));
@@ -58,7 +58,7 @@ test('a broken file: its errors, exit 1, nothing created', { timeout: 20_000 }, 
   assert.deepEqual(KernelObjects.leftovers(tag), []);
 });
 
-test('a missing file, an unknown node', { timeout: 20_000 }, async () => {
+test('a missing file, an unknown node', { timeout: 60_000 }, async () => {
   requireRoot('dpemu run end-to-end tests');
   const r = await dpemuRun([join(dir, 'nope.yaml')]);
   assert.equal(r.code, 1);
@@ -70,7 +70,7 @@ test('a missing file, an unknown node', { timeout: 20_000 }, async () => {
   assert.match(errorLine(n.stderr), /no node w99 in .*: choose among: n1/);
 });
 
-test('a TAP name taken: says which and how to free it, removes what it had made', { timeout: 20_000 }, async () => {
+test('a TAP name taken: says which and how to free it, removes what it had made', { timeout: 60_000 }, async () => {
   requireRoot('dpemu run end-to-end tests');
   const devA = `dpe${tag}a`, devB = `dpe${tag}b`, nsA = `dpe-${tag}-a`;
   // devB is taken by a veth of ours; devA (and ha's namespace) are made first, then must be removed.
@@ -87,7 +87,7 @@ test('a TAP name taken: says which and how to free it, removes what it had made'
   assert.deepEqual(KernelObjects.leftovers(tag), []);
 });
 
-test("a lab namespace that exists: not touched, and the advice allows for a dpemu still running it", { timeout: 20_000 }, async () => {
+test("a lab namespace that exists: not touched, and the advice allows for a dpemu still running it", { timeout: 60_000 }, async () => {
   requireRoot('dpemu run end-to-end tests');
   const devA = `dpe${tag}c`, devB = `dpe${tag}d`, nsA = `dpe-${tag}-c`;
   objs.addNetns(nsA);
@@ -104,7 +104,7 @@ test("a lab namespace that exists: not touched, and the advice allows for a dpem
   assert.deepEqual(KernelObjects.leftovers(tag), []);
 });
 
-test('not root: says so and how, exit 1', { timeout: 20_000 }, async (t) => {
+test('not root: says so and how, exit 1', { timeout: 60_000 }, async (t) => {
   requireRoot('dpemu run end-to-end tests (to drop to nobody)');
   // The check runs dpemu from this clone as nobody: a clone under a private home cannot be read by nobody.
   if (tryRun('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'test', '-r', join(REPO, 'dist/src/cli/main.js')]).status !== 0) {
@@ -119,7 +119,7 @@ test('not root: says so and how, exit 1', { timeout: 20_000 }, async (t) => {
   assert.match(errorLine(r.stderr), /^dpemu run: creating TAP devices needs root \(CAP_NET_ADMIN\): run as root .*--cap-add NET_ADMIN --device \/dev\/net\/tun/);
 });
 
-test('SIGINT while starting: the start completes, then a clean stop removes everything, exit 0', { timeout: 60_000 }, async () => {
+test('SIGINT while starting: the start completes, then a clean stop removes everything, exit 0', { timeout: 180_000 }, async () => {
   requireRoot('dpemu run end-to-end tests');
   const lab = new UniqueLab();
   let d: DaemonProcess | null = null;
@@ -145,7 +145,7 @@ test('SIGINT while starting: the start completes, then a clean stop removes ever
   }
 });
 
-test('an exception no handler catches: logged, the clean stop with its workers, exit 1, nothing left', { timeout: 60_000 }, async () => {
+test('an exception no handler catches: logged, the clean stop with its workers, exit 1, nothing left', { timeout: 180_000 }, async () => {
   requireRoot('dpemu run end-to-end tests');
   const lab = new UniqueLab();
   let d: DaemonProcess | null = null;

@@ -9,7 +9,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { requireRoot } from '../helpers/root.js';
-import { KernelObjects, run } from './lab-names.js';
+import { KernelObjects, run, tcpdumpIn, type Ran } from './lab-names.js';
 import { DaemonProcess } from './daemon-process.js';
 import { UniqueLab } from './lab-dvr.js';
 
@@ -20,12 +20,12 @@ after(() => {
   lab?.cleanup();
 });
 
-test('lab DVR path: ping -s 3000 from the VM namespace through SNAT gets its replies, in fragments both ways', { timeout: 60_000 }, async () => {
+test('lab DVR path: ping -s 3000 from the VM namespace through SNAT gets its replies, in fragments both ways', { timeout: 180_000 }, async () => {
   requireRoot('dpemu run end-to-end tests');
   lab = new UniqueLab();
   const { tag, nsVm, nsInet } = lab;
   d = new DaemonProcess([lab.file, '--lab']);
-  await d.waitLog((l) => l.msg === 'forwarding');
+  await d.forwarding();
   await run('ip', ['netns', 'exec', nsVm, 'ping', '-c', '1', '-W', '2', '-n', '203.0.113.8'], 10_000); // neighbours learned
   // The snat namespace's sg- has MTU 1500 (the write-up's `ip addr`) and w02's underlay 1500: a full-size
   // fragment from sg- cannot cross VXLAN (50 bytes more), on the real node either. The internet host's path
@@ -34,9 +34,8 @@ test('lab DVR path: ping -s 3000 from the VM namespace through SNAT gets its rep
   assert.equal(mtu.status, 0, mtu.out);
 
   // tcpdump -v prints each fragment's id, offset and flags: 3 request and 3 reply fragments at each end, per ping.
-  const dump = (ns: string) => run('ip', ['netns', 'exec', ns, 'tcpdump', '-nn', '-v', '-l', '-c', '12', '-i', 'eth0', 'ip proto 1'], 20_000);
-  const dumps = [dump(nsVm), dump(nsInet)];
-  await new Promise((r) => setTimeout(r, 1500)); // tcpdump attaches
+  const dumps: Promise<Ran>[] = [];
+  for (const ns of [nsVm, nsInet]) dumps.push((await tcpdumpIn(ns, ['-nn', '-v', '-l', '-c', '12', '-i', 'eth0', 'ip proto 1'], 30_000)).ended);
   const ping = await run('ip', ['netns', 'exec', nsVm, 'ping', '-c', '2', '-i', '0.5', '-W', '3', '-s', '3000', '-n', '203.0.113.8'], 15_000);
   assert.match(ping.out, /2 packets transmitted, 2 received/, ping.out);
   assert.match(ping.out, /3008 bytes from 203\.0\.113\.8: icmp_seq=1/, ping.out);

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireRoot } from '../helpers/root.js';
 import { KernelObjects, run, tryRun, uniqueTag, bridgeLabYaml } from './lab-names.js';
-import { DaemonProcess } from './daemon-process.js';
+import { DaemonProcess, WAIT_MS } from './daemon-process.js';
 
 const tag = uniqueTag();
 const dir = mkdtempSync(join(tmpdir(), 'dpemu-e2e-'));
@@ -56,11 +56,11 @@ function threadNice(pid: number): Map<number, number> {
   return out;
 }
 
-for (const workers of [undefined, '0']) test(`dpemu run --lab${workers === undefined ? '' : ` --workers ${workers}`}: forward, reload, survive a lost TAP, stop clean`, { timeout: 20_000 }, async () => {
+for (const workers of [undefined, '0']) test(`dpemu run --lab${workers === undefined ? '' : ` --workers ${workers}`}: forward, reload, survive a lost TAP, stop clean`, { timeout: 180_000 }, async () => {
   requireRoot('dpemu run end-to-end tests');
   writeFileSync(file, topology(1500));
   d = new DaemonProcess([file, '--lab', ...(workers === undefined ? [] : ['--workers', workers])]);
-  await d.waitLog((l) => l.msg === 'forwarding');
+  await d.forwarding();
   assert.match(await d.waitOut(/Reload the file/), new RegExp(`ip netns exec ${nsA} ping -c 3 10\\.78\\.0\\.2`), 'the banner says how to ping');
 
   // At nice -10 as ovs-ctl starts ovs-vswitchd: the main thread and the threads it started since (TAP readers and
@@ -81,7 +81,7 @@ for (const workers of [undefined, '0']) test(`dpemu run --lab${workers === undef
   writeFileSync(file, topology(1500).replace('port_no: 2', 'port_no: [2'));
   let mark = d.logs.length;
   d.signal('SIGHUP');
-  const refused = await d.waitLog((l) => l.msg.startsWith('reload refused'), 10_000, mark);
+  const refused = await d.waitLog((l) => l.msg.startsWith('reload refused'), WAIT_MS, mark);
   assert.ok(Array.isArray(refused.errors) && (refused.errors as string[]).length > 0);
   r = await ping(nsA, '10.78.0.2');
   assert.equal(r.status, 0, `still forwarding after a refused reload: ${r.out}`);
@@ -89,7 +89,7 @@ for (const workers of [undefined, '0']) test(`dpemu run --lab${workers === undef
   // Someone deletes a TAP: logged, counted, the other port keeps running.
   mark = d.logs.length;
   assert.equal(tryRun('ip', ['-n', nsB, 'link', 'del', 'eth0']).status, 0);
-  const gone = await d.waitLog((l) => /disappeared/.test(l.msg), 5_000, mark);
+  const gone = await d.waitLog((l) => /disappeared/.test(l.msg), WAIT_MS, mark);
   assert.equal(gone.dev, devB);
   assert.equal(gone.tapsGone, 1);
 
@@ -97,7 +97,7 @@ for (const workers of [undefined, '0']) test(`dpemu run --lab${workers === undef
   writeFileSync(file, topology(1400));
   mark = d.logs.length;
   d.signal('SIGHUP');
-  const rel = await d.waitLog((l) => l.msg === 'reloaded' || l.msg === 'reloaded with errors', 10_000, mark);
+  const rel = await d.waitLog((l) => l.msg === 'reloaded' || l.msg === 'reloaded with errors', WAIT_MS, mark);
   assert.equal(rel.msg, 'reloaded', JSON.stringify(rel));
   assert.deepEqual(rel.recreated, [devB]);
   assert.deepEqual(rel.kept, [devA]);

@@ -14,6 +14,13 @@ export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export const DPEMU = join(REPO, 'bin', 'dpemu.js');
 execFileSync(process.execPath, [join(REPO, 'scripts', 'build-dist.mjs')], { stdio: 'inherit' });
 
+/**
+ * How long a test waits for the daemon to log or print something, or for one CLI call, before it fails:
+ * for waiting only, never an asserted time. At load 17-22 on 2 cores a daemon took 15-18 s to forward
+ * (the lab's namespaces and TAPs set up), a reload about as long, and one CLI call 5-7 s.
+ */
+export const WAIT_MS = 60_000;
+
 export interface LogLine {
   level: number;
   msg: string;
@@ -76,7 +83,7 @@ export class DaemonProcess {
   }
 
   /** Wait until `pred` holds for some log line not yet consumed by an earlier wait from index `from`. */
-  async waitLog(pred: (l: LogLine) => boolean, timeoutMs = 15_000, from = 0): Promise<LogLine> {
+  async waitLog(pred: (l: LogLine) => boolean, timeoutMs = WAIT_MS, from = 0): Promise<LogLine> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const hit = this.logs.slice(from).find(pred);
@@ -94,8 +101,13 @@ export class DaemonProcess {
     }
   }
 
+  /** The 'forwarding' log line: the daemon is up (set-up of the lab's namespaces and TAPs included). */
+  forwarding(): Promise<LogLine> {
+    return this.waitLog((l) => l.msg === 'forwarding', 90_000);
+  }
+
   /** Wait until stdout matches `re`. */
-  async waitOut(re: RegExp, timeoutMs = 10_000): Promise<string> {
+  async waitOut(re: RegExp, timeoutMs = WAIT_MS): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     while (!re.test(this.stdout)) {
       if (this.exitCode !== null || Date.now() > deadline) throw new Error(`no ${re} on stdout; stdout:\n${this.stdout}\nstderr:\n${this.stderr}`);
@@ -110,11 +122,11 @@ export class DaemonProcess {
     return this.stdout;
   }
 
-  /** `dpemu ARGS` as a user runs it against this daemon's control socket, with `input` on its stdin; status null if it ran past 10 s. */
+  /** `dpemu ARGS` as a user runs it against this daemon's control socket, with `input` on its stdin; status null if it ran past 60 s. */
   cli(args: string[], input = ''): Promise<{ status: number | null; out: string }> {
     return new Promise((resolve) => {
       const c = spawn(process.execPath, [DPEMU, ...args], { env: { ...process.env, DPEMU_SOCKET: this.socket }, stdio: ['pipe', 'pipe', 'pipe'] });
-      const t = setTimeout(() => c.kill('SIGKILL'), 10_000);
+      const t = setTimeout(() => c.kill('SIGKILL'), WAIT_MS);
       let out = '';
       c.stdout.on('data', (b: Buffer) => (out += b.toString()));
       c.stderr.on('data', (b: Buffer) => (out += b.toString()));

@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { requireRoot } from '../helpers/root.js';
 import { run } from './lab-names.js';
-import { DaemonProcess } from './daemon-process.js';
+import { DaemonProcess, WAIT_MS } from './daemon-process.js';
 import { LabDaemons, type UniqueLab } from './lab-dvr.js';
 import { makeRealtime, threadId } from '../../src/io/realtime.js';
 
@@ -49,7 +49,7 @@ function fifoThreads(pid: number): { tid: number; priority: number }[] {
 }
 
 /** Wait until `want` threads are SCHED_FIFO (threads take their policy as they start); those there then. */
-async function untilFifo(pid: number, want: number, timeoutMs = 10_000): Promise<{ tid: number; priority: number }[]> {
+async function untilFifo(pid: number, want: number, timeoutMs = WAIT_MS): Promise<{ tid: number; priority: number }[]> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const got = fifoThreads(pid);
@@ -68,7 +68,7 @@ async function pingThrough(lab: UniqueLab): Promise<void> {
   assert.match(ping.out, /2 packets transmitted, 2 received/, ping.out);
 }
 
-test('--workers 1 --rt-priority 7: the worker and the two rx threads are SCHED_FIFO 7, also after the worker is restarted', { timeout: 60_000 }, async () => {
+test('--workers 1 --rt-priority 7: the worker and the two rx threads are SCHED_FIFO 7, also after the worker is restarted', { timeout: 180_000 }, async () => {
   requireRoot('dpemu run end-to-end tests');
   const { d, lab, pid } = await startLab(['--workers', '1', '--rt-priority', '7']);
   const before = await untilFifo(pid, 3);
@@ -79,7 +79,7 @@ test('--workers 1 --rt-priority 7: the worker and the two rx threads are SCHED_F
 
   const killed = await d.cli(['workers', 'kill', '0']);
   assert.equal(killed.status, 0, killed.out);
-  await d.waitLog((l) => /died and was restarted/.test(l.msg), 15_000);
+  await d.waitLog((l) => /died and was restarted/.test(l.msg), WAIT_MS);
   const after = await untilFifo(pid, 3);
   assert.equal(after.length, 3, JSON.stringify(after));
   const fresh = after.filter((t) => !before.some((b) => b.tid === t.tid));
@@ -90,7 +90,7 @@ test('--workers 1 --rt-priority 7: the worker and the two rx threads are SCHED_F
   await daemons.stop(d, lab);
 });
 
-test('--workers 0 --rt-priority 3: each TAP\'s rx and tx threads are SCHED_FIFO 3; without the option no thread is', { timeout: 60_000 }, async () => {
+test('--workers 0 --rt-priority 3: each TAP\'s rx and tx threads are SCHED_FIFO 3; without the option no thread is', { timeout: 180_000 }, async () => {
   requireRoot('dpemu run end-to-end tests');
   const rt = await startLab(['--workers', '0', '--rt-priority', '3']);
   const fifo = await untilFifo(rt.pid, 4);
@@ -105,7 +105,7 @@ test('--workers 0 --rt-priority 3: each TAP\'s rx and tx threads are SCHED_FIFO 
   await daemons.stop(plain.d, plain.lab);
 });
 
-test('--nice: every thread of the daemon, those node started first included, at -10 by default and at N with --nice N', { timeout: 60_000 }, async () => {
+test('--nice: every thread of the daemon, those node started first included, at -10 by default and at N with --nice N', { timeout: 180_000 }, async () => {
   requireRoot('dpemu run end-to-end tests');
   for (const [args, want] of [[[], -10], [['--nice', '5'], 5]] as const) {
     const { d, lab, pid } = await startLab(['--workers', '1', ...args]);

@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { requireRoot } from '../helpers/root.js';
 import { run } from './lab-names.js';
-import { DaemonProcess, workerRows, type WorkerRow } from './daemon-process.js';
+import { DaemonProcess, workerRows, type WorkerRow, WAIT_MS } from './daemon-process.js';
 import { FIP, QROUTER, SNAT } from '../helpers/seed-names.js';
 import { LabDaemons } from './lab-dvr.js';
 
@@ -62,10 +62,10 @@ async function workers(d: DaemonProcess): Promise<WorkerRow[]> {
 async function killAndWait(d: DaemonProcess, w: number): Promise<Record<string, unknown>> {
   const mark = d.logs.length;
   await must(d, 'workers', 'kill', String(w));
-  return d.waitLog((l) => l.msg.startsWith(`datapath worker ${w} died and was restarted`), 15_000, mark);
+  return d.waitLog((l) => l.msg.startsWith(`datapath worker ${w} died and was restarted`), WAIT_MS, mark);
 }
 
-test('--workers 2: flows, routes, rules, addresses, neighbours and iptables rules set with the CLI survive a killed worker; a reload drops them', { timeout: 120_000 }, async () => {
+test('--workers 2: flows, routes, rules, addresses, neighbours and iptables rules set with the CLI survive a killed worker; a reload drops them', { timeout: 300_000 }, async () => {
   requireRoot('dpemu run end-to-end tests');
   const { d, lab } = await daemons.start(['--workers', '2']);
   const ws = await workers(d);
@@ -136,7 +136,7 @@ async function vsctlDumps(d: DaemonProcess): Promise<string[]> {
   ];
 }
 
-test('--workers 2: ovs-vsctl writes (max-idle, mac-table-size, mac-aging-time, a Port tag; two of them joined by --, one transaction) reach the worker that owns the node, one entry of its log, and survive its restart', { timeout: 120_000 }, async () => {
+test('--workers 2: ovs-vsctl writes (max-idle, mac-table-size, mac-aging-time, a Port tag; two of them joined by --, one transaction) reach the worker that owns the node, one entry of its log, and survive its restart', { timeout: 300_000 }, async () => {
   requireRoot('dpemu run end-to-end tests');
   const { d, lab } = await daemons.start(['--workers', '2']);
   const ws = await workers(d);
@@ -175,7 +175,7 @@ async function portDumps(d: DaemonProcess): Promise<string[]> {
   ];
 }
 
-test('--workers 2: ovs-vsctl add-port and del-port reach the worker that owns the node, are kept in its log, and a restart replays them to the same ports, ofports, datapath ports and devices', { timeout: 120_000 }, async () => {
+test('--workers 2: ovs-vsctl add-port and del-port reach the worker that owns the node, are kept in its log, and a restart replays them to the same ports, ofports, datapath ports and devices', { timeout: 300_000 }, async () => {
   requireRoot('dpemu run end-to-end tests');
   const { d, lab } = await daemons.start(['--workers', '2']);
   const ws = await workers(d);
@@ -215,7 +215,7 @@ async function bridgeDumps(d: DaemonProcess): Promise<string[]> {
   ];
 }
 
-test('--workers 2: ovs-vsctl add-br and del-br reach the worker that owns the node, are kept in its log, and a restart replays them to the same bridges, flows, datapath ports and devices', { timeout: 120_000 }, async () => {
+test('--workers 2: ovs-vsctl add-br and del-br reach the worker that owns the node, are kept in its log, and a restart replays them to the same bridges, flows, datapath ports and devices', { timeout: 300_000 }, async () => {
   requireRoot('dpemu run end-to-end tests');
   const { d, lab } = await daemons.start(['--workers', '2']);
   const ws = await workers(d);
@@ -243,7 +243,7 @@ test('--workers 2: ovs-vsctl add-br and del-br reach the worker that owns the no
   await daemons.stop(d, lab);
 });
 
-test('--workers 2: sysctl writes in a namespace (ip netns exec NS sysctl) reach the worker that owns the node, are kept in its log, and survive its restart', { timeout: 120_000 }, async () => {
+test('--workers 2: sysctl writes in a namespace (ip netns exec NS sysctl) reach the worker that owns the node, are kept in its log, and survive its restart', { timeout: 300_000 }, async () => {
   requireRoot('dpemu run end-to-end tests');
   const { d, lab } = await daemons.start(['--workers', '2']);
   const ws = await workers(d);
@@ -264,7 +264,7 @@ test('--workers 2: sysctl writes in a namespace (ip netns exec NS sysctl) reach 
   await daemons.stop(d, lab);
 });
 
-test('--workers 0: a reload builds the file, runtime changes go (what --workers N does too)', { timeout: 60_000 }, async () => {
+test('--workers 0: a reload builds the file, runtime changes go (what --workers N does too)', { timeout: 180_000 }, async () => {
   requireRoot('dpemu run end-to-end tests');
   const { d, lab } = await daemons.start(['--workers', '0']);
   const fresh = await dumps(d);

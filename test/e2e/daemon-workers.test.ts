@@ -20,7 +20,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { requireRoot } from '../helpers/root.js';
 import { run } from './lab-names.js';
-import { DaemonProcess, workerRows, type WorkerRow } from './daemon-process.js';
+import { DaemonProcess, workerRows, type WorkerRow, WAIT_MS } from './daemon-process.js';
 import { SNAT } from '../helpers/seed-names.js';
 import { LabDaemons, type UniqueLab } from './lab-dvr.js';
 
@@ -56,7 +56,7 @@ function inNetns(ns: string, script: string): { child: ChildProcess; out: () => 
   return { child, out: () => text };
 }
 
-async function until(what: string, pred: () => boolean, timeoutMs = 10_000): Promise<void> {
+async function until(what: string, pred: () => boolean, timeoutMs = WAIT_MS): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!pred()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
@@ -122,7 +122,7 @@ async function stopClean(d: DaemonProcess, lab: UniqueLab): Promise<void> {
   assert.ok(d.logs.some((l) => l.msg === 'stopped'), d.stderr);
 }
 
-test('--workers 2: forwards, and a killed worker comes back with its NAT connections', { timeout: 90_000 }, async () => {
+test('--workers 2: forwards, and a killed worker comes back with its NAT connections', { timeout: 240_000 }, async () => {
   requireRoot('dpemu run end-to-end tests');
   const { d, lab, up } = await daemons.start(['--workers', '2']);
   assert.equal(up.workers, 2);
@@ -165,7 +165,7 @@ test('--workers 2: forwards, and a killed worker comes back with its NAT connect
 
   const killed = await dpemu(d, 'workers', 'kill', String(snat.index));
   assert.equal(killed.status, 0, killed.out);
-  await d.waitLog((l) => l.msg.startsWith(`datapath worker ${snat.index} died and was restarted`), 15_000);
+  await d.waitLog((l) => l.msg.startsWith(`datapath worker ${snat.index} died and was restarted`), WAIT_MS);
   assert.equal(d.exitCode, null, 'the daemon goes on');
   const afterKill = await workers(d);
   assert.deepEqual(afterKill.find((w) => w.index === snat.index), { ...snat, alive: true, restarts: 1 });
@@ -173,7 +173,7 @@ test('--workers 2: forwards, and a killed worker comes back with its NAT connect
 
   // The ping resumes: replies again after the restart was seen.
   const mark = pings.length;
-  await until('the fast ping to resume', () => /bytes from/.test(pings.slice(mark)), 10_000);
+  await until('the fast ping to resume', () => /bytes from/.test(pings.slice(mark)));
   fast.kill('SIGINT');
 
   // The server speaks first: its segment is de-NATed only by the conntrack entry the restarted worker kept.
@@ -185,7 +185,7 @@ test('--workers 2: forwards, and a killed worker comes back with its NAT connect
   await stopClean(d, lab);
 });
 
-test('--workers 2: reload keeps NAT connections, refuses a broken file, applies a changed one', { timeout: 90_000 }, async () => {
+test('--workers 2: reload keeps NAT connections, refuses a broken file, applies a changed one', { timeout: 240_000 }, async () => {
   requireRoot('dpemu run end-to-end tests');
   const { d, lab } = await daemons.start(['--workers', '2']);
   const conn = await connection(lab);
@@ -199,7 +199,7 @@ test('--workers 2: reload keeps NAT connections, refuses a broken file, applies 
   const same = await dpemu(d, 'reload');
   assert.equal(same.status, 0, same.out);
   assert.match(same.out, /TAPs kept 2, added 0, removed 0, re-created 0/);
-  const rel = await d.waitLog((l) => l.msg === 'reloaded' || l.msg === 'reloaded with errors', 10_000, mark);
+  const rel = await d.waitLog((l) => l.msg === 'reloaded' || l.msg === 'reloaded with errors', WAIT_MS, mark);
   assert.equal(rel.msg, 'reloaded', JSON.stringify(rel));
   assert.deepEqual([...(rel.kept as string[])].sort(), [lab.tapInet, lab.tapVm].sort());
   assert.ok((rel.stateCarried as string[]).includes('w02:snat-c4d4b760-41b9-45e1-a607-d054da99c479 conntrack'), JSON.stringify(rel.stateCarried));
@@ -219,7 +219,7 @@ test('--workers 2: reload keeps NAT connections, refuses a broken file, applies 
   writeFileSync(lab.file, good.replace('ofport: 41,', 'ofport: [41,'));
   mark = d.logs.length;
   d.signal('SIGHUP');
-  const refused = await d.waitLog((l) => l.msg.startsWith('reload refused'), 10_000, mark);
+  const refused = await d.waitLog((l) => l.msg.startsWith('reload refused'), WAIT_MS, mark);
   assert.match(String((refused.errors as string[])[0]), new RegExp(`^${lab.file.replace(/[.]/g, '\\.')}:\\d+:\\d+: `));
   const bad = await dpemu(d, 'reload');
   assert.notEqual(bad.status, 0);
@@ -245,7 +245,7 @@ test('--workers 2: reload keeps NAT connections, refuses a broken file, applies 
   await stopClean(d, lab);
 });
 
-test('--workers 1: one worker runs every node; SIGHUP reloads, forwarding goes on', { timeout: 60_000 }, async () => {
+test('--workers 1: one worker runs every node; SIGHUP reloads, forwarding goes on', { timeout: 180_000 }, async () => {
   requireRoot('dpemu run end-to-end tests');
   const { d, lab } = await daemons.start(['--workers', '1']);
   assert.match(await d.waitOut(/Reload the file/), /Datapath: 1 worker thread\(s\), worker 0: /);
@@ -261,7 +261,7 @@ test('--workers 1: one worker runs every node; SIGHUP reloads, forwarding goes o
 
   const mark = d.logs.length;
   d.signal('SIGHUP');
-  const rel = await d.waitLog((l) => l.msg === 'reloaded' || l.msg === 'reloaded with errors', 10_000, mark);
+  const rel = await d.waitLog((l) => l.msg === 'reloaded' || l.msg === 'reloaded with errors', WAIT_MS, mark);
   assert.equal(rel.msg, 'reloaded', JSON.stringify(rel));
   assert.equal(rel.workers, 1);
   const ping = await run('ip', ['netns', 'exec', lab.nsVm, 'ping', '-c', '2', '-i', '0.3', '-W', '2', '-n', INET], 15_000);

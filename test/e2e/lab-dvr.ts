@@ -58,7 +58,7 @@ export class LabDaemons {
     this.labs.push(lab);
     const d = new DaemonProcess([lab.file, '--lab', ...args]);
     this.daemons.push(d);
-    const up = await d.waitLog((l) => l.msg === 'forwarding', 30_000);
+    const up = await d.forwarding();
     return { d, lab, up };
   }
 

@@ -8,14 +8,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { requireRoot } from '../helpers/root.js';
-import { run } from './lab-names.js';
+import { run, tcpdumpIn } from './lab-names.js';
 import { LabDaemons } from './lab-dvr.js';
 
 const labs = new LabDaemons();
 const QROUTER = 'qrouter-c4d4b760-41b9-45e1-a607-d054da99c479';
 const QR_LL = 'fe80::f816:3eff:fe06:d87b';
 
-test('the VM namespace pings the qrouter\'s link-local: neighbour discovery and echo through the emulated router', { timeout: 60_000 }, async () => {
+test('the VM namespace pings the qrouter\'s link-local: neighbour discovery and echo through the emulated router', { timeout: 180_000 }, async () => {
   requireRoot('dpemu run end-to-end tests');
   const { d, lab } = await labs.start(['--workers', '0']);
   const vm = (args: string[], ms = 10_000) => run('ip', ['netns', 'exec', lab.nsVm, ...args], ms);
@@ -28,8 +28,7 @@ test('the VM namespace pings the qrouter\'s link-local: neighbour discovery and 
   const shown = await d.cli(['ip', '-n', QROUTER, '-6', 'w07', 'addr', 'show', 'dev', 'qr-178fc8e2-fd']);
   assert.match(shown.out, new RegExp(`inet6 ${QR_LL}/64 scope link \n`), shown.out);
 
-  const dump = vm(['tcpdump', '-nnee', '-l', '-c', '4', '-i', 'eth0', 'icmp6 and (ip6[40] == 135 or ip6[40] == 136 or ip6[40] == 128 or ip6[40] == 129)'], 15_000);
-  await new Promise((r) => setTimeout(r, 1500)); // tcpdump attaches
+  const dump = (await tcpdumpIn(lab.nsVm, ['-nnee', '-l', '-c', '4', '-i', 'eth0', 'icmp6 and (ip6[40] == 135 or ip6[40] == 136 or ip6[40] == 128 or ip6[40] == 129)'], 30_000)).ended;
   const ping = await vm(['ping', '-6', '-c', '2', '-i', '0.3', '-W', '2', '-n', `${QR_LL}%eth0`], 15_000);
   assert.match(ping.out, /2 packets transmitted, 2 received/, ping.out);
   const seen = (await dump).out;

@@ -1,7 +1,7 @@
 // Names for what an end-to-end test creates in the kernel (namespaces, TAPs),
 // unique per test file and run so parallel files cannot collide, always with
 // the project's dpe- prefix, and removed by exact name, also on failure.
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 
 /** 6 characters: leaves room for dpe + tag + role within IFNAMSIZ (15). */
@@ -36,6 +36,54 @@ export function runApart(cmd: string, args: string[], timeoutMs = 40_000): Promi
       resolve({ status, out, err: stderr });
     });
   });
+}
+
+/**
+ * Start `cmd`; resolves once `ready` holds for what it printed so far (stdout, stderr), with a promise of how
+ * it ended, as runApart() gives it (killed after `timeoutMs`); rejects if it ends before. For a test that
+ * must act after a tool has reached some point, not after a fixed pause, which a loaded box outruns.
+ */
+export function startUntil(cmd: string, args: string[], ready: (out: string, err: string) => boolean, timeoutMs = 40_000): Promise<{ ended: Promise<Ran> }> {
+  return new Promise((resolve, reject) => {
+    const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '', err = '', up = false;
+    const t = setTimeout(() => c.kill('SIGKILL'), timeoutMs);
+    const ended = new Promise<Ran>((r) => c.on('close', (status) => r({ status, out, err })));
+    const check = (): void => {
+      if (!up && ready(out, err)) {
+        up = true;
+        resolve({ ended });
+      }
+    };
+    c.stdout.setEncoding('utf8').on('data', (s: string) => ((out += s), check()));
+    c.stderr.setEncoding('utf8').on('data', (s: string) => ((err += s), check()));
+    void ended.then((r) => {
+      clearTimeout(t);
+      if (!up) reject(new Error(`${cmd} ${args.join(' ')} ended (${r.status}) before it was ready:\n${out}${err}`));
+    });
+  });
+}
+
+/**
+ * A real tcpdump in namespace `ns`, once it listens (its "listening on" line comes after the filter is
+ * set). A fixed pause before the traffic instead was a race on a loaded box: attaching took up to 0.7 s at load 23.
+ */
+export function tcpdumpIn(ns: string, args: string[], timeoutMs = 40_000): Promise<{ ended: Promise<Ran> }> {
+  return startUntil('ip', ['netns', 'exec', ns, 'tcpdump', ...args], (_out, err) => err.includes('listening on'), timeoutMs);
+}
+
+/**
+ * Wait until `look()` has not changed for 1.1 s (`maxMs` at most): a device set down or up reaches its veth
+ * peer's operstate and the routes' linkdown flag through linkwatch, which batches a non-urgent event up to a
+ * second, and later on a loaded box, where one look may also take seconds.
+ */
+export async function settled(look: () => string, maxMs = 30_000): Promise<void> {
+  let last = look(), since = Date.now();
+  for (const until = since + maxMs; Date.now() < until && Date.now() - since < 1100; ) {
+    await new Promise((r) => setTimeout(r, 200));
+    const now = look();
+    if (now !== last) [last, since] = [now, Date.now()];
+  }
 }
 
 /** Run synchronously (blocks the event loop: setup and cleanup only); never throws. */

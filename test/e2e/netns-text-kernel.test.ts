@@ -20,7 +20,7 @@ import { mustNamespace } from '../../src/control/resolve.js';
 import { netnsIds } from '../../src/netns/ip-json.js';
 import { ControlError } from '../../src/control/protocol.js';
 import { Ruleset, iptablesSave, loadIptables } from '../../src/netfilter/index.js';
-import { KernelObjects, NO_DNS, sh, tryRun, uniqueTag } from './lab-names.js';
+import { KernelObjects, NO_DNS, settled, sh, tryRun, uniqueTag } from './lab-names.js';
 import { holdPromisc } from './promisc-holder.js';
 
 const tag = uniqueTag();
@@ -787,20 +787,9 @@ const LINK_CHANGES: [string, 'ip' | 'iptables', string][] = [
   ['f', 'ip', 'link set fpr-c4d4b760-4 down'],
 ];
 
-/**
- * Wait until the kernel's links and routes have not changed for 1.1 s (5 s
- * at most): a device set down or up reaches its veth peer's operstate and
- * the routes' linkdown flag through linkwatch, which batches a non-urgent
- * event up to a second (a run compared too early once, five test files at once).
- */
+/** The kernel's links and routes settled (settled(): a run compared too early once, five test files at once). */
 async function kernelSettled(): Promise<void> {
-  const look = () => [...kns.values()].map((k) => tryRun('ip', ['-n', k, '-d', 'link']).out + tryRun('ip', ['-n', k, 'route', 'show', 'table', 'all']).out).join('');
-  let last = look(), since = Date.now();
-  for (const until = since + 5000; Date.now() < until && Date.now() - since < 1100; ) {
-    await new Promise((r) => setTimeout(r, 200));
-    const now = look();
-    if (now !== last) [last, since] = [now, Date.now()];
-  }
+  await settled(() => [...kns.values()].map((k) => tryRun('ip', ['-n', k, '-d', 'link']).out + tryRun('ip', ['-n', k, 'route', 'show', 'table', 'all']).out).join(''));
 }
 
 /** Run `changes` on both sides (each must succeed on both), then compare everything. */

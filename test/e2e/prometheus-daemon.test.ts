@@ -89,12 +89,12 @@ after(async () => {
   lab.cleanup();
 });
 
-test('a real Prometheus scrapes the running daemon: non-zero rates at every stage of the path, a latency quantile, and the dashboard\'s queries', { timeout: 60_000 }, async (ctx) => {
+test('a real Prometheus scrapes the running daemon: non-zero rates at every stage of the path, a latency quantile, and the dashboard\'s queries', { timeout: 180_000 }, async (ctx) => {
   requireRoot('dpemu run end-to-end tests');
   requirePrometheus();
   const deadline = Date.now() + 45_000;
   d = new DaemonProcess([lab.file, '--lab']);
-  await d.waitLog((l) => l.msg === 'forwarding');
+  await d.forwarding();
   const target = /Metrics: http:\/\/(\S+)\/metrics/.exec(await d.waitOut(/Metrics: /))![1]!;
 
   // One echo first, while Prometheus starts, so the stream below starts on a resolved path (the daemon

@@ -51,23 +51,24 @@ after(() => objs.cleanup());
 
 test('base_reachable_time_ms and delay_first_probe_time: a REACHABLE entry goes STALE within 1.5 × the base, the untouched device keeps 30 s', async () => {
   // neigh_proc_base_reachable_time draws reachable_time in [base/2, 3 × base/2); delay_first_probe_time 0: STALE, not DELAY.
-  kernelSysctl(KA, 'base_reachable_time_ms=1000', 'delay_first_probe_time=0');
+  // A base of 4 s: the early look, at once, is well inside the shortest draw (2 s) even on a loaded box (with a
+  // 1 s base it came 300 ms and an `ip` start after the replace, against a draw as short as 500 ms).
+  kernelSysctl(KA, 'base_reachable_time_ms=4000', 'delay_first_probe_time=0');
   for (const [a, d] of [['192.0.2.7', KA], ['192.0.2.8', KB]] as const) {
     sh('ip', ['-n', kns, 'neigh', 'replace', a, 'lladdr', '02:00:00:00:00:07', 'nud', 'reachable', 'dev', d]);
   }
-  await sleep(300);
   const early = [kernelState('192.0.2.7', KA), kernelState('192.0.2.8', KB)];
-  await sleep(1700);
+  await sleep(6500);
   const late = [kernelState('192.0.2.7', KA), kernelState('192.0.2.8', KB)];
   assert.deepEqual({ early, late }, { early: ['REACHABLE', 'REACHABLE'], late: ['STALE', 'REACHABLE'] }, 'the kernel');
 
-  await dpemuSysctl(SG, 'base_reachable_time_ms=1000', 'delay_first_probe_time=0');
+  await dpemuSysctl(SG, 'base_reachable_time_ms=4000', 'delay_first_probe_time=0');
   const t0 = 100_000;
   runCommand(ns, `ip neigh replace 192.168.1.77 lladdr 02:00:00:00:00:07 nud reachable dev ${SG}`, t0);
   runCommand(ns, `ip neigh replace 169.254.96.33 lladdr 02:00:00:00:00:07 nud reachable dev ${RFP}`, t0);
-  ns.neigh.tick(t0 + 499);
+  ns.neigh.tick(t0 + 1999);
   const ours = { early: [modelState('192.168.1.77', SG), modelState('169.254.96.33', RFP)], late: [] as string[] };
-  ns.neigh.tick(t0 + 1500);
+  ns.neigh.tick(t0 + 6000);
   ours.late = [modelState('192.168.1.77', SG), modelState('169.254.96.33', RFP)];
   assert.deepEqual(ours, { early: ['REACHABLE', 'REACHABLE'], late: ['STALE', 'REACHABLE'] }, 'dpemu');
 });

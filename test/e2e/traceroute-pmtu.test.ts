@@ -104,7 +104,7 @@ before(async () => {
   for (const r of ['r1', 'r2']) sh('ip', ['netns', 'exec', ns(r), 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
   writeFileSync(chainFile, CHAIN_YAML);
   chain = new DaemonProcess([chainFile]);
-  await chain.waitLog((l) => l.msg === 'forwarding', 30_000);
+  await chain.forwarding();
 });
 
 after(async () => {
@@ -133,6 +133,22 @@ async function flush(): Promise<void> {
   for (const r of await Promise.all([inReal(['ip', 'route', 'flush', 'cache']), inModel(['ip', 'route', 'flush', 'cache'])])) assert.equal(r.status, 0, r.err);
 }
 
+/**
+ * A traceroute after `ip route flush cache`, as same() compares it. As in control-traceroute.test.ts, the real
+ * chain's veths share the box's backlog with the test file running beside this one: under load one can drop a
+ * probe or its answer, a `*` the model has no cause for. A case that differs runs once more on both sides,
+ * from a flushed cache again and with the routers' ICMP tokens refilled (ip_error's 5 s burst); a fault of the
+ * model's repeats.
+ */
+async function sameTrace(cmd: string[]): Promise<void> {
+  await flush();
+  const [want, got] = await Promise.all([inReal(cmd), inModel(cmd)]);
+  if (got.status === want.status && masked(got.out) === masked(want.out) && got.err === want.err) return;
+  await new Promise((r) => setTimeout(r, 5200));
+  await flush();
+  await same(cmd);
+}
+
 test('traceroute -F and --mtu: the same hops, F=MTU and !F-MTU annotations, and the same path MTUs learned', { timeout: 300_000 }, async () => {
   const D = '192.0.2.10';
   // Each after `ip route flush cache`: the exception the last case left is stale, emptied by the next lookup to
@@ -153,18 +169,16 @@ test('traceroute -F and --mtu: the same hops, F=MTU and !F-MTU annotations, and 
     [['-n', D, '1500'], false],
   ];
   for (const [words, learned] of cases) {
-    await flush();
     // The waits as in control-traceroute.test.ts: the whole MAX for each probe unless the case sets -w.
     const c = words.includes('-w') ? words : ['-w', '5,0,0', ...words];
-    await same(['traceroute', ...c]);
+    await sameTrace(['traceroute', ...c]);
     const cache = await same(['ip', 'route', 'show', 'cache']);
     assert.equal(masked(cache.out), `192.0.2.10 via 192.0.2.2 dev qr-pmtu \n    cache ${learned ? 'expires Nsec mtu 1400 ' : ''}\n`, c.join(' '));
   }
 });
 
 test('ip route show cache: the selectors, -j, -d, -o; ip route get', { timeout: 120_000 }, async () => {
-  await flush();
-  await same(['traceroute', '-n', '-w', '5,0,0', '--mtu', '-q', '1', '192.0.2.10']);
+  await sameTrace(['traceroute', '-n', '-w', '5,0,0', '--mtu', '-q', '1', '192.0.2.10']);
   for (const q of [
     ['route', 'show', 'cache'],
     ['route', 'list', 'cached'],
@@ -219,7 +233,7 @@ test('through a VXLAN tunnel: the tunnel answers a DF datagram too long for the 
   const lab = new UniqueLab();
   const d = new DaemonProcess([lab.file, '--lab']);
   try {
-    await d.waitLog((l) => l.msg === 'forwarding', 30_000);
+    await d.forwarding();
     sh('ip', ['netns', 'exec', lab.nsInet, 'sysctl', '-qw', 'net.ipv4.icmp_ratelimit=0']);
     const model = (cmd: string[]): Promise<Ran> => d.apart(['ip', 'w07', 'netns', 'exec', QROUTER, ...cmd]);
     // The first ping finds the way (ARP); the second meets the tunnel's limit.
