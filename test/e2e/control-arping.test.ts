@@ -7,14 +7,14 @@
 // VM (what the kernel's arp_process learns from arping's requests, replies
 // and gratuitous messages).
 import { after, before, test } from 'node:test';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { requireRoot } from '../helpers/root.js';
 import { requireTool } from '../helpers/tools.js';
 import { DaemonProcess, dpemuTcpdump } from './daemon-process.js';
-import { KernelObjects, runApart, sh, uniqueTag, type Ran, tcpdumpIn } from './lab-names.js';
+import { KernelObjects, runApart, sh, uniqueTag, withNetnsHosts, type Ran, tcpdumpIn } from './lab-names.js';
 import { LabDaemons } from './lab-dvr.js';
 
 const QROUTER = 'qrouter-c4d4b760-41b9-45e1-a607-d054da99c479';
@@ -217,13 +217,7 @@ test('refused as the real arping refuses: devices, addresses, options', { timeou
 });
 
 test('a host name, looked up as the real arping does in the namespace (ip netns exec mounts /etc/netns/NS/hosts): its address, or getaddrinfo\'s failure', { timeout: 120_000 }, async () => {
-  const dirs = [nsA, MODEL_NS].map((n) => join('/etc/netns', n));
-  for (const x of dirs) assert.ok(!existsSync(x), `${x} is not this test's`);
-  try {
-    for (const x of dirs) {
-      mkdirSync(x, { recursive: true });
-      writeFileSync(join(x, 'hosts'), '10.99.1.7 dpe-vm dpe-vm-alias\n192.0.2.010 dpe-octal\n');
-    }
+  await withNetnsHosts([nsA, MODEL_NS], '10.99.1.7 dpe-vm dpe-vm-alias\n192.0.2.010 dpe-octal\n', async () => {
     await compare([
       ['-I', 'qr-arp', '-c', '1', 'dpe-vm'],
       ['-I', 'qr-arp', '-c', '1', 'DPE-VM-Alias'],
@@ -232,9 +226,7 @@ test('a host name, looked up as the real arping does in the namespace (ip netns 
       ['-I', 'qr-arp', '-c', '1', '10.99.1.256'],
       ['-I', 'qr-arp', '-c', '1', 'dpe-x#y'],
     ]);
-  } finally {
-    for (const x of dirs) rmSync(x, { recursive: true, force: true });
-  }
+  });
 });
 
 test('the frames on the VM\'s wire: broadcast then unicast requests and the replies, -D\'s probe, -U\'s and -A\'s announcements', { timeout: 120_000 }, async () => {

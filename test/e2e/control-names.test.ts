@@ -6,14 +6,14 @@
 // addresses and -R's and -T's (the file's where it has one), the same
 // refusals and exits; iptables -L names the rules' addresses from it.
 import { after, before, test } from 'node:test';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { requireRoot } from '../helpers/root.js';
 import { requireTool } from '../helpers/tools.js';
 import { DaemonProcess } from './daemon-process.js';
-import { KernelObjects, NO_DNS, runApart, sh, uniqueTag, type Ran } from './lab-names.js';
+import { KernelObjects, NO_DNS, runApart, sh, uniqueTag, withNetnsHosts, type Ran } from './lab-names.js';
 
 const tag = uniqueTag();
 const ns = (n: string): string => `dpe-${tag}-${n}`;
@@ -101,13 +101,7 @@ const untimed = (s: string): string =>
  * `real`, the real command's words before the case's (the tool's name, by default).
  */
 async function compare(tool: string, cases: string[][], real = [tool]): Promise<void> {
-  const dirs = [ns('a'), MODEL_NS].map((n) => join('/etc/netns', n));
-  for (const x of dirs) assert.ok(!existsSync(x), `${x} is not this test's`);
-  try {
-    for (const x of dirs) {
-      mkdirSync(x, { recursive: true });
-      writeFileSync(join(x, 'hosts'), HOSTS);
-    }
+  await withNetnsHosts([ns('a'), MODEL_NS], HOSTS, async () => {
     for (const c of cases) {
       const [want, got]: Ran[] = await Promise.all([
         runApart('ip', ['netns', 'exec', ns('a'), ...real, ...c], 60_000),
@@ -118,9 +112,7 @@ async function compare(tool: string, cases: string[][], real = [tool]): Promise<
       assert.equal(untimed(got.out), untimed(want.out), what);
       assert.equal(got.err, want.err, what);
     }
-  } finally {
-    for (const x of dirs) rmSync(x, { recursive: true, force: true });
-  }
+  });
 }
 
 test('ping NAME: the hosts line\'s first name in the header, replies and errors from NAME (ADDR) where the file names the address; numbers for a numeric target or -n; getaddrinfo\'s failures', { timeout: 120_000 }, async () => {

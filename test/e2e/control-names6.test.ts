@@ -8,14 +8,14 @@
 // the same hosts file as the model's namespace: the same text, the same
 // exits.
 import { after, before, test } from 'node:test';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { requireRoot } from '../helpers/root.js';
 import { requireTool } from '../helpers/tools.js';
 import { DaemonProcess } from './daemon-process.js';
-import { KernelObjects, runApart, sh, uniqueTag, type Ran } from './lab-names.js';
+import { KernelObjects, runApart, sh, uniqueTag, withNetnsHosts, type Ran } from './lab-names.js';
 
 const tag = uniqueTag();
 const ns = (n: string): string => `dpe-${tag}-${n}`;
@@ -84,13 +84,7 @@ const untimed = (s: string): string =>
   s.replace(/time=\S+ ms/g, 'time=T ms').replace(/time \d+ms/g, 'time Tms').replace(/^rtt .*$/m, 'rtt R').replace(/ident=\d+/g, 'ident=N');
 
 test('ping NAME with IPv6 hosts lines: getaddrinfo(AF_UNSPEC)\'s sorted answers, -4/-6 picking among them, names for IPv6 replies, the next answer after no route', { timeout: 240_000 }, async () => {
-  const dirs = [ns('a'), MODEL_NS].map((n) => join('/etc/netns', n));
-  for (const x of dirs) assert.ok(!existsSync(x), `${x} is not this test's`);
-  try {
-    for (const x of dirs) {
-      mkdirSync(x, { recursive: true });
-      writeFileSync(join(x, 'hosts'), HOSTS);
-    }
+  await withNetnsHosts([ns('a'), MODEL_NS], HOSTS, async () => {
     for (const c of [
       ['localhost'], ['ip6-localhost'], ['-4', 'localhost'], ['-6', 'localhost'], ['-n', 'localhost'],
       ['dpe-six'], ['-6', 'dpe-six'], ['-4', 'dpe-six'], ['-v', 'dpe-six'], ['-R', 'dpe-six'],
@@ -109,7 +103,5 @@ test('ping NAME with IPv6 hosts lines: getaddrinfo(AF_UNSPEC)\'s sorted answers,
       assert.equal(untimed(got.out), untimed(want.out), what);
       assert.equal(got.err, want.err, what);
     }
-  } finally {
-    for (const x of dirs) rmSync(x, { recursive: true, force: true });
-  }
+  });
 });

@@ -3,6 +3,8 @@
 // the project's dpe- prefix, and removed by exact name, also on failure.
 import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 /** 6 characters: leaves room for dpe + tag + role within IFNAMSIZ (15). */
 export function uniqueTag(): string {
@@ -195,4 +197,24 @@ nodes:
       pb: { kind: tap, dev: ${devB} }
 hosts:
 ${hosts}`;
+}
+
+/**
+ * Runs `body` with `hosts` as /etc/netns/NS/hosts of each of `namespaces`
+ * (what `ip netns exec NS` bind-mounts over /etc/hosts, and what dpemu's
+ * tools read for an emulated namespace of that name), then removes those
+ * folders, also when it fails. Refuses a folder that is already there.
+ */
+export async function withNetnsHosts(namespaces: string[], hosts: string, body: () => Promise<void>): Promise<void> {
+  const dirs = namespaces.map((n) => join('/etc/netns', n));
+  for (const x of dirs) if (existsSync(x)) throw new Error(`${x} is not this test's`);
+  try {
+    for (const x of dirs) {
+      mkdirSync(x, { recursive: true });
+      writeFileSync(join(x, 'hosts'), hosts);
+    }
+    await body();
+  } finally {
+    for (const x of dirs) rmSync(x, { recursive: true, force: true });
+  }
 }
