@@ -1,0 +1,13 @@
+// What ovs-ofctl and ovs-appctl commands write, apart from their
+// implementation (ovs-commands.ts), so that the CLI can pick the URL path
+// without loading the OpenFlow code.
+import { type Access, splitArgs } from './command.js';
+
+/** The option that names the file whose text the CLI sent (not ovs-ofctl's: the CLI reads the file, the server parses it). */
+export const FILE_NAME_OPT = '--dpemu-file';
+
+const OFCTL_WRITES = new Set(['add-flow', 'add-flows', 'mod-flows', 'del-flows', 'mod-port', 'set-frags']);
+const APPCTL_WRITES = new Set(['fdb/flush', 'fdb/add', 'fdb/del', 'fdb/stats-clear', 'ofproto/trace']);
+
+export const ofctlAccess = (argv: readonly string[]): Access => (OFCTL_WRITES.has(splitArgs(argv, ['-O']).words[0] ?? '') ? 'write' : 'read');
+export const appctlAccess = (argv: readonly string[]): Access => (APPCTL_WRITES.has(argv[0] ?? '') ? 'write' : 'read');
