@@ -9,7 +9,7 @@ import { type CommandFamily, splitArgs } from './command.js';
 import { ControlError, ok } from './protocol.js';
 import { mustNode, mustOvsBridge, ovsBridges } from './resolve.js';
 import { dumpPortsDesc, ofctlShow } from './ovs-show.js';
-import { vsctlNode, vsctlRun, vsctlWrites } from './ovs-vsctl.js';
+import { vsctlNode, vsctlRun } from './ovs-vsctl.js';
 import { dumpTables } from './ovs-dump-tables.js';
 import type { OfVersion } from '../ofproto/flow-printer.js';
 import { dumpPorts } from './ovs-dump-ports.js';
@@ -24,7 +24,7 @@ import { NodeDatapath } from '../ofproto/datapath-ports.js';
 import { P_ANY, P_OF10, protocolsToString, versionBit } from '../ofproto/ofp-protocols.js';
 import { fdbAdd, fdbDel, fdbStatsClear } from './ovs-fdb.js';
 import { hashString, hmapOrder } from './ovs-dump-ports.js';
-import { appctlAccess, FILE_NAME_OPT, ofctlAccess } from './ovs-access.js';
+import { appctlAccess, FILE_NAME_OPT, ofctlAccess, orRead, vsctlAccess } from './ovs-access.js';
 
 /** Why a flow does not parse, in ovs-ofctl's words: without dpemu's column, which ovs-ofctl does not print. */
 const reason = (e: unknown): string => (e instanceof FlowSyntaxError ? e.detail : e instanceof Error ? e.message : String(e));
@@ -95,20 +95,9 @@ function ofVersion(protocols: string | undefined): OfVersion {
   return (10 + v) as OfVersion;
 }
 
-/** ovs-vsctl's words that do not parse: a read, of no node (run() answers the error). */
-const orRead = <T>(f: () => T, otherwise: T): T => {
-  try {
-    return f();
-  } catch (e) {
-    if (e instanceof ControlError) return otherwise;
-    throw e;
-  }
-};
-
 export const vsctl: CommandFamily = {
   name: 'vsctl',
-  // A chain (`--`) that writes is one write, sent whole to the worker that owns its node.
-  access: (argv) => (orRead(() => vsctlWrites(argv), false) ? 'write' : 'read'),
+  access: vsctlAccess,
   target: (argv) => ({ node: orRead(() => vsctlNode(argv), undefined) }),
   run: (ctx, argv) => vsctlRun(ctx, argv),
 };
