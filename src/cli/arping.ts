@@ -17,9 +17,7 @@ import { takeSocket } from './control-socket.js';
 import { parseArpingArgs, type ArpingArgs } from './arping-args.js';
 import { NetDb } from '../control/netdb.js';
 import { PingExit } from './ping-args.js';
-
-/** `dpemu arping`'s words, for its usage line. */
-export const ARPING_USAGE_LINE = 'NODE [-n NS] [-fqbDUAV] [-c COUNT] [-w TIMEOUT] [-i INTERVAL] [-I DEVICE] [-s SOURCE] TARGET';
+import { ARPING_USAGE_LINE } from './usage-lines.js';
 
 /** recv_pack's FINAL_PACKS: the loop ends. */
 const FINAL = 2;

@@ -6,15 +6,15 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ConnectError, endpointFromEnv, runRemote } from '../control/client.js';
-import { tcpdumpCommand } from './tcpdump.js';
 import { takeSocket } from './control-socket.js';
-import { conntrackEventsCommand, isConntrackEvents } from './conntrack-events.js';
-import { FILE_NAME_OPT } from '../control/ovs-commands.js';
-import { netnsExec } from './netns-exec.js';
-import { withSysctlFiles } from './sysctl-files.js';
-import { PING_USAGE, pingCommand } from './ping.js';
-import { tracerouteCommand } from './traceroute.js';
-import { ARPING_USAGE_LINE, arpingCommand } from './arping.js';
+import { FILE_NAME_OPT } from '../control/ovs-access.js';
+import { ARPING_USAGE_LINE, PING_USAGE } from './usage-lines.js';
+
+// The tools' implementations load when a command runs, so each call loads only its own.
+const tcpdumpCommand = async (argv: string[], o?: { inNetns?: boolean }): Promise<number> => (await import('./tcpdump.js')).tcpdumpCommand(argv, o);
+const pingCommand = async (argv: string[]): Promise<number> => (await import('./ping.js')).pingCommand(argv);
+const tracerouteCommand = async (argv: string[]): Promise<number> => (await import('./traceroute.js')).tracerouteCommand(argv);
+const arpingCommand = async (argv: string[]): Promise<number> => (await import('./arping.js')).arpingCommand(argv);
 
 /** Where ovs-ofctl takes a file: add-flows FILE, and `-` (stdin) for the flow of add-flow, mod-flows and del-flows. */
 const FLOW_FILE = new Map([['add-flows', 'file'], ['add-flow', '-'], ['mod-flows', '-'], ['del-flows', '-']]);
@@ -51,7 +51,7 @@ function inlineFlowFile(argv: string[]): string[] {
 export async function remote(family: string, argv: string[]): Promise<number> {
   const { socket, rest } = takeSocket(argv);
   if (family === 'ip') {
-    const x = netnsExec(rest);
+    const x = (await import('./netns-exec.js')).netnsExec(rest);
     if (x !== null && 'error' in x) {
       process.stderr.write(`${x.error}\n`);
       return x.exit;
@@ -63,9 +63,12 @@ export async function remote(family: string, argv: string[]): Promise<number> {
       return x.family === 'ping' ? pingCommand(argv) : x.family === 'traceroute' ? tracerouteCommand(argv) : remote(x.family, argv);
     }
   }
-  if (family === 'conntrack' && isConntrackEvents(rest)) return conntrackEventsCommand(socket, rest);
+  if (family === 'conntrack') {
+    const { conntrackEventsCommand, isConntrackEvents } = await import('./conntrack-events.js');
+    if (isConntrackEvents(rest)) return conntrackEventsCommand(socket, rest);
+  }
   try {
-    const words = family === 'ofctl' ? inlineFlowFile(rest) : family === 'sysctl' ? withSysctlFiles(rest) : rest;
+    const words = family === 'ofctl' ? inlineFlowFile(rest) : family === 'sysctl' ? (await import('./sysctl-files.js')).withSysctlFiles(rest) : rest;
     const r = await runRemote(endpointFromEnv(socket), family, words);
     if (r.stdout) process.stdout.write(r.stdout);
     if (r.stderr) process.stderr.write(r.stderr);

@@ -1,11 +1,10 @@
 // The `dpemu` command line. Subcommands live in their own files; this one
-// only wires them into commander.
+// only wires them into commander. Their implementations load when they run
+// (import() in the actions), so a call loads only what it uses.
 import { Command, CommanderError } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkCommand } from './check.js';
-import { traceCommand } from './trace.js';
 import { registerControlCommands, remote } from './control-commands.js';
 import { runCommand } from '../daemon/command.js';
 
@@ -38,8 +37,8 @@ program
   .command('check')
   .description('validate a topology file; prints every error as FILE:LINE:COL and exits non-zero if there is one')
   .argument('<file>', 'topology YAML')
-  .action((file: string) => {
-    process.exitCode = checkCommand(file);
+  .action(async (file: string) => {
+    process.exitCode = (await import('./check.js')).checkCommand(file);
   });
 
 program
@@ -67,7 +66,7 @@ Example:
   )
   .action(async (opts: { config?: string; json?: boolean; hosts: boolean }, cmd: Command) => {
     if (opts.config === undefined) process.exitCode = await remote('trace', opts.json ? [...cmd.args, '--json'] : cmd.args);
-    else process.exitCode = traceCommand(opts.config, cmd.args, { json: !!opts.json, hosts: opts.hosts });
+    else process.exitCode = (await import('./trace.js')).traceCommand(opts.config, cmd.args, { json: !!opts.json, hosts: opts.hosts });
   });
 
 program.addCommand(runCommand());

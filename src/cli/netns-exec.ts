@@ -6,8 +6,7 @@
 // sockets of the namespace's own stack: src/cli/ping.ts, traceroute.ts,
 // arping.ts).
 import { basename } from 'node:path';
-import { ipObject, parseIpArgv } from '../control/ip-commands.js';
-import { netnsVerb } from '../control/ip-netns.js';
+import { ipObject, netnsVerb, parseIpArgv } from '../control/ip-argv.js';
 import { ControlError } from '../control/protocol.js';
 
 export type NetnsExec = { family: string; argv: string[] } | { error: string; exit: number };

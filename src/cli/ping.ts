@@ -19,6 +19,7 @@ import { takeSocket } from './control-socket.js';
 import { PingOptionsPrinter, prAddr } from './ping-options.js';
 import { needsScope, parsePingArgs, payload, PingExit, pingRun, sortAnswers, type PingAddr, type PingArgs, type PingLine } from './ping-args.js';
 import { PingStats } from './ping-stats.js';
+import { PING_USAGE } from './usage-lines.js';
 
 /** MIN_INTERVAL_MS: the shortest wait of a flood without replies. */
 const MININTERVAL = 10;
@@ -87,9 +88,6 @@ function rcvbufHolds(size: number, preload: number, iph: number): boolean {
 function kernelSndbuf(a: PingArgs): number {
   return Math.max(2 * Math.min(a.sndbuf ?? packetAlloc(a.size), coreMax('wmem_max')), SOCK_MIN_SNDBUF);
 }
-
-/** `dpemu ping`'s words, for its usage line. */
-export const PING_USAGE = 'NODE [-n NS] [-4|-6] [-aABdDfnOqUv] [-M do|want|dont] [-c COUNT] [-e IDENT] [-m MARK] [-i INTERVAL] [-l PRELOAD] [-p PATTERN] [-Q TOS] [-W TIMEOUT] [-w DEADLINE] [-s SIZE] [-S SNDBUF] [-t TTL] [-I IFACE|ADDR] ADDR';
 
 /** Where the words name the namespace: NODE [-n NS] first, as the other dpemu commands take them. */
 function splitTarget(argv: readonly string[]): { node: string | undefined; ns: string | undefined; rest: string[] } {

@@ -1,12 +1,12 @@
 // Commands about the emulator itself: clear counters, reload, list nodes.
-import type { CommandFamily, DaemonCommand } from './command.js';
+import { alwaysRead, alwaysWrite, type CommandFamily, type DaemonCommand } from './command.js';
 import { ControlError, ok, type CommandResponse } from './protocol.js';
 import { linuxBridges, namespaces, nodeNames, ovsBridges } from './resolve.js';
 
 /** Zero port and drop counters, OpenFlow flow counters, iptables counters and namespaces' device counters (ovs-ofctl has no such verb; `iptables -Z` for all namespaces). */
 export const clearCounters: CommandFamily = {
   name: 'clear-counters',
-  access: () => 'write',
+  access: alwaysWrite,
   target: () => ({ every: true }),
   run(ctx, argv) {
     if (argv.length) throw new ControlError('clear-counters takes no arguments');
@@ -22,7 +22,7 @@ export const clearCounters: CommandFamily = {
 /** A command about the daemon (served on its thread): with datapath workers, the daemon starts new ones on the new file. */
 export const reload: DaemonCommand = {
   name: 'reload',
-  access: () => 'write',
+  access: alwaysWrite,
   async run(hooks, argv) {
     if (argv.length) throw new ControlError('reload takes no arguments');
     if (!hooks.reload) throw new ControlError('reload: this server was started without a topology file to reload');
@@ -33,7 +33,7 @@ export const reload: DaemonCommand = {
 /** `dpemu nodes`: what the CLI can name (nodes, and per node its bridges and namespaces). */
 export const nodes: CommandFamily = {
   name: 'nodes',
-  access: () => 'read',
+  access: alwaysRead,
   target: () => ({ every: true, merge: nodeBlocks }),
   run({ emu }) {
     let out = '';

@@ -1,7 +1,7 @@
 // brctl show / showmacs on a node's Linux bridges (bridge-utils brctl_show.c layout).
 import type { LinuxBridge } from '../l2/linux-bridge.js';
 import type { Emulator } from '../topology/builder.js';
-import { type CommandFamily } from './command.js';
+import { alwaysRead, type CommandFamily } from './command.js';
 import { ControlError, ok } from './protocol.js';
 import { linuxBridges, mustNode } from './resolve.js';
 
@@ -27,7 +27,7 @@ function show(emu: Emulator, brs: LinuxBridge[]): string {
 
 export const brctl: CommandFamily = {
   name: 'brctl',
-  access: () => 'read',
+  access: alwaysRead,
   target: (argv) => ({ node: argv[1] }),
   run(ctx, argv) {
     const { emu } = ctx;

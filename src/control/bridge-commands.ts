@@ -18,7 +18,7 @@ import { linkFlagList } from '../netns/ip-addr-syntax.js';
 import { jsonDump, type JsonObject, type JsonValue } from '../netns/json-writer.js';
 import type { Netns } from '../netns/netns.js';
 import { matches } from '../netns/ip-tokens.js';
-import { type CommandFamily } from './command.js';
+import { alwaysRead, type CommandFamily } from './command.js';
 import { ControlError, ok } from './protocol.js';
 import { linuxBridges, mustNamespace, mustNode } from './resolve.js';
 import { isHypervisor, rootView } from './root-netns.js';
@@ -277,7 +277,7 @@ function linkShow(v: View, o: Opts, args: string[]): string {
 
 export const bridge: CommandFamily = {
   name: 'bridge',
-  access: () => 'read',
+  access: alwaysRead,
   target: (argv) => ({ node: parseArgv(argv).node }),
   run(ctx, argv) {
     const o = parseArgv(argv);

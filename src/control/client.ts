@@ -2,7 +2,7 @@
 // stream of NDJSON events for a capture. DPEMU_SOCKET names the socket;
 // DPEMU_CONTROL_URL (http://HOST:PORT) with DPEMU_TOKEN reaches a TCP listener.
 import { request, type IncomingMessage, type RequestOptions } from 'node:http';
-import { COMMANDS, DAEMON_COMMANDS } from './registry.js';
+import { FAMILY_ACCESS } from './family-access.js';
 import { DEFAULT_SOCKET, type CaptureEvent, type CaptureRequest, type CommandResponse, type ConntrackEventsRequest, type PingOpenRequest } from './protocol.js';
 
 export interface Endpoint {
@@ -59,11 +59,12 @@ function post(ep: Endpoint, path: string, body: unknown, onResponse: (res: Incom
 
 /** Run `dpemu FAMILY ARGV...` on the daemon; reads and writes go to their own paths. */
 export async function runRemote(ep: Endpoint, family: string, argv: string[]): Promise<CommandResponse> {
-  const fam = COMMANDS.get(family) ?? DAEMON_COMMANDS.get(family);
-  if (!fam) throw new Error(`unknown command family ${family}`);
+  const load = FAMILY_ACCESS.get(family);
+  if (!load) throw new Error(`unknown command family ${family}`);
+  const familyAccess = await load();
   let access: string;
   try {
-    access = fam.access(argv);
+    access = familyAccess(argv);
   } catch {
     access = 'read'; // the server gives the real error
   }

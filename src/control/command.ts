@@ -8,6 +8,10 @@ import type { PartitionedDatapath } from '../workers/supervisor.js';
 
 export type Access = 'read' | 'write';
 
+/** access() of a family whose every command reads, or writes: the CLI uses them without loading the family (family-access.ts). */
+export const alwaysRead = (): Access => 'read';
+export const alwaysWrite = (): Access => 'write';
+
 /** What command words are resolved against (src/control/resolve.ts). */
 export interface Scope {
   emu: Emulator;

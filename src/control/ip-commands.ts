@@ -4,76 +4,18 @@
 import { IpSyntaxError, RtnlError } from '../netns/errors.js';
 import { IPV4_ONLY, OBJECTS as TEXT_OBJECTS, runCommand } from '../netns/ip-text.js';
 import { parseNeighArgs } from '../netns/ip-neigh-syntax.js';
-import { isBriefOption, isDetailsOption, isJsonOption, isOnelineOption, isPrettyOption, isStatsOption, matches } from '../netns/ip-tokens.js';
+import { isJsonOption, isPrettyOption, matches } from '../netns/ip-tokens.js';
 import type { NetNamespace } from '../netns/namespace.js';
-import { type Access, type CommandFamily } from './command.js';
+import type { CommandFamily } from './command.js';
 import { ControlError, ok } from './protocol.js';
 import { mustNamespace, mustNode } from './resolve.js';
-import { netnsList, netnsVerb } from './ip-netns.js';
+import { netnsList } from './ip-netns.js';
+import { ipAccess as access, ipObject, netnsVerb, parseIpArgv } from './ip-argv.js';
 import { isHypervisor, rootView } from './root-netns.js';
 
-/** iproute2 6.1's objects (ip.c's cmds[]): a word that begins none of them is refused as ip refuses it. */
-const IPROUTE2_OBJECTS = ['address', 'addrlabel', 'maddress', 'route', 'rule', 'neighbor', 'neighbour', 'ntable', 'ntbl', 'link', 'l2tp', 'fou', 'ila', 'macsec', 'tunnel', 'tunl', 'tuntap', 'tap', 'token', 'tcpmetrics', 'tcp_metrics', 'monitor', 'xfrm', 'mroute', 'mrule', 'netns', 'netconf', 'vrf', 'sr', 'nexthop', 'mptcp', 'ioam', 'help', 'stats'];
-
-/** iproute2 6.1's usage (ip.c), what ip prints on a -family without its word. */
-const IP_USAGE = `Usage: ip [ OPTIONS ] OBJECT { COMMAND | help }
-       ip [ -force ] -batch filename
-where  OBJECT := { address | addrlabel | amt | fou | help | ila | ioam | l2tp |
-                   link | macsec | maddress | monitor | mptcp | mroute | mrule |
-                   neighbor | neighbour | netconf | netns | nexthop | ntable |
-                   ntbl | route | rule | sr | tap | tcpmetrics |
-                   token | tunnel | tuntap | vrf | xfrm }
-       OPTIONS := { -V[ersion] | -s[tatistics] | -d[etails] | -r[esolve] |
-                    -h[uman-readable] | -iec | -j[son] | -p[retty] |
-                    -f[amily] { inet | inet6 | mpls | bridge | link } |
-                    -4 | -6 | -M | -B | -0 |
-                    -l[oops] { maximum-addr-flush-attempts } | -br[ief] |
-                    -o[neline] | -t[imestamp] | -ts[hort] | -b[atch] [filename] |
-                    -rc[vbuf] [size] | -n[etns] name | -N[umeric] | -a[ll] |
-                    -c[olor]}`;
-
-const WRITE_VERBS = ['add', 'delete', 'change', 'chg', 'replace', 'append', 'prepend', 'flush', 'set'];
 const NEIGH = ['neighbour', 'neighbor'];
 
-/** -n NS, the family (-4, -6, -0, -f FAMILY) and ip's display options anywhere before OBJECT (passed on as given); the first other word is NODE. */
-export function parseIpArgv(argv: readonly string[]): { ns?: string; node?: string; options: string[]; words: string[]; family?: string } {
-  const out: { ns?: string; node?: string; options: string[]; words: string[]; family?: string } = { options: [], words: [] };
-  let i = 0;
-  for (; i < argv.length; i++) {
-    const a = argv[i]!;
-    // ip.c reads "--opt" as "-opt".
-    const o = a.startsWith('--') ? a.slice(1) : a;
-    if (o === '-n' || o === '-netns') out.ns = argv[++i];
-    else if (o === '-4' || o === '-6' || o === '-0') {
-      out.options.push(o);
-      out.family = o === '-4' ? 'inet' : o === '-6' ? 'inet6' : 'link';
-    }
-    else if (o.length > 1 && '-family'.startsWith(o)) {
-      // ip.c's -family takes the next word whatever it is; without one (or with help) ip prints its usage.
-      const f = argv[++i];
-      if (f === undefined || f === 'help') throw new ControlError(IP_USAGE, 255);
-      out.options.push(o, f);
-      out.family = f;
-    } else if (o === '-M' || o === '-B') throw new ControlError(`Error: ${o === '-M' ? 'MPLS' : 'bridge'} (ip ${o}) is not emulated.`, 255);
-    else if ([isStatsOption, isBriefOption, isDetailsOption, isJsonOption, isPrettyOption, isOnelineOption].some((is) => is(o))) out.options.push(o);
-    else if (a.startsWith('-')) throw new ControlError(`Option "${o}" is unknown, try "ip -help".`, 255);
-    else if (out.node === undefined) out.node = a;
-    else break;
-  }
-  out.words = argv.slice(i) as string[];
-  return out;
-}
-
-function access(argv: readonly string[]): Access {
-  const { words } = parseIpArgv(argv);
-  const verb = words[1];
-  return verb !== undefined && WRITE_VERBS.some((v) => matches(verb, v)) && !matches(verb, 'show') ? 'write' : 'read';
-}
-
 /** Neighbour writes run through the element so packets queued on an unresolved entry leave (or fail) as in the kernel. */
-/** The iproute2 object `word` names (its first prefix match in ip.c's order), or undefined. */
-export const ipObject = (word: string): string | undefined => IPROUTE2_OBJECTS.find((o) => matches(word, o));
-
 function neighWrite(el: NetNamespace, verb: string, rest: string): void {
   const spec = parseNeighArgs(rest);
   const now = el.engine.now;

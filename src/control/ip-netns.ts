@@ -1,27 +1,8 @@
 // `ip netns` on a node: its named namespaces, listed as iproute2's ipnetns.c
-// lists /var/run/netns, and which of ipnetns.c's verbs a word means.
-import { matches } from '../netns/ip-tokens.js';
+// lists /var/run/netns (which verb a word means: ip-argv.ts).
 import { jsonDump } from '../netns/json-writer.js';
 import { namespaces } from './resolve.js';
 import type { Scope } from './command.js';
-import { ControlError } from './protocol.js';
-
-/** do_netns()'s verbs in the order it tries them: a prefix means the first it begins. */
-const VERBS = ['list', 'show', 'lst', 'list-id', 'help', 'add', 'set', 'delete', 'identify', 'pids', 'exec', 'monitor', 'attach'] as const;
-export type NetnsVerb = (typeof VERBS)[number];
-
-/**
- * The verb `words[0]` means (none: list), after do_netns()'s check of the
- * name after it; throws ip's own errors (exit 255) for a bad name or verb.
- */
-export function netnsVerb(words: readonly string[]): NetnsVerb {
-  const [word, name] = words;
-  if (word === undefined) return 'list';
-  if (name !== undefined && (name.includes('/') || name === '.' || name === '..')) throw new ControlError(`Invalid netns name "${name}"`, 255);
-  const v = VERBS.find((x) => matches(word, x));
-  if (v === undefined) throw new ControlError(`Command "${word}" is unknown, try "ip netns help".`, 255);
-  return v;
-}
 
 /**
  * `ip netns [list]`: one name a line, newest first, as readdir(3) returns

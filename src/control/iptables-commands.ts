@@ -6,7 +6,7 @@
 import { NfSyntaxError, iptablesList, iptablesListRules, iptablesSave } from '../netfilter/index.js';
 import { TABLE_NAMES, type TableName } from '../netfilter/constants.js';
 import type { NetNamespace } from '../netns/namespace.js';
-import { type CommandFamily, type Scope } from './command.js';
+import { alwaysRead, type CommandFamily, type Scope } from './command.js';
 import { ControlError, ok } from './protocol.js';
 import { mustNamespace } from './resolve.js';
 import { NetDb } from './netdb.js';
@@ -134,7 +134,7 @@ function ctime(d: Date): string {
 
 export const iptablesSaveCmd: CommandFamily = {
   name: 'iptables-save',
-  access: () => 'read',
+  access: alwaysRead,
   target: (argv) => ({ node: parse(argv, true).node }),
   run(ctx, argv) {
     const p = parse(argv, true);

@@ -9,7 +9,7 @@ import { type CommandFamily, splitArgs } from './command.js';
 import { ControlError, ok } from './protocol.js';
 import { mustNode, mustOvsBridge, ovsBridges } from './resolve.js';
 import { dumpPortsDesc, ofctlShow } from './ovs-show.js';
-import { vsctlNode, vsctlRun, vsctlWrites } from './ovs-vsctl.js';
+import { vsctlNode, vsctlRun } from './ovs-vsctl.js';
 import { dumpTables } from './ovs-dump-tables.js';
 import type { OfVersion } from '../ofproto/flow-printer.js';
 import { dumpPorts } from './ovs-dump-ports.js';
@@ -24,6 +24,7 @@ import { NodeDatapath } from '../ofproto/datapath-ports.js';
 import { P_ANY, P_OF10, protocolsToString, versionBit } from '../ofproto/ofp-protocols.js';
 import { fdbAdd, fdbDel, fdbStatsClear } from './ovs-fdb.js';
 import { hashString, hmapOrder } from './ovs-dump-ports.js';
+import { appctlAccess, FILE_NAME_OPT, ofctlAccess, orRead, vsctlAccess } from './ovs-access.js';
 
 /** Why a flow does not parse, in ovs-ofctl's words: without dpemu's column, which ovs-ofctl does not print. */
 const reason = (e: unknown): string => (e instanceof FlowSyntaxError ? e.detail : e instanceof Error ? e.message : String(e));
@@ -33,8 +34,6 @@ function flowError(e: unknown): ControlError {
   return e instanceof ControlError ? e : new ControlError(`ovs-ofctl: ${reason(e)}`);
 }
 
-/** The option that names the file whose text the CLI sent (not ovs-ofctl's: the CLI reads the file, the server parses it). */
-export const FILE_NAME_OPT = '--dpemu-file';
 
 /**
  * The flows of a file's text (one a line, blank and '#' lines skipped), each
@@ -85,8 +84,6 @@ function checkUsable(flows: readonly FlowSpec[], protocols: string | undefined):
   throw new ControlError(`ovs-ofctl: none of the usable flow formats (${protocolsToString(usable)}) is among the allowed flow formats (${protocolsToString(allowed)})`);
 }
 
-const OFCTL_WRITES = new Set(['add-flow', 'add-flows', 'mod-flows', 'del-flows', 'mod-port', 'set-frags']);
-
 /** The minor numbers of the OpenFlow 1.x versions `-O` lists. */
 const minors = (protocols: string): number[] => [...protocols.matchAll(/openflow1([0-5])/gi)].map((m) => Number(m[1]));
 
@@ -98,27 +95,16 @@ function ofVersion(protocols: string | undefined): OfVersion {
   return (10 + v) as OfVersion;
 }
 
-/** ovs-vsctl's words that do not parse: a read, of no node (run() answers the error). */
-const orRead = <T>(f: () => T, otherwise: T): T => {
-  try {
-    return f();
-  } catch (e) {
-    if (e instanceof ControlError) return otherwise;
-    throw e;
-  }
-};
-
 export const vsctl: CommandFamily = {
   name: 'vsctl',
-  // A chain (`--`) that writes is one write, sent whole to the worker that owns its node.
-  access: (argv) => (orRead(() => vsctlWrites(argv), false) ? 'write' : 'read'),
+  access: vsctlAccess,
   target: (argv) => ({ node: orRead(() => vsctlNode(argv), undefined) }),
   run: (ctx, argv) => vsctlRun(ctx, argv),
 };
 
 export const ofctl: CommandFamily = {
   name: 'ofctl',
-  access: (argv) => (OFCTL_WRITES.has(splitArgs(argv, ['-O']).words[0] ?? '') ? 'write' : 'read'),
+  access: ofctlAccess,
   target: (argv) => ({ node: splitArgs(argv, ['-O', '--protocols']).words[1] }),
   run(ctx, argv) {
     const { emu } = ctx;
@@ -274,8 +260,6 @@ export const ofctl: CommandFamily = {
 };
 
 // ofproto/trace is a write: like OVS tracing a (generated) packet, it runs learn() and NORMAL's MAC learning.
-const APPCTL_WRITES = new Set(['fdb/flush', 'fdb/add', 'fdb/del', 'fdb/stats-clear', 'ofproto/trace']);
-
 /** ofproto/trace NODE BRIDGE BR_FLOW [--generate]: dpemu always generates the packet. */
 function appctlTrace(ctx: Parameters<CommandFamily['run']>[0], args: readonly string[]): ReturnType<CommandFamily['run']> {
   const words: string[] = [];
@@ -341,7 +325,7 @@ function appctlDpctlShow(ctx: Parameters<CommandFamily['run']>[0], args: readonl
 
 export const appctl: CommandFamily = {
   name: 'appctl',
-  access: (argv) => (APPCTL_WRITES.has(argv[0] ?? '') ? 'write' : 'read'),
+  access: appctlAccess,
   // ofproto/trace and dpctl/show take options before NODE; the others name it right after the verb.
   target: (argv) => ({ node: argv[0] === 'ofproto/trace' || argv[0] === 'dpctl/show' ? argv.slice(1).find((a) => !a.startsWith('-')) : argv[1] }),
   run(ctx, argv) {

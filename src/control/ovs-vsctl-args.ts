@@ -207,3 +207,12 @@ export function parseVsctl(argv: readonly string[]): VsctlLine {
   if (!line.commands.length) fail('missing command name (use --help for help)');
   return line;
 }
+
+/** The database commands that write (the daemon runs them between packets; a datapath worker's configuration log keeps them). */
+export const VSCTL_WRITES: ReadonlySet<string> = new Set(['set', 'remove', 'clear', 'add', 'add-port', 'del-port', 'add-br', 'del-br']);
+
+/** Whether the words write (the server's read/write split, the configuration log): a --dry-run writes nothing. */
+export function vsctlWrites(argv: readonly string[]): boolean {
+  const line = parseVsctl(argv);
+  return !line.dryRun && line.commands.some((c) => VSCTL_WRITES.has(c.name));
+}

@@ -26,9 +26,6 @@ import { parseVsctl, type VsctlCommand } from './ovs-vsctl-args.js';
 import { VsctlTxn } from './ovs-vsctl-txn.js';
 import { tableStyle } from './ovsdb-table-print.js';
 
-/** The database commands that write (the daemon runs them between packets; a datapath worker's configuration log keeps them). */
-export const VSCTL_WRITES: ReadonlySet<string> = new Set(['set', 'remove', 'clear', 'add', 'add-port', 'del-port', 'add-br', 'del-br']);
-
 const fail = (text: string): never => {
   throw new ControlError(`ovs-vsctl: ${text}`);
 };
@@ -37,12 +34,6 @@ const fail = (text: string): never => {
 class Exit2 extends Error {}
 
 const lines = (xs: readonly string[]): Output => ({ text: xs.map((x) => `${x}\n`).join('') });
-
-/** Whether the words write (the server's read/write split, the configuration log): a --dry-run writes nothing. */
-export function vsctlWrites(argv: readonly string[]): boolean {
-  const line = parseVsctl(argv);
-  return !line.dryRun && line.commands.some((c) => VSCTL_WRITES.has(c.name));
-}
 
 /** The node the words name (the first command's: they must all name it). */
 export const vsctlNode = (argv: readonly string[]): string | undefined => parseVsctl(argv).commands[0]?.node;

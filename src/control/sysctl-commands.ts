@@ -17,7 +17,7 @@ import type { CommandFamily } from './command.js';
 import type { CommandResponse } from './protocol.js';
 import { mustNamespace } from './resolve.js';
 import { globSegment, isGlob, parseSettingLine, patternMatcher, preload, slashdot } from './sysctl-load.js';
-import { type PreloadGroup, parseSysctlArgs, sysctlTarget } from './sysctl-options.js';
+import { type PreloadGroup, parseSysctlArgs, sysctlAccess, sysctlTarget } from './sysctl-options.js';
 
 /**
  * route/ as a namespace other than the initial one has it (ipv4_route_netns_table):
@@ -151,11 +151,7 @@ function globModel(ns: Netns, pattern: string): string[] | undefined {
 
 export const sysctl: CommandFamily = {
   name: 'sysctl',
-  // Plain KEY=VALUE writes as -w does; so do -p's and --system's files (which the client sends).
-  access: (argv) => {
-    const t = sysctlTarget(argv);
-    return t.load !== undefined || t.rest.some((a) => a.includes('=') || /^-[a-zA-Z]*w/.test(a) || a === '--write') ? 'write' : 'read';
-  },
+  access: sysctlAccess,
   target: (argv) => ({ node: sysctlTarget(argv).node }),
   run(ctx, argv) {
     const t = sysctlTarget(argv);

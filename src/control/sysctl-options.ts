@@ -2,6 +2,7 @@
 // "bneNwfp::qoxaAXr:Vdh", GNU permutation). Both the client (which reads
 // -p's and --system's files where the user types, as the real sysctl reads
 // them where it runs) and the daemon parse the same words with it.
+import type { Access } from './command.js';
 import type { CommandResponse } from './protocol.js';
 
 export const SYSCTL_USAGE = `
@@ -78,6 +79,12 @@ const LONG: Record<string, string> = {
   all: 'a', values: 'n', names: 'N', ignore: 'e', quiet: 'q', write: 'w', binary: 'b', help: 'h', version: 'V',
   load: 'p', pattern: 'r', system: 'system', 'dry-run': 'dry-run', deprecated: 'deprecated',
 };
+
+/** Plain KEY=VALUE writes as -w does; so do -p's and --system's files (which the client sends). */
+export function sysctlAccess(argv: readonly string[]): Access {
+  const t = sysctlTarget(argv);
+  return t.load !== undefined || t.rest.some((a) => a.includes('=') || /^-[a-zA-Z]*w/.test(a) || a === '--write') ? 'write' : 'read';
+}
 
 /** NODE, then -n NS (dpemu's words); the client's files (LOAD_WORD), then sysctl's own words. */
 export function sysctlTarget(argv: readonly string[]): { node?: string; ns?: string; load?: string; rest: readonly string[] } {

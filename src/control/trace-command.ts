@@ -13,7 +13,7 @@ import type { Emulator } from '../topology/builder.js';
 import { parsePackets, UsageError, type TracePacket } from '../cli/packet-flags.js';
 import { traceOutput } from '../cli/trace-format.js';
 import { injectTraced, macDefaults, resolvePorts, runTrace } from '../cli/trace.js';
-import { type CommandFamily } from './command.js';
+import { alwaysWrite, type CommandFamily } from './command.js';
 import { ControlError, ok } from './protocol.js';
 
 /** A usage error of the shared trace pieces as the command's (exit 2). */
@@ -42,7 +42,7 @@ export function injectPlanned(emu: Emulator, p: { packet: TracePacket; port: Por
 
 export const trace: CommandFamily = {
   name: 'trace',
-  access: () => 'write',
+  access: alwaysWrite,
   target(argv) {
     const at = argv.flatMap((a, i) => (a === '--in' ? [argv[i + 1] ?? ''] : a.startsWith('--in=') ? [a.slice(5)] : []));
     const nodes = [...new Set(at.map((x) => x.split(':')[0]!))];

@@ -3,12 +3,11 @@ import { readdirSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Level } from 'pino';
-import { DEFAULT_TOPOLOGY } from './daemon.js';
-import { LOG_LEVELS, type LogFormat } from './log.js';
-import { runDaemon, type RunOptions } from './run.js';
-import { daemonServices } from './services.js';
+import type { LogFormat } from './log.js';
+import { DEFAULT_TOPOLOGY, LOG_LEVELS } from './run-defaults.js';
+import type { RunOptions } from './run.js';
 import { DEFAULT_SOCKET } from '../control/protocol.js';
-import { DEFAULT_METRICS_HOST, DEFAULT_METRICS_PORT } from '../metrics/server.js';
+import { DEFAULT_METRICS_HOST, DEFAULT_METRICS_PORT } from '../metrics/defaults.js';
 import { defaultWorkerCount } from '../workers/partition.js';
 
 export function runCommand(extra: Pick<RunOptions, 'services'> = {}): Command {
@@ -35,6 +34,8 @@ export function runCommand(extra: Pick<RunOptions, 'services'> = {}): Command {
         process.exitCode = 2;
         return;
       }
+      // The daemon loads only when it runs: option parsing and --help need none of it.
+      const [{ runDaemon }, { daemonServices }] = await Promise.all([import('./run.js'), import('./services.js')]);
       process.exitCode = await runDaemon({
         file,
         lab: !!o.lab,

@@ -6,7 +6,7 @@ import pretty from 'pino-pretty';
 
 export type { Logger };
 export type LogFormat = 'json' | 'pretty';
-export const LOG_LEVELS: readonly Level[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
+export { LOG_LEVELS } from './run-defaults.js';
 
 export interface LogOptions {
   level?: Level | 'silent';

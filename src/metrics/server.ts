@@ -6,15 +6,9 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { registerCollectors, type CollectorOptions, type Collectors } from './collectors.js';
+import { DEFAULT_METRICS_HOST, DEFAULT_METRICS_PORT } from './defaults.js';
 
-/**
- * 9477: a number in the range the Prometheus project hands out to exporters
- * (9100-9999), away from the well-known low ones (9090 Prometheus, 9091
- * Pushgateway, 9093 Alertmanager, 9100 node exporter). That range is fully
- * allocated by now, so no free number exists there; change it with --metrics.
- */
-export const DEFAULT_METRICS_PORT = 9477;
-export const DEFAULT_METRICS_HOST = '127.0.0.1';
+export { DEFAULT_METRICS_HOST, DEFAULT_METRICS_PORT };
 
 /** A health answer: true/false, or with a line saying why. */
 export type Health = boolean | { ok: boolean; detail?: string };
