@@ -34,7 +34,6 @@ import { PartitionedDatapath, type RxLink, type TapAttach } from '../workers/sup
 import type { ReplayReport } from '../workers/worker-control.js';
 import type { CtStoreBuffers } from '../netfilter/index.js';
 
-export { DEFAULT_TOPOLOGY } from './run-defaults.js';
 /** Ethernet header and one 802.1Q tag on top of the MTU. */
 const L2_OVERHEAD = 18;
 /** Room kept in a slot beyond the largest TAP frame: VXLAN encapsulation (50) and slack. */

@@ -6,7 +6,6 @@ import pretty from 'pino-pretty';
 
 export type { Logger };
 export type LogFormat = 'json' | 'pretty';
-export { LOG_LEVELS } from './run-defaults.js';
 
 export interface LogOptions {
   level?: Level | 'silent';

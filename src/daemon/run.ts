@@ -6,7 +6,8 @@
 // exit status 1.
 import { execFileSync } from 'node:child_process';
 import type { Level } from 'pino';
-import { Daemon, DaemonError, DEFAULT_TOPOLOGY } from './daemon.js';
+import { Daemon, DaemonError } from './daemon.js';
+import { DEFAULT_TOPOLOGY } from './run-defaults.js';
 import { createLogger, type LogFormat, type Logger } from './log.js';
 
 export interface Service {

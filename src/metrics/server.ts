@@ -8,7 +8,6 @@ import { Registry } from 'prom-client';
 import { registerCollectors, type CollectorOptions, type Collectors } from './collectors.js';
 import { DEFAULT_METRICS_HOST, DEFAULT_METRICS_PORT } from './defaults.js';
 
-export { DEFAULT_METRICS_HOST, DEFAULT_METRICS_PORT };
 
 /** A health answer: true/false, or with a line saying why. */
 export type Health = boolean | { ok: boolean; detail?: string };

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { CELL_METRICS, SCRAPE_METRICS, FLOW_METRICS } from '../../src/metrics/catalog.js';
-import { DEFAULT_METRICS_HOST, DEFAULT_METRICS_PORT } from '../../src/metrics/server.js';
+import { DEFAULT_METRICS_HOST, DEFAULT_METRICS_PORT } from '../../src/metrics/defaults.js';
 
 interface Panel { type: string; title: string; targets?: { expr: string; legendFormat?: string }[] }
 const dash = JSON.parse(readFileSync('configs/grafana-dashboard.json', 'utf8')) as { uid: string; panels: Panel[] };
