@@ -100,7 +100,9 @@ test('ping -6 from an emulated namespace prints as the real ping in a twin names
     ['-v', '-6', '-c', '1', `${VM_LL}%${QR_DEV}`],
     ['-c', '1', '-s', '10', `${VM_LL}%${QR_DEV}`],
     ['-c', '1', `${QR_LL}%${QR_DEV}`],
-    ['-c', '2', '-i', '0.3', '-W', '1', `fe80::99%${QR_DEV}`],
+    // Not the first test's fe80::99: the model's entry for it may still be INCOMPLETE (it fails 3 s after the first
+    // solicitation) and would fail this run's requests, as the kernel's would; the twin never asked for it.
+    ['-c', '2', '-i', '0.3', '-W', '1', `fe80::97%${QR_DEV}`],
     // No neighbour answers: three solicitations, FAILED at 3 s, an address unreachable for each queued request (+3 errors).
     ['-c', '3', '-i', '0.5', `fe80::98%${QR_DEV}`],
     ['-c', '1', '2001:db8::1'],
