@@ -10,20 +10,23 @@ import { sysctlAccess } from './sysctl-options.js';
 
 type AccessFn = (argv: readonly string[]) => Access;
 
+/** An access() this module already holds. */
+const held = (f: AccessFn) => async (): Promise<AccessFn> => f;
+
 export const FAMILY_ACCESS: ReadonlyMap<string, () => Promise<AccessFn>> = new Map<string, () => Promise<AccessFn>>([
-  ['vsctl', async () => vsctlAccess],
-  ['ofctl', async () => ofctlAccess],
-  ['appctl', async () => appctlAccess],
-  ['brctl', async () => alwaysRead],
-  ['bridge', async () => alwaysRead],
-  ['ip', async () => ipAccess],
+  ['vsctl', held(vsctlAccess)],
+  ['ofctl', held(ofctlAccess)],
+  ['appctl', held(appctlAccess)],
+  ['brctl', held(alwaysRead)],
+  ['bridge', held(alwaysRead)],
+  ['ip', held(ipAccess)],
   ['iptables', async () => (await import('./iptables-commands.js')).iptables.access],
-  ['iptables-save', async () => alwaysRead],
+  ['iptables-save', held(alwaysRead)],
   ['conntrack', async () => (await import('./conntrack-commands.js')).conntrack.access],
-  ['sysctl', async () => sysctlAccess],
-  ['clear-counters', async () => alwaysWrite],
-  ['nodes', async () => alwaysRead],
-  ['trace', async () => alwaysWrite],
+  ['sysctl', held(sysctlAccess)],
+  ['clear-counters', held(alwaysWrite)],
+  ['nodes', held(alwaysRead)],
+  ['trace', held(alwaysWrite)],
   ['workers', async () => (await import('./worker-commands.js')).workers.access],
-  ['reload', async () => alwaysWrite],
+  ['reload', held(alwaysWrite)],
 ]);

@@ -655,10 +655,17 @@ test('ICMP echo: a ping stream (its sequence numbers moving) is served, frames a
   assert.ok(t.hits() - h0 >= 15, `${t.hits() - h0} hits`);
 });
 
+/** A UDP flow's request from the VM (source port `sport`) to 8.8.8.8, and the reply to it as it arrives at w02's eth3 (to snat's address). */
+function udpFlow(sport: number): { req: Uint8Array; rep: Uint8Array } {
+  return {
+    req: buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64, id: 7 }, udp: { sport, dport: 53, payload: 8 } }),
+    rep: buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans: [103], ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id: 9 }, udp: { sport: 53, dport: sport, payload: 8 } }),
+  };
+}
+
 test('time passing between hits: each hit refreshes what its element path would (fdb entries, neighbours in DELAY, conntrack)', () => {
   const on = side(true), off = side(false);
-  const req = buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64, id: 7 }, udp: { sport: 41000, dport: 53, payload: 8 } });
-  const rep = buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans: [103], ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id: 9 }, udp: { sport: 53, dport: 41000, payload: 8 } });
+  const { req, rep } = udpFlow(41000);
   const send = (f: Uint8Array, node: string, port: string) => {
     for (const s of [on, off]) s.emu.engine.inject(s.emu.engine.pool.allocFrom(f)!, s.emu.findPort(node, port)!);
   };
@@ -731,8 +738,7 @@ test('in batches: a shape checked once for a batch\'s hits gives what checking e
 test('latency sampling on: a batch of a cached flow is served whole by the path cache, its sampled injects timed as pipeline latency', () => {
   const on = side(true);
   const eng = on.emu.engine;
-  const req = buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64, id: 7 }, udp: { sport: 41000, dport: 53, payload: 8 } });
-  const rep = buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans: [103], ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id: 9 }, udp: { sport: 53, dport: 41000, payload: 8 } });
+  const { req, rep } = udpFlow(41000);
   eng.inject(eng.pool.allocFrom(req)!, on.emu.findPort('w07', VMP)!);
   eng.inject(eng.pool.allocFrom(rep)!, on.emu.findPort('w02', 'eth3')!);
   eng.inject(eng.pool.allocFrom(req)!, on.emu.findPort('w07', VMP)!); // recorded
@@ -924,8 +930,7 @@ test('partitioned, the VM\'s TAP an edge (replies leave there: br-tun\'s learn()
 
 test('partitioned: a VXLAN frame differing from a served one only in its outer header (VNI, source address, MACs, TTL) is not served by its entry', () => {
   const on = parts(true), off = parts(false);
-  const req = buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64, id: 7 }, udp: { sport: 41000, dport: 53, payload: 8 } });
-  const rep = buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans: [103], ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id: 9 }, udp: { sport: 53, dport: 41000, payload: 8 } });
+  const { req, rep } = udpFlow(41000);
   for (const s of [on, off]) {
     s.inject('w07', VMP, req);
     s.inject('w02', 'eth3', rep);
@@ -956,8 +961,7 @@ test('partitioned: a VXLAN frame differing from a served one only in its outer h
 /** A UDP flow's request and reply through two workers, then requests w02 serves: its path cache and the last hand-off's VXLAN frame. */
 function handedOff(sport: number): { on: Parts; pb: PathCache; vx: Uint8Array } {
   const on = parts(true);
-  const req = buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64, id: 7 }, udp: { sport, dport: 53, payload: 8 } });
-  const rep = buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans: [103], ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id: 9 }, udp: { sport: 53, dport: sport, payload: 8 } });
+  const { req, rep } = udpFlow(sport);
   on.inject('w07', VMP, req);
   on.inject('w02', 'eth3', rep);
   for (let i = 0; i < 4; i++) on.inject('w07', VMP, req);
@@ -998,8 +1002,7 @@ test('partitioned: the sender\'s key hints (keyHint, Packet.keyHint), right, wro
 
 test('partitioned: w07\'s hit hands its frame off with its entry\'s key hint and its checksums\' verdict (nothing computed at the hand-off); a wrong hint in the entry costs w02 a probe, not its output', () => {
   const on = parts(true), off = parts(false);
-  const req = buildFrame({ src: VM_MAC, dst: QR_MAC, ip: { src: '192.168.1.7', dst: '8.8.8.8', ttl: 64, id: 7 }, udp: { sport: 41003, dport: 53, payload: 8 } });
-  const rep = buildFrame({ src: GW_MAC, dst: FIP_VIF_MAC, vlans: [103], ip: { src: '8.8.8.8', dst: SNAT_IP, ttl: 60, id: 9 }, udp: { sport: 53, dport: 41003, payload: 8 } });
+  const { req, rep } = udpFlow(41003);
   for (const s of [on, off]) {
     s.inject('w07', VMP, req);
     s.inject('w02', 'eth3', rep);
