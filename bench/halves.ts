@@ -186,7 +186,7 @@ function timer(job: Job): void {
     else inject(h, [replies[i]!], h.emu.findPort('w02', 'eth3')!, 1);
   }
   // Timed as a worker's hand-off sends: no copy of each frame kept (w07's out sink kept one, a Uint8Array a packet,
-  // 10-13 % of w07's thread in a --cpu-prof, docs/performance.md "Stop 32").
+  // 10-13 % of w07's thread in a --cpu-prof, docs/performance-log.md "Stop 32").
   h.out.keep = h.back.keep = false;
   time(h, frames, n, 2, good, hints); // JIT
   parentPort!.on('message', (m: 'run' | 'end') => {

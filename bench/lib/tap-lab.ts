@@ -77,7 +77,7 @@ const IPERF_PORT = 7011;
  * The command-line options every TAP bench takes for its lab (bench/lib/args.ts):
  *   --sender iperf3|node          who sends and counts blasts (default node). Measured
  *                                 through the lab at 18:37-18:40 on 2026-11-27
- *                                 (docs/performance.md, "iperf3 as the sender"): iperf3's
+ *                                 (docs/performance-log.md, "iperf3 as the sender"): iperf3's
  *                                 lighter ends did not raise the emulator's figures (its
  *                                 100-µs bursts lose earlier), but carry more through the pair.
  *   --daemon-repo DIR             run the daemon of another checkout (before/after in one window)

@@ -1,4 +1,4 @@
-// The whole-path cache (docs/performance.md, "Stop 29"): an injected frame's
+// The whole-path cache (docs/performance-log.md, "Stop 29"): an injected frame's
 // whole walk through the engine, kept per exact header, as an OVS megaflow
 // keeps one bridge's decision. A frame is served by one entry from its inject
 // port to the edge where it leaves the engine (a TAP, a worker's hand-off),
@@ -156,7 +156,7 @@ export interface PathOp {
   /**
    * A key equal for ops that do the same thing (the same per-element entries,
    * through `id`), so flows share one op; null: the flow's own (its conntrack
-   * entry). Shared ops keep an entry's cold memory small (docs/performance.md
+   * entry). Shared ops keep an entry's cold memory small (docs/performance-log.md
    * "Stop 24": 10 k entries of a few dozen objects each lost to their cache misses).
    */
   share(id: (o: object) => number): string | null;
@@ -951,7 +951,7 @@ const IDENT = /^[A-Za-z_$][\w$]*$/;
  * adds() as constant additions to its arrays, any other op's hit() at a call
  * site of its own. A loop over the ops instead calls ops of a dozen classes
  * through one megamorphic site, an AddOp's keyed field is megamorphic too,
- * and cells and deltas come from arrays (docs/performance.md, "Stop 30").
+ * and cells and deltas come from arrays (docs/performance-log.md, "Stop 30").
  */
 function compileReplay(cells: Int32Array, deltas: Float64Array, ops: PathOp[]): (v: Float64Array, now: number) => void {
   const bound: unknown[] = [], body: string[] = [];

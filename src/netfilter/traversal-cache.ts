@@ -206,7 +206,7 @@ export class TraversalCache {
     for (const o of rec.ops) if (o instanceof CtMarkPathOp && o.writes(ct, p.ctTable!)) return rec.fail();
     // What the traversal read of the connection's mark (before its effects), and what a replay of its CONNMARK effects starts from.
     // Flows recorded through the same rules share one array of them: a hit's replay then reads no array of the
-    // flow's own, one cold cache line fewer (docs/performance.md, "Stop 31").
+    // flow's own, one cold cache line fewer (docs/performance-log.md, "Stop 31").
     const fx = sameItems(connmark, this.lastEffects) ? this.lastEffects : (this.lastEffects = connmark);
     rec.op(new CtMarkPathOp(ct, p.ctTable!, mark0, ctmask, ctmark, fx));
   }
