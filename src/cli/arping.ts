@@ -7,8 +7,7 @@
 // the device and hands back every ARP frame the device receives, with the
 // times the emulator saw them.
 import { ConnectError, endpointFromEnv, pingRemote } from '../control/client.js';
-import { ARPING_STDOUT } from '../control/ping.js';
-import type { CaptureEvent, CommandResponse, PingOpenRequest } from '../control/protocol.js';
+import { ARPING_STDOUT, type CaptureEvent, type CommandResponse, type PingOpenRequest } from '../control/protocol.js';
 import { ipToString, readU16, readU32 } from '../wire/addr.js';
 import { ARPHRD_ETHER, ARPOP_REPLY, ARPOP_REQUEST } from '../wire/arp.js';
 import { ETHERTYPE_IPV4, ETH_HLEN } from '../wire/ethernet.js';

@@ -3,7 +3,7 @@
 // conntrack-tools prints it, until Ctrl-C or SIGTERM, which end it as they
 // end conntrack: the count of events shown on stderr, exit 0.
 import { captureRemote, ConnectError, endpointFromEnv } from '../control/client.js';
-import { conntrackEventsSummary } from '../control/conntrack-events.js';
+import { conntrackEventsSummary } from '../netfilter/conntrack-print.js';
 
 /** The words ask for conntrack -E (the stream), not a one-shot conntrack command. */
 export function isConntrackEvents(argv: readonly string[]): boolean {

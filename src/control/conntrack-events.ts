@@ -5,7 +5,7 @@
 // when the queue is full or the reader is slow it drops and counts (the
 // netlink socket's ENOBUFS), never waits. Delivery and the summary follow
 // Capture's (capture.ts): deferred off the packet path, in batches.
-import { CONNTRACK_TOOL, conntrackEventStamp, conntrackEventText, type Conntrack, type CtEntry } from '../netfilter/index.js';
+import { conntrackEventStamp, conntrackEventText, type Conntrack, type CtEntry } from '../netfilter/index.js';
 import { DeferredBatches, nowUs, type CaptureOptions } from './capture.js';
 import type { EventWords } from './conntrack-commands.js';
 
@@ -57,9 +57,4 @@ export class ConntrackEvents {
     this.unlisten();
     this.out.clear();
   }
-}
-
-/** What conntrack prints on stderr when -E ends. */
-export function conntrackEventsSummary(table: string, shown: number): string {
-  return `${CONNTRACK_TOOL}: ${shown} ${table === 'expect' ? 'expectation' : 'flow'} events have been shown.`;
 }

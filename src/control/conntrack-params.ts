@@ -3,7 +3,7 @@
 // short and written in any case (its first letters, strncasecmp), SRC_NAT and
 // DST_NAT (or a prefix of them) are ignored with a warning, and a bad one is
 // named with the rest of the list after it.
-import { CT_EVENT_ALL, CT_EVENT_DESTROY, CT_EVENT_NEW, CT_EVENT_UPDATE } from '../netfilter/index.js';
+import { CT_EVENT_ALL, CT_EVENT_DESTROY, CT_EVENT_NEW, CT_EVENT_UPDATE } from '../netfilter/conntrack-events.js';
 import { IPS_ASSURED, IPS_EXPECTED, IPS_FIXED_TIMEOUT, IPS_HW_OFFLOAD, IPS_OFFLOAD, IPS_SEEN_REPLY } from '../netfilter/constants.js';
 
 type Names = readonly (readonly [string, number])[];

@@ -1,7 +1,10 @@
 // Each command family's access() for the client (which path, /v1/read or
 // /v1/write, a command goes to) without the registry (registry.ts), which
-// loads every family's implementation: most of a CLI call's start-up. Most
-// come from light modules; the others load their own family's module. The
+// loads every family's implementation: most of a CLI call's start-up. Each
+// comes from a light module apart from the family's implementation (its
+// words' parser, or `workers`' own module): held here, or imported when its
+// family runs where that module brings modules of its own (iptables' and
+// conntrack's parsers: the netfilter constants and conntrack's names). The
 // server checks the path with the same functions (control-family-access.test.ts).
 import { alwaysRead, alwaysWrite, type Access } from './command.js';
 import { ipAccess } from './ip-argv.js';
@@ -20,9 +23,9 @@ export const FAMILY_ACCESS: ReadonlyMap<string, () => Promise<AccessFn>> = new M
   ['brctl', held(alwaysRead)],
   ['bridge', held(alwaysRead)],
   ['ip', held(ipAccess)],
-  ['iptables', async () => (await import('./iptables-commands.js')).iptables.access],
+  ['iptables', async () => (await import('./iptables-argv.js')).iptablesAccess],
   ['iptables-save', held(alwaysRead)],
-  ['conntrack', async () => (await import('./conntrack-commands.js')).conntrack.access],
+  ['conntrack', async () => (await import('./conntrack-argv.js')).conntrackAccess],
   ['sysctl', held(sysctlAccess)],
   ['clear-counters', held(alwaysWrite)],
   ['nodes', held(alwaysRead)],

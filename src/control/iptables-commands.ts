@@ -4,58 +4,17 @@
 // works on a copy of the ruleset and swaps it in only if the whole line is
 // valid (so a bad rule changes nothing).
 import { NfSyntaxError, iptablesList, iptablesListRules, iptablesSave } from '../netfilter/index.js';
-import { TABLE_NAMES, type TableName } from '../netfilter/constants.js';
 import type { NetNamespace } from '../netns/namespace.js';
 import { alwaysRead, type CommandFamily, type Scope } from './command.js';
 import { ControlError, ok } from './protocol.js';
 import { mustNamespace } from './resolve.js';
 import { NetDb } from './netdb.js';
-
-const RULE_CMDS = new Set(['-A', '--append', '-D', '--delete', '-I', '--insert', '-R', '--replace', '-N', '--new-chain', '-X', '--delete-chain', '-F', '--flush', '-Z', '--zero', '-P', '--policy', '-E', '--rename-chain']);
-
-interface Parsed {
-  node?: string;
-  ns?: string;
-  table: TableName;
-  /** The iptables words after NODE and -n NS. */
-  rest: string[];
-}
-
-/** NODE first; the first -n NS before the command flag names the namespace (later -n is iptables' numeric). */
-function parse(argv: readonly string[], save = false): Parsed {
-  const out: Parsed = { table: 'filter', rest: [] };
-  let sawCmd = false;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (!sawCmd && out.ns === undefined && (a === '-n' || a === '--netns') && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('-')) {
-      out.ns = argv[++i];
-      continue;
-    }
-    if (!a.startsWith('-') && out.node === undefined && !sawCmd) {
-      out.node = a;
-      continue;
-    }
-    if (a === '-t' || a === '--table') {
-      const t = argv[i + 1] ?? '';
-      if (!(TABLE_NAMES as readonly string[]).includes(t)) {
-        if (save) throw new ControlError('iptables-save v1.8.7 (legacy): Cannot initialize: Table does not exist (do you need to insmod?)', 1);
-        // xtables_error(VERSION_PROBLEM, ...): the hint line comes with exit status 3.
-        throw new ControlError(`iptables v1.8.7 (legacy): can't initialize iptables table \`${t}': Table does not exist (do you need to insmod?)\nPerhaps iptables or your kernel needs to be upgraded.`, 3);
-      }
-      out.table = t as TableName;
-    }
-    if (/^-[ASLDIRNXFZPE]/.test(a) || /^--(append|list|list-rules|delete|insert|replace|new-chain|delete-chain|flush|zero|policy|rename-chain)$/.test(a)) sawCmd = true;
-    out.rest.push(a);
-  }
-  return out;
-}
-
-const isWrite = (rest: readonly string[]): boolean => rest.some((a) => RULE_CMDS.has(a));
+import { iptablesAccess, iptablesWrites, parseIptablesArgv, type IptablesArgv } from './iptables-argv.js';
 
 /** Quote a word for the loader's tokenizer (double quotes, backslash escapes). */
 const quote = (w: string): string => (/^[^\s"'\\]+$/.test(w) ? w : `"${w.replace(/["\\]/g, '\\$&')}"`);
 
-function ns(s: Scope, p: Parsed): NetNamespace {
+function ns(s: Scope, p: IptablesArgv): NetNamespace {
   return mustNamespace(s, p.node, p.ns);
 }
 
@@ -74,10 +33,10 @@ function chainArg(rest: readonly string[], letters: string, ...long: string[]): 
 
 export const iptables: CommandFamily = {
   name: 'iptables',
-  access: (argv) => (isWrite(parse(argv).rest) ? 'write' : 'read'),
-  target: (argv) => ({ node: parse(argv).node }),
+  access: iptablesAccess,
+  target: (argv) => ({ node: parseIptablesArgv(argv).node }),
   run(ctx, argv) {
-    const p = parse(argv);
+    const p = parseIptablesArgv(argv);
     const el = ns(ctx, p);
     const rs = el.nf.rules;
     // Short flags may be bundled (-nvL).
@@ -105,7 +64,7 @@ export const iptables: CommandFamily = {
         ctx.invalidate(`${el.node}:${el.name} iptables`);
         return ok(out + zeroed(chain));
       }
-      if (isWrite(p.rest)) {
+      if (iptablesWrites(p.rest)) {
         el.nf.load(p.rest.map(quote).join(' '), { table: p.table });
         ctx.invalidate(`${el.node}:${el.name} iptables`);
         return ok(has('-Z', '--zero') ? zeroed(chainArg(p.rest, 'Z', '--zero')) : '');
@@ -135,9 +94,9 @@ function ctime(d: Date): string {
 export const iptablesSaveCmd: CommandFamily = {
   name: 'iptables-save',
   access: alwaysRead,
-  target: (argv) => ({ node: parse(argv, true).node }),
+  target: (argv) => ({ node: parseIptablesArgv(argv, true).node }),
   run(ctx, argv) {
-    const p = parse(argv, true);
+    const p = parseIptablesArgv(argv, true);
     const el = ns(ctx, p);
     const only = p.rest.includes('-t') || p.rest.includes('--table') ? p.table : undefined;
     return ok(iptablesSave(el.nf.rules, { counters: p.rest.includes('-c') || p.rest.includes('--counters'), date: ctime(new Date()), ...(only ? { table: only } : {}) }));

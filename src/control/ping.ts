@@ -13,7 +13,7 @@ import type { Ping6Socket } from '../netns/ping6-socket.js';
 import { inetAton } from './inet-aton.js';
 import type { Scope } from './command.js';
 import { DeferredBatches, type CaptureOptions } from './capture.js';
-import { ControlError, type CaptureEvent, type PingOpenRequest } from './protocol.js';
+import { ARPING_STDOUT, ControlError, type CaptureEvent, type PingOpenRequest } from './protocol.js';
 import { mustNamespace } from './resolve.js';
 
 /** What the socket hands the reader: a CaptureEvent, with the datagram's bytes not yet in base64. */
@@ -208,9 +208,6 @@ export const arpingHead = (s: PingSession): { device?: string; mac?: string; sco
   ...(s.device !== undefined && s.mac !== undefined ? { device: s.device, mac: s.mac } : {}),
   ...(s.scope !== undefined ? { scope: s.scope } : {}),
 });
-
-/** Marks a refusal arping prints on stdout (check_ifflags' messages, which -q silences). */
-export const ARPING_STDOUT = 'stdout: ';
 
 /** A socket's event as the stream carries it. */
 export function pingEventJson(e: PingEvent): CaptureEvent {

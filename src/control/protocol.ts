@@ -100,6 +100,9 @@ export interface PingOpenRequest {
   arp?: { dad?: boolean; unsolicited?: boolean; advert?: boolean };
 }
 
+/** Marks an arping refusal (an error answer's message) that arping prints on stdout (check_ifflags' messages, which -q silences). */
+export const ARPING_STDOUT = 'stdout: ';
+
 /** What a capture listens on, as tcpdump's banner names it. */
 export interface CaptureSource {
   /** NODE:[NS:]IFACE as resolved (the default device named), or NODE:NS:any. */

@@ -102,6 +102,11 @@ export function conntrackSummary(shown: number): string {
   return `${CONNTRACK_TOOL}: ${shown} flow entries have been shown.`;
 }
 
+/** What conntrack prints on stderr when -E ends. */
+export function conntrackEventsSummary(table: string, shown: number): string {
+  return `${CONNTRACK_TOOL}: ${shown} ${table === 'expect' ? 'expectation' : 'flow'} events have been shown.`;
+}
+
 /** conntrack -S (one cpu). */
 export function conntrackStatsText(ct: Conntrack): string {
   const s = ct.stats;
