@@ -131,9 +131,13 @@ function passThrough(program: Command, name: string, usage: string, desc: string
     });
 }
 
+/** The OVS families also answer to the tools' own names, as an OVS user types them (`dpemu ovs-ofctl dump-flows w07 br-int`). */
+const OVS_NAMES: Readonly<Record<string, string>> = { vsctl: 'ovs-vsctl', ofctl: 'ovs-ofctl', appctl: 'ovs-appctl' };
+
 export function registerControlCommands(program: Command): void {
   for (const [name, usage, desc] of FAMILIES) {
     passThrough(program, name, `${usage} [--socket PATH]`.trim(), `${desc} (via the daemon's control socket)`, (args) => remote(name, args), name === 'vsctl');
+    if (OVS_NAMES[name]) program.commands.at(-1)!.alias(OVS_NAMES[name]);
   }
   passThrough(program, 'tcpdump', '-i NODE:[NS:]IFACE|NODE:NS:any [-nn] [-e] [-q] [-t...] [-v[v]] [-S] [-x[x]|-X[X]|-A[A]] [-c N] [-w FILE] [-s SNAPLEN] [EXPRESSION] [--socket PATH]',
     "capture live at any port of the running emulator, as tcpdump -nn [-e] [-q] [-v[v]] (via the daemon's control socket)", tcpdumpCommand);

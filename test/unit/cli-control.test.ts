@@ -9,9 +9,9 @@ const NO_DAEMON = { ...process.env, DPEMU_SOCKET: '/nonexistent/dpe-cli-help.soc
 const dpemu = (...args: string[]) => spawnSync(process.execPath, ['bin/dpemu.js', ...args], { encoding: 'utf8', env: NO_DAEMON });
 
 test('FAMILY --help and -h print the usage and exit 0 without asking the daemon', () => {
-  for (const [family, usage] of [['ofctl', 'SUBCMD NODE BRIDGE'], ['reload', '[--socket PATH]\n'], ['tcpdump', '-i NODE:[NS:]IFACE'], ['conntrack', 'NODE -n NS']]) {
+  for (const [family, usage] of [['ofctl|ovs-ofctl', 'SUBCMD NODE BRIDGE'], ['reload', '[--socket PATH]\n'], ['tcpdump', '-i NODE:[NS:]IFACE'], ['conntrack', 'NODE -n NS']]) {
     for (const flag of ['--help', '-h']) {
-      const r = dpemu(family!, flag);
+      const r = dpemu(family!.split('|')[0]!, flag);
       assert.equal(r.status, 0, `${family} ${flag}: ${r.stderr}`);
       assert.ok(r.stdout.startsWith(`Usage: dpemu ${family} ${usage}`), `${family} ${flag}: ${r.stdout}`);
     }
@@ -34,4 +34,15 @@ test('ofctl add-flows with a file that is not there: ovs-ofctl 3.1\'s words, exi
 test("tcpdump -c with a bad count names it, as tcpdump 4.99 does", () => {
   const r = dpemu('tcpdump', '-i', 'w07:eth2', '-c', 'x');
   assert.deepEqual([r.status, r.stderr.split('\n').at(-2)], [1, 'tcpdump: invalid packet count x']);
+});
+
+test('ovs-vsctl, ovs-ofctl and ovs-appctl are the vsctl, ofctl and appctl families, as OVS users type them', () => {
+  for (const [alias, family] of [['ovs-vsctl', 'vsctl'], ['ovs-ofctl', 'ofctl'], ['ovs-appctl', 'appctl']]) {
+    const r = dpemu(alias!, '--help');
+    assert.equal(r.status, 0, `${alias}: ${r.stderr}`);
+    assert.ok(r.stdout.startsWith(`Usage: dpemu ${family}|${alias} `), `${alias}: ${r.stdout}`);
+  }
+  const r = dpemu('ovs-ofctl', 'add-flows', 'w07', 'br-int', '/nonexistent/dpe-flows.txt');
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /^ovs-ofctl: \/nonexistent\/dpe-flows\.txt: open failed/m);
 });
