@@ -228,12 +228,14 @@ function treeOrder(x: Route6, y: Route6): number {
   return y.len - x.len;
 }
 
-/** How `ip -6 route` prints a route: the table when listing several (`-d`: always), without `dev` when filtered on it, without `proto` or `via` when selected by it. */
+/** How `ip -6 route` prints a route: the table when listing several (`-d`: always), without `dev` when filtered on it, without `proto`, `scope`, `via` or `metric` when selected by it. */
 export interface Route6View {
   showTable: boolean;
   hideDev: boolean;
   hideProto: boolean;
+  hideScope: boolean;
   hideVia: boolean;
+  hideMetric: boolean;
   details: boolean;
 }
 
@@ -242,10 +244,10 @@ export function formatRoute6(r: Route6, v: Route6View): string {
   let s = r.type !== 'unicast' || v.details ? `${r.type} ${r.dst} ` : `${r.dst} `;
   if (r.via !== undefined && !v.hideVia) s += `via ${r.via} `;
   if (!v.hideDev) s += `dev ${r.dev} `;
-  if (v.details || (v.showTable && r.table !== 'main')) s += `table ${r.table} `;
+  if (v.showTable && (v.details || r.table !== 'main')) s += `table ${r.table} `;
   if (!v.hideProto && (r.proto !== RTPROT_BOOT || v.details)) s += `proto ${protoName(r.proto)} `;
-  if (v.details) s += 'scope global ';
-  s += `metric ${r.metric} `;
+  if (v.details && !v.hideScope) s += 'scope global ';
+  if (!v.hideMetric) s += `metric ${r.metric} `;
   if (r.linkdown) s += 'linkdown ';
   return `${s}pref medium\n`;
 }
@@ -256,10 +258,10 @@ export function route6Json(r: Route6, v: Route6View): Record<string, string | nu
     dst: r.dst,
     gateway: v.hideVia ? undefined : r.via,
     dev: v.hideDev ? undefined : r.dev,
-    table: v.details || (v.showTable && r.table !== 'main') ? r.table : undefined,
+    table: v.showTable && (v.details || r.table !== 'main') ? r.table : undefined,
     protocol: v.hideProto || (r.proto === RTPROT_BOOT && !v.details) ? undefined : protoName(r.proto),
-    scope: v.details ? 'global' : undefined,
-    metric: r.metric,
+    scope: v.details && !v.hideScope ? 'global' : undefined,
+    metric: v.hideMetric ? undefined : r.metric,
     flags: r.linkdown ? ['linkdown'] : [],
     pref: 'medium',
   };

@@ -363,6 +363,18 @@ async function compareIp(node: string, ns: Namespace, extraTables: string[]): Pr
     ['-6', 'route', 'get', 'fe80::5'], ['-6', 'route', 'get', 'ff02::1'], ['-6', '-j', 'route', 'get', '::1'], ['route', 'get', '2001:db8:50::1', 'from', '2001:db8:99::1'], ['-6', 'route', 'get', '2001:db8:1::'],
     ['-6', 'route', 'get', '2001:db8:1::1'], ['-6', 'route', 'get', '2001:db8:7::9'], ['-6', '-j', 'route', 'get', '2001:db8:56::1'], ['-6', 'route', 'get', '2001:db8:51::1'], ['-6', '-o', 'route', 'get', 'to', '2001:db8:8::1', 'mark', '3'], ['-6', 'route', 'show', 'table', 'local'], ['-6', 'route', 'show', 'default'], ['-0', 'route', 'show', 'table', '100'], ['-4', 'rule', 'show'], ['-0', 'rule', 'show'],
     ...ns.interfaces.flatMap((i) => [['-4', 'addr', 'show', 'dev', i.name], ['-6', 'addr', 'show', 'dev', i.name], ['-6', 'route', 'show', 'dev', i.name]]),
+    // Every selector of iproute_list_flush_or_save over the IPv6 FIB (and IPv4's where one is new), as filter_nlmsg applies it to what rt6_fill_node gives:
+    // scope global, tos 0, no mark, realms, iif or prefsrc (::), a gateway-less route's via ::, a source prefix of length 0.
+    ...[['scope', 'global'], ['scope', 'link'], ['scope', 'host'], ['scope', 'all'], ['proto', 'kernel'], ['proto', 'boot'], ['proto', 'static'], ['proto', '4'], ['proto', '0'], ['proto', 'all'],
+      ['type', 'unicast'], ['type', 'local'], ['type', 'anycast'], ['type', 'multicast'], ['type', 'blackhole'], ['table', 'main'], ['table', 'local'], ['table', '255'], ['table', '0'],
+      ['via', '::'], ['via', '::/0'], ['via', 'fe80::/10'], ['via', 'inet6', '2001:db8:1::9'], ['src', '::'], ['src', '::/0'], ['src', '2001:db8:1::1'], ['metric', '256'], ['priority', '0x400'], ['preference', '0'],
+      ['metric', '1e3'], ['tos', '0'], ['dsfield', '0x10'], ['mark', '0'], ['mark', '1'], ['mark', 'x'], ['realms', '0'], ['realm', '1/'], ['realms', '/1'], ['iif', 'lo'], ['iif', 'dpe-nosuch'],
+      ['from', '::/0'], ['from', '::'], ['from', 'root', '::/0'], ['from', 'match', '::1'], ['from', 'exact', '::/0'], ['cache'], ['pref', 'medium']].flatMap((sel) => [
+      ['-6', 'route', 'show', ...sel], ['-6', 'route', 'show', 'table', 'all', ...sel], ['-6', '-d', 'route', 'show', 'table', 'local', ...sel]]),
+    ['-6', 'route', 'show', 'table', 'all', 'proto', 'kernel', 'type', 'anycast'], ['-6', 'route', 'show', 'table', 'all', 'type', 'local', 'root', '2001:db8::/32'], ['-6', '-d', 'route', 'show', 'scope', 'global'],
+    ['-6', '-d', 'route', 'show', 'table', 'all', 'proto', 'kernel', 'type', 'local', 'scope', 'global', 'via', '::', 'src', '::', 'metric', '0'], ['-6', '-j', 'route', 'show', 'table', 'all', 'metric', '256'],
+    ['-6', '-j', '-d', 'route', 'show', 'table', 'all', 'scope', 'global', 'via', '::'], ['route', 'show', 'table', 'all', 'scope', 'global'], ['route', 'show', 'table', 'all', 'metric', '0'], ['route', 'show', 'via', '0.0.0.0'],
+    ['route', 'show', 'table', 'all', 'src', '0.0.0.0'], ['route', 'show', 'from', '0/0'], ['route', 'show', 'table', 'all', 'from', '0.0.0.0'], ['route', 'show', 'table', 'all', 'mark', '0'], ['-j', 'route', 'show', 'table', 'all', 'metric', '0'],
   ];
   for (const args of shows) {
     compare(`${ns.name}: ip ${args.join(' ')}`, unmapNs(withStatus(tryRun('ip', ['-n', k, ...args]))), withStatus(await dpemuRun('ip', ['-n', ns.name, node, ...args])));
@@ -777,14 +789,16 @@ const CHANGES: [string, 'ip' | 'iptables', string][] = [
   ['s', 'iptables', '-t nat -A POSTROUTING ! -d 169.254.0.0/16 -p udp -j MASQUERADE --to-ports 53-80'],
 ];
 
-/** Then devices change state: the veth end comes back, an OVS internal port goes down, the veth's other end goes down. */
-const LINK_CHANGES: [string, 'ip' | 'iptables', string][] = [
+/** Then devices change state: the veth end comes back, an OVS internal port goes down, the veth's other end goes down; IPv6 forwarding goes off (the anycast routes with it). */
+const LINK_CHANGES: [string, 'ip' | 'iptables' | 'sysctl', string][] = [
   ['s', 'ip', 'link set rfp-c4d4b760-4 up'],
   // Its IPv6 routes went with it; one added now shows linkdown once its peer goes down.
   ['s', 'ip', '-6 route add 2001:db8:55::/64 via fe80::2 dev rfp-c4d4b760-4'],
   ['q', 'ip', 'link set qr-178fc8e2-fd down'],
   ['q', 'ip', 'link set qr-178fc8e2-fd mtu 1400'],
   ['f', 'ip', 'link set fpr-c4d4b760-4 down'],
+  ['f', 'sysctl', '-qw net.ipv6.conf.all.forwarding=0'],
+  ['s', 'sysctl', `-qw net.ipv6.conf.${SG}.forwarding=0`],
 ];
 
 /** The kernel's links and routes settled (settled(): a run compared too early once, five test files at once). */
@@ -793,14 +807,14 @@ async function kernelSettled(): Promise<void> {
 }
 
 /** Run `changes` on both sides (each must succeed on both), then compare everything. */
-async function changeBoth(changes: [string, 'ip' | 'iptables', string][]): Promise<void> {
+async function changeBoth(changes: [string, 'ip' | 'iptables' | 'sysctl', string][]): Promise<void> {
   const refused: string[] = [];
   for (const [key, family, cmd] of changes) {
     const { node, ns } = emulated.find((x) => x.ns.name[0] === key)!;
     const k = kns.get(ns.name)!;
     const words = cmd.match(/"[^"]*"|\S+/g)!.map((w) => w.replace(/^"(.*)"$/, '$1'));
-    const kr = family === 'ip' ? tryRun('ip', ['-n', k, ...words]) : iptk(k, words);
-    const dr = await dpemuRun(family, ['-n', ns.name, node, ...words]);
+    const kr = family === 'ip' ? tryRun('ip', ['-n', k, ...words]) : family === 'sysctl' ? tryRun('ip', ['netns', 'exec', k, 'sysctl', ...words]) : iptk(k, words);
+    const dr = await dpemuRun(family, family === 'sysctl' ? [node, '-n', ns.name, ...words] : ['-n', ns.name, node, ...words]);
     // Every change is one the kernel takes: dpemu must take it too.
     if (kr.status !== 0 || dr.status !== 0) refused.push(`${ns.name}: ${family} ${cmd}\n  kernel: ${withStatus(kr).trim()}\n  dpemu:  ${withStatus(dr).trim()}`);
   }
