@@ -574,7 +574,8 @@ export function runCommand<P>(
           const loopback = ns.mustLink(dev).kind === 'loopback';
           if (v < (loopback ? 0 : 68)) throw new RtnlError('EINVAL', 'mtu less than device minimum');
           if (!loopback && v > 65535) throw new RtnlError('EINVAL', 'mtu greater than device maximum');
-          ns.setMtu(dev, v);
+          const held = ns.setMtu(dev, v);
+          if (held.length) opts.drop?.(held, `${dev} lost IPv6 (an MTU below 1280)`);
         } else throw fail(`'${w}' is not supported by ip link set here`, w);
       }
       return '';

@@ -807,7 +807,7 @@ async function kernelSettled(): Promise<void> {
 }
 
 /** Run `changes` on both sides (each must succeed on both), then compare everything. */
-async function changeBoth(changes: [string, 'ip' | 'iptables' | 'sysctl', string][]): Promise<void> {
+async function changeBoth(changes: readonly [string, 'ip' | 'iptables' | 'sysctl', string][]): Promise<void> {
   const refused: string[] = [];
   for (const [key, family, cmd] of changes) {
     const { node, ns } = emulated.find((x) => x.ns.name[0] === key)!;
@@ -832,6 +832,67 @@ async function changeBoth(changes: [string, 'ip' | 'iptables' | 'sysctl', string
 test('after the same changes on both sides, ip and iptables still print what the kernel prints', () => changeBoth(CHANGES));
 
 test('after devices go down and up on both sides, too', () => changeBoth(LINK_CHANGES));
+
+/**
+ * An MTU below 1280 takes a device's inet6_dev away (addrconf_ifdown): its
+ * addresses, routes, neighbours, conf/ and neigh/ sysctls, ndisc_cache parms
+ * and groups; lo keeps its own but loses ::1 until it next comes up. The
+ * MTU back, a new one comes with the defaults (conf/default's forwarding,
+ * nd_tbl's parms), its link-local if the device is up, newest in the
+ * ntable list; qr- is down then (its groups join once it comes up).
+ */
+const MTU_LOW: [string, 'ip' | 'iptables' | 'sysctl', string][] = [
+  ['s', 'ip', `ntable change name ndisc_cache dev ${SG} retrans 400 queue 5`],
+  ['s', 'ip', `link set ${SG} mtu 1200`],
+  ['q', 'ip', 'link set qr-178fc8e2-fd mtu 1279'],
+  ['f', 'ip', 'link set lo mtu 1200'],
+];
+const MTU_BACK: [string, 'ip' | 'iptables' | 'sysctl', string][] = [
+  ['s', 'ip', `link set ${SG} mtu 1500`],
+  ['q', 'ip', 'link set qr-178fc8e2-fd mtu 1280'],
+  ['f', 'ip', 'link set lo mtu 65536'],
+];
+
+/** What a device without an inet6_dev answers, or a new one's defaults: sysctl, ntable (reachable times masked), and changes refused. */
+async function compareInet6Dev(): Promise<void> {
+  // Reachable times are random on both sides; of `-6 ntable` the device blocks' order (the header is the host's table, the twin's devices registered in another order): the newest.
+  const reach = (t: string) => t.replace(/(?<![_a-z])(reachable|"reachable":) ?\d+/g, '$1 R');
+  const newest = (t: string) => /\n {4}dev (\S+) /.exec(t)?.[1] ?? 'none';
+  for (const [key, dev] of [['s', SG], ['q', 'qr-178fc8e2-fd'], ['f', 'lo']] as const) {
+    const { node, ns } = emulated.find((x) => x.ns.name[0] === key)!;
+    const k = kns.get(ns.name)!;
+    for (const args of [[`net.ipv6.conf.${dev}.forwarding`], [`net.ipv6.conf.${dev}.disable_ipv6`], [`net.ipv6.neigh.${dev}.retrans_time_ms`, `net.ipv6.neigh.${dev}.unres_qlen`],
+      ['-a', '-r', '^net.ipv6.*\\.(disable_ipv6|forwarding|retrans_time_ms)$']]) {
+      compare(`${ns.name}: sysctl ${args.join(' ')}`, withStatus(tryRun('ip', ['netns', 'exec', k, 'sysctl', ...args])), withStatus(await dpemuRun('sysctl', [node, '-n', ns.name, ...args])));
+    }
+    if (dev !== 'lo') compare(`${ns.name}: ip -6 ntable's newest`, newest(tryRun('ip', ['-n', k, '-6', 'ntable']).out), newest((await dpemuRun('ip', ['-n', ns.name, node, '-6', 'ntable'])).out));
+    for (const args of [['-6', 'ntable', 'show', 'dev', dev], ['-j', '-6', 'ntable', 'show', 'dev', dev], ['-d', 'link', 'show', 'dev', dev], ['-j', '-d', 'link', 'show', 'dev', dev]]) {
+      compare(`${ns.name}: ip ${args.join(' ')}`, reach(vethQueues(vxlanAsOvs(unmapNs(withStatus(tryRun('ip', ['-n', k, ...args])))))), reach(vethQueues(withStatus(await dpemuRun('ip', ['-n', ns.name, node, ...args])))));
+    }
+  }
+  // Refused on a device without one (and taken by a new one: each undone at once on both sides).
+  const { node, ns } = emulated.find((x) => x.ns.name[0] === 's')!;
+  const k = kns.get(ns.name)!;
+  for (const [args, undo] of [[['-6', 'addr', 'add', '2001:db8:77::1/64', 'dev', SG], ['-6', 'addr', 'del', '2001:db8:77::1/64', 'dev', SG]], [['addr', 'add', '2001:db8:77::1/64', 'dev', SG], ['addr', 'del', '2001:db8:77::1/64', 'dev', SG]],
+    [['-6', 'addr', 'del', '2001:db8:1::1/64', 'dev', SG], undefined], [['-6', 'route', 'add', '2001:db8:78::/64', 'dev', SG], ['-6', 'route', 'del', '2001:db8:78::/64', 'dev', SG]],
+    [['-6', 'route', 'add', '2001:db8:78::/64', 'via', 'fe80::9', 'dev', SG], ['-6', 'route', 'del', '2001:db8:78::/64', 'dev', SG]], [['ntable', 'change', 'name', 'ndisc_cache', 'dev', SG, 'retrans', '500'], ['ntable', 'change', 'name', 'ndisc_cache', 'dev', SG, 'retrans', '1000']],
+    [['-6', 'route', 'show', 'dev', SG], undefined], [['-6', 'route', 'get', 'fe80::9', 'oif', SG], undefined]] as const) {
+    const kr = tryRun('ip', ['-n', k, ...args]), dr = await dpemuRun('ip', ['-n', ns.name, node, ...args]);
+    compare(`${ns.name}: ip ${args.join(' ')}`, withStatus(kr), withStatus(dr));
+    if (undo && kr.status === 0) tryRun('ip', ['-n', k, ...undo]);
+    if (undo && dr.status === 0) await dpemuRun('ip', ['-n', ns.name, node, ...undo]);
+  }
+}
+
+test('an MTU below 1280 takes IPv6 off a device as the kernel does, and back to 1280 makes it anew', async () => {
+  await changeBoth(MTU_LOW);
+  await compareInet6Dev();
+  await changeBoth(MTU_BACK);
+  await compareInet6Dev();
+  await changeBoth([['q', 'ip', 'link set qr-178fc8e2-fd up']]);
+  const open = openDiffs(false);
+  assert.deepEqual(open, [], differ(open));
+});
 
 test('nothing of ours is left in the kernel', async () => {
   await releasePromisc();
