@@ -132,6 +132,9 @@ function portOf(v: View, l: Interface): PortOf | undefined {
 function selfAddrs(l: Interface): string[] {
   // Not an Ethernet device (the loopback), or one with its own dump (a vxlan device: OVS's has no entries).
   if (l.kind === 'loopback' || l.kind === 'vxlan') return [];
+  // No inet6_dev (an MTU below 1280): no IPv6 group at all.
+  const v4 = l.up ? ['01:00:5e:00:00:01'] : [];
+  if (l.idev6 === 0) return v4;
   const on6 = l.conf6.disable_ipv6 === 0, fwd = l.conf6.forwarding !== 0;
   // Each address's solicited-node group (and, forwarding, its anycast's), as the addresses came, a group once.
   const six = on6 ? [...l.addrs6].sort((x, y) => x.seq - y.seq) : [];
@@ -144,11 +147,10 @@ function selfAddrs(l: Interface): string[] {
   const pre: string[] = [];
   const whileDown = (a: If6Addr) => !l.up || a.seq < (l.v6UpSeq ?? 0);
   for (const a of six) if (whileDown(a)) join(pre, a);
-  if (on6 && !l.up && l.everUp) return pre;
-  // No other IPv4 group is joined in the model.
-  const v4 = l.up ? ['01:00:5e:00:00:01'] : [];
+  if (on6 && !l.up && l.everUp && l.idev6WhileUp !== false) return pre;
   const groups = fwd ? ['33:33:00:00:00:01', '33:33:00:00:00:02'] : ['33:33:00:00:00:01'];
-  const out = on6 && l.mc6Rejoined ? [...pre, ...v4, ...groups.reverse()] : [...groups, ...pre, ...v4];
+  // A new inet6_dev made while up (the MTU back to 1280) joins its groups after IPv4's.
+  const out = on6 && l.mc6Rejoined ? [...pre, ...v4, ...groups.reverse()] : l.idev6WhileUp ? [...v4, ...groups, ...pre] : [...groups, ...pre, ...v4];
   for (const a of six) if (!whileDown(a)) join(out, a);
   return out;
 }

@@ -65,14 +65,19 @@ type Found =
  * directory's names sorted); neigh's deprecated keys only for --deprecated,
  * as procps' directory walk skips them.
  */
+/** The devices that have an inet6_dev (Interface.idev6). */
+const inet6Devs = (ns: Netns): string[] => ns.links().filter((l) => l.idev6 !== 0).map((l) => l.name);
+
 function modelled(ns: Netns, deprecated = false): string[] {
   const devs = ['all', 'default', ...ns.links().map((l) => l.name)].sort();
   const conf = devs.flatMap((d) => [...DEV_CONF_KEYS].sort().map((k) => `net/ipv4/conf/${d}/${k}`));
   const top = [...Object.keys(ns.sys), 'ip_forward'].sort().map((k) => `net/ipv4/${k}`);
   // A namespace's neigh/ has a directory per device and no default/ (only the initial namespace's has).
   const keys = [...NEIGH_KEYS].filter(([, k]) => deprecated || !k.deprecated).map(([name]) => name);
-  const neighDirs = (v: 4 | 6) => devs.filter((d) => d !== 'all' && d !== 'default').flatMap((d) => keys.map((k) => `net/ipv${v}/neigh/${d}/${k}`));
-  const conf6 = devs.flatMap((d) => [...DEV_CONF6_KEYS].sort().map((k) => `net/ipv6/conf/${d}/${k}`));
+  // A device without an inet6_dev (an MTU below 1280) has no net/ipv6 directories.
+  const devs6 = new Set(['all', 'default', ...inet6Devs(ns)]);
+  const neighDirs = (v: 4 | 6) => devs.filter((d) => d !== 'all' && d !== 'default' && (v === 4 || devs6.has(d))).flatMap((d) => keys.map((k) => `net/ipv${v}/neigh/${d}/${k}`));
+  const conf6 = devs.filter((d) => devs6.has(d)).flatMap((d) => [...DEV_CONF6_KEYS].sort().map((k) => `net/ipv6/conf/${d}/${k}`));
   // 'conf' sorts before every top-level name modelled (fwmark_reflect, icmp_*, ip_*), 'neigh' after them; ipv4 before ipv6.
   // Both neigh/ directories hold the same names (net.ipv6's retrans_time reads another unit).
   return [...conf, ...top, ...neighDirs(4), ...conf6, ...neighDirs(6)];
@@ -84,7 +89,7 @@ function lookup(ns: Netns, path: string, deprecated = false): Found {
   if (segs.length === 0 || segs[0] !== 'net' || (segs.length > 1 && segs[1] !== 'ipv4' && segs[1] !== 'ipv6')) return { unmodelled: true };
   if (segs[1] === 'ipv6') {
     const dev = segs[3];
-    const hasDev = dev === 'all' || dev === 'default' || ns.links().some((l) => l.name === dev);
+    const hasDev = dev === 'all' || dev === 'default' || inet6Devs(ns).includes(dev!);
     if (segs.length === 5 && segs[2] === 'conf') {
       const k = segs[4]!;
       if (!hasDev) return { missing: true };
@@ -93,7 +98,7 @@ function lookup(ns: Netns, path: string, deprecated = false): Found {
       return { leaf: { get: () => ns.getSysctl(dotted()), set: (v) => ns.setSysctl(dotted(), v) } };
     }
     if (segs.length === 5 && segs[2] === 'neigh') {
-      const link = ns.links().find((l) => l.name === dev);
+      const link = ns.links().find((l) => l.name === dev && l.idev6 !== 0);
       const key = NEIGH6_KEYS.get(segs[4]!);
       if (!link || !key) return { missing: true };
       return { leaf: { get: () => key.read(ns.nd6.params(link.index)[key.param]), set: (v) => ns.setSysctl(dotted(), v), range: key.range } };
@@ -141,7 +146,7 @@ function globModel(ns: Netns, pattern: string): string[] | undefined {
   const v6 = segs[1] === 'ipv6';
   if (segs[0] !== 'net' || (segs[1] !== 'ipv4' && !v6) || (dir !== 'conf' && dir !== 'neigh') || (segs.length !== 4 && segs.length !== 5)) return undefined;
   const res = segs.map(globSegment);
-  const links = ns.links().map((l) => l.name);
+  const links = v6 ? inet6Devs(ns) : ns.links().map((l) => l.name);
   // glob(3) reads the directories: neigh/ has no all/ or default/ here, and every key file, deprecated ones too.
   const devs = dir === 'conf' ? ['all', 'default', ...links] : links;
   const keys = dir === 'neigh' ? [...NEIGH6_KEYS.keys()] : v6 ? [...DEV_CONF6_KEYS, ...UNMODELLED_CONF6] : [...DEV_CONF_KEYS, ...UNMODELLED_CONF];

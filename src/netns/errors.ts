@@ -21,6 +21,7 @@ export type Errno =
   | 'ESRCH'
   | 'EINVAL'
   | 'ENODEV'
+  | 'ENXIO'
   | 'ENETDOWN'
   | 'ENETUNREACH'
   | 'EHOSTUNREACH'
@@ -37,6 +38,7 @@ const STRERROR: Record<Errno, string> = {
   ESRCH: 'No such process',
   EINVAL: 'Invalid argument',
   ENODEV: 'No such device',
+  ENXIO: 'No such device or address',
   ENETDOWN: 'Network is down',
   ENETUNREACH: 'Network is unreachable',
   EHOSTUNREACH: 'No route to host',

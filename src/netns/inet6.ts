@@ -24,6 +24,9 @@ export interface DevConf6 {
   forwarding: number;
 }
 
+/** IPv6's minimum link MTU: a device below it has no inet6_dev (Interface.idev6). */
+export const IPV6_MIN_MTU = 1280;
+
 /** DevConf6's keys, as sysctl lists them. */
 export const DEV_CONF6_KEYS: readonly (keyof DevConf6)[] = ['disable_ipv6', 'forwarding'];
 
@@ -51,9 +54,10 @@ const LOOPBACK6 = new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1
 
 /** The device's addresses as addrconf would now hold them; `seq` numbers a newly configured one. */
 export function syncInet6(l: Interface, seq: () => number): void {
-  const want = l.up && l.conf6.disable_ipv6 === 0;
+  const want = l.up && l.conf6.disable_ipv6 === 0 && l.idev6 !== 0;
   if (!want) {
-    if (!l.up && l.everUp && l.conf6.disable_ipv6 === 0) l.mc6Rejoined = true;
+    // (An inet6_dev made while the device was down has joined its groups since: none left.)
+    if (!l.up && l.everUp && l.conf6.disable_ipv6 === 0 && l.idev6WhileUp !== false) l.mc6Rejoined = true;
     // addrconf_ifdown (NETDEV_DOWN, disable_ipv6), keep_addr_on_down 0 (the default): every address goes.
     // Those given to a device that is down stay until it has been up.
     if (l.v6Up || l.conf6.disable_ipv6 !== 0) l.addrs6.length = 0;
@@ -63,6 +67,7 @@ export function syncInet6(l: Interface, seq: () => number): void {
   }
   if (!l.v6Up) l.v6UpSeq = seq();
   l.v6Up = true;
+  if (l.idev6WhileUp === false) delete l.idev6WhileUp;
   if (l.v6Ready !== 0) return;
   if (l.kind === 'loopback') {
     l.v6Ready = seq();
@@ -111,6 +116,8 @@ const refuse6 = (errno: Errno, why: string) => new RtnlError(errno, `ipv6: ${why
  */
 export function addAddr6(l: Interface, bytes: Uint8Array, prefixLen: number, flags: number, metric: number, seq: () => number): void {
   if (flags & IFA_F_MANAGETEMPADDR && prefixLen !== 64) throw refuse6('EINVAL', 'address with "mngtmpaddr" flag must have a prefix length of 64');
+  // addrconf_add_dev: ipv6_add_dev refuses a device with an MTU below 1280.
+  if (l.idev6 === 0) throw new RtnlError('EINVAL');
   if (l.conf6.disable_ipv6 !== 0) throw refuse6('EACCES', 'IPv6 is disabled on this device');
   if (bytes.every((x) => x === 0)) throw refuse6('EADDRNOTAVAIL', 'Invalid address');
   if (bytes[0] === 0xff) throw refuse6('EINVAL', 'Cannot assign multicast address without "IFA_F_MCAUTOJOIN" flag');
@@ -122,6 +129,7 @@ export function addAddr6(l: Interface, bytes: Uint8Array, prefixLen: number, fla
 
 /** inet6_addr_del: the address of that prefix length (128 when ip was given none). */
 export function delAddr6(l: Interface, bytes: Uint8Array, prefixLen: number): void {
+  if (l.idev6 === 0) throw refuse6('ENXIO', 'IPv6 is disabled on this device');
   const i = l.addrs6.findIndex((a) => a.prefixLen === prefixLen && ip6Equal(a.bytes, 0, bytes, 0));
   if (i < 0) throw refuse6('EADDRNOTAVAIL', 'address not found');
   l.addrs6.splice(i, 1);
@@ -228,12 +236,14 @@ function treeOrder(x: Route6, y: Route6): number {
   return y.len - x.len;
 }
 
-/** How `ip -6 route` prints a route: the table when listing several (`-d`: always), without `dev` when filtered on it, without `proto` or `via` when selected by it. */
+/** How `ip -6 route` prints a route: the table when listing several (`-d`: always), without `dev` when filtered on it, without `proto`, `scope`, `via` or `metric` when selected by it. */
 export interface Route6View {
   showTable: boolean;
   hideDev: boolean;
   hideProto: boolean;
+  hideScope: boolean;
   hideVia: boolean;
+  hideMetric: boolean;
   details: boolean;
 }
 
@@ -242,10 +252,10 @@ export function formatRoute6(r: Route6, v: Route6View): string {
   let s = r.type !== 'unicast' || v.details ? `${r.type} ${r.dst} ` : `${r.dst} `;
   if (r.via !== undefined && !v.hideVia) s += `via ${r.via} `;
   if (!v.hideDev) s += `dev ${r.dev} `;
-  if (v.details || (v.showTable && r.table !== 'main')) s += `table ${r.table} `;
+  if (v.showTable && (v.details || r.table !== 'main')) s += `table ${r.table} `;
   if (!v.hideProto && (r.proto !== RTPROT_BOOT || v.details)) s += `proto ${protoName(r.proto)} `;
-  if (v.details) s += 'scope global ';
-  s += `metric ${r.metric} `;
+  if (v.details && !v.hideScope) s += 'scope global ';
+  if (!v.hideMetric) s += `metric ${r.metric} `;
   if (r.linkdown) s += 'linkdown ';
   return `${s}pref medium\n`;
 }
@@ -256,10 +266,10 @@ export function route6Json(r: Route6, v: Route6View): Record<string, string | nu
     dst: r.dst,
     gateway: v.hideVia ? undefined : r.via,
     dev: v.hideDev ? undefined : r.dev,
-    table: v.details || (v.showTable && r.table !== 'main') ? r.table : undefined,
+    table: v.showTable && (v.details || r.table !== 'main') ? r.table : undefined,
     protocol: v.hideProto || (r.proto === RTPROT_BOOT && !v.details) ? undefined : protoName(r.proto),
-    scope: v.details ? 'global' : undefined,
-    metric: r.metric,
+    scope: v.details && !v.hideScope ? 'global' : undefined,
+    metric: v.hideMetric ? undefined : r.metric,
     flags: r.linkdown ? ['linkdown'] : [],
     pref: 'medium',
   };

@@ -72,6 +72,20 @@ export interface Interface {
   conf: DevConf;
   /** net.ipv6.conf.DEV. */
   conf6: DevConf6;
+  /**
+   * Its inet6_dev's place in the order the namespace made them (ipv6_add_dev:
+   * at registration, again when the MTU comes back to 1280 or more after
+   * going below, which took it away); 0: none (an MTU below 1280).
+   */
+  idev6: number;
+  /** That inet6_dev was made anew (not at registration): its ndisc_cache parms are newer than the other devices'. */
+  idev6Remade?: boolean;
+  /**
+   * It was made anew while the device was up (true: IPv4's all-hosts group
+   * is older than its groups, bridge fdb show), or while down and the
+   * device has not come up since (false: it left no group going down).
+   */
+  idev6WhileUp?: boolean;
   /** It went down with IPv6 on (leaving its multicast groups): up again, it joins them in another order (bridge fdb show). */
   mc6Rejoined?: boolean;
   /** conf/ keys written for this device, all of them once it had an address (the kernel's cnf.state bits): a conf/default write no longer reaches them. */

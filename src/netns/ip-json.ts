@@ -174,7 +174,7 @@ export function routeJson(r: Route, ctx: RouteFormatContext, showTable = false):
     protocol: (r.protocol !== RTPROT_BOOT || d) && !h.proto ? protoName(r.protocol) : undefined,
     scope: (r.scope !== RT_SCOPE_UNIVERSE || d) && !h.scope ? scopeName(r.scope) : undefined,
     prefsrc: r.prefsrc && !h.src ? formatIp4(r.prefsrc) : undefined,
-    metric: r.priority || undefined,
+    metric: h.metric ? undefined : r.priority || undefined,
     flags,
     metrics: metricsJson(r),
   };

@@ -80,7 +80,8 @@ export function formatLinkDetails(l: Interface, forIpAddr: boolean): string {
   let s = ` promiscuity ${d.promiscuity}  allmulti ${d.allmulti} minmtu ${d.minMtu} maxmtu ${d.maxMtu} `;
   if (d.kind) s += `\n    ${d.kind} ` + infoText(d.data ?? []);
   if (d.slaveKind) s += `\n    ${d.slaveKind}_slave ` + infoText(d.slaveData ?? []);
-  if (!forIpAddr) s += 'addrgenmode eui64 ';
+  // inet6_fill_link_af: only a device with an inet6_dev (none below an MTU of 1280).
+  if (!forIpAddr && l.idev6 !== 0) s += 'addrgenmode eui64 ';
   s += `numtxqueues ${d.queues} numrxqueues ${d.queues} gso_max_size ${GSO_LEGACY_MAX_SIZE} gso_max_segs ${GSO_MAX_SEGS} `;
   return s + `tso_max_size ${d.tsoMaxSize} tso_max_segs ${GSO_MAX_SEGS} gro_max_size ${GSO_LEGACY_MAX_SIZE} `;
 }
@@ -102,7 +103,7 @@ export function linkDetailsJson(l: Interface, forIpAddr: boolean): JsonObject {
             info_slave_data: d.slaveData && infoJson(d.slaveData),
           }
         : undefined,
-    inet6_addr_gen_mode: forIpAddr ? undefined : 'eui64',
+    inet6_addr_gen_mode: forIpAddr || l.idev6 === 0 ? undefined : 'eui64',
     num_tx_queues: d.queues,
     num_rx_queues: d.queues,
     gso_max_size: GSO_LEGACY_MAX_SIZE,

@@ -12,6 +12,7 @@ import { type JsonObject, jsonDump } from './json-writer.js';
 import { ETH_FRAME_TRUESIZE, type NeighParams } from './neighbour.js';
 import type { NeighTableBase } from './neigh-parms.js';
 import { type Netns } from './netns.js';
+import type { Interface } from './interfaces.js';
 import { type Family } from './ip-tokens.js';
 
 export interface NtableShowOptions {
@@ -37,12 +38,25 @@ interface Listed {
   /** struct neighbour's size with the key on the x86-64 kernel the tests compare with (6.18): tbl->entry_size. */
   entrySize: number;
   proxyQlen: number;
+  /** The devices with parms in this table, newest first (neigh_parms_alloc adds at the list's head). */
+  devs: Interface[];
+}
+
+/**
+ * The devices by when their parms were made, newest first: at registration
+ * (in ifindex order here), and for ndisc_cache again with a new inet6_dev
+ * (an MTU back to 1280 or more), newer than the rest; a device without one
+ * has none.
+ */
+function parmsOrder(ns: Netns, v6: boolean): Interface[] {
+  const made = (l: Interface) => (v6 && l.idev6Remade ? l.idev6 : 0);
+  return [...ns.links()].filter((l) => !v6 || l.idev6 !== 0).sort((a, b) => made(b) - made(a) || b.index - a.index);
 }
 
 function tables(ns: Netns, proxyQlen: number): Listed[] {
   return [
-    { family: 'inet', name: 'arp_cache', t: ns.neigh, entries: ns.neigh.size, keyLen: 4, entrySize: 336, proxyQlen },
-    { family: 'inet6', name: 'ndisc_cache', t: ns.nd6, entries: ns.nd6.size, keyLen: 16, entrySize: 344, proxyQlen: 0 },
+    { family: 'inet', name: 'arp_cache', t: ns.neigh, entries: ns.neigh.size, keyLen: 4, entrySize: 336, proxyQlen, devs: parmsOrder(ns, false) },
+    { family: 'inet6', name: 'ndisc_cache', t: ns.nd6, entries: ns.nd6.size, keyLen: 16, entrySize: 344, proxyQlen: 0, devs: parmsOrder(ns, true) },
   ];
 }
 
@@ -122,9 +136,7 @@ export function showNtable(ns: Netns, words: readonly string[], o: NtableShowOpt
       recs.push(rec);
     }
     if (index === 'none') continue;
-    // The parms list is newest first (neigh_parms_alloc adds at its head): here, by ifindex down.
-    const devs = [...ns.links()].filter((l) => index === undefined || l.index === index).sort((a, b) => b.index - a.index);
-    for (const l of devs) {
+    for (const l of tb.devs.filter((x) => index === undefined || x.index === index)) {
       const rec: Rec = { lines: [`    dev ${l.name} `], json: { ...id, dev: l.name } };
       for (const f of parmLines(t.params(l.index), t.reachableTime(l.index))) add(rec, '    ', f);
       recs.push(rec);
@@ -216,7 +228,8 @@ export function changeNtable(ns: Netns, words: readonly string[], family: Family
   // neightbl_set: NDTA_PARMS (a device, or a value) first; lookup_neigh_parms finds no parms of no device outside
   // the initial namespace. The thresholds and gc_int are refused there after the parms were set.
   if (ifindex !== 0 || sets.length) {
-    if (ifindex === 0) throw new RtnlError('ENOENT');
+    // lookup_neigh_parms: a device without parms in the table (no inet6_dev) has none to set.
+    if (ifindex === 0 || !tb.devs.some((l) => l.index === ifindex)) throw new RtnlError('ENOENT');
     for (const [param, value] of sets) tb.t.setParam(ifindex, param, value);
   }
   if (table) throw new RtnlError('ENOENT');

@@ -6,11 +6,11 @@ import { formatIp4, formatPrefix } from './addr.js';
 import { RtnlError, nextArg, invarg, notPrefix } from './errors.js';
 import { inPrefix, inPrefix6, parseIpv6 } from '../wire/addr.js';
 import { type Route, type RouteMetric } from './fib.js';
-import { type Family, type Token, TokenStream, familyPrefix, matches, parsePrefix6, routeShowPrefix, tokenize } from './ip-tokens.js';
+import { type Family, type Token, TokenStream, matches, parsePrefix6, routeShowPrefix, tokenize } from './ip-tokens.js';
 import { type Route6 } from './inet6.js';
 import {
   RT_SCOPE_NOWHERE, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, RTPROT_BOOT, dsfieldFromName, dsfieldName,
-  protoFromName, protoName, routeTypeFromName, scopeFromName, scopeName, tableFromName, tableName,
+  parseU32, protoFromName, protoName, routeTypeFromName, scopeFromName, scopeName, tableFromName, tableName,
 } from './names.js';
 import { type RouteSpec } from './specs.js';
 
@@ -199,8 +199,8 @@ export interface RouteFormatContext {
   carrier?(ifindex: number): boolean;
   /** The dump was filtered on the device: `dev` is left out. */
   hideDev?: boolean;
-  /** Fields the dump was filtered on exactly (`proto X`, `scope X`, `type X`, `via A`, `src A`): print_route leaves them out too. */
-  hide?: { proto?: boolean; scope?: boolean; via?: boolean; src?: boolean };
+  /** Fields the dump was filtered on exactly (`proto X`, `scope X`, `via A`, `src A`, `metric N`): print_route leaves them out too. */
+  hide?: { proto?: boolean; scope?: boolean; via?: boolean; src?: boolean; metric?: boolean };
   /** -d: the type, protocol and scope whatever they are, and the table (where shown) main too. */
   details?: boolean;
 }
@@ -226,7 +226,7 @@ export function formatRoute(r: Route, ctx: RouteFormatContext, showTable = false
   if ((r.protocol !== RTPROT_BOOT || d) && !h.proto) s += `proto ${protoName(r.protocol)} `;
   if ((r.scope !== RT_SCOPE_UNIVERSE || d) && !h.scope) s += `scope ${scopeName(r.scope)} `;
   if (r.prefsrc && !h.src) s += `src ${formatIp4(r.prefsrc)} `;
-  if (r.priority) s += `metric ${r.priority} `;
+  if (r.priority && !h.metric) s += `metric ${r.priority} `;
   if (r.onlink) s += 'onlink ';
   // RTNH_F_LINKDOWN: set on nexthops (not host routes) of a device without carrier.
   if (r.dev && r.nhScope !== RT_SCOPE_NOWHERE && ctx.carrier && !ctx.carrier(r.dev)) s += 'linkdown ';
@@ -235,14 +235,34 @@ export function formatRoute(r: Route, ctx: RouteFormatContext, showTable = false
   return s;
 }
 
+/** The IPv6 unspecified address: the gateway or source filter_nlmsg compares for a route without one. */
+const ANY6 = new Uint8Array(16);
+
+/**
+ * get_rt_realms_or_raw: FROM/TO (each a realm, 0-255; TO may be empty) or
+ * one number; a realm is a number or /etc/iproute2/rt_realms' `cosmos` (0).
+ */
+function parseRealms(v: string): number | undefined {
+  const realm = (x: string): number | undefined => {
+    const n = x === 'cosmos' ? 0 : parseU32(x);
+    return n !== undefined && n <= 255 ? n : undefined;
+  };
+  const slash = v.indexOf('/');
+  if (slash < 0) return realm(v) ?? parseU32(v);
+  const from = realm(v.slice(0, slash)), to = v.length > slash + 1 ? realm(v.slice(slash + 1)) : 0;
+  return from !== undefined && to !== undefined ? from * 0x10000 + to : parseU32(v);
+}
+
 /** What `ip route show SELECTOR` lists and leaves out of its lines (iproute_list_flush_or_save, filter_nlmsg). */
 export interface RouteShow {
   /** The table dumped; 'all' for every table (table all, or table 0). */
   table: number | 'all';
   dev?: string;
   test: (r: Route) => boolean;
-  /** The same selectors over an IPv6 route (inet6.ts, route6.ts): its type, protocol, prefix and gateway; any other selector matches none of them. */
+  /** The same selectors over an IPv6 route (inet6.ts, route6.ts), as rt6_fill_node fills it: scope global, tos 0, no mark, realms, iif or prefsrc (::). */
   test6: (r: Route6) => boolean;
+  /** `iif DEV`: a device ip must find (no route has an input device: none is listed). */
+  iif?: string;
   hide: NonNullable<RouteFormatContext['hide']>;
   /** `cache`: the learned path MTUs (ip-route-cache.ts) instead of the routes. */
   cached?: boolean;
@@ -254,7 +274,11 @@ export interface RouteShow {
  * of P's family (IPv6 under -6 or for a word with a ':'); `default` the
  * default routes, `all` and `any` every route in no family, the default
  * ones under -4 or -6 (get_addr_1 gives them the family). `proto`, `scope`, `type`,
- * `via` and `src` select by that field and leave it out of the lines (not `type`);
+ * `via`, `src` and `metric` select by that field and leave it out of the lines (not `type`);
+ * a route without a gateway or preferred source is `via`/`src` :: or 0.0.0.0
+ * there (filter_nlmsg compares zeros). `tos`, `mark`, `realms`, `iif` and
+ * `from` select by what no route has here (tos 0 for IPv6, no mark, realms or
+ * input device, a source prefix of length 0).
  * `cache` lists the nexthop exceptions instead (the kernel has kept no other
  * cached IPv4 routes since 3.6), the selectors applied to each as a /32.
  */
@@ -263,7 +287,6 @@ export function parseRouteShow(words: readonly string[], family?: Family): Route
   const tests: ((r: Route) => boolean)[] = [];
   const tests6: ((r: Route6) => boolean)[] = [];
   const none6 = () => tests6.push(() => false);
-  const prefix = (v: string) => familyPrefix(v, family);
   for (let i = 0; i < words.length; i++) {
     const w = words[i]!;
     const next = (): string => nextArg(words, ++i);
@@ -285,7 +308,7 @@ export function parseRouteShow(words: readonly string[], family?: Family): Route
       if (s === undefined && v !== 'all') throw invarg('invalid "scope"\n', v);
       if (s !== undefined) {
         tests.push((r) => r.scope === s);
-        none6();
+        tests6.push(() => s === RT_SCOPE_UNIVERSE);
       }
       out.hide.scope = s !== undefined;
     } else if (matches(w, 'type')) {
@@ -297,25 +320,66 @@ export function parseRouteShow(words: readonly string[], family?: Family): Route
       const v = next(), t = dsfieldFromName(v);
       if (t === undefined) throw invarg('TOS value is invalid\n', v);
       tests.push((r) => r.tos === t);
-      none6();
+      tests6.push(() => t === 0);
     } else if (w === 'via') {
-      const sp = routeShowPrefix(next(), family);
+      // read_family: `via inet|inet6 ADDR` reads ADDR in that family.
+      const v = next(), named = v === 'inet' || v === 'inet6';
+      const sp = routeShowPrefix(named ? next() : v, named ? v : family);
       if ('v6' in sp) {
         const p = sp.v6;
         tests.push(() => false);
-        tests6.push((r) => r.user?.gw !== undefined && inPrefix6(r.user.gw, p.bytes, p.len));
+        tests6.push((r) => inPrefix6(r.user?.gw ?? ANY6, p.bytes, p.len));
         out.hide.via = p.len === 128;
         continue;
       }
       const p = sp.v4;
-      tests.push((r) => r.gateway !== 0 && inPrefix(r.gateway, p.addr, p.len));
+      tests.push((r) => inPrefix(r.gateway, p.addr, p.len));
       none6();
       out.hide.via = p.len === 32;
     } else if (w === 'src') {
-      const p = prefix(next());
-      tests.push((r) => r.prefsrc !== 0 && inPrefix(r.prefsrc, p.addr, p.len));
+      const sp = routeShowPrefix(next(), family);
+      if ('v6' in sp) {
+        // No IPv6 route here has a preferred source: :: is each one's.
+        tests.push(() => false);
+        tests6.push(() => inPrefix6(ANY6, sp.v6.bytes, sp.v6.len));
+        out.hide.src = sp.v6.len === 128;
+        continue;
+      }
+      const p = sp.v4;
+      tests.push((r) => inPrefix(r.prefsrc, p.addr, p.len));
       none6();
       out.hide.src = p.len === 32;
+    } else if (matches(w, 'metric') || matches(w, 'priority') || w === 'preference') {
+      const v = next(), m = parseU32(v);
+      if (m === undefined) throw invarg('"metric" value is invalid\n', v);
+      tests.push((r) => r.priority === m);
+      tests6.push((r) => r.metric === m);
+      out.hide.metric = true;
+    } else if (w === 'mark') {
+      const v = next(), m = parseU32(v);
+      if (m === undefined) throw invarg('invalid mark value', v);
+      // No route carries RTA_MARK: each one's is 0.
+      tests.push(() => m === 0);
+      tests6.push(() => m === 0);
+    } else if (matches(w, 'realms')) {
+      const v = next(), realms = parseRealms(v);
+      if (realms === undefined) throw invarg('invalid realms\n', v);
+      // No route here has realms (RTA_FLOW): 0 is each one's.
+      tests.push(() => realms === 0);
+      tests6.push(() => realms === 0);
+    } else if (w === 'iif') {
+      out.iif = next();
+      tests.push(() => false);
+      tests6.push(() => false);
+    } else if (matches(w, 'from')) {
+      // Every route's source prefix is of length 0 (no subtrees): `root P` and `exact P` select them only for a P of length 0, `match P` all.
+      let v = next();
+      const kind = matches(v, 'root') ? 'root' : matches(v, 'match') ? 'match' : 'exact';
+      if (kind !== 'exact' || matches(v, 'exact')) v = next();
+      const sp = routeShowPrefix(v, family), len = 'v6' in sp ? sp.v6.len : sp.v4.len;
+      const hit = kind === 'match' || len === 0;
+      tests.push(() => hit && !('v6' in sp));
+      tests6.push(() => hit && 'v6' in sp);
     } else if (matches(w, 'cached') || matches(w, 'cloned')) out.cached = true;
     else if ((w === 'all' || w === 'any') && family === undefined) continue; // every route, where `default` selects the default ones; -4, -6 and -0 read them as prefixes
     else {

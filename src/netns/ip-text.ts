@@ -82,7 +82,8 @@ function dump<T>(items: readonly T[], o: ShowOptions, text: (x: T) => string, js
  * of it, printed without `dev DEV` (iproute2 leaves out what it filtered on).
  */
 export function showRoutes(ns: Netns, sel: RouteShow | number | 'all' = RT_TABLE_MAIN, o: ShowOptions = {}): string {
-  const { table, dev, test, test6, hide } = typeof sel === 'object' ? sel : { table: sel, dev: undefined, test: () => true, test6: () => true, hide: {} };
+  const { table, dev, test, test6, hide, iif } = typeof sel === 'object' ? sel : { table: sel, dev: undefined, test: () => true, test6: () => true, hide: {}, iif: undefined };
+  if (iif !== undefined) ns.mustLink(iif);
   const oif = dev === undefined ? 0 : ns.mustLink(dev).index;
   const ctx = { ...fmtCtx(ns), hideDev: oif !== 0, details: o.details, hide };
   const cached = typeof sel === 'object' && sel.cached === true;
@@ -90,7 +91,9 @@ export function showRoutes(ns: Netns, sel: RouteShow | number | 'all' = RT_TABLE
   // The IPv6 FIB (inet6.ts): `-6` lists it, a dump of all tables in no family lists it after IPv4's.
   const v6 = (showTable: boolean): { text: string; json: JsonObject[] } => {
     if (cached) return { text: '', json: [] };
-    const v = { showTable, hideDev: oif !== 0, hideProto: hide.proto === true, hideVia: hide.via === true, details: o.details === true };
+    const v = {
+      showTable, hideDev: oif !== 0, hideProto: hide.proto === true, hideScope: hide.scope === true, hideVia: hide.via === true, hideMetric: hide.metric === true, details: o.details === true,
+    };
     const rs = ns.routes6().filter((r) =>
       (table === 'all' || (table === RT_TABLE_LOCAL) === (r.table === 'local')) && (!oif || r.dev === dev) && test6(r));
     return { text: rs.map((r) => formatRoute6(r, v)).join(''), json: rs.map((r) => route6Json(r, v)) };
@@ -571,7 +574,8 @@ export function runCommand<P>(
           const loopback = ns.mustLink(dev).kind === 'loopback';
           if (v < (loopback ? 0 : 68)) throw new RtnlError('EINVAL', 'mtu less than device minimum');
           if (!loopback && v > 65535) throw new RtnlError('EINVAL', 'mtu greater than device maximum');
-          ns.setMtu(dev, v);
+          const held = ns.setMtu(dev, v);
+          if (held.length) opts.drop?.(held, `${dev} lost IPv6 (an MTU below 1280)`);
         } else throw fail(`'${w}' is not supported by ip link set here`, w);
       }
       return '';

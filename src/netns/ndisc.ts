@@ -52,7 +52,7 @@ export class Ndisc {
   receive(pkt: Packet, l: Interface): void {
     const e = this.host.element.engine, el = this.host.element, buf = pkt.buf, l3 = pkt.off + ETH_HLEN;
     // ip6_rcv_core: disabled on the device, then the header's version and lengths.
-    if (l.conf6.disable_ipv6 !== 0) return e.drop(pkt, el, 'unknown_protocol', 'IPv6 is disabled on the device');
+    if (l.idev6 === 0 || l.conf6.disable_ipv6 !== 0) return e.drop(pkt, el, 'unknown_protocol', 'IPv6 is disabled on the device');
     if (pkt.len < ETH_HLEN + IPV6_HLEN || buf[l3]! >>> 4 !== 6) return e.drop(pkt, el, 'malformed', 'IPv6 header: short or version not 6');
     const plen = readU16(buf, l3 + 4);
     if (ETH_HLEN + IPV6_HLEN + plen > pkt.len) return e.drop(pkt, el, 'malformed', 'IPv6 payload length past the frame');

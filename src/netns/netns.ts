@@ -21,7 +21,7 @@ import { type NeighAction, NeighbourTable, NUD, seededRandom } from './neighbour
 import { NEIGH6_KEYS, NEIGH_KEYS } from './neigh-sysctl.js';
 import { type FibResult, type Flow, type FibRule, RuleSet, newRule } from './rules.js';
 import { type NeighSpec, type RouteSpec, type RuleSpec } from './specs.js';
-import { type DevConf6, type Route6, addAddr6, delAddr6, routes6, syncInet6 } from './inet6.js';
+import { type DevConf6, IPV6_MIN_MTU, type Route6, addAddr6, delAddr6, routes6, syncInet6 } from './inet6.js';
 import { type Route6Request, type UserRoute6, addRoute6, delRoute6, ifdownRoutes6 } from './route6.js';
 import { Nd6Cache } from './nd6-cache.js';
 import {
@@ -234,12 +234,15 @@ export class Netns<P = unknown> implements AddrView {
       addrs6: [],
       v6Ready: 0,
       conf6: { ...this.dflt6 },
+      idev6: 0,
       qlen: 1000,
     };
     if (spec.peer) iface.peer = spec.peer;
     if (spec.vlanId !== undefined) iface.vlanId = spec.vlanId;
     if (spec.master !== undefined) iface.master = spec.master;
     if (spec.promisc) iface.promisc = true;
+    // ipv6_add_dev at registration refuses a device with an MTU below 1280.
+    if (iface.mtu >= IPV6_MIN_MTU) iface.idev6 = this.nextIdev6();
     this.byIndex.set(index, iface);
     this.byName.set(spec.name, iface);
     this.sorted = [...this.byIndex.values()].sort((a, b) => a.index - b.index);
@@ -296,6 +299,8 @@ export class Netns<P = unknown> implements AddrView {
   readonly dflt6: DevConf6;
   private seq6 = 0;
   private readonly nextSeq6 = (): number => ++this.seq6;
+  private idevSeq = 0;
+  private readonly nextIdev6 = (): number => ++this.idevSeq;
 
   /** addrconf's reaction to a change of the device's state or disable_ipv6. */
   private sync6(l: Interface): void {
@@ -348,13 +353,45 @@ export class Netns<P = unknown> implements AddrView {
     return [];
   }
 
-  setMtu(name: string, mtu: number): void {
+  /** ip link set DEV mtu N; returns the packets an inet6_dev going away held on its IPv6 neighbours (the caller drops them). */
+  setMtu(name: string, mtu: number): P[] {
     const l = this.mustLink(name);
-    if (l.mtu === mtu) return;
+    if (l.mtu === mtu) return [];
     if (this.pmtu.size !== 0) pmtuDeviceMtu(this, l.index, mtu, l.mtu);
     l.mtu = mtu;
     this.watch?.link(l.index);
+    const dropped: P[] = [];
+    // addrconf_notify(NETDEV_CHANGEMTU).
+    if (mtu < IPV6_MIN_MTU) this.ifdown6(l, dropped);
+    else if (l.idev6 === 0) {
+      // A new inet6_dev (ipv6_add_dev), with net.ipv6.conf.default's values and nd_tbl's parms; addrconf then sets it up if the device is.
+      l.idev6 = this.nextIdev6();
+      l.idev6Remade = true;
+      l.idev6WhileUp = l.up;
+      l.conf6 = { ...this.dflt6 };
+      l.mc6Rejoined = false;
+      this.sync6(l);
+    }
     this.touch();
+    return dropped;
+  }
+
+  /**
+   * An MTU below 1280: addrconf_ifdown, its addresses, routes and IPv6
+   * neighbours gone; the inet6_dev itself too (its conf/ and neigh/ sysctls,
+   * its ndisc_cache parms, its groups) but lo's, which only loses ::1 until
+   * it next comes up.
+   */
+  private ifdown6(l: Interface, dropped: P[]): void {
+    if (l.idev6 === 0) return;
+    l.addrs6.length = 0;
+    l.v6Up = false;
+    l.v6Ready = 0;
+    ifdownRoutes6(this.userRoutes6, l);
+    this.nd6.ifdown(l.index, dropped);
+    if (l.kind === 'loopback') return;
+    l.idev6 = 0;
+    this.nd6.forgetDev(l.index);
   }
 
   // ---- addresses -----------------------------------------------------
@@ -704,7 +741,7 @@ export class Netns<P = unknown> implements AddrView {
       return;
     }
     const m6 = /^net\.ipv6\.conf\.(.+)\.(disable_ipv6|forwarding)$/.exec(key);
-    if (m6) return this.setConf6(m6[1]!, m6[2] as keyof DevConf6, value);
+    if (m6) return this.setConf6(m6[1]!, m6[2] as keyof DevConf6, value, name);
     let m = /^net\.ipv4\.conf\.(.+)\.([a-z_0-9]+)$/.exec(key);
     if (m) {
       const [, dev, k] = m as unknown as [string, string, string];
@@ -756,7 +793,7 @@ export class Netns<P = unknown> implements AddrView {
   getSysctl(name: string): number {
     const key = name.replace(/^\/proc\/sys\//, '').replaceAll('/', '.');
     const m6 = /^net\.ipv6\.conf\.(.+)\.(disable_ipv6|forwarding)$/.exec(key);
-    if (m6) return (m6[1] === 'all' ? this.all6 : m6[1] === 'default' ? this.dflt6 : this.mustLink(m6[1]!).conf6)[m6[2] as keyof DevConf6];
+    if (m6) return (m6[1] === 'all' ? this.all6 : m6[1] === 'default' ? this.dflt6 : this.inet6Link(m6[1]!, name).conf6)[m6[2] as keyof DevConf6];
     if (key === 'net.ipv4.ip_forward') return this.all.forwarding;
     let m = /^net\.ipv4\.conf\.(.+)\.([a-z_0-9]+)$/.exec(key);
     if (m) {
@@ -771,7 +808,7 @@ export class Netns<P = unknown> implements AddrView {
       const gc = dev === 'default' ? GC.get(k) : undefined;
       if (gc) return t[gc];
       const conv = (v === '6' ? NEIGH6_KEYS : NEIGH_KEYS).get(k);
-      if (conv) return Number(conv.read(t.params(dev === 'default' ? 0 : this.mustLink(dev).index)[conv.param]));
+      if (conv) return Number(conv.read(t.params(dev === 'default' ? 0 : v === '6' ? this.inet6Link(dev, name).index : this.mustLink(dev).index)[conv.param]));
     }
     m = /^net\.ipv4\.route\.(error_cost|error_burst)$/.exec(key);
     if (m) return this.routeError[m[1] as keyof RouteError];
@@ -785,8 +822,8 @@ export class Netns<P = unknown> implements AddrView {
    * every device (addrconf_disable_change, addrconf_forward_change), default's
    * only the devices made later, a device's that device.
    */
-  private setConf6(dev: string, k: keyof DevConf6, value: number): void {
-    const devs = dev === 'all' ? this.sorted : dev === 'default' ? [] : [this.mustLink(dev)];
+  private setConf6(dev: string, k: keyof DevConf6, value: number, name: string): void {
+    const devs = dev === 'all' ? this.sorted.filter((l) => l.idev6 !== 0) : dev === 'default' ? [] : [this.inet6Link(dev, name)];
     if (dev === 'all') this.all6[k] = value;
     if (dev === 'all' || dev === 'default') this.dflt6[k] = value;
     for (const l of devs) {
@@ -806,8 +843,15 @@ export class Netns<P = unknown> implements AddrView {
     }
     const conv = (v6 ? NEIGH6_KEYS : NEIGH_KEYS).get(k);
     if (!conv) throw new RtnlError('ENOENT', undefined, `sysctl: cannot stat ${name}`);
-    const ifindex = dev === 'default' ? 0 : this.mustLink(dev).index;
+    const ifindex = dev === 'default' ? 0 : v6 ? this.inet6Link(dev, name).index : this.mustLink(dev).index;
     t.setParam(ifindex, conv.param, conv.write(value));
+  }
+
+  /** A device with an inet6_dev, whose net.ipv6.conf and neigh directories `name` is under; none there (no device, or one without). */
+  private inet6Link(dev: string, name: string): Interface {
+    const l = this.link(dev);
+    if (!l || l.idev6 === 0) throw new RtnlError('ENOENT', undefined, `sysctl: cannot stat ${name}`);
+    return l;
   }
 }
 

@@ -59,6 +59,8 @@ const isLocal = (links: readonly Interface[], a: Uint8Array, dev?: Interface): b
  */
 function nexthopDev(q: Route6Request, links: readonly Interface[], main: readonly Route6[]): Interface {
   let dev = q.dev;
+  // fib6_nh_init: a device given must have an inet6_dev (none below an MTU of 1280).
+  if (dev && dev.idev6 === 0) throw new RtnlError('ENODEV');
   const gw = q.gw;
   if (gw) {
     const ll = linkLocal(gw);

@@ -363,6 +363,18 @@ async function compareIp(node: string, ns: Namespace, extraTables: string[]): Pr
     ['-6', 'route', 'get', 'fe80::5'], ['-6', 'route', 'get', 'ff02::1'], ['-6', '-j', 'route', 'get', '::1'], ['route', 'get', '2001:db8:50::1', 'from', '2001:db8:99::1'], ['-6', 'route', 'get', '2001:db8:1::'],
     ['-6', 'route', 'get', '2001:db8:1::1'], ['-6', 'route', 'get', '2001:db8:7::9'], ['-6', '-j', 'route', 'get', '2001:db8:56::1'], ['-6', 'route', 'get', '2001:db8:51::1'], ['-6', '-o', 'route', 'get', 'to', '2001:db8:8::1', 'mark', '3'], ['-6', 'route', 'show', 'table', 'local'], ['-6', 'route', 'show', 'default'], ['-0', 'route', 'show', 'table', '100'], ['-4', 'rule', 'show'], ['-0', 'rule', 'show'],
     ...ns.interfaces.flatMap((i) => [['-4', 'addr', 'show', 'dev', i.name], ['-6', 'addr', 'show', 'dev', i.name], ['-6', 'route', 'show', 'dev', i.name]]),
+    // Every selector of iproute_list_flush_or_save over the IPv6 FIB (and IPv4's where one is new), as filter_nlmsg applies it to what rt6_fill_node gives:
+    // scope global, tos 0, no mark, realms, iif or prefsrc (::), a gateway-less route's via ::, a source prefix of length 0.
+    ...[['scope', 'global'], ['scope', 'link'], ['scope', 'host'], ['scope', 'all'], ['proto', 'kernel'], ['proto', 'boot'], ['proto', 'static'], ['proto', '4'], ['proto', '0'], ['proto', 'all'],
+      ['type', 'unicast'], ['type', 'local'], ['type', 'anycast'], ['type', 'multicast'], ['type', 'blackhole'], ['table', 'main'], ['table', 'local'], ['table', '255'], ['table', '0'],
+      ['via', '::'], ['via', '::/0'], ['via', 'fe80::/10'], ['via', 'inet6', '2001:db8:1::9'], ['src', '::'], ['src', '::/0'], ['src', '2001:db8:1::1'], ['metric', '256'], ['priority', '0x400'], ['preference', '0'],
+      ['metric', '1e3'], ['tos', '0'], ['dsfield', '0x10'], ['mark', '0'], ['mark', '1'], ['mark', 'x'], ['realms', '0'], ['realm', '1/'], ['realms', '/1'], ['iif', 'lo'], ['iif', 'dpe-nosuch'],
+      ['from', '::/0'], ['from', '::'], ['from', 'root', '::/0'], ['from', 'match', '::1'], ['from', 'exact', '::/0'], ['cache'], ['pref', 'medium']].flatMap((sel) => [
+      ['-6', 'route', 'show', ...sel], ['-6', 'route', 'show', 'table', 'all', ...sel], ['-6', '-d', 'route', 'show', 'table', 'local', ...sel]]),
+    ['-6', 'route', 'show', 'table', 'all', 'proto', 'kernel', 'type', 'anycast'], ['-6', 'route', 'show', 'table', 'all', 'type', 'local', 'root', '2001:db8::/32'], ['-6', '-d', 'route', 'show', 'scope', 'global'],
+    ['-6', '-d', 'route', 'show', 'table', 'all', 'proto', 'kernel', 'type', 'local', 'scope', 'global', 'via', '::', 'src', '::', 'metric', '0'], ['-6', '-j', 'route', 'show', 'table', 'all', 'metric', '256'],
+    ['-6', '-j', '-d', 'route', 'show', 'table', 'all', 'scope', 'global', 'via', '::'], ['route', 'show', 'table', 'all', 'scope', 'global'], ['route', 'show', 'table', 'all', 'metric', '0'], ['route', 'show', 'via', '0.0.0.0'],
+    ['route', 'show', 'table', 'all', 'src', '0.0.0.0'], ['route', 'show', 'from', '0/0'], ['route', 'show', 'table', 'all', 'from', '0.0.0.0'], ['route', 'show', 'table', 'all', 'mark', '0'], ['-j', 'route', 'show', 'table', 'all', 'metric', '0'],
   ];
   for (const args of shows) {
     compare(`${ns.name}: ip ${args.join(' ')}`, unmapNs(withStatus(tryRun('ip', ['-n', k, ...args]))), withStatus(await dpemuRun('ip', ['-n', ns.name, node, ...args])));
@@ -777,14 +789,16 @@ const CHANGES: [string, 'ip' | 'iptables', string][] = [
   ['s', 'iptables', '-t nat -A POSTROUTING ! -d 169.254.0.0/16 -p udp -j MASQUERADE --to-ports 53-80'],
 ];
 
-/** Then devices change state: the veth end comes back, an OVS internal port goes down, the veth's other end goes down. */
-const LINK_CHANGES: [string, 'ip' | 'iptables', string][] = [
+/** Then devices change state: the veth end comes back, an OVS internal port goes down, the veth's other end goes down; IPv6 forwarding goes off (the anycast routes with it). */
+const LINK_CHANGES: [string, 'ip' | 'iptables' | 'sysctl', string][] = [
   ['s', 'ip', 'link set rfp-c4d4b760-4 up'],
   // Its IPv6 routes went with it; one added now shows linkdown once its peer goes down.
   ['s', 'ip', '-6 route add 2001:db8:55::/64 via fe80::2 dev rfp-c4d4b760-4'],
   ['q', 'ip', 'link set qr-178fc8e2-fd down'],
   ['q', 'ip', 'link set qr-178fc8e2-fd mtu 1400'],
   ['f', 'ip', 'link set fpr-c4d4b760-4 down'],
+  ['f', 'sysctl', '-qw net.ipv6.conf.all.forwarding=0'],
+  ['s', 'sysctl', `-qw net.ipv6.conf.${SG}.forwarding=0`],
 ];
 
 /** The kernel's links and routes settled (settled(): a run compared too early once, five test files at once). */
@@ -793,14 +807,14 @@ async function kernelSettled(): Promise<void> {
 }
 
 /** Run `changes` on both sides (each must succeed on both), then compare everything. */
-async function changeBoth(changes: [string, 'ip' | 'iptables', string][]): Promise<void> {
+async function changeBoth(changes: readonly [string, 'ip' | 'iptables' | 'sysctl', string][]): Promise<void> {
   const refused: string[] = [];
   for (const [key, family, cmd] of changes) {
     const { node, ns } = emulated.find((x) => x.ns.name[0] === key)!;
     const k = kns.get(ns.name)!;
     const words = cmd.match(/"[^"]*"|\S+/g)!.map((w) => w.replace(/^"(.*)"$/, '$1'));
-    const kr = family === 'ip' ? tryRun('ip', ['-n', k, ...words]) : iptk(k, words);
-    const dr = await dpemuRun(family, ['-n', ns.name, node, ...words]);
+    const kr = family === 'ip' ? tryRun('ip', ['-n', k, ...words]) : family === 'sysctl' ? tryRun('ip', ['netns', 'exec', k, 'sysctl', ...words]) : iptk(k, words);
+    const dr = await dpemuRun(family, family === 'sysctl' ? [node, '-n', ns.name, ...words] : ['-n', ns.name, node, ...words]);
     // Every change is one the kernel takes: dpemu must take it too.
     if (kr.status !== 0 || dr.status !== 0) refused.push(`${ns.name}: ${family} ${cmd}\n  kernel: ${withStatus(kr).trim()}\n  dpemu:  ${withStatus(dr).trim()}`);
   }
@@ -818,6 +832,67 @@ async function changeBoth(changes: [string, 'ip' | 'iptables', string][]): Promi
 test('after the same changes on both sides, ip and iptables still print what the kernel prints', () => changeBoth(CHANGES));
 
 test('after devices go down and up on both sides, too', () => changeBoth(LINK_CHANGES));
+
+/**
+ * An MTU below 1280 takes a device's inet6_dev away (addrconf_ifdown): its
+ * addresses, routes, neighbours, conf/ and neigh/ sysctls, ndisc_cache parms
+ * and groups; lo keeps its own but loses ::1 until it next comes up. The
+ * MTU back, a new one comes with the defaults (conf/default's forwarding,
+ * nd_tbl's parms), its link-local if the device is up, newest in the
+ * ntable list; qr- is down then (its groups join once it comes up).
+ */
+const MTU_LOW: [string, 'ip' | 'iptables' | 'sysctl', string][] = [
+  ['s', 'ip', `ntable change name ndisc_cache dev ${SG} retrans 400 queue 5`],
+  ['s', 'ip', `link set ${SG} mtu 1200`],
+  ['q', 'ip', 'link set qr-178fc8e2-fd mtu 1279'],
+  ['f', 'ip', 'link set lo mtu 1200'],
+];
+const MTU_BACK: [string, 'ip' | 'iptables' | 'sysctl', string][] = [
+  ['s', 'ip', `link set ${SG} mtu 1500`],
+  ['q', 'ip', 'link set qr-178fc8e2-fd mtu 1280'],
+  ['f', 'ip', 'link set lo mtu 65536'],
+];
+
+/** What a device without an inet6_dev answers, or a new one's defaults: sysctl, ntable (reachable times masked), and changes refused. */
+async function compareInet6Dev(): Promise<void> {
+  // Reachable times are random on both sides; of `-6 ntable` the device blocks' order (the header is the host's table, the twin's devices registered in another order): the newest.
+  const reach = (t: string) => t.replace(/(?<![_a-z])(reachable|"reachable":) ?\d+/g, '$1 R');
+  const newest = (t: string) => /\n {4}dev (\S+) /.exec(t)?.[1] ?? 'none';
+  for (const [key, dev] of [['s', SG], ['q', 'qr-178fc8e2-fd'], ['f', 'lo']] as const) {
+    const { node, ns } = emulated.find((x) => x.ns.name[0] === key)!;
+    const k = kns.get(ns.name)!;
+    for (const args of [[`net.ipv6.conf.${dev}.forwarding`], [`net.ipv6.conf.${dev}.disable_ipv6`], [`net.ipv6.neigh.${dev}.retrans_time_ms`, `net.ipv6.neigh.${dev}.unres_qlen`],
+      ['-a', '-r', '^net.ipv6.*\\.(disable_ipv6|forwarding|retrans_time_ms)$']]) {
+      compare(`${ns.name}: sysctl ${args.join(' ')}`, withStatus(tryRun('ip', ['netns', 'exec', k, 'sysctl', ...args])), withStatus(await dpemuRun('sysctl', [node, '-n', ns.name, ...args])));
+    }
+    if (dev !== 'lo') compare(`${ns.name}: ip -6 ntable's newest`, newest(tryRun('ip', ['-n', k, '-6', 'ntable']).out), newest((await dpemuRun('ip', ['-n', ns.name, node, '-6', 'ntable'])).out));
+    for (const args of [['-6', 'ntable', 'show', 'dev', dev], ['-j', '-6', 'ntable', 'show', 'dev', dev], ['-d', 'link', 'show', 'dev', dev], ['-j', '-d', 'link', 'show', 'dev', dev]]) {
+      compare(`${ns.name}: ip ${args.join(' ')}`, reach(vethQueues(vxlanAsOvs(unmapNs(withStatus(tryRun('ip', ['-n', k, ...args])))))), reach(vethQueues(withStatus(await dpemuRun('ip', ['-n', ns.name, node, ...args])))));
+    }
+  }
+  // Refused on a device without one (and taken by a new one: each undone at once on both sides).
+  const { node, ns } = emulated.find((x) => x.ns.name[0] === 's')!;
+  const k = kns.get(ns.name)!;
+  for (const [args, undo] of [[['-6', 'addr', 'add', '2001:db8:77::1/64', 'dev', SG], ['-6', 'addr', 'del', '2001:db8:77::1/64', 'dev', SG]], [['addr', 'add', '2001:db8:77::1/64', 'dev', SG], ['addr', 'del', '2001:db8:77::1/64', 'dev', SG]],
+    [['-6', 'addr', 'del', '2001:db8:1::1/64', 'dev', SG], undefined], [['-6', 'route', 'add', '2001:db8:78::/64', 'dev', SG], ['-6', 'route', 'del', '2001:db8:78::/64', 'dev', SG]],
+    [['-6', 'route', 'add', '2001:db8:78::/64', 'via', 'fe80::9', 'dev', SG], ['-6', 'route', 'del', '2001:db8:78::/64', 'dev', SG]], [['ntable', 'change', 'name', 'ndisc_cache', 'dev', SG, 'retrans', '500'], ['ntable', 'change', 'name', 'ndisc_cache', 'dev', SG, 'retrans', '1000']],
+    [['-6', 'route', 'show', 'dev', SG], undefined], [['-6', 'route', 'get', 'fe80::9', 'oif', SG], undefined]] as const) {
+    const kr = tryRun('ip', ['-n', k, ...args]), dr = await dpemuRun('ip', ['-n', ns.name, node, ...args]);
+    compare(`${ns.name}: ip ${args.join(' ')}`, withStatus(kr), withStatus(dr));
+    if (undo && kr.status === 0) tryRun('ip', ['-n', k, ...undo]);
+    if (undo && dr.status === 0) await dpemuRun('ip', ['-n', ns.name, node, ...undo]);
+  }
+}
+
+test('an MTU below 1280 takes IPv6 off a device as the kernel does, and back to 1280 makes it anew', async () => {
+  await changeBoth(MTU_LOW);
+  await compareInet6Dev();
+  await changeBoth(MTU_BACK);
+  await compareInet6Dev();
+  await changeBoth([['q', 'ip', 'link set qr-178fc8e2-fd up']]);
+  const open = openDiffs(false);
+  assert.deepEqual(open, [], differ(open));
+});
 
 test('nothing of ours is left in the kernel', async () => {
   await releasePromisc();
