@@ -311,6 +311,18 @@ export class Netns<P = unknown> implements AddrView {
     return routes6(this.sorted, (l) => l.conf6.forwarding !== 0, this.userRoutes6);
   }
 
+  private fib6Now: Route6[] = [];
+  private fib6Gen = -1;
+
+  /** routes6(), made again only after a change (the generation): what the data path looks up, with no allocation per packet. */
+  fib6(): readonly Route6[] {
+    if (this.fib6Gen !== this.generation) {
+      this.fib6Now = this.routes6();
+      this.fib6Gen = this.generation;
+    }
+    return this.fib6Now;
+  }
+
   /** ip -6 route add|replace. */
   addRoute6(q: Route6Request, replace: boolean): void {
     addRoute6(this.userRoutes6, q, replace, this.sorted, this.routes6().filter((r) => r.table === 'main'), this.nextSeq6);

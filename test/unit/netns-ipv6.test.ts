@@ -333,3 +333,68 @@ test('mcast_solicit and app_solicit on the device: none, FAILED at once without 
   assert.deepEqual(sent, [0, 1, 1, 0]);
   assert.match(b.ip('-6 neigh'), / FAILED \n$/);
 });
+
+// A global address (`ip -6 addr add 2001:db8:7::1/64 dev qr-1 nodad`): what Linux 6.18 sent in the same
+// kernel namespace (forwarding on) when the host (2001:db8:7::5/64, nodad) ran `ping -6 -Q 0x28 -s 20 2001:db8:7::1`.
+const GNS = hex(`3333 ff00 0001 fa16 3eb2 efaf 86dd 6000 0000 0020 3aff 2001 0db8 0007 0000 0000
+  0000 0000 0005 ff02 0000 0000 0000 0000 0001 ff00 0001 8700 f59e 0000 0000 2001
+  0db8 0007 0000 0000 0000 0000 0001 0101 fa16 3eb2 efaf`);
+const GNA = hex(`fa16 3eb2 efaf fa16 3e06 d87b 86dd 6000 0000 0020 3aff 2001 0db8 0007 0000 0000
+  0000 0000 0001 2001 0db8 0007 0000 0000 0000 0000 0005 8800 fbc2 e000 0000 2001
+  0db8 0007 0000 0000 0000 0000 0001 0201 fa16 3e06 d87b`);
+const GECHO = hex(`fa16 3e06 d87b fa16 3eb2 efaf 86dd 6280 1e22 001c 3a40 2001 0db8 0007 0000 0000
+  0000 0000 0005 2001 0db8 0007 0000 0000 0000 0000 0001 8000 8c95 4b61 0001 10d0
+  0c6b 0000 0000 03cc 0900 0000 0000 1011 1213`);
+const GREPLY = hex(`fa16 3eb2 efaf fa16 3e06 d87b 86dd 6285 069d 001c 3a40 2001 0db8 0007 0000 0000
+  0000 0000 0001 2001 0db8 0007 0000 0000 0000 0000 0005 8100 8b95 4b61 0001 10d0
+  0c6b 0000 0000 03cc 0900 0000 0000 1011 1213`);
+
+/** `f` with its IPv6 destination (and the ICMPv6 checksum) changed to `dst`. */
+function toDst(f: Uint8Array, dst: string): Uint8Array {
+  const c = Uint8Array.from(f);
+  c.set(hex(dst), 38);
+  icmpv6SetChecksum(c, 14, 54, c.length - 54);
+  return c;
+}
+
+test('a global address: its solicitation answered from it, its echo request from it, byte for byte as the kernel\'s', () => {
+  const { e, r, send, wire, ip } = router();
+  ip('-6 addr add 2001:db8:7::1/64 dev qr-1 nodad');
+  send(GNS);
+  assert.deepEqual(wire.take().map(toHex), [toHex(GNA)]);
+  assert.equal(ip('-6 neigh'), '2001:db8:7::5 dev qr-1 lladdr fa:16:3e:b2:ef:af DELAY \n');
+  send(GECHO);
+  const out = wire.take();
+  assert.equal(out.length, 1);
+  assert.equal(noLabel(out[0]!), noLabel(GREPLY));
+  assert.equal(e.dropCount(r, 'no_route') + e.dropCount(r, 'malformed'), 0);
+});
+
+test('another device\'s global address is reached over any device, its solicitation answered only there; a group\'s echo request from a global requester: the reply from the global address', () => {
+  // The kernel namespace with 2001:db8:9::1/128 on lo: the host's echo request to it over the veth was answered from it,
+  // its solicitation for it (a route out of the veth) went unanswered; `ping -I 2001:db8:7::5 ff02::1%eth` got its reply from 2001:db8:7::1.
+  const { e, r, send, wire, ip } = router();
+  ip('-6 addr add 2001:db8:7::1/64 dev qr-1 nodad');
+  ip('-6 addr add 2001:db8:9::1/128 dev lo');
+  send(GNS);
+  wire.take();
+  send(toDst(GECHO, '20010db8000900000000000000000001'));
+  const out = wire.take();
+  assert.equal(out.length, 1);
+  assert.equal(toHex(out[0]!.subarray(22, 54)), '20010db8000900000000000000000001' + '20010db8000700000000000000000005');
+  assert.equal(out[0]![54], 129);
+  const ns = Uint8Array.from(GNS);
+  ns[5] = 1;
+  ns.set(hex('ff0200000000000000000001ff000001'), 38);
+  ns.set(hex('20010db8000900000000000000000001'), 62);
+  icmpv6SetChecksum(ns, 14, 54, 32);
+  send(ns);
+  assert.deepEqual(wire.take(), []);
+  const mc = toDst(GECHO, 'ff020000000000000000000000000001');
+  mc.set(hex('333300000001'), 0);
+  send(mc);
+  const rep = wire.take();
+  assert.equal(rep.length, 1);
+  assert.equal(toHex(rep[0]!.subarray(22, 54)), '20010db8000700000000000000000001' + '20010db8000700000000000000000005');
+  assert.equal(e.dropCount(r, 'no_route'), 0);
+});
