@@ -36,7 +36,8 @@ import type { NeighAction, NeighEntry, Solicit } from './neighbour.js';
 import { skbTruesize, NUD, NUD_CONNECTED } from './neighbour.js';
 import { AddOp, DEC_TTL, type PathOp } from '../datapath/path-cache.js';
 import { arpProcess, type PktType } from './arp.js';
-import { flowHash, HOP_LIMIT, Ndisc } from './ndisc.js';
+import { flowHash, HOP_LIMIT, Ndisc, type NdiscHost } from './ndisc.js';
+import { Ip6Forward } from './ip6-forward.js';
 import { source6 } from './route6-output.js';
 import { ip6IsLinkLocal, Ping6Socket, type Ping6Open } from './ping6-socket.js';
 import { IPV6_HLEN, IPV6_SRC, NEXTHDR_ICMP, ip6Equal } from '../wire/ipv6.js';
@@ -120,6 +121,8 @@ export class NetNamespace extends Element implements KeepsLearned {
   private readonly d = new Decoded();
   /** IPv6 input (ndisc.ts): neighbour discovery and echo for the namespace's link-locals. */
   private readonly ndisc: Ndisc;
+  /** IPv6 forwarding (ip6-forward.ts). */
+  private readonly fwd6: Ip6Forward;
   private readonly info: NfPacketInfo = newPacketInfo();
   /** Reused by every forwarded packet's routing decision (no allocation per packet). */
   private readonly rs = new RouteScratch();
@@ -176,21 +179,22 @@ export class NetNamespace extends Element implements KeepsLearned {
   constructor(node: string, name: string) {
     super('netns', node, name);
     this.ns = new Netns<Packet>({ name, ipv6: true });
-    this.ndisc = new Ndisc(
-      {
-        element: this,
-        send: (pkt, ifindex) => this.l2Out(pkt, this.byIfindex.get(ifindex)!),
-        echoReply: (pkt, l, l3, l4, len) => {
-          for (const s of this.pings6) s.take(pkt.buf, l3, l4, len, l.index, l.name);
-        },
-        link: (ifindex) => this.ns.linkByIndex(ifindex),
-        linkNamed: (name) => this.ns.link(name),
-        links: () => this.ns.links(),
-        fib6: () => this.ns.fib6(),
-        addressUnreachable: (pkt, l) => this.addressUnreachable6(pkt, l),
+    const host6: NdiscHost = {
+      element: this,
+      send: (pkt, ifindex) => this.l2Out(pkt, this.byIfindex.get(ifindex)!),
+      echoReply: (pkt, l, l3, l4, len) => {
+        for (const s of this.pings6) s.take(pkt.buf, l3, l4, len, l.index, l.name);
       },
-      this.ns.nd6,
-    );
+      link: (ifindex) => this.ns.linkByIndex(ifindex),
+      linkNamed: (name) => this.ns.link(name),
+      links: () => this.ns.links(),
+      fib6: () => this.ns.fib6(),
+      forwarding: () => this.ns.all6.forwarding !== 0,
+      forward: (pkt, l) => this.fwd6.forward(pkt, l),
+      addressUnreachable: (pkt, l) => this.addressUnreachable6(pkt, l),
+    };
+    this.ndisc = new Ndisc(host6, this.ns.nd6);
+    this.fwd6 = new Ip6Forward(host6, this.ndisc);
     this.ns.clock = () => this.engine?.now ?? 0;
     this.nfOpts = { host: { masqueradeSource: (outIf, dst) => this.masqueradeSource(outIf, dst) } };
     this.nf = new Netfilter(this.nfOpts);

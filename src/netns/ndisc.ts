@@ -6,8 +6,9 @@
 // with replies (icmpv6_echo_reply, routed back by route6-output.ts), the
 // neighbour cache (nd6-cache.ts) updated from NS, RS and NA. What a router's kernel takes and ignores
 // (router solicitations and advertisements, MLD, redirects, groups it did
-// not join, DAD for another address) is consumed, not dropped.
-// IPv6 forwarding and transports other than ICMPv6 are not modelled.
+// not join, DAD for another address) is consumed, not dropped. A frame to
+// another unicast address is ip6-forward.ts's. Transports other than
+// ICMPv6 are not modelled.
 
 import type { Element } from '../datapath/element.js';
 import { HEADROOM, type Packet } from '../datapath/packet.js';
@@ -47,6 +48,10 @@ export interface NdiscHost {
   links(): readonly Interface[];
   /** The IPv6 FIB as routes6 lists it (kept between changes). */
   fib6(): readonly Route6[];
+  /** net.ipv6.conf.all.forwarding is on. */
+  forwarding(): boolean;
+  /** A frame for this host to a unicast address not the namespace's (ip6-forward.ts). */
+  forward(pkt: Packet, l: Interface): void;
   /** ndisc_error_report: the ICMPv6 address unreachable about `pkt` (ours, held for a neighbour on `l` that FAILED) to its sender, before it is dropped. */
   addressUnreachable(pkt: Packet, l: Interface | undefined): void;
   /** An echo reply delivered on `l` (header at l3, message at l4, `len` bytes): the raw ICMPv6 sockets' copy (ping -6). */
@@ -116,7 +121,7 @@ export class Ndisc {
     // Destination: an address of the namespace's, or a group the device joined (ip6_mc_input); any other is IPv6 forwarding's.
     const dst = l3 + IPV6_DST;
     if (!this.local(l, buf, dst)) {
-      if (!ip6IsMulticast(buf, dst)) return e.drop(pkt, el, 'no_route', 'IPv6 to an address not this device\'s (IPv6 forwarding is not modelled)');
+      if (!ip6IsMulticast(buf, dst)) return this.host.forward(pkt, l);
       if (!this.joined(l, buf, dst)) return e.consume(pkt, el, 'ipv6: a group the device did not join: ignored');
     }
     // The hop-by-hop header (MLD's router alert) is skipped to the next.

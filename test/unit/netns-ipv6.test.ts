@@ -398,3 +398,91 @@ test('another device\'s global address is reached over any device, its solicitat
   assert.equal(toHex(rep[0]!.subarray(22, 54)), '20010db8000700000000000000000001' + '20010db8000700000000000000000005');
   assert.equal(e.dropCount(r, 'no_route'), 0);
 });
+
+// IPv6 forwarding: a kernel router namespace (forwarding on; qr-1 2001:db8:7::1/64 with qr-1's MAC, qr-2 2001:db8:8::1/64
+// with MAC fa:16:3e:06:d8:7c and MTU 1400, a route to 2001:db8:50::/64 via 2001:db8:7::5) between two hosts
+// (2001:db8:7::5 behind qr-1, 2001:db8:8::9 behind qr-2, MAC fa:16:3e:b2:ef:b0), Linux 6.18's frames on its veths.
+const FREQ = hex(`fa16 3e06 d87b fa16 3eb2 efaf 86dd 600c b88c 001c 3a40 2001 0db8 0007 0000 0000
+  0000 0000 0005 2001 0db8 0008 0000 0000 0000 0000 0009 8000 9c6c 0e76 0001 7cd3
+  0c6b 0000 0000 cbd3 0200 0000 0000 1011 1213`);
+const FREQ_OUT = hex(`fa16 3eb2 efb0 fa16 3e06 d87c 86dd 600c b88c 001c 3a3f 2001 0db8 0007 0000 0000
+  0000 0000 0005 2001 0db8 0008 0000 0000 0000 0000 0009 8000 9c6c 0e76 0001 7cd3
+  0c6b 0000 0000 cbd3 0200 0000 0000 1011 1213`);
+// `ping -t 1`: the request with hop limit 1 and the router's time exceeded.
+const TREQ = hex(`fa16 3e06 d87b fa16 3eb2 efaf 86dd 600c b88c 001c 3a01 2001 0db8 0007 0000 0000
+  0000 0000 0005 2001 0db8 0008 0000 0000 0000 0000 0009 8000 2055 0e77 0001 7cd3
+  0c6b 0000 0000 47ea 0200 0000 0000 1011 1213`);
+const TEXC = hex(`fa16 3eb2 efaf fa16 3e06 d87b 86dd 600d e68b 004c 3a40 2001 0db8 0007 0000 0000
+  0000 0000 0001 2001 0db8 0007 0000 0000 0000 0000 0005 0300 4e93 0000 0000 600c
+  b88c 001c 3a01 2001 0db8 0007 0000 0000 0000 0000 0005 2001 0db8 0008 0000 0000
+  0000 0000 0009 8000 2055 0e77 0001 7cd3 0c6b 0000 0000 47ea 0200 0000 0000 1011 1213`);
+// From 2001:db8:50::9 to 2001:db8:99::1, which the router has no route to: its no route, back via 2001:db8:7::5.
+const NREQ = hex(`fa16 3e06 d87b fa16 3eb2 efaf 86dd 6008 d727 001c 3a40 2001 0db8 0050 0000 0000
+  0000 0000 0009 2001 0db8 0099 0000 0000 0000 0000 0001 8000 d068 0e78 0001 7cd3
+  0c6b 0000 0000 96ff 0200 0000 0000 1011 1213`);
+const NUNR = hex(`fa16 3eb2 efaf fa16 3e06 d87b 86dd 600b b210 004c 3a40 2001 0db8 0007 0000 0000
+  0000 0000 0001 2001 0db8 0050 0000 0000 0000 0000 0009 0100 3170 0000 0000 6008
+  d727 001c 3a40 2001 0db8 0050 0000 0000 0000 0000 0009 2001 0db8 0099 0000 0000
+  0000 0000 0001 8000 d068 0e78 0001 7cd3 0c6b 0000 0000 96ff 0200 0000 0000 1011 1213`);
+/** `ping -s 1400`'s request (1448 bytes of IPv6: the timeval, then bytes counting up from 0x10). */
+const BIG = (() => {
+  const f = new Uint8Array(14 + 1448);
+  f.set(hex(`fa16 3e06 d87b fa16 3eb2 efaf 86dd 600c b88c 0580 3a40 2001 0db8 0007 0000 0000
+    0000 0000 0005 2001 0db8 0008 0000 0000 0000 0000 0009 8000 56d0 0e79 0001 7cd3
+    0c6b 0000 0000 c210 0300 0000 0000`));
+  for (let i = 0; i < 1384; i++) f[78 + i] = (0x10 + i) & 0xff;
+  return f;
+})();
+
+function forwarder() {
+  const clock = new ManualClock(0);
+  const e = new Engine({ clock });
+  const r = e.add(new NetNamespace('lab', 'r'));
+  const p1 = r.addInterface('qr-1', { mac: parseMacNum('fa:16:3e:06:d8:7b')!, kind: 'internal' });
+  const p2 = r.addInterface('qr-2', { mac: parseMacNum('fa:16:3e:06:d8:7c')!, kind: 'internal', mtu: 1400 });
+  const w1 = new CaptureSink(), w2 = new CaptureSink();
+  e.attachEdge(p1, w1);
+  e.attachEdge(p2, w2);
+  const send = (f: Uint8Array, p = p1) => {
+    e.inject(e.pool.allocFrom(f)!, p);
+    e.run();
+  };
+  const ip = (args: string) => runCommand(r.ns, `ip ${args}`);
+  ip('-6 addr add 2001:db8:7::1/64 dev qr-1 nodad');
+  ip('-6 addr add 2001:db8:8::1/64 dev qr-2 nodad');
+  ip('-6 route add 2001:db8:50::/64 via 2001:db8:7::5');
+  // Both hosts known (their solicitations for the router's addresses).
+  send(GNS);
+  const ns2 = hex(`3333 ff00 0001 fa16 3eb2 efb0 86dd 6000 0000 0020 3aff 2001 0db8 0008 0000 0000
+    0000 0000 0009 ff02 0000 0000 0000 0000 0001 ff00 0001 8700 0000 0000 0000 2001
+    0db8 0008 0000 0000 0000 0000 0001 0101 fa16 3eb2 efb0`);
+  icmpv6SetChecksum(ns2, 14, 54, 32);
+  send(ns2, p2);
+  w1.take();
+  w2.take();
+  return { e, r, send, w1, w2, ip };
+}
+
+test('IPv6 forwarding: the hop limit one less, to the next neighbour; hop limit 1, no route, over the MTU: the kernel\'s ICMPv6 errors, byte for byte', () => {
+  const { e, r, send, w1, w2, ip } = forwarder();
+  send(FREQ);
+  assert.deepEqual(w2.take().map(toHex), [toHex(FREQ_OUT)]);
+  assert.deepEqual(w1.take(), []);
+  send(TREQ);
+  assert.deepEqual(w1.take().map(noLabel), [noLabel(TEXC)]);
+  assert.equal(e.dropCount(r, 'ttl_exceeded'), 1);
+  send(NREQ);
+  assert.deepEqual(w1.take().map(noLabel), [noLabel(NUNR)]);
+  send(BIG);
+  const [ptb] = w1.take();
+  assert.equal(toHex(ptb!.subarray(18, 62)), '04d83a40' + '20010db8000700000000000000000001' + '20010db8000700000000000000000005' + '02001e9500000578', 'from 2001:db8:7::1, 1240 bytes, the kernel\'s checksum, mtu 1400');
+  assert.equal(ptb!.length, 14 + 1280);
+  assert.equal(toHex(ptb!.subarray(62)), toHex(BIG.subarray(14, 14 + 1232)));
+  assert.deepEqual(w2.take(), []);
+  // Forwarding off: dropped, no error.
+  r.setSysctl('net.ipv6.conf.all.forwarding', 0);
+  send(FREQ);
+  assert.deepEqual([w1.take(), w2.take()], [[], []]);
+  assert.equal(e.dropCount(r, 'ip_forward_off'), 1);
+  assert.match(ip('-6 neigh'), /2001:db8:8::9 dev qr-2 lladdr fa:16:3e:b2:ef:b0/);
+});
