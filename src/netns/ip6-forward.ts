@@ -3,7 +3,7 @@
 // ip6_route_input finds (route6-output.ts; none: an ICMPv6 no route), when
 // net.ipv6.conf.all.forwarding is on, its hop limit over 1 (else an ICMPv6
 // time exceeded), its source not a link-local leaving by another device
-// (beyond scope) and it fits the egress MTU (at least 1280; else packet
+// (beyond scope; from ::, dropped) and it fits the egress MTU (at least 1280; else packet
 // too big), with its hop limit one less, to the route's neighbour. The
 // ICMPv6 errors are icmp6_send's: from ipv6_dev_get_saddr's source toward
 // the offending packet's source, routed back, hop limit 64, with as much of
@@ -46,7 +46,7 @@ export class Ip6Forward {
     const dev = h.dev!, gw = h.gw;
     // Leaving by another device (by the same one the kernel would send a redirect): the source checked.
     if (dev !== l) {
-      if (ip6IsAny(buf, l3 + IPV6_SRC) || isLoopback(buf, l3 + IPV6_SRC)) return e.drop(pkt, el, 'malformed', 'IPv6 from :: or ::1 to be forwarded');
+      if (ip6IsAny(buf, l3 + IPV6_SRC)) return e.drop(pkt, el, 'malformed', 'IPv6 from :: to be forwarded');
       if (ip6IsLinkLocal(buf, l3 + IPV6_SRC)) return this.error(pkt, ICMPV6_DEST_UNREACH, ICMPV6_NOT_NEIGHBOUR, 0, 'no_route', 'IPv6 from a link-local to another link');
     }
     const mtu = Math.max(dev.mtu, IPV6_MIN_MTU);
@@ -90,8 +90,3 @@ export class Ip6Forward {
 
   private readonly dst = new Uint8Array(16);
 }
-
-const isLoopback = (b: Uint8Array, off: number): boolean => {
-  for (let i = 0; i < 15; i++) if (b[off + i] !== 0) return false;
-  return b[off + 15] === 1;
-};

@@ -4,18 +4,18 @@
 // neighbour solicitations for an address of the device answered with
 // advertisements as ndisc_recv_ns/ndisc_send_na build them, echo requests
 // with replies (icmpv6_echo_reply, routed back by route6-output.ts), the
-// neighbour cache (nd6-cache.ts) updated from NS, RS and NA. What a router's kernel takes and ignores
-// (router solicitations and advertisements, MLD, redirects, groups it did
-// not join, DAD for another address) is consumed, not dropped. A frame to
-// another unicast address is ip6-forward.ts's. Transports other than
-// ICMPv6 are not modelled.
+// neighbour cache (nd6-cache.ts) updated from NS, RS and NA. What a
+// router's kernel takes and ignores (router solicitations and
+// advertisements, MLD, redirects, groups it did not join, DAD for another
+// address) is consumed, not dropped. A frame to another unicast address
+// is ip6-forward.ts's. Transports other than ICMPv6 are not modelled.
 
 import type { Element } from '../datapath/element.js';
 import { HEADROOM, type Packet } from '../datapath/packet.js';
 import { readMacHi, readMacLo, readU16 } from '../wire/addr.js';
 import { ETH_HLEN, ETHERTYPE_IPV6, writeEth } from '../wire/ethernet.js';
 import {
-  IPV6_DST, IPV6_HLEN, IPV6_SRC, ND_HOPLIMIT, NEXTHDR_HOP, NEXTHDR_ICMP, ip6Copy, ip6Equal, ip6IsAny, ip6IsMulticast, ip6IsSolicitedNodeOf,
+  IPV6_DST, IPV6_HLEN, IPV6_SRC, ND_HOPLIMIT, NEXTHDR_HOP, NEXTHDR_ICMP, ip6Copy, ip6Equal, ip6IsAny, ip6IsLoopback, ip6IsMulticast, ip6IsSolicitedNodeOf,
   ip6IsWellKnownGroup, ipv6FlowInfo, ipv6HopLimit, writeIpv6Head,
 } from '../wire/ipv6.js';
 import {
@@ -118,6 +118,8 @@ export class Ndisc {
     if (ETH_HLEN + IPV6_HLEN + plen > pkt.len) return e.drop(pkt, el, 'malformed', 'IPv6 payload length past the frame');
     pkt.len = ETH_HLEN + IPV6_HLEN + plen; // ip6_rcv_core trims the padding
     if (ip6IsMulticast(buf, l3 + IPV6_SRC)) return e.drop(pkt, el, 'malformed', 'IPv6 source is multicast');
+    // RFC 4291 2.5.3: ::1 never comes in on a device.
+    if (ip6IsLoopback(buf, l3 + IPV6_SRC) || ip6IsLoopback(buf, l3 + IPV6_DST)) return e.drop(pkt, el, 'malformed', 'IPv6 from or to ::1 on a device');
     // Destination: an address of the namespace's, or a group the device joined (ip6_mc_input); any other is IPv6 forwarding's.
     const dst = l3 + IPV6_DST;
     if (!this.local(l, buf, dst)) {

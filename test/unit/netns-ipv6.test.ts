@@ -397,6 +397,10 @@ test('another device\'s global address is reached over any device, its solicitat
   assert.equal(rep.length, 1);
   assert.equal(toHex(rep[0]!.subarray(22, 54)), '20010db8000700000000000000000001' + '20010db8000700000000000000000005');
   assert.equal(e.dropCount(r, 'no_route'), 0);
+  // To ::1 over the wire: dropped by ip6_rcv_core (the kernel counted Ip6InHdrErrors, answered nothing), though lo has it.
+  send(toDst(GECHO, '00000000000000000000000000000001'));
+  assert.deepEqual(wire.take(), []);
+  assert.equal(e.dropCount(r, 'malformed'), 1);
 });
 
 // IPv6 forwarding: a kernel router namespace (forwarding on; qr-1 2001:db8:7::1/64 with qr-1's MAC, qr-2 2001:db8:8::1/64
