@@ -8,9 +8,10 @@
 // ICMPv6 errors are icmp6_send's: from ipv6_dev_get_saddr's source toward
 // the offending packet's source, routed back, hop limit 64, with as much of
 // that packet as keeps the error within 1280 bytes; none about an ICMPv6
-// error or from the unspecified address. Not modelled: redirects (the
-// kernel sends one when the packet leaves by the device it came in on),
-// ip6tables, the ICMPv6 rate limit (net.ipv6.icmp.ratelimit), extension
+// error or from the unspecified address, and at most as
+// net.ipv6.icmp.ratelimit lets them go (icmp6-ratelimit.ts). Not modelled:
+// redirects (the kernel sends one when the packet leaves by the device it
+// came in on), ip6tables, the global limit (icmp_msgs_per_sec), extension
 // headers of the offending packet.
 
 import type { Packet } from '../datapath/packet.js';
@@ -23,6 +24,7 @@ import type { Interface } from './interfaces.js';
 import { HOP_LIMIT, flowHash, type Ndisc, type NdiscHost } from './ndisc.js';
 import { ip6IsLinkLocal } from './ping6-socket.js';
 import { source6 } from './route6-output.js';
+import { Icmp6RateLimit } from './icmp6-ratelimit.js';
 
 export const ICMPV6_PKT_TOOBIG = 2;
 export const ICMPV6_TIME_EXCEED = 3;
@@ -67,7 +69,9 @@ export class Ip6Forward {
       const dst = this.dst;
       ip6Copy(dst, 0, buf, l3 + IPV6_SRC);
       const src = source6(this.host.links(), h.dev, dst);
-      const p = src === undefined ? null : e.alloc(pkt, el, 'ICMPv6 error');
+      const allowed = src !== undefined && this.limit.allow(type, dst, 0, e.now, this.host.icmp6Ratelimit());
+      if (src !== undefined && !allowed && e.tracing) e.note(pkt, el, 'icmp6: error rate-limited (net.ipv6.icmp.ratelimit)');
+      const p = allowed ? e.alloc(pkt, el, 'ICMPv6 error') : null;
       if (p !== null) {
         const pl3 = p.off + ETH_HLEN, pl4 = pl3 + IPV6_HLEN;
         const n = Math.min(pkt.len - ETH_HLEN, IPV6_MIN_MTU - IPV6_HLEN - 8);
@@ -89,4 +93,5 @@ export class Ip6Forward {
   }
 
   private readonly dst = new Uint8Array(16);
+  private readonly limit = new Icmp6RateLimit();
 }

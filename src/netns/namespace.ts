@@ -190,6 +190,7 @@ export class NetNamespace extends Element implements KeepsLearned {
       links: () => this.ns.links(),
       fib6: () => this.ns.fib6(),
       forwarding: () => this.ns.all6.forwarding !== 0,
+      icmp6Ratelimit: () => this.ns.icmp6Ratelimit,
       forward: (pkt, l) => this.fwd6.forward(pkt, l),
       addressUnreachable: (pkt, l) => this.addressUnreachable6(pkt, l),
     };
@@ -205,9 +206,10 @@ export class NetNamespace extends Element implements KeepsLearned {
     this.ns.setSysctl('net.ipv6.conf.all.forwarding', 1);
     // ICMP rate limiting is off by default in emulation (a traceroute or a
     // test burst must see every error); setting the kernel's sysctls back on
-    // (icmp_ratelimit=1000, icmp_msgs_per_sec=1000) makes it behave as Linux.
+    // (icmp_ratelimit=1000, icmp_msgs_per_sec=1000, net.ipv6.icmp.ratelimit=100) makes it behave as Linux.
     this.ns.setSysctl('net.ipv4.icmp_ratelimit', 0);
     this.ns.setSysctl('net.ipv4.icmp_msgs_per_sec', 0);
+    this.ns.setSysctl('net.ipv6.icmp.ratelimit', 0);
   }
 
   // ---- configuration ----------------------------------------------------

@@ -50,6 +50,8 @@ export interface NdiscHost {
   fib6(): readonly Route6[];
   /** net.ipv6.conf.all.forwarding is on. */
   forwarding(): boolean;
+  /** net.ipv6.icmp.ratelimit (ms). */
+  icmp6Ratelimit(): number;
   /** A frame for this host to a unicast address not the namespace's (ip6-forward.ts). */
   forward(pkt: Packet, l: Interface): void;
   /** ndisc_error_report: the ICMPv6 address unreachable about `pkt` (ours, held for a neighbour on `l` that FAILED) to its sender, before it is dropped. */

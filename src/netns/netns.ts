@@ -106,6 +106,8 @@ export class Netns<P = unknown> implements AddrView {
    * values, which a topology file may give; sysctl in a namespace has none.
    */
   readonly routeError: RouteError = { error_cost: 1000, error_burst: 5000 };
+  /** net.ipv6.icmp.ratelimit (ms, as written): a new namespace's on Linux 6.18. */
+  icmp6Ratelimit = 100;
   /** net.ipv4.conf.all */
   readonly all: DevConf = kernelDevConf();
   /** net.ipv4.conf.default: what new devices start with. */
@@ -753,6 +755,10 @@ export class Netns<P = unknown> implements AddrView {
       this.routeError[m[1] as keyof RouteError] = value;
       return;
     }
+    if (key === 'net.ipv6.icmp.ratelimit') {
+      this.icmp6Ratelimit = value;
+      return;
+    }
     m = /^net\.ipv4\.([a-z_0-9]+)$/.exec(key);
     if (m && m[1]! in this.sys) {
       const k = m[1] as keyof NetSysctls;
@@ -787,6 +793,7 @@ export class Netns<P = unknown> implements AddrView {
     }
     m = /^net\.ipv4\.route\.(error_cost|error_burst)$/.exec(key);
     if (m) return this.routeError[m[1] as keyof RouteError];
+    if (key === 'net.ipv6.icmp.ratelimit') return this.icmp6Ratelimit;
     m = /^net\.ipv4\.([a-z_0-9]+)$/.exec(key);
     if (m && m[1]! in this.sys) return this.sys[m[1] as keyof NetSysctls];
     throw new RtnlError('ENOENT', undefined, `sysctl: cannot stat ${name}`);

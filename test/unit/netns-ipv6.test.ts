@@ -490,3 +490,28 @@ test('IPv6 forwarding: the hop limit one less, to the next neighbour; hop limit 
   assert.equal(e.dropCount(r, 'ip_forward_off'), 1);
   assert.match(ip('-6 neigh'), /2001:db8:8::9 dev qr-2 lladdr fa:16:3e:b2:ef:b0/);
 });
+
+test('ICMPv6 errors are not rate limited by default; net.ipv6.icmp.ratelimit limits them per destination as Linux 6.18 does; a packet too big never', () => {
+  // The kernel router (ratelimit 100, a new namespace's) answered 20 `ping -t 1` requests 10 ms apart with 7 time
+  // exceeded, 16 ms apart with 9: a burst of 6, then one each 100 ms.
+  const { e, r, send, w1 } = forwarder();
+  const clock = e.clock as ManualClock;
+  const burst = (gap: number): number => {
+    for (let i = 0; i < 20; i++) {
+      if (i > 0) clock.advance(gap);
+      send(TREQ);
+    }
+    return w1.take().length;
+  };
+  assert.equal(burst(10), 20);
+  r.setSysctl('net.ipv6.icmp.ratelimit', 100);
+  assert.equal(r.ns.getSysctl('net.ipv6.icmp.ratelimit'), 100);
+  clock.advance(1000);
+  assert.equal(burst(10), 7);
+  clock.advance(1000);
+  assert.equal(burst(16), 9);
+  clock.advance(1000);
+  for (let i = 0; i < 10; i++) send(BIG);
+  assert.equal(w1.take().length, 10, 'packet too big: not in ratemask');
+  assert.equal(e.dropCount(r, 'ttl_exceeded'), 60);
+});
