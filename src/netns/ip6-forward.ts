@@ -52,9 +52,9 @@ export class Ip6Forward {
       if (ip6IsLinkLocal(buf, l3 + IPV6_SRC)) return this.error(pkt, ICMPV6_DEST_UNREACH, ICMPV6_NOT_NEIGHBOUR, 0, 'no_route', 'IPv6 from a link-local to another link');
     }
     const mtu = Math.max(dev.mtu, IPV6_MIN_MTU);
-    if (pkt.len - ETH_HLEN > mtu) return this.error(pkt, ICMPV6_PKT_TOOBIG, 0, mtu, 'mtu_exceeded', `IPv6 packet longer than ${dev.name}'s MTU ${mtu}`);
+    if (pkt.len - ETH_HLEN > mtu) return this.error(pkt, ICMPV6_PKT_TOOBIG, 0, mtu, 'mtu_exceeded', 'IPv6 packet longer than the egress MTU');
     buf[l3 + 7]!--;
-    this.nd.sendTo(pkt, dev, gw, `ipv6: forwarded out of ${dev.name}`);
+    this.nd.sendTo(pkt, dev, gw, 'ipv6: forwarded');
   }
 
   /**
@@ -86,7 +86,7 @@ export class Ip6Forward {
         writeU32(buf, pl4 + 4, info);
         icmpv6SetChecksum(buf, pl3, pl4, 8 + n);
         p.len = ETH_HLEN + IPV6_HLEN + 8 + n;
-        nd.sendTo(p, h.dev!, h.gw, `icmp6: error ${type}/${code} sent`);
+        nd.sendTo(p, h.dev!, h.gw, 'icmp6: error sent');
       }
     }
     e.drop(pkt, el, reason, why);
