@@ -26,8 +26,8 @@ import { ip6IsLinkLocal } from './ping6-socket.js';
 import { source6 } from './route6-output.js';
 import { Icmp6RateLimit } from './icmp6-ratelimit.js';
 
-export const ICMPV6_PKT_TOOBIG = 2;
-export const ICMPV6_TIME_EXCEED = 3;
+const ICMPV6_PKT_TOOBIG = 2;
+const ICMPV6_TIME_EXCEED = 3;
 const ICMPV6_DEST_UNREACH = 1, ICMPV6_NOROUTE = 0, ICMPV6_NOT_NEIGHBOUR = 2;
 /** IPV6_MIN_MTU: the least MTU a route has, and the most an ICMPv6 error is. */
 const IPV6_MIN_MTU = 1280;
