@@ -152,3 +152,22 @@ test('ping -6 to global addresses: on-link (the solicitation from the global sou
     assert.equal(form(e), form(k), `ping ${words.join(' ')}`);
   }
 });
+
+test('IPv6 forwarding: the VM\'s real ping through the qrouter gets its time exceeded and no route as through a kernel router twin', { timeout: 120_000 }, async () => {
+  // After the previous test's addresses: the VM (and its twin) route everything via 2001:db8:7::1; the routers send
+  // 2001:db8:60::/64 back to the VM (a host: it drops what is not its own) and have no route to 2001:db8:99::/64.
+  // The twin forwards and limits no errors, as the emulated qrouter (Neutron's forwarding, net.ipv6.icmp.ratelimit 0).
+  sh('ip', ['netns', 'exec', nsA, 'sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1', 'net.ipv6.icmp.ratelimit=0']);
+  for (const ns of [lab.nsVm, nsB]) sh('ip', ['-n', ns, '-6', 'route', 'add', 'default', 'via', '2001:db8:7::1']);
+  const back = ['route', 'add', '2001:db8:60::/64', 'via', '2001:db8:7::5'];
+  sh('ip', ['-n', nsA, '-6', ...back]);
+  const r = await d.apart(['ip', 'w07', 'netns', 'exec', QROUTER, 'ip', '-6', ...back]);
+  assert.equal(r.status, 0, r.err);
+  const fromVm = (args: string[]): Promise<Ran> => runApart('ip', ['netns', 'exec', lab.nsVm, 'ping', ...args]);
+  const fromTwin = (args: string[]): Promise<Ran> => runApart('ip', ['netns', 'exec', nsB, 'ping', ...args]);
+  for (const words of [['-c', '2', '-i', '0.3', '-t', '1', '2001:db8:60::1'], ['-c', '1', '-W', '1', '-t', '2', '2001:db8:60::1'], ['-c', '2', '-i', '0.3', '2001:db8:99::1']]) {
+    const [e, k] = [await fromVm(words), await fromTwin(words)];
+    assert.equal(form(e), form(k), `ping ${words.join(' ')}`);
+  }
+  assert.match(form(await fromVm(['-c', '1', '-t', '1', '2001:db8:60::1'])), /From 2001:db8:7::1 icmp_seq=1 Time exceeded: Hop limit/);
+});
