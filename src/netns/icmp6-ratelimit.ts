@@ -1,5 +1,6 @@
 // The ICMPv6 error rate limit of a namespace (net/ipv6/icmp.c
-// icmpv6_xrlim_allow with inet_peer_xrlim_allow): each destination's
+// icmpv6_xrlim_allow with inet_peer_xrlim_allow, on net->ipv6.peers, which
+// ip6_forward's redirects share, a second each): each destination's
 // tokens grow by the elapsed time up to 6 * net.ipv6.icmp.ratelimit, and
 // an error takes `ratelimit` of them (a new destination starts full).
 // Linux 6.18 gives a wider prefix no more (measured: the same count of
@@ -24,8 +25,12 @@ export class Icmp6RateLimit {
 
   /** Whether an error of `type` to the address at buf[off] goes now (`now` ms, `ratelimit` ms). */
   allow(type: number, buf: Uint8Array, off: number, now: number, ratelimit: number): boolean {
-    if (type === 2 || type >= 128) return true;
-    const tmo = Math.max(0, ratelimit);
+    return type === 2 || type >= 128 || this.xrlim(buf, off, now, ratelimit);
+  }
+
+  /** inet_peer_xrlim_allow on the peer of the address at buf[off], `timeout` ms an event. */
+  xrlim(buf: Uint8Array, off: number, now: number, timeout: number): boolean {
+    const tmo = Math.max(0, timeout);
     let slot = -1;
     for (let i = 0; i < this.size; i++) if (ip6Equal(this.addr, i * 16, buf, off)) slot = i;
     if (slot < 0) {

@@ -90,6 +90,12 @@ export class Ndisc {
     return h.dev !== undefined;
   }
 
+  /** The link-layer address of the neighbour at buf[off] on `ifindex` when it is resolved (NUD_VALID), else -1. */
+  resolved(ifindex: number, buf: Uint8Array, off: number): number {
+    const c = this.cache, slot = c.find(ifindex, buf, off);
+    return slot >= 0 && (c.state[slot]! & NUD_VALID) !== 0 ? c.mac[slot]! : -1;
+  }
+
   /** The address at buf[off] if device `l` has it (ipv6_get_ifaddr, strict on the device). */
   own(l: Interface, buf: Uint8Array, off: number): If6Addr | undefined {
     const a = l.addrs6;

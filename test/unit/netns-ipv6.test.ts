@@ -515,3 +515,39 @@ test('ICMPv6 errors are not rate limited by default; net.ipv6.icmp.ratelimit lim
   assert.equal(w1.take().length, 10, 'packet too big: not in ratemask');
   assert.equal(e.dropCount(r, 'ttl_exceeded'), 60);
 });
+
+// `ping -I 2001:db8:7::5 2001:db8:61::1` from the host, the router's route to 2001:db8:61::/64 via the host's own
+// link-local: the kernel's redirect (to that link-local, with its link-layer address and the first 64 bytes of the
+// request), then the request forwarded back out of qr-1.
+const RREQ = hex(`fa16 3e06 d87b fa16 3eb2 efaf 86dd 600e 15ba 001c 3a40 2001 0db8 0007 0000 0000
+  0000 0000 0005 2001 0db8 0061 0000 0000 0000 0000 0001 8000 a278 473b 0001 d3d8
+  0c6b 0000 0000 37ac 0000 0000 0000 1011 1213`);
+const REDIRECT = hex(`fa16 3eb2 efaf fa16 3e06 d87b 86dd 6000 0000 0078 3aff fe80 0000 0000 0000 f816
+  3eff fe06 d87b 2001 0db8 0007 0000 0000 0000 0000 0005 8900 2e2b 0000 0000 fe80
+  0000 0000 0000 f816 3eff feb2 efaf 2001 0db8 0061 0000 0000 0000 0000 0001 0201
+  fa16 3eb2 efaf 0409 0000 0000 0000 600e 15ba 001c 3a40 2001 0db8 0007 0000 0000
+  0000 0000 0005 2001 0db8 0061 0000 0000 0000 0000 0001 8000 a278 473b 0001 d3d8
+  0c6b 0000 0000 37ac 0000 0000 0000`);
+const RFWD = hex(`fa16 3eb2 efaf fa16 3e06 d87b 86dd 600e 15ba 001c 3a3f 2001 0db8 0007 0000 0000
+  0000 0000 0005 2001 0db8 0061 0000 0000 0000 0000 0001 8000 a278 473b 0001 d3d8
+  0c6b 0000 0000 37ac 0000 0000 0000 1011 1213`);
+
+test('IPv6 forwarding back out of the device it came in on: the kernel\'s redirect first, byte for byte, at most 6 at once, then one a second', () => {
+  // The kernel sent 6 redirects for 20 such requests 10 ms apart (inet_peer_xrlim_allow, 1 s, bursts of 6) and forwarded all.
+  const { e, send, w1, ip } = forwarder();
+  const clock = e.clock as ManualClock;
+  ip('-6 route add 2001:db8:61::/64 via fe80::f816:3eff:feb2:efaf dev qr-1');
+  send(NS);
+  w1.take();
+  send(RREQ);
+  assert.deepEqual(w1.take().map(toHex), [toHex(REDIRECT), toHex(RFWD)]);
+  for (let i = 0; i < 9; i++) {
+    clock.advance(10);
+    send(RREQ);
+  }
+  const out = w1.take();
+  assert.deepEqual([out.filter((f) => f[54] === 137).length, out.filter((f) => f[54] === 128).length], [5, 9]);
+  clock.advance(1000);
+  send(RREQ);
+  assert.equal(w1.take().filter((f) => f[54] === 137).length, 1);
+});
