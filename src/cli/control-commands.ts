@@ -93,7 +93,7 @@ const FAMILIES: [string, string, string][] = [
   ['iptables', 'NODE -n NS [-t TABLE] -S|-L -n -v|-A|-D|-I ...', 'as iptables (legacy) inside a namespace'],
   ['iptables-save', 'NODE -n NS [-t TABLE] [-c]', 'as iptables-save inside a namespace'],
   ['conntrack', 'NODE -n NS -L|-G|-C|-S|-D|-F|-E [filters]', 'as conntrack inside a namespace (-E streams events until Ctrl-C)'],
-  ['sysctl', 'NODE -n NS [-n|-N] [-e] [-q] [-w] [--dry-run] [-r REGEX] KEY[=VALUE]...|-a|-p [FILE...]|--system', 'as sysctl (procps-ng) inside a namespace: the net.ipv4 keys dpemu models, net.ipv6.conf.*.disable_ipv6 and .forwarding, and net.ipv6.neigh.* (-a lists them); -p and --system read their files here'],
+  ['sysctl', 'NODE -n NS [-n|-N] [-e] [-q] [-w] [--dry-run] [-r REGEX] KEY[=VALUE]...|-a|-p [FILE...]|--system', 'as sysctl (procps-ng) inside a namespace: the net.ipv4 keys dpemu models, net.ipv6.conf.*.disable_ipv6 and .forwarding, net.ipv6.icmp.ratelimit and net.ipv6.neigh.* (-a lists them); -p and --system read their files here'],
   ['clear-counters', '', 'zero port, drop, flow and iptables counters'],
   ['reload', '', 'make the daemon re-read its topology'],
   ['nodes', '', 'list nodes with their bridges and namespaces'],

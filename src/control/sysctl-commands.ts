@@ -47,6 +47,9 @@ const UNMODELLED_CONF6 = new Set([
 ]);
 
 /** What a namespace's net/ipv6/ holds besides conf/ and neigh/ (6.18): there, not modelled (route/ with what is under it). */
+/** net.ipv6.icmp's keys but ratelimit (Linux 6.18): there, not modelled. */
+const ICMP6_OTHERS = new Set(['echo_ignore_all', 'echo_ignore_anycast', 'echo_ignore_multicast', 'error_anycast_as_unicast', 'ratemask']);
+
 const IPV6_OTHERS = new Set([
   'anycast_src_echo_reply', 'auto_flowlabels', 'bindv6only', 'fib_multipath_hash_fields', 'fib_multipath_hash_policy', 'fib_notify_on_flag_change',
   'flowlabel_consistency', 'flowlabel_reflect', 'flowlabel_state_ranges', 'fwmark_reflect', 'icmp', 'idgen_delay', 'idgen_retries', 'ioam6_id',
@@ -79,8 +82,8 @@ function modelled(ns: Netns, deprecated = false): string[] {
   const neighDirs = (v: 4 | 6) => devs.filter((d) => d !== 'all' && d !== 'default' && (v === 4 || devs6.has(d))).flatMap((d) => keys.map((k) => `net/ipv${v}/neigh/${d}/${k}`));
   const conf6 = devs.filter((d) => devs6.has(d)).flatMap((d) => [...DEV_CONF6_KEYS].sort().map((k) => `net/ipv6/conf/${d}/${k}`));
   // 'conf' sorts before every top-level name modelled (fwmark_reflect, icmp_*, ip_*), 'neigh' after them; ipv4 before ipv6.
-  // Both neigh/ directories hold the same names (net.ipv6's retrans_time reads another unit).
-  return [...conf, ...top, ...neighDirs(4), ...conf6, ...neighDirs(6)];
+  // Both neigh/ directories hold the same names (net.ipv6's retrans_time reads another unit); net.ipv6's icmp/ sorts between.
+  return [...conf, ...top, ...neighDirs(4), ...conf6, 'net/ipv6/icmp/ratelimit', ...neighDirs(6)];
 }
 
 function lookup(ns: Netns, path: string, deprecated = false): Found {
@@ -95,6 +98,10 @@ function lookup(ns: Netns, path: string, deprecated = false): Found {
       if (!hasDev) return { missing: true };
       if (UNMODELLED_CONF6.has(k)) return { unmodelled: true };
       if (!(DEV_CONF6_KEYS as readonly string[]).includes(k)) return { missing: true };
+      return { leaf: { get: () => ns.getSysctl(dotted()), set: (v) => ns.setSysctl(dotted(), v) } };
+    }
+    if (segs.length === 4 && segs[2] === 'icmp') {
+      if (segs[3] !== 'ratelimit') return ICMP6_OTHERS.has(segs[3]!) ? { unmodelled: true } : { missing: true };
       return { leaf: { get: () => ns.getSysctl(dotted()), set: (v) => ns.setSysctl(dotted(), v) } };
     }
     if (segs.length === 5 && segs[2] === 'neigh') {

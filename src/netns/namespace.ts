@@ -36,7 +36,9 @@ import type { NeighAction, NeighEntry, Solicit } from './neighbour.js';
 import { skbTruesize, NUD, NUD_CONNECTED } from './neighbour.js';
 import { AddOp, DEC_TTL, type PathOp } from '../datapath/path-cache.js';
 import { arpProcess, type PktType } from './arp.js';
-import { flowHash, HOP_LIMIT, Ndisc } from './ndisc.js';
+import { flowHash, HOP_LIMIT, Ndisc, type NdiscHost } from './ndisc.js';
+import { Ip6Forward } from './ip6-forward.js';
+import { source6 } from './route6-output.js';
 import { ip6IsLinkLocal, Ping6Socket, type Ping6Open } from './ping6-socket.js';
 import { IPV6_HLEN, IPV6_SRC, NEXTHDR_ICMP, ip6Equal } from '../wire/ipv6.js';
 import { ICMPV6_ADDR_UNREACH, ICMPV6_DEST_UNREACH, ICMPV6_ECHO_REPLY, icmpv6SetChecksum } from '../wire/icmpv6.js';
@@ -119,6 +121,8 @@ export class NetNamespace extends Element implements KeepsLearned {
   private readonly d = new Decoded();
   /** IPv6 input (ndisc.ts): neighbour discovery and echo for the namespace's link-locals. */
   private readonly ndisc: Ndisc;
+  /** IPv6 forwarding (ip6-forward.ts). */
+  private readonly fwd6: Ip6Forward;
   private readonly info: NfPacketInfo = newPacketInfo();
   /** Reused by every forwarded packet's routing decision (no allocation per packet). */
   private readonly rs = new RouteScratch();
@@ -175,18 +179,23 @@ export class NetNamespace extends Element implements KeepsLearned {
   constructor(node: string, name: string) {
     super('netns', node, name);
     this.ns = new Netns<Packet>({ name, ipv6: true });
-    this.ndisc = new Ndisc(
-      {
-        element: this,
-        send: (pkt, ifindex) => this.l2Out(pkt, this.byIfindex.get(ifindex)!),
-        echoReply: (pkt, l, l3, l4, len) => {
-          for (const s of this.pings6) s.take(pkt.buf, l3, l4, len, l.index, l.name);
-        },
-        link: (ifindex) => this.ns.linkByIndex(ifindex),
-        addressUnreachable: (pkt, l) => this.addressUnreachable6(pkt, l),
+    const host6: NdiscHost = {
+      element: this,
+      send: (pkt, ifindex) => this.l2Out(pkt, this.byIfindex.get(ifindex)!),
+      echoReply: (pkt, l, l3, l4, len) => {
+        for (const s of this.pings6) s.take(pkt.buf, l3, l4, len, l.index, l.name);
       },
-      this.ns.nd6,
-    );
+      link: (ifindex) => this.ns.linkByIndex(ifindex),
+      linkNamed: (name) => this.ns.link(name),
+      links: () => this.ns.links(),
+      fib6: () => this.ns.fib6(),
+      forwarding: () => this.ns.all6.forwarding !== 0,
+      icmp6Ratelimit: () => this.ns.icmp6Ratelimit,
+      forward: (pkt, l) => this.fwd6.forward(pkt, l),
+      addressUnreachable: (pkt, l) => this.addressUnreachable6(pkt, l),
+    };
+    this.ndisc = new Ndisc(host6, this.ns.nd6);
+    this.fwd6 = new Ip6Forward(host6, this.ndisc);
     this.ns.clock = () => this.engine?.now ?? 0;
     this.nfOpts = { host: { masqueradeSource: (outIf, dst) => this.masqueradeSource(outIf, dst) } };
     this.nf = new Netfilter(this.nfOpts);
@@ -197,9 +206,10 @@ export class NetNamespace extends Element implements KeepsLearned {
     this.ns.setSysctl('net.ipv6.conf.all.forwarding', 1);
     // ICMP rate limiting is off by default in emulation (a traceroute or a
     // test burst must see every error); setting the kernel's sysctls back on
-    // (icmp_ratelimit=1000, icmp_msgs_per_sec=1000) makes it behave as Linux.
+    // (icmp_ratelimit=1000, icmp_msgs_per_sec=1000, net.ipv6.icmp.ratelimit=100) makes it behave as Linux.
     this.ns.setSysctl('net.ipv4.icmp_ratelimit', 0);
     this.ns.setSysctl('net.ipv4.icmp_msgs_per_sec', 0);
+    this.ns.setSysctl('net.ipv6.icmp.ratelimit', 0);
   }
 
   // ---- configuration ----------------------------------------------------
@@ -1431,10 +1441,10 @@ export class NetNamespace extends Element implements KeepsLearned {
   /**
    * ping -6's raw socket (ping6_run): its device (-I's, else the scope's;
    * none: each send takes the route's) and, for a destination not
-   * link-local, the connect() probe, which finds a route only to an
-   * address of the namespace's own (no IPv6 forwarding, no routes but the
-   * kernel's). A link-local is not connected: the source ping prints is
-   * `::`. Scope and device are checked as getaddrinfo and if_nametoindex
+   * link-local, the connect() probe: an address of the namespace's own is
+   * its own source, another's the route's (route6-output.ts: strictly out
+   * of -I's device; none: ENETUNREACH) with ipv6_dev_get_saddr's source.
+   * A link-local is not connected: the source ping prints is `::`. Scope and device are checked as getaddrinfo and if_nametoindex
    * do (a numeric scope is taken as it is). A multicast destination is not
    * modelled.
    */
@@ -1452,8 +1462,15 @@ export class NetNamespace extends Element implements KeepsLearned {
     let source = '::';
     if (!ip6IsLinkLocal(o.dst, 0)) {
       const own = this.ns.links().find((l) => l.addrs6.some((a) => ip6Equal(a.bytes, 0, o.dst, 0)) && (!dev || dev === l || l.kind === 'loopback'));
-      if (!own) throw new PingError('connect: Network is unreachable');
-      source = ip6ToString(o.dst, 0);
+      if (own) source = ip6ToString(o.dst, 0);
+      else {
+        const h = this.ndisc.hop;
+        if (!this.ndisc.route(o.dst, 0, dev)) throw new PingError('connect: Network is unreachable');
+        if (h.local) throw new PingError('dpemu: ping -6 to an anycast address of its own is not emulated');
+        const a = source6(this.ns.links(), h.dev, o.dst);
+        if (!a) throw new PingError('connect: Cannot assign requested address');
+        source = a.text;
+      }
     }
     let ident = o.ident ?? 0;
     for (let tries = 0; o.ident === undefined && tries < 0x10000; tries++) {
@@ -1477,7 +1494,7 @@ export class NetNamespace extends Element implements KeepsLearned {
   private addressUnreachable6(pkt: Packet, l: Interface | undefined): void {
     const l3 = pkt.off + ETH_HLEN, l4 = l3 + IPV6_HLEN, len = pkt.len - ETH_HLEN - IPV6_HLEN;
     if (!l || pkt.buf[l3 + 6] !== NEXTHDR_ICMP || !this.ns.links().some((x) => x.kind === 'loopback' && x.up)) return;
-    const from = `${ip6ToString(pkt.buf, l3 + IPV6_SRC)}%${l.name}`;
+    const from = ip6ToString(pkt.buf, l3 + IPV6_SRC) + (ip6IsLinkLocal(pkt.buf, l3 + IPV6_SRC) ? `%${l.name}` : '');
     for (const s of this.pings6) if (s.takeError(pkt.buf, l4, len, ICMPV6_DEST_UNREACH, ICMPV6_ADDR_UNREACH, from)) return;
   }
 
@@ -1486,10 +1503,12 @@ export class NetNamespace extends Element implements KeepsLearned {
   }
 
   /**
-   * sendto() of echo request `seq` (`dataLen` bytes of data): out of its
-   * device, else the first fe80::/64 route's (the one configured first),
-   * from the device's link-local, to the neighbour (solicited first when
-   * unknown: ndisc.ts). To an address of the namespace's own, looped back:
+   * sendto() of echo request `seq` (`dataLen` bytes of data): to a
+   * link-local out of its device, else the first fe80::/64 route's (the one
+   * configured first), from the device's link-local; to another address by
+   * its route (strictly out of -I's device), from ipv6_dev_get_saddr's
+   * source; to the neighbour, the route's gateway or the destination
+   * (solicited first when unknown: ndisc.ts). To an address of the namespace's own, looped back:
    * the reply (icmpv6_echo_reply, hop limit 64) reaches the socket at once.
    * No route (the device is down, or has no link-local) fails as the kernel
    * does, ENETUNREACH (ENODEV for a scope naming no device, EINVAL for -I
@@ -1506,8 +1525,8 @@ export class NetNamespace extends Element implements KeepsLearned {
     else if (link) {
       for (const c of this.ns.links()) if (c.kind !== 'loopback' && lladdr6(c) !== undefined && (!l || lladdr6(c)!.seq < lladdr6(l)!.seq)) l = c;
     }
-    // An address of its own (not a link-local) answers from itself.
-    let src: Uint8Array | undefined;
+    // An address of its own (not a link-local) answers from itself; another goes by its route.
+    let src: Uint8Array | undefined, gw: Uint8Array | null = null;
     if (!link) {
       for (const c of this.ns.links()) {
         src = c.addrs6.find((a) => ip6Equal(a.bytes, 0, sock.dst, 0))?.bytes;
@@ -1515,6 +1534,13 @@ export class NetNamespace extends Element implements KeepsLearned {
           l = c;
           break;
         }
+      }
+      if (!src) {
+        const h = this.ndisc.hop;
+        if (!this.ndisc.route(sock.dst, 0, sock.bound !== 0 ? this.ns.linkByIndex(sock.bound) : undefined) || h.local) return sock.onItem({ kind: 'senderr', seq, message: strerror('ENETUNREACH') });
+        l = h.dev;
+        gw = h.gw;
+        src = source6(this.ns.links(), l, sock.dst)?.bytes;
       }
     }
     if (sock.oif !== 0 && !l) return sock.onItem({ kind: 'senderr', seq, message: strerror('ENODEV') });
@@ -1542,7 +1568,7 @@ export class NetNamespace extends Element implements KeepsLearned {
     // auto_flowlabels: the flow's hash as the label (ip6_make_flowlabel), which no checksum covers.
     writeU32(p.buf, l3, (readU32(p.buf, l3) | flowHash(p.buf, l3, sock.ident)) >>> 0);
     p.len = ETH_HLEN + IPV6_HLEN + 8 + dataLen;
-    this.ndisc.sendOnLink(p, l, `ping -6: echo request icmp_seq=${seq}`);
+    this.ndisc.sendTo(p, l, gw, `ping -6: echo request icmp_seq=${seq}`);
   }
 
   /**

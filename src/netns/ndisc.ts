@@ -1,19 +1,21 @@
-// IPv6 input of a namespace for what it holds (inet6.ts: link-locals and
-// ::1): ip6_rcv_core's checks, local delivery to its own address or to a
-// group it joined, then ICMPv6: neighbour solicitations answered with
+// IPv6 input of a namespace for what it holds (inet6.ts: link-locals, ::1
+// and the addresses `ip -6 addr add` gave): ip6_rcv_core's checks, local
+// delivery to one of its addresses or to a group it joined, then ICMPv6:
+// neighbour solicitations for an address of the device answered with
 // advertisements as ndisc_recv_ns/ndisc_send_na build them, echo requests
-// with replies (icmpv6_echo_reply), the neighbour cache (nd6-cache.ts)
-// updated from NS, RS and NA. What a router's kernel takes and ignores
-// (router solicitations and advertisements, MLD, redirects, groups it did
-// not join, DAD for another address) is consumed, not dropped.
-// IPv6 forwarding and transports other than ICMPv6 are not modelled.
+// with replies (icmpv6_echo_reply, routed back by route6-output.ts), the
+// neighbour cache (nd6-cache.ts) updated from NS, RS and NA. What a
+// router's kernel takes and ignores (router solicitations and
+// advertisements, MLD, redirects, groups it did not join, DAD for another
+// address) is consumed, not dropped. A frame to another unicast address
+// is ip6-forward.ts's. Transports other than ICMPv6 are not modelled.
 
 import type { Element } from '../datapath/element.js';
 import { HEADROOM, type Packet } from '../datapath/packet.js';
 import { readMacHi, readMacLo, readU16 } from '../wire/addr.js';
 import { ETH_HLEN, ETHERTYPE_IPV6, writeEth } from '../wire/ethernet.js';
 import {
-  IPV6_DST, IPV6_HLEN, IPV6_SRC, ND_HOPLIMIT, NEXTHDR_HOP, NEXTHDR_ICMP, ip6Copy, ip6Equal, ip6IsAny, ip6IsMulticast, ip6IsSolicitedNodeOf,
+  IPV6_DST, IPV6_HLEN, IPV6_SRC, ND_HOPLIMIT, NEXTHDR_HOP, NEXTHDR_ICMP, ip6Copy, ip6Equal, ip6IsAny, ip6IsLoopback, ip6IsMulticast, ip6IsSolicitedNodeOf,
   ip6IsWellKnownGroup, ipv6FlowInfo, ipv6HopLimit, writeIpv6Head,
 } from '../wire/ipv6.js';
 import {
@@ -22,7 +24,9 @@ import {
   icmpv6SetChecksum, ndOptLinkAddr, writeNdOptLinkAddr,
 } from '../wire/icmpv6.js';
 import type { Interface } from './interfaces.js';
-import { lladdr6 } from './inet6.js';
+import { type If6Addr, type Route6, lladdr6 } from './inet6.js';
+import { lookup6, source6 } from './route6-output.js';
+import { ip6IsLinkLocal } from './ping6-socket.js';
 import { NUD, NUD_CONNECTED, NUD_IN_TIMER, NUD_VALID, neighMaxProbes, nudTimerStep, probeKind, skbTruesize } from './neighbour.js';
 import type { Nd6Cache } from './nd6-cache.js';
 
@@ -38,15 +42,79 @@ export interface NdiscHost {
   send(pkt: Packet, ifindex: number): void;
   /** The device of `ifindex`, if it is still there. */
   link(ifindex: number): Interface | undefined;
+  /** The device named so. */
+  linkNamed(name: string): Interface | undefined;
+  /** The namespace's devices by ifindex. */
+  links(): readonly Interface[];
+  /** The IPv6 FIB as routes6 lists it (kept between changes). */
+  fib6(): readonly Route6[];
+  /** net.ipv6.conf.all.forwarding is on. */
+  forwarding(): boolean;
+  /** net.ipv6.icmp.ratelimit (ms). */
+  icmp6Ratelimit(): number;
+  /** A frame for this host to a unicast address not the namespace's (ip6-forward.ts). */
+  forward(pkt: Packet, l: Interface): void;
   /** ndisc_error_report: the ICMPv6 address unreachable about `pkt` (ours, held for a neighbour on `l` that FAILED) to its sender, before it is dropped. */
   addressUnreachable(pkt: Packet, l: Interface | undefined): void;
   /** An echo reply delivered on `l` (header at l3, message at l4, `len` bytes): the raw ICMPv6 sockets' copy (ping -6). */
   echoReply(pkt: Packet, l: Interface, l3: number, l4: number, len: number): void;
 }
 
+/** What route() found: out of `dev` to the gateway `gw` (null: to the destination itself), or to ourselves (`local`). */
+export interface Hop6 {
+  dev: Interface | undefined;
+  gw: Uint8Array | null;
+  local: boolean;
+}
+
 /** The cache's parameters (net.ipv6.neigh.DEV.*) and reachable times are its own (neigh-parms.ts). */
 export class Ndisc {
   constructor(private readonly host: NdiscHost, private readonly cache: Nd6Cache<Packet>) {}
+
+  /** The last route()'s answer (reused). */
+  readonly hop: Hop6 = { dev: undefined, gw: null, local: false };
+
+  /**
+   * ip6_route_output for the destination at buf[off]: the longest route
+   * (out of `oif` when the lookup is strict), into `hop`; false: none
+   * (ENETUNREACH).
+   */
+  route(buf: Uint8Array, off: number, oif: Interface | undefined): boolean {
+    const d = this.dst, h = this.hop;
+    ip6Copy(d, 0, buf, off);
+    const r = lookup6(this.host.fib6(), d, oif?.name);
+    if (r === undefined) return false;
+    h.local = r.type === 'local' || r.type === 'anycast';
+    h.dev = this.host.linkNamed(r.dev);
+    h.gw = r.user?.gw ?? null;
+    return h.dev !== undefined;
+  }
+
+  /** The link-layer address of the neighbour at buf[off] on `ifindex` when it is resolved (NUD_VALID), else -1. */
+  resolved(ifindex: number, buf: Uint8Array, off: number): number {
+    const c = this.cache, slot = c.find(ifindex, buf, off);
+    return slot >= 0 && (c.state[slot]! & NUD_VALID) !== 0 ? c.mac[slot]! : -1;
+  }
+
+  /** The address at buf[off] if device `l` has it (ipv6_get_ifaddr, strict on the device). */
+  own(l: Interface, buf: Uint8Array, off: number): If6Addr | undefined {
+    const a = l.addrs6;
+    for (let i = 0; i < a.length; i++) if (ip6Equal(a[i]!.bytes, 0, buf, off)) return a[i];
+    return undefined;
+  }
+
+  /**
+   * ip6_route_input's local delivery: an address of the device, or one of
+   * another device's that is not link-local (whose lookup is strict on the
+   * device it came in on).
+   */
+  private local(l: Interface, buf: Uint8Array, off: number): boolean {
+    if (this.own(l, buf, off) !== undefined) return true;
+    if (ip6IsLinkLocal(buf, off)) return false;
+    const links = this.host.links();
+    for (let i = 0; i < links.length; i++) if (links[i] !== l && this.own(links[i]!, buf, off) !== undefined) return true;
+    return false;
+  }
 
   /** A frame of ethertype IPv6 for this host's MAC or a group (pktType not otherhost) on `l`. */
   receive(pkt: Packet, l: Interface): void {
@@ -58,12 +126,12 @@ export class Ndisc {
     if (ETH_HLEN + IPV6_HLEN + plen > pkt.len) return e.drop(pkt, el, 'malformed', 'IPv6 payload length past the frame');
     pkt.len = ETH_HLEN + IPV6_HLEN + plen; // ip6_rcv_core trims the padding
     if (ip6IsMulticast(buf, l3 + IPV6_SRC)) return e.drop(pkt, el, 'malformed', 'IPv6 source is multicast');
-    // Destination: this device's address, or a group it joined (ip6_mc_input); any other is IPv6 forwarding's.
+    // RFC 4291 2.5.3: ::1 never comes in on a device.
+    if (ip6IsLoopback(buf, l3 + IPV6_SRC) || ip6IsLoopback(buf, l3 + IPV6_DST)) return e.drop(pkt, el, 'malformed', 'IPv6 from or to ::1 on a device');
+    // Destination: an address of the namespace's, or a group the device joined (ip6_mc_input); any other is IPv6 forwarding's.
     const dst = l3 + IPV6_DST;
-    const ll = lladdr6(l);
-    const mine = ll !== undefined && ip6Equal(buf, dst, ll.bytes, 0);
-    if (!mine) {
-      if (!ip6IsMulticast(buf, dst)) return e.drop(pkt, el, 'no_route', 'IPv6 to an address not this device\'s (IPv6 forwarding is not modelled)');
+    if (!this.local(l, buf, dst)) {
+      if (!ip6IsMulticast(buf, dst)) return this.host.forward(pkt, l);
       if (!this.joined(l, buf, dst)) return e.consume(pkt, el, 'ipv6: a group the device did not join: ignored');
     }
     // The hop-by-hop header (MLD's router alert) is skipped to the next.
@@ -95,18 +163,27 @@ export class Ndisc {
     }
   }
 
-  /** The groups a device with IPv6 joins (addrconf): all-nodes, all-routers when forwarding, its address's solicited-node, and fe80::'s (the subnet-router anycast) when forwarding. */
+  /**
+   * The groups a device with IPv6 joins (addrconf): all-nodes, all-routers
+   * when forwarding, each address's solicited-node group and, when
+   * forwarding, that of each prefix's subnet-router anycast (below /127).
+   */
   private joined(l: Interface, buf: Uint8Array, off: number): boolean {
     if (ip6IsWellKnownGroup(buf, off, 2, 1)) return true;
     const fwd = l.conf6.forwarding !== 0;
     if (fwd && ip6IsWellKnownGroup(buf, off, 2, 2)) return true;
-    const ll = lladdr6(l);
-    if (ll === undefined) return false;
-    if (ip6IsSolicitedNodeOf(buf, off, ll.bytes, 0)) return true;
-    return fwd && buf[off + 13] === 0 && buf[off + 14] === 0 && buf[off + 15] === 0 && ip6IsSolicitedNodeOf(buf, off, ZERO16, 0);
+    const a = l.addrs6;
+    for (let i = 0; i < a.length; i++) {
+      const b = a[i]!.bytes, len = a[i]!.prefixLen;
+      if (ip6IsSolicitedNodeOf(buf, off, b, 0)) return true;
+      // The anycast's group: the address's last 24 bits with those past the prefix cleared (ip6IsSolicitedNodeOf of the group itself: its form).
+      if (fwd && len < 127 && ip6IsSolicitedNodeOf(buf, off, buf, off) &&
+        buf[off + 13] === (b[13]! & mask8(len, 13)) && buf[off + 14] === (b[14]! & mask8(len, 14)) && buf[off + 15] === (b[15]! & mask8(len, 15))) return true;
+    }
+    return false;
   }
 
-  /** ndisc_recv_ns, for an address of the device (no proxy NDP, no anycast but fe80::'s, which it does not answer). */
+  /** ndisc_recv_ns, for an address of the device (no proxy NDP, no anycast, which it does not answer). */
   private ns(pkt: Packet, l: Interface, l4: number, len: number): void {
     const e = this.host.element.engine, el = this.host.element, buf = pkt.buf, l3 = pkt.off + ETH_HLEN;
     if (ipv6HopLimit(buf, l3) !== ND_HOPLIMIT || buf[l4 + 1] !== 0 || len < ND_MSG_LEN || ip6IsMulticast(buf, l4 + 8)) {
@@ -118,10 +195,10 @@ export class Ndisc {
     const inc = ip6IsMulticast(buf, l3 + IPV6_DST);
     // DAD's NS comes from :: to a solicited-node group, without a source link-layer option.
     if (dad && (!inc || sll >= 0)) return e.drop(pkt, el, 'malformed', 'NS from :: not to a solicited-node group, or with a link-layer option');
-    const ll = lladdr6(l);
-    if (ll === undefined || !ip6Equal(buf, l4 + 8, ll.bytes, 0)) return e.consume(pkt, el, 'ndisc: NS for another address: ignored');
+    const target = this.own(l, buf, l4 + 8);
+    if (target === undefined) return e.consume(pkt, el, 'ndisc: NS for another address: ignored');
     const router = l.conf6.forwarding !== 0 ? NA_ROUTER : 0;
-    if (dad) return this.sendNa(pkt, l, ALL_NODES, 0, router | NA_OVERRIDE, true, -1);
+    if (dad) return this.sendNa(pkt, l, target, ALL_NODES, 0, router | NA_OVERRIDE, true, -1);
     // The requester's entry, STALE with its address (ndisc_update, NEIGH_UPDATE_F_OVERRIDE); a unicast NS without one makes it INCOMPLETE.
     const c = this.cache;
     if (inc) c.stats.rcv_probes_mcast++;
@@ -132,16 +209,16 @@ export class Ndisc {
       if (sll >= 0) this.learn(slot, readMacHi(buf, sll) * 0x1_0000_0000 + readMacLo(buf, sll), NUD.STALE, l.index);
     }
     if (slot < 0) return e.consume(pkt, el, 'ndisc: NS without a link-layer address from an unknown neighbour: no reply');
-    this.sendNa(pkt, l, buf, l3 + IPV6_SRC, router | NA_SOLICITED | (inc ? NA_OVERRIDE : 0), inc, slot);
+    this.sendNa(pkt, l, target, buf, l3 + IPV6_SRC, router | NA_SOLICITED | (inc ? NA_OVERRIDE : 0), inc, slot);
   }
 
   /**
-   * ndisc_send_na in the request's slot: from the target (ours), to `dst`
+   * ndisc_send_na in the request's slot: from the target (our address), to `dst`
    * (the requester, or all-nodes), hop limit 255, flow label 0, the flags,
    * and the target link-layer option when `tll`; to the entry's address
    * (or, to all-nodes, 33:33:00:00:00:01).
    */
-  private sendNa(pkt: Packet, l: Interface, dstBuf: Uint8Array, dstOff: number, flags: number, tll: boolean, slot: number): void {
+  private sendNa(pkt: Packet, l: Interface, target: If6Addr, dstBuf: Uint8Array, dstOff: number, flags: number, tll: boolean, slot: number): void {
     const e = this.host.element.engine, buf = pkt.buf;
     const scratch = this.scratch;
     ip6Copy(scratch, 0, dstBuf, dstOff); // the requester's address, before the slot is rewritten
@@ -149,23 +226,26 @@ export class Ndisc {
     const o = pkt.off, l3 = o + ETH_HLEN, l4 = l3 + IPV6_HLEN;
     const len = ND_MSG_LEN + (tll ? ND_OPT_LL_LEN : 0);
     writeIpv6Head(buf, l3, 0, len, NEXTHDR_ICMP, ND_HOPLIMIT);
-    const ll = lladdr6(l)!;
-    ip6Copy(buf, l3 + IPV6_SRC, ll.bytes, 0);
+    ip6Copy(buf, l3 + IPV6_SRC, target.bytes, 0);
     ip6Copy(buf, l3 + IPV6_DST, scratch, 0);
     buf[l4] = NDISC_NEIGHBOUR_ADVERTISEMENT;
     buf[l4 + 1] = 0;
     buf[l4 + 4] = flags;
     buf[l4 + 5] = buf[l4 + 6] = buf[l4 + 7] = 0;
-    ip6Copy(buf, l4 + 8, ll.bytes, 0);
+    ip6Copy(buf, l4 + 8, target.bytes, 0);
     if (tll) writeNdOptLinkAddr(buf, l4 + ND_MSG_LEN, ND_OPT_TARGET_LL_ADDR, macHi(l.mac), macLo(l.mac));
     icmpv6SetChecksum(buf, l3, l4, len);
     pkt.len = ETH_HLEN + IPV6_HLEN + len;
     this.output(pkt, l, slot, 'ndisc: NS for our address: NA sent');
   }
 
-  /** A packet of this host's to the on-link unicast destination in its header (ip6_finish_output2): out to the neighbour, resolved first when unknown. */
-  sendOnLink(pkt: Packet, l: Interface, what: string): void {
-    const slot = this.create(l.index, pkt.buf, pkt.off + ETH_HLEN + IPV6_DST);
+  /**
+   * A packet of this host's out of `l` (ip6_finish_output2): to the
+   * neighbour `gw` (null: the unicast destination in its header), resolved
+   * first when unknown.
+   */
+  sendTo(pkt: Packet, l: Interface, gw: Uint8Array | null, what: string): void {
+    const slot = gw === null ? this.create(l.index, pkt.buf, pkt.off + ETH_HLEN + IPV6_DST) : this.create(l.index, gw, 0);
     this.output(pkt, l, slot, what);
   }
 
@@ -305,8 +385,9 @@ export class Ndisc {
   }
 
   /**
-   * ndisc_solicit: an NS for the entry's address, from the device's
-   * link-local, with our link-layer address; multicast to its
+   * ndisc_solicit: an NS for the entry's address, from the source of the
+   * last packet it holds when that is an address of the device, else from
+   * the device's link-local, with our link-layer address; multicast to its
    * solicited-node group, or (`unicast`, PROBE) to the address itself at
    * the link-layer address the entry has.
    */
@@ -317,7 +398,9 @@ export class Ndisc {
     const buf = p.buf, o = p.off, l3 = o + ETH_HLEN, l4 = l3 + IPV6_HLEN, t = slot * 16;
     const len = ND_MSG_LEN + ND_OPT_LL_LEN;
     writeIpv6Head(buf, l3, 0, len, NEXTHDR_ICMP, ND_HOPLIMIT);
-    ip6Copy(buf, l3 + IPV6_SRC, lladdr6(l)!.bytes, 0);
+    const q = c.held[slot]!, last = q.length !== 0 ? q[q.length - 1]! : null;
+    const own = last !== null ? this.own(l, last.buf, last.off + ETH_HLEN + IPV6_SRC) : undefined;
+    ip6Copy(buf, l3 + IPV6_SRC, (own ?? lladdr6(l)!).bytes, 0);
     if (unicast) {
       const m = c.mac[slot]!;
       writeEth(buf, o, macHi(m), macLo(m), macHi(l.mac), macLo(l.mac), ETHERTYPE_IPV6);
@@ -382,23 +465,40 @@ export class Ndisc {
     e.consume(pkt, el, 'ndisc: RS: taken (no router advertisements sent)');
   }
 
-  /** icmpv6_echo_reply in the request's slot: from the address asked (a group's: the device's link-local), the request's traffic class, hop limit 64. */
+  /**
+   * icmpv6_echo_reply in the request's slot: from the address asked (a
+   * group's: ipv6_dev_get_saddr's for the requester), the request's traffic
+   * class, hop limit 64; a link-local requester's out of the device it came
+   * in on, another's by its route (a group's strictly out of that device),
+   * to the route's gateway or the requester itself; no route: no reply.
+   */
   private echo(pkt: Packet, l: Interface, l4: number, len: number): void {
     const e = this.host.element.engine, el = this.host.element, buf = pkt.buf, l3 = pkt.off + ETH_HLEN;
-    const ll = lladdr6(l);
-    if (ip6IsAny(buf, l3 + IPV6_SRC) || ll === undefined) return e.consume(pkt, el, 'icmp6: echo request from :: : no reply');
-    const slot = this.cache.find(l.index, buf, l3 + IPV6_SRC);
-    const s = slot >= 0 ? slot : this.create(l.index, buf, l3 + IPV6_SRC);
+    if (ip6IsAny(buf, l3 + IPV6_SRC)) return e.consume(pkt, el, 'icmp6: echo request from :: : no reply');
+    const group = ip6IsMulticast(buf, l3 + IPV6_DST);
+    let dev = l, gw: Uint8Array | null = null;
+    if (!ip6IsLinkLocal(buf, l3 + IPV6_SRC)) {
+      if (!this.route(buf, l3 + IPV6_SRC, group ? l : undefined) || this.hop.local) return e.consume(pkt, el, 'icmp6: echo request: no route back, no reply');
+      dev = this.hop.dev!;
+      gw = this.hop.gw;
+    }
+    let from: If6Addr | undefined;
+    if (group) {
+      ip6Copy(this.dst, 0, buf, l3 + IPV6_SRC);
+      from = source6(this.host.links(), dev, this.dst);
+      if (from === undefined) return e.consume(pkt, el, 'icmp6: echo request to a group: no source address, no reply');
+    }
     // The reply's flow label is the kernel's hash of the flow (ip6_make_flowlabel, keyed per boot): any stable one stands for it.
     const tclass = (ipv6FlowInfo(buf, l3) >>> 20) & 0xff;
     const label = flowHash(buf, l3, readU16(buf, l4 + 4));
     ip6Copy(this.scratch, 0, buf, l3 + IPV6_SRC);
+    if (from !== undefined) ip6Copy(buf, l3 + IPV6_SRC, from.bytes, 0);
+    else ip6Copy(buf, l3 + IPV6_SRC, buf, l3 + IPV6_DST);
     ip6Copy(buf, l3 + IPV6_DST, this.scratch, 0);
-    ip6Copy(buf, l3 + IPV6_SRC, ll.bytes, 0); // its link-local, which a group's request also gets
     writeIpv6Head(buf, l3, (tclass << 20) | label, len, NEXTHDR_ICMP, HOP_LIMIT);
     buf[l4] = ICMPV6_ECHO_REPLY;
     icmpv6SetChecksum(buf, l3, l4, len);
-    this.output(pkt, l, s, 'icmp6: echo request to this host: reply sent');
+    this.sendTo(pkt, dev, gw, 'icmp6: echo request to this host: reply sent');
   }
 
   /** neigh_lookup: find, counted in lookups and hits (the receive paths'; the output path's counts nothing). */
@@ -443,9 +543,12 @@ export class Ndisc {
 
   /** A 16-byte scratch for an address being moved within one slot. */
   private readonly scratch = new Uint8Array(16);
+  /** route()'s destination, at offset 0 as the lookup reads it. */
+  private readonly dst = new Uint8Array(16);
 }
 
-const ZERO16 = new Uint8Array(16);
+/** The mask a prefix of `len` bits puts on byte `i`. */
+const mask8 = (len: number, i: number): number => (len >= (i + 1) * 8 ? 0xff : len <= i * 8 ? 0 : (0xff << (8 - (len - i * 8))) & 0xff);
 const ALL_NODES = new Uint8Array([0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
 
 /** A 20-bit flow label from the addresses and the echo identifier (never 0). */

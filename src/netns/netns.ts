@@ -106,6 +106,8 @@ export class Netns<P = unknown> implements AddrView {
    * values, which a topology file may give; sysctl in a namespace has none.
    */
   readonly routeError: RouteError = { error_cost: 1000, error_burst: 5000 };
+  /** net.ipv6.icmp.ratelimit (ms, as written): a new namespace's on Linux 6.18. */
+  icmp6Ratelimit = 100;
   /** net.ipv4.conf.all */
   readonly all: DevConf = kernelDevConf();
   /** net.ipv4.conf.default: what new devices start with. */
@@ -314,6 +316,18 @@ export class Netns<P = unknown> implements AddrView {
   /** The IPv6 FIB as `ip -6 route show table all` lists it (inet6.ts's routes6). */
   routes6(): Route6[] {
     return routes6(this.sorted, (l) => l.conf6.forwarding !== 0, this.userRoutes6);
+  }
+
+  private fib6Now: Route6[] = [];
+  private fib6Gen = -1;
+
+  /** routes6(), made again only after a change (the generation): what the data path looks up, with no allocation per packet. */
+  fib6(): readonly Route6[] {
+    if (this.fib6Gen !== this.generation) {
+      this.fib6Now = this.routes6();
+      this.fib6Gen = this.generation;
+    }
+    return this.fib6Now;
   }
 
   /** ip -6 route add|replace. */
@@ -778,6 +792,10 @@ export class Netns<P = unknown> implements AddrView {
       this.routeError[m[1] as keyof RouteError] = value;
       return;
     }
+    if (key === 'net.ipv6.icmp.ratelimit') {
+      this.icmp6Ratelimit = value;
+      return;
+    }
     m = /^net\.ipv4\.([a-z_0-9]+)$/.exec(key);
     if (m && m[1]! in this.sys) {
       const k = m[1] as keyof NetSysctls;
@@ -812,6 +830,7 @@ export class Netns<P = unknown> implements AddrView {
     }
     m = /^net\.ipv4\.route\.(error_cost|error_burst)$/.exec(key);
     if (m) return this.routeError[m[1] as keyof RouteError];
+    if (key === 'net.ipv6.icmp.ratelimit') return this.icmp6Ratelimit;
     m = /^net\.ipv4\.([a-z_0-9]+)$/.exec(key);
     if (m && m[1]! in this.sys) return this.sys[m[1] as keyof NetSysctls];
     throw new RtnlError('ENOENT', undefined, `sysctl: cannot stat ${name}`);

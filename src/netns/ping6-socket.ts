@@ -1,9 +1,9 @@
 // iputils ping's IPv6 socket inside an emulated namespace: a raw ICMPv6
 // socket (ping6_run) whose ICMP6_FILTER passes echo replies only and whose
-// BPF filter takes its own identifier. The namespace has link-locals and
-// ::1 and no IPv6 forwarding (inet6.ts), so what it reaches is on-link: a
-// link-local over its device (the scope, -I, else the first fe80::/64
-// route's), or its own address. What the namespace hands it (ndisc.ts's
+// BPF filter takes its own identifier. What it reaches: a link-local over
+// its device (the scope, -I, else the first fe80::/64 route's), its own
+// address, or another by the namespace's IPv6 routes (route6-output.ts:
+// on-link or via a gateway). What the namespace hands it (ndisc.ts's
 // echo replies) becomes ping's datagram: the IPv6 header (for the hop limit
 // IPV6_RECVHOPLIMIT gives and the source recvmsg names) and the message.
 import { writeU16 } from '../wire/addr.js';

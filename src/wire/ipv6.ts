@@ -48,6 +48,12 @@ export function ip6IsAny(buf: Uint8Array, off: number): boolean {
   return true;
 }
 
+/** ::1. */
+export function ip6IsLoopback(buf: Uint8Array, off: number): boolean {
+  for (let i = 0; i < 15; i++) if (buf[off + i] !== 0) return false;
+  return buf[off + 15] === 1;
+}
+
 export const ip6IsMulticast = (buf: Uint8Array, off: number): boolean => buf[off] === 0xff;
 
 /** ff0S::N (S the scope: 1 interface-, 2 link-local): all-nodes (N 1), all-routers (N 2). */

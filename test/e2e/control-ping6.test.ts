@@ -118,3 +118,56 @@ test('ping -6 from an emulated namespace prints as the real ping in a twin names
     assert.equal(form(emu), form(kernel), `ping ${words.join(' ')}`);
   }
 });
+
+test('ping -6 to global addresses: on-link (the solicitation from the global source), via a gateway, its own, unanswered and without a route print and send as in the twin', { timeout: 120_000 }, async () => {
+  // The same on both sides: 2001:db8:7::1/64 on the qr- device and a route to 2001:db8:50::/64 via the VM, which has
+  // 2001:db8:7::5/64 and 2001:db8:50::9/64 on its eth0 (all nodad: no DAD to wait for).
+  for (const ns of [lab.nsVm, nsB]) for (const a of ['2001:db8:7::5/64', '2001:db8:50::9/64']) sh('ip', ['-n', ns, 'addr', 'add', a, 'dev', 'eth0', 'nodad']);
+  const writes = [['addr', 'add', '2001:db8:7::1/64', 'dev', QR_DEV, 'nodad'], ['route', 'add', '2001:db8:50::/64', 'via', '2001:db8:7::5']];
+  for (const w of writes) {
+    sh('ip', ['-n', nsA, '-6', ...w]);
+    const r = await d.apart(['ip', 'w07', 'netns', 'exec', QROUTER, 'ip', '-6', ...w]);
+    assert.equal(r.status, 0, r.err);
+  }
+  // The first ping to the VM's global address, seen from the VM's side of each: the solicitation from 2001:db8:7::1, the requests and replies.
+  const wire = (r: Ran) => r.out.replace(/flowlabel 0x[0-9a-f]+, /g, '').replace(/, id \d+,/g, ', id N,');
+  const dumpArgs = ['-t', '-nnee', '-vv', '-l', '-c', '6', '-i', 'eth0', 'icmp6 and (ip6[40] == 135 or ip6[40] == 136 or ip6[40] == 128 or ip6[40] == 129)'];
+  const [emuDump, realDump] = [(await tcpdumpIn(lab.nsVm, dumpArgs, 30_000)).ended, (await tcpdumpIn(nsB, dumpArgs, 30_000)).ended];
+  const first = ['-6', '-c', '2', '-i', '0.3', '2001:db8:7::5'];
+  const [emu, kernel] = [await inQrouter(first), await realPing(first)];
+  assert.equal(form(emu), form(kernel), `ping ${first.join(' ')}`);
+  const [seenEmu, seenReal] = [wire(await emuDump), wire(await realDump)];
+  assert.match(seenReal, /2001:db8:7::1 > ff02::1:ff00:5: \[icmp6 sum ok\] ICMP6, neighbor solicitation/, seenReal);
+  assert.equal(seenEmu, seenReal);
+  const cases: string[][] = [
+    ['-c', '2', '-i', '0.3', '-s', '20', '2001:db8:50::9'],
+    ['-c', '1', '-I', QR_DEV, '2001:db8:7::5'],
+    ['-c', '1', '2001:db8:7::1'],
+    ['-c', '2', '-i', '0.5', '2001:db8:7::77'],
+    ['-c', '1', '2001:db8:99::1'],
+    ['-c', '1', '-I', 'lo', '2001:db8:7::5'],
+  ];
+  for (const words of cases) {
+    const [e, k] = [await inQrouter(words), await realPing(words)];
+    assert.equal(form(e), form(k), `ping ${words.join(' ')}`);
+  }
+});
+
+test('IPv6 forwarding: the VM\'s real ping through the qrouter gets its time exceeded and no route as through a kernel router twin', { timeout: 120_000 }, async () => {
+  // After the previous test's addresses: the VM (and its twin) route everything via 2001:db8:7::1; the routers send
+  // 2001:db8:60::/64 back to the VM (a host: it drops what is not its own) and have no route to 2001:db8:99::/64.
+  // The twin forwards and limits no errors, as the emulated qrouter (Neutron's forwarding, net.ipv6.icmp.ratelimit 0).
+  sh('ip', ['netns', 'exec', nsA, 'sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1', 'net.ipv6.icmp.ratelimit=0']);
+  for (const ns of [lab.nsVm, nsB]) sh('ip', ['-n', ns, '-6', 'route', 'add', 'default', 'via', '2001:db8:7::1']);
+  const back = ['route', 'add', '2001:db8:60::/64', 'via', '2001:db8:7::5'];
+  sh('ip', ['-n', nsA, '-6', ...back]);
+  const r = await d.apart(['ip', 'w07', 'netns', 'exec', QROUTER, 'ip', '-6', ...back]);
+  assert.equal(r.status, 0, r.err);
+  const fromVm = (args: string[]): Promise<Ran> => runApart('ip', ['netns', 'exec', lab.nsVm, 'ping', ...args]);
+  const fromTwin = (args: string[]): Promise<Ran> => runApart('ip', ['netns', 'exec', nsB, 'ping', ...args]);
+  for (const words of [['-c', '2', '-i', '0.3', '-t', '1', '2001:db8:60::1'], ['-c', '1', '-W', '1', '-t', '2', '2001:db8:60::1'], ['-c', '2', '-i', '0.3', '2001:db8:99::1']]) {
+    const [e, k] = [await fromVm(words), await fromTwin(words)];
+    assert.equal(form(e), form(k), `ping ${words.join(' ')}`);
+  }
+  assert.match(form(await fromVm(['-c', '1', '-t', '1', '2001:db8:60::1'])), /From 2001:db8:7::1 icmp_seq=1 Time exceeded: Hop limit/);
+});

@@ -111,6 +111,8 @@ const CASES: string[][] = [
   ['-w', 'net.ipv6.conf.all.forwarding=0'], ['-w', 'net.ipv6.conf.default.disable_ipv6=-3', `${d6}.disable_ipv6=7`],
   ['net.ipv6.conf.default.disable_ipv6', `${d6}.disable_ipv6`, 'net.ipv6.conf.lo.disable_ipv6'],
   ['-w', 'net.ipv6.conf.default.disable_ipv6=0', `${d6}.disable_ipv6=0`], ['-w', 'net.ipv6.conf.all.disable_ipv6=1'],
+  // net.ipv6.icmp: ratelimit alone (ms, as proc_dointvec_ms_jiffies reads it back at any HZ for 200).
+  ['net.ipv6.icmp.ratelimit'], ['-w', 'net.ipv6.icmp.ratelimit=200'], ['-n', 'net.ipv6.icmp.ratelimit'], ['net.ipv6.icmp.nosuch'],
   ['-n', `${d6}.disable_ipv6`, 'net.ipv6.conf.default.disable_ipv6'], ['-w', 'net.ipv6.conf.all.disable_ipv6=0'],
   // No words, no variables, options it has no use for, help and version.
   [], ['-x'], ['-Z'], ['--bogus'], ['-V'], ['-h'],

@@ -333,3 +333,221 @@ test('mcast_solicit and app_solicit on the device: none, FAILED at once without 
   assert.deepEqual(sent, [0, 1, 1, 0]);
   assert.match(b.ip('-6 neigh'), / FAILED \n$/);
 });
+
+// A global address (`ip -6 addr add 2001:db8:7::1/64 dev qr-1 nodad`): what Linux 6.18 sent in the same
+// kernel namespace (forwarding on) when the host (2001:db8:7::5/64, nodad) ran `ping -6 -Q 0x28 -s 20 2001:db8:7::1`.
+const GNS = hex(`3333 ff00 0001 fa16 3eb2 efaf 86dd 6000 0000 0020 3aff 2001 0db8 0007 0000 0000
+  0000 0000 0005 ff02 0000 0000 0000 0000 0001 ff00 0001 8700 f59e 0000 0000 2001
+  0db8 0007 0000 0000 0000 0000 0001 0101 fa16 3eb2 efaf`);
+const GNA = hex(`fa16 3eb2 efaf fa16 3e06 d87b 86dd 6000 0000 0020 3aff 2001 0db8 0007 0000 0000
+  0000 0000 0001 2001 0db8 0007 0000 0000 0000 0000 0005 8800 fbc2 e000 0000 2001
+  0db8 0007 0000 0000 0000 0000 0001 0201 fa16 3e06 d87b`);
+const GECHO = hex(`fa16 3e06 d87b fa16 3eb2 efaf 86dd 6280 1e22 001c 3a40 2001 0db8 0007 0000 0000
+  0000 0000 0005 2001 0db8 0007 0000 0000 0000 0000 0001 8000 8c95 4b61 0001 10d0
+  0c6b 0000 0000 03cc 0900 0000 0000 1011 1213`);
+const GREPLY = hex(`fa16 3eb2 efaf fa16 3e06 d87b 86dd 6285 069d 001c 3a40 2001 0db8 0007 0000 0000
+  0000 0000 0001 2001 0db8 0007 0000 0000 0000 0000 0005 8100 8b95 4b61 0001 10d0
+  0c6b 0000 0000 03cc 0900 0000 0000 1011 1213`);
+
+/** `f` with its IPv6 destination (and the ICMPv6 checksum) changed to `dst`. */
+function toDst(f: Uint8Array, dst: string): Uint8Array {
+  const c = Uint8Array.from(f);
+  c.set(hex(dst), 38);
+  icmpv6SetChecksum(c, 14, 54, c.length - 54);
+  return c;
+}
+
+test('a global address: its solicitation answered from it, its echo request from it, byte for byte as the kernel\'s', () => {
+  const { e, r, send, wire, ip } = router();
+  ip('-6 addr add 2001:db8:7::1/64 dev qr-1 nodad');
+  send(GNS);
+  assert.deepEqual(wire.take().map(toHex), [toHex(GNA)]);
+  assert.equal(ip('-6 neigh'), '2001:db8:7::5 dev qr-1 lladdr fa:16:3e:b2:ef:af DELAY \n');
+  send(GECHO);
+  const out = wire.take();
+  assert.equal(out.length, 1);
+  assert.equal(noLabel(out[0]!), noLabel(GREPLY));
+  assert.equal(e.dropCount(r, 'no_route') + e.dropCount(r, 'malformed'), 0);
+});
+
+test('another device\'s global address is reached over any device, its solicitation answered only there; a group\'s echo request from a global requester: the reply from the global address', () => {
+  // The kernel namespace with 2001:db8:9::1/128 on lo: the host's echo request to it over the veth was answered from it,
+  // its solicitation for it (a route out of the veth) went unanswered; `ping -I 2001:db8:7::5 ff02::1%eth` got its reply from 2001:db8:7::1.
+  const { e, r, send, wire, ip } = router();
+  ip('-6 addr add 2001:db8:7::1/64 dev qr-1 nodad');
+  ip('-6 addr add 2001:db8:9::1/128 dev lo');
+  send(GNS);
+  wire.take();
+  send(toDst(GECHO, '20010db8000900000000000000000001'));
+  const out = wire.take();
+  assert.equal(out.length, 1);
+  assert.equal(toHex(out[0]!.subarray(22, 54)), '20010db8000900000000000000000001' + '20010db8000700000000000000000005');
+  assert.equal(out[0]![54], 129);
+  const ns = Uint8Array.from(GNS);
+  ns[5] = 1;
+  ns.set(hex('ff0200000000000000000001ff000001'), 38);
+  ns.set(hex('20010db8000900000000000000000001'), 62);
+  icmpv6SetChecksum(ns, 14, 54, 32);
+  send(ns);
+  assert.deepEqual(wire.take(), []);
+  const mc = toDst(GECHO, 'ff020000000000000000000000000001');
+  mc.set(hex('333300000001'), 0);
+  send(mc);
+  const rep = wire.take();
+  assert.equal(rep.length, 1);
+  assert.equal(toHex(rep[0]!.subarray(22, 54)), '20010db8000700000000000000000001' + '20010db8000700000000000000000005');
+  assert.equal(e.dropCount(r, 'no_route'), 0);
+  // To ::1 over the wire: dropped by ip6_rcv_core (the kernel counted Ip6InHdrErrors, answered nothing), though lo has it.
+  send(toDst(GECHO, '00000000000000000000000000000001'));
+  assert.deepEqual(wire.take(), []);
+  assert.equal(e.dropCount(r, 'malformed'), 1);
+});
+
+// IPv6 forwarding: a kernel router namespace (forwarding on; qr-1 2001:db8:7::1/64 with qr-1's MAC, qr-2 2001:db8:8::1/64
+// with MAC fa:16:3e:06:d8:7c and MTU 1400, a route to 2001:db8:50::/64 via 2001:db8:7::5) between two hosts
+// (2001:db8:7::5 behind qr-1, 2001:db8:8::9 behind qr-2, MAC fa:16:3e:b2:ef:b0), Linux 6.18's frames on its veths.
+const FREQ = hex(`fa16 3e06 d87b fa16 3eb2 efaf 86dd 600c b88c 001c 3a40 2001 0db8 0007 0000 0000
+  0000 0000 0005 2001 0db8 0008 0000 0000 0000 0000 0009 8000 9c6c 0e76 0001 7cd3
+  0c6b 0000 0000 cbd3 0200 0000 0000 1011 1213`);
+const FREQ_OUT = hex(`fa16 3eb2 efb0 fa16 3e06 d87c 86dd 600c b88c 001c 3a3f 2001 0db8 0007 0000 0000
+  0000 0000 0005 2001 0db8 0008 0000 0000 0000 0000 0009 8000 9c6c 0e76 0001 7cd3
+  0c6b 0000 0000 cbd3 0200 0000 0000 1011 1213`);
+// `ping -t 1`: the request with hop limit 1 and the router's time exceeded.
+const TREQ = hex(`fa16 3e06 d87b fa16 3eb2 efaf 86dd 600c b88c 001c 3a01 2001 0db8 0007 0000 0000
+  0000 0000 0005 2001 0db8 0008 0000 0000 0000 0000 0009 8000 2055 0e77 0001 7cd3
+  0c6b 0000 0000 47ea 0200 0000 0000 1011 1213`);
+const TEXC = hex(`fa16 3eb2 efaf fa16 3e06 d87b 86dd 600d e68b 004c 3a40 2001 0db8 0007 0000 0000
+  0000 0000 0001 2001 0db8 0007 0000 0000 0000 0000 0005 0300 4e93 0000 0000 600c
+  b88c 001c 3a01 2001 0db8 0007 0000 0000 0000 0000 0005 2001 0db8 0008 0000 0000
+  0000 0000 0009 8000 2055 0e77 0001 7cd3 0c6b 0000 0000 47ea 0200 0000 0000 1011 1213`);
+// From 2001:db8:50::9 to 2001:db8:99::1, which the router has no route to: its no route, back via 2001:db8:7::5.
+const NREQ = hex(`fa16 3e06 d87b fa16 3eb2 efaf 86dd 6008 d727 001c 3a40 2001 0db8 0050 0000 0000
+  0000 0000 0009 2001 0db8 0099 0000 0000 0000 0000 0001 8000 d068 0e78 0001 7cd3
+  0c6b 0000 0000 96ff 0200 0000 0000 1011 1213`);
+const NUNR = hex(`fa16 3eb2 efaf fa16 3e06 d87b 86dd 600b b210 004c 3a40 2001 0db8 0007 0000 0000
+  0000 0000 0001 2001 0db8 0050 0000 0000 0000 0000 0009 0100 3170 0000 0000 6008
+  d727 001c 3a40 2001 0db8 0050 0000 0000 0000 0000 0009 2001 0db8 0099 0000 0000
+  0000 0000 0001 8000 d068 0e78 0001 7cd3 0c6b 0000 0000 96ff 0200 0000 0000 1011 1213`);
+/** `ping -s 1400`'s request (1448 bytes of IPv6: the timeval, then bytes counting up from 0x10). */
+const BIG = (() => {
+  const f = new Uint8Array(14 + 1448);
+  f.set(hex(`fa16 3e06 d87b fa16 3eb2 efaf 86dd 600c b88c 0580 3a40 2001 0db8 0007 0000 0000
+    0000 0000 0005 2001 0db8 0008 0000 0000 0000 0000 0009 8000 56d0 0e79 0001 7cd3
+    0c6b 0000 0000 c210 0300 0000 0000`));
+  for (let i = 0; i < 1384; i++) f[78 + i] = (0x10 + i) & 0xff;
+  return f;
+})();
+
+function forwarder() {
+  const clock = new ManualClock(0);
+  const e = new Engine({ clock });
+  const r = e.add(new NetNamespace('lab', 'r'));
+  const p1 = r.addInterface('qr-1', { mac: parseMacNum('fa:16:3e:06:d8:7b')!, kind: 'internal' });
+  const p2 = r.addInterface('qr-2', { mac: parseMacNum('fa:16:3e:06:d8:7c')!, kind: 'internal', mtu: 1400 });
+  const w1 = new CaptureSink(), w2 = new CaptureSink();
+  e.attachEdge(p1, w1);
+  e.attachEdge(p2, w2);
+  const send = (f: Uint8Array, p = p1) => {
+    e.inject(e.pool.allocFrom(f)!, p);
+    e.run();
+  };
+  const ip = (args: string) => runCommand(r.ns, `ip ${args}`);
+  ip('-6 addr add 2001:db8:7::1/64 dev qr-1 nodad');
+  ip('-6 addr add 2001:db8:8::1/64 dev qr-2 nodad');
+  ip('-6 route add 2001:db8:50::/64 via 2001:db8:7::5');
+  // Both hosts known (their solicitations for the router's addresses).
+  send(GNS);
+  const ns2 = hex(`3333 ff00 0001 fa16 3eb2 efb0 86dd 6000 0000 0020 3aff 2001 0db8 0008 0000 0000
+    0000 0000 0009 ff02 0000 0000 0000 0000 0001 ff00 0001 8700 0000 0000 0000 2001
+    0db8 0008 0000 0000 0000 0000 0001 0101 fa16 3eb2 efb0`);
+  icmpv6SetChecksum(ns2, 14, 54, 32);
+  send(ns2, p2);
+  w1.take();
+  w2.take();
+  return { e, r, send, w1, w2, ip };
+}
+
+test('IPv6 forwarding: the hop limit one less, to the next neighbour; hop limit 1, no route, over the MTU: the kernel\'s ICMPv6 errors, byte for byte', () => {
+  const { e, r, send, w1, w2, ip } = forwarder();
+  send(FREQ);
+  assert.deepEqual(w2.take().map(toHex), [toHex(FREQ_OUT)]);
+  assert.deepEqual(w1.take(), []);
+  send(TREQ);
+  assert.deepEqual(w1.take().map(noLabel), [noLabel(TEXC)]);
+  assert.equal(e.dropCount(r, 'ttl_exceeded'), 1);
+  send(NREQ);
+  assert.deepEqual(w1.take().map(noLabel), [noLabel(NUNR)]);
+  send(BIG);
+  const [ptb] = w1.take();
+  assert.equal(toHex(ptb!.subarray(18, 62)), '04d83a40' + '20010db8000700000000000000000001' + '20010db8000700000000000000000005' + '02001e9500000578', 'from 2001:db8:7::1, 1240 bytes, the kernel\'s checksum, mtu 1400');
+  assert.equal(ptb!.length, 14 + 1280);
+  assert.equal(toHex(ptb!.subarray(62)), toHex(BIG.subarray(14, 14 + 1232)));
+  assert.deepEqual(w2.take(), []);
+  // Forwarding off: dropped, no error.
+  r.setSysctl('net.ipv6.conf.all.forwarding', 0);
+  send(FREQ);
+  assert.deepEqual([w1.take(), w2.take()], [[], []]);
+  assert.equal(e.dropCount(r, 'ip_forward_off'), 1);
+  assert.match(ip('-6 neigh'), /2001:db8:8::9 dev qr-2 lladdr fa:16:3e:b2:ef:b0/);
+});
+
+test('ICMPv6 errors are not rate limited by default; net.ipv6.icmp.ratelimit limits them per destination as Linux 6.18 does; a packet too big never', () => {
+  // The kernel router (ratelimit 100, a new namespace's) answered 20 `ping -t 1` requests 10 ms apart with 7 time
+  // exceeded, 16 ms apart with 9: a burst of 6, then one each 100 ms.
+  const { e, r, send, w1 } = forwarder();
+  const clock = e.clock as ManualClock;
+  const burst = (gap: number): number => {
+    for (let i = 0; i < 20; i++) {
+      if (i > 0) clock.advance(gap);
+      send(TREQ);
+    }
+    return w1.take().length;
+  };
+  assert.equal(burst(10), 20);
+  r.setSysctl('net.ipv6.icmp.ratelimit', 100);
+  assert.equal(r.ns.getSysctl('net.ipv6.icmp.ratelimit'), 100);
+  clock.advance(1000);
+  assert.equal(burst(10), 7);
+  clock.advance(1000);
+  assert.equal(burst(16), 9);
+  clock.advance(1000);
+  for (let i = 0; i < 10; i++) send(BIG);
+  assert.equal(w1.take().length, 10, 'packet too big: not in ratemask');
+  assert.equal(e.dropCount(r, 'ttl_exceeded'), 60);
+});
+
+// `ping -I 2001:db8:7::5 2001:db8:61::1` from the host, the router's route to 2001:db8:61::/64 via the host's own
+// link-local: the kernel's redirect (to that link-local, with its link-layer address and the first 64 bytes of the
+// request), then the request forwarded back out of qr-1.
+const RREQ = hex(`fa16 3e06 d87b fa16 3eb2 efaf 86dd 600e 15ba 001c 3a40 2001 0db8 0007 0000 0000
+  0000 0000 0005 2001 0db8 0061 0000 0000 0000 0000 0001 8000 a278 473b 0001 d3d8
+  0c6b 0000 0000 37ac 0000 0000 0000 1011 1213`);
+const REDIRECT = hex(`fa16 3eb2 efaf fa16 3e06 d87b 86dd 6000 0000 0078 3aff fe80 0000 0000 0000 f816
+  3eff fe06 d87b 2001 0db8 0007 0000 0000 0000 0000 0005 8900 2e2b 0000 0000 fe80
+  0000 0000 0000 f816 3eff feb2 efaf 2001 0db8 0061 0000 0000 0000 0000 0001 0201
+  fa16 3eb2 efaf 0409 0000 0000 0000 600e 15ba 001c 3a40 2001 0db8 0007 0000 0000
+  0000 0000 0005 2001 0db8 0061 0000 0000 0000 0000 0001 8000 a278 473b 0001 d3d8
+  0c6b 0000 0000 37ac 0000 0000 0000`);
+const RFWD = hex(`fa16 3eb2 efaf fa16 3e06 d87b 86dd 600e 15ba 001c 3a3f 2001 0db8 0007 0000 0000
+  0000 0000 0005 2001 0db8 0061 0000 0000 0000 0000 0001 8000 a278 473b 0001 d3d8
+  0c6b 0000 0000 37ac 0000 0000 0000 1011 1213`);
+
+test('IPv6 forwarding back out of the device it came in on: the kernel\'s redirect first, byte for byte, at most 6 at once, then one a second', () => {
+  // The kernel sent 6 redirects for 20 such requests 10 ms apart (inet_peer_xrlim_allow, 1 s, bursts of 6) and forwarded all.
+  const { e, send, w1, ip } = forwarder();
+  const clock = e.clock as ManualClock;
+  ip('-6 route add 2001:db8:61::/64 via fe80::f816:3eff:feb2:efaf dev qr-1');
+  send(NS);
+  w1.take();
+  send(RREQ);
+  assert.deepEqual(w1.take().map(toHex), [toHex(REDIRECT), toHex(RFWD)]);
+  for (let i = 0; i < 9; i++) {
+    clock.advance(10);
+    send(RREQ);
+  }
+  const out = w1.take();
+  assert.deepEqual([out.filter((f) => f[54] === 137).length, out.filter((f) => f[54] === 128).length], [5, 9]);
+  clock.advance(1000);
+  send(RREQ);
+  assert.equal(w1.take().filter((f) => f[54] === 137).length, 1);
+});

@@ -246,3 +246,57 @@ test('ping -6 names ICMPv6 messages as iputils 20221126 print_icmp does', () => 
   ];
   for (const [type, code, info, text] of cases) assert.equal(icmp6Text(type, code, info), text, `type ${type} code ${code}`);
 });
+
+// A kernel namespace as the router (qr-1's MAC, forwarding on, `ip -6 addr add 2001:db8:7::1/64 dev qr-1 nodad`) pinging the
+// host (2001:db8:7::5/64 nodad) with `ping -6 2001:db8:7::5`: its solicitation, from the global address (Linux 6.18).
+const G_NS = hex(`3333 ff00 0005 fa16 3e06 d87b 86dd 6000 0000 0020 3aff 2001 0db8 0007 0000 0000
+  0000 0000 0001 ff02 0000 0000 0000 0000 0001 ff00 0005 8700 0d7b 0000 0000 2001
+  0db8 0007 0000 0000 0000 0000 0005 0101 fa16 3e06 d87b`);
+// The host's answer.
+const G_NA = hex(`fa16 3e06 d87b fa16 3eb2 efaf 86dd 6000 0000 0020 3aff 2001 0db8 0007 0000 0000
+  0000 0000 0005 2001 0db8 0007 0000 0000 0000 0000 0001 8800 63df 6000 0000 2001
+  0db8 0007 0000 0000 0000 0000 0005 0201 fa16 3eb2 efaf`);
+
+test('ping -6 to an on-link global address: the solicitation from the global source, as the kernel\'s; the request once answered, the reply to the socket', () => {
+  const { r, send, wire, items, open, ping } = router();
+  runCommand(r.ns, '-6 addr add 2001:db8:7::1/64 dev qr-1 nodad');
+  const H = parseIpv6('2001:db8:7::5')!;
+  const { sock, source } = open({ dst: H });
+  assert.equal(source, '2001:db8:7::1', 'connected: ipv6_dev_get_saddr\'s source');
+  ping(sock, 1, 56);
+  assert.deepEqual(wire.take().map(toHex), [toHex(G_NS)]);
+  send(G_NA);
+  const [req] = wire.take();
+  assert.ok(req);
+  // The kernel's request but for its flow label and data: to the host's MAC, hop limit 64, from the global address.
+  assert.equal(toHex(req.subarray(0, 15)), 'fa163eb2efaffa163e06d87b86dd60');
+  assert.equal(toHex(req.subarray(18, 54)), '00403a40' + '20010db8000700000000000000000001' + '20010db8000700000000000000000005');
+  assert.ok(icmpv6ChecksumOk(req, 14, 54, 64));
+  send(replyTo(req));
+  assert.ok(items[0]?.kind === 'reply' && toHex(items[0].data.subarray(8, 24)) === toHex(H));
+  assert.equal(runCommand(r.ns, 'ip -6 neigh'), '2001:db8:7::5 dev qr-1 lladdr fa:16:3e:b2:ef:af REACHABLE \n');
+});
+
+test('ping -6 via a gateway route: the gateway solicited, the request to its MAC; -I another device: unreachable; no answer: address unreachable from the global source, unscoped', () => {
+  const { r, send, wire, wire2, items, open, ping, wait } = router();
+  runCommand(r.ns, '-6 addr add 2001:db8:7::1/64 dev qr-1 nodad');
+  runCommand(r.ns, '-6 route add 2001:db8:50::/64 via 2001:db8:7::5');
+  const D = parseIpv6('2001:db8:50::9')!;
+  const { sock, source } = open({ dst: D });
+  assert.equal(source, '2001:db8:7::1');
+  ping(sock, 1, 20);
+  assert.deepEqual(wire.take().map(toHex), [toHex(G_NS)], 'the gateway\'s solicitation');
+  send(G_NA);
+  const [req] = wire.take();
+  assert.equal(toHex(req!.subarray(0, 6)), 'fa163eb2efaf');
+  assert.equal(toHex(req!.subarray(22, 54)), '20010db8000700000000000000000001' + '20010db8005000000000000000000009');
+  assert.equal(wire2.take().length, 0);
+  assert.throws(() => open({ dst: D, device: 'qr-2' }), { message: 'connect: Network is unreachable' });
+  // A host on the prefix that never answers (the kernel's ping: `From 2001:db8:7::1 icmp_seq=1 Destination unreachable: Address unreachable`).
+  r.setLinkUp('lo', true);
+  const gone = open({ dst: parseIpv6('2001:db8:7::77')! });
+  ping(gone.sock, 1);
+  assert.equal(toHex(wire.take()[0]!.subarray(22, 38)), '20010db8000700000000000000000001', 'solicited from the global source');
+  wait(3000);
+  assert.deepEqual(items.filter((i) => i.kind === 'error').map((i) => i.kind === 'error' && [i.seq, i.from6]), [[1, '2001:db8:7::1']]);
+});
