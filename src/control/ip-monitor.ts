@@ -23,17 +23,25 @@ export interface MonitorWords {
   groups: ReadonlySet<NlGroup>;
   label: boolean;
   timestamp?: 'long' | 'short';
+  /** -4 or -6: the other family's addresses, routes, neighbours and rules are not heard. */
+  family?: 'inet' | 'inet6';
+  /** dev NAME: that device's records alone (and every rule), printed without `dev NAME` as ip's filter leaves it out. */
+  dev?: { index: number; name: string };
 }
 
 /** `ip monitor`'s words: the namespace, what it listens to, how it prints; ip's refusals as ip words them. */
 export function ipMonitorOf(scope: Scope, argv: readonly string[]): MonitorWords {
-  const { ns, node, words, timestamp } = parseIpArgv(argv);
+  const { ns, node, words, timestamp, family } = parseIpArgv(argv);
   if (words[0] === undefined || ipObject(words[0]) !== 'monitor') throw new ControlError('Usage: dpemu ip [-t|-ts] [-n NS] NODE monitor [all | OBJECT...] [label]', 255);
   const groups = new Set<NlGroup>();
-  let label = false, some = false;
-  for (const w of words.slice(1)) {
+  let label = false, some = false, dev: string | undefined;
+  for (let i = 1; i < words.length; i++) {
+    const w = words[i]!;
     if (w === 'label' || w === 'all') label = true;
-    else if (w === 'help' || w === 'dev' || w === 'all-nsid') throw new ControlError(`Error: 'ip monitor ${w}' is not supported.`, 255);
+    else if (w === 'dev') {
+      dev = words[++i];
+      if (dev === undefined) throw new ControlError('Command line is not complete. Try option "help"', 255);
+    } else if (w === 'help' || w === 'all-nsid') throw new ControlError(`Error: 'ip monitor ${w}' is not supported.`, 255);
     else {
       const o = OBJECTS.find((x) => matches(w, x));
       if (o === undefined) throw new ControlError(`Argument "${w}" is unknown, try "ip monitor help".`, 255);
@@ -43,8 +51,20 @@ export function ipMonitorOf(scope: Scope, argv: readonly string[]): MonitorWords
   }
   // No object (or `all`): every group.
   const all: NlGroup[] = ['link', 'address', 'route', 'neigh', 'rule'];
+  if (family !== undefined && family !== 'inet' && family !== 'inet6' && family !== 'link') throw new ControlError(`Error: ip -f ${family} monitor is not emulated.`, 255);
   const el = mustNamespace(scope, node, ns);
-  return { ns: el.ns, groups: some ? groups : new Set(all), label, ...(timestamp ? { timestamp } : {}) };
+  // ip -0 monitor subscribes to the link group alone.
+  const heard = some ? [...groups] : all;
+  const out: MonitorWords = { ns: el.ns, groups: new Set(family === 'link' ? heard.filter((g) => g === 'link') : heard), label };
+  if (timestamp) out.timestamp = timestamp;
+  if (family === 'inet' || family === 'inet6') out.family = family;
+  if (dev !== undefined) {
+    const l = el.ns.link(dev);
+    // invarg's words end in a newline of their own: a blank line follows.
+    if (!l) throw new ControlError(`Error: argument "${dev}" is wrong: Device does not exist\n`, 255);
+    out.dev = { index: l.index, name: l.name };
+  }
+  return out;
 }
 
 const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
@@ -83,8 +103,11 @@ export class IpMonitor {
 
   private onEvent(ev: NlEvent): void {
     const w = this.words;
-    if (!w.groups.has(ev.group) || !this.out.room()) return;
-    let text = (w.label ? LABELS[ev.group] : '') + ev.text;
+    if (!w.groups.has(ev.group) || (w.family && ev.family && ev.family !== w.family)) return;
+    if (w.dev && ev.ifindex !== undefined && ev.ifindex !== w.dev.index) return;
+    if (!this.out.room()) return;
+    const own = w.dev && (ev.group === 'route' || ev.group === 'neigh') ? ev.text.replace(` dev ${w.dev.name} `, ' ') : ev.text;
+    let text = (w.label ? LABELS[ev.group] : '') + own;
     if (w.timestamp) text = monitorStamp(nowUs(), w.timestamp) + text;
     // A line of the stream is printed with a newline after it.
     this.out.push({ text: text.slice(0, -1) });

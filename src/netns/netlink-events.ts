@@ -27,6 +27,10 @@ export type NlGroup = 'link' | 'address' | 'route' | 'neigh' | 'rule';
 export interface NlEvent {
   group: NlGroup;
   text: string;
+  /** Whose message it is: an address's, route's or neighbour's family (a link's has none; dpemu's rules are IPv4's). */
+  family?: 'inet' | 'inet6';
+  /** The device it is about (none for a rule). */
+  ifindex?: number;
 }
 
 export type NlListener = (ev: NlEvent) => void;
@@ -102,7 +106,7 @@ function neighChanged(ns: Netns, s: Listened, k: string, row: ReturnType<typeof 
     if (!silent) text = `${formatNeigh(row, devName(ns, ifindex))}\n`;
   }
   if (text === null) return;
-  const ev: NlEvent = { group: 'neigh', text };
+  const ev: NlEvent = { group: 'neigh', text, family: row.dst.includes(':') ? 'inet6' : 'inet', ifindex };
   if (s.held) s.held.push(ev);
   else send(s, ev);
 }
@@ -161,7 +165,7 @@ const word = (line: string): string => line.slice(0, line.indexOf(' '));
 const delRank = (line: string): number => (word(line) === 'local' ? 2 : word(line) === 'broadcast' ? 1 : 0);
 const delOrder = (a: string, b: string): number => delRank(a) - delRank(b);
 const isLocal6 = (line: string): boolean => word(line) === 'local' || word(line) === 'anycast';
-/** An address's own routes as addrconf adds them (the local one, then a router's anycast of its prefix). */
+/** An address's own routes as addrconf adds them (the local one, then a router's anycast of its prefix; ipv6_del_addr takes them in the reverse order). */
 const locals6 = (lines: readonly string[]): string[] => [...lines.filter((l) => word(l) === 'local'), ...lines.filter((l) => word(l) === 'anycast')];
 
 /**
@@ -181,6 +185,37 @@ function addOrder(ns: Netns): (a: string, b: string) => number {
     return i * 4 + r;
   };
   return (a, b) => key(a) - key(b);
+}
+
+/**
+ * Addresses added or removed, each followed by its routes (a local route
+ * names its address, the others take it as their source); a primary's
+ * removal takes its secondaries first (__inet_del_ifa), each with its local
+ * route.
+ */
+function byAddress(put: Put, addrs: readonly string[], routes: readonly string[], order: (a: string, b: string) => number, deleted: boolean): void {
+  const left = new Set(routes);
+  const ordered = deleted ? [...addrs.filter((a) => a.includes(' secondary ')), ...addrs.filter((a) => !a.includes(' secondary '))] : addrs;
+  for (const a of ordered) {
+    const ip = / inet ([^/]+)\//.exec(a)?.[1];
+    const mine = [...left].filter((l) => (word(l) === 'local' ? l.split(' ')[1] === ip : / src (\S+)/.exec(l)?.[1] === ip));
+    for (const l of mine) left.delete(l);
+    put('address', [a], deleted);
+    put('route', mine.sort(order), deleted);
+  }
+  put('route', [...left].sort(order), deleted);
+}
+
+/** A record of a change: its family and device read back from its text (an address's begins with its device's index). */
+function nlEvent(ns: Netns, group: NlGroup, text: string, deleted: boolean, routes6: ReadonlySet<string>): NlEvent {
+  const ev: NlEvent = { group, text: deleted ? `Deleted ${text}` : text };
+  if (group === 'rule') ev.family = 'inet';
+  if (group === 'address') ev.family = text.includes('    inet6 ') ? 'inet6' : 'inet';
+  if (group === 'route') ev.family = routes6.has(text) ? 'inet6' : 'inet';
+  const dev = group === 'route' ? / dev (\S+)/.exec(text)?.[1] : undefined;
+  if (dev !== undefined) ev.ifindex = ns.link(dev)?.index ?? 0;
+  else if (group === 'address' || group === 'link') ev.ifindex = Number(text.slice(0, text.indexOf(':')));
+  return ev;
 }
 
 /** The words between < and > of a link record, and its state. */
@@ -205,21 +240,20 @@ export function aroundChange(ns: Netns, object: string): (() => void) | null {
     s.held = null;
     const after = snapshot(ns);
     const out: NlEvent[] = [];
+    const v6 = new Set([...before.route6, ...after.route6]);
     const put = (group: NlGroup, lines: readonly string[], deleted = false) => {
-      for (const text of lines) out.push({ group, text: deleted ? `Deleted ${text}` : text });
+      for (const text of lines) out.push(nlEvent(ns, group, text, deleted, v6));
     };
     const gone = (k: Listed) => added(after[k], before[k]);
     const come = (k: Listed) => added(before[k], after[k]);
     const r6gone = gone('route6'), r6come = come('route6');
     if (matches(object, 'address')) {
-      // IPv4 (inet_rtm_newaddr, inet_del_ifa): the address, then fib_magic's routes; a flush of the rest is silent.
-      put('address', gone('addr4'), true);
-      put('route', gone('route4').filter((l) => l.includes(' proto kernel ')).sort(delOrder), true);
-      put('address', come('addr4'));
-      put('route', come('route4').sort(addOrder(ns)));
+      // IPv4 (inet_del_ifa, inet_rtm_newaddr): each address, then fib_magic's routes for it; a flush of the rest is silent.
+      byAddress(put, gone('addr4'), gone('route4').filter((l) => l.includes(' proto kernel ')), delOrder, true);
+      byAddress(put, come('addr4'), come('route4'), addOrder(ns), false);
       // IPv6 (inet6_addr_add, ipv6_del_addr): the prefix route before the new address, its local route after; a removal's local route, then its prefix.
       put('address', gone('addr6'), true);
-      put('route', [...locals6(r6gone), ...r6gone.filter((l) => !isLocal6(l))], true);
+      put('route', [...locals6(r6gone).reverse(), ...r6gone.filter((l) => !isLocal6(l))], true);
       put('route', r6come.filter((l) => !isLocal6(l)));
       put('address', come('addr6'));
       put('route', locals6(r6come));

@@ -17,7 +17,7 @@ import type { ManualClock } from '../../src/datapath/clock.js';
 import { cli, startDaemon, type Daemon } from '../helpers/control.js';
 import { requireRoot } from '../helpers/root.js';
 import { FIP, SNAT } from '../helpers/seed-names.js';
-import { KernelObjects, sh, uniqueTag } from './lab-names.js';
+import { KernelObjects, settled, sh, uniqueTag } from './lab-names.js';
 
 const RFP = 'rfp-c4d4b760-4', FPR = 'fpr-c4d4b760-4';
 const tag = uniqueTag();
@@ -82,17 +82,17 @@ async function until(what: string, look: () => string, test: (out: string) => bo
   }
 }
 
-/** ip monitor prints nothing until a change: a rule added and deleted again until it shows says it listens. */
-async function listening(side: Side): Promise<void> {
+/** ip monitor prints nothing until a change: a rule added and deleted again until it shows (in each of `outs`) says it listens. */
+async function listening(side: Side, outs = [side.out]): Promise<void> {
   const marker = ['rule', 'add', 'from', '203.0.113.99', 'lookup', '99', 'pref', '999'];
   const deadline = Date.now() + 60_000;
-  while (!side.out().includes('999:')) {
+  while (!outs.every((out) => out().includes('999:'))) {
     assert.ok(Date.now() < deadline, 'ip monitor never printed the marker rule');
     await side.ip(marker);
     await side.ip(['rule', 'del', 'pref', '999']);
     await new Promise((r) => setTimeout(r, 200));
   }
-  await until('the marker rule deleted', side.out, (o) => /Deleted 999:.*\n$/.test(o));
+  for (const out of outs) await until('the marker rule deleted', out, (o) => /Deleted 999:.*\n$/.test(o));
 }
 
 /** The records after the marker, with what differs by nature masked: ifindexes, the peer's ifindex and namespace. */
@@ -104,7 +104,7 @@ function shown(out: string): string {
     // The seed's own neighbour (169.254.96.33, DELAY at start) moves in dpemu only; the kernel's IPv6 multicast entries (ff02::, never notified when made) are not modelled.
     .filter((l) => !l.includes('169.254.96.33') && !/^(Deleted )?ff02::/.test(l))
     .join('\n')
-    .replace(/^(Deleted )?\d+: /gm, '$1N: ')
+    .replace(/^(\[[A-Z]+\])?(Deleted )?\d+: /gm, '$1$2N: ')
     .replace(/@if\d+/g, '@ifN')
     .replace(/link-netns \S+/g, 'link-netns PEER');
 }
@@ -126,14 +126,18 @@ const STEPS: (string[] | 'ping' | 'stale')[] = [
   ['neigh', 'add', '192.0.2.7', 'lladdr', '02:00:00:00:00:07', 'dev', RFP],
   ['neigh', 'change', '192.0.2.7', 'lladdr', '02:00:00:00:00:08', 'dev', RFP, 'nud', 'reachable'],
   ['addr', 'del', '2001:db8::1/64', 'dev', RFP],
-  ['addr', 'del', '192.0.2.9/24', 'dev', RFP],
+  // The primary: its secondary goes first (no promote_secondaries).
+  ['addr', 'del', '192.0.2.1/24', 'dev', RFP],
   ['link', 'set', RFP, 'mtu', '1400'],
   ['link', 'set', RFP, 'down'],
   ['link', 'set', RFP, 'up'],
 ];
 
-async function play(side: Side): Promise<string> {
-  await listening(side);
+/** The same with -4, on the device alone, labelled: its records filtered as ip filters them. */
+const FILTERED = ['-4', 'monitor', 'dev', RFP, 'label'];
+
+async function play(side: Side, filtered: () => string): Promise<string> {
+  await listening(side, [side.out, filtered]);
   for (const s of STEPS) {
     if (s === 'ping') {
       await side.ping('192.0.2.2');
@@ -145,12 +149,15 @@ async function play(side: Side): Promise<string> {
   }
   // Up again: addrconf's link-local address (after DAD in the kernel) and its routes come last.
   await until('the link-local routes', side.out, (o) => o.slice(o.lastIndexOf('state UP')).includes('\nanycast fe80::'));
-  return shown(side.out());
+  await settled(filtered);
+  return shown(side.out()) + '\n-4 dev:\n' + shown(filtered());
 }
 
 test('ip monitor prints what the kernel prints for the same changes, in its order', async () => {
   const kmon = spawn('ip', ['-n', nsA, 'monitor']);
   const k = watch(kmon);
+  const kfilter = spawn('ip', ['-n', nsA, ...FILTERED]);
+  const kf = watch(kfilter);
   let kernel: string;
   try {
     kernel = await play({
@@ -158,13 +165,16 @@ test('ip monitor prints what the kernel prints for the same changes, in its orde
       ip: async (w) => void sh('ip', ['-n', nsA, ...w]),
       ping: async (dst) => void sh('ip', ['netns', 'exec', nsA, 'ping', '-c1', '-W5', dst]),
       age: () => {},
-    });
+    }, kf.out);
   } finally {
     kmon.kill('SIGINT');
+    kfilter.kill('SIGINT');
   }
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'ip', '--socket', d.server.path, 'w02', 'netns', 'exec', SNAT, 'ip', 'monitor']);
   const m = watch(child);
   const ended = new Promise<NodeJS.Signals | number | null>((r) => child.on('close', (code, sig) => r(sig ?? code)));
+  const filter = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'ip', '--socket', d.server.path, '-n', SNAT, 'w02', ...FILTERED]);
+  const mf = watch(filter);
   let ours: string;
   try {
     ours = await play({
@@ -181,9 +191,10 @@ test('ip monitor prints what the kernel prints for the same changes, in its orde
         (d.emu.engine.clock as ManualClock).advance(1000);
         d.emu.engine.tick();
       },
-    });
+    }, mf.out);
   } finally {
     child.kill('SIGINT');
+    filter.kill('SIGINT');
   }
   // Ctrl-C ends it as it ends ip: by the signal, nothing on stderr.
   assert.equal(await ended, 'SIGINT');
