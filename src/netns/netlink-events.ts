@@ -6,7 +6,7 @@
 // hook (the learned-state journal's) is wrapped while listened to, and an
 // entry is reported when the kernel would notify (__neigh_update and
 // neigh_timer_handler: not on the way to INCOMPLETE or DELAY, nor for a
-// confirmation alone). Addresses, routes, rules and links change only by
+// confirmation alone; a router flag that changed is told). Addresses, routes, rules and links change only by
 // configuration: the namespace is compared before and after each change
 // (aroundChange), and the differences come in the order the kernel sends
 // them for that kind of change.
@@ -40,7 +40,7 @@ interface Listened {
   /** Neighbour events while a configuration change runs: they come after its own (aroundChange). */
   held: NlEvent[] | null;
   /** Each neighbour's last state and address, to tell a notified change from a silent one. */
-  readonly last: Map<string, { state: number; mac: number }>;
+  readonly last: Map<string, { state: number; mac: number; router: boolean }>;
   readonly prev4: ((e: NeighEntry<unknown>, gone: boolean) => void) | null;
   readonly prev6: ((slot: number, gone: boolean) => void) | null;
 }
@@ -59,8 +59,8 @@ export function listenNetlink(ns: Netns, l: NlListener): () => void {
     s = { listeners: new Set(), held: null, last: new Map(), prev4: ns.neigh.onChange, prev6: ns.nd6.onChange };
     listened.set(ns, s);
     const st = s;
-    for (const e of ns.neigh.entries()) st.last.set(key4(e), { state: e.state, mac: e.mac });
-    for (const i of ns.nd6.slots()) st.last.set(key6(ns, i), { state: ns.nd6.state[i]!, mac: ns.nd6.mac[i]! });
+    for (const e of ns.neigh.entries()) st.last.set(key4(e), { state: e.state, mac: e.mac, router: e.router });
+    for (const i of ns.nd6.slots()) st.last.set(key6(ns, i), { state: ns.nd6.state[i]!, mac: ns.nd6.mac[i]!, router: ns.nd6.router[i] === 1 });
     ns.neigh.onChange = (e, gone) => {
       st.prev4?.(e, gone);
       neighChanged(ns, st, key4(e), neighRow(e), e.ifindex, gone);
@@ -97,12 +97,12 @@ function neighChanged(ns: Netns, s: Listened, k: string, row: ReturnType<typeof 
     s.last.delete(k);
     text = `Deleted ${formatNeigh(row, devName(ns, ifindex))}\n`;
   } else {
-    s.last.set(k, { state: row.state, mac: row.mac });
+    s.last.set(k, { state: row.state, mac: row.mac, router: row.router });
     const from = was?.state ?? NUD.NONE;
     const silent =
       row.state & (NUD.INCOMPLETE | NUD.DELAY) ||
       (row.state === NUD.FAILED && from === NUD.NONE) ||
-      (from === row.state && was?.mac === row.mac);
+      (from === row.state && was?.mac === row.mac && was.router === row.router);
     if (!silent) text = `${formatNeigh(row, devName(ns, ifindex))}\n`;
   }
   if (text === null) return;

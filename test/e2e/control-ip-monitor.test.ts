@@ -26,24 +26,30 @@ const real = new KernelObjects();
 let d: Daemon;
 
 /** The neighbour timers of the rfp- device, short: REACHABLE lasts 250 to 750 ms, then STALE (no DELAY: never used since). */
-const NEIGH_SYSCTLS = [`net.ipv4.neigh.${RFP}.base_reachable_time_ms=500`, `net.ipv4.neigh.${RFP}.delay_first_probe_time=0`];
+const NEIGH_SYSCTLS = ['ipv4', 'ipv6'].flatMap((f) => [`net.${f}.neigh.${RFP}.base_reachable_time_ms=500`, `net.${f}.neigh.${RFP}.delay_first_probe_time=0`]);
+/** The fip end's link-local address (EUI-64 of its MAC). */
+const FPR_LL = 'fe80::8099:8fff:fe5a:6bec';
 
 before(async () => {
   requireRoot('ip monitor against the kernel');
   d = await startDaemon();
   real.addNetns(nsA);
   real.addNetns(nsB);
-  // B is the fip namespace's end: no IPv6 there, so that it sends A nothing of its own (router solicitations).
-  sh('ip', ['netns', 'exec', nsB, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
+  // B is the fip namespace's end, a router as it is (its neighbour advertisements say so), sending A nothing unasked.
+  sh('ip', ['netns', 'exec', nsB, 'sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1', 'net.ipv6.conf.all.router_solicitations=0', 'net.ipv6.conf.default.router_solicitations=0']);
   sh('ip', ['netns', 'exec', nsA, 'sysctl', '-qw', 'net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1']);
   real.veth(`dpe${tag}`, nsA, RFP, nsB, FPR, { aMac: '36:66:d5:bf:5e:e0' });
-  sh('ip', ['-n', nsB, 'link', 'set', FPR, 'address', '82:99:8f:5a:6b:ec']);
+  // Down and up again: B's link-local address is made anew from the MAC.
+  sh('ip', ['-n', nsB, 'link', 'set', FPR, 'down']);
+  sh('ip', ['-n', nsB, 'link', 'set', FPR, 'address', '82:99:8f:5a:6b:ec', 'up']);
   sh('ip', ['-n', nsA, 'link', 'set', 'lo', 'up']);
   for (const a of [['169.254.96.32/31'], ['112.65.210.200/32', 'brd', '112.65.210.200']]) sh('ip', ['-n', nsA, 'addr', 'add', ...a, 'dev', RFP]);
   for (const a of ['169.254.96.33/31', '192.0.2.2/24']) sh('ip', ['-n', nsB, 'addr', 'add', a, 'dev', FPR]);
   sh('ip', ['netns', 'exec', nsA, 'sysctl', '-qw', ...NEIGH_SYSCTLS]);
   // dpemu's link-local address is there at once; the kernel's once DAD is done.
-  await until('the link-local address out of DAD', () => sh('ip', ['-n', nsA, '-6', 'addr', 'show', 'dev', RFP]), (o) => o.includes('fe80::') && !o.includes('tentative'));
+  for (const [ns, dev] of [[nsA, RFP], [nsB, FPR]]) {
+    await until('the link-local address out of DAD', () => sh('ip', ['-n', ns!, '-6', 'addr', 'show', 'dev', dev!]), (o) => o.includes('fe80::') && !o.includes('tentative'));
+  }
   const r = await runRemote({ socketPath: d.server.path }, 'ip', ['-n', FIP, 'w02', 'addr', 'add', '192.0.2.2/24', 'dev', FPR]);
   assert.equal(r.exit, 0, r.stderr);
   for (const s of NEIGH_SYSCTLS) {
@@ -109,7 +115,7 @@ function shown(out: string): string {
     .replace(/link-netns \S+/g, 'link-netns PEER');
 }
 
-const STEPS: (string[] | 'ping' | 'stale')[] = [
+const STEPS: (string[] | 'ping' | 'ping6' | 'stale')[] = [
   ['addr', 'add', '192.0.2.1/24', 'brd', '+', 'dev', RFP],
   ['addr', 'add', '192.0.2.9/24', 'dev', RFP],
   ['addr', 'add', '2001:db8::1/64', 'dev', RFP, 'nodad'],
@@ -121,6 +127,8 @@ const STEPS: (string[] | 'ping' | 'stale')[] = [
   ['rule', 'add', 'from', '192.0.2.0/24', 'table', '100', 'pref', '1000'],
   ['rule', 'del', 'pref', '1000'],
   'ping',
+  'stale',
+  'ping6',
   'stale',
   ['neigh', 'del', '192.0.2.2', 'dev', RFP],
   ['neigh', 'add', '192.0.2.7', 'lladdr', '02:00:00:00:00:07', 'dev', RFP],
@@ -138,13 +146,19 @@ const FILTERED = ['-4', 'monitor', 'dev', RFP, 'label'];
 
 async function play(side: Side, filtered: () => string): Promise<string> {
   await listening(side, [side.out, filtered]);
+  let resolved = '';
   for (const s of STEPS) {
     if (s === 'ping') {
-      await side.ping('192.0.2.2');
+      resolved = '192.0.2.2';
+      await side.ping(resolved);
       await until('REACHABLE', side.out, (o) => o.includes('192.0.2.2 dev rfp-c4d4b760-4 lladdr 82:99:8f:5a:6b:ec REACHABLE'));
+    } else if (s === 'ping6') {
+      resolved = FPR_LL;
+      await side.ping(`${FPR_LL}%${RFP}`);
+      await until('REACHABLE', side.out, (o) => o.includes(`${FPR_LL} dev ${RFP} lladdr 82:99:8f:5a:6b:ec router REACHABLE`));
     } else if (s === 'stale') {
       side.age();
-      await until('STALE', side.out, (o) => o.includes('82:99:8f:5a:6b:ec STALE'));
+      await until('STALE', side.out, (o) => new RegExp(`^${resolved} dev ${RFP} lladdr 82:99:8f:5a:6b:ec (router )?STALE`, 'm').test(o));
     } else await side.ip(s);
   }
   // Up again: addrconf's link-local address (after DAD in the kernel) and its routes come last.
