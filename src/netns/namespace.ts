@@ -64,6 +64,7 @@ import { IpOptions, optionsCompile, forwardOptions, optionsEcho, optionsBuild } 
 import { newFibResult, type Flow } from './rules.js';
 import { IPTOS_RT_MASK } from './fib.js';
 import { RT_SCOPE_LINK, RT_SCOPE_UNIVERSE } from './names.js';
+import { setNeighHooks } from './netlink-events.js';
 
 export interface InterfaceConfig {
   mac?: number; // 48-bit MAC as a number; random-looking default otherwise
@@ -1267,8 +1268,7 @@ export class NetNamespace extends Element implements KeepsLearned {
   journalTo(j: LearnedJournal, id: number): void {
     this.journal = j;
     this.jid = id;
-    this.ns.neigh.onChange = this.logNeigh;
-    this.ns.nd6.onChange = this.logNeigh6;
+    setNeighHooks(this.ns, this.logNeigh, this.logNeigh6);
     this.writeLearned(j, id);
   }
 

@@ -41,11 +41,27 @@ interface Listened {
   held: NlEvent[] | null;
   /** Each neighbour's last state and address, to tell a notified change from a silent one. */
   readonly last: Map<string, { state: number; mac: number; router: boolean }>;
-  readonly prev4: ((e: NeighEntry<unknown>, gone: boolean) => void) | null;
-  readonly prev6: ((slot: number, gone: boolean) => void) | null;
+  /** The tables' own hooks (the learned-state journal's), called first. */
+  prev4: NeighHook4 | null;
+  prev6: NeighHook6 | null;
 }
 
+type NeighHook4 = (e: NeighEntry<unknown>, gone: boolean) => void;
+type NeighHook6 = (slot: number, gone: boolean) => void;
+
 const listened = new WeakMap<Netns, Listened>();
+
+/** Set the neighbour tables' change hooks (the journal's), under ip monitor's when it listens. */
+export function setNeighHooks(ns: Netns, h4: NeighHook4 | null, h6: NeighHook6 | null): void {
+  const s = listened.get(ns);
+  if (s) {
+    s.prev4 = h4;
+    s.prev6 = h6;
+  } else {
+    ns.neigh.onChange = h4;
+    ns.nd6.onChange = h6;
+  }
+}
 
 /** How many listen to `ns` (0: nothing is watched). */
 export function netlinkListeners(ns: Netns): number {
