@@ -242,13 +242,14 @@ const withState = (t: string, state: string): string => t.replace(/ state \S+ /,
 const isNeigh6 = (ev: NlEvent): boolean => ev.text.replace(/^Deleted /, '').split(' ')[0]!.includes(':');
 
 /**
- * Around one configuration command on `ns` (ip OBJECT VERB ...): null when
- * nobody listens, else the function to call once it ran, which sends what
+ * Around one configuration command on `ns` (ip OBJECT VERB ...; `carrier`:
+ * a veth peer's going up or down): null when nobody listens, else the function to call once it ran, which sends what
  * it changed (and the neighbour events it caused, held meanwhile).
  */
 export function aroundChange(ns: Netns, object: string): (() => void) | null {
   const s = listened.get(ns);
-  if (!s) return null;
+  // Within another change (a veth end's own carrier in its `ip link set`): that one tells it.
+  if (!s || s.held !== null) return null;
   const before = snapshot(ns);
   s.held = [];
   return () => {
@@ -273,6 +274,11 @@ export function aroundChange(ns: Netns, object: string): (() => void) | null {
       put('route', r6come.filter((l) => !isLocal6(l)));
       put('address', come('addr6'));
       put('route', locals6(r6come));
+    } else if (object === 'carrier') {
+      // The peer's veth end went down or up (linkwatch): the neighbours evicted (neigh_carrier_down), then the record.
+      out.push(...held.filter((e) => !isNeigh6(e)), ...held.filter(isNeigh6));
+      held.length = 0;
+      for (const [i, t] of after.links) if (before.links.get(i) !== t) put('link', [t]);
     } else if (matches(object, 'link')) {
       linkEvents(ns, before, after, held, put, out);
     } else if (matches(object, 'route')) {

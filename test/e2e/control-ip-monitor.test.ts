@@ -47,9 +47,8 @@ before(async () => {
   for (const a of ['169.254.96.33/31', '192.0.2.2/24']) sh('ip', ['-n', nsB, 'addr', 'add', a, 'dev', FPR]);
   sh('ip', ['netns', 'exec', nsA, 'sysctl', '-qw', ...NEIGH_SYSCTLS]);
   // dpemu's link-local address is there at once; the kernel's once DAD is done.
-  for (const [ns, dev] of [[nsA, RFP], [nsB, FPR]]) {
-    await until('the link-local address out of DAD', () => sh('ip', ['-n', ns!, '-6', 'addr', 'show', 'dev', dev!]), (o) => o.includes('fe80::') && !o.includes('tentative'));
-  }
+  await outOfDad(nsA, RFP);
+  await outOfDad(nsB, FPR);
   const r = await runRemote({ socketPath: d.server.path }, 'ip', ['-n', FIP, 'w02', 'addr', 'add', '192.0.2.2/24', 'dev', FPR]);
   assert.equal(r.exit, 0, r.stderr);
   for (const s of NEIGH_SYSCTLS) {
@@ -63,10 +62,16 @@ after(async () => {
   real.cleanup();
 });
 
+function outOfDad(ns: string, dev: string): Promise<void> {
+  return until('the link-local address out of DAD', () => sh('ip', ['-n', ns, '-6', 'addr', 'show', 'dev', dev]), (o) => o.includes('fe80::') && !o.includes('tentative'));
+}
+
 /** One side of the comparison: its ip monitor's output so far, how to run `ip WORDS` and ping in the namespace, and how STALE comes. */
 interface Side {
   out(): string;
   ip(words: string[]): Promise<void>;
+  /** `ip WORDS` in the peer's namespace. */
+  peer(words: string[]): Promise<void>;
   ping(dst: string): Promise<void>;
   /** Let the neighbour's reachable time run out. */
   age(): void;
@@ -115,6 +120,7 @@ function shown(out: string): string {
     .replace(/link-netns \S+/g, 'link-netns PEER');
 }
 
+/** ip's words in the namespace (or, after `peer`, in the peer's); a ping that resolves a neighbour; its reachable time run out. */
 const STEPS: (string[] | 'ping' | 'ping6' | 'stale')[] = [
   ['addr', 'add', '192.0.2.1/24', 'brd', '+', 'dev', RFP],
   ['addr', 'add', '192.0.2.9/24', 'dev', RFP],
@@ -128,11 +134,16 @@ const STEPS: (string[] | 'ping' | 'ping6' | 'stale')[] = [
   ['rule', 'del', 'pref', '1000'],
   'ping',
   'stale',
-  'ping6',
-  'stale',
   ['neigh', 'del', '192.0.2.2', 'dev', RFP],
   ['neigh', 'add', '192.0.2.7', 'lladdr', '02:00:00:00:00:07', 'dev', RFP],
-  ['neigh', 'change', '192.0.2.7', 'lladdr', '02:00:00:00:00:08', 'dev', RFP, 'nud', 'reachable'],
+  // STALE: no timer (a REACHABLE one would age on the kernel's clock only).
+  ['neigh', 'change', '192.0.2.7', 'lladdr', '02:00:00:00:00:08', 'dev', RFP, 'nud', 'stale'],
+  // The peer's end down and up: the carrier goes (the neighbours evicted) and comes back.
+  ['peer', 'link', 'set', FPR, 'down'],
+  ['peer', 'link', 'set', FPR, 'up'],
+  ['neigh', 'add', '192.0.2.7', 'lladdr', '02:00:00:00:00:07', 'dev', RFP, 'nud', 'stale'],
+  'ping6',
+  'stale',
   ['addr', 'del', '2001:db8::1/64', 'dev', RFP],
   // The primary: its secondary goes first (no promote_secondaries).
   ['addr', 'del', '192.0.2.1/24', 'dev', RFP],
@@ -159,7 +170,8 @@ async function play(side: Side, filtered: () => string): Promise<string> {
     } else if (s === 'stale') {
       side.age();
       await until('STALE', side.out, (o) => new RegExp(`^${resolved} dev ${RFP} lladdr 82:99:8f:5a:6b:ec (router )?STALE`, 'm').test(o));
-    } else await side.ip(s);
+    } else if (s[0] === 'peer') await side.peer(s.slice(1));
+    else await side.ip(s);
   }
   // Up again: addrconf's link-local address (after DAD in the kernel) and its routes come last.
   await until('the link-local routes', side.out, (o) => o.slice(o.lastIndexOf('state UP')).includes('\nanycast fe80::'));
@@ -177,7 +189,12 @@ test('ip monitor prints what the kernel prints for the same changes, in its orde
     kernel = await play({
       out: k.out,
       ip: async (w) => void sh('ip', ['-n', nsA, ...w]),
-      ping: async (dst) => void sh('ip', ['netns', 'exec', nsA, 'ping', '-c1', '-W5', dst]),
+      peer: async (w) => void sh('ip', ['-n', nsB, ...w]),
+      ping: async (dst) => {
+        // B's link-local address is made anew when it comes up: it answers once DAD is done.
+        await outOfDad(nsB, FPR);
+        sh('ip', ['netns', 'exec', nsA, 'ping', '-c1', '-W5', dst]);
+      },
       age: () => {},
     }, kf.out);
   } finally {
@@ -195,6 +212,10 @@ test('ip monitor prints what the kernel prints for the same changes, in its orde
       out: m.out,
       ip: async (w) => {
         const r = await runRemote({ socketPath: d.server.path }, 'ip', ['-n', SNAT, 'w02', ...w]);
+        assert.equal(r.exit, 0, `${w.join(' ')}: ${r.stderr}`);
+      },
+      peer: async (w) => {
+        const r = await runRemote({ socketPath: d.server.path }, 'ip', ['-n', FIP, 'w02', ...w]);
         assert.equal(r.exit, 0, `${w.join(' ')}: ${r.stderr}`);
       },
       ping: async (dst) => {
@@ -220,7 +241,7 @@ test('ip monitor: the objects it listens to, -t and label, and ip\'s refusals', 
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'ip', '--socket', d.server.path, '-t', '-n', SNAT, 'w02', 'monitor', 'rule', 'label']);
   const m = watch(child);
   try {
-    await listening({ out: m.out, ip: async (w) => void (await runRemote({ socketPath: d.server.path }, 'ip', ['-n', SNAT, 'w02', ...w])), ping: async () => {}, age: () => {} });
+    await listening({ out: m.out, ip: async (w) => void (await runRemote({ socketPath: d.server.path }, 'ip', ['-n', SNAT, 'w02', ...w])), peer: async () => {}, ping: async () => {}, age: () => {} });
     await runRemote({ socketPath: d.server.path }, 'ip', ['-n', SNAT, 'w02', 'addr', 'add', '198.51.100.1/24', 'dev', RFP]);
     await runRemote({ socketPath: d.server.path }, 'ip', ['-n', SNAT, 'w02', 'rule', 'add', 'pref', '1001', 'lookup', '101']);
     await until('the rule', m.out, (o) => o.includes('1001:'));
