@@ -46,6 +46,8 @@ before(async () => {
   for (const a of [['169.254.96.32/31'], ['112.65.210.200/32', 'brd', '112.65.210.200']]) sh('ip', ['-n', nsA, 'addr', 'add', ...a, 'dev', RFP]);
   for (const a of ['169.254.96.33/31', '192.0.2.2/24']) sh('ip', ['-n', nsB, 'addr', 'add', a, 'dev', FPR]);
   sh('ip', ['netns', 'exec', nsA, 'sysctl', '-qw', ...NEIGH_SYSCTLS]);
+  // B's entries for A wait a minute before probing A (who would learn B again from the probe, unasked).
+  sh('ip', ['netns', 'exec', nsB, 'sysctl', '-qw', `net.ipv4.neigh.${FPR}.delay_first_probe_time=60`, `net.ipv6.neigh.${FPR}.delay_first_probe_time=60`]);
   // dpemu's link-local address is there at once; the kernel's once DAD is done.
   await outOfDad(nsA, RFP);
   await outOfDad(nsB, FPR);
