@@ -6,10 +6,11 @@
 // hook (the learned-state journal's) is wrapped while listened to, and an
 // entry is reported when the kernel would notify (__neigh_update and
 // neigh_timer_handler: not on the way to INCOMPLETE or DELAY, nor for a
-// confirmation alone; a router flag that changed is told). Addresses, routes, rules and links change only by
-// configuration: the namespace is compared before and after each change
-// (aroundChange), and the differences come in the order the kernel sends
-// them for that kind of change.
+// confirmation alone; a router flag that changed is told). Addresses,
+// routes, rules and links change only by configuration: the namespace is
+// compared before and after each change (aroundChange), and the
+// differences come in the order the kernel sends them for that kind of
+// change.
 import { formatIp4 } from './addr.js';
 import { formatAddr, formatAddr6, formatLink } from './ip-addr-syntax.js';
 import { formatNeigh, neighRow } from './ip-neigh-syntax.js';
@@ -243,8 +244,9 @@ const isNeigh6 = (ev: NlEvent): boolean => ev.text.replace(/^Deleted /, '').spli
 
 /**
  * Around one configuration command on `ns` (ip OBJECT VERB ...; `carrier`:
- * a veth peer's going up or down): null when nobody listens, else the function to call once it ran, which sends what
- * it changed (and the neighbour events it caused, held meanwhile).
+ * a veth peer's going up or down): null when nobody listens, else the
+ * function to call once it ran, which sends what it changed (and the
+ * neighbour events it caused, held meanwhile).
  */
 export function aroundChange(ns: Netns, object: string): (() => void) | null {
   const s = listened.get(ns);
