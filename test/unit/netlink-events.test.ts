@@ -45,3 +45,11 @@ test('the neighbour hooks: the journal\'s alone while nobody listens, both while
   assert.equal(ns.neigh.onChange, log4);
   assert.equal(ns.nd6.onChange, log6);
 });
+
+test('ip monitor\'s stamps: -t a line of its own (usec as a number), -ts a prefix (usec in six digits)', async () => {
+  const { monitorStamp } = await import('../../src/control/ip-monitor.js');
+  // Noon UTC: the same day in any time zone within 11 hours.
+  const us = Date.UTC(2026, 10, 30, 12, 23, 15) * 1000 + 40284;
+  assert.match(monitorStamp(us, 'long'), /^Timestamp: Mon Nov 30 \d\d:23:15 2026 40284 usec\n$/);
+  assert.match(monitorStamp(us, 'short'), /^\[2026-11-30T\d\d:23:15\.040284\] $/);
+});
