@@ -63,6 +63,10 @@ export async function remote(family: string, argv: string[]): Promise<number> {
       return x.family === 'ping' ? pingCommand(argv) : x.family === 'traceroute' ? tracerouteCommand(argv) : remote(x.family, argv);
     }
   }
+  if (family === 'ip') {
+    const { ipMonitorCommand, isIpMonitor } = await import('./ip-monitor.js');
+    if (isIpMonitor(rest)) return ipMonitorCommand(socket, rest);
+  }
   if (family === 'conntrack') {
     const { conntrackEventsCommand, isConntrackEvents } = await import('./conntrack-events.js');
     if (isConntrackEvents(rest)) return conntrackEventsCommand(socket, rest);
@@ -89,7 +93,7 @@ const FAMILIES: [string, string, string][] = [
   ['appctl', 'SUBCMD NODE BRIDGE [FLOW]', 'as ovs-appctl: fdb/show, fdb/add PORT VLAN MAC, fdb/del VLAN MAC, fdb/stats-show, fdb/stats-clear, fdb/flush, ofproto/list, upcall/show, ofproto/trace FLOW, dpif/show, dpif/dump-flows, dpctl/show [-s], dpctl/dump-flows'],
   ['brctl', 'show|showmacs NODE [BRIDGE]', 'as brctl'],
   ['bridge', '[-n NS] [-s] [-d] [-j [-p]] [-c] NODE fdb|link|vlan|mdb [show ...]', 'as bridge (iproute2, read-only): fdb [show [br BR] [brport|dev DEV] [vlan VID] [state STATE] [dynamic]], link [show [dev DEV]], vlan [show|tunnelshow|global [show]] [dev DEV] [vid VID], mdb [show [dev DEV] [vid VID]]'],
-  ['ip', '[-n NS] [-4|-6|-0|-f FAMILY] [-s [-s]] [-d] [-br] [-j [-p]] [-o] NODE OBJECT ...', 'as ip: addr, link, route [table N], route get, rule, neigh; route|neigh add|del|replace|change, rule add|del, link set, addr add|del; -s: device counters; -d: details; -br: brief; -j [-p]: JSON [pretty]; -o: one line a record; ntable [show|change]; netns [list]; netns exec NS ip|bridge|iptables|iptables-save|conntrack|sysctl|tcpdump|ping|traceroute|arping ARGS'],
+  ['ip', '[-n NS] [-4|-6|-0|-f FAMILY] [-s [-s]] [-d] [-br] [-j [-p]] [-o] NODE OBJECT ...', 'as ip: addr, link, route [table N], route get, rule, neigh; route|neigh add|del|replace|change, rule add|del, link set, addr add|del; -s: device counters; -d: details; -br: brief; -j [-p]: JSON [pretty]; -o: one line a record; ntable [show|change]; monitor [all|link|address|route|neigh|rule]... [label] (streams until Ctrl-C; -t|-ts stamp each); netns [list]; netns exec NS ip|bridge|iptables|iptables-save|conntrack|sysctl|tcpdump|ping|traceroute|arping ARGS'],
   ['iptables', 'NODE -n NS [-t TABLE] -S|-L -n -v|-A|-D|-I ...', 'as iptables (legacy) inside a namespace'],
   ['iptables-save', 'NODE -n NS [-t TABLE] [-c]', 'as iptables-save inside a namespace'],
   ['conntrack', 'NODE -n NS -L|-G|-C|-S|-D|-F|-E [filters]', 'as conntrack inside a namespace (-E streams events until Ctrl-C)'],

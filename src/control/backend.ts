@@ -11,6 +11,7 @@ import { ControlError } from './protocol.js';
 import { mustCaptureTarget, nodeNames } from './resolve.js';
 import { conntrackEventsOf } from './conntrack-commands.js';
 import { ConntrackEvents, type EventLine } from './conntrack-events.js';
+import { IpMonitor, ipMonitorOf } from './ip-monitor.js';
 import { openPing, type PingEvent, type PingSession } from './ping.js';
 import type { CaptureSource, PingOpenRequest } from './protocol.js';
 
@@ -38,6 +39,7 @@ export interface CaptureSpec {
   done: () => void;
 }
 
+/** conntrack -E's, or ip monitor's (its words: [-t] [-n NS] NODE monitor ...). */
 export interface ConntrackEventsSpec {
   /** The conntrack command's words: NODE -n NS -E [filters]. */
   argv: readonly string[];
@@ -73,6 +75,8 @@ export interface ControlBackend {
   capture(spec: CaptureSpec): TcpdumpHandle | Promise<TcpdumpHandle>;
   /** Start conntrack -E, or throw a ControlError saying why not (the tool's words). */
   conntrackEvents(spec: ConntrackEventsSpec): ConntrackEventsHandle | Promise<ConntrackEventsHandle>;
+  /** Start ip monitor (the ip command's words), or throw a ControlError saying why not (ip's words). */
+  ipMonitor(spec: ConntrackEventsSpec): CaptureHandle | Promise<CaptureHandle>;
   /** Open ping's socket in a namespace, or throw a ControlError saying why not (ping's words). */
   ping(spec: PingSpec): PingSession | Promise<PingSession>;
 }
@@ -125,6 +129,10 @@ export class InProcessBackend implements ControlBackend {
   conntrackEvents(s: ConntrackEventsSpec): ConntrackEventsHandle {
     const { ct, words } = conntrackEventsOf({ emu: this.emu }, s.argv);
     return new ConntrackEvents(ct, words, s.opts, s.deliver);
+  }
+
+  ipMonitor(s: ConntrackEventsSpec): CaptureHandle {
+    return new IpMonitor(ipMonitorOf({ emu: this.emu }, s.argv), s.opts, s.deliver);
   }
 
   ping(s: PingSpec): PingSession {

@@ -28,9 +28,19 @@ where  OBJECT := { address | addrlabel | amt | fou | help | ila | ioam | l2tp |
 
 const WRITE_VERBS = ['add', 'delete', 'change', 'chg', 'replace', 'append', 'prepend', 'flush', 'set'];
 
+export interface IpArgv {
+  ns?: string;
+  node?: string;
+  options: string[];
+  words: string[];
+  family?: string;
+  /** -t[imestamp] or -ts[hort] (only ip monitor prints one). */
+  timestamp?: 'long' | 'short';
+}
+
 /** -n NS, the family (-4, -6, -0, -f FAMILY) and ip's display options anywhere before OBJECT (passed on as given); the first other word is NODE. */
-export function parseIpArgv(argv: readonly string[]): { ns?: string; node?: string; options: string[]; words: string[]; family?: string } {
-  const out: { ns?: string; node?: string; options: string[]; words: string[]; family?: string } = { options: [], words: [] };
+export function parseIpArgv(argv: readonly string[]): IpArgv {
+  const out: IpArgv = { options: [], words: [] };
   let i = 0;
   for (; i < argv.length; i++) {
     const a = argv[i]!;
@@ -47,7 +57,11 @@ export function parseIpArgv(argv: readonly string[]): { ns?: string; node?: stri
       if (f === undefined || f === 'help') throw new ControlError(IP_USAGE, 255);
       out.options.push(o, f);
       out.family = f;
-    } else if (o === '-M' || o === '-B') throw new ControlError(`Error: ${o === '-M' ? 'MPLS' : 'bridge'} (ip ${o}) is not emulated.`, 255);
+    }
+    // ip.c tries -timestamp before -tshort: -t is the first.
+    else if (o.length > 1 && '-timestamp'.startsWith(o)) out.timestamp = 'long';
+    else if (o.length > 2 && '-tshort'.startsWith(o)) out.timestamp = 'short';
+    else if (o === '-M' || o === '-B') throw new ControlError(`Error: ${o === '-M' ? 'MPLS' : 'bridge'} (ip ${o}) is not emulated.`, 255);
     else if ([isStatsOption, isBriefOption, isDetailsOption, isJsonOption, isPrettyOption, isOnelineOption].some((is) => is(o))) out.options.push(o);
     else if (a.startsWith('-')) throw new ControlError(`Option "${o}" is unknown, try "ip -help".`, 255);
     else if (out.node === undefined) out.node = a;

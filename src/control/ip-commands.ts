@@ -12,6 +12,7 @@ import { mustNamespace, mustNode } from './resolve.js';
 import { netnsList } from './ip-netns.js';
 import { ipAccess as access, ipObject, netnsVerb, parseIpArgv } from './ip-argv.js';
 import { isHypervisor, rootView } from './root-netns.js';
+import { aroundChange } from '../netns/netlink-events.js';
 
 const NEIGH = ['neighbour', 'neighbor'];
 
@@ -44,8 +45,11 @@ export const ip: CommandFamily = {
     const el = ns === undefined && isHypervisor(ctx.emu, mustNode(ctx, node)) ? undefined : mustNamespace(ctx, node, ns);
     if (obj === undefined) throw new ControlError('Usage: dpemu ip [-n NS] [-4|-6|-0|-f FAMILY] [-s [-s]] [-d] [-br] [-j [-p]] [-o] NODE { addr | link | route | rule | neigh | netns } ...', 255);
     if (!known) throw new ControlError(`Object "${obj}" is unknown, try "ip help".`, 1);
+    if (known === 'monitor') throw new ControlError("Error: 'ip monitor' streams its events: run it through the dpemu CLI (dpemu ip [-n NS] NODE monitor ...).", 255);
     if (!TEXT_OBJECTS.includes(known)) throw new ControlError(`Error: 'ip ${known}' is not supported.`, 255);
     const write = access(argv) === 'write';
+    // ip monitor's listeners hear what this write changes (nothing is compared when none listens).
+    const notify = write && el ? aroundChange(el.ns, known) : null;
     try {
       if (!el) {
         if (write) throw new ControlError(`Error: ${node}'s root namespace is a read-only view, built from the topology and its ports' state; 'ip ${known} ${words[1]}' is refused there (name a namespace with -n NS to change one).`, 255);
@@ -76,6 +80,8 @@ export const ip: CommandFamily = {
       if (e instanceof RtnlError) throw new ControlError(`${e.message}\n`, e.exit);
       if (e instanceof IpSyntaxError) throw new ControlError(`Error: ${e.reason}${e.token ? ` ("${e.token}")` : ''}.`, 255);
       throw e;
+    } finally {
+      notify?.();
     }
     ctx.invalidate(`${el.node}:${el.name} ${words[0]}`);
     return ok('');

@@ -44,6 +44,16 @@ export interface ConntrackEventsRequest {
 }
 
 /**
+ * POST /v1/capture body for `ip monitor`: the ip command's words
+ * ([-t|-ts] [-n NS] NODE monitor [OBJECT...]); the answer streams as
+ * conntrack -E's ('listening', then a 'line' each record, without its last
+ * newline).
+ */
+export interface IpMonitorRequest {
+  ipMonitor: string[];
+}
+
+/**
  * POST /v1/ping: a duplex NDJSON exchange with ping's socket in a
  * namespace. The request body's first line is {"open": PingOpenRequest},
  * each later one {"send": {"seq": N}} (an echo request of `size` bytes of

@@ -14,7 +14,7 @@ import { Emulator } from '../topology/builder.js';
 import type { PartitionedDatapath } from '../workers/supervisor.js';
 import type { CommandFamily, ControlHooks, DaemonCommand } from './command.js';
 import { COMMANDS, DAEMON_COMMANDS } from './registry.js';
-import { ControlError, PROTOCOL_VERSION, type CaptureEvent, type CaptureRequest, type CommandResponse, type ConntrackEventsRequest, type PingOpenRequest } from './protocol.js';
+import { ControlError, PROTOCOL_VERSION, type CaptureEvent, type CaptureRequest, type CommandResponse, type ConntrackEventsRequest, type IpMonitorRequest, type PingOpenRequest } from './protocol.js';
 import { InProcessBackend, type CaptureHandle, type ControlBackend } from './backend.js';
 import { arpingHead, pingEventJson } from './ping.js';
 
@@ -185,9 +185,9 @@ export async function startControlServer(target: Emulator | ControlBackend, opts
   };
 
   const capture = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    let body: CaptureRequest | ConntrackEventsRequest;
+    let body: CaptureRequest | ConntrackEventsRequest | IpMonitorRequest;
     try {
-      body = (await readBody(req)) as CaptureRequest | ConntrackEventsRequest;
+      body = (await readBody(req)) as CaptureRequest | ConntrackEventsRequest | IpMonitorRequest;
     } catch (e) {
       return sendJson(res, e instanceof ControlError ? e.status : 400, fail(e instanceof ControlError ? e : new ControlError(String(e))));
     }
@@ -204,6 +204,21 @@ export async function startControlServer(target: Emulator | ControlBackend, opts
           done: finish,
         });
         return { handle, head: { type: 'listening', table: handle.table } };
+      });
+    }
+    if ('ipMonitor' in body) {
+      const argv = body.ipMonitor;
+      return stream(req, res, async (send, congested, finish) => {
+        if (!Array.isArray(argv) || !argv.every((a) => typeof a === 'string')) throw new ControlError('control: ipMonitor must be [strings]');
+        const handle = await backend.ipMonitor({
+          argv,
+          opts: { congested },
+          deliver: (lines) => {
+            for (const l of lines) send({ type: 'line', text: l.text });
+          },
+          done: finish,
+        });
+        return { handle, head: { type: 'listening', table: 'rtnetlink' } };
       });
     }
     return stream(req, res, async (send, congested, finish) => {

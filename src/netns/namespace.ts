@@ -66,6 +66,7 @@ import { IpOptions, optionsCompile, forwardOptions, optionsEcho, optionsBuild } 
 import { newFibResult, type Flow } from './rules.js';
 import { IPTOS_RT_MASK } from './fib.js';
 import { RT_SCOPE_LINK, RT_SCOPE_UNIVERSE } from './names.js';
+import { aroundChange, setNeighHooks } from './netlink-events.js';
 
 export interface InterfaceConfig {
   mac?: number; // 48-bit MAC as a number; random-looking default otherwise
@@ -1277,8 +1278,7 @@ export class NetNamespace extends Element implements KeepsLearned {
   journalTo(j: LearnedJournal, id: number): void {
     this.journal = j;
     this.jid = id;
-    this.ns.neigh.onChange = this.logNeigh;
-    this.ns.nd6.onChange = this.logNeigh6;
+    setNeighHooks(this.ns, this.logNeigh, this.logNeigh6);
     this.writeLearned(j, id);
   }
 
@@ -1378,7 +1378,9 @@ export class NetNamespace extends Element implements KeepsLearned {
   }
 
   private setCarrier(dev: string, carrier: boolean): void {
+    const notify = aroundChange(this.ns, 'carrier');
     for (const p of this.ns.setCarrier(dev, carrier)) this.engine.drop(p, this, 'no_carrier', `${dev} lost carrier`);
+    notify?.();
   }
 
   /** Drop every packet held here (unresolved neighbours, delayed proxy replies): the element is being replaced. */

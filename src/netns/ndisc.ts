@@ -444,8 +444,9 @@ export class Ndisc {
     const mac = tll >= 0 ? readMacHi(buf, tll) * 0x1_0000_0000 + readMacLo(buf, tll) : c.mac[slot]!;
     const changed = mac !== c.mac[slot];
     if (incomplete || (flags & NA_OVERRIDE) !== 0 || !changed) {
-      this.learn(slot, mac, (flags & NA_SOLICITED) !== 0 ? NUD.REACHABLE : NUD.STALE, l.index);
+      // The flag first: __neigh_update's notification carries it.
       c.router[slot] = (flags & NA_ROUTER) !== 0 ? 1 : 0;
+      this.learn(slot, mac, (flags & NA_SOLICITED) !== 0 ? NUD.REACHABLE : NUD.STALE, l.index);
     }
     e.consume(pkt, el, 'ndisc: NA: neighbour updated');
   }
@@ -459,8 +460,8 @@ export class Ndisc {
     if (l.conf6.forwarding !== 0 && sll >= 0 && !ip6IsAny(buf, l3 + IPV6_SRC)) {
       this.lookup(l.index, buf, l3 + IPV6_SRC);
       const slot = this.create(l.index, buf, l3 + IPV6_SRC);
-      this.learn(slot, readMacHi(buf, sll) * 0x1_0000_0000 + readMacLo(buf, sll), NUD.STALE, l.index);
       this.cache.router[slot] = 0; // NEIGH_UPDATE_F_OVERRIDE_ISROUTER: a soliciting host is no router
+      this.learn(slot, readMacHi(buf, sll) * 0x1_0000_0000 + readMacLo(buf, sll), NUD.STALE, l.index);
     }
     e.consume(pkt, el, 'ndisc: RS: taken (no router advertisements sent)');
   }

@@ -13,6 +13,7 @@ import type { CommandFamily, ControlHooks } from '../control/command.js';
 import type { CaptureHandle, CaptureSpec, ConntrackEventsHandle, ConntrackEventsSpec, ControlBackend, PingSpec, TcpdumpHandle } from '../control/backend.js';
 import type { PingSession } from '../control/ping.js';
 import { conntrack } from '../control/conntrack-commands.js';
+import { parseIpArgv } from '../control/ip-argv.js';
 import { ControlError, ok, type CommandResponse } from '../control/protocol.js';
 import { trace } from '../control/trace-command.js';
 import type { PartitionedDatapath } from './supervisor.js';
@@ -100,6 +101,23 @@ export class PartitionedControl implements ControlBackend {
     });
     unwrap(a);
     return Object.assign(this.poll(w, cap, s.opts.congested, (p) => p.lines.length && s.deliver(p.lines), s.done), { table: a.table ?? 'conntrack' });
+  }
+
+  /** ip monitor in the worker that owns the node the words name, its lines polled as conntrack -E's. */
+  async ipMonitor(s: ConntrackEventsSpec): Promise<CaptureHandle> {
+    let node: string | undefined;
+    try {
+      node = parseIpArgv(s.argv).node;
+    } catch {
+      node = undefined; // words it cannot parse: any worker answers the same error
+    }
+    const w = node !== undefined && this.dp.assignment.has(node) ? this.dp.ownerOf(node) : 0;
+    const cap = this.nextCapture++;
+    const a = await this.dp.request<ControlAnswer>(w, { op: 'ipMonitor', cap, argv: [...s.argv] }).catch((e: Error) => {
+      throw new ControlError(`dpemu: ${e.message}`, 1, 503);
+    });
+    unwrap(a);
+    return this.poll(w, cap, s.opts.congested, (p) => p.lines.length && s.deliver(p.lines), s.done);
   }
 
   /** ping's socket in the worker that owns the node, what it reads polled as a capture's frames; each send a request to it. */

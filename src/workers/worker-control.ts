@@ -11,6 +11,7 @@ import { startCapture } from '../control/backend.js';
 import type { CapturedFrame } from '../control/capture.js';
 import { conntrackEventsOf } from '../control/conntrack-commands.js';
 import { ConntrackEvents, type EventLine } from '../control/conntrack-events.js';
+import { IpMonitor, ipMonitorOf } from '../control/ip-monitor.js';
 import { arpingHead, openPing, type PingEvent, type PingSession } from '../control/ping.js';
 import { mustOvsBridge } from '../control/resolve.js';
 import { ControlError, type CaptureSource, type CommandResponse, type PingOpenRequest } from '../control/protocol.js';
@@ -180,6 +181,20 @@ export class WorkerControl {
       c.capture = new ConntrackEvents(ct, words, { defer: (fn) => c.later.push(fn) }, (l) => c.lines.push(...l));
       this.captures.set(cap, c);
       return { response: { ok: true, stdout: '', stderr: '', exit: 0 }, writes: [], table: words.table };
+    } catch (e) {
+      if (e instanceof ControlError) return { error: { message: e.message, exit: e.exit, status: e.status }, writes: [] };
+      throw e;
+    }
+  }
+
+  /** ip monitor on a namespace of this worker's (the words after `ip`), polled as a capture. */
+  ipMonitorStart(cap: number, argv: string[]): ControlAnswer {
+    try {
+      const words = ipMonitorOf({ emu: this.emu, allNodes: this.allNodes }, argv);
+      const c = newCapture();
+      c.capture = new IpMonitor(words, { defer: (fn) => c.later.push(fn) }, (l) => c.lines.push(...l));
+      this.captures.set(cap, c);
+      return { response: { ok: true, stdout: '', stderr: '', exit: 0 }, writes: [] };
     } catch (e) {
       if (e instanceof ControlError) return { error: { message: e.message, exit: e.exit, status: e.status }, writes: [] };
       throw e;

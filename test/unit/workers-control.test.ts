@@ -22,7 +22,7 @@ import { Stats } from '../../src/datapath/stats.js';
 import { buildFrame, type FrameSpec } from '../../src/wire/frame.js';
 import { startControlServer, type ControlServer } from '../../src/control/server.js';
 import { captureRemote, runRemote } from '../../src/control/client.js';
-import type { CaptureEvent, CaptureRequest, CommandResponse } from '../../src/control/protocol.js';
+import type { CaptureEvent, CaptureRequest, CommandResponse, ConntrackEventsRequest, IpMonitorRequest } from '../../src/control/protocol.js';
 import { registerCollectors, startMetricsServer, enableLatencySampling, DATAPATH_WORKER_METRICS, type MetricsServer } from '../../src/metrics/index.js';
 import { PartitionedDatapath } from '../../src/workers/supervisor.js';
 import { PartitionedControl } from '../../src/workers/remote-control.js';
@@ -323,15 +323,15 @@ test('tcpdump: a capture in a worker gives the frames one emulator gives, and th
   }
 });
 
-/** conntrack -E through `sock` while `traffic` runs, then stopped (the reader goes away): its lines, its table, or its error. */
-async function events(sock: string, argv: string[], traffic: () => Promise<void>) {
+/** conntrack -E (or ip monitor: `req`) through `sock` while `traffic` runs, then stopped (the reader goes away): its lines, its table, or its error. */
+async function events(sock: string, argv: string[], traffic: () => Promise<void>, req: ConntrackEventsRequest | IpMonitorRequest = { conntrack: argv }) {
   const lines: string[] = [];
   let table: string | undefined;
   let error: CommandResponse | undefined;
   let started!: () => void;
   const start = new Promise<void>((r) => (started = r));
   const stop = new AbortController();
-  const done = captureRemote({ socketPath: sock }, { conntrack: argv }, (ev) => {
+  const done = captureRemote({ socketPath: sock }, req, (ev) => {
     if (ev.type === 'listening') {
       table = ev.table;
       started();
@@ -391,6 +391,49 @@ test('conntrack -E: the events of a namespace in a worker are one emulator\'s, a
   }
   const x = await events(split.path, ['w02', '-n', SNAT, '-E', 'expect'], splitTraffic);
   assert.deepEqual(x, { lines: [], table: 'expect', error: undefined });
+});
+
+test('ip monitor: a namespace in a worker tells its changes as one emulator does, and refuses as it does', async () => {
+  const RFP = 'rfp-c4d4b760-4';
+  const writes = [
+    ['addr', 'add', '192.0.2.1/24', 'dev', RFP],
+    ['route', 'add', '198.51.100.128/25', 'via', '192.0.2.2'],
+    ['neigh', 'add', '192.0.2.7', 'lladdr', '02:00:00:00:00:07', 'dev', RFP],
+    ['rule', 'add', 'pref', '1001', 'lookup', '101'],
+    ['rule', 'del', 'pref', '1001'],
+    ['neigh', 'del', '192.0.2.7', 'dev', RFP],
+    ['addr', 'del', '192.0.2.1/24', 'dev', RFP],
+  ];
+  const changes = (sock: string) => async () => {
+    for (const w of writes) assert.equal((await runRemote({ socketPath: sock }, 'ip', ['-n', SNAT, 'w02', ...w])).exit, 0, w.join(' '));
+  };
+  const argv = ['-n', SNAT, 'w02', 'monitor', 'address', 'route', 'neigh', 'rule', 'label'];
+  const a = await events(inline.path, argv, changes(inline.path), { ipMonitor: argv });
+  const b = await events(split.path, argv, changes(split.path), { ipMonitor: argv });
+  assert.equal(a.error, undefined);
+  assert.deepEqual(a.lines.filter((l) => !l.includes('169.254.96.33')).map((l) => l.split('\n')[0]), [
+    `[ADDR]2: ${RFP}    inet 192.0.2.1/24 scope global ${RFP}`,
+    `[ROUTE]local 192.0.2.1 dev ${RFP} table local proto kernel scope host src 192.0.2.1 `,
+    `[ROUTE]192.0.2.0/24 dev ${RFP} proto kernel scope link src 192.0.2.1 `,
+    `[ROUTE]broadcast 192.0.2.255 dev ${RFP} table local proto kernel scope link src 192.0.2.1 `,
+    `[ROUTE]198.51.100.128/25 via 192.0.2.2 dev ${RFP} `,
+    `[NEIGH]192.0.2.7 dev ${RFP} lladdr 02:00:00:00:00:07 PERMANENT `,
+    '[RULE]1001:\tfrom all lookup 101',
+    '[RULE]Deleted 1001:\tfrom all lookup 101',
+    `[NEIGH]192.0.2.7 dev ${RFP} FAILED `,
+    `[NEIGH]Deleted 192.0.2.7 dev ${RFP} FAILED `,
+    `[ADDR]Deleted 2: ${RFP}    inet 192.0.2.1/24 scope global ${RFP}`,
+    `[ROUTE]Deleted 192.0.2.0/24 dev ${RFP} proto kernel scope link src 192.0.2.1 `,
+    `[ROUTE]Deleted broadcast 192.0.2.255 dev ${RFP} table local proto kernel scope link src 192.0.2.1 `,
+    `[ROUTE]Deleted local 192.0.2.1 dev ${RFP} table local proto kernel scope host src 192.0.2.1 `,
+  ]);
+  assert.deepEqual(b, a);
+  for (const bad of [['-n', SNAT, 'w02', 'monitor', 'bogus'], ['w99', 'monitor'], ['-n', 'nosuch', 'w02', 'monitor']]) {
+    const x = await events(inline.path, bad, async () => {}, { ipMonitor: bad });
+    const y = await events(split.path, bad, async () => {}, { ipMonitor: bad });
+    assert.ok(x.error && !x.error.ok, bad.join(' '));
+    assert.deepEqual(y, x, bad.join(' '));
+  }
 });
 
 test('a trace answers as one emulator, inside one node and across workers (test/unit/workers-trace.test.ts has more)', async () => {
