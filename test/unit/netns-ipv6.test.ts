@@ -265,7 +265,7 @@ test('a probed IPv6 neighbour that answers is REACHABLE again, and goes STALE ag
 test('an answered probe counts as a use: with reachable_time within delay_first_probe_time the entry cycles through PROBE and never goes STALE', () => {
   // Linux 6.18, two namespaces over a veth, net.ipv6.neigh.DEV.base_reachable_time_ms=500 and
   // delay_first_probe_time=1 on the pinging side, one `ping -6 -c 1`: `ip -ts monitor neigh` prints REACHABLE,
-  // then PROBE and REACHABLE together every 1.63 s for as long as it runs (neigh_add_timer lifts `used` to
+  // then PROBE and REACHABLE together each reachable time plus 1 s for as long as it runs (neigh_add_timer lifts `used` to
   // `confirmed` when the solicited advertisement makes the entry REACHABLE again).
   const { r, send, wire, ip, later } = router();
   r.ns.setSysctl('net.ipv6.neigh.qr-1.base_reachable_time_ms', 500);

@@ -215,7 +215,7 @@ test('statistics where the kernel counts them: neigh_lookup (ARP input, ip neigh
 test('an answered probe counts as a use: with reachable_time within delay_first_probe_time the entry cycles REACHABLE, DELAY, PROBE, REACHABLE and never goes STALE', () => {
   // Linux 6.18, two namespaces over a veth, net.ipv4.neigh.DEV.base_reachable_time_ms=500 and
   // delay_first_probe_time=1 on the pinging side only, one `ping -c 1`: `ip -ts monitor neigh` there prints
-  // REACHABLE, then PROBE and REACHABLE together every 1.63 s for as long as it runs, tcpdump one unicast
+  // REACHABLE, then PROBE and REACHABLE together each reachable time plus 1 s for as long as it runs, tcpdump one unicast
   // request and its reply each time, and `ip -s neigh` the entry's `used` age back to 0 with each reply
   // (neigh_add_timer lifts `used` to `confirmed`). With base_reachable_time_ms=1000 the drawn reachable
   // time was 1.26 s, past the 1 s: REACHABLE, then STALE, and no probe.
