@@ -530,8 +530,12 @@ export class Ndisc {
     if (state === NUD.STALE && mac === c.mac[slot] && (old & NUD_VALID) !== 0) state = old;
     if (state & NUD_CONNECTED) c.confirmed[slot] = now;
     c.update(slot, mac, state, now);
-    // A new REACHABLE's timer: reachable_time on (neigh_add_timer); one already REACHABLE keeps its own and is confirmed.
-    if (state === NUD.REACHABLE && old !== NUD.REACHABLE) c.timer[slot] = now + c.reachableTime(ifindex);
+    // A new REACHABLE's timer: reachable_time on (neigh_add_timer, which lifts `used` to `confirmed`: an answered
+    // probe counts as a use, see NeighbourTable.addTimer); one already REACHABLE keeps its own and is confirmed.
+    if (state === NUD.REACHABLE && old !== NUD.REACHABLE) {
+      if (c.used[slot]! < now) c.used[slot] = now;
+      c.timer[slot] = now + c.reachableTime(ifindex);
+    }
     const q = this.failed;
     c.takeHeld(slot, q);
     for (let i = 0; i < q.length; i++) {

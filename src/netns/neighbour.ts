@@ -415,6 +415,18 @@ export class NeighbourTable<P = unknown> extends NeighTableBase {
     this.timers.push(at, e.timerSeq, key(e.ip, e.ifindex));
   }
 
+  /**
+   * neigh_add_timer: a timer armed on entering a timed state (not the
+   * handler's re-arm) lifts `used` to `confirmed`. So a probe answered
+   * counts as a use: with reachable_time within delay_first_probe_time the
+   * entry goes REACHABLE, DELAY, PROBE, REACHABLE again for as long as the
+   * neighbour answers, never STALE.
+   */
+  private addTimer(e: NeighEntry<P>, at: number): void {
+    if (e.used < e.confirmed) e.used = e.confirmed;
+    this.setTimer(e, at);
+  }
+
   private delTimer(e: NeighEntry<P>): void {
     e.timer = -1;
     e.timerSeq = ++this.seq;
@@ -462,7 +474,7 @@ export class NeighbourTable<P = unknown> extends NeighTableBase {
         e.state = NUD.INCOMPLETE;
         e.updated = now;
         immediateProbe = true;
-        this.setTimer(e, now + Math.max(p.retrans_time_ms, 10));
+        this.addTimer(e, now + Math.max(p.retrans_time_ms, 10));
         this.changed(e);
       } else {
         e.state = NUD.FAILED;
@@ -474,7 +486,7 @@ export class NeighbourTable<P = unknown> extends NeighTableBase {
       this.delTimer(e);
       e.state = NUD.DELAY;
       e.updated = now;
-      this.setTimer(e, now + p.delay_first_probe_time_ms);
+      this.addTimer(e, now + p.delay_first_probe_time_ms);
       this.changed(e);
       return { kind: 'send', mac: e.mac };
     }
@@ -673,7 +685,7 @@ export class NeighbourTable<P = unknown> extends NeighTableBase {
       this.delTimer(e);
       if (newState & NUD.PROBE) e.probes = 0;
       if (newState & NUD_IN_TIMER) {
-        this.setTimer(e, now + (newState & NUD.REACHABLE ? this.reachableTime(e.ifindex) : 0));
+        this.addTimer(e, now + (newState & NUD.REACHABLE ? this.reachableTime(e.ifindex) : 0));
       }
       e.state = newState;
       this.generation++;

@@ -7,7 +7,7 @@ import { formatIp4, parseIp4 } from '../../src/netns/addr.js';
 import { arpAnnounceSource } from '../../src/netns/arp-policy.js';
 import { arpProcess, ARPOP_REPLY, ARPOP_REQUEST, type ArpPacket } from '../../src/netns/arp.js';
 import { runCommands } from '../../src/netns/ip-text.js';
-import { NUD } from '../../src/netns/neighbour.js';
+import { NUD, nudName } from '../../src/netns/neighbour.js';
 import { Netns } from '../../src/netns/netns.js';
 
 const ip = (s: string) => parseIp4(s)!;
@@ -144,4 +144,63 @@ test('frames for other hosts and NOARP devices are not processed', () => {
   const n = ns();
   assert.equal(arpProcess(n, req('10.0.0.9', '10.0.0.1'), 2, 'otherhost', 0).reply, undefined);
   assert.equal(arpProcess(n, req('10.0.0.9', '224.0.0.1'), 2, 'broadcast', 0).reply, undefined);
+});
+
+test('a veth pair as the kernel\'s: the side whose reachable time is within delay_first_probe_time probes its peer each round and never goes STALE; the peer answering it does', () => {
+  // Linux 6.18, namespaces A (192.0.2.1) and B (192.0.2.2) over a veth, delay_first_probe_time=1 on both
+  // ends, base_reachable_time_ms 500 on A (reachable 664 ms) and 3000 on B, A `ping -c 1` B. `ip monitor
+  // neigh` (which prints no DELAY: the kernel does not notify it): A's entry REACHABLE, then PROBE and
+  // REACHABLE each 1.7 s for as long as it ran; B's STALE, PROBE, REACHABLE, STALE 3.5 s later, and no
+  // change after, though A's unicast requests kept coming (neigh_event_ns leaves a valid entry's state, and
+  // the reply does not go out by B's entry). tcpdump: A's broadcast request and B's reply, B's unicast
+  // request 1 s later (its entry DELAY from the echo reply) and A's reply, then A's unicast request and B's
+  // reply each round.
+  const side = (addr: string, mac: number, base: number): Netns<string> => {
+    const n = new Netns<string>();
+    n.addLink({ name: 'eth0', kind: 'ether', mac, up: true });
+    runCommands(n, `ip addr add ${addr}/24 dev eth0`);
+    n.setSysctl('net.ipv4.neigh.eth0.base_reachable_time_ms', base);
+    n.setSysctl('net.ipv4.neigh.eth0.delay_first_probe_time', 1);
+    return n;
+  };
+  const a = side('192.0.2.1', 0x0200000000a1, 500), b = side('192.0.2.2', 0x0200000000b2, 3000);
+  const A = ip('192.0.2.1'), B = ip('192.0.2.2'), IF = a.mustLink('eth0').index;
+  const seen = { a: [] as string[], b: [] as string[] };
+  const requests = { a: 0, b: 0 };
+  const note = (n: Netns<string>, peer: number, log: string[]): void => {
+    const name = nudName(n.neigh.get(peer, IF)!.state);
+    if (log[log.length - 1] !== name) log.push(name);
+  };
+  /** A request from `from` reaches `to`; its reply comes back. */
+  const ask = (from: Netns<string>, to: Netns<string>, s: { senderIp: number; senderMac: number; target: number; dstMac?: number }, t: number): void => {
+    const r = arpProcess(to, { op: ARPOP_REQUEST, sha: s.senderMac, sip: s.senderIp, tha: 0, tip: s.target }, IF, s.dstMac === undefined ? 'broadcast' : 'host', t);
+    assert.ok(r.reply);
+    arpProcess(from, { op: ARPOP_REPLY, sha: r.reply.sha, sip: r.reply.sip, tha: r.reply.tha, tip: r.reply.tip }, IF, 'host', t);
+  };
+  const ping = a.neigh.resolve(B, IF, 0, { pkt: 'echo', bytes: 1000, src: A });
+  assert.ok(ping.kind === 'queued' && ping.solicit);
+  ask(a, b, ping.solicit, 0);
+  note(a, B, seen.a);
+  note(b, A, seen.b);
+  // B's echo reply goes out by its STALE entry.
+  assert.equal(b.neigh.resolve(A, IF, 0).kind, 'send');
+  note(b, A, seen.b);
+  for (let t = 10; t <= 10_000; t += 10) {
+    for (const [n, peer, other, k] of [[a, B, b, 'a'], [b, A, a, 'b']] as const) {
+      for (const act of n.neigh.tick(t)) {
+        assert.ok(act.kind === 'solicit' && act.dstMac === other.mustLink('eth0').mac, 'a unicast probe');
+        requests[k]++;
+        note(n, peer, seen[k]);
+        ask(n, other, act, t);
+      }
+      note(n, peer, seen[k]);
+    }
+  }
+  assert.ok(a.neigh.reachableTime(IF) < 1000 && b.neigh.reachableTime(IF) > 1000);
+  const monitor = (log: string[]) => log.filter((s) => s !== 'DELAY');
+  assert.ok(!seen.a.includes('STALE'), seen.a.join(' '));
+  assert.ok(requests.a >= 5, `${requests.a} requests from A`);
+  assert.deepEqual(monitor(seen.a).slice(0, 5), ['REACHABLE', 'PROBE', 'REACHABLE', 'PROBE', 'REACHABLE']);
+  assert.deepEqual(monitor(seen.b), ['STALE', 'PROBE', 'REACHABLE', 'STALE']);
+  assert.equal(requests.b, 1);
 });

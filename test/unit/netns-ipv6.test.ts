@@ -262,6 +262,37 @@ test('a probed IPv6 neighbour that answers is REACHABLE again, and goes STALE ag
   assert.match(ip('-6 neigh'), / STALE \n$/);
 });
 
+test('an answered probe counts as a use: with reachable_time within delay_first_probe_time the entry cycles through PROBE and never goes STALE', () => {
+  // Linux 6.18, two namespaces over a veth, net.ipv6.neigh.DEV.base_reachable_time_ms=500 and
+  // delay_first_probe_time=1 on the pinging side, one `ping -6 -c 1`: `ip -ts monitor neigh` prints REACHABLE,
+  // then PROBE and REACHABLE together each reachable time plus 1 s for as long as it runs (neigh_add_timer lifts `used` to
+  // `confirmed` when the solicited advertisement makes the entry REACHABLE again).
+  const { r, send, wire, ip, later } = router();
+  r.ns.setSysctl('net.ipv6.neigh.qr-1.base_reachable_time_ms', 500);
+  r.ns.setSysctl('net.ipv6.neigh.qr-1.delay_first_probe_time', 1);
+  send(ECHO);
+  send(HOST_NA);
+  wire.take();
+  const state = (): string => / (\w+) \n$/.exec(ip('-6 neigh'))![1]!;
+  const seen: string[] = [state()];
+  let probes = 0;
+  for (let t = 0; t < 10_000; t += 10) {
+    later(10);
+    const s = state();
+    if (s !== seen[seen.length - 1]) seen.push(s);
+    const asked = wire.take().filter(isUnicastNs).length;
+    if (asked === 0) continue;
+    probes += asked;
+    send(HOST_NA);
+    seen.push(state());
+  }
+  const reach = r.ns.nd6.reachableTime(r.ns.mustLink('qr-1').index);
+  assert.ok(reach < 1000, `reachable_time ${reach}`);
+  assert.ok(probes >= Math.floor(10_000 / (reach + 1020)), `${probes} probes`);
+  assert.ok(!seen.includes('STALE'), seen.join(' '));
+  assert.deepEqual(seen.slice(0, 5), ['REACHABLE', 'DELAY', 'PROBE', 'REACHABLE', 'DELAY']);
+});
+
 test('a neighbour confirmed while in DELAY goes back to REACHABLE without a probe', () => {
   const { send, wire, ip, later } = staleNeighbour();
   send(ECHO);

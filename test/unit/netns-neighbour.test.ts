@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseIp4 } from '../../src/netns/addr.js';
-import { type NeighAction, type NeighHooks, NeighbourTable, NEIGH_F, NUD, seededRandom } from '../../src/netns/neighbour.js';
+import { type NeighAction, type NeighHooks, NeighbourTable, NEIGH_F, NUD, nudName, seededRandom } from '../../src/netns/neighbour.js';
 
 const ip = (s: string) => parseIp4(s)!;
 const GW = ip('10.0.0.254');
@@ -210,4 +210,43 @@ test('statistics where the kernel counts them: neigh_lookup (ARP input, ip neigh
   assert.equal(t.stats.periodic_gc_runs, 1);
   t.tick(15_000 + 10 * 15_000);
   assert.equal(t.stats.periodic_gc_runs, 11, 'one every base_reachable_time / 2');
+});
+
+test('an answered probe counts as a use: with reachable_time within delay_first_probe_time the entry cycles REACHABLE, DELAY, PROBE, REACHABLE and never goes STALE', () => {
+  // Linux 6.18, two namespaces over a veth, net.ipv4.neigh.DEV.base_reachable_time_ms=500 and
+  // delay_first_probe_time=1 on the pinging side only, one `ping -c 1`: `ip -ts monitor neigh` there prints
+  // REACHABLE, then PROBE and REACHABLE together each reachable time plus 1 s for as long as it runs, tcpdump one unicast
+  // request and its reply each time, and `ip -s neigh` the entry's `used` age back to 0 with each reply
+  // (neigh_add_timer lifts `used` to `confirmed`). With base_reachable_time_ms=1000 the drawn reachable
+  // time was 1.26 s, past the 1 s: REACHABLE, then STALE, and no probe.
+  const run = (base: number) => {
+    const t = new NeighbourTable<string>(hooks, { random: seededRandom(5), params: { base_reachable_time_ms: base, delay_first_probe_time_ms: 1000 } });
+    t.resolve(GW, DEV, 0, held('ping'));
+    const e = t.get(GW, DEV)!;
+    t.update(e, GW_MAC, NUD.REACHABLE, 0, 0);
+    const seen: string[] = [];
+    let probes = 0;
+    for (let now = 10; now <= 10_000; now += 10) {
+      const before = e.state;
+      for (const a of t.tick(now)) {
+        assert.ok(a.kind === 'solicit' && a.dstMac === GW_MAC, `a unicast probe, not ${a.kind}`);
+        probes++;
+        seen.push('PROBE');
+        // The peer answers at once: a unicast reply.
+        t.update(e, GW_MAC, NUD.REACHABLE, 0, a.at);
+      }
+      if (e.state !== before) seen.push(nudName(e.state));
+    }
+    return { seen, probes, reach: t.reachableTime(DEV) };
+  };
+  const fast = run(500);
+  assert.ok(fast.reach < 1000, `reachable_time ${fast.reach}`);
+  // Each round: reachable_time (+ the handler's 10 ms), the 1 s DELAY, the probe answered at once.
+  assert.ok(fast.probes >= Math.floor(10_000 / (fast.reach + 1010)), `${fast.probes} probes`);
+  assert.ok(!fast.seen.includes('STALE'), fast.seen.join(' '));
+  assert.deepEqual(fast.seen.slice(0, 4), ['DELAY', 'PROBE', 'REACHABLE', 'DELAY']);
+  const slow = run(3000);
+  assert.ok(slow.reach > 1000, `reachable_time ${slow.reach}`);
+  assert.deepEqual(slow.seen, ['STALE']);
+  assert.equal(slow.probes, 0);
 });
