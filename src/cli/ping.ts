@@ -12,7 +12,7 @@ import { checksum } from '../wire/checksum.js';
 import { ipToString, readU16, readU32 } from '../wire/addr.js';
 import { NetDb } from '../control/netdb.js';
 import { TIMEVAL_LEN, wallUs } from '../netns/ping-socket.js';
-import { ip6IsLinkLocal } from '../netns/ping6-socket.js';
+import { ip6IsLinkLocal } from '../wire/ipv6.js';
 import { IPV6_HLEN, IPV6_SRC } from '../wire/ipv6.js';
 import { ip6ToString } from '../wire/tcpdump-text.js';
 import { takeSocket } from './control-socket.js';

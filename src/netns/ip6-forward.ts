@@ -17,13 +17,12 @@
 import type { Packet } from '../datapath/packet.js';
 import type { DropReason } from '../datapath/drop-reasons.js';
 import { ETH_HLEN } from '../wire/ethernet.js';
-import { IPV6_DST, IPV6_HLEN, IPV6_SRC, ND_HOPLIMIT, NEXTHDR_ICMP, ip6Copy, ip6Equal, ip6IsAny, writeIpv6Head } from '../wire/ipv6.js';
+import { IPV6_DST, IPV6_HLEN, IPV6_SRC, ND_HOPLIMIT, NEXTHDR_ICMP, ip6Copy, ip6Equal, ip6IsAny, ip6IsLinkLocal, writeIpv6Head } from '../wire/ipv6.js';
 import { ND_OPT_LL_LEN, ND_OPT_TARGET_LL_ADDR, NDISC_REDIRECT, icmpv6SetChecksum, writeNdOptLinkAddr } from '../wire/icmpv6.js';
 import { lladdr6 } from './inet6.js';
 import { writeU32 } from '../wire/addr.js';
 import type { Interface } from './interfaces.js';
 import { HOP_LIMIT, flowHash, type Ndisc, type NdiscHost } from './ndisc.js';
-import { ip6IsLinkLocal } from './ping6-socket.js';
 import { source6 } from './route6-output.js';
 import { Icmp6RateLimit } from './icmp6-ratelimit.js';
 

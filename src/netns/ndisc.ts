@@ -16,8 +16,7 @@ import { readMacHi, readMacLo, readU16 } from '../wire/addr.js';
 import { ETH_HLEN, ETHERTYPE_IPV6, writeEth } from '../wire/ethernet.js';
 import {
   IPV6_DST, IPV6_HLEN, IPV6_SRC, ND_HOPLIMIT, NEXTHDR_HOP, NEXTHDR_ICMP, ip6Copy, ip6Equal, ip6IsAny, ip6IsLoopback, ip6IsMulticast, ip6IsSolicitedNodeOf,
-  ip6IsWellKnownGroup, ipv6FlowInfo, ipv6HopLimit, writeIpv6Head,
-} from '../wire/ipv6.js';
+  ip6IsWellKnownGroup, ipv6FlowInfo, ipv6HopLimit, writeIpv6Head, ip6IsLinkLocal } from '../wire/ipv6.js';
 import {
   ICMPV6_ECHO_REPLY, ICMPV6_ECHO_REQUEST, NA_OVERRIDE, NA_ROUTER, NA_SOLICITED, ND_MSG_LEN, ND_OPT_LL_LEN, ND_OPT_SOURCE_LL_ADDR,
   ND_OPT_TARGET_LL_ADDR, NDISC_NEIGHBOUR_ADVERTISEMENT, NDISC_NEIGHBOUR_SOLICITATION, NDISC_ROUTER_SOLICITATION, icmpv6ChecksumOk,
@@ -26,7 +25,6 @@ import {
 import type { Interface } from './interfaces.js';
 import { type If6Addr, type Route6, lladdr6 } from './inet6.js';
 import { lookup6, source6 } from './route6-output.js';
-import { ip6IsLinkLocal } from './ping6-socket.js';
 import { NUD, NUD_CONNECTED, NUD_IN_TIMER, NUD_VALID, neighMaxProbes, nudTimerStep, probeKind, skbTruesize } from './neighbour.js';
 import type { Nd6Cache } from './nd6-cache.js';
 

@@ -27,9 +27,6 @@ export interface Ping6Open {
   ident?: number;
 }
 
-/** fe80::/10: needs a device (IN6_IS_ADDR_LINKLOCAL). */
-export const ip6IsLinkLocal = (b: Uint8Array, off: number): boolean => b[off] === 0xfe && (b[off + 1]! & 0xc0) === 0x80;
-
 export class Ping6Socket {
   constructor(
     readonly ident: number,

@@ -43,6 +43,9 @@ export function ip6Equal(a: Uint8Array, aOff: number, b: Uint8Array, bOff: numbe
   return true;
 }
 
+/** fe80::/10: needs a device (IN6_IS_ADDR_LINKLOCAL). */
+export const ip6IsLinkLocal = (b: Uint8Array, off: number): boolean => b[off] === 0xfe && (b[off + 1]! & 0xc0) === 0x80;
+
 export function ip6IsAny(buf: Uint8Array, off: number): boolean {
   for (let i = 0; i < 16; i++) if (buf[off + i] !== 0) return false;
   return true;
