@@ -23,6 +23,7 @@ const TOOLS: Record<string, ToWords> = {
   'iptables-save': nodeFirst,
   conntrack: nodeFirst,
   sysctl: nodeFirst,
+  arp: nodeFirst,
   ping: nodeFirst,
   traceroute: nodeFirst,
   arping: nodeFirst,

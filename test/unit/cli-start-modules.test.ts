@@ -37,6 +37,9 @@ const CALLS: [string[], string][] = [
   [['ofctl', 'dump-flows', 'w07', 'br-int'], 'src/control/ovs-access.js'],
   [['appctl', 'fdb/show', 'w07', 'br-int'], 'src/control/ovs-access.js'],
   [['sysctl', ...NS, 'net.ipv4.ip_forward'], 'src/control/sysctl-options.js'],
+  [['arp', ...NS, '-n'], 'src/control/net-tools-argv.js'],
+  [['arp', ...NS, '-s', '192.0.2.9', '02:00:00:00:00:09'], 'src/control/net-tools-argv.js'],
+  [['ip', 'w02', 'netns', 'exec', 'snat-x', 'arp', '-an'], 'src/control/net-tools-argv.js'],
   [['workers'], 'src/control/worker-commands.js'],
   [['nodes'], 'src/control/family-access.js'],
 ];
