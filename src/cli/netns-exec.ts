@@ -24,6 +24,7 @@ const TOOLS: Record<string, ToWords> = {
   conntrack: nodeFirst,
   sysctl: nodeFirst,
   arp: nodeFirst,
+  route: nodeFirst,
   ping: nodeFirst,
   traceroute: nodeFirst,
   arping: nodeFirst,

@@ -29,6 +29,7 @@ export const FAMILY_ACCESS: ReadonlyMap<string, () => Promise<AccessFn>> = new M
   ['conntrack', async () => (await import('./conntrack-argv.js')).conntrackAccess],
   ['sysctl', held(sysctlAccess)],
   ['arp', held(arpAccess)],
+  ['route', held(alwaysRead)],
   ['clear-counters', held(alwaysWrite)],
   ['nodes', held(alwaysRead)],
   ['trace', held(alwaysWrite)],

@@ -16,6 +16,7 @@ import { NetNamespace } from '../../src/netns/namespace.js';
 import { runCommand } from '../../src/netns/ip-text.js';
 import { parseIpv4, parseMacNum } from '../../src/wire/addr.js';
 import { runArp } from '../../src/control/arp-commands.js';
+import { runRoute } from '../../src/control/route-commands.js';
 import { KernelObjects, NO_DNS, sh, uniqueTag } from './lab-names.js';
 
 const tag = uniqueTag();
@@ -29,6 +30,13 @@ const SETUP = [
   'route add default via 192.0.2.254',
   'route add 203.0.113.0/25 via 192.0.2.2 metric 5',
   'route add 203.0.113.128/32 dev dpe-a',
+  'route add 192.0.2.0/25 dev dpe-a advmss 1400 window 500 rtt 100ms',
+  'route add 198.51.100.0/24 via 192.0.2.3 metric 10',
+  'route add 198.51.100.0/24 via 192.0.2.4 metric 20',
+  'route add blackhole 198.51.100.64/26',
+  'route add unreachable 198.51.100.128/25',
+  'route add prohibit 203.0.113.192/26 metric 7',
+  'route add broadcast 192.0.2.200 dev dpe-a',
   'neigh add 192.0.2.9 lladdr 02:00:00:00:00:09 dev dpe-a nud permanent',
   'neigh add 192.0.2.10 lladdr 02:00:00:00:00:0a dev dpe-a nud reachable',
   'neigh add 192.0.2.12 lladdr 02:00:00:00:00:0c dev dpe-a nud stale',
@@ -69,11 +77,12 @@ after(() => objs.cleanup());
 
 type Out = { stdout: string; stderr: string; status: number | null };
 
-/** arp in the kernel namespace, with no name server to reach (lab-names.ts NO_DNS), as dpemu takes an emulated namespace to be. */
-function kernelArp(args: string[]): Out {
-  const r = spawnSync('ip', ['netns', 'exec', k1, 'sh', '-c', NO_DNS.replace('iptables-legacy', 'arp'), 'sh', ...args], { encoding: 'utf8', timeout: 20_000 });
+/** A net-tools command in the kernel namespace, with no name server to reach (lab-names.ts NO_DNS), as dpemu takes an emulated namespace to be. */
+function kernel(tool: string, args: string[]): Out {
+  const r = spawnSync('ip', ['netns', 'exec', k1, 'sh', '-c', NO_DNS.replace('iptables-legacy', tool), 'sh', ...args], { encoding: 'utf8', timeout: 20_000 });
   return { stdout: r.stdout, stderr: r.stderr, status: r.status };
 }
+const kernelArp = (args: string[]) => kernel('arp', args);
 function dpemuArp(args: string[]): Out {
   const r = runArp(model.el, args);
   return { stdout: r.stdout, stderr: r.stderr, status: r.exit };
@@ -132,4 +141,26 @@ test('arp -s and -d change the table as SIOCSARP and SIOCDARP do in the kernel',
   }
   assert.deepEqual(unordered(dpemuArp(['-n'])), unordered(kernelArp(['-n'])), 'arp -n after the writes');
   assert.match(sh('ip', ['-n', k1, 'neigh', 'show', '192.0.2.52']), /lladdr 02:00:00:00:00:52 PERMANENT/, 'arp -s: a PERMANENT entry');
+});
+
+const ROUTES = [
+  [], ['-n'], ['-e'], ['-ee'], ['-n', '-ee'], ['-en'], ['-e', '-e', '-e', '-n'], ['-eeee', '-n'], ['-Ceee'], ['--numeric', '--extend'], ['-4', '-n'], ['--inet', '-n'], ['-A', 'inet', '-n'], ['-v', '-n'], ['-N', '-n'], ['-F', '-n'],
+  ['-C'], ['-Cn'], ['-C', '-e'], ['-C', '-ee'], ['-F', '-C', '-n'],
+  ['-V'], ['-h'], ['-x'], ['--foo'], ['--protocol'], ['-A'], ['-A', 'foo'], ['foo'],
+];
+
+test("route prints table main as net-tools reads /proc/net/route in a kernel namespace with the same routes", () => {
+  const diffs: string[] = [];
+  for (const args of ROUTES) {
+    const k = kernel('route', args);
+    const r = runRoute(model.el.ns, args);
+    const d = { stdout: r.stdout, stderr: r.stderr, status: r.exit };
+    if (JSON.stringify(k) !== JSON.stringify(d)) diffs.push(`route ${args.join(' ')}\n  kernel: ${JSON.stringify(k)}\n  dpemu:  ${JSON.stringify(d)}`);
+  }
+  assert.deepEqual(diffs, [], diffs.join('\n'));
+  // What the test put there shows: the reject routes, a gateway route's metric, the MSS, window and irtt of -e.
+  const n = kernel('route', ['-n']).stdout;
+  assert.match(n, /\n198\.51\.100\.128 +- +255\.255\.255\.128 ! +0 +- +0 -\n/);
+  assert.match(n, /\n198\.51\.100\.0 +192\.0\.2\.4 +255\.255\.255\.0 +UG +20 /);
+  assert.match(kernel('route', ['-en']).stdout, /192\.0\.2\.0 +0\.0\.0\.0 +255\.255\.255\.128 U +1440 500 +100 dpe-a/);
 });

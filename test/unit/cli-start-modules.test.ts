@@ -40,6 +40,8 @@ const CALLS: [string[], string][] = [
   [['arp', ...NS, '-n'], 'src/control/net-tools-argv.js'],
   [['arp', ...NS, '-s', '192.0.2.9', '02:00:00:00:00:09'], 'src/control/net-tools-argv.js'],
   [['ip', 'w02', 'netns', 'exec', 'snat-x', 'arp', '-an'], 'src/control/net-tools-argv.js'],
+  [['route', ...NS, '-n'], 'src/control/family-access.js'],
+  [['ip', 'w02', 'netns', 'exec', 'snat-x', 'route', '-n'], 'src/cli/netns-exec.js'],
   [['workers'], 'src/control/worker-commands.js'],
   [['nodes'], 'src/control/family-access.js'],
 ];
