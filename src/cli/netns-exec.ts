@@ -25,6 +25,7 @@ const TOOLS: Record<string, ToWords> = {
   sysctl: nodeFirst,
   arp: nodeFirst,
   route: nodeFirst,
+  ifconfig: nodeFirst,
   ping: nodeFirst,
   traceroute: nodeFirst,
   arping: nodeFirst,

@@ -30,6 +30,7 @@ export const FAMILY_ACCESS: ReadonlyMap<string, () => Promise<AccessFn>> = new M
   ['sysctl', held(sysctlAccess)],
   ['arp', held(arpAccess)],
   ['route', held(alwaysRead)],
+  ['ifconfig', held(alwaysRead)],
   ['clear-counters', held(alwaysWrite)],
   ['nodes', held(alwaysRead)],
   ['trace', held(alwaysWrite)],

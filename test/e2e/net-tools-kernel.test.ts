@@ -1,11 +1,12 @@
-// net-tools 2.10 (arp) against the kernel: a kernel namespace and an emulated
-// one built alike (a veth dpe-a with the kernel's MAC and addresses, the
-// same routes and neighbours, each given as the same `ip` words to both),
-// then the same arp words run in both must print the same text, on stdout
-// and stderr, with the same exit status; arp -s and -d must leave the same
-// neighbour table (as `ip neigh` and arp print it). The kernel lists its
-// ARP table in the order of a hash keyed per boot: those listings are
-// compared as their title line and the set of the others.
+// net-tools 2.10 (arp, route, ifconfig) against the kernel: a kernel
+// namespace and an emulated one built alike (a veth dpe-a with the kernel's
+// MAC and addresses, the same routes and neighbours, each given as the same
+// `ip` words to both), then the same words run in both must print the same
+// text, on stdout and stderr, with the same exit status; arp -s and -d must
+// leave the same neighbour table (as `ip neigh` and arp print it); ifconfig
+// the same counters after the same frames. What the kernel orders by a
+// hash keyed per boot or per namespace (the ARP table, /proc/net/if_inet6)
+// is compared as a set.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -17,6 +18,8 @@ import { runCommand } from '../../src/netns/ip-text.js';
 import { parseIpv4, parseMacNum } from '../../src/wire/addr.js';
 import { runArp } from '../../src/control/arp-commands.js';
 import { runRoute } from '../../src/control/route-commands.js';
+import { runIfconfig } from '../../src/control/ifconfig-commands.js';
+import { buildFrame } from '../../src/wire/frame.js';
 import { KernelObjects, NO_DNS, sh, uniqueTag } from './lab-names.js';
 
 const tag = uniqueTag();
@@ -45,7 +48,7 @@ const SETUP = [
   'neigh add proxy 192.0.2.77 dev dpe-a',
 ];
 
-let model: { el: NetNamespace; now: () => number };
+let model: { el: NetNamespace; now: () => number; send: (f: Uint8Array) => void; macA: string; macB: string };
 
 before(() => {
   requireRoot('net-tools against the kernel');
@@ -59,18 +62,28 @@ before(() => {
   sh('ip', ['netns', 'exec', k1, 'sysctl', '-qw', 'net.ipv4.neigh.dpe-a.base_reachable_time_ms=3600000']);
   sh('ip', ['-n', k1, 'addr', 'add', '192.0.2.1/24', 'brd', '+', 'dev', 'dpe-a']);
   sh('ip', ['-n', k2, 'addr', 'add', '192.0.2.2/24', 'dev', 'dpe-b']);
+  sh('ip', ['-n', k1, 'link', 'set', 'lo', 'up']);
   const mac = /link\/ether (\S+)/.exec(sh('ip', ['-n', k1, 'link', 'show', 'dpe-a']))![1]!;
+  const macB = /link\/ether (\S+)/.exec(sh('ip', ['-n', k2, 'link', 'show', 'dpe-b']))![1]!;
   const e = new Engine({ clock: new ManualClock(0) });
   const el = e.add(new NetNamespace('lab', k1));
   const b = e.add(new NetNamespace('lab', k2));
+  // IPv6 off on dpemu's side too (no link-locals).
+  for (const x of [el, b]) for (const k of ['all', 'default']) x.ns.setSysctl(`net.ipv6.conf.${k}.disable_ipv6`, 1);
   const pa = el.addInterface('dpe-a', { mac: parseMacNum(mac)!, addresses: [{ ip: parseIpv4('192.0.2.1')!, prefixLen: 24 }] });
-  const pb = b.addInterface('dpe-b', { addresses: [{ ip: parseIpv4('192.0.2.2')!, prefixLen: 24 }] });
+  const pb = b.addInterface('dpe-b', { mac: parseMacNum(macB)!, addresses: [{ ip: parseIpv4('192.0.2.2')!, prefixLen: 24 }] });
   e.link(pa, pb, 'veth');
   for (const cmd of SETUP) {
     sh('ip', ['-n', k1, ...cmd.split(' ')]);
     runCommand(el.ns, cmd, e.now);
   }
-  model = { el, now: () => e.now };
+  model = {
+    el, now: () => e.now, macA: mac, macB,
+    send: (f) => {
+      e.output(e.pool.allocFrom(f)!, pb);
+      e.run();
+    },
+  };
 });
 
 after(() => objs.cleanup());
@@ -78,8 +91,8 @@ after(() => objs.cleanup());
 type Out = { stdout: string; stderr: string; status: number | null };
 
 /** A net-tools command in the kernel namespace, with no name server to reach (lab-names.ts NO_DNS), as dpemu takes an emulated namespace to be. */
-function kernel(tool: string, args: string[]): Out {
-  const r = spawnSync('ip', ['netns', 'exec', k1, 'sh', '-c', NO_DNS.replace('iptables-legacy', tool), 'sh', ...args], { encoding: 'utf8', timeout: 20_000 });
+function kernel(tool: string, args: string[], ns = k1): Out {
+  const r = spawnSync('ip', ['netns', 'exec', ns, 'sh', '-c', NO_DNS.replace('iptables-legacy', tool), 'sh', ...args], { encoding: 'utf8', timeout: 20_000 });
   return { stdout: r.stdout, stderr: r.stderr, status: r.status };
 }
 const kernelArp = (args: string[]) => kernel('arp', args);
@@ -163,4 +176,57 @@ test("route prints table main as net-tools reads /proc/net/route in a kernel nam
   assert.match(n, /\n198\.51\.100\.128 +- +255\.255\.255\.128 ! +0 +- +0 -\n/);
   assert.match(n, /\n198\.51\.100\.0 +192\.0\.2\.4 +255\.255\.255\.0 +UG +20 /);
   assert.match(kernel('route', ['-en']).stdout, /192\.0\.2\.0 +0\.0\.0\.0 +255\.255\.255\.128 U +1440 500 +100 dpe-a/);
+});
+
+/** Sends the hex frames given after the device name on an AF_PACKET socket bound to it. */
+const SEND = 'import socket, sys\ns = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)\ns.bind((sys.argv[1], 0))\nfor h in sys.argv[2:]: s.send(bytes.fromhex(h))';
+
+test('ifconfig prints the devices, addresses and counters net-tools prints in a kernel namespace after the same frames', () => {
+  const { macA, macB } = model;
+  // Both ends know each other (PERMANENT): no ARP, whose timers would add frames while the test runs.
+  sh('ip', ['-n', k1, 'neigh', 'replace', '192.0.2.2', 'lladdr', macB, 'dev', 'dpe-a', 'nud', 'permanent']);
+  sh('ip', ['-n', k2, 'neigh', 'replace', '192.0.2.1', 'lladdr', macA, 'dev', 'dpe-b', 'nud', 'permanent']);
+  runCommand(model.el.ns, `neigh replace 192.0.2.2 lladdr ${macB} dev dpe-a nud permanent`, model.now());
+  // Three echo requests from k2, answered; a frame of an ethertype nobody takes (rx_dropped); the same into dpemu.
+  sh('ip', ['netns', 'exec', k2, 'ping', '-n', '-q', '-c', '3', '-i', '0.2', '-W', '1', '192.0.2.1']);
+  for (const seq of [1, 2, 3]) model.send(buildFrame({ src: macB, dst: macA, ip: { src: '192.0.2.2', dst: '192.0.2.1' }, icmp: { id: 1, seq, data: 56 } }));
+  const odd = buildFrame({ src: macB, dst: macA, ethertype: 0x88b5, payload: [1, 2, 3, 4], padTo: 60 });
+  sh('ip', ['netns', 'exec', k2, 'python3', '-c', SEND, 'dpe-b', Buffer.from(odd).toString('hex')]);
+  model.send(odd);
+  const diffs: string[] = [];
+  for (const args of [[], ['-a'], ['dpe-a'], ['-v', 'dpe-a'], ['lo'], ['-a', 'lo'], ['nosuch'], ['-x'], ['-h'], ['--help'], ['-V']]) {
+    const k = kernel('ifconfig', args);
+    const r = runIfconfig(model.el, args);
+    const d = { stdout: r.stdout, stderr: r.stderr, status: r.exit };
+    if (JSON.stringify(k) !== JSON.stringify(d)) diffs.push(`ifconfig ${args.join(' ')}\n  kernel: ${JSON.stringify(k)}\n  dpemu:  ${JSON.stringify(d)}`);
+  }
+  assert.deepEqual(diffs, [], diffs.join('\n'));
+  assert.match(kernel('ifconfig', ['dpe-a']).stdout, /RX packets 4  bytes 354 \(354\.0 B\)\n +RX errors 0  dropped 1 /, 'the kernel counted what the test sent');
+});
+
+test('ifconfig prints the IPv6 addresses with their prefix length and scope as net-tools reads /proc/net/if_inet6', () => {
+  // IPv6 on, no DAD (dpemu runs none), and none of the kernel's own IPv6 output (router solicitations, MLD) leaves.
+  const k3 = objs.addNetns(`dpe-${tag}-n3`);
+  sh('ip', ['netns', 'exec', k3, 'sysctl', '-qw', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0']);
+  sh('ip', ['netns', 'exec', k3, 'ip6tables', '-w', '-A', 'OUTPUT', '-j', 'DROP']);
+  objs.veth(`dpe${tag}y`, k3, 'dpe-c', k2, 'dpe-d');
+  for (const cmd of ['link set lo up', 'addr add 192.0.2.33/28 brd + dev dpe-c', 'addr add 2001:db8:5::1/64 dev dpe-c', 'addr add 2001:db8:6::1/128 dev dpe-c']) sh('ip', ['-n', k3, ...cmd.split(' ')]);
+  const mac = /link\/ether (\S+)/.exec(sh('ip', ['-n', k3, 'link', 'show', 'dpe-c']))![1]!;
+  const e = new Engine({ clock: new ManualClock(0) });
+  const el = e.add(new NetNamespace('lab', k3));
+  el.addInterface('dpe-c', { mac: parseMacNum(mac)!, addresses: [{ ip: parseIpv4('192.0.2.33')!, prefixLen: 28 }] });
+  for (const cmd of ['addr add 2001:db8:5::1/64 dev dpe-c', 'addr add 2001:db8:6::1/128 dev dpe-c']) runCommand(el.ns, `-6 ${cmd}`, e.now);
+  // /proc/net/if_inet6 lists the addresses in the order of a hash keyed per namespace: each device's inet6 lines are compared as a set.
+  const inet6Sorted = (t: string) => t.replace(/(?:        inet6 .*\n)+/g, (m) => m.split('\n').filter((l) => l).sort().map((l) => `${l}\n`).join(''));
+  const diffs: string[] = [];
+  for (const args of [['-a'], ['dpe-c'], ['lo']]) {
+    const k = kernel('ifconfig', args, k3);
+    const r = runIfconfig(el, args);
+    const kt = { ...k, stdout: inet6Sorted(k.stdout) }, dt = { stdout: inet6Sorted(r.stdout), stderr: r.stderr, status: r.exit };
+    if (JSON.stringify(kt) !== JSON.stringify(dt)) diffs.push(`ifconfig ${args.join(' ')}\n  kernel: ${JSON.stringify(kt)}\n  dpemu:  ${JSON.stringify(dt)}`);
+  }
+  assert.deepEqual(diffs, [], diffs.join('\n'));
+  const c = kernel('ifconfig', ['dpe-c'], k3).stdout;
+  assert.match(c, /inet6 fe80::\S+  prefixlen 64  scopeid 0x20<link>\n/);
+  assert.match(c, /inet6 2001:db8:6::1  prefixlen 128  scopeid 0x0<global>\n/);
 });

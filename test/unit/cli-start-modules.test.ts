@@ -42,6 +42,8 @@ const CALLS: [string[], string][] = [
   [['ip', 'w02', 'netns', 'exec', 'snat-x', 'arp', '-an'], 'src/control/net-tools-argv.js'],
   [['route', ...NS, '-n'], 'src/control/family-access.js'],
   [['ip', 'w02', 'netns', 'exec', 'snat-x', 'route', '-n'], 'src/cli/netns-exec.js'],
+  [['ifconfig', ...NS, '-a'], 'src/control/family-access.js'],
+  [['ip', 'w02', 'netns', 'exec', 'snat-x', 'ifconfig'], 'src/cli/netns-exec.js'],
   [['workers'], 'src/control/worker-commands.js'],
   [['nodes'], 'src/control/family-access.js'],
 ];
