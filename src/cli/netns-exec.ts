@@ -26,6 +26,7 @@ const TOOLS: Record<string, ToWords> = {
   arp: nodeFirst,
   route: nodeFirst,
   ifconfig: nodeFirst,
+  netstat: nodeFirst,
   ping: nodeFirst,
   traceroute: nodeFirst,
   arping: nodeFirst,

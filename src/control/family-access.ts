@@ -31,6 +31,7 @@ export const FAMILY_ACCESS: ReadonlyMap<string, () => Promise<AccessFn>> = new M
   ['arp', held(arpAccess)],
   ['route', held(alwaysRead)],
   ['ifconfig', held(alwaysRead)],
+  ['netstat', held(alwaysRead)],
   ['clear-counters', held(alwaysWrite)],
   ['nodes', held(alwaysRead)],
   ['trace', held(alwaysWrite)],

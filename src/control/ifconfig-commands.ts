@@ -6,8 +6,9 @@
 // it), the first IPv4 address labelled with the device's name (SIOCGIFADDR,
 // its netmask and broadcast), the IPv6 addresses as /proc/net/if_inet6
 // lists them, the hardware line with txqueuelen, and /proc/net/dev's
-// counters (the device counters `ip -s link` prints). Changes (ifconfig DEV
-// up, mtu, an address) are not emulated.
+// counters (the device counters `ip -s link` prints); -s one line a device
+// (ife_print_short). Changes (ifconfig DEV up, mtu, an address) are not
+// emulated.
 import { formatIp4, formatMac, prefixMask } from '../netns/addr.js';
 import { type Interface, operState } from '../netns/interfaces.js';
 import type { NetNamespace } from '../netns/namespace.js';
@@ -104,8 +105,11 @@ function scope6(scope: number): number {
   return scope === RT_SCOPE_HOST ? 0x10 : scope === RT_SCOPE_LINK ? 0x20 : scope === RT_SCOPE_SITE ? 0x40 : 0;
 }
 
+/** ifconfig -s's title (netstat -i's is wider). */
+const SHORT_TITLE = 'Iface      MTU    RX-OK RX-ERR RX-DRP RX-OVR    TX-OK TX-ERR TX-DRP TX-OVR Flg\n';
+
 /** ife_print_long. */
-function printLong(el: NetNamespace, l: Interface): string {
+export function printLong(el: NetNamespace, l: Interface): string {
   const flags = ifFlags(el, l);
   const names = FLAG_NAMES.filter(([b]) => flags & b).map(([, n]) => n);
   let s = `${l.name}: flags=${flags}${names.length ? `<${names.join(',')}>` : ''}  mtu ${l.mtu}\n`;
@@ -130,29 +134,47 @@ function printLong(el: NetNamespace, l: Interface): string {
   return s;
 }
 
+/** ife_print_short's flag letters, in its order. */
+const SHORT_FLAGS: [number, string][] = [[IFF.BROADCAST, 'B'], [IFF.LOOPBACK, 'L'], [IFF.MULTICAST, 'M'], [IFF.PROMISC, 'P'], [IFF.NOARP, 'O'], [IFF.RUNNING, 'R'], [IFF.UP, 'U']];
+
+/** ife_print_short: one line a device (ifconfig -s, netstat -i). */
+export function printShort(el: NetNamespace, l: Interface): string {
+  const flags = ifFlags(el, l);
+  const st = el.linkStats(l);
+  const n = (w: number, v: number) => String(v).padStart(w);
+  const letters = flags === 0 ? '[NO FLAGS]' : SHORT_FLAGS.filter(([b]) => flags & b).map(([, c]) => c).join('');
+  return `${l.name.padEnd(15)} ${n(5, l.mtu)} ${n(8, st.rxPackets)} ${n(6, 0)} ${n(6, st.rxDropped)} ${'0'.padEnd(6)} ${n(8, st.txPackets)} ${n(6, 0)} ${n(6, st.txDropped)} ${n(6, 0)} ${letters}\n`;
+}
+
+/** The devices a listing shows: sorted by name as if_readlist keeps them, only those up unless `all`. */
+export function listed(el: NetNamespace, all: boolean): Interface[] {
+  return [...el.ns.links()].sort((a, b) => nstrcmp(a.name, b.name)).filter((l) => all || l.up);
+}
+
 /** `ifconfig ...` in `el`'s namespace: ifconfig's output and exit status. */
 export function runIfconfig(el: NetNamespace, rest: readonly string[]): CommandResponse {
-  let all = false;
+  let all = false, short = false;
   let i = 0;
   for (; i < rest.length && rest[i]!.startsWith('-'); i++) {
     const w = rest[i]!;
     if (w === '-a') all = true;
     else if (w === '-v') continue;
-    else if (w === '-s') return { ok: false, stdout: '', stderr: "ifconfig: dpemu's ifconfig has no short listing (-s); netstat -i is not emulated either: ip -s link\n", exit: 1 };
+    else if (w === '-s') short = true;
     else if (w === '-V' || w === '-version' || w === '--version') return { ok: true, stdout: 'net-tools 2.10\n', stderr: '', exit: 0 };
     else if (w === '-?' || w === '-h' || w === '-help' || w === '--help') return { ok: true, stdout: USAGE, stderr: LISTS, exit: 0 };
     else return { ok: false, stdout: '', stderr: `ifconfig: option \`${w}' not recognised.\nifconfig: \`--help' gives usage information.\n`, exit: 1 };
   }
   const words = rest.slice(i);
   if (words.length === 0) {
-    const links = [...el.ns.links()].sort((a, b) => nstrcmp(a.name, b.name)).filter((l) => all || l.up);
-    return { ok: true, stdout: links.map((l) => printLong(el, l)).join(''), stderr: '', exit: 0 };
+    const links = listed(el, all);
+    const out = short ? `${SHORT_TITLE}${links.map((l) => printShort(el, l)).join('')}` : links.map((l) => printLong(el, l)).join('');
+    return { ok: true, stdout: out, stderr: '', exit: 0 };
   }
   const name = words[0]!.slice(0, 15);
   if (words.length > 1) return { ok: false, stdout: '', stderr: `ifconfig: changing ${name} is not emulated by dpemu's ifconfig; use ip link set|ip addr add|del\n`, exit: 1 };
   const l = el.ns.link(name);
   if (!l) return { ok: false, stdout: '', stderr: `${name}: error fetching interface information: Device not found\n`, exit: 1 };
-  return { ok: true, stdout: printLong(el, l), stderr: '', exit: 0 };
+  return { ok: true, stdout: short ? `${SHORT_TITLE}${printShort(el, l)}` : printLong(el, l), stderr: '', exit: 0 };
 }
 
 export const ifconfig: CommandFamily = {

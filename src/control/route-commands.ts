@@ -38,7 +38,7 @@ const USAGE = `Usage: route [-nNvee] [-FC] [<AF>]           List kernel routing 
   <AF>=Use -4, -6, '-A <af>' or '--<af>'; default: inet
   List of possible address families (which support routing):
 `;
-const AF_LIST = `    inet (DARPA Internet) inet6 (IPv6) ax25 (AMPR AX.25) 
+export const AF_LIST = `    inet (DARPA Internet) inet6 (IPv6) ax25 (AMPR AX.25) 
     netrom (AMPR NET/ROM) rose (AMPR ROSE) ipx (Novell IPX) 
     ddp (Appletalk DDP) x25 (CCITT X.25) 
 `;
@@ -78,8 +78,8 @@ function flagText(f: number): string {
   return s;
 }
 
-/** rprint_fib. */
-function fib(ns: Netns, ext: number, db: NetDb | undefined): string {
+/** rprint_fib; `ext` 1 (the default), 2 (-e), 3 (-ee) or 0 (the titles alone). */
+export function fib(ns: Netns, ext: number, db: NetDb | undefined): string {
   let out = 'Kernel IP routing table\n';
   out += ['', 'Destination     Gateway         Genmask         Flags Metric Ref    Use Iface\n',
     'Destination     Gateway         Genmask         Flags   MSS Window  irtt Iface\n',
@@ -108,7 +108,7 @@ function fib(ns: Netns, ext: number, db: NetDb | undefined): string {
 }
 
 /** rprint_cache: its titles (/proc/net/rt_cache has none but its own since 3.6). */
-function cache(ext: number): string {
+export function cache(ext: number): string {
   return 'Kernel IP routing cache\n' + ['', 'Source          Destination     Gateway         Flags Metric Ref    Use Iface\n',
     'Source          Destination     Gateway         Flags   MSS Window  irtt Iface\n',
     'Source          Destination     Gateway         Flags Metric Ref    Use Iface    MSS   Window irtt  TOS HHRef HHUptod     SpecDst\n'][ext]!;

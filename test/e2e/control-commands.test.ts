@@ -151,14 +151,15 @@ test('ip netns lists a node\'s namespaces; netns exec runs the write-up\'s comma
   await same(['ip', 'w07', 'netns', 'exec', QR, '/usr/sbin/arp', '-n'], ['arp', ['w07', '-n', QR, '-n']]);
   await same(['ip', 'w07', 'netns', 'exec', QR, 'route', '-n'], ['route', ['w07', '-n', QR, '-n']]);
   await same(['ip', 'w07', 'netns', 'exec', QR, '/sbin/ifconfig', '-a'], ['ifconfig', ['w07', '-n', QR, '-a']]);
+  await same(['ip', 'w07', 'netns', 'exec', QR, 'netstat', '-rn'], ['netstat', ['w07', '-n', QR, '-rn']]);
   await same(['ip', 'w07', 'netns', 'exec', QR, 'bridge', '-s', 'fdb', 'show'], ['bridge', ['-n', QR, 'w07', '-s', 'fdb', 'show']]);
   await same(['ip', 'w07', 'netns', 'exec', QR, 'bridge', 'vlan', 'show'], ['bridge', ['-n', QR, 'w07', 'vlan', 'show']]);
   await same(['ip', 'w07', 'netns', 'exec', QR, 'bridge', '-j', 'mdb', 'show'], ['bridge', ['-n', QR, 'w07', '-j', 'mdb', 'show']]);
   const none = await cli(sock, ['ip', 'w02', 'netns', 'exec', 'qrouter-nonexistent', 'ip', 'addr']);
   assert.equal(none.code, 255);
   assert.match(none.stderr, /^Cannot open network namespace "qrouter-nonexistent" on w02: No such file or directory/);
-  const prog = await cli(sock, ['ip', 'w02', 'netns', 'exec', FIP, 'netstat', '-nltp']);
-  assert.deepEqual([prog.code, prog.stderr], [1, 'exec of "netstat" failed: an emulated namespace runs no programs; dpemu runs ip, bridge, iptables, iptables-save, conntrack, sysctl, arp, route, ifconfig, ping, traceroute, arping, tcpdump there\n']);
+  const prog = await cli(sock, ['ip', 'w02', 'netns', 'exec', FIP, 'ss', '-nltp']);
+  assert.deepEqual([prog.code, prog.stderr], [1, 'exec of "ss" failed: an emulated namespace runs no programs; dpemu runs ip, bridge, iptables, iptables-save, conntrack, sysctl, arp, route, ifconfig, netstat, ping, traceroute, arping, tcpdump there\n']);
   const nope = await cli(sock, ['ip', 'w02', 'netns', 'add', 'dpe-x']);
   assert.deepEqual([nope.code, nope.stderr], [255, "Error: 'ip netns add' is not supported.\n"]);
 });

@@ -1,4 +1,4 @@
-// net-tools 2.10 (arp, route, ifconfig) against the kernel: a kernel
+// net-tools 2.10 (arp, route, ifconfig, netstat -r and -i) against the kernel: a kernel
 // namespace and an emulated one built alike (a veth dpe-a with the kernel's
 // MAC and addresses, the same routes and neighbours, each given as the same
 // `ip` words to both), then the same words run in both must print the same
@@ -19,6 +19,7 @@ import { parseIpv4, parseMacNum } from '../../src/wire/addr.js';
 import { runArp } from '../../src/control/arp-commands.js';
 import { runRoute } from '../../src/control/route-commands.js';
 import { runIfconfig } from '../../src/control/ifconfig-commands.js';
+import { runNetstat } from '../../src/control/netstat-commands.js';
 import { buildFrame } from '../../src/wire/frame.js';
 import { KernelObjects, NO_DNS, sh, uniqueTag } from './lab-names.js';
 
@@ -170,6 +171,13 @@ test("route prints table main as net-tools reads /proc/net/route in a kernel nam
     const d = { stdout: r.stdout, stderr: r.stderr, status: r.exit };
     if (JSON.stringify(k) !== JSON.stringify(d)) diffs.push(`route ${args.join(' ')}\n  kernel: ${JSON.stringify(k)}\n  dpemu:  ${JSON.stringify(d)}`);
   }
+  // netstat -r: the same table with netstat's widths.
+  for (const args of [['-rn'], ['-r'], ['-rne'], ['-rnee'], ['--route', '--numeric'], ['-rC'], ['-rn', '-F'], ['-ri'], ['-V'], ['-h'], ['-y']]) {
+    const k = kernel('netstat', args);
+    const r = runNetstat(model.el, args);
+    const d = { stdout: r.stdout, stderr: r.stderr, status: r.exit };
+    if (JSON.stringify(k) !== JSON.stringify(d)) diffs.push(`netstat ${args.join(' ')}\n  kernel: ${JSON.stringify(k)}\n  dpemu:  ${JSON.stringify(d)}`);
+  }
   assert.deepEqual(diffs, [], diffs.join('\n'));
   // What the test put there shows: the reject routes, a gateway route's metric, the MSS, window and irtt of -e.
   const n = kernel('route', ['-n']).stdout;
@@ -194,11 +202,13 @@ test('ifconfig prints the devices, addresses and counters net-tools prints in a 
   sh('ip', ['netns', 'exec', k2, 'python3', '-c', SEND, 'dpe-b', Buffer.from(odd).toString('hex')]);
   model.send(odd);
   const diffs: string[] = [];
-  for (const args of [[], ['-a'], ['dpe-a'], ['-v', 'dpe-a'], ['lo'], ['-a', 'lo'], ['nosuch'], ['-x'], ['-h'], ['--help'], ['-V']]) {
-    const k = kernel('ifconfig', args);
-    const r = runIfconfig(model.el, args);
+  const runs: [string, string[]][] = [[], ['-a'], ['dpe-a'], ['-v', 'dpe-a'], ['lo'], ['-a', 'lo'], ['nosuch'], ['-x'], ['-h'], ['--help'], ['-V'], ['-s'], ['-a', '-s'], ['-s', 'dpe-a']]
+    .map((a): [string, string[]] => ['ifconfig', a]).concat([['-i'], ['-in'], ['-ia'], ['-ie'], ['--interfaces', '--all']].map((a): [string, string[]] => ['netstat', a]));
+  for (const [tool, args] of runs) {
+    const k = kernel(tool, args);
+    const r = tool === 'ifconfig' ? runIfconfig(model.el, args) : runNetstat(model.el, args);
     const d = { stdout: r.stdout, stderr: r.stderr, status: r.exit };
-    if (JSON.stringify(k) !== JSON.stringify(d)) diffs.push(`ifconfig ${args.join(' ')}\n  kernel: ${JSON.stringify(k)}\n  dpemu:  ${JSON.stringify(d)}`);
+    if (JSON.stringify(k) !== JSON.stringify(d)) diffs.push(`${tool} ${args.join(' ')}\n  kernel: ${JSON.stringify(k)}\n  dpemu:  ${JSON.stringify(d)}`);
   }
   assert.deepEqual(diffs, [], diffs.join('\n'));
   assert.match(kernel('ifconfig', ['dpe-a']).stdout, /RX packets 4  bytes 354 \(354\.0 B\)\n +RX errors 0  dropped 1 /, 'the kernel counted what the test sent');

@@ -44,6 +44,7 @@ const CALLS: [string[], string][] = [
   [['ip', 'w02', 'netns', 'exec', 'snat-x', 'route', '-n'], 'src/cli/netns-exec.js'],
   [['ifconfig', ...NS, '-a'], 'src/control/family-access.js'],
   [['ip', 'w02', 'netns', 'exec', 'snat-x', 'ifconfig'], 'src/cli/netns-exec.js'],
+  [['netstat', ...NS, '-rn'], 'src/control/family-access.js'],
   [['workers'], 'src/control/worker-commands.js'],
   [['nodes'], 'src/control/family-access.js'],
 ];
