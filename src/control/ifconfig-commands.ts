@@ -60,24 +60,26 @@ const IFF = { UP: 0x1, BROADCAST: 0x2, LOOPBACK: 0x8, RUNNING: 0x40, NOARP: 0x80
 const FLAG_NAMES: [number, string][] = [[IFF.UP, 'UP'], [IFF.BROADCAST, 'BROADCAST'], [IFF.LOOPBACK, 'LOOPBACK'], [IFF.RUNNING, 'RUNNING'],
   [IFF.NOARP, 'NOARP'], [IFF.PROMISC, 'PROMISC'], [IFF.MULTICAST, 'MULTICAST']];
 
-/** nstrcmp: names compared character by character, a run of digits in both by its number. */
-export function nstrcmp(a: string, b: string): number {
-  let i = 0, j = 0;
-  while (i < a.length && j < b.length) {
-    if (/\d/.test(a[i]!) && /\d/.test(b[j]!)) {
-      const da = /^\d+/.exec(a.slice(i))![0], db = /^\d+/.exec(b.slice(j))![0];
-      const na = da.replace(/^0+(?=\d)/, ''), nb = db.replace(/^0+(?=\d)/, '');
-      if (na.length !== nb.length) return na.length - nb.length;
-      if (na !== nb) return na < nb ? -1 : 1;
-      i += da.length;
-      j += db.length;
-    } else {
-      if (a[i] !== b[j]) return a.charCodeAt(i) - b.charCodeAt(j);
-      i++;
-      j++;
-    }
-  }
-  return (a.length - i) - (b.length - j);
+/**
+ * nstrcmp (net-tools 2.10, lib/nstrcmp.c): a `:N` alias suffix cut off, the
+ * names compared as strncmp over the shorter of their parts before a
+ * trailing run of digits, the longer such part after, then the trailing
+ * numbers, then the aliases (none: -1). Digits inside a name compare as
+ * characters (qr-178... before qr-2...).
+ */
+export function nstrcmp(ap: string, bp: string): number {
+  const cut = (n: string): [string, number] => {
+    const m = /^(.*):(\d+)$/.exec(n);
+    return m ? [m[1]!, Number(m[2])] : [n, -1];
+  };
+  const [a, aAlias] = cut(ap), [b, bAlias] = cut(bp);
+  const ai = a.replace(/\d+$/, '').length, bi = b.replace(/\d+$/, '').length;
+  const n = Math.min(ai, bi);
+  for (let k = 0; k < n; k++) if (a[k] !== b[k]) return a.charCodeAt(k) - b.charCodeAt(k);
+  if (ai !== bi) return ai > bi ? 1 : -1;
+  const av = Number(a.slice(ai) || 0), bv = Number(b.slice(bi) || 0);
+  if (av !== bv) return av < bv ? -1 : 1;
+  return aAlias === bAlias ? 0 : aAlias < bAlias ? -1 : 1;
 }
 
 /** dev_get_flags' lower 16 bits, as SIOCGIFFLAGS returns them. */
