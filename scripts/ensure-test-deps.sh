@@ -2,7 +2,7 @@
 # Installs the Debian packages the end-to-end tests drive (real kernels on both
 # sides of dpemu's TAPs), only when a command is missing, so a fresh machine or
 # CI passes with the README's test command alone. Idempotent; needs root.
-#   ip (iproute2)  ping (iputils-ping)  arping (iputils-arping)  traceroute  tcpdump  sysctl (procps)
+#   ip (iproute2)  ping (iputils-ping)  arping (iputils-arping)  traceroute  tcpdump  sysctl (procps)  arp route ifconfig netstat (net-tools)
 #   ovs-ofctl (openvswitch-common)  ovs-vswitchd (openvswitch-switch)  tshark  prometheus promtool (prometheus)
 #   iptables-legacy (iptables)  conntrack  python3
 set -eu
@@ -15,6 +15,11 @@ need arping iputils-arping
 need traceroute traceroute
 need tcpdump tcpdump
 need sysctl procps
+# net-tools test: arp, route, ifconfig and netstat in a kernel namespace, compared with dpemu's
+need arp net-tools
+need route net-tools
+need ifconfig net-tools
+need netstat net-tools
 # control tests: ovs-ofctl re-parses dump-flows (no switch, no service), tshark reads -w pcaps
 need ovs-ofctl openvswitch-common
 # OVS oracle test: a real ovs-vswitchd on its dummy datapath (no kernel module, no service) traces what dpemu traces

@@ -10,6 +10,7 @@ import { alwaysRead, alwaysWrite, type Access } from './command.js';
 import { ipAccess } from './ip-argv.js';
 import { appctlAccess, ofctlAccess, vsctlAccess } from './ovs-access.js';
 import { sysctlAccess } from './sysctl-options.js';
+import { arpAccess } from './net-tools-argv.js';
 
 type AccessFn = (argv: readonly string[]) => Access;
 
@@ -27,6 +28,10 @@ export const FAMILY_ACCESS: ReadonlyMap<string, () => Promise<AccessFn>> = new M
   ['iptables-save', held(alwaysRead)],
   ['conntrack', async () => (await import('./conntrack-argv.js')).conntrackAccess],
   ['sysctl', held(sysctlAccess)],
+  ['arp', held(arpAccess)],
+  ['route', held(alwaysRead)],
+  ['ifconfig', held(alwaysRead)],
+  ['netstat', held(alwaysRead)],
   ['clear-counters', held(alwaysWrite)],
   ['nodes', held(alwaysRead)],
   ['trace', held(alwaysWrite)],

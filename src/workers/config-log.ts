@@ -20,9 +20,9 @@
 // - counter zeroing (clear-counters, iptables -Z, appctl fdb/stats-clear):
 //   counters restart at 0;
 // - reads, and commands that failed (they changed nothing).
-// `ip neigh` writes are kept: PERMANENT entries (static ARP, as the DVR agent
-// installs) are configuration the journal does not restore; for the others
-// the journal's image is restored after the replay and wins.
+// `ip neigh` writes are kept, and arp -s/-d: PERMANENT entries (static ARP,
+// as the DVR agent installs) are configuration the journal does not restore;
+// for the others the journal's image is restored after the replay and wins.
 //
 // Bound: an OVS bridge's flow_mods are compacted. Once the lines kept for a
 // bridge exceed COMPACT_MIN and twice its last snapshot, the supervisor asks
@@ -67,6 +67,7 @@ export function kept(family: string, argv: readonly string[]): { bridge: string 
       return { bridge: sub === 'mod-port' || sub === 'set-frags' ? null : `${node} ${bridge}` };
     }
     case 'ip':
+    case 'arp':
     case 'sysctl':
     case 'vsctl':
       return { bridge: null };
