@@ -34,3 +34,36 @@ export function getopt(tool: string, argv: readonly string[], optstring: string,
   }
   return operands;
 }
+
+/**
+ * getopt_long's long options (`--name`, `--name=ARG`, `--name ARG`) as the
+ * short ones they stand for, for getopt() to read: `longs` maps a name to
+ * its letter, and the letters in `withArg` take an argument. Words after
+ * `--` are left as they are; no abbreviations. A word it cannot take throws
+ * GetoptError in glibc's words.
+ */
+export function longToShort(tool: string, argv: readonly string[], longs: Readonly<Record<string, string>>, withArg: string): string[] {
+  const words: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const w = argv[i]!;
+    if (w === '--') {
+      words.push(...argv.slice(i));
+      break;
+    }
+    if (!w.startsWith('--')) {
+      words.push(w);
+      continue;
+    }
+    const eq = w.indexOf('=');
+    const name = w.slice(2, eq < 0 ? undefined : eq);
+    const c = longs[name];
+    if (c === undefined) throw new GetoptError(`${tool}: unrecognized option '${w}'`);
+    if (withArg.includes(c)) {
+      const arg = eq >= 0 ? w.slice(eq + 1) : argv[++i];
+      if (arg === undefined) throw new GetoptError(`${tool}: option '--${name}' requires an argument`);
+      words.push(`-${c}${arg}`);
+    } else if (eq >= 0) throw new GetoptError(`${tool}: option '--${name}' doesn't allow an argument`);
+    else words.push(`-${c}`);
+  }
+  return words;
+}

@@ -9,7 +9,7 @@
 // -s and -d change the table as SIOCSARP and SIOCDARP do: a PERMANENT entry
 // (STALE with `temp`), on the device the words name or the one a link-scope
 // route to the address leaves by; -d removes the entry.
-import { getopt, GetoptError } from '../cli/getopt.js';
+import { getopt, GetoptError, longToShort } from '../cli/getopt.js';
 import { formatIp4, formatMac, type Ip4, type Mac } from '../netns/addr.js';
 import { RT_SCOPE_LINK } from '../netns/names.js';
 import type { NetNamespace } from '../netns/namespace.js';
@@ -89,33 +89,10 @@ interface ArpOpts {
 /** getopt_long over "A:H:adfp:nsei:t:vh?DNV": the options in order, the operands after. */
 function parseArp(rest: readonly string[], warn: (s: string) => void): { o: ArpOpts; args: string[] } {
   const o: ArpOpts = { what: 'show', linux: false, verbose: false, useDevice: false, numeric: false, device: '' };
-  // Long options as the short ones they stand for (an argument attached with = or in the next word).
-  const words: string[] = [];
-  for (let i = 0; i < rest.length; i++) {
-    const w = rest[i]!;
-    if (w === '--') {
-      words.push(...rest.slice(i));
-      break;
-    }
-    if (!w.startsWith('--')) {
-      words.push(w);
-      continue;
-    }
-    const eq = w.indexOf('=');
-    const name = w.slice(2, eq < 0 ? undefined : eq);
-    const c = ARP_LONG[name];
-    if (c === undefined) fail(`arp: unrecognized option '${w}'\n${USAGE}`, 3);
-    if ('AHi'.includes(c!)) {
-      const arg = eq >= 0 ? w.slice(eq + 1) : rest[++i];
-      if (arg === undefined) fail(`arp: option '--${name}' requires an argument\n${USAGE}`, 3);
-      words.push(`-${c}${arg}`);
-    } else if (eq >= 0) fail(`arp: option '--${name}' doesn't allow an argument\n${USAGE}`, 3);
-    else words.push(`-${c}`);
-  }
   let family = 'inet';
   let args: string[];
   try {
-    args = getopt('arp', words, 'A:H:adfp:nsei:t:vh?DNV', (c, arg) => {
+    args = getopt('arp', longToShort('arp', rest, ARP_LONG, 'AHi'), 'A:H:adfp:nsei:t:vh?DNV', (c, arg) => {
       if (c === 'a') o.what = 'all';
       else if (c === 'f') o.what = 'file';
       else if (c === 'd') o.what = 'delete';

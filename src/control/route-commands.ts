@@ -9,7 +9,7 @@
 // no cache since 3.6. Without -n a destination is named from /etc/networks
 // (a /32 from /etc/hosts) and a gateway from /etc/hosts (netdb.ts), as route
 // does where no name server answers. Writes (add, del) are not emulated.
-import { getopt, GetoptError } from '../cli/getopt.js';
+import { getopt, GetoptError, longToShort } from '../cli/getopt.js';
 import { formatIp4, prefixMask } from '../netns/addr.js';
 import { RT_TABLE_MAIN } from '../netns/names.js';
 import type { Netns } from '../netns/netns.js';
@@ -117,31 +117,10 @@ export function cache(ext: number): string {
 /** `route ...` in `ns`: route's output and exit status. */
 export function runRoute(ns: Netns, rest: readonly string[], db: NetDb | undefined = new NetDb('/etc', ns.name)): CommandResponse {
   let ext = 0, numeric = false, fibToo = false, cacheToo = false, family = 'inet';
-  const words: string[] = [];
-  for (let i = 0; i < rest.length; i++) {
-    const w = rest[i]!;
-    if (w === '--') {
-      words.push(...rest.slice(i));
-      break;
-    }
-    if (!w.startsWith('--')) {
-      words.push(w);
-      continue;
-    }
-    const eq = w.indexOf('=');
-    const name = w.slice(2, eq < 0 ? undefined : eq);
-    const c = LONG[name];
-    if (c === undefined) return usage(`route: unrecognized option '${w}'\n`);
-    if (c === 'A') {
-      const arg = eq >= 0 ? w.slice(eq + 1) : rest[++i];
-      if (arg === undefined) return usage(`route: option '--${name}' requires an argument\n`);
-      words.push(`-A${arg}`);
-    } else words.push(`-${c}`);
-  }
   let stop: CommandResponse | undefined;
   let operands: string[];
   try {
-    operands = getopt('route', words, 'A:eCFhnN64Vv?', (c, arg) => {
+    operands = getopt('route', longToShort('route', rest, LONG, 'A'), 'A:eCFhnN64Vv?', (c, arg) => {
       if (stop) return;
       if (c === 'e') ext++;
       else if (c === 'n') numeric = true;

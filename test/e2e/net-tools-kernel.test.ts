@@ -114,7 +114,7 @@ const SHOWS = [
   ['-n', '192.0.2.9'], ['-an', '192.0.2.9'], ['-n', '192.0.2.13'], ['-n', '192.0.2.14'], ['-n', '192.0.2.77'], ['-n', '192.0.2.99'], ['-a', '192.0.2.99'], ['-n', '-i', 'dpe-a', '192.0.2.12'],
   ['-n', '-H', 'ether'], ['-n', '-H', 'ax25'], ['-nv'], ['-N', '-n'],
   // Refusals: getopt's, the hardware types and families net-tools knows and does not take here.
-  ['-x'], ['-i'], ['--nosuch'], ['-H', 'foo'], ['-H', 'loop'], ['-H', 'tunnel'], ['-A', 'inet6'], ['-A', 'foo'], ['-V'], ['-h'],
+  ['-x'], ['-i'], ['--nosuch'], ['--numeric=x'], ['--device=dpe-a', '-n'], ['-H', 'foo'], ['-H', 'loop'], ['-H', 'tunnel'], ['-A', 'inet6'], ['-A', 'foo'], ['-V'], ['-h'],
 ];
 
 test('arp lists the ARP table as net-tools does in a kernel namespace with the same neighbours', () => {
@@ -160,7 +160,7 @@ test('arp -s and -d change the table as SIOCSARP and SIOCDARP do in the kernel',
 const ROUTES = [
   [], ['-n'], ['-e'], ['-ee'], ['-n', '-ee'], ['-en'], ['-e', '-e', '-e', '-n'], ['-eeee', '-n'], ['-Ceee'], ['--numeric', '--extend'], ['-4', '-n'], ['--inet', '-n'], ['-A', 'inet', '-n'], ['-v', '-n'], ['-N', '-n'], ['-F', '-n'],
   ['-C'], ['-Cn'], ['-C', '-e'], ['-C', '-ee'], ['-F', '-C', '-n'],
-  ['-V'], ['-h'], ['-x'], ['--foo'], ['--protocol'], ['-A'], ['-A', 'foo'], ['foo'],
+  ['-V'], ['-h'], ['-x'], ['--foo'], ['--protocol'], ['--numeric=x'], ['-A'], ['-A', 'foo'], ['foo'],
 ];
 
 test("route prints table main as net-tools reads /proc/net/route in a kernel namespace with the same routes", () => {
