@@ -15,7 +15,7 @@ import type { PartitionedDatapath } from '../workers/supervisor.js';
 import type { CommandFamily, ControlHooks, DaemonCommand } from './command.js';
 import { COMMANDS, DAEMON_COMMANDS } from './registry.js';
 import { ControlError, PROTOCOL_VERSION, type CaptureEvent, type CaptureRequest, type CommandResponse, type ConntrackEventsRequest, type IpMonitorRequest, type PingOpenRequest } from './protocol.js';
-import { InProcessBackend, type CaptureHandle, type ControlBackend } from './backend.js';
+import { InProcessBackend, type CaptureHandle, type ConntrackEventsSpec, type ControlBackend } from './backend.js';
 import { arpingHead, pingEventJson } from './ping.js';
 
 export interface ControlServerOptions {
@@ -191,36 +191,22 @@ export async function startControlServer(target: Emulator | ControlBackend, opts
     } catch (e) {
       return sendJson(res, e instanceof ControlError ? e.status : 400, fail(e instanceof ControlError ? e : new ControlError(String(e))));
     }
-    if ('conntrack' in body) {
-      const argv = body.conntrack;
-      return stream(req, res, async (send, congested, finish) => {
-        if (!Array.isArray(argv) || !argv.every((a) => typeof a === 'string')) throw new ControlError('control: conntrack must be [strings]');
-        const handle = await backend.conntrackEvents({
+    // conntrack -E and ip monitor: lines of events, the first event naming what they listen to.
+    const lines = (argv: unknown, what: string, open: (spec: ConntrackEventsSpec) => Promise<CaptureHandle & { table?: string }>, table: string) =>
+      stream(req, res, async (send, congested, finish) => {
+        if (!Array.isArray(argv) || !argv.every((a) => typeof a === 'string')) throw new ControlError(`control: ${what} must be [strings]`);
+        const handle = await open({
           argv,
           opts: { congested },
-          deliver: (lines) => {
-            for (const l of lines) send({ type: 'line', text: l.text });
+          deliver: (ls) => {
+            for (const l of ls) send({ type: 'line', text: l.text });
           },
           done: finish,
         });
-        return { handle, head: { type: 'listening', table: handle.table } };
+        return { handle, head: { type: 'listening', table: handle.table ?? table } };
       });
-    }
-    if ('ipMonitor' in body) {
-      const argv = body.ipMonitor;
-      return stream(req, res, async (send, congested, finish) => {
-        if (!Array.isArray(argv) || !argv.every((a) => typeof a === 'string')) throw new ControlError('control: ipMonitor must be [strings]');
-        const handle = await backend.ipMonitor({
-          argv,
-          opts: { congested },
-          deliver: (lines) => {
-            for (const l of lines) send({ type: 'line', text: l.text });
-          },
-          done: finish,
-        });
-        return { handle, head: { type: 'listening', table: 'rtnetlink' } };
-      });
-    }
+    if ('conntrack' in body) return lines(body.conntrack, 'conntrack', async (spec) => backend.conntrackEvents(spec), 'conntrack');
+    if ('ipMonitor' in body) return lines(body.ipMonitor, 'ipMonitor', async (spec) => backend.ipMonitor(spec), 'rtnetlink');
     return stream(req, res, async (send, congested, finish) => {
       if (typeof body.iface !== 'string') throw new ControlError('tcpdump: -i NODE:[NS:]IFACE is required');
       const snaplen = body.snaplen && body.snaplen > 0 ? body.snaplen : 262144;

@@ -87,37 +87,33 @@ export class PartitionedControl implements ControlBackend {
 
   /** conntrack -E in the worker that owns the node the words name, its lines polled as a capture's frames. */
   async conntrackEvents(s: ConntrackEventsSpec): Promise<ConntrackEventsHandle> {
-    let node: string | undefined;
-    try {
+    const { a, handle } = await this.lineEvents<EventsAnswer>(s, 'conntrackEvents', () => {
       const t = conntrack.target(s.argv);
-      node = 'node' in t ? t.node : undefined;
-    } catch {
-      node = undefined; // words it cannot parse: any worker answers the same error
-    }
-    const w = node !== undefined && this.dp.assignment.has(node) ? this.dp.ownerOf(node) : 0;
-    const cap = this.nextCapture++;
-    const a = await this.dp.request<EventsAnswer>(w, { op: 'conntrackEvents', cap, argv: [...s.argv] }).catch((e: Error) => {
-      throw new ControlError(`dpemu: ${e.message}`, 1, 503);
+      return 'node' in t ? t.node : undefined;
     });
-    unwrap(a);
-    return Object.assign(this.poll(w, cap, s.opts.congested, (p) => p.lines.length && s.deliver(p.lines), s.done), { table: a.table ?? 'conntrack' });
+    return Object.assign(handle, { table: a.table ?? 'conntrack' });
   }
 
   /** ip monitor in the worker that owns the node the words name, its lines polled as conntrack -E's. */
   async ipMonitor(s: ConntrackEventsSpec): Promise<CaptureHandle> {
+    return (await this.lineEvents<ControlAnswer>(s, 'ipMonitor', () => parseIpArgv(s.argv).node)).handle;
+  }
+
+  /** A stream of event lines (`op`) from the worker owning the node `nodeOf` reads in the words (words it cannot parse: worker 0, which answers the same error). */
+  private async lineEvents<A extends ControlAnswer>(s: ConntrackEventsSpec, op: 'conntrackEvents' | 'ipMonitor', nodeOf: () => string | undefined): Promise<{ a: A; handle: CaptureHandle }> {
     let node: string | undefined;
     try {
-      node = parseIpArgv(s.argv).node;
+      node = nodeOf();
     } catch {
-      node = undefined; // words it cannot parse: any worker answers the same error
+      node = undefined;
     }
     const w = node !== undefined && this.dp.assignment.has(node) ? this.dp.ownerOf(node) : 0;
     const cap = this.nextCapture++;
-    const a = await this.dp.request<ControlAnswer>(w, { op: 'ipMonitor', cap, argv: [...s.argv] }).catch((e: Error) => {
+    const a = await this.dp.request<A>(w, { op, cap, argv: [...s.argv] }).catch((e: Error) => {
       throw new ControlError(`dpemu: ${e.message}`, 1, 503);
     });
     unwrap(a);
-    return this.poll(w, cap, s.opts.congested, (p) => p.lines.length && s.deliver(p.lines), s.done);
+    return { a, handle: this.poll(w, cap, s.opts.congested, (p) => p.lines.length && s.deliver(p.lines), s.done) };
   }
 
   /** ping's socket in the worker that owns the node, what it reads polled as a capture's frames; each send a request to it. */
