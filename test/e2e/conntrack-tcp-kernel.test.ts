@@ -476,8 +476,8 @@ async function scenario(mode: string, ct: CtSysctls, seed: number): Promise<stri
       }
       // -U's own listing is not compared: 1.4.7 leaves some updated entries unprinted (conntrack-commands.ts).
       for (const argv of [['-U', '-p', 'tcp', '-f', 'ipv4', '--sport', '42003', '--state', 'TIME_WAIT'], ['-U', '-p', 'tcp', '-f', 'ipv4', '--state', 'ESTABLISHED', '-m', '7']]) {
-        const xk = k.run(argv).exit, xd = d.run(argv, Date.now()).exit;
-        if (xk !== xd) diffs.push(`${mode} seed ${seed}: conntrack ${argv.join(' ')} exit ${xk} (kernel), ${xd} (dpemu)`);
+        const rk = k.run(argv), rd = d.run(argv, Date.now());
+        if (rk.exit !== rd.exit) diffs.push(`${mode} seed ${seed}: conntrack ${argv.join(' ')} exit ${rk.exit} (kernel), ${rd.exit} (dpemu); stderr:\n  ${rk.stderr.trim()}\n  ${rd.stderr.trim()}`);
         diffs.push(...sameRun(`${mode} seed ${seed}: conntrack -L after ${argv.join(' ')}`, k.run(['-L']), d.run(['-L'], Date.now())));
       }
     }
