@@ -184,7 +184,12 @@ async function play(side: Side, filtered: () => string): Promise<string> {
       side.age();
       await until('STALE', side.out, (o) => new RegExp(`^${resolved} dev ${RFP} lladdr 82:99:8f:5a:6b:ec (router )?STALE`, 'm').test(o));
     } else if (s[0] === 'peer') await side.peer(s.slice(1));
-    else await side.ip(s);
+    else {
+      await side.ip(s);
+      // The kernel tells an IPv6 address (and its local and anycast routes) from addrconf's DAD work, nodad too, which may run after
+      // ip returns: under load after the next step's records (CI saw the route add's first).
+      if (s.join(' ') === `addr add 2001:db8::1/64 dev ${RFP} nodad`) await until('the IPv6 address told', side.out, (o) => o.includes(`anycast 2001:db8:: dev ${RFP}`));
+    }
   }
   // Up again: addrconf's link-local address (after DAD in the kernel) and its routes come last.
   await until('the link-local routes', side.out, (o) => o.slice(o.lastIndexOf('state UP')).includes('\nanycast fe80::'));
