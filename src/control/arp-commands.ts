@@ -15,12 +15,11 @@ import { RT_SCOPE_LINK } from '../netns/names.js';
 import type { NetNamespace } from '../netns/namespace.js';
 import { NUD, NUD_VALID } from '../netns/neighbour.js';
 import { LOOPBACK_IFINDEX, type Netns } from '../netns/netns.js';
-import type { CommandFamily } from './command.js';
 import { inetAton } from './inet-aton.js';
 import { EAI_AGAIN, NetDb } from './netdb.js';
-import { ARP_LONG, arpAccess, netToolsTarget } from './net-tools-argv.js';
+import { ARP_LONG, arpAccess } from './net-tools-argv.js';
 import type { CommandResponse } from './protocol.js';
-import { mustNamespace } from './resolve.js';
+import { netToolsFamily } from './net-tools-family.js';
 
 const ATF_COM = 0x02, ATF_PERM = 0x04, ATF_PUBL = 0x08;
 const ARPHRD_ETHER = 1, ARPHRD_LOOPBACK = 772;
@@ -330,15 +329,8 @@ export function runArp(el: NetNamespace, rest: readonly string[], db = new NetDb
   }
 }
 
-export const arp: CommandFamily = {
-  name: 'arp',
-  access: arpAccess,
-  target: (argv) => ({ node: netToolsTarget(argv).node }),
-  run(ctx, argv) {
-    const { node, ns, rest } = netToolsTarget(argv);
-    const el = mustNamespace(ctx, node, ns);
-    const r = runArp(el, rest);
-    if (r.exit === 0 && arpAccess(argv) === 'write') ctx.invalidate(`${el.node}:${el.name} neigh`);
-    return r;
-  },
-};
+export const arp = netToolsFamily('arp', arpAccess, (el, rest, ctx, argv) => {
+  const r = runArp(el, rest);
+  if (r.exit === 0 && arpAccess(argv) === 'write') ctx.invalidate(`${el.node}:${el.name} neigh`);
+  return r;
+});

@@ -13,10 +13,9 @@ import { formatIp4, formatMac, prefixMask } from '../netns/addr.js';
 import { type Interface, operState } from '../netns/interfaces.js';
 import type { NetNamespace } from '../netns/namespace.js';
 import { RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_SITE } from '../netns/names.js';
-import { alwaysRead, type CommandFamily } from './command.js';
-import { netToolsTarget } from './net-tools-argv.js';
+import { alwaysRead } from './command.js';
 import type { CommandResponse } from './protocol.js';
-import { mustNamespace } from './resolve.js';
+import { netToolsFamily } from './net-tools-family.js';
 
 const USAGE = `Usage:
   ifconfig [-a] [-v] [-s] <interface> [[<AF>] <address>]
@@ -179,12 +178,4 @@ export function runIfconfig(el: NetNamespace, rest: readonly string[]): CommandR
   return { ok: true, stdout: short ? `${SHORT_TITLE}${printShort(el, l)}` : printLong(el, l), stderr: '', exit: 0 };
 }
 
-export const ifconfig: CommandFamily = {
-  name: 'ifconfig',
-  access: alwaysRead,
-  target: (argv) => ({ node: netToolsTarget(argv).node }),
-  run(ctx, argv) {
-    const { node, ns, rest } = netToolsTarget(argv);
-    return runIfconfig(mustNamespace(ctx, node, ns), rest);
-  },
-};
+export const ifconfig = netToolsFamily('ifconfig', alwaysRead, (el, rest) => runIfconfig(el, rest));

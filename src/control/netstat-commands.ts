@@ -8,13 +8,12 @@
 // emulated namespace has no sockets but the tools dpemu runs.
 import { getopt, GetoptError } from '../cli/getopt.js';
 import type { NetNamespace } from '../netns/namespace.js';
-import { alwaysRead, type CommandFamily } from './command.js';
+import { alwaysRead } from './command.js';
 import { listed, printLong, printShort } from './ifconfig-commands.js';
 import { NetDb } from './netdb.js';
-import { netToolsTarget } from './net-tools-argv.js';
 import type { CommandResponse } from './protocol.js';
-import { mustNamespace } from './resolve.js';
 import { AF_LIST, cache, fib } from './route-commands.js';
+import { netToolsFamily } from './net-tools-family.js';
 
 /** usage(): to stdout for -h (status 0), else to stderr (status 3); the families always to stderr. */
 const USAGE = `usage: netstat [-vWeenNcCF] [<Af>] -r         netstat {-V|--version|-h|--help}
@@ -116,12 +115,4 @@ export function runNetstat(el: NetNamespace, rest: readonly string[], db = new N
   return refuse('a socket listing');
 }
 
-export const netstat: CommandFamily = {
-  name: 'netstat',
-  access: alwaysRead,
-  target: (argv) => ({ node: netToolsTarget(argv).node }),
-  run(ctx, argv) {
-    const { node, ns, rest } = netToolsTarget(argv);
-    return runNetstat(mustNamespace(ctx, node, ns), rest);
-  },
-};
+export const netstat = netToolsFamily('netstat', alwaysRead, (el, rest) => runNetstat(el, rest));

@@ -14,11 +14,10 @@ import { formatIp4, prefixMask } from '../netns/addr.js';
 import { RT_TABLE_MAIN } from '../netns/names.js';
 import type { Netns } from '../netns/netns.js';
 import type { Route } from '../netns/fib.js';
-import { alwaysRead, type CommandFamily } from './command.js';
+import { alwaysRead } from './command.js';
 import { NetDb } from './netdb.js';
-import { netToolsTarget } from './net-tools-argv.js';
 import type { CommandResponse } from './protocol.js';
-import { mustNamespace } from './resolve.js';
+import { netToolsFamily } from './net-tools-family.js';
 
 const RTF_UP = 0x1, RTF_GATEWAY = 0x2, RTF_HOST = 0x4, RTF_REJECT = 0x200;
 
@@ -152,13 +151,4 @@ export function runRoute(ns: Netns, rest: readonly string[], db: NetDb | undefin
   return { ok: true, stdout: out, stderr: '', exit: 0 };
 }
 
-export const route: CommandFamily = {
-  name: 'route',
-  access: alwaysRead,
-  target: (argv) => ({ node: netToolsTarget(argv).node }),
-  run(ctx, argv) {
-    const { node, ns, rest } = netToolsTarget(argv);
-    const el = mustNamespace(ctx, node, ns);
-    return runRoute(el.ns, rest, new NetDb('/etc', el.name));
-  },
-};
+export const route = netToolsFamily('route', alwaysRead, (el, rest) => runRoute(el.ns, rest, new NetDb('/etc', el.name)));
