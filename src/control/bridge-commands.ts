@@ -183,34 +183,44 @@ function fdbShow(v: View, o: Opts, args: string[]): string {
   if (dev !== undefined && !devLink) throw new ControlError(`Cannot find device "${dev}"`, 255);
 
   const rows: FdbRow[] = [];
-  const bridgeRows = (bridge: string, port: Interface | undefined): void => {
-    const age = (t: number): number => Math.floor((v.now - t) / 1000);
-    const own = (mac: string, dev: string): FdbRow => ({ mac, dev, self: false, master: bridge, permanent: true, used: age(0), updated: age(0) });
-    if (port) {
-      for (const e of v.entries(bridge)) if (e.port === port.name) rows.push({ mac: e.mac, dev: port.name, self: false, master: bridge, permanent: false, used: age(e.used), updated: age(e.updated) });
-      rows.push(own(formatMac(port.mac), port.name));
-      return;
-    }
-    // The bridge's address, unless a port's own entry holds it (br_fdb_change_mac_address): an entry of no port.
-    const bl = links.find((l) => l.name === bridge)!;
-    if (!links.some((p) => p.master === bridge && p.mac === bl.mac)) rows.push(own(formatMac(bl.mac), bridge));
-  };
   for (const l of links) {
     if (devLink && l !== devLink) continue;
     const isBridge = v.bridges.has(l.name);
     const isPort = l.master !== undefined && v.bridges.has(l.master);
     // rtnl_fdb_dump with a bridge: that bridge and its ports only.
     if (brLink && !((isBridge && l === brLink) || (isPort && l.master === brLink.name))) continue;
-    if (isPort) bridgeRows(l.master!, l);
+    if (isPort) rows.push(...bridgeRows(v, l.master!, l));
     for (const mac of selfAddrs(l)) rows.push({ mac, dev: l.name, self: true, permanent: true });
-    if (isBridge) bridgeRows(l.name, undefined);
+    if (isBridge) rows.push(...bridgeRows(v, l.name, undefined));
   }
   // print_fdb's filters: vlan (no entry has one), state, dynamic.
-  const shown = rows.filter((r) => !vlan && (!state || (state & (r.permanent ? NUD.PERMANENT : NUD.REACHABLE))) && !(dynamic && r.permanent));
+  return printFdb(rows.filter((r) => !vlan && (!state || (state & (r.permanent ? NUD.PERMANENT : NUD.REACHABLE))) && !(dynamic && r.permanent)), o, devLink !== undefined);
+}
+
+/**
+ * A bridge's entries as br_fdb_dump gives them: on `port`, its learned ones
+ * (newest first) and its own address; with no port, the bridge's own
+ * address unless a port's entry holds it (br_fdb_change_mac_address).
+ */
+function bridgeRows(v: View, bridge: string, port: Interface | undefined): FdbRow[] {
+  const age = (t: number): number => Math.floor((v.now - t) / 1000);
+  const own = (mac: string, dev: string): FdbRow => ({ mac, dev, self: false, master: bridge, permanent: true, used: age(0), updated: age(0) });
+  const links = v.ns.links();
+  if (port) {
+    const rows: FdbRow[] = v.entries(bridge).filter((e) => e.port === port.name).map((e) => ({ mac: e.mac, dev: port.name, self: false, master: bridge, permanent: false, used: age(e.used), updated: age(e.updated) }));
+    rows.push(own(formatMac(port.mac), port.name));
+    return rows;
+  }
+  const bl = links.find((l) => l.name === bridge)!;
+  return links.some((p) => p.master === bridge && p.mac === bl.mac) ? [] : [own(formatMac(bl.mac), bridge)];
+}
+
+/** print_fdb's lines (or JSON), without `dev X` when the dump was of one device. */
+function printFdb(rows: readonly FdbRow[], o: Opts, oneDev: boolean): string {
   if (o.json) {
-    return jsonDump(shown.map((r): JsonObject => ({
+    return jsonDump(rows.map((r): JsonObject => ({
       mac: r.mac,
-      ifname: devLink ? undefined : r.dev,
+      ifname: oneDev ? undefined : r.dev,
       used: o.stats ? r.used : undefined,
       updated: o.stats ? r.updated : undefined,
       flags: r.self ? ['self'] : [],
@@ -218,7 +228,78 @@ function fdbShow(v: View, o: Opts, args: string[]): string {
       state: r.permanent ? 'permanent' : '',
     })), o.pretty);
   }
-  return shown.map((r) => `${r.mac} ${devLink ? '' : `dev ${r.dev} `}${o.stats && r.used !== undefined ? `used ${r.used}/${r.updated} ` : ''}${r.self ? 'self ' : ''}${r.master ? `master ${r.master} ` : ''}${r.permanent ? 'permanent' : ''}\n`).join('');
+  return rows.map((r) => `${r.mac} ${oneDev ? '' : `dev ${r.dev} `}${o.stats && r.used !== undefined ? `used ${r.used}/${r.updated} ` : ''}${r.self ? 'self ' : ''}${r.master ? `master ${r.master} ` : ''}${r.permanent ? 'permanent' : ''}\n`).join('');
+}
+
+/** A kernel's refusal of the request (rtnl_talk fails: bridge exits 254). */
+const rtnlError = (msg: string): ControlError => new ControlError(`Error: ${msg}.`, 254);
+
+/**
+ * `fdb get [to] LLADDR [br BR] {brport|dev} DEV [vlan VID] [vni VNI] [self]
+ * [master] [dynamic]`: iproute2 6.1's fdb_get reads the words, then the
+ * kernel's rtnl_fdb_get picks whose ndo_fdb_get answers (a port's master,
+ * the bridge named, or with `self` alone the device itself: only a bridge
+ * has one), and br_fdb_get looks the address up in the bridge's table.
+ */
+function fdbGet(v: View, o: Opts, args: string[]): string {
+  let dev: string | undefined, br: string | undefined, addr: string | undefined, vlan = -1;
+  let self = false, master = false, dynamic = false;
+  for (let i = 0; i < args.length; i++) {
+    let a = args[i]!;
+    const next = (): string => {
+      const x = args[++i];
+      if (x === undefined) throw new ControlError(INCOMPLETE, 255);
+      return x;
+    };
+    if (a === 'brport' || a === 'dev') dev = next();
+    else if (a === 'br') br = next();
+    else if (a === 'self') self = true;
+    else if (matches(a, 'master')) master = true;
+    else if (matches(a, 'vlan')) {
+      if (vlan >= 0) throw new ControlError(`Error: either "vlan" is duplicate, or "${a}" is a garbage.`, 255);
+      vlan = parseInt(next(), 10) || 0; // atoi; a negative one is sent as none
+    } else if (matches(a, 'vni')) {
+      const x = next();
+      if (!/^(0x[0-9a-f]+|0[0-7]*|[1-9]\d*)$/i.test(x) || Number(x) > 0xffffffff) throw new ControlError(`Error: argument "${x}" is wrong: invalid VNI`, 255);
+    } else if (matches(a, 'dynamic')) dynamic = true;
+    else {
+      if (a === 'to') a = next();
+      if (matches(a, 'help')) throw new ControlError(FDB_USAGE, 255);
+      if (addr !== undefined) throw new ControlError(`Error: either "to" is duplicate, or "${a}" is a garbage.`, 255);
+      addr = a;
+    }
+  }
+  if ((dev === undefined && br === undefined) || addr === undefined) throw new ControlError('Device or master and address are required arguments.', 255);
+  const mac = parseSscanfMac(addr);
+  if (mac === undefined) throw new ControlError(`Invalid mac address ${addr}`, 255);
+  const links = v.ns.links();
+  const devLink = dev === undefined ? undefined : links.find((l) => l.name === dev);
+  if (dev !== undefined && !devLink) throw new ControlError(`Cannot find device "${dev}"`, 255);
+  const brLink = br === undefined ? undefined : links.find((l) => l.name === br);
+  if (br !== undefined && !brLink) throw new ControlError(`Cannot find bridge device "${br}"`, 255);
+  // rtnl_fdb_get and br_fdb_get, in their order of checks.
+  const vid = vlan & 0xffff; // NDA_VLAN is a u16
+  if (vlan >= 0 && (vid === 0 || vid >= 4095)) throw rtnlError('invalid vlan id');
+  if (brLink && devLink) throw rtnlError('Master and device are mutually exclusive');
+  let bridge = brLink?.name;
+  if (devLink) {
+    if (!self || master) {
+      if (devLink.master === undefined || !v.bridges.has(devLink.master)) throw rtnlError('Device is not a bridge port');
+      bridge = devLink.master;
+    } else bridge = devLink.name;
+  }
+  if (bridge === undefined || !v.bridges.has(bridge)) throw rtnlError('Fdb get operation not supported by device');
+  // No entry has a VLAN: the model's bridges filter none (vlan_filtering off).
+  const rows = vlan >= 0 ? [] : [...links.filter((l) => l.master === bridge).flatMap((l) => bridgeRows(v, bridge, l)), ...bridgeRows(v, bridge, undefined)];
+  const row = rows.find((r) => r.mac === mac);
+  if (!row) throw rtnlError('Fdb entry not found');
+  return dynamic && row.permanent ? '' : printFdb([row], o, false);
+}
+
+/** `%hhx:%hhx:%hhx:%hhx:%hhx:%hhx` as fdb.c's sscanf reads an address (a byte's hex digits, one or more; a longer run keeps its low byte), as formatMac prints it. */
+function parseSscanfMac(s: string): string | undefined {
+  const m = /^\s*([0-9a-f]+):([0-9a-f]+):([0-9a-f]+):([0-9a-f]+):([0-9a-f]+):([0-9a-f]+)/i.exec(s);
+  return m ? m.slice(1).map((x) => hex2(parseInt(x.slice(-2), 16))).join(':') : undefined;
 }
 
 /** state_a2n: a name (a prefix of it) or a number. */
@@ -295,7 +376,7 @@ export const bridge: CommandFamily = {
     if (matches(object, 'fdb')) {
       if (verb === undefined || matches(verb, 'show') || matches(verb, 'lst') || matches(verb, 'list')) return ok(fdbShow(viewOf(ctx, o), o, rest));
       if (['add', 'append', 'replace', 'delete', 'flush'].some((w) => matches(verb, w))) throw new ControlError(`Error: 'bridge fdb ${verb}' is refused: ${READ_ONLY}.`, 255);
-      if (matches(verb, 'get')) throw new ControlError('bridge fdb get: not emulated (bridge fdb show lists the entries)', 255);
+      if (matches(verb, 'get')) return ok(fdbGet(viewOf(ctx, o), o, rest));
       if (matches(verb, 'help')) throw new ControlError(FDB_USAGE, 255);
       throw new ControlError(`Command "${verb}" is unknown, try "bridge fdb help".`, 255);
     }

@@ -14,13 +14,14 @@
 // the kernel (without -s), with the qbr's address a port's.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { requireRoot } from '../helpers/root.js';
 import { loadTopologyText } from '../../src/topology/loader.js';
 import { buildEmulator, type Emulator } from '../../src/topology/builder.js';
 import type { ManualClock } from '../../src/datapath/clock.js';
 import { COMMANDS } from '../../src/control/registry.js';
+import { ControlError } from '../../src/control/protocol.js';
 import { KernelObjects, sh, uniqueTag } from './lab-names.js';
 
 const tag = uniqueTag();
@@ -121,6 +122,16 @@ async function dpemu(lab: Lab, argv: string[]): Promise<string> {
   return r.stdout;
 }
 
+/** stdout, stderr and exit status, a refusal's too. */
+async function dpemuAny(lab: Lab, argv: string[]): Promise<{ stdout: string; stderr: string; exit: number }> {
+  try {
+    return await COMMANDS.get('bridge')!.run({ emu: lab.emu, invalidate: () => {} }, ['c1', ...argv]);
+  } catch (e) {
+    if (!(e instanceof ControlError)) throw e;
+    return { stdout: '', stderr: e.stderr, exit: e.exit };
+  }
+}
+
 /** The ifindexes differ (see the head of this file). */
 const maskText = (t: string): string => t.replace(/^\d+: /gm, 'N: ');
 const maskJson = (t: string): unknown => (JSON.parse(t) as Record<string, unknown>[]).map(({ ifindex: _, ...o }) => o);
@@ -155,9 +166,9 @@ async function runPlan(lab: Lab): Promise<number | null> {
   return onTime && Date.now() - showAt < 300 ? showAt : null;
 }
 
-test('bridge fdb show and link show on a qbr print what the kernel prints: learned entries newest first with their used/updated seconds, the ports\' own and the bridge\'s own, port states', async (t) => {
+test('bridge fdb show, fdb get and link show on a qbr print what the kernel prints: learned entries newest first with their used/updated seconds, the ports\' own and the bridge\'s own, port states; fdb get\'s lookups and refusals', async (t) => {
   let lab: Lab | undefined;
-  const stats = [['-s', 'fdb', 'show', 'br', BR], ['-s', 'fdb', 'show', 'brport', TAP], ['-s', '-j', 'fdb', 'show', 'br', BR], ['-s', '-j', '-p', 'fdb', 'show', 'dev', QVB]];
+  const stats = [['-s', 'fdb', 'show', 'br', BR], ['-s', 'fdb', 'show', 'brport', TAP], ['-s', '-j', 'fdb', 'show', 'br', BR], ['-s', '-j', '-p', 'fdb', 'show', 'dev', QVB], ['-s', 'fdb', 'get', VM, 'br', BR], ['-s', '-j', 'fdb', 'get', PEER, 'dev', TAP]];
   let read: string[] | null = null;
   try {
     // The kernel's -s lists read within the half second planned (their ages are whole seconds), all four before
@@ -177,6 +188,24 @@ test('bridge fdb show and link show on a qbr print what the kernel prints: learn
       const theirs: string = read[j]!;
       if (args.includes('-j')) assert.deepEqual(maskJson(await dpemu(lab, args)), maskJson(theirs), `bridge ${args.join(' ')}`);
       else assert.equal(await dpemu(lab, args), theirs, `bridge ${args.join(' ')}`);
+    }
+    // fdb get: br_fdb_get through the bridge named, a port's master or the bridge itself with `self`; its
+    // refusals are bridge's (exit 255) or the kernel's (exit 254).
+    const gets = [
+      ['fdb', 'get', VM, 'br', BR], ['fdb', 'get', 'to', PEER.toUpperCase(), 'brport', TAP, 'master'], ['fdb', 'get', MAC.qvb, 'br', BR],
+      ['fdb', 'get', MAC.br, 'dev', BR, 'self'], ['fdb', 'get', MAC.qvb, 'br', BR, 'dynamic'], ['fdb', 'get', VM, 'br', BR, 'dynamic'],
+      ['fdb', 'get', '2:0:5e:0:53:1', 'dev', QVB], ['-p', '-j', 'fdb', 'get', MAC.tap, 'br', BR],
+      ['fdb', 'get', '0a:00:00:00:53:99', 'br', BR], ['fdb', 'get', VM, 'br', BR, 'vlan', '1'], ['fdb', 'get', VM, 'br', BR, 'vlan', '0'],
+      ['fdb', 'get', VM, 'br', BR, 'vlan', '-1'], ['fdb', 'get', VM, 'br', BR, 'vlan', '4095'], ['fdb', 'get', VM, 'br', BR, 'vlan', '2', 'vlan', '3'],
+      ['fdb', 'get', VM, 'dev', BR], ['fdb', 'get', VM, 'dev', QVO], ['fdb', 'get', VM, 'dev', TAP, 'self'], ['fdb', 'get', VM, 'br', TAP],
+      ['fdb', 'get', VM, 'br', BR, 'dev', TAP], ['fdb', 'get', VM], ['fdb', 'get', 'br', BR], ['fdb', 'get', 'zz', 'br', BR],
+      ['fdb', 'get', VM, PEER, 'br', BR], ['fdb', 'get', VM, 'dev', 'nosuch'], ['fdb', 'get', VM, 'br', 'nosuch'], ['fdb', 'get', VM, 'br'],
+      ['fdb', 'get', VM, 'br', BR, 'vni', 'x'], ['fdb', 'get', VM, 'br', BR, 'vni', '0x10'],
+    ];
+    for (const args of gets) {
+      const mine = await dpemuAny(lab, args);
+      const theirs: { stdout: string; stderr: string; status: number | null } = spawnSync('ip', ['netns', 'exec', lab.ns, 'bridge', ...args], { encoding: 'utf8' });
+      assert.deepEqual({ out: mine.stdout, err: mine.stderr.trimEnd(), exit: mine.exit }, { out: theirs.stdout, err: theirs.stderr.trimEnd(), exit: theirs.status }, `bridge ${args.join(' ')}`);
     }
     for (const args of [['fdb', 'show', 'br', BR], ['fdb', 'show', 'dev', BR], ['fdb', 'show', 'dev', QVO], ['fdb', 'show', 'br', BR, 'dynamic'], ['fdb', 'show', 'br', BR, 'state', 'permanent'], ['link'], ['-d', 'link'], ['link', 'show', 'dev', TAP]]) {
       assert.equal(maskText(await dpemu(lab, args)), maskText(kernel(args)), `bridge ${args.join(' ')}`);
