@@ -1,4 +1,4 @@
-// iproute2 6.1's `bridge fdb show` and `bridge link show` on a node: a
+// iproute2 6.1's `bridge fdb show|get` and `bridge link show` on a node: a
 // hypervisor's root view (its Linux bridges, the qbr per VM, and their
 // ports) or an emulated namespace (no Linux bridge there: only the devices'
 // own addresses). Read-only: the model's bridges learn from packets alone.
