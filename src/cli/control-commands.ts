@@ -63,9 +63,9 @@ export async function remote(family: string, argv: string[]): Promise<number> {
       return x.family === 'ping' ? pingCommand(argv) : x.family === 'traceroute' ? tracerouteCommand(argv) : remote(x.family, argv);
     }
   }
-  if (family === 'ip') {
-    const { ipMonitorCommand, isIpMonitor } = await import('./ip-monitor.js');
-    if (isIpMonitor(rest)) return ipMonitorCommand(socket, rest);
+  if (family === 'ip' || family === 'bridge') {
+    const { isMonitor, monitorCommand } = await import('./monitor.js');
+    if (isMonitor(family, rest)) return monitorCommand(family, socket, rest);
   }
   if (family === 'conntrack') {
     const { conntrackEventsCommand, isConntrackEvents } = await import('./conntrack-events.js');
@@ -92,7 +92,7 @@ const FAMILIES: [string, string, string][] = [
   ['ofctl', 'SUBCMD NODE BRIDGE [ARGS]', 'as ovs-ofctl: show [-O OpenFlow13], dump-flows [--names] [--no-stats] [FLOW], dump-ports [PORT] [-O OpenFlow13], dump-ports-desc [-O OpenFlow13], dump-tables [-O OpenFlow13], add-flow FLOW|-, add-flows FILE|-, mod-flows [--strict] FLOW|-, del-flows [--strict] [FLOW|-], dump-aggregate [FLOW], dump-desc, get-frags, set-frags normal|drop|nx-match, queue-stats [PORT [QUEUE]], mod-port PORT up|down|[no-]flood|[no-]receive|[no-]forward|[no-]stp|[no-]packet-in'],
   ['appctl', 'SUBCMD NODE BRIDGE [FLOW]', 'as ovs-appctl: fdb/show, fdb/add PORT VLAN MAC, fdb/del VLAN MAC, fdb/stats-show, fdb/stats-clear, fdb/flush, ofproto/list, upcall/show, ofproto/trace FLOW, dpif/show, dpif/dump-flows, dpctl/show [-s], dpctl/dump-flows'],
   ['brctl', 'show|showmacs NODE [BRIDGE]', 'as brctl'],
-  ['bridge', '[-n NS] [-s] [-d] [-j [-p]] [-c] NODE fdb|link|vlan|mdb [show ...]', 'as bridge (iproute2, read-only): fdb [show [br BR] [brport|dev DEV] [vlan VID] [state STATE] [dynamic]], fdb get LLADDR {br BR | dev DEV} [self] [master] [vlan VID] [dynamic], link [show [dev DEV]], vlan [show|tunnelshow|global [show]] [dev DEV] [vid VID], mdb [show [dev DEV] [vid VID]]'],
+  ['bridge', '[-n NS] [-s] [-d] [-j [-p]] [-c] [-t] NODE fdb|link|vlan|mdb|monitor ...', 'as bridge (iproute2, read-only): fdb [show [br BR] [brport|dev DEV] [vlan VID] [state STATE] [dynamic]], fdb get LLADDR {br BR | dev DEV} [self] [master] [vlan VID] [dynamic], link [show [dev DEV]], vlan [show|tunnelshow|global [show]] [dev DEV] [vid VID], mdb [show [dev DEV] [vid VID]], monitor [all|fdb|link|mdb|vlan]... (streams the Linux bridges\' fdb changes until Ctrl-C)'],
   ['ip', '[-n NS] [-4|-6|-0|-f FAMILY] [-s [-s]] [-d] [-br] [-j [-p]] [-o] NODE OBJECT ...', 'as ip: addr, link, route [table N], route get, rule, neigh; route|neigh add|del|replace|change, rule add|del, link set, addr add|del; -s: device counters; -d: details; -br: brief; -j [-p]: JSON [pretty]; -o: one line a record; ntable [show|change]; monitor [all|link|address|route|neigh|rule]... [label] (streams until Ctrl-C; -t|-ts stamp each); netns [list]; netns exec NS ip|bridge|iptables|iptables-save|conntrack|sysctl|arp|route|ifconfig|netstat|tcpdump|ping|traceroute|arping ARGS'],
   ['iptables', 'NODE -n NS [-t TABLE] -S|-L -n -v|-A|-D|-I ...', 'as iptables (legacy) inside a namespace'],
   ['iptables-save', 'NODE -n NS [-t TABLE] [-c]', 'as iptables-save inside a namespace'],

@@ -11,7 +11,7 @@ import { ControlError } from './protocol.js';
 import { mustCaptureTarget, nodeNames } from './resolve.js';
 import { conntrackEventsOf } from './conntrack-commands.js';
 import { ConntrackEvents, type EventLine } from './conntrack-events.js';
-import { IpMonitor, ipMonitorOf } from './ip-monitor.js';
+import { startMonitor, type MonitorTool } from './monitors.js';
 import { openPing, type PingEvent, type PingSession } from './ping.js';
 import type { CaptureSource, PingOpenRequest } from './protocol.js';
 
@@ -75,8 +75,8 @@ export interface ControlBackend {
   capture(spec: CaptureSpec): TcpdumpHandle | Promise<TcpdumpHandle>;
   /** Start conntrack -E, or throw a ControlError saying why not (the tool's words). */
   conntrackEvents(spec: ConntrackEventsSpec): ConntrackEventsHandle | Promise<ConntrackEventsHandle>;
-  /** Start ip monitor (the ip command's words), or throw a ControlError saying why not (ip's words). */
-  ipMonitor(spec: ConntrackEventsSpec): CaptureHandle | Promise<CaptureHandle>;
+  /** Start ip or bridge monitor (the tool's words), or throw a ControlError saying why not (the tool's words). */
+  monitor(tool: MonitorTool, spec: ConntrackEventsSpec): CaptureHandle | Promise<CaptureHandle>;
   /** Open ping's socket in a namespace, or throw a ControlError saying why not (ping's words). */
   ping(spec: PingSpec): PingSession | Promise<PingSession>;
 }
@@ -131,8 +131,8 @@ export class InProcessBackend implements ControlBackend {
     return new ConntrackEvents(ct, words, s.opts, s.deliver);
   }
 
-  ipMonitor(s: ConntrackEventsSpec): CaptureHandle {
-    return new IpMonitor(ipMonitorOf({ emu: this.emu }, s.argv), s.opts, s.deliver);
+  monitor(tool: MonitorTool, s: ConntrackEventsSpec): CaptureHandle {
+    return startMonitor(tool, { emu: this.emu }, s.argv, s.opts, s.deliver);
   }
 
   ping(s: PingSpec): PingSession {

@@ -51,11 +51,12 @@ const FDB_USAGE = `Usage: bridge fdb { add | append | del | replace } ADDR dev D
 const INCOMPLETE = 'Command line is not complete. Try option "help"';
 const READ_ONLY = "dpemu emulates bridge fdb, link, vlan and mdb show only (its Linux bridges learn from the packets they switch; their ports and settings are the topology's)";
 
-interface Opts { ns?: string; node?: string; stats: boolean; details: boolean; json: boolean; pretty: boolean; words: string[] }
+export interface BridgeOpts { ns?: string; node?: string; stats: boolean; details: boolean; json: boolean; pretty: boolean; timestamp: boolean; words: string[] }
+type Opts = BridgeOpts;
 
 /** bridge.c's options (each a prefix of its name, `--x` read as `-x`) anywhere before OBJECT; the first other word is NODE. */
-function parseArgv(argv: readonly string[]): Opts {
-  const o: Opts = { stats: false, details: false, json: false, pretty: false, words: [] };
+export function bridgeArgv(argv: readonly string[]): Opts {
+  const o: Opts = { stats: false, details: false, json: false, pretty: false, timestamp: false, words: [] };
   let i = 0;
   for (; i < argv.length; i++) {
     const a = argv[i]!;
@@ -74,8 +75,8 @@ function parseArgv(argv: readonly string[]): Opts {
     else if (is('-pretty')) o.pretty = true;
     // Compressed VLAN ranges: there are no VLANs to compress (bridge-vlan-mdb.ts).
     else if (is('-compressvlans')) continue;
-    else if (['-Version', '-oneline', '-timestamp', '-family', '-color', '-force', '-batch'].some(is) || ['-4', '-6', '-0'].includes(opt)) {
-      throw new ControlError(`Error: bridge's option "${opt}" is not emulated (dpemu takes -s, -d, -j, -p, -c and -n NS).`, 255);
+    else if (['-Version', '-oneline', '-family', '-color', '-force', '-batch'].some(is) || ['-4', '-6', '-0'].includes(opt)) {
+      throw new ControlError(`Error: bridge's option "${opt}" is not emulated (dpemu takes -s, -d, -j, -p, -c, -t and -n NS).`, 255);
     } else throw new ControlError(`Option "${opt}" is unknown, try "bridge help".`, 255);
   }
   o.words = argv.slice(i) as string[];
@@ -361,9 +362,9 @@ function linkShow(v: View, o: Opts, args: string[]): string {
 export const bridge: CommandFamily = {
   name: 'bridge',
   access: alwaysRead,
-  target: (argv) => ({ node: parseArgv(argv).node }),
+  target: (argv) => ({ node: bridgeArgv(argv).node }),
   run(ctx, argv) {
-    const o = parseArgv(argv);
+    const o = bridgeArgv(argv);
     const [object, verb, ...rest] = o.words;
     if (object === undefined || matches(object, 'help')) throw new ControlError(BRIDGE_USAGE, 255);
     mustNode(ctx, o.node);
@@ -383,7 +384,8 @@ export const bridge: CommandFamily = {
     const devices = (): string[] => viewOf(ctx, o).ns.links().map((l) => l.name);
     if (matches(object, 'mdb')) return bridgeMdb(o, o.words.slice(1), devices());
     if (matches(object, 'vlan')) return bridgeVlan(o, o.words.slice(1), devices());
-    if (matches(object, 'monitor')) throw new ControlError('bridge monitor: not emulated (dpemu emulates bridge fdb, link, vlan and mdb show)', 255);
+    // The CLI streams it (the control socket's bridgeMonitor request: bridge-monitor.ts).
+    if (matches(object, 'monitor')) throw new ControlError('bridge monitor streams until stopped: run it as `dpemu bridge NODE monitor ...`, not as a one-shot command.', 255);
     throw new ControlError(`Object "${object}" is unknown, try "bridge help".`, 255);
   },
 };

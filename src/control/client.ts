@@ -3,7 +3,7 @@
 // DPEMU_CONTROL_URL (http://HOST:PORT) with DPEMU_TOKEN reaches a TCP listener.
 import { request, type IncomingMessage, type RequestOptions } from 'node:http';
 import { FAMILY_ACCESS } from './family-access.js';
-import { DEFAULT_SOCKET, type CaptureEvent, type CaptureRequest, type CommandResponse, type ConntrackEventsRequest, type IpMonitorRequest, type PingOpenRequest } from './protocol.js';
+import { DEFAULT_SOCKET, type CaptureEvent, type CaptureRequest, type CommandResponse, type ConntrackEventsRequest, type IpMonitorRequest, type BridgeMonitorRequest, type PingOpenRequest } from './protocol.js';
 
 export interface Endpoint {
   socketPath?: string;
@@ -84,7 +84,7 @@ export async function runRemote(ep: Endpoint, family: string, argv: string[]): P
 
 /** Stream a capture (or conntrack -E); `onEvent` sees each event; resolves when the server ends it or `signal` aborts. */
 export async function captureRemote(
-  ep: Endpoint, req: CaptureRequest | ConntrackEventsRequest | IpMonitorRequest, onEvent: (ev: CaptureEvent) => void, onError: (r: CommandResponse) => void, signal?: AbortSignal,
+  ep: Endpoint, req: CaptureRequest | ConntrackEventsRequest | IpMonitorRequest | BridgeMonitorRequest, onEvent: (ev: CaptureEvent) => void, onError: (r: CommandResponse) => void, signal?: AbortSignal,
 ): Promise<void> {
   await post(ep, '/v1/capture', req, (res) => readEvents(res, onEvent, onError), signal);
 }

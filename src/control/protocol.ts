@@ -53,6 +53,11 @@ export interface IpMonitorRequest {
   ipMonitor: string[];
 }
 
+/** POST /v1/capture body for `bridge monitor`: the bridge command's words ([-s] [-t] [-n NS] NODE monitor [OBJECT...]); streamed as ip monitor's. */
+export interface BridgeMonitorRequest {
+  bridgeMonitor: string[];
+}
+
 /**
  * POST /v1/ping: a duplex NDJSON exchange with ping's socket in a
  * namespace. The request body's first line is {"open": PingOpenRequest},

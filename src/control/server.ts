@@ -14,7 +14,7 @@ import { Emulator } from '../topology/builder.js';
 import type { PartitionedDatapath } from '../workers/supervisor.js';
 import type { CommandFamily, ControlHooks, DaemonCommand } from './command.js';
 import { COMMANDS, DAEMON_COMMANDS } from './registry.js';
-import { ControlError, PROTOCOL_VERSION, type CaptureEvent, type CaptureRequest, type CommandResponse, type ConntrackEventsRequest, type IpMonitorRequest, type PingOpenRequest } from './protocol.js';
+import { ControlError, PROTOCOL_VERSION, type CaptureEvent, type CaptureRequest, type CommandResponse, type ConntrackEventsRequest, type IpMonitorRequest, type BridgeMonitorRequest, type PingOpenRequest } from './protocol.js';
 import { InProcessBackend, type CaptureHandle, type ConntrackEventsSpec, type ControlBackend } from './backend.js';
 import { arpingHead, pingEventJson } from './ping.js';
 
@@ -185,13 +185,13 @@ export async function startControlServer(target: Emulator | ControlBackend, opts
   };
 
   const capture = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    let body: CaptureRequest | ConntrackEventsRequest | IpMonitorRequest;
+    let body: CaptureRequest | ConntrackEventsRequest | IpMonitorRequest | BridgeMonitorRequest;
     try {
-      body = (await readBody(req)) as CaptureRequest | ConntrackEventsRequest | IpMonitorRequest;
+      body = (await readBody(req)) as CaptureRequest | ConntrackEventsRequest | IpMonitorRequest | BridgeMonitorRequest;
     } catch (e) {
       return sendJson(res, e instanceof ControlError ? e.status : 400, fail(e instanceof ControlError ? e : new ControlError(String(e))));
     }
-    // conntrack -E and ip monitor: lines of events, the first event naming what they listen to.
+    // conntrack -E, ip monitor and bridge monitor: lines of events, the first event naming what they listen to.
     const lines = (argv: unknown, what: string, open: (spec: ConntrackEventsSpec) => Promise<CaptureHandle & { table?: string }>, table: string) =>
       stream(req, res, async (send, congested, finish) => {
         if (!Array.isArray(argv) || !argv.every((a) => typeof a === 'string')) throw new ControlError(`control: ${what} must be [strings]`);
@@ -206,7 +206,8 @@ export async function startControlServer(target: Emulator | ControlBackend, opts
         return { handle, head: { type: 'listening', table: handle.table ?? table } };
       });
     if ('conntrack' in body) return lines(body.conntrack, 'conntrack', async (spec) => backend.conntrackEvents(spec), 'conntrack');
-    if ('ipMonitor' in body) return lines(body.ipMonitor, 'ipMonitor', async (spec) => backend.ipMonitor(spec), 'rtnetlink');
+    if ('ipMonitor' in body) return lines(body.ipMonitor, 'ipMonitor', async (spec) => backend.monitor('ip', spec), 'rtnetlink');
+    if ('bridgeMonitor' in body) return lines(body.bridgeMonitor, 'bridgeMonitor', async (spec) => backend.monitor('bridge', spec), 'rtnetlink');
     return stream(req, res, async (send, congested, finish) => {
       if (typeof body.iface !== 'string') throw new ControlError('tcpdump: -i NODE:[NS:]IFACE is required');
       const snaplen = body.snaplen && body.snaplen > 0 ? body.snaplen : 262144;

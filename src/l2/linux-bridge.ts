@@ -18,7 +18,7 @@ import { LJ, type KeepsLearned, type LearnedJournal, type LearnedRecord, type Le
 
 export const BRIDGE_AGEING_MS = 300_000;
 
-interface FdbEntry {
+export interface FdbEntry {
   port: Port;
   updated: number; // emulated ms
   /** When a frame was last forwarded to it (br_handle_frame_finish: `dst->used`), emulated ms. */
@@ -26,6 +26,9 @@ interface FdbEntry {
   /** `updated` as last journaled (a refresh is journaled at most once a second). */
   journaled: number;
 }
+
+/** Hears a learned entry (new, or moved to another port) and one that goes (`gone`), as the kernel's fdb_notify tells them: `bridge monitor fdb`. */
+export type FdbListener = (hi: number, lo: number, ent: Readonly<FdbEntry>, gone: boolean) => void;
 
 /** An entry as a journal record (LJ.LFDB). */
 function writeEntry(out: LearnedSink, id: number, hi: number, lo: number, ent: FdbEntry): void {
@@ -47,6 +50,8 @@ export class LinuxBridge extends Element implements KeepsLearned {
   /** The learned-state journal (src/datapath/learned-journal.ts), as element `jid`; null inline. */
   private journal: LearnedJournal | null = null;
   private jid = 0;
+  /** Who listens to the table's changes (null: nobody, the usual case). */
+  private heard: Set<FdbListener> | null = null;
 
   /** stp_state: BPDUs then go to the bridge's own stack (the STP state machine itself is not emulated: ports always forward). */
   readonly stp: boolean;
@@ -87,10 +92,12 @@ export class LinuxBridge extends Element implements KeepsLearned {
         ent.port = inPort;
         ent.updated = now;
         if (this.journal !== null && (moved || now - ent.journaled >= 1000)) this.log(srcHi, srcLo, ent);
+        if (moved && this.heard !== null) this.tell(srcHi, srcLo, ent, false);
       } else {
         const ne: FdbEntry = { port: inPort, updated: now, used: now, journaled: now };
         this.fdb.set(srcHi, srcLo, 0, ne);
         if (this.journal !== null) this.log(srcHi, srcLo, ne);
+        if (this.heard !== null) this.tell(srcHi, srcLo, ne, false);
         if (e.tracing) e.note(pkt, this, `fdb: learned ${macToString(srcHi, srcLo)} on port ${this.portNo.get(inPort)} (${inPort.name})`);
       }
     }
@@ -158,12 +165,26 @@ export class LinuxBridge extends Element implements KeepsLearned {
   }
 
   private forget(hi: number, lo: number): void {
+    if (this.heard !== null) this.tell(hi, lo, this.fdb.get(hi, lo, 0)!, true);
     this.fdb.delete(hi, lo, 0);
     const j = this.journal;
     if (j === null) return;
     j.f[0] = hi & 0xffff;
     j.f[1] = lo >>> 0;
     j.put(LJ.LFDB_DEL, this.jid, 2);
+  }
+
+  /** Hear the table's changes until the returned function is called. */
+  listenFdb(l: FdbListener): () => void {
+    (this.heard ??= new Set()).add(l);
+    return () => {
+      this.heard?.delete(l);
+      if (this.heard?.size === 0) this.heard = null;
+    };
+  }
+
+  private tell(hi: number, lo: number, ent: FdbEntry, gone: boolean): void {
+    for (const l of this.heard!) l(hi, lo, ent, gone);
   }
 
   private log(hi: number, lo: number, ent: FdbEntry): void {

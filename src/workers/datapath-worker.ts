@@ -328,8 +328,8 @@ export function runWorker(init: WorkerInit): void {
         return control.captureStart(m.cap, m.iface, m.filter, { count: m.count, snaplen: m.snaplen });
       case 'conntrackEvents':
         return control.conntrackEventsStart(m.cap, m.argv);
-      case 'ipMonitor':
-        return control.ipMonitorStart(m.cap, m.argv);
+      case 'monitor':
+        return control.monitorStart(m.cap, m.tool, m.argv);
       case 'pingOpen':
         return control.pingOpen(m.cap, m.open);
       case 'pingSend':

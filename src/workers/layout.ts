@@ -9,6 +9,7 @@ import type { LearnedState } from './learned-mirror.js';
 import type { ConfigCommand } from './config-log.js';
 import type { ReplayReport } from './worker-control.js';
 import type { PingOpenRequest } from '../control/protocol.js';
+import type { MonitorTool } from '../control/monitors.js';
 
 /** One hand-off channel (src/datapath/handoff.ts): its rings and the consumer's slab. */
 export type ChannelSpec = HandoffSpec;
@@ -167,8 +168,8 @@ export type WorkerRequest =
   | { id: number; op: 'capture'; cap: number; iface: string; filter: string; count: number; snaplen: number }
   /** Start conntrack -E `cap` with the conntrack command's words (answers an EventsAnswer); its lines wait for the supervisor's polls as a capture's frames. */
   | { id: number; op: 'conntrackEvents'; cap: number; argv: string[] }
-  /** Start ip monitor `cap` with the ip command's words (answers a ControlAnswer); its lines wait for the supervisor's polls as conntrack -E's. */
-  | { id: number; op: 'ipMonitor'; cap: number; argv: string[] }
+  /** Start ip or bridge monitor `cap` with the tool's words (answers a ControlAnswer); its lines wait for the supervisor's polls as conntrack -E's. */
+  | { id: number; op: 'monitor'; tool: MonitorTool; cap: number; argv: string[] }
   /** Open ping's socket `cap` (answers a PingAnswer); what it reads waits for the supervisor's polls as a capture's frames. */
   | { id: number; op: 'pingOpen'; cap: number; open: PingOpenRequest }
   /** Ping socket `cap` sends echo request `seq`. */

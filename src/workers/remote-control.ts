@@ -13,7 +13,7 @@ import type { CommandFamily, ControlHooks } from '../control/command.js';
 import type { CaptureHandle, CaptureSpec, ConntrackEventsHandle, ConntrackEventsSpec, ControlBackend, PingSpec, TcpdumpHandle } from '../control/backend.js';
 import type { PingSession } from '../control/ping.js';
 import { conntrack } from '../control/conntrack-commands.js';
-import { parseIpArgv } from '../control/ip-argv.js';
+import { monitorNode, type MonitorTool } from '../control/monitors.js';
 import { ControlError, ok, type CommandResponse } from '../control/protocol.js';
 import { trace } from '../control/trace-command.js';
 import type { PartitionedDatapath } from './supervisor.js';
@@ -87,20 +87,20 @@ export class PartitionedControl implements ControlBackend {
 
   /** conntrack -E in the worker that owns the node the words name, its lines polled as a capture's frames. */
   async conntrackEvents(s: ConntrackEventsSpec): Promise<ConntrackEventsHandle> {
-    const { a, handle } = await this.lineEvents<EventsAnswer>(s, 'conntrackEvents', () => {
+    const { a, handle } = await this.lineEvents<EventsAnswer>(s, { op: 'conntrackEvents' }, () => {
       const t = conntrack.target(s.argv);
       return 'node' in t ? t.node : undefined;
     });
     return Object.assign(handle, { table: a.table ?? 'conntrack' });
   }
 
-  /** ip monitor in the worker that owns the node the words name, its lines polled as conntrack -E's. */
-  async ipMonitor(s: ConntrackEventsSpec): Promise<CaptureHandle> {
-    return (await this.lineEvents<ControlAnswer>(s, 'ipMonitor', () => parseIpArgv(s.argv).node)).handle;
+  /** ip or bridge monitor in the worker that owns the node the words name, its lines polled as conntrack -E's. */
+  async monitor(tool: MonitorTool, s: ConntrackEventsSpec): Promise<CaptureHandle> {
+    return (await this.lineEvents<ControlAnswer>(s, { op: 'monitor', tool }, () => monitorNode(tool, s.argv))).handle;
   }
 
   /** A stream of event lines (`op`) from the worker owning the node `nodeOf` reads in the words (words it cannot parse: worker 0, which answers the same error). */
-  private async lineEvents<A extends ControlAnswer>(s: ConntrackEventsSpec, op: 'conntrackEvents' | 'ipMonitor', nodeOf: () => string | undefined): Promise<{ a: A; handle: CaptureHandle }> {
+  private async lineEvents<A extends ControlAnswer>(s: ConntrackEventsSpec, op: { op: 'conntrackEvents' } | { op: 'monitor'; tool: MonitorTool }, nodeOf: () => string | undefined): Promise<{ a: A; handle: CaptureHandle }> {
     let node: string | undefined;
     try {
       node = nodeOf();
@@ -109,7 +109,7 @@ export class PartitionedControl implements ControlBackend {
     }
     const w = node !== undefined && this.dp.assignment.has(node) ? this.dp.ownerOf(node) : 0;
     const cap = this.nextCapture++;
-    const a = await this.dp.request<A>(w, { op, cap, argv: [...s.argv] }).catch((e: Error) => {
+    const a = await this.dp.request<A>(w, { ...op, cap, argv: [...s.argv] }).catch((e: Error) => {
       throw new ControlError(`dpemu: ${e.message}`, 1, 503);
     });
     unwrap(a);

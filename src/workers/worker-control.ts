@@ -11,7 +11,7 @@ import { startCapture } from '../control/backend.js';
 import type { CapturedFrame } from '../control/capture.js';
 import { conntrackEventsOf } from '../control/conntrack-commands.js';
 import { ConntrackEvents, type EventLine } from '../control/conntrack-events.js';
-import { IpMonitor, ipMonitorOf } from '../control/ip-monitor.js';
+import { startMonitor, type MonitorTool } from '../control/monitors.js';
 import { arpingHead, openPing, type PingEvent, type PingSession } from '../control/ping.js';
 import { mustOvsBridge } from '../control/resolve.js';
 import { ControlError, type CaptureSource, type CommandResponse, type PingOpenRequest } from '../control/protocol.js';
@@ -187,12 +187,11 @@ export class WorkerControl {
     }
   }
 
-  /** ip monitor on a namespace of this worker's (the words after `ip`), polled as a capture. */
-  ipMonitorStart(cap: number, argv: string[]): ControlAnswer {
+  /** ip or bridge monitor on a node of this worker's (the words after the tool's name), polled as a capture. */
+  monitorStart(cap: number, tool: MonitorTool, argv: string[]): ControlAnswer {
     try {
-      const words = ipMonitorOf({ emu: this.emu, allNodes: this.allNodes }, argv);
       const c = newCapture();
-      c.capture = new IpMonitor(words, { defer: (fn) => c.later.push(fn) }, (l) => c.lines.push(...l));
+      c.capture = startMonitor(tool, { emu: this.emu, allNodes: this.allNodes }, argv, { defer: (fn) => c.later.push(fn) }, (l) => c.lines.push(...l));
       this.captures.set(cap, c);
       return { response: { ok: true, stdout: '', stderr: '', exit: 0 }, writes: [] };
     } catch (e) {

@@ -22,7 +22,7 @@ import { Stats } from '../../src/datapath/stats.js';
 import { buildFrame, type FrameSpec } from '../../src/wire/frame.js';
 import { startControlServer, type ControlServer } from '../../src/control/server.js';
 import { captureRemote, runRemote } from '../../src/control/client.js';
-import type { CaptureEvent, CaptureRequest, CommandResponse, ConntrackEventsRequest, IpMonitorRequest } from '../../src/control/protocol.js';
+import type { BridgeMonitorRequest, CaptureEvent, CaptureRequest, CommandResponse, ConntrackEventsRequest, IpMonitorRequest } from '../../src/control/protocol.js';
 import { registerCollectors, startMetricsServer, enableLatencySampling, DATAPATH_WORKER_METRICS, type MetricsServer } from '../../src/metrics/index.js';
 import { PartitionedDatapath } from '../../src/workers/supervisor.js';
 import { PartitionedControl } from '../../src/workers/remote-control.js';
@@ -324,7 +324,7 @@ test('tcpdump: a capture in a worker gives the frames one emulator gives, and th
 });
 
 /** conntrack -E (or ip monitor: `req`) through `sock` while `traffic` runs, then stopped (the reader goes away): its lines, its table, or its error. */
-async function events(sock: string, argv: string[], traffic: () => Promise<void>, req: ConntrackEventsRequest | IpMonitorRequest = { conntrack: argv }) {
+async function events(sock: string, argv: string[], traffic: () => Promise<void>, req: ConntrackEventsRequest | IpMonitorRequest | BridgeMonitorRequest = { conntrack: argv }) {
   const lines: string[] = [];
   let table: string | undefined;
   let error: CommandResponse | undefined;
@@ -431,6 +431,28 @@ test('ip monitor: a namespace in a worker tells its changes as one emulator does
   for (const bad of [['-n', SNAT, 'w02', 'monitor', 'bogus'], ['w99', 'monitor'], ['-n', 'nosuch', 'w02', 'monitor']]) {
     const x = await events(inline.path, bad, async () => {}, { ipMonitor: bad });
     const y = await events(split.path, bad, async () => {}, { ipMonitor: bad });
+    assert.ok(x.error && !x.error.ok, bad.join(' '));
+    assert.deepEqual(y, x, bad.join(' '));
+  }
+});
+
+test('bridge monitor: a qbr in a worker tells what it learns as one emulator does, and refuses as it does', async () => {
+  // A station new to the qbr behind the VM's TAP: learned there (fdb_notify's RTM_NEWNEIGH).
+  const station = Buffer.from('ffffffffffff' + '020000005399' + '88b5' + '00'.repeat(46), 'hex');
+  const argv = ['-s', 'w07', 'monitor', 'all'];
+  const a = await events(inline.path, argv, async () => {
+    emu.engine.inject(emu.engine.pool.allocFrom(station)!, emu.findPort(VM_EDGE[0], VM_EDGE[1])!);
+  }, { bridgeMonitor: argv });
+  const b = await events(split.path, argv, async () => {
+    assert.ok(dp.inject(VM_EDGE[0], VM_EDGE[1], station));
+    await dp.settle();
+    await new Promise((r) => setTimeout(r, 150));
+  }, { bridgeMonitor: argv });
+  assert.deepEqual(a, { lines: ['[NEIGH]02:00:00:00:53:99 dev tap2ab77d0f-99 used 0/0 master qbr2ab77d0f-99 '], table: 'rtnetlink', error: undefined });
+  assert.deepEqual(b, a);
+  for (const bad of [['w07', 'monitor', 'bogus'], ['w99', 'monitor'], ['-n', 'nosuch', 'w07', 'monitor']]) {
+    const x = await events(inline.path, bad, async () => {}, { bridgeMonitor: bad });
+    const y = await events(split.path, bad, async () => {}, { bridgeMonitor: bad });
     assert.ok(x.error && !x.error.ok, bad.join(' '));
     assert.deepEqual(y, x, bad.join(' '));
   }

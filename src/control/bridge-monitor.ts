@@ -1,0 +1,92 @@
+// A live `bridge [-s] [-t] [-n NS] NODE monitor [OBJECT...]`: iproute2 6.1's
+// bridge monitor on a node, printing what the kernel's bridges tell
+// (fdb_notify) as bridge/monitor.c prints it. In a hypervisor's root view
+// those are its Linux bridges (the qbr per VM): an entry learned, moved to
+// another port, or gone when it aged out (`Deleted ... stale`, as
+// fdb_to_nud reports an expired entry). An emulated namespace holds no
+// Linux bridge: it listens and hears nothing. The root view's links, groups
+// and VLANs change only with the topology, so no `link`, `mdb`, `vlan` or
+// `vni` records come. Queued and delivered as ip monitor's lines.
+import { formatMac } from '../netns/addr.js';
+import { matches } from '../netns/ip-tokens.js';
+import type { LinuxBridge, FdbEntry } from '../l2/linux-bridge.js';
+import { bridgeArgv } from './bridge-commands.js';
+import { DeferredBatches, nowUs, type CaptureOptions } from './capture.js';
+import type { EventLine } from './conntrack-events.js';
+import type { Scope } from './command.js';
+import { monitorStamp } from './ip-monitor.js';
+import { ControlError } from './protocol.js';
+import { linuxBridges, mustNamespace, mustNode } from './resolve.js';
+import { isHypervisor } from './root-netns.js';
+
+const MONITOR_USAGE = 'Usage: bridge monitor [file | link | fdb | mdb | vlan | vni | all]';
+
+export interface BridgeMonitorWords {
+  /** The Linux bridges heard (none in an emulated namespace, or when fdb is not asked for). */
+  bridges: LinuxBridge[];
+  /** `all`: each record after its group's banner ([NEIGH] for the fdb's). */
+  banner: boolean;
+  stats: boolean;
+  timestamp: boolean;
+}
+
+/** The words after `bridge`, as bridge.c and monitor.c read them; their refusals in bridge's words. */
+export function bridgeMonitorOf(scope: Scope, argv: readonly string[]): BridgeMonitorWords {
+  const o = bridgeArgv(argv);
+  if (o.words[0] === undefined || !matches(o.words[0], 'monitor')) throw new ControlError('Usage: dpemu bridge [-s] [-t] [-n NS] NODE monitor [OBJECT...]', 255);
+  // monitor.c: every group at first; an object named listens to the objects named alone (from there on),
+  // `all` to every group again, each record after its banner.
+  let all = true, fdb = false, banner = false;
+  for (const w of o.words.slice(1)) {
+    if (matches(w, 'file')) throw new ControlError("Error: 'bridge monitor file' is not emulated (dpemu has no netlink dump files).", 255);
+    else if (matches(w, 'link') || matches(w, 'mdb') || matches(w, 'vlan') || w === 'vni') all = false;
+    else if (matches(w, 'fdb')) [all, fdb] = [false, true];
+    else if (w === 'all') all = banner = true;
+    else if (matches(w, 'help')) throw new ControlError(MONITOR_USAGE, 255);
+    else throw new ControlError(`Argument "${w}" is unknown, try "bridge monitor help".`, 255);
+  }
+  const node = mustNode(scope, o.node);
+  const root = o.ns === undefined && isHypervisor(scope.emu, node);
+  if (!root) mustNamespace(scope, node, o.ns);
+  return { bridges: root && (all || fdb) ? linuxBridges(scope.emu, node) : [], banner, stats: o.stats, timestamp: o.timestamp };
+}
+
+export class BridgeMonitor {
+  private readonly unlisten: (() => void)[];
+  private readonly out: DeferredBatches<EventLine>;
+
+  constructor(
+    private readonly words: BridgeMonitorWords,
+    opts: Pick<CaptureOptions, 'maxQueue' | 'congested' | 'defer'>,
+    deliver: (lines: EventLine[]) => void,
+  ) {
+    this.out = new DeferredBatches(opts, deliver);
+    this.unlisten = words.bridges.map((b) => b.listenFdb((hi, lo, ent, gone) => this.onFdb(b, hi, lo, ent, gone)));
+  }
+
+  get captured(): number {
+    return this.out.captured;
+  }
+
+  get dropped(): number {
+    return this.out.dropped;
+  }
+
+  /** print_fdb's line for the entry as fdb_fill_info reports it now: an expired one is `stale`. */
+  private onFdb(b: LinuxBridge, hi: number, lo: number, ent: Readonly<FdbEntry>, gone: boolean): void {
+    if (!this.out.room()) return;
+    const now = b.engine.now, w = this.words;
+    const age = (t: number): number => Math.floor((now - t) / 1000);
+    const stale = now - ent.updated > b.ageingMs;
+    let text = `${gone ? 'Deleted ' : ''}${formatMac(hi * 0x1_0000_0000 + (lo >>> 0))} dev ${ent.port.name} ${w.stats ? `used ${age(ent.used)}/${age(ent.updated)} ` : ''}master ${b.name} ${stale ? 'stale' : ''}`;
+    if (w.banner) text = `[NEIGH]${text}`;
+    // print_timestamp's own line comes first, then the record.
+    if (w.timestamp) text = monitorStamp(nowUs(), 'long') + text;
+    this.out.push({ text });
+  }
+
+  stop(): void {
+    for (const u of this.unlisten) u();
+    this.out.clear();
+  }
+}
