@@ -5,7 +5,7 @@
 // Ctrl-C or SIGTERM, which end it as they end the tool: killed by the
 // signal, with nothing more printed.
 import { captureRemote, ConnectError, endpointFromEnv } from '../control/client.js';
-import { bridgeArgv } from '../control/bridge-commands.js';
+import { bridgeArgv } from '../control/bridge-argv.js';
 import { ipObject, parseIpArgv } from '../control/ip-argv.js';
 import { matches } from '../netns/ip-tokens.js';
 import type { MonitorTool } from '../control/monitors.js';

@@ -20,19 +20,12 @@ import type { Netns } from '../netns/netns.js';
 import { matches } from '../netns/ip-tokens.js';
 import { alwaysRead, type CommandFamily } from './command.js';
 import { ControlError, ok } from './protocol.js';
+import { BRIDGE_USAGE, INCOMPLETE, bridgeArgv, type BridgeOpts as Opts } from './bridge-argv.js';
 import { linuxBridges, mustNamespace, mustNode } from './resolve.js';
 import { isHypervisor, rootView } from './root-netns.js';
 import { NUD } from '../netns/neighbour.js';
 import { bridgeMdb, bridgeVlan } from './bridge-vlan-mdb.js';
 import { hex2 } from '../wire/addr.js';
-
-/** bridge.c's usage, printed (exit 255) for no object or `help`. */
-const BRIDGE_USAGE = `Usage: bridge [ OPTIONS ] OBJECT { COMMAND | help }
-       bridge [ -force ] -batch filename
-where  OBJECT := { link | fdb | mdb | vlan | monitor }
-       OPTIONS := { -V[ersion] | -s[tatistics] | -d[etails] |
-                    -o[neline] | -t[imestamp] | -n[etns] name |
-                    -c[ompressvlans] -color -p[retty] -j[son] }`;
 
 const FDB_USAGE = `Usage: bridge fdb { add | append | del | replace } ADDR dev DEV
               [ self ] [ master ] [ use ] [ router ] [ extern_learn ]
@@ -48,40 +41,7 @@ const FDB_USAGE = `Usage: bridge fdb { add | append | del | replace } ADDR dev D
               [ [no]added_by_user ] [ [no]extern_learn ] [ [no]sticky ]
               [ [no]offloaded ]`;
 
-const INCOMPLETE = 'Command line is not complete. Try option "help"';
 const READ_ONLY = "dpemu emulates bridge fdb, link, vlan and mdb show only (its Linux bridges learn from the packets they switch; their ports and settings are the topology's)";
-
-export interface BridgeOpts { ns?: string; node?: string; stats: boolean; details: boolean; json: boolean; pretty: boolean; timestamp: boolean; words: string[] }
-type Opts = BridgeOpts;
-
-/** bridge.c's options (each a prefix of its name, `--x` read as `-x`) anywhere before OBJECT; the first other word is NODE. */
-export function bridgeArgv(argv: readonly string[]): Opts {
-  const o: Opts = { stats: false, details: false, json: false, pretty: false, timestamp: false, words: [] };
-  let i = 0;
-  for (; i < argv.length; i++) {
-    const a = argv[i]!;
-    const opt = a.startsWith('--') ? a.slice(1) : a;
-    const is = (full: string): boolean => opt.length > 1 && full.startsWith(opt);
-    if (!a.startsWith('-') || a === '-') {
-      if (o.node !== undefined) break;
-      o.node = a;
-    } else if (is('-help')) throw new ControlError(BRIDGE_USAGE, 255);
-    else if (is('-stats') || is('-statistics')) o.stats = true;
-    else if (is('-details')) o.details = true;
-    else if (is('-netns')) {
-      o.ns = argv[++i];
-      if (o.ns === undefined) throw new ControlError(INCOMPLETE, 255);
-    } else if (is('-json')) o.json = true;
-    else if (is('-pretty')) o.pretty = true;
-    // Compressed VLAN ranges: there are no VLANs to compress (bridge-vlan-mdb.ts).
-    else if (is('-compressvlans')) continue;
-    else if (['-Version', '-oneline', '-family', '-color', '-force', '-batch'].some(is) || ['-4', '-6', '-0'].includes(opt)) {
-      throw new ControlError(`Error: bridge's option "${opt}" is not emulated (dpemu takes -s, -d, -j, -p, -c, -t and -n NS).`, 255);
-    } else throw new ControlError(`Option "${opt}" is unknown, try "bridge help".`, 255);
-  }
-  o.words = argv.slice(i) as string[];
-  return o;
-}
 
 /** A Linux bridge's port as `bridge` sees it: its bridge, what the view's bridge_slave data says of it. */
 interface PortOf { bridge: string; attrs: ReadonlyMap<string, JsonValue> }

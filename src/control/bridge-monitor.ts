@@ -10,7 +10,7 @@
 import { formatMac } from '../netns/addr.js';
 import { matches } from '../netns/ip-tokens.js';
 import type { LinuxBridge, FdbEntry } from '../l2/linux-bridge.js';
-import { bridgeArgv } from './bridge-commands.js';
+import { bridgeArgv } from './bridge-argv.js';
 import { DeferredBatches, nowUs, type CaptureOptions } from './capture.js';
 import type { EventLine } from './conntrack-events.js';
 import type { Scope } from './command.js';

@@ -1,7 +1,7 @@
 // The tools' monitors (`ip monitor`, `bridge monitor`) as the control socket
 // streams them: each reads its tool's words, listens in the thread that
 // owns the node they name, and hands its records on as conntrack -E's lines.
-import { bridgeArgv } from './bridge-commands.js';
+import { bridgeArgv } from './bridge-argv.js';
 import { BridgeMonitor, bridgeMonitorOf } from './bridge-monitor.js';
 import type { CaptureOptions } from './capture.js';
 import type { Scope } from './command.js';

@@ -54,10 +54,10 @@ for line in sys.stdin:
 `;
 
 const frame = (dst: string, src: string): string => `${dst}${src}`.replaceAll(':', '') + '88b5' + '00'.repeat(46);
-const MONITORS = [['monitor', 'fdb'], ['monitor', 'all'], ['-s', 'monitor'], ['monitor', 'link', 'fdb']];
+const MONITORS = [['monitor', 'fdb'], ['monitor', 'all'], ['-s', 'monitor'], ['monitor', 'link', 'fdb'], ['-t', 'monitor', 'fdb']];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-test('bridge monitor on a qbr prints the kernel\'s records: learned, moved, and aged out as stale; all\'s banners, -s\'s ages', async (t) => {
+test('bridge monitor on a qbr prints the kernel\'s records: learned, moved, and aged out as stale; all\'s banners, -s\'s ages, -t\'s stamps', async (t) => {
   requireRoot('the bridge monitor kernel comparison');
   const objs = new KernelObjects();
   const kids: ChildProcess[] = [];
@@ -113,7 +113,8 @@ test('bridge monitor on a qbr prints the kernel\'s records: learned, moved, and 
       const theirs = outs[i]!();
       t.diagnostic(`bridge ${args.join(' ')}:\n${theirs}`);
       // -s's ages when deleted depend on when the kernel's collection ran: seconds past the 2 s.
-      const mask = (s: string): string => (args[0] === '-s' ? s.replace(/^(Deleted .* used )\d+\/\d+/gm, '$1N/N') : s);
+      // -t's stamps are each side's own clock.
+      const mask = (s: string): string => (args[0] === '-s' ? s.replace(/^(Deleted .* used )\d+\/\d+/gm, '$1N/N') : s.replace(/^Timestamp: \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4} \d+ usec$/gm, 'Timestamp: T'));
       assert.equal(mask(mine[i]!()), mask(theirs), `bridge ${args.join(' ')}`);
     }
     assert.match(mine[0]!(), new RegExp(`^Deleted ${VM} dev ${QVB} master ${BR} stale$`, 'm'));
