@@ -13,7 +13,6 @@
 // multicast list is what IPv4 and IPv6 joined: see selfAddrs.
 import type { Interface } from '../netns/interfaces.js';
 import type { If6Addr } from '../netns/inet6.js';
-import { formatMac } from '../netns/addr.js';
 import { linkFlagList } from '../netns/ip-addr-syntax.js';
 import { jsonDump, type JsonObject, type JsonValue } from '../netns/json-writer.js';
 import type { Netns } from '../netns/netns.js';
@@ -25,6 +24,7 @@ import { linuxBridges, mustNamespace, mustNode } from './resolve.js';
 import { isHypervisor, rootView } from './root-netns.js';
 import { NUD } from '../netns/neighbour.js';
 import { bridgeMdb, bridgeVlan } from './bridge-vlan-mdb.js';
+import type { LinuxBridge } from '../l2/linux-bridge.js';
 import { hex2 } from '../wire/addr.js';
 
 const FDB_USAGE = `Usage: bridge fdb { add | append | del | replace } ADDR dev DEV
@@ -50,8 +50,7 @@ interface PortOf { bridge: string; attrs: ReadonlyMap<string, JsonValue> }
 interface View {
   ns: Netns;
   /** Linux bridges by name (a root view's; none in an emulated namespace). */
-  bridges: ReadonlySet<string>;
-  entries: (bridge: string) => { mac: string; port: string; updated: number; used: number }[];
+  bridges: ReadonlyMap<string, LinuxBridge>;
   now: number;
 }
 
@@ -59,15 +58,9 @@ function viewOf(ctx: Parameters<CommandFamily['run']>[0], o: Opts): View {
   const { emu } = ctx;
   const now = emu.engine.now;
   if (o.ns === undefined && o.node !== undefined && isHypervisor(emu, mustNode(ctx, o.node))) {
-    const brs = linuxBridges(emu, o.node);
-    return {
-      ns: rootView(emu, o.node, now).ns,
-      bridges: new Set(brs.map((b) => b.name)),
-      entries: (name) => brs.find((b) => b.name === name)!.fdbEntries(now),
-      now,
-    };
+    return { ns: rootView(emu, o.node, now).ns, bridges: new Map(linuxBridges(emu, o.node).map((b) => [b.name, b])), now };
   }
-  return { ns: mustNamespace(ctx, o.node, o.ns).ns, bridges: new Set(), entries: () => [], now };
+  return { ns: mustNamespace(ctx, o.node, o.ns).ns, bridges: new Map(), now };
 }
 
 function portOf(v: View, l: Interface): PortOf | undefined {
@@ -116,7 +109,8 @@ function selfAddrs(l: Interface): string[] {
   return out;
 }
 
-interface FdbRow { mac: string; dev: string; self: boolean; master?: string; permanent: boolean; used?: number; updated?: number }
+/** A line of `bridge fdb`: state `permanent`, `static` or none. */
+interface ShownRow { mac: string; dev: string; self: boolean; master?: string; state: string; used?: number; updated?: number }
 
 function fdbShow(v: View, o: Opts, args: string[]): string {
   let dev: string | undefined, br: string | undefined, vlan: number | undefined, state = 0, dynamic = false;
@@ -143,7 +137,7 @@ function fdbShow(v: View, o: Opts, args: string[]): string {
   const devLink = dev === undefined ? undefined : links.find((l) => l.name === dev);
   if (dev !== undefined && !devLink) throw new ControlError(`Cannot find device "${dev}"`, 255);
 
-  const rows: FdbRow[] = [];
+  const rows: ShownRow[] = [];
   for (const l of links) {
     if (devLink && l !== devLink) continue;
     const isBridge = v.bridges.has(l.name);
@@ -151,33 +145,22 @@ function fdbShow(v: View, o: Opts, args: string[]): string {
     // rtnl_fdb_dump with a bridge: that bridge and its ports only.
     if (brLink && !((isBridge && l === brLink) || (isPort && l.master === brLink.name))) continue;
     if (isPort) rows.push(...bridgeRows(v, l.master!, l));
-    for (const mac of selfAddrs(l)) rows.push({ mac, dev: l.name, self: true, permanent: true });
+    for (const mac of selfAddrs(l)) rows.push({ mac, dev: l.name, self: true, state: 'permanent' });
     if (isBridge) rows.push(...bridgeRows(v, l.name, undefined));
   }
   // print_fdb's filters: vlan (no entry has one), state, dynamic.
-  return printFdb(rows.filter((r) => !vlan && (!state || (state & (r.permanent ? NUD.PERMANENT : NUD.REACHABLE))) && !(dynamic && r.permanent)), o, devLink !== undefined);
+  return printFdb(rows.filter((r) => !vlan && (!state || state & nudOf(r)) && !(dynamic && r.state !== '')), o, devLink !== undefined);
 }
 
-/**
- * A bridge's entries as br_fdb_dump gives them: on `port`, its learned ones
- * (newest first) and its own address; with no port, the bridge's own
- * address unless a port's entry holds it (br_fdb_change_mac_address).
- */
-function bridgeRows(v: View, bridge: string, port: Interface | undefined): FdbRow[] {
+/** A bridge's entries as br_fdb_dump gives them, newest first: those on `port`, or with none those of the bridge device itself. */
+function bridgeRows(v: View, bridge: string, port: Interface | undefined): ShownRow[] {
   const age = (t: number): number => Math.floor((v.now - t) / 1000);
-  const own = (mac: string, dev: string): FdbRow => ({ mac, dev, self: false, master: bridge, permanent: true, used: age(0), updated: age(0) });
-  const links = v.ns.links();
-  if (port) {
-    const rows: FdbRow[] = v.entries(bridge).filter((e) => e.port === port.name).map((e) => ({ mac: e.mac, dev: port.name, self: false, master: bridge, permanent: false, used: age(e.used), updated: age(e.updated) }));
-    rows.push(own(formatMac(port.mac), port.name));
-    return rows;
-  }
-  const bl = links.find((l) => l.name === bridge)!;
-  return links.some((p) => p.master === bridge && p.mac === bl.mac) ? [] : [own(formatMac(bl.mac), bridge)];
+  const dev = port?.name ?? bridge;
+  return v.bridges.get(bridge)!.rows(v.now).filter((r) => r.dev === dev).map((r) => ({ mac: r.mac, dev, self: false, master: bridge, state: r.state, used: age(r.used), updated: age(r.updated) }));
 }
 
 /** print_fdb's lines (or JSON), without `dev X` when the dump was of one device. */
-function printFdb(rows: readonly FdbRow[], o: Opts, oneDev: boolean): string {
+function printFdb(rows: readonly ShownRow[], o: Opts, oneDev: boolean): string {
   if (o.json) {
     return jsonDump(rows.map((r): JsonObject => ({
       mac: r.mac,
@@ -186,10 +169,10 @@ function printFdb(rows: readonly FdbRow[], o: Opts, oneDev: boolean): string {
       updated: o.stats ? r.updated : undefined,
       flags: r.self ? ['self'] : [],
       master: r.master,
-      state: r.permanent ? 'permanent' : '',
+      state: r.state,
     })), o.pretty);
   }
-  return rows.map((r) => `${r.mac} ${oneDev ? '' : `dev ${r.dev} `}${o.stats && r.used !== undefined ? `used ${r.used}/${r.updated} ` : ''}${r.self ? 'self ' : ''}${r.master ? `master ${r.master} ` : ''}${r.permanent ? 'permanent' : ''}\n`).join('');
+  return rows.map((r) => `${r.mac} ${oneDev ? '' : `dev ${r.dev} `}${o.stats && r.used !== undefined ? `used ${r.used}/${r.updated} ` : ''}${r.self ? 'self ' : ''}${r.master ? `master ${r.master} ` : ''}${r.state}\n`).join('');
 }
 
 /** A kernel's refusal of the request (rtnl_talk fails: bridge exits 254). */
@@ -254,7 +237,7 @@ function fdbGet(v: View, o: Opts, args: string[]): string {
   const rows = vlan >= 0 ? [] : [...links.filter((l) => l.master === bridge).flatMap((l) => bridgeRows(v, bridge, l)), ...bridgeRows(v, bridge, undefined)];
   const row = rows.find((r) => r.mac === mac);
   if (!row) throw rtnlError('Fdb entry not found');
-  return dynamic && row.permanent ? '' : printFdb([row], o, false);
+  return dynamic && row.state !== '' ? '' : printFdb([row], o, false);
 }
 
 /** `%hhx:%hhx:%hhx:%hhx:%hhx:%hhx` as fdb.c's sscanf reads an address (a byte's hex digits, one or more; a longer run keeps its low byte), as formatMac prints it. */
@@ -262,6 +245,9 @@ function parseSscanfMac(s: string): string | undefined {
   const m = /^\s*([0-9a-f]+):([0-9a-f]+):([0-9a-f]+):([0-9a-f]+):([0-9a-f]+):([0-9a-f]+)/i.exec(s);
   return m ? m.slice(1).map((x) => hex2(parseInt(x.slice(-2), 16))).join(':') : undefined;
 }
+
+/** fdb_to_nud: a local entry is PERMANENT, a static one NOARP, the others REACHABLE (an expired one is gone). */
+const nudOf = (r: ShownRow): number => (r.state === 'permanent' ? NUD.PERMANENT : r.state === 'static' ? NUD.NOARP : NUD.REACHABLE);
 
 /** state_a2n: a name (a prefix of it) or a number. */
 function stateFilter(s: string): number {

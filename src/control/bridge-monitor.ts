@@ -7,9 +7,8 @@
 // Linux bridge: it listens and hears nothing. The root view's links, groups
 // and VLANs change only with the topology, so no `link`, `mdb`, `vlan` or
 // `vni` records come. Queued and delivered as ip monitor's lines.
-import { formatMac } from '../netns/addr.js';
 import { matches } from '../netns/ip-tokens.js';
-import type { LinuxBridge, FdbEntry } from '../l2/linux-bridge.js';
+import type { FdbRow, LinuxBridge } from '../l2/linux-bridge.js';
 import { bridgeArgv } from './bridge-argv.js';
 import { DeferredBatches, nowUs, type CaptureOptions } from './capture.js';
 import type { EventLine } from './conntrack-events.js';
@@ -61,7 +60,7 @@ export class BridgeMonitor {
     deliver: (lines: EventLine[]) => void,
   ) {
     this.out = new DeferredBatches(opts, deliver);
-    this.unlisten = words.bridges.map((b) => b.listenFdb((hi, lo, ent, gone) => this.onFdb(b, hi, lo, ent, gone)));
+    this.unlisten = words.bridges.map((b) => b.listenFdb((r, gone) => this.onFdb(b, r, gone)));
   }
 
   get captured(): number {
@@ -73,12 +72,12 @@ export class BridgeMonitor {
   }
 
   /** print_fdb's line for the entry as fdb_fill_info reports it now: an expired one is `stale`. */
-  private onFdb(b: LinuxBridge, hi: number, lo: number, ent: Readonly<FdbEntry>, gone: boolean): void {
+  private onFdb(b: LinuxBridge, r: FdbRow, gone: boolean): void {
     if (!this.out.room()) return;
     const now = b.engine.now, w = this.words;
     const age = (t: number): number => Math.floor((now - t) / 1000);
-    const stale = now - ent.updated > b.ageingMs;
-    let text = `${gone ? 'Deleted ' : ''}${formatMac(hi * 0x1_0000_0000 + (lo >>> 0))} dev ${ent.port.name} ${w.stats ? `used ${age(ent.used)}/${age(ent.updated)} ` : ''}master ${b.name} ${stale ? 'stale' : ''}`;
+    const state = r.state === '' && now - r.updated > b.ageingMs ? 'stale' : r.state;
+    let text = `${gone ? 'Deleted ' : ''}${r.mac} dev ${r.dev} ${w.stats ? `used ${age(r.used)}/${age(r.updated)} ` : ''}master ${b.name} ${state}`;
     if (w.banner) text = `[NEIGH]${text}`;
     // print_timestamp's own line comes first, then the record.
     if (w.timestamp) text = monitorStamp(nowUs(), 'long') + text;

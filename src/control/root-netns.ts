@@ -6,7 +6,7 @@ import type { Emulator } from '../topology/builder.js';
 import type { Node } from '../topology/model.js';
 import type { Port } from '../datapath/element.js';
 import { Netns } from '../netns/netns.js';
-import { pseudoMac } from '../netns/namespace.js';
+import { rootDeviceMac } from '../netns/namespace.js';
 import { type Interface, type LinkKind } from '../netns/interfaces.js';
 import { IfCounters, linkStats64 } from '../netns/if-counters.js';
 import { PC, type Stats } from '../datapath/stats.js';
@@ -80,7 +80,7 @@ export function rootView(emu: Emulator, node: string, now: number): RootView {
   const moved = new Set(n.namespaces.flatMap((ns) => ns.interfaces.map((i) => i.name)));
   const veths = new Map(n.veths.flatMap((v) => [[v.a, v.b], [v.b, v.a]]));
   const edges = new Map(emu.topology.edges.filter((e) => e.port.node === node).map((e) => [e.port.port, e]));
-  const mac = (name: string, given?: string): number => (given ? parseMacNum(given)! : pseudoMac(`${node}/root/${name}`));
+  const mac = (name: string, given?: string): number => rootDeviceMac(node, name, given);
   // A TAP has carrier while something holds it open: here, while its edge has its real TAP or an emulated host.
   const tapCarrier = (p: Port | undefined): boolean => !!p && p.up && (p.edge !== null || p.peer !== null);
   const kindOf = (name: string): LinkKind => (veths.has(name) ? 'veth' : edges.get(name)?.kind === 'tap' || name.startsWith('tap') ? 'tap' : 'ether');

@@ -25,10 +25,35 @@ export interface FdbEntry {
   used: number;
   /** `updated` as last journaled (a refresh is journaled at most once a second). */
   journaled: number;
+  /** When it was made, in the bridge's order of entries: `bridge fdb show` lists the newest first. */
+  seq: number;
+  /** BR_FDB_STATIC (`bridge fdb add ... static`): it never ages, and moves when its address is learned on another port. */
+  static: boolean;
+  /** BR_FDB_ADDED_BY_USER: configuration (kept in a worker's configuration log), not journaled. */
+  user: boolean;
 }
 
-/** Hears a learned entry (new, or moved to another port) and one that goes (`gone`), as the kernel's fdb_notify tells them: `bridge monitor fdb`. */
-export type FdbListener = (hi: number, lo: number, ent: Readonly<FdbEntry>, gone: boolean) => void;
+/** A local entry (BR_FDB_LOCAL): a port's own address, or one added `permanent`; frames to it go to the bridge's own stack. */
+export interface LocalEntry {
+  /** null: the bridge device's own. */
+  port: Port | null;
+  seq: number;
+  /** When it was made, emulated ms (its used and updated times). */
+  created: number;
+  user: boolean;
+}
+
+/** An entry as `bridge fdb` lists it: `dev` a port's name, or the bridge's for its own address. */
+export interface FdbRow { mac: string; dev: string; state: 'permanent' | 'static' | ''; used: number; updated: number; seq: number }
+
+/** What `bridge fdb add|append|replace` asks for (fdb_add_entry's NUD state and NLM flags). */
+export interface FdbAdd { mac: number; port: Port | null; state: 'permanent' | 'static' | 'dynamic'; exclusive: boolean }
+
+/** What `bridge fdb flush` deletes (br_fdb_flush's description). */
+export interface FdbFlush { port: Port | null; permanent?: boolean; static?: boolean; dynamic?: boolean; user?: boolean }
+
+/** Hears an entry made or changed (learned, moved to another port, added) and one that goes (`gone`), as the kernel's fdb_notify tells them: `bridge monitor fdb`. */
+export type FdbListener = (row: FdbRow, gone: boolean) => void;
 
 /** An entry as a journal record (LJ.LFDB). */
 function writeEntry(out: LearnedSink, id: number, hi: number, lo: number, ent: FdbEntry): void {
@@ -43,8 +68,10 @@ export class LinuxBridge extends Element implements KeepsLearned {
   readonly ageingMs: number;
   /** Learned entries by MAC (tag 0: no VLAN filtering). */
   private readonly fdb = new MacTable<FdbEntry>();
-  /** Local entries: each port's own interface MAC (brctl showmacs "is local? yes"). */
-  private readonly local = new MacTable<Port>();
+  /** Local entries: each port's own interface MAC (brctl showmacs "is local? yes"), the bridge's, and those added `permanent`. */
+  private readonly local = new MacTable<LocalEntry>();
+  /** The next entry's place in the bridge's order. */
+  private seq = 0;
   /** brctl port numbers (1-based, in order of enslavement). */
   private readonly portNo = new Map<Port, number>();
   /** The learned-state journal (src/datapath/learned-journal.ts), as element `jid`; null inline. */
@@ -68,7 +95,13 @@ export class LinuxBridge extends Element implements KeepsLearned {
 
   /** Record the MAC of the interface enslaved as `port` (the bridge lists it as local). */
   setPortMac(port: Port, mac: number): void {
-    this.local.set(Math.floor(mac / 0x1_0000_0000), mac >>> 0, 0, port);
+    this.local.set(Math.floor(mac / 0x1_0000_0000), mac >>> 0, 0, { port, seq: this.seq++, created: this.engine.now, user: false });
+  }
+
+  /** The bridge device's own address: an entry of no port, unless a port's own entry holds it (br_fdb_change_mac_address). */
+  setBridgeMac(mac: number): void {
+    const hi = Math.floor(mac / 0x1_0000_0000), lo = mac >>> 0;
+    if (!this.local.has(hi, lo, 0)) this.local.set(hi, lo, 0, { port: null, seq: this.seq++, created: this.engine.now, user: false });
   }
 
   receive(pkt: Packet, inPort: Port): void {
@@ -91,13 +124,13 @@ export class LinuxBridge extends Element implements KeepsLearned {
         if (moved && e.tracing) e.note(pkt, this, `fdb: ${macToString(srcHi, srcLo)} moved to port ${this.portNo.get(inPort)}`);
         ent.port = inPort;
         ent.updated = now;
-        if (this.journal !== null && (moved || now - ent.journaled >= 1000)) this.log(srcHi, srcLo, ent);
-        if (moved && this.heard !== null) this.tell(srcHi, srcLo, ent, false);
+        if (this.journal !== null && !ent.user && (moved || now - ent.journaled >= 1000)) this.log(srcHi, srcLo, ent);
+        if (moved && this.heard !== null) this.tell(this.row(srcHi, srcLo, ent), false);
       } else {
-        const ne: FdbEntry = { port: inPort, updated: now, used: now, journaled: now };
+        const ne: FdbEntry = { port: inPort, updated: now, used: now, journaled: now, seq: this.seq++, static: false, user: false };
         this.fdb.set(srcHi, srcLo, 0, ne);
         if (this.journal !== null) this.log(srcHi, srcLo, ne);
-        if (this.heard !== null) this.tell(srcHi, srcLo, ne, false);
+        if (this.heard !== null) this.tell(this.row(srcHi, srcLo, ne), false);
         if (e.tracing) e.note(pkt, this, `fdb: learned ${macToString(srcHi, srcLo)} on port ${this.portNo.get(inPort)} (${inPort.name})`);
       }
     }
@@ -111,7 +144,7 @@ export class LinuxBridge extends Element implements KeepsLearned {
     if (!(buf[off] & 1)) {
       if (this.local.has(dstHi, dstLo, 0)) return e.consume(pkt, this, `to the bridge's own address ${macToString(dstHi, dstLo)}`);
       const ent = this.fdb.get(dstHi, dstLo, 0);
-      if (ent && now - ent.updated <= this.ageingMs) {
+      if (ent && this.fresh(ent, now)) {
         ent.used = now;
         if (ent.port === inPort) return e.drop(pkt, this, 'no_output', 'learned on the input port');
         if (e.recording !== null) this.recordPath(srcHi, srcLo, dstHi, dstLo, inPort, ent);
@@ -140,7 +173,12 @@ export class LinuxBridge extends Element implements KeepsLearned {
   /** LbPathOp: a frame from the learned source `src` refreshes it (journaled at most once a second). */
   refresh(hi: number, lo: number, src: FdbEntry, now: number): void {
     src.updated = now;
-    if (this.journal !== null && now - src.journaled >= 1000) this.log(hi, lo, src);
+    if (this.journal !== null && !src.user && now - src.journaled >= 1000) this.log(hi, lo, src);
+  }
+
+  /** Not aged out (has_expired's negation): a static entry never ages. */
+  fresh(ent: FdbEntry, now: number): boolean {
+    return ent.static || now - ent.updated <= this.ageingMs;
   }
 
   private flood(pkt: Packet, inPort: Port): void {
@@ -161,14 +199,23 @@ export class LinuxBridge extends Element implements KeepsLearned {
 
   override tick(now: number): void {
     const t = this.fdb;
-    for (let i = t.next(0); i >= 0; i = t.next(i + 1)) if (now - t.valueAt(i).updated > this.ageingMs) this.forget(t.hiAt(i), t.loAt(i));
+    for (let i = t.next(0); i >= 0; i = t.next(i + 1)) if (!this.fresh(t.valueAt(i), now)) this.forget(t.hiAt(i), t.loAt(i));
   }
 
   private forget(hi: number, lo: number): void {
-    if (this.heard !== null) this.tell(hi, lo, this.fdb.get(hi, lo, 0)!, true);
+    const ent = this.fdb.get(hi, lo, 0)!;
+    if (this.heard !== null) this.tell(this.row(hi, lo, ent), true);
     this.fdb.delete(hi, lo, 0);
-    const j = this.journal;
-    if (j === null) return;
+    if (this.journal !== null && !ent.user) this.unlog(hi, lo);
+  }
+
+  private dropLocal(hi: number, lo: number, ent: LocalEntry): void {
+    if (this.heard !== null) this.tell(this.row(hi, lo, ent), true);
+    this.local.delete(hi, lo, 0);
+  }
+
+  private unlog(hi: number, lo: number): void {
+    const j = this.journal!;
     j.f[0] = hi & 0xffff;
     j.f[1] = lo >>> 0;
     j.put(LJ.LFDB_DEL, this.jid, 2);
@@ -183,8 +230,15 @@ export class LinuxBridge extends Element implements KeepsLearned {
     };
   }
 
-  private tell(hi: number, lo: number, ent: FdbEntry, gone: boolean): void {
-    for (const l of this.heard!) l(hi, lo, ent, gone);
+  private tell(row: FdbRow, gone: boolean): void {
+    for (const l of this.heard!) l(row, gone);
+  }
+
+  /** An entry as `bridge fdb` prints it. */
+  private row(hi: number, lo: number, ent: FdbEntry | LocalEntry): FdbRow {
+    const mac = macToString(hi, lo);
+    if (!('static' in ent)) return { mac, dev: ent.port?.name ?? this.name, state: 'permanent', used: ent.created, updated: ent.created, seq: ent.seq };
+    return { mac, dev: ent.port.name, state: ent.static ? 'static' : '', used: ent.used, updated: ent.updated, seq: ent.seq };
   }
 
   private log(hi: number, lo: number, ent: FdbEntry): void {
@@ -203,7 +257,7 @@ export class LinuxBridge extends Element implements KeepsLearned {
     out.f[0] = LJ.LFDB;
     out.put(LJ.RESET, id, 1);
     const f = this.fdb;
-    for (let i = f.next(0); i >= 0; i = f.next(i + 1)) writeEntry(out, id, f.hiAt(i), f.loAt(i), f.valueAt(i));
+    for (let i = f.next(0); i >= 0; i = f.next(i + 1)) if (!f.valueAt(i).user) writeEntry(out, id, f.hiAt(i), f.loAt(i), f.valueAt(i));
   }
 
   /** A predecessor's entries on ports still there (by name), each last updated when it was last journaled; aged-out ones are left out. */
@@ -214,7 +268,7 @@ export class LinuxBridge extends Element implements KeepsLearned {
       const [hi, lo, updated] = r.nums as [number, number, number];
       const port = this.port(r.text);
       if (!port || now - updated > this.ageingMs || this.local.has(hi, lo, 0) || this.fdb.has(hi, lo, 0)) continue;
-      this.fdb.set(hi, lo, 0, { port, updated, used: updated, journaled: updated });
+      this.fdb.set(hi, lo, 0, { port, updated, used: updated, journaled: updated, seq: this.seq++, static: false, user: false });
       n++;
     }
     return n;
@@ -228,10 +282,13 @@ export class LinuxBridge extends Element implements KeepsLearned {
   showmacs(now = this.engine.now): string {
     const rows: { no: number; hi: number; lo: number; local: boolean; age: number /* ms */ }[] = [];
     const l = this.local, f = this.fdb;
-    for (let i = l.next(0); i >= 0; i = l.next(i + 1)) rows.push({ no: this.portNo.get(l.valueAt(i))!, hi: l.hiAt(i), lo: l.loAt(i), local: true, age: 0 });
+    for (let i = l.next(0); i >= 0; i = l.next(i + 1)) {
+      const port = l.valueAt(i).port;
+      if (port) rows.push({ no: this.portNo.get(port)!, hi: l.hiAt(i), lo: l.loAt(i), local: true, age: 0 });
+    }
     for (let i = f.next(0); i >= 0; i = f.next(i + 1)) {
       const ent = f.valueAt(i);
-      if (now - ent.updated > this.ageingMs) continue;
+      if (!this.fresh(ent, now)) continue;
       rows.push({ no: this.portNo.get(ent.port)!, hi: f.hiAt(i), lo: f.loAt(i), local: false, age: now - ent.updated });
     }
     rows.sort((a, b) => a.hi - b.hi || a.lo - b.lo);
@@ -245,20 +302,85 @@ export class LinuxBridge extends Element implements KeepsLearned {
   }
 
   /**
-   * Learned entries not yet aged out, newest first as the kernel's fdb_list
-   * holds them (hlist_add_head), with when each was last updated and used
-   * (emulated ms): what `bridge fdb show` lists.
+   * Every entry not aged out, as the kernel's fdb_list holds them
+   * (hlist_add_head: the newest first), with its state and when it was last
+   * used and updated (emulated ms): what `bridge fdb show` lists.
    */
-  fdbEntries(now = this.engine.now): { mac: string; port: string; updated: number; used: number }[] {
-    const out: { mac: string; port: string; updated: number; used: number }[] = [];
-    const f = this.fdb;
+  rows(now = this.engine.now): FdbRow[] {
+    const out: FdbRow[] = [];
+    const f = this.fdb, l = this.local;
     for (let i = f.next(0); i >= 0; i = f.next(i + 1)) {
       const ent = f.valueAt(i);
       // br_fdb_cleanup runs when the soonest entry expires: an expired one is gone.
-      if (now - ent.updated > this.ageingMs) continue;
-      out.push({ mac: macToString(f.hiAt(i), f.loAt(i)), port: ent.port.name, updated: ent.updated, used: ent.used });
+      if (!this.fresh(ent, now)) continue;
+      out.push(this.row(f.hiAt(i), f.loAt(i), ent));
     }
-    return out.reverse();
+    for (let i = l.next(0); i >= 0; i = l.next(i + 1)) out.push(this.row(l.hiAt(i), l.loAt(i), l.valueAt(i)));
+    return out.sort((a, b) => b.seq - a.seq);
+  }
+
+  // ---- `bridge fdb add|append|replace|del|flush` (br_fdb_add, br_fdb_delete, br_fdb_flush) ----
+
+  /**
+   * fdb_add_entry: a new entry, or (without `exclusive`) the existing one
+   * given the port and state asked, in its place in the list; an errno name
+   * when refused. A change (or a new entry) is told, and made now.
+   */
+  addEntry(a: FdbAdd): 'EEXIST' | 'EINVAL' | null {
+    // The bridge device's own entries are local (no port to forward to).
+    if (a.port === null && a.state !== 'permanent') return 'EINVAL';
+    const hi = Math.floor(a.mac / 0x1_0000_0000), lo = a.mac >>> 0, now = this.engine.now;
+    const loc = this.local.get(hi, lo, 0), ent = this.fdb.get(hi, lo, 0);
+    if ((loc || ent) && a.exclusive) return 'EEXIST';
+    const was = loc ? 'permanent' : ent?.static ? 'static' : ent ? 'dynamic' : null;
+    if (was !== null && was === a.state && (loc ?? ent)!.port === a.port) {
+      (loc ?? ent)!.user = true;
+      return null;
+    }
+    const seq = loc?.seq ?? ent?.seq ?? this.seq++;
+    if (loc) this.local.delete(hi, lo, 0);
+    if (ent) this.fdb.delete(hi, lo, 0);
+    let made: FdbEntry | LocalEntry;
+    if (a.state === 'permanent') this.local.set(hi, lo, 0, (made = { port: a.port, seq, created: now, user: true }));
+    else {
+      made = { port: a.port!, updated: now, used: now, journaled: now, seq, static: a.state === 'static', user: true };
+      this.fdb.set(hi, lo, 0, made);
+    }
+    // Out of the journal's image: a learned entry the user took over, as if it had gone (the configuration log keeps the add).
+    if (ent && !ent.user && this.journal !== null) this.unlog(hi, lo);
+    if (this.heard !== null) this.tell(this.row(hi, lo, made), false);
+    return null;
+  }
+
+  /** fdb_delete_by_addr_and_port: the entry of `mac` on `port` (null: the bridge's own), whatever its kind; false when there is none. */
+  deleteEntry(mac: number, port: Port | null): boolean {
+    const hi = Math.floor(mac / 0x1_0000_0000), lo = mac >>> 0;
+    const loc = this.local.get(hi, lo, 0);
+    if (loc && loc.port === port) {
+      this.dropLocal(hi, lo, loc);
+      return true;
+    }
+    const ent = this.fdb.get(hi, lo, 0);
+    if (!ent || ent.port !== port) return false;
+    this.forget(hi, lo);
+    return true;
+  }
+
+  /** br_fdb_flush: the entries the description matches (on `port` alone when given); how many went. */
+  flush(d: FdbFlush): number {
+    const want = (local: boolean, stat: boolean, user: boolean): boolean =>
+      (d.permanent === undefined || d.permanent === local) && (d.static === undefined || d.static === stat) && (d.dynamic === undefined || d.dynamic === (!local && !stat)) && (d.user === undefined || d.user === user);
+    let n = 0;
+    const f = this.fdb, l = this.local;
+    for (let i = f.next(0); i >= 0; i = f.next(i + 1)) {
+      const ent = f.valueAt(i);
+      if ((d.port === null || ent.port === d.port) && want(false, ent.static, ent.user)) this.forget(f.hiAt(i), f.loAt(i)), n++;
+    }
+    for (let i = l.next(0); i >= 0; i = l.next(i + 1)) {
+      const ent = l.valueAt(i);
+      if ((d.port === null || ent.port === d.port) && want(true, false, ent.user)) this.dropLocal(l.hiAt(i), l.loAt(i), ent), n++;
+    }
+    return n;
   }
 
   /** Learned (non-local) entries, for tests and the control interface. */

@@ -16,7 +16,7 @@ import { Element, type Port } from '../datapath/element.js';
 import { HEADROOM, type Packet } from '../datapath/packet.js';
 import type { DropReason } from '../datapath/drop-reasons.js';
 import { Decoded, decode, decodeErrorName, ipv4HeaderError } from '../wire/decode.js';
-import { readU16, readU32, readMacHi, readMacLo, writeU16, writeU32, writeMacNum, ipToString, macToString } from '../wire/addr.js';
+import { readU16, readU32, readMacHi, readMacLo, writeU16, writeU32, writeMacNum, ipToString, macToString, parseMacNum } from '../wire/addr.js';
 import { writeEth, ETH_HLEN, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_ARP, ETHERTYPE_VLAN } from '../wire/ethernet.js';
 import { buildArpRequest, buildArpReply, writeArp, ARP_FRAME_LEN, ARPOP_REPLY, ARPOP_REQUEST } from '../wire/arp.js';
 import { moveMacs } from '../wire/vlan.js';
@@ -1976,6 +1976,9 @@ function pktType(buf: Uint8Array, off: number, ifMac: number): PktType {
 }
 
 /** A stable locally administered MAC for interfaces the file gives none. */
+/** A hypervisor root-namespace device's address: the topology's, else one made from its node and name (the root view's, src/control/root-netns.ts, and its Linux bridges' own entries). */
+export const rootDeviceMac = (node: string, name: string, given?: string): number => (given ? parseMacNum(given)! : pseudoMac(`${node}/root/${name}`));
+
 export function pseudoMac(seed: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < seed.length; i++) h = Math.imul(h ^ seed.charCodeAt(i), 0x01000193);

@@ -8,7 +8,7 @@ import { OvsBridge } from '../ofproto/bridge.js';
 import { LinuxBridge } from '../l2/linux-bridge.js';
 import { Underlay, DEFAULT_TUNNEL, type TunnelOptions } from '../tunnel/underlay.js';
 import { Fabric } from '../tunnel/fabric.js';
-import { NetNamespace } from '../netns/namespace.js';
+import { NetNamespace, rootDeviceMac } from '../netns/namespace.js';
 import type { CtStoreBuffers } from '../netfilter/index.js';
 import { parseIpv4, parseMac, parseMacNum } from '../wire/addr.js';
 import type { Topology, PortRef, IpStack, OvsPort as ModelOvsPort, NsInterface, Link } from './model.js';
@@ -165,10 +165,9 @@ export function buildEmulator(t: Topology, opts: BuildOptions = {}): Emulator {
     }
     for (const lb of n.linuxBridges) {
       const br = engine.add(new LinuxBridge(n.name, lb.name, { ageingMs: lb.ageingTime * 1000, stp: lb.stp }));
-      for (const p of lb.ports) {
-        const port = engine.addPort(br, p.name);
-        if (p.mac) br.setPortMac(port, parseMacNum(p.mac)!);
-      }
+      // Each port's own entry and the bridge's, with the addresses the root view gives the devices.
+      for (const p of lb.ports) br.setPortMac(engine.addPort(br, p.name), rootDeviceMac(n.name, p.name, p.mac));
+      br.setBridgeMac(rootDeviceMac(n.name, lb.name, lb.mac));
     }
     for (const b of n.ovsBridges) {
       const br = OvsBridge.create(engine, n.name, b.name, { failMode: b.failMode });
