@@ -2,6 +2,7 @@
 // after them. Light on purpose: the CLI reads it to route a command (a
 // monitor streams) and to tell a read from a write before it loads any of
 // the emulator (family-access.ts).
+import type { Access } from './command.js';
 import { ControlError } from './protocol.js';
 
 /** bridge.c's usage, printed (exit 255) for no object or `help`. */
@@ -47,3 +48,18 @@ export function bridgeArgv(argv: readonly string[]): BridgeOpts {
   return o;
 }
 
+
+/** The fdb verbs that change a table, in the order do_fdb tries them (each a prefix match). */
+export type FdbModify = 'add' | 'append' | 'replace' | 'delete';
+export const FDB_MODIFY: readonly (readonly [string, FdbModify])[] = [['add', 'add'], ['append', 'append'], ['replace', 'replace'], ['delete', 'delete']];
+
+/** `bridge fdb add|append|replace|delete|flush` write; the rest read (a monitor streams). */
+export function bridgeAccess(argv: readonly string[]): Access {
+  try {
+    const [object, verb] = bridgeArgv(argv).words;
+    const prefix = (w: string | undefined, full: string): boolean => w !== undefined && w.length > 0 && full.startsWith(w);
+    return prefix(object, 'fdb') && verb !== undefined && (FDB_MODIFY.some(([w]) => prefix(verb, w)) || verb === 'flush') ? 'write' : 'read';
+  } catch {
+    return 'read'; // the command refuses its words wherever it runs
+  }
+}

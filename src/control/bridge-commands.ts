@@ -1,7 +1,8 @@
 // iproute2 6.1's `bridge fdb show|get` and `bridge link show` on a node: a
 // hypervisor's root view (its Linux bridges, the qbr per VM, and their
 // ports) or an emulated namespace (no Linux bridge there: only the devices'
-// own addresses). Read-only: the model's bridges learn from packets alone.
+// own addresses). `fdb add|append|replace|delete|flush` change a Linux
+// bridge's table (LinuxBridge.addEntry, deleteEntry, flush).
 // `bridge vlan` and `bridge mdb` are bridge-vlan-mdb.ts's.
 //
 // `fdb show` lists what the kernel's rtnl_fdb_dump does, device by device in
@@ -17,14 +18,14 @@ import { linkFlagList } from '../netns/ip-addr-syntax.js';
 import { jsonDump, type JsonObject, type JsonValue } from '../netns/json-writer.js';
 import type { Netns } from '../netns/netns.js';
 import { matches } from '../netns/ip-tokens.js';
-import { alwaysRead, type CommandFamily } from './command.js';
+import type { CommandFamily } from './command.js';
 import { ControlError, ok } from './protocol.js';
-import { BRIDGE_USAGE, INCOMPLETE, bridgeArgv, type BridgeOpts as Opts } from './bridge-argv.js';
+import { BRIDGE_USAGE, FDB_MODIFY, INCOMPLETE, bridgeAccess, bridgeArgv, type BridgeOpts as Opts, type FdbModify } from './bridge-argv.js';
 import { linuxBridges, mustNamespace, mustNode } from './resolve.js';
 import { isHypervisor, rootView } from './root-netns.js';
 import { NUD } from '../netns/neighbour.js';
 import { bridgeMdb, bridgeVlan } from './bridge-vlan-mdb.js';
-import type { LinuxBridge } from '../l2/linux-bridge.js';
+import type { FdbFlags, LinuxBridge } from '../l2/linux-bridge.js';
 import { hex2 } from '../wire/addr.js';
 
 const FDB_USAGE = `Usage: bridge fdb { add | append | del | replace } ADDR dev DEV
@@ -41,7 +42,7 @@ const FDB_USAGE = `Usage: bridge fdb { add | append | del | replace } ADDR dev D
               [ [no]added_by_user ] [ [no]extern_learn ] [ [no]sticky ]
               [ [no]offloaded ]`;
 
-const READ_ONLY = "dpemu emulates bridge fdb, link, vlan and mdb show only (its Linux bridges learn from the packets they switch; their ports and settings are the topology's)";
+const READ_ONLY = "dpemu's Linux bridges' ports and settings are the topology's";
 
 /** A Linux bridge's port as `bridge` sees it: its bridge, what the view's bridge_slave data says of it. */
 interface PortOf { bridge: string; attrs: ReadonlyMap<string, JsonValue> }
@@ -246,6 +247,156 @@ function parseSscanfMac(s: string): string | undefined {
   return m ? m.slice(1).map((x) => hex2(parseInt(x.slice(-2), 16))).join(':') : undefined;
 }
 
+/** RTNETLINK's refusal as bridge prints it (rtnl_talk fails: exit 255). */
+const rtnetlink = (why: string): ControlError => new ControlError(`RTNETLINK answers: ${why}`, 255);
+
+/** The address fdb.c reads (sscanf's six %hhx) as a number. */
+function macArg(addr: string): number {
+  const text = parseSscanfMac(addr);
+  if (text === undefined) throw new ControlError(`Invalid mac address ${addr}`, 255);
+  return parseInt(text.replaceAll(':', ''), 16);
+}
+
+/**
+ * `fdb add|append|replace|delete ADDR dev DEV [self] [master] [local|permanent|static|temp|dynamic] [vlan VID] [use]`:
+ * fdb_modify's words, then rtnl_fdb_add/rtnl_fdb_del's choice (a port's master, or the device itself
+ * with `self`, the default) and br_fdb_add/br_fdb_delete on the bridge.
+ */
+function fdbModify(v: View, cmd: FdbModify, args: string[]): string {
+  let dev: string | undefined, addr: string | undefined, vlan = -1;
+  let self = false, master = false, use = false, sticky = false;
+  // fdb_modify's state: NOARP to start with; a word adds to it; none of PERMANENT or REACHABLE makes it PERMANENT.
+  let permanent = false, reachable = false, noarp = true;
+  for (let i = 0; i < args.length; i++) {
+    let a = args[i]!;
+    const next = (): string => {
+      const x = args[++i];
+      if (x === undefined) throw new ControlError(INCOMPLETE, 255);
+      return x;
+    };
+    if (a === 'dev') dev = next();
+    else if (['dst', 'nhid', 'port', 'vni', 'src_vni', 'via'].includes(a)) throw new ControlError(`Error: bridge fdb's "${a}" is a VXLAN device's: dpemu's Linux bridges take none.`, 255);
+    else if (a === 'self') self = true;
+    else if (matches(a, 'master')) master = true;
+    else if (matches(a, 'router')) continue;
+    else if (matches(a, 'local') || matches(a, 'permanent')) permanent = true;
+    else if (matches(a, 'temp') || matches(a, 'static')) reachable = true;
+    else if (matches(a, 'dynamic')) [reachable, noarp] = [true, false];
+    else if (matches(a, 'vlan')) {
+      if (vlan >= 0) throw new ControlError(`Error: either "vlan" is duplicate, or "${a}" is a garbage.`, 255);
+      vlan = parseInt(next(), 10) || 0;
+    } else if (matches(a, 'use')) use = true;
+    else if (matches(a, 'extern_learn')) throw new ControlError("Error: bridge fdb's extern_learn is not emulated (no entry here is learned by a switch's hardware).", 255);
+    else if (matches(a, 'sticky')) sticky = true;
+    else {
+      if (a === 'to') a = next();
+      if (matches(a, 'help')) throw new ControlError(FDB_USAGE, 255);
+      if (addr !== undefined) throw new ControlError(`Error: either "to" is duplicate, or "${a}" is a garbage.`, 255);
+      addr = a;
+    }
+  }
+  if (dev === undefined || addr === undefined) throw new ControlError('Device and address are required arguments.', 255);
+  if (!self && !master) self = true;
+  if (!permanent && !reachable) permanent = true;
+  const mac = macArg(addr);
+  const l = v.ns.links().find((x) => x.name === dev);
+  if (!l) throw new ControlError(`Cannot find device "${dev}"`, 255);
+  const vid = vlan & 0xffff;
+  if (vlan >= 0 && (vid === 0 || vid >= 4095)) throw new ControlError('Error: invalid vlan id.', 255);
+  if (mac === 0) throw rtnetlink('Invalid argument');
+  // rtnl_fdb_add/del: a bridge port's master (unless `self` alone), then the device itself with `self`.
+  const port = l.master !== undefined && v.bridges.has(l.master) && (master || !self) ? l : undefined;
+  const bridge = port ? v.bridges.get(port.master!)! : self && v.bridges.has(l.name) ? v.bridges.get(l.name)! : undefined;
+  if (!bridge) {
+    // A device's own unicast list (ndo_dflt_fdb_add) is not modelled; a master that is no bridge's port: not supported.
+    // ndo_dflt_fdb_del of a unicast address no one added: not there.
+    if (self && !master && cmd === 'delete' && (mac / 0x100_0000_0000) % 2 < 1) throw rtnetlink('No such file or directory');
+    if (self && !master) throw new ControlError(`Error: ${dev}'s own address list (bridge fdb ... self on a device that is no bridge) is not emulated: dpemu models the Linux bridges' tables.`, 255);
+    throw rtnetlink('Operation not supported');
+  }
+  const at = port ? bridge.port(port.name)! : null;
+  // No VLAN is configured on a port: the bridges filter none.
+  if (vlan >= 0) throw rtnetlink(cmd === 'delete' ? 'No such file or directory' : 'Invalid argument');
+  if (cmd === 'delete') {
+    if (!bridge.deleteEntry(mac, at)) throw rtnetlink('No such file or directory');
+    return '';
+  }
+  const state = permanent ? 'permanent' : noarp ? 'static' : 'dynamic';
+  const forwarding = port !== undefined && portOf(v, port)?.attrs.get('state') === 'forwarding';
+  if (use) {
+    if (!at) throw rtnetlink('Invalid argument');
+    if (forwarding) bridge.use(mac, at);
+    return '';
+  }
+  if (sticky && state === 'permanent') throw rtnetlink('Invalid argument');
+  if (sticky) throw new ControlError("Error: bridge fdb's sticky is not emulated.", 255);
+  // fdb_add_entry: a port that does not learn takes only local and static entries.
+  if (state === 'dynamic' && at && !forwarding) throw rtnetlink('Operation not permitted');
+  const err = bridge.addEntry({ mac, port: at, state, exclusive: cmd === 'add' });
+  if (err === 'EEXIST') throw rtnetlink('File exists');
+  if (err === 'EINVAL') throw rtnetlink('Invalid argument');
+  return '';
+}
+
+/** The flush words' conditions on an entry's flags (br_fdb_delete_bulk's description). */
+const FLUSH_STATES: Record<string, (f: FdbFlags) => boolean> = {
+  permanent: (f) => f.local,
+  nopermanent: (f) => !f.local,
+  static: (f) => f.static && !f.local,
+  nostatic: (f) => !f.static,
+  dynamic: (f) => !f.static && !f.local,
+  nodynamic: (f) => f.static,
+  added_by_user: (f) => f.user,
+  noadded_by_user: (f) => !f.user,
+  // No entry here is learned by hardware, sticky or offloaded.
+  extern_learn: () => false,
+  noextern_learn: () => true,
+  sticky: () => false,
+  nosticky: () => true,
+  offloaded: () => false,
+  nooffloaded: () => true,
+};
+
+/** `fdb flush dev DEV [brport DEV] [vlan VID] [self] [master] [STATE...]`: fdb_flush's words, then the bridge's bulk delete. */
+function fdbFlush(v: View, args: string[]): string {
+  let dev: string | undefined, brport: string | undefined, self = false, master = false, vlan = false;
+  const conds: ((f: FdbFlags) => boolean)[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const next = (): string => {
+      const x = args[++i];
+      if (x === undefined) throw new ControlError(INCOMPLETE, 255);
+      return x;
+    };
+    if (a === 'dev') dev = next();
+    else if (a === 'brport') brport = next();
+    else if (a === 'vlan') {
+      const x = next();
+      if (!/^\d+$/.test(x) || Number(x) === 0 || Number(x) >= 4095) throw new ControlError('Error: integer out of range.', 255);
+      vlan = true;
+    } else if (a === 'self') self = true;
+    else if (a === 'master') master = true;
+    else if (FLUSH_STATES[a]) conds.push(FLUSH_STATES[a]);
+    // fdb_flush takes `help`'s next word and passes over any other.
+    else if (a === 'help') next();
+  }
+  if (dev === undefined) throw new ControlError('Device is a required argument.', 255);
+  const links = v.ns.links();
+  const l = links.find((x) => x.name === dev);
+  if (!l) throw new ControlError(`Cannot find bridge device "${dev}"`, 255);
+  const pl = brport === undefined ? undefined : links.find((x) => x.name === brport);
+  if (brport !== undefined && !pl) throw new ControlError(`Cannot find bridge port device "${brport}"`, 255);
+  if (!self && !master) self = true;
+  // The bridge device with `self` flushes its table; a port with `master` its bridge's entries on it.
+  const isPort = l.master !== undefined && v.bridges.has(l.master);
+  const bridge = self && v.bridges.has(l.name) ? v.bridges.get(l.name)! : master && isPort ? v.bridges.get(l.master!)! : undefined;
+  if (!bridge) throw rtnetlink('Operation not supported');
+  const on = bridge === v.bridges.get(l.name) ? pl : l;
+  // An entry on a VLAN: none here.
+  if (!vlan) bridge.flush(on ? bridge.port(on.name) ?? null : null, (f) => conds.every((c) => c(f)));
+  return '';
+}
+
 /** fdb_to_nud: a local entry is PERMANENT, a static one NOARP, the others REACHABLE (an expired one is gone). */
 const nudOf = (r: ShownRow): number => (r.state === 'permanent' ? NUD.PERMANENT : r.state === 'static' ? NUD.NOARP : NUD.REACHABLE);
 
@@ -307,7 +458,7 @@ function linkShow(v: View, o: Opts, args: string[]): string {
 
 export const bridge: CommandFamily = {
   name: 'bridge',
-  access: alwaysRead,
+  access: bridgeAccess,
   target: (argv) => ({ node: bridgeArgv(argv).node }),
   run(ctx, argv) {
     const o = bridgeArgv(argv);
@@ -322,7 +473,9 @@ export const bridge: CommandFamily = {
     }
     if (matches(object, 'fdb')) {
       if (verb === undefined || matches(verb, 'show') || matches(verb, 'lst') || matches(verb, 'list')) return ok(fdbShow(viewOf(ctx, o), o, rest));
-      if (['add', 'append', 'replace', 'delete', 'flush'].some((w) => matches(verb, w))) throw new ControlError(`Error: 'bridge fdb ${verb}' is refused: ${READ_ONLY}.`, 255);
+      const modify = FDB_MODIFY.find(([w]) => matches(verb, w));
+      if (modify) return ok(fdbModify(viewOf(ctx, o), modify[1], rest));
+      if (verb === 'flush') return ok(fdbFlush(viewOf(ctx, o), rest));
       if (matches(verb, 'get')) return ok(fdbGet(viewOf(ctx, o), o, rest));
       if (matches(verb, 'help')) throw new ControlError(FDB_USAGE, 255);
       throw new ControlError(`Command "${verb}" is unknown, try "bridge fdb help".`, 255);

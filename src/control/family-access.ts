@@ -11,6 +11,7 @@ import { ipAccess } from './ip-argv.js';
 import { appctlAccess, ofctlAccess, vsctlAccess } from './ovs-access.js';
 import { sysctlAccess } from './sysctl-options.js';
 import { arpAccess } from './net-tools-argv.js';
+import { bridgeAccess } from './bridge-argv.js';
 
 type AccessFn = (argv: readonly string[]) => Access;
 
@@ -22,7 +23,7 @@ export const FAMILY_ACCESS: ReadonlyMap<string, () => Promise<AccessFn>> = new M
   ['ofctl', held(ofctlAccess)],
   ['appctl', held(appctlAccess)],
   ['brctl', held(alwaysRead)],
-  ['bridge', held(alwaysRead)],
+  ['bridge', held(bridgeAccess)],
   ['ip', held(ipAccess)],
   ['iptables', async () => (await import('./iptables-argv.js')).iptablesAccess],
   ['iptables-save', held(alwaysRead)],

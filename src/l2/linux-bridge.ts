@@ -8,7 +8,10 @@
 // the bridge's stack. STP itself (port states, BPDUs) is not emulated. Frames to a
 // port's own MAC (a "local" fdb entry) go to the bridge's own stack; a qbr
 // has no address, so they are consumed there. test/e2e/linux-bridge-kernel
-// holds all of it to the kernel's bridge.
+// holds all of it to the kernel's bridge. `bridge fdb add|del|flush` add
+// entries of their own (static ones never age and move when learned
+// elsewhere; permanent ones are local) and delete any, the ports' own too
+// (test/e2e/bridge-fdb-write-kernel).
 import { Element, type Port } from '../datapath/element.js';
 import type { Packet } from '../datapath/packet.js';
 import { macToString, readMacHi, readMacLoI32 } from '../wire/addr.js';
@@ -49,8 +52,8 @@ export interface FdbRow { mac: string; dev: string; state: 'permanent' | 'static
 /** What `bridge fdb add|append|replace` asks for (fdb_add_entry's NUD state and NLM flags). */
 export interface FdbAdd { mac: number; port: Port | null; state: 'permanent' | 'static' | 'dynamic'; exclusive: boolean }
 
-/** What `bridge fdb flush` deletes (br_fdb_flush's description). */
-export interface FdbFlush { port: Port | null; permanent?: boolean; static?: boolean; dynamic?: boolean; user?: boolean }
+/** An entry's flags as br_fdb_flush's description matches them: a local entry is static too (fdb_insert sets both). */
+export interface FdbFlags { local: boolean; static: boolean; user: boolean }
 
 /** Hears an entry made or changed (learned, moved to another port, added) and one that goes (`gone`), as the kernel's fdb_notify tells them: `bridge monitor fdb`. */
 export type FdbListener = (row: FdbRow, gone: boolean) => void;
@@ -366,21 +369,35 @@ export class LinuxBridge extends Element implements KeepsLearned {
     return true;
   }
 
-  /** br_fdb_flush: the entries the description matches (on `port` alone when given); how many went. */
-  flush(d: FdbFlush): number {
-    const want = (local: boolean, stat: boolean, user: boolean): boolean =>
-      (d.permanent === undefined || d.permanent === local) && (d.static === undefined || d.static === stat) && (d.dynamic === undefined || d.dynamic === (!local && !stat)) && (d.user === undefined || d.user === user);
-    let n = 0;
+  /** br_fdb_delete_bulk: the entries `want` matches (on `port` alone when given), newest first as it walks them; how many went. */
+  flush(port: Port | null, want: (f: FdbFlags) => boolean): number {
+    const gone: { hi: number; lo: number; seq: number; local: LocalEntry | null }[] = [];
     const f = this.fdb, l = this.local;
     for (let i = f.next(0); i >= 0; i = f.next(i + 1)) {
       const ent = f.valueAt(i);
-      if ((d.port === null || ent.port === d.port) && want(false, ent.static, ent.user)) this.forget(f.hiAt(i), f.loAt(i)), n++;
+      if ((port === null || ent.port === port) && want({ local: false, static: ent.static, user: ent.user })) gone.push({ hi: f.hiAt(i), lo: f.loAt(i), seq: ent.seq, local: null });
     }
     for (let i = l.next(0); i >= 0; i = l.next(i + 1)) {
       const ent = l.valueAt(i);
-      if ((d.port === null || ent.port === d.port) && want(true, false, ent.user)) this.dropLocal(l.hiAt(i), l.loAt(i), ent), n++;
+      if ((port === null || ent.port === port) && want({ local: true, static: true, user: ent.user })) gone.push({ hi: l.hiAt(i), lo: l.loAt(i), seq: ent.seq, local: ent });
     }
-    return n;
+    for (const g of gone.sort((x, y) => y.seq - x.seq)) {
+      if (g.local) this.dropLocal(g.hi, g.lo, g.local);
+      else this.forget(g.hi, g.lo);
+    }
+    return gone.length;
+  }
+
+  /** NTF_USE (`bridge fdb add ... use`): as if a frame from `mac` came in on `port` (br_fdb_update), the entry then the user's. */
+  use(mac: number, port: Port): void {
+    const hi = Math.floor(mac / 0x1_0000_0000), lo = mac >>> 0, now = this.engine.now;
+    if (this.local.has(hi, lo, 0)) return;
+    const ent = this.fdb.get(hi, lo, 0);
+    if (!ent) return void this.addEntry({ mac, port, state: 'dynamic', exclusive: false });
+    const moved = ent.port !== port;
+    if (!ent.user && this.journal !== null) this.unlog(hi, lo);
+    Object.assign(ent, { port, updated: now, user: true });
+    if (moved && this.heard !== null) this.tell(this.row(hi, lo, ent), false);
   }
 
   /** Learned (non-local) entries, for tests and the control interface. */
@@ -422,7 +439,7 @@ class LbPathOp implements PathOp {
 
   live(now: number): boolean {
     const br = this.br;
-    return br.holds(this.srcHi, this.srcLo, this.src, this.inPort) && br.holds(this.dstHi, this.dstLo, this.dst, this.out) && now - this.dst.updated <= br.ageingMs;
+    return br.holds(this.srcHi, this.srcLo, this.src, this.inPort) && br.holds(this.dstHi, this.dstLo, this.dst, this.out) && br.fresh(this.dst, now);
   }
 
   hit(now: number): void {

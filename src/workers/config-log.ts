@@ -23,6 +23,8 @@
 // `ip neigh` writes are kept, and arp -s/-d: PERMANENT entries (static ARP,
 // as the DVR agent installs) are configuration the journal does not restore;
 // for the others the journal's image is restored after the replay and wins.
+// So are `bridge fdb` writes: a Linux bridge's user-added entries are not
+// journaled, and a deleted or flushed learned one is journaled as gone.
 //
 // Bound: an OVS bridge's flow_mods are compacted. Once the lines kept for a
 // bridge exceed COMPACT_MIN and twice its last snapshot, the supervisor asks
@@ -67,6 +69,7 @@ export function kept(family: string, argv: readonly string[]): { bridge: string 
       return { bridge: sub === 'mod-port' || sub === 'set-frags' ? null : `${node} ${bridge}` };
     }
     case 'ip':
+    case 'bridge':
     case 'arp':
     case 'sysctl':
     case 'vsctl':
