@@ -10,7 +10,7 @@ import { alwaysRead, alwaysWrite, type Access } from './command.js';
 import { ipAccess } from './ip-argv.js';
 import { appctlAccess, ofctlAccess, vsctlAccess } from './ovs-access.js';
 import { sysctlAccess } from './sysctl-options.js';
-import { arpAccess } from './net-tools-argv.js';
+import { arpAccess, routeAccess } from './net-tools-argv.js';
 
 type AccessFn = (argv: readonly string[]) => Access;
 
@@ -29,7 +29,7 @@ export const FAMILY_ACCESS: ReadonlyMap<string, () => Promise<AccessFn>> = new M
   ['conntrack', async () => (await import('./conntrack-argv.js')).conntrackAccess],
   ['sysctl', held(sysctlAccess)],
   ['arp', held(arpAccess)],
-  ['route', held(alwaysRead)],
+  ['route', held(routeAccess)],
   ['ifconfig', held(alwaysRead)],
   ['netstat', held(alwaysRead)],
   ['clear-counters', held(alwaysWrite)],

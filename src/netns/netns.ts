@@ -470,6 +470,7 @@ export class Netns<P = unknown> implements AddrView {
         nhScope: type === 'local' ? RT_SCOPE_NOWHERE : RT_SCOPE_HOST, auto: true,
       };
       try {
+        this.tableMade(r.table);
         this.fib.create(r.table).insert(r, 'kernel');
       } catch (e) {
         if (!(e instanceof RtnlError)) throw e;
@@ -540,6 +541,8 @@ export class Netns<P = unknown> implements AddrView {
             ? RT_SCOPE_LINK
             : RT_SCOPE_UNIVERSE);
     const devIface = spec.dev !== undefined ? this.mustLink(spec.dev) : undefined;
+    // fib_new_table runs before fib_create_info's checks: a refused route still makes its table.
+    this.tableMade(table);
     if (spec.dstLen < 32 && (spec.dst & ~prefixMask(spec.dstLen)) !== 0) {
       throw new RtnlError('EINVAL', 'Invalid prefix for given prefix length');
     }
@@ -579,6 +582,12 @@ export class Netns<P = unknown> implements AddrView {
     return r;
   }
 
+  /** fib_new_table: the kernel makes a table on first use, and main with local while no rule was added (local's trie is main's then). */
+  private tableMade(id: number): void {
+    this.fib.create(id).created = true;
+    if (id === RT_TABLE_LOCAL && !this.customRules) this.fib.create(RT_TABLE_MAIN).created = true;
+  }
+
   /** fib_check_nh_v4_gw. Sets the nexthop device and scope on `r`. */
   private checkGateway(r: Route, dev: Interface | undefined): void {
     if (r.onlink) {
@@ -601,7 +610,8 @@ export class Netns<P = unknown> implements AddrView {
     }
     if (!found) {
       const res = this.lookup(flow);
-      if (res.error || !res.route) throw new RtnlError('EINVAL', 'Nexthop has invalid gateway');
+      // fib_lookup's own error (ENETUNREACH where nothing matched): route's SIOCADDRT prints it, ip the message.
+      if (res.error || !res.route) throw new RtnlError(res.error ?? 'ENETUNREACH', 'Nexthop has invalid gateway');
       found = res.route;
     }
     if (found.type !== 'unicast' && found.type !== 'local') throw new RtnlError('EINVAL', 'Nexthop has invalid gateway');

@@ -20,6 +20,7 @@
 // - counter zeroing (clear-counters, iptables -Z, appctl fdb/stats-clear):
 //   counters restart at 0;
 // - reads, and commands that failed (they changed nothing).
+// route add/del are kept as `ip route` writes are.
 // `ip neigh` writes are kept, and arp -s/-d: PERMANENT entries (static ARP,
 // as the DVR agent installs) are configuration the journal does not restore;
 // for the others the journal's image is restored after the replay and wins.
@@ -68,6 +69,7 @@ export function kept(family: string, argv: readonly string[]): { bridge: string 
     }
     case 'ip':
     case 'arp':
+    case 'route':
     case 'sysctl':
     case 'vsctl':
       return { bridge: null };
