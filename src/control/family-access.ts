@@ -10,7 +10,7 @@ import { alwaysRead, alwaysWrite, type Access } from './command.js';
 import { ipAccess } from './ip-argv.js';
 import { appctlAccess, ofctlAccess, vsctlAccess } from './ovs-access.js';
 import { sysctlAccess } from './sysctl-options.js';
-import { arpAccess, routeAccess } from './net-tools-argv.js';
+import { arpAccess, ifconfigAccess, routeAccess } from './net-tools-argv.js';
 
 type AccessFn = (argv: readonly string[]) => Access;
 
@@ -30,7 +30,7 @@ export const FAMILY_ACCESS: ReadonlyMap<string, () => Promise<AccessFn>> = new M
   ['sysctl', held(sysctlAccess)],
   ['arp', held(arpAccess)],
   ['route', held(routeAccess)],
-  ['ifconfig', held(alwaysRead)],
+  ['ifconfig', held(ifconfigAccess)],
   ['netstat', held(alwaysRead)],
   ['clear-counters', held(alwaysWrite)],
   ['nodes', held(alwaysRead)],

@@ -50,3 +50,11 @@ export function routeAccess(argv: readonly string[]): Access {
   return 'read';
 }
 const verbAccess = (w: string | undefined): Access => (w === 'add' || w === 'del' || w === 'delete' ? 'write' : 'read');
+
+/** ifconfig DEV WORDS...: a change (up, down, mtu, ...); its options come first, as words starting with `-`. */
+export function ifconfigAccess(argv: readonly string[]): Access {
+  const { rest } = netToolsTarget(argv);
+  let i = 0;
+  while (i < rest.length && rest[i]!.startsWith('-')) i++;
+  return rest.length - i > 1 ? 'write' : 'read';
+}

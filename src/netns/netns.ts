@@ -367,6 +367,13 @@ export class Netns<P = unknown> implements AddrView {
     return [];
   }
 
+  /** dev_validate_mtu: a veth or an OVS internal port takes 68..65535 (ETH_MIN_MTU, ETH_MAX_MTU), the loopback any size. */
+  validateMtu(name: string, mtu: number): void {
+    const loopback = this.mustLink(name).kind === 'loopback';
+    if (mtu < (loopback ? 0 : 68)) throw new RtnlError('EINVAL', 'mtu less than device minimum');
+    if (!loopback && mtu > 65535) throw new RtnlError('EINVAL', 'mtu greater than device maximum');
+  }
+
   /** ip link set DEV mtu N; returns the packets an inet6_dev going away held on its IPv6 neighbours (the caller drops them). */
   setMtu(name: string, mtu: number): P[] {
     const l = this.mustLink(name);
