@@ -189,6 +189,7 @@ export const ifconfig = netToolsFamily('ifconfig', ifconfigAccess, (el, rest, ct
   const notify = write ? aroundChange(el.ns, rest.some((w) => w.includes(':')) ? 'address' : 'link') : null;
   try {
     const r = runIfconfig(el, rest);
+    // Whatever the status: the words before a failing one took effect.
     if (write) ctx.invalidate(`${el.node}:${el.name} link`);
     return r;
   } finally {

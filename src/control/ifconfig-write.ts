@@ -1,11 +1,12 @@
 // ifconfig DEV [inet|inet6] up|down|mtu N ... (net-tools 2.10): each word
 // in turn, as ifconfig's loop sends its ioctl, the errors printed and the
 // loop going on (the status: 1 from an MTU that failed, -1, 255, from a
-// flag that failed after it or alone). up and down are SIOCGIFFLAGS then SIOCSIFFLAGS (dev_change_flags;
-// on an alias DEV:LABEL devinet_ioctl's: down deletes the address so
-// labelled, up does nothing), mtu SIOCSIFMTU (dev_validate_mtu, the alias's
-// device). The other words (an address, netmask, broadcast, hw, arp,
-// promisc, add, del ...) are refused before any change.
+// flag that failed after it or alone). up and down are SIOCGIFFLAGS then
+// SIOCSIFFLAGS (dev_change_flags; on an alias DEV:LABEL devinet_ioctl's:
+// down deletes the address so labelled, up does nothing), mtu SIOCSIFMTU
+// (dev_validate_mtu, the alias's device). The other words (an address,
+// netmask, broadcast, hw, arp, promisc, add, del ...) are refused before
+// any change.
 import type { Packet } from '../datapath/packet.js';
 import { RtnlError, strerror } from '../netns/errors.js';
 import type { NetNamespace } from '../netns/namespace.js';
@@ -54,7 +55,8 @@ export function ifconfigWrite(el: NetNamespace, name: string, words: readonly st
       goterr |= -1;
       continue;
     }
-    if (colon >= 0) {
+    // An alias's flags go to devinet_ioctl: down always (clr_flag takes an AF_INET socket for one), up unless inet6's socket sends it (dev_ioctl: the device's).
+    if (colon >= 0 && (w === 'down' || words[0] !== 'inet6')) {
       const a = l.addrs.find((x) => x.label === name);
       if (!a) {
         err += `SIOCSIFFLAGS: ${strerror('EADDRNOTAVAIL')}\n`;

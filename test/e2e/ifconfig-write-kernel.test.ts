@@ -61,7 +61,7 @@ const WRITES = [
   'dpe-g down', 'dpe-g', 'dpe-g up', 'dpe-g inet down', 'dpe-g up down', 'dpe-g down up', '-v dpe-g up',
   'dpe-g mtu 1400', 'dpe-g mtu 68', 'dpe-g mtu 67', 'dpe-g mtu 70000', 'dpe-g mtu x', 'dpe-g mtu 1500 up', 'dpe-g mtu 0x500', 'dpe-g mtu', 'dpe-g down mtu',
   'dpe-g up', 'nosuch up', 'nosuch mtu 1400', 'nosuch up mtu 1400', 'nosuch mtu 1400 down', 'dpe-g mtu 10 up', 'dpe-g mtu 1500',
-  'dpe-g:1 up', 'dpe-g:2 down', 'dpe-g:2 mtu 1450', 'dpe-g:1 down', 'dpe-g:1 down', 'dpe-g:1 mtu 1500',
+  'dpe-g:1 up', 'dpe-g:2 down', 'dpe-g:2 inet6 up', 'dpe-g:2 inet6 down', 'dpe-g:2 mtu 1450', 'dpe-g:1 down', 'dpe-g:1 down', 'dpe-g:1 mtu 1500',
 ];
 
 test('ifconfig DEV up, down and mtu change the device as SIOCSIFFLAGS and SIOCSIFMTU do in the kernel', () => {
