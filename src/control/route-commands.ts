@@ -146,7 +146,7 @@ export function runRoute(ns: Netns, rest: readonly string[], db: NetDb | undefin
   }
   if (stop) return stop;
   if (!FAMILIES.has(family)) return { ok: false, stdout: '', stderr: `Unknown address family \`${family}'.\n`, exit: 1 };
-  if (family !== 'inet') return { ok: false, stdout: '', stderr: `route: dpemu's route lists the inet (IPv4) routing table only; the ${family} one: ip -6 route show\n`, exit: 1 };
+  if (family !== 'inet') return { ok: false, stdout: '', stderr: `route: dpemu's route lists and changes the inet (IPv4) routing table only; the ${family} one: ip -6 route\n`, exit: 1 };
   if (operands.length > 0) {
     const verb = operands[0] === 'delete' ? 'del' : operands[0]!;
     if (['add', 'del', 'flush'].includes(verb)) return routeWrite(ns, verb, operands.slice(1), cacheToo, db ?? new NetDb('/etc', ns.name));
