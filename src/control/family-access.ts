@@ -10,7 +10,7 @@ import { alwaysRead, alwaysWrite, type Access } from './command.js';
 import { ipAccess } from './ip-argv.js';
 import { appctlAccess, ofctlAccess, vsctlAccess } from './ovs-access.js';
 import { sysctlAccess } from './sysctl-options.js';
-import { arpAccess } from './net-tools-argv.js';
+import { arpAccess, ifconfigAccess, routeAccess } from './net-tools-argv.js';
 import { bridgeAccess } from './bridge-argv.js';
 
 type AccessFn = (argv: readonly string[]) => Access;
@@ -30,8 +30,8 @@ export const FAMILY_ACCESS: ReadonlyMap<string, () => Promise<AccessFn>> = new M
   ['conntrack', async () => (await import('./conntrack-argv.js')).conntrackAccess],
   ['sysctl', held(sysctlAccess)],
   ['arp', held(arpAccess)],
-  ['route', held(alwaysRead)],
-  ['ifconfig', held(alwaysRead)],
+  ['route', held(routeAccess)],
+  ['ifconfig', held(ifconfigAccess)],
   ['netstat', held(alwaysRead)],
   ['clear-counters', held(alwaysWrite)],
   ['nodes', held(alwaysRead)],

@@ -7,13 +7,14 @@
 // its netmask and broadcast), the IPv6 addresses as /proc/net/if_inet6
 // lists them, the hardware line with txqueuelen, and /proc/net/dev's
 // counters (the device counters `ip -s link` prints); -s one line a device
-// (ife_print_short). Changes (ifconfig DEV up, mtu, an address) are not
-// emulated.
+// (ife_print_short). DEV up, down and mtu N: ifconfig-write.ts.
 import { formatIp4, formatMac, prefixMask } from '../netns/addr.js';
 import { type Interface, operState } from '../netns/interfaces.js';
 import type { NetNamespace } from '../netns/namespace.js';
 import { RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_SITE } from '../netns/names.js';
-import { alwaysRead } from './command.js';
+import { aroundChange } from '../netns/netlink-events.js';
+import { ifconfigAccess } from './net-tools-argv.js';
+import { ifconfigWrite } from './ifconfig-write.js';
 import type { CommandResponse } from './protocol.js';
 import { netToolsFamily } from './net-tools-family.js';
 
@@ -53,6 +54,10 @@ const LISTS = `    loop (Local Loopback) slip (Serial Line IP) cslip (VJ Serial 
     ipx (Novell IPX) ddp (Appletalk DDP) ec (Econet) 
     ash (Ash) x25 (CCITT X.25) 
 `;
+
+/** usage(E_OPTERR): the same text all on stderr, each list after its title. */
+const AF_AT = USAGE.indexOf('  <AF>='), AF_LIST_AT = LISTS.indexOf('    unix ');
+const USAGE_ERR = USAGE.slice(0, AF_AT) + LISTS.slice(0, AF_LIST_AT) + USAGE.slice(AF_AT) + LISTS.slice(AF_LIST_AT);
 
 const IFF = { UP: 0x1, BROADCAST: 0x2, LOOPBACK: 0x8, RUNNING: 0x40, NOARP: 0x80, PROMISC: 0x100, MULTICAST: 0x1000 } as const;
 /** ife_print_long's order (those a namespace's devices can have). */
@@ -172,10 +177,22 @@ export function runIfconfig(el: NetNamespace, rest: readonly string[]): CommandR
     return { ok: true, stdout: out, stderr: '', exit: 0 };
   }
   const name = words[0]!.slice(0, 15);
-  if (words.length > 1) return { ok: false, stdout: '', stderr: `ifconfig: changing ${name} is not emulated by dpemu's ifconfig; use ip link set|ip addr add|del\n`, exit: 1 };
+  if (words.length > 1) return ifconfigWrite(el, name, words.slice(1), USAGE_ERR);
   const l = el.ns.link(name);
   if (!l) return { ok: false, stdout: '', stderr: `${name}: error fetching interface information: Device not found\n`, exit: 1 };
   return { ok: true, stdout: short ? `${SHORT_TITLE}${printShort(el, l)}` : printLong(el, l), stderr: '', exit: 0 };
 }
 
-export const ifconfig = netToolsFamily('ifconfig', alwaysRead, (el, rest) => runIfconfig(el, rest));
+export const ifconfig = netToolsFamily('ifconfig', ifconfigAccess, (el, rest, ctx, argv) => {
+  const write = ifconfigAccess(argv) === 'write';
+  // ip monitor's listeners hear what a write changes (a device's flags and MTU; an alias going down takes its address).
+  const notify = write ? aroundChange(el.ns, rest.some((w) => w.includes(':')) ? 'address' : 'link') : null;
+  try {
+    const r = runIfconfig(el, rest);
+    // Whatever the status: the words before a failing one took effect.
+    if (write) ctx.invalidate(`${el.node}:${el.name} link`);
+    return r;
+  } finally {
+    notify?.();
+  }
+});

@@ -1,4 +1,4 @@
-// The words of the net-tools families (arp, route, ifconfig: net-tools 2.10
+// The words of the net-tools families (arp, route, ifconfig, netstat: net-tools 2.10
 // inside a namespace), apart from their implementations so the CLI knows a
 // command's access without loading them (family-access.ts): NODE, -n NS,
 // then the tool's own words, as `sysctl NODE -n NS ...` takes them.
@@ -30,4 +30,31 @@ export function arpAccess(argv: readonly string[]): Access {
     }
   }
   return 'read';
+}
+
+/** route's long options that take an argument (getopt_long takes any unambiguous abbreviation). */
+const ROUTE_LONG_ARG = ['protocol'];
+
+/** route add and del (delete) change table main: writes; the first operand (past the options) is the verb. */
+export function routeAccess(argv: readonly string[]): Access {
+  const { rest } = netToolsTarget(argv);
+  for (let i = 0; i < rest.length; i++) {
+    const w = rest[i]!;
+    if (w === '--') return verbAccess(rest[i + 1]);
+    if (w === '-net' || w === '-host' || !w.startsWith('-') || w === '-') return verbAccess(w);
+    if (w.startsWith('--')) {
+      const name = w.slice(2);
+      if (!name.includes('=') && name.length > 0 && ROUTE_LONG_ARG.some((l) => l.startsWith(name))) i++;
+    } else if (/^-[^A]*A$/.test(w)) i++; // -A's argument is the next word
+  }
+  return 'read';
+}
+const verbAccess = (w: string | undefined): Access => (w === 'add' || w === 'del' || w === 'delete' ? 'write' : 'read');
+
+/** ifconfig DEV WORDS...: a change (up, down, mtu, ...); its options come first, as words starting with `-`. */
+export function ifconfigAccess(argv: readonly string[]): Access {
+  const { rest } = netToolsTarget(argv);
+  let i = 0;
+  while (i < rest.length && rest[i]!.startsWith('-')) i++;
+  return rest.length - i > 1 ? 'write' : 'read';
 }

@@ -200,6 +200,16 @@ export class NetDb {
     return this.networks.get(String(net >>> 0));
   }
 
+  /** getnetbyname(name) from /etc/networks: the network of the first line naming it (name or alias, case aside), as an address. */
+  netByName(name: string): number | undefined {
+    const want = name.toLowerCase();
+    for (const r of entries(this.file('networks'))) {
+      const n = r.length > 1 ? networkNumber(r[1]!) : -1;
+      if (n >= 0 && [r[0]!, ...r.slice(2)].some((w) => w.toLowerCase() === want)) return n;
+    }
+    return undefined;
+  }
+
   /** getservbyport(htons(port), proto) from /etc/services. */
   serviceByPort(port: number, proto: string): string | undefined {
     this.services ??= firstByKey(entries(this.file('services')), (r) => {

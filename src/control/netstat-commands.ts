@@ -12,7 +12,7 @@ import { alwaysRead } from './command.js';
 import { listed, printLong, printShort } from './ifconfig-commands.js';
 import { NetDb } from './netdb.js';
 import type { CommandResponse } from './protocol.js';
-import { AF_LIST, cache, fib } from './route-commands.js';
+import { AF_LIST, cache, fib, mainMade } from './route-commands.js';
 import { netToolsFamily } from './net-tools-family.js';
 
 /** usage(): to stdout for -h (status 0), else to stderr (status 3); the families always to stderr. */
@@ -102,7 +102,11 @@ export function runNetstat(el: NetNamespace, rest: readonly string[], db = new N
   if (route) {
     const level = ROUTE_EXT[Math.min(ext, 2)]!;
     let out = '';
-    if (fibToo || !cacheToo) out += fib(el.ns, level, numeric ? undefined : db);
+    if (fibToo || !cacheToo) {
+      out += fib(el.ns, level, numeric ? undefined : db);
+      // rprint_fib's status 1 where /proc/net/route is empty (no table main): netstat exits with it.
+      if (!mainMade(el.ns)) return { ok: false, stdout: out, stderr: '', exit: 1 };
+    }
     if (cacheToo) out += cache(level);
     return { ok: true, stdout: out, stderr: '', exit: 0 };
   }

@@ -8,16 +8,20 @@
 // window and rtt. -C prints the routing cache's titles: the kernel has kept
 // no cache since 3.6. Without -n a destination is named from /etc/networks
 // (a /32 from /etc/hosts) and a gateway from /etc/hosts (netdb.ts), as route
-// does where no name server answers. Writes (add, del) are not emulated.
+// does where no name server answers. A namespace whose table main the kernel
+// never made (Netns.tableMade: lo never up, no route asked into main) has an empty
+// /proc/net/route: the titles, and status 1. add and del: route-write.ts.
 import { getopt, GetoptError, longToShort } from '../cli/getopt.js';
 import { formatIp4, prefixMask } from '../netns/addr.js';
 import { RT_TABLE_MAIN } from '../netns/names.js';
 import type { Netns } from '../netns/netns.js';
 import type { Route } from '../netns/fib.js';
-import { alwaysRead } from './command.js';
 import { NetDb } from './netdb.js';
 import type { CommandResponse } from './protocol.js';
 import { netToolsFamily } from './net-tools-family.js';
+import { routeAccess } from './net-tools-argv.js';
+import { routeWrite } from './route-write.js';
+import { aroundChange } from '../netns/netlink-events.js';
 
 const RTF_UP = 0x1, RTF_GATEWAY = 0x2, RTF_HOST = 0x4, RTF_REJECT = 0x200;
 
@@ -77,6 +81,9 @@ function flagText(f: number): string {
   return s;
 }
 
+/** Whether the kernel's namespace has table main (Netns.tableMade). */
+export const mainMade = (ns: Netns): boolean => !!ns.fib.get(RT_TABLE_MAIN)?.created;
+
 /** rprint_fib; `ext` 1 (the default), 2 (-e), 3 (-ee) or 0 (the titles alone). */
 export function fib(ns: Netns, ext: number, db: NetDb | undefined): string {
   let out = 'Kernel IP routing table\n';
@@ -119,7 +126,9 @@ export function runRoute(ns: Netns, rest: readonly string[], db: NetDb | undefin
   let stop: CommandResponse | undefined;
   let operands: string[];
   try {
-    operands = getopt('route', longToShort('route', rest, LONG, 'A'), 'A:eCFhnN64Vv?', (c, arg) => {
+    // route's main renames -net and -host (#net, #host) for getopt to leave them among the operands.
+    const words = rest.map((w) => (w === '-net' || w === '-host' ? `#${w.slice(1)}` : w));
+    operands = getopt('route', longToShort('route', words, LONG, 'A'), 'A:eCFhnN64Vv?', (c, arg) => {
       if (stop) return;
       if (c === 'e') ext++;
       else if (c === 'n') numeric = true;
@@ -137,18 +146,33 @@ export function runRoute(ns: Netns, rest: readonly string[], db: NetDb | undefin
   }
   if (stop) return stop;
   if (!FAMILIES.has(family)) return { ok: false, stdout: '', stderr: `Unknown address family \`${family}'.\n`, exit: 1 };
-  if (family !== 'inet') return { ok: false, stdout: '', stderr: `route: dpemu's route lists the inet (IPv4) routing table only; the ${family} one: ip -6 route show\n`, exit: 1 };
+  if (family !== 'inet') return { ok: false, stdout: '', stderr: `route: dpemu's route lists and changes the inet (IPv4) routing table only; the ${family} one: ip -6 route\n`, exit: 1 };
   if (operands.length > 0) {
-    if (['add', 'del', 'flush'].includes(operands[0]!)) return { ok: false, stdout: '', stderr: `route: '${operands[0]}' is not emulated by dpemu's route; use ip route add|del|flush\n`, exit: 1 };
+    const verb = operands[0] === 'delete' ? 'del' : operands[0]!;
+    if (['add', 'del', 'flush'].includes(verb)) return routeWrite(ns, verb, operands.slice(1), cacheToo, db ?? new NetDb('/etc', ns.name));
     return { ok: false, stdout: '', stderr: USAGE + AF_LIST, exit: 3 };
   }
   // FLAG_EXT is two bits that each -e adds 1 to, from 1: a third -e makes it 0 (the titles alone), a fourth 1 again.
   const level = (ext + 1) & 3;
   const names = numeric ? undefined : db;
   let out = '';
-  if (fibToo || !cacheToo) out += fib(ns, level, names);
+  if (fibToo || !cacheToo) {
+    out += fib(ns, level, names);
+    if (!mainMade(ns)) return { ok: false, stdout: out, stderr: '', exit: 1 };
+  }
   if (cacheToo) out += cache(level);
   return { ok: true, stdout: out, stderr: '', exit: 0 };
 }
 
-export const route = netToolsFamily('route', alwaysRead, (el, rest) => runRoute(el.ns, rest, new NetDb('/etc', el.name)));
+export const route = netToolsFamily('route', routeAccess, (el, rest, ctx, argv) => {
+  const write = routeAccess(argv) === 'write';
+  // ip monitor's listeners hear what a write changes.
+  const notify = write ? aroundChange(el.ns, 'route') : null;
+  try {
+    const r = runRoute(el.ns, rest, new NetDb('/etc', el.name));
+    if (r.exit === 0 && write) ctx.invalidate(`${el.node}:${el.name} route`);
+    return r;
+  } finally {
+    notify?.();
+  }
+});

@@ -104,6 +104,12 @@ export class FibTable {
   /** Prefix lengths holding routes, longest first. */
   private lens: number[] = [];
   private count = 0;
+  /**
+   * fib_new_table has run for it in the kernel (Netns.tableMade; any insert):
+   * dpemu makes main and local at once, the kernel on first use, and route
+   * and netstat -r tell a namespace whose main table was never made.
+   */
+  created = false;
 
   /** `owner` hears of every change (its `watch`: a forwarding cache invalidates by prefix). */
   constructor(
@@ -117,6 +123,7 @@ export class FibTable {
 
   /** Insert with the semantics of fib_table_insert for the given NLM flags. */
   insert(r: Route, mode: InsertMode): void {
+    this.created = true;
     if (r.dstLen < 32 && (r.dst & ~prefixMask(r.dstLen)) !== 0) {
       throw new RtnlError('EINVAL', 'Invalid prefix for given prefix length');
     }

@@ -26,7 +26,7 @@ const TIME_SCALE: Record<string, number> = { rtt: 8, rttvar: 4, rto_min: 1 };
  * 10/8 ms, shown "1ms"), one with ms/s is scaled (rto_min never is); shown
  * in whole ms, or in seconds (%g) from 1000 ms on. Undefined: not a time.
  */
-function timeMetric(kw: string, text: string): string | undefined {
+export function timeMetric(kw: string, text: string): string | undefined {
   const m = /^(\d+(?:\.\d*)?|\.\d+)(s|secs?|ms|msecs?)?$/i.exec(text);
   if (!m) return undefined;
   const unit = m[2]?.toLowerCase();

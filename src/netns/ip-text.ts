@@ -570,10 +570,7 @@ export function runCommand<P>(
         else if (w === 'mtu') {
           const v = getInteger(toks[i++]);
           if (v === null) throw invarg('Invalid "mtu" value\n', toks[i - 1] ?? '');
-          // dev_validate_mtu: a veth or an OVS internal port takes 68..65535 (ETH_MIN_MTU, ETH_MAX_MTU), the loopback any size.
-          const loopback = ns.mustLink(dev).kind === 'loopback';
-          if (v < (loopback ? 0 : 68)) throw new RtnlError('EINVAL', 'mtu less than device minimum');
-          if (!loopback && v > 65535) throw new RtnlError('EINVAL', 'mtu greater than device maximum');
+          ns.validateMtu(dev, v);
           const held = ns.setMtu(dev, v);
           if (held.length) opts.drop?.(held, `${dev} lost IPv6 (an MTU below 1280)`);
         } else throw fail(`'${w}' is not supported by ip link set here`, w);

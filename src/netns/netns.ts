@@ -367,6 +367,13 @@ export class Netns<P = unknown> implements AddrView {
     return [];
   }
 
+  /** dev_validate_mtu: a veth or an OVS internal port takes 68..65535 (ETH_MIN_MTU, ETH_MAX_MTU), the loopback any size. */
+  validateMtu(name: string, mtu: number): void {
+    const loopback = this.mustLink(name).kind === 'loopback';
+    if (mtu < (loopback ? 0 : 68)) throw new RtnlError('EINVAL', 'mtu less than device minimum');
+    if (!loopback && mtu > 65535) throw new RtnlError('EINVAL', 'mtu greater than device maximum');
+  }
+
   /** ip link set DEV mtu N; returns the packets an inet6_dev going away held on its IPv6 neighbours (the caller drops them). */
   setMtu(name: string, mtu: number): P[] {
     const l = this.mustLink(name);
@@ -470,6 +477,7 @@ export class Netns<P = unknown> implements AddrView {
         nhScope: type === 'local' ? RT_SCOPE_NOWHERE : RT_SCOPE_HOST, auto: true,
       };
       try {
+        this.tableMade(r.table);
         this.fib.create(r.table).insert(r, 'kernel');
       } catch (e) {
         if (!(e instanceof RtnlError)) throw e;
@@ -540,6 +548,8 @@ export class Netns<P = unknown> implements AddrView {
             ? RT_SCOPE_LINK
             : RT_SCOPE_UNIVERSE);
     const devIface = spec.dev !== undefined ? this.mustLink(spec.dev) : undefined;
+    // fib_new_table runs before fib_create_info's checks: a refused route still makes its table.
+    this.tableMade(table);
     if (spec.dstLen < 32 && (spec.dst & ~prefixMask(spec.dstLen)) !== 0) {
       throw new RtnlError('EINVAL', 'Invalid prefix for given prefix length');
     }
@@ -579,6 +589,12 @@ export class Netns<P = unknown> implements AddrView {
     return r;
   }
 
+  /** fib_new_table: the kernel makes a table on first use, and main with local while no rule was added (local's trie is main's then). */
+  private tableMade(id: number): void {
+    this.fib.create(id).created = true;
+    if (id === RT_TABLE_LOCAL && !this.customRules) this.fib.create(RT_TABLE_MAIN).created = true;
+  }
+
   /** fib_check_nh_v4_gw. Sets the nexthop device and scope on `r`. */
   private checkGateway(r: Route, dev: Interface | undefined): void {
     if (r.onlink) {
@@ -601,7 +617,8 @@ export class Netns<P = unknown> implements AddrView {
     }
     if (!found) {
       const res = this.lookup(flow);
-      if (res.error || !res.route) throw new RtnlError('EINVAL', 'Nexthop has invalid gateway');
+      // fib_lookup's own error (ENETUNREACH where nothing matched): route's SIOCADDRT prints it, ip the message.
+      if (res.error || !res.route) throw new RtnlError(res.error ?? 'ENETUNREACH', 'Nexthop has invalid gateway');
       found = res.route;
     }
     if (found.type !== 'unicast' && found.type !== 'local') throw new RtnlError('EINVAL', 'Nexthop has invalid gateway');

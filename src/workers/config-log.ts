@@ -20,6 +20,9 @@
 // - counter zeroing (clear-counters, iptables -Z, appctl fdb/stats-clear):
 //   counters restart at 0;
 // - reads, and commands that failed (they changed nothing).
+// route add/del and ifconfig DEV up|down|mtu are kept as `ip route` and
+// `ip link set` writes are (one whose status is not 0 is not, though ifconfig
+// may have made the changes before the word that failed).
 // `ip neigh` writes are kept, and arp -s/-d: PERMANENT entries (static ARP,
 // as the DVR agent installs) are configuration the journal does not restore;
 // for the others the journal's image is restored after the replay and wins.
@@ -71,6 +74,8 @@ export function kept(family: string, argv: readonly string[]): { bridge: string 
     case 'ip':
     case 'bridge':
     case 'arp':
+    case 'route':
+    case 'ifconfig':
     case 'sysctl':
     case 'vsctl':
       return { bridge: null };
