@@ -143,7 +143,7 @@ export class TraceSocket {
   }
 
   /** The probe a datagram from our port `sport` to the destination's `dport` was (or undefined). */
-  private keyOf(sport: number, dport: number): number | undefined {
+  protected keyOf(sport: number, dport: number): number | undefined {
     if (this.port) return dport === this.port ? this.keys.get(sport) : undefined;
     return this.ports.get(dport) === sport ? dport : undefined;
   }
