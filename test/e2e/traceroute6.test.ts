@@ -6,7 +6,7 @@
 // from 2001:db8::/32 alike; the text but for the times, stderr and the exit
 // status must agree. The probes themselves (hop limits, ports, lengths) as
 // tcpdump sees them on r1's first link, both sides. Then
-// net.ipv6.icmp.ratelimit on r2: eight probes at once, six answered.
+// net.ipv6.icmp.ratelimit on r2 and on b: eight probes at once, six answered.
 import { after, before, test } from 'node:test';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -163,7 +163,7 @@ test('traceroute -6\'s probes on the wire: the same hop limits, ports, lengths a
   assert.equal(seenModel, seenReal);
 });
 
-test('net.ipv6.icmp.ratelimit on a router: eight probes to it at once, six answered (a burst of six), as the kernel\'s', { timeout: 120_000 }, async () => {
+test('net.ipv6.icmp.ratelimit on a router and on the destination: eight probes to it at once, six answered (a burst of six), as the kernel\'s', { timeout: 120_000 }, async () => {
   // A source address no error went to before: its peer starts with a full burst, both sides.
   sh('ip', ['-n', ns('a'), '-6', 'addr', 'add', '2001:db8:1::9/64', 'dev', 'qr-trace', 'nodad']);
   const r = await chain.apart(['ip', '-6', ...MODEL.a!, 'addr', 'add', '2001:db8:1::9/64', 'dev', 'qr-trace', 'nodad']);
@@ -174,7 +174,14 @@ test('net.ipv6.icmp.ratelimit on a router: eight probes to it at once, six answe
     const [m, k] = [await modelTrace(words), await realTrace(words)];
     assert.match(untimed(k.out), /^ 2 {2}2001:db8:2::2( {2}T ms){6} \* \*$/m, form(k));
     assert.equal(form(m), form(k));
+    // The destination's port unreachables, at its default (100 ms; a new namespace's on Linux 6.18): the same burst.
+    await ratelimit('b', 100);
+    const last = ['-n', '-s', '2001:db8:1::9', '-f', '3', '-m', '3', '-q', '8', '-N', '8', '-w', '1', '2001:db8:3::2'];
+    const [m3, k3] = [await modelTrace(last), await realTrace(last)];
+    assert.match(untimed(k3.out), /^ 3 {2}2001:db8:3::2( {2}T ms){6} \* \*$/m, form(k3));
+    assert.equal(form(m3), form(k3));
   } finally {
     await ratelimit('r2', 0);
+    await ratelimit('b', 0);
   }
 });
