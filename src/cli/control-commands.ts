@@ -152,8 +152,8 @@ export function registerControlCommands(program: Command): void {
     "capture live at any port of the running emulator, as tcpdump -nn [-e] [-q] [-v[v]] (via the daemon's control socket)", tcpdumpCommand);
   passThrough(program, 'ping', `${PING_USAGE} [--socket PATH]`,
     "ping from inside an emulated namespace: echo requests from its own stack, iputils ping's text and exit status (via the daemon's control socket)", pingCommand);
-  passThrough(program, 'traceroute', 'NODE [-n NS] [-I] [-n] [-f FIRST_TTL] [-m MAX_TTL] [-N SQUERIES] [-p PORT] [-q NQUERIES] [-s SRC_ADDR] [-i DEVICE] [-w MAX,HERE,NEAR] [-z SENDWAIT] HOST [PACKETLEN] [--socket PATH]',
-    "traceroute from inside an emulated namespace: UDP (or -I ICMP echo) probes from its own stack, traceroute 2.1's text and exit status (via the daemon's control socket)", tracerouteCommand);
+  passThrough(program, 'traceroute', 'NODE [-n NS] [-4|-6] [-I|-T|-U] [-n] [-f FIRST_TTL] [-m MAX_TTL] [-N SQUERIES] [-p PORT] [-q NQUERIES] [-s SRC_ADDR] [-i DEVICE] [-w MAX,HERE,NEAR] [-z SENDWAIT] HOST [PACKETLEN] [--socket PATH]',
+    "traceroute from inside an emulated namespace: UDP (or -I ICMP echo, -T TCP SYN) probes from its own stack, IPv4 or IPv6, traceroute 2.1's text and exit status (via the daemon's control socket)", tracerouteCommand);
   passThrough(program, 'arping', `${ARPING_USAGE_LINE} [--socket PATH]`,
     "arping from inside an emulated namespace: ARP requests from a packet socket on its device, iputils arping's text and exit status (via the daemon's control socket)", arpingCommand);
 }

@@ -105,10 +105,10 @@ const OPTIONS: Opt[] = [
 ];
 
 export const VERSION = 'Modern traceroute for Linux, version 2.1.2\nCopyright (c) 2016  Dmitry Butskoy,   License: GPL v2 or any later';
-const USAGE = 'usage: dpemu traceroute NODE [-n NS] [-I|-T|-U] [-n] [-F] [--mtu] [-f first_ttl] [-m max_ttl] [-N squeries] [-p port] [-q nqueries] [-s src_addr] [-i device] [-w MAX,HERE,NEAR] [-z sendwait] host [packetlen]';
+const USAGE = 'usage: dpemu traceroute NODE [-n NS] [-4|-6] [-I|-T|-U] [-n] [-F] [--mtu] [-f first_ttl] [-m max_ttl] [-N squeries] [-p port] [-q nqueries] [-s src_addr] [-i device] [-w MAX,HERE,NEAR] [-z sendwait] host [packetlen]';
 const EMULATED = '-4 -6 -F -I -T -U -f -i -m -N -n -p -q -s -w -z --mtu';
-/** What an IPv6 trace refuses (dpemu models no TCP over IPv6, nor IPv6 fragments). */
-const NOT_V6 = '-T, -F and --mtu';
+/** What an IPv6 trace refuses (dpemu models no IPv6 fragments). */
+const NOT_V6 = '-F and --mtu';
 
 /** gai_strerror(EAI_ADDRFAMILY): a number of the other family than -4's or -6's. */
 const EAI_ADDRFAMILY = 'Address family for hostname not supported';
@@ -278,7 +278,7 @@ export function parseTracerouteArgs(argv: readonly string[], db = new NetDb(), v
   if (packetLen > MAX_PACKET_LEN) throw fail(`too big packetlen ${packetLen} specified`);
   if (a.sendSecs < 0) throw fail(`bad sendtime \`${g(a.sendSecs)}' specified`);
   if (source !== undefined && source.v6 !== addr.v6) throw fail('IP version mismatch in addresses specified');
-  if (addr.v6 && (a.method === 'tcp' || a.dontfrag || a.mtudisc)) throw fail(`traceroute: ${NOT_V6}: not emulated by dpemu over IPv6 (an emulated namespace's traceroute -6 takes ${EMULATED.replace(/ -F| -T| --mtu/g, '')})`);
+  if (addr.v6 && (a.dontfrag || a.mtudisc)) throw fail(`traceroute: ${NOT_V6}: not emulated by dpemu over IPv6 (an emulated namespace's traceroute -6 takes ${EMULATED.replace(/ -F| --mtu/g, '')})`);
   const sendSecs = a.sendSecs >= 10 ? a.sendSecs / 1000 : a.sendSecs;
   const method = a.method;
   const modHeader = method === 'udp' || method === 'default' ? 8 : 0;

@@ -176,9 +176,9 @@ function openTrace(ns: NetNamespace, r: PingOpenRequest, dst: number, source: nu
   );
 }
 
-/** traceroute -6's sockets (trace6-socket.ts): UDP or ICMPv6 echo probes (-T's TCP is not modelled over IPv6). */
+/** traceroute -6's sockets (trace6-socket.ts), as a ping socket is handed out. */
 function openTrace6(ns: NetNamespace, r: PingOpenRequest, out: DeferredBatches<PingEvent>): PingSession {
-  if (r.trace !== 'udp' && r.trace !== 'icmp') throw new ControlError('control: ping: trace over IPv6 is udp or icmp');
+  if (r.trace !== 'udp' && r.trace !== 'icmp' && r.trace !== 'tcp') throw new ControlError('control: ping: trace is udp, icmp or tcp');
   if (r.port !== undefined && !(Number.isInteger(r.port) && r.port >= 0 && r.port <= 0xffff)) throw new ControlError('control: ping: port is 0 to 65535');
   if (r.pmtudisc !== undefined) throw new ControlError('control: ping: pmtudisc is IPv4 only with trace');
   const dst = parseIpv6(r.dst), source = r.source === undefined ? undefined : parseIpv6(r.source);
@@ -186,7 +186,7 @@ function openTrace6(ns: NetNamespace, r: PingOpenRequest, out: DeferredBatches<P
   let sock: Trace6Socket;
   try {
     const more = { ...(r.device !== undefined ? { device: r.device } : {}), ...(source !== undefined ? { source } : {}) };
-    sock = ns.openTrace6({ proto: r.trace, dst, port: r.port ?? 0, ...more }, (item) => {
+    sock = ns.openTrace6({ proto: r.trace, dst, port: r.trace === 'tcp' ? (r.port ?? 80) : (r.port ?? 0), ...more }, (item) => {
       if (out.room()) out.push(item);
     });
   } catch (e) {

@@ -54,8 +54,8 @@ export interface NdiscHost {
   forward(pkt: Packet, l: Interface): void;
   /** ndisc_error_report: the ICMPv6 address unreachable about `pkt` (ours, held for a neighbour on `l` that FAILED) to its sender, before it is dropped. */
   addressUnreachable(pkt: Packet, l: Interface | undefined): void;
-  /** A datagram for this host of transport `nh` (not ICMPv6) at l4: a socket's, else the protocol's answer (a UDP port unreachable). */
-  transport(pkt: Packet, l3: number, nh: number, l4: number): void;
+  /** A datagram for this host on `l` of transport `nh` (not ICMPv6) at l4: a socket's, else the protocol's answer (a UDP port unreachable, a TCP reset). */
+  transport(pkt: Packet, l: Interface, l3: number, nh: number, l4: number): void;
   /** An ICMPv6 error delivered here (header at l3, message at l4, `len` bytes): the sockets' (traceroute's). */
   icmpError(pkt: Packet, l3: number, l4: number, len: number): void;
   /** An echo reply delivered on `l` (header at l3, message at l4, `len` bytes): the raw ICMPv6 sockets' copy (ping -6). */
@@ -144,7 +144,7 @@ export class Ndisc {
       l4 += (buf[l4 + 1]! + 1) << 3;
       if (l4 > pkt.off + pkt.len) return e.drop(pkt, el, 'malformed', 'IPv6 hop-by-hop header truncated');
     }
-    if (nh !== NEXTHDR_ICMP) return this.host.transport(pkt, l3, nh, l4);
+    if (nh !== NEXTHDR_ICMP) return this.host.transport(pkt, l, l3, nh, l4);
     const len = pkt.off + pkt.len - l4;
     if (len < 4 || !icmpv6ChecksumOk(buf, l3, l4, len)) return e.drop(pkt, el, 'malformed', 'ICMPv6: short or bad checksum');
     switch (buf[l4]) {

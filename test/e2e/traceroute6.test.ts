@@ -4,8 +4,9 @@
 // destination b; r2 with no default route) and the same chain as a model
 // (the source a node's qrouter- namespace, the rest gateways), addressed
 // from 2001:db8::/32 alike; the text but for the times, stderr and the exit
-// status must agree. The probes themselves (hop limits, ports, lengths) as
-// tcpdump sees them on r1's first link, both sides. Then
+// status must agree. The probes themselves (hop limits, ports, lengths;
+// -T's SYN and the destination's reset) as tcpdump sees them on r1's first
+// link, both sides. Then
 // net.ipv6.icmp.ratelimit on r2 and on b: eight probes at once, six answered.
 import { after, before, test } from 'node:test';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -126,6 +127,11 @@ test('traceroute -6 through the real traceroute and the model: the same hops, an
     [['-n', '-p', '40000', '2001:db8:3::2', '10']],
     [['-n', '-I', '2001:db8:3::2', '20']],
     [['-n', '-U', '2001:db8:3::2']],
+    [['-n', '-T', '2001:db8:3::2']],
+    [['-n', '-T', '-p', '22', '-q', '2', '2001:db8:3::2', '100']],
+    [['-n', '-T', '2001:db8:6::1']],
+    [['-n', '-T', '2001:db8:1::1']],
+    [['-n', '-T', '-i', 'nosuch', '2001:db8:3::2']],
     [['-n', '-s', '2001:db8:1::1', '2001:db8:3::2']],
     [['-n', '-s', '2001:db8:5::5', '2001:db8:3::2']],
     [['-n', '-I', '-s', '2001:db8:5::5', '2001:db8:3::2']],
@@ -147,7 +153,7 @@ test('traceroute -6 through the real traceroute and the model: the same hops, an
   }
 });
 
-test('traceroute -6\'s probes on the wire: the same hop limits, ports, lengths and answers as the kernel\'s', { timeout: 120_000 }, async () => {
+test('traceroute -6\'s probes on the wire: the same hop limits, ports, lengths and answers as the kernel\'s, -T\'s SYN and reset too', { timeout: 120_000 }, async () => {
   const filter = 'ip6 and (udp or icmp6) and not (ip6[40] >= 133 and ip6[40] <= 136)';
   const listening = (_o: string, e: string): boolean => e.includes('listening on');
   const capReal = (await startUntil('ip', ['netns', 'exec', ns('r1'), 'timeout', '6', 'tcpdump', '-nn', '-l', '-v', '-c', '6', '-i', 'eth0', filter], listening, 20_000)).ended;
@@ -160,6 +166,18 @@ test('traceroute -6\'s probes on the wire: the same hop limits, ports, lengths a
     r.out.split('\n').filter((l) => l.trim() !== '').map((l) => l.replace(/^\S+ /, '').replace(/flowlabel 0x[0-9a-f]+, /, '').replace(/\.\d+ > /g, '.P > ').replace(/(2001:db8:[0-9a-f:]+)\.\d+:/g, '$1.P:').replace(/\[(bad )?udp c?k?sum[^\]]*\] /g, '')).join('\n');
   const [seenModel, seenReal] = [wire(await capModel), wire(await capReal)];
   assert.match(seenReal, /hlim 1, next-header UDP \(17\) payload length: 40\) 2001:db8:1::1\.P > 2001:db8:3::2\.P: UDP, length 32\n.*2001:db8:1::2 > 2001:db8:1::1: .*time exceeded in-transit/, seenReal);
+  // -T: the SYN (hop limit 3, its options: the MSS the MTU less 60) and the destination's reset.
+  const tcpFilter = 'ip6 and tcp';
+  const tReal = (await startUntil('ip', ['netns', 'exec', ns('r1'), 'timeout', '6', 'tcpdump', '-nn', '-l', '-v', '-c', '2', '-i', 'eth0', tcpFilter], listening, 20_000)).ended;
+  const tModel = (await dpemuTcpdump(chain, ['-nn', '-l', '-v', '-c', '2', '-i', 'r1:eth0', tcpFilter])).ended;
+  const tWords = ['-n', '-T', '-N', '1', '-q', '1', '-f', '3', '2001:db8:3::2'];
+  const [tm, tk] = [await modelTrace(tWords), await realTrace(tWords)];
+  assert.equal(form(tm), form(tk));
+  const tcpWire = (r: { out: string }): string =>
+    wire(r).replace(/cksum 0x[0-9a-f]+ \([^)]*\)/g, 'cksum C').replace(/seq [1-9]\d*/g, 'seq S').replace(/ack \d+/g, 'ack A').replace(/TS val \d+/g, 'TS val V');
+  const [tSeenModel, tSeenReal] = [tcpWire(await tModel), tcpWire(await tReal)];
+  assert.equal(tSeenModel, tSeenReal);
+  assert.match(tSeenReal, /hlim 3, next-header TCP \(6\) payload length: 40\) 2001:db8:1::1\.P > 2001:db8:3::2\.P: Flags \[S\], cksum C, seq S, win 5760, options \[mss 1440,sackOK,TS val V ecr 0,nop,wscale 2\], length 0\n.*hlim 62, .*2001:db8:3::2\.P > 2001:db8:1::1\.P: Flags \[R\.\], cksum C, seq 0, ack A, win 0, length 0/, tSeenReal);
   assert.equal(seenModel, seenReal);
 });
 
@@ -170,13 +188,13 @@ test('net.ipv6.icmp.ratelimit on a router and on the destination: eight probes t
   assert.equal(r.status, 0, r.err);
   await ratelimit('r2', 1000);
   try {
-    const words = ['-n', '-s', '2001:db8:1::9', '-f', '2', '-m', '2', '-q', '8', '-N', '8', '-w', '1', '2001:db8:3::2'];
+    const words = ['-n', '-s', '2001:db8:1::9', '-f', '2', '-m', '2', '-q', '8', '-N', '8', '-w', '2,0,0', '2001:db8:3::2'];
     const [m, k] = [await modelTrace(words), await realTrace(words)];
     assert.match(untimed(k.out), /^ 2 {2}2001:db8:2::2( {2}T ms){6} \* \*$/m, form(k));
     assert.equal(form(m), form(k));
     // The destination's port unreachables, at its default (100 ms; a new namespace's on Linux 6.18): the same burst.
     await ratelimit('b', 100);
-    const last = ['-n', '-s', '2001:db8:1::9', '-f', '3', '-m', '3', '-q', '8', '-N', '8', '-w', '1', '2001:db8:3::2'];
+    const last = ['-n', '-s', '2001:db8:1::9', '-f', '3', '-m', '3', '-q', '8', '-N', '8', '-w', '2,0,0', '2001:db8:3::2'];
     const [m3, k3] = [await modelTrace(last), await realTrace(last)];
     assert.match(untimed(k3.out), /^ 3 {2}2001:db8:3::2( {2}T ms){6} \* \*$/m, form(k3));
     assert.equal(form(m3), form(k3));
