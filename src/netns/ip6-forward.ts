@@ -11,7 +11,9 @@
 // error or from the unspecified address, and at most as
 // net.ipv6.icmp.ratelimit lets them go (icmp6-ratelimit.ts). A packet
 // leaving by the device it came in on is forwarded after a redirect to its
-// source (ndisc_send_redirect). Not modelled: ip6tables, the global limit
+// source (ndisc_send_redirect). icmp6Send serves the namespace's own
+// errors too (a UDP port unreachable, from the address the datagram was
+// sent to). Not modelled: ip6tables, the global limit
 // (icmp_msgs_per_sec), extension headers of the offending packet.
 
 import type { Packet } from '../datapath/packet.js';
