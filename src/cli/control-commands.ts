@@ -13,7 +13,7 @@ import { ARPING_USAGE_LINE, PING_USAGE } from './usage-lines.js';
 // The tools' implementations load when a command runs, so each call loads only its own.
 const tcpdumpCommand = async (argv: string[], o?: { inNetns?: boolean }): Promise<number> => (await import('./tcpdump.js')).tcpdumpCommand(argv, o);
 const pingCommand = async (argv: string[]): Promise<number> => (await import('./ping.js')).pingCommand(argv);
-const tracerouteCommand = async (argv: string[]): Promise<number> => (await import('./traceroute.js')).tracerouteCommand(argv);
+const tracerouteCommand = async (argv: string[], v6 = false): Promise<number> => (await import('./traceroute.js')).tracerouteCommand(argv, v6);
 const arpingCommand = async (argv: string[]): Promise<number> => (await import('./arping.js')).arpingCommand(argv);
 
 /** Where ovs-ofctl takes a file: add-flows FILE, and `-` (stdin) for the flow of add-flow, mod-flows and del-flows. */
@@ -60,7 +60,8 @@ export async function remote(family: string, argv: string[]): Promise<number> {
       const argv = socket === undefined ? x.argv : [...x.argv, '--socket', socket];
       if (x.family === 'tcpdump') return tcpdumpCommand(argv, { inNetns: true });
       if (x.family === 'arping') return arpingCommand(argv);
-      return x.family === 'ping' ? pingCommand(argv) : x.family === 'traceroute' ? tracerouteCommand(argv) : remote(x.family, argv);
+      if (x.family === 'traceroute' || x.family === 'traceroute6') return tracerouteCommand(argv, x.family === 'traceroute6');
+      return x.family === 'ping' ? pingCommand(argv) : remote(x.family, argv);
     }
   }
   if (family === 'ip' || family === 'bridge') {
@@ -93,7 +94,7 @@ const FAMILIES: [string, string, string][] = [
   ['appctl', 'SUBCMD NODE BRIDGE [FLOW]', 'as ovs-appctl: fdb/show, fdb/add PORT VLAN MAC, fdb/del VLAN MAC, fdb/stats-show, fdb/stats-clear, fdb/flush, ofproto/list, upcall/show, ofproto/trace FLOW, dpif/show, dpif/dump-flows, dpctl/show [-s], dpctl/dump-flows'],
   ['brctl', 'show|showmacs NODE [BRIDGE]', 'as brctl'],
   ['bridge', '[-n NS] [-s] [-d] [-j [-p]] [-c] [-t] NODE fdb|link|vlan|mdb|monitor ...', 'as bridge (iproute2): fdb [show [br BR] [brport|dev DEV] [vlan VID] [state STATE] [dynamic]], fdb get LLADDR {br BR | dev DEV} [self] [master] [vlan VID] [dynamic], fdb add|append|replace|delete ADDR dev DEV [master|self] [permanent|static|dynamic] [use], fdb flush dev DEV [brport DEV] [STATE...], link [show [dev DEV]], vlan [show|tunnelshow|global [show]] [dev DEV] [vid VID], mdb [show [dev DEV] [vid VID]], monitor [all|fdb|link|mdb|vlan]... (streams the Linux bridges\' fdb changes until Ctrl-C)'],
-  ['ip', '[-n NS] [-4|-6|-0|-f FAMILY] [-s [-s]] [-d] [-br] [-j [-p]] [-o] NODE OBJECT ...', 'as ip: addr, link, route [table N], route get, rule, neigh; route|neigh add|del|replace|change, rule add|del, link set, addr add|del; -s: device counters; -d: details; -br: brief; -j [-p]: JSON [pretty]; -o: one line a record; ntable [show|change]; monitor [all|link|address|route|neigh|rule]... [label] (streams until Ctrl-C; -t|-ts stamp each); netns [list]; netns exec NS ip|bridge|iptables|iptables-save|conntrack|sysctl|arp|route|ifconfig|netstat|tcpdump|ping|traceroute|arping ARGS'],
+  ['ip', '[-n NS] [-4|-6|-0|-f FAMILY] [-s [-s]] [-d] [-br] [-j [-p]] [-o] NODE OBJECT ...', 'as ip: addr, link, route [table N], route get, rule, neigh; route|neigh add|del|replace|change, rule add|del, link set, addr add|del; -s: device counters; -d: details; -br: brief; -j [-p]: JSON [pretty]; -o: one line a record; ntable [show|change]; monitor [all|link|address|route|neigh|rule]... [label] (streams until Ctrl-C; -t|-ts stamp each); netns [list]; netns exec NS ip|bridge|iptables|iptables-save|conntrack|sysctl|arp|route|ifconfig|netstat|tcpdump|ping|traceroute|traceroute6|arping ARGS'],
   ['iptables', 'NODE -n NS [-t TABLE] -S|-L -n -v|-A|-D|-I ...', 'as iptables (legacy) inside a namespace'],
   ['iptables-save', 'NODE -n NS [-t TABLE] [-c]', 'as iptables-save inside a namespace'],
   ['conntrack', 'NODE -n NS -L|-G|-C|-S|-D|-F|-E [filters]', 'as conntrack inside a namespace (-E streams events until Ctrl-C)'],
@@ -151,8 +152,8 @@ export function registerControlCommands(program: Command): void {
     "capture live at any port of the running emulator, as tcpdump -nn [-e] [-q] [-v[v]] (via the daemon's control socket)", tcpdumpCommand);
   passThrough(program, 'ping', `${PING_USAGE} [--socket PATH]`,
     "ping from inside an emulated namespace: echo requests from its own stack, iputils ping's text and exit status (via the daemon's control socket)", pingCommand);
-  passThrough(program, 'traceroute', 'NODE [-n NS] [-I] [-n] [-f FIRST_TTL] [-m MAX_TTL] [-N SQUERIES] [-p PORT] [-q NQUERIES] [-s SRC_ADDR] [-i DEVICE] [-w MAX,HERE,NEAR] [-z SENDWAIT] HOST [PACKETLEN] [--socket PATH]',
-    "traceroute from inside an emulated namespace: UDP (or -I ICMP echo) probes from its own stack, traceroute 2.1's text and exit status (via the daemon's control socket)", tracerouteCommand);
+  passThrough(program, 'traceroute', 'NODE [-n NS] [-4|-6] [-I|-T|-U] [-n] [-f FIRST_TTL] [-m MAX_TTL] [-N SQUERIES] [-p PORT] [-q NQUERIES] [-s SRC_ADDR] [-i DEVICE] [-w MAX,HERE,NEAR] [-z SENDWAIT] HOST [PACKETLEN] [--socket PATH]',
+    "traceroute from inside an emulated namespace: UDP (or -I ICMP echo, -T TCP SYN) probes from its own stack, IPv4 or IPv6, traceroute 2.1's text and exit status (via the daemon's control socket)", tracerouteCommand);
   passThrough(program, 'arping', `${ARPING_USAGE_LINE} [--socket PATH]`,
     "arping from inside an emulated namespace: ARP requests from a packet socket on its device, iputils arping's text and exit status (via the daemon's control socket)", arpingCommand);
 }

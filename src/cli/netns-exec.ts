@@ -29,6 +29,8 @@ const TOOLS: Record<string, ToWords> = {
   netstat: nodeFirst,
   ping: nodeFirst,
   traceroute: nodeFirst,
+  // traceroute's other name: IPv6 (its main() reads argv[0]).
+  traceroute6: nodeFirst,
   arping: nodeFirst,
   // The interface inside NS: -i IF is dpemu's -i NODE:NS:IF; none is -i NODE:NS:, the device tcpdump picks there.
   tcpdump: (node, ns, args) => {

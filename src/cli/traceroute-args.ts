@@ -4,14 +4,18 @@
 // with its messages and exit status 2. dpemu emulates the options a path
 // check uses; traceroute's other valid options are refused with a message
 // saying so.
-import { NetDb } from '../control/netdb.js';
-import { ipToString } from '../wire/addr.js';
+import { NetDb, notFound } from '../control/netdb.js';
+import { inetAton } from '../control/inet-aton.js';
+import { ipToString, parseIpv6 } from '../wire/addr.js';
+import { ip6ToString } from '../wire/tcpdump-text.js';
 import { TCP_PROBE_HLEN } from '../netns/trace-socket.js';
 
 export interface TracerouteArgs {
-  /** The host as typed (the header's name) and its address as a dotted quad. */
+  /** The host as typed (the header's name) and its address as a dotted quad (IPv6: as inet_ntop writes it). */
   target: string;
   dst: string;
+  /** -6, traceroute6, or an IPv6 host: AF_INET6. */
+  v6: boolean;
   /** The default method (UDP, one port a probe), -U (UDP to one port), -I (ICMP echo) or -T (TCP SYN). */
   method: 'default' | 'udp' | 'icmp' | 'tcp';
   firstHop: number;
@@ -29,7 +33,7 @@ export interface TracerouteArgs {
   numeric: boolean;
   /** Where hops' addresses get names (getnameinfo's, from the hosts file: no name server is in reach); absent with -n. */
   names?: NetDb;
-  /** -s, as a dotted quad */
+  /** -s, as a dotted quad (IPv6: as inet_ntop writes it) */
   source?: string;
   /** -i */
   device?: string;
@@ -51,7 +55,7 @@ export class TracerouteExit extends Error {
   }
 }
 
-type Kind = 'flag' | 'method' | 'uint' | 'double' | 'string' | 'wait' | 'host';
+type Kind = 'af' | 'flag' | 'method' | 'uint' | 'double' | 'string' | 'wait' | 'host';
 interface Opt {
   short?: string;
   long?: string;
@@ -66,8 +70,8 @@ interface Opt {
 
 /** traceroute 2.1.2's option_list (traceroute.c), in its order. */
 const OPTIONS: Opt[] = [
-  { short: '4', kind: 'flag' },
-  { short: '6', kind: 'flag', refused: true },
+  { short: '4', key: '4', kind: 'af' },
+  { short: '6', key: '6', kind: 'af' },
   { short: 'd', long: 'debug', kind: 'flag', refused: true },
   { short: 'F', long: 'dont-fragment', key: 'dontfrag', kind: 'flag' },
   { short: 'f', long: 'first', arg: 'first_ttl', key: 'firstHop', kind: 'uint' },
@@ -101,8 +105,13 @@ const OPTIONS: Opt[] = [
 ];
 
 export const VERSION = 'Modern traceroute for Linux, version 2.1.2\nCopyright (c) 2016  Dmitry Butskoy,   License: GPL v2 or any later';
-const USAGE = 'usage: dpemu traceroute NODE [-n NS] [-I|-T|-U] [-n] [-F] [--mtu] [-f first_ttl] [-m max_ttl] [-N squeries] [-p port] [-q nqueries] [-s src_addr] [-i device] [-w MAX,HERE,NEAR] [-z sendwait] host [packetlen]';
-const EMULATED = '-4 -F -I -T -U -f -i -m -N -n -p -q -s -w -z --mtu';
+const USAGE = 'usage: dpemu traceroute NODE [-n NS] [-4|-6] [-I|-T|-U] [-n] [-F] [--mtu] [-f first_ttl] [-m max_ttl] [-N squeries] [-p port] [-q nqueries] [-s src_addr] [-i device] [-w MAX,HERE,NEAR] [-z sendwait] host [packetlen]';
+const EMULATED = '-4 -6 -F -I -T -U -f -i -m -N -n -p -q -s -w -z --mtu';
+/** What an IPv6 trace refuses (dpemu models no IPv6 fragments). */
+const NOT_V6 = '-F and --mtu';
+
+/** gai_strerror(EAI_ADDRFAMILY): a number of the other family than -4's or -6's. */
+const EAI_ADDRFAMILY = 'Address family for hostname not supported';
 
 /** traceroute.c's MAX_PACKET_LEN. */
 const MAX_PACKET_LEN = 65000;
@@ -138,17 +147,32 @@ function waitSpecs(text: string): [number, number, number] | null {
 }
 
 /** Parse traceroute's words (argv[1..]: `argc` in its messages counts from 1). */
-export function parseTracerouteArgs(argv: readonly string[], db = new NetDb()): TracerouteArgs {
+export function parseTracerouteArgs(argv: readonly string[], db = new NetDb(), v6 = false): TracerouteArgs {
   const v: Record<string, unknown> = {
-    firstHop: 1, maxHops: 30, simProbes: 16, probesPerHop: 3, waitSecs: 5, hereFactor: 3, nearFactor: 10, sendSecs: 0, port: 0, numeric: false, method: 'default', dontfrag: false, mtudisc: false,
+    af: v6 ? 6 : 0, firstHop: 1, maxHops: 30, simProbes: 16, probesPerHop: 3, waitSecs: 5, hereFactor: 3, nearFactor: 10, sendSecs: 0, port: 0, numeric: false, method: 'default', dontfrag: false, mtudisc: false,
   };
   const operands: { word: string; at: number }[] = [];
   const fail = (line: string): TracerouteExit => new TracerouteExit([line], 2);
-  /** getaddr: getaddrinfo's address, else its words and then the option's or argument's refusal. */
-  const lookup = (word: string, refusal: string): number => {
-    const h = db.hostByName(word);
-    if (typeof h === 'string') throw new TracerouteExit([`${word}: ${h}`, refusal], 2);
-    return h;
+  /**
+   * getaddr: getaddrinfo(af)'s first address (AF_UNSPEC: a number's own
+   * family, a name's first hosts line), else its words and then the
+   * option's or argument's refusal.
+   */
+  const lookup = (word: string, refusal: string): { v6: boolean; text: string } => {
+    const af = v.af as 0 | 4 | 6, fail = (why: string): TracerouteExit => new TracerouteExit([`${word}: ${why}`, refusal], 2);
+    const a6 = word.includes(':') ? parseIpv6(word) : null;
+    if ((a6 !== null && af === 4) || (a6 === null && af === 6 && inetAton(word) >= 0)) throw fail(EAI_ADDRFAMILY);
+    if (a6 !== null) return { v6: true, text: ip6ToString(a6, 0) };
+    if (af === 4 || inetAton(word) >= 0) {
+      const h = db.hostByName(word);
+      if (typeof h === 'string') throw fail(h);
+      return { v6: false, text: ipToString(h) };
+    }
+    const h = db.hostsByName(word);
+    if (typeof h === 'string') throw fail(h);
+    const first = h.addrs.find((x) => af !== 6 || x.v6);
+    if (first === undefined) throw fail(notFound(word));
+    return first.v6 ? { v6: true, text: ip6ToString(first.addr, 0) } : { v6: false, text: ipToString(first.addr) };
   };
   const shortName = (o: Opt, withArg: boolean): string => (o.short ? `-${o.short}` : `--${o.long}`) + (withArg && o.arg ? (o.short ? ` ${o.arg}` : `=${o.arg}`) : '');
   const apply = (o: Opt, arg: string | undefined, at: number, viaShort: boolean): void => {
@@ -156,6 +180,9 @@ export function parseTracerouteArgs(argv: readonly string[], db = new NetDb()): 
     const name = viaShort ? `-${o.short}` : `--${o.long}`;
     const bad = (): TracerouteExit => fail(`Cannot handle \`${name}' option with arg \`${arg}' (argc ${at})`);
     switch (o.kind) {
+      case 'af':
+        v.af = Number(o.key);
+        return;
       case 'flag':
         v[o.key!] = true;
         return;
@@ -175,7 +202,7 @@ export function parseTracerouteArgs(argv: readonly string[], db = new NetDb()): 
         return;
       }
       case 'host':
-        v[o.key!] = ipToString(lookup(arg!, `Cannot handle \`${name}' option with arg \`${arg}' (argc ${at})`));
+        v[o.key!] = lookup(arg!, `Cannot handle \`${name}' option with arg \`${arg}' (argc ${at})`);
         return;
       case 'wait': {
         const w = waitSpecs(arg!);
@@ -234,6 +261,8 @@ export function parseTracerouteArgs(argv: readonly string[], db = new NetDb()): 
   if (operands.length > 2) throw fail(`Extra arg \`${operands[2]!.word}' (position 3, argc ${operands[2]!.at})`);
   const host = operands[0]!;
   const addr = lookup(host.word, `Cannot handle "host" cmdline arg \`${host.word}' on position 1 (argc ${host.at})`);
+  const source = v.source as { v6: boolean; text: string } | undefined;
+  delete v.source;
   let packetLen = -1;
   if (operands[1]) {
     const m = /^[ \t\n\v\f\r]*[+-]?(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$/.exec(operands[1].word);
@@ -248,10 +277,12 @@ export function parseTracerouteArgs(argv: readonly string[], db = new NetDb()): 
   if (a.waitSecs < 0 || a.hereFactor < 0 || a.nearFactor < 0) throw fail(`bad wait specifications \`${g(a.waitSecs)},${g(a.hereFactor)},${g(a.nearFactor)}' used`);
   if (packetLen > MAX_PACKET_LEN) throw fail(`too big packetlen ${packetLen} specified`);
   if (a.sendSecs < 0) throw fail(`bad sendtime \`${g(a.sendSecs)}' specified`);
+  if (source !== undefined && source.v6 !== addr.v6) throw fail('IP version mismatch in addresses specified');
+  if (addr.v6 && (a.dontfrag || a.mtudisc)) throw fail(`traceroute: ${NOT_V6}: not emulated by dpemu over IPv6 (an emulated namespace's traceroute -6 takes ${EMULATED.replace(/ -F| --mtu/g, '')})`);
   const sendSecs = a.sendSecs >= 10 ? a.sendSecs / 1000 : a.sendSecs;
   const method = a.method;
   const modHeader = method === 'udp' || method === 'default' ? 8 : 0;
-  const headerLen = 20 + modHeader;
+  const headerLen = (addr.v6 ? 40 : 20) + modHeader;
   // --mtu: one probe at a time, DF, and by default traceroute's longest packet (MAX_PACKET_LEN).
   let simProbes = a.simProbes;
   if (a.mtudisc) {
@@ -265,11 +296,11 @@ export function parseTracerouteArgs(argv: readonly string[], db = new NetDb()): 
   if (method === 'icmp' && dataLen < 8) dataLen = 8;
   if (method === 'tcp') dataLen = TCP_PROBE_HLEN;
   const out: TracerouteArgs = {
-    target: host.word, dst: ipToString(addr), method, firstHop: a.firstHop, maxHops: a.maxHops, simProbes, probesPerHop: a.probesPerHop,
+    target: host.word, dst: addr.text, v6: addr.v6, method, firstHop: a.firstHop, maxHops: a.maxHops, simProbes, probesPerHop: a.probesPerHop,
     waitSecs: a.waitSecs, hereFactor: a.hereFactor, nearFactor: a.nearFactor, sendSecs, port: a.port, numeric: a.numeric, headerLen, dataLen,
     dontfrag: a.dontfrag || a.mtudisc, mtudisc: a.mtudisc,
   };
-  if (a.source !== undefined) out.source = a.source;
+  if (source !== undefined) out.source = source.text;
   if (!a.numeric) out.names = db;
   if (a.device !== undefined) out.device = a.device;
   return out;

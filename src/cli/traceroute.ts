@@ -9,7 +9,8 @@
 // the emulator saw them.
 import { ConnectError, endpointFromEnv, pingRemote, type RemotePing } from '../control/client.js';
 import type { CaptureEvent, CommandResponse, PingOpenRequest } from '../control/protocol.js';
-import { ipToString, parseIpv4, readU16, readU32 } from '../wire/addr.js';
+import { ipToString, parseIpv4, parseIpv6, readU16, readU32 } from '../wire/addr.js';
+import { ip6ToString } from '../wire/tcpdump-text.js';
 import { takeSocket } from './control-socket.js';
 import { IP_PMTUDISC_PROBE } from '../netns/ping-socket.js';
 import { parseTracerouteArgs, TracerouteExit, type TracerouteArgs } from './traceroute-args.js';
@@ -45,10 +46,22 @@ const newProbe = (): Probe => ({ done: false, final: false, res: null, sendTime:
 /** ttl2hops: the hops back, guessing an initial TTL of 64, 128 or 255. */
 const ttl2hops = (x: number): number => (x <= 64 ? 65 : x <= 128 ? 129 : 256) - x;
 
-/** parse_icmp_res (IPv4): the annotation, and whether the probe is final. */
-function icmpRes(pb: Probe, type: number, code: number, info: number): void {
+/** parse_icmp_res: the annotation, and whether the probe is final. */
+function icmpRes(pb: Probe, type: number, code: number, info: number, v6: boolean): void {
   let str: string | null = null;
-  if (type === 11) {
+  if (v6) {
+    if (type === 3) {
+      if (code === 0) return; // time exceeded in transit
+    } else if (type === 1) {
+      switch (code) {
+        case 0: str = '!N'; break;
+        case 2: case 3: str = '!H'; break; // beyond scope, address unreachable
+        case 1: str = '!X'; break;
+        case 4: str = ''; break; // the destination is reached
+        default: str = `!<${code}>`;
+      }
+    } else if (type === 2) str = `!F-${info}`;
+  } else if (type === 11) {
     if (code === 0) return; // time exceeded in transit
   } else if (type === 3) {
     switch (code) {
@@ -132,21 +145,21 @@ class Traceroute {
     }
     let pb: Probe | undefined;
     if (ev.type === 'reply') {
-      const d = Buffer.from(ev.data, 'base64');
-      const hlen = (d[0]! & 15) << 2;
+      const d = Buffer.from(ev.data, 'base64'), v6 = d[0]! >> 4 === 6;
+      const hlen = v6 ? 40 : (d[0]! & 15) << 2;
       // -T's segment or a UDP answer names its probe; -I's echo reply carries the sequence.
-      if (ev.seq === undefined && (d.length < hlen + 8 || d[hlen] !== 0)) return;
+      if (ev.seq === undefined && (d.length < hlen + 8 || d[hlen] !== (v6 ? 129 : 0))) return;
       pb = this.bySeq(ev.seq ?? readU16(d, hlen + 6));
       if (!pb) return;
       pb.final = true;
-      pb.res = ipToString(readU32(d, 12));
-      pb.recvTtl = d[8]!;
+      pb.res = v6 ? ip6ToString(d, 8) : ipToString(readU32(d, 12));
+      pb.recvTtl = d[v6 ? 7 : 8]!;
     } else if (ev.type === 'icmperr') {
       pb = this.bySeq(ev.seq);
       if (!pb) return;
       pb.res = ev.from;
       pb.recvTtl = ev.ttl ?? 0;
-      icmpRes(pb, ev.icmpType, ev.code, ev.info);
+      icmpRes(pb, ev.icmpType, ev.code, ev.info, this.a.v6);
     } else return;
     // The emulator's own times (sent to answered), on traceroute's clock.
     pb.recvTime = pb.sentUs ? pb.sendTime + (ev.ts - pb.sentUs) / 1e6 : ev.ts / 1e6;
@@ -265,11 +278,17 @@ class Traceroute {
         if (!np || this.probes[p]!.res !== pb.res) prn = true;
       }
       // getnameinfo: the hosts file's name (an emulated namespace reaches no name server), else the address.
-      if (prn) s += this.a.names === undefined ? ` ${pb.res}` : ` ${this.a.names.hostByAddr(parseIpv4(pb.res) ?? 0) ?? pb.res} (${pb.res})`;
+      if (prn) s += this.a.names === undefined ? ` ${pb.res}` : ` ${this.name(this.a.names, pb.res)} (${pb.res})`;
     }
     if (pb.recvTime) s += `  ${((pb.recvTime - pb.sendTime) * 1000).toFixed(3)} ms`;
     if (pb.errStr) s += ` ${pb.errStr}`;
     this.out(s);
+  }
+
+  /** getnameinfo of a hop's address. */
+  private name(db: NetDb, res: string): string {
+    const a6 = this.a.v6 ? parseIpv6(res) : null;
+    return (a6 !== null ? db.hostByAddr6(a6) : db.hostByAddr(parseIpv4(res) ?? 0)) ?? res;
   }
 
   private send(pb: Probe, ttl: number): void {
@@ -347,7 +366,7 @@ class Traceroute {
 }
 
 /** `dpemu traceroute` words (after any --socket): NODE [-n NS] then traceroute's own. */
-export async function tracerouteCommand(argv: string[]): Promise<number> {
+export async function tracerouteCommand(argv: string[], v6 = false): Promise<number> {
   const { socket, rest } = takeSocket(argv);
   const { node, ns, rest: words } = splitTarget(rest);
   const out = (s: string): void => void process.stdout.write(s);
@@ -356,7 +375,7 @@ export async function tracerouteCommand(argv: string[]): Promise<number> {
   try {
     if (node === undefined || node.startsWith('-')) throw new TracerouteExit(['usage: dpemu traceroute NODE [-n NS] [traceroute OPTIONS] HOST [packetlen]'], 2);
     // Names looked up as the real one would in the namespace: this machine's hosts file (/etc/netns/NS's where ip netns exec would mount one).
-    a = parseTracerouteArgs(words, new NetDb('/etc', ns));
+    a = parseTracerouteArgs(words, new NetDb('/etc', ns), v6);
   } catch (e) {
     if (!(e instanceof TracerouteExit)) throw e;
     err(e.lines.map((l) => l + '\n').join(''));

@@ -103,7 +103,7 @@ export const EAI_AGAIN = 'Temporary failure in name resolution';
 export type HostAddr = { v6: false; addr: number } | { v6: true; addr: Uint8Array };
 
 /** nss_dns's failure for a name the hosts file lacks: digits and dots not ending in a dot are an address or nothing; the rest is asked of a server out of reach. */
-function notFound(name: string): string {
+export function notFound(name: string): string {
   if (/^[0-9][0-9.]*$/.test(name) && !name.endsWith('.')) return EAI_NONAME;
   return resolverWouldAsk(name) ? EAI_AGAIN : EAI_NONAME;
 }

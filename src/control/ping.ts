@@ -6,6 +6,8 @@
 import type { NetNamespace } from '../netns/namespace.js';
 import { IP_PMTUDISC_PROBE, PingError, type PingItem, type PingSocket } from '../netns/ping-socket.js';
 import type { TraceSocket } from '../netns/trace-socket.js';
+import type { Trace6Socket } from '../netns/trace6-socket.js';
+import { ip6ToString } from '../wire/tcpdump-text.js';
 import { ArpingError, type ArpingSocket } from '../netns/arping-socket.js';
 import { MAC_BROADCAST, parseMac } from '../netns/addr.js';
 import { ipToString, macToString, parseIpv4, parseIpv6 } from '../wire/addr.js';
@@ -64,7 +66,10 @@ export function openPing(scope: Scope, r: PingOpenRequest, opts: Pick<CaptureOpt
     throw new ControlError('control: ping wants {"open": {node, ns?, dst, scope?, size, ttl?, device?, source?, tos?, pattern?, pmtudisc?, strict?, sndbuf?, ident?, mark?, options?, trace?, port?}}');
   }
   const ns: NetNamespace = mustNamespace(scope, r.node, r.ns);
-  if (r.dst.includes(':') && r.trace === undefined && r.arp === undefined) return openPing6(ns, r, new DeferredBatches<PingEvent>(opts, deliver));
+  if (r.dst.includes(':') && r.arp === undefined) {
+    const out = new DeferredBatches<PingEvent>(opts, deliver);
+    return r.trace === undefined ? openPing6(ns, r, out) : openTrace6(ns, r, out);
+  }
   const dst = address(r.dst, 'destination')!;
   // arping's -s as typed: inet_aton reads it, after the device's checks.
   if (r.arp !== undefined) return openArping(ns, r, dst, new DeferredBatches<PingEvent>(opts, deliver));
@@ -168,6 +173,31 @@ function openTrace(ns: NetNamespace, r: PingOpenRequest, dst: number, source: nu
     { source: ipToString(sock.bound), ident: sock.ident },
     (seq, ttl, size) => ns.traceSend(sock, seq & 0xffff, Math.min(255, Math.max(1, ttl ?? 64)), size !== undefined && Number.isInteger(size) && size >= 0 && size <= r.size ? size : r.size),
     () => ns.closeTrace(sock),
+  );
+}
+
+/** traceroute -6's sockets (trace6-socket.ts), as a ping socket is handed out. */
+function openTrace6(ns: NetNamespace, r: PingOpenRequest, out: DeferredBatches<PingEvent>): PingSession {
+  if (r.trace !== 'udp' && r.trace !== 'icmp' && r.trace !== 'tcp') throw new ControlError('control: ping: trace is udp, icmp or tcp');
+  if (r.port !== undefined && !(Number.isInteger(r.port) && r.port >= 0 && r.port <= 0xffff)) throw new ControlError('control: ping: port is 0 to 65535');
+  if (r.pmtudisc !== undefined) throw new ControlError('control: ping: pmtudisc is IPv4 only with trace');
+  const dst = parseIpv6(r.dst), source = r.source === undefined ? undefined : parseIpv6(r.source);
+  if (dst === null || source === null) throw new ControlError(`control: ping: not an IPv6 address: ${dst === null ? r.dst : r.source}`, 2);
+  let sock: Trace6Socket;
+  try {
+    const more = { ...(r.device !== undefined ? { device: r.device } : {}), ...(source !== undefined ? { source } : {}) };
+    sock = ns.openTrace6({ proto: r.trace, dst, port: r.trace === 'tcp' ? (r.port ?? 80) : (r.port ?? 0), ...more }, (item) => {
+      if (out.room()) out.push(item);
+    });
+  } catch (e) {
+    if (e instanceof PingError) throw new ControlError(e.message, 1);
+    throw e;
+  }
+  return session(
+    out,
+    { source: sock.bound6 ? ip6ToString(sock.bound6, 0) : '::', ident: sock.ident },
+    (seq, ttl, size) => ns.traceSend6(sock, seq & 0xffff, Math.min(255, Math.max(1, ttl ?? 64)), size !== undefined && Number.isInteger(size) && size >= 0 && size <= r.size ? size : r.size),
+    () => ns.closeTrace6(sock),
   );
 }
 

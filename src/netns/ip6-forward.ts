@@ -11,14 +11,18 @@
 // error or from the unspecified address, and at most as
 // net.ipv6.icmp.ratelimit lets them go (icmp6-ratelimit.ts). A packet
 // leaving by the device it came in on is forwarded after a redirect to its
-// source (ndisc_send_redirect). Not modelled: ip6tables, the global limit
+// source (ndisc_send_redirect). icmp6Send serves the namespace's own
+// errors too (a UDP port unreachable, from the address the datagram was
+// sent to). Not modelled: ip6tables, the global limit
 // (icmp_msgs_per_sec), extension headers of the offending packet.
 
 import type { Packet } from '../datapath/packet.js';
 import type { DropReason } from '../datapath/drop-reasons.js';
 import { ETH_HLEN } from '../wire/ethernet.js';
 import { IPV6_DST, IPV6_HLEN, IPV6_SRC, ND_HOPLIMIT, NEXTHDR_ICMP, ip6Copy, ip6Equal, ip6IsAny, ip6IsLinkLocal, writeIpv6Head } from '../wire/ipv6.js';
-import { ND_OPT_LL_LEN, ND_OPT_TARGET_LL_ADDR, NDISC_REDIRECT, icmpv6SetChecksum, writeNdOptLinkAddr } from '../wire/icmpv6.js';
+import {
+  ICMPV6_DEST_UNREACH, ICMPV6_NOROUTE, ICMPV6_NOT_NEIGHBOUR, ICMPV6_PKT_TOOBIG, ICMPV6_TIME_EXCEED, ND_OPT_LL_LEN, ND_OPT_TARGET_LL_ADDR, NDISC_REDIRECT, icmpv6SetChecksum, writeNdOptLinkAddr,
+} from '../wire/icmpv6.js';
 import { lladdr6 } from './inet6.js';
 import { writeU32 } from '../wire/addr.js';
 import type { Interface } from './interfaces.js';
@@ -26,9 +30,6 @@ import { HOP_LIMIT, flowHash, type Ndisc, type NdiscHost } from './ndisc.js';
 import { source6 } from './route6-output.js';
 import { Icmp6RateLimit } from './icmp6-ratelimit.js';
 
-const ICMPV6_PKT_TOOBIG = 2;
-const ICMPV6_TIME_EXCEED = 3;
-const ICMPV6_DEST_UNREACH = 1, ICMPV6_NOROUTE = 0, ICMPV6_NOT_NEIGHBOUR = 2;
 /** A redirect's fixed part: type, code, checksum, reserved, target and destination. */
 const REDIRECT_LEN = 40;
 const ND_OPT_REDIRECT_HDR = 4;
@@ -61,39 +62,46 @@ export class Ip6Forward {
     this.nd.sendTo(pkt, dev, gw, 'ipv6: forwarded');
   }
 
-  /**
-   * icmp6_send about `pkt` (then dropped for `reason`): type, code and the
-   * 32 bits after them (the MTU of a packet too big), in a slot of its own.
-   */
+  /** icmp6_send about `pkt` (then dropped for `reason`): type, code and the 32 bits after them (the MTU of a packet too big). */
   private error(pkt: Packet, type: number, code: number, info: number, reason: DropReason, why: string): void {
+    this.icmp6Send(pkt, type, code, info, false);
+    this.host.element.engine.drop(pkt, this.host.element, reason, why);
+  }
+
+  /**
+   * icmp6_send about `pkt`, in a slot of its own: from the packet's
+   * destination when `toUs` (an address of ours, as ipv6_chk_addr finds
+   * it: a port unreachable), else from ipv6_dev_get_saddr's source for the
+   * way back; `pkt` stays the caller's.
+   */
+  icmp6Send(pkt: Packet, type: number, code: number, info: number, toUs: boolean): void {
     const e = this.host.element.engine, el = this.host.element, buf = pkt.buf, l3 = pkt.off + ETH_HLEN, nd = this.nd, h = nd.hop;
     // is_ineligible: none about an ICMPv6 error; none to the unspecified address.
     const ineligible = (buf[l3 + 6] === NEXTHDR_ICMP && pkt.len >= ETH_HLEN + IPV6_HLEN + 1 && buf[l3 + IPV6_HLEN]! < 128) || ip6IsAny(buf, l3 + IPV6_SRC);
-    if (!ineligible && nd.route(buf, l3 + IPV6_SRC, undefined) && !h.local) {
-      const dst = this.dst;
-      ip6Copy(dst, 0, buf, l3 + IPV6_SRC);
-      const src = source6(this.host.links(), h.dev, dst);
-      const allowed = src !== undefined && this.limit.allow(type, dst, 0, e.now, this.host.icmp6Ratelimit());
-      if (src !== undefined && !allowed && e.tracing) e.note(pkt, el, 'icmp6: error rate-limited (net.ipv6.icmp.ratelimit)');
-      const p = allowed ? e.alloc(pkt, el, 'ICMPv6 error') : null;
-      if (p !== null) {
-        const pl3 = p.off + ETH_HLEN, pl4 = pl3 + IPV6_HLEN;
-        const n = Math.min(pkt.len - ETH_HLEN, IPV6_MIN_MTU - IPV6_HLEN - 8);
-        buf.copyWithin(pl4 + 8, l3, l3 + n); // one slab: p.buf is buf
-        writeIpv6Head(buf, pl3, 0, 8 + n, NEXTHDR_ICMP, HOP_LIMIT);
-        ip6Copy(buf, pl3 + IPV6_SRC, src!.bytes, 0);
-        ip6Copy(buf, pl3 + IPV6_DST, dst, 0);
-        // The kernel's label is its hash of the flow (keyed per boot): any stable one stands for it.
-        writeU32(buf, pl3, (0x6000_0000 | flowHash(buf, pl3, type)) >>> 0);
-        buf[pl4] = type;
-        buf[pl4 + 1] = code;
-        writeU32(buf, pl4 + 4, info);
-        icmpv6SetChecksum(buf, pl3, pl4, 8 + n);
-        p.len = ETH_HLEN + IPV6_HLEN + 8 + n;
-        nd.sendTo(p, h.dev!, h.gw, 'icmp6: error sent');
-      }
-    }
-    e.drop(pkt, el, reason, why);
+    if (ineligible || !nd.route(buf, l3 + IPV6_SRC, undefined) || h.local) return;
+    const dst = this.dst;
+    ip6Copy(dst, 0, buf, l3 + IPV6_SRC);
+    let src: Uint8Array | undefined = this.from;
+    if (toUs) ip6Copy(src, 0, buf, l3 + IPV6_DST);
+    else src = source6(this.host.links(), h.dev, dst)?.bytes;
+    const allowed = src !== undefined && this.limit.allow(type, dst, 0, e.now, this.host.icmp6Ratelimit());
+    if (src !== undefined && !allowed && e.tracing) e.note(pkt, el, 'icmp6: error rate-limited (net.ipv6.icmp.ratelimit)');
+    const p = allowed ? e.alloc(pkt, el, 'ICMPv6 error') : null;
+    if (p === null) return;
+    const pl3 = p.off + ETH_HLEN, pl4 = pl3 + IPV6_HLEN;
+    const n = Math.min(pkt.len - ETH_HLEN, IPV6_MIN_MTU - IPV6_HLEN - 8);
+    buf.copyWithin(pl4 + 8, l3, l3 + n); // one slab: p.buf is buf
+    writeIpv6Head(buf, pl3, 0, 8 + n, NEXTHDR_ICMP, HOP_LIMIT);
+    ip6Copy(buf, pl3 + IPV6_SRC, src!, 0);
+    ip6Copy(buf, pl3 + IPV6_DST, dst, 0);
+    // The kernel's label is its hash of the flow (keyed per boot): any stable one stands for it.
+    writeU32(buf, pl3, (0x6000_0000 | flowHash(buf, pl3, type)) >>> 0);
+    buf[pl4] = type;
+    buf[pl4 + 1] = code;
+    writeU32(buf, pl4 + 4, info);
+    icmpv6SetChecksum(buf, pl3, pl4, 8 + n);
+    p.len = ETH_HLEN + IPV6_HLEN + 8 + n;
+    nd.sendTo(p, h.dev!, h.gw, 'icmp6: error sent');
   }
 
   /**
@@ -143,5 +151,6 @@ export class Ip6Forward {
 
   private readonly dst = new Uint8Array(16);
   private readonly target = new Uint8Array(16);
+  private readonly from = new Uint8Array(16);
   private readonly limit = new Icmp6RateLimit();
 }

@@ -40,8 +40,8 @@ import { flowHash, HOP_LIMIT, Ndisc, type NdiscHost } from './ndisc.js';
 import { Ip6Forward } from './ip6-forward.js';
 import { source6 } from './route6-output.js';
 import { Ping6Socket, type Ping6Open } from './ping6-socket.js';
-import { IPV6_HLEN, IPV6_SRC, NEXTHDR_ICMP, ip6Equal, ip6IsLinkLocal } from '../wire/ipv6.js';
-import { ICMPV6_ADDR_UNREACH, ICMPV6_DEST_UNREACH, ICMPV6_ECHO_REPLY, icmpv6SetChecksum } from '../wire/icmpv6.js';
+import { IPV6_DST, IPV6_HLEN, IPV6_SRC, NEXTHDR_ICMP, ip6Equal, ip6IsLinkLocal, ip6IsMulticast, writeIpv6Head } from '../wire/ipv6.js';
+import { ICMPV6_ADDR_UNREACH, ICMPV6_DEST_UNREACH, ICMPV6_ECHO_REPLY, ICMPV6_PORT_UNREACH, icmpv6SetChecksum } from '../wire/icmpv6.js';
 import { ip6ToString } from '../wire/tcpdump-text.js';
 import { routeInput, RouteScratch } from './route-input.js';
 import { routeOutput, icmpErrorRoute, type OutputDecision } from './route-output.js';
@@ -57,9 +57,10 @@ import { IPTABLES_CACHE_CELLS } from '../netfilter/traversal-cache.js';
 import { fragmentsNoBufs, IP_PMTUDISC_DO, IP_PMTUDISC_DONT, IP_PMTUDISC_WANT, PingError, PingSocket, wallUs, type PingItem, type PingOpen } from './ping-socket.js';
 import { forwardPmtu, unreachPmtu, updatePmtu } from './pmtu.js';
 import { TraceSocket, type TraceOpen } from './trace-socket.js';
+import { Trace6Socket } from './trace6-socket.js';
 import { ArpingError, ArpingSocket, type ArpingOpen } from './arping-socket.js';
 import { udpSetChecksum } from '../wire/udp.js';
-import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, tcpSetChecksum, writeTcp } from '../wire/tcp.js';
+import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, tcp6SetChecksum, tcpSetChecksum, writeTcp } from '../wire/tcp.js';
 import { strerror } from './errors.js';
 import { addrType, localAddrDev, routePrefsrc, selectAddr } from './addr-select.js';
 import { IpOptions, optionsCompile, forwardOptions, optionsEcho, optionsBuild } from './ip-options.js';
@@ -163,6 +164,8 @@ export class NetNamespace extends Element implements KeepsLearned {
   private pings6: Ping6Socket[] = [];
   /** Open traceroute sockets (dpemu traceroute): each sees the ICMP datagrams delivered here. */
   private traces: TraceSocket[] = [];
+  /** Open traceroute -6 sockets (trace6-socket.ts): each sees the IPv6 datagrams and ICMPv6 errors delivered here. */
+  private traces6: Trace6Socket[] = [];
   /** arping's packet sockets (arping-socket.ts). */
   private arpings: ArpingSocket[] = [];
   /** The options of the received header being handled (ip_options_compile's), and of the echo reply to it. */
@@ -185,6 +188,11 @@ export class NetNamespace extends Element implements KeepsLearned {
       send: (pkt, ifindex) => this.l2Out(pkt, this.byIfindex.get(ifindex)!),
       echoReply: (pkt, l, l3, l4, len) => {
         for (const s of this.pings6) s.take(pkt.buf, l3, l4, len, l.index, l.name);
+        for (const t of this.traces6) t.take6(pkt.buf, l3, NEXTHDR_ICMP, l4, len);
+      },
+      transport: (pkt, l, l3, nh, l4) => this.transport6(pkt, l, l3, nh, l4),
+      icmpError: (pkt, l3, l4, len) => {
+        for (const t of this.traces6) if (t.take6(pkt.buf, l3, NEXTHDR_ICMP, l4, len)) return;
       },
       link: (ifindex) => this.ns.linkByIndex(ifindex),
       linkNamed: (name) => this.ns.link(name),
@@ -1882,6 +1890,181 @@ export class NetNamespace extends Element implements KeepsLearned {
       return true;
     }
     return false;
+  }
+
+  // ---- traceroute -6 (trace6-socket.ts) ------------------------------------
+
+  /**
+   * traceroute -6's sockets: with -i SO_BINDTODEVICE, with -s bind() (an
+   * address of the namespace's: ipv6_chk_addr), with -I or -T its raw
+   * socket's connect() (the route, strictly out of -i's device; a
+   * link-local only with -i; -T's MTU, the device's); the echo identifier
+   * one no other socket here uses. The UDP probes' sockets connect as each
+   * is sent (traceSend6).
+   */
+  openTrace6(o: { proto: 'udp' | 'icmp' | 'tcp'; dst: Uint8Array; port?: number; device?: string; source?: Uint8Array }, onItem: (item: PingItem) => void): Trace6Socket {
+    const dev = o.device === undefined ? undefined : this.ns.link(o.device);
+    if (o.device !== undefined && !dev) throw new PingError('setsockopt SO_BINDTODEVICE: No such device');
+    const bound = o.source ?? null;
+    if (bound && !this.ownAddr6(bound)) throw new PingError('bind: Cannot assign requested address');
+    const proto = o.proto === 'udp' ? IPPROTO_UDP : o.proto === 'tcp' ? IPPROTO_TCP : IPPROTO_ICMP;
+    let mtu = 0;
+    if (proto !== IPPROTO_UDP) {
+      const err = this.connect6(o.dst, dev);
+      if (err !== null) throw new PingError(`connect: ${strerror(err)}`);
+      const h = this.ndisc.hop;
+      mtu = h.local ? 65536 : h.dev!.mtu;
+    }
+    let ident = 0;
+    do ident = Math.floor(Math.random() * 0x10000);
+    while (this.pings6.some((p) => p.ident === ident) || this.traces6.some((t) => t.ident === ident));
+    const sock = new Trace6Socket(proto, ident, o.dst, proto === IPPROTO_ICMP ? 0 : (o.port ?? 0), bound, dev?.index ?? 0, mtu, onItem);
+    this.traces6 = [...this.traces6, sock];
+    return sock;
+  }
+
+  closeTrace6(sock: Trace6Socket): void {
+    this.traces6 = this.traces6.filter((t) => t !== sock);
+  }
+
+  /** An address of the namespace's (any device's). */
+  private ownAddr6(a: Uint8Array): Interface | undefined {
+    return this.ns.links().find((c) => c.addrs6.some((x) => ip6Equal(x.bytes, 0, a, 0)));
+  }
+
+  /**
+   * ip6_datagram_connect's route to `dst` (out of `dev` when bound): into
+   * ndisc.hop, null when there is one, else the errno (a link-local needs
+   * a device; one of our own addresses goes over lo).
+   */
+  private connect6(dst: Uint8Array, dev: Interface | undefined): 'EINVAL' | 'ENETUNREACH' | null {
+    const h = this.ndisc.hop;
+    if (ip6IsLinkLocal(dst, 0)) {
+      if (!dev) return 'EINVAL';
+      h.dev = dev;
+      h.gw = null;
+      h.local = this.ownAddr6(dst) !== undefined;
+      return null;
+    }
+    return this.ndisc.route(dst, 0, dev) ? null : 'ENETUNREACH';
+  }
+
+  /**
+   * Probe `key` (the default method's UDP destination port, -U's and -T's
+   * count, -I's echo sequence number) with hop limit `hops` and `dataLen`
+   * bytes of data: routed now (a UDP probe's connect(); its failure is
+   * traceroute's), from -s's address or ipv6_dev_get_saddr's, with the
+   * flow's label (auto_flowlabels), to the neighbour. To an address of our
+   * own it is looped back and answered at once, as lo's delivery would (a
+   * port unreachable, the echo reply or a reset, hop limit 64, never
+   * rate-limited).
+   * Fragments are not modelled: a probe longer than the device's MTU fails
+   * with EMSGSIZE (a `*`).
+   */
+  traceSend6(sock: Trace6Socket, key: number, hops: number, dataLen: number): void {
+    if (!this.traces6.includes(sock)) return;
+    const udp = sock.proto === IPPROTO_UDP, h = this.ndisc.hop;
+    const err = this.connect6(sock.dst6, sock.oif !== 0 ? this.ns.linkByIndex(sock.oif) : undefined);
+    if (err !== null) return sock.onItem({ kind: 'senderr', seq: key, message: strerror(err), ...(udp ? { call: 'connect' as const } : {}) });
+    const l = h.dev!, gw = h.gw, len = IPV6_HLEN + sock.headerLen() + dataLen;
+    const src = sock.bound6 ?? (h.local ? sock.dst6 : (source6(this.ns.links(), l, sock.dst6)?.bytes ?? lladdr6(l)?.bytes));
+    if (!src || !l.up) return sock.onItem({ kind: 'senderr', seq: key, message: strerror('ENETUNREACH'), ...(udp ? { call: 'connect' as const } : {}) });
+    if (len > (h.local ? 65535 : l.mtu)) return sock.onItem({ kind: 'senderr', seq: key, message: 'Message too long' });
+    if (h.local) {
+      // lo: the probe, then what the stack answers it with, straight to the socket.
+      const d = new Uint8Array(IPV6_HLEN + 8 + len);
+      sock.onItem({ kind: 'sent', seq: key, ts: wallUs() });
+      sock.writeProbe6(d, IPV6_HLEN + 8, src, key, hops, dataLen, 0);
+      if (udp) {
+        writeIpv6Head(d, 0, 0, 8 + len, NEXTHDR_ICMP, HOP_LIMIT);
+        d.copyWithin(IPV6_SRC, IPV6_HLEN + 8 + IPV6_DST, IPV6_HLEN + 8 + IPV6_DST + 16);
+        d.copyWithin(IPV6_DST, IPV6_HLEN + 8 + IPV6_SRC, IPV6_HLEN + 8 + IPV6_SRC + 16);
+        d[IPV6_HLEN] = ICMPV6_DEST_UNREACH;
+        d[IPV6_HLEN + 1] = ICMPV6_PORT_UNREACH;
+        writeU32(d, IPV6_HLEN + 4, 0);
+        icmpv6SetChecksum(d, 0, IPV6_HLEN, 8 + len);
+        sock.take6(d, 0, NEXTHDR_ICMP, IPV6_HLEN, 8 + len);
+      } else {
+        const r = d.subarray(IPV6_HLEN + 8);
+        r.copyWithin(IPV6_SRC, IPV6_DST, IPV6_DST + 16);
+        r.set(src, IPV6_DST);
+        if (sock.proto === IPPROTO_TCP) {
+          // tcp_v6_send_reset: RST|ACK acking the SYN, no window.
+          writeIpv6Head(r, 0, 0, 20, IPPROTO_TCP, HOP_LIMIT);
+          writeTcp(r, IPV6_HLEN, sock.port, sock.portFor(key), 0, (readU32(r, IPV6_HLEN + 4) + 1) >>> 0, TCP_RST | TCP_ACK, 0);
+          tcp6SetChecksum(r, 0, IPV6_HLEN, 20);
+          sock.take6(r, 0, IPPROTO_TCP, IPV6_HLEN, 20);
+          return;
+        }
+        r[7] = HOP_LIMIT;
+        r[IPV6_HLEN] = ICMPV6_ECHO_REPLY;
+        icmpv6SetChecksum(r, 0, IPV6_HLEN, 8 + dataLen);
+        sock.take6(r, 0, NEXTHDR_ICMP, IPV6_HLEN, 8 + dataLen);
+      }
+      return;
+    }
+    const e = this.engine;
+    if (ETH_HLEN + len > e.pool.maxFrame) return sock.onItem({ kind: 'senderr', seq: key, message: 'Message too long' });
+    const p = e.alloc(null, this, `traceroute -6 probe ${key}`);
+    if (!p) return sock.onItem({ kind: 'senderr', seq: key, message: 'No buffer space available' });
+    const l3 = p.off + ETH_HLEN;
+    p.len = ETH_HLEN + sock.writeProbe6(p.buf, l3, src, key, hops, dataLen, 0);
+    // auto_flowlabels: the flow's hash as the label (ip6_make_flowlabel), which no checksum covers.
+    writeU32(p.buf, l3, (readU32(p.buf, l3) | flowHash(p.buf, l3, sock.proto === IPPROTO_ICMP ? sock.ident : sock.portFor(key))) >>> 0);
+    sock.onItem({ kind: 'sent', seq: key, ts: wallUs() });
+    this.ndisc.sendTo(p, l, gw, `traceroute -6: probe ${key}`);
+  }
+
+  /**
+   * A datagram for this host (on `l`) of another transport than ICMPv6: a
+   * UDP answer to a traceroute probe's socket, else the port unreachable
+   * (__udp6_lib_rcv: none for a group), from the address it was sent to,
+   * as icmp6_send limits it; TCP: -T's raw sockets read a copy, and no TCP
+   * socket takes it (tcp_v6_send_reset). The other protocols' parameter
+   * problem is not modelled.
+   */
+  private transport6(pkt: Packet, l: Interface, l3: number, nh: number, l4: number): void {
+    const e = this.engine, buf = pkt.buf, len = pkt.off + pkt.len - l4;
+    if (nh === IPPROTO_TCP) {
+      if (len < 20 || ip6IsMulticast(buf, l3 + IPV6_DST)) return e.drop(pkt, this, 'malformed', 'IPv6 TCP: short, or to a group');
+      for (const t of this.traces6) t.take6(buf, l3, nh, l4, len);
+      return this.tcpReset6(pkt, l, l3, l4, len);
+    }
+    if (nh === IPPROTO_UDP) {
+      if (len < 8) return e.drop(pkt, this, 'malformed', 'IPv6 UDP: short');
+      for (const t of this.traces6) if (t.take6(buf, l3, nh, l4, len)) return e.consume(pkt, this, 'ipv6: UDP to a traceroute probe\'s socket');
+      if (ip6IsMulticast(buf, l3 + IPV6_DST)) return e.consume(pkt, this, 'ipv6: UDP to a group: no socket');
+      this.fwd6.icmp6Send(pkt, ICMPV6_DEST_UNREACH, ICMPV6_PORT_UNREACH, 0, true);
+      return e.consume(pkt, this, 'ipv6: UDP: no socket, ICMPv6 port unreachable sent');
+    }
+    return e.drop(pkt, this, 'unknown_protocol', 'IPv6 transport other than ICMPv6, UDP and TCP (not modelled)');
+  }
+
+  /**
+   * tcp_v6_send_reset for a segment (`len` bytes at l4) no socket takes:
+   * none for a reset; else from the address it was sent to, back by the
+   * route to its source (a link-local's out of `l`), hop limit 64, a flow
+   * label, RST with the segment's ACK as its sequence, or RST|ACK acking
+   * what it carried (its SYN and FIN count one), window 0.
+   */
+  private tcpReset6(pkt: Packet, l: Interface, l3: number, l4: number, len: number): void {
+    const e = this.engine, buf = pkt.buf, flags = buf[l4 + 13]!, doff = buf[l4 + 12]! >>> 4;
+    if (flags & TCP_RST || doff < 5) return e.consume(pkt, this, 'ipv6: TCP reset, no socket: ignored');
+    const h = this.ndisc.hop;
+    if (!this.ndisc.route(buf, l3 + IPV6_SRC, ip6IsLinkLocal(buf, l3 + IPV6_SRC) ? l : undefined) || h.local) return e.consume(pkt, this, 'ipv6: TCP, no socket, no route back: no reset');
+    const rst = e.alloc(pkt, this, 'TCP reset');
+    if (rst === null) return e.consume(pkt, this, 'ipv6: TCP, no socket, no reset (no buffer)');
+    const rb = rst.buf, r3 = rst.off + ETH_HLEN, r4 = r3 + IPV6_HLEN;
+    const ack = flags & TCP_ACK ? 0 : (readU32(buf, l4 + 4) + (flags & TCP_SYN ? 1 : 0) + (flags & TCP_FIN ? 1 : 0) + len - doff * 4) >>> 0;
+    writeIpv6Head(rb, r3, 0, 20, IPPROTO_TCP, HOP_LIMIT);
+    rb.copyWithin(r3 + IPV6_SRC, l3 + IPV6_DST, l3 + IPV6_DST + 16); // one slab: rb is buf
+    rb.copyWithin(r3 + IPV6_DST, l3 + IPV6_SRC, l3 + IPV6_SRC + 16);
+    writeTcp(rb, r4, readU16(buf, l4 + 2), readU16(buf, l4), flags & TCP_ACK ? readU32(buf, l4 + 8) : 0, ack, flags & TCP_ACK ? TCP_RST : TCP_RST | TCP_ACK, 0);
+    tcp6SetChecksum(rb, r3, r4, 20);
+    writeU32(rb, r3, (readU32(rb, r3) | flowHash(rb, r3, readU16(rb, r4))) >>> 0);
+    rst.len = ETH_HLEN + IPV6_HLEN + 20;
+    this.ndisc.sendTo(rst, h.dev!, h.gw, 'tcp6: reset sent');
+    return e.consume(pkt, this, 'ipv6: TCP, no socket: reset sent');
   }
 
   // ---- helpers ------------------------------------------------------------

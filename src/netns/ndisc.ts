@@ -18,7 +18,7 @@ import {
   IPV6_DST, IPV6_HLEN, IPV6_SRC, ND_HOPLIMIT, NEXTHDR_HOP, NEXTHDR_ICMP, ip6Copy, ip6Equal, ip6IsAny, ip6IsLoopback, ip6IsMulticast, ip6IsSolicitedNodeOf,
   ip6IsWellKnownGroup, ipv6FlowInfo, ipv6HopLimit, writeIpv6Head, ip6IsLinkLocal } from '../wire/ipv6.js';
 import {
-  ICMPV6_ECHO_REPLY, ICMPV6_ECHO_REQUEST, NA_OVERRIDE, NA_ROUTER, NA_SOLICITED, ND_MSG_LEN, ND_OPT_LL_LEN, ND_OPT_SOURCE_LL_ADDR,
+  ICMPV6_DEST_UNREACH, ICMPV6_ECHO_REPLY, ICMPV6_ECHO_REQUEST, ICMPV6_PARAMPROB, ICMPV6_PKT_TOOBIG, ICMPV6_TIME_EXCEED, NA_OVERRIDE, NA_ROUTER, NA_SOLICITED, ND_MSG_LEN, ND_OPT_LL_LEN, ND_OPT_SOURCE_LL_ADDR,
   ND_OPT_TARGET_LL_ADDR, NDISC_NEIGHBOUR_ADVERTISEMENT, NDISC_NEIGHBOUR_SOLICITATION, NDISC_ROUTER_SOLICITATION, icmpv6ChecksumOk,
   icmpv6SetChecksum, ndOptLinkAddr, writeNdOptLinkAddr,
 } from '../wire/icmpv6.js';
@@ -54,6 +54,10 @@ export interface NdiscHost {
   forward(pkt: Packet, l: Interface): void;
   /** ndisc_error_report: the ICMPv6 address unreachable about `pkt` (ours, held for a neighbour on `l` that FAILED) to its sender, before it is dropped. */
   addressUnreachable(pkt: Packet, l: Interface | undefined): void;
+  /** A datagram for this host on `l` of transport `nh` (not ICMPv6) at l4: a socket's, else the protocol's answer (a UDP port unreachable, a TCP reset). */
+  transport(pkt: Packet, l: Interface, l3: number, nh: number, l4: number): void;
+  /** An ICMPv6 error delivered here (header at l3, message at l4, `len` bytes): the sockets' (traceroute's). */
+  icmpError(pkt: Packet, l3: number, l4: number, len: number): void;
   /** An echo reply delivered on `l` (header at l3, message at l4, `len` bytes): the raw ICMPv6 sockets' copy (ping -6). */
   echoReply(pkt: Packet, l: Interface, l3: number, l4: number, len: number): void;
 }
@@ -140,7 +144,7 @@ export class Ndisc {
       l4 += (buf[l4 + 1]! + 1) << 3;
       if (l4 > pkt.off + pkt.len) return e.drop(pkt, el, 'malformed', 'IPv6 hop-by-hop header truncated');
     }
-    if (nh !== NEXTHDR_ICMP) return e.drop(pkt, el, 'unknown_protocol', 'IPv6 transport other than ICMPv6 (not modelled)');
+    if (nh !== NEXTHDR_ICMP) return this.host.transport(pkt, l, l3, nh, l4);
     const len = pkt.off + pkt.len - l4;
     if (len < 4 || !icmpv6ChecksumOk(buf, l3, l4, len)) return e.drop(pkt, el, 'malformed', 'ICMPv6: short or bad checksum');
     switch (buf[l4]) {
@@ -155,6 +159,13 @@ export class Ndisc {
       case ICMPV6_ECHO_REPLY:
         this.host.echoReply(pkt, l, l3, l4, len);
         return e.consume(pkt, el, 'icmp6: echo reply delivered to the raw sockets');
+      case ICMPV6_DEST_UNREACH:
+      case ICMPV6_PKT_TOOBIG:
+      case ICMPV6_TIME_EXCEED:
+      case ICMPV6_PARAMPROB:
+        // icmpv6_notify: the socket whose datagram it quotes (traceroute's).
+        this.host.icmpError(pkt, l3, l4, len);
+        return e.consume(pkt, el, 'icmp6: error delivered to the sockets');
       default:
         // RAs (a router takes none), MLD, redirects...
         return e.consume(pkt, el, 'icmp6: taken and ignored');

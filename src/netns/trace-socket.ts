@@ -93,6 +93,11 @@ export class TraceSocket {
     return sport;
   }
 
+  /** -T: the MSS its SYN offers, the route's MTU less the IP and TCP headers. */
+  protected mss(): number {
+    return this.mtu - 40;
+  }
+
   /** Bytes after the IP header for `dataLen` bytes of data. */
   headerLen(): number {
     return this.proto === IPPROTO_TCP ? TCP_PROBE_HLEN : 8;
@@ -112,7 +117,7 @@ export class TraceSocket {
     }
     if (this.proto === IPPROTO_TCP) {
       // tcp_init's header: window 4 * MSS, the MSS the route's MTU leaves; a random sequence number each probe.
-      const mss = this.mtu - 40;
+      const mss = this.mss();
       writeTcp(buf, l4, this.portFor(key), this.port, randomU32(), 0, TCP_SYN, (4 * mss) & 0xffff, TCP_PROBE_HLEN);
       let o = l4 + 20;
       buf[o++] = TCPOPT_MSS;
@@ -143,7 +148,7 @@ export class TraceSocket {
   }
 
   /** The probe a datagram from our port `sport` to the destination's `dport` was (or undefined). */
-  private keyOf(sport: number, dport: number): number | undefined {
+  protected keyOf(sport: number, dport: number): number | undefined {
     if (this.port) return dport === this.port ? this.keys.get(sport) : undefined;
     return this.ports.get(dport) === sport ? dport : undefined;
   }

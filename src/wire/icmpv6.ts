@@ -6,8 +6,14 @@ import { checksum } from './checksum.js';
 import { NEXTHDR_ICMP, ipv6PseudoSum } from './ipv6.js';
 
 export const ICMPV6_DEST_UNREACH = 1;
-/** ICMPV6_DEST_UNREACH's code for a neighbour that did not answer (ndisc_error_report). */
+export const ICMPV6_PKT_TOOBIG = 2;
+export const ICMPV6_TIME_EXCEED = 3;
+export const ICMPV6_PARAMPROB = 4;
+/** ICMPV6_DEST_UNREACH's codes: no route, a link-local source leaving its link, a neighbour that did not answer (ndisc_error_report), no socket on the port. */
+export const ICMPV6_NOROUTE = 0;
+export const ICMPV6_NOT_NEIGHBOUR = 2;
 export const ICMPV6_ADDR_UNREACH = 3;
+export const ICMPV6_PORT_UNREACH = 4;
 export const ICMPV6_ECHO_REQUEST = 128;
 export const ICMPV6_ECHO_REPLY = 129;
 export const NDISC_ROUTER_SOLICITATION = 133;

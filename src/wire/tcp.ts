@@ -4,6 +4,7 @@
 import { readU16, readU32, writeU16, writeU32 } from './addr.js';
 import { checksum, csumUpdate16, csumUpdate32, onesSum, pseudoHeaderSum } from './checksum.js';
 import { IPPROTO_TCP } from './ipv4.js';
+import { ipv6PseudoSum } from './ipv6.js';
 
 export const TCP_MIN_HLEN = 20;
 
@@ -123,4 +124,10 @@ export function tcpOptionLen(buf: Uint8Array, at: number, end: number): number {
   const n = buf[at + 1]!;
   if (n < 2 || at + n > end) return -1;
   return n;
+}
+
+/** Fill the checksum of a segment of `len` bytes at l4 behind the IPv6 header at l3 (its pseudo-header). */
+export function tcp6SetChecksum(buf: Uint8Array, l3: number, l4: number, len: number): void {
+  writeU16(buf, l4 + 16, 0);
+  writeU16(buf, l4 + 16, checksum(buf, l4, len, ipv6PseudoSum(buf, l3, len, IPPROTO_TCP)));
 }

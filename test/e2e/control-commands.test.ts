@@ -159,7 +159,7 @@ test('ip netns lists a node\'s namespaces; netns exec runs the write-up\'s comma
   assert.equal(none.code, 255);
   assert.match(none.stderr, /^Cannot open network namespace "qrouter-nonexistent" on w02: No such file or directory/);
   const prog = await cli(sock, ['ip', 'w02', 'netns', 'exec', FIP, 'ss', '-nltp']);
-  assert.deepEqual([prog.code, prog.stderr], [1, 'exec of "ss" failed: an emulated namespace runs no programs; dpemu runs ip, bridge, iptables, iptables-save, conntrack, sysctl, arp, route, ifconfig, netstat, ping, traceroute, arping, tcpdump there\n']);
+  assert.deepEqual([prog.code, prog.stderr], [1, 'exec of "ss" failed: an emulated namespace runs no programs; dpemu runs ip, bridge, iptables, iptables-save, conntrack, sysctl, arp, route, ifconfig, netstat, ping, traceroute, traceroute6, arping, tcpdump there\n']);
   const nope = await cli(sock, ['ip', 'w02', 'netns', 'add', 'dpe-x']);
   assert.deepEqual([nope.code, nope.stderr], [255, "Error: 'ip netns add' is not supported.\n"]);
 });

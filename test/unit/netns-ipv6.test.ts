@@ -582,3 +582,34 @@ test('IPv6 forwarding back out of the device it came in on: the kernel\'s redire
   send(RREQ);
   assert.equal(w1.take().filter((f) => f[54] === 137).length, 1);
 });
+
+// A UDP datagram from the host (port 40000, 8 bytes) to the kernel router's 2001:db8:7::1 port 33434, where no
+// socket listens: the kernel's port unreachable from that address, quoting it (its checksum as the veth left it).
+const UREQ = hex(`fa16 3e06 d87b fa16 3eb2 efaf 86dd 6006 835e 0010 1140 2001 0db8 0007 0000 0000
+  0000 0000 0005 2001 0db8 0007 0000 0000 0000 0000 0001 9c40 829a 0010 5ba7 4041
+  4243 4445 4647`);
+const UUNR = hex(`fa16 3eb2 efaf fa16 3e06 d87b 86dd 6005 e95f 0040 3a40 2001 0db8 0007 0000 0000
+  0000 0000 0001 2001 0db8 0007 0000 0000 0000 0000 0005 0104 cb1c 0000 0000 6006
+  835e 0010 1140 2001 0db8 0007 0000 0000 0000 0000 0005 2001 0db8 0007 0000 0000
+  0000 0000 0001 9c40 829a 0010 5ba7 4041 4243 4445 4647`);
+
+test('UDP to an address of its own with no socket: the kernel\'s port unreachable from that address, byte for byte; another device\'s address answers from itself; limited as the other errors', () => {
+  const { e, r, send, w1 } = forwarder();
+  const clock = e.clock as ManualClock;
+  send(UREQ);
+  assert.deepEqual(w1.take().map(noLabel), [noLabel(UUNR)]);
+  // To qr-2's 2001:db8:8::1 over qr-1: from 2001:db8:8::1 (icmp6_send takes the destination when it is ours).
+  const other = UREQ.slice();
+  other[14 + 24 + 5] = 8;
+  send(other);
+  const [u] = w1.take();
+  assert.equal(toHex(u!.subarray(22, 54)), '20010db8000800000000000000000001' + '20010db8000700000000000000000005');
+  assert.deepEqual([u![54], u![55]], [1, 4]);
+  r.setSysctl('net.ipv6.icmp.ratelimit', 100);
+  clock.advance(1000);
+  for (let i = 0; i < 20; i++) {
+    clock.advance(10);
+    send(UREQ);
+  }
+  assert.equal(w1.take().length, 7, 'a burst of 6, then one each 100 ms');
+});
