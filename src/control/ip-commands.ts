@@ -70,6 +70,7 @@ export const ip: CommandFamily = {
           drop: (pkts, why) => pkts.forEach((p) => el.engine.drop(p, el, 'neigh_failed', why)),
           linkStats: (l) => el.linkStats(l),
           proxyQueued: () => el.proxyQueued,
+          dad: true,
         });
         if (!write) return ok(out);
       }
