@@ -7,7 +7,8 @@
 // entry is reported when the kernel would notify (__neigh_update and
 // neigh_timer_handler: not on the way to INCOMPLETE or DELAY, nor for a
 // confirmation alone; a router flag that changed is told). Addresses,
-// routes, rules and links change only by configuration: the namespace is
+// routes, rules and links change by configuration, and an address by its
+// DAD work's outcome (dad6.ts): the namespace is
 // compared before and after each change (aroundChange), and the
 // differences come in the order the kernel sends them for that kind of
 // change.
