@@ -83,6 +83,8 @@ export const ip: CommandFamily = {
       throw e;
     } finally {
       notify?.();
+      // addrconf's DAD work, queued by an address added or a device made ready, runs at once (after the change is told).
+      if (write && el) el.dadWork();
     }
     ctx.invalidate(`${el.node}:${el.name} ${words[0]}`);
     return ok('');

@@ -1261,7 +1261,7 @@ export class NetNamespace extends Element implements KeepsLearned {
   override tick(now: number): void {
     this.runNeigh(this.ns.neigh.tick(now));
     this.ndisc.tick(now);
-    if (this.ns.dadDue <= now) this.ns.dadDue = dadRun(this.ns.links(), now, this.dad);
+    this.dadWork();
     for (let i = 0; i < this.delayed.length; ) {
       const x = this.delayed[i]!;
       if (x.at <= now) {
@@ -1272,6 +1272,17 @@ export class NetNamespace extends Element implements KeepsLearned {
     this.nf.conntrack.gc(now);
     const df = this.defrag;
     if (df !== null && df.size > 0) df.expire(now, this.fragExpired);
+  }
+
+  /**
+   * The DAD work due now (dad6.ts): from each tick, and right after a
+   * configuration command, as the kernel's work runs right after `ip -6
+   * addr add` (with accept_dad 0 the address is valid before the next
+   * command, told tentative first).
+   */
+  dadWork(): void {
+    const now = this.engine.now;
+    if (this.ns.dadDue <= now) this.ns.dadDue = dadRun(this.ns.links(), now, this.dad);
   }
 
   /** The DAD work's view of this namespace (dad6.ts): its frames leave by ndisc, its outcome is told to ip monitor's listeners. */
