@@ -52,7 +52,7 @@ export interface If6Addr {
   metric: number;
   /** Its prefix route was deleted or replaced (`ip -6 route del|replace`): addrconf adds it again only for a new address. */
   routeGone?: boolean;
-  /** Tentative (dad6.ts): when its DAD work runs next (0: to begin; -1: waiting for the device to be ready, or failed). */
+  /** Tentative, DAD not over (dad6.ts): when its DAD work runs next (0: to begin; -1: waiting for the device to be ready). */
   dadAt?: number;
   /** The neighbour solicitations DAD still sends (undefined: not begun). */
   dadLeft?: number;
@@ -65,9 +65,9 @@ export const IFA6_FLAGS: readonly (readonly [number, string])[] = [
   [0x02, 'nodad'], [0x08, 'dadfailed'], [0x10, 'home'], [0x40, 'tentative'], [0x100, 'mngtmpaddr'], [0x200, 'noprefixroute'],
 ];
 export const IFA_F_NODAD = 0x02, IFA_F_DADFAILED = 0x08, IFA_F_TENTATIVE = 0x40;
-const IFA_F_MANAGETEMPADDR = 0x100, IFA_F_NOPREFIXROUTE = 0x200;
+const IFA_F_HOMEADDRESS = 0x10, IFA_F_MANAGETEMPADDR = 0x100, IFA_F_NOPREFIXROUTE = 0x200;
 /** The flags `ip -6 addr add` takes (the others are the kernel's). */
-export const IFA6_SETTABLE = 0x02 | 0x10 | IFA_F_MANAGETEMPADDR | IFA_F_NOPREFIXROUTE;
+export const IFA6_SETTABLE = IFA_F_NODAD | IFA_F_HOMEADDRESS | IFA_F_MANAGETEMPADDR | IFA_F_NOPREFIXROUTE;
 
 /** Not tentative: the address is used (a source, bound, delivered to, answered for). */
 export const usable6 = (a: If6Addr): boolean => (a.flags & IFA_F_TENTATIVE) === 0;
