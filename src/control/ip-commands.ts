@@ -70,6 +70,7 @@ export const ip: CommandFamily = {
           drop: (pkts, why) => pkts.forEach((p) => el.engine.drop(p, el, 'neigh_failed', why)),
           linkStats: (l) => el.linkStats(l),
           proxyQueued: () => el.proxyQueued,
+          dad: true,
         });
         if (!write) return ok(out);
       }
@@ -82,6 +83,8 @@ export const ip: CommandFamily = {
       throw e;
     } finally {
       notify?.();
+      // addrconf's DAD work, queued by an address added or a device made ready, runs at once (after the change is told).
+      if (write && el) el.dadWork();
     }
     ctx.invalidate(`${el.node}:${el.name} ${words[0]}`);
     return ok('');

@@ -1,7 +1,7 @@
 // sysctl (procps-ng 4.0.2) inside a namespace of the topology: `NODE -n NS
 // [sysctl's options] [KEY[=VALUE]...]`, what `ip netns exec NS sysctl ...`
 // runs. It reads and writes the net.ipv4 keys the namespace models
-// (src/netns/sysctl.ts), the two net.ipv6.conf keys its IPv6 reads
+// (src/netns/sysctl.ts), the net.ipv6.conf keys its IPv6 reads
 // (src/netns/inet6.ts) and net.ipv6.neigh (src/netns/neigh-sysctl.ts) through Netns.getSysctl/setSysctl, so a write takes
 // effect as the kernel's does (conf/all/forwarding reaches every device).
 // sysctl -a lists only those keys, in the order of sysctl's sorted walk of
@@ -34,10 +34,10 @@ const UNMODELLED_CONF = new Set([
 
 /** net/ipv6/conf/<dev>/ keys the kernel (6.18) has and dpemu does not model (net/ipv6/addrconf.c addrconf_sysctl). */
 const UNMODELLED_CONF6 = new Set([
-  'accept_dad', 'accept_ra', 'accept_ra_defrtr', 'accept_ra_from_local', 'accept_ra_min_hop_limit', 'accept_ra_min_lft', 'accept_ra_mtu',
+  'accept_ra', 'accept_ra_defrtr', 'accept_ra_from_local', 'accept_ra_min_hop_limit', 'accept_ra_min_lft', 'accept_ra_mtu',
   'accept_ra_pinfo', 'accept_ra_rt_info_max_plen', 'accept_ra_rt_info_min_plen', 'accept_ra_rtr_pref', 'accept_redirects', 'accept_source_route',
-  'accept_untracked_na', 'addr_gen_mode', 'autoconf', 'dad_transmits', 'disable_policy', 'drop_unicast_in_l2_multicast', 'drop_unsolicited_na',
-  'enhanced_dad', 'force_forwarding', 'force_mld_version', 'force_tllao', 'hop_limit', 'ignore_routes_with_linkdown', 'ioam6_enabled', 'ioam6_id',
+  'accept_untracked_na', 'addr_gen_mode', 'autoconf', 'disable_policy', 'drop_unicast_in_l2_multicast', 'drop_unsolicited_na',
+  'force_forwarding', 'force_mld_version', 'force_tllao', 'hop_limit', 'ignore_routes_with_linkdown', 'ioam6_enabled', 'ioam6_id',
   'ioam6_id_wide', 'keep_addr_on_down', 'max_addresses', 'max_desync_factor', 'mc_forwarding', 'mldv1_unsolicited_report_interval',
   'mldv2_unsolicited_report_interval', 'mtu', 'ndisc_evict_nocarrier', 'ndisc_notify', 'ndisc_tclass', 'optimistic_dad', 'proxy_ndp',
   'ra_defrtr_metric', 'ra_honor_pio_life', 'ra_honor_pio_pflag', 'regen_max_retry', 'regen_min_advance', 'router_probe_interval',

@@ -6,10 +6,12 @@
 // The address stays when the carrier goes (its routes show `linkdown`) and
 // goes when the device goes down or disable_ipv6 is set. With forwarding on,
 // DAD's completion joins the subnet-router anycast fe80:: (an anycast route).
-// The model runs no DAD (optimistic or not): an address is never tentative,
-// as in a kernel namespace with accept_dad 0. `ip -6 addr add` adds others
-// (addAddr6): each brings its local route, its prefix route (unless
-// noprefixroute) and, with forwarding on, its subnet-router anycast.
+// These, and the addresses of the topology file, are there at once, DAD
+// over (no frames at start-up), as is a link-local made when a device comes
+// up later. `ip -6 addr add` adds others (addAddr6): each brings its prefix
+// route (unless noprefixroute) and, once DAD is over (dad6.ts: `tentative`
+// until then, unless nodad or accept_dad 0), its local route and, with
+// forwarding on, its subnet-router anycast. Optimistic DAD is not modelled.
 
 import { ip6ToString } from '../wire/tcpdump-text.js';
 import { ip6Equal, writeEui64LinkLocal } from '../wire/ipv6.js';
@@ -18,17 +20,23 @@ import { type Interface } from './interfaces.js';
 import { RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_SITE, RT_SCOPE_UNIVERSE, RTPROT_BOOT, RTPROT_KERNEL, protoName } from './names.js';
 import type { UserRoute6 } from './route6.js';
 
-/** net.ipv6.conf.X: the two keys the model reads. */
+/** net.ipv6.conf.X: the keys the model reads. */
 export interface DevConf6 {
+  accept_dad: number;
+  dad_transmits: number;
   disable_ipv6: number;
+  enhanced_dad: number;
   forwarding: number;
 }
+
+/** net.ipv6.conf's defaults (addrconf.c ipv6_devconf_dflt). */
+export const devConf6 = (disable_ipv6: number): DevConf6 => ({ accept_dad: 1, dad_transmits: 1, disable_ipv6, enhanced_dad: 1, forwarding: 0 });
 
 /** IPv6's minimum link MTU: a device below it has no inet6_dev (Interface.idev6). */
 export const IPV6_MIN_MTU = 1280;
 
 /** DevConf6's keys, as sysctl lists them. */
-export const DEV_CONF6_KEYS: readonly (keyof DevConf6)[] = ['disable_ipv6', 'forwarding'];
+export const DEV_CONF6_KEYS: readonly (keyof DevConf6)[] = ['accept_dad', 'dad_transmits', 'disable_ipv6', 'enhanced_dad', 'forwarding'];
 
 export interface If6Addr {
   /** The 16 bytes (what the receive path compares). */
@@ -44,11 +52,25 @@ export interface If6Addr {
   metric: number;
   /** Its prefix route was deleted or replaced (`ip -6 route del|replace`): addrconf adds it again only for a new address. */
   routeGone?: boolean;
+  /** Tentative, DAD not over (dad6.ts): when its DAD work runs next (0: to begin; -1: waiting for the device to be ready). */
+  dadAt?: number;
+  /** The neighbour solicitations DAD still sends (undefined: not begun). */
+  dadLeft?: number;
+  /** Its NS's nonce (enhanced_dad, RFC 7527): 6 bytes as a number; 0 none. */
+  nonce?: number;
 }
 
-/** The IFA_F_ flags `ip -6 addr add` keeps, in print_ifa_flags's (bit) order. */
-export const IFA6_FLAGS: readonly (readonly [number, string])[] = [[0x02, 'nodad'], [0x10, 'home'], [0x100, 'mngtmpaddr'], [0x200, 'noprefixroute']];
-const IFA_F_MANAGETEMPADDR = 0x100, IFA_F_NOPREFIXROUTE = 0x200;
+/** The IFA_F_ flags an address shows, in print_ifa_flags's (bit) order: those `ip -6 addr add` keeps (IFA6_SETTABLE) and DAD's. */
+export const IFA6_FLAGS: readonly (readonly [number, string])[] = [
+  [0x02, 'nodad'], [0x08, 'dadfailed'], [0x10, 'home'], [0x40, 'tentative'], [0x100, 'mngtmpaddr'], [0x200, 'noprefixroute'],
+];
+export const IFA_F_NODAD = 0x02, IFA_F_DADFAILED = 0x08, IFA_F_TENTATIVE = 0x40;
+const IFA_F_HOMEADDRESS = 0x10, IFA_F_MANAGETEMPADDR = 0x100, IFA_F_NOPREFIXROUTE = 0x200;
+/** The flags `ip -6 addr add` takes (the others are the kernel's). */
+export const IFA6_SETTABLE = IFA_F_NODAD | IFA_F_HOMEADDRESS | IFA_F_MANAGETEMPADDR | IFA_F_NOPREFIXROUTE;
+
+/** Not tentative: the address is used (a source, bound, delivered to, answered for). */
+export const usable6 = (a: If6Addr): boolean => (a.flags & IFA_F_TENTATIVE) === 0;
 
 const LOOPBACK6 = new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
 
@@ -103,8 +125,9 @@ export function addrScope6(b: Uint8Array): number {
  * its oldest link-local (lo: ::1), the list's last of link or host scope.
  */
 export function lladdr6(l: Interface): If6Addr | undefined {
-  const a = l.addrs6[l.addrs6.length - 1];
-  return a !== undefined && a.scope >= RT_SCOPE_LINK ? a : undefined;
+  // __ipv6_get_lladdr: from the list's end while the scope is link or narrower, a tentative one passed over.
+  for (let i = l.addrs6.length - 1; i >= 0 && l.addrs6[i]!.scope >= RT_SCOPE_LINK; i--) if (usable6(l.addrs6[i]!)) return l.addrs6[i];
+  return undefined;
 }
 
 /** A refusal of inet6_rtm_newaddr / inet6_rtm_deladdr, with its extack. */
@@ -112,9 +135,11 @@ const refuse6 = (errno: Errno, why: string) => new RtnlError(errno, `ipv6: ${why
 
 /**
  * inet6_addr_add's checks, then the address (ipv6_add_addr). `flags` are
- * IFA6_FLAGS' bits, `metric` IFA_RT_PRIORITY; the scope is the address's.
+ * IFA6_SETTABLE's bits, `metric` IFA_RT_PRIORITY; the scope is the
+ * address's. With `dad` (and no nodad) it is tentative, its DAD to begin
+ * (dad6.ts); without, DAD is over at once (the topology file's).
  */
-export function addAddr6(l: Interface, bytes: Uint8Array, prefixLen: number, flags: number, metric: number, seq: () => number): void {
+export function addAddr6(l: Interface, bytes: Uint8Array, prefixLen: number, flags: number, metric: number, seq: () => number, dad = false): If6Addr {
   if (flags & IFA_F_MANAGETEMPADDR && prefixLen !== 64) throw refuse6('EINVAL', 'address with "mngtmpaddr" flag must have a prefix length of 64');
   // addrconf_add_dev: ipv6_add_dev refuses a device with an MTU below 1280.
   if (l.idev6 === 0) throw new RtnlError('EINVAL');
@@ -124,7 +149,13 @@ export function addAddr6(l: Interface, bytes: Uint8Array, prefixLen: number, fla
   const scope = addrScope6(bytes);
   if (scope === RT_SCOPE_HOST && l.kind !== 'loopback') throw refuse6('EADDRNOTAVAIL', 'Cannot assign loopback address on this device');
   if (l.addrs6.some((a) => ip6Equal(a.bytes, 0, bytes, 0))) throw refuse6('EEXIST', 'address already assigned');
-  insertAddr6(l, { bytes, text: ip6ToString(bytes, 0), prefixLen, scope, seq: seq(), flags, metric });
+  const a: If6Addr = { bytes, text: ip6ToString(bytes, 0), prefixLen, scope, seq: seq(), flags, metric };
+  if (dad && (flags & IFA_F_NODAD) === 0) {
+    a.flags |= IFA_F_TENTATIVE;
+    a.dadAt = 0;
+  }
+  insertAddr6(l, a);
+  return a;
 }
 
 /** inet6_addr_del: the address of that prefix length (128 when ip was given none). */
@@ -172,7 +203,7 @@ export function prefixOf(b: Uint8Array, len: number): Uint8Array {
 /**
  * The namespace's IPv6 routes, main then local, each table in the order of
  * its fib6 tree walk (treeOrder; same prefix: by metric, then as added).
- * Each address brings its `local` route and, but ::1 and a noprefixroute
+ * Each address brings its `local` route (once DAD is over) and, but ::1 and a noprefixroute
  * one, its prefix route while the device is up (addrconf_prefix_route: one
  * route of a prefix, device and metric, however many addresses share it;
  * `dst` a /128 as the address alone); with forwarding on, the
@@ -190,13 +221,14 @@ export function routes6(links: readonly Interface[], forwarding: (l: Interface) 
   for (const l of links) {
     const linkdown = l.kind !== 'loopback' && !l.carrier;
     for (const a of [...l.addrs6].sort(bySeq)) {
-      local.push({ table: 'local', type: 'local', dst: a.text, dev: l.name, metric: 0, proto: RTPROT_KERNEL, linkdown: false, key: a.bytes, len: 128, seq: a.seq });
+      const used = usable6(a);
+      if (used) local.push({ table: 'local', type: 'local', dst: a.text, dev: l.name, metric: 0, proto: RTPROT_KERNEL, linkdown: false, key: a.bytes, len: 128, seq: a.seq });
       if (a.scope === RT_SCOPE_HOST) continue;
       const key = prefixOf(a.bytes, a.prefixLen), pfx = ip6ToString(key, 0);
       if (l.up && (a.flags & IFA_F_NOPREFIXROUTE) === 0 && !a.routeGone) {
         once(main, { table: 'main', type: 'unicast', dst: prefixText(key, a.prefixLen), dev: l.name, metric: a.metric || 256, proto: RTPROT_KERNEL, linkdown, key, len: a.prefixLen, seq: a.seq });
       }
-      if (forwarding(l) && a.prefixLen < 127) once(local, { table: 'local', type: 'anycast', dst: pfx, dev: l.name, metric: 0, proto: RTPROT_KERNEL, linkdown: false, key, len: 128, seq: a.seq });
+      if (used && forwarding(l) && a.prefixLen < 127) once(local, { table: 'local', type: 'anycast', dst: pfx, dev: l.name, metric: 0, proto: RTPROT_KERNEL, linkdown: false, key, len: 128, seq: a.seq });
     }
     if (l.v6Ready !== 0 && l.kind !== 'loopback') local.push({ table: 'local', type: 'multicast', dst: 'ff00::/8', dev: l.name, metric: 256, proto: RTPROT_KERNEL, linkdown, key: FF00, len: 8, seq: l.v6Ready });
   }

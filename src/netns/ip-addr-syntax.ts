@@ -7,7 +7,7 @@
 import { type Ip4, type Mac, formatIp4, formatMac, parseMac, prefixMask } from './addr.js';
 import { IpSyntaxError, RtnlError, notPrefix } from './errors.js';
 import { type AddrSpec, type IfAddr, type Interface, type LinkKind, autoBroadcast, operState } from './interfaces.js';
-import { IFA6_FLAGS, type If6Addr } from './inet6.js';
+import { IFA6_FLAGS, IFA6_SETTABLE, type If6Addr } from './inet6.js';
 import { formatLinkDetails } from './ip-link-details.js';
 import { type Family, TokenStream, matches, parsePrefix6, tokenize } from './ip-tokens.js';
 import { scopeFromName, scopeName } from './names.js';
@@ -197,7 +197,7 @@ export function parseAddr6Args(args: string, family: Family | undefined, lineNo 
   while (!ts.done) {
     const t = ts.next();
     const w = t.text;
-    const flag = IFA6_FLAGS.find(([, name]) => name === w);
+    const flag = IFA6_FLAGS.find(([bit, name]) => name === w && bit & IFA6_SETTABLE);
     if (w === 'dev') dev = ts.value(t).text;
     else if (flag) flags |= flag[0];
     else if (matches(w, 'metric') || matches(w, 'priority')) metric = ts.u32(t, 'metric');

@@ -405,7 +405,11 @@ export function runCommand<P>(
   ns: Netns<P>,
   command: string,
   now = 0,
-  opts: TextOptions & { drop?: (pkts: P[], why: string) => void; linkStats?: (l: Interface) => LinkStats64; proxyQueued?: () => number } = {},
+  opts: TextOptions & {
+    drop?: (pkts: P[], why: string) => void; linkStats?: (l: Interface) => LinkStats64; proxyQueued?: () => number;
+    /** A runtime command: an IPv6 address added runs DAD (dad6.ts); the topology's are there DAD over. */
+    dad?: boolean;
+  } = {},
 ): string {
   const no = opts.firstLine ?? 1;
   const toks = tokenize(command).map((t) => t.text);
@@ -543,7 +547,7 @@ export function runCommand<P>(
       const a6 = parseAddr6Args(rest(), o.family, no, opts.source);
       if (a6) {
         if (verb !== 'add' && verb !== 'delete') throw fail(`'ip addr ${verb}' of an IPv6 address is not emulated (add and del are)`, toks[i - 1]);
-        if (verb === 'add') ns.addAddr6(a6.dev!, a6.bytes, a6.prefixLen, a6.flags, a6.metric);
+        if (verb === 'add') ns.addAddr6(a6.dev!, a6.bytes, a6.prefixLen, a6.flags, a6.metric, opts.dad);
         else ns.delAddr6(a6.dev!, a6.bytes, a6.prefixLen);
         return '';
       }

@@ -29,7 +29,7 @@ import {
 } from '../wire/icmp.js';
 import { Netns, LOOPBACK_IFINDEX } from './netns.js';
 import type { Interface } from './interfaces.js';
-import { lladdr6 } from './inet6.js';
+import { lladdr6, usable6 } from './inet6.js';
 import { IfCounters, linkStats64 } from './if-counters.js';
 import { type LinkStats64 } from './ip-link-stats.js';
 import type { NeighAction, NeighEntry, Solicit } from './neighbour.js';
@@ -68,6 +68,7 @@ import { newFibResult, type Flow } from './rules.js';
 import { IPTOS_RT_MASK } from './fib.js';
 import { RT_SCOPE_LINK, RT_SCOPE_UNIVERSE } from './names.js';
 import { aroundChange, setNeighHooks } from './netlink-events.js';
+import { type DadHost, dadFailed, dadRun } from './dad6.js';
 
 export interface InterfaceConfig {
   mac?: number; // 48-bit MAC as a number; random-looking default otherwise
@@ -202,6 +203,10 @@ export class NetNamespace extends Element implements KeepsLearned {
       icmp6Ratelimit: () => this.ns.icmp6Ratelimit,
       forward: (pkt, l) => this.fwd6.forward(pkt, l),
       addressUnreachable: (pkt, l) => this.addressUnreachable6(pkt, l),
+      dadFailed: (_l, a) => {
+        const now = this.engine.now;
+        if (dadFailed(a, now)) this.ns.dadDue = Math.min(this.ns.dadDue, now);
+      },
     };
     this.ndisc = new Ndisc(host6, this.ns.nd6);
     this.fwd6 = new Ip6Forward(host6, this.ndisc);
@@ -1264,6 +1269,7 @@ export class NetNamespace extends Element implements KeepsLearned {
   override tick(now: number): void {
     this.runNeigh(this.ns.neigh.tick(now));
     this.ndisc.tick(now);
+    this.dadWork();
     for (let i = 0; i < this.delayed.length; ) {
       const x = this.delayed[i]!;
       if (x.at <= now) {
@@ -1275,6 +1281,35 @@ export class NetNamespace extends Element implements KeepsLearned {
     const df = this.defrag;
     if (df !== null && df.size > 0) df.expire(now, this.fragExpired);
   }
+
+  /**
+   * The DAD work due now (dad6.ts): from each tick, and right after a
+   * configuration command, as the kernel's work runs right after `ip -6
+   * addr add` (with accept_dad 0 the address is valid before the next
+   * command, told tentative first).
+   */
+  dadWork(): void {
+    const now = this.engine.now;
+    if (this.ns.dadDue <= now) this.ns.dadDue = dadRun(this.ns.links(), now, this.dad);
+  }
+
+  /** The DAD work's view of this namespace (dad6.ts): its frames leave by ndisc, its outcome is told to ip monitor's listeners. */
+  private readonly dad: DadHost = {
+    all: () => this.ns.all6,
+    retransMs: (l) => this.ns.nd6.params(l.index).retrans_time_ms,
+    solicit: (l, a) => this.ndisc.dadSolicit(l, a),
+    settle: (l, _a, change) => {
+      const notify = aroundChange(this.ns, 'dad');
+      change();
+      this.ns.dadSettled(l);
+      notify?.();
+    },
+    disable: (l) => {
+      const notify = aroundChange(this.ns, 'link');
+      this.ns.disable6(l);
+      notify?.();
+    },
+  };
 
   /** After a reload: keep the connections (and their NAT bindings); neighbours come with the learned records (restoreLearned). */
   adoptState(old: Element): void {
@@ -1471,7 +1506,7 @@ export class NetNamespace extends Element implements KeepsLearned {
     if (o.dst[0] === 0xff) throw new PingError('dpemu: IPv6 multicast ping is not emulated');
     let source = '::';
     if (!ip6IsLinkLocal(o.dst, 0)) {
-      const own = this.ns.links().find((l) => l.addrs6.some((a) => ip6Equal(a.bytes, 0, o.dst, 0)) && (!dev || dev === l || l.kind === 'loopback'));
+      const own = this.ns.links().find((l) => l.addrs6.some((a) => usable6(a) && ip6Equal(a.bytes, 0, o.dst, 0)) && (!dev || dev === l || l.kind === 'loopback'));
       if (own) source = ip6ToString(o.dst, 0);
       else {
         const h = this.ndisc.hop;
@@ -1539,7 +1574,7 @@ export class NetNamespace extends Element implements KeepsLearned {
     let src: Uint8Array | undefined, gw: Uint8Array | null = null;
     if (!link) {
       for (const c of this.ns.links()) {
-        src = c.addrs6.find((a) => ip6Equal(a.bytes, 0, sock.dst, 0))?.bytes;
+        src = c.addrs6.find((a) => usable6(a) && ip6Equal(a.bytes, 0, sock.dst, 0))?.bytes;
         if (src) {
           l = c;
           break;

@@ -2,7 +2,9 @@
 // and the addresses `ip -6 addr add` gave): ip6_rcv_core's checks, local
 // delivery to one of its addresses or to a group it joined, then ICMPv6:
 // neighbour solicitations for an address of the device answered with
-// advertisements as ndisc_recv_ns/ndisc_send_na build them, echo requests
+// advertisements as ndisc_recv_ns/ndisc_send_na build them (a tentative
+// address is neither delivered to nor answered for: an NS from :: or an NA
+// for it fails its DAD, dad6.ts, whose solicitations go from here), echo requests
 // with replies (icmpv6_echo_reply, routed back by route6-output.ts), the
 // neighbour cache (nd6-cache.ts) updated from NS, RS and NA. What a
 // router's kernel takes and ignores (router solicitations and
@@ -12,18 +14,18 @@
 
 import type { Element } from '../datapath/element.js';
 import { HEADROOM, type Packet } from '../datapath/packet.js';
-import { readMacHi, readMacLo, readU16 } from '../wire/addr.js';
+import { readMacHi, readMacLo, readU16, writeMac } from '../wire/addr.js';
 import { ETH_HLEN, ETHERTYPE_IPV6, writeEth } from '../wire/ethernet.js';
 import {
   IPV6_DST, IPV6_HLEN, IPV6_SRC, ND_HOPLIMIT, NEXTHDR_HOP, NEXTHDR_ICMP, ip6Copy, ip6Equal, ip6IsAny, ip6IsLoopback, ip6IsMulticast, ip6IsSolicitedNodeOf,
   ip6IsWellKnownGroup, ipv6FlowInfo, ipv6HopLimit, writeIpv6Head, ip6IsLinkLocal } from '../wire/ipv6.js';
 import {
-  ICMPV6_DEST_UNREACH, ICMPV6_ECHO_REPLY, ICMPV6_ECHO_REQUEST, ICMPV6_PARAMPROB, ICMPV6_PKT_TOOBIG, ICMPV6_TIME_EXCEED, NA_OVERRIDE, NA_ROUTER, NA_SOLICITED, ND_MSG_LEN, ND_OPT_LL_LEN, ND_OPT_SOURCE_LL_ADDR,
+  ICMPV6_DEST_UNREACH, ICMPV6_ECHO_REPLY, ICMPV6_ECHO_REQUEST, ICMPV6_PARAMPROB, ICMPV6_PKT_TOOBIG, ICMPV6_TIME_EXCEED, NA_OVERRIDE, NA_ROUTER, NA_SOLICITED, ND_MSG_LEN, ND_OPT_LL_LEN, ND_OPT_NONCE, ND_OPT_SOURCE_LL_ADDR,
   ND_OPT_TARGET_LL_ADDR, NDISC_NEIGHBOUR_ADVERTISEMENT, NDISC_NEIGHBOUR_SOLICITATION, NDISC_ROUTER_SOLICITATION, icmpv6ChecksumOk,
   icmpv6SetChecksum, ndOptLinkAddr, writeNdOptLinkAddr,
 } from '../wire/icmpv6.js';
 import type { Interface } from './interfaces.js';
-import { type If6Addr, type Route6, lladdr6 } from './inet6.js';
+import { type If6Addr, type Route6, lladdr6, usable6 } from './inet6.js';
 import { lookup6, source6 } from './route6-output.js';
 import { NUD, NUD_CONNECTED, NUD_IN_TIMER, NUD_VALID, neighMaxProbes, nudTimerStep, probeKind, skbTruesize } from './neighbour.js';
 import type { Nd6Cache } from './nd6-cache.js';
@@ -60,6 +62,8 @@ export interface NdiscHost {
   icmpError(pkt: Packet, l3: number, l4: number, len: number): void;
   /** An echo reply delivered on `l` (header at l3, message at l4, `len` bytes): the raw ICMPv6 sockets' copy (ping -6). */
   echoReply(pkt: Packet, l: Interface, l3: number, l4: number, len: number): void;
+  /** addrconf_dad_failure: another node has `a`, tentative on `l` (dad6.ts's dadFailed, its work due at once). */
+  dadFailed(l: Interface, a: If6Addr): void;
 }
 
 /** What route() found: out of `dev` to the gateway `gw` (null: to the destination itself), or to ourselves (`local`). */
@@ -111,11 +115,17 @@ export class Ndisc {
    * device it came in on).
    */
   private local(l: Interface, buf: Uint8Array, off: number): boolean {
-    if (this.own(l, buf, off) !== undefined) return true;
+    if (this.used(l, buf, off)) return true;
     if (ip6IsLinkLocal(buf, off)) return false;
     const links = this.host.links();
-    for (let i = 0; i < links.length; i++) if (links[i] !== l && this.own(links[i]!, buf, off) !== undefined) return true;
+    for (let i = 0; i < links.length; i++) if (links[i] !== l && this.used(links[i]!, buf, off)) return true;
     return false;
+  }
+
+  /** The address at buf[off] is `l`'s and not tentative (it has its local route: ipv6_chk_addr's banned IFA_F_TENTATIVE). */
+  private used(l: Interface, buf: Uint8Array, off: number): boolean {
+    const a = this.own(l, buf, off);
+    return a !== undefined && usable6(a);
   }
 
   /** A frame of ethertype IPv6 for this host's MAC or a group (pktType not otherhost) on `l`. */
@@ -185,6 +195,7 @@ export class Ndisc {
     for (let i = 0; i < a.length; i++) {
       const b = a[i]!.bytes, len = a[i]!.prefixLen;
       if (ip6IsSolicitedNodeOf(buf, off, b, 0)) return true;
+      if (!usable6(a[i]!)) continue; // joined when DAD is over
       // The anycast's group: the address's last 24 bits with those past the prefix cleared (ip6IsSolicitedNodeOf of the group itself: its form).
       if (fwd && len < 127 && ip6IsSolicitedNodeOf(buf, off, buf, off) &&
         buf[off + 13] === (b[13]! & mask8(len, 13)) && buf[off + 14] === (b[14]! & mask8(len, 14)) && buf[off + 15] === (b[15]! & mask8(len, 15))) return true;
@@ -206,6 +217,16 @@ export class Ndisc {
     if (dad && (!inc || sll >= 0)) return e.drop(pkt, el, 'malformed', 'NS from :: not to a solicited-node group, or with a link-layer option');
     const target = this.own(l, buf, l4 + 8);
     if (target === undefined) return e.consume(pkt, el, 'ndisc: NS for another address: ignored');
+    if (!usable6(target)) {
+      if (!dad) return e.consume(pkt, el, 'ndisc: NS for a tentative address: ignored');
+      // Its own NS looped back (enhanced DAD's nonce, an option of length 1 alone) is not another node's.
+      const n = ndOptLinkAddr(buf, l4 + ND_MSG_LEN, l4 + len, ND_OPT_NONCE);
+      if (n >= 0 && target.nonce !== 0 && readMacHi(buf, n) * 0x1_0000_0000 + readMacLo(buf, n) === target.nonce) {
+        return e.consume(pkt, el, 'ndisc: DAD NS with our own nonce (looped back): ignored');
+      }
+      this.host.dadFailed(l, target);
+      return e.consume(pkt, el, 'ndisc: DAD NS for a tentative address: duplicate');
+    }
     const router = l.conf6.forwarding !== 0 ? NA_ROUTER : 0;
     if (dad) return this.sendNa(pkt, l, target, ALL_NODES, 0, router | NA_OVERRIDE, true, -1);
     // The requester's entry, STALE with its address (ndisc_update, NEIGH_UPDATE_F_OVERRIDE); a unicast NS without one makes it INCOMPLETE.
@@ -409,30 +430,43 @@ export class Ndisc {
     writeIpv6Head(buf, l3, 0, len, NEXTHDR_ICMP, ND_HOPLIMIT);
     const q = c.held[slot]!, last = q.length !== 0 ? q[q.length - 1]! : null;
     const own = last !== null ? this.own(l, last.buf, last.off + ETH_HLEN + IPV6_SRC) : undefined;
-    ip6Copy(buf, l3 + IPV6_SRC, (own ?? lladdr6(l)!).bytes, 0);
+    ip6Copy(buf, l3 + IPV6_SRC, (own !== undefined && usable6(own) ? own : lladdr6(l)!).bytes, 0);
     if (unicast) {
       const m = c.mac[slot]!;
       writeEth(buf, o, macHi(m), macLo(m), macHi(l.mac), macLo(l.mac), ETHERTYPE_IPV6);
       ip6Copy(buf, l3 + IPV6_DST, c.addr, t);
-    } else {
-      writeEth(buf, o, 0x3333, (0xff00_0000 | (c.addr[t + 13]! << 16) | (c.addr[t + 14]! << 8) | c.addr[t + 15]!) >>> 0, macHi(l.mac), macLo(l.mac), ETHERTYPE_IPV6);
-      // ff02::1:ffXX:XXXX
-      for (let i = 0; i < 16; i++) buf[l3 + IPV6_DST + i] = 0;
-      buf[l3 + IPV6_DST] = 0xff;
-      buf[l3 + IPV6_DST + 1] = 2;
-      buf[l3 + IPV6_DST + 11] = 1;
-      buf[l3 + IPV6_DST + 12] = 0xff;
-      buf[l3 + IPV6_DST + 13] = c.addr[t + 13]!;
-      buf[l3 + IPV6_DST + 14] = c.addr[t + 14]!;
-      buf[l3 + IPV6_DST + 15] = c.addr[t + 15]!;
-    }
-    buf[l4] = NDISC_NEIGHBOUR_SOLICITATION;
-    for (let i = 1; i < 8; i++) buf[l4 + i] = 0;
-    ip6Copy(buf, l4 + 8, c.addr, t);
+    } else toSolicitedNode(buf, o, l, c.addr, t);
+    writeNs(buf, l4, c.addr, t);
     writeNdOptLinkAddr(buf, l4 + ND_MSG_LEN, ND_OPT_SOURCE_LL_ADDR, macHi(l.mac), macLo(l.mac));
     icmpv6SetChecksum(buf, l3, l4, len);
     p.len = ETH_HLEN + IPV6_HLEN + len;
     if (e.tracing) e.note(p, el, unicast ? 'ndisc: unicast neighbour solicitation sent (PROBE)' : 'ndisc: neighbour solicitation sent');
+    this.host.send(p, l.index);
+  }
+
+  /**
+   * ndisc_send_ns of DAD (addrconf_dad_work) for `a`, tentative on `l`:
+   * from ::, to its solicited-node group, no link-layer option; the nonce
+   * option when it has one (enhanced_dad).
+   */
+  dadSolicit(l: Interface, a: If6Addr): void {
+    const e = this.host.element.engine, el = this.host.element;
+    const p = e.alloc(null, el, 'IPv6 DAD neighbour solicitation');
+    if (!p) return;
+    const buf = p.buf, l3 = p.off + ETH_HLEN, l4 = l3 + IPV6_HLEN;
+    const nonce = a.nonce ?? 0, len = ND_MSG_LEN + (nonce !== 0 ? ND_OPT_LL_LEN : 0);
+    writeIpv6Head(buf, l3, 0, len, NEXTHDR_ICMP, ND_HOPLIMIT);
+    for (let i = 0; i < 16; i++) buf[l3 + IPV6_SRC + i] = 0;
+    toSolicitedNode(buf, p.off, l, a.bytes, 0);
+    writeNs(buf, l4, a.bytes, 0);
+    if (nonce !== 0) {
+      buf[l4 + ND_MSG_LEN] = ND_OPT_NONCE;
+      buf[l4 + ND_MSG_LEN + 1] = 1;
+      writeMac(buf, l4 + ND_MSG_LEN + 2, macHi(nonce), macLo(nonce));
+    }
+    icmpv6SetChecksum(buf, l3, l4, len);
+    p.len = ETH_HLEN + IPV6_HLEN + len;
+    if (e.tracing) e.note(p, el, `ndisc: DAD neighbour solicitation for ${a.text} sent`);
     this.host.send(p, l.index);
   }
 
@@ -446,6 +480,13 @@ export class Ndisc {
     if (ip6IsMulticast(buf, l3 + IPV6_DST) && (flags & NA_SOLICITED) !== 0) return e.drop(pkt, el, 'malformed', 'NA: solicited, to a group');
     const tll = ndOptLinkAddr(buf, l4 + ND_MSG_LEN, l4 + len, ND_OPT_TARGET_LL_ADDR);
     if (tll === -2) return e.drop(pkt, el, 'malformed', 'NA: bad option');
+    // An address of the device's: a tentative one is another node's (DAD fails), a valid one's NA is ignored.
+    const mine = this.own(l, buf, l4 + 8);
+    if (mine !== undefined) {
+      if (usable6(mine)) return e.consume(pkt, el, 'ndisc: NA for our own address: ignored');
+      this.host.dadFailed(l, mine);
+      return e.consume(pkt, el, 'ndisc: NA for a tentative address: duplicate');
+    }
     const slot = this.lookup(l.index, buf, l4 + 8);
     if (slot < 0) return e.consume(pkt, el, 'ndisc: NA for no entry: ignored');
     const incomplete = c.state[slot] === NUD.INCOMPLETE || c.state[slot] === NUD.FAILED; // not NUD_VALID: any address is taken
@@ -559,6 +600,27 @@ export class Ndisc {
   private readonly scratch = new Uint8Array(16);
   /** route()'s destination, at offset 0 as the lookup reads it. */
   private readonly dst = new Uint8Array(16);
+}
+
+/** The Ethernet header and IPv6 destination of a frame out of `l` to the solicited-node group (ff02::1:ffXX:XXXX) of the address at t[off]. */
+function toSolicitedNode(buf: Uint8Array, o: number, l: Interface, t: Uint8Array, off: number): void {
+  const l3 = o + ETH_HLEN;
+  writeEth(buf, o, 0x3333, (0xff00_0000 | (t[off + 13]! << 16) | (t[off + 14]! << 8) | t[off + 15]!) >>> 0, macHi(l.mac), macLo(l.mac), ETHERTYPE_IPV6);
+  for (let i = 0; i < 16; i++) buf[l3 + IPV6_DST + i] = 0;
+  buf[l3 + IPV6_DST] = 0xff;
+  buf[l3 + IPV6_DST + 1] = 2;
+  buf[l3 + IPV6_DST + 11] = 1;
+  buf[l3 + IPV6_DST + 12] = 0xff;
+  buf[l3 + IPV6_DST + 13] = t[off + 13]!;
+  buf[l3 + IPV6_DST + 14] = t[off + 14]!;
+  buf[l3 + IPV6_DST + 15] = t[off + 15]!;
+}
+
+/** An NS's fixed part at l4 for the target at t[off] (its checksum left to write). */
+function writeNs(buf: Uint8Array, l4: number, t: Uint8Array, off: number): void {
+  buf[l4] = NDISC_NEIGHBOUR_SOLICITATION;
+  for (let i = 1; i < 8; i++) buf[l4 + i] = 0;
+  ip6Copy(buf, l4 + 8, t, off);
 }
 
 /** The mask a prefix of `len` bits puts on byte `i`. */

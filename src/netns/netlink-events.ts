@@ -7,7 +7,8 @@
 // entry is reported when the kernel would notify (__neigh_update and
 // neigh_timer_handler: not on the way to INCOMPLETE or DELAY, nor for a
 // confirmation alone; a router flag that changed is told). Addresses,
-// routes, rules and links change only by configuration: the namespace is
+// routes, rules and links change by configuration, and an address by its
+// DAD work's outcome (dad6.ts): the namespace is
 // compared before and after each change (aroundChange), and the
 // differences come in the order the kernel sends them for that kind of
 // change.
@@ -244,7 +245,7 @@ const isNeigh6 = (ev: NlEvent): boolean => ev.text.replace(/^Deleted /, '').spli
 
 /**
  * Around one configuration command on `ns` (ip OBJECT VERB ...; `carrier`:
- * a veth peer's going up or down): null when nobody listens, else the
+ * a veth peer's going up or down; `dad`: an address out of DAD): null when nobody listens, else the
  * function to call once it ran, which sends what it changed (and the
  * neighbour events it caused, held meanwhile).
  */
@@ -274,6 +275,10 @@ export function aroundChange(ns: Netns, object: string): (() => void) | null {
       put('address', gone('addr6'), true);
       put('route', [...locals6(r6gone).reverse(), ...r6gone.filter((l) => !isLocal6(l))], true);
       put('route', r6come.filter((l) => !isLocal6(l)));
+      put('address', come('addr6'));
+      put('route', locals6(r6come));
+    } else if (object === 'dad') {
+      // The DAD work's outcome (dad6.ts): the address as it is now; valid, its local and anycast routes (__ipv6_ifa_notify).
       put('address', come('addr6'));
       put('route', locals6(r6come));
     } else if (object === 'carrier') {

@@ -21,7 +21,8 @@ import { type NeighAction, NeighbourTable, NUD, seededRandom } from './neighbour
 import { NEIGH6_KEYS, NEIGH_KEYS } from './neigh-sysctl.js';
 import { type FibResult, type Flow, type FibRule, RuleSet, newRule } from './rules.js';
 import { type NeighSpec, type RouteSpec, type RuleSpec } from './specs.js';
-import { type DevConf6, IPV6_MIN_MTU, type Route6, addAddr6, delAddr6, routes6, syncInet6 } from './inet6.js';
+import { dadReady } from './dad6.js';
+import { DEV_CONF6_KEYS, type DevConf6, IPV6_MIN_MTU, type Route6, addAddr6, delAddr6, devConf6, routes6, syncInet6 } from './inet6.js';
 import { type Route6Request, type UserRoute6, addRoute6, delRoute6, ifdownRoutes6 } from './route6.js';
 import { Nd6Cache } from './nd6-cache.js';
 import {
@@ -154,8 +155,8 @@ export class Netns<P = unknown> implements AddrView {
     );
     this.nd6 = new Nd6Cache<P>(opts.now !== undefined ? { now: opts.now } : {});
     const off6 = opts.ipv6 ? 0 : 1;
-    this.all6 = { disable_ipv6: off6, forwarding: 0 };
-    this.dflt6 = { disable_ipv6: off6, forwarding: 0 };
+    this.all6 = devConf6(off6);
+    this.dflt6 = devConf6(off6);
     this.addLink({ name: 'lo', kind: 'loopback', mac: 0, index: LOOPBACK_IFINDEX, noarp: true });
     if (opts.loopbackUp ?? true) {
       this.setLinkUp('lo', true);
@@ -243,8 +244,9 @@ export class Netns<P = unknown> implements AddrView {
     if (spec.vlanId !== undefined) iface.vlanId = spec.vlanId;
     if (spec.master !== undefined) iface.master = spec.master;
     if (spec.promisc) iface.promisc = true;
-    // ipv6_add_dev at registration refuses a device with an MTU below 1280.
+    // ipv6_add_dev at registration refuses a device with an MTU below 1280; lo's accept_dad is -1.
     if (iface.mtu >= IPV6_MIN_MTU) iface.idev6 = this.nextIdev6();
+    if (spec.kind === 'loopback') iface.conf6.accept_dad = -1;
     this.byIndex.set(index, iface);
     this.byName.set(spec.name, iface);
     this.sorted = [...this.byIndex.values()].sort((a, b) => a.index - b.index);
@@ -304,10 +306,25 @@ export class Netns<P = unknown> implements AddrView {
   private idevSeq = 0;
   private readonly nextIdev6 = (): number => ++this.idevSeq;
 
-  /** addrconf's reaction to a change of the device's state or disable_ipv6. */
+  /** addrconf's reaction to a change of the device's state or disable_ipv6; a device now ready begins the DAD of its tentative addresses. */
   private sync6(l: Interface): void {
     syncInet6(l, this.nextSeq6);
     if (!l.up || l.conf6.disable_ipv6 !== 0) ifdownRoutes6(this.userRoutes6, l);
+    else if (l.v6Ready !== 0 && dadReady(l)) this.dadDue = 0;
+  }
+
+  /** When the DAD work (dad6.ts) next has something to do: the namespace's tick runs it then (Infinity: nothing). */
+  dadDue = Infinity;
+
+  /** An address of `l` came out of DAD (valid, or failed): its routes change. */
+  dadSettled(l: Interface): void {
+    this.watch?.link(l.index);
+    this.touch();
+  }
+
+  /** IPv6 off on the device as net.ipv6.conf.DEV.disable_ipv6=1 sets it (DAD's accept_dad 2). */
+  disable6(l: Interface): void {
+    this.setConf6(l.name, 'disable_ipv6', 1, l.name);
   }
 
   /** The routes `ip -6 route add` made (route6.ts), in the order added. */
@@ -342,9 +359,10 @@ export class Netns<P = unknown> implements AddrView {
     this.touch();
   }
 
-  /** ip -6 addr add (inet6.ts's addAddr6). */
-  addAddr6(dev: string, bytes: Uint8Array, prefixLen: number, flags: number, metric: number): void {
-    addAddr6(this.mustLink(dev), bytes, prefixLen, flags, metric, this.nextSeq6);
+  /** ip -6 addr add (inet6.ts's addAddr6); with `dad`, a runtime command's, its DAD to run (dad6.ts). */
+  addAddr6(dev: string, bytes: Uint8Array, prefixLen: number, flags: number, metric: number, dad = false): void {
+    const a = addAddr6(this.mustLink(dev), bytes, prefixLen, flags, metric, this.nextSeq6, dad);
+    if (a.dadAt !== undefined) this.dadDue = 0;
     this.touch();
   }
 
@@ -771,7 +789,7 @@ export class Netns<P = unknown> implements AddrView {
       this.touch();
       return;
     }
-    const m6 = /^net\.ipv6\.conf\.(.+)\.(disable_ipv6|forwarding)$/.exec(key);
+    const m6 = CONF6_KEY.exec(key);
     if (m6) return this.setConf6(m6[1]!, m6[2] as keyof DevConf6, value, name);
     let m = /^net\.ipv4\.conf\.(.+)\.([a-z_0-9]+)$/.exec(key);
     if (m) {
@@ -827,7 +845,7 @@ export class Netns<P = unknown> implements AddrView {
 
   getSysctl(name: string): number {
     const key = name.replace(/^\/proc\/sys\//, '').replaceAll('/', '.');
-    const m6 = /^net\.ipv6\.conf\.(.+)\.(disable_ipv6|forwarding)$/.exec(key);
+    const m6 = CONF6_KEY.exec(key);
     if (m6) return (m6[1] === 'all' ? this.all6 : m6[1] === 'default' ? this.dflt6 : this.inet6Link(m6[1]!, name).conf6)[m6[2] as keyof DevConf6];
     if (key === 'net.ipv4.ip_forward') return this.all.forwarding;
     let m = /^net\.ipv4\.conf\.(.+)\.([a-z_0-9]+)$/.exec(key);
@@ -859,6 +877,11 @@ export class Netns<P = unknown> implements AddrView {
    * only the devices made later, a device's that device.
    */
   private setConf6(dev: string, k: keyof DevConf6, value: number, name: string): void {
+    // DAD's keys (proc_dointvec): the one directory written.
+    if (k !== 'disable_ipv6' && k !== 'forwarding') {
+      (dev === 'all' ? this.all6 : dev === 'default' ? this.dflt6 : this.inet6Link(dev, name).conf6)[k] = value;
+      return;
+    }
     const devs = dev === 'all' ? this.sorted.filter((l) => l.idev6 !== 0) : dev === 'default' ? [] : [this.inet6Link(dev, name)];
     if (dev === 'all') this.all6[k] = value;
     if (dev === 'all' || dev === 'default') this.dflt6[k] = value;
@@ -890,6 +913,9 @@ export class Netns<P = unknown> implements AddrView {
     return l;
   }
 }
+
+/** A net.ipv6.conf key the model reads (DEV_CONF6_KEYS). */
+const CONF6_KEY = new RegExp(`^net\\.ipv6\\.conf\\.(.+)\\.(${DEV_CONF6_KEYS.join('|')})$`);
 
 /** The table-wide keys only neigh/default has (in the kernel, only the initial namespace's). */
 const GC = new Map<string, 'gcThresh1' | 'gcThresh2' | 'gcThresh3'>([

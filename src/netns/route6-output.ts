@@ -7,7 +7,7 @@
 // (ndisc.ts's echo replies, ping -6) sends by them. Neither allocates.
 
 import type { Interface } from './interfaces.js';
-import type { If6Addr, Route6 } from './inet6.js';
+import { type If6Addr, type Route6, usable6 } from './inet6.js';
 import { inPrefix6 } from '../wire/addr.js';
 import { ip6Equal } from '../wire/ipv6.js';
 
@@ -95,6 +95,7 @@ export function source6(links: readonly Interface[], dev: Interface | undefined,
     const l = oifOnly ? dev : links[i]!;
     for (let j = 0; j < l.addrs6.length; j++) {
       const a = l.addrs6[j]!;
+      if (!usable6(a)) continue; // a tentative address is not yet assigned (RFC 4862 5.4)
       if (bestA === undefined || better(a, l, bestA, bestL!, dev, dst, ds)) {
         bestA = a;
         bestL = l;

@@ -24,6 +24,8 @@ export const NDISC_REDIRECT = 137;
 
 export const ND_OPT_SOURCE_LL_ADDR = 1;
 export const ND_OPT_TARGET_LL_ADDR = 2;
+/** RFC 7527's nonce option (enhanced DAD): 6 bytes in an 8-byte option. */
+export const ND_OPT_NONCE = 14;
 
 /** NS and NA: type, code, checksum, 4 bytes (NA: the flags), the 16-byte target; options follow. */
 export const ND_MSG_LEN = 24;

@@ -129,10 +129,12 @@ function shown(out: string): string {
 }
 
 /** ip's words in the namespace (or, after `peer`, in the peer's); a ping that resolves a neighbour; its reachable time run out. */
-const STEPS: (string[] | 'ping' | 'ping6' | 'stale' | 'unanswered')[] = [
+const STEPS: (string[] | 'ping' | 'ping6' | 'stale' | 'unanswered' | 'dad')[] = [
   ['addr', 'add', '192.0.2.1/24', 'brd', '+', 'dev', RFP],
   ['addr', 'add', '192.0.2.9/24', 'dev', RFP],
   ['addr', 'add', '2001:db8::1/64', 'dev', RFP, 'nodad'],
+  // With DAD: told tentative at once, then again (and its local route) once DAD is over.
+  'dad',
   ['route', 'add', '198.51.100.0/24', 'via', '192.0.2.2'],
   ['route', 'replace', '198.51.100.0/24', 'via', '192.0.2.3', 'dev', RFP],
   ['route', 'del', '198.51.100.0/24'],
@@ -177,6 +179,9 @@ async function play(side: Side, filtered: () => string): Promise<string> {
       resolved = FPR_LL;
       await side.ping(`${FPR_LL}%${RFP}`);
       await until('REACHABLE', side.out, (o) => o.includes(`${FPR_LL} dev ${RFP} lladdr 82:99:8f:5a:6b:ec router REACHABLE`));
+    } else if (s === 'dad') {
+      await side.ip(['addr', 'add', '2001:db8::7/64', 'dev', RFP]);
+      await until('DAD over', side.out, (o) => o.includes(`local 2001:db8::7 dev ${RFP}`), side.age);
     } else if (s === 'unanswered') {
       await side.ping('192.0.2.99', true);
       await until('FAILED', side.out, (o) => o.includes(`192.0.2.99 dev ${RFP} FAILED`), side.age);

@@ -93,7 +93,7 @@ function buildKernel(): void {
     kns.set(ns.name, k);
     objs.addNetns(k);
     // IPv6 as Neutron leaves it in a router's namespace (forwarding on), and no
-    // DAD: dpemu runs none, its link-locals are never tentative (inet6.ts).
+    // DAD: dpemu's link-locals are never tentative (inet6.ts), its DAD is off too (before).
     // dpemu sends no MLD report either (nor would the kernel's reports show
     // but as counters and an ff02::16 NOARP neighbour): the kernel's own
     // IPv6 output is dropped before it leaves (MLD's LOCAL_OUT hook). IPv6
@@ -216,6 +216,11 @@ function compare(what: string, kernel: string, ours: string): void {
 before(async () => {
   requireRoot('netns text against the kernel');
   emu = buildEmulator(topo);
+  // No DAD in dpemu either (its devices were made before: each its own accept_dad 0, as the kernel's from default's).
+  for (const { node, ns } of emulated) {
+    const n = mustNamespace({ emu }, node, ns.name).ns;
+    for (const d of ['all', 'default', ...n.links().filter((l) => l.kind !== 'loopback').map((l) => l.name)]) n.setSysctl(`net.ipv6.conf.${d}.accept_dad`, 0);
+  }
   try {
     buildKernel();
     enableIpv6();
