@@ -1251,6 +1251,7 @@ export class NetNamespace extends Element implements KeepsLearned {
         }
       }
     }
+    this.ndisc.adminDone();
   }
 
   override tick(now: number): void {
