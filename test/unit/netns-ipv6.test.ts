@@ -582,3 +582,37 @@ test('IPv6 forwarding back out of the device it came in on: the kernel\'s redire
   send(RREQ);
   assert.equal(w1.take().filter((f) => f[54] === 137).length, 1);
 });
+
+test('ip -6 neigh replace: a held reply leaves at once to the address given; what ND says next leaves the PERMANENT entry as it is; del of an unresolved one drops what it held', () => {
+  const { e, r, send, wire } = router();
+  const ip = (args: string) => runCommand(r.ns, `ip ${args}`, e.now, { neigh: (a) => r.runNeigh(a) });
+  send(ECHO);
+  assert.equal(wire.take().length, 1, 'the solicitation; the reply held');
+  // The entry is there (INCOMPLETE): add would be refused (File exists), as the kernel refuses it.
+  assert.throws(() => ip('-6 neigh add fe80::f816:3eff:feb2:efaf lladdr fa:16:3e:b2:ef:af dev qr-1'), /File exists/);
+  assert.equal(ip('-6 neigh replace fe80::f816:3eff:feb2:efaf lladdr fa:16:3e:b2:ef:af dev qr-1'), '');
+  const out = wire.take();
+  assert.equal(out.length, 1);
+  assert.equal(noLabel(out[0]!), noLabel(REPLY));
+  // The host's NS with another link-layer address: answered to the PERMANENT entry's, which stays.
+  const ns = Uint8Array.from(NS);
+  ns[ns.length - 1] = 0xb0;
+  icmpv6SetChecksum(ns, 14, 54, 32);
+  send(ns);
+  const na = wire.take();
+  assert.equal(na.length, 1);
+  assert.equal(toHex(na[0]!.subarray(0, 6)), 'fa163eb2efaf');
+  assert.equal(ip('-6 neigh'), 'fe80::f816:3eff:feb2:efaf dev qr-1 lladdr fa:16:3e:b2:ef:af PERMANENT \n');
+  // An echo request from a host nobody knows: its reply held, INCOMPLETE; deleted, the reply dropped.
+  const other = Uint8Array.from(ECHO);
+  other[22 + 15] = 0xb1;
+  icmpv6SetChecksum(other, 14, 54, other.length - 54);
+  send(other);
+  assert.equal(wire.take().length, 1, 'the solicitation');
+  assert.equal(ip('-6 neigh show nud incomplete'), 'fe80::f816:3eff:feb2:efb1 dev qr-1 INCOMPLETE \n');
+  const before = e.dropCount(r, 'neigh_failed');
+  assert.equal(ip('-6 neigh del fe80::f816:3eff:feb2:efb1 dev qr-1'), '');
+  assert.equal(e.dropCount(r, 'neigh_failed'), before + 1);
+  assert.deepEqual(wire.take(), []);
+  assert.equal(ip('-6 neigh'), 'fe80::f816:3eff:feb2:efaf dev qr-1 lladdr fa:16:3e:b2:ef:af PERMANENT \n');
+});
