@@ -396,8 +396,8 @@ function readFamily(word: string | undefined, fail: (reason: string, tok?: strin
   throw invarg('invalid protocol family', word);
 }
 
-/** A change in IPv6 or AF_PACKET (-6, -0) other than an IPv6 address's or route's (inet6.ts, route6.ts). */
-export const IPV4_ONLY = 'only IPv4 changes and IPv6 addresses and routes are emulated: -6 and -0 read the neighbours the namespace holds, and change none';
+/** A change in IPv6 or AF_PACKET (-6, -0) other than an IPv6 address's, route's or neighbour's (inet6.ts, route6.ts, nd6-cache.ts). */
+export const IPV4_ONLY = 'only IPv4 changes and IPv6 addresses, routes and neighbours are emulated: -0 changes nothing';
 
 function verbOf(word: string | undefined, verbs: readonly string[]): string | undefined {
   if (word === undefined) return undefined;
