@@ -550,7 +550,10 @@ export function runCommand<P>(
             // repeated: any of them; a flush's `all` leaves the NOARP entries
             n.states = (n.states ?? 0) | (flush && v === 'all' ? bits & ~NUD.NOARP : bits);
           } else {
-            const p = routeShowPrefix(w === 'to' ? nextArg(toks, ++j) : w, o.family);
+            const word = w === 'to' ? nextArg(toks, ++j) : w;
+            // all, default and any: a prefix of no family (get_addr in AF_UNSPEC), which every entry is in.
+            if (o.family === undefined && (word === 'all' || word === 'default' || word === 'any')) continue;
+            const p = routeShowPrefix(word, o.family);
             if ('v6' in p) n.to6 = p.v6;
             else n.to = p.v4;
           }

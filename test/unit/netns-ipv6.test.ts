@@ -616,3 +616,16 @@ test('ip -6 neigh replace: a held reply leaves at once to the address given; wha
   assert.deepEqual(wire.take(), []);
   assert.equal(ip('-6 neigh'), 'fe80::f816:3eff:feb2:efaf dev qr-1 lladdr fa:16:3e:b2:ef:af PERMANENT \n');
 });
+
+test('ip neigh show|flush: all and default (a prefix of no family) select both families, a prefix its own family\'s, as ip 6.1 over Linux 6.18', () => {
+  const { r } = router();
+  const ip = (args: string) => runCommand(r.ns, `ip ${args}`);
+  ip('neigh add 192.168.1.3 lladdr 02:00:00:00:00:03 dev qr-1 nud stale');
+  ip('-6 neigh add 2001:db8:1::3 lladdr 02:00:00:00:00:03 dev qr-1 nud stale');
+  const v4 = '192.168.1.3 dev qr-1 lladdr 02:00:00:00:00:03 STALE \n', v6 = '2001:db8:1::3 dev qr-1 lladdr 02:00:00:00:00:03 STALE \n';
+  for (const [q, want] of [['all', v4 + v6], ['default', v4 + v6], ['0.0.0.0/0', v4], ['::/0', v6], ['2001:db8::/32', v6], ['-6 neigh show all', v6], ['-4 neigh show all', v4]] as const) {
+    assert.equal(ip(q.startsWith('-') ? q : `neigh show ${q}`), want, q);
+  }
+  ip('neigh flush all');
+  assert.equal(ip('neigh show nud all'), '');
+});
