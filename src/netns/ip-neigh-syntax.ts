@@ -59,6 +59,8 @@ export function parseNeigh(ts: TokenStream, show: boolean, family?: Family): Nei
     }
   }
   if (!show) {
+    // ip sends NTF_ROUTER or not: the kernel sets the flag as the request has it.
+    n.router ??= false;
     // ipneigh_modify's order: the device and address, then ll_addr_a2n's reading, then the kernel's length check.
     if (n.dev === undefined || (ip === undefined && ip6 === undefined)) throw new RtnlError('EINVAL', undefined, 'Device and destination are required arguments.', 255);
     if (badLladdr && /^[0-9a-f]{1,2}(:[0-9a-f]{1,2}){0,4}$/i.test(badLladdr.text)) throw new RtnlError('EINVAL', 'Invalid link address');

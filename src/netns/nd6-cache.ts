@@ -174,13 +174,13 @@ export class Nd6Cache<P> extends NeighTableBase {
   /**
    * neigh_add (refusals as NeighbourTable.adminSet's), then __neigh_update
    * with ADMIN|OVERRIDE: the state (iproute2 sends PERMANENT unless told),
-   * the address given (or the entry's own), the router flag as given, the
+   * the address given (or the entry's own), the router flag as given (undefined: kept), the
    * timer of the new state (REACHABLE: reachable_time on; DELAY, PROBE: at
    * once; none for the others); packets held by an entry made valid go to
    * `released`, those of an INCOMPLETE or PROBE one made FAILED to
    * `failedHeld`. `nud none` makes no entry (the kernel keeps one in NUD_NONE).
    */
-  adminSet(ifindex: number, addr: Uint8Array, lladdr: number | undefined, state: number, mode: 'add' | 'replace' | 'change', router: boolean, now: number): void {
+  adminSet(ifindex: number, addr: Uint8Array, lladdr: number | undefined, state: number, mode: 'add' | 'replace' | 'change', router: boolean | undefined, now: number): void {
     let slot = this.find(ifindex, addr, 0);
     neighAddMode(slot >= 0, mode);
     const old = slot >= 0 ? this.state[slot]! : NUD.NONE;
@@ -198,7 +198,7 @@ export class Nd6Cache<P> extends NeighTableBase {
     const changed = valid && (!(old & NUD_VALID) || mac !== this.mac[slot]);
     if (state & NUD_CONNECTED) this.confirmed[slot] = now;
     else if (changed) this.confirmed[slot] = now - 2 * base;
-    this.router[slot] = router ? 1 : 0; // before update(): its notification carries the flag
+    if (router !== undefined) this.router[slot] = router ? 1 : 0; // before update(): its notification carries the flag
     this.update(slot, mac, state, now);
     if (state !== old) {
       if (state & NUD.PROBE) this.probes[slot] = 0;

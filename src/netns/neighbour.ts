@@ -734,7 +734,7 @@ export class NeighbourTable<P = unknown> extends NeighTableBase {
     state: number,
     mode: 'add' | 'replace' | 'change',
     now: number,
-    router = false,
+    router?: boolean,
   ): NeighAction<P>[] {
     let flags = NEIGH_F.ADMIN | NEIGH_F.OVERRIDE;
     let e = this.lookup(ip, ifindex);
@@ -751,7 +751,8 @@ export class NeighbourTable<P = unknown> extends NeighTableBase {
         this.gcEntries++;
       }
     }
-    if (router) flags |= NEIGH_F.ISROUTER | NEIGH_F.OVERRIDE_ISROUTER;
+    // neigh_add sets the router flag as the request has it (a replace without `router` clears it, Linux 6.18); arp -s leaves it.
+    if (router !== undefined) flags |= NEIGH_F.OVERRIDE_ISROUTER | (router ? NEIGH_F.ISROUTER : 0);
     return this.update(e, lladdr, state, flags, now);
   }
 

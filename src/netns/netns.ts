@@ -718,14 +718,14 @@ export class Netns<P = unknown> implements AddrView {
     if (spec.ip6) {
       // ndisc_allow_add.
       if (l.idev6 === 0 || l.conf6.disable_ipv6 !== 0) throw new RtnlError('EINVAL', 'IPv6 is disabled on this device');
-      this.nd6.adminSet(l.index, spec.ip6, spec.lladdr, spec.state ?? NUD.PERMANENT, mode, spec.router ?? false, now);
+      this.nd6.adminSet(l.index, spec.ip6, spec.lladdr, spec.state ?? NUD.PERMANENT, mode, spec.router, now);
       return [];
     }
     if (spec.proxy) {
       this.neigh.addProxy(spec.ip, l.index, mode === 'add' ? 'add' : 'replace');
       return [];
     }
-    return this.neigh.adminSet(spec.ip, l.index, spec.lladdr, spec.state ?? NUD.PERMANENT, mode, now, spec.router ?? false);
+    return this.neigh.adminSet(spec.ip, l.index, spec.lladdr, spec.state ?? NUD.PERMANENT, mode, now, spec.router);
   }
 
   neighDel(spec: NeighSpec, now: number): NeighAction<P>[] {

@@ -182,6 +182,9 @@ test('ip -6 neigh add|replace|change|del|flush in the qrouter print, refuse and 
     [...N, 'add', '2001:db8:70::2', 'dev', QR_DEV],
     [...N, 'add', '2001:db8:70::3', 'lladdr', '02:00:00:00:70:03', 'dev', QR_DEV, 'nud', 'stale', 'router'],
     [...N, 'add', '2001:db8:70::4', 'lladdr', '02:00:00:00:70:04', 'dev', QR_DEV, 'nud', 'noarp'],
+    [...N, 'show', '2001:db8:70::3'],
+    // Without `router` a replace clears the flag.
+    [...N, 'replace', '2001:db8:70::3', 'lladdr', '02:00:00:00:70:03', 'dev', QR_DEV, 'nud', 'stale'],
     ['neigh', 'add', '2001:db8:70::5', 'lladdr', '02:00:00:00:70:05', 'dev', QR_DEV],
     [...N, 'change', '2001:db8:70::9', 'lladdr', '02:00:00:00:70:09', 'dev', QR_DEV],
     [...N, 'replace', '2001:db8:70::9', 'lladdr', '02:00:00:00:70:09', 'dev', QR_DEV],

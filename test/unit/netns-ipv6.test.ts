@@ -629,3 +629,18 @@ test('ip neigh show|flush: all and default (a prefix of no family) select both f
   ip('neigh flush all');
   assert.equal(ip('neigh show nud all'), '');
 });
+
+test('ip neigh replace without router clears the flag in either family; arp -s would keep it (Linux 6.18)', () => {
+  const { r } = router();
+  const ip = (args: string) => runCommand(r.ns, `ip ${args}`);
+  ip('neigh add 192.168.1.9 lladdr 02:00:00:00:00:09 dev qr-1 router');
+  ip('-6 neigh add 2001:db8::9 lladdr 02:00:00:00:00:09 dev qr-1 router');
+  assert.equal(ip('neigh show dev qr-1'), '192.168.1.9 lladdr 02:00:00:00:00:09 router PERMANENT \n2001:db8::9 lladdr 02:00:00:00:00:09 router PERMANENT \n');
+  ip('neigh replace 192.168.1.9 lladdr 02:00:00:00:00:09 dev qr-1');
+  ip('-6 neigh change 2001:db8::9 lladdr 02:00:00:00:00:08 dev qr-1');
+  assert.equal(ip('neigh show dev qr-1'), '192.168.1.9 lladdr 02:00:00:00:00:09 PERMANENT \n2001:db8::9 lladdr 02:00:00:00:00:08 PERMANENT \n');
+  // SIOCSARP's update (arp -s) asks no router flag of its own.
+  ip('neigh replace 192.168.1.9 lladdr 02:00:00:00:00:09 dev qr-1 router');
+  r.ns.neighSet({ ip: 0xc0a80109, dev: 'qr-1', lladdr: 0x020000000021 }, 'replace', 0);
+  assert.equal(ip('neigh show 192.168.1.9'), '192.168.1.9 dev qr-1 lladdr 02:00:00:00:00:21 router PERMANENT \n');
+});
