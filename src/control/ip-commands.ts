@@ -2,10 +2,8 @@
 // verbs print what iproute2 prints; add/del/replace change the namespace
 // (one command, one change: it applies entirely or throws first).
 import { IpSyntaxError, RtnlError } from '../netns/errors.js';
-import { IPV4_ONLY, OBJECTS as TEXT_OBJECTS, runCommand } from '../netns/ip-text.js';
-import { parseNeighArgs } from '../netns/ip-neigh-syntax.js';
+import { OBJECTS as TEXT_OBJECTS, runCommand } from '../netns/ip-text.js';
 import { isJsonOption, isPrettyOption, matches } from '../netns/ip-tokens.js';
-import type { NetNamespace } from '../netns/namespace.js';
 import type { CommandFamily } from './command.js';
 import { ControlError, ok } from './protocol.js';
 import { mustNamespace, mustNode } from './resolve.js';
@@ -14,23 +12,12 @@ import { ipAccess as access, ipObject, netnsVerb, parseIpArgv } from './ip-argv.
 import { isHypervisor, rootView } from './root-netns.js';
 import { aroundChange } from '../netns/netlink-events.js';
 
-const NEIGH = ['neighbour', 'neighbor'];
-
-/** Neighbour writes run through the element so packets queued on an unresolved entry leave (or fail) as in the kernel. */
-function neighWrite(el: NetNamespace, verb: string, rest: string): void {
-  const spec = parseNeighArgs(rest);
-  const now = el.engine.now;
-  const actions = matches(verb, 'delete') ? el.ns.neighDel(spec, now)
-    : el.ns.neighSet(spec, matches(verb, 'replace') ? 'replace' : matches(verb, 'change') || verb === 'chg' ? 'change' : 'add', now);
-  el.runNeigh(actions);
-}
-
 export const ip: CommandFamily = {
   name: 'ip',
   access,
   target: (argv) => ({ node: parseIpArgv(argv).node }),
   run(ctx, argv) {
-    const { ns, node, options, words, family } = parseIpArgv(argv);
+    const { ns, node, options, words } = parseIpArgv(argv);
     const obj = words[0];
     const known = obj === undefined ? undefined : ipObject(obj);
     if (known === 'netns') {
@@ -56,24 +43,21 @@ export const ip: CommandFamily = {
         const root = rootView(ctx.emu, node!, ctx.emu.engine.now);
         return ok(runCommand(root.ns, [...options, ...words].join(' '), ctx.emu.engine.now, { linkStats: root.linkStats }));
       }
-      if (write && obj.length >= 1 && NEIGH.some((o) => matches(obj, o)) && words[1] !== 'flush') {
-        if (family === 'inet6' || family === 'link') throw new ControlError(`Error: ${IPV4_ONLY} ("${words[1]}").`, 255);
-        neighWrite(el, words[1]!, words.slice(2).join(' '));
-      } else {
-        // Up/down goes through the element: a device going down hands back the packets queued
-        // on its neighbours (it drops them), and a veth end takes its peer's carrier along.
-        if (write && matches(obj, 'link') && words[1] === 'set' && (words.includes('down') || words.includes('up'))) {
-          const dev = words[2] === 'dev' ? words[3] : words[2];
-          if (dev !== undefined && el.ns.link(dev)) el.setLinkUp(dev, words.includes('up'));
-        }
-        const out = runCommand(el.ns, [...options, ...words].join(' '), el.engine.now, {
-          drop: (pkts, why) => pkts.forEach((p) => el.engine.drop(p, el, 'neigh_failed', why)),
-          linkStats: (l) => el.linkStats(l),
-          proxyQueued: () => el.proxyQueued,
-          dad: true,
-        });
-        if (!write) return ok(out);
+      // Up/down goes through the element: a device going down hands back the packets queued
+      // on its neighbours (it drops them), and a veth end takes its peer's carrier along.
+      if (write && matches(obj, 'link') && words[1] === 'set' && (words.includes('down') || words.includes('up'))) {
+        const dev = words[2] === 'dev' ? words[3] : words[2];
+        if (dev !== undefined && el.ns.link(dev)) el.setLinkUp(dev, words.includes('up'));
       }
+      const out = runCommand(el.ns, [...options, ...words].join(' '), el.engine.now, {
+        drop: (pkts, why) => pkts.forEach((p) => el.engine.drop(p, el, 'neigh_failed', why)),
+        linkStats: (l) => el.linkStats(l),
+        proxyQueued: () => el.proxyQueued,
+        // Neighbour writes run through the element so packets queued on an unresolved entry leave (or fail) as in the kernel.
+        neigh: (actions) => el.runNeigh(actions),
+        dad: true,
+      });
+      if (!write) return ok(out);
     } catch (e) {
       // A refusal after ip had printed something (`ip -j` opens its array first) answers with both.
       if (e instanceof RtnlError && e.stdout) return { ok: false, stdout: e.stdout, stderr: `${e.message}\n`, exit: e.exit };

@@ -3,16 +3,24 @@
 // prints (print_neigh, iproute2 >= 5.16: every field followed by a space).
 
 import { type Ip4, type Mac, formatIp4, formatMac, parseIp4, parseMac } from './addr.js';
-import { TokenStream, tokenize } from './ip-tokens.js';
+import { type Family, type Token, TokenStream, tokenize } from './ip-tokens.js';
+import { RtnlError } from './errors.js';
+import { parseIpv6 } from '../wire/addr.js';
 import { type NeighEntry, NUD, NUD_VALID, nudFromName, nudName } from './neighbour.js';
 import { type NeighSpec } from './specs.js';
 
 const KEYWORDS = ['dev', 'lladdr', 'nud', 'router', 'proxy', 'extern_learn', 'use', 'managed', 'protocol', 'to', 'used', 'probes', 'ref'];
 const STATES = ['INCOMPLETE', 'REACHABLE', 'STALE', 'DELAY', 'PROBE', 'FAILED', 'NOARP', 'PERMANENT'];
 
-/** Parse `ip neigh add` arguments (after the verb) or a line of `ip neigh show`. */
-export function parseNeigh(ts: TokenStream, show: boolean): NeighSpec {
+/**
+ * Parse `ip neigh add` arguments (after the verb) or a line of `ip neigh
+ * show`. The address is IPv6 under -6 (`family`), or with a `:` in no
+ * family, refused as get_addr refuses it (ip exits 1).
+ */
+export function parseNeigh(ts: TokenStream, show: boolean, family?: Family): NeighSpec {
   let ip: Ip4 | undefined;
+  let ip6: Uint8Array | undefined;
+  let badLladdr: Token | undefined;
   const n: Partial<NeighSpec> = {};
   while (!ts.done) {
     const t = ts.next();
@@ -21,8 +29,9 @@ export function parseNeigh(ts: TokenStream, show: boolean): NeighSpec {
     else if (w === 'lladdr') {
       const v = ts.value(t);
       const m = parseMac(v.text);
-      if (m === undefined) throw ts.error(v, `invalid lladdr '${v.text}'`);
-      n.lladdr = m;
+      if (m === undefined && show) throw ts.error(v, `invalid lladdr '${v.text}'`);
+      if (m === undefined) badLladdr = v;
+      else n.lladdr = m;
     } else if (w === 'nud') {
       const v = ts.value(t);
       const s = v.text === 'all' ? undefined : nudFromName(v.text);
@@ -36,12 +45,31 @@ export function parseNeigh(ts: TokenStream, show: boolean): NeighSpec {
     else {
       let a = t;
       if (w === 'to') a = ts.value(t);
-      if (ip !== undefined) throw ts.unknown(a, [...KEYWORDS, ...STATES]);
+      if (ip !== undefined || ip6 !== undefined) throw ts.unknown(a, [...KEYWORDS, ...STATES]);
+      if (family === 'inet6' || (family === undefined && a.text.includes(':'))) {
+        ip6 = parseIpv6(a.text) ?? undefined;
+        if (ip6 === undefined) throw new RtnlError('EINVAL', undefined, `Error: ${family ?? 'any valid'} address is expected rather than "${a.text}".`, 1);
+        continue;
+      }
       ip = parseIp4(a.text);
+      if (ip === undefined && family === 'inet' && a.text.includes(':')) throw new RtnlError('EINVAL', undefined, `Error: inet address is expected rather than "${a.text}".`, 1);
       if (ip === undefined) {
         throw /^[0-9]/.test(a.text) ? ts.error(a, `invalid address '${a.text}'`) : ts.unknown(a, [...KEYWORDS, ...STATES]);
       }
     }
+  }
+  if (!show) {
+    // ip sends NTF_ROUTER or not: the kernel sets the flag as the request has it.
+    n.router ??= false;
+    // ipneigh_modify's order: the device and address, then ll_addr_a2n's reading, then the kernel's length check.
+    if (n.dev === undefined || (ip === undefined && ip6 === undefined)) throw new RtnlError('EINVAL', undefined, 'Device and destination are required arguments.', 255);
+    if (badLladdr && /^[0-9a-f]{1,2}(:[0-9a-f]{1,2}){0,4}$/i.test(badLladdr.text)) throw new RtnlError('EINVAL', 'Invalid link address');
+    if (badLladdr && !/^[0-9a-f]{1,2}(:[0-9a-f]{1,2})*$/i.test(badLladdr.text)) throw new RtnlError('EINVAL', undefined, `"${badLladdr.text}" is invalid lladdr.`, 1);
+    if (badLladdr) throw ts.error(badLladdr, `a link-layer address longer than 6 bytes is not emulated ('${badLladdr.text}')`);
+  }
+  if (ip6 !== undefined) {
+    if (n.proxy) throw ts.error(undefined, 'IPv6 proxy entries (proxy NDP) are not emulated');
+    return { ...n, ip: 0, ip6 };
   }
   if (ip === undefined) throw ts.error(undefined, 'missing neighbour address');
   return { ...n, ip };
@@ -51,8 +79,8 @@ export function parseNeighLine(line: string, lineNo = 1, source?: string): Neigh
   return parseNeigh(new TokenStream(tokenize(line), lineNo, source), true);
 }
 
-export function parseNeighArgs(args: string, lineNo = 1, source?: string): NeighSpec {
-  return parseNeigh(new TokenStream(tokenize(args), lineNo, source), false);
+export function parseNeighArgs(args: string, lineNo = 1, source?: string, family?: Family): NeighSpec {
+  return parseNeigh(new TokenStream(tokenize(args), lineNo, source), false, family);
 }
 
 /** A neighbour as ip prints it, of either family: its address as text. */

@@ -21,12 +21,12 @@ import { NTABLE_USAGE, changeNtable, showNtable } from './ip-ntable.js';
 import { flushPmtu } from './pmtu.js';
 import { cachedRouteJson, formatCachedRoute, routeExceptions, type CachedRoute } from './ip-route-cache.js';
 import { formatRule, gotoUnresolved, parseRuleArgs, parseRuleFilter, parseRuleLine } from './ip-rule-syntax.js';
-import { isBriefOption, isDetailsOption, isJsonOption, isOnelineOption, isPrettyOption, isStatsOption, textLines, tokenize, matches, type Family, familyPrefix } from './ip-tokens.js';
+import { isBriefOption, isDetailsOption, isJsonOption, isOnelineOption, isPrettyOption, isStatsOption, textLines, tokenize, matches, type Family, type Prefix6, routeShowPrefix } from './ip-tokens.js';
 import { RT_TABLE_LOCAL, RT_TABLE_MAIN, RTPROT_KERNEL } from './names.js';
 import { type NeighAction, NUD, NUD_VALID } from './neighbour.js';
 import { type Netns } from './netns.js';
 import { formatIp4, type Prefix } from './addr.js';
-import { prefixMask } from '../wire/addr.js';
+import { inPrefix6, prefixMask } from '../wire/addr.js';
 import { type RuleSpec } from './specs.js';
 
 export interface TextOptions {
@@ -143,6 +143,8 @@ export interface NeighShow {
   dev?: string;
   states?: number;
   to?: Prefix;
+  /** An IPv6 prefix (-6, or a word with a `:`): no IPv4 entry is in it. */
+  to6?: Prefix6;
   proxy?: boolean;
 }
 
@@ -162,26 +164,42 @@ export function showNeigh(ns: Netns, opts: NeighShow = {}, o: ShowOptions = {}):
       (p) => (o.brief ? { dst: formatIp4(p.ip), dev: dev(p) } : proxyNeighJson(p.ip, devName(p.ifindex))),
     );
   }
-  const states = opts.states ?? NUD_SHOW_DEFAULT;
-  const to = opts.to, mask = to ? prefixMask(to.len) : 0;
-  // The ARP table's entries, then (no family, or -6) the IPv6 ones (nd6-cache.ts), which an IPv4 prefix selects none of.
-  const rows: { row: NeighRow; ifindex: number }[] = [];
-  if (o.family !== 'inet6') {
-    for (const e of ns.neigh.entries()) {
-      if ((only === undefined || e.ifindex === only) && neighShown(e.state, states) && (!to || ((e.ip ^ to.addr) & mask) === 0)) rows.push({ row: neighRow(e), ifindex: e.ifindex });
-    }
-  }
-  if (o.family !== 'inet' && !to) {
-    const c = ns.nd6;
-    for (const i of c.slots()) {
-      if ((only === undefined || c.ifindex[i] === only) && neighShown(c.state[i]!, states)) {
-        rows.push({ row: { dst: ip6ToString(c.addr, i * 16), state: c.state[i]!, mac: c.mac[i]!, router: c.router[i] === 1 }, ifindex: c.ifindex[i]! });
-      }
-    }
-  }
+  const rows = neighRows(ns, opts, o.family);
   const dev = (r: { ifindex: number }) => (only === undefined ? devName(r.ifindex) : undefined);
   const brief = (r: { row: NeighRow; ifindex: number }) => formatNeighBrief(r.row.dst, dev(r), r.row.state & NUD_VALID ? r.row.mac : undefined);
   return dump(rows, o, (r) => (o.brief ? brief(r) : formatNeigh(r.row, dev(r))) + '\n', (r) => neighJson(r.row, dev(r), o.brief));
+}
+
+/** A neighbour a dump lists: its row, device, and address (an IPv4 one's `ip`, an IPv6 one's `ip6`). */
+interface NeighListed {
+  row: NeighRow;
+  ifindex: number;
+  ip?: number;
+  ip6?: Uint8Array;
+}
+
+/** The entries `ip neigh show|flush` selects (not the proxy ones): the ARP table's, then (no family, or -6) the IPv6 cache's (nd6-cache.ts), which an IPv4 prefix selects none of. */
+function neighRows(ns: Netns, opts: NeighShow, family: Family | undefined): NeighListed[] {
+  const only = opts.dev !== undefined ? ns.mustLink(opts.dev).index : undefined;
+  const states = opts.states ?? NUD_SHOW_DEFAULT;
+  const to = opts.to, mask = to ? prefixMask(to.len) : 0;
+  const rows: NeighListed[] = [];
+  if (family !== 'inet6' && !opts.to6) {
+    for (const e of ns.neigh.entries()) {
+      if ((only === undefined || e.ifindex === only) && neighShown(e.state, states) && (!to || ((e.ip ^ to.addr) & mask) === 0)) rows.push({ row: neighRow(e), ifindex: e.ifindex, ip: e.ip });
+    }
+  }
+  if (family !== 'inet' && !to) {
+    const c = ns.nd6;
+    for (const i of c.slots()) {
+      const ip6 = c.addr.subarray(i * 16, i * 16 + 16);
+      if ((only === undefined || c.ifindex[i] === only) && neighShown(c.state[i]!, states) && (!opts.to6 || inPrefix6(ip6, opts.to6.bytes, opts.to6.len))) {
+        const row = { dst: ip6ToString(c.addr, i * 16), state: c.state[i]!, mac: c.mac[i]!, router: c.router[i] === 1 };
+        rows.push({ row, ifindex: c.ifindex[i]!, ip6: ip6.slice() });
+      }
+    }
+  }
+  return rows;
 }
 
 /** `-s` given `level` times, and the device counters to print (an element's: a bare Netns has none). */
@@ -378,8 +396,8 @@ function readFamily(word: string | undefined, fail: (reason: string, tok?: strin
   throw invarg('invalid protocol family', word);
 }
 
-/** A change in IPv6 or AF_PACKET (-6, -0) other than an IPv6 address's or route's (inet6.ts, route6.ts). */
-export const IPV4_ONLY = 'only IPv4 changes and IPv6 addresses and routes are emulated: -6 and -0 read the neighbours the namespace holds, and change none';
+/** A change in IPv6 or AF_PACKET (-6, -0) other than an IPv6 address's, route's or neighbour's (inet6.ts, route6.ts, nd6-cache.ts). */
+export const IPV4_ONLY = 'only IPv4 changes and IPv6 addresses, routes and neighbours are emulated: -0 changes nothing';
 
 function verbOf(word: string | undefined, verbs: readonly string[]): string | undefined {
   if (word === undefined) return undefined;
@@ -406,7 +424,11 @@ export function runCommand<P>(
   command: string,
   now = 0,
   opts: TextOptions & {
-    drop?: (pkts: P[], why: string) => void; linkStats?: (l: Interface) => LinkStats64; proxyQueued?: () => number;
+    drop?: (pkts: P[], why: string) => void;
+    linkStats?: (l: Interface) => LinkStats64;
+    proxyQueued?: () => number;
+    /** What a neighbour write did to the packets its entries held (an element runs it; a bare model has none). */
+    neigh?: (actions: NeighAction<P>[]) => void;
     /** A runtime command: an IPv6 address added runs DAD (dad6.ts); the topology's are there DAD over. */
     dad?: boolean;
   } = {},
@@ -511,10 +533,12 @@ export function runCommand<P>(
     }
     case 'neighbor':
     case 'neighbour': {
-      const verb = verbOf(toks[i], ['add', 'change', 'replace', 'delete', 'list', 'show']) ?? (toks[i] === undefined ? 'show' : undefined);
+      const verb = verbOf(toks[i], ['add', 'change', 'replace', 'delete', 'list', 'show', 'flush']) ?? (toks[i] === undefined ? 'show' : undefined);
       if (!verb) throw fail(`unknown command '${toks[i]}'`);
       if (toks[i] !== undefined) i++;
-      if (verb === 'list' || verb === 'show') {
+      if (verb === 'list' || verb === 'show' || verb === 'flush') {
+        const flush = verb === 'flush';
+        if (flush && i === toks.length) throw new RtnlError('EINVAL', undefined, 'Flush requires arguments.', 1);
         const n: NeighShow = {};
         for (let j = i; j < toks.length; j++) {
           const w = toks[j]!;
@@ -525,17 +549,31 @@ export function runCommand<P>(
             if (v === undefined) throw fail('Command line is not complete', w);
             const bits = nudShowBits(v);
             if (bits === undefined) throw fail('nud state is bad', v);
-            n.states = (n.states ?? 0) | bits; // repeated: any of them
+            // repeated: any of them; a flush's `all` leaves the NOARP entries
+            n.states = (n.states ?? 0) | (flush && v === 'all' ? bits & ~NUD.NOARP : bits);
           } else {
-            n.to = familyPrefix(w === 'to' ? nextArg(toks, ++j) : w, o.family);
+            const word = w === 'to' ? nextArg(toks, ++j) : w;
+            // all, default and any: a prefix of no family (get_addr in AF_UNSPEC), which every entry is in.
+            if (o.family === undefined && (word === 'all' || word === 'default' || word === 'any')) continue;
+            const p = routeShowPrefix(word, o.family);
+            if ('v6' in p) n.to6 = p.v6;
+            else n.to = p.v4;
           }
         }
-        return showNeigh(ns, n, o);
+        if (!flush) return showNeigh(ns, n, o);
+        if (o.family === 'link' || n.proxy) throw fail(`'ip neigh flush' ${n.proxy ? 'of proxy entries' : 'under -0'} is not emulated`, verb);
+        // iproute2 deletes each entry its dump lists (by default all but PERMANENT and NOARP ones), one RTM_DELNEIGH each.
+        for (const r of neighRows(ns, { ...n, states: n.states ?? ~(NUD.PERMANENT | NUD.NOARP) }, o.family)) {
+          const dev = ns.linkByIndex(r.ifindex)!.name;
+          const actions = ns.neighDel(r.ip6 ? { ip: 0, ip6: r.ip6, dev } : { ip: r.ip!, dev }, now);
+          opts.neigh?.(actions);
+        }
+        return '';
       }
-      if (noFamily(o)) throw fail(IPV4_ONLY, verb);
-      const spec = parseNeighArgs(rest(), no, opts.source);
-      if (verb === 'delete') ns.neighDel(spec, now);
-      else ns.neighSet(spec, verb as 'add' | 'change' | 'replace', now);
+      if (o.family === 'link') throw fail(IPV4_ONLY, verb);
+      const spec = parseNeighArgs(rest(), no, opts.source, o.family);
+      const actions = verb === 'delete' ? ns.neighDel(spec, now) : ns.neighSet(spec, verb as 'add' | 'change' | 'replace', now);
+      opts.neigh?.(actions);
       return '';
     }
     case 'address': {

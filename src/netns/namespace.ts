@@ -1264,6 +1264,7 @@ export class NetNamespace extends Element implements KeepsLearned {
         }
       }
     }
+    this.ndisc.adminDone();
   }
 
   override tick(now: number): void {

@@ -10,7 +10,8 @@
 // as the ARP table's.
 
 import { ip6Copy, ip6Equal } from '../wire/ipv6.js';
-import { NUD, type NeighParams, arpDefaultParams, seededRandom } from './neighbour.js';
+import { RtnlError } from './errors.js';
+import { NUD, NUD_CONNECTED, NUD_VALID, type NeighParams, arpDefaultParams, neighAddMode, seededRandom, updateLladdr } from './neighbour.js';
 import { NeighTableBase } from './neigh-parms.js';
 
 /** nd_tbl's parms (net/ipv6/ndisc.c): arp_tbl's but locktime, which nd_tbl leaves at 0. */
@@ -62,13 +63,15 @@ export class Nd6Cache<P> extends NeighTableBase {
   findOrCreate(ifindex: number, buf: Uint8Array, off: number, now: number, unconfirmed: number): number {
     const i = this.find(ifindex, buf, off);
     if (i >= 0) return i;
+    // The victim: a free slot, else the least recently updated, one that `ip -6 neigh add` made PERMANENT last.
     let slot = 0;
     for (let j = 0; j < SLOTS; j++) {
       if (this.state[j] === NUD.NONE) {
         slot = j;
         break;
       }
-      if (this.updated[j]! < this.updated[slot]!) slot = j;
+      const perm = this.state[j] === NUD.PERMANENT, was = this.state[slot] === NUD.PERMANENT;
+      if (perm === was ? this.updated[j]! < this.updated[slot]! : was) slot = j;
     }
     this.takeHeld(slot, this.evicted);
     if (this.state[slot] !== NUD.NONE) {
@@ -139,15 +142,88 @@ export class Nd6Cache<P> extends NeighTableBase {
 
   /** neigh_ifdown: the device's entries go; the packets they held are added to `dropped`. */
   ifdown(ifindex: number, dropped: P[]): void {
-    for (let i = 0; i < SLOTS; i++) {
-      if (this.ifindex[i] !== ifindex || this.state[i] === NUD.NONE) continue;
-      this.onChange?.(i, true);
-      this.stats.destroys++;
-      this.size--;
-      this.state[i] = NUD.NONE;
-      this.timer[i] = -1;
-      this.takeHeld(i, dropped);
+    for (let i = 0; i < SLOTS; i++) if (this.ifindex[i] === ifindex && this.state[i] !== NUD.NONE) this.remove(i, dropped);
+  }
+
+  /** The slot's entry leaves the table; the packets it held are added to `dropped`. */
+  private remove(slot: number, dropped: P[]): void {
+    this.onChange?.(slot, true);
+    this.stats.destroys++;
+    this.size--;
+    this.state[slot] = NUD.NONE;
+    this.timer[slot] = -1;
+    this.takeHeld(slot, dropped);
+  }
+
+  // ---- administration (ip -6 neigh add|replace|change|del) --------------
+
+  /** Packets an administrative write let go (an entry it resolved, its slot in `releasedSlot` each): the element sends them and empties both. */
+  readonly released: P[] = [];
+  readonly releasedSlot: number[] = [];
+  /** Packets whose entry a write failed or removed (neigh_invalidate; the entry's device in `failedIfindex` each): the element tells their senders, drops them and empties both. */
+  readonly failedHeld: P[] = [];
+  readonly failedIfindex: number[] = [];
+
+  /** The slot's held packets to `failedHeld`. */
+  private fail(slot: number): void {
+    const from = this.failedHeld.length;
+    this.takeHeld(slot, this.failedHeld);
+    for (let i = from; i < this.failedHeld.length; i++) this.failedIfindex.push(this.ifindex[slot]!);
+  }
+
+  /**
+   * neigh_add (refusals as NeighbourTable.adminSet's), then __neigh_update
+   * with ADMIN|OVERRIDE: the state (iproute2 sends PERMANENT unless told),
+   * the address given (or the entry's own), the router flag as given (undefined: kept), the
+   * timer of the new state (REACHABLE: reachable_time on; DELAY, PROBE: at
+   * once; none for the others); packets held by an entry made valid go to
+   * `released`, those of an INCOMPLETE or PROBE one made FAILED to
+   * `failedHeld`. `nud none` makes no entry (the kernel keeps one in NUD_NONE).
+   */
+  adminSet(ifindex: number, addr: Uint8Array, lladdr: number | undefined, state: number, mode: 'add' | 'replace' | 'change', router: boolean | undefined, now: number): void {
+    let slot = this.find(ifindex, addr, 0);
+    neighAddMode(slot >= 0, mode);
+    const old = slot >= 0 ? this.state[slot]! : NUD.NONE;
+    const valid = (state & NUD_VALID) !== 0;
+    const mac = valid ? updateLladdr(old, slot >= 0 ? this.mac[slot]! : 0, lladdr) : slot >= 0 ? this.mac[slot]! : 0;
+    if (state === NUD.NONE) {
+      if (slot >= 0) {
+        this.fail(slot);
+        this.remove(slot, this.failedHeld);
+      }
+      return;
     }
+    const base = this.params(ifindex).base_reachable_time_ms;
+    if (slot < 0) slot = this.findOrCreate(ifindex, addr, 0, now, now - 2 * base);
+    const changed = valid && (!(old & NUD_VALID) || mac !== this.mac[slot]);
+    if (state & NUD_CONNECTED) this.confirmed[slot] = now;
+    else if (changed) this.confirmed[slot] = now - 2 * base;
+    if (router !== undefined) this.router[slot] = router ? 1 : 0; // before update(): its notification carries the flag
+    this.update(slot, mac, state, now);
+    if (state !== old) {
+      if (state & NUD.PROBE) this.probes[slot] = 0;
+      if (state & NUD.REACHABLE && this.used[slot]! < now) this.used[slot] = now; // neigh_add_timer, as ndisc.ts's learn
+      if (state & (NUD.REACHABLE | NUD.DELAY | NUD.PROBE)) this.timer[slot] = now + (state & NUD.REACHABLE ? this.reachableTime(ifindex) : 0);
+    }
+    if (valid && !(old & NUD_VALID)) {
+      const from = this.released.length;
+      this.takeHeld(slot, this.released);
+      for (let i = from; i < this.released.length; i++) this.releasedSlot.push(slot);
+    } else if (old & (NUD.INCOMPLETE | NUD.PROBE) && state & NUD.FAILED) {
+      this.stats.res_failed++;
+      this.fail(slot);
+    }
+  }
+
+  /** neigh_delete: FAILED first (its held packets to `failedHeld`, as neigh_invalidate), then out of the table. */
+  adminDelete(ifindex: number, addr: Uint8Array, now: number): void {
+    const slot = this.find(ifindex, addr, 0);
+    if (slot < 0) throw new RtnlError('ENOENT');
+    const old = this.state[slot]!;
+    this.update(slot, this.mac[slot]!, NUD.FAILED, now);
+    if (old & (NUD.INCOMPLETE | NUD.PROBE)) this.stats.res_failed++;
+    this.fail(slot);
+    this.remove(slot, this.failedHeld);
   }
 
   /** The slots in use, oldest first. */

@@ -405,6 +405,31 @@ export class Ndisc {
 
   private readonly failed: Packet[] = [];
 
+  /**
+   * After an `ip -6 neigh` write (nd6-cache.ts's adminSet, adminDelete): the
+   * packets an entry it resolved held go to its address, in order; those of
+   * one it failed or removed tell their senders and are dropped (as a timer's
+   * FAILED); those of an entry a new one pushed out are dropped.
+   */
+  adminDone(): void {
+    const c = this.cache, e = this.host.element.engine, el = this.host.element;
+    const q = c.released;
+    for (let i = 0; i < q.length; i++) {
+      const held = q[i]!, slot = c.releasedSlot[i]!, mac = c.mac[slot]!;
+      writeEth(held.buf, held.off, macHi(mac), macLo(mac), readMacHi(held.buf, held.off + 6), readMacLo(held.buf, held.off + 6), ETHERTYPE_IPV6);
+      if (e.tracing) e.note(held, el, 'ndisc: neighbour set by ip -6 neigh: held packet sent');
+      this.host.send(held, c.ifindex[slot]!);
+    }
+    q.length = c.releasedSlot.length = 0;
+    const f = c.failedHeld;
+    for (let i = 0; i < f.length; i++) {
+      this.host.addressUnreachable(f[i]!, this.host.link(c.failedIfindex[i]!));
+      e.drop(f[i]!, el, 'neigh_failed', 'IPv6 neighbour FAILED (ip -6 neigh)');
+    }
+    f.length = c.failedIfindex.length = 0;
+    this.dropEvicted();
+  }
+
   /** A predecessor's entry with its journaled times, its timer set as its state's own (as NeighbourTable.restoreEntry). */
   restore(ifindex: number, words: readonly number[], mac: number, state: number, router: boolean, confirmed: number, updated: number, used: number, probes: number): void {
     const c = this.cache, slot = c.restore(ifindex, words, mac, state, router, confirmed, updated, used, probes);
@@ -493,7 +518,7 @@ export class Ndisc {
     if (tll < 0 && incomplete) return e.consume(pkt, el, 'ndisc: NA without an address for an unresolved entry: ignored');
     const mac = tll >= 0 ? readMacHi(buf, tll) * 0x1_0000_0000 + readMacLo(buf, tll) : c.mac[slot]!;
     const changed = mac !== c.mac[slot];
-    if (incomplete || (flags & NA_OVERRIDE) !== 0 || !changed) {
+    if ((c.state[slot]! & (NUD.PERMANENT | NUD.NOARP)) === 0 && (incomplete || (flags & NA_OVERRIDE) !== 0 || !changed)) {
       // The flag first: __neigh_update's notification carries it.
       c.router[slot] = (flags & NA_ROUTER) !== 0 ? 1 : 0;
       this.learn(slot, mac, (flags & NA_SOLICITED) !== 0 ? NUD.REACHABLE : NUD.STALE, l.index);
@@ -510,7 +535,7 @@ export class Ndisc {
     if (l.conf6.forwarding !== 0 && sll >= 0 && !ip6IsAny(buf, l3 + IPV6_SRC)) {
       this.lookup(l.index, buf, l3 + IPV6_SRC);
       const slot = this.create(l.index, buf, l3 + IPV6_SRC);
-      this.cache.router[slot] = 0; // NEIGH_UPDATE_F_OVERRIDE_ISROUTER: a soliciting host is no router
+      if ((this.cache.state[slot]! & (NUD.PERMANENT | NUD.NOARP)) === 0) this.cache.router[slot] = 0; // NEIGH_UPDATE_F_OVERRIDE_ISROUTER: a soliciting host is no router
       this.learn(slot, readMacHi(buf, sll) * 0x1_0000_0000 + readMacLo(buf, sll), NUD.STALE, l.index);
     }
     e.consume(pkt, el, 'ndisc: RS: taken (no router advertisements sent)');
@@ -576,6 +601,8 @@ export class Ndisc {
   /** The entry gets its address: the packets that waited for it go now, in order. */
   private learn(slot: number, mac: number, state: number, ifindex: number): void {
     const c = this.cache, now = this.host.element.engine.now, old = c.state[slot]!;
+    // __neigh_update: what ND learns leaves an entry `ip -6 neigh` made PERMANENT or NOARP as it is.
+    if ((old & (NUD.PERMANENT | NUD.NOARP)) !== 0) return;
     // __neigh_update: STALE with the same address leaves a valid entry (REACHABLE, DELAY, PROBE) as it is.
     if (state === NUD.STALE && mac === c.mac[slot] && (old & NUD_VALID) !== 0) state = old;
     if (state & NUD_CONNECTED) c.confirmed[slot] = now;

@@ -45,6 +45,27 @@ export function nudFromName(s: string): number | undefined {
   return NUD_NAMES.find(([, n]) => n === u)?.[0];
 }
 
+/**
+ * neigh_add's refusals by the request's flags, for either table: `add`
+ * (NLM_F_CREATE|NLM_F_EXCL) of an entry there, `change` (no NLM_F_CREATE) of
+ * one not there; `replace` takes both.
+ */
+export function neighAddMode(exists: boolean, mode: 'add' | 'replace' | 'change'): void {
+  if (exists && mode === 'add') throw new RtnlError('EEXIST');
+  if (!exists && mode === 'change') throw new RtnlError('ENOENT');
+}
+
+/**
+ * The link-layer address __neigh_update gives an entry going to a valid
+ * state: the one given, else the entry's own while it has one (`oldState`
+ * valid); none at all is refused.
+ */
+export function updateLladdr(oldState: number, oldMac: Mac, lladdr: Mac | undefined): Mac {
+  if (lladdr !== undefined) return lladdr;
+  if (!(oldState & NUD_VALID)) throw new RtnlError('EINVAL', 'No link layer address given');
+  return oldMac;
+}
+
 /** __neigh_update flags (NEIGH_UPDATE_F_*). */
 export const NEIGH_F = {
   OVERRIDE: 1,
@@ -657,17 +678,9 @@ export class NeighbourTable<P = unknown> extends NeighTableBase {
       if (old & (NUD.INCOMPLETE | NUD.PROBE) && newState & NUD.FAILED) this.invalidate(e, now, out);
       return out;
     }
-    let mac: Mac;
-    let changed: boolean;
     // Every device here has 6-byte addresses, so the kernel's addr_len == 0 case does not arise.
-    if (lladdr !== undefined) {
-      mac = lladdr;
-      changed = !(old & NUD_VALID) || lladdr !== e.mac;
-    } else {
-      if (!(old & NUD_VALID)) throw new RtnlError('EINVAL', 'No link layer address given');
-      mac = e.mac;
-      changed = false;
-    }
+    let mac = updateLladdr(old, e.mac, lladdr);
+    let changed = !(old & NUD_VALID) || mac !== e.mac;
     if (newState & NUD_CONNECTED) e.confirmed = now;
     if (old & NUD_VALID) {
       if (changed && !(flags & NEIGH_F.OVERRIDE)) {
@@ -721,16 +734,15 @@ export class NeighbourTable<P = unknown> extends NeighTableBase {
     state: number,
     mode: 'add' | 'replace' | 'change',
     now: number,
-    router = false,
+    router?: boolean,
   ): NeighAction<P>[] {
     let flags = NEIGH_F.ADMIN | NEIGH_F.OVERRIDE;
     let e = this.lookup(ip, ifindex);
+    neighAddMode(e !== undefined, mode);
     if (!e) {
-      if (mode === 'change') throw new RtnlError('ENOENT');
       e = this.create(ip, ifindex, now, (state & NUD.PERMANENT) !== 0);
       if (!e) throw new RtnlError('ENOBUFS');
     } else {
-      if (mode === 'add') throw new RtnlError('EEXIST');
       if (state & NUD.PERMANENT && !e.exemptFromGc) {
         e.exemptFromGc = true;
         this.gcEntries--;
@@ -739,7 +751,8 @@ export class NeighbourTable<P = unknown> extends NeighTableBase {
         this.gcEntries++;
       }
     }
-    if (router) flags |= NEIGH_F.ISROUTER | NEIGH_F.OVERRIDE_ISROUTER;
+    // neigh_add sets the router flag as the request has it (a replace without `router` clears it, Linux 6.18); arp -s leaves it.
+    if (router !== undefined) flags |= NEIGH_F.OVERRIDE_ISROUTER | (router ? NEIGH_F.ISROUTER : 0);
     return this.update(e, lladdr, state, flags, now);
   }
 

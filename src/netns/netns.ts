@@ -743,20 +743,33 @@ export class Netns<P = unknown> implements AddrView {
 
   // ---- neighbours ----------------------------------------------------
 
-  /** ip neigh add|replace|change. */
+  /**
+   * ip neigh add|replace|change. An IPv6 entry's changes are the cache's
+   * (nd6-cache.ts: its held packets wait in `released` and `failedHeld`).
+   */
   neighSet(spec: NeighSpec, mode: 'add' | 'replace' | 'change', now: number): NeighAction<P>[] {
-    if (spec.dev === undefined) throw new RtnlError('EINVAL', undefined, 'Device and destination are required arguments.');
+    if (spec.dev === undefined) throw new RtnlError('EINVAL', undefined, 'Device and destination are required arguments.', 255);
     const l = this.mustLink(spec.dev);
+    if (spec.ip6) {
+      // ndisc_allow_add.
+      if (l.idev6 === 0 || l.conf6.disable_ipv6 !== 0) throw new RtnlError('EINVAL', 'IPv6 is disabled on this device');
+      this.nd6.adminSet(l.index, spec.ip6, spec.lladdr, spec.state ?? NUD.PERMANENT, mode, spec.router, now);
+      return [];
+    }
     if (spec.proxy) {
       this.neigh.addProxy(spec.ip, l.index, mode === 'add' ? 'add' : 'replace');
       return [];
     }
-    return this.neigh.adminSet(spec.ip, l.index, spec.lladdr, spec.state ?? NUD.PERMANENT, mode, now, spec.router ?? false);
+    return this.neigh.adminSet(spec.ip, l.index, spec.lladdr, spec.state ?? NUD.PERMANENT, mode, now, spec.router);
   }
 
   neighDel(spec: NeighSpec, now: number): NeighAction<P>[] {
-    if (spec.dev === undefined) throw new RtnlError('EINVAL', undefined, 'Device and destination are required arguments.');
+    if (spec.dev === undefined) throw new RtnlError('EINVAL', undefined, 'Device and destination are required arguments.', 255);
     const l = this.mustLink(spec.dev);
+    if (spec.ip6) {
+      this.nd6.adminDelete(l.index, spec.ip6, now);
+      return [];
+    }
     if (spec.proxy) {
       this.neigh.deleteProxy(spec.ip, l.index);
       return [];

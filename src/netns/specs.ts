@@ -50,7 +50,10 @@ export interface RuleSpec {
 }
 
 export interface NeighSpec {
+  /** An IPv4 neighbour's address (0 for an IPv6 one). */
   ip: Ip4;
+  /** An IPv6 neighbour's address (`ip -6 neigh`, or a word with a `:`). */
+  ip6?: Uint8Array;
   dev?: string;
   lladdr?: Mac;
   /** NUD_* bits; `ip neigh add` defaults to PERMANENT. */

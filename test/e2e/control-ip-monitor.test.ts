@@ -154,6 +154,10 @@ const STEPS: (string[] | 'ping' | 'ping6' | 'stale' | 'unanswered' | 'dad')[] = 
   ['neigh', 'add', '192.0.2.7', 'lladdr', '02:00:00:00:00:07', 'dev', RFP, 'nud', 'stale'],
   'ping6',
   'stale',
+  // IPv6 neighbours written: PERMANENT, then changed (STALE, a router), deleted (FAILED first).
+  ['-6', 'neigh', 'add', '2001:db8::7', 'lladdr', '02:00:00:00:00:07', 'dev', RFP],
+  ['-6', 'neigh', 'change', '2001:db8::7', 'lladdr', '02:00:00:00:00:08', 'dev', RFP, 'nud', 'stale', 'router'],
+  ['-6', 'neigh', 'del', '2001:db8::7', 'dev', RFP],
   // Nobody has 192.0.2.99: INCOMPLETE (not told), FAILED after the probes.
   'unanswered',
   ['addr', 'del', '2001:db8::1/64', 'dev', RFP],

@@ -171,3 +171,61 @@ test('IPv6 forwarding: the VM\'s real ping through the qrouter gets its time exc
   }
   assert.match(form(await fromVm(['-c', '1', '-t', '1', '2001:db8:60::1'])), /From 2001:db8:7::1 icmp_seq=1 Time exceeded: Hop limit/);
 });
+
+test('ip -6 neigh add|replace|change|del|flush in the qrouter print, refuse and list as in the twin', { timeout: 120_000 }, async () => {
+  // Neighbours of 2001:db8:70::/64 on the qr- device (not on-link: nothing else ever resolves them). Not nud reachable
+  // (it ages into STALE on the kernel's clock) nor a second write to an address a refused add left in NUD_NONE.
+  const N = ['-6', 'neigh'];
+  const writes: string[][] = [
+    [...N, 'add', '2001:db8:70::1', 'lladdr', '02:00:00:00:70:01', 'dev', QR_DEV],
+    [...N, 'add', '2001:db8:70::1', 'lladdr', '02:00:00:00:70:01', 'dev', QR_DEV],
+    [...N, 'add', '2001:db8:70::2', 'dev', QR_DEV],
+    [...N, 'add', '2001:db8:70::3', 'lladdr', '02:00:00:00:70:03', 'dev', QR_DEV, 'nud', 'stale', 'router'],
+    [...N, 'add', '2001:db8:70::4', 'lladdr', '02:00:00:00:70:04', 'dev', QR_DEV, 'nud', 'noarp'],
+    [...N, 'show', '2001:db8:70::3'],
+    // Without `router` a replace clears the flag.
+    [...N, 'replace', '2001:db8:70::3', 'lladdr', '02:00:00:00:70:03', 'dev', QR_DEV, 'nud', 'stale'],
+    ['neigh', 'add', '2001:db8:70::5', 'lladdr', '02:00:00:00:70:05', 'dev', QR_DEV],
+    [...N, 'change', '2001:db8:70::9', 'lladdr', '02:00:00:00:70:09', 'dev', QR_DEV],
+    [...N, 'replace', '2001:db8:70::9', 'lladdr', '02:00:00:00:70:09', 'dev', QR_DEV],
+    [...N, 'change', '2001:db8:70::9', 'lladdr', '02:00:00:00:70:0a', 'dev', QR_DEV, 'nud', 'stale'],
+    [...N, 'show', '2001:db8:70::9'],
+    [...N, 'del', '2001:db8:70::9', 'dev', QR_DEV],
+    [...N, 'del', '2001:db8:70::9', 'dev', QR_DEV],
+    [...N, 'add', '2001:db8:70::6', 'lladdr', '02:00:00:00:70:06'],
+    [...N, 'add', '192.0.2.6', 'lladdr', '02:00:00:00:70:06', 'dev', QR_DEV],
+    ['-4', 'neigh', 'add', '2001:db8:70::6', 'lladdr', '02:00:00:00:70:06', 'dev', QR_DEV],
+    ['neigh', 'add', '2001:db8:70:zz::6', 'lladdr', '02:00:00:00:70:06', 'dev', QR_DEV],
+    [...N, 'add', '2001:db8:70::6', 'lladdr', 'zz', 'dev', QR_DEV],
+    [...N, 'add', '2001:db8:70::6', 'lladdr', '02:00:00:00:70', 'dev', QR_DEV],
+    [...N, 'add', '2001:db8:70::6', 'lladdr', '02:00:00:00:70:06', 'dev', 'nosuch'],
+    [...N, 'show', '2001:db8:70::/64'],
+    [...N, 'show', 'to', '2001:db8:70::/64', 'nud', 'noarp'],
+    [...N, 'flush'],
+    [...N, 'flush', '2001:db8:70::/64'],
+    [...N, 'show', '2001:db8:70::/64'],
+    [...N, 'flush', 'to', '2001:db8:70::/64', 'nud', 'all'],
+    [...N, 'show', '2001:db8:70::/64', 'nud', 'all'],
+  ];
+  const sorted = (t: string) => t.split('\n').sort().join('\n');
+  for (const w of writes) {
+    const [e, k] = [await d.apart(['ip', 'w07', 'netns', 'exec', QROUTER, 'ip', ...w]), await runApart('ip', ['-n', nsA, ...w])];
+    // Several entries list in the kernel's hash order: as a set.
+    assert.equal(`${sorted(e.out)}\n--stderr--\n${e.err}--status ${e.status}`, `${sorted(k.out)}\n--stderr--\n${k.err}--status ${k.status}`, `ip ${w.join(' ')}`);
+  }
+});
+
+test('ping -6 over a PERMANENT neighbour from ip -6 neigh add: the echo request goes to its address, no solicitation first', { timeout: 60_000 }, async () => {
+  // The VM gets 2001:db8:7::6 too; the qrouter is told its MAC. The first frame the qrouter sends toward it is the echo request.
+  sh('ip', ['-n', lab.nsVm, 'addr', 'add', '2001:db8:7::6/64', 'dev', 'eth0', 'nodad']);
+  const add = ['-6', 'neigh', 'add', '2001:db8:7::6', 'lladdr', VM_MAC, 'dev', QR_DEV];
+  const r = await d.apart(['ip', 'w07', 'netns', 'exec', QROUTER, 'ip', ...add]);
+  assert.equal(r.status, 0, r.err);
+  const dump = (await tcpdumpIn(lab.nsVm, ['-nnee', '-vv', '-l', '-c', '1', '-i', 'eth0', `ether src ${QR_MAC} and icmp6 and (ip6[40] == 135 or ip6[40] == 128)`], 20_000)).ended;
+  const one = await inQrouter(['-c', '1', '2001:db8:7::6']);
+  assert.equal(one.status, 0, form(one));
+  const seen = (await dump).out;
+  assert.match(seen, new RegExp(`${QR_MAC} > ${VM_MAC}, ethertype IPv6 .* 2001:db8:7::1 > 2001:db8:7::6: \\[icmp6 sum ok\\] ICMP6, echo request`), seen);
+  const listed = await d.apart(['ip', 'w07', 'netns', 'exec', QROUTER, 'ip', '-6', 'neigh', 'show', '2001:db8:7::6']);
+  assert.equal(listed.out, `2001:db8:7::6 dev ${QR_DEV} lladdr ${VM_MAC} PERMANENT \n`);
+});

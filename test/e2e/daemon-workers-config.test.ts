@@ -84,12 +84,13 @@ test('--workers 2: flows, routes, rules, addresses, neighbours and iptables rule
   const viaStdin = await d.cli(['ofctl', 'add-flow', 'w07', 'br-int', '-'], `cookie=0x77,${ANTI_SPOOF} actions=resubmit(,30)\n`);
   assert.equal(viaStdin.status, 0, viaStdin.out);
   await must(d, 'ofctl', 'add-flow', 'w07', 'br-int', 'cookie=0x78,table=0,priority=60,udp,nw_dst=192.0.2.9 actions=drop');
-  // w02 and the ToR (the other worker): a route, a rule with its table, an address, a permanent neighbour, an iptables rule.
+  // w02 and the ToR (the other worker): a route, a rule with its table, an address, a permanent neighbour of each family, an iptables rule.
   await must(d, 'ip', 'tor', 'route', 'add', `${BEHIND}/32`, 'via', INET, 'dev', 'swp2');
   await must(d, 'ip', '-n', FIP, 'w02', 'rule', 'add', 'to', '192.0.2.0/24', 'lookup', '77', 'pref', '500');
   await must(d, 'ip', '-n', FIP, 'w02', 'route', 'add', '192.0.2.0/24', 'via', '10.206.221.194', 'dev', 'fip-vif.103', 'table', '77');
   await must(d, 'ip', '-n', FIP, 'w02', 'addr', 'add', '10.206.221.196/26', 'dev', 'fip-vif.103');
   await must(d, 'ip', '-n', FIP, 'w02', 'neigh', 'add', '10.206.221.194', 'lladdr', '02:00:5e:00:53:94', 'dev', 'fip-vif.103', 'nud', 'permanent');
+  await must(d, 'ip', '-n', FIP, '-6', 'w02', 'neigh', 'add', '2001:db8:94::1', 'lladdr', '02:00:5e:00:53:95', 'dev', 'fip-vif.103');
   await must(d, 'iptables', '-n', SNAT, 'w02', '-I', 'FORWARD', '1', '-p', 'icmp', '-d', `${INET}/32`, '-j', 'DROP');
   // Not kept: a failed write, a conntrack flush.
   assert.notEqual((await d.cli(['ip', 'tor', 'route', 'add', `${BEHIND}/32`, 'via', INET, 'dev', 'swp2'])).status, 0);
@@ -98,21 +99,22 @@ test('--workers 2: flows, routes, rules, addresses, neighbours and iptables rule
   const changed = await dumps(d);
   assert.match(changed['ofctl dump-flows --no-stats w07 br-int']!, /cookie=0x77, table=25, priority=2,in_port=\d+,dl_src=fa:16:3e:b2:ef:af actions=resubmit\(,30\)/);
   assert.match(changed['ip tor route']!, new RegExp(`^${BEHIND} via ${INET} dev swp2`, 'm'));
+  assert.match(changed[`ip -n ${FIP} w02 neigh`]!, /^2001:db8:94::1 dev fip-vif\.103 lladdr 02:00:5e:00:53:95 PERMANENT $/m);
   assert.equal(await pings(lab.nsVm, BEHIND), true, 'the ToR routes to the internet host');
   assert.equal(await pings(lab.nsVm, INET), false, 'the SNAT namespace drops pings to the internet host');
   const kept = await workers(d);
-  assert.deepEqual(kept.map((w) => w.config), ws.map((w) => (w.index === w07 ? 3 : 6)));
+  assert.deepEqual(kept.map((w) => w.config), ws.map((w) => (w.index === w07 ? 3 : 7)));
 
   for (const w of [w07, w02]) {
     const log = await killAndWait(d, w);
     assert.deepEqual(await dumps(d), changed, `after worker ${w}'s restart`);
     assert.equal(await pings(lab.nsVm, BEHIND), true, `after worker ${w}'s restart: the ToR's route`);
     assert.equal(await pings(lab.nsVm, INET), false, `after worker ${w}'s restart: the iptables rule`);
-    assert.equal(log.configReplayed, w === w07 ? 3 : 6, JSON.stringify(log));
+    assert.equal(log.configReplayed, w === w07 ? 3 : 7, JSON.stringify(log));
     assert.equal(log.configFailed, 0, JSON.stringify(log));
   }
   const after = await workers(d);
-  assert.deepEqual(after.map((w) => [w.restarts, w.replayed, w.unkept]), ws.map((w) => [1, w.index === w07 ? 3 : 6, 0]));
+  assert.deepEqual(after.map((w) => [w.restarts, w.replayed, w.unkept]), ws.map((w) => [1, w.index === w07 ? 3 : 7, 0]));
 
   // A reload builds the file: the changes go (as with --workers 0), and the log with them.
   await must(d, 'reload');

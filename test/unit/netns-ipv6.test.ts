@@ -613,3 +613,65 @@ test('UDP to an address of its own with no socket: the kernel\'s port unreachabl
   }
   assert.equal(w1.take().length, 7, 'a burst of 6, then one each 100 ms');
 });
+
+test('ip -6 neigh replace: a held reply leaves at once to the address given; what ND says next leaves the PERMANENT entry as it is; del of an unresolved one drops what it held', () => {
+  const { e, r, send, wire } = router();
+  const ip = (args: string) => runCommand(r.ns, `ip ${args}`, e.now, { neigh: (a) => r.runNeigh(a) });
+  send(ECHO);
+  assert.equal(wire.take().length, 1, 'the solicitation; the reply held');
+  // The entry is there (INCOMPLETE): add would be refused (File exists), as the kernel refuses it.
+  assert.throws(() => ip('-6 neigh add fe80::f816:3eff:feb2:efaf lladdr fa:16:3e:b2:ef:af dev qr-1'), /File exists/);
+  assert.equal(ip('-6 neigh replace fe80::f816:3eff:feb2:efaf lladdr fa:16:3e:b2:ef:af dev qr-1'), '');
+  const out = wire.take();
+  assert.equal(out.length, 1);
+  assert.equal(noLabel(out[0]!), noLabel(REPLY));
+  // The host's NS with another link-layer address: answered to the PERMANENT entry's, which stays.
+  const ns = Uint8Array.from(NS);
+  ns[ns.length - 1] = 0xb0;
+  icmpv6SetChecksum(ns, 14, 54, 32);
+  send(ns);
+  const na = wire.take();
+  assert.equal(na.length, 1);
+  assert.equal(toHex(na[0]!.subarray(0, 6)), 'fa163eb2efaf');
+  assert.equal(ip('-6 neigh'), 'fe80::f816:3eff:feb2:efaf dev qr-1 lladdr fa:16:3e:b2:ef:af PERMANENT \n');
+  // An echo request from a host nobody knows: its reply held, INCOMPLETE; deleted, the reply dropped.
+  const other = Uint8Array.from(ECHO);
+  other[22 + 15] = 0xb1;
+  icmpv6SetChecksum(other, 14, 54, other.length - 54);
+  send(other);
+  assert.equal(wire.take().length, 1, 'the solicitation');
+  assert.equal(ip('-6 neigh show nud incomplete'), 'fe80::f816:3eff:feb2:efb1 dev qr-1 INCOMPLETE \n');
+  const before = e.dropCount(r, 'neigh_failed');
+  assert.equal(ip('-6 neigh del fe80::f816:3eff:feb2:efb1 dev qr-1'), '');
+  assert.equal(e.dropCount(r, 'neigh_failed'), before + 1);
+  assert.deepEqual(wire.take(), []);
+  assert.equal(ip('-6 neigh'), 'fe80::f816:3eff:feb2:efaf dev qr-1 lladdr fa:16:3e:b2:ef:af PERMANENT \n');
+});
+
+test('ip neigh show|flush: all and default (a prefix of no family) select both families, a prefix its own family\'s, as ip 6.1 over Linux 6.18', () => {
+  const { r } = router();
+  const ip = (args: string) => runCommand(r.ns, `ip ${args}`);
+  ip('neigh add 192.168.1.3 lladdr 02:00:00:00:00:03 dev qr-1 nud stale');
+  ip('-6 neigh add 2001:db8:1::3 lladdr 02:00:00:00:00:03 dev qr-1 nud stale');
+  const v4 = '192.168.1.3 dev qr-1 lladdr 02:00:00:00:00:03 STALE \n', v6 = '2001:db8:1::3 dev qr-1 lladdr 02:00:00:00:00:03 STALE \n';
+  for (const [q, want] of [['all', v4 + v6], ['default', v4 + v6], ['0.0.0.0/0', v4], ['::/0', v6], ['2001:db8::/32', v6], ['-6 neigh show all', v6], ['-4 neigh show all', v4]] as const) {
+    assert.equal(ip(q.startsWith('-') ? q : `neigh show ${q}`), want, q);
+  }
+  ip('neigh flush all');
+  assert.equal(ip('neigh show nud all'), '');
+});
+
+test('ip neigh replace without router clears the flag in either family; arp -s would keep it (Linux 6.18)', () => {
+  const { r } = router();
+  const ip = (args: string) => runCommand(r.ns, `ip ${args}`);
+  ip('neigh add 192.168.1.9 lladdr 02:00:00:00:00:09 dev qr-1 router');
+  ip('-6 neigh add 2001:db8::9 lladdr 02:00:00:00:00:09 dev qr-1 router');
+  assert.equal(ip('neigh show dev qr-1'), '192.168.1.9 lladdr 02:00:00:00:00:09 router PERMANENT \n2001:db8::9 lladdr 02:00:00:00:00:09 router PERMANENT \n');
+  ip('neigh replace 192.168.1.9 lladdr 02:00:00:00:00:09 dev qr-1');
+  ip('-6 neigh change 2001:db8::9 lladdr 02:00:00:00:00:08 dev qr-1');
+  assert.equal(ip('neigh show dev qr-1'), '192.168.1.9 lladdr 02:00:00:00:00:09 PERMANENT \n2001:db8::9 lladdr 02:00:00:00:00:08 PERMANENT \n');
+  // SIOCSARP's update (arp -s) asks no router flag of its own.
+  ip('neigh replace 192.168.1.9 lladdr 02:00:00:00:00:09 dev qr-1 router');
+  r.ns.neighSet({ ip: 0xc0a80109, dev: 'qr-1', lladdr: 0x020000000021 }, 'replace', 0);
+  assert.equal(ip('neigh show 192.168.1.9'), '192.168.1.9 dev qr-1 lladdr 02:00:00:00:00:21 router PERMANENT \n');
+});
