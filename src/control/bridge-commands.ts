@@ -115,13 +115,7 @@ interface ShownRow { mac: string; dev: string; self: boolean; master?: string; s
 
 function fdbShow(v: View, o: Opts, args: string[]): string {
   let dev: string | undefined, br: string | undefined, vlan: number | undefined, state = 0, dynamic = false;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    const next = (): string => {
-      const x = args[++i];
-      if (x === undefined) throw new ControlError(INCOMPLETE, 255);
-      return x;
-    };
+  eachWord(args, (a, next) => {
     if (a === 'brport' || a === 'dev') dev = next();
     else if (a === 'br') br = next();
     else if (a === 'vlan') {
@@ -131,7 +125,7 @@ function fdbShow(v: View, o: Opts, args: string[]): string {
     } else if (a === 'state') state |= stateFilter(next());
     else if (a === 'dynamic') dynamic = true;
     else if (matches(a, 'help')) throw new ControlError(FDB_USAGE, 255);
-  }
+  });
   const links = v.ns.links();
   const brLink = br === undefined ? undefined : links.find((l) => l.name === br);
   if (br !== undefined && !brLink) throw new ControlError(`Cannot find bridge device "${br}"`, 255);
@@ -176,6 +170,17 @@ function printFdb(rows: readonly ShownRow[], o: Opts, oneDev: boolean): string {
   return rows.map((r) => `${r.mac} ${oneDev ? '' : `dev ${r.dev} `}${o.stats && r.used !== undefined ? `used ${r.used}/${r.updated} ` : ''}${r.self ? 'self ' : ''}${r.master ? `master ${r.master} ` : ''}${r.state}\n`).join('');
 }
 
+/** Each word with a way to take the next as its value (NEXT_ARG: `Command line is not complete` when there is none). */
+function eachWord(args: readonly string[], f: (word: string, next: () => string) => void): void {
+  for (let i = 0; i < args.length; i++) {
+    f(args[i]!, () => {
+      const x = args[++i];
+      if (x === undefined) throw new ControlError(INCOMPLETE, 255);
+      return x;
+    });
+  }
+}
+
 /** A kernel's refusal of the request (rtnl_talk fails: bridge exits 254). */
 const rtnlError = (msg: string): ControlError => new ControlError(`Error: ${msg}.`, 254);
 
@@ -189,13 +194,7 @@ const rtnlError = (msg: string): ControlError => new ControlError(`Error: ${msg}
 function fdbGet(v: View, o: Opts, args: string[]): string {
   let dev: string | undefined, br: string | undefined, addr: string | undefined, vlan = -1;
   let self = false, master = false, dynamic = false;
-  for (let i = 0; i < args.length; i++) {
-    let a = args[i]!;
-    const next = (): string => {
-      const x = args[++i];
-      if (x === undefined) throw new ControlError(INCOMPLETE, 255);
-      return x;
-    };
+  eachWord(args, (a, next) => {
     if (a === 'brport' || a === 'dev') dev = next();
     else if (a === 'br') br = next();
     else if (a === 'self') self = true;
@@ -213,7 +212,7 @@ function fdbGet(v: View, o: Opts, args: string[]): string {
       if (addr !== undefined) throw new ControlError(`Error: either "to" is duplicate, or "${a}" is a garbage.`, 255);
       addr = a;
     }
-  }
+  });
   if ((dev === undefined && br === undefined) || addr === undefined) throw new ControlError('Device or master and address are required arguments.', 255);
   const mac = parseSscanfMac(addr);
   if (mac === undefined) throw new ControlError(`Invalid mac address ${addr}`, 255);
@@ -267,18 +266,12 @@ function fdbModify(v: View, cmd: FdbModify, args: string[]): string {
   let self = false, master = false, use = false, sticky = false;
   // fdb_modify's state: NOARP to start with; a word adds to it; none of PERMANENT or REACHABLE makes it PERMANENT.
   let permanent = false, reachable = false, noarp = true;
-  for (let i = 0; i < args.length; i++) {
-    let a = args[i]!;
-    const next = (): string => {
-      const x = args[++i];
-      if (x === undefined) throw new ControlError(INCOMPLETE, 255);
-      return x;
-    };
+  eachWord(args, (a, next) => {
     if (a === 'dev') dev = next();
     else if (['dst', 'nhid', 'port', 'vni', 'src_vni', 'via'].includes(a)) throw new ControlError(`Error: bridge fdb's "${a}" is a VXLAN device's: dpemu's Linux bridges take none.`, 255);
     else if (a === 'self') self = true;
     else if (matches(a, 'master')) master = true;
-    else if (matches(a, 'router')) continue;
+    else if (matches(a, 'router')) return;
     else if (matches(a, 'local') || matches(a, 'permanent')) permanent = true;
     else if (matches(a, 'temp') || matches(a, 'static')) reachable = true;
     else if (matches(a, 'dynamic')) [reachable, noarp] = [true, false];
@@ -294,7 +287,7 @@ function fdbModify(v: View, cmd: FdbModify, args: string[]): string {
       if (addr !== undefined) throw new ControlError(`Error: either "to" is duplicate, or "${a}" is a garbage.`, 255);
       addr = a;
     }
-  }
+  });
   if (dev === undefined || addr === undefined) throw new ControlError('Device and address are required arguments.', 255);
   if (!self && !master) self = true;
   if (!permanent && !reachable) permanent = true;
@@ -361,13 +354,7 @@ const FLUSH_STATES: Record<string, (f: FdbFlags) => boolean> = {
 function fdbFlush(v: View, args: string[]): string {
   let dev: string | undefined, brport: string | undefined, self = false, master = false, vlan = false;
   const conds: ((f: FdbFlags) => boolean)[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    const next = (): string => {
-      const x = args[++i];
-      if (x === undefined) throw new ControlError(INCOMPLETE, 255);
-      return x;
-    };
+  eachWord(args, (a, next) => {
     if (a === 'dev') dev = next();
     else if (a === 'brport') brport = next();
     else if (a === 'vlan') {
@@ -379,7 +366,7 @@ function fdbFlush(v: View, args: string[]): string {
     else if (FLUSH_STATES[a]) conds.push(FLUSH_STATES[a]);
     // fdb_flush takes `help`'s next word and passes over any other.
     else if (a === 'help') next();
-  }
+  });
   if (dev === undefined) throw new ControlError('Device is a required argument.', 255);
   const links = v.ns.links();
   const l = links.find((x) => x.name === dev);

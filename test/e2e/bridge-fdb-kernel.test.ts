@@ -22,6 +22,7 @@ import { buildEmulator, type Emulator } from '../../src/topology/builder.js';
 import type { ManualClock } from '../../src/datapath/clock.js';
 import { COMMANDS } from '../../src/control/registry.js';
 import { ControlError } from '../../src/control/protocol.js';
+import { qbrTopology } from './qbr-topology.js';
 import { KernelObjects, sh, uniqueTag } from './lab-names.js';
 
 const tag = uniqueTag();
@@ -29,27 +30,7 @@ const BR = 'qbr-a', QVB = 'qvb-a', QVO = 'qvo-a', TAP = 'tap-a';
 const MAC = { br: '02:00:5e:00:53:0a', qvb: '02:00:5e:00:53:01', qvo: '02:00:5e:00:53:03', tap: 'fe:16:3e:00:53:02' };
 const VM = 'fa:16:3e:00:53:07', PEER = '0a:00:00:00:53:01';
 
-const TOPOLOGY = `
-version: 1
-name: dpe-bridge-fdb
-nodes:
-  c1:
-    role: compute
-    linux_bridges:
-      ${BR}:
-        mac: ${MAC.br}
-        ports:
-          ${QVB}: { port_no: 1, mac: ${MAC.qvb} }
-          ${TAP}: { port_no: 2, mac: ${MAC.tap} }
-    veths:
-      - [${QVB}, ${QVO}]
-    edges:
-      ${TAP}: { kind: tap, dev: dpe-${tag}-t }
-    ovs:
-      br-int:
-        ports:
-          ${QVO}: { ofport: 1, mac: ${MAC.qvo} }
-`;
+const TOPOLOGY = qbrTopology({ name: 'dpe-bridge-fdb', tag, br: BR, qvb: QVB, qvo: QVO, tap: TAP, mac: MAC });
 
 /** Holds the TAP open (carrier, as a VM's libvirt holds it) and sends each `DEV HEX` line's frame: written to the TAP, or on the qvo end. */
 const HOLDER = String.raw`

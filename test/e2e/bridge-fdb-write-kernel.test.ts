@@ -13,6 +13,7 @@ import { buildEmulator, type Emulator } from '../../src/topology/builder.js';
 import { COMMANDS } from '../../src/control/registry.js';
 import { ControlError } from '../../src/control/protocol.js';
 import { startMonitor } from '../../src/control/monitors.js';
+import { qbrTopology } from './qbr-topology.js';
 import { KernelObjects, sh, uniqueTag } from './lab-names.js';
 
 const tag = uniqueTag();
@@ -20,27 +21,7 @@ const BR = 'qbr-w', QVB = 'qvb-w', QVO = 'qvo-w', TAP = 'tap-w', VMEND = 'vm-w';
 const MAC = { br: '02:00:5e:00:53:0a', qvb: '02:00:5e:00:53:01', qvo: '02:00:5e:00:53:03', tap: 'fe:16:3e:00:53:02' };
 const C = (n: number): string => `0a:00:00:00:53:${String(n).padStart(2, '0')}`;
 
-const TOPOLOGY = `
-version: 1
-name: dpe-bridge-fdb-write
-nodes:
-  c1:
-    role: compute
-    linux_bridges:
-      ${BR}:
-        mac: ${MAC.br}
-        ports:
-          ${QVB}: { port_no: 1, mac: ${MAC.qvb} }
-          ${TAP}: { port_no: 2, mac: ${MAC.tap} }
-    veths:
-      - [${QVB}, ${QVO}]
-    edges:
-      ${TAP}: { kind: tap, dev: dpe-${tag}-t }
-    ovs:
-      br-int:
-        ports:
-          ${QVO}: { ofport: 1, mac: ${MAC.qvo} }
-`;
+const TOPOLOGY = qbrTopology({ name: 'dpe-bridge-fdb-write', tag, br: BR, qvb: QVB, qvo: QVO, tap: TAP, mac: MAC });
 
 /** The commands, in order: each changes (or refuses to change) what the next finds. */
 const STEPS: string[][] = [

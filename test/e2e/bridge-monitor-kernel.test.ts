@@ -13,33 +13,14 @@ import { buildEmulator } from '../../src/topology/builder.js';
 import type { ManualClock } from '../../src/datapath/clock.js';
 import { startMonitor } from '../../src/control/monitors.js';
 import { ControlError } from '../../src/control/protocol.js';
+import { qbrTopology } from './qbr-topology.js';
 import { KernelObjects, sh, uniqueTag } from './lab-names.js';
 
 const tag = uniqueTag();
 const BR = 'qbr-m', QVB = 'qvb-m', QVO = 'qvo-m', TAP = 'tap-m', VMEND = 'vm-m';
 const VM = 'fa:16:3e:00:53:07', PEER = '0a:00:00:00:53:01';
 
-const TOPOLOGY = `
-version: 1
-name: dpe-bridge-monitor
-nodes:
-  c1:
-    role: compute
-    linux_bridges:
-      ${BR}:
-        ageing_time: 2
-        ports:
-          ${QVB}: { port_no: 1 }
-          ${TAP}: { port_no: 2 }
-    veths:
-      - [${QVB}, ${QVO}]
-    edges:
-      ${TAP}: { kind: tap, dev: dpe-${tag}-t }
-    ovs:
-      br-int:
-        ports:
-          ${QVO}: { ofport: 1 }
-`;
+const TOPOLOGY = qbrTopology({ name: 'dpe-bridge-monitor', tag, br: BR, qvb: QVB, qvo: QVO, tap: TAP, ageing: 2 });
 
 /** Sends each `DEV HEX` line's frame from that device (the TAP's far end, or qvo). */
 const SENDER = String.raw`

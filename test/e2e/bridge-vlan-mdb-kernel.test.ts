@@ -17,36 +17,21 @@ import { loadTopologyText } from '../../src/topology/loader.js';
 import { buildEmulator, type Emulator } from '../../src/topology/builder.js';
 import { COMMANDS } from '../../src/control/registry.js';
 import { ControlError } from '../../src/control/protocol.js';
+import { qbrTopology } from './qbr-topology.js';
 import { KernelObjects, runApart, sh, uniqueTag } from './lab-names.js';
 
 const tag = uniqueTag();
 const BR = 'qbr-a', QVB = 'qvb-a', QVO = 'qvo-a', TAP = 'tap-a', QR = 'qr-a', QROUTER = 'qrouter-a';
 
-const TOPOLOGY = `
-version: 1
-name: dpe-bridge-vlan
-nodes:
-  c1:
-    role: compute
-    linux_bridges:
-      ${BR}:
-        ports:
-          ${QVB}: { port_no: 1 }
-          ${TAP}: { port_no: 2 }
-    veths:
-      - [${QVB}, ${QVO}]
-    edges:
-      ${TAP}: { kind: tap, dev: dpe-${tag}-t }
-    ovs:
-      br-int:
-        ports:
-          ${QVO}: { ofport: 1 }
-          ${QR}: { ofport: 2, type: internal }
+const TOPOLOGY = qbrTopology({
+  name: 'dpe-bridge-vlan', tag, br: BR, qvb: QVB, qvo: QVO, tap: TAP,
+  more: `          ${QR}: { ofport: 2, type: internal }
     namespaces:
       ${QROUTER}:
         interfaces:
           ${QR}: { mac: 02:00:5e:00:53:21, addresses: [192.0.2.1/24] }
-`;
+`,
+});
 
 const objs = new KernelObjects();
 let emu: Emulator;
