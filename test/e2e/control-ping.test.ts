@@ -165,7 +165,9 @@ test('the same options through the real ping in a real namespace: the same text 
   for (const [c, want, got] of results) {
     const what = `ping ${c.join(' ')}\n--- real:\n${want.out}${want.err}--- dpemu:\n${got.out}${got.err}`;
     assert.equal(got.status, want.status, what);
-    assert.equal(untimed(got.out), untimed(want.out), what);
+    // An unreachable host's errors come when the neighbour fails; on a loaded host the kernel's can come after the next send (a pipe).
+    const unpiped = (s: string): string => (s.includes('Destination Host Unreachable') ? s.replace(/(, |\n)pipe \d+/, '') : s);
+    assert.equal(unpiped(untimed(got.out)), unpiped(untimed(want.out)), what);
     assert.equal(got.err, want.err, what);
   }
 });
