@@ -192,7 +192,9 @@ export class NetNamespace extends Element implements KeepsLearned {
         for (const t of this.traces6) t.take6(pkt.buf, l3, NEXTHDR_ICMP, l4, len);
       },
       transport: (pkt, l, l3, nh, l4) => this.transport6(pkt, l, l3, nh, l4),
-      icmpError: (pkt, l3, l4, len) => {
+      icmpError: (pkt, l, l3, l4, len) => {
+        // Each raw ICMPv6 socket gets its copy (raw6_icmp_error): ping -6's; traceroute's take theirs by what they sent.
+        for (const s of this.pings6) s.takeIcmpError(pkt.buf, l3, l4, len, l.index, l.name);
         for (const t of this.traces6) if (t.take6(pkt.buf, l3, NEXTHDR_ICMP, l4, len)) return;
       },
       link: (ifindex) => this.ns.linkByIndex(ifindex),
@@ -1541,7 +1543,7 @@ export class NetNamespace extends Element implements KeepsLearned {
     const l3 = pkt.off + ETH_HLEN, l4 = l3 + IPV6_HLEN, len = pkt.len - ETH_HLEN - IPV6_HLEN;
     if (!l || pkt.buf[l3 + 6] !== NEXTHDR_ICMP || !this.ns.links().some((x) => x.kind === 'loopback' && x.up)) return;
     const from = ip6ToString(pkt.buf, l3 + IPV6_SRC) + (ip6IsLinkLocal(pkt.buf, l3 + IPV6_SRC) ? `%${l.name}` : '');
-    for (const s of this.pings6) if (s.takeError(pkt.buf, l4, len, ICMPV6_DEST_UNREACH, ICMPV6_ADDR_UNREACH, from)) return;
+    for (const s of this.pings6) if (s.takeError(pkt.buf, l4, len, ICMPV6_DEST_UNREACH, ICMPV6_ADDR_UNREACH, from, pkt.buf, l3 + IPV6_DST)) return;
   }
 
   closePing6(sock: Ping6Socket): void {

@@ -58,8 +58,8 @@ export interface NdiscHost {
   addressUnreachable(pkt: Packet, l: Interface | undefined): void;
   /** A datagram for this host on `l` of transport `nh` (not ICMPv6) at l4: a socket's, else the protocol's answer (a UDP port unreachable, a TCP reset). */
   transport(pkt: Packet, l: Interface, l3: number, nh: number, l4: number): void;
-  /** An ICMPv6 error delivered here (header at l3, message at l4, `len` bytes): the sockets' (traceroute's). */
-  icmpError(pkt: Packet, l3: number, l4: number, len: number): void;
+  /** An ICMPv6 error delivered here on `l` (header at l3, message at l4, `len` bytes): the sockets' (ping -6's, traceroute's). */
+  icmpError(pkt: Packet, l: Interface, l3: number, l4: number, len: number): void;
   /** An echo reply delivered on `l` (header at l3, message at l4, `len` bytes): the raw ICMPv6 sockets' copy (ping -6). */
   echoReply(pkt: Packet, l: Interface, l3: number, l4: number, len: number): void;
   /** addrconf_dad_failure: another node has `a`, tentative on `l` (dad6.ts's dadFailed, its work due at once). */
@@ -173,8 +173,8 @@ export class Ndisc {
       case ICMPV6_PKT_TOOBIG:
       case ICMPV6_TIME_EXCEED:
       case ICMPV6_PARAMPROB:
-        // icmpv6_notify: the socket whose datagram it quotes (traceroute's).
-        this.host.icmpError(pkt, l3, l4, len);
+        // icmpv6_notify: the sockets whose datagram it quotes.
+        this.host.icmpError(pkt, l, l3, l4, len);
         return e.consume(pkt, el, 'icmp6: error delivered to the sockets');
       default:
         // RAs (a router takes none), MLD, redirects...

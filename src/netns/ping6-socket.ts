@@ -6,9 +6,10 @@
 // on-link or via a gateway). What the namespace hands it (ndisc.ts's
 // echo replies) becomes ping's datagram: the IPv6 header (for the hop limit
 // IPV6_RECVHOPLIMIT gives and the source recvmsg names) and the message.
-import { writeU16 } from '../wire/addr.js';
+import { readU32, writeU16 } from '../wire/addr.js';
 import { ICMPV6_ECHO_REPLY, ICMPV6_ECHO_REQUEST, icmpv6SetChecksum } from '../wire/icmpv6.js';
-import { IPV6_DST, IPV6_HLEN, IPV6_SRC, NEXTHDR_ICMP, ip6Copy, writeIpv6Head } from '../wire/ipv6.js';
+import { IPV6_DST, IPV6_HLEN, IPV6_SRC, NEXTHDR_ICMP, ip6Copy, ip6Equal, ip6IsLinkLocal, writeIpv6Head } from '../wire/ipv6.js';
+import { ip6ToString } from '../wire/tcpdump-text.js';
 import { wallUs, writeEchoBody, type PingItem } from './ping-socket.js';
 
 /** What ping -6 asks of its socket. */
@@ -62,14 +63,32 @@ export class Ping6Socket {
   }
 
   /**
-   * An ICMPv6 error (type, code) about the echo request at l3 (`len` bytes
-   * of message at l4), from `from` (as ping prints it, with its scope):
-   * true if it was this socket's (rawv6_err: IPV6_RECVERR's queue).
+   * An ICMPv6 error (type, code, `info` its 32 bits after the code) about
+   * the echo request at l4 (`len` bytes of message) to `dst` (its bytes at
+   * `dstAt`), from `from` (as ping prints it, with its scope): true if
+   * ping takes it from IPV6_RECVERR's queue (rawv6_err queues it for each
+   * raw ICMPv6 socket; ping6_receive_error_msg keeps one about its own
+   * echo request to its target).
    */
-  takeError(buf: Uint8Array, l4: number, len: number, type: number, code: number, from: string): boolean {
-    if (buf[l4] !== ICMPV6_ECHO_REQUEST || len < 8 || (buf[l4 + 4]! << 8 | buf[l4 + 5]!) !== this.ident) return false;
-    this.onItem({ kind: 'error', ts: wallUs(), from: 0, from6: from, type, code, info: 0, seq: buf[l4 + 6]! << 8 | buf[l4 + 7]! });
+  takeError(buf: Uint8Array, l4: number, len: number, type: number, code: number, from: string, dst: Uint8Array, dstAt: number, info = 0): boolean {
+    if (buf[l4] !== ICMPV6_ECHO_REQUEST || len < 8 || (buf[l4 + 4]! << 8 | buf[l4 + 5]!) !== this.ident || !ip6Equal(dst, dstAt, this.dst, 0)) return false;
+    this.onItem({ kind: 'error', ts: wallUs(), from: 0, from6: from, type, code, info, seq: buf[l4 + 6]! << 8 | buf[l4 + 7]! });
     return true;
+  }
+
+  /**
+   * An ICMPv6 error delivered on device `ifindex` (`dev`), header at l3,
+   * message at l4 (`len` bytes) quoting an echo request (its header
+   * without extension headers, as ours leave): what raw6_icmp_error hands
+   * this socket (one bound to a device: only from that device) and ping
+   * keeps (takeError). A link-local sender is printed with the device as
+   * its scope.
+   */
+  takeIcmpError(buf: Uint8Array, l3: number, l4: number, len: number, ifindex: number, dev: string): boolean {
+    const q3 = l4 + 8, q4 = q3 + IPV6_HLEN;
+    if (len < 8 + IPV6_HLEN + 8 || buf[q3 + 6] !== NEXTHDR_ICMP || (this.bound !== 0 && this.bound !== ifindex)) return false;
+    const from = ip6ToString(buf, l3 + IPV6_SRC) + (ip6IsLinkLocal(buf, l3 + IPV6_SRC) ? `%${dev}` : '');
+    return this.takeError(buf, q4, len - 8 - IPV6_HLEN, buf[l4]!, buf[l4 + 1]!, from, buf, q3 + IPV6_DST, readU32(buf, l4 + 4));
   }
 
   /** An ICMPv6 message delivered on device `dev` (ifindex `ifindex`), header at l3, message at l4 (`len` bytes): true if ping reads it. */

@@ -229,3 +229,42 @@ test('ping -6 over a PERMANENT neighbour from ip -6 neigh add: the echo request 
   const listed = await d.apart(['ip', 'w07', 'netns', 'exec', QROUTER, 'ip', '-6', 'neigh', 'show', '2001:db8:7::6']);
   assert.equal(listed.out, `2001:db8:7::6 dev ${QR_DEV} lladdr ${VM_MAC} PERMANENT \n`);
 });
+
+test('ping -6 from an emulated namespace gets the ICMPv6 errors a kernel router sends (time exceeded, no route, packet too big) as the real one in the twin', { timeout: 120_000 }, async () => {
+  // After the previous tests' addresses and routes: the VM (and its twin) forward, with no error limit, and send
+  // 2001:db8:60::/64 back to the routers (hop limit 1: time exceeded), have no route to 2001:db8:60:0:1::/80 and send
+  // 2001:db8:60:0:2::/80 out of a veth of MTU 1280 (a 1348-byte request: packet too big).
+  // The twin gets the address the previous test gave the VM: the errors' source is the same.
+  const small = `dpe-${tag}-sm`, peer = `dpe-${tag}-sp`;
+  sh('ip', ['-n', nsB, 'addr', 'add', '2001:db8:7::6/64', 'dev', 'eth0', 'nodad']);
+  try {
+    for (const ns of [lab.nsVm, nsB]) {
+      sh('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1', 'net.ipv6.icmp.ratelimit=0']);
+      sh('ip', ['-n', ns, 'link', 'add', small, 'mtu', '1280', 'type', 'veth', 'peer', 'name', peer, 'mtu', '1280']);
+      sh('ip', ['-n', ns, 'link', 'set', small, 'up']);
+      sh('ip', ['-n', ns, '-6', 'route', 'add', 'unreachable', '2001:db8:60:0:1::/80']);
+      sh('ip', ['-n', ns, '-6', 'route', 'add', '2001:db8:60:0:2::/80', 'dev', small]);
+    }
+    const cases: string[][] = [
+      ['-c', '2', '-i', '0.3', '-t', '1', '2001:db8:60::1'],
+      ['-c', '2', '-i', '0.3', '2001:db8:60:0:1::1'],
+      ['-c', '1', '-M', 'do', '-s', '1300', '2001:db8:60:0:2::1'],
+      ['-c', '1', '-I', QR_DEV, '-t', '1', '2001:db8:60::1'],
+      ['-c', '2', '-i', '0.3', '-q', '-t', '1', '2001:db8:60::1'],
+      // -w: ping stops at the first error.
+      ['-c', '2', '-i', '0.3', '-w', '3', '-t', '1', '2001:db8:60::1'],
+    ];
+    for (const words of cases) {
+      const [e, k] = [await inQrouter(words), await realPing(words)];
+      assert.equal(form(e), form(k), `ping ${words.join(' ')}`);
+    }
+    const one = await inQrouter(['-c', '1', '-t', '1', '2001:db8:60::1']);
+    assert.match(one.out, /^From 2001:db8:7::[56] icmp_seq=1 Time exceeded: Hop limit$/m, form(one));
+    assert.match(one.out, /1 packets transmitted, 0 received, \+1 errors, 100% packet loss/, form(one));
+  } finally {
+    for (const ns of [lab.nsVm, nsB]) {
+      await run('ip', ['-n', ns, 'link', 'del', small]);
+      await run('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.forwarding=0']);
+    }
+  }
+});

@@ -4,7 +4,8 @@
 // -Q's class and the checksum over the pseudo-header, and the neighbour's
 // reply reaches the socket with its device; the device without a scope is
 // the first configured one's; ping's refusals (getaddrinfo's, -I's, no
-// route) as the real ping prints them (test/e2e/control-ping6.test.ts).
+// route) as the real ping prints them (test/e2e/control-ping6.test.ts);
+// the ICMPv6 errors about its requests that reach its socket.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Engine } from '../../src/datapath/engine.js';
@@ -299,4 +300,45 @@ test('ping -6 via a gateway route: the gateway solicited, the request to its MAC
   assert.equal(toHex(wire.take()[0]!.subarray(22, 38)), '20010db8000700000000000000000001', 'solicited from the global source');
   wait(3000);
   assert.deepEqual(items.filter((i) => i.kind === 'error').map((i) => i.kind === 'error' && [i.seq, i.from6]), [[1, '2001:db8:7::1']]);
+});
+
+/** An ICMPv6 error (type, code, its 32 bits `info`) from the host about echo request frame `req`, quoted whole. */
+function errorAbout(req: Uint8Array, type: number, code: number, info = 0): Uint8Array {
+  const q = req.subarray(14), f = new Uint8Array(14 + 40 + 8 + q.length);
+  f.set(req.subarray(6, 12), 0);
+  f.set(req.subarray(0, 6), 6);
+  f.set([0x86, 0xdd, 0x60, 0, 0, 0, (8 + q.length) >> 8, (8 + q.length) & 0xff, 58, 64], 12);
+  f.set(HOST_LL, 22);
+  f.set(QR_LL, 38);
+  f.set([type, code, 0, 0, info >>> 24, (info >> 16) & 0xff, (info >> 8) & 0xff, info & 0xff], 54);
+  f.set(q, 62);
+  icmpv6SetChecksum(f, 14, 54, 8 + q.length);
+  return f;
+}
+
+test('ICMPv6 errors about ping -6\'s echo requests reach its socket (raw6_icmp_error): its identifier and target only, a bound socket only from its device; the sender with its scope, a packet too big\'s MTU', () => {
+  const { send, wire, items, open, ping } = router();
+  const { sock } = open({ dst: HOST_LL, scope: 'qr-1' });
+  // The same identifier bound to the other device, or to another target: ping leaves their errors alone.
+  open({ dst: HOST_LL, device: 'qr-2', ident: sock.ident });
+  open({ dst: parseIpv6('fe80::99')!, scope: 'qr-1', ident: sock.ident });
+  ping(sock, 1);
+  assert.equal(wire.take().length, 1, 'the solicitation');
+  send(NA);
+  const [req] = wire.take();
+  assert.equal(req?.[54], 128);
+  send(errorAbout(req!, 3, 0));
+  send(errorAbout(req!, 2, 0, 1280));
+  const other = Uint8Array.from(req!);
+  other[59] ^= 1; // another identifier
+  send(errorAbout(other, 3, 0));
+  const from6 = 'fe80::f816:3eff:feb2:efaf%qr-1';
+  assert.deepEqual(
+    items.map((i) => i.kind === 'error' && [i.from6, i.type, i.code, i.info, i.seq]),
+    [
+      [from6, 3, 0, 0, 1],
+      [from6, 2, 0, 1280, 1],
+    ],
+  );
+  assert.equal(icmp6Text(3, 0, 0), 'Time exceeded: Hop limit');
 });
