@@ -113,13 +113,11 @@ export function parseLinkShow(ns: Netns, words: readonly string[], unsupported: 
       const a = addr();
       a.flags = flag.set ? a.flags | flag.bit : a.flags & ~flag.bit;
       a.flagMask |= flag.bit;
-    }
-    else if (w === 'label') {
+    } else if (w === 'label') {
       // What ip -j and -br print then (an empty object, or line, per address the label refuses) is not emulated.
       if (o.json || o.brief) throw unsupported(w);
       addr().label = fnmatchRegExp(nextArg(words, ++i));
-    }
-    else if (w === 'master') {
+    } else if (w === 'master') {
       const v = nextArg(words, ++i);
       if (!ns.link(v)) throw invarg('Device does not exist\n', v);
       s.master = v;
