@@ -77,12 +77,12 @@ export function formatLink(l: Interface, byIndex?: LinkByIndex, forIpAddr = fals
  * flags (link) or each address with its prefix and any metric (addr), each
  * followed by a space.
  */
-export function formatBrief(l: Interface, what: 'link' | 'addr', byIndex?: LinkByIndex, family?: AddrFamily, inet6Dump = false): string {
+export function formatBrief(l: Interface, what: 'link' | 'addr', byIndex?: LinkByIndex, family?: AddrFamily, inet6Dump = false, shown?: AddrShown): string {
   let s = `${(inet6Dump ? inet6DumpName(l, byIndex) : shownName(l)).padEnd(16)} ${operState(l, byIndex).padEnd(14)} `;
   if (what === 'link') s += `${formatMac(l.mac)} ${linkFlags(l)} `;
   else {
-    if (family !== 'inet6') for (const a of l.addrs) s += `${formatIp4(a.local)}/${a.prefixLen} ${a.metric ? `metric ${a.metric} ` : ''}`;
-    if (family !== 'inet') for (const a of l.addrs6) s += `${a.text}/${a.prefixLen} ${a.metric ? `metric ${a.metric} ` : ''}`;
+    if (family !== 'inet6') for (const a of l.addrs) if (!shown || shown(l, a)) s += `${formatIp4(a.local)}/${a.prefixLen} ${a.metric ? `metric ${a.metric} ` : ''}`;
+    if (family !== 'inet') for (const a of l.addrs6) if (!shown || shown(l, a)) s += `${a.text}/${a.prefixLen} ${a.metric ? `metric ${a.metric} ` : ''}`;
   }
   return s + '\n';
 }
@@ -109,13 +109,18 @@ export function formatAddr6(a: If6Addr): string {
 /** The family `ip addr` was asked for (-4, -6): its addresses alone. */
 export type AddrFamily = 'inet' | 'inet6' | undefined;
 
-/** The device's address blocks in the order ip prints a dump of them: inet, then inet6. */
-export const formatAddrBlocks = (l: Interface, family?: AddrFamily): string[] =>
-  [...(family !== 'inet6' ? l.addrs.map(formatAddr) : []), ...(family !== 'inet' ? l.addrs6.map(formatAddr6) : [])];
+/** Does the address selector print this address of device `l`? (ip-link-filter.ts) */
+export type AddrShown = (l: Interface, a: IfAddr | If6Addr) => boolean;
+
+/** The device's address blocks in the order ip prints a dump of them: inet, then inet6; those `shown` selects. */
+export const formatAddrBlocks = (l: Interface, family?: AddrFamily, shown?: AddrShown): string[] => [
+  ...(family !== 'inet6' ? l.addrs.filter((a) => !shown || shown(l, a)).map(formatAddr) : []),
+  ...(family !== 'inet' ? l.addrs6.filter((a) => !shown || shown(l, a)).map(formatAddr6) : []),
+];
 
 /** `ip addr show` for one device: the link lines and an inet or inet6 block per address. */
-export const formatAddrs = (l: Interface, byIndex?: LinkByIndex, details = false, linkLine = true, family?: AddrFamily, inet6Dump = false): string =>
-  formatLink(l, byIndex, true, details, linkLine, inet6Dump) + formatAddrBlocks(l, family).join('');
+export const formatAddrs = (l: Interface, byIndex?: LinkByIndex, details = false, linkLine = true, family?: AddrFamily, inet6Dump = false, shown?: AddrShown): string =>
+  formatLink(l, byIndex, true, details, linkLine, inet6Dump) + formatAddrBlocks(l, family, shown).join('');
 
 export interface AddrCommand {
   dev?: string;

@@ -7,7 +7,7 @@
 import { type Ip4, formatIp4, formatMac, formatPrefix } from './addr.js';
 import { type Route } from './fib.js';
 import { type IfAddr, type Interface, operState } from './interfaces.js';
-import { type AddrFamily, type LinkByIndex, inet6DumpPeer, linkFlagList, qdisc } from './ip-addr-syntax.js';
+import { type AddrFamily, type AddrShown, type LinkByIndex, inet6DumpPeer, linkFlagList, qdisc } from './ip-addr-syntax.js';
 import { IFA6_FLAGS, type If6Addr } from './inet6.js';
 import { linkDetailsJson } from './ip-link-details.js';
 import { type LinkStats64 } from './ip-link-stats.js';
@@ -56,6 +56,8 @@ export interface LinkJsonView {
   family?: AddrFamily;
   /** Read from the AF_INET6 link dump (formatLink's inet6Dump). */
   inet6Dump?: boolean;
+  /** The address selectors' test: an empty object for each address it refuses. */
+  shown?: AddrShown;
 }
 
 /** A veth's peer: `link` (its name) in the same namespace, else `link_index`. */
@@ -82,7 +84,7 @@ export function linkJson(l: Interface, v: LinkJsonView): JsonObject {
     link_netnsid: v.inet6Dump ? undefined : l.peer?.netnsId ?? (l.peer?.netns !== undefined ? v.netnsIds.get(l.peer.netns) : undefined),
   };
   if (v.details) Object.assign(o, linkDetailsJson(l, v.forIpAddr));
-  if (v.forIpAddr && !v.linkOnly) o.addr_info = addrInfos(l, v.family);
+  if (v.forIpAddr && !v.linkOnly) o.addr_info = addrInfos(l, v.family, v.shown);
   if (v.stats) o.stats64 = stats64Json(v.stats.of, v.stats.level);
   return o;
 }
@@ -110,19 +112,26 @@ function addr6InfoJson(a: If6Addr): JsonObject {
   return { ...o, valid_life_time: FOREVER, preferred_life_time: FOREVER };
 }
 
+/** Each address of the dump, or an empty object where `shown` refuses it (print_addrinfo opens the object before it tests the address). */
+function addrObjects<A extends IfAddr | If6Addr>(l: Interface, as: readonly A[], shown: AddrShown | undefined, json: (a: A) => JsonObject): JsonObject[] {
+  return as.map((a) => (!shown || shown(l, a) ? json(a) : {}));
+}
+
 /** addr_info: inet, then inet6, as the dump lists them. */
-const addrInfos = (l: Interface, family: AddrFamily): JsonObject[] =>
-  [...(family !== 'inet6' ? l.addrs.map(addrInfoJson) : []), ...(family !== 'inet' ? l.addrs6.map(addr6InfoJson) : [])];
+const addrInfos = (l: Interface, family: AddrFamily, shown?: AddrShown): JsonObject[] =>
+  [...(family !== 'inet6' ? addrObjects(l, l.addrs, shown, addrInfoJson) : []), ...(family !== 'inet' ? addrObjects(l, l.addrs6, shown, addr6InfoJson) : [])];
 
 /** `ip -o -j addr`: an object per device holding only its addresses, each led by the device's index and name (print_addrinfo under -oneline). */
-export const addrOnelineJson = (l: Interface, family?: AddrFamily): JsonObject => ({ addr_info: addrInfos(l, family).map((a) => ({ index: l.index, dev: l.name, ...a })) });
+export const addrOnelineJson = (l: Interface, family?: AddrFamily, shown?: AddrShown): JsonObject => ({
+  addr_info: addrInfos(l, family, shown).map((a) => (Object.keys(a).length ? { index: l.index, dev: l.name, ...a } : a)),
+});
 
 /** `ip -j -br link|addr`: the brief line's fields. */
-export function briefJson(l: Interface, what: 'link' | 'addr', byIndex?: LinkByIndex, family?: AddrFamily, inet6Dump = false): JsonObject {
+export function briefJson(l: Interface, what: 'link' | 'addr', byIndex?: LinkByIndex, family?: AddrFamily, inet6Dump = false, shown?: AddrShown): JsonObject {
   const o: JsonObject = { ...(inet6Dump ? linkOf6(l, byIndex) : linkOf(l)), ifname: l.name, operstate: operState(l, byIndex) };
   if (what === 'link') return { ...o, address: formatMac(l.mac), flags: linkFlagList(l) };
-  const v4 = family !== 'inet6' ? l.addrs.map((a): JsonObject => ({ local: formatIp4(a.local), prefixlen: a.prefixLen, metric: a.metric || undefined })) : [];
-  const v6 = family !== 'inet' ? l.addrs6.map((a): JsonObject => ({ local: a.text, prefixlen: a.prefixLen, metric: a.metric || undefined })) : [];
+  const v4 = family !== 'inet6' ? addrObjects(l, l.addrs, shown, (a): JsonObject => ({ local: formatIp4(a.local), prefixlen: a.prefixLen, metric: a.metric || undefined })) : [];
+  const v6 = family !== 'inet' ? addrObjects(l, l.addrs6, shown, (a): JsonObject => ({ local: a.text, prefixlen: a.prefixLen, metric: a.metric || undefined })) : [];
   return { ...o, addr_info: [...v4, ...v6] };
 }
 

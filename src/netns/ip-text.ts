@@ -5,12 +5,12 @@
 
 import { IpSyntaxError, RtnlError, invarg, nextArg } from './errors.js';
 import { type Route } from './fib.js';
-import { formatAddrBlocks, formatAddrs, formatBrief, formatLink, parseAddr6Args, parseAddrArgs, parseIpAddrShow } from './ip-addr-syntax.js';
+import { type AddrShown, formatAddrBlocks, formatAddrs, formatBrief, formatLink, parseAddr6Args, parseAddrArgs, parseIpAddrShow } from './ip-addr-syntax.js';
 import { addrOnelineJson, briefJson, linkJson, neighJson, netnsIds, proxyNeighJson, routeJson, ruleJson } from './ip-json.js';
 import { type JsonObject, jsonDump, jsonDumpOpening } from './json-writer.js';
 import { formatLinkStats, type LinkStats64 } from './ip-link-stats.js';
 import { type Interface } from './interfaces.js';
-import { type LinkShow, parseLinkShow, shownLinks } from './ip-link-filter.js';
+import { type LinkShow, listedFamily, parseLinkShow, shownLinks, withSelectedAddrs } from './ip-link-filter.js';
 import { NUD_SHOW_DEFAULT, type NeighRow, formatNeigh, formatNeighBrief, formatProxyNeigh, neighRow, neighShown, nudShowBits, parseNeighArgs, parseNeighLine } from './ip-neigh-syntax.js';
 import { ip6ToString } from '../wire/tcpdump-text.js';
 import { formatRoute, parseRouteArgs, parseRoute6Args, parseRouteLine, parseRouteShow, type ParsedRoute, type RouteShow } from './ip-route-syntax.js';
@@ -215,28 +215,33 @@ export interface StatsView {
 export function showLinks(ns: Netns, what: 'link' | 'addr', sel: LinkShow = {}, o: ShowOptions = {}): string {
   let links = shownLinks(ns, sel);
   const forIpAddr = what === 'addr';
-  // ip addr in a family lists only the devices with an address of it, and only those addresses; in AF_PACKET (-0) each device's link record alone.
-  const fam = forIpAddr && (o.family === 'inet' || o.family === 'inet6') ? o.family : undefined;
-  if (fam) links = links.filter((l) => (fam === 'inet' ? l.addrs : l.addrs6).length > 0);
   const linkOnly = forIpAddr && o.family === 'link';
+  // ip addr in a family (-4, -6, or that of `to PREFIX`) lists only the devices with an address of it, and only those addresses;
+  // the address selectors (ipaddr_filter) only those with an address they select; in AF_PACKET (-0) each device's link record alone.
+  const fam = forIpAddr ? listedFamily(o.family, sel) : undefined;
+  let shown: AddrShown | undefined;
+  if (forIpAddr && !linkOnly && (fam || sel.addr)) ({ links, shown } = withSelectedAddrs(links, fam, sel.addr));
+  // `label` leaves the link records out (print_addrinfo alone): ip link lists nothing then.
+  if (sel.addr?.label && !o.oneline) return forIpAddr && !linkOnly ? links.map((l) => formatAddrBlocks(l, fam, shown).join('')).join('') : '';
   const byIndex = (i: number) => ns.linkByIndex(i);
   const stats = (l: Interface) => (o.stats ? formatLinkStats(o.stats.of(l), o.stats.level) : '');
   // -brief prints neither details nor counters.
   const brief = linkOnly ? 'link' : what;
   // ip -6 addr without a device (whose record ip asks for alone), -d or -s reads the AF_INET6 link dump.
-  const inet6Dump = fam === 'inet6' && sel.dev === undefined && !o.details && !o.stats;
-  if (o.brief) return dump(links, o, (l) => formatBrief(l, brief, byIndex, fam, inet6Dump), (l) => briefJson(l, brief, byIndex, fam, inet6Dump));
+  const inet6Dump = forIpAddr && o.family === 'inet6' && sel.dev === undefined && !o.details && !o.stats;
+  if (o.brief) return dump(links, o, (l) => formatBrief(l, brief, byIndex, fam, inet6Dump, shown), (l) => briefJson(l, brief, byIndex, fam, inet6Dump, shown));
   // ip -o addr prints no link record: each address on its own, led by its device's index and name (no @ifN); no details, no counters.
-  if (o.oneline && forIpAddr && !linkOnly) return dump(links, o, (l) => formatAddrBlocks(l, fam).map((a) => oneline(`${l.index}: ${l.name}${a}`)).join(''), (l) => addrOnelineJson(l, fam));
+  if (o.oneline && forIpAddr && !linkOnly) return dump(links, o, (l) => formatAddrBlocks(l, fam, shown).map((a) => oneline(`${l.index}: ${l.name}${a}`)).join(''), (l) => addrOnelineJson(l, fam, shown));
+  if (sel.addr?.label) return ''; // ip -o link with a label
   const ids = netnsIds(ns.links());
   // print_linkinfo prints a device's link/ line (link_type, address, broadcast) in no family, AF_PACKET, or with -d.
-  const linkLine = !forIpAddr || o.family === undefined || o.family === 'link';
-  const record = (l: Interface) => (forIpAddr && !linkOnly ? formatAddrs(l, byIndex, o.details, linkLine, fam, inet6Dump) : formatLink(l, byIndex, forIpAddr, o.details)) + stats(l);
+  const linkLine = !forIpAddr || fam === undefined;
+  const record = (l: Interface) => (forIpAddr && !linkOnly ? formatAddrs(l, byIndex, o.details, linkLine, fam, inet6Dump, shown) : formatLink(l, byIndex, forIpAddr, o.details)) + stats(l);
   return dump(
     links,
     o,
     (l) => (o.oneline ? oneline(record(l)) : record(l)),
-    (l) => linkJson(l, { forIpAddr, linkOnly, family: fam, inet6Dump, noLinkLine: !linkLine && !o.details, details: o.details ?? false, byIndex, netnsIds: ids, ...(o.stats ? { stats: { level: o.stats.level, of: o.stats.of(l) } } : {}) }),
+    (l) => linkJson(l, { forIpAddr, linkOnly, family: fam, inet6Dump, noLinkLine: !linkLine && !o.details, details: o.details ?? false, byIndex, netnsIds: ids, ...(shown ? { shown } : {}), ...(o.stats ? { stats: { level: o.stats.level, of: o.stats.of(l) } } : {}) }),
   );
 }
 
@@ -580,7 +585,7 @@ export function runCommand<P>(
       const verb = verbOf(toks[i], ['add', 'change', 'replace', 'delete', 'list', 'show']) ?? (toks[i] === undefined ? 'show' : undefined);
       if (!verb) throw fail(`unknown command '${toks[i]}'`);
       if (toks[i] !== undefined) i++;
-      if (verb === 'list' || verb === 'show') return showLinks(ns, 'addr', parseLinkShow(ns, toks.slice(i), unsupported), o);
+      if (verb === 'list' || verb === 'show') return showLinks(ns, 'addr', parseLinkShow(ns, toks.slice(i), unsupported, o), o);
       if (o.family === 'link') throw fail(IPV4_ONLY, verb);
       const a6 = parseAddr6Args(rest(), o.family, no, opts.source);
       if (a6) {
@@ -601,7 +606,7 @@ export function runCommand<P>(
       const verb = verbOf(toks[i], ['set', 'list', 'show']) ?? (toks[i] === undefined ? 'show' : undefined);
       if (!verb) throw fail(`unknown command '${toks[i]}'`);
       if (toks[i] !== undefined) i++;
-      if (verb !== 'set') return showLinks(ns, 'link', parseLinkShow(ns, toks.slice(i), unsupported), o);
+      if (verb !== 'set') return showLinks(ns, 'link', parseLinkShow(ns, toks.slice(i), unsupported, { ...o, family: 'link' }), o);
       if (toks[i] === 'dev') i++;
       const dev = toks[i++];
       if (dev === undefined) throw fail('missing device');

@@ -125,6 +125,10 @@ test('a duplicate: the VM has the address (its NA fails the qrouter\'s DAD: dadf
     sh('ip', ['-n', side.vmNs, 'addr', 'add', '2001:db8:7::5/64', 'dev', 'eth0', 'nodad']);
     await side.router(['ip', '-6', 'addr', 'add', '2001:db8:7::5/64', 'dev', QR_DEV]);
     const ours = await until(side, 'dadfailed', (o) => /2001:db8:7::5\/64 .*dadfailed/.test(o));
+    // The address selectors over DAD's flags (ip-link-filter.ts), one address a line; the devices' indexes differ between the sides.
+    for (const sel of [['tentative'], ['-tentative'], ['dadfailed'], ['-dadfailed', 'scope', 'global'], ['tentative', '-dadfailed']]) {
+      seen[name] = `${seen[name] ?? ''}${sel.join(' ')}:\n${(await side.router(['ip', '-6', '-o', 'addr', 'show', 'dev', QR_DEV, ...sel])).replace(/^\d+: /gm, '')}`;
+    }
     await side.router(['ip', '-6', 'addr', 'add', '2001:db8:7::9/64', 'dev', QR_DEV, 'nodad']);
     sh('ip', ['-n', side.vmNs, 'addr', 'add', '2001:db8:7::9/64', 'dev', 'eth0']);
     let theirs = '';
@@ -132,8 +136,9 @@ test('a duplicate: the VM has the address (its NA fails the qrouter\'s DAD: dadf
       assert.ok(Date.now() < deadline, `the VM's DAD of 2001:db8:7::9 never failed:\n${theirs}`);
       theirs = inet6((await run('ip', ['-n', side.vmNs, '-6', 'addr', 'show', 'dev', 'eth0'])).out);
     }
-    seen[name] = `${ours}\n--VM--\n${theirs}`;
+    seen[name] = `${seen[name]}${ours}\n--VM--\n${theirs}`;
   }
   assert.match(seen.kernel!, /inet6 2001:db8:7::5\/64 scope global dadfailed tentative/);
+  assert.match(seen.kernel!, /^dadfailed:\nqr-178fc8e2-fd +inet6 2001:db8:7::5\/64 scope global dadfailed tentative/m);
   assert.equal(seen.dpemu, seen.kernel);
 });

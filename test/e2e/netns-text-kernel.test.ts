@@ -238,6 +238,20 @@ after(async () => {
 });
 
 /**
+ * ip addr show's address selectors (ipaddr_filter, print_addrinfo): a device
+ * is listed with the addresses they select, left out when it has none of
+ * them (but, in no family, kept when it has no address at all). The changes
+ * below give the namespaces secondary, noprefixroute, scope link and host,
+ * labelled, nodad, home and mngtmpaddr addresses.
+ */
+const ADDR_SELECTORS = [['scope', 'global'], ['scope', 'link'], ['scope', 'host'], ['scope', 'all'], ['scope', '253'], ['scope', 'global', 'scope', 'all'], ['up', 'scope', 'link'],
+  ['to', '192.168.1.0/24'], ['to', '192.168.1.6'], ['to', '169.254.96.0/20'], ['to', '2001:db8::/32'], ['to', 'fe80::/10'], ['to', 'default'], ['to', '0/0'],
+  ['primary'], ['secondary'], ['temporary'], ['-secondary'], ['-primary'], ['permanent'], ['dynamic'], ['-dynamic'], ['noprefixroute'], ['-noprefixroute'],
+  ['tentative'], ['-tentative'], ['dadfailed'], ['-dadfailed'], ['nodad'], ['home'], ['mngtmpaddr'], ['deprecated'], ['optimistic'], ['autojoin'], ['stable-privacy'], ['scope', 'global', 'secondary', 'to', '192.168.0.0/16']];
+/** `label` only as text: what ip -j and -br print with it (an empty object or line per address refused) is not emulated. */
+const LABELS = [['label', 'sg-*'], ['label', 'fip-vif.103:1'], ['label', 'fip-vif.10[0-9]'], ['label', 'lo'], ['label', 'rfp-?4d4b760-4'], ['label', 'dpe-nosuch']];
+
+/**
  * The one difference left open: fpr-3bbebb1a-5 is a veth whose far end (a
  * second router's snat namespace) the seed does not emulate; the topology
  * gives dpemu neither that end's ifindex nor its namespace, so dpemu prints
@@ -263,11 +277,15 @@ const EDGE_VETH_ONELINE = (head: string) =>
 /** The same in `ip -4 addr`, which prints no link/ line: `link-netns` ends the device's first line. */
 const EDGE_VETH_FAMILY = (head: string) =>
   new RegExp(`^fip-\\S+: ip ${head}\n  \\+ "2: fpr-3bbebb1a-5: (<[^"]*)"\n  - "2: fpr-3bbebb1a-5@if\\d+: \\1 link-netns dpe-${tag}-x"$`);
+/** The heads of the selector shows below (any of them). */
+const SELECTED = `(?:-4 |-br |-0 )?(?:addr|link) show (?:${[...ADDR_SELECTORS, ['scope', 'host'], ['secondary']].map((w) => w.join(' ').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|')})`;
 const KNOWN = [EDGE_VETH('addr show'), EDGE_VETH('link show'), EDGE_VETH('addr show dev fpr-3bbebb1a-5'), EDGE_VETH('link show fpr-3bbebb1a-5'),
   EDGE_VETH('-d link show'), EDGE_VETH('-d addr show'), EDGE_VETH_ONELINE('-o link show'), EDGE_VETH_ONELINE('-o -d link show'), EDGE_VETH_ONELINE('-oneline link show fpr-3bbebb1a-5'),
   EDGE_VETH_BRIEF('-br addr show'), EDGE_VETH_BRIEF('-brief link'), EDGE_VETH_BRIEF('-br -s link'), EDGE_VETH_BRIEF('-br addr show dev fpr-3bbebb1a-5'),
   EDGE_VETH_BRIEF('-on -br addr'), EDGE_VETH_BRIEF('-oneline -br link'),
-  EDGE_VETH_FAMILY('-4 addr show'), EDGE_VETH_FAMILY('-4 addr show dev fpr-3bbebb1a-5'), EDGE_VETH_FAMILY('-6 addr show dev fpr-3bbebb1a-5'), EDGE_VETH('-0 addr'), EDGE_VETH('-4 -d addr show'), EDGE_VETH_BRIEF('-4 -br addr'), EDGE_VETH_BRIEF('-0 -br addr'), EDGE_VETH_ONELINE('-f link -o addr')];
+  EDGE_VETH_FAMILY('-4 addr show'), EDGE_VETH_FAMILY('-4 addr show dev fpr-3bbebb1a-5'), EDGE_VETH_FAMILY('-6 addr show dev fpr-3bbebb1a-5'), EDGE_VETH('-0 addr'), EDGE_VETH('-4 -d addr show'), EDGE_VETH_BRIEF('-4 -br addr'), EDGE_VETH_BRIEF('-0 -br addr'), EDGE_VETH_ONELINE('-f link -o addr'),
+  // Where the address selectors list the edge veth (`to PREFIX` lists as its family does: no link/ line).
+  EDGE_VETH(SELECTED), EDGE_VETH_FAMILY(SELECTED), EDGE_VETH_BRIEF(SELECTED)];
 
 /**
  * The same difference in `ip -j`: the kernel's object for the edge veth
@@ -380,6 +398,10 @@ async function compareIp(node: string, ns: Namespace, extraTables: string[]): Pr
     ['-6', '-d', 'route', 'show', 'table', 'all', 'proto', 'kernel', 'type', 'local', 'scope', 'global', 'via', '::', 'src', '::', 'metric', '0'], ['-6', '-j', 'route', 'show', 'table', 'all', 'metric', '256'],
     ['-6', '-j', '-d', 'route', 'show', 'table', 'all', 'scope', 'global', 'via', '::'], ['route', 'show', 'table', 'all', 'scope', 'global'], ['route', 'show', 'table', 'all', 'metric', '0'], ['route', 'show', 'via', '0.0.0.0'],
     ['route', 'show', 'table', 'all', 'src', '0.0.0.0'], ['route', 'show', 'from', '0/0'], ['route', 'show', 'table', 'all', 'from', '0.0.0.0'], ['route', 'show', 'table', 'all', 'mark', '0'], ['-j', 'route', 'show', 'table', 'all', 'metric', '0'],
+    ...ADDR_SELECTORS.flatMap((sel) => [['addr', 'show', ...sel], ['-4', 'addr', 'show', ...sel], ['-6', 'addr', 'show', ...sel], ['-br', 'addr', 'show', ...sel], ['-o', 'addr', 'show', ...sel]]),
+    ...LABELS.flatMap((sel) => [['addr', 'show', ...sel], ['-6', 'addr', 'show', ...sel], ['-o', 'addr', 'show', ...sel], ['-s', '-d', 'addr', 'show', ...sel]]),
+    // ip link (and ip -0 addr) reads them and selects nothing by them; a label leaves every link record out there.
+    ['link', 'show', 'scope', 'host'], ['link', 'show', 'secondary'], ['-0', 'addr', 'show', 'scope', 'link'], ['link', 'show', 'label', 'lo'], ['-o', 'link', 'show', 'label', 'lo'],
   ];
   for (const args of shows) {
     compare(`${ns.name}: ip ${args.join(' ')}`, unmapNs(withStatus(tryRun('ip', ['-n', k, ...args]))), withStatus(await dpemuRun('ip', ['-n', ns.name, node, ...args])));
@@ -406,6 +428,8 @@ async function compareIp(node: string, ns: Namespace, extraTables: string[]): Pr
     // -o -j addr: each device's addresses alone, each led by "index" and "dev"; -o changes nothing else in JSON.
     ['-o', '-j', 'addr', 'show'], ['-o', '-j', '-p', '-s', '-d', 'addr'], ['-o', '-j', 'link'], ['-o', '-j', '-br', 'addr'], ['-o', '-j', 'route', 'show', 'table', 'all'], ['-o', '-j', 'rule'],
     ...ns.interfaces.map((i) => ['-o', '-j', 'addr', 'show', 'dev', i.name]),
+    // Each address the selectors refuse is an empty object in its device's addr_info (print_addrinfo opens it before it tests).
+    ...ADDR_SELECTORS.flatMap((sel) => [['-j', 'addr', 'show', ...sel], ['-j', '-br', 'addr', 'show', ...sel], ['-o', '-j', 'addr', 'show', ...sel]]), ['-4', '-j', 'addr', 'show', 'scope', 'link'], ['-6', '-j', '-p', 'addr', 'show', 'scope', 'global'],
     ['-4', '-j', 'addr'], ['-4', '-j', '-d', 'addr'], ['-4', '-j', '-s', 'addr', 'show', 'lo'], ['-4', '-o', '-j', 'addr'], ['-6', '-j', 'addr'], ['-0', '-j', 'addr'], ['-0', '-j', '-br', 'addr'], ['-6', '-j', 'route', 'show', 'table', 'all'], ['-0', '-j', '-p', 'route'], ['-0', '-j', 'rule'],
   ];
   for (const args of jsons) {
@@ -464,6 +488,9 @@ test('ip addr, link, route, rule and neigh print what the kernel prints', async 
     ['-6', 'route', 'show', 'table', '77'], ['-6', '-j', 'route', 'show', 'table', '255'], ['-6', 'route', 'show', 'table', 'default'], ['-6', 'route', 'show', '192.168.1.0/24'], ['-6', 'route', 'show', 'via', '192.168.1.7'],
     ['-0', 'route', 'show', 'default'], ['-0', 'route', 'show', 'all'], ['-6', 'neigh', 'show', 'to', '192.168.1.0/24'], ['-0', 'neigh', 'show', '192.168.1.7'], ['-0', 'rule', 'show', 'from', '192.168.1.0/24'],
     ['-4', 'route', 'show', 'bogus'], ['-4', 'rule', 'show', 'to', 'bogus'], ['neigh', 'show', 'to', 'bogus'], ['-4', 'neigh', 'show', 'bogus'], ['neigh', 'show', 'to'], ['-6', 'addr', 'show', 'dev', 'nosuch0'], ['-6', 'route', 'show', 'dev', 'nosuch0'],
+    // The address selectors' words ip refuses (a prefix of another family, a scope it cannot name, a line ending too soon).
+    ['addr', 'show', 'scope', 'nosuch'], ['addr', 'show', 'scope'], ['addr', 'show', 'to'], ['addr', 'show', 'to', 'bogus'], ['-4', 'addr', 'show', 'to', '2001:db8::/32'], ['-6', 'addr', 'show', 'to', '192.168.1.0/24'],
+    ['addr', 'show', 'to', '2001:db8::/32', 'to', '192.168.1.0/24'], ['link', 'show', 'to', '192.168.1.0/24'], ['-0', 'addr', 'show', 'to', '192.168.1.0/24'], ['addr', 'show', 'label'], ['addr', 'show', '-nosuch'], ['addr', 'show', 'scope', '256'],
     ['-6', 'route', 'get', '192.168.1.7'], ['-0', 'route', 'get', '192.168.1.7'], ['-4', 'route', 'get', 'bogus'], ['-f', 'bogus', 'addr'], ['-f', 'ipx', 'route'], ['-f', 'help'], ['-f'],
     // IPv6 addresses the kernel (or ip) refuses.
     ['-6', 'addr', 'add', '::1/128', 'dev', 'lo'], ['-6', 'addr', 'add', '::1/128', 'dev', ns.interfaces[0]!.name], ['-6', 'addr', 'add', 'ff02::1:2/64', 'dev', 'lo'], ['-6', 'addr', 'add', '::/64', 'dev', 'lo'],
