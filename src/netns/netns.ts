@@ -146,6 +146,7 @@ export class Netns<P = unknown> implements AddrView {
           const l = this.byIndex.get(i);
           return !l || l.noarp || l.kind === 'loopback';
         },
+        devKeyless: (i) => this.byIndex.get(i)?.kind === 'loopback',
         solicitSource: (i, target, pktSrc) => {
           const l = this.byIndex.get(i);
           return l ? arpAnnounceSource(this, l, target, pktSrc) : 0;
