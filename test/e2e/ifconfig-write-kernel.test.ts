@@ -150,4 +150,11 @@ test('ifconfig DEV ADDR, netmask, broadcast and inet6 add|del change the address
   const k = sh('ip', ['-n', k1, 'addr', 'show', 'dpe-g']);
   assert.match(k, /inet 192\.0\.2\.1\/24 brd 192\.0\.2\.255 scope global dpe-g:1\n/);
   assert.match(k, /inet6 2001:db8::b\/64 scope global/);
+  // Words dpemu does not emulate are refused before any change (the MTU stays 1400).
+  for (const line of ['dpe-g mtu 1500 hw ether 02:00:00:00:00:05', 'dpe-g mtu 1500 add 198.51.100.5', 'dpe-g inet6 mtu 1500 2001:db8::c']) {
+    const d = dpemu(line.split(' '));
+    assert.equal(d.status, 1, line);
+    assert.match(d.stderr, /^ifconfig: '(hw|add 198\.51\.100\.5|2001:db8::c)' is not emulated by dpemu's ifconfig/, line);
+  }
+  assert.match(dpemu(['dpe-g']).stdout, /mtu 1400\n/);
 });
