@@ -184,10 +184,13 @@ export function runIfconfig(el: NetNamespace, rest: readonly string[], db = new 
   return { ok: true, stdout: short ? `${SHORT_TITLE}${printShort(el, l)}` : printLong(el, l), stderr: '', exit: 0 };
 }
 
+/** The words that change addresses (beside an address itself, a word with a dot). */
+const ADDR_WORDS = new Set(['netmask', 'broadcast', '-broadcast', 'add', 'del']);
+
 export const ifconfig = netToolsFamily('ifconfig', ifconfigAccess, (el, rest, ctx, argv) => {
   const write = ifconfigAccess(argv) === 'write';
   // ip monitor's listeners hear what a write changes: a device's flags and MTU, or (an alias named, an address word) its addresses.
-  const addrs = rest.some((w) => w.includes(':') || w.includes('.') || w === 'netmask' || w === 'broadcast' || w === '-broadcast');
+  const addrs = rest.find((w) => !w.startsWith('-'))?.includes(':') || rest.some((w) => w.includes('.') || ADDR_WORDS.has(w));
   const notify = write ? aroundChange(el.ns, addrs ? 'address' : 'link') : null;
   try {
     const r = runIfconfig(el, rest);

@@ -9,13 +9,15 @@
 // SIOCSIFNETMASK, broadcast SIOCSIFBRDADDR (devinet-ioctl.ts), then the
 // flag IFF_BROADCAST; -broadcast clears that flag (no device lets it go: a
 // warning); add and del of an IPv6 address SIOCSIFADDR and SIOCDIFADDR on
-// an inet6 socket. The other words (hw, arp, promisc, IPv4 add/del ...) are
-// refused before any change.
+// an inet6 socket; hw ether MAC SIOCSIFHWADDR. The other words (arp,
+// promisc, other hardware types, IPv4 add/del ...) are refused before any
+// change.
 import type { Packet } from '../datapath/packet.js';
 import { devinetSet, type DevinetSet } from '../netns/devinet-ioctl.js';
 import { RtnlError, strerror } from '../netns/errors.js';
 import type { NetNamespace } from '../netns/namespace.js';
 import { parseIpv6 } from '../wire/addr.js';
+import { etherInput } from './arp-commands.js';
 import { atolU32, strtoulU32 } from './c-numbers.js';
 import { inetResolve, type NetDb } from './netdb.js';
 import type { CommandResponse } from './protocol.js';
@@ -23,9 +25,9 @@ import type { CommandResponse } from './protocol.js';
 /** The words ifconfig knows that dpemu's does not change a device with. */
 const NOT_EMULATED = new Set(['arp', '-arp', 'media', 'port', 'trailers', '-trailers', 'promisc', '-promisc', 'multicast', '-multicast',
   'allmulti', '-allmulti', 'dynamic', '-dynamic', 'keepalive', 'outfill', 'dstaddr', 'txqueuelen', 'mem_start', 'io_addr', 'irq',
-  'pointopoint', '-pointopoint', 'hw', 'tunnel', 'name']);
+  'pointopoint', '-pointopoint', 'tunnel', 'name']);
 /** Words taking the next word as their value (broadcast only where there is one). */
-const WITH_VALUE = new Set(['mtu', 'netmask', 'broadcast', 'add', 'del']);
+const WITH_VALUE = new Set(['mtu', 'netmask', 'broadcast', 'add', 'del', 'hw']);
 const IFF_UP = 0x1, IFF_BROADCAST = 0x2;
 
 /** The first word dpemu does not emulate, walking the words as ifconfig's loop takes them; undefined when none. */
@@ -34,6 +36,9 @@ function notEmulated(ws: readonly string[], inet6: boolean): string | undefined 
     const w = ws[i]!;
     if (NOT_EMULATED.has(w)) return w;
     const v = WITH_VALUE.has(w) ? ws[++i] : undefined;
+    // hw TYPE ADDR: Ethernet's alone.
+    if (w === 'hw' && v !== undefined && v !== 'ether') return `hw ${v}`;
+    if (w === 'hw') i++;
     // add|del of an IPv4 address (an alias DEV:N set_ifstate makes); an inet6 socket's IPv4 words.
     if ((w === 'add' || w === 'del') && v !== undefined && !v.includes(':')) return `${w} ${v}`;
     if (inet6 && (w === 'netmask' || w === 'broadcast' || !(WITH_VALUE.has(w) || w === 'up' || w === 'down' || w === '-broadcast'))) return w;
@@ -52,7 +57,7 @@ export function ifconfigWrite(el: NetNamespace, name: string, words: readonly st
   const ws = words[0] === 'inet' || inet6 ? words.slice(1) : words;
   const odd = notEmulated(ws, inet6);
   if (odd !== undefined) {
-    return { ok: false, stdout: '', stderr: `ifconfig: '${odd}' is not emulated by dpemu's ifconfig (up, down, mtu, an IPv4 address, netmask, broadcast, IPv6 add and del are); use ip link set, ip addr add|del\n`, exit: 1 };
+    return { ok: false, stdout: '', stderr: `ifconfig: '${odd}' is not emulated by dpemu's ifconfig (up, down, mtu, an IPv4 address, netmask, broadcast, IPv6 add and del, hw ether are); use ip link set, ip addr add|del\n`, exit: 1 };
   }
   const ns = el.ns;
   const colon = name.indexOf(':');
@@ -151,6 +156,16 @@ export function ifconfigWrite(el: NetNamespace, name: string, words: readonly st
       }
       didnetmask = true;
       if (!devinet('SIOCSIFNETMASK', m)) goterr |= 1;
+      continue;
+    }
+    if (w === 'hw') {
+      // get_hwtype, then the address (in_ether); SIOCSIFHWADDR on the device (an alias's name is its device's).
+      if (ws[++i] === undefined) return usageExit();
+      const v = ws[++i];
+      if (v === undefined) return usageExit();
+      const mac = etherInput(v);
+      if (mac === undefined) err += `${v}: invalid ether address.\n`;
+      if (mac === undefined || !ioctl('SIOCSIFHWADDR', () => drop(`${devName} changed its MAC`)(ns.setMac(devName, mac)))) goterr = 1;
       continue;
     }
     if (w === 'add' || w === 'del') {

@@ -812,7 +812,12 @@ export class NeighbourTable<P = unknown> extends NeighTableBase {
     return this.flushDev(ifindex, true);
   }
 
-  private flushDev(ifindex: number, skipPerm: boolean): P[] {
+  /** neigh_changeaddr (the device's MAC changed): every entry goes, PERMANENT ones too; the proxy entries stay. */
+  changeAddr(ifindex: number): P[] {
+    return this.flushDev(ifindex, false, false);
+  }
+
+  private flushDev(ifindex: number, skipPerm: boolean, proxies = true): P[] {
     const dropped: P[] = [];
     for (const e of [...this.map.values()]) {
       if (e.ifindex !== ifindex) continue;
@@ -820,7 +825,7 @@ export class NeighbourTable<P = unknown> extends NeighTableBase {
       for (const h of e.queue) dropped.push(h.pkt);
       this.remove(e);
     }
-    for (const k of [...this.proxies]) if (Math.floor(k / 0x1_0000_0000) === ifindex) this.proxies.delete(k);
+    if (proxies) for (const k of [...this.proxies]) if (Math.floor(k / 0x1_0000_0000) === ifindex) this.proxies.delete(k);
     return dropped;
   }
 

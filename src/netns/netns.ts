@@ -417,6 +417,25 @@ export class Netns<P = unknown> implements AddrView {
   }
 
   /**
+   * SIOCSIFHWADDR (dev_set_mac_address): the loopback takes no Ethernet
+   * address, a multicast or all-zero one is refused; then NETDEV_CHANGEADDR,
+   * even for the same address: both neighbour tables forget the device's
+   * entries (neigh_changeaddr; the packets they held are returned).
+   */
+  setMac(name: string, mac: number): P[] {
+    const l = this.link(name);
+    if (!l) throw new RtnlError('ENODEV');
+    if (l.kind === 'loopback') throw new RtnlError('EINVAL');
+    if (mac === 0 || Math.floor(mac / 2 ** 40) & 1) throw new RtnlError('EADDRNOTAVAIL');
+    l.mac = mac;
+    this.watch?.link(l.index);
+    const dropped = this.neigh.changeAddr(l.index);
+    this.nd6.ifdown(l.index, dropped);
+    this.touch();
+    return dropped;
+  }
+
+  /**
    * An MTU below 1280: addrconf_ifdown, its addresses, routes and IPv6
    * neighbours gone; the inet6_dev itself too (its conf/ and neigh/ sysctls,
    * its ndisc_cache parms, its groups) but lo's, which only loses ::1 until

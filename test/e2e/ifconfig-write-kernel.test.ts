@@ -63,6 +63,11 @@ const WRITES = [
   'dpe-g mtu 1400', 'dpe-g mtu 68', 'dpe-g mtu 67', 'dpe-g mtu 70000', 'dpe-g mtu x', 'dpe-g mtu 1500 up', 'dpe-g mtu 0x500', 'dpe-g mtu', 'dpe-g down mtu',
   'dpe-g up', 'nosuch up', 'nosuch mtu 1400', 'nosuch up mtu 1400', 'nosuch mtu 1400 down', 'dpe-g mtu 10 up', 'dpe-g mtu 1500',
   'dpe-g:1 up', 'dpe-g:2 down', 'dpe-g:2 inet6 up', 'dpe-g:2 inet6 down', 'dpe-g:2 mtu 1450', 'dpe-g:1 down', 'dpe-g:1 down', 'dpe-g:1 mtu 1500',
+  // SIOCSIFHWADDR: the neighbours go with the old address (a PERMANENT one too), not the proxy entries.
+  'ip neigh add 192.0.2.7 lladdr 02:00:00:00:00:07 dev dpe-g', 'ip neigh add 192.0.2.8 lladdr 02:00:00:00:00:08 dev dpe-g nud stale', 'ip neigh add proxy 192.0.2.10 dev dpe-g',
+  'dpe-g hw ether 02:00:00:00:00:05', 'lo hw ether 02:00:00:00:00:05', 'dpe-g hw ether 00:00:00:00:00:00', 'dpe-g hw ether 03:00:00:00:00:05',
+  'nosuch hw ether 02:00:00:00:00:05', 'dpe-g hw ether zz', 'dpe-g hw ether 02:00', 'ip neigh add 192.0.2.7 lladdr 02:00:00:00:00:07 dev dpe-g',
+  'dpe-g:1 hw ether 02:00:00:00:00:06 mtu 1400', 'dpe-g hw ether', 'dpe-g hw', 'dpe-g mtu 1500 hw ether 02:00:00:00:00:06',
 ];
 
 /**
@@ -76,13 +81,15 @@ function state(show: (cmd: string) => string, v6: boolean): string[] {
   const out = [
     show('addr show dev dpe-g').split('\n').filter((l) => l.startsWith('    inet ')).join('\n'),
     show('route show'),
+    // The kernel lists neighbours in its hash's order.
+    [...show('-4 neigh show nud all').split('\n'), ...show('neigh show proxy').split('\n')].filter((l) => l !== '').sort().join('\n'),
   ];
   if (!v6) return out;
   const a6 = show('-6 addr show dev dpe-g').split('\n').map((l) => /^ {4}inet6 (\S+) scope global/.exec(l)?.[1]).filter((x) => x !== undefined);
   const r6 = show('-6 route show').split('\n').filter((l) => l !== '' && !l.startsWith('fe80::'));
   return [...out, show('route show table local'), a6.sort().join(' '), r6.sort().join('\n')];
 }
-const STATE = ['ip addr', 'ip route', 'ip route show table local', 'ip -6 addr', 'ip -6 route'];
+const STATE = ['ip addr', 'ip route', 'ip neigh', 'ip route show table local', 'ip -6 addr', 'ip -6 route'];
 
 /**
  * Each line in turn in both namespaces: an ifconfig command (its stdout,
@@ -112,7 +119,7 @@ function compare(lines: readonly string[], v6: boolean): string[] {
   return diffs;
 }
 
-test('ifconfig DEV up, down and mtu change the device as SIOCSIFFLAGS and SIOCSIFMTU do in the kernel', () => {
+test('ifconfig DEV up, down, mtu and hw ether change the device as SIOCSIFFLAGS, SIOCSIFMTU and SIOCSIFHWADDR do in the kernel', () => {
   const diffs = compare(WRITES, false);
   assert.deepEqual(diffs, [], diffs.join('\n'));
   // The alias's address went with `dpe-g:1 down`; the device is up with its MTU back.
@@ -151,10 +158,10 @@ test('ifconfig DEV ADDR, netmask, broadcast and inet6 add|del change the address
   assert.match(k, /inet 192\.0\.2\.1\/24 brd 192\.0\.2\.255 scope global dpe-g:1\n/);
   assert.match(k, /inet6 2001:db8::b\/64 scope global/);
   // Words dpemu does not emulate are refused before any change (the MTU stays 1400).
-  for (const line of ['dpe-g mtu 1500 hw ether 02:00:00:00:00:05', 'dpe-g mtu 1500 add 198.51.100.5', 'dpe-g inet6 mtu 1500 2001:db8::c']) {
+  for (const line of ['dpe-g mtu 1500 hw loop 1', 'dpe-g mtu 1500 add 198.51.100.5', 'dpe-g inet6 mtu 1500 2001:db8::c']) {
     const d = dpemu(line.split(' '));
     assert.equal(d.status, 1, line);
-    assert.match(d.stderr, /^ifconfig: '(hw|add 198\.51\.100\.5|2001:db8::c)' is not emulated by dpemu's ifconfig/, line);
+    assert.match(d.stderr, /^ifconfig: '(hw loop|add 198\.51\.100\.5|2001:db8::c)' is not emulated by dpemu's ifconfig/, line);
   }
   assert.match(dpemu(['dpe-g']).stdout, /mtu 1400\n/);
 });
