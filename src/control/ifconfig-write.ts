@@ -29,6 +29,9 @@ const NOT_EMULATED = new Set(['arp', '-arp', 'media', 'port', 'trailers', '-trai
 /** Words taking the next word as their value (broadcast only where there is one). */
 const WITH_VALUE = new Set(['mtu', 'netmask', 'broadcast', 'add', 'del', 'hw']);
 const IFF_UP = 0x1, IFF_BROADCAST = 0x2;
+/** The hardware types get_hwtype knows (print_hwlist's), but ether: ifconfig's usage for any other word. */
+const OTHER_HW = new Set(['loop', 'slip', 'cslip', 'slip6', 'cslip6', 'adaptive', 'ash', 'ax25', 'netrom', 'rose', 'tunnel', 'ppp', 'hdlc', 'lapb',
+  'arcnet', 'dlci', 'frad', 'sit', 'fddi', 'hippi', 'irda', 'ec', 'x25', 'eui64']);
 
 /** The first word dpemu does not emulate, walking the words as ifconfig's loop takes them; undefined when none. */
 function notEmulated(ws: readonly string[], inet6: boolean): string | undefined {
@@ -37,7 +40,7 @@ function notEmulated(ws: readonly string[], inet6: boolean): string | undefined 
     if (NOT_EMULATED.has(w)) return w;
     const v = WITH_VALUE.has(w) ? ws[++i] : undefined;
     // hw TYPE ADDR: Ethernet's alone.
-    if (w === 'hw' && v !== undefined && v !== 'ether') return `hw ${v}`;
+    if (w === 'hw' && v !== undefined && OTHER_HW.has(v)) return `hw ${v}`;
     if (w === 'hw') i++;
     // add|del of an IPv4 address (an alias DEV:N set_ifstate makes); an inet6 socket's IPv4 words.
     if ((w === 'add' || w === 'del') && v !== undefined && !v.includes(':')) return `${w} ${v}`;
@@ -160,7 +163,7 @@ export function ifconfigWrite(el: NetNamespace, name: string, words: readonly st
     }
     if (w === 'hw') {
       // get_hwtype, then the address (in_ether); SIOCSIFHWADDR on the device (an alias's name is its device's).
-      if (ws[++i] === undefined) return usageExit();
+      if (ws[++i] !== 'ether') return usageExit();
       const v = ws[++i];
       if (v === undefined) return usageExit();
       const mac = etherInput(v);
