@@ -67,7 +67,8 @@ const WRITES = [
   'ip neigh add 192.0.2.7 lladdr 02:00:00:00:00:07 dev dpe-g', 'ip neigh add 192.0.2.8 lladdr 02:00:00:00:00:08 dev dpe-g nud stale', 'ip neigh add proxy 192.0.2.10 dev dpe-g',
   'dpe-g hw ether 02:00:00:00:00:05', 'lo hw ether 02:00:00:00:00:05', 'dpe-g hw ether 00:00:00:00:00:00', 'dpe-g hw ether 03:00:00:00:00:05',
   'nosuch hw ether 02:00:00:00:00:05', 'dpe-g hw ether zz', 'dpe-g hw ether 02:00', 'ip neigh add 192.0.2.7 lladdr 02:00:00:00:00:07 dev dpe-g',
-  'dpe-g:1 hw ether 02:00:00:00:00:06 mtu 1400', 'dpe-g hw ether', 'dpe-g hw', 'dpe-g mtu 1450 hw foo 02:00:00:00:00:07', 'dpe-g mtu 1500 hw ether 02:00:00:00:00:06',
+  'dpe-g:1 hw ether 02:00:00:00:00:06 mtu 1400', 'dpe-g hw ether', 'dpe-g hw', 'dpe-g mtu 1450 hw foo 02:00:00:00:00:07', 'ip neigh add 192.0.2.7 lladdr 02:00:00:00:00:07 dev dpe-g',
+  'dpe-g mtu 1500 hw ether 02:00:00:00:00:06',
 ];
 
 /**
