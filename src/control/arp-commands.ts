@@ -132,7 +132,7 @@ function inetInput(host: string, db: NetDb): Ip4 {
 }
 
 /** ether.c's in_ether: pairs of hex digits (or one before a colon), colons optional, six bytes at most. */
-function etherInput(text: string): Mac | undefined {
+export function etherInput(text: string): Mac | undefined {
   const bytes = [0, 0, 0, 0, 0, 0];
   let p = 0, i = 0;
   const hex = (c: string | undefined) => (c !== undefined && /^[0-9a-fA-F]$/.test(c) ? parseInt(c, 16) : -1);

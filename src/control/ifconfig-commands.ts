@@ -7,7 +7,7 @@
 // its netmask and broadcast), the IPv6 addresses as /proc/net/if_inet6
 // lists them, the hardware line with txqueuelen, and /proc/net/dev's
 // counters (the device counters `ip -s link` prints); -s one line a device
-// (ife_print_short). DEV up, down and mtu N: ifconfig-write.ts.
+// (ife_print_short). DEV up, down, mtu N, an address ...: ifconfig-write.ts.
 import { formatIp4, formatMac, prefixMask } from '../netns/addr.js';
 import { type Interface, operState } from '../netns/interfaces.js';
 import type { NetNamespace } from '../netns/namespace.js';
@@ -17,6 +17,7 @@ import { ifconfigAccess } from './net-tools-argv.js';
 import { ifconfigWrite } from './ifconfig-write.js';
 import type { CommandResponse } from './protocol.js';
 import { netToolsFamily } from './net-tools-family.js';
+import { NetDb } from './netdb.js';
 
 const USAGE = `Usage:
   ifconfig [-a] [-v] [-s] <interface> [[<AF>] <address>]
@@ -158,13 +159,13 @@ export function listed(el: NetNamespace, all: boolean): Interface[] {
 }
 
 /** `ifconfig ...` in `el`'s namespace: ifconfig's output and exit status. */
-export function runIfconfig(el: NetNamespace, rest: readonly string[]): CommandResponse {
-  let all = false, short = false;
+export function runIfconfig(el: NetNamespace, rest: readonly string[], db = new NetDb('/etc', el.name)): CommandResponse {
+  let all = false, short = false, verbose = false;
   let i = 0;
   for (; i < rest.length && rest[i]!.startsWith('-'); i++) {
     const w = rest[i]!;
     if (w === '-a') all = true;
-    else if (w === '-v') continue;
+    else if (w === '-v') verbose = true;
     else if (w === '-s') short = true;
     else if (w === '-V' || w === '-version' || w === '--version') return { ok: true, stdout: 'net-tools 2.10\n', stderr: '', exit: 0 };
     else if (w === '-?' || w === '-h' || w === '-help' || w === '--help') return { ok: true, stdout: USAGE, stderr: LISTS, exit: 0 };
@@ -177,16 +178,20 @@ export function runIfconfig(el: NetNamespace, rest: readonly string[]): CommandR
     return { ok: true, stdout: out, stderr: '', exit: 0 };
   }
   const name = words[0]!.slice(0, 15);
-  if (words.length > 1) return ifconfigWrite(el, name, words.slice(1), USAGE_ERR);
+  if (words.length > 1) return ifconfigWrite(el, name, words.slice(1), USAGE_ERR, db, verbose);
   const l = el.ns.link(name);
   if (!l) return { ok: false, stdout: '', stderr: `${name}: error fetching interface information: Device not found\n`, exit: 1 };
   return { ok: true, stdout: short ? `${SHORT_TITLE}${printShort(el, l)}` : printLong(el, l), stderr: '', exit: 0 };
 }
 
+/** The words that change addresses (beside an address itself, a word with a dot). */
+const ADDR_WORDS = new Set(['netmask', 'broadcast', '-broadcast', 'add', 'del']);
+
 export const ifconfig = netToolsFamily('ifconfig', ifconfigAccess, (el, rest, ctx, argv) => {
   const write = ifconfigAccess(argv) === 'write';
-  // ip monitor's listeners hear what a write changes (a device's flags and MTU; an alias going down takes its address).
-  const notify = write ? aroundChange(el.ns, rest.some((w) => w.includes(':')) ? 'address' : 'link') : null;
+  // ip monitor's listeners hear what a write changes: a device's flags and MTU, or (an alias named, an address word) its addresses.
+  const addrs = rest.find((w) => !w.startsWith('-'))?.includes(':') || rest.some((w) => w.includes('.') || ADDR_WORDS.has(w));
+  const notify = write ? aroundChange(el.ns, addrs ? 'address' : 'link') : null;
   try {
     const r = runIfconfig(el, rest);
     // Whatever the status: the words before a failing one took effect.
@@ -194,5 +199,7 @@ export const ifconfig = netToolsFamily('ifconfig', ifconfigAccess, (el, rest, ct
     return r;
   } finally {
     notify?.();
+    // addrconf's DAD work for an IPv6 address added (as ip addr add's), after the change is told.
+    if (write) el.dadWork();
   }
 });

@@ -108,6 +108,26 @@ export function notFound(name: string): string {
   return resolverWouldAsk(name) ? EAI_AGAIN : EAI_NONAME;
 }
 
+/**
+ * net-tools' INET_resolve (lib/inet.c): "default" (a network), a number
+ * inet_aton takes (a host), then, with `hostFirst`, /etc/hosts, then
+ * /etc/networks (a network), then the hosts (and the name server out of
+ * reach) last; else herror's words for the failure.
+ */
+export function inetResolve(text: string, hostFirst: boolean, db: NetDb): { addr: number; isNet: boolean } | string {
+  if (text === 'default') return { addr: 0, isNet: true };
+  const n = inetAton(text);
+  if (n >= 0) return { addr: n, isNet: false };
+  const host = hostFirst ? db.hostByName(text) : undefined;
+  if (typeof host === 'number') return { addr: host, isNet: false };
+  const net = db.netByName(text);
+  if (net !== undefined) return { addr: net, isNet: true };
+  // hostFirst: h_errno is getnetbyname's (not found); otherwise the hosts are asked last.
+  const last = hostFirst ? 'Unknown host' : db.hostByName(text);
+  if (typeof last === 'number') return { addr: last, isNet: false };
+  return last === EAI_AGAIN ? 'Host name lookup failure' : 'Unknown host';
+}
+
 export class NetDb {
   private hosts?: Map<string, string>;
   private hosts6?: Map<string, string>;

@@ -15,8 +15,7 @@ import type { Netns } from '../netns/netns.js';
 import type { RouteMetric } from '../netns/fib.js';
 import type { RouteSpec } from '../netns/specs.js';
 import { atolU32, strtoulU32 } from './c-numbers.js';
-import { inetAton } from './inet-aton.js';
-import { EAI_AGAIN, type NetDb } from './netdb.js';
+import { inetResolve, type NetDb } from './netdb.js';
 import type { CommandResponse } from './protocol.js';
 
 /** INET_rinput's usage(): to stdout with status 0 (no words), else to stderr with status 3. */
@@ -41,23 +40,11 @@ const usage = (first = ''): never => {
 /** C's int of atoi (strtol's long, its low 32 bits). */
 const atoi = (text: string): number => atolU32(text) | 0;
 
-/**
- * INET_resolve: "default" (a network), a number inet_aton takes (a host),
- * then, gateways (`hostFirst`) and -host targets first, /etc/hosts, and
- * /etc/networks (a network); else herror's words.
- */
+/** INET_resolve (netdb.ts); herror's words where it fails. */
 function resolve(text: string, hostFirst: boolean, db: NetDb): { addr: number; isNet: boolean } {
-  if (text === 'default') return { addr: 0, isNet: true };
-  const n = inetAton(text);
-  if (n >= 0) return { addr: n, isNet: false };
-  const host = hostFirst ? db.hostByName(text) : undefined;
-  if (typeof host === 'number') return { addr: host, isNet: false };
-  const net = db.netByName(text);
-  if (net !== undefined) return { addr: net, isNet: true };
-  // Gateways: h_errno is getnetbyname's (not found); targets ask the hosts (and the unreachable name server) last.
-  const last = hostFirst ? 'Unknown host' : db.hostByName(text);
-  if (typeof last === 'number') return { addr: last, isNet: false };
-  throw new Refused(`${text}: ${last === EAI_AGAIN ? 'Host name lookup failure' : 'Unknown host'}\n`, E_LOOKUP);
+  const r = inetResolve(text, hostFirst, db);
+  if (typeof r === 'string') throw new Refused(`${text}: ${r}\n`, E_LOOKUP);
+  return r;
 }
 
 const popcount = (m: number): number => {

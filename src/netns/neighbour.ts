@@ -181,6 +181,8 @@ export interface NeighHooks {
   devMac(ifindex: number): Mac;
   /** IFF_NOARP or loopback. */
   devNoArp(ifindex: number): boolean;
+  /** IFF_LOOPBACK or IFF_POINTOPOINT: arp_constructor keys the device's entries 0.0.0.0. */
+  devKeyless?(ifindex: number): boolean;
   /** arp_solicit's sender address (arp_announce); `pktSrc` is the newest queued packet's source. */
   solicitSource(ifindex: number, target: Ip4, pktSrc: Ip4 | undefined): Ip4;
 }
@@ -384,6 +386,16 @@ export class NeighbourTable<P = unknown> extends NeighTableBase {
           this.stats.table_fulls++;
           return undefined;
         }
+      }
+    }
+    if (this.hooks.devKeyless?.(ifindex)) {
+      // arp_constructor rewrote the key: ___neigh_create finds an entry of that key there and takes it, the new one freed.
+      ip = 0;
+      const there = this.map.get(key(0, ifindex));
+      if (there) {
+        this.stats.allocs++;
+        this.stats.destroys++;
+        return there;
       }
     }
     const e: NeighEntry<P> = {
@@ -800,7 +812,12 @@ export class NeighbourTable<P = unknown> extends NeighTableBase {
     return this.flushDev(ifindex, true);
   }
 
-  private flushDev(ifindex: number, skipPerm: boolean): P[] {
+  /** neigh_changeaddr (the device's MAC changed): every entry goes, PERMANENT ones too; the proxy entries stay. */
+  changeAddr(ifindex: number): P[] {
+    return this.flushDev(ifindex, false, false);
+  }
+
+  private flushDev(ifindex: number, skipPerm: boolean, proxies = true): P[] {
     const dropped: P[] = [];
     for (const e of [...this.map.values()]) {
       if (e.ifindex !== ifindex) continue;
@@ -808,7 +825,7 @@ export class NeighbourTable<P = unknown> extends NeighTableBase {
       for (const h of e.queue) dropped.push(h.pkt);
       this.remove(e);
     }
-    for (const k of [...this.proxies]) if (Math.floor(k / 0x1_0000_0000) === ifindex) this.proxies.delete(k);
+    if (proxies) for (const k of [...this.proxies]) if (Math.floor(k / 0x1_0000_0000) === ifindex) this.proxies.delete(k);
     return dropped;
   }
 

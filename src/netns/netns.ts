@@ -146,6 +146,7 @@ export class Netns<P = unknown> implements AddrView {
           const l = this.byIndex.get(i);
           return !l || l.noarp || l.kind === 'loopback';
         },
+        devKeyless: (i) => this.byIndex.get(i)?.kind === 'loopback',
         solicitSource: (i, target, pktSrc) => {
           const l = this.byIndex.get(i);
           return l ? arpAnnounceSource(this, l, target, pktSrc) : 0;
@@ -411,6 +412,25 @@ export class Netns<P = unknown> implements AddrView {
       l.mc6Rejoined = false;
       this.sync6(l);
     }
+    this.touch();
+    return dropped;
+  }
+
+  /**
+   * SIOCSIFHWADDR (dev_set_mac_address): the loopback takes no Ethernet
+   * address, a multicast or all-zero one is refused; then NETDEV_CHANGEADDR,
+   * even for the same address: both neighbour tables forget the device's
+   * entries (neigh_changeaddr; the packets they held are returned).
+   */
+  setMac(name: string, mac: number): P[] {
+    const l = this.link(name);
+    if (!l) throw new RtnlError('ENODEV');
+    if (l.kind === 'loopback') throw new RtnlError('EINVAL');
+    if (mac === 0 || Math.floor(mac / 2 ** 40) & 1) throw new RtnlError('EADDRNOTAVAIL');
+    l.mac = mac;
+    this.watch?.link(l.index);
+    const dropped = this.neigh.changeAddr(l.index);
+    this.nd6.ifdown(l.index, dropped);
     this.touch();
     return dropped;
   }
