@@ -14,29 +14,16 @@ import assert from 'node:assert/strict';
 import { requireRoot } from '../helpers/root.js';
 import { requireTool } from '../helpers/tools.js';
 import { DaemonProcess } from './daemon-process.js';
-import { UniqueLab } from './lab-dvr.js';
+import { QR_DEV, QR_LL, QR_MAC, UniqueLab, VM_LL, VM_MAC, qrouterVmTwin } from './lab-dvr.js';
 import { KernelObjects, run, sh, uniqueTag, runApart, type Ran, tcpdumpIn } from './lab-names.js';
 
 const QROUTER = 'qrouter-c4d4b760-41b9-45e1-a607-d054da99c479';
-const QR_DEV = 'qr-178fc8e2-fd';
-const QR_MAC = 'fa:16:3e:06:d8:7b', VM_MAC = 'fa:16:3e:b2:ef:af';
-const QR_LL = 'fe80::f816:3eff:fe06:d87b', VM_LL = 'fe80::f816:3eff:feb2:efaf';
 
 let lab: UniqueLab;
 let d: DaemonProcess;
 const real = new KernelObjects();
 const tag = uniqueTag();
 const nsA = `dpe-${tag}-6a`, nsB = `dpe-${tag}-6b`;
-
-/** Until `ns`'s `dev` has its link-local, DAD over (not tentative). */
-async function linkLocalReady(ns: string, dev: string, addr: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const a = await run('ip', ['-n', ns, '-6', 'addr', 'show', 'dev', dev]);
-    if (new RegExp(`inet6 ${addr}/64 scope link \n`).test(a.out)) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  assert.fail(`${ns} ${dev}: no usable ${addr}`);
-}
 
 before(async () => {
   requireRoot('dpemu ping -6 end-to-end tests');
@@ -45,14 +32,7 @@ before(async () => {
   lab = new UniqueLab();
   d = new DaemonProcess([lab.file, '--lab']);
   await d.forwarding();
-  real.addNetns(nsA);
-  real.addNetns(nsB);
-  real.veth(`dpe${tag}`, nsA, QR_DEV, nsB, 'eth0', { aMac: QR_MAC });
-  sh('ip', ['-n', nsB, 'link', 'set', 'eth0', 'down']);
-  sh('ip', ['-n', nsB, 'link', 'set', 'eth0', 'address', VM_MAC, 'up']);
-  await linkLocalReady(nsA, QR_DEV, QR_LL);
-  await linkLocalReady(nsB, 'eth0', VM_LL);
-  await linkLocalReady(lab.nsVm, 'eth0', VM_LL);
+  await qrouterVmTwin(real, tag, nsA, nsB, lab.nsVm);
 });
 
 after(async () => {

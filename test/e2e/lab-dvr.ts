@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
 import assert from 'node:assert/strict';
-import { KernelObjects, uniqueTag } from './lab-names.js';
+import { KernelObjects, run, sh, uniqueTag } from './lab-names.js';
 import { DaemonProcess, REPO, type LogLine } from './daemon-process.js';
 
 export class UniqueLab {
@@ -68,4 +68,37 @@ export class LabDaemons {
     assert.equal(await d.exit(10_000), 0, d.stderr);
     assert.deepEqual(KernelObjects.leftovers(lab.tag), []);
   }
+}
+
+/** The lab's qrouter port and VM as a kernel twin sees them: the qr- device, the two MACs and their EUI-64 link-locals. */
+export const QR_DEV = 'qr-178fc8e2-fd';
+export const QR_MAC = 'fa:16:3e:06:d8:7b', VM_MAC = 'fa:16:3e:b2:ef:af';
+export const QR_LL = 'fe80::f816:3eff:fe06:d87b', VM_LL = 'fe80::f816:3eff:feb2:efaf';
+
+/** Until `ns`'s `dev` has its link-local, DAD over (not tentative). */
+export async function linkLocalReady(ns: string, dev: string, addr: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const a = await run('ip', ['-n', ns, '-6', 'addr', 'show', 'dev', dev]);
+    if (new RegExp(`inet6 ${addr}/64 scope link \n`).test(a.out)) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.fail(`${ns} ${dev}: no usable ${addr}`);
+}
+
+/**
+ * The kernel twin of the lab's qrouter-to-VM link: namespace `nsA` with the
+ * qr- device (its MAC), `nsB` the VM's eth0; returns once both link-locals,
+ * and the lab VM's (`labVm`), have finished DAD. `forwarding`: the router
+ * forwards IPv6 from the start, as the emulated qrouter does.
+ */
+export async function qrouterVmTwin(real: KernelObjects, tag: string, nsA: string, nsB: string, labVm: string, forwarding = false): Promise<void> {
+  real.addNetns(nsA);
+  real.addNetns(nsB);
+  real.veth(`dpe${tag}`, nsA, QR_DEV, nsB, 'eth0', { aMac: QR_MAC });
+  if (forwarding) sh('ip', ['netns', 'exec', nsA, 'sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1']);
+  sh('ip', ['-n', nsB, 'link', 'set', 'eth0', 'down']);
+  sh('ip', ['-n', nsB, 'link', 'set', 'eth0', 'address', VM_MAC, 'up']);
+  await linkLocalReady(nsA, QR_DEV, QR_LL);
+  await linkLocalReady(nsB, 'eth0', VM_LL);
+  await linkLocalReady(labVm, 'eth0', VM_LL);
 }
