@@ -153,52 +153,48 @@ function openPing6(ns: NetNamespace, r: PingOpenRequest, out: DeferredBatches<Pi
 
 const GAI_NONAME = 'Name or service not known';
 
-/** traceroute's sockets (trace-socket.ts), as a ping socket is handed out. */
-function openTrace(ns: NetNamespace, r: PingOpenRequest, dst: number, source: number | undefined, out: DeferredBatches<PingEvent>): PingSession {
+/** A trace socket's protocol and port from the request (the destination port: -T's 80, UDP's and ICMP's none unless given). */
+function traceProbe(r: PingOpenRequest): { proto: 'udp' | 'icmp' | 'tcp'; port: number } {
   if (r.trace !== 'udp' && r.trace !== 'icmp' && r.trace !== 'tcp') throw new ControlError('control: ping: trace is udp, icmp or tcp');
   if (r.port !== undefined && !(Number.isInteger(r.port) && r.port >= 0 && r.port <= 0xffff)) throw new ControlError('control: ping: port is 0 to 65535');
-  let sock: TraceSocket;
+  return { proto: r.trace, port: r.trace === 'tcp' ? (r.port ?? 80) : (r.port ?? 0) };
+}
+
+/** Open a trace socket of either family: its refusals are traceroute's errors (exit 1). */
+function openTraceSocket<S>(open: () => S): S {
   try {
-    const o = { proto: r.trace, dst, port: r.trace === 'tcp' ? (r.port ?? 80) : (r.port ?? 0) };
-    const more = { ...(r.device !== undefined ? { device: r.device } : {}), ...(source !== undefined ? { source } : {}), ...(r.pmtudisc === IP_PMTUDISC_PROBE ? { dontfrag: true } : {}) };
-    sock = ns.openTrace({ ...o, ...more }, (item) => {
-      if (out.room()) out.push(item);
-    });
+    return open();
   } catch (e) {
     if (e instanceof PingError) throw new ControlError(e.message, 1);
     throw e;
   }
-  return session(
-    out,
-    { source: ipToString(sock.bound), ident: sock.ident },
-    (seq, ttl, size) => ns.traceSend(sock, seq & 0xffff, Math.min(255, Math.max(1, ttl ?? 64)), size !== undefined && Number.isInteger(size) && size >= 0 && size <= r.size ? size : r.size),
-    () => ns.closeTrace(sock),
-  );
+}
+
+/** A probe's send: sequence as the key, the hop limit asked (1 to 255, 64 by default), a length no longer than the request's. */
+const traceSender = (r: PingOpenRequest, send: (key: number, hops: number, len: number) => void) => (seq: number, ttl?: number, size?: number): void =>
+  send(seq & 0xffff, Math.min(255, Math.max(1, ttl ?? 64)), size !== undefined && Number.isInteger(size) && size >= 0 && size <= r.size ? size : r.size);
+
+/** traceroute's sockets (trace-socket.ts), as a ping socket is handed out. */
+function openTrace(ns: NetNamespace, r: PingOpenRequest, dst: number, source: number | undefined, out: DeferredBatches<PingEvent>): PingSession {
+  const probe = traceProbe(r);
+  const more = { ...(r.device !== undefined ? { device: r.device } : {}), ...(source !== undefined ? { source } : {}), ...(r.pmtudisc === IP_PMTUDISC_PROBE ? { dontfrag: true } : {}) };
+  const sock: TraceSocket = openTraceSocket(() => ns.openTrace({ ...probe, dst, ...more }, (item) => {
+    if (out.room()) out.push(item);
+  }));
+  return session(out, { source: ipToString(sock.bound), ident: sock.ident }, traceSender(r, (key, hops, len) => ns.traceSend(sock, key, hops, len)), () => ns.closeTrace(sock));
 }
 
 /** traceroute -6's sockets (trace6-socket.ts), as a ping socket is handed out. */
 function openTrace6(ns: NetNamespace, r: PingOpenRequest, out: DeferredBatches<PingEvent>): PingSession {
-  if (r.trace !== 'udp' && r.trace !== 'icmp' && r.trace !== 'tcp') throw new ControlError('control: ping: trace is udp, icmp or tcp');
-  if (r.port !== undefined && !(Number.isInteger(r.port) && r.port >= 0 && r.port <= 0xffff)) throw new ControlError('control: ping: port is 0 to 65535');
+  const probe = traceProbe(r);
   if (r.pmtudisc !== undefined) throw new ControlError('control: ping: pmtudisc is IPv4 only with trace');
   const dst = parseIpv6(r.dst), source = r.source === undefined ? undefined : parseIpv6(r.source);
   if (dst === null || source === null) throw new ControlError(`control: ping: not an IPv6 address: ${dst === null ? r.dst : r.source}`, 2);
-  let sock: Trace6Socket;
-  try {
-    const more = { ...(r.device !== undefined ? { device: r.device } : {}), ...(source !== undefined ? { source } : {}) };
-    sock = ns.openTrace6({ proto: r.trace, dst, port: r.trace === 'tcp' ? (r.port ?? 80) : (r.port ?? 0), ...more }, (item) => {
-      if (out.room()) out.push(item);
-    });
-  } catch (e) {
-    if (e instanceof PingError) throw new ControlError(e.message, 1);
-    throw e;
-  }
-  return session(
-    out,
-    { source: sock.bound6 ? ip6ToString(sock.bound6, 0) : '::', ident: sock.ident },
-    (seq, ttl, size) => ns.traceSend6(sock, seq & 0xffff, Math.min(255, Math.max(1, ttl ?? 64)), size !== undefined && Number.isInteger(size) && size >= 0 && size <= r.size ? size : r.size),
-    () => ns.closeTrace6(sock),
-  );
+  const more = { ...(r.device !== undefined ? { device: r.device } : {}), ...(source !== undefined ? { source } : {}) };
+  const sock: Trace6Socket = openTraceSocket(() => ns.openTrace6({ ...probe, dst, ...more }, (item) => {
+    if (out.room()) out.push(item);
+  }));
+  return session(out, { source: sock.bound6 ? ip6ToString(sock.bound6, 0) : '::', ident: sock.ident }, traceSender(r, (key, hops, len) => ns.traceSend6(sock, key, hops, len)), () => ns.closeTrace6(sock));
 }
 
 /** arping's packet socket (arping-socket.ts), as a ping socket is handed out; arping's own errors with its exit status (stdout's as such). */

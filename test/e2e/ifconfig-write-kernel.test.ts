@@ -9,12 +9,10 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { requireRoot } from '../helpers/root.js';
-import { Engine } from '../../src/datapath/engine.js';
-import { ManualClock } from '../../src/datapath/clock.js';
 import { NetNamespace } from '../../src/netns/namespace.js';
 import { runCommand } from '../../src/netns/ip-text.js';
-import { parseIpv4, parseMacNum } from '../../src/wire/addr.js';
 import { runIfconfig } from '../../src/control/ifconfig-commands.js';
+import { netnsPair } from './netns-pair.js';
 import { KernelObjects, NO_DNS, sh, uniqueTag } from './lab-names.js';
 
 const tag = uniqueTag();
@@ -26,19 +24,9 @@ let now: () => number;
 
 before(() => {
   requireRoot('ifconfig writes against the kernel');
-  for (const ns of [k1, k2]) {
-    objs.addNetns(ns);
-    sh('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
-  }
-  objs.veth(`dpe${tag}i`, k1, 'dpe-g', k2, 'dpe-h');
-  sh('ip', ['-n', k1, 'addr', 'add', '192.0.2.1/24', 'brd', '+', 'dev', 'dpe-g']);
-  const mac = /link\/ether (\S+)/.exec(sh('ip', ['-n', k1, 'link', 'show', 'dpe-g']))![1]!;
-  const e = new Engine({ clock: new ManualClock(0) });
-  el = e.add(new NetNamespace('lab', k1));
-  const peer = e.add(new NetNamespace('lab', k2));
-  for (const x of [el, peer]) for (const k of ['all', 'default']) x.ns.setSysctl(`net.ipv6.conf.${k}.disable_ipv6`, 1);
-  const pa = el.addInterface('dpe-g', { mac: parseMacNum(mac)!, addresses: [{ ip: parseIpv4('192.0.2.1')!, prefixLen: 24 }] });
-  e.link(pa, peer.addInterface('dpe-h'), 'veth');
+  const pair = netnsPair(objs, `dpe${tag}i`, [k1, k2], ['dpe-g', 'dpe-h'], '192.0.2.1/24', true);
+  el = pair.el;
+  const e = pair.engine;
   const alias = 'addr add 192.0.2.9/24 brd + label dpe-g:1 dev dpe-g';
   sh('ip', ['-n', k1, ...alias.split(' ')]);
   runCommand(el.ns, alias, e.now);

@@ -10,12 +10,10 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { requireRoot } from '../helpers/root.js';
-import { Engine } from '../../src/datapath/engine.js';
-import { ManualClock } from '../../src/datapath/clock.js';
 import { NetNamespace } from '../../src/netns/namespace.js';
 import { runCommand } from '../../src/netns/ip-text.js';
 import { RtnlError } from '../../src/netns/errors.js';
-import { parseIpv4, parseMacNum } from '../../src/wire/addr.js';
+import { netnsPair } from './netns-pair.js';
 import { KernelObjects, sh, uniqueTag } from './lab-names.js';
 
 const tag = uniqueTag();
@@ -27,21 +25,9 @@ let now: () => number;
 
 before(() => {
   requireRoot('ip neigh add without lladdr against the kernel');
-  for (const ns of [k1, k2]) {
-    objs.addNetns(ns);
-    sh('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
-  }
-  objs.veth(`dpe${tag}n`, k1, 'dpe-g', k2, 'dpe-h');
-  const mac = /link\/ether (\S+)/.exec(sh('ip', ['-n', k1, 'link', 'show', 'dpe-g']))![1]!;
-  const e = new Engine({ clock: new ManualClock(0) });
-  el = e.add(new NetNamespace('lab', k1));
-  const peer = e.add(new NetNamespace('lab', k2));
-  for (const x of [el, peer]) for (const k of ['all', 'default']) x.ns.setSysctl(`net.ipv6.conf.${k}.disable_ipv6`, 1);
-  e.link(el.addInterface('dpe-g', { mac: parseMacNum(mac)!, addresses: [{ ip: parseIpv4('10.0.0.1')!, prefixLen: 30 }] }), peer.addInterface('dpe-h'), 'veth');
-  sh('ip', ['-n', k1, 'addr', 'add', '10.0.0.1/30', 'brd', '+', 'dev', 'dpe-g']);
-  sh('ip', ['-n', k1, 'link', 'set', 'dpe-g', 'up']);
-  sh('ip', ['-n', k2, 'link', 'set', 'dpe-h', 'up']);
-  now = () => e.now;
+  const pair = netnsPair(objs, `dpe${tag}n`, [k1, k2], ['dpe-g', 'dpe-h'], '10.0.0.1/30', true);
+  el = pair.el;
+  now = () => pair.engine.now;
 });
 
 after(() => objs.cleanup());

@@ -7,13 +7,11 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { requireRoot } from '../helpers/root.js';
-import { Engine } from '../../src/datapath/engine.js';
-import { ManualClock } from '../../src/datapath/clock.js';
 import { NetNamespace } from '../../src/netns/namespace.js';
 import { Netns } from '../../src/netns/netns.js';
 import { runCommand } from '../../src/netns/ip-text.js';
-import { parseIpv4 } from '../../src/wire/addr.js';
 import { runRoute } from '../../src/control/route-commands.js';
+import { netnsPair } from './netns-pair.js';
 import { KernelObjects, NO_DNS, sh, uniqueTag } from './lab-names.js';
 
 const tag = uniqueTag();
@@ -25,19 +23,9 @@ let now: () => number;
 
 before(() => {
   requireRoot('route add and del against the kernel');
-  for (const ns of [k1, k2]) {
-    objs.addNetns(ns);
-    sh('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
-  }
-  objs.veth(`dpe${tag}r`, k1, 'dpe-e', k2, 'dpe-f');
-  sh('ip', ['-n', k1, 'addr', 'add', '192.0.2.1/24', 'dev', 'dpe-e']);
-  const e = new Engine({ clock: new ManualClock(0) });
-  el = e.add(new NetNamespace('lab', k1));
-  for (const k of ['all', 'default']) el.ns.setSysctl(`net.ipv6.conf.${k}.disable_ipv6`, 1);
-  const pa = el.addInterface('dpe-e', { addresses: [{ ip: parseIpv4('192.0.2.1')!, prefixLen: 24 }] });
-  const pb = e.add(new NetNamespace('lab', k2)).addInterface('dpe-f');
-  e.link(pa, pb, 'veth');
-  now = () => e.now;
+  const pair = netnsPair(objs, `dpe${tag}r`, [k1, k2], ['dpe-e', 'dpe-f'], '192.0.2.1/24', false);
+  el = pair.el;
+  now = () => pair.engine.now;
 });
 
 after(() => objs.cleanup());
