@@ -25,7 +25,7 @@ export type PingEvent = Exclude<PingItem, { kind: 'reply' }> | { kind: 'reply'; 
 export interface PingSession {
   readonly source: string;
   readonly ident: number;
-  /** Every echo request fails with ENOBUFS (the socket's SO_SNDBUF, NetNamespace.pingNoBufs). */
+  /** Every echo request fails with ENOBUFS (the socket's SO_SNDBUF, InetSockets.pingNoBufs). */
   readonly nobufs?: boolean;
   /** ping -6's: the device the target's scope named. */
   readonly scope?: string;
@@ -78,7 +78,7 @@ export function openPing(scope: Scope, r: PingOpenRequest, opts: Pick<CaptureOpt
   if (r.trace !== undefined) return openTrace(ns, r, dst, source, out);
   let sock: PingSocket, from: number;
   try {
-    ({ sock, source: from } = ns.openPing(
+    ({ sock, source: from } = ns.inet.openPing(
       {
         dst,
         ...(r.ttl !== undefined ? { ttl: r.ttl } : {}),
@@ -100,8 +100,8 @@ export function openPing(scope: Scope, r: PingOpenRequest, opts: Pick<CaptureOpt
     if (e instanceof PingError) throw new ControlError(`ping: ${e.message}`, 2);
     throw e;
   }
-  const head = { source: ipToString(from), ident: sock.ident, ...(r.sndbuf !== undefined && ns.pingNoBufs(sock, r.size, r.sndbuf) ? { nobufs: true } : {}) };
-  return session(out, head, (seq) => ns.pingSend(sock, seq, r.size), () => ns.closePing(sock));
+  const head = { source: ipToString(from), ident: sock.ident, ...(r.sndbuf !== undefined && ns.inet.pingNoBufs(sock, r.size, r.sndbuf) ? { nobufs: true } : {}) };
+  return session(out, head, (seq) => ns.inet.pingSend(sock, seq, r.size), () => ns.inet.closePing(sock));
 }
 
 /** A session over `out` (a socket's events): what the open answered, `send`, and `close` (the socket's) before `out` is emptied. */
@@ -128,7 +128,7 @@ function openPing6(ns: NetNamespace, r: PingOpenRequest, out: DeferredBatches<Pi
   if (dst === null) throw new ControlError(`ping: ${r.dst}: Name or service not known`, 2);
   let sock: Ping6Socket, source: string, scopeName: string | undefined;
   try {
-    ({ sock, source, scope: scopeName } = ns.openPing6(
+    ({ sock, source, scope: scopeName } = ns.inet6.openPing(
       {
         dst,
         ...(r.scope !== undefined ? { scope: r.scope } : {}),
@@ -148,7 +148,7 @@ function openPing6(ns: NetNamespace, r: PingOpenRequest, out: DeferredBatches<Pi
     throw new ControlError(e.message === GAI_NONAME ? `ping: ${r.dst}%${r.scope}: ${GAI_NONAME}` : `ping: ${e.message}`, 2);
   }
   const head = { source, ident: sock.ident, ...(scopeName !== undefined ? { scope: scopeName } : {}) };
-  return session(out, head, (seq) => ns.ping6Send(sock, seq, r.size), () => ns.closePing6(sock));
+  return session(out, head, (seq) => ns.inet6.pingSend(sock, seq, r.size), () => ns.inet6.closePing(sock));
 }
 
 const GAI_NONAME = 'Name or service not known';
@@ -178,10 +178,10 @@ const traceSender = (r: PingOpenRequest, send: (key: number, hops: number, len: 
 function openTrace(ns: NetNamespace, r: PingOpenRequest, dst: number, source: number | undefined, out: DeferredBatches<PingEvent>): PingSession {
   const probe = traceProbe(r);
   const more = { ...(r.device !== undefined ? { device: r.device } : {}), ...(source !== undefined ? { source } : {}), ...(r.pmtudisc === IP_PMTUDISC_PROBE ? { dontfrag: true } : {}) };
-  const sock: TraceSocket = openTraceSocket(() => ns.openTrace({ ...probe, dst, ...more }, (item) => {
+  const sock: TraceSocket = openTraceSocket(() => ns.inet.openTrace({ ...probe, dst, ...more }, (item) => {
     if (out.room()) out.push(item);
   }));
-  return session(out, { source: ipToString(sock.bound), ident: sock.ident }, traceSender(r, (key, hops, len) => ns.traceSend(sock, key, hops, len)), () => ns.closeTrace(sock));
+  return session(out, { source: ipToString(sock.bound), ident: sock.ident }, traceSender(r, (key, hops, len) => ns.inet.traceSend(sock, key, hops, len)), () => ns.inet.closeTrace(sock));
 }
 
 /** traceroute -6's sockets (trace6-socket.ts), as a ping socket is handed out. */
@@ -191,10 +191,10 @@ function openTrace6(ns: NetNamespace, r: PingOpenRequest, out: DeferredBatches<P
   const dst = parseIpv6(r.dst), source = r.source === undefined ? undefined : parseIpv6(r.source);
   if (dst === null || source === null) throw new ControlError(`control: ping: not an IPv6 address: ${dst === null ? r.dst : r.source}`, 2);
   const more = { ...(r.device !== undefined ? { device: r.device } : {}), ...(source !== undefined ? { source } : {}) };
-  const sock: Trace6Socket = openTraceSocket(() => ns.openTrace6({ ...probe, dst, ...more }, (item) => {
+  const sock: Trace6Socket = openTraceSocket(() => ns.inet6.openTrace({ ...probe, dst, ...more }, (item) => {
     if (out.room()) out.push(item);
   }));
-  return session(out, { source: sock.bound6 ? ip6ToString(sock.bound6, 0) : '::', ident: sock.ident }, traceSender(r, (key, hops, len) => ns.traceSend6(sock, key, hops, len)), () => ns.closeTrace6(sock));
+  return session(out, { source: sock.bound6 ? ip6ToString(sock.bound6, 0) : '::', ident: sock.ident }, traceSender(r, (key, hops, len) => ns.inet6.traceSend(sock, key, hops, len)), () => ns.inet6.closeTrace(sock));
 }
 
 /** arping's packet socket (arping-socket.ts), as a ping socket is handed out; arping's own errors with its exit status (stdout's as such). */
@@ -204,7 +204,7 @@ function openArping(ns: NetNamespace, r: PingOpenRequest, dst: number, out: Defe
   if ([r.device, r.source].some((w) => w !== undefined && typeof w !== 'string')) throw new ControlError('control: ping: arp wants device and source as strings');
   let sock: ArpingSocket, source: number, device: string;
   try {
-    ({ sock, source, device } = ns.openArping(
+    ({ sock, source, device } = ns.inet.openArping(
       {
         dst,
         ...(r.device !== undefined ? { device: r.device } : {}),
@@ -224,9 +224,9 @@ function openArping(ns: NetNamespace, r: PingOpenRequest, dst: number, out: Defe
   const head = { source: ipToString(source), ident: 0, device, mac: macToString(Math.floor(sock.mac / 0x1_0000_0000), sock.mac >>> 0) };
   const send = (seq: number, _ttl?: number, _size?: number, to?: string): void => {
     const mac = to === undefined ? MAC_BROADCAST : parseMac(to);
-    if (mac !== undefined) ns.arpingSend(sock, seq, mac);
+    if (mac !== undefined) ns.inet.arpingSend(sock, seq, mac);
   };
-  return session(out, head, send, () => ns.closeArping(sock));
+  return session(out, head, send, () => ns.inet.closeArping(sock));
 }
 
 /** An arping socket's device and MAC, a ping -6 socket's scope, for the answer that says it is open. */

@@ -10,15 +10,17 @@
 //             OUTPUT, POSTROUTING; to a local address loopback_xmit (lo's
 //             counters), then PREROUTING and INPUT on lo and local delivery
 // The decisions themselves live in netns.ts/route-*.ts/arp.ts (routing and
-// neighbours) and src/netfilter (iptables, conntrack, NAT); this file moves
-// the bytes between them and the ports.
+// neighbours) and src/netfilter (iptables, conntrack, NAT); the sockets of
+// the namespace's own programs (ping, traceroute, arping) are
+// inet-sockets.ts's and inet6-sockets.ts's; this file moves the bytes
+// between them and the ports.
 import { Element, type Port } from '../datapath/element.js';
 import { HEADROOM, type Packet } from '../datapath/packet.js';
 import type { DropReason } from '../datapath/drop-reasons.js';
 import { Decoded, decode, decodeErrorName, ipv4HeaderError } from '../wire/decode.js';
-import { readU16, readU32, readMacHi, readMacLo, writeU16, writeU32, writeMacNum, ipToString, macToString, parseMacNum } from '../wire/addr.js';
+import { readU16, readU32, readMacHi, readMacLo, writeU16, writeU32, writeMacNum, ipToString, macToString, parseMacNum, macHi, macLo } from '../wire/addr.js';
 import { writeEth, ETH_HLEN, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_ARP, ETHERTYPE_VLAN } from '../wire/ethernet.js';
-import { buildArpRequest, buildArpReply, writeArp, ARP_FRAME_LEN, ARPOP_REPLY, ARPOP_REQUEST } from '../wire/arp.js';
+import { buildArpRequest, buildArpReply } from '../wire/arp.js';
 import { moveMacs } from '../wire/vlan.js';
 import { ipv4DecTtl, ipv4SetChecksum, IPPROTO_ICMP, IPPROTO_UDP, IPPROTO_TCP, IP_DF, IP_MF, IP_OFFMASK } from '../wire/ipv4.js';
 import { checksum, csumUpdate16 } from '../wire/checksum.js';
@@ -28,21 +30,17 @@ import {
   ICMP_PARAMETERPROB,
 } from '../wire/icmp.js';
 import { Netns, LOOPBACK_IFINDEX } from './netns.js';
+import { InetSockets } from './inet-sockets.js';
+import { Inet6Sockets } from './inet6-sockets.js';
 import type { Interface } from './interfaces.js';
-import { lladdr6, usable6 } from './inet6.js';
 import { IfCounters, linkStats64 } from './if-counters.js';
 import { type LinkStats64 } from './ip-link-stats.js';
 import type { NeighAction, NeighEntry, Solicit } from './neighbour.js';
 import { skbTruesize, NUD, NUD_CONNECTED } from './neighbour.js';
 import { AddOp, DEC_TTL, type PathOp } from '../datapath/path-cache.js';
 import { arpProcess, type PktType } from './arp.js';
-import { flowHash, HOP_LIMIT, Ndisc, type NdiscHost } from './ndisc.js';
+import { Ndisc, type NdiscHost } from './ndisc.js';
 import { Ip6Forward } from './ip6-forward.js';
-import { source6 } from './route6-output.js';
-import { Ping6Socket, type Ping6Open } from './ping6-socket.js';
-import { IPV6_DST, IPV6_HLEN, IPV6_SRC, NEXTHDR_ICMP, ip6Equal, ip6IsLinkLocal, ip6IsMulticast, writeIpv6Head } from '../wire/ipv6.js';
-import { ICMPV6_ADDR_UNREACH, ICMPV6_DEST_UNREACH, ICMPV6_ECHO_REPLY, ICMPV6_PORT_UNREACH, icmpv6SetChecksum } from '../wire/icmpv6.js';
-import { ip6ToString } from '../wire/tcpdump-text.js';
 import { routeInput, RouteScratch } from './route-input.js';
 import { routeOutput, icmpErrorRoute, type OutputDecision } from './route-output.js';
 import { Defrag, fragBudgetOf, FragQueue, DEFRAG_CONNTRACK_IN, DEFRAG_LOCAL_DELIVER, headHoldsL4, fragListFits, ipOptionsFragment } from './ip-frag.js';
@@ -54,15 +52,9 @@ import { Netfilter, newPacketInfo, fillPacketInfo, fillDatagramInfo, type NfPack
 import { CT_RELATED, IPS_CONFIRMED, IPS_DYING, VERDICT_ACCEPT, VERDICT_REJECT } from '../netfilter/constants.js';
 import { ruleSaveText } from '../netfilter/rule.js';
 import { IPTABLES_CACHE_CELLS } from '../netfilter/traversal-cache.js';
-import { fragmentsNoBufs, IP_PMTUDISC_DO, IP_PMTUDISC_DONT, IP_PMTUDISC_WANT, PingError, PingSocket, wallUs, type PingItem, type PingOpen } from './ping-socket.js';
-import { forwardPmtu, unreachPmtu, updatePmtu } from './pmtu.js';
-import { TraceSocket, type TraceOpen } from './trace-socket.js';
-import { Trace6Socket } from './trace6-socket.js';
-import { ArpingError, ArpingSocket, type ArpingOpen } from './arping-socket.js';
-import { udpSetChecksum } from '../wire/udp.js';
-import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, tcp6SetChecksum, tcpSetChecksum, writeTcp } from '../wire/tcp.js';
-import { strerror } from './errors.js';
-import { addrType, localAddrDev, routePrefsrc, selectAddr } from './addr-select.js';
+import { forwardPmtu, unreachPmtu } from './pmtu.js';
+import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, tcpSetChecksum, writeTcp } from '../wire/tcp.js';
+import { addrType, routePrefsrc, selectAddr } from './addr-select.js';
 import { IpOptions, optionsCompile, forwardOptions, optionsEcho, optionsBuild } from './ip-options.js';
 import { newFibResult, type Flow } from './rules.js';
 import { IPTOS_RT_MASK } from './fib.js';
@@ -95,8 +87,6 @@ interface IfBinding {
 type Hop = RouteEntry<IfBinding, NeighEntry<Packet>>;
 
 const NO_COUNTERS = new IfCounters();
-const macHi = (m: number): number => Math.floor(m / 0x1_0000_0000);
-const macLo = (m: number): number => m >>> 0;
 
 export class NetNamespace extends Element implements KeepsLearned {
   readonly ns: Netns<Packet>;
@@ -159,16 +149,9 @@ export class NetNamespace extends Element implements KeepsLearned {
   private outLocal = false;
   /** lo's counters (loopback_xmit: what this stack sends itself). */
   private loCounters = new IfCounters();
-  /** Open ping sockets (dpemu ping): each sees the ICMP datagrams delivered here. */
-  private pings: PingSocket[] = [];
-  /** Open ping -6 sockets (ping6-socket.ts): each sees the echo replies delivered here. */
-  private pings6: Ping6Socket[] = [];
-  /** Open traceroute sockets (dpemu traceroute): each sees the ICMP datagrams delivered here. */
-  private traces: TraceSocket[] = [];
-  /** Open traceroute -6 sockets (trace6-socket.ts): each sees the IPv6 datagrams and ICMPv6 errors delivered here. */
-  private traces6: Trace6Socket[] = [];
-  /** arping's packet sockets (arping-socket.ts). */
-  private arpings: ArpingSocket[] = [];
+  /** The sockets of the namespace's own programs (dpemu ping, traceroute, arping). */
+  readonly inet: InetSockets;
+  readonly inet6: Inet6Sockets;
   /** The options of the received header being handled (ip_options_compile's), and of the echo reply to it. */
   private readonly opts = new IpOptions();
   private readonly echoOpts = new IpOptions();
@@ -187,16 +170,9 @@ export class NetNamespace extends Element implements KeepsLearned {
     const host6: NdiscHost = {
       element: this,
       send: (pkt, ifindex) => this.l2Out(pkt, this.byIfindex.get(ifindex)!),
-      echoReply: (pkt, l, l3, l4, len) => {
-        for (const s of this.pings6) s.take(pkt.buf, l3, l4, len, l.index, l.name);
-        for (const t of this.traces6) t.take6(pkt.buf, l3, NEXTHDR_ICMP, l4, len);
-      },
-      transport: (pkt, l, l3, nh, l4) => this.transport6(pkt, l, l3, nh, l4),
-      icmpError: (pkt, l, l3, l4, len) => {
-        // Each raw ICMPv6 socket gets its copy (raw6_icmp_error): ping -6's; traceroute's take theirs by what they sent.
-        for (const s of this.pings6) s.takeIcmpError(pkt.buf, l3, l4, len, l.index, l.name);
-        for (const t of this.traces6) if (t.take6(pkt.buf, l3, NEXTHDR_ICMP, l4, len)) return;
-      },
+      echoReply: (pkt, l, l3, l4, len) => this.inet6.echoReply(pkt, l, l3, l4, len),
+      transport: (pkt, l, l3, nh, l4) => this.inet6.transport(pkt, l, l3, nh, l4),
+      icmpError: (pkt, l, l3, l4, len) => this.inet6.icmpError(pkt, l, l3, l4, len),
       link: (ifindex) => this.ns.linkByIndex(ifindex),
       linkNamed: (name) => this.ns.link(name),
       links: () => this.ns.links(),
@@ -204,7 +180,7 @@ export class NetNamespace extends Element implements KeepsLearned {
       forwarding: () => this.ns.all6.forwarding !== 0,
       icmp6Ratelimit: () => this.ns.icmp6Ratelimit,
       forward: (pkt, l) => this.fwd6.forward(pkt, l),
-      addressUnreachable: (pkt, l) => this.addressUnreachable6(pkt, l),
+      addressUnreachable: (pkt, l) => this.inet6.addressUnreachable(pkt, l),
       dadFailed: (_l, a) => {
         const now = this.engine.now;
         if (dadFailed(a, now)) this.ns.dadDue = Math.min(this.ns.dadDue, now);
@@ -212,6 +188,18 @@ export class NetNamespace extends Element implements KeepsLearned {
     };
     this.ndisc = new Ndisc(host6, this.ns.nd6);
     this.fwd6 = new Ip6Forward(host6, this.ndisc);
+    this.inet6 = new Inet6Sockets(this, this.ns, this.ndisc, this.fwd6);
+    this.inet = new InetSockets({
+      element: this,
+      ns: this.ns,
+      conntrack: () => (this.nf.tracking ? this.nf.conntrack : null),
+      datagram: () => this.dg,
+      setDatagram: (q) => (this.dg = q),
+      localOut: (pkt, src, decided, related, mark) => this.localOut(pkt, src, decided, related, mark),
+      writeIpHeader: (buf, l3, totLen, proto, src, dst, tos, optLen) => this.writeIpHeader(buf, l3, totLen, proto, src, dst, tos, optLen),
+      device: (ifindex) => this.byIfindex.get(ifindex)?.iface,
+      send: (pkt, ifindex) => this.l2Out(pkt, this.byIfindex.get(ifindex)!),
+    });
     this.ns.clock = () => this.engine?.now ?? 0;
     this.nfOpts = { host: { masqueradeSource: (outIf, dst) => this.masqueradeSource(outIf, dst) } };
     this.nf = new Netfilter(this.nfOpts);
@@ -352,7 +340,7 @@ export class NetNamespace extends Element implements KeepsLearned {
     const pt = pktType(buf, pkt.off, b.iface.mac);
     if (type === ETHERTYPE_ARP) {
       // packet_rcv: an ETH_P_ARP packet socket bound to the device gets its copy before arp_rcv.
-      if (this.arpings.length !== 0) for (const s of this.arpings) if (s.ifindex === b.iface.index) s.take(buf, pkt.off, pkt.len);
+      this.inet.arpRcv(b.iface.index, buf, pkt.off, pkt.len);
       return this.rxArp(pkt, b, pt);
     }
     // ip_rcv_core counts another host's frame before any check; IPv4 for this host counts nothing more.
@@ -614,8 +602,8 @@ export class NetNamespace extends Element implements KeepsLearned {
     if (!this.hook(pkt, 'input', e.now)) return;
     const proto = info.proto;
     if (proto === IPPROTO_ICMP) {
-      if (this.pings.length !== 0) this.pingRcv(pkt);
-      if (this.traces.length !== 0) this.traceRcv(pkt);
+      if (this.inet.pings.length !== 0) this.inet.pingRcv(pkt);
+      if (this.inet.traces.length !== 0) this.inet.traceRcv(pkt);
       if (info.icmpType === ICMP_DEST_UNREACH && info.icmpCode === ICMP_FRAG_NEEDED && unicast) this.unreachPmtu(pkt);
       if (info.icmpType === ICMP_ECHO && unicast) return this.echoReply(pkt);
       return this.consumeIp(pkt, `ICMP type ${info.icmpType} code ${info.icmpCode} delivered to the local stack`);
@@ -624,13 +612,13 @@ export class NetNamespace extends Element implements KeepsLearned {
     if (proto === IPPROTO_UDP) {
       // A traceroute probe's socket takes its answer; no other socket listens in an emulated namespace:
       // udp_rcv answers port unreachable.
-      if (this.traces.length !== 0 && this.traceRcv(pkt)) return this.consumeIp(pkt, `UDP to ${ipToString(info.dst)}:${info.dport}: to a traceroute probe's socket`);
+      if (this.inet.traces.length !== 0 && this.inet.traceRcv(pkt)) return this.consumeIp(pkt, `UDP to ${ipToString(info.dst)}:${info.dport}: to a traceroute probe's socket`);
       this.icmpError(pkt, iif, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, true);
       return this.consumeIp(pkt, `UDP to ${ipToString(info.dst)}:${info.dport}: no socket, ICMP port unreachable sent`);
     }
     if (proto === IPPROTO_TCP) {
       // traceroute -T's raw socket reads a copy; no TCP socket listens or is connected here: tcp_v4_send_reset.
-      if (this.traces.length !== 0) this.traceRcv(pkt);
+      if (this.inet.traces.length !== 0) this.inet.traceRcv(pkt);
       return this.tcpReset(pkt);
     }
     this.icmpError(pkt, iif, ICMP_DEST_UNREACH, ICMP_PROT_UNREACH, 0, true);
@@ -1441,388 +1429,6 @@ export class NetNamespace extends Element implements KeepsLearned {
     for (const f of this.defrag?.releaseAll() ?? []) e.drop(f, this, 'frag_timeout', 'namespace replaced by a reload');
   }
 
-  // ---- ping (dpemu ping: ping-socket.ts) ---------------------------------
-
-  /**
-   * ping's raw socket and its connect() probe (ping4_run): the source
-   * address routing picks for the destination (a UDP socket connected to
-   * port 1025), or the bound one, or ping's error. The echo identifier is
-   * -e's, or one no other ping socket here uses and no tracked connection
-   * between the two addresses holds.
-   */
-  openPing(o: PingOpen, onItem: (item: PingItem) => void): { sock: PingSocket; source: number } {
-    let oif = 0;
-    if (o.device !== undefined) {
-      const l = this.ns.link(o.device);
-      if (!l) throw new PingError(`SO_BINDTODEVICE ${o.device}: No such device`);
-      oif = l.index;
-    }
-    let bound = o.source ?? 0;
-    let source = bound;
-    if (!bound) {
-      // The probe socket has ping's IP_TOS too: an `ip rule tos` sees it.
-      const r = routeOutput(this.ns, { dst: o.dst, oif, tos: o.tos ?? 0, mark: o.mark ?? 0, proto: IPPROTO_UDP, dport: 1025 });
-      if (r.kind === 'error') throw new PingError(`connect: ${strerror(r.errno)}`);
-      if (r.kind === 'broadcast') throw new PingError('Do you want to ping broadcast? Then -b. If not, check your local firewall rules');
-      source = r.src;
-      if (o.strict) bound = source; // -B: bind() to it
-    } else if (!localAddrDev(this.ns, bound) && !this.ns.sys.ip_nonlocal_bind) throw new PingError('bind: Cannot assign requested address');
-    const ct = this.nf.tracking ? this.nf.conntrack : null, now = this.engine.now;
-    let ident = o.ident ?? 0;
-    for (let tries = 0; o.ident === undefined && tries < 0x10000; tries++) {
-      ident = Math.floor(Math.random() * 0x10000);
-      if (this.pings.some((p) => p.ident === ident)) continue;
-      if (ct !== null && (ct.find(source, o.dst, IPPROTO_ICMP, ident, 0, now) !== 0 || ct.find(o.dst, source, IPPROTO_ICMP, ident, 0, now) !== 0)) continue;
-      break;
-    }
-    // inet_create: IP_PMTUDISC_DONT with ip_no_pmtu_disc, else WANT, unless -M set it.
-    const pmtudisc = o.pmtudisc ?? (this.ns.sys.ip_no_pmtu_disc ? IP_PMTUDISC_DONT : IP_PMTUDISC_WANT);
-    const sock = new PingSocket(ident, o.dst, bound, o.ttl ?? this.ns.sys.ip_default_ttl, oif, onItem, o.tos ?? 0, o.pattern ?? null, pmtudisc, o.mark ?? 0, o.options);
-    this.pings = [...this.pings, sock];
-    return { sock, source };
-  }
-
-  closePing(sock: PingSocket): void {
-    this.pings = this.pings.filter((p) => p !== sock);
-  }
-
-  /**
-   * ping -6's raw socket (ping6_run): its device (-I's, else the scope's;
-   * none: each send takes the route's) and, for a destination not
-   * link-local, the connect() probe: an address of the namespace's own is
-   * its own source, another's the route's (route6-output.ts: strictly out
-   * of -I's device; none: ENETUNREACH) with ipv6_dev_get_saddr's source.
-   * A link-local is not connected: the source ping prints is `::`. Scope and device are checked as getaddrinfo and if_nametoindex
-   * do (a numeric scope is taken as it is). A multicast destination is not
-   * modelled.
-   */
-  openPing6(o: Ping6Open, onItem: (item: PingItem) => void): { sock: Ping6Socket; source: string; scope?: string } {
-    const dev = o.device === undefined ? undefined : this.ns.link(o.device);
-    let scopeIndex = 0, scope: string | undefined;
-    if (o.scope !== undefined) {
-      const l = /^\d+$/.test(o.scope) ? this.ns.linkByIndex(Number(o.scope)) : this.ns.link(o.scope);
-      if (!l && !/^\d+$/.test(o.scope)) throw new PingError('Name or service not known');
-      scopeIndex = l ? l.index : Number(o.scope);
-      scope = l ? l.name : o.scope;
-    }
-    if (o.device !== undefined && !dev) throw new PingError(`unknown iface: ${o.device}`);
-    if (o.dst[0] === 0xff) throw new PingError('dpemu: IPv6 multicast ping is not emulated');
-    let source = '::';
-    if (!ip6IsLinkLocal(o.dst, 0)) {
-      const own = this.ns.links().find((l) => l.addrs6.some((a) => usable6(a) && ip6Equal(a.bytes, 0, o.dst, 0)) && (!dev || dev === l || l.kind === 'loopback'));
-      if (own) source = ip6ToString(o.dst, 0);
-      else {
-        const h = this.ndisc.hop;
-        if (!this.ndisc.route(o.dst, 0, dev)) throw new PingError('connect: Network is unreachable');
-        if (h.local) throw new PingError('dpemu: ping -6 to an anycast address of its own is not emulated');
-        const a = source6(this.ns.links(), h.dev, o.dst);
-        if (!a) throw new PingError('connect: Cannot assign requested address');
-        source = a.text;
-      }
-    }
-    let ident = o.ident ?? 0;
-    for (let tries = 0; o.ident === undefined && tries < 0x10000; tries++) {
-      ident = Math.floor(Math.random() * 0x10000);
-      if (!this.pings6.some((p) => p.ident === ident)) break;
-    }
-    const oif = dev?.index ?? scopeIndex;
-    const sock = new Ping6Socket(ident, o.dst, oif, dev?.index ?? 0, scopeIndex, o.ttl ?? HOP_LIMIT, o.tclass ?? 0, o.pattern ?? null, onItem);
-    this.pings6 = [...this.pings6, sock];
-    return { sock, source, ...(scope !== undefined ? { scope } : {}) };
-  }
-
-  /**
-   * ndisc_error_report for a held packet of ours (all this namespace sends
-   * over IPv6): icmp6_send's address unreachable goes from the packet's
-   * source to itself, over lo (none when lo is down), and reaches the raw
-   * socket whose echo request it was (rawv6_err), which prints it with the
-   * device as the sender's scope. An error about another packet (an echo
-   * reply) is taken by no socket.
-   */
-  private addressUnreachable6(pkt: Packet, l: Interface | undefined): void {
-    const l3 = pkt.off + ETH_HLEN, l4 = l3 + IPV6_HLEN, len = pkt.len - ETH_HLEN - IPV6_HLEN;
-    if (!l || pkt.buf[l3 + 6] !== NEXTHDR_ICMP || !this.ns.links().some((x) => x.kind === 'loopback' && x.up)) return;
-    const from = ip6ToString(pkt.buf, l3 + IPV6_SRC) + (ip6IsLinkLocal(pkt.buf, l3 + IPV6_SRC) ? `%${l.name}` : '');
-    for (const s of this.pings6) if (s.takeError(pkt.buf, l4, len, ICMPV6_DEST_UNREACH, ICMPV6_ADDR_UNREACH, from, pkt.buf, l3 + IPV6_DST)) return;
-  }
-
-  closePing6(sock: Ping6Socket): void {
-    this.pings6 = this.pings6.filter((p) => p !== sock);
-  }
-
-  /**
-   * sendto() of echo request `seq` (`dataLen` bytes of data): to a
-   * link-local out of its device, else the first fe80::/64 route's (the one
-   * configured first), from the device's link-local; to another address by
-   * its route (strictly out of -I's device), from ipv6_dev_get_saddr's
-   * source; to the neighbour, the route's gateway or the destination
-   * (solicited first when unknown: ndisc.ts). To an address of the namespace's own, looped back:
-   * the reply (icmpv6_echo_reply, hop limit 64) reaches the socket at once.
-   * No route (the device is down, or has no link-local) fails as the kernel
-   * does, ENETUNREACH (ENODEV for a scope naming no device, EINVAL for -I
-   * and a scope naming two), which ping does not print. Fragments are not modelled: a datagram longer than the
-   * device's MTU fails with EMSGSIZE.
-   */
-  ping6Send(sock: Ping6Socket, seq: number, dataLen: number): void {
-    if (!this.pings6.includes(sock)) return;
-    // ip6_datagram_send_ctl: IPV6_PKTINFO's device (-I) and a scope naming another disagree.
-    if (sock.bound !== 0 && sock.scope !== 0 && sock.bound !== sock.scope) return sock.onItem({ kind: 'senderr', seq, message: strerror('EINVAL') });
-    const link = ip6IsLinkLocal(sock.dst, 0);
-    let l: Interface | undefined;
-    if (sock.oif !== 0) l = this.ns.linkByIndex(sock.oif);
-    else if (link) {
-      for (const c of this.ns.links()) if (c.kind !== 'loopback' && lladdr6(c) !== undefined && (!l || lladdr6(c)!.seq < lladdr6(l)!.seq)) l = c;
-    }
-    // An address of its own (not a link-local) answers from itself; another goes by its route.
-    let src: Uint8Array | undefined, gw: Uint8Array | null = null;
-    if (!link) {
-      for (const c of this.ns.links()) {
-        src = c.addrs6.find((a) => usable6(a) && ip6Equal(a.bytes, 0, sock.dst, 0))?.bytes;
-        if (src) {
-          l = c;
-          break;
-        }
-      }
-      if (!src) {
-        const h = this.ndisc.hop;
-        if (!this.ndisc.route(sock.dst, 0, sock.bound !== 0 ? this.ns.linkByIndex(sock.bound) : undefined) || h.local) return sock.onItem({ kind: 'senderr', seq, message: strerror('ENETUNREACH') });
-        l = h.dev;
-        gw = h.gw;
-        src = source6(this.ns.links(), l, sock.dst)?.bytes;
-      }
-    }
-    if (sock.oif !== 0 && !l) return sock.onItem({ kind: 'senderr', seq, message: strerror('ENODEV') });
-    src ??= l && lladdr6(l)?.bytes;
-    if (!l || !l.up || !src) return sock.onItem({ kind: 'senderr', seq, message: strerror('ENETUNREACH') });
-    if (IPV6_HLEN + 8 + dataLen > (l.kind === 'loopback' ? 65535 : l.mtu)) return sock.onItem({ kind: 'senderr', seq, message: 'Message too long' });
-    if (ip6Equal(src, 0, sock.dst, 0)) {
-      // Looped back: the echo answered by this stack (once a send, at ping's rate).
-      const d = new Uint8Array(IPV6_HLEN + 8 + dataLen);
-      sock.writeEcho(d, 0, src, seq, dataLen);
-      d[7] = HOP_LIMIT;
-      d[IPV6_HLEN] = ICMPV6_ECHO_REPLY;
-      icmpv6SetChecksum(d, 0, IPV6_HLEN, 8 + dataLen);
-      sock.take(d, 0, IPV6_HLEN, 8 + dataLen, l.index, l.name);
-      return;
-    }
-    const e = this.engine, p = e.alloc(null, this, `ping -6 icmp_seq=${seq}`);
-    if (!p) return sock.onItem({ kind: 'senderr', seq, message: 'No buffer space available' });
-    if (ETH_HLEN + IPV6_HLEN + 8 + dataLen > e.pool.maxFrame) {
-      e.drop(p, this, 'no_buffer', 'ping -6 datagram longer than a slot');
-      return sock.onItem({ kind: 'senderr', seq, message: 'Message too long' });
-    }
-    const l3 = p.off + ETH_HLEN;
-    sock.writeEcho(p.buf, l3, src, seq, dataLen);
-    // auto_flowlabels: the flow's hash as the label (ip6_make_flowlabel), which no checksum covers.
-    writeU32(p.buf, l3, (readU32(p.buf, l3) | flowHash(p.buf, l3, sock.ident)) >>> 0);
-    p.len = ETH_HLEN + IPV6_HLEN + 8 + dataLen;
-    this.ndisc.sendTo(p, l, gw, `ping -6: echo request icmp_seq=${seq}`);
-  }
-
-  /**
-   * Whether sendto() of an echo request with `dataLen` bytes of data fails
-   * with ENOBUFS for a socket whose sk_sndbuf is `sndbuf` (ping -S): cut
-   * into more fragments of the route's MTU, now, than it lets be allocated
-   * (fragmentsNoBufs). IP_PMTUDISC_DO cuts none (EMSGSIZE first).
-   */
-  pingNoBufs(sock: PingSocket, dataLen: number, sndbuf: number): boolean {
-    const rt = routeOutput(this.ns, { dst: sock.dst, src: sock.bound, oif: sock.oif, tos: sock.tos, mark: sock.mark, proto: IPPROTO_ICMP, sport: sock.ident });
-    return rt.kind !== 'error' && sock.pmtudisc !== IP_PMTUDISC_DO && 28 + dataLen <= 65535 && fragmentsNoBufs(28 + dataLen, rt.mtu, sndbuf);
-  }
-
-  /**
-   * sendto() of echo request `seq` with `dataLen` bytes of data (at most
-   * 65507): routed now (the socket is not connected), its MTU the path's
-   * (a learned one, pmtu.ts). __ip_append_data and __ip_make_skb by the
-   * socket's IP_MTU_DISCOVER: DO refuses a datagram longer than it
-   * (EMSGSIZE, and ip_local_error's entry with the MTU) and sets DF; WANT
-   * sets DF when the datagram fits, DONT never, and both send a longer one
-   * in fragments. Then OUTPUT, POSTROUTING and the neighbour as any local
-   * packet. A datagram longer than a slot of the
-   * packet pool is held over several, as a reassembled one is (ip-frag.ts
-   * FragQueue), and goes through the hooks whole, as the kernel's frag_list.
-   */
-  pingSend(sock: PingSocket, seq: number, dataLen: number): void {
-    if (!this.pings.includes(sock)) return;
-    const rt = routeOutput(this.ns, { dst: sock.dst, src: sock.bound, oif: sock.oif, tos: sock.tos, mark: sock.mark, proto: IPPROTO_ICMP, sport: sock.ident });
-    if (rt.kind === 'error') return sock.onItem({ kind: 'senderr', seq, message: strerror(rt.errno) });
-    const opts = sock.ipOpts, hlen = opts === null ? 20 : 20 + opts.length;
-    const e = this.engine, totLen = hlen + 8 + dataLen;
-    if (sock.pmtudisc === IP_PMTUDISC_DO && totLen > rt.mtu && totLen <= 65535) return sock.onItem({ kind: 'senderr', seq, message: 'Message too long', mtu: rt.mtu });
-    const room = (e.pool.maxFrame - ETH_HLEN - hlen) & ~7;
-    let msg: Uint8Array | null = null;
-    if (8 + dataLen > room) {
-      // Over 65535 bytes, or fragments of the route's MTU would not fit a slot (looped back, none are cut): EMSGSIZE.
-      if (totLen > 65535 || (rt.kind !== 'local' && rt.mtu + ETH_HLEN > e.pool.maxFrame)) return sock.onItem({ kind: 'senderr', seq, message: 'Message too long' });
-      msg = new Uint8Array(8 + dataLen); // once a send, at ping's rate: the message before it is cut into slots
-      sock.writeEcho(msg, 0, seq, dataLen);
-    }
-    const head = e.alloc(null, this, `ping icmp_seq=${seq}`);
-    if (!head) return sock.onItem({ kind: 'senderr', seq, message: 'No buffer space available' });
-    const buf = head.buf, l3 = head.off + ETH_HLEN;
-    if (msg === null) {
-      head.len = ETH_HLEN + totLen;
-      sock.writeEcho(buf, l3 + hlen, seq, dataLen);
-    } else if (!this.pingDatagram(head, msg, room, hlen)) return sock.onItem({ kind: 'senderr', seq, message: 'No buffer space available' });
-    this.writeIpHeader(buf, l3, totLen, IPPROTO_ICMP, rt.src, sock.dst, sock.tos, hlen - 20);
-    if (opts !== null) {
-      buf.set(opts, l3 + 20);
-      optionsBuild(buf, l3, sock.ipOptsDone, rt.src); // an output route: ip_rt_get_source gives the header's source
-    }
-    buf[l3 + 8] = sock.ttl;
-    // ip_dont_fragment: WANT not under a locked MTU (the route's `mtu lock`, or a learned one below min_pmtu).
-    if (sock.pmtudisc === IP_PMTUDISC_DO) {
-      writeU16(buf, l3 + 6, IP_DF);
-      writeU16(buf, l3 + 4, 0); // ip_select_ident: DF and not ignore_df, an unconnected socket: ID 0
-    } else if (sock.pmtudisc === IP_PMTUDISC_WANT && totLen <= rt.mtu && !rt.route?.mtuLock && !rt.pmtu?.locked) writeU16(buf, l3 + 6, IP_DF);
-    ipv4SetChecksum(buf, l3);
-    let sent = true;
-    try {
-      sent = this.localOut(head, rt.src, rt, false, sock.mark);
-    } finally {
-      // Every way out sends, drops or consumes the whole datagram; after a throw, its slots go back.
-      const dg = this.dg;
-      this.dg = null;
-      if (dg !== null) for (const f of dg.frags) e.drop(f, this, 'internal_error', 'datagram abandoned');
-    }
-    // Dropped in OUTPUT or POSTROUTING: sendto() fails with EPERM (after a REJECT's error reached the socket).
-    if (!sent) sock.onItem({ kind: 'senderr', seq, message: strerror('EPERM') });
-  }
-
-  /** `msg` (an ICMP message) after `head`'s IP header and in slots after it, `room` bytes each: the datagram being sent (this.dg). */
-  private pingDatagram(head: Packet, msg: Uint8Array, room: number, hlen: number): boolean {
-    const e = this.engine, q = new FragQueue('ping', 0, 0);
-    for (let at = 0; at < msg.length; at += room) {
-      const p = at === 0 ? head : e.alloc(head, this, 'ping datagram');
-      if (p === null) {
-        for (let i = 1; i < q.frags.length; i++) e.drop(q.frags[i]!, this, 'no_buffer', 'ping datagram');
-        e.drop(head, this, 'no_buffer', 'ping datagram');
-        return false;
-      }
-      const end = Math.min(msg.length, at + room), pl = p.off + ETH_HLEN + hlen;
-      p.buf.set(msg.subarray(at, end), pl);
-      p.len = ETH_HLEN + hlen + end - at;
-      q.frags.push(p);
-      q.offs.push(at);
-      q.ends.push(end);
-      q.pOffs.push(pl);
-    }
-    q.len = msg.length;
-    q.l4Sum = 0xffff; // a right checksum
-    this.dg = q;
-    return true;
-  }
-
-  // ---- arping (dpemu arping: arping-socket.ts) ----------------------------
-
-  /**
-   * arping's main() up to its loop: the device (-I, else the one
-   * RTM_GETROUTE names for the target), check_device's flags, and the
-   * source its probe socket finds (bound to -s, else a UDP socket bound to
-   * the device with SO_DONTROUTE connected to the target's port 1025), or
-   * what arping prints instead.
-   */
-  openArping(o: ArpingOpen, onItem: (item: PingItem) => void): { sock: ArpingSocket; source: number; device: string } {
-    let dev = o.device !== undefined && o.device !== '' ? o.device : undefined;
-    if (dev === undefined) {
-      const r = routeOutput(this.ns, { dst: o.dst });
-      if (r.kind === 'error') throw new ArpingError('arping: NETLINK_ROUTE unexpected iov element', 1);
-      dev = this.ns.linkByIndex(r.oif)?.name ?? '';
-    }
-    const l = this.ns.link(dev);
-    if (!l) throw new ArpingError(`arping: Device ${dev} not available.`, 2);
-    if (!l.up) throw new ArpingError(`Interface "${dev}" is down`, 2, true);
-    if (l.noarp || l.kind === 'loopback') throw new ArpingError(`Interface "${dev}" is not ARPable`, o.dad ? 0 : 2, true);
-    let src = 0;
-    if (o.source !== undefined) {
-      if (o.source.addr < 0) throw new ArpingError(`arping: invalid source ${o.source.text}`, 2);
-      src = o.source.addr;
-    }
-    if (!o.dad && o.unsolicited && o.source === undefined) src = o.dst;
-    if (!o.dad || o.source !== undefined) {
-      if (o.source !== undefined || src !== 0) {
-        // inet_bind: an address of this host (or a broadcast or multicast one), unless ip_nonlocal_bind.
-        const t = addrType(this.ns, src);
-        if (src !== 0 && t !== 'local' && t !== 'broadcast' && t !== 'multicast' && !this.ns.sys.ip_nonlocal_bind) throw new ArpingError('arping: bind: Cannot assign requested address', 2);
-      } else if (!o.dad && !o.unsolicited) {
-        const r = routeOutput(this.ns, { dst: o.dst, oif: l.index, scope: RT_SCOPE_LINK, proto: IPPROTO_UDP, dport: 1025 });
-        // ip4_datagram_connect: a broadcast route without SO_BROADCAST is EACCES.
-        if (r.kind === 'error' || r.kind === 'broadcast') throw new ArpingError(`arping: connect: ${strerror(r.kind === 'error' ? r.errno : 'EACCES')}`, 2);
-        src = r.src;
-      }
-    }
-    const sock = new ArpingSocket(l.index, l.mac, src >>> 0, o.dst, o.advert === true, onItem);
-    this.arpings = [...this.arpings, sock];
-    return { sock, source: src >>> 0, device: dev };
-  }
-
-  closeArping(sock: ArpingSocket): void {
-    this.arpings = this.arpings.filter((s) => s !== sock);
-  }
-
-  /**
-   * send_pack: an ARP request (-A: reply) from the device's address, to
-   * `to` (the device's broadcast address, or the MAC a reply taught arping),
-   * both in the Ethernet header and as the target hardware address (-A: its
-   * own); straight onto the device (dev_queue_xmit). A device gone down
-   * fails the sendto() (ENETDOWN), which arping does not count.
-   */
-  arpingSend(sock: ArpingSocket, seq: number, to: number): void {
-    if (!this.arpings.includes(sock)) return;
-    const b = this.byIfindex.get(sock.ifindex);
-    if (!b || !b.iface.up) return sock.onItem({ kind: 'senderr', seq, message: strerror('ENETDOWN') });
-    const e = this.engine;
-    const p = e.alloc(null, this, `arping ${ipToString(sock.dst)}`);
-    if (!p) return sock.onItem({ kind: 'senderr', seq, message: strerror('ENOBUFS') });
-    const mac = b.iface.mac, tha = sock.advert ? mac : to;
-    writeEth(p.buf, p.off, macHi(to), macLo(to), macHi(mac), macLo(mac), ETHERTYPE_ARP);
-    writeArp(p.buf, p.off + ETH_HLEN, sock.advert ? ARPOP_REPLY : ARPOP_REQUEST, macHi(mac), macLo(mac), sock.src, macHi(tha), macLo(tha), sock.dst);
-    p.len = ARP_FRAME_LEN;
-    sock.onItem({ kind: 'sent', seq, ts: wallUs() });
-    if (e.tracing) e.note(p, this, `arping: ${sock.advert ? 'reply' : 'who-has'} ${ipToString(sock.dst)} tell ${ipToString(sock.src)} on ${b.iface.name}`);
-    this.l2Out(p, b);
-  }
-
-  /** An ICMP datagram delivered here (`info` describes it), offered to the ping sockets as a raw socket's copy. */
-  private pingRcv(pkt: Packet): void {
-    const buf = pkt.buf, l3 = pkt.off + ETH_HLEN, dg = this.dg !== null && this.dg.frags[0] === pkt ? this.dg : null;
-    const len = dg === null ? pkt.len - ETH_HLEN : readU16(buf, l3 + 2);
-    const whole = (): Uint8Array => {
-      if (dg === null) return buf.slice(l3, l3 + len);
-      // Reassembled: the head's header, then each fragment's data.
-      const out = new Uint8Array(len), ihl = (buf[l3]! & 15) << 2;
-      out.set(buf.subarray(l3, l3 + ihl));
-      for (let i = 0, at = ihl; i < dg.frags.length && at < len; i++) {
-        const k = Math.min(dg.fragLen(i), len - at);
-        out.set(buf.subarray(dg.pOffs[i]!, dg.pOffs[i]! + k), at);
-        at += k;
-      }
-      return out;
-    };
-    const l4 = l3 + ((buf[l3]! & 15) << 2);
-    let info = -1;
-    if (buf[l4] === ICMP_DEST_UNREACH && buf[l4 + 1] === ICMP_FRAG_NEEDED) {
-      // icmp_unreach: the MTU it hands on, none with ip_no_pmtu_disc 1; with 2 (or 3: ICMP validates no tag) it drops the error.
-      const nopmtu = this.ns.sys.ip_no_pmtu_disc;
-      if (nopmtu >= 2) return;
-      info = nopmtu === 0 ? readU16(buf, l4 + 6) : 0;
-      this.pingPmtu(buf, l4, pkt.len - ETH_HLEN - (l4 - l3), info);
-    }
-    // Every raw ICMP socket gets its copy (raw_v4_input, raw_icmp_error): two pings given one identifier (-e) both take it.
-    for (const s of this.pings) s.take(buf, l3, dg === null ? len : pkt.len - ETH_HLEN, whole, info);
-  }
-
-  /**
-   * A fragmentation needed about an ICMP datagram that reaches ping's raw
-   * socket (any open here: raw_icmp_error): raw_err's ipv4_sk_update_pmtu,
-   * routed with the socket's device and TOS.
-   */
-  private pingPmtu(buf: Uint8Array, l4: number, len: number, mtu: number): void {
-    const q3 = l4 + 8, s = this.pings[0]!;
-    if (len < 8 + 20 || buf[q3 + 9] !== IPPROTO_ICMP) return;
-    updatePmtu(this.ns, { dst: readU32(buf, q3 + 16), src: readU32(buf, q3 + 12), oif: s.oif, tos: s.tos, proto: IPPROTO_ICMP }, mtu);
-  }
-
   /** A fragmentation needed delivered here, after the raw sockets' copies: icmp_unreach's MTU (as pingRcv), the protocol's handler (pmtu.ts). */
   private unreachPmtu(pkt: Packet): void {
     const buf = pkt.buf, l3 = pkt.off + ETH_HLEN, l4 = l3 + ((buf[l3]! & 15) << 2), nopmtu = this.ns.sys.ip_no_pmtu_disc;
@@ -1831,279 +1437,6 @@ export class NetNamespace extends Element implements KeepsLearned {
     unreachPmtu(this.ns, buf, l4 + 8, pkt.len - ETH_HLEN - (l4 - l3) - 8, nopmtu === 0 ? readU16(buf, l4 + 6) : 0, this.ns.sys.fwmark_reflect ? this.info.mark : 0);
   }
 
-  // ---- traceroute (dpemu traceroute: trace-socket.ts) ----------------------
-
-  /**
-   * traceroute's sockets: with -I or -T its raw socket's connect() (the
-   * route to the destination, or the error; -T's MTU), with -s its bind();
-   * the echo identifier one no other socket here uses. The UDP probes'
-   * sockets connect as each is sent (traceSend).
-   */
-  openTrace(o: TraceOpen, onItem: (item: PingItem) => void): TraceSocket {
-    let oif = 0;
-    if (o.device !== undefined) {
-      const l = this.ns.link(o.device);
-      if (!l) throw new PingError(`setsockopt SO_BINDTODEVICE: No such device`);
-      oif = l.index;
-    }
-    const bound = o.source ?? 0;
-    if (bound && !localAddrDev(this.ns, bound) && !this.ns.sys.ip_nonlocal_bind) throw new PingError('bind: Cannot assign requested address');
-    const proto = o.proto === 'udp' ? IPPROTO_UDP : o.proto === 'tcp' ? IPPROTO_TCP : IPPROTO_ICMP;
-    let mtu = 0;
-    if (proto !== IPPROTO_UDP) {
-      const r = routeOutput(this.ns, { dst: o.dst, src: bound, oif, proto });
-      if (r.kind === 'error') throw new PingError(`connect: ${strerror(r.errno)}`);
-      // IP_MTU: the route's MTU, no more than IP_MAX_MTU (ipv4_mtu); traceroute takes 576 if less.
-      mtu = Math.max(576, Math.min(0xffff, r.mtu));
-    }
-    let ident = 0;
-    do ident = Math.floor(Math.random() * 0x10000);
-    while (this.pings.some((p) => p.ident === ident) || this.traces.some((t) => t.ident === ident));
-    const sock = new TraceSocket(proto, ident, o.dst, proto === IPPROTO_ICMP ? 0 : (o.port ?? 0), bound, oif, mtu, onItem, o.dontfrag ?? false);
-    this.traces = [...this.traces, sock];
-    return sock;
-  }
-
-  closeTrace(sock: TraceSocket): void {
-    this.traces = this.traces.filter((t) => t !== sock);
-  }
-
-  /**
-   * Probe `key` (the default method's UDP destination port, -I's echo
-   * sequence number, -U's and -T's count) with TTL `ttl` and `dataLen`
-   * bytes of data: routed now (a UDP probe's connect(); its failure is
-   * traceroute's), never DF (IP_PMTUDISC_DONT), then OUTPUT, POSTROUTING
-   * and the neighbour as any local packet. With -F (IP_PMTUDISC_PROBE) DF,
-   * and a probe longer than the device's MTU (not the path's: ip_sk_use_pmtu)
-   * is not sent: EMSGSIZE and ip_local_error naming that MTU.
-   */
-  traceSend(sock: TraceSocket, key: number, ttl: number, dataLen: number): void {
-    if (!this.traces.includes(sock)) return;
-    const proto = sock.proto, ports = proto !== IPPROTO_ICMP;
-    const sport = ports ? sock.portFor(key) : sock.ident;
-    const rt = routeOutput(this.ns, { dst: sock.dst, src: sock.bound, oif: sock.oif, proto, sport, dport: ports ? sock.dportFor(key) : 0 });
-    if (rt.kind === 'error') return sock.onItem({ kind: 'senderr', seq: key, message: strerror(rt.errno), ...(proto === IPPROTO_UDP ? { call: 'connect' as const } : {}) });
-    const e = this.engine, l4Len = sock.headerLen() + dataLen, totLen = 20 + l4Len;
-    // IP_PMTUDISC_PROBE: the device's MTU for the send and for the output (ip_skb_dst_mtu), a learned one ignored.
-    const out = sock.dontfrag ? { ...rt, mtu: this.ns.linkByIndex(rt.oif)?.mtu ?? rt.mtu } : rt;
-    if (sock.dontfrag && totLen > out.mtu) return sock.onItem({ kind: 'senderr', seq: key, message: 'Message too long', mtu: out.mtu });
-    if (ETH_HLEN + totLen > e.pool.maxFrame) return sock.onItem({ kind: 'senderr', seq: key, message: 'Message too long' });
-    const pkt = e.alloc(null, this, `traceroute probe ${key}`);
-    if (!pkt) return sock.onItem({ kind: 'senderr', seq: key, message: 'No buffer space available' });
-    const buf = pkt.buf, l3 = pkt.off + ETH_HLEN;
-    pkt.len = ETH_HLEN + totLen;
-    this.writeIpHeader(buf, l3, totLen, proto, rt.src, sock.dst, 0);
-    buf[l3 + 8] = ttl;
-    if (sock.dontfrag) writeU16(buf, l3 + 6, IP_DF);
-    ipv4SetChecksum(buf, l3);
-    sock.writeProbe(buf, l3 + 20, key, dataLen);
-    if (proto === IPPROTO_UDP) udpSetChecksum(buf, l3, l3 + 20);
-    else if (proto === IPPROTO_TCP) tcpSetChecksum(buf, l3, l3 + 20, l4Len);
-    sock.onItem({ kind: 'sent', seq: key, ts: wallUs() });
-    // Dropped in OUTPUT or POSTROUTING: send() fails with EPERM (after a REJECT's error reached the socket).
-    if (!this.localOut(pkt, rt.src, out)) sock.onItem({ kind: 'senderr', seq: key, message: strerror('EPERM') });
-  }
-
-  /**
-   * A datagram delivered here (ICMP, or with -T or a UDP answer TCP or
-   * UDP), offered to the traceroute sockets: true if one took it.
-   */
-  private traceRcv(pkt: Packet): boolean {
-    // A reassembled datagram's head fragment holds what they read (the headers, the quoted probe).
-    const buf = pkt.buf, l3 = pkt.off + ETH_HLEN, len = pkt.len - ETH_HLEN, l4 = l3 + ((buf[l3]! & 15) << 2);
-    let info = -1;
-    if (buf[l3 + 9] === IPPROTO_ICMP && buf[l4] === ICMP_DEST_UNREACH && buf[l4 + 1] === ICMP_FRAG_NEEDED && len >= l4 - l3 + 8 + 20) {
-      // icmp_unreach: no MTU handed on with ip_no_pmtu_disc 1; dropped with 2, and with 3 unless TCP's (icmp_tag_validation).
-      const nopmtu = this.ns.sys.ip_no_pmtu_disc;
-      if (nopmtu === 2 || (nopmtu >= 3 && buf[l4 + 8 + 9] !== IPPROTO_TCP)) return false;
-      info = nopmtu === 1 ? 0 : readU16(buf, l4 + 6);
-    }
-    for (const t of this.traces) {
-      if (!t.take(buf, l3, len, info)) continue;
-      // The socket's err handler (__udp4_lib_err, raw_err): ipv4_sk_update_pmtu, routed with its device.
-      if (info < 0) return true;
-      const q3 = l4 + 8, q4 = q3 + ((buf[q3]! & 15) << 2), ports = t.proto !== IPPROTO_ICMP;
-      const flow = { dst: readU32(buf, q3 + 16), src: readU32(buf, q3 + 12), oif: t.oif, tos: 0, proto: t.proto };
-      updatePmtu(this.ns, ports ? { ...flow, sport: readU16(buf, q4), dport: readU16(buf, q4 + 2) } : flow, info, true);
-      return true;
-    }
-    return false;
-  }
-
-  // ---- traceroute -6 (trace6-socket.ts) ------------------------------------
-
-  /**
-   * traceroute -6's sockets: with -i SO_BINDTODEVICE, with -s bind() (an
-   * address of the namespace's: ipv6_chk_addr), with -I or -T its raw
-   * socket's connect() (the route, strictly out of -i's device; a
-   * link-local only with -i; -T's MTU, the device's); the echo identifier
-   * one no other socket here uses. The UDP probes' sockets connect as each
-   * is sent (traceSend6).
-   */
-  openTrace6(o: { proto: 'udp' | 'icmp' | 'tcp'; dst: Uint8Array; port?: number; device?: string; source?: Uint8Array }, onItem: (item: PingItem) => void): Trace6Socket {
-    const dev = o.device === undefined ? undefined : this.ns.link(o.device);
-    if (o.device !== undefined && !dev) throw new PingError('setsockopt SO_BINDTODEVICE: No such device');
-    const bound = o.source ?? null;
-    if (bound && !this.ownAddr6(bound)) throw new PingError('bind: Cannot assign requested address');
-    const proto = o.proto === 'udp' ? IPPROTO_UDP : o.proto === 'tcp' ? IPPROTO_TCP : IPPROTO_ICMP;
-    let mtu = 0;
-    if (proto !== IPPROTO_UDP) {
-      const err = this.connect6(o.dst, dev);
-      if (err !== null) throw new PingError(`connect: ${strerror(err)}`);
-      const h = this.ndisc.hop;
-      mtu = h.local ? 65536 : h.dev!.mtu;
-    }
-    let ident = 0;
-    do ident = Math.floor(Math.random() * 0x10000);
-    while (this.pings6.some((p) => p.ident === ident) || this.traces6.some((t) => t.ident === ident));
-    const sock = new Trace6Socket(proto, ident, o.dst, proto === IPPROTO_ICMP ? 0 : (o.port ?? 0), bound, dev?.index ?? 0, mtu, onItem);
-    this.traces6 = [...this.traces6, sock];
-    return sock;
-  }
-
-  closeTrace6(sock: Trace6Socket): void {
-    this.traces6 = this.traces6.filter((t) => t !== sock);
-  }
-
-  /** An address of the namespace's (any device's). */
-  private ownAddr6(a: Uint8Array): Interface | undefined {
-    return this.ns.links().find((c) => c.addrs6.some((x) => ip6Equal(x.bytes, 0, a, 0)));
-  }
-
-  /**
-   * ip6_datagram_connect's route to `dst` (out of `dev` when bound): into
-   * ndisc.hop, null when there is one, else the errno (a link-local needs
-   * a device; one of our own addresses goes over lo).
-   */
-  private connect6(dst: Uint8Array, dev: Interface | undefined): 'EINVAL' | 'ENETUNREACH' | null {
-    const h = this.ndisc.hop;
-    if (ip6IsLinkLocal(dst, 0)) {
-      if (!dev) return 'EINVAL';
-      h.dev = dev;
-      h.gw = null;
-      h.local = this.ownAddr6(dst) !== undefined;
-      return null;
-    }
-    return this.ndisc.route(dst, 0, dev) ? null : 'ENETUNREACH';
-  }
-
-  /**
-   * Probe `key` (the default method's UDP destination port, -U's and -T's
-   * count, -I's echo sequence number) with hop limit `hops` and `dataLen`
-   * bytes of data: routed now (a UDP probe's connect(); its failure is
-   * traceroute's), from -s's address or ipv6_dev_get_saddr's, with the
-   * flow's label (auto_flowlabels), to the neighbour. To an address of our
-   * own it is looped back and answered at once, as lo's delivery would (a
-   * port unreachable, the echo reply or a reset, hop limit 64, never
-   * rate-limited).
-   * Fragments are not modelled: a probe longer than the device's MTU fails
-   * with EMSGSIZE (a `*`).
-   */
-  traceSend6(sock: Trace6Socket, key: number, hops: number, dataLen: number): void {
-    if (!this.traces6.includes(sock)) return;
-    const udp = sock.proto === IPPROTO_UDP, h = this.ndisc.hop;
-    const err = this.connect6(sock.dst6, sock.oif !== 0 ? this.ns.linkByIndex(sock.oif) : undefined);
-    if (err !== null) return sock.onItem({ kind: 'senderr', seq: key, message: strerror(err), ...(udp ? { call: 'connect' as const } : {}) });
-    const l = h.dev!, gw = h.gw, len = IPV6_HLEN + sock.headerLen() + dataLen;
-    const src = sock.bound6 ?? (h.local ? sock.dst6 : (source6(this.ns.links(), l, sock.dst6)?.bytes ?? lladdr6(l)?.bytes));
-    if (!src || !l.up) return sock.onItem({ kind: 'senderr', seq: key, message: strerror('ENETUNREACH'), ...(udp ? { call: 'connect' as const } : {}) });
-    if (len > (h.local ? 65535 : l.mtu)) return sock.onItem({ kind: 'senderr', seq: key, message: 'Message too long' });
-    if (h.local) {
-      // lo: the probe, then what the stack answers it with, straight to the socket.
-      const d = new Uint8Array(IPV6_HLEN + 8 + len);
-      sock.onItem({ kind: 'sent', seq: key, ts: wallUs() });
-      sock.writeProbe6(d, IPV6_HLEN + 8, src, key, hops, dataLen, 0);
-      if (udp) {
-        writeIpv6Head(d, 0, 0, 8 + len, NEXTHDR_ICMP, HOP_LIMIT);
-        d.copyWithin(IPV6_SRC, IPV6_HLEN + 8 + IPV6_DST, IPV6_HLEN + 8 + IPV6_DST + 16);
-        d.copyWithin(IPV6_DST, IPV6_HLEN + 8 + IPV6_SRC, IPV6_HLEN + 8 + IPV6_SRC + 16);
-        d[IPV6_HLEN] = ICMPV6_DEST_UNREACH;
-        d[IPV6_HLEN + 1] = ICMPV6_PORT_UNREACH;
-        writeU32(d, IPV6_HLEN + 4, 0);
-        icmpv6SetChecksum(d, 0, IPV6_HLEN, 8 + len);
-        sock.take6(d, 0, NEXTHDR_ICMP, IPV6_HLEN, 8 + len);
-      } else {
-        const r = d.subarray(IPV6_HLEN + 8);
-        r.copyWithin(IPV6_SRC, IPV6_DST, IPV6_DST + 16);
-        r.set(src, IPV6_DST);
-        if (sock.proto === IPPROTO_TCP) {
-          // tcp_v6_send_reset: RST|ACK acking the SYN, no window.
-          writeIpv6Head(r, 0, 0, 20, IPPROTO_TCP, HOP_LIMIT);
-          writeTcp(r, IPV6_HLEN, sock.port, sock.portFor(key), 0, (readU32(r, IPV6_HLEN + 4) + 1) >>> 0, TCP_RST | TCP_ACK, 0);
-          tcp6SetChecksum(r, 0, IPV6_HLEN, 20);
-          sock.take6(r, 0, IPPROTO_TCP, IPV6_HLEN, 20);
-          return;
-        }
-        r[7] = HOP_LIMIT;
-        r[IPV6_HLEN] = ICMPV6_ECHO_REPLY;
-        icmpv6SetChecksum(r, 0, IPV6_HLEN, 8 + dataLen);
-        sock.take6(r, 0, NEXTHDR_ICMP, IPV6_HLEN, 8 + dataLen);
-      }
-      return;
-    }
-    const e = this.engine;
-    if (ETH_HLEN + len > e.pool.maxFrame) return sock.onItem({ kind: 'senderr', seq: key, message: 'Message too long' });
-    const p = e.alloc(null, this, `traceroute -6 probe ${key}`);
-    if (!p) return sock.onItem({ kind: 'senderr', seq: key, message: 'No buffer space available' });
-    const l3 = p.off + ETH_HLEN;
-    p.len = ETH_HLEN + sock.writeProbe6(p.buf, l3, src, key, hops, dataLen, 0);
-    // auto_flowlabels: the flow's hash as the label (ip6_make_flowlabel), which no checksum covers.
-    writeU32(p.buf, l3, (readU32(p.buf, l3) | flowHash(p.buf, l3, sock.proto === IPPROTO_ICMP ? sock.ident : sock.portFor(key))) >>> 0);
-    sock.onItem({ kind: 'sent', seq: key, ts: wallUs() });
-    this.ndisc.sendTo(p, l, gw, `traceroute -6: probe ${key}`);
-  }
-
-  /**
-   * A datagram for this host (on `l`) of another transport than ICMPv6: a
-   * UDP answer to a traceroute probe's socket, else the port unreachable
-   * (__udp6_lib_rcv: none for a group), from the address it was sent to,
-   * as icmp6_send limits it; TCP: -T's raw sockets read a copy, and no TCP
-   * socket takes it (tcp_v6_send_reset). The other protocols' parameter
-   * problem is not modelled.
-   */
-  private transport6(pkt: Packet, l: Interface, l3: number, nh: number, l4: number): void {
-    const e = this.engine, buf = pkt.buf, len = pkt.off + pkt.len - l4;
-    if (nh === IPPROTO_TCP) {
-      if (len < 20 || ip6IsMulticast(buf, l3 + IPV6_DST)) return e.drop(pkt, this, 'malformed', 'IPv6 TCP: short, or to a group');
-      for (const t of this.traces6) t.take6(buf, l3, nh, l4, len);
-      return this.tcpReset6(pkt, l, l3, l4, len);
-    }
-    if (nh === IPPROTO_UDP) {
-      if (len < 8) return e.drop(pkt, this, 'malformed', 'IPv6 UDP: short');
-      for (const t of this.traces6) if (t.take6(buf, l3, nh, l4, len)) return e.consume(pkt, this, 'ipv6: UDP to a traceroute probe\'s socket');
-      if (ip6IsMulticast(buf, l3 + IPV6_DST)) return e.consume(pkt, this, 'ipv6: UDP to a group: no socket');
-      this.fwd6.icmp6Send(pkt, ICMPV6_DEST_UNREACH, ICMPV6_PORT_UNREACH, 0, true);
-      return e.consume(pkt, this, 'ipv6: UDP: no socket, ICMPv6 port unreachable sent');
-    }
-    return e.drop(pkt, this, 'unknown_protocol', 'IPv6 transport other than ICMPv6, UDP and TCP (not modelled)');
-  }
-
-  /**
-   * tcp_v6_send_reset for a segment (`len` bytes at l4) no socket takes:
-   * none for a reset; else from the address it was sent to, back by the
-   * route to its source (a link-local's out of `l`), hop limit 64, a flow
-   * label, RST with the segment's ACK as its sequence, or RST|ACK acking
-   * what it carried (its SYN and FIN count one), window 0.
-   */
-  private tcpReset6(pkt: Packet, l: Interface, l3: number, l4: number, len: number): void {
-    const e = this.engine, buf = pkt.buf, flags = buf[l4 + 13]!, doff = buf[l4 + 12]! >>> 4;
-    if (flags & TCP_RST || doff < 5) return e.consume(pkt, this, 'ipv6: TCP reset, no socket: ignored');
-    const h = this.ndisc.hop;
-    if (!this.ndisc.route(buf, l3 + IPV6_SRC, ip6IsLinkLocal(buf, l3 + IPV6_SRC) ? l : undefined) || h.local) return e.consume(pkt, this, 'ipv6: TCP, no socket, no route back: no reset');
-    const rst = e.alloc(pkt, this, 'TCP reset');
-    if (rst === null) return e.consume(pkt, this, 'ipv6: TCP, no socket, no reset (no buffer)');
-    const rb = rst.buf, r3 = rst.off + ETH_HLEN, r4 = r3 + IPV6_HLEN;
-    const ack = flags & TCP_ACK ? 0 : (readU32(buf, l4 + 4) + (flags & TCP_SYN ? 1 : 0) + (flags & TCP_FIN ? 1 : 0) + len - doff * 4) >>> 0;
-    writeIpv6Head(rb, r3, 0, 20, IPPROTO_TCP, HOP_LIMIT);
-    rb.copyWithin(r3 + IPV6_SRC, l3 + IPV6_DST, l3 + IPV6_DST + 16); // one slab: rb is buf
-    rb.copyWithin(r3 + IPV6_DST, l3 + IPV6_SRC, l3 + IPV6_SRC + 16);
-    writeTcp(rb, r4, readU16(buf, l4 + 2), readU16(buf, l4), flags & TCP_ACK ? readU32(buf, l4 + 8) : 0, ack, flags & TCP_ACK ? TCP_RST : TCP_RST | TCP_ACK, 0);
-    tcp6SetChecksum(rb, r3, r4, 20);
-    writeU32(rb, r3, (readU32(rb, r3) | flowHash(rb, r3, readU16(rb, r4))) >>> 0);
-    rst.len = ETH_HLEN + IPV6_HLEN + 20;
-    this.ndisc.sendTo(rst, h.dev!, h.gw, 'tcp6: reset sent');
-    return e.consume(pkt, this, 'ipv6: TCP, no socket: reset sent');
-  }
 
   // ---- helpers ------------------------------------------------------------
 

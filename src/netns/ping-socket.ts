@@ -1,7 +1,7 @@
 // iputils ping's socket inside an emulated namespace: a raw ICMP socket
 // (what ping opens as root on Debian, where ping_group_range allows no
 // datagram ping sockets) with ping's ICMP filter, its BPF filter on the echo
-// identifier, and IP_RECVERR. What the namespace hands it (namespace.ts
+// identifier, and IP_RECVERR. What the namespace hands it (inet-sockets.ts
 // pingRcv) becomes what ping reads: echo replies with its identifier as the
 // datagram, ICMP errors about its own echo requests as the error queue's
 // entries. The packets themselves are built here (ping4_send_probe: the

@@ -6,7 +6,7 @@
 // destination, each SYN from the port of a TCP socket bound for it. One
 // TraceSocket stands for any of them: it builds each probe (the data
 // traceroute fills in: bytes 0x40 + (i & 0x3f); -T's header and options),
-// and takes from what the namespace delivers (namespace.ts traceRcv) what
+// and takes from what the namespace delivers (inet-sockets.ts traceRcv) what
 // the kernel would queue on those sockets: the ICMP errors quoting a probe
 // (the error queue), -I's echo replies, -T's segments from the destination
 // port, and a UDP probe socket's answer from the port it is connected to.

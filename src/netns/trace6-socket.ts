@@ -5,7 +5,7 @@
 // ports and the probes' data and SYN are the IPv4 sockets'
 // (trace-socket.ts); the header is IPv6's, the echo request ICMPv6's, the
 // checksums over IPv6's pseudo-header, and what the namespace delivers
-// (namespace.ts) is taken as ipv6_icmp_error queues it: an ICMPv6 error
+// (inet6-sockets.ts) is taken as ipv6_icmp_error queues it: an ICMPv6 error
 // quoting a probe, with the error's hop limit (IPV6_RECVHOPLIMIT), -I's
 // echo replies from the destination, -T's segments from its port, and a
 // UDP answer from the port a probe's socket is connected to.

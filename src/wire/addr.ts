@@ -130,8 +130,12 @@ export function readMacNum(buf: Uint8Array, off: number): number {
   return readMacHi(buf, off) * 0x1_0000_0000 + readMacLo(buf, off);
 }
 
+/** A 48-bit MAC held as a number: its top 16 bits and its low 32 (as writeEth and writeMac take them). */
+export const macHi = (mac: number): number => Math.floor(mac / 0x1_0000_0000);
+export const macLo = (mac: number): number => mac >>> 0;
+
 export function writeMacNum(buf: Uint8Array, off: number, mac: number): void {
-  writeMac(buf, off, Math.floor(mac / 0x1_0000_0000), mac >>> 0);
+  writeMac(buf, off, macHi(mac), macLo(mac));
 }
 
 export function macNumToString(mac: number): string {

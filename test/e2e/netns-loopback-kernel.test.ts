@@ -91,15 +91,15 @@ function model() {
   const items: PingItem[] = [];
   /** ping -c COUNT ADDR: one request each (the clock standing still), then `waitMs` of ticks. */
   const ping = (dst: string, count: number, waitMs = 0): PingItem[] => {
-    const { sock } = a.openPing({ dst: parseIpv4(dst)! }, (it) => items.push(it));
-    for (let seq = 1; seq <= count; seq++) a.pingSend(sock, seq, 56);
+    const { sock } = a.inet.openPing({ dst: parseIpv4(dst)! }, (it) => items.push(it));
+    for (let seq = 1; seq <= count; seq++) a.inet.pingSend(sock, seq, 56);
     e.run();
     for (let t = 0; t < waitMs; t += 500) {
       clock.advance(500);
       e.tick();
       e.run();
     }
-    a.closePing(sock);
+    a.inet.closePing(sock);
     return items.splice(0);
   };
   return { e, a, ping };
@@ -154,8 +154,8 @@ test('REJECT in INPUT of its own echo request: port unreachable from its own add
   a.addInterface('dpe-c', { addresses: [{ ip: parseIpv4('192.0.2.1')!, prefixLen: 24 }] });
   a.loadIptables(reject.map((r) => `iptables ${r.join(' ')}`).join('\n'));
   const items: PingItem[] = [];
-  const { sock } = a.openPing({ dst: parseIpv4('192.0.2.1')! }, (it) => items.push(it));
-  a.pingSend(sock, 1, 56);
+  const { sock } = a.inet.openPing({ dst: parseIpv4('192.0.2.1')! }, (it) => items.push(it));
+  a.inet.pingSend(sock, 1, 56);
   e.run();
   assert.deepEqual(items.map((r) => r.kind === 'error' && [r.from, r.type, r.code]), [[parseIpv4('192.0.2.1'), 3, 3]]);
   const kernel = ruleCounters(sh('ip', ['netns', 'exec', k3, 'iptables', '-nvxL', 'INPUT']));
@@ -183,17 +183,17 @@ test('the host unreachable for a held echo request carries its connection: RELAT
   a.addInterface('dpe-e', { addresses: [{ ip: parseIpv4('192.0.2.1')!, prefixLen: 24 }] });
   a.loadIptables(rules.map((r) => `iptables ${r.join(' ')}`).join('\n'));
   const items: PingItem[] = [];
-  const { sock } = a.openPing({ dst: parseIpv4('192.0.2.99')! }, (it) => items.push(it));
-  a.pingSend(sock, 1, 56);
+  const { sock } = a.inet.openPing({ dst: parseIpv4('192.0.2.99')! }, (it) => items.push(it));
+  a.inet.pingSend(sock, 1, 56);
   for (let t = 0; t < 5000; t += 500) {
     clock.advance(500);
     e.tick();
     e.run();
     if (t === 500) {
-      const own = a.openPing({ dst: parseIpv4('192.0.2.1')! }, () => {});
-      a.pingSend(own.sock, 1, 56);
+      const own = a.inet.openPing({ dst: parseIpv4('192.0.2.1')! }, () => {});
+      a.inet.pingSend(own.sock, 1, 56);
       e.run();
-      a.closePing(own.sock);
+      a.inet.closePing(own.sock);
     }
   }
   assert.deepEqual(items.map((r) => r.kind === 'error' && [r.from, r.type, r.code]), [[parseIpv4('192.0.2.1'), 3, 1]]);
@@ -228,10 +228,10 @@ test('REJECT and DROP in OUTPUT of its own echo requests: the error back through
   for (const dst of dsts) {
     const k = tryRun('ip', ['netns', 'exec', k5, 'ping', '-n', '-c', '2', '-i', '0.2', '-W', '1', dst]);
     const items: PingItem[] = [];
-    const { sock } = a.openPing({ dst: parseIpv4(dst)! }, (it) => items.push(it));
-    for (let seq = 1; seq <= 2; seq++) a.pingSend(sock, seq, 56);
+    const { sock } = a.inet.openPing({ dst: parseIpv4(dst)! }, (it) => items.push(it));
+    for (let seq = 1; seq <= 2; seq++) a.inet.pingSend(sock, seq, 56);
     e.run();
-    a.closePing(sock);
+    a.inet.closePing(sock);
     // Each request's sendto() fails (ip_local_out: -EPERM), after the error it made, if any, reached the socket:
     // ping names the errno only then (the error is the one taken just before, src/cli/ping.ts).
     const ours = items.map((it) =>

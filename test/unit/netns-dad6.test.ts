@@ -143,7 +143,7 @@ test('a tentative address is not answered for, not a source, not delivered to; a
   send(RESOLVE);
   assert.deepEqual(wire.take(), []);
   // ping -6 2001:db8:7::5 goes from the link-local (ipv6_dev_get_saddr passes the tentative address over).
-  assert.equal(r.openPing6({ dst: hex('2001 0db8 0007 0000 0000 0000 0000 0005') }, () => {}).source, 'fe80::f816:3eff:fe06:d87b');
+  assert.equal(r.inet6.openPing({ dst: hex('2001 0db8 0007 0000 0000 0000 0000 0005') }, () => {}).source, 'fe80::f816:3eff:fe06:d87b');
   later(300);
   send(THEIR_NA);
   later(2000);

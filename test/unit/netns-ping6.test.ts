@@ -36,9 +36,9 @@ function router() {
     e.run();
   };
   const items: PingItem[] = [];
-  const open = (o: Parameters<NetNamespace['openPing6']>[0]) => r.openPing6(o, (i) => items.push(i));
+  const open = (o: Parameters<NetNamespace['inet6']['openPing']>[0]) => r.inet6.openPing(o, (i) => items.push(i));
   const ping = (s: ReturnType<typeof open>['sock'], seq: number, size = 20) => {
-    r.ping6Send(s, seq, size);
+    r.inet6.pingSend(s, seq, size);
     e.run();
   };
   /** `ms` later: the timers due run. */
@@ -163,8 +163,8 @@ test('ping -6 without a scope leaves by the first configured device; -I reads on
   const [req] = wire.take();
   send(replyTo(req!));
   assert.deepEqual(items.map((i) => i.kind === 'reply' && i.dev), ['qr-1'], 'the unbound socket only');
-  r.closePing6(plain.sock);
-  r.closePing6(bound.sock);
+  r.inet6.closePing(plain.sock);
+  r.inet6.closePing(bound.sock);
   items.length = 0;
   const own = open({ dst: QR_LL, scope: 'qr-1' });
   ping(own.sock, 1);
