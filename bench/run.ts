@@ -9,6 +9,7 @@
 //   npm run bench -- --only micro,scale # some groups: micro, pipeline, workers, scale, churn
 //   sudo npm run bench -- --only tap    # through real TAPs (root; not run by default)
 //   sudo npm run bench -- --only tap-churn  # flow churn through real TAPs and the daemon's control socket (root)
+//   sudo npm run bench -- --only soak   # 15 minutes of the running daemon: memory under endless new connections (root)
 //   npm run bench -- --profile          # CPU and allocation profile of the pipeline instead
 //   npm run bench -- --profile --new    # ... of its new-connection mode (every packet a new conntrack entry with SNAT)
 //
@@ -24,8 +25,8 @@ import { type Figure, machine } from './lib/harness.js';
 import { cli } from './lib/args.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const GROUPS = ['micro', 'pipeline', 'workers', 'scale', 'churn', 'tap', 'tap-churn'] as const;
-/** Run without --only: tap and tap-churn need root and create namespaces, so only on request. */
+const GROUPS = ['micro', 'pipeline', 'workers', 'scale', 'churn', 'tap', 'tap-churn', 'soak'] as const;
+/** Run without --only: tap, tap-churn and soak need root and create namespaces, so only on request. */
 const DEFAULT_GROUPS: readonly Group[] = ['micro', 'pipeline', 'workers', 'scale', 'churn'];
 type Group = (typeof GROUPS)[number];
 const NODE_FLAGS: Record<Group, string[]> = {
@@ -36,6 +37,7 @@ const NODE_FLAGS: Record<Group, string[]> = {
   churn: [],
   tap: [],
   'tap-churn': [],
+  soak: [],
 };
 
 const opts = cli('npm run bench -- [--quick] [--json] [--only GROUP,...] | --profile [--new] [--quick]', {
