@@ -4,30 +4,29 @@
 // 802.3 frames to LLC, the rest dumped in hex). With -e the line starts with
 // the link-layer header.
 import { macAt } from './addr.js';
-import { arpPrint } from './tcpdump-arp.js';
 import { defaultPrint } from './tcpdump-ascii.js';
-import { ipPrint } from './tcpdump-ip.js';
-import { ip6Print } from './tcpdump-ip6.js';
+import { byEthertype, ethertypeName, MAX_ETHERNET_LENGTH_VAL } from './tcpdump-ethertype.js';
 import { llcHdrLen, llcPrint } from './tcpdump-llc.js';
 import { ETHERTYPE_NAMES } from './tcpdump-names.js';
 import type { Ndo } from './tcpdump-netdissect.js';
 import { hex4 } from './tcpdump-text.js';
 import { PKTTYPE_NAMES, SLL2_HDR_LEN } from './sll2.js';
 
-/** The largest 802.3 length field: an ethertype field at or below it is a length, and LLC follows. */
-export const MAX_ETHERNET_LENGTH_VAL = 1500;
-
-/** tcpdump's name for an ethertype ("IPv4", "802.1Q", ... or "Unknown"). */
-export function ethertypeName(type: number): string {
-  return ETHERTYPE_NAMES[type] ?? 'Unknown';
+/** A frame with more bytes captured than it had on the wire (a tunnel's inner frame can claim so): invalid. */
+function capturedPastLength(ndo: Ndo, length: number, caplen: number): boolean {
+  if (length >= caplen) return false;
+  ndo.p(`[length ${length} < caplen ${caplen}]`);
+  ndo.invalid();
+  return true;
 }
+
+/** An 802.1Q tag's VLAN, priority and DEI bit, as -e prints them. */
+const vlanText = (tag: number): string => `vlan ${tag & 0xfff}, p ${tag >>> 13}${tag & 0x1000 ? ', DEI' : ''}, `;
+
+/** ether_print: the MAC addresses, VLAN tags, ethertype and length with -e, then the payload. */
 export function etherPrint(ndo: Ndo, p: number, length: number, caplen: number): void {
   ndo.proto = 'ether';
-  if (length < caplen) {
-    ndo.p(`[length ${length} < caplen ${caplen}]`);
-    ndo.invalid();
-    return;
-  }
+  if (capturedPastLength(ndo, length, caplen)) return;
   if (caplen < 14 || length < 14) {
     ndo.trunc();
     return;
@@ -56,7 +55,7 @@ export function etherPrint(ndo: Ndo, p: number, length: number, caplen: number):
         ndo.p(`, length ${origLength}: `);
         printedLength = true;
       } else ndo.p(', ');
-      ndo.p(`vlan ${tag & 0xfff}, p ${tag >>> 13}${tag & 0x1000 ? ', DEI' : ''}, `);
+      ndo.p(vlanText(tag));
     }
     type = ndo.u16(p + 2);
     p += 4;
@@ -86,31 +85,10 @@ export function etherPrint(ndo: Ndo, p: number, length: number, caplen: number):
   defaultPrint(ndo, p, caplen);
 }
 
-/** The payload of an ethertype dpemu decodes (ethertype_print's IPv4, IPv6, ARP and RARP); false for any other. */
-function byEthertype(ndo: Ndo, type: number, p: number, length: number, caplen: number): boolean {
-  switch (type) {
-    case 0x0800:
-      ipPrint(ndo, p, length);
-      return true;
-    case 0x86dd:
-      ip6Print(ndo, p, length);
-      return true;
-    case 0x0806:
-    case 0x8035:
-      arpPrint(ndo, p, length, caplen);
-      return true;
-    default:
-      return false;
-  }
-}
-
+/** sll2_if_print: the device name and packet type, the cooked header with -e, VLAN tags, then the payload. */
 export function sll2Print(ndo: Ndo, p: number, length: number, caplen: number): void {
   ndo.proto = 'sll2';
-  if (length < caplen) {
-    ndo.p(`[length ${length} < caplen ${caplen}]`);
-    ndo.invalid();
-    return;
-  }
+  if (capturedPastLength(ndo, length, caplen)) return;
   ndo.tcheck(p, SLL2_HDR_LEN);
   const ifindex = ndo.u32(p + 4);
   ndo.p(`${(ndo.cooked!.ifname(ifindex) ?? '?').padEnd(5)} ${(PKTTYPE_NAMES[ndo.u8(p + 10)] ?? '?').padEnd(3)} `);
@@ -127,7 +105,7 @@ export function sll2Print(ndo: Ndo, p: number, length: number, caplen: number): 
       return;
     }
     const tag = ndo.u16(p);
-    if (ndo.link) ndo.p(`vlan ${tag & 0xfff}, p ${tag >>> 13}${tag & 0x1000 ? ', DEI' : ''}, `);
+    if (ndo.link) ndo.p(vlanText(tag));
     type = ndo.u16(p + 2);
     if (type <= MAX_ETHERNET_LENGTH_VAL) type = 0x0004;
     if (!ndo.quiet) ndo.p(`ethertype ${ethertypeName(type)}, `);

@@ -2,10 +2,9 @@
 // snap_print): the header with -e, then STP, IP, IPv6, ARP or a bridged
 // Ethernet frame; unnumbered, supervisory and information frames' kind.
 import { hex2 } from './addr.js';
-import { arpPrint } from './tcpdump-arp.js';
 import { hexdump } from './tcpdump-ascii.js';
+import { byEthertype } from './tcpdump-ethertype.js';
 import { ipPrint } from './tcpdump-ip.js';
-import { ip6Print } from './tcpdump-ip6.js';
 import { BRIDGED_PIDS, CISCO_PIDS, ETHERTYPE_NAMES, LLC_FLAGS, LLC_SAPS, LLC_U_CMDS, OUI_NAMES } from './tcpdump-names.js';
 import type { Ndo } from './tcpdump-netdissect.js';
 import { stpText } from './tcpdump-stp.js';
@@ -120,10 +119,7 @@ function snapPrint(ndo: Ndo, p: number, length: number, caplen: number, macs: st
   caplen -= 5;
   if (oui === 0 || oui === OUI_CISCO_90 || (oui === OUI_APPLETALK && et === 0x809b)) {
     // ethertype_print: the types this printer decodes.
-    if (et === 0x0800) ipPrint(ndo, p, length);
-    else if (et === 0x86dd) ip6Print(ndo, p, length);
-    else if (et === 0x0806 || et === 0x8035) arpPrint(ndo, p, length, caplen);
-    if (et === 0x0800 || et === 0x86dd || et === 0x0806 || et === 0x8035) return true;
+    if (byEthertype(ndo, et, p, length, caplen)) return true;
   } else if (oui === OUI_CISCO && (et === 0x010b || et === 0x010c)) {
     ndo.proto = 'stp';
     ndo.embedded(() => stpText(ndo.b, p, length, ndo.snapend, ndo.v));

@@ -26,7 +26,7 @@ export function tcpPrint(ndo: Ndo, bp: number, length: number, iph: number, ver:
   if (ver === 4 || ndo.b[iph + 6] === IPPROTO_TCP) ndo.p(`${src}.${sport} > ${dst}.${dport}: `);
   else ndo.p(`${sport} > ${dport}: `);
   ndo.tcheck(bp, 20);
-  let hlen = (ndo.b[bp + 12]! >>> 4) * 4;
+  const hlen = (ndo.b[bp + 12]! >>> 4) * 4;
   if (hlen < 20) {
     ndo.p(` tcp ${(length - hlen) >>> 0} [bad hdr length ${hlen} - too short, < 20]`);
     return;
@@ -85,164 +85,168 @@ export function tcpPrint(ndo: Ndo, bp: number, length: number, iph: number, ver:
   if (flags & 0x10) ndo.p(`, ack ${ack}`);
   ndo.p(`, win ${win}`);
   if (flags & 0x20) ndo.p(`, urg ${urp}`);
-  if (hlen > 20) {
-    let ch = '';
-    hlen -= 20;
-    let cp = bp + 20;
-    ndo.p(', options [');
-    try {
-      while (hlen > 0) {
-        if (ch) ndo.p(ch);
-        const opt = ndo.u8(cp);
-        cp++;
-        let len: number;
-        if (opt === 0 || opt === 1) len = 1;
-        else {
-          len = ndo.u8(cp);
-          cp++;
-          if (len < 2 || len > hlen) {
-            badOpt(ndo, ch);
-            return;
-          }
-          --hlen;
-        }
-        --hlen;
-        let datalen = 0;
-        const lencheck = (l: number): boolean => {
-          if (l > hlen) return false;
-          if (!ndo.ttest(cp, l)) throw OPT_TRUNC;
-          return true;
-        };
-        ndo.p(TCP_OPT_NAMES[opt] ?? `unknown-${opt}`);
-        switch (opt) {
-          case 2:
-            datalen = 2;
-            if (!lencheck(datalen)) return badOpt(ndo, ch);
-            ndo.p(` ${readU16(ndo.b, cp)}`);
-            break;
-          case 3:
-            datalen = 1;
-            if (!lencheck(datalen)) return badOpt(ndo, ch);
-            ndo.p(` ${ndo.b[cp]}`);
-            break;
-          case 5:
-            datalen = len - 2;
-            if (datalen % 8 !== 0) ndo.p(' invalid sack');
-            else {
-              ndo.p(` ${datalen / 8} `);
-              for (let i = 0; i < datalen; i += 8) {
-                if (!lencheck(i + 4)) return badOpt(ndo, ch);
-                let s = readU32(ndo.b, cp + i);
-                if (!lencheck(i + 8)) return badOpt(ndo, ch);
-                let e = readU32(ndo.b, cp + i + 4);
-                const base = rev ? thseq : thack;
-                s = (s - base) >>> 0;
-                e = (e - base) >>> 0;
-                ndo.p(`{${s}:${e}}`);
-              }
-            }
-            break;
-          case 6:
-          case 7:
-          case 11:
-          case 12:
-          case 13:
-            datalen = 4;
-            if (!lencheck(datalen)) return badOpt(ndo, ch);
-            ndo.p(` ${readU32(ndo.b, cp)}`);
-            break;
-          case 8:
-            datalen = 8;
-            if (!lencheck(datalen)) return badOpt(ndo, ch);
-            ndo.p(` val ${readU32(ndo.b, cp)} ecr ${readU32(ndo.b, cp + 4)}`);
-            break;
-          case 20:
-            datalen = 2;
-            if (!lencheck(datalen)) return badOpt(ndo, ch);
-            ndo.p(` cap ${hex2(ndo.b[cp]!)} id ${ndo.b[cp + 1]}`);
-            break;
-          case 28: {
-            datalen = 2;
-            if (!lencheck(datalen)) return badOpt(ndo, ch);
-            let uto = readU16(ndo.b, cp);
-            ndo.p(` 0x${uto.toString(16)}`);
-            uto = uto & 1 ? (uto >>> 1) * 60 : uto >>> 1;
-            ndo.p(` ${uto}`);
-            break;
-          }
-          case 19: {
-            // TCP MD5 signature: tcpdump has no -M secret to check it with.
-            datalen = 16;
-            if (!lencheck(datalen)) return badOpt(ndo, ch);
-            const data = bp + (ndo.b[bp + 12]! >>> 4) * 4;
-            let sig = '';
-            for (let i = 0; i < 16; i++) sig += hex2(ndo.b[cp + i]!);
-            ndo.p(` ${data + length > ndo.snapend ? 'snaplen too short' : 'shared secret not supplied with -M'}, can't check - ${sig}`);
-            break;
-          }
-          case 34:
-            datalen = len - 2;
-            if (!lencheck(datalen)) return badOpt(ndo, ch);
-            ndo.p(' ');
-            fastOpen(ndo, cp, datalen);
-            break;
-          case 254: {
-            datalen = len - 2;
-            if (!lencheck(datalen) || datalen < 2) return badOpt(ndo, ch);
-            const magic = readU16(ndo.b, cp);
-            ndo.p('-');
-            if (magic === 0xf989) {
-              ndo.p('tfo');
-              fastOpen(ndo, cp + 2, datalen - 2);
-            } else ndo.p(hex4(magic));
-            break;
-          }
-          case 0:
-          case 1:
-          case 4:
-            break;
-          default:
-            // tcp-ao, mptcp and unknown: raw bytes (tcpdump decodes the first two further).
-            datalen = len - 2;
-            if (datalen) ndo.p(' 0x');
-            for (let i = 0; i < datalen; ++i) {
-              if (!lencheck(i + 1)) return badOpt(ndo, ch);
-              ndo.p(hex2(ndo.b[cp + i]!));
-            }
-        }
-        cp += datalen;
-        hlen -= datalen;
-        ++datalen;
-        if (opt !== 0 && opt !== 1) ++datalen;
-        if (datalen !== len) ndo.p(`[len ${len}]`);
-        ch = ',';
-        if (opt === 0) break;
-      }
-    } catch (e) {
-      if (e !== OPT_TRUNC) throw e;
-      ndo.trunc();
-      if (ch) ndo.p('>');
-      return;
-    }
-    ndo.p(']');
-  }
+  if (hlen > 20 && !tcpOptions(ndo, bp, hlen - 20, length, rev ? thseq : thack)) return;
   ndo.p(`, length ${length}`);
   if (length <= 0) return;
   if (flags & 0x04 && ndo.v) {
-    rstData(ndo, bp + (ndo.b[bp + 12]! >>> 4) * 4, length);
+    rstData(ndo, bp + hlen, length);
     return;
   }
   // tcp_print's port tests in its order (the ports it decodes that this does not print nothing more).
   if (sport === SSH_PORT || dport === SSH_PORT) {
-    sshPrint(ndo, bp + (ndo.b[bp + 12]! >>> 4) * 4, length);
+    sshPrint(ndo, bp + hlen, length);
   } else if (sport === 80 || dport === 80 || sport === 8080 || dport === 8080) {
-    ndo.tcheck(bp, (ndo.b[bp + 12]! >>> 4) * 4);
+    ndo.tcheck(bp, hlen);
     ndo.p(': ');
-    httpPrint(ndo, bp + (ndo.b[bp + 12]! >>> 4) * 4, length);
+    httpPrint(ndo, bp + hlen, length);
   } else if (sport === DNS_PORT || dport === DNS_PORT) {
-    ndo.tcheck(bp, (ndo.b[bp + 12]! >>> 4) * 4);
-    domainPrint(ndo, bp + (ndo.b[bp + 12]! >>> 4) * 4, length, true, false);
+    ndo.tcheck(bp, hlen);
+    domainPrint(ndo, bp + hlen, length, true, false);
   }
+}
+
+/**
+ * tcp_print's option loop over the `hlen` bytes of options after the header
+ * at bp: ", options [...]"; false where tcpdump prints no more of the segment
+ * (a bad or cut option). `length` is the payload's, `sackBase` the sequence
+ * number SACK blocks are shown relative to.
+ */
+function tcpOptions(ndo: Ndo, bp: number, hlen: number, length: number, sackBase: number): boolean {
+  let ch = '';
+  let cp = bp + 20;
+  ndo.p(', options [');
+  try {
+    while (hlen > 0) {
+      if (ch) ndo.p(ch);
+      const opt = ndo.u8(cp);
+      cp++;
+      let len: number;
+      if (opt === 0 || opt === 1) len = 1;
+      else {
+        len = ndo.u8(cp);
+        cp++;
+        if (len < 2 || len > hlen) return badOpt(ndo, ch);
+        --hlen;
+      }
+      --hlen;
+      let datalen = 0;
+      const lencheck = (l: number): boolean => {
+        if (l > hlen) return false;
+        if (!ndo.ttest(cp, l)) throw OPT_TRUNC;
+        return true;
+      };
+      ndo.p(TCP_OPT_NAMES[opt] ?? `unknown-${opt}`);
+      switch (opt) {
+        case 2:
+          datalen = 2;
+          if (!lencheck(datalen)) return badOpt(ndo, ch);
+          ndo.p(` ${readU16(ndo.b, cp)}`);
+          break;
+        case 3:
+          datalen = 1;
+          if (!lencheck(datalen)) return badOpt(ndo, ch);
+          ndo.p(` ${ndo.b[cp]}`);
+          break;
+        case 5:
+          datalen = len - 2;
+          if (datalen % 8 !== 0) ndo.p(' invalid sack');
+          else {
+            ndo.p(` ${datalen / 8} `);
+            for (let i = 0; i < datalen; i += 8) {
+              if (!lencheck(i + 4)) return badOpt(ndo, ch);
+              let s = readU32(ndo.b, cp + i);
+              if (!lencheck(i + 8)) return badOpt(ndo, ch);
+              let e = readU32(ndo.b, cp + i + 4);
+              s = (s - sackBase) >>> 0;
+              e = (e - sackBase) >>> 0;
+              ndo.p(`{${s}:${e}}`);
+            }
+          }
+          break;
+        case 6:
+        case 7:
+        case 11:
+        case 12:
+        case 13:
+          datalen = 4;
+          if (!lencheck(datalen)) return badOpt(ndo, ch);
+          ndo.p(` ${readU32(ndo.b, cp)}`);
+          break;
+        case 8:
+          datalen = 8;
+          if (!lencheck(datalen)) return badOpt(ndo, ch);
+          ndo.p(` val ${readU32(ndo.b, cp)} ecr ${readU32(ndo.b, cp + 4)}`);
+          break;
+        case 20:
+          datalen = 2;
+          if (!lencheck(datalen)) return badOpt(ndo, ch);
+          ndo.p(` cap ${hex2(ndo.b[cp]!)} id ${ndo.b[cp + 1]}`);
+          break;
+        case 28: {
+          datalen = 2;
+          if (!lencheck(datalen)) return badOpt(ndo, ch);
+          let uto = readU16(ndo.b, cp);
+          ndo.p(` 0x${uto.toString(16)}`);
+          uto = uto & 1 ? (uto >>> 1) * 60 : uto >>> 1;
+          ndo.p(` ${uto}`);
+          break;
+        }
+        case 19: {
+          // TCP MD5 signature: tcpdump has no -M secret to check it with.
+          datalen = 16;
+          if (!lencheck(datalen)) return badOpt(ndo, ch);
+          const data = bp + (ndo.b[bp + 12]! >>> 4) * 4;
+          let sig = '';
+          for (let i = 0; i < 16; i++) sig += hex2(ndo.b[cp + i]!);
+          ndo.p(` ${data + length > ndo.snapend ? 'snaplen too short' : 'shared secret not supplied with -M'}, can't check - ${sig}`);
+          break;
+        }
+        case 34:
+          datalen = len - 2;
+          if (!lencheck(datalen)) return badOpt(ndo, ch);
+          ndo.p(' ');
+          fastOpen(ndo, cp, datalen);
+          break;
+        case 254: {
+          datalen = len - 2;
+          if (!lencheck(datalen) || datalen < 2) return badOpt(ndo, ch);
+          const magic = readU16(ndo.b, cp);
+          ndo.p('-');
+          if (magic === 0xf989) {
+            ndo.p('tfo');
+            fastOpen(ndo, cp + 2, datalen - 2);
+          } else ndo.p(hex4(magic));
+          break;
+        }
+        case 0:
+        case 1:
+        case 4:
+          break;
+        default:
+          // tcp-ao, mptcp and unknown: raw bytes (tcpdump decodes the first two further).
+          datalen = len - 2;
+          if (datalen) ndo.p(' 0x');
+          for (let i = 0; i < datalen; ++i) {
+            if (!lencheck(i + 1)) return badOpt(ndo, ch);
+            ndo.p(hex2(ndo.b[cp + i]!));
+          }
+      }
+      cp += datalen;
+      hlen -= datalen;
+      ++datalen;
+      if (opt !== 0 && opt !== 1) ++datalen;
+      if (datalen !== len) ndo.p(`[len ${len}]`);
+      ch = ',';
+      if (opt === 0) break;
+    }
+  } catch (e) {
+    if (e !== OPT_TRUNC) throw e;
+    ndo.trunc();
+    if (ch) ndo.p('>');
+    return false;
+  }
+  ndo.p(']');
+  return true;
 }
 
 /** print_tcp_rst_data: an RST's payload (RFC 1122 4.2.2.12), at most 30 characters. */
@@ -268,7 +272,9 @@ function fastOpen(ndo: Ndo, cp: number, datalen: number): void {
   }
 }
 
-function badOpt(ndo: Ndo, ch: string): void {
+/** The option loop's "bad" label: the segment's text ends here. */
+function badOpt(ndo: Ndo, ch: string): false {
   ndo.p('[bad opt]');
   if (ch) ndo.p(']');
+  return false;
 }

@@ -31,7 +31,8 @@
 //
 // Not the data path: this allocates strings. Never throws.
 import { dumpBytes } from './tcpdump-ascii.js';
-import { etherPrint, ethertypeName, sll2Print } from './tcpdump-ether.js';
+import { etherPrint, sll2Print } from './tcpdump-ether.js';
+import { ethertypeName } from './tcpdump-ethertype.js';
 import { ipPrint } from './tcpdump-ip.js';
 import { Ndo, type Reentry, TRUNC, type TcpdumpOptions } from './tcpdump-netdissect.js';
 import { ip6ToString } from './tcpdump-text.js';
