@@ -10,6 +10,7 @@ import type { Ndo } from './tcpdump-netdissect.js';
 import { ntpText } from './tcpdump-ntp.js';
 
 const SSH_MAGIC = 'SSH-';
+
 /** bootp_print (tcpdump-bootp.ts). */
 export function bootpPrint(ndo: Ndo, bp: number, length: number): void {
   ndo.proto = 'bootp';

@@ -6,6 +6,8 @@ import { hexdump } from './tcpdump-ascii.js';
 import { ARPHRD_NAMES, ARPOP_NAMES, ETHERTYPE_NAMES } from './tcpdump-names.js';
 import type { Ndo } from './tcpdump-netdissect.js';
 import { hex4 } from './tcpdump-text.js';
+
+/** arp_print for the ARP or RARP packet at a, `length` bytes on the wire, `caplen` captured. */
 export function arpPrint(ndo: Ndo, a: number, length: number, caplen: number): void {
   ndo.proto = 'arp';
   ndo.tcheck(a, 8);

@@ -3,8 +3,9 @@
 // dump starts, the ND_DEFAULTPRINT of what no printer decodes, and
 // print_unknown_data's hex lines inside a protocol's text.
 import { hex2 } from './addr.js';
-import { hex4 } from './tcpdump-text.js';
 import { type Ndo, TRUNC } from './tcpdump-netdissect.js';
+import { hex4 } from './tcpdump-text.js';
+
 /** hex_and_ascii_print(ndo, "\n\t", p, length): 16 bytes a line, then the printable ones. */
 export function hexdump(ndo: Ndo, p: number, length: number): void {
   const cap = ndo.avail(p);

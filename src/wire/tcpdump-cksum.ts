@@ -12,6 +12,7 @@ export function cksumShouldbe(sum: number, computed: number): number {
   v = (v & 0xffff) + (v >>> 16);
   return (v & 0xffff) + (v >>> 16);
 }
+
 /**
  * The one's-complement check of an upper-layer checksum over the pseudo
  * header and len bytes at bp (nextproto4_cksum / nextproto6_cksum): 0 when right.

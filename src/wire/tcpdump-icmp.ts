@@ -10,6 +10,8 @@ import { cksumShouldbe } from './tcpdump-cksum.js';
 import { ICMP_NAMES, IPPROTO_TCP, IPPROTO_UDP, REDIRECT_FMT, UNREACH_FMT } from './tcpdump-names.js';
 import type { Ndo } from './tcpdump-netdissect.js';
 import { hex4 } from './tcpdump-text.js';
+
+/** icmp_print for the message at bp of `plen` bytes; `fragmented`: not the whole datagram (no checksum verdict). */
 export function icmpPrint(ndo: Ndo, bp: number, plen: number, fragmented: boolean): void {
   ndo.proto = 'icmp';
   const type = ndo.u8(bp);

@@ -27,13 +27,18 @@ import { bitNames, hex4, ip6ToString } from './tcpdump-text.js';
 const MLD_MINLEN = 24, MLDV2_QUERY_MINLEN = 28;
 const ICMP6_UNREACH_CODES: Readonly<Record<number, string>> = { 0: 'unreachable route', 1: ' unreachable prohibited', 2: 'beyond scope', 3: 'unreachable address', 4: 'unreachable port' };
 const ICMP6_PARAMPROB_CODES: Readonly<Record<number, string>> = { 0: 'erroneous', 1: 'next header', 2: 'option', 3: 'incomplete header chain' };
+
 /** Router advertisement and prefix information flags (icmp6_opt_ra_flag_values, icmp6_opt_pi_flag_values). */
 const RA_FLAGS: readonly [number, string][] = [[0x80, 'managed'], [0x40, 'other stateful'], [0x20, 'home agent'], [0x02, 'ipv6 only']];
 const PI_FLAGS: readonly [number, string][] = [[0x80, 'onlink'], [0x40, 'auto'], [0x20, 'router']];
+
 /** get_rtpref, by the two preference bits. */
 const RTPREF = ['medium', 'high', 'rsv', 'low'];
+
 /** get_lifetime. */
 const lifetime = (v: number): string => (v === 0xffffffff ? 'infinity' : `${v}s`);
+
+/** icmp6_print for the message at bp of `length` bytes, in the IPv6 packet at iph. */
 export function icmp6Print(ndo: Ndo, bp: number, length: number, iph: number, fragmented: boolean): void {
   ndo.proto = 'icmp6';
   if (length === 0) {

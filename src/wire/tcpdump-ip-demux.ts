@@ -9,6 +9,7 @@ import type { Ndo } from './tcpdump-netdissect.js';
 import { ospfPrint } from './tcpdump-ospf.js';
 import { tcpPrint } from './tcpdump-tcp.js';
 import { udpPrint } from './tcpdump-udp.js';
+
 /** ip_demux_print for the protocols this printer knows; others as tcpdump -nn prints unknown ones. */
 export function ipDemuxPrint(ndo: Ndo, bp: number, length: number, ver: number, fragmented: boolean, nh: number, iph: number): void {
   switch (nh) {

@@ -8,6 +8,8 @@ import { cksumShouldbe } from './tcpdump-cksum.js';
 import { ipDemuxPrint } from './tcpdump-ip-demux.js';
 import { IP_OPT_NAMES, IPPROTO_DCCP, IPPROTO_NAMES, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from './tcpdump-names.js';
 import { type Ndo, TRUNC } from './tcpdump-netdissect.js';
+
+/** ip_print for the IPv4 packet at ip, `length` bytes left in the frame. */
 export function ipPrint(ndo: Ndo, ip: number, length: number): void {
   ndo.proto = 'ip';
   const v = ndo.u8(ip) >>> 4;

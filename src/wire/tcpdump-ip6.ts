@@ -22,6 +22,8 @@ import {
 } from './tcpdump-names.js';
 import type { Ndo } from './tcpdump-netdissect.js';
 import { ip6ToString } from './tcpdump-text.js';
+
+/** ip6_print for the IPv6 packet at ip, `length` bytes left in the frame. */
 export function ip6Print(ndo: Ndo, ip: number, length: number): void {
   ndo.proto = 'ip6';
   ndo.tcheck(ip, 40);

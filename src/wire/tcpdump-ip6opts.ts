@@ -7,6 +7,7 @@ import type { Ndo } from './tcpdump-netdissect.js';
 import { hex4 } from './tcpdump-text.js';
 
 const IP6OPT_PAD1 = 0, IP6OPT_PADN = 1, IP6OPT_ROUTER_ALERT = 5, IP6OPT_JUMBO = 0xc2, IP6OPT_HOME_ADDRESS = 0xc9;
+
 /**
  * hbhopt_process / dstopt_process: "HBH " or "DSTOPT ", the options (a
  * destination header's only with -v); its length, or -1 when the packet

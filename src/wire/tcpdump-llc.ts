@@ -14,6 +14,7 @@ import { hex4 } from './tcpdump-text.js';
 const LLC_U_FMT = 3, LLC_UI = 0x03, LLC_XID = 0xaf, LLC_XID_FI = 0x81;
 const LLCSAP_SNAP = 0xaa, LLCSAP_8021D = 0x42, LLCSAP_IP = 0x06;
 const OUI_CISCO = 0x00000c, OUI_CISCO_90 = 0x0000f8, OUI_APPLETALK = 0x080007, OUI_RFC2684 = 0x0080c2;
+
 /** What llc_print returns when it printed the frame at p: its LLC header (with SNAP's 5 bytes), or what was captured of a cut one. */
 export function llcHdrLen(ndo: Ndo, p: number, caplen: number): number {
   if (caplen < 3) return caplen;

@@ -21,6 +21,7 @@ export interface Reentry {
   ipv4(ndo: Ndo, ip: number, length: number): void;
 }
 
+/** A Tcpdump's options: the tcpdump flags it follows. */
 export interface TcpdumpOptions {
   /** Print absolute TCP sequence numbers (tcpdump -S). Default false, as plain tcpdump. */
   absoluteSeq?: boolean;

@@ -6,6 +6,8 @@ import { readU32, readU16 } from './addr.js';
 import { OSPF_OPTIONS, OSPF_TYPES } from './tcpdump-names.js';
 import type { Ndo } from './tcpdump-netdissect.js';
 import { bitNames, hex4, printChar } from './tcpdump-text.js';
+
+/** ospf_print for the OSPF packet at bp of `length` bytes. */
 export function ospfPrint(ndo: Ndo, bp: number, length: number): void {
   ndo.proto = 'ospf2';
   ndo.tcheck(bp, 16); // nothing is printed without the header up to the authentication type

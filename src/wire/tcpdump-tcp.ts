@@ -10,8 +10,11 @@ import type { Ndo } from './tcpdump-netdissect.js';
 import { hex4, printChar } from './tcpdump-text.js';
 
 const DNS_PORT = 53, SSH_PORT = 22;
+
 /** ND_TCHECK inside tcp_print's option loop: its own "trunc:" label, which adds '>' after an option. */
 const OPT_TRUNC = new (class OptionTruncated {})();
+
+/** tcp_print for the segment at bp of `length` bytes, in the IPv4 or IPv6 (`ver`) packet at iph. */
 export function tcpPrint(ndo: Ndo, bp: number, length: number, iph: number, ver: number, fragmented: boolean): void {
   ndo.proto = 'tcp';
   const [src, dst] = ndo.addrs(iph, ver);

@@ -10,6 +10,8 @@ import { hex4 } from './tcpdump-text.js';
 import { vxlanPrint } from './tcpdump-vxlan.js';
 
 const DNS_PORT = 53, MDNS_PORT = 5353, BOOTPS_PORT = 67, BOOTPC_PORT = 68, NTP_PORT = 123, VXLAN_PORT = 4789;
+
+/** udp_print for the datagram at bp of `length` bytes, in the IPv4 or IPv6 (`ver`) packet at iph. */
 export function udpPrint(ndo: Ndo, bp: number, length: number, iph: number, ver: number, fragmented: boolean): void {
   ndo.proto = 'udp';
   const [src, dst] = ndo.addrs(iph, ver);

@@ -3,6 +3,8 @@
 // through the Ndo).
 import { hex2 } from './addr.js';
 import type { Ndo } from './tcpdump-netdissect.js';
+
+/** vxlan_print for the VXLAN header at bp, `length` bytes with the inner frame. */
 export function vxlanPrint(ndo: Ndo, bp: number, length: number): void {
   ndo.proto = 'vxlan';
   ndo.p('VXLAN');

@@ -1,18 +1,18 @@
 // `tcpdump -nnee` (tcpdump 4.99) lines for Ethernet frames, so a capture
 // taken anywhere in the emulator reads exactly like one taken on a real node.
 //
-// This is the entry point (print.c's pretty_print_packet); the printers
-// follow tcpdump's own print-*.c, one tcpdump-*.ts module each or a few
-// together (tcpdump-ether.ts, -llc, -arp, -ip, -ip-demux, -ip6, -ip6opts,
-// -ip6ext, -icmp, -icmp6, -udp, -tcp, -vxlan, -ospf, -apps, -dns, -bootp,
-// -igmp, -ntp, -stp; the packet dumps in tcpdump-ascii.ts; the shared state
-// and reads in tcpdump-netdissect.ts): the same
-// order of reads, the same two lengths (`length` from the headers/wire,
-// `caplen` what was captured), and the same truncation rule: a read past the
-// captured bytes abandons the packet and prints " [|proto]" with the protocol
-// being printed at the time. VXLAN prints the inner frame on a second line;
-// unknown ethertypes and LLC types get tcpdump's "\n\t0x0000:  ..." hex
-// dump lines.
+// This module is the entry point (print.c's pretty_print_packet). The
+// printers follow tcpdump's own print-*.c, a tcpdump-*.ts module each (or a
+// few together): tcpdump-ether.ts, -ethertype, -llc, -stp, -arp, -ip,
+// -ip-demux, -ip6, -ip6opts, -ip6ext, -icmp, -icmp6, -igmp, -ospf, -udp,
+// -tcp, -vxlan, -apps, -dns, -bootp, -ntp; the byte dumps in
+// tcpdump-ascii.ts; the state they share and its reads in
+// tcpdump-netdissect.ts. They keep tcpdump's order of reads, its two
+// lengths (`length` from the headers/wire, `caplen` what was captured), and
+// its truncation rule: a read past the captured bytes abandons the packet
+// and prints " [|proto]" with the protocol being printed at the time. VXLAN
+// prints the inner frame on a second line; unknown ethertypes and LLC types
+// get tcpdump's "\n\t0x0000:  ..." hex dump lines.
 //
 // With `verbose` (tcpdump -v, -vv, -vvv) the printers add what tcpdump adds at that
 // level: the IPv4 header in parentheses with the rest on the next line,
