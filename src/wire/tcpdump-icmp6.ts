@@ -1,8 +1,7 @@
 // ICMPv6 as tcpdump prints it (print-icmp6.c, icmp6_print): errors with
-// what they quote, echo, MLDv1 and MLDv2 queries and reports, and
-// neighbour discovery (router and neighbour solicitations and
-// advertisements, redirects) with -v its options; the checksum verdict
-// with -v.
+// what they quote, echo, MLDv1 and MLDv2 queries and reports, and neighbour
+// discovery (router and neighbour solicitations and advertisements,
+// redirects); with -v the checksum verdict and neighbour discovery's options.
 import { hex2, readU16 } from './addr.js';
 import { unknownData } from './tcpdump-ascii.js';
 import { cksumShouldbe, l4Cksum } from './tcpdump-cksum.js';
