@@ -1,6 +1,6 @@
 // TCP header (RFC 9293): plain functions over (buf, l4). The checksum covers
 // the IPv4 pseudo-header and is mandatory. Options are walked without
-// allocating (tcpOptionAt); tcpdump.ts prints them.
+// allocating (tcpOptionAt); tcpdump-tcp.ts prints them.
 import { readU16, readU32, writeU16, writeU32 } from './addr.js';
 import { checksum, csumUpdate16, csumUpdate32, onesSum, pseudoHeaderSum } from './checksum.js';
 import { IPPROTO_TCP } from './ipv4.js';

@@ -8,9 +8,9 @@
 // packet (runPrinter's PrintAbort: the caller prints " [|igmp]" and stops).
 import { ipToString } from './addr.js';
 import { onesSum } from './checksum.js';
+import { GROUP_RECORD_TYPES } from './tcpdump-names.js';
 import { Reader, relts, runPrinter } from './tcpdump-text.js';
 
-const REPORT_TYPES: Readonly<Record<number, string>> = { 1: 'is_in', 2: 'is_ex', 3: 'to_in', 4: 'to_ex', 5: 'allow', 6: 'block' };
 /** struct tr_query after the 8-byte IGMP header: source, destination, response address, TTL and query id. */
 const TR_QUERY_LEN = 16;
 
@@ -103,7 +103,7 @@ class Igmp extends Reader {
       if (len < group + 8) return this.p(' [invalid number of groups]');
       this.p(` [gaddr ${this.ip(bp + group + 4)}`);
       const rtype = this.u8(bp + group);
-      this.p(` ${REPORT_TYPES[rtype] ?? ` [v3-report-#${rtype}]`}`);
+      this.p(` ${GROUP_RECORD_TYPES[rtype] ?? ` [v3-report-#${rtype}]`}`);
       const nsrcs = this.u16(bp + group + 2);
       if (len < group + 8 + nsrcs * 4) return this.p(` [invalid number of sources ${nsrcs}]`);
       if (this.v === 1) this.p(`, ${nsrcs} source(s)`);

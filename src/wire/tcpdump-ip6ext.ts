@@ -7,10 +7,10 @@
 // packet (runPrinter's PrintAbort: the caller prints " [|rt6]" or
 // " [|mobility]" and stops).
 import { hex2 } from './addr.js';
-import { ip6ToString, Reader, runPrinter } from './tcpdump-text.js';
+import { IPPROTO_DSTOPTS, IPPROTO_FRAGMENT, IPPROTO_HOPOPTS, IPPROTO_MOBILITY, IPPROTO_MOBILITY_OLD, IPPROTO_ROUTING } from './tcpdump-names.js';
+import { hex4, ip6ToString, Reader, runPrinter } from './tcpdump-text.js';
 
 const RTHDR_TYPE_0 = 0, RTHDR_TYPE_2 = 2, RTHDR_TYPE_4 = 4;
-const IPPROTO_HOPOPTS = 0, IPPROTO_ROUTING = 43, IPPROTO_FRAGMENT = 44, IPPROTO_DSTOPTS = 60, IPPROTO_MOBILITY_OLD = 62, IPPROTO_MOBILITY = 135;
 
 /** Mobility header message types and the least header length each needs (ip6m_str, ip6m_hdrlen). */
 const MH_TYPES = ['BRR', 'HoTI', 'CoTI', 'HoT', 'CoT', 'BU', 'BA', 'BE'];
@@ -227,5 +227,3 @@ class Ip6Ext extends Reader {
     return true;
   }
 }
-
-const hex4 = (v: number): string => v.toString(16).padStart(4, '0');

@@ -1,5 +1,5 @@
 // The names tcpdump 4.99 prints for protocol numbers, types and options
-// (its tok tables), for the printers in tcpdump.ts.
+// (its tok tables), for the printers in tcpdump.ts and tcpdump-*.ts.
 
 export const ETHERTYPE_NAMES: Record<number, string> = {
   0x0800: 'IPv4',
@@ -147,6 +147,14 @@ export const TCP_OPT_NAMES: Record<number, string> = {
   34: 'tfo',
   254: 'exp',
 };
+
+/** A multicast group record's type: IGMPv3's and MLDv2's (igmpv3report2str, mldv2report2str). */
+export const GROUP_RECORD_TYPES: Readonly<Record<number, string>> = { 1: 'is_in', 2: 'is_ex', 3: 'to_in', 4: 'to_ex', 5: 'allow', 6: 'block' };
+
+/** The protocol numbers (ipproto.h) the printers decode. */
+export const IPPROTO_HOPOPTS = 0, IPPROTO_ICMP = 1, IPPROTO_IGMP = 2, IPPROTO_TCP = 6, IPPROTO_UDP = 17, IPPROTO_DCCP = 33;
+export const IPPROTO_ROUTING = 43, IPPROTO_FRAGMENT = 44, IPPROTO_AH = 51, IPPROTO_ICMPV6 = 58, IPPROTO_DSTOPTS = 60;
+export const IPPROTO_MOBILITY_OLD = 62, IPPROTO_OSPF = 89, IPPROTO_SCTP = 132, IPPROTO_MOBILITY = 135;
 
 /** ipproto_values (ipproto.c, tcpdump 4.99): the name -v prints after "proto". */
 export const IPPROTO_NAMES: Record<number, string> = {

@@ -6,7 +6,7 @@
 // Reads follow tcpdump's: a GET_* past the captured bytes abandons the
 // packet (runPrinter's PrintAbort: the caller prints " [|stp]" and stops).
 import { hex2 } from './addr.js';
-import { printChar, Reader, runPrinter } from './tcpdump-text.js';
+import { bitNames, printChar, Reader, runPrinter } from './tcpdump-text.js';
 
 const PROTO_NAMES: Readonly<Record<number, string>> = { 0: '802.1d', 2: '802.1w', 3: '802.1s', 4: '802.1aq' };
 const TYPE_NAMES: Readonly<Record<number, string>> = { 0x00: 'Config', 0x02: 'Rapid STP', 0x80: 'Topology Change' };
@@ -25,7 +25,6 @@ export function stpText(b: Uint8Array, p: number, length: number, snapend: numbe
   return runPrinter(new Stp(b, snapend, v), (d) => d.bpdu(p, length)).text;
 }
 
-const flagNames = (f: number): string => FLAGS.filter(([bit]) => f & bit).map(([, n]) => n).join(', ') || 'none';
 const role = (f: number): string => ROLES[(f & 0x0c) >> 2]!;
 /** STP times are 1/256 s: "%.2f" of the exact value, ties to even as glibc rounds them. */
 function secs(t: number): string {
@@ -93,7 +92,7 @@ class Stp extends Reader {
   /** stp_print_config_bpdu (802.1D and RSTP). */
   private config(p: number, length: number): void {
     const flags = this.u8(p + 4);
-    this.p(`, Flags [${flagNames(flags)}]`);
+    this.p(`, Flags [${bitNames(FLAGS, flags)}]`);
     this.p(`, bridge-id ${this.bridgeId(p + 17)}.${this.u16(p + 25).toString(16).padStart(4, '0')}, length ${length}`);
     if (!this.v) return;
     this.p(this.timers(p));
@@ -104,7 +103,7 @@ class Stp extends Reader {
   /** stp_print_mstp_bpdu: the CIST and each MSTI. */
   private mstp(p: number, length: number): void {
     const flags = this.u8(p + 4);
-    this.p(`, CIST Flags [${flagNames(flags)}], length ${length}`);
+    this.p(`, CIST Flags [${bitNames(FLAGS, flags)}], length ${length}`);
     if (!this.v) return;
     this.p(`\n\tport-role ${role(flags)}, `);
     this.p(`CIST root-id ${this.bridgeId(p + 5)}, CIST ext-pathcost ${this.u32(p + 13)}`);
@@ -123,7 +122,7 @@ class Stp extends Reader {
     for (let len = v3len - MST_CONFIG_INFO_LEN, off = MST_MSTI; len >= MSTI_LEN; len -= MSTI_LEN, off += MSTI_LEN) {
       const msti = this.u16(p + off + 1) & 0x0fff;
       const f = this.u8(p + off);
-      this.p(`\n\tMSTI ${msti}, Flags [${flagNames(f)}], port-role ${role(f)}`);
+      this.p(`\n\tMSTI ${msti}, Flags [${bitNames(FLAGS, f)}], port-role ${role(f)}`);
       this.p(`\n\t\tMSTI regional-root-id ${this.bridgeId(p + off + 1)}, pathcost ${this.u32(p + off + 9)}`);
       this.p(`\n\t\tMSTI bridge-prio ${this.u8(p + off + 13) >> 4}, port-prio ${this.u8(p + off + 14) >> 4}, hops ${this.u8(p + off + 15)}`);
     }

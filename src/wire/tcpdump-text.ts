@@ -115,6 +115,13 @@ export function ip6ToString(buf: Uint8Array, off: number): string {
   return s;
 }
 
+/** Four hex digits, as "%04x". */
+export const hex4 = (v: number): string => v.toString(16).padStart(4, '0');
+
+/** bittok2str(table, "none", v): the names of the bits set in v, comma-separated. */
+export const bitNames = (table: readonly (readonly [number, string])[], v: number): string =>
+  table.filter(([bit]) => v & bit).map(([, n]) => n).join(', ') || 'none';
+
 /** unsigned_relts_print: seconds as "1h2m3s". */
 export function relts(secs: number): string {
   if (secs === 0) return '0s';
