@@ -9,6 +9,7 @@
 import type { Port } from '../datapath/element.js';
 import type { Packet } from '../datapath/packet.js';
 import type { Interface } from '../netns/interfaces.js';
+import { macHi, macLo } from '../wire/addr.js';
 import { PCAP_SNAPLEN } from '../wire/pcap.js';
 import { cookedPayloadAt, cookedProtocol, PACKET_OTHERHOST, packetType, setIfindex, SLL2_HDR_LEN, writeSll2Header } from '../wire/sll2.js';
 import { decodeCookedFields, decodeFields, type FramePredicate } from './capture-filter.js';
@@ -101,8 +102,6 @@ export interface TapPoint {
   vlans: ReadonlyMap<number, Interface>;
 }
 
-const macHi = (mac: number): number => Math.floor(mac / 0x1_0000_0000);
-
 export class Capture {
   private stopped = false;
   private readonly taps: { port: Port; tap: (pkt: Packet, port: Port, dir: 'in' | 'out') => void }[];
@@ -163,12 +162,12 @@ export class Capture {
     const len = SLL2_HDR_LEN + end - at;
     if (this.scratch.length < len) this.scratch = new Uint8Array(len);
     const s = this.scratch;
-    const type = packetType(b, off, dir === 'in', macHi(t.iface.mac), t.iface.mac >>> 0);
+    const type = packetType(b, off, dir === 'in', macHi(t.iface.mac), macLo(t.iface.mac));
     writeSll2Header(s, cookedProtocol(b, at, end), t.iface.index, type, b, off);
     s.set(b.subarray(at, end), SLL2_HDR_LEN);
     const sub = t.vlans.size && at === off + 18 && b[off + 12] === 0x81 && b[off + 13] === 0 ? t.vlans.get(((b[off + 14]! << 8) | b[off + 15]!) & 0xfff) : undefined;
     if (!sub?.up) return this.keepCooked(len, dir);
-    const subType = type === PACKET_OTHERHOST ? packetType(b, off, true, macHi(sub.mac), sub.mac >>> 0) : type;
+    const subType = type === PACKET_OTHERHOST ? packetType(b, off, true, macHi(sub.mac), macLo(sub.mac)) : type;
     if (dir === 'in') this.keepCooked(len, dir);
     setIfindex(s, sub.index);
     s[10] = subType;
