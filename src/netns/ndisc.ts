@@ -8,8 +8,9 @@
 // with replies (icmpv6_echo_reply, routed back by route6-output.ts), the
 // neighbour cache (nd6-cache.ts) updated from NS, RS and NA. What a
 // router's kernel takes and ignores (router solicitations and
-// advertisements, MLD, redirects, groups it did not join, DAD for another
-// address) is consumed, not dropped. A frame to another unicast address
+// advertisements, MLD reports, redirects, groups it did not join, DAD for
+// another address) is consumed, not dropped; an MLD query is mld6.ts's,
+// whose reports go from here. A frame to another unicast address
 // is ip6-forward.ts's. Transports other than ICMPv6 are not modelled.
 
 import type { Element } from '../datapath/element.js';
