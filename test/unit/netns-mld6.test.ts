@@ -11,6 +11,7 @@ import { ManualClock } from '../../src/datapath/clock.js';
 import { NetNamespace } from '../../src/netns/namespace.js';
 import { parseMacNum } from '../../src/wire/addr.js';
 import { runCommand } from '../../src/netns/ip-text.js';
+import { listenNetlink } from '../../src/netns/netlink-events.js';
 import { CaptureSink } from '../helpers/sink.js';
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
@@ -131,4 +132,20 @@ test('forwarding turned on and off at runtime: ff05::2 and ff02::2 joined then l
   sent = later(3000);
   assert.equal(sent.length, 2);
   assert.deepEqual(groups(sent[1]!.frame), ['3 ff0200000000000000000001ff000000', '3 ff050000000000000000000000000002', '3 ff020000000000000000000000000002']);
+});
+
+test('ip monitor: the ff02::16 NOARP entry comes untold, its deletion when the device goes down is told (Linux 6.18: `Deleted ff02::16 ... NOARP` alone)', () => {
+  const { r, ip, later } = router();
+  later(10);
+  const heard: string[] = [];
+  const stop = listenNetlink(r.ns, (ev) => {
+    if (ev.group === 'neigh') heard.push(ev.text);
+  });
+  ip('-6 addr add 2001:db8:1::1/64 dev qr-1 nodad');
+  assert.equal(later(3000).length, 2);
+  assert.deepEqual(heard, []);
+  ip('link set qr-1 down');
+  assert.deepEqual(heard, ['Deleted ff02::16 dev qr-1 lladdr 33:33:00:00:00:16 NOARP \n']);
+  assert.deepEqual(later(3000), [], 'down: no more reports');
+  stop();
 });
