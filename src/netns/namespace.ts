@@ -211,7 +211,7 @@ export class NetNamespace extends Element implements KeepsLearned {
         if (dadFailed(a, now)) this.ns.dadDue = Math.min(this.ns.dadDue, now);
       },
       mldQuery: (l, buf, off, maxDelayMs) => {
-        this.ns.mldDue = Math.min(this.ns.mldDue, mldQuery(l, buf, off, maxDelayMs, this.engine.now, this.mld));
+        if (this.ns.mld === 'on') this.ns.mldDue = Math.min(this.ns.mldDue, mldQuery(l, buf, off, maxDelayMs, this.engine.now, this.mld));
       },
     };
     this.ndisc = new Ndisc(host6, this.ns.nd6);
@@ -1299,7 +1299,7 @@ export class NetNamespace extends Element implements KeepsLearned {
     const now = this.engine.now;
     if (this.ns.dadDue <= now) this.ns.dadDue = dadRun(this.ns.links(), now, this.dad);
     // The MLD work (mld6.ts) too; from the first tick on, changes send reports (the topology's made none).
-    this.ns.mldLive = true;
+    if (this.ns.mld === 'start') this.ns.mld = 'on';
     if (this.ns.mldDue <= now) this.ns.mldDue = mldRun(this.ns.links(), now, this.mld);
   }
 

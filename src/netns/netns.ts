@@ -321,13 +321,18 @@ export class Netns<P = unknown> implements AddrView {
   /** When the DAD work (dad6.ts) next has something to do: the namespace's tick runs it then (Infinity: nothing). */
   dadDue = Infinity;
 
-  /** When the MLD work (mld6.ts) is next due; and whether changes send reports (not while the topology is built: no frames at start-up). */
+  /** When the MLD work (mld6.ts) is next due. */
   mldDue = Infinity;
-  mldLive = false;
+  /**
+   * Whether MLD sends: not while the topology is built ('start': no frames
+   * at start-up), from the namespace's first work on ('on'); never ('off':
+   * a test whose kernel twin drops its own IPv6 output).
+   */
+  mld: 'start' | 'on' | 'off' = 'start';
 
   /** Run `change` of device `l`: at runtime, the groups it joins or leaves get their reports (`all`: every group's, ipv6_mc_up). */
   withMld<T>(l: Interface, all: boolean, change: () => T): T {
-    const before = this.mldLive ? mldGroups(l) : undefined;
+    const before = this.mld === 'on' ? mldGroups(l) : undefined;
     const r = change();
     if (before) this.mldDue = Math.min(this.mldDue, mldChange(l, before, all, this.clock()));
     return r;
