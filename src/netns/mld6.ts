@@ -23,11 +23,12 @@
 // MLDv1 (force_mld_version, a v1 query's fallback), a query's robustness and
 // interval, source-specific queries, the reports of a device coming up
 // (the kernel's link-local runs DAD first: dpemu's is valid at once), a
-// report's split past the MTU.
+// report's split past the MTU, the groups' order after the device went
+// down and up (the kernel's rejoin reorders them).
 
 import { ip6Equal } from '../wire/ipv6.js';
 import { ip6ToString } from '../wire/tcpdump-text.js';
-import { IFA_F_TENTATIVE } from './inet6.js';
+import { IFA_F_TENTATIVE, prefixOf } from './inet6.js';
 import type { Interface } from './interfaces.js';
 
 /** MLD2 record types (RFC 3810 5.2.12). */
@@ -100,9 +101,7 @@ export function mldGroups(l: Interface): Mld6Group[] {
     join(solicited(a.bytes), a.seq);
     // addrconf_join_anycast once DAD is over: the prefix's subnet-router anycast's group, after the address's.
     if (fwd && a.prefixLen < 127 && (a.flags & IFA_F_TENTATIVE) === 0) {
-      const p = solicited(a.bytes);
-      for (let i = 13; i < 16; i++) p[i] = p[i]! & (a.prefixLen >= (i + 1) * 8 ? 0xff : a.prefixLen <= i * 8 ? 0 : (0xff << (8 - (a.prefixLen - i * 8))) & 0xff);
-      join(p, Math.max(a.seq, fwdSeq) + 0.5);
+      join(solicited(prefixOf(a.bytes, a.prefixLen)), Math.max(a.seq, fwdSeq) + 0.5);
     }
   }
   return [...by.values()].sort((x, y) => y.seq - x.seq);
@@ -169,7 +168,8 @@ export function mldRun(links: readonly Interface[], now: number, host: MldHost):
       const g = mldGroups(l).find((x) => x.text === text);
       if (g) host.report(l, [{ type: MLD2_MODE_IS_EXCLUDE, group: g.bytes }]);
     }
-    next = Math.min(next, s.ifcAt, s.gqAt, ...s.gsq.values());
+    if (s.ifcAt === Infinity && s.gqAt === Infinity && s.gsq.size === 0 && s.tomb.length === 0) delete l.mld6;
+    else next = Math.min(next, s.ifcAt, s.gqAt, ...s.gsq.values());
   }
   return next;
 }

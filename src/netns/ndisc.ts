@@ -546,9 +546,11 @@ export class Ndisc {
     }
     icmpv6SetChecksum(buf, l3, l4, len);
     p.len = ETH_HLEN + IPV6_HLEN + 8 + len;
-    const now = e.now, slot = c.findOrCreate(l.index, ALL_MLDV2_ROUTERS, 0, now, now);
-    this.dropEvicted();
-    if (c.state[slot] !== NUD.NOARP) c.update(slot, 0x3333_0000_0016, NUD.NOARP, now);
+    if (c.find(l.index, ALL_MLDV2_ROUTERS, 0) < 0) {
+      const now = e.now, slot = c.findOrCreate(l.index, ALL_MLDV2_ROUTERS, 0, now, now);
+      this.dropEvicted();
+      c.update(slot, 0x3333_0000_0016, NUD.NOARP, now);
+    }
     if (e.tracing) e.note(p, el, `mld: report of ${recs.length} group record(s) sent`);
     this.host.send(p, l.index);
   }
