@@ -10,8 +10,8 @@
 // runtime (mldChange) gives each group joined a change record (CHANGE_TO_
 // EXCLUDE) and each one left its CHANGE_TO_INCLUDE (the mc_tomb, newest
 // left first), robustness (2, mc_qrv) times: the interface change work sends
-// them now, then robustness-1 more after a random delay below
-// mldv2_unsolicited_report_interval (1 s). `ip -6 addr add` on an up device
+// them now, then robustness-1 more after a random delay below the device's
+// mldv2_unsolicited_report_interval (1000 ms). `ip -6 addr add` on an up device
 // (ipv6_find_idev's ipv6_mc_up) gives every group its records again. A
 // general query (from a link-local, hop limit 1, router alert) is answered
 // after a random delay below its maximum response delay with one report of
@@ -35,8 +35,6 @@ import type { Interface } from './interfaces.js';
 export const MLD2_MODE_IS_EXCLUDE = 2, MLD2_CHANGE_TO_INCLUDE = 3, MLD2_CHANGE_TO_EXCLUDE = 4;
 /** mc_qrv (sysctl_mld_qrv's default, RFC 3810's robustness). */
 const MLD_QRV = 2;
-/** mldv2_unsolicited_report_interval's default (ms). */
-const UNSOLICITED_INTERVAL_MS = 1000;
 
 /** A group the device reports, with the order it joined in (a larger `seq` is newer). */
 export interface Mld6Group {
@@ -191,7 +189,8 @@ function ifcWork(l: Interface, s: Mld6State, now: number, host: MldHost): void {
   }
   if (recs.length !== 0) host.report(l, recs);
   s.ifcLeft--;
-  s.ifcAt = s.ifcLeft > 0 ? now + host.randomBelow(UNSOLICITED_INTERVAL_MS) : Infinity;
+  // unsolicited_report_interval: the device's mldv2_unsolicited_report_interval, at least a jiffy.
+  s.ifcAt = s.ifcLeft > 0 ? now + host.randomBelow(Math.max(1, l.conf6.mldv2_unsolicited_report_interval)) : Infinity;
 }
 
 /**

@@ -149,3 +149,17 @@ test('ip monitor: the ff02::16 NOARP entry comes untold, its deletion when the d
   assert.deepEqual(later(3000), [], 'down: no more reports');
   stop();
 });
+
+test('mldv2_unsolicited_report_interval: the device\'s bounds the second report\'s delay', () => {
+  const { r, ip, later } = router();
+  r.ns.setSysctl('net.ipv6.conf.qr-1.mldv2_unsolicited_report_interval', 200);
+  assert.equal(r.ns.getSysctl('net.ipv6.conf.qr-1.mldv2_unsolicited_report_interval'), 200);
+  assert.equal(r.ns.getSysctl('net.ipv6.conf.default.mldv2_unsolicited_report_interval'), 1000);
+  later(10);
+  for (let i = 1; i <= 5; i++) {
+    ip(`-6 addr add 2001:db8:${i}::1/64 dev qr-1 nodad`);
+    const sent = later(1000);
+    assert.equal(sent.length, 2);
+    assert.ok(sent[1]!.at - sent[0]!.at <= 200, `${sent[1]!.at - sent[0]!.at} ms apart`);
+  }
+});
