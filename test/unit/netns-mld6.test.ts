@@ -77,6 +77,7 @@ test('nothing at start-up; ip -6 addr add: every group reported again, CHANGE_TO
   assert.ok(sent[0]!.at <= 3000 + 10, 'the first at once');
   assert.ok(sent[1]!.at - sent[0]!.at <= 1000, 'the second within the interval');
   assert.match(ip('-6 neigh show nud all'), /^ff02::16 dev qr-1 lladdr 33:33:00:00:00:16 NOARP $/m);
+  assert.equal(ip('-6 neigh'), '', 'a NOARP entry is listed only under nud all (or noarp)');
 });
 
 test('ip -6 addr del: the group left is reported CHANGE_TO_INCLUDE twice; one another address holds is not', () => {
