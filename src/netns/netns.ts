@@ -314,8 +314,7 @@ export class Netns<P = unknown> implements AddrView {
     if (!l.up || l.conf6.disable_ipv6 !== 0) {
       ifdownRoutes6(this.userRoutes6, l);
       mldStop(l);
-    }
-    else if (l.v6Ready !== 0 && dadReady(l)) this.dadDue = 0;
+    } else if (l.v6Ready !== 0 && dadReady(l)) this.dadDue = 0;
   }
 
   /** When the DAD work (dad6.ts) next has something to do: the namespace's tick runs it then (Infinity: nothing). */
