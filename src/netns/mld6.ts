@@ -12,7 +12,8 @@
 // left first), robustness (2, mc_qrv) times: the interface change work sends
 // them now, then robustness-1 more after a random delay below the device's
 // mldv2_unsolicited_report_interval (1000 ms). `ip -6 addr add` on an up device
-// (ipv6_find_idev's ipv6_mc_up) gives every group its records again. A
+// (ipv6_find_idev's ipv6_mc_up) gives every group its records again, as the
+// carrier coming back to a device addrconf had set up does (NETDEV_CHANGE). A
 // general query (from a link-local, hop limit 1, router alert) is answered
 // after a random delay below its maximum response delay with one report of
 // every group (MODE_IS_EXCLUDE); a group-specific one with that group's.
@@ -21,8 +22,9 @@
 // hop-by-hop header with the router alert (MLD) and PadN, no sources.
 // Measured against Linux 6.18 (test/e2e/mld-kernel.test.ts). Not modelled:
 // MLDv1 (force_mld_version, a v1 query's fallback), a query's robustness and
-// interval, source-specific queries, the reports of a device coming up
-// (the kernel's link-local runs DAD first: dpemu's is valid at once), a
+// interval, source-specific queries, the reports of a device coming up or
+// getting its first carrier (the kernel's link-local runs DAD first:
+// dpemu's is valid at once), a
 // report's split past the MTU, the groups' order after the device went
 // down and up (the kernel's rejoin reorders them).
 

@@ -402,7 +402,9 @@ export class Netns<P = unknown> implements AddrView {
     if (l.carrier === carrier) return [];
     l.carrier = carrier;
     l.carrierChanges++;
-    this.sync6(l);
+    // NETDEV_CHANGE on a device addrconf had set up (IF_READY): ipv6_mc_up reports every group again.
+    if (carrier && l.up && l.v6Ready !== 0) this.withMld(l, true, () => this.sync6(l));
+    else this.sync6(l);
     this.touch();
     // neigh_carrier_down, when arp_evict_nocarrier (all AND dev) allows it.
     if (!carrier && this.all.arp_evict_nocarrier && l.conf.arp_evict_nocarrier) return this.neigh.carrierDown(l.index);

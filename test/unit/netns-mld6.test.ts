@@ -164,3 +164,15 @@ test('mldv2_unsolicited_report_interval: the device\'s bounds the second report\
     assert.ok(sent[1]!.at - sent[0]!.at <= 200, `${sent[1]!.at - sent[0]!.at} ms apart`);
   }
 });
+
+test('the carrier back on a device with its link-local: every group reported again, twice (Linux 6.18: NETDEV_CHANGE\'s ipv6_mc_up)', () => {
+  const { r, later } = router();
+  later(10);
+  r.ns.setCarrier('qr-1', false);
+  assert.deepEqual(later(2000), []);
+  r.ns.setCarrier('qr-1', true);
+  const sent = later(2000);
+  assert.equal(sent.length, 2);
+  const groups = (f: Uint8Array) => Array.from({ length: f[69]! }, (_, i) => `${f[70 + i * 20]} ${toHex(f.subarray(74 + i * 20, 90 + i * 20))}`);
+  for (const s of sent) assert.deepEqual(groups(s.frame), ['4 ff0200000000000000000001ff000000', '4 ff0200000000000000000001ff0000aa', '4 ff020000000000000000000000000002']);
+});
