@@ -11,7 +11,7 @@
 // conf/ paths the namespace has.
 import type { Netns } from '../netns/netns.js';
 import { NEIGH6_KEYS, NEIGH_KEYS } from '../netns/neigh-sysctl.js';
-import { DEV_CONF6_KEYS } from '../netns/inet6.js';
+import { DEV_CONF6_KEYS, DEV_CONF6_RANGE, type DevConf6 } from '../netns/inet6.js';
 import { DEV_CONF_KEYS, NET_SYSCTL_RANGE, type NetSysctls, parseProcInt } from '../netns/sysctl.js';
 import type { CommandFamily } from './command.js';
 import type { CommandResponse } from './protocol.js';
@@ -39,7 +39,7 @@ const UNMODELLED_CONF6 = new Set([
   'accept_untracked_na', 'addr_gen_mode', 'autoconf', 'disable_policy', 'drop_unicast_in_l2_multicast', 'drop_unsolicited_na',
   'force_forwarding', 'force_mld_version', 'force_tllao', 'hop_limit', 'ignore_routes_with_linkdown', 'ioam6_enabled', 'ioam6_id',
   'ioam6_id_wide', 'keep_addr_on_down', 'max_addresses', 'max_desync_factor', 'mc_forwarding', 'mldv1_unsolicited_report_interval',
-  'mldv2_unsolicited_report_interval', 'mtu', 'ndisc_evict_nocarrier', 'ndisc_notify', 'ndisc_tclass', 'optimistic_dad', 'proxy_ndp',
+  'mtu', 'ndisc_evict_nocarrier', 'ndisc_notify', 'ndisc_tclass', 'optimistic_dad', 'proxy_ndp',
   'ra_defrtr_metric', 'ra_honor_pio_life', 'ra_honor_pio_pflag', 'regen_max_retry', 'regen_min_advance', 'router_probe_interval',
   'router_solicitation_delay', 'router_solicitation_interval', 'router_solicitation_max_interval', 'router_solicitations', 'rpl_seg_enabled',
   'seg6_enabled', 'seg6_require_hmac', 'stable_secret', 'suppress_frag_ndisc', 'temp_prefered_lft', 'temp_valid_lft', 'use_oif_addrs_only',
@@ -98,7 +98,7 @@ function lookup(ns: Netns, path: string, deprecated = false): Found {
       if (!hasDev) return { missing: true };
       if (UNMODELLED_CONF6.has(k)) return { unmodelled: true };
       if (!(DEV_CONF6_KEYS as readonly string[]).includes(k)) return { missing: true };
-      return { leaf: { get: () => ns.getSysctl(dotted()), set: (v) => ns.setSysctl(dotted(), v) } };
+      return { leaf: { get: () => ns.getSysctl(dotted()), set: (v) => ns.setSysctl(dotted(), v), range: DEV_CONF6_RANGE[k as keyof DevConf6] } };
     }
     if (segs.length === 4 && segs[2] === 'icmp') {
       if (segs[3] !== 'ratelimit') return ICMP6_OTHERS.has(segs[3]!) ? { unmodelled: true } : { missing: true };

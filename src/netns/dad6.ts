@@ -10,10 +10,10 @@
 // retrans_time after the last. An NS from :: or an NA for it meanwhile
 // (ndisc.ts) fails it: `dadfailed tentative`, for good; with accept_dad 2
 // (all's or the device's) and the device's EUI-64 link-local, IPv6 is
-// disabled on the device. No MLD report joins the solicited-node group (the
-// model sends none), and a link-local made when a device comes up is valid
-// at once (inet6.ts). A restarted datapath worker replays the `ip -6 addr
-// add`: its DAD runs again.
+// disabled on the device. The MLD reports of the solicited-node group the
+// address joins at `add` are mld6.ts's; a link-local made when a device
+// comes up is valid at once (inet6.ts), with no report. A restarted
+// datapath worker replays the `ip -6 addr add`: its DAD runs again.
 
 import { writeEui64LinkLocal, ip6Equal } from '../wire/ipv6.js';
 import { type DevConf6, IFA_F_DADFAILED, IFA_F_NODAD, IFA_F_TENTATIVE, type If6Addr } from './inet6.js';

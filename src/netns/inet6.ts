@@ -27,16 +27,21 @@ export interface DevConf6 {
   disable_ipv6: number;
   enhanced_dad: number;
   forwarding: number;
+  /** MLDv2's unsolicited report interval (ms; mld6.ts). */
+  mldv2_unsolicited_report_interval: number;
 }
 
 /** net.ipv6.conf's defaults (addrconf.c ipv6_devconf_dflt). */
-export const devConf6 = (disable_ipv6: number): DevConf6 => ({ accept_dad: 1, dad_transmits: 1, disable_ipv6, enhanced_dad: 1, forwarding: 0 });
+export const devConf6 = (disable_ipv6: number): DevConf6 => ({ accept_dad: 1, dad_transmits: 1, disable_ipv6, enhanced_dad: 1, forwarding: 0, mldv2_unsolicited_report_interval: 1000 });
 
 /** IPv6's minimum link MTU: a device below it has no inet6_dev (Interface.idev6). */
 export const IPV6_MIN_MTU = 1280;
 
 /** DevConf6's keys, as sysctl lists them. */
-export const DEV_CONF6_KEYS: readonly (keyof DevConf6)[] = ['accept_dad', 'dad_transmits', 'disable_ipv6', 'enhanced_dad', 'forwarding'];
+export const DEV_CONF6_KEYS: readonly (keyof DevConf6)[] = ['accept_dad', 'dad_transmits', 'disable_ipv6', 'enhanced_dad', 'forwarding', 'mldv2_unsolicited_report_interval'];
+
+/** The keys whose writes proc_dointvec_* bounds (an ms value: proc_dointvec_ms_jiffies refuses a negative one); the others take any int. */
+export const DEV_CONF6_RANGE: Partial<Record<keyof DevConf6, readonly [number, number]>> = { mldv2_unsolicited_report_interval: [0, 0x7fff_ffff] };
 
 export interface If6Addr {
   /** The 16 bytes (what the receive path compares). */

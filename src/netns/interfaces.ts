@@ -9,6 +9,7 @@ import { RT_SCOPE_HOST, RT_SCOPE_UNIVERSE } from './names.js';
 import { type DevConf, type DevConfKey } from './sysctl.js';
 import { type LinkInfo } from './link-info.js';
 import { type DevConf6, type If6Addr } from './inet6.js';
+import type { Mld6State } from './mld6.js';
 
 /**
  * What kind of device: an OVS internal port (qr-, sg-, qg-, fg-,
@@ -88,6 +89,10 @@ export interface Interface {
   idev6WhileUp?: boolean;
   /** It went down with IPv6 on (leaving its multicast groups): up again, it joins them in another order (bridge fdb show). */
   mc6Rejoined?: boolean;
+  /** When IPv6 forwarding was last turned on for it at runtime (dev_forward_change's joins: ff05::2 too; mld6.ts). */
+  fwd6Seq?: number;
+  /** Its MLD work (mld6.ts); none while nothing is to be sent. */
+  mld6?: Mld6State;
   /** conf/ keys written for this device, all of them once it had an address (the kernel's cnf.state bits): a conf/default write no longer reaches them. */
   confWritten?: Set<DevConfKey>;
   qlen: number;

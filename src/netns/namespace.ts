@@ -61,6 +61,7 @@ import { IPTOS_RT_MASK } from './fib.js';
 import { RT_SCOPE_LINK, RT_SCOPE_UNIVERSE } from './names.js';
 import { aroundChange, setNeighHooks } from './netlink-events.js';
 import { type DadHost, dadFailed, dadRun } from './dad6.js';
+import { type MldHost, mldQuery, mldRun } from './mld6.js';
 
 export interface InterfaceConfig {
   mac?: number; // 48-bit MAC as a number; random-looking default otherwise
@@ -184,6 +185,9 @@ export class NetNamespace extends Element implements KeepsLearned {
       dadFailed: (_l, a) => {
         const now = this.engine.now;
         if (dadFailed(a, now)) this.ns.dadDue = Math.min(this.ns.dadDue, now);
+      },
+      mldQuery: (l, buf, off, maxDelayMs) => {
+        if (this.ns.mld === 'on') this.ns.mldDue = Math.min(this.ns.mldDue, mldQuery(l, buf, off, maxDelayMs, this.engine.now, this.mld));
       },
     };
     this.ndisc = new Ndisc(host6, this.ns.nd6);
@@ -1282,7 +1286,16 @@ export class NetNamespace extends Element implements KeepsLearned {
   dadWork(): void {
     const now = this.engine.now;
     if (this.ns.dadDue <= now) this.ns.dadDue = dadRun(this.ns.links(), now, this.dad);
+    // The MLD work (mld6.ts) too; from the first tick on, changes send reports (the topology's made none).
+    if (this.ns.mld === 'start') this.ns.mld = 'on';
+    if (this.ns.mldDue <= now) this.ns.mldDue = mldRun(this.ns.links(), now, this.mld);
   }
+
+  /** The MLD work's view (mld6.ts): its reports leave by ndisc. */
+  private readonly mld: MldHost = {
+    report: (l, recs) => this.ndisc.mldReport(l, recs),
+    randomBelow: (n) => Math.floor(Math.random() * n),
+  };
 
   /** The DAD work's view of this namespace (dad6.ts): its frames leave by ndisc, its outcome is told to ip monitor's listeners. */
   private readonly dad: DadHost = {
@@ -1291,7 +1304,8 @@ export class NetNamespace extends Element implements KeepsLearned {
     solicit: (l, a) => this.ndisc.dadSolicit(l, a),
     settle: (l, _a, change) => {
       const notify = aroundChange(this.ns, 'dad');
-      change();
+      // DAD over: with forwarding, the prefix's anycast joins its group (addrconf_join_anycast).
+      this.ns.withMld(l, false, change);
       this.ns.dadSettled(l);
       notify?.();
     },

@@ -8,8 +8,9 @@
 // with replies (icmpv6_echo_reply, routed back by route6-output.ts), the
 // neighbour cache (nd6-cache.ts) updated from NS, RS and NA. What a
 // router's kernel takes and ignores (router solicitations and
-// advertisements, MLD, redirects, groups it did not join, DAD for another
-// address) is consumed, not dropped. A frame to another unicast address
+// advertisements, MLD reports, redirects, groups it did not join, DAD for
+// another address) is consumed, not dropped; an MLD query is mld6.ts's,
+// whose reports go from here. A frame to another unicast address
 // is ip6-forward.ts's. Transports other than ICMPv6 are not modelled.
 
 import type { Element } from '../datapath/element.js';
@@ -29,6 +30,7 @@ import { type If6Addr, type Route6, lladdr6, usable6 } from './inet6.js';
 import { lookup6, source6 } from './route6-output.js';
 import { NUD, NUD_CONNECTED, NUD_IN_TIMER, NUD_VALID, neighMaxProbes, nudTimerStep, probeKind, skbTruesize } from './neighbour.js';
 import type { Nd6Cache } from './nd6-cache.js';
+import { type Mld6Record, mldv2Mrc } from './mld6.js';
 
 /** The hop limit of what the stack sends that is not ND (net.ipv6.conf.*.hop_limit, 64). */
 export const HOP_LIMIT = 64;
@@ -64,6 +66,8 @@ export interface NdiscHost {
   echoReply(pkt: Packet, l: Interface, l3: number, l4: number, len: number): void;
   /** addrconf_dad_failure: another node has `a`, tentative on `l` (dad6.ts's dadFailed, its work due at once). */
   dadFailed(l: Interface, a: If6Addr): void;
+  /** An MLDv2 query on `l` for the group at buf[off] (all zeros: general), answered within `maxDelayMs` (mld6.ts's mldQuery). */
+  mldQuery(l: Interface, buf: Uint8Array, off: number, maxDelayMs: number): void;
 }
 
 /** What route() found: out of `dev` to the gateway `gw` (null: to the destination itself), or to ourselves (`local`). */
@@ -176,8 +180,10 @@ export class Ndisc {
         // icmpv6_notify: the sockets whose datagram it quotes.
         this.host.icmpError(pkt, l, l3, l4, len);
         return e.consume(pkt, el, 'icmp6: error delivered to the sockets');
+      case ICMPV6_MGM_QUERY:
+        return this.mldQuery(pkt, l, l4, len);
       default:
-        // RAs (a router takes none), MLD, redirects...
+        // RAs (a router takes none), MLD reports, redirects...
         return e.consume(pkt, el, 'icmp6: taken and ignored');
     }
   }
@@ -495,6 +501,60 @@ export class Ndisc {
     this.host.send(p, l.index);
   }
 
+  /**
+   * igmp6_event_query (__mld_query_work): RFC 3810 6.2's checks (from a
+   * link-local, hop limit 1, the router alert), then an MLDv2 query's
+   * answer is due (mld6.ts). An MLDv1 query (24 bytes: the kernel falls
+   * back to v1) and a source-specific one are not modelled: ignored.
+   */
+  private mldQuery(pkt: Packet, l: Interface, l4: number, len: number): void {
+    const e = this.host.element.engine, el = this.host.element, buf = pkt.buf, l3 = pkt.off + ETH_HLEN, hbh = l3 + IPV6_HLEN;
+    const alert = buf[l3 + 6] === NEXTHDR_HOP && buf[hbh + 2] === 5 && buf[hbh + 3] === 2 && buf[hbh + 4] === 0 && buf[hbh + 5] === 0;
+    if (!ip6IsLinkLocal(buf, l3 + IPV6_SRC) || ipv6HopLimit(buf, l3) !== 1 || !alert) return e.consume(pkt, el, 'mld: query not from a link-local, hop limit not 1 or no router alert: ignored');
+    if (len < MLD2_QUERY_LEN || readU16(buf, l4 + 26) !== 0) return e.consume(pkt, el, 'mld: MLDv1 or source-specific query: not modelled, ignored');
+    this.host.mldQuery(l, buf, l4 + 8, mldv2Mrc(readU16(buf, l4 + 4)));
+    return e.consume(pkt, el, 'mld: query taken');
+  }
+
+  /**
+   * mld_sendpack: an MLDv2 report of `recs` out of `l`, from its
+   * link-local (:: while it has none), to ff02::16, hop limit 1, with the
+   * router alert; as ip6_finish_output2 does, the group's NOARP neighbour
+   * entry is made.
+   */
+  mldReport(l: Interface, recs: readonly Mld6Record[]): void {
+    const e = this.host.element.engine, el = this.host.element, c = this.cache;
+    const p = e.alloc(null, el, 'MLDv2 report');
+    if (!p) return;
+    const buf = p.buf, l3 = p.off + ETH_HLEN, hbh = l3 + IPV6_HLEN, l4 = hbh + 8, len = 8 + recs.length * 20;
+    writeEth(buf, p.off, 0x3333, 0x16, macHi(l.mac), macLo(l.mac), ETHERTYPE_IPV6);
+    writeIpv6Head(buf, l3, 0, 8 + len, NEXTHDR_HOP, 1);
+    const src = lladdr6(l);
+    if (src) ip6Copy(buf, l3 + IPV6_SRC, src.bytes, 0);
+    else buf.fill(0, l3 + IPV6_SRC, l3 + IPV6_SRC + 16);
+    ip6Copy(buf, l3 + IPV6_DST, ALL_MLDV2_ROUTERS, 0);
+    buf.set(ROUTER_ALERT, hbh);
+    buf.fill(0, l4, l4 + 8);
+    buf[l4] = ICMPV6_MLD2_REPORT;
+    buf[l4 + 6] = recs.length >> 8;
+    buf[l4 + 7] = recs.length & 0xff;
+    for (let i = 0; i < recs.length; i++) {
+      const r = l4 + 8 + i * 20;
+      buf[r] = recs[i]!.type;
+      buf.fill(0, r + 1, r + 4);
+      ip6Copy(buf, r + 4, recs[i]!.group, 0);
+    }
+    icmpv6SetChecksum(buf, l3, l4, len);
+    p.len = ETH_HLEN + IPV6_HLEN + 8 + len;
+    if (c.find(l.index, ALL_MLDV2_ROUTERS, 0) < 0) {
+      const now = e.now, slot = c.findOrCreate(l.index, ALL_MLDV2_ROUTERS, 0, now, now);
+      this.dropEvicted();
+      c.update(slot, 0x3333_0000_0016, NUD.NOARP, now);
+    }
+    if (e.tracing) e.note(p, el, `mld: report of ${recs.length} group record(s) sent`);
+    this.host.send(p, l.index);
+  }
+
   /** ndisc_recv_na: a solicited NA makes the entry REACHABLE, another STALE (when it overrides or had no address); a waiting packet goes. */
   private na(pkt: Packet, l: Interface, l4: number, len: number): void {
     const e = this.host.element.engine, el = this.host.element, buf = pkt.buf, l3 = pkt.off + ETH_HLEN, c = this.cache;
@@ -653,6 +713,13 @@ function writeNs(buf: Uint8Array, l4: number, t: Uint8Array, off: number): void 
 /** The mask a prefix of `len` bits puts on byte `i`. */
 const mask8 = (len: number, i: number): number => (len >= (i + 1) * 8 ? 0xff : len <= i * 8 ? 0 : (0xff << (8 - (len - i * 8))) & 0xff);
 const ALL_NODES = new Uint8Array([0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+/** ff02::16, where MLDv2 reports go. */
+const ALL_MLDV2_ROUTERS = new Uint8Array([0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x16]);
+/** MLD's hop-by-hop header: ICMPv6 next, the router alert (MLD, 0), PadN. */
+const ROUTER_ALERT = new Uint8Array([NEXTHDR_ICMP, 0, 5, 2, 0, 0, 1, 0]);
+const ICMPV6_MGM_QUERY = 130, ICMPV6_MLD2_REPORT = 143;
+/** An MLDv2 query's smallest length (RFC 3810 5.1). */
+const MLD2_QUERY_LEN = 28;
 
 /** A 20-bit flow label from the addresses and the echo identifier (never 0). */
 export function flowHash(buf: Uint8Array, l3: number, id: number): number {

@@ -120,7 +120,9 @@ function neighChanged(ns: Netns, s: Listened, k: string, row: ReturnType<typeof 
     const silent =
       row.state & (NUD.INCOMPLETE | NUD.DELAY) ||
       (row.state === NUD.FAILED && from === NUD.NONE) ||
-      (from === row.state && was?.mac === row.mac && was.router === row.router);
+      (from === row.state && was?.mac === row.mac && was.router === row.router) ||
+      // ndisc_constructor makes a group's entry NOARP, untold (ff02::16's for MLD); its deletion is told.
+      (from === NUD.NONE && row.state === NUD.NOARP && row.dst.startsWith('ff'));
     if (!silent) text = `${formatNeigh(row, devName(ns, ifindex))}\n`;
   }
   if (text === null) return;

@@ -22,6 +22,7 @@ import { NEIGH6_KEYS, NEIGH_KEYS } from './neigh-sysctl.js';
 import { type FibResult, type Flow, type FibRule, RuleSet, newRule } from './rules.js';
 import { type NeighSpec, type RouteSpec, type RuleSpec } from './specs.js';
 import { dadReady } from './dad6.js';
+import { mldChange, mldGroups, mldStop } from './mld6.js';
 import { DEV_CONF6_KEYS, type DevConf6, IPV6_MIN_MTU, type Route6, addAddr6, delAddr6, devConf6, routes6, syncInet6 } from './inet6.js';
 import { type Route6Request, type UserRoute6, addRoute6, delRoute6, ifdownRoutes6 } from './route6.js';
 import { Nd6Cache } from './nd6-cache.js';
@@ -310,12 +311,31 @@ export class Netns<P = unknown> implements AddrView {
   /** addrconf's reaction to a change of the device's state or disable_ipv6; a device now ready begins the DAD of its tentative addresses. */
   private sync6(l: Interface): void {
     syncInet6(l, this.nextSeq6);
-    if (!l.up || l.conf6.disable_ipv6 !== 0) ifdownRoutes6(this.userRoutes6, l);
-    else if (l.v6Ready !== 0 && dadReady(l)) this.dadDue = 0;
+    if (!l.up || l.conf6.disable_ipv6 !== 0) {
+      ifdownRoutes6(this.userRoutes6, l);
+      mldStop(l);
+    } else if (l.v6Ready !== 0 && dadReady(l)) this.dadDue = 0;
   }
 
   /** When the DAD work (dad6.ts) next has something to do: the namespace's tick runs it then (Infinity: nothing). */
   dadDue = Infinity;
+
+  /** When the MLD work (mld6.ts) is next due. */
+  mldDue = Infinity;
+  /**
+   * Whether MLD sends: not while the topology is built ('start': no frames
+   * at start-up), from the namespace's first work on ('on'); never ('off':
+   * a test whose kernel twin drops its own IPv6 output).
+   */
+  mld: 'start' | 'on' | 'off' = 'start';
+
+  /** Run `change` of device `l`: at runtime, the groups it joins or leaves get their reports (`all`: every group's, ipv6_mc_up). */
+  withMld<T>(l: Interface, all: boolean, change: () => T): T {
+    const before = this.mld === 'on' ? mldGroups(l) : undefined;
+    const r = change();
+    if (before) this.mldDue = Math.min(this.mldDue, mldChange(l, before, all, this.clock()));
+    return r;
+  }
 
   /** An address of `l` came out of DAD (valid, or failed): its routes change. */
   dadSettled(l: Interface): void {
@@ -362,14 +382,17 @@ export class Netns<P = unknown> implements AddrView {
 
   /** ip -6 addr add (inet6.ts's addAddr6); with `dad`, a runtime command's, its DAD to run (dad6.ts). */
   addAddr6(dev: string, bytes: Uint8Array, prefixLen: number, flags: number, metric: number, dad = false): void {
-    const a = addAddr6(this.mustLink(dev), bytes, prefixLen, flags, metric, this.nextSeq6, dad);
+    // inet6_addr_add's ipv6_find_idev: ipv6_mc_up reports every group of an up device again.
+    const l = this.mustLink(dev);
+    const a = this.withMld(l, dad, () => addAddr6(l, bytes, prefixLen, flags, metric, this.nextSeq6, dad));
     if (a.dadAt !== undefined) this.dadDue = 0;
     this.touch();
   }
 
   /** ip -6 addr del. */
   delAddr6(dev: string, bytes: Uint8Array, prefixLen: number): void {
-    delAddr6(this.mustLink(dev), bytes, prefixLen);
+    const l = this.mustLink(dev);
+    this.withMld(l, false, () => delAddr6(l, bytes, prefixLen));
     this.touch();
   }
 
@@ -379,7 +402,9 @@ export class Netns<P = unknown> implements AddrView {
     if (l.carrier === carrier) return [];
     l.carrier = carrier;
     l.carrierChanges++;
-    this.sync6(l);
+    // NETDEV_CHANGE on a device addrconf had set up (IF_READY): ipv6_mc_up reports every group again.
+    if (carrier && l.up && l.v6Ready !== 0) this.withMld(l, true, () => this.sync6(l));
+    else this.sync6(l);
     this.touch();
     // neigh_carrier_down, when arp_evict_nocarrier (all AND dev) allows it.
     if (!carrier && this.all.arp_evict_nocarrier && l.conf.arp_evict_nocarrier) return this.neigh.carrierDown(l.index);
@@ -919,7 +944,11 @@ export class Netns<P = unknown> implements AddrView {
     if (dev === 'all') this.all6[k] = value;
     if (dev === 'all' || dev === 'default') this.dflt6[k] = value;
     for (const l of devs) {
-      l.conf6[k] = value;
+      if (k === 'forwarding') {
+        // dev_forward_change: the routers' groups (ff05::2 too) and the anycasts' joined or left.
+        if (value !== 0 && l.conf6.forwarding === 0) l.fwd6Seq = this.nextSeq6();
+        this.withMld(l, false, () => (l.conf6[k] = value));
+      } else l.conf6[k] = value;
       if (k === 'disable_ipv6') this.sync6(l);
     }
     this.touch();

@@ -94,9 +94,10 @@ function buildKernel(): void {
     objs.addNetns(k);
     // IPv6 as Neutron leaves it in a router's namespace (forwarding on), and no
     // DAD: dpemu's link-locals are never tentative (inet6.ts), its DAD is off too (before).
-    // dpemu sends no MLD report either (nor would the kernel's reports show
-    // but as counters and an ff02::16 NOARP neighbour): the kernel's own
-    // IPv6 output is dropped before it leaves (MLD's LOCAL_OUT hook). IPv6
+    // No MLD report on either side (they would show as counters, the other
+    // namespaces' too, and an ff02::16 NOARP neighbour): the kernel's own
+    // IPv6 output is dropped before it leaves (MLD's LOCAL_OUT hook), dpemu's
+    // MLD is off (before). IPv6
     // starts disabled: enableIpv6 turns it on device by device, in the order
     // dpemu's devices got their addresses (routes of one prefix list so).
     sh('ip', ['netns', 'exec', k, 'sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0',
@@ -220,6 +221,8 @@ before(async () => {
   for (const { node, ns } of emulated) {
     const n = mustNamespace({ emu }, node, ns.name).ns;
     for (const d of ['all', 'default', ...n.links().filter((l) => l.kind !== 'loopback').map((l) => l.name)]) n.setSysctl(`net.ipv6.conf.${d}.accept_dad`, 0);
+    // Nor MLD (mld6.ts): the twins' reports are dropped before they leave (buildKernel).
+    n.mld = 'off';
   }
   try {
     buildKernel();

@@ -114,6 +114,9 @@ const CASES: string[][] = [
   // net.ipv6.icmp: ratelimit alone (ms, as proc_dointvec_ms_jiffies reads it back at any HZ for 200).
   ['net.ipv6.icmp.ratelimit'], ['-w', 'net.ipv6.icmp.ratelimit=200'], ['-n', 'net.ipv6.icmp.ratelimit'], ['net.ipv6.icmp.nosuch'],
   ['-n', `${d6}.disable_ipv6`, 'net.ipv6.conf.default.disable_ipv6'], ['-w', 'net.ipv6.conf.all.disable_ipv6=0'],
+  // MLDv2's unsolicited report interval (mld6.ts; ms, 200 read back as written at any HZ): a device's own, not below 0.
+  [`${d6}.mldv2_unsolicited_report_interval`, 'net.ipv6.conf.all.mldv2_unsolicited_report_interval'], ['-w', `${d6}.mldv2_unsolicited_report_interval=200`],
+  ['-w', `${d6}.mldv2_unsolicited_report_interval=-5`], [`${d6}.mldv2_unsolicited_report_interval`, 'net.ipv6.conf.default.mldv2_unsolicited_report_interval'],
   // No words, no variables, options it has no use for, help and version.
   [], ['-x'], ['-Z'], ['--bogus'], ['-V'], ['-h'],
 ];
