@@ -235,6 +235,17 @@ test('bridge link set on a qbr\'s ports takes, refuses, shows and tells what the
       assert.equal((await dpemu(emu, fdb)).stdout, kernel(fdb).stdout, `fdb show after ${what}`);
     }
     assert.equal(mask((await dpemu(emu, ['-j', '-d', 'link'])).stdout).replace(/"ifindex":\d+,/g, ''), kernel(['-j', '-d', 'link']).stdout.replace(/"ifindex":\d+,/g, ''), '-j -d link');
+    // ip -d's bridge_slave data says the same (port id and designated port from the priority, the cost given).
+    for (const dev of [QVB, TAP]) {
+      const slave = (t: string): string => /bridge_slave .* locked o(n|ff) /.exec(t)?.[0] ?? t;
+      const mine = (await COMMANDS.get('ip')!.run({ emu, invalidate: () => {} }, ['-d', 'c1', 'link', 'show', 'dev', dev])).stdout;
+      assert.equal(slave(mine), slave(sh('ip', ['-n', ns, '-d', 'link', 'show', 'dev', dev])), `ip -d link show dev ${dev}`);
+    }
+    // What dpemu takes and does not act on is refused in its own words: neigh_suppress, backup_port.
+    assert.deepEqual(await dpemu(emu, ['link', 'set', 'dev', TAP, 'neigh_suppress', 'on']), { stdout: '', stderr: `Error: ${TAP}'s neigh_suppress (ARP and ND suppression) is not emulated.\n`, exit: 255 });
+    assert.deepEqual(await dpemu(emu, ['link', 'set', 'dev', TAP, 'backup_port', QVB]), { stdout: '', stderr: `Error: ${TAP}'s backup_port is not emulated.\n`, exit: 255 });
+    assert.equal((await dpemu(emu, ['link', 'set', 'dev', TAP, 'neigh_suppress', 'off'])).exit, 0);
+    assert.equal(kernel(['link', 'set', 'dev', TAP, 'neigh_suppress', 'off']).status, 0);
     await new Promise((r) => setTimeout(r, 300));
     for (const m of mons) m.kill();
     monArgs.forEach((args, i) => assert.equal(mask(myMon[i]!), mask(theirMon[i]!), `bridge ${args.join(' ')}`));
