@@ -148,13 +148,16 @@ export class LinuxBridge extends Element implements KeepsLearned {
       return e.consume(pkt, this, `link-local group address ${macToString(dstHi, dstLo)}: to ${inPort.name}'s own stack, not forwarded`);
     }
     // br_handle_frame: only a learning or forwarding port takes a frame further.
-    if (state !== BR_STATE_FORWARDING && state !== BR_STATE_LEARNING) return e.drop(pkt, this, 'filtered', `port ${inPort.name} is ${PORT_STATES[state]}`);
+    if (state !== BR_STATE_FORWARDING && state !== BR_STATE_LEARNING) {
+      if (e.tracing) e.note(pkt, this, `port ${inPort.name} is ${PORT_STATES[state]}`);
+      return e.drop(pkt, this, 'filtered', 'input port neither learning nor forwarding');
+    }
     // br_handle_frame_finish: a locked port passes only sources the fdb has on it (not local ones), and moves none.
     if (pf.locked && (this.local.has(srcHi, srcLo, 0) || this.fdb.get(srcHi, srcLo, 0)?.port !== inPort)) {
-      return e.drop(pkt, this, 'filtered', `port ${inPort.name} is locked: source ${macToString(srcHi, srcLo)} not in its fdb`);
+      return e.drop(pkt, this, 'filtered', 'locked port: source not in the fdb on it');
     }
     if (pf.learning) this.learn(pkt, srcHi, srcLo, inPort, now);
-    if (state === BR_STATE_LEARNING) return e.drop(pkt, this, 'filtered', `port ${inPort.name} is learning: it learns, does not forward`);
+    if (state === BR_STATE_LEARNING) return e.drop(pkt, this, 'filtered', 'input port learning: it learns, does not forward');
 
     if (!(buf[off] & 1)) {
       if (this.local.has(dstHi, dstLo, 0)) return e.consume(pkt, this, `to the bridge's own address ${macToString(dstHi, dstLo)}`);
@@ -162,7 +165,7 @@ export class LinuxBridge extends Element implements KeepsLearned {
       if (ent && this.fresh(ent, now)) {
         ent.used = now;
         if (!this.deliver(ent.port, inPort, pf)) {
-          return e.drop(pkt, this, 'no_output', ent.port === inPort && !pf.hairpin ? 'learned on the input port' : `not to ${ent.port.name} (its state, or both ports isolated)`);
+          return e.drop(pkt, this, 'no_output', ent.port === inPort && !pf.hairpin ? 'learned on the input port' : 'output port not forwarding, or both ports isolated');
         }
         if (e.recording !== null) this.recordPath(srcHi, srcLo, dstHi, dstLo, inPort, ent, pf.learning);
         if (e.tracing) e.note(pkt, this, `forward to port ${this.portNo.get(ent.port)} (${ent.port.name}): ${macToString(dstHi, dstLo)} learned there`);
