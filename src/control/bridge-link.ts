@@ -176,6 +176,9 @@ function setPort(v: View, l: Interface, p: PortOf, ask: LinkSet): void {
   const br = v.bridges.get(p.bridge)!, port = br.port(l.name)!;
   if (ask.flags.neigh_suppress) throw new ControlError(`Error: ${l.name}'s neigh_suppress (ARP and ND suppression) is not emulated.`, 255);
   if (ask.backup !== undefined) throw new ControlError(`Error: ${l.name}'s backup_port is not emulated.`, 255);
+  // br_multicast_set_port_router: 2 (permanent) and 3 (temporary, 255 s) put the port on the bridge's router list, which
+  // `bridge -d mdb` lists and `monitor mdb` tells (ordered by the ports' addresses in memory): not modelled.
+  if (ask.mcastRouter === 2 || ask.mcastRouter === 3) throw new ControlError(`Error: ${l.name} as a multicast router port (mcast_router ${ask.mcastRouter}) is not emulated: dpemu's Linux bridges keep no router ports.`, 255);
   const change: Partial<BridgePortFlags> = {};
   for (const f of SET_ORDER) if (ask.flags[f] !== undefined) change[f] = ask.flags[f];
   br.setPortFlags(port, change);

@@ -6,8 +6,8 @@
 // between the changes comes out (the qvo end, the TAP, both, neither) and
 // the `fdb show` after it: learning off, unknown unicast, broadcast and
 // multicast flooding off, hairpin, isolated ports, a locked port, each port
-// state. What `bridge monitor link` (and -d) heard of it all must be the
-// same too. The ifindexes differ (see bridge-fdb-kernel.test.ts): masked.
+// state. What `bridge monitor link` (and -d, and `all`, the learned
+// entries' records among them) heard of it all must be the same too. The ifindexes differ (see bridge-fdb-kernel.test.ts): masked.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -123,7 +123,7 @@ const STEPS: Step[] = [
   { from: 'tap', dst: BCAST, src: S(7) },
   { from: 'qvo', dst: S(7), src: PEER },
   // What is taken, shown and changes no forwarding here (STP, snooping and VLAN filtering off), and the numbers' readings.
-  { cmd: ['link', 'set', 'dev', QVB, 'guard', 'on', 'root_block', 'on', 'fastleave', 'on', 'learning_sync', 'on', 'mcast_to_unicast', 'on', 'vlan_tunnel', 'on', 'mcast_router', '2'] },
+  { cmd: ['link', 'set', 'dev', QVB, 'guard', 'on', 'root_block', 'on', 'fastleave', 'on', 'learning_sync', 'on', 'mcast_to_unicast', 'on', 'vlan_tunnel', 'on', 'mcast_router', '0'] },
   { cmd: ['link', 'set', 'dev', QVB, 'cost', '7', 'priority', '5'] },
   { cmd: ['link', 'set', 'dev', QVB, 'cost', '4294967297', 'priority', '65568', 'mcast_router', '256'] },
   { cmd: ['link', 'set', 'dev', QVB, 'cost', 'abc', 'priority', '-1', 'mcast_router', '-1', 'state', '255'] },
@@ -203,7 +203,7 @@ test('bridge link set on a qbr\'s ports takes, refuses, shows and tells what the
     emu.findPort('c1', QVB)!.taps.push((_p, _port, dir) => void (dir === 'out' && seen.add('qvo')));
     const kernel = (args: string[]) => spawnSync('ip', ['netns', 'exec', ns, 'bridge', ...args], { encoding: 'utf8' });
 
-    const monArgs = [['monitor', 'link'], ['-d', 'monitor', 'link']];
+    const monArgs = [['monitor', 'link'], ['-d', 'monitor', 'link'], ['monitor', 'all']];
     const theirMon = monArgs.map(() => ''), myMon = monArgs.map(() => '');
     monArgs.forEach((args, i) => {
       const m = spawn('ip', ['netns', 'exec', ns, 'bridge', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -241,9 +241,10 @@ test('bridge link set on a qbr\'s ports takes, refuses, shows and tells what the
       const mine = (await COMMANDS.get('ip')!.run({ emu, invalidate: () => {} }, ['-d', 'c1', 'link', 'show', 'dev', dev])).stdout;
       assert.equal(slave(mine), slave(sh('ip', ['-n', ns, '-d', 'link', 'show', 'dev', dev])), `ip -d link show dev ${dev}`);
     }
-    // What dpemu takes and does not act on is refused in its own words: neigh_suppress, backup_port.
+    // What dpemu does not model is refused in its own words: neigh_suppress, backup_port, a multicast router port.
     assert.deepEqual(await dpemu(emu, ['link', 'set', 'dev', TAP, 'neigh_suppress', 'on']), { stdout: '', stderr: `Error: ${TAP}'s neigh_suppress (ARP and ND suppression) is not emulated.\n`, exit: 255 });
     assert.deepEqual(await dpemu(emu, ['link', 'set', 'dev', TAP, 'backup_port', QVB]), { stdout: '', stderr: `Error: ${TAP}'s backup_port is not emulated.\n`, exit: 255 });
+    assert.equal((await dpemu(emu, ['link', 'set', 'dev', TAP, 'mcast_router', '2'])).exit, 255, 'a multicast router port');
     assert.equal((await dpemu(emu, ['link', 'set', 'dev', TAP, 'neigh_suppress', 'off'])).exit, 0);
     assert.equal(kernel(['link', 'set', 'dev', TAP, 'neigh_suppress', 'off']).status, 0);
     await new Promise((r) => setTimeout(r, 300));
