@@ -274,16 +274,18 @@ function fdbModify(v: View, cmd: FdbModify, args: string[]): string {
     return '';
   }
   const state = permanent ? 'permanent' : noarp ? 'static' : 'dynamic';
-  const forwarding = port !== undefined && portOf(v, port)?.attrs.get('state') === 'forwarding';
+  // nbp_state_should_learn: a port in the learning or forwarding state.
+  const portState = port === undefined ? undefined : portOf(v, port)?.attrs.get('state');
+  const learns = portState === 'forwarding' || portState === 'learning';
   if (use) {
     if (!at) throw rtnetlink('Invalid argument');
-    if (forwarding) bridge.use(mac, at);
+    if (learns) bridge.use(mac, at);
     return '';
   }
   if (sticky && state === 'permanent') throw rtnetlink('Invalid argument');
   if (sticky) throw new ControlError("Error: bridge fdb's sticky is not emulated.", 255);
   // fdb_add_entry: a port that does not learn takes only local and static entries.
-  if (state === 'dynamic' && at && !forwarding) throw rtnetlink('Operation not permitted');
+  if (state === 'dynamic' && at && !learns) throw rtnetlink('Operation not permitted');
   const err = bridge.addEntry({ mac, port: at, state, exclusive: cmd === 'add' });
   if (err === 'EEXIST') throw rtnetlink('File exists');
   if (err === 'EINVAL') throw rtnetlink('Invalid argument');
