@@ -102,7 +102,7 @@ function onOff(flag: string, word: string): boolean {
   throw new ControlError(`Error: argument of "${flag}" must be one of "off", "on", not "${word}"`, 234);
 }
 
-/** The port whose bridge takes the request, and the change it asks. */
+/** The change a request asks of a port, as brlink_modify sends it. */
 interface LinkSet {
   flags: Partial<Record<PortFlag, boolean>>;
   /** Each as sent: absent when brlink_modify leaves it out (cost 0, a negative priority, state or mcast_router). */
@@ -135,7 +135,8 @@ export function linkSet(v: View, args: string[]): string {
       else delete ask.priority;
     } else if (a === 'state') {
       const w = next(), n = strtolWhole(w);
-      const s = n.whole ? (Number(BigInt.asIntN(8, n.value))) : PORT_STATES.indexOf(w as (typeof PORT_STATES)[number]);
+      // A __s8 from strtol, or a state's name (port_states[], strcmp).
+      const s = n.whole ? Number(BigInt.asIntN(8, n.value)) : PORT_STATES.indexOf(w as (typeof PORT_STATES)[number]);
       if (!n.whole && s < 0) throw new ControlError('Error: invalid STP port state', 255);
       if (s >= 0) ask.state = s;
       else delete ask.state;
