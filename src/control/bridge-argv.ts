@@ -53,11 +53,13 @@ export function bridgeArgv(argv: readonly string[]): BridgeOpts {
 export type FdbModify = 'add' | 'append' | 'replace' | 'delete';
 export const FDB_MODIFY: readonly (readonly [string, FdbModify])[] = [['add', 'add'], ['append', 'append'], ['replace', 'replace'], ['delete', 'delete']];
 
-/** `bridge fdb add|append|replace|delete|flush` write; the rest read (a monitor streams). */
+/** `bridge fdb add|append|replace|delete|flush` and `bridge link set|change` write; the rest read (a monitor streams). */
 export function bridgeAccess(argv: readonly string[]): Access {
   try {
     const [object, verb] = bridgeArgv(argv).words;
     const prefix = (w: string | undefined, full: string): boolean => w !== undefined && w.length > 0 && full.startsWith(w);
+    // do_link tries `set` before `show`: `s` sets.
+    if (prefix(object, 'link')) return prefix(verb, 'set') || prefix(verb, 'change') ? 'write' : 'read';
     return prefix(object, 'fdb') && verb !== undefined && (FDB_MODIFY.some(([w]) => prefix(verb, w)) || verb === 'flush') ? 'write' : 'read';
   } catch {
     return 'read'; // the command refuses its words wherever it runs

@@ -1,9 +1,9 @@
-// iproute2 6.1's `bridge fdb show|get` and `bridge link show` on a node: a
+// iproute2 6.1's `bridge fdb show|get` on a node: a
 // hypervisor's root view (its Linux bridges, the qbr per VM, and their
 // ports) or an emulated namespace (no Linux bridge there: only the devices'
 // own addresses). `fdb add|append|replace|delete|flush` change a Linux
-// bridge's table (LinuxBridge.addEntry, deleteEntry, flush).
-// `bridge vlan` and `bridge mdb` are bridge-vlan-mdb.ts's.
+// bridge's table (LinuxBridge.addEntry, deleteEntry, flush). `bridge link`
+// is bridge-link.ts's, `bridge vlan` and `bridge mdb` bridge-vlan-mdb.ts's.
 //
 // `fdb show` lists what the kernel's rtnl_fdb_dump does, device by device in
 // ifindex order: for a bridge port, its bridge's entries on that port
@@ -14,18 +14,17 @@
 // multicast list is what IPv4 and IPv6 joined: see selfAddrs.
 import type { Interface } from '../netns/interfaces.js';
 import type { If6Addr } from '../netns/inet6.js';
-import { linkFlagList } from '../netns/ip-addr-syntax.js';
-import { jsonDump, type JsonObject, type JsonValue } from '../netns/json-writer.js';
-import type { Netns } from '../netns/netns.js';
+import { jsonDump, type JsonObject } from '../netns/json-writer.js';
 import { matches } from '../netns/ip-tokens.js';
 import type { CommandFamily } from './command.js';
 import { ControlError, ok } from './protocol.js';
-import { BRIDGE_USAGE, FDB_MODIFY, INCOMPLETE, bridgeAccess, bridgeArgv, type BridgeOpts as Opts, type FdbModify } from './bridge-argv.js';
-import { linuxBridges, mustNamespace, mustNode } from './resolve.js';
-import { isHypervisor, rootView } from './root-netns.js';
+import { BRIDGE_USAGE, FDB_MODIFY, bridgeAccess, bridgeArgv, type BridgeOpts as Opts, type FdbModify } from './bridge-argv.js';
+import { mustNode } from './resolve.js';
 import { NUD } from '../netns/neighbour.js';
 import { bridgeMdb, bridgeVlan } from './bridge-vlan-mdb.js';
-import type { FdbFlags, LinuxBridge } from '../l2/linux-bridge.js';
+import type { FdbFlags } from '../l2/linux-bridge.js';
+import { eachWord, portOf, rtnetlink, viewOf, type View } from './bridge-view.js';
+import { LINK_USAGE, linkSet, linkShow } from './bridge-link.js';
 import { hex2 } from '../wire/addr.js';
 
 const FDB_USAGE = `Usage: bridge fdb { add | append | del | replace } ADDR dev DEV
@@ -42,34 +41,6 @@ const FDB_USAGE = `Usage: bridge fdb { add | append | del | replace } ADDR dev D
               [ [no]added_by_user ] [ [no]extern_learn ] [ [no]sticky ]
               [ [no]offloaded ]`;
 
-const READ_ONLY = "dpemu's Linux bridges' ports and settings are the topology's";
-
-/** A Linux bridge's port as `bridge` sees it: its bridge, what the view's bridge_slave data says of it. */
-interface PortOf { bridge: string; attrs: ReadonlyMap<string, JsonValue> }
-
-/** What the command reads: a namespace's devices and, in a root view, its Linux bridges' entries. */
-interface View {
-  ns: Netns;
-  /** Linux bridges by name (a root view's; none in an emulated namespace). */
-  bridges: ReadonlyMap<string, LinuxBridge>;
-  now: number;
-}
-
-function viewOf(ctx: Parameters<CommandFamily['run']>[0], o: Opts): View {
-  const { emu } = ctx;
-  const now = emu.engine.now;
-  if (o.ns === undefined && o.node !== undefined && isHypervisor(emu, mustNode(ctx, o.node))) {
-    return { ns: rootView(emu, o.node, now).ns, bridges: new Map(linuxBridges(emu, o.node).map((b) => [b.name, b])), now };
-  }
-  return { ns: mustNamespace(ctx, o.node, o.ns).ns, bridges: new Map(), now };
-}
-
-function portOf(v: View, l: Interface): PortOf | undefined {
-  if (l.master === undefined || !v.bridges.has(l.master)) return undefined;
-  // The view gives a port no bridge_slave data when its bridge runs STP (port states and timers would move: not modelled).
-  if (!l.info?.slaveData) throw new ControlError(`Error: ${l.master} runs STP, whose port states dpemu does not emulate: 'bridge link' is refused for its ports.`, 255);
-  return { bridge: l.master, attrs: new Map(l.info.slaveData.flatMap((a) => (a.key !== undefined && a.json !== undefined ? [[a.key, a.json] as const] : []))) };
-}
 
 /**
  * The device's own list (ndo_dflt_fdb_dump: unicast, then multicast). Its
@@ -170,16 +141,6 @@ function printFdb(rows: readonly ShownRow[], o: Opts, oneDev: boolean): string {
   return rows.map((r) => `${r.mac} ${oneDev ? '' : `dev ${r.dev} `}${o.stats && r.used !== undefined ? `used ${r.used}/${r.updated} ` : ''}${r.self ? 'self ' : ''}${r.master ? `master ${r.master} ` : ''}${r.state}\n`).join('');
 }
 
-/** Each word with a way to take the next as its value (NEXT_ARG: `Command line is not complete` when there is none). */
-function eachWord(args: readonly string[], f: (word: string, next: () => string) => void): void {
-  for (let i = 0; i < args.length; i++) {
-    f(args[i]!, () => {
-      const x = args[++i];
-      if (x === undefined) throw new ControlError(INCOMPLETE, 255);
-      return x;
-    });
-  }
-}
 
 /** A kernel's refusal of the request (rtnl_talk fails: bridge exits 254). */
 const rtnlError = (msg: string): ControlError => new ControlError(`Error: ${msg}.`, 254);
@@ -246,8 +207,6 @@ function parseSscanfMac(s: string): string | undefined {
   return m ? m.slice(1).map((x) => hex2(parseInt(x.slice(-2), 16))).join(':') : undefined;
 }
 
-/** RTNETLINK's refusal as bridge prints it (rtnl_talk fails: exit 255). */
-const rtnetlink = (why: string): ControlError => new ControlError(`RTNETLINK answers: ${why}`, 255);
 
 /** The address fdb.c reads (sscanf's six %hhx) as a number. */
 function macArg(addr: string): number {
@@ -315,16 +274,18 @@ function fdbModify(v: View, cmd: FdbModify, args: string[]): string {
     return '';
   }
   const state = permanent ? 'permanent' : noarp ? 'static' : 'dynamic';
-  const forwarding = port !== undefined && portOf(v, port)?.attrs.get('state') === 'forwarding';
+  // nbp_state_should_learn: a port in the learning or forwarding state.
+  const portState = port === undefined ? undefined : portOf(v, port)?.attrs.get('state');
+  const learns = portState === 'forwarding' || portState === 'learning';
   if (use) {
     if (!at) throw rtnetlink('Invalid argument');
-    if (forwarding) bridge.use(mac, at);
+    if (learns) bridge.use(mac, at);
     return '';
   }
   if (sticky && state === 'permanent') throw rtnetlink('Invalid argument');
   if (sticky) throw new ControlError("Error: bridge fdb's sticky is not emulated.", 255);
   // fdb_add_entry: a port that does not learn takes only local and static entries.
-  if (state === 'dynamic' && at && !forwarding) throw rtnetlink('Operation not permitted');
+  if (state === 'dynamic' && at && !learns) throw rtnetlink('Operation not permitted');
   const err = bridge.addEntry({ mac, port: at, state, exclusive: cmd === 'add' });
   if (err === 'EEXIST') throw rtnetlink('File exists');
   if (err === 'EINVAL') throw rtnetlink('Invalid argument');
@@ -398,51 +359,6 @@ function stateFilter(s: string): number {
   throw new ControlError(`Error: argument "${s}" is wrong: invalid state`, 255);
 }
 
-/** The bridge_slave flags `-d` prints, in print_protinfo's order. */
-const DETAIL_FLAGS = ['hairpin', 'guard', 'root_block', 'fastleave', 'learning', 'flood', 'mcast_flood', 'bcast_flood', 'multicast_router', 'mcast_to_unicast', 'neigh_suppress', 'vlan_tunnel', 'isolated', 'locked'];
-
-function linkShow(v: View, o: Opts, args: string[]): string {
-  let dev: string | undefined;
-  for (let i = 0; i < args.length; i++) {
-    if (args[i] === 'dev') {
-      dev = args[++i];
-      if (dev === undefined) throw new ControlError(INCOMPLETE, 255);
-    }
-  }
-  const links = v.ns.links();
-  if (dev !== undefined && !links.some((l) => l.name === dev)) throw new ControlError(`Cannot find device "${dev}"`, 255);
-  const objs: JsonObject[] = [];
-  let text = '';
-  for (const l of links) {
-    if (dev !== undefined && l.name !== dev) continue;
-    const p = portOf(v, l);
-    if (!p) continue;
-    const at = (k: string): JsonValue => p.attrs.get(k)!;
-    const obj: JsonObject = {
-      ifindex: l.index,
-      ...(l.peer ? (l.peer.name !== undefined ? { link: l.peer.name } : { link_index: l.peer.ifindex }) : {}),
-      ifname: l.name,
-      flags: linkFlagList(l),
-      mtu: l.mtu,
-      master: p.bridge,
-      state: at('state'),
-      priority: at('priority'),
-      cost: at('cost'),
-    };
-    if (o.details) for (const k of DETAIL_FLAGS) obj[k === 'multicast_router' ? 'mcast_router' : k] = at(k);
-    objs.push(obj);
-    const name = l.peer ? `${l.name}@${l.peer.name ?? `if${l.peer.ifindex}`}` : l.name;
-    text += `${l.index}: ${name}: <${linkFlagList(l).join(',')}> mtu ${l.mtu} master ${p.bridge} state ${at('state')} priority ${at('priority')} cost ${at('cost')} \n`;
-    if (o.details) {
-      text += `    ${DETAIL_FLAGS.map((k) => {
-        const x = at(k);
-        return `${k === 'multicast_router' ? 'mcast_router' : k} ${typeof x === 'boolean' ? (x ? 'on' : 'off') : String(x)} `;
-      }).join('')}\n`;
-    }
-  }
-  return o.json ? jsonDump(objs, o.pretty) : text;
-}
-
 export const bridge: CommandFamily = {
   name: 'bridge',
   access: bridgeAccess,
@@ -453,9 +369,10 @@ export const bridge: CommandFamily = {
     if (object === undefined || matches(object, 'help')) throw new ControlError(BRIDGE_USAGE, 255);
     mustNode(ctx, o.node);
     if (matches(object, 'link')) {
+      // do_link's order: `s` sets.
+      if (verb !== undefined && (matches(verb, 'set') || matches(verb, 'change'))) return ok(linkSet(viewOf(ctx, o), rest));
       if (verb === undefined || matches(verb, 'show') || matches(verb, 'lst') || matches(verb, 'list')) return ok(linkShow(viewOf(ctx, o), o, rest));
-      if (matches(verb, 'set') || matches(verb, 'change')) throw new ControlError(`Error: 'bridge link ${verb}' is refused: ${READ_ONLY}.`, 255);
-      if (matches(verb, 'help')) throw new ControlError('Usage: bridge link show [dev DEV] (dpemu: read-only)', 255);
+      if (matches(verb, 'help')) throw new ControlError(LINK_USAGE, 255);
       throw new ControlError(`Command "${verb}" is unknown, try "bridge link help".`, 255);
     }
     if (matches(object, 'fdb')) {

@@ -1,4 +1,4 @@
-// C's strtoul and atol as conntrack-tools reads numbers with them (on a
+// C's strtoul, strtol, atol and atoi as conntrack-tools and iproute2 read numbers with them (on a
 // 64-bit glibc), then stores them in 32 bits: no error, ever; what is not a
 // number reads as 0, a number stops at its first stray character, one too big
 // saturates at the long's bound before the 32-bit cast.
@@ -24,10 +24,18 @@ export function strtoulU32(text: string): { value: number; rest: string } {
 
 /** atol(text) (strtol base 10) cast to uint32_t. */
 export function atolU32(text: string): number {
+  return Number(BigInt.asUintN(32, strtolWhole(text).value));
+}
+
+/** strtol(text, &end, 10) as a long, and whether it read all of `text` (at least one digit, nothing after). */
+export function strtolWhole(text: string): { value: bigint; whole: boolean } {
   const m = /^([+-]?)([0-9]+)/.exec(text.replace(SPACE, ''));
-  if (!m) return 0;
+  if (!m) return { value: 0n, whole: false };
   let v = BigInt(m[2]!);
   if (m[1] === '-') v = v > LONG_MAX + 1n ? -(LONG_MAX + 1n) : -v;
   else if (v > LONG_MAX) v = LONG_MAX;
-  return Number(BigInt.asUintN(32, v));
+  return { value: v, whole: text.length - text.replace(SPACE, '').length + m[0].length === text.length };
 }
+
+/** atoi(text): strtol base 10 cast to int. */
+export const atoi = (text: string): number => Number(BigInt.asIntN(32, strtolWhole(text).value));

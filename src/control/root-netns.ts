@@ -18,6 +18,8 @@ import { bridgeData, bridgePortData, ovsVxlanData, tapData, type LinkInfo } from
 import { OvsBridge } from '../ofproto/bridge.js';
 import type { OvsPort } from '../ofproto/ovs-port.js';
 import { pluggedMacText } from './ovs-show.js';
+import { LinuxBridge } from '../l2/linux-bridge.js';
+import { defaultPortFlags } from '../l2/bridge-port.js';
 
 const OVS_SYSTEM = 'ovs-system';
 /** What OVS asks for on the vxlan device it creates (dpif-netlink-rtnl: IFLA_MTU 65000, "to avoid fragmentation"). */
@@ -135,10 +137,12 @@ export function rootView(emu: Emulator, node: string, now: number): RootView {
     // With STP on, port states and STP timers would move: not modelled, so -d is refused for that bridge and its ports.
     if (!lb.stp) {
       br.info = { promiscuity: 0, allmulti: 0, data: bridgeData(qbrSettings(br.mac, lb.ageingTime, now)) };
+      const el = emu.engine.element(node, lb.name);
       lb.ports.forEach((lp, i) => {
         const d = ports[i]!;
-        // With STP off a port forwards while it and its bridge are up with carrier (operstate UP or UNKNOWN).
-        d.info!.slaveData = bridgePortData({ portNo: lp.portNo, bridgeMac: br.mac, forwarding: d.carrier, cost: d.kind === 'ether' ? SPEED_UNKNOWN_COST : SPEED_10G_COST });
+        // With STP off a port forwards while it and its bridge are up with carrier (operstate UP or UNKNOWN), unless `bridge link set` said otherwise.
+        const flags = d.port && el instanceof LinuxBridge ? el.portFlags(d.port) : defaultPortFlags();
+        d.info!.slaveData = bridgePortData({ portNo: lp.portNo, bridgeMac: br.mac, carrier: d.carrier, cost: d.kind === 'ether' ? SPEED_UNKNOWN_COST : SPEED_10G_COST, flags });
       });
     } else for (const d of ports) delete d.info;
     vms.push(br);

@@ -5,19 +5,25 @@
 // br_handle_frame treats them with group_fwd_mask 0: the Bridge Group
 // Address (…:00) is flooded with STP off, pause frames (…:01) dropped
 // unlearned, the others (and …:00 with STP on) learned from and passed to
-// the bridge's stack. STP itself (port states, BPDUs) is not emulated. Frames to a
+// the bridge's stack. STP itself (BPDUs, its state machine) is not emulated. Frames to a
 // port's own MAC (a "local" fdb entry) go to the bridge's own stack; a qbr
 // has no address, so they are consumed there. test/e2e/linux-bridge-kernel
 // holds all of it to the kernel's bridge. `bridge fdb add|del|flush` add
 // entries of their own (static ones never age and move when learned
 // elsewhere; permanent ones are local) and delete any, the ports' own too
-// (test/e2e/bridge-fdb-write-kernel).
+// (test/e2e/bridge-fdb-write-kernel). `bridge link set` changes a port's
+// settings (bridge-port.ts): a port that does not learn, floods no unknown
+// unicast, broadcast or multicast, sends a frame back where it came in
+// (hairpin), is isolated from the other isolated ports, is locked to the
+// sources the fdb has on it, or is in a state other than forwarding, as
+// br_input.c and br_forward.c treat it (test/e2e/bridge-link-kernel).
 import { Element, type Port } from '../datapath/element.js';
 import type { Packet } from '../datapath/packet.js';
 import { macToString, readMacHi, readMacLoI32 } from '../wire/addr.js';
 import { MacTable } from './mac-table.js';
 import type { PathOp } from '../datapath/path-cache.js';
 import { LJ, type KeepsLearned, type LearnedJournal, type LearnedRecord, type LearnedSink } from '../datapath/learned-journal.js';
+import { BR_STATE_FORWARDING, BR_STATE_LEARNING, PORT_STATES, defaultPortFlags, type BridgePortFlags } from './bridge-port.js';
 
 export const BRIDGE_AGEING_MS = 300_000;
 
@@ -58,6 +64,12 @@ export interface FdbFlags { local: boolean; static: boolean; user: boolean }
 /** Hears an entry made or changed (learned, moved to another port, added) and one that goes (`gone`), as the kernel's fdb_notify tells them: `bridge monitor fdb`. */
 export type FdbListener = (row: FdbRow, gone: boolean) => void;
 
+/** Hears a port's settings told (br_ifinfo_notify's RTM_NEWLINK): `bridge monitor link`. */
+export type LinkListener = (port: Port) => void;
+
+/** br_flood's kinds of frame (br_pkt_type): which of a port's flood flags lets a copy out. */
+const UNICAST = 0, MULTICAST = 1, BROADCAST = 2;
+
 /** An entry as a journal record (LJ.LFDB). */
 function writeEntry(out: LearnedSink, id: number, hi: number, lo: number, ent: FdbEntry): void {
   ent.journaled = ent.updated;
@@ -82,8 +94,13 @@ export class LinuxBridge extends Element implements KeepsLearned {
   private jid = 0;
   /** Who listens to the table's changes (null: nobody, the usual case). */
   private heard: Set<FdbListener> | null = null;
+  /** Each port's settings, by its index. */
+  private readonly flags: BridgePortFlags[] = [];
+  /** Bumped when a port's settings change: the path cache's ops recorded before are dead. */
+  private flagsGen = 0;
+  private linkHeard: Set<LinkListener> | null = null;
 
-  /** stp_state: BPDUs then go to the bridge's own stack (the STP state machine itself is not emulated: ports always forward). */
+  /** stp_state: BPDUs then go to the bridge's own stack (the STP state machine itself is not emulated: ports stay in the state they are given). */
   readonly stp: boolean;
 
   constructor(node: string, name: string, opts: { ageingMs?: number; stp?: boolean } = {}) {
@@ -94,6 +111,7 @@ export class LinuxBridge extends Element implements KeepsLearned {
 
   override portAdded(port: Port): void {
     this.portNo.set(port, this.ports.length);
+    this.flags[port.index] = defaultPortFlags();
   }
 
   /** Record the MAC of the interface enslaved as `port` (the bridge lists it as local). */
@@ -120,51 +138,78 @@ export class LinuxBridge extends Element implements KeepsLearned {
     if (buf[off + 6]! & 1 || (srcHi | srcLo) === 0) return e.drop(pkt, this, 'malformed', 'invalid source MAC');
     const linkLocal = buf[off] === 0x01 && buf[off + 1] === 0x80 && buf[off + 2] === 0xc2 && buf[off + 3] === 0 && buf[off + 4] === 0 && (buf[off + 5]! & 0xf0) === 0;
     if (linkLocal && buf[off + 5] === 0x01) return e.drop(pkt, this, 'filtered', 'IEEE 802.3x pause frame (01:80:c2:00:00:01)');
-    if (!this.local.has(srcHi, srcLo, 0)) {
-      const ent = this.fdb.get(srcHi, srcLo, 0);
-      if (ent) {
-        const moved = ent.port !== inPort;
-        if (moved && e.tracing) e.note(pkt, this, `fdb: ${macToString(srcHi, srcLo)} moved to port ${this.portNo.get(inPort)}`);
-        ent.port = inPort;
-        ent.updated = now;
-        if (this.journal !== null && !ent.user && (moved || now - ent.journaled >= 1000)) this.log(srcHi, srcLo, ent);
-        if (moved && this.heard !== null) this.tell(this.row(srcHi, srcLo, ent), false);
-      } else {
-        const ne: FdbEntry = { port: inPort, updated: now, used: now, journaled: now, seq: this.seq++, static: false, user: false };
-        this.fdb.set(srcHi, srcLo, 0, ne);
-        if (this.journal !== null) this.log(srcHi, srcLo, ne);
-        if (this.heard !== null) this.tell(this.row(srcHi, srcLo, ne), false);
-        if (e.tracing) e.note(pkt, this, `fdb: learned ${macToString(srcHi, srcLo)} on port ${this.portNo.get(inPort)} (${inPort.name})`);
-      }
-    }
+    const pf = this.flags[inPort.index]!, state = pf.state;
 
     // Reserved group addresses go to the port's own stack (group_fwd_mask 0), but for STP's own
     // address with STP off: that one is forwarded "to keep loop detection" (br_handle_frame).
     if (linkLocal && (buf[off + 5] !== 0x00 || this.stp)) {
+      // __br_handle_local_finish: learned from by a learning port in the learning or forwarding state.
+      if (pf.learning && (state === BR_STATE_LEARNING || state === BR_STATE_FORWARDING)) this.learn(pkt, srcHi, srcLo, inPort, now);
       return e.consume(pkt, this, `link-local group address ${macToString(dstHi, dstLo)}: to ${inPort.name}'s own stack, not forwarded`);
     }
+    // br_handle_frame: only a learning or forwarding port takes a frame further.
+    if (state !== BR_STATE_FORWARDING && state !== BR_STATE_LEARNING) {
+      if (e.tracing) e.note(pkt, this, `port ${inPort.name} is ${PORT_STATES[state]}`);
+      return e.drop(pkt, this, 'filtered', 'input port neither learning nor forwarding');
+    }
+    // br_handle_frame_finish: a locked port passes only sources the fdb has on it (not local ones), and moves none.
+    if (pf.locked && (this.local.has(srcHi, srcLo, 0) || this.fdb.get(srcHi, srcLo, 0)?.port !== inPort)) {
+      return e.drop(pkt, this, 'filtered', 'locked port: source not in the fdb on it');
+    }
+    if (pf.learning) this.learn(pkt, srcHi, srcLo, inPort, now);
+    if (state === BR_STATE_LEARNING) return e.drop(pkt, this, 'filtered', 'input port learning: it learns, does not forward');
 
     if (!(buf[off] & 1)) {
       if (this.local.has(dstHi, dstLo, 0)) return e.consume(pkt, this, `to the bridge's own address ${macToString(dstHi, dstLo)}`);
       const ent = this.fdb.get(dstHi, dstLo, 0);
       if (ent && this.fresh(ent, now)) {
         ent.used = now;
-        if (ent.port === inPort) return e.drop(pkt, this, 'no_output', 'learned on the input port');
-        if (e.recording !== null) this.recordPath(srcHi, srcLo, dstHi, dstLo, inPort, ent);
+        if (!this.deliver(ent.port, inPort, pf)) {
+          return e.drop(pkt, this, 'no_output', ent.port === inPort && !pf.hairpin ? 'learned on the input port' : 'output port not forwarding, or both ports isolated');
+        }
+        if (e.recording !== null) this.recordPath(srcHi, srcLo, dstHi, dstLo, inPort, ent, pf.learning);
         if (e.tracing) e.note(pkt, this, `forward to port ${this.portNo.get(ent.port)} (${ent.port.name}): ${macToString(dstHi, dstLo)} learned there`);
         return e.output(pkt, ent.port);
       }
       if (ent) this.forget(dstHi, dstLo);
+      return this.flood(pkt, inPort, pf, UNICAST);
     }
-    this.flood(pkt, inPort);
+    this.flood(pkt, inPort, pf, dstHi === 0xffff && dstLo === -1 ? BROADCAST : MULTICAST);
+  }
+
+  /** br_fdb_update: learn the source on `inPort`, or refresh or move its entry (a local address is not learned). */
+  private learn(pkt: Packet, srcHi: number, srcLo: number, inPort: Port, now: number): void {
+    if (this.local.has(srcHi, srcLo, 0)) return;
+    const e = this.engine;
+    const ent = this.fdb.get(srcHi, srcLo, 0);
+    if (ent) {
+      const moved = ent.port !== inPort;
+      if (moved && e.tracing) e.note(pkt, this, `fdb: ${macToString(srcHi, srcLo)} moved to port ${this.portNo.get(inPort)}`);
+      ent.port = inPort;
+      ent.updated = now;
+      if (this.journal !== null && !ent.user && (moved || now - ent.journaled >= 1000)) this.log(srcHi, srcLo, ent);
+      if (moved && this.heard !== null) this.tell(this.row(srcHi, srcLo, ent), false);
+    } else {
+      const ne: FdbEntry = { port: inPort, updated: now, used: now, journaled: now, seq: this.seq++, static: false, user: false };
+      this.fdb.set(srcHi, srcLo, 0, ne);
+      if (this.journal !== null) this.log(srcHi, srcLo, ne);
+      if (this.heard !== null) this.tell(this.row(srcHi, srcLo, ne), false);
+      if (e.tracing) e.note(pkt, this, `fdb: learned ${macToString(srcHi, srcLo)} on port ${this.portNo.get(inPort)} (${inPort.name})`);
+    }
+  }
+
+  /** should_deliver: out `to` (back out the input port only in hairpin mode), forwarding, and not from an isolated port to another. */
+  private deliver(to: Port, inPort: Port, from: BridgePortFlags): boolean {
+    const pf = this.flags[to.index]!;
+    return (to !== inPort || pf.hairpin) && pf.state === BR_STATE_FORWARDING && !(from.isolated && pf.isolated);
   }
 
   /** The path cache records this frame's forwarding: learned source on `inPort`, destination `dst`. */
-  private recordPath(srcHi: number, srcLo: number, dstHi: number, dstLo: number, inPort: Port, dst: FdbEntry): void {
+  private recordPath(srcHi: number, srcLo: number, dstHi: number, dstLo: number, inPort: Port, dst: FdbEntry, learn: boolean): void {
     const rec = this.engine.recording!;
     const src = this.fdb.get(srcHi, srcLo, 0);
     if (src === undefined || src.port !== inPort || this.local.has(dstHi, dstLo, 0)) return rec.fail();
-    rec.op(new LbPathOp(this, srcHi, srcLo, src, inPort, dstHi, dstLo, dst, dst.port));
+    rec.op(new LbPathOp(this, srcHi, srcLo, src, inPort, dstHi, dstLo, dst, dst.port, learn, this.flagsGen));
     rec.ack();
   }
 
@@ -184,12 +229,15 @@ export class LinuxBridge extends Element implements KeepsLearned {
     return ent.static || now - ent.updated <= this.ageingMs;
   }
 
-  private flood(pkt: Packet, inPort: Port): void {
+  /** br_flood: a copy out of each port that floods this kind of frame and should_deliver lets it out. */
+  private flood(pkt: Packet, inPort: Port, from: BridgePortFlags, kind: number): void {
     const e = this.engine;
     if (e.tracing) e.note(pkt, this, 'flood: unknown, broadcast or multicast destination');
     let last: Port | null = null;
     for (const p of this.ports) {
-      if (p === inPort || !p.up) continue;
+      if (!p.up) continue;
+      const pf = this.flags[p.index]!;
+      if (!(kind === UNICAST ? pf.flood : kind === MULTICAST ? pf.mcast_flood : pf.bcast_flood) || !this.deliver(p, inPort, from)) continue;
       if (last) {
         const c = e.clone(pkt, this, `flood copy to ${last.name}`);
         if (c) e.output(c, last);
@@ -414,6 +462,38 @@ export class LinuxBridge extends Element implements KeepsLearned {
   portNumber(port: Port): number {
     return this.portNo.get(port)!;
   }
+
+  // ---- `bridge link set` (br_setport) ----
+
+  /** The port's settings as they are now. */
+  portFlags(port: Port): Readonly<BridgePortFlags> {
+    return this.flags[port.index]!;
+  }
+
+  /** Change the port's settings (the caller checked them as br_setport does); the path cache's recorded paths die. */
+  setPortFlags(port: Port, change: Partial<BridgePortFlags>): void {
+    Object.assign(this.flags[port.index]!, change);
+    this.flagsGen++;
+  }
+
+  /** LbPathOp: no port's settings changed since `gen`. */
+  flagsSince(gen: number): boolean {
+    return this.flagsGen === gen;
+  }
+
+  /** Hear the ports' settings told until the returned function is called. */
+  listenLink(l: LinkListener): () => void {
+    (this.linkHeard ??= new Set()).add(l);
+    return () => {
+      this.linkHeard?.delete(l);
+      if (this.linkHeard?.size === 0) this.linkHeard = null;
+    };
+  }
+
+  /** br_ifinfo_notify(RTM_NEWLINK) for the port. */
+  tellLink(port: Port): void {
+    if (this.linkHeard !== null) for (const l of this.linkHeard) l(port);
+  }
 }
 
 /** A frame through the bridge as the path cache replays it: its source refreshed, its destination used. */
@@ -428,22 +508,26 @@ class LbPathOp implements PathOp {
     private readonly dstLo: number,
     private readonly dst: FdbEntry,
     private readonly out: Port,
+    /** The input port learns: a hit refreshes the source's entry. */
+    private readonly learn: boolean,
+    /** The ports' settings it was recorded under (`bridge link set` kills it). */
+    private readonly gen: number,
   ) {}
 
   share(id: (o: object) => number): string {
-    return `lb ${id(this.src)} ${id(this.inPort)} ${id(this.dst)} ${id(this.out)}`;
+    return `lb ${id(this.src)} ${id(this.inPort)} ${id(this.dst)} ${id(this.out)} ${this.learn ? 1 : 0} ${this.gen}`;
   }
 
-  /** The fdb changes by the element path, timers or control; a hit's refresh only keeps entries longer. */
+  /** The fdb and the ports' settings change by the element path, timers or control; a hit's refresh only keeps entries longer. */
   readonly steady = true;
 
   live(now: number): boolean {
     const br = this.br;
-    return br.holds(this.srcHi, this.srcLo, this.src, this.inPort) && br.holds(this.dstHi, this.dstLo, this.dst, this.out) && br.fresh(this.dst, now);
+    return br.flagsSince(this.gen) && br.holds(this.srcHi, this.srcLo, this.src, this.inPort) && br.holds(this.dstHi, this.dstLo, this.dst, this.out) && br.fresh(this.dst, now);
   }
 
   hit(now: number): void {
-    this.br.refresh(this.srcHi, this.srcLo, this.src, now);
+    if (this.learn) this.br.refresh(this.srcHi, this.srcLo, this.src, now);
     this.dst.used = now;
   }
 }

@@ -6,6 +6,7 @@
 
 import { JsonRaw, type JsonValue } from './json-writer.js';
 import { formatMac, type Mac } from './addr.js';
+import { PORT_STATES, type BridgePortFlags } from '../l2/bridge-port.js';
 
 /** One attribute: its text (with the space iproute2 ends it with; '' where only JSON has it) and its JSON member (none where only the text has it). */
 export interface InfoAttr {
@@ -39,9 +40,8 @@ const bridgeId = (priority: number, mac: Mac): string =>
 
 /** The bridge priority (brctl setbridgeprio is never run: the kernel's default). */
 const BRIDGE_PRIORITY = 0x8000;
-/** A port's default priority and the id it makes with the port number (br_make_port_id: the number in the low 10 bits). */
-const PORT_PRIORITY = 32;
-const portId = (portNo: number): number => (PORT_PRIORITY << 10) | portNo;
+/** The id a port's priority makes with its number (br_make_port_id: the number in the low 10 bits). */
+const portId = (priority: number, portNo: number): number => (priority << 10) | portNo;
 
 export interface BridgeSettings {
   mac: Mac;
@@ -109,25 +109,28 @@ export function bridgeData(b: BridgeSettings): InfoAttr[] {
 export interface BridgePortSettings {
   portNo: number;
   bridgeMac: Mac;
-  /** With STP off a port forwards while it and its bridge are up with carrier (br_port_state_selection), else it is disabled. */
-  forwarding: boolean;
-  /** br_port_cost from the device's link speed (veth and tun report 10 Gb/s: 2). */
+  /** The port and its bridge are up with carrier; without, the port is disabled (br_stp_disable_port). */
+  carrier: boolean;
+  /** br_port_cost from the device's link speed (veth and tun report 10 Gb/s: 2), unless the port's settings give one. */
   cost: number;
+  /** The port's settings (`bridge link set`): with STP off a port with carrier forwards unless set otherwise. */
+  flags: Readonly<BridgePortFlags>;
 }
 
-/** A Linux bridge port with STP off: the kernel's defaults (learning, flooding) and itself as designated port. */
+/** A Linux bridge port with STP off: its settings (the kernel's defaults: learning, flooding) and itself as designated port. */
 export function bridgePortData(p: BridgePortSettings): InfoAttr[] {
-  const id = bridgeId(BRIDGE_PRIORITY, p.bridgeMac), pid = portId(p.portNo);
+  const f = p.flags;
+  const id = bridgeId(BRIDGE_PRIORITY, p.bridgeMac), pid = portId(f.priority, p.portNo);
   return [
-    str('state', 'state', p.forwarding ? 'forwarding' : 'disabled'),
-    num('priority', 'priority', PORT_PRIORITY),
-    num('cost', 'cost', p.cost),
-    onOff('hairpin', 'hairpin', false),
-    onOff('guard', 'guard', false),
-    onOff('root_block', 'root_block', false),
-    onOff('fastleave', 'fastleave', false),
-    onOff('learning', 'learning', true),
-    onOff('flood', 'flood', true),
+    str('state', 'state', p.carrier ? PORT_STATES[f.state]! : 'disabled'),
+    num('priority', 'priority', f.priority),
+    num('cost', 'cost', f.cost ?? p.cost),
+    onOff('hairpin', 'hairpin', f.hairpin),
+    onOff('guard', 'guard', f.guard),
+    onOff('root_block', 'root_block', f.root_block),
+    onOff('fastleave', 'fastleave', f.fastleave),
+    onOff('learning', 'learning', f.learning),
+    onOff('flood', 'flood', f.flood),
     str('port_id', 'id', hex(pid)),
     str('port_no', 'no', hex(p.portNo)),
     num('designated_port', 'designated_port', pid),
@@ -141,18 +144,18 @@ export function bridgePortData(p: BridgePortSettings): InfoAttr[] {
     num('config_pending', 'config_pending', 0),
     onOff('proxy_arp', 'proxy_arp', false),
     onOff('proxy_arp_wifi', 'proxy_arp_wifi', false),
-    num('mcast_router', 'multicast_router', 1),
+    num('mcast_router', 'multicast_router', f.mcast_router),
     // IFLA_BRPORT_FAST_LEAVE a second time, in the text only.
-    onOff('mcast_fast_leave', undefined, false),
-    onOff('mcast_flood', 'mcast_flood', true),
-    onOff('bcast_flood', 'bcast_flood', true),
-    onOff('mcast_to_unicast', 'mcast_to_unicast', false),
-    onOff('neigh_suppress', 'neigh_suppress', false),
+    onOff('mcast_fast_leave', undefined, f.fastleave),
+    onOff('mcast_flood', 'mcast_flood', f.mcast_flood),
+    onOff('bcast_flood', 'bcast_flood', f.bcast_flood),
+    onOff('mcast_to_unicast', 'mcast_to_unicast', f.mcast_to_unicast),
+    onOff('neigh_suppress', 'neigh_suppress', f.neigh_suppress),
     str('group_fwd_mask', 'group_fwd_mask', hex(0)),
     str('group_fwd_mask_str', 'group_fwd_mask_str', '0x0'),
-    onOff('vlan_tunnel', 'vlan_tunnel', false),
-    onOff('isolated', 'isolated', false),
-    onOff('locked', 'locked', false),
+    onOff('vlan_tunnel', 'vlan_tunnel', f.vlan_tunnel),
+    onOff('isolated', 'isolated', f.isolated),
+    onOff('locked', 'locked', f.locked),
   ];
 }
 

@@ -27,7 +27,8 @@
 // as the DVR agent installs) are configuration the journal does not restore;
 // for the others the journal's image is restored after the replay and wins.
 // So are `bridge fdb` writes: a Linux bridge's user-added entries are not
-// journaled, and a deleted or flushed learned one is journaled as gone.
+// journaled, and a deleted or flushed learned one is journaled as gone; and
+// `bridge link set`, a Linux bridge port's settings.
 //
 // Bound: an OVS bridge's flow_mods are compacted. Once the lines kept for a
 // bridge exceed COMPACT_MIN and twice its last snapshot, the supervisor asks

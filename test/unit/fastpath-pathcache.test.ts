@@ -20,6 +20,7 @@ import { OvsBridge } from '../../src/ofproto/bridge.js';
 import { NodeDatapath } from '../../src/ofproto/datapath-ports.js';
 import { NetNamespace } from '../../src/netns/namespace.js';
 import { LinuxBridge } from '../../src/l2/linux-bridge.js';
+import type { BridgePortFlags } from '../../src/l2/bridge-port.js';
 import { Underlay } from '../../src/tunnel/underlay.js';
 import { iptablesSave } from '../../src/netfilter/index.js';
 import type { ManualClock } from '../../src/datapath/clock.js';
@@ -685,6 +686,49 @@ test('time passing between hits: each hit refreshes what its element path would 
     assert.deepEqual(state(on.emu), state(off.emu), `after hit ${i}`);
   }
   assert.ok(on.emu.engine.path!.hits - h0 >= 8, `${on.emu.engine.path!.hits - h0} hits`);
+});
+
+test('a qbr port\'s settings changed between hits (bridge link set: learning, isolated, port states): a cached flow goes, stops and refreshes as the element path', () => {
+  const on = side(true), off = side(false);
+  const { req, rep } = udpFlow(41100);
+  const send = (f: Uint8Array, node: string, port: string) => {
+    for (const s of [on, off]) s.emu.engine.inject(s.emu.engine.pool.allocFrom(f)!, s.emu.findPort(node, port)!);
+  };
+  const set = (port: string, change: Partial<BridgePortFlags>) => {
+    for (const s of [on, off]) (s.emu.engine.element('w07', 'qbr2ab77d0f-99') as LinuxBridge).setPortFlags(s.emu.findPort('w07', port)!, change);
+  };
+  send(req, 'w07', VMP);
+  send(rep, 'w02', 'eth3');
+  for (let i = 0; i < 3; i++) send(req, 'w07', VMP);
+  const QVB = 'qvb2ab77d0f-99';
+  const steps: [string, Partial<BridgePortFlags>][] = [
+    [VMP, { learning: false }],
+    [VMP, { isolated: true }],
+    [QVB, { isolated: true }],
+    [VMP, { isolated: false }],
+    [VMP, { state: 2 }],
+    [VMP, { state: 1 }],
+    [VMP, { state: 3 }],
+    [QVB, { state: 0 }],
+    [QVB, { state: 3, isolated: false }],
+    [VMP, { learning: true }],
+  ];
+  const h0 = on.emu.engine.path!.hits;
+  let dropped = 0;
+  for (const [port, change] of steps) {
+    set(port, change);
+    for (let i = 0; i < 3; i++) {
+      for (const s of [on, off]) (s.emu.engine.clock as ManualClock).advance(1700);
+      const n = on.out.length;
+      send(req, 'w07', VMP);
+      if (on.out.length === n) dropped++;
+      assert.deepEqual(on.out, off.out, `${port} ${JSON.stringify(change)}`);
+      assert.deepEqual(state(on.emu), state(off.emu), `${port} ${JSON.stringify(change)}`);
+    }
+  }
+  // Not vacuous: the isolated ports and the states dropped the flow, the others let it go by hits.
+  assert.equal(dropped, 12);
+  assert.ok(on.emu.engine.path!.hits - h0 >= 4, `${on.emu.engine.path!.hits - h0} hits`);
 });
 
 /**

@@ -4,8 +4,8 @@
 // (PartitionedControl), flows are added (one, and a file's worth as `-`
 // sends it) and a topology flow is replaced, and on w02 an address, an ip
 // rule, a route in its table, a permanent neighbour and an iptables rule are
-// added. Each worker is then killed: after its restart every dump reads as
-// before, and traffic goes exactly where those changes send it. A conntrack
+// added, and a qbr port's settings changed (bridge link set). Each worker is
+// then killed: after its restart every dump reads as before, and traffic goes exactly where those changes send it. A conntrack
 // flush is not replayed (an entry made after it is still there), nor are
 // reads or failed commands, and a command to a dead worker fails at once; a bridge's add/del churn is compacted; the log
 // has a cap, counted and reported; a reload's datapath starts with none.
@@ -51,6 +51,7 @@ const DUMPS: [string, string[]][] = [
   ['iptables', ['-n', SNAT, 'w02', '-S']],
   ['iptables', ['-n', SNAT, 'w02', '-t', 'nat', '-S']],
   ['bridge', ['w07', 'fdb', 'show', 'br', 'qbr2ab77d0f-99']],
+  ['bridge', ['-d', 'w07', 'link', 'show', 'dev', 'tap2ab77d0f-99']],
 ];
 
 async function dumps(c: PartitionedControl): Promise<Record<string, string>> {
@@ -116,7 +117,9 @@ async function configure(c: PartitionedControl): Promise<number> {
   await must(c, 'ofctl', 'del-flows', 'w02', 'br-ex', 'dl_vlan=999');
   // w07's qbr: a static entry on the VM's TAP.
   await must(c, 'bridge', 'w07', 'fdb', 'add', '0a:00:00:00:53:77', 'dev', 'tap2ab77d0f-99', 'master', 'static');
-  return 12;
+  // ... and its TAP's port settings (none of them on the paths' way).
+  await must(c, 'bridge', 'w07', 'link', 'set', 'dev', 'tap2ab77d0f-99', 'cost', '5', 'guard', 'on');
+  return 13;
 }
 
 test('flows, routes, rules, addresses, neighbours and iptables rules set at runtime survive their worker\'s restart', async () => {
@@ -154,6 +157,7 @@ test('flows, routes, rules, addresses, neighbours and iptables rules set at runt
     assert.match(before[`ip -n ${FIP} w02 neigh`]!, new RegExp(`10\\.206\\.221\\.194 dev fip-vif\\.103 lladdr ${NEXT_HOP_MAC} PERMANENT`));
     assert.match(before[`iptables -n ${SNAT} w02 -S`]!, /-A FORWARD -d 198\.51\.100\.98\/32 -j DROP/);
     assert.match(before['bridge w07 fdb show br qbr2ab77d0f-99']!, /^0a:00:00:00:53:77 dev tap2ab77d0f-99 master qbr2ab77d0f-99 static$/m);
+    assert.match(before['bridge -d w07 link show dev tap2ab77d0f-99']!, / cost 5 \n    hairpin off guard on /);
 
     let sport = 42000;
     for (const w of [0, 1]) {
