@@ -351,8 +351,9 @@ export class Netns<P = unknown> implements AddrView {
   tables6: number[] = [RT_TABLE_MAIN, RT_TABLE_LOCAL];
 
   /** fib6_new_table: table `id` (0: main) exists from now on. */
-  madeTable6(id: number): void {
-    if (this.tables6.includes(id || RT_TABLE_MAIN)) return;
+  madeTable6(table: number): void {
+    const id = table || RT_TABLE_MAIN;
+    if (this.tables6.includes(id)) return;
     const h = (x: number) => x & 255;
     const at = this.tables6.findIndex((x) => h(x) >= h(id));
     this.tables6.splice(at < 0 ? this.tables6.length : at, 0, id);

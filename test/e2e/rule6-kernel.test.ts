@@ -123,6 +123,8 @@ test('ip -6 rule: the defaults, add, show with selectors, del and flush as the k
     '-6 rule del from 2001:db8::/32 lookup 6', '-6 rule del from 2001:db8::1/32 lookup 6', '-6 rule del pref 5000', '-6 rule del table 100', '-6 rule del table 100',
     '-6 rule del to 2001:db8:1::/48', '-6 rule del goto 200', '-6 rule del prohibit', '-6 rule del fwmark 0x5/0xff',
     // A flush spares priority 0; the defaults themselves go and come back as any rule.
+    // The default's twin of another protocol is no duplicate (rule_exists compares the protocol).
+    '-6 rule add pref 0 lookup local', '-6 -d rule show pref 0', '-6 rule del pref 0 protocol kernel', '-6 rule show pref 0',
     '-6 rule add iif lo lookup 9 pref 400', '-6 rule add fwmark 3 nop pref 401', '-6 rule add pref 0 lookup 9', '-6 rule flush', '-6 rule', 'rule',
     '-6 rule del pref 0', '-6 rule del pref 0', '-6 rule add pref 0 lookup local', '-6 rule add lookup main', '-6 rule add from all lookup main', '-6 rule del pref 0 lookup main',
     '-6 rule del pref 1', '-6 rule add pref 32766 lookup main',
