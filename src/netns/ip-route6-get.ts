@@ -1,7 +1,8 @@
 // `ip -6 route get ADDRESS [from ADDRESS] [iif DEV] [oif DEV] [mark MARK]`
 // in a namespace: the route ip6_route_output (or with `iif`
 // ip6_route_input_lookup) would take through the IPv6 rules (route6-output.ts:
-// in each rule's table the longest prefix, out of `oif` when given; one
+// in each rule's table the longest prefix, out of `oif` when given without
+// `from`; one
 // prefix's routes in their listing order) and, but for an input route, the
 // source address ipv6_dev_get_saddr picks for it (RFC 6724's rules as the
 // kernel applies them), printed as iproute2 prints the kernel's answer
@@ -67,7 +68,8 @@ export function routeGet6(ns: Netns, args: string, line = 1, source?: string, js
   f.iif = iif ? iif.index : LOOPBACK_IFINDEX;
   f.oif = iif ? 0 : (oif?.index ?? 0);
   f.mark = mark;
-  const strict = iif ? (ip6IsLinkLocal(dst, 0) ? iif.name : undefined) : oif?.name;
+  // ip6_route_output_flags: strict on oif only from no source (or to a link-local or group); from one, oif picks no route.
+  const strict = iif ? (ip6IsLinkLocal(dst, 0) ? iif.name : undefined) : f.hasSrc && !ip6IsLinkLocal(dst, 0) && dst[0] !== 0xff ? undefined : oif?.name;
   const res = lookup6(ns.rules6.rules(), ns.routes6(), f, strict, newFib6Result());
   const r = res.route;
   if (!r) throw new RtnlError(res.error ?? 'ENETUNREACH');

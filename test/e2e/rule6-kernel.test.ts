@@ -154,6 +154,8 @@ test('ip -6 route in tables of its own, and ip -6 route get through the rules, a
     '-6 rule add iif ra unreachable pref 37', '-6 route get 2001:db8:5::1 iif ra', '-6 route get 2001:db8:5::1',
     '-6 rule add oif rb prohibit pref 36', '-6 route get 2001:db8:5::1 oif rb', '-6 route get 2001:db8:5::1 oif ra',
     '-6 rule del pref 36', '-6 rule del pref 37', '-6 rule del pref 38', '-6 rule del pref 39', '-6 rule del pref 40', '-6 route get 2001:db8:7::1 from 2001:db8:b::1',
+    // From a source, oif selects rules but no route (the lookup is not strict on it); from none it is.
+    '-6 route add 2001:db8:44::/48 dev rb', '-6 route get 2001:db8:44::1 oif ra', '-6 route get 2001:db8:44::1 from 2001:db8:b::1 oif ra', '-6 route del 2001:db8:44::/48',
     // suppress_prefixlength: table 100's default is refused, its /48 taken; a goto and a nop on the way.
     '-6 rule add lookup 100 suppress_prefixlength 0 pref 30', '-6 route get 2001:db8:42::1', '-6 route get 2001:db8:5::1',
     '-6 rule add to 2001:db8:42::/48 goto 35 pref 20', '-6 rule add nop pref 35', '-6 rule add lookup 100 pref 36', '-6 route get 2001:db8:42::1', '-6 route get 2001:db8:43::1',
