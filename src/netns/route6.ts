@@ -3,10 +3,11 @@
 // nexthop, out of a device that is up with IPv6 on. A gateway other than a
 // link-local one must be on-link (ip6_route_check_nh: the route's own
 // table's route to it on that device, else main's, has none itself). A
-// table is made by its first route (or a rule that looks it up) and stays. The metric is 1024 unless given
-// (IP6_RT_PRIO_USER), the protocol boot. A device going down, losing IPv6
-// (disable_ipv6) or going away takes its routes (fib6_ifdown); one losing an
-// address or its carrier keeps them (`linkdown`). The kernel's own routes
+// table is made by its first route (or a rule that looks it up) and stays.
+// The metric is 1024 unless given (IP6_RT_PRIO_USER), the protocol boot. A
+// device going down, losing IPv6 (disable_ipv6) or going away takes its
+// routes (fib6_ifdown); one losing an address or its carrier keeps them
+// (`linkdown`). The kernel's own routes
 // (inet6.ts) are listed with them, and may be replaced or deleted too: the
 // addresses that brought one then bring it no more (a new address of the
 // prefix brings it again, as addrconf_prefix_route finds none).
