@@ -126,7 +126,7 @@ export class Ip6Forward {
     ip6Copy(t, 0, gw ?? buf, gw ? 0 : l3 + IPV6_DST);
     if (!ip6Equal(t, 0, buf, l3 + IPV6_DST) && !ip6IsLinkLocal(t, 0)) return;
     if (!this.limit.xrlim(buf, l3 + IPV6_DST, e.now, 1000)) return;
-    if (!nd.route(buf, l3 + IPV6_SRC, ip6IsLinkLocal(buf, l3 + IPV6_SRC) ? l : undefined) || h.local || h.gw !== null) return;
+    if (!nd.route(buf, l3 + IPV6_SRC, ip6IsLinkLocal(buf, l3 + IPV6_SRC) ? l : undefined, ll.bytes, 0) || h.local || h.gw !== null) return;
     if (!this.limit.xrlim(buf, l3 + IPV6_SRC, e.now, 1000)) return;
     const mac = nd.resolved(l.index, t, 0);
     const optlen = mac < 0 ? 0 : ND_OPT_LL_LEN;

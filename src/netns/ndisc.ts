@@ -88,10 +88,12 @@ export class Ndisc {
   private readonly res = newFib6Result();
 
   /**
-   * ip6_route_output for the destination at buf[off], from the source at
+   * ip6_dst_lookup for the destination at buf[off], from the source at
    * src[srcOff] when given (RT6_LOOKUP_F_HAS_SADDR): the route the rules
    * find (out of `oif` when the lookup is strict), into `hop`; false: none
-   * (`hop.error`).
+   * (`hop.error`). From no source, a lookup that failed is made again from
+   * the source ipv6_dev_get_saddr picks (ip6_dst_lookup_tail), which a
+   * `from` rule may select.
    */
   route(buf: Uint8Array, off: number, oif: Interface | undefined, src?: Uint8Array, srcOff = 0): boolean {
     const f = this.flow;
@@ -101,6 +103,12 @@ export class Ndisc {
     f.iif = LOOPBACK_IFINDEX;
     f.oif = oif === undefined ? 0 : oif.index;
     f.mark = f.tclass = f.proto = f.sport = f.dport = 0;
+    if (this.fibLookup(oif?.name)) return true;
+    if (src !== undefined || this.res.route !== undefined) return false;
+    const a = source6(this.host.links(), undefined, f.dst);
+    if (a === undefined) return false;
+    ip6Copy(f.src, 0, a.bytes, 0);
+    f.hasSrc = true;
     return this.fibLookup(oif?.name);
   }
 

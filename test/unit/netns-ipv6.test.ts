@@ -524,7 +524,9 @@ test('IPv6 forwarding: the hop limit one less, to the next neighbour; hop limit 
 
 // The IPv6 rules over forwarding and the replies, as a kernel router namespace did (Linux 6.18: `ping -6` from the host behind
 // qr-1): a prohibit rule's administratively prohibited, a blackhole's silence, an unreachable's no route, a route of another
-// table a rule looks up; an echo reply is routed from the address asked (`from 2001:db8:8::1 ... prohibit`: no reply from it).
+// table a rule looks up, an error's way back by a rule on the source the kernel picks for it (`ping -6 -I 2001:db8:50::9`
+// from the host: `From 2001:db8:7::1 icmp_seq=1 Destination unreachable: No route` only with the rule); an echo reply is
+// routed from the address asked (`from 2001:db8:8::1 ... prohibit`: no reply from it).
 test('IPv6 rules steer forwarding and replies: prohibit, blackhole, unreachable, a table of their own, a rule on the reply\'s source', () => {
   const { e, r, send, w1, w2, ip } = forwarder();
   const code = (f: Uint8Array | undefined) => (f ? `${f[54]}/${f[55]} from ${toHex(f.subarray(22, 38))}` : 'none');
@@ -551,6 +553,16 @@ test('IPv6 rules steer forwarding and replies: prohibit, blackhole, unreachable,
   send(NREQ);
   const [fwd] = w2.take();
   assert.deepEqual([w1.take(), toHex(fwd!.subarray(0, 6)), fwd![21]], [[], 'fa163eb2efb0', 63], 'forwarded to 2001:db8:8::9, hop limit one less');
+  // No route back to 2001:db8:50::9 but table 100's, for a rule from 2001:db8:7::1: the error's lookup from no source fails,
+  // then goes again from the source ipv6_dev_get_saddr picks (ip6_dst_lookup_tail), 7::1, which the rule selects.
+  ip('-6 rule del pref 20');
+  ip('-6 route del 2001:db8:50::/64');
+  ip('-6 route add 2001:db8:50::/64 via 2001:db8:7::5 table 100');
+  send(NREQ);
+  assert.deepEqual([w1.take(), w2.take()], [[], []], 'no route back: no error');
+  ip('-6 rule add from 2001:db8:7::1 lookup 100 pref 50');
+  send(NREQ);
+  assert.deepEqual(w1.take().map(noLabel), [noLabel(NUNR)], 'the no route, back by table 100');
   // An echo request to the router's own 2001:db8:8::1 and 2001:db8:7::1: the reply from 8::1 is prohibited, 7::1's goes.
   ip('-6 rule add from 2001:db8:8::1 to 2001:db8:7::/64 prohibit pref 10');
   const echo = (last: number): Uint8Array => {
