@@ -203,11 +203,12 @@ export function formatRule<A extends RuleAddr>(r: FibRule<A>, unresolved = false
 export const gotoUnresolved = <A extends RuleAddr>(r: FibRule<A>, all: readonly FibRule<A>[]): boolean => r.action === 'goto' && !all.some((x) => x.priority === r.gotoTarget);
 
 /**
- * `ip rule show SELECTOR` (iprule_list_flush_or_save's words, filter_nlmsg's
- * tests): which rules to list. A prefix selects the rules whose own prefix is
- * at least as long and agrees on its bits; `table` the rules that look it up.
+ * `ip rule show|flush SELECTOR` (iprule_list_flush_or_save's words,
+ * filter_nlmsg's tests): which rules to list, or with `flush` to delete (the
+ * protocol too). A prefix selects the rules whose own prefix is at least as
+ * long and agrees on its bits; `table` the rules that look it up.
  */
-export function parseRuleFilter<A extends RuleAddr>(words: readonly string[], family: Family = 'inet'): (r: FibRule<A>) => boolean {
+export function parseRuleFilter<A extends RuleAddr>(words: readonly string[], family: Family = 'inet', flush = false): (r: FibRule<A>) => boolean {
   const tests: ((r: FibRule<A>) => boolean)[] = [];
   const within = (p: { addr: RuleAddr; len: number }, addr: RuleAddr, len: number) =>
     p.len <= len && (typeof addr === 'number' ? typeof p.addr === 'number' && inPrefix(addr, p.addr, p.len) : typeof p.addr !== 'number' && inPrefix6(addr, p.addr, p.len));
@@ -267,8 +268,9 @@ export function parseRuleFilter<A extends RuleAddr>(words: readonly string[], fa
       if (start !== 0) tests.push((r) => r[w]?.start === start && r[w]?.end === end);
     } else if (matches(w, 'protocol')) {
       // Only a flush tests the protocol (flush_rule); a listing reads the word and lists as without it.
-      const v = next();
-      if (protoFromName(v) === undefined && v !== 'all') throw invarg('invalid "protocol"\n', v);
+      const v = next(), p = protoFromName(v);
+      if (p === undefined && v !== 'all') throw invarg('invalid "protocol"\n', v);
+      if (flush && p !== undefined) tests.push((r) => r.protocol === p);
     } else if (w === 'ipproto') {
       const v = next(), n = IP_PROTOS[v] ?? parseU32(v);
       if (n === undefined || n > 255) throw invarg('Invalid "ipproto" value\n', v);

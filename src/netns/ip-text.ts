@@ -527,21 +527,19 @@ export function runCommand<P>(
       if (o.family === 'link' && verb !== 'list' && verb !== 'show') throw fail(IPV4_ONLY, verb);
       if (toks[i] !== undefined) i++;
       if (verb === 'list' || verb === 'show') return showRules(ns, o, toks.slice(i));
+      if (verb === 'flush') {
+        // iproute2 deletes each rule its selector lists that has a priority attribute: all but priority 0's.
+        const words = toks.slice(i);
+        if (o.family === 'inet6') ns.flushRules(ns.rules6, parseRuleFilter<Uint8Array>(words, 'inet6', true));
+        else ns.flushRules(ns.rules, parseRuleFilter<number>(words, 'inet', true));
+        // Its flush is a dump that prints nothing: with -j, an empty array.
+        return o.json ? jsonDump([], o.json.pretty) : '';
+      }
       if (o.family === 'inet6') {
-        if (verb === 'flush') {
-          ns.flushRules6();
-          return o.json ? jsonDump([], o.json.pretty) : '';
-        }
         const spec = parseRule6Args(rest(), no, opts.source);
         if (verb === 'add') ns.addRule6(spec);
         else ns.delRule6(spec);
         return '';
-      }
-      if (verb === 'flush') {
-        // iproute2 deletes every rule that has a priority attribute: all but priority 0.
-        ns.setRules(ns.rules.rules().filter((r) => r.priority === 0).map((r) => ({ ...r })));
-        // Its flush is a dump that prints nothing: with -j, an empty array.
-        return o.json ? jsonDump([], o.json.pretty) : '';
       }
       const spec = parseRuleArgs(rest(), no, opts.source);
       if (verb === 'add') ns.addRule(spec);

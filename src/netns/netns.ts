@@ -777,9 +777,9 @@ export class Netns<P = unknown> implements AddrView {
     return r;
   }
 
-  /** ip -6 rule flush: every rule but those of priority 0 (iproute2 deletes the rules that have a priority attribute). */
-  flushRules6(): void {
-    for (const r of this.rules6.rules().filter((x) => x.priority !== 0)) this.rules6.remove(r);
+  /** ip [-6] rule flush: each rule of `set` that `sel` selects, in order, but those of priority 0 (iproute2 deletes the rules that have a priority attribute). */
+  flushRules<A extends RuleAddr>(set: RuleSet<A>, sel: (r: FibRule<A>) => boolean): void {
+    for (const r of set.rules().filter((x) => x.priority !== 0 && sel(x))) set.remove(r);
     this.touch();
   }
 

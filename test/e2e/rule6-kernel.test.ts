@@ -122,6 +122,10 @@ test('ip -6 rule: the defaults, add, show with selectors, del and flush as the k
     // Deletes: the fields given must match (the address as given, host bits too).
     '-6 rule del from 2001:db8::/32 lookup 6', '-6 rule del from 2001:db8::1/32 lookup 6', '-6 rule del pref 5000', '-6 rule del table 100', '-6 rule del table 100',
     '-6 rule del to 2001:db8:1::/48', '-6 rule del goto 200', '-6 rule del prohibit', '-6 rule del fwmark 0x5/0xff',
+    // A flush deletes what its selector lists (the protocol too), in both families.
+    '-6 rule add lookup 9 pref 5', '-6 rule add lookup 10 pref 6', '-6 rule add lookup 9 pref 7 protocol static', '-6 rule flush table 9 protocol static',
+    '-6 rule flush table 9', '-6 -j rule flush to 2001:db8::/16', '-6 rule flush from 192.0.2.0/24', 'rule add lookup 9 pref 5', 'rule add from 192.0.2.0/24 lookup 9 pref 6',
+    'rule flush from 192.0.2.0/24', 'rule', 'rule flush table 9', 'rule', 'rule flush protocol nosuch',
     // A flush spares priority 0; the defaults themselves go and come back as any rule.
     // The default's twin of another protocol is no duplicate (rule_exists compares the protocol).
     '-6 rule add pref 0 lookup local', '-6 -d rule show pref 0', '-6 rule del pref 0 protocol kernel', '-6 rule show pref 0',
