@@ -1,12 +1,11 @@
 // `ip -6 route get ADDRESS [from ADDRESS] [iif DEV] [oif DEV] [mark MARK]`
 // in a namespace: the route ip6_route_output (or with `iif`
-// ip6_route_input_lookup) would take through the IPv6 rules (route6-output.ts:
-// in each rule's table the longest prefix, out of `oif` when given without
-// `from`; one
-// prefix's routes in their listing order) and, but for an input route, the
-// source address ipv6_dev_get_saddr picks for it (RFC 6724's rules as the
-// kernel applies them), printed as iproute2 prints the kernel's answer
-// (rt6_fill_node). A rule's blackhole, prohibit or unreachable is the
+// ip6_route_input_lookup) would take through the IPv6 rules
+// (route6-output.ts: in each rule's table the longest prefix, out of `oif`
+// when given without `from`; one prefix's routes in their listing order)
+// and, but for an input route, the source address ipv6_dev_get_saddr picks
+// for it (RFC 6724's rules as the kernel applies them), printed as iproute2
+// prints the kernel's answer (rt6_fill_node). A rule's blackhole, prohibit or unreachable is the
 // kernel's error. Compared with kernel namespaces in
 // test/e2e/netns-text-kernel.test.ts and test/e2e/rule6-kernel.test.ts.
 
