@@ -37,6 +37,7 @@ export const ip: CommandFamily = {
     const write = access(argv) === 'write';
     // ip monitor's listeners hear what this write changes (nothing is compared when none listens).
     const notify = write && el ? aroundChange(el.ns, known) : null;
+    let out: string;
     try {
       if (!el) {
         if (write) throw new ControlError(`Error: ${node}'s root namespace is a read-only view, built from the topology and its ports' state; 'ip ${known} ${words[1]}' is refused there (name a namespace with -n NS to change one).`, 255);
@@ -49,7 +50,7 @@ export const ip: CommandFamily = {
         const dev = words[2] === 'dev' ? words[3] : words[2];
         if (dev !== undefined && el.ns.link(dev)) el.setLinkUp(dev, words.includes('up'));
       }
-      const out = runCommand(el.ns, [...options, ...words].join(' '), el.engine.now, {
+      out = runCommand(el.ns, [...options, ...words].join(' '), el.engine.now, {
         drop: (pkts, why) => pkts.forEach((p) => el.engine.drop(p, el, 'neigh_failed', why)),
         linkStats: (l) => el.linkStats(l),
         proxyQueued: () => el.proxyQueued,
@@ -71,6 +72,7 @@ export const ip: CommandFamily = {
       if (write && el) el.dadWork();
     }
     ctx.invalidate(`${el.node}:${el.name} ${words[0]}`);
-    return ok('');
+    // A write prints nothing but `-j rule flush`'s empty array (its dump).
+    return ok(out);
   },
 };

@@ -17,7 +17,7 @@ import { ip6ToString } from '../wire/tcpdump-text.js';
 import { ip6Equal, writeEui64LinkLocal } from '../wire/ipv6.js';
 import { type Errno, RtnlError } from './errors.js';
 import { type Interface } from './interfaces.js';
-import { RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_SITE, RT_SCOPE_UNIVERSE, RTPROT_BOOT, RTPROT_KERNEL, protoName } from './names.js';
+import { RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_SITE, RT_SCOPE_UNIVERSE, RT_TABLE_LOCAL, RT_TABLE_MAIN, RTPROT_BOOT, RTPROT_KERNEL, protoName, tableName } from './names.js';
 import type { UserRoute6 } from './route6.js';
 
 /** net.ipv6.conf.X: the keys the model reads. */
@@ -173,7 +173,8 @@ export function delAddr6(l: Interface, bytes: Uint8Array, prefixLen: number): vo
 
 /** A route of the IPv6 FIB as `ip -6 route` prints it: made by the kernel from the addresses, or by the user (route6.ts). */
 export interface Route6 {
-  table: 'main' | 'local';
+  /** Its table's id: RT_TABLE_MAIN, RT_TABLE_LOCAL (the kernel's local, anycast and multicast routes), or a user's. */
+  table: number;
   type: 'unicast' | 'local' | 'anycast' | 'multicast';
   dst: string;
   /** Its gateway (a user's route only). */
@@ -206,7 +207,8 @@ export function prefixOf(b: Uint8Array, len: number): Uint8Array {
 }
 
 /**
- * The namespace's IPv6 routes, main then local, each table in the order of
+ * The namespace's IPv6 routes, table by table in `tables`' order (a dump's:
+ * main before local), each table in the order of
  * its fib6 tree walk (treeOrder; same prefix: by metric, then as added).
  * Each address brings its `local` route (once DAD is over) and, but ::1 and a noprefixroute
  * one, its prefix route while the device is up (addrconf_prefix_route: one
@@ -214,9 +216,11 @@ export function prefixOf(b: Uint8Array, len: number): Uint8Array {
  * `dst` a /128 as the address alone); with forwarding on, the
  * subnet-router anycast of its prefix below /127 (addrconf_join_anycast,
  * one per prefix and device). A device addrconf set up has the ff00::/8
- * multicast route. The user's routes (route6.ts) go to main.
+ * multicast route. The user's routes (route6.ts) go to their tables.
  */
-export function routes6(links: readonly Interface[], forwarding: (l: Interface) => boolean, user: readonly UserRoute6[] = []): Route6[] {
+export function routes6(
+  links: readonly Interface[], forwarding: (l: Interface) => boolean, user: readonly UserRoute6[] = [], tables: readonly number[] = [RT_TABLE_MAIN, RT_TABLE_LOCAL],
+): Route6[] {
   const main: Route6[] = [], local: Route6[] = [];
   const once = (t: Route6[], r: Route6) => {
     if (!t.some((x) => x.type === r.type && x.dev === r.dev && x.len === r.len && x.metric === r.metric && cmpBytes(x.key, r.key) === 0)) t.push(r);
@@ -227,25 +231,27 @@ export function routes6(links: readonly Interface[], forwarding: (l: Interface) 
     const linkdown = l.kind !== 'loopback' && !l.carrier;
     for (const a of [...l.addrs6].sort(bySeq)) {
       const used = usable6(a);
-      if (used) local.push({ table: 'local', type: 'local', dst: a.text, dev: l.name, metric: 0, proto: RTPROT_KERNEL, linkdown: false, key: a.bytes, len: 128, seq: a.seq });
+      if (used) local.push({ table: RT_TABLE_LOCAL, type: 'local', dst: a.text, dev: l.name, metric: 0, proto: RTPROT_KERNEL, linkdown: false, key: a.bytes, len: 128, seq: a.seq });
       if (a.scope === RT_SCOPE_HOST) continue;
       const key = prefixOf(a.bytes, a.prefixLen), pfx = ip6ToString(key, 0);
       if (l.up && (a.flags & IFA_F_NOPREFIXROUTE) === 0 && !a.routeGone) {
-        once(main, { table: 'main', type: 'unicast', dst: prefixText(key, a.prefixLen), dev: l.name, metric: a.metric || 256, proto: RTPROT_KERNEL, linkdown, key, len: a.prefixLen, seq: a.seq });
+        once(main, { table: RT_TABLE_MAIN, type: 'unicast', dst: prefixText(key, a.prefixLen), dev: l.name, metric: a.metric || 256, proto: RTPROT_KERNEL, linkdown, key, len: a.prefixLen, seq: a.seq });
       }
-      if (used && forwarding(l) && a.prefixLen < 127) once(local, { table: 'local', type: 'anycast', dst: pfx, dev: l.name, metric: 0, proto: RTPROT_KERNEL, linkdown: false, key, len: 128, seq: a.seq });
+      if (used && forwarding(l) && a.prefixLen < 127) once(local, { table: RT_TABLE_LOCAL, type: 'anycast', dst: pfx, dev: l.name, metric: 0, proto: RTPROT_KERNEL, linkdown: false, key, len: 128, seq: a.seq });
     }
-    if (l.v6Ready !== 0 && l.kind !== 'loopback') local.push({ table: 'local', type: 'multicast', dst: 'ff00::/8', dev: l.name, metric: 256, proto: RTPROT_KERNEL, linkdown, key: FF00, len: 8, seq: l.v6Ready });
+    if (l.v6Ready !== 0 && l.kind !== 'loopback') local.push({ table: RT_TABLE_LOCAL, type: 'multicast', dst: 'ff00::/8', dev: l.name, metric: 256, proto: RTPROT_KERNEL, linkdown, key: FF00, len: 8, seq: l.v6Ready });
   }
+  const all = [...main, ...local];
   for (const u of user) {
     const l = u.dev;
-    main.push({
-      table: 'main', type: 'unicast', dst: prefixText(u.key, u.len), dev: l.name, metric: u.metric, proto: u.proto,
+    all.push({
+      table: u.table, type: 'unicast', dst: prefixText(u.key, u.len), dev: l.name, metric: u.metric, proto: u.proto,
       linkdown: l.kind !== 'loopback' && !l.carrier, key: u.key, len: u.len, seq: u.seq, user: u, ...(u.gw ? { via: ip6ToString(u.gw, 0) } : {}),
     });
   }
-  const order = (x: Route6, y: Route6) => treeOrder(x, y) || x.metric - y.metric || x.seq - y.seq;
-  return [...main.sort(order), ...local.sort(order)];
+  const rank = (t: number) => tables.indexOf(t);
+  const order = (x: Route6, y: Route6) => rank(x.table) - rank(y.table) || treeOrder(x, y) || x.metric - y.metric || x.seq - y.seq;
+  return all.sort(order);
 }
 
 /** The kernel's prefix route `r` of device `l` is gone: each address that brought it brings it no more. */
@@ -289,7 +295,7 @@ export function formatRoute6(r: Route6, v: Route6View): string {
   let s = r.type !== 'unicast' || v.details ? `${r.type} ${r.dst} ` : `${r.dst} `;
   if (r.via !== undefined && !v.hideVia) s += `via ${r.via} `;
   if (!v.hideDev) s += `dev ${r.dev} `;
-  if (v.showTable && (v.details || r.table !== 'main')) s += `table ${r.table} `;
+  if (v.showTable && (v.details || r.table !== RT_TABLE_MAIN)) s += `table ${tableName(r.table)} `;
   if (!v.hideProto && (r.proto !== RTPROT_BOOT || v.details)) s += `proto ${protoName(r.proto)} `;
   if (v.details && !v.hideScope) s += 'scope global ';
   if (!v.hideMetric) s += `metric ${r.metric} `;
@@ -303,7 +309,7 @@ export function route6Json(r: Route6, v: Route6View): Record<string, string | nu
     dst: r.dst,
     gateway: v.hideVia ? undefined : r.via,
     dev: v.hideDev ? undefined : r.dev,
-    table: v.showTable && (v.details || r.table !== 'main') ? r.table : undefined,
+    table: v.showTable && (v.details || r.table !== RT_TABLE_MAIN) ? tableName(r.table) : undefined,
     protocol: v.hideProto || (r.proto === RTPROT_BOOT && !v.details) ? undefined : protoName(r.proto),
     scope: v.details && !v.hideScope ? 'global' : undefined,
     metric: v.hideMetric ? undefined : r.metric,

@@ -17,7 +17,8 @@ import { type JsonObject, type JsonValue } from './json-writer.js';
 import { RT_SCOPE_NOWHERE, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, RTPROT_BOOT, RTPROT_KERNEL, dsfieldName, protoName, scopeName, tableName } from './names.js';
 import { NUD, NUD_VALID, nudName } from './neighbour.js';
 import { type NeighRow } from './ip-neigh-syntax.js';
-import { type FibRule } from './rules.js';
+import { type FibRule, type RuleAddr } from './rules.js';
+import { ip6ToString } from '../wire/tcpdump-text.js';
 
 /** IFA_CACHEINFO's lifetimes of a permanent address (INFINITY_LIFE_TIME). */
 const FOREVER = 4294967295;
@@ -189,11 +190,15 @@ export function routeJson(r: Route, ctx: RouteFormatContext, showTable = false):
   };
 }
 
-const prefixMembers = (key: 'src' | 'dst', addr: Ip4, len: number): JsonObject =>
-  len ? { [key]: formatIp4(addr), [`${key}len`]: len !== 32 ? len : undefined } : key === 'src' ? { src: 'all' } : {};
+const prefixMembers = (key: 'src' | 'dst', addr: RuleAddr, len: number): JsonObject =>
+  len
+    ? typeof addr === 'number'
+      ? { [key]: formatIp4(addr), [`${key}len`]: len !== 32 ? len : undefined }
+      : { [key]: ip6ToString(addr, 0), [`${key}len`]: len !== 128 ? len : undefined }
+    : key === 'src' ? { src: 'all' } : {};
 
-/** One rule of `ip -j rule show` (print_rule); `details`: -d prints the protocol whatever it is. */
-export function ruleJson(r: FibRule, unresolved: boolean, details = false): JsonObject {
+/** One rule of `ip -j [-6] rule show` (print_rule); `details`: -d prints the protocol whatever it is. */
+export function ruleJson<A extends RuleAddr>(r: FibRule<A>, unresolved: boolean, details = false): JsonObject {
   const range = (k: string, p: { start: number; end: number } | undefined): JsonObject =>
     !p ? {} : p.start === p.end ? { [k]: p.start } : { [`${k}_start`]: p.start, [`${k}_end`]: p.end };
   return {

@@ -414,17 +414,19 @@ export interface Route6Args {
   dev?: string;
   metric: number;
   proto?: number;
+  /** The table given (RTA_TABLE; 0: main). */
+  table?: number;
 }
 
 /**
  * The arguments of `ip route add|replace|del` for an IPv6 route, or
  * undefined for an IPv4 one: iproute_modify takes the family from -6, else
  * from the first address given (the prefix or the gateway). Only a unicast
- * route of main with a gateway, device, metric and protocol is emulated.
+ * route with a gateway, device, metric, protocol and table is emulated.
  */
 export function parseRoute6Args(args: string, family: Family | undefined, lineNo = 1, source?: string): Route6Args | undefined {
   const ts = new TokenStream(tokenize(args), lineNo, source);
-  let dst: Token | undefined, via: Token | undefined, first: Token | undefined, dev: string | undefined, proto: number | undefined, metric = 0;
+  let dst: Token | undefined, via: Token | undefined, first: Token | undefined, dev: string | undefined, proto: number | undefined, table: number | undefined, metric = 0;
   // What is not emulated of an IPv6 route: refused once the route is one (an IPv4 one is parseRouteArgs's).
   const v6 = () => family === 'inet6' || first?.text.includes(':') === true;
   while (!ts.done) {
@@ -442,11 +444,10 @@ export function parseRoute6Args(args: string, family: Family | undefined, lineNo
       if (proto === undefined) throw ts.error(v, `invalid protocol '${v.text}'`);
     } else if (kw === 'table') {
       const v = ts.value(t);
-      if (tableFromName(v.text) === RT_TABLE_MAIN) continue;
-      if (v6()) throw ts.error(v, 'IPv6 routes of tables other than main are not emulated');
-      return undefined;
+      table = tableFromName(v.text);
+      if (table === undefined) throw invarg('"table" value is invalid\n', v.text);
     } else if (kw !== undefined) {
-      if (v6()) throw ts.error(t, `'${t.text}' is not emulated with IPv6 routes (via, dev, metric, proto and table main are)`);
+      if (v6()) throw ts.error(t, `'${t.text}' is not emulated with IPv6 routes (via, dev, metric, proto and table are)`);
       return undefined;
     } else {
       let p = t.text === 'to' ? ts.value(t) : t;
@@ -467,5 +468,7 @@ export function parseRoute6Args(args: string, family: Family | undefined, lineNo
   if (!p) throw notPrefix(dst.text, fam);
   const gw = via && parseIpv6(via.text);
   if (via && !gw) throw new RtnlError('EINVAL', undefined, `Error: inet6 address is expected rather than "${via.text}".`, 1);
-  return { bytes: p.bytes, len: p.len, metric, ...(gw ? { gw } : {}), ...(dev !== undefined ? { dev } : {}), ...(proto !== undefined ? { proto } : {}) };
+  return {
+    bytes: p.bytes, len: p.len, metric, ...(gw ? { gw } : {}), ...(dev !== undefined ? { dev } : {}), ...(proto !== undefined ? { proto } : {}), ...(table !== undefined ? { table } : {}),
+  };
 }

@@ -1,18 +1,22 @@
-// `ip -6 route get ADDRESS [from ADDRESS] [oif DEV] [mark MARK]` in a
-// namespace: the route ip6_route_output would take (the local table, then
-// main: the longest prefix, out of `oif` when given; one prefix's routes in
-// their listing order) and the source address ipv6_dev_get_saddr picks for
-// it (RFC 6724's rules as the kernel applies them), printed as iproute2
-// prints the kernel's answer (rt6_fill_node). The input side (`iif`) is not
-// modelled. The lookup and the choice are route6-output.ts's. Compared with
-// kernel namespaces in test/e2e/netns-text-kernel.test.ts.
+// `ip -6 route get ADDRESS [from ADDRESS] [iif DEV] [oif DEV] [mark MARK]`
+// in a namespace: the route ip6_route_output (or with `iif`
+// ip6_route_input_lookup) would take through the IPv6 rules
+// (route6-output.ts: in each rule's table the longest prefix, out of `oif`
+// when given without `from`; one prefix's routes in their listing order)
+// and, but for an input route, the source address ipv6_dev_get_saddr picks
+// for it (RFC 6724's rules as the kernel applies them), printed as iproute2
+// prints the kernel's answer (rt6_fill_node). A rule's blackhole, prohibit or unreachable is the
+// kernel's error. Compared with kernel namespaces in
+// test/e2e/netns-text-kernel.test.ts and test/e2e/rule6-kernel.test.ts.
 
 import { RtnlError, IpSyntaxError } from './errors.js';
-import type { Netns } from './netns.js';
 import { type Family, familyPrefix, parsePrefix6, tokenize } from './ip-tokens.js';
-import { RTPROT_BOOT, parseU32, protoName } from './names.js';
+import { RT_TABLE_MAIN, RTPROT_BOOT, parseU32, protoName, tableName } from './names.js';
 import { type JsonObject, jsonDump } from './json-writer.js';
-import { lookup6, source6 } from './route6-output.js';
+import { lookup6, newFib6Result, newFlow6, source6 } from './route6-output.js';
+import { LOOPBACK_IFINDEX, type Netns } from './netns.js';
+import type { Interface } from './interfaces.js';
+import { ip6IsLinkLocal } from '../wire/ipv6.js';
 import { ip6ToString } from '../wire/tcpdump-text.js';
 
 /** Whether `ip route get ARGS` asks of IPv6: -6, or in no family a destination or source with a ':'. */
@@ -36,22 +40,40 @@ export function routeGet6(ns: Netns, args: string, line = 1, source?: string, js
     if (!p || w === 'default' || w === 'all' || w === 'any') familyPrefix(w, 'inet6'); // ip's refusal of the word
     return p!.bytes;
   };
-  let dst: Uint8Array | undefined, from: Uint8Array | undefined, oif: string | undefined;
+  let dst: Uint8Array | undefined, from: Uint8Array | undefined, oif: Interface | undefined, iif: Interface | undefined, mark = 0;
   for (let i = 0; i < toks.length; i++) {
     const w = toks[i]!.text;
     if (w === 'from') from = addr(++i);
-    else if (w === 'oif') oif = ns.mustLink(toks[++i]?.text ?? fail(i, 'argument is missing')).name;
-    else if (w === 'mark') {
-      if (parseU32(toks[++i]?.text ?? fail(i, 'argument is missing')) === undefined) fail(i, `invalid mark "${toks[i]!.text}"`);
-    } else if (w === 'iif' || w === 'tos' || w === 'dsfield' || w === 'fibmatch' || w === 'connected') fail(i, `'${w}' is not emulated with an IPv6 route get`);
+    else if (w === 'oif' || w === 'iif') {
+      const l = ns.mustLink(toks[++i]?.text ?? fail(i, 'argument is missing'));
+      if (w === 'oif') oif = l;
+      else iif = l;
+    } else if (w === 'mark') {
+      const m = parseU32(toks[++i]?.text ?? fail(i, 'argument is missing'));
+      if (m === undefined) fail(i, `invalid mark "${toks[i]!.text}"`);
+      mark = m!;
+    } else if (w === 'tos' || w === 'dsfield' || w === 'fibmatch' || w === 'connected') fail(i, `'${w}' is not emulated with an IPv6 route get`);
     else if (dst !== undefined) fail(i, `unknown or duplicate argument "${w}"`);
     else dst = addr(w === 'to' ? ++i : i);
   }
   if (dst === undefined) throw new IpSyntaxError(line, 1, '', 'need at least a destination address', source);
-  const r = lookup6(ns.routes6(), dst, oif);
-  if (!r) throw new RtnlError('ENETUNREACH');
+  // inet6_rtm_getroute: an input lookup from iif (strict on it for a link-local destination), else an output one from lo (strict on oif).
+  const f = newFlow6();
+  f.dst = dst;
+  if (from && from.some((x) => x !== 0)) {
+    f.src = from;
+    f.hasSrc = true;
+  }
+  f.iif = iif ? iif.index : LOOPBACK_IFINDEX;
+  f.oif = iif ? 0 : (oif?.index ?? 0);
+  f.mark = mark;
+  // ip6_route_output_flags: strict on oif only from no source (or to a link-local or group); from one, oif picks no route.
+  const strict = iif ? (ip6IsLinkLocal(dst, 0) ? iif.name : undefined) : f.hasSrc && !ip6IsLinkLocal(dst, 0) && dst[0] !== 0xff ? undefined : oif?.name;
+  const res = lookup6(ns.rules6.rules(), ns.routes6(), f, strict, newFib6Result());
+  const r = res.route;
+  if (!r) throw new RtnlError(res.error ?? 'ENETUNREACH');
   const dev = ns.link(r.dev);
-  const src = source6(ns.links(), dev, dst)?.bytes;
+  const src = iif ? undefined : source6(ns.links(), dev, dst)?.bytes;
   // A local or anycast route's answer goes out of lo.
   const o: JsonObject = {
     type: r.type === 'unicast' ? undefined : r.type,
@@ -59,14 +81,15 @@ export function routeGet6(ns: Netns, args: string, line = 1, source?: string, js
     from: from ? ip6ToString(from, 0) : '::',
     gateway: r.via,
     dev: r.type === 'local' || r.type === 'anycast' ? 'lo' : r.dev,
-    table: r.table === 'local' ? 'local' : undefined,
+    table: r.table !== RT_TABLE_MAIN ? tableName(r.table) : undefined,
     protocol: r.proto === RTPROT_BOOT ? undefined : protoName(r.proto),
     prefsrc: src ? ip6ToString(src, 0) : undefined,
     metric: r.metric,
+    iif: iif?.name,
     flags: [],
     pref: 'medium',
   };
   if (json) return jsonDump([o], json.pretty);
-  const f = (k: string, v: unknown) => (v === undefined ? '' : ` ${k} ${String(v)}`);
-  return `${o.type ? `${o.type} ` : ''}${o.dst}${f('from', o.from)}${f('via', o.gateway)}${f('dev', o.dev)}${f('table', o.table)}${f('proto', o.protocol)}${f('src', o.prefsrc)}${f('metric', o.metric)} pref medium\n`;
+  const t = (k: string, v: unknown) => (v === undefined ? '' : ` ${k} ${String(v)}`);
+  return `${o.type ? `${o.type} ` : ''}${o.dst}${t('from', o.from)}${t('via', o.gateway)}${t('dev', o.dev)}${t('table', o.table)}${t('proto', o.protocol)}${t('src', o.prefsrc)}${t('metric', o.metric)}${t('iif', o.iif)} pref medium\n`;
 }

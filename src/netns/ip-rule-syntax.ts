@@ -1,14 +1,17 @@
-// `ip rule` text: the arguments of `ip rule add|del` (iproute2 ip/iprule.c
-// iprule_modify) and the lines `ip rule show` prints (print_rule):
-// "PRIO:\tSELECTOR ACTION", fields joined by single spaces, no trailing space.
+// `ip rule` text: the arguments of `ip [-6] rule add|del` (iproute2
+// ip/iprule.c iprule_modify) and the lines `ip rule show` prints
+// (print_rule): "PRIO:\tSELECTOR ACTION", fields joined by single spaces, no
+// trailing space. IPv4's and IPv6's rules read and print alike but for
+// their prefixes.
 
 import { formatIp4, parsePrefix } from './addr.js';
-import { type Family, type Token, TokenStream, familyPrefix, matches, tokenize } from './ip-tokens.js';
+import { type Family, type Token, TokenStream, familyPrefix, matches, parsePrefix6, tokenize } from './ip-tokens.js';
 import { RTPROT_KERNEL, dsfieldFromName, dsfieldName, parseU32, protoFromName, protoName, tableFromName, tableName } from './names.js';
-import { type FibRule, type PortRange } from './rules.js';
+import { type FibRule, type PortRange, type RuleAddr } from './rules.js';
 import { type RuleSpec } from './specs.js';
-import { invarg, nextArg } from './errors.js';
-import { inPrefix } from '../wire/addr.js';
+import { RtnlError, invarg, nextArg, notPrefix } from './errors.js';
+import { inPrefix, inPrefix6 } from '../wire/addr.js';
+import { ip6ToString } from '../wire/tcpdump-text.js';
 
 const IP_PROTOS: Record<string, number> = { icmp: 1, igmp: 2, tcp: 6, udp: 17, gre: 47, esp: 50, ah: 51, sctp: 132 };
 export const ipprotoName = (n: number) => Object.entries(IP_PROTOS).find(([, v]) => v === n)?.[0] ?? String(n);
@@ -28,12 +31,19 @@ function portRange(ts: TokenStream, kw: Token): PortRange {
   return { start, end };
 }
 
+/** A rule prefix of the family: IPv4's, or with `v6` IPv6's; undefined: not one. */
+function rulePrefix(text: string, v6: boolean): { addr: RuleAddr; len: number } | undefined {
+  if (!v6) return parsePrefix(text);
+  const p = parsePrefix6(text);
+  return p && { addr: p.bytes, len: p.len };
+}
+
 /**
- * Parse one rule: `ip rule add` arguments (after the verb) or a line of
- * `ip rule show` ("3232235777:\tfrom 192.168.1.1/24 lookup 3232235777").
+ * Parse one rule: `ip [-6] rule add` arguments (after the verb) or a line
+ * of `ip rule show` ("3232235777:\tfrom 192.168.1.1/24 lookup 3232235777").
  */
-export function parseRule(ts: TokenStream, show: boolean): RuleSpec {
-  const r: RuleSpec = {};
+export function parseRule(ts: TokenStream, show: boolean, v6 = false): RuleSpec<RuleAddr> {
+  const r: RuleSpec<RuleAddr> = {};
   const first = ts.peek();
   if (first && /^[0-9]+:$/.test(first.text)) {
     ts.next();
@@ -49,7 +59,12 @@ export function parseRule(ts: TokenStream, show: boolean): RuleSpec {
     if (w === 'not') r.invert = true;
     else if (w === 'from' || w === 'to') {
       const v = ts.value(t);
-      const p = parsePrefix(v.text);
+      const p = rulePrefix(v.text, v6);
+      if (!p && !show) {
+        // ip sends an IPv6 prefix to IPv4's rules, which refuse its length; -6 wants an IPv6 one.
+        if (v6) throw notPrefix(v.text, 'inet6');
+        if (parsePrefix6(v.text)) throw new RtnlError('EINVAL', w === 'from' ? 'Invalid source address' : 'Invalid dst address');
+      }
       if (!p) throw ts.error(v, `invalid prefix '${v.text}'`);
       if (w === 'from') {
         r.src = p.addr;
@@ -64,6 +79,8 @@ export function parseRule(ts: TokenStream, show: boolean): RuleSpec {
       const v = ts.value(t);
       const n = dsfieldFromName(v.text);
       if (n === undefined) throw ts.error(v, `invalid tos '${v.text}'`);
+      // fib6_rule_configure: the DSCP bits alone.
+      if (v6 && n & 3 && !show) throw new RtnlError('EINVAL', 'Invalid dsfield (tos): ECN bits must be 0');
       r.tos = n;
     } else if (w === 'fwmark') {
       const v = ts.value(t);
@@ -110,6 +127,7 @@ export function parseRule(ts: TokenStream, show: boolean): RuleSpec {
       r.ipproto = n;
     } else if (w === 'sport') r.sport = portRange(ts, t);
     else if (w === 'dport') r.dport = portRange(ts, t);
+    else if (matches(w, 'realms') && v6) ts.value(t); // FRA_FLOW: IPv6's rules take it and keep nothing
     else if (matches(w, 'realms') || w === 'nat' || matches(w, 'map-to') || w === 'l3mdev' || matches(w, 'tun_id')) {
       throw ts.error(t, `'${w}' is not supported`);
     } else {
@@ -130,22 +148,33 @@ export function parseRule(ts: TokenStream, show: boolean): RuleSpec {
 }
 
 export function parseRuleLine(line: string, lineNo = 1, source?: string): RuleSpec {
-  return parseRule(new TokenStream(tokenize(line), lineNo, source), true);
+  return parseRule(new TokenStream(tokenize(line), lineNo, source), true) as RuleSpec;
 }
 
 export function parseRuleArgs(args: string, lineNo = 1, source?: string): RuleSpec {
-  return parseRule(new TokenStream(tokenize(args), lineNo, source), false);
+  return parseRule(new TokenStream(tokenize(args), lineNo, source), false) as RuleSpec;
+}
+
+/** `ip -6 rule add|del` arguments. */
+export function parseRule6Args(args: string, lineNo = 1, source?: string): RuleSpec<Uint8Array> {
+  return parseRule(new TokenStream(tokenize(args), lineNo, source), false, true) as RuleSpec<Uint8Array>;
+}
+
+/** A rule's prefix as print_rule prints it: the address, and the length unless the address's own. */
+export function rulePrefixText(addr: RuleAddr, len: number): string {
+  if (typeof addr === 'number') return `${formatIp4(addr)}${len !== 32 ? `/${len}` : ''}`;
+  return `${ip6ToString(addr, 0)}${len !== 128 ? `/${len}` : ''}`;
 }
 
 /** print_0xhex's "%#llx": 0 without the prefix. */
 export const ruleHex = (n: number): string => (n === 0 ? '0' : `0x${n.toString(16)}`);
 
 /** A line as print_rule prints it (no trailing newline). `unresolved`: a goto whose target is missing; `details`: -d, the protocol always. */
-export function formatRule(r: FibRule, unresolved = false, details = false): string {
+export function formatRule<A extends RuleAddr>(r: FibRule<A>, unresolved = false, details = false): string {
   let s = `${r.priority}:\t`;
   if (r.invert) s += 'not ';
-  s += r.srcLen ? `from ${formatIp4(r.src)}${r.srcLen !== 32 ? `/${r.srcLen}` : ''}` : 'from all';
-  if (r.dstLen) s += ` to ${formatIp4(r.dst)}${r.dstLen !== 32 ? `/${r.dstLen}` : ''}`;
+  s += r.srcLen ? `from ${rulePrefixText(r.src, r.srcLen)}` : 'from all';
+  if (r.dstLen) s += ` to ${rulePrefixText(r.dst, r.dstLen)}`;
   if (r.tos) s += ` tos ${dsfieldName(r.tos)}`;
   if (r.fwmark || r.fwmask) {
     s += ` fwmark ${ruleHex(r.fwmark)}`;
@@ -171,16 +200,25 @@ export function formatRule(r: FibRule, unresolved = false, details = false): str
 }
 
 /** A goto whose target priority no rule has. */
-export const gotoUnresolved = (r: FibRule, all: readonly FibRule[]): boolean => r.action === 'goto' && !all.some((x) => x.priority === r.gotoTarget);
+export const gotoUnresolved = <A extends RuleAddr>(r: FibRule<A>, all: readonly FibRule<A>[]): boolean => r.action === 'goto' && !all.some((x) => x.priority === r.gotoTarget);
 
 /**
- * `ip rule show SELECTOR` (iprule_list_flush_or_save's words, filter_nlmsg's
- * tests): which rules to list. A prefix selects the rules whose own prefix is
- * at least as long and agrees on its bits; `table` the rules that look it up.
+ * `ip rule show|flush SELECTOR` (iprule_list_flush_or_save's words,
+ * filter_nlmsg's tests): which rules to list, or with `flush` to delete (the
+ * protocol too). A prefix selects the rules whose own prefix is at least as
+ * long and agrees on its bits; `table` the rules that look it up.
  */
-export function parseRuleFilter(words: readonly string[], family: Family = 'inet'): (r: FibRule) => boolean {
-  const tests: ((r: FibRule) => boolean)[] = [];
-  const within = (p: { addr: number; len: number }, addr: number, len: number) => p.len <= len && inPrefix(addr, p.addr, p.len);
+export function parseRuleFilter<A extends RuleAddr>(words: readonly string[], family: Family = 'inet', flush = false): (r: FibRule<A>) => boolean {
+  const tests: ((r: FibRule<A>) => boolean)[] = [];
+  const within = (p: { addr: RuleAddr; len: number }, addr: RuleAddr, len: number) =>
+    p.len <= len && (typeof addr === 'number' ? typeof p.addr === 'number' && inPrefix(addr, p.addr, p.len) : typeof p.addr !== 'number' && inPrefix6(addr, p.addr, p.len));
+  // A selector's prefix: IPv6's under -6 (ip's get_prefix of AF_INET6), else familyPrefix's.
+  const prefix = (w: string): { addr: RuleAddr; len: number } => {
+    if (family !== 'inet6') return familyPrefix(w, family);
+    const p = parsePrefix6(w);
+    if (!p) throw notPrefix(w, 'inet6');
+    return { addr: p.bytes, len: p.len };
+  };
   for (let i = 0; i < words.length; i++) {
     const w = words[i]!;
     const next = (): string => nextArg(words, ++i);
@@ -209,7 +247,7 @@ export function parseRuleFilter(words: readonly string[], family: Family = 'inet
       if (t === undefined) throw invarg('table id value is invalid\n', v);
       if (t > 0) tests.push((r) => r.action === 'lookup' && r.table === t);
     } else if (matches(w, 'from') || matches(w, 'src')) {
-      const p = familyPrefix(next(), family);
+      const p = prefix(next());
       tests.push((r) => within(p, r.src, r.srcLen));
     } else if (w === 'tos') {
       const v = next(), tos = dsfieldFromName(v);
@@ -230,14 +268,15 @@ export function parseRuleFilter(words: readonly string[], family: Family = 'inet
       if (start !== 0) tests.push((r) => r[w]?.start === start && r[w]?.end === end);
     } else if (matches(w, 'protocol')) {
       // Only a flush tests the protocol (flush_rule); a listing reads the word and lists as without it.
-      const v = next();
-      if (protoFromName(v) === undefined && v !== 'all') throw invarg('invalid "protocol"\n', v);
+      const v = next(), p = protoFromName(v);
+      if (p === undefined && v !== 'all') throw invarg('invalid "protocol"\n', v);
+      if (flush && p !== undefined) tests.push((r) => r.protocol === p);
     } else if (w === 'ipproto') {
       const v = next(), n = IP_PROTOS[v] ?? parseU32(v);
       if (n === undefined || n > 255) throw invarg('Invalid "ipproto" value\n', v);
       if (n !== 0) tests.push((r) => r.ipproto === n);
     } else {
-      const p = familyPrefix(matches(w, 'dst') || matches(w, 'to') ? next() : w, family);
+      const p = prefix(matches(w, 'dst') || matches(w, 'to') ? next() : w);
       tests.push((r) => within(p, r.dst, r.dstLen));
     }
   }

@@ -20,7 +20,8 @@ import { isRouteGet6, routeGet6 } from './ip-route6-get.js';
 import { NTABLE_USAGE, changeNtable, showNtable } from './ip-ntable.js';
 import { flushPmtu } from './pmtu.js';
 import { cachedRouteJson, formatCachedRoute, routeExceptions, type CachedRoute } from './ip-route-cache.js';
-import { formatRule, gotoUnresolved, parseRuleArgs, parseRuleFilter, parseRuleLine } from './ip-rule-syntax.js';
+import { formatRule, gotoUnresolved, parseRule6Args, parseRuleArgs, parseRuleFilter, parseRuleLine } from './ip-rule-syntax.js';
+import { type FibRule, type RuleAddr } from './rules.js';
 import { isBriefOption, isDetailsOption, isJsonOption, isOnelineOption, isPrettyOption, isStatsOption, textLines, tokenize, matches, type Family, type Prefix6, routeShowPrefix } from './ip-tokens.js';
 import { RT_TABLE_LOCAL, RT_TABLE_MAIN, RTPROT_KERNEL } from './names.js';
 import { type NeighAction, NUD, NUD_VALID } from './neighbour.js';
@@ -94,13 +95,12 @@ export function showRoutes(ns: Netns, sel: RouteShow | number | 'all' = RT_TABLE
     const v = {
       showTable, hideDev: oif !== 0, hideProto: hide.proto === true, hideScope: hide.scope === true, hideVia: hide.via === true, hideMetric: hide.metric === true, details: o.details === true,
     };
-    const rs = ns.routes6().filter((r) =>
-      (table === 'all' || (table === RT_TABLE_LOCAL) === (r.table === 'local')) && (!oif || r.dev === dev) && test6(r));
+    const rs = ns.routes6().filter((r) => (table === 'all' || r.table === table) && (!oif || r.dev === dev) && test6(r));
     return { text: rs.map((r) => formatRoute6(r, v)).join(''), json: rs.map((r) => route6Json(r, v)) };
   };
   if (o.family === 'inet6') {
-    // Its IPv6 FIB has the main and local tables only.
-    if (table !== 'all' && table !== RT_TABLE_MAIN && table !== RT_TABLE_LOCAL) {
+    // A dump of one table the namespace never made (fib6_new_table: a route's, or a rule's that looks it up).
+    if (table !== 'all' && !ns.tables6.includes(table)) {
       throw new RtnlError('ENOENT', undefined, 'Error: ipv6: FIB table does not exist.\nDump terminated', 2, o.json ? jsonDumpOpening(o.json.pretty) : '');
     }
     const r = v6(table === 'all');
@@ -127,10 +127,14 @@ export function showRoutes(ns: Netns, sel: RouteShow | number | 'all' = RT_TABLE
   return routes4.map((r) => formatRoute(r, ctx, true) + '\n').join('') + r6.text;
 }
 
-/** `ip rule show`. */
+/** `ip [-6] rule show`: IPv4's rules but under -6 (no family lists IPv4's). */
 export function showRules(ns: Netns, o: ShowOptions = {}, selector: readonly string[] = []): string {
-  const all = ns.rules.rules();
-  const filter = selector.length ? parseRuleFilter(selector, o.family === 'link' ? 'link' : 'inet') : undefined;
+  if (o.family === 'inet6') return listRules(ns.rules6.rules(), o, selector);
+  return listRules(ns.rules.rules(), o, selector);
+}
+
+function listRules<A extends RuleAddr>(all: readonly FibRule<A>[], o: ShowOptions, selector: readonly string[]): string {
+  const filter = selector.length ? parseRuleFilter<A>(selector, o.family === 'link' || o.family === 'inet6' ? o.family : 'inet') : undefined;
   if (o.family === 'link') {
     throw new RtnlError('EAFNOSUPPORT', undefined, 'RTNETLINK answers: Address family not supported by protocol\nDump terminated', 255, o.json ? jsonDumpOpening(o.json.pretty) : '');
   }
@@ -401,8 +405,8 @@ function readFamily(word: string | undefined, fail: (reason: string, tok?: strin
   throw invarg('invalid protocol family', word);
 }
 
-/** A change in IPv6 or AF_PACKET (-6, -0) other than an IPv6 address's, route's or neighbour's (inet6.ts, route6.ts, nd6-cache.ts). */
-export const IPV4_ONLY = 'only IPv4 changes and IPv6 addresses, routes and neighbours are emulated: -0 changes nothing';
+/** A change in IPv6 or AF_PACKET (-6, -0) other than an IPv6 address's, route's, rule's or neighbour's (inet6.ts, route6.ts, rules.ts, nd6-cache.ts). */
+export const IPV4_ONLY = 'only IPv4 changes and IPv6 addresses, routes, rules and neighbours are emulated: -0 changes nothing';
 
 function verbOf(word: string | undefined, verbs: readonly string[]): string | undefined {
   if (word === undefined) return undefined;
@@ -520,16 +524,22 @@ export function runCommand<P>(
     case 'rule': {
       const verb = verbOf(toks[i], ['add', 'delete', 'list', 'show', 'flush']) ?? (toks[i] === undefined ? 'show' : undefined);
       if (!verb) throw fail(`unknown command '${toks[i]}'`);
-      // A namespace's IPv6 rules (local and main, even with disable_ipv6) are not modelled.
-      if (o.family === 'inet6') throw fail('IPv6 rules are not emulated (an emulated namespace has no IPv6 policy routing)', '-6');
       if (o.family === 'link' && verb !== 'list' && verb !== 'show') throw fail(IPV4_ONLY, verb);
       if (toks[i] !== undefined) i++;
       if (verb === 'list' || verb === 'show') return showRules(ns, o, toks.slice(i));
       if (verb === 'flush') {
-        // iproute2 deletes every rule that has a priority attribute: all but priority 0.
-        ns.setRules(ns.rules.rules().filter((r) => r.priority === 0).map((r) => ({ ...r })));
+        // iproute2 deletes each rule its selector lists that has a priority attribute: all but priority 0's.
+        const words = toks.slice(i);
+        if (o.family === 'inet6') ns.flushRules(ns.rules6, parseRuleFilter<Uint8Array>(words, 'inet6', true));
+        else ns.flushRules(ns.rules, parseRuleFilter<number>(words, 'inet', true));
         // Its flush is a dump that prints nothing: with -j, an empty array.
         return o.json ? jsonDump([], o.json.pretty) : '';
+      }
+      if (o.family === 'inet6') {
+        const spec = parseRule6Args(rest(), no, opts.source);
+        if (verb === 'add') ns.addRule6(spec);
+        else ns.delRule6(spec);
+        return '';
       }
       const spec = parseRuleArgs(rest(), no, opts.source);
       if (verb === 'add') ns.addRule(spec);

@@ -1,6 +1,8 @@
 // IPv6 forwarding of a namespace (net/ipv6/ip6_output.c ip6_forward): a
 // frame for this host to an address not the namespace's goes by the route
-// ip6_route_input finds (route6-output.ts; none: an ICMPv6 no route), when
+// ip6_route_input finds through the IPv6 rules (route6-output.ts; none: an
+// ICMPv6 no route; a prohibit rule: administratively prohibited; a
+// blackhole rule: dropped), when
 // net.ipv6.conf.all.forwarding is on, its hop limit over 1 (else an ICMPv6
 // time exceeded), its source not a link-local leaving by another device
 // (beyond scope; from ::, dropped) and it fits the egress MTU (at least 1280; else packet
@@ -21,7 +23,7 @@ import type { DropReason } from '../datapath/drop-reasons.js';
 import { ETH_HLEN } from '../wire/ethernet.js';
 import { IPV6_DST, IPV6_HLEN, IPV6_SRC, ND_HOPLIMIT, NEXTHDR_ICMP, ip6Copy, ip6Equal, ip6IsAny, ip6IsLinkLocal, writeIpv6Head } from '../wire/ipv6.js';
 import {
-  ICMPV6_DEST_UNREACH, ICMPV6_NOROUTE, ICMPV6_NOT_NEIGHBOUR, ICMPV6_PKT_TOOBIG, ICMPV6_TIME_EXCEED, ND_OPT_LL_LEN, ND_OPT_TARGET_LL_ADDR, NDISC_REDIRECT, icmpv6SetChecksum, writeNdOptLinkAddr,
+  ICMPV6_ADM_PROHIBITED, ICMPV6_DEST_UNREACH, ICMPV6_NOROUTE, ICMPV6_NOT_NEIGHBOUR, ICMPV6_PKT_TOOBIG, ICMPV6_TIME_EXCEED, ND_OPT_LL_LEN, ND_OPT_TARGET_LL_ADDR, NDISC_REDIRECT, icmpv6SetChecksum, writeNdOptLinkAddr,
 } from '../wire/icmpv6.js';
 import { lladdr6 } from './inet6.js';
 import { writeU32 } from '../wire/addr.js';
@@ -42,8 +44,10 @@ export class Ip6Forward {
   /** A frame for this host on `l` to a unicast address not the namespace's (ip6_rcv_core's checks passed). */
   forward(pkt: Packet, l: Interface): void {
     const e = this.host.element.engine, el = this.host.element, buf = pkt.buf, l3 = pkt.off + ETH_HLEN, h = this.nd.hop;
-    // ip6_route_input: a link-local destination only on the device it came in on.
-    if (!this.nd.route(buf, l3 + IPV6_DST, ip6IsLinkLocal(buf, l3 + IPV6_DST) ? l : undefined)) {
+    // ip6_route_input through the rules: a blackhole is dropped silently (dst_discard), a prohibit told so (ip6_pkt_prohibit).
+    if (!this.nd.routeInput(pkt, l, l3)) {
+      if (h.error === 'EINVAL') return e.drop(pkt, el, 'no_route', 'IPv6: a blackhole rule');
+      if (h.error === 'EACCES') return this.error(pkt, ICMPV6_DEST_UNREACH, ICMPV6_ADM_PROHIBITED, 0, 'no_route', 'IPv6: a prohibit rule');
       return this.error(pkt, ICMPV6_DEST_UNREACH, ICMPV6_NOROUTE, 0, 'no_route', 'IPv6: no route to the destination');
     }
     if (h.local) return e.drop(pkt, el, 'no_route', 'IPv6 to an anycast address of the namespace\'s (not modelled)');
@@ -78,7 +82,7 @@ export class Ip6Forward {
     const e = this.host.element.engine, el = this.host.element, buf = pkt.buf, l3 = pkt.off + ETH_HLEN, nd = this.nd, h = nd.hop;
     // is_ineligible: none about an ICMPv6 error; none to the unspecified address.
     const ineligible = (buf[l3 + 6] === NEXTHDR_ICMP && pkt.len >= ETH_HLEN + IPV6_HLEN + 1 && buf[l3 + IPV6_HLEN]! < 128) || ip6IsAny(buf, l3 + IPV6_SRC);
-    if (ineligible || !nd.route(buf, l3 + IPV6_SRC, undefined) || h.local) return;
+    if (ineligible || !nd.route(buf, l3 + IPV6_SRC, undefined, toUs ? buf : undefined, l3 + IPV6_DST) || h.local) return;
     const dst = this.dst;
     ip6Copy(dst, 0, buf, l3 + IPV6_SRC);
     let src: Uint8Array | undefined = this.from;
@@ -122,7 +126,7 @@ export class Ip6Forward {
     ip6Copy(t, 0, gw ?? buf, gw ? 0 : l3 + IPV6_DST);
     if (!ip6Equal(t, 0, buf, l3 + IPV6_DST) && !ip6IsLinkLocal(t, 0)) return;
     if (!this.limit.xrlim(buf, l3 + IPV6_DST, e.now, 1000)) return;
-    if (!nd.route(buf, l3 + IPV6_SRC, ip6IsLinkLocal(buf, l3 + IPV6_SRC) ? l : undefined) || h.local || h.gw !== null) return;
+    if (!nd.route(buf, l3 + IPV6_SRC, ip6IsLinkLocal(buf, l3 + IPV6_SRC) ? l : undefined, ll.bytes, 0) || h.local || h.gw !== null) return;
     if (!this.limit.xrlim(buf, l3 + IPV6_SRC, e.now, 1000)) return;
     const mac = nd.resolved(l.index, t, 0);
     const optlen = mac < 0 ? 0 : ND_OPT_LL_LEN;

@@ -98,17 +98,24 @@ export function scopeFromName(s: string): number | undefined {
   return n !== undefined && n <= 255 ? n : undefined;
 }
 
-/** rtnl_dsfield_n2a without an rt_dsfield file: hex. */
+/** rtnl_dsfield_n2a: a DSCP class of rt_dsfield by its name, else hex. */
 export function dsfieldName(t: number): string {
-  return `0x${t.toString(16).padStart(2, '0')}`;
+  return RT_DSFIELD.get(t) ?? `0x${t.toString(16).padStart(2, '0')}`;
 }
 
 const DSFIELD_NAMES: Record<string, number> = {
   default: 0x00, lowdelay: 0x10, throughput: 0x08, reliability: 0x04, mincost: 0x02,
 };
 
+/** iproute2 6.1's /etc/iproute2/rt_dsfield: the DSCP classes' names (rtnl_dsfield_n2a, rtnl_dsfield_a2n). */
+const RT_DSFIELD = new Map<number, string>([
+  [0x28, 'AF11'], [0x30, 'AF12'], [0x38, 'AF13'], [0x48, 'AF21'], [0x50, 'AF22'], [0x58, 'AF23'], [0x68, 'AF31'], [0x70, 'AF32'], [0x78, 'AF33'],
+  [0x88, 'AF41'], [0x90, 'AF42'], [0x98, 'AF43'], [0x20, 'CS1'], [0x40, 'CS2'], [0x60, 'CS3'], [0x80, 'CS4'], [0xa0, 'CS5'], [0xc0, 'CS6'], [0xe0, 'CS7'], [0xb8, 'EF'],
+]);
+
 export function dsfieldFromName(s: string): number | undefined {
   if (s in DSFIELD_NAMES) return DSFIELD_NAMES[s];
+  for (const [n, name] of RT_DSFIELD) if (name === s) return n;
   const n = parseU32(s);
   return n !== undefined && n <= 255 ? n : undefined;
 }

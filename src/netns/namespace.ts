@@ -178,6 +178,7 @@ export class NetNamespace extends Element implements KeepsLearned {
       linkNamed: (name) => this.ns.link(name),
       links: () => this.ns.links(),
       fib6: () => this.ns.fib6(),
+      rules6: () => this.ns.rules6.rules(),
       forwarding: () => this.ns.all6.forwarding !== 0,
       icmp6Ratelimit: () => this.ns.icmp6Ratelimit,
       forward: (pkt, l) => this.fwd6.forward(pkt, l),

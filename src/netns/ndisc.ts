@@ -27,7 +27,9 @@ import {
 } from '../wire/icmpv6.js';
 import type { Interface } from './interfaces.js';
 import { type If6Addr, type Route6, lladdr6, usable6 } from './inet6.js';
-import { lookup6, source6 } from './route6-output.js';
+import { type Fib6Result, lookup6, newFib6Result, newFlow6, source6 } from './route6-output.js';
+import type { FibRule6 } from './rules.js';
+import { LOOPBACK_IFINDEX } from './netns.js';
 import { NUD, NUD_CONNECTED, NUD_IN_TIMER, NUD_VALID, neighMaxProbes, nudTimerStep, probeKind, skbTruesize } from './neighbour.js';
 import type { Nd6Cache } from './nd6-cache.js';
 import { type Mld6Record, mldv2Mrc } from './mld6.js';
@@ -50,6 +52,8 @@ export interface NdiscHost {
   links(): readonly Interface[];
   /** The IPv6 FIB as routes6 lists it (kept between changes). */
   fib6(): readonly Route6[];
+  /** The IPv6 rules (`ip -6 rule`), in their order. */
+  rules6(): readonly FibRule6[];
   /** net.ipv6.conf.all.forwarding is on. */
   forwarding(): boolean;
   /** net.ipv6.icmp.ratelimit (ms). */
@@ -70,11 +74,12 @@ export interface NdiscHost {
   mldQuery(l: Interface, buf: Uint8Array, off: number, maxDelayMs: number): void;
 }
 
-/** What route() found: out of `dev` to the gateway `gw` (null: to the destination itself), or to ourselves (`local`). */
+/** What route() found: out of `dev` to the gateway `gw` (null: to the destination itself), or to ourselves (`local`); none: the rules' `error`. */
 export interface Hop6 {
   dev: Interface | undefined;
   gw: Uint8Array | null;
   local: boolean;
+  error: Fib6Result['error'];
 }
 
 /** The cache's parameters (net.ipv6.neigh.DEV.*) and reachable times are its own (neigh-parms.ts). */
@@ -82,17 +87,61 @@ export class Ndisc {
   constructor(private readonly host: NdiscHost, private readonly cache: Nd6Cache<Packet>) {}
 
   /** The last route()'s answer (reused). */
-  readonly hop: Hop6 = { dev: undefined, gw: null, local: false };
+  readonly hop: Hop6 = { dev: undefined, gw: null, local: false, error: undefined };
+  private readonly flow = newFlow6();
+  private readonly res = newFib6Result();
 
   /**
-   * ip6_route_output for the destination at buf[off]: the longest route
-   * (out of `oif` when the lookup is strict), into `hop`; false: none
-   * (ENETUNREACH).
+   * ip6_dst_lookup for the destination at buf[off], from the source at
+   * src[srcOff] when given (RT6_LOOKUP_F_HAS_SADDR): the route the rules
+   * find (out of `oif` when the lookup is strict), into `hop`; false: none
+   * (`hop.error`). From no source, a lookup that failed is made again from
+   * the source ipv6_dev_get_saddr picks (ip6_dst_lookup_tail), which a
+   * `from` rule may select.
    */
-  route(buf: Uint8Array, off: number, oif: Interface | undefined): boolean {
-    const d = this.dst, h = this.hop;
-    ip6Copy(d, 0, buf, off);
-    const r = lookup6(this.host.fib6(), d, oif?.name);
+  route(buf: Uint8Array, off: number, oif: Interface | undefined, src?: Uint8Array, srcOff = 0): boolean {
+    const f = this.flow;
+    ip6Copy(f.dst, 0, buf, off);
+    f.hasSrc = src !== undefined;
+    if (src !== undefined) ip6Copy(f.src, 0, src, srcOff);
+    f.iif = LOOPBACK_IFINDEX;
+    f.oif = oif === undefined ? 0 : oif.index;
+    f.mark = f.tclass = f.proto = f.sport = f.dport = 0;
+    if (this.fibLookup(oif?.name)) return true;
+    if (src !== undefined || this.res.route !== undefined) return false;
+    const a = source6(this.host.links(), undefined, f.dst);
+    if (a === undefined) return false;
+    ip6Copy(f.src, 0, a.bytes, 0);
+    f.hasSrc = true;
+    return this.fibLookup(oif?.name);
+  }
+
+  /**
+   * ip6_route_input for the packet (IPv6 header at l3) that came in on
+   * `l`: its addresses, traffic class, mark, next header and ports (the
+   * early flow dissection rules with ports ask for), strict on `l` for a
+   * link-local destination; into `hop`.
+   */
+  routeInput(pkt: Packet, l: Interface, l3: number): boolean {
+    const f = this.flow, buf = pkt.buf;
+    ip6Copy(f.dst, 0, buf, l3 + IPV6_DST);
+    ip6Copy(f.src, 0, buf, l3 + IPV6_SRC);
+    f.hasSrc = true;
+    f.iif = l.index;
+    f.oif = 0;
+    f.mark = pkt.mark;
+    f.tclass = (ipv6FlowInfo(buf, l3) >>> 20) & 0xff;
+    const nh = buf[l3 + 6]!, l4 = l3 + IPV6_HLEN;
+    f.proto = nh;
+    const ports = (nh === 6 || nh === 17) && pkt.off + pkt.len >= l4 + 4;
+    f.sport = ports ? readU16(buf, l4) : 0;
+    f.dport = ports ? readU16(buf, l4 + 2) : 0;
+    return this.fibLookup(ip6IsLinkLocal(buf, l3 + IPV6_DST) ? l.name : undefined);
+  }
+
+  private fibLookup(strict: string | undefined): boolean {
+    const h = this.hop, r = lookup6(this.host.rules6(), this.host.fib6(), this.flow, strict, this.res).route;
+    h.error = this.res.error;
     if (r === undefined) return false;
     h.local = r.type === 'local' || r.type === 'anycast';
     h.dev = this.host.linkNamed(r.dev);
@@ -614,7 +663,10 @@ export class Ndisc {
     const group = ip6IsMulticast(buf, l3 + IPV6_DST);
     let dev = l, gw: Uint8Array | null = null;
     if (!ip6IsLinkLocal(buf, l3 + IPV6_SRC)) {
-      if (!this.route(buf, l3 + IPV6_SRC, group ? l : undefined) || this.hop.local) return e.consume(pkt, el, 'icmp6: echo request: no route back, no reply');
+      // From the address asked (a group's source is chosen after the route).
+      if (!this.route(buf, l3 + IPV6_SRC, group ? l : undefined, group ? undefined : buf, l3 + IPV6_DST) || this.hop.local) {
+        return e.consume(pkt, el, 'icmp6: echo request: no route back, no reply');
+      }
       dev = this.hop.dev!;
       gw = this.hop.gw;
     }
@@ -685,7 +737,7 @@ export class Ndisc {
 
   /** A 16-byte scratch for an address being moved within one slot. */
   private readonly scratch = new Uint8Array(16);
-  /** route()'s destination, at offset 0 as the lookup reads it. */
+  /** A group echo's requester, at offset 0 as source6 reads it. */
   private readonly dst = new Uint8Array(16);
 }
 

@@ -16,6 +16,7 @@ import { formatIp4 } from './addr.js';
 import { formatAddr, formatAddr6, formatLink } from './ip-addr-syntax.js';
 import { formatNeigh, neighRow } from './ip-neigh-syntax.js';
 import { formatRule, gotoUnresolved } from './ip-rule-syntax.js';
+import type { FibRule, RuleAddr } from './rules.js';
 import { showRoutes } from './ip-text.js';
 import { matches } from './ip-tokens.js';
 import { NUD, type NeighEntry } from './neighbour.js';
@@ -29,7 +30,7 @@ export type NlGroup = 'link' | 'address' | 'route' | 'neigh' | 'rule';
 export interface NlEvent {
   group: NlGroup;
   text: string;
-  /** Whose message it is: an address's, route's or neighbour's family (a link's has none; dpemu's rules are IPv4's). */
+  /** Whose message it is: an address's, route's, rule's or neighbour's family (a link's has none). */
   family?: 'inet' | 'inet6';
   /** The device it is about (none for a rule). */
   ifindex?: number;
@@ -136,7 +137,7 @@ const devName = (ns: Netns, i: number): string => ns.linkByIndex(i)?.name ?? `if
 // ---- configuration changes ------------------------------------------------
 
 type Listed = Exclude<keyof Snapshot, 'links'>;
-type Put = (group: NlGroup, lines: readonly string[], deleted?: boolean) => void;
+type Put = (group: NlGroup, lines: readonly string[], deleted?: boolean, rule6?: boolean) => void;
 
 interface Snapshot {
   links: Map<number, string>;
@@ -145,6 +146,7 @@ interface Snapshot {
   route4: string[];
   route6: string[];
   rules: string[];
+  rules6: string[];
 }
 
 /** A device's record as a notification carries it: ip addr's link lines, without the queue length (no IFLA_TXQLEN is printed there). */
@@ -158,15 +160,17 @@ function snapshot(ns: Netns): Snapshot {
     for (const a of l.addrs) addr4.push(`${l.index}: ${l.name}${formatAddr(a)}`);
     for (const a of l.addrs6) addr6.push(`${l.index}: ${l.name}${formatAddr6(a)}`);
   }
-  const rules = ns.rules.rules();
   const lines = (t: string) => t.split('\n').filter(Boolean).map((x) => `${x}\n`);
   return {
     links, addr4, addr6,
     route4: lines(showRoutes(ns, 'all', { family: 'inet' })),
     route6: lines(showRoutes(ns, 'all', { family: 'inet6' })),
-    rules: rules.map((r) => `${formatRule(r, gotoUnresolved(r, rules), false)}\n`),
+    rules: ruleLines(ns.rules.rules()),
+    rules6: ruleLines(ns.rules6.rules()),
   };
 }
+
+const ruleLines = <A extends RuleAddr>(rules: readonly FibRule<A>[]): string[] => rules.map((r) => `${formatRule(r, gotoUnresolved(r, rules), false)}\n`);
 
 /** What `after` has that `before` has not, as multisets, in `after`'s order. */
 function added(before: readonly string[], after: readonly string[]): string[] {
@@ -226,10 +230,10 @@ function byAddress(put: Put, addrs: readonly string[], routes: readonly string[]
   put('route', [...left].sort(order), deleted);
 }
 
-/** A record of a change: its family and device read back from its text (an address's begins with its device's index). */
-function nlEvent(ns: Netns, group: NlGroup, text: string, deleted: boolean, routes6: ReadonlySet<string>): NlEvent {
+/** A record of a change: its family and device read back from its text (an address's begins with its device's index); a rule's family as told. */
+function nlEvent(ns: Netns, group: NlGroup, text: string, deleted: boolean, routes6: ReadonlySet<string>, rule6: boolean): NlEvent {
   const ev: NlEvent = { group, text: deleted ? `Deleted ${text}` : text };
-  if (group === 'rule') ev.family = 'inet';
+  if (group === 'rule') ev.family = rule6 ? 'inet6' : 'inet';
   if (group === 'address') ev.family = text.includes('    inet6 ') ? 'inet6' : 'inet';
   if (group === 'route') ev.family = routes6.has(text) ? 'inet6' : 'inet';
   const dev = group === 'route' ? / dev (\S+)/.exec(text)?.[1] : undefined;
@@ -263,8 +267,8 @@ export function aroundChange(ns: Netns, object: string): (() => void) | null {
     const after = snapshot(ns);
     const out: NlEvent[] = [];
     const v6 = new Set([...before.route6, ...after.route6]);
-    const put = (group: NlGroup, lines: readonly string[], deleted = false) => {
-      for (const text of lines) out.push(nlEvent(ns, group, text, deleted, v6));
+    const put = (group: NlGroup, lines: readonly string[], deleted = false, rule6 = false) => {
+      for (const text of lines) out.push(nlEvent(ns, group, text, deleted, v6, rule6));
     };
     const gone = (k: Listed) => added(after[k], before[k]);
     const come = (k: Listed) => added(before[k], after[k]);
@@ -299,6 +303,9 @@ export function aroundChange(ns: Netns, object: string): (() => void) | null {
     } else if (matches(object, 'rule')) {
       put('rule', gone('rules'), true);
       put('rule', come('rules'));
+      put('rule', gone('rules6'), true, true);
+      put('rule', come('rules6'), false, true);
+      // An IPv6 rule's table made (fib6_new_table) tells nothing; a route changes none.
     }
     out.push(...held);
     for (const ev of out) send(s, ev);

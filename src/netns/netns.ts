@@ -19,12 +19,12 @@ import {
 } from './names.js';
 import { type NeighAction, NeighbourTable, NUD, seededRandom } from './neighbour.js';
 import { NEIGH6_KEYS, NEIGH_KEYS } from './neigh-sysctl.js';
-import { type FibResult, type Flow, type FibRule, RuleSet, newRule } from './rules.js';
+import { ANY6, DEFAULT_RULES4, DEFAULT_RULES6, type FibResult, type Flow, type FibRule, type FibRule6, type RuleAddr, RuleSet, newRule } from './rules.js';
 import { type NeighSpec, type RouteSpec, type RuleSpec } from './specs.js';
 import { dadReady } from './dad6.js';
 import { mldChange, mldGroups, mldStop } from './mld6.js';
 import { DEV_CONF6_KEYS, type DevConf6, IPV6_MIN_MTU, type Route6, addAddr6, delAddr6, devConf6, routes6, syncInet6 } from './inet6.js';
-import { type Route6Request, type UserRoute6, addRoute6, delRoute6, ifdownRoutes6 } from './route6.js';
+import { type Route6Request, type UserRoute6, addRoute6, delRoute6, ifdownRoutes6, table6 } from './route6.js';
 import { Nd6Cache } from './nd6-cache.js';
 import {
   type ConfPair, type DevConf, type DevConfKey, type NetSysctls, DEV_CONF_KEYS, inDev, kernelDevConf, kernelNetSysctls,
@@ -99,6 +99,20 @@ const TYPE_SCOPE: Record<RouteType, number> = {
   prohibit: RT_SCOPE_UNIVERSE, throw: RT_SCOPE_UNIVERSE, nat: RT_SCOPE_NOWHERE,
 };
 
+/** What `ip rule del` gave, as rule_find compares it. */
+function ruleMatch<A extends RuleAddr>(spec: RuleSpec<A>): Partial<FibRule<A>> {
+  const m: Partial<FibRule<A>> = {};
+  for (const [k, v] of Object.entries(spec)) if (v !== undefined) (m as Record<string, unknown>)[k] = v;
+  return m;
+}
+
+/** One of the kernel's default rules, as a pasted list holds it. */
+const isDefaultRule = (r: FibRule): boolean =>
+  r.action === 'lookup' && !r.invert && !r.srcLen && !r.dstLen && !r.tos && !r.fwmask && r.iif === undefined &&
+  r.oif === undefined && !r.ipproto && !r.sport && !r.dport && !r.uidrange && r.suppressPrefixLen === -1 &&
+  ((r.priority === 0 && r.table === RT_TABLE_LOCAL) || (r.priority === 32766 && r.table === RT_TABLE_MAIN) ||
+    (r.priority === 32767 && r.table === RT_TABLE_DEFAULT));
+
 export class Netns<P = unknown> implements AddrView {
   readonly name: string;
   readonly sys: NetSysctls = kernelNetSysctls();
@@ -115,7 +129,7 @@ export class Netns<P = unknown> implements AddrView {
   /** net.ipv4.conf.default: what new devices start with. */
   readonly dflt: DevConf = kernelDevConf();
   readonly fib = new FibTables();
-  readonly rules = new RuleSet();
+  readonly rules = new RuleSet<Ip4>(0, DEFAULT_RULES4);
   readonly neigh: NeighbourTable<P>;
   private readonly byIndex = new Map<number, Interface>();
   private readonly byName = new Map<string, Interface>();
@@ -253,6 +267,7 @@ export class Netns<P = unknown> implements AddrView {
     this.byName.set(spec.name, iface);
     this.sorted = [...this.byIndex.values()].sort((a, b) => a.index - b.index);
     this.rules.resolveDevices((n) => this.byName.get(n)?.index);
+    this.rules6.resolveDevices((n) => this.byName.get(n)?.index);
     this.touch();
     if (spec.up) this.setLinkUp(spec.name, true);
     return iface;
@@ -273,6 +288,7 @@ export class Netns<P = unknown> implements AddrView {
     this.byName.delete(name);
     this.sorted = this.sorted.filter((x) => x !== l);
     this.rules.resolveDevices((n) => this.byName.get(n)?.index);
+    this.rules6.resolveDevices((n) => this.byName.get(n)?.index);
     this.touch();
     return dropped;
   }
@@ -351,9 +367,22 @@ export class Netns<P = unknown> implements AddrView {
   /** The routes `ip -6 route add` made (route6.ts), in the order added. */
   readonly userRoutes6: UserRoute6[] = [];
 
+  /** The IPv6 tables made (fib6_new_table; never freed), in a dump's order: by id & 255 (the table hash), the newest first within. */
+  tables6: number[] = [RT_TABLE_MAIN, RT_TABLE_LOCAL];
+
+  /** fib6_new_table: table `id` (0: main) exists from now on. */
+  madeTable6(table: number): void {
+    const id = table || RT_TABLE_MAIN;
+    if (this.tables6.includes(id)) return;
+    const h = (x: number) => x & 255;
+    const at = this.tables6.findIndex((x) => h(x) >= h(id));
+    this.tables6.splice(at < 0 ? this.tables6.length : at, 0, id);
+    this.touch();
+  }
+
   /** The IPv6 FIB as `ip -6 route show table all` lists it (inet6.ts's routes6). */
   routes6(): Route6[] {
-    return routes6(this.sorted, (l) => l.conf6.forwarding !== 0, this.userRoutes6);
+    return routes6(this.sorted, (l) => l.conf6.forwarding !== 0, this.userRoutes6, this.tables6);
   }
 
   private fib6Now: Route6[] = [];
@@ -370,13 +399,15 @@ export class Netns<P = unknown> implements AddrView {
 
   /** ip -6 route add|replace. */
   addRoute6(q: Route6Request, replace: boolean): void {
-    addRoute6(this.userRoutes6, q, replace, this.sorted, this.routes6().filter((r) => r.table === 'main'), this.nextSeq6);
+    this.madeTable6(table6(q));
+    addRoute6(this.userRoutes6, q, replace, this.sorted, this.routes6(), this.nextSeq6);
     this.touch();
   }
 
   /** ip -6 route del. */
   delRoute6(q: Route6Request): void {
-    delRoute6(this.userRoutes6, q, this.sorted, this.routes6().filter((r) => r.table === 'main'));
+    if (!this.tables6.includes(table6(q))) throw new RtnlError('ESRCH', 'FIB table does not exist');
+    delRoute6(this.userRoutes6, q, this.sorted, this.routes6());
     this.touch();
   }
 
@@ -724,12 +755,67 @@ export class Netns<P = unknown> implements AddrView {
 
   /** ip rule add. Without a priority the kernel picks one below the second rule's. */
   addRule(spec: RuleSpec): FibRule {
-    const fields: Partial<FibRule> & { priority: number } = {
-      priority: spec.priority ?? this.rules.defaultPriority(),
+    const rule = this.ruleFrom(this.rules, spec, 0);
+    this.rules.add(rule);
+    this.setCustomRules(true);
+    return rule;
+  }
+
+  delRule(spec: RuleSpec): FibRule {
+    return this.rules.delete(ruleMatch(spec), spec.priority !== undefined);
+  }
+
+  /**
+   * Replace the whole rule list (a pasted `ip rule` output is the complete
+   * state). Only rules beyond the three defaults count as custom rules.
+   */
+  setRules(specs: RuleSpec[]): void {
+    const wasCustom = this.customRules;
+    this.rules.clear();
+    for (const s of specs) this.addRule(s);
+    // `ip rule show` hides `proto kernel`: the three defaults a pasted list holds are the kernel's own (fib_default_rules_init).
+    for (const r of this.rules.rules()) if (r.protocol === RTPROT_UNSPEC && isDefaultRule(r)) r.protocol = RTPROT_KERNEL;
+    this.customRules = wasCustom;
+    this.setCustomRules(wasCustom || !this.rules.rules().every(isDefaultRule));
+  }
+
+  /**
+   * The IPv6 rules (`ip -6 rule`: fib6_rules.c): 0 local and 32766 main to
+   * begin with, even with disable_ipv6. The lookups walk them always
+   * (fib6_has_custom_rules only saves the kernel that walk).
+   */
+  readonly rules6 = new RuleSet<Uint8Array>(ANY6, DEFAULT_RULES6);
+
+  /** ip -6 rule add: fib6_rule_configure makes the table a rule looks up. */
+  addRule6(spec: RuleSpec<Uint8Array>): FibRule6 {
+    const rule = this.ruleFrom(this.rules6, spec, ANY6);
+    this.rules6.add(rule);
+    if (rule.action === 'lookup') this.madeTable6(rule.table);
+    this.touch();
+    return rule;
+  }
+
+  /** ip -6 rule del. */
+  delRule6(spec: RuleSpec<Uint8Array>): FibRule6 {
+    const r = this.rules6.delete(ruleMatch(spec), spec.priority !== undefined);
+    this.touch();
+    return r;
+  }
+
+  /** ip [-6] rule flush: each rule of `set` that `sel` selects, in order, but those of priority 0 (iproute2 deletes the rules that have a priority attribute). */
+  flushRules<A extends RuleAddr>(set: RuleSet<A>, sel: (r: FibRule<A>) => boolean): void {
+    for (const r of set.rules().filter((x) => x.priority !== 0 && sel(x))) set.remove(r);
+    this.touch();
+  }
+
+  /** A rule of the list `set` from `ip rule add`'s spec; `any`: the family's address of no prefix. */
+  private ruleFrom<A extends RuleAddr>(set: RuleSet<A>, spec: RuleSpec<A>, any: A): FibRule<A> {
+    const fields: Partial<FibRule<A>> & { priority: number; src: A; dst: A } = {
+      priority: spec.priority ?? set.defaultPriority(),
       invert: spec.invert ?? false,
-      src: spec.src ?? 0,
+      src: spec.src ?? any,
       srcLen: spec.srcLen ?? 0,
-      dst: spec.dst ?? 0,
+      dst: spec.dst ?? any,
       dstLen: spec.dstLen ?? 0,
       tos: spec.tos ?? 0,
       fwmark: spec.fwmark ?? 0,
@@ -747,37 +833,10 @@ export class Netns<P = unknown> implements AddrView {
     if (spec.sport) fields.sport = spec.sport;
     if (spec.dport) fields.dport = spec.dport;
     if (spec.uidrange) fields.uidrange = spec.uidrange;
-    const rule = newRule(fields);
+    const rule = newRule<A>(fields);
     rule.iifIndex = rule.iif === undefined ? 0 : (this.byName.get(rule.iif)?.index ?? -1);
     rule.oifIndex = rule.oif === undefined ? 0 : (this.byName.get(rule.oif)?.index ?? -1);
-    this.rules.add(rule);
-    this.setCustomRules(true);
     return rule;
-  }
-
-  delRule(spec: RuleSpec): FibRule {
-    const m: Partial<FibRule> = {};
-    for (const [k, v] of Object.entries(spec)) if (v !== undefined) (m as Record<string, unknown>)[k] = v;
-    return this.rules.delete(m, spec.priority !== undefined);
-  }
-
-  /**
-   * Replace the whole rule list (a pasted `ip rule` output is the complete
-   * state). Only rules beyond the three defaults count as custom rules.
-   */
-  setRules(specs: RuleSpec[]): void {
-    const wasCustom = this.customRules;
-    this.rules.clear();
-    for (const s of specs) this.addRule(s);
-    const isDefault = (r: FibRule) =>
-      r.action === 'lookup' && !r.invert && !r.srcLen && !r.dstLen && !r.tos && !r.fwmask && r.iif === undefined &&
-      r.oif === undefined && !r.ipproto && !r.sport && !r.dport && !r.uidrange && r.suppressPrefixLen === -1 &&
-      ((r.priority === 0 && r.table === RT_TABLE_LOCAL) || (r.priority === 32766 && r.table === RT_TABLE_MAIN) ||
-        (r.priority === 32767 && r.table === RT_TABLE_DEFAULT));
-    // `ip rule show` hides `proto kernel`: the three defaults a pasted list holds are the kernel's own (fib_default_rules_init).
-    for (const r of this.rules.rules()) if (r.protocol === RTPROT_UNSPEC && isDefault(r)) r.protocol = RTPROT_KERNEL;
-    this.customRules = wasCustom;
-    this.setCustomRules(wasCustom || !this.rules.rules().every(isDefault));
   }
 
   private setCustomRules(v: boolean): void {

@@ -1,23 +1,95 @@
 // Where a namespace's IPv6 packet goes and from which address: the route
-// ip6_route_output takes in the FIB as routes6 lists it (inet6.ts: the
-// local table, then main; the longest prefix, out of `oif` when the lookup
-// is strict; one prefix's routes in their listing order) and the source
-// ipv6_dev_get_saddr picks for it (RFC 6724's rules as the kernel applies
-// them). `ip -6 route get` (ip-route6-get.ts) prints them; the data path
-// (ndisc.ts's echo replies, ping -6) sends by them. Neither allocates.
+// fib6_rule_lookup finds in the FIB as routes6 lists it (inet6.ts), the
+// IPv6 rules walked (rules.ts's list; fib6_rule_match, __fib6_rule_action,
+// fib6_rule_suppress): in a rule's table the longest prefix, out of the
+// strict device when the lookup is strict, one prefix's routes in their
+// listing order; and the source ipv6_dev_get_saddr picks for it (RFC
+// 6724's rules as the kernel applies them). `ip -6 route get`
+// (ip-route6-get.ts) prints them; the data path (ndisc.ts's forwarding and
+// echo replies, ping -6) sends by them. Neither allocates.
 
 import type { Interface } from './interfaces.js';
 import { type If6Addr, type Route6, usable6 } from './inet6.js';
 import { inPrefix6 } from '../wire/addr.js';
 import { ip6Equal } from '../wire/ipv6.js';
+import { type FibRule6, type RuleFlow, commonMatch } from './rules.js';
 
-/** The route the lookup takes: the local table's, else main's; the longest prefix (out of device `oif` when given), the first listed of it. */
-export function lookup6(routes: readonly Route6[], dst: Uint8Array, oif: string | undefined): Route6 | undefined {
-  const local = best(routes, 'local', dst, oif);
-  return local ?? best(routes, 'main', dst, oif);
+/** The fields of struct flowi6 the rules and tables read. */
+export interface Flow6 extends RuleFlow {
+  dst: Uint8Array;
+  /** The source; read only with `hasSrc` (RT6_LOOKUP_F_HAS_SADDR: an input route's, or an output one's bound). */
+  src: Uint8Array;
+  hasSrc: boolean;
+  /** The traffic class (its DSCP bits are a rule's `tos`). */
+  tclass: number;
 }
 
-function best(routes: readonly Route6[], table: Route6['table'], dst: Uint8Array, oif: string | undefined): Route6 | undefined {
+/** A Flow6 to fill and reuse. */
+export const newFlow6 = (): Flow6 => ({
+  dst: new Uint8Array(16), src: new Uint8Array(16), hasSrc: false, tclass: 0, iif: 0, oif: 0, mark: 0, proto: 0, sport: 0, dport: 0, uid: 0,
+});
+
+/** What the lookup found: a route and its table, or the error of a rule's action (none matching: ENETUNREACH). */
+export interface Fib6Result {
+  route: Route6 | undefined;
+  error: 'ENETUNREACH' | 'EACCES' | 'EINVAL' | undefined;
+}
+
+export const newFib6Result = (): Fib6Result => ({ route: undefined, error: undefined });
+
+/** fib_rule_match + fib6_rule_match. */
+export function rule6Matches(r: FibRule6, f: Flow6): boolean {
+  const ok =
+    commonMatch(r, f) &&
+    (r.dstLen === 0 || inPrefix6(f.dst, r.dst, r.dstLen)) &&
+    (r.srcLen === 0 || (f.hasSrc && inPrefix6(f.src, r.src, r.srcLen))) &&
+    (r.tos === 0 || r.tos === (f.tclass & 0xfc));
+  return r.invert ? !ok : ok;
+}
+
+/**
+ * fib6_rule_lookup: the rules in turn; a lookup in a table finding no route
+ * (or one refused by suppress_prefixlength, or by suppress_ifgroup: every
+ * device here is in group 0, `default`) goes on to the next rule. `strict`:
+ * only routes out of that device (RT6_LOOKUP_F_IFACE). Written into `out`.
+ */
+export function lookup6(rules: readonly FibRule6[], routes: readonly Route6[], f: Flow6, strict: string | undefined, out: Fib6Result): Fib6Result {
+  out.route = undefined;
+  out.error = undefined;
+  for (let i = 0; i < rules.length; i++) {
+    const r = rules[i]!;
+    if (!rule6Matches(r, f)) continue;
+    switch (r.action) {
+      case 'goto': {
+        let j = 0;
+        while (j < rules.length && rules[j]!.priority !== r.gotoTarget) j++;
+        // Unresolved: skipped; else the walk goes on at the target, which must match too.
+        if (j < rules.length) i = j - 1;
+        continue;
+      }
+      case 'nop':
+        continue;
+      case 'blackhole':
+        out.error = 'EINVAL';
+        return out;
+      case 'unreachable':
+        out.error = 'ENETUNREACH';
+        return out;
+      case 'prohibit':
+        out.error = 'EACCES';
+        return out;
+    }
+    const route = best(routes, r.table, f.dst, strict);
+    if (route === undefined || route.len <= r.suppressPrefixLen || r.suppressIfgroup === 0) continue;
+    out.route = route;
+    return out;
+  }
+  out.error = 'ENETUNREACH';
+  return out;
+}
+
+/** The longest prefix of `table` holding `dst` (out of device `oif` when given), the first listed of it. */
+function best(routes: readonly Route6[], table: number, dst: Uint8Array, oif: string | undefined): Route6 | undefined {
   let b: Route6 | undefined;
   for (let i = 0; i < routes.length; i++) {
     const r = routes[i]!;

@@ -1,10 +1,14 @@
-// Policy routing rules (net/core/fib_rules.c, net/ipv4/fib_rules.c): an
-// ordered list walked from the lowest priority; a rule whose selector
-// matches runs its action; a `lookup` that finds nothing (or hits a
-// `throw` route, or is refused by suppress_*) falls through to the next
-// rule. Nothing matching at all is ENETUNREACH.
+// Policy routing rules (net/core/fib_rules.c, net/ipv4/fib_rules.c,
+// net/ipv6/fib6_rules.c): an ordered list walked from the lowest priority;
+// a rule whose selector matches runs its action; a `lookup` that finds
+// nothing (or hits a `throw` route, or is refused by suppress_*) falls
+// through to the next rule. Nothing matching at all is ENETUNREACH. The
+// list and its changes are one family's, IPv4's (an Ip4 prefix) or IPv6's
+// (16 bytes); the walk over IPv4's tables is here, IPv6's in
+// route6-output.ts.
 
-import { type Ip4, inPrefix, maskAddr } from './addr.js';
+import { type Ip4, inPrefix } from './addr.js';
+import { ip6Equal } from '../wire/ipv6.js';
 import { RtnlError } from './errors.js';
 import { type FibTables, type Route, type TableFlow, IPTOS_RT_MASK } from './fib.js';
 import { RT_TABLE_DEFAULT, RT_TABLE_LOCAL, RT_TABLE_MAIN, RTPROT_KERNEL } from './names.js';
@@ -16,14 +20,17 @@ export interface PortRange {
   end: number;
 }
 
-export interface FibRule {
+/** A rule's address: IPv4's as a number, IPv6's as its 16 bytes. */
+export type RuleAddr = Ip4 | Uint8Array;
+
+export interface FibRule<A extends RuleAddr = Ip4> {
   priority: number;
   /** `not`: the selector's result is inverted. */
   invert: boolean;
   /** Source prefix as given; host bits are kept (and printed), the match masks them. */
-  src: Ip4;
+  src: A;
   srcLen: number;
-  dst: Ip4;
+  dst: A;
   dstLen: number;
   tos: number;
   fwmark: number;
@@ -49,16 +56,8 @@ export interface FibRule {
 }
 
 /** The fields of struct flowi4 that rules and tables read. */
-export interface Flow extends TableFlow {
+export interface Flow extends TableFlow, RuleFlow {
   src: Ip4;
-  /** Input ifindex; LOOPBACK_IFINDEX (1) for locally generated packets. */
-  iif: number;
-  mark: number;
-  /** L4 protocol and ports, for ipproto/sport/dport selectors (0 when unknown). */
-  proto: number;
-  sport: number;
-  dport: number;
-  uid: number;
 }
 
 export type LookupErrno = 'ENETUNREACH' | 'EHOSTUNREACH' | 'EACCES' | 'EINVAL';
@@ -72,9 +71,14 @@ export interface FibResult {
   error?: LookupErrno;
 }
 
-export function newRule(fields: Partial<FibRule> & { priority: number }): FibRule {
+export type FibRule6 = FibRule<Uint8Array>;
+
+/** An IPv6 rule's address when it has no prefix. */
+export const ANY6 = new Uint8Array(16);
+
+export function newRule<A extends RuleAddr = Ip4>(fields: Partial<FibRule<A>> & { priority: number; src: A; dst: A }): FibRule<A> {
   return {
-    invert: false, src: 0, srcLen: 0, dst: 0, dstLen: 0, tos: 0, fwmark: 0, fwmask: 0,
+    invert: false, srcLen: 0, dstLen: 0, tos: 0, fwmark: 0, fwmask: 0,
     iifIndex: 0, oifIndex: 0, ipproto: 0, action: 'lookup', table: RT_TABLE_MAIN, gotoTarget: 0,
     suppressPrefixLen: -1, suppressIfgroup: -1, protocol: 0, ...fields,
   };
@@ -87,39 +91,65 @@ const ROUTE_ERRNO: Record<string, LookupErrno> = {
   nat: 'EINVAL',
 };
 
-/** fib_rule_match + fib4_rule_match. */
-export function ruleMatches(r: FibRule, f: Flow): boolean {
+/** The fields of a flow every family's rules select on (struct flowi_common, and the ports). */
+export interface RuleFlow {
+  /** Input ifindex; LOOPBACK_IFINDEX (1) for locally generated packets. */
+  iif: number;
+  oif: number;
+  mark: number;
+  /** L4 protocol and ports, for ipproto/sport/dport selectors (0 when unknown). */
+  proto: number;
+  sport: number;
+  dport: number;
+  uid: number;
+}
+
+/** fib_rule_match's selectors that are no family's (devices, mark, uid) and the protocol and ports both families test. */
+export function commonMatch<A extends RuleAddr>(r: FibRule<A>, f: RuleFlow): boolean {
   let ok =
     (r.iifIndex === 0 || r.iifIndex === f.iif) &&
     (r.oifIndex === 0 || r.oifIndex === f.oif) &&
     ((r.fwmark ^ f.mark) & r.fwmask) === 0 &&
     (f.uid >= (r.uidrange?.start ?? 0) && f.uid <= (r.uidrange?.end ?? 0xffff_ffff)) &&
-    (r.srcLen === 0 || inPrefix(f.src, r.src, r.srcLen)) &&
-    (r.dstLen === 0 || inPrefix(f.dst, r.dst, r.dstLen)) &&
-    (r.tos === 0 || r.tos === (f.tos & IPTOS_RT_MASK)) &&
     (r.ipproto === 0 || r.ipproto === f.proto);
   if (ok && r.sport) ok = f.sport >= r.sport.start && f.sport <= r.sport.end;
   if (ok && r.dport) ok = f.dport >= r.dport.start && f.dport <= r.dport.end;
+  return ok;
+}
+
+/** fib_rule_match + fib4_rule_match. */
+export function ruleMatches(r: FibRule, f: Flow): boolean {
+  const ok =
+    commonMatch(r, f) &&
+    (r.srcLen === 0 || inPrefix(f.src, r.src, r.srcLen)) &&
+    (r.dstLen === 0 || inPrefix(f.dst, r.dst, r.dstLen)) &&
+    (r.tos === 0 || r.tos === (f.tos & IPTOS_RT_MASK));
   return r.invert ? !ok : ok;
 }
 
-export class RuleSet {
-  private list: FibRule[] = [];
+/** The kernel's default rules (fib_default_rules_init, fib6_rules_net_init): priority and table. */
+export const DEFAULT_RULES4: readonly (readonly [number, number])[] = [[0, RT_TABLE_LOCAL], [32766, RT_TABLE_MAIN], [32767, RT_TABLE_DEFAULT]];
+export const DEFAULT_RULES6: readonly (readonly [number, number])[] = [[0, RT_TABLE_LOCAL], [32766, RT_TABLE_MAIN]];
+
+/** Two rule addresses are the same. */
+const sameAddr = (a: RuleAddr, b: RuleAddr): boolean =>
+  typeof a === 'number' || typeof b === 'number' ? a === b : ip6Equal(a, 0, b, 0);
+
+export class RuleSet<A extends RuleAddr = Ip4> {
+  private list: FibRule<A>[] = [];
   generation = 0;
   /**
    * Told of each rule added or removed, and of a rule before and after its
    * iif/oif resolution changes; null: the whole list changed.
    */
-  watch: ((r: FibRule | null) => void) | null = null;
+  watch: ((r: FibRule<A> | null) => void) | null = null;
 
-  /** fib_default_rules_init: 0 local, 32766 main, 32767 default. */
-  constructor() {
-    for (const [priority, table] of [[0, RT_TABLE_LOCAL], [32766, RT_TABLE_MAIN], [32767, RT_TABLE_DEFAULT]] as const) {
-      this.list.push(newRule({ priority, table, protocol: RTPROT_KERNEL }));
-    }
+  /** The family's default rules (IPv4's: 0 local, 32766 main, 32767 default); `any` is its address of no prefix. */
+  constructor(any: A, defaults: readonly (readonly [number, number])[]) {
+    for (const [priority, table] of defaults) this.list.push(newRule<A>({ priority, table, protocol: RTPROT_KERNEL, src: any, dst: any }));
   }
 
-  rules(): readonly FibRule[] {
+  rules(): readonly FibRule<A>[] {
     return this.list;
   }
 
@@ -140,7 +170,7 @@ export class RuleSet {
    * fib_nl_newrule: validate, refuse an identical rule (NLM_F_EXCL), insert
    * after every rule of the same or lower priority.
    */
-  add(rule: FibRule): void {
+  add(rule: FibRule<A>): void {
     if (rule.action === 'goto') {
       if (rule.gotoTarget <= rule.priority) throw new RtnlError('EINVAL', 'Backward goto not supported');
     }
@@ -154,7 +184,7 @@ export class RuleSet {
   }
 
   /** fib_nl_delrule/rule_find: delete the first rule matching the fields given. */
-  delete(m: Partial<FibRule>, userPriority: boolean): FibRule {
+  delete(m: Partial<FibRule<A>>, userPriority: boolean): FibRule<A> {
     const i = this.list.findIndex(
       (r) =>
         (m.action === undefined || r.action === m.action) &&
@@ -167,8 +197,8 @@ export class RuleSet {
         (m.suppressPrefixLen === undefined || m.suppressPrefixLen === -1 || r.suppressPrefixLen === m.suppressPrefixLen) &&
         (!m.ipproto || r.ipproto === m.ipproto) &&
         (!m.protocol || r.protocol === m.protocol) &&
-        (!m.srcLen || (r.srcLen === m.srcLen && r.src === m.src)) &&
-        (!m.dstLen || (r.dstLen === m.dstLen && r.dst === m.dst)) &&
+        (!m.srcLen || (r.srcLen === m.srcLen && sameAddr(r.src, m.src!))) &&
+        (!m.dstLen || (r.dstLen === m.dstLen && sameAddr(r.dst, m.dst!))) &&
         (!m.tos || r.tos === m.tos),
     );
     if (i < 0) throw new RtnlError('ENOENT');
@@ -176,6 +206,15 @@ export class RuleSet {
     this.generation++;
     this.watch?.(r!);
     return r!;
+  }
+
+  /** Remove this very rule (a flush's deletion of each in turn). */
+  remove(r: FibRule<A>): void {
+    const i = this.list.indexOf(r);
+    if (i < 0) return;
+    this.list.splice(i, 1);
+    this.generation++;
+    this.watch?.(r);
   }
 
   /** Re-resolve iif/oif names after a device appeared or went away. */
@@ -197,7 +236,7 @@ export class RuleSet {
    * gives a device's group for suppress_ifgroup. With `out` the result is
    * written there and returned (the forwarding path's reused object).
    */
-  lookup(flow: Flow, tables: FibTables, groupOf?: (ifindex: number) => number, out?: FibResult): FibResult {
+  lookup(this: RuleSet<Ip4>, flow: Flow, tables: FibTables, groupOf?: (ifindex: number) => number, out?: FibResult): FibResult {
     const list = this.list;
     for (let i = 0; i < list.length; i++) {
       const r = list[i]!;
@@ -260,11 +299,11 @@ export function newFibResult(): FibResult {
 }
 
 /** rule_exists: every field equal. */
-function sameRule(a: FibRule, b: FibRule): boolean {
+function sameRule<A extends RuleAddr>(a: FibRule<A>, b: FibRule<A>): boolean {
   return (
     a.priority === b.priority && a.action === b.action && a.table === b.table && a.invert === b.invert &&
-    a.srcLen === b.srcLen && maskAddr(a.src, a.srcLen) === maskAddr(b.src, b.srcLen) && a.src === b.src &&
-    a.dstLen === b.dstLen && a.dst === b.dst && a.tos === b.tos && a.fwmark === b.fwmark &&
+    a.srcLen === b.srcLen && sameAddr(a.src, b.src) &&
+    a.dstLen === b.dstLen && sameAddr(a.dst, b.dst) && a.tos === b.tos && a.fwmark === b.fwmark &&
     a.fwmask === b.fwmask && a.iif === b.iif && a.oif === b.oif && a.gotoTarget === b.gotoTarget &&
     a.suppressPrefixLen === b.suppressPrefixLen && a.suppressIfgroup === b.suppressIfgroup &&
     a.ipproto === b.ipproto && a.protocol === b.protocol &&

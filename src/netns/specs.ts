@@ -5,7 +5,7 @@
 import { type Ip4, type Mac } from './addr.js';
 import { type RouteMetric } from './fib.js';
 import { type RouteType } from './names.js';
-import { type PortRange, type RuleAction } from './rules.js';
+import { type PortRange, type RuleAction, type RuleAddr } from './rules.js';
 
 export interface RouteSpec {
   type?: RouteType;
@@ -25,12 +25,13 @@ export interface RouteSpec {
   metrics?: RouteMetric[];
 }
 
-export interface RuleSpec {
+/** An `ip rule` of IPv4 (Ip4 prefixes) or of IPv6 (`ip -6 rule`: 16 bytes). */
+export interface RuleSpec<A extends RuleAddr = Ip4> {
   priority?: number;
   invert?: boolean;
-  src?: Ip4;
+  src?: A;
   srcLen?: number;
-  dst?: Ip4;
+  dst?: A;
   dstLen?: number;
   tos?: number;
   fwmark?: number;

@@ -9,8 +9,9 @@ export const ICMPV6_DEST_UNREACH = 1;
 export const ICMPV6_PKT_TOOBIG = 2;
 export const ICMPV6_TIME_EXCEED = 3;
 export const ICMPV6_PARAMPROB = 4;
-/** ICMPV6_DEST_UNREACH's codes: no route, a link-local source leaving its link, a neighbour that did not answer (ndisc_error_report), no socket on the port. */
+/** ICMPV6_DEST_UNREACH's codes: no route, administratively prohibited (a `prohibit` rule), a link-local source leaving its link, a neighbour that did not answer (ndisc_error_report), no socket on the port. */
 export const ICMPV6_NOROUTE = 0;
+export const ICMPV6_ADM_PROHIBITED = 1;
 export const ICMPV6_NOT_NEIGHBOUR = 2;
 export const ICMPV6_ADDR_UNREACH = 3;
 export const ICMPV6_PORT_UNREACH = 4;

@@ -3,7 +3,8 @@
 // its rfp- veth to the fip namespace in dpemu; in the kernel, two dpe-…
 // namespaces joined by a veth with the same names, MACs, addresses and
 // forwarding sysctls. The same commands on both (addresses v4 and v6, a
-// secondary, routes added, replaced and deleted, a rule, a ping that
+// secondary, routes added, replaced and deleted, rules of both families
+// and an IPv6 route of a table of its own, a ping that
 // resolves a neighbour, its REACHABLE going STALE with short timers, a
 // neighbour deleted, added and changed, the device's MTU, down and up)
 // must print the same records in the same order, but for ifindexes and
@@ -142,6 +143,11 @@ const STEPS: (string[] | 'ping' | 'ping6' | 'stale' | 'unanswered' | 'dad')[] = 
   ['-6', 'route', 'del', '2001:db8:1::/64'],
   ['rule', 'add', 'from', '192.0.2.0/24', 'table', '100', 'pref', '1000'],
   ['rule', 'del', 'pref', '1000'],
+  // IPv6's rules (not heard under -4) and a route of a table of its own.
+  ['-6', 'rule', 'add', 'to', '2001:db8:1::/64', 'table', '100', 'pref', '1001'],
+  ['-6', 'route', 'add', '2001:db8:1::/64', 'via', '2001:db8::2', 'table', '100'],
+  ['-6', 'route', 'del', '2001:db8:1::/64', 'table', '100'],
+  ['-6', 'rule', 'del', 'pref', '1001'],
   'ping',
   'stale',
   ['neigh', 'del', '192.0.2.2', 'dev', RFP],

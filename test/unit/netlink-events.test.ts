@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Netns } from '../../src/netns/netns.js';
 import { runCommands } from '../../src/netns/ip-text.js';
-import { listenNetlink, netlinkListeners, setNeighHooks } from '../../src/netns/netlink-events.js';
+import { aroundChange, listenNetlink, netlinkListeners, setNeighHooks } from '../../src/netns/netlink-events.js';
 import { NUD, type NeighEntry } from '../../src/netns/neighbour.js';
 
 const ip = (n: number) => (0xc0000200 | n) >>> 0; // 192.0.2.n
@@ -52,4 +52,30 @@ test('ip monitor\'s stamps: -t a line of its own (usec as a number), -ts a prefi
   const us = Date.UTC(2026, 10, 30, 12, 23, 15) * 1000 + 40284;
   assert.match(monitorStamp(us, 'long'), /^Timestamp: Mon Nov 30 \d\d:23:15 2026 40284 usec\n$/);
   assert.match(monitorStamp(us, 'short'), /^\[2026-11-30T\d\d:23:15\.040284\] $/);
+});
+
+// Linux 6.18's `ip -6 monitor rule` printed an IPv6 rule's records as IPv4's, and a flush's deletions in the list's order
+// (the default 32766 among them); `ip -4 monitor rule` none of them.
+test('rule records: an IPv6 rule\'s are IPv6\'s (ip -6 monitor hears them, -4 not), a flush tells each rule it deletes in order', () => {
+  const ns = new Netns();
+  const heard: string[] = [];
+  const stop = listenNetlink(ns, (ev) => heard.push(`${ev.family} ${ev.text}`));
+  const change = (cmd: string) => {
+    const told = aroundChange(ns, 'rule')!;
+    runCommands(ns, cmd);
+    told();
+  };
+  change('ip -6 rule add from 2001:db8::1/32 lookup 6 pref 200');
+  change('ip rule add from 192.0.2.0/24 lookup 7 pref 300');
+  change('ip -6 rule add fwmark 3 nop pref 401');
+  change('ip -6 rule flush');
+  stop();
+  assert.deepEqual(heard, [
+    'inet6 200:\tfrom 2001:db8::1/32 lookup 6\n',
+    'inet 300:\tfrom 192.0.2.0/24 lookup 7\n',
+    'inet6 401:\tfrom all fwmark 0x3 nop\n',
+    'inet6 Deleted 200:\tfrom 2001:db8::1/32 lookup 6\n',
+    'inet6 Deleted 401:\tfrom all fwmark 0x3 nop\n',
+    'inet6 Deleted 32766:\tfrom all lookup main\n',
+  ]);
 });

@@ -522,6 +522,65 @@ test('IPv6 forwarding: the hop limit one less, to the next neighbour; hop limit 
   assert.match(ip('-6 neigh'), /2001:db8:8::9 dev qr-2 lladdr fa:16:3e:b2:ef:b0/);
 });
 
+// The IPv6 rules over forwarding and the replies, as a kernel router namespace did (Linux 6.18: `ping -6` from the host behind
+// qr-1): a prohibit rule's administratively prohibited, a blackhole's silence, an unreachable's no route, a route of another
+// table a rule looks up, an error's way back by a rule on the source the kernel picks for it (`ping -6 -I 2001:db8:50::9`
+// from the host: `From 2001:db8:7::1 icmp_seq=1 Destination unreachable: No route` only with the rule); an echo reply is
+// routed from the address asked (`from 2001:db8:8::1 ... prohibit`: no reply from it).
+test('IPv6 rules steer forwarding and replies: prohibit, blackhole, unreachable, a table of their own, a rule on the reply\'s source', () => {
+  const { e, r, send, w1, w2, ip } = forwarder();
+  const code = (f: Uint8Array | undefined) => (f ? `${f[54]}/${f[55]} from ${toHex(f.subarray(22, 38))}` : 'none');
+  ip('-6 rule add iif qr-1 to 2001:db8:8::/64 prohibit pref 10');
+  send(FREQ);
+  assert.deepEqual([code(w1.take()[0]), w2.take()], ['1/1 from 20010db8000700000000000000000001', []], 'administratively prohibited');
+  ip('-6 rule del pref 10');
+  ip('-6 rule add from 2001:db8:7::5 blackhole pref 10');
+  const drops = e.dropCount(r, 'no_route');
+  send(FREQ);
+  assert.deepEqual([w1.take(), w2.take(), e.dropCount(r, 'no_route')], [[], [], drops + 1], 'a blackhole: dropped, nothing said');
+  ip('-6 rule del pref 10');
+  ip('-6 rule add from 2001:db8:7::5 unreachable pref 10');
+  send(FREQ);
+  assert.deepEqual([code(w1.take()[0]), w2.take()], ['1/0 from 20010db8000700000000000000000001', []], 'no route');
+  ip('-6 rule del pref 10');
+  send(FREQ);
+  assert.deepEqual(w2.take().map(toHex), [toHex(FREQ_OUT)], 'by main again');
+  // 2001:db8:99::1 has no route in main (NREQ's no route): table 100 sends it to 2001:db8:8::9, for a rule to it.
+  ip('-6 route add 2001:db8:99::/48 via 2001:db8:8::9 table 100');
+  send(NREQ);
+  assert.equal(code(w1.take()[0]), '1/0 from 20010db8000700000000000000000001', 'no rule looks up table 100 yet');
+  ip('-6 rule add to 2001:db8:99::/48 lookup 100 pref 20');
+  send(NREQ);
+  const [fwd] = w2.take();
+  assert.deepEqual([w1.take(), toHex(fwd!.subarray(0, 6)), fwd![21]], [[], 'fa163eb2efb0', 63], 'forwarded to 2001:db8:8::9, hop limit one less');
+  // No route back to 2001:db8:50::9 but table 100's, for a rule from 2001:db8:7::1: the error's lookup from no source fails,
+  // then goes again from the source ipv6_dev_get_saddr picks (ip6_dst_lookup_tail), 7::1, which the rule selects.
+  ip('-6 rule del pref 20');
+  ip('-6 route del 2001:db8:50::/64');
+  ip('-6 route add 2001:db8:50::/64 via 2001:db8:7::5 table 100');
+  send(NREQ);
+  assert.deepEqual([w1.take(), w2.take()], [[], []], 'no route back: no error');
+  ip('-6 rule add from 2001:db8:7::1 lookup 100 pref 50');
+  send(NREQ);
+  assert.deepEqual(w1.take().map(noLabel), [noLabel(NUNR)], 'the no route, back by table 100');
+  // An echo request to the router's own 2001:db8:8::1 and 2001:db8:7::1: the reply from 8::1 is prohibited, 7::1's goes.
+  ip('-6 rule add from 2001:db8:8::1 to 2001:db8:7::/64 prohibit pref 10');
+  const echo = (last: number): Uint8Array => {
+    const f = FREQ.slice();
+    f[53] = last;
+    icmpv6SetChecksum(f, 14, 54, 28);
+    return f;
+  };
+  send(echo(1));
+  assert.deepEqual(w1.take(), [], 'no reply from 2001:db8:8::1');
+  const to7 = echo(1);
+  to7.set([0, 7], 42);
+  icmpv6SetChecksum(to7, 14, 54, 28);
+  send(to7);
+  const [rep] = w1.take();
+  assert.deepEqual([rep?.[54], toHex(rep!.subarray(22, 38))], [129, '20010db8000700000000000000000001'], 'the reply from 2001:db8:7::1');
+});
+
 test('ICMPv6 errors are not rate limited by default; net.ipv6.icmp.ratelimit limits them per destination as Linux 6.18 does; a packet too big never', () => {
   // The kernel router (ratelimit 100, a new namespace's) answered 20 `ping -t 1` requests 10 ms apart with 7 time
   // exceeded, 16 ms apart with 9: a burst of 6, then one each 100 ms.

@@ -3,9 +3,10 @@
 // workers (w07, w02); through the control backend the daemon uses
 // (PartitionedControl), flows are added (one, and a file's worth as `-`
 // sends it) and a topology flow is replaced, and on w02 an address, an ip
-// rule, a route in its table, a permanent neighbour and an iptables rule are
-// added, and a qbr port's settings changed (bridge link set). Each worker is
-// then killed: after its restart every dump reads as before, and traffic goes exactly where those changes send it. A conntrack
+// rule, a route in its table, an IPv6 rule and route alike, a permanent
+// neighbour and an iptables rule are added, and a qbr port's settings changed
+// (bridge link set). Each worker is then killed: after its restart every dump
+// reads as before, and traffic goes exactly where those changes send it. A conntrack
 // flush is not replayed (an entry made after it is still there), nor are
 // reads or failed commands, and a command to a dead worker fails at once; a bridge's add/del churn is compacted; the log
 // has a cap, counted and reported; a reload's datapath starts with none.
@@ -46,6 +47,8 @@ const DUMPS: [string, string[]][] = [
   ['ofctl', ['dump-flows', '--no-stats', 'w02', 'br-ex']],
   ['ip', ['-n', FIP, 'w02', 'addr']],
   ['ip', ['-n', FIP, 'w02', 'rule']],
+  ['ip', ['-n', FIP, 'w02', '-6', 'rule']],
+  ['ip', ['-n', FIP, 'w02', '-6', 'route', 'show', 'table', 'all']],
   ['ip', ['-n', FIP, 'w02', 'route', 'show', 'table', 'all']],
   ['ip', ['-n', FIP, 'w02', 'neigh']],
   ['iptables', ['-n', SNAT, 'w02', '-S']],
@@ -110,6 +113,9 @@ async function configure(c: PartitionedControl): Promise<number> {
   await must(c, 'ip', '-n', FIP, 'w02', 'rule', 'add', 'to', '203.0.113.0/24', 'lookup', '77', 'pref', '500');
   await must(c, 'ip', '-n', FIP, 'w02', 'route', 'add', '203.0.113.0/24', 'via', '10.206.221.194', 'dev', 'fip-vif.103', 'table', '77');
   await must(c, 'ip', '-n', FIP, 'w02', 'neigh', 'add', '10.206.221.194', 'lladdr', NEXT_HOP_MAC, 'dev', 'fip-vif.103', 'nud', 'permanent');
+  // And IPv6's: a rule to table 77 and a route there.
+  await must(c, 'ip', '-n', FIP, 'w02', '-6', 'rule', 'add', 'to', '2001:db8:77::/48', 'lookup', '77', 'pref', '500');
+  await must(c, 'ip', '-n', FIP, 'w02', '-6', 'route', 'add', '2001:db8:77::/48', 'dev', 'fip-vif.103', 'table', '77');
   // w02's snat namespace: drop one destination in FORWARD.
   await must(c, 'iptables', '-n', SNAT, 'w02', '-I', 'FORWARD', '1', '-d', '198.51.100.98/32', '-j', 'DROP');
   // w02 br-ex: a flow on the other worker's bridge, deleted again (nothing of it stays).
@@ -119,7 +125,7 @@ async function configure(c: PartitionedControl): Promise<number> {
   await must(c, 'bridge', 'w07', 'fdb', 'add', '0a:00:00:00:53:77', 'dev', 'tap2ab77d0f-99', 'master', 'static');
   // ... and its TAP's port settings (none of them on the paths' way).
   await must(c, 'bridge', 'w07', 'link', 'set', 'dev', 'tap2ab77d0f-99', 'cost', '5', 'guard', 'on');
-  return 13;
+  return 15;
 }
 
 test('flows, routes, rules, addresses, neighbours and iptables rules set at runtime survive their worker\'s restart', async () => {
@@ -156,6 +162,8 @@ test('flows, routes, rules, addresses, neighbours and iptables rules set at runt
     assert.doesNotMatch(before['ofctl dump-flows --no-stats w07 br-int']!, /cookie=0x5d3a9c1e77f0b214, table=25, priority=2/);
     assert.match(before[`ip -n ${FIP} w02 neigh`]!, new RegExp(`10\\.206\\.221\\.194 dev fip-vif\\.103 lladdr ${NEXT_HOP_MAC} PERMANENT`));
     assert.match(before[`iptables -n ${SNAT} w02 -S`]!, /-A FORWARD -d 198\.51\.100\.98\/32 -j DROP/);
+    assert.match(before[`ip -n ${FIP} w02 -6 rule`]!, /^500:\tfrom all to 2001:db8:77::\/48 lookup 77$/m);
+    assert.match(before[`ip -n ${FIP} w02 -6 route show table all`]!, /^2001:db8:77::\/48 dev fip-vif\.103 table 77 metric 1024 pref medium$/m);
     assert.match(before['bridge w07 fdb show br qbr2ab77d0f-99']!, /^0a:00:00:00:53:77 dev tap2ab77d0f-99 master qbr2ab77d0f-99 static$/m);
     assert.match(before['bridge -d w07 link show dev tap2ab77d0f-99']!, / cost 5 \n    hairpin off guard on /);
 
