@@ -99,7 +99,7 @@ let nextGroupUid = 0;
 export class XcGroup {
   readonly words: Int32Array;
   readonly masks: Int32Array;
-  /** Full 42-word mask (for views and the dependency index). */
+  /** The full mask, every key word (for views and the dependency index). */
   readonly mask: Uint32Array;
   cap = 64;
   hashes = new Int32Array(this.cap);
