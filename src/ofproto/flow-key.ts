@@ -24,6 +24,7 @@ export const enum K {
   ARP_THA_HI = 17,
   ARP_THA_LO = 18,
   // IPv6 addresses, most significant word first; nd_sll/nd_tll are ARP_SHA/ARP_THA, as in OVS's struct flow.
+  // Nonzero only in a key whose DL_TYPE is 0x86dd: extractFrame clears them only after such a key.
   IPV6_SRC0 = 19,
   IPV6_SRC1 = 20,
   IPV6_SRC2 = 21,
