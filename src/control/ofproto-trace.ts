@@ -87,7 +87,7 @@ function megaflow(flow: FlowKey, wc: Uint32Array): Match {
 export function formatTraceFlow(k: FlowKey, tunKey = true): string {
   let s = formatMatch(packetMatch(k, tunKey));
   // dpemu's key has no tcp_flags; a generated packet's are 0, and actions cannot change them.
-  const tcp = k[K.DL_TYPE] === ETH_TYPE.IP && k[K.NW_PROTO] === IPPROTO.TCP && !(k[K.NW_FRAG]! & 2);
+  const tcp = (k[K.DL_TYPE] === ETH_TYPE.IP || k[K.DL_TYPE] === ETH_TYPE.IPV6) && k[K.NW_PROTO] === IPPROTO.TCP && !(k[K.NW_FRAG]! & 2);
   if (tcp) s += ',tcp_flags=0';
   return s;
 }
