@@ -34,6 +34,8 @@ export interface FieldDef {
   /** The name and its aliases (what a match key may be, as OVS mf_from_name). */
   readonly mfNames: readonly string[];
   readonly nBits: number;
+  /** Bytes it occupies in OpenFlow (mf_field.n_bytes): the bits rounded up, but 4 for ipv6_label's 20. */
+  readonly nBytes: number;
   /**
    * Key words holding the field, most significant first. The field is bits
    * [shift, shift+nBits) of the big-endian concatenation of these words.
@@ -57,6 +59,7 @@ interface FieldInit {
   nxm?: string;
   oxm?: string;
   nBits: number;
+  nBytes?: number;
   words: K[];
   shift?: number;
   maskable?: boolean;
@@ -77,6 +80,7 @@ function def(f: FieldInit): FieldDef {
     names,
     mfNames,
     nBits: f.nBits,
+    nBytes: f.nBytes ?? (f.nBits + 7) >> 3,
     words: f.words,
     shift: f.shift ?? 0,
     maskable: f.maskable ?? true,
@@ -123,7 +127,7 @@ const FIELDS: FieldDef[] = [
   def({ name: 'arp_tha', nxm: 'NXM_NX_ARP_THA', oxm: 'OXM_OF_ARP_THA', nBits: 48, words: [K.ARP_THA_HI, K.ARP_THA_LO], prereq: 'arp', format: 'mac' }),
   def({ name: 'ipv6_src', nxm: 'NXM_NX_IPV6_SRC', oxm: 'OXM_OF_IPV6_SRC', nBits: 128, words: [K.IPV6_SRC0, K.IPV6_SRC1, K.IPV6_SRC2, K.IPV6_SRC3], prereq: 'ipv6', format: 'ipv6', matchOnly: true }),
   def({ name: 'ipv6_dst', nxm: 'NXM_NX_IPV6_DST', oxm: 'OXM_OF_IPV6_DST', nBits: 128, words: [K.IPV6_DST0, K.IPV6_DST1, K.IPV6_DST2, K.IPV6_DST3], prereq: 'ipv6', format: 'ipv6', matchOnly: true }),
-  def({ name: 'ipv6_label', nxm: 'NXM_NX_IPV6_LABEL', oxm: 'OXM_OF_IPV6_FLABEL', nBits: 20, words: [K.IPV6_LABEL], prereq: 'ipv6', format: 'hex', matchOnly: true }),
+  def({ name: 'ipv6_label', nxm: 'NXM_NX_IPV6_LABEL', oxm: 'OXM_OF_IPV6_FLABEL', nBits: 20, nBytes: 4, words: [K.IPV6_LABEL], prereq: 'ipv6', format: 'hex', matchOnly: true }),
   // tp_src/tp_dst are OVS's aliases of tcp_src/tcp_dst; the storage is shared with udp/sctp.
   def({ name: 'tcp_src', aliases: ['tp_src'], nxm: 'NXM_OF_TCP_SRC', oxm: 'OXM_OF_TCP_SRC', nBits: 16, words: [K.TP_SRC], prereq: 'tcp', format: 'dec' }),
   def({ name: 'tcp_dst', aliases: ['tp_dst'], nxm: 'NXM_OF_TCP_DST', oxm: 'OXM_OF_TCP_DST', nBits: 16, words: [K.TP_DST], prereq: 'tcp', format: 'dec' }),
@@ -171,7 +175,7 @@ export function fieldByMfName(name: string): FieldDef | undefined {
 
 /** Bytes the field occupies in OpenFlow (mf_field.n_bytes). */
 export function fieldBytes(f: FieldDef): number {
-  return (f.nBits + 7) >> 3;
+  return f.nBytes;
 }
 
 /** The canonical field of a given OVS name; throws for a name not in the table (a programming error). */
