@@ -98,7 +98,8 @@ function ipv6Prefix(n: number): bigint {
 
 /**
  * ipv6_parse_masked: ADDR, ADDR/N (a sign allowed, as %d reads it) or
- * ADDR/MASK-ADDR; the value comes back masked.
+ * ADDR/MASK-ADDR, a mask that begins with a digit read as N (`::1/3fe5::`
+ * is refused, `::1/fe5::` a mask); the value comes back masked.
  */
 export function parseIpv6Masked(s: string): FieldValue {
   const [a, m] = splitMask(s);
@@ -106,9 +107,12 @@ export function parseIpv6Masked(s: string): FieldValue {
   if (v === undefined) throw new ValueError(`${s}: invalid IPv6 address`);
   let mk = ones(128);
   if (m !== undefined) {
-    if (/^[+-]?\d+$/.test(m)) {
-      const n = Number(m);
+    // "/%d" first: a mask that starts with a number is a prefix length, whatever follows it.
+    const num = /^[+-]?\d+/.exec(m);
+    if (num) {
+      const n = Number(num[0]);
       if (n < 0 || n > 128) throw new ValueError(`${s}: IPv6 network prefix bits not between 0 and 128, inclusive`);
+      if (num[0].length !== m.length) throw new ValueError(`${s}: invalid IPv6 address`);
       mk = ipv6Prefix(n);
     } else {
       const mm = scanIpv6(m);

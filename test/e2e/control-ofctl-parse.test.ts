@@ -12,6 +12,7 @@ import { formatFlow, formatMatch } from '../../src/ofproto/flow-printer.js';
 import { OvsBridge } from '../../src/ofproto/bridge.js';
 import { cli, startDaemon, type Daemon } from '../helpers/control.js';
 import { requireTool } from '../helpers/tools.js';
+import { mulberry32Unit } from '../../src/datapath/random.js';
 
 let d: Daemon;
 before(async () => {
@@ -94,7 +95,7 @@ test('IPv6 and ND match fields parse, normalise and print as ovs-ofctl parse-flo
   const flows = [
     'ipv6,ipv6_src=2001:db8::/64,actions=drop', 'ipv6,ipv6_src=2001:db8::1,ipv6_dst=2001:DB8:0:0:1:0:0:1,actions=drop',
     'ipv6,ipv6_dst=2001:db8::1/ffff:ffff::,actions=drop', 'ipv6,ipv6_dst=2001:db8::1/ffff::ff,actions=drop', 'ipv6,ipv6_dst=2001:db8::1/+5,actions=drop',
-    'ipv6,ipv6_dst=2001:db8::1/0,actions=drop', 'ipv6,ipv6_dst=2001:db8::1/127,actions=drop', 'ipv6,ipv6_dst=2001:db8::1/128,actions=drop',
+    'ipv6,ipv6_dst=2001:db8::1/0,actions=drop', 'ipv6,ipv6_dst=::1/fe5::,actions=drop', 'ipv6,ipv6_dst=::1/::1,actions=drop', 'ipv6,ipv6_dst=2001:db8::1/127,actions=drop', 'ipv6,ipv6_dst=2001:db8::1/128,actions=drop',
     'ipv6,ipv6_src=::,ipv6_dst=::ffff:192.0.2.1,actions=drop', 'ipv6,ipv6_src=::192.0.2.1,ipv6_dst=1:0:0:0:0:0:0:0,actions=drop',
     'ipv6,ipv6_label=0x5,actions=drop', 'ipv6,ipv6_label=0x12345/0xf0000,actions=drop', 'ipv6,ipv6_label=0x12345/0xfffff,actions=drop', 'ipv6,ipv6_label=5/0,actions=drop',
     'tcp6,ipv6_src=2001:db8::1,tp_dst=80,nw_tos=8,nw_ttl=3,ipv6_label=7,actions=drop',
@@ -119,7 +120,7 @@ test('IPv6 and ND match fields parse, normalise and print as ovs-ofctl parse-flo
   }
   for (const flow of ['ipv6,ipv6_src=2001:db8::/129,actions=drop', 'ipv6,ipv6_src=zz,actions=drop', 'ipv6,ipv6_dst=2001:db8::1/64x,actions=drop',
     'ipv6,ipv6_dst=2001:db8::1/-1,actions=drop', 'ipv6,ipv6_dst=1.2.3.4,actions=drop', 'ipv6,ipv6_dst=2001:db8::1/,actions=drop', 'ipv6,ipv6_dst=2001:db8::1/zz,actions=drop',
-    'ipv6,ipv6_dst=2001:db8::1%eth0,actions=drop', 'ipv6,ipv6_dst=2001:0db8:0000::00001,actions=drop', 'icmp6,icmp_type=135,nd_target=fe80::1::2,actions=drop',
+    'ipv6,ipv6_dst=2001:db8::1%eth0,actions=drop', 'ipv6,ipv6_dst=::1/3fe5::,actions=drop', 'ipv6,ipv6_dst=::1/1234::,actions=drop', 'ipv6,ipv6_dst=::1/1.2.3.4,actions=drop', 'ipv6,ipv6_dst=2001:0db8:0000::00001,actions=drop', 'icmp6,icmp_type=135,nd_target=fe80::1::2,actions=drop',
     'icmp6,icmp_type=135,nd_sll=00:11:22:33:44,actions=drop', 'ipv6,ipv6_label=0x1000000000,actions=drop']) {
     const r = spawnSync('ovs-ofctl', ['parse-flow', flow], { encoding: 'utf8' });
     assert.notEqual(r.status, 0, flow);
@@ -132,4 +133,47 @@ test('IPv6 and ND match fields parse, normalise and print as ovs-ofctl parse-flo
     }
     assert.equal(`ovs-ofctl: ${detail}\n`, r.stderr, flow);
   }
+});
+
+test('300 random IPv6 and ND matches (addresses with runs of zeros, prefixes 0 to 128, arbitrary masks, labels) print as ovs-ofctl parse-flows prints them', () => {
+  requireTool('ovs-ofctl', 'openvswitch-common');
+  const rnd = mulberry32Unit(0x6f76);
+  const int = (n: number): number => Math.floor(rnd() * n);
+  // Groups mostly zero or small, so inet_ntop's :: compression and its ::a.b.c.d forms come up.
+  const addr = (lead = -1): string => {
+    const g = Array.from({ length: 8 }, () => (rnd() < 0.5 ? 0 : rnd() < 0.5 ? int(16) : int(0x10000)));
+    if (rnd() < 0.1) g.splice(0, 6, 0, 0, 0, 0, 0, rnd() < 0.5 ? 0xffff : 0);
+    if (lead >= 0) g[0] = lead;
+    return g.map((x) => x.toString(16)).join(':');
+  };
+  // A mask address beginning with a digit would be read as a prefix length (refused above): a-f first.
+  const masked = (): string => {
+    const k = rnd();
+    if (k < 0.3) return addr();
+    if (k < 0.8) return `${addr()}/${int(129)}`;
+    return `${addr()}/${addr(0xa000 + int(0x6000))}`;
+  };
+  const mac = (): string => Array.from({ length: 6 }, () => int(256).toString(16).padStart(2, '0')).join(':');
+  const lines: string[] = [];
+  for (let i = 0; i < 300; i++) {
+    const f: string[] = [];
+    if (rnd() < 0.5) {
+      f.push(rnd() < 0.5 ? 'ipv6' : 'tcp6', `ipv6_src=${masked()}`);
+      if (rnd() < 0.7) f.push(`ipv6_dst=${masked()}`);
+      if (rnd() < 0.5) f.push(`ipv6_label=0x${int(0x100000).toString(16)}${rnd() < 0.5 ? `/0x${int(0x100000).toString(16)}` : ''}`);
+    } else {
+      const type = rnd() < 0.5 ? 135 : 136;
+      f.push('icmp6', `icmp_type=${type}`, `nd_target=${masked()}`);
+      if (rnd() < 0.6) f.push(`${type === 135 ? 'nd_sll' : 'nd_tll'}=${mac()}${rnd() < 0.3 ? `/${mac()}` : ''}`);
+      if (rnd() < 0.3) f.push(`ipv6_dst=${masked()}`);
+    }
+    lines.push(`${f.join(',')},actions=drop`);
+  }
+  const file = join(d.dir, 'ipv6.flows');
+  writeFileSync(file, lines.join('\n') + '\n');
+  const p = spawnSync('ovs-ofctl', ['parse-flows', file], { encoding: 'utf8' });
+  assert.equal(p.status, 0, p.stderr);
+  const mods = [...p.stdout.matchAll(/FLOW_MOD[^:]*: ADD (?:(.*?) )?actions=/g)].map((m) => m[1] ?? '');
+  assert.equal(mods.length, lines.length);
+  lines.forEach((l, i) => assert.equal(formatMatch(parseFlow(l).match), mods[i], l));
 });
