@@ -180,7 +180,7 @@ export function fieldBytes(f: FieldDef): number {
 
 /** The canonical field of a given OVS name; throws for a name not in the table (a programming error). */
 export function field(name: string): FieldDef {
-  const f = BY_NAME.get(name) ?? BY_MF_NAME.get(name);
+  const f = BY_NAME.get(name);
   if (!f) throw new Error(`no field ${name}`);
   return f;
 }
