@@ -45,10 +45,20 @@ function packetMatch(k: FlowKey, tunKey: boolean): Match {
   if (type === ETH_TYPE.ARP || type === ETH_TYPE.RARP) {
     exact([K.NW_SRC, ALL], [K.NW_DST, ALL], [K.NW_PROTO, 0xff]);
     exact([K.ARP_SHA_HI, MAC_HI], [K.ARP_SHA_LO, ALL], [K.ARP_THA_HI, MAC_HI], [K.ARP_THA_LO, ALL]);
-  } else if (type === ETH_TYPE.IP) {
-    exact([K.NW_SRC, ALL], [K.NW_DST, ALL], [K.NW_PROTO, 0xff], [K.NW_TOS, 0xff], [K.NW_TTL, 0xff]);
+  } else if (type === ETH_TYPE.IP || type === ETH_TYPE.IPV6) {
+    if (type === ETH_TYPE.IP) exact([K.NW_SRC, ALL], [K.NW_DST, ALL]);
+    else for (let w = K.IPV6_SRC0; w <= K.IPV6_LABEL; w++) exact([w, w === K.IPV6_LABEL ? 0xfffff : ALL]);
+    exact([K.NW_PROTO, 0xff], [K.NW_TOS, 0xff], [K.NW_TTL, 0xff]);
     if (k[K.NW_FRAG]) exact([K.NW_FRAG, 3]);
-    if (!(k[K.NW_FRAG]! & 2) && L4_PROTOS.has(k[K.NW_PROTO]!)) exact([K.TP_SRC, 0xffff], [K.TP_DST, 0xffff]);
+    const proto = k[K.NW_PROTO]!;
+    if (!(k[K.NW_FRAG]! & 2) && (L4_PROTOS.has(proto) || (type === ETH_TYPE.IPV6 && proto === IPPROTO.ICMPV6))) {
+      exact([K.TP_SRC, 0xffff], [K.TP_DST, 0xffff]);
+      // ICMPv6: ND's target and link-layer addresses (printed for an ND message only).
+      if (proto === IPPROTO.ICMPV6) {
+        for (let w = K.ND_TARGET0; w <= K.ND_TARGET3; w++) exact([w, ALL]);
+        exact([K.ARP_SHA_HI, MAC_HI], [K.ARP_SHA_LO, ALL], [K.ARP_THA_HI, MAC_HI], [K.ARP_THA_LO, ALL]);
+      }
+    }
   }
   for (let i = 0; i < K.WORDS; i++) (m.value as Uint32Array)[i] = (k[i]! & M[i]!) >>> 0;
   return m;
@@ -77,7 +87,7 @@ function megaflow(flow: FlowKey, wc: Uint32Array): Match {
 export function formatTraceFlow(k: FlowKey, tunKey = true): string {
   let s = formatMatch(packetMatch(k, tunKey));
   // dpemu's key has no tcp_flags; a generated packet's are 0, and actions cannot change them.
-  const tcp = k[K.DL_TYPE] === ETH_TYPE.IP && k[K.NW_PROTO] === IPPROTO.TCP && !(k[K.NW_FRAG]! & 2);
+  const tcp = (k[K.DL_TYPE] === ETH_TYPE.IP || k[K.DL_TYPE] === ETH_TYPE.IPV6) && k[K.NW_PROTO] === IPPROTO.TCP && !(k[K.NW_FRAG]! & 2);
   if (tcp) s += ',tcp_flags=0';
   return s;
 }

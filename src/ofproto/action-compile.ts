@@ -267,5 +267,13 @@ export function prereqOk(p: Prereq, key: FlowKey): boolean {
       return ip6 && proto === 58;
     case 'icmpAny':
       return (ip4 && proto === 1) || (ip6 && proto === 58);
+    case 'nd':
+    case 'ndSolicit':
+    case 'ndAdvert': {
+      // No action writes or reads an ND field (fields.ts matchOnly); is_nd for completeness.
+      if (!ip6 || proto !== 58 || key[K.TP_DST] !== 0) return false;
+      const type = key[K.TP_SRC];
+      return p === 'nd' ? type === 135 || type === 136 : type === (p === 'ndSolicit' ? 135 : 136);
+    }
   }
 }

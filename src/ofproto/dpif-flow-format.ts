@@ -211,7 +211,7 @@ export function commitHeaders(out: string[], base: Words, k: Words): boolean {
     slow = arp.length > 0;
   }
   for (let w = K.DL_SRC_HI; w <= K.DL_DST_LO; w++) base[w] = k[w]!;
-  for (let w = K.DL_TYPE; w <= K.ARP_THA_LO; w++) base[w] = k[w]!;
+  for (let w = K.DL_TYPE; w <= K.ND_TARGET3; w++) base[w] = k[w]!;
   return slow;
 }
 

@@ -2,6 +2,8 @@
 // them (lib/meta-flow.c), plus the number formats ds_put_hex and "%#x" give.
 import { fieldBytes, ones, type FieldDef } from './fields.js';
 import { formatPort, parsePort, type PortNamer, type PortResolver } from './port-names.js';
+import { parseIpv6 } from '../wire/addr.js';
+import { ip6ToString } from '../wire/tcpdump-text.js';
 
 /** A value error; the caller attaches the column. */
 export class ValueError extends Error {}
@@ -79,6 +81,64 @@ export function formatIpv4Masked(v: number, mask: number): string {
   return `${formatIpv4(v)}/${formatIpv4(mask)}`;
 }
 
+/** A 128-bit address as a bigint, from inet_pton's text (IPV6_SCAN_FMT's characters only), or undefined. */
+function scanIpv6(s: string): bigint | undefined {
+  if (s.length > 46 || !/^[0-9a-fA-F:.]+$/.test(s)) return undefined;
+  const b = parseIpv6(s);
+  if (!b) return undefined;
+  let v = 0n;
+  for (const x of b) v = (v << 8n) | BigInt(x);
+  return v;
+}
+
+/** A /N mask of 128 bits. */
+function ipv6Prefix(n: number): bigint {
+  return ones(128) ^ ones(128 - n);
+}
+
+/**
+ * ipv6_parse_masked: ADDR, ADDR/N (a sign allowed, as %d reads it) or
+ * ADDR/MASK-ADDR, a mask that begins with a digit read as N (`::1/3fe5::`
+ * is refused, `::1/fe5::` a mask); the value comes back masked.
+ */
+export function parseIpv6Masked(s: string): FieldValue {
+  const [a, m] = splitMask(s);
+  const v = scanIpv6(a);
+  if (v === undefined) throw new ValueError(`${s}: invalid IPv6 address`);
+  let mk = ones(128);
+  if (m !== undefined) {
+    // "/%d" first: a mask that starts with a number is a prefix length, whatever follows it.
+    const num = /^[+-]?\d+/.exec(m);
+    if (num) {
+      const n = Number(num[0]);
+      if (n < 0 || n > 128) throw new ValueError(`${s}: IPv6 network prefix bits not between 0 and 128, inclusive`);
+      if (num[0].length !== m.length) throw new ValueError(`${s}: invalid IPv6 address`);
+      mk = ipv6Prefix(n);
+    } else {
+      const mm = scanIpv6(m);
+      if (mm === undefined) throw new ValueError(`${s}: invalid IPv6 address`);
+      mk = mm;
+    }
+  }
+  return { value: v & mk, mask: mk };
+}
+
+/** inet_ntop's text of a 128-bit value. */
+export function formatIpv6(v: bigint): string {
+  const b = new Uint8Array(16);
+  for (let i = 15; i >= 0; i--, v >>= 8n) b[i] = Number(v & 0xffn);
+  return ip6ToString(b, 0);
+}
+
+/** ipv6_format_masked: the address, then /N for a CIDR mask or /MASK otherwise. */
+export function formatIpv6Masked(v: bigint, mask: bigint): string {
+  if (mask === ones(128)) return formatIpv6(v);
+  const inv = ones(128) ^ mask;
+  // A CIDR mask's complement is all ones, as many as the host bits.
+  if ((inv & (inv + 1n)) === 0n) return `${formatIpv6(v)}/${128 - inv.toString(2).length}`;
+  return `${formatIpv6(v)}/${formatIpv6(mask)}`;
+}
+
 /** eth_format_masked. */
 export function formatMacMasked(v: bigint, mask: bigint): string {
   return mask === ones(48) ? formatMac(v) : `${formatMac(v)}/${formatMac(mask)}`;
@@ -144,6 +204,8 @@ export function parseFieldValue(f: FieldDef, s: string, resolve?: PortResolver):
       }
       return { value: BigInt((v & mk) >>> 0), mask: BigInt(mk >>> 0) };
     }
+    case 'ipv6':
+      return parseIpv6Masked(s);
     case 'frag': {
       const fr = FRAG[s];
       // OVS's words, its missing ')' included (mf_from_frag_string).
@@ -187,6 +249,8 @@ export function formatFieldValue(f: FieldDef, value: bigint, mask: bigint | unde
       return mask === undefined ? formatMac(value) : `${formatMac(value)}/${formatMac(mask)}`;
     case 'ipv4':
       return formatIpv4Masked(Number(value), mask === undefined ? 0xffffffff : Number(mask));
+    case 'ipv6':
+      return formatIpv6Masked(value, mask ?? full);
     case 'frag':
       return formatFrag(Number(value), mask === undefined ? 3 : Number(mask));
     case 'dec':

@@ -16,10 +16,13 @@ export type Prereq =
   | 'sctp'
   | 'icmp'
   | 'icmp6'
-  | 'icmpAny';
+  | 'icmpAny'
+  | 'nd' // ICMPv6 neighbour solicitation or advertisement (OVS MFP_ND: type 135 or 136, code 0)
+  | 'ndSolicit'
+  | 'ndAdvert';
 
 /** How mf_format prints a value (OVS enum mf_string). */
-export type FieldFormat = 'dec' | 'hex' | 'mac' | 'ipv4' | 'port' | 'frag';
+export type FieldFormat = 'dec' | 'hex' | 'mac' | 'ipv4' | 'ipv6' | 'port' | 'frag';
 
 export interface FieldDef {
   /** OVS's canonical name (mf_field.name), printed by set_field and match. */
@@ -31,6 +34,8 @@ export interface FieldDef {
   /** The name and its aliases (what a match key may be, as OVS mf_from_name). */
   readonly mfNames: readonly string[];
   readonly nBits: number;
+  /** Bytes it occupies in OpenFlow (mf_field.n_bytes): the bits rounded up, but 4 for ipv6_label's 20. */
+  readonly nBytes: number;
   /**
    * Key words holding the field, most significant first. The field is bits
    * [shift, shift+nBits) of the big-endian concatenation of these words.
@@ -41,6 +46,11 @@ export interface FieldDef {
   readonly writable: boolean;
   readonly prereq: Prereq;
   readonly format: FieldFormat;
+  /**
+   * Matched only: set_field, load, move, learn and subfield syntax do not
+   * know it (writing it would need its header rewritten in the packet).
+   */
+  readonly matchOnly: boolean;
 }
 
 interface FieldInit {
@@ -49,12 +59,14 @@ interface FieldInit {
   nxm?: string;
   oxm?: string;
   nBits: number;
+  nBytes?: number;
   words: K[];
   shift?: number;
   maskable?: boolean;
   writable?: boolean;
   prereq?: Prereq;
   format: FieldFormat;
+  matchOnly?: boolean;
 }
 
 function def(f: FieldInit): FieldDef {
@@ -68,12 +80,14 @@ function def(f: FieldInit): FieldDef {
     names,
     mfNames,
     nBits: f.nBits,
+    nBytes: f.nBytes ?? (f.nBits + 7) >> 3,
     words: f.words,
     shift: f.shift ?? 0,
     maskable: f.maskable ?? true,
     writable: f.writable ?? true,
     prereq: f.prereq ?? 'none',
     format: f.format,
+    matchOnly: f.matchOnly ?? false,
   };
 }
 
@@ -111,6 +125,9 @@ const FIELDS: FieldDef[] = [
   def({ name: 'arp_tpa', nxm: 'NXM_OF_ARP_TPA', oxm: 'OXM_OF_ARP_TPA', nBits: 32, words: [K.NW_DST], prereq: 'arp', format: 'ipv4' }),
   def({ name: 'arp_sha', nxm: 'NXM_NX_ARP_SHA', oxm: 'OXM_OF_ARP_SHA', nBits: 48, words: [K.ARP_SHA_HI, K.ARP_SHA_LO], prereq: 'arp', format: 'mac' }),
   def({ name: 'arp_tha', nxm: 'NXM_NX_ARP_THA', oxm: 'OXM_OF_ARP_THA', nBits: 48, words: [K.ARP_THA_HI, K.ARP_THA_LO], prereq: 'arp', format: 'mac' }),
+  def({ name: 'ipv6_src', nxm: 'NXM_NX_IPV6_SRC', oxm: 'OXM_OF_IPV6_SRC', nBits: 128, words: [K.IPV6_SRC0, K.IPV6_SRC1, K.IPV6_SRC2, K.IPV6_SRC3], prereq: 'ipv6', format: 'ipv6', matchOnly: true }),
+  def({ name: 'ipv6_dst', nxm: 'NXM_NX_IPV6_DST', oxm: 'OXM_OF_IPV6_DST', nBits: 128, words: [K.IPV6_DST0, K.IPV6_DST1, K.IPV6_DST2, K.IPV6_DST3], prereq: 'ipv6', format: 'ipv6', matchOnly: true }),
+  def({ name: 'ipv6_label', nxm: 'NXM_NX_IPV6_LABEL', oxm: 'OXM_OF_IPV6_FLABEL', nBits: 20, nBytes: 4, words: [K.IPV6_LABEL], prereq: 'ipv6', format: 'hex', matchOnly: true }),
   // tp_src/tp_dst are OVS's aliases of tcp_src/tcp_dst; the storage is shared with udp/sctp.
   def({ name: 'tcp_src', aliases: ['tp_src'], nxm: 'NXM_OF_TCP_SRC', oxm: 'OXM_OF_TCP_SRC', nBits: 16, words: [K.TP_SRC], prereq: 'tcp', format: 'dec' }),
   def({ name: 'tcp_dst', aliases: ['tp_dst'], nxm: 'NXM_OF_TCP_DST', oxm: 'OXM_OF_TCP_DST', nBits: 16, words: [K.TP_DST], prereq: 'tcp', format: 'dec' }),
@@ -122,6 +139,9 @@ const FIELDS: FieldDef[] = [
   def({ name: 'icmp_code', aliases: ['icmpv4_code'], nxm: 'NXM_OF_ICMP_CODE', oxm: 'OXM_OF_ICMPV4_CODE', nBits: 8, words: [K.TP_DST], maskable: false, prereq: 'icmp', format: 'dec' }),
   def({ name: 'icmpv6_type', nxm: 'NXM_NX_ICMPV6_TYPE', oxm: 'OXM_OF_ICMPV6_TYPE', nBits: 8, words: [K.TP_SRC], maskable: false, prereq: 'icmp6', format: 'dec' }),
   def({ name: 'icmpv6_code', nxm: 'NXM_NX_ICMPV6_CODE', oxm: 'OXM_OF_ICMPV6_CODE', nBits: 8, words: [K.TP_DST], maskable: false, prereq: 'icmp6', format: 'dec' }),
+  def({ name: 'nd_target', nxm: 'NXM_NX_ND_TARGET', oxm: 'OXM_OF_IPV6_ND_TARGET', nBits: 128, words: [K.ND_TARGET0, K.ND_TARGET1, K.ND_TARGET2, K.ND_TARGET3], prereq: 'nd', format: 'ipv6', matchOnly: true }),
+  def({ name: 'nd_sll', nxm: 'NXM_NX_ND_SLL', oxm: 'OXM_OF_IPV6_ND_SLL', nBits: 48, words: [K.ARP_SHA_HI, K.ARP_SHA_LO], prereq: 'ndSolicit', format: 'mac', matchOnly: true }),
+  def({ name: 'nd_tll', nxm: 'NXM_NX_ND_TLL', oxm: 'OXM_OF_IPV6_ND_TLL', nBits: 48, words: [K.ARP_THA_HI, K.ARP_THA_LO], prereq: 'ndAdvert', format: 'mac', matchOnly: true }),
 ];
 
 for (let i = 0; i < 16; i++) {
@@ -135,7 +155,7 @@ for (let i = 0; i < 8; i++) {
 const BY_NAME = new Map<string, FieldDef>();
 const BY_MF_NAME = new Map<string, FieldDef>();
 for (const f of FIELDS) {
-  for (const n of f.names) BY_NAME.set(n, f);
+  if (!f.matchOnly) for (const n of f.names) BY_NAME.set(n, f);
   for (const n of f.mfNames) BY_MF_NAME.set(n, f);
 }
 
@@ -155,7 +175,7 @@ export function fieldByMfName(name: string): FieldDef | undefined {
 
 /** Bytes the field occupies in OpenFlow (mf_field.n_bytes). */
 export function fieldBytes(f: FieldDef): number {
-  return (f.nBits + 7) >> 3;
+  return f.nBytes;
 }
 
 /** The canonical field of a given OVS name; throws for a name not in the table (a programming error). */

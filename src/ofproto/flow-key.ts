@@ -23,15 +23,30 @@ export const enum K {
   ARP_SHA_LO = 16,
   ARP_THA_HI = 17,
   ARP_THA_LO = 18,
-  TUN_ID_HI = 19,
-  TUN_ID_LO = 20,
-  TUN_SRC = 21,
-  TUN_DST = 22,
-  METADATA_HI = 23,
-  METADATA_LO = 24,
-  REG0 = 25, // reg0..reg15 = 25..40
-  PKT_MARK = 41,
-  WORDS = 42,
+  // IPv6 addresses, most significant word first; nd_sll/nd_tll are ARP_SHA/ARP_THA, as in OVS's struct flow.
+  // Nonzero only in a key whose DL_TYPE is 0x86dd: extractFrame clears them only after such a key.
+  IPV6_SRC0 = 19,
+  IPV6_SRC1 = 20,
+  IPV6_SRC2 = 21,
+  IPV6_SRC3 = 22,
+  IPV6_DST0 = 23,
+  IPV6_DST1 = 24,
+  IPV6_DST2 = 25,
+  IPV6_DST3 = 26,
+  IPV6_LABEL = 27, // the 20-bit flow label
+  ND_TARGET0 = 28,
+  ND_TARGET1 = 29,
+  ND_TARGET2 = 30,
+  ND_TARGET3 = 31, // the last word a frame fills (DL_SRC_HI..ND_TARGET3)
+  TUN_ID_HI = 32,
+  TUN_ID_LO = 33,
+  TUN_SRC = 34,
+  TUN_DST = 35,
+  METADATA_HI = 36,
+  METADATA_LO = 37,
+  REG0 = 38, // reg0..reg15 = 38..53
+  PKT_MARK = 54,
+  WORDS = 55,
 }
 
 export const REG_COUNT = 16;

@@ -114,9 +114,9 @@ export function parseFlowMod(line: string, command: FlowCommand, opts: ParseOpti
   return parseFlowText(line, opts, command);
 }
 
-// Known OVS fields the dpemu flow key does not hold (no IPv6 addresses, conntrack, MPLS...).
+// Known OVS fields the dpemu flow key does not hold (conntrack, MPLS...).
 const UNSUPPORTED_FIELDS = new Set([
-  'ipv6_src', 'ipv6_dst', 'ipv6_label', 'nd_target', 'nd_sll', 'nd_tll', 'ct_state', 'ct_zone', 'ct_mark', 'ct_label',
+  'ct_state', 'ct_zone', 'ct_mark', 'ct_label',
   'ct_nw_src', 'ct_nw_dst', 'ct_nw_proto', 'ct_tp_src', 'ct_tp_dst', 'tun_flags', 'tun_ttl', 'tun_tos', 'mpls_label',
   'mpls_tc', 'mpls_bos', 'mpls_ttl', 'tcp_flags', 'conj_id', 'actset_output', 'skb_priority', 'dp_hash', 'recirc_id',
   'packet_type', 'arp_sha_masked', 'igmp_type', 'igmp_code', 'ipv6_exthdr', 'dl_vlan1', 'vlan_tci1',

@@ -2,11 +2,11 @@
 // lib/match.c match_format order and spelling, the flow line as
 // lib/ofp-flow.c ofputil_flow_stats_format (dump-flows, --no-stats).
 import { formatActions, type ActionDialect } from './action-printer.js';
-import { formatIpv4Masked, formatMacMasked } from './field-format.js';
+import { formatIpv4Masked, formatIpv6Masked, formatMacMasked } from './field-format.js';
 import { K } from './flow-key.js';
 import { DEFAULT_PRIORITY, type FlowSpec } from './flow.js';
 import type { Match } from './match.js';
-import { ETH_TYPE, IPPROTO } from './match-edit.js';
+import { ETH_TYPE, IPPROTO, ND_ADVERT, ND_SOLICIT } from './match-edit.js';
 import { formatPort, type PortNamer } from './port-names.js';
 
 const hx = (n: number): string => '0x' + (n >>> 0).toString(16);
@@ -54,6 +54,15 @@ export function formatMatch(m: Match, priority: number = DEFAULT_PRIORITY, namer
   const ethMasked = (name: string, hi: K, lo: K): void => {
     const [v, k] = mac(m, hi, lo);
     if (k) put(`${name}=${formatMacMasked(v, k)}`);
+  };
+  /** format_ipv6_netmask: four words from `w0`, most significant first. */
+  const ipv6Masked = (name: string, w0: K): void => {
+    let v = 0n, k = 0n;
+    for (let i = 0; i < 4; i++) {
+      v = (v << 32n) | BigInt(V[w0 + i]! >>> 0);
+      k = (k << 32n) | BigInt(M[w0 + i]! >>> 0);
+    }
+    if (k) put(`${name}=${formatIpv6Masked(v, k)}`);
   };
   const be64masked = (name: string, hi: K, lo: K): void => {
     const [v, k] = u64(m, hi, lo);
@@ -116,7 +125,11 @@ export function formatMatch(m: Match, priority: number = DEFAULT_PRIORITY, namer
 
   const isArp = dlType === ETH_TYPE.ARP || dlType === ETH_TYPE.RARP;
   if (dlType === ETH_TYPE.IPV6) {
-    // IPv6 addresses are not in the key.
+    ipv6Masked('ipv6_src', K.IPV6_SRC0);
+    ipv6Masked('ipv6_dst', K.IPV6_DST0);
+    const lm = M[K.IPV6_LABEL]! & 0xfffff;
+    const lv = (V[K.IPV6_LABEL]! & 0xfffff).toString(16).padStart(5, '0');
+    if (lm) put(lm === 0xfffff ? `ipv6_label=0x${lv}` : `ipv6_label=0x${lv}/0x${lm.toString(16).padStart(5, '0')}`);
   } else if (isArp) {
     ipMasked('arp_spa', K.NW_SRC);
     ipMasked('arp_tpa', K.NW_DST);
@@ -142,6 +155,13 @@ export function formatMatch(m: Match, priority: number = DEFAULT_PRIORITY, namer
   if ((dlType === ETH_TYPE.IP && proto === IPPROTO.ICMP) || (dlType === ETH_TYPE.IPV6 && proto === IPPROTO.ICMPV6)) {
     be16masked('icmp_type', K.TP_SRC);
     be16masked('icmp_code', K.TP_DST);
+    // is_nd: an ICMPv6 neighbour solicitation or advertisement, code 0.
+    const type = V[K.TP_SRC]! & 0xffff;
+    if (dlType === ETH_TYPE.IPV6 && (V[K.TP_DST]! & 0xffff) === 0 && (type === ND_SOLICIT || type === ND_ADVERT)) {
+      ipv6Masked('nd_target', K.ND_TARGET0);
+      ethMasked('nd_sll', K.ARP_SHA_HI, K.ARP_SHA_LO);
+      ethMasked('nd_tll', K.ARP_THA_HI, K.ARP_THA_LO);
+    }
   } else if (dlType === ETH_TYPE.IP && proto === IPPROTO.IGMP) {
     be16masked('igmp_type', K.TP_SRC);
     be16masked('igmp_code', K.TP_DST);

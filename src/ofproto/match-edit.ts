@@ -11,6 +11,10 @@ import type { Match } from './match.js';
 export const ETH_TYPE = { IP: 0x0800, ARP: 0x0806, RARP: 0x8035, IPV6: 0x86dd, VLAN: 0x8100, MPLS: 0x8847, MPLSM: 0x8848 } as const;
 export const IPPROTO = { ICMP: 1, IGMP: 2, TCP: 6, UDP: 17, SCTP: 132, ICMPV6: 58 } as const;
 
+/** ICMPv6 neighbour solicitation and advertisement types. */
+export const ND_SOLICIT = 135;
+export const ND_ADVERT = 136;
+
 const VLAN_CFI = 0x1000;
 const VLAN_VID_MASK = 0x0fff;
 const VLAN_PCP_MASK = 0xe000;
@@ -86,6 +90,9 @@ export interface FlowFacts {
   dlType: number;
   nwProto: number;
   vlan: boolean; // a tag is known to be present
+  /** tp_src/tp_dst as matched (ICMP type and code): what is_nd reads of the match's flow. */
+  tpSrc: number;
+  tpDst: number;
 }
 
 export function matchFacts(m: Match): FlowFacts {
@@ -93,6 +100,8 @@ export function matchFacts(m: Match): FlowFacts {
     dlType: m.value[K.DL_TYPE]! & m.mask[K.DL_TYPE]!,
     nwProto: m.value[K.NW_PROTO]! & m.mask[K.NW_PROTO]! & 0xff,
     vlan: (m.value[K.VLAN_TCI]! & VLAN_CFI) !== 0,
+    tpSrc: m.value[K.TP_SRC]! & 0xffff,
+    tpDst: m.value[K.TP_DST]! & 0xffff,
   };
 }
 
@@ -125,6 +134,14 @@ export function prereqOk(p: Prereq, f: FlowFacts): boolean {
       return ip6 && f.nwProto === IPPROTO.ICMPV6;
     case 'icmpAny':
       return (ip && f.nwProto === IPPROTO.ICMP) || (ip6 && f.nwProto === IPPROTO.ICMPV6);
+    case 'nd':
+    case 'ndSolicit':
+    case 'ndAdvert': {
+      // is_nd: ICMPv6 code 0, type NS or NA.
+      if (!ip6 || f.nwProto !== IPPROTO.ICMPV6 || f.tpDst !== 0) return false;
+      if (p === 'nd') return f.tpSrc === ND_SOLICIT || f.tpSrc === ND_ADVERT;
+      return f.tpSrc === (p === 'ndSolicit' ? ND_SOLICIT : ND_ADVERT);
+    }
   }
 }
 
@@ -137,15 +154,21 @@ export function normalizeMatch(m: Match): string[] {
   const mk = m.mask as Uint32Array;
   const dl = v[K.DL_TYPE]! & mk[K.DL_TYPE]!;
   const proto = v[K.NW_PROTO]! & mk[K.NW_PROTO]!;
-  let nwAddr = false, tp = false, nwProto = false, ipvx = false, arpHa = false;
+  let nwAddr = false, tp = false, nwProto = false, ipvx = false, ipv6 = false, ndTarget = false, arpSha = false, arpTha = false;
   if (dl === ETH_TYPE.IP) {
     nwProto = ipvx = nwAddr = true;
     tp = proto === IPPROTO.TCP || proto === IPPROTO.UDP || proto === IPPROTO.SCTP || proto === IPPROTO.ICMP;
   } else if (dl === ETH_TYPE.IPV6) {
-    nwProto = ipvx = true;
+    nwProto = ipvx = ipv6 = true;
     tp = proto === IPPROTO.TCP || proto === IPPROTO.UDP || proto === IPPROTO.SCTP || proto === IPPROTO.ICMPV6;
+    if (proto === IPPROTO.ICMPV6) {
+      // ofputil_normalize_match__ reads the type alone (not the code, unlike is_nd).
+      const type = v[K.TP_SRC]! & mk[K.TP_SRC]!;
+      if (type === ND_SOLICIT) ndTarget = arpSha = true;
+      else if (type === ND_ADVERT) ndTarget = arpTha = true;
+    }
   } else if (dl === ETH_TYPE.ARP || dl === ETH_TYPE.RARP) {
-    nwProto = nwAddr = arpHa = true;
+    nwProto = nwAddr = arpSha = arpTha = true;
   }
   const dropped: string[] = [];
   const clear = (ok: boolean, what: string, words: K[]): void => {
@@ -157,7 +180,19 @@ export function normalizeMatch(m: Match): string[] {
   clear(tp, 'tp_src/tp_dst', [K.TP_SRC, K.TP_DST]);
   clear(nwProto, 'nw_proto', [K.NW_PROTO]);
   clear(ipvx, 'nw_tos/nw_ttl/nw_frag', [K.NW_TOS, K.NW_TTL, K.NW_FRAG]);
-  clear(arpHa, 'arp_sha/arp_tha', [K.ARP_SHA_HI, K.ARP_SHA_LO, K.ARP_THA_HI, K.ARP_THA_LO]);
+  clear(ipv6, 'ipv6_src/ipv6_dst/ipv6_label', [K.IPV6_SRC0, K.IPV6_SRC1, K.IPV6_SRC2, K.IPV6_SRC3, K.IPV6_DST0, K.IPV6_DST1, K.IPV6_DST2, K.IPV6_DST3, K.IPV6_LABEL]);
+  clear(ndTarget, 'nd_target', [K.ND_TARGET0, K.ND_TARGET1, K.ND_TARGET2, K.ND_TARGET3]);
+  // ARP's hardware addresses, or ND's link-layer addresses in the same words.
+  if (!arpSha && !arpTha) clear(false, dl === ETH_TYPE.IPV6 ? 'nd_sll/nd_tll' : 'arp_sha/arp_tha', [K.ARP_SHA_HI, K.ARP_SHA_LO, K.ARP_THA_HI, K.ARP_THA_LO]);
+  else {
+    clear(arpSha, 'nd_sll', [K.ARP_SHA_HI, K.ARP_SHA_LO]);
+    clear(arpTha, 'nd_tll', [K.ARP_THA_HI, K.ARP_THA_LO]);
+  }
+  // nx_put_raw sends ND fields only where is_nd holds, code 0 included: with
+  // another code the switch never sees them, and ovs-ofctl says nothing.
+  if (ndTarget && (v[K.TP_DST]! & mk[K.TP_DST]!) !== 0) {
+    for (const w of [K.ND_TARGET0, K.ND_TARGET1, K.ND_TARGET2, K.ND_TARGET3, K.ARP_SHA_HI, K.ARP_SHA_LO, K.ARP_THA_HI, K.ARP_THA_LO]) v[w] = mk[w] = 0;
+  }
   return dropped;
 }
 

@@ -7,11 +7,13 @@ import { fieldByMfName, ones, readField, type FieldDef } from './fields.js';
 import { K, newKey, type FlowKey } from './flow-key.js';
 import { keyValues } from './flow-lexer.js';
 import { emptyMatch, type Match } from './match.js';
-import { ETH_TYPE, IPPROTO, matchFacts, prereqOk, setMatchField } from './match-edit.js';
+import { ETH_TYPE, IPPROTO, ND_ADVERT, ND_SOLICIT, matchFacts, prereqOk, setMatchField } from './match-edit.js';
 import { OFPP } from './actions.js';
 import type { PortResolver } from './port-names.js';
 import { buildFrame, type FrameSpec } from '../wire/frame.js';
-import { ipToString, macToString } from '../wire/addr.js';
+import { ipToString, macToString, writeMac, writeU16, writeU32 } from '../wire/addr.js';
+import { onesSum } from '../wire/checksum.js';
+import { IPV6_HLEN, ipv6PseudoSum, writeIpv6Head } from '../wire/ipv6.js';
 
 export class TraceFlowError extends Error {}
 
@@ -96,9 +98,75 @@ export function composeFrame(k: FlowKey): Uint8Array {
   } else if (type === ETH_TYPE.IP) {
     composeIp(k, spec);
   } else if (type === ETH_TYPE.IPV6) {
-    throw new TraceFlowError('dpemu cannot generate IPv6 packets');
+    spec.payload = composeIpv6(k);
   }
   return buildFrame(spec);
+}
+
+/**
+ * flow_compose's IPv6 packet: the header from the key (class, label, hop
+ * limit, addresses), then as for IPv4 the L4 header of the protocol; an ND
+ * message (ICMPv6 135/136, code 0) carries its target and a source /
+ * target link-layer address option for each of nd_sll / nd_tll not zero.
+ * The L4 checksum is set, as flow_compose_l4_csum does.
+ */
+function composeIpv6(k: FlowKey): Uint8Array {
+  const proto = k[K.NW_PROTO]!, frag = k[K.NW_FRAG]! & 3;
+  const sp = k[K.TP_SRC]!, dp = k[K.TP_DST]!;
+  let l4 = 0;
+  if (frag !== 3) {
+    if (proto === IPPROTO.TCP) l4 = 20;
+    else if (proto === IPPROTO.UDP) l4 = 8;
+    else if (proto === IPPROTO.SCTP) l4 = 12;
+    else if (proto === IPPROTO.ICMPV6) {
+      l4 = 8;
+      if (dp === 0 && (sp === ND_SOLICIT || sp === ND_ADVERT)) {
+        l4 += 16;
+        if (k[K.ARP_SHA_HI] || k[K.ARP_SHA_LO]) l4 += 8;
+        if (k[K.ARP_THA_HI] || k[K.ARP_THA_LO]) l4 += 8;
+      }
+    }
+  }
+  const b = new Uint8Array(IPV6_HLEN + l4);
+  writeIpv6Head(b, 0, ((k[K.NW_TOS]! & 0xff) << 20) | (k[K.IPV6_LABEL]! & 0xfffff), l4, proto, k[K.NW_TTL]!);
+  for (let i = 0; i < 4; i++) {
+    writeU32(b, 8 + 4 * i, k[K.IPV6_SRC0 + i]!);
+    writeU32(b, 24 + 4 * i, k[K.IPV6_DST0 + i]!);
+  }
+  if (l4 === 0) return b;
+  const q = IPV6_HLEN;
+  let csumAt = -1;
+  if (proto === IPPROTO.ICMPV6) {
+    b[q] = sp;
+    b[q + 1] = dp;
+    csumAt = q + 2;
+    if (l4 > 8) {
+      for (let i = 0; i < 4; i++) writeU32(b, q + 8 + 4 * i, k[K.ND_TARGET0 + i]!);
+      let o = q + 24;
+      for (const [opt, hi] of [[1, K.ARP_SHA_HI], [2, K.ARP_THA_HI]] as const) {
+        if (!k[hi] && !k[hi + 1]) continue;
+        b[o] = opt;
+        b[o + 1] = 1;
+        writeMac(b, o + 2, k[hi]!, k[hi + 1]!);
+        o += 8;
+      }
+    }
+  } else {
+    writeU16(b, q, sp);
+    writeU16(b, q + 2, dp);
+    if (proto === IPPROTO.TCP) {
+      b[q + 12] = 5 << 4;
+      csumAt = q + 16;
+    } else if (proto === IPPROTO.UDP) {
+      writeU16(b, q + 4, l4);
+      csumAt = q + 6;
+    }
+  }
+  if (csumAt >= 0 && frag === 0) {
+    const sum = onesSum(b, q, l4, ipv6PseudoSum(b, 0, l4, proto));
+    writeU16(b, csumAt, ~sum & 0xffff || (proto === IPPROTO.UDP ? 0xffff : 0));
+  }
+  return b;
 }
 
 function composeIp(k: FlowKey, spec: FrameSpec): void {

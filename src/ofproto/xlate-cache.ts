@@ -99,7 +99,7 @@ let nextGroupUid = 0;
 export class XcGroup {
   readonly words: Int32Array;
   readonly masks: Int32Array;
-  /** Full 42-word mask (for views and the dependency index). */
+  /** The full mask, every key word (for views and the dependency index). */
   readonly mask: Uint32Array;
   cap = 64;
   hashes = new Int32Array(this.cap);
@@ -264,7 +264,7 @@ export class XcEntry {
     return this.segs.length > 1;
   }
 
-  /** The full 42-word key of the snapshot at `at` (-1: the arrival key), unmasked bits 0 (views, tests). */
+  /** The full key of the snapshot at `at` (-1: the arrival key), unmasked bits 0 (views, tests). */
   keyAt(at: number): Uint32Array {
     const k = new Uint32Array(W), ws = this.group.words, o = at < 0 ? 0 : at;
     for (let j = 0; j < ws.length; j++) k[ws[j]!] = this.code[o + j]!;

@@ -29,6 +29,9 @@ import fc from 'fast-check';
 import { buildEmulator, type Emulator } from '../../src/topology/builder.js';
 import { loadTopologyOrThrow } from '../../src/topology/loader.js';
 import { buildFrame, type FrameSpec } from '../../src/wire/frame.js';
+import { composeFrame, parseTraceFlow } from '../../src/ofproto/trace-flow.js';
+import { parseFlow } from '../../src/ofproto/flow-parser.js';
+import { formatMatch } from '../../src/ofproto/flow-printer.js';
 import { OvsBridge } from '../../src/ofproto/bridge.js';
 import type { XcEntry } from '../../src/ofproto/xlate-cache.js';
 import { NetNamespace } from '../../src/netns/namespace.js';
@@ -189,8 +192,13 @@ function state(emu: Emulator): Record<string, unknown> {
  * change before each. `spans`: the fast side's spanning entries, gathered
  * before each time step (an entry idle past max-idle is deleted) and at the end.
  */
-function differential(seed: number, n: number, churn: number, change: (r: () => number, e: Emulator[]) => void): { fast: Side; slow: Side; spans: Set<XcEntry> } {
+function differential(
+  seed: number, n: number, churn: number, change: (r: () => number, e: Emulator[]) => void,
+  opts: { setup?: (e: Emulator) => void; next?: typeof nextPacket } = {},
+): { fast: Side; slow: Side; spans: Set<XcEntry> } {
   const fast = side(true), slow = side(false), spans = new Set<XcEntry>();
+  const next = opts.next ?? nextPacket;
+  for (const s of [fast, slow]) opts.setup?.(s.emu);
   const gather = () => {
     for (const e of spanning(fast.emu)) spans.add(e);
   };
@@ -223,7 +231,7 @@ function differential(seed: number, n: number, churn: number, change: (r: () => 
     } else if (x < 0.085) {
       sports[Math.floor(r() * sports.length)] = 1024 + Math.floor(r() * 60000);
     }
-    const p = nextPacket(r, sports);
+    const p = next(r, sports);
     for (const s of [fast, slow]) {
       const port = s.emu.findPort(p.node, p.port)!;
       s.emu.engine.inject(s.emu.engine.pool.allocFrom(p.frame)!, port);
@@ -248,6 +256,69 @@ test('the translation cache gives the slow path answers: frames at every edge an
   assert.ok(st.sum('fastpath_invalidations') > 0, 'flow changes must invalidate');
   assert.equal(slow.emu.engine.stats.sum('fastpath_hits') + slow.emu.engine.stats.sum('fastpath_misses'), 0);
   assert.ok(fast.out.length > N / 3, `frames must leave: ${fast.out.length}`);
+});
+
+// IPv6 flows on w07 br-int (in_port 41: the VM): neutron-dvr.md §5.7's ND anti-spoofing and
+// matches on addresses (prefixes, an arbitrary mask), the flow label and ND's link-layer addresses.
+const V6_FLOWS = [
+  `table=0,priority=10,icmp6,${VM},icmp_type=136,actions=resubmit(,24)`,
+  `table=0,priority=10,icmp6,${VM},icmp_type=135,actions=resubmit(,24)`,
+  `table=24,priority=2,icmp6,${VM},icmp_type=136,nd_target=2001:db8::7,actions=resubmit(,25)`,
+  `table=24,priority=2,icmp6,${VM},icmp_type=136,nd_target=fe80::/64,actions=mod_dl_src:02:00:00:00:00:a1,resubmit(,25)`,
+  `table=24,priority=3,icmp6,${VM},icmp_type=136,nd_tll=fa:16:3e:00:00:09,actions=drop`,
+  `table=24,priority=2,icmp6,${VM},icmp_type=135,nd_sll=fa:16:3e:00:00:00/ff:ff:ff:00:00:00,nd_target=2001:db8::/120,actions=resubmit(,25)`,
+  `table=0,priority=12,ipv6,${VM},ipv6_src=2001:db8::/64,ipv6_dst=2001:db8:1::/ffff:ffff:0:ffff::,actions=mod_dl_dst:02:00:00:00:00:a3,resubmit(,25)`,
+  `table=0,priority=11,ipv6,${VM},ipv6_label=0x10000/0xf0000,actions=mod_dl_dst:02:00:00:00:00:a4,resubmit(,25)`,
+  `table=0,priority=13,udp6,${VM},ipv6_dst=2001:db8:2::5,tp_dst=53,actions=drop`,
+];
+const V6_CHURN: [string, string][] = [
+  [`table=24,priority=5,icmp6,${VM},icmp_type=136,nd_target=2001:db8::7,actions=drop`, 'table=24,icmp6,icmp_type=136,nd_target=2001:db8::7'],
+  [`table=0,priority=14,ipv6,${VM},ipv6_src=2001:db8::1,actions=mod_dl_dst:02:00:00:00:00:a5,resubmit(,25)`, 'table=0,ipv6,ipv6_src=2001:db8::1'],
+  [`table=0,priority=14,ipv6,${VM},ipv6_label=0x12345,actions=drop`, 'table=0,ipv6,ipv6_label=0x12345'],
+];
+const V6_ADDRS = ['2001:db8::7', '2001:db8::1', '2001:db8::1:0:0:9', '2001:db8:1::5', '2001:db8:1:7:ffff::5', '2001:db8:2::5', 'fe80::f816:3eff:feb2:efaf', 'fe80::1', '::'];
+
+/** IPv6 packets from the VM (ND with random targets and options, UDP with random addresses and labels), and the IPv4 ones. */
+function nextPacket6(r: () => number, sports: number[]): { node: string; port: string; frame: Uint8Array } {
+  if (r() < 0.25) return nextPacket(r, sports);
+  const pick = <T>(a: readonly T[]): T => a[Math.floor(r() * a.length)]!;
+  const mac = pick(['fa:16:3e:00:00:09', 'fa:16:3e:00:01:10', 'fa:17:3e:00:00:01']);
+  const nd = r() < 0.5;
+  // br_flow fields in prerequisite order: the protocol first.
+  let flow = `${nd ? 'icmp6' : 'udp6'},dl_src=${VM_MAC},dl_dst=${pick([QR_MAC, '33:33:ff:00:00:07', '02:00:00:00:00:09'])},nw_ttl=255,ipv6_src=${pick(V6_ADDRS)},ipv6_dst=${pick(V6_ADDRS)}`;
+  if (nd) {
+    const type = pick([135, 136]);
+    flow += `,icmpv6_type=${type},nd_target=${pick(V6_ADDRS)}`;
+    if (r() < 0.7) flow += `,${type === 135 ? 'nd_sll' : 'nd_tll'}=${mac}`;
+  } else {
+    flow += `,ipv6_label=${pick(['0x12345', '0x1', '0x1ffff', '0'])},udp_src=${pick(sports)},udp_dst=${pick([53, 123])}`;
+  }
+  return { node: 'w07', port: 'tap2ab77d0f-99', frame: composeFrame(parseTraceFlow(flow)) };
+}
+
+test('IPv6 frames through flows matching IPv6 addresses, the flow label and ND fields: the cache gives the slow path answers', () => {
+  const N = 2500;
+  const { fast } = differential(0x1b6, N, 0.04, (r, emus) => {
+    const [add, del] = V6_CHURN[Math.floor(r() * V6_CHURN.length)]!;
+    const op = r();
+    for (const e of emus) {
+      if (op < 0.5) e.bridge('w07', 'br-int').addFlow(add);
+      else e.bridge('w07', 'br-int').delFlows(del);
+    }
+  }, { setup: (e) => V6_FLOWS.forEach((f) => e.bridge('w07', 'br-int').addFlow(f)), next: nextPacket6 });
+  const st = fast.emu.engine.stats;
+  assert.ok(st.sum('fastpath_hits') > N, `the cache must be exercised: ${st.sum('fastpath_hits')} hits`);
+  // Every IPv6 flow of the setup that the churn left matched packets (so hits went through them).
+  const dump = fast.emu.bridge('w07', 'br-int').dumpFlows();
+  let present = 0;
+  for (const f of V6_FLOWS) {
+    const spec = parseFlow(f);
+    const line = dump.find((l) => l.includes(` ${formatMatch(spec.match, spec.priority)} actions=`));
+    if (!line) continue; // deleted by the churn (a del-flows is loose)
+    present++;
+    assert.ok(!/n_packets=0,/.test(line), `${f}: ${line}`);
+  }
+  assert.ok(present >= V6_FLOWS.length - 2, `${present} of the IPv6 flows left`);
 });
 
 test('precise invalidation under heavy flow churn: the same frames and state as the slow path', () => {

@@ -6,6 +6,7 @@ import { K, newKey } from '../../src/ofproto/flow-key.js';
 import { FrameLayout, extractFlow, extractFrame, FLOW_DL_TYPE_NONE } from '../../src/ofproto/flow-extract.js';
 import { buildFrame } from '../../src/wire/frame.js';
 import { PacketPool } from '../../src/datapath/packet.js';
+import { composeFrame, parseTraceFlow } from '../../src/ofproto/trace-flow.js';
 
 function ex(frame: Uint8Array): { k: Uint32Array; lay: FrameLayout } {
   const k = newKey();
@@ -123,4 +124,68 @@ test('metadata: in_port, tunnel fields and pkt_mark from the packet; registers z
   assert.equal(k[K.TUN_DST], 0x0ace6b9c);
   assert.equal(k[K.PKT_MARK], 2);
   assert.equal(k[K.REG0], 0);
+});
+
+/** A frame from a br_flow, as ofproto/trace --generate builds it (flow_compose). */
+const gen = (flow: string): Uint8Array => composeFrame(parseTraceFlow(`dl_src=${A},dl_dst=${B},${flow}`));
+
+/** An NA carrying both link-layer options (a br_flow gives an NA nd_tll only). */
+function naBoth(): Uint8Array {
+  const k = parseTraceFlow(`dl_src=${A},dl_dst=${B},icmp6,icmpv6_type=136,nd_target=::1,nd_tll=fa:16:3e:00:00:02`);
+  k[K.ARP_SHA_HI] = 0xfa16;
+  k[K.ARP_SHA_LO] = 0x3e000001;
+  return composeFrame(k);
+}
+
+test('IPv6: addresses in four words each, the 20-bit flow label, class, hop limit; UDP ports', () => {
+  const { k, lay } = ex(gen('udp6,ipv6_src=2001:db8::1,ipv6_dst=2001:db8:0:1::ff00:7,ipv6_label=0xabcde,nw_tos=40,nw_ttl=64,udp_src=5,udp_dst=53'));
+  assert.equal(k[K.DL_TYPE], 0x86dd);
+  assert.deepEqual([...k.subarray(K.IPV6_SRC0, K.IPV6_SRC3 + 1)], [0x20010db8, 0, 0, 1]);
+  assert.deepEqual([...k.subarray(K.IPV6_DST0, K.IPV6_DST3 + 1)], [0x20010db8, 1, 0, 0xff000007]);
+  assert.equal(k[K.IPV6_LABEL], 0xabcde);
+  assert.deepEqual([k[K.NW_TOS], k[K.NW_TTL], k[K.NW_PROTO], k[K.TP_SRC], k[K.TP_DST]], [40, 64, 17, 5, 53]);
+  assert.deepEqual([...k.subarray(K.ND_TARGET0, K.ND_TARGET3 + 1)], [0, 0, 0, 0]);
+  assert.equal(lay.l4, 14 + 40);
+});
+
+test('ND (parse_icmpv6): target, source/target link-layer options; a repeated option voids them, code 1 has none', () => {
+  const ns = ex(gen('icmp6,ipv6_src=fe80::1,icmpv6_type=135,nd_target=2001:db8::7,nd_sll=fa:16:3e:00:00:09')).k;
+  assert.deepEqual([...ns.subarray(K.ND_TARGET0, K.ND_TARGET3 + 1)], [0x20010db8, 0, 0, 7]);
+  assert.deepEqual([ns[K.ARP_SHA_HI], ns[K.ARP_SHA_LO], ns[K.ARP_THA_HI], ns[K.ARP_THA_LO]], [0xfa16, 0x3e000009, 0, 0]);
+  // An NA may carry either option; OVS keeps both.
+  const na = ex(naBoth()).k;
+  assert.deepEqual([na[K.ND_TARGET3], na[K.ARP_SHA_LO], na[K.ARP_THA_LO]], [1, 0x3e000001, 0x3e000002]);
+  // The second option made a source one too: invalid, nothing kept (type and code stay).
+  const dup = naBoth();
+  dup[14 + 40 + 32] = 1;
+  const d = ex(dup).k;
+  assert.deepEqual([d[K.TP_SRC], d[K.ND_TARGET3], d[K.ARP_SHA_LO], d[K.ARP_THA_LO]], [136, 0, 0, 0]);
+  // An option of length 0 ends the walk, keeping what came before.
+  const zero = naBoth();
+  zero[14 + 40 + 33] = 0;
+  assert.deepEqual([...[K.ND_TARGET3, K.ARP_SHA_LO, K.ARP_THA_LO].map((w) => ex(zero).k[w])], [1, 0x3e000001, 0]);
+  const code1 = gen('icmp6,icmpv6_type=135,icmpv6_code=1');
+  assert.equal(code1.length, 14 + 40 + 8, 'no ND body for code 1');
+  const withBody = gen('icmp6,icmpv6_type=135,nd_target=::1,nd_sll=fa:16:3e:00:00:01');
+  withBody[14 + 41] = 1; // the code
+  assert.deepEqual([ex(withBody).k[K.ND_TARGET3], ex(withBody).k[K.ARP_SHA_LO]], [0, 0]);
+  // Short of the target: none.
+  const short = gen('icmp6,icmpv6_type=135,nd_target=::1');
+  short[14 + 5] = 20; // payload length 20: 8 + 12 bytes of target
+  assert.equal(ex(short.subarray(0, 14 + 40 + 20)).k[K.ND_TARGET3], 0);
+});
+
+test('a key reused for an IPv4 or ARP frame after an IPv6 one has no IPv6 words left', () => {
+  const k = newKey();
+  const lay = new FrameLayout();
+  const v6 = gen('icmp6,ipv6_src=2001:db8::1,ipv6_dst=2001:db8::2,ipv6_label=5,icmpv6_type=135,nd_target=::1,nd_sll=fa:16:3e:00:00:01');
+  extractFrame(v6, 0, v6.length, k, lay);
+  assert.equal(k[K.IPV6_SRC3], 1);
+  for (const f of [buildFrame({ src: A, dst: B, ip: { src: '192.0.2.1', dst: '192.0.2.2' }, udp: { sport: 1, dport: 2 } }), buildFrame({ src: A, dst: B, arp: { sha: A, spa: '192.0.2.1', tpa: '192.0.2.2' } }), new Uint8Array(10)]) {
+    extractFrame(v6, 0, v6.length, k, lay);
+    extractFrame(f, 0, f.length, k, lay);
+    const fresh = newKey();
+    extractFrame(f, 0, f.length, fresh, new FrameLayout());
+    assert.deepEqual([...k], [...fresh]);
+  }
 });

@@ -90,9 +90,10 @@ const REFERENCE_FLOWS = [
   'table=0,  priority=2,in_port="patch-tun",dl_src=fa:16:3f:11:11:11 actions=resubmit(,1)',
   'table=1,  priority=20,dl_vlan=3,dl_dst=fa:16:3e:00:01:03 actions=mod_dl_src:fa:16:3e:00:01:01,resubmit(,58)',
   'table=60, priority=20,dl_vlan=3,dl_dst=fa:16:3e:00:01:03 actions=strip_vlan,output:"sg-bbbbbbbb-bb"',
-  // §5.7 (the nd_target flow is below: the key has no IPv6 fields)
+  // §5.7
   'table=0,  priority=10,arp,in_port=tap0 actions=resubmit(,24)',
   'table=0,  priority=10,icmp6,in_port=tap0,icmp_type=136 actions=resubmit(,24)',
+  'table=24, priority=2,icmp6,in_port=tap0,icmp_type=136,nd_target=fe80::f816:3eff:fe00:110 actions=resubmit(,58)',
   'table=0,  priority=9,in_port=tap0 actions=resubmit(,25)',
   'table=24, priority=2,arp,in_port=tap0,arp_spa=192.168.1.10 actions=resubmit(,25)',
   'table=25, priority=2,in_port=tap0,dl_src=fa:16:3e:00:01:10 actions=resubmit(,30)',
@@ -370,7 +371,12 @@ test('malformed lines are rejected naming the token and its column', () => {
     ['actions=drop,output:1', /"drop" must not be accompanied/, 'drop', 9],
     ['actions=learn(table=20,NXM_OF_VLAN_TCI[0..11],frob=1)', /unknown keyword frob/, 'frob=1', 47],
     ['actions=learn(table=20,NXM_OF_IP_SRC[])', /OFPBAC_MATCH_INCONSISTENT/, 'learn(table=20,NXM_OF_IP_SRC[])', 9],
-    ['icmp6,nd_target=fe80::1,actions=drop', /nd_target is not supported/, 'nd_target=fe80::1', 7],
+    ['icmp6,nd_target=fe80::1,actions=drop', /prerequisites not met for nd_target/, 'nd_target=fe80::1', 7],
+    ['ipv6,ipv6_src=2001:db8::/129,actions=drop', /IPv6 network prefix bits not between 0 and 128/, '2001:db8::/129', 15],
+    // Matched only: actions do not write (or read) IPv6 fields, and say so as before they were known.
+    ['ipv6,actions=set_field:2001:db8::1->ipv6_src', /ipv6_src is not a valid OXM field name/, 'ipv6_src', 37],
+    ['ipv6,actions=load:1->NXM_NX_IPV6_DST[0..7]', /unknown field `NXM_NX_IPV6_DST'/, 'NXM_NX_IPV6_DST[0..7]', 22],
+    ['ipv6,actions=move:NXM_NX_ND_TARGET[0..31]->NXM_NX_REG0[]', /unknown field `NXM_NX_ND_TARGET'/, 'NXM_NX_ND_TARGET[0..31]->NXM_NX_REG0[]', 19],
     ['nw_src=10.0.0.1 actions=drop', /prerequisites not met for nw_src/, 'nw_src=10.0.0.1', 1],
   ];
   for (const [line, re, token, column] of cases) {
