@@ -6,7 +6,7 @@
 import type { IpStack, NsInterface, TextBlock } from './model.js';
 import type { Ctx } from './assemble.js';
 import { YamlSource, type Path } from './yaml-source.js';
-import { checkIptables, checkNeighbours, checkRoutes, checkRules, type BlockIssue, type RouteFacts } from './text-blocks.js';
+import { checkIp6, checkIptables, checkNeighbours, checkRoutes, checkRules, type BlockIssue, type RouteFacts } from './text-blocks.js';
 import { didYouMean } from './suggest.js';
 import { contains, formatIp, networkOf, parseIp } from './addr.js';
 
@@ -25,7 +25,7 @@ interface LinkRoute {
 }
 
 /** Check one IP stack. `what` names it in messages ("namespace snat-...", "gateway tor", "host vm"). */
-export function checkIpStack(ctx: Ctx, path: Path, what: string, stack: Omit<IpStack, 'iptables' | 'rules'> & Partial<IpStack>): void {
+export function checkIpStack(ctx: Ctx, path: Path, what: string, stack: Omit<IpStack, 'iptables' | 'rules' | 'routes6' | 'rules6'> & Partial<IpStack>): void {
   const ifs = new Map<string, NsInterface>(stack.interfaces.map((i) => [i.name, i]));
   const devOk = (d: string): boolean => d === 'lo' || ifs.has(d);
   const noDev = (d: string): string => {
@@ -35,6 +35,7 @@ export function checkIpStack(ctx: Ctx, path: Path, what: string, stack: Omit<IpS
   const linkRoutes: LinkRoute[] = [];
   for (const i of stack.interfaces) {
     for (const a of i.addresses) {
+      if (a.inet6) continue; // checkIp6's
       const ip = parseIp(a.ip)!;
       local.add(ip);
       if (a.prefixLen < 32) linkRoutes.push({ net: ip, len: a.prefixLen, dev: i.name });
@@ -86,6 +87,12 @@ export function checkIpStack(ctx: Ctx, path: Path, what: string, stack: Omit<IpS
     reportBlock(ctx, stack.rules, r.issues);
   }
 
+  if (stack.routes6 || stack.rules6) {
+    const r = checkIp6(stack.interfaces, stack.sysctls, stack.routes6?.text, stack.rules6?.text);
+    if (stack.routes6) reportBlock(ctx, stack.routes6, r.routes6);
+    if (stack.rules6) reportBlock(ctx, stack.rules6, r.rules6);
+  }
+
   if (stack.neighbours) {
     const b = stack.neighbours;
     const r = checkNeighbours(b.text);
@@ -129,7 +136,7 @@ function checkRoute(
     const want = `${formatIp(rt.dst.ip)}/${rt.dst.len}`;
     const made = interfaces
       .find((i) => i.name === dev)
-      ?.addresses.some((a) => a.prefixLen === rt.dst.len && networkOf(parseIp(a.ip)!, a.prefixLen) === want);
+      ?.addresses.some((a) => !a.inet6 && a.prefixLen === rt.dst.len && networkOf(parseIp(a.ip)!, a.prefixLen) === want);
     if (!made) err(rt.line, rt.dstCol, `expected a proto kernel route to match an address of ${dev}, got ${want} (no address of ${dev} makes it)`);
   }
 }
