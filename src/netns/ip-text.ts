@@ -27,7 +27,7 @@ import { RT_TABLE_LOCAL, RT_TABLE_MAIN, RTPROT_KERNEL } from './names.js';
 import { type NeighAction, NUD, NUD_VALID } from './neighbour.js';
 import { type Netns } from './netns.js';
 import { formatIp4, type Prefix } from './addr.js';
-import { inPrefix6, prefixMask } from '../wire/addr.js';
+import { inPrefix6, parseIpv6, prefixMask } from '../wire/addr.js';
 import { type RuleSpec } from './specs.js';
 
 export interface TextOptions {
@@ -325,7 +325,7 @@ const routeWords = (text: string): string => tokenize(text).map((t) => t.text).j
  * other is added as `ip -6 route add` would. `pref medium` (what every route
  * but a router advertisement's prints) is the only router preference.
  */
-function loadRoute6Line(ns: Netns, line: string, no: number, source?: string): void {
+export function loadRoute6Line(ns: Netns, line: string, no: number, source?: string): void {
   const toks = tokenize(line);
   let args = line;
   for (let k = 0; k < toks.length; k++) {
@@ -334,6 +334,9 @@ function loadRoute6Line(ns: Netns, line: string, no: number, source?: string): v
     if (v?.text !== 'medium') throw new IpSyntaxError(no, (v ?? toks[k]!).col, v?.text ?? 'pref', `expected "pref medium" (router preferences are not emulated), got ${JSON.stringify(v?.text ?? '')}`, source);
     args = args.slice(0, toks[k]!.col - 1) + ' '.repeat(v.col + v.text.length - toks[k]!.col) + args.slice(v.col - 1 + v.text.length);
   }
+  const via = toks.findIndex((t) => t.text === 'via');
+  const gw = toks[via + 1]?.text === 'inet6' ? toks[via + 2] : toks[via + 1];
+  if (via >= 0 && gw && !parseIpv6(gw.text)) throw new IpSyntaxError(no, gw.col, gw.text, `expected an IPv6 address after "via", got ${JSON.stringify(gw.text)}`, source);
   const proto = toks.findIndex((t) => t.text === 'proto');
   if (proto >= 0 && toks[proto + 1]?.text === 'kernel') {
     const want = routeWords(args);
@@ -361,17 +364,19 @@ export function loadRules6(ns: Netns, text: string, opts: TextOptions = {}): voi
   const all = lines(text, opts);
   for (const { line, no } of all) parseRule6Line(line, no, opts.source); // a syntax error changes nothing
   ns.rules6.clear();
-  for (const { line, no } of all) loadRule6Line(ns, line, no, opts.source);
+  for (const { line, no } of all) {
+    try {
+      loadRule6Line(ns, line, no, opts.source);
+    } catch (e) {
+      throw atLine(e, line, no, opts.source);
+    }
+  }
   ns.markDefaultRules6();
 }
 
 /** One line of `ip -6 rule show` output, added to the rules already there. */
 export function loadRule6Line(ns: Netns, line: string, no: number, source?: string): void {
-  try {
-    ns.addRule6(parseRule6Line(line, no, source));
-  } catch (e) {
-    throw atLine(e, line, no, source);
-  }
+  ns.addRule6(parseRule6Line(line, no, source));
 }
 
 /**

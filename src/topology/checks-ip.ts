@@ -8,6 +8,7 @@ import type { Ctx } from './assemble.js';
 import { YamlSource, type Path } from './yaml-source.js';
 import { checkIp6, checkIptables, checkNeighbours, checkRoutes, checkRules, type BlockIssue, type RouteFacts } from './text-blocks.js';
 import { didYouMean } from './suggest.js';
+import { words } from './light-ip.js';
 import { contains, formatIp, networkOf, parseIp } from './addr.js';
 
 /** Report block issues at their file positions. */
@@ -88,8 +89,17 @@ export function checkIpStack(ctx: Ctx, path: Path, what: string, stack: Omit<IpS
   }
 
   if (stack.routes6 || stack.rules6) {
-    const r = checkIp6(stack.interfaces, stack.sysctls, stack.routes6?.text, stack.rules6?.text);
-    if (stack.routes6) reportBlock(ctx, stack.routes6, r.routes6);
+    const r = checkIp6(String(path[1]), String(path[3] ?? path[1]), stack, stack.routes6?.text, stack.rules6?.text);
+    if (stack.routes6) {
+      // A device the stack lacks, named with a hint (rather than as `ip` would: Cannot find device).
+      const noDevs = new Map<number, BlockIssue>();
+      stack.routes6.text.split('\n').forEach((raw, i) => {
+        const w = words(raw.replace(/#.*$/, ''));
+        const d = w[w.findIndex((x) => x.text === 'dev' || x.text === 'oif') + 1];
+        if (w.some((x) => x.text === 'dev' || x.text === 'oif') && d && !devOk(d.text)) noDevs.set(i + 1, { line: i + 1, col: d.col, message: noDev(d.text) });
+      });
+      reportBlock(ctx, stack.routes6, [...r.routes6.filter((i) => !noDevs.has(i.line)), ...noDevs.values()].sort((x, y) => x.line - y.line));
+    }
     if (stack.rules6) reportBlock(ctx, stack.rules6, r.rules6);
   }
 

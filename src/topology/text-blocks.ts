@@ -9,13 +9,14 @@
 // come from the light readers (they only pick names and addresses).
 import { parseFlow, FlowSyntaxError } from '../ofproto/flow-parser.js';
 import { loadIptables, NfSyntaxError, Ruleset } from '../netfilter/index.js';
-import { checkNeighText, checkRoutesText, checkRulesText, loadRoutes6, loadRule6Line } from '../netns/ip-text.js';
-import { IpSyntaxError } from '../netns/errors.js';
-import { Netns } from '../netns/netns.js';
-import { IFA_F_NODAD } from '../netns/inet6.js';
+import { checkNeighText, checkRoutesText, checkRulesText, loadRoute6Line, loadRule6Line } from '../netns/ip-text.js';
+import { IpSyntaxError, RtnlError } from '../netns/errors.js';
+import { NetNamespace } from '../netns/namespace.js';
+import { Engine } from '../datapath/engine.js';
+import { PacketPool } from '../datapath/packet.js';
 import { textLines } from '../netns/ip-tokens.js';
-import { parseIpv6 } from '../wire/addr.js';
-import type { NsInterface } from './model.js';
+import { configureInterfaces } from './builder.js';
+import type { IpStack } from './model.js';
 import { readFlows, type FlowFacts } from './light-flows.js';
 import { readNeighbours, readRoutes, readRules, type NeighFacts, type RouteFacts, type RuleFacts } from './light-ip.js';
 import { readIptables } from './light-iptables.js';
@@ -117,40 +118,38 @@ export function checkIptables(text: string): { issues: BlockIssue[] } {
 
 /**
  * `routes6` and `rules6` (`ip -6 route` / `ip -6 rule` output), applied to a
- * scratch namespace with the stack's interfaces and IPv6 addresses, as the
- * builder applies them: the real loaders decide syntax and the kernel's
+ * scratch namespace made as the builder makes it (defaults, sysctls,
+ * interfaces, addresses): the real loaders decide syntax and the kernel's
  * refusals (no device, gateway, File exists), every bad line reported.
  */
-export function checkIp6(interfaces: readonly NsInterface[], sysctls: Readonly<Record<string, string>>, routes6: string | undefined, rules6: string | undefined): { routes6: BlockIssue[]; rules6: BlockIssue[] } {
-  const ns = new Netns({ ipv6: true });
-  for (const [k, v] of Object.entries(sysctls)) {
-    try {
-      ns.setSysctl(k, Number(v));
-    } catch {
-      // reported by the sysctl checks
-    }
+export function checkIp6(node: string, name: string, stack: Pick<IpStack, 'sysctls' | 'interfaces'>, routes6: string | undefined, rules6: string | undefined): { routes6: BlockIssue[]; rules6: BlockIssue[] } {
+  // An engine of its own (a one-slot pool: nothing is sent) to give the namespace its ports.
+  const el = new Engine({ pool: new PacketPool(1) }).add(new NetNamespace(node, name));
+  try {
+    configureInterfaces(el, stack);
+  } catch {
+    // What the builder could not apply is reported by the other checks (sysctls, ifindexes, VLANs).
+    return { routes6: [], rules6: [] };
   }
-  // Parents before VLAN sub-interfaces, as the builder adds them; a MAC the link-locals come from.
-  for (const i of [...interfaces].sort((a, b) => Number(!!a.vlan) - Number(!!b.vlan))) {
-    ns.addLink({ name: i.name, kind: 'veth', mac: 0x02_00_00_00_00_01, mtu: i.mtu, up: true });
-    for (const a of i.addresses) if (a.inet6) ns.addAddr6(i.name, parseIpv6(a.ip)!, a.prefixLen, IFA_F_NODAD, 0);
-  }
-  const eachLine = (text: string | undefined, load: (line: string, no: number) => void): BlockIssue[] => {
+  const ns = el.ns;
+  // Syntax errors as the parsers word them; the kernel's refusals (route6.ts, rules.ts) as what it would say.
+  const eachLine = (text: string | undefined, what: string, load: (line: string, no: number) => void): BlockIssue[] => {
     const issues: BlockIssue[] = [];
     for (const { line, no } of textLines(text ?? '')) {
       try {
         load(line, no);
       } catch (e) {
-        if (!(e instanceof IpSyntaxError)) throw e;
-        issues.push({ line: e.line, col: e.column, message: e.reason });
+        if (e instanceof IpSyntaxError) issues.push({ line: e.line, col: e.column, message: e.reason });
+        else if (e instanceof RtnlError) issues.push({ line: no, col: line.search(/\S/) + 1, message: `expected ${what} the kernel accepts (it would say: ${e.message.trim()})` });
+        else throw e;
       }
     }
     return issues;
   };
-  const r = eachLine(routes6, (line, no) => loadRoutes6(ns, line, { firstLine: no }));
+  const r = eachLine(routes6, 'a route', (line, no) => loadRoute6Line(ns, line, no));
   // A rules block is the whole list: each line onto the ones before it.
   ns.rules6.clear();
-  const q = eachLine(rules6, (line, no) => loadRule6Line(ns, line, no));
+  const q = eachLine(rules6, 'a rule', (line, no) => loadRule6Line(ns, line, no));
   return { routes6: r, rules6: q };
 }
 
