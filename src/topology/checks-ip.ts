@@ -9,6 +9,7 @@ import { YamlSource, type Path } from './yaml-source.js';
 import { checkIp6, checkIptables, checkNeighbours, checkRoutes, checkRules, type BlockIssue, type RouteFacts } from './text-blocks.js';
 import { didYouMean } from './suggest.js';
 import { words } from './light-ip.js';
+import { parsePrefix6 } from '../netns/ip-tokens.js';
 import { contains, formatIp, networkOf, parseIp } from './addr.js';
 
 /** Report block issues at their file positions. */
@@ -17,6 +18,14 @@ export function reportBlock(ctx: Ctx, b: TextBlock, issues: readonly BlockIssue[
     const { line, col } = YamlSource.blockPos(b, i.line, i.col);
     ctx.errors.add({ ...b.loc, line, col }, i.message);
   }
+}
+
+/** An issue at an IPv6 address or prefix of an IPv4 block says where IPv6 lines go. */
+function ipv6Hint(text: string, issues: readonly BlockIssue[], block: string): BlockIssue[] {
+  return issues.map((i) => {
+    const word = text.split('\n')[i.line - 1]?.slice(i.col - 1).split(/\s/)[0] ?? '';
+    return word.includes(':') && parsePrefix6(word) ? { ...i, message: `${i.message} (IPv6 lines go in \`${block}\`)` } : i;
+  });
 }
 
 interface LinkRoute {
@@ -64,7 +73,7 @@ export function checkIpStack(ctx: Ctx, path: Path, what: string, stack: Omit<IpS
   if (stack.routes) {
     const b = stack.routes;
     const r = checkRoutes(b.text);
-    reportBlock(ctx, b, r.issues);
+    reportBlock(ctx, b, ipv6Hint(b.text, r.issues, 'routes6'));
     const at = (line: number, col: number) => YamlSource.blockPos(b, line, col);
     const err = (line: number, col: number, msg: string): void => ctx.errors.add({ ...b.loc, ...at(line, col) }, msg);
     // Routes without a gateway are link-scope routes too, wherever they are in the text.
@@ -85,7 +94,7 @@ export function checkIpStack(ctx: Ctx, path: Path, what: string, stack: Omit<IpS
 
   if (stack.rules) {
     const r = checkRules(stack.rules.text);
-    reportBlock(ctx, stack.rules, r.issues);
+    reportBlock(ctx, stack.rules, ipv6Hint(stack.rules.text, r.issues, 'rules6'));
   }
 
   if (stack.routes6 || stack.rules6) {

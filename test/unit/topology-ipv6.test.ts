@@ -128,6 +128,14 @@ test('bad IPv6 lines: file, line, column and what was expected; a broken file gi
   }
 });
 
+test('an IPv6 line in the IPv4 blocks: where IPv6 lines go', () => {
+  const t = mutate('        rules6: |', '        routes: |\n          2001:db8:8::/64 via 2001:db8:7::2 dev a0\n        rules: |\n          0:\tfrom 2001:db8::/32 lookup local\n        rules6: |');
+  assert.deepEqual(errorsOf(t), [
+    `${FILE}:${at(t, '2001:db8:8::/64 via')}: at ${A}/routes: invalid prefix '2001:db8:8::/64' (IPv6 lines go in \`routes6\`)`,
+    `${FILE}:${at(t, '2001:db8::/32')}: at ${A}/rules: invalid prefix '2001:db8::/32' (IPv6 lines go in \`rules6\`)`,
+  ]);
+});
+
 test('an IPv6 route type dpemu does not emulate, and a duplicate IPv6 address', () => {
   let t = mutate('2001:db8:9::/64 via 2001:db8:7::2 dev a0 table 100 metric 1024 pref medium', 'blackhole 2001:db8:9::/64 dev lo table 100 metric 1024 pref medium');
   assert.deepEqual(errorsOf(t), [`${FILE}:${at(t, 'blackhole')}: at ${A}/routes6: IPv6 blackhole routes are not emulated`]);
