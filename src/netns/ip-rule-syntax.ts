@@ -155,6 +155,11 @@ export function parseRuleArgs(args: string, lineNo = 1, source?: string): RuleSp
   return parseRule(new TokenStream(tokenize(args), lineNo, source), false) as RuleSpec;
 }
 
+/** A line of `ip -6 rule show` output. */
+export function parseRule6Line(line: string, lineNo = 1, source?: string): RuleSpec<Uint8Array> {
+  return parseRule(new TokenStream(tokenize(line), lineNo, source), true, true) as RuleSpec<Uint8Array>;
+}
+
 /** `ip -6 rule add|del` arguments. */
 export function parseRule6Args(args: string, lineNo = 1, source?: string): RuleSpec<Uint8Array> {
   return parseRule(new TokenStream(tokenize(args), lineNo, source), false, true) as RuleSpec<Uint8Array>;

@@ -20,14 +20,14 @@ import { isRouteGet6, routeGet6 } from './ip-route6-get.js';
 import { NTABLE_USAGE, changeNtable, showNtable } from './ip-ntable.js';
 import { flushPmtu } from './pmtu.js';
 import { cachedRouteJson, formatCachedRoute, routeExceptions, type CachedRoute } from './ip-route-cache.js';
-import { formatRule, gotoUnresolved, parseRule6Args, parseRuleArgs, parseRuleFilter, parseRuleLine } from './ip-rule-syntax.js';
+import { formatRule, gotoUnresolved, parseRule6Args, parseRule6Line, parseRuleArgs, parseRuleFilter, parseRuleLine } from './ip-rule-syntax.js';
 import { type FibRule, type RuleAddr } from './rules.js';
 import { isBriefOption, isDetailsOption, isJsonOption, isOnelineOption, isPrettyOption, isStatsOption, textLines, tokenize, matches, type Family, type Prefix6, routeShowPrefix } from './ip-tokens.js';
 import { RT_TABLE_LOCAL, RT_TABLE_MAIN, RTPROT_KERNEL } from './names.js';
 import { type NeighAction, NUD, NUD_VALID } from './neighbour.js';
 import { type Netns } from './netns.js';
 import { formatIp4, type Prefix } from './addr.js';
-import { inPrefix6, prefixMask } from '../wire/addr.js';
+import { inPrefix6, parseIpv6, prefixMask } from '../wire/addr.js';
 import { type RuleSpec } from './specs.js';
 
 export interface TextOptions {
@@ -313,6 +313,70 @@ export function loadRules(ns: Netns, text: string, opts: TextOptions = {}): void
     }
     throw e;
   }
+}
+
+/** What `ip -6 route show` prints of a route as one string of its words, to tell the kernel's own routes in pasted output. */
+const routeWords = (text: string): string => tokenize(text).map((t) => t.text).join(' ');
+
+/**
+ * One line of `ip -6 route show [table all]` output. The kernel's own routes
+ * (`proto kernel`: an address's prefix, local, anycast and multicast routes,
+ * the link-locals') must be among those the namespace's addresses made; any
+ * other is added as `ip -6 route add` would. `pref medium` (what every route
+ * but a router advertisement's prints) is the only router preference.
+ */
+export function loadRoute6Line(ns: Netns, line: string, no: number, source?: string): void {
+  const toks = tokenize(line);
+  let args = line;
+  for (let k = 0; k < toks.length; k++) {
+    if (toks[k]!.text !== 'pref') continue;
+    const v = toks[k + 1];
+    if (v?.text !== 'medium') throw new IpSyntaxError(no, (v ?? toks[k]!).col, v?.text ?? 'pref', `expected "pref medium" (router preferences are not emulated), got ${JSON.stringify(v?.text ?? '')}`, source);
+    args = args.slice(0, toks[k]!.col - 1) + ' '.repeat(v.col + v.text.length - toks[k]!.col) + args.slice(v.col - 1 + v.text.length);
+  }
+  const via = toks.findIndex((t) => t.text === 'via');
+  const gw = toks[via + 1]?.text === 'inet6' ? toks[via + 2] : toks[via + 1];
+  if (via >= 0 && gw && !parseIpv6(gw.text)) throw new IpSyntaxError(no, gw.col, gw.text, `expected an IPv6 address after "via", got ${JSON.stringify(gw.text)}`, source);
+  const proto = toks.findIndex((t) => t.text === 'proto');
+  if (proto >= 0 && toks[proto + 1]?.text === 'kernel') {
+    const want = routeWords(args);
+    const view = { showTable: true, hideDev: false, hideProto: false, hideScope: false, hideVia: false, hideMetric: false, details: false };
+    if (ns.routes6().some((r) => routeWords(formatRoute6(r, view).replace(/pref medium/, '')) === want)) return;
+    throw new IpSyntaxError(no, toks[0]!.col, toks[0]!.text, 'expected a proto kernel route that an address of the namespace makes (the kernel makes its own routes)', source);
+  }
+  const r6 = parseRoute6Args(args, 'inet6', no, source)!;
+  ns.addRoute6({ ...r6, dev: r6.dev === undefined ? undefined : ns.mustLink(r6.dev) }, false);
+}
+
+/** Load `ip -6 route show [table all]` output (loadRoute6Line). */
+export function loadRoutes6(ns: Netns, text: string, opts: TextOptions = {}): void {
+  for (const { line, no } of lines(text, opts)) {
+    try {
+      loadRoute6Line(ns, line, no, opts.source);
+    } catch (e) {
+      throw atLine(e, line, no, opts.source);
+    }
+  }
+}
+
+/** Load `ip -6 rule show` output: the IPv6 rule list becomes exactly what the text lists. */
+export function loadRules6(ns: Netns, text: string, opts: TextOptions = {}): void {
+  const all = lines(text, opts);
+  for (const { line, no } of all) parseRule6Line(line, no, opts.source); // a syntax error changes nothing
+  ns.rules6.clear();
+  for (const { line, no } of all) {
+    try {
+      loadRule6Line(ns, line, no, opts.source);
+    } catch (e) {
+      throw atLine(e, line, no, opts.source);
+    }
+  }
+  ns.markDefaultRules6();
+}
+
+/** One line of `ip -6 rule show` output, added to the rules already there. */
+export function loadRule6Line(ns: Netns, line: string, no: number, source?: string): void {
+  ns.addRule6(parseRule6Line(line, no, source));
 }
 
 /**

@@ -47,7 +47,7 @@ import { Defrag, fragBudgetOf, FragQueue, DEFRAG_CONNTRACK_IN, DEFRAG_LOCAL_DELI
 import { RouteCache, RouteEntry, RC_FORWARD, RC_LOCAL } from './route-cache.js';
 import { FASTPATH_CELLS } from '../datapath/stats.js';
 import { LJ, type KeepsLearned, type LearnedJournal, type LearnedRecord, type LearnedSink } from '../datapath/learned-journal.js';
-import { loadRoutes, loadRules, loadNeighbours } from './ip-text.js';
+import { loadRoutes, loadRoutes6, loadRules, loadRules6, loadNeighbours } from './ip-text.js';
 import { Netfilter, newPacketInfo, fillPacketInfo, fillDatagramInfo, type NfPacketInfo, type NetfilterOptions, type CtStoreBuffers } from '../netfilter/index.js';
 import { CT_RELATED, IPS_CONFIRMED, IPS_DYING, VERDICT_ACCEPT, VERDICT_REJECT } from '../netfilter/constants.js';
 import { ruleSaveText } from '../netfilter/rule.js';
@@ -289,6 +289,16 @@ export class NetNamespace extends Element implements KeepsLearned {
   /** `ip rule` text: the rule list becomes exactly what it lists. */
   loadRules(text: string): void {
     loadRules(this.ns, text);
+  }
+
+  /** `ip -6 route show table all` text: the kernel's own routes recognised, the others added. */
+  loadRoutes6(text: string): void {
+    loadRoutes6(this.ns, text);
+  }
+
+  /** `ip -6 rule` text: the IPv6 rule list becomes exactly what it lists. */
+  loadRules6(text: string): void {
+    loadRules6(this.ns, text);
   }
 
   loadNeighbours(text: string): void {

@@ -107,7 +107,7 @@ function ruleMatch<A extends RuleAddr>(spec: RuleSpec<A>): Partial<FibRule<A>> {
 }
 
 /** One of the kernel's default rules, as a pasted list holds it. */
-const isDefaultRule = (r: FibRule): boolean =>
+const isDefaultRule = <A extends RuleAddr>(r: FibRule<A>): boolean =>
   r.action === 'lookup' && !r.invert && !r.srcLen && !r.dstLen && !r.tos && !r.fwmask && r.iif === undefined &&
   r.oif === undefined && !r.ipproto && !r.sport && !r.dport && !r.uidrange && r.suppressPrefixLen === -1 &&
   ((r.priority === 0 && r.table === RT_TABLE_LOCAL) || (r.priority === 32766 && r.table === RT_TABLE_MAIN) ||
@@ -793,6 +793,11 @@ export class Netns<P = unknown> implements AddrView {
     if (rule.action === 'lookup') this.madeTable6(rule.table);
     this.touch();
     return rule;
+  }
+
+  /** After loading a pasted `ip -6 rule` list (the complete state): the defaults it holds (0 local, 32766 main) are the kernel's own, whose `proto kernel` `ip rule show` hides. */
+  markDefaultRules6(): void {
+    for (const r of this.rules6.rules()) if (r.protocol === RTPROT_UNSPEC && r.priority !== 32767 && isDefaultRule(r)) r.protocol = RTPROT_KERNEL;
   }
 
   /** ip -6 rule del. */

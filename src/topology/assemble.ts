@@ -10,6 +10,8 @@ import { OFPP_LOCAL } from './model.js';
 import type { ErrorList } from './errors.js';
 import type { Path, YamlSource } from './yaml-source.js';
 import { contains, networkOf, parseIp } from './addr.js';
+import { parseIpv6 } from '../wire/addr.js';
+import { ip6ToString } from '../wire/tcpdump-text.js';
 
 export const IFNAMSIZ_MAX = 15;
 const OFPORT_MAX = 65279; // OFPP_MAX - 1
@@ -24,11 +26,11 @@ export function mac(s: string): string {
   return s.toLowerCase();
 }
 
-/** "a.b.c.d/len", or in a namespace "a.b.c.d/len brd e.f.g.h" (the schema checked the form). */
+/** "a.b.c.d/len", or in a namespace "a.b.c.d/len brd e.f.g.h", or "IPV6/len" (the schema checked the form). */
 export function address(text: string): IfAddress {
   const [cidr, , brd] = text.split(' ');
   const [ip, len] = cidr!.split('/');
-  return { ip: ip!, prefixLen: Number(len), cidr: cidr!, ...(brd ? { broadcast: brd } : {}) };
+  return { ip: ip!, prefixLen: Number(len), cidr: cidr!, ...(brd ? { broadcast: brd } : {}), ...(ip!.includes(':') ? { inet6: true as const } : {}) };
 }
 
 function block(ctx: Ctx, path: Path, v: string | undefined): TextBlock | null {
@@ -230,8 +232,12 @@ export function assembleInterface(ctx: Ctx, path: Path, name: string, raw: RawIn
   const seen = new Map<string, IfAddress>();
   (raw.addresses ?? []).forEach((text, i) => {
     const a = address(text);
-    if (seen.has(a.cidr)) ctx.errors.add(ctx.src.loc([...path, 'addresses', i]), `duplicate address ${a.cidr} (the kernel would say: File exists)`);
-    else seen.set(a.cidr, a);
+    const bytes = a.inet6 && parseIpv6(a.ip);
+    if (bytes === null) return ctx.errors.add(ctx.src.loc([...path, 'addresses', i]), `expected an IPv6 address with prefix length like 2001:db8:7::1/64, got ${JSON.stringify(a.cidr)}`);
+    // IPv6 addresses by value (2001:db8::1 is 2001:DB8:0::1), as the kernel tells them.
+    const key = bytes ? `${ip6ToString(bytes, 0)}/${a.prefixLen}` : a.cidr;
+    if (seen.has(key)) ctx.errors.add(ctx.src.loc([...path, 'addresses', i]), `duplicate address ${a.cidr} (the kernel would say: File exists)`);
+    else seen.set(key, a);
   });
   return {
     name,
@@ -254,6 +260,8 @@ function ipStack(ctx: Ctx, path: Path, raw: RawIpStack): IpStack {
     interfaces,
     routes: block(ctx, [...path, 'routes'], raw.routes),
     rules: block(ctx, [...path, 'rules'], raw.rules),
+    routes6: block(ctx, [...path, 'routes6'], raw.routes6),
+    rules6: block(ctx, [...path, 'rules6'], raw.rules6),
     neighbours: block(ctx, [...path, 'neighbours'], raw.neighbours),
     iptables: block(ctx, [...path, 'iptables'], raw.iptables),
   };

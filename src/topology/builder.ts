@@ -10,7 +10,8 @@ import { Underlay, DEFAULT_TUNNEL, type TunnelOptions } from '../tunnel/underlay
 import { Fabric } from '../tunnel/fabric.js';
 import { NetNamespace, rootDeviceMac } from '../netns/namespace.js';
 import type { CtStoreBuffers } from '../netfilter/index.js';
-import { parseIpv4, parseMac, parseMacNum } from '../wire/addr.js';
+import { parseIpv4, parseIpv6, parseMac, parseMacNum } from '../wire/addr.js';
+import { IFA_F_NODAD } from '../netns/inet6.js';
 import type { Topology, PortRef, IpStack, OvsPort as ModelOvsPort, NsInterface, Link } from './model.js';
 
 export interface BuildOptions extends EngineOptions {
@@ -92,10 +93,12 @@ function tunnelOptions(p: ModelOvsPort): TunnelOptions {
   };
 }
 
-function buildIpStack(engine: Engine, node: string, name: string, stack: IpStack | { sysctls: IpStack['sysctls']; interfaces: readonly NsInterface[]; routes: IpStack['routes']; neighbours: IpStack['neighbours']; rules?: null; iptables?: null }, tables?: ReadonlyMap<string, CtStoreBuffers>, links: readonly Link[] = []): NetNamespace {
-  const ns = engine.add(new NetNamespace(node, name));
-  // Ports of an OVS bridge with type internal are internal devices, not veth ends.
-  const internal = new Set(links.filter((l) => l.kind === 'internal').flatMap((l) => [l.a, l.b]).filter((r) => r.node === node && r.element === name).map((r) => r.port));
+/**
+ * A namespace's sysctls and interfaces with their addresses, in the order the
+ * kernel needs them. The checks of `routes6`/`rules6` (text-blocks.ts) apply
+ * them to a scratch namespace made this same way.
+ */
+export function configureInterfaces(ns: NetNamespace, stack: Pick<IpStack, 'sysctls' | 'interfaces'>, internal: ReadonlySet<string> = new Set()): void {
   // The ifindexes the topology gives are taken; the others get the lowest free ones, as a fresh namespace numbers them.
   const taken = new Set(stack.interfaces.flatMap((i) => i.ifindex ?? []));
   let next = 2; // 1 is lo
@@ -116,13 +119,24 @@ function buildIpStack(engine: Engine, node: string, name: string, stack: IpStack
       index,
       mac: i.mac ? parseMacNum(i.mac)! : undefined,
       mtu: i.mtu,
-      addresses: i.addresses.map((a) => ({ ip: ip(a.ip), prefixLen: a.prefixLen, ...(a.broadcast ? { broadcast: ip(a.broadcast) } : {}) })),
+      addresses: i.addresses.filter((a) => !a.inet6).map((a) => ({ ip: ip(a.ip), prefixLen: a.prefixLen, ...(a.broadcast ? { broadcast: ip(a.broadcast) } : {}) })),
       vlan: i.vlan,
     });
+    // As `ip -6 addr add ... nodad`: valid at once, as the file's own state is.
+    for (const a of i.addresses) if (a.inet6) ns.ns.addAddr6(i.name, parseIpv6(a.ip)!, a.prefixLen, IFA_F_NODAD, 0);
   }
   for (const [k, v] of sysctls.filter((kv) => !isNf(kv))) ns.setSysctl(k, v);
+}
+
+function buildIpStack(engine: Engine, node: string, name: string, stack: IpStack | { sysctls: IpStack['sysctls']; interfaces: readonly NsInterface[]; routes: IpStack['routes']; neighbours: IpStack['neighbours']; rules?: null; routes6?: null; rules6?: null; iptables?: null }, tables?: ReadonlyMap<string, CtStoreBuffers>, links: readonly Link[] = []): NetNamespace {
+  const ns = engine.add(new NetNamespace(node, name));
+  // Ports of an OVS bridge with type internal are internal devices, not veth ends.
+  const internal = new Set(links.filter((l) => l.kind === 'internal').flatMap((l) => [l.a, l.b]).filter((r) => r.node === node && r.element === name).map((r) => r.port));
+  configureInterfaces(ns, stack, internal);
   if (stack.routes) ns.loadRoutes(stack.routes.text);
   if (stack.rules) ns.loadRules(stack.rules.text);
+  if (stack.routes6) ns.loadRoutes6(stack.routes6.text);
+  if (stack.rules6) ns.loadRules6(stack.rules6.text);
   if (stack.neighbours) ns.loadNeighbours(stack.neighbours.text);
   if (stack.iptables) ns.loadIptables(stack.iptables.text);
   const kept = tables?.get(conntrackKey(node, name));

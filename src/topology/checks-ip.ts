@@ -6,8 +6,10 @@
 import type { IpStack, NsInterface, TextBlock } from './model.js';
 import type { Ctx } from './assemble.js';
 import { YamlSource, type Path } from './yaml-source.js';
-import { checkIptables, checkNeighbours, checkRoutes, checkRules, type BlockIssue, type RouteFacts } from './text-blocks.js';
+import { checkIp6, checkIptables, checkNeighbours, checkRoutes, checkRules, type BlockIssue, type RouteFacts } from './text-blocks.js';
 import { didYouMean } from './suggest.js';
+import { words } from './light-ip.js';
+import { parsePrefix6 } from '../netns/ip-tokens.js';
 import { contains, formatIp, networkOf, parseIp } from './addr.js';
 
 /** Report block issues at their file positions. */
@@ -18,6 +20,14 @@ export function reportBlock(ctx: Ctx, b: TextBlock, issues: readonly BlockIssue[
   }
 }
 
+/** An issue at an IPv6 address or prefix of an IPv4 block says where IPv6 lines go. */
+function ipv6Hint(text: string, issues: readonly BlockIssue[], block: string): BlockIssue[] {
+  return issues.map((i) => {
+    const word = text.split('\n')[i.line - 1]?.slice(i.col - 1).split(/\s/)[0] ?? '';
+    return word.includes(':') && parsePrefix6(word) ? { ...i, message: `${i.message} (IPv6 lines go in \`${block}\`)` } : i;
+  });
+}
+
 interface LinkRoute {
   readonly net: number;
   readonly len: number;
@@ -25,7 +35,7 @@ interface LinkRoute {
 }
 
 /** Check one IP stack. `what` names it in messages ("namespace snat-...", "gateway tor", "host vm"). */
-export function checkIpStack(ctx: Ctx, path: Path, what: string, stack: Omit<IpStack, 'iptables' | 'rules'> & Partial<IpStack>): void {
+export function checkIpStack(ctx: Ctx, path: Path, what: string, stack: Omit<IpStack, 'iptables' | 'rules' | 'routes6' | 'rules6'> & Partial<IpStack>): void {
   const ifs = new Map<string, NsInterface>(stack.interfaces.map((i) => [i.name, i]));
   const devOk = (d: string): boolean => d === 'lo' || ifs.has(d);
   const noDev = (d: string): string => {
@@ -35,6 +45,7 @@ export function checkIpStack(ctx: Ctx, path: Path, what: string, stack: Omit<IpS
   const linkRoutes: LinkRoute[] = [];
   for (const i of stack.interfaces) {
     for (const a of i.addresses) {
+      if (a.inet6) continue; // checkIp6's
       const ip = parseIp(a.ip)!;
       local.add(ip);
       if (a.prefixLen < 32) linkRoutes.push({ net: ip, len: a.prefixLen, dev: i.name });
@@ -62,7 +73,7 @@ export function checkIpStack(ctx: Ctx, path: Path, what: string, stack: Omit<IpS
   if (stack.routes) {
     const b = stack.routes;
     const r = checkRoutes(b.text);
-    reportBlock(ctx, b, r.issues);
+    reportBlock(ctx, b, ipv6Hint(b.text, r.issues, 'routes6'));
     const at = (line: number, col: number) => YamlSource.blockPos(b, line, col);
     const err = (line: number, col: number, msg: string): void => ctx.errors.add({ ...b.loc, ...at(line, col) }, msg);
     // Routes without a gateway are link-scope routes too, wherever they are in the text.
@@ -83,7 +94,22 @@ export function checkIpStack(ctx: Ctx, path: Path, what: string, stack: Omit<IpS
 
   if (stack.rules) {
     const r = checkRules(stack.rules.text);
-    reportBlock(ctx, stack.rules, r.issues);
+    reportBlock(ctx, stack.rules, ipv6Hint(stack.rules.text, r.issues, 'rules6'));
+  }
+
+  if (stack.routes6 || stack.rules6) {
+    const r = checkIp6(String(path[1]), String(path[3] ?? path[1]), stack, stack.routes6?.text, stack.rules6?.text);
+    if (stack.routes6) {
+      // A device the stack lacks, named with a hint (rather than as `ip` would: Cannot find device).
+      const noDevs = new Map<number, BlockIssue>();
+      stack.routes6.text.split('\n').forEach((raw, i) => {
+        const w = words(raw.replace(/#.*$/, ''));
+        const d = w[w.findIndex((x) => x.text === 'dev' || x.text === 'oif') + 1];
+        if (w.some((x) => x.text === 'dev' || x.text === 'oif') && d && !devOk(d.text)) noDevs.set(i + 1, { line: i + 1, col: d.col, message: noDev(d.text) });
+      });
+      reportBlock(ctx, stack.routes6, [...r.routes6.filter((i) => !noDevs.has(i.line)), ...noDevs.values()].sort((x, y) => x.line - y.line));
+    }
+    if (stack.rules6) reportBlock(ctx, stack.rules6, r.rules6);
   }
 
   if (stack.neighbours) {
@@ -129,7 +155,7 @@ function checkRoute(
     const want = `${formatIp(rt.dst.ip)}/${rt.dst.len}`;
     const made = interfaces
       .find((i) => i.name === dev)
-      ?.addresses.some((a) => a.prefixLen === rt.dst.len && networkOf(parseIp(a.ip)!, a.prefixLen) === want);
+      ?.addresses.some((a) => !a.inet6 && a.prefixLen === rt.dst.len && networkOf(parseIp(a.ip)!, a.prefixLen) === want);
     if (!made) err(rt.line, rt.dstCol, `expected a proto kernel route to match an address of ${dev}, got ${want} (no address of ${dev} makes it)`);
   }
 }

@@ -1,7 +1,7 @@
 // The validated in-memory topology the builder consumes. Everything here has
 // passed the schema and the cross-reference checks (loader.ts): names
 // resolve, links pair exactly two ports, addresses and MACs are canonical
-// (lower-case MACs, dotted-quad IPv4). Text blocks (flows, routes, rules,
+// (lower-case MACs, dotted-quad IPv4, IPv6 as written). Text blocks (flows, routes, rules,
 // neighbours, iptables) stay text plus position: text-blocks.ts parses them
 // with the real parsers and maps their errors back to file positions.
 import type { ElementKind, LinkKind } from '../datapath/element.js';
@@ -30,6 +30,8 @@ export interface IfAddress {
   readonly cidr: string; // ip/prefixLen as written (host bits kept)
   /** A namespace address's explicit `brd`; without it the broadcast `brd +` sets. */
   readonly broadcast?: string;
+  /** An IPv6 address (`ip` as written): installed as `ip -6 addr add ... nodad` does. */
+  readonly inet6?: true;
 }
 
 export interface Topology {
@@ -145,6 +147,9 @@ export interface IpStack {
   readonly interfaces: readonly NsInterface[];
   readonly routes: TextBlock | null;
   readonly rules: TextBlock | null;
+  /** `ip -6 route` and `ip -6 rule` output: blocks of their own, as `ip -6 rule` lines read as IPv4's. */
+  readonly routes6: TextBlock | null;
+  readonly rules6: TextBlock | null;
   readonly neighbours: TextBlock | null;
   readonly iptables: TextBlock | null;
 }

@@ -77,6 +77,8 @@ export interface RawIpStack {
   interfaces?: Record<string, RawInterface>;
   routes?: string;
   rules?: string;
+  routes6?: string;
+  rules6?: string;
   neighbours?: string;
   iptables?: string;
 }

@@ -9,7 +9,14 @@
 // come from the light readers (they only pick names and addresses).
 import { parseFlow, FlowSyntaxError } from '../ofproto/flow-parser.js';
 import { loadIptables, NfSyntaxError, Ruleset } from '../netfilter/index.js';
-import { checkNeighText, checkRoutesText, checkRulesText } from '../netns/ip-text.js';
+import { checkNeighText, checkRoutesText, checkRulesText, loadRoute6Line, loadRule6Line } from '../netns/ip-text.js';
+import { IpSyntaxError, RtnlError } from '../netns/errors.js';
+import { NetNamespace } from '../netns/namespace.js';
+import { Engine } from '../datapath/engine.js';
+import { PacketPool } from '../datapath/packet.js';
+import { textLines } from '../netns/ip-tokens.js';
+import { configureInterfaces } from './builder.js';
+import type { IpStack } from './model.js';
 import { readFlows, type FlowFacts } from './light-flows.js';
 import { readNeighbours, readRoutes, readRules, type NeighFacts, type RouteFacts, type RuleFacts } from './light-ip.js';
 import { readIptables } from './light-iptables.js';
@@ -107,6 +114,43 @@ export function checkNeighbours(text: string): { neighbours: NeighFacts[]; issue
 export function checkIptables(text: string): { issues: BlockIssue[] } {
   const r = readIptables(text);
   return { issues: pick(REAL.iptables?.(text) ?? null, r.issues) };
+}
+
+/**
+ * `routes6` and `rules6` (`ip -6 route` / `ip -6 rule` output), applied to a
+ * scratch namespace made as the builder makes it (defaults, sysctls,
+ * interfaces, addresses): the real loaders decide syntax and the kernel's
+ * refusals (no device, gateway, File exists), every bad line reported.
+ */
+export function checkIp6(node: string, name: string, stack: Pick<IpStack, 'sysctls' | 'interfaces'>, routes6: string | undefined, rules6: string | undefined): { routes6: BlockIssue[]; rules6: BlockIssue[] } {
+  // An engine of its own (a one-slot pool: nothing is sent) to give the namespace its ports.
+  const el = new Engine({ pool: new PacketPool(1) }).add(new NetNamespace(node, name));
+  try {
+    configureInterfaces(el, stack);
+  } catch {
+    // What the builder could not apply is reported by the other checks (sysctls, ifindexes, VLANs).
+    return { routes6: [], rules6: [] };
+  }
+  const ns = el.ns;
+  // Syntax errors as the parsers word them; the kernel's refusals (route6.ts, rules.ts) as what it would say.
+  const eachLine = (text: string | undefined, what: string, load: (line: string, no: number) => void): BlockIssue[] => {
+    const issues: BlockIssue[] = [];
+    for (const { line, no } of textLines(text ?? '')) {
+      try {
+        load(line, no);
+      } catch (e) {
+        if (e instanceof IpSyntaxError) issues.push({ line: e.line, col: e.column, message: e.reason });
+        else if (e instanceof RtnlError) issues.push({ line: no, col: line.search(/\S/) + 1, message: `expected ${what} the kernel accepts (it would say: ${e.message.trim()})` });
+        else throw e;
+      }
+    }
+    return issues;
+  };
+  const r = eachLine(routes6, 'a route', (line, no) => loadRoute6Line(ns, line, no));
+  // A rules block is the whole list: each line onto the ones before it.
+  ns.rules6.clear();
+  const q = eachLine(rules6, 'a rule', (line, no) => loadRule6Line(ns, line, no));
+  return { routes6: r, rules6: q };
 }
 
 export type { FlowFacts, PortUse } from './light-flows.js';

@@ -290,6 +290,6 @@ test('schema errors: names, patterns, enums, edge kinds, pairs', () => {
 test('schema errors: a namespace address with a broken brd', () => {
   const t = mutate('198.51.100.200/32 brd 198.51.100.200', '198.51.100.200/32 brd 198.51.100', LAB);
   assert.deepEqual(errorsOf(t), [
-    `${FILE}:${at(t, '198.51.100.200/32 brd')}: at /nodes/w02/namespaces/snat-c4d4b760-41b9-45e1-a607-d054da99c479/interfaces/rfp-c4d4b760-4/addresses/1: expected an IPv4 address with prefix length like 192.168.1.1/24, optionally followed by brd and the broadcast address, got "198.51.100.200/32 brd 198.51.100"`,
+    `${FILE}:${at(t, '198.51.100.200/32 brd')}: at /nodes/w02/namespaces/snat-c4d4b760-41b9-45e1-a607-d054da99c479/interfaces/rfp-c4d4b760-4/addresses/1: expected an IPv4 address with prefix length like 192.168.1.1/24, optionally followed by brd and the broadcast address, or an IPv6 address with prefix length like 2001:db8:7::1/64, got "198.51.100.200/32 brd 198.51.100"`,
   ]);
 });
