@@ -14,10 +14,8 @@ import assert from 'node:assert/strict';
 import { requireRoot } from '../helpers/root.js';
 import { requireTool } from '../helpers/tools.js';
 import { DaemonProcess } from './daemon-process.js';
-import { QR_DEV, UniqueLab, qrouterVmTwin } from './lab-dvr.js';
+import { QR_DEV, UniqueLab, qrouterSides, qrouterVmTwin, type QrouterSide } from './lab-dvr.js';
 import { KernelObjects, run, sh, uniqueTag, tcpdumpIn } from './lab-names.js';
-
-const QROUTER = 'qrouter-c4d4b760-41b9-45e1-a607-d054da99c479';
 
 let lab: UniqueLab;
 let d: DaemonProcess;
@@ -28,31 +26,10 @@ const nsA = `dpe-${tag}-da`, nsB = `dpe-${tag}-db`;
 /** The inet6 lines of `ns`'s `dev` (each with its lifetimes line): what DAD shows. */
 const inet6 = (out: string): string => out.split('\n').filter((l) => l.startsWith('    inet6 ') || l.startsWith('       valid_lft')).join('\n');
 
-/** One side: the qrouter's end (emulated, or the twin's nsA) and the VM's (the lab's VM namespace, or nsB). */
-interface Side {
-  router(words: string[]): Promise<string>;
-  vmNs: string;
-}
-
-const kernelSide: Side = {
-  router: async (w) => (await run('ip', ['netns', 'exec', nsA, ...w])).out,
-  get vmNs() {
-    return nsB;
-  },
-};
-const emuSide: Side = {
-  router: async (w) => {
-    const r = await d.apart(['ip', 'w07', 'netns', 'exec', QROUTER, ...w]);
-    assert.equal(r.status, 0, `${w.join(' ')}: ${r.err}`);
-    return r.out;
-  },
-  get vmNs() {
-    return lab.nsVm;
-  },
-};
+const { kernel: kernelSide, emu: emuSide } = qrouterSides(nsA, nsB, () => d, () => lab);
 
 /** Poll the router's `ip -6 addr show dev qr-` until `test` holds (a minute at most: the CLI starts slowly on a loaded box). */
-async function until(side: Side, what: string, test: (out: string) => boolean): Promise<string> {
+async function until(side: QrouterSide, what: string, test: (out: string) => boolean): Promise<string> {
   const deadline = Date.now() + 60_000;
   for (;;) {
     const out = inet6(await side.router(['ip', '-6', 'addr', 'show', 'dev', QR_DEV]));

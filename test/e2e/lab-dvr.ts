@@ -71,6 +71,7 @@ export class LabDaemons {
 }
 
 /** The lab's qrouter port and VM as a kernel twin sees them: the qr- device, the two MACs and their EUI-64 link-locals. */
+export const QROUTER = 'qrouter-c4d4b760-41b9-45e1-a607-d054da99c479';
 export const QR_DEV = 'qr-178fc8e2-fd';
 export const QR_MAC = 'fa:16:3e:06:d8:7b', VM_MAC = 'fa:16:3e:b2:ef:af';
 export const QR_LL = 'fe80::f816:3eff:fe06:d87b', VM_LL = 'fe80::f816:3eff:feb2:efaf';
@@ -89,16 +90,46 @@ export async function linkLocalReady(ns: string, dev: string, addr: string): Pro
  * The kernel twin of the lab's qrouter-to-VM link: namespace `nsA` with the
  * qr- device (its MAC), `nsB` the VM's eth0; returns once both link-locals,
  * and the lab VM's (`labVm`), have finished DAD. `forwarding`: the router
- * forwards IPv6 from the start, as the emulated qrouter does.
+ * forwards IPv6 from the start, as the emulated qrouter does (set before
+ * the device comes, so that its registration joins ff02::2 as the
+ * qrouter's did).
  */
 export async function qrouterVmTwin(real: KernelObjects, tag: string, nsA: string, nsB: string, labVm: string, forwarding = false): Promise<void> {
   real.addNetns(nsA);
   real.addNetns(nsB);
-  real.veth(`dpe${tag}`, nsA, QR_DEV, nsB, 'eth0', { aMac: QR_MAC });
   if (forwarding) sh('ip', ['netns', 'exec', nsA, 'sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1']);
+  real.veth(`dpe${tag}`, nsA, QR_DEV, nsB, 'eth0', { aMac: QR_MAC });
   sh('ip', ['-n', nsB, 'link', 'set', 'eth0', 'down']);
   sh('ip', ['-n', nsB, 'link', 'set', 'eth0', 'address', VM_MAC, 'up']);
   await linkLocalReady(nsA, QR_DEV, QR_LL);
   await linkLocalReady(nsB, 'eth0', VM_LL);
   await linkLocalReady(labVm, 'eth0', VM_LL);
+}
+
+/** One side of a qrouter-to-VM comparison: a command in the qrouter (its output), and the VM's namespace. */
+export interface QrouterSide {
+  router(words: string[]): Promise<string>;
+  readonly vmNs: string;
+}
+
+/**
+ * The two sides of qrouterVmTwin's comparisons: the kernel twin (`nsA`
+ * the router, `nsB` the VM) and the lab daemon's qrouter (through `ip
+ * netns exec`, a failure asserted) with the lab's VM. `daemon` and `lab`
+ * are read when used (a test's before() makes them).
+ */
+export function qrouterSides(nsA: string, nsB: string, daemon: () => DaemonProcess, lab: () => UniqueLab): { kernel: QrouterSide; emu: QrouterSide } {
+  return {
+    kernel: { router: async (w) => (await run('ip', ['netns', 'exec', nsA, ...w])).out, vmNs: nsB },
+    emu: {
+      router: async (w) => {
+        const r = await daemon().apart(['ip', 'w07', 'netns', 'exec', QROUTER, ...w]);
+        assert.equal(r.status, 0, `${w.join(' ')}: ${r.err}`);
+        return r.out;
+      },
+      get vmNs() {
+        return lab().nsVm;
+      },
+    },
+  };
 }

@@ -16,10 +16,8 @@ import assert from 'node:assert/strict';
 import { requireRoot } from '../helpers/root.js';
 import { requireTool } from '../helpers/tools.js';
 import { DaemonProcess } from './daemon-process.js';
-import { QR_DEV, QR_LL, QR_MAC, UniqueLab, VM_LL, VM_MAC, linkLocalReady } from './lab-dvr.js';
-import { KernelObjects, run, sh, uniqueTag, tcpdumpIn } from './lab-names.js';
-
-const QROUTER = 'qrouter-c4d4b760-41b9-45e1-a607-d054da99c479';
+import { QR_DEV, QR_MAC, UniqueLab, VM_LL, VM_MAC, qrouterSides, qrouterVmTwin, type QrouterSide } from './lab-dvr.js';
+import { KernelObjects, run, uniqueTag, tcpdumpIn } from './lab-names.js';
 
 let lab: UniqueLab;
 let d: DaemonProcess;
@@ -27,26 +25,7 @@ const real = new KernelObjects();
 const tag = uniqueTag();
 const nsA = `dpe-${tag}-ma`, nsB = `dpe-${tag}-mb`;
 
-interface Side {
-  router(words: string[]): Promise<string>;
-  vmNs: string;
-}
-const kernelSide: Side = {
-  router: async (w) => (await run('ip', ['netns', 'exec', nsA, ...w])).out,
-  get vmNs() {
-    return nsB;
-  },
-};
-const emuSide: Side = {
-  router: async (w) => {
-    const r = await d.apart(['ip', 'w07', 'netns', 'exec', QROUTER, ...w]);
-    assert.equal(r.status, 0, `${w.join(' ')}: ${r.err}`);
-    return r.out;
-  },
-  get vmNs() {
-    return lab.nsVm;
-  },
-};
+const { kernel: kernelSide, emu: emuSide } = qrouterSides(nsA, nsB, () => d, () => lab);
 
 /** An MLDv2 query for the group argv[1] (`::`: general, to ff02::1), maximum response delay 1000 ms, out of eth0 from the VM's link-local, as a querier sends it: hop limit 1, router alert. */
 const QUERY_PY = `
@@ -73,16 +52,7 @@ before(async () => {
   lab = new UniqueLab();
   d = new DaemonProcess([lab.file, '--lab']);
   await d.forwarding();
-  // The twin: forwarding on before the device comes (the kernel's registration then joins ff02::2 alone, as the qrouter's).
-  real.addNetns(nsA);
-  real.addNetns(nsB);
-  sh('ip', ['netns', 'exec', nsA, 'sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1']);
-  real.veth(`dpe${tag}`, nsA, QR_DEV, nsB, 'eth0', { aMac: QR_MAC });
-  sh('ip', ['-n', nsB, 'link', 'set', 'eth0', 'down']);
-  sh('ip', ['-n', nsB, 'link', 'set', 'eth0', 'address', VM_MAC, 'up']);
-  await linkLocalReady(nsA, QR_DEV, QR_LL);
-  await linkLocalReady(nsB, 'eth0', VM_LL);
-  await linkLocalReady(lab.nsVm, 'eth0', VM_LL);
+  await qrouterVmTwin(real, tag, nsA, nsB, lab.nsVm, true);
   // The twin's own reports of its link-local's DAD (the last within a second of it) are over.
   await new Promise((r) => setTimeout(r, 2000));
 });
@@ -94,7 +64,7 @@ after(async () => {
 });
 
 /** The qrouter's next `n` MLD reports on the VM's wire, as tcpdump -nnv prints them (without the time), while `act` runs. */
-async function reports(side: Side, n: number, act: () => Promise<unknown>): Promise<string> {
+async function reports(side: QrouterSide, n: number, act: () => Promise<unknown>): Promise<string> {
   const cap = await tcpdumpIn(side.vmNs, ['-nnv', '-l', '-c', String(n), '-i', 'eth0', `ether src ${QR_MAC} and ip6 dst ff02::16`], 60_000);
   await act();
   const r = await cap.ended;
