@@ -7,14 +7,10 @@
 // node's NA or DAD NS for it makes it `dadfailed tentative`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Engine } from '../../src/datapath/engine.js';
-import { ManualClock } from '../../src/datapath/clock.js';
-import { NetNamespace } from '../../src/netns/namespace.js';
-import { parseMacNum } from '../../src/wire/addr.js';
 import { runCommand } from '../../src/netns/ip-text.js';
 import { icmpv6ChecksumOk, icmpv6SetChecksum } from '../../src/wire/icmpv6.js';
 import { aroundChange, listenNetlink } from '../../src/netns/netlink-events.js';
-import { CaptureSink } from '../helpers/sink.js';
+import { namespaceOnWire } from '../helpers/netns-wire.js';
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
 const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -47,25 +43,10 @@ const THEIR_NS = nd(135, ANY, SOL1, '3333 ff00 0001', 0, A1, '0e01 0102 0304 050
 const RESOLVE = nd(135, '2001 0db8 0007 0000 0000 0000 0000 0005', SOL1, '3333 ff00 0001', 0, A1, '0101 fa16 3eb2 efaf');
 
 function router() {
-  const clock = new ManualClock(0);
-  const e = new Engine({ clock });
-  const r = e.add(new NetNamespace('lab', 'r'));
-  const p = r.addInterface('qr-1', { mac: parseMacNum('fa:16:3e:06:d8:7b')!, kind: 'internal' });
-  const wire = new CaptureSink();
-  e.attachEdge(p, wire);
-  const send = (f: Uint8Array) => {
-    e.inject(e.pool.allocFrom(f)!, p);
-    e.run();
-  };
-  /** A runtime `ip` command, as the control socket runs it (DAD on). */
-  const ip = (args: string) => runCommand(r.ns, `ip ${args}`, e.now, { dad: true });
+  const { e, r, wire, send, ip, step } = namespaceOnWire('fa:16:3e:06:d8:7b');
   /** `ms` of emulated time, 10 ms at a time, the timers run after each. */
   const later = (ms: number) => {
-    for (let t = 0; t < ms; t += 10) {
-      clock.advance(10);
-      e.tick();
-      e.run();
-    }
+    for (let t = 0; t < ms; t += 10) step();
   };
   // The MLD reports the adds send (mld6.ts, test/unit/netns-mld6.test.ts) are left out: DAD's frames alone.
   const dad = { take: () => wire.take().filter((f) => toHex(f.subarray(0, 6)) !== '333300000016') };

@@ -6,13 +6,8 @@
 // MLDv2 queries with a maximum response delay of 3000 ms from the peer).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Engine } from '../../src/datapath/engine.js';
-import { ManualClock } from '../../src/datapath/clock.js';
-import { NetNamespace } from '../../src/netns/namespace.js';
-import { parseMacNum } from '../../src/wire/addr.js';
-import { runCommand } from '../../src/netns/ip-text.js';
 import { listenNetlink } from '../../src/netns/netlink-events.js';
-import { CaptureSink } from '../helpers/sink.js';
+import { namespaceOnWire } from '../helpers/netns-wire.js';
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
 const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -42,24 +37,12 @@ const GLOBAL_QUERY = hex(`3333 0000 0001 0200 0000 00bb 86dd 6000 0000 0024 0001
   4a7d 03e8 0000 0000 0000 0000 0000 0000 0000 0000 0000 027d 0000`);
 
 function router() {
-  const clock = new ManualClock(0);
-  const e = new Engine({ clock });
-  const r = e.add(new NetNamespace('lab', 'r'));
-  const p = r.addInterface('qr-1', { mac: parseMacNum('02:00:00:00:00:aa')!, kind: 'internal' });
-  const wire = new CaptureSink();
-  e.attachEdge(p, wire);
-  const send = (f: Uint8Array) => {
-    e.inject(e.pool.allocFrom(f)!, p);
-    e.run();
-  };
-  const ip = (args: string) => runCommand(r.ns, `ip ${args}`, e.now, { dad: true });
+  const { e, r, wire, send, ip, step } = namespaceOnWire('02:00:00:00:00:aa');
   /** `ms` of emulated time, 10 ms at a time; returns the MLD reports that left meanwhile, with when. */
   const later = (ms: number) => {
     const out: { at: number; frame: Uint8Array }[] = [];
     for (let t = 0; t < ms; t += 10) {
-      clock.advance(10);
-      e.tick();
-      e.run();
+      step();
       for (const f of wire.take()) if (toHex(f.subarray(0, 6)) === '333300000016') out.push({ at: e.now, frame: f });
     }
     return out;
