@@ -22,7 +22,7 @@ import { buildEmulator, type Emulator } from '../../src/topology/builder.js';
 import type { ManualClock } from '../../src/datapath/clock.js';
 import { COMMANDS } from '../../src/control/registry.js';
 import { ControlError } from '../../src/control/protocol.js';
-import { qbrTopology } from './qbr-topology.js';
+import { kernelQbr, qbrTopology } from './qbr-topology.js';
 import { KernelObjects, sh, uniqueTag } from './lab-names.js';
 
 const tag = uniqueTag();
@@ -65,13 +65,9 @@ async function setUp(i: number): Promise<Lab> {
   // The VM holds its TAP: carrier.
   emu.engine.attachEdge(emu.findPort('c1', TAP)!, { emit: () => {} });
   const objs = new KernelObjects();
-  const ns = objs.addNetns(`dpe-${tag}-bf${i}`);
-  const ip = (...a: string[]): string => sh('ip', ['-n', ns, ...a]);
-  for (const k of ['all', 'default']) sh('ip', ['netns', 'exec', ns, 'sysctl', '-qw', `net.ipv6.conf.${k}.disable_ipv6=1`]);
   // In the order a node creates them (os-vif's qbr and veth pair, whose peer the kernel registers first, then libvirt's TAP),
   // which is dpemu's ifindex order: bridge fdb show lists devices in it.
-  ip('link', 'add', BR, 'address', MAC.br, 'type', 'bridge', 'forward_delay', '0', 'stp_state', '0', 'mcast_snooping', '0');
-  ip('link', 'add', QVB, 'address', MAC.qvb, 'type', 'veth', 'peer', 'name', QVO, 'address', MAC.qvo);
+  const { ns, ip } = kernelQbr(objs, `dpe-${tag}-bf${i}`, { br: BR, qvb: QVB, qvo: QVO, mac: MAC });
   ip('tuntap', 'add', 'dev', TAP, 'mode', 'tap');
   ip('link', 'set', TAP, 'address', MAC.tap);
   for (const d of [QVO, QVB]) ip('link', 'set', d, 'promisc', 'on');

@@ -13,8 +13,8 @@ import { buildEmulator, type Emulator } from '../../src/topology/builder.js';
 import { COMMANDS } from '../../src/control/registry.js';
 import { ControlError } from '../../src/control/protocol.js';
 import { startMonitor } from '../../src/control/monitors.js';
-import { qbrTopology } from './qbr-topology.js';
-import { KernelObjects, sh, uniqueTag } from './lab-names.js';
+import { kernelQbr, qbrTopology } from './qbr-topology.js';
+import { KernelObjects, uniqueTag } from './lab-names.js';
 
 const tag = uniqueTag();
 const BR = 'qbr-w', QVB = 'qvb-w', QVO = 'qvo-w', TAP = 'tap-w', VMEND = 'vm-w';
@@ -83,12 +83,8 @@ test('bridge fdb add, append, replace, delete and flush change a qbr\'s table as
   const objs = new KernelObjects();
   let mon: ChildProcess | undefined;
   try {
-    const ns = objs.addNetns(`dpe-${tag}-bw`);
-    const ip = (...a: string[]): string => sh('ip', ['-n', ns, ...a]);
-    for (const k of ['all', 'default']) sh('ip', ['netns', 'exec', ns, 'sysctl', '-qw', `net.ipv6.conf.${k}.disable_ipv6=1`]);
     // In dpemu's ifindex order (the bridge, then its veth pair, peer first, then the TAP), as bridge fdb show lists devices.
-    ip('link', 'add', BR, 'address', MAC.br, 'type', 'bridge', 'forward_delay', '0', 'stp_state', '0', 'mcast_snooping', '0');
-    ip('link', 'add', QVB, 'address', MAC.qvb, 'type', 'veth', 'peer', 'name', QVO, 'address', MAC.qvo);
+    const { ns, ip } = kernelQbr(objs, `dpe-${tag}-bw`, { br: BR, qvb: QVB, qvo: QVO, mac: MAC });
     ip('link', 'add', TAP, 'address', MAC.tap, 'type', 'veth', 'peer', 'name', VMEND);
     for (const d of [QVB, TAP]) ip('link', 'set', d, 'master', BR);
     for (const d of [QVO, QVB, TAP, VMEND, BR]) ip('link', 'set', d, 'up');

@@ -18,7 +18,7 @@ import { buildEmulator, type Emulator } from '../../src/topology/builder.js';
 import { COMMANDS } from '../../src/control/registry.js';
 import { ControlError } from '../../src/control/protocol.js';
 import { startMonitor } from '../../src/control/monitors.js';
-import { qbrTopology } from './qbr-topology.js';
+import { kernelQbr, qbrTopology } from './qbr-topology.js';
 import { KernelObjects, sh, uniqueTag } from './lab-names.js';
 
 const tag = uniqueTag();
@@ -184,11 +184,7 @@ test('bridge link set on a qbr\'s ports takes, refuses, shows and tells what the
   const mons: ChildProcess[] = [];
   let wire: ChildProcess | undefined;
   try {
-    const ns = objs.addNetns(`dpe-${tag}-bl`);
-    const ip = (...a: string[]): string => sh('ip', ['-n', ns, ...a]);
-    for (const k of ['all', 'default']) sh('ip', ['netns', 'exec', ns, 'sysctl', '-qw', `net.ipv6.conf.${k}.disable_ipv6=1`]);
-    ip('link', 'add', BR, 'address', MAC.br, 'type', 'bridge', 'forward_delay', '0', 'stp_state', '0', 'mcast_snooping', '0');
-    ip('link', 'add', QVB, 'address', MAC.qvb, 'type', 'veth', 'peer', 'name', QVO, 'address', MAC.qvo);
+    const { ns, ip } = kernelQbr(objs, `dpe-${tag}-bl`, { br: BR, qvb: QVB, qvo: QVO, mac: MAC });
     ip('tuntap', 'add', 'dev', TAP, 'mode', 'tap');
     ip('link', 'set', TAP, 'address', MAC.tap);
     for (const d of [QVO, QVB]) ip('link', 'set', d, 'promisc', 'on');

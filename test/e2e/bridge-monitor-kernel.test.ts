@@ -13,8 +13,8 @@ import { buildEmulator } from '../../src/topology/builder.js';
 import type { ManualClock } from '../../src/datapath/clock.js';
 import { startMonitor } from '../../src/control/monitors.js';
 import { ControlError } from '../../src/control/protocol.js';
-import { qbrTopology } from './qbr-topology.js';
-import { KernelObjects, sh, uniqueTag } from './lab-names.js';
+import { kernelQbr, qbrTopology } from './qbr-topology.js';
+import { KernelObjects, uniqueTag } from './lab-names.js';
 
 const tag = uniqueTag();
 const BR = 'qbr-m', QVB = 'qvb-m', QVO = 'qvo-m', TAP = 'tap-m', VMEND = 'vm-m';
@@ -43,11 +43,7 @@ test('bridge monitor on a qbr prints the kernel\'s records: learned, moved, and 
   const objs = new KernelObjects();
   const kids: ChildProcess[] = [];
   try {
-    const ns = objs.addNetns(`dpe-${tag}-bm`);
-    const ip = (...a: string[]): string => sh('ip', ['-n', ns, ...a]);
-    for (const k of ['all', 'default']) sh('ip', ['netns', 'exec', ns, 'sysctl', '-qw', `net.ipv6.conf.${k}.disable_ipv6=1`]);
-    ip('link', 'add', BR, 'type', 'bridge', 'forward_delay', '0', 'stp_state', '0', 'mcast_snooping', '0', 'ageing_time', '200');
-    ip('link', 'add', QVB, 'type', 'veth', 'peer', 'name', QVO);
+    const { ns, ip } = kernelQbr(objs, `dpe-${tag}-bm`, { br: BR, qvb: QVB, qvo: QVO, ageing: 2 });
     ip('link', 'add', TAP, 'type', 'veth', 'peer', 'name', VMEND);
     for (const d of [QVB, TAP]) ip('link', 'set', d, 'master', BR);
     for (const d of [QVO, QVB, TAP, VMEND, BR]) ip('link', 'set', d, 'up');

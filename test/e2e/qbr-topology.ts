@@ -1,6 +1,9 @@
 // The topology the bridge kernel comparisons build dpemu's side from: a
 // compute node `c1` with one qbr as os-vif plugs a VM (a veth pair qvb/qvo
-// to br-int, the VM's TAP as an edge), its kernel twin made by each test.
+// to br-int, the VM's TAP as an edge), and the start of its kernel twin:
+// the bridge and the veth pair in a namespace of their own (each test adds
+// the TAP and enslaves the ports in the order it compares).
+import { type KernelObjects, sh } from './lab-names.js';
 export interface QbrNames {
   /** The topology's name. */
   name: string;
@@ -40,4 +43,20 @@ nodes:
         ports:
           ${n.qvo}: { ofport: 1${mac('qvo')} }
 ${n.more ?? ''}`;
+}
+
+/**
+ * A kernel namespace `name` (IPv6 off, so that no address of its own
+ * speaks) with the qbr (STP off, forward_delay 0, no snooping; `ageing`
+ * seconds) and the qvb/qvo veth pair, with `n.mac`'s addresses if given;
+ * `ip` runs ip in it.
+ */
+export function kernelQbr(objs: KernelObjects, name: string, n: Pick<QbrNames, 'br' | 'qvb' | 'qvo' | 'mac' | 'ageing'>): { ns: string; ip: (...a: string[]) => string } {
+  const ns = objs.addNetns(name);
+  const ip = (...a: string[]): string => sh('ip', ['-n', ns, ...a]);
+  for (const k of ['all', 'default']) sh('ip', ['netns', 'exec', ns, 'sysctl', '-qw', `net.ipv6.conf.${k}.disable_ipv6=1`]);
+  const addr = (d: 'br' | 'qvb' | 'qvo'): string[] => (n.mac ? ['address', n.mac[d]] : []);
+  ip('link', 'add', n.br, ...addr('br'), 'type', 'bridge', 'forward_delay', '0', 'stp_state', '0', 'mcast_snooping', '0', ...(n.ageing !== undefined ? ['ageing_time', String(n.ageing * 100)] : []));
+  ip('link', 'add', n.qvb, ...addr('qvb'), 'type', 'veth', 'peer', 'name', n.qvo, ...addr('qvo'));
+  return { ns, ip };
 }
