@@ -21,8 +21,7 @@ import { loadTopologyText } from '../../src/topology/loader.js';
 import { buildEmulator, type Emulator } from '../../src/topology/builder.js';
 import type { ManualClock } from '../../src/datapath/clock.js';
 import { COMMANDS } from '../../src/control/registry.js';
-import { ControlError } from '../../src/control/protocol.js';
-import { kernelQbr, qbrTopology } from './qbr-topology.js';
+import { kernelQbr, qbrBridge, qbrTopology } from './qbr-topology.js';
 import { KernelObjects, sh, uniqueTag } from './lab-names.js';
 
 const tag = uniqueTag();
@@ -100,14 +99,7 @@ async function dpemu(lab: Lab, argv: string[]): Promise<string> {
 }
 
 /** stdout, stderr and exit status, a refusal's too. */
-async function dpemuAny(lab: Lab, argv: string[]): Promise<{ stdout: string; stderr: string; exit: number }> {
-  try {
-    return await COMMANDS.get('bridge')!.run({ emu: lab.emu, invalidate: () => {} }, ['c1', ...argv]);
-  } catch (e) {
-    if (!(e instanceof ControlError)) throw e;
-    return { stdout: '', stderr: e.stderr, exit: e.exit };
-  }
-}
+const dpemuAny = (lab: Lab, argv: string[]) => qbrBridge(lab.emu, argv);
 
 /** The ifindexes differ (see the head of this file). */
 const maskText = (t: string): string => t.replace(/^\d+: /gm, 'N: ');

@@ -9,11 +9,9 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { requireRoot } from '../helpers/root.js';
 import { loadTopologyText } from '../../src/topology/loader.js';
-import { buildEmulator, type Emulator } from '../../src/topology/builder.js';
-import { COMMANDS } from '../../src/control/registry.js';
-import { ControlError } from '../../src/control/protocol.js';
+import { buildEmulator } from '../../src/topology/builder.js';
 import { startMonitor } from '../../src/control/monitors.js';
-import { kernelQbr, qbrTopology } from './qbr-topology.js';
+import { kernelQbr, qbrBridge, qbrTopology } from './qbr-topology.js';
 import { KernelObjects, uniqueTag } from './lab-names.js';
 
 const tag = uniqueTag();
@@ -69,14 +67,6 @@ const STEPS: string[][] = [
   ['flush', 'dev', BR],
 ];
 
-async function dpemu(emu: Emulator, argv: string[]): Promise<{ stdout: string; stderr: string; exit: number }> {
-  try {
-    return await COMMANDS.get('bridge')!.run({ emu, invalidate: () => {} }, ['c1', ...argv]);
-  } catch (e) {
-    if (!(e instanceof ControlError)) throw e;
-    return { stdout: '', stderr: e.stderr, exit: e.exit };
-  }
-}
 
 test('bridge fdb add, append, replace, delete and flush change a qbr\'s table as the kernel\'s, and refuse as it does', async () => {
   requireRoot('the bridge fdb write kernel comparison');
@@ -102,12 +92,12 @@ test('bridge fdb add, append, replace, delete and flush change a qbr\'s table as
     await new Promise((r) => setTimeout(r, 300));
     startMonitor('bridge', { emu }, ['c1', 'monitor', 'fdb'], { defer: (fn) => fn() }, (ls) => (myMon += ls.map((l) => l.text + '\n').join('')));
     const show = ['fdb', 'show', 'br', BR];
-    assert.equal((await dpemu(emu, show)).stdout, kernel(show).stdout, 'before');
+    assert.equal((await qbrBridge(emu, show)).stdout, kernel(show).stdout, 'before');
     for (const step of STEPS) {
       const args = ['fdb', ...step];
-      const mine = await dpemu(emu, args), theirs = kernel(args);
+      const mine = await qbrBridge(emu, args), theirs = kernel(args);
       assert.deepEqual({ out: mine.stdout, err: mine.stderr, exit: mine.exit }, { out: theirs.stdout, err: theirs.stderr, exit: theirs.status }, `bridge ${args.join(' ')}`);
-      assert.equal((await dpemu(emu, show)).stdout, kernel(show).stdout, `fdb show after bridge ${args.join(' ')}`);
+      assert.equal((await qbrBridge(emu, show)).stdout, kernel(show).stdout, `fdb show after bridge ${args.join(' ')}`);
     }
     await new Promise((r) => setTimeout(r, 300));
     mon.kill();

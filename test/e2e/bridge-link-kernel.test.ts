@@ -14,11 +14,10 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { requireRoot } from '../helpers/root.js';
 import { loadTopologyText } from '../../src/topology/loader.js';
-import { buildEmulator, type Emulator } from '../../src/topology/builder.js';
+import { buildEmulator } from '../../src/topology/builder.js';
 import { COMMANDS } from '../../src/control/registry.js';
-import { ControlError } from '../../src/control/protocol.js';
 import { startMonitor } from '../../src/control/monitors.js';
-import { kernelQbr, qbrTopology } from './qbr-topology.js';
+import { kernelQbr, qbrBridge, qbrTopology } from './qbr-topology.js';
 import { KernelObjects, sh, uniqueTag } from './lab-names.js';
 
 const tag = uniqueTag();
@@ -167,14 +166,6 @@ const STEPS: Step[] = [
 
 const frame = (dst: string, src: string, seq: number): string => `${dst}${src}`.replaceAll(':', '') + '88b5' + '00'.repeat(42) + (0x5eed0000 + seq).toString(16);
 
-async function dpemu(emu: Emulator, argv: string[]): Promise<{ stdout: string; stderr: string; exit: number }> {
-  try {
-    return await COMMANDS.get('bridge')!.run({ emu, invalidate: () => {} }, ['c1', ...argv]);
-  } catch (e) {
-    if (!(e instanceof ControlError)) throw e;
-    return { stdout: '', stderr: e.stderr, exit: e.exit };
-  }
-}
 
 const mask = (t: string): string => t.replace(/^(\[LINK\])?\d+: /gm, '$1N: ');
 
@@ -214,15 +205,15 @@ test('bridge link set on a qbr\'s ports takes, refuses, shows and tells what the
     await new Promise((r) => setTimeout(r, 300));
 
     const show = ['-d', 'link', 'show'], fdb = ['fdb', 'show', 'br', BR];
-    assert.equal(mask((await dpemu(emu, show)).stdout), mask(kernel(show).stdout), 'before');
+    assert.equal(mask((await qbrBridge(emu, show)).stdout), mask(kernel(show).stdout), 'before');
     let seq = 0;
     for (const step of STEPS) {
       if ('cmd' in step) {
-        const mine = await dpemu(emu, step.cmd), theirs = kernel(step.cmd);
+        const mine = await qbrBridge(emu, step.cmd), theirs = kernel(step.cmd);
         const what = `bridge ${step.cmd.join(' ')}`;
         assert.deepEqual({ out: mine.stdout, err: mine.stderr, exit: mine.exit }, { out: theirs.stdout, err: theirs.stderr, exit: theirs.status }, what);
-        assert.equal(mask((await dpemu(emu, show)).stdout), mask(kernel(show).stdout), `-d link show after ${what}`);
-        assert.equal((await dpemu(emu, fdb)).stdout, kernel(fdb).stdout, `fdb show after ${what}`);
+        assert.equal(mask((await qbrBridge(emu, show)).stdout), mask(kernel(show).stdout), `-d link show after ${what}`);
+        assert.equal((await qbrBridge(emu, fdb)).stdout, kernel(fdb).stdout, `fdb show after ${what}`);
         continue;
       }
       const hex = frame(step.dst, step.src, seq++);
@@ -232,9 +223,9 @@ test('bridge link set on a qbr\'s ports takes, refuses, shows and tells what the
       emu.engine.inject(emu.engine.pool.allocFrom(Buffer.from(hex, 'hex'))!, emu.findPort('c1', step.from === 'tap' ? TAP : QVB)!);
       const what = `${step.src} > ${step.dst} in by ${step.from}`;
       assert.deepEqual([...seen].sort(), theirs, `out of: ${what}`);
-      assert.equal((await dpemu(emu, fdb)).stdout, kernel(fdb).stdout, `fdb show after ${what}`);
+      assert.equal((await qbrBridge(emu, fdb)).stdout, kernel(fdb).stdout, `fdb show after ${what}`);
     }
-    assert.equal(mask((await dpemu(emu, ['-j', '-d', 'link'])).stdout).replace(/"ifindex":\d+,/g, ''), kernel(['-j', '-d', 'link']).stdout.replace(/"ifindex":\d+,/g, ''), '-j -d link');
+    assert.equal(mask((await qbrBridge(emu, ['-j', '-d', 'link'])).stdout).replace(/"ifindex":\d+,/g, ''), kernel(['-j', '-d', 'link']).stdout.replace(/"ifindex":\d+,/g, ''), '-j -d link');
     // ip -d's bridge_slave data says the same (port id and designated port from the priority, the cost given).
     for (const dev of [QVB, TAP]) {
       const slave = (t: string): string => /bridge_slave .* locked o(n|ff) /.exec(t)?.[0] ?? t;
@@ -242,10 +233,10 @@ test('bridge link set on a qbr\'s ports takes, refuses, shows and tells what the
       assert.equal(slave(mine), slave(sh('ip', ['-n', ns, '-d', 'link', 'show', 'dev', dev])), `ip -d link show dev ${dev}`);
     }
     // What dpemu does not model is refused in its own words: neigh_suppress, backup_port, a multicast router port.
-    assert.deepEqual(await dpemu(emu, ['link', 'set', 'dev', TAP, 'neigh_suppress', 'on']), { stdout: '', stderr: `Error: ${TAP}'s neigh_suppress (ARP and ND suppression) is not emulated.\n`, exit: 255 });
-    assert.deepEqual(await dpemu(emu, ['link', 'set', 'dev', TAP, 'backup_port', QVB]), { stdout: '', stderr: `Error: ${TAP}'s backup_port is not emulated.\n`, exit: 255 });
-    assert.equal((await dpemu(emu, ['link', 'set', 'dev', TAP, 'mcast_router', '2'])).exit, 255, 'a multicast router port');
-    assert.equal((await dpemu(emu, ['link', 'set', 'dev', TAP, 'neigh_suppress', 'off'])).exit, 0);
+    assert.deepEqual(await qbrBridge(emu, ['link', 'set', 'dev', TAP, 'neigh_suppress', 'on']), { stdout: '', stderr: `Error: ${TAP}'s neigh_suppress (ARP and ND suppression) is not emulated.\n`, exit: 255 });
+    assert.deepEqual(await qbrBridge(emu, ['link', 'set', 'dev', TAP, 'backup_port', QVB]), { stdout: '', stderr: `Error: ${TAP}'s backup_port is not emulated.\n`, exit: 255 });
+    assert.equal((await qbrBridge(emu, ['link', 'set', 'dev', TAP, 'mcast_router', '2'])).exit, 255, 'a multicast router port');
+    assert.equal((await qbrBridge(emu, ['link', 'set', 'dev', TAP, 'neigh_suppress', 'off'])).exit, 0);
     assert.equal(kernel(['link', 'set', 'dev', TAP, 'neigh_suppress', 'off']).status, 0);
     await new Promise((r) => setTimeout(r, 300));
     for (const m of mons) m.kill();

@@ -4,6 +4,9 @@
 // the bridge and the veth pair in a namespace of their own (each test adds
 // the TAP and enslaves the ports in the order it compares).
 import { type KernelObjects, sh } from './lab-names.js';
+import type { Emulator } from '../../src/topology/builder.js';
+import { COMMANDS } from '../../src/control/registry.js';
+import { ControlError } from '../../src/control/protocol.js';
 export interface QbrNames {
   /** The topology's name. */
   name: string;
@@ -59,4 +62,14 @@ export function kernelQbr(objs: KernelObjects, name: string, n: Pick<QbrNames, '
   ip('link', 'add', n.br, ...addr('br'), 'type', 'bridge', 'forward_delay', '0', 'stp_state', '0', 'mcast_snooping', '0', ...(n.ageing !== undefined ? ['ageing_time', String(n.ageing * 100)] : []));
   ip('link', 'add', n.qvb, ...addr('qvb'), 'type', 'veth', 'peer', 'name', n.qvo, ...addr('qvo'));
   return { ns, ip };
+}
+
+/** `dpemu bridge c1 ARGV...` on `emu` as the control socket runs it: stdout, stderr and exit status, a refusal's too. */
+export async function qbrBridge(emu: Emulator, argv: string[]): Promise<{ stdout: string; stderr: string; exit: number }> {
+  try {
+    return await COMMANDS.get('bridge')!.run({ emu, invalidate: () => {} }, ['c1', ...argv]);
+  } catch (e) {
+    if (!(e instanceof ControlError)) throw e;
+    return { stdout: '', stderr: e.stderr, exit: e.exit };
+  }
 }
