@@ -19,7 +19,7 @@
 // br_input.c and br_forward.c treat it (test/e2e/bridge-link-kernel).
 import { Element, type Port } from '../datapath/element.js';
 import type { Packet } from '../datapath/packet.js';
-import { macToString, readMacHi, readMacLoI32 } from '../wire/addr.js';
+import { macHi, macLo, macToString, readMacHi, readMacLoI32 } from '../wire/addr.js';
 import { MacTable } from './mac-table.js';
 import type { PathOp } from '../datapath/path-cache.js';
 import { LJ, type KeepsLearned, type LearnedJournal, type LearnedRecord, type LearnedSink } from '../datapath/learned-journal.js';
@@ -116,12 +116,12 @@ export class LinuxBridge extends Element implements KeepsLearned {
 
   /** Record the MAC of the interface enslaved as `port` (the bridge lists it as local). */
   setPortMac(port: Port, mac: number): void {
-    this.local.set(Math.floor(mac / 0x1_0000_0000), mac >>> 0, 0, { port, seq: this.seq++, created: this.engine.now, user: false });
+    this.local.set(macHi(mac), macLo(mac), 0, { port, seq: this.seq++, created: this.engine.now, user: false });
   }
 
   /** The bridge device's own address: an entry of no port, unless a port's own entry holds it (br_fdb_change_mac_address). */
   setBridgeMac(mac: number): void {
-    const hi = Math.floor(mac / 0x1_0000_0000), lo = mac >>> 0;
+    const hi = macHi(mac), lo = macLo(mac);
     if (!this.local.has(hi, lo, 0)) this.local.set(hi, lo, 0, { port: null, seq: this.seq++, created: this.engine.now, user: false });
   }
 
@@ -380,7 +380,7 @@ export class LinuxBridge extends Element implements KeepsLearned {
   addEntry(a: FdbAdd): 'EEXIST' | 'EINVAL' | null {
     // The bridge device's own entries are local (no port to forward to).
     if (a.port === null && a.state !== 'permanent') return 'EINVAL';
-    const hi = Math.floor(a.mac / 0x1_0000_0000), lo = a.mac >>> 0, now = this.engine.now;
+    const hi = macHi(a.mac), lo = macLo(a.mac), now = this.engine.now;
     const loc = this.local.get(hi, lo, 0), ent = this.fdb.get(hi, lo, 0);
     if ((loc || ent) && a.exclusive) return 'EEXIST';
     const was = loc ? 'permanent' : ent?.static ? 'static' : ent ? 'dynamic' : null;
@@ -405,7 +405,7 @@ export class LinuxBridge extends Element implements KeepsLearned {
 
   /** fdb_delete_by_addr_and_port: the entry of `mac` on `port` (null: the bridge's own), whatever its kind; false when there is none. */
   deleteEntry(mac: number, port: Port | null): boolean {
-    const hi = Math.floor(mac / 0x1_0000_0000), lo = mac >>> 0;
+    const hi = macHi(mac), lo = macLo(mac);
     const loc = this.local.get(hi, lo, 0);
     if (loc && loc.port === port) {
       this.dropLocal(hi, lo, loc);
@@ -438,7 +438,7 @@ export class LinuxBridge extends Element implements KeepsLearned {
 
   /** NTF_USE (`bridge fdb add ... use`): as if a frame from `mac` came in on `port` (br_fdb_update), the entry then the user's. */
   use(mac: number, port: Port): void {
-    const hi = Math.floor(mac / 0x1_0000_0000), lo = mac >>> 0, now = this.engine.now;
+    const hi = macHi(mac), lo = macLo(mac), now = this.engine.now;
     if (this.local.has(hi, lo, 0)) return;
     const ent = this.fdb.get(hi, lo, 0);
     if (!ent) return void this.addEntry({ mac, port, state: 'dynamic', exclusive: false });

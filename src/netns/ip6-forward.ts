@@ -26,7 +26,7 @@ import {
   ICMPV6_ADM_PROHIBITED, ICMPV6_DEST_UNREACH, ICMPV6_NOROUTE, ICMPV6_NOT_NEIGHBOUR, ICMPV6_PKT_TOOBIG, ICMPV6_TIME_EXCEED, ND_OPT_LL_LEN, ND_OPT_TARGET_LL_ADDR, NDISC_REDIRECT, icmpv6SetChecksum, writeNdOptLinkAddr,
 } from '../wire/icmpv6.js';
 import { lladdr6 } from './inet6.js';
-import { writeU32 } from '../wire/addr.js';
+import { macHi, macLo, writeU32 } from '../wire/addr.js';
 import type { Interface } from './interfaces.js';
 import { HOP_LIMIT, flowHash, type Ndisc, type NdiscHost } from './ndisc.js';
 import { source6 } from './route6-output.js';
@@ -143,7 +143,7 @@ export class Ip6Forward {
     writeU32(buf, pl4 + 4, 0);
     ip6Copy(buf, pl4 + 8, t, 0);
     ip6Copy(buf, pl4 + 24, buf, l3 + IPV6_DST);
-    if (mac >= 0) writeNdOptLinkAddr(buf, pl4 + REDIRECT_LEN, ND_OPT_TARGET_LL_ADDR, Math.floor(mac / 0x1_0000_0000), mac >>> 0);
+    if (mac >= 0) writeNdOptLinkAddr(buf, pl4 + REDIRECT_LEN, ND_OPT_TARGET_LL_ADDR, macHi(mac), macLo(mac));
     const o = pl4 + REDIRECT_LEN + optlen;
     buf[o] = ND_OPT_REDIRECT_HDR;
     buf[o + 1] = rd >> 3;

@@ -15,7 +15,7 @@
 
 import type { Element } from '../datapath/element.js';
 import { HEADROOM, type Packet } from '../datapath/packet.js';
-import { readMacHi, readMacLo, readU16, writeMac } from '../wire/addr.js';
+import { macHi, macLo, readMacHi, readMacLo, readU16, writeMac } from '../wire/addr.js';
 import { ETH_HLEN, ETHERTYPE_IPV6, writeEth } from '../wire/ethernet.js';
 import {
   IPV6_DST, IPV6_HLEN, IPV6_SRC, ND_HOPLIMIT, NEXTHDR_HOP, NEXTHDR_ICMP, ip6Copy, ip6Equal, ip6IsAny, ip6IsLoopback, ip6IsMulticast, ip6IsSolicitedNodeOf,
@@ -37,8 +37,6 @@ import { type Mld6Record, mldv2Mrc } from './mld6.js';
 /** The hop limit of what the stack sends that is not ND (net.ipv6.conf.*.hop_limit, 64). */
 export const HOP_LIMIT = 64;
 
-const macHi = (m: number): number => Math.floor(m / 0x1_0000_0000);
-const macLo = (m: number): number => m >>> 0;
 
 /** Where the namespace puts a frame on a device's wire. */
 export interface NdiscHost {

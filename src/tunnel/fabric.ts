@@ -6,7 +6,7 @@
 // behind the same ports.
 import { Element, type Port } from '../datapath/element.js';
 import type { Packet } from '../datapath/packet.js';
-import { readMacHi, readMacLoI32, writeMac } from '../wire/addr.js';
+import { macHi, readMacHi, readMacLoI32, writeMac } from '../wire/addr.js';
 import { csumUpdate16 } from '../wire/checksum.js';
 
 // MACs as hi16 and int32 lo words, so reading, comparing and writing them
@@ -29,8 +29,7 @@ export class Fabric extends Element {
   }
 
   attach(port: Port, gatewayMac: number, nicIp: number, nicMac: number): void {
-    const hi = (mac: number) => Math.floor(mac / 0x1_0000_0000);
-    this.sides.push({ port, gwHi: hi(gatewayMac), gwLo: gatewayMac | 0, nicIp, nicHi: hi(nicMac), nicLo: nicMac | 0 });
+    this.sides.push({ port, gwHi: macHi(gatewayMac), gwLo: gatewayMac | 0, nicIp, nicHi: macHi(nicMac), nicLo: nicMac | 0 });
   }
 
   receive(pkt: Packet, port: Port): void {

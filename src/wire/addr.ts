@@ -139,7 +139,7 @@ export function writeMacNum(buf: Uint8Array, off: number, mac: number): void {
 }
 
 export function macNumToString(mac: number): string {
-  return macToString(Math.floor(mac / 0x1_0000_0000), mac >>> 0);
+  return macToString(macHi(mac), macLo(mac));
 }
 
 export function parseMacNum(text: string): number | null {

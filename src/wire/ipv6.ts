@@ -2,7 +2,7 @@
 // version byte, and the addresses the kernel derives from a MAC. An address
 // stays 16 bytes in the frame (or in a 16-byte array the model holds): the
 // receive path compares it there, without making a value of it.
-import { writeU16, writeU32 } from './addr.js';
+import { macHi, macLo, writeU16, writeU32 } from './addr.js';
 import { onesSum } from './checksum.js';
 
 export const IPV6_HLEN = 40;
@@ -75,7 +75,7 @@ export function ip6IsSolicitedNodeOf(buf: Uint8Array, off: number, target: Uint8
 
 /** fe80::/64 with the modified EUI-64 of `mac` (addrconf_ifid_eui48: the universal/local bit flipped, ff:fe in the middle). */
 export function writeEui64LinkLocal(buf: Uint8Array, off: number, mac: number): void {
-  const hi = Math.floor(mac / 0x1_0000_0000), lo = mac >>> 0;
+  const hi = macHi(mac), lo = macLo(mac);
   buf[off] = 0xfe;
   buf[off + 1] = 0x80;
   for (let i = 2; i < 8; i++) buf[off + i] = 0;
