@@ -148,7 +148,14 @@ test('traceroute -6 through the real traceroute and the model: the same hops, an
     [['-n', '-4', '-6', '-m', '1', '2001:db8:3::2']],
   ];
   for (const [words, cmd] of cases) {
-    const [m, k] = [await modelTrace(words, cmd), await realTrace(words, cmd)];
+    let [m, k] = [await modelTrace(words, cmd), await realTrace(words, cmd)];
+    // On a loaded box traceroute's own wait (-w's HERE: 3 times another answer's time from the hop) can give up on
+    // an answered probe and print `*`: a side that shows a `*` the other does not is asked again, twice at most.
+    for (let i = 0; i < 2 && form(m) !== form(k); i++) {
+      if (k.out.includes('*') && !m.out.includes('*')) k = await realTrace(words, cmd);
+      else if (m.out.includes('*') && !k.out.includes('*')) m = await modelTrace(words, cmd);
+      else break;
+    }
     assert.equal(form(m), form(k), `${cmd ?? 'traceroute'} ${words.join(' ')}`);
   }
 });
