@@ -163,16 +163,24 @@ test('traceroute -6 through the real traceroute and the model: the same hops, an
 test('traceroute -6\'s probes on the wire: the same hop limits, ports, lengths and answers as the kernel\'s, -T\'s SYN and reset too', { timeout: 120_000 }, async () => {
   const filter = 'ip6 and (udp or icmp6) and not (ip6[40] >= 133 and ip6[40] <= 136)';
   const listening = (_o: string, e: string): boolean => e.includes('listening on');
-  const capReal = (await startUntil('ip', ['netns', 'exec', ns('r1'), 'timeout', '6', 'tcpdump', '-nn', '-l', '-v', '-c', '6', '-i', 'eth0', filter], listening, 20_000)).ended;
   const capModel = (await dpemuTcpdump(chain, ['-nn', '-l', '-v', '-c', '6', '-i', 'r1:eth0', filter])).ended;
   const words = ['-n', '-N', '1', '-q', '1', '2001:db8:3::2'];
-  const [m, k] = [await modelTrace(words), await realTrace(words)];
-  assert.equal(form(m), form(k));
+  const m = await modelTrace(words);
   // What differs from run to run: the ports connect() picked, the flow labels and checksums, the times.
   const wire = (r: { out: string }): string =>
     r.out.split('\n').filter((l) => l.trim() !== '').map((l) => l.replace(/^\S+ /, '').replace(/flowlabel 0x[0-9a-f]+, /, '').replace(/\.\d+ > /g, '.P > ').replace(/(2001:db8:[0-9a-f:]+)\.\d+:/g, '$1.P:').replace(/\[(bad )?udp c?k?sum[^\]]*\] /g, '')).join('\n');
-  const [seenModel, seenReal] = [wire(await capModel), wire(await capReal)];
-  assert.match(seenReal, /hlim 1, next-header UDP \(17\) payload length: 40\) 2001:db8:1::1\.P > 2001:db8:3::2\.P: UDP, length 32\n.*2001:db8:1::2 > 2001:db8:1::1: .*time exceeded in-transit/, seenReal);
+  const firstHop = /hlim 1, next-header UDP \(17\) payload length: 40\) 2001:db8:1::1\.P > 2001:db8:3::2\.P: UDP, length 32\n.*2001:db8:1::2 > 2001:db8:1::1: .*time exceeded in-transit/;
+  // The kernel's side, captured on r1 while it runs: once more (at most) if the capture lacks the first probe, as it
+  // did once in CI on a loaded box (its last five packets, the first not seen): that is the capture's miss, not the path's.
+  let k: Ran | undefined, seenReal = '';
+  for (let i = 0; i < 2 && !firstHop.test(seenReal); i++) {
+    const capReal = (await startUntil('ip', ['netns', 'exec', ns('r1'), 'timeout', '6', 'tcpdump', '-nn', '-l', '-v', '-c', '6', '-i', 'eth0', filter], listening, 20_000)).ended;
+    k = await realTrace(words);
+    seenReal = wire(await capReal);
+  }
+  assert.equal(form(m), form(k!));
+  const seenModel = wire(await capModel);
+  assert.match(seenReal, firstHop, seenReal);
   // -T: the SYN (hop limit 3, its options: the MSS the MTU less 60) and the destination's reset.
   const tcpFilter = 'ip6 and tcp';
   const tReal = (await startUntil('ip', ['netns', 'exec', ns('r1'), 'timeout', '6', 'tcpdump', '-nn', '-l', '-v', '-c', '2', '-i', 'eth0', tcpFilter], listening, 20_000)).ended;
