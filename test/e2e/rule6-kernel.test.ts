@@ -92,6 +92,9 @@ async function compare(lines: readonly string[]): Promise<string[]> {
     const k = withStatus(kernel(args)), d = withStatus(await dpemu(args));
     if (k !== d) diffs.push(`ip ${line}\n--- kernel\n${k}--- dpemu\n${d}`);
     if (!/ (add|del|flush|replace|set) /.test(` ${line} `)) continue;
+    // The kernel adds an address's local and anycast routes from addrconf's work, which can run after ip returns.
+    const added = /^-6 addr add (\S+)\/\d+ /.exec(line);
+    for (let i = 0; added && i < 50 && !kernel(['-6', 'route', 'show', 'table', 'local']).out.includes(`local ${added[1]} `); i++) await new Promise((r) => setTimeout(r, 100));
     for (const l of LISTINGS) {
       const kl = listed(withStatus(kernel(l))), dl = listed(withStatus(await dpemu(l)));
       if (kl !== dl) diffs.push(`ip ${l.join(' ')} after ip ${line}\n--- kernel\n${kl}--- dpemu\n${dl}`);
